@@ -1,0 +1,101 @@
+// Package spec loads and validates spec/activations.yaml: the one source of
+// truth for every activation. Loading either gives a fully checked *Spec or
+// errors of the form file:line:col: message; nothing downstream re-checks.
+package spec
+
+import (
+	"fmt"
+	"go/ast"
+)
+
+// Pos is a place in a spec file, 1-based.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+
+// Formula is a parsed expression (a Go expression, see internal/expr).
+type Formula struct {
+	Src  string
+	Expr ast.Expr
+	Pos  Pos // position of the first character of Src
+}
+
+// Spec is the whole file.
+type Spec struct {
+	File        string
+	Activations []*Activation
+}
+
+// Activation is one entry of the spec.
+type Activation struct {
+	Pos    Pos
+	Name   string // snake_case, unique: "leaky_relu"
+	GoName string // exported Go identifier: "LeakyReLU"
+	Kind   string // "elementwise" (the only kind so far)
+	Doc    string // one line
+	Torch  string // PyTorch equivalent: "torch.nn.LeakyReLU"
+
+	Params     []Param
+	Constants  []Constant  // named full-precision constants usable in this entry's formulas
+	Thresholds []Threshold // named per-precision values usable in formulas
+
+	Forward    Formula // f(x)
+	Derivative Formula // f'(x)
+	// DerivativeOutput is f' written in terms of y = f(x); nil if there is none.
+	DerivativeOutput *Formula
+	// OutputRequires is the condition on the parameters under which
+	// DerivativeOutput is valid (nil: always).
+	OutputRequires *Formula
+
+	Kinks      []Kink
+	Special    []Special
+	Deviations []string             // where we differ from PyTorch on purpose, and why
+	TestParams []map[string]float64 // non-default parameter sets the tests also run
+}
+
+// Param is a scalar parameter of the activation.
+type Param struct {
+	Pos     Pos
+	Name    string
+	Default float64
+	Require *Formula // validity rule over the parameters, nil if any value is valid
+	Doc     string
+}
+
+// Constant is a named constant, given as a decimal string so that the
+// reference can use every digit.
+type Constant struct {
+	Pos   Pos
+	Name  string
+	Value string
+	Doc   string
+}
+
+// Threshold is a stability threshold: a value per precision where the
+// formula switches branch (e.g. where exp would overflow).
+type Threshold struct {
+	Pos      Pos
+	Name     string
+	F32, F64 float64
+	What     string
+}
+
+// Kink is a point where f' jumps, with the gradient PyTorch takes there.
+type Kink struct {
+	Pos      Pos
+	At       Formula // usually a number or a parameter expression such as "lambd"
+	Gradient Formula // f' taken at the kink (may use parameters)
+	Why      string
+}
+
+// Special is one row of the special-value table. Values are formulas over
+// the parameters (so "inf", "-0.0", "nan", "alpha" are all allowed).
+type Special struct {
+	Pos      Pos
+	X        Formula
+	Forward  Formula
+	Backward Formula // f'(x) (the backward kernel with dy = 1)
+}

@@ -1,0 +1,197 @@
+package vprog
+
+import (
+	"fmt"
+	"math"
+)
+
+// Builder appends instructions to a Program, sharing identical instructions
+// (common subexpressions) and checking operand kinds as it goes, so that a
+// lowering mistake fails where it is made rather than in an emitter.
+type Builder struct {
+	p    *Program
+	memo map[Instr]Value
+}
+
+// NewBuilder starts a program. Compute must be at least as wide as Mem.
+func NewBuilder(name string, mem, compute Type, inputs int, params []string) *Builder {
+	if compute.Bits() < mem.Bits() {
+		panic(fmt.Sprintf("vprog: %s: compute type %s narrower than memory type %s", name, compute, mem))
+	}
+	return &Builder{
+		p:    &Program{Name: name, Mem: mem, Compute: compute, Inputs: inputs, Params: params},
+		memo: map[Instr]Value{},
+	}
+}
+
+// Compute is the type lanes are computed in.
+func (b *Builder) Compute() Type { return b.p.Compute }
+
+// Finish ends the program with its result, which must be a float.
+func (b *Builder) Finish(result Value) *Program {
+	b.mustFloat(result)
+	b.p.Result = result
+	p := b.p
+	b.p = nil
+	return p
+}
+
+func (b *Builder) emit(op Op, imm float64, args ...Value) Value {
+	if len(args) != op.Arity() {
+		panic(fmt.Sprintf("vprog: %s: %s takes %d operands, got %d", b.p.Name, op, op.Arity(), len(args)))
+	}
+	in := Instr{Op: op, Imm: imm}
+	copy(in.Args[:], args)
+	if v, ok := b.memo[in]; ok {
+		return v
+	}
+	v := Value(len(b.p.Instrs))
+	b.p.Instrs = append(b.p.Instrs, in)
+	b.memo[in] = v
+	return v
+}
+
+func (b *Builder) isMask(v Value) bool { return b.p.Instrs[v].Op.GivesMask() }
+
+func (b *Builder) mustFloat(vs ...Value) {
+	for _, v := range vs {
+		if b.isMask(v) {
+			panic(fmt.Sprintf("vprog: %s: v%d is a mask where a float is needed", b.p.Name, v))
+		}
+	}
+}
+
+func (b *Builder) mustMask(vs ...Value) {
+	for _, v := range vs {
+		if !b.isMask(v) {
+			panic(fmt.Sprintf("vprog: %s: v%d is a float where a mask is needed", b.p.Name, v))
+		}
+	}
+}
+
+func (b *Builder) float(op Op, args ...Value) Value {
+	b.mustFloat(args...)
+	return b.emit(op, 0, args...)
+}
+
+// Input is element i of input slice i.
+func (b *Builder) Input(i int) Value {
+	if i < 0 || i >= b.p.Inputs {
+		panic(fmt.Sprintf("vprog: %s: input %d of %d", b.p.Name, i, b.p.Inputs))
+	}
+	return b.emit(OpInput, float64(i))
+}
+
+// Param is scalar parameter i, broadcast.
+func (b *Builder) Param(i int) Value {
+	if i < 0 || i >= len(b.p.Params) {
+		panic(fmt.Sprintf("vprog: %s: parameter %d of %d", b.p.Name, i, len(b.p.Params)))
+	}
+	return b.emit(OpParam, float64(i))
+}
+
+// Const is v rounded to the compute type. The sign of zero is kept.
+func (b *Builder) Const(v float64) Value {
+	if b.p.Compute == F32 {
+		v = float64(float32(v))
+	}
+	if v != v {
+		v = math.NaN() // one NaN pattern, so that memoisation works
+	}
+	return b.emit(OpConst, v)
+}
+
+func (b *Builder) Add(x, y Value) Value      { return b.float(OpAdd, x, y) }
+func (b *Builder) Sub(x, y Value) Value      { return b.float(OpSub, x, y) }
+func (b *Builder) Mul(x, y Value) Value      { return b.float(OpMul, x, y) }
+func (b *Builder) Div(x, y Value) Value      { return b.float(OpDiv, x, y) }
+func (b *Builder) Neg(x Value) Value         { return b.float(OpNeg, x) }
+func (b *Builder) Abs(x Value) Value         { return b.float(OpAbs, x) }
+func (b *Builder) CopySign(x, s Value) Value { return b.float(OpCopySign, x, s) }
+func (b *Builder) Sqrt(x Value) Value        { return b.float(OpSqrt, x) }
+
+// Min is x86 MINPD: x < y ? x : y, so y passes through when either is NaN.
+// Put the operand whose NaN must survive second.
+func (b *Builder) Min(x, y Value) Value { return b.float(OpMin, x, y) }
+
+// Max is x86 MAXPD: x > y ? x : y, so y passes through when either is NaN.
+func (b *Builder) Max(x, y Value) Value { return b.float(OpMax, x, y) }
+
+// FMA is x*y + z with one rounding. Only F64 compute has it: a float32 FMA
+// cannot be mirrored in Go without double rounding.
+func (b *Builder) FMA(x, y, z Value) Value {
+	if b.p.Compute != F64 {
+		panic(fmt.Sprintf("vprog: %s: FMA needs F64 compute", b.p.Name))
+	}
+	return b.float(OpFMA, x, y, z)
+}
+
+// Round rounds to an integer-valued float.
+func (b *Builder) Round(x Value, mode RoundMode) Value {
+	b.mustFloat(x)
+	return b.emit(OpRound, float64(mode), x)
+}
+
+// Ldexp is x * 2^n for integer-valued n, |n| ≤ 2200, correctly rounded.
+func (b *Builder) Ldexp(x, n Value) Value { return b.float(OpLdexp, x, n) }
+
+// GetExp is floor(log2|x|) for normal x.
+func (b *Builder) GetExp(x Value) Value { return b.float(OpGetExp, x) }
+
+// GetMant is |x| scaled into [1, 2) for normal x.
+func (b *Builder) GetMant(x Value) Value { return b.float(OpGetMant, x) }
+
+func (b *Builder) cmp(op Op, x, y Value) Value {
+	b.mustFloat(x, y)
+	return b.emit(op, 0, x, y)
+}
+
+func (b *Builder) LT(x, y Value) Value { return b.cmp(OpLT, x, y) }
+func (b *Builder) LE(x, y Value) Value { return b.cmp(OpLE, x, y) }
+func (b *Builder) EQ(x, y Value) Value { return b.cmp(OpEQ, x, y) }
+func (b *Builder) GT(x, y Value) Value { return b.cmp(OpLT, y, x) }
+func (b *Builder) GE(x, y Value) Value { return b.cmp(OpLE, y, x) }
+
+func (b *Builder) IsNaN(x Value) Value {
+	b.mustFloat(x)
+	return b.emit(OpIsNaN, 0, x)
+}
+
+func (b *Builder) And(m, n Value) Value {
+	b.mustMask(m, n)
+	return b.emit(OpAnd, 0, m, n)
+}
+
+func (b *Builder) Or(m, n Value) Value {
+	b.mustMask(m, n)
+	return b.emit(OpOr, 0, m, n)
+}
+
+func (b *Builder) AndNot(m, n Value) Value {
+	b.mustMask(m, n)
+	return b.emit(OpAndNot, 0, m, n)
+}
+
+func (b *Builder) Not(m Value) Value {
+	b.mustMask(m)
+	return b.emit(OpNot, 0, m)
+}
+
+// Select is m ? x : y.
+func (b *Builder) Select(m, x, y Value) Value {
+	b.mustMask(m)
+	b.mustFloat(x, y)
+	if x == y {
+		return x
+	}
+	return b.emit(OpSelect, 0, m, x, y)
+}
+
+// Horner evaluates c[0] + t*(c[1] + t*(c[2] + ...)) with FMAs (F64 compute).
+func (b *Builder) Horner(t Value, c ...float64) Value {
+	acc := b.Const(c[len(c)-1])
+	for i := len(c) - 2; i >= 0; i-- {
+		acc = b.FMA(acc, t, b.Const(c[i]))
+	}
+	return acc
+}

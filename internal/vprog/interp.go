@@ -1,0 +1,132 @@
+package vprog
+
+import (
+	"fmt"
+	"math"
+)
+
+// Eval runs the program on one element: inputs holds one value per input
+// slice (already a float32 value when Mem is F32), params the scalar
+// arguments. It returns the stored result converted to Mem, as float64.
+// The pure-Go emitter produces code with exactly these semantics; this is
+// the executable form of the contract in ir.go.
+func (p *Program) Eval(inputs, params []float64) float64 {
+	vals := make([]float64, len(p.Instrs))
+	masks := make([]bool, len(p.Instrs))
+	narrow := p.Compute == F32
+	for i, in := range p.Instrs {
+		a := func(k int) float64 { return vals[in.Args[k]] }
+		m := func(k int) bool { return masks[in.Args[k]] }
+		var r float64
+		switch in.Op {
+		case OpInput:
+			r = inputs[int(in.Imm)]
+		case OpParam:
+			r = params[int(in.Imm)]
+		case OpConst:
+			r = in.Imm
+		case OpAdd:
+			r = a(0) + a(1)
+		case OpSub:
+			r = a(0) - a(1)
+		case OpMul:
+			r = a(0) * a(1)
+		case OpDiv:
+			r = a(0) / a(1)
+		case OpFMA:
+			r = math.FMA(a(0), a(1), a(2))
+		case OpNeg:
+			r = -a(0)
+		case OpAbs:
+			r = math.Abs(a(0))
+		case OpCopySign:
+			r = math.Copysign(a(0), a(1))
+		case OpSqrt:
+			r = math.Sqrt(a(0))
+		case OpMin:
+			if a(0) < a(1) {
+				r = a(0)
+			} else {
+				r = a(1)
+			}
+		case OpMax:
+			if a(0) > a(1) {
+				r = a(0)
+			} else {
+				r = a(1)
+			}
+		case OpRound:
+			r = RoundFloat(a(0), RoundMode(in.Imm))
+		case OpLdexp:
+			r = math.Ldexp(a(0), int(a(1)))
+		case OpGetExp:
+			r = GetExp(a(0), p.Compute)
+		case OpGetMant:
+			r = GetMant(a(0), p.Compute)
+		case OpLT:
+			masks[i] = a(0) < a(1)
+		case OpLE:
+			masks[i] = a(0) <= a(1)
+		case OpEQ:
+			masks[i] = a(0) == a(1)
+		case OpIsNaN:
+			masks[i] = a(0) != a(0)
+		case OpAnd:
+			masks[i] = m(0) && m(1)
+		case OpOr:
+			masks[i] = m(0) || m(1)
+		case OpAndNot:
+			masks[i] = m(0) && !m(1)
+		case OpNot:
+			masks[i] = !m(0)
+		case OpSelect:
+			if m(0) {
+				r = a(1)
+			} else {
+				r = a(2)
+			}
+		default:
+			panic(fmt.Sprintf("vprog: %s: cannot evaluate %s", p.Name, in.Op))
+		}
+		if narrow {
+			r = float64(float32(r))
+		}
+		vals[i] = r
+	}
+	r := vals[p.Result]
+	if p.Mem == F32 {
+		r = float64(float32(r))
+	}
+	return r
+}
+
+// RoundFloat rounds x to an integer-valued float in the given mode.
+func RoundFloat(x float64, mode RoundMode) float64 {
+	switch mode {
+	case RoundNearestEven:
+		return math.RoundToEven(x)
+	case RoundFloor:
+		return math.Floor(x)
+	case RoundCeil:
+		return math.Ceil(x)
+	case RoundTrunc:
+		return math.Trunc(x)
+	}
+	panic(fmt.Sprintf("vprog: bad round mode %d", mode))
+}
+
+// GetExp is OpGetExp read off the bits of x in format t (normal x only).
+func GetExp(x float64, t Type) float64 {
+	if t == F32 {
+		return float64(int(math.Float32bits(float32(x))>>23&0xff) - 127)
+	}
+	return float64(int(math.Float64bits(x)>>52&0x7ff) - 1023)
+}
+
+// GetMant is OpGetMant read off the bits of x in format t (normal x only).
+func GetMant(x float64, t Type) float64 {
+	if t == F32 {
+		return float64(math.Float32frombits(math.Float32bits(float32(x))&0x007fffff | 0x3f800000))
+	}
+	return math.Float64frombits(math.Float64bits(x)&0x000fffffffffffff | 0x3ff0000000000000)
+}

@@ -1,0 +1,196 @@
+// Package vprog defines the vector program: a straight-line SSA list of lane
+// operations that every backend (pure Go, AVX2, AVX-512) implements with
+// exactly the semantics written here. A kernel applies one program to every
+// element of its slices; the emitters only translate operations, they never
+// decide anything about an activation.
+//
+// The semantics below are the contract that makes the backends agree bit for
+// bit. Where x86 and Go differ (MINPD's NaN rule, rounding of scaled
+// results), the operation is defined the x86 way and the Go emitter mirrors it.
+package vprog
+
+import "fmt"
+
+// Type is a lane's floating-point format.
+type Type uint8
+
+const (
+	F32 Type = iota + 1
+	F64
+)
+
+func (t Type) String() string {
+	switch t {
+	case F32:
+		return "f32"
+	case F64:
+		return "f64"
+	}
+	return fmt.Sprintf("Type(%d)", uint8(t))
+}
+
+// Bits is the width of the format in bits.
+func (t Type) Bits() int {
+	if t == F32 {
+		return 32
+	}
+	return 64
+}
+
+// Op is a lane operation. Float operations take and give lanes of the
+// program's compute type; comparisons give masks; Select takes a mask.
+type Op uint8
+
+const (
+	OpInvalid Op = iota
+
+	// Leaves.
+	OpInput // Imm = input index; the element loaded from input slice Imm, converted to the compute type
+	OpParam // Imm = parameter index; a scalar argument, converted to the compute type and broadcast
+	OpConst // Imm = the value, already exactly representable in the compute type
+
+	// Arithmetic, IEEE 754 with one rounding to nearest-even each.
+	OpAdd // a + b
+	OpSub // a - b
+	OpMul // a * b
+	OpDiv // a / b
+	OpFMA // a*b + c with a single rounding (FMA only in F64 compute, see Builder.FMA)
+	OpNeg // -a: flips the sign bit (also of NaN and zero)
+	OpAbs // |a|: clears the sign bit
+	// OpCopySign gives |a| with the sign bit of b.
+	OpCopySign
+	OpSqrt // correctly rounded square root
+	// OpMin is x86 MINPD: a < b ? a : b. If either is NaN, or both are zero, it gives b.
+	OpMin
+	// OpMax is x86 MAXPD: a > b ? a : b. If either is NaN, or both are zero, it gives b.
+	OpMax
+	// OpRound rounds to an integer-valued float; Imm is the RoundMode.
+	OpRound
+	// OpLdexp is a * 2^b, correctly rounded (one rounding, gradual underflow,
+	// overflow to ±Inf), for finite a and integer-valued b with |b| ≤ 2200.
+	OpLdexp
+	// OpGetExp is floor(log2|a|) as a float, defined for normal finite a ≠ 0
+	// (the lowering guarantees it; other inputs give an unspecified value
+	// that the lowering must select away).
+	OpGetExp
+	// OpGetMant is |a| * 2^-floor(log2|a|), in [1, 2), with the same domain as OpGetExp.
+	OpGetMant
+
+	// Comparisons: ordered, so false when either operand is NaN.
+	OpLT // a < b
+	OpLE // a <= b
+	OpEQ // a == b
+	// OpIsNaN is true where a is NaN.
+	OpIsNaN
+
+	// Mask logic.
+	OpAnd    // a && b
+	OpOr     // a || b
+	OpAndNot // a && !b
+	OpNot    // !a
+
+	// OpSelect is mask ? a : b, lane by lane. Args: mask, a, b.
+	OpSelect
+
+	opCount
+)
+
+// RoundMode is the Imm of OpRound; the numbers are the x86 ROUND/RNDSCALE immediates.
+type RoundMode int
+
+const (
+	RoundNearestEven RoundMode = 0
+	RoundFloor       RoundMode = 1
+	RoundCeil        RoundMode = 2
+	RoundTrunc       RoundMode = 3
+)
+
+var opNames = [...]string{
+	OpInvalid: "invalid", OpInput: "input", OpParam: "param", OpConst: "const",
+	OpAdd: "add", OpSub: "sub", OpMul: "mul", OpDiv: "div", OpFMA: "fma", OpNeg: "neg",
+	OpAbs: "abs", OpCopySign: "copysign", OpSqrt: "sqrt", OpMin: "min", OpMax: "max",
+	OpRound: "round", OpLdexp: "ldexp", OpGetExp: "getexp", OpGetMant: "getmant",
+	OpLT: "lt", OpLE: "le", OpEQ: "eq", OpIsNaN: "isnan",
+	OpAnd: "and", OpOr: "or", OpAndNot: "andnot", OpNot: "not", OpSelect: "select",
+}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) && opNames[o] != "" {
+		return opNames[o]
+	}
+	return fmt.Sprintf("Op(%d)", uint8(o))
+}
+
+// Arity is the number of value operands the operation takes.
+func (o Op) Arity() int {
+	switch o {
+	case OpInput, OpParam, OpConst:
+		return 0
+	case OpNeg, OpAbs, OpSqrt, OpRound, OpGetExp, OpGetMant, OpIsNaN, OpNot:
+		return 1
+	case OpFMA, OpSelect:
+		return 3
+	}
+	return 2
+}
+
+// GivesMask reports whether the operation's result is a mask rather than a float.
+func (o Op) GivesMask() bool {
+	switch o {
+	case OpLT, OpLE, OpEQ, OpIsNaN, OpAnd, OpOr, OpAndNot, OpNot:
+		return true
+	}
+	return false
+}
+
+// Value names the result of one instruction: its index in Program.Instrs.
+type Value int32
+
+// Instr is one SSA instruction.
+type Instr struct {
+	Op   Op
+	Args [3]Value // the first Op.Arity() are used
+	Imm  float64  // input index, parameter index, constant value or round mode
+}
+
+// Program is a kernel's body for one element.
+type Program struct {
+	Name    string // for diagnostics, e.g. "sigmoid/f32/forward"
+	Mem     Type   // element type of the slices
+	Compute Type   // type the lanes are computed in (F64 for F32 kernels with transcendental parts)
+	Inputs  int    // number of input slices (x; or x, dy; or y, dy)
+	Params  []string
+	Instrs  []Instr
+	Result  Value // the value stored to the output slice, converted to Mem
+}
+
+// Uses counts, for each value, how many instructions (and the result) use it.
+func (p *Program) Uses() []int {
+	n := make([]int, len(p.Instrs))
+	for _, in := range p.Instrs {
+		for _, a := range in.Args[:in.Op.Arity()] {
+			n[a]++
+		}
+	}
+	n[p.Result]++
+	return n
+}
+
+// String prints the program one instruction a line, for debugging and golden tests.
+func (p *Program) String() string {
+	s := fmt.Sprintf("program %s mem=%s compute=%s inputs=%d params=%v\n", p.Name, p.Mem, p.Compute, p.Inputs, p.Params)
+	for i, in := range p.Instrs {
+		s += fmt.Sprintf("  v%d = %s", i, in.Op)
+		switch in.Op {
+		case OpInput, OpParam, OpRound:
+			s += fmt.Sprintf(" #%d", int(in.Imm))
+		case OpConst:
+			s += fmt.Sprintf(" %v", in.Imm)
+		}
+		for _, a := range in.Args[:in.Op.Arity()] {
+			s += fmt.Sprintf(" v%d", a)
+		}
+		s += "\n"
+	}
+	return s + fmt.Sprintf("  result v%d\n", p.Result)
+}
