@@ -1,0 +1,384 @@
+package vprog
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/actkern/actkern/internal/expr"
+	"github.com/actkern/actkern/internal/spec"
+)
+
+// Direction is which kernel of an activation a program computes.
+type Direction int
+
+const (
+	Forward            Direction = iota // dst = f(x); inputs: x
+	Backward                            // dx = dy·f'(x); inputs: x, dy
+	BackwardFromOutput                  // dx = dy·g(y), g = f' in terms of y = f(x); inputs: y, dy
+)
+
+// Directions lists every direction, in emission order.
+var Directions = []Direction{Forward, Backward, BackwardFromOutput}
+
+// Suffix is the direction's part of a kernel or API name.
+func (d Direction) Suffix() string {
+	return [...]string{"", "Backward", "BackwardFromOutput"}[d]
+}
+
+func (d Direction) String() string {
+	return [...]string{"forward", "backward", "backward-from-output"}[d]
+}
+
+// KernelName is the base name of a kernel: lowerCamel of the spec name plus
+// the direction suffix ("leaky_relu", Backward → "leakyReluBackward").
+func KernelName(specName string, d Direction) string {
+	parts := strings.Split(specName, "_")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] != "" {
+			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+		}
+	}
+	return strings.Join(parts, "") + d.Suffix()
+}
+
+// Lower builds the vector program of one kernel: activation a, direction d,
+// slices of type mem. Inputs are 1 (forward) or 2 (input 0: x or y, input 1:
+// dy); Params are a's parameter names in spec order.
+//
+// Float32 kernels are computed in float64 lanes and rounded once when
+// stored, unless the program rounds at most once on every path (piecewise
+// linear functions such as relu or leaky_relu): then float32 lanes give the
+// same bits at twice the width, and the program is rebuilt with F32 compute.
+//
+// Every program ends with the NaN rule: where the input (x or y) is NaN the
+// result is that NaN, payload included; a NaN dy propagates through the
+// final multiplication.
+func Lower(a *spec.Activation, d Direction, mem Type) (*Program, error) {
+	p, err := lowerWith(a, d, mem, F64)
+	if err != nil || mem != F32 || !roundsOnce(p) {
+		return p, err
+	}
+	return lowerWith(a, d, mem, F32)
+}
+
+func lowerWith(a *spec.Activation, d Direction, mem, compute Type) (p *Program, err error) {
+	params := make([]string, len(a.Params))
+	for i, prm := range a.Params {
+		params[i] = prm.Name
+	}
+	inputs := 2
+	formula, variable := &a.Derivative, "x"
+	switch d {
+	case Forward:
+		inputs, formula = 1, &a.Forward
+	case BackwardFromOutput:
+		if a.DerivativeOutput == nil {
+			return nil, fmt.Errorf("%s: %s has no derivative_output", a.Pos, a.Name)
+		}
+		formula, variable = a.DerivativeOutput, "y"
+	}
+	name := KernelName(a.Name, d)
+	b := NewBuilder(name, mem, compute, inputs, params)
+	l := &lowerer{b: b, a: a, mem: mem, variable: variable, formula: formula}
+	defer func() {
+		// The builder panics on malformed programs; the loader should have
+		// refused such a formula, so this is a bug worth a clear message.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: lowering %s: %v", formula.Pos, name, r)
+		}
+	}()
+	in := b.Input(0)
+	r, err := l.value(formula.Expr)
+	if err != nil {
+		return nil, err
+	}
+	if d != Forward {
+		r = b.Mul(b.Input(1), r)
+	}
+	r = b.Select(b.IsNaN(in), in, r)
+	return b.Finish(r), nil
+}
+
+type lowerer struct {
+	b        *Builder
+	a        *spec.Activation
+	mem      Type
+	variable string
+	formula  *spec.Formula
+}
+
+func (l *lowerer) errorf(at ast.Node, format string, args ...any) error {
+	pos := l.formula.Pos
+	pos.Col += int(at.Pos()) - 1 // go/parser positions are 1-based offsets into Src
+	return fmt.Errorf("%s: %s", pos, fmt.Sprintf(format, args...))
+}
+
+// value lowers a float-valued expression.
+func (l *lowerer) value(e ast.Expr) (Value, error) {
+	b := l.b
+	switch e := e.(type) {
+	case *ast.ParenExpr:
+		return l.value(e.X)
+	case *ast.BasicLit:
+		if e.Kind != token.INT && e.Kind != token.FLOAT {
+			return 0, l.errorf(e, "not a number: %s", e.Value)
+		}
+		v, err := strconv.ParseFloat(e.Value, 64)
+		if err != nil {
+			return 0, l.errorf(e, "bad number %s: %v", e.Value, err)
+		}
+		return b.Const(v), nil
+	case *ast.Ident:
+		return l.ident(e)
+	case *ast.UnaryExpr:
+		x, err := l.value(e.X)
+		if err != nil {
+			return 0, err
+		}
+		switch e.Op {
+		case token.SUB:
+			return b.Neg(x), nil
+		case token.ADD:
+			return x, nil
+		}
+	case *ast.BinaryExpr:
+		x, err := l.value(e.X)
+		if err != nil {
+			return 0, err
+		}
+		y, err := l.value(e.Y)
+		if err != nil {
+			return 0, err
+		}
+		switch e.Op {
+		case token.ADD:
+			return b.Add(x, y), nil
+		case token.SUB:
+			return b.Sub(x, y), nil
+		case token.MUL:
+			return b.Mul(x, y), nil
+		case token.QUO:
+			return b.Div(x, y), nil
+		}
+	case *ast.CallExpr:
+		return l.call(e)
+	}
+	return 0, l.errorf(e, "cannot lower %T here", e)
+}
+
+func (l *lowerer) ident(e *ast.Ident) (Value, error) {
+	b := l.b
+	if e.Name == l.variable {
+		return b.Input(0), nil
+	}
+	for i, p := range l.a.Params {
+		if p.Name == e.Name {
+			return b.Param(i), nil
+		}
+	}
+	for _, c := range l.a.Constants {
+		if c.Name == e.Name {
+			return l.decimal(e, c.Value)
+		}
+	}
+	for _, t := range l.a.Thresholds {
+		if t.Name == e.Name {
+			if l.mem == F32 {
+				return b.Const(float64(float32(t.F32))), nil
+			}
+			return b.Const(t.F64), nil
+		}
+	}
+	if s, ok := expr.Constants[e.Name]; ok {
+		return l.decimal(e, s)
+	}
+	return 0, l.errorf(e, "unknown name %s", e.Name)
+}
+
+// decimal is a constant given as a decimal string, rounded once to float64
+// (and, for F32 compute, by Const to float32).
+func (l *lowerer) decimal(at ast.Node, s string) (Value, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil && !math.IsInf(v, 0) {
+		return 0, l.errorf(at, "bad constant %q: %v", s, err)
+	}
+	return l.b.Const(v), nil
+}
+
+func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
+	b := l.b
+	fn, ok := e.Fun.(*ast.Ident)
+	if !ok {
+		return 0, l.errorf(e, "call of a non-function")
+	}
+	if want, known := expr.Functions[fn.Name]; !known || want != len(e.Args) {
+		return 0, l.errorf(e, "%s: unknown function or wrong number of arguments", fn.Name)
+	}
+	if fn.Name == "where" {
+		m, err := l.mask(e.Args[0])
+		if err != nil {
+			return 0, err
+		}
+		x, err := l.value(e.Args[1])
+		if err != nil {
+			return 0, err
+		}
+		y, err := l.value(e.Args[2])
+		if err != nil {
+			return 0, err
+		}
+		return b.Select(m, x, y), nil
+	}
+	args := make([]Value, len(e.Args))
+	for i, a := range e.Args {
+		v, err := l.value(a)
+		if err != nil {
+			return 0, err
+		}
+		args[i] = v
+	}
+	switch fn.Name {
+	case "abs":
+		return b.Abs(args[0]), nil
+	case "sqrt":
+		return b.Sqrt(args[0]), nil
+	case "min", "max":
+		return l.minMax(fn.Name, e.Args, args), nil
+	}
+	prim, ok := primitives[fn.Name]
+	if !ok {
+		return 0, l.errorf(e, "no lowering for %s", fn.Name)
+	}
+	if b.Compute() != F64 {
+		// Only reached when rebuilding a program that roundsOnce judged
+		// exact, which never holds for a primitive; keep the invariant loud.
+		panic("primitive in an F32-compute program")
+	}
+	return prim(b, args, l.mem), nil
+}
+
+// minMax lowers the formula's min and max, which propagate NaN from either
+// operand. x86 MIN/MAX pass their second operand through when either is NaN,
+// so a constant goes first; when neither operand is constant a NaN in the
+// first is re-selected explicitly.
+func (l *lowerer) minMax(name string, exprs []ast.Expr, v []Value) Value {
+	b := l.b
+	op := b.Min
+	if name == "max" {
+		op = b.Max
+	}
+	x, y := v[0], v[1]
+	if isConst(b, y) {
+		x, y = y, x
+	}
+	r := op(x, y)
+	if !isConst(b, x) {
+		r = b.Select(b.IsNaN(x), x, r)
+	}
+	return r
+}
+
+func isConst(b *Builder, v Value) bool {
+	op := b.p.Instrs[v].Op
+	return op == OpConst || op == OpParam
+}
+
+// mask lowers the condition of a where.
+func (l *lowerer) mask(e ast.Expr) (Value, error) {
+	b := l.b
+	switch e := e.(type) {
+	case *ast.ParenExpr:
+		return l.mask(e.X)
+	case *ast.UnaryExpr:
+		if e.Op == token.NOT {
+			m, err := l.mask(e.X)
+			if err != nil {
+				return 0, err
+			}
+			return b.Not(m), nil
+		}
+	case *ast.BinaryExpr:
+		switch e.Op {
+		case token.LAND, token.LOR:
+			x, err := l.mask(e.X)
+			if err != nil {
+				return 0, err
+			}
+			y, err := l.mask(e.Y)
+			if err != nil {
+				return 0, err
+			}
+			if e.Op == token.LAND {
+				return b.And(x, y), nil
+			}
+			return b.Or(x, y), nil
+		}
+		x, err := l.value(e.X)
+		if err != nil {
+			return 0, err
+		}
+		y, err := l.value(e.Y)
+		if err != nil {
+			return 0, err
+		}
+		switch e.Op {
+		case token.LSS:
+			return b.LT(x, y), nil
+		case token.LEQ:
+			return b.LE(x, y), nil
+		case token.GTR:
+			return b.GT(x, y), nil
+		case token.GEQ:
+			return b.GE(x, y), nil
+		case token.EQL:
+			return b.EQ(x, y), nil
+		case token.NEQ:
+			return b.Not(b.EQ(x, y)), nil // true when either is NaN, as IEEE !=
+		}
+	}
+	return 0, l.errorf(e, "not a condition")
+}
+
+// roundsOnce reports whether computing p in float32 lanes gives the same
+// bits as computing it in float64 and rounding the result to float32. That
+// holds when every rounded value (a float32 constant that is not exact, or
+// the result of + - * / sqrt) is only moved, never used again in arithmetic or
+// a comparison: one IEEE operation on float32 operands, computed in float64
+// and rounded to float32, is correctly rounded (53 ≥ 2·24+2), and moving a
+// value through min, max, abs, neg or select commutes with rounding.
+func roundsOnce(p *Program) bool {
+	rounded := make([]bool, len(p.Instrs))
+	for i, in := range p.Instrs {
+		args := in.Args[:in.Op.Arity()]
+		anyRounded := false
+		for _, a := range args {
+			anyRounded = anyRounded || rounded[a]
+		}
+		switch in.Op {
+		case OpInput, OpParam:
+		case OpConst:
+			rounded[i] = float64(float32(in.Imm)) != in.Imm && in.Imm == in.Imm
+		case OpAdd, OpSub, OpMul, OpDiv, OpSqrt:
+			if anyRounded {
+				return false
+			}
+			rounded[i] = true
+		case OpNeg, OpAbs, OpCopySign, OpMin, OpMax:
+			rounded[i] = anyRounded
+		case OpSelect:
+			rounded[i] = rounded[args[1]] || rounded[args[2]]
+		case OpLT, OpLE, OpEQ, OpIsNaN:
+			if anyRounded {
+				return false
+			}
+		case OpAnd, OpOr, OpAndNot, OpNot:
+		default:
+			return false
+		}
+	}
+	return true
+}
