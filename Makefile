@@ -1,0 +1,49 @@
+# actkern: every target a newcomer needs. `make generate` rebuilds the
+# kernels from spec/activations.yaml; `make test` is what CI runs.
+GO ?= go
+PKGS_GEN := ./generated/...
+FUZZTIME ?= 10s
+
+.PHONY: generate check vet test test-isa bench fuzz accuracy exhaustive
+
+# Regenerate every kernel from the spec and list what was generated.
+generate:
+	$(GO) generate ./...
+	@$(GO) run ./gen -spec spec/activations.yaml -summary
+
+# Regenerate, then fail if anything differs from what is committed.
+check: generate
+	@git diff --exit-code --stat -- generated || { echo "generated files differ from the spec: run make generate and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- generated)" || { git status --porcelain -- generated; echo "untracked generated files: run make generate and commit" >&2; exit 1; }
+
+vet:
+	$(GO) vet ./...
+	GOARCH=amd64 $(GO) vet ./...
+	GOARCH=arm64 $(GO) vet ./...
+	$(GO) vet -tags purego ./...
+
+# The full accuracy tests run once, on the best backend this machine has;
+# every other backend runs the short tests and the bit-for-bit agreement
+# tests that tie it to the generic kernels.
+test: check vet
+	$(GO) test ./...
+	$(MAKE) test-isa ISA=avx2
+	$(MAKE) test-isa ISA=generic
+	$(GO) test -short -tags purego ./...
+
+test-isa:
+	ACTKERN_ISA=$(ISA) $(GO) test -short -count=1 $(PKGS_GEN)
+
+bench:
+	$(GO) run ./cmd/actkern bench
+
+fuzz:
+	@for pkg in generated/f32 generated/f64; do \
+	  for target in $$($(GO) test -list '^Fuzz' ./$$pkg | grep ^Fuzz); do \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+	  done; \
+	done
+
+# Rewrite docs/ACCURACY.md from a measurement of every kernel.
+accuracy:
+	$(GO) run ./cmd/actkern accuracy -out docs/ACCURACY.md
