@@ -1,0 +1,785 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"go/token"
+	"go/types"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/actkern/actkern/internal/expr"
+)
+
+// Load reads and validates the spec file at path. It returns either a
+// fully valid *Spec or nil and an ErrorList (one file:line:col: message
+// per problem, sorted by position).
+func Load(path string) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse validates data as the spec file named file (used in positions
+// only). Like Load, it returns a fully valid *Spec or nil and an ErrorList.
+func Parse(file string, data []byte) (*Spec, error) {
+	l := &loader{file: file, lines: splitLines(data), where: map[*Activation]*entryPos{}}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		l.errs = append(l.errs, yamlError(file, err))
+		return nil, l.errs
+	}
+	s := l.spec(&doc)
+	if len(l.errs) > 0 {
+		l.errs.sort()
+		return nil, l.errs
+	}
+	return s, nil
+}
+
+// yamlErrorRE picks the line (and column, when the YAML library gives one)
+// out of a YAML syntax error such as "yaml: line 3: did not find ...".
+var yamlErrorRE = regexp.MustCompile(`^yaml: line (\d+)(?:, column (\d+))?: (.*)$`)
+
+func yamlError(file string, err error) *Error {
+	msg := err.Error()
+	if m := yamlErrorRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		col := 1
+		if m[2] != "" {
+			col, _ = strconv.Atoi(m[2])
+		}
+		return &Error{Pos{file, line, col}, "YAML syntax: " + m[3]}
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	return &Error{Pos{file, 1, 1}, "YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+func splitLines(data []byte) [][]rune {
+	var out [][]rune
+	for _, l := range bytes.Split(data, []byte("\n")) {
+		out = append(out, []rune(strings.TrimSuffix(string(l), "\r")))
+	}
+	return out
+}
+
+type loader struct {
+	file  string
+	lines [][]rune // the source, for mapping offsets inside quoted formulas
+	errs  ErrorList
+	where map[*Activation]*entryPos
+}
+
+// entryPos keeps positions the types do not hold, for the checks that run
+// after decoding.
+type entryPos struct {
+	goName     Pos
+	defaults   []Pos // per parameter: its default value
+	testParams []Pos // per test_params set
+}
+
+func (l *loader) pos(n *yaml.Node) Pos { return Pos{l.file, n.Line, n.Column} }
+
+func (l *loader) errorf(n *yaml.Node, format string, args ...any) {
+	l.errs.add(l.pos(n), format, args...)
+}
+
+// field is one key: value pair of a YAML mapping.
+type field struct {
+	key, val *yaml.Node
+}
+
+// resolve follows YAML aliases (*name) to the node they stand for.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return strconv.Quote(n.Value)
+	}
+	return "something else"
+}
+
+// mapping decodes n as a mapping whose keys must all be in known, reporting
+// the others (at the key) and duplicate keys (at the second). what names
+// the thing for messages ("activation softplus", "parameter").
+func (l *loader) mapping(n *yaml.Node, what string, known ...string) (map[string]field, bool) {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		l.errorf(n, "%s: expected a mapping, got %s", what, kindName(n))
+		return nil, false
+	}
+	m := map[string]field{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			l.errorf(k, "%s: keys must be plain names, got %s", what, kindName(k))
+			continue
+		}
+		ok := false
+		for _, f := range known {
+			ok = ok || f == k.Value
+		}
+		if !ok {
+			l.errorf(k, "%s: unknown field %q (known: %s)", what, k.Value, strings.Join(known, ", "))
+			continue
+		}
+		if prev, dup := m[k.Value]; dup {
+			l.errorf(k, "%s: field %q given twice (first at line %d)", what, k.Value, prev.key.Line)
+			continue
+		}
+		m[k.Value] = field{k, v}
+	}
+	return m, true
+}
+
+// required reports, at the mapping n, each of the keys that m lacks.
+func (l *loader) required(n *yaml.Node, m map[string]field, what string, keys ...string) {
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			l.errorf(resolve(n), "%s: missing required field %q", what, k)
+		}
+	}
+}
+
+// str decodes a scalar field as a string. YAML numbers and booleans are
+// accepted as their source text (a formula "0" is written 0), lists,
+// mappings and empty values are not.
+func (l *loader) str(f field) (string, bool) {
+	v := f.val
+	if v.Kind != yaml.ScalarNode {
+		l.errorf(v, "%s: expected a string, got %s", f.key.Value, kindName(v))
+		return "", false
+	}
+	if v.Tag == "!!null" || strings.TrimSpace(v.Value) == "" {
+		l.errorf(v, "%s: empty value", f.key.Value)
+		return "", false
+	}
+	return v.Value, true
+}
+
+// line decodes a one-line string (doc, why, ...).
+func (l *loader) line(f field) (string, bool) {
+	s, ok := l.str(f)
+	if !ok {
+		return "", false
+	}
+	s = strings.TrimRight(s, "\n")
+	if strings.Contains(s, "\n") {
+		l.errorf(f.val, "%s: must be one line", f.key.Value)
+		return "", false
+	}
+	return s, true
+}
+
+// num decodes a scalar field as a finite number.
+func (l *loader) num(f field) (float64, bool) {
+	return l.numNode(f.key.Value, f.val)
+}
+
+func (l *loader) numNode(what string, v *yaml.Node) (float64, bool) {
+	if v.Kind != yaml.ScalarNode || (v.Tag != "!!int" && v.Tag != "!!float") {
+		l.errorf(v, "%s: expected a number, got %s", what, kindName(v))
+		return 0, false
+	}
+	var x float64
+	if err := v.Decode(&x); err != nil {
+		l.errorf(v, "%s: expected a number, got %q", what, v.Value)
+		return 0, false
+	}
+	if math.IsInf(x, 0) || math.IsNaN(x) {
+		l.errorf(v, "%s: must be a finite number, got %s", what, v.Value)
+		return 0, false
+	}
+	return x, true
+}
+
+// list decodes a sequence field.
+func (l *loader) list(f field) ([]*yaml.Node, bool) {
+	v := f.val
+	if v.Kind != yaml.SequenceNode {
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			return nil, true // "kinks:" with nothing after it: no kinks
+		}
+		l.errorf(v, "%s: expected a list, got %s", f.key.Value, kindName(v))
+		return nil, false
+	}
+	out := make([]*yaml.Node, len(v.Content))
+	for i, c := range v.Content {
+		out[i] = resolve(c)
+	}
+	return out, true
+}
+
+var snakeRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+var activationFields = []string{
+	"name", "go_name", "kind", "doc", "torch", "params", "constants", "thresholds",
+	"forward", "derivative", "derivative_output", "output_requires",
+	"kinks", "special", "deviations", "test_params",
+}
+
+func (l *loader) spec(doc *yaml.Node) *Spec {
+	s := &Spec{File: l.file}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		l.errs.add(Pos{l.file, 1, 1}, "empty spec: expected a mapping with the key activations")
+		return nil
+	}
+	top, ok := l.mapping(doc.Content[0], "spec", "activations")
+	if !ok {
+		return nil
+	}
+	l.required(doc.Content[0], top, "spec", "activations")
+	f, ok := top["activations"]
+	if !ok {
+		return nil
+	}
+	entries, ok := l.list(f)
+	if !ok {
+		return nil
+	}
+	if len(entries) == 0 {
+		l.errorf(f.val, "activations: empty list")
+		return nil
+	}
+	names := map[string]*Activation{}
+	goNames := map[string]*Activation{}
+	var numeric []*Activation
+	for _, n := range entries {
+		before := len(l.errs)
+		a := l.activation(n)
+		if a == nil {
+			continue
+		}
+		if a.Name != "" {
+			if prev, dup := names[a.Name]; dup {
+				l.errs.add(l.posOfField(n, "name"), "duplicate name %s (first at line %d)", a.Name, prev.Pos.Line)
+			} else {
+				names[a.Name] = a
+			}
+		}
+		if a.GoName != "" {
+			if prev, dup := goNames[a.GoName]; dup {
+				l.errs.add(l.posOfField(n, "go_name"), "duplicate go_name %s (first at line %d)", a.GoName, prev.Pos.Line)
+			} else {
+				goNames[a.GoName] = a
+			}
+		}
+		if len(l.errs) == before {
+			// Only an entry that is otherwise valid gets the numeric
+			// checks: they evaluate its formulas.
+			numeric = append(numeric, a)
+		}
+		s.Activations = append(s.Activations, a)
+	}
+	// The numeric checks take most of the loading time and are
+	// independent: one goroutine per activation.
+	results := make([]ErrorList, len(numeric))
+	var wg sync.WaitGroup
+	for i, a := range numeric {
+		wg.Go(func() { results[i] = semantic(a, l.where[a]) })
+	}
+	wg.Wait()
+	for _, r := range results {
+		l.errs = append(l.errs, r...)
+	}
+	// The generated package declares X, XBackward and XBackwardFromOutput
+	// for each activation X: one activation's go_name must not be
+	// another's derived name.
+	for g, a := range goNames {
+		for _, suffix := range []string{"Backward", "BackwardFromOutput"} {
+			if base, ok := strings.CutSuffix(g, suffix); ok {
+				if b, clash := goNames[base]; clash {
+					l.errs.add(l.goNamePos(a), "go_name %s clashes with %s%s generated for %s (line %d)", g, base, suffix, b.Name, b.Pos.Line)
+				}
+			}
+		}
+	}
+	return s
+}
+
+// positions of fields, kept beside the Activation for error messages that
+// come after decoding.
+func (l *loader) posOfField(n *yaml.Node, key string) Pos {
+	n = resolve(n)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return l.pos(resolve(n.Content[i+1]))
+		}
+	}
+	return l.pos(n)
+}
+
+func (l *loader) goNamePos(a *Activation) Pos { return l.where[a].goName }
+
+// reservedGoNames are the identifiers the generated packages declare
+// beside the activations.
+var reservedGoNames = map[string]bool{"New": true, "ISA": true, "Params": true}
+
+// reservedVars are the kernels' own argument names: a parameter, constant
+// or threshold of the same name would shadow them in generated code.
+var reservedVars = map[string]string{
+	"x":   "the input variable",
+	"y":   "the output variable",
+	"dst": "a kernel argument",
+	"dx":  "a kernel argument",
+	"dy":  "a kernel argument",
+}
+
+// checkLocalName checks the name of a parameter, constant or threshold:
+// snake_case, not shadowing anything formulas or generated code rely on,
+// unique in its entry.
+func (l *loader) checkLocalName(v *yaml.Node, name, what string, seen map[string]int) bool {
+	switch {
+	case !snakeRE.MatchString(name):
+		l.errorf(v, "%s name %q: must be snake_case ([a-z][a-z0-9_]*)", what, name)
+	case reservedVars[name] != "":
+		l.errorf(v, "%s name %s shadows %s", what, name, reservedVars[name])
+	case expr.Functions[name] != 0:
+		l.errorf(v, "%s name %s shadows the function %s", what, name, name)
+	case expr.Constants[name] != "":
+		l.errorf(v, "%s name %s shadows the built-in constant %s", what, name, name)
+	case token.IsKeyword(name) || types.Universe.Lookup(name) != nil:
+		l.errorf(v, "%s name %s is a Go keyword or predeclared identifier, which generated code cannot use", what, name)
+	default:
+		if line, dup := seen[name]; dup {
+			l.errorf(v, "duplicate name %s in this activation (first at line %d)", name, line)
+			return false
+		}
+		seen[name] = v.Line
+		return true
+	}
+	return false
+}
+
+// formulaPos is the position of byte offset off inside the formula held by
+// scalar n. It is exact for one-line plain and quoted scalars (escapes in
+// quoted scalars are accounted for) and for literal blocks (|); for other
+// multi-line scalars it falls back to the scalar's own position.
+func (l *loader) formulaPos(n *yaml.Node, off int) Pos {
+	base := l.pos(n)
+	if off < 0 || off > len(n.Value) {
+		return base
+	}
+	ri := utf8.RuneCountInString(n.Value[:off]) // yaml columns count characters
+	if n.Line < 1 || n.Line > len(l.lines) {
+		return base
+	}
+	raw := l.lines[n.Line-1]
+	start := n.Column - 1
+	if start < 0 || start > len(raw) {
+		return base
+	}
+	switch n.Style {
+	case 0, yaml.FlowStyle:
+		val := []rune(n.Value)
+		if strings.Contains(n.Value, "\n") || start+len(val) > len(raw) || string(raw[start:start+len(val)]) != n.Value {
+			return base
+		}
+		return Pos{l.file, n.Line, n.Column + ri}
+	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
+		j := start + 1 // after the opening quote
+		for i := 0; i < ri; i++ {
+			if j >= len(raw) {
+				return base // the scalar continues on the next line
+			}
+			switch {
+			case n.Style == yaml.SingleQuotedStyle && raw[j] == '\'':
+				j += 2 // '' stands for '
+			case n.Style == yaml.DoubleQuotedStyle && raw[j] == '\\' && j+1 < len(raw):
+				switch raw[j+1] {
+				case 'x':
+					j += 4
+				case 'u':
+					j += 6
+				case 'U':
+					j += 10
+				default:
+					j += 2
+				}
+			default:
+				j++
+			}
+		}
+		if j >= len(raw) {
+			return base
+		}
+		return Pos{l.file, n.Line, j + 1}
+	case yaml.LiteralStyle:
+		// Content lines follow the "|" line, all with the indentation of
+		// the first non-empty one.
+		before := n.Value[:off]
+		k := strings.Count(before, "\n")
+		col := utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:])
+		indent := -1
+		for i := n.Line; i < len(l.lines); i++ {
+			if s := strings.TrimLeft(string(l.lines[i]), " "); s != "" {
+				indent = len(l.lines[i]) - utf8.RuneCountInString(s)
+				break
+			}
+		}
+		if indent < 0 {
+			return base
+		}
+		return Pos{l.file, n.Line + 1 + k, indent + 1 + col}
+	}
+	return base
+}
+
+// formula parses and checks the formula in f over the names in scope
+// (cond: a condition such as a require rule). It reports every error at
+// the offending token and returns nil if there was any.
+func (l *loader) formula(f field, scope map[string]bool, cond bool) *Formula {
+	src, ok := l.str(f)
+	if !ok {
+		return nil
+	}
+	e, err := expr.Parse(src)
+	if err != nil {
+		var pe expr.Error
+		if errors.As(err, &pe) {
+			l.errs.add(l.formulaPos(f.val, pe.Offset), "%s: %s", f.key.Value, pe.Msg)
+		} else {
+			l.errorf(f.val, "%s: %v", f.key.Value, err)
+		}
+		return nil
+	}
+	var errs []expr.Error
+	if cond {
+		errs = expr.CheckCond(e, scope)
+	} else {
+		errs = expr.Check(e, scope)
+	}
+	for _, pe := range errs {
+		l.errs.add(l.formulaPos(f.val, pe.Offset), "%s: %s", f.key.Value, pe.Msg)
+	}
+	if len(errs) > 0 {
+		return nil
+	}
+	return &Formula{Src: src, Expr: e, Pos: l.formulaPos(f.val, 0)}
+}
+
+// numberRE is what a constant's value may be: a plain decimal number, so
+// that the reference can take every digit.
+var numberRE = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
+// label names a mapping for messages: "parameter beta" when it has a
+// usable name, else just "parameter".
+func label(n *yaml.Node, what string) string {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return what
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k, v := resolve(n.Content[i]), resolve(n.Content[i+1]); k.Value == "name" && v.Kind == yaml.ScalarNode && snakeRE.MatchString(v.Value) {
+			return what + " " + v.Value
+		}
+	}
+	return what
+}
+
+func (l *loader) activation(n *yaml.Node) *Activation {
+	what := label(n, "activation")
+	m, ok := l.mapping(n, what, activationFields...)
+	if !ok {
+		return nil
+	}
+	n = resolve(n)
+	a := &Activation{Pos: l.pos(n), Kind: "elementwise"}
+	at := &entryPos{goName: a.Pos}
+	l.where[a] = at
+	if f, ok := m["name"]; ok {
+		if s, ok := l.str(f); ok {
+			if snakeRE.MatchString(s) {
+				a.Name = s
+			} else {
+				l.errorf(f.val, "name %q: must be snake_case ([a-z][a-z0-9_]*)", s)
+			}
+		}
+	}
+	l.required(n, m, what, "name", "go_name", "doc", "torch", "forward", "derivative", "special")
+	if f, ok := m["go_name"]; ok {
+		at.goName = l.pos(f.val)
+		if s, ok := l.str(f); ok {
+			switch {
+			case !token.IsIdentifier(s) || !token.IsExported(s):
+				l.errorf(f.val, "go_name %q: must be an exported Go identifier (such as LeakyReLU)", s)
+			case reservedGoNames[s]:
+				l.errorf(f.val, "go_name %s is reserved: the generated package declares it", s)
+			default:
+				a.GoName = s
+			}
+		}
+	}
+	if f, ok := m["kind"]; ok {
+		if s, ok := l.str(f); ok {
+			if s != "elementwise" {
+				l.errorf(f.val, "kind %q: the only kind so far is elementwise", s)
+			}
+			a.Kind = s
+		}
+	}
+	if f, ok := m["doc"]; ok {
+		a.Doc, _ = l.line(f)
+	}
+	if f, ok := m["torch"]; ok {
+		a.Torch, _ = l.line(f)
+	}
+
+	// Names first: every formula below may use them.
+	seen := map[string]int{}
+	params := map[string]bool{}
+	scope := map[string]bool{}
+	var requires []field // each param's require, checked once the scope is known
+	if f, ok := m["params"]; ok {
+		items, _ := l.list(f)
+		for _, pn := range items {
+			pwhat := label(pn, "parameter")
+			pm, ok := l.mapping(pn, pwhat, "name", "default", "require", "doc")
+			if !ok {
+				continue
+			}
+			p := Param{Pos: l.pos(pn)}
+			l.required(pn, pm, pwhat, "name", "default")
+			if nf, ok := pm["name"]; ok {
+				if s, ok := l.str(nf); ok {
+					if l.checkLocalName(nf.val, s, "parameter", seen) {
+						p.Name = s
+					}
+					// In scope even if refused, so that its uses do not
+					// each repeat the error.
+					params[s] = true
+					scope[s] = true
+				}
+			}
+			if df, ok := pm["default"]; ok {
+				p.Default, _ = l.num(df)
+				at.defaults = append(at.defaults, l.pos(df.val))
+			} else {
+				at.defaults = append(at.defaults, p.Pos)
+			}
+			if df, ok := pm["doc"]; ok {
+				p.Doc, _ = l.line(df)
+			}
+			if rf, ok := pm["require"]; ok {
+				requires = append(requires, rf)
+			} else {
+				requires = append(requires, field{})
+			}
+			a.Params = append(a.Params, p)
+		}
+	}
+	if f, ok := m["constants"]; ok {
+		items, _ := l.list(f)
+		for _, cn := range items {
+			cwhat := label(cn, "constant")
+			cm, ok := l.mapping(cn, cwhat, "name", "value", "doc")
+			if !ok {
+				continue
+			}
+			c := Constant{Pos: l.pos(cn)}
+			l.required(cn, cm, cwhat, "name", "value")
+			if nf, ok := cm["name"]; ok {
+				if s, ok := l.str(nf); ok {
+					if l.checkLocalName(nf.val, s, "constant", seen) {
+						c.Name = s
+					}
+					scope[s] = true
+				}
+			}
+			if vf, ok := cm["value"]; ok {
+				if s, ok := l.str(vf); ok {
+					if numberRE.MatchString(s) {
+						c.Value = s
+					} else {
+						l.errorf(vf.val, "value %q: must be a decimal number such as 1.6732632423543772848170429916717", s)
+					}
+				}
+			}
+			if df, ok := cm["doc"]; ok {
+				c.Doc, _ = l.line(df)
+			}
+			a.Constants = append(a.Constants, c)
+		}
+	}
+	if f, ok := m["thresholds"]; ok {
+		items, _ := l.list(f)
+		for _, tn := range items {
+			twhat := label(tn, "threshold")
+			tm, ok := l.mapping(tn, twhat, "name", "f32", "f64", "what")
+			if !ok {
+				continue
+			}
+			t := Threshold{Pos: l.pos(tn)}
+			l.required(tn, tm, twhat, "name", "f32", "f64")
+			if nf, ok := tm["name"]; ok {
+				if s, ok := l.str(nf); ok {
+					if l.checkLocalName(nf.val, s, "threshold", seen) {
+						t.Name = s
+					}
+					scope[s] = true
+				}
+			}
+			if vf, ok := tm["f32"]; ok {
+				if v, ok := l.num(vf); ok {
+					if math.Abs(v) > math.MaxFloat32 {
+						l.errorf(vf.val, "f32: %s is beyond the float32 range", vf.val.Value)
+					}
+					t.F32 = v
+				}
+			}
+			if vf, ok := tm["f64"]; ok {
+				t.F64, _ = l.num(vf)
+			}
+			if wf, ok := tm["what"]; ok {
+				t.What, _ = l.line(wf)
+			}
+			a.Thresholds = append(a.Thresholds, t)
+		}
+	}
+
+	// Formulas. Parameters' rules and output_requires are conditions over
+	// the parameters (and named values); the rest are numbers.
+	for i, rf := range requires {
+		if rf.key != nil {
+			a.Params[i].Require = l.formula(rf, scope, true)
+		}
+	}
+	withVar := func(v string) map[string]bool {
+		s := map[string]bool{v: true}
+		for k := range scope {
+			s[k] = true
+		}
+		return s
+	}
+	if f, ok := m["forward"]; ok {
+		if fo := l.formula(f, withVar("x"), false); fo != nil {
+			a.Forward = *fo
+		}
+	}
+	if f, ok := m["derivative"]; ok {
+		if fo := l.formula(f, withVar("x"), false); fo != nil {
+			a.Derivative = *fo
+		}
+	}
+	if f, ok := m["derivative_output"]; ok {
+		a.DerivativeOutput = l.formula(f, withVar("y"), false)
+	}
+	if f, ok := m["output_requires"]; ok {
+		if _, has := m["derivative_output"]; !has {
+			l.errorf(f.key, "output_requires without derivative_output: it says when derivative_output is valid")
+		} else {
+			a.OutputRequires = l.formula(f, scope, true)
+		}
+	}
+	if f, ok := m["kinks"]; ok {
+		items, _ := l.list(f)
+		for _, kn := range items {
+			km, ok := l.mapping(kn, "kink", "at", "gradient", "why")
+			if !ok {
+				continue
+			}
+			k := Kink{Pos: l.pos(kn)}
+			l.required(kn, km, "kink", "at", "gradient")
+			if ff, ok := km["at"]; ok {
+				if fo := l.formula(ff, scope, false); fo != nil {
+					k.At = *fo
+				}
+			}
+			if ff, ok := km["gradient"]; ok {
+				if fo := l.formula(ff, scope, false); fo != nil {
+					k.Gradient = *fo
+				}
+			}
+			if ff, ok := km["why"]; ok {
+				k.Why, _ = l.line(ff)
+			}
+			a.Kinks = append(a.Kinks, k)
+		}
+	}
+	if f, ok := m["special"]; ok {
+		items, ok := l.list(f)
+		if ok && len(items) == 0 {
+			l.errorf(f.val, "special: must list at least one special value (-inf, inf, nan ...)")
+		}
+		for _, sn := range items {
+			sm, ok := l.mapping(sn, "special value", "x", "forward", "backward")
+			if !ok {
+				continue
+			}
+			sp := Special{Pos: l.pos(sn)}
+			l.required(sn, sm, "special value", "x", "forward", "backward")
+			for key, dst := range map[string]*Formula{"x": &sp.X, "forward": &sp.Forward, "backward": &sp.Backward} {
+				if ff, ok := sm[key]; ok {
+					if fo := l.formula(ff, scope, false); fo != nil {
+						*dst = *fo
+					}
+				}
+			}
+			a.Special = append(a.Special, sp)
+		}
+	}
+	if f, ok := m["deviations"]; ok {
+		items, _ := l.list(f)
+		for _, dn := range items {
+			if s, ok := l.line(field{f.key, dn}); ok {
+				a.Deviations = append(a.Deviations, s)
+			}
+		}
+	}
+	if f, ok := m["test_params"]; ok {
+		items, _ := l.list(f)
+		for _, tn := range items {
+			tn = resolve(tn)
+			if tn.Kind != yaml.MappingNode {
+				l.errorf(tn, "test_params: expected a mapping of parameter to value, got %s", kindName(tn))
+				continue
+			}
+			set := map[string]float64{}
+			for i := 0; i+1 < len(tn.Content); i += 2 {
+				k, v := resolve(tn.Content[i]), resolve(tn.Content[i+1])
+				if !params[k.Value] {
+					l.errorf(k, "test_params: %q is not a parameter of %s (parameters: %s)", k.Value, a.Name, strings.Join(a.ParamNames(), ", "))
+					continue
+				}
+				if _, dup := set[k.Value]; dup {
+					l.errorf(k, "test_params: %s given twice", k.Value)
+					continue
+				}
+				if x, ok := l.numNode(k.Value, v); ok {
+					set[k.Value] = x
+				}
+			}
+			if len(set) == 0 && len(tn.Content) == 0 {
+				l.errorf(tn, "test_params: empty set (the defaults are always tested)")
+			}
+			a.TestParams = append(a.TestParams, set)
+			at.testParams = append(at.testParams, l.pos(tn))
+		}
+	}
+	return a
+}
