@@ -246,6 +246,8 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 		return b.Abs(args[0]), nil
 	case "sqrt":
 		return b.Sqrt(args[0]), nil
+	case "fma":
+		return b.FMA(args[0], args[1], args[2]), nil
 	case "min", "max":
 		return l.minMax(fn.Name, e.Args, args), nil
 	}

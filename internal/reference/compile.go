@@ -1,0 +1,260 @@
+package reference
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"math"
+	"math/big"
+	"strings"
+	"sync"
+
+	"github.com/actkern/actkern/internal/expr"
+)
+
+// DefaultPrec is the precision (bits) Float64 and Float32 evaluate at.
+const DefaultPrec = 200
+
+// evalGuard is the number of bits every node of a formula carries beyond the
+// requested precision, so that the final rounding to prec is the only one
+// that matters.
+const evalGuard = 32
+
+// Error is a compile error. Pos is the position of the offending token as
+// go/ast reports it; for an expression parsed by go/parser.ParseExpr (file
+// base 1), Pos-1 is the byte offset in the source, which Error prints.
+type Error struct {
+	Pos token.Pos
+	Msg string
+}
+
+// Offset is the byte offset of the token in a formula parsed by ParseExpr.
+func (e *Error) Offset() int { return int(e.Pos) - 1 }
+
+func (e *Error) Error() string { return fmt.Sprintf("offset %d: %s", e.Offset(), e.Msg) }
+
+func errorf(n ast.Node, format string, a ...any) error {
+	return &Error{Pos: n.Pos(), Msg: fmt.Sprintf(format, a...)}
+}
+
+// Func is a compiled formula. It is safe for concurrent use.
+type Func struct {
+	vars []string
+	big  bigNode
+	fast fastNode
+}
+
+type (
+	bigNode  func(args []Num, prec uint) Num
+	bigCond  func(args []Num, prec uint) bool
+	fastNode func(args []float64) float64
+	fastCond func(args []float64) bool
+)
+
+// Compile prepares e for evaluation. vars are the variable names in
+// argument order (e.g. ["x", "beta", "threshold"]); consts are extra named
+// constants (decimal strings, "inf"/"-inf"/"nan" allowed) on top of
+// expr.Constants (they override a built-in of the same name; a variable
+// overrides both). It fails on unknown names, unknown functions, wrong
+// arity and unsupported syntax, naming the token's offset.
+func Compile(e ast.Expr, vars []string, consts map[string]string) (*Func, error) {
+	c := compiler{vars: map[string]int{}, consts: map[string]*literal{}}
+	for i, v := range vars {
+		if _, dup := c.vars[v]; dup {
+			return nil, fmt.Errorf("reference: variable %q listed twice", v)
+		}
+		c.vars[v] = i
+	}
+	for _, table := range []map[string]string{expr.Constants, consts} {
+		for name, s := range table {
+			l, err := parseLiteral(s)
+			if err != nil {
+				return nil, fmt.Errorf("reference: constant %s = %q: %v", name, s, err)
+			}
+			c.consts[name] = l
+		}
+	}
+	b, f, err := c.num(e)
+	if err != nil {
+		return nil, err
+	}
+	return &Func{vars: append([]string(nil), vars...), big: b, fast: f}, nil
+}
+
+// MustCompile parses src and compiles it, panicking on error (for tests and
+// tables of known-good formulas).
+func MustCompile(src string, vars []string, consts map[string]string) *Func {
+	f, err := CompileString(src, vars, consts)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+// CompileString parses src with go/parser.ParseExpr and compiles it.
+func CompileString(src string, vars []string, consts map[string]string) (*Func, error) {
+	e, err := parseExpr(src)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(e, vars, consts)
+}
+
+// Vars are the variable names, in argument order.
+func (f *Func) Vars() []string { return append([]string(nil), f.vars...) }
+
+func (f *Func) checkArgs(n int) {
+	if n != len(f.vars) {
+		panic(fmt.Sprintf("reference: %d arguments for variables %v", n, f.vars))
+	}
+}
+
+// Big evaluates the formula exactly and rounds the result once to prec
+// bits. The arguments are taken as exact values of any precision.
+func (f *Func) Big(prec uint, args ...*big.Float) Num {
+	ns := make([]Num, len(args))
+	for i, a := range args {
+		ns[i] = Num{F: a}
+	}
+	return f.BigNum(prec, ns...)
+}
+
+// BigNum is Big with NaN-capable arguments.
+func (f *Func) BigNum(prec uint, args ...Num) Num {
+	f.checkArgs(len(args))
+	if prec == 0 {
+		panic("reference: precision 0")
+	}
+	return f.big(args, prec+evalGuard).round(prec)
+}
+
+func numArgs(args []float64) []Num {
+	ns := make([]Num, len(args))
+	for i, a := range args {
+		ns[i] = NumFloat64(a)
+	}
+	return ns
+}
+
+// Float64 is the exact value rounded once to float64.
+func (f *Func) Float64(args ...float64) float64 {
+	return f.rounded(numArgs(args), 53, -1074).Float64()
+}
+
+// Float32 is the exact value rounded once to float32: the big value is
+// rounded directly (never through float64, which could round twice).
+func (f *Func) Float32(args ...float64) float32 {
+	return f.rounded(numArgs(args), 24, -149).Float32()
+}
+
+// rounded evaluates at DefaultPrec and, if the value lies so close to a
+// rounding boundary of the target format (mant bits, smallest ulp
+// 2^minUlp) that the evaluation error could decide the rounding, again at
+// a much higher precision (Ziv's strategy). Exact ties stay ties at every
+// precision and are then rounded to even, which is right.
+//
+// Before that, cancellation: while the value may have lost so many bits that
+// fewer than mant+64 are left (Num.lost), it is evaluated again with the lost
+// bits added to the precision.
+func (f *Func) rounded(args []Num, mant, minUlp int) Num {
+	prec := uint(DefaultPrec)
+	v := f.BigNum(prec, args...)
+	for try := 0; try < 6 && v.lost > int(prec)-mant-64 && prec < maxPrec; try++ {
+		prec = min(prec+uint(v.lost)+64, maxPrec)
+		v = f.BigNum(prec, args...)
+	}
+	if nearBoundary(v, mant, minUlp, int(prec)-v.lost-mant-48) {
+		v = f.BigNum(4*prec, args...)
+	}
+	return v
+}
+
+// maxPrec bounds the retries: a value still cancelling at this precision
+// is taken as the zero it rounds to.
+const maxPrec = 1 << 14
+
+// nearBoundary reports whether finite nonzero v is within 2^-tol ulp of a
+// midpoint between two neighbouring values of a binary format.
+func nearBoundary(v Num, mant, minUlp, tol int) bool {
+	if v.NaN || v.F.IsInf() || v.F.Sign() == 0 {
+		return false
+	}
+	// ulp of the format at v's binade (the subnormal ulp below that).
+	ulp := max(expo(v.F)-mant, minUlp)
+	// d = frac(v / ulp) - 1/2, exact at the value's precision plus the
+	// integer bits of v/ulp.
+	s := scale2(v.F, -ulp)
+	s.Abs(s)
+	ib := max(expo(s), 0)
+	fr := newF(s.Prec() + uint(ib) + 2)
+	i, _ := s.Int(nil)
+	fr.Sub(s, new(big.Float).SetInt(i))
+	fr.Sub(fr, big.NewFloat(0.5))
+	if fr.Sign() == 0 {
+		return true
+	}
+	return expo(fr) < -tol
+}
+
+// Fast evaluates the same formula in float64 with package math: quick and
+// about as accurate as math's functions, for judging float32 kernels over
+// many points. Not correctly rounded.
+func (f *Func) Fast(args ...float64) float64 {
+	f.checkArgs(len(args))
+	return f.fast(args)
+}
+
+// literal is a constant value, parsed once, rounded per precision on demand.
+type literal struct {
+	src    string
+	nan    bool
+	inf    int // ±1 for ±Inf
+	exact  *big.Float
+	f64    float64
+	byPrec sync.Map // uint → Num
+}
+
+// literalPrec is the precision literals are parsed at; a decimal like 0.1
+// is then rounded from this to each working precision (requests above it
+// re-parse the string).
+const literalPrec = 2048
+
+func parseLiteral(s string) (*literal, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	switch t {
+	case "nan", "+nan", "-nan":
+		return &literal{nan: true, f64: math.NaN()}, nil
+	case "inf", "+inf", "infinity", "+infinity":
+		return &literal{inf: 1, f64: math.Inf(1)}, nil
+	case "-inf", "-infinity":
+		return &literal{inf: -1, f64: math.Inf(-1)}, nil
+	}
+	v, _, err := big.ParseFloat(strings.TrimSpace(s), 0, literalPrec, big.ToNearestEven)
+	if err != nil {
+		return nil, err
+	}
+	f64, _ := v.Float64()
+	return &literal{src: strings.TrimSpace(s), exact: v, f64: f64}, nil
+}
+
+func (l *literal) value(prec uint) Num {
+	if l.nan {
+		return nanNum
+	}
+	if l.inf != 0 {
+		return num(inf(l.inf < 0, prec))
+	}
+	if v, ok := l.byPrec.Load(prec); ok {
+		return v.(Num)
+	}
+	var n Num
+	if prec > literalPrec {
+		v, _, _ := big.ParseFloat(l.src, 0, prec, big.ToNearestEven) // parsed once already
+		n = num(v)
+	} else {
+		n = num(newF(prec).Set(l.exact))
+	}
+	n.lost = inexact(n) // a decimal like 0.1 is rounded at every precision
+	l.byPrec.Store(prec, n)
+	return n
+}

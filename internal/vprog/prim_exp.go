@@ -1,0 +1,237 @@
+package vprog
+
+// exp and expm1 (and, through expCore, sigmoid and tanh) share one range
+// reduction: x = k·ln2 + r with k = round(x/ln2), |r| ≤ ln2/2, so that
+// exp(x) = 2^k·exp(r) and the scaling by 2^k is a single correctly rounded
+// Ldexp. There are no tables, so r is not reduced further and the
+// polynomial covers the whole of [-ln2/2, ln2/2].
+//
+// Float64 targets carry r and the result as unevaluated sums hi + lo
+// (double-double), which keeps the error of every intermediate rounding
+// well below the final one: the result is then within about 0.5 ULP.
+// Float32 targets only need a relative error below 2^-40, so they use one
+// plain polynomial and no compensation.
+
+// Cody–Waite split of ln2 for the F64 reduction. expLn2Hi is ln2 rounded to
+// float64; expLn2Lo is the next 53 bits. x − k·expLn2Hi is exact in one FMA
+// (see expReduce), and k·(ln2 − expLn2Hi − expLn2Lo) < 2^-97 is negligible.
+const (
+	expLog2e = 0x1.71547652b82fep+0 // 1/ln2
+	expLn2Hi = 0x1.62e42fefa39efp-1
+	expLn2Lo = 0x1.abc9e3b39803fp-56
+)
+
+// Clamps that keep every intermediate finite and every Ldexp exponent small
+// while leaving the rounded result unchanged. Min/Max give their second
+// operand when the first is NaN, so clamping x first maps NaN to a finite
+// number; the NaN is put back at the end.
+const (
+	// exp(x) rounds to +Inf above 709.782712893384 and to +0 below
+	// -745.1332191019412 (half the smallest subnormal), in both precisions'
+	// compute type.
+	expMaxArg = 710.0
+	expMinArg = -746.0
+	// expm1(x) rounds to -1 for x < -37.43 (e^x < 2^-54); -40 keeps k ≥ -58.
+	expm1MinArg = -40.0
+)
+
+// expR64 is the minimax fit (relative error 2^-54.2 on |r| ≤ 0.3466, before
+// rounding the coefficients) of R(r) = (expm1(r) − r − r²/2)/r³; constant term first.
+var expR64 = []float64{
+	0x1.5555555555556p-3, 0x1.5555555555554p-5, 0x1.11111111109b8p-7,
+	0x1.6c16c16c1811dp-10, 0x1.a01a01a7c0f12p-13, 0x1.a01a0198a8804p-16,
+	0x1.71de0db91cbbap-19, 0x1.27e502c598216p-22, 0x1.af38930c76304p-26,
+	0x1.1f2a265956fb2p-29,
+}
+
+// expP32 is the minimax fit of exp(r) on |r| ≤ 0.3466, relative error 2^-46.
+var expP32 = []float64{
+	0x1.000000000003ap+0, 0x1.ffffffffffc39p-1, 0x1.ffffffffe825ap-2,
+	0x1.55555555bb748p-3, 0x1.55555587a181ap-5, 0x1.1111105b48a88p-7,
+	0x1.6c162d86fe701p-10, 0x1.a01bc293869aap-13, 0x1.a17c101da5bb7p-16,
+	0x1.70dc0962c2af7p-19,
+}
+
+// expM32 is the minimax fit of expm1(r)/r on |r| ≤ 0.3466, relative error 2^-43.5.
+var expM32 = []float64{
+	0x1.fffffffffff9dp-1, 0x1.fffffffff7354p-2, 0x1.555555556d76ep-3,
+	0x1.55555573f6d9bp-5, 0x1.111110d92c601p-7, 0x1.6c164e5ae762dp-10,
+	0x1.a01a8d5df2abep-13, 0x1.a159d7419d9ddp-16, 0x1.71de2a3226942p-19,
+}
+
+func init() {
+	register("exp", func(b *Builder, args []Value, target Type) Value {
+		return expLower(b, args[0], target)
+	})
+	register("expm1", func(b *Builder, args []Value, target Type) Value {
+		return expm1Lower(b, args[0], target)
+	})
+}
+
+// expClamp is min(max(x, lo), hi), with NaN mapped to lo.
+func expClamp(b *Builder, x Value, lo, hi float64) Value {
+	return b.Min(b.Max(x, b.Const(lo)), b.Const(hi))
+}
+
+// expFast2Sum returns s = fl(a+c) and its rounding error e, exactly
+// (a + c = s + e), provided |a| ≥ |c| or a = 0.
+func expFast2Sum(b *Builder, a, c Value) (s, e Value) {
+	s = b.Add(a, c)
+	e = b.Add(b.Sub(a, s), c)
+	return s, e
+}
+
+// expTwoSum is expFast2Sum without the ordering condition (Knuth).
+func expTwoSum(b *Builder, a, c Value) (s, e Value) {
+	s = b.Add(a, c)
+	cc := b.Sub(s, a)
+	e = b.Add(b.Sub(a, b.Sub(s, cc)), b.Sub(c, cc))
+	return s, e
+}
+
+// expReduce returns k = round(x/ln2) and r + rlo = x − k·ln2 (to ~2^-100
+// absolute), for finite x with |x| ≤ 746.
+func expReduce(b *Builder, x Value) (k, r, rlo Value) {
+	k = b.Round(b.Mul(x, b.Const(expLog2e)), RoundNearestEven)
+	nk := b.Neg(k)
+	// Exact: for k ≠ 0, |x| > 0.34 so x and k·expLn2Hi are multiples of
+	// 2^-54 and their difference, below 0.35 in magnitude, fits in 53 bits.
+	rh := b.FMA(nk, b.Const(expLn2Hi), x)
+	lo := b.Const(expLn2Lo)
+	r = b.FMA(nk, lo, rh)
+	// rh − r is exact (Sterbenz, or both tiny), so this recovers the
+	// rounding error of r up to a negligible last rounding.
+	rlo = b.FMA(nk, lo, b.Sub(rh, r))
+	return k, r, rlo
+}
+
+// expCore returns k and s + t ≈ expm1(x − k·ln2) for finite |x| ≤ 746, with
+// |t| ≲ 2^-52·|s| and an error near 2^-62 relative to |s|, for F64 targets.
+//
+// expm1(r) = r + r²/2 + r³·R(r): r²/2 is split exactly with an FMA, so the
+// leading part r + r²/2 is a compensated sum and only r³·R(r) (at most
+// 0.7% of the value) carries polynomial and rounding error.
+func expCore(b *Builder, x Value) (k, s, t Value) {
+	k, r, rlo := expReduce(b, x)
+	half := b.Const(0.5)
+	r2 := b.Mul(r, r)
+	r2lo := b.FMA(r, r, b.Neg(r2))
+	h := b.Mul(half, r2)
+	hl := b.Mul(half, r2lo)
+	s, e := expFast2Sum(b, r, h)
+	// exp(r + rlo) − 1 = expm1(r) + rlo·(1 + r) + O(rlo²).
+	low := b.Add(b.Add(e, hl), b.FMA(rlo, r, rlo))
+	t = b.FMA(b.Mul(r2, r), b.Horner(r, expR64...), low)
+	return k, s, t
+}
+
+// expScaled returns y0 + w ≈ c + s + t, with y0 = fl(c + s) and w its
+// rounding error plus t, given |c| ≥ |s| or c = 0 and |t| ≪ |s|: the common
+// last step of exp and expm1 before scaling by 2^k. fl(y0 + w) is the
+// result rounded once; expSplit gives its low part when a caller needs it.
+func expScaled(b *Builder, c, s, t Value) (y0, w Value) {
+	y0, e := expFast2Sum(b, c, s)
+	return y0, b.Add(e, t)
+}
+
+// expSplit rounds y0 + w to y and returns the exact remainder ylo, for
+// |y0| ≥ |w|.
+func expSplit(b *Builder, y0, w Value) (y, ylo Value) {
+	y = b.Add(y0, w)
+	return y, b.Add(b.Sub(y0, y), w)
+}
+
+// expLdexpDD returns 2^k·(y0 + w) rounded once, for 0 ≤ y0 < 2 and |w| ≲
+// 2^-50 (exp(r) from expScaled, or sigmoid's quotient), and 2^k·(y0 + w)
+// normal when k ≥ −1021. That includes the subnormal range, where
+// Ldexp(fl(y0 + w), k) would round twice (to 53 bits, then to the
+// subnormal's shorter significand) and reach 0.75 ULP. When the result can
+// be subnormal (k ≤ −1022), y0 + w is instead rounded directly to a
+// multiple of its final ulp u = 2^(−1074−k) by adding and subtracting
+// c = 1.5·2^52·u (u ≥ 2^-52, so y0 + c rounds to a multiple of u or, for
+// k = −1022, of 2u, and the correction step rounds to a multiple of u),
+// which makes the final Ldexp exact; for k ≥ −1021, c = 0 and this is
+// plain Ldexp(y0 + w, k).
+func expLdexpDD(b *Builder, y0, w, k Value) Value {
+	c := b.Select(b.LT(k, b.Const(-1021)), b.Ldexp(b.Const(1.5), b.Sub(b.Const(-1022), k)), b.Const(0))
+	hi := b.Sub(b.Add(y0, c), c) // y0 rounded to a multiple of u (exact steps)
+	d := b.Sub(y0, hi)           // exact, |d| ≤ u/2
+	corr := b.Sub(b.Add(b.Add(d, w), c), c)
+	return b.Ldexp(b.Add(hi, corr), k)
+}
+
+// expDD returns k and y0 + w ≈ exp(x)/2^k for finite |x| ≤ 746, with
+// fl(y0 + w) in [0.7, 1.42] (F64 target).
+func expDD(b *Builder, x Value) (k, y0, w Value) {
+	k, s, t := expCore(b, x)
+	y0, w = expScaled(b, b.Const(1), s, t)
+	return k, y0, w
+}
+
+// expm1DD returns k and y0 + w ≈ expm1(x)/2^k for finite x in
+// [expm1MinArg, 710] (F64 target).
+//
+// expm1(x) = 2^k·((1 − 2^-k) + expm1(r)); 1 − 2^-k is formed exactly as a
+// sum of two floats, so neither the cancellation for k ≤ 0 nor the lost −1
+// for k > 53 costs accuracy.
+func expm1DD(b *Builder, x Value) (k, y0, w Value) {
+	k, s, t := expCore(b, x)
+	c, clo := expTwoSum(b, b.Const(1), b.Ldexp(b.Const(-1), b.Neg(k)))
+	// |c| ≥ |s|: c = 0 (k = 0), c ≥ 0.5 > 0.42 ≥ |s| (k ≥ 1), or |c| ≥ 1 (k < 0).
+	y0, w = expScaled(b, c, s, b.Add(t, clo))
+	return k, y0, w
+}
+
+// exp32Scaled returns k and p with exp(x) ≈ 2^k·p, relative error ~2^-46
+// (F32 target), for finite |x| ≤ 746.
+func exp32Scaled(b *Builder, x Value) (k, p Value) {
+	k = b.Round(b.Mul(x, b.Const(expLog2e)), RoundNearestEven)
+	nk := b.Neg(k)
+	r := b.FMA(nk, b.Const(expLn2Hi), x)
+	r = b.FMA(nk, b.Const(expLn2Lo), r)
+	return k, b.Horner(r, expP32...)
+}
+
+// expm132 is expm1(x) for finite x in [expm1MinArg, 710], relative error
+// ~2^-43 (F32 target): 2^k·((1 − 2^-k) + expm1(r)) with expm1(r) = r·M(r).
+func expm132(b *Builder, x Value) Value {
+	k := b.Round(b.Mul(x, b.Const(expLog2e)), RoundNearestEven)
+	nk := b.Neg(k)
+	r := b.FMA(nk, b.Const(expLn2Hi), x)
+	r = b.FMA(nk, b.Const(expLn2Lo), r)
+	p := b.Mul(r, b.Horner(r, expM32...))
+	c := b.Add(b.Const(1), b.Ldexp(b.Const(-1), nk))
+	return b.Ldexp(b.Add(c, p), k)
+}
+
+// expLower is exp(x): +Inf above the overflow threshold, gradual underflow
+// to +0 (one rounding, by Ldexp), exp(±Inf) = +Inf/+0, NaN → NaN.
+func expLower(b *Builder, x Value, target Type) Value {
+	xc := expClamp(b, x, expMinArg, expMaxArg)
+	var res Value
+	if target == F64 {
+		k, y0, w := expDD(b, xc)
+		res = expLdexpDD(b, y0, w, k)
+	} else {
+		k, p := exp32Scaled(b, xc)
+		res = b.Ldexp(p, k)
+	}
+	return b.Select(b.IsNaN(x), x, res)
+}
+
+// expm1Lower is expm1(x): -1 for x ≤ -37.5 and at -Inf, +Inf above the
+// overflow threshold, ±0 and tiny x exact, NaN → NaN.
+func expm1Lower(b *Builder, x Value, target Type) Value {
+	xc := expClamp(b, x, expm1MinArg, expMaxArg)
+	var res Value
+	if target == F64 {
+		k, y0, w := expm1DD(b, xc)
+		res = b.Ldexp(b.Add(y0, w), k)
+	} else {
+		res = expm132(b, xc)
+	}
+	// expm1 has the sign of x; this restores expm1(-0) = -0, which the
+	// arithmetic above turns into +0.
+	res = b.CopySign(res, x)
+	return b.Select(b.IsNaN(x), x, res)
+}

@@ -1,0 +1,68 @@
+package vprog
+
+// sigmoid(x) = 1/(1 + e^-x), computed from e = exp(−|x|) ≤ 1 so that
+// nothing overflows: sigmoid(x) = 1/(1+e) for x ≥ 0 and e/(1+e) for x < 0.
+// The smallest results (x ≲ −708) are e itself, subnormal down to
+// sigmoid(−745.13…) and then 0, rounded once by Ldexp.
+//
+// Float64 targets keep e and 1+e as double-doubles and divide with one
+// correction step (sigmoidDivParts), about 0.5 ULP in all; float32 targets
+// (relative error below 2^-40) use a plain quotient.
+
+func init() {
+	register("sigmoid", func(b *Builder, args []Value, target Type) Value {
+		return sigmoidLower(b, args[0], target)
+	})
+}
+
+// sigmoidDivDD returns (nh + nl)/(dh + dl) rounded about once (error near
+// 0.5 ULP plus 2^-100 relative), for nonzero finite dh with |dl| ≤ 2^-52·|dh|
+// and |nl| ≤ 2^-52·|nh|. One division; the residual of the first quotient
+// is computed exactly with an FMA and folded back.
+func sigmoidDivDD(b *Builder, nh, nl, dh, dl Value) Value {
+	y0, rem, q := sigmoidDivParts(b, nh, nl, dh, dl)
+	return b.FMA(rem, q, y0)
+}
+
+// sigmoidDivParts returns y0, rem and q with (nh + nl)/(dh + dl) ≈ y0 + rem·q,
+// y0 the first quotient and rem its residual.
+func sigmoidDivParts(b *Builder, nh, nl, dh, dl Value) (y0, rem, q Value) {
+	q = b.Div(b.Const(1), dh)
+	y0 = b.Mul(nh, q)
+	ny0 := b.Neg(y0)
+	// n − y0·d: nh − y0·dh is exact or nearly (y0 ≈ nh/dh), then the low parts.
+	rem = b.FMA(ny0, dh, nh)
+	rem = b.Add(b.FMA(ny0, dl, rem), nl)
+	return y0, rem, q
+}
+
+func sigmoidLower(b *Builder, x Value, target Type) Value {
+	// −|x| clamped below at expMinArg, where exp is already 0 (NaN → expMinArg).
+	t := b.Max(b.Neg(b.Abs(x)), b.Const(expMinArg))
+	neg := b.LT(x, b.Const(0))
+	one := b.Const(1)
+	var res Value
+	if target == F64 {
+		k, y0, w := expDD(b, t)
+		// e = 2^k·(y + ylo).
+		y, ylo := expSplit(b, y0, w)
+		eh := b.Ldexp(y, k)
+		el := b.Ldexp(ylo, k)
+		// 1 + e = dh + dl (Fast2Sum, e ≤ 1). Where el loses bits to
+		// underflow, e < 2^-1000 and dl no longer matters.
+		dh := b.Add(one, eh)
+		dl := b.Add(b.Add(b.Sub(one, dh), eh), el)
+		// For x < 0 the quotient is e/(1+e) = 2^k·(y + ylo)/(1+e): divide
+		// the unscaled y + ylo and scale last, so the numerator keeps its
+		// precision and subnormal results are rounded once (expLdexpDD).
+		nh := b.Select(neg, y, one)
+		nl := b.Select(neg, ylo, b.Const(0))
+		q0, rem, q := sigmoidDivParts(b, nh, nl, dh, dl)
+		res = expLdexpDD(b, q0, b.Mul(rem, q), b.Select(neg, k, b.Const(0)))
+	} else {
+		k, p := exp32Scaled(b, t)
+		e := b.Ldexp(p, k)
+		res = b.Div(b.Select(neg, e, one), b.Add(one, e))
+	}
+	return b.Select(b.IsNaN(x), x, res)
+}
