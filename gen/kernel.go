@@ -1,0 +1,404 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/actkern/actkern/internal/vprog"
+)
+
+// goType is the Go name of a lane type.
+func goType(t vprog.Type) string {
+	if t == vprog.F32 {
+		return "float32"
+	}
+	return "float64"
+}
+
+// sliceNames are the kernel's slice arguments for direction d: the output,
+// then input 0 and input 1 in program order. The kernel signature is
+// (out, in0, in1, params...), which for the backward kernels differs from
+// the public API's (dx, dy, x).
+func sliceNames(d vprog.Direction) (out string, ins []string) {
+	switch d {
+	case vprog.Backward:
+		return "dx", []string{"x", "dy"}
+	case vprog.BackwardFromOutput:
+		return "dx", []string{"y", "dy"}
+	}
+	return "dst", []string{"x"}
+}
+
+// helperSet records which per-package helper functions the kernels use, so
+// that exactly those are emitted (sorted, for deterministic output).
+type helperSet map[string]bool
+
+func (h helperSet) sorted() []string {
+	out := make([]string, 0, len(h))
+	for k := range h {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// kernelName is the generic kernel's identifier.
+func kernelName(p *vprog.Program) string { return p.Name + "Generic" }
+
+// implName is the variable the dispatch sets and the API calls.
+func implName(p *vprog.Program) string { return p.Name + "Impl" }
+
+// checkProgram rejects programs the emitter cannot mirror exactly, so that a
+// lowering bug fails generation instead of producing a kernel that silently
+// differs from Program.Eval.
+func checkProgram(p *vprog.Program, d vprog.Direction, nparams int) error {
+	wantIn := 1
+	if d != vprog.Forward {
+		wantIn = 2
+	}
+	if p.Inputs != wantIn {
+		return fmt.Errorf("%s: %d inputs, want %d", p.Name, p.Inputs, wantIn)
+	}
+	if len(p.Params) != nparams {
+		return fmt.Errorf("%s: %d parameters, want %d", p.Name, len(p.Params), nparams)
+	}
+	if p.Compute.Bits() < p.Mem.Bits() {
+		return fmt.Errorf("%s: compute %s narrower than memory %s", p.Name, p.Compute, p.Mem)
+	}
+	if int(p.Result) < 0 || int(p.Result) >= len(p.Instrs) {
+		return fmt.Errorf("%s: result v%d out of range", p.Name, p.Result)
+	}
+	if p.Instrs[p.Result].Op.GivesMask() {
+		return fmt.Errorf("%s: result v%d is a mask", p.Name, p.Result)
+	}
+	for i, in := range p.Instrs {
+		for _, a := range in.Args[:in.Op.Arity()] {
+			if a < 0 || int(a) >= i {
+				return fmt.Errorf("%s: v%d = %s uses v%d, not defined before it", p.Name, i, in.Op, a)
+			}
+		}
+		switch in.Op {
+		case vprog.OpInput:
+			if k := int(in.Imm); float64(k) != in.Imm || k < 0 || k >= p.Inputs {
+				return fmt.Errorf("%s: v%d: input %v", p.Name, i, in.Imm)
+			}
+		case vprog.OpParam:
+			if k := int(in.Imm); float64(k) != in.Imm || k < 0 || k >= len(p.Params) {
+				return fmt.Errorf("%s: v%d: parameter %v", p.Name, i, in.Imm)
+			}
+		case vprog.OpFMA:
+			if p.Compute != vprog.F64 {
+				return fmt.Errorf("%s: v%d: fma in %s compute", p.Name, i, p.Compute)
+			}
+		case vprog.OpRound:
+			if m := vprog.RoundMode(in.Imm); m < vprog.RoundNearestEven || m > vprog.RoundTrunc || float64(m) != in.Imm {
+				return fmt.Errorf("%s: v%d: round mode %v", p.Name, i, in.Imm)
+			}
+		case vprog.OpInvalid:
+			return fmt.Errorf("%s: v%d: invalid operation", p.Name, i)
+		}
+		if in.Op >= vprog.OpSelect+1 {
+			return fmt.Errorf("%s: v%d: unknown operation %s", p.Name, i, in.Op)
+		}
+	}
+	return nil
+}
+
+// emitKernel renders the generic kernel of p: a loop whose body is the
+// program, one Go statement per live SSA value, with exactly the semantics
+// of vprog.Program.Eval. Values that depend only on constants and
+// parameters are computed once, before the loop.
+func emitKernel(p *vprog.Program, d vprog.Direction, helpers helperSet) ([]jen.Code, error) {
+	params := goParams(p.Params)
+	if err := checkProgram(p, d, len(params)); err != nil {
+		return nil, err
+	}
+	outName, inNames := sliceNames(d)
+	n := len(p.Instrs)
+
+	live := make([]bool, n)
+	live[p.Result] = true
+	for i := n - 1; i >= 0; i-- {
+		if live[i] {
+			in := p.Instrs[i]
+			for _, a := range in.Args[:in.Op.Arity()] {
+				live[a] = true
+			}
+		}
+	}
+	invariant := make([]bool, n)
+	for i, in := range p.Instrs {
+		switch in.Op {
+		case vprog.OpInput:
+			invariant[i] = false
+		case vprog.OpConst, vprog.OpParam:
+			invariant[i] = true
+		default:
+			invariant[i] = true
+			for _, a := range in.Args[:in.Op.Arity()] {
+				invariant[i] = invariant[i] && invariant[a]
+			}
+		}
+	}
+
+	var pre, body []jen.Code
+	for i, in := range p.Instrs {
+		if !live[i] {
+			continue
+		}
+		stmts, err := emitInstr(p, i, in, inNames, params, helpers)
+		if err != nil {
+			return nil, err
+		}
+		if invariant[i] {
+			pre = append(pre, stmts...)
+		} else {
+			body = append(body, stmts...)
+		}
+	}
+	store := jen.Id(outName).Index(jen.Id("i")).Op("=").Id(val(p.Result))
+	if p.Mem != p.Compute {
+		store = jen.Id(outName).Index(jen.Id("i")).Op("=").Id(goType(p.Mem)).Call(jen.Id(val(p.Result)))
+	}
+	body = append(body, store)
+
+	mt := goType(p.Mem)
+	sig := []jen.Code{jen.Id(outName)}
+	for _, in := range inNames {
+		sig = append(sig, jen.Id(in))
+	}
+	args := []jen.Code{jen.List(sig...).Index().Id(mt)}
+	if len(params) > 0 {
+		ps := make([]jen.Code, len(params))
+		for i, q := range params {
+			ps[i] = jen.Id(q)
+		}
+		args = append(args, jen.List(ps...).Id(mt))
+	}
+
+	var blk []jen.Code
+	for _, in := range inNames {
+		// Bounds-check elimination: with every slice as long as the output,
+		// the compiler proves each index in range.
+		blk = append(blk, jen.Id(in).Op("=").Id(in).Index(jen.Empty(), jen.Len(jen.Id(outName))))
+	}
+	blk = append(blk, pre...)
+	blk = append(blk, jen.For(jen.Id("i").Op(":=").Range().Id(outName)).Block(body...))
+
+	nlive := 0
+	for _, l := range live {
+		if l {
+			nlive++
+		}
+	}
+	doc := fmt.Sprintf("%s is the pure-Go kernel of %s (%s memory, %s compute, %d operations): "+
+		"the scalar twin of the vector program the assembly kernels run, with exactly "+
+		"the semantics of vprog.Program.Eval, so every backend gives the same bits. "+
+		"The caller guarantees equal lengths; %s may be the same slice as an input.",
+		kernelName(p), p.Name, p.Mem, p.Compute, nlive, outName)
+	return []jen.Code{
+		docComment(doc),
+		jen.Func().Id(kernelName(p)).Params(args...).Block(blk...),
+		jen.Line(),
+	}, nil
+}
+
+func val(v vprog.Value) string { return "v" + strconv.Itoa(int(v)) }
+
+// emitInstr renders instruction i. Every arithmetic result is wrapped in an
+// explicit conversion to the compute type: the Go spec lets a compiler fuse
+// x*y + z into an FMA (arm64, ppc64le, s390x do) unless the product is
+// explicitly converted, and fusing would change the bits.
+func emitInstr(p *vprog.Program, i int, in vprog.Instr, inNames, params []string, helpers helperSet) ([]jen.Code, error) {
+	ct := goType(p.Compute)
+	f32 := p.Compute == vprog.F32
+	name := val(vprog.Value(i))
+	a := func(k int) *jen.Statement { return jen.Id(val(in.Args[k])) }
+	def := func(e jen.Code) []jen.Code { return []jen.Code{jen.Id(name).Op(":=").Add(e)} }
+	conv := func(e jen.Code) *jen.Statement { return jen.Id(ct).Call(e) }
+	// via64 computes a float32-compute operation in float64 and rounds back,
+	// exactly as Eval does for narrow compute.
+	via64 := func(fn string, args ...jen.Code) []jen.Code {
+		if !f32 {
+			return def(jen.Qual("math", fn).Call(args...))
+		}
+		wide := make([]jen.Code, len(args))
+		for k, x := range args {
+			wide[k] = jen.Float64().Call(x)
+		}
+		return def(jen.Float32().Call(jen.Qual("math", fn).Call(wide...)))
+	}
+	binop := func(op string) []jen.Code { return def(conv(a(0).Op(op).Add(a(1)))) }
+	// pick renders "name := b; if cond { name = a }", the branch form of a
+	// select; the compiler turns it into a conditional move where it can.
+	pick := func(cond jen.Code, yes, no jen.Code) []jen.Code {
+		return []jen.Code{
+			jen.Id(name).Op(":=").Add(no),
+			jen.If(cond).Block(jen.Id(name).Op("=").Add(yes)),
+		}
+	}
+
+	switch in.Op {
+	case vprog.OpInput:
+		e := jen.Id(inNames[int(in.Imm)]).Index(jen.Id("i"))
+		if p.Mem != p.Compute {
+			return def(conv(e)), nil
+		}
+		return def(e), nil
+	case vprog.OpParam:
+		e := jen.Id(params[int(in.Imm)])
+		if p.Mem != p.Compute {
+			return def(conv(e)), nil
+		}
+		return def(e), nil
+	case vprog.OpConst:
+		// Bit patterns, never decimal literals: exact by construction, and
+		// NaN, ±Inf and -0 need no special forms.
+		if f32 {
+			v := float32(in.Imm)
+			return []jen.Code{jen.Id(name).Op(":=").Qual("math", "Float32frombits").Call(hex32(math.Float32bits(v))).Comment(fmtConst(in.Imm, 32))}, nil
+		}
+		return []jen.Code{jen.Id(name).Op(":=").Qual("math", "Float64frombits").Call(hex64(math.Float64bits(in.Imm))).Comment(fmtConst(in.Imm, 64))}, nil
+	case vprog.OpAdd:
+		return binop("+"), nil
+	case vprog.OpSub:
+		return binop("-"), nil
+	case vprog.OpMul:
+		return binop("*"), nil
+	case vprog.OpDiv:
+		return binop("/"), nil
+	case vprog.OpFMA:
+		return def(jen.Qual("math", "FMA").Call(a(0), a(1), a(2))), nil
+	case vprog.OpNeg:
+		return def(jen.Op("-").Add(a(0))), nil
+	case vprog.OpAbs:
+		if f32 {
+			helpers["abs32"] = true
+			return def(jen.Id("abs32").Call(a(0))), nil
+		}
+		return def(jen.Qual("math", "Abs").Call(a(0))), nil
+	case vprog.OpCopySign:
+		if f32 {
+			helpers["copysign32"] = true
+			return def(jen.Id("copysign32").Call(a(0), a(1))), nil
+		}
+		return def(jen.Qual("math", "Copysign").Call(a(0), a(1))), nil
+	case vprog.OpSqrt:
+		return via64("Sqrt", a(0)), nil
+	case vprog.OpMin:
+		// x86 MINPD: a < b ? a : b, so b passes through on NaN or ±0.
+		return pick(a(0).Op("<").Add(a(1)), a(0), a(1)), nil
+	case vprog.OpMax:
+		return pick(a(0).Op(">").Add(a(1)), a(0), a(1)), nil
+	case vprog.OpRound:
+		fn := map[vprog.RoundMode]string{
+			vprog.RoundNearestEven: "RoundToEven", vprog.RoundFloor: "Floor",
+			vprog.RoundCeil: "Ceil", vprog.RoundTrunc: "Trunc",
+		}[vprog.RoundMode(in.Imm)]
+		return via64(fn, a(0)), nil
+	case vprog.OpLdexp:
+		if f32 {
+			return def(jen.Float32().Call(jen.Qual("math", "Ldexp").Call(jen.Float64().Call(a(0)), jen.Int().Call(a(1))))), nil
+		}
+		return def(jen.Qual("math", "Ldexp").Call(a(0), jen.Int().Call(a(1)))), nil
+	case vprog.OpGetExp:
+		h := "getExp" + suffix(p.Compute)
+		helpers[h] = true
+		return def(jen.Id(h).Call(a(0))), nil
+	case vprog.OpGetMant:
+		h := "getMant" + suffix(p.Compute)
+		helpers[h] = true
+		return def(jen.Id(h).Call(a(0))), nil
+	case vprog.OpLT:
+		return def(a(0).Op("<").Add(a(1))), nil
+	case vprog.OpLE:
+		return def(a(0).Op("<=").Add(a(1))), nil
+	case vprog.OpEQ:
+		return def(a(0).Op("==").Add(a(1))), nil
+	case vprog.OpIsNaN:
+		if f32 {
+			return def(jen.Qual("math", "IsNaN").Call(jen.Float64().Call(a(0)))), nil
+		}
+		return def(jen.Qual("math", "IsNaN").Call(a(0))), nil
+	case vprog.OpAnd:
+		return def(a(0).Op("&&").Add(a(1))), nil
+	case vprog.OpOr:
+		return def(a(0).Op("||").Add(a(1))), nil
+	case vprog.OpAndNot:
+		return def(a(0).Op("&&").Op("!").Add(a(1))), nil
+	case vprog.OpNot:
+		return def(jen.Op("!").Add(a(0))), nil
+	case vprog.OpSelect:
+		return pick(a(0), a(1), a(2)), nil
+	}
+	return nil, fmt.Errorf("%s: v%d: cannot emit %s", p.Name, i, in.Op)
+}
+
+func suffix(t vprog.Type) string {
+	if t == vprog.F32 {
+		return "32"
+	}
+	return "64"
+}
+
+// hex32 and hex64 render bit patterns as hexadecimal literals (jen.Lit would
+// print decimal).
+func hex32(b uint32) jen.Code { return jen.Op(fmt.Sprintf("0x%08x", b)) }
+func hex64(b uint64) jen.Code { return jen.Op(fmt.Sprintf("0x%016x", b)) }
+
+func fmtConst(v float64, bits int) string {
+	return strconv.FormatFloat(v, 'g', -1, bits)
+}
+
+// emitHelpers renders the helper functions the kernels of a package use.
+func emitHelpers(helpers helperSet) []jen.Code {
+	var out []jen.Code
+	for _, h := range helpers.sorted() {
+		switch h {
+		case "abs32":
+			out = append(out,
+				jen.Comment("abs32 is |a| by clearing the sign bit, as the vector ANDPS does (NaN payloads kept)."),
+				jen.Func().Id("abs32").Params(jen.Id("a").Float32()).Float32().Block(
+					jen.Return(jen.Qual("math", "Float32frombits").Call(jen.Qual("math", "Float32bits").Call(jen.Id("a")).Op("&^").Op("0x80000000"))),
+				))
+		case "copysign32":
+			out = append(out,
+				jen.Comment("copysign32 is |a| with the sign bit of s."),
+				jen.Func().Id("copysign32").Params(jen.List(jen.Id("a"), jen.Id("s")).Float32()).Float32().Block(
+					jen.Return(jen.Qual("math", "Float32frombits").Call(
+						jen.Qual("math", "Float32bits").Call(jen.Id("a")).Op("&^").Op("0x80000000").Op("|").
+							Qual("math", "Float32bits").Call(jen.Id("s")).Op("&").Op("0x80000000"))),
+				))
+		case "getExp32":
+			out = append(out,
+				jen.Comment("getExp32 is floor(log2|a|) read off the exponent bits; defined for normal a only (the program selects other lanes away)."),
+				jen.Func().Id("getExp32").Params(jen.Id("a").Float32()).Float32().Block(
+					jen.Return(jen.Float32().Call(jen.Int().Call(jen.Qual("math", "Float32bits").Call(jen.Id("a")).Op(">>").Lit(23).Op("&").Op("0xff")).Op("-").Lit(127))),
+				))
+		case "getExp64":
+			out = append(out,
+				jen.Comment("getExp64 is floor(log2|a|) read off the exponent bits; defined for normal a only (the program selects other lanes away)."),
+				jen.Func().Id("getExp64").Params(jen.Id("a").Float64()).Float64().Block(
+					jen.Return(jen.Float64().Call(jen.Int().Call(jen.Qual("math", "Float64bits").Call(jen.Id("a")).Op(">>").Lit(52).Op("&").Op("0x7ff")).Op("-").Lit(1023))),
+				))
+		case "getMant32":
+			out = append(out,
+				jen.Comment("getMant32 is |a| scaled into [1, 2) by replacing its exponent; normal a only."),
+				jen.Func().Id("getMant32").Params(jen.Id("a").Float32()).Float32().Block(
+					jen.Return(jen.Qual("math", "Float32frombits").Call(jen.Qual("math", "Float32bits").Call(jen.Id("a")).Op("&").Op("0x007fffff").Op("|").Op("0x3f800000"))),
+				))
+		case "getMant64":
+			out = append(out,
+				jen.Comment("getMant64 is |a| scaled into [1, 2) by replacing its exponent; normal a only."),
+				jen.Func().Id("getMant64").Params(jen.Id("a").Float64()).Float64().Block(
+					jen.Return(jen.Qual("math", "Float64frombits").Call(jen.Qual("math", "Float64bits").Call(jen.Id("a")).Op("&").Op("0x000fffffffffffff").Op("|").Op("0x3ff0000000000000"))),
+				))
+		}
+		out = append(out, jen.Line())
+	}
+	return out
+}

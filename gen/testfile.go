@@ -1,0 +1,339 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/actkern/actkern/internal/spec"
+	"github.com/actkern/actkern/internal/vprog"
+)
+
+const kerneltestPath = "github.com/actkern/actkern/kerneltest"
+
+// emitTestFile renders <name>_test.go: the activation described for
+// kerneltest, its test and fuzz target, the plain-Go baselines and the
+// benchmarks.
+func emitTestFile(f *jen.File, a *spec.Activation, k kernels, prec, t string) error {
+	lc := lowerCamel(a.Name)
+	kt := func(name string) *jen.Statement { return jen.Qual(kerneltestPath, name) }
+
+	// The description kerneltest checks the kernels against.
+	var params []jen.Code
+	for _, p := range a.Params {
+		params = append(params, jen.Line().Values(jen.Id("Name").Op(":").Lit(p.Name), jen.Id("Default").Op(":").Add(floatCode(p.Default))))
+	}
+	consts := a.Consts(prec)
+	ckeys := make([]string, 0, len(consts))
+	for c := range consts {
+		ckeys = append(ckeys, c)
+	}
+	sort.Strings(ckeys)
+	cdict := jen.Dict{}
+	for _, c := range ckeys {
+		cdict[jen.Lit(c)] = jen.Lit(consts[c])
+	}
+	var thr []jen.Code
+	for _, th := range a.Thresholds {
+		thr = append(thr, jen.Line().Values(jen.Id("Name").Op(":").Lit(th.Name), jen.Id("F32").Op(":").Add(floatCode(th.F32)), jen.Id("F64").Op(":").Add(floatCode(th.F64))))
+	}
+	var kinks []jen.Code
+	for _, kk := range a.Kinks {
+		kinks = append(kinks, jen.Line().Values(jen.Id("At").Op(":").Lit(kk.At.Src), jen.Id("Gradient").Op(":").Lit(kk.Gradient.Src)))
+	}
+	var special []jen.Code
+	for _, s := range a.Special {
+		special = append(special, jen.Line().Values(jen.Id("X").Op(":").Lit(s.X.Src), jen.Id("Forward").Op(":").Lit(s.Forward.Src), jen.Id("Backward").Op(":").Lit(s.Backward.Src)))
+	}
+	var tps []jen.Code
+	for _, tp := range a.TestParams {
+		keys := make([]string, 0, len(tp))
+		for k := range tp {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		d := jen.Dict{}
+		for _, k := range keys {
+			d[jen.Lit(k)] = floatCode(tp[k])
+		}
+		tps = append(tps, jen.Values(d))
+	}
+	// Fields in the struct's order (jen.Dict would sort them).
+	var fields []jen.Code
+	field := func(name string, v jen.Code) { fields = append(fields, jen.Line().Id(name).Op(":").Add(v)) }
+	field("Name", jen.Lit(a.Name))
+	field("GoName", jen.Lit(a.GoName))
+	if len(params) > 0 {
+		field("Params", jen.Index().Add(kt("Param")).Values(append(params, jen.Line())...))
+	}
+	if len(ckeys) > 0 {
+		field("Consts", jen.Map(jen.String()).String().Values(cdict))
+	}
+	if len(thr) > 0 {
+		field("Thresholds", jen.Index().Add(kt("Threshold")).Values(append(thr, jen.Line())...))
+	}
+	field("Forward", jen.Lit(a.Forward.Src))
+	field("Derivative", jen.Lit(a.Derivative.Src))
+	if a.DerivativeOutput != nil {
+		field("DerivativeOutput", jen.Lit(a.DerivativeOutput.Src))
+	}
+	if a.OutputRequires != nil {
+		field("OutputRequires", jen.Lit(a.OutputRequires.Src))
+	}
+	if len(kinks) > 0 {
+		field("Kinks", jen.Index().Add(kt("Kink")).Values(append(kinks, jen.Line())...))
+	}
+	if len(special) > 0 {
+		field("Special", jen.Index().Add(kt("Special")).Values(append(special, jen.Line())...))
+	}
+	if len(tps) > 0 {
+		field("TestParams", jen.Index().Map(jen.String()).Float64().Values(tps...))
+	}
+	fields = append(fields, jen.Line())
+	f.Comment(fmt.Sprintf("%sActivation is the spec entry of %s, as kerneltest reads it.", lc, a.GoName))
+	f.Var().Id(lc + "Activation").Op("=").Add(kt("Activation")).Values(fields...)
+	f.Line()
+
+	// The kernels, with parameters passed as a slice in spec order.
+	pargs := func() []jen.Code {
+		out := make([]jen.Code, len(a.Params))
+		for i := range a.Params {
+			out[i] = jen.Id("p").Index(jen.Lit(i))
+		}
+		return out
+	}
+	pn := "p"
+	if len(a.Params) == 0 {
+		pn = "_"
+	}
+	kfields := jen.Dict{}
+	for _, d := range directions {
+		if k[d] == nil {
+			continue
+		}
+		slices, _ := apiSlices(d)
+		ids := make([]jen.Code, len(slices))
+		for i, s := range slices {
+			ids[i] = jen.Id(s)
+		}
+		field := []string{"Forward", "Backward", "BackwardFromOutput"}[d]
+		kfields[jen.Id(field)] = jen.Func().Params(jen.List(append(ids, jen.Id(pn))...).Index().Id(t)).Block(
+			jen.Id(apiName(a, d)).Call(append(append([]jen.Code{}, ids...), pargs()...)...))
+	}
+	f.Var().Id(lc + "Kernels").Op("=").Add(kt("Kernels")).Types(jen.Id(t)).Values(kfields)
+	f.Line()
+	f.Func().Id("Test" + a.GoName).Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.Qual(kerneltestPath, "Run").Call(jen.Id("t"), jen.Id(lc+"Activation"), jen.Id(lc+"Kernels")))
+	f.Line()
+	f.Func().Id("Fuzz" + a.GoName).Params(jen.Id("f").Op("*").Qual("testing", "F")).Block(
+		jen.Qual(kerneltestPath, "Fuzz").Call(jen.Id("f"), jen.Id(lc+"Activation"), jen.Id(lc+"Kernels")))
+	f.Line()
+
+	// Plain-Go baselines: what a Go programmer would write with package math.
+	vars := map[string]jen.Code{"x": jen.Id("x")}
+	psig := []jen.Code{jen.Id("x")}
+	for _, p := range a.Params {
+		vars[p.Name] = jen.Id(goParam(p.Name))
+		psig = append(psig, jen.Id(goParam(p.Name)))
+	}
+	env, err := newFormulaEnv(a, prec, vars)
+	if err != nil {
+		return err
+	}
+	fwd, err := env.translate(&a.Forward)
+	if err != nil {
+		return fmt.Errorf("forward: %v", err)
+	}
+	der, err := env.translate(&a.Derivative)
+	if err != nil {
+		return fmt.Errorf("derivative: %v", err)
+	}
+	plain := "plain" + a.GoName
+	f.Comment(fmt.Sprintf("%s is f(x) written directly over package math: the benchmarks' baseline.", plain))
+	f.Func().Id(plain).Params(jen.List(psig...).Float64()).Float64().Block(jen.Return(fwd))
+	f.Line()
+	f.Comment(fmt.Sprintf("%sDerivative is f'(x) written directly over package math.", plain))
+	f.Func().Id(plain + "Derivative").Params(jen.List(psig...).Float64()).Float64().Block(jen.Return(der))
+	f.Line()
+
+	// Benchmarks, forward and backward, ours beside the baseline.
+	size := 4
+	if t == "float64" {
+		size = 8
+	}
+	var pdefs, pids, pwide []jen.Code
+	for _, p := range a.Params {
+		pdefs = append(pdefs, jen.Id(t).Call(floatCode(p.Default)))
+		pids = append(pids, jen.Id(goParam(p.Name)))
+		pwide = append(pwide, jen.Float64().Call(jen.Id(goParam(p.Name))))
+	}
+	for _, d := range []vprog.Direction{vprog.Forward, vprog.Backward} {
+		slices, _ := apiSlices(d)
+		var setup []jen.Code
+		if len(pids) > 0 {
+			setup = append(setup, jen.List(pids...).Op(":=").List(pdefs...))
+		}
+		var loopSetup []jen.Code
+		for i, s := range slices {
+			if i == 0 {
+				loopSetup = append(loopSetup, jen.Id(s).Op(":=").Make(jen.Index().Id(t), jen.Id("n")))
+			} else {
+				loopSetup = append(loopSetup, jen.Id(s).Op(":=").Id("benchInput").Index(jen.Id(t)).Call(jen.Id("n"), jen.Lit(uint64(i))))
+			}
+		}
+		bytes := jen.Id("b").Dot("SetBytes").Call(jen.Int64().Call(jen.Id("n")).Op("*").Lit(len(slices) * size))
+		ids := make([]jen.Code, len(slices))
+		for i, s := range slices {
+			ids[i] = jen.Id(s)
+		}
+		ours := jen.Id(apiName(a, d)).Call(append(append([]jen.Code{}, ids...), pids...)...)
+		var baseline jen.Code
+		if d == vprog.Forward {
+			baseline = jen.For(jen.List(jen.Id("i"), jen.Id("v")).Op(":=").Range().Id("x")).Block(
+				jen.Id("dst").Index(jen.Id("i")).Op("=").Id(t).Call(jen.Id(plain).Call(append([]jen.Code{jen.Float64().Call(jen.Id("v"))}, pwide...)...)))
+		} else {
+			baseline = jen.For(jen.List(jen.Id("i"), jen.Id("v")).Op(":=").Range().Id("x")).Block(
+				jen.Id("dx").Index(jen.Id("i")).Op("=").Id(t).Call(jen.Float64().Call(jen.Id("dy").Index(jen.Id("i"))).Op("*").
+					Id(plain + "Derivative").Call(append([]jen.Code{jen.Float64().Call(jen.Id("v"))}, pwide...)...)))
+		}
+		name := apiName(a, d)
+		f.Comment(fmt.Sprintf("Benchmark%s times %s beside the plain-Go loop over package math, in the same run.", name, name))
+		f.Func().Id("Benchmark" + name).Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(append(setup,
+			jen.For(jen.List(jen.Id("_"), jen.Id("n")).Op(":=").Range().Id("benchSizes")).Block(append(loopSetup,
+				jen.Id("b").Dot("Run").Call(jen.Qual("fmt", "Sprintf").Call(jen.Lit("impl=actkern/isa=%s/n=%d"), jen.Id("ISA").Call(), jen.Id("n")),
+					jen.Func().Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
+						bytes,
+						jen.For(jen.Id("b").Dot("Loop").Call()).Block(ours),
+					)),
+				jen.Id("b").Dot("Run").Call(jen.Qual("fmt", "Sprintf").Call(jen.Lit("impl=plaingo/n=%d"), jen.Id("n")),
+					jen.Func().Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
+						bytes,
+						jen.For(jen.Id("b").Dot("Loop").Call()).Block(baseline),
+					)),
+			)...),
+		)...)
+		f.Line()
+	}
+	return nil
+}
+
+// emitBenchHelpersFile renders bench_helpers_test.go.
+func emitBenchHelpersFile(f *jen.File) {
+	f.Comment("benchSizes are the lengths benchmarked: one that fits in L1/L2 cache, one that streams from memory.")
+	f.Var().Id("benchSizes").Op("=").Index().Int().Values(jen.Lit(4096), jen.Lit(1<<20))
+	f.Line()
+	f.Add(docComment("benchInput returns n values spread over [-10, 10) in a fixed pseudo-random " +
+		"order, so that data-dependent branches in any implementation are not trivially predicted."))
+	f.Func().Id("benchInput").Types(jen.Id("T").Float32().Op("|").Float64()).Params(jen.Id("n").Int(), jen.Id("seed").Uint64()).Index().Id("T").Block(
+		jen.Id("r").Op(":=").Qual("math/rand/v2", "New").Call(jen.Qual("math/rand/v2", "NewPCG").Call(jen.Id("seed"), jen.Op("0x9e3779b97f4a7c15"))),
+		jen.Id("x").Op(":=").Make(jen.Index().Id("T"), jen.Id("n")),
+		jen.For(jen.Id("i").Op(":=").Range().Id("x")).Block(
+			jen.Id("x").Index(jen.Id("i")).Op("=").Id("T").Call(jen.Id("r").Dot("Float64").Call().Op("*").Lit(20).Op("-").Lit(10))),
+		jen.Return(jen.Id("x")),
+	)
+}
+
+// formatSlice prints values as fmt.Println prints a []T.
+func formatSlice(vs []float64, bits int) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = strconv.FormatFloat(v, 'g', -1, bits)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// emitExampleFile renders example_test.go (package <pkg>_test). The
+// expected outputs come from the forward program's interpreter, so the
+// examples also check that the kernels compute what the program says.
+func emitExampleFile(f *jen.File, importPath string, acts []*spec.Activation, ks map[string]kernels, mem vprog.Type) error {
+	t := goType(mem)
+	bits := mem.Bits()
+	if len(acts) == 0 {
+		return nil
+	}
+	q := func(name string) *jen.Statement { return jen.Qual(importPath, name) }
+	eval := func(a *spec.Activation, xs []float64, pv []float64) []float64 {
+		p := ks[a.Name][vprog.Forward]
+		out := make([]float64, len(xs))
+		for i, x := range xs {
+			out[i] = p.Eval([]float64{x}, pv)
+		}
+		return out
+	}
+	round := func(v float64) float64 {
+		if mem == vprog.F32 {
+			return float64(float32(v))
+		}
+		return v
+	}
+	defaults := func(a *spec.Activation) []float64 {
+		pv := make([]float64, len(a.Params))
+		for i, p := range a.Params {
+			pv[i] = round(p.Default)
+		}
+		return pv
+	}
+
+	// In-place forward on a function without parameters: sigmoid if the
+	// spec has it.
+	var simple *spec.Activation
+	for _, a := range acts {
+		if len(a.Params) == 0 && (simple == nil || a.Name == "sigmoid") {
+			simple = a
+		}
+	}
+	if simple != nil {
+		xs := []float64{-2, -1, 0, 1, 2}
+		lits := make([]jen.Code, len(xs))
+		for i, x := range xs {
+			lits[i] = jen.Lit(int(x))
+		}
+		f.Func().Id("Example"+simple.GoName).Params().Block(
+			jen.Id("x").Op(":=").Index().Id(t).Values(lits...),
+			jen.Add(q(simple.GoName)).Call(jen.Id("x"), jen.Id("x")).Comment("in place: dst may be x"),
+			jen.Qual("fmt", "Println").Call(jen.Id("x")),
+			jen.Comment("Output:"),
+			jen.Comment(formatSlice(eval(simple, xs, nil), bits)),
+		)
+		f.Line()
+	}
+
+	// Selection by name, with defaults, and the error for a bad parameter.
+	a := acts[0]
+	for _, c := range acts {
+		if len(c.Params) > 0 {
+			a = c
+			break
+		}
+	}
+	xs := []float64{-1, 0, 1}
+	pd := jen.Dict{}
+	if len(a.Params) > 0 {
+		pd[jen.Lit(a.Params[0].Name)] = floatCode(a.Params[0].Default)
+	}
+	has := "it has none"
+	if len(a.Params) > 0 {
+		var names []string
+		for _, p := range a.Params {
+			names = append(names, p.Name)
+		}
+		has = "parameters: " + strings.Join(names, ", ")
+	}
+	f.Func().Id("ExampleNew").Params().Block(
+		jen.List(jen.Id("a"), jen.Err()).Op(":=").Add(q("New")).Call(jen.Lit(a.Name), q("Params").Values(pd)),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Qual("fmt", "Println").Call(jen.Err()), jen.Return()),
+		jen.Id("x").Op(":=").Index().Id(t).Values(jen.Lit(-1), jen.Lit(0), jen.Lit(1)),
+		jen.Id("dst").Op(":=").Make(jen.Index().Id(t), jen.Len(jen.Id("x"))),
+		jen.Id("a").Dot("Forward").Call(jen.Id("dst"), jen.Id("x")),
+		jen.Qual("fmt", "Println").Call(jen.Id("a").Dot("Name").Call(), jen.Id("dst")),
+		jen.List(jen.Id("_"), jen.Err()).Op("=").Add(q("New")).Call(jen.Lit(a.Name), q("Params").Values(jen.Dict{jen.Lit("no_such_param"): jen.Lit(1)})),
+		jen.Qual("fmt", "Println").Call(jen.Err()),
+		jen.Comment("Output:"),
+		jen.Comment(a.Name+" "+formatSlice(eval(a, xs, defaults(a)), bits)),
+		jen.Comment(fmt.Sprintf("actkern: %s has no parameter %q (%s)", a.Name, "no_such_param", has)),
+	)
+	return nil
+}
