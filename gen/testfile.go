@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/actkern/actkern/kerneltest"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,51 +22,52 @@ func emitTestFile(f *jen.File, a *spec.Activation, k kernels, prec, t string) er
 	lc := lowerCamel(a.Name)
 	kt := func(name string) *jen.Statement { return jen.Qual(kerneltestPath, name) }
 
-	// The description kerneltest checks the kernels against.
+	// The description kerneltest checks the kernels against: kerneltest's
+	// own reading of the spec entry, printed as a literal.
+	d := kerneltest.FromSpec(a)
 	var params []jen.Code
-	for _, p := range a.Params {
+	for _, p := range d.Params {
 		params = append(params, jen.Line().Values(jen.Id("Name").Op(":").Lit(p.Name), jen.Id("Default").Op(":").Add(floatCode(p.Default))))
 	}
-	consts := a.Consts(prec)
-	ckeys := make([]string, 0, len(consts))
-	for c := range consts {
+	ckeys := make([]string, 0, len(d.Consts))
+	for c := range d.Consts {
 		ckeys = append(ckeys, c)
 	}
 	sort.Strings(ckeys)
 	cdict := jen.Dict{}
 	for _, c := range ckeys {
-		cdict[jen.Lit(c)] = jen.Lit(consts[c])
+		cdict[jen.Lit(c)] = jen.Lit(d.Consts[c])
 	}
 	var thr []jen.Code
-	for _, th := range a.Thresholds {
+	for _, th := range d.Thresholds {
 		thr = append(thr, jen.Line().Values(jen.Id("Name").Op(":").Lit(th.Name), jen.Id("F32").Op(":").Add(floatCode(th.F32)), jen.Id("F64").Op(":").Add(floatCode(th.F64))))
 	}
 	var kinks []jen.Code
-	for _, kk := range a.Kinks {
-		kinks = append(kinks, jen.Line().Values(jen.Id("At").Op(":").Lit(kk.At.Src), jen.Id("Gradient").Op(":").Lit(kk.Gradient.Src)))
+	for _, kk := range d.Kinks {
+		kinks = append(kinks, jen.Line().Values(jen.Id("At").Op(":").Lit(kk.At), jen.Id("Gradient").Op(":").Lit(kk.Gradient)))
 	}
 	var special []jen.Code
-	for _, s := range a.Special {
-		special = append(special, jen.Line().Values(jen.Id("X").Op(":").Lit(s.X.Src), jen.Id("Forward").Op(":").Lit(s.Forward.Src), jen.Id("Backward").Op(":").Lit(s.Backward.Src)))
+	for _, s := range d.Special {
+		special = append(special, jen.Line().Values(jen.Id("X").Op(":").Lit(s.X), jen.Id("Forward").Op(":").Lit(s.Forward), jen.Id("Backward").Op(":").Lit(s.Backward)))
 	}
 	var tps []jen.Code
-	for _, tp := range a.TestParams {
+	for _, tp := range d.TestParams {
 		keys := make([]string, 0, len(tp))
 		for k := range tp {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		d := jen.Dict{}
+		dict := jen.Dict{}
 		for _, k := range keys {
-			d[jen.Lit(k)] = floatCode(tp[k])
+			dict[jen.Lit(k)] = floatCode(tp[k])
 		}
-		tps = append(tps, jen.Values(d))
+		tps = append(tps, jen.Values(dict))
 	}
 	// Fields in the struct's order (jen.Dict would sort them).
 	var fields []jen.Code
 	field := func(name string, v jen.Code) { fields = append(fields, jen.Line().Id(name).Op(":").Add(v)) }
-	field("Name", jen.Lit(a.Name))
-	field("GoName", jen.Lit(a.GoName))
+	field("Name", jen.Lit(d.Name))
+	field("GoName", jen.Lit(d.GoName))
 	if len(params) > 0 {
 		field("Params", jen.Index().Add(kt("Param")).Values(append(params, jen.Line())...))
 	}
@@ -75,13 +77,13 @@ func emitTestFile(f *jen.File, a *spec.Activation, k kernels, prec, t string) er
 	if len(thr) > 0 {
 		field("Thresholds", jen.Index().Add(kt("Threshold")).Values(append(thr, jen.Line())...))
 	}
-	field("Forward", jen.Lit(a.Forward.Src))
-	field("Derivative", jen.Lit(a.Derivative.Src))
-	if a.DerivativeOutput != nil {
-		field("DerivativeOutput", jen.Lit(a.DerivativeOutput.Src))
+	field("Forward", jen.Lit(d.Forward))
+	field("Derivative", jen.Lit(d.Derivative))
+	if d.DerivativeOutput != "" {
+		field("DerivativeOutput", jen.Lit(d.DerivativeOutput))
 	}
-	if a.OutputRequires != nil {
-		field("OutputRequires", jen.Lit(a.OutputRequires.Src))
+	if d.OutputRequires != "" {
+		field("OutputRequires", jen.Lit(d.OutputRequires))
 	}
 	if len(kinks) > 0 {
 		field("Kinks", jen.Index().Add(kt("Kink")).Values(append(kinks, jen.Line())...))
