@@ -71,11 +71,28 @@ func CheckCond(e ast.Expr, names map[string]bool) []Error {
 // sorted and without duplicates.
 func Vars(e ast.Expr) []string {
 	seen := map[string]bool{}
+	for _, id := range Uses(e) {
+		seen[id.Name] = true
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Uses returns every identifier e uses as a value, in source order, one
+// per occurrence; the names of called functions are not values and are
+// left out. The loader uses it to find (and then replace) uses of named
+// sub-expressions without mistaking a call such as t(x) for one.
+func Uses(e ast.Expr) []*ast.Ident {
+	var out []*ast.Ident
 	var walk func(n ast.Expr)
 	walk = func(n ast.Expr) {
 		switch n := n.(type) {
 		case *ast.Ident:
-			seen[n.Name] = true
+			out = append(out, n)
 		case *ast.ParenExpr:
 			walk(n.X)
 		case *ast.UnaryExpr:
@@ -93,11 +110,6 @@ func Vars(e ast.Expr) []string {
 		}
 	}
 	walk(e)
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
 	return out
 }
 

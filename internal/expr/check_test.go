@@ -29,6 +29,7 @@ func TestCheckAccepts(t *testing.T) {
 		"min(max(x, -1), 1) - pi*e + inf - nan",
 		"1e-3 + .5 + 2. + 0 + 0.25E+2",
 		"where(((x < 0)), 0, x)",
+		"fma(beta, x, -(beta*x))",
 	} {
 		assert.Empty(t, checkSrc(t, src, false), src)
 	}
@@ -46,11 +47,13 @@ func TestCheckRefuses(t *testing.T) {
 		offset int
 		msg    string
 	}{
-		{"exp(x) + expp(x)", false, 9, "unknown function expp (did you mean exp?); known functions: abs, cos, erf, erfc, exp, expm1, log, log1p, max, min, sigmoid, sin, sqrt, tanh, where"},
+		{"exp(x) + expp(x)", false, 9, "unknown function expp (did you mean exp?); known functions: abs, cos, erf, erfc, exp, expm1, fma, log, log1p, max, min, sigmoid, sin, sqrt, tanh, where"},
 		{"beta(x)", false, 0, "beta is not a function; known functions: "},
 		{"1 + max(x)", false, 4, "max takes 2 arguments, got 1"},
 		{"exp(x, x)", false, 0, "exp takes 1 argument, got 2"},
 		{"where(x > 0, x)", false, 0, "where takes 3 arguments, got 2"},
+		{"x + fma(beta, x)", false, 4, "fma takes 3 arguments, got 2"},
+		{"fma(x, x, x > 0)", false, 12, "comparison > is only allowed in the first argument of where"},
 		{"x + alpha", false, 4, "unknown name alpha; in scope: beta, threshold, x, e, inf, inv_sqrtpi, ln2, nan, pi, sqrt1_2, sqrt2, sqrt2_pi"},
 		{"bta*x", false, 0, "unknown name bta (did you mean beta?); in scope: beta, threshold, x, "},
 		{"y", false, 0, "y is not available in this formula; in scope: beta, threshold, x, "},
@@ -123,6 +126,21 @@ func TestVars(t *testing.T) {
 	e, err := Parse("where(beta*x > threshold, x, log1p(exp(beta*x)) / beta) + pi")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"beta", "pi", "threshold", "x"}, Vars(e))
+}
+
+// TestUses: every value use in source order, repeats included, called
+// function names left out (t(x) does not use t as a value).
+func TestUses(t *testing.T) {
+	e, err := Parse("where(t > x, t(x), -(u)) + fma(t, pi, x)")
+	require.NoError(t, err)
+	var names []string
+	var offs []int
+	for _, id := range Uses(e) {
+		names = append(names, id.Name)
+		offs = append(offs, Offset(id.Pos()))
+	}
+	assert.Equal(t, []string{"t", "x", "x", "u", "t", "pi", "x"}, names)
+	assert.Equal(t, []int{6, 10, 15, 21, 31, 34, 38}, offs)
 }
 
 func TestIsDecimal(t *testing.T) {

@@ -8,6 +8,14 @@ package expr
 //
 // erfc is there beside erf because GELU's negative side needs 1+erf(z) for
 // z ≪ 0, which cancels catastrophically unless written erfc(-z).
+//
+// fma(a, b, c) is a*b + c rounded once in kernels and exact in the
+// reference. It is there for error-free product transforms: in a kernel
+// fma(a, b, -(a*b)) is exactly the rounding error of a*b, so a formula can
+// carry a double-float correction term without Veltkamp splitting (which
+// costs ~17 operations and breaks if anything contracts it into an FMA);
+// in the reference the same term is exactly 0, so the mathematics it
+// checks is unchanged.
 var Functions = map[string]int{
 	"exp":     1,
 	"expm1":   1,
@@ -24,6 +32,7 @@ var Functions = map[string]int{
 	"min":     2,
 	"max":     2,
 	"where":   3, // where(cond, a, b): a where cond holds, else b
+	"fma":     3, // fma(a, b, c): a*b + c with one rounding
 }
 
 // Constants are the built-in named constants, as decimal strings with more

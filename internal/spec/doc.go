@@ -25,6 +25,12 @@
 //	                               #   sure YAML keeps every digit as written)
 //	    thresholds:                # optional; named per-precision values
 //	      - {name: exp_big, f32: 88.72283, f64: 709.782712893384, what: "..."}
+//	    let:                       # optional; named sub-expressions, in order
+//	      - {name: bx, formula: "beta*x", doc: "..."}
+//	                               #   formula over x, the names above and
+//	                               #   earlier lets; doc optional, one line
+//	    let_output:                # optional; the same over y, for
+//	      - {name: ey, formula: "-expm1(-beta*y)"}  # derivative_output
 //	    forward: where(beta*x > threshold, x, log1p(exp(beta*x)) / beta)
 //	                               # required; f over x
 //	    derivative: where(beta*x > threshold, 1, sigmoid(beta*x))
@@ -50,11 +56,64 @@
 // (dst, dx, dy), a function, a built-in constant, or a Go keyword or
 // predeclared identifier (generated code declares them as Go names).
 //
+// Functions. Besides the usual ones (see expr.Functions), fma(a, b, c) is
+// a*b + c with a single rounding in kernels and exact in the reference.
+// Its use is error-free product transforms: in a kernel
+// fma(beta, x, -(beta*x)) is exactly the rounding error of beta*x, so a
+// formula can carry a double-float correction without Veltkamp splitting;
+// in the reference the same term is exactly 0, so the numeric checks see
+// the plain mathematics. For example softplus keeps log1p(exp(u)) accurate
+// where u = beta*x has rounded, using sigmoid(u) ≈ d/du log1p(exp(u)):
+//
+//	forward: (max(u, 0) + log1p(exp(-abs(u))) + sigmoid(u)*fma(beta, x, -u)) / beta
+//
 // Scopes. forward and derivative see x; derivative_output sees y; every
 // formula sees the parameters, constants, thresholds and built-in
 // constants. Threshold names stand for their f64 value when the loader
 // evaluates formulas, and for the value of each precision in kernels
 // (Activation.Consts).
+//
+// Lets. let: and let_output: name sub-expressions that formulas would
+// otherwise repeat (a correction term written out three times is one that
+// gets fixed in one place and not the others):
+//
+//	let:
+//	  - {name: inv_beta, formula: "1/beta"}         # no variable: usable anywhere
+//	  - {name: u, formula: "beta*x"}                # over x
+//	  - {name: err, formula: "fma(beta, x, -u)"}    # may use earlier lets
+//	let_output:
+//	  - {name: ey, formula: "-expm1(-beta*y)"}      # over y
+//	forward: where(u > threshold, x, (max(u, 0) + log1p(exp(-abs(u))) + sigmoid(u)*err) * inv_beta)
+//	derivative: where(u > threshold, 1, sigmoid(u))
+//	derivative_output: where(beta*y > threshold, 1, ey)
+//	special:
+//	  - {x: "-inf", forward: "0*inv_beta", backward: "0"}
+//
+// A let's formula sees the parameters, constants, thresholds, built-in
+// constants, its list's variable (x for let, y for let_output) and the
+// lets before it (let_output comes after let). A let depends on x or y if
+// its formula uses the variable or a let that depends on it, and may be
+// used only by formulas that have that variable: a let over x is refused
+// in derivative_output, require rules, output_requires, kinks and special
+// cells ("let u depends on x, which is not available in this formula");
+// a let over no variable may be used by every formula. A let may not use
+// itself or a later let ("unknown name v (lets may only use earlier
+// lets)"), so there are no cycles. Let names share the entry's namespace
+// (the rules of Names above apply; two lets of the same name are refused),
+// and a let that no formula uses, directly or through lets that are used,
+// is refused ("let t is never used").
+//
+// Lets do not survive loading: every Formula's Expr has each use of a let
+// replaced by a copy of the let's expression in parentheses, so u*u
+// becomes (beta*x)*(beta*x) and the reference, the lowering and the
+// generator never see let names (sharing the repeated work is the
+// lowering's common-subexpression elimination). Formula.Src keeps the text
+// as written; Formula.Expanded is the expression after substitution,
+// printed on one line by go/printer, and parses back to the same tree. The
+// nodes copied from a let carry the position of the let's name at the use,
+// so errors about them point at that name. The numeric checks run on the
+// substituted formulas. Activation.Lets and LetsOutput keep the lets for
+// documentation.
 //
 // Numeric checks, run on every entry that is otherwise valid, at the
 // defaults and at each test_params set:

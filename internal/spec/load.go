@@ -80,6 +80,9 @@ type loader struct {
 	lines [][]rune // the source, for mapping offsets inside quoted formulas
 	errs  ErrorList
 	where map[*Activation]*entryPos
+	// lets are the lets of the entry being decoded (entries are decoded
+	// one at a time); formula checks uses of them against it.
+	lets *letTable
 }
 
 // entryPos keeps positions the types do not hold, for the checks that run
@@ -239,7 +242,7 @@ var snakeRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 var activationFields = []string{
 	"name", "go_name", "kind", "doc", "torch", "params", "constants", "thresholds",
-	"forward", "derivative", "derivative_output", "output_requires",
+	"let", "let_output", "forward", "derivative", "derivative_output", "output_requires",
 	"kinks", "special", "deviations", "test_params",
 }
 
@@ -454,12 +457,20 @@ func (l *loader) formulaPos(n *yaml.Node, off int) Pos {
 // (cond: a condition such as a require rule). It reports every error at
 // the offending token and returns nil if there was any.
 func (l *loader) formula(f field, scope map[string]bool, cond bool) *Formula {
+	return l.formulaFor(f, scope, cond, nil)
+}
+
+// formulaFor is formula for the formula of the let user (nil: a formula
+// that is not a let's), which matters for the lets it may use and for
+// knowing which lets are used.
+func (l *loader) formulaFor(f field, scope map[string]bool, cond bool, user *letDef) *Formula {
 	src, ok := l.str(f)
 	if !ok {
 		return nil
 	}
 	e, err := expr.Parse(src)
 	if err != nil {
+		l.lets.blind = true // its uses of lets are unknown
 		var pe expr.Error
 		if errors.As(err, &pe) {
 			l.errs.add(l.formulaPos(f.val, pe.Offset), "%s: %s", f.key.Value, pe.Msg)
@@ -468,11 +479,11 @@ func (l *loader) formula(f field, scope map[string]bool, cond bool) *Formula {
 		}
 		return nil
 	}
-	var errs []expr.Error
+	errs, scope := l.lets.letUses(e, scope, user)
 	if cond {
-		errs = expr.CheckCond(e, scope)
+		errs = append(errs, expr.CheckCond(e, scope)...)
 	} else {
-		errs = expr.Check(e, scope)
+		errs = append(errs, expr.Check(e, scope)...)
 	}
 	for _, pe := range errs {
 		l.errs.add(l.formulaPos(f.val, pe.Offset), "%s: %s", f.key.Value, pe.Msg)
@@ -509,6 +520,8 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 		return nil
 	}
 	n = resolve(n)
+	before := len(l.errs)
+	l.lets = &letTable{byName: map[string]*letDef{}}
 	a := &Activation{Pos: l.pos(n), Kind: "elementwise"}
 	at := &entryPos{goName: a.Pos}
 	l.where[a] = at
@@ -662,19 +675,20 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 		}
 	}
 
+	// Lets: names, then formulas, in order (each may use the earlier).
+	l.letNames(m, a, seen)
+	l.letFormulas(scope)
+
 	// Formulas. Parameters' rules and output_requires are conditions over
-	// the parameters (and named values); the rest are numbers.
+	// the parameters (and named values); the rest are numbers. withVar(v)
+	// is the scope of a formula over v ("" for none): the names above, v,
+	// and the lets that depend on v or on no variable.
+	withVar := func(v string) map[string]bool { return l.lets.scope(scope, v, allLets) }
+	fixed := withVar("")
 	for i, rf := range requires {
 		if rf.key != nil {
-			a.Params[i].Require = l.formula(rf, scope, true)
+			a.Params[i].Require = l.formula(rf, fixed, true)
 		}
-	}
-	withVar := func(v string) map[string]bool {
-		s := map[string]bool{v: true}
-		for k := range scope {
-			s[k] = true
-		}
-		return s
 	}
 	if f, ok := m["forward"]; ok {
 		if fo := l.formula(f, withVar("x"), false); fo != nil {
@@ -693,7 +707,7 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 		if _, has := m["derivative_output"]; !has {
 			l.errorf(f.key, "output_requires without derivative_output: it says when derivative_output is valid")
 		} else {
-			a.OutputRequires = l.formula(f, scope, true)
+			a.OutputRequires = l.formula(f, fixed, true)
 		}
 	}
 	if f, ok := m["kinks"]; ok {
@@ -706,12 +720,12 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 			k := Kink{Pos: l.pos(kn)}
 			l.required(kn, km, "kink", "at", "gradient")
 			if ff, ok := km["at"]; ok {
-				if fo := l.formula(ff, scope, false); fo != nil {
+				if fo := l.formula(ff, fixed, false); fo != nil {
 					k.At = *fo
 				}
 			}
 			if ff, ok := km["gradient"]; ok {
-				if fo := l.formula(ff, scope, false); fo != nil {
+				if fo := l.formula(ff, fixed, false); fo != nil {
 					k.Gradient = *fo
 				}
 			}
@@ -735,7 +749,7 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 			l.required(sn, sm, "special value", "x", "forward", "backward")
 			for key, dst := range map[string]*Formula{"x": &sp.X, "forward": &sp.Forward, "backward": &sp.Backward} {
 				if ff, ok := sm[key]; ok {
-					if fo := l.formula(ff, scope, false); fo != nil {
+					if fo := l.formula(ff, fixed, false); fo != nil {
 						*dst = *fo
 					}
 				}
@@ -781,5 +795,6 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 			at.testParams = append(at.testParams, l.pos(tn))
 		}
 	}
+	l.finishLets(a, before)
 	return a
 }

@@ -17,10 +17,19 @@ type Pos struct {
 func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
 
 // Formula is a parsed expression (a Go expression, see internal/expr).
+//
+// Src is the formula as written, which may name the entry's lets; Expr has
+// every let replaced by its expression (parenthesized), so that nothing
+// downstream knows lets exist. Nodes that came from a let carry the
+// position of the let's name at the use, so errors about them still point
+// inside Src. Expanded is Expr printed (one line, go/printer), for code
+// that needs the formula as text without the lets (generated tests parse
+// it back); it parses to a tree equal to Expr.
 type Formula struct {
-	Src  string
-	Expr ast.Expr
-	Pos  Pos // position of the first character of Src
+	Src      string
+	Expr     ast.Expr
+	Pos      Pos // position of the first character of Src
+	Expanded string
 }
 
 // Spec is the whole file.
@@ -41,6 +50,11 @@ type Activation struct {
 	Params     []Param
 	Constants  []Constant  // named full-precision constants usable in this entry's formulas
 	Thresholds []Threshold // named per-precision values usable in formulas
+	// Lets (YAML let:, over x) and LetsOutput (let_output:, over y) are
+	// the entry's named sub-expressions, in spec order. They are kept for
+	// documentation: every Formula, theirs included, already has them
+	// substituted.
+	Lets, LetsOutput []Let
 
 	Forward    Formula // f(x)
 	Derivative Formula // f'(x)
@@ -72,6 +86,18 @@ type Constant struct {
 	Name  string
 	Value string
 	Doc   string
+}
+
+// Let is a named sub-expression of one entry.
+type Let struct {
+	Pos     Pos // the let's mapping
+	Name    string
+	Formula Formula // Src as written; Expr with earlier lets substituted
+	// Var is the variable the let depends on, directly or through earlier
+	// lets: "x", "y", or "" when it depends on the parameters only (and
+	// may then be used in every formula).
+	Var string
+	Doc string
 }
 
 // Threshold is a stability threshold: a value per precision where the
