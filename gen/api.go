@@ -171,6 +171,7 @@ func emitAPIFunc(f *jen.File, a *spec.Activation, d vprog.Direction, p *vprog.Pr
 			"",
 			"\tf(x) = " + oneLine(a.Forward.Src),
 		}
+		lines = append(lines, letLines(a.Lets)...)
 	case vprog.Backward:
 		lines = []string{
 			fmt.Sprintf("%s is the gradient of %s: it sets dx[i] = dy[i] * f'(x[i]) for every i, where", fn, a.GoName),
@@ -178,6 +179,7 @@ func emitAPIFunc(f *jen.File, a *spec.Activation, d vprog.Direction, p *vprog.Pr
 			"\tf(x)  = " + oneLine(a.Forward.Src),
 			"\tf'(x) = " + oneLine(a.Derivative.Src),
 		}
+		lines = append(lines, letLines(a.Lets)...)
 		for _, k := range a.Kinks {
 			l := fmt.Sprintf("At x = %s, where f' jumps, the gradient is %s", oneLine(k.At.Src), oneLine(k.Gradient.Src))
 			if k.Why != "" {
@@ -194,6 +196,7 @@ func emitAPIFunc(f *jen.File, a *spec.Activation, d vprog.Direction, p *vprog.Pr
 			"",
 			"\tg(y) = " + oneLine(a.DerivativeOutput.Src),
 		}
+		lines = append(lines, letLines(a.LetsOutput)...)
 		if a.OutputRequires != nil {
 			lines = append(lines, "", fmt.Sprintf("This form is valid only when %s; "+
 				"%s panics otherwise (use %sBackward).", oneLine(a.OutputRequires.Src), fn, a.GoName))
@@ -326,4 +329,17 @@ func emitISAFile(f *jen.File) {
 			"tag leaves only the generic kernels.",
 	))
 	f.Func().Id("ISA").Params().String().Block(jen.Return(jen.Id("isa")))
+}
+
+// letLines lists the named sub-expressions the formulas above use, so the
+// doc comment defines every name it shows.
+func letLines(lets []spec.Let) []string {
+	if len(lets) == 0 {
+		return nil
+	}
+	lines := []string{"", "with"}
+	for _, l := range lets {
+		lines = append(lines, fmt.Sprintf("\t%s = %s", l.Name, oneLine(l.Formula.Src)))
+	}
+	return lines
 }

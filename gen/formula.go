@@ -74,7 +74,7 @@ func floatCode(v float64) *jen.Statement {
 var mathFuncs = map[string]string{
 	"exp": "Exp", "expm1": "Expm1", "log": "Log", "log1p": "Log1p", "tanh": "Tanh",
 	"erf": "Erf", "erfc": "Erfc", "sin": "Sin", "cos": "Cos", "sqrt": "Sqrt",
-	"abs": "Abs", "min": "Min", "max": "Max",
+	"abs": "Abs", "min": "Min", "max": "Max", "fma": "FMA",
 }
 
 // translate renders f as a Go expression. The tree is re-printed node for

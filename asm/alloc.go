@@ -1,0 +1,415 @@
+package asm
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/actkern/actkern/internal/vprog"
+)
+
+// The body of a kernel is straight-line code: the program once per unrolled
+// vector, interleaved instruction by instruction so that independent vectors
+// hide each other's latency. Vector registers are assigned here, not by avo:
+// avo cannot spill, and it may hand a VEX instruction (VBLENDVPD, VMASKMOV)
+// one of X16–X31, which only EVEX can encode. On straight-line code Belady's
+// rule (evict the value used farthest ahead) is the classic near-optimal
+// choice, and it lets any program, however large, compile at any unroll.
+
+// vkey is one program value in one unrolled vector.
+type vkey struct {
+	v vprog.Value
+	u int
+}
+
+type valState struct {
+	r       reg.Physical // valid when inReg
+	inReg   bool
+	slot    operand.Mem // valid when hasSlot
+	hasSlot bool
+	mask    bool
+}
+
+// item is one step of the body: compute value v of vector u, or (store)
+// write vector u's result.
+type item struct {
+	v     vprog.Value
+	u     int
+	store bool
+}
+
+// frame is what the body's code may use: registers not reserved by the
+// function (hoisted leaves, the tail mask) and the leaves' locations.
+type frame struct {
+	is        isa
+	p         *vprog.Program
+	live      []bool // instruction reachable from the result
+	leaf      map[vprog.Value]loc
+	vecFree   []int          // allocatable vector register indices
+	maskFree  []reg.Physical // allocatable mask registers (AVX-512)
+	slots     map[int][]operand.Mem
+	ptrs      []reg.GPVirtual // input slices
+	dst       reg.GPVirtual
+	allocSlot func(bytes int) operand.Mem
+}
+
+type allocator struct {
+	*frame
+	c      *build.Context
+	u      int
+	tail   bool
+	seq    []item
+	uses   map[vkey][]int
+	state  map[vkey]*valState
+	owner  map[reg.Physical]*vkey // nil entry: a temporary of the current item
+	free   map[reg.Physical]bool
+	pinned map[reg.Physical]bool
+	pos    int
+	spills int
+}
+
+func isLeaf(op vprog.Op) bool { return op == vprog.OpConst || op == vprog.OpParam }
+
+// liveInstrs marks the instructions the result depends on.
+func liveInstrs(p *vprog.Program) []bool {
+	live := make([]bool, len(p.Instrs))
+	live[p.Result] = true
+	for i := len(p.Instrs) - 1; i >= 0; i-- {
+		if !live[i] {
+			continue
+		}
+		in := p.Instrs[i]
+		for _, a := range in.Args[:in.Op.Arity()] {
+			live[a] = true
+		}
+	}
+	return live
+}
+
+// body emits the program for u vectors at the current pointers; with tail
+// set, u is 1 and loads and stores go through the tail mask. It returns how
+// many values had to be spilled.
+func (f *frame) body(c *build.Context, u int, tail bool) int {
+	a := &allocator{frame: f, c: c, u: u, tail: tail,
+		uses: map[vkey][]int{}, state: map[vkey]*valState{},
+		owner: map[reg.Physical]*vkey{}, free: map[reg.Physical]bool{}, pinned: map[reg.Physical]bool{}}
+	for _, i := range f.vecFree {
+		a.free[f.is.vec(i)] = true
+	}
+	for _, k := range f.maskFree {
+		a.free[k] = true
+	}
+	for i, in := range f.p.Instrs {
+		if !f.live[i] || isLeaf(in.Op) {
+			continue
+		}
+		for k := 0; k < u; k++ {
+			pos := len(a.seq)
+			a.seq = append(a.seq, item{v: vprog.Value(i), u: k})
+			for _, arg := range in.Args[:in.Op.Arity()] {
+				if !isLeaf(f.p.Instrs[arg].Op) {
+					key := vkey{arg, k}
+					a.uses[key] = append(a.uses[key], pos)
+				}
+			}
+		}
+	}
+	for k := 0; k < u; k++ {
+		pos := len(a.seq)
+		a.seq = append(a.seq, item{v: f.p.Result, u: k, store: true})
+		if !isLeaf(f.p.Instrs[f.p.Result].Op) {
+			key := vkey{f.p.Result, k}
+			a.uses[key] = append(a.uses[key], pos)
+		}
+	}
+	for a.pos = 0; a.pos < len(a.seq); a.pos++ {
+		it := a.seq[a.pos]
+		if it.store {
+			a.store(it)
+		} else {
+			a.compute(it)
+		}
+	}
+	return a.spills
+}
+
+// nextUse is the first use of k after position p (a large number if none).
+func (a *allocator) nextUse(k vkey, p int) int {
+	us := a.uses[k]
+	i := sort.SearchInts(us, p+1)
+	if i == len(us) {
+		return 1 << 30
+	}
+	return us[i]
+}
+
+func (a *allocator) dies(k vkey) bool { return a.nextUse(k, a.pos) == 1<<30 }
+
+func (a *allocator) isMaskReg(r reg.Physical) bool { return r.Kind() == reg.KindOpmask }
+
+// alloc takes a free register of the class (mask or vector), evicting the
+// value whose next use is farthest when none is free.
+func (a *allocator) alloc(mask bool) reg.Physical {
+	mask = mask && a.is.maskRegs() != nil
+	var cands []reg.Physical
+	if mask {
+		cands = a.maskFree
+	} else {
+		for _, i := range a.vecFree {
+			cands = append(cands, a.is.vec(i))
+		}
+	}
+	for _, r := range cands {
+		if a.free[r] {
+			delete(a.free, r)
+			return r
+		}
+	}
+	var victim reg.Physical
+	far := -1
+	for _, r := range cands {
+		k := a.owner[r]
+		if k == nil || a.pinned[r] {
+			continue
+		}
+		if n := a.nextUse(*k, a.pos-1); n > far {
+			far, victim = n, r
+		}
+	}
+	if victim == nil {
+		panic(fmt.Sprintf("asm: %s: no register left to evict (program needs more operands at once than the ISA has registers)", a.p.Name))
+	}
+	k := a.owner[victim]
+	st := a.state[*k]
+	if !st.hasSlot {
+		st.slot, st.hasSlot = a.getSlot(st.mask), true
+		a.is.spill(a.c, victim, st.slot)
+	}
+	st.inReg = false
+	delete(a.owner, victim)
+	a.spills++
+	return victim
+}
+
+func (a *allocator) getSlot(mask bool) operand.Mem {
+	n := a.is.slotBytes(mask)
+	if l := a.slots[n]; len(l) > 0 {
+		m := l[len(l)-1]
+		a.slots[n] = l[:len(l)-1]
+		return m
+	}
+	return a.allocSlot(n)
+}
+
+func (a *allocator) release(r reg.Physical) {
+	delete(a.owner, r)
+	delete(a.pinned, r)
+	a.free[r] = true
+}
+
+// operand returns where argument v of vector u is, reloading a spilled value
+// when a register is required.
+func (a *allocator) operand(v vprog.Value, u int, needReg bool, temps *[]reg.Physical) loc {
+	if l, ok := a.leaf[v]; ok {
+		if !l.mem || !needReg {
+			return l
+		}
+		r := a.alloc(false)
+		a.pinned[r] = true
+		*temps = append(*temps, r)
+		a.is.materialize(a.c, r.(reg.VecPhysical), l)
+		return loc{r: r}
+	}
+	k := vkey{v, u}
+	st := a.state[k]
+	if st == nil {
+		panic(fmt.Sprintf("asm: %s: v%d used before it is computed", a.p.Name, v))
+	}
+	if st.inReg {
+		a.pinned[st.r] = true
+		return loc{r: st.r}
+	}
+	if !needReg {
+		return loc{m: st.slot, mem: true}
+	}
+	r := a.alloc(st.mask)
+	a.is.reload(a.c, r, st.slot)
+	st.r, st.inReg = r, true
+	kk := k
+	a.owner[r] = &kk
+	a.pinned[r] = true
+	return loc{r: r}
+}
+
+// inReg reports whether argument v (vector u) is in a register now.
+func (a *allocator) inReg(v vprog.Value, u int) bool {
+	if l, ok := a.leaf[v]; ok {
+		return !l.mem
+	}
+	st := a.state[vkey{v, u}]
+	return st != nil && st.inReg
+}
+
+func (a *allocator) dyingReg(v vprog.Value, u int) bool {
+	if _, ok := a.leaf[v]; ok {
+		return false
+	}
+	return a.inReg(v, u) && a.dies(vkey{v, u})
+}
+
+func (a *allocator) compute(it item) {
+	in := a.p.Instrs[it.v]
+	key := vkey{it.v, it.u}
+	st := &valState{mask: in.Op.GivesMask()}
+	var temps []reg.Physical
+	var dst reg.Physical
+
+	if in.Op == vprog.OpInput {
+		dst = a.alloc(false)
+		idx := int(in.Imm)
+		m := operand.Mem{Base: a.ptrs[idx], Disp: it.u * a.is.memBytes()}
+		a.is.load(a.c, dst.(reg.VecPhysical), m, a.tail)
+		a.define(key, st, dst)
+		return
+	}
+
+	sh := a.is.shape(in.Op)
+	n := in.Op.Arity()
+	args := append([]vprog.Value(nil), in.Args[:n]...)
+	if sh.commute {
+		memOnly := func(v vprog.Value) bool { return !a.inReg(v, it.u) }
+		switch {
+		case sh.tie == 0 && !a.dyingReg(args[0], it.u) && a.dyingReg(args[1], it.u):
+			args[0], args[1] = args[1], args[0]
+		case sh.tie == 0 && memOnly(args[0]) && !memOnly(args[1]):
+			args[0], args[1] = args[1], args[0]
+		case sh.memArg == 1 && memOnly(args[0]) && !memOnly(args[1]):
+			args[0], args[1] = args[1], args[0]
+		}
+	}
+
+	locs := make([]loc, n)
+	for j := 0; j < n; j++ {
+		if j == sh.tie {
+			continue
+		}
+		locs[j] = a.operand(args[j], it.u, j != sh.memArg, &temps)
+	}
+
+	switch {
+	case sh.tie >= 0:
+		t := args[sh.tie]
+		if a.dyingReg(t, it.u) && !a.usedTwice(args, sh.tie) {
+			tk := vkey{t, it.u}
+			dst = a.state[tk].r
+			a.state[tk].inReg = false
+			delete(a.owner, dst)
+			a.pinned[dst] = true
+		} else {
+			src := a.operand(t, it.u, false, &temps)
+			dst = a.alloc(st.mask)
+			a.pinned[dst] = true
+			a.is.materialize(a.c, dst.(reg.VecPhysical), src)
+		}
+		locs[sh.tie] = loc{r: dst}
+	case !sh.dstEarly:
+		// Reuse a dying operand's register for the result.
+		for j := 0; j < n && dst == nil; j++ {
+			if locs[j].mem || !a.dyingReg(args[j], it.u) {
+				continue
+			}
+			r := locs[j].r
+			if a.isMaskReg(r) != (st.mask && a.is.maskRegs() != nil) {
+				continue
+			}
+			dst = r
+			a.state[vkey{args[j], it.u}].inReg = false
+			delete(a.owner, r)
+		}
+	}
+	if dst == nil {
+		dst = a.alloc(st.mask)
+	}
+	a.pinned[dst] = true
+	scratch := make([]reg.VecPhysical, sh.scratch)
+	for i := range scratch {
+		r := a.alloc(false)
+		a.pinned[r] = true
+		temps = append(temps, r)
+		scratch[i] = r.(reg.VecPhysical)
+	}
+	a.is.emit(a.c, in, dst, locs, scratch)
+
+	for _, r := range temps {
+		a.release(r)
+	}
+	a.retire(args, it.u)
+	a.define(key, st, dst)
+	for r := range a.pinned {
+		delete(a.pinned, r)
+	}
+}
+
+func (a *allocator) usedTwice(args []vprog.Value, j int) bool {
+	for i, v := range args {
+		if i != j && v == args[j] {
+			return true
+		}
+	}
+	return false
+}
+
+// retire frees the registers and slots of operands with no further use.
+func (a *allocator) retire(args []vprog.Value, u int) {
+	for _, v := range args {
+		if _, ok := a.leaf[v]; ok {
+			continue
+		}
+		k := vkey{v, u}
+		st := a.state[k]
+		if st == nil || !a.dies(k) {
+			continue
+		}
+		if st.inReg {
+			a.release(st.r)
+		}
+		if st.hasSlot {
+			n := a.is.slotBytes(st.mask)
+			a.slots[n] = append(a.slots[n], st.slot)
+		}
+		delete(a.state, k)
+	}
+}
+
+func (a *allocator) define(k vkey, st *valState, r reg.Physical) {
+	st.r, st.inReg = r, true
+	kk := k
+	a.owner[r] = &kk
+	a.state[k] = st
+	delete(a.pinned, r)
+}
+
+func (a *allocator) store(it item) {
+	var temps []reg.Physical
+	l := a.operand(it.v, it.u, true, &temps)
+	r := l.r.(reg.VecPhysical)
+	if _, isLeafVal := a.leaf[it.v]; isLeafVal && len(temps) == 0 {
+		// A hoisted leaf: store a copy, the register must survive.
+		t := a.alloc(false)
+		temps = append(temps, t)
+		a.is.move(a.c, t.(reg.VecPhysical), r)
+		r = t.(reg.VecPhysical)
+	}
+	m := operand.Mem{Base: a.dst, Disp: it.u * a.is.memBytes()}
+	a.is.store(a.c, r, m, a.tail)
+	for _, t := range temps {
+		a.release(t)
+	}
+	a.retire([]vprog.Value{it.v}, it.u)
+	for r := range a.pinned {
+		delete(a.pinned, r)
+	}
+}

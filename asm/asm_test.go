@@ -1,0 +1,328 @@
+package asm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/actkern/actkern/internal/vprog"
+)
+
+// The end-to-end test proves the emitter independent of any activation:
+// hand-built programs covering every operation, every memory/compute type
+// pair, one and two inputs and zero to two parameters are generated into a
+// scratch package whose generic twins run Program.Eval, and the generated
+// agreement, guard-page and NaN tests run there against the assembly.
+
+type combo struct {
+	mem, compute vprog.Type
+}
+
+var combos = []combo{{vprog.F64, vprog.F64}, {vprog.F32, vprog.F64}, {vprog.F32, vprog.F32}}
+
+func (c combo) suffix() string {
+	return strings.ToUpper(c.mem.String()[:1]) + c.mem.String()[1:] + strings.ToUpper(c.compute.String()[:1]) + c.compute.String()[1:]
+}
+
+// opPrograms builds one small kernel per operation and type pair, so that a
+// wrong encoding shows up in its own kernel rather than drowned in a sum.
+func opPrograms() []Kernel {
+	var ks []Kernel
+	add := func(name string, c combo, inputs int, params []string, sets [][]float64, f func(b *vprog.Builder) vprog.Value) {
+		b := vprog.NewBuilder(name+c.suffix(), c.mem, c.compute, inputs, params)
+		ks = append(ks, Kernel{Program: b.Finish(f(b)), ParamSets: sets})
+	}
+	one := []string{"p"}
+	oneSets := [][]float64{{1.5}, {-0.25}}
+	for _, c := range combos {
+		type bin func(b *vprog.Builder, x, y vprog.Value) vprog.Value
+		bins := map[string]bin{
+			"add": (*vprog.Builder).Add, "sub": (*vprog.Builder).Sub, "mul": (*vprog.Builder).Mul,
+			"div": (*vprog.Builder).Div, "min": (*vprog.Builder).Min, "max": (*vprog.Builder).Max,
+			"copysign": (*vprog.Builder).CopySign,
+		}
+		for _, name := range []string{"add", "sub", "mul", "div", "min", "max", "copysign"} {
+			op := bins[name]
+			add(name, c, 2, nil, nil, func(b *vprog.Builder) vprog.Value { return op(b, b.Input(0), b.Input(1)) })
+			// A constant first (register-only position) and a parameter second.
+			add(name+"Leaf", c, 1, one, oneSets, func(b *vprog.Builder) vprog.Value {
+				x := b.Input(0)
+				return op(b, op(b, b.Const(-2.75), x), b.Param(0))
+			})
+		}
+		type un func(b *vprog.Builder, x vprog.Value) vprog.Value
+		uns := map[string]un{"neg": (*vprog.Builder).Neg, "abs": (*vprog.Builder).Abs, "sqrt": (*vprog.Builder).Sqrt}
+		for _, name := range []string{"neg", "abs", "sqrt"} {
+			op := uns[name]
+			add(name, c, 1, nil, nil, func(b *vprog.Builder) vprog.Value { return op(b, b.Input(0)) })
+		}
+		for m, name := range []string{"roundEven", "floor", "ceil", "trunc"} {
+			add(name, c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+				// Scale first so that many inputs have a fraction.
+				return b.Round(b.Mul(b.Input(0), b.Const(0.3)), vprog.RoundMode(m))
+			})
+		}
+		if c.compute == vprog.F64 {
+			add("fma", c, 2, one, oneSets, func(b *vprog.Builder) vprog.Value {
+				return b.FMA(b.Input(0), b.Input(1), b.Param(0))
+			})
+			add("fmaLeaf", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+				x, y := b.Input(0), b.Input(1)
+				return b.FMA(b.Const(1.0/3), x, b.FMA(x, y, b.Const(-1)))
+			})
+		}
+		// Ldexp: a finite value times 2^n for every n the contract allows
+		// (in1 within ±64 scaled by 35 covers ±2240).
+		add("ldexp", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			big := 1e300
+			if c.compute == vprog.F32 {
+				big = 1e38
+			}
+			a := b.Min(b.Max(b.Input(0), b.Const(-big)), b.Const(big))
+			n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(35)), b.Const(-2200)), b.Const(2200)), vprog.RoundNearestEven)
+			return b.Ldexp(a, n)
+		})
+		// GetExp/GetMant on normal inputs; others selected away.
+		for _, name := range []string{"getexp", "getmant"} {
+			add(name, c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+				x := b.Input(0)
+				tiny := 2.2250738585072014e-308
+				if c.compute == vprog.F32 {
+					tiny = 1.1754943508222875e-38
+				}
+				ax := b.Abs(x)
+				normal := b.And(b.LE(b.Const(tiny), ax), b.LT(ax, b.Const(math.Inf(1))))
+				v := b.Select(normal, x, b.Const(1.5))
+				var r vprog.Value
+				if name == "getexp" {
+					r = b.GetExp(v)
+				} else {
+					r = b.GetMant(v)
+				}
+				return b.Select(normal, r, x)
+			})
+		}
+		// Comparisons and mask logic, each visible through a select.
+		add("masks", c, 2, one, oneSets, func(b *vprog.Builder) vprog.Value {
+			x, y, p := b.Input(0), b.Input(1), b.Param(0)
+			lt, le, eq, nan := b.LT(x, y), b.LE(y, p), b.EQ(x, b.Const(0)), b.IsNaN(y)
+			r := b.Select(b.And(lt, b.Not(nan)), x, y)
+			r = b.Select(b.Or(eq, b.AndNot(le, lt)), b.Const(7), r)
+			r = b.Select(nan, b.Add(r, b.Const(0.5)), r)
+			return b.Select(b.LT(p, x), r, b.Sub(r, x))
+		})
+		// The identity, a constant result and a parameter result: results
+		// that are leaves or inputs.
+		add("identity", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value { return b.Input(0) })
+		add("constant", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value { return b.Const(-0.0) })
+		add("param", c, 2, []string{"p", "q"}, [][]float64{{2, 3}}, func(b *vprog.Builder) vprog.Value { return b.Param(1) })
+		ks = append(ks, bigProgram(c, 300, 40))
+	}
+	return ks
+}
+
+// bigProgram is a random DAG of n operations over many constants: more
+// values live at once than either ISA has registers, so the allocator must
+// spill and reload.
+func bigProgram(c combo, n, consts int) Kernel {
+	r := rand.New(rand.NewPCG(uint64(n), uint64(c.mem)*3+uint64(c.compute)))
+	b := vprog.NewBuilder("big"+c.suffix(), c.mem, c.compute, 2, []string{"p"})
+	vals := []vprog.Value{b.Input(0), b.Input(1), b.Param(0)}
+	for i := 0; i < consts; i++ {
+		vals = append(vals, b.Const(float64(i)*0.37-3))
+	}
+	var masks []vprog.Value
+	pick := func() vprog.Value {
+		// Mostly recent values, sometimes old ones: long live ranges.
+		if r.IntN(3) == 0 {
+			return vals[r.IntN(len(vals))]
+		}
+		return vals[max(0, len(vals)-1-r.IntN(8))]
+	}
+	for i := 0; i < n; i++ {
+		x, y := pick(), pick()
+		var v vprog.Value
+		switch r.IntN(10) {
+		case 0:
+			v = b.Add(x, y)
+		case 1:
+			v = b.Sub(x, y)
+		case 2:
+			v = b.Mul(x, b.Const(0.5))
+		case 3:
+			v = b.Min(x, y)
+		case 4:
+			v = b.Max(x, y)
+		case 5:
+			if c.compute == vprog.F64 {
+				v = b.FMA(x, b.Const(0.25), y)
+			} else {
+				v = b.Add(x, b.Mul(y, b.Const(0.25)))
+			}
+		case 6:
+			masks = append(masks, b.LT(x, y))
+			continue
+		case 7:
+			if len(masks) > 0 {
+				v = b.Select(masks[r.IntN(len(masks))], x, y)
+			} else {
+				v = b.Neg(x)
+			}
+		case 8:
+			v = b.Div(x, b.Add(b.Abs(y), b.Const(1)))
+		default:
+			v = b.CopySign(x, y)
+		}
+		vals = append(vals, v)
+	}
+	// Sum everything so that every value stays live to the end.
+	acc := vals[len(vals)-1]
+	for i := len(vals) - 2; i >= 3+consts; i -= 3 {
+		acc = b.Add(acc, b.Mul(vals[i], b.Const(1.0/64)))
+	}
+	for _, m := range masks {
+		acc = b.Select(m, acc, b.Sub(acc, b.Const(1)))
+	}
+	return Kernel{Program: b.Finish(acc), ParamSets: [][]float64{{0.75}}}
+}
+
+// genericFile writes, for the scratch package, each program as a Go
+// literal and a generic twin that runs Program.Eval element by element.
+func genericFile(pkg string, ks []Kernel) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "package %s\n\nimport (\n\t\"math\"\n\n\t\"github.com/actkern/actkern/internal/vprog\"\n)\n\nvar _ = math.Float64frombits\n\nvar isa = \"generic\"\n\n", pkg)
+	for _, k := range ks {
+		p := k.Program
+		t := sigType(p)
+		fmt.Fprintf(&s, "var %sProg = &vprog.Program{Name: %q, Mem: %d, Compute: %d, Inputs: %d, Params: %#v, Result: %d, Instrs: []vprog.Instr{\n",
+			p.Name, p.Name, p.Mem, p.Compute, p.Inputs, p.Params, p.Result)
+		for _, in := range p.Instrs {
+			fmt.Fprintf(&s, "\t{Op: %d, Args: [3]vprog.Value{%d, %d, %d}, Imm: math.Float64frombits(%#x)},\n",
+				in.Op, in.Args[0], in.Args[1], in.Args[2], math.Float64bits(in.Imm))
+		}
+		s.WriteString("}}\n\n")
+		sig := strings.TrimPrefix(signature(p), "func")
+		fmt.Fprintf(&s, "var %sImpl = %sGeneric\n\nfunc %sGeneric%s {\n\tin := make([]float64, %d)\n\tps := []float64{",
+			p.Name, p.Name, p.Name, sig, p.Inputs)
+		for _, pn := range p.Params {
+			fmt.Fprintf(&s, "float64(%s), ", pn)
+		}
+		s.WriteString("}\n\tfor i := range dst {\n")
+		for i := 0; i < p.Inputs; i++ {
+			fmt.Fprintf(&s, "\t\tin[%d] = float64(in%d[i])\n", i, i)
+		}
+		fmt.Fprintf(&s, "\t\tdst[i] = %s(%sProg.Eval(in, ps))\n\t}\n}\n\n", t, p.Name)
+	}
+	return s.String()
+}
+
+// scratch generates ks into a fresh package under testdata and returns its
+// directory (removed at the end of the test).
+func scratch(t *testing.T, ks []Kernel) string {
+	t.Helper()
+	require.NoError(t, os.MkdirAll("testdata", 0o755))
+	dir, err := os.MkdirTemp("testdata", "e2e")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("generated package kept in %s for inspection; delete it when done", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	pkg := "scratch"
+	files, err := Generate(pkg, ks)
+	require.NoError(t, err)
+	files["generic.go"] = []byte(genericFile(pkg, ks))
+	for name, b := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+	}
+	return dir
+}
+
+func goCmd(t *testing.T, dir string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go %s:\n%s", strings.Join(args, " "), out)
+	return string(out)
+}
+
+func TestEndToEnd(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("runs the generated assembly")
+	}
+	if testing.Short() {
+		t.Skip("builds and runs a generated package")
+	}
+	ks := opPrograms()
+	dir := scratch(t, ks)
+	goCmd(t, dir, []string{"GOARCH=amd64"}, "vet", ".")
+	out := goCmd(t, dir, nil, "test", "-short", "-count=1", ".")
+	t.Log(out)
+	// The generic level must also build and pass with the assembly dropped.
+	goCmd(t, dir, nil, "vet", "-tags", "purego", ".")
+}
+
+// TestEndToEndFull runs the full-size agreement test (2^20 inputs per
+// kernel) on the operations whose correctness depends on the inputs' range
+// rather than on the encoding alone.
+func TestEndToEndFull(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("runs the generated assembly")
+	}
+	if testing.Short() {
+		t.Skip("builds and runs a generated package")
+	}
+	var ks []Kernel
+	for _, k := range opPrograms() {
+		n := k.Program.Name
+		if strings.HasPrefix(n, "ldexp") || strings.HasPrefix(n, "getexp") || strings.HasPrefix(n, "getmant") || strings.HasPrefix(n, "big") {
+			ks = append(ks, k)
+		}
+	}
+	dir := scratch(t, ks)
+	goCmd(t, dir, nil, "test", "-count=1", "-run", "Agreement", ".")
+}
+
+func TestGenerateRefusesBadPrograms(t *testing.T) {
+	b := vprog.NewBuilder("x", vprog.F32, vprog.F32, 1, nil)
+	p := b.Finish(b.Input(0))
+	bad := *p
+	bad.Inputs = 3
+	_, err := Generate("x", []Kernel{{Program: &bad}})
+	require.ErrorContains(t, err, "inputs")
+	_, err = Generate("x", []Kernel{{Program: p}, {Program: p}})
+	require.ErrorContains(t, err, "twice")
+	b = vprog.NewBuilder("y", vprog.F32, vprog.F32, 1, []string{"a"})
+	q := b.Finish(b.Add(b.Input(0), b.Param(0)))
+	_, err = Generate("x", []Kernel{{Program: q}})
+	require.ErrorContains(t, err, "parameter sets")
+}
+
+func TestGeneratedFilesHaveHeader(t *testing.T) {
+	b := vprog.NewBuilder("sq", vprog.F64, vprog.F64, 1, nil)
+	p := b.Finish(b.FMA(b.Input(0), b.Input(0), b.Const(1)))
+	files, err := Generate("x", []Kernel{{Program: p}})
+	require.NoError(t, err)
+	for _, name := range []string{"kernels_amd64.s", "kernels_amd64.go", "dispatch_amd64.go", "simd_amd64_test.go"} {
+		require.Contains(t, files, name)
+		require.True(t, strings.HasPrefix(string(files[name]), Header+"\n"), name)
+		require.Contains(t, string(files[name]), "!purego", name)
+	}
+	s := string(files["kernels_amd64.s"])
+	require.Equal(t, strings.Count(s, "RET"), strings.Count(s, "VZEROUPPER"), "VZEROUPPER before every RET")
+	d := string(files["dispatch_amd64.go"])
+	require.Contains(t, d, "cpu.X86.HasAVX512F")
+	require.Contains(t, d, "cpu.X86.HasFMA")
+}

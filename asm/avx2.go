@@ -1,0 +1,307 @@
+package asm
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/actkern/actkern/internal/vprog"
+)
+
+// avx2 encodes lane operations on YMM registers (AVX2 + FMA). Masks are
+// all-ones/all-zeros lanes in ordinary registers; tails use VMASKMOV with a
+// mask read from a table. Only Y0–Y15 exist for VEX encodings.
+type avx2 struct {
+	fp
+	mem   vprog.Type
+	pool  *pool
+	tailY reg.VecPhysical
+}
+
+func newAVX2(p *vprog.Program, pl *pool) *avx2 {
+	return &avx2{fp: fp{f32: p.Compute == vprog.F32}, mem: p.Mem, pool: pl, tailY: reg.Y15}
+}
+
+func (a *avx2) name() string { return "AVX2" }
+
+// vecRegs leaves Y15 to the tail mask.
+func (a *avx2) vecRegs() int                 { return 15 }
+func (a *avx2) vec(i int) reg.VecPhysical    { return ymm[i] }
+func (a *avx2) maskRegs() []reg.Physical     { return nil }
+func (a *avx2) tailReserved() []reg.Physical { return []reg.Physical{a.tailY} }
+
+func (a *avx2) lanes() int {
+	if a.f32 {
+		return 8
+	}
+	return 4
+}
+
+func (a *avx2) memBytes() int { return a.lanes() * a.mem.Bits() / 8 }
+
+func (a *avx2) shape(op vprog.Op) shape {
+	if s, ok := commonShape(op); ok {
+		return s
+	}
+	switch op {
+	case vprog.OpAnd, vprog.OpOr, vprog.OpAndNot:
+		return shape{memArg: 1, tie: -1}
+	case vprog.OpNot, vprog.OpGetExp, vprog.OpGetMant:
+		return shape{memArg: -1, tie: -1}
+	case vprog.OpCopySign:
+		return shape{memArg: -1, tie: -1, scratch: 1}
+	case vprog.OpLdexp:
+		return shape{memArg: -1, tie: -1, scratch: 4, dstEarly: true}
+	}
+	panic(fmt.Sprintf("asm: AVX2 has no encoding for %s", op))
+}
+
+// constLoc is a whole vector of the constant: VEX has no embedded broadcast.
+func (a *avx2) constLoc(bits uint64) loc {
+	return loc{m: a.pool.get(bits, a.bits()/8, 32/(a.bits()/8)), mem: true}
+}
+
+func (a *avx2) cf(v float64) operand.Mem {
+	if a.f32 {
+		return a.constLoc(uint64(math.Float32bits(float32(v)))).m
+	}
+	return a.constLoc(math.Float64bits(v)).m
+}
+
+func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []loc, s []reg.VecPhysical) {
+	x := func(i int) operand.Op { return args[i].op() }
+	switch in.Op {
+	case vprog.OpAdd:
+		a.pick(c.VADDPD, c.VADDPS)(x(1), x(0), dst)
+	case vprog.OpSub:
+		a.pick(c.VSUBPD, c.VSUBPS)(x(1), x(0), dst)
+	case vprog.OpMul:
+		a.pick(c.VMULPD, c.VMULPS)(x(1), x(0), dst)
+	case vprog.OpDiv:
+		a.pick(c.VDIVPD, c.VDIVPS)(x(1), x(0), dst)
+	case vprog.OpMin:
+		a.pick(c.VMINPD, c.VMINPS)(x(1), x(0), dst)
+	case vprog.OpMax:
+		a.pick(c.VMAXPD, c.VMAXPS)(x(1), x(0), dst)
+	case vprog.OpFMA:
+		a.pick(c.VFMADD213PD, c.VFMADD213PS)(x(2), x(1), dst)
+	case vprog.OpNeg:
+		a.pick(c.VXORPD, c.VXORPS)(a.constLoc(a.sign()).m, x(0), dst)
+	case vprog.OpAbs:
+		a.pick(c.VANDPD, c.VANDPS)(a.constLoc(a.abs()).m, x(0), dst)
+	case vprog.OpCopySign:
+		// s0 = sign of args[1]; dst = |args[0]| | s0. Both operands are read
+		// before dst is written.
+		a.pick(c.VANDPD, c.VANDPS)(a.constLoc(a.sign()).m, x(1), s[0])
+		a.pick(c.VANDPD, c.VANDPS)(a.constLoc(a.abs()).m, x(0), dst)
+		a.pick(c.VORPD, c.VORPS)(s[0], dst, dst)
+	case vprog.OpSqrt:
+		a.pick(c.VSQRTPD, c.VSQRTPS)(x(0), dst)
+	case vprog.OpRound:
+		f := c.VROUNDPD
+		if a.f32 {
+			f = c.VROUNDPS
+		}
+		f(operand.U8(uint8(in.Imm)|roundSuppress), x(0), dst)
+	case vprog.OpLdexp:
+		a.ldexp(c, args[0].r.(reg.VecPhysical), args[1].r.(reg.VecPhysical), dst.(reg.VecPhysical), s)
+	case vprog.OpGetExp:
+		// The biased exponent, placed in the mantissa of 2^52 (2^23) so
+		// that subtracting 2^52+bias gives the unbiased exponent exactly.
+		if a.f32 {
+			c.VPSRLD(operand.U8(23), x(0), dst)
+			c.VANDPS(a.constLoc(0xff).m, dst, dst)
+			c.VORPS(a.constLoc(0x4b000000).m, dst, dst)
+			c.VSUBPS(a.cf(1<<23+127), dst, dst)
+		} else {
+			c.VPSRLQ(operand.U8(52), x(0), dst)
+			c.VANDPD(a.constLoc(0x7ff).m, dst, dst)
+			c.VORPD(a.constLoc(0x4330000000000000).m, dst, dst)
+			c.VSUBPD(a.cf(1<<52+1023), dst, dst)
+		}
+	case vprog.OpGetMant:
+		if a.f32 {
+			c.VANDPS(a.constLoc(0x007fffff).m, x(0), dst)
+			c.VORPS(a.constLoc(0x3f800000).m, dst, dst)
+		} else {
+			c.VANDPD(a.constLoc(0x000fffffffffffff).m, x(0), dst)
+			c.VORPD(a.constLoc(0x3ff0000000000000).m, dst, dst)
+		}
+	case vprog.OpLT, vprog.OpLE, vprog.OpEQ:
+		a.pick(c.VCMPPD, c.VCMPPS)(operand.U8(cmpPredicate(in.Op)), x(1), x(0), dst)
+	case vprog.OpIsNaN:
+		a.pick(c.VCMPPD, c.VCMPPS)(operand.U8(cmpUNORDQ), x(0), x(0), dst)
+	case vprog.OpAnd:
+		c.VANDPD(x(1), x(0), dst)
+	case vprog.OpOr:
+		c.VORPD(x(1), x(0), dst)
+	case vprog.OpAndNot:
+		// VANDNPD b, a, dst is dst = ^a & b.
+		c.VANDNPD(x(0), x(1), dst)
+	case vprog.OpNot:
+		c.VXORPD(a.constLoc(^uint64(0)>>(64-a.bits())).m, x(0), dst)
+	case vprog.OpSelect:
+		f := c.VBLENDVPD
+		if a.f32 {
+			f = c.VBLENDVPS
+		}
+		// VBLENDVPD m, t, f, dst is dst = m ? t : f.
+		f(x(0), x(1), x(2), dst)
+	default:
+		panic(fmt.Sprintf("asm: AVX2 cannot emit %s", in.Op))
+	}
+}
+
+// ldexp computes v·2^n with a single rounding, as math.Ldexp does, for any
+// finite v and integer-valued n (the result saturates correctly for any |n|,
+// so no clamp of n is needed up front). It follows musl's scalbn: up to two
+// exact pre-scalings, then one final multiply by a normal power of two.
+//
+//   - While n > emax the value is scaled by 2^emax: exact unless it
+//     overflows, and then the true result overflows too.
+//   - While n < emin the value is scaled by 2^(emin+p) (p = mantissa
+//     bits). If that rounds (the scaled value is subnormal), what is left of
+//     n is below -p, so the true result and the computed one both round to
+//     a signed zero: no double rounding can show.
+//
+// Two steps cover |n| ≤ 2·emax + emax; beyond, the final clamp keeps the
+// saturated result (overflow or zero) that math.Ldexp gives.
+func (a *avx2) ldexp(c *build.Context, v, n, dst reg.VecPhysical, s []reg.VecPhysical) {
+	emax, emin, down, magic, shift := 1023.0, -1022.0, -969.0, float64(1<<52+1023), 52
+	if a.f32 {
+		emax, emin, down, magic, shift = 127, -126, -102, 1<<23+127, 23
+	}
+	cmp := a.pick(c.VCMPPD, c.VCMPPS)
+	blend := c.VBLENDVPD
+	if a.f32 {
+		blend = c.VBLENDVPS
+	}
+	add, sub, mul := a.pick(c.VADDPD, c.VADDPS), a.pick(c.VSUBPD, c.VSUBPS), a.pick(c.VMULPD, c.VMULPS)
+	minf, maxf := a.pick(c.VMINPD, c.VMINPS), a.pick(c.VMAXPD, c.VMAXPS)
+	pow2 := func(e, out reg.VecPhysical) { // out = 2^e for integer e in [emin, emax]
+		add(a.cf(magic), e, out)
+		if a.f32 {
+			c.VPSLLD(operand.U8(uint8(shift)), out, out)
+		} else {
+			c.VPSLLQ(operand.U8(uint8(shift)), out, out)
+		}
+	}
+	vv, nn := v, n // current value and remaining exponent
+	e, m, p, r := s[0], s[1], s[2], s[3]
+	for step := 0; step < 2; step++ {
+		// e = n > emax ? emax : (n < emin ? down : 0)
+		cmp(operand.U8(cmpLTOQ), a.cf(emin), nn, m) // n < emin
+		c.VANDPD(a.cf(down), m, e)
+		cmp(operand.U8(cmpGTOQ), a.cf(emax), nn, m) // n > emax
+		blend(m, a.cf(emax), e, e)
+		pow2(e, p)
+		mul(p, vv, dst)
+		sub(e, nn, r) // the exponent still to apply
+		vv, nn = dst, r
+	}
+	// Clamp what is left into the normal range: the saturating cases.
+	maxf(a.cf(emin), nn, e)
+	minf(a.cf(emax), e, e)
+	pow2(e, p)
+	mul(p, dst, dst)
+}
+
+func (a *avx2) materialize(c *build.Context, dst reg.VecPhysical, l loc) {
+	if !l.mem {
+		a.move(c, dst, l.r.(reg.VecPhysical))
+		return
+	}
+	c.VMOVUPD(l.m, dst)
+}
+
+func (a *avx2) move(c *build.Context, dst, src reg.VecPhysical) { c.VMOVAPD(src, dst) }
+
+func (a *avx2) spill(c *build.Context, src reg.Physical, slot operand.Mem) { c.VMOVUPD(src, slot) }
+
+func (a *avx2) reload(c *build.Context, dst reg.Physical, slot operand.Mem) {
+	c.VMOVUPD(slot, dst)
+}
+
+func (a *avx2) slotBytes(bool) int { return 32 }
+
+func (a *avx2) load(c *build.Context, dst reg.VecPhysical, m operand.Mem, tail bool) {
+	switch {
+	case a.mem == vprog.F32 && !a.f32:
+		if tail {
+			// VMASKMOV does not fault on lanes whose mask is clear.
+			c.VMASKMOVPS(m, a.tailY.AsX(), dst.AsX())
+			c.VCVTPS2PD(dst.AsX(), dst)
+		} else {
+			c.VCVTPS2PD(m, dst)
+		}
+	case tail:
+		f := c.VMASKMOVPD
+		if a.f32 {
+			f = c.VMASKMOVPS
+		}
+		f(m, a.tailY, dst)
+	default:
+		a.pick(c.VMOVUPD, c.VMOVUPS)(m, dst)
+	}
+}
+
+func (a *avx2) store(c *build.Context, src reg.VecPhysical, m operand.Mem, tail bool) {
+	switch {
+	case a.mem == vprog.F32 && !a.f32:
+		c.VCVTPD2PSY(src, src.AsX())
+		if tail {
+			c.VMASKMOVPS(src.AsX(), a.tailY.AsX(), m)
+		} else {
+			c.VMOVUPS(src.AsX(), m)
+		}
+	case tail:
+		f := c.VMASKMOVPD
+		if a.f32 {
+			f = c.VMASKMOVPS
+		}
+		f(src, a.tailY, m)
+	default:
+		a.pick(c.VMOVUPD, c.VMOVUPS)(src, m)
+	}
+}
+
+// setupTail loads the mask of the first rem lanes from a table of 32 bytes
+// of ones followed by 32 bytes of zeros, at offset 32 - rem·elementsize.
+func (a *avx2) setupTail(c *build.Context, rem reg.GPVirtual) {
+	tbl := make([]byte, 64)
+	for i := 0; i < 32; i++ {
+		tbl[i] = 0xff
+	}
+	base := c.GP64()
+	c.LEAQ(a.pool.raw("tailmask", tbl, 64), base)
+	neg := c.GP64()
+	c.MOVQ(rem, neg)
+	c.NEGQ(neg)
+	m := operand.Mem{Base: base, Index: neg, Scale: uint8(a.mem.Bits() / 8), Disp: 32}
+	if a.memBytes() == 16 {
+		c.VMOVDQU(m, a.tailY.AsX())
+	} else {
+		c.VMOVDQU(m, a.tailY)
+	}
+}
+
+func (a *avx2) paramHomeBytes() int { return 32 }
+
+// paramHome stores the converted argument broadcast to a whole vector, so
+// that uses can read it as a plain memory operand.
+func (a *avx2) paramHome(c *build.Context, x reg.VecPhysical, home operand.Mem) {
+	if a.f32 {
+		c.VBROADCASTSS(x.AsX(), x.AsY())
+	} else {
+		if a.mem == vprog.F32 {
+			c.CVTSS2SD(x.AsX(), x.AsX())
+		}
+		c.VBROADCASTSD(x.AsX(), x.AsY())
+	}
+	c.VMOVUPD(x.AsY(), home)
+}
+
+func (a *avx2) paramLoc(home operand.Mem) loc { return loc{m: home, mem: true} }

@@ -1,0 +1,264 @@
+package asm
+
+import (
+	"fmt"
+
+	"github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/actkern/actkern/internal/vprog"
+)
+
+// avx512 encodes lane operations on ZMM registers with opmask registers for
+// masks and tails (AVX-512 F, DQ, BW, VL).
+type avx512 struct {
+	fp
+	mem   vprog.Type // element type of the slices
+	pool  *pool
+	tailK reg.Physical
+}
+
+func newAVX512(p *vprog.Program, pl *pool) *avx512 {
+	return &avx512{fp: fp{f32: p.Compute == vprog.F32}, mem: p.Mem, pool: pl, tailK: reg.K1}
+}
+
+func (a *avx512) name() string { return "AVX512" }
+func (a *avx512) vecRegs() int { return 32 }
+
+func (a *avx512) vec(i int) reg.VecPhysical { return zmm[i] }
+
+// maskRegs excludes K0 (it cannot be a write mask) and K1 (the tail mask).
+func (a *avx512) maskRegs() []reg.Physical {
+	return []reg.Physical{reg.K2, reg.K3, reg.K4, reg.K5, reg.K6, reg.K7}
+}
+
+func (a *avx512) lanes() int {
+	if a.f32 {
+		return 16
+	}
+	return 8
+}
+
+func (a *avx512) memBytes() int { return a.lanes() * a.mem.Bits() / 8 }
+
+func (a *avx512) shape(op vprog.Op) shape {
+	if s, ok := commonShape(op); ok {
+		return s
+	}
+	switch op {
+	case vprog.OpLdexp:
+		return shape{memArg: 1, tie: -1}
+	case vprog.OpGetExp, vprog.OpGetMant, vprog.OpNot:
+		return shape{memArg: -1, tie: -1}
+	case vprog.OpAnd, vprog.OpOr, vprog.OpAndNot:
+		return shape{memArg: -1, tie: -1}
+	case vprog.OpCopySign:
+		// VPTERNLOG is destructive: dst starts as the magnitude operand.
+		return shape{memArg: -1, tie: 0}
+	}
+	panic(fmt.Sprintf("asm: AVX512 has no encoding for %s", op))
+}
+
+func (a *avx512) constLoc(bits uint64) loc {
+	return loc{m: a.pool.get(bits, a.bits()/8, 1), mem: true, bcst: true}
+}
+
+// three emits a two-source operation "dst = x OP y" whose y may be memory,
+// broadcast from a scalar when the location says so.
+func (a *avx512) three(c *build.Context, pd, ps, pdb, psb func(...operand.Op), x, y loc, dst reg.Physical) {
+	f := a.pick(pd, ps)
+	if y.bcst {
+		f = a.pick(pdb, psb)
+	}
+	f(y.op(), x.op(), dst)
+}
+
+func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []loc, scratch []reg.VecPhysical) {
+	switch in.Op {
+	case vprog.OpAdd:
+		a.three(c, c.VADDPD, c.VADDPS, c.VADDPD_BCST, c.VADDPS_BCST, args[0], args[1], dst)
+	case vprog.OpSub:
+		a.three(c, c.VSUBPD, c.VSUBPS, c.VSUBPD_BCST, c.VSUBPS_BCST, args[0], args[1], dst)
+	case vprog.OpMul:
+		a.three(c, c.VMULPD, c.VMULPS, c.VMULPD_BCST, c.VMULPS_BCST, args[0], args[1], dst)
+	case vprog.OpDiv:
+		a.three(c, c.VDIVPD, c.VDIVPS, c.VDIVPD_BCST, c.VDIVPS_BCST, args[0], args[1], dst)
+	case vprog.OpMin:
+		// MINPD dst, a, b gives b when either is NaN: the IR's rule exactly.
+		a.three(c, c.VMINPD, c.VMINPS, c.VMINPD_BCST, c.VMINPS_BCST, args[0], args[1], dst)
+	case vprog.OpMax:
+		a.three(c, c.VMAXPD, c.VMAXPS, c.VMAXPD_BCST, c.VMAXPS_BCST, args[0], args[1], dst)
+	case vprog.OpLdexp:
+		// VSCALEF computes a·2^floor(b) with one rounding; b is integer-valued.
+		a.three(c, c.VSCALEFPD, c.VSCALEFPS, c.VSCALEFPD_BCST, c.VSCALEFPS_BCST, args[0], args[1], dst)
+	case vprog.OpFMA:
+		// dst holds args[0]: dst = args[1]*dst + args[2].
+		a.three(c, c.VFMADD213PD, c.VFMADD213PS, c.VFMADD213PD_BCST, c.VFMADD213PS_BCST, args[1], args[2], dst)
+	case vprog.OpNeg:
+		a.three(c, c.VXORPD, c.VXORPS, c.VXORPD_BCST, c.VXORPS_BCST, args[0], a.constLoc(a.sign()), dst)
+	case vprog.OpAbs:
+		a.three(c, c.VANDPD, c.VANDPS, c.VANDPD_BCST, c.VANDPS_BCST, args[0], a.constLoc(a.abs()), dst)
+	case vprog.OpCopySign:
+		// dst holds args[0]; take the bits selected by the sign mask from
+		// args[1] and the rest from dst: imm 0xD8 is "z3 ? z2 : z1".
+		m := a.constLoc(a.sign())
+		if a.f32 {
+			c.VPTERNLOGD_BCST(operand.U8(0xD8), m.m, args[1].r, dst)
+		} else {
+			c.VPTERNLOGQ_BCST(operand.U8(0xD8), m.m, args[1].r, dst)
+		}
+	case vprog.OpSqrt:
+		a.pick(c.VSQRTPD, c.VSQRTPS)(args[0].r, dst)
+	case vprog.OpRound:
+		a.pick(c.VRNDSCALEPD, c.VRNDSCALEPS)(operand.U8(uint8(in.Imm)|roundSuppress), args[0].r, dst)
+	case vprog.OpGetExp:
+		a.pick(c.VGETEXPPD, c.VGETEXPPS)(args[0].r, dst)
+	case vprog.OpGetMant:
+		a.pick(c.VGETMANTPD, c.VGETMANTPS)(operand.U8(getmantImm), args[0].r, dst)
+	case vprog.OpLT, vprog.OpLE, vprog.OpEQ:
+		p := operand.U8(cmpPredicate(in.Op))
+		if args[1].bcst {
+			a.pick(c.VCMPPD_BCST, c.VCMPPS_BCST)(p, args[1].m, args[0].r, dst)
+		} else {
+			a.pick(c.VCMPPD, c.VCMPPS)(p, args[1].op(), args[0].r, dst)
+		}
+	case vprog.OpIsNaN:
+		a.pick(c.VCMPPD, c.VCMPPS)(operand.U8(cmpUNORDQ), args[0].r, args[0].r, dst)
+	case vprog.OpAnd:
+		c.KANDW(args[1].r, args[0].r, dst)
+	case vprog.OpOr:
+		c.KORW(args[1].r, args[0].r, dst)
+	case vprog.OpAndNot:
+		// KANDNW k3, k2, k1 is k1 = ^k2 & k3.
+		c.KANDNW(args[0].r, args[1].r, dst)
+	case vprog.OpNot:
+		c.KNOTW(args[0].r, dst)
+	case vprog.OpSelect:
+		// VBLENDMPD t, f, k, dst is dst = k ? t : f.
+		if args[1].bcst {
+			a.pick(c.VBLENDMPD_BCST, c.VBLENDMPS_BCST)(args[1].m, args[2].r, args[0].r, dst)
+		} else {
+			a.pick(c.VBLENDMPD, c.VBLENDMPS)(args[1].op(), args[2].r, args[0].r, dst)
+		}
+	default:
+		panic(fmt.Sprintf("asm: AVX512 cannot emit %s", in.Op))
+	}
+}
+
+func (a *avx512) materialize(c *build.Context, dst reg.VecPhysical, l loc) {
+	switch {
+	case !l.mem:
+		a.move(c, dst, l.r.(reg.VecPhysical))
+	case l.bcst && a.f32:
+		c.VBROADCASTSS(l.m, dst)
+	case l.bcst:
+		c.VBROADCASTSD(l.m, dst)
+	default:
+		c.VMOVUPD(l.m, dst)
+	}
+}
+
+func (a *avx512) move(c *build.Context, dst, src reg.VecPhysical) { c.VMOVAPD(src, dst) }
+
+func (a *avx512) spill(c *build.Context, src reg.Physical, slot operand.Mem) {
+	if src.Kind() == reg.KindOpmask {
+		c.KMOVW(src, slot)
+		return
+	}
+	c.VMOVUPD(src, slot)
+}
+
+func (a *avx512) reload(c *build.Context, dst reg.Physical, slot operand.Mem) {
+	if dst.Kind() == reg.KindOpmask {
+		c.KMOVW(slot, dst)
+		return
+	}
+	c.VMOVUPD(slot, dst)
+}
+
+func (a *avx512) slotBytes(mask bool) int {
+	if mask {
+		return 8
+	}
+	return 64
+}
+
+func (a *avx512) load(c *build.Context, dst reg.VecPhysical, m operand.Mem, tail bool) {
+	switch {
+	case a.mem == vprog.F32 && !a.f32:
+		// Eight float32 widened to float64. The masked load suppresses
+		// faults on the lanes past the end.
+		y := dst.AsY()
+		if tail {
+			c.VMOVUPS_Z(m, a.tailK, y)
+			c.VCVTPS2PD(y, dst)
+		} else {
+			c.VCVTPS2PD(m, dst)
+		}
+	case tail && a.f32:
+		c.VMOVUPS_Z(m, a.tailK, dst)
+	case tail:
+		c.VMOVUPD_Z(m, a.tailK, dst)
+	default:
+		a.pick(c.VMOVUPD, c.VMOVUPS)(m, dst)
+	}
+}
+
+func (a *avx512) store(c *build.Context, src reg.VecPhysical, m operand.Mem, tail bool) {
+	if a.mem == vprog.F32 && !a.f32 {
+		// VCVTPD2PS rounds to nearest like Go's float32(x).
+		y := src.AsY()
+		c.VCVTPD2PS(src, y)
+		if tail {
+			c.VMOVUPS(y, a.tailK, m)
+		} else {
+			c.VMOVUPS(y, m)
+		}
+		return
+	}
+	if tail {
+		a.pick(c.VMOVUPD, c.VMOVUPS)(src, a.tailK, m)
+		return
+	}
+	a.pick(c.VMOVUPD, c.VMOVUPS)(src, m)
+}
+
+// setupTail sets K1 to the low rem bits.
+func (a *avx512) setupTail(c *build.Context, rem reg.GPVirtual) {
+	t := c.GP32()
+	c.MOVL(operand.I32(-1), t)
+	c.BZHIL(rem.As32(), t, t)
+	c.KMOVW(t, a.tailK)
+}
+
+func (a *avx512) tailReserved() []reg.Physical { return []reg.Physical{a.tailK} }
+
+func (a *avx512) paramHomeBytes() int { return 8 }
+
+// paramHome converts the argument to the compute type and stores the scalar;
+// uses broadcast it with {1toN}.
+func (a *avx512) paramHome(c *build.Context, x reg.VecPhysical, home operand.Mem) {
+	if a.f32 {
+		c.MOVSS(x, home)
+		return
+	}
+	if a.mem == vprog.F32 {
+		c.CVTSS2SD(x, x)
+	}
+	c.MOVSD(x, home)
+}
+
+func (a *avx512) paramLoc(home operand.Mem) loc { return loc{m: home, mem: true, bcst: true} }
+
+var zmm = []reg.VecPhysical{
+	reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6, reg.Z7,
+	reg.Z8, reg.Z9, reg.Z10, reg.Z11, reg.Z12, reg.Z13, reg.Z14, reg.Z15,
+	reg.Z16, reg.Z17, reg.Z18, reg.Z19, reg.Z20, reg.Z21, reg.Z22, reg.Z23,
+	reg.Z24, reg.Z25, reg.Z26, reg.Z27, reg.Z28, reg.Z29, reg.Z30, reg.Z31,
+}
+
+var ymm = []reg.VecPhysical{
+	reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7,
+	reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15,
+}
