@@ -17,15 +17,17 @@
 // root (the nearest directory above the working directory with a go.mod).
 package main
 
-//go:generate go run . -spec ../spec/activations.yaml -out ../generated
+//go:generate go run . -spec ../spec/activations.yaml -out ../generated -summary
 
 import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"text/tabwriter"
 
 	"github.com/actkern/actkern/asm"
 	"github.com/actkern/actkern/internal/spec"
@@ -40,19 +42,20 @@ func main() {
 	outDir := fs.String("out", "", "directory that receives f32/ and f64/ (default: <module root>/generated)")
 	importBase := fs.String("import", "", "import path of the -out directory (default: derived from the enclosing go.mod)")
 	verbose := fs.Bool("v", false, "list every file written or removed")
+	summary := fs.Bool("summary", false, "list every kernel: package, name, compute type, instruction count")
 	fs.Parse(os.Args[1:])
 	if fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, "gen: unexpected arguments:", fs.Args())
 		fs.Usage()
 		os.Exit(2)
 	}
-	if err := run(*specPath, *outDir, *importBase, *verbose); err != nil {
+	if err := run(*specPath, *outDir, *importBase, *verbose, *summary); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(specPath, outDir, importBase string, verbose bool) error {
+func run(specPath, outDir, importBase string, verbose, summary bool) error {
 	if specPath == "" || outDir == "" {
 		wd, err := os.Getwd()
 		if err != nil {
@@ -99,6 +102,9 @@ func run(specPath, outDir, importBase string, verbose bool) error {
 		for _, n := range res.Removed {
 			fmt.Println("removed", n)
 		}
+	}
+	if summary {
+		printSummary(os.Stdout, g.programs)
 	}
 	fmt.Printf("gen: %d activations, %d files: %d written, %d unchanged, %d removed\n",
 		len(s.Activations), len(files), len(res.Written), len(res.Unchanged), len(res.Removed))
@@ -153,4 +159,14 @@ func importPathOf(dir string) (string, error) {
 		return module, nil
 	}
 	return module + "/" + filepath.ToSlash(rel), nil
+}
+
+// printSummary lists the kernels: what `make generate` shows a newcomer.
+func printSummary(w io.Writer, progs []*vprog.Program) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "package\tkernel\tcompute\tlane ops\tbackends")
+	for _, p := range progs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\tgeneric, avx2, avx512\n", p.Mem, p.Name, p.Compute, len(p.Instrs))
+	}
+	tw.Flush()
 }

@@ -40,6 +40,9 @@ type generator struct {
 	// "github.com/actkern/actkern/generated"; the examples import the
 	// packages through it.
 	importBase string
+	// programs collects every lowered kernel, in generation order, for the
+	// summary that `make generate` prints.
+	programs []*vprog.Program
 }
 
 // generate returns every output file, keyed by slash-separated path
@@ -83,6 +86,9 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 				continue
 			}
 			p, err := g.lower(a, d, pr.mem)
+			if err == nil {
+				g.programs = append(g.programs, p)
+			}
 			if err != nil {
 				// The lowering's errors carry the formula's position already.
 				return fmt.Errorf("lowering %s (%s, %s): %w", a.Name, pr.pkg, dirName(d), err)
