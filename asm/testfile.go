@@ -133,17 +133,14 @@ func TestSIMDAgreement(t *testing.T) {
 		}
 	}
 	b.WriteString("}\n\n")
-	idx := map[string]int{}
-	for _, k := range ks {
-		t := sigType(k.Program)[5:]
-		fmt.Fprintf(&b, "func Benchmark%sISA(b *testing.B) { kerneltest.BenchISA(b, simdCases%s[%d]) }\n\n", exported(k.Program.Name), t, idx[t])
-		idx[t]++
+	// The benchmarks themselves are generated with the rest of the package
+	// (kerneltest.Bench); on amd64 they learn the levels from here.
+	b.WriteString("// benchISAs are the levels this CPU runs, best first: the benchmarks time each.\nfunc benchISAs() []string {\n\tvar isas []string\n")
+	for _, lv := range levels {
+		fmt.Fprintf(&b, "\tif has%s {\n\t\tisas = append(isas, %q)\n\t}\n", lv.suffix, lv.env)
 	}
-	elem := "float64"
-	if sigType(ks[0].Program) == "float32" {
-		elem = "float32"
-	}
-	fmt.Fprintf(&b, "// BenchmarkCopy is the baseline: Go's copy() of the same slices.\nfunc BenchmarkCopy(b *testing.B) { kerneltest.BenchCopy[%s](b) }\n", elem)
+	b.WriteString("\treturn append(isas, \"generic\")\n}\n\n")
+	b.WriteString("// benchUseISA switches every kernel to a level for the benchmarks: the dispatch's useISA.\nfunc benchUseISA(name string) bool { return useISA(name) }\n")
 	imports := "\t\"testing\"\n\n\t\"github.com/actkern/actkern/kerneltest\"\n"
 	if strings.Contains(b.String(), "math.") {
 		imports = "\t\"math\"\n" + imports

@@ -40,7 +40,10 @@ func packageDoc(pkg string, mem vprog.Type, acts []*spec.Activation, ks map[stri
 		if ks[a.Name][vprog.BackwardFromOutput] != nil {
 			fns = append(fns, a.GoName+"BackwardFromOutput")
 		}
-		line := fmt.Sprintf("  - %s: f(x) = %s", strings.Join(fns, ", "), oneLine(a.Forward.Src))
+		// The spec's one-line doc states the function as a reader knows it;
+		// the numerically sound formula actually evaluated is in each
+		// function's own doc comment.
+		line := fmt.Sprintf("  - %s: %s", strings.Join(fns, ", "), strings.TrimSuffix(oneLine(a.Doc), "."))
 		if len(a.Params) > 0 {
 			var ps []string
 			for _, p := range a.Params {

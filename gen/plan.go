@@ -176,8 +176,13 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 		return err
 	}
 	f = newFile(pr.pkg)
-	emitBenchHelpersFile(f)
+	emitBenchHelpersFile(f, t)
 	if err := render("bench_helpers_test.go", f); err != nil {
+		return err
+	}
+	f = newFile(pr.pkg)
+	emitBenchGenericFile(f, g.asm != nil)
+	if err := render("bench_generic_test.go", f); err != nil {
 		return err
 	}
 	f = newFile(pr.pkg + "_test")

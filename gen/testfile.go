@@ -161,11 +161,8 @@ func emitTestFile(f *jen.File, a *spec.Activation, k kernels, prec, t string) er
 	f.Func().Id(plain + "Derivative").Params(jen.List(psig...).Float64()).Float64().Block(jen.Return(der))
 	f.Line()
 
-	// Benchmarks, forward and backward, ours beside the baseline.
-	size := 4
-	if t == "float64" {
-		size = 8
-	}
+	// Benchmarks, forward and backward: every ISA level beside the
+	// plain-Go loop, through kerneltest.Bench.
 	var pdefs, pids, pwide []jen.Code
 	for _, p := range a.Params {
 		pdefs = append(pdefs, jen.Id(t).Call(floatCode(p.Default)))
@@ -173,69 +170,76 @@ func emitTestFile(f *jen.File, a *spec.Activation, k kernels, prec, t string) er
 		pwide = append(pwide, jen.Float64().Call(jen.Id(goParam(p.Name))))
 	}
 	for _, d := range []vprog.Direction{vprog.Forward, vprog.Backward} {
+		if k[d] == nil {
+			continue
+		}
+		// The closures take dst and the API's inputs as in[0], in[1].
 		slices, _ := apiSlices(d)
-		var setup []jen.Code
-		if len(pids) > 0 {
-			setup = append(setup, jen.List(pids...).Op(":=").List(pdefs...))
+		sig := jen.Func().Params(jen.Id(slices[0]).Index().Id(t), jen.Id("in").Index().Index().Id(t))
+		ids := []jen.Code{jen.Id(slices[0])}
+		var bind []jen.Code
+		for i, s := range slices[1:] {
+			ids = append(ids, jen.Id("in").Index(jen.Lit(i)))
+			bind = append(bind, jen.Id(s))
 		}
-		var loopSetup []jen.Code
-		for i, s := range slices {
-			if i == 0 {
-				loopSetup = append(loopSetup, jen.Id(s).Op(":=").Make(jen.Index().Id(t), jen.Id("n")))
-			} else {
-				loopSetup = append(loopSetup, jen.Id(s).Op(":=").Id("benchInput").Index(jen.Id(t)).Call(jen.Id("n"), jen.Lit(uint64(i))))
-			}
-		}
-		bytes := jen.Id("b").Dot("SetBytes").Call(jen.Int64().Call(jen.Id("n")).Op("*").Lit(len(slices) * size))
-		ids := make([]jen.Code, len(slices))
-		for i, s := range slices {
-			ids[i] = jen.Id(s)
-		}
-		ours := jen.Id(apiName(a, d)).Call(append(append([]jen.Code{}, ids...), pids...)...)
-		var baseline jen.Code
+		ours := sig.Clone().Block(jen.Id(apiName(a, d)).Call(append(ids, pids...)...))
+		var loop jen.Code
 		if d == vprog.Forward {
-			baseline = jen.For(jen.List(jen.Id("i"), jen.Id("v")).Op(":=").Range().Id("x")).Block(
+			loop = jen.For(jen.List(jen.Id("i"), jen.Id("v")).Op(":=").Range().Id("x")).Block(
 				jen.Id("dst").Index(jen.Id("i")).Op("=").Id(t).Call(jen.Id(plain).Call(append([]jen.Code{jen.Float64().Call(jen.Id("v"))}, pwide...)...)))
 		} else {
-			baseline = jen.For(jen.List(jen.Id("i"), jen.Id("v")).Op(":=").Range().Id("x")).Block(
+			loop = jen.For(jen.List(jen.Id("i"), jen.Id("v")).Op(":=").Range().Id("x")).Block(
 				jen.Id("dx").Index(jen.Id("i")).Op("=").Id(t).Call(jen.Float64().Call(jen.Id("dy").Index(jen.Id("i"))).Op("*").
 					Id(plain + "Derivative").Call(append([]jen.Code{jen.Float64().Call(jen.Id("v"))}, pwide...)...)))
 		}
+		var unpack []jen.Code
+		for i := range bind {
+			unpack = append(unpack, jen.Id("in").Index(jen.Lit(i)))
+		}
+		baseline := sig.Clone().Block(jen.List(bind...).Op(":=").List(unpack...), loop)
+		var body []jen.Code
+		if len(pids) > 0 {
+			body = append(body, jen.List(pids...).Op(":=").List(pdefs...))
+		}
+		body = append(body, jen.Qual(kerneltestPath, "Bench").Call(jen.Id("b"), jen.Id("benchLevels"), jen.Lit(len(slices)-1),
+			jen.Line().Add(ours), jen.Line().Add(baseline), jen.Line()))
 		name := apiName(a, d)
-		f.Comment(fmt.Sprintf("Benchmark%s times %s beside the plain-Go loop over package math, in the same run.", name, name))
-		f.Func().Id("Benchmark" + name).Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(append(setup,
-			jen.For(jen.List(jen.Id("_"), jen.Id("n")).Op(":=").Range().Id("benchSizes")).Block(append(loopSetup,
-				jen.Id("b").Dot("Run").Call(jen.Qual("fmt", "Sprintf").Call(jen.Lit("impl=actkern/isa=%s/n=%d"), jen.Id("ISA").Call(), jen.Id("n")),
-					jen.Func().Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
-						bytes,
-						jen.For(jen.Id("b").Dot("Loop").Call()).Block(ours),
-					)),
-				jen.Id("b").Dot("Run").Call(jen.Qual("fmt", "Sprintf").Call(jen.Lit("impl=plaingo/n=%d"), jen.Id("n")),
-					jen.Func().Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
-						bytes,
-						jen.For(jen.Id("b").Dot("Loop").Call()).Block(baseline),
-					)),
-			)...),
-		)...)
+		f.Comment(fmt.Sprintf("Benchmark%s times %s at every ISA level this build runs, beside the plain-Go loop over package math.", name, name))
+		f.Func().Id("Benchmark" + name).Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(body...)
 		f.Line()
 	}
 	return nil
 }
 
-// emitBenchHelpersFile renders bench_helpers_test.go.
-func emitBenchHelpersFile(f *jen.File) {
-	f.Comment("benchSizes are the lengths benchmarked: one that fits in L1/L2 cache, one that streams from memory.")
-	f.Var().Id("benchSizes").Op("=").Index().Int().Values(jen.Lit(4096), jen.Lit(1<<20))
+// emitBenchHelpersFile renders bench_helpers_test.go: the ISA levels the
+// benchmarks run (benchISAs and benchUseISA come from a per-platform file)
+// and BenchmarkCopy, the floor for kernels that only move data.
+func emitBenchHelpersFile(f *jen.File, t string) {
+	f.Comment("benchLevels are the ISA levels every benchmark times, restored to the init-time choice after each.")
+	f.Var().Id("benchLevels").Op("=").Qual(kerneltestPath, "BenchISAs").Values(jen.Dict{
+		jen.Id("Names"):   jen.Id("benchISAs").Call(),
+		jen.Id("Use"):     jen.Id("benchUseISA"),
+		jen.Id("Current"): jen.Id("ISA"),
+	})
 	f.Line()
-	f.Add(docComment("benchInput returns n values spread over [-10, 10) in a fixed pseudo-random " +
-		"order, so that data-dependent branches in any implementation are not trivially predicted."))
-	f.Func().Id("benchInput").Types(jen.Id("T").Float32().Op("|").Float64()).Params(jen.Id("n").Int(), jen.Id("seed").Uint64()).Index().Id("T").Block(
-		jen.Id("r").Op(":=").Qual("math/rand/v2", "New").Call(jen.Qual("math/rand/v2", "NewPCG").Call(jen.Id("seed"), jen.Op("0x9e3779b97f4a7c15"))),
-		jen.Id("x").Op(":=").Make(jen.Index().Id("T"), jen.Id("n")),
-		jen.For(jen.Id("i").Op(":=").Range().Id("x")).Block(
-			jen.Id("x").Index(jen.Id("i")).Op("=").Id("T").Call(jen.Id("r").Dot("Float64").Call().Op("*").Lit(20).Op("-").Lit(10))),
-		jen.Return(jen.Id("x")),
-	)
+	f.Comment("BenchmarkCopy times Go's built-in copy() of the benchmarks' slices: no kernel that reads x and writes dst can beat it.")
+	f.Func().Id("BenchmarkCopy").Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
+		jen.Qual(kerneltestPath, "BenchCopy").Index(jen.Id(t)).Call(jen.Id("b")))
+}
+
+// emitBenchGenericFile renders bench_generic_test.go: benchISAs and
+// benchUseISA for builds without the amd64 assembly, where "generic" is the
+// only level. With asm the file is for purego or !amd64 (the assembly's
+// test file provides them on amd64); without it, for every build.
+func emitBenchGenericFile(f *jen.File, asm bool) {
+	if asm {
+		f.HeaderComment("//go:build purego || !amd64")
+	}
+	f.Comment("benchISAs is the one level of this build: the generic kernels.")
+	f.Func().Id("benchISAs").Params().Index().String().Block(jen.Return(jen.Index().String().Values(jen.Lit("generic"))))
+	f.Line()
+	f.Comment("benchUseISA accepts only \"generic\", the level already in use.")
+	f.Func().Id("benchUseISA").Params(jen.Id("name").String()).Bool().Block(jen.Return(jen.Id("name").Op("==").Lit("generic")))
 }
 
 // formatSlice prints values as fmt.Println prints a []T.

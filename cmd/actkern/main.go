@@ -3,6 +3,10 @@
 //	actkern accuracy [-n N] [-func a,b] [-out docs/ACCURACY.md]
 //	    measure every kernel (activation × precision × direction × parameter
 //	    set) against the exact reference and write the max-ULP table.
+//
+//	actkern bench [-func a,b] [-n sizes] [-count K] [-benchtime D] [-out docs/BENCHMARKS.md] [-raw docs/bench/raw.txt] [-from raw.txt]
+//	    run every kernel's benchmark at every ISA level beside the plain-Go
+//	    loop and copy(), keep the raw output and write the table of medians.
 package main
 
 import (
@@ -19,6 +23,8 @@ func main() {
 	switch os.Args[1] {
 	case "accuracy":
 		err = accuracy(os.Args[2:])
+	case "bench":
+		err = bench(os.Args[2:])
 	default:
 		usage()
 	}
@@ -30,6 +36,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: actkern accuracy [-n N] [-func names] [-spec file] [-out file]")
+	fmt.Fprintln(os.Stderr, "       actkern bench [-func names] [-n sizes] [-count K] [-benchtime D] [-spec file] [-out file] [-raw file] [-from file]")
 	os.Exit(2)
 }
 
