@@ -56,7 +56,7 @@ type compiled struct {
 // Generate returns the amd64 files of one generated package (file name →
 // contents): kernels_amd64.s and kernels_amd64.go (the assembly and its
 // declarations), dispatch_amd64.go (init-time choice) and
-// simd_amd64_test.go (agreement, guard-page and NaN tests, benchmarks). All
+// simd_amd64_test.go (agreement, guard-page and NaN tests, and the ISA list the benchmarks iterate). All
 // are built with !purego. Every program becomes one function per ISA, named
 // <Name>AVX2 and <Name>AVX512; the package must declare <Name>Generic,
 // <Name>Impl and isa.

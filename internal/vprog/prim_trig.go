@@ -1,5 +1,7 @@
 package vprog
 
+import "math"
+
 // sin and cos.
 //
 // Both reduce x to r = x - n·π/2, |r| ≤ π/4 (+ a little), evaluate the sine
@@ -14,9 +16,13 @@ package vprog
 // absolute, while no double lies closer than ~2^-62 to a multiple of π/2)
 // for |x| ≤ 2^44·π/2 ≈ 2.76e13: up to there n may be one off when x·2/π
 // rounds across a half-integer, which leaves |r| ≤ π/4 + 2^-7.5, inside the
-// interval the polynomials are fitted on. Beyond that bound the result is
-// still finite and in [-1, 1] (r and the result are clamped) but not
-// accurate: see TestSinCosBeyondBound for the measured error.
+// interval the polynomials are fitted on. Beyond that bound (and up to
+// MaxFloat64) a branch-free, table-free Payne–Hanek reduction takes over
+// (trigReduceHuge64); both run on every lane and a Select keeps one. Both
+// give r as a double-double, and the same polynomials finish the job.
+// Measured (TestPrimSinCosRandomBits, TestPrimSinCosHuge): ≤ 0.73 ULP over
+// random bit patterns and on the doubles closest to multiples of π/2 in
+// every binade, the classic worst case 6381956970095103·2^797 included.
 //
 // Target F32 (relative error < 2^-40): a table-free Payne–Hanek reduction,
 // correct for every finite float32. 2/π is cut into eight 28-bit chunks
@@ -89,9 +95,9 @@ const (
 	trigPio2a = 1.5707963267948966
 	trigPio2b = 6.123233995736766e-17
 	trigPio2c = -1.4973849048591698e-33
-	// trigRMax clamps r so that the polynomials never see a huge argument
-	// (|x| beyond the exact-reduction bound); it is the fitted interval.
-	trigRMax = 0.7853981633974483 + 0x1p-7
+	// trigBoundCW is the largest |x| trigReduce64 reduces exactly,
+	// 2^44·π/2 (rounded down); beyond it trigReduceHuge64 takes over.
+	trigBoundCW = 0x1p44 * 1.5707963267948966
 )
 
 // trigTwoOverPiChunks are 2/π in 28-bit pieces: chunk i holds the bits of
@@ -118,9 +124,18 @@ func trigLower(b *Builder, x Value, target Type, offset float64) Value {
 		sinr = b.FMA(b.Mul(r, z), b.Horner(z, trigSin32[:]...), r)
 		cosr = b.FMA(b.Mul(z, z), b.Horner(z, trigCos32[:]...), b.FMA(b.Const(-0.5), z, b.Const(1)))
 	} else {
-		var rh, rl Value
-		n, rh, rl = trigReduce64(b, x)
-		sinr, cosr = trigPoly64(b, rh, rl)
+		// Both reductions run on every lane; Select keeps Cody–Waite up to
+		// its bound and Payne–Hanek beyond. The huge path gets a harmless
+		// stand-in where it is not used, so that GetExp and Ldexp only
+		// ever see normal finite values (±Inf stays on the Cody–Waite
+		// path, which turns it into NaN; NaN fails both comparisons).
+		ax := b.Abs(x)
+		huge := b.And(b.LT(b.Const(trigBoundCW), ax), b.LT(ax, b.Const(math.Inf(1))))
+		xh := b.Select(huge, x, b.Const(0x1p46))
+		nh, rhh, rlh := trigReduceHuge64(b, xh)
+		nc, rhc, rlc := trigReduce64(b, x)
+		n = b.Select(huge, nh, nc)
+		sinr, cosr = trigPoly64(b, b.Select(huge, rhh, rhc), b.Select(huge, rlh, rlc))
 	}
 	// q = (n + offset) mod 4 ∈ {0, 1, 2, 3}; h = floor(q/2) says the sign,
 	// q - 2h whether the other function is needed.
@@ -133,9 +148,9 @@ func trigLower(b *Builder, x Value, target Type, offset float64) Value {
 	v := b.Select(odd, cosr, sinr)
 	res := b.Mul(v, b.FMA(b.Const(-2), h, b.Const(1))) // × (1 - 2h) = ±1
 	if target != F32 {
-		// Beyond the exact-reduction bound the clamped r still gives a
-		// finite value; keep it within [-1, 1]. MINPD/MAXPD order: res
-		// second, so NaN (x = ±Inf or NaN) passes through.
+		// |sin|, |cos| ≤ 1: the clamp keeps the rounding of the polynomial
+		// from ever stepping past it. MINPD/MAXPD order: res second, so NaN
+		// (x = ±Inf or NaN) passes through.
 		res = b.Max(b.Const(-1), b.Min(b.Const(1), res))
 	}
 	if offset == 0 {
@@ -158,8 +173,6 @@ func trigReduce64(b *Builder, x Value) (n, rh, rl Value) {
 	// there, see trigHard in the tests) while |tail| ≤ 2^-62: Fast2Sum is
 	// exact.
 	rh, rl = erfFastTwoSum(b, s, tail)
-	rmax := b.Const(trigRMax)
-	rh = b.Max(b.Neg(rmax), b.Min(rmax, rh)) // NaN passes (second operand)
 	return n, rh, rl
 }
 
@@ -210,4 +223,155 @@ func trigReduce32(b *Builder, x Value) (n, r Value) {
 	n = b.Round(sh, RoundNearestEven)
 	f := b.Add(b.Sub(sh, n), sl) // sh - n exact
 	return n, b.Mul(f, b.Const(trigPio2a))
+}
+
+// Full-range reduction for target F64 (|x| > trigBoundCW, every finite
+// double up to MaxFloat64): Payne–Hanek without tables or branches.
+//
+// Write x = M·2^(e-52) with M an integer, 2^52 ≤ |M| < 2^53. The bits of
+// 2/π that matter for x·2/π mod 4, to the 2^-125 absolute accuracy the
+// hardest double needs (no double lies closer than ~2^-61 to a multiple
+// of π/2), are a ~180-bit window T_e = 2^(e-52)·2/π mod 4 whose position
+// moves with e. Its chunks cannot be looked up (the IR has no gather), so:
+//
+//  1. The exponents e ∈ [44, 1023] are cut into 19 bands of 53, band
+//     b = ⌊(e-44)/53⌋, s = e - 44 - 53b ∈ [0, 52]. The 53-bit chunks G_j
+//     of 2/π (trigTwoOverPi53, j = 0…22, each scaled into [0, 4)) are
+//     aligned so that band b needs G_b … G_b+4; a five-stage barrel shifter
+//     of Selects on the bits of b brings them into five slots (38 Selects
+//     instead of 5·18 for a select chain per slot).
+//  2. Rechunking: slot k scaled by 2^(s-53k) (Ldexp, exact) straddles the
+//     fixed 53-bit limbs A_k-1, A_k of T_e (limb A_j holds the weights
+//     2^(1-53j) … 2^(-51-53j)); one split at 2^(2-53k) with the
+//     add-and-subtract-a-power-of-two trick sends each part to its limb,
+//     and slot 0 is reduced mod 4. So T_e ≡ A0 + A1 + A2 + A3 (mod 4),
+//     with A0 ∈ [-2, 4] on the grid 2^-51, |A1| ≤ 2^-51 on 2^-104,
+//     |A2| ≤ 2^-104 on 2^-157, |A3| ≤ 2^-157; every step is exact.
+//  3. Products with M, whatever e is: M·A0 = hi0 + lo0 exactly (FMA), both
+//     on the grid 2^-51, hi0 reduced mod 4, so their sum E ∈ [-4, 4] is
+//     exact; M·A1 = hi1 + lo1 (|hi1| ≤ 4) with hi1's integer part split
+//     off; M·A2 = hi2 + lo2 (|hi2| ≤ 2^-51); M·A3 one product (≤ 2^-104).
+//  4. Summation: the integer k nearest E + frac(hi1) goes into n; what is
+//     left, (E - k) + frac(hi1) + lo1 + hi2, is summed with TwoSums whose
+//     every step is exact or provably so (see the comments below), and only
+//     terms below 2^-101 are added with plain rounding: the fraction f is
+//     found to 2^-104 relative + 2^-150 absolute, x·2/π = n + f (mod 4),
+//     |f| ≤ 1/2 + 2^-49.
+//
+// Cost: about 150 lane operations (measured by TestTrigOpCount), all of
+// them executed for every lane, next to ~45 for the Cody–Waite path.
+
+const (
+	trigHugeMinExp = 44 // smallest exponent of band 0: 2^44 ≤ trigBoundCW
+	trigHugeBand   = 53 // exponents per band; ≤ 53 keeps one split per slot
+	trigHugeSlots  = 5  // chunks of 2/π a band needs (53·5 bits ≥ 180 + 52)
+)
+
+// trigTwoOverPi53 are the 53-bit chunks of 2/π: G_j is the integer
+// ⌊2^(43+53j)·2/π⌋ mod 2^53 scaled by 2^-51, i.e. the bits of 2/π of
+// weight 2^(-43-53j+52) … 2^(-43-53j) brought into [0, 4) (mpmath, 1600
+// bits; TestTrigTwoOverPiChunks recomputes them). 23 chunks reach 2^-1261:
+// band 18 (e up to 1023+) needs G_18 … G_22.
+var trigTwoOverPi53 = [...]float64{
+	0x1.45f306dc9c800p-9, 0x1.054a7f09d5f44p-1, 0x1.ea69bb81b6c52p+1,
+	0x1.664f10e4107f9p+1, 0x1.163abdebbc560p+0, 0x1.b7246e3a424ddp+1,
+	0x1.700324977504cp-1, 0x1.464873f877ac7p+1, 0x1.62534e7dd1044p-1,
+	0x1.5f52ebb4484e9p+1, 0x1.38e04d68befc8p+1, 0x1.3991d63983530p-1,
+	0x1.cfa4e422fc5dep+1, 0x1.f9283b1ff897fp+1, 0x1.fbc0b301fde5ep+1,
+	0x1.18b5a0a6d1f6cp-1, 0x1.367ecf27cb09ap+0, 0x1.74f463f669e5fp+1,
+	0x1.d45aea4f758fdp+1, 0x1.f2f8bd9e839cep+0, 0x1.bc529497535fdp+1,
+	0x1.5fb11f8d5d085p+1, 0x1.80cc11bf1edaep+0,
+}
+
+// trigReduceHuge64 returns n (integer-valued, |n| ≤ 9) and r = rh + rl,
+// |r| ≤ π/4 + 2^-48, with x = n·π/2 + r (mod 2π), for finite x with
+// |x| ≥ 2^44 (normal, so GetExp is defined).
+func trigReduceHuge64(b *Builder, x Value) (n, rh, rl Value) {
+	e := b.GetExp(x)
+	// Band and shift. (e - 44 + 1/2)/53 stays ≥ 0.009 from an integer, far
+	// more than the rounding of 1/53 and of the FMA can move it.
+	band := b.Round(b.FMA(e, b.Const(1.0/trigHugeBand), b.Const((0.5-trigHugeMinExp)/trigHugeBand)), RoundFloor)
+	s := b.FMA(band, b.Const(-trigHugeBand), b.Sub(e, b.Const(trigHugeMinExp)))
+	m := b.Ldexp(x, b.Sub(b.Const(52), e)) // the integer M, signed, exact
+
+	// Barrel shifter: slot[k] = G[band+k]. Stage `step` shifts by step
+	// where that bit of band is set; afterwards at most step-1 of shift
+	// is left, so step+4 entries still matter. An entry whose source lies
+	// past the end is never read when the bit is set (band ≤ 18).
+	win := make([]Value, len(trigTwoOverPi53))
+	for i, c := range trigTwoOverPi53 {
+		win[i] = b.Const(c)
+	}
+	rem := band
+	for _, step := range []int{16, 8, 4, 2, 1} {
+		set := b.LE(b.Const(float64(step)), rem)
+		if step > 1 {
+			rem = b.Select(set, b.Sub(rem, b.Const(float64(step))), rem)
+		}
+		next := make([]Value, step+trigHugeSlots-1)
+		for i := range next {
+			if i+step < len(win) {
+				next[i] = b.Select(set, win[i+step], win[i])
+			} else {
+				next[i] = win[i]
+			}
+		}
+		win = next
+	}
+
+	// Rechunk into the limbs of T_e (see the comment above).
+	var d [trigHugeSlots]Value
+	for k := range d {
+		d[k] = b.Ldexp(win[k], b.Add(s, b.Const(float64(-trigHugeBand*k))))
+	}
+	a0 := b.FMA(b.Const(-4), b.Round(b.Mul(d[0], b.Const(0.25)), RoundNearestEven), d[0])
+	var lo [trigHugeSlots]Value // part of slot k below 2^(2-53k)
+	limbs := []Value{a0}
+	for k := 1; k < trigHugeSlots-1; k++ {
+		// 0 ≤ d[k] < 2^(54-53k) = c: d[k] + c lies in [c, 2c], where the
+		// spacing is 2^(2-53k), so (d[k] + c) - c is d[k] rounded to a
+		// multiple of 2^(2-53k), exactly.
+		c := b.Const(math.Ldexp(1, 54-trigHugeBand*k))
+		hiK := b.Sub(b.Add(d[k], c), c)
+		lo[k] = b.Sub(d[k], hiK)
+		limbs[k-1] = b.Add(limbs[k-1], hiK) // exact: same grid, no carry out
+		limbs = append(limbs, lo[k])
+	}
+	// A3 = L3 + slot 4 unsplit: its rounding (2^-210) is negligible.
+	limbs[3] = b.Add(limbs[3], d[4])
+
+	// Products with M.
+	two := func(a Value) (hi, lo Value) {
+		hi = b.Mul(m, a)
+		return hi, b.FMA(m, a, b.Neg(hi))
+	}
+	hi0, lo0 := two(limbs[0]) // |hi0| < 2^55, |lo0| ≤ 2, grid 2^-51
+	r0 := b.FMA(b.Const(-4), b.Round(b.Mul(hi0, b.Const(0.25)), RoundNearestEven), hi0)
+	e0 := b.Add(r0, lo0) // ∈ [-4, 4] on the grid 2^-51: exact
+	hi1, lo1 := two(limbs[1])
+	n1 := b.Round(hi1, RoundNearestEven)
+	f1 := b.Sub(hi1, n1) // ∈ [-1/2, 1/2], grid 2^-104
+	hi2, lo2 := two(limbs[2])
+	p3 := b.Mul(m, limbs[3])
+
+	// u = e0 - k is exact (grid 2^-51, |u| ≤ 1 + 2^-51).
+	k := b.Round(b.Add(e0, f1), RoundNearestEven)
+	u := b.Sub(e0, k)
+	v, ve := erfTwoSum(b, u, f1) // |v| ≤ 1/2 + 2^-50, |ve| ≤ 2^-54
+	// ve and lo1 (≤ 2^-52) are on the grid 2^-104 and their sum is below
+	// 2^-51: exact.
+	w := b.Add(ve, lo1)
+	g, ge := erfTwoSum(b, w, hi2) // |ge| ≤ 2^-103
+	hf, he := erfTwoSum(b, v, g)  // |he| ≤ ulp(hf)/2
+	// Everything left is below ulp(hf)/2 + 2^-102: plain adds lose at most
+	// 2^-104·|hf| + 2^-150.
+	tail := b.Add(b.Add(b.Add(he, ge), lo2), p3)
+	n = b.Add(n1, k)
+
+	// r = (hf + tail)·π/2 as a double-double.
+	ph := b.Mul(hf, b.Const(trigPio2a))
+	pl := b.FMA(hf, b.Const(trigPio2a), b.Neg(ph))
+	pl = b.Add(pl, b.FMA(hf, b.Const(trigPio2b), b.Mul(tail, b.Const(trigPio2a))))
+	rh, rl = erfFastTwoSum(b, ph, pl)
+	return n, rh, rl
 }
