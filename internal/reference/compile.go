@@ -155,18 +155,41 @@ func (f *Func) Float32(args ...float64) float32 {
 //
 // Before that, cancellation: while the value may have lost so many bits that
 // fewer than mant+64 are left (Num.lost), it is evaluated again with the lost
-// bits added to the precision.
+// bits added to the precision, until two evaluations round to the same
+// value. The agreement test matters because the loss count cannot tell a
+// catastrophic cancellation (1 + tanh(-90) at 200 bits) from an exact one
+// between equal rounded values (fma(s, s, -(s*s)), which is 0 at every
+// precision): the first changes with the precision, the second does not.
 func (f *Func) rounded(args []Num, mant, minUlp int) Num {
 	prec := uint(DefaultPrec)
 	v := f.BigNum(prec, args...)
 	for try := 0; try < 6 && v.lost > int(prec)-mant-64 && prec < maxPrec; try++ {
 		prec = min(prec+uint(v.lost)+64, maxPrec)
-		v = f.BigNum(prec, args...)
+		w := f.BigNum(prec, args...)
+		// Two zeros prove nothing: a deep cancellation stays 0 until the
+		// precision covers it (x - tanh(x) at x = 1e-100 needs 700 bits).
+		same := roundedEqual(v, w, mant) && (w.NaN || w.F.Sign() != 0)
+		v = w
+		if same {
+			break
+		}
 	}
 	if nearBoundary(v, mant, minUlp, int(prec)-v.lost-mant-48) {
 		v = f.BigNum(4*prec, args...)
 	}
 	return v
+}
+
+// roundedEqual reports whether a and b round to the same value of the
+// format with mant bits (24: float32, else float64).
+func roundedEqual(a, b Num, mant int) bool {
+	if a.NaN || b.NaN {
+		return a.NaN == b.NaN
+	}
+	if mant == 24 {
+		return math.Float32bits(a.Float32()) == math.Float32bits(b.Float32())
+	}
+	return math.Float64bits(a.Float64()) == math.Float64bits(b.Float64())
 }
 
 // maxPrec bounds the retries: a value still cancelling at this precision
