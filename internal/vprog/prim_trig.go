@@ -24,17 +24,10 @@ import "math"
 // random bit patterns and on the doubles closest to multiples of π/2 in
 // every binade, the classic worst case 6381956970095103·2^797 included.
 //
-// Target F32 (relative error < 2^-40): a table-free Payne–Hanek reduction,
-// correct for every finite float32. 2/π is cut into eight 28-bit chunks
-// C0…C7 (224 bits, down to 2^-252). x has 24 significant bits, so every
-// product x·Ci is exact in float64, and p - 4·round(p/4) reduces it mod 4
-// exactly into [-2, 2]. The eight residues are summed as a double-double
-// (TwoSum); products whose bits all lie above 2^2 vanish mod 4 on their
-// own, and the truncation of 2/π costs at most 2^128·2^-252 = 2^-124 in
-// units of π/2 (TestPrimSinF32Binades measures 2^-45.6 relative error
-// over every binade, next to multiples of π/2 included). Small x lose
-// nothing: the products stay exact (2^-149·2^-252 is far above the float64
-// underflow).
+// Target F32 (relative error < 2^-40) uses the same reduction: the
+// argument of sin in a float32 kernel is a float64 value (w0*x, computed in
+// float64 lanes), not a float32, so nothing narrower would be exact. Only
+// the polynomials are shorter.
 
 func init() {
 	register("sin", func(b *Builder, args []Value, target Type) Value {
@@ -100,42 +93,31 @@ const (
 	trigBoundCW = 0x1p44 * 1.5707963267948966
 )
 
-// trigTwoOverPiChunks are 2/π in 28-bit pieces: chunk i holds the bits of
-// weight 2^-(28i+1) … 2^-(28i+28), so each is exact with ≤ 28 significant
-// bits and their sum is 2/π - O(2^-224.2).
-var trigTwoOverPiChunks = [...]float64{
-	0.6366197690367699,
-	3.3308114738561656e-09,
-	2.276010047810136e-18,
-	2.5268260189002822e-26,
-	1.6682867657019525e-34,
-	1.158871328288855e-43,
-	7.053959174404295e-52,
-	8.910067885731021e-60,
-}
-
 // trigLower builds sin(x) (quadrant offset 0) or cos(x) (offset 1).
 func trigLower(b *Builder, x Value, target Type, offset float64) Value {
-	var n, sinr, cosr Value
+	// The argument is a float64 value whatever the target (w0*x is not a
+	// float32 even in a float32 kernel), so the reduction is always the
+	// float64 one: both reductions run on every lane; Select keeps
+	// Cody–Waite up to its bound and Payne–Hanek beyond. The huge path gets
+	// a harmless stand-in where it is not used, so that GetExp and Ldexp
+	// only ever see normal finite values (±Inf stays on the Cody–Waite
+	// path, which turns it into NaN; NaN fails both comparisons). The
+	// target only sets the polynomials' degree.
+	ax := b.Abs(x)
+	huge := b.And(b.LT(b.Const(trigBoundCW), ax), b.LT(ax, b.Const(math.Inf(1))))
+	xh := b.Select(huge, x, b.Const(0x1p46))
+	nh, rhh, rlh := trigReduceHuge64(b, xh)
+	nc, rhc, rlc := trigReduce64(b, x)
+	n := b.Select(huge, nh, nc)
+	rh, rl := b.Select(huge, rhh, rhc), b.Select(huge, rlh, rlc)
+	var sinr, cosr Value
 	if target == F32 {
-		var r Value
-		n, r = trigReduce32(b, x)
+		r := b.Add(rh, rl)
 		z := b.Mul(r, r)
 		sinr = b.FMA(b.Mul(r, z), b.Horner(z, trigSin32[:]...), r)
 		cosr = b.FMA(b.Mul(z, z), b.Horner(z, trigCos32[:]...), b.FMA(b.Const(-0.5), z, b.Const(1)))
 	} else {
-		// Both reductions run on every lane; Select keeps Cody–Waite up to
-		// its bound and Payne–Hanek beyond. The huge path gets a harmless
-		// stand-in where it is not used, so that GetExp and Ldexp only
-		// ever see normal finite values (±Inf stays on the Cody–Waite
-		// path, which turns it into NaN; NaN fails both comparisons).
-		ax := b.Abs(x)
-		huge := b.And(b.LT(b.Const(trigBoundCW), ax), b.LT(ax, b.Const(math.Inf(1))))
-		xh := b.Select(huge, x, b.Const(0x1p46))
-		nh, rhh, rlh := trigReduceHuge64(b, xh)
-		nc, rhc, rlc := trigReduce64(b, x)
-		n = b.Select(huge, nh, nc)
-		sinr, cosr = trigPoly64(b, b.Select(huge, rhh, rhc), b.Select(huge, rlh, rlc))
+		sinr, cosr = trigPoly64(b, rh, rl)
 	}
 	// q = (n + offset) mod 4 ∈ {0, 1, 2, 3}; h = floor(q/2) says the sign,
 	// q - 2h whether the other function is needed.
@@ -198,34 +180,7 @@ func trigPoly64(b *Builder, rh, rl Value) (sinr, cosr Value) {
 	return sinr, cosr
 }
 
-// trigReduce32 returns n ∈ [-16, 16] (integer-valued) and r with
-// x = n·π/2 + r (mod 2π), for every finite float32 x.
-func trigReduce32(b *Builder, x Value) (n, r Value) {
-	quarter := b.Const(0.25)
-	four := b.Const(-4)
-	var sh, sl Value
-	for i, c := range trigTwoOverPiChunks {
-		p := b.Mul(x, b.Const(c))                                         // exact: 24 + 28 bits
-		w := b.FMA(four, b.Round(b.Mul(p, quarter), RoundNearestEven), p) // p mod 4 ∈ [-2, 2], exact
-		if i == 0 {
-			sh = w
-			continue
-		}
-		var e Value
-		sh, e = erfTwoSum(b, sh, w)
-		if i == 1 {
-			sl = e
-		} else {
-			sl = b.Add(sl, e)
-		}
-	}
-	// x·2/π ≡ sh + sl (mod 4), |sh| ≤ 16.
-	n = b.Round(sh, RoundNearestEven)
-	f := b.Add(b.Sub(sh, n), sl) // sh - n exact
-	return n, b.Mul(f, b.Const(trigPio2a))
-}
-
-// Full-range reduction for target F64 (|x| > trigBoundCW, every finite
+// Full-range reduction (|x| > trigBoundCW, every finite
 // double up to MaxFloat64): Payne–Hanek without tables or branches.
 //
 // Write x = M·2^(e-52) with M an integer, 2^52 ≤ |M| < 2^53. The bits of
