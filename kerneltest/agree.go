@@ -2,6 +2,7 @@ package kerneltest
 
 import (
 	"fmt"
+	"github.com/actkern/actkern/internal/testutil"
 	"math"
 	"math/rand/v2"
 	"runtime/debug"
@@ -283,7 +284,7 @@ func faultFree(f func()) (err error) {
 // byte written outside dst, and the generic kernel's results.
 func GuardPages[T float32 | float64](t *testing.T, c SIMDCase[T]) {
 	t.Helper()
-	if !GuardPagesWork {
+	if !testutil.GuardPagesWork {
 		t.Log("no guard pages on this platform: only stray writes are checked")
 	}
 	ps := c.paramSets()[0]
@@ -293,9 +294,9 @@ func GuardPages[T float32 | float64](t *testing.T, c SIMDCase[T]) {
 		}
 		failures := 0
 		// One arena per slice, reused for every placement.
-		arenas := make([]*Guarded[T], c.Inputs+1)
+		arenas := make([]*testutil.Guarded[T], c.Inputs+1)
 		for k := range arenas {
-			arenas[k] = NewArena[T](c.MaxLen + 16)
+			arenas[k] = testutil.NewArena[T](c.MaxLen + 16)
 		}
 		for n := 0; n <= c.MaxLen && failures < 5; n++ {
 			src := make([][]T, c.Inputs)

@@ -490,7 +490,7 @@ func panics(f func()) (msg string, ok bool) {
 // faults; the fault is turned into a test failure.
 func (c *checker[T]) bounds(t tester) {
 	t.Helper()
-	if !testutil.GuardsWork {
+	if !testutil.GuardPagesWork {
 		t.Logf("no guard pages on this platform: bounds not checked")
 		return
 	}
@@ -500,9 +500,9 @@ func (c *checker[T]) bounds(t tester) {
 			in0, dy0 := c.inputs(n, uint64(1000+n))
 			want := make([]T, n)
 			c.callN(want, dy0, in0)
-			out, f1 := testutil.Guarded[T](n, atEnd)
-			in, f2 := testutil.Guarded[T](n, atEnd)
-			dy, f3 := testutil.Guarded[T](n, atEnd)
+			go1, gi, gd := testutil.NewGuarded[T](n, 0, atEnd), testutil.NewGuarded[T](n, 0, atEnd), testutil.NewGuarded[T](n, 0, atEnd)
+			out, in, dy := go1.S, gi.S, gd.S
+			f1, f2, f3 := go1.Free, gi.Free, gd.Free
 			copy(in, in0)
 			copy(dy, dy0)
 			msg, faulted := guardedCall(func() { c.callN(out, dy, in) })

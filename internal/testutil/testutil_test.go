@@ -162,14 +162,15 @@ func TestInputs(t *testing.T) {
 }
 
 func TestGuarded(t *testing.T) {
-	if !GuardsWork {
+	if !GuardPagesWork {
 		t.Skip("no memory protection on this platform")
 	}
 	// n = 0 is left out: Go never makes a zero-capacity slice point past
 	// its array, so an empty slice cannot sit flush against the guard.
 	for _, n := range []int{1, 7, 1024, 1025} {
 		for _, atEnd := range []bool{true, false} {
-			s, free := Guarded[float32](n, atEnd)
+			g := NewGuarded[float32](n, 0, atEnd)
+			s, free := g.S, g.Free
 			require.Len(t, s, n)
 			for i := range s {
 				s[i] = float32(i)
