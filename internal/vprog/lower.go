@@ -146,11 +146,7 @@ func (l *lowerer) value(e ast.Expr) (Value, error) {
 			return x, nil
 		}
 	case *ast.BinaryExpr:
-		x, err := l.value(e.X)
-		if err != nil {
-			return 0, err
-		}
-		y, err := l.value(e.Y)
+		x, y, err := l.operands(e)
 		if err != nil {
 			return 0, err
 		}
@@ -168,6 +164,15 @@ func (l *lowerer) value(e ast.Expr) (Value, error) {
 		return l.call(e)
 	}
 	return 0, l.errorf(e, "cannot lower %T here", e)
+}
+
+// operands lowers both sides of an arithmetic operation or comparison.
+func (l *lowerer) operands(e *ast.BinaryExpr) (x, y Value, err error) {
+	if x, err = l.value(e.X); err != nil {
+		return 0, 0, err
+	}
+	y, err = l.value(e.Y)
+	return x, y, err
 }
 
 func (l *lowerer) ident(e *ast.Ident) (Value, error) {
@@ -319,11 +324,7 @@ func (l *lowerer) mask(e ast.Expr) (Value, error) {
 			}
 			return b.Or(x, y), nil
 		}
-		x, err := l.value(e.X)
-		if err != nil {
-			return 0, err
-		}
-		y, err := l.value(e.Y)
+		x, y, err := l.operands(e)
 		if err != nil {
 			return 0, err
 		}
