@@ -1,13 +1,20 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/actkern/actkern/internal/scratchmod"
+	"github.com/actkern/actkern/internal/spec"
+	builtin "github.com/actkern/actkern/spec"
 )
 
 // squareplus is a new activation a user might add: f(x) = (x + sqrt(x²+b))/2.
@@ -43,48 +50,123 @@ const squareplus = `
       - {b: 0.25}
 `
 
-// TestExtendSpec is the promise made to users: add an entry to the spec,
-// run the generator, and the new activation is there, tested like the
-// others. It copies the repository's spec into a scratch module, appends
-// squareplus, runs the gen binary there and tests the generated packages.
-func TestExtendSpec(t *testing.T) {
+var (
+	buildOnce sync.Once
+	binPath   string
+	binDir    string
+	buildErr  error
+)
+
+// actkernBinary builds this command once per test run, as `go run` would.
+func actkernBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "actkern-test-")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "actkern")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = &buildFailure{err, string(out)}
+		}
+	})
+	require.NoError(t, buildErr)
+	return binPath
+}
+
+type buildFailure struct {
+	err error
+	out string
+}
+
+func (b *buildFailure) Error() string { return "go build: " + b.err.Error() + "\n" + b.out }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// TestGenerateUserModule is the promise made to users, done as they would
+// do it: in a module of their own, a spec that includes actkern's and adds
+// an activation; `actkern generate` into a directory of the module; then
+// go vet and go test there. The new activation gets the kernels, the API,
+// the tests and the examples of the built-in ones.
+func TestGenerateUserModule(t *testing.T) {
 	if testing.Short() {
-		t.Skip("generates and tests the whole spec in a scratch module")
+		t.Skip("generates the whole spec in a scratch module and tests part of it there")
 	}
-	root := repoRoot(t)
-	dir := scratchModule(t, "example.com/extended")
-	bin := filepath.Join(t.TempDir(), "gen")
-	goCmd(t, root, nil, "build", "-o", bin, "./gen")
+	bin := actkernBinary(t)
+	dir := scratchmod.New(t, "example.com/user")
+	mySpec := "# My activations: actkern's, and squareplus.\ninclude: [actkern]\nactivations:" + squareplus
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "act.yaml"), []byte(mySpec), 0o644))
 
-	base, err := os.ReadFile(filepath.Join(root, "spec", "activations.yaml"))
-	require.NoError(t, err)
-	require.NoError(t, os.Mkdir(filepath.Join(dir, "spec"), 0o755))
-	spec := strings.TrimRight(string(base), "\n") + "\n" + squareplus
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "spec", "activations.yaml"), []byte(spec), 0o644))
-
-	run := func() string {
-		out, err := runIn(dir, bin, "-spec", "spec/activations.yaml", "-out", "generated")
+	generate := func() string {
+		cmd := exec.Command(bin, "generate", "-spec", "act.yaml", "-out", "./act")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "%s", out)
-		return out
+		return string(out)
 	}
-	t.Log(run())
+	out := generate()
+	t.Log(out)
+	ours, err := spec.Parse(builtin.File, builtin.YAML)
+	require.NoError(t, err)
+	assert.Contains(t, out, fmt.Sprintf("actkern generate: example.com/user/act/f32 and example.com/user/act/f64: %d activations, ", len(ours.Activations)+1))
 	for _, pkg := range []string{"f32", "f64"} {
-		for _, f := range []string{"squareplus.go", "squareplus_generic.go", "squareplus_test.go"} {
-			require.FileExists(t, filepath.Join(dir, "generated", pkg, f))
+		for _, f := range []string{"squareplus.go", "squareplus_generic.go", "squareplus_test.go", "sigmoid.go", "kernels_amd64.s"} {
+			require.FileExists(t, filepath.Join(dir, "act", pkg, f))
 		}
 	}
 	// A second run changes nothing.
-	require.Contains(t, run(), " 0 written, ")
+	require.Contains(t, generate(), " 0 written, ")
 
-	tidy(t, dir)
-	goCmd(t, dir, nil, "vet", "./...")
-	out := goCmd(t, dir, nil, "test", "-count=1", "-run", "Squareplus|Example", "./generated/...")
+	scratchmod.Tidy(t, dir)
+	scratchmod.Go(t, dir, nil, "vet", "./...")
+	out = scratchmod.Go(t, dir, nil, "test", "-count=1", "-run", "Squareplus|Example", "./act/...")
 	t.Log(out)
+	for _, pkg := range []string{"f32", "f64"} {
+		assert.Contains(t, out, "ok  \texample.com/user/act/"+pkg)
+	}
 }
 
-func runIn(dir, bin string, args ...string) (string, error) {
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+// TestGenerateRefusals: a broken spec or inconsistent flags give exit
+// status 2, the message on standard error and no files.
+func TestGenerateRefusals(t *testing.T) {
+	dir := scratchmod.New(t, "example.com/user")
+	broken := "include: [actkern]\nactivations:" + strings.Replace(squareplus, "sqrt(q)", "sqrt(q", 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(broken), 0o644))
+	dup := "include: [actkern]\nactivations:" + strings.Replace(squareplus, "name: squareplus", "name: relu", 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "dup.yaml"), []byte(dup), 0o644))
+	good := "include: [actkern]\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "good.yaml"), []byte(good), 0o644))
+	out := filepath.Join(dir, "act")
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"syntax error in a formula", []string{"-spec", filepath.Join(dir, "bad.yaml"), "-out", out},
+			filepath.Join(dir, "bad.yaml") + ":12:"},
+		{"name of ours repeated", []string{"-spec", filepath.Join(dir, "dup.yaml"), "-out", out},
+			filepath.Join(dir, "dup.yaml") + ":3:11: duplicate name relu (first at github.com/actkern/actkern/spec/activations.yaml:"},
+		{"missing spec file", []string{"-spec", filepath.Join(dir, "none.yaml"), "-out", out}, "none.yaml: no such file"},
+		{"no -spec", []string{"-out", out}, "actkern generate: need -spec and -out"},
+		{"wrong -pkg", []string{"-spec", filepath.Join(dir, "good.yaml"), "-out", out, "-pkg", "act"},
+			"actkern generate: -pkg act does not match example.com/user/act"},
+		{"unknown flag", []string{"-spec", filepath.Join(dir, "good.yaml"), "-out", out, "-package", "x"},
+			"flag provided but not defined: -package"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, code := runCmd(t, "", append([]string{"generate"}, tc.args...)...)
+			assert.Equal(t, 2, code)
+			assert.Empty(t, stdout)
+			assert.Contains(t, stderr, tc.want)
+			assert.NoDirExists(t, out, "a failed generate wrote files")
+		})
+	}
 }

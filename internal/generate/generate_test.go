@@ -1,4 +1,4 @@
-package main
+package generate
 
 import (
 	"os"
@@ -11,26 +11,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/actkern/actkern/asm"
+	"github.com/actkern/actkern/internal/scratchmod"
 	"github.com/actkern/actkern/internal/spec"
 	"github.com/actkern/actkern/internal/vprog"
 )
-
-// repoRoot is the module root: the parent of gen/, where go test runs.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("..")
-	require.NoError(t, err)
-	_, err = os.Stat(filepath.Join(root, "go.mod"))
-	require.NoError(t, err)
-	return root
-}
 
 // loadSubset loads the repository's spec and keeps the named activations,
 // in spec order: a small spec that still covers no parameters, parameters
 // without and with rules, and output forms with and without conditions.
 func loadSubset(t *testing.T, names ...string) *spec.Spec {
 	t.Helper()
-	s, err := spec.Load(filepath.Join(repoRoot(t), "spec", "activations.yaml"))
+	s, err := spec.Load(filepath.Join(scratchmod.RepoRoot(t), "spec", "activations.yaml"))
 	require.NoError(t, err)
 	var keep []*spec.Activation
 	for _, n := range names {
@@ -40,26 +31,6 @@ func loadSubset(t *testing.T, names ...string) *spec.Spec {
 	}
 	s.Activations = keep
 	return s
-}
-
-// scratchModule makes a module in a temporary directory that uses this
-// repository through a replace directive, so generated code can be built
-// and tested there exactly as in the repository.
-func scratchModule(t *testing.T, module string) string {
-	t.Helper()
-	root := repoRoot(t)
-	dir := t.TempDir()
-	gomod := "module " + module + "\n\ngo 1.26\n\nrequire github.com/actkern/actkern v0.0.0\n\nreplace github.com/actkern/actkern => " + filepath.ToSlash(root) + "\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644))
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
-	return dir
-}
-
-// tidy completes the scratch module's requirements, from the module cache only.
-func tidy(t *testing.T, dir string) {
-	goCmd(t, dir, []string{"GOFLAGS=-mod=mod", "GOPROXY=off"}, "mod", "tidy")
 }
 
 var subset = []string{"identity", "leaky_relu", "elu", "celu"}
@@ -234,28 +205,28 @@ func TestGeneratedPackages(t *testing.T) {
 		t.Skip("builds and tests generated packages in a scratch module")
 	}
 	s := loadSubset(t, subset...)
-	dir := scratchModule(t, "example.com/acttest")
+	dir := scratchmod.New(t, "example.com/acttest")
 	g := &generator{lower: vprog.Lower, asm: asm.Generate, importBase: "example.com/acttest/generated"}
 	files, err := g.generate(s)
 	require.NoError(t, err)
 	_, err = writeFiles(filepath.Join(dir, "generated"), files)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "generated", "f64", "api_test.go"), []byte(apiTest), 0o644))
-	tidy(t, dir)
-	goCmd(t, dir, nil, "vet", "./...")
+	scratchmod.Tidy(t, dir)
+	scratchmod.Go(t, dir, nil, "vet", "./...")
 	for _, arch := range []string{"arm64", "386"} {
-		goCmd(t, dir, []string{"GOARCH=" + arch}, "vet", "./...")
+		scratchmod.Go(t, dir, []string{"GOARCH=" + arch}, "vet", "./...")
 	}
-	out := goCmd(t, dir, nil, "test", "-short", "-count=1", "./...")
+	out := scratchmod.Go(t, dir, nil, "test", "-short", "-count=1", "./...")
 	t.Log(out)
-	out = goCmd(t, dir, nil, "test", "-short", "-count=1", "-tags=purego", "./...")
+	out = scratchmod.Go(t, dir, nil, "test", "-short", "-count=1", "-tags=purego", "./...")
 	t.Log(out)
 }
 
 // TestGeneratedImportsNoToolchain checks that what users import pulls in
 // none of the generator's dependencies.
 func TestGeneratedImportsNoToolchain(t *testing.T) {
-	root := repoRoot(t)
+	root := scratchmod.RepoRoot(t)
 	if _, err := os.Stat(filepath.Join(root, "generated", "f32", "doc.go")); err != nil {
 		t.Skip("generated/ is not there yet: run go generate ./...")
 	}

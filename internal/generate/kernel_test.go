@@ -1,4 +1,4 @@
-package main
+package generate
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/dave/jennifer/jen"
 	"github.com/stretchr/testify/require"
 
+	"github.com/actkern/actkern/internal/scratchmod"
 	"github.com/actkern/actkern/internal/vprog"
 )
 
@@ -192,11 +192,11 @@ func TestKernelsMirrorEval(t *testing.T) {
 	for name, d := range data {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "kern", "testdata", name+".bin"), d, 0o644))
 	}
-	goCmd(t, dir, nil, "vet", "./...")
-	goCmd(t, dir, nil, "test", "-count=1", "./...")
+	scratchmod.Go(t, dir, nil, "vet", "./...")
+	scratchmod.Go(t, dir, nil, "test", "-count=1", "./...")
 	// The kernels must also compile where Go may fuse multiply-adds.
 	for _, arch := range []string{"arm64", "ppc64le", "s390x"} {
-		goCmd(t, dir, []string{"GOARCH=" + arch}, "vet", "./...")
+		scratchmod.Go(t, dir, []string{"GOARCH=" + arch}, "vet", "./...")
 	}
 	t.Logf("%d elements compared over %d programs", n, len(opCases)*len(configs))
 }
@@ -249,14 +249,3 @@ func load(t *testing.T, name string) (in0, in1, want []uint64) {
 	return vs[:n], vs[n : 2*n], vs[2*n:]
 }
 `
-
-// goCmd runs the go command in dir and fails the test with its output.
-func goCmd(t *testing.T, dir string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("go", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go %s in %s:\n%s", strings.Join(args, " "), dir, out)
-	return string(out)
-}

@@ -1,4 +1,4 @@
-package main
+package generate
 
 import (
 	"github.com/dave/jennifer/jen"

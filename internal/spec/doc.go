@@ -1,4 +1,5 @@
-// The spec file (spec/activations.yaml) lists activations under one key.
+// The spec file (spec/activations.yaml) lists activations under the key
+// activations (and, in a user's spec, the files it builds on under include).
 // Every formula is a Go expression over the vocabulary of internal/expr:
 // the functions in expr.Functions, the built-in constants in
 // expr.Constants, and the names an entry declares. Comparisons and && || !
@@ -50,6 +51,26 @@
 //	      - "..."                  #   differ from PyTorch
 //	    test_params:               # optional; non-default parameter sets that the
 //	      - {beta: 2, threshold: 10}  # checks and generated tests also run
+//
+// Includes. A spec may start from other spec files:
+//
+//	include:                     # optional; loaded in order, before this file
+//	  - actkern                  #   actkern's own spec, as embedded in the
+//	                             #   actkern module that runs (package
+//	                             #   github.com/actkern/actkern/spec)
+//	  - common/extra.yaml        #   a file, relative to this one
+//	activations:                 # required without include:, optional with it
+//	  - name: squareplus ...
+//
+// The included files' activations come first, in include order, then this
+// file's; an included file may include others. Each included file is
+// loaded and checked on its own, so its problems carry its own path (the
+// built-in spec's path is github.com/actkern/actkern/spec/activations.yaml).
+// Across files, a name or go_name given twice, or a go_name equal to
+// another's go_name + Backward or BackwardFromOutput, is refused at the
+// later entry, naming the earlier one's file:line:col. A missing file, a
+// file included twice and an include cycle are refused at the include
+// entry. To include a file named actkern, write ./actkern.
 //
 // Names. Parameters, constants and thresholds share one snake_case
 // namespace per entry, and may not shadow x, y, the kernels' arguments

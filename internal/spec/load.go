@@ -3,11 +3,14 @@ package spec
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"go/token"
 	"go/types"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,11 +19,13 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/actkern/actkern/internal/expr"
+	builtin "github.com/actkern/actkern/spec"
 )
 
-// Load reads and validates the spec file at path. It returns either a
-// fully valid *Spec or nil and an ErrorList (one file:line:col: message
-// per problem, sorted by position).
+// Load reads and validates the spec file at path, and the files it
+// includes. It returns either a fully valid *Spec or nil and an ErrorList
+// (one file:line:col: message per problem, sorted by position; a problem
+// in an included file carries that file's path).
 func Load(path string) (*Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -29,10 +34,36 @@ func Load(path string) (*Spec, error) {
 	return Parse(path, data)
 }
 
-// Parse validates data as the spec file named file (used in positions
-// only). Like Load, it returns a fully valid *Spec or nil and an ErrorList.
+// Parse validates data as the spec file named file. The name is used in
+// positions and to resolve relative include: paths (which are read from
+// disk). Like Load, it returns a fully valid *Spec or nil and an ErrorList.
 func Parse(file string, data []byte) (*Spec, error) {
-	l := &loader{file: file, lines: splitLines(data), where: map[*Activation]*entryPos{}}
+	inc := &includes{first: map[string]Pos{}}
+	key := Builtin
+	if file != builtin.File {
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			return nil, err
+		}
+		key = abs
+	}
+	inc.stack = []string{key}
+	return parse(file, data, inc)
+}
+
+// Builtin is the include: entry that stands for actkern's own spec, the
+// one embedded in this module (package github.com/actkern/actkern/spec).
+const Builtin = "actkern"
+
+// includes is the state shared by a spec and the files it includes,
+// directly or not.
+type includes struct {
+	stack []string       // the files being loaded, outermost first (keys as in first)
+	first map[string]Pos // every file included so far: where it was first included
+}
+
+func parse(file string, data []byte, inc *includes) (*Spec, error) {
+	l := &loader{file: file, lines: splitLines(data), where: map[*Activation]*entryPos{}, inc: inc}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		l.errs = append(l.errs, yamlError(file, err))
@@ -83,6 +114,7 @@ type loader struct {
 	// lets are the lets of the entry being decoded (entries are decoded
 	// one at a time); formula checks uses of them against it.
 	lets *letTable
+	inc  *includes
 }
 
 // entryPos keeps positions the types do not hold, for the checks that run
@@ -252,25 +284,44 @@ func (l *loader) spec(doc *yaml.Node) *Spec {
 		l.errs.add(Pos{l.file, 1, 1}, "empty spec: expected a mapping with the key activations")
 		return nil
 	}
-	top, ok := l.mapping(doc.Content[0], "spec", "activations")
+	top, ok := l.mapping(doc.Content[0], "spec", "include", "activations")
 	if !ok {
 		return nil
 	}
-	l.required(doc.Content[0], top, "spec", "activations")
-	f, ok := top["activations"]
-	if !ok {
-		return nil
+	// The included files' activations come first, in include order; the
+	// names below check this file's entries against them too.
+	var included []*Activation
+	if f, ok := top["include"]; ok {
+		included = l.include(f)
 	}
-	entries, ok := l.list(f)
-	if !ok {
-		return nil
+	if _, ok := top["include"]; !ok {
+		l.required(doc.Content[0], top, "spec", "activations")
 	}
-	if len(entries) == 0 {
-		l.errorf(f.val, "activations: empty list")
-		return nil
+	var entries []*yaml.Node
+	if f, ok := top["activations"]; ok {
+		if entries, ok = l.list(f); !ok {
+			return nil
+		}
+		if len(entries) == 0 && top["include"].key == nil {
+			l.errorf(f.val, "activations: empty list")
+			return nil
+		}
 	}
 	names := map[string]*Activation{}
 	goNames := map[string]*Activation{}
+	for _, a := range included {
+		if prev, dup := names[a.Name]; dup {
+			l.errs.add(a.Pos, "duplicate name %s (first at %s)", a.Name, prev.Pos)
+		} else {
+			names[a.Name] = a
+		}
+		if prev, dup := goNames[a.GoName]; dup {
+			l.errs.add(a.Pos, "duplicate go_name %s in %s (first at %s)", a.GoName, a.Name, prev.Pos)
+		} else {
+			goNames[a.GoName] = a
+		}
+		s.Activations = append(s.Activations, a)
+	}
 	var numeric []*Activation
 	for _, n := range entries {
 		before := len(l.errs)
@@ -280,14 +331,14 @@ func (l *loader) spec(doc *yaml.Node) *Spec {
 		}
 		if a.Name != "" {
 			if prev, dup := names[a.Name]; dup {
-				l.errs.add(l.posOfField(n, "name"), "duplicate name %s (first at line %d)", a.Name, prev.Pos.Line)
+				l.errs.add(l.posOfField(n, "name"), "duplicate name %s (first at %s)", a.Name, l.where1(prev))
 			} else {
 				names[a.Name] = a
 			}
 		}
 		if a.GoName != "" {
 			if prev, dup := goNames[a.GoName]; dup {
-				l.errs.add(l.posOfField(n, "go_name"), "duplicate go_name %s (first at line %d)", a.GoName, prev.Pos.Line)
+				l.errs.add(l.posOfField(n, "go_name"), "duplicate go_name %s (first at %s)", a.GoName, l.where1(prev))
 			} else {
 				goNames[a.GoName] = a
 			}
@@ -312,17 +363,97 @@ func (l *loader) spec(doc *yaml.Node) *Spec {
 	}
 	// The generated package declares X, XBackward and XBackwardFromOutput
 	// for each activation X: one activation's go_name must not be
-	// another's derived name.
+	// another's derived name. (Two entries of one included file were
+	// checked when it was loaded; this catches pairs across files.)
 	for g, a := range goNames {
 		for _, suffix := range []string{"Backward", "BackwardFromOutput"} {
 			if base, ok := strings.CutSuffix(g, suffix); ok {
-				if b, clash := goNames[base]; clash {
-					l.errs.add(l.goNamePos(a), "go_name %s clashes with %s%s generated for %s (line %d)", g, base, suffix, b.Name, b.Pos.Line)
+				if b, clash := goNames[base]; clash && (l.where[a] != nil || l.where[b] != nil || a.Pos.File != b.Pos.File) {
+					l.errs.add(l.goNamePos(a), "go_name %s clashes with %s%s generated for %s (%s)", g, base, suffix, b.Name, l.where1(b))
 				}
 			}
 		}
 	}
 	return s
+}
+
+// where1 is the position of a's entry for a message about a second one:
+// the line alone within this file, file:line:col in another.
+func (l *loader) where1(a *Activation) string {
+	if a.Pos.File == l.file {
+		return fmt.Sprintf("line %d", a.Pos.Line)
+	}
+	return a.Pos.String()
+}
+
+// include loads the files that the include: field f lists and returns
+// their activations, in order. A file's problems are reported with its own
+// positions; a missing file, a cycle or a file included twice is reported
+// at the entry that names it.
+func (l *loader) include(f field) []*Activation {
+	items, ok := l.list(f)
+	if !ok {
+		return nil
+	}
+	var out []*Activation
+	for _, n := range items {
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" || strings.TrimSpace(n.Value) == "" {
+			l.errorf(n, "include: expected a file name or %s, got %s", Builtin, kindName(n))
+			continue
+		}
+		var (
+			key, file string
+			data      []byte
+		)
+		if n.Value == Builtin {
+			key, file, data = Builtin, builtin.File, builtin.YAML
+		} else {
+			if l.file == builtin.File {
+				l.errorf(n, "include %s: the built-in spec includes no files", n.Value)
+				continue
+			}
+			file = filepath.FromSlash(n.Value)
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(filepath.Dir(l.file), file)
+			}
+			abs, err := filepath.Abs(file)
+			if err != nil {
+				l.errorf(n, "include %s: %v", n.Value, err)
+				continue
+			}
+			key = abs
+		}
+		if slices.Contains(l.inc.stack, key) {
+			l.errorf(n, "include %s: include cycle (the file is already being loaded)", n.Value)
+			continue
+		}
+		if prev, dup := l.inc.first[key]; dup {
+			l.errorf(n, "include %s: already included at %s", n.Value, prev)
+			continue
+		}
+		l.inc.first[key] = l.pos(n)
+		if data == nil {
+			var err error
+			if data, err = os.ReadFile(file); err != nil {
+				l.errorf(n, "include %s: %v", n.Value, err)
+				continue
+			}
+		}
+		l.inc.stack = append(l.inc.stack, key)
+		sub, err := parse(file, data, l.inc)
+		l.inc.stack = l.inc.stack[:len(l.inc.stack)-1]
+		if err != nil {
+			var list ErrorList
+			if errors.As(err, &list) {
+				l.errs = append(l.errs, list...)
+			} else {
+				l.errorf(n, "include %s: %v", n.Value, err)
+			}
+			continue
+		}
+		out = append(out, sub.Activations...)
+	}
+	return out
 }
 
 // positions of fields, kept beside the Activation for error messages that
@@ -337,7 +468,14 @@ func (l *loader) posOfField(n *yaml.Node, key string) Pos {
 	return l.pos(n)
 }
 
-func (l *loader) goNamePos(a *Activation) Pos { return l.where[a].goName }
+// goNamePos is where a's go_name is: known for this file's entries; the
+// entry itself for an included one.
+func (l *loader) goNamePos(a *Activation) Pos {
+	if w := l.where[a]; w != nil {
+		return w.goName
+	}
+	return a.Pos
+}
 
 // reservedGoNames are the identifiers the generated packages declare
 // beside the activations.

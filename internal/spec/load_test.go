@@ -142,7 +142,7 @@ func TestRefusals(t *testing.T) {
 		{"unknown field", []string{"    kind: elementwise\n", "    kind: elementwise\n    dco: typo\n"},
 			`t.yaml:23:5: activation elu: unknown field "dco" (known: name, go_name, kind, doc, torch, params,`},
 		{"unknown top-level field", []string{"activations:\n", "version: 2\nactivations:\n"},
-			`t.yaml:1:1: spec: unknown field "version" (known: activations)`},
+			`t.yaml:1:1: spec: unknown field "version" (known: include, activations)`},
 		{"unknown param field", []string{`default: 20, doc:`, `default: 20, dflt: 3, doc:`},
 			`t.yaml:8:40: parameter threshold: unknown field "dflt" (known: name, default, require, doc)`},
 		{"missing required field", []string{"    doc: Exponential linear unit.\n", ""},
