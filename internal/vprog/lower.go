@@ -238,6 +238,11 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 		}
 		return b.Select(m, x, y), nil
 	}
+	if fn.Name == "sin" || fn.Name == "cos" {
+		if v, ok, err := l.trigOfProduct(fn.Name, e.Args[0]); ok || err != nil {
+			return v, err
+		}
+	}
 	args := make([]Value, len(e.Args))
 	for i, a := range e.Args {
 		v, err := l.value(a)
@@ -266,6 +271,43 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 		panic("primitive in an F32-compute program")
 	}
 	return prim(b, args, l.mem), nil
+}
+
+// trigOfProduct lowers sin(a*b) and cos(a*b) (parentheses allowed) with
+// the product kept exact, as the double-double p + e, p = fl(a·b),
+// e = fma(a, b, -p). This is a general rule, not a special case for one
+// activation: sin and cos amplify any rounding of their argument near their
+// zeros (sin(p) for p = fl(w0·x) huge is off by |w0·x - p|/|sin|, without
+// bound), so the argument is not rounded when it is a product. Where p
+// overflows, e is ±Inf or NaN and the result NaN, as sin(±Inf). ok is false
+// when the argument is not a product.
+func (l *lowerer) trigOfProduct(name string, arg ast.Expr) (v Value, ok bool, err error) {
+	for {
+		par, isPar := arg.(*ast.ParenExpr)
+		if !isPar {
+			break
+		}
+		arg = par.X
+	}
+	m, isMul := arg.(*ast.BinaryExpr)
+	if !isMul || m.Op != token.MUL {
+		return 0, false, nil
+	}
+	x, y, err := l.operands(m)
+	if err != nil {
+		return 0, true, err
+	}
+	b := l.b
+	if b.Compute() != F64 {
+		panic("primitive in an F32-compute program") // see call
+	}
+	p := b.Mul(x, y)
+	e := b.FMA(x, y, b.Neg(p))
+	offset := 0.0
+	if name == "cos" {
+		offset = 1 // cos x = sin(x + π/2)
+	}
+	return trigLowerDD(b, p, e, l.mem, offset), true, nil
 }
 
 // minMax lowers the formula's min and max, which propagate NaN from either

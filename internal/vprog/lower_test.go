@@ -3,12 +3,15 @@ package vprog
 import (
 	"go/parser"
 	"math"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/actkern/actkern/internal/reference"
 	"github.com/actkern/actkern/internal/spec"
+	"github.com/actkern/actkern/internal/testutil"
 )
 
 func formula(t *testing.T, src string) spec.Formula {
@@ -87,4 +90,122 @@ func TestLowerReportsPosition(t *testing.T) {
 	_, err := Lower(a, Forward, F64)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "test.yaml:1:5: unknown name foo")
+}
+
+// TestLowerTrigOfProduct checks that sin and cos of a product take the
+// double-double path: for w0 = 30 and x from 1e129 to 1e306, |w0·x - fl(w0·x)|
+// is large enough that sin(fl(w0·x)) is off by many ULP near the zeros
+// (the test makes sure such inputs are in the set), while the lowering must
+// stay within 1 ULP of the exact sin(w0·x). The classic hard case of the
+// reduction (6381956970095103·2^797, 2^-60.9 from a multiple of π/2) goes
+// through the same path with w0 = 1, where the low part is zero; with
+// w0 = 30, 30·classic is 2^-56 from a multiple of π/2, reached only after
+// the reductions of the two parts cancel each other down to it.
+func TestLowerTrigOfProduct(t *testing.T) {
+	w0 := spec.Param{Name: "w0", Default: 1}
+	const classic = 0x1.6ac5b262ca1ffp+849
+	r := testutil.NewRand(97)
+	var xs []float64
+	for e := 129; e <= 306; e++ {
+		for range 12 {
+			x := (1 + 9*r.Float64()) * math.Pow(10, float64(e))
+			// Also the double nearest to a multiple of π/60 nearby, where
+			// sin(30x) is small and the rounding of the product shows most.
+			k := math.Round(x / (math.Pi / 60))
+			xs = append(xs, x, -x, k*(math.Pi/60))
+		}
+	}
+	// The doubles closest to multiples of π/2 in every binade from 2^44 on:
+	// 30 times them is within 30 times that distance of a multiple of π/2,
+	// and the two parts of the product cancel down to it in the reduction.
+	hard, _ := trigHugeHard()
+	xs = append(xs, hard...)
+	xs = append(xs, classic, -classic, math.Nextafter(classic, 0))
+	for _, name := range []string{"sin", "cos"} {
+		// Parentheses around the product are allowed.
+		a := activation(t, name, name+"((w0*x))", "1", w0)
+		p, err := Lower(a, Forward, F64)
+		require.NoError(t, err)
+		ref, err := reference.CompileString(name+"(w0*x)", []string{"x", "w0"}, nil)
+		require.NoError(t, err)
+		for _, w := range []float64{30, 1} {
+			worst, frac, naiveBad := 0.0, 0.0, 0
+			for _, x := range xs {
+				if math.IsInf(w*x, 0) {
+					continue // NaN by definition, see TestLowerSinOverflowBoundary
+				}
+				exact := ref.BigNum(reference.DefaultPrec, reference.NumFloat64(x), reference.NumFloat64(w))
+				want := exact.Float64()
+				got := p.Eval([]float64{x}, []float64{w})
+				u := testutil.ULP(got, want)
+				worst = max(worst, u)
+				if got != 0 && exact.F.Sign() != 0 {
+					frac = max(frac, expFracULP(got, exact.F, 53, -1074))
+				}
+				require.LessOrEqual(t, u, 1.0, "%s(%v·%v) = %v, want %v", name, w, x, got, want)
+				if testutil.ULP(ref.Float64(w*x, 1), want) > 1 {
+					naiveBad++
+				}
+			}
+			t.Logf("%s(w0·x), w0=%v: %d inputs, max %v ULP (%.3f against the exact value); %d of them >1 ULP off with the product rounded first",
+				name, w, len(xs), worst, frac, naiveBad)
+			if w == 30 {
+				require.Positive(t, naiveBad, "the inputs must include cases the rounded product gets wrong")
+			}
+		}
+	}
+}
+
+// TestLowerSinOverflowBoundary checks the spec's definition of sin(w0*x)
+// where w0*x overflows: NaN exactly where the float64 product rounds to
+// ±Inf, i.e. from 2^1024 - 2^970 on, both in the kernel (rounded product
+// halved, compared with 2^1023 - 2^969 rounded to 2^1023) and in the
+// reference (exact product, exact boundary).
+func TestLowerSinOverflowBoundary(t *testing.T) {
+	const half = "89884656743115790396864485702651707539967066355018913468086889490222484146382375473324508988793603548165143208346443955473277773925970201315328744335752910340954451000354191838136927422908855765882237865135034927785683479811421457409930417468237646359537084222182755352171355779849754046521440088952087248896" // 2^1023 - 2^969, as in the spec
+	fwd := "where(abs(w0*x)*0.5 >= half_ovf, nan, sin(w0*x))"
+	a := activation(t, "sin", fwd, "1", spec.Param{Name: "w0", Default: 1})
+	// The kernel's constant: the tie 2^1023 - 2^969 rounds to even, 2^1023,
+	// which a finite fl(w0*x)*0.5 ≤ 2^1023 - 2^970 never reaches.
+	hv, err := strconv.ParseFloat(half, 64)
+	require.NoError(t, err)
+	require.Equal(t, 0x1p1023, hv)
+	a.Constants = []spec.Constant{{Name: "half_ovf", Value: half}}
+	p, err := Lower(a, Forward, F64)
+	require.NoError(t, err)
+	ref, err := reference.CompileString(fwd, []string{"x", "w0"}, map[string]string{"half_ovf": half})
+	require.NoError(t, err)
+	cases := 0
+	for _, w := range []float64{30, 3, 1.5, 0.75, -30, 1 + 0x1p-52} {
+		// x around MaxFloat64/|w0|: products on both sides of the rounding
+		// boundary (the product exactly on it is checked below).
+		for _, c := range []float64{math.MaxFloat64 / math.Abs(w), math.Nextafter(math.MaxFloat64, 0) / math.Abs(w)} {
+			for _, x := range append(testutil.Neighbours(c, 3), c) {
+				if math.IsInf(x, 0) {
+					continue
+				}
+				for _, s := range []float64{x, -x} {
+					got := p.Eval([]float64{s}, []float64{w})
+					want := ref.Float64(s, w)
+					overflow := math.IsInf(w*s, 0)
+					require.Equal(t, overflow, math.IsNaN(want), "reference at w0=%v x=%v", w, s)
+					require.True(t, testutil.SameBits(got, want) || testutil.ULP(got, want) <= 1,
+						"w0=%v x=%v: got %v want %v", w, s, got, want)
+					cases++
+				}
+			}
+		}
+	}
+	// A product exactly on the boundary: 2^54 - 1 = 3·6004799503160661, so
+	// x = 6004799503160661·2^970 and w0 = 3 give exactly 2^1024 - 2^970,
+	// which rounds (ties to even) to +Inf.
+	x := math.Ldexp(6004799503160661, 970)
+	require.True(t, math.IsInf(3*x, 1))
+	require.True(t, math.IsNaN(ref.Float64(x, 3)))
+	require.True(t, math.IsNaN(p.Eval([]float64{x}, []float64{3})))
+	below := math.Nextafter(x, 0) // 3·below is 3·2^970 short: rounds to MaxFloat64
+	require.False(t, math.IsInf(3*below, 0))
+	require.False(t, math.IsNaN(ref.Float64(below, 3)))
+	require.LessOrEqual(t, testutil.ULP(p.Eval([]float64{below}, []float64{3}), ref.Float64(below, 3)), 1.0)
+	t.Logf("%d inputs around the overflow boundary", cases)
 }

@@ -95,21 +95,114 @@ const (
 
 // trigLower builds sin(x) (quadrant offset 0) or cos(x) (offset 1).
 func trigLower(b *Builder, x Value, target Type, offset float64) Value {
+	n, rh, rl := trigReduceFull64(b, x)
+	return trigFinish(b, x, n, rh, rl, target, offset)
+}
+
+// trigLowerDD builds sin (offset 0) or cos (offset 1) of the double-double
+// x = xh + xl, |xl| ≤ ulp(xh)/2 (the exact product of two doubles, from
+// the lowering of sin(a*b)): rounding x to xh first would cost up to
+// |xl|/|sin x| in relative terms, unbounded near the zeros.
+//
+// Both parts go through the full-range reduction, xh = n1·π/2 + r1 and
+// xl = n2·π/2 + r2 (xl may be as large as 2^970). r1 and r2 may be near
+// ±π/4 and cancel down to the distance of x to a multiple of π/2 (2^-56
+// for 30 times the classic hard case), so a double-double r1 (2^-107
+// absolute) would not do: each reduction returns r as three unevaluated
+// doubles to ~2^-140 absolute (trigReduce3), r1 + r2 is summed with exact
+// TwoSums, one exact Cody–Waite step with k = round(r·2/π) ∈ {-1, 0, 1}
+// brings |r| back to π/4 (+ a little), and only then is r rounded to the
+// double-double the polynomials take. Measured: ≤ 1 ULP
+// (TestPrimSinCosDD, TestLowerTrigOfProduct).
+func trigLowerDD(b *Builder, xh, xl Value, target Type, offset float64) Value {
+	n1, a1, b1, c1 := trigReduce3(b, xh)
+	n2, a2, b2, c2 := trigReduce3(b, xl)
+	s, se := erfTwoSum(b, a1, a2) // |s| ≤ π/2 + 2^-6
+	m, me := erfTwoSum(b, b1, b2) // |m| ≤ 2^-50
+	c := b.Add(b.Add(c1, c2), me) // ≤ 2^-98: its rounding is negligible
+	// r - k·π/2: s - k·P1 is exact (k = 0, or s within a factor 2 of P1,
+	// Sterbenz) and so is k·P2 (k = ±1); k·P3 is one more small term.
+	k := b.Round(b.Mul(s, b.Const(trigTwoOverPi)), RoundNearestEven)
+	nk := b.Neg(k)
+	t, te := erfTwoSum(b, b.FMA(nk, b.Const(trigPio2a), s), b.Mul(nk, b.Const(trigPio2b)))
+	u, ue := erfTwoSum(b, se, m) // the middle terms, ≤ 2^-49
+	// t + u may cancel (x near a multiple of π/2): exact TwoSum; everything
+	// else is below 2^-100 or below ulp(t)/2 and rounds harmlessly.
+	low := b.FMA(nk, b.Const(trigPio2c), b.Add(b.Add(te, ue), c))
+	v, ve := erfTwoSum(b, t, u)
+	rh, rl := erfTwoSum(b, v, b.Add(ve, low))
+	n := b.Add(b.Add(n1, n2), k) // integers below 2^46: exact
+	return trigFinish(b, xh, n, rh, rl, target, offset)
+}
+
+// trigReduce3 returns n and r = ra + rb + rc (unevaluated, |ra| ≤ π/4 +
+// 2^-7.5, |rb| ≤ 2^-50, |rc| ≤ 2^-98) with x = n·π/2 + r (mod 2π) to about
+// 2^-140 absolute, for every x (±Inf and NaN give NaN): the two reductions
+// of trigReduceFull64 without rounding r to a double-double.
+func trigReduce3(b *Builder, x Value) (n, ra, rb, rc Value) {
+	ax := b.Abs(x)
+	huge := b.And(b.LT(b.Const(trigBoundCW), ax), b.LT(ax, b.Const(math.Inf(1))))
+	xh := b.Select(huge, x, b.Const(0x1p46)) // see trigReduceFull64
+
+	// Payne–Hanek: R = (hf + he + tail)·(P1 + P2 + P3). hf·P1, hf·P2 and
+	// he·P1 are split exactly; the rest is below 2^-100.
+	f := trigFracHuge64(b, xh)
+	tail := b.Add(b.Add(f.ge, f.lo2), f.p3)
+	p1 := b.Const(trigPio2a)
+	p2 := b.Const(trigPio2b)
+	ph := b.Mul(f.hf, p1)
+	pl := b.FMA(f.hf, p1, b.Neg(ph))
+	q := b.Mul(f.hf, p2)
+	ql := b.FMA(f.hf, p2, b.Neg(q))
+	w := b.Mul(f.he, p1)
+	wl := b.FMA(f.he, p1, b.Neg(w))
+	m1, m1e := erfTwoSum(b, pl, q)
+	mh, m2e := erfTwoSum(b, m1, w)
+	small := b.FMA(tail, p1, b.FMA(f.he, p2, b.FMA(f.hf, b.Const(trigPio2c), b.Add(ql, wl))))
+	mlo := b.Add(b.Add(m1e, m2e), small)
+
+	// Cody–Waite: r = (x - n·P1) - n·P2 - n·P3 with x - n·P1 exact and both
+	// products split exactly (|n| ≤ 2^44).
+	nc := b.Round(b.Mul(x, b.Const(trigTwoOverPi)), RoundNearestEven)
+	nn := b.Neg(nc)
+	r1 := b.FMA(nn, p1, x)
+	c2 := b.Mul(nn, p2)
+	c2l := b.FMA(nn, p2, b.Neg(c2))
+	c3 := b.Mul(nn, b.Const(trigPio2c))
+	c3l := b.FMA(nn, b.Const(trigPio2c), b.Neg(c3))
+	s, se := erfTwoSum(b, r1, c2)
+	t, te := erfTwoSum(b, se, c2l)
+	t, te2 := erfTwoSum(b, t, c3)
+	clo := b.Add(b.Add(te, te2), c3l)
+
+	n = b.Select(huge, f.n, nc)
+	return n, b.Select(huge, ph, s), b.Select(huge, mh, t), b.Select(huge, mlo, clo)
+}
+
+// trigReduceFull64 returns n and r = rh + rl with x = n·π/2 + r (mod 2π),
+// |r| ≤ π/4 + 2^-7.5, for every x; ±Inf and NaN give NaN.
+func trigReduceFull64(b *Builder, x Value) (n, rh, rl Value) {
 	// The argument is a float64 value whatever the target (w0*x is not a
 	// float32 even in a float32 kernel), so the reduction is always the
 	// float64 one: both reductions run on every lane; Select keeps
 	// Cody–Waite up to its bound and Payne–Hanek beyond. The huge path gets
 	// a harmless stand-in where it is not used, so that GetExp and Ldexp
 	// only ever see normal finite values (±Inf stays on the Cody–Waite
-	// path, which turns it into NaN; NaN fails both comparisons). The
-	// target only sets the polynomials' degree.
+	// path, which turns it into NaN; NaN fails both comparisons).
 	ax := b.Abs(x)
 	huge := b.And(b.LT(b.Const(trigBoundCW), ax), b.LT(ax, b.Const(math.Inf(1))))
 	xh := b.Select(huge, x, b.Const(0x1p46))
 	nh, rhh, rlh := trigReduceHuge64(b, xh)
 	nc, rhc, rlc := trigReduce64(b, x)
-	n := b.Select(huge, nh, nc)
-	rh, rl := b.Select(huge, rhh, rhc), b.Select(huge, rlh, rlc)
+	n = b.Select(huge, nh, nc)
+	rh, rl = b.Select(huge, rhh, rhc), b.Select(huge, rlh, rlc)
+	return n, rh, rl
+}
+
+// trigFinish evaluates sin (offset 0) or cos (offset 1) of n·π/2 + rh + rl;
+// x0 is the argument's leading part, for the sign of a zero. The target
+// only sets the polynomials' degree.
+func trigFinish(b *Builder, x0, n, rh, rl Value, target Type, offset float64) Value {
 	var sinr, cosr Value
 	if target == F32 {
 		r := b.Add(rh, rl)
@@ -137,7 +230,7 @@ func trigLower(b *Builder, x Value, target Type, offset float64) Value {
 	}
 	if offset == 0 {
 		// sin(-0) = -0: the reductions compute -0 - 0·c = +0.
-		res = b.Select(b.EQ(x, b.Const(0)), x, res)
+		res = b.Select(b.EQ(x0, b.Const(0)), x0, res)
 	}
 	return res
 }
@@ -242,6 +335,28 @@ var trigTwoOverPi53 = [...]float64{
 // |r| ≤ π/4 + 2^-48, with x = n·π/2 + r (mod 2π), for finite x with
 // |x| ≥ 2^44 (normal, so GetExp is defined).
 func trigReduceHuge64(b *Builder, x Value) (n, rh, rl Value) {
+	f := trigFracHuge64(b, x)
+	// Everything below he is below ulp(hf)/2 + 2^-102: plain adds lose at
+	// most 2^-104·|hf| + 2^-150.
+	tail := b.Add(b.Add(b.Add(f.he, f.ge), f.lo2), f.p3)
+
+	// r = (hf + tail)·π/2 as a double-double.
+	ph := b.Mul(f.hf, b.Const(trigPio2a))
+	pl := b.FMA(f.hf, b.Const(trigPio2a), b.Neg(ph))
+	pl = b.Add(pl, b.FMA(f.hf, b.Const(trigPio2b), b.Mul(tail, b.Const(trigPio2a))))
+	rh, rl = erfFastTwoSum(b, ph, pl)
+	return f.n, rh, rl
+}
+
+// trigFrac is x·2/π = n + hf + he + ge + lo2 + p3 (mod 4) from the
+// full-range reduction: hf + he exactly the TwoSum of the two leading
+// terms, |hf| ≤ 1/2 + 2^-49, |he| ≤ ulp(hf)/2, |ge| ≤ 2^-103,
+// |lo2| ≤ 2^-103, |p3| ≤ 2^-104; all exact but p3 (error 2^-157).
+type trigFrac struct{ n, hf, he, ge, lo2, p3 Value }
+
+// trigFracHuge64 is the Payne–Hanek part of trigReduceHuge64, up to the
+// fraction's unevaluated terms.
+func trigFracHuge64(b *Builder, x Value) trigFrac {
 	e := b.GetExp(x)
 	// Band and shift. (e - 44 + 1/2)/53 stays ≥ 0.009 from an integer, far
 	// more than the rounding of 1/53 and of the FMA can move it.
@@ -318,15 +433,5 @@ func trigReduceHuge64(b *Builder, x Value) (n, rh, rl Value) {
 	w := b.Add(ve, lo1)
 	g, ge := erfTwoSum(b, w, hi2) // |ge| ≤ 2^-103
 	hf, he := erfTwoSum(b, v, g)  // |he| ≤ ulp(hf)/2
-	// Everything left is below ulp(hf)/2 + 2^-102: plain adds lose at most
-	// 2^-104·|hf| + 2^-150.
-	tail := b.Add(b.Add(b.Add(he, ge), lo2), p3)
-	n = b.Add(n1, k)
-
-	// r = (hf + tail)·π/2 as a double-double.
-	ph := b.Mul(hf, b.Const(trigPio2a))
-	pl := b.FMA(hf, b.Const(trigPio2a), b.Neg(ph))
-	pl = b.Add(pl, b.FMA(hf, b.Const(trigPio2b), b.Mul(tail, b.Const(trigPio2a))))
-	rh, rl = erfFastTwoSum(b, ph, pl)
-	return n, rh, rl
+	return trigFrac{n: b.Add(n1, k), hf: hf, he: he, ge: ge, lo2: lo2, p3: p3}
 }
