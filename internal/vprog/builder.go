@@ -184,6 +184,11 @@ func (b *Builder) Select(m, x, y Value) Value {
 	if x == y {
 		return x
 	}
+	// m ? x : (m ? x : z) is m ? x : z: primitives and the lowering both
+	// pass NaN through this way, and the second select would be dead work.
+	if in := b.p.Instrs[y]; in.Op == OpSelect && in.Args[0] == m && in.Args[1] == x {
+		return y
+	}
 	return b.emit(OpSelect, 0, m, x, y)
 }
 
