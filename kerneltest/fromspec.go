@@ -40,6 +40,9 @@ func FromSpec(a *spec.Activation) Activation {
 	for _, k := range a.Kinks {
 		out.Kinks = append(out.Kinks, Kink{At: text(&k.At), Gradient: text(&k.Gradient)})
 	}
+	for _, g := range a.Gaps {
+		out.Gaps = append(out.Gaps, Gap{Type: g.Type, Direction: g.Direction, MaxULP: g.MaxULP, Why: g.Why})
+	}
 	for _, s := range a.Special {
 		out.Special = append(out.Special, Special{X: text(&s.X), Forward: text(&s.Forward), Backward: text(&s.Backward)})
 	}

@@ -53,6 +53,39 @@ type Activation struct {
 	// TestParams are parameter sets tested besides the defaults; a set
 	// names only the parameters it changes.
 	TestParams []map[string]float64
+	// Gaps are kernels on record as missing MaxULP (the spec's
+	// accuracy_gaps): they are held to their measured figure instead, and
+	// the test log says so every time.
+	Gaps []Gap
+}
+
+// Gap is a kernel known to miss the bar: Type "f32" or "f64", Direction
+// as in Measure, MaxULP its measured maximum error, Why the reason.
+type Gap struct {
+	Type, Direction string
+	MaxULP          float64
+	Why             string
+}
+
+// Bar is the accuracy a kernel of type T and direction dir is held to:
+// MaxULP, or the measured figure of a gap on record.
+func Bar[T float32 | float64](a Activation, dir string) (bar float64, gap *Gap) {
+	typ := "f64"
+	if isFloat32[T]() {
+		typ = "f32"
+	}
+	for i, g := range a.Gaps {
+		if g.Type == typ && g.Direction == dir {
+			return g.MaxULP, &a.Gaps[i]
+		}
+	}
+	return MaxULP, nil
+}
+
+func isFloat32[T float32 | float64]() bool {
+	var z T
+	_, ok := any(z).(float32)
+	return ok
 }
 
 // Param is a scalar parameter of the activation.

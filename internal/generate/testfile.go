@@ -94,6 +94,14 @@ func emitTestFile(f *jen.File, a *spec.Activation, k kernels, prec, t string) er
 	if len(tps) > 0 {
 		field("TestParams", jen.Index().Map(jen.String()).Float64().Values(tps...))
 	}
+	if len(d.Gaps) > 0 {
+		var gaps []jen.Code
+		for _, g := range d.Gaps {
+			gaps = append(gaps, jen.Line().Values(jen.Id("Type").Op(":").Lit(g.Type), jen.Id("Direction").Op(":").Lit(g.Direction),
+				jen.Id("MaxULP").Op(":").Add(floatCode(g.MaxULP)), jen.Id("Why").Op(":").Lit(g.Why)))
+		}
+		field("Gaps", jen.Index().Add(kt("Gap")).Values(append(gaps, jen.Line())...))
+	}
 	fields = append(fields, jen.Line())
 	f.Comment(fmt.Sprintf("%sActivation is the spec entry of %s, as kerneltest reads it.", lc, a.GoName))
 	f.Var().Id(lc + "Activation").Op("=").Add(kt("Activation")).Values(fields...)

@@ -136,6 +136,14 @@
 // substituted formulas. Activation.Lets and LetsOutput keep the lets for
 // documentation.
 //
+// accuracy_gaps (optional) puts on record a kernel that misses the 2-ULP
+// bar: {type: f32|f64, direction: forward|backward|backward_from_output,
+// max_ulp: the measured maximum (> 2), why: the reason and the fix it
+// needs}. The generated tests then hold that kernel to max_ulp instead and
+// log the gap every run; docs/ACCURACY.md lists every gap. It exists so
+// that a known defect is visible and cannot grow, never to make a new
+// kernel pass.
+//
 // Numeric checks, run on every entry that is otherwise valid, at the
 // defaults and at each test_params set:
 //   - each require rule holds;

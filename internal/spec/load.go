@@ -275,7 +275,7 @@ var snakeRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 var activationFields = []string{
 	"name", "go_name", "kind", "doc", "torch", "params", "constants", "thresholds",
 	"let", "let_output", "forward", "derivative", "derivative_output", "output_requires",
-	"kinks", "special", "deviations", "test_params",
+	"kinks", "special", "deviations", "test_params", "accuracy_gaps",
 }
 
 func (l *loader) spec(doc *yaml.Node) *Spec {
@@ -933,6 +933,54 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 			at.testParams = append(at.testParams, l.pos(tn))
 		}
 	}
+	if f, ok := m["accuracy_gaps"]; ok {
+		items, _ := l.list(f)
+		for _, gn := range items {
+			if g, ok := l.gap(gn); ok {
+				a.Gaps = append(a.Gaps, g)
+			}
+		}
+	}
 	l.finishLets(a, before)
 	return a
+}
+
+// gap reads one accuracy_gaps entry: a kernel known to miss the bar, with
+// its measured figure and the reason.
+func (l *loader) gap(n *yaml.Node) (Gap, bool) {
+	n = resolve(n)
+	m, ok := l.mapping(n, "accuracy_gaps entry", "type", "direction", "max_ulp", "why")
+	if !ok {
+		return Gap{}, false
+	}
+	l.required(n, m, "accuracy_gaps entry", "type", "direction", "max_ulp", "why")
+	g := Gap{Pos: l.pos(n)}
+	ok = true
+	if f, has := m["type"]; has {
+		g.Type, _ = l.str(f)
+		if g.Type != "f32" && g.Type != "f64" {
+			l.errorf(f.val, "accuracy_gaps: type must be f32 or f64, not %q", g.Type)
+			ok = false
+		}
+	}
+	if f, has := m["direction"]; has {
+		g.Direction, _ = l.str(f)
+		switch g.Direction {
+		case "forward", "backward", "backward_from_output":
+		default:
+			l.errorf(f.val, "accuracy_gaps: direction must be forward, backward or backward_from_output, not %q", g.Direction)
+			ok = false
+		}
+	}
+	if f, has := m["max_ulp"]; has {
+		g.MaxULP, _ = l.num(f)
+		if g.MaxULP <= 2 {
+			l.errorf(f.val, "accuracy_gaps: max_ulp %v is within the 2-ULP bar: not a gap, remove the entry", g.MaxULP)
+			ok = false
+		}
+	}
+	if f, has := m["why"]; has {
+		g.Why, _ = l.line(f)
+	}
+	return g, ok && len(m) == 4
 }
