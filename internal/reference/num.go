@@ -118,20 +118,37 @@ func sub(a, b Num, prec uint) Num {
 	return cancelled(a, b, num(newF(prec).Sub(a.F, b.F)), prec)
 }
 
-// cancelled sets the lost bits of r = a ± b: the operands' own losses plus
-// the binades the sum fell below its larger operand. A zero from inexact
-// operands is a total loss: the truth may be any small number.
+// cancelled sets the lost bits of r = a ± b from the operands' absolute
+// errors: an operand with value 2^e that lost k bits is off by about
+// 2^(e+k) in units of the working precision, and what r loses is how far the
+// larger of those lies above r's own binade. So a tiny, inexact term added to
+// a large one costs nothing (the double-float corrections of the spec,
+// fma(a, b, -(a*b)), are such terms), while a sum that cancels down below
+// its inexact operands loses the difference. A zero from inexact operands
+// is a total loss: the truth may be any small number.
 func cancelled(a, b, r Num, prec uint) Num {
-	ol := max(a.lost, b.lost)
-	r.lost = max(ol, inexact(r))
-	if a.F.IsInf() || b.F.IsInf() || a.F.Sign() == 0 || b.F.Sign() == 0 || ol == 0 {
+	r.lost = inexact(r)
+	if a.lost == 0 && b.lost == 0 {
+		return r // exact operands: r is correctly rounded
+	}
+	if a.F.IsInf() || b.F.IsInf() || r.F.IsInf() {
+		r.lost = max(r.lost, a.lost, b.lost)
 		return r
 	}
-	if r.F.Sign() == 0 {
+	// A zero operand is either exact in effect (0·s: its lost is that of s)
+	// or the total loss of a cancellation (lost = the precision): only the
+	// latter makes the sum unknown.
+	if r.F.Sign() == 0 || (a.F.Sign() == 0 && a.lost >= int(prec)/2) || (b.F.Sign() == 0 && b.lost >= int(prec)/2) {
 		r.lost = int(prec)
-	} else if d := max(expo(a.F), expo(b.F)) - expo(r.F); d > 0 {
-		r.lost = ol + d
+		return r
 	}
+	e := math.MinInt
+	for _, o := range []Num{a, b} {
+		if o.F.Sign() != 0 && o.lost > 0 {
+			e = max(e, expo(o.F)+o.lost)
+		}
+	}
+	r.lost = max(r.lost, e-expo(r.F))
 	return r
 }
 
