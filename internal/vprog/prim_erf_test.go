@@ -1,14 +1,9 @@
 package vprog
 
 import (
-	"fmt"
 	"math"
-	"math/big"
-	"runtime"
-	"sync"
 	"testing"
 
-	"github.com/actkern/actkern/internal/reference"
 	"github.com/actkern/actkern/internal/testutil"
 	"github.com/stretchr/testify/require"
 )
@@ -24,90 +19,16 @@ import (
 // searches ten times as many inputs.
 
 // primSweep measures primitive name with target over xs against formula
-// (see expSweepPrim for the figures).
+// with the sweep of the exp tests (expSweepPrim). erfc(x > 30) < 2^-1300 is
+// +0 in both formats and given directly: asked for it, the reference
+// computes e^{-x²} in full, which takes minutes at x ≳ 10^4.
 func primSweep(t *testing.T, name, formula string, target Type, xs []float64) expStats {
 	t.Helper()
-	f, err := reference.CompileString(formula, []string{"x"}, nil)
-	require.NoError(t, err)
-	stored := expProgram(t, name, target, target)
-	var wide *Program
-	if target == F32 {
-		wide = expProgram(t, name, F32, F64)
+	var known func(float64) (float64, bool)
+	if name == "erfc" {
+		known = func(x float64) (float64, bool) { return 0, x > 30 }
 	}
-	workers := runtime.GOMAXPROCS(0)
-	parts := make([]expStats, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(xs); i += workers {
-				primCheckOne(f, stored, wide, target, xs[i], &parts[w])
-			}
-		}()
-	}
-	wg.Wait()
-	var all expStats
-	for _, p := range parts {
-		all.merge(p)
-	}
-	return all
-}
-
-func primCheckOne(f *reference.Func, stored, wide *Program, target Type, x float64, st *expStats) {
-	st.n++
-	got := expRun(stored, x)
-	if stored.Name == "erfc" && x > 30 {
-		// erfc(30) < 2^-1300: the correctly rounded value is +0 in both
-		// formats. Asked for it, the reference computes e^{-x²} in full,
-		// which takes minutes at x ≳ 10^4.
-		if !testutil.SameBits(got, 0) && st.failure == "" {
-			st.failure = fmt.Sprintf("erfc(%v) = %v, want 0", x, got)
-		}
-		return
-	}
-	exact := f.BigNum(reference.DefaultPrec, reference.NumFloat64(x))
-	var want float64
-	switch {
-	case exact.NaN:
-		want = math.NaN()
-	case target == F32:
-		w, _ := exact.F.Float32()
-		want = float64(w)
-	default:
-		want, _ = exact.F.Float64()
-	}
-	if target == F32 {
-		st.intULP = max(st.intULP, testutil.ULP(float32(got), float32(want)))
-	} else {
-		st.intULP = max(st.intULP, testutil.ULP(got, want))
-	}
-	if math.IsNaN(want) || math.IsInf(want, 0) || want == 0 || math.IsNaN(got) || math.IsInf(got, 0) || got == 0 {
-		if !testutil.SameBits(got, want) && st.failure == "" {
-			st.failure = fmt.Sprintf("%s(%v) = %v, want %v", stored.Name, x, got, want)
-		}
-		return
-	}
-	mant, minUlp := 53, -1074
-	if target == F32 {
-		mant, minUlp = 24, -149
-	}
-	if u := expFracULP(got, exact.F, mant, minUlp); u > st.maxULP {
-		st.maxULP, st.argMax = u, x
-	}
-	if wide == nil {
-		return
-	}
-	g := expRun(wide, x)
-	// Relative error is meaningful where the exact value is a normal float64.
-	if ax, _ := new(big.Float).Abs(exact.F).Float64(); ax >= 0x1p-1022 && !math.IsInf(g, 0) {
-		d := new(big.Float).SetPrec(300).SetFloat64(g)
-		d.Sub(d, exact.F).Quo(d, exact.F)
-		rel, _ := d.Float64()
-		if rel = math.Abs(rel); rel > st.maxRel {
-			st.maxRel, st.argRel = rel, x
-		}
-	}
+	return expSweepPrim(t, name, formula, target, xs, known)
 }
 
 // erfBreaks are the places where the lowering changes formula or where the
