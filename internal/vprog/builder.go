@@ -31,8 +31,21 @@ func (b *Builder) Compute() Type { return b.p.Compute }
 func (b *Builder) Finish(result Value) *Program {
 	b.mustFloat(result)
 	b.p.Result = result
+	b.p.ResultErr = -1
 	p := b.p
 	b.p = nil
+	return p
+}
+
+// FinishReduce ends a reduction program: result folds into the
+// accumulator by r; resultErr (≥ 0 for a sum, or -1) is its exact rounding
+// error.
+func (b *Builder) FinishReduce(result, resultErr Value, r Reducer) *Program {
+	if resultErr >= 0 {
+		b.mustFloat(resultErr)
+	}
+	p := b.Finish(result)
+	p.Reduce, p.ResultErr = r, resultErr
 	return p
 }
 

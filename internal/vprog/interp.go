@@ -11,6 +11,27 @@ import (
 // The pure-Go emitter produces code with exactly these semantics; this is
 // the executable form of the contract in ir.go.
 func (p *Program) Eval(inputs, params []float64) float64 {
+	vals := p.run(inputs, params)
+	r := vals[p.Result]
+	if p.Mem == F32 {
+		r = float64(float32(r))
+	}
+	return r
+}
+
+// evalReduce runs a reduction program on one element: the value it folds
+// into the accumulator, in the compute type (not rounded to Mem), and the
+// value's exact rounding error (0 when the program has none).
+func (p *Program) evalReduce(inputs, params []float64) (v, verr float64) {
+	vals := p.run(inputs, params)
+	if p.ResultErr >= 0 {
+		verr = vals[p.ResultErr]
+	}
+	return vals[p.Result], verr
+}
+
+// run evaluates every instruction; masks read as 0.
+func (p *Program) run(inputs, params []float64) []float64 {
 	vals := make([]float64, len(p.Instrs))
 	masks := make([]bool, len(p.Instrs))
 	narrow := p.Compute == F32
@@ -93,11 +114,7 @@ func (p *Program) Eval(inputs, params []float64) float64 {
 		}
 		vals[i] = r
 	}
-	r := vals[p.Result]
-	if p.Mem == F32 {
-		r = float64(float32(r))
-	}
-	return r
+	return vals
 }
 
 // RoundFloat rounds x to an integer-valued float in the given mode.

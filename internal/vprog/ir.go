@@ -162,6 +162,14 @@ type Program struct {
 	Params  []string
 	Instrs  []Instr
 	Result  Value // the value stored to the output slice, converted to Mem
+	// Reduce is NoReduce for a kernel that stores Result per element; for
+	// a reduction kernel it is how Result folds into an Acc (reduce.go).
+	Reduce Reducer
+	// ResultErr, when ≥ 0 (sum reductions only), is the exact rounding
+	// error of Result, folded in with it: a sum of products dy·g keeps each
+	// product exact (TwoProd), which a weight gradient over 10^6 terms of
+	// both signs needs.
+	ResultErr Value
 }
 
 // Uses counts, for each value, how many instructions (and the result) use it.
@@ -173,6 +181,9 @@ func (p *Program) Uses() []int {
 		}
 	}
 	n[p.Result]++
+	if p.Reduce == ReduceSum && p.ResultErr >= 0 {
+		n[p.ResultErr]++
+	}
 	return n
 }
 
@@ -189,6 +200,13 @@ func (p *Program) String() string {
 		}
 		for _, a := range in.Args[:in.Op.Arity()] {
 			s += fmt.Sprintf(" v%d", a)
+		}
+		s += "\n"
+	}
+	if p.Reduce != NoReduce {
+		s += fmt.Sprintf("  reduce %s", p.Reduce)
+		if p.Reduce == ReduceSum && p.ResultErr >= 0 {
+			s += fmt.Sprintf(" err v%d", p.ResultErr)
 		}
 		s += "\n"
 	}

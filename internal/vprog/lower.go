@@ -83,7 +83,7 @@ func lowerWith(a *spec.Activation, d Direction, mem, compute Type) (p *Program, 
 	}
 	name := KernelName(a.Name, d)
 	b := NewBuilder(name, mem, compute, inputs, params)
-	l := &lowerer{b: b, a: a, mem: mem, variable: variable, formula: formula}
+	l := &lowerer{b: b, a: a, mem: mem, inputs: map[string]int{variable: 0}, formula: formula}
 	defer func() {
 		// The builder panics on malformed programs; the loader should have
 		// refused such a formula, so this is a bug worth a clear message.
@@ -104,11 +104,15 @@ func lowerWith(a *spec.Activation, d Direction, mem, compute Type) (p *Program, 
 }
 
 type lowerer struct {
-	b        *Builder
-	a        *spec.Activation
-	mem      Type
-	variable string
-	formula  *spec.Formula
+	b   *Builder
+	a   *spec.Activation
+	mem Type
+	// inputs maps the formula's per-element names to input numbers;
+	// scalars maps per-call scalar names (a row's reductions) to their
+	// parameter numbers; both take precedence over the entry's parameters
+	// (a channel's weight, bound to an input, replaces its parameter).
+	inputs, scalars map[string]int
+	formula         *spec.Formula
 }
 
 func (l *lowerer) errorf(at ast.Node, format string, args ...any) error {
@@ -177,8 +181,11 @@ func (l *lowerer) operands(e *ast.BinaryExpr) (x, y Value, err error) {
 
 func (l *lowerer) ident(e *ast.Ident) (Value, error) {
 	b := l.b
-	if e.Name == l.variable {
-		return b.Input(0), nil
+	if i, ok := l.inputs[e.Name]; ok {
+		return b.Input(i), nil
+	}
+	if i, ok := l.scalars[e.Name]; ok {
+		return b.Param(i), nil
 	}
 	for i, p := range l.a.Params {
 		if p.Name == e.Name {
