@@ -34,11 +34,17 @@ type valState struct {
 }
 
 // item is one step of the body: compute value v of vector u, or (store)
-// write vector u's result.
+// write vector u's result, or (fold) fold it into a reduction's
+// accumulator.
 type item struct {
 	v     vprog.Value
 	u     int
 	store bool
+	fold  bool
+	// combine (a max reduction's tree): vector u's result becomes the
+	// max-fold of itself and vector with's, which come later in the slice.
+	combine bool
+	with    int
 }
 
 // frame is what the body's code may use: registers not reserved by the
@@ -54,6 +60,10 @@ type frame struct {
 	ptrs      []reg.GPVirtual // input slices
 	dst       reg.GPVirtual
 	allocSlot func(bytes int) operand.Mem
+	// accS and accC are a reduction's accumulator registers, held for the
+	// whole call: per group of lanes the values and (sum) compensations.
+	// Vector u of the body folds into group (pair0+u) % len(accS).
+	accS, accC []reg.VecPhysical
 }
 
 type allocator struct {
@@ -61,6 +71,7 @@ type allocator struct {
 	c      *build.Context
 	u      int
 	tail   bool
+	pair0  int
 	seq    []item
 	uses   map[vkey][]int
 	state  map[vkey]*valState
@@ -73,10 +84,14 @@ type allocator struct {
 
 func isLeaf(op vprog.Op) bool { return op == vprog.OpConst || op == vprog.OpParam }
 
-// liveInstrs marks the instructions the result depends on.
+// liveInstrs marks the instructions the result (and a sum's rounding-error
+// term) depends on.
 func liveInstrs(p *vprog.Program) []bool {
 	live := make([]bool, len(p.Instrs))
 	live[p.Result] = true
+	if hasResultErr(p) {
+		live[p.ResultErr] = true
+	}
 	for i := len(p.Instrs) - 1; i >= 0; i-- {
 		if !live[i] {
 			continue
@@ -89,11 +104,18 @@ func liveInstrs(p *vprog.Program) []bool {
 	return live
 }
 
+// hasResultErr reports whether p folds a rounding-error term with its result.
+func hasResultErr(p *vprog.Program) bool {
+	return p.Reduce == vprog.ReduceSum && p.ResultErr >= 0
+}
+
 // body emits the program for u vectors at the current pointers; with tail
-// set, u is 1 and loads and stores go through the tail mask. It returns how
-// many values had to be spilled.
-func (f *frame) body(c *build.Context, u int, tail bool) int {
-	a := &allocator{frame: f, c: c, u: u, tail: tail,
+// set, u is 1 and loads and stores go through the tail mask. A reduction's
+// vector k folds into accumulator group (pair0+k) % groups, vectors in
+// order, so each lane's terms go in element order. It returns how many
+// values had to be spilled.
+func (f *frame) body(c *build.Context, u int, tail bool, pair0 int) int {
+	a := &allocator{frame: f, c: c, u: u, tail: tail, pair0: pair0,
 		uses: map[vkey][]int{}, state: map[vkey]*valState{},
 		owner: map[reg.Physical]*vkey{}, free: map[reg.Physical]bool{}, pinned: map[reg.Physical]bool{}}
 	for _, i := range f.vecFree {
@@ -117,19 +139,59 @@ func (f *frame) body(c *build.Context, u int, tail bool) int {
 			}
 		}
 	}
-	for k := 0; k < u; k++ {
-		pos := len(a.seq)
-		a.seq = append(a.seq, item{v: f.p.Result, u: k, store: true})
-		if !isLeaf(f.p.Instrs[f.p.Result].Op) {
-			key := vkey{f.p.Result, k}
+	reduce := f.p.Reduce != vprog.NoReduce
+	groups := len(f.accS)
+	if f.p.Reduce == vprog.ReduceMax && !isLeaf(f.p.Instrs[f.p.Result].Op) && u > groups {
+		// A max folds by a tree: the vectors of one group combine
+		// pairwise, neighbours first, and only the survivor is folded
+		// into the accumulator, so that the accumulator's dependency
+		// chain has one link per iteration instead of u/groups. The bits
+		// are the same as folding in element order: Acc.Add's max keeps
+		// the earliest of the maximal terms (the first NaN, else the
+		// first of the largest, +0 and -0 being equal), and "the earliest
+		// maximal element" is associative, whatever the bracketing.
+		for g := 0; g < groups; g++ {
+			for step := groups; step < u; step *= 2 {
+				for k := g; k+step < u; k += 2 * step {
+					pos := len(a.seq)
+					a.seq = append(a.seq, item{v: f.p.Result, u: k, with: k + step, combine: true})
+					for _, kk := range []int{k, k + step} {
+						key := vkey{f.p.Result, kk}
+						a.uses[key] = append(a.uses[key], pos)
+					}
+				}
+			}
+			pos := len(a.seq)
+			a.seq = append(a.seq, item{v: f.p.Result, u: g, fold: true})
+			key := vkey{f.p.Result, g}
 			a.uses[key] = append(a.uses[key], pos)
+		}
+	} else {
+		for k := 0; k < u; k++ {
+			pos := len(a.seq)
+			a.seq = append(a.seq, item{v: f.p.Result, u: k, store: !reduce, fold: reduce})
+			outs := []vprog.Value{f.p.Result}
+			if hasResultErr(f.p) {
+				outs = append(outs, f.p.ResultErr)
+			}
+			for _, v := range outs {
+				if !isLeaf(f.p.Instrs[v].Op) {
+					key := vkey{v, k}
+					a.uses[key] = append(a.uses[key], pos)
+				}
+			}
 		}
 	}
 	for a.pos = 0; a.pos < len(a.seq); a.pos++ {
 		it := a.seq[a.pos]
-		if it.store {
+		switch {
+		case it.store:
 			a.store(it)
-		} else {
+		case it.fold:
+			a.fold(it)
+		case it.combine:
+			a.combine(it)
+		default:
 			a.compute(it)
 		}
 	}
@@ -409,6 +471,84 @@ func (a *allocator) store(it item) {
 		a.release(t)
 	}
 	a.retire([]vprog.Value{it.v}, it.u)
+	for r := range a.pinned {
+		delete(a.pinned, r)
+	}
+}
+
+// fold merges vector u's result (and rounding-error term) into its
+// accumulator group.
+func (a *allocator) fold(it item) {
+	var temps []reg.Physical
+	outs := []vprog.Value{a.p.Result}
+	v := a.operand(a.p.Result, it.u, true, &temps).r.(reg.VecPhysical)
+	var verr reg.VecPhysical
+	if hasResultErr(a.p) {
+		outs = append(outs, a.p.ResultErr)
+		verr = a.operand(a.p.ResultErr, it.u, true, &temps).r.(reg.VecPhysical)
+	}
+	nv, nm := a.is.foldScratch(a.p.Reduce, a.tail)
+	scratch := make([]reg.VecPhysical, nv)
+	for i := range scratch {
+		r := a.alloc(false)
+		a.pinned[r] = true
+		temps = append(temps, r)
+		scratch[i] = r.(reg.VecPhysical)
+	}
+	masks := make([]reg.Physical, nm)
+	for i := range masks {
+		r := a.alloc(true)
+		a.pinned[r] = true
+		temps = append(temps, r)
+		masks[i] = r
+	}
+	g := (a.pair0 + it.u) % len(a.accS)
+	var cc reg.VecPhysical
+	if a.accC != nil {
+		cc = a.accC[g]
+	}
+	a.is.fold(a.c, a.p.Reduce, a.accS[g], cc, v, verr, scratch, masks, a.tail)
+	for _, r := range temps {
+		a.release(r)
+	}
+	a.retire(outs, it.u)
+	for r := range a.pinned {
+		delete(a.pinned, r)
+	}
+}
+
+// combine folds vector with's result into vector u's, in u's register (a
+// max reduction's tree; see body).
+func (a *allocator) combine(it item) {
+	var temps []reg.Physical
+	k := vkey{it.v, it.u}
+	acc := a.operand(it.v, it.u, true, &temps).r.(reg.VecPhysical)
+	v := a.operand(it.v, it.with, true, &temps).r.(reg.VecPhysical)
+	if st := a.state[k]; st.hasSlot {
+		// The register is about to change: the spilled copy goes stale.
+		a.slots[a.is.slotBytes(false)] = append(a.slots[a.is.slotBytes(false)], st.slot)
+		st.hasSlot = false
+	}
+	nv, nm := a.is.foldScratch(vprog.ReduceMax, false)
+	scratch := make([]reg.VecPhysical, nv)
+	for i := range scratch {
+		r := a.alloc(false)
+		a.pinned[r] = true
+		temps = append(temps, r)
+		scratch[i] = r.(reg.VecPhysical)
+	}
+	masks := make([]reg.Physical, nm)
+	for i := range masks {
+		r := a.alloc(true)
+		a.pinned[r] = true
+		temps = append(temps, r)
+		masks[i] = r
+	}
+	a.is.fold(a.c, vprog.ReduceMax, acc, nil, v, nil, scratch, masks, false)
+	for _, r := range temps {
+		a.release(r)
+	}
+	a.retire([]vprog.Value{it.v}, it.with)
 	for r := range a.pinned {
 		delete(a.pinned, r)
 	}

@@ -59,7 +59,10 @@ type compiled struct {
 // simd_amd64_test.go (agreement, guard-page and NaN tests, and the ISA list the benchmarks iterate). All
 // are built with !purego. Every program becomes one function per ISA, named
 // <Name>AVX2 and <Name>AVX512; the package must declare <Name>Generic,
-// <Name>Impl and isa.
+// <Name>Impl and isa. An elementwise kernel's signature is
+// func(dst, in0[, in1] []T[, params T]); a reduction kernel's (Program.Reduce
+// set) is func(acc *[16]float64, in0[, in1] []T[, params T]), folding each
+// element's value into acc as vprog.Acc.Add does, element i into lane i % 8.
 func Generate(pkg string, kernels []Kernel) (map[string][]byte, error) {
 	if len(kernels) == 0 {
 		return nil, fmt.Errorf("asm: no kernels for package %s", pkg)
@@ -135,14 +138,35 @@ func check(p *vprog.Program) error {
 	if p == nil {
 		return fmt.Errorf("asm: nil program")
 	}
-	if p.Inputs < 1 || p.Inputs > 2 {
-		return fmt.Errorf("asm: %s: %d inputs; kernels take 1 or 2", p.Name, p.Inputs)
+	if p.Inputs < 1 || p.Inputs > 4 {
+		return fmt.Errorf("asm: %s: %d inputs; kernels take 1 to 4", p.Name, p.Inputs)
 	}
 	if p.Compute.Bits() < p.Mem.Bits() {
 		return fmt.Errorf("asm: %s: compute type %s narrower than memory type %s", p.Name, p.Compute, p.Mem)
 	}
 	if int(p.Result) < 0 || int(p.Result) >= len(p.Instrs) {
 		return fmt.Errorf("asm: %s: result v%d out of range", p.Name, p.Result)
+	}
+	if p.Instrs[p.Result].Op.GivesMask() {
+		return fmt.Errorf("asm: %s: result v%d is a mask", p.Name, p.Result)
+	}
+	switch p.Reduce {
+	case vprog.NoReduce:
+	case vprog.ReduceSum, vprog.ReduceMax:
+		// The accumulator is float64 lanes: the terms must be too.
+		if p.Compute != vprog.F64 {
+			return fmt.Errorf("asm: %s: a reduction computes in f64, not %s", p.Name, p.Compute)
+		}
+		if p.ResultErr >= 0 {
+			if p.Reduce != vprog.ReduceSum {
+				return fmt.Errorf("asm: %s: a rounding-error term is for sums only", p.Name)
+			}
+			if int(p.ResultErr) >= len(p.Instrs) || p.Instrs[p.ResultErr].Op.GivesMask() {
+				return fmt.Errorf("asm: %s: rounding-error term v%d is not a float value of the program", p.Name, p.ResultErr)
+			}
+		}
+	default:
+		return fmt.Errorf("asm: %s: unknown reducer %d", p.Name, p.Reduce)
 	}
 	for i, in := range p.Instrs {
 		if in.Op == vprog.OpFMA && p.Compute != vprog.F64 {
@@ -177,8 +201,12 @@ func stubs(pkg string, ks []Kernel, fns []*compiled) (string, error) {
 	fmt.Fprintf(&b, "%s\n\n//go:build !purego\n\npackage %s\n", Header, pkg)
 	for _, fn := range fns {
 		name := fn.prog.Name + fn.level.suffix
-		fmt.Fprintf(&b, "\n// %s computes %s with %s (%d vectors per iteration, masked tail).\n// Requires: %s.\n//\n//go:noescape\nfunc %s%s\n",
-			name, fn.prog.Name, fn.level.suffix, fn.plan.unroll, strings.Join(fn.isa, ", "), name, strings.TrimPrefix(signature(fn.prog), "func"))
+		what := "computes " + fn.prog.Name
+		if fn.prog.Reduce != vprog.NoReduce {
+			what = fmt.Sprintf("folds %s into acc (%s; element i into lane i %% %d)", fn.prog.Name, fn.prog.Reduce, vprog.AccLanes)
+		}
+		fmt.Fprintf(&b, "\n// %s %s with %s (%d vectors per iteration, masked tail).\n// Requires: %s.\n//\n//go:noescape\nfunc %s%s\n",
+			name, what, fn.level.suffix, fn.plan.unroll, strings.Join(fn.isa, ", "), name, strings.TrimPrefix(signature(fn.prog), "func"))
 	}
 	return b.String(), nil
 }

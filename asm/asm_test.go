@@ -2,6 +2,7 @@ package asm
 
 import (
 	"fmt"
+	"go/parser"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/actkern/actkern/internal/spec"
 	"github.com/actkern/actkern/internal/vprog"
 )
 
@@ -202,14 +204,28 @@ func genericFile(pkg string, ks []Kernel) string {
 	for _, k := range ks {
 		p := k.Program
 		t := sigType(p)
-		fmt.Fprintf(&s, "var %sProg = &vprog.Program{Name: %q, Mem: %d, Compute: %d, Inputs: %d, Params: %#v, Result: %d, Instrs: []vprog.Instr{\n",
-			p.Name, p.Name, p.Mem, p.Compute, p.Inputs, p.Params, p.Result)
+		fmt.Fprintf(&s, "var %sProg = &vprog.Program{Name: %q, Mem: %d, Compute: %d, Inputs: %d, Params: %#v, Result: %d, Reduce: %d, ResultErr: %d, Instrs: []vprog.Instr{\n",
+			p.Name, p.Name, p.Mem, p.Compute, p.Inputs, p.Params, p.Result, p.Reduce, p.ResultErr)
 		for _, in := range p.Instrs {
 			fmt.Fprintf(&s, "\t{Op: %d, Args: [3]vprog.Value{%d, %d, %d}, Imm: math.Float64frombits(%#x)},\n",
 				in.Op, in.Args[0], in.Args[1], in.Args[2], math.Float64bits(in.Imm))
 		}
 		s.WriteString("}}\n\n")
 		sig := strings.TrimPrefix(signature(p), "func")
+		if p.Reduce != vprog.NoReduce {
+			// The twin of a reduction is Program.Fold, the definition.
+			fmt.Fprintf(&s, "var %sImpl = %sGeneric\n\nfunc %sGeneric%s {\n\tin := make([][]float64, %d)\n\tfor k := range in {\n\t\tin[k] = make([]float64, len(in0))\n\t}\n\tps := []float64{",
+				p.Name, p.Name, p.Name, sig, p.Inputs)
+			for _, pn := range p.Params {
+				fmt.Fprintf(&s, "float64(%s), ", pn)
+			}
+			s.WriteString("}\n\tfor i := range in0 {\n")
+			for i := 0; i < p.Inputs; i++ {
+				fmt.Fprintf(&s, "\t\tin[%d][i] = float64(in%d[i])\n", i, i)
+			}
+			fmt.Fprintf(&s, "\t}\n\t%sProg.Fold((*vprog.Acc)(acc), in, ps)\n}\n\n", p.Name)
+			continue
+		}
 		fmt.Fprintf(&s, "var %sImpl = %sGeneric\n\nfunc %sGeneric%s {\n\tin := make([]float64, %d)\n\tps := []float64{",
 			p.Name, p.Name, p.Name, sig, p.Inputs)
 		for _, pn := range p.Params {
@@ -299,7 +315,7 @@ func TestGenerateRefusesBadPrograms(t *testing.T) {
 	b := vprog.NewBuilder("x", vprog.F32, vprog.F32, 1, nil)
 	p := b.Finish(b.Input(0))
 	bad := *p
-	bad.Inputs = 3
+	bad.Inputs = 5
 	_, err := Generate("x", []Kernel{{Program: &bad}})
 	require.ErrorContains(t, err, "inputs")
 	_, err = Generate("x", []Kernel{{Program: p}, {Program: p}})
@@ -325,4 +341,144 @@ func TestGeneratedFilesHaveHeader(t *testing.T) {
 	d := string(files["dispatch_amd64.go"])
 	require.Contains(t, d, "cpu.X86.HasAVX512F")
 	require.Contains(t, d, "cpu.X86.HasFMA")
+}
+
+// formula parses src as a spec formula.
+func formula(t *testing.T, src string) *spec.Formula {
+	t.Helper()
+	e, err := parser.ParseExpr(src)
+	require.NoError(t, err)
+	return &spec.Formula{Src: src, Expr: e, Pos: spec.Pos{File: "test.yaml", Line: 1, Col: 1}}
+}
+
+// reducePrograms are reduction kernels of every shape the emitter meets:
+// a max, sums of a transcendental with a per-call scalar, a sum of a
+// product with its rounding-error term (a PReLU-style weight gradient),
+// results that are leaves (a constant, a parameter), and a program with
+// more live values than registers; each for float32 and float64 memory.
+func reducePrograms(t *testing.T) []Kernel {
+	var ks []Kernel
+	for _, mem := range []vprog.Type{vprog.F32, vprog.F64} {
+		sfx := strings.ToUpper(mem.String()[:1]) + mem.String()[1:]
+		lower := func(name, src string, n vprog.Names, r vprog.Reducer, sets [][]float64) {
+			a := &spec.Activation{Name: name}
+			p, err := vprog.LowerFormula(a, name+sfx, formula(t, src), n, mem, r)
+			require.NoError(t, err)
+			ks = append(ks, Kernel{Program: p, ParamSets: sets})
+		}
+		lower("maxX", "x", vprog.Names{Inputs: []string{"x"}}, vprog.ReduceMax, nil)
+		lower("sumX", "x", vprog.Names{Inputs: []string{"x"}}, vprog.ReduceSum, nil)
+		lower("sumExp", "exp(x - m)", vprog.Names{Inputs: []string{"x"}, Scalars: []string{"m"}}, vprog.ReduceSum,
+			[][]float64{{0}, {3.5}, {-20}, {math.Inf(-1)}})
+		lower("sumDyNeg", "where(x < 0, x, 0)", vprog.Names{Inputs: []string{"x", "dy"}, ScaleBy: "dy"}, vprog.ReduceSum, nil)
+		lower("maxDiff", "abs(x - dy) * s", vprog.Names{Inputs: []string{"x", "dy"}, Scalars: []string{"s"}}, vprog.ReduceMax,
+			[][]float64{{1}, {-0.5}})
+
+		b := vprog.NewBuilder("sumConst"+sfx, mem, vprog.F64, 1, nil)
+		b.Input(0)
+		ks = append(ks, Kernel{Program: b.FinishReduce(b.Const(0.1), -1, vprog.ReduceSum)})
+		b = vprog.NewBuilder("maxParam"+sfx, mem, vprog.F64, 1, []string{"p"})
+		b.Input(0)
+		ks = append(ks, Kernel{Program: b.FinishReduce(b.Param(0), -1, vprog.ReduceMax), ParamSets: [][]float64{{2.5}}})
+
+		big := bigProgram(combo{mem, vprog.F64}, 300, 40).Program
+		big.Name = "sumBig" + sfx
+		big.Reduce, big.ResultErr = vprog.ReduceSum, -1
+		ks = append(ks, Kernel{Program: big, ParamSets: [][]float64{{0.75}}})
+	}
+	return ks
+}
+
+// TestReduceEndToEnd generates the reduction kernels into a scratch package
+// whose generic twins run Program.Fold, and runs the generated agreement
+// (full size: 2^20 elements per input set), guard-page and NaN-payload
+// tests there.
+func TestReduceEndToEnd(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("runs the generated assembly")
+	}
+	if testing.Short() {
+		t.Skip("builds and runs a generated package")
+	}
+	dir := scratch(t, reducePrograms(t))
+	goCmd(t, dir, []string{"GOARCH=amd64"}, "vet", ".")
+	out := goCmd(t, dir, nil, "test", "-count=1", "-v", ".")
+	// Every case ran on every ISA the CPU has: no silent skip.
+	for _, k := range reducePrograms(t) {
+		require.Contains(t, out, "--- PASS: TestSIMDAgreement/"+k.Program.Name)
+		require.Contains(t, out, "--- PASS: TestSIMDGuardPages/"+k.Program.Name)
+		require.Contains(t, out, "--- PASS: TestSIMDNaNPayloads/"+k.Program.Name)
+	}
+	goCmd(t, dir, nil, "vet", "-tags", "purego", ".")
+}
+
+// TestReduceFailsOnWrongFold proves the generated reduction tests can fail:
+// the same package, with one generic twin's fold order changed (element i
+// into lane (i+1) % 8), must fail the agreement test.
+func TestReduceFailsOnWrongFold(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("runs the generated assembly")
+	}
+	if testing.Short() {
+		t.Skip("builds and runs a generated package")
+	}
+	var ks []Kernel
+	for _, k := range reducePrograms(t) {
+		if k.Program.Name == "sumXF64" || k.Program.Name == "maxXF32" {
+			ks = append(ks, k)
+		}
+	}
+	dir := scratch(t, ks)
+	// Rotate the accumulator's lanes after the generic fold.
+	rot := `
+func rotate(acc *[16]float64, by int) {
+	var r [16]float64
+	for k := 0; k < 8; k++ {
+		r[(k+by)%8], r[8+(k+by)%8] = acc[k], acc[8+k]
+	}
+	*acc = r
+}
+`
+	g := filepath.Join(dir, "generic.go")
+	src, err := os.ReadFile(g)
+	require.NoError(t, err)
+	// Only calls whose length is not a multiple of 8 are wrong, as a fold
+	// that mishandled the tail would be.
+	s := strings.ReplaceAll(string(src), "Prog.Fold((*vprog.Acc)(acc), in, ps)", "Prog.Fold((*vprog.Acc)(acc), in, ps)\n\tif len(in0)%8 != 0 {\n\t\trotate(acc, 1)\n\t}")
+	require.NotEqual(t, string(src), s)
+	require.NoError(t, os.WriteFile(g, []byte(s+rot), 0o644))
+	cmd := exec.Command("go", "test", "-count=1", "-short", "-run", "Agreement|GuardPages|NaNPayloads", "-v", ".")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "a wrong generic fold must fail the generated tests:\n%s", out)
+	for _, k := range ks {
+		for _, test := range []string{"TestSIMDAgreement", "TestSIMDGuardPages", "TestSIMDNaNPayloads"} {
+			require.Contains(t, string(out), "--- FAIL: "+test+"/"+k.Program.Name, "%s", out)
+		}
+	}
+}
+
+func TestGenerateRefusesBadReductions(t *testing.T) {
+	b := vprog.NewBuilder("r", vprog.F32, vprog.F32, 1, nil)
+	p := b.FinishReduce(b.Input(0), -1, vprog.ReduceSum)
+	_, err := Generate("x", []Kernel{{Program: p}})
+	require.ErrorContains(t, err, "reduction computes in f64")
+	b = vprog.NewBuilder("r", vprog.F64, vprog.F64, 1, nil)
+	x := b.Input(0)
+	p = b.FinishReduce(x, b.Mul(x, x), vprog.ReduceMax)
+	_, err = Generate("x", []Kernel{{Program: p}})
+	require.ErrorContains(t, err, "sums only")
+}
+
+// TestReduceSignature: the reduction kernels' declarations take the
+// accumulator and no dst, and read and write it.
+func TestReduceSignature(t *testing.T) {
+	b := vprog.NewBuilder("s", vprog.F32, vprog.F64, 2, []string{"p"})
+	p := b.FinishReduce(b.Mul(b.Input(0), b.Input(1)), -1, vprog.ReduceSum)
+	files, err := Generate("x", []Kernel{{Program: p, ParamSets: [][]float64{{1}}}})
+	require.NoError(t, err)
+	require.Contains(t, string(files["kernels_amd64.go"]), "func sAVX512(acc *[16]float64, in0, in1 []float32, p float32)")
+	require.Contains(t, string(files["kernels_amd64.go"]), "func sAVX2(acc *[16]float64, in0, in1 []float32, p float32)")
+	s := string(files["kernels_amd64.s"])
+	require.Equal(t, strings.Count(s, "RET"), strings.Count(s, "VZEROUPPER"), "VZEROUPPER before every RET")
 }

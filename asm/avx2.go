@@ -305,3 +305,56 @@ func (a *avx2) paramHome(c *build.Context, x reg.VecPhysical, home operand.Mem) 
 }
 
 func (a *avx2) paramLoc(home operand.Mem) loc { return loc{m: home, mem: true} }
+
+func (a *avx2) foldScratch(r vprog.Reducer, tail bool) (vecs, masks int) {
+	if r == vprog.ReduceMax {
+		return 2, 0
+	}
+	if tail {
+		return 4, 0
+	}
+	return 3, 0
+}
+
+// laneMask64 puts the tail mask, one all-ones float64 lane per active
+// element, in dst: the mask register itself for float64 memory, the
+// sign-extended 32-bit mask for float32 memory (whose tail mask has
+// 32-bit lanes).
+func (a *avx2) laneMask64(c *build.Context, dst reg.VecPhysical) reg.VecPhysical {
+	if a.mem == vprog.F64 {
+		return a.tailY
+	}
+	c.VPMOVSXDQ(a.tailY.AsX(), dst)
+	return dst
+}
+
+// fold: VEX has no merge masking, so in the tail the new lanes are blended
+// into the old under the tail mask.
+func (a *avx2) fold(c *build.Context, r vprog.Reducer, s, cc, v, verr reg.VecPhysical, scratch []reg.VecPhysical, masks []reg.Physical, tail bool) {
+	switch r {
+	case vprog.ReduceSum:
+		t, bp, e := scratch[0], scratch[1], scratch[2]
+		twoSum(c, s, v, verr, t, bp, e)
+		if !tail {
+			c.VADDPD(e, cc, cc)
+			c.VMOVAPD(t, s)
+			return
+		}
+		c.VADDPD(e, cc, e) // e = c + e
+		m := a.laneMask64(c, scratch[3])
+		c.VBLENDVPD(m, e, cc, cc) // c = m ? c + e : c
+		c.VBLENDVPD(m, t, s, s)   // s = m ? t : s
+	case vprog.ReduceMax:
+		// take = s is not NaN && !(v <= s): v > s, or v is NaN.
+		take, ord := scratch[0], scratch[1]
+		c.VCMPPD(operand.U8(cmpNLEUQ), s, v, take)
+		c.VCMPPD(operand.U8(cmpORDQ), s, s, ord)
+		c.VANDPD(ord, take, take)
+		if tail {
+			c.VANDPD(a.laneMask64(c, ord), take, take)
+		}
+		c.VBLENDVPD(take, v, s, s) // s = take ? v : s
+	default:
+		panic(fmt.Sprintf("asm: no fold for reducer %s", r))
+	}
+}

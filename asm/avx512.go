@@ -262,3 +262,41 @@ var ymm = []reg.VecPhysical{
 	reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7,
 	reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15,
 }
+
+func (a *avx512) foldScratch(r vprog.Reducer, tail bool) (vecs, masks int) {
+	if r == vprog.ReduceMax {
+		return 0, 1
+	}
+	return 3, 0
+}
+
+// fold: the sum's new s and c are written under the tail mask (merge
+// masking keeps the other lanes); the max takes v where a mask built
+// under the tail mask says so.
+func (a *avx512) fold(c *build.Context, r vprog.Reducer, s, cc, v, verr reg.VecPhysical, scratch []reg.VecPhysical, masks []reg.Physical, tail bool) {
+	switch r {
+	case vprog.ReduceSum:
+		t, bp, e := scratch[0], scratch[1], scratch[2]
+		twoSum(c, s, v, verr, t, bp, e)
+		if tail {
+			c.VADDPD(e, cc, a.tailK, cc) // c = c + e where the tail mask is set
+			c.VMOVAPD(t, a.tailK, s)
+		} else {
+			c.VADDPD(e, cc, cc)
+			c.VMOVAPD(t, s)
+		}
+	case vprog.ReduceMax:
+		// take = s is not NaN && !(v <= s), i.e. s is a number and v > s
+		// or v is NaN: then s = v.
+		k := masks[0]
+		if tail {
+			c.VCMPPD(operand.U8(cmpORDQ), s, s, a.tailK, k)
+		} else {
+			c.VCMPPD(operand.U8(cmpORDQ), s, s, k)
+		}
+		c.VCMPPD(operand.U8(cmpNLEUQ), s, v, k, k)
+		c.VMOVAPD(v, k, s)
+	default:
+		panic(fmt.Sprintf("asm: no fold for reducer %s", r))
+	}
+}

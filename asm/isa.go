@@ -76,6 +76,14 @@ type isa interface {
 	paramHome(c *build.Context, x reg.VecPhysical, home operand.Mem)
 	paramHomeBytes() int
 	paramLoc(home operand.Mem) loc
+	// foldScratch is how many vector and mask registers fold needs.
+	foldScratch(r vprog.Reducer, tail bool) (vecs, masks int)
+	// fold merges one vector of a reduction program's values v (and, for a
+	// sum with a rounding-error term, verr; else nil) into the accumulator
+	// lanes s (and c, the compensations of a sum) exactly as vprog.Acc.Add
+	// does lane by lane. With tail set, lanes outside the tail mask keep
+	// their values. scratch and masks are free registers.
+	fold(c *build.Context, r vprog.Reducer, s, cc, v, verr reg.VecPhysical, scratch []reg.VecPhysical, masks []reg.Physical, tail bool)
 }
 
 // pool is a file's constant pool: every constant is stored once, as a bit
@@ -198,9 +206,12 @@ func (f fp) abs() uint64 { return f.sign() - 1 }
 const (
 	cmpEQOQ   = 0x00
 	cmpUNORDQ = 0x03
-	cmpLTOQ   = 0x11
-	cmpLEOQ   = 0x12
-	cmpGTOQ   = 0x1e
+	cmpORDQ   = 0x07
+	// cmpNLEUQ is !(a <= b): a > b, or either is NaN.
+	cmpNLEUQ = 0x16
+	cmpLTOQ  = 0x11
+	cmpLEOQ  = 0x12
+	cmpGTOQ  = 0x1e
 	// roundSuppress is bit 3 of the ROUND/RNDSCALE immediate: do not raise
 	// the precision exception.
 	roundSuppress = 8
@@ -240,4 +251,27 @@ func commonShape(op vprog.Op) (shape, bool) {
 		return shape{memArg: 1, tie: -1}, true
 	}
 	return shape{}, false
+}
+
+// twoSum emits the error-free addition of vprog.Acc.Add, lane-wise, for
+// YMM or ZMM registers: t = s + v and e = (s - (t - bp)) + (v - bp) (+ verr
+// when not nil) with bp = t - s. It uses bp as scratch; t, bp and e must be
+// distinct from s, v and verr. Each operation keeps the operand order of
+// the Go definition, so that where two NaNs meet the first operand's
+// payload wins on both sides (x86 returns the first source's NaN).
+//
+// The definition adds verr even when it is 0: e + 0 would turn e = -0 into
+// +0. No vector is needed for that: in round-to-nearest e is never -0
+// (v - bp = -0 needs v = -0 and bp = +0, hence t = s and s - (t - bp) = +0),
+// so e + 0 = e.
+func twoSum(c *build.Context, s, v, verr, t, bp, e reg.VecPhysical) {
+	c.VADDPD(v, s, t)   // t = s + v
+	c.VSUBPD(s, t, bp)  // bp = t - s
+	c.VSUBPD(bp, t, e)  // e = t - bp
+	c.VSUBPD(e, s, e)   // e = s - (t - bp)
+	c.VSUBPD(bp, v, bp) // bp = v - bp
+	c.VADDPD(bp, e, e)  // e = (s - (t - bp)) + (v - bp)
+	if verr != nil {
+		c.VADDPD(verr, e, e) // e + verr
+	}
 }

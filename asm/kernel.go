@@ -21,11 +21,28 @@ type plan struct {
 	hoist  int
 }
 
-// maxUnroll is the widest body tried per ISA. Four independent vectors
-// cover the 4-cycle FMA latency on two ports; choosePlan lowers it when the
-// registers do not hold that many copies of the program's live values. Not
-// yet tuned by measurement: the shared development machine was too loaded
-// for stable figures (see the asm package report).
+// maxUnroll is the widest body tried per ISA; choosePlan lowers it when the
+// registers do not hold that many copies of the program's live values.
+// Four independent vectors cover the 4-cycle FMA latency on two ports, and
+// measurement agrees. Unroll 1, 2, 4 and 8 were timed on both ISAs and
+// precisions (ReLU, Hardswish, Sigmoid, GELU, Softplus, n = 4096; eight
+// interleaved rounds of every variant on a 2-core AMD EPYC shared with
+// other jobs, load average about 10, so run-to-run spread was 35-65% and
+// the minimum of the eight is the steadier figure). Minimum ns per call:
+//
+//	              f32 u=1  u=2   u=4   u=8 | f64 u=1  u=2   u=4   u=8
+//	ReLU avx512      459   303   244   304 |   1052  1034   763   797
+//	ReLU avx2        588   295   226   289 |    995  1040   808   874
+//	Sigmoid avx512  3638  4410  5029  3831 |  10588  9484  7828 11081
+//	Sigmoid avx2    7881  7457  8465 10829 |  30906 33140 29037 40396
+//	Softplus avx512 22324 17079 16085 16864|  39767 28158 27373 33345
+//	GELU avx512    39687 26060 30586 29544 |  77723 72211 57479 72221
+//
+// Unroll 4 is best or within noise of the best everywhere except f32
+// Sigmoid, where the medians (10379, 8606, 6671, 6969) still favour it;
+// unroll 8 never wins (more leaves go to memory to make room) and unroll 1
+// loses up to 2× on the light kernels. So 4 for both ISAs and precisions;
+// worth re-measuring on a quiet machine.
 func maxUnroll(is isa) int { return 4 }
 
 // nosplitFrame is the largest frame kept NOSPLIT (the linker allows about
@@ -40,14 +57,23 @@ func sigType(p *vprog.Program) string {
 	return "float64"
 }
 
-// signature is the Go signature of the kernel's assembly and generic twins.
+// signature is the Go signature of the kernel's assembly and generic twins:
+// func(dst, in0[, in1] []T[, params T]) for an elementwise kernel, and
+// func(acc *[16]float64, in0[, in1] []T[, params T]) for a reduction, whose
+// length is len(in0).
 func signature(p *vprog.Program) string {
 	t := sigType(p)
-	names := []string{"dst"}
+	var names []string
+	if p.Reduce == vprog.NoReduce {
+		names = append(names, "dst")
+	}
 	for i := 0; i < p.Inputs; i++ {
 		names = append(names, fmt.Sprintf("in%d", i))
 	}
 	s := strings.Join(names, ", ") + " []" + t
+	if p.Reduce != vprog.NoReduce {
+		s = fmt.Sprintf("acc *[%d]float64, %s", 2*vprog.AccLanes, s)
+	}
 	if len(p.Params) > 0 {
 		s += ", " + strings.Join(p.Params, ", ") + " " + t
 	}
@@ -68,8 +94,27 @@ func leafOrder(p *vprog.Program, live []bool) []vprog.Value {
 	return ls
 }
 
+// accGroups is how many registers of float64 lanes a reduction's
+// accumulator takes: vprog.AccLanes lanes, so one ZMM, or two YMM. Each
+// step of a reduction kernel consumes this many vectors, so that element i
+// of a call lands in lane i % AccLanes on every ISA.
+func accGroups(is isa) int { return vprog.AccLanes / is.lanes() }
+
+// accRegs is how many vector registers a program's accumulator holds for
+// the whole call: values and, for a sum, compensations.
+func accRegs(is isa, p *vprog.Program) int {
+	switch p.Reduce {
+	case vprog.ReduceSum:
+		return 2 * accGroups(is)
+	case vprog.ReduceMax:
+		return accGroups(is)
+	}
+	return 0
+}
+
 // newFrame prepares the body's allocation state for a plan; leaf memory
-// locations come from locate.
+// locations come from locate. A reduction's accumulator takes the highest
+// registers.
 func newFrame(is isa, p *vprog.Program, live []bool, pl plan, locate func(v vprog.Value) loc) (*frame, []vprog.Value) {
 	f := &frame{is: is, p: p, live: live, leaf: map[vprog.Value]loc{}, slots: map[int][]operand.Mem{}}
 	leaves := leafOrder(p, live)
@@ -84,8 +129,18 @@ func newFrame(is isa, p *vprog.Program, live []bool, pl plan, locate func(v vpro
 			f.leaf[v] = locate(v)
 		}
 	}
-	for i := h; i < is.vecRegs(); i++ {
+	top := is.vecRegs() - accRegs(is, p)
+	for i := h; i < top; i++ {
 		f.vecFree = append(f.vecFree, i)
+	}
+	if p.Reduce != vprog.NoReduce {
+		g := accGroups(is)
+		for k := 0; k < g; k++ {
+			f.accS = append(f.accS, is.vec(top+k))
+			if p.Reduce == vprog.ReduceSum {
+				f.accC = append(f.accC, is.vec(top+g+k))
+			}
+		}
 	}
 	f.maskFree = is.maskRegs()
 	return f, leaves[:h]
@@ -96,10 +151,17 @@ func newFrame(is isa, p *vprog.Program, live []bool, pl plan, locate func(v vpro
 // leaf in a register at the widest unroll that allows it (down to 2), then
 // fewer leaves in registers, then narrower bodies. If nothing fits the
 // program is large enough that spilling is unavoidable; it gets unroll 1.
+//
+// A reduction's unroll is a multiple of its step (accGroups vectors), and
+// its accumulator registers are not available to the body.
 func choosePlan(is isa, p *vprog.Program, live []bool) plan {
 	leaves := len(leafOrder(p, live))
+	step := 1
+	if p.Reduce != vprog.NoReduce {
+		step = accGroups(is)
+	}
 	try := func(pl plan) (ok bool) {
-		if pl.hoist >= is.vecRegs()-2 {
+		if pl.hoist >= is.vecRegs()-accRegs(is, p)-2 {
 			return false
 		}
 		// Too few registers left for one operation's operands: the
@@ -121,15 +183,15 @@ func choosePlan(is isa, p *vprog.Program, live []bool) plan {
 			f.ptrs[i] = c.GP64()
 		}
 		f.dst = c.GP64()
-		return f.body(c, pl.unroll, false) == 0 && f.body(c, 1, true) == 0
+		return f.body(c, pl.unroll, false, 0) == 0 && f.body(c, 1, true, 0) == 0
 	}
-	top := maxUnroll(is)
-	for u := top; u >= 2; u-- {
+	top := max(maxUnroll(is)/step*step, step)
+	for u := top; u >= 2*step; u -= step {
 		if pl := (plan{u, leaves}); try(pl) {
 			return pl
 		}
 	}
-	for u := top; u >= 1; u-- {
+	for u := top; u >= step; u -= step {
 		if !try(plan{u, 0}) {
 			continue
 		}
@@ -146,19 +208,31 @@ func choosePlan(is isa, p *vprog.Program, live []bool) plan {
 		}
 		return plan{u, lo}
 	}
-	return plan{1, 0}
+	return plan{step, 0}
 }
 
 // emitKernel writes one kernel: prologue (parameters to their stack homes,
-// hoisted leaves to registers), the unrolled loop, a one-vector loop, and a
+// hoisted leaves to registers), the unrolled loop, a one-step loop, and a
 // masked tail that runs the very same body on the last len%lanes elements.
+//
+// A reduction kernel keeps its accumulator in registers from entry to exit
+// (read from and written back to *acc). Its step is accGroups vectors, one
+// per group of accumulator lanes; in the tail, whole vectors go to their
+// groups in order until fewer than a vector's elements are left, and those
+// go masked to the next group, so element i still meets lane i % AccLanes.
 func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool) {
 	name := p.Name + is.name()
+	reduce := p.Reduce != vprog.NoReduce
 	c.Function(name)
 	c.Attributes(attr.NOSPLIT)
 	c.SignatureExpr(signature(p))
-	c.Doc(fmt.Sprintf("%s is %s for %s with %d vectors per iteration and %d constants held in registers.",
-		name, p.Name, is.name(), pl.unroll, pl.hoist))
+	if reduce {
+		c.Doc(fmt.Sprintf("%s folds %s into acc (reduction %s) for %s with %d vectors per iteration and %d constants held in registers.",
+			name, p.Name, p.Reduce, is.name(), pl.unroll, pl.hoist))
+	} else {
+		c.Doc(fmt.Sprintf("%s is %s for %s with %d vectors per iteration and %d constants held in registers.",
+			name, p.Name, is.name(), pl.unroll, pl.hoist))
+	}
 
 	live := liveInstrs(p)
 	homes := map[int]operand.Mem{}
@@ -187,47 +261,101 @@ func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool)
 		is.materialize(c, is.vec(i), locate(v))
 	}
 
-	f.dst = c.GP64()
-	c.Load(c.Param("dst").Base(), f.dst)
+	// accMem is where group g's values (or compensations) live in *acc.
+	var accPtr reg.GPVirtual
+	accMem := func(g int, comp bool) operand.Mem {
+		off := g * is.lanes() * 8
+		if comp {
+			off += vprog.AccLanes * 8
+		}
+		return operand.Mem{Base: accPtr, Disp: off}
+	}
+	if reduce {
+		accPtr = c.GP64()
+		c.Load(c.Param("acc"), accPtr)
+		for g := range f.accS {
+			is.reload(c, f.accS[g], accMem(g, false))
+			if f.accC != nil {
+				is.reload(c, f.accC[g], accMem(g, true))
+			}
+		}
+	} else {
+		f.dst = c.GP64()
+		c.Load(c.Param("dst").Base(), f.dst)
+	}
 	f.ptrs = make([]reg.GPVirtual, p.Inputs)
 	for i := range f.ptrs {
 		f.ptrs[i] = c.GP64()
 		c.Load(c.Param(fmt.Sprintf("in%d", i)).Base(), f.ptrs[i])
 	}
 	n := c.GP64()
-	c.Load(c.Param("dst").Len(), n)
+	if reduce {
+		c.Load(c.Param("in0").Len(), n)
+	} else {
+		c.Load(c.Param("dst").Len(), n)
+	}
 
 	lanes := is.lanes()
+	step := 1
+	if reduce {
+		step = accGroups(is)
+	}
 	advance := func(vectors int) {
 		b := operand.U32(vectors * is.memBytes())
-		c.ADDQ(b, f.dst)
+		if !reduce {
+			c.ADDQ(b, f.dst)
+		}
 		for _, r := range f.ptrs {
 			c.ADDQ(b, r)
 		}
 		c.SUBQ(operand.U32(vectors*lanes), n)
 	}
-	if pl.unroll > 1 {
+	if pl.unroll > step {
 		c.Label("loop")
 		c.CMPQ(n, operand.U32(pl.unroll*lanes))
 		c.JB(operand.LabelRef("single"))
-		f.body(c, pl.unroll, false)
+		f.body(c, pl.unroll, false, 0)
 		advance(pl.unroll)
 		c.JMP(operand.LabelRef("loop"))
 	}
 	c.Label("single")
-	c.CMPQ(n, operand.U32(lanes))
+	c.CMPQ(n, operand.U32(step*lanes))
 	c.JB(operand.LabelRef("tail"))
-	f.body(c, 1, false)
-	advance(1)
+	f.body(c, step, false, 0)
+	advance(step)
 	c.JMP(operand.LabelRef("single"))
 
+	// Fewer than step*lanes elements are left: whole vectors to groups 0,
+	// 1, … while they last, then the masked rest to the next group.
 	c.Label("tail")
+	for g := 0; g < step-1; g++ {
+		c.TESTQ(n, n)
+		c.JZ(operand.LabelRef("done"))
+		c.CMPQ(n, operand.U32(lanes))
+		c.JB(operand.LabelRef(fmt.Sprintf("masked%d", g)))
+		f.body(c, 1, false, g)
+		advance(1)
+	}
 	c.TESTQ(n, n)
 	c.JZ(operand.LabelRef("done"))
 	is.setupTail(c, n)
-	f.body(c, 1, true)
+	f.body(c, 1, true, step-1)
+	for g := step - 2; g >= 0; g-- {
+		c.JMP(operand.LabelRef("done"))
+		c.Label(fmt.Sprintf("masked%d", g))
+		is.setupTail(c, n)
+		f.body(c, 1, true, g)
+	}
 
 	c.Label("done")
+	if reduce {
+		for g := range f.accS {
+			is.spill(c, f.accS[g], accMem(g, false))
+			if f.accC != nil {
+				is.spill(c, f.accC[g], accMem(g, true))
+			}
+		}
+	}
 	// Leave the upper halves clean for SSE code after us.
 	c.VZEROUPPER()
 	c.RET()

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/actkern/actkern/internal/vprog"
 )
 
 // agreementInputs is how many inputs per kernel and parameter set the
@@ -50,62 +52,92 @@ func tests(pkg string, ks []Kernel, fns []*compiled) (string, error) {
 			maxLen[fn.prog.Name] = l
 		}
 	}
+	hasReduce := false
 	for _, t := range []string{"float32", "float64"} {
-		var cases []Kernel
-		for _, k := range ks {
-			if sigType(k.Program) == t {
-				cases = append(cases, k)
+		for _, reduce := range []bool{false, true} {
+			var cases []Kernel
+			for _, k := range ks {
+				if sigType(k.Program) == t && (k.Program.Reduce != vprog.NoReduce) == reduce {
+					cases = append(cases, k)
+				}
 			}
-		}
-		if len(cases) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "var simdCases%s = []kerneltest.SIMDCase[%s]{\n", t[5:], t)
-		for _, k := range cases {
-			p := k.Program
-			call := func(fn string) string {
-				args := []string{"d"}
-				for i := 0; i < p.Inputs; i++ {
-					args = append(args, fmt.Sprintf("in[%d]", i))
-				}
-				for i := range p.Params {
-					args = append(args, fmt.Sprintf("p[%d]", i))
-				}
-				return fmt.Sprintf("func(d []%s, in [][]%s, p []%s) { %s(%s) }", t, t, t, fn, strings.Join(args, ", "))
+			if len(cases) == 0 {
+				continue
 			}
-			fmt.Fprintf(&b, "\t{\n\t\tName: %q, Inputs: %d, MaxLen: %d,\n", p.Name, p.Inputs, maxLen[p.Name])
-			if len(p.Params) > 0 {
-				if len(k.ParamSets) == 0 {
-					return "", fmt.Errorf("asm: %s has parameters but no parameter sets for its tests", p.Name)
-				}
-				b.WriteString("\t\tParamSets: [][]" + t + "{")
-				for _, ps := range k.ParamSets {
-					if len(ps) != len(p.Params) {
-						return "", fmt.Errorf("asm: %s: parameter set %v for parameters %v", p.Name, ps, p.Params)
+			if reduce {
+				hasReduce = true
+				fmt.Fprintf(&b, "var reduceCases%s = []reduceCase[%s]{\n", t[5:], t)
+			} else {
+				fmt.Fprintf(&b, "var simdCases%s = []kerneltest.SIMDCase[%s]{\n", t[5:], t)
+			}
+			for _, k := range cases {
+				p := k.Program
+				call := func(fn string) string {
+					args := []string{"d"}
+					if reduce {
+						args = []string{"acc"}
 					}
+					for i := 0; i < p.Inputs; i++ {
+						args = append(args, fmt.Sprintf("in[%d]", i))
+					}
+					for i := range p.Params {
+						args = append(args, fmt.Sprintf("p[%d]", i))
+					}
+					if reduce {
+						return fmt.Sprintf("func(acc *[16]float64, in [][]%s, p []%s) { %s(%s) }", t, t, fn, strings.Join(args, ", "))
+					}
+					return fmt.Sprintf("func(d []%s, in [][]%s, p []%s) { %s(%s) }", t, t, t, fn, strings.Join(args, ", "))
+				}
+				fmt.Fprintf(&b, "\t{\n\t\tName: %q, Inputs: %d, MaxLen: %d,\n", p.Name, p.Inputs, maxLen[p.Name])
+				if p.Reduce == vprog.ReduceMax {
+					b.WriteString("\t\tMax: true,\n")
+				}
+				if len(p.Params) > 0 {
+					if len(k.ParamSets) == 0 {
+						return "", fmt.Errorf("asm: %s has parameters but no parameter sets for its tests", p.Name)
+					}
+					b.WriteString("\t\tParamSets: [][]" + t + "{")
+					for _, ps := range k.ParamSets {
+						if len(ps) != len(p.Params) {
+							return "", fmt.Errorf("asm: %s: parameter set %v for parameters %v", p.Name, ps, p.Params)
+						}
+						var vs []string
+						for _, v := range ps {
+							vs = append(vs, goFloat(v, t))
+						}
+						b.WriteString("{" + strings.Join(vs, ", ") + "}, ")
+					}
+					b.WriteString("},\n")
+				}
+				if len(k.Thresholds) > 0 {
 					var vs []string
-					for _, v := range ps {
-						vs = append(vs, goFloat(v, t))
+					for _, v := range k.Thresholds {
+						vs = append(vs, goFloat(v, "float64"))
 					}
-					b.WriteString("{" + strings.Join(vs, ", ") + "}, ")
+					fmt.Fprintf(&b, "\t\tThresholds: []float64{%s},\n", strings.Join(vs, ", "))
 				}
-				b.WriteString("},\n")
-			}
-			if len(k.Thresholds) > 0 {
-				var vs []string
-				for _, v := range k.Thresholds {
-					vs = append(vs, goFloat(v, "float64"))
+				fmt.Fprintf(&b, "\t\tGeneric: %s,\n", call(p.Name+"Generic"))
+				if reduce {
+					b.WriteString("\t\tImpls: []reduceImpl[" + t + "]{\n")
+				} else {
+					b.WriteString("\t\tImpls: []kerneltest.SIMDImpl[" + t + "]{\n")
 				}
-				fmt.Fprintf(&b, "\t\tThresholds: []float64{%s},\n", strings.Join(vs, ", "))
+				for _, lv := range levels {
+					fmt.Fprintf(&b, "\t\t\t{ISA: %q, Available: has%s, Run: %s},\n", lv.env, lv.suffix, call(p.Name+lv.suffix))
+				}
+				b.WriteString("\t\t},\n\t},\n")
 			}
-			fmt.Fprintf(&b, "\t\tGeneric: %s,\n", call(p.Name+"Generic"))
-			b.WriteString("\t\tImpls: []kerneltest.SIMDImpl[" + t + "]{\n")
-			for _, lv := range levels {
-				fmt.Fprintf(&b, "\t\t\t{ISA: %q, Available: has%s, Run: %s},\n", lv.env, lv.suffix, call(p.Name+lv.suffix))
-			}
-			b.WriteString("\t\t},\n\t},\n")
+			b.WriteString("}\n\n")
 		}
-		b.WriteString("}\n\n")
+	}
+	// each emits one loop of a test function over the case tables of one
+	// kind that exist.
+	each := func(kind, body string) {
+		for _, t := range []string{"32", "64"} {
+			if strings.Contains(b.String(), "var "+kind+t+" ") {
+				fmt.Fprintf(&b, "\tfor _, c := range %s%s {\n\t\tt.Run(c.Name, func(t *testing.T) { %s })\n\t}\n", kind, t, body)
+			}
+		}
 	}
 
 	b.WriteString(`// TestSIMDAgreement: every SIMD kernel gives the generic kernel's bits.
@@ -115,24 +147,18 @@ func TestSIMDAgreement(t *testing.T) {
 		n = 1 << 14
 	}
 `)
-	for _, t := range []string{"32", "64"} {
-		if strings.Contains(b.String(), "var simdCases"+t) {
-			fmt.Fprintf(&b, "\tfor _, c := range simdCases%s {\n\t\tt.Run(c.Name, func(t *testing.T) { t.Parallel(); kerneltest.Agreement(t, c, n) })\n\t}\n", t)
-		}
-	}
+	each("simdCases", "t.Parallel(); kerneltest.Agreement(t, c, n)")
+	each("reduceCases", "t.Parallel(); reduceAgreement(t, c, n)")
 	b.WriteString("}\n\n// TestSIMDGuardPages: no SIMD kernel touches memory outside its slices.\nfunc TestSIMDGuardPages(t *testing.T) {\n")
-	for _, t := range []string{"32", "64"} {
-		if strings.Contains(b.String(), "var simdCases"+t) {
-			fmt.Fprintf(&b, "\tfor _, c := range simdCases%s {\n\t\tt.Run(c.Name, func(t *testing.T) { kerneltest.GuardPages(t, c) })\n\t}\n", t)
-		}
-	}
+	each("simdCases", "kerneltest.GuardPages(t, c)")
+	each("reduceCases", "kerneltest.GuardPages(t, c.asSIMD(t, false))")
 	b.WriteString("}\n\n// TestSIMDNaNPayloads: NaN payloads survive every SIMD path as in the generic kernel.\nfunc TestSIMDNaNPayloads(t *testing.T) {\n")
-	for _, t := range []string{"32", "64"} {
-		if strings.Contains(b.String(), "var simdCases"+t) {
-			fmt.Fprintf(&b, "\tfor _, c := range simdCases%s {\n\t\tt.Run(c.Name, func(t *testing.T) { t.Parallel(); kerneltest.NaNPayloads(t, c) })\n\t}\n", t)
-		}
-	}
+	each("simdCases", "t.Parallel(); kerneltest.NaNPayloads(t, c)")
+	each("reduceCases", "t.Parallel(); kerneltest.NaNPayloads(t, c.asSIMD(t, true))")
 	b.WriteString("}\n\n")
+	if hasReduce {
+		b.WriteString(reduceHarness)
+	}
 	// The benchmarks themselves are generated with the rest of the package
 	// (kerneltest.Bench); on amd64 they learn the levels from here.
 	b.WriteString("// benchISAs are the levels this CPU runs, best first: the benchmarks time each.\nfunc benchISAs() []string {\n\tvar isas []string\n")
@@ -142,6 +168,9 @@ func TestSIMDAgreement(t *testing.T) {
 	b.WriteString("\treturn append(isas, \"generic\")\n}\n\n")
 	b.WriteString("// benchUseISA switches every kernel to a level for the benchmarks: the dispatch's useISA.\nfunc benchUseISA(name string) bool { return useISA(name) }\n")
 	imports := "\t\"testing\"\n\n\t\"github.com/actkern/actkern/kerneltest\"\n"
+	if hasReduce {
+		imports = "\t\"math/rand/v2\"\n" + imports
+	}
 	if strings.Contains(b.String(), "math.") {
 		imports = "\t\"math\"\n" + imports
 	}
