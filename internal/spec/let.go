@@ -305,7 +305,27 @@ func (a *Activation) formulas() []*Formula {
 			out = append(out, a.Params[i].Require)
 		}
 	}
-	out = append(out, &a.Forward, &a.Derivative)
+	for _, f := range []*Formula{&a.Forward, &a.Derivative} {
+		if f.Expr != nil { // gated and channel entries have neither
+			out = append(out, f)
+		}
+	}
+	for _, rs := range [][]Reduction{a.Reduce, a.BackwardReduce} {
+		for i := range rs {
+			out = append(out, &rs[i].Of)
+		}
+	}
+	if a.Backward != nil {
+		out = append(out, a.Backward)
+	}
+	for i := range a.SpecialRows {
+		for j := range a.SpecialRows[i].X {
+			out = append(out, &a.SpecialRows[i].X[j])
+		}
+		for j := range a.SpecialRows[i].Forward {
+			out = append(out, &a.SpecialRows[i].Forward[j])
+		}
+	}
 	if a.DerivativeOutput != nil {
 		out = append(out, a.DerivativeOutput)
 	}

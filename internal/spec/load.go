@@ -115,6 +115,9 @@ type loader struct {
 	// one at a time); formula checks uses of them against it.
 	lets *letTable
 	inc  *includes
+	// pending are the gated and channel entries' references to the
+	// entries they are built from, resolved after the last entry.
+	pending []pendingRef
 }
 
 // entryPos keeps positions the types do not hold, for the checks that run
@@ -343,13 +346,14 @@ func (l *loader) spec(doc *yaml.Node) *Spec {
 				goNames[a.GoName] = a
 			}
 		}
-		if len(l.errs) == before {
+		if len(l.errs) == before && a.Kind == "elementwise" {
 			// Only an entry that is otherwise valid gets the numeric
 			// checks: they evaluate its formulas.
 			numeric = append(numeric, a)
 		}
 		s.Activations = append(s.Activations, a)
 	}
+	l.resolveRefs(names)
 	// The numeric checks take most of the loading time and are
 	// independent: one goroutine per activation.
 	results := make([]ErrorList, len(numeric))
@@ -479,7 +483,7 @@ func (l *loader) goNamePos(a *Activation) Pos {
 
 // reservedGoNames are the identifiers the generated packages declare
 // beside the activations.
-var reservedGoNames = map[string]bool{"New": true, "ISA": true, "Params": true}
+var reservedGoNames = map[string]bool{"New": true, "ISA": true, "Params": true, "Rowwise": true, "NewRowwise": true, "RowwiseNames": true}
 
 // reservedVars are the kernels' own argument names: a parameter, constant
 // or threshold of the same name would shadow them in generated code.
@@ -653,7 +657,7 @@ func label(n *yaml.Node, what string) string {
 
 func (l *loader) activation(n *yaml.Node) *Activation {
 	what := label(n, "activation")
-	m, ok := l.mapping(n, what, activationFields...)
+	m, ok := l.mapping(n, what, append(slices.Clone(activationFields), shapedFields()...)...)
 	if !ok {
 		return nil
 	}
@@ -672,7 +676,6 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 			}
 		}
 	}
-	l.required(n, m, what, "name", "go_name", "doc", "torch", "forward", "derivative", "special")
 	if f, ok := m["go_name"]; ok {
 		at.goName = l.pos(f.val)
 		if s, ok := l.str(f); ok {
@@ -688,12 +691,14 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 	}
 	if f, ok := m["kind"]; ok {
 		if s, ok := l.str(f); ok {
-			if s != "elementwise" {
-				l.errorf(f.val, "kind %q: the only kind so far is elementwise", s)
+			if !slices.Contains(kinds, s) {
+				l.errorf(f.val, "kind %q: must be one of %s", s, strings.Join(kinds, ", "))
+			} else {
+				a.Kind = s
 			}
-			a.Kind = s
 		}
 	}
+	l.checkKindFields(n, m, a, what)
 	if f, ok := m["doc"]; ok {
 		a.Doc, _ = l.line(f)
 	}
@@ -813,6 +818,18 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 		}
 	}
 
+	// A rows entry's reductions are named before the lets, which may use them.
+	fwdNames := map[string]bool{}
+	fwdRed := l.reductionNames(m, "reduce", seen, fwdNames)
+	bwdNames := map[string]bool{}
+	bwdRed := l.reductionNames(m, "backward_reduce", seen, bwdNames)
+	for k := range fwdNames {
+		scope[k] = true
+	}
+	for k := range bwdNames {
+		scope[k] = true
+	}
+
 	// Lets: names, then formulas, in order (each may use the earlier).
 	l.letNames(m, a, seen)
 	l.letFormulas(scope)
@@ -828,11 +845,33 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 			a.Params[i].Require = l.formula(rf, fixed, true)
 		}
 	}
+	without := func(s, names map[string]bool) map[string]bool {
+		for k := range names {
+			delete(s, k)
+		}
+		return s
+	}
 	if f, ok := m["forward"]; ok {
-		if fo := l.formula(f, withVar("x"), false); fo != nil {
+		if fo := l.formula(f, without(withVar("x"), bwdNames), false); fo != nil {
 			a.Forward = *fo
 		}
 	}
+	if a.Kind == "rows" {
+		a.Reduce = l.reductions(fwdRed, "reduce", without(withVar("x"), bwdNames))
+		bwd := without(withVar("y"), fwdNames)
+		bwd["dy"] = true
+		if f, ok := m["output"]; ok && f.val.Value == "row" {
+			// A row output's backward sees x per element, y and dy per row.
+			for k := range withVar("x") {
+				if !fwdNames[k] {
+					bwd[k] = true
+				}
+			}
+		}
+		a.BackwardReduce = l.reductions(bwdRed, "backward_reduce", bwd)
+		l.rowsFields(m, a, fixed, bwd)
+	}
+	l.composedFields(m, a)
 	if f, ok := m["derivative"]; ok {
 		if fo := l.formula(f, withVar("x"), false); fo != nil {
 			a.Derivative = *fo

@@ -178,7 +178,7 @@ func TestRefusals(t *testing.T) {
 		{"go_name clashing with a generated name", []string{"go_name: ELU", "go_name: SoftplusBackward"},
 			`t.yaml:21:14: go_name SoftplusBackward clashes with SoftplusBackward generated for softplus (line 2)`},
 		{"unknown kind", []string{"kind: elementwise", "kind: rowwise"},
-			`t.yaml:22:11: kind "rowwise": the only kind so far is elementwise`},
+			`t.yaml:22:11: kind "rowwise": must be one of elementwise, rows, gated, channel`},
 		{"unknown function", []string{"forward: where(x > 0, x, alpha*expm1(x))", "forward: where(x > 0, x, alpha*expml(x))"},
 			`t.yaml:31:36: forward: unknown function expml (did you mean expm1?); known functions: abs, cos,`},
 		{"unknown variable, quoted", []string{"forward: where(x > 0, x, alpha*expm1(x))", `forward: "where(x > 0, x, alpah*expm1(x))"`},

@@ -43,7 +43,7 @@ type Activation struct {
 	Pos    Pos
 	Name   string // snake_case, unique: "leaky_relu"
 	GoName string // exported Go identifier: "LeakyReLU"
-	Kind   string // "elementwise" (the only kind so far)
+	Kind   string // "elementwise", "rows", "gated" or "channel" (see Shape fields below)
 	Doc    string // one line
 	Torch  string // PyTorch equivalent: "torch.nn.LeakyReLU"
 
@@ -68,6 +68,29 @@ type Activation struct {
 	Special    []Special
 	Deviations []string             // where we differ from PyTorch on purpose, and why
 	TestParams []map[string]float64 // non-default parameter sets the tests also run
+	// Rows: the kind "rows" (softmax family). Reduce are the forward's
+	// per-row reductions over x, in order; Forward is over x and them (and
+	// RowOutput says it gives one value per row, as logsumexp). Backward is
+	// dx, over y and dy (each per element; per row with RowOutput, where x
+	// is per element too) and BackwardReduce's results.
+	Reduce, BackwardReduce []Reduction
+	Backward               *Formula
+	RowOutput              bool
+	SpecialRows            []SpecialRow
+
+	// Gated (kind "gated", the GLU family): a row of 2·cols is a | b, and
+	// the output is Gate(a)·b (GateOn "a") or a·Gate(b) (GateOn "b"), Gate
+	// an elementwise entry without parameters.
+	Gate   *Activation
+	GateOn string
+
+	// Channel (kind "channel", PReLU): Of is an elementwise entry whose
+	// parameter ChannelParam takes each channel's weight;
+	// DerivativeWeight is ∂Of/∂ChannelParam, over x and Of's parameters.
+	Of               *Activation
+	ChannelParam     string
+	DerivativeWeight *Formula
+
 	// Gaps are kernels known to miss the 2-ULP bar, with the measured
 	// figure the tests then hold them to. Each one is a defect on record,
 	// listed in docs/ACCURACY.md, not a second bar.
@@ -119,6 +142,26 @@ type Kink struct {
 	At       Formula // usually a number or a parameter expression such as "lambd"
 	Gradient Formula // f' taken at the kink (may use parameters)
 	Why      string
+}
+
+// Reduction is one per-row value: Name = op over the row of Of (op "max"
+// or "sum"). A sum is computed in double-double precision; Lo, if not
+// empty, names its low part for formulas that need more than one
+// precision's worth of the sum (log(s) near s = 1).
+type Reduction struct {
+	Pos  Pos
+	Name string
+	Op   string
+	Of   Formula
+	Lo   string
+}
+
+// SpecialRow is one row of a rows entry's special-value table: the output
+// for a row of special values (formulas over the parameters; "nan" etc.).
+type SpecialRow struct {
+	Pos     Pos
+	X       []Formula
+	Forward []Formula
 }
 
 // Special is one row of the special-value table. Values are formulas over
