@@ -54,12 +54,15 @@ type setup[T float32 | float64] struct {
 }
 
 type specialRow[T float32 | float64] struct {
-	src      Special
-	x, fwd   T
-	bwd      T
-	hasBwd   bool
-	xBits    uint64
-	fwdValid bool
+	src    Special
+	x, fwd T
+	bwd    T
+	hasBwd bool
+	// bwdProduct is dy·(the backward cell), exactly, over dy, x and the
+	// parameters.
+	bwdProduct refFunc
+	xBits      uint64
+	fwdValid   bool
 }
 
 type kinkPoint[T float32 | float64] struct {
@@ -160,6 +163,12 @@ func newSetup[T float32 | float64](a *Activation, set map[string]float64) (*setu
 				return nil, fmt.Errorf("%s: special x = %s: backward: %v", a.Name, row.X, err)
 			}
 			r.hasBwd = true
+			// dy·f'(x) rounds once only if f'(x) is exact in T; otherwise
+			// (mish'(0) = 0.6) the product is evaluated from the cell's
+			// exact value.
+			if r.bwdProduct, err = compileRef("dy * ("+row.Backward+")", append([]string{"dy", "x"}, s.names...), s.consts); err != nil {
+				return nil, fmt.Errorf("%s: special x = %s: backward: %v", a.Name, row.X, err)
+			}
 		}
 		r.xBits = testutil.Bits(r.x)
 		s.special = append(s.special, r)
@@ -252,9 +261,10 @@ func (s *setup[T]) want(r *refs, dir string, in, dy, got T) (T, error) {
 			return nan, nil
 		}
 		if row := s.specialFor(in); row != nil && row.hasBwd {
-			// One rounding: the float64 product of two float32 values is
-			// exact, and for float64 the product itself rounds once.
-			return T(float64(dy) * float64(row.bwd)), nil
+			if row.bwd != row.bwd || math.IsInf(float64(row.bwd), 0) || dy == 1 || dy == -1 {
+				return dy * row.bwd, nil
+			}
+			return s.eval(row.bwdProduct, append([]float64{float64(dy), float64(in)}, s.params...), got)
 		}
 		return s.eval(r.bwd, append([]float64{float64(in), float64(dy)}, s.params...), got)
 	case BackwardFromOutput:
