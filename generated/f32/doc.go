@@ -87,6 +87,49 @@
 //     has no defaults; ours are threshold=0, value=0) (defaults threshold = 0,
 //     value = 0); PyTorch torch.nn.Threshold.
 //
+// # Rows, gates and channels
+//
+// Some functions do not map one element to one element. The row-wise ones work
+// on each row of cols contiguous elements (the last dimension of a row-major
+// tensor); the gated ones split each row of 2·cols into halves a | b, as
+// torch.nn.functional.glu(x, dim=-1) does, and also come as XPair(dst, a, b)
+// for halves kept apart; the per-channel ones take a weight per channel,
+// element i belonging to channel (i/inner) % len(weight). Their kernels are
+// reductions (compensated sums, maxima) and elementwise passes, generated and
+// dispatched like the others. NewRowwise selects a row-wise or gated function
+// by name.
+//
+//   - GeGLU(dst, x, cols), GeGLUBackward(dx, dy, x, cols), GeGLUPair,
+//     GeGLUPairBackward: GELU-gated linear unit, f(a, b) = gelu(a)*b; PyTorch
+//     torch.nn.functional.gelu(a) * b.
+//   - GeGLUTanh(dst, x, cols), GeGLUTanhBackward(dx, dy, x, cols),
+//     GeGLUTanhPair, GeGLUTanhPairBackward: GELU (tanh approximation) gated
+//     linear unit, f(a, b) = gelu_tanh(a)*b; PyTorch
+//     torch.nn.functional.gelu(a, approximate='tanh') * b.
+//   - GLU(dst, x, cols), GLUBackward(dx, dy, x, cols), GLUPair,
+//     GLUPairBackward: Gated linear unit, f(a, b) = a*sigmoid(b); PyTorch
+//     torch.nn.GLU(dim=-1).
+//   - LogSoftmax(dst, x, cols), LogSoftmaxBackward(dx, dy, y, cols): Logarithm
+//     of softmax over each row, f(x)_i = x_i - m - log(sum_j exp(x_j - m));
+//     PyTorch torch.nn.LogSoftmax(dim=-1).
+//   - LogSumExp(dst, x, cols), LogSumExpBackward(dx, dy, x, y, cols): Log of
+//     the sum of exponentials of each row, f(x) = m + log(sum_j exp(x_j - m)),
+//     one value per row; PyTorch torch.logsumexp(x, dim=-1).
+//   - PReLU(dst, x, weight, inner), PReLUBackward(dx, dweight, dy, x, weight,
+//     inner): Parametric ReLU, f(x) = x > 0 ? x : weight[c]*x, one learned
+//     slope per channel; PyTorch torch.nn.PReLU.
+//   - ReGLU(dst, x, cols), ReGLUBackward(dx, dy, x, cols), ReGLUPair,
+//     ReGLUPairBackward: ReLU-gated linear unit, f(a, b) = relu(a)*b; PyTorch
+//     torch.nn.functional.relu(a) * b.
+//   - Softmax(dst, x, cols), SoftmaxBackward(dx, dy, y, cols): Softmax over
+//     each row, f(x)_i = exp(x_i - m) / sum_j exp(x_j - m), m = max_j x_j;
+//     PyTorch torch.nn.Softmax(dim=-1).
+//   - Softmin(dst, x, cols), SoftminBackward(dx, dy, y, cols): Softmin over
+//     each row: softmax of -x; PyTorch torch.nn.Softmin(dim=-1).
+//   - SwiGLU(dst, x, cols), SwiGLUBackward(dx, dy, x, cols), SwiGLUPair,
+//     SwiGLUPairBackward: SiLU-gated linear unit (LLaMA's MLP), f(a, b) =
+//     silu(a)*b; PyTorch torch.nn.functional.silu(a) * b.
+//
 // # NaN, infinities and zeros
 //
 // NaN in gives NaN out, for every function and every backend, forward and

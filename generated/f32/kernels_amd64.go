@@ -76,6 +76,78 @@ func eluBackwardFromOutputAVX512(dst, in0, in1 []float32, alpha float32)
 //go:noescape
 func eluBackwardFromOutputAVX2(dst, in0, in1 []float32, alpha float32)
 
+// gegluAVX512 computes geglu with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func gegluAVX512(dst, in0, in1 []float32)
+
+// gegluAVX2 computes geglu with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gegluAVX2(dst, in0, in1 []float32)
+
+// gegluBackwardAAVX512 computes gegluBackwardA with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func gegluBackwardAAVX512(dst, in0, in1, in2 []float32)
+
+// gegluBackwardAAVX2 computes gegluBackwardA with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gegluBackwardAAVX2(dst, in0, in1, in2 []float32)
+
+// gegluBackwardBAVX512 computes gegluBackwardB with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func gegluBackwardBAVX512(dst, in0, in1, in2 []float32)
+
+// gegluBackwardBAVX2 computes gegluBackwardB with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gegluBackwardBAVX2(dst, in0, in1, in2 []float32)
+
+// gegluTanhAVX512 computes gegluTanh with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func gegluTanhAVX512(dst, in0, in1 []float32)
+
+// gegluTanhAVX2 computes gegluTanh with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gegluTanhAVX2(dst, in0, in1 []float32)
+
+// gegluTanhBackwardAAVX512 computes gegluTanhBackwardA with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func gegluTanhBackwardAAVX512(dst, in0, in1, in2 []float32)
+
+// gegluTanhBackwardAAVX2 computes gegluTanhBackwardA with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gegluTanhBackwardAAVX2(dst, in0, in1, in2 []float32)
+
+// gegluTanhBackwardBAVX512 computes gegluTanhBackwardB with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func gegluTanhBackwardBAVX512(dst, in0, in1, in2 []float32)
+
+// gegluTanhBackwardBAVX2 computes gegluTanhBackwardB with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gegluTanhBackwardBAVX2(dst, in0, in1, in2 []float32)
+
 // geluAVX512 computes gelu with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
@@ -123,6 +195,42 @@ func geluTanhBackwardAVX512(dst, in0, in1 []float32)
 //
 //go:noescape
 func geluTanhBackwardAVX2(dst, in0, in1 []float32)
+
+// gluAVX512 computes glu with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func gluAVX512(dst, in0, in1 []float32)
+
+// gluAVX2 computes glu with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gluAVX2(dst, in0, in1 []float32)
+
+// gluBackwardAAVX512 computes gluBackwardA with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func gluBackwardAAVX512(dst, in0, in1, in2 []float32)
+
+// gluBackwardAAVX2 computes gluBackwardA with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gluBackwardAAVX2(dst, in0, in1, in2 []float32)
+
+// gluBackwardBAVX512 computes gluBackwardB with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func gluBackwardBAVX512(dst, in0, in1, in2 []float32)
+
+// gluBackwardBAVX2 computes gluBackwardB with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gluBackwardBAVX2(dst, in0, in1, in2 []float32)
 
 // hardshrinkAVX512 computes hardshrink with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
@@ -364,6 +472,78 @@ func linearBackwardFromOutputAVX512(dst, in0, in1 []float32, c float32)
 //go:noescape
 func linearBackwardFromOutputAVX2(dst, in0, in1 []float32, c float32)
 
+// logSoftmaxReduceMAVX512 folds logSoftmaxReduceM into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func logSoftmaxReduceMAVX512(acc *[16]float64, in0 []float32)
+
+// logSoftmaxReduceMAVX2 folds logSoftmaxReduceM into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2.
+//
+//go:noescape
+func logSoftmaxReduceMAVX2(acc *[16]float64, in0 []float32)
+
+// logSoftmaxReduceS1AVX512 folds logSoftmaxReduceS1 into acc (sum; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func logSoftmaxReduceS1AVX512(acc *[16]float64, in0 []float32, m float32)
+
+// logSoftmaxReduceS1AVX2 folds logSoftmaxReduceS1 into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+//
+//go:noescape
+func logSoftmaxReduceS1AVX2(acc *[16]float64, in0 []float32, m float32)
+
+// logSoftmaxReduceN0AVX512 folds logSoftmaxReduceN0 into acc (sum; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func logSoftmaxReduceN0AVX512(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
+
+// logSoftmaxReduceN0AVX2 folds logSoftmaxReduceN0 into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE, SSE2.
+//
+//go:noescape
+func logSoftmaxReduceN0AVX2(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
+
+// logSoftmaxAVX512 computes logSoftmax with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func logSoftmaxAVX512(dst, in0 []float32, m, s1, s1_lo, n0 float32)
+
+// logSoftmaxAVX2 computes logSoftmax with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+//
+//go:noescape
+func logSoftmaxAVX2(dst, in0 []float32, m, s1, s1_lo, n0 float32)
+
+// logSoftmaxBackwardReduceRAVX512 folds logSoftmaxBackwardReduceR into acc (sum; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func logSoftmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float32)
+
+// logSoftmaxBackwardReduceRAVX2 folds logSoftmaxBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2.
+//
+//go:noescape
+func logSoftmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float32)
+
+// logSoftmaxBackwardAVX512 computes logSoftmaxBackward with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func logSoftmaxBackwardAVX512(dst, in0, in1 []float32, r, r_lo float32)
+
+// logSoftmaxBackwardAVX2 computes logSoftmaxBackward with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+//
+//go:noescape
+func logSoftmaxBackwardAVX2(dst, in0, in1 []float32, r, r_lo float32)
+
 // logsigmoidAVX512 computes logsigmoid with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
@@ -400,6 +580,66 @@ func logsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float32)
 //go:noescape
 func logsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float32)
 
+// logsumexpReduceMAVX512 folds logsumexpReduceM into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func logsumexpReduceMAVX512(acc *[16]float64, in0 []float32)
+
+// logsumexpReduceMAVX2 folds logsumexpReduceM into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2.
+//
+//go:noescape
+func logsumexpReduceMAVX2(acc *[16]float64, in0 []float32)
+
+// logsumexpReduceS1AVX512 folds logsumexpReduceS1 into acc (sum; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func logsumexpReduceS1AVX512(acc *[16]float64, in0 []float32, m float32)
+
+// logsumexpReduceS1AVX2 folds logsumexpReduceS1 into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+//
+//go:noescape
+func logsumexpReduceS1AVX2(acc *[16]float64, in0 []float32, m float32)
+
+// logsumexpReduceN0AVX512 folds logsumexpReduceN0 into acc (sum; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func logsumexpReduceN0AVX512(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
+
+// logsumexpReduceN0AVX2 folds logsumexpReduceN0 into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE, SSE2.
+//
+//go:noescape
+func logsumexpReduceN0AVX2(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
+
+// logsumexpAVX512 computes logsumexp with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func logsumexpAVX512(dst, in0, in1, in2, in3 []float32)
+
+// logsumexpAVX2 computes logsumexp with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func logsumexpAVX2(dst, in0, in1, in2, in3 []float32)
+
+// logsumexpBackwardAVX512 computes logsumexpBackward with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func logsumexpBackwardAVX512(dst, in0 []float32, y, dy float32)
+
+// logsumexpBackwardAVX2 computes logsumexpBackward with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+//
+//go:noescape
+func logsumexpBackwardAVX2(dst, in0 []float32, y, dy float32)
+
 // mishAVX512 computes mish with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
@@ -423,6 +663,102 @@ func mishBackwardAVX512(dst, in0, in1 []float32)
 //
 //go:noescape
 func mishBackwardAVX2(dst, in0, in1 []float32)
+
+// preluAVX512 computes prelu with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
+//
+//go:noescape
+func preluAVX512(dst, in0 []float32, negative_slope float32)
+
+// preluAVX2 computes prelu with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE.
+//
+//go:noescape
+func preluAVX2(dst, in0 []float32, negative_slope float32)
+
+// preluBackwardAVX512 computes preluBackward with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, SSE.
+//
+//go:noescape
+func preluBackwardAVX512(dst, in0, in1 []float32, negative_slope float32)
+
+// preluBackwardAVX2 computes preluBackward with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE.
+//
+//go:noescape
+func preluBackwardAVX2(dst, in0, in1 []float32, negative_slope float32)
+
+// preluVecAVX512 computes preluVec with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func preluVecAVX512(dst, in0, in1 []float32)
+
+// preluVecAVX2 computes preluVec with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func preluVecAVX2(dst, in0, in1 []float32)
+
+// preluBackwardVecAVX512 computes preluBackwardVec with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func preluBackwardVecAVX512(dst, in0, in1, in2 []float32)
+
+// preluBackwardVecAVX2 computes preluBackwardVec with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func preluBackwardVecAVX2(dst, in0, in1, in2 []float32)
+
+// preluBackwardWeightAVX512 folds preluBackwardWeight into acc (sum; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func preluBackwardWeightAVX512(acc *[16]float64, in0, in1 []float32, negative_slope float32)
+
+// preluBackwardWeightAVX2 folds preluBackwardWeight into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+//
+//go:noescape
+func preluBackwardWeightAVX2(acc *[16]float64, in0, in1 []float32, negative_slope float32)
+
+// regluAVX512 computes reglu with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func regluAVX512(dst, in0, in1 []float32)
+
+// regluAVX2 computes reglu with AVX2 (3 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func regluAVX2(dst, in0, in1 []float32)
+
+// regluBackwardAAVX512 computes regluBackwardA with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func regluBackwardAAVX512(dst, in0, in1, in2 []float32)
+
+// regluBackwardAAVX2 computes regluBackwardA with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func regluBackwardAAVX2(dst, in0, in1, in2 []float32)
+
+// regluBackwardBAVX512 computes regluBackwardB with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func regluBackwardBAVX512(dst, in0, in1, in2 []float32)
+
+// regluBackwardBAVX2 computes regluBackwardB with AVX2 (3 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func regluBackwardBAVX2(dst, in0, in1, in2 []float32)
 
 // reluAVX512 computes relu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -616,6 +952,126 @@ func sinBackwardAVX512(dst, in0, in1 []float32, w0 float32)
 //go:noescape
 func sinBackwardAVX2(dst, in0, in1 []float32, w0 float32)
 
+// softmaxReduceMAVX512 folds softmaxReduceM into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func softmaxReduceMAVX512(acc *[16]float64, in0 []float32)
+
+// softmaxReduceMAVX2 folds softmaxReduceM into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2.
+//
+//go:noescape
+func softmaxReduceMAVX2(acc *[16]float64, in0 []float32)
+
+// softmaxReduceSAVX512 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func softmaxReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
+
+// softmaxReduceSAVX2 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+//
+//go:noescape
+func softmaxReduceSAVX2(acc *[16]float64, in0 []float32, m float32)
+
+// softmaxAVX512 computes softmax with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func softmaxAVX512(dst, in0 []float32, m, s, s_lo float32)
+
+// softmaxAVX2 computes softmax with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+//
+//go:noescape
+func softmaxAVX2(dst, in0 []float32, m, s, s_lo float32)
+
+// softmaxBackwardReduceRAVX512 folds softmaxBackwardReduceR into acc (sum; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func softmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float32)
+
+// softmaxBackwardReduceRAVX2 folds softmaxBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func softmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float32)
+
+// softmaxBackwardAVX512 computes softmaxBackward with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func softmaxBackwardAVX512(dst, in0, in1 []float32, r, r_lo float32)
+
+// softmaxBackwardAVX2 computes softmaxBackward with AVX2 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE, SSE2.
+//
+//go:noescape
+func softmaxBackwardAVX2(dst, in0, in1 []float32, r, r_lo float32)
+
+// softminReduceMAVX512 folds softminReduceM into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func softminReduceMAVX512(acc *[16]float64, in0 []float32)
+
+// softminReduceMAVX2 folds softminReduceM into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2.
+//
+//go:noescape
+func softminReduceMAVX2(acc *[16]float64, in0 []float32)
+
+// softminReduceSAVX512 folds softminReduceS into acc (sum; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func softminReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
+
+// softminReduceSAVX2 folds softminReduceS into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+//
+//go:noescape
+func softminReduceSAVX2(acc *[16]float64, in0 []float32, m float32)
+
+// softminAVX512 computes softmin with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func softminAVX512(dst, in0 []float32, m, s, s_lo float32)
+
+// softminAVX2 computes softmin with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE, SSE2.
+//
+//go:noescape
+func softminAVX2(dst, in0 []float32, m, s, s_lo float32)
+
+// softminBackwardReduceRAVX512 folds softminBackwardReduceR into acc (sum; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func softminBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float32)
+
+// softminBackwardReduceRAVX2 folds softminBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func softminBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float32)
+
+// softminBackwardAVX512 computes softminBackward with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+//
+//go:noescape
+func softminBackwardAVX512(dst, in0, in1 []float32, r, r_lo float32)
+
+// softminBackwardAVX2 computes softminBackward with AVX2 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE, SSE2.
+//
+//go:noescape
+func softminBackwardAVX2(dst, in0, in1 []float32, r, r_lo float32)
+
 // softplusAVX512 computes softplus with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
@@ -711,6 +1167,42 @@ func softsignBackwardFromOutputAVX512(dst, in0, in1 []float32)
 //
 //go:noescape
 func softsignBackwardFromOutputAVX2(dst, in0, in1 []float32)
+
+// swigluAVX512 computes swiglu with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func swigluAVX512(dst, in0, in1 []float32)
+
+// swigluAVX2 computes swiglu with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func swigluAVX2(dst, in0, in1 []float32)
+
+// swigluBackwardAAVX512 computes swigluBackwardA with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func swigluBackwardAAVX512(dst, in0, in1, in2 []float32)
+
+// swigluBackwardAAVX2 computes swigluBackwardA with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func swigluBackwardAAVX2(dst, in0, in1, in2 []float32)
+
+// swigluBackwardBAVX512 computes swigluBackwardB with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+//
+//go:noescape
+func swigluBackwardBAVX512(dst, in0, in1, in2 []float32)
+
+// swigluBackwardBAVX2 computes swigluBackwardB with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func swigluBackwardBAVX2(dst, in0, in1, in2 []float32)
 
 // tanhAVX512 computes tanh with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.

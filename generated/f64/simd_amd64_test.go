@@ -5,6 +5,8 @@
 package f64
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/actkern/actkern/kerneltest"
@@ -66,6 +68,54 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "geglu", Inputs: 2, MaxLen: 25,
+		Generic: func(d []float64, in [][]float64, p []float64) { gegluGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluAVX512(d, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluAVX2(d, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "gegluBackwardA", Inputs: 3, MaxLen: 25,
+		Generic: func(d []float64, in [][]float64, p []float64) { gegluBackwardAGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardAAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardAAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "gegluBackwardB", Inputs: 3, MaxLen: 25,
+		Generic: func(d []float64, in [][]float64, p []float64) { gegluBackwardBGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardBAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardBAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "gegluTanh", Inputs: 2, MaxLen: 25,
+		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhAVX512(d, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhAVX2(d, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "gegluTanhBackwardA", Inputs: 3, MaxLen: 25,
+		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "gegluTanhBackwardB", Inputs: 3, MaxLen: 25,
+		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
 		Name: "gelu", Inputs: 1, MaxLen: 25,
 		Generic: func(d []float64, in [][]float64, p []float64) { geluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -95,6 +145,30 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluTanhBackwardAVX512(d, in[0], in[1]) }},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { geluTanhBackwardAVX2(d, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "glu", Inputs: 2, MaxLen: 73,
+		Generic: func(d []float64, in [][]float64, p []float64) { gluGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gluAVX512(d, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gluAVX2(d, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "gluBackwardA", Inputs: 3, MaxLen: 73,
+		Generic: func(d []float64, in [][]float64, p []float64) { gluBackwardAGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gluBackwardAAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gluBackwardAAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "gluBackwardB", Inputs: 3, MaxLen: 73,
+		Generic: func(d []float64, in [][]float64, p []float64) { gluBackwardBGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gluBackwardBAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gluBackwardBAVX2(d, in[0], in[1], in[2]) }},
 		},
 	},
 	{
@@ -286,6 +360,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "logSoftmax", Inputs: 1, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p-01, 0x1p-01, 0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01, 0x1.ap+01, 0x1.1p+02}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { logSoftmaxGeneric(d, in[0], p[0], p[1], p[2], p[3]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { logSoftmaxAVX512(d, in[0], p[0], p[1], p[2], p[3]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { logSoftmaxAVX2(d, in[0], p[0], p[1], p[2], p[3]) }},
+		},
+	},
+	{
+		Name: "logSoftmaxBackward", Inputs: 2, MaxLen: 73,
+		ParamSets: [][]float64{{0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { logSoftmaxBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { logSoftmaxBackwardAVX512(d, in[0], in[1], p[0], p[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { logSoftmaxBackwardAVX2(d, in[0], in[1], p[0], p[1]) }},
+		},
+	},
+	{
 		Name: "logsigmoid", Inputs: 1, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { logsigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -310,6 +402,23 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "logsumexp", Inputs: 4, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { logsumexpGeneric(d, in[0], in[1], in[2], in[3]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { logsumexpAVX512(d, in[0], in[1], in[2], in[3]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { logsumexpAVX2(d, in[0], in[1], in[2], in[3]) }},
+		},
+	},
+	{
+		Name: "logsumexpBackward", Inputs: 1, MaxLen: 73,
+		ParamSets: [][]float64{{0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { logsumexpBackwardGeneric(d, in[0], p[0], p[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { logsumexpBackwardAVX512(d, in[0], p[0], p[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { logsumexpBackwardAVX2(d, in[0], p[0], p[1]) }},
+		},
+	},
+	{
 		Name: "mish", Inputs: 1, MaxLen: 25,
 		Generic: func(d []float64, in [][]float64, p []float64) { mishGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -323,6 +432,64 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { mishBackwardAVX512(d, in[0], in[1]) }},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { mishBackwardAVX2(d, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "prelu", Inputs: 1, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { preluGeneric(d, in[0], p[0]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { preluAVX512(d, in[0], p[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { preluAVX2(d, in[0], p[0]) }},
+		},
+	},
+	{
+		Name: "preluBackward", Inputs: 2, MaxLen: 97,
+		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { preluBackwardGeneric(d, in[0], in[1], p[0]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { preluBackwardAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { preluBackwardAVX2(d, in[0], in[1], p[0]) }},
+		},
+	},
+	{
+		Name: "preluVec", Inputs: 2, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { preluVecGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { preluVecAVX512(d, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { preluVecAVX2(d, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "preluBackwardVec", Inputs: 3, MaxLen: 97,
+		Generic: func(d []float64, in [][]float64, p []float64) { preluBackwardVecGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { preluBackwardVecAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { preluBackwardVecAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "reglu", Inputs: 2, MaxLen: 97,
+		Generic: func(d []float64, in [][]float64, p []float64) { regluGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { regluAVX512(d, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { regluAVX2(d, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "regluBackwardA", Inputs: 3, MaxLen: 97,
+		Generic: func(d []float64, in [][]float64, p []float64) { regluBackwardAGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { regluBackwardAAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { regluBackwardAAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "regluBackwardB", Inputs: 3, MaxLen: 97,
+		Generic: func(d []float64, in [][]float64, p []float64) { regluBackwardBGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { regluBackwardBAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { regluBackwardBAVX2(d, in[0], in[1], in[2]) }},
 		},
 	},
 	{
@@ -456,6 +623,42 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "softmax", Inputs: 1, MaxLen: 73,
+		ParamSets: [][]float64{{0x1p-01, 0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01, 0x1.ap+01}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { softmaxGeneric(d, in[0], p[0], p[1], p[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { softmaxAVX512(d, in[0], p[0], p[1], p[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { softmaxAVX2(d, in[0], p[0], p[1], p[2]) }},
+		},
+	},
+	{
+		Name: "softmaxBackward", Inputs: 2, MaxLen: 97,
+		ParamSets: [][]float64{{0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { softmaxBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { softmaxBackwardAVX512(d, in[0], in[1], p[0], p[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { softmaxBackwardAVX2(d, in[0], in[1], p[0], p[1]) }},
+		},
+	},
+	{
+		Name: "softmin", Inputs: 1, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p-01, 0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01, 0x1.ap+01}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { softminGeneric(d, in[0], p[0], p[1], p[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { softminAVX512(d, in[0], p[0], p[1], p[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { softminAVX2(d, in[0], p[0], p[1], p[2]) }},
+		},
+	},
+	{
+		Name: "softminBackward", Inputs: 2, MaxLen: 97,
+		ParamSets: [][]float64{{0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { softminBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { softminBackwardAVX512(d, in[0], in[1], p[0], p[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { softminBackwardAVX2(d, in[0], in[1], p[0], p[1]) }},
+		},
+	},
+	{
 		Name: "softplus", Inputs: 1, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00, 0x1.4p+04}, {0x1p+01, 0x1.4p+03}, {0x1.6666666666666p-01, 0x1.4p+04}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { softplusGeneric(d, in[0], p[0], p[1]) },
@@ -528,6 +731,30 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { softsignBackwardFromOutputAVX512(d, in[0], in[1]) }},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { softsignBackwardFromOutputAVX2(d, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "swiglu", Inputs: 2, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { swigluGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluAVX512(d, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { swigluAVX2(d, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "swigluBackwardA", Inputs: 3, MaxLen: 25,
+		Generic: func(d []float64, in [][]float64, p []float64) { swigluBackwardAGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardAAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardAAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "swigluBackwardB", Inputs: 3, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { swigluBackwardBGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardBAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardBAVX2(d, in[0], in[1], in[2]) }},
 		},
 	},
 	{
@@ -605,6 +832,152 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 }
 
+var reduceCases64 = []reduceCase[float64]{
+	{
+		Name: "logSoftmaxReduceM", Inputs: 1, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { logSoftmaxReduceMGeneric(acc, in[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { logSoftmaxReduceMAVX512(acc, in[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { logSoftmaxReduceMAVX2(acc, in[0]) }},
+		},
+	},
+	{
+		Name: "logSoftmaxReduceS1", Inputs: 1, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
+		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { logSoftmaxReduceS1Generic(acc, in[0], p[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { logSoftmaxReduceS1AVX512(acc, in[0], p[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { logSoftmaxReduceS1AVX2(acc, in[0], p[0]) }},
+		},
+	},
+	{
+		Name: "logSoftmaxReduceN0", Inputs: 1, MaxLen: 97,
+		ParamSets: [][]float64{{0x1p-01, 0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01, 0x1.ap+01}},
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
+			logSoftmaxReduceN0Generic(acc, in[0], p[0], p[1], p[2])
+		},
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				logSoftmaxReduceN0AVX512(acc, in[0], p[0], p[1], p[2])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				logSoftmaxReduceN0AVX2(acc, in[0], p[0], p[1], p[2])
+			}},
+		},
+	},
+	{
+		Name: "logSoftmaxBackwardReduceR", Inputs: 2, MaxLen: 97,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
+			logSoftmaxBackwardReduceRGeneric(acc, in[0], in[1])
+		},
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				logSoftmaxBackwardReduceRAVX512(acc, in[0], in[1])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { logSoftmaxBackwardReduceRAVX2(acc, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "logsumexpReduceM", Inputs: 1, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { logsumexpReduceMGeneric(acc, in[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { logsumexpReduceMAVX512(acc, in[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { logsumexpReduceMAVX2(acc, in[0]) }},
+		},
+	},
+	{
+		Name: "logsumexpReduceS1", Inputs: 1, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
+		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { logsumexpReduceS1Generic(acc, in[0], p[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { logsumexpReduceS1AVX512(acc, in[0], p[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { logsumexpReduceS1AVX2(acc, in[0], p[0]) }},
+		},
+	},
+	{
+		Name: "logsumexpReduceN0", Inputs: 1, MaxLen: 97,
+		ParamSets: [][]float64{{0x1p-01, 0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01, 0x1.ap+01}},
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
+			logsumexpReduceN0Generic(acc, in[0], p[0], p[1], p[2])
+		},
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				logsumexpReduceN0AVX512(acc, in[0], p[0], p[1], p[2])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				logsumexpReduceN0AVX2(acc, in[0], p[0], p[1], p[2])
+			}},
+		},
+	},
+	{
+		Name: "preluBackwardWeight", Inputs: 2, MaxLen: 97,
+		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
+			preluBackwardWeightGeneric(acc, in[0], in[1], p[0])
+		},
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				preluBackwardWeightAVX512(acc, in[0], in[1], p[0])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { preluBackwardWeightAVX2(acc, in[0], in[1], p[0]) }},
+		},
+	},
+	{
+		Name: "softmaxReduceM", Inputs: 1, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { softmaxReduceMGeneric(acc, in[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softmaxReduceMAVX512(acc, in[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softmaxReduceMAVX2(acc, in[0]) }},
+		},
+	},
+	{
+		Name: "softmaxReduceS", Inputs: 1, MaxLen: 73,
+		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
+		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { softmaxReduceSGeneric(acc, in[0], p[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softmaxReduceSAVX512(acc, in[0], p[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softmaxReduceSAVX2(acc, in[0], p[0]) }},
+		},
+	},
+	{
+		Name: "softmaxBackwardReduceR", Inputs: 2, MaxLen: 97,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { softmaxBackwardReduceRGeneric(acc, in[0], in[1]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softmaxBackwardReduceRAVX512(acc, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softmaxBackwardReduceRAVX2(acc, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "softminReduceM", Inputs: 1, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { softminReduceMGeneric(acc, in[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softminReduceMAVX512(acc, in[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softminReduceMAVX2(acc, in[0]) }},
+		},
+	},
+	{
+		Name: "softminReduceS", Inputs: 1, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
+		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { softminReduceSGeneric(acc, in[0], p[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softminReduceSAVX512(acc, in[0], p[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softminReduceSAVX2(acc, in[0], p[0]) }},
+		},
+	},
+	{
+		Name: "softminBackwardReduceR", Inputs: 2, MaxLen: 97,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { softminBackwardReduceRGeneric(acc, in[0], in[1]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softminBackwardReduceRAVX512(acc, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softminBackwardReduceRAVX2(acc, in[0], in[1]) }},
+		},
+	},
+}
+
 // TestSIMDAgreement: every SIMD kernel gives the generic kernel's bits.
 func TestSIMDAgreement(t *testing.T) {
 	n := 1048576
@@ -614,12 +987,18 @@ func TestSIMDAgreement(t *testing.T) {
 	for _, c := range simdCases64 {
 		t.Run(c.Name, func(t *testing.T) { t.Parallel(); kerneltest.Agreement(t, c, n) })
 	}
+	for _, c := range reduceCases64 {
+		t.Run(c.Name, func(t *testing.T) { t.Parallel(); reduceAgreement(t, c, n) })
+	}
 }
 
 // TestSIMDGuardPages: no SIMD kernel touches memory outside its slices.
 func TestSIMDGuardPages(t *testing.T) {
 	for _, c := range simdCases64 {
 		t.Run(c.Name, func(t *testing.T) { kerneltest.GuardPages(t, c) })
+	}
+	for _, c := range reduceCases64 {
+		t.Run(c.Name, func(t *testing.T) { kerneltest.GuardPages(t, c.asSIMD(t, false)) })
 	}
 }
 
@@ -628,6 +1007,243 @@ func TestSIMDNaNPayloads(t *testing.T) {
 	for _, c := range simdCases64 {
 		t.Run(c.Name, func(t *testing.T) { t.Parallel(); kerneltest.NaNPayloads(t, c) })
 	}
+	for _, c := range reduceCases64 {
+		t.Run(c.Name, func(t *testing.T) { t.Parallel(); kerneltest.NaNPayloads(t, c.asSIMD(t, true)) })
+	}
+}
+
+// reduceKernel is a reduction kernel adapted to one shape: the accumulator,
+// the input slices and the parameters in declaration order.
+type reduceKernel[T float32 | float64] func(acc *[16]float64, in [][]T, params []T)
+
+// reduceImpl is one assembly implementation of a reduction kernel.
+type reduceImpl[T float32 | float64] struct {
+	ISA       string
+	Available bool
+	Run       reduceKernel[T]
+}
+
+// reduceCase is what the generated tests know about one reduction kernel.
+type reduceCase[T float32 | float64] struct {
+	Name   string
+	Inputs int
+	// MaxLen is 3×(elements per unrolled iteration)+1: calls of every
+	// length up to it meet every path (unrolled loop, one-step loop,
+	// whole-vector and masked tail).
+	MaxLen     int
+	Max        bool // a max reduction; otherwise a sum
+	ParamSets  [][]T
+	Thresholds []float64
+	Generic    reduceKernel[T]
+	Impls      []reduceImpl[T]
+}
+
+func (c reduceCase[T]) paramSets() [][]T {
+	if len(c.ParamSets) == 0 {
+		return [][]T{nil}
+	}
+	return c.ParamSets
+}
+
+// reduceStartAcc is an accumulator to start a chain of calls from, as a
+// caller continuing a row would pass: per lane zeros of either sign,
+// ordinary values with a compensation far below them, and, with wild, the
+// max's identity -Inf, infinities and NaNs. Lanes 8-15 of a max are
+// arbitrary: the kernel must leave them alone.
+func reduceStartAcc(r *rand.Rand, wild bool) [16]float64 {
+	var a [16]float64
+	for k := 0; k < 8; k++ {
+		s := r.NormFloat64() * math.Ldexp(1, r.IntN(41)-20)
+		a[k], a[8+k] = s, s*0x1p-60*r.NormFloat64()
+		switch r.IntN(16) {
+		case 0:
+			a[k], a[8+k] = 0, 0
+		case 1:
+			a[k], a[8+k] = math.Copysign(0, -1), math.Copysign(0, -1)
+		case 2:
+			if wild {
+				a[k] = math.Inf(-1)
+			}
+		case 3:
+			if wild {
+				a[k] = math.Inf(1)
+			}
+		case 4:
+			if wild {
+				a[k] = math.Float64frombits(0x7ff8000000000000 | r.Uint64()&0xfffffffffffff)
+			}
+		}
+	}
+	return a
+}
+
+// reduceDiff returns the first lane of got that differs from want, or -1.
+// Lanes must hold the same bits; NaNs may differ in the quiet bit (a
+// conversion may quiet a signalling NaN), and in payload and sign where
+// manyNaNs(lane) says the lane met more than one NaN: NaN inputs, or the
+// default NaN of Inf - Inf inside the compensated sum. Which of two NaNs
+// survives is the order of an addition's operands, which the Go compiler
+// is free to swap.
+func reduceDiff(got, want *[16]float64, manyNaNs func(lane int) bool) int {
+	for i := range got {
+		g, w := math.Float64bits(got[i]), math.Float64bits(want[i])
+		if g == w || got[i] != got[i] && want[i] != want[i] && (g|1<<51 == w|1<<51 || manyNaNs(i)) {
+			continue
+		}
+		return i
+	}
+	return -1
+}
+
+// anyNaNs is reduceDiff's rule for inputs full of NaNs and infinities.
+func anyNaNs(int) bool { return true }
+
+// nanWithoutNaNInputs reports whether lane of the generic kernel's
+// accumulator is NaN even when the call's NaN inputs are replaced by 0: then
+// the lane met a NaN besides the input's (an infinity's Inf - Inf), and the
+// payloads may differ.
+func (c reduceCase[T]) nanWithoutNaNInputs(start [16]float64, in [][]T, p []T, lane int) bool {
+	clean := make([][]T, len(in))
+	for k := range in {
+		clean[k] = make([]T, len(in[k]))
+		for i, v := range in[k] {
+			if v == v {
+				clean[k][i] = v
+			}
+		}
+	}
+	c.Generic(&start, clean, p)
+	return start[lane] != start[lane]
+}
+
+// reduceTameInputs are n finite values of moderate size (|x| up to a few
+// hundred, exponents spread over 13 binades) and their negations in
+// places, so that long chains stay finite and the compensations do real
+// work.
+func reduceTameInputs[T float32 | float64](n int, seed uint64) []T {
+	r := rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d))
+	vs := make([]T, n)
+	for i := range vs {
+		vs[i] = T(r.NormFloat64() * math.Ldexp(1, r.IntN(13)-6))
+		if i >= 8 && r.IntN(8) == 0 {
+			vs[i] = -vs[i-8] // cancels a term of the same lane
+		}
+	}
+	return vs
+}
+
+// reduceAgreement runs every available SIMD implementation beside the
+// generic kernel over n elements of each input set (kerneltest's agreement
+// inputs: special values, thresholds' neighbours, random bit patterns; and
+// tame finite values), cut into chains of one to four calls, each chain
+// from a fresh non-trivial accumulator and each call of a length 0…MaxLen
+// in turn (every 16th a longer one), and requires the same accumulator
+// bits after every chain (NaN payloads aside: the inputs hold many NaNs;
+// the NaN-payload test checks payloads).
+func reduceAgreement[T float32 | float64](t *testing.T, c reduceCase[T], n int) {
+	t.Helper()
+	for pool := 0; pool < 2; pool++ {
+		in := make([][]T, c.Inputs)
+		for k := range in {
+			if pool == 0 {
+				in[k] = kerneltest.AgreementInputs[T](n, k, c.Thresholds, 1)
+			} else {
+				in[k] = reduceTameInputs[T](n, uint64(k))
+			}
+		}
+		for _, ps := range c.paramSets() {
+			r := rand.New(rand.NewPCG(uint64(pool), 0x9e3779b97f4a7c15))
+			bad, chains := 0, 0
+			for lo, step := 0, 0; lo < n; chains++ {
+				start := reduceStartAcc(r, pool == 0)
+				want := start
+				gots := make([][16]float64, len(c.Impls))
+				for i := range gots {
+					gots[i] = start
+				}
+				first := lo
+				var lens []int
+				for calls := 1 + r.IntN(4); calls > 0 && lo < n; calls-- {
+					l := step % (c.MaxLen + 1)
+					if step%16 == 15 {
+						l = c.MaxLen + r.IntN(4096)
+					}
+					step++
+					hi := min(n, lo+l)
+					sub := make([][]T, len(in))
+					for k := range in {
+						sub[k] = in[k][lo:hi]
+					}
+					c.Generic(&want, sub, ps)
+					for i, im := range c.Impls {
+						if im.Available {
+							im.Run(&gots[i], sub, ps)
+						}
+					}
+					lens = append(lens, hi-lo)
+					lo = hi
+				}
+				for i, im := range c.Impls {
+					if !im.Available {
+						continue
+					}
+					if l := reduceDiff(&gots[i], &want, anyNaNs); l >= 0 {
+						if bad < 10 {
+							t.Errorf("%s/%s params %v: chain of calls of lengths %v from element %d (input set %d), start acc %v: lane %d: got %v (%#x), generic %v (%#x)",
+								c.Name, im.ISA, ps, lens, first, pool, start, l, gots[i][l], math.Float64bits(gots[i][l]), want[l], math.Float64bits(want[l]))
+						}
+						bad++
+					}
+				}
+			}
+			if bad > 0 {
+				t.Errorf("%s params %v input set %d: %d of %d chains differ from the generic kernel", c.Name, ps, pool, bad, chains)
+			}
+		}
+	}
+	for _, im := range c.Impls {
+		if !im.Available {
+			t.Logf("%s/%s: CPU lacks it, not run", c.Name, im.ISA)
+		}
+	}
+}
+
+// asSIMD adapts a reduction case to kerneltest's elementwise harness, for
+// its guard-page test (inputs ending at a PROT_NONE page, every length
+// 0…MaxLen and alignment; faults and stray writes caught) and its NaN-payload
+// test (a NaN at every position of every input). Each SIMD run folds its
+// inputs into a fixed finite accumulator and compares the result with the
+// generic kernel's on the same inputs itself, reporting through t; both
+// adapters then zero dst, so the harness's own comparison of dst holds and
+// the accumulator comparison is the test.
+//
+// With strictNaN (the NaN-payload test), a NaN result must carry the NaN
+// input's payload unless the lane is NaN without it too.
+func (c reduceCase[T]) asSIMD(t *testing.T, strictNaN bool) kerneltest.SIMDCase[T] {
+	start := reduceStartAcc(rand.New(rand.NewPCG(3, 5)), false)
+	bad := 0
+	sc := kerneltest.SIMDCase[T]{Name: c.Name, Inputs: c.Inputs, MaxLen: c.MaxLen, ParamSets: c.ParamSets,
+		Thresholds: c.Thresholds, Generic: func(d []T, in [][]T, p []T) { clear(d) }}
+	for _, im := range c.Impls {
+		sc.Impls = append(sc.Impls, kerneltest.SIMDImpl[T]{ISA: im.ISA, Available: im.Available, Run: func(d []T, in [][]T, p []T) {
+			got, want := start, start
+			im.Run(&got, in, p)
+			c.Generic(&want, in, p)
+			manyNaNs := anyNaNs
+			if strictNaN {
+				manyNaNs = func(lane int) bool { return c.nanWithoutNaNInputs(start, in, p, lane) }
+			}
+			if l := reduceDiff(&got, &want, manyNaNs); l >= 0 {
+				if bad < 10 {
+					t.Errorf("%s/%s params %v: %d elements: lane %d: got %v (%#x), generic %v (%#x); in[0] %v",
+						c.Name, im.ISA, p, len(in[0]), l, got[l], math.Float64bits(got[l]), want[l], math.Float64bits(want[l]), in[0])
+				}
+				bad++
+			}
+			clear(d)
+		}})
+	}
+	return sc
 }
 
 // benchISAs are the levels this CPU runs, best first: the benchmarks time each.

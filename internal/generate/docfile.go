@@ -9,7 +9,7 @@ import (
 )
 
 // packageDoc is the text of doc.go's package comment.
-func packageDoc(pkg string, mem vprog.Type, acts []*spec.Activation, ks map[string]kernels) string {
+func packageDoc(pkg string, mem vprog.Type, acts []*spec.Activation, ks map[string]kernels, shaped []*spec.Activation) string {
 	t := goType(mem)
 	var l []string
 	add := func(s ...string) { l = append(l, s...) }
@@ -55,6 +55,35 @@ func packageDoc(pkg string, mem vprog.Type, acts []*spec.Activation, ks map[stri
 			line += "; PyTorch " + a.Torch
 		}
 		add(line + ".")
+	}
+	if len(shaped) > 0 {
+		add("",
+			"# Rows, gates and channels",
+			"",
+			"Some functions do not map one element to one element. The row-wise ones work on each "+
+				"row of cols contiguous elements (the last dimension of a row-major tensor); the gated "+
+				"ones split each row of 2·cols into halves a | b, as torch.nn.functional.glu(x, dim=-1) does, "+
+				"and also come as XPair(dst, a, b) for halves kept apart; the per-channel ones take a weight "+
+				"per channel, element i belonging to channel (i/inner) % len(weight). Their kernels are "+
+				"reductions (compensated sums, maxima) and elementwise passes, generated and dispatched "+
+				"like the others. NewRowwise selects a row-wise or gated function by name.",
+			"")
+		for _, a := range shaped {
+			var line string
+			switch a.Kind {
+			case "rows":
+				if a.RowOutput {
+					line = fmt.Sprintf("  - %s(dst, x, cols), %sBackward(dx, dy, x, y, cols)", a.GoName, a.GoName)
+				} else {
+					line = fmt.Sprintf("  - %s(dst, x, cols), %sBackward(dx, dy, y, cols)", a.GoName, a.GoName)
+				}
+			case "gated":
+				line = fmt.Sprintf("  - %s(dst, x, cols), %sBackward(dx, dy, x, cols), %sPair, %sPairBackward", a.GoName, a.GoName, a.GoName, a.GoName)
+			case "channel":
+				line = fmt.Sprintf("  - %s(dst, x, weight, inner), %sBackward(dx, dweight, dy, x, weight, inner)", a.GoName, a.GoName)
+			}
+			add(fmt.Sprintf("%s: %s; PyTorch %s.", line, strings.TrimSuffix(oneLine(a.Doc), "."), a.Torch))
+		}
 	}
 	add("",
 		"# NaN, infinities and zeros",

@@ -55,11 +55,7 @@ func implName(p *vprog.Program) string { return p.Name + "Impl" }
 // checkProgram rejects programs the emitter cannot mirror exactly, so that a
 // lowering bug fails generation instead of producing a kernel that silently
 // differs from Program.Eval.
-func checkProgram(p *vprog.Program, d vprog.Direction, nparams int) error {
-	wantIn := 1
-	if d != vprog.Forward {
-		wantIn = 2
-	}
+func checkProgram(p *vprog.Program, wantIn, nparams int) error {
 	if p.Inputs != wantIn {
 		return fmt.Errorf("%s: %d inputs, want %d", p.Name, p.Inputs, wantIn)
 	}
@@ -113,15 +109,31 @@ func checkProgram(p *vprog.Program, d vprog.Direction, nparams int) error {
 // of vprog.Program.Eval. Values that depend only on constants and
 // parameters are computed once, before the loop.
 func emitKernel(p *vprog.Program, d vprog.Direction, helpers helperSet) ([]jen.Code, error) {
+	outName, inNames := sliceNames(d)
+	return emitKernelNamed(p, outName, inNames, helpers)
+}
+
+// emitKernelNamed is emitKernel with the slices named: the output (unused
+// by a reduction, whose first argument is its accumulator, acc) and the
+// inputs in program order. A reduction folds each element's value into
+// acc as vprog.Acc.Add does.
+func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers helperSet) ([]jen.Code, error) {
 	params := goParams(p.Params)
-	if err := checkProgram(p, d, len(params)); err != nil {
+	if err := checkProgram(p, len(inNames), len(params)); err != nil {
 		return nil, err
 	}
-	outName, inNames := sliceNames(d)
+	reduce := p.Reduce != vprog.NoReduce
+	lenOf := outName
+	if reduce {
+		lenOf = inNames[0]
+	}
 	n := len(p.Instrs)
 
 	live := make([]bool, n)
 	live[p.Result] = true
+	if p.Reduce == vprog.ReduceSum && p.ResultErr >= 0 {
+		live[p.ResultErr] = true
+	}
 	for i := n - 1; i >= 0; i-- {
 		if live[i] {
 			in := p.Instrs[i]
@@ -160,18 +172,27 @@ func emitKernel(p *vprog.Program, d vprog.Direction, helpers helperSet) ([]jen.C
 			body = append(body, stmts...)
 		}
 	}
-	store := jen.Id(outName).Index(jen.Id("i")).Op("=").Id(val(p.Result))
-	if p.Mem != p.Compute {
-		store = jen.Id(outName).Index(jen.Id("i")).Op("=").Id(goType(p.Mem)).Call(jen.Id(val(p.Result)))
+	switch {
+	case reduce:
+		body = append(body, foldCode(p)...)
+	case p.Mem != p.Compute:
+		body = append(body, jen.Id(outName).Index(jen.Id("i")).Op("=").Id(goType(p.Mem)).Call(jen.Id(val(p.Result))))
+	default:
+		body = append(body, jen.Id(outName).Index(jen.Id("i")).Op("=").Id(val(p.Result)))
 	}
-	body = append(body, store)
 
 	mt := goType(p.Mem)
-	sig := []jen.Code{jen.Id(outName)}
+	var sig []jen.Code
+	if !reduce {
+		sig = append(sig, jen.Id(outName))
+	}
 	for _, in := range inNames {
 		sig = append(sig, jen.Id(in))
 	}
 	args := []jen.Code{jen.List(sig...).Index().Id(mt)}
+	if reduce {
+		args = append([]jen.Code{jen.Id("acc").Op("*").Index(jen.Lit(2 * vprog.AccLanes)).Float64()}, args...)
+	}
 	if len(params) > 0 {
 		ps := make([]jen.Code, len(params))
 		for i, q := range params {
@@ -182,12 +203,15 @@ func emitKernel(p *vprog.Program, d vprog.Direction, helpers helperSet) ([]jen.C
 
 	var blk []jen.Code
 	for _, in := range inNames {
+		if in == lenOf {
+			continue
+		}
 		// Bounds-check elimination: with every slice as long as the output,
 		// the compiler proves each index in range.
-		blk = append(blk, jen.Id(in).Op("=").Id(in).Index(jen.Empty(), jen.Len(jen.Id(outName))))
+		blk = append(blk, jen.Id(in).Op("=").Id(in).Index(jen.Empty(), jen.Len(jen.Id(lenOf))))
 	}
 	blk = append(blk, pre...)
-	blk = append(blk, jen.For(jen.Id("i").Op(":=").Range().Id(outName)).Block(body...))
+	blk = append(blk, jen.For(jen.Id("i").Op(":=").Range().Id(lenOf)).Block(body...))
 
 	nlive := 0
 	for _, l := range live {
@@ -200,6 +224,13 @@ func emitKernel(p *vprog.Program, d vprog.Direction, helpers helperSet) ([]jen.C
 		"the semantics of vprog.Program.Eval, so every backend gives the same bits. "+
 		"The caller guarantees equal lengths; %s may be the same slice as an input.",
 		kernelName(p), p.Name, p.Mem, p.Compute, nlive, outName)
+	if reduce {
+		doc = fmt.Sprintf("%s is the pure-Go kernel of %s (%s memory, %s compute, %d operations): "+
+			"the scalar twin of the vector program the assembly kernels run. It folds each element's "+
+			"value into acc by %s, element i into lane i %% %d, exactly as vprog.Acc.Add, so every "+
+			"backend gives the same bits. The caller guarantees equal lengths.",
+			kernelName(p), p.Name, p.Mem, p.Compute, nlive, p.Reduce, vprog.AccLanes)
+	}
 	return []jen.Code{
 		docComment(doc),
 		jen.Func().Id(kernelName(p)).Params(args...).Block(blk...),
@@ -401,4 +432,31 @@ func emitHelpers(helpers helperSet) []jen.Code {
 		out = append(out, jen.Line())
 	}
 	return out
+}
+
+// foldCode folds the element's value into lane i % AccLanes of acc, as
+// vprog.Acc.Add (no products, so nothing the compiler could fuse).
+func foldCode(p *vprog.Program) []jen.Code {
+	v := jen.Id(val(p.Result))
+	k := jen.Id("foldK")
+	code := []jen.Code{k.Clone().Op(":=").Id("i").Op("&").Lit(vprog.AccLanes - 1)}
+	if p.Reduce == vprog.ReduceMax {
+		return append(code, jen.If(
+			jen.Id("foldS").Op(":=").Id("acc").Index(k.Clone()),
+			jen.Id("foldS").Op("==").Id("foldS").Op("&&").Parens(v.Clone().Op(">").Id("foldS").Op("||").Add(v.Clone()).Op("!=").Add(v.Clone())),
+		).Block(jen.Id("acc").Index(k.Clone()).Op("=").Add(v.Clone())))
+	}
+	verr := jen.Lit(0.0)
+	if p.ResultErr >= 0 {
+		verr = jen.Id(val(p.ResultErr))
+	}
+	return append(code,
+		jen.Id("foldS").Op(":=").Id("acc").Index(k.Clone()),
+		jen.Id("foldT").Op(":=").Id("foldS").Op("+").Add(v.Clone()),
+		jen.Id("foldBP").Op(":=").Id("foldT").Op("-").Id("foldS"),
+		jen.Id("foldE").Op(":=").Parens(jen.Id("foldS").Op("-").Parens(jen.Id("foldT").Op("-").Id("foldBP"))).Op("+").Parens(v.Clone().Op("-").Id("foldBP")),
+		jen.Id("acc").Index(k.Clone()).Op("=").Id("foldT"),
+		jen.Id("acc").Index(jen.Lit(vprog.AccLanes).Op("+").Add(k.Clone())).Op("=").
+			Id("acc").Index(jen.Lit(vprog.AccLanes).Op("+").Add(k.Clone())).Op("+").Parens(jen.Id("foldE").Op("+").Add(verr)),
+	)
 }

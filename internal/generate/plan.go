@@ -76,10 +76,22 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 	t := goType(pr.mem)
 	ks := map[string]kernels{}
 	var asmKernels []asm.Kernel
+	var elementwise []*spec.Activation
+	shaped := map[string]*shapedPlan{}
 	for _, a := range acts {
-		if a.Kind != "" && a.Kind != "elementwise" {
-			return fmt.Errorf("%s: %s: kind %q is not supported by the generator", a.Pos, a.Name, a.Kind)
+		if a.Kind != "elementwise" {
+			sp, err := planShaped(a, pr.mem)
+			if err != nil {
+				return fmt.Errorf("lowering %s (%s): %w", a.Name, pr.pkg, err)
+			}
+			shaped[a.Name] = sp
+			for _, st := range sp.stages() {
+				g.programs = append(g.programs, st.p)
+				asmKernels = append(asmKernels, stageKernel(st.p))
+			}
+			continue
 		}
+		elementwise = append(elementwise, a)
 		var k kernels
 		for _, d := range directions {
 			if d == vprog.BackwardFromOutput && a.DerivativeOutput == nil {
@@ -104,7 +116,15 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 	// Kernel names must be unique: two spec names could camel-case alike.
 	owner := map[string]string{}
 	for _, a := range acts {
-		for _, p := range ks[a.Name] {
+		k := ks[a.Name]
+		progs := k[:]
+		if sp := shaped[a.Name]; sp != nil {
+			progs = nil
+			for _, st := range sp.stages() {
+				progs = append(progs, st.p)
+			}
+		}
+		for _, p := range progs {
 			if p == nil {
 				continue
 			}
@@ -131,6 +151,16 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 	}
 
 	helpers := helperSet{}
+	if err := emitShapedFiles(pr, t, shaped, helpers, newFile, render, add); err != nil {
+		return err
+	}
+	var others []*spec.Activation
+	for _, a := range acts {
+		if shaped[a.Name] != nil {
+			others = append(others, a)
+		}
+	}
+	acts = elementwise // New, the examples and the plots take elementwise entries
 	for _, a := range acts {
 		f := newFile(pr.pkg)
 		if err := emitAPIFile(f, a, ks[a.Name], pr.pkg, t); err != nil {
@@ -171,7 +201,7 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 		return err
 	}
 	f = newFile(pr.pkg)
-	f.PackageComment(packageDoc(pr.pkg, pr.mem, acts, ks))
+	f.PackageComment(packageDoc(pr.pkg, pr.mem, acts, ks, others))
 	if err := render("doc.go", f); err != nil {
 		return err
 	}
