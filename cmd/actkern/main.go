@@ -16,8 +16,15 @@
 //	    every activation: name, Go name, kind, parameters and defaults,
 //	    PyTorch name, whether it has an output-form derivative.
 //
-//	actkern eval -func name [-type f32|f64] [-derivative] [-p name=value]... [-isa generic|avx2|avx512] < in.bin > out.bin
-//	    apply one activation (or its derivative) to raw little-endian values.
+//	actkern eval -func name [-type f32|f64] [-derivative] [-p name=value]... [-cols N] [-isa generic|avx2|avx512] < in.bin > out.bin
+//	    apply one activation (or its derivative) to raw little-endian values;
+//	    row-wise and gated ones (softmax, glu, ...) take their row length -cols.
+//
+//	actkern check [-func a,b] [-type f32,f64] [-dir forward,...] [-isa generic,avx2,avx512|best] [-range lo:hi] [-sample N] [-n N] [-out docs/ACCURACY.md]
+//	    the exhaustive sweep: every float32 input (or a -range or -sample of
+//	    them) and 10^7 float64 inputs of every elementwise kernel on every
+//	    backend, against the correctly rounded value; agreement between
+//	    backends; special values. Ctrl-C writes what was found so far.
 //
 //	actkern accuracy [-n N] [-func a,b] [-out docs/ACCURACY.md]
 //	    measure every kernel (activation × precision × direction × parameter
@@ -63,6 +70,7 @@ var commands = map[string]func(args []string, std stdio) error{
 	"generate": generateCmd,
 	"list":     listCmd,
 	"eval":     evalCmd,
+	"check":    checkCmd,
 }
 
 // run runs the command line args (without the program name) and returns
@@ -121,8 +129,10 @@ const usageText = `usage: actkern <command> [flags]
   generate -spec my.yaml -out dir [-pkg import/path] [-v]
                       generate packages dir/f32 and dir/f64 from a spec
   list [-spec file]   list the activations
-  eval -func name [-type f32|f64] [-derivative] [-p name=value]... [-isa generic|avx2|avx512] < in.bin > out.bin
+  eval -func name [-type f32|f64] [-derivative] [-p name=value]... [-cols N] [-isa generic|avx2|avx512] < in.bin > out.bin
                       apply an activation to raw little-endian values
+  check [-func names] [-type f32,f64] [-dir dirs] [-isa levels] [-range lo:hi] [-sample N] [-n N] [-out file]
+                      sweep every float32 input (and 10^7 float64 ones) of every kernel and backend
   accuracy [-n N] [-func names] [-spec file] [-out file]
                       measure every kernel's max error in ULPs
   bench [-func names] [-n sizes] [-count K] [-benchtime D] [-spec file] [-out file] [-raw file] [-from file]
