@@ -57,7 +57,7 @@ func evalCmd(args []string, std stdio) error {
 	params := paramFlags{}
 	fs.Var(params, "p", "set a parameter, as `name=value` (repeat for several); the others keep their defaults")
 	isa := fs.String("isa", "", "run the kernels of this ISA level: generic, avx2 or avx512 (default: the best this CPU runs; "+isaEnv+" is honoured)")
-	cols := fs.Int("cols", 0, "row length, for row-wise activations only")
+	cols := fs.Int("cols", 0, "row length, for the row-wise and gated activations (softmax, glu, ...): required for them, refused for the others")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -70,56 +70,97 @@ func evalCmd(args []string, std stdio) error {
 	if *isa != "" && !slices.Contains(isaLevels, *isa) {
 		return fmt.Errorf("-isa %q: want one of %s", *isa, strings.Join(isaLevels, ", "))
 	}
-	// New checks the name and the parameters (names and rules).
-	var forward, backward func(x []byte) []byte
+	// A row-wise or gated function takes -cols and no parameters; any
+	// other name goes to New, which checks it and the parameters.
+	var forward, backward func(x []byte) ([]byte, error)
 	var size int
 	var current string
+	rowwise := slices.Contains(f32.RowwiseNames(), *name)
+	switch {
+	case rowwise && *deriv:
+		return fmt.Errorf("-derivative: %s works on rows; its gradient takes dy per element, so use its Backward function from Go", *name)
+	case rowwise && len(params) > 0:
+		return fmt.Errorf("-p: %s has no parameters", *name)
+	case rowwise && *cols <= 0:
+		return fmt.Errorf("-cols: %s works on rows; give their length with -cols N (N > 0)", *name)
+	case !rowwise && *cols != 0:
+		return fmt.Errorf("-cols: %s is elementwise; -cols applies only to row-wise and gated activations (%s)", *name, strings.Join(f32.RowwiseNames(), ", "))
+	}
+	// checkRows is the shape rule of the row-wise functions, checked here
+	// so that bad input is a message, not a panic.
+	checkRows := func(n, rowLen int) error {
+		if n%rowLen != 0 {
+			return fmt.Errorf("-cols %d: the input's %d values are not whole rows of %d; nothing written", *cols, n, rowLen)
+		}
+		return nil
+	}
 	switch *typ {
 	case "f32":
+		size, current = 4, f32.ISA()
+		if rowwise {
+			r, _ := f32.NewRowwise(*name)
+			forward = func(in []byte) ([]byte, error) {
+				x := decode32(in)
+				if err := checkRows(len(x), r.RowLen(*cols)); err != nil {
+					return nil, err
+				}
+				dst := make([]float32, r.OutputLen(len(x), *cols))
+				r.Forward(dst, x, *cols)
+				return encode32(dst), nil
+			}
+			break
+		}
 		a, err := f32.New(*name, f32.Params(params))
 		if err != nil {
 			return err
 		}
-		size, current = 4, f32.ISA()
-		forward = func(in []byte) []byte {
+		forward = func(in []byte) ([]byte, error) {
 			x := decode32(in)
 			a.Forward(x, x)
-			return encode32(x)
+			return encode32(x), nil
 		}
-		backward = func(in []byte) []byte {
+		backward = func(in []byte) ([]byte, error) {
 			x := decode32(in)
 			dy := make([]float32, len(x))
 			for i := range dy {
 				dy[i] = 1
 			}
 			a.Backward(x, dy, x)
-			return encode32(x)
+			return encode32(x), nil
 		}
 	case "f64":
+		size, current = 8, f64.ISA()
+		if rowwise {
+			r, _ := f64.NewRowwise(*name)
+			forward = func(in []byte) ([]byte, error) {
+				x := decode64(in)
+				if err := checkRows(len(x), r.RowLen(*cols)); err != nil {
+					return nil, err
+				}
+				dst := make([]float64, r.OutputLen(len(x), *cols))
+				r.Forward(dst, x, *cols)
+				return encode64(dst), nil
+			}
+			break
+		}
 		a, err := f64.New(*name, f64.Params(params))
 		if err != nil {
 			return err
 		}
-		size, current = 8, f64.ISA()
-		forward = func(in []byte) []byte {
+		forward = func(in []byte) ([]byte, error) {
 			x := decode64(in)
 			a.Forward(x, x)
-			return encode64(x)
+			return encode64(x), nil
 		}
-		backward = func(in []byte) []byte {
+		backward = func(in []byte) ([]byte, error) {
 			x := decode64(in)
 			dy := make([]float64, len(x))
 			for i := range dy {
 				dy[i] = 1
 			}
 			a.Backward(x, dy, x)
-			return encode64(x)
+			return encode64(x), nil
 		}
-	}
-	if *cols != 0 {
-		// Every activation so far is elementwise; when row-wise kinds
-		// (softmax) arrive, -cols will give their row length.
-		return fmt.Errorf("-cols: %s is elementwise; -cols applies only to row-wise activations, and there are none yet", *name)
 	}
 	if *isa != "" && *isa != current {
 		if os.Getenv(isaEnv) == *isa {
@@ -137,11 +178,13 @@ func evalCmd(args []string, std stdio) error {
 	if len(in)%size != 0 {
 		return fmt.Errorf("the input has %d bytes, not a multiple of %d (the size of one %s value); nothing written", len(in), size, *typ)
 	}
-	var res []byte
+	compute := forward
 	if *deriv {
-		res = backward(in)
-	} else {
-		res = forward(in)
+		compute = backward
+	}
+	res, err := compute(in)
+	if err != nil {
+		return err
 	}
 	_, err = std.out.Write(res)
 	return err

@@ -44,8 +44,15 @@ func loadSpec(path string) (*spec.Spec, error) {
 	return spec.Load(path)
 }
 
-// paramList is "beta=1, threshold=20", or "-" for none.
+// paramList is "beta=1, threshold=20", or "-" for none. Row-wise and gated
+// entries take cols; a channel entry takes a weight per channel.
 func paramList(a *spec.Activation) string {
+	switch a.Kind {
+	case "rows", "gated":
+		return "cols"
+	case "channel":
+		return "weight[C] (" + a.Of.Name + "'s " + a.ChannelParam + "), inner"
+	}
 	if len(a.Params) == 0 {
 		return "-"
 	}
@@ -57,9 +64,14 @@ func paramList(a *spec.Activation) string {
 }
 
 // outputForm says whether BackwardFromOutput exists: "yes", "if <rule>"
-// (the parameters must satisfy output_requires) or "no".
+// (the parameters must satisfy output_requires) or "no". Row-wise
+// backward always works from the output (softmax's dx needs y, not x).
 func outputForm(a *spec.Activation) string {
 	switch {
+	case a.Kind == "rows" && !a.RowOutput:
+		return "always (dx from y)"
+	case a.Kind != "elementwise":
+		return "-"
 	case a.DerivativeOutput == nil:
 		return "no"
 	case a.OutputRequires != nil:

@@ -55,6 +55,9 @@ func TestEval(t *testing.T) {
 		{"parameter", []string{"-func", "leaky_relu", "-p", "negative_slope=0.5"}, f32Bytes(-2, 3), f32Bytes(-1, 3)},
 		{"parameter derivative", []string{"-func", "leaky_relu", "-p", "negative_slope=0.5", "-derivative"}, f32Bytes(-2, 3), f32Bytes(0.5, 1)},
 		{"empty input", []string{"-func", "tanh"}, "", ""},
+		{"softmax rows", []string{"-func", "softmax", "-cols", "2", "-type", "f64"}, f64Bytes(0, 0, 5, math.Inf(-1)), f64Bytes(0.5, 0.5, 1, 0)},
+		{"logsumexp, one value per row", []string{"-func", "logsumexp", "-cols", "2", "-type", "f64"}, f64Bytes(0, 0, 5, math.Inf(-1)), f64Bytes(math.Ln2, 5)},
+		{"gated halves", []string{"-func", "reglu", "-cols", "2"}, f32Bytes(-1, 3, 5, 7), f32Bytes(0, 21)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stdout, stderr, code := runCmd(t, tc.in, append([]string{"eval"}, tc.args...)...)
@@ -96,6 +99,11 @@ func TestBadInput(t *testing.T) {
 		{"length not a multiple of 4", []string{"eval", "-func", "relu"}, f32Bytes(1, 2)[:7], "the input has 7 bytes, not a multiple of 4"},
 		{"length not a multiple of 8", []string{"eval", "-func", "relu", "-type", "f64"}, f32Bytes(1, 2, 3), "the input has 12 bytes, not a multiple of 8"},
 		{"cols on an elementwise activation", []string{"eval", "-func", "relu", "-cols", "2"}, f32Bytes(1, 2), "-cols: relu is elementwise"},
+		{"row-wise without cols", []string{"eval", "-func", "softmax"}, f32Bytes(1, 2), "-cols: softmax works on rows"},
+		{"cols does not divide the input", []string{"eval", "-func", "softmax", "-cols", "3"}, f32Bytes(1, 2), "the input's 2 values are not whole rows of 3"},
+		{"gated rows are 2*cols", []string{"eval", "-func", "glu", "-cols", "2"}, f32Bytes(1, 2, 3, 4, 5, 6), "not whole rows of 4"},
+		{"row-wise derivative", []string{"eval", "-func", "softmax", "-cols", "2", "-derivative"}, f32Bytes(1, 2), "-derivative: softmax works on rows"},
+		{"row-wise parameter", []string{"eval", "-func", "softmax", "-cols", "2", "-p", "a=1"}, f32Bytes(1, 2), "-p: softmax has no parameters"},
 		{"list: spec with errors", []string{"list", "-spec", brokenSpec}, "", brokenSpec + `:2:11: name "Bad": must be snake_case`},
 		{"list: missing spec", []string{"list", "-spec", brokenSpec + ".none"}, "", "no such file"},
 	} {
@@ -135,8 +143,12 @@ func TestList(t *testing.T) {
 		names = append(names, f[0])
 		rows[f[0]] = l
 	}
-	assert.ElementsMatch(t, f32.Names(), names)
+	// Every function the generated package knows by name is listed, and
+	// PReLU (which takes a weight, so has no by-name form).
+	assert.ElementsMatch(t, append(append(f32.Names(), f32.RowwiseNames()...), "prelu"), names)
 	for _, want := range []struct{ name, fields string }{
+		{"softmax", "softmax Softmax rows cols torch.nn.Softmax(dim=-1) always (dx from y)"},
+		{"prelu", "prelu PReLU channel weight[C] (leaky_relu's negative_slope), inner torch.nn.PReLU -"},
 		{"relu", "relu ReLU elementwise - torch.nn.ReLU yes"},
 		{"softplus", "softplus Softplus elementwise beta=1, threshold=20 torch.nn.Softplus no"},
 		{"elu", "elu ELU elementwise alpha=1 torch.nn.ELU if alpha >= 0"},
