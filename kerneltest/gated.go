@@ -170,6 +170,13 @@ func RunGated[T float32 | float64](t *testing.T, g Gated, k GatedKernels[T]) {
 		}
 	})
 	t.Run("nan", func(t *testing.T) {
+		// NaN in the gated half u makes everything NaN; NaN in the other
+		// half v makes the output and ∂f/∂u = g'(u)·v NaN, but not
+		// ∂f/∂v = g(u), which does not read v (PyTorch's autograd agrees).
+		gatedHalf := 0
+		if g.GateOn == "b" {
+			gatedHalf = 1
+		}
 		for _, half := range []int{0, 1} {
 			x := []T{1.5, -2, 0.25, 3}
 			x[half*2] = T(math.NaN())
@@ -178,7 +185,13 @@ func RunGated[T float32 | float64](t *testing.T, g Gated, k GatedKernels[T]) {
 			assert.True(t, y[0] != y[0], "NaN in half %d: got %v", half, y[0])
 			dx := make([]T, 4)
 			k.Backward(dx, []T{1, 1}, x, 2)
-			assert.True(t, dx[0] != dx[0] && dx[2] != dx[2], "NaN in half %d: backward %v", half, dx)
+			du, dv := dx[gatedHalf*2], dx[(1-gatedHalf)*2]
+			assert.True(t, du != du, "NaN in half %d: d/d(gated half) = %v, want NaN", half, du)
+			if half == gatedHalf {
+				assert.True(t, dv != dv, "NaN in the gated half: d/d(other half) = %v, want NaN", dv)
+			} else {
+				assert.False(t, dv != dv, "NaN in the other half: d/d(other half) = g(u)·dy is NaN")
+			}
 		}
 	})
 	t.Run("shapes", func(t *testing.T) {

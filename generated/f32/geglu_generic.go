@@ -327,7 +327,7 @@ func gegluGeneric(dst, a, b []float32) {
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f32 memory,
-// f64 compute, 464 operations): the scalar twin of the vector program the
+// f64 compute, 462 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -851,27 +851,22 @@ func gegluBackwardAGeneric(da, a, b, dy []float32) {
 		v455 := float64(v453 * v454)
 		v456 := float64(dy[i])
 		v457 := float64(v456 * v455)
-		v458 := math.IsNaN(v456)
+		v458 := math.IsNaN(v454)
 		v459 := v457
 		if v458 {
-			v459 = v456
+			v459 = v454
 		}
-		v460 := math.IsNaN(v454)
+		v460 := math.IsNaN(v0)
 		v461 := v459
 		if v460 {
-			v461 = v454
+			v461 = v0
 		}
-		v462 := math.IsNaN(v0)
-		v463 := v461
-		if v462 {
-			v463 = v0
-		}
-		da[i] = float32(v463)
+		da[i] = float32(v461)
 	}
 }
 
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f32 memory,
-// f64 compute, 262 operations): the scalar twin of the vector program the
+// f64 compute, 257 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1171,22 +1166,11 @@ func gegluBackwardBGeneric(db, a, b, dy []float32) {
 		}
 		v253 := float64(dy[i])
 		v254 := float64(v253 * v252)
-		v255 := math.IsNaN(v253)
+		v255 := math.IsNaN(v0)
 		v256 := v254
 		if v255 {
-			v256 = v253
+			v256 = v0
 		}
-		v257 := float64(b[i])
-		v258 := math.IsNaN(v257)
-		v259 := v256
-		if v258 {
-			v259 = v257
-		}
-		v260 := math.IsNaN(v0)
-		v261 := v259
-		if v260 {
-			v261 = v0
-		}
-		db[i] = float32(v261)
+		db[i] = float32(v256)
 	}
 }

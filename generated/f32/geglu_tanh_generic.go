@@ -233,7 +233,7 @@ func gegluTanhGeneric(dst, a, b []float32) {
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f32
-// memory, f64 compute, 353 operations): the scalar twin of the vector program
+// memory, f64 compute, 351 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -655,27 +655,22 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 		v344 := float64(v342 * v343)
 		v345 := float64(dy[i])
 		v346 := float64(v345 * v344)
-		v347 := math.IsNaN(v345)
+		v347 := math.IsNaN(v343)
 		v348 := v346
 		if v347 {
-			v348 = v345
+			v348 = v343
 		}
-		v349 := math.IsNaN(v343)
+		v349 := math.IsNaN(v0)
 		v350 := v348
 		if v349 {
-			v350 = v343
+			v350 = v0
 		}
-		v351 := math.IsNaN(v0)
-		v352 := v350
-		if v351 {
-			v352 = v0
-		}
-		da[i] = float32(v352)
+		da[i] = float32(v350)
 	}
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f32
-// memory, f64 compute, 168 operations): the scalar twin of the vector program
+// memory, f64 compute, 163 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -881,22 +876,11 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 		}
 		v159 := float64(dy[i])
 		v160 := float64(v159 * v158)
-		v161 := math.IsNaN(v159)
+		v161 := math.IsNaN(v0)
 		v162 := v160
 		if v161 {
-			v162 = v159
+			v162 = v0
 		}
-		v163 := float64(b[i])
-		v164 := math.IsNaN(v163)
-		v165 := v162
-		if v164 {
-			v165 = v163
-		}
-		v166 := math.IsNaN(v0)
-		v167 := v165
-		if v166 {
-			v167 = v0
-		}
-		db[i] = float32(v167)
+		db[i] = float32(v162)
 	}
 }

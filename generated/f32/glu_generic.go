@@ -87,7 +87,7 @@ func gluGeneric(dst, a, b []float32) {
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f32 memory, f64
-// compute, 49 operations): the scalar twin of the vector program the assembly
+// compute, 44 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -148,27 +148,16 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 		}
 		v41 := float64(dy[i])
 		v42 := float64(v41 * v40)
-		v43 := math.IsNaN(v41)
-		v44 := v42
-		if v43 {
-			v44 = v41
-		}
-		v45 := v44
+		v43 := v42
 		if v39 {
-			v45 = v0
+			v43 = v0
 		}
-		v46 := float64(a[i])
-		v47 := math.IsNaN(v46)
-		v48 := v45
-		if v47 {
-			v48 = v46
-		}
-		da[i] = float32(v48)
+		da[i] = float32(v43)
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f32 memory, f64
-// compute, 55 operations): the scalar twin of the vector program the assembly
+// compute, 53 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -235,21 +224,16 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 		v46 := float64(v44 * v45)
 		v47 := float64(dy[i])
 		v48 := float64(v47 * v46)
-		v49 := math.IsNaN(v47)
+		v49 := math.IsNaN(v0)
 		v50 := v48
 		if v49 {
-			v50 = v47
+			v50 = v0
 		}
-		v51 := math.IsNaN(v0)
+		v51 := math.IsNaN(v45)
 		v52 := v50
 		if v51 {
-			v52 = v0
+			v52 = v45
 		}
-		v53 := math.IsNaN(v45)
-		v54 := v52
-		if v53 {
-			v54 = v45
-		}
-		db[i] = float32(v54)
+		db[i] = float32(v52)
 	}
 }

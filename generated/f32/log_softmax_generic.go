@@ -286,7 +286,7 @@ func logSoftmaxGeneric(dst, x []float32, m, s1, s1Lo, n0 float32) {
 }
 
 // logSoftmaxBackwardReduceRGeneric is the pure-Go kernel of
-// logSoftmaxBackwardReduceR (f32 memory, f64 compute, 4 operations): the
+// logSoftmaxBackwardReduceR (f32 memory, f64 compute, 1 operations): the
 // scalar twin of the vector program the assembly kernels run. It folds each
 // element's value into acc by sum, element i into lane i % 8, exactly as
 // vprog.Acc.Add, so every backend gives the same bits. The caller guarantees
@@ -295,17 +295,11 @@ func logSoftmaxBackwardReduceRGeneric(acc *[16]float64, y, dy []float32) {
 	dy = dy[:len(y)]
 	for i := range y {
 		v0 := float64(dy[i])
-		v2 := float64(y[i])
-		v3 := math.IsNaN(v2)
-		v4 := v0
-		if v3 {
-			v4 = v2
-		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v4
+		foldT := foldS + v0
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v4 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v0 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}

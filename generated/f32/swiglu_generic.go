@@ -136,7 +136,7 @@ func swigluGeneric(dst, a, b []float32) {
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f32 memory,
-// f64 compute, 224 operations): the scalar twin of the vector program the
+// f64 compute, 222 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -433,26 +433,21 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 		v216 := float64(v214 * v215)
 		v217 := float64(dy[i])
 		v218 := float64(v217 * v216)
-		v219 := math.IsNaN(v217)
+		v219 := math.IsNaN(v215)
 		v220 := v218
 		if v219 {
-			v220 = v217
+			v220 = v215
 		}
-		v221 := math.IsNaN(v215)
-		v222 := v220
-		if v221 {
-			v222 = v215
-		}
-		v223 := v222
+		v221 := v220
 		if v76 {
-			v223 = v0
+			v221 = v0
 		}
-		da[i] = float32(v223)
+		da[i] = float32(v221)
 	}
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f32 memory,
-// f64 compute, 83 operations): the scalar twin of the vector program the
+// f64 compute, 78 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -562,21 +557,10 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 		}
 		v75 := float64(dy[i])
 		v76 := float64(v75 * v74)
-		v77 := math.IsNaN(v75)
-		v78 := v76
-		if v77 {
-			v78 = v75
-		}
-		v79 := float64(b[i])
-		v80 := math.IsNaN(v79)
-		v81 := v78
-		if v80 {
-			v81 = v79
-		}
-		v82 := v81
+		v77 := v76
 		if v70 {
-			v82 = v0
+			v77 = v0
 		}
-		db[i] = float32(v82)
+		db[i] = float32(v77)
 	}
 }

@@ -516,7 +516,7 @@ func gegluGeneric(dst, a, b []float64) {
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f64 memory,
-// f64 compute, 693 operations): the scalar twin of the vector program the
+// f64 compute, 691 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -1278,27 +1278,22 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 		v684 := float64(v682 * v683)
 		v685 := dy[i]
 		v686 := float64(v685 * v684)
-		v687 := math.IsNaN(v685)
+		v687 := math.IsNaN(v683)
 		v688 := v686
 		if v687 {
-			v688 = v685
+			v688 = v683
 		}
-		v689 := math.IsNaN(v683)
+		v689 := math.IsNaN(v0)
 		v690 := v688
 		if v689 {
-			v690 = v683
+			v690 = v0
 		}
-		v691 := math.IsNaN(v0)
-		v692 := v690
-		if v691 {
-			v692 = v0
-		}
-		da[i] = v692
+		da[i] = v690
 	}
 }
 
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f64 memory,
-// f64 compute, 445 operations): the scalar twin of the vector program the
+// f64 compute, 440 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1787,22 +1782,11 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 		}
 		v436 := dy[i]
 		v437 := float64(v436 * v435)
-		v438 := math.IsNaN(v436)
+		v438 := math.IsNaN(v0)
 		v439 := v437
 		if v438 {
-			v439 = v436
+			v439 = v0
 		}
-		v440 := b[i]
-		v441 := math.IsNaN(v440)
-		v442 := v439
-		if v441 {
-			v442 = v440
-		}
-		v443 := math.IsNaN(v0)
-		v444 := v442
-		if v443 {
-			v444 = v0
-		}
-		db[i] = v444
+		db[i] = v439
 	}
 }

@@ -380,7 +380,7 @@ func gegluTanhGeneric(dst, a, b []float64) {
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 550 operations): the scalar twin of the vector program
+// memory, f64 compute, 548 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -1023,27 +1023,22 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v541 := float64(v539 * v540)
 		v542 := dy[i]
 		v543 := float64(v542 * v541)
-		v544 := math.IsNaN(v542)
+		v544 := math.IsNaN(v540)
 		v545 := v543
 		if v544 {
-			v545 = v542
+			v545 = v540
 		}
-		v546 := math.IsNaN(v540)
+		v546 := math.IsNaN(v0)
 		v547 := v545
 		if v546 {
-			v547 = v540
+			v547 = v0
 		}
-		v548 := math.IsNaN(v0)
-		v549 := v547
-		if v548 {
-			v549 = v0
-		}
-		da[i] = v549
+		da[i] = v547
 	}
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
-// memory, f64 compute, 294 operations): the scalar twin of the vector program
+// memory, f64 compute, 289 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -1396,22 +1391,11 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		}
 		v285 := dy[i]
 		v286 := float64(v285 * v284)
-		v287 := math.IsNaN(v285)
+		v287 := math.IsNaN(v0)
 		v288 := v286
 		if v287 {
-			v288 = v285
+			v288 = v0
 		}
-		v289 := b[i]
-		v290 := math.IsNaN(v289)
-		v291 := v288
-		if v290 {
-			v291 = v289
-		}
-		v292 := math.IsNaN(v0)
-		v293 := v291
-		if v292 {
-			v293 = v0
-		}
-		db[i] = v293
+		db[i] = v288
 	}
 }

@@ -146,7 +146,7 @@ func gluGeneric(dst, a, b []float64) {
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f64 memory, f64
-// compute, 99 operations): the scalar twin of the vector program the assembly
+// compute, 94 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -266,27 +266,16 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		}
 		v91 := dy[i]
 		v92 := float64(v91 * v90)
-		v93 := math.IsNaN(v91)
-		v94 := v92
-		if v93 {
-			v94 = v91
-		}
-		v95 := v94
+		v93 := v92
 		if v89 {
-			v95 = v0
+			v93 = v0
 		}
-		v96 := a[i]
-		v97 := math.IsNaN(v96)
-		v98 := v95
-		if v97 {
-			v98 = v96
-		}
-		da[i] = v98
+		da[i] = v93
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f64 memory, f64
-// compute, 105 operations): the scalar twin of the vector program the assembly
+// compute, 103 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -412,21 +401,16 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 		v96 := float64(v94 * v95)
 		v97 := dy[i]
 		v98 := float64(v97 * v96)
-		v99 := math.IsNaN(v97)
+		v99 := math.IsNaN(v0)
 		v100 := v98
 		if v99 {
-			v100 = v97
+			v100 = v0
 		}
-		v101 := math.IsNaN(v0)
+		v101 := math.IsNaN(v95)
 		v102 := v100
 		if v101 {
-			v102 = v0
+			v102 = v95
 		}
-		v103 := math.IsNaN(v95)
-		v104 := v102
-		if v103 {
-			v104 = v95
-		}
-		db[i] = v104
+		db[i] = v102
 	}
 }

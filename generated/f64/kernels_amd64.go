@@ -526,7 +526,7 @@ func logSoftmaxAVX2(dst, in0 []float64, m, s1, s1_lo, n0 float64)
 //go:noescape
 func logSoftmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float64)
 
-// logSoftmaxBackwardReduceRAVX2 folds logSoftmaxBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// logSoftmaxBackwardReduceRAVX2 folds logSoftmaxBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
@@ -742,7 +742,7 @@ func regluAVX2(dst, in0, in1 []float64)
 //go:noescape
 func regluBackwardAAVX512(dst, in0, in1, in2 []float64)
 
-// regluBackwardAAVX2 computes regluBackwardA with AVX2 (2 vectors per iteration, masked tail).
+// regluBackwardAAVX2 computes regluBackwardA with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
@@ -754,7 +754,7 @@ func regluBackwardAAVX2(dst, in0, in1, in2 []float64)
 //go:noescape
 func regluBackwardBAVX512(dst, in0, in1, in2 []float64)
 
-// regluBackwardBAVX2 computes regluBackwardB with AVX2 (3 vectors per iteration, masked tail).
+// regluBackwardBAVX2 computes regluBackwardB with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape

@@ -6288,9 +6288,7 @@ single:
 	VMOVUPD          (DX), Z8
 	VMULPD           Z8, Z7, Z7
 	VMOVUPD          (BX), Z9
-	VMULPD           Z7, Z9, Z7
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z7, K2, Z9
+	VMULPD           Z7, Z9, Z9
 	VCMPPD           $0x03, Z8, Z8, K2
 	VBLENDMPD        Z8, Z9, K2, Z8
 	VCMPPD           $0x03, Z6, Z6, K2
@@ -6965,9 +6963,7 @@ tail:
 	VMOVUPD.Z        (DX), K1, Z8
 	VMULPD           Z8, Z7, Z7
 	VMOVUPD.Z        (BX), K1, Z9
-	VMULPD           Z7, Z9, Z7
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z7, K2, Z9
+	VMULPD           Z7, Z9, Z9
 	VCMPPD           $0x03, Z8, Z8, K2
 	VBLENDMPD        Z8, Z9, K2, Z8
 	VCMPPD           $0x03, Z6, Z6, K2
@@ -7933,11 +7929,9 @@ single:
 	VMOVUPD     (DX), Y2
 	VMULPD      Y2, Y1, Y1
 	VMOVUPD     (BX), Y3
-	VMULPD      Y1, Y3, Y1
-	VCMPPD      $0x03, Y3, Y3, Y4
-	VBLENDVPD   Y4, Y3, Y1, Y4
+	VMULPD      Y1, Y3, Y3
 	VCMPPD      $0x03, Y2, Y2, Y1
-	VBLENDVPD   Y1, Y2, Y4, Y1
+	VBLENDVPD   Y1, Y2, Y3, Y1
 	VCMPPD      $0x03, Y0, Y0, Y2
 	VBLENDVPD   Y2, Y0, Y1, Y2
 	VMOVUPD     Y2, (AX)
@@ -8897,11 +8891,9 @@ tail:
 	VMASKMOVPD  (DX), Y15, Y2
 	VMULPD      Y2, Y1, Y1
 	VMASKMOVPD  (BX), Y15, Y3
-	VMULPD      Y1, Y3, Y1
-	VCMPPD      $0x03, Y3, Y3, Y4
-	VBLENDVPD   Y4, Y3, Y1, Y4
+	VMULPD      Y1, Y3, Y3
 	VCMPPD      $0x03, Y2, Y2, Y1
-	VBLENDVPD   Y1, Y2, Y4, Y1
+	VBLENDVPD   Y1, Y2, Y3, Y1
 	VCMPPD      $0x03, Y0, Y0, Y2
 	VBLENDVPD   Y2, Y0, Y1, Y2
 	VMASKMOVPD  Y2, Y15, (AX)
@@ -9329,14 +9321,9 @@ single:
 	VBLENDMPD        Z11, Z15, K3, Z15
 	VBLENDMPD        Z12, Z15, K2, Z12
 	VMOVUPD          (BX), Z13
-	VMULPD           Z12, Z13, Z12
-	VCMPPD           $0x03, Z13, Z13, K2
-	VBLENDMPD        Z13, Z12, K2, Z13
-	VMOVUPD          (DX), Z12
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
+	VMULPD           Z12, Z13, Z13
 	VCMPPD           $0x03, Z11, Z11, K2
-	VBLENDMPD        Z11, Z12, K2, Z11
+	VBLENDMPD        Z11, Z13, K2, Z11
 	VMOVUPD          Z11, (AX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
@@ -9348,9 +9335,9 @@ single:
 tail:
 	TESTQ            SI, SI
 	JZ               done
-	MOVL             $-1, DI
-	BZHIL            SI, DI, DI
-	KMOVW            DI, K1
+	MOVL             $-1, DX
+	BZHIL            SI, DX, DX
+	KMOVW            DX, K1
 	VMOVUPD.Z        (CX), K1, Z11
 	VBROADCASTSD     actkernconst<>+1448(SB), Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
@@ -9747,14 +9734,9 @@ tail:
 	VBLENDMPD        Z11, Z15, K3, Z15
 	VBLENDMPD        Z12, Z15, K2, Z12
 	VMOVUPD.Z        (BX), K1, Z13
-	VMULPD           Z12, Z13, Z12
-	VCMPPD           $0x03, Z13, Z13, K2
-	VBLENDMPD        Z13, Z12, K2, Z13
-	VMOVUPD.Z        (DX), K1, Z12
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
+	VMULPD           Z12, Z13, Z13
 	VCMPPD           $0x03, Z11, Z11, K2
-	VBLENDMPD        Z11, Z12, K2, Z11
+	VBLENDMPD        Z11, Z13, K2, Z11
 	VMOVUPD          Z11, K1, (AX)
 
 done:
@@ -10354,12 +10336,7 @@ single:
 	VMOVUPD     (SP), Y1
 	VBLENDVPD   Y1, 32(SP), Y2, Y1
 	VMOVUPD     (BX), Y2
-	VMULPD      Y1, Y2, Y1
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y1, Y3
-	VMOVUPD     (DX), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMULPD      Y1, Y2, Y2
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VBLENDVPD   Y1, Y0, Y2, Y1
 	VMOVUPD     Y1, (AX)
@@ -10373,9 +10350,9 @@ single:
 tail:
 	TESTQ       SI, SI
 	JZ          done
-	LEAQ        actkernconst<>+1216(SB), DI
+	LEAQ        actkernconst<>+1216(SB), DX
 	NEGQ        SI
-	VMOVDQU     32(DI)(SI*8), Y15
+	VMOVDQU     32(DX)(SI*8), Y15
 	VMASKMOVPD  (CX), Y15, Y0
 	VMOVUPD     actkernconst<>+2208(SB), Y1
 	VXORPD      actkernconst<>+224(SB), Y1, Y2
@@ -10957,12 +10934,7 @@ tail:
 	VMOVUPD     192(SP), Y1
 	VBLENDVPD   Y1, 32(SP), Y2, Y1
 	VMASKMOVPD  (BX), Y15, Y2
-	VMULPD      Y1, Y2, Y1
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y1, Y3
-	VMASKMOVPD  (DX), Y15, Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMULPD      Y1, Y2, Y2
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VBLENDVPD   Y1, Y0, Y2, Y1
 	VMASKMOVPD  Y1, Y15, (AX)
@@ -13281,9 +13253,7 @@ single:
 	VMOVUPD          (DX), Z6
 	VMULPD           Z6, Z5, Z5
 	VMOVUPD          (BX), Z7
-	VMULPD           Z5, Z7, Z5
-	VCMPPD           $0x03, Z7, Z7, K2
-	VBLENDMPD        Z7, Z5, K2, Z7
+	VMULPD           Z5, Z7, Z7
 	VCMPPD           $0x03, Z6, Z6, K2
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VCMPPD           $0x03, Z4, Z4, K2
@@ -13878,9 +13848,7 @@ tail:
 	VMOVUPD.Z        (DX), K1, Z6
 	VMULPD           Z6, Z5, Z5
 	VMOVUPD.Z        (BX), K1, Z7
-	VMULPD           Z5, Z7, Z5
-	VCMPPD           $0x03, Z7, Z7, K2
-	VBLENDMPD        Z7, Z5, K2, Z7
+	VMULPD           Z5, Z7, Z7
 	VCMPPD           $0x03, Z6, Z6, K2
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VCMPPD           $0x03, Z4, Z4, K2
@@ -14889,11 +14857,9 @@ single:
 	VMOVUPD     (DX), Y0
 	VMULPD      Y0, Y1, Y1
 	VMOVUPD     (BX), Y2
-	VMULPD      Y1, Y2, Y1
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y1, Y3
+	VMULPD      Y1, Y2, Y2
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y3, Y1
+	VBLENDVPD   Y1, Y0, Y2, Y1
 	VMOVUPD     384(SP), Y0
 	VCMPPD      $0x03, Y0, Y0, Y2
 	VBLENDVPD   Y2, Y0, Y1, Y2
@@ -15897,11 +15863,9 @@ tail:
 	VMASKMOVPD  (DX), Y15, Y0
 	VMULPD      Y0, Y1, Y1
 	VMASKMOVPD  (BX), Y15, Y2
-	VMULPD      Y1, Y2, Y1
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y1, Y3
+	VMULPD      Y1, Y2, Y2
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y3, Y1
+	VBLENDVPD   Y1, Y0, Y2, Y1
 	VMOVUPD     224(SP), Y0
 	VCMPPD      $0x03, Y0, Y0, Y2
 	VBLENDVPD   Y2, Y0, Y1, Y2
@@ -16222,14 +16186,9 @@ single:
 	VBLENDMPD        Z16, Z23, K3, Z23
 	VBLENDMPD        Z17, Z23, K2, Z17
 	VMOVUPD          (BX), Z18
-	VMULPD           Z17, Z18, Z17
-	VCMPPD           $0x03, Z18, Z18, K2
-	VBLENDMPD        Z18, Z17, K2, Z18
-	VMOVUPD          (DX), Z17
-	VCMPPD           $0x03, Z17, Z17, K2
-	VBLENDMPD        Z17, Z18, K2, Z17
+	VMULPD           Z17, Z18, Z18
 	VCMPPD           $0x03, Z16, Z16, K2
-	VBLENDMPD        Z16, Z17, K2, Z16
+	VBLENDMPD        Z16, Z18, K2, Z16
 	VMOVUPD          Z16, (AX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
@@ -16241,9 +16200,9 @@ single:
 tail:
 	TESTQ            SI, SI
 	JZ               done
-	MOVL             $-1, DI
-	BZHIL            SI, DI, DI
-	KMOVW            DI, K1
+	MOVL             $-1, DX
+	BZHIL            SI, DX, DX
+	KMOVW            DX, K1
 	VMOVUPD.Z        (CX), K1, Z16
 	VBROADCASTSD     actkernconst<>+5280(SB), Z17
 	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z18
@@ -16527,14 +16486,9 @@ tail:
 	VBLENDMPD        Z16, Z23, K3, Z23
 	VBLENDMPD        Z17, Z23, K2, Z17
 	VMOVUPD.Z        (BX), K1, Z18
-	VMULPD           Z17, Z18, Z17
-	VCMPPD           $0x03, Z18, Z18, K2
-	VBLENDMPD        Z18, Z17, K2, Z18
-	VMOVUPD.Z        (DX), K1, Z17
-	VCMPPD           $0x03, Z17, Z17, K2
-	VBLENDMPD        Z17, Z18, K2, Z17
+	VMULPD           Z17, Z18, Z18
 	VCMPPD           $0x03, Z16, Z16, K2
-	VBLENDMPD        Z16, Z17, K2, Z16
+	VBLENDMPD        Z16, Z18, K2, Z16
 	VMOVUPD          Z16, K1, (AX)
 
 done:
@@ -17081,15 +17035,10 @@ single:
 	VMOVUPD     (SP), Y2
 	VBLENDVPD   Y2, 32(SP), Y1, Y2
 	VMOVUPD     (BX), Y1
-	VMULPD      Y2, Y1, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VMOVUPD     (DX), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VMOVUPD     Y1, (AX)
+	VMULPD      Y2, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VBLENDVPD   Y2, Y0, Y1, Y2
+	VMOVUPD     Y2, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -17100,9 +17049,9 @@ single:
 tail:
 	TESTQ       SI, SI
 	JZ          done
-	LEAQ        actkernconst<>+1216(SB), DI
+	LEAQ        actkernconst<>+1216(SB), DX
 	NEGQ        SI
-	VMOVDQU     32(DI)(SI*8), Y15
+	VMOVDQU     32(DX)(SI*8), Y15
 	VMASKMOVPD  (CX), Y15, Y0
 	VMOVUPD     actkernconst<>+5408(SB), Y1
 	VXORPD      actkernconst<>+224(SB), Y1, Y2
@@ -17631,15 +17580,10 @@ tail:
 	VMOVUPD     32(SP), Y2
 	VBLENDVPD   Y2, (SP), Y1, Y2
 	VMASKMOVPD  (BX), Y15, Y1
-	VMULPD      Y2, Y1, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VMASKMOVPD  (DX), Y15, Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VMASKMOVPD  Y1, Y15, (AX)
+	VMULPD      Y2, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VBLENDVPD   Y2, Y0, Y1, Y2
+	VMASKMOVPD  Y2, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -28925,30 +28869,15 @@ loop:
 	VMOVUPD          (BX), Z9
 	VMOVUPD          64(BX), Z10
 	VMOVUPD          128(BX), Z11
-	VMULPD           Z8, Z9, Z8
-	VMULPD           Z15, Z10, Z15
-	VMULPD           Z16, Z11, Z16
-	VCMPPD           $0x03, Z9, Z9, K5
-	VCMPPD           $0x03, Z10, Z10, K6
-	VCMPPD           $0x03, Z11, Z11, K7
-	VBLENDMPD        Z9, Z8, K5, Z9
-	VBLENDMPD        Z10, Z15, K6, Z10
-	VBLENDMPD        Z11, Z16, K7, Z11
+	VMULPD           Z8, Z9, Z9
+	VMULPD           Z15, Z10, Z10
+	VMULPD           Z16, Z11, Z11
 	VBLENDMPD        Z5, Z9, K2, Z5
 	VBLENDMPD        Z6, Z10, K3, Z6
 	VBLENDMPD        Z7, Z11, K4, Z7
-	VMOVUPD          (CX), Z8
-	VMOVUPD          64(CX), Z9
-	VMOVUPD          128(CX), Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VBLENDMPD        Z8, Z5, K2, Z8
-	VBLENDMPD        Z9, Z6, K3, Z9
-	VBLENDMPD        Z10, Z7, K4, Z10
-	VMOVUPD          Z8, (AX)
-	VMOVUPD          Z9, 64(AX)
-	VMOVUPD          Z10, 128(AX)
+	VMOVUPD          Z5, (AX)
+	VMOVUPD          Z6, 64(AX)
+	VMOVUPD          Z7, 128(AX)
 	ADDQ             $0x000000c0, AX
 	ADDQ             $0x000000c0, CX
 	ADDQ             $0x000000c0, DX
@@ -29040,14 +28969,9 @@ single:
 	VCMPPD           $0x03, Z5, Z5, K2
 	VBLENDMPD        Z5, Z6, K2, Z6
 	VMOVUPD          (BX), Z7
-	VMULPD           Z6, Z7, Z6
-	VCMPPD           $0x03, Z7, Z7, K3
-	VBLENDMPD        Z7, Z6, K3, Z7
+	VMULPD           Z6, Z7, Z7
 	VBLENDMPD        Z5, Z7, K2, Z5
-	VMOVUPD          (CX), Z6
-	VCMPPD           $0x03, Z6, Z6, K2
-	VBLENDMPD        Z6, Z5, K2, Z6
-	VMOVUPD          Z6, (AX)
+	VMOVUPD          Z5, (AX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	ADDQ             $0x00000040, DX
@@ -29058,9 +28982,9 @@ single:
 tail:
 	TESTQ            SI, SI
 	JZ               done
-	MOVL             $-1, DI
-	BZHIL            SI, DI, DI
-	KMOVW            DI, K1
+	MOVL             $-1, CX
+	BZHIL            SI, CX, CX
+	KMOVW            CX, K1
 	VMOVUPD.Z        (DX), K1, Z5
 	VANDPD.BCST      actkernconst<>+1408(SB), Z5, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
@@ -29142,14 +29066,9 @@ tail:
 	VCMPPD           $0x03, Z5, Z5, K2
 	VBLENDMPD        Z5, Z6, K2, Z6
 	VMOVUPD.Z        (BX), K1, Z7
-	VMULPD           Z6, Z7, Z6
-	VCMPPD           $0x03, Z7, Z7, K3
-	VBLENDMPD        Z7, Z6, K3, Z7
+	VMULPD           Z6, Z7, Z7
 	VBLENDMPD        Z5, Z7, K2, Z5
-	VMOVUPD.Z        (CX), K1, Z6
-	VCMPPD           $0x03, Z6, Z6, K2
-	VBLENDMPD        Z6, Z5, K2, Z6
-	VMOVUPD          Z6, K1, (AX)
+	VMOVUPD          Z5, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -29331,14 +29250,9 @@ single:
 	VCMPPD      $0x03, Y3, Y3, Y5
 	VBLENDVPD   Y5, Y3, Y4, Y4
 	VMOVUPD     (BX), Y6
-	VMULPD      Y4, Y6, Y4
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y4, Y7
-	VBLENDVPD   Y5, Y3, Y7, Y5
-	VMOVUPD     (CX), Y3
-	VCMPPD      $0x03, Y3, Y3, Y4
-	VBLENDVPD   Y4, Y3, Y5, Y4
-	VMOVUPD     Y4, (AX)
+	VMULPD      Y4, Y6, Y6
+	VBLENDVPD   Y5, Y3, Y6, Y5
+	VMOVUPD     Y5, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -29349,9 +29263,9 @@ single:
 tail:
 	TESTQ       SI, SI
 	JZ          done
-	LEAQ        actkernconst<>+1216(SB), DI
+	LEAQ        actkernconst<>+1216(SB), CX
 	NEGQ        SI
-	VMOVDQU     32(DI)(SI*8), Y15
+	VMOVDQU     32(CX)(SI*8), Y15
 	VMASKMOVPD  (DX), Y15, Y3
 	VANDPD      actkernconst<>+384(SB), Y3, Y4
 	VXORPD      actkernconst<>+224(SB), Y4, Y4
@@ -29513,14 +29427,9 @@ tail:
 	VCMPPD      $0x03, Y3, Y3, Y5
 	VBLENDVPD   Y5, Y3, Y4, Y4
 	VMASKMOVPD  (BX), Y15, Y6
-	VMULPD      Y4, Y6, Y4
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y7, Y6, Y4, Y7
-	VBLENDVPD   Y5, Y3, Y7, Y5
-	VMASKMOVPD  (CX), Y15, Y3
-	VCMPPD      $0x03, Y3, Y3, Y4
-	VBLENDVPD   Y4, Y3, Y5, Y4
-	VMASKMOVPD  Y4, Y15, (AX)
+	VMULPD      Y4, Y6, Y6
+	VBLENDVPD   Y5, Y3, Y6, Y5
+	VMASKMOVPD  Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -29807,15 +29716,9 @@ loop:
 	VMOVUPD          (BX), Z11
 	VMOVUPD          64(BX), Z12
 	VMOVUPD          128(BX), Z13
-	VMULPD           Z8, Z11, Z8
-	VMULPD           Z9, Z12, Z9
-	VMULPD           Z10, Z13, Z10
-	VCMPPD           $0x03, Z11, Z11, K2
-	VCMPPD           $0x03, Z12, Z12, K3
-	VCMPPD           $0x03, Z13, Z13, K4
-	VBLENDMPD        Z11, Z8, K2, Z11
-	VBLENDMPD        Z12, Z9, K3, Z12
-	VBLENDMPD        Z13, Z10, K4, Z13
+	VMULPD           Z8, Z11, Z11
+	VMULPD           Z9, Z12, Z12
+	VMULPD           Z10, Z13, Z13
 	VCMPPD           $0x03, Z2, Z2, K2
 	VCMPPD           $0x03, Z3, Z3, K3
 	VCMPPD           $0x03, Z4, Z4, K4
@@ -29930,9 +29833,7 @@ single:
 	VMOVUPD          (CX), Z3
 	VMULPD           Z3, Z4, Z4
 	VMOVUPD          (BX), Z5
-	VMULPD           Z4, Z5, Z4
-	VCMPPD           $0x03, Z5, Z5, K2
-	VBLENDMPD        Z5, Z4, K2, Z5
+	VMULPD           Z4, Z5, Z5
 	VCMPPD           $0x03, Z2, Z2, K2
 	VBLENDMPD        Z2, Z5, K2, Z2
 	VCMPPD           $0x03, Z3, Z3, K2
@@ -30040,9 +29941,7 @@ tail:
 	VMOVUPD.Z        (CX), K1, Z3
 	VMULPD           Z3, Z4, Z4
 	VMOVUPD.Z        (BX), K1, Z5
-	VMULPD           Z4, Z5, Z4
-	VCMPPD           $0x03, Z5, Z5, K2
-	VBLENDMPD        Z5, Z4, K2, Z5
+	VMULPD           Z4, Z5, Z5
 	VCMPPD           $0x03, Z2, Z2, K2
 	VBLENDMPD        Z2, Z5, K2, Z2
 	VCMPPD           $0x03, Z3, Z3, K2
@@ -30236,11 +30135,9 @@ single:
 	VMOVUPD     (CX), Y4
 	VMULPD      Y4, Y3, Y3
 	VMOVUPD     (BX), Y5
-	VMULPD      Y3, Y5, Y3
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y3, Y6
+	VMULPD      Y3, Y5, Y5
 	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y6, Y3
+	VBLENDVPD   Y3, Y2, Y5, Y3
 	VCMPPD      $0x03, Y4, Y4, Y2
 	VBLENDVPD   Y2, Y4, Y3, Y2
 	VMOVUPD     Y2, (AX)
@@ -30426,11 +30323,9 @@ tail:
 	VMASKMOVPD  (CX), Y15, Y4
 	VMULPD      Y4, Y3, Y3
 	VMASKMOVPD  (BX), Y15, Y5
-	VMULPD      Y3, Y5, Y3
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y3, Y6
+	VMULPD      Y3, Y5, Y5
 	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y6, Y3
+	VBLENDVPD   Y3, Y2, Y5, Y3
 	VCMPPD      $0x03, Y4, Y4, Y2
 	VBLENDVPD   Y2, Y4, Y3, Y2
 	VMASKMOVPD  Y2, Y15, (AX)
@@ -36209,99 +36104,81 @@ TEXT ·logSoftmaxBackwardReduceRAVX512(SB), NOSPLIT, $0-56
 	MOVQ    in0_len+16(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000020
-	JB        single
-	VMOVUPD   (DX), Z0
-	VMOVUPD   64(DX), Z1
-	VMOVUPD   128(DX), Z2
-	VMOVUPD   192(DX), Z3
-	VMOVUPD   (CX), Z4
-	VMOVUPD   64(CX), Z5
-	VMOVUPD   128(CX), Z6
-	VMOVUPD   192(CX), Z7
-	VCMPPD    $0x03, Z4, Z4, K2
-	VCMPPD    $0x03, Z5, Z5, K3
-	VCMPPD    $0x03, Z6, Z6, K4
-	VCMPPD    $0x03, Z7, Z7, K5
-	VBLENDMPD Z4, Z0, K2, Z4
-	VBLENDMPD Z5, Z1, K3, Z5
-	VBLENDMPD Z6, Z2, K4, Z6
-	VBLENDMPD Z7, Z3, K5, Z7
-	VADDPD    Z4, Z30, Z0
-	VSUBPD    Z30, Z0, Z1
-	VSUBPD    Z1, Z0, Z2
-	VSUBPD    Z2, Z30, Z2
-	VSUBPD    Z1, Z4, Z1
-	VADDPD    Z1, Z2, Z2
-	VADDPD    Z2, Z31, Z31
-	VMOVAPD   Z0, Z30
-	VADDPD    Z5, Z30, Z0
-	VSUBPD    Z30, Z0, Z1
-	VSUBPD    Z1, Z0, Z2
-	VSUBPD    Z2, Z30, Z2
-	VSUBPD    Z1, Z5, Z1
-	VADDPD    Z1, Z2, Z2
-	VADDPD    Z2, Z31, Z31
-	VMOVAPD   Z0, Z30
-	VADDPD    Z6, Z30, Z0
-	VSUBPD    Z30, Z0, Z1
-	VSUBPD    Z1, Z0, Z2
-	VSUBPD    Z2, Z30, Z2
-	VSUBPD    Z1, Z6, Z1
-	VADDPD    Z1, Z2, Z2
-	VADDPD    Z2, Z31, Z31
-	VMOVAPD   Z0, Z30
-	VADDPD    Z7, Z30, Z0
-	VSUBPD    Z30, Z0, Z1
-	VSUBPD    Z1, Z0, Z2
-	VSUBPD    Z2, Z30, Z2
-	VSUBPD    Z1, Z7, Z1
-	VADDPD    Z1, Z2, Z2
-	VADDPD    Z2, Z31, Z31
-	VMOVAPD   Z0, Z30
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000020, BX
-	JMP       loop
+	CMPQ    BX, $0x00000020
+	JB      single
+	VMOVUPD (DX), Z0
+	VMOVUPD 64(DX), Z1
+	VMOVUPD 128(DX), Z2
+	VMOVUPD 192(DX), Z3
+	VADDPD  Z0, Z30, Z4
+	VSUBPD  Z30, Z4, Z5
+	VSUBPD  Z5, Z4, Z6
+	VSUBPD  Z6, Z30, Z6
+	VSUBPD  Z5, Z0, Z5
+	VADDPD  Z5, Z6, Z6
+	VADDPD  Z6, Z31, Z31
+	VMOVAPD Z4, Z30
+	VADDPD  Z1, Z30, Z0
+	VSUBPD  Z30, Z0, Z4
+	VSUBPD  Z4, Z0, Z5
+	VSUBPD  Z5, Z30, Z5
+	VSUBPD  Z4, Z1, Z4
+	VADDPD  Z4, Z5, Z5
+	VADDPD  Z5, Z31, Z31
+	VMOVAPD Z0, Z30
+	VADDPD  Z2, Z30, Z0
+	VSUBPD  Z30, Z0, Z1
+	VSUBPD  Z1, Z0, Z4
+	VSUBPD  Z4, Z30, Z4
+	VSUBPD  Z1, Z2, Z1
+	VADDPD  Z1, Z4, Z4
+	VADDPD  Z4, Z31, Z31
+	VMOVAPD Z0, Z30
+	VADDPD  Z3, Z30, Z0
+	VSUBPD  Z30, Z0, Z1
+	VSUBPD  Z1, Z0, Z2
+	VSUBPD  Z2, Z30, Z2
+	VSUBPD  Z1, Z3, Z1
+	VADDPD  Z1, Z2, Z2
+	VADDPD  Z2, Z31, Z31
+	VMOVAPD Z0, Z30
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x00000020, BX
+	JMP     loop
 
 single:
-	CMPQ      BX, $0x00000008
-	JB        tail
-	VMOVUPD   (DX), Z0
-	VMOVUPD   (CX), Z1
-	VCMPPD    $0x03, Z1, Z1, K2
-	VBLENDMPD Z1, Z0, K2, Z1
-	VADDPD    Z1, Z30, Z0
-	VSUBPD    Z30, Z0, Z2
-	VSUBPD    Z2, Z0, Z3
-	VSUBPD    Z3, Z30, Z3
-	VSUBPD    Z2, Z1, Z2
-	VADDPD    Z2, Z3, Z3
-	VADDPD    Z3, Z31, Z31
-	VMOVAPD   Z0, Z30
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000008, BX
-	JMP       single
+	CMPQ    BX, $0x00000008
+	JB      tail
+	VMOVUPD (DX), Z0
+	VADDPD  Z0, Z30, Z1
+	VSUBPD  Z30, Z1, Z2
+	VSUBPD  Z2, Z1, Z3
+	VSUBPD  Z3, Z30, Z3
+	VSUBPD  Z2, Z0, Z2
+	VADDPD  Z2, Z3, Z3
+	VADDPD  Z3, Z31, Z31
+	VMOVAPD Z1, Z30
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, BX
+	JMP     single
 
 tail:
 	TESTQ     BX, BX
 	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
+	MOVL      $-1, CX
+	BZHIL     BX, CX, CX
+	KMOVW     CX, K1
 	VMOVUPD.Z (DX), K1, Z0
-	VMOVUPD.Z (CX), K1, Z1
-	VCMPPD    $0x03, Z1, Z1, K2
-	VBLENDMPD Z1, Z0, K2, Z1
-	VADDPD    Z1, Z30, Z0
-	VSUBPD    Z30, Z0, Z2
-	VSUBPD    Z2, Z0, Z3
+	VADDPD    Z0, Z30, Z1
+	VSUBPD    Z30, Z1, Z2
+	VSUBPD    Z2, Z1, Z3
 	VSUBPD    Z3, Z30, Z3
-	VSUBPD    Z2, Z1, Z2
+	VSUBPD    Z2, Z0, Z2
 	VADDPD    Z2, Z3, Z3
 	VADDPD    Z3, Z31, K1, Z31
-	VMOVAPD   Z0, K1, Z30
+	VMOVAPD   Z1, K1, Z30
 
 done:
 	VMOVUPD Z30, (AX)
@@ -36321,37 +36198,75 @@ TEXT ·logSoftmaxBackwardReduceRAVX2(SB), NOSPLIT, $0-56
 	MOVQ    in1_base+32(FP), DX
 	MOVQ    in0_len+16(FP), BX
 
+loop:
+	CMPQ    BX, $0x00000010
+	JB      single
+	VMOVUPD (DX), Y0
+	VMOVUPD 32(DX), Y1
+	VMOVUPD 64(DX), Y2
+	VMOVUPD 96(DX), Y3
+	VADDPD  Y0, Y11, Y4
+	VSUBPD  Y11, Y4, Y5
+	VSUBPD  Y5, Y4, Y6
+	VSUBPD  Y6, Y11, Y6
+	VSUBPD  Y5, Y0, Y5
+	VADDPD  Y5, Y6, Y6
+	VADDPD  Y6, Y13, Y13
+	VMOVAPD Y4, Y11
+	VADDPD  Y1, Y12, Y0
+	VSUBPD  Y12, Y0, Y4
+	VSUBPD  Y4, Y0, Y5
+	VSUBPD  Y5, Y12, Y5
+	VSUBPD  Y4, Y1, Y4
+	VADDPD  Y4, Y5, Y5
+	VADDPD  Y5, Y14, Y14
+	VMOVAPD Y0, Y12
+	VADDPD  Y2, Y11, Y0
+	VSUBPD  Y11, Y0, Y1
+	VSUBPD  Y1, Y0, Y4
+	VSUBPD  Y4, Y11, Y4
+	VSUBPD  Y1, Y2, Y1
+	VADDPD  Y1, Y4, Y4
+	VADDPD  Y4, Y13, Y13
+	VMOVAPD Y0, Y11
+	VADDPD  Y3, Y12, Y0
+	VSUBPD  Y12, Y0, Y1
+	VSUBPD  Y1, Y0, Y2
+	VSUBPD  Y2, Y12, Y2
+	VSUBPD  Y1, Y3, Y1
+	VADDPD  Y1, Y2, Y2
+	VADDPD  Y2, Y14, Y14
+	VMOVAPD Y0, Y12
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000010, BX
+	JMP     loop
+
 single:
-	CMPQ      BX, $0x00000008
-	JB        tail
-	VMOVUPD   (DX), Y0
-	VMOVUPD   32(DX), Y1
-	VMOVUPD   (CX), Y2
-	VMOVUPD   32(CX), Y3
-	VCMPPD    $0x03, Y2, Y2, Y4
-	VCMPPD    $0x03, Y3, Y3, Y5
-	VBLENDVPD Y4, Y2, Y0, Y4
-	VBLENDVPD Y5, Y3, Y1, Y5
-	VADDPD    Y4, Y11, Y0
-	VSUBPD    Y11, Y0, Y1
-	VSUBPD    Y1, Y0, Y2
-	VSUBPD    Y2, Y11, Y2
-	VSUBPD    Y1, Y4, Y1
-	VADDPD    Y1, Y2, Y2
-	VADDPD    Y2, Y13, Y13
-	VMOVAPD   Y0, Y11
-	VADDPD    Y5, Y12, Y0
-	VSUBPD    Y12, Y0, Y1
-	VSUBPD    Y1, Y0, Y2
-	VSUBPD    Y2, Y12, Y2
-	VSUBPD    Y1, Y5, Y1
-	VADDPD    Y1, Y2, Y2
-	VADDPD    Y2, Y14, Y14
-	VMOVAPD   Y0, Y12
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000008, BX
-	JMP       single
+	CMPQ    BX, $0x00000008
+	JB      tail
+	VMOVUPD (DX), Y0
+	VMOVUPD 32(DX), Y1
+	VADDPD  Y0, Y11, Y2
+	VSUBPD  Y11, Y2, Y3
+	VSUBPD  Y3, Y2, Y4
+	VSUBPD  Y4, Y11, Y4
+	VSUBPD  Y3, Y0, Y3
+	VADDPD  Y3, Y4, Y4
+	VADDPD  Y4, Y13, Y13
+	VMOVAPD Y2, Y11
+	VADDPD  Y1, Y12, Y0
+	VSUBPD  Y12, Y0, Y2
+	VSUBPD  Y2, Y0, Y3
+	VSUBPD  Y3, Y12, Y3
+	VSUBPD  Y2, Y1, Y2
+	VADDPD  Y2, Y3, Y3
+	VADDPD  Y3, Y14, Y14
+	VMOVAPD Y0, Y12
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, BX
+	JMP     single
 
 tail:
 	TESTQ      BX, BX
@@ -36359,57 +36274,48 @@ tail:
 	CMPQ       BX, $0x00000004
 	JB         masked0
 	VMOVUPD    (DX), Y0
-	VMOVUPD    (CX), Y1
-	VCMPPD     $0x03, Y1, Y1, Y2
-	VBLENDVPD  Y2, Y1, Y0, Y2
-	VADDPD     Y2, Y11, Y0
-	VSUBPD     Y11, Y0, Y1
-	VSUBPD     Y1, Y0, Y3
+	VADDPD     Y0, Y11, Y1
+	VSUBPD     Y11, Y1, Y2
+	VSUBPD     Y2, Y1, Y3
 	VSUBPD     Y3, Y11, Y3
-	VSUBPD     Y1, Y2, Y1
-	VADDPD     Y1, Y3, Y3
+	VSUBPD     Y2, Y0, Y2
+	VADDPD     Y2, Y3, Y3
 	VADDPD     Y3, Y13, Y13
-	VMOVAPD    Y0, Y11
+	VMOVAPD    Y1, Y11
 	ADDQ       $0x00000020, CX
 	ADDQ       $0x00000020, DX
 	SUBQ       $0x00000004, BX
 	TESTQ      BX, BX
 	JZ         done
-	LEAQ       actkernconst<>+1216(SB), SI
+	LEAQ       actkernconst<>+1216(SB), CX
 	NEGQ       BX
-	VMOVDQU    32(SI)(BX*8), Y15
+	VMOVDQU    32(CX)(BX*8), Y15
 	VMASKMOVPD (DX), Y15, Y0
-	VMASKMOVPD (CX), Y15, Y1
-	VCMPPD     $0x03, Y1, Y1, Y2
-	VBLENDVPD  Y2, Y1, Y0, Y2
-	VADDPD     Y2, Y12, Y0
-	VSUBPD     Y12, Y0, Y1
-	VSUBPD     Y1, Y0, Y3
+	VADDPD     Y0, Y12, Y1
+	VSUBPD     Y12, Y1, Y2
+	VSUBPD     Y2, Y1, Y3
 	VSUBPD     Y3, Y12, Y3
-	VSUBPD     Y1, Y2, Y1
-	VADDPD     Y1, Y3, Y3
+	VSUBPD     Y2, Y0, Y2
+	VADDPD     Y2, Y3, Y3
 	VADDPD     Y3, Y14, Y3
 	VBLENDVPD  Y15, Y3, Y14, Y14
-	VBLENDVPD  Y15, Y0, Y12, Y12
+	VBLENDVPD  Y15, Y1, Y12, Y12
 	JMP        done
 
 masked0:
-	LEAQ       actkernconst<>+1216(SB), SI
+	LEAQ       actkernconst<>+1216(SB), CX
 	NEGQ       BX
-	VMOVDQU    32(SI)(BX*8), Y15
+	VMOVDQU    32(CX)(BX*8), Y15
 	VMASKMOVPD (DX), Y15, Y0
-	VMASKMOVPD (CX), Y15, Y1
-	VCMPPD     $0x03, Y1, Y1, Y2
-	VBLENDVPD  Y2, Y1, Y0, Y2
-	VADDPD     Y2, Y11, Y0
-	VSUBPD     Y11, Y0, Y1
-	VSUBPD     Y1, Y0, Y3
+	VADDPD     Y0, Y11, Y1
+	VSUBPD     Y11, Y1, Y2
+	VSUBPD     Y2, Y1, Y3
 	VSUBPD     Y3, Y11, Y3
-	VSUBPD     Y1, Y2, Y1
-	VADDPD     Y1, Y3, Y3
+	VSUBPD     Y2, Y0, Y2
+	VADDPD     Y2, Y3, Y3
 	VADDPD     Y3, Y13, Y3
 	VBLENDVPD  Y15, Y3, Y13, Y13
-	VBLENDVPD  Y15, Y0, Y11, Y11
+	VBLENDVPD  Y15, Y1, Y11, Y11
 
 done:
 	VMOVUPD Y11, (AX)
@@ -47063,18 +46969,10 @@ loop:
 	VMOVUPD   64(BX), Z15
 	VMOVUPD   128(BX), Z16
 	VMOVUPD   192(BX), Z17
-	VMULPD    Z6, Z14, Z6
-	VMULPD    Z7, Z15, Z7
-	VMULPD    Z8, Z16, Z8
-	VMULPD    Z9, Z17, Z9
-	VCMPPD    $0x03, Z14, Z14, K2
-	VCMPPD    $0x03, Z15, Z15, K3
-	VCMPPD    $0x03, Z16, Z16, K4
-	VCMPPD    $0x03, Z17, Z17, K5
-	VBLENDMPD Z14, Z6, K2, Z14
-	VBLENDMPD Z15, Z7, K3, Z15
-	VBLENDMPD Z16, Z8, K4, Z16
-	VBLENDMPD Z17, Z9, K5, Z17
+	VMULPD    Z6, Z14, Z14
+	VMULPD    Z7, Z15, Z15
+	VMULPD    Z8, Z16, Z16
+	VMULPD    Z9, Z17, Z17
 	VCMPPD    $0x03, Z10, Z10, K2
 	VCMPPD    $0x03, Z11, Z11, K3
 	VCMPPD    $0x03, Z12, Z12, K4
@@ -47111,9 +47009,7 @@ single:
 	VMOVUPD   (DX), Z4
 	VMULPD    Z4, Z3, Z3
 	VMOVUPD   (BX), Z5
-	VMULPD    Z3, Z5, Z3
-	VCMPPD    $0x03, Z5, Z5, K2
-	VBLENDMPD Z5, Z3, K2, Z5
+	VMULPD    Z3, Z5, Z5
 	VCMPPD    $0x03, Z4, Z4, K2
 	VBLENDMPD Z4, Z5, K2, Z4
 	VCMPPD    $0x03, Z2, Z2, K2
@@ -47138,9 +47034,7 @@ tail:
 	VMOVUPD.Z (DX), K1, Z4
 	VMULPD    Z4, Z3, Z3
 	VMOVUPD.Z (BX), K1, Z5
-	VMULPD    Z3, Z5, Z3
-	VCMPPD    $0x03, Z5, Z5, K2
-	VBLENDMPD Z5, Z3, K2, Z5
+	VMULPD    Z3, Z5, Z5
 	VCMPPD    $0x03, Z4, Z4, K2
 	VBLENDMPD Z4, Z5, K2, Z4
 	VCMPPD    $0x03, Z2, Z2, K2
@@ -47163,41 +47057,49 @@ TEXT ·regluBackwardAAVX2(SB), NOSPLIT, $0-96
 	MOVQ    dst_len+8(FP), SI
 
 loop:
-	CMPQ      SI, $0x00000008
+	CMPQ      SI, $0x0000000c
 	JB        single
 	VMOVUPD   (CX), Y2
 	VMOVUPD   32(CX), Y3
-	VCMPPD    $0x11, Y2, Y0, Y4
-	VCMPPD    $0x11, Y3, Y0, Y5
-	VBLENDVPD Y4, Y1, Y0, Y4
+	VMOVUPD   64(CX), Y4
+	VCMPPD    $0x11, Y2, Y0, Y5
+	VCMPPD    $0x11, Y3, Y0, Y6
+	VCMPPD    $0x11, Y4, Y0, Y7
 	VBLENDVPD Y5, Y1, Y0, Y5
-	VMOVUPD   (DX), Y6
-	VMOVUPD   32(DX), Y7
-	VMULPD    Y6, Y4, Y4
-	VMULPD    Y7, Y5, Y5
-	VMOVUPD   (BX), Y8
-	VMOVUPD   32(BX), Y9
-	VMULPD    Y4, Y8, Y4
-	VMULPD    Y5, Y9, Y5
-	VCMPPD    $0x03, Y8, Y8, Y10
-	VCMPPD    $0x03, Y9, Y9, Y11
-	VBLENDVPD Y10, Y8, Y4, Y10
-	VBLENDVPD Y11, Y9, Y5, Y11
-	VCMPPD    $0x03, Y6, Y6, Y4
-	VCMPPD    $0x03, Y7, Y7, Y5
-	VBLENDVPD Y4, Y6, Y10, Y4
-	VBLENDVPD Y5, Y7, Y11, Y5
-	VCMPPD    $0x03, Y2, Y2, Y6
-	VCMPPD    $0x03, Y3, Y3, Y7
-	VBLENDVPD Y6, Y2, Y4, Y6
-	VBLENDVPD Y7, Y3, Y5, Y7
-	VMOVUPD   Y6, (AX)
-	VMOVUPD   Y7, 32(AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	ADDQ      $0x00000040, BX
-	SUBQ      $0x00000008, SI
+	VBLENDVPD Y6, Y1, Y0, Y6
+	VBLENDVPD Y7, Y1, Y0, Y7
+	VMOVUPD   (DX), Y8
+	VMOVUPD   32(DX), Y9
+	VMOVUPD   64(DX), Y10
+	VMULPD    Y8, Y5, Y5
+	VMULPD    Y9, Y6, Y6
+	VMULPD    Y10, Y7, Y7
+	VMOVUPD   (BX), Y11
+	VMOVUPD   32(BX), Y12
+	VMOVUPD   64(BX), Y13
+	VMULPD    Y5, Y11, Y11
+	VMULPD    Y6, Y12, Y12
+	VMULPD    Y7, Y13, Y13
+	VCMPPD    $0x03, Y8, Y8, Y5
+	VCMPPD    $0x03, Y9, Y9, Y6
+	VCMPPD    $0x03, Y10, Y10, Y7
+	VBLENDVPD Y5, Y8, Y11, Y5
+	VBLENDVPD Y6, Y9, Y12, Y6
+	VBLENDVPD Y7, Y10, Y13, Y7
+	VCMPPD    $0x03, Y2, Y2, Y8
+	VCMPPD    $0x03, Y3, Y3, Y9
+	VCMPPD    $0x03, Y4, Y4, Y10
+	VBLENDVPD Y8, Y2, Y5, Y8
+	VBLENDVPD Y9, Y3, Y6, Y9
+	VBLENDVPD Y10, Y4, Y7, Y10
+	VMOVUPD   Y8, (AX)
+	VMOVUPD   Y9, 32(AX)
+	VMOVUPD   Y10, 64(AX)
+	ADDQ      $0x00000060, AX
+	ADDQ      $0x00000060, CX
+	ADDQ      $0x00000060, DX
+	ADDQ      $0x00000060, BX
+	SUBQ      $0x0000000c, SI
 	JMP       loop
 
 single:
@@ -47209,11 +47111,9 @@ single:
 	VMOVUPD   (DX), Y4
 	VMULPD    Y4, Y3, Y3
 	VMOVUPD   (BX), Y5
-	VMULPD    Y3, Y5, Y3
-	VCMPPD    $0x03, Y5, Y5, Y6
-	VBLENDVPD Y6, Y5, Y3, Y6
+	VMULPD    Y3, Y5, Y5
 	VCMPPD    $0x03, Y4, Y4, Y3
-	VBLENDVPD Y3, Y4, Y6, Y3
+	VBLENDVPD Y3, Y4, Y5, Y3
 	VCMPPD    $0x03, Y2, Y2, Y4
 	VBLENDVPD Y4, Y2, Y3, Y4
 	VMOVUPD   Y4, (AX)
@@ -47236,11 +47136,9 @@ tail:
 	VMASKMOVPD (DX), Y15, Y4
 	VMULPD     Y4, Y3, Y3
 	VMASKMOVPD (BX), Y15, Y5
-	VMULPD     Y3, Y5, Y3
-	VCMPPD     $0x03, Y5, Y5, Y6
-	VBLENDVPD  Y6, Y5, Y3, Y6
+	VMULPD     Y3, Y5, Y5
 	VCMPPD     $0x03, Y4, Y4, Y3
-	VBLENDVPD  Y3, Y4, Y6, Y3
+	VBLENDVPD  Y3, Y4, Y5, Y3
 	VCMPPD     $0x03, Y2, Y2, Y4
 	VBLENDVPD  Y4, Y2, Y3, Y4
 	VMASKMOVPD Y4, Y15, (AX)
@@ -47278,38 +47176,18 @@ loop:
 	VMOVUPD   64(BX), Z10
 	VMOVUPD   128(BX), Z11
 	VMOVUPD   192(BX), Z12
-	VMULPD    Z5, Z9, Z5
-	VMULPD    Z6, Z10, Z6
-	VMULPD    Z7, Z11, Z7
-	VMULPD    Z8, Z12, Z8
-	VCMPPD    $0x03, Z9, Z9, K2
-	VCMPPD    $0x03, Z10, Z10, K3
-	VCMPPD    $0x03, Z11, Z11, K4
-	VCMPPD    $0x03, Z12, Z12, K5
-	VBLENDMPD Z9, Z5, K2, Z9
-	VBLENDMPD Z10, Z6, K3, Z10
-	VBLENDMPD Z11, Z7, K4, Z11
-	VBLENDMPD Z12, Z8, K5, Z12
-	VMOVUPD   (DX), Z5
-	VMOVUPD   64(DX), Z6
-	VMOVUPD   128(DX), Z7
-	VMOVUPD   192(DX), Z8
-	VCMPPD    $0x03, Z5, Z5, K2
-	VCMPPD    $0x03, Z6, Z6, K3
-	VCMPPD    $0x03, Z7, Z7, K4
-	VCMPPD    $0x03, Z8, Z8, K5
-	VBLENDMPD Z5, Z9, K2, Z5
-	VBLENDMPD Z6, Z10, K3, Z6
-	VBLENDMPD Z7, Z11, K4, Z7
-	VBLENDMPD Z8, Z12, K5, Z8
+	VMULPD    Z5, Z9, Z9
+	VMULPD    Z6, Z10, Z10
+	VMULPD    Z7, Z11, Z11
+	VMULPD    Z8, Z12, Z12
 	VCMPPD    $0x03, Z1, Z1, K2
 	VCMPPD    $0x03, Z2, Z2, K3
 	VCMPPD    $0x03, Z3, Z3, K4
 	VCMPPD    $0x03, Z4, Z4, K5
-	VBLENDMPD Z1, Z5, K2, Z1
-	VBLENDMPD Z2, Z6, K3, Z2
-	VBLENDMPD Z3, Z7, K4, Z3
-	VBLENDMPD Z4, Z8, K5, Z4
+	VBLENDMPD Z1, Z9, K2, Z1
+	VBLENDMPD Z2, Z10, K3, Z2
+	VBLENDMPD Z3, Z11, K4, Z3
+	VBLENDMPD Z4, Z12, K5, Z4
 	VMOVUPD   Z1, (AX)
 	VMOVUPD   Z2, 64(AX)
 	VMOVUPD   Z3, 128(AX)
@@ -47328,14 +47206,9 @@ single:
 	VCMPPD    $0x11, Z0, Z1, K2
 	VBLENDMPD Z0, Z1, K2, Z2
 	VMOVUPD   (BX), Z3
-	VMULPD    Z2, Z3, Z2
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z2, K2, Z3
-	VMOVUPD   (DX), Z2
-	VCMPPD    $0x03, Z2, Z2, K2
-	VBLENDMPD Z2, Z3, K2, Z2
+	VMULPD    Z2, Z3, Z3
 	VCMPPD    $0x03, Z1, Z1, K2
-	VBLENDMPD Z1, Z2, K2, Z1
+	VBLENDMPD Z1, Z3, K2, Z1
 	VMOVUPD   Z1, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -47347,21 +47220,16 @@ single:
 tail:
 	TESTQ     SI, SI
 	JZ        done
-	MOVL      $-1, DI
-	BZHIL     SI, DI, DI
-	KMOVW     DI, K1
+	MOVL      $-1, DX
+	BZHIL     SI, DX, DX
+	KMOVW     DX, K1
 	VMOVUPD.Z (CX), K1, Z1
 	VCMPPD    $0x11, Z0, Z1, K2
 	VBLENDMPD Z0, Z1, K2, Z2
 	VMOVUPD.Z (BX), K1, Z3
-	VMULPD    Z2, Z3, Z2
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z2, K2, Z3
-	VMOVUPD.Z (DX), K1, Z2
-	VCMPPD    $0x03, Z2, Z2, K2
-	VBLENDMPD Z2, Z3, K2, Z2
+	VMULPD    Z2, Z3, Z3
 	VCMPPD    $0x03, Z1, Z1, K2
-	VBLENDMPD Z1, Z2, K2, Z1
+	VBLENDMPD Z1, Z3, K2, Z1
 	VMOVUPD   Z1, K1, (AX)
 
 done:
@@ -47379,52 +47247,45 @@ TEXT ·regluBackwardBAVX2(SB), NOSPLIT, $0-96
 	MOVQ    dst_len+8(FP), SI
 
 loop:
-	CMPQ      SI, $0x0000000c
+	CMPQ      SI, $0x00000010
 	JB        single
 	VMOVUPD   (CX), Y1
 	VMOVUPD   32(CX), Y2
 	VMOVUPD   64(CX), Y3
-	VCMPPD    $0x11, Y0, Y1, Y4
-	VCMPPD    $0x11, Y0, Y2, Y5
-	VCMPPD    $0x11, Y0, Y3, Y6
-	VBLENDVPD Y4, Y0, Y1, Y4
-	VBLENDVPD Y5, Y0, Y2, Y5
-	VBLENDVPD Y6, Y0, Y3, Y6
-	VMOVUPD   (BX), Y7
-	VMOVUPD   32(BX), Y8
-	VMOVUPD   64(BX), Y9
-	VMULPD    Y4, Y7, Y4
-	VMULPD    Y5, Y8, Y5
-	VMULPD    Y6, Y9, Y6
-	VCMPPD    $0x03, Y7, Y7, Y10
-	VCMPPD    $0x03, Y8, Y8, Y11
-	VCMPPD    $0x03, Y9, Y9, Y12
-	VBLENDVPD Y10, Y7, Y4, Y10
-	VBLENDVPD Y11, Y8, Y5, Y11
-	VBLENDVPD Y12, Y9, Y6, Y12
-	VMOVUPD   (DX), Y4
-	VMOVUPD   32(DX), Y5
-	VMOVUPD   64(DX), Y6
-	VCMPPD    $0x03, Y4, Y4, Y7
-	VCMPPD    $0x03, Y5, Y5, Y8
-	VCMPPD    $0x03, Y6, Y6, Y9
-	VBLENDVPD Y7, Y4, Y10, Y7
-	VBLENDVPD Y8, Y5, Y11, Y8
-	VBLENDVPD Y9, Y6, Y12, Y9
-	VCMPPD    $0x03, Y1, Y1, Y4
-	VCMPPD    $0x03, Y2, Y2, Y5
-	VCMPPD    $0x03, Y3, Y3, Y6
-	VBLENDVPD Y4, Y1, Y7, Y4
-	VBLENDVPD Y5, Y2, Y8, Y5
-	VBLENDVPD Y6, Y3, Y9, Y6
-	VMOVUPD   Y4, (AX)
-	VMOVUPD   Y5, 32(AX)
-	VMOVUPD   Y6, 64(AX)
-	ADDQ      $0x00000060, AX
-	ADDQ      $0x00000060, CX
-	ADDQ      $0x00000060, DX
-	ADDQ      $0x00000060, BX
-	SUBQ      $0x0000000c, SI
+	VMOVUPD   96(CX), Y4
+	VCMPPD    $0x11, Y0, Y1, Y5
+	VCMPPD    $0x11, Y0, Y2, Y6
+	VCMPPD    $0x11, Y0, Y3, Y7
+	VCMPPD    $0x11, Y0, Y4, Y8
+	VBLENDVPD Y5, Y0, Y1, Y5
+	VBLENDVPD Y6, Y0, Y2, Y6
+	VBLENDVPD Y7, Y0, Y3, Y7
+	VBLENDVPD Y8, Y0, Y4, Y8
+	VMOVUPD   (BX), Y9
+	VMOVUPD   32(BX), Y10
+	VMOVUPD   64(BX), Y11
+	VMOVUPD   96(BX), Y12
+	VMULPD    Y5, Y9, Y9
+	VMULPD    Y6, Y10, Y10
+	VMULPD    Y7, Y11, Y11
+	VMULPD    Y8, Y12, Y12
+	VCMPPD    $0x03, Y1, Y1, Y5
+	VCMPPD    $0x03, Y2, Y2, Y6
+	VCMPPD    $0x03, Y3, Y3, Y7
+	VCMPPD    $0x03, Y4, Y4, Y8
+	VBLENDVPD Y5, Y1, Y9, Y5
+	VBLENDVPD Y6, Y2, Y10, Y6
+	VBLENDVPD Y7, Y3, Y11, Y7
+	VBLENDVPD Y8, Y4, Y12, Y8
+	VMOVUPD   Y5, (AX)
+	VMOVUPD   Y6, 32(AX)
+	VMOVUPD   Y7, 64(AX)
+	VMOVUPD   Y8, 96(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000080, DX
+	ADDQ      $0x00000080, BX
+	SUBQ      $0x00000010, SI
 	JMP       loop
 
 single:
@@ -47434,12 +47295,7 @@ single:
 	VCMPPD    $0x11, Y0, Y1, Y2
 	VBLENDVPD Y2, Y0, Y1, Y2
 	VMOVUPD   (BX), Y3
-	VMULPD    Y2, Y3, Y2
-	VCMPPD    $0x03, Y3, Y3, Y4
-	VBLENDVPD Y4, Y3, Y2, Y4
-	VMOVUPD   (DX), Y2
-	VCMPPD    $0x03, Y2, Y2, Y3
-	VBLENDVPD Y3, Y2, Y4, Y3
+	VMULPD    Y2, Y3, Y3
 	VCMPPD    $0x03, Y1, Y1, Y2
 	VBLENDVPD Y2, Y1, Y3, Y2
 	VMOVUPD   Y2, (AX)
@@ -47453,19 +47309,14 @@ single:
 tail:
 	TESTQ      SI, SI
 	JZ         done
-	LEAQ       actkernconst<>+1216(SB), DI
+	LEAQ       actkernconst<>+1216(SB), DX
 	NEGQ       SI
-	VMOVDQU    32(DI)(SI*8), Y15
+	VMOVDQU    32(DX)(SI*8), Y15
 	VMASKMOVPD (CX), Y15, Y1
 	VCMPPD     $0x11, Y0, Y1, Y2
 	VBLENDVPD  Y2, Y0, Y1, Y2
 	VMASKMOVPD (BX), Y15, Y3
-	VMULPD     Y2, Y3, Y2
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y2, Y4
-	VMASKMOVPD (DX), Y15, Y2
-	VCMPPD     $0x03, Y2, Y2, Y3
-	VBLENDVPD  Y3, Y2, Y4, Y3
+	VMULPD     Y2, Y3, Y3
 	VCMPPD     $0x03, Y1, Y1, Y2
 	VBLENDVPD  Y2, Y1, Y3, Y2
 	VMASKMOVPD Y2, Y15, (AX)
@@ -72792,9 +72643,7 @@ single:
 	VMOVUPD          (DX), Z1
 	VMULPD           Z1, Z2, Z2
 	VMOVUPD          (BX), Z3
-	VMULPD           Z2, Z3, Z2
-	VCMPPD           $0x03, Z3, Z3, K2
-	VBLENDMPD        Z3, Z2, K2, Z3
+	VMULPD           Z2, Z3, Z3
 	VCMPPD           $0x03, Z1, Z1, K2
 	VBLENDMPD        Z1, Z3, K2, Z1
 	KMOVW            (SP), K2
@@ -73320,9 +73169,7 @@ tail:
 	VMOVUPD.Z        (DX), K1, Z1
 	VMULPD           Z1, Z2, Z2
 	VMOVUPD.Z        (BX), K1, Z3
-	VMULPD           Z2, Z3, Z2
-	VCMPPD           $0x03, Z3, Z3, K2
-	VBLENDMPD        Z3, Z2, K2, Z3
+	VMULPD           Z2, Z3, Z3
 	VCMPPD           $0x03, Z1, Z1, K2
 	VBLENDMPD        Z1, Z3, K2, Z1
 	KMOVW            (SP), K2
@@ -74232,11 +74079,9 @@ single:
 	VMOVUPD     (DX), Y1
 	VMULPD      Y1, Y2, Y2
 	VMOVUPD     (BX), Y3
-	VMULPD      Y2, Y3, Y2
-	VCMPPD      $0x03, Y3, Y3, Y4
-	VBLENDVPD   Y4, Y3, Y2, Y4
+	VMULPD      Y2, Y3, Y3
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y4, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
 	VMOVUPD     224(SP), Y1
 	VBLENDVPD   Y1, Y0, Y2, Y1
 	VMOVUPD     Y1, (AX)
@@ -75140,11 +74985,9 @@ tail:
 	VMASKMOVPD  (DX), Y15, Y1
 	VMULPD      Y1, Y2, Y2
 	VMASKMOVPD  (BX), Y15, Y3
-	VMULPD      Y2, Y3, Y2
-	VCMPPD      $0x03, Y3, Y3, Y4
-	VBLENDVPD   Y4, Y3, Y2, Y4
+	VMULPD      Y2, Y3, Y3
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y4, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
 	VMOVUPD     256(SP), Y1
 	VBLENDVPD   Y1, Y0, Y2, Y1
 	VMASKMOVPD  Y1, Y15, (AX)
@@ -75471,20 +75314,10 @@ loop:
 	VBLENDMPD        Z13, Z17, K3, Z13
 	VMOVUPD          (BX), Z14
 	VMOVUPD          64(BX), Z15
-	VMULPD           Z12, Z14, Z12
-	VMULPD           Z13, Z15, Z13
-	VCMPPD           $0x03, Z14, Z14, K2
-	VCMPPD           $0x03, Z15, Z15, K3
-	VBLENDMPD        Z14, Z12, K2, Z14
-	VBLENDMPD        Z15, Z13, K3, Z15
-	VMOVUPD          (DX), Z12
-	VMOVUPD          64(DX), Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VBLENDMPD        Z12, Z14, K2, Z12
-	VBLENDMPD        Z13, Z15, K3, Z13
-	VBLENDMPD        Z10, Z12, K6, Z10
-	VBLENDMPD        Z11, Z13, K7, Z11
+	VMULPD           Z12, Z14, Z14
+	VMULPD           Z13, Z15, Z15
+	VBLENDMPD        Z10, Z14, K6, Z10
+	VBLENDMPD        Z11, Z15, K7, Z11
 	VMOVUPD          Z10, (AX)
 	VMOVUPD          Z11, 64(AX)
 	ADDQ             $0x00000080, AX
@@ -75645,13 +75478,8 @@ single:
 	VBLENDMPD        Z13, Z12, K3, Z13
 	VBLENDMPD        Z11, Z13, K2, Z11
 	VMOVUPD          (BX), Z12
-	VMULPD           Z11, Z12, Z11
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z11, K2, Z12
-	VMOVUPD          (DX), Z11
-	VCMPPD           $0x03, Z11, Z11, K2
-	VBLENDMPD        Z11, Z12, K2, Z11
-	VBLENDMPD        Z10, Z11, K4, Z10
+	VMULPD           Z11, Z12, Z12
+	VBLENDMPD        Z10, Z12, K4, Z10
 	VMOVUPD          Z10, (AX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
@@ -75663,9 +75491,9 @@ single:
 tail:
 	TESTQ            SI, SI
 	JZ               done
-	MOVL             $-1, DI
-	BZHIL            SI, DI, DI
-	KMOVW            DI, K1
+	MOVL             $-1, DX
+	BZHIL            SI, DX, DX
+	KMOVW            DX, K1
 	VMOVUPD.Z        (CX), K1, Z10
 	VBROADCASTSD     actkernconst<>+120(SB), Z11
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
@@ -75814,13 +75642,8 @@ tail:
 	VBLENDMPD        Z13, Z12, K3, Z13
 	VBLENDMPD        Z11, Z13, K2, Z11
 	VMOVUPD.Z        (BX), K1, Z12
-	VMULPD           Z11, Z12, Z11
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z11, K2, Z12
-	VMOVUPD.Z        (DX), K1, Z11
-	VCMPPD           $0x03, Z11, Z11, K2
-	VBLENDMPD        Z11, Z12, K2, Z11
-	VBLENDMPD        Z10, Z11, K4, Z10
+	VMULPD           Z11, Z12, Z12
+	VBLENDMPD        Z10, Z12, K4, Z10
 	VMOVUPD          Z10, K1, (AX)
 
 done:
@@ -76127,12 +75950,7 @@ single:
 	VMOVUPD     (SP), Y1
 	VBLENDVPD   Y1, Y3, Y4, Y1
 	VMOVUPD     (BX), Y2
-	VMULPD      Y1, Y2, Y1
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y1, Y3
-	VMOVUPD     (DX), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMULPD      Y1, Y2, Y2
 	VBLENDVPD   Y5, Y0, Y2, Y5
 	VMOVUPD     Y5, (AX)
 	ADDQ        $0x00000020, AX
@@ -76145,9 +75963,9 @@ single:
 tail:
 	TESTQ       SI, SI
 	JZ          done
-	LEAQ        actkernconst<>+1216(SB), DI
+	LEAQ        actkernconst<>+1216(SB), DX
 	NEGQ        SI
-	VMOVDQU     32(DI)(SI*8), Y15
+	VMOVDQU     32(DX)(SI*8), Y15
 	VMASKMOVPD  (CX), Y15, Y0
 	VMOVUPD     actkernconst<>+1120(SB), Y1
 	VXORPD      actkernconst<>+224(SB), Y1, Y2
@@ -76436,12 +76254,7 @@ tail:
 	VMOVUPD     (SP), Y1
 	VBLENDVPD   Y1, Y3, Y4, Y1
 	VMASKMOVPD  (BX), Y15, Y2
-	VMULPD      Y1, Y2, Y1
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y1, Y3
-	VMASKMOVPD  (DX), Y15, Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMULPD      Y1, Y2, Y2
 	VBLENDVPD   Y5, Y0, Y2, Y5
 	VMASKMOVPD  Y5, Y15, (AX)
 

@@ -45,7 +45,7 @@ func regluGeneric(dst, a, b []float64) {
 }
 
 // regluBackwardAGeneric is the pure-Go kernel of regluBackwardA (f64 memory,
-// f64 compute, 15 operations): the scalar twin of the vector program the
+// f64 compute, 13 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -66,27 +66,22 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 		v6 := float64(v4 * v5)
 		v7 := dy[i]
 		v8 := float64(v7 * v6)
-		v9 := math.IsNaN(v7)
+		v9 := math.IsNaN(v5)
 		v10 := v8
 		if v9 {
-			v10 = v7
+			v10 = v5
 		}
-		v11 := math.IsNaN(v5)
+		v11 := math.IsNaN(v0)
 		v12 := v10
 		if v11 {
-			v12 = v5
+			v12 = v0
 		}
-		v13 := math.IsNaN(v0)
-		v14 := v12
-		if v13 {
-			v14 = v0
-		}
-		da[i] = v14
+		da[i] = v12
 	}
 }
 
 // regluBackwardBGeneric is the pure-Go kernel of regluBackwardB (f64 memory,
-// f64 compute, 13 operations): the scalar twin of the vector program the
+// f64 compute, 8 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -104,22 +99,11 @@ func regluBackwardBGeneric(db, a, b, dy []float64) {
 		}
 		v4 := dy[i]
 		v5 := float64(v4 * v3)
-		v6 := math.IsNaN(v4)
+		v6 := math.IsNaN(v0)
 		v7 := v5
 		if v6 {
-			v7 = v4
+			v7 = v0
 		}
-		v8 := b[i]
-		v9 := math.IsNaN(v8)
-		v10 := v7
-		if v9 {
-			v10 = v8
-		}
-		v11 := math.IsNaN(v0)
-		v12 := v10
-		if v11 {
-			v12 = v0
-		}
-		db[i] = v12
+		db[i] = v7
 	}
 }

@@ -227,7 +227,7 @@ func swigluGeneric(dst, a, b []float64) {
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 441 operations): the scalar twin of the vector program the
+// f64 compute, 439 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -774,26 +774,21 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v433 := float64(v431 * v432)
 		v434 := dy[i]
 		v435 := float64(v434 * v433)
-		v436 := math.IsNaN(v434)
+		v436 := math.IsNaN(v432)
 		v437 := v435
 		if v436 {
-			v437 = v434
+			v437 = v432
 		}
-		v438 := math.IsNaN(v432)
-		v439 := v437
-		if v438 {
-			v439 = v432
-		}
-		v440 := v439
+		v438 := v437
 		if v155 {
-			v440 = v0
+			v438 = v0
 		}
-		da[i] = v440
+		da[i] = v438
 	}
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f64 memory,
-// f64 compute, 162 operations): the scalar twin of the vector program the
+// f64 compute, 157 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -994,21 +989,10 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		}
 		v154 := dy[i]
 		v155 := float64(v154 * v153)
-		v156 := math.IsNaN(v154)
-		v157 := v155
-		if v156 {
-			v157 = v154
-		}
-		v158 := b[i]
-		v159 := math.IsNaN(v158)
-		v160 := v157
-		if v159 {
-			v160 = v158
-		}
-		v161 := v160
+		v156 := v155
 		if v149 {
-			v161 = v0
+			v156 = v0
 		}
-		db[i] = v161
+		db[i] = v156
 	}
 }

@@ -113,6 +113,9 @@ type lowerer struct {
 	// (a channel's weight, bound to an input, replaces its parameter).
 	inputs, scalars map[string]int
 	formula         *spec.Formula
+	// read records the inputs the formula uses (for LowerFormula's NaN
+	// rule).
+	read map[string]bool
 }
 
 func (l *lowerer) errorf(at ast.Node, format string, args ...any) error {
@@ -182,6 +185,9 @@ func (l *lowerer) operands(e *ast.BinaryExpr) (x, y Value, err error) {
 func (l *lowerer) ident(e *ast.Ident) (Value, error) {
 	b := l.b
 	if i, ok := l.inputs[e.Name]; ok {
+		if l.read != nil {
+			l.read[e.Name] = true
+		}
 		return b.Input(i), nil
 	}
 	if i, ok := l.scalars[e.Name]; ok {

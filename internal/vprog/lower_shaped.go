@@ -17,8 +17,10 @@ type Names struct {
 	// Scalars are per-call values (a row's reductions, a channel's
 	// weight), passed after the entry's parameters.
 	Scalars []string
-	// NaNFrom are the inputs whose NaN the result passes through (all
-	// inputs when nil, none when empty but not nil): a channel's weight, given per element, is not
+	// NaNFrom are the inputs whose NaN the result passes through (when
+	// nil: the inputs the formula reads, so that a partial derivative that
+	// does not depend on an input is not made NaN by it, as in PyTorch;
+	// none when empty but not nil): a channel's weight, given per element, is not
 	// one of them (PyTorch's PReLU ignores the weight where x > 0).
 	NaNFrom []string
 	// ScaleBy, when not empty, names the input the formula's value is
@@ -44,7 +46,7 @@ func LowerFormula(a *spec.Activation, name string, f *spec.Formula, n Names, mem
 }
 
 func lowerFormulaWith(a *spec.Activation, name string, f *spec.Formula, n Names, mem, compute Type, r Reducer) (p *Program, err error) {
-	l := &lowerer{a: a, mem: mem, formula: f, inputs: map[string]int{}, scalars: map[string]int{}}
+	l := &lowerer{a: a, mem: mem, formula: f, inputs: map[string]int{}, scalars: map[string]int{}, read: map[string]bool{}}
 	for i, v := range n.Inputs {
 		l.inputs[v] = i
 	}
@@ -90,7 +92,11 @@ func lowerFormulaWith(a *spec.Activation, name string, f *spec.Formula, n Names,
 	}
 	nanFrom := n.NaNFrom
 	if nanFrom == nil {
-		nanFrom = n.Inputs
+		for _, name := range n.Inputs {
+			if l.read[name] {
+				nanFrom = append(nanFrom, name)
+			}
+		}
 	}
 	for i := len(nanFrom) - 1; i >= 0; i-- {
 		in := b.Input(l.inputs[nanFrom[i]])
