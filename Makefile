@@ -4,7 +4,7 @@ GO ?= go
 PKGS_GEN := ./generated/...
 FUZZTIME ?= 10s
 
-.PHONY: generate check vet test test-isa bench fuzz accuracy exhaustive
+.PHONY: generate check vet test test-isa bench fuzz accuracy exhaustive goldens parity
 
 # Regenerate every kernel from the spec; the generator lists the kernels.
 generate:
@@ -46,3 +46,19 @@ fuzz:
 # Rewrite docs/ACCURACY.md from a measurement of every kernel.
 accuracy:
 	$(GO) run ./cmd/actkern accuracy -out docs/ACCURACY.md
+
+# PyTorch parity. `make goldens` rewrites internal/parity/testdata from
+# Debian's python3-torch (installed if missing; Debian's own python3, not a
+# pyenv one, sees it) and docs/PYTORCH.md from the comparison. `make parity`
+# runs the comparison; it is not yet part of `make test`: it reports
+# differences at special values and kinks that the spec does not yet record
+# as deviations (see docs/PYTORCH.md).
+PYTHON_DEBIAN ?= /usr/bin/python3
+goldens:
+	@$(PYTHON_DEBIAN) -c 'import torch, yaml' 2>/dev/null || { \
+	  S=$$(test "$$(id -u)" = 0 || echo sudo); $$S apt-get install -y python3-torch python3-yaml; }
+	$(PYTHON_DEBIAN) scripts/torch_goldens.py
+	-$(GO) test -tags parity ./internal/parity -run TestElementwise -args -parity.write
+
+parity:
+	$(GO) test -tags parity ./internal/parity
