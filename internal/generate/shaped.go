@@ -647,29 +647,33 @@ func shapedTest(sp *shapedPlan, prec, t string) string {
 			}
 			rows = append(rows, fmt.Sprintf("{X: []string{%s}, Forward: []string{%s}}", strings.Join(xs, ", "), strings.Join(fs, ", ")))
 		}
-		p("func Test%s(t *testing.T) {\n", a.GoName)
-		p("kerneltest.RunRows(t, kerneltest.Rows{Name: %q, Consts: %s, Reduce: %s, Forward: %q, RowOutput: %v, BackwardReduce: %s, Backward: %q,\nSpecialRows: []kerneltest.SpecialRow{%s}},\n",
+		p("var %sRows = kerneltest.Rows{Name: %q, Consts: %s, Reduce: %s, Forward: %q, RowOutput: %v, BackwardReduce: %s, Backward: %q,\nSpecialRows: []kerneltest.SpecialRow{%s}}\n\n",
+			lowerCamel(a.Name),
 			a.Name, consts(a.Consts(prec)), reds(a.Reduce), a.Forward.Expanded, a.RowOutput, reds(a.BackwardReduce), a.Backward.Expanded, strings.Join(rows, ",\n"))
+		p("func Test%s(t *testing.T) {\nkerneltest.RunRows(t, ", a.GoName)
+		kernels := fmt.Sprintf("kerneltest.RowsKernels[%s]{Forward: %s, Backward: %sBackward}", t, a.GoName, a.GoName)
 		if a.RowOutput {
-			p("kerneltest.RowsKernels[%s]{Forward: %s, BackwardRow: %sBackward})\n}\n", t, a.GoName, a.GoName)
-		} else {
-			p("kerneltest.RowsKernels[%s]{Forward: %s, Backward: %sBackward})\n}\n", t, a.GoName, a.GoName)
+			kernels = fmt.Sprintf("kerneltest.RowsKernels[%s]{Forward: %s, BackwardRow: %sBackward}", t, a.GoName, a.GoName)
 		}
+		p("%sRows, %s)\n}\n\n", lowerCamel(a.Name), kernels)
+		p("func Fuzz%s(f *testing.F) {\nkerneltest.FuzzRows(f, %sRows, %s)\n}\n", a.GoName, lowerCamel(a.Name), kernels)
 	case "gated":
 		fwd, da, db := gatedFormulas(a)
-		p("func Test%s(t *testing.T) {\n", a.GoName)
-		p("kerneltest.RunGated(t, kerneltest.Gated{Name: %q, Consts: %s, Forward: %q, DA: %q, DB: %q,\nGateOn: %q, Gate: %q, GateDerivative: %q},\n",
-			a.GoName, consts(a.Gate.Consts(prec)), fwd, da, db, a.GateOn, a.Gate.Forward.Expanded, a.Gate.Derivative.Expanded)
-		p("kerneltest.GatedKernels[%s]{Forward: %s, Backward: %sBackward, Pair: %sPair, PairBackward: %sPairBackward})\n}\n", t, a.GoName, a.GoName, a.GoName, a.GoName)
+		p("var %sGated = kerneltest.Gated{Name: %q, Consts: %s, Forward: %q, DA: %q, DB: %q,\nGateOn: %q, Gate: %q, GateDerivative: %q}\n\n",
+			lowerCamel(a.Name), a.GoName, consts(a.Gate.Consts(prec)), fwd, da, db, a.GateOn, a.Gate.Forward.Expanded, a.Gate.Derivative.Expanded)
+		kernels := fmt.Sprintf("kerneltest.GatedKernels[%s]{Forward: %s, Backward: %sBackward, Pair: %sPair, PairBackward: %sPairBackward}", t, a.GoName, a.GoName, a.GoName, a.GoName)
+		p("func Test%s(t *testing.T) {\nkerneltest.RunGated(t, %sGated, %s)\n}\n\n", a.GoName, lowerCamel(a.Name), kernels)
+		p("func Fuzz%s(f *testing.F) {\nkerneltest.FuzzGated(f, %sGated, %s)\n}\n", a.GoName, lowerCamel(a.Name), kernels)
 	case "channel":
 		var params []string
 		for _, prm := range a.Of.Params {
 			params = append(params, fmt.Sprintf("{Name: %q, Default: %s}", prm.Name, fmtFloat(prm.Default)))
 		}
-		p("func Test%s(t *testing.T) {\n", a.GoName)
-		p("kerneltest.RunChannel(t, kerneltest.Channel{Name: %q, Consts: %s, Params: []kerneltest.Param{%s}, ChannelParam: %q,\nForward: %q, Derivative: %q, DerivativeWeight: %q},\n",
-			a.GoName, consts(a.Of.Consts(prec)), strings.Join(params, ", "), a.ChannelParam, a.Of.Forward.Expanded, a.Of.Derivative.Expanded, a.DerivativeWeight.Expanded)
-		p("kerneltest.ChannelKernels[%s]{Forward: %s, Backward: %sBackward})\n}\n", t, a.GoName, a.GoName)
+		p("var %sChannel = kerneltest.Channel{Name: %q, Consts: %s, Params: []kerneltest.Param{%s}, ChannelParam: %q,\nForward: %q, Derivative: %q, DerivativeWeight: %q}\n\n",
+			lowerCamel(a.Name), a.GoName, consts(a.Of.Consts(prec)), strings.Join(params, ", "), a.ChannelParam, a.Of.Forward.Expanded, a.Of.Derivative.Expanded, a.DerivativeWeight.Expanded)
+		kernels := fmt.Sprintf("kerneltest.ChannelKernels[%s]{Forward: %s, Backward: %sBackward}", t, a.GoName, a.GoName)
+		p("func Test%s(t *testing.T) {\nkerneltest.RunChannel(t, %sChannel, %s)\n}\n\n", a.GoName, lowerCamel(a.Name), kernels)
+		p("func Fuzz%s(f *testing.F) {\nkerneltest.FuzzChannel(f, %sChannel, %s)\n}\n", a.GoName, lowerCamel(a.Name), kernels)
 	}
 	return b.String()
 }
