@@ -3,6 +3,7 @@
 package f32
 
 import (
+	"math"
 	"testing"
 
 	"github.com/actkern/actkern/kerneltest"
@@ -22,4 +23,110 @@ func TestLogSoftmax(t *testing.T) {
 
 func FuzzLogSoftmax(f *testing.F) {
 	kerneltest.FuzzRows(f, logSoftmaxRows, kerneltest.RowsKernels[float32]{Forward: LogSoftmax, Backward: LogSoftmaxBackward})
+}
+
+// plainLogSoftmax is LogSoftmax over package math in float64, in plain passes over each row.
+func plainLogSoftmax(dst, x []float32, cols int) {
+	for row := 0; row < len(x)/cols; row++ {
+		lo, hi := row*cols, (row+1)*cols
+		m := math.Inf(-1)
+		for i := lo; i < hi; i++ {
+			t := plainLogSoftmaxReduceM(float64(x[i]))
+			if t > m || t != t {
+				m = t
+			}
+		}
+		s1 := 0.0
+		for i := lo; i < hi; i++ {
+			t := plainLogSoftmaxReduceS1(float64(x[i]), m)
+			s1 += t
+		}
+		s1Lo := 0.0 // a plain sum has no low part
+		n0 := 0.0
+		for i := lo; i < hi; i++ {
+			t := plainLogSoftmaxReduceN0(float64(x[i]), m, s1, s1Lo)
+			n0 += t
+		}
+		for i := lo; i < hi; i++ {
+			dst[i] = float32(plainLogSoftmaxElem(float64(x[i]), m, s1, s1Lo, n0))
+		}
+	}
+}
+
+// plainLogSoftmaxBackward is LogSoftmaxBackward over package math in float64.
+func plainLogSoftmaxBackward(dx, dyIn, yIn []float32, cols int) {
+	for row := 0; row < len(yIn)/cols; row++ {
+		lo, hi := row*cols, (row+1)*cols
+		r := 0.0
+		for i := lo; i < hi; i++ {
+			t := plainLogSoftmaxBackwardReduceR(float64(yIn[i]), float64(dyIn[i]))
+			r += t
+		}
+		rLo := 0.0 // a plain sum has no low part
+		for i := lo; i < hi; i++ {
+			dx[i] = float32(plainLogSoftmaxBackwardElem(float64(yIn[i]), float64(dyIn[i]), r, rLo))
+		}
+	}
+}
+
+func plainLogSoftmaxReduceM(xParam float64) float64 {
+	return xParam
+}
+
+func plainLogSoftmaxReduceS1(xParam, m float64) float64 {
+	return func() float64 {
+		if (xParam - m) == 0.0 {
+			return 0.0
+		}
+		return (func() float64 {
+			if (xParam - m) < -(746.0) {
+				return 0.0
+			}
+			return math.FMA((math.Exp((xParam - m))), ((xParam - ((xParam - m) - ((xParam - m) - xParam))) - (m + ((xParam - m) - xParam))), (math.Exp((xParam - m))))
+		}())
+	}()
+}
+
+func plainLogSoftmaxReduceN0(xParam, m, s1, s1Lo float64) float64 {
+	return func() float64 {
+		if (xParam - m) == 0.0 {
+			return 1.0
+		}
+		return 0.0
+	}()
+}
+
+func plainLogSoftmaxElem(xParam, m, s1, s1Lo, n0 float64) float64 {
+	return func() float64 {
+		if xParam == -(math.Inf(1)) && m > -(math.Inf(1)) {
+			return xParam
+		}
+		return ((xParam - m) - math.Log1p(((n0-1.0)+s1)+s1Lo)) + ((xParam - ((xParam - m) - ((xParam - m) - xParam))) - (m + ((xParam - m) - xParam)))
+	}()
+}
+
+func plainLogSoftmaxBackwardReduceR(yParam, dyParam float64) float64 {
+	return dyParam
+}
+
+func plainLogSoftmaxBackwardElem(yParam, dyParam, r, rLo float64) float64 {
+	return dyParam - math.Exp(yParam)*(r+rLo)
+}
+
+// BenchmarkLogSoftmax times LogSoftmax at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkLogSoftmax(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "cols=128", In: []int{1048576}, Out: 1048576, Arg: 128}, {Name: "cols=1024", In: []int{1048576}, Out: 1048576, Arg: 1024}, {Name: "cols=32768", In: []int{1048576}, Out: 1048576, Arg: 32768}},
+		func(s kerneltest.BenchShape, dst []float32, in [][]float32) { LogSoftmax(dst, in[0], s.Arg) },
+		func(s kerneltest.BenchShape, dst []float32, in [][]float32) { plainLogSoftmax(dst, in[0], s.Arg) })
+}
+
+// BenchmarkLogSoftmaxBackward times LogSoftmaxBackward at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkLogSoftmaxBackward(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "cols=128", In: []int{1048576, 1048576}, Out: 1048576, Arg: 128}, {Name: "cols=1024", In: []int{1048576, 1048576}, Out: 1048576, Arg: 1024}, {Name: "cols=32768", In: []int{1048576, 1048576}, Out: 1048576, Arg: 32768}},
+		func(s kerneltest.BenchShape, dst []float32, in [][]float32) {
+			LogSoftmaxBackward(dst, in[0], in[1], s.Arg)
+		},
+		func(s kerneltest.BenchShape, dst []float32, in [][]float32) {
+			plainLogSoftmaxBackward(dst, in[0], in[1], s.Arg)
+		})
 }

@@ -3,6 +3,7 @@
 package f32
 
 import (
+	"math"
 	"testing"
 
 	"github.com/actkern/actkern/kerneltest"
@@ -21,4 +22,104 @@ func TestLogSumExp(t *testing.T) {
 
 func FuzzLogSumExp(f *testing.F) {
 	kerneltest.FuzzRows(f, logsumexpRows, kerneltest.RowsKernels[float32]{Forward: LogSumExp, BackwardRow: LogSumExpBackward})
+}
+
+// plainLogSumExp is LogSumExp over package math in float64, in plain passes over each row.
+func plainLogSumExp(dst, x []float32, cols int) {
+	for row := 0; row < len(x)/cols; row++ {
+		lo, hi := row*cols, (row+1)*cols
+		m := math.Inf(-1)
+		for i := lo; i < hi; i++ {
+			t := plainLogSumExpReduceM(float64(x[i]))
+			if t > m || t != t {
+				m = t
+			}
+		}
+		s1 := 0.0
+		for i := lo; i < hi; i++ {
+			t := plainLogSumExpReduceS1(float64(x[i]), m)
+			s1 += t
+		}
+		s1Lo := 0.0 // a plain sum has no low part
+		n0 := 0.0
+		for i := lo; i < hi; i++ {
+			t := plainLogSumExpReduceN0(float64(x[i]), m, s1, s1Lo)
+			n0 += t
+		}
+		dst[row] = float32(plainLogSumExpRow(m, s1, s1Lo, n0))
+	}
+}
+
+// plainLogSumExpBackward is LogSumExpBackward over package math in float64.
+func plainLogSumExpBackward(dx, dyRow, x, yRow []float32, cols int) {
+	for row := 0; row < len(x)/cols; row++ {
+		lo, hi := row*cols, (row+1)*cols
+		yParam, dyParam := float64(yRow[row]), float64(dyRow[row])
+		for i := lo; i < hi; i++ {
+			dx[i] = float32(plainLogSumExpBackwardElem(float64(x[i]), yParam, dyParam))
+		}
+	}
+}
+
+func plainLogSumExpReduceM(xParam float64) float64 {
+	return xParam
+}
+
+func plainLogSumExpReduceS1(xParam, m float64) float64 {
+	return func() float64 {
+		if (xParam - m) == 0.0 {
+			return 0.0
+		}
+		return (func() float64 {
+			if (xParam - m) < -(746.0) {
+				return 0.0
+			}
+			return math.FMA((math.Exp((xParam - m))), ((xParam - ((xParam - m) - ((xParam - m) - xParam))) - (m + ((xParam - m) - xParam))), (math.Exp((xParam - m))))
+		}())
+	}()
+}
+
+func plainLogSumExpReduceN0(xParam, m, s1, s1Lo float64) float64 {
+	return func() float64 {
+		if (xParam - m) == 0.0 {
+			return 1.0
+		}
+		return 0.0
+	}()
+}
+
+func plainLogSumExpRow(m, s1, s1Lo, n0 float64) float64 {
+	return func() float64 {
+		if math.Abs(m) == math.Inf(1) {
+			return m
+		}
+		return m + math.Log1p(((n0-1.0)+s1)+s1Lo)
+	}()
+}
+
+func plainLogSumExpBackwardElem(xParam, yParam, dyParam float64) float64 {
+	return dyParam * func() float64 {
+		if xParam-yParam < -(746.0) {
+			return 0.0
+		}
+		return math.FMA(math.Exp(xParam-yParam), (xParam-((xParam-yParam)-((xParam-yParam)-xParam)))-(yParam+((xParam-yParam)-xParam)), math.Exp(xParam-yParam))
+	}()
+}
+
+// BenchmarkLogSumExp times LogSumExp at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkLogSumExp(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "cols=128", In: []int{1048576}, Out: 8192, Arg: 128}, {Name: "cols=1024", In: []int{1048576}, Out: 1024, Arg: 1024}, {Name: "cols=32768", In: []int{1048576}, Out: 32, Arg: 32768}},
+		func(s kerneltest.BenchShape, dst []float32, in [][]float32) { LogSumExp(dst, in[0], s.Arg) },
+		func(s kerneltest.BenchShape, dst []float32, in [][]float32) { plainLogSumExp(dst, in[0], s.Arg) })
+}
+
+// BenchmarkLogSumExpBackward times LogSumExpBackward at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkLogSumExpBackward(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "cols=128", In: []int{8192, 1048576, 8192}, Out: 1048576, Arg: 128}, {Name: "cols=1024", In: []int{1024, 1048576, 1024}, Out: 1048576, Arg: 1024}, {Name: "cols=32768", In: []int{32, 1048576, 32}, Out: 1048576, Arg: 32768}},
+		func(s kerneltest.BenchShape, dst []float32, in [][]float32) {
+			LogSumExpBackward(dst, in[0], in[1], in[2], s.Arg)
+		},
+		func(s kerneltest.BenchShape, dst []float32, in [][]float32) {
+			plainLogSumExpBackward(dst, in[0], in[1], in[2], s.Arg)
+		})
 }

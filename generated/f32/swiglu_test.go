@@ -3,6 +3,7 @@
 package f32
 
 import (
+	"math"
 	"testing"
 
 	"github.com/actkern/actkern/kerneltest"
@@ -17,4 +18,35 @@ func TestSwiGLU(t *testing.T) {
 
 func FuzzSwiGLU(f *testing.F) {
 	kerneltest.FuzzGated(f, swigluGated, kerneltest.GatedKernels[float32]{Forward: SwiGLU, Backward: SwiGLUBackward, Pair: SwiGLUPair, PairBackward: SwiGLUPairBackward})
+}
+
+// plainSwiGLU is SwiGLU over package math in float64.
+func plainSwiGLU(dst, in []float32, cols int) {
+	for r := 0; r < len(dst)/cols; r++ {
+		for j := 0; j < cols; j++ {
+			a, b := float64(in[2*r*cols+j]), float64(in[(2*r+1)*cols+j])
+			dst[r*cols+j] = float32(plainSwiGLUGate(a) * b)
+		}
+	}
+}
+
+func plainSwiGLUGate(xParam float64) float64 {
+	return func() float64 {
+		if xParam < -(800.0) {
+			return -(0.0)
+		}
+		return func() float64 {
+			if xParam < -(708.0) {
+				return (xParam * (math.Exp(0.5 * xParam))) * (math.Exp(0.5 * xParam))
+			}
+			return xParam * 1.0 / (1.0 + math.Exp(-(xParam)))
+		}()
+	}()
+}
+
+// BenchmarkSwiGLU times SwiGLU at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkSwiGLU(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "rows=16/cols=4096", In: []int{2 * 16 * 4096}, Out: 16 * 4096, Arg: 4096}, {Name: "rows=4096/cols=11008", In: []int{2 * 4096 * 11008}, Out: 4096 * 11008, Arg: 11008}},
+		func(s kerneltest.BenchShape, dst []float32, in [][]float32) { SwiGLU(dst, in[0], s.Arg) },
+		func(s kerneltest.BenchShape, dst []float32, in [][]float32) { plainSwiGLU(dst, in[0], s.Arg) })
 }

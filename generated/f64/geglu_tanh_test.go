@@ -3,6 +3,7 @@
 package f64
 
 import (
+	"math"
 	"testing"
 
 	"github.com/actkern/actkern/kerneltest"
@@ -17,4 +18,40 @@ func TestGeGLUTanh(t *testing.T) {
 
 func FuzzGeGLUTanh(f *testing.F) {
 	kerneltest.FuzzGated(f, gegluTanhGated, kerneltest.GatedKernels[float64]{Forward: GeGLUTanh, Backward: GeGLUTanhBackward, Pair: GeGLUTanhPair, PairBackward: GeGLUTanhPairBackward})
+}
+
+// plainGeGLUTanh is GeGLUTanh over package math in float64.
+func plainGeGLUTanh(dst, in []float64, cols int) {
+	for r := 0; r < len(dst)/cols; r++ {
+		for j := 0; j < cols; j++ {
+			a, b := float64(in[2*r*cols+j]), float64(in[(2*r+1)*cols+j])
+			dst[r*cols+j] = float64(plainGeGLUTanhGate(a) * b)
+		}
+	}
+}
+
+func plainGeGLUTanhGate(xParam float64) float64 {
+	return func() float64 {
+		if xParam < -(30.0) {
+			return -(0.0)
+		}
+		return func() float64 {
+			if xParam > 10.0 {
+				return xParam
+			}
+			return func() float64 {
+				if (1.5957691216057308 * (xParam + (0.044715 * ((xParam * xParam) * xParam)))) < -(700.0) {
+					return math.FMA(xParam*(math.Exp((1.5957691216057308*(xParam+(0.044715*((xParam*xParam)*xParam))))+443.614195558365)), ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12)), (xParam*(math.Exp((1.5957691216057308*(xParam+(0.044715*((xParam*xParam)*xParam))))+443.614195558365)))*((1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12)*(1.0/1.099511627776e+12))*(6.310448934143139e-16+(math.FMA(1.5957691216057308, (xParam+(0.044715*((xParam*xParam)*xParam))), -(1.5957691216057308*(xParam+(0.044715*((xParam*xParam)*xParam)))))+1.5957691216057308*(((xParam-((xParam+(0.044715*((xParam*xParam)*xParam)))-((xParam+(0.044715*((xParam*xParam)*xParam)))-xParam)))+((0.044715*((xParam*xParam)*xParam))-((xParam+(0.044715*((xParam*xParam)*xParam)))-xParam)))+(math.FMA(0.044715, ((xParam*xParam)*xParam), -(0.044715*((xParam*xParam)*xParam)))+0.044715*(math.FMA((xParam*xParam), xParam, -((xParam*xParam)*xParam))+math.FMA(xParam, xParam, -(xParam*xParam))*xParam)+2.1960211427085595e-18*((xParam*xParam)*xParam)))+(-9.96930880911092e-17)*(xParam+(0.044715*((xParam*xParam)*xParam))))))
+				}
+				return xParam * ((1.0 / (1.0 + math.Exp(-(1.5957691216057308 * (xParam + (0.044715 * ((xParam * xParam) * xParam))))))) + (1.0/(1.0+math.Exp(-(1.5957691216057308*(xParam+(0.044715*((xParam*xParam)*xParam)))))))*((math.FMA(1.5957691216057308, (xParam+(0.044715*((xParam*xParam)*xParam))), -(1.5957691216057308*(xParam+(0.044715*((xParam*xParam)*xParam)))))+1.5957691216057308*(((xParam-((xParam+(0.044715*((xParam*xParam)*xParam)))-((xParam+(0.044715*((xParam*xParam)*xParam)))-xParam)))+((0.044715*((xParam*xParam)*xParam))-((xParam+(0.044715*((xParam*xParam)*xParam)))-xParam)))+(math.FMA(0.044715, ((xParam*xParam)*xParam), -(0.044715*((xParam*xParam)*xParam)))+0.044715*(math.FMA((xParam*xParam), xParam, -((xParam*xParam)*xParam))+math.FMA(xParam, xParam, -(xParam*xParam))*xParam)+2.1960211427085595e-18*((xParam*xParam)*xParam)))+(-9.96930880911092e-17)*(xParam+(0.044715*((xParam*xParam)*xParam))))*(1.0/(1.0+math.Exp(-(-(1.5957691216057308 * (xParam + (0.044715 * ((xParam * xParam) * xParam))))))))))
+			}()
+		}()
+	}()
+}
+
+// BenchmarkGeGLUTanh times GeGLUTanh at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkGeGLUTanh(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "rows=16/cols=4096", In: []int{2 * 16 * 4096}, Out: 16 * 4096, Arg: 4096}, {Name: "rows=4096/cols=11008", In: []int{2 * 4096 * 11008}, Out: 4096 * 11008, Arg: 11008}},
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { GeGLUTanh(dst, in[0], s.Arg) },
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { plainGeGLUTanh(dst, in[0], s.Arg) })
 }

@@ -3,6 +3,7 @@
 package f64
 
 import (
+	"math"
 	"testing"
 
 	"github.com/actkern/actkern/kerneltest"
@@ -17,4 +18,40 @@ func TestGeGLU(t *testing.T) {
 
 func FuzzGeGLU(f *testing.F) {
 	kerneltest.FuzzGated(f, gegluGated, kerneltest.GatedKernels[float64]{Forward: GeGLU, Backward: GeGLUBackward, Pair: GeGLUPair, PairBackward: GeGLUPairBackward})
+}
+
+// plainGeGLU is GeGLU over package math in float64.
+func plainGeGLU(dst, in []float64, cols int) {
+	for r := 0; r < len(dst)/cols; r++ {
+		for j := 0; j < cols; j++ {
+			a, b := float64(in[2*r*cols+j]), float64(in[(2*r+1)*cols+j])
+			dst[r*cols+j] = float64(plainGeGLUGate(a) * b)
+		}
+	}
+}
+
+func plainGeGLUGate(xParam float64) float64 {
+	return func() float64 {
+		if xParam < -(40.0) {
+			return -(0.0)
+		}
+		return func() float64 {
+			if xParam > 10.0 {
+				return xParam
+			}
+			return func() float64 {
+				if xParam < -(37.0) {
+					return -((((math.Exp(443.614195558365 - 0.5*(xParam*xParam))) * 0.3989422804014327) + math.FMA(-((math.Exp(443.614195558365-0.5*(xParam*xParam)))*0.3989422804014327), ((1.0/(xParam*xParam))*(1.0-3.0*(1.0/(xParam*xParam))*(1.0-5.0*(1.0/(xParam*xParam))*(1.0-7.0*(1.0/(xParam*xParam))*(1.0-9.0*(1.0/(xParam*xParam))*(1.0-11.0*(1.0/(xParam*xParam))*(1.0-13.0*(1.0/(xParam*xParam))*(1.0-15.0*(1.0/(xParam*xParam)))))))))), (math.FMA((math.Exp(443.614195558365-0.5*(xParam*xParam))), 0.3989422804014327, -((math.Exp(443.614195558365-0.5*(xParam*xParam)))*0.3989422804014327))+(math.Exp(443.614195558365-0.5*(xParam*xParam)))*(-2.49232720227773e-17)+((math.Exp(443.614195558365-0.5*(xParam*xParam)))*0.3989422804014327)*(6.310448934143139e-16-0.5*(math.FMA(xParam, xParam, -(xParam*xParam))))))) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12)))
+				}
+				return 0.5 * xParam * (math.Erfc(-(xParam * 0.7071067811865476)) + 2.0*0.5641895835477563*math.Exp(-(xParam*0.7071067811865476)*(xParam*0.7071067811865476))*(xParam*(-4.833646656726457e-17)+(math.FMA(xParam, 0.7071067811865476, -(xParam*0.7071067811865476)))))
+			}()
+		}()
+	}()
+}
+
+// BenchmarkGeGLU times GeGLU at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkGeGLU(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "rows=16/cols=4096", In: []int{2 * 16 * 4096}, Out: 16 * 4096, Arg: 4096}, {Name: "rows=4096/cols=11008", In: []int{2 * 4096 * 11008}, Out: 4096 * 11008, Arg: 11008}},
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { GeGLU(dst, in[0], s.Arg) },
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { plainGeGLU(dst, in[0], s.Arg) })
 }

@@ -3,6 +3,7 @@
 package f64
 
 import (
+	"math"
 	"testing"
 
 	"github.com/actkern/actkern/kerneltest"
@@ -17,4 +18,25 @@ func TestGLU(t *testing.T) {
 
 func FuzzGLU(f *testing.F) {
 	kerneltest.FuzzGated(f, gluGated, kerneltest.GatedKernels[float64]{Forward: GLU, Backward: GLUBackward, Pair: GLUPair, PairBackward: GLUPairBackward})
+}
+
+// plainGLU is GLU over package math in float64.
+func plainGLU(dst, in []float64, cols int) {
+	for r := 0; r < len(dst)/cols; r++ {
+		for j := 0; j < cols; j++ {
+			a, b := float64(in[2*r*cols+j]), float64(in[(2*r+1)*cols+j])
+			dst[r*cols+j] = float64(plainGLUGate(b) * a)
+		}
+	}
+}
+
+func plainGLUGate(xParam float64) float64 {
+	return 1.0 / (1.0 + math.Exp(-(xParam)))
+}
+
+// BenchmarkGLU times GLU at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkGLU(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "rows=16/cols=4096", In: []int{2 * 16 * 4096}, Out: 16 * 4096, Arg: 4096}, {Name: "rows=4096/cols=11008", In: []int{2 * 4096 * 11008}, Out: 4096 * 11008, Arg: 11008}},
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { GLU(dst, in[0], s.Arg) },
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { plainGLU(dst, in[0], s.Arg) })
 }

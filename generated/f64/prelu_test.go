@@ -3,6 +3,7 @@
 package f64
 
 import (
+	"math"
 	"testing"
 
 	"github.com/actkern/actkern/kerneltest"
@@ -17,4 +18,32 @@ func TestPReLU(t *testing.T) {
 
 func FuzzPReLU(f *testing.F) {
 	kerneltest.FuzzChannel(f, preluChannel, kerneltest.ChannelKernels[float64]{Forward: PReLU, Backward: PReLUBackward})
+}
+
+// plainPReLU is PReLU over package math in float64.
+func plainPReLU(dst, in, weight []float64, inner int) {
+	for i, v := range in {
+		dst[i] = float64(plainPReLUElem(float64(v), float64(weight[(i/inner)%len(weight)])))
+	}
+}
+
+func plainPReLUElem(xParam, negativeSlope float64) float64 {
+	return func() float64 {
+		if xParam > 0.0 {
+			return xParam
+		}
+		return func() float64 {
+			if xParam == -(math.Inf(1)) && negativeSlope == 0.0 {
+				return -(negativeSlope)
+			}
+			return xParam * negativeSlope
+		}()
+	}()
+}
+
+// BenchmarkPReLU times PReLU at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkPReLU(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "nchw=64x56x56", In: []int{200704, 64}, Out: 200704, Arg: 56 * 56}, {Name: "nhwc=56x56x64", In: []int{200704, 64}, Out: 200704, Arg: 1}},
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { PReLU(dst, in[0], in[1], s.Arg) },
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { plainPReLU(dst, in[0], in[1], s.Arg) })
 }

@@ -18,3 +18,29 @@ func TestReGLU(t *testing.T) {
 func FuzzReGLU(f *testing.F) {
 	kerneltest.FuzzGated(f, regluGated, kerneltest.GatedKernels[float64]{Forward: ReGLU, Backward: ReGLUBackward, Pair: ReGLUPair, PairBackward: ReGLUPairBackward})
 }
+
+// plainReGLU is ReGLU over package math in float64.
+func plainReGLU(dst, in []float64, cols int) {
+	for r := 0; r < len(dst)/cols; r++ {
+		for j := 0; j < cols; j++ {
+			a, b := float64(in[2*r*cols+j]), float64(in[(2*r+1)*cols+j])
+			dst[r*cols+j] = float64(plainReGLUGate(a) * b)
+		}
+	}
+}
+
+func plainReGLUGate(xParam float64) float64 {
+	return func() float64 {
+		if xParam < 0.0 {
+			return 0.0
+		}
+		return xParam
+	}()
+}
+
+// BenchmarkReGLU times ReGLU at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkReGLU(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "rows=16/cols=4096", In: []int{2 * 16 * 4096}, Out: 16 * 4096, Arg: 4096}, {Name: "rows=4096/cols=11008", In: []int{2 * 4096 * 11008}, Out: 4096 * 11008, Arg: 11008}},
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { ReGLU(dst, in[0], s.Arg) },
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { plainReGLU(dst, in[0], s.Arg) })
+}

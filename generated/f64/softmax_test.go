@@ -3,6 +3,7 @@
 package f64
 
 import (
+	"math"
 	"testing"
 
 	"github.com/actkern/actkern/kerneltest"
@@ -22,4 +23,91 @@ func TestSoftmax(t *testing.T) {
 
 func FuzzSoftmax(f *testing.F) {
 	kerneltest.FuzzRows(f, softmaxRows, kerneltest.RowsKernels[float64]{Forward: Softmax, Backward: SoftmaxBackward})
+}
+
+// plainSoftmax is Softmax over package math in float64, in plain passes over each row.
+func plainSoftmax(dst, x []float64, cols int) {
+	for row := 0; row < len(x)/cols; row++ {
+		lo, hi := row*cols, (row+1)*cols
+		m := math.Inf(-1)
+		for i := lo; i < hi; i++ {
+			t := plainSoftmaxReduceM(float64(x[i]))
+			if t > m || t != t {
+				m = t
+			}
+		}
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			t := plainSoftmaxReduceS(float64(x[i]), m)
+			s += t
+		}
+		sLo := 0.0 // a plain sum has no low part
+		for i := lo; i < hi; i++ {
+			dst[i] = float64(plainSoftmaxElem(float64(x[i]), m, s, sLo))
+		}
+	}
+}
+
+// plainSoftmaxBackward is SoftmaxBackward over package math in float64.
+func plainSoftmaxBackward(dx, dyIn, yIn []float64, cols int) {
+	for row := 0; row < len(yIn)/cols; row++ {
+		lo, hi := row*cols, (row+1)*cols
+		r := 0.0
+		for i := lo; i < hi; i++ {
+			t := plainSoftmaxBackwardReduceR(float64(yIn[i]), float64(dyIn[i]))
+			r += t
+		}
+		rLo := 0.0 // a plain sum has no low part
+		for i := lo; i < hi; i++ {
+			dx[i] = float64(plainSoftmaxBackwardElem(float64(yIn[i]), float64(dyIn[i]), r, rLo))
+		}
+	}
+}
+
+func plainSoftmaxReduceM(xParam float64) float64 {
+	return xParam
+}
+
+func plainSoftmaxReduceS(xParam, m float64) float64 {
+	return (func() float64 {
+		if (xParam - m) < -(746.0) {
+			return 0.0
+		}
+		return math.FMA((math.Exp((xParam - m))), ((xParam - ((xParam - m) - ((xParam - m) - xParam))) - (m + ((xParam - m) - xParam))), (math.Exp((xParam - m))))
+	}())
+}
+
+func plainSoftmaxElem(xParam, m, s, sLo float64) float64 {
+	return (func() float64 {
+		if (xParam - m) < -(746.0) {
+			return 0.0
+		}
+		return math.FMA((math.Exp((xParam - m))), ((xParam - ((xParam - m) - ((xParam - m) - xParam))) - (m + ((xParam - m) - xParam))), (math.Exp((xParam - m))))
+	}()) / s
+}
+
+func plainSoftmaxBackwardReduceR(yParam, dyParam float64) float64 {
+	return dyParam * yParam
+}
+
+func plainSoftmaxBackwardElem(yParam, dyParam, r, rLo float64) float64 {
+	return yParam * ((dyParam - r) - rLo)
+}
+
+// BenchmarkSoftmax times Softmax at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkSoftmax(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "cols=128", In: []int{1048576}, Out: 1048576, Arg: 128}, {Name: "cols=1024", In: []int{1048576}, Out: 1048576, Arg: 1024}, {Name: "cols=32768", In: []int{1048576}, Out: 1048576, Arg: 32768}},
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { Softmax(dst, in[0], s.Arg) },
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { plainSoftmax(dst, in[0], s.Arg) })
+}
+
+// BenchmarkSoftmaxBackward times SoftmaxBackward at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkSoftmaxBackward(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "cols=128", In: []int{1048576, 1048576}, Out: 1048576, Arg: 128}, {Name: "cols=1024", In: []int{1048576, 1048576}, Out: 1048576, Arg: 1024}, {Name: "cols=32768", In: []int{1048576, 1048576}, Out: 1048576, Arg: 32768}},
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) {
+			SoftmaxBackward(dst, in[0], in[1], s.Arg)
+		},
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) {
+			plainSoftmaxBackward(dst, in[0], in[1], s.Arg)
+		})
 }

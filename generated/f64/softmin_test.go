@@ -3,6 +3,7 @@
 package f64
 
 import (
+	"math"
 	"testing"
 
 	"github.com/actkern/actkern/kerneltest"
@@ -20,4 +21,91 @@ func TestSoftmin(t *testing.T) {
 
 func FuzzSoftmin(f *testing.F) {
 	kerneltest.FuzzRows(f, softminRows, kerneltest.RowsKernels[float64]{Forward: Softmin, Backward: SoftminBackward})
+}
+
+// plainSoftmin is Softmin over package math in float64, in plain passes over each row.
+func plainSoftmin(dst, x []float64, cols int) {
+	for row := 0; row < len(x)/cols; row++ {
+		lo, hi := row*cols, (row+1)*cols
+		m := math.Inf(-1)
+		for i := lo; i < hi; i++ {
+			t := plainSoftminReduceM(float64(x[i]))
+			if t > m || t != t {
+				m = t
+			}
+		}
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			t := plainSoftminReduceS(float64(x[i]), m)
+			s += t
+		}
+		sLo := 0.0 // a plain sum has no low part
+		for i := lo; i < hi; i++ {
+			dst[i] = float64(plainSoftminElem(float64(x[i]), m, s, sLo))
+		}
+	}
+}
+
+// plainSoftminBackward is SoftminBackward over package math in float64.
+func plainSoftminBackward(dx, dyIn, yIn []float64, cols int) {
+	for row := 0; row < len(yIn)/cols; row++ {
+		lo, hi := row*cols, (row+1)*cols
+		r := 0.0
+		for i := lo; i < hi; i++ {
+			t := plainSoftminBackwardReduceR(float64(yIn[i]), float64(dyIn[i]))
+			r += t
+		}
+		rLo := 0.0 // a plain sum has no low part
+		for i := lo; i < hi; i++ {
+			dx[i] = float64(plainSoftminBackwardElem(float64(yIn[i]), float64(dyIn[i]), r, rLo))
+		}
+	}
+}
+
+func plainSoftminReduceM(xParam float64) float64 {
+	return -(xParam)
+}
+
+func plainSoftminReduceS(xParam, m float64) float64 {
+	return (func() float64 {
+		if (-(xParam) - m) < -(746.0) {
+			return 0.0
+		}
+		return math.FMA((math.Exp((-(xParam) - m))), ((-(xParam) - ((-(xParam) - m) - ((-(xParam) - m) + xParam))) - (m + ((-(xParam) - m) + xParam))), (math.Exp((-(xParam) - m))))
+	}())
+}
+
+func plainSoftminElem(xParam, m, s, sLo float64) float64 {
+	return (func() float64 {
+		if (-(xParam) - m) < -(746.0) {
+			return 0.0
+		}
+		return math.FMA((math.Exp((-(xParam) - m))), ((-(xParam) - ((-(xParam) - m) - ((-(xParam) - m) + xParam))) - (m + ((-(xParam) - m) + xParam))), (math.Exp((-(xParam) - m))))
+	}()) / s
+}
+
+func plainSoftminBackwardReduceR(yParam, dyParam float64) float64 {
+	return dyParam * yParam
+}
+
+func plainSoftminBackwardElem(yParam, dyParam, r, rLo float64) float64 {
+	return yParam * ((r - dyParam) + rLo)
+}
+
+// BenchmarkSoftmin times Softmin at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkSoftmin(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "cols=128", In: []int{1048576}, Out: 1048576, Arg: 128}, {Name: "cols=1024", In: []int{1048576}, Out: 1048576, Arg: 1024}, {Name: "cols=32768", In: []int{1048576}, Out: 1048576, Arg: 32768}},
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { Softmin(dst, in[0], s.Arg) },
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) { plainSoftmin(dst, in[0], s.Arg) })
+}
+
+// BenchmarkSoftminBackward times SoftminBackward at every ISA level this build runs, beside the plain-Go loop over package math.
+func BenchmarkSoftminBackward(b *testing.B) {
+	kerneltest.BenchShaped(b, benchLevels, []kerneltest.BenchShape{{Name: "cols=128", In: []int{1048576, 1048576}, Out: 1048576, Arg: 128}, {Name: "cols=1024", In: []int{1048576, 1048576}, Out: 1048576, Arg: 1024}, {Name: "cols=32768", In: []int{1048576, 1048576}, Out: 1048576, Arg: 32768}},
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) {
+			SoftminBackward(dst, in[0], in[1], s.Arg)
+		},
+		func(s kerneltest.BenchShape, dst []float64, in [][]float64) {
+			plainSoftminBackward(dst, in[0], in[1], s.Arg)
+		})
 }

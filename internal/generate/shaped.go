@@ -5,6 +5,7 @@ import (
 	"go/format"
 	"go/types"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -611,7 +612,7 @@ func accSumSUF(acc *[16]float64) (T, T) {
 
 // emitShapedTest renders the test of a rows or gated entry: the entry as
 // kerneltest reads it and its functions, for RunRows or RunGated.
-func shapedTest(sp *shapedPlan, prec, t string) string {
+func shapedTest(sp *shapedPlan, prec, t string) (string, error) {
 	a := sp.a
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
@@ -674,6 +675,62 @@ func shapedTest(sp *shapedPlan, prec, t string) string {
 		kernels := fmt.Sprintf("kerneltest.ChannelKernels[%s]{Forward: %s, Backward: %sBackward}", t, a.GoName, a.GoName)
 		p("func Test%s(t *testing.T) {\nkerneltest.RunChannel(t, %sChannel, %s)\n}\n\n", a.GoName, lowerCamel(a.Name), kernels)
 		p("func Fuzz%s(f *testing.F) {\nkerneltest.FuzzChannel(f, %sChannel, %s)\n}\n", a.GoName, lowerCamel(a.Name), kernels)
+	}
+	plain, err := plainCode(sp, prec, t)
+	if err != nil {
+		return "", err
+	}
+	p("\n%s\n%s", plain, benchCode(sp, t))
+	return b.String(), nil
+}
+
+// benchCode renders a shaped entry's benchmarks, beside its plain-Go
+// baseline: softmax-family rows of 128, 1024 and 32768 columns (2^20
+// elements), a LLaMA-sized gated MLP (4096 rows of 11008 pairs), PReLU on
+// 64 channels of 56×56 in NCHW and NHWC.
+func benchCode(sp *shapedPlan, t string) string {
+	a := sp.a
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	shapes := func(list []string) string { return "[]kerneltest.BenchShape{" + strings.Join(list, ", ") + "}" }
+	bench := func(name, doc, shapeList, kernel, plain string) {
+		p("// Benchmark%s times %s at every ISA level this build runs, beside the plain-Go loop over package math.\n", name, doc)
+		p("func Benchmark%s(b *testing.B) {\nkerneltest.BenchShaped(b, benchLevels, %s,\nfunc(s kerneltest.BenchShape, dst []%s, in [][]%s) { %s },\nfunc(s kerneltest.BenchShape, dst []%s, in [][]%s) { %s })\n}\n\n",
+			name, shapeList, t, t, kernel, t, t, plain)
+	}
+	switch a.Kind {
+	case "rows":
+		const n = 1 << 20
+		var fwd, bwd []string
+		for _, cols := range []int{128, 1024, 32768} {
+			out, rows := n, n/cols
+			if a.RowOutput {
+				out = rows
+				bwd = append(bwd, fmt.Sprintf("{Name: \"cols=%d\", In: []int{%d, %d, %d}, Out: %d, Arg: %d}", cols, rows, n, rows, n, cols))
+			} else {
+				bwd = append(bwd, fmt.Sprintf("{Name: \"cols=%d\", In: []int{%d, %d}, Out: %d, Arg: %d}", cols, n, n, n, cols))
+			}
+			fwd = append(fwd, fmt.Sprintf("{Name: \"cols=%d\", In: []int{%d}, Out: %d, Arg: %d}", cols, n, out, cols))
+		}
+		bench(a.GoName, a.GoName, shapes(fwd), a.GoName+"(dst, in[0], s.Arg)", "plain"+a.GoName+"(dst, in[0], s.Arg)")
+		args := "dst, in[0], in[1], s.Arg"
+		if a.RowOutput {
+			args = "dst, in[0], in[1], in[2], s.Arg"
+		}
+		bench(a.GoName+"Backward", a.GoName+"Backward", shapes(bwd), a.GoName+"Backward("+args+")", "plain"+a.GoName+"Backward("+args+")")
+	case "gated":
+		list := shapes([]string{
+			"{Name: \"rows=16/cols=4096\", In: []int{2 * 16 * 4096}, Out: 16 * 4096, Arg: 4096}",
+			"{Name: \"rows=4096/cols=11008\", In: []int{2 * 4096 * 11008}, Out: 4096 * 11008, Arg: 11008}",
+		})
+		bench(a.GoName, a.GoName, list, a.GoName+"(dst, in[0], s.Arg)", "plain"+a.GoName+"(dst, in[0], s.Arg)")
+	case "channel":
+		const n = 64 * 56 * 56
+		list := shapes([]string{
+			fmt.Sprintf("{Name: \"nchw=64x56x56\", In: []int{%d, 64}, Out: %d, Arg: 56 * 56}", n, n),
+			fmt.Sprintf("{Name: \"nhwc=56x56x64\", In: []int{%d, 64}, Out: %d, Arg: 1}", n, n),
+		})
+		bench(a.GoName, a.GoName, list, a.GoName+"(dst, in[0], in[1], s.Arg)", "plain"+a.GoName+"(dst, in[0], in[1], s.Arg)")
 	}
 	return b.String()
 }
@@ -752,12 +809,20 @@ func emitShapedFiles(pr precision, t string, shaped map[string]*shapedPlan, help
 		if err := text(n+".go", imports, api); err != nil {
 			return err
 		}
-		if err := text(n+"_test.go", `import (
+		test, err := shapedTest(sp, pr.pkg, t)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", sp.a.Pos, sp.a.Name, err)
+		}
+		imports = `import (
 	"testing"
 
 	"github.com/actkern/actkern/kerneltest"
 )
-`, shapedTest(sp, pr.pkg, t)); err != nil {
+`
+		if mathUse.MatchString(test) {
+			imports = strings.Replace(imports, `"testing"`, "\"math\"\n\t\"testing\"", 1)
+		}
+		if err := text(n+"_test.go", imports, test); err != nil {
 			return err
 		}
 	}
@@ -856,4 +921,180 @@ func NewRowwise(name string) (*Rowwise, error) {
 }
 `)
 	return b.String()
+}
+
+// plainCode is the benchmarks' baseline for a shaped entry: the same
+// formulas written over package math in float64 (scalar functions, as
+// the elementwise baselines), in plain loops (the row reductions as naive
+// sums and maxima), as a Go programmer would.
+func plainCode(sp *shapedPlan, prec, t string) (string, error) {
+	a := sp.a
+	var funcs []jen.Code // the scalar functions, rendered by jen
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	// scalar declares func name(vars...) float64 { return f } and returns
+	// a call of it on args (Go expressions).
+	scalar := func(owner *spec.Activation, name string, vars []string, f *spec.Formula) error {
+		bound := map[string]jen.Code{}
+		var params []jen.Code
+		for _, v := range vars {
+			bound[v] = jen.Id(goParam(v))
+			params = append(params, jen.Id(goParam(v)))
+		}
+		env, err := newFormulaEnv(owner, prec, bound)
+		if err != nil {
+			return err
+		}
+		c, err := env.translate(f)
+		if err != nil {
+			return err
+		}
+		funcs = append(funcs, jen.Func().Id(name).Params(jen.List(params...).Float64()).Float64().Block(jen.Return(c)), jen.Line())
+		return nil
+	}
+	call := func(name string, args []string) string { return name + "(" + strings.Join(args, ", ") + ")" }
+	pn := "plain" + a.GoName
+	// reductions emits the loops computing rs over the row lo:hi, each lo
+	// part 0, the element's values being elem.
+	reductions := func(rs []spec.Reduction, prefix string, elem []string, before []string) ([]string, error) {
+		done := append([]string(nil), before...)
+		for _, r := range rs {
+			v := goParam(r.Name)
+			fn := pn + prefix + exportedName(r.Name)
+			vars := append(append([]string(nil), elemNames(elem)...), specNames(done)...)
+			if err := scalar(a, fn, vars, &r.Of); err != nil {
+				return nil, err
+			}
+			if r.Op == "max" {
+				p("%s := math.Inf(-1)\n", v)
+			} else {
+				p("%s := 0.0\n", v)
+			}
+			p("for i := lo; i < hi; i++ {\nt := %s\n", call(fn, append(elemExprs(elem), goNames(done)...)))
+			if r.Op == "max" {
+				p("if t > %s || t != t { %s = t }\n}\n", v, v)
+			} else {
+				p("%s += t\n}\n", v)
+			}
+			done = append(done, r.Name)
+			if r.Lo != "" {
+				p("%s := 0.0 // a plain sum has no low part\n", goParam(r.Lo))
+				done = append(done, r.Lo)
+			}
+		}
+		return done, nil
+	}
+	switch a.Kind {
+	case "rows":
+		p("// %s is %s over package math in float64, in plain passes over each row.\n", pn, a.GoName)
+		p("func %s(dst, x []%s, cols int) {\nfor row := 0; row < len(x)/cols; row++ {\nlo, hi := row*cols, (row+1)*cols\n", pn, t)
+		done, err := reductions(a.Reduce, "Reduce", []string{"x=x[i]"}, nil)
+		if err != nil {
+			return "", err
+		}
+		if a.RowOutput {
+			if err := scalar(a, pn+"Row", specNames(done), &a.Forward); err != nil {
+				return "", err
+			}
+			p("dst[row] = %s(%s)\n}\n}\n\n", t, call(pn+"Row", goNames(done)))
+		} else {
+			if err := scalar(a, pn+"Elem", append([]string{"x"}, specNames(done)...), &a.Forward); err != nil {
+				return "", err
+			}
+			p("for i := lo; i < hi; i++ {\ndst[i] = %s(%s)\n}\n}\n}\n\n", t, call(pn+"Elem", append([]string{"float64(x[i])"}, goNames(done)...)))
+		}
+		elem := []string{"y=yIn[i]", "dy=dyIn[i]"}
+		var before []string
+		p("// %sBackward is %sBackward over package math in float64.\n", pn, a.GoName)
+		if a.RowOutput {
+			elem, before = []string{"x=x[i]"}, []string{"y", "dy"}
+			p("func %sBackward(dx, dyRow, x, yRow []%s, cols int) {\nfor row := 0; row < len(x)/cols; row++ {\nlo, hi := row*cols, (row+1)*cols\n%s, %s := float64(yRow[row]), float64(dyRow[row])\n", pn, t, goParam("y"), goParam("dy"))
+		} else {
+			p("func %sBackward(dx, dyIn, yIn []%s, cols int) {\nfor row := 0; row < len(yIn)/cols; row++ {\nlo, hi := row*cols, (row+1)*cols\n", pn, t)
+		}
+		done, err = reductions(a.BackwardReduce, "BackwardReduce", elem, before)
+		if err != nil {
+			return "", err
+		}
+		if err := scalar(a, pn+"BackwardElem", append(elemNames(elem), specNames(done)...), a.Backward); err != nil {
+			return "", err
+		}
+		p("for i := lo; i < hi; i++ {\ndx[i] = %s(%s)\n}\n}\n}\n", t, call(pn+"BackwardElem", append(elemExprs(elem), goNames(done)...)))
+	case "gated":
+		if err := scalar(a.Gate, pn+"Gate", []string{"x"}, &a.Gate.Forward); err != nil {
+			return "", err
+		}
+		u, v := "a", "b"
+		if a.GateOn == "b" {
+			u, v = "b", "a"
+		}
+		p("// %s is %s over package math in float64.\n", pn, a.GoName)
+		p("func %s(dst, in []%s, cols int) {\nfor r := 0; r < len(dst)/cols; r++ {\nfor j := 0; j < cols; j++ {\n", pn, t)
+		p("a, b := float64(in[2*r*cols+j]), float64(in[(2*r+1)*cols+j])\ndst[r*cols+j] = %s(%sGate(%s) * %s)\n}\n}\n}\n", t, pn, u, v)
+	case "channel":
+		of := a.Of
+		names := []string{"x"}
+		var args []string
+		args = append(args, "float64(v)")
+		for _, prm := range of.Params {
+			names = append(names, prm.Name)
+			if prm.Name == a.ChannelParam {
+				args = append(args, "float64(weight[(i/inner)%len(weight)])")
+			} else {
+				args = append(args, fmtFloat(prm.Default))
+			}
+		}
+		if err := scalar(of, pn+"Elem", names, &of.Forward); err != nil {
+			return "", err
+		}
+		p("// %s is %s over package math in float64.\n", pn, a.GoName)
+		p("func %s(dst, in, weight []%s, inner int) {\nfor i, v := range in {\ndst[i] = %s(%s)\n}\n}\n", pn, t, t, call(pn+"Elem", args))
+	}
+	// The scalar functions, through jen (it knows the translated code's
+	// imports); the file's header is dropped, the caller's file has it.
+	f := jen.NewFile("plain")
+	for _, c := range funcs {
+		f.Add(c)
+	}
+	var out strings.Builder
+	if err := f.Render(&out); err != nil {
+		return "", err
+	}
+	body := out.String()
+	if i := strings.Index(body, "\nfunc "); i >= 0 {
+		body = body[i+1:]
+	}
+	return b.String() + "\n" + body, nil
+}
+
+// mathUse finds a use of package math in generated code (not the words
+// "package math" in a comment).
+var mathUse = regexp.MustCompile(`\bmath\.[A-Z]`)
+
+// elemNames and elemExprs split "name=expr" element bindings; specNames is
+// names as they are (the formulas' names), goNames their Go identifiers.
+func elemNames(elem []string) []string {
+	var out []string
+	for _, e := range elem {
+		out = append(out, strings.SplitN(e, "=", 2)[0])
+	}
+	return out
+}
+
+func elemExprs(elem []string) []string {
+	var out []string
+	for _, e := range elem {
+		out = append(out, "float64("+strings.SplitN(e, "=", 2)[1]+")")
+	}
+	return out
+}
+
+func specNames(names []string) []string { return names }
+
+func goNames(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = goParam(n)
+	}
+	return out
 }
