@@ -1,6 +1,11 @@
 package kerneltest
 
-import "github.com/actkern/actkern/internal/spec"
+import (
+	"go/types"
+
+	"github.com/actkern/actkern/internal/expr"
+	"github.com/actkern/actkern/internal/spec"
+)
 
 // FromSpec describes a loaded spec entry for the harness. Formulas are given
 // with the entry's lets substituted (Formula.Expanded), so the description
@@ -47,4 +52,60 @@ func FromSpec(a *spec.Activation) Activation {
 		out.Special = append(out.Special, Special{X: text(&s.X), Forward: text(&s.Forward), Backward: text(&s.Backward)})
 	}
 	return out
+}
+
+// RowsFromSpec describes a rows entry for RunRows, FuzzRows and
+// MeasureRows, at precision prec ("f32" or "f64").
+func RowsFromSpec(a *spec.Activation, prec string) Rows {
+	reds := func(rs []spec.Reduction) []Reduction {
+		var out []Reduction
+		for _, r := range rs {
+			out = append(out, Reduction{Name: r.Name, Op: r.Op, Of: r.Of.Expanded, Lo: r.Lo})
+		}
+		return out
+	}
+	out := Rows{Name: a.Name, Consts: a.Consts(prec), Reduce: reds(a.Reduce), Forward: a.Forward.Expanded,
+		RowOutput: a.RowOutput, BackwardReduce: reds(a.BackwardReduce), Backward: a.Backward.Expanded}
+	for _, sr := range a.SpecialRows {
+		var row SpecialRow
+		for _, x := range sr.X {
+			row.X = append(row.X, x.Expanded)
+		}
+		for _, f := range sr.Forward {
+			row.Forward = append(row.Forward, f.Expanded)
+		}
+		out.SpecialRows = append(out.SpecialRows, row)
+	}
+	return out
+}
+
+// GatedFromSpec describes a gated entry for RunGated and FuzzGated: its
+// formulas over a, b and dy, composed from the gate's over x as the
+// lowering composes the kernels (f = g(u)·v, ∂f/∂u = g'(u)·v, ∂f/∂v =
+// g(u), u the gated half).
+func GatedFromSpec(a *spec.Activation, prec string) Gated {
+	u, v := "a", "b"
+	if a.GateOn == "b" {
+		u, v = "b", "a"
+	}
+	g := func(f *spec.Formula) string { return "(" + types.ExprString(expr.Rename(f.Expr, "x", u)) + ")" }
+	fwd := g(&a.Gate.Forward) + " * " + v
+	du := "dy * (" + g(&a.Gate.Derivative) + " * " + v + ")"
+	dv := "dy * " + g(&a.Gate.Forward)
+	da, db := du, dv
+	if u == "b" {
+		da, db = dv, du
+	}
+	return Gated{Name: a.GoName, Consts: a.Gate.Consts(prec), Forward: fwd, DA: da, DB: db,
+		GateOn: a.GateOn, Gate: a.Gate.Forward.Expanded, GateDerivative: a.Gate.Derivative.Expanded}
+}
+
+// ChannelFromSpec describes a channel entry for RunChannel and FuzzChannel.
+func ChannelFromSpec(a *spec.Activation, prec string) Channel {
+	c := Channel{Name: a.GoName, Consts: a.Of.Consts(prec), ChannelParam: a.ChannelParam,
+		Forward: a.Of.Forward.Expanded, Derivative: a.Of.Derivative.Expanded, DerivativeWeight: a.DerivativeWeight.Expanded}
+	for _, p := range a.Of.Params {
+		c.Params = append(c.Params, Param{Name: p.Name, Default: p.Default})
+	}
+	return c
 }

@@ -1,6 +1,7 @@
 package kerneltest
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -491,3 +492,52 @@ func ulpOf[T float32 | float64](v T) float64 {
 	f := float64(v)
 	return math.Nextafter(f, math.Inf(1)) - f
 }
+
+// MeasureRows is the largest forward error (in ULP, measured as RunRows
+// does) of a rows entry over rows of cols columns, rows·cols ≥ n elements
+// in all (at least one row), of moderate values (standard normal times 3).
+// The exact reference sums every row in big.Float, so a row of 10^6
+// columns takes seconds.
+func MeasureRows[T float32 | float64](r Rows, forward func(dst, x []T, cols int), cols, n int, seed uint64) (worst float64, err error) {
+	var fail error
+	defer func() {
+		if p := recover(); p != nil {
+			if e, ok := p.(error); ok && e == fail {
+				err = e
+				return
+			}
+			panic(p)
+		}
+	}()
+	ref := compileRowsF(errorCatcher{&fail}, r)
+	if fail != nil {
+		return 0, fail
+	}
+	rng := rand.New(rand.NewPCG(seed, uint64(cols)))
+	rows := max(1, n/cols)
+	for range rows {
+		x := rowInputs[T](rng, cols, 0)
+		out := cols
+		if r.RowOutput {
+			out = 1
+		}
+		got := make([]T, out)
+		forward(got, x, cols)
+		want, scale := forwardExact(ref, x)
+		for i := range got {
+			worst = max(worst, rowError(got[i], want[i], scale[i]))
+		}
+	}
+	return worst, nil
+}
+
+// errorCatcher is a require.TestingT that keeps the first failure.
+type errorCatcher struct{ err *error }
+
+func (e errorCatcher) Errorf(format string, args ...any) {
+	if *e.err == nil {
+		*e.err = fmt.Errorf(format, args...)
+	}
+}
+
+func (e errorCatcher) FailNow() { panic(*e.err) }

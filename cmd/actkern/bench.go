@@ -58,7 +58,7 @@ func bench(args []string) error {
 			return err
 		}
 	} else {
-		acts, err := selectActivations(s, *funcs)
+		acts, err := elementwise(s, *funcs)
 		if err != nil {
 			return err
 		}
@@ -101,25 +101,6 @@ func intsString(ns []int) string {
 		s[i] = strconv.Itoa(n)
 	}
 	return strings.Join(s, ",")
-}
-
-func selectActivations(s *spec.Spec, funcs string) ([]*spec.Activation, error) {
-	if funcs == "" {
-		return s.Activations, nil
-	}
-	var acts []*spec.Activation
-	for _, name := range strings.Split(funcs, ",") {
-		a := s.Lookup(strings.TrimSpace(name))
-		if a == nil {
-			var valid []string
-			for _, a := range s.Activations {
-				valid = append(valid, a.Name)
-			}
-			return nil, fmt.Errorf("bench: unknown activation %q (valid: %s)", name, strings.Join(valid, ", "))
-		}
-		acts = append(acts, a)
-	}
-	return acts, nil
 }
 
 // parseSizes reads -n: the generated benchmarks run kerneltest.BenchSizes,
@@ -319,7 +300,8 @@ Forward rows are the activation's name; **backward** rows time
 		pl           bool
 	}
 	var rows []row
-	for _, a := range s.Activations {
+	every, _ := elementwise(s, "")
+	for _, a := range every {
 		pl := piecewiseLinear(a.Forward.Expr)
 		rows = append(rows, row{a.Name, a.GoName, pl}, row{a.Name + " backward", a.GoName + "Backward", pl})
 	}

@@ -59,20 +59,9 @@ func plot(args []string) error {
 	if err != nil {
 		return err
 	}
-	acts := s.Activations
-	if *funcs != "" {
-		acts = nil
-		for _, name := range strings.Split(*funcs, ",") {
-			a := s.Lookup(strings.TrimSpace(name))
-			if a == nil {
-				var valid []string
-				for _, a := range s.Activations {
-					valid = append(valid, a.Name)
-				}
-				return fmt.Errorf("unknown activation %q (valid: %s)", name, strings.Join(valid, ", "))
-			}
-			acts = append(acts, a)
-		}
+	acts, err := elementwise(s, *funcs)
+	if err != nil {
+		return err
 	}
 	type files struct {
 		name     string
@@ -103,7 +92,8 @@ func plot(args []string) error {
 	// directory, plotted now or earlier, so that plotting a few with -func
 	// keeps the page whole.
 	var shown []*spec.Activation
-	for _, a := range s.Activations {
+	every, _ := elementwise(s, "")
+	for _, a := range every {
 		if _, err := os.Stat(filepath.Join(*out, a.Name+".svg")); err == nil {
 			shown = append(shown, a)
 		}

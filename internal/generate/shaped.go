@@ -3,7 +3,6 @@ package generate
 import (
 	"fmt"
 	"go/format"
-	"go/types"
 	"path"
 	"regexp"
 	"sort"
@@ -12,9 +11,9 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/actkern/actkern/asm"
-	"github.com/actkern/actkern/internal/expr"
 	"github.com/actkern/actkern/internal/spec"
 	"github.com/actkern/actkern/internal/vprog"
+	"github.com/actkern/actkern/kerneltest"
 )
 
 // The kinds beyond elementwise. Each entry becomes a few vector programs
@@ -616,65 +615,29 @@ func shapedTest(sp *shapedPlan, prec, t string) (string, error) {
 	a := sp.a
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	consts := func(m map[string]string) string {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var parts []string
-		for _, k := range keys {
-			parts = append(parts, fmt.Sprintf("%q: %q", k, m[k]))
-		}
-		return "map[string]string{" + strings.Join(parts, ", ") + "}"
-	}
-	reds := func(rs []spec.Reduction) string {
-		var parts []string
-		for _, r := range rs {
-			parts = append(parts, fmt.Sprintf("{Name: %q, Op: %q, Of: %q, Lo: %q}", r.Name, r.Op, r.Of.Expanded, r.Lo))
-		}
-		return "[]kerneltest.Reduction{" + strings.Join(parts, ", ") + "}"
-	}
+	// The description kerneltest checks the kernels against, printed as
+	// a Go literal (as the elementwise tests print FromSpec's).
+	lit := func(v any) string { return fmt.Sprintf("%#v", v) }
+	lc := lowerCamel(a.Name)
 	switch a.Kind {
 	case "rows":
-		var rows []string
-		for _, sr := range a.SpecialRows {
-			var xs, fs []string
-			for _, x := range sr.X {
-				xs = append(xs, fmt.Sprintf("%q", x.Expanded))
-			}
-			for _, x := range sr.Forward {
-				fs = append(fs, fmt.Sprintf("%q", x.Expanded))
-			}
-			rows = append(rows, fmt.Sprintf("{X: []string{%s}, Forward: []string{%s}}", strings.Join(xs, ", "), strings.Join(fs, ", ")))
-		}
-		p("var %sRows = kerneltest.Rows{Name: %q, Consts: %s, Reduce: %s, Forward: %q, RowOutput: %v, BackwardReduce: %s, Backward: %q,\nSpecialRows: []kerneltest.SpecialRow{%s}}\n\n",
-			lowerCamel(a.Name),
-			a.Name, consts(a.Consts(prec)), reds(a.Reduce), a.Forward.Expanded, a.RowOutput, reds(a.BackwardReduce), a.Backward.Expanded, strings.Join(rows, ",\n"))
-		p("func Test%s(t *testing.T) {\nkerneltest.RunRows(t, ", a.GoName)
+		p("var %sRows = %s\n\n", lc, lit(kerneltest.RowsFromSpec(a, prec)))
 		kernels := fmt.Sprintf("kerneltest.RowsKernels[%s]{Forward: %s, Backward: %sBackward}", t, a.GoName, a.GoName)
 		if a.RowOutput {
 			kernels = fmt.Sprintf("kerneltest.RowsKernels[%s]{Forward: %s, BackwardRow: %sBackward}", t, a.GoName, a.GoName)
 		}
-		p("%sRows, %s)\n}\n\n", lowerCamel(a.Name), kernels)
-		p("func Fuzz%s(f *testing.F) {\nkerneltest.FuzzRows(f, %sRows, %s)\n}\n", a.GoName, lowerCamel(a.Name), kernels)
+		p("func Test%s(t *testing.T) {\nkerneltest.RunRows(t, %sRows, %s)\n}\n\n", a.GoName, lc, kernels)
+		p("func Fuzz%s(f *testing.F) {\nkerneltest.FuzzRows(f, %sRows, %s)\n}\n", a.GoName, lc, kernels)
 	case "gated":
-		fwd, da, db := gatedFormulas(a)
-		p("var %sGated = kerneltest.Gated{Name: %q, Consts: %s, Forward: %q, DA: %q, DB: %q,\nGateOn: %q, Gate: %q, GateDerivative: %q}\n\n",
-			lowerCamel(a.Name), a.GoName, consts(a.Gate.Consts(prec)), fwd, da, db, a.GateOn, a.Gate.Forward.Expanded, a.Gate.Derivative.Expanded)
+		p("var %sGated = %s\n\n", lc, lit(kerneltest.GatedFromSpec(a, prec)))
 		kernels := fmt.Sprintf("kerneltest.GatedKernels[%s]{Forward: %s, Backward: %sBackward, Pair: %sPair, PairBackward: %sPairBackward}", t, a.GoName, a.GoName, a.GoName, a.GoName)
-		p("func Test%s(t *testing.T) {\nkerneltest.RunGated(t, %sGated, %s)\n}\n\n", a.GoName, lowerCamel(a.Name), kernels)
-		p("func Fuzz%s(f *testing.F) {\nkerneltest.FuzzGated(f, %sGated, %s)\n}\n", a.GoName, lowerCamel(a.Name), kernels)
+		p("func Test%s(t *testing.T) {\nkerneltest.RunGated(t, %sGated, %s)\n}\n\n", a.GoName, lc, kernels)
+		p("func Fuzz%s(f *testing.F) {\nkerneltest.FuzzGated(f, %sGated, %s)\n}\n", a.GoName, lc, kernels)
 	case "channel":
-		var params []string
-		for _, prm := range a.Of.Params {
-			params = append(params, fmt.Sprintf("{Name: %q, Default: %s}", prm.Name, fmtFloat(prm.Default)))
-		}
-		p("var %sChannel = kerneltest.Channel{Name: %q, Consts: %s, Params: []kerneltest.Param{%s}, ChannelParam: %q,\nForward: %q, Derivative: %q, DerivativeWeight: %q}\n\n",
-			lowerCamel(a.Name), a.GoName, consts(a.Of.Consts(prec)), strings.Join(params, ", "), a.ChannelParam, a.Of.Forward.Expanded, a.Of.Derivative.Expanded, a.DerivativeWeight.Expanded)
+		p("var %sChannel = %s\n\n", lc, lit(kerneltest.ChannelFromSpec(a, prec)))
 		kernels := fmt.Sprintf("kerneltest.ChannelKernels[%s]{Forward: %s, Backward: %sBackward}", t, a.GoName, a.GoName)
-		p("func Test%s(t *testing.T) {\nkerneltest.RunChannel(t, %sChannel, %s)\n}\n\n", a.GoName, lowerCamel(a.Name), kernels)
-		p("func Fuzz%s(f *testing.F) {\nkerneltest.FuzzChannel(f, %sChannel, %s)\n}\n", a.GoName, lowerCamel(a.Name), kernels)
+		p("func Test%s(t *testing.T) {\nkerneltest.RunChannel(t, %sChannel, %s)\n}\n\n", a.GoName, lc, kernels)
+		p("func Fuzz%s(f *testing.F) {\nkerneltest.FuzzChannel(f, %sChannel, %s)\n}\n", a.GoName, lc, kernels)
 	}
 	plain, err := plainCode(sp, prec, t)
 	if err != nil {
@@ -733,24 +696,6 @@ func benchCode(sp *shapedPlan, t string) string {
 		bench(a.GoName, a.GoName, list, a.GoName+"(dst, in[0], in[1], s.Arg)", "plain"+a.GoName+"(dst, in[0], in[1], s.Arg)")
 	}
 	return b.String()
-}
-
-// gatedFormulas are a gated entry's forward and backward formulas over a,
-// b and dy, composed from its gate's formulas over x the way LowerGated
-// composes the kernels.
-func gatedFormulas(a *spec.Activation) (fwd, da, db string) {
-	u, v := "a", "b"
-	if a.GateOn == "b" {
-		u, v = "b", "a"
-	}
-	g := func(f *spec.Formula) string { return "(" + types.ExprString(expr.Rename(f.Expr, "x", u)) + ")" }
-	fwd = g(&a.Gate.Forward) + " * " + v
-	du := "dy * (" + g(&a.Gate.Derivative) + " * " + v + ")"
-	dv := "dy * " + g(&a.Gate.Forward)
-	if u == "a" {
-		return fwd, du, dv
-	}
-	return fwd, dv, du
 }
 
 // emitShapedFiles writes, for each rows or gated entry, its API file, its
