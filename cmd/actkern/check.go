@@ -126,24 +126,9 @@ func checkCmd(args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
-	var acts []*spec.Activation
-	if *funcs == "" {
-		for _, a := range s.Activations {
-			if a.Kind == "elementwise" {
-				acts = append(acts, a)
-			}
-		}
-	} else {
-		for _, name := range strings.Split(*funcs, ",") {
-			a := s.Lookup(strings.TrimSpace(name))
-			if a == nil {
-				return fmt.Errorf("-func: unknown activation %q (valid: %s)", name, strings.Join(f32.Names(), ", "))
-			}
-			if a.Kind != "elementwise" {
-				return fmt.Errorf("-func: %s is %s; check sweeps elementwise activations only", a.Name, a.Kind)
-			}
-			acts = append(acts, a)
-		}
+	acts, err := elementwise(s, *funcs)
+	if err != nil {
+		return fmt.Errorf("-func: %w", err)
 	}
 	jobs, err := planCheck(acts, o)
 	if err != nil {
@@ -206,6 +191,9 @@ func checkCmd(args []string, std stdio) error {
 			where = o.out
 		}
 		return fmt.Errorf("interrupted: the partial report (marked PARTIAL) is on %s", where)
+	}
+	if v := rep.violations(); len(v) > 0 {
+		return fmt.Errorf("%d kernels break the bars (the report is written):\n  %s", len(v), strings.Join(v, "\n  "))
 	}
 	return nil
 }

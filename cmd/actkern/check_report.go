@@ -222,3 +222,26 @@ func (r *checkReport) summary() string {
 	}
 	return b.String()
 }
+
+// violations lists what breaks the bars the tests hold every kernel to:
+// an error over kerneltest.MaxULP, a backend that differs from the generic
+// kernel, a special value missed. The check fails when it finds any, so
+// that CI's sampled sweep can fail.
+func (r *checkReport) violations() []string {
+	var out []string
+	for _, typ := range []string{"f32", "f64"} {
+		for _, row := range r.rows(typ) {
+			name := fmt.Sprintf("%s %s %s %s on %s", row.job.act.Name, row.job.label, typ, row.dir, row.backend)
+			if row.st.MaxULP > kerneltest.MaxULP {
+				out = append(out, fmt.Sprintf("%s: %s ULP (bar %d) at %s", name, fmtULP(row.st.MaxULP), kerneltest.MaxULP, row.worst()))
+			}
+			if row.st.Differ > 0 {
+				out = append(out, fmt.Sprintf("%s: %d results differ from the generic kernel", name, row.st.Differ))
+			}
+			if len(row.special.Failures) > 0 {
+				out = append(out, fmt.Sprintf("%s: special values: %s", name, strings.Join(row.special.Failures, "; ")))
+			}
+		}
+	}
+	return out
+}

@@ -363,3 +363,22 @@ func TestCheckPartial(t *testing.T) {
 	require.NotNil(t, row)
 	assert.Regexp(t, `^\d+ of 4294967296$`, row[4])
 }
+
+// TestCheckViolations: the verdict that makes the check (and CI's sampled
+// sweep) fail names each kernel over the bar, differing from generic or
+// missing a special value, and nothing else.
+func TestCheckViolations(t *testing.T) {
+	s, err := spec.Parse(builtin.File, builtin.YAML)
+	require.NoError(t, err)
+	job := &checkJob{act: s.Lookup("sigmoid"), typ: "f32", label: "default", dirs: []string{kerneltest.Forward, kerneltest.Backward},
+		stats: newStats(2, 2), special: make([]specialVerdict, 2)}
+	rep := &checkReport{jobs: []*checkJob{job}, backends: []string{"generic", "avx2"}}
+	assert.Empty(t, rep.violations())
+
+	job.stats[0][1].add(3, 7, func(u float64) sweepPoint { return sweepPoint{key: 7, ULP: u, X: 0.5} })
+	job.stats[1][0].differ(sweepPoint{key: 9, ULP: 1})
+	job.special[1].Failures = []string{"x = -Inf: got NaN"}
+	v := rep.violations()
+	require.Len(t, v, 4, "%q", v) // the ULP, the difference, and the special value on both directions of avx2
+	assert.Contains(t, v[0], "sigmoid default f32 forward on avx2: 3 ULP (bar 2)")
+}
