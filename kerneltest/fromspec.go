@@ -1,6 +1,8 @@
 package kerneltest
 
 import (
+	"errors"
+	"fmt"
 	"go/types"
 
 	"github.com/actkern/actkern/internal/expr"
@@ -108,4 +110,70 @@ func ChannelFromSpec(a *spec.Activation, prec string) Channel {
 		c.Params = append(c.Params, Param{Name: p.Name, Default: p.Default})
 	}
 	return c
+}
+
+// ExactRows is the exact forward of a rows entry on x (rows of cols),
+// rounded to float64: what the generator prints in examples.
+func ExactRows(r Rows, x []float64, cols int) (out []float64, err error) {
+	defer catch(&err)
+	ref := compileRowsF(panicT{}, r)
+	for i := 0; i < len(x); i += cols {
+		want, _ := forwardExact(ref, x[i:i+cols])
+		out = append(out, want...)
+	}
+	return out, nil
+}
+
+// ExactGated is the exact forward of a gated entry on x (rows of 2·cols).
+func ExactGated(g Gated, x []float64, cols int) (out []float64, err error) {
+	defer catch(&err)
+	f := mustCompile(panicT{}, g.Forward, []string{"a", "b"}, g.Consts)
+	for r := 0; r < len(x); r += 2 * cols {
+		for j := range cols {
+			out = append(out, roundTo[float64](f.BigNum(refPrec, nums(x[r+j], x[r+cols+j])...)))
+		}
+	}
+	return out, nil
+}
+
+// ExactChannel is the exact forward of a channel entry on x with weight
+// and inner.
+func ExactChannel(c Channel, x, weight []float64, inner int) (out []float64, err error) {
+	defer catch(&err)
+	vars := []string{"x"}
+	for _, p := range c.Params {
+		vars = append(vars, p.Name)
+	}
+	f := mustCompile(panicT{}, c.Forward, vars, c.Consts)
+	for i, v := range x {
+		args := nums(v)
+		for _, p := range c.Params {
+			pv := p.Default
+			if p.Name == c.ChannelParam {
+				pv = weight[(i/inner)%len(weight)]
+			}
+			args = append(args, nums(pv)...)
+		}
+		out = append(out, roundTo[float64](f.BigNum(refPrec, args...)))
+	}
+	return out, nil
+}
+
+// panicT is a require.TestingT that panics with the failure, and catch
+// turns the panic back into an error, for the Exact functions.
+type panicT struct{}
+
+type failure struct{ msg string }
+
+func (panicT) Errorf(format string, args ...any) { panic(failure{fmt.Sprintf(format, args...)}) }
+func (panicT) FailNow()                          { panic(failure{"failed"}) }
+
+func catch(err *error) {
+	if p := recover(); p != nil {
+		f, ok := p.(failure)
+		if !ok {
+			panic(p)
+		}
+		*err = errors.New(f.msg)
+	}
 }

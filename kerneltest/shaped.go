@@ -1,7 +1,6 @@
 package kerneltest
 
 import (
-	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -499,20 +498,8 @@ func ulpOf[T float32 | float64](v T) float64 {
 // The exact reference sums every row in big.Float, so a row of 10^6
 // columns takes seconds.
 func MeasureRows[T float32 | float64](r Rows, forward func(dst, x []T, cols int), cols, n int, seed uint64) (worst float64, err error) {
-	var fail error
-	defer func() {
-		if p := recover(); p != nil {
-			if e, ok := p.(error); ok && e == fail {
-				err = e
-				return
-			}
-			panic(p)
-		}
-	}()
-	ref := compileRowsF(errorCatcher{&fail}, r)
-	if fail != nil {
-		return 0, fail
-	}
+	defer catch(&err)
+	ref := compileRowsF(panicT{}, r)
 	rng := rand.New(rand.NewPCG(seed, uint64(cols)))
 	rows := max(1, n/cols)
 	for range rows {
@@ -530,14 +517,3 @@ func MeasureRows[T float32 | float64](r Rows, forward func(dst, x []T, cols int)
 	}
 	return worst, nil
 }
-
-// errorCatcher is a require.TestingT that keeps the first failure.
-type errorCatcher struct{ err *error }
-
-func (e errorCatcher) Errorf(format string, args ...any) {
-	if *e.err == nil {
-		*e.err = fmt.Errorf(format, args...)
-	}
-}
-
-func (e errorCatcher) FailNow() { panic(*e.err) }

@@ -31,3 +31,34 @@ func ExampleNew() {
 	// celu [-0.63212055 0 1]
 	// actkern: celu has no parameter "no_such_param" (parameters: alpha)
 }
+
+// Two rows of three columns; Softmax works on each row.
+func ExampleSoftmax() {
+	x := []float32{1.0, 2.0, 3.0, 0.0, 0.0, 0.0}
+	y := make([]float32, 6)
+	f32.Softmax(y, x, 3)
+	fmt.Printf("%.4f\n", y)
+	// Output:
+	// [0.0900 0.2447 0.6652 0.3333 0.3333 0.3333]
+}
+
+// One row of 2·2 elements: the halves a = [1, -1] and b = [2, 3]; SwiGLUPair takes them apart.
+func ExampleSwiGLU() {
+	x := []float32{1.0, (-1.0), 2.0, 3.0}
+	y := make([]float32, 2)
+	f32.SwiGLU(y, x, 2)
+	fmt.Printf("%.4f\n", y)
+	// Output:
+	// [1.4621 -0.8068]
+}
+
+// NCHW with N = 1, two channels of 2 elements (inner = H·W = 2): one weight per channel.
+func ExamplePReLU() {
+	x := []float32{(-1.0), 2.0, (-3.0), 4.0}
+	weight := []float32{0.25, 0.5}
+	y := make([]float32, 4)
+	f32.PReLU(y, x, weight, 2)
+	fmt.Printf("%.4f\n", y)
+	// Output:
+	// [-0.2500 2.0000 -1.5000 4.0000]
+}

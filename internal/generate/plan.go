@@ -219,6 +219,9 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 	if err := emitExampleFile(f, path.Join(g.importBase, pr.pkg), acts, ks, pr.mem); err != nil {
 		return err
 	}
+	if err := emitShapedExamples(f, path.Join(g.importBase, pr.pkg), others, pr.pkg, t); err != nil {
+		return err
+	}
 	if err := render("example_test.go", f); err != nil {
 		return err
 	}

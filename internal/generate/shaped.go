@@ -1043,3 +1043,92 @@ func goNames(names []string) []string {
 	}
 	return out
 }
+
+// emitShapedExamples adds to the example file one runnable example per
+// shaped kind the spec has (softmax, swiglu and prelu where present),
+// with the expected output computed exactly by kerneltest and printed to
+// 4 decimals.
+func emitShapedExamples(f *jen.File, importPath string, others []*spec.Activation, prec, t string) error {
+	pick := func(kind, prefer string) *spec.Activation {
+		var got *spec.Activation
+		for _, a := range others {
+			if a.Kind == kind && (got == nil || a.Name == prefer) {
+				got = a
+			}
+		}
+		return got
+	}
+	lits := func(vs []float64) []jen.Code {
+		out := make([]jen.Code, len(vs))
+		for i, v := range vs {
+			out[i] = floatCode(v)
+		}
+		return out
+	}
+	show := func(vs []float64) string {
+		parts := make([]string, len(vs))
+		for i, v := range vs {
+			parts[i] = fmt.Sprintf("%.4f", v)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	}
+	q := func(name string) *jen.Statement { return jen.Qual(importPath, name) }
+	printf := jen.Qual("fmt", "Printf").Call(jen.Lit("%.4f\n"), jen.Id("y"))
+	if a := pick("rows", "softmax"); a != nil {
+		x := []float64{1, 2, 3, 0, 0, 0}
+		want, err := kerneltest.ExactRows(kerneltest.RowsFromSpec(a, prec), x, 3)
+		if err != nil {
+			return fmt.Errorf("example of %s: %w", a.Name, err)
+		}
+		n := len(x)
+		if a.RowOutput {
+			n = 2
+		}
+		f.Comment(fmt.Sprintf("Two rows of three columns; %s works on each row.", a.GoName))
+		f.Func().Id("Example"+a.GoName).Params().Block(
+			jen.Id("x").Op(":=").Index().Id(t).Values(lits(x)...),
+			jen.Id("y").Op(":=").Make(jen.Index().Id(t), jen.Lit(n)),
+			jen.Add(q(a.GoName)).Call(jen.Id("y"), jen.Id("x"), jen.Lit(3)),
+			printf.Clone(),
+			jen.Comment("Output:"),
+			jen.Comment(show(want)),
+		)
+		f.Line()
+	}
+	if a := pick("gated", "swiglu"); a != nil {
+		x := []float64{1, -1, 2, 3} // one row: a = [1, -1], b = [2, 3]
+		want, err := kerneltest.ExactGated(kerneltest.GatedFromSpec(a, prec), x, 2)
+		if err != nil {
+			return fmt.Errorf("example of %s: %w", a.Name, err)
+		}
+		f.Comment(fmt.Sprintf("One row of 2·2 elements: the halves a = [1, -1] and b = [2, 3]; %sPair takes them apart.", a.GoName))
+		f.Func().Id("Example"+a.GoName).Params().Block(
+			jen.Id("x").Op(":=").Index().Id(t).Values(lits(x)...),
+			jen.Id("y").Op(":=").Make(jen.Index().Id(t), jen.Lit(2)),
+			jen.Add(q(a.GoName)).Call(jen.Id("y"), jen.Id("x"), jen.Lit(2)),
+			printf.Clone(),
+			jen.Comment("Output:"),
+			jen.Comment(show(want)),
+		)
+		f.Line()
+	}
+	if a := pick("channel", "prelu"); a != nil {
+		x, w := []float64{-1, 2, -3, 4}, []float64{0.25, 0.5}
+		want, err := kerneltest.ExactChannel(kerneltest.ChannelFromSpec(a, prec), x, w, 2)
+		if err != nil {
+			return fmt.Errorf("example of %s: %w", a.Name, err)
+		}
+		f.Comment("NCHW with N = 1, two channels of 2 elements (inner = H·W = 2): one weight per channel.")
+		f.Func().Id("Example"+a.GoName).Params().Block(
+			jen.Id("x").Op(":=").Index().Id(t).Values(lits(x)...),
+			jen.Id("weight").Op(":=").Index().Id(t).Values(lits(w)...),
+			jen.Id("y").Op(":=").Make(jen.Index().Id(t), jen.Lit(len(x))),
+			jen.Add(q(a.GoName)).Call(jen.Id("y"), jen.Id("x"), jen.Id("weight"), jen.Lit(2)),
+			printf.Clone(),
+			jen.Comment("Output:"),
+			jen.Comment(show(want)),
+		)
+		f.Line()
+	}
+	return nil
+}
