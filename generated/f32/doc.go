@@ -144,14 +144,27 @@
 //   - CELU: x/alpha is evaluated exactly (division remainder recovered);
 //     PyTorch multiplies by a rounded 1/alpha.
 //   - CELU: Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - CELU: f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) =
+//     -0, tanh(-0) = -0); PyTorch gives +0.
 //   - ELU: Backward gives NaN where x is NaN (PyTorch's x <= 0 test is false
 //     for NaN and passes dy).
+//   - ELU: f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
+//     tanh(-0) = -0); PyTorch gives +0.
 //   - GELU: gelu(-Inf) = -0.0 and gelu'(-Inf) = -0.0 (the limits); PyTorch
 //     gives -Inf*0 = NaN.
+//   - GELU: f'(+Inf) = 1, the limit; PyTorch gives NaN (Inf*0).
 //   - GELUTanh: gelu_tanh(-Inf) = -0.0 and its gradient -0.0 (the limits);
 //     PyTorch gives NaN.
+//   - GELUTanh: f'(+Inf) = 1, the limit; PyTorch gives NaN (Inf*0).
 //   - Hardshrink: Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - Hardshrink: Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for
+//     dy < 0); PyTorch's masked gradients give +0 there.
 //   - Hardsigmoid: Backward gives NaN where x is NaN (PyTorch gives 0).
+//   - Hardsigmoid: Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for
+//     dy < 0); PyTorch's masked gradients give +0 there.
+//   - Hardsigmoid: f'(x) = 1/6 on (-3, 3), 1/6 rounded once to the element
+//     type; PyTorch's float64 kernel uses 1/6 rounded to float32
+//     (0.1666666716337204).
 //   - Hardswish: hardswish(-Inf) = -0.0 (the value for every x <= -3); PyTorch
 //     gives -Inf*0 = NaN.
 //   - Hardswish: f'(3) = 1.5, PyTorch's documented formula and scalar kernel;
@@ -159,6 +172,8 @@
 //     on the tensor's length.
 //   - Hardswish: Backward gives NaN where x is NaN (PyTorch passes dy).
 //   - Hardtanh: Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - Hardtanh: Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy
+//     < 0); PyTorch's masked gradients give +0 there.
 //   - Identity: Backward gives NaN where x is NaN (PyTorch passes dy through
 //     unchanged): NaN in, NaN out on every kernel.
 //   - LeakyReLU: negative_slope == 0 at x = -Inf gives -0.0 (the limit), where
@@ -173,14 +188,22 @@
 //     limit; PyTorch's min(x, 0) - log1p(0) gives +0.
 //   - Mish: mish(-Inf) = -0.0 and mish'(-Inf) = -0.0 (the limits); PyTorch
 //     gives -Inf*0 = NaN.
+//   - Mish: f'(+Inf) = 1, the limit; PyTorch gives NaN (Inf*0).
 //   - ReLU: Backward gives NaN where x is NaN (PyTorch's mask gives 0).
+//   - ReLU: Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy <
+//     0); PyTorch's masked gradients give +0 there.
 //   - ReLU6: Backward gives NaN where x is NaN (PyTorch's hardtanh_backward
 //     passes dy for NaN).
+//   - ReLU6: Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy <
+//     0); PyTorch's masked gradients give +0 there.
 //   - SELU: scale*alpha is one constant rounded once; PyTorch multiplies two
 //     rounded constants (values differ by at most 1 ULP).
 //   - SELU: Backward gives NaN where x is NaN (PyTorch passes dy*scale).
+//   - SELU: f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) =
+//     -0, tanh(-0) = -0); PyTorch gives +0.
 //   - SiLU: silu(-Inf) = -0.0 and silu'(-Inf) = -0.0 (the limits); PyTorch
 //     gives -Inf*0 = NaN.
+//   - SiLU: f'(+Inf) = 1, the limit; PyTorch gives NaN (Inf*0).
 //   - Sin: w0*x is evaluated exactly, so sin(w0*x) is accurate near its zeros
 //     however large x is; torch.sin(w0 * x) rounds the product first. Where
 //     w0*x overflows float64 the result is NaN, as in PyTorch (sin(inf)),
@@ -191,14 +214,23 @@
 //   - Softshrink: softshrink(NaN) = NaN; PyTorch returns 0 (both of its
 //     comparisons are false).
 //   - Softshrink: Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - Softshrink: Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for
+//     dy < 0); PyTorch's masked gradients give +0 there.
 //   - Softsign: softsign(±Inf) = ±1 (the limits); PyTorch gives Inf/Inf =
 //     NaN.
+//   - Softsign: f'(±Inf) = 0, the limit; PyTorch gives NaN.
 //   - Tanh: The gradient from x is sech^2(x) computed directly; PyTorch's
 //     tanh_backward uses 1 - y^2, which is 0 for |x| > 19.
+//   - Tanhshrink: Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for
+//     dy < 0); PyTorch's masked gradients give +0 there.
+//   - Tanhshrink: f(-0.0) = -0.0: the formula keeps the sign of zero
+//     (expm1(-0) = -0, tanh(-0) = -0); PyTorch gives +0.
 //   - Threshold: Defaults threshold=0, value=0 are ours: torch.nn.Threshold
 //     requires both.
 //   - Threshold: Backward gives NaN where x is NaN (PyTorch's mask x <=
 //     threshold is false for NaN and passes dy).
+//   - Threshold: Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for
+//     dy < 0); PyTorch's masked gradients give +0 there.
 //
 // # Accuracy
 //

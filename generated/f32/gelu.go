@@ -49,6 +49,7 @@ import "fmt"
 //
 //   - gelu(-Inf) = -0.0 and gelu'(-Inf) = -0.0 (the limits); PyTorch gives
 //     -Inf*0 = NaN.
+//   - f'(+Inf) = 1, the limit; PyTorch gives NaN (Inf*0).
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -108,6 +109,7 @@ func GELU(dst, x []float32) {
 //
 //   - gelu(-Inf) = -0.0 and gelu'(-Inf) = -0.0 (the limits); PyTorch gives
 //     -Inf*0 = NaN.
+//   - f'(+Inf) = 1, the limit; PyTorch gives NaN (Inf*0).
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

@@ -57,6 +57,7 @@ import "fmt"
 //
 //   - gelu_tanh(-Inf) = -0.0 and its gradient -0.0 (the limits); PyTorch gives
 //     NaN.
+//   - f'(+Inf) = 1, the limit; PyTorch gives NaN (Inf*0).
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -124,6 +125,7 @@ func GELUTanh(dst, x []float32) {
 //
 //   - gelu_tanh(-Inf) = -0.0 and its gradient -0.0 (the limits); PyTorch gives
 //     NaN.
+//   - f'(+Inf) = 1, the limit; PyTorch gives NaN (Inf*0).
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

@@ -24,6 +24,8 @@ func hardshrinkOutputFormOK(lambd float32) bool {
 // Deviations from PyTorch:
 //
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -58,6 +60,8 @@ func Hardshrink(dst, x []float32, lambd float32) {
 // Deviations from PyTorch:
 //
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.
@@ -92,6 +96,8 @@ func HardshrinkBackward(dx, dy, x []float32, lambd float32) {
 // Deviations from PyTorch:
 //
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

@@ -14,6 +14,10 @@ import "fmt"
 // Deviations from PyTorch:
 //
 //   - Backward gives NaN where x is NaN (PyTorch gives 0).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
+//   - f'(x) = 1/6 on (-3, 3), 1/6 rounded once to the element type; PyTorch's
+//     float64 kernel uses 1/6 rounded to float32 (0.1666666716337204).
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -44,6 +48,10 @@ func Hardsigmoid(dst, x []float32) {
 // Deviations from PyTorch:
 //
 //   - Backward gives NaN where x is NaN (PyTorch gives 0).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
+//   - f'(x) = 1/6 on (-3, 3), 1/6 rounded once to the element type; PyTorch's
+//     float64 kernel uses 1/6 rounded to float32 (0.1666666716337204).
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.
@@ -71,6 +79,10 @@ func HardsigmoidBackward(dx, dy, x []float32) {
 // Deviations from PyTorch:
 //
 //   - Backward gives NaN where x is NaN (PyTorch gives 0).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
+//   - f'(x) = 1/6 on (-3, 3), 1/6 rounded once to the element type; PyTorch's
+//     float64 kernel uses 1/6 rounded to float32 (0.1666666716337204).
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

@@ -28,6 +28,8 @@ func hardtanhCheck(minVal, maxVal float32) error {
 // Deviations from PyTorch:
 //
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -66,6 +68,8 @@ func Hardtanh(dst, x []float32, minVal, maxVal float32) {
 // Deviations from PyTorch:
 //
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.
@@ -101,6 +105,8 @@ func HardtanhBackward(dx, dy, x []float32, minVal, maxVal float32) {
 // Deviations from PyTorch:
 //
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

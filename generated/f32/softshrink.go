@@ -31,6 +31,8 @@ func softshrinkCheck(lambd float32) error {
 //   - softshrink(NaN) = NaN; PyTorch returns 0 (both of its comparisons are
 //     false).
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -71,6 +73,8 @@ func Softshrink(dst, x []float32, lambd float32) {
 //   - softshrink(NaN) = NaN; PyTorch returns 0 (both of its comparisons are
 //     false).
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.
@@ -108,6 +112,8 @@ func SoftshrinkBackward(dx, dy, x []float32, lambd float32) {
 //   - softshrink(NaN) = NaN; PyTorch returns 0 (both of its comparisons are
 //     false).
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

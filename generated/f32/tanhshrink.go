@@ -21,6 +21,13 @@ import "fmt"
 //
 // PyTorch equivalent: torch.nn.Tanhshrink.
 //
+// Deviations from PyTorch:
+//
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
+//   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
+//     tanh(-0) = -0); PyTorch gives +0.
+//
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
 func Tanhshrink(dst, x []float32) {
@@ -50,6 +57,13 @@ func Tanhshrink(dst, x []float32) {
 //	ts = where(abs(x) < 1.6, (x3 + fma(x3, w, x3_err))/cosh3, x - tanh(x))
 //
 // PyTorch equivalent: torch.nn.Tanhshrink.
+//
+// Deviations from PyTorch:
+//
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
+//   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
+//     tanh(-0) = -0); PyTorch gives +0.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

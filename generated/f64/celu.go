@@ -39,6 +39,8 @@ func celuCheck(alpha float64) error {
 //   - x/alpha is evaluated exactly (division remainder recovered); PyTorch
 //     multiplies by a rounded 1/alpha.
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
+//     tanh(-0) = -0); PyTorch gives +0.
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -84,6 +86,8 @@ func CELU(dst, x []float64, alpha float64) {
 //   - x/alpha is evaluated exactly (division remainder recovered); PyTorch
 //     multiplies by a rounded 1/alpha.
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
+//     tanh(-0) = -0); PyTorch gives +0.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.
@@ -121,6 +125,8 @@ func CELUBackward(dx, dy, x []float64, alpha float64) {
 //   - x/alpha is evaluated exactly (division remainder recovered); PyTorch
 //     multiplies by a rounded 1/alpha.
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
+//   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
+//     tanh(-0) = -0); PyTorch gives +0.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

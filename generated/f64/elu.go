@@ -25,6 +25,8 @@ func eluOutputFormOK(alpha float64) bool {
 //
 //   - Backward gives NaN where x is NaN (PyTorch's x <= 0 test is false for
 //     NaN and passes dy).
+//   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
+//     tanh(-0) = -0); PyTorch gives +0.
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -57,6 +59,8 @@ func ELU(dst, x []float64, alpha float64) {
 //
 //   - Backward gives NaN where x is NaN (PyTorch's x <= 0 test is false for
 //     NaN and passes dy).
+//   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
+//     tanh(-0) = -0); PyTorch gives +0.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.
@@ -92,6 +96,8 @@ func ELUBackward(dx, dy, x []float64, alpha float64) {
 //
 //   - Backward gives NaN where x is NaN (PyTorch's x <= 0 test is false for
 //     NaN and passes dy).
+//   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
+//     tanh(-0) = -0); PyTorch gives +0.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

@@ -45,6 +45,7 @@ import "fmt"
 //
 //   - mish(-Inf) = -0.0 and mish'(-Inf) = -0.0 (the limits); PyTorch gives
 //     -Inf*0 = NaN.
+//   - f'(+Inf) = 1, the limit; PyTorch gives NaN (Inf*0).
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -101,6 +102,7 @@ func Mish(dst, x []float64) {
 //
 //   - mish(-Inf) = -0.0 and mish'(-Inf) = -0.0 (the limits); PyTorch gives
 //     -Inf*0 = NaN.
+//   - f'(+Inf) = 1, the limit; PyTorch gives NaN (Inf*0).
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

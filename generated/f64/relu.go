@@ -14,6 +14,8 @@ import "fmt"
 // Deviations from PyTorch:
 //
 //   - Backward gives NaN where x is NaN (PyTorch's mask gives 0).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -41,6 +43,8 @@ func ReLU(dst, x []float64) {
 // Deviations from PyTorch:
 //
 //   - Backward gives NaN where x is NaN (PyTorch's mask gives 0).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.
@@ -68,6 +72,8 @@ func ReLUBackward(dx, dy, x []float64) {
 // Deviations from PyTorch:
 //
 //   - Backward gives NaN where x is NaN (PyTorch's mask gives 0).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

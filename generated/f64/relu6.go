@@ -15,6 +15,8 @@ import "fmt"
 //
 //   - Backward gives NaN where x is NaN (PyTorch's hardtanh_backward passes dy
 //     for NaN).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -46,6 +48,8 @@ func ReLU6(dst, x []float64) {
 //
 //   - Backward gives NaN where x is NaN (PyTorch's hardtanh_backward passes dy
 //     for NaN).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.
@@ -74,6 +78,8 @@ func ReLU6Backward(dx, dy, x []float64) {
 //
 //   - Backward gives NaN where x is NaN (PyTorch's hardtanh_backward passes dy
 //     for NaN).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

@@ -16,6 +16,8 @@ import "fmt"
 //   - scale*alpha is one constant rounded once; PyTorch multiplies two rounded
 //     constants (values differ by at most 1 ULP).
 //   - Backward gives NaN where x is NaN (PyTorch passes dy*scale).
+//   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
+//     tanh(-0) = -0); PyTorch gives +0.
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -45,6 +47,8 @@ func SELU(dst, x []float64) {
 //   - scale*alpha is one constant rounded once; PyTorch multiplies two rounded
 //     constants (values differ by at most 1 ULP).
 //   - Backward gives NaN where x is NaN (PyTorch passes dy*scale).
+//   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
+//     tanh(-0) = -0); PyTorch gives +0.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.
@@ -74,6 +78,8 @@ func SELUBackward(dx, dy, x []float64) {
 //   - scale*alpha is one constant rounded once; PyTorch multiplies two rounded
 //     constants (values differ by at most 1 ULP).
 //   - Backward gives NaN where x is NaN (PyTorch passes dy*scale).
+//   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
+//     tanh(-0) = -0); PyTorch gives +0.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

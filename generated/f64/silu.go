@@ -31,6 +31,7 @@ import "fmt"
 //
 //   - silu(-Inf) = -0.0 and silu'(-Inf) = -0.0 (the limits); PyTorch gives
 //     -Inf*0 = NaN.
+//   - f'(+Inf) = 1, the limit; PyTorch gives NaN (Inf*0).
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -72,6 +73,7 @@ func SiLU(dst, x []float64) {
 //
 //   - silu(-Inf) = -0.0 and silu'(-Inf) = -0.0 (the limits); PyTorch gives
 //     -Inf*0 = NaN.
+//   - f'(+Inf) = 1, the limit; PyTorch gives NaN (Inf*0).
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

@@ -22,6 +22,7 @@ import "fmt"
 // Deviations from PyTorch:
 //
 //   - softsign(±Inf) = ±1 (the limits); PyTorch gives Inf/Inf = NaN.
+//   - f'(±Inf) = 0, the limit; PyTorch gives NaN.
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -55,6 +56,7 @@ func Softsign(dst, x []float64) {
 // Deviations from PyTorch:
 //
 //   - softsign(±Inf) = ±1 (the limits); PyTorch gives Inf/Inf = NaN.
+//   - f'(±Inf) = 0, the limit; PyTorch gives NaN.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.
@@ -87,6 +89,7 @@ func SoftsignBackward(dx, dy, x []float64) {
 // Deviations from PyTorch:
 //
 //   - softsign(±Inf) = ±1 (the limits); PyTorch gives Inf/Inf = NaN.
+//   - f'(±Inf) = 0, the limit; PyTorch gives NaN.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

@@ -29,6 +29,8 @@ func thresholdOutputFormOK(threshold, value float64) bool {
 //     both.
 //   - Backward gives NaN where x is NaN (PyTorch's mask x <= threshold is
 //     false for NaN and passes dy).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dst may be the same slice as an input
 // (in place); any other overlap between dst and an input panics.
@@ -64,6 +66,8 @@ func Threshold(dst, x []float64, threshold, value float64) {
 //     both.
 //   - Backward gives NaN where x is NaN (PyTorch's mask x <= threshold is
 //     false for NaN and passes dy).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.
@@ -102,6 +106,8 @@ func ThresholdBackward(dx, dy, x []float64, threshold, value float64) {
 //     both.
 //   - Backward gives NaN where x is NaN (PyTorch's mask x <= threshold is
 //     false for NaN and passes dy).
+//   - Where f'(x) = 0 the gradient dy*0 keeps dy's sign (-0.0 for dy < 0);
+//     PyTorch's masked gradients give +0 there.
 //
 // All slices must have the same length. dx may be the same slice as an input
 // (in place); any other overlap between dx and an input panics.

@@ -1,5 +1,3 @@
-//go:build parity
-
 package parity
 
 import (
@@ -20,7 +18,7 @@ func renderDoc(sp *spec.Spec, r *results) []byte {
 	var g Elementwise
 	_ = Load[float32](dataDir, "elementwise", &g) // read before: it loaded in the test
 	fmt.Fprintf(&b, "# actkern and PyTorch\n\n")
-	fmt.Fprintf(&b, "Written by `go test -tags parity ./internal/parity -run TestElementwise -args -parity.write`; do not edit.\n\n")
+	fmt.Fprintf(&b, "Written by `go test ./internal/parity -run TestElementwise -args -parity.write`; do not edit.\n\n")
 	fmt.Fprintf(&b, "PyTorch %s (Debian python3-torch, CPU capability %s, one thread), goldens from `make goldens`\n", g.Torch, g.CPUCapability)
 	fmt.Fprintf(&b, "(scripts/torch_goldens.py). actkern kernels as dispatched on the machine that wrote this file (%s).\n\n", f32.ISA())
 	fmt.Fprintf(&b, "Errors are in ULPs against the correctly rounded exact value (internal/reference, big.Float),\n")

@@ -1,5 +1,3 @@
-//go:build parity
-
 package parity
 
 import (

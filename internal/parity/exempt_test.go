@@ -1,5 +1,3 @@
-//go:build parity
-
 package parity
 
 import (
@@ -29,6 +27,27 @@ type exemption struct {
 const nanBackward = "Backward gives NaN where x is NaN"
 
 var exemptions = []exemption{
+	{name: "relu", when: zeroGradientSign, cite: zeroCite},
+	{name: "relu6", when: zeroGradientSign, cite: zeroCite},
+	{name: "threshold", when: zeroGradientSign, cite: zeroCite},
+	{name: "hardtanh", when: zeroGradientSign, cite: zeroCite},
+	{name: "hardshrink", when: zeroGradientSign, cite: zeroCite},
+	{name: "softshrink", when: zeroGradientSign, cite: zeroCite},
+	{name: "hardsigmoid", when: zeroGradientSign, cite: zeroCite},
+	{name: "tanhshrink", when: zeroGradientSign, cite: zeroCite},
+	{name: "elu", when: negZeroForward, cite: negZeroCite},
+	{name: "celu", when: negZeroForward, cite: negZeroCite},
+	{name: "selu", when: negZeroForward, cite: negZeroCite},
+	{name: "tanhshrink", when: negZeroForward, cite: negZeroCite},
+	{name: "gelu", when: limitAtInf, cite: "f'(+Inf) = 1, the limit"},
+	{name: "gelu_tanh", when: limitAtInf, cite: "f'(+Inf) = 1, the limit"},
+	{name: "silu", when: limitAtInf, cite: "f'(+Inf) = 1, the limit"},
+	{name: "mish", when: limitAtInf, cite: "f'(+Inf) = 1, the limit"},
+	{name: "softsign", when: limitAtInf, cite: "f'(±Inf) = 0, the limit"},
+	// PyTorch's float64 hardsigmoid' is 1/6 rounded to float32.
+	{name: "hardsigmoid", when: func(x float64, d int, ours, ts, tv float64) bool {
+		return d > 0 && ours == 1.0/6 && ts == float64(float32(1.0/6))
+	}, cite: "1/6 rounded once to the element type"},
 	// Limits at -Inf where PyTorch computes -Inf*0.
 	{name: "gelu", when: atNegInfTorchNaN, cite: "PyTorch gives -Inf*0 = NaN"},
 	{name: "gelu_tanh", when: atNegInfTorchNaN, cite: "PyTorch gives NaN"},
@@ -64,6 +83,26 @@ var exemptions = []exemption{
 		return x == 0 && d > 0
 	}, cite: "PyTorch multiplies by a rounded 1/alpha"},
 }
+
+// zeroGradientSign: dy*0 is -0 for dy < 0, where PyTorch's masks give +0.
+func zeroGradientSign(x float64, d int, ours, ts, tv float64) bool {
+	return d > 0 && ours == 0 && ts == 0 && tv == 0 && math.Signbit(ours) != math.Signbit(ts)
+}
+
+// negZeroForward: f(-0.0) = -0.0 where PyTorch gives +0.
+func negZeroForward(x float64, d int, ours, ts, tv float64) bool {
+	return d == 0 && x == 0 && math.Signbit(x) && isNegZero(ours) && ts == 0 && !math.Signbit(ts)
+}
+
+// limitAtInf: a finite gradient (the limit) where PyTorch computes NaN.
+func limitAtInf(x float64, d int, ours, ts, tv float64) bool {
+	return math.IsInf(x, 0) && d > 0 && !math.IsNaN(ours) && math.IsNaN(ts) && math.IsNaN(tv)
+}
+
+const (
+	zeroCite    = "the gradient dy*0 keeps dy's sign"
+	negZeroCite = "f(-0.0) = -0.0"
+)
 
 func atNegInfTorchNaN(x float64, d int, ours, ts, tv float64) bool {
 	return math.IsInf(x, -1) && ours == 0 && math.IsNaN(ts) && math.IsNaN(tv)
