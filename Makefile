@@ -65,9 +65,8 @@ accuracy:
 # PyTorch parity. `make goldens` rewrites internal/parity/testdata from
 # Debian's python3-torch (installed if missing; Debian's own python3, not a
 # pyenv one, sees it) and docs/PYTORCH.md from the comparison. The
-# comparison itself (go test ./internal/parity) needs no Python and is part
-# of `make test`; `make parity` also runs the row-wise, gated and PReLU
-# comparisons, which still report differences (build tag actkern_shaped).
+# comparison itself (go test ./internal/parity, `make parity`) needs no
+# Python and is part of `make test`.
 PYTHON_DEBIAN ?= /usr/bin/python3
 goldens:
 	@$(PYTHON_DEBIAN) -c 'import torch, yaml' 2>/dev/null || { \
@@ -76,4 +75,4 @@ goldens:
 	$(GO) test ./internal/parity -run TestElementwise -args -parity.write
 
 parity:
-	$(GO) test -tags actkern_shaped ./internal/parity
+	$(GO) test -count=1 ./internal/parity

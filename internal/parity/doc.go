@@ -14,8 +14,7 @@
 // in the spec); elsewhere they measure PyTorch's error and ours against the
 // correctly rounded value (internal/reference), ours held to the accuracy
 // bar. shaped_test.go does the same for the row-wise, gated and PReLU
-// families; it runs with the build tag actkern_shaped (make parity), since it
-// still reports differences that neither a fix nor a spec deviation covers.
+// families.
 //
 // Regenerating the goldens (after a spec change, or to move to another
 // PyTorch) needs Debian's python3-torch and python3-yaml, run by Debian's
