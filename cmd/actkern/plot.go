@@ -59,7 +59,7 @@ func plot(args []string) error {
 	if err != nil {
 		return err
 	}
-	acts, err := elementwise(s, *funcs)
+	acts, err := selectKinds(s, *funcs)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func plot(args []string) error {
 	// directory, plotted now or earlier, so that plotting a few with -func
 	// keeps the page whole.
 	var shown []*spec.Activation
-	every, _ := elementwise(s, "")
+	every, _ := selectKinds(s, "")
 	for _, a := range every {
 		if _, err := os.Stat(filepath.Join(*out, a.Name+".svg")); err == nil {
 			shown = append(shown, a)
@@ -103,12 +103,11 @@ func plot(args []string) error {
 
 // renderActivation draws one activation and returns its SVG and PNG.
 func renderActivation(a *spec.Activation) (svg, png []byte, err error) {
-	act, err := f64.New(a.Name, nil)
+	eval, shape, note, err := evaluator(a)
 	if err != nil {
-		return nil, nil, fmt.Errorf("not in generated/f64 (regenerate it from this spec): %w", err)
+		return nil, nil, err
 	}
-	eval := kernelEval(act)
-	kinks, err := visibleKinks(a, eval)
+	kinks, err := visibleKinks(shape, eval)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -124,7 +123,7 @@ func renderActivation(a *spec.Activation) (svg, png []byte, err error) {
 	}
 	p.X.Tick.Marker = gplot.TickerFunc(ticks)
 	p.Y.Tick.Marker = gplot.TickerFunc(ticks)
-	p.X.Label.Text = "x" + paramNote(a)
+	p.X.Label.Text = note
 	p.X.Min, p.X.Max = lo, hi
 	p.Add(plotter.NewGrid())
 
@@ -215,6 +214,80 @@ func renderActivation(a *spec.Activation) (svg, png []byte, err error) {
 		return nil, nil, err
 	}
 	return sb.Bytes(), pb.Bytes(), nil
+}
+
+// evaluator returns f and f' of a along one input as its float64 kernels
+// compute them, the elementwise entry whose kinks and thresholds shape the
+// picture, and the x axis label. An elementwise entry is drawn at its
+// defaults. A row-wise entry is drawn on rows [x, 0] (its first output,
+// and its gradient with respect to x), a gated one on rows [x | 1] (the
+// gate's half at x, the other half 1): both through NewRowwise, Forward and
+// Backward. A channel entry is its elementwise entry with the channel's
+// weight 0.25 (what PReLU computes with a single weight).
+func evaluator(a *spec.Activation) (eval func([]float64) (f, d []float64), shape *spec.Activation, note string, err error) {
+	switch a.Kind {
+	case "rows", "gated":
+		r, err := f64.NewRowwise(a.Name)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("not in generated/f64 (regenerate it from this spec): %w", err)
+		}
+		cols, other, note, shape := 2, 0.0, "x      (the row [x, 0])", a
+		if a.Kind == "gated" {
+			cols, other, shape = 1, 1.0, a.Gate
+			note = "a      (b = 1)"
+			if a.GateOn == "b" {
+				note = "b      (a = 1)"
+			}
+		}
+		return rowEval(r, cols, other, a.Kind == "gated" && a.GateOn == "b"), shape, note, nil
+	case "channel":
+		act, err := f64.New(a.Of.Name, f64.Params{a.ChannelParam: 0.25})
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("not in generated/f64 (regenerate it from this spec): %w", err)
+		}
+		return kernelEval(act), a.Of, "x      (weight = 0.25)", nil
+	}
+	act, err := f64.New(a.Name, nil)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("not in generated/f64 (regenerate it from this spec): %w", err)
+	}
+	return kernelEval(act), a, "x" + paramNote(a), nil
+}
+
+// rowEval evaluates a row-wise or gated function along one input: each x
+// makes a row of two elements, x and other (other first if xSecond), and
+// f is the row's first output, f' the gradient of that output with respect
+// to x (Backward with dy = 1 for it, 0 for the rest).
+func rowEval(r *f64.Rowwise, cols int, other float64, xSecond bool) func(xs []float64) (f, d []float64) {
+	return func(xs []float64) (f, d []float64) {
+		n := len(xs)
+		x := make([]float64, 0, 2*n)
+		for _, v := range xs {
+			if xSecond {
+				x = append(x, other, v)
+			} else {
+				x = append(x, v, other)
+			}
+		}
+		outRow := r.OutputLen(2, cols) // outputs per row
+		y := make([]float64, r.OutputLen(len(x), cols))
+		r.Forward(y, x, cols)
+		dy := make([]float64, len(y))
+		for i := 0; i < len(dy); i += outRow {
+			dy[i] = 1
+		}
+		dx := make([]float64, len(x))
+		r.Backward(dx, dy, x, cols)
+		f, d = make([]float64, n), make([]float64, n)
+		at := 0
+		if xSecond {
+			at = 1
+		}
+		for i := range n {
+			f[i], d[i] = y[i*outRow], dx[2*i+at]
+		}
+		return f, d
+	}
 }
 
 // kernelEval returns f and f' at xs as the kernels compute them: Forward,
@@ -435,7 +508,13 @@ func gallery(acts []*spec.Activation) []byte {
 Each picture shows f (solid blue) and f' (dashed orange) of one activation
 at its default parameters, both computed by this repository's float64
 kernels (` + "`f64.New(name, nil)`" + `, then ` + "`Forward`" + ` and ` + "`Backward`" + ` with dy = 1);
-the title gives the Go name and the PyTorch equivalent. Where f or f' jumps,
+the title gives the Go name and the PyTorch equivalent. The functions of a
+row are drawn along one input: a row-wise one (softmax, …) on the row
+[x, 0], its first output and that output's gradient with respect to x; a
+gated one on the halves a = x, b = 1 (b = x, a = 1 where the gate is on
+b); PReLU with the weight 0.25. They go through ` + "`f64.NewRowwise(name)`" + `
+(and PReLU through its elementwise entry, leaky_relu with that slope).
+Where f or f' jumps,
 the line stops one float64 short of the jump on each side, and a dot marks
 the value the kernel returns exactly there (PyTorch's convention).
 

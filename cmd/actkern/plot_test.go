@@ -156,3 +156,38 @@ func TestTicks(t *testing.T) {
 	assert.Equal(t, "0.2", tk[7].Label)
 	assert.Equal(t, "1", tk[27].Label)
 }
+
+// TestPlotAlongOneInput: the row-wise, gated and per-channel functions are
+// drawn along one input through their kernels: softmax of the row [x, 0]
+// is the logistic function of x, SwiGLU with b = 1 is silu, GLU (gated on
+// b) with a = 1 is the logistic function of b, PReLU is leaky_relu with
+// the slope 0.25; and f' is the kernels' gradient.
+func TestPlotAlongOneInput(t *testing.T) {
+	s, err := spec.Load(testSpec)
+	require.NoError(t, err)
+	xs := []float64{-3, -0.5, 0, 0.75, 2}
+	logistic := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+	for _, tc := range []struct {
+		name  string
+		f, fd func(x float64) float64
+	}{
+		{"softmax", logistic, func(x float64) float64 { return logistic(x) * (1 - logistic(x)) }},
+		{"logsumexp", func(x float64) float64 { return math.Log1p(math.Exp(x)) }, logistic},
+		{"glu", logistic, func(x float64) float64 { return logistic(x) * (1 - logistic(x)) }},
+		{"swiglu", func(x float64) float64 { return x * logistic(x) }, func(x float64) float64 { return logistic(x) * (1 + x*(1-logistic(x))) }},
+		{"prelu", func(x float64) float64 { return max(x, 0.25*x) }, func(x float64) float64 {
+			if x > 0 {
+				return 1
+			}
+			return 0.25
+		}},
+	} {
+		eval, _, _, err := evaluator(s.Lookup(tc.name))
+		require.NoError(t, err, tc.name)
+		f, d := eval(xs)
+		for i, x := range xs {
+			assert.InDelta(t, tc.f(x), f[i], 1e-12, "%s f(%v)", tc.name, x)
+			assert.InDelta(t, tc.fd(x), d[i], 1e-12, "%s f'(%v)", tc.name, x)
+		}
+	}
+}

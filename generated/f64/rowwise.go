@@ -12,10 +12,11 @@ import (
 // name with NewRowwise: the softmax family (kind rows) and the gated (GLU)
 // family.
 type Rowwise struct {
-	name    string
-	forward func(dst, x []float64, cols int)
-	out     func(n, cols int) int
-	gated   bool
+	name     string
+	forward  func(dst, x []float64, cols int)
+	backward func(dx, dy, x []float64, cols int)
+	out      func(n, cols int) int
+	gated    bool
 }
 
 // Name is the spec name.
@@ -24,6 +25,12 @@ func (r *Rowwise) Name() string { return r.name }
 // Forward is the function itself (Softmax, GLU, ...): dst must have
 // OutputLen(len(x), cols) elements.
 func (r *Rowwise) Forward(dst, x []float64, cols int) { r.forward(dst, x, cols) }
+
+// Backward sets dx to the gradient of Forward with respect to x, for dy
+// the gradient of its output (OutputLen(len(x), cols) elements). Where the
+// function's own Backward takes the output y (softmax), Backward computes
+// y first: call that one directly if the forward pass kept y.
+func (r *Rowwise) Backward(dx, dy, x []float64, cols int) { r.backward(dx, dy, x, cols) }
 
 // OutputLen is the length of the output for n input elements in rows of
 // cols: n (softmax), n/cols (logsumexp, one value per row) or n/2 (gated:
@@ -41,15 +48,31 @@ func (r *Rowwise) RowLen(cols int) int {
 }
 
 var rowwise = map[string]*Rowwise{
-	"geglu":       {name: "geglu", forward: GeGLU, out: func(n, cols int) int { return n / 2 }, gated: true},
-	"geglu_tanh":  {name: "geglu_tanh", forward: GeGLUTanh, out: func(n, cols int) int { return n / 2 }, gated: true},
-	"glu":         {name: "glu", forward: GLU, out: func(n, cols int) int { return n / 2 }, gated: true},
-	"log_softmax": {name: "log_softmax", forward: LogSoftmax, out: func(n, cols int) int { return n }, gated: false},
-	"logsumexp":   {name: "logsumexp", forward: LogSumExp, out: func(n, cols int) int { return n / cols }, gated: false},
-	"reglu":       {name: "reglu", forward: ReGLU, out: func(n, cols int) int { return n / 2 }, gated: true},
-	"softmax":     {name: "softmax", forward: Softmax, out: func(n, cols int) int { return n }, gated: false},
-	"softmin":     {name: "softmin", forward: Softmin, out: func(n, cols int) int { return n }, gated: false},
-	"swiglu":      {name: "swiglu", forward: SwiGLU, out: func(n, cols int) int { return n / 2 }, gated: true},
+	"geglu":      {name: "geglu", forward: GeGLU, backward: GeGLUBackward, out: func(n, cols int) int { return n / 2 }, gated: true},
+	"geglu_tanh": {name: "geglu_tanh", forward: GeGLUTanh, backward: GeGLUTanhBackward, out: func(n, cols int) int { return n / 2 }, gated: true},
+	"glu":        {name: "glu", forward: GLU, backward: GLUBackward, out: func(n, cols int) int { return n / 2 }, gated: true},
+	"log_softmax": {name: "log_softmax", forward: LogSoftmax, backward: func(dx, dy, x []float64, cols int) {
+		y := make([]float64, len(x))
+		LogSoftmax(y, x, cols)
+		LogSoftmaxBackward(dx, dy, y, cols)
+	}, out: func(n, cols int) int { return n }, gated: false},
+	"logsumexp": {name: "logsumexp", forward: LogSumExp, backward: func(dx, dy, x []float64, cols int) {
+		y := make([]float64, len(dy))
+		LogSumExp(y, x, cols)
+		LogSumExpBackward(dx, dy, x, y, cols)
+	}, out: func(n, cols int) int { return n / cols }, gated: false},
+	"reglu": {name: "reglu", forward: ReGLU, backward: ReGLUBackward, out: func(n, cols int) int { return n / 2 }, gated: true},
+	"softmax": {name: "softmax", forward: Softmax, backward: func(dx, dy, x []float64, cols int) {
+		y := make([]float64, len(x))
+		Softmax(y, x, cols)
+		SoftmaxBackward(dx, dy, y, cols)
+	}, out: func(n, cols int) int { return n }, gated: false},
+	"softmin": {name: "softmin", forward: Softmin, backward: func(dx, dy, x []float64, cols int) {
+		y := make([]float64, len(x))
+		Softmin(y, x, cols)
+		SoftminBackward(dx, dy, y, cols)
+	}, out: func(n, cols int) int { return n }, gated: false},
+	"swiglu": {name: "swiglu", forward: SwiGLU, backward: SwiGLUBackward, out: func(n, cols int) int { return n / 2 }, gated: true},
 }
 
 // RowwiseNames lists the names NewRowwise knows, sorted.

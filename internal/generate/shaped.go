@@ -800,9 +800,10 @@ func rowwiseRegistry(shaped map[string]*shapedPlan, names []string, t string) st
 // family.
 type Rowwise struct {
 	name    string
-	forward func(dst, x []%s, cols int)
-	out     func(n, cols int) int
-	gated   bool
+	forward  func(dst, x []%s, cols int)
+	backward func(dx, dy, x []%s, cols int)
+	out      func(n, cols int) int
+	gated    bool
 }
 
 // Name is the spec name.
@@ -811,6 +812,12 @@ func (r *Rowwise) Name() string { return r.name }
 // Forward is the function itself (Softmax, GLU, ...): dst must have
 // OutputLen(len(x), cols) elements.
 func (r *Rowwise) Forward(dst, x []%s, cols int) { r.forward(dst, x, cols) }
+
+// Backward sets dx to the gradient of Forward with respect to x, for dy
+// the gradient of its output (OutputLen(len(x), cols) elements). Where the
+// function's own Backward takes the output y (softmax), Backward computes
+// y first: call that one directly if the forward pass kept y.
+func (r *Rowwise) Backward(dx, dy, x []%s, cols int) { r.backward(dx, dy, x, cols) }
 
 // OutputLen is the length of the output for n input elements in rows of
 // cols: n (softmax), n/cols (logsumexp, one value per row) or n/2 (gated:
@@ -828,21 +835,24 @@ func (r *Rowwise) RowLen(cols int) int {
 }
 
 var rowwise = map[string]*Rowwise{
-`, t, t)
+`, t, t, t, t)
 	for _, n := range names {
 		a := shaped[n].a
-		var out string
+		var out, bwd string
 		switch {
 		case a.Kind == "gated":
 			out = "func(n, cols int) int { return n / 2 }"
+			bwd = a.GoName + "Backward"
 		case a.Kind == "rows" && a.RowOutput:
 			out = "func(n, cols int) int { return n / cols }"
+			bwd = fmt.Sprintf("func(dx, dy, x []%s, cols int) {\ny := make([]%s, len(dy))\n%s(y, x, cols)\n%sBackward(dx, dy, x, y, cols)\n}", t, t, a.GoName, a.GoName)
 		case a.Kind == "rows":
 			out = "func(n, cols int) int { return n }"
+			bwd = fmt.Sprintf("func(dx, dy, x []%s, cols int) {\ny := make([]%s, len(x))\n%s(y, x, cols)\n%sBackward(dx, dy, y, cols)\n}", t, t, a.GoName, a.GoName)
 		default:
 			continue
 		}
-		p("%q: {name: %q, forward: %s, out: %s, gated: %v},\n", a.Name, a.Name, a.GoName, out, a.Kind == "gated")
+		p("%q: {name: %q, forward: %s, backward: %s, out: %s, gated: %v},\n", a.Name, a.Name, a.GoName, bwd, out, a.Kind == "gated")
 	}
 	p(`}
 
