@@ -44,10 +44,8 @@ func (sp *shapedPlan) stages() []*stage {
 	for i := range sp.fwdRed {
 		out = append(out, &sp.fwdRed[i])
 	}
-	for _, s := range []*stage{sp.fwd} {
-		if s != nil {
-			out = append(out, s)
-		}
+	if sp.fwd != nil {
+		out = append(out, sp.fwd)
 	}
 	for i := range sp.bwdRed {
 		out = append(out, &sp.bwdRed[i])
@@ -73,6 +71,24 @@ func scalarNames(rs []spec.Reduction) []string {
 	return out
 }
 
+// lowerReductions lowers a list of reductions over the inputs ins, each
+// seeing the scalars before it (before, then the earlier reductions and
+// their lo parts), and returns their stages and every scalar name defined.
+func lowerReductions(a *spec.Activation, prefix string, rs []spec.Reduction, ins, before []string, mem vprog.Type) ([]stage, []string, error) {
+	done := append([]string(nil), before...)
+	var stages []stage
+	for _, r := range rs {
+		p, err := vprog.LowerFormula(a, prefix+exportedName(r.Name), &r.Of,
+			vprog.Names{Inputs: ins, Scalars: append([]string(nil), done...)}, mem, reducer(r.Op))
+		if err != nil {
+			return nil, nil, err
+		}
+		stages = append(stages, stage{p: p, ins: ins})
+		done = append(done, scalarNames([]spec.Reduction{r})...)
+	}
+	return stages, done, nil
+}
+
 func reducer(op string) vprog.Reducer {
 	if op == "max" {
 		return vprog.ReduceMax
@@ -86,18 +102,10 @@ func planShaped(a *spec.Activation, mem vprog.Type) (*shapedPlan, error) {
 	base := vprog.KernelName(a.Name, vprog.Forward)
 	switch a.Kind {
 	case "rows":
+		var err error
 		var done []string
-		for _, r := range a.Reduce {
-			p, err := vprog.LowerFormula(a, base+"Reduce"+exportedName(r.Name), &r.Of,
-				vprog.Names{Inputs: []string{"x"}, Scalars: append([]string(nil), done...)}, mem, reducer(r.Op))
-			if err != nil {
-				return nil, err
-			}
-			sp.fwdRed = append(sp.fwdRed, stage{p: p, ins: []string{"x"}})
-			done = append(done, r.Name)
-			if r.Lo != "" {
-				done = append(done, r.Lo)
-			}
+		if sp.fwdRed, done, err = lowerReductions(a, base+"Reduce", a.Reduce, []string{"x"}, nil, mem); err != nil {
+			return nil, err
 		}
 		names := vprog.Names{Inputs: []string{"x"}, Scalars: done}
 		ins := []string{"x"}
@@ -127,18 +135,8 @@ func planShaped(a *spec.Activation, mem vprog.Type) (*shapedPlan, error) {
 		if a.RowOutput {
 			ins, scal = []string{"x"}, []string{"y", "dy"}
 		}
-		done = scal
-		for _, r := range a.BackwardReduce {
-			p, err := vprog.LowerFormula(a, base+"BackwardReduce"+exportedName(r.Name), &r.Of,
-				vprog.Names{Inputs: ins, Scalars: append([]string(nil), done...)}, mem, reducer(r.Op))
-			if err != nil {
-				return nil, err
-			}
-			sp.bwdRed = append(sp.bwdRed, stage{p: p, ins: ins})
-			done = append(done, r.Name)
-			if r.Lo != "" {
-				done = append(done, r.Lo)
-			}
+		if sp.bwdRed, done, err = lowerReductions(a, base+"BackwardReduce", a.BackwardReduce, ins, scal, mem); err != nil {
+			return nil, err
 		}
 		p, err = vprog.LowerFormula(a, base+"Backward", a.Backward, vprog.Names{Inputs: ins, Scalars: done}, mem, vprog.NoReduce)
 		if err != nil {
