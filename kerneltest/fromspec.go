@@ -116,7 +116,7 @@ func ChannelFromSpec(a *spec.Activation, prec string) Channel {
 // rounded to float64: what the generator prints in examples.
 func ExactRows(r Rows, x []float64, cols int) (out []float64, err error) {
 	defer catch(&err)
-	ref := compileRowsF(panicT{}, r)
+	ref := compileRows(panicT{}, r)
 	for i := 0; i < len(x); i += cols {
 		want, _ := forwardExact(ref, x[i:i+cols])
 		out = append(out, want...)

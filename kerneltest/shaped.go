@@ -74,10 +74,9 @@ type rowRef struct {
 	magnitudeBwd *reference.Func
 }
 
-func compileRows(t *testing.T, r Rows) *rowRef { return compileRowsF(t, r) }
-
-// compileRowsF is compileRows for a test or a fuzz target.
-func compileRowsF(t require.TestingT, r Rows) *rowRef {
+// compileRows compiles a rows entry's formulas, failing t (a test, a fuzz
+// target or panicT) on an error.
+func compileRows(t require.TestingT, r Rows) *rowRef {
 	ref := &rowRef{r: r}
 	vars := []string{"x"}
 	for _, red := range r.Reduce {
@@ -441,7 +440,7 @@ func checkBackward[T float32 | float64](t *testing.T, ref *rowRef, k RowsKernels
 		// The reductions see the per-element columns then the row scalars.
 		var vals []reference.Num
 		for i, red := range r.BackwardReduce {
-			v := reduceWith(ref.bof[i], red.Op, cols3, append(append([]reference.Num(nil), scal...), vals...))
+			v := reduceExact(ref.bof[i], red.Op, cols3, append(append([]reference.Num(nil), scal...), vals...))
 			vals = append(vals, v)
 			if red.Lo != "" {
 				vals = append(vals, reference.NumFloat64(0))
@@ -476,12 +475,6 @@ func checkBackward[T float32 | float64](t *testing.T, ref *rowRef, k RowsKernels
 	return worst
 }
 
-// reduceWith is reduceExact over per-element columns with leading scalars
-// (a row output's y and dy) after each element's values.
-func reduceWith(f *reference.Func, op string, row [][]float64, scal []reference.Num) reference.Num {
-	return reduceExact(f, op, row, scal)
-}
-
 // ulpOf is the spacing of T at v (v ≥ 0), at least the smallest subnormal.
 func ulpOf[T float32 | float64](v T) float64 {
 	if testutil.Is32[T]() {
@@ -499,7 +492,7 @@ func ulpOf[T float32 | float64](v T) float64 {
 // columns takes seconds.
 func MeasureRows[T float32 | float64](r Rows, forward func(dst, x []T, cols int), cols, n int, seed uint64) (worst float64, err error) {
 	defer catch(&err)
-	ref := compileRowsF(panicT{}, r)
+	ref := compileRows(panicT{}, r)
 	rng := rand.New(rand.NewPCG(seed, uint64(cols)))
 	rows := max(1, n/cols)
 	for range rows {
