@@ -407,6 +407,16 @@ func RunRows[T float32 | float64](t *testing.T, r Rows, k RowsKernels[T]) {
 			assert.True(t, ok, "len(x)=%d len(dst)=%d cols=%d: no panic", c.n, c.dst, c.cols)
 			assert.Contains(t, msg, "cols")
 		}
+		// An output that shares memory with x without being x would read
+		// values it has already overwritten.
+		buf := make([]T, 9)
+		out := buf[1:7]
+		if r.RowOutput {
+			out = buf[1:3]
+		}
+		msg, ok := panics(func() { k.Forward(out, buf[:6], 3) })
+		assert.True(t, ok, "an output overlapping x: no panic")
+		assert.Contains(t, msg, "overlaps")
 	})
 }
 

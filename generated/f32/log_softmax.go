@@ -27,6 +27,9 @@ package f32
 // length.
 func LogSoftmax(dst, x []float32, cols int) {
 	checkRows("LogSoftmax", len(dst), len(x), cols, false)
+	if partialOverlap(dst, x) {
+		panic("actkern: LogSoftmax: dst partially overlaps x")
+	}
 	if len(x) == 0 {
 		return
 	}
@@ -57,6 +60,9 @@ func LogSoftmax(dst, x []float32, cols int) {
 func LogSoftmaxBackward(dx, dy, y []float32, cols int) {
 	checkRows("LogSoftmaxBackward", len(dx), len(y), cols, false)
 	checkRows("LogSoftmaxBackward", len(dy), len(y), cols, false)
+	if partialOverlap(dx, dy) || partialOverlap(dx, y) {
+		panic("actkern: LogSoftmaxBackward: dx partially overlaps dy or y")
+	}
 	if len(dx) == 0 {
 		return
 	}

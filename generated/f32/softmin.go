@@ -25,6 +25,9 @@ package f32
 // length.
 func Softmin(dst, x []float32, cols int) {
 	checkRows("Softmin", len(dst), len(x), cols, false)
+	if partialOverlap(dst, x) {
+		panic("actkern: Softmin: dst partially overlaps x")
+	}
 	if len(x) == 0 {
 		return
 	}
@@ -52,6 +55,9 @@ func Softmin(dst, x []float32, cols int) {
 func SoftminBackward(dx, dy, y []float32, cols int) {
 	checkRows("SoftminBackward", len(dx), len(y), cols, false)
 	checkRows("SoftminBackward", len(dy), len(y), cols, false)
+	if partialOverlap(dx, dy) || partialOverlap(dx, y) {
+		panic("actkern: SoftminBackward: dx partially overlaps dy or y")
+	}
 	if len(dx) == 0 {
 		return
 	}

@@ -27,6 +27,9 @@ package f64
 // length.
 func LogSumExp(dst, x []float64, cols int) {
 	checkRows("LogSumExp", len(dst), len(x), cols, true)
+	if overlaps(dst, x) {
+		panic("actkern: LogSumExp: dst overlaps x")
+	}
 	if len(x) == 0 {
 		return
 	}
@@ -66,6 +69,9 @@ func LogSumExpBackward(dx, dy, x, y []float64, cols int) {
 	checkRows("LogSumExpBackward", len(dx), len(x), cols, false)
 	checkRows("LogSumExpBackward", len(dy), len(x), cols, true)
 	checkRows("LogSumExpBackward", len(y), len(x), cols, true)
+	if partialOverlap(dx, x) || overlaps(dx, dy) || overlaps(dx, y) {
+		panic("actkern: LogSumExpBackward: dx overlaps an input")
+	}
 	if len(dx) == 0 {
 		return
 	}

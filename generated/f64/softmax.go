@@ -25,6 +25,9 @@ package f64
 // length.
 func Softmax(dst, x []float64, cols int) {
 	checkRows("Softmax", len(dst), len(x), cols, false)
+	if partialOverlap(dst, x) {
+		panic("actkern: Softmax: dst partially overlaps x")
+	}
 	if len(x) == 0 {
 		return
 	}
@@ -52,6 +55,9 @@ func Softmax(dst, x []float64, cols int) {
 func SoftmaxBackward(dx, dy, y []float64, cols int) {
 	checkRows("SoftmaxBackward", len(dx), len(y), cols, false)
 	checkRows("SoftmaxBackward", len(dy), len(y), cols, false)
+	if partialOverlap(dx, dy) || partialOverlap(dx, y) {
+		panic("actkern: SoftmaxBackward: dx partially overlaps dy or y")
+	}
 	if len(dx) == 0 {
 		return
 	}

@@ -356,6 +356,11 @@ func rowsAPI(sp *shapedPlan, t string) string {
 
 	p("func %s(dst, x []%s, cols int) {\n", fn, t)
 	p("checkRows(%q, len(dst), len(x), cols, %v)\n", fn, a.RowOutput)
+	if a.RowOutput {
+		p("if overlaps(dst, x) { panic(%q) }\n", "actkern: "+fn+": dst overlaps x")
+	} else {
+		p("if partialOverlap(dst, x) { panic(%q) }\n", "actkern: "+fn+": dst partially overlaps x")
+	}
 	p("if len(x) == 0 { return }\n")
 	p("rows := len(x) / cols\n")
 	p("var acc [16]float64\n")
@@ -405,6 +410,7 @@ func rowsAPI(sp *shapedPlan, t string) string {
 		p("checkRows(%q, len(dx), len(x), cols, false)\n", bfn)
 		p("checkRows(%q, len(dy), len(x), cols, true)\n", bfn)
 		p("checkRows(%q, len(y), len(x), cols, true)\n", bfn)
+		p("if partialOverlap(dx, x) || overlaps(dx, dy) || overlaps(dx, y) { panic(%q) }\n", "actkern: "+bfn+": dx overlaps an input")
 	} else {
 		doc := []string{
 			fmt.Sprintf("%s is the gradient of %s computed from its output y (saved in the forward pass): for each row,", bfn, fn),
@@ -419,6 +425,7 @@ func rowsAPI(sp *shapedPlan, t string) string {
 		p("func %s(dx, dy, y []%s, cols int) {\n", bfn, t)
 		p("checkRows(%q, len(dx), len(y), cols, false)\n", bfn)
 		p("checkRows(%q, len(dy), len(y), cols, false)\n", bfn)
+		p("if partialOverlap(dx, dy) || partialOverlap(dx, y) { panic(%q) }\n", "actkern: "+bfn+": dx partially overlaps dy or y")
 	}
 	p("if len(dx) == 0 { return }\n")
 	p("rows := len(dx) / cols\n")
