@@ -61,15 +61,22 @@ func (l *loader) checkKindFields(n *yaml.Node, m map[string]field, a *Activation
 	l.required(n, m, what, req...)
 }
 
-// reductionNames declares the names of the reductions in m[key] (and
-// their lo names) in scope, before any formula is read, so that lets may
-// use them. It returns the list's items for reductions.
-func (l *loader) reductionNames(m map[string]field, key string, seen map[string]int, scope map[string]bool) []*yaml.Node {
+// reductionItem is one reduction's mapping, read once.
+type reductionItem struct {
+	node *yaml.Node
+	m    map[string]field
+}
+
+// reductionNames reads the reductions in m[key] and declares their names
+// (and lo names) in scope, before any formula is read, so that lets may
+// use them. It returns the items for reductions.
+func (l *loader) reductionNames(m map[string]field, key string, seen map[string]int, scope map[string]bool) []reductionItem {
 	f, ok := m[key]
 	if !ok {
 		return nil
 	}
 	items, _ := l.list(f)
+	var out []reductionItem
 	for _, rn := range items {
 		rm, ok := l.mapping(rn, key, "name", "op", "of", "lo", "doc")
 		if !ok {
@@ -82,31 +89,28 @@ func (l *loader) reductionNames(m map[string]field, key string, seen map[string]
 				}
 			}
 		}
+		out = append(out, reductionItem{rn, rm})
 	}
-	return items
+	return out
 }
 
 // reductions reads the reductions' ops and formulas. Each formula's scope
 // is scope minus the reductions that come later in the list (a reduction
 // uses the ones before it).
-func (l *loader) reductions(items []*yaml.Node, key string, scope map[string]bool) []Reduction {
+func (l *loader) reductions(items []reductionItem, key string, scope map[string]bool) []Reduction {
 	var out []Reduction
 	later := map[string]bool{}
-	for _, rn := range items {
-		rm, _ := l.mapping(rn, key, "name", "op", "of", "lo", "doc")
+	for _, it := range items {
 		for _, k := range []string{"name", "lo"} {
-			if nf, ok := rm[k]; ok {
+			if nf, ok := it.m[k]; ok {
 				later[nf.val.Value] = true
 			}
 		}
 	}
-	for _, rn := range items {
-		rm, ok := l.mapping(rn, key, "name", "op", "of", "lo", "doc")
-		if !ok {
-			continue
-		}
-		l.required(rn, rm, key, "name", "op", "of")
-		r := Reduction{Pos: l.pos(rn)}
+	for _, it := range items {
+		rm := it.m
+		l.required(it.node, rm, key, "name", "op", "of")
+		r := Reduction{Pos: l.pos(it.node)}
 		if nf, ok := rm["name"]; ok {
 			r.Name = nf.val.Value
 		}

@@ -111,12 +111,15 @@ func TestShapedRefusals(t *testing.T) {
 		{"gate of a rows entry", "gate: twice", "gate: sm", `t.yaml:39:11: gate: sm is a rows entry; it must be elementwise`},
 		{"unknown channel param", "channel_param: slope", "channel_param: alpha", `t.yaml:46:20: channel_param: relu has no parameter "alpha" (parameters: [slope])`},
 		{"missing of", "    of: relu\n", "", `t.yaml:40:5: activation c: missing required field "of"`},
+		{"unknown reduction field", "{name: m, op: max, of: x}", "{name: m, op: max, of: x, bogus: 1}",
+			`t.yaml:26:35: reduce: unknown field "bogus" (known: name, op, of, lo, doc)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := strings.Replace(shapedBase, tc.from, tc.to, 1)
 			_, err := Parse("t.yaml", []byte(src))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
+			assert.Equal(t, 1, strings.Count(err.Error(), tc.want), "the error is reported more than once")
 		})
 	}
 }
