@@ -50,15 +50,18 @@ type item struct {
 // frame is what the body's code may use: registers not reserved by the
 // function (hoisted leaves, the tail mask) and the leaves' locations.
 type frame struct {
-	is        isa
-	p         *vprog.Program
-	live      []bool // instruction reachable from the result
-	leaf      map[vprog.Value]loc
-	vecFree   []int          // allocatable vector register indices
-	maskFree  []reg.Physical // allocatable mask registers (AVX-512)
-	slots     map[int][]operand.Mem
-	ptrs      []reg.GPVirtual // input slices
-	dst       reg.GPVirtual
+	is       isa
+	p        *vprog.Program
+	live     []bool // instruction reachable from the result
+	leaf     map[vprog.Value]loc
+	vecFree  []int          // allocatable vector register indices
+	maskFree []reg.Physical // allocatable mask registers (AVX-512)
+	slots    map[int][]operand.Mem
+	ptrs     []reg.GPVirtual // input slices
+	dst      reg.GPVirtual
+	// stream makes the whole-vector stores of dst non-temporal (the
+	// <Name><Level>Stream kernels); the masked tail stays an ordinary store.
+	stream    bool
 	allocSlot func(bytes int) operand.Mem
 	// accS and accC are a reduction's accumulator registers, held for the
 	// whole call: per group of lanes the values and (sum) compensations.
@@ -466,7 +469,14 @@ func (a *allocator) store(it item) {
 		r = t.(reg.VecPhysical)
 	}
 	m := operand.Mem{Base: a.dst, Disp: it.u * a.is.memBytes()}
-	a.is.store(a.c, r, m, a.tail)
+	how := storeWhole
+	switch {
+	case a.tail:
+		how = storeTail
+	case a.stream:
+		how = storeStream
+	}
+	a.is.store(a.c, r, m, how)
 	for _, t := range temps {
 		a.release(t)
 	}

@@ -30,6 +30,10 @@ type Kernel struct {
 	// Thresholds are inputs where the function changes branch; the
 	// agreement test covers each one's float neighbours.
 	Thresholds []float64
+	// Stream also emits <Name><Level>Stream, the kernel with non-temporal
+	// stores for outputs too large for the caches (elementwise kernels
+	// only); the dispatch sets <Name>StreamImpl to it.
+	Stream bool
 }
 
 // Level is one ISA level: the kernel-name suffix, the ACTKERN_ISA name and
@@ -47,10 +51,18 @@ var levels = []level{
 
 // compiled is what the Go files need to know about one assembly function.
 type compiled struct {
-	prog  *vprog.Program
-	level level
-	plan  plan
-	isa   []string // CPU features avo found the function uses
+	prog   *vprog.Program
+	level  level
+	stream bool // the non-temporal twin
+	plan   plan
+	isa    []string // CPU features avo found the function uses
+}
+
+func (fn *compiled) name() string {
+	if fn.stream {
+		return fn.prog.Name + fn.level.suffix + "Stream"
+	}
+	return fn.prog.Name + fn.level.suffix
 }
 
 // Generate returns the amd64 files of one generated package (file name →
@@ -58,8 +70,10 @@ type compiled struct {
 // declarations), dispatch_amd64.go (init-time choice) and
 // simd_amd64_test.go (agreement, guard-page and NaN tests, and the ISA list the benchmarks iterate). All
 // are built with !purego. Every program becomes one function per ISA, named
-// <Name>AVX2 and <Name>AVX512; the package must declare <Name>Generic,
-// <Name>Impl and isa. An elementwise kernel's signature is
+// <Name>AVX2 and <Name>AVX512, plus <Name>AVX2Stream and <Name>AVX512Stream
+// for a Kernel with Stream set; the package must declare <Name>Generic,
+// <Name>Impl, isa and, with Stream, <Name>StreamImpl and streamHead (how many
+// elements of dst precede its first 64-byte boundary). An elementwise kernel's signature is
 // func(dst, in0[, in1] []T[, params T]); a reduction kernel's (Program.Reduce
 // set) is func(acc *[16]float64, in0[, in1] []T[, params T]), folding each
 // element's value into acc as vprog.Acc.Add does, element i into lane i % 8.
@@ -76,6 +90,9 @@ func Generate(pkg string, kernels []Kernel) (map[string][]byte, error) {
 		if seen[p.Name] {
 			return nil, fmt.Errorf("asm: kernel %s given twice", p.Name)
 		}
+		if k.Stream && p.Reduce != vprog.NoReduce {
+			return nil, fmt.Errorf("asm: %s: a reduction kernel writes no output to stream", p.Name)
+		}
 		seen[p.Name] = true
 	}
 
@@ -87,8 +104,12 @@ func Generate(pkg string, kernels []Kernel) (map[string][]byte, error) {
 		for _, lv := range levels {
 			is := lv.make(k.Program, pl)
 			pn := choosePlan(is, k.Program, liveInstrs(k.Program))
-			emitKernel(c, is, k.Program, pn, pl)
+			emitKernel(c, is, k.Program, pn, pl, false)
 			fns = append(fns, &compiled{prog: k.Program, level: lv, plan: pn})
+			if k.Stream {
+				emitKernel(c, is, k.Program, pn, pl, true)
+				fns = append(fns, &compiled{prog: k.Program, level: lv, stream: true, plan: pn})
+			}
 		}
 	}
 	pl.emitData(c)
@@ -189,7 +210,7 @@ func check(p *vprog.Program) error {
 
 // cpuField maps avo's ISA extension names to golang.org/x/sys/cpu fields.
 var cpuField = map[string]string{
-	"SSE": "", "SSE2": "", // amd64 baseline
+	"SSE": "", "SSE2": "", "MMX+": "", // amd64 baseline (MMX+: SFENCE, part of SSE)
 	"SSE3": "HasSSE3", "SSSE3": "HasSSSE3", "SSE4.1": "HasSSE41", "SSE4.2": "HasSSE42",
 	"AVX": "HasAVX", "AVX2": "HasAVX2", "FMA3": "HasFMA", "BMI": "HasBMI1", "BMI2": "HasBMI2",
 	"AVX512F": "HasAVX512F", "AVX512DQ": "HasAVX512DQ", "AVX512BW": "HasAVX512BW",
@@ -200,8 +221,11 @@ func stubs(pkg string, ks []Kernel, fns []*compiled) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n//go:build !purego\n\npackage %s\n", Header, pkg)
 	for _, fn := range fns {
-		name := fn.prog.Name + fn.level.suffix
+		name := fn.name()
 		what := "computes " + fn.prog.Name
+		if fn.stream {
+			what += " with non-temporal stores (dst aligned to 64 bytes)"
+		}
 		if fn.prog.Reduce != vprog.NoReduce {
 			what = fmt.Sprintf("folds %s into acc (%s; element i into lane i %% %d)", fn.prog.Name, fn.prog.Reduce, vprog.AccLanes)
 		}
@@ -222,7 +246,7 @@ func dispatch(pkg string, ks []Kernel, fns []*compiled) (string, error) {
 		for _, x := range fn.isa {
 			field, ok := cpuField[x]
 			if !ok {
-				return "", fmt.Errorf("asm: %s%s requires %s, which dispatch cannot test", fn.prog.Name, fn.level.suffix, x)
+				return "", fmt.Errorf("asm: %s requires %s, which dispatch cannot test", fn.name(), x)
 			}
 			if field != "" {
 				m[field] = true
@@ -278,11 +302,17 @@ func useISA(name string) bool {
 		fmt.Fprintf(&b, "\tcase %q:\n\t\tif !has%s {\n\t\t\treturn false\n\t\t}\n", lv.env, lv.suffix)
 		for _, k := range ks {
 			fmt.Fprintf(&b, "\t\t%sImpl = %s%s\n", k.Program.Name, k.Program.Name, lv.suffix)
+			if k.Stream {
+				fmt.Fprintf(&b, "\t\t%sStreamImpl = %s%sStream\n", k.Program.Name, k.Program.Name, lv.suffix)
+			}
 		}
 	}
 	b.WriteString("\tcase \"generic\":\n")
 	for _, k := range ks {
 		fmt.Fprintf(&b, "\t\t%sImpl = %sGeneric\n", k.Program.Name, k.Program.Name)
+		if k.Stream {
+			fmt.Fprintf(&b, "\t\t%sStreamImpl = nil\n", k.Program.Name)
+		}
 	}
 	b.WriteString("\tdefault:\n\t\treturn false\n\t}\n\tisa = name\n\treturn true\n}\n")
 	return b.String(), nil

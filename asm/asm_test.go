@@ -40,7 +40,7 @@ func opPrograms() []Kernel {
 	var ks []Kernel
 	add := func(name string, c combo, inputs int, params []string, sets [][]float64, f func(b *vprog.Builder) vprog.Value) {
 		b := vprog.NewBuilder(name+c.suffix(), c.mem, c.compute, inputs, params)
-		ks = append(ks, Kernel{Program: b.Finish(f(b)), ParamSets: sets})
+		ks = append(ks, Kernel{Program: b.Finish(f(b)), ParamSets: sets, Stream: true})
 	}
 	one := []string{"p"}
 	oneSets := [][]float64{{1.5}, {-0.25}}
@@ -200,7 +200,9 @@ func bigProgram(c combo, n, consts int) Kernel {
 // literal and a generic twin that runs Program.Eval element by element.
 func genericFile(pkg string, ks []Kernel) string {
 	var s strings.Builder
-	fmt.Fprintf(&s, "package %s\n\nimport (\n\t\"math\"\n\n\t\"github.com/actkern/actkern/internal/vprog\"\n)\n\nvar _ = math.Float64frombits\n\nvar isa = \"generic\"\n\n", pkg)
+	fmt.Fprintf(&s, "package %s\n\nimport (\n\t\"math\"\n\t\"unsafe\"\n\n\t\"github.com/actkern/actkern/internal/vprog\"\n)\n\nvar _ = math.Float64frombits\n\nvar isa = \"generic\"\n\n", pkg)
+	// The streaming kernels' split, as the generated packages define it.
+	s.WriteString("func streamHead[T float32 | float64](d []T) int {\n\tvar z T\n\tmis := uintptr(unsafe.Pointer(unsafe.SliceData(d))) % 64\n\th := int((64 - mis) % 64 / unsafe.Sizeof(z))\n\treturn min(h, len(d))\n}\n\n")
 	for _, k := range ks {
 		p := k.Program
 		t := sigType(p)
@@ -225,6 +227,9 @@ func genericFile(pkg string, ks []Kernel) string {
 			}
 			fmt.Fprintf(&s, "\t}\n\t%sProg.Fold((*vprog.Acc)(acc), in, ps)\n}\n\n", p.Name)
 			continue
+		}
+		if k.Stream {
+			fmt.Fprintf(&s, "var %sStreamImpl %s\n\n", p.Name, signature(p))
 		}
 		fmt.Fprintf(&s, "var %sImpl = %sGeneric\n\nfunc %sGeneric%s {\n\tin := make([]float64, %d)\n\tps := []float64{",
 			p.Name, p.Name, p.Name, sig, p.Inputs)

@@ -248,23 +248,26 @@ func (a *avx2) load(c *build.Context, dst reg.VecPhysical, m operand.Mem, tail b
 	}
 }
 
-func (a *avx2) store(c *build.Context, src reg.VecPhysical, m operand.Mem, tail bool) {
-	switch {
-	case a.mem == vprog.F32 && !a.f32:
+func (a *avx2) store(c *build.Context, src reg.VecPhysical, m operand.Mem, how storeKind) {
+	var out, mask operand.Op = src, a.tailY
+	if a.mem == vprog.F32 && !a.f32 {
+		// Four float64 lanes narrowed to four float32: an XMM register.
 		c.VCVTPD2PSY(src, src.AsX())
-		if tail {
-			c.VMASKMOVPS(src.AsX(), a.tailY.AsX(), m)
-		} else {
-			c.VMOVUPS(src.AsX(), m)
-		}
-	case tail:
-		f := c.VMASKMOVPD
-		if a.f32 {
-			f = c.VMASKMOVPS
-		}
-		f(src, a.tailY, m)
+		out, mask = src.AsX(), a.tailY.AsX()
+	}
+	switch f32 := a.mem == vprog.F32; {
+	case how == storeTail && f32:
+		c.VMASKMOVPS(out, mask, m)
+	case how == storeTail:
+		c.VMASKMOVPD(out, mask, m)
+	case how == storeStream && f32:
+		c.VMOVNTPS(out, m)
+	case how == storeStream:
+		c.VMOVNTPD(out, m)
+	case f32:
+		c.VMOVUPS(out, m)
 	default:
-		a.pick(c.VMOVUPD, c.VMOVUPS)(src, m)
+		c.VMOVUPD(out, m)
 	}
 }
 

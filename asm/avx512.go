@@ -205,23 +205,27 @@ func (a *avx512) load(c *build.Context, dst reg.VecPhysical, m operand.Mem, tail
 	}
 }
 
-func (a *avx512) store(c *build.Context, src reg.VecPhysical, m operand.Mem, tail bool) {
+func (a *avx512) store(c *build.Context, src reg.VecPhysical, m operand.Mem, how storeKind) {
+	var out operand.Op = src
 	if a.mem == vprog.F32 && !a.f32 {
 		// VCVTPD2PS rounds to nearest like Go's float32(x).
-		y := src.AsY()
-		c.VCVTPD2PS(src, y)
-		if tail {
-			c.VMOVUPS(y, a.tailK, m)
-		} else {
-			c.VMOVUPS(y, m)
-		}
-		return
+		c.VCVTPD2PS(src, src.AsY())
+		out = src.AsY()
 	}
-	if tail {
-		a.pick(c.VMOVUPD, c.VMOVUPS)(src, a.tailK, m)
-		return
+	switch f32 := a.mem == vprog.F32; {
+	case how == storeTail && f32:
+		c.VMOVUPS(out, a.tailK, m)
+	case how == storeTail:
+		c.VMOVUPD(out, a.tailK, m)
+	case how == storeStream && f32:
+		c.VMOVNTPS(out, m)
+	case how == storeStream:
+		c.VMOVNTPD(out, m)
+	case f32:
+		c.VMOVUPS(out, m)
+	default:
+		c.VMOVUPD(out, m)
 	}
-	a.pick(c.VMOVUPD, c.VMOVUPS)(src, m)
 }
 
 // setupTail sets K1 to the low rem bits.

@@ -43,6 +43,15 @@ type shape struct {
 // and stored (whole vectors and masked tails). Everything specific to an
 // activation lives in the vector program; everything specific to an
 // instruction set lives behind this interface.
+// storeKind is how a kernel writes one vector of results.
+type storeKind int
+
+const (
+	storeWhole  storeKind = iota // an ordinary store of every lane
+	storeTail                    // only the lanes of the tail mask
+	storeStream                  // every lane, non-temporal: around the caches, straight to memory
+)
+
 type isa interface {
 	name() string // "AVX2" or "AVX512": the kernel-name suffix
 	vecRegs() int // allocatable vector registers
@@ -66,8 +75,10 @@ type isa interface {
 	// load reads one vector of elements at m (converting to the compute type);
 	// when tail is set, only the lanes selected by the tail mask.
 	load(c *build.Context, dst reg.VecPhysical, m operand.Mem, tail bool)
-	// store writes src (clobbering it when converting) to m.
-	store(c *build.Context, src reg.VecPhysical, m operand.Mem, tail bool)
+	// store writes src (clobbering it when converting) to m: a whole
+	// vector, the lanes selected by the tail mask, or a whole vector with a
+	// non-temporal store (m aligned to the vector's bytes).
+	store(c *build.Context, src reg.VecPhysical, m operand.Mem, how storeKind)
 	// setupTail builds the tail mask for rem (1 ≤ rem < lanes) remaining elements.
 	setupTail(c *build.Context, rem reg.GPVirtual)
 	tailReserved() []reg.Physical // registers the tail mask occupies

@@ -211,6 +211,15 @@ func choosePlan(is isa, p *vprog.Program, live []bool) plan {
 	return plan{step, 0}
 }
 
+// kernelName is the assembly function's name: <Name><Level>, or
+// <Name><Level>Stream for the non-temporal twin.
+func kernelName(p *vprog.Program, is isa, stream bool) string {
+	if stream {
+		return p.Name + is.name() + "Stream"
+	}
+	return p.Name + is.name()
+}
+
 // emitKernel writes one kernel: prologue (parameters to their stack homes,
 // hoisted leaves to registers), the unrolled loop, a one-step loop, and a
 // masked tail that runs the very same body on the last len%lanes elements.
@@ -220,8 +229,16 @@ func choosePlan(is isa, p *vprog.Program, live []bool) plan {
 // per group of accumulator lanes; in the tail, whole vectors go to their
 // groups in order until fewer than a vector's elements are left, and those
 // go masked to the next group, so element i still meets lane i % AccLanes.
-func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool) {
-	name := p.Name + is.name()
+//
+// With stream set it emits the streaming twin, <Name><Level>Stream: the same
+// code, but its whole-vector stores are non-temporal (MOVNTPS/MOVNTPD), so
+// a large output goes to memory without first being read into the caches
+// and without evicting them. Those stores need dst aligned to the vector's
+// bytes, which the callers arrange (see the generated streamHead); the
+// masked tail stays an ordinary store. An SFENCE before returning orders the
+// non-temporal stores before any later store of the caller.
+func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool, stream bool) {
+	name := kernelName(p, is, stream)
 	reduce := p.Reduce != vprog.NoReduce
 	c.Function(name)
 	c.Attributes(attr.NOSPLIT)
@@ -257,6 +274,7 @@ func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool)
 	}
 	f, hoisted := newFrame(is, p, live, pl, locate)
 	f.allocSlot = local
+	f.stream = stream
 	for i, v := range hoisted {
 		is.materialize(c, is.vec(i), locate(v))
 	}
@@ -355,6 +373,9 @@ func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool)
 				is.spill(c, f.accC[g], accMem(g, true))
 			}
 		}
+	}
+	if stream {
+		c.SFENCE()
 	}
 	// Leave the upper halves clean for SSE code after us.
 	c.VZEROUPPER()

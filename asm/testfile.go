@@ -39,6 +39,24 @@ func hexFloat(v float64) string {
 	return fmt.Sprintf("%x", v)
 }
 
+// streamCall is the test adapter of a Stream kernel: it splits dst as the
+// generated API does (streamHead), the ordinary kernel up to the first
+// 64-byte boundary of dst and the streaming one from there, so that every
+// length and alignment the tests try is one the API could pass.
+func streamCall(p *vprog.Program, t, suffix string) string {
+	head, rest := []string{"d[:h]"}, []string{"d[h:]"}
+	for i := 0; i < p.Inputs; i++ {
+		head = append(head, fmt.Sprintf("in[%d][:h]", i))
+		rest = append(rest, fmt.Sprintf("in[%d][h:]", i))
+	}
+	for i := range p.Params {
+		head = append(head, fmt.Sprintf("p[%d]", i))
+		rest = append(rest, fmt.Sprintf("p[%d]", i))
+	}
+	return fmt.Sprintf("func(d []%s, in [][]%s, p []%s) { h := streamHead(d); %s%s(%s); %s%sStream(%s) }",
+		t, t, t, p.Name, suffix, strings.Join(head, ", "), p.Name, suffix, strings.Join(rest, ", "))
+}
+
 func exported(name string) string { return strings.ToUpper(name[:1]) + name[1:] }
 
 // tests writes simd_amd64_test.go: a table of kernels (the adapters are the
@@ -124,6 +142,9 @@ func tests(pkg string, ks []Kernel, fns []*compiled) (string, error) {
 				}
 				for _, lv := range levels {
 					fmt.Fprintf(&b, "\t\t\t{ISA: %q, Available: has%s, Run: %s},\n", lv.env, lv.suffix, call(p.Name+lv.suffix))
+					if k.Stream {
+						fmt.Fprintf(&b, "\t\t\t{ISA: %q, Available: has%s, Run: %s},\n", lv.env+"-stream", lv.suffix, streamCall(p, t, lv.suffix))
+					}
 				}
 				b.WriteString("\t\t},\n\t},\n")
 			}

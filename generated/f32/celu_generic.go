@@ -13,6 +13,15 @@ var (
 	celuBackwardFromOutputImpl = celuBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	celuStreamImpl                   func(dst, x []float32, alpha float32)
+	celuBackwardStreamImpl           func(dx, x, dy []float32, alpha float32)
+	celuBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
+)
+
 // celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 87
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

@@ -37,6 +37,12 @@ func ELU(dst, x []float32, alpha float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: ELU: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if eluStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		eluImpl(dst[:h], x[:h], alpha)
+		eluStreamImpl(dst[h:], x[h:], alpha)
+		return
+	}
 	eluImpl(dst, x, alpha)
 }
 
@@ -73,6 +79,12 @@ func ELUBackward(dx, dy, x []float32, alpha float32) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: ELUBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	if eluBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		eluBackwardImpl(dx[:h], x[:h], dy[:h], alpha)
+		eluBackwardStreamImpl(dx[h:], x[h:], dy[h:], alpha)
+		return
 	}
 	eluBackwardImpl(dx, x, dy, alpha)
 }
@@ -113,6 +125,12 @@ func ELUBackwardFromOutput(dx, dy, y []float32, alpha float32) {
 	}
 	if !eluOutputFormOK(alpha) {
 		panic(fmt.Sprintf("actkern: ELUBackwardFromOutput: the output form needs alpha >= 0 (got alpha = %v)", alpha))
+	}
+	if eluBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		eluBackwardFromOutputImpl(dx[:h], y[:h], dy[:h], alpha)
+		eluBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:], alpha)
+		return
 	}
 	eluBackwardFromOutputImpl(dx, y, dy, alpha)
 }

@@ -13,6 +13,15 @@ var (
 	eluBackwardFromOutputImpl = eluBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	eluStreamImpl                   func(dst, x []float32, alpha float32)
+	eluBackwardStreamImpl           func(dx, x, dy []float32, alpha float32)
+	eluBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
+)
+
 // eluGeneric is the pure-Go kernel of elu (f32 memory, f64 compute, 46
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

@@ -60,6 +60,12 @@ func GELU(dst, x []float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: GELU: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if geluStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		geluImpl(dst[:h], x[:h])
+		geluStreamImpl(dst[h:], x[h:])
+		return
+	}
 	geluImpl(dst, x)
 }
 
@@ -122,6 +128,12 @@ func GELUBackward(dx, dy, x []float32) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: GELUBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	if geluBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		geluBackwardImpl(dx[:h], x[:h], dy[:h])
+		geluBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
 	}
 	geluBackwardImpl(dx, x, dy)
 }

@@ -12,6 +12,14 @@ var (
 	geluBackwardImpl = geluBackwardGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	geluStreamImpl         func(dst, x []float32)
+	geluBackwardStreamImpl func(dx, x, dy []float32)
+)
+
 // geluGeneric is the pure-Go kernel of gelu (f32 memory, f64 compute, 255
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

@@ -68,6 +68,12 @@ func GELUTanh(dst, x []float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: GELUTanh: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if geluTanhStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		geluTanhImpl(dst[:h], x[:h])
+		geluTanhStreamImpl(dst[h:], x[h:])
+		return
+	}
 	geluTanhImpl(dst, x)
 }
 
@@ -138,6 +144,12 @@ func GELUTanhBackward(dx, dy, x []float32) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: GELUTanhBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	if geluTanhBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		geluTanhBackwardImpl(dx[:h], x[:h], dy[:h])
+		geluTanhBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
 	}
 	geluTanhBackwardImpl(dx, x, dy)
 }

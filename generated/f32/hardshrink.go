@@ -36,6 +36,12 @@ func Hardshrink(dst, x []float32, lambd float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Hardshrink: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if hardshrinkStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		hardshrinkImpl(dst[:h], x[:h], lambd)
+		hardshrinkStreamImpl(dst[h:], x[h:], lambd)
+		return
+	}
 	hardshrinkImpl(dst, x, lambd)
 }
 
@@ -75,6 +81,12 @@ func HardshrinkBackward(dx, dy, x []float32, lambd float32) {
 	if partialOverlap(dx, x) {
 		panic("actkern: HardshrinkBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	if hardshrinkBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		hardshrinkBackwardImpl(dx[:h], x[:h], dy[:h], lambd)
+		hardshrinkBackwardStreamImpl(dx[h:], x[h:], dy[h:], lambd)
+		return
+	}
 	hardshrinkBackwardImpl(dx, x, dy, lambd)
 }
 
@@ -113,6 +125,12 @@ func HardshrinkBackwardFromOutput(dx, dy, y []float32, lambd float32) {
 	}
 	if !hardshrinkOutputFormOK(lambd) {
 		panic(fmt.Sprintf("actkern: HardshrinkBackwardFromOutput: the output form needs lambd >= 0 (got lambd = %v)", lambd))
+	}
+	if hardshrinkBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		hardshrinkBackwardFromOutputImpl(dx[:h], y[:h], dy[:h], lambd)
+		hardshrinkBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:], lambd)
+		return
 	}
 	hardshrinkBackwardFromOutputImpl(dx, y, dy, lambd)
 }

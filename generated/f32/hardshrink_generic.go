@@ -13,6 +13,15 @@ var (
 	hardshrinkBackwardFromOutputImpl = hardshrinkBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	hardshrinkStreamImpl                   func(dst, x []float32, lambd float32)
+	hardshrinkBackwardStreamImpl           func(dx, x, dy []float32, lambd float32)
+	hardshrinkBackwardFromOutputStreamImpl func(dx, y, dy []float32, lambd float32)
+)
+
 // hardshrinkGeneric is the pure-Go kernel of hardshrink (f32 memory, f32
 // compute, 10 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every

@@ -28,6 +28,12 @@ func Hardsigmoid(dst, x []float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Hardsigmoid: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if hardsigmoidStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		hardsigmoidImpl(dst[:h], x[:h])
+		hardsigmoidStreamImpl(dst[h:], x[h:])
+		return
+	}
 	hardsigmoidImpl(dst, x)
 }
 
@@ -65,6 +71,12 @@ func HardsigmoidBackward(dx, dy, x []float32) {
 	if partialOverlap(dx, x) {
 		panic("actkern: HardsigmoidBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	if hardsigmoidBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		hardsigmoidBackwardImpl(dx[:h], x[:h], dy[:h])
+		hardsigmoidBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
+	}
 	hardsigmoidBackwardImpl(dx, x, dy)
 }
 
@@ -95,6 +107,12 @@ func HardsigmoidBackwardFromOutput(dx, dy, y []float32) {
 	}
 	if partialOverlap(dx, y) {
 		panic("actkern: HardsigmoidBackwardFromOutput: dx and y overlap partially (only dx == y, in place, is allowed)")
+	}
+	if hardsigmoidBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		hardsigmoidBackwardFromOutputImpl(dx[:h], y[:h], dy[:h])
+		hardsigmoidBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:])
+		return
 	}
 	hardsigmoidBackwardFromOutputImpl(dx, y, dy)
 }

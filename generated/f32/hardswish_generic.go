@@ -12,6 +12,14 @@ var (
 	hardswishBackwardImpl = hardswishBackwardGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	hardswishStreamImpl         func(dst, x []float32)
+	hardswishBackwardStreamImpl func(dx, x, dy []float32)
+)
+
 // hardswishGeneric is the pure-Go kernel of hardswish (f32 memory, f64
 // compute, 15 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every

@@ -43,6 +43,12 @@ func Hardtanh(dst, x []float32, minVal, maxVal float32) {
 	if err := hardtanhCheck(minVal, maxVal); err != nil {
 		panic("actkern: Hardtanh: " + err.Error())
 	}
+	if hardtanhStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		hardtanhImpl(dst[:h], x[:h], minVal, maxVal)
+		hardtanhStreamImpl(dst[h:], x[h:], minVal, maxVal)
+		return
+	}
 	hardtanhImpl(dst, x, minVal, maxVal)
 }
 
@@ -86,6 +92,12 @@ func HardtanhBackward(dx, dy, x []float32, minVal, maxVal float32) {
 	if err := hardtanhCheck(minVal, maxVal); err != nil {
 		panic("actkern: HardtanhBackward: " + err.Error())
 	}
+	if hardtanhBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		hardtanhBackwardImpl(dx[:h], x[:h], dy[:h], minVal, maxVal)
+		hardtanhBackwardStreamImpl(dx[h:], x[h:], dy[h:], minVal, maxVal)
+		return
+	}
 	hardtanhBackwardImpl(dx, x, dy, minVal, maxVal)
 }
 
@@ -122,6 +134,12 @@ func HardtanhBackwardFromOutput(dx, dy, y []float32, minVal, maxVal float32) {
 	}
 	if err := hardtanhCheck(minVal, maxVal); err != nil {
 		panic("actkern: HardtanhBackwardFromOutput: " + err.Error())
+	}
+	if hardtanhBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		hardtanhBackwardFromOutputImpl(dx[:h], y[:h], dy[:h], minVal, maxVal)
+		hardtanhBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:], minVal, maxVal)
+		return
 	}
 	hardtanhBackwardFromOutputImpl(dx, y, dy, minVal, maxVal)
 }

@@ -13,6 +13,15 @@ var (
 	hardtanhBackwardFromOutputImpl = hardtanhBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	hardtanhStreamImpl                   func(dst, x []float32, minVal, maxVal float32)
+	hardtanhBackwardStreamImpl           func(dx, x, dy []float32, minVal, maxVal float32)
+	hardtanhBackwardFromOutputStreamImpl func(dx, y, dy []float32, minVal, maxVal float32)
+)
+
 // hardtanhGeneric is the pure-Go kernel of hardtanh (f32 memory, f32 compute,
 // 9 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend

@@ -24,6 +24,12 @@ func Identity(dst, x []float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Identity: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if identityStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		identityImpl(dst[:h], x[:h])
+		identityStreamImpl(dst[h:], x[h:])
+		return
+	}
 	identityImpl(dst, x)
 }
 
@@ -52,6 +58,12 @@ func IdentityBackward(dx, dy, x []float32) {
 	if partialOverlap(dx, x) {
 		panic("actkern: IdentityBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	if identityBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		identityBackwardImpl(dx[:h], x[:h], dy[:h])
+		identityBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
+	}
 	identityBackwardImpl(dx, x, dy)
 }
 
@@ -79,6 +91,12 @@ func IdentityBackwardFromOutput(dx, dy, y []float32) {
 	}
 	if partialOverlap(dx, y) {
 		panic("actkern: IdentityBackwardFromOutput: dx and y overlap partially (only dx == y, in place, is allowed)")
+	}
+	if identityBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		identityBackwardFromOutputImpl(dx[:h], y[:h], dy[:h])
+		identityBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:])
+		return
 	}
 	identityBackwardFromOutputImpl(dx, y, dy)
 }

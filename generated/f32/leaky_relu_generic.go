@@ -13,6 +13,15 @@ var (
 	leakyReluBackwardFromOutputImpl = leakyReluBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	leakyReluStreamImpl                   func(dst, x []float32, negativeSlope float32)
+	leakyReluBackwardStreamImpl           func(dx, x, dy []float32, negativeSlope float32)
+	leakyReluBackwardFromOutputStreamImpl func(dx, y, dy []float32, negativeSlope float32)
+)
+
 // leakyReluGeneric is the pure-Go kernel of leakyRelu (f32 memory, f32
 // compute, 15 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every

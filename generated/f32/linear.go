@@ -31,6 +31,12 @@ func Linear(dst, x []float32, c float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Linear: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if linearStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		linearImpl(dst[:h], x[:h], c)
+		linearStreamImpl(dst[h:], x[h:], c)
+		return
+	}
 	linearImpl(dst, x, c)
 }
 
@@ -65,6 +71,12 @@ func LinearBackward(dx, dy, x []float32, c float32) {
 	if partialOverlap(dx, x) {
 		panic("actkern: LinearBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	if linearBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		linearBackwardImpl(dx[:h], x[:h], dy[:h], c)
+		linearBackwardStreamImpl(dx[h:], x[h:], dy[h:], c)
+		return
+	}
 	linearBackwardImpl(dx, x, dy, c)
 }
 
@@ -98,6 +110,12 @@ func LinearBackwardFromOutput(dx, dy, y []float32, c float32) {
 	}
 	if partialOverlap(dx, y) {
 		panic("actkern: LinearBackwardFromOutput: dx and y overlap partially (only dx == y, in place, is allowed)")
+	}
+	if linearBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		linearBackwardFromOutputImpl(dx[:h], y[:h], dy[:h], c)
+		linearBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:], c)
+		return
 	}
 	linearBackwardFromOutputImpl(dx, y, dy, c)
 }

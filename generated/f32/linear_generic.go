@@ -13,6 +13,15 @@ var (
 	linearBackwardFromOutputImpl = linearBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	linearStreamImpl                   func(dst, x []float32, c float32)
+	linearBackwardStreamImpl           func(dx, x, dy []float32, c float32)
+	linearBackwardFromOutputStreamImpl func(dx, y, dy []float32, c float32)
+)
+
 // linearGeneric is the pure-Go kernel of linear (f32 memory, f32 compute, 17
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

@@ -13,6 +13,15 @@ var (
 	logsigmoidBackwardFromOutputImpl = logsigmoidBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	logsigmoidStreamImpl                   func(dst, x []float32)
+	logsigmoidBackwardStreamImpl           func(dx, x, dy []float32)
+	logsigmoidBackwardFromOutputStreamImpl func(dx, y, dy []float32)
+)
+
 // logsigmoidGeneric is the pure-Go kernel of logsigmoid (f32 memory, f64
 // compute, 167 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every

@@ -56,6 +56,12 @@ func Mish(dst, x []float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Mish: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if mishStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		mishImpl(dst[:h], x[:h])
+		mishStreamImpl(dst[h:], x[h:])
+		return
+	}
 	mishImpl(dst, x)
 }
 
@@ -115,6 +121,12 @@ func MishBackward(dx, dy, x []float32) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: MishBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	if mishBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		mishBackwardImpl(dx[:h], x[:h], dy[:h])
+		mishBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
 	}
 	mishBackwardImpl(dx, x, dy)
 }

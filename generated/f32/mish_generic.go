@@ -12,6 +12,14 @@ var (
 	mishBackwardImpl = mishBackwardGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	mishStreamImpl         func(dst, x []float32)
+	mishBackwardStreamImpl func(dx, x, dy []float32)
+)
+
 // mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 100
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

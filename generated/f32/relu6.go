@@ -27,6 +27,12 @@ func ReLU6(dst, x []float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: ReLU6: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if relu6StreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		relu6Impl(dst[:h], x[:h])
+		relu6StreamImpl(dst[h:], x[h:])
+		return
+	}
 	relu6Impl(dst, x)
 }
 
@@ -63,6 +69,12 @@ func ReLU6Backward(dx, dy, x []float32) {
 	if partialOverlap(dx, x) {
 		panic("actkern: ReLU6Backward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	if relu6BackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		relu6BackwardImpl(dx[:h], x[:h], dy[:h])
+		relu6BackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
+	}
 	relu6BackwardImpl(dx, x, dy)
 }
 
@@ -92,6 +104,12 @@ func ReLU6BackwardFromOutput(dx, dy, y []float32) {
 	}
 	if partialOverlap(dx, y) {
 		panic("actkern: ReLU6BackwardFromOutput: dx and y overlap partially (only dx == y, in place, is allowed)")
+	}
+	if relu6BackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		relu6BackwardFromOutputImpl(dx[:h], y[:h], dy[:h])
+		relu6BackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:])
+		return
 	}
 	relu6BackwardFromOutputImpl(dx, y, dy)
 }

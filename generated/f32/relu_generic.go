@@ -13,6 +13,15 @@ var (
 	reluBackwardFromOutputImpl = reluBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	reluStreamImpl                   func(dst, x []float32)
+	reluBackwardStreamImpl           func(dx, x, dy []float32)
+	reluBackwardFromOutputStreamImpl func(dx, y, dy []float32)
+)
+
 // reluGeneric is the pure-Go kernel of relu (f32 memory, f32 compute, 6
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

@@ -28,6 +28,12 @@ func SELU(dst, x []float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: SELU: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if seluStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		seluImpl(dst[:h], x[:h])
+		seluStreamImpl(dst[h:], x[h:])
+		return
+	}
 	seluImpl(dst, x)
 }
 
@@ -62,6 +68,12 @@ func SELUBackward(dx, dy, x []float32) {
 	if partialOverlap(dx, x) {
 		panic("actkern: SELUBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	if seluBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		seluBackwardImpl(dx[:h], x[:h], dy[:h])
+		seluBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
+	}
 	seluBackwardImpl(dx, x, dy)
 }
 
@@ -92,6 +104,12 @@ func SELUBackwardFromOutput(dx, dy, y []float32) {
 	}
 	if partialOverlap(dx, y) {
 		panic("actkern: SELUBackwardFromOutput: dx and y overlap partially (only dx == y, in place, is allowed)")
+	}
+	if seluBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		seluBackwardFromOutputImpl(dx[:h], y[:h], dy[:h])
+		seluBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:])
+		return
 	}
 	seluBackwardFromOutputImpl(dx, y, dy)
 }

@@ -13,6 +13,15 @@ var (
 	seluBackwardFromOutputImpl = seluBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	seluStreamImpl                   func(dst, x []float32)
+	seluBackwardStreamImpl           func(dx, x, dy []float32)
+	seluBackwardFromOutputStreamImpl func(dx, y, dy []float32)
+)
+
 // seluGeneric is the pure-Go kernel of selu (f32 memory, f64 compute, 48
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

@@ -12,6 +12,14 @@ var (
 	siluBackwardImpl = siluBackwardGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	siluStreamImpl         func(dst, x []float32)
+	siluBackwardStreamImpl func(dx, x, dy []float32)
+)
+
 // siluGeneric is the pure-Go kernel of silu (f32 memory, f64 compute, 76
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

@@ -19,7 +19,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { celuGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { celuAVX512(d, in[0], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				celuAVX512(d[:h], in[0][:h], p[0])
+				celuAVX512Stream(d[h:], in[0][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { celuAVX2(d, in[0], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				celuAVX2(d[:h], in[0][:h], p[0])
+				celuAVX2Stream(d[h:], in[0][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -28,7 +38,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { celuBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { celuBackwardAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				celuBackwardAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				celuBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { celuBackwardAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				celuBackwardAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				celuBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -37,7 +57,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { celuBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { celuBackwardFromOutputAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				celuBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				celuBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { celuBackwardFromOutputAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				celuBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				celuBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -46,7 +76,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { eluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { eluAVX512(d, in[0], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				eluAVX512(d[:h], in[0][:h], p[0])
+				eluAVX512Stream(d[h:], in[0][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { eluAVX2(d, in[0], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				eluAVX2(d[:h], in[0][:h], p[0])
+				eluAVX2Stream(d[h:], in[0][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -55,7 +95,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { eluBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { eluBackwardAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				eluBackwardAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				eluBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { eluBackwardAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				eluBackwardAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				eluBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -64,7 +114,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { eluBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { eluBackwardFromOutputAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				eluBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				eluBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { eluBackwardFromOutputAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				eluBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				eluBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -120,7 +180,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { geluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { geluAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				geluAVX512(d[:h], in[0][:h])
+				geluAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { geluAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				geluAVX2(d[:h], in[0][:h])
+				geluAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -128,7 +198,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { geluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { geluBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				geluBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				geluBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { geluBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				geluBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				geluBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -136,7 +216,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { geluTanhGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { geluTanhAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				geluTanhAVX512(d[:h], in[0][:h])
+				geluTanhAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { geluTanhAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				geluTanhAVX2(d[:h], in[0][:h])
+				geluTanhAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -144,7 +234,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { geluTanhBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { geluTanhBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				geluTanhBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				geluTanhBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { geluTanhBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				geluTanhBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				geluTanhBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -177,7 +277,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { hardshrinkGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardshrinkAVX512(d, in[0], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardshrinkAVX512(d[:h], in[0][:h], p[0])
+				hardshrinkAVX512Stream(d[h:], in[0][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { hardshrinkAVX2(d, in[0], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardshrinkAVX2(d[:h], in[0][:h], p[0])
+				hardshrinkAVX2Stream(d[h:], in[0][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -186,7 +296,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { hardshrinkBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardshrinkBackwardAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardshrinkBackwardAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				hardshrinkBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { hardshrinkBackwardAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardshrinkBackwardAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				hardshrinkBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -199,8 +319,18 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
 				hardshrinkBackwardFromOutputAVX512(d, in[0], in[1], p[0])
 			}},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardshrinkBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				hardshrinkBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
 				hardshrinkBackwardFromOutputAVX2(d, in[0], in[1], p[0])
+			}},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardshrinkBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				hardshrinkBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
 			}},
 		},
 	},
@@ -209,7 +339,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { hardsigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardsigmoidAVX512(d[:h], in[0][:h])
+				hardsigmoidAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardsigmoidAVX2(d[:h], in[0][:h])
+				hardsigmoidAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -217,7 +357,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardsigmoidBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				hardsigmoidBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardsigmoidBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				hardsigmoidBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -225,7 +375,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardFromOutputAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardsigmoidBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h])
+				hardsigmoidBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardFromOutputAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardsigmoidBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h])
+				hardsigmoidBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -233,7 +393,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { hardswishGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardswishAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardswishAVX512(d[:h], in[0][:h])
+				hardswishAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { hardswishAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardswishAVX2(d[:h], in[0][:h])
+				hardswishAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -241,7 +411,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { hardswishBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardswishBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardswishBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				hardswishBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { hardswishBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardswishBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				hardswishBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -250,7 +430,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { hardtanhGeneric(d, in[0], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardtanhAVX512(d, in[0], p[0], p[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardtanhAVX512(d[:h], in[0][:h], p[0], p[1])
+				hardtanhAVX512Stream(d[h:], in[0][h:], p[0], p[1])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { hardtanhAVX2(d, in[0], p[0], p[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardtanhAVX2(d[:h], in[0][:h], p[0], p[1])
+				hardtanhAVX2Stream(d[h:], in[0][h:], p[0], p[1])
+			}},
 		},
 	},
 	{
@@ -259,7 +449,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { hardtanhBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardtanhBackwardAVX512(d, in[0], in[1], p[0], p[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardtanhBackwardAVX512(d[:h], in[0][:h], in[1][:h], p[0], p[1])
+				hardtanhBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { hardtanhBackwardAVX2(d, in[0], in[1], p[0], p[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardtanhBackwardAVX2(d[:h], in[0][:h], in[1][:h], p[0], p[1])
+				hardtanhBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
+			}},
 		},
 	},
 	{
@@ -272,8 +472,18 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
 				hardtanhBackwardFromOutputAVX512(d, in[0], in[1], p[0], p[1])
 			}},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardtanhBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h], p[0], p[1])
+				hardtanhBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
 				hardtanhBackwardFromOutputAVX2(d, in[0], in[1], p[0], p[1])
+			}},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				hardtanhBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h], p[0], p[1])
+				hardtanhBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
 			}},
 		},
 	},
@@ -282,7 +492,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { identityGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { identityAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				identityAVX512(d[:h], in[0][:h])
+				identityAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { identityAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				identityAVX2(d[:h], in[0][:h])
+				identityAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -290,7 +510,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { identityBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { identityBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				identityBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				identityBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { identityBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				identityBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				identityBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -298,7 +528,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { identityBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { identityBackwardFromOutputAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				identityBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h])
+				identityBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { identityBackwardFromOutputAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				identityBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h])
+				identityBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -307,7 +547,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { leakyReluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { leakyReluAVX512(d, in[0], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				leakyReluAVX512(d[:h], in[0][:h], p[0])
+				leakyReluAVX512Stream(d[h:], in[0][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { leakyReluAVX2(d, in[0], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				leakyReluAVX2(d[:h], in[0][:h], p[0])
+				leakyReluAVX2Stream(d[h:], in[0][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -316,7 +566,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { leakyReluBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { leakyReluBackwardAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				leakyReluBackwardAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				leakyReluBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { leakyReluBackwardAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				leakyReluBackwardAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				leakyReluBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -329,7 +589,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
 				leakyReluBackwardFromOutputAVX512(d, in[0], in[1], p[0])
 			}},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				leakyReluBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				leakyReluBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { leakyReluBackwardFromOutputAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				leakyReluBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				leakyReluBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -338,7 +608,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { linearGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { linearAVX512(d, in[0], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				linearAVX512(d[:h], in[0][:h], p[0])
+				linearAVX512Stream(d[h:], in[0][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { linearAVX2(d, in[0], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				linearAVX2(d[:h], in[0][:h], p[0])
+				linearAVX2Stream(d[h:], in[0][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -347,7 +627,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { linearBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { linearBackwardAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				linearBackwardAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				linearBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { linearBackwardAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				linearBackwardAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				linearBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -356,7 +646,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { linearBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { linearBackwardFromOutputAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				linearBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				linearBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { linearBackwardFromOutputAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				linearBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				linearBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -382,7 +682,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { logsigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { logsigmoidAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				logsigmoidAVX512(d[:h], in[0][:h])
+				logsigmoidAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { logsigmoidAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				logsigmoidAVX2(d[:h], in[0][:h])
+				logsigmoidAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -390,7 +700,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { logsigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { logsigmoidBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				logsigmoidBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				logsigmoidBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { logsigmoidBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				logsigmoidBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				logsigmoidBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -398,7 +718,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { logsigmoidBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { logsigmoidBackwardFromOutputAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				logsigmoidBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h])
+				logsigmoidBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { logsigmoidBackwardFromOutputAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				logsigmoidBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h])
+				logsigmoidBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -423,7 +753,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { mishGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { mishAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				mishAVX512(d[:h], in[0][:h])
+				mishAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { mishAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				mishAVX2(d[:h], in[0][:h])
+				mishAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -431,7 +771,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { mishBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { mishBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				mishBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				mishBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { mishBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				mishBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				mishBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -497,7 +847,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { reluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { reluAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				reluAVX512(d[:h], in[0][:h])
+				reluAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { reluAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				reluAVX2(d[:h], in[0][:h])
+				reluAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -505,7 +865,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { reluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { reluBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				reluBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				reluBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { reluBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				reluBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				reluBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -513,7 +883,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { reluBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { reluBackwardFromOutputAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				reluBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h])
+				reluBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { reluBackwardFromOutputAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				reluBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h])
+				reluBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -521,7 +901,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { relu6Generic(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { relu6AVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				relu6AVX512(d[:h], in[0][:h])
+				relu6AVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { relu6AVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				relu6AVX2(d[:h], in[0][:h])
+				relu6AVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -529,7 +919,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { relu6BackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { relu6BackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				relu6BackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				relu6BackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { relu6BackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				relu6BackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				relu6BackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -537,7 +937,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { relu6BackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { relu6BackwardFromOutputAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				relu6BackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h])
+				relu6BackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { relu6BackwardFromOutputAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				relu6BackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h])
+				relu6BackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -545,7 +955,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { seluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { seluAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				seluAVX512(d[:h], in[0][:h])
+				seluAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { seluAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				seluAVX2(d[:h], in[0][:h])
+				seluAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -553,7 +973,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { seluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { seluBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				seluBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				seluBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { seluBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				seluBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				seluBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -561,7 +991,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { seluBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { seluBackwardFromOutputAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				seluBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h])
+				seluBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { seluBackwardFromOutputAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				seluBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h])
+				seluBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -569,7 +1009,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { sigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { sigmoidAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				sigmoidAVX512(d[:h], in[0][:h])
+				sigmoidAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { sigmoidAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				sigmoidAVX2(d[:h], in[0][:h])
+				sigmoidAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -577,7 +1027,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { sigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { sigmoidBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				sigmoidBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				sigmoidBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { sigmoidBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				sigmoidBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				sigmoidBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -585,7 +1045,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { sigmoidBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { sigmoidBackwardFromOutputAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				sigmoidBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h])
+				sigmoidBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { sigmoidBackwardFromOutputAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				sigmoidBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h])
+				sigmoidBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -593,7 +1063,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { siluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { siluAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				siluAVX512(d[:h], in[0][:h])
+				siluAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { siluAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				siluAVX2(d[:h], in[0][:h])
+				siluAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -601,7 +1081,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { siluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { siluBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				siluBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				siluBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { siluBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				siluBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				siluBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -610,7 +1100,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { sinGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { sinAVX512(d, in[0], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				sinAVX512(d[:h], in[0][:h], p[0])
+				sinAVX512Stream(d[h:], in[0][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { sinAVX2(d, in[0], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				sinAVX2(d[:h], in[0][:h], p[0])
+				sinAVX2Stream(d[h:], in[0][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -619,7 +1119,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { sinBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { sinBackwardAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				sinBackwardAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				sinBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { sinBackwardAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				sinBackwardAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				sinBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -664,7 +1174,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { softplusGeneric(d, in[0], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { softplusAVX512(d, in[0], p[0], p[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softplusAVX512(d[:h], in[0][:h], p[0], p[1])
+				softplusAVX512Stream(d[h:], in[0][h:], p[0], p[1])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { softplusAVX2(d, in[0], p[0], p[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softplusAVX2(d[:h], in[0][:h], p[0], p[1])
+				softplusAVX2Stream(d[h:], in[0][h:], p[0], p[1])
+			}},
 		},
 	},
 	{
@@ -673,7 +1193,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { softplusBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { softplusBackwardAVX512(d, in[0], in[1], p[0], p[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softplusBackwardAVX512(d[:h], in[0][:h], in[1][:h], p[0], p[1])
+				softplusBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { softplusBackwardAVX2(d, in[0], in[1], p[0], p[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softplusBackwardAVX2(d[:h], in[0][:h], in[1][:h], p[0], p[1])
+				softplusBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
+			}},
 		},
 	},
 	{
@@ -682,7 +1212,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { softshrinkGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { softshrinkAVX512(d, in[0], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softshrinkAVX512(d[:h], in[0][:h], p[0])
+				softshrinkAVX512Stream(d[h:], in[0][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { softshrinkAVX2(d, in[0], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softshrinkAVX2(d[:h], in[0][:h], p[0])
+				softshrinkAVX2Stream(d[h:], in[0][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -691,7 +1231,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { softshrinkBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { softshrinkBackwardAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softshrinkBackwardAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				softshrinkBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { softshrinkBackwardAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softshrinkBackwardAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				softshrinkBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 		},
 	},
 	{
@@ -704,8 +1254,18 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
 				softshrinkBackwardFromOutputAVX512(d, in[0], in[1], p[0])
 			}},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softshrinkBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				softshrinkBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
 				softshrinkBackwardFromOutputAVX2(d, in[0], in[1], p[0])
+			}},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softshrinkBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				softshrinkBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
 			}},
 		},
 	},
@@ -714,7 +1274,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { softsignGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { softsignAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softsignAVX512(d[:h], in[0][:h])
+				softsignAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { softsignAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softsignAVX2(d[:h], in[0][:h])
+				softsignAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -722,7 +1292,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { softsignBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { softsignBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softsignBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				softsignBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { softsignBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softsignBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				softsignBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -730,7 +1310,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { softsignBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { softsignBackwardFromOutputAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softsignBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h])
+				softsignBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { softsignBackwardFromOutputAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				softsignBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h])
+				softsignBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -762,7 +1352,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				tanhAVX512(d[:h], in[0][:h])
+				tanhAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { tanhAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				tanhAVX2(d[:h], in[0][:h])
+				tanhAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -770,7 +1370,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				tanhBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				tanhBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { tanhBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				tanhBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				tanhBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -778,7 +1388,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhBackwardFromOutputAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				tanhBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h])
+				tanhBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { tanhBackwardFromOutputAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				tanhBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h])
+				tanhBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -786,7 +1406,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhshrinkGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhshrinkAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				tanhshrinkAVX512(d[:h], in[0][:h])
+				tanhshrinkAVX512Stream(d[h:], in[0][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { tanhshrinkAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				tanhshrinkAVX2(d[:h], in[0][:h])
+				tanhshrinkAVX2Stream(d[h:], in[0][h:])
+			}},
 		},
 	},
 	{
@@ -794,7 +1424,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhshrinkBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhshrinkBackwardAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				tanhshrinkBackwardAVX512(d[:h], in[0][:h], in[1][:h])
+				tanhshrinkBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { tanhshrinkBackwardAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				tanhshrinkBackwardAVX2(d[:h], in[0][:h], in[1][:h])
+				tanhshrinkBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
 		},
 	},
 	{
@@ -803,7 +1443,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { thresholdGeneric(d, in[0], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { thresholdAVX512(d, in[0], p[0], p[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				thresholdAVX512(d[:h], in[0][:h], p[0], p[1])
+				thresholdAVX512Stream(d[h:], in[0][h:], p[0], p[1])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { thresholdAVX2(d, in[0], p[0], p[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				thresholdAVX2(d[:h], in[0][:h], p[0], p[1])
+				thresholdAVX2Stream(d[h:], in[0][h:], p[0], p[1])
+			}},
 		},
 	},
 	{
@@ -812,7 +1462,17 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		Generic:   func(d []float32, in [][]float32, p []float32) { thresholdBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { thresholdBackwardAVX512(d, in[0], in[1], p[0], p[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				thresholdBackwardAVX512(d[:h], in[0][:h], in[1][:h], p[0], p[1])
+				thresholdBackwardAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { thresholdBackwardAVX2(d, in[0], in[1], p[0], p[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				thresholdBackwardAVX2(d[:h], in[0][:h], in[1][:h], p[0], p[1])
+				thresholdBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
+			}},
 		},
 	},
 	{
@@ -825,8 +1485,18 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
 				thresholdBackwardFromOutputAVX512(d, in[0], in[1], p[0], p[1])
 			}},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				thresholdBackwardFromOutputAVX512(d[:h], in[0][:h], in[1][:h], p[0], p[1])
+				thresholdBackwardFromOutputAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
+			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
 				thresholdBackwardFromOutputAVX2(d, in[0], in[1], p[0], p[1])
+			}},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+				h := streamHead(d)
+				thresholdBackwardFromOutputAVX2(d[:h], in[0][:h], in[1][:h], p[0], p[1])
+				thresholdBackwardFromOutputAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
 			}},
 		},
 	},

@@ -49,6 +49,12 @@ func Softplus(dst, x []float32, beta, threshold float32) {
 	if err := softplusCheck(beta, threshold); err != nil {
 		panic("actkern: Softplus: " + err.Error())
 	}
+	if softplusStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		softplusImpl(dst[:h], x[:h], beta, threshold)
+		softplusStreamImpl(dst[h:], x[h:], beta, threshold)
+		return
+	}
 	softplusImpl(dst, x, beta, threshold)
 }
 
@@ -94,6 +100,12 @@ func SoftplusBackward(dx, dy, x []float32, beta, threshold float32) {
 	}
 	if err := softplusCheck(beta, threshold); err != nil {
 		panic("actkern: SoftplusBackward: " + err.Error())
+	}
+	if softplusBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		softplusBackwardImpl(dx[:h], x[:h], dy[:h], beta, threshold)
+		softplusBackwardStreamImpl(dx[h:], x[h:], dy[h:], beta, threshold)
+		return
 	}
 	softplusBackwardImpl(dx, x, dy, beta, threshold)
 }

@@ -46,6 +46,12 @@ func Softshrink(dst, x []float32, lambd float32) {
 	if err := softshrinkCheck(lambd); err != nil {
 		panic("actkern: Softshrink: " + err.Error())
 	}
+	if softshrinkStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		softshrinkImpl(dst[:h], x[:h], lambd)
+		softshrinkStreamImpl(dst[h:], x[h:], lambd)
+		return
+	}
 	softshrinkImpl(dst, x, lambd)
 }
 
@@ -91,6 +97,12 @@ func SoftshrinkBackward(dx, dy, x []float32, lambd float32) {
 	if err := softshrinkCheck(lambd); err != nil {
 		panic("actkern: SoftshrinkBackward: " + err.Error())
 	}
+	if softshrinkBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		softshrinkBackwardImpl(dx[:h], x[:h], dy[:h], lambd)
+		softshrinkBackwardStreamImpl(dx[h:], x[h:], dy[h:], lambd)
+		return
+	}
 	softshrinkBackwardImpl(dx, x, dy, lambd)
 }
 
@@ -129,6 +141,12 @@ func SoftshrinkBackwardFromOutput(dx, dy, y []float32, lambd float32) {
 	}
 	if err := softshrinkCheck(lambd); err != nil {
 		panic("actkern: SoftshrinkBackwardFromOutput: " + err.Error())
+	}
+	if softshrinkBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		softshrinkBackwardFromOutputImpl(dx[:h], y[:h], dy[:h], lambd)
+		softshrinkBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:], lambd)
+		return
 	}
 	softshrinkBackwardFromOutputImpl(dx, y, dy, lambd)
 }

@@ -13,6 +13,15 @@ var (
 	softshrinkBackwardFromOutputImpl = softshrinkBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	softshrinkStreamImpl                   func(dst, x []float32, lambd float32)
+	softshrinkBackwardStreamImpl           func(dx, x, dy []float32, lambd float32)
+	softshrinkBackwardFromOutputStreamImpl func(dx, y, dy []float32, lambd float32)
+)
+
 // softshrinkGeneric is the pure-Go kernel of softshrink (f32 memory, f32
 // compute, 12 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every

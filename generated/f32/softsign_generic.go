@@ -13,6 +13,15 @@ var (
 	softsignBackwardFromOutputImpl = softsignBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	softsignStreamImpl                   func(dst, x []float32)
+	softsignBackwardStreamImpl           func(dx, x, dy []float32)
+	softsignBackwardFromOutputStreamImpl func(dx, y, dy []float32)
+)
+
 // softsignGeneric is the pure-Go kernel of softsign (f32 memory, f64 compute,
 // 14 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend

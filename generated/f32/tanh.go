@@ -30,6 +30,12 @@ func Tanh(dst, x []float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Tanh: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if tanhStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		tanhImpl(dst[:h], x[:h])
+		tanhStreamImpl(dst[h:], x[h:])
+		return
+	}
 	tanhImpl(dst, x)
 }
 
@@ -64,6 +70,12 @@ func TanhBackward(dx, dy, x []float32) {
 	if partialOverlap(dx, x) {
 		panic("actkern: TanhBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	if tanhBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		tanhBackwardImpl(dx[:h], x[:h], dy[:h])
+		tanhBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
+	}
 	tanhBackwardImpl(dx, x, dy)
 }
 
@@ -91,6 +103,12 @@ func TanhBackwardFromOutput(dx, dy, y []float32) {
 	}
 	if partialOverlap(dx, y) {
 		panic("actkern: TanhBackwardFromOutput: dx and y overlap partially (only dx == y, in place, is allowed)")
+	}
+	if tanhBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		tanhBackwardFromOutputImpl(dx[:h], y[:h], dy[:h])
+		tanhBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:])
+		return
 	}
 	tanhBackwardFromOutputImpl(dx, y, dy)
 }

@@ -13,6 +13,15 @@ var (
 	tanhBackwardFromOutputImpl = tanhBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	tanhStreamImpl                   func(dst, x []float32)
+	tanhBackwardStreamImpl           func(dx, x, dy []float32)
+	tanhBackwardFromOutputStreamImpl func(dx, y, dy []float32)
+)
+
 // tanhGeneric is the pure-Go kernel of tanh (f32 memory, f64 compute, 45
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

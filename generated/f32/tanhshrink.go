@@ -37,6 +37,12 @@ func Tanhshrink(dst, x []float32) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Tanhshrink: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if tanhshrinkStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		tanhshrinkImpl(dst[:h], x[:h])
+		tanhshrinkStreamImpl(dst[h:], x[h:])
+		return
+	}
 	tanhshrinkImpl(dst, x)
 }
 
@@ -76,6 +82,12 @@ func TanhshrinkBackward(dx, dy, x []float32) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: TanhshrinkBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	if tanhshrinkBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		tanhshrinkBackwardImpl(dx[:h], x[:h], dy[:h])
+		tanhshrinkBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
 	}
 	tanhshrinkBackwardImpl(dx, x, dy)
 }

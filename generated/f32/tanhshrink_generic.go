@@ -12,6 +12,14 @@ var (
 	tanhshrinkBackwardImpl = tanhshrinkBackwardGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	tanhshrinkStreamImpl         func(dst, x []float32)
+	tanhshrinkBackwardStreamImpl func(dx, x, dy []float32)
+)
+
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f32 memory, f64
 // compute, 136 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every

@@ -13,6 +13,15 @@ var (
 	thresholdBackwardFromOutputImpl = thresholdBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	thresholdStreamImpl                   func(dst, x []float32, threshold, value float32)
+	thresholdBackwardStreamImpl           func(dx, x, dy []float32, threshold, value float32)
+	thresholdBackwardFromOutputStreamImpl func(dx, y, dy []float32, threshold, value float32)
+)
+
 // thresholdGeneric is the pure-Go kernel of threshold (f32 memory, f32
 // compute, 7 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every

@@ -54,6 +54,12 @@ func CELU(dst, x []float64, alpha float64) {
 	if err := celuCheck(alpha); err != nil {
 		panic("actkern: CELU: " + err.Error())
 	}
+	if celuStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		celuImpl(dst[:h], x[:h], alpha)
+		celuStreamImpl(dst[h:], x[h:], alpha)
+		return
+	}
 	celuImpl(dst, x, alpha)
 }
 
@@ -104,6 +110,12 @@ func CELUBackward(dx, dy, x []float64, alpha float64) {
 	if err := celuCheck(alpha); err != nil {
 		panic("actkern: CELUBackward: " + err.Error())
 	}
+	if celuBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		celuBackwardImpl(dx[:h], x[:h], dy[:h], alpha)
+		celuBackwardStreamImpl(dx[h:], x[h:], dy[h:], alpha)
+		return
+	}
 	celuBackwardImpl(dx, x, dy, alpha)
 }
 
@@ -142,6 +154,12 @@ func CELUBackwardFromOutput(dx, dy, y []float64, alpha float64) {
 	}
 	if err := celuCheck(alpha); err != nil {
 		panic("actkern: CELUBackwardFromOutput: " + err.Error())
+	}
+	if celuBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		celuBackwardFromOutputImpl(dx[:h], y[:h], dy[:h], alpha)
+		celuBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:], alpha)
+		return
 	}
 	celuBackwardFromOutputImpl(dx, y, dy, alpha)
 }

@@ -13,6 +13,15 @@ var (
 	celuBackwardFromOutputImpl = celuBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	celuStreamImpl                   func(dst, x []float64, alpha float64)
+	celuBackwardStreamImpl           func(dx, x, dy []float64, alpha float64)
+	celuBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
+)
+
 // celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 137
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

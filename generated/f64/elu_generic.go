@@ -13,6 +13,15 @@ var (
 	eluBackwardFromOutputImpl = eluBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	eluStreamImpl                   func(dst, x []float64, alpha float64)
+	eluBackwardStreamImpl           func(dx, x, dy []float64, alpha float64)
+	eluBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
+)
+
 // eluGeneric is the pure-Go kernel of elu (f64 memory, f64 compute, 73
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

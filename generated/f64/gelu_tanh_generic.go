@@ -12,6 +12,14 @@ var (
 	geluTanhBackwardImpl = geluTanhBackwardGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	geluTanhStreamImpl         func(dst, x []float64)
+	geluTanhBackwardStreamImpl func(dx, x, dy []float64)
+)
+
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f64 memory, f64 compute,
 // 287 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend

@@ -13,6 +13,15 @@ var (
 	hardshrinkBackwardFromOutputImpl = hardshrinkBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	hardshrinkStreamImpl                   func(dst, x []float64, lambd float64)
+	hardshrinkBackwardStreamImpl           func(dx, x, dy []float64, lambd float64)
+	hardshrinkBackwardFromOutputStreamImpl func(dx, y, dy []float64, lambd float64)
+)
+
 // hardshrinkGeneric is the pure-Go kernel of hardshrink (f64 memory, f64
 // compute, 10 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every

@@ -13,6 +13,15 @@ var (
 	hardsigmoidBackwardFromOutputImpl = hardsigmoidBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	hardsigmoidStreamImpl                   func(dst, x []float64)
+	hardsigmoidBackwardStreamImpl           func(dx, x, dy []float64)
+	hardsigmoidBackwardFromOutputStreamImpl func(dx, y, dy []float64)
+)
+
 // hardsigmoidGeneric is the pure-Go kernel of hardsigmoid (f64 memory, f64
 // compute, 14 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every

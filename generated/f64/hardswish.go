@@ -29,6 +29,12 @@ func Hardswish(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Hardswish: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if hardswishStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		hardswishImpl(dst[:h], x[:h])
+		hardswishStreamImpl(dst[h:], x[h:])
+		return
+	}
 	hardswishImpl(dst, x)
 }
 
@@ -66,6 +72,12 @@ func HardswishBackward(dx, dy, x []float64) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: HardswishBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	if hardswishBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		hardswishBackwardImpl(dx[:h], x[:h], dy[:h])
+		hardswishBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
 	}
 	hardswishBackwardImpl(dx, x, dy)
 }

@@ -13,6 +13,15 @@ var (
 	hardtanhBackwardFromOutputImpl = hardtanhBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	hardtanhStreamImpl                   func(dst, x []float64, minVal, maxVal float64)
+	hardtanhBackwardStreamImpl           func(dx, x, dy []float64, minVal, maxVal float64)
+	hardtanhBackwardFromOutputStreamImpl func(dx, y, dy []float64, minVal, maxVal float64)
+)
+
 // hardtanhGeneric is the pure-Go kernel of hardtanh (f64 memory, f64 compute,
 // 9 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend

@@ -13,6 +13,15 @@ var (
 	identityBackwardFromOutputImpl = identityBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	identityStreamImpl                   func(dst, x []float64)
+	identityBackwardStreamImpl           func(dx, x, dy []float64)
+	identityBackwardFromOutputStreamImpl func(dx, y, dy []float64)
+)
+
 // identityGeneric is the pure-Go kernel of identity (f64 memory, f64 compute,
 // 1 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend

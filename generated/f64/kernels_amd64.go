@@ -10,11 +10,23 @@ package f64
 //go:noescape
 func celuAVX512(dst, in0 []float64, alpha float64)
 
+// celuAVX512Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func celuAVX512Stream(dst, in0 []float64, alpha float64)
+
 // celuAVX2 computes celu with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func celuAVX2(dst, in0 []float64, alpha float64)
+
+// celuAVX2Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func celuAVX2Stream(dst, in0 []float64, alpha float64)
 
 // celuBackwardAVX512 computes celuBackward with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -22,11 +34,23 @@ func celuAVX2(dst, in0 []float64, alpha float64)
 //go:noescape
 func celuBackwardAVX512(dst, in0, in1 []float64, alpha float64)
 
+// celuBackwardAVX512Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func celuBackwardAVX512Stream(dst, in0, in1 []float64, alpha float64)
+
 // celuBackwardAVX2 computes celuBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func celuBackwardAVX2(dst, in0, in1 []float64, alpha float64)
+
+// celuBackwardAVX2Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func celuBackwardAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
 // celuBackwardFromOutputAVX512 computes celuBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -34,11 +58,23 @@ func celuBackwardAVX2(dst, in0, in1 []float64, alpha float64)
 //go:noescape
 func celuBackwardFromOutputAVX512(dst, in0, in1 []float64, alpha float64)
 
+// celuBackwardFromOutputAVX512Stream computes celuBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func celuBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, alpha float64)
+
 // celuBackwardFromOutputAVX2 computes celuBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func celuBackwardFromOutputAVX2(dst, in0, in1 []float64, alpha float64)
+
+// celuBackwardFromOutputAVX2Stream computes celuBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func celuBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
 // eluAVX512 computes elu with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -46,11 +82,23 @@ func celuBackwardFromOutputAVX2(dst, in0, in1 []float64, alpha float64)
 //go:noescape
 func eluAVX512(dst, in0 []float64, alpha float64)
 
+// eluAVX512Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func eluAVX512Stream(dst, in0 []float64, alpha float64)
+
 // eluAVX2 computes elu with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func eluAVX2(dst, in0 []float64, alpha float64)
+
+// eluAVX2Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func eluAVX2Stream(dst, in0 []float64, alpha float64)
 
 // eluBackwardAVX512 computes eluBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -58,11 +106,23 @@ func eluAVX2(dst, in0 []float64, alpha float64)
 //go:noescape
 func eluBackwardAVX512(dst, in0, in1 []float64, alpha float64)
 
+// eluBackwardAVX512Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func eluBackwardAVX512Stream(dst, in0, in1 []float64, alpha float64)
+
 // eluBackwardAVX2 computes eluBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func eluBackwardAVX2(dst, in0, in1 []float64, alpha float64)
+
+// eluBackwardAVX2Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func eluBackwardAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
 // eluBackwardFromOutputAVX512 computes eluBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -70,11 +130,23 @@ func eluBackwardAVX2(dst, in0, in1 []float64, alpha float64)
 //go:noescape
 func eluBackwardFromOutputAVX512(dst, in0, in1 []float64, alpha float64)
 
+// eluBackwardFromOutputAVX512Stream computes eluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func eluBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, alpha float64)
+
 // eluBackwardFromOutputAVX2 computes eluBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func eluBackwardFromOutputAVX2(dst, in0, in1 []float64, alpha float64)
+
+// eluBackwardFromOutputAVX2Stream computes eluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func eluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
 // gegluAVX512 computes geglu with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -154,11 +226,23 @@ func gegluTanhBackwardBAVX2(dst, in0, in1, in2 []float64)
 //go:noescape
 func geluAVX512(dst, in0 []float64)
 
+// geluAVX512Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func geluAVX512Stream(dst, in0 []float64)
+
 // geluAVX2 computes gelu with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluAVX2(dst, in0 []float64)
+
+// geluAVX2Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func geluAVX2Stream(dst, in0 []float64)
 
 // geluBackwardAVX512 computes geluBackward with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -166,11 +250,23 @@ func geluAVX2(dst, in0 []float64)
 //go:noescape
 func geluBackwardAVX512(dst, in0, in1 []float64)
 
+// geluBackwardAVX512Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func geluBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // geluBackwardAVX2 computes geluBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluBackwardAVX2(dst, in0, in1 []float64)
+
+// geluBackwardAVX2Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func geluBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // geluTanhAVX512 computes geluTanh with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -178,11 +274,23 @@ func geluBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func geluTanhAVX512(dst, in0 []float64)
 
+// geluTanhAVX512Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func geluTanhAVX512Stream(dst, in0 []float64)
+
 // geluTanhAVX2 computes geluTanh with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluTanhAVX2(dst, in0 []float64)
+
+// geluTanhAVX2Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func geluTanhAVX2Stream(dst, in0 []float64)
 
 // geluTanhBackwardAVX512 computes geluTanhBackward with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -190,11 +298,23 @@ func geluTanhAVX2(dst, in0 []float64)
 //go:noescape
 func geluTanhBackwardAVX512(dst, in0, in1 []float64)
 
+// geluTanhBackwardAVX512Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func geluTanhBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // geluTanhBackwardAVX2 computes geluTanhBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluTanhBackwardAVX2(dst, in0, in1 []float64)
+
+// geluTanhBackwardAVX2Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func geluTanhBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // gluAVX512 computes glu with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -238,11 +358,23 @@ func gluBackwardBAVX2(dst, in0, in1, in2 []float64)
 //go:noescape
 func hardshrinkAVX512(dst, in0 []float64, lambd float64)
 
+// hardshrinkAVX512Stream computes hardshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func hardshrinkAVX512Stream(dst, in0 []float64, lambd float64)
+
 // hardshrinkAVX2 computes hardshrink with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardshrinkAVX2(dst, in0 []float64, lambd float64)
+
+// hardshrinkAVX2Stream computes hardshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func hardshrinkAVX2Stream(dst, in0 []float64, lambd float64)
 
 // hardshrinkBackwardAVX512 computes hardshrinkBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -250,11 +382,23 @@ func hardshrinkAVX2(dst, in0 []float64, lambd float64)
 //go:noescape
 func hardshrinkBackwardAVX512(dst, in0, in1 []float64, lambd float64)
 
+// hardshrinkBackwardAVX512Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func hardshrinkBackwardAVX512Stream(dst, in0, in1 []float64, lambd float64)
+
 // hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardshrinkBackwardAVX2(dst, in0, in1 []float64, lambd float64)
+
+// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func hardshrinkBackwardAVX2Stream(dst, in0, in1 []float64, lambd float64)
 
 // hardshrinkBackwardFromOutputAVX512 computes hardshrinkBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -262,11 +406,23 @@ func hardshrinkBackwardAVX2(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func hardshrinkBackwardFromOutputAVX512(dst, in0, in1 []float64, lambd float64)
 
+// hardshrinkBackwardFromOutputAVX512Stream computes hardshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func hardshrinkBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, lambd float64)
+
 // hardshrinkBackwardFromOutputAVX2 computes hardshrinkBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardshrinkBackwardFromOutputAVX2(dst, in0, in1 []float64, lambd float64)
+
+// hardshrinkBackwardFromOutputAVX2Stream computes hardshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func hardshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, lambd float64)
 
 // hardsigmoidAVX512 computes hardsigmoid with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -274,11 +430,23 @@ func hardshrinkBackwardFromOutputAVX2(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func hardsigmoidAVX512(dst, in0 []float64)
 
+// hardsigmoidAVX512Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func hardsigmoidAVX512Stream(dst, in0 []float64)
+
 // hardsigmoidAVX2 computes hardsigmoid with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func hardsigmoidAVX2(dst, in0 []float64)
+
+// hardsigmoidAVX2Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func hardsigmoidAVX2Stream(dst, in0 []float64)
 
 // hardsigmoidBackwardAVX512 computes hardsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -286,11 +454,23 @@ func hardsigmoidAVX2(dst, in0 []float64)
 //go:noescape
 func hardsigmoidBackwardAVX512(dst, in0, in1 []float64)
 
+// hardsigmoidBackwardAVX512Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func hardsigmoidBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // hardsigmoidBackwardAVX2 computes hardsigmoidBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func hardsigmoidBackwardAVX2(dst, in0, in1 []float64)
+
+// hardsigmoidBackwardAVX2Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func hardsigmoidBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // hardsigmoidBackwardFromOutputAVX512 computes hardsigmoidBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -298,11 +478,23 @@ func hardsigmoidBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
+// hardsigmoidBackwardFromOutputAVX512Stream computes hardsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func hardsigmoidBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
+
 // hardsigmoidBackwardFromOutputAVX2 computes hardsigmoidBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
+
+// hardsigmoidBackwardFromOutputAVX2Stream computes hardsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func hardsigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
 // hardswishAVX512 computes hardswish with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -310,11 +502,23 @@ func hardsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func hardswishAVX512(dst, in0 []float64)
 
+// hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func hardswishAVX512Stream(dst, in0 []float64)
+
 // hardswishAVX2 computes hardswish with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func hardswishAVX2(dst, in0 []float64)
+
+// hardswishAVX2Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func hardswishAVX2Stream(dst, in0 []float64)
 
 // hardswishBackwardAVX512 computes hardswishBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -322,11 +526,23 @@ func hardswishAVX2(dst, in0 []float64)
 //go:noescape
 func hardswishBackwardAVX512(dst, in0, in1 []float64)
 
+// hardswishBackwardAVX512Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func hardswishBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // hardswishBackwardAVX2 computes hardswishBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func hardswishBackwardAVX2(dst, in0, in1 []float64)
+
+// hardswishBackwardAVX2Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func hardswishBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // hardtanhAVX512 computes hardtanh with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -334,11 +550,23 @@ func hardswishBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func hardtanhAVX512(dst, in0 []float64, min_val, max_val float64)
 
+// hardtanhAVX512Stream computes hardtanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func hardtanhAVX512Stream(dst, in0 []float64, min_val, max_val float64)
+
 // hardtanhAVX2 computes hardtanh with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardtanhAVX2(dst, in0 []float64, min_val, max_val float64)
+
+// hardtanhAVX2Stream computes hardtanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func hardtanhAVX2Stream(dst, in0 []float64, min_val, max_val float64)
 
 // hardtanhBackwardAVX512 computes hardtanhBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -346,11 +574,23 @@ func hardtanhAVX2(dst, in0 []float64, min_val, max_val float64)
 //go:noescape
 func hardtanhBackwardAVX512(dst, in0, in1 []float64, min_val, max_val float64)
 
+// hardtanhBackwardAVX512Stream computes hardtanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func hardtanhBackwardAVX512Stream(dst, in0, in1 []float64, min_val, max_val float64)
+
 // hardtanhBackwardAVX2 computes hardtanhBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardtanhBackwardAVX2(dst, in0, in1 []float64, min_val, max_val float64)
+
+// hardtanhBackwardAVX2Stream computes hardtanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func hardtanhBackwardAVX2Stream(dst, in0, in1 []float64, min_val, max_val float64)
 
 // hardtanhBackwardFromOutputAVX512 computes hardtanhBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -358,11 +598,23 @@ func hardtanhBackwardAVX2(dst, in0, in1 []float64, min_val, max_val float64)
 //go:noescape
 func hardtanhBackwardFromOutputAVX512(dst, in0, in1 []float64, min_val, max_val float64)
 
+// hardtanhBackwardFromOutputAVX512Stream computes hardtanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func hardtanhBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, min_val, max_val float64)
+
 // hardtanhBackwardFromOutputAVX2 computes hardtanhBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardtanhBackwardFromOutputAVX2(dst, in0, in1 []float64, min_val, max_val float64)
+
+// hardtanhBackwardFromOutputAVX2Stream computes hardtanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func hardtanhBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, min_val, max_val float64)
 
 // identityAVX512 computes identity with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -370,11 +622,23 @@ func hardtanhBackwardFromOutputAVX2(dst, in0, in1 []float64, min_val, max_val fl
 //go:noescape
 func identityAVX512(dst, in0 []float64)
 
+// identityAVX512Stream computes identity with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func identityAVX512Stream(dst, in0 []float64)
+
 // identityAVX2 computes identity with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func identityAVX2(dst, in0 []float64)
+
+// identityAVX2Stream computes identity with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func identityAVX2Stream(dst, in0 []float64)
 
 // identityBackwardAVX512 computes identityBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -382,11 +646,23 @@ func identityAVX2(dst, in0 []float64)
 //go:noescape
 func identityBackwardAVX512(dst, in0, in1 []float64)
 
+// identityBackwardAVX512Stream computes identityBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func identityBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // identityBackwardAVX2 computes identityBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func identityBackwardAVX2(dst, in0, in1 []float64)
+
+// identityBackwardAVX2Stream computes identityBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func identityBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // identityBackwardFromOutputAVX512 computes identityBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -394,11 +670,23 @@ func identityBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func identityBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
+// identityBackwardFromOutputAVX512Stream computes identityBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func identityBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
+
 // identityBackwardFromOutputAVX2 computes identityBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func identityBackwardFromOutputAVX2(dst, in0, in1 []float64)
+
+// identityBackwardFromOutputAVX2Stream computes identityBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func identityBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
 // leakyReluAVX512 computes leakyRelu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -406,11 +694,23 @@ func identityBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func leakyReluAVX512(dst, in0 []float64, negative_slope float64)
 
+// leakyReluAVX512Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func leakyReluAVX512Stream(dst, in0 []float64, negative_slope float64)
+
 // leakyReluAVX2 computes leakyRelu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func leakyReluAVX2(dst, in0 []float64, negative_slope float64)
+
+// leakyReluAVX2Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func leakyReluAVX2Stream(dst, in0 []float64, negative_slope float64)
 
 // leakyReluBackwardAVX512 computes leakyReluBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -418,11 +718,23 @@ func leakyReluAVX2(dst, in0 []float64, negative_slope float64)
 //go:noescape
 func leakyReluBackwardAVX512(dst, in0, in1 []float64, negative_slope float64)
 
+// leakyReluBackwardAVX512Stream computes leakyReluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func leakyReluBackwardAVX512Stream(dst, in0, in1 []float64, negative_slope float64)
+
 // leakyReluBackwardAVX2 computes leakyReluBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func leakyReluBackwardAVX2(dst, in0, in1 []float64, negative_slope float64)
+
+// leakyReluBackwardAVX2Stream computes leakyReluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func leakyReluBackwardAVX2Stream(dst, in0, in1 []float64, negative_slope float64)
 
 // leakyReluBackwardFromOutputAVX512 computes leakyReluBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -430,11 +742,23 @@ func leakyReluBackwardAVX2(dst, in0, in1 []float64, negative_slope float64)
 //go:noescape
 func leakyReluBackwardFromOutputAVX512(dst, in0, in1 []float64, negative_slope float64)
 
+// leakyReluBackwardFromOutputAVX512Stream computes leakyReluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func leakyReluBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, negative_slope float64)
+
 // leakyReluBackwardFromOutputAVX2 computes leakyReluBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX2(dst, in0, in1 []float64, negative_slope float64)
+
+// leakyReluBackwardFromOutputAVX2Stream computes leakyReluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func leakyReluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, negative_slope float64)
 
 // linearAVX512 computes linear with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -442,11 +766,23 @@ func leakyReluBackwardFromOutputAVX2(dst, in0, in1 []float64, negative_slope flo
 //go:noescape
 func linearAVX512(dst, in0 []float64, c float64)
 
+// linearAVX512Stream computes linear with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func linearAVX512Stream(dst, in0 []float64, c float64)
+
 // linearAVX2 computes linear with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func linearAVX2(dst, in0 []float64, c float64)
+
+// linearAVX2Stream computes linear with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func linearAVX2Stream(dst, in0 []float64, c float64)
 
 // linearBackwardAVX512 computes linearBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -454,11 +790,23 @@ func linearAVX2(dst, in0 []float64, c float64)
 //go:noescape
 func linearBackwardAVX512(dst, in0, in1 []float64, c float64)
 
+// linearBackwardAVX512Stream computes linearBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func linearBackwardAVX512Stream(dst, in0, in1 []float64, c float64)
+
 // linearBackwardAVX2 computes linearBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func linearBackwardAVX2(dst, in0, in1 []float64, c float64)
+
+// linearBackwardAVX2Stream computes linearBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func linearBackwardAVX2Stream(dst, in0, in1 []float64, c float64)
 
 // linearBackwardFromOutputAVX512 computes linearBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -466,11 +814,23 @@ func linearBackwardAVX2(dst, in0, in1 []float64, c float64)
 //go:noescape
 func linearBackwardFromOutputAVX512(dst, in0, in1 []float64, c float64)
 
+// linearBackwardFromOutputAVX512Stream computes linearBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func linearBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, c float64)
+
 // linearBackwardFromOutputAVX2 computes linearBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func linearBackwardFromOutputAVX2(dst, in0, in1 []float64, c float64)
+
+// linearBackwardFromOutputAVX2Stream computes linearBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func linearBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, c float64)
 
 // logSoftmaxReduceMAVX512 folds logSoftmaxReduceM into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -550,11 +910,23 @@ func logSoftmaxBackwardAVX2(dst, in0, in1 []float64, r, r_lo float64)
 //go:noescape
 func logsigmoidAVX512(dst, in0 []float64)
 
+// logsigmoidAVX512Stream computes logsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func logsigmoidAVX512Stream(dst, in0 []float64)
+
 // logsigmoidAVX2 computes logsigmoid with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsigmoidAVX2(dst, in0 []float64)
+
+// logsigmoidAVX2Stream computes logsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func logsigmoidAVX2Stream(dst, in0 []float64)
 
 // logsigmoidBackwardAVX512 computes logsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -562,11 +934,23 @@ func logsigmoidAVX2(dst, in0 []float64)
 //go:noescape
 func logsigmoidBackwardAVX512(dst, in0, in1 []float64)
 
+// logsigmoidBackwardAVX512Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func logsigmoidBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // logsigmoidBackwardAVX2 computes logsigmoidBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsigmoidBackwardAVX2(dst, in0, in1 []float64)
+
+// logsigmoidBackwardAVX2Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func logsigmoidBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // logsigmoidBackwardFromOutputAVX512 computes logsigmoidBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -574,11 +958,23 @@ func logsigmoidBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func logsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
+// logsigmoidBackwardFromOutputAVX512Stream computes logsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func logsigmoidBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
+
 // logsigmoidBackwardFromOutputAVX2 computes logsigmoidBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
+
+// logsigmoidBackwardFromOutputAVX2Stream computes logsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func logsigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
 // logsumexpReduceMAVX512 folds logsumexpReduceM into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -646,11 +1042,23 @@ func logsumexpBackwardAVX2(dst, in0 []float64, y, dy float64)
 //go:noescape
 func mishAVX512(dst, in0 []float64)
 
+// mishAVX512Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func mishAVX512Stream(dst, in0 []float64)
+
 // mishAVX2 computes mish with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func mishAVX2(dst, in0 []float64)
+
+// mishAVX2Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func mishAVX2Stream(dst, in0 []float64)
 
 // mishBackwardAVX512 computes mishBackward with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -658,11 +1066,23 @@ func mishAVX2(dst, in0 []float64)
 //go:noescape
 func mishBackwardAVX512(dst, in0, in1 []float64)
 
+// mishBackwardAVX512Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func mishBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // mishBackwardAVX2 computes mishBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func mishBackwardAVX2(dst, in0, in1 []float64)
+
+// mishBackwardAVX2Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func mishBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // preluAVX512 computes prelu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -766,11 +1186,23 @@ func regluBackwardBAVX2(dst, in0, in1, in2 []float64)
 //go:noescape
 func reluAVX512(dst, in0 []float64)
 
+// reluAVX512Stream computes relu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func reluAVX512Stream(dst, in0 []float64)
+
 // reluAVX2 computes relu with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func reluAVX2(dst, in0 []float64)
+
+// reluAVX2Stream computes relu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func reluAVX2Stream(dst, in0 []float64)
 
 // reluBackwardAVX512 computes reluBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -778,11 +1210,23 @@ func reluAVX2(dst, in0 []float64)
 //go:noescape
 func reluBackwardAVX512(dst, in0, in1 []float64)
 
+// reluBackwardAVX512Stream computes reluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func reluBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // reluBackwardAVX2 computes reluBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func reluBackwardAVX2(dst, in0, in1 []float64)
+
+// reluBackwardAVX2Stream computes reluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func reluBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // reluBackwardFromOutputAVX512 computes reluBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -790,11 +1234,23 @@ func reluBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func reluBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
+// reluBackwardFromOutputAVX512Stream computes reluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func reluBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
+
 // reluBackwardFromOutputAVX2 computes reluBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func reluBackwardFromOutputAVX2(dst, in0, in1 []float64)
+
+// reluBackwardFromOutputAVX2Stream computes reluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func reluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
 // relu6AVX512 computes relu6 with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -802,11 +1258,23 @@ func reluBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func relu6AVX512(dst, in0 []float64)
 
+// relu6AVX512Stream computes relu6 with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func relu6AVX512Stream(dst, in0 []float64)
+
 // relu6AVX2 computes relu6 with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func relu6AVX2(dst, in0 []float64)
+
+// relu6AVX2Stream computes relu6 with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func relu6AVX2Stream(dst, in0 []float64)
 
 // relu6BackwardAVX512 computes relu6Backward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -814,11 +1282,23 @@ func relu6AVX2(dst, in0 []float64)
 //go:noescape
 func relu6BackwardAVX512(dst, in0, in1 []float64)
 
+// relu6BackwardAVX512Stream computes relu6Backward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func relu6BackwardAVX512Stream(dst, in0, in1 []float64)
+
 // relu6BackwardAVX2 computes relu6Backward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func relu6BackwardAVX2(dst, in0, in1 []float64)
+
+// relu6BackwardAVX2Stream computes relu6Backward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func relu6BackwardAVX2Stream(dst, in0, in1 []float64)
 
 // relu6BackwardFromOutputAVX512 computes relu6BackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -826,11 +1306,23 @@ func relu6BackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func relu6BackwardFromOutputAVX512(dst, in0, in1 []float64)
 
+// relu6BackwardFromOutputAVX512Stream computes relu6BackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func relu6BackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
+
 // relu6BackwardFromOutputAVX2 computes relu6BackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func relu6BackwardFromOutputAVX2(dst, in0, in1 []float64)
+
+// relu6BackwardFromOutputAVX2Stream computes relu6BackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func relu6BackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
 // seluAVX512 computes selu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -838,11 +1330,23 @@ func relu6BackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func seluAVX512(dst, in0 []float64)
 
+// seluAVX512Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func seluAVX512Stream(dst, in0 []float64)
+
 // seluAVX2 computes selu with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func seluAVX2(dst, in0 []float64)
+
+// seluAVX2Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func seluAVX2Stream(dst, in0 []float64)
 
 // seluBackwardAVX512 computes seluBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -850,11 +1354,23 @@ func seluAVX2(dst, in0 []float64)
 //go:noescape
 func seluBackwardAVX512(dst, in0, in1 []float64)
 
+// seluBackwardAVX512Stream computes seluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func seluBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // seluBackwardAVX2 computes seluBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func seluBackwardAVX2(dst, in0, in1 []float64)
+
+// seluBackwardAVX2Stream computes seluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func seluBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // seluBackwardFromOutputAVX512 computes seluBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -862,11 +1378,23 @@ func seluBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func seluBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
+// seluBackwardFromOutputAVX512Stream computes seluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func seluBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
+
 // seluBackwardFromOutputAVX2 computes seluBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func seluBackwardFromOutputAVX2(dst, in0, in1 []float64)
+
+// seluBackwardFromOutputAVX2Stream computes seluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func seluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
 // sigmoidAVX512 computes sigmoid with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -874,11 +1402,23 @@ func seluBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func sigmoidAVX512(dst, in0 []float64)
 
+// sigmoidAVX512Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func sigmoidAVX512Stream(dst, in0 []float64)
+
 // sigmoidAVX2 computes sigmoid with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func sigmoidAVX2(dst, in0 []float64)
+
+// sigmoidAVX2Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func sigmoidAVX2Stream(dst, in0 []float64)
 
 // sigmoidBackwardAVX512 computes sigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -886,11 +1426,23 @@ func sigmoidAVX2(dst, in0 []float64)
 //go:noescape
 func sigmoidBackwardAVX512(dst, in0, in1 []float64)
 
+// sigmoidBackwardAVX512Stream computes sigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func sigmoidBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // sigmoidBackwardAVX2 computes sigmoidBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func sigmoidBackwardAVX2(dst, in0, in1 []float64)
+
+// sigmoidBackwardAVX2Stream computes sigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func sigmoidBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // sigmoidBackwardFromOutputAVX512 computes sigmoidBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -898,11 +1450,23 @@ func sigmoidBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func sigmoidBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
+// sigmoidBackwardFromOutputAVX512Stream computes sigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func sigmoidBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
+
 // sigmoidBackwardFromOutputAVX2 computes sigmoidBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func sigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
+
+// sigmoidBackwardFromOutputAVX2Stream computes sigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
+//
+//go:noescape
+func sigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
 // siluAVX512 computes silu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -910,11 +1474,23 @@ func sigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func siluAVX512(dst, in0 []float64)
 
+// siluAVX512Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func siluAVX512Stream(dst, in0 []float64)
+
 // siluAVX2 computes silu with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func siluAVX2(dst, in0 []float64)
+
+// siluAVX2Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func siluAVX2Stream(dst, in0 []float64)
 
 // siluBackwardAVX512 computes siluBackward with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -922,11 +1498,23 @@ func siluAVX2(dst, in0 []float64)
 //go:noescape
 func siluBackwardAVX512(dst, in0, in1 []float64)
 
+// siluBackwardAVX512Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func siluBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // siluBackwardAVX2 computes siluBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func siluBackwardAVX2(dst, in0, in1 []float64)
+
+// siluBackwardAVX2Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func siluBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // sinAVX512 computes sin with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -934,11 +1522,23 @@ func siluBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func sinAVX512(dst, in0 []float64, w0 float64)
 
+// sinAVX512Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func sinAVX512Stream(dst, in0 []float64, w0 float64)
+
 // sinAVX2 computes sin with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func sinAVX2(dst, in0 []float64, w0 float64)
+
+// sinAVX2Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func sinAVX2Stream(dst, in0 []float64, w0 float64)
 
 // sinBackwardAVX512 computes sinBackward with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -946,11 +1546,23 @@ func sinAVX2(dst, in0 []float64, w0 float64)
 //go:noescape
 func sinBackwardAVX512(dst, in0, in1 []float64, w0 float64)
 
+// sinBackwardAVX512Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func sinBackwardAVX512Stream(dst, in0, in1 []float64, w0 float64)
+
 // sinBackwardAVX2 computes sinBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func sinBackwardAVX2(dst, in0, in1 []float64, w0 float64)
+
+// sinBackwardAVX2Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func sinBackwardAVX2Stream(dst, in0, in1 []float64, w0 float64)
 
 // softmaxReduceMAVX512 folds softmaxReduceM into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
@@ -1078,11 +1690,23 @@ func softminBackwardAVX2(dst, in0, in1 []float64, r, r_lo float64)
 //go:noescape
 func softplusAVX512(dst, in0 []float64, beta, threshold float64)
 
+// softplusAVX512Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func softplusAVX512Stream(dst, in0 []float64, beta, threshold float64)
+
 // softplusAVX2 computes softplus with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func softplusAVX2(dst, in0 []float64, beta, threshold float64)
+
+// softplusAVX2Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func softplusAVX2Stream(dst, in0 []float64, beta, threshold float64)
 
 // softplusBackwardAVX512 computes softplusBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -1090,11 +1714,23 @@ func softplusAVX2(dst, in0 []float64, beta, threshold float64)
 //go:noescape
 func softplusBackwardAVX512(dst, in0, in1 []float64, beta, threshold float64)
 
+// softplusBackwardAVX512Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func softplusBackwardAVX512Stream(dst, in0, in1 []float64, beta, threshold float64)
+
 // softplusBackwardAVX2 computes softplusBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func softplusBackwardAVX2(dst, in0, in1 []float64, beta, threshold float64)
+
+// softplusBackwardAVX2Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func softplusBackwardAVX2Stream(dst, in0, in1 []float64, beta, threshold float64)
 
 // softshrinkAVX512 computes softshrink with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -1102,11 +1738,23 @@ func softplusBackwardAVX2(dst, in0, in1 []float64, beta, threshold float64)
 //go:noescape
 func softshrinkAVX512(dst, in0 []float64, lambd float64)
 
+// softshrinkAVX512Stream computes softshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func softshrinkAVX512Stream(dst, in0 []float64, lambd float64)
+
 // softshrinkAVX2 computes softshrink with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func softshrinkAVX2(dst, in0 []float64, lambd float64)
+
+// softshrinkAVX2Stream computes softshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func softshrinkAVX2Stream(dst, in0 []float64, lambd float64)
 
 // softshrinkBackwardAVX512 computes softshrinkBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -1114,11 +1762,23 @@ func softshrinkAVX2(dst, in0 []float64, lambd float64)
 //go:noescape
 func softshrinkBackwardAVX512(dst, in0, in1 []float64, lambd float64)
 
+// softshrinkBackwardAVX512Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func softshrinkBackwardAVX512Stream(dst, in0, in1 []float64, lambd float64)
+
 // softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func softshrinkBackwardAVX2(dst, in0, in1 []float64, lambd float64)
+
+// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func softshrinkBackwardAVX2Stream(dst, in0, in1 []float64, lambd float64)
 
 // softshrinkBackwardFromOutputAVX512 computes softshrinkBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -1126,11 +1786,23 @@ func softshrinkBackwardAVX2(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func softshrinkBackwardFromOutputAVX512(dst, in0, in1 []float64, lambd float64)
 
+// softshrinkBackwardFromOutputAVX512Stream computes softshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func softshrinkBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, lambd float64)
+
 // softshrinkBackwardFromOutputAVX2 computes softshrinkBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func softshrinkBackwardFromOutputAVX2(dst, in0, in1 []float64, lambd float64)
+
+// softshrinkBackwardFromOutputAVX2Stream computes softshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func softshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, lambd float64)
 
 // softsignAVX512 computes softsign with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -1138,11 +1810,23 @@ func softshrinkBackwardFromOutputAVX2(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func softsignAVX512(dst, in0 []float64)
 
+// softsignAVX512Stream computes softsign with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func softsignAVX512Stream(dst, in0 []float64)
+
 // softsignAVX2 computes softsign with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func softsignAVX2(dst, in0 []float64)
+
+// softsignAVX2Stream computes softsign with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
+//
+//go:noescape
+func softsignAVX2Stream(dst, in0 []float64)
 
 // softsignBackwardAVX512 computes softsignBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -1150,11 +1834,23 @@ func softsignAVX2(dst, in0 []float64)
 //go:noescape
 func softsignBackwardAVX512(dst, in0, in1 []float64)
 
+// softsignBackwardAVX512Stream computes softsignBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func softsignBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // softsignBackwardAVX2 computes softsignBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func softsignBackwardAVX2(dst, in0, in1 []float64)
+
+// softsignBackwardAVX2Stream computes softsignBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
+//
+//go:noescape
+func softsignBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // softsignBackwardFromOutputAVX512 computes softsignBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -1162,11 +1858,23 @@ func softsignBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func softsignBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
+// softsignBackwardFromOutputAVX512Stream computes softsignBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func softsignBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
+
 // softsignBackwardFromOutputAVX2 computes softsignBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func softsignBackwardFromOutputAVX2(dst, in0, in1 []float64)
+
+// softsignBackwardFromOutputAVX2Stream computes softsignBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
+//
+//go:noescape
+func softsignBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
 // swigluAVX512 computes swiglu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -1210,11 +1918,23 @@ func swigluBackwardBAVX2(dst, in0, in1, in2 []float64)
 //go:noescape
 func tanhAVX512(dst, in0 []float64)
 
+// tanhAVX512Stream computes tanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func tanhAVX512Stream(dst, in0 []float64)
+
 // tanhAVX2 computes tanh with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhAVX2(dst, in0 []float64)
+
+// tanhAVX2Stream computes tanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func tanhAVX2Stream(dst, in0 []float64)
 
 // tanhBackwardAVX512 computes tanhBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -1222,11 +1942,23 @@ func tanhAVX2(dst, in0 []float64)
 //go:noescape
 func tanhBackwardAVX512(dst, in0, in1 []float64)
 
+// tanhBackwardAVX512Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func tanhBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // tanhBackwardAVX2 computes tanhBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhBackwardAVX2(dst, in0, in1 []float64)
+
+// tanhBackwardAVX2Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func tanhBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // tanhBackwardFromOutputAVX512 computes tanhBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -1234,11 +1966,23 @@ func tanhBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func tanhBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
+// tanhBackwardFromOutputAVX512Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func tanhBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
+
 // tanhBackwardFromOutputAVX2 computes tanhBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func tanhBackwardFromOutputAVX2(dst, in0, in1 []float64)
+
+// tanhBackwardFromOutputAVX2Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
+//
+//go:noescape
+func tanhBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
 // tanhshrinkAVX512 computes tanhshrink with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -1246,11 +1990,23 @@ func tanhBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func tanhshrinkAVX512(dst, in0 []float64)
 
+// tanhshrinkAVX512Stream computes tanhshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func tanhshrinkAVX512Stream(dst, in0 []float64)
+
 // tanhshrinkAVX2 computes tanhshrink with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhshrinkAVX2(dst, in0 []float64)
+
+// tanhshrinkAVX2Stream computes tanhshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func tanhshrinkAVX2Stream(dst, in0 []float64)
 
 // tanhshrinkBackwardAVX512 computes tanhshrinkBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -1258,11 +2014,23 @@ func tanhshrinkAVX2(dst, in0 []float64)
 //go:noescape
 func tanhshrinkBackwardAVX512(dst, in0, in1 []float64)
 
+// tanhshrinkBackwardAVX512Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func tanhshrinkBackwardAVX512Stream(dst, in0, in1 []float64)
+
 // tanhshrinkBackwardAVX2 computes tanhshrinkBackward with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhshrinkBackwardAVX2(dst, in0, in1 []float64)
+
+// tanhshrinkBackwardAVX2Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func tanhshrinkBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // thresholdAVX512 computes threshold with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -1270,11 +2038,23 @@ func tanhshrinkBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func thresholdAVX512(dst, in0 []float64, threshold, value float64)
 
+// thresholdAVX512Stream computes threshold with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func thresholdAVX512Stream(dst, in0 []float64, threshold, value float64)
+
 // thresholdAVX2 computes threshold with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func thresholdAVX2(dst, in0 []float64, threshold, value float64)
+
+// thresholdAVX2Stream computes threshold with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func thresholdAVX2Stream(dst, in0 []float64, threshold, value float64)
 
 // thresholdBackwardAVX512 computes thresholdBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -1282,11 +2062,23 @@ func thresholdAVX2(dst, in0 []float64, threshold, value float64)
 //go:noescape
 func thresholdBackwardAVX512(dst, in0, in1 []float64, threshold, value float64)
 
+// thresholdBackwardAVX512Stream computes thresholdBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func thresholdBackwardAVX512Stream(dst, in0, in1 []float64, threshold, value float64)
+
 // thresholdBackwardAVX2 computes thresholdBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func thresholdBackwardAVX2(dst, in0, in1 []float64, threshold, value float64)
+
+// thresholdBackwardAVX2Stream computes thresholdBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func thresholdBackwardAVX2Stream(dst, in0, in1 []float64, threshold, value float64)
 
 // thresholdBackwardFromOutputAVX512 computes thresholdBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
@@ -1294,8 +2086,20 @@ func thresholdBackwardAVX2(dst, in0, in1 []float64, threshold, value float64)
 //go:noescape
 func thresholdBackwardFromOutputAVX512(dst, in0, in1 []float64, threshold, value float64)
 
+// thresholdBackwardFromOutputAVX512Stream computes thresholdBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func thresholdBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, threshold, value float64)
+
 // thresholdBackwardFromOutputAVX2 computes thresholdBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func thresholdBackwardFromOutputAVX2(dst, in0, in1 []float64, threshold, value float64)
+
+// thresholdBackwardFromOutputAVX2Stream computes thresholdBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
+//
+//go:noescape
+func thresholdBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, threshold, value float64)

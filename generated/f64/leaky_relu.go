@@ -37,6 +37,12 @@ func LeakyReLU(dst, x []float64, negativeSlope float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: LeakyReLU: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if leakyReluStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		leakyReluImpl(dst[:h], x[:h], negativeSlope)
+		leakyReluStreamImpl(dst[h:], x[h:], negativeSlope)
+		return
+	}
 	leakyReluImpl(dst, x, negativeSlope)
 }
 
@@ -73,6 +79,12 @@ func LeakyReLUBackward(dx, dy, x []float64, negativeSlope float64) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: LeakyReLUBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	if leakyReluBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		leakyReluBackwardImpl(dx[:h], x[:h], dy[:h], negativeSlope)
+		leakyReluBackwardStreamImpl(dx[h:], x[h:], dy[h:], negativeSlope)
+		return
 	}
 	leakyReluBackwardImpl(dx, x, dy, negativeSlope)
 }
@@ -113,6 +125,12 @@ func LeakyReLUBackwardFromOutput(dx, dy, y []float64, negativeSlope float64) {
 	}
 	if !leakyReluOutputFormOK(negativeSlope) {
 		panic(fmt.Sprintf("actkern: LeakyReLUBackwardFromOutput: the output form needs negative_slope >= 0 (got negative_slope = %v)", negativeSlope))
+	}
+	if leakyReluBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		leakyReluBackwardFromOutputImpl(dx[:h], y[:h], dy[:h], negativeSlope)
+		leakyReluBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:], negativeSlope)
+		return
 	}
 	leakyReluBackwardFromOutputImpl(dx, y, dy, negativeSlope)
 }

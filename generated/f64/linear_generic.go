@@ -13,6 +13,15 @@ var (
 	linearBackwardFromOutputImpl = linearBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	linearStreamImpl                   func(dst, x []float64, c float64)
+	linearBackwardStreamImpl           func(dx, x, dy []float64, c float64)
+	linearBackwardFromOutputStreamImpl func(dx, y, dy []float64, c float64)
+)
+
 // linearGeneric is the pure-Go kernel of linear (f64 memory, f64 compute, 17
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

@@ -25,6 +25,12 @@ func LogSigmoid(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: LogSigmoid: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if logsigmoidStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		logsigmoidImpl(dst[:h], x[:h])
+		logsigmoidStreamImpl(dst[h:], x[h:])
+		return
+	}
 	logsigmoidImpl(dst, x)
 }
 
@@ -53,6 +59,12 @@ func LogSigmoidBackward(dx, dy, x []float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: LogSigmoidBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	if logsigmoidBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		logsigmoidBackwardImpl(dx[:h], x[:h], dy[:h])
+		logsigmoidBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
+	}
 	logsigmoidBackwardImpl(dx, x, dy)
 }
 
@@ -80,6 +92,12 @@ func LogSigmoidBackwardFromOutput(dx, dy, y []float64) {
 	}
 	if partialOverlap(dx, y) {
 		panic("actkern: LogSigmoidBackwardFromOutput: dx and y overlap partially (only dx == y, in place, is allowed)")
+	}
+	if logsigmoidBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		logsigmoidBackwardFromOutputImpl(dx[:h], y[:h], dy[:h])
+		logsigmoidBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:])
+		return
 	}
 	logsigmoidBackwardFromOutputImpl(dx, y, dy)
 }

@@ -12,6 +12,14 @@ var (
 	mishBackwardImpl = mishBackwardGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	mishStreamImpl         func(dst, x []float64)
+	mishBackwardStreamImpl func(dx, x, dy []float64)
+)
+
 // mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 164
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

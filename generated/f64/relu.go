@@ -26,6 +26,12 @@ func ReLU(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: ReLU: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if reluStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		reluImpl(dst[:h], x[:h])
+		reluStreamImpl(dst[h:], x[h:])
+		return
+	}
 	reluImpl(dst, x)
 }
 
@@ -58,6 +64,12 @@ func ReLUBackward(dx, dy, x []float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: ReLUBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	if reluBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		reluBackwardImpl(dx[:h], x[:h], dy[:h])
+		reluBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
+	}
 	reluBackwardImpl(dx, x, dy)
 }
 
@@ -86,6 +98,12 @@ func ReLUBackwardFromOutput(dx, dy, y []float64) {
 	}
 	if partialOverlap(dx, y) {
 		panic("actkern: ReLUBackwardFromOutput: dx and y overlap partially (only dx == y, in place, is allowed)")
+	}
+	if reluBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		reluBackwardFromOutputImpl(dx[:h], y[:h], dy[:h])
+		reluBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:])
+		return
 	}
 	reluBackwardFromOutputImpl(dx, y, dy)
 }

@@ -13,6 +13,15 @@ var (
 	relu6BackwardFromOutputImpl = relu6BackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	relu6StreamImpl                   func(dst, x []float64)
+	relu6BackwardStreamImpl           func(dx, x, dy []float64)
+	relu6BackwardFromOutputStreamImpl func(dx, y, dy []float64)
+)
+
 // relu6Generic is the pure-Go kernel of relu6 (f64 memory, f64 compute, 9
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

@@ -13,6 +13,15 @@ var (
 	seluBackwardFromOutputImpl = seluBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	seluStreamImpl                   func(dst, x []float64)
+	seluBackwardStreamImpl           func(dx, x, dy []float64)
+	seluBackwardFromOutputStreamImpl func(dx, y, dy []float64)
+)
+
 // seluGeneric is the pure-Go kernel of selu (f64 memory, f64 compute, 75
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

@@ -24,6 +24,12 @@ func Sigmoid(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Sigmoid: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if sigmoidStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		sigmoidImpl(dst[:h], x[:h])
+		sigmoidStreamImpl(dst[h:], x[h:])
+		return
+	}
 	sigmoidImpl(dst, x)
 }
 
@@ -51,6 +57,12 @@ func SigmoidBackward(dx, dy, x []float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: SigmoidBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	if sigmoidBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		sigmoidBackwardImpl(dx[:h], x[:h], dy[:h])
+		sigmoidBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
+	}
 	sigmoidBackwardImpl(dx, x, dy)
 }
 
@@ -73,6 +85,12 @@ func SigmoidBackwardFromOutput(dx, dy, y []float64) {
 	}
 	if partialOverlap(dx, y) {
 		panic("actkern: SigmoidBackwardFromOutput: dx and y overlap partially (only dx == y, in place, is allowed)")
+	}
+	if sigmoidBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		sigmoidBackwardFromOutputImpl(dx[:h], y[:h], dy[:h])
+		sigmoidBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:])
+		return
 	}
 	sigmoidBackwardFromOutputImpl(dx, y, dy)
 }

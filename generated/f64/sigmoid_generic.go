@@ -13,6 +13,15 @@ var (
 	sigmoidBackwardFromOutputImpl = sigmoidBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	sigmoidStreamImpl                   func(dst, x []float64)
+	sigmoidBackwardStreamImpl           func(dx, x, dy []float64)
+	sigmoidBackwardFromOutputStreamImpl func(dx, y, dy []float64)
+)
+
 // sigmoidGeneric is the pure-Go kernel of sigmoid (f64 memory, f64 compute, 91
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

@@ -42,6 +42,12 @@ func SiLU(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: SiLU: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if siluStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		siluImpl(dst[:h], x[:h])
+		siluStreamImpl(dst[h:], x[h:])
+		return
+	}
 	siluImpl(dst, x)
 }
 
@@ -86,6 +92,12 @@ func SiLUBackward(dx, dy, x []float64) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: SiLUBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	if siluBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		siluBackwardImpl(dx[:h], x[:h], dy[:h])
+		siluBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
 	}
 	siluBackwardImpl(dx, x, dy)
 }

@@ -12,6 +12,14 @@ var (
 	siluBackwardImpl = siluBackwardGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	siluStreamImpl         func(dst, x []float64)
+	siluBackwardStreamImpl func(dx, x, dy []float64)
+)
+
 // siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 155
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

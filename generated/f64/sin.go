@@ -31,6 +31,12 @@ func Sin(dst, x []float64, w0 float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Sin: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if sinStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		sinImpl(dst[:h], x[:h], w0)
+		sinStreamImpl(dst[h:], x[h:], w0)
+		return
+	}
 	sinImpl(dst, x, w0)
 }
 
@@ -64,6 +70,12 @@ func SinBackward(dx, dy, x []float64, w0 float64) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: SinBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	if sinBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		sinBackwardImpl(dx[:h], x[:h], dy[:h], w0)
+		sinBackwardStreamImpl(dx[h:], x[h:], dy[h:], w0)
+		return
 	}
 	sinBackwardImpl(dx, x, dy, w0)
 }

@@ -12,6 +12,14 @@ var (
 	sinBackwardImpl = sinBackwardGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	sinStreamImpl         func(dst, x []float64, w0 float64)
+	sinBackwardStreamImpl func(dx, x, dy []float64, w0 float64)
+)
+
 // sinGeneric is the pure-Go kernel of sin (f64 memory, f64 compute, 552
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

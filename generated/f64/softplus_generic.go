@@ -12,6 +12,14 @@ var (
 	softplusBackwardImpl = softplusBackwardGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	softplusStreamImpl         func(dst, x []float64, beta, threshold float64)
+	softplusBackwardStreamImpl func(dx, x, dy []float64, beta, threshold float64)
+)
+
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
 // 240 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend

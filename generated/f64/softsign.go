@@ -33,6 +33,12 @@ func Softsign(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Softsign: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if softsignStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		softsignImpl(dst[:h], x[:h])
+		softsignStreamImpl(dst[h:], x[h:])
+		return
+	}
 	softsignImpl(dst, x)
 }
 
@@ -70,6 +76,12 @@ func SoftsignBackward(dx, dy, x []float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: SoftsignBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	if softsignBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		softsignBackwardImpl(dx[:h], x[:h], dy[:h])
+		softsignBackwardStreamImpl(dx[h:], x[h:], dy[h:])
+		return
+	}
 	softsignBackwardImpl(dx, x, dy)
 }
 
@@ -102,6 +114,12 @@ func SoftsignBackwardFromOutput(dx, dy, y []float64) {
 	}
 	if partialOverlap(dx, y) {
 		panic("actkern: SoftsignBackwardFromOutput: dx and y overlap partially (only dx == y, in place, is allowed)")
+	}
+	if softsignBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		softsignBackwardFromOutputImpl(dx[:h], y[:h], dy[:h])
+		softsignBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:])
+		return
 	}
 	softsignBackwardFromOutputImpl(dx, y, dy)
 }

@@ -13,6 +13,15 @@ var (
 	tanhBackwardFromOutputImpl = tanhBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	tanhStreamImpl                   func(dst, x []float64)
+	tanhBackwardStreamImpl           func(dx, x, dy []float64)
+	tanhBackwardFromOutputStreamImpl func(dx, y, dy []float64)
+)
+
 // tanhGeneric is the pure-Go kernel of tanh (f64 memory, f64 compute, 85
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the

@@ -41,6 +41,12 @@ func Threshold(dst, x []float64, threshold, value float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Threshold: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	if thresholdStreamImpl != nil && streams(dst, x) {
+		h := streamHead(dst)
+		thresholdImpl(dst[:h], x[:h], threshold, value)
+		thresholdStreamImpl(dst[h:], x[h:], threshold, value)
+		return
+	}
 	thresholdImpl(dst, x, threshold, value)
 }
 
@@ -80,6 +86,12 @@ func ThresholdBackward(dx, dy, x []float64, threshold, value float64) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: ThresholdBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	if thresholdBackwardStreamImpl != nil && streams(dx, x, dy) {
+		h := streamHead(dx)
+		thresholdBackwardImpl(dx[:h], x[:h], dy[:h], threshold, value)
+		thresholdBackwardStreamImpl(dx[h:], x[h:], dy[h:], threshold, value)
+		return
 	}
 	thresholdBackwardImpl(dx, x, dy, threshold, value)
 }
@@ -123,6 +135,12 @@ func ThresholdBackwardFromOutput(dx, dy, y []float64, threshold, value float64) 
 	}
 	if !thresholdOutputFormOK(threshold, value) {
 		panic(fmt.Sprintf("actkern: ThresholdBackwardFromOutput: the output form needs value <= threshold (got threshold = %v, value = %v)", threshold, value))
+	}
+	if thresholdBackwardFromOutputStreamImpl != nil && streams(dx, y, dy) {
+		h := streamHead(dx)
+		thresholdBackwardFromOutputImpl(dx[:h], y[:h], dy[:h], threshold, value)
+		thresholdBackwardFromOutputStreamImpl(dx[h:], y[h:], dy[h:], threshold, value)
+		return
 	}
 	thresholdBackwardFromOutputImpl(dx, y, dy, threshold, value)
 }

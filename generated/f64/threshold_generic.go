@@ -13,6 +13,15 @@ var (
 	thresholdBackwardFromOutputImpl = thresholdBackwardFromOutputGeneric
 )
 
+// Their streaming twins, for outputs too large for the caches (see
+// streamMinLen); nil unless the dispatch has assembly with non-temporal
+// stores.
+var (
+	thresholdStreamImpl                   func(dst, x []float64, threshold, value float64)
+	thresholdBackwardStreamImpl           func(dx, x, dy []float64, threshold, value float64)
+	thresholdBackwardFromOutputStreamImpl func(dx, y, dy []float64, threshold, value float64)
+)
+
 // thresholdGeneric is the pure-Go kernel of threshold (f64 memory, f64
 // compute, 7 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every

@@ -247,12 +247,11 @@ func emitAPIFunc(f *jen.File, a *spec.Activation, d vprog.Direction, p *vprog.Pr
 		body = append(body, jen.If(jen.Op("!").Id(outputOKName(a)).Call(paramArgs(a)...)).Block(
 			jen.Panic(jen.Qual("fmt", "Sprintf").Call(append([]jen.Code{jen.Lit(msg)}, vals...)...))))
 	}
-	var call []jen.Code
+	var call []string
 	for _, k := range order {
-		call = append(call, jen.Id(slices[k]))
+		call = append(call, slices[k])
 	}
-	call = append(call, paramArgs(a)...)
-	body = append(body, jen.Id(implName(p)).Call(call...))
+	body = append(body, streamCall(p, call, paramArgs(a))...)
 
 	sl := make([]jen.Code, len(slices))
 	for i, s := range slices {
@@ -276,6 +275,16 @@ func emitGenericFile(f *jen.File, a *spec.Activation, ks kernels, helpers helper
 		"on amd64 the dispatch replaces them at init with the widest assembly the CPU runs "+
 		"(see ISA).", a.GoName)))
 	f.Var().Defs(vars...)
+	f.Line()
+	var streamVars []jen.Code
+	for _, d := range directions {
+		if p := ks[d]; p != nil {
+			streamVars = append(streamVars, streamVar(p, d))
+		}
+	}
+	f.Add(docComment("Their streaming twins, for outputs too large for the caches (see streamMinLen); " +
+		"nil unless the dispatch has assembly with non-temporal stores."))
+	f.Var().Defs(streamVars...)
 	f.Line()
 	for _, d := range directions {
 		p := ks[d]

@@ -195,6 +195,26 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 	if err := render("helpers.go", f); err != nil {
 		return err
 	}
+	src, err := streamFile(pr.pkg, t)
+	if err != nil {
+		return err
+	}
+	if err := add(path.Join(pr.pkg, "stream.go"), src); err != nil {
+		return err
+	}
+	for _, a := range acts {
+		// The first activation without parameters shows the API's split.
+		if len(a.Params) == 0 {
+			src, err := streamTestFile(pr.pkg, t, a.GoName, kernelName(ks[a.Name][vprog.Forward]))
+			if err != nil {
+				return err
+			}
+			if err := add(path.Join(pr.pkg, "stream_test.go"), src); err != nil {
+				return err
+			}
+			break
+		}
+	}
 	f = newFile(pr.pkg)
 	emitISAFile(f)
 	if err := render("isa.go", f); err != nil {
@@ -253,7 +273,7 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 // the thresholds at this precision, around which backends most easily
 // disagree.
 func asmKernel(a *spec.Activation, p *vprog.Program, mem vprog.Type) asm.Kernel {
-	k := asm.Kernel{Program: p}
+	k := asm.Kernel{Program: p, Stream: true}
 	if len(a.Params) > 0 {
 		k.ParamSets = append(k.ParamSets, a.Defaults())
 		for _, set := range a.TestParams {
