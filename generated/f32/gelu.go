@@ -43,6 +43,11 @@ import "fmt"
 //	xc = x*c_hi
 //	xc_err = fma(x, c_hi, -xc) + x*c_lo
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f(x) = where(x < -40, -0.0, where(x > 10, x, 0.5*x*erfc(-x*s_hi)))
+//
 // PyTorch equivalent: torch.nn.GELU.
 //
 // Deviations from PyTorch:
@@ -108,6 +113,11 @@ func GELU(dst, x []float32) {
 //	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
 //	xc = x*c_hi
 //	xc_err = fma(x, c_hi, -xc) + x*c_lo
+//
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f'(x) = where(x < -40, -0.0, where(x > 10, 1, where(abs(th) < 0.015625, (th - x0_lo)*(c0_hi + (th - x0_lo)*(c1_hi + (th - x0_lo)*(-0.01819967639867108710056929 + (th - x0_lo)*(-0.114008233297221708552437 + (th - x0_lo)*(-0.01477152214824433771783813))))), 0.5*erfc(-x*s_hi) + x*c_hi*exp(-0.5*x*x))))
 //
 // PyTorch equivalent: torch.nn.GELU.
 //

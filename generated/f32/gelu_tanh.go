@@ -51,6 +51,11 @@ import "fmt"
 //	cc = sv*svn
 //	cc_err = fma(sv, svn, -cc) + svn*sv_err + sv*svn_err
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f(x) = where(x < -30, -0.0, where(x > 10, x, x*sv))
+//
 // PyTorch equivalent: torch.nn.GELU(approximate='tanh').
 //
 // Deviations from PyTorch:
@@ -124,6 +129,11 @@ func GELUTanh(dst, x []float32) {
 //	sv_err = (fma(-sv, a, ev0) - sv*a_err)/a + sv*(vl*svn)
 //	cc = sv*svn
 //	cc_err = fma(sv, svn, -cc) + svn*sv_err + sv*svn_err
+//
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(x < -1 || x > -0.55, fma(sv, bh, sv), cc*nn)))
 //
 // PyTorch equivalent: torch.nn.GELU(approximate='tanh').
 //

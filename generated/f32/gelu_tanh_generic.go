@@ -21,7 +21,7 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f32 memory, f64 compute,
-// 161 operations): the scalar twin of the vector program the assembly kernels
+// 59 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -34,45 +34,21 @@ func geluTanhGeneric(dst, x []float32) {
 	v6 := math.Float64frombits(0x4024000000000000)  // 10
 	v8 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v15 := math.Float64frombits(0x4085e00000000000) // 700
-	v16 := -v15
-	v18 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v20 := math.Float64frombits(0xc087500000000000) // -746
-	v22 := math.Float64frombits(0x4086300000000000) // 710
-	v24 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v28 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v30 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v32 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v33 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v35 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v37 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v39 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v41 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v43 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v45 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v47 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v49 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v55 := math.Float64frombits(0x3ff0000000000000) // 1
-	v56 := math.Float64frombits(0x4270000000000000) // 1.099511627776e+12
-	v57 := float64(v55 / v56)
-	v58 := float64(v57 * v57)
-	v59 := float64(v58 * v57)
-	v60 := float64(v59 * v57)
-	v61 := float64(v60 * v57)
-	v62 := float64(v61 * v57)
-	v63 := float64(v62 * v57)
-	v64 := float64(v63 * v57)
-	v65 := float64(v64 * v57)
-	v66 := float64(v65 * v57)
-	v67 := float64(v66 * v57)
-	v68 := float64(v67 * v57)
-	v69 := float64(v68 * v57)
-	v70 := float64(v69 * v57)
-	v71 := float64(v70 * v57)
-	v72 := float64(v71 * v57)
-	v74 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v92 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v98 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v17 := math.Float64frombits(0xc087500000000000) // -746
+	v20 := math.Float64frombits(0x3ff0000000000000) // 1
+	v21 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v25 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v27 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v29 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v30 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v32 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v34 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v36 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v38 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v40 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v42 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v44 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v46 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
 	for i := range dst {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -82,158 +58,59 @@ func geluTanhGeneric(dst, x []float32) {
 		v12 := float64(v9 * v11)
 		v13 := float64(v0 + v12)
 		v14 := float64(v8 * v13)
-		v17 := v14 < v16
-		v19 := float64(v14 + v18)
-		v21 := v20
-		if v19 > v20 {
-			v21 = v19
+		v15 := math.Abs(v14)
+		v16 := -v15
+		v18 := v17
+		if v16 > v17 {
+			v18 = v16
 		}
-		v23 := v22
-		if v21 < v22 {
-			v23 = v21
+		v19 := v14 < v4
+		v22 := float64(v18 * v21)
+		v23 := math.RoundToEven(v22)
+		v24 := -v23
+		v26 := math.FMA(v24, v25, v18)
+		v28 := math.FMA(v24, v27, v26)
+		v31 := math.FMA(v29, v28, v30)
+		v33 := math.FMA(v31, v28, v32)
+		v35 := math.FMA(v33, v28, v34)
+		v37 := math.FMA(v35, v28, v36)
+		v39 := math.FMA(v37, v28, v38)
+		v41 := math.FMA(v39, v28, v40)
+		v43 := math.FMA(v41, v28, v42)
+		v45 := math.FMA(v43, v28, v44)
+		v47 := math.FMA(v45, v28, v46)
+		v48 := math.Ldexp(v47, int(v23))
+		v49 := v20
+		if v19 {
+			v49 = v48
 		}
-		v25 := float64(v23 * v24)
-		v26 := math.RoundToEven(v25)
-		v27 := -v26
-		v29 := math.FMA(v27, v28, v23)
-		v31 := math.FMA(v27, v30, v29)
-		v34 := math.FMA(v32, v31, v33)
-		v36 := math.FMA(v34, v31, v35)
-		v38 := math.FMA(v36, v31, v37)
-		v40 := math.FMA(v38, v31, v39)
-		v42 := math.FMA(v40, v31, v41)
-		v44 := math.FMA(v42, v31, v43)
-		v46 := math.FMA(v44, v31, v45)
-		v48 := math.FMA(v46, v31, v47)
-		v50 := math.FMA(v48, v31, v49)
-		v51 := math.Ldexp(v50, int(v26))
-		v52 := math.IsNaN(v19)
+		v50 := float64(v20 + v48)
+		v51 := float64(v49 / v50)
+		v52 := math.IsNaN(v14)
 		v53 := v51
 		if v52 {
-			v53 = v19
+			v53 = v14
 		}
 		v54 := float64(v0 * v53)
-		v73 := float64(v54 * v72)
-		v75 := -v14
-		v76 := math.FMA(v8, v13, v75)
-		v77 := float64(v13 - v0)
-		v78 := float64(v13 - v77)
-		v79 := float64(v0 - v78)
-		v80 := float64(v12 - v77)
-		v81 := float64(v79 + v80)
-		v82 := -v12
-		v83 := math.FMA(v9, v11, v82)
-		v84 := -v11
-		v85 := math.FMA(v10, v0, v84)
-		v86 := -v10
-		v87 := math.FMA(v0, v0, v86)
-		v88 := float64(v87 * v0)
-		v89 := float64(v85 + v88)
-		v90 := float64(v9 * v89)
-		v91 := float64(v83 + v90)
-		v93 := float64(v92 * v11)
-		v94 := float64(v91 + v93)
-		v95 := float64(v81 + v94)
-		v96 := float64(v8 * v95)
-		v97 := float64(v76 + v96)
-		v99 := float64(v98 * v13)
-		v100 := float64(v97 + v99)
-		v101 := float64(v74 + v100)
-		v102 := float64(v73 * v101)
-		v103 := math.FMA(v54, v72, v102)
-		v104 := math.Abs(v14)
-		v105 := -v104
-		v106 := v20
-		if v105 > v20 {
-			v106 = v105
-		}
-		v107 := v14 < v4
-		v108 := float64(v106 * v24)
-		v109 := math.RoundToEven(v108)
-		v110 := -v109
-		v111 := math.FMA(v110, v28, v106)
-		v112 := math.FMA(v110, v30, v111)
-		v113 := math.FMA(v32, v112, v33)
-		v114 := math.FMA(v113, v112, v35)
-		v115 := math.FMA(v114, v112, v37)
-		v116 := math.FMA(v115, v112, v39)
-		v117 := math.FMA(v116, v112, v41)
-		v118 := math.FMA(v117, v112, v43)
-		v119 := math.FMA(v118, v112, v45)
-		v120 := math.FMA(v119, v112, v47)
-		v121 := math.FMA(v120, v112, v49)
-		v122 := math.Ldexp(v121, int(v109))
-		v123 := v55
-		if v107 {
-			v123 = v122
-		}
-		v124 := float64(v55 + v122)
-		v125 := float64(v123 / v124)
-		v126 := math.IsNaN(v14)
-		v127 := v125
-		if v126 {
-			v127 = v14
-		}
-		v128 := math.Abs(v75)
-		v129 := -v128
-		v130 := v20
-		if v129 > v20 {
-			v130 = v129
-		}
-		v131 := v75 < v4
-		v132 := float64(v130 * v24)
-		v133 := math.RoundToEven(v132)
-		v134 := -v133
-		v135 := math.FMA(v134, v28, v130)
-		v136 := math.FMA(v134, v30, v135)
-		v137 := math.FMA(v32, v136, v33)
-		v138 := math.FMA(v137, v136, v35)
-		v139 := math.FMA(v138, v136, v37)
-		v140 := math.FMA(v139, v136, v39)
-		v141 := math.FMA(v140, v136, v41)
-		v142 := math.FMA(v141, v136, v43)
-		v143 := math.FMA(v142, v136, v45)
-		v144 := math.FMA(v143, v136, v47)
-		v145 := math.FMA(v144, v136, v49)
-		v146 := math.Ldexp(v145, int(v133))
-		v147 := v55
-		if v131 {
-			v147 = v146
-		}
-		v148 := float64(v55 + v146)
-		v149 := float64(v147 / v148)
-		v150 := math.IsNaN(v75)
-		v151 := v149
-		if v150 {
-			v151 = v75
-		}
-		v152 := float64(v100 * v151)
-		v153 := float64(v127 * v152)
-		v154 := float64(v127 + v153)
-		v155 := float64(v0 * v154)
-		v156 := v155
-		if v17 {
-			v156 = v103
-		}
-		v157 := v156
+		v55 := v54
 		if v7 {
-			v157 = v0
+			v55 = v0
 		}
-		v158 := v157
+		v56 := v55
 		if v3 {
-			v158 = v5
+			v56 = v5
 		}
-		v159 := math.IsNaN(v0)
-		v160 := v158
-		if v159 {
-			v160 = v0
+		v57 := math.IsNaN(v0)
+		v58 := v56
+		if v57 {
+			v58 = v0
 		}
-		dst[i] = float32(v160)
+		dst[i] = float32(v58)
 	}
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f32
-// memory, f64 compute, 347 operations): the scalar twin of the vector program
+// memory, f64 compute, 152 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -244,419 +121,194 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 	v2 := -v1
 	v4 := math.Float64frombits(0x0000000000000000) // 0
 	v5 := -v4
-	v6 := math.Float64frombits(0x4024000000000000)  // 10
-	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v9 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
-	v10 := math.Float64frombits(0x3fa6e4e26d4801f7) // 0.044715
-	v16 := math.Float64frombits(0x4085e00000000000) // 700
-	v17 := -v16
-	v19 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v21 := math.Float64frombits(0xc087500000000000) // -746
-	v23 := math.Float64frombits(0x4086300000000000) // 710
-	v25 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v29 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v31 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v33 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v34 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v36 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v38 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v40 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v42 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v44 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v46 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v48 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v50 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v55 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v56 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v58 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v61 := float64(v56 + v58)
-	v64 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
-	v69 := math.Float64frombits(0xc044000000000000)  // -40
-	v77 := math.Float64frombits(0x3ec71de2a3226942)  // 2.7557300877448555e-06
-	v78 := math.Float64frombits(0x3efa159d7419d9dd)  // 2.4876054573097723e-05
-	v80 := math.Float64frombits(0x3f2a01a8d5df2abe)  // 0.00019841371516656452
-	v82 := math.Float64frombits(0x3f56c164e5ae762d)  // 0.0013888821911004587
-	v84 := math.Float64frombits(0x3f8111110d92c601)  // 0.008333333231663966
-	v86 := math.Float64frombits(0x3fa55555573f6d9b)  // 0.041666666889535985
-	v88 := math.Float64frombits(0x3fc555555556d76e)  // 0.16666666666941005
-	v90 := math.Float64frombits(0x3fdfffffffff7354)  // 0.49999999999800093
-	v92 := math.Float64frombits(0x3fefffffffffff9d)  // 0.999999999999989
-	v95 := math.Float64frombits(0xbff0000000000000)  // -1
-	v104 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v110 := math.Float64frombits(0x4270000000000000) // 1.099511627776e+12
-	v111 := float64(v8 / v110)
-	v112 := float64(v111 * v111)
-	v113 := float64(v112 * v111)
-	v114 := float64(v113 * v111)
-	v115 := float64(v114 * v111)
-	v116 := float64(v115 * v111)
-	v117 := float64(v116 * v111)
-	v118 := float64(v117 * v111)
-	v119 := float64(v118 * v111)
-	v120 := float64(v119 * v111)
-	v121 := float64(v120 * v111)
-	v122 := float64(v121 * v111)
-	v123 := float64(v122 * v111)
-	v124 := float64(v123 * v111)
-	v125 := float64(v124 * v111)
-	v126 := float64(v125 * v111)
-	v128 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v146 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v152 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v158 := -v8
-	v160 := math.Float64frombits(0x3fe199999999999a) // 0.55
-	v161 := -v160
-	v212 := math.Float64frombits(0x4000000000000000) // 2
+	v6 := math.Float64frombits(0x4024000000000000) // 10
+	v8 := math.Float64frombits(0x3ff0000000000000) // 1
+	v9 := -v8
+	v11 := math.Float64frombits(0x3fe199999999999a) // 0.55
+	v12 := -v11
+	v15 := math.Float64frombits(0x3ff9884533d43651) // 1.5957691216057308
+	v16 := math.Float64frombits(0x3fa6e4e26d4801f7) // 0.044715
+	v24 := math.Float64frombits(0xc087500000000000) // -746
+	v27 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v31 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v33 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v35 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v36 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v38 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v40 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v42 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v44 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v46 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v48 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v50 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v52 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v85 := math.Float64frombits(0x4000000000000000) // 2
+	v92 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v93 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v95 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v98 := float64(v93 + v95)
+	v101 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v105 := math.Float64frombits(0xc044000000000000) // -40
+	v107 := math.Float64frombits(0x4086300000000000) // 710
+	v114 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
+	v115 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
+	v117 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
+	v119 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
+	v121 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
+	v123 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
+	v125 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
+	v127 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
+	v129 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
+	v132 := math.Float64frombits(0xbff0000000000000) // -1
+	v140 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
 		v7 := v6 < v0
-		v11 := float64(v0 * v0)
-		v12 := float64(v11 * v0)
-		v13 := float64(v10 * v12)
-		v14 := float64(v0 + v13)
-		v15 := float64(v9 * v14)
-		v18 := v15 < v17
-		v20 := float64(v15 + v19)
-		v22 := v21
-		if v20 > v21 {
-			v22 = v20
+		v10 := v0 < v9
+		v13 := v12 < v0
+		v14 := v10 || v13
+		v17 := float64(v0 * v0)
+		v18 := float64(v17 * v0)
+		v19 := float64(v16 * v18)
+		v20 := float64(v0 + v19)
+		v21 := float64(v15 * v20)
+		v22 := math.Abs(v21)
+		v23 := -v22
+		v25 := v24
+		if v23 > v24 {
+			v25 = v23
 		}
-		v24 := v23
-		if v22 < v23 {
-			v24 = v22
+		v26 := v21 < v4
+		v28 := float64(v25 * v27)
+		v29 := math.RoundToEven(v28)
+		v30 := -v29
+		v32 := math.FMA(v30, v31, v25)
+		v34 := math.FMA(v30, v33, v32)
+		v37 := math.FMA(v35, v34, v36)
+		v39 := math.FMA(v37, v34, v38)
+		v41 := math.FMA(v39, v34, v40)
+		v43 := math.FMA(v41, v34, v42)
+		v45 := math.FMA(v43, v34, v44)
+		v47 := math.FMA(v45, v34, v46)
+		v49 := math.FMA(v47, v34, v48)
+		v51 := math.FMA(v49, v34, v50)
+		v53 := math.FMA(v51, v34, v52)
+		v54 := math.Ldexp(v53, int(v29))
+		v55 := v8
+		if v26 {
+			v55 = v54
 		}
-		v26 := float64(v24 * v25)
-		v27 := math.RoundToEven(v26)
-		v28 := -v27
-		v30 := math.FMA(v28, v29, v24)
-		v32 := math.FMA(v28, v31, v30)
-		v35 := math.FMA(v33, v32, v34)
-		v37 := math.FMA(v35, v32, v36)
-		v39 := math.FMA(v37, v32, v38)
-		v41 := math.FMA(v39, v32, v40)
-		v43 := math.FMA(v41, v32, v42)
-		v45 := math.FMA(v43, v32, v44)
-		v47 := math.FMA(v45, v32, v46)
-		v49 := math.FMA(v47, v32, v48)
-		v51 := math.FMA(v49, v32, v50)
-		v52 := math.Ldexp(v51, int(v27))
-		v53 := math.IsNaN(v20)
-		v54 := v52
-		if v53 {
-			v54 = v20
+		v56 := float64(v8 + v54)
+		v57 := float64(v55 / v56)
+		v58 := math.IsNaN(v21)
+		v59 := v57
+		if v58 {
+			v59 = v21
 		}
-		v57 := float64(v0 - v56)
-		v59 := float64(v57 - v58)
-		v60 := float64(v9 * v59)
-		v62 := float64(v0 * v61)
-		v63 := float64(v11 + v62)
-		v65 := float64(v63 + v64)
-		v66 := float64(v10 * v65)
-		v67 := float64(v8 + v66)
-		v68 := float64(v60 * v67)
-		v70 := v69
-		if v68 > v69 {
-			v70 = v68
+		v60 := -v21
+		v61 := math.Abs(v60)
+		v62 := -v61
+		v63 := v24
+		if v62 > v24 {
+			v63 = v62
 		}
-		v71 := v23
-		if v70 < v23 {
-			v71 = v70
+		v64 := v60 < v4
+		v65 := float64(v63 * v27)
+		v66 := math.RoundToEven(v65)
+		v67 := -v66
+		v68 := math.FMA(v67, v31, v63)
+		v69 := math.FMA(v67, v33, v68)
+		v70 := math.FMA(v35, v69, v36)
+		v71 := math.FMA(v70, v69, v38)
+		v72 := math.FMA(v71, v69, v40)
+		v73 := math.FMA(v72, v69, v42)
+		v74 := math.FMA(v73, v69, v44)
+		v75 := math.FMA(v74, v69, v46)
+		v76 := math.FMA(v75, v69, v48)
+		v77 := math.FMA(v76, v69, v50)
+		v78 := math.FMA(v77, v69, v52)
+		v79 := math.Ldexp(v78, int(v66))
+		v80 := v8
+		if v64 {
+			v80 = v79
 		}
-		v72 := float64(v71 * v25)
-		v73 := math.RoundToEven(v72)
-		v74 := -v73
-		v75 := math.FMA(v74, v29, v71)
-		v76 := math.FMA(v74, v31, v75)
-		v79 := math.FMA(v77, v76, v78)
-		v81 := math.FMA(v79, v76, v80)
-		v83 := math.FMA(v81, v76, v82)
-		v85 := math.FMA(v83, v76, v84)
-		v87 := math.FMA(v85, v76, v86)
-		v89 := math.FMA(v87, v76, v88)
-		v91 := math.FMA(v89, v76, v90)
-		v93 := math.FMA(v91, v76, v92)
-		v94 := float64(v76 * v93)
-		v96 := math.Ldexp(v95, int(v74))
-		v97 := float64(v8 + v96)
-		v98 := float64(v97 + v94)
-		v99 := math.Ldexp(v98, int(v73))
-		v100 := math.Copysign(v99, v68)
-		v101 := math.IsNaN(v68)
-		v102 := v100
-		if v101 {
-			v102 = v68
+		v81 := float64(v8 + v79)
+		v82 := float64(v80 / v81)
+		v83 := math.IsNaN(v60)
+		v84 := v82
+		if v83 {
+			v84 = v60
 		}
-		v103 := float64(v55 * v102)
-		v105 := float64(v104 * v65)
-		v106 := float64(v8 + v105)
-		v107 := float64(v60 * v106)
-		v108 := float64(v103 + v107)
-		v109 := float64(v54 * v108)
-		v127 := float64(v109 * v126)
-		v129 := -v15
-		v130 := math.FMA(v9, v14, v129)
-		v131 := float64(v14 - v0)
-		v132 := float64(v14 - v131)
-		v133 := float64(v0 - v132)
-		v134 := float64(v13 - v131)
-		v135 := float64(v133 + v134)
-		v136 := -v13
-		v137 := math.FMA(v10, v12, v136)
-		v138 := -v12
-		v139 := math.FMA(v11, v0, v138)
-		v140 := -v11
-		v141 := math.FMA(v0, v0, v140)
-		v142 := float64(v141 * v0)
-		v143 := float64(v139 + v142)
-		v144 := float64(v10 * v143)
-		v145 := float64(v137 + v144)
-		v147 := float64(v146 * v12)
-		v148 := float64(v145 + v147)
-		v149 := float64(v135 + v148)
-		v150 := float64(v9 * v149)
-		v151 := float64(v130 + v150)
-		v153 := float64(v152 * v14)
-		v154 := float64(v151 + v153)
-		v155 := float64(v128 + v154)
-		v156 := float64(v127 * v155)
-		v157 := math.FMA(v109, v126, v156)
-		v159 := v0 < v158
-		v162 := v161 < v0
-		v163 := v159 || v162
-		v164 := math.Abs(v15)
-		v165 := -v164
-		v166 := v21
-		if v165 > v21 {
-			v166 = v165
+		v86 := float64(v85 * v19)
+		v87 := float64(v20 + v86)
+		v88 := float64(v15 * v87)
+		v89 := float64(v84 * v88)
+		v90 := math.FMA(v59, v89, v59)
+		v91 := float64(v59 * v84)
+		v94 := float64(v0 - v93)
+		v96 := float64(v94 - v95)
+		v97 := float64(v15 * v96)
+		v99 := float64(v0 * v98)
+		v100 := float64(v17 + v99)
+		v102 := float64(v100 + v101)
+		v103 := float64(v16 * v102)
+		v104 := math.FMA(v97, v103, v97)
+		v106 := v105
+		if v104 > v105 {
+			v106 = v104
 		}
-		v167 := v15 < v4
-		v168 := float64(v166 * v25)
-		v169 := math.RoundToEven(v168)
-		v170 := -v169
-		v171 := math.FMA(v170, v29, v166)
-		v172 := math.FMA(v170, v31, v171)
-		v173 := math.FMA(v33, v172, v34)
-		v174 := math.FMA(v173, v172, v36)
-		v175 := math.FMA(v174, v172, v38)
-		v176 := math.FMA(v175, v172, v40)
-		v177 := math.FMA(v176, v172, v42)
-		v178 := math.FMA(v177, v172, v44)
-		v179 := math.FMA(v178, v172, v46)
-		v180 := math.FMA(v179, v172, v48)
-		v181 := math.FMA(v180, v172, v50)
-		v182 := math.Ldexp(v181, int(v169))
-		v183 := v8
-		if v167 {
-			v183 = v182
+		v108 := v107
+		if v106 < v107 {
+			v108 = v106
 		}
-		v184 := float64(v8 + v182)
-		v185 := float64(v183 / v184)
-		v186 := math.IsNaN(v15)
-		v187 := v185
-		if v186 {
-			v187 = v15
+		v109 := float64(v108 * v27)
+		v110 := math.RoundToEven(v109)
+		v111 := -v110
+		v112 := math.FMA(v111, v31, v108)
+		v113 := math.FMA(v111, v33, v112)
+		v116 := math.FMA(v114, v113, v115)
+		v118 := math.FMA(v116, v113, v117)
+		v120 := math.FMA(v118, v113, v119)
+		v122 := math.FMA(v120, v113, v121)
+		v124 := math.FMA(v122, v113, v123)
+		v126 := math.FMA(v124, v113, v125)
+		v128 := math.FMA(v126, v113, v127)
+		v130 := math.FMA(v128, v113, v129)
+		v131 := float64(v113 * v130)
+		v133 := math.Ldexp(v132, int(v111))
+		v134 := float64(v8 + v133)
+		v135 := float64(v134 + v131)
+		v136 := math.Ldexp(v135, int(v110))
+		v137 := math.Copysign(v136, v104)
+		v138 := math.IsNaN(v104)
+		v139 := v137
+		if v138 {
+			v139 = v104
 		}
-		v188 := math.Abs(v129)
-		v189 := -v188
-		v190 := v21
-		if v189 > v21 {
-			v190 = v189
+		v141 := float64(v140 * v102)
+		v142 := math.FMA(v97, v141, v97)
+		v143 := math.FMA(v92, v139, v142)
+		v144 := float64(v91 * v143)
+		v145 := v144
+		if v14 {
+			v145 = v90
 		}
-		v191 := v129 < v4
-		v192 := float64(v190 * v25)
-		v193 := math.RoundToEven(v192)
-		v194 := -v193
-		v195 := math.FMA(v194, v29, v190)
-		v196 := math.FMA(v194, v31, v195)
-		v197 := math.FMA(v33, v196, v34)
-		v198 := math.FMA(v197, v196, v36)
-		v199 := math.FMA(v198, v196, v38)
-		v200 := math.FMA(v199, v196, v40)
-		v201 := math.FMA(v200, v196, v42)
-		v202 := math.FMA(v201, v196, v44)
-		v203 := math.FMA(v202, v196, v46)
-		v204 := math.FMA(v203, v196, v48)
-		v205 := math.FMA(v204, v196, v50)
-		v206 := math.Ldexp(v205, int(v193))
-		v207 := v8
-		if v191 {
-			v207 = v206
-		}
-		v208 := float64(v8 + v206)
-		v209 := float64(v207 / v208)
-		v210 := math.IsNaN(v129)
-		v211 := v209
-		if v210 {
-			v211 = v129
-		}
-		v213 := float64(v212 * v13)
-		v214 := float64(v14 + v213)
-		v215 := float64(v9 * v214)
-		v216 := float64(v211 * v215)
-		v217 := float64(v8 + v216)
-		v218 := float64(v217 - v216)
-		v219 := float64(v217 - v218)
-		v220 := float64(v216 - v219)
-		v221 := float64(v8 - v218)
-		v222 := float64(v220 + v221)
-		v223 := -v216
-		v224 := math.FMA(v211, v215, v223)
-		v225 := -v215
-		v226 := math.FMA(v9, v214, v225)
-		v227 := float64(v214 - v14)
-		v228 := float64(v214 - v227)
-		v229 := float64(v14 - v228)
-		v230 := float64(v213 - v227)
-		v231 := float64(v229 + v230)
-		v232 := float64(v231 + v149)
-		v233 := float64(v212 * v148)
-		v234 := float64(v232 + v233)
-		v235 := float64(v9 * v234)
-		v236 := float64(v226 + v235)
-		v237 := float64(v152 * v214)
-		v238 := float64(v236 + v237)
-		v239 := float64(v211 * v238)
-		v240 := float64(v224 + v239)
-		v241 := -v211
-		v242 := v21
-		if v15 > v21 {
-			v242 = v15
-		}
-		v243 := v23
-		if v242 < v23 {
-			v243 = v242
-		}
-		v244 := float64(v243 * v25)
-		v245 := math.RoundToEven(v244)
-		v246 := -v245
-		v247 := math.FMA(v246, v29, v243)
-		v248 := math.FMA(v246, v31, v247)
-		v249 := math.FMA(v33, v248, v34)
-		v250 := math.FMA(v249, v248, v36)
-		v251 := math.FMA(v250, v248, v38)
-		v252 := math.FMA(v251, v248, v40)
-		v253 := math.FMA(v252, v248, v42)
-		v254 := math.FMA(v253, v248, v44)
-		v255 := math.FMA(v254, v248, v46)
-		v256 := math.FMA(v255, v248, v48)
-		v257 := math.FMA(v256, v248, v50)
-		v258 := math.Ldexp(v257, int(v245))
-		v259 := v258
-		if v186 {
-			v259 = v15
-		}
-		v260 := float64(v8 + v259)
-		v261 := math.FMA(v241, v260, v8)
-		v262 := float64(v260 - v8)
-		v263 := float64(v260 - v262)
-		v264 := float64(v8 - v263)
-		v265 := float64(v259 - v262)
-		v266 := float64(v264 + v265)
-		v267 := float64(v211 * v266)
-		v268 := float64(v261 - v267)
-		v269 := float64(v268 / v260)
-		v270 := float64(v154 * v187)
-		v271 := float64(v211 * v270)
-		v272 := float64(v269 - v271)
-		v273 := float64(v215 * v272)
-		v274 := float64(v240 + v273)
-		v275 := float64(v222 + v274)
-		v276 := float64(v154 * v211)
-		v277 := float64(v217 * v276)
-		v278 := float64(v275 + v277)
-		v279 := float64(v187 * v278)
-		v280 := math.FMA(v187, v217, v279)
-		v281 := float64(v187 * v211)
-		v282 := math.FMA(v60, v66, v60)
-		v283 := v69
-		if v282 > v69 {
-			v283 = v282
-		}
-		v284 := v23
-		if v283 < v23 {
-			v284 = v283
-		}
-		v285 := float64(v284 * v25)
-		v286 := math.RoundToEven(v285)
-		v287 := -v286
-		v288 := math.FMA(v287, v29, v284)
-		v289 := math.FMA(v287, v31, v288)
-		v290 := math.FMA(v77, v289, v78)
-		v291 := math.FMA(v290, v289, v80)
-		v292 := math.FMA(v291, v289, v82)
-		v293 := math.FMA(v292, v289, v84)
-		v294 := math.FMA(v293, v289, v86)
-		v295 := math.FMA(v294, v289, v88)
-		v296 := math.FMA(v295, v289, v90)
-		v297 := math.FMA(v296, v289, v92)
-		v298 := float64(v289 * v297)
-		v299 := math.Ldexp(v95, int(v287))
-		v300 := float64(v8 + v299)
-		v301 := float64(v300 + v298)
-		v302 := math.Ldexp(v301, int(v286))
-		v303 := math.Copysign(v302, v282)
-		v304 := math.IsNaN(v282)
-		v305 := v303
-		if v304 {
-			v305 = v282
-		}
-		v306 := math.FMA(v60, v105, v60)
-		v307 := math.FMA(v55, v305, v306)
-		v308 := -v60
-		v309 := math.FMA(v9, v59, v308)
-		v310 := float64(v57 - v59)
-		v311 := float64(v310 - v58)
-		v312 := float64(v9 * v311)
-		v313 := float64(v309 + v312)
-		v314 := float64(v152 * v59)
-		v315 := float64(v313 + v314)
-		v316 := float64(v315 * v106)
-		v317 := float64(v8 + v305)
-		v318 := float64(v55 * v317)
-		v319 := float64(v315 * v67)
-		v320 := float64(v318 * v319)
-		v321 := float64(v316 + v320)
-		v322 := float64(v281 * v321)
-		v323 := -v281
-		v324 := math.FMA(v187, v211, v323)
-		v325 := -v187
-		v326 := math.FMA(v325, v260, v259)
-		v327 := float64(v187 * v266)
-		v328 := float64(v326 - v327)
-		v329 := float64(v328 / v260)
-		v330 := float64(v187 * v276)
-		v331 := float64(v329 + v330)
-		v332 := float64(v211 * v331)
-		v333 := float64(v324 + v332)
-		v334 := float64(v187 * v272)
-		v335 := float64(v333 + v334)
-		v336 := float64(v335 * v307)
-		v337 := float64(v322 + v336)
-		v338 := math.FMA(v281, v307, v337)
-		v339 := v338
-		if v163 {
-			v339 = v280
-		}
-		v340 := v339
-		if v18 {
-			v340 = v157
-		}
-		v341 := v340
+		v146 := v145
 		if v7 {
-			v341 = v8
+			v146 = v8
 		}
-		v342 := v341
+		v147 := v146
 		if v3 {
-			v342 = v5
+			v147 = v5
 		}
-		v343 := float64(dy[i])
-		v344 := float64(v343 * v342)
-		v345 := math.IsNaN(v0)
-		v346 := v344
-		if v345 {
-			v346 = v0
+		v148 := float64(dy[i])
+		v149 := float64(v148 * v147)
+		v150 := math.IsNaN(v0)
+		v151 := v149
+		if v150 {
+			v151 = v0
 		}
-		dx[i] = float32(v346)
+		dx[i] = float32(v151)
 	}
 }

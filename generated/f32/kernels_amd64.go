@@ -184,7 +184,7 @@ func gegluBackwardBAVX512(dst, in0, in1, in2 []float32)
 //go:noescape
 func gegluBackwardBAVX2(dst, in0, in1, in2 []float32)
 
-// gegluTanhAVX512 computes gegluTanh with AVX512 (1 vectors per iteration, masked tail).
+// gegluTanhAVX512 computes gegluTanh with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
@@ -208,7 +208,7 @@ func gegluTanhBackwardAAVX512(dst, in0, in1, in2 []float32)
 //go:noescape
 func gegluTanhBackwardAAVX2(dst, in0, in1, in2 []float32)
 
-// gegluTanhBackwardBAVX512 computes gegluTanhBackwardB with AVX512 (1 vectors per iteration, masked tail).
+// gegluTanhBackwardBAVX512 computes gegluTanhBackwardB with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
@@ -268,13 +268,13 @@ func geluBackwardAVX2(dst, in0, in1 []float32)
 //go:noescape
 func geluBackwardAVX2Stream(dst, in0, in1 []float32)
 
-// geluTanhAVX512 computes geluTanh with AVX512 (1 vectors per iteration, masked tail).
+// geluTanhAVX512 computes geluTanh with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func geluTanhAVX512(dst, in0 []float32)
 
-// geluTanhAVX512Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// geluTanhAVX512Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
@@ -904,13 +904,13 @@ func logSoftmaxBackwardAVX512(dst, in0, in1 []float32, r, r_lo float32)
 //go:noescape
 func logSoftmaxBackwardAVX2(dst, in0, in1 []float32, r, r_lo float32)
 
-// logsigmoidAVX512 computes logsigmoid with AVX512 (2 vectors per iteration, masked tail).
+// logsigmoidAVX512 computes logsigmoid with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func logsigmoidAVX512(dst, in0 []float32)
 
-// logsigmoidAVX512Stream computes logsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// logsigmoidAVX512Stream computes logsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
@@ -1684,13 +1684,13 @@ func softminBackwardAVX512(dst, in0, in1 []float32, r, r_lo float32)
 //go:noescape
 func softminBackwardAVX2(dst, in0, in1 []float32, r, r_lo float32)
 
-// softplusAVX512 computes softplus with AVX512 (2 vectors per iteration, masked tail).
+// softplusAVX512 computes softplus with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func softplusAVX512(dst, in0 []float32, beta, threshold float32)
 
-// softplusAVX512Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// softplusAVX512Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -1708,13 +1708,13 @@ func softplusAVX2(dst, in0 []float32, beta, threshold float32)
 //go:noescape
 func softplusAVX2Stream(dst, in0 []float32, beta, threshold float32)
 
-// softplusBackwardAVX512 computes softplusBackward with AVX512 (3 vectors per iteration, masked tail).
+// softplusBackwardAVX512 computes softplusBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func softplusBackwardAVX512(dst, in0, in1 []float32, beta, threshold float32)
 
-// softplusBackwardAVX512Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// softplusBackwardAVX512Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -1936,25 +1936,25 @@ func tanhAVX2(dst, in0 []float32)
 //go:noescape
 func tanhAVX2Stream(dst, in0 []float32)
 
-// tanhBackwardAVX512 computes tanhBackward with AVX512 (3 vectors per iteration, masked tail).
+// tanhBackwardAVX512 computes tanhBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func tanhBackwardAVX512(dst, in0, in1 []float32)
 
-// tanhBackwardAVX512Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// tanhBackwardAVX512Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func tanhBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// tanhBackwardAVX2 computes tanhBackward with AVX2 (1 vectors per iteration, masked tail).
+// tanhBackwardAVX2 computes tanhBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhBackwardAVX2(dst, in0, in1 []float32)
 
-// tanhBackwardAVX2Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// tanhBackwardAVX2Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape

@@ -9,6 +9,11 @@ import "fmt"
 //
 //	f(x) = where(x > 0, -log1p(exp(-x)), x - log1p(exp(x)))
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f(x) = -(log1p(exp(-abs(x))) - min(x, 0))
+//
 // PyTorch equivalent: torch.nn.LogSigmoid.
 //
 // Deviations from PyTorch:

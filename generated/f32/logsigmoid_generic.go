@@ -23,118 +23,117 @@ var (
 )
 
 // logsigmoidGeneric is the pure-Go kernel of logsigmoid (f32 memory, f64
-// compute, 167 operations): the scalar twin of the vector program the assembly
+// compute, 103 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func logsigmoidGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x0000000000000000)   // 0
-	v4 := math.Float64frombits(0xc087500000000000)   // -746
-	v6 := math.Float64frombits(0x4086300000000000)   // 710
-	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
-	v12 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v14 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v16 := math.Float64frombits(0x3ec70dc0962c2af7)  // 2.7482175694084574e-06
-	v17 := math.Float64frombits(0x3efa17c101da5bb7)  // 2.488402252839489e-05
-	v19 := math.Float64frombits(0x3f2a01bc293869aa)  // 0.00019841596496024172
-	v21 := math.Float64frombits(0x3f56c162d86fe701)  // 0.0013888802802725644
-	v23 := math.Float64frombits(0x3f81111105b48a88)  // 0.008333333002672264
-	v25 := math.Float64frombits(0x3fa55555587a181a)  // 0.041666667032629515
-	v27 := math.Float64frombits(0x3fc55555555bb748)  // 0.16666666667827656
-	v29 := math.Float64frombits(0x3fdffffffffe825a)  // 0.49999999999457645
-	v31 := math.Float64frombits(0x3feffffffffffc39)  // 0.9999999999998926
-	v33 := math.Float64frombits(0x3ff000000000003a)  // 1.0000000000000129
-	v38 := math.Float64frombits(0xbff0000000000000)  // -1
-	v40 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v42 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v49 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v53 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
-	v55 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v66 := math.Float64frombits(0x4000000000000000)  // 2
-	v70 := math.Float64frombits(0x3fc8c916f4bab4ae)  // 0.19363676976846506
-	v71 := math.Float64frombits(0x3fcc67a8e771dd6d)  // 0.22191344548239603
-	v73 := math.Float64frombits(0x3fd2493248a2c39d)  // 0.28571755498256285
-	v75 := math.Float64frombits(0x3fd999998ca15d13)  // 0.39999998792105024
-	v77 := math.Float64frombits(0x3fe5555555565024)  // 0.666666666673795
-	v88 := math.Float64frombits(0xfff0000000000000)  // -Inf
-	v90 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v94 := math.Float64frombits(0x7ff8000000000001)  // NaN
-	v160 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v3 := math.Float64frombits(0xc087500000000000)  // -746
+	v5 := math.Float64frombits(0x4086300000000000)  // 710
+	v7 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v11 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v13 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v15 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v16 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v18 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v20 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v22 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v24 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v26 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v28 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v30 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v32 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v37 := math.Float64frombits(0xbff0000000000000) // -1
+	v39 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
+	v41 := math.Float64frombits(0x3ff0000000000000) // 1
+	v48 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v52 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v54 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v62 := math.Float64frombits(0x0000000000000000) // 0
+	v66 := math.Float64frombits(0x4000000000000000) // 2
+	v70 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
+	v71 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
+	v73 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
+	v75 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
+	v77 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
+	v88 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v90 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v94 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := float64(x[i])
-		v2 := v1 < v0
-		v3 := -v0
-		v5 := v4
-		if v3 > v4 {
-			v5 = v3
+		v1 := math.Abs(v0)
+		v2 := -v1
+		v4 := v3
+		if v2 > v3 {
+			v4 = v2
 		}
-		v7 := v6
-		if v5 < v6 {
-			v7 = v5
+		v6 := v5
+		if v4 < v5 {
+			v6 = v4
 		}
-		v9 := float64(v7 * v8)
-		v10 := math.RoundToEven(v9)
-		v11 := -v10
-		v13 := math.FMA(v11, v12, v7)
-		v15 := math.FMA(v11, v14, v13)
-		v18 := math.FMA(v16, v15, v17)
-		v20 := math.FMA(v18, v15, v19)
-		v22 := math.FMA(v20, v15, v21)
-		v24 := math.FMA(v22, v15, v23)
-		v26 := math.FMA(v24, v15, v25)
-		v28 := math.FMA(v26, v15, v27)
-		v30 := math.FMA(v28, v15, v29)
-		v32 := math.FMA(v30, v15, v31)
-		v34 := math.FMA(v32, v15, v33)
-		v35 := math.Ldexp(v34, int(v10))
-		v36 := math.IsNaN(v3)
-		v37 := v35
-		if v36 {
-			v37 = v3
+		v8 := float64(v6 * v7)
+		v9 := math.RoundToEven(v8)
+		v10 := -v9
+		v12 := math.FMA(v10, v11, v6)
+		v14 := math.FMA(v10, v13, v12)
+		v17 := math.FMA(v15, v14, v16)
+		v19 := math.FMA(v17, v14, v18)
+		v21 := math.FMA(v19, v14, v20)
+		v23 := math.FMA(v21, v14, v22)
+		v25 := math.FMA(v23, v14, v24)
+		v27 := math.FMA(v25, v14, v26)
+		v29 := math.FMA(v27, v14, v28)
+		v31 := math.FMA(v29, v14, v30)
+		v33 := math.FMA(v31, v14, v32)
+		v34 := math.Ldexp(v33, int(v9))
+		v35 := math.IsNaN(v2)
+		v36 := v34
+		if v35 {
+			v36 = v2
 		}
-		v39 := v38
-		if v37 > v38 {
-			v39 = v37
+		v38 := v37
+		if v36 > v37 {
+			v38 = v36
 		}
-		v41 := v40
-		if v39 < v40 {
-			v41 = v39
+		v40 := v39
+		if v38 < v39 {
+			v40 = v38
 		}
-		v43 := float64(v42 + v41)
-		v44 := float64(v43 - v42)
-		v45 := float64(v43 - v44)
-		v46 := float64(v42 - v45)
-		v47 := float64(v41 - v44)
-		v48 := float64(v46 + v47)
-		v50 := v49
-		if v43 > v49 {
-			v50 = v43
+		v42 := float64(v41 + v40)
+		v43 := float64(v42 - v41)
+		v44 := float64(v42 - v43)
+		v45 := float64(v41 - v44)
+		v46 := float64(v40 - v43)
+		v47 := float64(v45 + v46)
+		v49 := v48
+		if v42 > v48 {
+			v49 = v42
 		}
-		v51 := getMant64(v50)
-		v52 := getExp64(v50)
-		v54 := v53 <= v51
-		v56 := float64(v51 * v55)
-		v57 := v51
-		if v54 {
-			v57 = v56
+		v50 := getMant64(v49)
+		v51 := getExp64(v49)
+		v53 := v52 <= v50
+		v55 := float64(v50 * v54)
+		v56 := v50
+		if v53 {
+			v56 = v55
 		}
-		v58 := float64(v52 + v42)
-		v59 := v52
-		if v54 {
-			v59 = v58
+		v57 := float64(v51 + v41)
+		v58 := v51
+		if v53 {
+			v58 = v57
 		}
-		v60 := float64(v57 - v42)
-		v61 := -v59
-		v62 := math.Ldexp(v48, int(v61))
-		v63 := v59 == v1
-		v64 := v60
+		v59 := float64(v56 - v41)
+		v60 := -v58
+		v61 := math.Ldexp(v47, int(v60))
+		v63 := v58 == v62
+		v64 := v59
 		if v63 {
-			v64 = v41
+			v64 = v40
 		}
-		v65 := v62
+		v65 := v61
 		if v63 {
-			v65 = v1
+			v65 = v62
 		}
 		v67 := float64(v66 + v64)
 		v68 := float64(v64 / v67)
@@ -149,145 +148,40 @@ func logsigmoidGeneric(dst, x []float32) {
 		v82 := -v64
 		v83 := math.FMA(v65, v82, v65)
 		v84 := float64(v81 + v83)
-		v85 := math.FMA(v59, v12, v84)
-		v86 := math.Copysign(v85, v37)
-		v87 := v37 == v38
+		v85 := math.FMA(v58, v11, v84)
+		v86 := math.Copysign(v85, v36)
+		v87 := v36 == v37
 		v89 := v86
 		if v87 {
 			v89 = v88
 		}
-		v91 := v37 == v90
+		v91 := v36 == v90
 		v92 := v89
 		if v91 {
-			v92 = v37
+			v92 = v36
 		}
-		v93 := v37 < v38
+		v93 := v36 < v37
 		v95 := v92
 		if v93 {
 			v95 = v94
 		}
-		v96 := math.IsNaN(v37)
+		v96 := math.IsNaN(v36)
 		v97 := v95
 		if v96 {
-			v97 = v37
+			v97 = v36
 		}
-		v98 := -v97
-		v99 := v4
-		if v0 > v4 {
-			v99 = v0
+		v98 := v0
+		if v62 < v0 {
+			v98 = v62
 		}
-		v100 := v6
-		if v99 < v6 {
-			v100 = v99
+		v99 := float64(v97 - v98)
+		v100 := -v99
+		v101 := math.IsNaN(v0)
+		v102 := v100
+		if v101 {
+			v102 = v0
 		}
-		v101 := float64(v100 * v8)
-		v102 := math.RoundToEven(v101)
-		v103 := -v102
-		v104 := math.FMA(v103, v12, v100)
-		v105 := math.FMA(v103, v14, v104)
-		v106 := math.FMA(v16, v105, v17)
-		v107 := math.FMA(v106, v105, v19)
-		v108 := math.FMA(v107, v105, v21)
-		v109 := math.FMA(v108, v105, v23)
-		v110 := math.FMA(v109, v105, v25)
-		v111 := math.FMA(v110, v105, v27)
-		v112 := math.FMA(v111, v105, v29)
-		v113 := math.FMA(v112, v105, v31)
-		v114 := math.FMA(v113, v105, v33)
-		v115 := math.Ldexp(v114, int(v102))
-		v116 := math.IsNaN(v0)
-		v117 := v115
-		if v116 {
-			v117 = v0
-		}
-		v118 := v38
-		if v117 > v38 {
-			v118 = v117
-		}
-		v119 := v40
-		if v118 < v40 {
-			v119 = v118
-		}
-		v120 := float64(v42 + v119)
-		v121 := float64(v120 - v42)
-		v122 := float64(v120 - v121)
-		v123 := float64(v42 - v122)
-		v124 := float64(v119 - v121)
-		v125 := float64(v123 + v124)
-		v126 := v49
-		if v120 > v49 {
-			v126 = v120
-		}
-		v127 := getMant64(v126)
-		v128 := getExp64(v126)
-		v129 := v53 <= v127
-		v130 := float64(v127 * v55)
-		v131 := v127
-		if v129 {
-			v131 = v130
-		}
-		v132 := float64(v128 + v42)
-		v133 := v128
-		if v129 {
-			v133 = v132
-		}
-		v134 := float64(v131 - v42)
-		v135 := -v133
-		v136 := math.Ldexp(v125, int(v135))
-		v137 := v133 == v1
-		v138 := v134
-		if v137 {
-			v138 = v119
-		}
-		v139 := v136
-		if v137 {
-			v139 = v1
-		}
-		v140 := float64(v66 + v138)
-		v141 := float64(v138 / v140)
-		v142 := float64(v141 * v141)
-		v143 := math.FMA(v70, v142, v71)
-		v144 := math.FMA(v143, v142, v73)
-		v145 := math.FMA(v144, v142, v75)
-		v146 := math.FMA(v145, v142, v77)
-		v147 := float64(v142 * v146)
-		v148 := float64(v147 - v138)
-		v149 := math.FMA(v141, v148, v138)
-		v150 := -v138
-		v151 := math.FMA(v139, v150, v139)
-		v152 := float64(v149 + v151)
-		v153 := math.FMA(v133, v12, v152)
-		v154 := math.Copysign(v153, v117)
-		v155 := v117 == v38
-		v156 := v154
-		if v155 {
-			v156 = v88
-		}
-		v157 := v117 == v90
-		v158 := v156
-		if v157 {
-			v158 = v117
-		}
-		v159 := v117 < v38
-		v161 := v158
-		if v159 {
-			v161 = v160
-		}
-		v162 := math.IsNaN(v117)
-		v163 := v161
-		if v162 {
-			v163 = v117
-		}
-		v164 := float64(v0 - v163)
-		v165 := v164
-		if v2 {
-			v165 = v98
-		}
-		v166 := v165
-		if v116 {
-			v166 = v0
-		}
-		dst[i] = float32(v166)
+		dst[i] = float32(v102)
 	}
 }
 

@@ -25,6 +25,11 @@ import "fmt"
 //	nb = 1 + bh
 //	nb_err = (1 - (nb - bh)) + b_err
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f(x) = where(x < -800, -0.0, x*where(x < 0, sn, 1 - sn))
+//
 // PyTorch equivalent: torch.nn.SiLU.
 //
 // Deviations from PyTorch:
@@ -72,6 +77,11 @@ func SiLU(dst, x []float32) {
 //	b_err = fma(x, sb, -bh) + x*sb_err
 //	nb = 1 + bh
 //	nb_err = (1 - (nb - bh)) + b_err
+//
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f'(x) = where(x < -800, -0.0, where(x > 45, 1, where(x < -2.5 || x > -0.5, fma(x, c, where(x < 0, sn, 1 - sn)), c*fma(k0, expm1(t), t))))
 //
 // PyTorch equivalent: torch.nn.SiLU.
 //

@@ -51,11 +51,11 @@ func plainSiLU(x float64) float64 {
 		if x < -(800.0) {
 			return -(0.0)
 		}
-		return func() float64 {
-			if x < -(708.0) {
-				return (x * (math.Exp(0.5 * x))) * (math.Exp(0.5 * x))
+		return x * func() float64 {
+			if x < 0.0 {
+				return (1.0 / (1.0 + math.Exp(-(-(math.Abs(x))))))
 			}
-			return x * 1.0 / (1.0 + math.Exp(-(x)))
+			return 1.0 - (1.0 / (1.0 + math.Exp(-(-(math.Abs(x))))))
 		}()
 	}()
 }
@@ -71,20 +71,15 @@ func plainSiLUDerivative(x float64) float64 {
 				return 1.0
 			}
 			return func() float64 {
-				if x < -(708.0) {
-					return ((math.Exp(0.5 * x)) * (1.0 + x)) * (math.Exp(0.5 * x))
-				}
-				return func() float64 {
-					if x < -(2.5) {
-						return math.FMA(1.0/(1.0+math.Exp(-(x))), (1.0 + (x * (1.0 / (1.0 + math.Exp(-(-(x))))))), 1.0/(1.0+math.Exp(-(x)))*((1.0-((1.0+(x*(1.0/(1.0+math.Exp(-(-(x)))))))-(x*(1.0/(1.0+math.Exp(-(-(x))))))))+(math.FMA(x, (1.0/(1.0+math.Exp(-(-(x))))), -(x*(1.0/(1.0+math.Exp(-(-(x)))))))+x*((math.FMA(-(1.0/(1.0+math.Exp(-(-(x))))), (1.0+(math.Exp(x))), 1.0)-(1.0/(1.0+math.Exp(-(-(x)))))*((math.Exp(x))-((1.0+(math.Exp(x)))-1.0)))/(1.0+(math.Exp(x)))))))
-					}
-					return func() float64 {
-						if x < -(0.5) {
-							return (math.FMA(-(1.0 / (1.0 + math.Exp(-(-(math.Abs(x)))))), (1.0 / (1.0 + math.Exp(-(-(math.Abs(x)))))), (1.0 / (1.0 + math.Exp(-(-(math.Abs(x)))))))) * math.FMA(0.2784645427610738, math.Expm1(((x-(-1.2784645427610737))-(-1.0946994183093437e-16))), ((x-(-1.2784645427610737))-(-1.0946994183093437e-16)))
+				if x < -(2.5) || x > -(0.5) {
+					return math.FMA(x, (math.FMA(-(1.0 / (1.0 + math.Exp(-(-(math.Abs(x)))))), (1.0 / (1.0 + math.Exp(-(-(math.Abs(x)))))), (1.0 / (1.0 + math.Exp(-(-(math.Abs(x)))))))), func() float64 {
+						if x < 0.0 {
+							return (1.0 / (1.0 + math.Exp(-(-(math.Abs(x))))))
 						}
-						return math.FMA(x, (math.FMA(-(1.0 / (1.0 + math.Exp(-(-(math.Abs(x)))))), (1.0 / (1.0 + math.Exp(-(-(math.Abs(x)))))), (1.0 / (1.0 + math.Exp(-(-(math.Abs(x)))))))), 1.0/(1.0+math.Exp(-(x))))
-					}()
-				}()
+						return 1.0 - (1.0 / (1.0 + math.Exp(-(-(math.Abs(x))))))
+					}())
+				}
+				return (math.FMA(-(1.0 / (1.0 + math.Exp(-(-(math.Abs(x)))))), (1.0 / (1.0 + math.Exp(-(-(math.Abs(x)))))), (1.0 / (1.0 + math.Exp(-(-(math.Abs(x)))))))) * math.FMA(0.2784645427610738, math.Expm1(((x-(-1.2784645427610737))-(-1.0946994183093437e-16))), ((x-(-1.2784645427610737))-(-1.0946994183093437e-16)))
 			}()
 		}()
 	}()

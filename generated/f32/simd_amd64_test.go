@@ -152,7 +152,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gegluTanh", Inputs: 2, MaxLen: 25,
+		Name: "gegluTanh", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { gegluTanhGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gegluTanhAVX512(d, in[0], in[1]) }},
@@ -168,7 +168,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gegluTanhBackwardB", Inputs: 3, MaxLen: 25,
+		Name: "gegluTanhBackwardB", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { gegluTanhBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gegluTanhBackwardBAVX512(d, in[0], in[1], in[2]) }},
@@ -212,7 +212,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "geluTanh", Inputs: 1, MaxLen: 25,
+		Name: "geluTanh", Inputs: 1, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { geluTanhGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { geluTanhAVX512(d, in[0]) }},
@@ -678,7 +678,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "logsigmoid", Inputs: 1, MaxLen: 49,
+		Name: "logsigmoid", Inputs: 1, MaxLen: 73,
 		Generic: func(d []float32, in [][]float32, p []float32) { logsigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { logsigmoidAVX512(d, in[0]) }},
@@ -1169,7 +1169,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softplus", Inputs: 1, MaxLen: 49,
+		Name: "softplus", Inputs: 1, MaxLen: 73,
 		ParamSets: [][]float32{{float32(0x1p+00), float32(0x1.4p+04)}, {float32(0x1p+01), float32(0x1.4p+03)}, {float32(0x1.666666p-01), float32(0x1.4p+04)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { softplusGeneric(d, in[0], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1188,7 +1188,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softplusBackward", Inputs: 2, MaxLen: 73,
+		Name: "softplusBackward", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float32{{float32(0x1p+00), float32(0x1.4p+04)}, {float32(0x1p+01), float32(0x1.4p+03)}, {float32(0x1.666666p-01), float32(0x1.4p+04)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { softplusBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1366,7 +1366,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "tanhBackward", Inputs: 2, MaxLen: 73,
+		Name: "tanhBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhBackwardAVX512(d, in[0], in[1]) }},

@@ -25,6 +25,11 @@ func softplusCheck(beta, threshold float32) error {
 //	err = where(abs(p) < 1e300, fma(beta, x, -p), 0)
 //	sp = sigmoid(p)
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f(x) = where(p > threshold, x, (max(p, 0) + log1p(exp(-abs(p))))/beta)
+//
 // Parameters:
 //
 //   - beta: default 1, must satisfy beta > 0. sharpness.
@@ -73,6 +78,11 @@ func Softplus(dst, x []float32, beta, threshold float32) {
 // At x = threshold/beta, where f' jumps, the gradient is sigmoid(threshold):
 // PyTorch: the linear branch needs beta*x > threshold (strict), so at equality
 // the log branch's gradient sigmoid(threshold) is taken.
+//
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f'(x) = where(p > threshold, 1, sp)
 //
 // Parameters:
 //

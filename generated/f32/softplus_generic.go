@@ -21,7 +21,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f32 memory, f64 compute,
-// 136 operations): the scalar twin of the vector program the assembly kernels
+// 108 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -29,38 +29,37 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 	x = x[:len(dst)]
 	v1 := float64(beta)
 	v3 := float64(threshold)
-	v5 := math.Float64frombits(0x0000000000000000)   // 0
-	v9 := math.Float64frombits(0xc087500000000000)   // -746
-	v11 := math.Float64frombits(0x4086300000000000)  // 710
-	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v17 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v19 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3ec70dc0962c2af7)  // 2.7482175694084574e-06
-	v22 := math.Float64frombits(0x3efa17c101da5bb7)  // 2.488402252839489e-05
-	v24 := math.Float64frombits(0x3f2a01bc293869aa)  // 0.00019841596496024172
-	v26 := math.Float64frombits(0x3f56c162d86fe701)  // 0.0013888802802725644
-	v28 := math.Float64frombits(0x3f81111105b48a88)  // 0.008333333002672264
-	v30 := math.Float64frombits(0x3fa55555587a181a)  // 0.041666667032629515
-	v32 := math.Float64frombits(0x3fc55555555bb748)  // 0.16666666667827656
-	v34 := math.Float64frombits(0x3fdffffffffe825a)  // 0.49999999999457645
-	v36 := math.Float64frombits(0x3feffffffffffc39)  // 0.9999999999998926
-	v38 := math.Float64frombits(0x3ff000000000003a)  // 1.0000000000000129
-	v43 := math.Float64frombits(0xbff0000000000000)  // -1
-	v45 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v47 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v54 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v58 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
-	v60 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v71 := math.Float64frombits(0x4000000000000000)  // 2
-	v75 := math.Float64frombits(0x3fc8c916f4bab4ae)  // 0.19363676976846506
-	v76 := math.Float64frombits(0x3fcc67a8e771dd6d)  // 0.22191344548239603
-	v78 := math.Float64frombits(0x3fd2493248a2c39d)  // 0.28571755498256285
-	v80 := math.Float64frombits(0x3fd999998ca15d13)  // 0.39999998792105024
-	v82 := math.Float64frombits(0x3fe5555555565024)  // 0.666666666673795
-	v93 := math.Float64frombits(0xfff0000000000000)  // -Inf
-	v95 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v99 := math.Float64frombits(0x7ff8000000000001)  // NaN
-	v125 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v5 := math.Float64frombits(0x0000000000000000)  // 0
+	v9 := math.Float64frombits(0xc087500000000000)  // -746
+	v11 := math.Float64frombits(0x4086300000000000) // 710
+	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v17 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v19 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v21 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v22 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v24 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v26 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v28 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v30 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v32 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v34 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v36 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v38 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v43 := math.Float64frombits(0xbff0000000000000) // -1
+	v45 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
+	v47 := math.Float64frombits(0x3ff0000000000000) // 1
+	v54 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v58 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v60 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v71 := math.Float64frombits(0x4000000000000000) // 2
+	v75 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
+	v76 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
+	v78 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
+	v80 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
+	v82 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
+	v93 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v95 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v99 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -178,58 +177,22 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 			v102 = v42
 		}
 		v103 := float64(v6 + v102)
-		v104 := v2 < v5
-		v105 := float64(v10 * v13)
-		v106 := math.RoundToEven(v105)
-		v107 := -v106
-		v108 := math.FMA(v107, v17, v10)
-		v109 := math.FMA(v107, v19, v108)
-		v110 := math.FMA(v21, v109, v22)
-		v111 := math.FMA(v110, v109, v24)
-		v112 := math.FMA(v111, v109, v26)
-		v113 := math.FMA(v112, v109, v28)
-		v114 := math.FMA(v113, v109, v30)
-		v115 := math.FMA(v114, v109, v32)
-		v116 := math.FMA(v115, v109, v34)
-		v117 := math.FMA(v116, v109, v36)
-		v118 := math.FMA(v117, v109, v38)
-		v119 := math.Ldexp(v118, int(v106))
-		v120 := v47
-		if v104 {
-			v120 = v119
-		}
-		v121 := float64(v47 + v119)
-		v122 := float64(v120 / v121)
-		v123 := math.IsNaN(v2)
-		v124 := v122
-		if v123 {
-			v124 = v2
-		}
-		v126 := v7 < v125
-		v127 := -v2
-		v128 := math.FMA(v1, v0, v127)
-		v129 := v5
-		if v126 {
-			v129 = v128
-		}
-		v130 := float64(v124 * v129)
-		v131 := float64(v103 + v130)
-		v132 := float64(v131 / v1)
-		v133 := v132
+		v104 := float64(v103 / v1)
+		v105 := v104
 		if v4 {
-			v133 = v0
+			v105 = v0
 		}
-		v134 := math.IsNaN(v0)
-		v135 := v133
-		if v134 {
-			v135 = v0
+		v106 := math.IsNaN(v0)
+		v107 := v105
+		if v106 {
+			v107 = v0
 		}
-		dst[i] = float32(v135)
+		dst[i] = float32(v107)
 	}
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f32
-// memory, f64 compute, 82 operations): the scalar twin of the vector program
+// memory, f64 compute, 50 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -254,7 +217,6 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 	v33 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
 	v35 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
 	v37 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v71 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -292,60 +254,17 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 		if v43 {
 			v44 = v2
 		}
-		v45 := -v2
-		v46 := math.Abs(v45)
-		v47 := -v46
-		v48 := v8
-		if v47 > v8 {
-			v48 = v47
-		}
-		v49 := v45 < v10
-		v50 := float64(v48 * v12)
-		v51 := math.RoundToEven(v50)
-		v52 := -v51
-		v53 := math.FMA(v52, v16, v48)
-		v54 := math.FMA(v52, v18, v53)
-		v55 := math.FMA(v20, v54, v21)
-		v56 := math.FMA(v55, v54, v23)
-		v57 := math.FMA(v56, v54, v25)
-		v58 := math.FMA(v57, v54, v27)
-		v59 := math.FMA(v58, v54, v29)
-		v60 := math.FMA(v59, v54, v31)
-		v61 := math.FMA(v60, v54, v33)
-		v62 := math.FMA(v61, v54, v35)
-		v63 := math.FMA(v62, v54, v37)
-		v64 := math.Ldexp(v63, int(v51))
-		v65 := v5
-		if v49 {
-			v65 = v64
-		}
-		v66 := float64(v5 + v64)
-		v67 := float64(v65 / v66)
-		v68 := math.IsNaN(v45)
-		v69 := v67
-		if v68 {
-			v69 = v45
-		}
-		v70 := float64(v44 * v69)
-		v72 := v6 < v71
-		v73 := math.FMA(v1, v0, v45)
-		v74 := v10
-		if v72 {
-			v74 = v73
-		}
-		v75 := float64(v70 * v74)
-		v76 := float64(v44 + v75)
-		v77 := v76
+		v45 := v44
 		if v4 {
-			v77 = v5
+			v45 = v5
 		}
-		v78 := float64(dy[i])
-		v79 := float64(v78 * v77)
-		v80 := math.IsNaN(v0)
-		v81 := v79
-		if v80 {
-			v81 = v0
+		v46 := float64(dy[i])
+		v47 := float64(v46 * v45)
+		v48 := math.IsNaN(v0)
+		v49 := v47
+		if v48 {
+			v49 = v0
 		}
-		dx[i] = float32(v81)
+		dx[i] = float32(v49)
 	}
 }

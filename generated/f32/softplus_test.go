@@ -60,12 +60,7 @@ func plainSoftplus(x, beta, threshold float64) float64 {
 		if (beta * x) > threshold {
 			return x
 		}
-		return (math.Max((beta*x), 0.0) + math.Log1p(math.Exp(-(math.Abs((beta * x))))) + (1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
-			if math.Abs((beta * x)) < 1e+300 {
-				return math.FMA(beta, x, -(beta * x))
-			}
-			return 0.0
-		}())) / beta
+		return (math.Max((beta*x), 0.0) + math.Log1p(math.Exp(-(math.Abs((beta * x)))))) / beta
 	}()
 }
 
@@ -75,12 +70,7 @@ func plainSoftplusDerivative(x, beta, threshold float64) float64 {
 		if (beta * x) > threshold {
 			return 1.0
 		}
-		return (1.0 / (1.0 + math.Exp(-(beta * x)))) + (1.0/(1.0+math.Exp(-(beta*x))))*1.0/(1.0+math.Exp(-(-(beta * x))))*(func() float64 {
-			if math.Abs((beta * x)) < 1e+300 {
-				return math.FMA(beta, x, -(beta * x))
-			}
-			return 0.0
-		}())
+		return (1.0 / (1.0 + math.Exp(-(beta * x))))
 	}()
 }
 

@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 80
+// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 58
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -24,11 +24,8 @@ func swigluGeneric(dst, a, b []float32) {
 	v2 := -v1
 	v4 := math.Float64frombits(0x0000000000000000) // 0
 	v5 := -v4
-	v6 := math.Float64frombits(0x4086200000000000) // 708
-	v7 := -v6
-	v9 := math.Float64frombits(0x3fe0000000000000)  // 0.5
 	v11 := math.Float64frombits(0xc087500000000000) // -746
-	v13 := math.Float64frombits(0x4086300000000000) // 710
+	v14 := math.Float64frombits(0x3ff0000000000000) // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
 	v21 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
@@ -42,24 +39,23 @@ func swigluGeneric(dst, a, b []float32) {
 	v36 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
 	v38 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
 	v40 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v51 := math.Float64frombits(0x3ff0000000000000) // 1
 	for i := range dst {
 		v0 := float64(a[i])
 		v3 := v0 < v2
-		v8 := v0 < v7
-		v10 := float64(v9 * v0)
+		v6 := v0 < v4
+		v7 := math.Abs(v0)
+		v8 := -v7
+		v9 := math.Abs(v8)
+		v10 := -v9
 		v12 := v11
 		if v10 > v11 {
 			v12 = v10
 		}
-		v14 := v13
-		if v12 < v13 {
-			v14 = v12
-		}
-		v16 := float64(v14 * v15)
+		v13 := v8 < v4
+		v16 := float64(v12 * v15)
 		v17 := math.RoundToEven(v16)
 		v18 := -v17
-		v20 := math.FMA(v18, v19, v14)
+		v20 := math.FMA(v18, v19, v12)
 		v22 := math.FMA(v18, v21, v20)
 		v25 := math.FMA(v23, v22, v24)
 		v27 := math.FMA(v25, v22, v26)
@@ -71,72 +67,45 @@ func swigluGeneric(dst, a, b []float32) {
 		v39 := math.FMA(v37, v22, v38)
 		v41 := math.FMA(v39, v22, v40)
 		v42 := math.Ldexp(v41, int(v17))
-		v43 := math.IsNaN(v10)
-		v44 := v42
-		if v43 {
-			v44 = v10
+		v43 := v14
+		if v13 {
+			v43 = v42
 		}
-		v45 := float64(v0 * v44)
-		v46 := float64(v45 * v44)
-		v47 := math.Abs(v0)
-		v48 := -v47
-		v49 := v11
-		if v48 > v11 {
-			v49 = v48
+		v44 := float64(v14 + v42)
+		v45 := float64(v43 / v44)
+		v46 := math.IsNaN(v8)
+		v47 := v45
+		if v46 {
+			v47 = v8
 		}
-		v50 := v0 < v4
-		v52 := float64(v49 * v15)
-		v53 := math.RoundToEven(v52)
-		v54 := -v53
-		v55 := math.FMA(v54, v19, v49)
-		v56 := math.FMA(v54, v21, v55)
-		v57 := math.FMA(v23, v56, v24)
-		v58 := math.FMA(v57, v56, v26)
-		v59 := math.FMA(v58, v56, v28)
-		v60 := math.FMA(v59, v56, v30)
-		v61 := math.FMA(v60, v56, v32)
-		v62 := math.FMA(v61, v56, v34)
-		v63 := math.FMA(v62, v56, v36)
-		v64 := math.FMA(v63, v56, v38)
-		v65 := math.FMA(v64, v56, v40)
-		v66 := math.Ldexp(v65, int(v53))
-		v67 := v51
-		if v50 {
-			v67 = v66
+		v48 := float64(v14 - v47)
+		v49 := v48
+		if v6 {
+			v49 = v47
 		}
-		v68 := float64(v51 + v66)
-		v69 := float64(v67 / v68)
-		v70 := math.IsNaN(v0)
-		v71 := v69
-		if v70 {
-			v71 = v0
-		}
-		v72 := float64(v0 * v71)
-		v73 := v72
-		if v8 {
-			v73 = v46
-		}
-		v74 := v73
+		v50 := float64(v0 * v49)
+		v51 := v50
 		if v3 {
-			v74 = v5
+			v51 = v5
 		}
-		v75 := float64(b[i])
-		v76 := float64(v74 * v75)
-		v77 := math.IsNaN(v75)
-		v78 := v76
-		if v77 {
-			v78 = v75
+		v52 := float64(b[i])
+		v53 := float64(v51 * v52)
+		v54 := math.IsNaN(v52)
+		v55 := v53
+		if v54 {
+			v55 = v52
 		}
-		v79 := v78
-		if v70 {
-			v79 = v0
+		v56 := math.IsNaN(v0)
+		v57 := v55
+		if v56 {
+			v57 = v0
 		}
-		dst[i] = float32(v79)
+		dst[i] = float32(v57)
 	}
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f32 memory,
-// f64 compute, 222 operations): the scalar twin of the vector program the
+// f64 compute, 115 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -150,304 +119,158 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 	v5 := -v4
 	v6 := math.Float64frombits(0x4046800000000000) // 45
 	v8 := math.Float64frombits(0x3ff0000000000000) // 1
-	v9 := math.Float64frombits(0x4086200000000000) // 708
+	v9 := math.Float64frombits(0x4004000000000000) // 2.5
 	v10 := -v9
 	v12 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v14 := math.Float64frombits(0xc087500000000000) // -746
-	v16 := math.Float64frombits(0x4086300000000000) // 710
-	v18 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v22 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v24 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v26 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v27 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v29 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v31 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v33 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v35 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v37 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v39 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v41 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v43 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v51 := math.Float64frombits(0x4004000000000000) // 2.5
-	v52 := -v51
-	v140 := -v12
-	v168 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v169 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v171 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v173 := math.Float64frombits(0xc044000000000000) // -40
-	v181 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
-	v182 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
-	v184 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
-	v186 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
-	v188 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
-	v190 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
-	v192 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
-	v194 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
-	v196 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
-	v199 := math.Float64frombits(0xbff0000000000000) // -1
+	v13 := -v12
+	v20 := math.Float64frombits(0xc087500000000000) // -746
+	v23 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v27 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v29 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v31 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v32 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v34 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v36 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v38 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v40 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v42 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v44 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v46 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v48 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v62 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v63 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v65 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v67 := math.Float64frombits(0xc044000000000000) // -40
+	v69 := math.Float64frombits(0x4086300000000000) // 710
+	v76 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
+	v77 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
+	v79 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
+	v81 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
+	v83 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
+	v85 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
+	v87 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
+	v89 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
+	v91 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
+	v94 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range da {
 		v0 := float64(a[i])
 		v3 := v0 < v2
 		v7 := v6 < v0
 		v11 := v0 < v10
-		v13 := float64(v12 * v0)
-		v15 := v14
-		if v13 > v14 {
-			v15 = v13
+		v14 := v13 < v0
+		v15 := v11 || v14
+		v16 := math.Abs(v0)
+		v17 := -v16
+		v18 := math.Abs(v17)
+		v19 := -v18
+		v21 := v20
+		if v19 > v20 {
+			v21 = v19
 		}
-		v17 := v16
-		if v15 < v16 {
-			v17 = v15
+		v22 := v17 < v4
+		v24 := float64(v21 * v23)
+		v25 := math.RoundToEven(v24)
+		v26 := -v25
+		v28 := math.FMA(v26, v27, v21)
+		v30 := math.FMA(v26, v29, v28)
+		v33 := math.FMA(v31, v30, v32)
+		v35 := math.FMA(v33, v30, v34)
+		v37 := math.FMA(v35, v30, v36)
+		v39 := math.FMA(v37, v30, v38)
+		v41 := math.FMA(v39, v30, v40)
+		v43 := math.FMA(v41, v30, v42)
+		v45 := math.FMA(v43, v30, v44)
+		v47 := math.FMA(v45, v30, v46)
+		v49 := math.FMA(v47, v30, v48)
+		v50 := math.Ldexp(v49, int(v25))
+		v51 := v8
+		if v22 {
+			v51 = v50
 		}
-		v19 := float64(v17 * v18)
-		v20 := math.RoundToEven(v19)
-		v21 := -v20
-		v23 := math.FMA(v21, v22, v17)
-		v25 := math.FMA(v21, v24, v23)
-		v28 := math.FMA(v26, v25, v27)
-		v30 := math.FMA(v28, v25, v29)
-		v32 := math.FMA(v30, v25, v31)
-		v34 := math.FMA(v32, v25, v33)
-		v36 := math.FMA(v34, v25, v35)
-		v38 := math.FMA(v36, v25, v37)
-		v40 := math.FMA(v38, v25, v39)
-		v42 := math.FMA(v40, v25, v41)
-		v44 := math.FMA(v42, v25, v43)
-		v45 := math.Ldexp(v44, int(v20))
-		v46 := math.IsNaN(v13)
-		v47 := v45
-		if v46 {
-			v47 = v13
+		v52 := float64(v8 + v50)
+		v53 := float64(v51 / v52)
+		v54 := math.IsNaN(v17)
+		v55 := v53
+		if v54 {
+			v55 = v17
 		}
-		v48 := float64(v8 + v0)
-		v49 := float64(v47 * v48)
-		v50 := float64(v49 * v47)
-		v53 := v0 < v52
-		v54 := math.Abs(v0)
-		v55 := -v54
-		v56 := v14
-		if v55 > v14 {
-			v56 = v55
+		v56 := -v55
+		v57 := math.FMA(v56, v55, v55)
+		v58 := v0 < v4
+		v59 := float64(v8 - v55)
+		v60 := v59
+		if v58 {
+			v60 = v55
 		}
-		v57 := v0 < v4
-		v58 := float64(v56 * v18)
-		v59 := math.RoundToEven(v58)
-		v60 := -v59
-		v61 := math.FMA(v60, v22, v56)
-		v62 := math.FMA(v60, v24, v61)
-		v63 := math.FMA(v26, v62, v27)
-		v64 := math.FMA(v63, v62, v29)
-		v65 := math.FMA(v64, v62, v31)
-		v66 := math.FMA(v65, v62, v33)
-		v67 := math.FMA(v66, v62, v35)
-		v68 := math.FMA(v67, v62, v37)
-		v69 := math.FMA(v68, v62, v39)
-		v70 := math.FMA(v69, v62, v41)
-		v71 := math.FMA(v70, v62, v43)
-		v72 := math.Ldexp(v71, int(v59))
-		v73 := v8
-		if v57 {
-			v73 = v72
+		v61 := math.FMA(v0, v57, v60)
+		v64 := float64(v0 - v63)
+		v66 := float64(v64 - v65)
+		v68 := v67
+		if v66 > v67 {
+			v68 = v66
 		}
-		v74 := float64(v8 + v72)
-		v75 := float64(v73 / v74)
-		v76 := math.IsNaN(v0)
-		v77 := v75
-		if v76 {
-			v77 = v0
+		v70 := v69
+		if v68 < v69 {
+			v70 = v68
 		}
-		v78 := -v0
-		v79 := math.Abs(v78)
-		v80 := -v79
-		v81 := v14
-		if v80 > v14 {
-			v81 = v80
+		v71 := float64(v70 * v23)
+		v72 := math.RoundToEven(v71)
+		v73 := -v72
+		v74 := math.FMA(v73, v27, v70)
+		v75 := math.FMA(v73, v29, v74)
+		v78 := math.FMA(v76, v75, v77)
+		v80 := math.FMA(v78, v75, v79)
+		v82 := math.FMA(v80, v75, v81)
+		v84 := math.FMA(v82, v75, v83)
+		v86 := math.FMA(v84, v75, v85)
+		v88 := math.FMA(v86, v75, v87)
+		v90 := math.FMA(v88, v75, v89)
+		v92 := math.FMA(v90, v75, v91)
+		v93 := float64(v75 * v92)
+		v95 := math.Ldexp(v94, int(v73))
+		v96 := float64(v8 + v95)
+		v97 := float64(v96 + v93)
+		v98 := math.Ldexp(v97, int(v72))
+		v99 := math.Copysign(v98, v66)
+		v100 := math.IsNaN(v66)
+		v101 := v99
+		if v100 {
+			v101 = v66
 		}
-		v82 := v78 < v4
-		v83 := float64(v81 * v18)
-		v84 := math.RoundToEven(v83)
-		v85 := -v84
-		v86 := math.FMA(v85, v22, v81)
-		v87 := math.FMA(v85, v24, v86)
-		v88 := math.FMA(v26, v87, v27)
-		v89 := math.FMA(v88, v87, v29)
-		v90 := math.FMA(v89, v87, v31)
-		v91 := math.FMA(v90, v87, v33)
-		v92 := math.FMA(v91, v87, v35)
-		v93 := math.FMA(v92, v87, v37)
-		v94 := math.FMA(v93, v87, v39)
-		v95 := math.FMA(v94, v87, v41)
-		v96 := math.FMA(v95, v87, v43)
-		v97 := math.Ldexp(v96, int(v84))
-		v98 := v8
-		if v82 {
-			v98 = v97
+		v102 := math.FMA(v62, v101, v66)
+		v103 := float64(v57 * v102)
+		v104 := v103
+		if v15 {
+			v104 = v61
 		}
-		v99 := float64(v8 + v97)
-		v100 := float64(v98 / v99)
-		v101 := math.IsNaN(v78)
-		v102 := v100
-		if v101 {
-			v102 = v78
-		}
-		v103 := float64(v0 * v102)
-		v104 := float64(v8 + v103)
-		v105 := float64(v104 - v103)
-		v106 := float64(v8 - v105)
-		v107 := -v103
-		v108 := math.FMA(v0, v102, v107)
-		v109 := -v102
-		v110 := v14
-		if v0 > v14 {
-			v110 = v0
-		}
-		v111 := v16
-		if v110 < v16 {
-			v111 = v110
-		}
-		v112 := float64(v111 * v18)
-		v113 := math.RoundToEven(v112)
-		v114 := -v113
-		v115 := math.FMA(v114, v22, v111)
-		v116 := math.FMA(v114, v24, v115)
-		v117 := math.FMA(v26, v116, v27)
-		v118 := math.FMA(v117, v116, v29)
-		v119 := math.FMA(v118, v116, v31)
-		v120 := math.FMA(v119, v116, v33)
-		v121 := math.FMA(v120, v116, v35)
-		v122 := math.FMA(v121, v116, v37)
-		v123 := math.FMA(v122, v116, v39)
-		v124 := math.FMA(v123, v116, v41)
-		v125 := math.FMA(v124, v116, v43)
-		v126 := math.Ldexp(v125, int(v113))
-		v127 := v126
-		if v76 {
-			v127 = v0
-		}
-		v128 := float64(v8 + v127)
-		v129 := math.FMA(v109, v128, v8)
-		v130 := float64(v128 - v8)
-		v131 := float64(v127 - v130)
-		v132 := float64(v102 * v131)
-		v133 := float64(v129 - v132)
-		v134 := float64(v133 / v128)
-		v135 := float64(v0 * v134)
-		v136 := float64(v108 + v135)
-		v137 := float64(v106 + v136)
-		v138 := float64(v77 * v137)
-		v139 := math.FMA(v77, v104, v138)
-		v141 := v0 < v140
-		v142 := math.Abs(v55)
-		v143 := -v142
-		v144 := v14
-		if v143 > v14 {
-			v144 = v143
-		}
-		v145 := v55 < v4
-		v146 := float64(v144 * v18)
-		v147 := math.RoundToEven(v146)
-		v148 := -v147
-		v149 := math.FMA(v148, v22, v144)
-		v150 := math.FMA(v148, v24, v149)
-		v151 := math.FMA(v26, v150, v27)
-		v152 := math.FMA(v151, v150, v29)
-		v153 := math.FMA(v152, v150, v31)
-		v154 := math.FMA(v153, v150, v33)
-		v155 := math.FMA(v154, v150, v35)
-		v156 := math.FMA(v155, v150, v37)
-		v157 := math.FMA(v156, v150, v39)
-		v158 := math.FMA(v157, v150, v41)
-		v159 := math.FMA(v158, v150, v43)
-		v160 := math.Ldexp(v159, int(v147))
-		v161 := v8
-		if v145 {
-			v161 = v160
-		}
-		v162 := float64(v8 + v160)
-		v163 := float64(v161 / v162)
-		v164 := math.IsNaN(v55)
-		v165 := v163
-		if v164 {
-			v165 = v55
-		}
-		v166 := -v165
-		v167 := math.FMA(v166, v165, v165)
-		v170 := float64(v0 - v169)
-		v172 := float64(v170 - v171)
-		v174 := v173
-		if v172 > v173 {
-			v174 = v172
-		}
-		v175 := v16
-		if v174 < v16 {
-			v175 = v174
-		}
-		v176 := float64(v175 * v18)
-		v177 := math.RoundToEven(v176)
-		v178 := -v177
-		v179 := math.FMA(v178, v22, v175)
-		v180 := math.FMA(v178, v24, v179)
-		v183 := math.FMA(v181, v180, v182)
-		v185 := math.FMA(v183, v180, v184)
-		v187 := math.FMA(v185, v180, v186)
-		v189 := math.FMA(v187, v180, v188)
-		v191 := math.FMA(v189, v180, v190)
-		v193 := math.FMA(v191, v180, v192)
-		v195 := math.FMA(v193, v180, v194)
-		v197 := math.FMA(v195, v180, v196)
-		v198 := float64(v180 * v197)
-		v200 := math.Ldexp(v199, int(v178))
-		v201 := float64(v8 + v200)
-		v202 := float64(v201 + v198)
-		v203 := math.Ldexp(v202, int(v177))
-		v204 := math.Copysign(v203, v172)
-		v205 := math.IsNaN(v172)
-		v206 := v204
-		if v205 {
-			v206 = v172
-		}
-		v207 := math.FMA(v168, v206, v172)
-		v208 := float64(v167 * v207)
-		v209 := math.FMA(v0, v167, v77)
-		v210 := v209
-		if v141 {
-			v210 = v208
-		}
-		v211 := v210
-		if v53 {
-			v211 = v139
-		}
-		v212 := v211
-		if v11 {
-			v212 = v50
-		}
-		v213 := v212
+		v105 := v104
 		if v7 {
-			v213 = v8
+			v105 = v8
 		}
-		v214 := v213
+		v106 := v105
 		if v3 {
-			v214 = v5
+			v106 = v5
 		}
-		v215 := float64(b[i])
-		v216 := float64(v214 * v215)
-		v217 := float64(dy[i])
-		v218 := float64(v217 * v216)
-		v219 := math.IsNaN(v215)
-		v220 := v218
-		if v219 {
-			v220 = v215
+		v107 := float64(b[i])
+		v108 := float64(v106 * v107)
+		v109 := float64(dy[i])
+		v110 := float64(v109 * v108)
+		v111 := math.IsNaN(v107)
+		v112 := v110
+		if v111 {
+			v112 = v107
 		}
-		v221 := v220
-		if v76 {
-			v221 = v0
+		v113 := math.IsNaN(v0)
+		v114 := v112
+		if v113 {
+			v114 = v0
 		}
-		da[i] = float32(v221)
+		da[i] = float32(v114)
 	}
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f32 memory,
-// f64 compute, 78 operations): the scalar twin of the vector program the
+// f64 compute, 56 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -459,11 +282,8 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 	v2 := -v1
 	v4 := math.Float64frombits(0x0000000000000000) // 0
 	v5 := -v4
-	v6 := math.Float64frombits(0x4086200000000000) // 708
-	v7 := -v6
-	v9 := math.Float64frombits(0x3fe0000000000000)  // 0.5
 	v11 := math.Float64frombits(0xc087500000000000) // -746
-	v13 := math.Float64frombits(0x4086300000000000) // 710
+	v14 := math.Float64frombits(0x3ff0000000000000) // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
 	v21 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
@@ -477,24 +297,23 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 	v36 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
 	v38 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
 	v40 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v51 := math.Float64frombits(0x3ff0000000000000) // 1
 	for i := range db {
 		v0 := float64(a[i])
 		v3 := v0 < v2
-		v8 := v0 < v7
-		v10 := float64(v9 * v0)
+		v6 := v0 < v4
+		v7 := math.Abs(v0)
+		v8 := -v7
+		v9 := math.Abs(v8)
+		v10 := -v9
 		v12 := v11
 		if v10 > v11 {
 			v12 = v10
 		}
-		v14 := v13
-		if v12 < v13 {
-			v14 = v12
-		}
-		v16 := float64(v14 * v15)
+		v13 := v8 < v4
+		v16 := float64(v12 * v15)
 		v17 := math.RoundToEven(v16)
 		v18 := -v17
-		v20 := math.FMA(v18, v19, v14)
+		v20 := math.FMA(v18, v19, v12)
 		v22 := math.FMA(v18, v21, v20)
 		v25 := math.FMA(v23, v22, v24)
 		v27 := math.FMA(v25, v22, v26)
@@ -506,61 +325,34 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 		v39 := math.FMA(v37, v22, v38)
 		v41 := math.FMA(v39, v22, v40)
 		v42 := math.Ldexp(v41, int(v17))
-		v43 := math.IsNaN(v10)
-		v44 := v42
-		if v43 {
-			v44 = v10
+		v43 := v14
+		if v13 {
+			v43 = v42
 		}
-		v45 := float64(v0 * v44)
-		v46 := float64(v45 * v44)
-		v47 := math.Abs(v0)
-		v48 := -v47
-		v49 := v11
-		if v48 > v11 {
-			v49 = v48
+		v44 := float64(v14 + v42)
+		v45 := float64(v43 / v44)
+		v46 := math.IsNaN(v8)
+		v47 := v45
+		if v46 {
+			v47 = v8
 		}
-		v50 := v0 < v4
-		v52 := float64(v49 * v15)
-		v53 := math.RoundToEven(v52)
-		v54 := -v53
-		v55 := math.FMA(v54, v19, v49)
-		v56 := math.FMA(v54, v21, v55)
-		v57 := math.FMA(v23, v56, v24)
-		v58 := math.FMA(v57, v56, v26)
-		v59 := math.FMA(v58, v56, v28)
-		v60 := math.FMA(v59, v56, v30)
-		v61 := math.FMA(v60, v56, v32)
-		v62 := math.FMA(v61, v56, v34)
-		v63 := math.FMA(v62, v56, v36)
-		v64 := math.FMA(v63, v56, v38)
-		v65 := math.FMA(v64, v56, v40)
-		v66 := math.Ldexp(v65, int(v53))
-		v67 := v51
-		if v50 {
-			v67 = v66
+		v48 := float64(v14 - v47)
+		v49 := v48
+		if v6 {
+			v49 = v47
 		}
-		v68 := float64(v51 + v66)
-		v69 := float64(v67 / v68)
-		v70 := math.IsNaN(v0)
-		v71 := v69
-		if v70 {
-			v71 = v0
-		}
-		v72 := float64(v0 * v71)
-		v73 := v72
-		if v8 {
-			v73 = v46
-		}
-		v74 := v73
+		v50 := float64(v0 * v49)
+		v51 := v50
 		if v3 {
-			v74 = v5
+			v51 = v5
 		}
-		v75 := float64(dy[i])
-		v76 := float64(v75 * v74)
-		v77 := v76
-		if v70 {
-			v77 = v0
+		v52 := float64(dy[i])
+		v53 := float64(v52 * v51)
+		v54 := math.IsNaN(v0)
+		v55 := v53
+		if v54 {
+			v55 = v0
 		}
-		db[i] = float32(v77)
+		db[i] = float32(v55)
 	}
 }

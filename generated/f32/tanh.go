@@ -51,6 +51,11 @@ func Tanh(dst, x []float32) {
 //	e4 = 4*exp(l_hi - 2*abs(x))
 //	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f'(x) = 4*fma(-s, s, s)
+//
 // PyTorch equivalent: torch.nn.Tanh.
 //
 // Deviations from PyTorch:

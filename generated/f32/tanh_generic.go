@@ -86,19 +86,19 @@ func tanhGeneric(dst, x []float32) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f32 memory, f64
-// compute, 101 operations): the scalar twin of the vector program the assembly
+// compute, 53 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
 func tanhBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0x4075e00000000000)  // 350
-	v4 := math.Float64frombits(0x4010000000000000)  // 4
-	v5 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v6 := math.Float64frombits(0x4000000000000000)  // 2
-	v9 := math.Float64frombits(0xc087500000000000)  // -746
-	v11 := math.Float64frombits(0x4086300000000000) // 710
+	v1 := math.Float64frombits(0x4010000000000000) // 4
+	v2 := math.Float64frombits(0x4000000000000000) // 2
+	v3 := -v2
+	v8 := math.Float64frombits(0xc087500000000000)  // -746
+	v10 := math.Float64frombits(0x0000000000000000) // 0
+	v12 := math.Float64frombits(0x3ff0000000000000) // 1
 	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v17 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
 	v19 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
@@ -112,45 +112,21 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 	v34 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
 	v36 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
 	v38 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v44 := math.Float64frombits(0x3ff0000000000000) // 1
-	v45 := math.Float64frombits(0x4270000000000000) // 1.099511627776e+12
-	v46 := float64(v44 / v45)
-	v47 := float64(v46 * v46)
-	v48 := float64(v47 * v46)
-	v49 := float64(v48 * v46)
-	v50 := float64(v49 * v46)
-	v51 := float64(v50 * v46)
-	v52 := float64(v51 * v46)
-	v53 := float64(v52 * v46)
-	v54 := float64(v53 * v46)
-	v55 := float64(v54 * v46)
-	v56 := float64(v55 * v46)
-	v57 := float64(v56 * v46)
-	v58 := float64(v57 * v46)
-	v59 := float64(v58 * v46)
-	v60 := float64(v59 * v46)
-	v61 := float64(v60 * v46)
-	v63 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v66 := -v6
-	v71 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := float64(x[i])
-		v1 := math.Abs(v0)
-		v3 := v2 < v1
-		v7 := float64(v6 * v1)
-		v8 := float64(v5 - v7)
-		v10 := v9
-		if v8 > v9 {
-			v10 = v8
+		v4 := math.Abs(v0)
+		v5 := float64(v3 * v4)
+		v6 := math.Abs(v5)
+		v7 := -v6
+		v9 := v8
+		if v7 > v8 {
+			v9 = v7
 		}
-		v12 := v11
-		if v10 < v11 {
-			v12 = v10
-		}
-		v14 := float64(v12 * v13)
+		v11 := v5 < v10
+		v14 := float64(v9 * v13)
 		v15 := math.RoundToEven(v14)
 		v16 := -v15
-		v18 := math.FMA(v16, v17, v12)
+		v18 := math.FMA(v16, v17, v9)
 		v20 := math.FMA(v16, v19, v18)
 		v23 := math.FMA(v21, v20, v22)
 		v25 := math.FMA(v23, v20, v24)
@@ -162,64 +138,28 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v37 := math.FMA(v35, v20, v36)
 		v39 := math.FMA(v37, v20, v38)
 		v40 := math.Ldexp(v39, int(v15))
-		v41 := math.IsNaN(v8)
-		v42 := v40
-		if v41 {
-			v42 = v8
+		v41 := v12
+		if v11 {
+			v41 = v40
 		}
-		v43 := float64(v4 * v42)
-		v62 := float64(v43 * v61)
-		v64 := float64(v62 * v63)
-		v65 := math.FMA(v43, v61, v64)
-		v67 := float64(v66 * v1)
-		v68 := math.Abs(v67)
-		v69 := -v68
-		v70 := v9
-		if v69 > v9 {
-			v70 = v69
+		v42 := float64(v12 + v40)
+		v43 := float64(v41 / v42)
+		v44 := math.IsNaN(v5)
+		v45 := v43
+		if v44 {
+			v45 = v5
 		}
-		v72 := v67 < v71
-		v73 := float64(v70 * v13)
-		v74 := math.RoundToEven(v73)
-		v75 := -v74
-		v76 := math.FMA(v75, v17, v70)
-		v77 := math.FMA(v75, v19, v76)
-		v78 := math.FMA(v21, v77, v22)
-		v79 := math.FMA(v78, v77, v24)
-		v80 := math.FMA(v79, v77, v26)
-		v81 := math.FMA(v80, v77, v28)
-		v82 := math.FMA(v81, v77, v30)
-		v83 := math.FMA(v82, v77, v32)
-		v84 := math.FMA(v83, v77, v34)
-		v85 := math.FMA(v84, v77, v36)
-		v86 := math.FMA(v85, v77, v38)
-		v87 := math.Ldexp(v86, int(v74))
-		v88 := v44
-		if v72 {
-			v88 = v87
+		v46 := -v45
+		v47 := math.FMA(v46, v45, v45)
+		v48 := float64(v1 * v47)
+		v49 := float64(dy[i])
+		v50 := float64(v49 * v48)
+		v51 := math.IsNaN(v0)
+		v52 := v50
+		if v51 {
+			v52 = v0
 		}
-		v89 := float64(v44 + v87)
-		v90 := float64(v88 / v89)
-		v91 := math.IsNaN(v67)
-		v92 := v90
-		if v91 {
-			v92 = v67
-		}
-		v93 := -v92
-		v94 := math.FMA(v93, v92, v92)
-		v95 := float64(v4 * v94)
-		v96 := v95
-		if v3 {
-			v96 = v65
-		}
-		v97 := float64(dy[i])
-		v98 := float64(v97 * v96)
-		v99 := math.IsNaN(v0)
-		v100 := v98
-		if v99 {
-			v100 = v0
-		}
-		dx[i] = float32(v100)
+		dx[i] = float32(v52)
 	}
 }
 

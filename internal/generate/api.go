@@ -160,6 +160,29 @@ func emitAPIFile(f *jen.File, a *spec.Activation, ks kernels, prec string, t str
 	return nil
 }
 
+// float32DocLines shows, in the float32 package, the formula the kernel of
+// direction d evaluates when the spec gives float32 kernels one of their
+// own (spec.Activation.Float32).
+func float32DocLines(a *spec.Activation, d vprog.Direction, t string) []string {
+	if t != "float32" {
+		return nil
+	}
+	kf := a.Kernels(true)
+	var line string
+	switch {
+	case d == vprog.Forward && kf.Forward != &a.Forward:
+		line = "\tf(x) = " + oneLine(kf.Forward.Src)
+	case d == vprog.Backward && kf.Derivative != &a.Derivative:
+		line = "\tf'(x) = " + oneLine(kf.Derivative.Src)
+	case d == vprog.BackwardFromOutput && kf.DerivativeOutput != a.DerivativeOutput:
+		line = "\tg(y) = " + oneLine(kf.DerivativeOutput.Src)
+	default:
+		return nil
+	}
+	return []string{"", "The float32 kernels compute the same function from a formula without " +
+		"the corrections only a float64 result needs:", "", line}
+}
+
 func emitAPIFunc(f *jen.File, a *spec.Activation, d vprog.Direction, p *vprog.Program, t string) {
 	fn := apiName(a, d)
 	slices, order := apiSlices(d)
@@ -202,6 +225,7 @@ func emitAPIFunc(f *jen.File, a *spec.Activation, d vprog.Direction, p *vprog.Pr
 				"%s panics otherwise (use %sBackward).", oneLine(a.OutputRequires.Src), fn, a.GoName))
 		}
 	}
+	lines = append(lines, float32DocLines(a, d, t)...)
 	lines = append(lines, paramDocLines(a)...)
 	lines = append(lines, commonDocLines(a)...)
 	out := slices[0]

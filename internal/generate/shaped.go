@@ -173,6 +173,7 @@ func planShaped(a *spec.Activation, mem vprog.Type) (*shapedPlan, error) {
 			return &stage{p: p, out: out, ins: ins}, nil
 		}
 		var err error
+		kf := of.Kernels(mem == vprog.F32)
 		for _, st := range []struct {
 			dst  **stage
 			name string
@@ -180,10 +181,10 @@ func planShaped(a *spec.Activation, mem vprog.Type) (*shapedPlan, error) {
 			ins  []string
 			r    vprog.Reducer
 		}{
-			{&sp.fwd, "", &of.Forward, []string{"x"}, vprog.NoReduce},
-			{&sp.fwdVec, "Vec", &of.Forward, []string{"x", w}, vprog.NoReduce},
-			{&sp.bwd, "Backward", &of.Derivative, []string{"x", "dy"}, vprog.NoReduce},
-			{&sp.bwdVec, "BackwardVec", &of.Derivative, []string{"x", w, "dy"}, vprog.NoReduce},
+			{&sp.fwd, "", kf.Forward, []string{"x"}, vprog.NoReduce},
+			{&sp.fwdVec, "Vec", kf.Forward, []string{"x", w}, vprog.NoReduce},
+			{&sp.bwd, "Backward", kf.Derivative, []string{"x", "dy"}, vprog.NoReduce},
+			{&sp.bwdVec, "BackwardVec", kf.Derivative, []string{"x", w, "dy"}, vprog.NoReduce},
 			{&sp.dw, "BackwardWeight", a.DerivativeWeight, []string{"x", "dy"}, vprog.ReduceSum},
 		} {
 			if *st.dst, err = lower(st.name, st.f, st.ins, st.r); err != nil {

@@ -40,6 +40,12 @@
 //	    output_requires: "..."     # optional, only with derivative_output:
 //	                               #   condition over the parameters under which
 //	                               #   derivative_output is valid
+//	    float32:                   # optional, elementwise only; formulas the
+//	      forward: ...             #   float32 kernels evaluate instead (any of
+//	                               #   forward, derivative, derivative_output):
+//	                               #   the same function without the corrections
+//	                               #   only a float64 result needs; checked
+//	                               #   against the main formula to 1 float32 ULP
 //	    kinks:                     # optional; where f' jumps
 //	      - {at: "0", gradient: "0", why: "PyTorch takes relu'(0) = 0"}
 //	                               #   at, gradient: formulas over the parameters

@@ -329,6 +329,11 @@ func (a *Activation) formulas() []*Formula {
 	if a.DerivativeOutput != nil {
 		out = append(out, a.DerivativeOutput)
 	}
+	for _, f := range []*Formula{a.Float32.Forward, a.Float32.Derivative, a.Float32.DerivativeOutput} {
+		if f != nil {
+			out = append(out, f)
+		}
+	}
 	if a.OutputRequires != nil {
 		out = append(out, a.OutputRequires)
 	}

@@ -277,7 +277,7 @@ var snakeRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 var activationFields = []string{
 	"name", "go_name", "kind", "doc", "torch", "params", "constants", "thresholds",
-	"let", "let_output", "forward", "derivative", "derivative_output", "output_requires",
+	"let", "let_output", "forward", "derivative", "derivative_output", "output_requires", "float32",
 	"kinks", "special", "deviations", "test_params", "accuracy_gaps",
 }
 
@@ -602,6 +602,33 @@ func (l *loader) formula(f field, scope map[string]bool, cond bool) *Formula {
 	return l.formulaFor(f, scope, cond, nil)
 }
 
+// float32Formulas reads float32:, the formulas the float32 kernels
+// evaluate instead of the entry's own (Activation.Float32), each over the
+// same names as the formula it replaces.
+func (l *loader) float32Formulas(f field, a *Activation, withVar func(string) map[string]bool) {
+	if a.Kind != "elementwise" {
+		l.errorf(f.key, "float32: only elementwise entries have float32 formulas (a %s entry's kernels use its gate's or its of's)", a.Kind)
+		return
+	}
+	fm, ok := l.mapping(f.val, "float32", "forward", "derivative", "derivative_output")
+	if !ok {
+		return
+	}
+	if ff, ok := fm["forward"]; ok {
+		a.Float32.Forward = l.formula(ff, withVar("x"), false)
+	}
+	if ff, ok := fm["derivative"]; ok {
+		a.Float32.Derivative = l.formula(ff, withVar("x"), false)
+	}
+	if ff, ok := fm["derivative_output"]; ok {
+		if a.DerivativeOutput == nil {
+			l.errorf(ff.key, "float32: derivative_output replaces the entry's derivative_output, and it has none")
+		} else {
+			a.Float32.DerivativeOutput = l.formula(ff, withVar("y"), false)
+		}
+	}
+}
+
 // formulaFor is formula for the formula of the let user (nil: a formula
 // that is not a let's), which matters for the lets it may use and for
 // knowing which lets are used.
@@ -879,6 +906,9 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 	}
 	if f, ok := m["derivative_output"]; ok {
 		a.DerivativeOutput = l.formula(f, withVar("y"), false)
+	}
+	if f, ok := m["float32"]; ok {
+		l.float32Formulas(f, a, withVar)
 	}
 	if f, ok := m["output_requires"]; ok {
 		if _, has := m["derivative_output"]; !has {

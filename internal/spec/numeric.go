@@ -202,7 +202,72 @@ func semantic(a *Activation, at *entryPos) ErrorList {
 	if derOut != nil && !outChecked {
 		errs.add(a.DerivativeOutput.Pos, "derivative_output is never checked: output_requires holds neither at the defaults nor at any test_params set")
 	}
+	return append(errs, float32Agree(a, sets, fwd, der, derOut, compile)...)
+}
+
+// float32Agree checks each of a's float32 formulas against the formula it
+// replaces at the probe points and parameter sets: rounded to float32, the
+// two exact values may differ by one ULP at most (where the exact value
+// lies near a rounding boundary). A typo shows here, with its position;
+// the kernels' tests then measure the float32 kernels against the main
+// formulas over many more inputs.
+func float32Agree(a *Activation, sets []paramSet, fwd, der, derOut *reference.Func,
+	compile func(f *Formula, vars []string, what string) *reference.Func) ErrorList {
+	var errs ErrorList
+	check := func(f *Formula, main *reference.Func, what string, onOutput bool) {
+		if f == nil || main == nil {
+			return
+		}
+		vars := append([]string{"x"}, a.ParamNames()...)
+		if onOutput {
+			vars[0] = "y"
+		}
+		alt := compile(f, vars, "float32: "+what)
+		if alt == nil {
+			return
+		}
+		for _, set := range sets {
+			for _, x := range probePoints() {
+				v := x
+				if onOutput {
+					v = fwd.Float64(append([]float64{x}, set.vals...)...)
+				}
+				args := append([]float64{v}, set.vals...)
+				want, got := main.Float32(args...), alt.Float32(args...)
+				if ulps32(want, got) > 1 {
+					errs.add(f.Pos, "float32: %s gives %v at %s = %v, %s%s; the entry's %s gives %v",
+						what, got, vars[0], v, set.label, a.describe(set.vals), what, want)
+					return
+				}
+			}
+		}
+	}
+	check(a.Float32.Forward, fwd, "forward", false)
+	check(a.Float32.Derivative, der, "derivative", false)
+	check(a.Float32.DerivativeOutput, derOut, "derivative_output", true)
 	return errs
+}
+
+// ulps32 is how many float32 values lie between a and b (0 when both are
+// NaN, or the same infinity; a large number when only one is NaN).
+func ulps32(a, b float32) float64 {
+	switch {
+	case a != a || b != b:
+		if a != a && b != b {
+			return 0
+		}
+		return math.Inf(1)
+	case a == b:
+		return 0
+	}
+	ord := func(v float32) int64 {
+		u := int64(math.Float32bits(v))
+		if u&(1<<31) != 0 {
+			return -(u &^ (1 << 31))
+		}
+		return u
+	}
+	return math.Abs(float64(ord(a) - ord(b)))
 }
 
 // near tells whether x is within 1e-6 relative of one of the points.

@@ -63,6 +63,14 @@ type Activation struct {
 	// OutputRequires is the condition on the parameters under which
 	// DerivativeOutput is valid (nil: always).
 	OutputRequires *Formula
+	// Float32 (YAML float32:) holds formulas the float32 kernels evaluate
+	// instead of Forward, Derivative or DerivativeOutput (nil: the same
+	// one). They compute the same function, more cheaply: float32 kernels
+	// run in float64 lanes, where the double-float corrections a float64
+	// result needs are far below float32's resolution. The main formulas
+	// stay the definition the reference evaluates, so the float32 tests
+	// measure these against it.
+	Float32 KernelFormulas
 
 	Kinks      []Kink
 	Special    []Special
@@ -95,6 +103,31 @@ type Activation struct {
 	// figure the tests then hold them to. Each one is a defect on record,
 	// listed in docs/ACCURACY.md, not a second bar.
 	Gaps []Gap
+}
+
+// KernelFormulas are the three formulas an elementwise kernel evaluates.
+type KernelFormulas struct {
+	Forward, Derivative, DerivativeOutput *Formula
+}
+
+// Kernels returns the formulas the kernels of one precision evaluate: the
+// main ones, or for float32 those Float32 replaces. DerivativeOutput is nil
+// when the entry has none.
+func (a *Activation) Kernels(float32 bool) KernelFormulas {
+	k := KernelFormulas{&a.Forward, &a.Derivative, a.DerivativeOutput}
+	if !float32 {
+		return k
+	}
+	if a.Float32.Forward != nil {
+		k.Forward = a.Float32.Forward
+	}
+	if a.Float32.Derivative != nil {
+		k.Derivative = a.Float32.Derivative
+	}
+	if a.Float32.DerivativeOutput != nil {
+		k.DerivativeOutput = a.Float32.DerivativeOutput
+	}
+	return k
 }
 
 // Param is a scalar parameter of the activation.

@@ -71,15 +71,16 @@ func lowerWith(a *spec.Activation, d Direction, mem, compute Type) (p *Program, 
 		params[i] = prm.Name
 	}
 	inputs := 2
-	formula, variable := &a.Derivative, "x"
+	kf := a.Kernels(mem == F32) // float32 kernels may have formulas of their own
+	formula, variable := kf.Derivative, "x"
 	switch d {
 	case Forward:
-		inputs, formula = 1, &a.Forward
+		inputs, formula = 1, kf.Forward
 	case BackwardFromOutput:
-		if a.DerivativeOutput == nil {
+		if kf.DerivativeOutput == nil {
 			return nil, fmt.Errorf("%s: %s has no derivative_output", a.Pos, a.Name)
 		}
-		formula, variable = a.DerivativeOutput, "y"
+		formula, variable = kf.DerivativeOutput, "y"
 	}
 	name := KernelName(a.Name, d)
 	b := NewBuilder(name, mem, compute, inputs, params)

@@ -129,14 +129,15 @@ func LowerGated(a *spec.Activation, part GatedPart, mem Type) (*Program, error) 
 	inputs := []string{"a", "b"}
 	names := Names{Inputs: inputs}
 	suffix := ""
-	formula := &g.Forward
+	kf := g.Kernels(mem == F32)
+	formula := kf.Forward
 	other := v // the input the gate's value is multiplied by ("" for none)
 	if part != GatedForward {
 		names = Names{Inputs: []string{"a", "b", "dy"}, ScaleBy: "dy"}
 		suffix = map[GatedPart]string{GatedDA: "BackwardA", GatedDB: "BackwardB"}[part]
 		wrtGated := (part == GatedDA) == (u == "a")
 		if wrtGated {
-			formula = &g.Derivative
+			formula = kf.Derivative
 		} else {
 			other = ""
 		}
