@@ -1036,13 +1036,13 @@ func logsumexpBackwardAVX512(dst, in0 []float32, y, dy float32)
 //go:noescape
 func logsumexpBackwardAVX2(dst, in0 []float32, y, dy float32)
 
-// mishAVX512 computes mish with AVX512 (1 vectors per iteration, masked tail).
+// mishAVX512 computes mish with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func mishAVX512(dst, in0 []float32)
 
-// mishAVX512Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// mishAVX512Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape

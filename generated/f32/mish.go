@@ -39,6 +39,11 @@ import "fmt"
 //	dd_err = fma(d, d, -dd) + 2*d*d_err
 //	q0 = num/dd
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f(x) = where(x < -800, -0.0, where(x > 20, x, x*(n/d)))
+//
 // PyTorch equivalent: torch.nn.Mish.
 //
 // Deviations from PyTorch:
@@ -101,6 +106,11 @@ func Mish(dst, x []float32) {
 //	dd = d*d
 //	dd_err = fma(d, d, -dd) + 2*d*d_err
 //	q0 = num/dd
+//
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f'(x) = where(x < -800, -0.0, where(x > 25, 1, where(x < -0.3, q0, r + 4*x*ex*(1 + ex)/(d*d))))
 //
 // PyTorch equivalent: torch.nn.Mish.
 //

@@ -20,7 +20,7 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 100
+// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 51
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -31,139 +31,78 @@ func mishGeneric(dst, x []float32) {
 	v2 := -v1
 	v4 := math.Float64frombits(0x0000000000000000) // 0
 	v5 := -v4
-	v6 := math.Float64frombits(0x4034000000000000) // 20
-	v8 := math.Float64frombits(0x4086200000000000) // 708
-	v9 := -v8
-	v11 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v13 := math.Float64frombits(0xc087500000000000) // -746
-	v15 := math.Float64frombits(0x4086300000000000) // 710
-	v17 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v21 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v23 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v25 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v26 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v28 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v30 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v32 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v34 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v36 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v38 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v40 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v42 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v68 := math.Float64frombits(0x4000000000000000) // 2
+	v6 := math.Float64frombits(0x4034000000000000)  // 20
+	v8 := math.Float64frombits(0xc087500000000000)  // -746
+	v10 := math.Float64frombits(0x4086300000000000) // 710
+	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v18 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v20 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v21 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v23 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v25 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v27 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v29 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v31 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v33 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v35 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v37 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v42 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := float64(x[i])
 		v3 := v0 < v2
 		v7 := v6 < v0
-		v10 := v0 < v9
-		v12 := float64(v11 * v0)
-		v14 := v13
-		if v12 > v13 {
-			v14 = v12
+		v9 := v8
+		if v0 > v8 {
+			v9 = v0
 		}
-		v16 := v15
-		if v14 < v15 {
-			v16 = v14
+		v11 := v10
+		if v9 < v10 {
+			v11 = v9
 		}
-		v18 := float64(v16 * v17)
-		v19 := math.RoundToEven(v18)
-		v20 := -v19
-		v22 := math.FMA(v20, v21, v16)
-		v24 := math.FMA(v20, v23, v22)
-		v27 := math.FMA(v25, v24, v26)
-		v29 := math.FMA(v27, v24, v28)
-		v31 := math.FMA(v29, v24, v30)
-		v33 := math.FMA(v31, v24, v32)
-		v35 := math.FMA(v33, v24, v34)
-		v37 := math.FMA(v35, v24, v36)
-		v39 := math.FMA(v37, v24, v38)
-		v41 := math.FMA(v39, v24, v40)
-		v43 := math.FMA(v41, v24, v42)
-		v44 := math.Ldexp(v43, int(v19))
-		v45 := math.IsNaN(v12)
-		v46 := v44
-		if v45 {
-			v46 = v12
+		v13 := float64(v11 * v12)
+		v14 := math.RoundToEven(v13)
+		v15 := -v14
+		v17 := math.FMA(v15, v16, v11)
+		v19 := math.FMA(v15, v18, v17)
+		v22 := math.FMA(v20, v19, v21)
+		v24 := math.FMA(v22, v19, v23)
+		v26 := math.FMA(v24, v19, v25)
+		v28 := math.FMA(v26, v19, v27)
+		v30 := math.FMA(v28, v19, v29)
+		v32 := math.FMA(v30, v19, v31)
+		v34 := math.FMA(v32, v19, v33)
+		v36 := math.FMA(v34, v19, v35)
+		v38 := math.FMA(v36, v19, v37)
+		v39 := math.Ldexp(v38, int(v14))
+		v40 := math.IsNaN(v0)
+		v41 := v39
+		if v40 {
+			v41 = v0
 		}
+		v43 := float64(v41 + v42)
+		v44 := float64(v41 * v43)
+		v45 := float64(v44 + v42)
+		v46 := float64(v44 / v45)
 		v47 := float64(v0 * v46)
-		v48 := float64(v47 * v46)
-		v49 := v13
-		if v0 > v13 {
-			v49 = v0
-		}
-		v50 := v15
-		if v49 < v15 {
-			v50 = v49
-		}
-		v51 := float64(v50 * v17)
-		v52 := math.RoundToEven(v51)
-		v53 := -v52
-		v54 := math.FMA(v53, v21, v50)
-		v55 := math.FMA(v53, v23, v54)
-		v56 := math.FMA(v25, v55, v26)
-		v57 := math.FMA(v56, v55, v28)
-		v58 := math.FMA(v57, v55, v30)
-		v59 := math.FMA(v58, v55, v32)
-		v60 := math.FMA(v59, v55, v34)
-		v61 := math.FMA(v60, v55, v36)
-		v62 := math.FMA(v61, v55, v38)
-		v63 := math.FMA(v62, v55, v40)
-		v64 := math.FMA(v63, v55, v42)
-		v65 := math.Ldexp(v64, int(v52))
-		v66 := math.IsNaN(v0)
-		v67 := v65
-		if v66 {
-			v67 = v0
-		}
-		v69 := float64(v67 + v68)
-		v70 := float64(v67 * v69)
-		v71 := float64(v70 + v68)
-		v72 := float64(v70 / v71)
-		v73 := -v72
-		v74 := math.FMA(v73, v71, v70)
-		v75 := -v70
-		v76 := math.FMA(v67, v69, v75)
-		v77 := float64(v69 - v67)
-		v78 := float64(v69 - v77)
-		v79 := float64(v67 - v78)
-		v80 := float64(v68 - v77)
-		v81 := float64(v79 + v80)
-		v82 := float64(v67 * v81)
-		v83 := float64(v76 + v82)
-		v84 := float64(v74 + v83)
-		v85 := float64(v71 - v70)
-		v86 := float64(v71 - v85)
-		v87 := float64(v70 - v86)
-		v88 := float64(v68 - v85)
-		v89 := float64(v87 + v88)
-		v90 := float64(v89 + v83)
-		v91 := float64(v72 * v90)
-		v92 := float64(v84 - v91)
-		v93 := float64(v92 / v71)
-		v94 := float64(v0 * v93)
-		v95 := math.FMA(v0, v72, v94)
-		v96 := v95
-		if v10 {
-			v96 = v48
-		}
-		v97 := v96
+		v48 := v47
 		if v7 {
-			v97 = v0
+			v48 = v0
 		}
-		v98 := v97
+		v49 := v48
 		if v3 {
-			v98 = v5
+			v49 = v5
 		}
-		v99 := v98
-		if v66 {
-			v99 = v0
+		v50 := v49
+		if v40 {
+			v50 = v0
 		}
-		dst[i] = float32(v99)
+		dst[i] = float32(v50)
 	}
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f32 memory, f64
-// compute, 222 operations): the scalar twin of the vector program the assembly
+// compute, 122 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -176,265 +115,153 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 	v5 := -v4
 	v6 := math.Float64frombits(0x4039000000000000) // 25
 	v8 := math.Float64frombits(0x3ff0000000000000) // 1
-	v9 := math.Float64frombits(0x4086200000000000) // 708
+	v9 := math.Float64frombits(0x3fd3333333333333) // 0.3
 	v10 := -v9
-	v12 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v14 := math.Float64frombits(0xc087500000000000) // -746
-	v16 := math.Float64frombits(0x4086300000000000) // 710
-	v18 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v22 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v24 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v26 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v27 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v29 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v31 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v33 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v35 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v37 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v39 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v41 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v43 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v51 := math.Float64frombits(0x3fd3333333333333) // 0.3
-	v52 := -v51
-	v73 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
-	v75 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
-	v77 := math.Float64frombits(0xc044000000000000)  // -40
-	v85 := math.Float64frombits(0x3ec71de2a3226942)  // 2.7557300877448555e-06
-	v86 := math.Float64frombits(0x3efa159d7419d9dd)  // 2.4876054573097723e-05
-	v88 := math.Float64frombits(0x3f2a01a8d5df2abe)  // 0.00019841371516656452
-	v90 := math.Float64frombits(0x3f56c164e5ae762d)  // 0.0013888821911004587
-	v92 := math.Float64frombits(0x3f8111110d92c601)  // 0.008333333231663966
-	v94 := math.Float64frombits(0x3fa55555573f6d9b)  // 0.041666666889535985
-	v96 := math.Float64frombits(0x3fc555555556d76e)  // 0.16666666666941005
-	v98 := math.Float64frombits(0x3fdfffffffff7354)  // 0.49999999999800093
-	v100 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
-	v103 := math.Float64frombits(0xbff0000000000000) // -1
-	v111 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v113 := math.Float64frombits(0x4008000000000000) // 3
-	v118 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v119 := math.Float64frombits(0x4000000000000000) // 2
-	v123 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v126 := math.Float64frombits(0x4010000000000000) // 4
-	v149 := -v73
+	v12 := math.Float64frombits(0xc087500000000000) // -746
+	v14 := math.Float64frombits(0x4086300000000000) // 710
+	v16 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v20 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v22 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v24 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v25 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v27 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v29 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v31 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v33 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v35 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v37 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v39 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v41 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v46 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
+	v48 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
+	v50 := math.Float64frombits(0xc044000000000000) // -40
+	v58 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
+	v59 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
+	v61 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
+	v63 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
+	v65 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
+	v67 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
+	v69 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
+	v71 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
+	v73 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
+	v76 := math.Float64frombits(0xbff0000000000000) // -1
+	v84 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v86 := math.Float64frombits(0x4008000000000000) // 3
+	v91 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v92 := math.Float64frombits(0x4000000000000000) // 2
+	v96 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v99 := math.Float64frombits(0x4010000000000000) // 4
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
 		v7 := v6 < v0
 		v11 := v0 < v10
-		v13 := float64(v12 * v0)
+		v13 := v12
+		if v0 > v12 {
+			v13 = v0
+		}
 		v15 := v14
-		if v13 > v14 {
+		if v13 < v14 {
 			v15 = v13
 		}
-		v17 := v16
-		if v15 < v16 {
-			v17 = v15
+		v17 := float64(v15 * v16)
+		v18 := math.RoundToEven(v17)
+		v19 := -v18
+		v21 := math.FMA(v19, v20, v15)
+		v23 := math.FMA(v19, v22, v21)
+		v26 := math.FMA(v24, v23, v25)
+		v28 := math.FMA(v26, v23, v27)
+		v30 := math.FMA(v28, v23, v29)
+		v32 := math.FMA(v30, v23, v31)
+		v34 := math.FMA(v32, v23, v33)
+		v36 := math.FMA(v34, v23, v35)
+		v38 := math.FMA(v36, v23, v37)
+		v40 := math.FMA(v38, v23, v39)
+		v42 := math.FMA(v40, v23, v41)
+		v43 := math.Ldexp(v42, int(v18))
+		v44 := math.IsNaN(v0)
+		v45 := v43
+		if v44 {
+			v45 = v0
 		}
-		v19 := float64(v17 * v18)
-		v20 := math.RoundToEven(v19)
-		v21 := -v20
-		v23 := math.FMA(v21, v22, v17)
-		v25 := math.FMA(v21, v24, v23)
-		v28 := math.FMA(v26, v25, v27)
-		v30 := math.FMA(v28, v25, v29)
-		v32 := math.FMA(v30, v25, v31)
-		v34 := math.FMA(v32, v25, v33)
-		v36 := math.FMA(v34, v25, v35)
-		v38 := math.FMA(v36, v25, v37)
-		v40 := math.FMA(v38, v25, v39)
-		v42 := math.FMA(v40, v25, v41)
-		v44 := math.FMA(v42, v25, v43)
-		v45 := math.Ldexp(v44, int(v20))
-		v46 := math.IsNaN(v13)
-		v47 := v45
-		if v46 {
-			v47 = v13
+		v47 := float64(v0 - v46)
+		v49 := float64(v47 - v48)
+		v51 := v50
+		if v49 > v50 {
+			v51 = v49
 		}
-		v48 := float64(v8 + v0)
-		v49 := float64(v47 * v48)
-		v50 := float64(v49 * v47)
-		v53 := v0 < v52
-		v54 := v14
-		if v0 > v14 {
-			v54 = v0
+		v52 := v14
+		if v51 < v14 {
+			v52 = v51
 		}
-		v55 := v16
-		if v54 < v16 {
-			v55 = v54
+		v53 := float64(v52 * v16)
+		v54 := math.RoundToEven(v53)
+		v55 := -v54
+		v56 := math.FMA(v55, v20, v52)
+		v57 := math.FMA(v55, v22, v56)
+		v60 := math.FMA(v58, v57, v59)
+		v62 := math.FMA(v60, v57, v61)
+		v64 := math.FMA(v62, v57, v63)
+		v66 := math.FMA(v64, v57, v65)
+		v68 := math.FMA(v66, v57, v67)
+		v70 := math.FMA(v68, v57, v69)
+		v72 := math.FMA(v70, v57, v71)
+		v74 := math.FMA(v72, v57, v73)
+		v75 := float64(v57 * v74)
+		v77 := math.Ldexp(v76, int(v55))
+		v78 := float64(v8 + v77)
+		v79 := float64(v78 + v75)
+		v80 := math.Ldexp(v79, int(v54))
+		v81 := math.Copysign(v80, v49)
+		v82 := math.IsNaN(v49)
+		v83 := v81
+		if v82 {
+			v83 = v49
 		}
-		v56 := float64(v55 * v18)
-		v57 := math.RoundToEven(v56)
-		v58 := -v57
-		v59 := math.FMA(v58, v22, v55)
-		v60 := math.FMA(v58, v24, v59)
-		v61 := math.FMA(v26, v60, v27)
-		v62 := math.FMA(v61, v60, v29)
-		v63 := math.FMA(v62, v60, v31)
-		v64 := math.FMA(v63, v60, v33)
-		v65 := math.FMA(v64, v60, v35)
-		v66 := math.FMA(v65, v60, v37)
-		v67 := math.FMA(v66, v60, v39)
-		v68 := math.FMA(v67, v60, v41)
-		v69 := math.FMA(v68, v60, v43)
-		v70 := math.Ldexp(v69, int(v57))
-		v71 := math.IsNaN(v0)
-		v72 := v70
-		if v71 {
-			v72 = v0
-		}
-		v74 := float64(v0 - v73)
-		v76 := float64(v74 - v75)
-		v78 := v77
-		if v76 > v77 {
-			v78 = v76
-		}
-		v79 := v16
-		if v78 < v16 {
-			v79 = v78
-		}
-		v80 := float64(v79 * v18)
-		v81 := math.RoundToEven(v80)
-		v82 := -v81
-		v83 := math.FMA(v82, v22, v79)
-		v84 := math.FMA(v82, v24, v83)
-		v87 := math.FMA(v85, v84, v86)
-		v89 := math.FMA(v87, v84, v88)
-		v91 := math.FMA(v89, v84, v90)
-		v93 := math.FMA(v91, v84, v92)
-		v95 := math.FMA(v93, v84, v94)
-		v97 := math.FMA(v95, v84, v96)
-		v99 := math.FMA(v97, v84, v98)
-		v101 := math.FMA(v99, v84, v100)
-		v102 := float64(v84 * v101)
-		v104 := math.Ldexp(v103, int(v82))
-		v105 := float64(v8 + v104)
-		v106 := float64(v105 + v102)
-		v107 := math.Ldexp(v106, int(v81))
-		v108 := math.Copysign(v107, v76)
-		v109 := math.IsNaN(v76)
-		v110 := v108
-		if v109 {
-			v110 = v76
-		}
-		v112 := float64(v110 * v110)
-		v114 := float64(v113 * v110)
-		v115 := float64(v112 + v114)
-		v116 := float64(v115 + v113)
-		v117 := float64(v111 * v116)
-		v120 := float64(v110 + v119)
-		v121 := float64(v118 * v120)
-		v122 := float64(v117 + v121)
-		v124 := float64(v122 + v123)
-		v125 := float64(v110 * v124)
-		v127 := float64(v126 * v76)
-		v128 := float64(v8 + v72)
-		v129 := float64(v127 * v128)
-		v130 := float64(v125 + v129)
-		v131 := float64(v72 * v130)
-		v132 := float64(v72 + v119)
-		v133 := float64(v72 * v132)
-		v134 := float64(v133 + v119)
-		v135 := float64(v134 * v134)
-		v136 := float64(v131 / v135)
-		v137 := -v136
-		v138 := math.FMA(v137, v135, v131)
-		v139 := -v131
-		v140 := math.FMA(v72, v130, v139)
-		v141 := float64(v130 - v129)
-		v142 := float64(v125 - v141)
-		v143 := -v125
-		v144 := math.FMA(v110, v124, v143)
-		v145 := float64(v8 + v110)
-		v146 := float64(v74 - v0)
-		v147 := float64(v74 - v146)
-		v148 := float64(v0 - v147)
-		v150 := float64(v149 - v146)
-		v151 := float64(v148 + v150)
-		v152 := float64(v74 - v76)
-		v153 := float64(v152 - v75)
-		v154 := float64(v151 + v153)
-		v155 := float64(v145 * v154)
-		v156 := float64(v119 * v110)
-		v157 := float64(v156 + v113)
-		v158 := float64(v111 * v157)
-		v159 := float64(v158 + v118)
-		v160 := float64(v110 * v159)
-		v161 := float64(v124 + v160)
-		v162 := float64(v155 * v161)
-		v163 := float64(v144 + v162)
-		v164 := float64(v142 + v163)
-		v165 := -v129
-		v166 := math.FMA(v127, v128, v165)
-		v167 := float64(v154 * v128)
-		v168 := float64(v128 - v8)
-		v169 := float64(v72 - v168)
-		v170 := float64(v76 * v169)
-		v171 := float64(v167 + v170)
-		v172 := float64(v126 * v171)
-		v173 := float64(v166 + v172)
-		v174 := float64(v164 + v173)
-		v175 := float64(v72 * v174)
-		v176 := float64(v140 + v175)
-		v177 := float64(v138 + v176)
-		v178 := -v135
-		v179 := math.FMA(v134, v134, v178)
-		v180 := float64(v119 * v134)
-		v181 := float64(v134 - v133)
-		v182 := float64(v134 - v181)
-		v183 := float64(v133 - v182)
-		v184 := float64(v119 - v181)
-		v185 := float64(v183 + v184)
-		v186 := -v133
-		v187 := math.FMA(v72, v132, v186)
-		v188 := float64(v132 - v72)
-		v189 := float64(v132 - v188)
-		v190 := float64(v72 - v189)
-		v191 := float64(v119 - v188)
-		v192 := float64(v190 + v191)
-		v193 := float64(v72 * v192)
-		v194 := float64(v187 + v193)
-		v195 := float64(v185 + v194)
-		v196 := float64(v180 * v195)
-		v197 := float64(v179 + v196)
-		v198 := float64(v136 * v197)
-		v199 := float64(v177 - v198)
-		v200 := float64(v199 / v135)
-		v201 := float64(v136 + v200)
-		v202 := float64(v133 / v134)
-		v203 := -v202
-		v204 := math.FMA(v203, v134, v133)
-		v205 := float64(v204 + v194)
-		v206 := float64(v202 * v195)
-		v207 := float64(v205 - v206)
-		v208 := float64(v207 / v134)
-		v209 := float64(v126 * v0)
-		v210 := float64(v209 * v72)
-		v211 := float64(v210 * v128)
-		v212 := float64(v211 / v135)
-		v213 := float64(v208 + v212)
-		v214 := float64(v202 + v213)
-		v215 := v214
-		if v53 {
-			v215 = v201
-		}
-		v216 := v215
+		v85 := float64(v83 * v83)
+		v87 := float64(v86 * v83)
+		v88 := float64(v85 + v87)
+		v89 := float64(v88 + v86)
+		v90 := float64(v84 * v89)
+		v93 := float64(v83 + v92)
+		v94 := float64(v91 * v93)
+		v95 := float64(v90 + v94)
+		v97 := float64(v95 + v96)
+		v98 := float64(v83 * v97)
+		v100 := float64(v99 * v49)
+		v101 := float64(v8 + v45)
+		v102 := float64(v100 * v101)
+		v103 := float64(v98 + v102)
+		v104 := float64(v45 * v103)
+		v105 := float64(v45 + v92)
+		v106 := float64(v45 * v105)
+		v107 := float64(v106 + v92)
+		v108 := float64(v107 * v107)
+		v109 := float64(v104 / v108)
+		v110 := float64(v106 / v107)
+		v111 := float64(v99 * v0)
+		v112 := float64(v111 * v45)
+		v113 := float64(v112 * v101)
+		v114 := float64(v113 / v108)
+		v115 := float64(v110 + v114)
+		v116 := v115
 		if v11 {
-			v216 = v50
+			v116 = v109
 		}
-		v217 := v216
+		v117 := v116
 		if v7 {
-			v217 = v8
+			v117 = v8
 		}
-		v218 := v217
+		v118 := v117
 		if v3 {
-			v218 = v5
+			v118 = v5
 		}
-		v219 := float64(dy[i])
-		v220 := float64(v219 * v218)
-		v221 := v220
-		if v71 {
-			v221 = v0
+		v119 := float64(dy[i])
+		v120 := float64(v119 * v118)
+		v121 := v120
+		if v44 {
+			v121 = v0
 		}
-		dx[i] = float32(v221)
+		dx[i] = float32(v121)
 	}
 }

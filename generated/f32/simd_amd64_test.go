@@ -749,7 +749,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "mish", Inputs: 1, MaxLen: 25,
+		Name: "mish", Inputs: 1, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { mishGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { mishAVX512(d, in[0]) }},
