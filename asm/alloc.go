@@ -341,7 +341,7 @@ func (a *allocator) compute(it item) {
 		return
 	}
 
-	sh := a.is.shape(in.Op)
+	sh := a.is.shape(in)
 	n := in.Op.Arity()
 	args := append([]vprog.Value(nil), in.Args[:n]...)
 	if sh.commute {

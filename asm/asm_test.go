@@ -92,6 +92,16 @@ func opPrograms() []Kernel {
 			n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(35)), b.Const(-2200)), b.Const(2200)), vprog.RoundNearestEven)
 			return b.Ldexp(a, n)
 		})
+		// LdexpMidRange: its contract, |a| in [2^-60, 2^60] and n in
+		// [-1982, 1983], every exponent of it (float64 compute only).
+		if c.compute == vprog.F64 {
+			add("ldexpmid", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+				x := b.Input(0)
+				a := b.CopySign(b.Min(b.Max(b.Abs(x), b.Const(0x1p-60)), b.Const(0x1p60)), x)
+				n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(35)), b.Const(-1982)), b.Const(1983)), vprog.RoundNearestEven)
+				return b.LdexpMidRange(a, n)
+			})
+		}
 		// GetExp/GetMant on normal inputs; others selected away.
 		for _, name := range []string{"getexp", "getmant"} {
 			add(name, c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {

@@ -42,7 +42,8 @@ func (a *avx2) lanes() int {
 
 func (a *avx2) memBytes() int { return a.lanes() * a.mem.Bits() / 8 }
 
-func (a *avx2) shape(op vprog.Op) shape {
+func (a *avx2) shape(in vprog.Instr) shape {
+	op := in.Op
 	if s, ok := commonShape(op); ok {
 		return s
 	}
@@ -54,6 +55,9 @@ func (a *avx2) shape(op vprog.Op) shape {
 	case vprog.OpCopySign:
 		return shape{memArg: -1, tie: -1, scratch: 1}
 	case vprog.OpLdexp:
+		if in.Imm == vprog.LdexpMidRange && !a.f32 {
+			return shape{memArg: -1, tie: -1, scratch: 2, dstEarly: true}
+		}
 		return shape{memArg: -1, tie: -1, scratch: 4, dstEarly: true}
 	}
 	panic(fmt.Sprintf("asm: AVX2 has no encoding for %s", op))
@@ -107,7 +111,7 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 		}
 		f(operand.U8(uint8(in.Imm)|roundSuppress), x(0), dst)
 	case vprog.OpLdexp:
-		a.ldexp(c, args[0].r.(reg.VecPhysical), args[1].r.(reg.VecPhysical), dst.(reg.VecPhysical), s)
+		a.ldexp(c, args[0].r.(reg.VecPhysical), args[1].r.(reg.VecPhysical), dst.(reg.VecPhysical), s, in.Imm == vprog.LdexpMidRange)
 	case vprog.OpGetExp:
 		// The biased exponent, placed in the mantissa of 2^52 (2^23) so
 		// that subtracting 2^52+bias gives the unbiased exponent exactly.
@@ -169,7 +173,11 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 //
 // Two steps cover |n| ≤ 2·emax + emax; beyond, the final clamp keeps the
 // saturated result (overflow or zero) that math.Ldexp gives.
-func (a *avx2) ldexp(c *build.Context, v, n, dst reg.VecPhysical, s []reg.VecPhysical) {
+//
+// midRange (vprog.LdexpMidRange): |v| in [2^-60, 2^60] and n in [-1982,
+// 1983], so v·2^c with c = n clamped to [-960, 960] is exact, and 2^(n-c)
+// is a normal power of two: one rounding, in the second multiplication.
+func (a *avx2) ldexp(c *build.Context, v, n, dst reg.VecPhysical, s []reg.VecPhysical, midRange bool) {
 	emax, emin, down, magic, shift := 1023.0, -1022.0, -969.0, float64(1<<52+1023), 52
 	if a.f32 {
 		emax, emin, down, magic, shift = 127, -126, -102, 1<<23+127, 23
@@ -188,6 +196,17 @@ func (a *avx2) ldexp(c *build.Context, v, n, dst reg.VecPhysical, s []reg.VecPhy
 		} else {
 			c.VPSLLQ(operand.U8(uint8(shift)), out, out)
 		}
+	}
+	if midRange && !a.f32 {
+		cl, rest := s[0], s[1]
+		maxf(a.cf(-960), n, cl)
+		minf(a.cf(960), cl, cl)
+		sub(cl, n, rest)
+		pow2(cl, cl)
+		mul(cl, v, dst)
+		pow2(rest, rest)
+		mul(rest, dst, dst)
+		return
 	}
 	vv, nn := v, n // current value and remaining exponent
 	e, m, p, r := s[0], s[1], s[2], s[3]

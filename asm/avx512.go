@@ -42,7 +42,8 @@ func (a *avx512) lanes() int {
 
 func (a *avx512) memBytes() int { return a.lanes() * a.mem.Bits() / 8 }
 
-func (a *avx512) shape(op vprog.Op) shape {
+func (a *avx512) shape(in vprog.Instr) shape {
+	op := in.Op
 	if s, ok := commonShape(op); ok {
 		return s
 	}

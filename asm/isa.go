@@ -61,7 +61,7 @@ type isa interface {
 	maskRegs() []reg.Physical
 	lanes() int    // elements per vector
 	memBytes() int // bytes of memory one vector of elements occupies
-	shape(op vprog.Op) shape
+	shape(in vprog.Instr) shape
 	constLoc(bits uint64) loc // memory operand holding a constant
 	// emit encodes one lane operation; dst is a vector or mask register.
 	emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []loc, scratch []reg.VecPhysical)

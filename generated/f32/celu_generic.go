@@ -22,7 +22,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 87
+// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 86
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -58,8 +58,7 @@ func celuGeneric(dst, x []float32, alpha float32) {
 	v65 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
 	v67 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
 	v69 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v73 := math.Float64frombits(0x4089000000000000) // 800
-	v74 := -v73
+	v74 := math.Float64frombits(0xc089000000000000) // -800
 	v76 := math.Float64frombits(0x4085e00000000000) // 700
 	for i := range dst {
 		v0 := float64(x[i])
@@ -149,7 +148,7 @@ func celuGeneric(dst, x []float32, alpha float32) {
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f32 memory, f64
-// compute, 101 operations): the scalar twin of the vector program the assembly
+// compute, 84 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -159,8 +158,8 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := float64(alpha)
-	v6 := math.Float64frombits(0x4085e00000000000) // 700
-	v7 := -v6
+	v6 := math.Float64frombits(0x4085e00000000000)  // 700
+	v7 := math.Float64frombits(0xc085e00000000000)  // -700
 	v9 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
 	v11 := math.Float64frombits(0xc087500000000000) // -746
 	v13 := math.Float64frombits(0x4086300000000000) // 710
@@ -178,25 +177,8 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 	v38 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
 	v40 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
 	v45 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v46 := math.Float64frombits(0x4089000000000000) // 800
-	v47 := -v46
-	v57 := math.Float64frombits(0x4270000000000000) // 1.099511627776e+12
-	v58 := float64(v3 / v57)
-	v59 := float64(v58 * v58)
-	v60 := float64(v59 * v58)
-	v61 := float64(v60 * v58)
-	v62 := float64(v61 * v58)
-	v63 := float64(v62 * v58)
-	v64 := float64(v63 * v58)
-	v65 := float64(v64 * v58)
-	v66 := float64(v65 * v58)
-	v67 := float64(v66 * v58)
-	v68 := float64(v67 * v58)
-	v69 := float64(v68 * v58)
-	v70 := float64(v69 * v58)
-	v71 := float64(v70 * v58)
-	v72 := float64(v71 * v58)
-	v73 := float64(v72 * v58)
+	v47 := math.Float64frombits(0xc089000000000000) // -800
+	v73 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := v1 < v0

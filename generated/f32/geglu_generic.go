@@ -12,7 +12,7 @@ var (
 	gegluBackwardBImpl = gegluBackwardBGeneric
 )
 
-// gegluGeneric is the pure-Go kernel of geglu (f32 memory, f64 compute, 127
+// gegluGeneric is the pure-Go kernel of geglu (f32 memory, f64 compute, 126
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -20,10 +20,9 @@ var (
 func gegluGeneric(dst, a, b []float32) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v1 := math.Float64frombits(0x4044000000000000) // 40
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
+	v2 := math.Float64frombits(0xc044000000000000)   // -40
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
 	v6 := math.Float64frombits(0x4024000000000000)   // 10
 	v8 := math.Float64frombits(0x3fe0000000000000)   // 0.5
 	v11 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
@@ -174,7 +173,7 @@ func gegluGeneric(dst, a, b []float32) {
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f32 memory,
-// f64 compute, 191 operations): the scalar twin of the vector program the
+// f64 compute, 187 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -182,23 +181,19 @@ func gegluBackwardAGeneric(da, a, b, dy []float32) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v1 := math.Float64frombits(0x4044000000000000) // 40
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
-	v6 := math.Float64frombits(0x4024000000000000)  // 10
-	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v9 := math.Float64frombits(0xbfe80ead197f00b4)  // -0.7517915246935645
-	v12 := math.Float64frombits(0x3f90000000000000) // 0.015625
-	v14 := math.Float64frombits(0x3c713e74c58cada8) // 1.4956759177009883e-17
-	v16 := math.Float64frombits(0x3fdb9d98fa5a3215) // 0.4314939923140469
-	v17 := math.Float64frombits(0x3fd8d9a941de3ac5) // 0.388284982990552
-	v18 := math.Float64frombits(0x3f92a2ef9bb865ae) // 0.018199676398671087
-	v19 := -v18
-	v20 := math.Float64frombits(0x3fbd2fa4c17c7e84) // 0.1140082332972217
-	v21 := -v20
-	v22 := math.Float64frombits(0x3f8e4088244f901d) // 0.014771522148244337
-	v23 := -v22
+	v2 := math.Float64frombits(0xc044000000000000)   // -40
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v9 := math.Float64frombits(0xbfe80ead197f00b4)   // -0.7517915246935645
+	v12 := math.Float64frombits(0x3f90000000000000)  // 0.015625
+	v14 := math.Float64frombits(0x3c713e74c58cada8)  // 1.4956759177009883e-17
+	v16 := math.Float64frombits(0x3fdb9d98fa5a3215)  // 0.4314939923140469
+	v17 := math.Float64frombits(0x3fd8d9a941de3ac5)  // 0.388284982990552
+	v19 := math.Float64frombits(0xbf92a2ef9bb865ae)  // -0.018199676398671087
+	v21 := math.Float64frombits(0xbfbd2fa4c17c7e84)  // -0.1140082332972217
+	v23 := math.Float64frombits(0xbf8e4088244f901d)  // -0.014771522148244337
 	v33 := math.Float64frombits(0x3fe0000000000000)  // 0.5
 	v35 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
 	v39 := math.Float64frombits(0x3f1c5f0aaee3c83a)  // 0.00010822775559285537
@@ -240,7 +235,7 @@ func gegluBackwardAGeneric(da, a, b, dy []float32) {
 	v123 := math.Float64frombits(0x3ff18932bf08e168) // 1.0959956610004955
 	v135 := math.Float64frombits(0x4000000000000000) // 2
 	v142 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
-	v144 := -v33
+	v144 := math.Float64frombits(0xbfe0000000000000) // -0.5
 	v147 := math.Float64frombits(0xc087500000000000) // -746
 	v149 := math.Float64frombits(0x4086300000000000) // 710
 	v156 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
@@ -412,7 +407,7 @@ func gegluBackwardAGeneric(da, a, b, dy []float32) {
 }
 
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f32 memory,
-// f64 compute, 125 operations): the scalar twin of the vector program the
+// f64 compute, 124 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -420,10 +415,9 @@ func gegluBackwardBGeneric(db, a, b, dy []float32) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v1 := math.Float64frombits(0x4044000000000000) // 40
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
+	v2 := math.Float64frombits(0xc044000000000000)   // -40
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
 	v6 := math.Float64frombits(0x4024000000000000)   // 10
 	v8 := math.Float64frombits(0x3fe0000000000000)   // 0.5
 	v11 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476

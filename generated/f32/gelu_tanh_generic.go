@@ -21,16 +21,15 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f32 memory, f64 compute,
-// 59 operations): the scalar twin of the vector program the assembly kernels
+// 58 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
 func geluTanhGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x403e000000000000) // 30
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
+	v2 := math.Float64frombits(0xc03e000000000000)  // -30
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
 	v6 := math.Float64frombits(0x4024000000000000)  // 10
 	v8 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
@@ -110,57 +109,53 @@ func geluTanhGeneric(dst, x []float32) {
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f32
-// memory, f64 compute, 152 operations): the scalar twin of the vector program
+// memory, f64 compute, 148 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func geluTanhBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x403e000000000000) // 30
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
-	v6 := math.Float64frombits(0x4024000000000000) // 10
-	v8 := math.Float64frombits(0x3ff0000000000000) // 1
-	v9 := -v8
-	v11 := math.Float64frombits(0x3fe199999999999a) // 0.55
-	v12 := -v11
-	v15 := math.Float64frombits(0x3ff9884533d43651) // 1.5957691216057308
-	v16 := math.Float64frombits(0x3fa6e4e26d4801f7) // 0.044715
-	v24 := math.Float64frombits(0xc087500000000000) // -746
-	v27 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v31 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v33 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v35 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v36 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v38 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v40 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v42 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v44 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v46 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v48 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v50 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v52 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v85 := math.Float64frombits(0x4000000000000000) // 2
-	v92 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v93 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v95 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v98 := float64(v93 + v95)
-	v101 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v105 := math.Float64frombits(0xc044000000000000) // -40
-	v107 := math.Float64frombits(0x4086300000000000) // 710
-	v114 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
-	v115 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
-	v117 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
-	v119 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
-	v121 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
-	v123 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
-	v125 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
-	v127 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
-	v129 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
-	v132 := math.Float64frombits(0xbff0000000000000) // -1
-	v140 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v2 := math.Float64frombits(0xc03e000000000000)   // -30
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v9 := math.Float64frombits(0xbff0000000000000)   // -1
+	v12 := math.Float64frombits(0xbfe199999999999a)  // -0.55
+	v15 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
+	v16 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
+	v24 := math.Float64frombits(0xc087500000000000)  // -746
+	v27 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v31 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v33 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v35 := math.Float64frombits(0x3ec70dc0962c2af7)  // 2.7482175694084574e-06
+	v36 := math.Float64frombits(0x3efa17c101da5bb7)  // 2.488402252839489e-05
+	v38 := math.Float64frombits(0x3f2a01bc293869aa)  // 0.00019841596496024172
+	v40 := math.Float64frombits(0x3f56c162d86fe701)  // 0.0013888802802725644
+	v42 := math.Float64frombits(0x3f81111105b48a88)  // 0.008333333002672264
+	v44 := math.Float64frombits(0x3fa55555587a181a)  // 0.041666667032629515
+	v46 := math.Float64frombits(0x3fc55555555bb748)  // 0.16666666667827656
+	v48 := math.Float64frombits(0x3fdffffffffe825a)  // 0.49999999999457645
+	v50 := math.Float64frombits(0x3feffffffffffc39)  // 0.9999999999998926
+	v52 := math.Float64frombits(0x3ff000000000003a)  // 1.0000000000000129
+	v85 := math.Float64frombits(0x4000000000000000)  // 2
+	v92 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
+	v93 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
+	v95 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
+	v100 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v104 := math.Float64frombits(0xc044000000000000) // -40
+	v106 := math.Float64frombits(0x4086300000000000) // 710
+	v113 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
+	v114 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
+	v116 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
+	v118 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
+	v120 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
+	v122 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
+	v124 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
+	v126 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
+	v128 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
+	v138 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -249,66 +244,66 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 		v94 := float64(v0 - v93)
 		v96 := float64(v94 - v95)
 		v97 := float64(v15 * v96)
-		v99 := float64(v0 * v98)
-		v100 := float64(v17 + v99)
-		v102 := float64(v100 + v101)
-		v103 := float64(v16 * v102)
-		v104 := math.FMA(v97, v103, v97)
-		v106 := v105
-		if v104 > v105 {
-			v106 = v104
+		v98 := float64(v0 * v93)
+		v99 := float64(v17 + v98)
+		v101 := float64(v99 + v100)
+		v102 := float64(v16 * v101)
+		v103 := math.FMA(v97, v102, v97)
+		v105 := v104
+		if v103 > v104 {
+			v105 = v103
 		}
-		v108 := v107
-		if v106 < v107 {
-			v108 = v106
+		v107 := v106
+		if v105 < v106 {
+			v107 = v105
 		}
-		v109 := float64(v108 * v27)
-		v110 := math.RoundToEven(v109)
-		v111 := -v110
-		v112 := math.FMA(v111, v31, v108)
-		v113 := math.FMA(v111, v33, v112)
-		v116 := math.FMA(v114, v113, v115)
-		v118 := math.FMA(v116, v113, v117)
-		v120 := math.FMA(v118, v113, v119)
-		v122 := math.FMA(v120, v113, v121)
-		v124 := math.FMA(v122, v113, v123)
-		v126 := math.FMA(v124, v113, v125)
-		v128 := math.FMA(v126, v113, v127)
-		v130 := math.FMA(v128, v113, v129)
-		v131 := float64(v113 * v130)
-		v133 := math.Ldexp(v132, int(v111))
-		v134 := float64(v8 + v133)
-		v135 := float64(v134 + v131)
-		v136 := math.Ldexp(v135, int(v110))
-		v137 := math.Copysign(v136, v104)
-		v138 := math.IsNaN(v104)
-		v139 := v137
-		if v138 {
-			v139 = v104
+		v108 := float64(v107 * v27)
+		v109 := math.RoundToEven(v108)
+		v110 := -v109
+		v111 := math.FMA(v110, v31, v107)
+		v112 := math.FMA(v110, v33, v111)
+		v115 := math.FMA(v113, v112, v114)
+		v117 := math.FMA(v115, v112, v116)
+		v119 := math.FMA(v117, v112, v118)
+		v121 := math.FMA(v119, v112, v120)
+		v123 := math.FMA(v121, v112, v122)
+		v125 := math.FMA(v123, v112, v124)
+		v127 := math.FMA(v125, v112, v126)
+		v129 := math.FMA(v127, v112, v128)
+		v130 := float64(v112 * v129)
+		v131 := math.Ldexp(v9, int(v110))
+		v132 := float64(v8 + v131)
+		v133 := float64(v132 + v130)
+		v134 := math.Ldexp(v133, int(v109))
+		v135 := math.Copysign(v134, v103)
+		v136 := math.IsNaN(v103)
+		v137 := v135
+		if v136 {
+			v137 = v103
 		}
-		v141 := float64(v140 * v102)
-		v142 := math.FMA(v97, v141, v97)
-		v143 := math.FMA(v92, v139, v142)
-		v144 := float64(v91 * v143)
-		v145 := v144
+		v139 := float64(v138 * v101)
+		v140 := math.FMA(v97, v139, v97)
+		v141 := math.FMA(v92, v137, v140)
+		v142 := float64(v91 * v141)
+		v143 := v142
 		if v14 {
-			v145 = v90
+			v143 = v90
 		}
-		v146 := v145
+		v144 := v143
 		if v7 {
-			v146 = v8
+			v144 = v8
 		}
-		v147 := v146
+		v145 := v144
 		if v3 {
-			v147 = v5
+			v145 = v5
 		}
-		v148 := float64(dy[i])
-		v149 := float64(v148 * v147)
-		v150 := math.IsNaN(v0)
-		v151 := v149
-		if v150 {
-			v151 = v0
+		v146 := float64(dy[i])
+		v147 := float64(v146 * v145)
+		v148 := math.IsNaN(v0)
+		v149 := v147
+		if v148 {
+			v149 = v0
 		}
-		dx[i] = float32(v151)
+		dx[i] = float32(v149)
 	}
 }

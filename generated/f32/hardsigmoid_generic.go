@@ -30,7 +30,7 @@ var (
 func hardsigmoidGeneric(dst, x []float32) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0x4008000000000000) // 3
-	v2 := -v1
+	v2 := math.Float64frombits(0xc008000000000000) // -3
 	v4 := math.Float64frombits(0x0000000000000000) // 0
 	v6 := math.Float64frombits(0x3ff0000000000000) // 1
 	v8 := math.Float64frombits(0x4018000000000000) // 6
@@ -58,7 +58,7 @@ func hardsigmoidGeneric(dst, x []float32) {
 }
 
 // hardsigmoidBackwardGeneric is the pure-Go kernel of hardsigmoidBackward (f32
-// memory, f64 compute, 15 operations): the scalar twin of the vector program
+// memory, f64 compute, 13 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -66,10 +66,8 @@ func hardsigmoidBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0x4008000000000000) // 3
-	v2 := -v1
-	v6 := math.Float64frombits(0x3ff0000000000000) // 1
-	v7 := math.Float64frombits(0x4018000000000000) // 6
-	v8 := float64(v6 / v7)
+	v2 := math.Float64frombits(0xc008000000000000) // -3
+	v8 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
 	v9 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := float64(x[i])
@@ -92,7 +90,7 @@ func hardsigmoidBackwardGeneric(dx, x, dy []float32) {
 }
 
 // hardsigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// hardsigmoidBackwardFromOutput (f32 memory, f64 compute, 13 operations): the
+// hardsigmoidBackwardFromOutput (f32 memory, f64 compute, 12 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -101,8 +99,7 @@ func hardsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
-	v6 := math.Float64frombits(0x4018000000000000) // 6
-	v7 := float64(v3 / v6)
+	v7 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
 	for i := range dx {
 		v0 := float64(y[i])
 		v2 := v1 < v0

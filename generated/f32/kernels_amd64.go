@@ -88,13 +88,13 @@ func eluAVX512(dst, in0 []float32, alpha float32)
 //go:noescape
 func eluAVX512Stream(dst, in0 []float32, alpha float32)
 
-// eluAVX2 computes elu with AVX2 (1 vectors per iteration, masked tail).
+// eluAVX2 computes elu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func eluAVX2(dst, in0 []float32, alpha float32)
 
-// eluAVX2Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// eluAVX2Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -425,13 +425,13 @@ func hardshrinkBackwardFromOutputAVX2(dst, in0, in1 []float32, lambd float32)
 func hardshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, lambd float32)
 
 // hardsigmoidAVX512 computes hardsigmoid with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func hardsigmoidAVX512(dst, in0 []float32)
 
 // hardsigmoidAVX512Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidAVX512Stream(dst, in0 []float32)
@@ -449,13 +449,13 @@ func hardsigmoidAVX2(dst, in0 []float32)
 func hardsigmoidAVX2Stream(dst, in0 []float32)
 
 // hardsigmoidBackwardAVX512 computes hardsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512(dst, in0, in1 []float32)
 
 // hardsigmoidBackwardAVX512Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512Stream(dst, in0, in1 []float32)
@@ -497,13 +497,13 @@ func hardsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float32)
 func hardsigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
 // hardswishAVX512 computes hardswish with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func hardswishAVX512(dst, in0 []float32)
 
 // hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func hardswishAVX512Stream(dst, in0 []float32)
@@ -521,13 +521,13 @@ func hardswishAVX2(dst, in0 []float32)
 func hardswishAVX2Stream(dst, in0 []float32)
 
 // hardswishBackwardAVX512 computes hardswishBackward with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func hardswishBackwardAVX512(dst, in0, in1 []float32)
 
 // hardswishBackwardAVX512Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func hardswishBackwardAVX512Stream(dst, in0, in1 []float32)
@@ -869,7 +869,7 @@ func logSoftmaxReduceN0AVX512(acc *[16]float64, in0 []float32, m, s1, s1_lo floa
 func logSoftmaxReduceN0AVX2(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
 
 // logSoftmaxAVX512 computes logSoftmax with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func logSoftmaxAVX512(dst, in0 []float32, m, s1, s1_lo, n0 float32)
@@ -904,25 +904,25 @@ func logSoftmaxBackwardAVX512(dst, in0, in1 []float32, r, r_lo float32)
 //go:noescape
 func logSoftmaxBackwardAVX2(dst, in0, in1 []float32, r, r_lo float32)
 
-// logsigmoidAVX512 computes logsigmoid with AVX512 (3 vectors per iteration, masked tail).
+// logsigmoidAVX512 computes logsigmoid with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func logsigmoidAVX512(dst, in0 []float32)
 
-// logsigmoidAVX512Stream computes logsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// logsigmoidAVX512Stream computes logsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func logsigmoidAVX512Stream(dst, in0 []float32)
 
-// logsigmoidAVX2 computes logsigmoid with AVX2 (1 vectors per iteration, masked tail).
+// logsigmoidAVX2 computes logsigmoid with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsigmoidAVX2(dst, in0 []float32)
 
-// logsigmoidAVX2Stream computes logsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// logsigmoidAVX2Stream computes logsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -1012,7 +1012,7 @@ func logsumexpReduceN0AVX512(acc *[16]float64, in0 []float32, m, s1, s1_lo float
 //go:noescape
 func logsumexpReduceN0AVX2(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
 
-// logsumexpAVX512 computes logsumexp with AVX512 (3 vectors per iteration, masked tail).
+// logsumexpAVX512 computes logsumexp with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
@@ -1048,13 +1048,13 @@ func mishAVX512(dst, in0 []float32)
 //go:noescape
 func mishAVX512Stream(dst, in0 []float32)
 
-// mishAVX2 computes mish with AVX2 (1 vectors per iteration, masked tail).
+// mishAVX2 computes mish with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func mishAVX2(dst, in0 []float32)
 
-// mishAVX2Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// mishAVX2Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -1636,7 +1636,7 @@ func softminReduceMAVX512(acc *[16]float64, in0 []float32)
 //go:noescape
 func softminReduceMAVX2(acc *[16]float64, in0 []float32)
 
-// softminReduceSAVX512 folds softminReduceS into acc (sum; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
+// softminReduceSAVX512 folds softminReduceS into acc (sum; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape

@@ -23,15 +23,14 @@ var (
 )
 
 // leakyReluGeneric is the pure-Go kernel of leakyRelu (f32 memory, f32
-// compute, 15 operations): the scalar twin of the vector program the assembly
+// compute, 14 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func leakyReluGeneric(dst, x []float32, negativeSlope float32) {
 	x = x[:len(dst)]
 	v1 := math.Float32frombits(0x00000000) // 0
-	v3 := math.Float32frombits(0x7f800000) // +Inf
-	v4 := -v3
+	v4 := math.Float32frombits(0xff800000) // -Inf
 	v6 := negativeSlope
 	v7 := v6 == v1
 	v9 := -v6

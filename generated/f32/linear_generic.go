@@ -32,9 +32,9 @@ func linearGeneric(dst, x []float32, c float32) {
 	v1 := c
 	v2 := math.Float32frombits(0x00000000) // 0
 	v3 := v1 == v2
-	v5 := math.Float32frombits(0x7f800000) // +Inf
-	v9 := math.Float32frombits(0x3f800000) // 1
-	v10 := -v9
+	v5 := math.Float32frombits(0x7f800000)  // +Inf
+	v9 := math.Float32frombits(0x3f800000)  // 1
+	v10 := math.Float32frombits(0xbf800000) // -1
 	for i := range dst {
 		v0 := x[i]
 		v4 := abs32(v0)

@@ -31,87 +31,85 @@ func logSoftmaxReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // logSoftmaxReduceS1Generic is the pure-Go kernel of logSoftmaxReduceS1 (f32
-// memory, f64 compute, 52 operations): the scalar twin of the vector program
+// memory, f64 compute, 50 operations): the scalar twin of the vector program
 // the assembly kernels run. It folds each element's value into acc by sum,
 // element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
 // the same bits. The caller guarantees equal lengths.
 func logSoftmaxReduceS1Generic(acc *[16]float64, x []float32, m float32) {
 	v1 := float64(m)
-	v3 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := math.Float64frombits(0x4087500000000000) // 746
-	v6 := -v5
-	v8 := math.Float64frombits(0xc087500000000000)  // -746
-	v10 := math.Float64frombits(0x4086300000000000) // 710
-	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v18 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v20 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v21 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v23 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v25 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v27 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v29 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v31 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v33 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v35 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v37 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v6 := math.Float64frombits(0xc087500000000000)  // -746
+	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v19 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v20 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v22 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v24 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v26 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v28 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v30 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v32 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v34 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v36 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
 	for i := range x {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
 		v4 := v2 == v3
 		v7 := v2 < v6
-		v9 := v8
-		if v2 > v8 {
-			v9 = v2
+		v8 := v6
+		if v2 > v6 {
+			v8 = v2
 		}
-		v11 := v10
-		if v9 < v10 {
-			v11 = v9
+		v10 := v9
+		if v8 < v9 {
+			v10 = v8
 		}
-		v13 := float64(v11 * v12)
-		v14 := math.RoundToEven(v13)
-		v15 := -v14
-		v17 := math.FMA(v15, v16, v11)
-		v19 := math.FMA(v15, v18, v17)
-		v22 := math.FMA(v20, v19, v21)
-		v24 := math.FMA(v22, v19, v23)
-		v26 := math.FMA(v24, v19, v25)
-		v28 := math.FMA(v26, v19, v27)
-		v30 := math.FMA(v28, v19, v29)
-		v32 := math.FMA(v30, v19, v31)
-		v34 := math.FMA(v32, v19, v33)
-		v36 := math.FMA(v34, v19, v35)
-		v38 := math.FMA(v36, v19, v37)
-		v39 := math.Ldexp(v38, int(v14))
-		v40 := math.IsNaN(v2)
-		v41 := v39
-		if v40 {
-			v41 = v2
+		v12 := float64(v10 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v10)
+		v18 := math.FMA(v14, v17, v16)
+		v21 := math.FMA(v19, v18, v20)
+		v23 := math.FMA(v21, v18, v22)
+		v25 := math.FMA(v23, v18, v24)
+		v27 := math.FMA(v25, v18, v26)
+		v29 := math.FMA(v27, v18, v28)
+		v31 := math.FMA(v29, v18, v30)
+		v33 := math.FMA(v31, v18, v32)
+		v35 := math.FMA(v33, v18, v34)
+		v37 := math.FMA(v35, v18, v36)
+		v38 := math.Ldexp(v37, int(v13))
+		v39 := math.IsNaN(v2)
+		v40 := v38
+		if v39 {
+			v40 = v2
 		}
-		v42 := float64(v2 - v0)
-		v43 := float64(v2 - v42)
-		v44 := float64(v0 - v43)
-		v45 := float64(v1 + v42)
-		v46 := float64(v44 - v45)
-		v47 := math.FMA(v41, v46, v41)
-		v48 := v47
+		v41 := float64(v2 - v0)
+		v42 := float64(v2 - v41)
+		v43 := float64(v0 - v42)
+		v44 := float64(v1 + v41)
+		v45 := float64(v43 - v44)
+		v46 := math.FMA(v40, v45, v40)
+		v47 := v46
 		if v7 {
+			v47 = v3
+		}
+		v48 := v47
+		if v4 {
 			v48 = v3
 		}
-		v49 := v48
-		if v4 {
-			v49 = v3
-		}
-		v50 := math.IsNaN(v0)
-		v51 := v49
-		if v50 {
-			v51 = v0
+		v49 := math.IsNaN(v0)
+		v50 := v48
+		if v49 {
+			v50 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v51
+		foldT := foldS + v50
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v51 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v50 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
@@ -150,14 +148,14 @@ func logSoftmaxReduceN0Generic(acc *[16]float64, x []float32, m, s1, s1Lo float3
 }
 
 // logSoftmaxGeneric is the pure-Go kernel of logSoftmax (f32 memory, f64
-// compute, 85 operations): the scalar twin of the vector program the assembly
+// compute, 73 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func logSoftmaxGeneric(dst, x []float32, m, s1, s1Lo, n0 float32) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v2 := -v1
+	v2 := math.Float64frombits(0xfff0000000000000) // -Inf
 	v4 := float64(m)
 	v5 := v2 < v4
 	v8 := float64(n0)
@@ -178,11 +176,6 @@ func logSoftmaxGeneric(dst, x []float32, m, s1, s1Lo, n0 float32) {
 		v18 = v16
 	}
 	v19 := float64(v9 + v18)
-	v20 := float64(v19 - v9)
-	v21 := float64(v19 - v20)
-	v22 := float64(v9 - v21)
-	v23 := float64(v18 - v20)
-	v24 := float64(v22 + v23)
 	v25 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
 	v26 := v25
 	if v19 > v25 {
@@ -204,84 +197,74 @@ func logSoftmaxGeneric(dst, x []float32, m, s1, s1Lo, n0 float32) {
 		v35 = v34
 	}
 	v36 := float64(v33 - v9)
-	v37 := -v35
-	v38 := math.Ldexp(v24, int(v37))
-	v39 := math.Float64frombits(0x0000000000000000) // 0
-	v40 := v35 == v39
-	v41 := v36
-	if v40 {
-		v41 = v18
+	v37 := math.Float64frombits(0x0000000000000000) // 0
+	v38 := v35 == v37
+	v39 := v36
+	if v38 {
+		v39 = v18
 	}
-	v42 := v38
-	if v40 {
-		v42 = v39
+	v40 := math.Float64frombits(0x4000000000000000) // 2
+	v41 := float64(v40 + v39)
+	v42 := float64(v39 / v41)
+	v43 := float64(v42 * v42)
+	v44 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
+	v45 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
+	v46 := math.FMA(v44, v43, v45)
+	v47 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
+	v48 := math.FMA(v46, v43, v47)
+	v49 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
+	v50 := math.FMA(v48, v43, v49)
+	v51 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
+	v52 := math.FMA(v50, v43, v51)
+	v53 := float64(v43 * v52)
+	v54 := float64(v53 - v39)
+	v55 := math.FMA(v42, v54, v39)
+	v56 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v57 := math.FMA(v35, v56, v55)
+	v58 := math.Copysign(v57, v14)
+	v59 := v14 == v15
+	v60 := v58
+	if v59 {
+		v60 = v2
 	}
-	v43 := math.Float64frombits(0x4000000000000000) // 2
-	v44 := float64(v43 + v41)
-	v45 := float64(v41 / v44)
-	v46 := float64(v45 * v45)
-	v47 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
-	v48 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
-	v49 := math.FMA(v47, v46, v48)
-	v50 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
-	v51 := math.FMA(v49, v46, v50)
-	v52 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
-	v53 := math.FMA(v51, v46, v52)
-	v54 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
-	v55 := math.FMA(v53, v46, v54)
-	v56 := float64(v46 * v55)
-	v57 := float64(v56 - v41)
-	v58 := math.FMA(v45, v57, v41)
-	v59 := -v41
-	v60 := math.FMA(v42, v59, v42)
-	v61 := float64(v58 + v60)
-	v62 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v63 := math.FMA(v35, v62, v61)
-	v64 := math.Copysign(v63, v14)
-	v65 := v14 == v15
-	v66 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v67 := v64
-	if v65 {
-		v67 = v66
+	v61 := v14 == v1
+	v62 := v60
+	if v61 {
+		v62 = v14
 	}
-	v68 := v14 == v1
-	v69 := v67
-	if v68 {
-		v69 = v14
+	v63 := v14 < v15
+	v64 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v65 := v62
+	if v63 {
+		v65 = v64
 	}
-	v70 := v14 < v15
-	v71 := math.Float64frombits(0x7ff8000000000001) // NaN
-	v72 := v69
-	if v70 {
-		v72 = v71
-	}
-	v73 := math.IsNaN(v14)
-	v74 := v72
-	if v73 {
-		v74 = v14
+	v66 := math.IsNaN(v14)
+	v67 := v65
+	if v66 {
+		v67 = v14
 	}
 	for i := range dst {
 		v0 := float64(x[i])
 		v3 := v0 == v2
 		v6 := v3 && v5
 		v7 := float64(v0 - v4)
-		v75 := float64(v7 - v74)
-		v76 := float64(v7 - v0)
-		v77 := float64(v7 - v76)
-		v78 := float64(v0 - v77)
-		v79 := float64(v4 + v76)
-		v80 := float64(v78 - v79)
-		v81 := float64(v75 + v80)
-		v82 := v81
+		v68 := float64(v7 - v67)
+		v69 := float64(v7 - v0)
+		v70 := float64(v7 - v69)
+		v71 := float64(v0 - v70)
+		v72 := float64(v4 + v69)
+		v73 := float64(v71 - v72)
+		v74 := float64(v68 + v73)
+		v75 := v74
 		if v6 {
-			v82 = v0
+			v75 = v0
 		}
-		v83 := math.IsNaN(v0)
-		v84 := v82
-		if v83 {
-			v84 = v0
+		v76 := math.IsNaN(v0)
+		v77 := v75
+		if v76 {
+			v77 = v0
 		}
-		dst[i] = float32(v84)
+		dst[i] = float32(v77)
 	}
 }
 

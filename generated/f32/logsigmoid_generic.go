@@ -23,7 +23,7 @@ var (
 )
 
 // logsigmoidGeneric is the pure-Go kernel of logsigmoid (f32 memory, f64
-// compute, 103 operations): the scalar twin of the vector program the assembly
+// compute, 92 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -50,16 +50,16 @@ func logsigmoidGeneric(dst, x []float32) {
 	v48 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
 	v52 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
 	v54 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v62 := math.Float64frombits(0x0000000000000000) // 0
-	v66 := math.Float64frombits(0x4000000000000000) // 2
-	v70 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
-	v71 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
-	v73 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
-	v75 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
-	v77 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
-	v88 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v90 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v94 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v60 := math.Float64frombits(0x0000000000000000) // 0
+	v63 := math.Float64frombits(0x4000000000000000) // 2
+	v67 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
+	v68 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
+	v70 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
+	v72 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
+	v74 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
+	v82 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v84 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v88 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -101,11 +101,6 @@ func logsigmoidGeneric(dst, x []float32) {
 			v40 = v38
 		}
 		v42 := float64(v41 + v40)
-		v43 := float64(v42 - v41)
-		v44 := float64(v42 - v43)
-		v45 := float64(v41 - v44)
-		v46 := float64(v40 - v43)
-		v47 := float64(v45 + v46)
 		v49 := v48
 		if v42 > v48 {
 			v49 = v42
@@ -124,64 +119,55 @@ func logsigmoidGeneric(dst, x []float32) {
 			v58 = v57
 		}
 		v59 := float64(v56 - v41)
-		v60 := -v58
-		v61 := math.Ldexp(v47, int(v60))
-		v63 := v58 == v62
-		v64 := v59
-		if v63 {
-			v64 = v40
+		v61 := v58 == v60
+		v62 := v59
+		if v61 {
+			v62 = v40
 		}
-		v65 := v61
-		if v63 {
-			v65 = v62
+		v64 := float64(v63 + v62)
+		v65 := float64(v62 / v64)
+		v66 := float64(v65 * v65)
+		v69 := math.FMA(v67, v66, v68)
+		v71 := math.FMA(v69, v66, v70)
+		v73 := math.FMA(v71, v66, v72)
+		v75 := math.FMA(v73, v66, v74)
+		v76 := float64(v66 * v75)
+		v77 := float64(v76 - v62)
+		v78 := math.FMA(v65, v77, v62)
+		v79 := math.FMA(v58, v11, v78)
+		v80 := math.Copysign(v79, v36)
+		v81 := v36 == v37
+		v83 := v80
+		if v81 {
+			v83 = v82
 		}
-		v67 := float64(v66 + v64)
-		v68 := float64(v64 / v67)
-		v69 := float64(v68 * v68)
-		v72 := math.FMA(v70, v69, v71)
-		v74 := math.FMA(v72, v69, v73)
-		v76 := math.FMA(v74, v69, v75)
-		v78 := math.FMA(v76, v69, v77)
-		v79 := float64(v69 * v78)
-		v80 := float64(v79 - v64)
-		v81 := math.FMA(v68, v80, v64)
-		v82 := -v64
-		v83 := math.FMA(v65, v82, v65)
-		v84 := float64(v81 + v83)
-		v85 := math.FMA(v58, v11, v84)
-		v86 := math.Copysign(v85, v36)
-		v87 := v36 == v37
+		v85 := v36 == v84
+		v86 := v83
+		if v85 {
+			v86 = v36
+		}
+		v87 := v36 < v37
 		v89 := v86
 		if v87 {
 			v89 = v88
 		}
-		v91 := v36 == v90
-		v92 := v89
-		if v91 {
-			v92 = v36
+		v90 := math.IsNaN(v36)
+		v91 := v89
+		if v90 {
+			v91 = v36
 		}
-		v93 := v36 < v37
-		v95 := v92
-		if v93 {
-			v95 = v94
+		v92 := v0
+		if v60 < v0 {
+			v92 = v60
 		}
-		v96 := math.IsNaN(v36)
-		v97 := v95
-		if v96 {
-			v97 = v36
+		v93 := float64(v91 - v92)
+		v94 := -v93
+		v95 := math.IsNaN(v0)
+		v96 := v94
+		if v95 {
+			v96 = v0
 		}
-		v98 := v0
-		if v62 < v0 {
-			v98 = v62
-		}
-		v99 := float64(v97 - v98)
-		v100 := -v99
-		v101 := math.IsNaN(v0)
-		v102 := v100
-		if v101 {
-			v102 = v0
-		}
-		dst[i] = float32(v102)
+		dst[i] = float32(v96)
 	}
 }
 

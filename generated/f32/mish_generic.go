@@ -20,17 +20,15 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 51
+// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 49
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func mishGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x4089000000000000) // 800
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
+	v2 := math.Float64frombits(0xc089000000000000)  // -800
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
 	v6 := math.Float64frombits(0x4034000000000000)  // 20
 	v8 := math.Float64frombits(0xc087500000000000)  // -746
 	v10 := math.Float64frombits(0x4086300000000000) // 710
@@ -102,21 +100,18 @@ func mishGeneric(dst, x []float32) {
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f32 memory, f64
-// compute, 122 operations): the scalar twin of the vector program the assembly
+// compute, 119 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
 func mishBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x4089000000000000) // 800
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
-	v6 := math.Float64frombits(0x4039000000000000) // 25
-	v8 := math.Float64frombits(0x3ff0000000000000) // 1
-	v9 := math.Float64frombits(0x3fd3333333333333) // 0.3
-	v10 := -v9
+	v2 := math.Float64frombits(0xc089000000000000)  // -800
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
+	v6 := math.Float64frombits(0x4039000000000000)  // 25
+	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v10 := math.Float64frombits(0xbfd3333333333333) // -0.3
 	v12 := math.Float64frombits(0xc087500000000000) // -746
 	v14 := math.Float64frombits(0x4086300000000000) // 710
 	v16 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634

@@ -20,17 +20,16 @@ var (
 	siluBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f32 memory, f64 compute, 54
+// siluGeneric is the pure-Go kernel of silu (f32 memory, f64 compute, 53
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func siluGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x4089000000000000) // 800
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
+	v2 := math.Float64frombits(0xc089000000000000)  // -800
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
 	v11 := math.Float64frombits(0xc087500000000000) // -746
 	v14 := math.Float64frombits(0x3ff0000000000000) // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
@@ -105,23 +104,20 @@ func siluGeneric(dst, x []float32) {
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f32 memory, f64
-// compute, 111 operations): the scalar twin of the vector program the assembly
+// compute, 108 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
 func siluBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x4089000000000000) // 800
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
-	v6 := math.Float64frombits(0x4046800000000000) // 45
-	v8 := math.Float64frombits(0x3ff0000000000000) // 1
-	v9 := math.Float64frombits(0x4004000000000000) // 2.5
-	v10 := -v9
-	v12 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v13 := -v12
+	v2 := math.Float64frombits(0xc089000000000000)  // -800
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
+	v6 := math.Float64frombits(0x4046800000000000)  // 45
+	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v10 := math.Float64frombits(0xc004000000000000) // -2.5
+	v13 := math.Float64frombits(0xbfe0000000000000) // -0.5
 	v20 := math.Float64frombits(0xc087500000000000) // -746
 	v23 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v27 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453

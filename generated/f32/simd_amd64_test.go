@@ -678,7 +678,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "logsigmoid", Inputs: 1, MaxLen: 73,
+		Name: "logsigmoid", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { logsigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { logsigmoidAVX512(d, in[0]) }},
@@ -732,7 +732,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "logsumexp", Inputs: 4, MaxLen: 73,
+		Name: "logsumexp", Inputs: 4, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { logsumexpGeneric(d, in[0], in[1], in[2], in[3]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { logsumexpAVX512(d, in[0], in[1], in[2], in[3]) }},
@@ -1630,7 +1630,7 @@ var reduceCases32 = []reduceCase[float32]{
 		},
 	},
 	{
-		Name: "softminReduceS", Inputs: 1, MaxLen: 73,
+		Name: "softminReduceS", Inputs: 1, MaxLen: 49,
 		ParamSets: [][]float32{{float32(0x1p-01)}, {float32(0x1.4p+00)}},
 		Generic:   func(acc *[16]float64, in [][]float32, p []float32) { softminReduceSGeneric(acc, in[0], p[0]) },
 		Impls: []reduceImpl[float32]{

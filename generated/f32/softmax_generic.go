@@ -30,88 +30,86 @@ func softmaxReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // softmaxReduceSGeneric is the pure-Go kernel of softmaxReduceS (f32 memory,
-// f64 compute, 50 operations): the scalar twin of the vector program the
+// f64 compute, 48 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by sum, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
 func softmaxReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 	v1 := float64(m)
-	v3 := math.Float64frombits(0x4087500000000000) // 746
-	v4 := -v3
+	v4 := math.Float64frombits(0xc087500000000000)  // -746
 	v6 := math.Float64frombits(0x0000000000000000)  // 0
-	v7 := math.Float64frombits(0xc087500000000000)  // -746
-	v9 := math.Float64frombits(0x4086300000000000)  // 710
-	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v19 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v20 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v22 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v24 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v26 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v28 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v30 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v32 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v34 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v36 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v8 := math.Float64frombits(0x4086300000000000)  // 710
+	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v16 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v18 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v19 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v21 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v23 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v25 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v27 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v29 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v31 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v33 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v35 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
 	for i := range x {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
 		v5 := v2 < v4
-		v8 := v7
-		if v2 > v7 {
-			v8 = v2
+		v7 := v4
+		if v2 > v4 {
+			v7 = v2
 		}
-		v10 := v9
-		if v8 < v9 {
-			v10 = v8
+		v9 := v8
+		if v7 < v8 {
+			v9 = v7
 		}
-		v12 := float64(v10 * v11)
-		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v18 := math.FMA(v14, v17, v16)
-		v21 := math.FMA(v19, v18, v20)
-		v23 := math.FMA(v21, v18, v22)
-		v25 := math.FMA(v23, v18, v24)
-		v27 := math.FMA(v25, v18, v26)
-		v29 := math.FMA(v27, v18, v28)
-		v31 := math.FMA(v29, v18, v30)
-		v33 := math.FMA(v31, v18, v32)
-		v35 := math.FMA(v33, v18, v34)
-		v37 := math.FMA(v35, v18, v36)
-		v38 := math.Ldexp(v37, int(v13))
-		v39 := math.IsNaN(v2)
-		v40 := v38
-		if v39 {
-			v40 = v2
+		v11 := float64(v9 * v10)
+		v12 := math.RoundToEven(v11)
+		v13 := -v12
+		v15 := math.FMA(v13, v14, v9)
+		v17 := math.FMA(v13, v16, v15)
+		v20 := math.FMA(v18, v17, v19)
+		v22 := math.FMA(v20, v17, v21)
+		v24 := math.FMA(v22, v17, v23)
+		v26 := math.FMA(v24, v17, v25)
+		v28 := math.FMA(v26, v17, v27)
+		v30 := math.FMA(v28, v17, v29)
+		v32 := math.FMA(v30, v17, v31)
+		v34 := math.FMA(v32, v17, v33)
+		v36 := math.FMA(v34, v17, v35)
+		v37 := math.Ldexp(v36, int(v12))
+		v38 := math.IsNaN(v2)
+		v39 := v37
+		if v38 {
+			v39 = v2
 		}
-		v41 := float64(v2 - v0)
-		v42 := float64(v2 - v41)
-		v43 := float64(v0 - v42)
-		v44 := float64(v1 + v41)
-		v45 := float64(v43 - v44)
-		v46 := math.FMA(v40, v45, v40)
-		v47 := v46
+		v40 := float64(v2 - v0)
+		v41 := float64(v2 - v40)
+		v42 := float64(v0 - v41)
+		v43 := float64(v1 + v40)
+		v44 := float64(v42 - v43)
+		v45 := math.FMA(v39, v44, v39)
+		v46 := v45
 		if v5 {
-			v47 = v6
+			v46 = v6
 		}
-		v48 := math.IsNaN(v0)
-		v49 := v47
-		if v48 {
-			v49 = v0
+		v47 := math.IsNaN(v0)
+		v48 := v46
+		if v47 {
+			v48 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v49
+		foldT := foldS + v48
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v49 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v48 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
 }
 
-// softmaxGeneric is the pure-Go kernel of softmax (f32 memory, f64 compute, 52
+// softmaxGeneric is the pure-Go kernel of softmax (f32 memory, f64 compute, 50
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -119,74 +117,72 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 func softmaxGeneric(dst, x []float32, m, s, sLo float32) {
 	x = x[:len(dst)]
 	v1 := float64(m)
-	v3 := math.Float64frombits(0x4087500000000000) // 746
-	v4 := -v3
+	v4 := math.Float64frombits(0xc087500000000000)  // -746
 	v6 := math.Float64frombits(0x0000000000000000)  // 0
-	v7 := math.Float64frombits(0xc087500000000000)  // -746
-	v9 := math.Float64frombits(0x4086300000000000)  // 710
-	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v19 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v20 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v22 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v24 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v26 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v28 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v30 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v32 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v34 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v36 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v48 := float64(s)
+	v8 := math.Float64frombits(0x4086300000000000)  // 710
+	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v16 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v18 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v19 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v21 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v23 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v25 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v27 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v29 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v31 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v33 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v35 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v47 := float64(s)
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
 		v5 := v2 < v4
-		v8 := v7
-		if v2 > v7 {
-			v8 = v2
+		v7 := v4
+		if v2 > v4 {
+			v7 = v2
 		}
-		v10 := v9
-		if v8 < v9 {
-			v10 = v8
+		v9 := v8
+		if v7 < v8 {
+			v9 = v7
 		}
-		v12 := float64(v10 * v11)
-		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v18 := math.FMA(v14, v17, v16)
-		v21 := math.FMA(v19, v18, v20)
-		v23 := math.FMA(v21, v18, v22)
-		v25 := math.FMA(v23, v18, v24)
-		v27 := math.FMA(v25, v18, v26)
-		v29 := math.FMA(v27, v18, v28)
-		v31 := math.FMA(v29, v18, v30)
-		v33 := math.FMA(v31, v18, v32)
-		v35 := math.FMA(v33, v18, v34)
-		v37 := math.FMA(v35, v18, v36)
-		v38 := math.Ldexp(v37, int(v13))
-		v39 := math.IsNaN(v2)
-		v40 := v38
-		if v39 {
-			v40 = v2
+		v11 := float64(v9 * v10)
+		v12 := math.RoundToEven(v11)
+		v13 := -v12
+		v15 := math.FMA(v13, v14, v9)
+		v17 := math.FMA(v13, v16, v15)
+		v20 := math.FMA(v18, v17, v19)
+		v22 := math.FMA(v20, v17, v21)
+		v24 := math.FMA(v22, v17, v23)
+		v26 := math.FMA(v24, v17, v25)
+		v28 := math.FMA(v26, v17, v27)
+		v30 := math.FMA(v28, v17, v29)
+		v32 := math.FMA(v30, v17, v31)
+		v34 := math.FMA(v32, v17, v33)
+		v36 := math.FMA(v34, v17, v35)
+		v37 := math.Ldexp(v36, int(v12))
+		v38 := math.IsNaN(v2)
+		v39 := v37
+		if v38 {
+			v39 = v2
 		}
-		v41 := float64(v2 - v0)
-		v42 := float64(v2 - v41)
-		v43 := float64(v0 - v42)
-		v44 := float64(v1 + v41)
-		v45 := float64(v43 - v44)
-		v46 := math.FMA(v40, v45, v40)
-		v47 := v46
+		v40 := float64(v2 - v0)
+		v41 := float64(v2 - v40)
+		v42 := float64(v0 - v41)
+		v43 := float64(v1 + v40)
+		v44 := float64(v42 - v43)
+		v45 := math.FMA(v39, v44, v39)
+		v46 := v45
 		if v5 {
-			v47 = v6
+			v46 = v6
 		}
-		v49 := float64(v47 / v48)
-		v50 := math.IsNaN(v0)
-		v51 := v49
-		if v50 {
-			v51 = v0
+		v48 := float64(v46 / v47)
+		v49 := math.IsNaN(v0)
+		v50 := v48
+		if v49 {
+			v50 = v0
 		}
-		dst[i] = float32(v51)
+		dst[i] = float32(v50)
 	}
 }
 

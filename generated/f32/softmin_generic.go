@@ -36,89 +36,87 @@ func softminReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // softminReduceSGeneric is the pure-Go kernel of softminReduceS (f32 memory,
-// f64 compute, 51 operations): the scalar twin of the vector program the
+// f64 compute, 49 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by sum, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
 func softminReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 	v2 := float64(m)
-	v4 := math.Float64frombits(0x4087500000000000) // 746
-	v5 := -v4
+	v5 := math.Float64frombits(0xc087500000000000)  // -746
 	v7 := math.Float64frombits(0x0000000000000000)  // 0
-	v8 := math.Float64frombits(0xc087500000000000)  // -746
-	v10 := math.Float64frombits(0x4086300000000000) // 710
-	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v18 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v20 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v21 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v23 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v25 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v27 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v29 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v31 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v33 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v35 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v37 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v19 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v20 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v22 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v24 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v26 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v28 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v30 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v32 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v34 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v36 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
 	for i := range x {
 		v0 := float64(x[i])
 		v1 := -v0
 		v3 := float64(v1 - v2)
 		v6 := v3 < v5
-		v9 := v8
-		if v3 > v8 {
-			v9 = v3
+		v8 := v5
+		if v3 > v5 {
+			v8 = v3
 		}
-		v11 := v10
-		if v9 < v10 {
-			v11 = v9
+		v10 := v9
+		if v8 < v9 {
+			v10 = v8
 		}
-		v13 := float64(v11 * v12)
-		v14 := math.RoundToEven(v13)
-		v15 := -v14
-		v17 := math.FMA(v15, v16, v11)
-		v19 := math.FMA(v15, v18, v17)
-		v22 := math.FMA(v20, v19, v21)
-		v24 := math.FMA(v22, v19, v23)
-		v26 := math.FMA(v24, v19, v25)
-		v28 := math.FMA(v26, v19, v27)
-		v30 := math.FMA(v28, v19, v29)
-		v32 := math.FMA(v30, v19, v31)
-		v34 := math.FMA(v32, v19, v33)
-		v36 := math.FMA(v34, v19, v35)
-		v38 := math.FMA(v36, v19, v37)
-		v39 := math.Ldexp(v38, int(v14))
-		v40 := math.IsNaN(v3)
-		v41 := v39
-		if v40 {
-			v41 = v3
+		v12 := float64(v10 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v10)
+		v18 := math.FMA(v14, v17, v16)
+		v21 := math.FMA(v19, v18, v20)
+		v23 := math.FMA(v21, v18, v22)
+		v25 := math.FMA(v23, v18, v24)
+		v27 := math.FMA(v25, v18, v26)
+		v29 := math.FMA(v27, v18, v28)
+		v31 := math.FMA(v29, v18, v30)
+		v33 := math.FMA(v31, v18, v32)
+		v35 := math.FMA(v33, v18, v34)
+		v37 := math.FMA(v35, v18, v36)
+		v38 := math.Ldexp(v37, int(v13))
+		v39 := math.IsNaN(v3)
+		v40 := v38
+		if v39 {
+			v40 = v3
 		}
-		v42 := float64(v3 + v0)
-		v43 := float64(v3 - v42)
-		v44 := float64(v1 - v43)
-		v45 := float64(v2 + v42)
-		v46 := float64(v44 - v45)
-		v47 := math.FMA(v41, v46, v41)
-		v48 := v47
+		v41 := float64(v3 + v0)
+		v42 := float64(v3 - v41)
+		v43 := float64(v1 - v42)
+		v44 := float64(v2 + v41)
+		v45 := float64(v43 - v44)
+		v46 := math.FMA(v40, v45, v40)
+		v47 := v46
 		if v6 {
-			v48 = v7
+			v47 = v7
 		}
-		v49 := math.IsNaN(v0)
-		v50 := v48
-		if v49 {
-			v50 = v0
+		v48 := math.IsNaN(v0)
+		v49 := v47
+		if v48 {
+			v49 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v50
+		foldT := foldS + v49
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v50 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v49 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
 }
 
-// softminGeneric is the pure-Go kernel of softmin (f32 memory, f64 compute, 53
+// softminGeneric is the pure-Go kernel of softmin (f32 memory, f64 compute, 51
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -126,75 +124,73 @@ func softminReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 func softminGeneric(dst, x []float32, m, s, sLo float32) {
 	x = x[:len(dst)]
 	v2 := float64(m)
-	v4 := math.Float64frombits(0x4087500000000000) // 746
-	v5 := -v4
+	v5 := math.Float64frombits(0xc087500000000000)  // -746
 	v7 := math.Float64frombits(0x0000000000000000)  // 0
-	v8 := math.Float64frombits(0xc087500000000000)  // -746
-	v10 := math.Float64frombits(0x4086300000000000) // 710
-	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v18 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v20 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v21 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v23 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v25 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v27 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v29 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v31 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v33 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v35 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v37 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v49 := float64(s)
+	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v19 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v20 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v22 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v24 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v26 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v28 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v30 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v32 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v34 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v36 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v48 := float64(s)
 	for i := range dst {
 		v0 := float64(x[i])
 		v1 := -v0
 		v3 := float64(v1 - v2)
 		v6 := v3 < v5
-		v9 := v8
-		if v3 > v8 {
-			v9 = v3
+		v8 := v5
+		if v3 > v5 {
+			v8 = v3
 		}
-		v11 := v10
-		if v9 < v10 {
-			v11 = v9
+		v10 := v9
+		if v8 < v9 {
+			v10 = v8
 		}
-		v13 := float64(v11 * v12)
-		v14 := math.RoundToEven(v13)
-		v15 := -v14
-		v17 := math.FMA(v15, v16, v11)
-		v19 := math.FMA(v15, v18, v17)
-		v22 := math.FMA(v20, v19, v21)
-		v24 := math.FMA(v22, v19, v23)
-		v26 := math.FMA(v24, v19, v25)
-		v28 := math.FMA(v26, v19, v27)
-		v30 := math.FMA(v28, v19, v29)
-		v32 := math.FMA(v30, v19, v31)
-		v34 := math.FMA(v32, v19, v33)
-		v36 := math.FMA(v34, v19, v35)
-		v38 := math.FMA(v36, v19, v37)
-		v39 := math.Ldexp(v38, int(v14))
-		v40 := math.IsNaN(v3)
-		v41 := v39
-		if v40 {
-			v41 = v3
+		v12 := float64(v10 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v10)
+		v18 := math.FMA(v14, v17, v16)
+		v21 := math.FMA(v19, v18, v20)
+		v23 := math.FMA(v21, v18, v22)
+		v25 := math.FMA(v23, v18, v24)
+		v27 := math.FMA(v25, v18, v26)
+		v29 := math.FMA(v27, v18, v28)
+		v31 := math.FMA(v29, v18, v30)
+		v33 := math.FMA(v31, v18, v32)
+		v35 := math.FMA(v33, v18, v34)
+		v37 := math.FMA(v35, v18, v36)
+		v38 := math.Ldexp(v37, int(v13))
+		v39 := math.IsNaN(v3)
+		v40 := v38
+		if v39 {
+			v40 = v3
 		}
-		v42 := float64(v3 + v0)
-		v43 := float64(v3 - v42)
-		v44 := float64(v1 - v43)
-		v45 := float64(v2 + v42)
-		v46 := float64(v44 - v45)
-		v47 := math.FMA(v41, v46, v41)
-		v48 := v47
+		v41 := float64(v3 + v0)
+		v42 := float64(v3 - v41)
+		v43 := float64(v1 - v42)
+		v44 := float64(v2 + v41)
+		v45 := float64(v43 - v44)
+		v46 := math.FMA(v40, v45, v40)
+		v47 := v46
 		if v6 {
-			v48 = v7
+			v47 = v7
 		}
-		v50 := float64(v48 / v49)
-		v51 := math.IsNaN(v0)
-		v52 := v50
-		if v51 {
-			v52 = v0
+		v49 := float64(v47 / v48)
+		v50 := math.IsNaN(v0)
+		v51 := v49
+		if v50 {
+			v51 = v0
 		}
-		dst[i] = float32(v52)
+		dst[i] = float32(v51)
 	}
 }
 

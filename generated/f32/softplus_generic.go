@@ -21,7 +21,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f32 memory, f64 compute,
-// 108 operations): the scalar twin of the vector program the assembly kernels
+// 97 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -51,15 +51,15 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 	v54 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
 	v58 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
 	v60 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v71 := math.Float64frombits(0x4000000000000000) // 2
-	v75 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
-	v76 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
-	v78 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
-	v80 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
-	v82 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
-	v93 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v95 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v99 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v68 := math.Float64frombits(0x4000000000000000) // 2
+	v72 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
+	v73 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
+	v75 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
+	v77 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
+	v79 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
+	v87 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v89 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v93 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -107,11 +107,6 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 			v46 = v44
 		}
 		v48 := float64(v47 + v46)
-		v49 := float64(v48 - v47)
-		v50 := float64(v48 - v49)
-		v51 := float64(v47 - v50)
-		v52 := float64(v46 - v49)
-		v53 := float64(v51 + v52)
 		v55 := v54
 		if v48 > v54 {
 			v55 = v48
@@ -130,64 +125,55 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 			v64 = v63
 		}
 		v65 := float64(v62 - v47)
-		v66 := -v64
-		v67 := math.Ldexp(v53, int(v66))
-		v68 := v64 == v5
-		v69 := v65
-		if v68 {
-			v69 = v46
+		v66 := v64 == v5
+		v67 := v65
+		if v66 {
+			v67 = v46
 		}
-		v70 := v67
-		if v68 {
-			v70 = v5
+		v69 := float64(v68 + v67)
+		v70 := float64(v67 / v69)
+		v71 := float64(v70 * v70)
+		v74 := math.FMA(v72, v71, v73)
+		v76 := math.FMA(v74, v71, v75)
+		v78 := math.FMA(v76, v71, v77)
+		v80 := math.FMA(v78, v71, v79)
+		v81 := float64(v71 * v80)
+		v82 := float64(v81 - v67)
+		v83 := math.FMA(v70, v82, v67)
+		v84 := math.FMA(v64, v17, v83)
+		v85 := math.Copysign(v84, v42)
+		v86 := v42 == v43
+		v88 := v85
+		if v86 {
+			v88 = v87
 		}
-		v72 := float64(v71 + v69)
-		v73 := float64(v69 / v72)
-		v74 := float64(v73 * v73)
-		v77 := math.FMA(v75, v74, v76)
-		v79 := math.FMA(v77, v74, v78)
-		v81 := math.FMA(v79, v74, v80)
-		v83 := math.FMA(v81, v74, v82)
-		v84 := float64(v74 * v83)
-		v85 := float64(v84 - v69)
-		v86 := math.FMA(v73, v85, v69)
-		v87 := -v69
-		v88 := math.FMA(v70, v87, v70)
-		v89 := float64(v86 + v88)
-		v90 := math.FMA(v64, v17, v89)
-		v91 := math.Copysign(v90, v42)
-		v92 := v42 == v43
+		v90 := v42 == v89
+		v91 := v88
+		if v90 {
+			v91 = v42
+		}
+		v92 := v42 < v43
 		v94 := v91
 		if v92 {
 			v94 = v93
 		}
-		v96 := v42 == v95
-		v97 := v94
-		if v96 {
-			v97 = v42
+		v95 := math.IsNaN(v42)
+		v96 := v94
+		if v95 {
+			v96 = v42
 		}
-		v98 := v42 < v43
-		v100 := v97
-		if v98 {
-			v100 = v99
-		}
-		v101 := math.IsNaN(v42)
-		v102 := v100
-		if v101 {
-			v102 = v42
-		}
-		v103 := float64(v6 + v102)
-		v104 := float64(v103 / v1)
-		v105 := v104
+		v97 := float64(v6 + v96)
+		v98 := float64(v97 / v1)
+		v99 := v98
 		if v4 {
-			v105 = v0
+			v99 = v0
 		}
-		v106 := math.IsNaN(v0)
-		v107 := v105
-		if v106 {
-			v107 = v0
+		v100 := math.IsNaN(v0)
+		v101 := v99
+		if v100 {
+			v101 = v0
 		}
-		dst[i] = float32(v107)
+		dst[i] = float32(v101)
 	}
 }
 

@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 58
+// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 57
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -20,10 +20,9 @@ var (
 func swigluGeneric(dst, a, b []float32) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v1 := math.Float64frombits(0x4089000000000000) // 800
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
+	v2 := math.Float64frombits(0xc089000000000000)  // -800
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
 	v11 := math.Float64frombits(0xc087500000000000) // -746
 	v14 := math.Float64frombits(0x3ff0000000000000) // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
@@ -105,7 +104,7 @@ func swigluGeneric(dst, a, b []float32) {
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f32 memory,
-// f64 compute, 115 operations): the scalar twin of the vector program the
+// f64 compute, 112 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -113,16 +112,13 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v1 := math.Float64frombits(0x4089000000000000) // 800
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
-	v6 := math.Float64frombits(0x4046800000000000) // 45
-	v8 := math.Float64frombits(0x3ff0000000000000) // 1
-	v9 := math.Float64frombits(0x4004000000000000) // 2.5
-	v10 := -v9
-	v12 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v13 := -v12
+	v2 := math.Float64frombits(0xc089000000000000)  // -800
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
+	v6 := math.Float64frombits(0x4046800000000000)  // 45
+	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v10 := math.Float64frombits(0xc004000000000000) // -2.5
+	v13 := math.Float64frombits(0xbfe0000000000000) // -0.5
 	v20 := math.Float64frombits(0xc087500000000000) // -746
 	v23 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v27 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -270,7 +266,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f32 memory,
-// f64 compute, 56 operations): the scalar twin of the vector program the
+// f64 compute, 55 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -278,10 +274,9 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v1 := math.Float64frombits(0x4089000000000000) // 800
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
+	v2 := math.Float64frombits(0xc089000000000000)  // -800
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
 	v11 := math.Float64frombits(0xc087500000000000) // -746
 	v14 := math.Float64frombits(0x3ff0000000000000) // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634

@@ -86,16 +86,15 @@ func tanhGeneric(dst, x []float32) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f32 memory, f64
-// compute, 53 operations): the scalar twin of the vector program the assembly
+// compute, 52 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
 func tanhBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x4010000000000000) // 4
-	v2 := math.Float64frombits(0x4000000000000000) // 2
-	v3 := -v2
+	v1 := math.Float64frombits(0x4010000000000000)  // 4
+	v3 := math.Float64frombits(0xc000000000000000)  // -2
 	v8 := math.Float64frombits(0xc087500000000000)  // -746
 	v10 := math.Float64frombits(0x0000000000000000) // 0
 	v12 := math.Float64frombits(0x3ff0000000000000) // 1

@@ -22,7 +22,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 137
+// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 136
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -53,8 +53,7 @@ func celuGeneric(dst, x []float64, alpha float64) {
 	v107 := math.Float64frombits(0xc08fe80000000000) // -1021
 	v109 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	v110 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v123 := math.Float64frombits(0x4089000000000000) // 800
-	v124 := -v123
+	v124 := math.Float64frombits(0xc089000000000000) // -800
 	v126 := math.Float64frombits(0x4085e00000000000) // 700
 	for i := range dst {
 		v0 := x[i]
@@ -202,7 +201,7 @@ func celuGeneric(dst, x []float64, alpha float64) {
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
-// compute, 165 operations): the scalar twin of the vector program the assembly
+// compute, 148 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -212,48 +211,31 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
-	v6 := math.Float64frombits(0x4085e00000000000) // 700
-	v7 := -v6
-	v9 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v11 := math.Float64frombits(0xc087500000000000) // -746
-	v13 := math.Float64frombits(0x4086300000000000) // 710
-	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v25 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v38 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v39 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v41 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v43 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v45 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v47 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v49 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v51 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v53 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v55 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v62 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v64 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v65 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v79 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v80 := math.Float64frombits(0x4089000000000000) // 800
-	v81 := -v80
-	v91 := math.Float64frombits(0x4270000000000000) // 1.099511627776e+12
-	v92 := float64(v3 / v91)
-	v93 := float64(v92 * v92)
-	v94 := float64(v93 * v92)
-	v95 := float64(v94 * v92)
-	v96 := float64(v95 * v92)
-	v97 := float64(v96 * v92)
-	v98 := float64(v97 * v92)
-	v99 := float64(v98 * v92)
-	v100 := float64(v99 * v92)
-	v101 := float64(v100 * v92)
-	v102 := float64(v101 * v92)
-	v103 := float64(v102 * v92)
-	v104 := float64(v103 * v92)
-	v105 := float64(v104 * v92)
-	v106 := float64(v105 * v92)
-	v107 := float64(v106 * v92)
+	v6 := math.Float64frombits(0x4085e00000000000)   // 700
+	v7 := math.Float64frombits(0xc085e00000000000)   // -700
+	v9 := math.Float64frombits(0x407bb9d3beb8c86b)   // 443.614195558365
+	v11 := math.Float64frombits(0xc087500000000000)  // -746
+	v13 := math.Float64frombits(0x4086300000000000)  // 710
+	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v79 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
+	v81 := math.Float64frombits(0xc089000000000000)  // -800
+	v107 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0

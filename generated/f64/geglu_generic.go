@@ -12,7 +12,7 @@ var (
 	gegluBackwardBImpl = gegluBackwardBGeneric
 )
 
-// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 442
+// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 423
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -20,13 +20,11 @@ var (
 func gegluGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v1 := math.Float64frombits(0x4044000000000000) // 40
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
-	v6 := math.Float64frombits(0x4024000000000000) // 10
-	v8 := math.Float64frombits(0x4042800000000000) // 37
-	v9 := -v8
+	v2 := math.Float64frombits(0xc044000000000000)   // -40
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v9 := math.Float64frombits(0xc042800000000000)   // -37
 	v11 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
 	v12 := math.Float64frombits(0x3fe0000000000000)  // 0.5
 	v16 := math.Float64frombits(0xc087500000000000)  // -746
@@ -58,23 +56,7 @@ func gegluGeneric(dst, a, b []float64) {
 	v100 := math.Float64frombits(0x402e000000000000) // 15
 	v117 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
 	v120 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v129 := math.Float64frombits(0x4270000000000000) // 1.099511627776e+12
-	v130 := float64(v62 / v129)
-	v131 := float64(v130 * v130)
-	v132 := float64(v131 * v130)
-	v133 := float64(v132 * v130)
-	v134 := float64(v133 * v130)
-	v135 := float64(v134 * v130)
-	v136 := float64(v135 * v130)
-	v137 := float64(v136 * v130)
-	v138 := float64(v137 * v130)
-	v139 := float64(v138 * v130)
-	v140 := float64(v139 * v130)
-	v141 := float64(v140 * v130)
-	v142 := float64(v141 * v130)
-	v143 := float64(v142 * v130)
-	v144 := float64(v143 * v130)
-	v145 := float64(v144 * v130)
+	v145 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	v149 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
 	v154 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
 	v155 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
@@ -97,7 +79,7 @@ func gegluGeneric(dst, a, b []float64) {
 	v210 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
 	v212 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
 	v221 := math.Float64frombits(0x4010000000000000) // 4
-	v228 := -v221
+	v228 := math.Float64frombits(0xc010000000000000) // -4
 	v242 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
 	v243 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
 	v245 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
@@ -127,8 +109,7 @@ func gegluGeneric(dst, a, b []float64) {
 	v331 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
 	v338 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
 	v360 := math.Float64frombits(0x4000000000000000) // 2
-	v373 := math.Float64frombits(0x3fe20dd750429b6d) // 0.5641895835477563
-	v374 := float64(v360 * v373)
+	v374 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v426 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	for i := range dst {
 		v0 := a[i]
@@ -516,7 +497,7 @@ func gegluGeneric(dst, a, b []float64) {
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f64 memory,
-// f64 compute, 691 operations): the scalar twin of the vector program the
+// f64 compute, 656 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -524,14 +505,12 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v1 := math.Float64frombits(0x4044000000000000) // 40
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
-	v6 := math.Float64frombits(0x4024000000000000) // 10
-	v8 := math.Float64frombits(0x3ff0000000000000) // 1
-	v9 := math.Float64frombits(0x4042800000000000) // 37
-	v10 := -v9
+	v2 := math.Float64frombits(0xc044000000000000)   // -40
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v10 := math.Float64frombits(0xc042800000000000)  // -37
 	v12 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
 	v13 := math.Float64frombits(0x3fe0000000000000)  // 0.5
 	v17 := math.Float64frombits(0xc087500000000000)  // -746
@@ -562,71 +541,40 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 	v101 := math.Float64frombits(0x402e000000000000) // 15
 	v122 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
 	v125 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v136 := math.Float64frombits(0x4270000000000000) // 1.099511627776e+12
-	v137 := float64(v8 / v136)
-	v138 := float64(v137 * v137)
-	v139 := float64(v138 * v137)
-	v140 := float64(v139 * v137)
-	v141 := float64(v140 * v137)
-	v142 := float64(v141 * v137)
-	v143 := float64(v142 * v137)
-	v144 := float64(v143 * v137)
-	v145 := float64(v144 * v137)
-	v146 := float64(v145 * v137)
-	v147 := float64(v146 * v137)
-	v148 := float64(v147 * v137)
-	v149 := float64(v148 * v137)
-	v150 := float64(v149 * v137)
-	v151 := float64(v150 * v137)
-	v152 := float64(v151 * v137)
-	v154 := math.Float64frombits(0x3ff999999999999a) // 1.6
-	v155 := -v154
-	v157 := math.Float64frombits(0x3fd0000000000000) // 0.25
-	v158 := -v157
+	v152 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v155 := math.Float64frombits(0xbff999999999999a) // -1.6
+	v158 := math.Float64frombits(0xbfd0000000000000) // -0.25
 	v161 := math.Float64frombits(0xbfe80ead197f00b4) // -0.7517915246935645
 	v163 := math.Float64frombits(0x3fdb9d98fa5a3215) // 0.4314939923140469
 	v164 := math.Float64frombits(0x3fd8d9a941de3ac5) // 0.388284982990552
-	v165 := math.Float64frombits(0x3f92a2ef9bb865ae) // 0.018199676398671087
-	v166 := -v165
-	v170 := -v161
+	v166 := math.Float64frombits(0xbf92a2ef9bb865ae) // -0.018199676398671087
+	v170 := math.Float64frombits(0x3fe80ead197f00b4) // 0.7517915246935645
 	v173 := math.Float64frombits(0x3c713e74c58cada8) // 1.4956759177009883e-17
-	v176 := math.Float64frombits(0x3fbd2fa4c17c7e84) // 0.1140082332972217
-	v177 := -v176
-	v178 := math.Float64frombits(0x3f8e4088244f901d) // 0.014771522148244337
-	v179 := -v178
+	v177 := math.Float64frombits(0xbfbd2fa4c17c7e84) // -0.1140082332972217
+	v179 := math.Float64frombits(0xbf8e4088244f901d) // -0.014771522148244337
 	v180 := math.Float64frombits(0x3f93e346def42057) // 0.019421679838189067
 	v181 := math.Float64frombits(0x3f7297b9d6ffaac2) // 0.004539228379125406
-	v182 := math.Float64frombits(0x3f6258a6d85633b4) // 0.002239538068073499
-	v183 := -v182
-	v184 := math.Float64frombits(0x3f48680f74e6b145) // 0.0007448268386745302
-	v185 := -v184
+	v183 := math.Float64frombits(0xbf6258a6d85633b4) // -0.002239538068073499
+	v185 := math.Float64frombits(0xbf48680f74e6b145) // -0.0007448268386745302
 	v186 := math.Float64frombits(0x3f286c863b660e56) // 0.00018633974623237748
 	v187 := math.Float64frombits(0x3f169610924c4be8) // 8.615947860972329e-05
-	v188 := math.Float64frombits(0x3ee784acad4fe4c1) // 1.12143801889057e-05
-	v189 := -v188
-	v190 := math.Float64frombits(0x3ee03fec696f1401) // 7.748461298260139e-06
-	v191 := -v190
+	v189 := math.Float64frombits(0xbee784acad4fe4c1) // -1.12143801889057e-05
+	v191 := math.Float64frombits(0xbee03fec696f1401) // -7.748461298260139e-06
 	v192 := math.Float64frombits(0x3e9d0c38bb6eb84e) // 4.328450659518699e-07
 	v193 := math.Float64frombits(0x3ea322a33432fdaf) // 5.702764628508977e-07
-	v194 := math.Float64frombits(0x3e1b90690c3a8698) // 1.6044419550880493e-09
-	v195 := -v194
-	v196 := math.Float64frombits(0x3e63098dcf6aa2f2) // 3.5459771942808343e-08
-	v197 := -v196
-	v198 := math.Float64frombits(0x3e17ff9cf80c0948) // 1.3968959046672135e-09
-	v199 := -v198
+	v195 := math.Float64frombits(0xbe1b90690c3a8698) // -1.6044419550880493e-09
+	v197 := math.Float64frombits(0xbe63098dcf6aa2f2) // -3.5459771942808343e-08
+	v199 := math.Float64frombits(0xbe17ff9cf80c0948) // -1.3968959046672135e-09
 	v200 := math.Float64frombits(0x3e2058cdbf42e525) // 1.9030283964029738e-09
 	v201 := math.Float64frombits(0x3de3eccf6c96973d) // 1.4497374680431473e-10
-	v202 := math.Float64frombits(0x3dd88c22dbd733d9) // 8.930294607981004e-11
-	v203 := -v202
-	v204 := math.Float64frombits(0x3da5a2aec341816d) // 9.83867683655913e-12
-	v205 := -v204
+	v203 := math.Float64frombits(0xbdd88c22dbd733d9) // -8.930294607981004e-11
+	v205 := math.Float64frombits(0xbda5a2aec341816d) // -9.83867683655913e-12
 	v206 := math.Float64frombits(0x3d8f91bd87b689a1) // 3.589013687162629e-12
 	v207 := math.Float64frombits(0x3d607dcf71ad5bf5) // 4.687151032108015e-13
-	v208 := math.Float64frombits(0x3d3993a89901913a) // 9.086701647631679e-14
-	v209 := -v208
+	v209 := math.Float64frombits(0xbd3993a89901913a) // -9.086701647631679e-14
 	v269 := math.Float64frombits(0x3c7aea2fe5943148) // 2.3344861935098912e-17
 	v276 := math.Float64frombits(0x3c7f7c19986ac3a4) // 2.7308680971500346e-17
-	v283 := -v13
+	v283 := math.Float64frombits(0xbfe0000000000000) // -0.5
 	v334 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
 	v339 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
 	v340 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
@@ -649,7 +597,7 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 	v395 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
 	v397 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
 	v406 := math.Float64frombits(0x4010000000000000) // 4
-	v413 := -v406
+	v413 := math.Float64frombits(0xc010000000000000) // -4
 	v427 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
 	v428 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
 	v430 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
@@ -679,11 +627,9 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 	v516 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
 	v523 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
 	v545 := math.Float64frombits(0x4000000000000000) // 2
-	v558 := math.Float64frombits(0x3fe20dd750429b6d) // 0.5641895835477563
-	v559 := float64(v545 * v558)
+	v559 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v611 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v624 := math.Float64frombits(0xc044000000000000) // -40
-	v656 := math.Float64frombits(0xbff0000000000000) // -1
+	v655 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1196,104 +1142,104 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 		v621 := float64(v619 + v620)
 		v622 := float64(v621 * v333)
 		v623 := float64(v283 * v127)
-		v625 := v624
-		if v623 > v624 {
-			v625 = v623
+		v624 := v2
+		if v623 > v2 {
+			v624 = v623
 		}
-		v626 := v19
-		if v625 < v19 {
-			v626 = v625
+		v625 := v19
+		if v624 < v19 {
+			v625 = v624
 		}
-		v627 := float64(v626 * v21)
-		v628 := math.RoundToEven(v627)
-		v629 := -v628
-		v630 := math.FMA(v629, v25, v626)
-		v631 := math.FMA(v629, v27, v630)
-		v632 := float64(v630 - v631)
-		v633 := math.FMA(v629, v27, v632)
-		v634 := float64(v631 * v631)
-		v635 := -v634
-		v636 := math.FMA(v631, v631, v635)
-		v637 := float64(v13 * v634)
-		v638 := float64(v13 * v636)
-		v639 := float64(v631 + v637)
-		v640 := float64(v631 - v639)
+		v626 := float64(v625 * v21)
+		v627 := math.RoundToEven(v626)
+		v628 := -v627
+		v629 := math.FMA(v628, v25, v625)
+		v630 := math.FMA(v628, v27, v629)
+		v631 := float64(v629 - v630)
+		v632 := math.FMA(v628, v27, v631)
+		v633 := float64(v630 * v630)
+		v634 := -v633
+		v635 := math.FMA(v630, v630, v634)
+		v636 := float64(v13 * v633)
+		v637 := float64(v13 * v635)
+		v638 := float64(v630 + v636)
+		v639 := float64(v630 - v638)
+		v640 := float64(v639 + v636)
 		v641 := float64(v640 + v637)
-		v642 := float64(v641 + v638)
-		v643 := math.FMA(v633, v631, v633)
-		v644 := float64(v642 + v643)
-		v645 := float64(v634 * v631)
-		v646 := math.FMA(v43, v631, v44)
-		v647 := math.FMA(v646, v631, v46)
-		v648 := math.FMA(v647, v631, v48)
-		v649 := math.FMA(v648, v631, v50)
-		v650 := math.FMA(v649, v631, v52)
-		v651 := math.FMA(v650, v631, v54)
-		v652 := math.FMA(v651, v631, v56)
-		v653 := math.FMA(v652, v631, v58)
-		v654 := math.FMA(v653, v631, v60)
-		v655 := math.FMA(v645, v654, v644)
-		v657 := math.Ldexp(v656, int(v629))
-		v658 := float64(v8 + v657)
-		v659 := float64(v658 - v8)
-		v660 := float64(v658 - v659)
-		v661 := float64(v8 - v660)
-		v662 := float64(v657 - v659)
-		v663 := float64(v661 + v662)
-		v664 := float64(v655 + v663)
-		v665 := float64(v658 + v639)
-		v666 := float64(v658 - v665)
-		v667 := float64(v666 + v639)
-		v668 := float64(v667 + v664)
-		v669 := float64(v665 + v668)
-		v670 := math.Ldexp(v669, int(v628))
-		v671 := math.Copysign(v670, v623)
-		v672 := math.IsNaN(v623)
-		v673 := v671
-		if v672 {
-			v673 = v623
+		v642 := math.FMA(v632, v630, v632)
+		v643 := float64(v641 + v642)
+		v644 := float64(v633 * v630)
+		v645 := math.FMA(v43, v630, v44)
+		v646 := math.FMA(v645, v630, v46)
+		v647 := math.FMA(v646, v630, v48)
+		v648 := math.FMA(v647, v630, v50)
+		v649 := math.FMA(v648, v630, v52)
+		v650 := math.FMA(v649, v630, v54)
+		v651 := math.FMA(v650, v630, v56)
+		v652 := math.FMA(v651, v630, v58)
+		v653 := math.FMA(v652, v630, v60)
+		v654 := math.FMA(v644, v653, v643)
+		v656 := math.Ldexp(v655, int(v628))
+		v657 := float64(v8 + v656)
+		v658 := float64(v657 - v8)
+		v659 := float64(v657 - v658)
+		v660 := float64(v8 - v659)
+		v661 := float64(v656 - v658)
+		v662 := float64(v660 + v661)
+		v663 := float64(v654 + v662)
+		v664 := float64(v657 + v638)
+		v665 := float64(v657 - v664)
+		v666 := float64(v665 + v638)
+		v667 := float64(v666 + v663)
+		v668 := float64(v664 + v667)
+		v669 := math.Ldexp(v668, int(v627))
+		v670 := math.Copysign(v669, v623)
+		v671 := math.IsNaN(v623)
+		v672 := v670
+		if v671 {
+			v672 = v623
 		}
-		v674 := float64(v333 * v673)
-		v675 := float64(v282 * v674)
-		v676 := float64(v622 + v675)
-		v677 := float64(v617 + v676)
-		v678 := math.FMA(v282, v333, v677)
-		v679 := v678
+		v673 := float64(v333 * v672)
+		v674 := float64(v282 * v673)
+		v675 := float64(v622 + v674)
+		v676 := float64(v617 + v675)
+		v677 := math.FMA(v282, v333, v676)
+		v678 := v677
 		if v160 {
-			v679 = v281
+			v678 = v281
+		}
+		v679 := v678
+		if v11 {
+			v679 = v153
 		}
 		v680 := v679
-		if v11 {
-			v680 = v153
+		if v7 {
+			v680 = v8
 		}
 		v681 := v680
-		if v7 {
-			v681 = v8
-		}
-		v682 := v681
 		if v3 {
-			v682 = v5
+			v681 = v5
 		}
-		v683 := b[i]
-		v684 := float64(v682 * v683)
-		v685 := dy[i]
-		v686 := float64(v685 * v684)
-		v687 := math.IsNaN(v683)
-		v688 := v686
-		if v687 {
-			v688 = v683
+		v682 := b[i]
+		v683 := float64(v681 * v682)
+		v684 := dy[i]
+		v685 := float64(v684 * v683)
+		v686 := math.IsNaN(v682)
+		v687 := v685
+		if v686 {
+			v687 = v682
 		}
-		v689 := math.IsNaN(v0)
-		v690 := v688
-		if v689 {
-			v690 = v0
+		v688 := math.IsNaN(v0)
+		v689 := v687
+		if v688 {
+			v689 = v0
 		}
-		da[i] = v690
+		da[i] = v689
 	}
 }
 
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f64 memory,
-// f64 compute, 440 operations): the scalar twin of the vector program the
+// f64 compute, 421 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1301,13 +1247,11 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v1 := math.Float64frombits(0x4044000000000000) // 40
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
-	v6 := math.Float64frombits(0x4024000000000000) // 10
-	v8 := math.Float64frombits(0x4042800000000000) // 37
-	v9 := -v8
+	v2 := math.Float64frombits(0xc044000000000000)   // -40
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v9 := math.Float64frombits(0xc042800000000000)   // -37
 	v11 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
 	v12 := math.Float64frombits(0x3fe0000000000000)  // 0.5
 	v16 := math.Float64frombits(0xc087500000000000)  // -746
@@ -1339,23 +1283,7 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 	v100 := math.Float64frombits(0x402e000000000000) // 15
 	v117 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
 	v120 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v129 := math.Float64frombits(0x4270000000000000) // 1.099511627776e+12
-	v130 := float64(v62 / v129)
-	v131 := float64(v130 * v130)
-	v132 := float64(v131 * v130)
-	v133 := float64(v132 * v130)
-	v134 := float64(v133 * v130)
-	v135 := float64(v134 * v130)
-	v136 := float64(v135 * v130)
-	v137 := float64(v136 * v130)
-	v138 := float64(v137 * v130)
-	v139 := float64(v138 * v130)
-	v140 := float64(v139 * v130)
-	v141 := float64(v140 * v130)
-	v142 := float64(v141 * v130)
-	v143 := float64(v142 * v130)
-	v144 := float64(v143 * v130)
-	v145 := float64(v144 * v130)
+	v145 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	v149 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
 	v154 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
 	v155 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
@@ -1378,7 +1306,7 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 	v210 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
 	v212 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
 	v221 := math.Float64frombits(0x4010000000000000) // 4
-	v228 := -v221
+	v228 := math.Float64frombits(0xc010000000000000) // -4
 	v242 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
 	v243 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
 	v245 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
@@ -1408,8 +1336,7 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 	v331 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
 	v338 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
 	v360 := math.Float64frombits(0x4000000000000000) // 2
-	v373 := math.Float64frombits(0x3fe20dd750429b6d) // 0.5641895835477563
-	v374 := float64(v360 * v373)
+	v374 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v426 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	for i := range db {
 		v0 := a[i]

@@ -21,16 +21,15 @@ var (
 )
 
 // hardswishGeneric is the pure-Go kernel of hardswish (f64 memory, f64
-// compute, 15 operations): the scalar twin of the vector program the assembly
+// compute, 14 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func hardswishGeneric(dst, x []float64) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0x4008000000000000) // 3
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
+	v2 := math.Float64frombits(0xc008000000000000) // -3
+	v5 := math.Float64frombits(0x8000000000000000) // -0
 	v9 := math.Float64frombits(0x4018000000000000) // 6
 	for i := range dst {
 		v0 := x[i]
@@ -64,8 +63,8 @@ func hardswishGeneric(dst, x []float64) {
 func hardswishBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x4008000000000000) // 3
-	v2 := -v1
+	v1 := math.Float64frombits(0x4008000000000000)  // 3
+	v2 := math.Float64frombits(0xc008000000000000)  // -3
 	v4 := math.Float64frombits(0x0000000000000000)  // 0
 	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v7 := math.Float64frombits(0x4000000000000000)  // 2

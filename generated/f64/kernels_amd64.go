@@ -425,13 +425,13 @@ func hardshrinkBackwardFromOutputAVX2(dst, in0, in1 []float64, lambd float64)
 func hardshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, lambd float64)
 
 // hardsigmoidAVX512 computes hardsigmoid with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidAVX512(dst, in0 []float64)
 
 // hardsigmoidAVX512Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidAVX512Stream(dst, in0 []float64)
@@ -449,13 +449,13 @@ func hardsigmoidAVX2(dst, in0 []float64)
 func hardsigmoidAVX2Stream(dst, in0 []float64)
 
 // hardsigmoidBackwardAVX512 computes hardsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512(dst, in0, in1 []float64)
 
 // hardsigmoidBackwardAVX512Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512Stream(dst, in0, in1 []float64)
@@ -497,13 +497,13 @@ func hardsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
 func hardsigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
 // hardswishAVX512 computes hardswish with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardswishAVX512(dst, in0 []float64)
 
 // hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardswishAVX512Stream(dst, in0 []float64)
@@ -521,13 +521,13 @@ func hardswishAVX2(dst, in0 []float64)
 func hardswishAVX2Stream(dst, in0 []float64)
 
 // hardswishBackwardAVX512 computes hardswishBackward with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardswishBackwardAVX512(dst, in0, in1 []float64)
 
 // hardswishBackwardAVX512Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardswishBackwardAVX512Stream(dst, in0, in1 []float64)

@@ -32,9 +32,9 @@ func linearGeneric(dst, x []float64, c float64) {
 	v1 := c
 	v2 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := v1 == v2
-	v5 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v9 := math.Float64frombits(0x3ff0000000000000) // 1
-	v10 := -v9
+	v5 := math.Float64frombits(0x7ff0000000000000)  // +Inf
+	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v10 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := x[i]
 		v4 := math.Abs(v0)

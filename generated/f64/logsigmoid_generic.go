@@ -23,7 +23,7 @@ var (
 )
 
 // logsigmoidGeneric is the pure-Go kernel of logsigmoid (f64 memory, f64
-// compute, 275 operations): the scalar twin of the vector program the assembly
+// compute, 274 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -68,7 +68,6 @@ func logsigmoidGeneric(dst, x []float64) {
 	v146 := math.Float64frombits(0xfff0000000000000) // -Inf
 	v148 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	v152 := math.Float64frombits(0x7ff8000000000001) // NaN
-	v268 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -166,19 +165,19 @@ func logsigmoidGeneric(dst, x []float64) {
 			v92 = v91
 		}
 		v93 := float64(v90 - v51)
-		v94 := -v92
-		v95 := math.Ldexp(v82, int(v94))
-		v96 := v92 == v1
-		v97 := v93
-		if v96 {
-			v97 = v76
+		v94 := v92 == v1
+		v95 := v93
+		if v94 {
+			v95 = v76
 		}
-		v98 := v95
-		if v96 {
+		v96 := -v92
+		v97 := math.Ldexp(v82, int(v96))
+		v98 := v97
+		if v94 {
 			v98 = v1
 		}
-		v100 := float64(v99 + v97)
-		v101 := float64(v97 / v100)
+		v100 := float64(v99 + v95)
+		v101 := float64(v95 / v100)
 		v102 := float64(v101 * v101)
 		v105 := math.FMA(v103, v102, v104)
 		v107 := math.FMA(v105, v102, v106)
@@ -188,19 +187,19 @@ func logsigmoidGeneric(dst, x []float64) {
 		v115 := math.FMA(v113, v102, v114)
 		v117 := math.FMA(v115, v102, v116)
 		v118 := float64(v102 * v117)
-		v119 := float64(v97 * v97)
+		v119 := float64(v95 * v95)
 		v120 := float64(v18 * v119)
 		v121 := -v119
-		v122 := math.FMA(v97, v97, v121)
+		v122 := math.FMA(v95, v95, v121)
 		v123 := float64(v18 * v122)
-		v124 := float64(v97 - v120)
-		v125 := float64(v97 - v124)
+		v124 := float64(v95 - v120)
+		v125 := float64(v95 - v124)
 		v126 := float64(v125 - v120)
 		v127 := float64(v120 + v118)
 		v128 := float64(v126 - v123)
 		v129 := math.FMA(v101, v127, v128)
-		v130 := float64(v97 - v51)
-		v131 := float64(v97 * v130)
+		v130 := float64(v95 - v51)
+		v131 := float64(v95 * v130)
 		v132 := math.FMA(v98, v131, v98)
 		v133 := float64(v129 + v132)
 		v135 := float64(v92 * v134)
@@ -326,19 +325,19 @@ func logsigmoidGeneric(dst, x []float64) {
 			v221 = v220
 		}
 		v222 := float64(v219 - v51)
-		v223 := -v221
-		v224 := math.Ldexp(v213, int(v223))
-		v225 := v221 == v1
-		v226 := v222
-		if v225 {
-			v226 = v207
+		v223 := v221 == v1
+		v224 := v222
+		if v223 {
+			v224 = v207
 		}
-		v227 := v224
-		if v225 {
+		v225 := -v221
+		v226 := math.Ldexp(v213, int(v225))
+		v227 := v226
+		if v223 {
 			v227 = v1
 		}
-		v228 := float64(v99 + v226)
-		v229 := float64(v226 / v228)
+		v228 := float64(v99 + v224)
+		v229 := float64(v224 / v228)
 		v230 := float64(v229 * v229)
 		v231 := math.FMA(v103, v230, v104)
 		v232 := math.FMA(v231, v230, v106)
@@ -348,19 +347,19 @@ func logsigmoidGeneric(dst, x []float64) {
 		v236 := math.FMA(v235, v230, v114)
 		v237 := math.FMA(v236, v230, v116)
 		v238 := float64(v230 * v237)
-		v239 := float64(v226 * v226)
+		v239 := float64(v224 * v224)
 		v240 := float64(v18 * v239)
 		v241 := -v239
-		v242 := math.FMA(v226, v226, v241)
+		v242 := math.FMA(v224, v224, v241)
 		v243 := float64(v18 * v242)
-		v244 := float64(v226 - v240)
-		v245 := float64(v226 - v244)
+		v244 := float64(v224 - v240)
+		v245 := float64(v224 - v244)
 		v246 := float64(v245 - v240)
 		v247 := float64(v240 + v238)
 		v248 := float64(v246 - v243)
 		v249 := math.FMA(v229, v247, v248)
-		v250 := float64(v226 - v51)
-		v251 := float64(v226 * v250)
+		v250 := float64(v224 - v51)
+		v251 := float64(v224 * v250)
 		v252 := math.FMA(v227, v251, v227)
 		v253 := float64(v249 + v252)
 		v254 := float64(v221 * v134)
@@ -383,25 +382,25 @@ func logsigmoidGeneric(dst, x []float64) {
 			v266 = v205
 		}
 		v267 := v205 < v73
-		v269 := v266
+		v268 := v266
 		if v267 {
-			v269 = v268
+			v268 = v152
 		}
-		v270 := math.IsNaN(v205)
-		v271 := v269
-		if v270 {
-			v271 = v205
+		v269 := math.IsNaN(v205)
+		v270 := v268
+		if v269 {
+			v270 = v205
 		}
-		v272 := float64(v0 - v271)
-		v273 := v272
+		v271 := float64(v0 - v270)
+		v272 := v271
 		if v2 {
-			v273 = v156
+			v272 = v156
 		}
-		v274 := v273
+		v273 := v272
 		if v204 {
-			v274 = v0
+			v273 = v0
 		}
-		dst[i] = v274
+		dst[i] = v273
 	}
 }
 

@@ -14,7 +14,7 @@ var (
 	preluBackwardWeightImpl = preluBackwardWeightGeneric
 )
 
-// preluGeneric is the pure-Go kernel of prelu (f64 memory, f64 compute, 15
+// preluGeneric is the pure-Go kernel of prelu (f64 memory, f64 compute, 14
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -22,8 +22,7 @@ var (
 func preluGeneric(dst, x []float64, negativeSlope float64) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0x0000000000000000) // 0
-	v3 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v4 := -v3
+	v4 := math.Float64frombits(0xfff0000000000000) // -Inf
 	v6 := negativeSlope
 	v7 := v6 == v1
 	v9 := -v6
@@ -80,7 +79,7 @@ func preluBackwardGeneric(dx, x, dy []float64, negativeSlope float64) {
 }
 
 // preluVecGeneric is the pure-Go kernel of preluVec (f64 memory, f64 compute,
-// 15 operations): the scalar twin of the vector program the assembly kernels
+// 14 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -88,8 +87,7 @@ func preluVecGeneric(dst, x, negative_slope []float64) {
 	x = x[:len(dst)]
 	negative_slope = negative_slope[:len(dst)]
 	v1 := math.Float64frombits(0x0000000000000000) // 0
-	v3 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v4 := -v3
+	v4 := math.Float64frombits(0xfff0000000000000) // -Inf
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 < v0

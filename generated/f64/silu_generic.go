@@ -20,19 +20,17 @@ var (
 	siluBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 155
+// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 153
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func siluGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x4089000000000000) // 800
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
-	v6 := math.Float64frombits(0x4086200000000000) // 708
-	v7 := -v6
+	v2 := math.Float64frombits(0xc089000000000000)  // -800
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
+	v7 := math.Float64frombits(0xc086200000000000)  // -708
 	v9 := math.Float64frombits(0x3fe0000000000000)  // 0.5
 	v11 := math.Float64frombits(0xc087500000000000) // -746
 	v13 := math.Float64frombits(0x4086300000000000) // 710
@@ -227,43 +225,40 @@ func siluGeneric(dst, x []float64) {
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 435 operations): the scalar twin of the vector program the assembly
+// compute, 432 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
 func siluBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x4089000000000000) // 800
-	v2 := -v1
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v5 := -v4
-	v6 := math.Float64frombits(0x4046800000000000) // 45
-	v8 := math.Float64frombits(0x3ff0000000000000) // 1
-	v9 := math.Float64frombits(0x4086200000000000) // 708
-	v10 := -v9
-	v12 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v14 := math.Float64frombits(0xc087500000000000) // -746
-	v16 := math.Float64frombits(0x4086300000000000) // 710
-	v18 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v22 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v24 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v40 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v41 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v43 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v45 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v47 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v49 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v51 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v53 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v55 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v57 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v64 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v66 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v67 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v84 := math.Float64frombits(0x4004000000000000) // 2.5
-	v85 := -v84
-	v295 := -v12
+	v2 := math.Float64frombits(0xc089000000000000)   // -800
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4046800000000000)   // 45
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v10 := math.Float64frombits(0xc086200000000000)  // -708
+	v12 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v14 := math.Float64frombits(0xc087500000000000)  // -746
+	v16 := math.Float64frombits(0x4086300000000000)  // 710
+	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v40 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v41 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v43 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v45 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v47 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v49 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v51 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v64 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v66 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v85 := math.Float64frombits(0xc004000000000000)  // -2.5
+	v295 := math.Float64frombits(0xbfe0000000000000) // -0.5
 	v369 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
 	v370 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
 	v372 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16

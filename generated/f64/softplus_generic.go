@@ -172,19 +172,19 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 			v97 = v96
 		}
 		v98 := float64(v95 - v56)
-		v99 := -v97
-		v100 := math.Ldexp(v87, int(v99))
-		v101 := v97 == v5
-		v102 := v98
-		if v101 {
-			v102 = v81
+		v99 := v97 == v5
+		v100 := v98
+		if v99 {
+			v100 = v81
 		}
-		v103 := v100
-		if v101 {
+		v101 := -v97
+		v102 := math.Ldexp(v87, int(v101))
+		v103 := v102
+		if v99 {
 			v103 = v5
 		}
-		v105 := float64(v104 + v102)
-		v106 := float64(v102 / v105)
+		v105 := float64(v104 + v100)
+		v106 := float64(v100 / v105)
 		v107 := float64(v106 * v106)
 		v110 := math.FMA(v108, v107, v109)
 		v112 := math.FMA(v110, v107, v111)
@@ -194,19 +194,19 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 		v120 := math.FMA(v118, v107, v119)
 		v122 := math.FMA(v120, v107, v121)
 		v123 := float64(v107 * v122)
-		v124 := float64(v102 * v102)
+		v124 := float64(v100 * v100)
 		v125 := float64(v23 * v124)
 		v126 := -v124
-		v127 := math.FMA(v102, v102, v126)
+		v127 := math.FMA(v100, v100, v126)
 		v128 := float64(v23 * v127)
-		v129 := float64(v102 - v125)
-		v130 := float64(v102 - v129)
+		v129 := float64(v100 - v125)
+		v130 := float64(v100 - v129)
 		v131 := float64(v130 - v125)
 		v132 := float64(v125 + v123)
 		v133 := float64(v131 - v128)
 		v134 := math.FMA(v106, v132, v133)
-		v135 := float64(v102 - v56)
-		v136 := float64(v102 * v135)
+		v135 := float64(v100 - v56)
+		v136 := float64(v100 * v135)
 		v137 := math.FMA(v103, v136, v103)
 		v138 := float64(v134 + v137)
 		v140 := float64(v97 * v139)

@@ -31,8 +31,8 @@ func softsignGeneric(dst, x []float64) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0x4376345785d8a000) // 1e+17
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
-	v4 := -v1
-	v6 := -v3
+	v4 := math.Float64frombits(0xc376345785d8a000) // -1e+17
+	v6 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 < v0

@@ -10,7 +10,7 @@ import (
 // lowering mistake fails where it is made rather than in an emitter.
 type Builder struct {
 	p    *Program
-	memo map[Instr]Value
+	memo map[memoKey]Value
 }
 
 // NewBuilder starts a program. Compute must be at least as wide as Mem.
@@ -20,7 +20,7 @@ func NewBuilder(name string, mem, compute Type, inputs int, params []string) *Bu
 	}
 	return &Builder{
 		p:    &Program{Name: name, Mem: mem, Compute: compute, Inputs: inputs, Params: params},
-		memo: map[Instr]Value{},
+		memo: map[memoKey]Value{},
 	}
 }
 
@@ -55,13 +55,55 @@ func (b *Builder) emit(op Op, imm float64, args ...Value) Value {
 	}
 	in := Instr{Op: op, Imm: imm}
 	copy(in.Args[:], args)
-	if v, ok := b.memo[in]; ok {
+	key := memoKey{in.Op, in.Args, math.Float64bits(in.Imm)}
+	if v, ok := b.memo[key]; ok {
+		return v
+	}
+	if v, ok := b.fold(in); ok {
 		return v
 	}
 	v := Value(len(b.p.Instrs))
 	b.p.Instrs = append(b.p.Instrs, in)
-	b.memo[in] = v
+	b.memo[key] = v
 	return v
+}
+
+// memoKey identifies an instruction by the bits of its Imm, so that the
+// constants -0.0 and +0.0 stay two.
+type memoKey struct {
+	op   Op
+	args [3]Value
+	imm  uint64
+}
+
+// fold evaluates an arithmetic instruction whose operands are all
+// constants, as Eval would (in the compute type), and gives the constant:
+// the kernels then load it instead of computing it on every element
+// (-3 in a formula is Neg(3); 2^-640 a product of constants). A NaN result
+// is left to the instruction, whose sign and payload Const would not keep.
+func (b *Builder) fold(in Instr) (Value, bool) {
+	switch in.Op {
+	case OpInput, OpParam, OpConst, OpSelect:
+		return 0, false
+	}
+	if in.Op.GivesMask() {
+		return 0, false
+	}
+	mini := &Program{Name: b.p.Name, Mem: b.p.Mem, Compute: b.p.Compute}
+	for k := range in.Op.Arity() {
+		c := b.p.Instrs[in.Args[k]]
+		if c.Op != OpConst {
+			return 0, false
+		}
+		in.Args[k] = Value(len(mini.Instrs))
+		mini.Instrs = append(mini.Instrs, c)
+	}
+	mini.Instrs = append(mini.Instrs, in)
+	v := mini.run(nil, nil)[len(mini.Instrs)-1]
+	if v != v {
+		return 0, false
+	}
+	return b.Const(v), true
 }
 
 func (b *Builder) isMask(v Value) bool { return b.p.Instrs[v].Op.GivesMask() }
@@ -147,6 +189,17 @@ func (b *Builder) Round(x Value, mode RoundMode) Value {
 
 // Ldexp is x * 2^n for integer-valued n, |n| ≤ 2200, correctly rounded.
 func (b *Builder) Ldexp(x, n Value) Value { return b.float(OpLdexp, x, n) }
+
+// LdexpMidRange is Ldexp for x that the caller guarantees to be of
+// moderate magnitude, |x| in [2^-60, 2^60] (or zero, infinite or NaN), and
+// n in [-1982, 1983]: the same result, cheaper on AVX2 (see OpLdexp). The
+// float32-target primitives scale such values (a polynomial near 1 by
+// 2^k); the generated agreement tests, whose generic kernels evaluate
+// math.Ldexp, would catch a use outside the range.
+func (b *Builder) LdexpMidRange(x, n Value) Value {
+	b.mustFloat(x, n)
+	return b.emit(OpLdexp, LdexpMidRange, x, n)
+}
 
 // GetExp is floor(log2|x|) for normal x.
 func (b *Builder) GetExp(x Value) Value { return b.float(OpGetExp, x) }

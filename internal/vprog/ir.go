@@ -68,6 +68,12 @@ const (
 	OpRound
 	// OpLdexp is a * 2^b, correctly rounded (one rounding, gradual underflow,
 	// overflow to ±Inf), for finite a and integer-valued b with |b| ≤ 2200.
+	// With Imm = LdexpMidRange the lowering promises |a| in [2^-60, 2^60]
+	// (or a zero, infinite or NaN) and b in [-1982, 1983]: the result, the
+	// same, is then a * 2^c * 2^(b-c) with c = b clamped to [-960, 960], two
+	// multiplications by normal powers of two of which only the second can
+	// round. AVX2 does that in 9 instructions instead of the 20 of the
+	// general case.
 	OpLdexp
 	// OpGetExp is floor(log2|a|) as a float, defined for normal finite a ≠ 0
 	// (the lowering guarantees it; other inputs give an unspecified value
@@ -94,6 +100,10 @@ const (
 
 	opCount
 )
+
+// LdexpMidRange is the Imm of an OpLdexp whose operand is of moderate
+// magnitude (see OpLdexp).
+const LdexpMidRange = 1
 
 // RoundMode is the Imm of OpRound; the numbers are the x86 ROUND/RNDSCALE immediates.
 type RoundMode int

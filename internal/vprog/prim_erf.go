@@ -220,7 +220,7 @@ func erfLower(b *Builder, x Value, target Type, complement bool) Value {
 		rs := b.FMA(x, px, x)
 		var rt Value
 		if target == F32 {
-			rt = b.Sub(one, b.Ldexp(th, negk))
+			rt = b.Sub(one, b.LdexpMidRange(th, negk)) // th in [0.01, 1]
 		} else {
 			// 1 - (eh + el), eh ≤ 0.48: Fast2Sum recovers the rounding of
 			// 1 - eh. eh and el are exact scalings (erfc ≥ 2^-60 wherever
@@ -241,7 +241,7 @@ func erfLower(b *Builder, x Value, target Type, complement bool) Value {
 	var pos, neg Value
 	two := b.Const(2)
 	if target == F32 {
-		pos = b.Ldexp(th, negk)
+		pos = b.LdexpMidRange(th, negk) // th in [0.01, 1]
 		neg = b.Sub(two, pos)
 	} else {
 		// Scale the unevaluated sum once: one rounding, also into the

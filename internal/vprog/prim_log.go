@@ -133,14 +133,20 @@ func log1pLower(b *Builder, x Value, target Type) Value {
 	u, ulo := expTwoSum(b, b.Const(1), xc)
 	u = b.Max(u, b.Const(logMinNorm))
 	e, f := logSplit(b, u)
-	flo := b.Ldexp(ulo, b.Neg(e))
 	// For e = 0, x itself is f + flo, exactly: using it avoids a
 	// cancellation between f and flo when |x| ≲ 2^-52 (then u rounds to 1
 	// or a neighbour and f, flo are both of the order of x).
 	e0 := b.EQ(e, b.Const(0))
 	f = b.Select(e0, xc, f)
-	flo = b.Select(e0, b.Const(0), flo)
-	res := logSum(b, e, f, target, flo)
+	var res Value
+	if target == F64 {
+		flo := b.Select(e0, b.Const(0), b.Ldexp(ulo, b.Neg(e)))
+		res = logSum(b, e, f, target, flo)
+	} else {
+		// Where e ≠ 0, |log1p(x)| > 0.34 and flo (< 2^-53) moves it by
+		// less than 2^-51 relative: below the float32 target's 2^-40.
+		res = logSum(b, e, f, target)
+	}
 	// log1p has the sign of x; this also makes log1p(−0) = −0.
 	res = b.CopySign(res, x)
 	res = b.Select(b.EQ(x, b.Const(-1)), b.Const(math.Inf(-1)), res)

@@ -61,7 +61,7 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 		res = expLdexpDD(b, q0, b.Mul(rem, q), b.Select(neg, k, b.Const(0)))
 	} else {
 		k, p := exp32Scaled(b, t)
-		e := b.Ldexp(p, k)
+		e := b.LdexpMidRange(p, k) // p near 1
 		res = b.Div(b.Select(neg, e, one), b.Add(one, e))
 	}
 	return b.Select(b.IsNaN(x), x, res)
