@@ -9,6 +9,11 @@ import "fmt"
 //
 //	f(x) = where(x <= -3, 0, where(x >= 3, 1, (x + 3)/6))
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f(x) = where(x <= -3, 0, where(x >= 3, 1, (x + 3)*(1.0/6)))
+//
 // PyTorch equivalent: torch.nn.Hardsigmoid.
 //
 // Deviations from PyTorch:

@@ -33,27 +33,27 @@ func hardsigmoidGeneric(dst, x []float32) {
 	v2 := math.Float64frombits(0xc008000000000000) // -3
 	v4 := math.Float64frombits(0x0000000000000000) // 0
 	v6 := math.Float64frombits(0x3ff0000000000000) // 1
-	v8 := math.Float64frombits(0x4018000000000000) // 6
+	v9 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
 	for i := range dst {
 		v0 := float64(x[i])
 		v3 := v0 <= v2
 		v5 := v1 <= v0
 		v7 := float64(v0 + v1)
-		v9 := float64(v7 / v8)
-		v10 := v9
-		if v5 {
-			v10 = v6
-		}
+		v10 := float64(v7 * v9)
 		v11 := v10
+		if v5 {
+			v11 = v6
+		}
+		v12 := v11
 		if v3 {
-			v11 = v4
+			v12 = v4
 		}
-		v12 := math.IsNaN(v0)
-		v13 := v11
-		if v12 {
-			v13 = v0
+		v13 := math.IsNaN(v0)
+		v14 := v12
+		if v13 {
+			v14 = v0
 		}
-		dst[i] = float32(v13)
+		dst[i] = float32(v14)
 	}
 }
 

@@ -59,7 +59,7 @@ func plainHardsigmoid(x float64) float64 {
 			if x >= 3.0 {
 				return 1.0
 			}
-			return (x + 3.0) / 6.0
+			return (x + 3.0) * (1.0 / 6.0)
 		}()
 	}()
 }

@@ -9,6 +9,11 @@ import "fmt"
 //
 //	f(x) = where(x <= -3, -0.0, where(x >= 3, x, x*(x + 3)/6))
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f(x) = where(x <= -3, -0.0, where(x >= 3, x, x*(x + 3)*(1.0/6)))
+//
 // PyTorch equivalent: torch.nn.Hardswish.
 //
 // Deviations from PyTorch:
@@ -49,6 +54,11 @@ func Hardswish(dst, x []float32) {
 //
 // At x = 3, where f' jumps, the gradient is 1.5: PyTorch's scalar
 // hardswish_backward takes x/3 + 0.5 for x <= 3 (its vectorised path gives 1).
+//
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f'(x) = where(x < -3, 0, where(x > 3, 1, (2*x + 3)*(1.0/6)))
 //
 // PyTorch equivalent: torch.nn.Hardswish.
 //

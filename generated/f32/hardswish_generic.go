@@ -27,31 +27,31 @@ var (
 // the same slice as an input.
 func hardswishGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x4008000000000000) // 3
-	v2 := math.Float64frombits(0xc008000000000000) // -3
-	v5 := math.Float64frombits(0x8000000000000000) // -0
-	v9 := math.Float64frombits(0x4018000000000000) // 6
+	v1 := math.Float64frombits(0x4008000000000000)  // 3
+	v2 := math.Float64frombits(0xc008000000000000)  // -3
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
+	v11 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
 	for i := range dst {
 		v0 := float64(x[i])
 		v3 := v0 <= v2
 		v6 := v1 <= v0
 		v7 := float64(v0 + v1)
 		v8 := float64(v0 * v7)
-		v10 := float64(v8 / v9)
-		v11 := v10
+		v12 := float64(v8 * v11)
+		v13 := v12
 		if v6 {
-			v11 = v0
+			v13 = v0
 		}
-		v12 := v11
+		v14 := v13
 		if v3 {
-			v12 = v5
+			v14 = v5
 		}
-		v13 := math.IsNaN(v0)
-		v14 := v12
-		if v13 {
-			v14 = v0
+		v15 := math.IsNaN(v0)
+		v16 := v14
+		if v15 {
+			v16 = v0
 		}
-		dst[i] = float32(v14)
+		dst[i] = float32(v16)
 	}
 }
 
@@ -68,29 +68,29 @@ func hardswishBackwardGeneric(dx, x, dy []float32) {
 	v4 := math.Float64frombits(0x0000000000000000)  // 0
 	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v7 := math.Float64frombits(0x4000000000000000)  // 2
-	v10 := math.Float64frombits(0x4018000000000000) // 6
+	v11 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
 		v5 := v1 < v0
 		v8 := float64(v7 * v0)
 		v9 := float64(v8 + v1)
-		v11 := float64(v9 / v10)
-		v12 := v11
-		if v5 {
-			v12 = v6
-		}
+		v12 := float64(v9 * v11)
 		v13 := v12
+		if v5 {
+			v13 = v6
+		}
+		v14 := v13
 		if v3 {
-			v13 = v4
+			v14 = v4
 		}
-		v14 := float64(dy[i])
-		v15 := float64(v14 * v13)
-		v16 := math.IsNaN(v0)
-		v17 := v15
-		if v16 {
-			v17 = v0
+		v15 := float64(dy[i])
+		v16 := float64(v15 * v14)
+		v17 := math.IsNaN(v0)
+		v18 := v16
+		if v17 {
+			v18 = v0
 		}
-		dx[i] = float32(v17)
+		dx[i] = float32(v18)
 	}
 }

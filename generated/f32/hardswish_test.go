@@ -55,7 +55,7 @@ func plainHardswish(x float64) float64 {
 			if x >= 3.0 {
 				return x
 			}
-			return x * (x + 3.0) / 6.0
+			return x * (x + 3.0) * (1.0 / 6.0)
 		}()
 	}()
 }
@@ -70,7 +70,7 @@ func plainHardswishDerivative(x float64) float64 {
 			if x > 3.0 {
 				return 1.0
 			}
-			return (2.0*x + 3.0) / 6.0
+			return (2.0*x + 3.0) * (1.0 / 6.0)
 		}()
 	}()
 }

@@ -14419,9 +14419,9 @@ loop:
 	VADDPD    Z0, Z5, Z8
 	VADDPD    Z0, Z6, Z9
 	VADDPD    Z0, Z7, Z10
-	VDIVPD    Z4, Z8, Z8
-	VDIVPD    Z4, Z9, Z9
-	VDIVPD    Z4, Z10, Z10
+	VMULPD    Z4, Z8, Z8
+	VMULPD    Z4, Z9, Z9
+	VMULPD    Z4, Z10, Z10
 	VBLENDMPD Z3, Z8, K5, Z8
 	VBLENDMPD Z3, Z9, K6, Z9
 	VBLENDMPD Z3, Z10, K7, Z10
@@ -14452,7 +14452,7 @@ single:
 	VCMPPD    $0x12, Z1, Z5, K2
 	VCMPPD    $0x12, Z5, Z0, K3
 	VADDPD    Z0, Z5, Z6
-	VDIVPD    Z4, Z6, Z6
+	VMULPD    Z4, Z6, Z6
 	VBLENDMPD Z3, Z6, K3, Z6
 	VBLENDMPD Z2, Z6, K2, Z6
 	VCMPPD    $0x03, Z5, Z5, K2
@@ -14475,7 +14475,7 @@ tail:
 	VCMPPD    $0x12, Z1, Z5, K2
 	VCMPPD    $0x12, Z5, Z0, K3
 	VADDPD    Z0, Z5, Z6
-	VDIVPD    Z4, Z6, Z6
+	VMULPD    Z4, Z6, Z6
 	VBLENDMPD Z3, Z6, K3, Z6
 	VBLENDMPD Z2, Z6, K2, Z6
 	VCMPPD    $0x03, Z5, Z5, K2
@@ -14514,9 +14514,9 @@ loop:
 	VADDPD    Z0, Z5, Z8
 	VADDPD    Z0, Z6, Z9
 	VADDPD    Z0, Z7, Z10
-	VDIVPD    Z4, Z8, Z8
-	VDIVPD    Z4, Z9, Z9
-	VDIVPD    Z4, Z10, Z10
+	VMULPD    Z4, Z8, Z8
+	VMULPD    Z4, Z9, Z9
+	VMULPD    Z4, Z10, Z10
 	VBLENDMPD Z3, Z8, K5, Z8
 	VBLENDMPD Z3, Z9, K6, Z9
 	VBLENDMPD Z3, Z10, K7, Z10
@@ -14547,7 +14547,7 @@ single:
 	VCMPPD    $0x12, Z1, Z5, K2
 	VCMPPD    $0x12, Z5, Z0, K3
 	VADDPD    Z0, Z5, Z6
-	VDIVPD    Z4, Z6, Z6
+	VMULPD    Z4, Z6, Z6
 	VBLENDMPD Z3, Z6, K3, Z6
 	VBLENDMPD Z2, Z6, K2, Z6
 	VCMPPD    $0x03, Z5, Z5, K2
@@ -14570,7 +14570,7 @@ tail:
 	VCMPPD    $0x12, Z1, Z5, K2
 	VCMPPD    $0x12, Z5, Z0, K3
 	VADDPD    Z0, Z5, Z6
-	VDIVPD    Z4, Z6, Z6
+	VMULPD    Z4, Z6, Z6
 	VBLENDMPD Z3, Z6, K3, Z6
 	VBLENDMPD Z2, Z6, K2, Z6
 	VCMPPD    $0x03, Z5, Z5, K2
@@ -14606,8 +14606,8 @@ loop:
 	VCMPPD     $0x12, Y6, Y0, Y10
 	VADDPD     Y0, Y5, Y11
 	VADDPD     Y0, Y6, Y12
-	VDIVPD     Y4, Y11, Y11
-	VDIVPD     Y4, Y12, Y12
+	VMULPD     Y4, Y11, Y11
+	VMULPD     Y4, Y12, Y12
 	VBLENDVPD  Y9, Y3, Y11, Y9
 	VBLENDVPD  Y10, Y3, Y12, Y10
 	VBLENDVPD  Y7, Y2, Y9, Y7
@@ -14632,7 +14632,7 @@ single:
 	VCMPPD     $0x12, Y1, Y5, Y6
 	VCMPPD     $0x12, Y5, Y0, Y7
 	VADDPD     Y0, Y5, Y8
-	VDIVPD     Y4, Y8, Y8
+	VMULPD     Y4, Y8, Y8
 	VBLENDVPD  Y7, Y3, Y8, Y7
 	VBLENDVPD  Y6, Y2, Y7, Y6
 	VCMPPD     $0x03, Y5, Y5, Y7
@@ -14655,7 +14655,7 @@ tail:
 	VCMPPD     $0x12, Y1, Y5, Y6
 	VCMPPD     $0x12, Y5, Y0, Y7
 	VADDPD     Y0, Y5, Y8
-	VDIVPD     Y4, Y8, Y8
+	VMULPD     Y4, Y8, Y8
 	VBLENDVPD  Y7, Y3, Y8, Y7
 	VBLENDVPD  Y6, Y2, Y7, Y6
 	VCMPPD     $0x03, Y5, Y5, Y7
@@ -14690,8 +14690,8 @@ loop:
 	VCMPPD     $0x12, Y6, Y0, Y10
 	VADDPD     Y0, Y5, Y11
 	VADDPD     Y0, Y6, Y12
-	VDIVPD     Y4, Y11, Y11
-	VDIVPD     Y4, Y12, Y12
+	VMULPD     Y4, Y11, Y11
+	VMULPD     Y4, Y12, Y12
 	VBLENDVPD  Y9, Y3, Y11, Y9
 	VBLENDVPD  Y10, Y3, Y12, Y10
 	VBLENDVPD  Y7, Y2, Y9, Y7
@@ -14716,7 +14716,7 @@ single:
 	VCMPPD     $0x12, Y1, Y5, Y6
 	VCMPPD     $0x12, Y5, Y0, Y7
 	VADDPD     Y0, Y5, Y8
-	VDIVPD     Y4, Y8, Y8
+	VMULPD     Y4, Y8, Y8
 	VBLENDVPD  Y7, Y3, Y8, Y7
 	VBLENDVPD  Y6, Y2, Y7, Y6
 	VCMPPD     $0x03, Y5, Y5, Y7
@@ -14739,7 +14739,7 @@ tail:
 	VCMPPD     $0x12, Y1, Y5, Y6
 	VCMPPD     $0x12, Y5, Y0, Y7
 	VADDPD     Y0, Y5, Y8
-	VDIVPD     Y4, Y8, Y8
+	VMULPD     Y4, Y8, Y8
 	VBLENDVPD  Y7, Y3, Y8, Y7
 	VBLENDVPD  Y6, Y2, Y7, Y6
 	VCMPPD     $0x03, Y5, Y5, Y7
@@ -14757,7 +14757,7 @@ done:
 TEXT ·hardsigmoidBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+4160(SB), Z0
 	VBROADCASTSD actkernconst<>+4168(SB), Z1
-	VBROADCASTSD actkernconst<>+4288(SB), Z2
+	VBROADCASTSD actkernconst<>+4176(SB), Z2
 	VBROADCASTSD actkernconst<>+104(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -14855,7 +14855,7 @@ done:
 TEXT ·hardsigmoidBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+4160(SB), Z0
 	VBROADCASTSD actkernconst<>+4168(SB), Z1
-	VBROADCASTSD actkernconst<>+4288(SB), Z2
+	VBROADCASTSD actkernconst<>+4176(SB), Z2
 	VBROADCASTSD actkernconst<>+104(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -14954,7 +14954,7 @@ done:
 TEXT ·hardsigmoidBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+4192(SB), Y0
 	VMOVUPD actkernconst<>+4224(SB), Y1
-	VMOVUPD actkernconst<>+4320(SB), Y2
+	VMOVUPD actkernconst<>+4256(SB), Y2
 	VMOVUPD actkernconst<>+1248(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -15052,7 +15052,7 @@ done:
 TEXT ·hardsigmoidBackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+4192(SB), Y0
 	VMOVUPD actkernconst<>+4224(SB), Y1
-	VMOVUPD actkernconst<>+4320(SB), Y2
+	VMOVUPD actkernconst<>+4256(SB), Y2
 	VMOVUPD actkernconst<>+1248(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -15151,7 +15151,7 @@ done:
 TEXT ·hardsigmoidBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+104(SB), Z0
 	VBROADCASTSD actkernconst<>+224(SB), Z1
-	VBROADCASTSD actkernconst<>+4288(SB), Z2
+	VBROADCASTSD actkernconst<>+4176(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -15248,7 +15248,7 @@ done:
 TEXT ·hardsigmoidBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+104(SB), Z0
 	VBROADCASTSD actkernconst<>+224(SB), Z1
-	VBROADCASTSD actkernconst<>+4288(SB), Z2
+	VBROADCASTSD actkernconst<>+4176(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -15346,7 +15346,7 @@ done:
 TEXT ·hardsigmoidBackwardFromOutputAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+1248(SB), Y0
 	VMOVUPD actkernconst<>+768(SB), Y1
-	VMOVUPD actkernconst<>+4320(SB), Y2
+	VMOVUPD actkernconst<>+4256(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -15454,7 +15454,7 @@ done:
 TEXT ·hardsigmoidBackwardFromOutputAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+1248(SB), Y0
 	VMOVUPD actkernconst<>+768(SB), Y1
-	VMOVUPD actkernconst<>+4320(SB), Y2
+	VMOVUPD actkernconst<>+4256(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -15587,9 +15587,9 @@ loop:
 	VMULPD    Z7, Z4, Z7
 	VMULPD    Z8, Z5, Z8
 	VMULPD    Z9, Z6, Z9
-	VDIVPD    Z3, Z7, Z7
-	VDIVPD    Z3, Z8, Z8
-	VDIVPD    Z3, Z9, Z9
+	VMULPD    Z3, Z7, Z7
+	VMULPD    Z3, Z8, Z8
+	VMULPD    Z3, Z9, Z9
 	VBLENDMPD Z4, Z7, K5, Z7
 	VBLENDMPD Z5, Z8, K6, Z8
 	VBLENDMPD Z6, Z9, K7, Z9
@@ -15621,7 +15621,7 @@ single:
 	VCMPPD    $0x12, Z4, Z0, K3
 	VADDPD    Z0, Z4, Z5
 	VMULPD    Z5, Z4, Z5
-	VDIVPD    Z3, Z5, Z5
+	VMULPD    Z3, Z5, Z5
 	VBLENDMPD Z4, Z5, K3, Z5
 	VBLENDMPD Z2, Z5, K2, Z5
 	VCMPPD    $0x03, Z4, Z4, K2
@@ -15645,7 +15645,7 @@ tail:
 	VCMPPD    $0x12, Z4, Z0, K3
 	VADDPD    Z0, Z4, Z5
 	VMULPD    Z5, Z4, Z5
-	VDIVPD    Z3, Z5, Z5
+	VMULPD    Z3, Z5, Z5
 	VBLENDMPD Z4, Z5, K3, Z5
 	VBLENDMPD Z2, Z5, K2, Z5
 	VCMPPD    $0x03, Z4, Z4, K2
@@ -15686,9 +15686,9 @@ loop:
 	VMULPD    Z7, Z4, Z7
 	VMULPD    Z8, Z5, Z8
 	VMULPD    Z9, Z6, Z9
-	VDIVPD    Z3, Z7, Z7
-	VDIVPD    Z3, Z8, Z8
-	VDIVPD    Z3, Z9, Z9
+	VMULPD    Z3, Z7, Z7
+	VMULPD    Z3, Z8, Z8
+	VMULPD    Z3, Z9, Z9
 	VBLENDMPD Z4, Z7, K5, Z7
 	VBLENDMPD Z5, Z8, K6, Z8
 	VBLENDMPD Z6, Z9, K7, Z9
@@ -15720,7 +15720,7 @@ single:
 	VCMPPD    $0x12, Z4, Z0, K3
 	VADDPD    Z0, Z4, Z5
 	VMULPD    Z5, Z4, Z5
-	VDIVPD    Z3, Z5, Z5
+	VMULPD    Z3, Z5, Z5
 	VBLENDMPD Z4, Z5, K3, Z5
 	VBLENDMPD Z2, Z5, K2, Z5
 	VCMPPD    $0x03, Z4, Z4, K2
@@ -15744,7 +15744,7 @@ tail:
 	VCMPPD    $0x12, Z4, Z0, K3
 	VADDPD    Z0, Z4, Z5
 	VMULPD    Z5, Z4, Z5
-	VDIVPD    Z3, Z5, Z5
+	VMULPD    Z3, Z5, Z5
 	VBLENDMPD Z4, Z5, K3, Z5
 	VBLENDMPD Z2, Z5, K2, Z5
 	VCMPPD    $0x03, Z4, Z4, K2
@@ -15781,8 +15781,8 @@ loop:
 	VADDPD     Y0, Y5, Y11
 	VMULPD     Y10, Y4, Y10
 	VMULPD     Y11, Y5, Y11
-	VDIVPD     Y3, Y10, Y10
-	VDIVPD     Y3, Y11, Y11
+	VMULPD     Y3, Y10, Y10
+	VMULPD     Y3, Y11, Y11
 	VBLENDVPD  Y8, Y4, Y10, Y8
 	VBLENDVPD  Y9, Y5, Y11, Y9
 	VBLENDVPD  Y6, Y2, Y8, Y6
@@ -15808,7 +15808,7 @@ single:
 	VCMPPD     $0x12, Y4, Y0, Y6
 	VADDPD     Y0, Y4, Y7
 	VMULPD     Y7, Y4, Y7
-	VDIVPD     Y3, Y7, Y7
+	VMULPD     Y3, Y7, Y7
 	VBLENDVPD  Y6, Y4, Y7, Y6
 	VBLENDVPD  Y5, Y2, Y6, Y5
 	VCMPPD     $0x03, Y4, Y4, Y6
@@ -15832,7 +15832,7 @@ tail:
 	VCMPPD     $0x12, Y4, Y0, Y6
 	VADDPD     Y0, Y4, Y7
 	VMULPD     Y7, Y4, Y7
-	VDIVPD     Y3, Y7, Y7
+	VMULPD     Y3, Y7, Y7
 	VBLENDVPD  Y6, Y4, Y7, Y6
 	VBLENDVPD  Y5, Y2, Y6, Y5
 	VCMPPD     $0x03, Y4, Y4, Y6
@@ -15868,8 +15868,8 @@ loop:
 	VADDPD     Y0, Y5, Y11
 	VMULPD     Y10, Y4, Y10
 	VMULPD     Y11, Y5, Y11
-	VDIVPD     Y3, Y10, Y10
-	VDIVPD     Y3, Y11, Y11
+	VMULPD     Y3, Y10, Y10
+	VMULPD     Y3, Y11, Y11
 	VBLENDVPD  Y8, Y4, Y10, Y8
 	VBLENDVPD  Y9, Y5, Y11, Y9
 	VBLENDVPD  Y6, Y2, Y8, Y6
@@ -15895,7 +15895,7 @@ single:
 	VCMPPD     $0x12, Y4, Y0, Y6
 	VADDPD     Y0, Y4, Y7
 	VMULPD     Y7, Y4, Y7
-	VDIVPD     Y3, Y7, Y7
+	VMULPD     Y3, Y7, Y7
 	VBLENDVPD  Y6, Y4, Y7, Y6
 	VBLENDVPD  Y5, Y2, Y6, Y5
 	VCMPPD     $0x03, Y4, Y4, Y6
@@ -15919,7 +15919,7 @@ tail:
 	VCMPPD     $0x12, Y4, Y0, Y6
 	VADDPD     Y0, Y4, Y7
 	VMULPD     Y7, Y4, Y7
-	VDIVPD     Y3, Y7, Y7
+	VMULPD     Y3, Y7, Y7
 	VBLENDVPD  Y6, Y4, Y7, Y6
 	VBLENDVPD  Y5, Y2, Y6, Y5
 	VCMPPD     $0x03, Y4, Y4, Y6
@@ -15964,9 +15964,9 @@ loop:
 	VADDPD    Z0, Z9, Z9
 	VADDPD    Z0, Z10, Z10
 	VADDPD    Z0, Z11, Z11
-	VDIVPD    Z5, Z9, Z9
-	VDIVPD    Z5, Z10, Z10
-	VDIVPD    Z5, Z11, Z11
+	VMULPD    Z5, Z9, Z9
+	VMULPD    Z5, Z10, Z10
+	VMULPD    Z5, Z11, Z11
 	VBLENDMPD Z3, Z9, K5, Z9
 	VBLENDMPD Z3, Z10, K6, Z10
 	VBLENDMPD Z3, Z11, K7, Z11
@@ -16005,7 +16005,7 @@ single:
 	VCMPPD    $0x11, Z6, Z0, K3
 	VMULPD    Z6, Z4, Z7
 	VADDPD    Z0, Z7, Z7
-	VDIVPD    Z5, Z7, Z7
+	VMULPD    Z5, Z7, Z7
 	VBLENDMPD Z3, Z7, K3, Z7
 	VBLENDMPD Z2, Z7, K2, Z7
 	VCVTPS2PD (DX), Z8
@@ -16032,7 +16032,7 @@ tail:
 	VCMPPD    $0x11, Z6, Z0, K3
 	VMULPD    Z6, Z4, Z7
 	VADDPD    Z0, Z7, Z7
-	VDIVPD    Z5, Z7, Z7
+	VMULPD    Z5, Z7, Z7
 	VBLENDMPD Z3, Z7, K3, Z7
 	VBLENDMPD Z2, Z7, K2, Z7
 	VMOVUPS.Z (DX), K1, Y8
@@ -16079,9 +16079,9 @@ loop:
 	VADDPD    Z0, Z9, Z9
 	VADDPD    Z0, Z10, Z10
 	VADDPD    Z0, Z11, Z11
-	VDIVPD    Z5, Z9, Z9
-	VDIVPD    Z5, Z10, Z10
-	VDIVPD    Z5, Z11, Z11
+	VMULPD    Z5, Z9, Z9
+	VMULPD    Z5, Z10, Z10
+	VMULPD    Z5, Z11, Z11
 	VBLENDMPD Z3, Z9, K5, Z9
 	VBLENDMPD Z3, Z10, K6, Z10
 	VBLENDMPD Z3, Z11, K7, Z11
@@ -16120,7 +16120,7 @@ single:
 	VCMPPD    $0x11, Z6, Z0, K3
 	VMULPD    Z6, Z4, Z7
 	VADDPD    Z0, Z7, Z7
-	VDIVPD    Z5, Z7, Z7
+	VMULPD    Z5, Z7, Z7
 	VBLENDMPD Z3, Z7, K3, Z7
 	VBLENDMPD Z2, Z7, K2, Z7
 	VCVTPS2PD (DX), Z8
@@ -16147,7 +16147,7 @@ tail:
 	VCMPPD    $0x11, Z6, Z0, K3
 	VMULPD    Z6, Z4, Z7
 	VADDPD    Z0, Z7, Z7
-	VDIVPD    Z5, Z7, Z7
+	VMULPD    Z5, Z7, Z7
 	VBLENDMPD Z3, Z7, K3, Z7
 	VBLENDMPD Z2, Z7, K2, Z7
 	VMOVUPS.Z (DX), K1, Y8
@@ -16190,8 +16190,8 @@ loop:
 	VMULPD     Y7, Y4, Y13
 	VADDPD     Y0, Y12, Y12
 	VADDPD     Y0, Y13, Y13
-	VDIVPD     Y5, Y12, Y12
-	VDIVPD     Y5, Y13, Y13
+	VMULPD     Y5, Y12, Y12
+	VMULPD     Y5, Y13, Y13
 	VBLENDVPD  Y10, Y3, Y12, Y10
 	VBLENDVPD  Y11, Y3, Y13, Y11
 	VBLENDVPD  Y8, Y2, Y10, Y8
@@ -16222,7 +16222,7 @@ single:
 	VCMPPD     $0x11, Y6, Y0, Y8
 	VMULPD     Y6, Y4, Y9
 	VADDPD     Y0, Y9, Y9
-	VDIVPD     Y5, Y9, Y9
+	VMULPD     Y5, Y9, Y9
 	VBLENDVPD  Y8, Y3, Y9, Y8
 	VBLENDVPD  Y7, Y2, Y8, Y7
 	VCVTPS2PD  (DX), Y8
@@ -16249,7 +16249,7 @@ tail:
 	VCMPPD     $0x11, Y6, Y0, Y8
 	VMULPD     Y6, Y4, Y9
 	VADDPD     Y0, Y9, Y9
-	VDIVPD     Y5, Y9, Y9
+	VMULPD     Y5, Y9, Y9
 	VBLENDVPD  Y8, Y3, Y9, Y8
 	VBLENDVPD  Y7, Y2, Y8, Y7
 	VMASKMOVPS (DX), X15, X8
@@ -16291,8 +16291,8 @@ loop:
 	VMULPD     Y7, Y4, Y13
 	VADDPD     Y0, Y12, Y12
 	VADDPD     Y0, Y13, Y13
-	VDIVPD     Y5, Y12, Y12
-	VDIVPD     Y5, Y13, Y13
+	VMULPD     Y5, Y12, Y12
+	VMULPD     Y5, Y13, Y13
 	VBLENDVPD  Y10, Y3, Y12, Y10
 	VBLENDVPD  Y11, Y3, Y13, Y11
 	VBLENDVPD  Y8, Y2, Y10, Y8
@@ -16323,7 +16323,7 @@ single:
 	VCMPPD     $0x11, Y6, Y0, Y8
 	VMULPD     Y6, Y4, Y9
 	VADDPD     Y0, Y9, Y9
-	VDIVPD     Y5, Y9, Y9
+	VMULPD     Y5, Y9, Y9
 	VBLENDVPD  Y8, Y3, Y9, Y8
 	VBLENDVPD  Y7, Y2, Y8, Y7
 	VCVTPS2PD  (DX), Y8
@@ -16350,7 +16350,7 @@ tail:
 	VCMPPD     $0x11, Y6, Y0, Y8
 	VMULPD     Y6, Y4, Y9
 	VADDPD     Y0, Y9, Y9
-	VDIVPD     Y5, Y9, Y9
+	VMULPD     Y5, Y9, Y9
 	VBLENDVPD  Y8, Y3, Y9, Y8
 	VBLENDVPD  Y7, Y2, Y8, Y7
 	VMASKMOVPS (DX), X15, X8
@@ -18269,7 +18269,7 @@ TEXT ·leakyReluAVX512(SB), NOSPLIT, $8-52
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+3972(SB), Z1
-	VBROADCASTSS actkernconst<>+4352(SB), Z2
+	VBROADCASTSS actkernconst<>+4288(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -18356,7 +18356,7 @@ TEXT ·leakyReluAVX512Stream(SB), NOSPLIT, $8-52
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+3972(SB), Z1
-	VBROADCASTSS actkernconst<>+4352(SB), Z2
+	VBROADCASTSS actkernconst<>+4288(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -18445,7 +18445,7 @@ TEXT ·leakyReluAVX2(SB), NOSPLIT, $32-52
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+4032(SB), Y1
-	VMOVUPD      actkernconst<>+4384(SB), Y2
+	VMOVUPD      actkernconst<>+4320(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -18533,7 +18533,7 @@ TEXT ·leakyReluAVX2Stream(SB), NOSPLIT, $32-52
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+4032(SB), Y1
-	VMOVUPD      actkernconst<>+4384(SB), Y2
+	VMOVUPD      actkernconst<>+4320(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -19349,9 +19349,9 @@ TEXT ·linearAVX512(SB), NOSPLIT, $8-52
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+3972(SB), Z1
-	VBROADCASTSS actkernconst<>+4420(SB), Z2
+	VBROADCASTSS actkernconst<>+4356(SB), Z2
 	VBROADCASTSS actkernconst<>+4064(SB), Z3
-	VBROADCASTSS actkernconst<>+4424(SB), Z4
+	VBROADCASTSS actkernconst<>+4360(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -19365,9 +19365,9 @@ loop:
 	VCMPPS      $0x00, Z1, Z0, K2
 	VCMPPS      $0x00, Z1, Z0, K3
 	VCMPPS      $0x00, Z1, Z0, K4
-	VANDPS.BCST actkernconst<>+4416(SB), Z5, Z8
-	VANDPS.BCST actkernconst<>+4416(SB), Z6, Z9
-	VANDPS.BCST actkernconst<>+4416(SB), Z7, Z10
+	VANDPS.BCST actkernconst<>+4352(SB), Z5, Z8
+	VANDPS.BCST actkernconst<>+4352(SB), Z6, Z9
+	VANDPS.BCST actkernconst<>+4352(SB), Z7, Z10
 	VCMPPS      $0x00, Z2, Z8, K5
 	VCMPPS      $0x00, Z2, Z9, K6
 	VCMPPS      $0x00, Z2, Z10, K7
@@ -19408,7 +19408,7 @@ single:
 	JB          tail
 	VMOVUPS     (CX), Z5
 	VCMPPS      $0x00, Z1, Z0, K2
-	VANDPS.BCST actkernconst<>+4416(SB), Z5, Z6
+	VANDPS.BCST actkernconst<>+4352(SB), Z5, Z6
 	VCMPPS      $0x00, Z2, Z6, K3
 	KANDW       K3, K2, K2
 	VCMPPS      $0x11, Z1, Z5, K3
@@ -19432,7 +19432,7 @@ tail:
 	KMOVW       BX, K1
 	VMOVUPS.Z   (CX), K1, Z5
 	VCMPPS      $0x00, Z1, Z0, K2
-	VANDPS.BCST actkernconst<>+4416(SB), Z5, Z6
+	VANDPS.BCST actkernconst<>+4352(SB), Z5, Z6
 	VCMPPS      $0x00, Z2, Z6, K3
 	KANDW       K3, K2, K2
 	VCMPPS      $0x11, Z1, Z5, K3
@@ -19455,9 +19455,9 @@ TEXT ·linearAVX512Stream(SB), NOSPLIT, $8-52
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+3972(SB), Z1
-	VBROADCASTSS actkernconst<>+4420(SB), Z2
+	VBROADCASTSS actkernconst<>+4356(SB), Z2
 	VBROADCASTSS actkernconst<>+4064(SB), Z3
-	VBROADCASTSS actkernconst<>+4424(SB), Z4
+	VBROADCASTSS actkernconst<>+4360(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -19471,9 +19471,9 @@ loop:
 	VCMPPS      $0x00, Z1, Z0, K2
 	VCMPPS      $0x00, Z1, Z0, K3
 	VCMPPS      $0x00, Z1, Z0, K4
-	VANDPS.BCST actkernconst<>+4416(SB), Z5, Z8
-	VANDPS.BCST actkernconst<>+4416(SB), Z6, Z9
-	VANDPS.BCST actkernconst<>+4416(SB), Z7, Z10
+	VANDPS.BCST actkernconst<>+4352(SB), Z5, Z8
+	VANDPS.BCST actkernconst<>+4352(SB), Z6, Z9
+	VANDPS.BCST actkernconst<>+4352(SB), Z7, Z10
 	VCMPPS      $0x00, Z2, Z8, K5
 	VCMPPS      $0x00, Z2, Z9, K6
 	VCMPPS      $0x00, Z2, Z10, K7
@@ -19514,7 +19514,7 @@ single:
 	JB          tail
 	VMOVUPS     (CX), Z5
 	VCMPPS      $0x00, Z1, Z0, K2
-	VANDPS.BCST actkernconst<>+4416(SB), Z5, Z6
+	VANDPS.BCST actkernconst<>+4352(SB), Z5, Z6
 	VCMPPS      $0x00, Z2, Z6, K3
 	KANDW       K3, K2, K2
 	VCMPPS      $0x11, Z1, Z5, K3
@@ -19538,7 +19538,7 @@ tail:
 	KMOVW       BX, K1
 	VMOVUPS.Z   (CX), K1, Z5
 	VCMPPS      $0x00, Z1, Z0, K2
-	VANDPS.BCST actkernconst<>+4416(SB), Z5, Z6
+	VANDPS.BCST actkernconst<>+4352(SB), Z5, Z6
 	VCMPPS      $0x00, Z2, Z6, K3
 	KANDW       K3, K2, K2
 	VCMPPS      $0x11, Z1, Z5, K3
@@ -19563,9 +19563,9 @@ TEXT ·linearAVX2(SB), NOSPLIT, $32-52
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+4032(SB), Y1
-	VMOVUPD      actkernconst<>+4480(SB), Y2
+	VMOVUPD      actkernconst<>+4416(SB), Y2
 	VMOVUPD      actkernconst<>+4096(SB), Y3
-	VMOVUPD      actkernconst<>+4512(SB), Y4
+	VMOVUPD      actkernconst<>+4448(SB), Y4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -19577,8 +19577,8 @@ loop:
 	VMOVUPS   32(CX), Y6
 	VCMPPS    $0x00, Y1, Y0, Y7
 	VCMPPS    $0x00, Y1, Y0, Y8
-	VANDPS    actkernconst<>+4448(SB), Y5, Y9
-	VANDPS    actkernconst<>+4448(SB), Y6, Y10
+	VANDPS    actkernconst<>+4384(SB), Y5, Y9
+	VANDPS    actkernconst<>+4384(SB), Y6, Y10
 	VCMPPS    $0x00, Y2, Y9, Y9
 	VCMPPS    $0x00, Y2, Y10, Y10
 	VANDPD    Y9, Y7, Y7
@@ -19609,7 +19609,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Y5
 	VCMPPS    $0x00, Y1, Y0, Y6
-	VANDPS    actkernconst<>+4448(SB), Y5, Y7
+	VANDPS    actkernconst<>+4384(SB), Y5, Y7
 	VCMPPS    $0x00, Y2, Y7, Y7
 	VANDPD    Y7, Y6, Y6
 	VCMPPS    $0x11, Y1, Y5, Y7
@@ -19633,7 +19633,7 @@ tail:
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y5
 	VCMPPS     $0x00, Y1, Y0, Y6
-	VANDPS     actkernconst<>+4448(SB), Y5, Y7
+	VANDPS     actkernconst<>+4384(SB), Y5, Y7
 	VCMPPS     $0x00, Y2, Y7, Y7
 	VANDPD     Y7, Y6, Y6
 	VCMPPS     $0x11, Y1, Y5, Y7
@@ -19657,9 +19657,9 @@ TEXT ·linearAVX2Stream(SB), NOSPLIT, $32-52
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+4032(SB), Y1
-	VMOVUPD      actkernconst<>+4480(SB), Y2
+	VMOVUPD      actkernconst<>+4416(SB), Y2
 	VMOVUPD      actkernconst<>+4096(SB), Y3
-	VMOVUPD      actkernconst<>+4512(SB), Y4
+	VMOVUPD      actkernconst<>+4448(SB), Y4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -19671,8 +19671,8 @@ loop:
 	VMOVUPS   32(CX), Y6
 	VCMPPS    $0x00, Y1, Y0, Y7
 	VCMPPS    $0x00, Y1, Y0, Y8
-	VANDPS    actkernconst<>+4448(SB), Y5, Y9
-	VANDPS    actkernconst<>+4448(SB), Y6, Y10
+	VANDPS    actkernconst<>+4384(SB), Y5, Y9
+	VANDPS    actkernconst<>+4384(SB), Y6, Y10
 	VCMPPS    $0x00, Y2, Y9, Y9
 	VCMPPS    $0x00, Y2, Y10, Y10
 	VANDPD    Y9, Y7, Y7
@@ -19703,7 +19703,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Y5
 	VCMPPS    $0x00, Y1, Y0, Y6
-	VANDPS    actkernconst<>+4448(SB), Y5, Y7
+	VANDPS    actkernconst<>+4384(SB), Y5, Y7
 	VCMPPS    $0x00, Y2, Y7, Y7
 	VANDPD    Y7, Y6, Y6
 	VCMPPS    $0x11, Y1, Y5, Y7
@@ -19727,7 +19727,7 @@ tail:
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y5
 	VCMPPS     $0x00, Y1, Y0, Y6
-	VANDPS     actkernconst<>+4448(SB), Y5, Y7
+	VANDPS     actkernconst<>+4384(SB), Y5, Y7
 	VCMPPS     $0x00, Y2, Y7, Y7
 	VANDPD     Y7, Y6, Y6
 	VCMPPS     $0x11, Y1, Y5, Y7
@@ -21376,10 +21376,10 @@ TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $32-64
 	CVTSS2SD     X0, X0
 	MOVSD        X0, 24(SP)
 	VBROADCASTSD actkernconst<>+224(SB), Z0
-	VBROADCASTSD actkernconst<>+4616(SB), Z1
+	VBROADCASTSD actkernconst<>+4552(SB), Z1
 	VBROADCASTSD (SP), Z2
 	VBROADCASTSD actkernconst<>+232(SB), Z3
-	VBROADCASTSD actkernconst<>+4624(SB), Z4
+	VBROADCASTSD actkernconst<>+4560(SB), Z4
 	VBROADCASTSD 24(SP), Z5
 	VBROADCASTSD 8(SP), Z6
 	MOVQ         dst_base+0(FP), AX
@@ -21416,26 +21416,26 @@ loop:
 	VMAXPD           Z3, Z13, Z16
 	VMAXPD           Z3, Z14, Z17
 	VMAXPD           Z3, Z15, Z18
-	VMINPD.BCST      actkernconst<>+4544(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+4544(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+4544(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+4480(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+4480(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+4480(SB), Z18, Z18
 	VADDPD           Z16, Z0, Z19
 	VADDPD           Z17, Z0, Z20
 	VADDPD           Z18, Z0, Z21
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z20, Z20
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z21, Z21
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z19, Z19
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z20, Z20
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z21, Z21
 	VGETMANTPD       $0x04, Z19, Z22
 	VGETMANTPD       $0x04, Z20, Z23
 	VGETMANTPD       $0x04, Z21, Z24
 	VGETEXPPD        Z19, Z19
 	VGETEXPPD        Z20, Z20
 	VGETEXPPD        Z21, Z21
-	VBROADCASTSD     actkernconst<>+4560(SB), Z25
+	VBROADCASTSD     actkernconst<>+4496(SB), Z25
 	VCMPPD           $0x12, Z22, Z25, K5
-	VBROADCASTSD     actkernconst<>+4560(SB), Z25
+	VBROADCASTSD     actkernconst<>+4496(SB), Z25
 	VCMPPD           $0x12, Z23, Z25, K6
-	VBROADCASTSD     actkernconst<>+4560(SB), Z25
+	VBROADCASTSD     actkernconst<>+4496(SB), Z25
 	VCMPPD           $0x12, Z24, Z25, K7
 	VMULPD.BCST      actkernconst<>+1832(SB), Z22, Z25
 	VMULPD.BCST      actkernconst<>+1832(SB), Z23, Z26
@@ -21467,24 +21467,24 @@ loop:
 	VMULPD           Z19, Z19, Z25
 	VMULPD           Z20, Z20, Z26
 	VMULPD           Z21, Z21, Z27
-	VBROADCASTSD     actkernconst<>+4568(SB), Z28
+	VBROADCASTSD     actkernconst<>+4504(SB), Z28
 	VMOVAPD          Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z28, Z29
-	VBROADCASTSD     actkernconst<>+4568(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+4504(SB), Z28
 	VMOVAPD          Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z28, Z30
-	VBROADCASTSD     actkernconst<>+4568(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z28, Z30
+	VBROADCASTSD     actkernconst<>+4504(SB), Z28
 	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z28, Z31
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z27, Z31
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
@@ -21518,9 +21518,9 @@ loop:
 	VCMPPD           $0x11, Z3, Z13, K5
 	VCMPPD           $0x11, Z3, Z14, K6
 	VCMPPD           $0x11, Z3, Z15, K7
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z24, K7, Z24
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z24, K7, Z24
 	VCMPPD           $0x03, Z13, Z13, K5
 	VCMPPD           $0x03, Z14, Z14, K6
 	VCMPPD           $0x03, Z15, Z15, K7
@@ -21580,12 +21580,12 @@ single:
 	VADDPD           Z6, Z9, Z9
 	VADDPD.BCST      16(SP), Z9, Z9
 	VMAXPD           Z3, Z9, Z10
-	VMINPD.BCST      actkernconst<>+4544(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+4480(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+4560(SB), Z13
+	VBROADCASTSD     actkernconst<>+4496(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -21597,12 +21597,12 @@ single:
 	VADDPD.BCST      actkernconst<>+1824(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+4568(SB), Z14
+	VBROADCASTSD     actkernconst<>+4504(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
@@ -21614,7 +21614,7 @@ single:
 	VCMPPD           $0x00, Z4, Z9, K3
 	VBLENDMPD        Z9, Z12, K3, Z12
 	VCMPPD           $0x11, Z3, Z9, K3
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z9, Z9, K3
 	VBLENDMPD        Z9, Z12, K3, Z9
 	VSUBPD           Z9, Z8, Z9
@@ -21650,12 +21650,12 @@ tail:
 	VADDPD           Z6, Z9, Z9
 	VADDPD.BCST      16(SP), Z9, Z9
 	VMAXPD           Z3, Z9, Z10
-	VMINPD.BCST      actkernconst<>+4544(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+4480(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+4560(SB), Z13
+	VBROADCASTSD     actkernconst<>+4496(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -21667,12 +21667,12 @@ tail:
 	VADDPD.BCST      actkernconst<>+1824(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+4568(SB), Z14
+	VBROADCASTSD     actkernconst<>+4504(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
@@ -21684,7 +21684,7 @@ tail:
 	VCMPPD           $0x00, Z4, Z9, K3
 	VBLENDMPD        Z9, Z12, K3, Z12
 	VCMPPD           $0x11, Z3, Z9, K3
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z9, Z9, K3
 	VBLENDMPD        Z9, Z12, K3, Z9
 	VSUBPD           Z9, Z8, Z9
@@ -21724,10 +21724,10 @@ TEXT ·logSoftmaxAVX2(SB), NOSPLIT, $128-64
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 96(SP)
 	VMOVUPD      actkernconst<>+768(SB), Y0
-	VMOVUPD      actkernconst<>+5024(SB), Y1
+	VMOVUPD      actkernconst<>+4960(SB), Y1
 	VMOVUPD      (SP), Y2
 	VMOVUPD      actkernconst<>+800(SB), Y3
-	VMOVUPD      actkernconst<>+5056(SB), Y4
+	VMOVUPD      actkernconst<>+4992(SB), Y4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -21745,16 +21745,16 @@ single:
 	VADDPD      32(SP), Y9, Y9
 	VADDPD      64(SP), Y9, Y9
 	VMAXPD      Y3, Y9, Y8
-	VMINPD      actkernconst<>+4736(SB), Y8, Y8
+	VMINPD      actkernconst<>+4672(SB), Y8, Y8
 	VADDPD      Y8, Y0, Y10
-	VMAXPD      actkernconst<>+4768(SB), Y10, Y10
-	VANDPD      actkernconst<>+4640(SB), Y10, Y11
+	VMAXPD      actkernconst<>+4704(SB), Y10, Y10
+	VANDPD      actkernconst<>+4576(SB), Y10, Y11
 	VORPD       actkernconst<>+768(SB), Y11, Y11
 	VPSRLQ      $0x34, Y10, Y10
-	VANDPD      actkernconst<>+4672(SB), Y10, Y10
-	VORPD       actkernconst<>+4704(SB), Y10, Y10
+	VANDPD      actkernconst<>+4608(SB), Y10, Y10
+	VORPD       actkernconst<>+4640(SB), Y10, Y10
 	VSUBPD      actkernconst<>+352(SB), Y10, Y10
-	VMOVUPD     actkernconst<>+4800(SB), Y12
+	VMOVUPD     actkernconst<>+4736(SB), Y12
 	VCMPPD      $0x12, Y11, Y12, Y13
 	VMULPD      actkernconst<>+3136(SB), Y11, Y12
 	VBLENDVPD   Y13, Y12, Y11, Y12
@@ -21766,12 +21766,12 @@ single:
 	VADDPD      actkernconst<>+3104(SB), Y10, Y8
 	VDIVPD      Y8, Y10, Y8
 	VMULPD      Y8, Y8, Y11
-	VMOVUPD     actkernconst<>+4832(SB), Y12
+	VMOVUPD     actkernconst<>+4768(SB), Y12
 	VMOVAPD     Y11, Y14
-	VFMADD213PD actkernconst<>+4864(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+4800(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+4832(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+4864(SB), Y11, Y14
 	VFMADD213PD actkernconst<>+4896(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4928(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4960(SB), Y11, Y14
 	VMULPD      Y14, Y11, Y11
 	VSUBPD      Y10, Y11, Y11
 	VFMADD213PD Y10, Y11, Y8
@@ -21785,7 +21785,7 @@ single:
 	VCMPPD      $0x00, Y4, Y9, Y10
 	VBLENDVPD   Y10, Y9, Y8, Y10
 	VCMPPD      $0x11, Y3, Y9, Y8
-	VBLENDVPD   Y8, actkernconst<>+4992(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+4928(SB), Y10, Y8
 	VCMPPD      $0x03, Y9, Y9, Y10
 	VBLENDVPD   Y10, Y9, Y8, Y10
 	VSUBPD      Y10, Y7, Y10
@@ -21822,16 +21822,16 @@ tail:
 	VADDPD      32(SP), Y9, Y9
 	VADDPD      64(SP), Y9, Y9
 	VMAXPD      Y3, Y9, Y8
-	VMINPD      actkernconst<>+4736(SB), Y8, Y8
+	VMINPD      actkernconst<>+4672(SB), Y8, Y8
 	VADDPD      Y8, Y0, Y10
-	VMAXPD      actkernconst<>+4768(SB), Y10, Y10
-	VANDPD      actkernconst<>+4640(SB), Y10, Y11
+	VMAXPD      actkernconst<>+4704(SB), Y10, Y10
+	VANDPD      actkernconst<>+4576(SB), Y10, Y11
 	VORPD       actkernconst<>+768(SB), Y11, Y11
 	VPSRLQ      $0x34, Y10, Y10
-	VANDPD      actkernconst<>+4672(SB), Y10, Y10
-	VORPD       actkernconst<>+4704(SB), Y10, Y10
+	VANDPD      actkernconst<>+4608(SB), Y10, Y10
+	VORPD       actkernconst<>+4640(SB), Y10, Y10
 	VSUBPD      actkernconst<>+352(SB), Y10, Y10
-	VMOVUPD     actkernconst<>+4800(SB), Y12
+	VMOVUPD     actkernconst<>+4736(SB), Y12
 	VCMPPD      $0x12, Y11, Y12, Y13
 	VMULPD      actkernconst<>+3136(SB), Y11, Y12
 	VBLENDVPD   Y13, Y12, Y11, Y12
@@ -21843,12 +21843,12 @@ tail:
 	VADDPD      actkernconst<>+3104(SB), Y10, Y8
 	VDIVPD      Y8, Y10, Y8
 	VMULPD      Y8, Y8, Y11
-	VMOVUPD     actkernconst<>+4832(SB), Y12
+	VMOVUPD     actkernconst<>+4768(SB), Y12
 	VMOVAPD     Y11, Y14
-	VFMADD213PD actkernconst<>+4864(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+4800(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+4832(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+4864(SB), Y11, Y14
 	VFMADD213PD actkernconst<>+4896(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4928(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4960(SB), Y11, Y14
 	VMULPD      Y14, Y11, Y11
 	VSUBPD      Y10, Y11, Y11
 	VFMADD213PD Y10, Y11, Y8
@@ -21862,7 +21862,7 @@ tail:
 	VCMPPD      $0x00, Y4, Y9, Y10
 	VBLENDVPD   Y10, Y9, Y8, Y10
 	VCMPPD      $0x11, Y3, Y9, Y8
-	VBLENDVPD   Y8, actkernconst<>+4992(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+4928(SB), Y10, Y8
 	VCMPPD      $0x03, Y9, Y9, Y10
 	VBLENDVPD   Y10, Y9, Y8, Y10
 	VSUBPD      Y10, Y7, Y10
@@ -22645,18 +22645,18 @@ loop:
 	VMAXPD           Z1, Z8, Z12
 	VMAXPD           Z1, Z9, Z13
 	VMAXPD           Z1, Z10, Z14
-	VMINPD.BCST      actkernconst<>+4544(SB), Z11, Z11
-	VMINPD.BCST      actkernconst<>+4544(SB), Z12, Z12
-	VMINPD.BCST      actkernconst<>+4544(SB), Z13, Z13
-	VMINPD.BCST      actkernconst<>+4544(SB), Z14, Z14
+	VMINPD.BCST      actkernconst<>+4480(SB), Z11, Z11
+	VMINPD.BCST      actkernconst<>+4480(SB), Z12, Z12
+	VMINPD.BCST      actkernconst<>+4480(SB), Z13, Z13
+	VMINPD.BCST      actkernconst<>+4480(SB), Z14, Z14
 	VADDPD           Z11, Z0, Z15
 	VADDPD           Z12, Z0, Z16
 	VADDPD           Z13, Z0, Z17
 	VADDPD           Z14, Z0, Z18
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z17, Z17
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z18, Z18
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z16, Z16
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z17, Z17
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z18, Z18
 	VGETMANTPD       $0x04, Z15, Z19
 	VGETMANTPD       $0x04, Z16, Z20
 	VGETMANTPD       $0x04, Z17, Z21
@@ -22665,13 +22665,13 @@ loop:
 	VGETEXPPD        Z16, Z16
 	VGETEXPPD        Z17, Z17
 	VGETEXPPD        Z18, Z18
-	VBROADCASTSD     actkernconst<>+4560(SB), Z23
+	VBROADCASTSD     actkernconst<>+4496(SB), Z23
 	VCMPPD           $0x12, Z19, Z23, K2
-	VBROADCASTSD     actkernconst<>+4560(SB), Z23
+	VBROADCASTSD     actkernconst<>+4496(SB), Z23
 	VCMPPD           $0x12, Z20, Z23, K3
-	VBROADCASTSD     actkernconst<>+4560(SB), Z23
+	VBROADCASTSD     actkernconst<>+4496(SB), Z23
 	VCMPPD           $0x12, Z21, Z23, K4
-	VBROADCASTSD     actkernconst<>+4560(SB), Z23
+	VBROADCASTSD     actkernconst<>+4496(SB), Z23
 	VCMPPD           $0x12, Z22, Z23, K5
 	VMULPD.BCST      actkernconst<>+1832(SB), Z19, Z23
 	VMULPD.BCST      actkernconst<>+1832(SB), Z20, Z24
@@ -22713,30 +22713,30 @@ loop:
 	VMULPD           Z16, Z16, Z24
 	VMULPD           Z17, Z17, Z25
 	VMULPD           Z18, Z18, Z26
-	VBROADCASTSD     actkernconst<>+4568(SB), Z27
+	VBROADCASTSD     actkernconst<>+4504(SB), Z27
 	VMOVAPD          Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z27, Z28
-	VBROADCASTSD     actkernconst<>+4568(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z27, Z28
+	VBROADCASTSD     actkernconst<>+4504(SB), Z27
 	VMOVAPD          Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z27, Z29
-	VBROADCASTSD     actkernconst<>+4568(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z27, Z29
+	VBROADCASTSD     actkernconst<>+4504(SB), Z27
 	VMOVAPD          Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z27, Z30
-	VBROADCASTSD     actkernconst<>+4568(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z27, Z30
+	VBROADCASTSD     actkernconst<>+4504(SB), Z27
 	VMOVAPD          Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z26, Z31
 	VMULPD           Z28, Z23, Z23
 	VMULPD           Z29, Z24, Z24
 	VMULPD           Z30, Z25, Z25
@@ -22761,14 +22761,14 @@ loop:
 	VCMPPD           $0x00, Z1, Z8, K3
 	VCMPPD           $0x00, Z1, Z9, K4
 	VCMPPD           $0x00, Z1, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z22, K5, Z22
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z7, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z8, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z9, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z10, K5
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z22, K5, Z22
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z7, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z8, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z9, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z10, K5
 	VBLENDMPD        Z7, Z19, K2, Z19
 	VBLENDMPD        Z8, Z20, K3, Z20
 	VBLENDMPD        Z9, Z21, K4, Z21
@@ -22777,10 +22777,10 @@ loop:
 	VCMPPD           $0x11, Z1, Z8, K3
 	VCMPPD           $0x11, Z1, Z9, K4
 	VCMPPD           $0x11, Z1, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z22, K5, Z22
 	VCMPPD           $0x03, Z7, Z7, K2
 	VCMPPD           $0x03, Z8, Z8, K3
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -22856,12 +22856,12 @@ single:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z1, Z4, Z5
-	VMINPD.BCST      actkernconst<>+4544(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+4480(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+4560(SB), Z8
+	VBROADCASTSD     actkernconst<>+4496(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1832(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -22873,23 +22873,23 @@ single:
 	VADDPD.BCST      actkernconst<>+1824(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+4568(SB), Z9
+	VBROADCASTSD     actkernconst<>+4504(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
 	VFMADD213PD      Z6, Z2, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z1, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z1, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VBROADCASTSD     actkernconst<>+104(SB), Z5
@@ -22939,12 +22939,12 @@ tail:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z1, Z4, Z5
-	VMINPD.BCST      actkernconst<>+4544(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+4480(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+4560(SB), Z8
+	VBROADCASTSD     actkernconst<>+4496(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1832(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -22956,23 +22956,23 @@ tail:
 	VADDPD.BCST      actkernconst<>+1824(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+4568(SB), Z9
+	VBROADCASTSD     actkernconst<>+4504(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
 	VFMADD213PD      Z6, Z2, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z1, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z1, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VBROADCASTSD     actkernconst<>+104(SB), Z5
@@ -23109,18 +23109,18 @@ loop:
 	VMAXPD           Z1, Z8, Z12
 	VMAXPD           Z1, Z9, Z13
 	VMAXPD           Z1, Z10, Z14
-	VMINPD.BCST      actkernconst<>+4544(SB), Z11, Z11
-	VMINPD.BCST      actkernconst<>+4544(SB), Z12, Z12
-	VMINPD.BCST      actkernconst<>+4544(SB), Z13, Z13
-	VMINPD.BCST      actkernconst<>+4544(SB), Z14, Z14
+	VMINPD.BCST      actkernconst<>+4480(SB), Z11, Z11
+	VMINPD.BCST      actkernconst<>+4480(SB), Z12, Z12
+	VMINPD.BCST      actkernconst<>+4480(SB), Z13, Z13
+	VMINPD.BCST      actkernconst<>+4480(SB), Z14, Z14
 	VADDPD           Z11, Z0, Z15
 	VADDPD           Z12, Z0, Z16
 	VADDPD           Z13, Z0, Z17
 	VADDPD           Z14, Z0, Z18
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z17, Z17
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z18, Z18
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z16, Z16
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z17, Z17
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z18, Z18
 	VGETMANTPD       $0x04, Z15, Z19
 	VGETMANTPD       $0x04, Z16, Z20
 	VGETMANTPD       $0x04, Z17, Z21
@@ -23129,13 +23129,13 @@ loop:
 	VGETEXPPD        Z16, Z16
 	VGETEXPPD        Z17, Z17
 	VGETEXPPD        Z18, Z18
-	VBROADCASTSD     actkernconst<>+4560(SB), Z23
+	VBROADCASTSD     actkernconst<>+4496(SB), Z23
 	VCMPPD           $0x12, Z19, Z23, K2
-	VBROADCASTSD     actkernconst<>+4560(SB), Z23
+	VBROADCASTSD     actkernconst<>+4496(SB), Z23
 	VCMPPD           $0x12, Z20, Z23, K3
-	VBROADCASTSD     actkernconst<>+4560(SB), Z23
+	VBROADCASTSD     actkernconst<>+4496(SB), Z23
 	VCMPPD           $0x12, Z21, Z23, K4
-	VBROADCASTSD     actkernconst<>+4560(SB), Z23
+	VBROADCASTSD     actkernconst<>+4496(SB), Z23
 	VCMPPD           $0x12, Z22, Z23, K5
 	VMULPD.BCST      actkernconst<>+1832(SB), Z19, Z23
 	VMULPD.BCST      actkernconst<>+1832(SB), Z20, Z24
@@ -23177,30 +23177,30 @@ loop:
 	VMULPD           Z16, Z16, Z24
 	VMULPD           Z17, Z17, Z25
 	VMULPD           Z18, Z18, Z26
-	VBROADCASTSD     actkernconst<>+4568(SB), Z27
+	VBROADCASTSD     actkernconst<>+4504(SB), Z27
 	VMOVAPD          Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z27, Z28
-	VBROADCASTSD     actkernconst<>+4568(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z27, Z28
+	VBROADCASTSD     actkernconst<>+4504(SB), Z27
 	VMOVAPD          Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z27, Z29
-	VBROADCASTSD     actkernconst<>+4568(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z27, Z29
+	VBROADCASTSD     actkernconst<>+4504(SB), Z27
 	VMOVAPD          Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z27, Z30
-	VBROADCASTSD     actkernconst<>+4568(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z27, Z30
+	VBROADCASTSD     actkernconst<>+4504(SB), Z27
 	VMOVAPD          Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z26, Z31
 	VMULPD           Z28, Z23, Z23
 	VMULPD           Z29, Z24, Z24
 	VMULPD           Z30, Z25, Z25
@@ -23225,14 +23225,14 @@ loop:
 	VCMPPD           $0x00, Z1, Z8, K3
 	VCMPPD           $0x00, Z1, Z9, K4
 	VCMPPD           $0x00, Z1, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z22, K5, Z22
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z7, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z8, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z9, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z10, K5
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z22, K5, Z22
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z7, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z8, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z9, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z10, K5
 	VBLENDMPD        Z7, Z19, K2, Z19
 	VBLENDMPD        Z8, Z20, K3, Z20
 	VBLENDMPD        Z9, Z21, K4, Z21
@@ -23241,10 +23241,10 @@ loop:
 	VCMPPD           $0x11, Z1, Z8, K3
 	VCMPPD           $0x11, Z1, Z9, K4
 	VCMPPD           $0x11, Z1, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z22, K5, Z22
 	VCMPPD           $0x03, Z7, Z7, K2
 	VCMPPD           $0x03, Z8, Z8, K3
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -23320,12 +23320,12 @@ single:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z1, Z4, Z5
-	VMINPD.BCST      actkernconst<>+4544(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+4480(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+4560(SB), Z8
+	VBROADCASTSD     actkernconst<>+4496(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1832(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -23337,23 +23337,23 @@ single:
 	VADDPD.BCST      actkernconst<>+1824(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+4568(SB), Z9
+	VBROADCASTSD     actkernconst<>+4504(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
 	VFMADD213PD      Z6, Z2, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z1, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z1, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VBROADCASTSD     actkernconst<>+104(SB), Z5
@@ -23403,12 +23403,12 @@ tail:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z1, Z4, Z5
-	VMINPD.BCST      actkernconst<>+4544(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+4480(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+4560(SB), Z8
+	VBROADCASTSD     actkernconst<>+4496(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1832(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -23420,23 +23420,23 @@ tail:
 	VADDPD.BCST      actkernconst<>+1824(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+4568(SB), Z9
+	VBROADCASTSD     actkernconst<>+4504(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
 	VFMADD213PD      Z6, Z2, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z1, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z1, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VBROADCASTSD     actkernconst<>+104(SB), Z5
@@ -23535,27 +23535,27 @@ loop:
 	VBLENDVPD   Y7, Y3, Y5, Y7
 	VMAXPD      actkernconst<>+800(SB), Y6, Y2
 	VMAXPD      actkernconst<>+800(SB), Y7, Y3
-	VMINPD      actkernconst<>+4736(SB), Y2, Y2
-	VMINPD      actkernconst<>+4736(SB), Y3, Y3
+	VMINPD      actkernconst<>+4672(SB), Y2, Y2
+	VMINPD      actkernconst<>+4672(SB), Y3, Y3
 	VADDPD      actkernconst<>+768(SB), Y2, Y4
 	VADDPD      actkernconst<>+768(SB), Y3, Y5
-	VMAXPD      actkernconst<>+4768(SB), Y4, Y4
-	VMAXPD      actkernconst<>+4768(SB), Y5, Y5
-	VANDPD      actkernconst<>+4640(SB), Y4, Y8
+	VMAXPD      actkernconst<>+4704(SB), Y4, Y4
+	VMAXPD      actkernconst<>+4704(SB), Y5, Y5
+	VANDPD      actkernconst<>+4576(SB), Y4, Y8
 	VORPD       actkernconst<>+768(SB), Y8, Y8
-	VANDPD      actkernconst<>+4640(SB), Y5, Y9
+	VANDPD      actkernconst<>+4576(SB), Y5, Y9
 	VORPD       actkernconst<>+768(SB), Y9, Y9
 	VPSRLQ      $0x34, Y4, Y4
-	VANDPD      actkernconst<>+4672(SB), Y4, Y4
-	VORPD       actkernconst<>+4704(SB), Y4, Y4
+	VANDPD      actkernconst<>+4608(SB), Y4, Y4
+	VORPD       actkernconst<>+4640(SB), Y4, Y4
 	VSUBPD      actkernconst<>+352(SB), Y4, Y4
 	VPSRLQ      $0x34, Y5, Y5
-	VANDPD      actkernconst<>+4672(SB), Y5, Y5
-	VORPD       actkernconst<>+4704(SB), Y5, Y5
+	VANDPD      actkernconst<>+4608(SB), Y5, Y5
+	VORPD       actkernconst<>+4640(SB), Y5, Y5
 	VSUBPD      actkernconst<>+352(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+4800(SB), Y10
+	VMOVUPD     actkernconst<>+4736(SB), Y10
 	VCMPPD      $0x12, Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+4800(SB), Y10
+	VMOVUPD     actkernconst<>+4736(SB), Y10
 	VCMPPD      $0x12, Y9, Y10, Y12
 	VMULPD      actkernconst<>+3136(SB), Y8, Y10
 	VMULPD      actkernconst<>+3136(SB), Y9, Y13
@@ -23577,18 +23577,18 @@ loop:
 	VDIVPD      Y3, Y5, Y3
 	VMULPD      Y2, Y2, Y8
 	VMULPD      Y3, Y3, Y9
-	VMOVUPD     actkernconst<>+4832(SB), Y10
+	VMOVUPD     actkernconst<>+4768(SB), Y10
 	VMOVAPD     Y8, Y13
-	VFMADD213PD actkernconst<>+4864(SB), Y10, Y13
-	VMOVUPD     actkernconst<>+4832(SB), Y10
+	VFMADD213PD actkernconst<>+4800(SB), Y10, Y13
+	VMOVUPD     actkernconst<>+4768(SB), Y10
 	VMOVAPD     Y9, Y14
-	VFMADD213PD actkernconst<>+4864(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+4800(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+4832(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+4832(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+4864(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+4864(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+4896(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+4896(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+4928(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+4928(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+4960(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+4960(SB), Y9, Y14
 	VMULPD      Y13, Y8, Y8
 	VMULPD      Y14, Y9, Y9
 	VSUBPD      Y4, Y8, Y8
@@ -23607,16 +23607,16 @@ loop:
 	VORPD       Y2, Y12, Y12
 	VCMPPD      $0x00, actkernconst<>+800(SB), Y6, Y2
 	VCMPPD      $0x00, actkernconst<>+800(SB), Y7, Y3
-	VBLENDVPD   Y2, actkernconst<>+5024(SB), Y11, Y2
-	VBLENDVPD   Y3, actkernconst<>+5024(SB), Y12, Y3
-	VCMPPD      $0x00, actkernconst<>+5056(SB), Y6, Y4
-	VCMPPD      $0x00, actkernconst<>+5056(SB), Y7, Y5
+	VBLENDVPD   Y2, actkernconst<>+4960(SB), Y11, Y2
+	VBLENDVPD   Y3, actkernconst<>+4960(SB), Y12, Y3
+	VCMPPD      $0x00, actkernconst<>+4992(SB), Y6, Y4
+	VCMPPD      $0x00, actkernconst<>+4992(SB), Y7, Y5
 	VBLENDVPD   Y4, Y6, Y2, Y4
 	VBLENDVPD   Y5, Y7, Y3, Y5
 	VCMPPD      $0x11, actkernconst<>+800(SB), Y6, Y2
 	VCMPPD      $0x11, actkernconst<>+800(SB), Y7, Y3
-	VBLENDVPD   Y2, actkernconst<>+4992(SB), Y4, Y2
-	VBLENDVPD   Y3, actkernconst<>+4992(SB), Y5, Y3
+	VBLENDVPD   Y2, actkernconst<>+4928(SB), Y4, Y2
+	VBLENDVPD   Y3, actkernconst<>+4928(SB), Y5, Y3
 	VCMPPD      $0x03, Y6, Y6, Y4
 	VCMPPD      $0x03, Y7, Y7, Y5
 	VBLENDVPD   Y4, Y6, Y2, Y4
@@ -23681,16 +23681,16 @@ single:
 	VCMPPD      $0x03, Y1, Y1, Y3
 	VBLENDVPD   Y3, Y1, Y2, Y3
 	VMAXPD      actkernconst<>+800(SB), Y3, Y1
-	VMINPD      actkernconst<>+4736(SB), Y1, Y1
+	VMINPD      actkernconst<>+4672(SB), Y1, Y1
 	VADDPD      actkernconst<>+768(SB), Y1, Y2
-	VMAXPD      actkernconst<>+4768(SB), Y2, Y2
-	VANDPD      actkernconst<>+4640(SB), Y2, Y4
+	VMAXPD      actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4576(SB), Y2, Y4
 	VORPD       actkernconst<>+768(SB), Y4, Y4
 	VPSRLQ      $0x34, Y2, Y2
-	VANDPD      actkernconst<>+4672(SB), Y2, Y2
-	VORPD       actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4608(SB), Y2, Y2
+	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+4800(SB), Y5
+	VMOVUPD     actkernconst<>+4736(SB), Y5
 	VCMPPD      $0x12, Y4, Y5, Y6
 	VMULPD      actkernconst<>+3136(SB), Y4, Y5
 	VBLENDVPD   Y6, Y5, Y4, Y5
@@ -23702,12 +23702,12 @@ single:
 	VADDPD      actkernconst<>+3104(SB), Y2, Y1
 	VDIVPD      Y1, Y2, Y1
 	VMULPD      Y1, Y1, Y4
-	VMOVUPD     actkernconst<>+4832(SB), Y5
+	VMOVUPD     actkernconst<>+4768(SB), Y5
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+4864(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4800(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4832(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+4864(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+4896(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4960(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y2, Y4, Y4
 	VFMADD213PD Y2, Y4, Y1
@@ -23717,11 +23717,11 @@ single:
 	VANDPD      actkernconst<>+384(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+800(SB), Y3, Y1
-	VBLENDVPD   Y1, actkernconst<>+5024(SB), Y6, Y1
-	VCMPPD      $0x00, actkernconst<>+5056(SB), Y3, Y2
+	VBLENDVPD   Y1, actkernconst<>+4960(SB), Y6, Y1
+	VCMPPD      $0x00, actkernconst<>+4992(SB), Y3, Y2
 	VBLENDVPD   Y2, Y3, Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+800(SB), Y3, Y1
-	VBLENDVPD   Y1, actkernconst<>+4992(SB), Y2, Y1
+	VBLENDVPD   Y1, actkernconst<>+4928(SB), Y2, Y1
 	VCMPPD      $0x03, Y3, Y3, Y2
 	VBLENDVPD   Y2, Y3, Y1, Y2
 	VMOVUPD     actkernconst<>+1248(SB), Y1
@@ -23780,16 +23780,16 @@ tail:
 	VCMPPD      $0x03, Y1, Y1, Y3
 	VBLENDVPD   Y3, Y1, Y2, Y3
 	VMAXPD      actkernconst<>+800(SB), Y3, Y1
-	VMINPD      actkernconst<>+4736(SB), Y1, Y1
+	VMINPD      actkernconst<>+4672(SB), Y1, Y1
 	VADDPD      actkernconst<>+768(SB), Y1, Y2
-	VMAXPD      actkernconst<>+4768(SB), Y2, Y2
-	VANDPD      actkernconst<>+4640(SB), Y2, Y4
+	VMAXPD      actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4576(SB), Y2, Y4
 	VORPD       actkernconst<>+768(SB), Y4, Y4
 	VPSRLQ      $0x34, Y2, Y2
-	VANDPD      actkernconst<>+4672(SB), Y2, Y2
-	VORPD       actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4608(SB), Y2, Y2
+	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+4800(SB), Y5
+	VMOVUPD     actkernconst<>+4736(SB), Y5
 	VCMPPD      $0x12, Y4, Y5, Y6
 	VMULPD      actkernconst<>+3136(SB), Y4, Y5
 	VBLENDVPD   Y6, Y5, Y4, Y5
@@ -23801,12 +23801,12 @@ tail:
 	VADDPD      actkernconst<>+3104(SB), Y2, Y1
 	VDIVPD      Y1, Y2, Y1
 	VMULPD      Y1, Y1, Y4
-	VMOVUPD     actkernconst<>+4832(SB), Y5
+	VMOVUPD     actkernconst<>+4768(SB), Y5
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+4864(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4800(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4832(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+4864(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+4896(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4960(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y2, Y4, Y4
 	VFMADD213PD Y2, Y4, Y1
@@ -23816,11 +23816,11 @@ tail:
 	VANDPD      actkernconst<>+384(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+800(SB), Y3, Y1
-	VBLENDVPD   Y1, actkernconst<>+5024(SB), Y6, Y1
-	VCMPPD      $0x00, actkernconst<>+5056(SB), Y3, Y2
+	VBLENDVPD   Y1, actkernconst<>+4960(SB), Y6, Y1
+	VCMPPD      $0x00, actkernconst<>+4992(SB), Y3, Y2
 	VBLENDVPD   Y2, Y3, Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+800(SB), Y3, Y1
-	VBLENDVPD   Y1, actkernconst<>+4992(SB), Y2, Y1
+	VBLENDVPD   Y1, actkernconst<>+4928(SB), Y2, Y1
 	VCMPPD      $0x03, Y3, Y3, Y2
 	VBLENDVPD   Y2, Y3, Y1, Y2
 	VMOVUPD     actkernconst<>+1248(SB), Y1
@@ -23918,27 +23918,27 @@ loop:
 	VBLENDVPD   Y7, Y3, Y5, Y7
 	VMAXPD      actkernconst<>+800(SB), Y6, Y2
 	VMAXPD      actkernconst<>+800(SB), Y7, Y3
-	VMINPD      actkernconst<>+4736(SB), Y2, Y2
-	VMINPD      actkernconst<>+4736(SB), Y3, Y3
+	VMINPD      actkernconst<>+4672(SB), Y2, Y2
+	VMINPD      actkernconst<>+4672(SB), Y3, Y3
 	VADDPD      actkernconst<>+768(SB), Y2, Y4
 	VADDPD      actkernconst<>+768(SB), Y3, Y5
-	VMAXPD      actkernconst<>+4768(SB), Y4, Y4
-	VMAXPD      actkernconst<>+4768(SB), Y5, Y5
-	VANDPD      actkernconst<>+4640(SB), Y4, Y8
+	VMAXPD      actkernconst<>+4704(SB), Y4, Y4
+	VMAXPD      actkernconst<>+4704(SB), Y5, Y5
+	VANDPD      actkernconst<>+4576(SB), Y4, Y8
 	VORPD       actkernconst<>+768(SB), Y8, Y8
-	VANDPD      actkernconst<>+4640(SB), Y5, Y9
+	VANDPD      actkernconst<>+4576(SB), Y5, Y9
 	VORPD       actkernconst<>+768(SB), Y9, Y9
 	VPSRLQ      $0x34, Y4, Y4
-	VANDPD      actkernconst<>+4672(SB), Y4, Y4
-	VORPD       actkernconst<>+4704(SB), Y4, Y4
+	VANDPD      actkernconst<>+4608(SB), Y4, Y4
+	VORPD       actkernconst<>+4640(SB), Y4, Y4
 	VSUBPD      actkernconst<>+352(SB), Y4, Y4
 	VPSRLQ      $0x34, Y5, Y5
-	VANDPD      actkernconst<>+4672(SB), Y5, Y5
-	VORPD       actkernconst<>+4704(SB), Y5, Y5
+	VANDPD      actkernconst<>+4608(SB), Y5, Y5
+	VORPD       actkernconst<>+4640(SB), Y5, Y5
 	VSUBPD      actkernconst<>+352(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+4800(SB), Y10
+	VMOVUPD     actkernconst<>+4736(SB), Y10
 	VCMPPD      $0x12, Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+4800(SB), Y10
+	VMOVUPD     actkernconst<>+4736(SB), Y10
 	VCMPPD      $0x12, Y9, Y10, Y12
 	VMULPD      actkernconst<>+3136(SB), Y8, Y10
 	VMULPD      actkernconst<>+3136(SB), Y9, Y13
@@ -23960,18 +23960,18 @@ loop:
 	VDIVPD      Y3, Y5, Y3
 	VMULPD      Y2, Y2, Y8
 	VMULPD      Y3, Y3, Y9
-	VMOVUPD     actkernconst<>+4832(SB), Y10
+	VMOVUPD     actkernconst<>+4768(SB), Y10
 	VMOVAPD     Y8, Y13
-	VFMADD213PD actkernconst<>+4864(SB), Y10, Y13
-	VMOVUPD     actkernconst<>+4832(SB), Y10
+	VFMADD213PD actkernconst<>+4800(SB), Y10, Y13
+	VMOVUPD     actkernconst<>+4768(SB), Y10
 	VMOVAPD     Y9, Y14
-	VFMADD213PD actkernconst<>+4864(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+4800(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+4832(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+4832(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+4864(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+4864(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+4896(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+4896(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+4928(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+4928(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+4960(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+4960(SB), Y9, Y14
 	VMULPD      Y13, Y8, Y8
 	VMULPD      Y14, Y9, Y9
 	VSUBPD      Y4, Y8, Y8
@@ -23990,16 +23990,16 @@ loop:
 	VORPD       Y2, Y12, Y12
 	VCMPPD      $0x00, actkernconst<>+800(SB), Y6, Y2
 	VCMPPD      $0x00, actkernconst<>+800(SB), Y7, Y3
-	VBLENDVPD   Y2, actkernconst<>+5024(SB), Y11, Y2
-	VBLENDVPD   Y3, actkernconst<>+5024(SB), Y12, Y3
-	VCMPPD      $0x00, actkernconst<>+5056(SB), Y6, Y4
-	VCMPPD      $0x00, actkernconst<>+5056(SB), Y7, Y5
+	VBLENDVPD   Y2, actkernconst<>+4960(SB), Y11, Y2
+	VBLENDVPD   Y3, actkernconst<>+4960(SB), Y12, Y3
+	VCMPPD      $0x00, actkernconst<>+4992(SB), Y6, Y4
+	VCMPPD      $0x00, actkernconst<>+4992(SB), Y7, Y5
 	VBLENDVPD   Y4, Y6, Y2, Y4
 	VBLENDVPD   Y5, Y7, Y3, Y5
 	VCMPPD      $0x11, actkernconst<>+800(SB), Y6, Y2
 	VCMPPD      $0x11, actkernconst<>+800(SB), Y7, Y3
-	VBLENDVPD   Y2, actkernconst<>+4992(SB), Y4, Y2
-	VBLENDVPD   Y3, actkernconst<>+4992(SB), Y5, Y3
+	VBLENDVPD   Y2, actkernconst<>+4928(SB), Y4, Y2
+	VBLENDVPD   Y3, actkernconst<>+4928(SB), Y5, Y3
 	VCMPPD      $0x03, Y6, Y6, Y4
 	VCMPPD      $0x03, Y7, Y7, Y5
 	VBLENDVPD   Y4, Y6, Y2, Y4
@@ -24064,16 +24064,16 @@ single:
 	VCMPPD      $0x03, Y1, Y1, Y3
 	VBLENDVPD   Y3, Y1, Y2, Y3
 	VMAXPD      actkernconst<>+800(SB), Y3, Y1
-	VMINPD      actkernconst<>+4736(SB), Y1, Y1
+	VMINPD      actkernconst<>+4672(SB), Y1, Y1
 	VADDPD      actkernconst<>+768(SB), Y1, Y2
-	VMAXPD      actkernconst<>+4768(SB), Y2, Y2
-	VANDPD      actkernconst<>+4640(SB), Y2, Y4
+	VMAXPD      actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4576(SB), Y2, Y4
 	VORPD       actkernconst<>+768(SB), Y4, Y4
 	VPSRLQ      $0x34, Y2, Y2
-	VANDPD      actkernconst<>+4672(SB), Y2, Y2
-	VORPD       actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4608(SB), Y2, Y2
+	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+4800(SB), Y5
+	VMOVUPD     actkernconst<>+4736(SB), Y5
 	VCMPPD      $0x12, Y4, Y5, Y6
 	VMULPD      actkernconst<>+3136(SB), Y4, Y5
 	VBLENDVPD   Y6, Y5, Y4, Y5
@@ -24085,12 +24085,12 @@ single:
 	VADDPD      actkernconst<>+3104(SB), Y2, Y1
 	VDIVPD      Y1, Y2, Y1
 	VMULPD      Y1, Y1, Y4
-	VMOVUPD     actkernconst<>+4832(SB), Y5
+	VMOVUPD     actkernconst<>+4768(SB), Y5
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+4864(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4800(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4832(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+4864(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+4896(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4960(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y2, Y4, Y4
 	VFMADD213PD Y2, Y4, Y1
@@ -24100,11 +24100,11 @@ single:
 	VANDPD      actkernconst<>+384(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+800(SB), Y3, Y1
-	VBLENDVPD   Y1, actkernconst<>+5024(SB), Y6, Y1
-	VCMPPD      $0x00, actkernconst<>+5056(SB), Y3, Y2
+	VBLENDVPD   Y1, actkernconst<>+4960(SB), Y6, Y1
+	VCMPPD      $0x00, actkernconst<>+4992(SB), Y3, Y2
 	VBLENDVPD   Y2, Y3, Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+800(SB), Y3, Y1
-	VBLENDVPD   Y1, actkernconst<>+4992(SB), Y2, Y1
+	VBLENDVPD   Y1, actkernconst<>+4928(SB), Y2, Y1
 	VCMPPD      $0x03, Y3, Y3, Y2
 	VBLENDVPD   Y2, Y3, Y1, Y2
 	VMOVUPD     actkernconst<>+1248(SB), Y1
@@ -24163,16 +24163,16 @@ tail:
 	VCMPPD      $0x03, Y1, Y1, Y3
 	VBLENDVPD   Y3, Y1, Y2, Y3
 	VMAXPD      actkernconst<>+800(SB), Y3, Y1
-	VMINPD      actkernconst<>+4736(SB), Y1, Y1
+	VMINPD      actkernconst<>+4672(SB), Y1, Y1
 	VADDPD      actkernconst<>+768(SB), Y1, Y2
-	VMAXPD      actkernconst<>+4768(SB), Y2, Y2
-	VANDPD      actkernconst<>+4640(SB), Y2, Y4
+	VMAXPD      actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4576(SB), Y2, Y4
 	VORPD       actkernconst<>+768(SB), Y4, Y4
 	VPSRLQ      $0x34, Y2, Y2
-	VANDPD      actkernconst<>+4672(SB), Y2, Y2
-	VORPD       actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4608(SB), Y2, Y2
+	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+4800(SB), Y5
+	VMOVUPD     actkernconst<>+4736(SB), Y5
 	VCMPPD      $0x12, Y4, Y5, Y6
 	VMULPD      actkernconst<>+3136(SB), Y4, Y5
 	VBLENDVPD   Y6, Y5, Y4, Y5
@@ -24184,12 +24184,12 @@ tail:
 	VADDPD      actkernconst<>+3104(SB), Y2, Y1
 	VDIVPD      Y1, Y2, Y1
 	VMULPD      Y1, Y1, Y4
-	VMOVUPD     actkernconst<>+4832(SB), Y5
+	VMOVUPD     actkernconst<>+4768(SB), Y5
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+4864(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4800(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4832(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+4864(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+4896(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4960(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y2, Y4, Y4
 	VFMADD213PD Y2, Y4, Y1
@@ -24199,11 +24199,11 @@ tail:
 	VANDPD      actkernconst<>+384(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+800(SB), Y3, Y1
-	VBLENDVPD   Y1, actkernconst<>+5024(SB), Y6, Y1
-	VCMPPD      $0x00, actkernconst<>+5056(SB), Y3, Y2
+	VBLENDVPD   Y1, actkernconst<>+4960(SB), Y6, Y1
+	VCMPPD      $0x00, actkernconst<>+4992(SB), Y3, Y2
 	VBLENDVPD   Y2, Y3, Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+800(SB), Y3, Y1
-	VBLENDVPD   Y1, actkernconst<>+4992(SB), Y2, Y1
+	VBLENDVPD   Y1, actkernconst<>+4928(SB), Y2, Y1
 	VCMPPD      $0x03, Y3, Y3, Y2
 	VBLENDVPD   Y2, Y3, Y1, Y2
 	VMOVUPD     actkernconst<>+1248(SB), Y1
@@ -27083,21 +27083,21 @@ done:
 TEXT ·logsumexpAVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+232(SB), Z1
-	VBROADCASTSD actkernconst<>+4624(SB), Z2
-	VBROADCASTSD actkernconst<>+4544(SB), Z3
-	VBROADCASTSD actkernconst<>+4552(SB), Z4
-	VBROADCASTSD actkernconst<>+4560(SB), Z5
+	VBROADCASTSD actkernconst<>+4560(SB), Z2
+	VBROADCASTSD actkernconst<>+4480(SB), Z3
+	VBROADCASTSD actkernconst<>+4488(SB), Z4
+	VBROADCASTSD actkernconst<>+4496(SB), Z5
 	VBROADCASTSD actkernconst<>+1832(SB), Z6
 	VBROADCASTSD actkernconst<>+104(SB), Z7
 	VBROADCASTSD actkernconst<>+1824(SB), Z8
-	VBROADCASTSD actkernconst<>+4568(SB), Z9
-	VBROADCASTSD actkernconst<>+4576(SB), Z10
-	VBROADCASTSD actkernconst<>+4584(SB), Z11
-	VBROADCASTSD actkernconst<>+4592(SB), Z12
-	VBROADCASTSD actkernconst<>+4600(SB), Z13
+	VBROADCASTSD actkernconst<>+4504(SB), Z9
+	VBROADCASTSD actkernconst<>+4512(SB), Z10
+	VBROADCASTSD actkernconst<>+4520(SB), Z11
+	VBROADCASTSD actkernconst<>+4528(SB), Z12
+	VBROADCASTSD actkernconst<>+4536(SB), Z13
 	VBROADCASTSD actkernconst<>+128(SB), Z14
-	VBROADCASTSD actkernconst<>+4616(SB), Z15
-	VBROADCASTSD actkernconst<>+4608(SB), Z16
+	VBROADCASTSD actkernconst<>+4552(SB), Z15
+	VBROADCASTSD actkernconst<>+4544(SB), Z16
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -27347,10 +27347,10 @@ done:
 TEXT ·logsumexpAVX2(SB), NOSPLIT, $0-120
 	VMOVUPD actkernconst<>+768(SB), Y0
 	VMOVUPD actkernconst<>+800(SB), Y1
-	VMOVUPD actkernconst<>+5056(SB), Y2
-	VMOVUPD actkernconst<>+4736(SB), Y3
-	VMOVUPD actkernconst<>+4768(SB), Y4
-	VMOVUPD actkernconst<>+4800(SB), Y5
+	VMOVUPD actkernconst<>+4992(SB), Y2
+	VMOVUPD actkernconst<>+4672(SB), Y3
+	VMOVUPD actkernconst<>+4704(SB), Y4
+	VMOVUPD actkernconst<>+4736(SB), Y5
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -27374,11 +27374,11 @@ single:
 	VMINPD      Y3, Y9, Y9
 	VADDPD      Y9, Y0, Y10
 	VMAXPD      Y4, Y10, Y10
-	VANDPD      actkernconst<>+4640(SB), Y10, Y11
+	VANDPD      actkernconst<>+4576(SB), Y10, Y11
 	VORPD       actkernconst<>+768(SB), Y11, Y11
 	VPSRLQ      $0x34, Y10, Y10
-	VANDPD      actkernconst<>+4672(SB), Y10, Y10
-	VORPD       actkernconst<>+4704(SB), Y10, Y10
+	VANDPD      actkernconst<>+4608(SB), Y10, Y10
+	VORPD       actkernconst<>+4640(SB), Y10, Y10
 	VSUBPD      actkernconst<>+352(SB), Y10, Y10
 	VCMPPD      $0x12, Y11, Y5, Y12
 	VMULPD      actkernconst<>+3136(SB), Y11, Y13
@@ -27391,12 +27391,12 @@ single:
 	VADDPD      actkernconst<>+3104(SB), Y10, Y9
 	VDIVPD      Y9, Y10, Y9
 	VMULPD      Y9, Y9, Y11
-	VMOVUPD     actkernconst<>+4832(SB), Y13
+	VMOVUPD     actkernconst<>+4768(SB), Y13
 	VMOVAPD     Y11, Y14
-	VFMADD213PD actkernconst<>+4864(SB), Y13, Y14
+	VFMADD213PD actkernconst<>+4800(SB), Y13, Y14
+	VFMADD213PD actkernconst<>+4832(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+4864(SB), Y11, Y14
 	VFMADD213PD actkernconst<>+4896(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4928(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4960(SB), Y11, Y14
 	VMULPD      Y14, Y11, Y11
 	VSUBPD      Y10, Y11, Y11
 	VFMADD213PD Y10, Y11, Y9
@@ -27406,11 +27406,11 @@ single:
 	VANDPD      actkernconst<>+384(SB), Y12, Y12
 	VORPD       Y9, Y12, Y12
 	VCMPPD      $0x00, Y1, Y8, Y9
-	VBLENDVPD   Y9, actkernconst<>+5024(SB), Y12, Y9
+	VBLENDVPD   Y9, actkernconst<>+4960(SB), Y12, Y9
 	VCMPPD      $0x00, Y2, Y8, Y10
 	VBLENDVPD   Y10, Y8, Y9, Y10
 	VCMPPD      $0x11, Y1, Y8, Y9
-	VBLENDVPD   Y9, actkernconst<>+4992(SB), Y10, Y9
+	VBLENDVPD   Y9, actkernconst<>+4928(SB), Y10, Y9
 	VCMPPD      $0x03, Y8, Y8, Y10
 	VBLENDVPD   Y10, Y8, Y9, Y10
 	VADDPD      Y10, Y6, Y10
@@ -27450,11 +27450,11 @@ tail:
 	VMINPD      Y3, Y9, Y9
 	VADDPD      Y9, Y0, Y10
 	VMAXPD      Y4, Y10, Y10
-	VANDPD      actkernconst<>+4640(SB), Y10, Y11
+	VANDPD      actkernconst<>+4576(SB), Y10, Y11
 	VORPD       actkernconst<>+768(SB), Y11, Y11
 	VPSRLQ      $0x34, Y10, Y10
-	VANDPD      actkernconst<>+4672(SB), Y10, Y10
-	VORPD       actkernconst<>+4704(SB), Y10, Y10
+	VANDPD      actkernconst<>+4608(SB), Y10, Y10
+	VORPD       actkernconst<>+4640(SB), Y10, Y10
 	VSUBPD      actkernconst<>+352(SB), Y10, Y10
 	VCMPPD      $0x12, Y11, Y5, Y12
 	VMULPD      actkernconst<>+3136(SB), Y11, Y13
@@ -27467,12 +27467,12 @@ tail:
 	VADDPD      actkernconst<>+3104(SB), Y10, Y9
 	VDIVPD      Y9, Y10, Y9
 	VMULPD      Y9, Y9, Y11
-	VMOVUPD     actkernconst<>+4832(SB), Y13
+	VMOVUPD     actkernconst<>+4768(SB), Y13
 	VMOVAPD     Y11, Y14
-	VFMADD213PD actkernconst<>+4864(SB), Y13, Y14
+	VFMADD213PD actkernconst<>+4800(SB), Y13, Y14
+	VFMADD213PD actkernconst<>+4832(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+4864(SB), Y11, Y14
 	VFMADD213PD actkernconst<>+4896(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4928(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4960(SB), Y11, Y14
 	VMULPD      Y14, Y11, Y11
 	VSUBPD      Y10, Y11, Y11
 	VFMADD213PD Y10, Y11, Y9
@@ -27482,11 +27482,11 @@ tail:
 	VANDPD      actkernconst<>+384(SB), Y12, Y12
 	VORPD       Y9, Y12, Y12
 	VCMPPD      $0x00, Y1, Y8, Y9
-	VBLENDVPD   Y9, actkernconst<>+5024(SB), Y12, Y9
+	VBLENDVPD   Y9, actkernconst<>+4960(SB), Y12, Y9
 	VCMPPD      $0x00, Y2, Y8, Y10
 	VBLENDVPD   Y10, Y8, Y9, Y10
 	VCMPPD      $0x11, Y1, Y8, Y9
-	VBLENDVPD   Y9, actkernconst<>+4992(SB), Y10, Y9
+	VBLENDVPD   Y9, actkernconst<>+4928(SB), Y10, Y9
 	VCMPPD      $0x03, Y8, Y8, Y10
 	VBLENDVPD   Y10, Y8, Y9, Y10
 	VADDPD      Y10, Y6, Y10
@@ -27949,7 +27949,7 @@ TEXT ·mishAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+1824(SB), Z0
 	VBROADCASTSD actkernconst<>+88(SB), Z1
 	VBROADCASTSD actkernconst<>+0(SB), Z2
-	VBROADCASTSD actkernconst<>+5088(SB), Z3
+	VBROADCASTSD actkernconst<>+5024(SB), Z3
 	VBROADCASTSD actkernconst<>+240(SB), Z4
 	VBROADCASTSD actkernconst<>+112(SB), Z5
 	VBROADCASTSD actkernconst<>+120(SB), Z6
@@ -28139,7 +28139,7 @@ TEXT ·mishAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+1824(SB), Z0
 	VBROADCASTSD actkernconst<>+88(SB), Z1
 	VBROADCASTSD actkernconst<>+0(SB), Z2
-	VBROADCASTSD actkernconst<>+5088(SB), Z3
+	VBROADCASTSD actkernconst<>+5024(SB), Z3
 	VBROADCASTSD actkernconst<>+240(SB), Z4
 	VBROADCASTSD actkernconst<>+112(SB), Z5
 	VBROADCASTSD actkernconst<>+120(SB), Z6
@@ -28339,9 +28339,9 @@ loop:
 	VCVTPS2PD   16(CX), Y2
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5120(SB), Y5
+	VMOVUPD     actkernconst<>+5056(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
-	VMOVUPD     actkernconst<>+5120(SB), Y5
+	VMOVUPD     actkernconst<>+5056(SB), Y5
 	VCMPPD      $0x11, Y2, Y5, Y7
 	VMAXPD      actkernconst<>+832(SB), Y1, Y5
 	VMAXPD      actkernconst<>+832(SB), Y2, Y8
@@ -28437,7 +28437,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5120(SB), Y3
+	VMOVUPD     actkernconst<>+5056(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VMAXPD      actkernconst<>+832(SB), Y1, Y3
 	VMINPD      actkernconst<>+1280(SB), Y3, Y3
@@ -28495,7 +28495,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5120(SB), Y3
+	VMOVUPD     actkernconst<>+5056(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VMAXPD      actkernconst<>+832(SB), Y1, Y3
 	VMINPD      actkernconst<>+1280(SB), Y3, Y3
@@ -28559,9 +28559,9 @@ loop:
 	VCVTPS2PD   16(CX), Y2
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5120(SB), Y5
+	VMOVUPD     actkernconst<>+5056(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
-	VMOVUPD     actkernconst<>+5120(SB), Y5
+	VMOVUPD     actkernconst<>+5056(SB), Y5
 	VCMPPD      $0x11, Y2, Y5, Y7
 	VMAXPD      actkernconst<>+832(SB), Y1, Y5
 	VMAXPD      actkernconst<>+832(SB), Y2, Y8
@@ -28657,7 +28657,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5120(SB), Y3
+	VMOVUPD     actkernconst<>+5056(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VMAXPD      actkernconst<>+832(SB), Y1, Y3
 	VMINPD      actkernconst<>+1280(SB), Y3, Y3
@@ -28715,7 +28715,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5120(SB), Y3
+	VMOVUPD     actkernconst<>+5056(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VMAXPD      actkernconst<>+832(SB), Y1, Y3
 	VMINPD      actkernconst<>+1280(SB), Y3, Y3
@@ -28778,8 +28778,8 @@ TEXT ·mishBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+1840(SB), Z7
 	VBROADCASTSD actkernconst<>+88(SB), Z8
 	VBROADCASTSD actkernconst<>+0(SB), Z9
-	VBROADCASTSD actkernconst<>+5184(SB), Z10
-	VBROADCASTSD actkernconst<>+5192(SB), Z11
+	VBROADCASTSD actkernconst<>+5120(SB), Z10
+	VBROADCASTSD actkernconst<>+5128(SB), Z11
 	VBROADCASTSD actkernconst<>+240(SB), Z12
 	VBROADCASTSD actkernconst<>+8(SB), Z13
 	VBROADCASTSD actkernconst<>+16(SB), Z14
@@ -28791,7 +28791,7 @@ TEXT ·mishBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+64(SB), Z20
 	VBROADCASTSD actkernconst<>+72(SB), Z21
 	VBROADCASTSD actkernconst<>+80(SB), Z22
-	VBROADCASTSD actkernconst<>+5200(SB), Z23
+	VBROADCASTSD actkernconst<>+5136(SB), Z23
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -28826,7 +28826,7 @@ single:
 	VCMPPD           $0x03, Z24, Z24, K5
 	VBLENDMPD        Z24, Z25, K5, Z25
 	VSUBPD           Z23, Z24, Z26
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z26, Z26
+	VSUBPD.BCST      actkernconst<>+5088(SB), Z26, Z26
 	VMAXPD.BCST      actkernconst<>+144(SB), Z26, Z27
 	VMINPD           Z2, Z27, Z27
 	VMULPD           Z3, Z27, Z28
@@ -28859,11 +28859,11 @@ single:
 	VMULPD           Z29, Z6, Z28
 	VADDPD           Z28, Z27, Z27
 	VADDPD           Z6, Z27, Z27
-	VMULPD.BCST      actkernconst<>+5160(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+5096(SB), Z27, Z27
 	VADDPD           Z1, Z29, Z28
-	VMULPD.BCST      actkernconst<>+5168(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+5104(SB), Z28, Z28
 	VADDPD           Z28, Z27, Z27
-	VADDPD.BCST      actkernconst<>+5176(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+5112(SB), Z27, Z27
 	VMULPD           Z27, Z29, Z29
 	VMULPD           Z26, Z7, Z26
 	VADDPD           Z25, Z0, Z27
@@ -28928,7 +28928,7 @@ tail:
 	VCMPPD           $0x03, Z24, Z24, K5
 	VBLENDMPD        Z24, Z25, K5, Z25
 	VSUBPD           Z23, Z24, Z26
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z26, Z26
+	VSUBPD.BCST      actkernconst<>+5088(SB), Z26, Z26
 	VMAXPD.BCST      actkernconst<>+144(SB), Z26, Z27
 	VMINPD           Z2, Z27, Z27
 	VMULPD           Z3, Z27, Z28
@@ -28961,11 +28961,11 @@ tail:
 	VMULPD           Z29, Z6, Z28
 	VADDPD           Z28, Z27, Z27
 	VADDPD           Z6, Z27, Z27
-	VMULPD.BCST      actkernconst<>+5160(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+5096(SB), Z27, Z27
 	VADDPD           Z1, Z29, Z28
-	VMULPD.BCST      actkernconst<>+5168(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+5104(SB), Z28, Z28
 	VADDPD           Z28, Z27, Z27
-	VADDPD.BCST      actkernconst<>+5176(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+5112(SB), Z27, Z27
 	VMULPD           Z27, Z29, Z29
 	VMULPD           Z26, Z7, Z26
 	VADDPD           Z25, Z0, Z27
@@ -29010,8 +29010,8 @@ TEXT ·mishBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+1840(SB), Z7
 	VBROADCASTSD actkernconst<>+88(SB), Z8
 	VBROADCASTSD actkernconst<>+0(SB), Z9
-	VBROADCASTSD actkernconst<>+5184(SB), Z10
-	VBROADCASTSD actkernconst<>+5192(SB), Z11
+	VBROADCASTSD actkernconst<>+5120(SB), Z10
+	VBROADCASTSD actkernconst<>+5128(SB), Z11
 	VBROADCASTSD actkernconst<>+240(SB), Z12
 	VBROADCASTSD actkernconst<>+8(SB), Z13
 	VBROADCASTSD actkernconst<>+16(SB), Z14
@@ -29023,7 +29023,7 @@ TEXT ·mishBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+64(SB), Z20
 	VBROADCASTSD actkernconst<>+72(SB), Z21
 	VBROADCASTSD actkernconst<>+80(SB), Z22
-	VBROADCASTSD actkernconst<>+5200(SB), Z23
+	VBROADCASTSD actkernconst<>+5136(SB), Z23
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -29058,7 +29058,7 @@ single:
 	VCMPPD           $0x03, Z24, Z24, K5
 	VBLENDMPD        Z24, Z25, K5, Z25
 	VSUBPD           Z23, Z24, Z26
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z26, Z26
+	VSUBPD.BCST      actkernconst<>+5088(SB), Z26, Z26
 	VMAXPD.BCST      actkernconst<>+144(SB), Z26, Z27
 	VMINPD           Z2, Z27, Z27
 	VMULPD           Z3, Z27, Z28
@@ -29091,11 +29091,11 @@ single:
 	VMULPD           Z29, Z6, Z28
 	VADDPD           Z28, Z27, Z27
 	VADDPD           Z6, Z27, Z27
-	VMULPD.BCST      actkernconst<>+5160(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+5096(SB), Z27, Z27
 	VADDPD           Z1, Z29, Z28
-	VMULPD.BCST      actkernconst<>+5168(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+5104(SB), Z28, Z28
 	VADDPD           Z28, Z27, Z27
-	VADDPD.BCST      actkernconst<>+5176(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+5112(SB), Z27, Z27
 	VMULPD           Z27, Z29, Z29
 	VMULPD           Z26, Z7, Z26
 	VADDPD           Z25, Z0, Z27
@@ -29160,7 +29160,7 @@ tail:
 	VCMPPD           $0x03, Z24, Z24, K5
 	VBLENDMPD        Z24, Z25, K5, Z25
 	VSUBPD           Z23, Z24, Z26
-	VSUBPD.BCST      actkernconst<>+5152(SB), Z26, Z26
+	VSUBPD.BCST      actkernconst<>+5088(SB), Z26, Z26
 	VMAXPD.BCST      actkernconst<>+144(SB), Z26, Z27
 	VMINPD           Z2, Z27, Z27
 	VMULPD           Z3, Z27, Z28
@@ -29193,11 +29193,11 @@ tail:
 	VMULPD           Z29, Z6, Z28
 	VADDPD           Z28, Z27, Z27
 	VADDPD           Z6, Z27, Z27
-	VMULPD.BCST      actkernconst<>+5160(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+5096(SB), Z27, Z27
 	VADDPD           Z1, Z29, Z28
-	VMULPD.BCST      actkernconst<>+5168(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+5104(SB), Z28, Z28
 	VADDPD           Z28, Z27, Z27
-	VADDPD.BCST      actkernconst<>+5176(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+5112(SB), Z27, Z27
 	VMULPD           Z27, Z29, Z29
 	VMULPD           Z26, Z7, Z26
 	VADDPD           Z25, Z0, Z27
@@ -29244,9 +29244,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5216(SB), Y3
+	VMOVUPD     actkernconst<>+5152(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5248(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5184(SB), Y1, Y3
 	VMAXPD      actkernconst<>+832(SB), Y1, Y5
 	VMINPD      actkernconst<>+1280(SB), Y5, Y5
 	VMULPD      actkernconst<>+1312(SB), Y5, Y6
@@ -29279,8 +29279,8 @@ single:
 	VMULPD      Y9, Y5, Y5
 	VCMPPD      $0x03, Y1, Y1, Y6
 	VBLENDVPD   Y6, Y1, Y5, Y5
-	VSUBPD      actkernconst<>+5280(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5312(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5216(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5248(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -29333,11 +29333,11 @@ single:
 	VMULPD      actkernconst<>+4192(SB), Y9, Y10
 	VADDPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
-	VMULPD      actkernconst<>+5344(SB), Y8, Y8
+	VMULPD      actkernconst<>+5280(SB), Y8, Y8
 	VADDPD      actkernconst<>+3104(SB), Y9, Y10
-	VMULPD      actkernconst<>+5376(SB), Y10, Y10
+	VMULPD      actkernconst<>+5312(SB), Y10, Y10
 	VADDPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+5408(SB), Y8, Y8
+	VADDPD      actkernconst<>+5344(SB), Y8, Y8
 	VMULPD      Y8, Y9, Y9
 	VMULPD      actkernconst<>+1952(SB), Y7, Y7
 	VADDPD      Y5, Y0, Y8
@@ -29378,9 +29378,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5216(SB), Y3
+	VMOVUPD     actkernconst<>+5152(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5248(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5184(SB), Y1, Y3
 	VMAXPD      actkernconst<>+832(SB), Y1, Y5
 	VMINPD      actkernconst<>+1280(SB), Y5, Y5
 	VMULPD      actkernconst<>+1312(SB), Y5, Y6
@@ -29413,8 +29413,8 @@ tail:
 	VMULPD      Y9, Y5, Y5
 	VCMPPD      $0x03, Y1, Y1, Y6
 	VBLENDVPD   Y6, Y1, Y5, Y5
-	VSUBPD      actkernconst<>+5280(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5312(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5216(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5248(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -29467,11 +29467,11 @@ tail:
 	VMULPD      actkernconst<>+4192(SB), Y9, Y10
 	VADDPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
-	VMULPD      actkernconst<>+5344(SB), Y8, Y8
+	VMULPD      actkernconst<>+5280(SB), Y8, Y8
 	VADDPD      actkernconst<>+3104(SB), Y9, Y10
-	VMULPD      actkernconst<>+5376(SB), Y10, Y10
+	VMULPD      actkernconst<>+5312(SB), Y10, Y10
 	VADDPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+5408(SB), Y8, Y8
+	VADDPD      actkernconst<>+5344(SB), Y8, Y8
 	VMULPD      Y8, Y9, Y9
 	VMULPD      actkernconst<>+1952(SB), Y7, Y7
 	VADDPD      Y5, Y0, Y8
@@ -29517,9 +29517,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5216(SB), Y3
+	VMOVUPD     actkernconst<>+5152(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5248(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5184(SB), Y1, Y3
 	VMAXPD      actkernconst<>+832(SB), Y1, Y5
 	VMINPD      actkernconst<>+1280(SB), Y5, Y5
 	VMULPD      actkernconst<>+1312(SB), Y5, Y6
@@ -29552,8 +29552,8 @@ single:
 	VMULPD      Y9, Y5, Y5
 	VCMPPD      $0x03, Y1, Y1, Y6
 	VBLENDVPD   Y6, Y1, Y5, Y5
-	VSUBPD      actkernconst<>+5280(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5312(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5216(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5248(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -29606,11 +29606,11 @@ single:
 	VMULPD      actkernconst<>+4192(SB), Y9, Y10
 	VADDPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
-	VMULPD      actkernconst<>+5344(SB), Y8, Y8
+	VMULPD      actkernconst<>+5280(SB), Y8, Y8
 	VADDPD      actkernconst<>+3104(SB), Y9, Y10
-	VMULPD      actkernconst<>+5376(SB), Y10, Y10
+	VMULPD      actkernconst<>+5312(SB), Y10, Y10
 	VADDPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+5408(SB), Y8, Y8
+	VADDPD      actkernconst<>+5344(SB), Y8, Y8
 	VMULPD      Y8, Y9, Y9
 	VMULPD      actkernconst<>+1952(SB), Y7, Y7
 	VADDPD      Y5, Y0, Y8
@@ -29651,9 +29651,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5216(SB), Y3
+	VMOVUPD     actkernconst<>+5152(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5248(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5184(SB), Y1, Y3
 	VMAXPD      actkernconst<>+832(SB), Y1, Y5
 	VMINPD      actkernconst<>+1280(SB), Y5, Y5
 	VMULPD      actkernconst<>+1312(SB), Y5, Y6
@@ -29686,8 +29686,8 @@ tail:
 	VMULPD      Y9, Y5, Y5
 	VCMPPD      $0x03, Y1, Y1, Y6
 	VBLENDVPD   Y6, Y1, Y5, Y5
-	VSUBPD      actkernconst<>+5280(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5312(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5216(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5248(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -29740,11 +29740,11 @@ tail:
 	VMULPD      actkernconst<>+4192(SB), Y9, Y10
 	VADDPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
-	VMULPD      actkernconst<>+5344(SB), Y8, Y8
+	VMULPD      actkernconst<>+5280(SB), Y8, Y8
 	VADDPD      actkernconst<>+3104(SB), Y9, Y10
-	VMULPD      actkernconst<>+5376(SB), Y10, Y10
+	VMULPD      actkernconst<>+5312(SB), Y10, Y10
 	VADDPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+5408(SB), Y8, Y8
+	VADDPD      actkernconst<>+5344(SB), Y8, Y8
 	VMULPD      Y8, Y9, Y9
 	VMULPD      actkernconst<>+1952(SB), Y7, Y7
 	VADDPD      Y5, Y0, Y8
@@ -29784,7 +29784,7 @@ TEXT ·preluAVX512(SB), NOSPLIT, $8-52
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+3972(SB), Z1
-	VBROADCASTSS actkernconst<>+4352(SB), Z2
+	VBROADCASTSS actkernconst<>+4288(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -29872,7 +29872,7 @@ TEXT ·preluAVX2(SB), NOSPLIT, $32-52
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+4032(SB), Y1
-	VMOVUPD      actkernconst<>+4384(SB), Y2
+	VMOVUPD      actkernconst<>+4320(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -30137,7 +30137,7 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·preluVecAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+4352(SB), Z1
+	VBROADCASTSS actkernconst<>+4288(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -30228,7 +30228,7 @@ done:
 // Requires: AVX
 TEXT ·preluVecAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+4384(SB), Y1
+	VMOVUPD actkernconst<>+4320(SB), Y1
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -32398,7 +32398,7 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6AVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+5440(SB), Z1
+	VBROADCASTSS actkernconst<>+5376(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -32474,7 +32474,7 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6AVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+5440(SB), Z1
+	VBROADCASTSS actkernconst<>+5376(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -32551,7 +32551,7 @@ done:
 // Requires: AVX
 TEXT ·relu6AVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+5408(SB), Y1
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -32635,7 +32635,7 @@ done:
 // Requires: AVX, MMX+
 TEXT ·relu6AVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+5408(SB), Y1
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -32720,7 +32720,7 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6BackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+5440(SB), Z1
+	VBROADCASTSS actkernconst<>+5376(SB), Z1
 	VBROADCASTSS actkernconst<>+4064(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -32810,7 +32810,7 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6BackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+5440(SB), Z1
+	VBROADCASTSS actkernconst<>+5376(SB), Z1
 	VBROADCASTSS actkernconst<>+4064(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -32901,7 +32901,7 @@ done:
 // Requires: AVX
 TEXT ·relu6BackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+5408(SB), Y1
 	VMOVUPD actkernconst<>+4096(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -33001,7 +33001,7 @@ done:
 // Requires: AVX, MMX+
 TEXT ·relu6BackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+5408(SB), Y1
 	VMOVUPD actkernconst<>+4096(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -33102,7 +33102,7 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6BackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+5440(SB), Z1
+	VBROADCASTSS actkernconst<>+5376(SB), Z1
 	VBROADCASTSS actkernconst<>+4064(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -33192,7 +33192,7 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6BackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+5440(SB), Z1
+	VBROADCASTSS actkernconst<>+5376(SB), Z1
 	VBROADCASTSS actkernconst<>+4064(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -33283,7 +33283,7 @@ done:
 // Requires: AVX
 TEXT ·relu6BackwardFromOutputAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+5408(SB), Y1
 	VMOVUPD actkernconst<>+4096(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -33383,7 +33383,7 @@ done:
 // Requires: AVX, MMX+
 TEXT ·relu6BackwardFromOutputAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+5408(SB), Y1
 	VMOVUPD actkernconst<>+4096(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -33484,8 +33484,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·seluAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+5504(SB), Z1
-	VBROADCASTSD actkernconst<>+5512(SB), Z2
+	VBROADCASTSD actkernconst<>+5440(SB), Z1
+	VBROADCASTSD actkernconst<>+5448(SB), Z2
 	VBROADCASTSD actkernconst<>+144(SB), Z3
 	VBROADCASTSD actkernconst<>+112(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -33674,8 +33674,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·seluAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+5504(SB), Z1
-	VBROADCASTSD actkernconst<>+5512(SB), Z2
+	VBROADCASTSD actkernconst<>+5440(SB), Z1
+	VBROADCASTSD actkernconst<>+5448(SB), Z2
 	VBROADCASTSD actkernconst<>+144(SB), Z3
 	VBROADCASTSD actkernconst<>+112(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -33865,8 +33865,8 @@ done:
 // Requires: AVX, AVX2, FMA3
 TEXT ·seluAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+5536(SB), Y1
-	VMOVUPD actkernconst<>+5568(SB), Y2
+	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+5504(SB), Y2
 	VMOVUPD actkernconst<>+448(SB), Y3
 	VMOVUPD actkernconst<>+1280(SB), Y4
 	MOVQ    dst_base+0(FP), AX
@@ -34009,8 +34009,8 @@ done:
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·seluAVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+5536(SB), Y1
-	VMOVUPD actkernconst<>+5568(SB), Y2
+	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+5504(SB), Y2
 	VMOVUPD actkernconst<>+448(SB), Y3
 	VMOVUPD actkernconst<>+1280(SB), Y4
 	MOVQ    dst_base+0(FP), AX
@@ -34154,8 +34154,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·seluBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+5504(SB), Z1
-	VBROADCASTSD actkernconst<>+5512(SB), Z2
+	VBROADCASTSD actkernconst<>+5440(SB), Z1
+	VBROADCASTSD actkernconst<>+5448(SB), Z2
 	VBROADCASTSD actkernconst<>+240(SB), Z3
 	VBROADCASTSD actkernconst<>+112(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -34361,8 +34361,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·seluBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+5504(SB), Z1
-	VBROADCASTSD actkernconst<>+5512(SB), Z2
+	VBROADCASTSD actkernconst<>+5440(SB), Z1
+	VBROADCASTSD actkernconst<>+5448(SB), Z2
 	VBROADCASTSD actkernconst<>+240(SB), Z3
 	VBROADCASTSD actkernconst<>+112(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -34569,8 +34569,8 @@ done:
 // Requires: AVX, AVX2, FMA3
 TEXT ·seluBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+5536(SB), Y1
-	VMOVUPD actkernconst<>+5568(SB), Y2
+	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+5504(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -34775,8 +34775,8 @@ done:
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·seluBackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+5536(SB), Y1
-	VMOVUPD actkernconst<>+5568(SB), Y2
+	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+5504(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -34982,8 +34982,8 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·seluBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+5504(SB), Z1
-	VBROADCASTSD actkernconst<>+5512(SB), Z2
+	VBROADCASTSD actkernconst<>+5440(SB), Z1
+	VBROADCASTSD actkernconst<>+5448(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -35084,8 +35084,8 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·seluBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+5504(SB), Z1
-	VBROADCASTSD actkernconst<>+5512(SB), Z2
+	VBROADCASTSD actkernconst<>+5440(SB), Z1
+	VBROADCASTSD actkernconst<>+5448(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -35187,8 +35187,8 @@ done:
 // Requires: AVX
 TEXT ·seluBackwardFromOutputAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+5536(SB), Y1
-	VMOVUPD actkernconst<>+5568(SB), Y2
+	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+5504(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -35289,8 +35289,8 @@ done:
 // Requires: AVX, MMX+
 TEXT ·seluBackwardFromOutputAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+5536(SB), Y1
-	VMOVUPD actkernconst<>+5568(SB), Y2
+	VMOVUPD actkernconst<>+5472(SB), Y1
+	VMOVUPD actkernconst<>+5504(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -38192,8 +38192,8 @@ TEXT ·siluBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+136(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
-	VBROADCASTSD actkernconst<>+5608(SB), Z7
-	VBROADCASTSD actkernconst<>+5616(SB), Z8
+	VBROADCASTSD actkernconst<>+5544(SB), Z7
+	VBROADCASTSD actkernconst<>+5552(SB), Z8
 	VBROADCASTSD actkernconst<>+3176(SB), Z9
 	VBROADCASTSD actkernconst<>+240(SB), Z10
 	VBROADCASTSD actkernconst<>+8(SB), Z11
@@ -38206,8 +38206,8 @@ TEXT ·siluBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+64(SB), Z18
 	VBROADCASTSD actkernconst<>+72(SB), Z19
 	VBROADCASTSD actkernconst<>+80(SB), Z20
-	VBROADCASTSD actkernconst<>+5624(SB), Z21
-	VBROADCASTSD actkernconst<>+5632(SB), Z22
+	VBROADCASTSD actkernconst<>+5560(SB), Z21
+	VBROADCASTSD actkernconst<>+5568(SB), Z22
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -38258,7 +38258,7 @@ single:
 	VMOVAPD          Z23, Z26
 	VFMADD213PD      Z24, Z25, Z26
 	VSUBPD           Z22, Z23, Z24
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z24, Z24
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z24, Z24
 	VMAXPD.BCST      actkernconst<>+144(SB), Z24, Z27
 	VMINPD.BCST      actkernconst<>+112(SB), Z27, Z27
 	VMULPD           Z2, Z27, Z28
@@ -38353,7 +38353,7 @@ tail:
 	VMOVAPD          Z23, Z26
 	VFMADD213PD      Z24, Z25, Z26
 	VSUBPD           Z22, Z23, Z24
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z24, Z24
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z24, Z24
 	VMAXPD.BCST      actkernconst<>+144(SB), Z24, Z27
 	VMINPD.BCST      actkernconst<>+112(SB), Z27, Z27
 	VMULPD           Z2, Z27, Z28
@@ -38409,8 +38409,8 @@ TEXT ·siluBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+136(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
-	VBROADCASTSD actkernconst<>+5608(SB), Z7
-	VBROADCASTSD actkernconst<>+5616(SB), Z8
+	VBROADCASTSD actkernconst<>+5544(SB), Z7
+	VBROADCASTSD actkernconst<>+5552(SB), Z8
 	VBROADCASTSD actkernconst<>+3176(SB), Z9
 	VBROADCASTSD actkernconst<>+240(SB), Z10
 	VBROADCASTSD actkernconst<>+8(SB), Z11
@@ -38423,8 +38423,8 @@ TEXT ·siluBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+64(SB), Z18
 	VBROADCASTSD actkernconst<>+72(SB), Z19
 	VBROADCASTSD actkernconst<>+80(SB), Z20
-	VBROADCASTSD actkernconst<>+5624(SB), Z21
-	VBROADCASTSD actkernconst<>+5632(SB), Z22
+	VBROADCASTSD actkernconst<>+5560(SB), Z21
+	VBROADCASTSD actkernconst<>+5568(SB), Z22
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -38475,7 +38475,7 @@ single:
 	VMOVAPD          Z23, Z26
 	VFMADD213PD      Z24, Z25, Z26
 	VSUBPD           Z22, Z23, Z24
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z24, Z24
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z24, Z24
 	VMAXPD.BCST      actkernconst<>+144(SB), Z24, Z27
 	VMINPD.BCST      actkernconst<>+112(SB), Z27, Z27
 	VMULPD           Z2, Z27, Z28
@@ -38570,7 +38570,7 @@ tail:
 	VMOVAPD          Z23, Z26
 	VFMADD213PD      Z24, Z25, Z26
 	VSUBPD           Z22, Z23, Z24
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z24, Z24
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z24, Z24
 	VMAXPD.BCST      actkernconst<>+144(SB), Z24, Z27
 	VMINPD.BCST      actkernconst<>+112(SB), Z27, Z27
 	VMULPD           Z2, Z27, Z28
@@ -38631,9 +38631,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y3
+	VMOVUPD     actkernconst<>+5600(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5696(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5632(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -38683,8 +38683,8 @@ single:
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y7, Y5, Y6
-	VSUBPD      actkernconst<>+5760(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5792(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5696(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5728(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -38733,7 +38733,7 @@ single:
 	VORPD       Y9, Y8, Y8
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMOVUPD     actkernconst<>+5728(SB), Y8
+	VMOVUPD     actkernconst<>+5664(SB), Y8
 	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y9, Y5, Y5
 	VBLENDVPD   Y3, Y6, Y5, Y3
@@ -38760,9 +38760,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y3
+	VMOVUPD     actkernconst<>+5600(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5696(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5632(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -38812,8 +38812,8 @@ tail:
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y7, Y5, Y6
-	VSUBPD      actkernconst<>+5760(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5792(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5696(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5728(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -38862,7 +38862,7 @@ tail:
 	VORPD       Y9, Y8, Y8
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMOVUPD     actkernconst<>+5728(SB), Y8
+	VMOVUPD     actkernconst<>+5664(SB), Y8
 	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y9, Y5, Y5
 	VBLENDVPD   Y3, Y6, Y5, Y3
@@ -38894,9 +38894,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y3
+	VMOVUPD     actkernconst<>+5600(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5696(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5632(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -38946,8 +38946,8 @@ single:
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y7, Y5, Y6
-	VSUBPD      actkernconst<>+5760(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5792(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5696(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5728(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -38996,7 +38996,7 @@ single:
 	VORPD       Y9, Y8, Y8
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMOVUPD     actkernconst<>+5728(SB), Y8
+	VMOVUPD     actkernconst<>+5664(SB), Y8
 	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y9, Y5, Y5
 	VBLENDVPD   Y3, Y6, Y5, Y3
@@ -39023,9 +39023,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y3
+	VMOVUPD     actkernconst<>+5600(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5696(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5632(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -39075,8 +39075,8 @@ tail:
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y7, Y5, Y6
-	VSUBPD      actkernconst<>+5760(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5792(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5696(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5728(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -39125,7 +39125,7 @@ tail:
 	VORPD       Y9, Y8, Y8
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMOVUPD     actkernconst<>+5728(SB), Y8
+	VMOVUPD     actkernconst<>+5664(SB), Y8
 	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y9, Y5, Y5
 	VBLENDVPD   Y3, Y6, Y5, Y3
@@ -39150,15 +39150,15 @@ TEXT ·sinAVX512(SB), NOSPLIT, $8-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6200(SB), Z0
-	VBROADCASTSD actkernconst<>+6208(SB), Z1
+	VBROADCASTSD actkernconst<>+6136(SB), Z0
+	VBROADCASTSD actkernconst<>+6144(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
-	VBROADCASTSD actkernconst<>+6216(SB), Z3
-	VBROADCASTSD actkernconst<>+6224(SB), Z4
-	VBROADCASTSD actkernconst<>+6232(SB), Z5
-	VBROADCASTSD actkernconst<>+6240(SB), Z6
-	VBROADCASTSD actkernconst<>+6248(SB), Z7
-	VBROADCASTSD actkernconst<>+6256(SB), Z8
+	VBROADCASTSD actkernconst<>+6152(SB), Z3
+	VBROADCASTSD actkernconst<>+6160(SB), Z4
+	VBROADCASTSD actkernconst<>+6168(SB), Z5
+	VBROADCASTSD actkernconst<>+6176(SB), Z6
+	VBROADCASTSD actkernconst<>+6184(SB), Z7
+	VBROADCASTSD actkernconst<>+6192(SB), Z8
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -39170,66 +39170,66 @@ single:
 	VMULPD.BCST      (SP), Z9, Z10
 	VANDPD.BCST      actkernconst<>+1632(SB), Z10, Z11
 	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z12
-	VBROADCASTSD     actkernconst<>+6112(SB), Z13
+	VBROADCASTSD     actkernconst<>+6048(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z12
 	VBROADCASTSD     (SP), Z13
 	VMOVAPD          Z9, Z14
 	VFMADD213PD      Z12, Z13, Z14
-	VBROADCASTSD     actkernconst<>+5912(SB), Z12
+	VBROADCASTSD     actkernconst<>+5848(SB), Z12
 	VCMPPD           $0x11, Z11, Z12, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z11, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z11
+	VBROADCASTSD     actkernconst<>+5856(SB), Z11
 	VBLENDMPD        Z10, Z11, K3, Z12
 	VGETEXPPD        Z12, Z11
-	VBROADCASTSD     actkernconst<>+5928(SB), Z13
+	VBROADCASTSD     actkernconst<>+5864(SB), Z13
 	VMOVAPD          Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z13, Z15
 	VRNDSCALEPD      $0x09, Z15, Z15
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z11, Z13
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z13
 	VMOVAPD          Z15, Z16
 	VFMADD213PD      Z13, Z6, Z16
-	VBROADCASTSD     actkernconst<>+5952(SB), Z13
+	VBROADCASTSD     actkernconst<>+5888(SB), Z13
 	VSUBPD           Z11, Z13, Z11
 	VSCALEFPD        Z11, Z12, Z12
-	VBROADCASTSD     actkernconst<>+5872(SB), Z11
+	VBROADCASTSD     actkernconst<>+5808(SB), Z11
 	VCMPPD           $0x12, Z15, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z15, Z11
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z15, Z11
 	VBLENDMPD        Z11, Z15, K4, Z11
-	VBROADCASTSD     actkernconst<>+5960(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z13, K4, Z15
-	VBROADCASTSD     actkernconst<>+5968(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+5976(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z13, K4, Z18
-	VBROADCASTSD     actkernconst<>+5984(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+5992(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z13, K4, Z20
-	VBROADCASTSD     actkernconst<>+6000(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z13, K4, Z21
-	VBROADCASTSD     actkernconst<>+6008(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z13, K4, Z22
-	VBROADCASTSD     actkernconst<>+5880(SB), Z13
+	VBROADCASTSD     actkernconst<>+5896(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z13, K4, Z15
+	VBROADCASTSD     actkernconst<>+5904(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K4, Z17
+	VBROADCASTSD     actkernconst<>+5912(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K4, Z18
+	VBROADCASTSD     actkernconst<>+5920(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K4, Z19
+	VBROADCASTSD     actkernconst<>+5928(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z13, K4, Z20
+	VBROADCASTSD     actkernconst<>+5936(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z13, K4, Z21
+	VBROADCASTSD     actkernconst<>+5944(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z13, K4, Z22
+	VBROADCASTSD     actkernconst<>+5816(SB), Z13
 	VCMPPD           $0x12, Z11, Z13, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z13
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z13
 	VBLENDMPD        Z13, Z11, K4, Z13
 	VBLENDMPD        Z7, Z15, K4, Z15
 	VBLENDMPD        Z8, Z17, K4, Z17
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z22, K4, Z22
-	VBROADCASTSD     actkernconst<>+6016(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z11, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z7, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z8, K4, Z24
-	VBROADCASTSD     actkernconst<>+5824(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z25, K4, Z26
-	VBROADCASTSD     actkernconst<>+5832(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z25, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z19, K4, Z19
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z22, K4, Z22
+	VBROADCASTSD     actkernconst<>+5952(SB), Z11
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z24
+	VBROADCASTSD     actkernconst<>+5760(SB), Z25
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z25, K4, Z26
+	VBROADCASTSD     actkernconst<>+5768(SB), Z25
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z25, K4, Z27
 	VBROADCASTSD     actkernconst<>+1840(SB), Z25
 	VCMPPD           $0x12, Z13, Z25, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z13, Z25
@@ -39262,11 +39262,11 @@ single:
 	VSCALEFPD        Z11, Z15, Z15
 	VADDPD           Z6, Z16, Z11
 	VSCALEFPD        Z11, Z17, Z17
-	VADDPD.BCST      actkernconst<>+6080(SB), Z16, Z11
+	VADDPD.BCST      actkernconst<>+6016(SB), Z16, Z11
 	VSCALEFPD        Z11, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6088(SB), Z16, Z11
+	VADDPD.BCST      actkernconst<>+6024(SB), Z16, Z11
 	VSCALEFPD        Z11, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6096(SB), Z16, Z16
+	VADDPD.BCST      actkernconst<>+6032(SB), Z16, Z16
 	VSCALEFPD        Z16, Z27, Z27
 	VMULPD           Z5, Z15, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
@@ -39275,12 +39275,12 @@ single:
 	VSUBPD           Z2, Z13, Z13
 	VSUBPD           Z13, Z17, Z17
 	VADDPD           Z13, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5888(SB), Z18, Z13
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5824(SB), Z18, Z13
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z13, Z13
 	VSUBPD           Z13, Z18, Z18
 	VADDPD           Z13, Z17, Z17
-	VADDPD.BCST      actkernconst<>+5896(SB), Z19, Z13
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5832(SB), Z19, Z13
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z13, Z13
 	VSUBPD           Z13, Z19, Z19
 	VADDPD           Z13, Z18, Z18
 	VADDPD           Z27, Z19, Z19
@@ -39355,7 +39355,7 @@ single:
 	VFMADD213PD      Z20, Z0, Z15
 	VADDPD           Z21, Z17, Z17
 	VADDPD           Z15, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5904(SB), Z10, Z15
+	VMULPD.BCST      actkernconst<>+5840(SB), Z10, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
 	VMOVAPD          Z16, Z18
@@ -39392,60 +39392,60 @@ single:
 	VBLENDMPD        Z12, Z21, K3, Z12
 	VBLENDMPD        Z17, Z18, K3, Z17
 	VANDPD.BCST      actkernconst<>+1632(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5912(SB), Z16
+	VBROADCASTSD     actkernconst<>+5848(SB), Z16
 	VCMPPD           $0x11, Z15, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z15, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z15, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z15
+	VBROADCASTSD     actkernconst<>+5856(SB), Z15
 	VBLENDMPD        Z14, Z15, K3, Z16
 	VGETEXPPD        Z16, Z15
-	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBROADCASTSD     actkernconst<>+5864(SB), Z18
 	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z15, Z18
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z15, Z18
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z18, Z6, Z20
-	VBROADCASTSD     actkernconst<>+5952(SB), Z18
+	VBROADCASTSD     actkernconst<>+5888(SB), Z18
 	VSUBPD           Z15, Z18, Z15
 	VSCALEFPD        Z15, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z15
+	VBROADCASTSD     actkernconst<>+5808(SB), Z15
 	VCMPPD           $0x12, Z19, Z15, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z19, Z15
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z15
 	VBLENDMPD        Z15, Z19, K4, Z15
-	VBROADCASTSD     actkernconst<>+5960(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5968(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5976(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5984(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z18, K4, Z23
-	VBROADCASTSD     actkernconst<>+5992(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z18, K4, Z24
-	VBROADCASTSD     actkernconst<>+6000(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z18, K4, Z25
-	VBROADCASTSD     actkernconst<>+6008(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z18, K4, Z26
-	VBROADCASTSD     actkernconst<>+5880(SB), Z18
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z18, K4, Z19
+	VBROADCASTSD     actkernconst<>+5904(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z18, K4, Z21
+	VBROADCASTSD     actkernconst<>+5912(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5920(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5944(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
 	VCMPPD           $0x12, Z15, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z15, Z18
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z15, Z18
 	VBLENDMPD        Z18, Z15, K4, Z18
 	VBLENDMPD        Z7, Z19, K4, Z19
 	VBLENDMPD        Z8, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+6016(SB), Z15
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z15, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z7, K4, Z15
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z8, K4, Z28
-	VBROADCASTSD     actkernconst<>+5824(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5832(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z29, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5952(SB), Z15
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z15, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z28
+	VBROADCASTSD     actkernconst<>+5760(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
+	VBROADCASTSD     actkernconst<>+5768(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
 	VBROADCASTSD     actkernconst<>+1840(SB), Z29
 	VCMPPD           $0x12, Z18, Z29, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z29
@@ -39478,11 +39478,11 @@ single:
 	VSCALEFPD        Z15, Z19, Z19
 	VADDPD           Z6, Z20, Z15
 	VSCALEFPD        Z15, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6080(SB), Z20, Z15
+	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z15
 	VSCALEFPD        Z15, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6088(SB), Z20, Z15
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z15
 	VSCALEFPD        Z15, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6096(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
 	VSCALEFPD        Z20, Z31, Z31
 	VMULPD           Z5, Z19, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
@@ -39491,12 +39491,12 @@ single:
 	VSUBPD           Z2, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
 	VADDPD           Z18, Z15, Z15
-	VADDPD.BCST      actkernconst<>+5888(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5896(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
 	VADDPD           Z31, Z23, Z23
@@ -39571,7 +39571,7 @@ single:
 	VFMADD213PD      Z24, Z0, Z19
 	VADDPD           Z25, Z21, Z21
 	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5904(SB), Z14, Z19
+	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
 	VMOVAPD          Z20, Z22
@@ -39621,7 +39621,7 @@ single:
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z21, Z17, Z17
 	VADDPD           Z12, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5904(SB), Z14, Z12
+	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
 	VMOVAPD          Z16, Z19
@@ -39660,20 +39660,20 @@ single:
 	VADDPD           Z11, Z14, Z14
 	VMULPD           Z14, Z14, Z11
 	VMULPD           Z11, Z14, Z12
-	VBROADCASTSD     actkernconst<>+6120(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6136(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6144(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6152(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
 	VFMADD213PD      Z14, Z16, Z12
 	VMULPD           Z11, Z11, Z14
-	VBROADCASTSD     actkernconst<>+6160(SB), Z15
+	VBROADCASTSD     actkernconst<>+6096(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6168(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6176(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6184(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6192(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
 	VBROADCASTSD     actkernconst<>+3176(SB), Z15
 	VFMADD213PD.BCST actkernconst<>+224(SB), Z15, Z11
 	VFMADD213PD      Z11, Z16, Z14
@@ -39682,18 +39682,18 @@ single:
 	VFMADD213PD      Z13, Z4, Z11
 	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z13
 	VRNDSCALEPD      $0x09, Z13, Z13
-	VBROADCASTSD     actkernconst<>+6104(SB), Z15
+	VBROADCASTSD     actkernconst<>+6040(SB), Z15
 	VMOVAPD          Z13, Z16
 	VFMADD213PD      Z11, Z15, Z16
 	VBROADCASTSD     actkernconst<>+1832(SB), Z11
 	VCMPPD           $0x11, Z16, Z11, K3
 	VBLENDMPD        Z14, Z12, K3, Z14
-	VBROADCASTSD     actkernconst<>+6104(SB), Z11
+	VBROADCASTSD     actkernconst<>+6040(SB), Z11
 	VFMADD213PD.BCST actkernconst<>+224(SB), Z11, Z13
 	VMULPD           Z13, Z14, Z14
 	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z10, K3
 	VBLENDMPD        Z10, Z14, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z10, K2, Z10
 	VCMPPD           $0x03, Z9, Z9, K2
 	VBLENDMPD        Z9, Z10, K2, Z9
 	VCVTPD2PS        Z9, Y9
@@ -39714,66 +39714,66 @@ tail:
 	VMULPD.BCST      (SP), Z9, Z10
 	VANDPD.BCST      actkernconst<>+1632(SB), Z10, Z11
 	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z12
-	VBROADCASTSD     actkernconst<>+6112(SB), Z13
+	VBROADCASTSD     actkernconst<>+6048(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z12
 	VBROADCASTSD     (SP), Z13
 	VMOVAPD          Z9, Z14
 	VFMADD213PD      Z12, Z13, Z14
-	VBROADCASTSD     actkernconst<>+5912(SB), Z12
+	VBROADCASTSD     actkernconst<>+5848(SB), Z12
 	VCMPPD           $0x11, Z11, Z12, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z11, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z11
+	VBROADCASTSD     actkernconst<>+5856(SB), Z11
 	VBLENDMPD        Z10, Z11, K3, Z12
 	VGETEXPPD        Z12, Z11
-	VBROADCASTSD     actkernconst<>+5928(SB), Z13
+	VBROADCASTSD     actkernconst<>+5864(SB), Z13
 	VMOVAPD          Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z13, Z15
 	VRNDSCALEPD      $0x09, Z15, Z15
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z11, Z13
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z13
 	VMOVAPD          Z15, Z16
 	VFMADD213PD      Z13, Z6, Z16
-	VBROADCASTSD     actkernconst<>+5952(SB), Z13
+	VBROADCASTSD     actkernconst<>+5888(SB), Z13
 	VSUBPD           Z11, Z13, Z11
 	VSCALEFPD        Z11, Z12, Z12
-	VBROADCASTSD     actkernconst<>+5872(SB), Z11
+	VBROADCASTSD     actkernconst<>+5808(SB), Z11
 	VCMPPD           $0x12, Z15, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z15, Z11
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z15, Z11
 	VBLENDMPD        Z11, Z15, K4, Z11
-	VBROADCASTSD     actkernconst<>+5960(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z13, K4, Z15
-	VBROADCASTSD     actkernconst<>+5968(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+5976(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z13, K4, Z18
-	VBROADCASTSD     actkernconst<>+5984(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+5992(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z13, K4, Z20
-	VBROADCASTSD     actkernconst<>+6000(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z13, K4, Z21
-	VBROADCASTSD     actkernconst<>+6008(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z13, K4, Z22
-	VBROADCASTSD     actkernconst<>+5880(SB), Z13
+	VBROADCASTSD     actkernconst<>+5896(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z13, K4, Z15
+	VBROADCASTSD     actkernconst<>+5904(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K4, Z17
+	VBROADCASTSD     actkernconst<>+5912(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K4, Z18
+	VBROADCASTSD     actkernconst<>+5920(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K4, Z19
+	VBROADCASTSD     actkernconst<>+5928(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z13, K4, Z20
+	VBROADCASTSD     actkernconst<>+5936(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z13, K4, Z21
+	VBROADCASTSD     actkernconst<>+5944(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z13, K4, Z22
+	VBROADCASTSD     actkernconst<>+5816(SB), Z13
 	VCMPPD           $0x12, Z11, Z13, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z13
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z13
 	VBLENDMPD        Z13, Z11, K4, Z13
 	VBLENDMPD        Z7, Z15, K4, Z15
 	VBLENDMPD        Z8, Z17, K4, Z17
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z22, K4, Z22
-	VBROADCASTSD     actkernconst<>+6016(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z11, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z7, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z8, K4, Z24
-	VBROADCASTSD     actkernconst<>+5824(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z25, K4, Z26
-	VBROADCASTSD     actkernconst<>+5832(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z25, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z19, K4, Z19
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z22, K4, Z22
+	VBROADCASTSD     actkernconst<>+5952(SB), Z11
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z24
+	VBROADCASTSD     actkernconst<>+5760(SB), Z25
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z25, K4, Z26
+	VBROADCASTSD     actkernconst<>+5768(SB), Z25
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z25, K4, Z27
 	VBROADCASTSD     actkernconst<>+1840(SB), Z25
 	VCMPPD           $0x12, Z13, Z25, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z13, Z25
@@ -39806,11 +39806,11 @@ tail:
 	VSCALEFPD        Z11, Z15, Z15
 	VADDPD           Z6, Z16, Z11
 	VSCALEFPD        Z11, Z17, Z17
-	VADDPD.BCST      actkernconst<>+6080(SB), Z16, Z11
+	VADDPD.BCST      actkernconst<>+6016(SB), Z16, Z11
 	VSCALEFPD        Z11, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6088(SB), Z16, Z11
+	VADDPD.BCST      actkernconst<>+6024(SB), Z16, Z11
 	VSCALEFPD        Z11, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6096(SB), Z16, Z16
+	VADDPD.BCST      actkernconst<>+6032(SB), Z16, Z16
 	VSCALEFPD        Z16, Z27, Z27
 	VMULPD           Z5, Z15, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
@@ -39819,12 +39819,12 @@ tail:
 	VSUBPD           Z2, Z13, Z13
 	VSUBPD           Z13, Z17, Z17
 	VADDPD           Z13, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5888(SB), Z18, Z13
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5824(SB), Z18, Z13
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z13, Z13
 	VSUBPD           Z13, Z18, Z18
 	VADDPD           Z13, Z17, Z17
-	VADDPD.BCST      actkernconst<>+5896(SB), Z19, Z13
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5832(SB), Z19, Z13
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z13, Z13
 	VSUBPD           Z13, Z19, Z19
 	VADDPD           Z13, Z18, Z18
 	VADDPD           Z27, Z19, Z19
@@ -39899,7 +39899,7 @@ tail:
 	VFMADD213PD      Z20, Z0, Z15
 	VADDPD           Z21, Z17, Z17
 	VADDPD           Z15, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5904(SB), Z10, Z15
+	VMULPD.BCST      actkernconst<>+5840(SB), Z10, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
 	VMOVAPD          Z16, Z18
@@ -39936,60 +39936,60 @@ tail:
 	VBLENDMPD        Z12, Z21, K3, Z12
 	VBLENDMPD        Z17, Z18, K3, Z17
 	VANDPD.BCST      actkernconst<>+1632(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5912(SB), Z16
+	VBROADCASTSD     actkernconst<>+5848(SB), Z16
 	VCMPPD           $0x11, Z15, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z15, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z15, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z15
+	VBROADCASTSD     actkernconst<>+5856(SB), Z15
 	VBLENDMPD        Z14, Z15, K3, Z16
 	VGETEXPPD        Z16, Z15
-	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBROADCASTSD     actkernconst<>+5864(SB), Z18
 	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z15, Z18
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z15, Z18
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z18, Z6, Z20
-	VBROADCASTSD     actkernconst<>+5952(SB), Z18
+	VBROADCASTSD     actkernconst<>+5888(SB), Z18
 	VSUBPD           Z15, Z18, Z15
 	VSCALEFPD        Z15, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z15
+	VBROADCASTSD     actkernconst<>+5808(SB), Z15
 	VCMPPD           $0x12, Z19, Z15, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z19, Z15
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z15
 	VBLENDMPD        Z15, Z19, K4, Z15
-	VBROADCASTSD     actkernconst<>+5960(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5968(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5976(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5984(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z18, K4, Z23
-	VBROADCASTSD     actkernconst<>+5992(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z18, K4, Z24
-	VBROADCASTSD     actkernconst<>+6000(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z18, K4, Z25
-	VBROADCASTSD     actkernconst<>+6008(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z18, K4, Z26
-	VBROADCASTSD     actkernconst<>+5880(SB), Z18
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z18, K4, Z19
+	VBROADCASTSD     actkernconst<>+5904(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z18, K4, Z21
+	VBROADCASTSD     actkernconst<>+5912(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5920(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5944(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
 	VCMPPD           $0x12, Z15, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z15, Z18
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z15, Z18
 	VBLENDMPD        Z18, Z15, K4, Z18
 	VBLENDMPD        Z7, Z19, K4, Z19
 	VBLENDMPD        Z8, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+6016(SB), Z15
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z15, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z7, K4, Z15
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z8, K4, Z28
-	VBROADCASTSD     actkernconst<>+5824(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5832(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z29, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5952(SB), Z15
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z15, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z28
+	VBROADCASTSD     actkernconst<>+5760(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
+	VBROADCASTSD     actkernconst<>+5768(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
 	VBROADCASTSD     actkernconst<>+1840(SB), Z29
 	VCMPPD           $0x12, Z18, Z29, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z29
@@ -40022,11 +40022,11 @@ tail:
 	VSCALEFPD        Z15, Z19, Z19
 	VADDPD           Z6, Z20, Z15
 	VSCALEFPD        Z15, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6080(SB), Z20, Z15
+	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z15
 	VSCALEFPD        Z15, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6088(SB), Z20, Z15
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z15
 	VSCALEFPD        Z15, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6096(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
 	VSCALEFPD        Z20, Z31, Z31
 	VMULPD           Z5, Z19, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
@@ -40035,12 +40035,12 @@ tail:
 	VSUBPD           Z2, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
 	VADDPD           Z18, Z15, Z15
-	VADDPD.BCST      actkernconst<>+5888(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5896(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
 	VADDPD           Z31, Z23, Z23
@@ -40115,7 +40115,7 @@ tail:
 	VFMADD213PD      Z24, Z0, Z19
 	VADDPD           Z25, Z21, Z21
 	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5904(SB), Z14, Z19
+	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
 	VMOVAPD          Z20, Z22
@@ -40165,7 +40165,7 @@ tail:
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z21, Z17, Z17
 	VADDPD           Z12, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5904(SB), Z14, Z12
+	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
 	VMOVAPD          Z16, Z19
@@ -40204,20 +40204,20 @@ tail:
 	VADDPD           Z11, Z14, Z14
 	VMULPD           Z14, Z14, Z11
 	VMULPD           Z11, Z14, Z12
-	VBROADCASTSD     actkernconst<>+6120(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6136(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6144(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6152(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
 	VFMADD213PD      Z14, Z16, Z12
 	VMULPD           Z11, Z11, Z14
-	VBROADCASTSD     actkernconst<>+6160(SB), Z15
+	VBROADCASTSD     actkernconst<>+6096(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6168(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6176(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6184(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6192(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
 	VBROADCASTSD     actkernconst<>+3176(SB), Z15
 	VFMADD213PD.BCST actkernconst<>+224(SB), Z15, Z11
 	VFMADD213PD      Z11, Z16, Z14
@@ -40226,18 +40226,18 @@ tail:
 	VFMADD213PD      Z13, Z4, Z11
 	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z13
 	VRNDSCALEPD      $0x09, Z13, Z13
-	VBROADCASTSD     actkernconst<>+6104(SB), Z15
+	VBROADCASTSD     actkernconst<>+6040(SB), Z15
 	VMOVAPD          Z13, Z16
 	VFMADD213PD      Z11, Z15, Z16
 	VBROADCASTSD     actkernconst<>+1832(SB), Z11
 	VCMPPD           $0x11, Z16, Z11, K3
 	VBLENDMPD        Z14, Z12, K3, Z14
-	VBROADCASTSD     actkernconst<>+6104(SB), Z11
+	VBROADCASTSD     actkernconst<>+6040(SB), Z11
 	VFMADD213PD.BCST actkernconst<>+224(SB), Z11, Z13
 	VMULPD           Z13, Z14, Z14
 	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z10, K3
 	VBLENDMPD        Z10, Z14, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z10, K2, Z10
 	VCMPPD           $0x03, Z9, Z9, K2
 	VBLENDMPD        Z9, Z10, K2, Z9
 	VCVTPD2PS        Z9, Y9
@@ -40253,15 +40253,15 @@ TEXT ·sinAVX512Stream(SB), NOSPLIT, $8-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6200(SB), Z0
-	VBROADCASTSD actkernconst<>+6208(SB), Z1
+	VBROADCASTSD actkernconst<>+6136(SB), Z0
+	VBROADCASTSD actkernconst<>+6144(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
-	VBROADCASTSD actkernconst<>+6216(SB), Z3
-	VBROADCASTSD actkernconst<>+6224(SB), Z4
-	VBROADCASTSD actkernconst<>+6232(SB), Z5
-	VBROADCASTSD actkernconst<>+6240(SB), Z6
-	VBROADCASTSD actkernconst<>+6248(SB), Z7
-	VBROADCASTSD actkernconst<>+6256(SB), Z8
+	VBROADCASTSD actkernconst<>+6152(SB), Z3
+	VBROADCASTSD actkernconst<>+6160(SB), Z4
+	VBROADCASTSD actkernconst<>+6168(SB), Z5
+	VBROADCASTSD actkernconst<>+6176(SB), Z6
+	VBROADCASTSD actkernconst<>+6184(SB), Z7
+	VBROADCASTSD actkernconst<>+6192(SB), Z8
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -40273,66 +40273,66 @@ single:
 	VMULPD.BCST      (SP), Z9, Z10
 	VANDPD.BCST      actkernconst<>+1632(SB), Z10, Z11
 	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z12
-	VBROADCASTSD     actkernconst<>+6112(SB), Z13
+	VBROADCASTSD     actkernconst<>+6048(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z12
 	VBROADCASTSD     (SP), Z13
 	VMOVAPD          Z9, Z14
 	VFMADD213PD      Z12, Z13, Z14
-	VBROADCASTSD     actkernconst<>+5912(SB), Z12
+	VBROADCASTSD     actkernconst<>+5848(SB), Z12
 	VCMPPD           $0x11, Z11, Z12, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z11, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z11
+	VBROADCASTSD     actkernconst<>+5856(SB), Z11
 	VBLENDMPD        Z10, Z11, K3, Z12
 	VGETEXPPD        Z12, Z11
-	VBROADCASTSD     actkernconst<>+5928(SB), Z13
+	VBROADCASTSD     actkernconst<>+5864(SB), Z13
 	VMOVAPD          Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z13, Z15
 	VRNDSCALEPD      $0x09, Z15, Z15
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z11, Z13
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z13
 	VMOVAPD          Z15, Z16
 	VFMADD213PD      Z13, Z6, Z16
-	VBROADCASTSD     actkernconst<>+5952(SB), Z13
+	VBROADCASTSD     actkernconst<>+5888(SB), Z13
 	VSUBPD           Z11, Z13, Z11
 	VSCALEFPD        Z11, Z12, Z12
-	VBROADCASTSD     actkernconst<>+5872(SB), Z11
+	VBROADCASTSD     actkernconst<>+5808(SB), Z11
 	VCMPPD           $0x12, Z15, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z15, Z11
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z15, Z11
 	VBLENDMPD        Z11, Z15, K4, Z11
-	VBROADCASTSD     actkernconst<>+5960(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z13, K4, Z15
-	VBROADCASTSD     actkernconst<>+5968(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+5976(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z13, K4, Z18
-	VBROADCASTSD     actkernconst<>+5984(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+5992(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z13, K4, Z20
-	VBROADCASTSD     actkernconst<>+6000(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z13, K4, Z21
-	VBROADCASTSD     actkernconst<>+6008(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z13, K4, Z22
-	VBROADCASTSD     actkernconst<>+5880(SB), Z13
+	VBROADCASTSD     actkernconst<>+5896(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z13, K4, Z15
+	VBROADCASTSD     actkernconst<>+5904(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K4, Z17
+	VBROADCASTSD     actkernconst<>+5912(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K4, Z18
+	VBROADCASTSD     actkernconst<>+5920(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K4, Z19
+	VBROADCASTSD     actkernconst<>+5928(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z13, K4, Z20
+	VBROADCASTSD     actkernconst<>+5936(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z13, K4, Z21
+	VBROADCASTSD     actkernconst<>+5944(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z13, K4, Z22
+	VBROADCASTSD     actkernconst<>+5816(SB), Z13
 	VCMPPD           $0x12, Z11, Z13, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z13
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z13
 	VBLENDMPD        Z13, Z11, K4, Z13
 	VBLENDMPD        Z7, Z15, K4, Z15
 	VBLENDMPD        Z8, Z17, K4, Z17
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z22, K4, Z22
-	VBROADCASTSD     actkernconst<>+6016(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z11, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z7, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z8, K4, Z24
-	VBROADCASTSD     actkernconst<>+5824(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z25, K4, Z26
-	VBROADCASTSD     actkernconst<>+5832(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z25, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z19, K4, Z19
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z22, K4, Z22
+	VBROADCASTSD     actkernconst<>+5952(SB), Z11
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z24
+	VBROADCASTSD     actkernconst<>+5760(SB), Z25
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z25, K4, Z26
+	VBROADCASTSD     actkernconst<>+5768(SB), Z25
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z25, K4, Z27
 	VBROADCASTSD     actkernconst<>+1840(SB), Z25
 	VCMPPD           $0x12, Z13, Z25, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z13, Z25
@@ -40365,11 +40365,11 @@ single:
 	VSCALEFPD        Z11, Z15, Z15
 	VADDPD           Z6, Z16, Z11
 	VSCALEFPD        Z11, Z17, Z17
-	VADDPD.BCST      actkernconst<>+6080(SB), Z16, Z11
+	VADDPD.BCST      actkernconst<>+6016(SB), Z16, Z11
 	VSCALEFPD        Z11, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6088(SB), Z16, Z11
+	VADDPD.BCST      actkernconst<>+6024(SB), Z16, Z11
 	VSCALEFPD        Z11, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6096(SB), Z16, Z16
+	VADDPD.BCST      actkernconst<>+6032(SB), Z16, Z16
 	VSCALEFPD        Z16, Z27, Z27
 	VMULPD           Z5, Z15, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
@@ -40378,12 +40378,12 @@ single:
 	VSUBPD           Z2, Z13, Z13
 	VSUBPD           Z13, Z17, Z17
 	VADDPD           Z13, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5888(SB), Z18, Z13
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5824(SB), Z18, Z13
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z13, Z13
 	VSUBPD           Z13, Z18, Z18
 	VADDPD           Z13, Z17, Z17
-	VADDPD.BCST      actkernconst<>+5896(SB), Z19, Z13
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5832(SB), Z19, Z13
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z13, Z13
 	VSUBPD           Z13, Z19, Z19
 	VADDPD           Z13, Z18, Z18
 	VADDPD           Z27, Z19, Z19
@@ -40458,7 +40458,7 @@ single:
 	VFMADD213PD      Z20, Z0, Z15
 	VADDPD           Z21, Z17, Z17
 	VADDPD           Z15, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5904(SB), Z10, Z15
+	VMULPD.BCST      actkernconst<>+5840(SB), Z10, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
 	VMOVAPD          Z16, Z18
@@ -40495,60 +40495,60 @@ single:
 	VBLENDMPD        Z12, Z21, K3, Z12
 	VBLENDMPD        Z17, Z18, K3, Z17
 	VANDPD.BCST      actkernconst<>+1632(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5912(SB), Z16
+	VBROADCASTSD     actkernconst<>+5848(SB), Z16
 	VCMPPD           $0x11, Z15, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z15, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z15, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z15
+	VBROADCASTSD     actkernconst<>+5856(SB), Z15
 	VBLENDMPD        Z14, Z15, K3, Z16
 	VGETEXPPD        Z16, Z15
-	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBROADCASTSD     actkernconst<>+5864(SB), Z18
 	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z15, Z18
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z15, Z18
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z18, Z6, Z20
-	VBROADCASTSD     actkernconst<>+5952(SB), Z18
+	VBROADCASTSD     actkernconst<>+5888(SB), Z18
 	VSUBPD           Z15, Z18, Z15
 	VSCALEFPD        Z15, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z15
+	VBROADCASTSD     actkernconst<>+5808(SB), Z15
 	VCMPPD           $0x12, Z19, Z15, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z19, Z15
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z15
 	VBLENDMPD        Z15, Z19, K4, Z15
-	VBROADCASTSD     actkernconst<>+5960(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5968(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5976(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5984(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z18, K4, Z23
-	VBROADCASTSD     actkernconst<>+5992(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z18, K4, Z24
-	VBROADCASTSD     actkernconst<>+6000(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z18, K4, Z25
-	VBROADCASTSD     actkernconst<>+6008(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z18, K4, Z26
-	VBROADCASTSD     actkernconst<>+5880(SB), Z18
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z18, K4, Z19
+	VBROADCASTSD     actkernconst<>+5904(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z18, K4, Z21
+	VBROADCASTSD     actkernconst<>+5912(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5920(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5944(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
 	VCMPPD           $0x12, Z15, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z15, Z18
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z15, Z18
 	VBLENDMPD        Z18, Z15, K4, Z18
 	VBLENDMPD        Z7, Z19, K4, Z19
 	VBLENDMPD        Z8, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+6016(SB), Z15
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z15, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z7, K4, Z15
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z8, K4, Z28
-	VBROADCASTSD     actkernconst<>+5824(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5832(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z29, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5952(SB), Z15
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z15, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z28
+	VBROADCASTSD     actkernconst<>+5760(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
+	VBROADCASTSD     actkernconst<>+5768(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
 	VBROADCASTSD     actkernconst<>+1840(SB), Z29
 	VCMPPD           $0x12, Z18, Z29, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z29
@@ -40581,11 +40581,11 @@ single:
 	VSCALEFPD        Z15, Z19, Z19
 	VADDPD           Z6, Z20, Z15
 	VSCALEFPD        Z15, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6080(SB), Z20, Z15
+	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z15
 	VSCALEFPD        Z15, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6088(SB), Z20, Z15
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z15
 	VSCALEFPD        Z15, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6096(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
 	VSCALEFPD        Z20, Z31, Z31
 	VMULPD           Z5, Z19, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
@@ -40594,12 +40594,12 @@ single:
 	VSUBPD           Z2, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
 	VADDPD           Z18, Z15, Z15
-	VADDPD.BCST      actkernconst<>+5888(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5896(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
 	VADDPD           Z31, Z23, Z23
@@ -40674,7 +40674,7 @@ single:
 	VFMADD213PD      Z24, Z0, Z19
 	VADDPD           Z25, Z21, Z21
 	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5904(SB), Z14, Z19
+	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
 	VMOVAPD          Z20, Z22
@@ -40724,7 +40724,7 @@ single:
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z21, Z17, Z17
 	VADDPD           Z12, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5904(SB), Z14, Z12
+	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
 	VMOVAPD          Z16, Z19
@@ -40763,20 +40763,20 @@ single:
 	VADDPD           Z11, Z14, Z14
 	VMULPD           Z14, Z14, Z11
 	VMULPD           Z11, Z14, Z12
-	VBROADCASTSD     actkernconst<>+6120(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6136(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6144(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6152(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
 	VFMADD213PD      Z14, Z16, Z12
 	VMULPD           Z11, Z11, Z14
-	VBROADCASTSD     actkernconst<>+6160(SB), Z15
+	VBROADCASTSD     actkernconst<>+6096(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6168(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6176(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6184(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6192(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
 	VBROADCASTSD     actkernconst<>+3176(SB), Z15
 	VFMADD213PD.BCST actkernconst<>+224(SB), Z15, Z11
 	VFMADD213PD      Z11, Z16, Z14
@@ -40785,18 +40785,18 @@ single:
 	VFMADD213PD      Z13, Z4, Z11
 	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z13
 	VRNDSCALEPD      $0x09, Z13, Z13
-	VBROADCASTSD     actkernconst<>+6104(SB), Z15
+	VBROADCASTSD     actkernconst<>+6040(SB), Z15
 	VMOVAPD          Z13, Z16
 	VFMADD213PD      Z11, Z15, Z16
 	VBROADCASTSD     actkernconst<>+1832(SB), Z11
 	VCMPPD           $0x11, Z16, Z11, K3
 	VBLENDMPD        Z14, Z12, K3, Z14
-	VBROADCASTSD     actkernconst<>+6104(SB), Z11
+	VBROADCASTSD     actkernconst<>+6040(SB), Z11
 	VFMADD213PD.BCST actkernconst<>+224(SB), Z11, Z13
 	VMULPD           Z13, Z14, Z14
 	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z10, K3
 	VBLENDMPD        Z10, Z14, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z10, K2, Z10
 	VCMPPD           $0x03, Z9, Z9, K2
 	VBLENDMPD        Z9, Z10, K2, Z9
 	VCVTPD2PS        Z9, Y9
@@ -40817,66 +40817,66 @@ tail:
 	VMULPD.BCST      (SP), Z9, Z10
 	VANDPD.BCST      actkernconst<>+1632(SB), Z10, Z11
 	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z12
-	VBROADCASTSD     actkernconst<>+6112(SB), Z13
+	VBROADCASTSD     actkernconst<>+6048(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z12
 	VBROADCASTSD     (SP), Z13
 	VMOVAPD          Z9, Z14
 	VFMADD213PD      Z12, Z13, Z14
-	VBROADCASTSD     actkernconst<>+5912(SB), Z12
+	VBROADCASTSD     actkernconst<>+5848(SB), Z12
 	VCMPPD           $0x11, Z11, Z12, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z11, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z11
+	VBROADCASTSD     actkernconst<>+5856(SB), Z11
 	VBLENDMPD        Z10, Z11, K3, Z12
 	VGETEXPPD        Z12, Z11
-	VBROADCASTSD     actkernconst<>+5928(SB), Z13
+	VBROADCASTSD     actkernconst<>+5864(SB), Z13
 	VMOVAPD          Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z13, Z15
 	VRNDSCALEPD      $0x09, Z15, Z15
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z11, Z13
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z13
 	VMOVAPD          Z15, Z16
 	VFMADD213PD      Z13, Z6, Z16
-	VBROADCASTSD     actkernconst<>+5952(SB), Z13
+	VBROADCASTSD     actkernconst<>+5888(SB), Z13
 	VSUBPD           Z11, Z13, Z11
 	VSCALEFPD        Z11, Z12, Z12
-	VBROADCASTSD     actkernconst<>+5872(SB), Z11
+	VBROADCASTSD     actkernconst<>+5808(SB), Z11
 	VCMPPD           $0x12, Z15, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z15, Z11
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z15, Z11
 	VBLENDMPD        Z11, Z15, K4, Z11
-	VBROADCASTSD     actkernconst<>+5960(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z13, K4, Z15
-	VBROADCASTSD     actkernconst<>+5968(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+5976(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z13, K4, Z18
-	VBROADCASTSD     actkernconst<>+5984(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+5992(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z13, K4, Z20
-	VBROADCASTSD     actkernconst<>+6000(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z13, K4, Z21
-	VBROADCASTSD     actkernconst<>+6008(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z13, K4, Z22
-	VBROADCASTSD     actkernconst<>+5880(SB), Z13
+	VBROADCASTSD     actkernconst<>+5896(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z13, K4, Z15
+	VBROADCASTSD     actkernconst<>+5904(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K4, Z17
+	VBROADCASTSD     actkernconst<>+5912(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K4, Z18
+	VBROADCASTSD     actkernconst<>+5920(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K4, Z19
+	VBROADCASTSD     actkernconst<>+5928(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z13, K4, Z20
+	VBROADCASTSD     actkernconst<>+5936(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z13, K4, Z21
+	VBROADCASTSD     actkernconst<>+5944(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z13, K4, Z22
+	VBROADCASTSD     actkernconst<>+5816(SB), Z13
 	VCMPPD           $0x12, Z11, Z13, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z13
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z13
 	VBLENDMPD        Z13, Z11, K4, Z13
 	VBLENDMPD        Z7, Z15, K4, Z15
 	VBLENDMPD        Z8, Z17, K4, Z17
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z22, K4, Z22
-	VBROADCASTSD     actkernconst<>+6016(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z11, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z7, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z8, K4, Z24
-	VBROADCASTSD     actkernconst<>+5824(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z25, K4, Z26
-	VBROADCASTSD     actkernconst<>+5832(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z25, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z19, K4, Z19
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z22, K4, Z22
+	VBROADCASTSD     actkernconst<>+5952(SB), Z11
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z24
+	VBROADCASTSD     actkernconst<>+5760(SB), Z25
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z25, K4, Z26
+	VBROADCASTSD     actkernconst<>+5768(SB), Z25
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z25, K4, Z27
 	VBROADCASTSD     actkernconst<>+1840(SB), Z25
 	VCMPPD           $0x12, Z13, Z25, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z13, Z25
@@ -40909,11 +40909,11 @@ tail:
 	VSCALEFPD        Z11, Z15, Z15
 	VADDPD           Z6, Z16, Z11
 	VSCALEFPD        Z11, Z17, Z17
-	VADDPD.BCST      actkernconst<>+6080(SB), Z16, Z11
+	VADDPD.BCST      actkernconst<>+6016(SB), Z16, Z11
 	VSCALEFPD        Z11, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6088(SB), Z16, Z11
+	VADDPD.BCST      actkernconst<>+6024(SB), Z16, Z11
 	VSCALEFPD        Z11, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6096(SB), Z16, Z16
+	VADDPD.BCST      actkernconst<>+6032(SB), Z16, Z16
 	VSCALEFPD        Z16, Z27, Z27
 	VMULPD           Z5, Z15, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
@@ -40922,12 +40922,12 @@ tail:
 	VSUBPD           Z2, Z13, Z13
 	VSUBPD           Z13, Z17, Z17
 	VADDPD           Z13, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5888(SB), Z18, Z13
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5824(SB), Z18, Z13
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z13, Z13
 	VSUBPD           Z13, Z18, Z18
 	VADDPD           Z13, Z17, Z17
-	VADDPD.BCST      actkernconst<>+5896(SB), Z19, Z13
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5832(SB), Z19, Z13
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z13, Z13
 	VSUBPD           Z13, Z19, Z19
 	VADDPD           Z13, Z18, Z18
 	VADDPD           Z27, Z19, Z19
@@ -41002,7 +41002,7 @@ tail:
 	VFMADD213PD      Z20, Z0, Z15
 	VADDPD           Z21, Z17, Z17
 	VADDPD           Z15, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5904(SB), Z10, Z15
+	VMULPD.BCST      actkernconst<>+5840(SB), Z10, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
 	VMOVAPD          Z16, Z18
@@ -41039,60 +41039,60 @@ tail:
 	VBLENDMPD        Z12, Z21, K3, Z12
 	VBLENDMPD        Z17, Z18, K3, Z17
 	VANDPD.BCST      actkernconst<>+1632(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5912(SB), Z16
+	VBROADCASTSD     actkernconst<>+5848(SB), Z16
 	VCMPPD           $0x11, Z15, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z15, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z15, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z15
+	VBROADCASTSD     actkernconst<>+5856(SB), Z15
 	VBLENDMPD        Z14, Z15, K3, Z16
 	VGETEXPPD        Z16, Z15
-	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBROADCASTSD     actkernconst<>+5864(SB), Z18
 	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z15, Z18
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z15, Z18
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z18, Z6, Z20
-	VBROADCASTSD     actkernconst<>+5952(SB), Z18
+	VBROADCASTSD     actkernconst<>+5888(SB), Z18
 	VSUBPD           Z15, Z18, Z15
 	VSCALEFPD        Z15, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z15
+	VBROADCASTSD     actkernconst<>+5808(SB), Z15
 	VCMPPD           $0x12, Z19, Z15, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z19, Z15
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z15
 	VBLENDMPD        Z15, Z19, K4, Z15
-	VBROADCASTSD     actkernconst<>+5960(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5968(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5976(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5984(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z18, K4, Z23
-	VBROADCASTSD     actkernconst<>+5992(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z18, K4, Z24
-	VBROADCASTSD     actkernconst<>+6000(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z18, K4, Z25
-	VBROADCASTSD     actkernconst<>+6008(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z18, K4, Z26
-	VBROADCASTSD     actkernconst<>+5880(SB), Z18
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z18, K4, Z19
+	VBROADCASTSD     actkernconst<>+5904(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z18, K4, Z21
+	VBROADCASTSD     actkernconst<>+5912(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5920(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5944(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
 	VCMPPD           $0x12, Z15, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z15, Z18
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z15, Z18
 	VBLENDMPD        Z18, Z15, K4, Z18
 	VBLENDMPD        Z7, Z19, K4, Z19
 	VBLENDMPD        Z8, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+6016(SB), Z15
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z15, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z7, K4, Z15
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z8, K4, Z28
-	VBROADCASTSD     actkernconst<>+5824(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5832(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z29, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5952(SB), Z15
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z15, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z28
+	VBROADCASTSD     actkernconst<>+5760(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
+	VBROADCASTSD     actkernconst<>+5768(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
 	VBROADCASTSD     actkernconst<>+1840(SB), Z29
 	VCMPPD           $0x12, Z18, Z29, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z29
@@ -41125,11 +41125,11 @@ tail:
 	VSCALEFPD        Z15, Z19, Z19
 	VADDPD           Z6, Z20, Z15
 	VSCALEFPD        Z15, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6080(SB), Z20, Z15
+	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z15
 	VSCALEFPD        Z15, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6088(SB), Z20, Z15
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z15
 	VSCALEFPD        Z15, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6096(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
 	VSCALEFPD        Z20, Z31, Z31
 	VMULPD           Z5, Z19, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
@@ -41138,12 +41138,12 @@ tail:
 	VSUBPD           Z2, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
 	VADDPD           Z18, Z15, Z15
-	VADDPD.BCST      actkernconst<>+5888(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5896(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
 	VADDPD           Z31, Z23, Z23
@@ -41218,7 +41218,7 @@ tail:
 	VFMADD213PD      Z24, Z0, Z19
 	VADDPD           Z25, Z21, Z21
 	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5904(SB), Z14, Z19
+	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
 	VMOVAPD          Z20, Z22
@@ -41268,7 +41268,7 @@ tail:
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z21, Z17, Z17
 	VADDPD           Z12, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5904(SB), Z14, Z12
+	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
 	VMOVAPD          Z16, Z19
@@ -41307,20 +41307,20 @@ tail:
 	VADDPD           Z11, Z14, Z14
 	VMULPD           Z14, Z14, Z11
 	VMULPD           Z11, Z14, Z12
-	VBROADCASTSD     actkernconst<>+6120(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6136(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6144(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6152(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
 	VFMADD213PD      Z14, Z16, Z12
 	VMULPD           Z11, Z11, Z14
-	VBROADCASTSD     actkernconst<>+6160(SB), Z15
+	VBROADCASTSD     actkernconst<>+6096(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6168(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6176(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6184(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6192(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
 	VBROADCASTSD     actkernconst<>+3176(SB), Z15
 	VFMADD213PD.BCST actkernconst<>+224(SB), Z15, Z11
 	VFMADD213PD      Z11, Z16, Z14
@@ -41329,18 +41329,18 @@ tail:
 	VFMADD213PD      Z13, Z4, Z11
 	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z13
 	VRNDSCALEPD      $0x09, Z13, Z13
-	VBROADCASTSD     actkernconst<>+6104(SB), Z15
+	VBROADCASTSD     actkernconst<>+6040(SB), Z15
 	VMOVAPD          Z13, Z16
 	VFMADD213PD      Z11, Z15, Z16
 	VBROADCASTSD     actkernconst<>+1832(SB), Z11
 	VCMPPD           $0x11, Z16, Z11, K3
 	VBLENDMPD        Z14, Z12, K3, Z14
-	VBROADCASTSD     actkernconst<>+6104(SB), Z11
+	VBROADCASTSD     actkernconst<>+6040(SB), Z11
 	VFMADD213PD.BCST actkernconst<>+224(SB), Z11, Z13
 	VMULPD           Z13, Z14, Z14
 	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z10, K3
 	VBLENDMPD        Z10, Z14, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z10, K2, Z10
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z10, K2, Z10
 	VCMPPD           $0x03, Z9, Z9, K2
 	VBLENDMPD        Z9, Z10, K2, Z9
 	VCVTPD2PS        Z9, Y9
@@ -41369,98 +41369,98 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y4
+	VMOVUPD     actkernconst<>+7712(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y1, Y4
 	VMOVUPD     (SP), Y5
 	VMOVAPD     Y0, Y6
 	VFMADD213PD Y4, Y5, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y4
+	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+7008(SB), Y2
+	VMOVUPD     actkernconst<>+6944(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4672(SB), Y2, Y2
-	VORPD       actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4608(SB), Y2, Y2
+	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+7040(SB), Y7
+	VMOVUPD     actkernconst<>+6976(SB), Y7
 	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7072(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
 	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7104(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6464(SB), Y9
 	VMOVAPD     Y8, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VMOVUPD     actkernconst<>+7072(SB), Y7
 	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y13, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6272(SB), Y13, Y9
-	VMINPD      actkernconst<>+6336(SB), Y9, Y9
+	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
+	VMINPD      actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6816(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6816(SB), Y8, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
 	VBLENDVPD   Y4, Y2, Y8, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y9
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
 	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y11
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6752(SB), Y8, Y12
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+7264(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6784(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7328(SB), Y8
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7360(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7616(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6848(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
+	VMOVUPD     actkernconst<>+7296(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y8
 	VMOVUPD     Y3, 64(SP)
 	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y2, Y8
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
 	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7392(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y2
 	VMOVUPD     Y6, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6560(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6496(SB), Y2
 	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y5
-	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y1, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y7, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6656(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y10, 224(SP)
 	VCMPPD      $0x12, Y8, Y2, Y10
@@ -41493,129 +41493,129 @@ single:
 	VBLENDVPD   Y0, Y3, Y7, Y0
 	VMOVUPD     224(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y11, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y12, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y13, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -41623,9 +41623,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     192(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -41662,19 +41662,19 @@ single:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -41690,29 +41690,29 @@ single:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     160(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y7
+	VMULPD      actkernconst<>+6336(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6400(SB), Y10
+	VMOVUPD     actkernconst<>+6336(SB), Y10
 	VMOVAPD     Y5, Y11
 	VFMADD213PD Y9, Y10, Y11
-	VMULPD      actkernconst<>+6432(SB), Y5, Y9
+	VMULPD      actkernconst<>+6368(SB), Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VFMADD213PD Y10, Y12, Y5
 	VADDPD      Y7, Y8, Y10
 	VSUBPD      Y8, Y10, Y12
@@ -41741,92 +41741,92 @@ single:
 	VBLENDVPD   Y5, Y6, Y8, Y5
 	VMOVUPD     96(SP), Y4
 	VANDPD      actkernconst<>+384(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y7
+	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VCMPPD      $0x11, Y6, Y7, Y8
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
 	VANDPD      Y6, Y8, Y8
-	VMOVUPD     actkernconst<>+7008(SB), Y6
+	VMOVUPD     actkernconst<>+6944(SB), Y6
 	VBLENDVPD   Y8, Y4, Y6, Y7
 	VPSRLQ      $0x34, Y7, Y6
-	VANDPD      actkernconst<>+4672(SB), Y6, Y6
-	VORPD       actkernconst<>+4704(SB), Y6, Y6
+	VANDPD      actkernconst<>+4608(SB), Y6, Y6
+	VORPD       actkernconst<>+4640(SB), Y6, Y6
 	VSUBPD      actkernconst<>+352(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVAPD     Y6, Y10
-	VFMADD213PD actkernconst<>+7072(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+7008(SB), Y9, Y10
 	VROUNDPD    $0x09, Y10, Y10
-	VSUBPD      actkernconst<>+7104(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y11
+	VSUBPD      actkernconst<>+7040(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+6464(SB), Y11
 	VMOVAPD     Y10, Y12
 	VFMADD213PD Y9, Y11, Y12
-	VMOVUPD     actkernconst<>+7136(SB), Y9
+	VMOVUPD     actkernconst<>+7072(SB), Y9
 	VSUBPD      Y6, Y9, Y6
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y6, Y13
-	VANDPD      actkernconst<>+6304(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y6, Y13
-	VBLENDVPD   Y13, actkernconst<>+6336(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y6, Y13
+	VANDPD      actkernconst<>+6240(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y6, Y13
+	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
 	VADDPD      actkernconst<>+352(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y7, Y9
 	VSUBPD      Y11, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y13
-	VANDPD      actkernconst<>+6304(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y13
-	VBLENDVPD   Y13, actkernconst<>+6336(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y13
+	VANDPD      actkernconst<>+6240(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y13
+	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
 	VADDPD      actkernconst<>+352(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
 	VSUBPD      Y11, Y2, Y2
-	VMAXPD      actkernconst<>+6272(SB), Y2, Y11
-	VMINPD      actkernconst<>+6336(SB), Y11, Y11
+	VMAXPD      actkernconst<>+6208(SB), Y2, Y11
+	VMINPD      actkernconst<>+6272(SB), Y11, Y11
 	VADDPD      actkernconst<>+352(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+6816(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y10, Y2, Y6
-	VSUBPD      actkernconst<>+6816(SB), Y10, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y10, Y2
 	VBLENDVPD   Y6, Y2, Y10, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y7, Y10
+	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y7, Y11
+	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y7, Y14
 	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y7, Y14
-	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y7, Y1
-	VMOVUPD     actkernconst<>+7328(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y7, Y1
+	VMOVUPD     actkernconst<>+7264(SB), Y7
 	VMOVUPD     Y5, 192(SP)
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y7, Y5
-	VMOVUPD     actkernconst<>+7360(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+7616(SB), Y7, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y7, Y5
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y7, Y6
+	VMOVUPD     actkernconst<>+6784(SB), Y7
 	VMOVUPD     Y3, 224(SP)
 	VCMPPD      $0x12, Y2, Y7, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
 	VBLENDVPD   Y3, Y7, Y2, Y7
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y5, Y5
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7392(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y5, Y5
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+7328(SB), Y2
 	VMOVUPD     Y0, 256(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6560(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y0
+	VMOVUPD     actkernconst<>+6496(SB), Y2
 	VMOVUPD     Y8, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y8
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y8
+	VMOVUPD     actkernconst<>+6528(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y9, 320(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y2, Y9
-	VMOVUPD     actkernconst<>+6656(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y9
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y12, 352(SP)
 	VCMPPD      $0x12, Y7, Y2, Y12
@@ -41859,129 +41859,129 @@ single:
 	VBLENDVPD   Y0, Y1, Y9, Y0
 	VMOVUPD     352(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y10, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y11, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y13, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y14, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -41989,9 +41989,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     320(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -42028,19 +42028,19 @@ single:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -42056,29 +42056,29 @@ single:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     96(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y2
+	VMULPD      actkernconst<>+6336(SB), Y5, Y2
 	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6400(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y5, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6432(SB), Y5, Y7
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y11
+	VMOVUPD     actkernconst<>+6368(SB), Y11
 	VFMADD213PD Y9, Y11, Y5
 	VADDPD      Y2, Y8, Y9
 	VSUBPD      Y8, Y9, Y11
@@ -42121,13 +42121,13 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      192(SP), Y2, Y2
 	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6944(SB), Y4, Y3
+	VMULPD      actkernconst<>+6880(SB), Y4, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y6
+	VMOVUPD     actkernconst<>+6304(SB), Y6
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y4
+	VMULPD      actkernconst<>+6336(SB), Y5, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y9
 	VSUBPD      Y9, Y6, Y10
@@ -42142,7 +42142,7 @@ single:
 	VADDPD      Y0, Y7, Y7
 	VADDPD      Y7, Y8, Y8
 	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6368(SB), Y0
 	VFMADD213PD Y8, Y0, Y5
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y2
@@ -42162,43 +42162,43 @@ single:
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7808(SB), Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7904(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y0, Y5
 	VFMADD213PD Y2, Y5, Y3
 	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VMOVUPD     actkernconst<>+7904(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+8000(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8064(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8096(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+3552(SB), Y4
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
-	VMULPD      actkernconst<>+6496(SB), Y1, Y0
+	VMULPD      actkernconst<>+6432(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VMOVUPD     actkernconst<>+6400(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y4
+	VMOVUPD     actkernconst<>+7680(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7744(SB), Y0
+	VMOVUPD     actkernconst<>+7680(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMOVUPD     160(SP), Y0
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y5, Y1
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4992(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+4928(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -42220,98 +42220,98 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y4
+	VMOVUPD     actkernconst<>+7712(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y1, Y4
 	VMOVUPD     (SP), Y5
 	VMOVAPD     Y0, Y6
 	VFMADD213PD Y4, Y5, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y4
+	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+7008(SB), Y2
+	VMOVUPD     actkernconst<>+6944(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4672(SB), Y2, Y2
-	VORPD       actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4608(SB), Y2, Y2
+	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+7040(SB), Y7
+	VMOVUPD     actkernconst<>+6976(SB), Y7
 	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7072(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
 	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7104(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6464(SB), Y9
 	VMOVAPD     Y8, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VMOVUPD     actkernconst<>+7072(SB), Y7
 	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y13, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6272(SB), Y13, Y9
-	VMINPD      actkernconst<>+6336(SB), Y9, Y9
+	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
+	VMINPD      actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6816(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6816(SB), Y8, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
 	VBLENDVPD   Y4, Y2, Y8, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y9
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
 	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y11
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6752(SB), Y8, Y12
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+7264(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6784(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7328(SB), Y8
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7360(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7616(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6848(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
+	VMOVUPD     actkernconst<>+7296(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y8
 	VMOVUPD     Y3, 64(SP)
 	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y2, Y8
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
 	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7392(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y2
 	VMOVUPD     Y6, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6560(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6496(SB), Y2
 	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y5
-	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y1, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y7, 224(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6656(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y10, 256(SP)
 	VCMPPD      $0x12, Y8, Y2, Y10
@@ -42344,129 +42344,129 @@ tail:
 	VBLENDVPD   Y0, Y3, Y7, Y0
 	VMOVUPD     256(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y11, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y12, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y13, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -42474,9 +42474,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     224(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -42513,19 +42513,19 @@ tail:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -42541,29 +42541,29 @@ tail:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     192(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y7
+	VMULPD      actkernconst<>+6336(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6400(SB), Y10
+	VMOVUPD     actkernconst<>+6336(SB), Y10
 	VMOVAPD     Y5, Y11
 	VFMADD213PD Y9, Y10, Y11
-	VMULPD      actkernconst<>+6432(SB), Y5, Y9
+	VMULPD      actkernconst<>+6368(SB), Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VFMADD213PD Y10, Y12, Y5
 	VADDPD      Y7, Y8, Y10
 	VSUBPD      Y8, Y10, Y12
@@ -42592,92 +42592,92 @@ tail:
 	VBLENDVPD   Y5, Y6, Y8, Y5
 	VMOVUPD     160(SP), Y4
 	VANDPD      actkernconst<>+384(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y7
+	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VCMPPD      $0x11, Y6, Y7, Y8
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
 	VANDPD      Y6, Y8, Y8
-	VMOVUPD     actkernconst<>+7008(SB), Y6
+	VMOVUPD     actkernconst<>+6944(SB), Y6
 	VBLENDVPD   Y8, Y4, Y6, Y7
 	VPSRLQ      $0x34, Y7, Y6
-	VANDPD      actkernconst<>+4672(SB), Y6, Y6
-	VORPD       actkernconst<>+4704(SB), Y6, Y6
+	VANDPD      actkernconst<>+4608(SB), Y6, Y6
+	VORPD       actkernconst<>+4640(SB), Y6, Y6
 	VSUBPD      actkernconst<>+352(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVAPD     Y6, Y10
-	VFMADD213PD actkernconst<>+7072(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+7008(SB), Y9, Y10
 	VROUNDPD    $0x09, Y10, Y10
-	VSUBPD      actkernconst<>+7104(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y11
+	VSUBPD      actkernconst<>+7040(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+6464(SB), Y11
 	VMOVAPD     Y10, Y12
 	VFMADD213PD Y9, Y11, Y12
-	VMOVUPD     actkernconst<>+7136(SB), Y9
+	VMOVUPD     actkernconst<>+7072(SB), Y9
 	VSUBPD      Y6, Y9, Y6
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y6, Y13
-	VANDPD      actkernconst<>+6304(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y6, Y13
-	VBLENDVPD   Y13, actkernconst<>+6336(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y6, Y13
+	VANDPD      actkernconst<>+6240(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y6, Y13
+	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
 	VADDPD      actkernconst<>+352(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y7, Y9
 	VSUBPD      Y11, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y13
-	VANDPD      actkernconst<>+6304(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y13
-	VBLENDVPD   Y13, actkernconst<>+6336(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y13
+	VANDPD      actkernconst<>+6240(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y13
+	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
 	VADDPD      actkernconst<>+352(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
 	VSUBPD      Y11, Y2, Y2
-	VMAXPD      actkernconst<>+6272(SB), Y2, Y11
-	VMINPD      actkernconst<>+6336(SB), Y11, Y11
+	VMAXPD      actkernconst<>+6208(SB), Y2, Y11
+	VMINPD      actkernconst<>+6272(SB), Y11, Y11
 	VADDPD      actkernconst<>+352(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+6816(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y10, Y2, Y6
-	VSUBPD      actkernconst<>+6816(SB), Y10, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y10, Y2
 	VBLENDVPD   Y6, Y2, Y10, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y7, Y10
+	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y7, Y11
+	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y7, Y14
 	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y7, Y14
-	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y7, Y1
-	VMOVUPD     actkernconst<>+7328(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y7, Y1
+	VMOVUPD     actkernconst<>+7264(SB), Y7
 	VMOVUPD     Y5, 224(SP)
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y7, Y5
-	VMOVUPD     actkernconst<>+7360(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+7616(SB), Y7, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y7, Y5
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y7, Y6
+	VMOVUPD     actkernconst<>+6784(SB), Y7
 	VMOVUPD     Y3, 256(SP)
 	VCMPPD      $0x12, Y2, Y7, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
 	VBLENDVPD   Y3, Y7, Y2, Y7
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y5, Y5
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7392(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y5, Y5
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+7328(SB), Y2
 	VMOVUPD     Y0, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6560(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y0
+	VMOVUPD     actkernconst<>+6496(SB), Y2
 	VMOVUPD     Y8, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y8
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y8
+	VMOVUPD     actkernconst<>+6528(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y9, 320(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y2, Y9
-	VMOVUPD     actkernconst<>+6656(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y9
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y12, 352(SP)
 	VCMPPD      $0x12, Y7, Y2, Y12
@@ -42710,129 +42710,129 @@ tail:
 	VBLENDVPD   Y0, Y1, Y9, Y0
 	VMOVUPD     352(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y10, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y11, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y13, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y14, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -42840,9 +42840,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     320(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -42879,19 +42879,19 @@ tail:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -42907,29 +42907,29 @@ tail:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     160(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y2
+	VMULPD      actkernconst<>+6336(SB), Y5, Y2
 	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6400(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y5, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6432(SB), Y5, Y7
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y11
+	VMOVUPD     actkernconst<>+6368(SB), Y11
 	VFMADD213PD Y9, Y11, Y5
 	VADDPD      Y2, Y8, Y9
 	VSUBPD      Y8, Y9, Y11
@@ -42972,13 +42972,13 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      224(SP), Y2, Y2
 	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6944(SB), Y4, Y3
+	VMULPD      actkernconst<>+6880(SB), Y4, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y6
+	VMOVUPD     actkernconst<>+6304(SB), Y6
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y4
+	VMULPD      actkernconst<>+6336(SB), Y5, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y9
 	VSUBPD      Y9, Y6, Y10
@@ -42993,7 +42993,7 @@ tail:
 	VADDPD      Y0, Y7, Y7
 	VADDPD      Y7, Y8, Y8
 	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6368(SB), Y0
 	VFMADD213PD Y8, Y0, Y5
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y2
@@ -43013,43 +43013,43 @@ tail:
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7808(SB), Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7904(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y0, Y5
 	VFMADD213PD Y2, Y5, Y3
 	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VMOVUPD     actkernconst<>+7904(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+8000(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8064(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8096(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+3552(SB), Y4
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
-	VMULPD      actkernconst<>+6496(SB), Y1, Y0
+	VMULPD      actkernconst<>+6432(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VMOVUPD     actkernconst<>+6400(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y4
+	VMOVUPD     actkernconst<>+7680(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7744(SB), Y0
+	VMOVUPD     actkernconst<>+7680(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMOVUPD     192(SP), Y0
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y5, Y1
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4992(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+4928(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -43078,98 +43078,98 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y4
+	VMOVUPD     actkernconst<>+7712(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y1, Y4
 	VMOVUPD     (SP), Y5
 	VMOVAPD     Y0, Y6
 	VFMADD213PD Y4, Y5, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y4
+	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+7008(SB), Y2
+	VMOVUPD     actkernconst<>+6944(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4672(SB), Y2, Y2
-	VORPD       actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4608(SB), Y2, Y2
+	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+7040(SB), Y7
+	VMOVUPD     actkernconst<>+6976(SB), Y7
 	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7072(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
 	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7104(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6464(SB), Y9
 	VMOVAPD     Y8, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VMOVUPD     actkernconst<>+7072(SB), Y7
 	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y13, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6272(SB), Y13, Y9
-	VMINPD      actkernconst<>+6336(SB), Y9, Y9
+	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
+	VMINPD      actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6816(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6816(SB), Y8, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
 	VBLENDVPD   Y4, Y2, Y8, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y9
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
 	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y11
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6752(SB), Y8, Y12
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+7264(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6784(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7328(SB), Y8
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7360(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7616(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6848(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
+	VMOVUPD     actkernconst<>+7296(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y8
 	VMOVUPD     Y3, 64(SP)
 	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y2, Y8
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
 	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7392(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y2
 	VMOVUPD     Y6, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6560(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6496(SB), Y2
 	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y5
-	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y1, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y7, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6656(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y10, 224(SP)
 	VCMPPD      $0x12, Y8, Y2, Y10
@@ -43202,129 +43202,129 @@ single:
 	VBLENDVPD   Y0, Y3, Y7, Y0
 	VMOVUPD     224(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y11, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y12, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y13, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -43332,9 +43332,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     192(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -43371,19 +43371,19 @@ single:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -43399,29 +43399,29 @@ single:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     160(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y7
+	VMULPD      actkernconst<>+6336(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6400(SB), Y10
+	VMOVUPD     actkernconst<>+6336(SB), Y10
 	VMOVAPD     Y5, Y11
 	VFMADD213PD Y9, Y10, Y11
-	VMULPD      actkernconst<>+6432(SB), Y5, Y9
+	VMULPD      actkernconst<>+6368(SB), Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VFMADD213PD Y10, Y12, Y5
 	VADDPD      Y7, Y8, Y10
 	VSUBPD      Y8, Y10, Y12
@@ -43450,92 +43450,92 @@ single:
 	VBLENDVPD   Y5, Y6, Y8, Y5
 	VMOVUPD     96(SP), Y4
 	VANDPD      actkernconst<>+384(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y7
+	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VCMPPD      $0x11, Y6, Y7, Y8
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
 	VANDPD      Y6, Y8, Y8
-	VMOVUPD     actkernconst<>+7008(SB), Y6
+	VMOVUPD     actkernconst<>+6944(SB), Y6
 	VBLENDVPD   Y8, Y4, Y6, Y7
 	VPSRLQ      $0x34, Y7, Y6
-	VANDPD      actkernconst<>+4672(SB), Y6, Y6
-	VORPD       actkernconst<>+4704(SB), Y6, Y6
+	VANDPD      actkernconst<>+4608(SB), Y6, Y6
+	VORPD       actkernconst<>+4640(SB), Y6, Y6
 	VSUBPD      actkernconst<>+352(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVAPD     Y6, Y10
-	VFMADD213PD actkernconst<>+7072(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+7008(SB), Y9, Y10
 	VROUNDPD    $0x09, Y10, Y10
-	VSUBPD      actkernconst<>+7104(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y11
+	VSUBPD      actkernconst<>+7040(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+6464(SB), Y11
 	VMOVAPD     Y10, Y12
 	VFMADD213PD Y9, Y11, Y12
-	VMOVUPD     actkernconst<>+7136(SB), Y9
+	VMOVUPD     actkernconst<>+7072(SB), Y9
 	VSUBPD      Y6, Y9, Y6
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y6, Y13
-	VANDPD      actkernconst<>+6304(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y6, Y13
-	VBLENDVPD   Y13, actkernconst<>+6336(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y6, Y13
+	VANDPD      actkernconst<>+6240(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y6, Y13
+	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
 	VADDPD      actkernconst<>+352(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y7, Y9
 	VSUBPD      Y11, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y13
-	VANDPD      actkernconst<>+6304(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y13
-	VBLENDVPD   Y13, actkernconst<>+6336(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y13
+	VANDPD      actkernconst<>+6240(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y13
+	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
 	VADDPD      actkernconst<>+352(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
 	VSUBPD      Y11, Y2, Y2
-	VMAXPD      actkernconst<>+6272(SB), Y2, Y11
-	VMINPD      actkernconst<>+6336(SB), Y11, Y11
+	VMAXPD      actkernconst<>+6208(SB), Y2, Y11
+	VMINPD      actkernconst<>+6272(SB), Y11, Y11
 	VADDPD      actkernconst<>+352(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+6816(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y10, Y2, Y6
-	VSUBPD      actkernconst<>+6816(SB), Y10, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y10, Y2
 	VBLENDVPD   Y6, Y2, Y10, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y7, Y10
+	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y7, Y11
+	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y7, Y14
 	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y7, Y14
-	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y7, Y1
-	VMOVUPD     actkernconst<>+7328(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y7, Y1
+	VMOVUPD     actkernconst<>+7264(SB), Y7
 	VMOVUPD     Y5, 192(SP)
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y7, Y5
-	VMOVUPD     actkernconst<>+7360(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+7616(SB), Y7, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y7, Y5
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y7, Y6
+	VMOVUPD     actkernconst<>+6784(SB), Y7
 	VMOVUPD     Y3, 224(SP)
 	VCMPPD      $0x12, Y2, Y7, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
 	VBLENDVPD   Y3, Y7, Y2, Y7
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y5, Y5
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7392(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y5, Y5
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+7328(SB), Y2
 	VMOVUPD     Y0, 256(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6560(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y0
+	VMOVUPD     actkernconst<>+6496(SB), Y2
 	VMOVUPD     Y8, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y8
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y8
+	VMOVUPD     actkernconst<>+6528(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y9, 320(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y2, Y9
-	VMOVUPD     actkernconst<>+6656(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y9
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y12, 352(SP)
 	VCMPPD      $0x12, Y7, Y2, Y12
@@ -43568,129 +43568,129 @@ single:
 	VBLENDVPD   Y0, Y1, Y9, Y0
 	VMOVUPD     352(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y10, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y11, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y13, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y14, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -43698,9 +43698,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     320(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -43737,19 +43737,19 @@ single:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -43765,29 +43765,29 @@ single:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     96(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y2
+	VMULPD      actkernconst<>+6336(SB), Y5, Y2
 	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6400(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y5, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6432(SB), Y5, Y7
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y11
+	VMOVUPD     actkernconst<>+6368(SB), Y11
 	VFMADD213PD Y9, Y11, Y5
 	VADDPD      Y2, Y8, Y9
 	VSUBPD      Y8, Y9, Y11
@@ -43830,13 +43830,13 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      192(SP), Y2, Y2
 	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6944(SB), Y4, Y3
+	VMULPD      actkernconst<>+6880(SB), Y4, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y6
+	VMOVUPD     actkernconst<>+6304(SB), Y6
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y4
+	VMULPD      actkernconst<>+6336(SB), Y5, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y9
 	VSUBPD      Y9, Y6, Y10
@@ -43851,7 +43851,7 @@ single:
 	VADDPD      Y0, Y7, Y7
 	VADDPD      Y7, Y8, Y8
 	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6368(SB), Y0
 	VFMADD213PD Y8, Y0, Y5
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y2
@@ -43871,43 +43871,43 @@ single:
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7808(SB), Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7904(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y0, Y5
 	VFMADD213PD Y2, Y5, Y3
 	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VMOVUPD     actkernconst<>+7904(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+8000(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8064(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8096(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+3552(SB), Y4
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
-	VMULPD      actkernconst<>+6496(SB), Y1, Y0
+	VMULPD      actkernconst<>+6432(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VMOVUPD     actkernconst<>+6400(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y4
+	VMOVUPD     actkernconst<>+7680(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7744(SB), Y0
+	VMOVUPD     actkernconst<>+7680(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMOVUPD     160(SP), Y0
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y5, Y1
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4992(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+4928(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -43929,98 +43929,98 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y4
+	VMOVUPD     actkernconst<>+7712(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y1, Y4
 	VMOVUPD     (SP), Y5
 	VMOVAPD     Y0, Y6
 	VFMADD213PD Y4, Y5, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y4
+	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+7008(SB), Y2
+	VMOVUPD     actkernconst<>+6944(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4672(SB), Y2, Y2
-	VORPD       actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4608(SB), Y2, Y2
+	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+7040(SB), Y7
+	VMOVUPD     actkernconst<>+6976(SB), Y7
 	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7072(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
 	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7104(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6464(SB), Y9
 	VMOVAPD     Y8, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VMOVUPD     actkernconst<>+7072(SB), Y7
 	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y13, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6272(SB), Y13, Y9
-	VMINPD      actkernconst<>+6336(SB), Y9, Y9
+	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
+	VMINPD      actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6816(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6816(SB), Y8, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
 	VBLENDVPD   Y4, Y2, Y8, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y9
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
 	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y11
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6752(SB), Y8, Y12
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+7264(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6784(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7328(SB), Y8
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7360(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7616(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6848(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
+	VMOVUPD     actkernconst<>+7296(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y8
 	VMOVUPD     Y3, 64(SP)
 	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y2, Y8
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
 	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7392(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y2
 	VMOVUPD     Y6, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6560(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6496(SB), Y2
 	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y5
-	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y1, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y7, 224(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6656(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y10, 256(SP)
 	VCMPPD      $0x12, Y8, Y2, Y10
@@ -44053,129 +44053,129 @@ tail:
 	VBLENDVPD   Y0, Y3, Y7, Y0
 	VMOVUPD     256(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y11, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y12, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y13, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -44183,9 +44183,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     224(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -44222,19 +44222,19 @@ tail:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -44250,29 +44250,29 @@ tail:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     192(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y7
+	VMULPD      actkernconst<>+6336(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6400(SB), Y10
+	VMOVUPD     actkernconst<>+6336(SB), Y10
 	VMOVAPD     Y5, Y11
 	VFMADD213PD Y9, Y10, Y11
-	VMULPD      actkernconst<>+6432(SB), Y5, Y9
+	VMULPD      actkernconst<>+6368(SB), Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VFMADD213PD Y10, Y12, Y5
 	VADDPD      Y7, Y8, Y10
 	VSUBPD      Y8, Y10, Y12
@@ -44301,92 +44301,92 @@ tail:
 	VBLENDVPD   Y5, Y6, Y8, Y5
 	VMOVUPD     160(SP), Y4
 	VANDPD      actkernconst<>+384(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y7
+	VMOVUPD     actkernconst<>+6912(SB), Y7
 	VCMPPD      $0x11, Y6, Y7, Y8
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
 	VANDPD      Y6, Y8, Y8
-	VMOVUPD     actkernconst<>+7008(SB), Y6
+	VMOVUPD     actkernconst<>+6944(SB), Y6
 	VBLENDVPD   Y8, Y4, Y6, Y7
 	VPSRLQ      $0x34, Y7, Y6
-	VANDPD      actkernconst<>+4672(SB), Y6, Y6
-	VORPD       actkernconst<>+4704(SB), Y6, Y6
+	VANDPD      actkernconst<>+4608(SB), Y6, Y6
+	VORPD       actkernconst<>+4640(SB), Y6, Y6
 	VSUBPD      actkernconst<>+352(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7040(SB), Y9
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVAPD     Y6, Y10
-	VFMADD213PD actkernconst<>+7072(SB), Y9, Y10
+	VFMADD213PD actkernconst<>+7008(SB), Y9, Y10
 	VROUNDPD    $0x09, Y10, Y10
-	VSUBPD      actkernconst<>+7104(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y11
+	VSUBPD      actkernconst<>+7040(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+6464(SB), Y11
 	VMOVAPD     Y10, Y12
 	VFMADD213PD Y9, Y11, Y12
-	VMOVUPD     actkernconst<>+7136(SB), Y9
+	VMOVUPD     actkernconst<>+7072(SB), Y9
 	VSUBPD      Y6, Y9, Y6
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y6, Y13
-	VANDPD      actkernconst<>+6304(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y6, Y13
-	VBLENDVPD   Y13, actkernconst<>+6336(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y6, Y13
+	VANDPD      actkernconst<>+6240(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y6, Y13
+	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
 	VADDPD      actkernconst<>+352(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y7, Y9
 	VSUBPD      Y11, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y13
-	VANDPD      actkernconst<>+6304(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y13
-	VBLENDVPD   Y13, actkernconst<>+6336(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y13
+	VANDPD      actkernconst<>+6240(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y13
+	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
 	VADDPD      actkernconst<>+352(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
 	VSUBPD      Y11, Y2, Y2
-	VMAXPD      actkernconst<>+6272(SB), Y2, Y11
-	VMINPD      actkernconst<>+6336(SB), Y11, Y11
+	VMAXPD      actkernconst<>+6208(SB), Y2, Y11
+	VMINPD      actkernconst<>+6272(SB), Y11, Y11
 	VADDPD      actkernconst<>+352(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+6816(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y10, Y2, Y6
-	VSUBPD      actkernconst<>+6816(SB), Y10, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y10, Y2
 	VBLENDVPD   Y6, Y2, Y10, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y7, Y10
+	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y7, Y11
+	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y7, Y14
 	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y7, Y14
-	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y7, Y1
-	VMOVUPD     actkernconst<>+7328(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y7, Y1
+	VMOVUPD     actkernconst<>+7264(SB), Y7
 	VMOVUPD     Y5, 224(SP)
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y7, Y5
-	VMOVUPD     actkernconst<>+7360(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+7616(SB), Y7, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y7, Y5
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y7, Y6
+	VMOVUPD     actkernconst<>+6784(SB), Y7
 	VMOVUPD     Y3, 256(SP)
 	VCMPPD      $0x12, Y2, Y7, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
 	VBLENDVPD   Y3, Y7, Y2, Y7
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y5, Y5
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7392(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y5, Y5
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+7328(SB), Y2
 	VMOVUPD     Y0, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6560(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y0
+	VMOVUPD     actkernconst<>+6496(SB), Y2
 	VMOVUPD     Y8, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y8
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y8
+	VMOVUPD     actkernconst<>+6528(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y9, 320(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y2, Y9
-	VMOVUPD     actkernconst<>+6656(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y9
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y12, 352(SP)
 	VCMPPD      $0x12, Y7, Y2, Y12
@@ -44419,129 +44419,129 @@ tail:
 	VBLENDVPD   Y0, Y1, Y9, Y0
 	VMOVUPD     352(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y10, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y11, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y13, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y14, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -44549,9 +44549,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     320(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -44588,19 +44588,19 @@ tail:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -44616,29 +44616,29 @@ tail:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     160(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y2
+	VMULPD      actkernconst<>+6336(SB), Y5, Y2
 	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6400(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y5, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6432(SB), Y5, Y7
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y11
+	VMOVUPD     actkernconst<>+6368(SB), Y11
 	VFMADD213PD Y9, Y11, Y5
 	VADDPD      Y2, Y8, Y9
 	VSUBPD      Y8, Y9, Y11
@@ -44681,13 +44681,13 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      224(SP), Y2, Y2
 	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6944(SB), Y4, Y3
+	VMULPD      actkernconst<>+6880(SB), Y4, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y6
+	VMOVUPD     actkernconst<>+6304(SB), Y6
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y4
+	VMULPD      actkernconst<>+6336(SB), Y5, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y9
 	VSUBPD      Y9, Y6, Y10
@@ -44702,7 +44702,7 @@ tail:
 	VADDPD      Y0, Y7, Y7
 	VADDPD      Y7, Y8, Y8
 	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6368(SB), Y0
 	VFMADD213PD Y8, Y0, Y5
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y2
@@ -44722,43 +44722,43 @@ tail:
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7808(SB), Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7904(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y0, Y5
 	VFMADD213PD Y2, Y5, Y3
 	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VMOVUPD     actkernconst<>+7904(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+8000(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8064(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8096(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+3552(SB), Y4
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
-	VMULPD      actkernconst<>+6496(SB), Y1, Y0
+	VMULPD      actkernconst<>+6432(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VMOVUPD     actkernconst<>+6400(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y4
+	VMOVUPD     actkernconst<>+7680(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7744(SB), Y0
+	VMOVUPD     actkernconst<>+7680(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMOVUPD     192(SP), Y0
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y5, Y1
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4992(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+4928(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -44776,16 +44776,16 @@ TEXT ·sinBackwardAVX512(SB), NOSPLIT, $8-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6200(SB), Z0
-	VBROADCASTSD actkernconst<>+6208(SB), Z1
+	VBROADCASTSD actkernconst<>+6136(SB), Z0
+	VBROADCASTSD actkernconst<>+6144(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
-	VBROADCASTSD actkernconst<>+6216(SB), Z3
+	VBROADCASTSD actkernconst<>+6152(SB), Z3
 	VBROADCASTSD actkernconst<>+224(SB), Z4
-	VBROADCASTSD actkernconst<>+6224(SB), Z5
-	VBROADCASTSD actkernconst<>+6232(SB), Z6
-	VBROADCASTSD actkernconst<>+6240(SB), Z7
-	VBROADCASTSD actkernconst<>+6248(SB), Z8
-	VBROADCASTSD actkernconst<>+6256(SB), Z9
+	VBROADCASTSD actkernconst<>+6160(SB), Z5
+	VBROADCASTSD actkernconst<>+6168(SB), Z6
+	VBROADCASTSD actkernconst<>+6176(SB), Z7
+	VBROADCASTSD actkernconst<>+6184(SB), Z8
+	VBROADCASTSD actkernconst<>+6192(SB), Z9
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -44798,66 +44798,66 @@ single:
 	VMULPD.BCST      (SP), Z10, Z11
 	VANDPD.BCST      actkernconst<>+1632(SB), Z11, Z12
 	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
-	VBROADCASTSD     actkernconst<>+6112(SB), Z14
+	VBROADCASTSD     actkernconst<>+6048(SB), Z14
 	VCMPPD           $0x12, Z13, Z14, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
 	VBROADCASTSD     (SP), Z14
 	VMOVAPD          Z10, Z15
 	VFMADD213PD      Z13, Z14, Z15
-	VBROADCASTSD     actkernconst<>+5912(SB), Z13
+	VBROADCASTSD     actkernconst<>+5848(SB), Z13
 	VCMPPD           $0x11, Z12, Z13, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z12, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z12, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z12
+	VBROADCASTSD     actkernconst<>+5856(SB), Z12
 	VBLENDMPD        Z11, Z12, K3, Z13
 	VGETEXPPD        Z13, Z12
-	VBROADCASTSD     actkernconst<>+5928(SB), Z14
+	VBROADCASTSD     actkernconst<>+5864(SB), Z14
 	VMOVAPD          Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z14, Z16
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z12, Z14
 	VMOVAPD          Z16, Z17
 	VFMADD213PD      Z14, Z7, Z17
-	VBROADCASTSD     actkernconst<>+5952(SB), Z14
+	VBROADCASTSD     actkernconst<>+5888(SB), Z14
 	VSUBPD           Z12, Z14, Z12
 	VSCALEFPD        Z12, Z13, Z13
-	VBROADCASTSD     actkernconst<>+5872(SB), Z12
+	VBROADCASTSD     actkernconst<>+5808(SB), Z12
 	VCMPPD           $0x12, Z16, Z12, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z16, Z12
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z16, Z12
 	VBLENDMPD        Z12, Z16, K4, Z12
-	VBROADCASTSD     actkernconst<>+5960(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z14, K4, Z16
-	VBROADCASTSD     actkernconst<>+5968(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z14, K4, Z18
-	VBROADCASTSD     actkernconst<>+5976(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z14, K4, Z19
-	VBROADCASTSD     actkernconst<>+5984(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z14, K4, Z20
-	VBROADCASTSD     actkernconst<>+5992(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z14, K4, Z21
-	VBROADCASTSD     actkernconst<>+6000(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z14, K4, Z22
-	VBROADCASTSD     actkernconst<>+6008(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z14, K4, Z23
-	VBROADCASTSD     actkernconst<>+5880(SB), Z14
+	VBROADCASTSD     actkernconst<>+5896(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z14, K4, Z16
+	VBROADCASTSD     actkernconst<>+5904(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z14, K4, Z18
+	VBROADCASTSD     actkernconst<>+5912(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z14, K4, Z19
+	VBROADCASTSD     actkernconst<>+5920(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z14, K4, Z20
+	VBROADCASTSD     actkernconst<>+5928(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z14, K4, Z21
+	VBROADCASTSD     actkernconst<>+5936(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z14, K4, Z22
+	VBROADCASTSD     actkernconst<>+5944(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z14, K4, Z23
+	VBROADCASTSD     actkernconst<>+5816(SB), Z14
 	VCMPPD           $0x12, Z12, Z14, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z12, Z14
 	VBLENDMPD        Z14, Z12, K4, Z14
 	VBLENDMPD        Z8, Z16, K4, Z16
 	VBLENDMPD        Z9, Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z23, K4, Z23
-	VBROADCASTSD     actkernconst<>+6016(SB), Z12
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z12, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z8, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z9, K4, Z25
-	VBROADCASTSD     actkernconst<>+5824(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z26, K4, Z27
-	VBROADCASTSD     actkernconst<>+5832(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z26, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z19, K4, Z19
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z23, K4, Z23
+	VBROADCASTSD     actkernconst<>+5952(SB), Z12
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z12, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z25
+	VBROADCASTSD     actkernconst<>+5760(SB), Z26
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z26, K4, Z27
+	VBROADCASTSD     actkernconst<>+5768(SB), Z26
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z26, K4, Z28
 	VBROADCASTSD     actkernconst<>+1840(SB), Z26
 	VCMPPD           $0x12, Z14, Z26, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z14, Z26
@@ -44889,11 +44889,11 @@ single:
 	VSCALEFPD        Z12, Z16, Z16
 	VADDPD           Z7, Z17, Z12
 	VSCALEFPD        Z12, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6080(SB), Z17, Z12
+	VADDPD.BCST      actkernconst<>+6016(SB), Z17, Z12
 	VSCALEFPD        Z12, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6088(SB), Z17, Z12
+	VADDPD.BCST      actkernconst<>+6024(SB), Z17, Z12
 	VSCALEFPD        Z12, Z20, Z20
-	VADDPD.BCST      actkernconst<>+6096(SB), Z17, Z17
+	VADDPD.BCST      actkernconst<>+6032(SB), Z17, Z17
 	VSCALEFPD        Z17, Z28, Z28
 	VMULPD           Z6, Z16, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
@@ -44902,12 +44902,12 @@ single:
 	VSUBPD           Z2, Z14, Z14
 	VSUBPD           Z14, Z18, Z18
 	VADDPD           Z14, Z12, Z12
-	VADDPD.BCST      actkernconst<>+5888(SB), Z19, Z14
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5824(SB), Z19, Z14
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z14, Z14
 	VSUBPD           Z14, Z19, Z19
 	VADDPD           Z14, Z18, Z18
-	VADDPD.BCST      actkernconst<>+5896(SB), Z20, Z14
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5832(SB), Z20, Z14
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z14, Z14
 	VSUBPD           Z14, Z20, Z20
 	VADDPD           Z14, Z19, Z19
 	VADDPD           Z28, Z20, Z20
@@ -44982,7 +44982,7 @@ single:
 	VFMADD213PD      Z21, Z0, Z16
 	VADDPD           Z22, Z18, Z18
 	VADDPD           Z16, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5904(SB), Z11, Z16
+	VMULPD.BCST      actkernconst<>+5840(SB), Z11, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
 	VMOVAPD          Z17, Z19
@@ -45019,60 +45019,60 @@ single:
 	VBLENDMPD        Z13, Z21, K3, Z13
 	VBLENDMPD        Z18, Z19, K3, Z18
 	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z11
-	VBROADCASTSD     actkernconst<>+5912(SB), Z16
+	VBROADCASTSD     actkernconst<>+5848(SB), Z16
 	VCMPPD           $0x11, Z11, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z11, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z11
+	VBROADCASTSD     actkernconst<>+5856(SB), Z11
 	VBLENDMPD        Z15, Z11, K3, Z16
 	VGETEXPPD        Z16, Z11
-	VBROADCASTSD     actkernconst<>+5928(SB), Z17
+	VBROADCASTSD     actkernconst<>+5864(SB), Z17
 	VMOVAPD          Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z17, Z19
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z17, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z17
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z17, Z7, Z20
-	VBROADCASTSD     actkernconst<>+5952(SB), Z17
+	VBROADCASTSD     actkernconst<>+5888(SB), Z17
 	VSUBPD           Z11, Z17, Z11
 	VSCALEFPD        Z11, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z11
+	VBROADCASTSD     actkernconst<>+5808(SB), Z11
 	VCMPPD           $0x12, Z19, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z19, Z11
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z11
 	VBLENDMPD        Z11, Z19, K4, Z11
-	VBROADCASTSD     actkernconst<>+5960(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z17, K4, Z19
-	VBROADCASTSD     actkernconst<>+5968(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z17, K4, Z21
-	VBROADCASTSD     actkernconst<>+5976(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z17, K4, Z22
-	VBROADCASTSD     actkernconst<>+5984(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z17, K4, Z23
-	VBROADCASTSD     actkernconst<>+5992(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z17, K4, Z24
-	VBROADCASTSD     actkernconst<>+6000(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z17, K4, Z25
-	VBROADCASTSD     actkernconst<>+6008(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z17, K4, Z26
-	VBROADCASTSD     actkernconst<>+5880(SB), Z17
+	VBROADCASTSD     actkernconst<>+5896(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z17, K4, Z19
+	VBROADCASTSD     actkernconst<>+5904(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z17, K4, Z21
+	VBROADCASTSD     actkernconst<>+5912(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z17, K4, Z22
+	VBROADCASTSD     actkernconst<>+5920(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z17, K4, Z23
+	VBROADCASTSD     actkernconst<>+5928(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z17, K4, Z24
+	VBROADCASTSD     actkernconst<>+5936(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z17, K4, Z25
+	VBROADCASTSD     actkernconst<>+5944(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z17, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z17
 	VCMPPD           $0x12, Z11, Z17, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z17
 	VBLENDMPD        Z17, Z11, K4, Z17
 	VBLENDMPD        Z8, Z19, K4, Z19
 	VBLENDMPD        Z9, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+6016(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z11, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z8, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z9, K4, Z28
-	VBROADCASTSD     actkernconst<>+5824(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5832(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z29, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5952(SB), Z11
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z28
+	VBROADCASTSD     actkernconst<>+5760(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
+	VBROADCASTSD     actkernconst<>+5768(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
 	VBROADCASTSD     actkernconst<>+1840(SB), Z29
 	VCMPPD           $0x12, Z17, Z29, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z17, Z29
@@ -45104,11 +45104,11 @@ single:
 	VSCALEFPD        Z11, Z19, Z19
 	VADDPD           Z7, Z20, Z11
 	VSCALEFPD        Z11, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6080(SB), Z20, Z11
+	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z11
 	VSCALEFPD        Z11, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6088(SB), Z20, Z11
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z11
 	VSCALEFPD        Z11, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6096(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
 	VSCALEFPD        Z20, Z31, Z31
 	VMULPD           Z6, Z19, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
@@ -45117,12 +45117,12 @@ single:
 	VSUBPD           Z2, Z17, Z17
 	VSUBPD           Z17, Z21, Z21
 	VADDPD           Z17, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5888(SB), Z22, Z17
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z17, Z17
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z17
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z17, Z17
 	VSUBPD           Z17, Z22, Z22
 	VADDPD           Z17, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5896(SB), Z23, Z17
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z17, Z17
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z17
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z17, Z17
 	VSUBPD           Z17, Z23, Z23
 	VADDPD           Z17, Z22, Z22
 	VADDPD           Z31, Z23, Z23
@@ -45197,7 +45197,7 @@ single:
 	VFMADD213PD      Z24, Z0, Z19
 	VADDPD           Z25, Z21, Z21
 	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5904(SB), Z15, Z19
+	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
 	VMOVAPD          Z20, Z22
@@ -45247,7 +45247,7 @@ single:
 	VADDPD           Z16, Z13, Z13
 	VADDPD           Z21, Z18, Z18
 	VADDPD           Z13, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5904(SB), Z15, Z13
+	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z13
 	VRNDSCALEPD      $0x08, Z13, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z16
 	VMOVAPD          Z16, Z19
@@ -45286,20 +45286,20 @@ single:
 	VADDPD           Z11, Z12, Z12
 	VMULPD           Z12, Z12, Z11
 	VMULPD           Z11, Z12, Z13
-	VBROADCASTSD     actkernconst<>+6120(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6136(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6144(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6152(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
 	VFMADD213PD      Z12, Z16, Z13
 	VMULPD           Z11, Z11, Z12
-	VBROADCASTSD     actkernconst<>+6160(SB), Z15
+	VBROADCASTSD     actkernconst<>+6096(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6168(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6176(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6184(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6192(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
 	VBROADCASTSD     actkernconst<>+3176(SB), Z15
 	VFMADD213PD      Z4, Z15, Z11
 	VFMADD213PD      Z11, Z16, Z12
@@ -45309,17 +45309,17 @@ single:
 	VFMADD213PD      Z14, Z5, Z11
 	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z14
 	VRNDSCALEPD      $0x09, Z14, Z14
-	VBROADCASTSD     actkernconst<>+6104(SB), Z15
+	VBROADCASTSD     actkernconst<>+6040(SB), Z15
 	VMOVAPD          Z14, Z16
 	VFMADD213PD      Z11, Z15, Z16
 	VBROADCASTSD     actkernconst<>+1832(SB), Z11
 	VCMPPD           $0x11, Z16, Z11, K3
 	VBLENDMPD        Z12, Z13, K3, Z12
-	VBROADCASTSD     actkernconst<>+6104(SB), Z11
+	VBROADCASTSD     actkernconst<>+6040(SB), Z11
 	VFMADD213PD      Z4, Z11, Z14
 	VMULPD           Z14, Z12, Z12
 	VMULPD.BCST      (SP), Z12, Z12
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z12, K2, Z12
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K2, Z12
 	VCVTPS2PD        (DX), Z11
 	VMULPD           Z12, Z11, Z11
 	VCMPPD           $0x03, Z10, Z10, K2
@@ -45343,66 +45343,66 @@ tail:
 	VMULPD.BCST      (SP), Z10, Z11
 	VANDPD.BCST      actkernconst<>+1632(SB), Z11, Z12
 	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
-	VBROADCASTSD     actkernconst<>+6112(SB), Z14
+	VBROADCASTSD     actkernconst<>+6048(SB), Z14
 	VCMPPD           $0x12, Z13, Z14, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
 	VBROADCASTSD     (SP), Z14
 	VMOVAPD          Z10, Z15
 	VFMADD213PD      Z13, Z14, Z15
-	VBROADCASTSD     actkernconst<>+5912(SB), Z13
+	VBROADCASTSD     actkernconst<>+5848(SB), Z13
 	VCMPPD           $0x11, Z12, Z13, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z12, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z12, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z12
+	VBROADCASTSD     actkernconst<>+5856(SB), Z12
 	VBLENDMPD        Z11, Z12, K3, Z13
 	VGETEXPPD        Z13, Z12
-	VBROADCASTSD     actkernconst<>+5928(SB), Z14
+	VBROADCASTSD     actkernconst<>+5864(SB), Z14
 	VMOVAPD          Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z14, Z16
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z12, Z14
 	VMOVAPD          Z16, Z17
 	VFMADD213PD      Z14, Z7, Z17
-	VBROADCASTSD     actkernconst<>+5952(SB), Z14
+	VBROADCASTSD     actkernconst<>+5888(SB), Z14
 	VSUBPD           Z12, Z14, Z12
 	VSCALEFPD        Z12, Z13, Z13
-	VBROADCASTSD     actkernconst<>+5872(SB), Z12
+	VBROADCASTSD     actkernconst<>+5808(SB), Z12
 	VCMPPD           $0x12, Z16, Z12, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z16, Z12
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z16, Z12
 	VBLENDMPD        Z12, Z16, K4, Z12
-	VBROADCASTSD     actkernconst<>+5960(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z14, K4, Z16
-	VBROADCASTSD     actkernconst<>+5968(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z14, K4, Z18
-	VBROADCASTSD     actkernconst<>+5976(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z14, K4, Z19
-	VBROADCASTSD     actkernconst<>+5984(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z14, K4, Z20
-	VBROADCASTSD     actkernconst<>+5992(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z14, K4, Z21
-	VBROADCASTSD     actkernconst<>+6000(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z14, K4, Z22
-	VBROADCASTSD     actkernconst<>+6008(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z14, K4, Z23
-	VBROADCASTSD     actkernconst<>+5880(SB), Z14
+	VBROADCASTSD     actkernconst<>+5896(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z14, K4, Z16
+	VBROADCASTSD     actkernconst<>+5904(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z14, K4, Z18
+	VBROADCASTSD     actkernconst<>+5912(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z14, K4, Z19
+	VBROADCASTSD     actkernconst<>+5920(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z14, K4, Z20
+	VBROADCASTSD     actkernconst<>+5928(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z14, K4, Z21
+	VBROADCASTSD     actkernconst<>+5936(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z14, K4, Z22
+	VBROADCASTSD     actkernconst<>+5944(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z14, K4, Z23
+	VBROADCASTSD     actkernconst<>+5816(SB), Z14
 	VCMPPD           $0x12, Z12, Z14, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z12, Z14
 	VBLENDMPD        Z14, Z12, K4, Z14
 	VBLENDMPD        Z8, Z16, K4, Z16
 	VBLENDMPD        Z9, Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z23, K4, Z23
-	VBROADCASTSD     actkernconst<>+6016(SB), Z12
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z12, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z8, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z9, K4, Z25
-	VBROADCASTSD     actkernconst<>+5824(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z26, K4, Z27
-	VBROADCASTSD     actkernconst<>+5832(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z26, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z19, K4, Z19
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z23, K4, Z23
+	VBROADCASTSD     actkernconst<>+5952(SB), Z12
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z12, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z25
+	VBROADCASTSD     actkernconst<>+5760(SB), Z26
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z26, K4, Z27
+	VBROADCASTSD     actkernconst<>+5768(SB), Z26
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z26, K4, Z28
 	VBROADCASTSD     actkernconst<>+1840(SB), Z26
 	VCMPPD           $0x12, Z14, Z26, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z14, Z26
@@ -45434,11 +45434,11 @@ tail:
 	VSCALEFPD        Z12, Z16, Z16
 	VADDPD           Z7, Z17, Z12
 	VSCALEFPD        Z12, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6080(SB), Z17, Z12
+	VADDPD.BCST      actkernconst<>+6016(SB), Z17, Z12
 	VSCALEFPD        Z12, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6088(SB), Z17, Z12
+	VADDPD.BCST      actkernconst<>+6024(SB), Z17, Z12
 	VSCALEFPD        Z12, Z20, Z20
-	VADDPD.BCST      actkernconst<>+6096(SB), Z17, Z17
+	VADDPD.BCST      actkernconst<>+6032(SB), Z17, Z17
 	VSCALEFPD        Z17, Z28, Z28
 	VMULPD           Z6, Z16, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
@@ -45447,12 +45447,12 @@ tail:
 	VSUBPD           Z2, Z14, Z14
 	VSUBPD           Z14, Z18, Z18
 	VADDPD           Z14, Z12, Z12
-	VADDPD.BCST      actkernconst<>+5888(SB), Z19, Z14
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5824(SB), Z19, Z14
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z14, Z14
 	VSUBPD           Z14, Z19, Z19
 	VADDPD           Z14, Z18, Z18
-	VADDPD.BCST      actkernconst<>+5896(SB), Z20, Z14
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5832(SB), Z20, Z14
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z14, Z14
 	VSUBPD           Z14, Z20, Z20
 	VADDPD           Z14, Z19, Z19
 	VADDPD           Z28, Z20, Z20
@@ -45527,7 +45527,7 @@ tail:
 	VFMADD213PD      Z21, Z0, Z16
 	VADDPD           Z22, Z18, Z18
 	VADDPD           Z16, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5904(SB), Z11, Z16
+	VMULPD.BCST      actkernconst<>+5840(SB), Z11, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
 	VMOVAPD          Z17, Z19
@@ -45564,60 +45564,60 @@ tail:
 	VBLENDMPD        Z13, Z21, K3, Z13
 	VBLENDMPD        Z18, Z19, K3, Z18
 	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z11
-	VBROADCASTSD     actkernconst<>+5912(SB), Z16
+	VBROADCASTSD     actkernconst<>+5848(SB), Z16
 	VCMPPD           $0x11, Z11, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z11, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z11
+	VBROADCASTSD     actkernconst<>+5856(SB), Z11
 	VBLENDMPD        Z15, Z11, K3, Z16
 	VGETEXPPD        Z16, Z11
-	VBROADCASTSD     actkernconst<>+5928(SB), Z17
+	VBROADCASTSD     actkernconst<>+5864(SB), Z17
 	VMOVAPD          Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z17, Z19
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z17, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z17
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z17, Z7, Z20
-	VBROADCASTSD     actkernconst<>+5952(SB), Z17
+	VBROADCASTSD     actkernconst<>+5888(SB), Z17
 	VSUBPD           Z11, Z17, Z11
 	VSCALEFPD        Z11, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z11
+	VBROADCASTSD     actkernconst<>+5808(SB), Z11
 	VCMPPD           $0x12, Z19, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z19, Z11
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z11
 	VBLENDMPD        Z11, Z19, K4, Z11
-	VBROADCASTSD     actkernconst<>+5960(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z17, K4, Z19
-	VBROADCASTSD     actkernconst<>+5968(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z17, K4, Z21
-	VBROADCASTSD     actkernconst<>+5976(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z17, K4, Z22
-	VBROADCASTSD     actkernconst<>+5984(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z17, K4, Z23
-	VBROADCASTSD     actkernconst<>+5992(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z17, K4, Z24
-	VBROADCASTSD     actkernconst<>+6000(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z17, K4, Z25
-	VBROADCASTSD     actkernconst<>+6008(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z17, K4, Z26
-	VBROADCASTSD     actkernconst<>+5880(SB), Z17
+	VBROADCASTSD     actkernconst<>+5896(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z17, K4, Z19
+	VBROADCASTSD     actkernconst<>+5904(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z17, K4, Z21
+	VBROADCASTSD     actkernconst<>+5912(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z17, K4, Z22
+	VBROADCASTSD     actkernconst<>+5920(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z17, K4, Z23
+	VBROADCASTSD     actkernconst<>+5928(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z17, K4, Z24
+	VBROADCASTSD     actkernconst<>+5936(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z17, K4, Z25
+	VBROADCASTSD     actkernconst<>+5944(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z17, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z17
 	VCMPPD           $0x12, Z11, Z17, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z17
 	VBLENDMPD        Z17, Z11, K4, Z17
 	VBLENDMPD        Z8, Z19, K4, Z19
 	VBLENDMPD        Z9, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+6016(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z11, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z8, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z9, K4, Z28
-	VBROADCASTSD     actkernconst<>+5824(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5832(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z29, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5952(SB), Z11
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z28
+	VBROADCASTSD     actkernconst<>+5760(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
+	VBROADCASTSD     actkernconst<>+5768(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
 	VBROADCASTSD     actkernconst<>+1840(SB), Z29
 	VCMPPD           $0x12, Z17, Z29, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z17, Z29
@@ -45649,11 +45649,11 @@ tail:
 	VSCALEFPD        Z11, Z19, Z19
 	VADDPD           Z7, Z20, Z11
 	VSCALEFPD        Z11, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6080(SB), Z20, Z11
+	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z11
 	VSCALEFPD        Z11, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6088(SB), Z20, Z11
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z11
 	VSCALEFPD        Z11, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6096(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
 	VSCALEFPD        Z20, Z31, Z31
 	VMULPD           Z6, Z19, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
@@ -45662,12 +45662,12 @@ tail:
 	VSUBPD           Z2, Z17, Z17
 	VSUBPD           Z17, Z21, Z21
 	VADDPD           Z17, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5888(SB), Z22, Z17
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z17, Z17
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z17
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z17, Z17
 	VSUBPD           Z17, Z22, Z22
 	VADDPD           Z17, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5896(SB), Z23, Z17
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z17, Z17
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z17
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z17, Z17
 	VSUBPD           Z17, Z23, Z23
 	VADDPD           Z17, Z22, Z22
 	VADDPD           Z31, Z23, Z23
@@ -45742,7 +45742,7 @@ tail:
 	VFMADD213PD      Z24, Z0, Z19
 	VADDPD           Z25, Z21, Z21
 	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5904(SB), Z15, Z19
+	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
 	VMOVAPD          Z20, Z22
@@ -45792,7 +45792,7 @@ tail:
 	VADDPD           Z16, Z13, Z13
 	VADDPD           Z21, Z18, Z18
 	VADDPD           Z13, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5904(SB), Z15, Z13
+	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z13
 	VRNDSCALEPD      $0x08, Z13, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z16
 	VMOVAPD          Z16, Z19
@@ -45831,20 +45831,20 @@ tail:
 	VADDPD           Z11, Z12, Z12
 	VMULPD           Z12, Z12, Z11
 	VMULPD           Z11, Z12, Z13
-	VBROADCASTSD     actkernconst<>+6120(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6136(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6144(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6152(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
 	VFMADD213PD      Z12, Z16, Z13
 	VMULPD           Z11, Z11, Z12
-	VBROADCASTSD     actkernconst<>+6160(SB), Z15
+	VBROADCASTSD     actkernconst<>+6096(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6168(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6176(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6184(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6192(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
 	VBROADCASTSD     actkernconst<>+3176(SB), Z15
 	VFMADD213PD      Z4, Z15, Z11
 	VFMADD213PD      Z11, Z16, Z12
@@ -45854,17 +45854,17 @@ tail:
 	VFMADD213PD      Z14, Z5, Z11
 	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z14
 	VRNDSCALEPD      $0x09, Z14, Z14
-	VBROADCASTSD     actkernconst<>+6104(SB), Z15
+	VBROADCASTSD     actkernconst<>+6040(SB), Z15
 	VMOVAPD          Z14, Z16
 	VFMADD213PD      Z11, Z15, Z16
 	VBROADCASTSD     actkernconst<>+1832(SB), Z11
 	VCMPPD           $0x11, Z16, Z11, K3
 	VBLENDMPD        Z12, Z13, K3, Z12
-	VBROADCASTSD     actkernconst<>+6104(SB), Z11
+	VBROADCASTSD     actkernconst<>+6040(SB), Z11
 	VFMADD213PD      Z4, Z11, Z14
 	VMULPD           Z14, Z12, Z12
 	VMULPD.BCST      (SP), Z12, Z12
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z12, K2, Z12
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K2, Z12
 	VMOVUPS.Z        (DX), K1, Y11
 	VCVTPS2PD        Y11, Z11
 	VMULPD           Z12, Z11, Z11
@@ -45883,16 +45883,16 @@ TEXT ·sinBackwardAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6200(SB), Z0
-	VBROADCASTSD actkernconst<>+6208(SB), Z1
+	VBROADCASTSD actkernconst<>+6136(SB), Z0
+	VBROADCASTSD actkernconst<>+6144(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
-	VBROADCASTSD actkernconst<>+6216(SB), Z3
+	VBROADCASTSD actkernconst<>+6152(SB), Z3
 	VBROADCASTSD actkernconst<>+224(SB), Z4
-	VBROADCASTSD actkernconst<>+6224(SB), Z5
-	VBROADCASTSD actkernconst<>+6232(SB), Z6
-	VBROADCASTSD actkernconst<>+6240(SB), Z7
-	VBROADCASTSD actkernconst<>+6248(SB), Z8
-	VBROADCASTSD actkernconst<>+6256(SB), Z9
+	VBROADCASTSD actkernconst<>+6160(SB), Z5
+	VBROADCASTSD actkernconst<>+6168(SB), Z6
+	VBROADCASTSD actkernconst<>+6176(SB), Z7
+	VBROADCASTSD actkernconst<>+6184(SB), Z8
+	VBROADCASTSD actkernconst<>+6192(SB), Z9
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -45905,66 +45905,66 @@ single:
 	VMULPD.BCST      (SP), Z10, Z11
 	VANDPD.BCST      actkernconst<>+1632(SB), Z11, Z12
 	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
-	VBROADCASTSD     actkernconst<>+6112(SB), Z14
+	VBROADCASTSD     actkernconst<>+6048(SB), Z14
 	VCMPPD           $0x12, Z13, Z14, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
 	VBROADCASTSD     (SP), Z14
 	VMOVAPD          Z10, Z15
 	VFMADD213PD      Z13, Z14, Z15
-	VBROADCASTSD     actkernconst<>+5912(SB), Z13
+	VBROADCASTSD     actkernconst<>+5848(SB), Z13
 	VCMPPD           $0x11, Z12, Z13, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z12, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z12, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z12
+	VBROADCASTSD     actkernconst<>+5856(SB), Z12
 	VBLENDMPD        Z11, Z12, K3, Z13
 	VGETEXPPD        Z13, Z12
-	VBROADCASTSD     actkernconst<>+5928(SB), Z14
+	VBROADCASTSD     actkernconst<>+5864(SB), Z14
 	VMOVAPD          Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z14, Z16
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z12, Z14
 	VMOVAPD          Z16, Z17
 	VFMADD213PD      Z14, Z7, Z17
-	VBROADCASTSD     actkernconst<>+5952(SB), Z14
+	VBROADCASTSD     actkernconst<>+5888(SB), Z14
 	VSUBPD           Z12, Z14, Z12
 	VSCALEFPD        Z12, Z13, Z13
-	VBROADCASTSD     actkernconst<>+5872(SB), Z12
+	VBROADCASTSD     actkernconst<>+5808(SB), Z12
 	VCMPPD           $0x12, Z16, Z12, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z16, Z12
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z16, Z12
 	VBLENDMPD        Z12, Z16, K4, Z12
-	VBROADCASTSD     actkernconst<>+5960(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z14, K4, Z16
-	VBROADCASTSD     actkernconst<>+5968(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z14, K4, Z18
-	VBROADCASTSD     actkernconst<>+5976(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z14, K4, Z19
-	VBROADCASTSD     actkernconst<>+5984(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z14, K4, Z20
-	VBROADCASTSD     actkernconst<>+5992(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z14, K4, Z21
-	VBROADCASTSD     actkernconst<>+6000(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z14, K4, Z22
-	VBROADCASTSD     actkernconst<>+6008(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z14, K4, Z23
-	VBROADCASTSD     actkernconst<>+5880(SB), Z14
+	VBROADCASTSD     actkernconst<>+5896(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z14, K4, Z16
+	VBROADCASTSD     actkernconst<>+5904(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z14, K4, Z18
+	VBROADCASTSD     actkernconst<>+5912(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z14, K4, Z19
+	VBROADCASTSD     actkernconst<>+5920(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z14, K4, Z20
+	VBROADCASTSD     actkernconst<>+5928(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z14, K4, Z21
+	VBROADCASTSD     actkernconst<>+5936(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z14, K4, Z22
+	VBROADCASTSD     actkernconst<>+5944(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z14, K4, Z23
+	VBROADCASTSD     actkernconst<>+5816(SB), Z14
 	VCMPPD           $0x12, Z12, Z14, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z12, Z14
 	VBLENDMPD        Z14, Z12, K4, Z14
 	VBLENDMPD        Z8, Z16, K4, Z16
 	VBLENDMPD        Z9, Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z23, K4, Z23
-	VBROADCASTSD     actkernconst<>+6016(SB), Z12
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z12, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z8, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z9, K4, Z25
-	VBROADCASTSD     actkernconst<>+5824(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z26, K4, Z27
-	VBROADCASTSD     actkernconst<>+5832(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z26, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z19, K4, Z19
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z23, K4, Z23
+	VBROADCASTSD     actkernconst<>+5952(SB), Z12
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z12, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z25
+	VBROADCASTSD     actkernconst<>+5760(SB), Z26
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z26, K4, Z27
+	VBROADCASTSD     actkernconst<>+5768(SB), Z26
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z26, K4, Z28
 	VBROADCASTSD     actkernconst<>+1840(SB), Z26
 	VCMPPD           $0x12, Z14, Z26, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z14, Z26
@@ -45996,11 +45996,11 @@ single:
 	VSCALEFPD        Z12, Z16, Z16
 	VADDPD           Z7, Z17, Z12
 	VSCALEFPD        Z12, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6080(SB), Z17, Z12
+	VADDPD.BCST      actkernconst<>+6016(SB), Z17, Z12
 	VSCALEFPD        Z12, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6088(SB), Z17, Z12
+	VADDPD.BCST      actkernconst<>+6024(SB), Z17, Z12
 	VSCALEFPD        Z12, Z20, Z20
-	VADDPD.BCST      actkernconst<>+6096(SB), Z17, Z17
+	VADDPD.BCST      actkernconst<>+6032(SB), Z17, Z17
 	VSCALEFPD        Z17, Z28, Z28
 	VMULPD           Z6, Z16, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
@@ -46009,12 +46009,12 @@ single:
 	VSUBPD           Z2, Z14, Z14
 	VSUBPD           Z14, Z18, Z18
 	VADDPD           Z14, Z12, Z12
-	VADDPD.BCST      actkernconst<>+5888(SB), Z19, Z14
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5824(SB), Z19, Z14
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z14, Z14
 	VSUBPD           Z14, Z19, Z19
 	VADDPD           Z14, Z18, Z18
-	VADDPD.BCST      actkernconst<>+5896(SB), Z20, Z14
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5832(SB), Z20, Z14
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z14, Z14
 	VSUBPD           Z14, Z20, Z20
 	VADDPD           Z14, Z19, Z19
 	VADDPD           Z28, Z20, Z20
@@ -46089,7 +46089,7 @@ single:
 	VFMADD213PD      Z21, Z0, Z16
 	VADDPD           Z22, Z18, Z18
 	VADDPD           Z16, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5904(SB), Z11, Z16
+	VMULPD.BCST      actkernconst<>+5840(SB), Z11, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
 	VMOVAPD          Z17, Z19
@@ -46126,60 +46126,60 @@ single:
 	VBLENDMPD        Z13, Z21, K3, Z13
 	VBLENDMPD        Z18, Z19, K3, Z18
 	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z11
-	VBROADCASTSD     actkernconst<>+5912(SB), Z16
+	VBROADCASTSD     actkernconst<>+5848(SB), Z16
 	VCMPPD           $0x11, Z11, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z11, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z11
+	VBROADCASTSD     actkernconst<>+5856(SB), Z11
 	VBLENDMPD        Z15, Z11, K3, Z16
 	VGETEXPPD        Z16, Z11
-	VBROADCASTSD     actkernconst<>+5928(SB), Z17
+	VBROADCASTSD     actkernconst<>+5864(SB), Z17
 	VMOVAPD          Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z17, Z19
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z17, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z17
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z17, Z7, Z20
-	VBROADCASTSD     actkernconst<>+5952(SB), Z17
+	VBROADCASTSD     actkernconst<>+5888(SB), Z17
 	VSUBPD           Z11, Z17, Z11
 	VSCALEFPD        Z11, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z11
+	VBROADCASTSD     actkernconst<>+5808(SB), Z11
 	VCMPPD           $0x12, Z19, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z19, Z11
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z11
 	VBLENDMPD        Z11, Z19, K4, Z11
-	VBROADCASTSD     actkernconst<>+5960(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z17, K4, Z19
-	VBROADCASTSD     actkernconst<>+5968(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z17, K4, Z21
-	VBROADCASTSD     actkernconst<>+5976(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z17, K4, Z22
-	VBROADCASTSD     actkernconst<>+5984(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z17, K4, Z23
-	VBROADCASTSD     actkernconst<>+5992(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z17, K4, Z24
-	VBROADCASTSD     actkernconst<>+6000(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z17, K4, Z25
-	VBROADCASTSD     actkernconst<>+6008(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z17, K4, Z26
-	VBROADCASTSD     actkernconst<>+5880(SB), Z17
+	VBROADCASTSD     actkernconst<>+5896(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z17, K4, Z19
+	VBROADCASTSD     actkernconst<>+5904(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z17, K4, Z21
+	VBROADCASTSD     actkernconst<>+5912(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z17, K4, Z22
+	VBROADCASTSD     actkernconst<>+5920(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z17, K4, Z23
+	VBROADCASTSD     actkernconst<>+5928(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z17, K4, Z24
+	VBROADCASTSD     actkernconst<>+5936(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z17, K4, Z25
+	VBROADCASTSD     actkernconst<>+5944(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z17, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z17
 	VCMPPD           $0x12, Z11, Z17, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z17
 	VBLENDMPD        Z17, Z11, K4, Z17
 	VBLENDMPD        Z8, Z19, K4, Z19
 	VBLENDMPD        Z9, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+6016(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z11, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z8, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z9, K4, Z28
-	VBROADCASTSD     actkernconst<>+5824(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5832(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z29, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5952(SB), Z11
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z28
+	VBROADCASTSD     actkernconst<>+5760(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
+	VBROADCASTSD     actkernconst<>+5768(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
 	VBROADCASTSD     actkernconst<>+1840(SB), Z29
 	VCMPPD           $0x12, Z17, Z29, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z17, Z29
@@ -46211,11 +46211,11 @@ single:
 	VSCALEFPD        Z11, Z19, Z19
 	VADDPD           Z7, Z20, Z11
 	VSCALEFPD        Z11, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6080(SB), Z20, Z11
+	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z11
 	VSCALEFPD        Z11, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6088(SB), Z20, Z11
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z11
 	VSCALEFPD        Z11, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6096(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
 	VSCALEFPD        Z20, Z31, Z31
 	VMULPD           Z6, Z19, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
@@ -46224,12 +46224,12 @@ single:
 	VSUBPD           Z2, Z17, Z17
 	VSUBPD           Z17, Z21, Z21
 	VADDPD           Z17, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5888(SB), Z22, Z17
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z17, Z17
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z17
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z17, Z17
 	VSUBPD           Z17, Z22, Z22
 	VADDPD           Z17, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5896(SB), Z23, Z17
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z17, Z17
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z17
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z17, Z17
 	VSUBPD           Z17, Z23, Z23
 	VADDPD           Z17, Z22, Z22
 	VADDPD           Z31, Z23, Z23
@@ -46304,7 +46304,7 @@ single:
 	VFMADD213PD      Z24, Z0, Z19
 	VADDPD           Z25, Z21, Z21
 	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5904(SB), Z15, Z19
+	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
 	VMOVAPD          Z20, Z22
@@ -46354,7 +46354,7 @@ single:
 	VADDPD           Z16, Z13, Z13
 	VADDPD           Z21, Z18, Z18
 	VADDPD           Z13, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5904(SB), Z15, Z13
+	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z13
 	VRNDSCALEPD      $0x08, Z13, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z16
 	VMOVAPD          Z16, Z19
@@ -46393,20 +46393,20 @@ single:
 	VADDPD           Z11, Z12, Z12
 	VMULPD           Z12, Z12, Z11
 	VMULPD           Z11, Z12, Z13
-	VBROADCASTSD     actkernconst<>+6120(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6136(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6144(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6152(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
 	VFMADD213PD      Z12, Z16, Z13
 	VMULPD           Z11, Z11, Z12
-	VBROADCASTSD     actkernconst<>+6160(SB), Z15
+	VBROADCASTSD     actkernconst<>+6096(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6168(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6176(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6184(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6192(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
 	VBROADCASTSD     actkernconst<>+3176(SB), Z15
 	VFMADD213PD      Z4, Z15, Z11
 	VFMADD213PD      Z11, Z16, Z12
@@ -46416,17 +46416,17 @@ single:
 	VFMADD213PD      Z14, Z5, Z11
 	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z14
 	VRNDSCALEPD      $0x09, Z14, Z14
-	VBROADCASTSD     actkernconst<>+6104(SB), Z15
+	VBROADCASTSD     actkernconst<>+6040(SB), Z15
 	VMOVAPD          Z14, Z16
 	VFMADD213PD      Z11, Z15, Z16
 	VBROADCASTSD     actkernconst<>+1832(SB), Z11
 	VCMPPD           $0x11, Z16, Z11, K3
 	VBLENDMPD        Z12, Z13, K3, Z12
-	VBROADCASTSD     actkernconst<>+6104(SB), Z11
+	VBROADCASTSD     actkernconst<>+6040(SB), Z11
 	VFMADD213PD      Z4, Z11, Z14
 	VMULPD           Z14, Z12, Z12
 	VMULPD.BCST      (SP), Z12, Z12
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z12, K2, Z12
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K2, Z12
 	VCVTPS2PD        (DX), Z11
 	VMULPD           Z12, Z11, Z11
 	VCMPPD           $0x03, Z10, Z10, K2
@@ -46450,66 +46450,66 @@ tail:
 	VMULPD.BCST      (SP), Z10, Z11
 	VANDPD.BCST      actkernconst<>+1632(SB), Z11, Z12
 	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
-	VBROADCASTSD     actkernconst<>+6112(SB), Z14
+	VBROADCASTSD     actkernconst<>+6048(SB), Z14
 	VCMPPD           $0x12, Z13, Z14, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
 	VBROADCASTSD     (SP), Z14
 	VMOVAPD          Z10, Z15
 	VFMADD213PD      Z13, Z14, Z15
-	VBROADCASTSD     actkernconst<>+5912(SB), Z13
+	VBROADCASTSD     actkernconst<>+5848(SB), Z13
 	VCMPPD           $0x11, Z12, Z13, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z12, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z12, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z12
+	VBROADCASTSD     actkernconst<>+5856(SB), Z12
 	VBLENDMPD        Z11, Z12, K3, Z13
 	VGETEXPPD        Z13, Z12
-	VBROADCASTSD     actkernconst<>+5928(SB), Z14
+	VBROADCASTSD     actkernconst<>+5864(SB), Z14
 	VMOVAPD          Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z14, Z16
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z12, Z14
 	VMOVAPD          Z16, Z17
 	VFMADD213PD      Z14, Z7, Z17
-	VBROADCASTSD     actkernconst<>+5952(SB), Z14
+	VBROADCASTSD     actkernconst<>+5888(SB), Z14
 	VSUBPD           Z12, Z14, Z12
 	VSCALEFPD        Z12, Z13, Z13
-	VBROADCASTSD     actkernconst<>+5872(SB), Z12
+	VBROADCASTSD     actkernconst<>+5808(SB), Z12
 	VCMPPD           $0x12, Z16, Z12, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z16, Z12
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z16, Z12
 	VBLENDMPD        Z12, Z16, K4, Z12
-	VBROADCASTSD     actkernconst<>+5960(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z14, K4, Z16
-	VBROADCASTSD     actkernconst<>+5968(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z14, K4, Z18
-	VBROADCASTSD     actkernconst<>+5976(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z14, K4, Z19
-	VBROADCASTSD     actkernconst<>+5984(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z14, K4, Z20
-	VBROADCASTSD     actkernconst<>+5992(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z14, K4, Z21
-	VBROADCASTSD     actkernconst<>+6000(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z14, K4, Z22
-	VBROADCASTSD     actkernconst<>+6008(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z14, K4, Z23
-	VBROADCASTSD     actkernconst<>+5880(SB), Z14
+	VBROADCASTSD     actkernconst<>+5896(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z14, K4, Z16
+	VBROADCASTSD     actkernconst<>+5904(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z14, K4, Z18
+	VBROADCASTSD     actkernconst<>+5912(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z14, K4, Z19
+	VBROADCASTSD     actkernconst<>+5920(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z14, K4, Z20
+	VBROADCASTSD     actkernconst<>+5928(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z14, K4, Z21
+	VBROADCASTSD     actkernconst<>+5936(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z14, K4, Z22
+	VBROADCASTSD     actkernconst<>+5944(SB), Z14
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z14, K4, Z23
+	VBROADCASTSD     actkernconst<>+5816(SB), Z14
 	VCMPPD           $0x12, Z12, Z14, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z12, Z14
 	VBLENDMPD        Z14, Z12, K4, Z14
 	VBLENDMPD        Z8, Z16, K4, Z16
 	VBLENDMPD        Z9, Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z23, K4, Z23
-	VBROADCASTSD     actkernconst<>+6016(SB), Z12
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z12, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z8, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z9, K4, Z25
-	VBROADCASTSD     actkernconst<>+5824(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z26, K4, Z27
-	VBROADCASTSD     actkernconst<>+5832(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z26, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z19, K4, Z19
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z20, K4, Z20
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z23, K4, Z23
+	VBROADCASTSD     actkernconst<>+5952(SB), Z12
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z12, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z12
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z25
+	VBROADCASTSD     actkernconst<>+5760(SB), Z26
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z26, K4, Z27
+	VBROADCASTSD     actkernconst<>+5768(SB), Z26
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z26, K4, Z28
 	VBROADCASTSD     actkernconst<>+1840(SB), Z26
 	VCMPPD           $0x12, Z14, Z26, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z14, Z26
@@ -46541,11 +46541,11 @@ tail:
 	VSCALEFPD        Z12, Z16, Z16
 	VADDPD           Z7, Z17, Z12
 	VSCALEFPD        Z12, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6080(SB), Z17, Z12
+	VADDPD.BCST      actkernconst<>+6016(SB), Z17, Z12
 	VSCALEFPD        Z12, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6088(SB), Z17, Z12
+	VADDPD.BCST      actkernconst<>+6024(SB), Z17, Z12
 	VSCALEFPD        Z12, Z20, Z20
-	VADDPD.BCST      actkernconst<>+6096(SB), Z17, Z17
+	VADDPD.BCST      actkernconst<>+6032(SB), Z17, Z17
 	VSCALEFPD        Z17, Z28, Z28
 	VMULPD           Z6, Z16, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
@@ -46554,12 +46554,12 @@ tail:
 	VSUBPD           Z2, Z14, Z14
 	VSUBPD           Z14, Z18, Z18
 	VADDPD           Z14, Z12, Z12
-	VADDPD.BCST      actkernconst<>+5888(SB), Z19, Z14
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5824(SB), Z19, Z14
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z14, Z14
 	VSUBPD           Z14, Z19, Z19
 	VADDPD           Z14, Z18, Z18
-	VADDPD.BCST      actkernconst<>+5896(SB), Z20, Z14
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5832(SB), Z20, Z14
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z14, Z14
 	VSUBPD           Z14, Z20, Z20
 	VADDPD           Z14, Z19, Z19
 	VADDPD           Z28, Z20, Z20
@@ -46634,7 +46634,7 @@ tail:
 	VFMADD213PD      Z21, Z0, Z16
 	VADDPD           Z22, Z18, Z18
 	VADDPD           Z16, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5904(SB), Z11, Z16
+	VMULPD.BCST      actkernconst<>+5840(SB), Z11, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
 	VMOVAPD          Z17, Z19
@@ -46671,60 +46671,60 @@ tail:
 	VBLENDMPD        Z13, Z21, K3, Z13
 	VBLENDMPD        Z18, Z19, K3, Z18
 	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z11
-	VBROADCASTSD     actkernconst<>+5912(SB), Z16
+	VBROADCASTSD     actkernconst<>+5848(SB), Z16
 	VCMPPD           $0x11, Z11, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4624(SB), Z11, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5920(SB), Z11
+	VBROADCASTSD     actkernconst<>+5856(SB), Z11
 	VBLENDMPD        Z15, Z11, K3, Z16
 	VGETEXPPD        Z16, Z11
-	VBROADCASTSD     actkernconst<>+5928(SB), Z17
+	VBROADCASTSD     actkernconst<>+5864(SB), Z17
 	VMOVAPD          Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z17, Z19
+	VFMADD213PD.BCST actkernconst<>+5872(SB), Z17, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5944(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z17
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z17, Z7, Z20
-	VBROADCASTSD     actkernconst<>+5952(SB), Z17
+	VBROADCASTSD     actkernconst<>+5888(SB), Z17
 	VSUBPD           Z11, Z17, Z11
 	VSCALEFPD        Z11, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z11
+	VBROADCASTSD     actkernconst<>+5808(SB), Z11
 	VCMPPD           $0x12, Z19, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5872(SB), Z19, Z11
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z11
 	VBLENDMPD        Z11, Z19, K4, Z11
-	VBROADCASTSD     actkernconst<>+5960(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z17, K4, Z19
-	VBROADCASTSD     actkernconst<>+5968(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z17, K4, Z21
-	VBROADCASTSD     actkernconst<>+5976(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z17, K4, Z22
-	VBROADCASTSD     actkernconst<>+5984(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z17, K4, Z23
-	VBROADCASTSD     actkernconst<>+5992(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6056(SB), Z17, K4, Z24
-	VBROADCASTSD     actkernconst<>+6000(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6064(SB), Z17, K4, Z25
-	VBROADCASTSD     actkernconst<>+6008(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6072(SB), Z17, K4, Z26
-	VBROADCASTSD     actkernconst<>+5880(SB), Z17
+	VBROADCASTSD     actkernconst<>+5896(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z17, K4, Z19
+	VBROADCASTSD     actkernconst<>+5904(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z17, K4, Z21
+	VBROADCASTSD     actkernconst<>+5912(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z17, K4, Z22
+	VBROADCASTSD     actkernconst<>+5920(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z17, K4, Z23
+	VBROADCASTSD     actkernconst<>+5928(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z17, K4, Z24
+	VBROADCASTSD     actkernconst<>+5936(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z17, K4, Z25
+	VBROADCASTSD     actkernconst<>+5944(SB), Z17
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z17, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z17
 	VCMPPD           $0x12, Z11, Z17, K4
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z17
 	VBLENDMPD        Z17, Z11, K4, Z17
 	VBLENDMPD        Z8, Z19, K4, Z19
 	VBLENDMPD        Z9, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5824(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5832(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+6024(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+6032(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+6040(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+6016(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+6048(SB), Z11, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z8, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z9, K4, Z28
-	VBROADCASTSD     actkernconst<>+5824(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5832(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z29, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5952(SB), Z11
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z28
+	VBROADCASTSD     actkernconst<>+5760(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
+	VBROADCASTSD     actkernconst<>+5768(SB), Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
 	VBROADCASTSD     actkernconst<>+1840(SB), Z29
 	VCMPPD           $0x12, Z17, Z29, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z17, Z29
@@ -46756,11 +46756,11 @@ tail:
 	VSCALEFPD        Z11, Z19, Z19
 	VADDPD           Z7, Z20, Z11
 	VSCALEFPD        Z11, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6080(SB), Z20, Z11
+	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z11
 	VSCALEFPD        Z11, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6088(SB), Z20, Z11
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z11
 	VSCALEFPD        Z11, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6096(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
 	VSCALEFPD        Z20, Z31, Z31
 	VMULPD           Z6, Z19, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
@@ -46769,12 +46769,12 @@ tail:
 	VSUBPD           Z2, Z17, Z17
 	VSUBPD           Z17, Z21, Z21
 	VADDPD           Z17, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5888(SB), Z22, Z17
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z17, Z17
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z17
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z17, Z17
 	VSUBPD           Z17, Z22, Z22
 	VADDPD           Z17, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5896(SB), Z23, Z17
-	VSUBPD.BCST      actkernconst<>+5896(SB), Z17, Z17
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z17
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z17, Z17
 	VSUBPD           Z17, Z23, Z23
 	VADDPD           Z17, Z22, Z22
 	VADDPD           Z31, Z23, Z23
@@ -46849,7 +46849,7 @@ tail:
 	VFMADD213PD      Z24, Z0, Z19
 	VADDPD           Z25, Z21, Z21
 	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5904(SB), Z15, Z19
+	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
 	VMOVAPD          Z20, Z22
@@ -46899,7 +46899,7 @@ tail:
 	VADDPD           Z16, Z13, Z13
 	VADDPD           Z21, Z18, Z18
 	VADDPD           Z13, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5904(SB), Z15, Z13
+	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z13
 	VRNDSCALEPD      $0x08, Z13, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z16
 	VMOVAPD          Z16, Z19
@@ -46938,20 +46938,20 @@ tail:
 	VADDPD           Z11, Z12, Z12
 	VMULPD           Z12, Z12, Z11
 	VMULPD           Z11, Z12, Z13
-	VBROADCASTSD     actkernconst<>+6120(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6136(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6144(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6152(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
 	VFMADD213PD      Z12, Z16, Z13
 	VMULPD           Z11, Z11, Z12
-	VBROADCASTSD     actkernconst<>+6160(SB), Z15
+	VBROADCASTSD     actkernconst<>+6096(SB), Z15
 	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6168(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6176(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6184(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6192(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
 	VBROADCASTSD     actkernconst<>+3176(SB), Z15
 	VFMADD213PD      Z4, Z15, Z11
 	VFMADD213PD      Z11, Z16, Z12
@@ -46961,17 +46961,17 @@ tail:
 	VFMADD213PD      Z14, Z5, Z11
 	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z14
 	VRNDSCALEPD      $0x09, Z14, Z14
-	VBROADCASTSD     actkernconst<>+6104(SB), Z15
+	VBROADCASTSD     actkernconst<>+6040(SB), Z15
 	VMOVAPD          Z14, Z16
 	VFMADD213PD      Z11, Z15, Z16
 	VBROADCASTSD     actkernconst<>+1832(SB), Z11
 	VCMPPD           $0x11, Z16, Z11, K3
 	VBLENDMPD        Z12, Z13, K3, Z12
-	VBROADCASTSD     actkernconst<>+6104(SB), Z11
+	VBROADCASTSD     actkernconst<>+6040(SB), Z11
 	VFMADD213PD      Z4, Z11, Z14
 	VMULPD           Z14, Z12, Z12
 	VMULPD.BCST      (SP), Z12, Z12
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z12, K2, Z12
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K2, Z12
 	VMOVUPS.Z        (DX), K1, Y11
 	VCVTPS2PD        Y11, Z11
 	VMULPD           Z12, Z11, Z11
@@ -47004,98 +47004,98 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y4
+	VMOVUPD     actkernconst<>+7712(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y1, Y4
 	VMOVUPD     (SP), Y5
 	VMOVAPD     Y0, Y6
 	VFMADD213PD Y4, Y5, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y4
+	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+7008(SB), Y2
+	VMOVUPD     actkernconst<>+6944(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4672(SB), Y2, Y2
-	VORPD       actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4608(SB), Y2, Y2
+	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+7040(SB), Y7
+	VMOVUPD     actkernconst<>+6976(SB), Y7
 	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7072(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
 	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7104(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6464(SB), Y9
 	VMOVAPD     Y8, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VMOVUPD     actkernconst<>+7072(SB), Y7
 	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y13, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6272(SB), Y13, Y9
-	VMINPD      actkernconst<>+6336(SB), Y9, Y9
+	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
+	VMINPD      actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6816(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6816(SB), Y8, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
 	VBLENDVPD   Y4, Y2, Y8, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y9
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
 	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y11
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6752(SB), Y8, Y12
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+7264(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6784(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7328(SB), Y8
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7360(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7616(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6848(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
+	VMOVUPD     actkernconst<>+7296(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y8
 	VMOVUPD     Y3, 64(SP)
 	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y2, Y8
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
 	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7392(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y2
 	VMOVUPD     Y6, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6560(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6496(SB), Y2
 	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y5
-	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y1, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y7, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6656(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y10, 224(SP)
 	VCMPPD      $0x12, Y8, Y2, Y10
@@ -47128,129 +47128,129 @@ single:
 	VBLENDVPD   Y0, Y3, Y7, Y0
 	VMOVUPD     224(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y11, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y12, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y13, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -47258,9 +47258,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     192(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -47297,19 +47297,19 @@ single:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -47325,29 +47325,29 @@ single:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     160(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y2
+	VMULPD      actkernconst<>+6336(SB), Y5, Y2
 	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6400(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y5, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6432(SB), Y5, Y7
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y11
+	VMOVUPD     actkernconst<>+6368(SB), Y11
 	VFMADD213PD Y9, Y11, Y5
 	VADDPD      Y2, Y8, Y9
 	VSUBPD      Y8, Y9, Y11
@@ -47376,92 +47376,92 @@ single:
 	VBLENDVPD   Y2, Y6, Y8, Y2
 	VMOVUPD     96(SP), Y4
 	VANDPD      actkernconst<>+384(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVUPD     actkernconst<>+6912(SB), Y6
 	VCMPPD      $0x11, Y5, Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
 	VANDPD      Y5, Y7, Y7
-	VMOVUPD     actkernconst<>+7008(SB), Y5
+	VMOVUPD     actkernconst<>+6944(SB), Y5
 	VBLENDVPD   Y7, Y4, Y5, Y6
 	VPSRLQ      $0x34, Y6, Y5
-	VANDPD      actkernconst<>+4672(SB), Y5, Y5
-	VORPD       actkernconst<>+4704(SB), Y5, Y5
+	VANDPD      actkernconst<>+4608(SB), Y5, Y5
+	VORPD       actkernconst<>+4640(SB), Y5, Y5
 	VSUBPD      actkernconst<>+352(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+7040(SB), Y8
+	VMOVUPD     actkernconst<>+6976(SB), Y8
 	VMOVAPD     Y5, Y9
-	VFMADD213PD actkernconst<>+7072(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+7008(SB), Y8, Y9
 	VROUNDPD    $0x09, Y9, Y9
-	VSUBPD      actkernconst<>+7104(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6528(SB), Y10
+	VSUBPD      actkernconst<>+7040(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+6464(SB), Y10
 	VMOVAPD     Y9, Y11
 	VFMADD213PD Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VMOVUPD     actkernconst<>+7072(SB), Y8
 	VSUBPD      Y5, Y8, Y5
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y5, Y12
-	VANDPD      actkernconst<>+6304(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y5, Y12
-	VBLENDVPD   Y12, actkernconst<>+6336(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y5, Y12
+	VANDPD      actkernconst<>+6240(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y5, Y12
+	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
 	VADDPD      actkernconst<>+352(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y8
 	VSUBPD      Y10, Y5, Y14
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y14, Y12
-	VANDPD      actkernconst<>+6304(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6336(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y14, Y12
+	VANDPD      actkernconst<>+6240(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
 	VADDPD      actkernconst<>+352(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6272(SB), Y14, Y10
-	VMINPD      actkernconst<>+6336(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6208(SB), Y14, Y10
+	VMINPD      actkernconst<>+6272(SB), Y10, Y10
 	VADDPD      actkernconst<>+352(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+6816(SB), Y5
+	VMOVUPD     actkernconst<>+6752(SB), Y5
 	VCMPPD      $0x12, Y9, Y5, Y6
-	VSUBPD      actkernconst<>+6816(SB), Y9, Y5
+	VSUBPD      actkernconst<>+6752(SB), Y9, Y5
 	VBLENDVPD   Y6, Y5, Y9, Y5
+	VMOVUPD     actkernconst<>+7104(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y9, Y10
+	VMOVUPD     actkernconst<>+7136(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y9, Y12
 	VMOVUPD     actkernconst<>+7168(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y9, Y10
+	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y9, Y13
 	VMOVUPD     actkernconst<>+7200(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y9, Y12
+	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y9, Y14
 	VMOVUPD     actkernconst<>+7232(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+7264(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y9, Y14
-	VMOVUPD     actkernconst<>+7296(SB), Y9
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+7328(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y9, Y1
+	VMOVUPD     actkernconst<>+7264(SB), Y9
 	VMOVUPD     Y2, 160(SP)
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+7360(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+7616(SB), Y9, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7296(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y9, Y6
+	VMOVUPD     actkernconst<>+6784(SB), Y9
 	VMOVUPD     Y3, 192(SP)
 	VCMPPD      $0x12, Y5, Y9, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y5, Y9
+	VSUBPD      actkernconst<>+6784(SB), Y5, Y9
 	VBLENDVPD   Y3, Y9, Y5, Y9
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y2
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7392(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y12, Y12
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y2, Y2
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+7328(SB), Y5
 	VMOVUPD     Y0, 224(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y5, Y0
-	VMOVUPD     actkernconst<>+6560(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y5, Y0
+	VMOVUPD     actkernconst<>+6496(SB), Y5
 	VMOVUPD     Y7, 256(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6592(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+6624(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y5, Y7
+	VMOVUPD     actkernconst<>+6528(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y5, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y5
 	VMOVUPD     Y8, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6656(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y5, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+6592(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y5, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y5
 	VMOVUPD     Y11, 320(SP)
 	VCMPPD      $0x12, Y9, Y5, Y11
@@ -47494,129 +47494,129 @@ single:
 	VBLENDVPD   Y0, Y1, Y8, Y0
 	VMOVUPD     320(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y10, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y12, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y13, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y14, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -47624,9 +47624,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     288(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -47663,19 +47663,19 @@ single:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -47691,29 +47691,29 @@ single:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     96(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y2
+	VMULPD      actkernconst<>+6336(SB), Y5, Y2
 	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6400(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y5, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6432(SB), Y5, Y7
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y11
+	VMOVUPD     actkernconst<>+6368(SB), Y11
 	VFMADD213PD Y9, Y11, Y5
 	VADDPD      Y2, Y8, Y9
 	VSUBPD      Y8, Y9, Y11
@@ -47756,13 +47756,13 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      160(SP), Y2, Y2
 	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6944(SB), Y4, Y3
+	VMULPD      actkernconst<>+6880(SB), Y4, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y6
+	VMOVUPD     actkernconst<>+6304(SB), Y6
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y4
+	VMULPD      actkernconst<>+6336(SB), Y5, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y9
 	VSUBPD      Y9, Y6, Y10
@@ -47777,7 +47777,7 @@ single:
 	VADDPD      Y0, Y7, Y7
 	VADDPD      Y7, Y8, Y8
 	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6368(SB), Y0
 	VFMADD213PD Y8, Y0, Y5
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y2
@@ -47797,42 +47797,42 @@ single:
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7808(SB), Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7904(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y0, Y5
 	VFMADD213PD Y2, Y5, Y3
 	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VMOVUPD     actkernconst<>+7904(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+8000(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8064(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8096(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+3552(SB), Y4
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+768(SB), Y1, Y1
-	VMULPD      actkernconst<>+6496(SB), Y1, Y0
+	VMULPD      actkernconst<>+6432(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VMOVUPD     actkernconst<>+6400(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y4
+	VMOVUPD     actkernconst<>+7680(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7744(SB), Y0
+	VMOVUPD     actkernconst<>+7680(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4992(SB), Y5, Y0
+	VBLENDVPD   Y0, actkernconst<>+4928(SB), Y5, Y0
 	VCVTPS2PD   (DX), Y1
 	VMULPD      Y0, Y1, Y1
 	VMOVUPD     32(SP), Y0
@@ -47857,98 +47857,98 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y4
+	VMOVUPD     actkernconst<>+7712(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y1, Y4
 	VMOVUPD     (SP), Y5
 	VMOVAPD     Y0, Y6
 	VFMADD213PD Y4, Y5, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y4
+	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+7008(SB), Y2
+	VMOVUPD     actkernconst<>+6944(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4672(SB), Y2, Y2
-	VORPD       actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4608(SB), Y2, Y2
+	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+7040(SB), Y7
+	VMOVUPD     actkernconst<>+6976(SB), Y7
 	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7072(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
 	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7104(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6464(SB), Y9
 	VMOVAPD     Y8, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VMOVUPD     actkernconst<>+7072(SB), Y7
 	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y13, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6272(SB), Y13, Y9
-	VMINPD      actkernconst<>+6336(SB), Y9, Y9
+	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
+	VMINPD      actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6816(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6816(SB), Y8, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
 	VBLENDVPD   Y4, Y2, Y8, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y9
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
 	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y11
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6752(SB), Y8, Y12
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+7264(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6784(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7328(SB), Y8
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7360(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7616(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6848(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
+	VMOVUPD     actkernconst<>+7296(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y8
 	VMOVUPD     Y3, 64(SP)
 	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y2, Y8
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
 	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7392(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y2
 	VMOVUPD     Y6, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6560(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6496(SB), Y2
 	VMOVUPD     Y5, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y5
-	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y1, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y7, 224(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6656(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y10, 256(SP)
 	VCMPPD      $0x12, Y8, Y2, Y10
@@ -47981,129 +47981,129 @@ tail:
 	VBLENDVPD   Y0, Y3, Y7, Y0
 	VMOVUPD     256(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y11, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y12, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y13, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -48111,9 +48111,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     224(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -48150,19 +48150,19 @@ tail:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -48178,29 +48178,29 @@ tail:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     192(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y2
+	VMULPD      actkernconst<>+6336(SB), Y5, Y2
 	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6400(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y5, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6432(SB), Y5, Y7
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y11
+	VMOVUPD     actkernconst<>+6368(SB), Y11
 	VFMADD213PD Y9, Y11, Y5
 	VADDPD      Y2, Y8, Y9
 	VSUBPD      Y8, Y9, Y11
@@ -48229,92 +48229,92 @@ tail:
 	VBLENDVPD   Y2, Y6, Y8, Y2
 	VMOVUPD     128(SP), Y4
 	VANDPD      actkernconst<>+384(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVUPD     actkernconst<>+6912(SB), Y6
 	VCMPPD      $0x11, Y5, Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
 	VANDPD      Y5, Y7, Y7
-	VMOVUPD     actkernconst<>+7008(SB), Y5
+	VMOVUPD     actkernconst<>+6944(SB), Y5
 	VBLENDVPD   Y7, Y4, Y5, Y6
 	VPSRLQ      $0x34, Y6, Y5
-	VANDPD      actkernconst<>+4672(SB), Y5, Y5
-	VORPD       actkernconst<>+4704(SB), Y5, Y5
+	VANDPD      actkernconst<>+4608(SB), Y5, Y5
+	VORPD       actkernconst<>+4640(SB), Y5, Y5
 	VSUBPD      actkernconst<>+352(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+7040(SB), Y8
+	VMOVUPD     actkernconst<>+6976(SB), Y8
 	VMOVAPD     Y5, Y9
-	VFMADD213PD actkernconst<>+7072(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+7008(SB), Y8, Y9
 	VROUNDPD    $0x09, Y9, Y9
-	VSUBPD      actkernconst<>+7104(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6528(SB), Y10
+	VSUBPD      actkernconst<>+7040(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+6464(SB), Y10
 	VMOVAPD     Y9, Y11
 	VFMADD213PD Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VMOVUPD     actkernconst<>+7072(SB), Y8
 	VSUBPD      Y5, Y8, Y5
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y5, Y12
-	VANDPD      actkernconst<>+6304(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y5, Y12
-	VBLENDVPD   Y12, actkernconst<>+6336(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y5, Y12
+	VANDPD      actkernconst<>+6240(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y5, Y12
+	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
 	VADDPD      actkernconst<>+352(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y8
 	VSUBPD      Y10, Y5, Y14
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y14, Y12
-	VANDPD      actkernconst<>+6304(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6336(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y14, Y12
+	VANDPD      actkernconst<>+6240(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
 	VADDPD      actkernconst<>+352(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6272(SB), Y14, Y10
-	VMINPD      actkernconst<>+6336(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6208(SB), Y14, Y10
+	VMINPD      actkernconst<>+6272(SB), Y10, Y10
 	VADDPD      actkernconst<>+352(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+6816(SB), Y5
+	VMOVUPD     actkernconst<>+6752(SB), Y5
 	VCMPPD      $0x12, Y9, Y5, Y6
-	VSUBPD      actkernconst<>+6816(SB), Y9, Y5
+	VSUBPD      actkernconst<>+6752(SB), Y9, Y5
 	VBLENDVPD   Y6, Y5, Y9, Y5
+	VMOVUPD     actkernconst<>+7104(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y9, Y10
+	VMOVUPD     actkernconst<>+7136(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y9, Y12
 	VMOVUPD     actkernconst<>+7168(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y9, Y10
+	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y9, Y13
 	VMOVUPD     actkernconst<>+7200(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y9, Y12
+	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y9, Y14
 	VMOVUPD     actkernconst<>+7232(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+7264(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y9, Y14
-	VMOVUPD     actkernconst<>+7296(SB), Y9
 	VMOVUPD     Y1, 160(SP)
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+7328(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y9, Y1
+	VMOVUPD     actkernconst<>+7264(SB), Y9
 	VMOVUPD     Y2, 192(SP)
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+7360(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+7616(SB), Y9, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7296(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y9, Y6
+	VMOVUPD     actkernconst<>+6784(SB), Y9
 	VMOVUPD     Y3, 224(SP)
 	VCMPPD      $0x12, Y5, Y9, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y5, Y9
+	VSUBPD      actkernconst<>+6784(SB), Y5, Y9
 	VBLENDVPD   Y3, Y9, Y5, Y9
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y2
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7392(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y12, Y12
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y2, Y2
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+7328(SB), Y5
 	VMOVUPD     Y0, 256(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y5, Y0
-	VMOVUPD     actkernconst<>+6560(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y5, Y0
+	VMOVUPD     actkernconst<>+6496(SB), Y5
 	VMOVUPD     Y7, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6592(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+6624(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y5, Y7
+	VMOVUPD     actkernconst<>+6528(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y5, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y5
 	VMOVUPD     Y8, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6656(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y5, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+6592(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y5, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y5
 	VMOVUPD     Y11, 320(SP)
 	VCMPPD      $0x12, Y9, Y5, Y11
@@ -48347,129 +48347,129 @@ tail:
 	VBLENDVPD   Y0, Y1, Y8, Y0
 	VMOVUPD     320(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y10, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y12, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y13, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y14, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -48477,9 +48477,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     288(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -48516,19 +48516,19 @@ tail:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -48544,29 +48544,29 @@ tail:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     128(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y2
+	VMULPD      actkernconst<>+6336(SB), Y5, Y2
 	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6400(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y5, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6432(SB), Y5, Y7
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y11
+	VMOVUPD     actkernconst<>+6368(SB), Y11
 	VFMADD213PD Y9, Y11, Y5
 	VADDPD      Y2, Y8, Y9
 	VSUBPD      Y8, Y9, Y11
@@ -48609,13 +48609,13 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      192(SP), Y2, Y2
 	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6944(SB), Y4, Y3
+	VMULPD      actkernconst<>+6880(SB), Y4, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y6
+	VMOVUPD     actkernconst<>+6304(SB), Y6
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y4
+	VMULPD      actkernconst<>+6336(SB), Y5, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y9
 	VSUBPD      Y9, Y6, Y10
@@ -48630,7 +48630,7 @@ tail:
 	VADDPD      Y0, Y7, Y7
 	VADDPD      Y7, Y8, Y8
 	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6368(SB), Y0
 	VFMADD213PD Y8, Y0, Y5
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y2
@@ -48650,42 +48650,42 @@ tail:
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7808(SB), Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7904(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y0, Y5
 	VFMADD213PD Y2, Y5, Y3
 	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VMOVUPD     actkernconst<>+7904(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+8000(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8064(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8096(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+3552(SB), Y4
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+768(SB), Y1, Y1
-	VMULPD      actkernconst<>+6496(SB), Y1, Y0
+	VMULPD      actkernconst<>+6432(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VMOVUPD     actkernconst<>+6400(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y4
+	VMOVUPD     actkernconst<>+7680(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7744(SB), Y0
+	VMOVUPD     actkernconst<>+7680(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4992(SB), Y5, Y0
+	VBLENDVPD   Y0, actkernconst<>+4928(SB), Y5, Y0
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VMULPD      Y0, Y1, Y1
@@ -48718,98 +48718,98 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y4
+	VMOVUPD     actkernconst<>+7712(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y1, Y4
 	VMOVUPD     (SP), Y5
 	VMOVAPD     Y0, Y6
 	VFMADD213PD Y4, Y5, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y4
+	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+7008(SB), Y2
+	VMOVUPD     actkernconst<>+6944(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4672(SB), Y2, Y2
-	VORPD       actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4608(SB), Y2, Y2
+	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+7040(SB), Y7
+	VMOVUPD     actkernconst<>+6976(SB), Y7
 	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7072(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
 	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7104(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6464(SB), Y9
 	VMOVAPD     Y8, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VMOVUPD     actkernconst<>+7072(SB), Y7
 	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y13, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6272(SB), Y13, Y9
-	VMINPD      actkernconst<>+6336(SB), Y9, Y9
+	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
+	VMINPD      actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6816(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6816(SB), Y8, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
 	VBLENDVPD   Y4, Y2, Y8, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y9
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
 	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y11
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6752(SB), Y8, Y12
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+7264(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6784(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7328(SB), Y8
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7360(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7616(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6848(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
+	VMOVUPD     actkernconst<>+7296(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y8
 	VMOVUPD     Y3, 64(SP)
 	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y2, Y8
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
 	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7392(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y2
 	VMOVUPD     Y6, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6560(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6496(SB), Y2
 	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y5
-	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y1, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y7, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6656(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y10, 224(SP)
 	VCMPPD      $0x12, Y8, Y2, Y10
@@ -48842,129 +48842,129 @@ single:
 	VBLENDVPD   Y0, Y3, Y7, Y0
 	VMOVUPD     224(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y11, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y12, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y13, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -48972,9 +48972,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     192(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -49011,19 +49011,19 @@ single:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -49039,29 +49039,29 @@ single:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     160(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y2
+	VMULPD      actkernconst<>+6336(SB), Y5, Y2
 	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6400(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y5, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6432(SB), Y5, Y7
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y11
+	VMOVUPD     actkernconst<>+6368(SB), Y11
 	VFMADD213PD Y9, Y11, Y5
 	VADDPD      Y2, Y8, Y9
 	VSUBPD      Y8, Y9, Y11
@@ -49090,92 +49090,92 @@ single:
 	VBLENDVPD   Y2, Y6, Y8, Y2
 	VMOVUPD     96(SP), Y4
 	VANDPD      actkernconst<>+384(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVUPD     actkernconst<>+6912(SB), Y6
 	VCMPPD      $0x11, Y5, Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
 	VANDPD      Y5, Y7, Y7
-	VMOVUPD     actkernconst<>+7008(SB), Y5
+	VMOVUPD     actkernconst<>+6944(SB), Y5
 	VBLENDVPD   Y7, Y4, Y5, Y6
 	VPSRLQ      $0x34, Y6, Y5
-	VANDPD      actkernconst<>+4672(SB), Y5, Y5
-	VORPD       actkernconst<>+4704(SB), Y5, Y5
+	VANDPD      actkernconst<>+4608(SB), Y5, Y5
+	VORPD       actkernconst<>+4640(SB), Y5, Y5
 	VSUBPD      actkernconst<>+352(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+7040(SB), Y8
+	VMOVUPD     actkernconst<>+6976(SB), Y8
 	VMOVAPD     Y5, Y9
-	VFMADD213PD actkernconst<>+7072(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+7008(SB), Y8, Y9
 	VROUNDPD    $0x09, Y9, Y9
-	VSUBPD      actkernconst<>+7104(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6528(SB), Y10
+	VSUBPD      actkernconst<>+7040(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+6464(SB), Y10
 	VMOVAPD     Y9, Y11
 	VFMADD213PD Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VMOVUPD     actkernconst<>+7072(SB), Y8
 	VSUBPD      Y5, Y8, Y5
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y5, Y12
-	VANDPD      actkernconst<>+6304(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y5, Y12
-	VBLENDVPD   Y12, actkernconst<>+6336(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y5, Y12
+	VANDPD      actkernconst<>+6240(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y5, Y12
+	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
 	VADDPD      actkernconst<>+352(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y8
 	VSUBPD      Y10, Y5, Y14
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y14, Y12
-	VANDPD      actkernconst<>+6304(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6336(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y14, Y12
+	VANDPD      actkernconst<>+6240(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
 	VADDPD      actkernconst<>+352(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6272(SB), Y14, Y10
-	VMINPD      actkernconst<>+6336(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6208(SB), Y14, Y10
+	VMINPD      actkernconst<>+6272(SB), Y10, Y10
 	VADDPD      actkernconst<>+352(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+6816(SB), Y5
+	VMOVUPD     actkernconst<>+6752(SB), Y5
 	VCMPPD      $0x12, Y9, Y5, Y6
-	VSUBPD      actkernconst<>+6816(SB), Y9, Y5
+	VSUBPD      actkernconst<>+6752(SB), Y9, Y5
 	VBLENDVPD   Y6, Y5, Y9, Y5
+	VMOVUPD     actkernconst<>+7104(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y9, Y10
+	VMOVUPD     actkernconst<>+7136(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y9, Y12
 	VMOVUPD     actkernconst<>+7168(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y9, Y10
+	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y9, Y13
 	VMOVUPD     actkernconst<>+7200(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y9, Y12
+	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y9, Y14
 	VMOVUPD     actkernconst<>+7232(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+7264(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y9, Y14
-	VMOVUPD     actkernconst<>+7296(SB), Y9
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+7328(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y9, Y1
+	VMOVUPD     actkernconst<>+7264(SB), Y9
 	VMOVUPD     Y2, 160(SP)
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+7360(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+7616(SB), Y9, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7296(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y9, Y6
+	VMOVUPD     actkernconst<>+6784(SB), Y9
 	VMOVUPD     Y3, 192(SP)
 	VCMPPD      $0x12, Y5, Y9, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y5, Y9
+	VSUBPD      actkernconst<>+6784(SB), Y5, Y9
 	VBLENDVPD   Y3, Y9, Y5, Y9
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y2
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7392(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y12, Y12
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y2, Y2
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+7328(SB), Y5
 	VMOVUPD     Y0, 224(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y5, Y0
-	VMOVUPD     actkernconst<>+6560(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y5, Y0
+	VMOVUPD     actkernconst<>+6496(SB), Y5
 	VMOVUPD     Y7, 256(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6592(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+6624(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y5, Y7
+	VMOVUPD     actkernconst<>+6528(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y5, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y5
 	VMOVUPD     Y8, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6656(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y5, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+6592(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y5, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y5
 	VMOVUPD     Y11, 320(SP)
 	VCMPPD      $0x12, Y9, Y5, Y11
@@ -49208,129 +49208,129 @@ single:
 	VBLENDVPD   Y0, Y1, Y8, Y0
 	VMOVUPD     320(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y10, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y12, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y13, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y14, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -49338,9 +49338,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     288(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -49377,19 +49377,19 @@ single:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -49405,29 +49405,29 @@ single:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     96(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y2
+	VMULPD      actkernconst<>+6336(SB), Y5, Y2
 	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6400(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y5, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6432(SB), Y5, Y7
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y11
+	VMOVUPD     actkernconst<>+6368(SB), Y11
 	VFMADD213PD Y9, Y11, Y5
 	VADDPD      Y2, Y8, Y9
 	VSUBPD      Y8, Y9, Y11
@@ -49470,13 +49470,13 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      160(SP), Y2, Y2
 	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6944(SB), Y4, Y3
+	VMULPD      actkernconst<>+6880(SB), Y4, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y6
+	VMOVUPD     actkernconst<>+6304(SB), Y6
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y4
+	VMULPD      actkernconst<>+6336(SB), Y5, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y9
 	VSUBPD      Y9, Y6, Y10
@@ -49491,7 +49491,7 @@ single:
 	VADDPD      Y0, Y7, Y7
 	VADDPD      Y7, Y8, Y8
 	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6368(SB), Y0
 	VFMADD213PD Y8, Y0, Y5
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y2
@@ -49511,42 +49511,42 @@ single:
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7808(SB), Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7904(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y0, Y5
 	VFMADD213PD Y2, Y5, Y3
 	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VMOVUPD     actkernconst<>+7904(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+8000(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8064(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8096(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+3552(SB), Y4
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+768(SB), Y1, Y1
-	VMULPD      actkernconst<>+6496(SB), Y1, Y0
+	VMULPD      actkernconst<>+6432(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VMOVUPD     actkernconst<>+6400(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y4
+	VMOVUPD     actkernconst<>+7680(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7744(SB), Y0
+	VMOVUPD     actkernconst<>+7680(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4992(SB), Y5, Y0
+	VBLENDVPD   Y0, actkernconst<>+4928(SB), Y5, Y0
 	VCVTPS2PD   (DX), Y1
 	VMULPD      Y0, Y1, Y1
 	VMOVUPD     32(SP), Y0
@@ -49571,98 +49571,98 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7776(SB), Y4
+	VMOVUPD     actkernconst<>+7712(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y1, Y4
 	VMOVUPD     (SP), Y5
 	VMOVAPD     Y0, Y6
 	VFMADD213PD Y4, Y5, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y4
+	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+7008(SB), Y2
+	VMOVUPD     actkernconst<>+6944(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4672(SB), Y2, Y2
-	VORPD       actkernconst<>+4704(SB), Y2, Y2
+	VANDPD      actkernconst<>+4608(SB), Y2, Y2
+	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+7040(SB), Y7
+	VMOVUPD     actkernconst<>+6976(SB), Y7
 	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7072(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
 	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7104(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6464(SB), Y9
 	VMOVAPD     Y8, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VMOVUPD     actkernconst<>+7072(SB), Y7
 	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y7
 	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y13, Y11
-	VANDPD      actkernconst<>+6304(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6336(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
+	VANDPD      actkernconst<>+6240(SB), Y11, Y9
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
+	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6272(SB), Y13, Y9
-	VMINPD      actkernconst<>+6336(SB), Y9, Y9
+	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
+	VMINPD      actkernconst<>+6272(SB), Y9, Y9
 	VADDPD      actkernconst<>+352(SB), Y9, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6816(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6816(SB), Y8, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
 	VBLENDVPD   Y4, Y2, Y8, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y9
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
 	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y11
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6752(SB), Y8, Y12
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+7264(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6784(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7328(SB), Y8
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7360(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7616(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6848(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
+	VMOVUPD     actkernconst<>+7296(SB), Y8
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y8
 	VMOVUPD     Y3, 64(SP)
 	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y2, Y8
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
 	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7392(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7328(SB), Y2
 	VMOVUPD     Y6, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6560(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6496(SB), Y2
 	VMOVUPD     Y5, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y5
-	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y1, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y7, 224(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6656(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y10, 256(SP)
 	VCMPPD      $0x12, Y8, Y2, Y10
@@ -49695,129 +49695,129 @@ tail:
 	VBLENDVPD   Y0, Y3, Y7, Y0
 	VMOVUPD     256(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y9, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y11, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y12, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y13, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -49825,9 +49825,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     224(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -49864,19 +49864,19 @@ tail:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -49892,29 +49892,29 @@ tail:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     192(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y2
+	VMULPD      actkernconst<>+6336(SB), Y5, Y2
 	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6400(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y5, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6432(SB), Y5, Y7
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y11
+	VMOVUPD     actkernconst<>+6368(SB), Y11
 	VFMADD213PD Y9, Y11, Y5
 	VADDPD      Y2, Y8, Y9
 	VSUBPD      Y8, Y9, Y11
@@ -49943,92 +49943,92 @@ tail:
 	VBLENDVPD   Y2, Y6, Y8, Y2
 	VMOVUPD     128(SP), Y4
 	VANDPD      actkernconst<>+384(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVUPD     actkernconst<>+6912(SB), Y6
 	VCMPPD      $0x11, Y5, Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+5056(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
 	VANDPD      Y5, Y7, Y7
-	VMOVUPD     actkernconst<>+7008(SB), Y5
+	VMOVUPD     actkernconst<>+6944(SB), Y5
 	VBLENDVPD   Y7, Y4, Y5, Y6
 	VPSRLQ      $0x34, Y6, Y5
-	VANDPD      actkernconst<>+4672(SB), Y5, Y5
-	VORPD       actkernconst<>+4704(SB), Y5, Y5
+	VANDPD      actkernconst<>+4608(SB), Y5, Y5
+	VORPD       actkernconst<>+4640(SB), Y5, Y5
 	VSUBPD      actkernconst<>+352(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+7040(SB), Y8
+	VMOVUPD     actkernconst<>+6976(SB), Y8
 	VMOVAPD     Y5, Y9
-	VFMADD213PD actkernconst<>+7072(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+7008(SB), Y8, Y9
 	VROUNDPD    $0x09, Y9, Y9
-	VSUBPD      actkernconst<>+7104(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6528(SB), Y10
+	VSUBPD      actkernconst<>+7040(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+6464(SB), Y10
 	VMOVAPD     Y9, Y11
 	VFMADD213PD Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VMOVUPD     actkernconst<>+7072(SB), Y8
 	VSUBPD      Y5, Y8, Y5
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y5, Y12
-	VANDPD      actkernconst<>+6304(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y5, Y12
-	VBLENDVPD   Y12, actkernconst<>+6336(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y5, Y12
+	VANDPD      actkernconst<>+6240(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y5, Y12
+	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
 	VADDPD      actkernconst<>+352(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y8
 	VSUBPD      Y10, Y5, Y14
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y14, Y12
-	VANDPD      actkernconst<>+6304(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6336(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y14, Y12
+	VANDPD      actkernconst<>+6240(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
 	VADDPD      actkernconst<>+352(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6272(SB), Y14, Y10
-	VMINPD      actkernconst<>+6336(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6208(SB), Y14, Y10
+	VMINPD      actkernconst<>+6272(SB), Y10, Y10
 	VADDPD      actkernconst<>+352(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+6816(SB), Y5
+	VMOVUPD     actkernconst<>+6752(SB), Y5
 	VCMPPD      $0x12, Y9, Y5, Y6
-	VSUBPD      actkernconst<>+6816(SB), Y9, Y5
+	VSUBPD      actkernconst<>+6752(SB), Y9, Y5
 	VBLENDVPD   Y6, Y5, Y9, Y5
+	VMOVUPD     actkernconst<>+7104(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y9, Y10
+	VMOVUPD     actkernconst<>+7136(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y9, Y12
 	VMOVUPD     actkernconst<>+7168(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y9, Y10
+	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y9, Y13
 	VMOVUPD     actkernconst<>+7200(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y9, Y12
+	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y9, Y14
 	VMOVUPD     actkernconst<>+7232(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+7264(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y9, Y14
-	VMOVUPD     actkernconst<>+7296(SB), Y9
 	VMOVUPD     Y1, 160(SP)
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+7328(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y9, Y1
+	VMOVUPD     actkernconst<>+7264(SB), Y9
 	VMOVUPD     Y2, 192(SP)
-	VBLENDVPD   Y6, actkernconst<>+7584(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+7360(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+7616(SB), Y9, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7296(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y9, Y6
+	VMOVUPD     actkernconst<>+6784(SB), Y9
 	VMOVUPD     Y3, 224(SP)
 	VCMPPD      $0x12, Y5, Y9, Y3
-	VSUBPD      actkernconst<>+6848(SB), Y5, Y9
+	VSUBPD      actkernconst<>+6784(SB), Y5, Y9
 	VBLENDVPD   Y3, Y9, Y5, Y9
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y2
-	VBLENDVPD   Y3, actkernconst<>+7488(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7392(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y12, Y12
+	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
+	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
+	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
+	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y2, Y2
+	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+7328(SB), Y5
 	VMOVUPD     Y0, 256(SP)
-	VBLENDVPD   Y3, actkernconst<>+7520(SB), Y5, Y0
-	VMOVUPD     actkernconst<>+6560(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y5, Y0
+	VMOVUPD     actkernconst<>+6496(SB), Y5
 	VMOVUPD     Y7, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6592(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+6624(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y5, Y7
+	VMOVUPD     actkernconst<>+6528(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y5, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y5
 	VMOVUPD     Y8, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+6752(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6656(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6784(SB), Y5, Y3
+	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y5, Y8
+	VMOVUPD     actkernconst<>+6592(SB), Y5
+	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y5, Y3
 	VMOVUPD     actkernconst<>+1952(SB), Y5
 	VMOVUPD     Y11, 320(SP)
 	VCMPPD      $0x12, Y9, Y5, Y11
@@ -50061,129 +50061,129 @@ tail:
 	VBLENDVPD   Y0, Y1, Y8, Y0
 	VMOVUPD     320(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y10, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y7, Y5
-	VANDPD      actkernconst<>+6304(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6336(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
+	VANDPD      actkernconst<>+6240(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6272(SB), Y7, Y4
-	VMINPD      actkernconst<>+6336(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
+	VMINPD      actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6528(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y12, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y8, Y6
-	VANDPD      actkernconst<>+6304(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6336(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
+	VANDPD      actkernconst<>+6240(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6272(SB), Y8, Y5
-	VMINPD      actkernconst<>+6336(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
+	VMINPD      actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7648(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y13, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y9, Y7
-	VANDPD      actkernconst<>+6304(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6336(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
+	VANDPD      actkernconst<>+6240(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6272(SB), Y9, Y6
-	VMINPD      actkernconst<>+6336(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
+	VMINPD      actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7680(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y2, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y14, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7712(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y1, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6272(SB), Y10, Y8
-	VANDPD      actkernconst<>+6304(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6336(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6336(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
+	VANDPD      actkernconst<>+6240(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6272(SB), Y10, Y7
-	VMINPD      actkernconst<>+6336(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
+	VMINPD      actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6496(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y1
+	VMOVUPD     actkernconst<>+6400(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -50191,9 +50191,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     288(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6496(SB), Y1, Y2
+	VMULPD      actkernconst<>+6432(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
+	VMOVUPD     actkernconst<>+6400(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -50230,19 +50230,19 @@ tail:
 	VADDPD      Y6, Y1, Y1
 	VADDPD      Y5, Y2, Y2
 	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y4, Y0
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6368(SB), Y5
+	VMOVUPD     actkernconst<>+6304(SB), Y5
 	VMOVAPD     Y4, Y6
 	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6400(SB), Y4, Y3
+	VMULPD      actkernconst<>+6336(SB), Y4, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6368(SB), Y8, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6368(SB), Y10
+	VMOVUPD     actkernconst<>+6304(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VADDPD      Y3, Y6, Y7
@@ -50258,29 +50258,29 @@ tail:
 	VSUBPD      Y10, Y5, Y5
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6400(SB), Y5
+	VMOVUPD     actkernconst<>+6336(SB), Y5
 	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y4
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VFMADD213PD Y8, Y4, Y2
 	VADDPD      Y7, Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VMOVUPD     128(SP), Y2
-	VMULPD      actkernconst<>+6944(SB), Y2, Y4
+	VMULPD      actkernconst<>+6880(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y7
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y2
+	VMULPD      actkernconst<>+6336(SB), Y5, Y2
 	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6400(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y5, Y10
 	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6432(SB), Y5, Y7
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
 	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y11
+	VMOVUPD     actkernconst<>+6368(SB), Y11
 	VFMADD213PD Y9, Y11, Y5
 	VADDPD      Y2, Y8, Y9
 	VSUBPD      Y8, Y9, Y11
@@ -50323,13 +50323,13 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      192(SP), Y2, Y2
 	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6944(SB), Y4, Y3
+	VMULPD      actkernconst<>+6880(SB), Y4, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6368(SB), Y6
+	VMOVUPD     actkernconst<>+6304(SB), Y6
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6400(SB), Y5, Y4
+	VMULPD      actkernconst<>+6336(SB), Y5, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y9
 	VSUBPD      Y9, Y6, Y10
@@ -50344,7 +50344,7 @@ tail:
 	VADDPD      Y0, Y7, Y7
 	VADDPD      Y7, Y8, Y8
 	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6368(SB), Y0
 	VFMADD213PD Y8, Y0, Y5
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y2
@@ -50364,42 +50364,42 @@ tail:
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7808(SB), Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7904(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y0, Y5
 	VFMADD213PD Y2, Y5, Y3
 	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7968(SB), Y4
+	VMOVUPD     actkernconst<>+7904(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+8000(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8064(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8096(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+3552(SB), Y4
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+768(SB), Y1, Y1
-	VMULPD      actkernconst<>+6496(SB), Y1, Y0
+	VMULPD      actkernconst<>+6432(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VMOVUPD     actkernconst<>+6400(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7744(SB), Y4
+	VMOVUPD     actkernconst<>+7680(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7744(SB), Y0
+	VMOVUPD     actkernconst<>+7680(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4992(SB), Y5, Y0
+	VBLENDVPD   Y0, actkernconst<>+4928(SB), Y5, Y0
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VMULPD      Y0, Y1, Y1
@@ -53854,26 +53854,26 @@ loop:
 	VMAXPD           Z1, Z10, Z16
 	VMAXPD           Z1, Z11, Z17
 	VMAXPD           Z1, Z12, Z18
-	VMINPD.BCST      actkernconst<>+4544(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+4544(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+4544(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+4480(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+4480(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+4480(SB), Z18, Z18
 	VADDPD           Z16, Z0, Z19
 	VADDPD           Z17, Z0, Z20
 	VADDPD           Z18, Z0, Z21
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z20, Z20
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z21, Z21
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z19, Z19
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z20, Z20
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z21, Z21
 	VGETMANTPD       $0x04, Z19, Z22
 	VGETMANTPD       $0x04, Z20, Z23
 	VGETMANTPD       $0x04, Z21, Z24
 	VGETEXPPD        Z19, Z19
 	VGETEXPPD        Z20, Z20
 	VGETEXPPD        Z21, Z21
-	VBROADCASTSD     actkernconst<>+4560(SB), Z25
+	VBROADCASTSD     actkernconst<>+4496(SB), Z25
 	VCMPPD           $0x12, Z22, Z25, K5
-	VBROADCASTSD     actkernconst<>+4560(SB), Z25
+	VBROADCASTSD     actkernconst<>+4496(SB), Z25
 	VCMPPD           $0x12, Z23, Z25, K6
-	VBROADCASTSD     actkernconst<>+4560(SB), Z25
+	VBROADCASTSD     actkernconst<>+4496(SB), Z25
 	VCMPPD           $0x12, Z24, Z25, K7
 	VMULPD.BCST      actkernconst<>+1832(SB), Z22, Z25
 	VMULPD.BCST      actkernconst<>+1832(SB), Z23, Z26
@@ -53905,24 +53905,24 @@ loop:
 	VMULPD           Z19, Z19, Z25
 	VMULPD           Z20, Z20, Z26
 	VMULPD           Z21, Z21, Z27
-	VBROADCASTSD     actkernconst<>+4568(SB), Z28
+	VBROADCASTSD     actkernconst<>+4504(SB), Z28
 	VMOVAPD          Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z28, Z29
-	VBROADCASTSD     actkernconst<>+4568(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+4504(SB), Z28
 	VMOVAPD          Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z28, Z30
-	VBROADCASTSD     actkernconst<>+4568(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z28, Z30
+	VBROADCASTSD     actkernconst<>+4504(SB), Z28
 	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z28, Z31
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z27, Z31
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
@@ -53941,21 +53941,21 @@ loop:
 	VCMPPD           $0x00, Z1, Z10, K5
 	VCMPPD           $0x00, Z1, Z11, K6
 	VCMPPD           $0x00, Z1, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z24, K7, Z24
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z10, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z11, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z12, K7
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z24, K7, Z24
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z10, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z11, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z12, K7
 	VBLENDMPD        Z10, Z22, K5, Z22
 	VBLENDMPD        Z11, Z23, K6, Z23
 	VBLENDMPD        Z12, Z24, K7, Z24
 	VCMPPD           $0x11, Z1, Z10, K5
 	VCMPPD           $0x11, Z1, Z11, K6
 	VCMPPD           $0x11, Z1, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z24, K7, Z24
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z24, K7, Z24
 	VCMPPD           $0x03, Z10, Z10, K5
 	VCMPPD           $0x03, Z11, Z11, K6
 	VCMPPD           $0x03, Z12, Z12, K7
@@ -54021,12 +54021,12 @@ single:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z1, Z8, Z10
-	VMINPD.BCST      actkernconst<>+4544(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+4480(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+4560(SB), Z13
+	VBROADCASTSD     actkernconst<>+4496(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -54038,23 +54038,23 @@ single:
 	VADDPD.BCST      actkernconst<>+1824(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+4568(SB), Z14
+	VBROADCASTSD     actkernconst<>+4504(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z4, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z1, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z1, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -54106,12 +54106,12 @@ tail:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z1, Z8, Z10
-	VMINPD.BCST      actkernconst<>+4544(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+4480(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+4560(SB), Z13
+	VBROADCASTSD     actkernconst<>+4496(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -54123,23 +54123,23 @@ tail:
 	VADDPD.BCST      actkernconst<>+1824(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+4568(SB), Z14
+	VBROADCASTSD     actkernconst<>+4504(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z4, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z1, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z1, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -54267,26 +54267,26 @@ loop:
 	VMAXPD           Z1, Z10, Z16
 	VMAXPD           Z1, Z11, Z17
 	VMAXPD           Z1, Z12, Z18
-	VMINPD.BCST      actkernconst<>+4544(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+4544(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+4544(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+4480(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+4480(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+4480(SB), Z18, Z18
 	VADDPD           Z16, Z0, Z19
 	VADDPD           Z17, Z0, Z20
 	VADDPD           Z18, Z0, Z21
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z20, Z20
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z21, Z21
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z19, Z19
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z20, Z20
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z21, Z21
 	VGETMANTPD       $0x04, Z19, Z22
 	VGETMANTPD       $0x04, Z20, Z23
 	VGETMANTPD       $0x04, Z21, Z24
 	VGETEXPPD        Z19, Z19
 	VGETEXPPD        Z20, Z20
 	VGETEXPPD        Z21, Z21
-	VBROADCASTSD     actkernconst<>+4560(SB), Z25
+	VBROADCASTSD     actkernconst<>+4496(SB), Z25
 	VCMPPD           $0x12, Z22, Z25, K5
-	VBROADCASTSD     actkernconst<>+4560(SB), Z25
+	VBROADCASTSD     actkernconst<>+4496(SB), Z25
 	VCMPPD           $0x12, Z23, Z25, K6
-	VBROADCASTSD     actkernconst<>+4560(SB), Z25
+	VBROADCASTSD     actkernconst<>+4496(SB), Z25
 	VCMPPD           $0x12, Z24, Z25, K7
 	VMULPD.BCST      actkernconst<>+1832(SB), Z22, Z25
 	VMULPD.BCST      actkernconst<>+1832(SB), Z23, Z26
@@ -54318,24 +54318,24 @@ loop:
 	VMULPD           Z19, Z19, Z25
 	VMULPD           Z20, Z20, Z26
 	VMULPD           Z21, Z21, Z27
-	VBROADCASTSD     actkernconst<>+4568(SB), Z28
+	VBROADCASTSD     actkernconst<>+4504(SB), Z28
 	VMOVAPD          Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z28, Z29
-	VBROADCASTSD     actkernconst<>+4568(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+4504(SB), Z28
 	VMOVAPD          Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z28, Z30
-	VBROADCASTSD     actkernconst<>+4568(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z28, Z30
+	VBROADCASTSD     actkernconst<>+4504(SB), Z28
 	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z28, Z31
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z27, Z31
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
@@ -54354,21 +54354,21 @@ loop:
 	VCMPPD           $0x00, Z1, Z10, K5
 	VCMPPD           $0x00, Z1, Z11, K6
 	VCMPPD           $0x00, Z1, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z24, K7, Z24
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z10, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z11, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z12, K7
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z24, K7, Z24
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z10, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z11, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z12, K7
 	VBLENDMPD        Z10, Z22, K5, Z22
 	VBLENDMPD        Z11, Z23, K6, Z23
 	VBLENDMPD        Z12, Z24, K7, Z24
 	VCMPPD           $0x11, Z1, Z10, K5
 	VCMPPD           $0x11, Z1, Z11, K6
 	VCMPPD           $0x11, Z1, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z24, K7, Z24
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z24, K7, Z24
 	VCMPPD           $0x03, Z10, Z10, K5
 	VCMPPD           $0x03, Z11, Z11, K6
 	VCMPPD           $0x03, Z12, Z12, K7
@@ -54434,12 +54434,12 @@ single:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z1, Z8, Z10
-	VMINPD.BCST      actkernconst<>+4544(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+4480(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+4560(SB), Z13
+	VBROADCASTSD     actkernconst<>+4496(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -54451,23 +54451,23 @@ single:
 	VADDPD.BCST      actkernconst<>+1824(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+4568(SB), Z14
+	VBROADCASTSD     actkernconst<>+4504(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z4, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z1, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z1, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -54519,12 +54519,12 @@ tail:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z1, Z8, Z10
-	VMINPD.BCST      actkernconst<>+4544(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+4480(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+4552(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+4488(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+4560(SB), Z13
+	VBROADCASTSD     actkernconst<>+4496(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -54536,23 +54536,23 @@ tail:
 	VADDPD.BCST      actkernconst<>+1824(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+4568(SB), Z14
+	VBROADCASTSD     actkernconst<>+4504(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4576(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+4584(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4592(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+4600(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4512(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+4520(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4528(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+4536(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z4, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z1, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+4616(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+4624(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+4552(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+4560(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z1, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+4608(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -54630,16 +54630,16 @@ single:
 	VCMPPD      $0x03, Y6, Y6, Y10
 	VBLENDVPD   Y10, Y6, Y9, Y10
 	VMAXPD      Y1, Y10, Y6
-	VMINPD      actkernconst<>+4736(SB), Y6, Y6
+	VMINPD      actkernconst<>+4672(SB), Y6, Y6
 	VADDPD      Y6, Y0, Y9
-	VMAXPD      actkernconst<>+4768(SB), Y9, Y9
-	VANDPD      actkernconst<>+4640(SB), Y9, Y11
+	VMAXPD      actkernconst<>+4704(SB), Y9, Y9
+	VANDPD      actkernconst<>+4576(SB), Y9, Y11
 	VORPD       actkernconst<>+768(SB), Y11, Y11
 	VPSRLQ      $0x34, Y9, Y9
-	VANDPD      actkernconst<>+4672(SB), Y9, Y9
-	VORPD       actkernconst<>+4704(SB), Y9, Y9
+	VANDPD      actkernconst<>+4608(SB), Y9, Y9
+	VORPD       actkernconst<>+4640(SB), Y9, Y9
 	VSUBPD      actkernconst<>+352(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+4800(SB), Y12
+	VMOVUPD     actkernconst<>+4736(SB), Y12
 	VCMPPD      $0x12, Y11, Y12, Y13
 	VMULPD      actkernconst<>+3136(SB), Y11, Y12
 	VBLENDVPD   Y13, Y12, Y11, Y12
@@ -54651,12 +54651,12 @@ single:
 	VADDPD      actkernconst<>+3104(SB), Y9, Y6
 	VDIVPD      Y6, Y9, Y6
 	VMULPD      Y6, Y6, Y11
-	VMOVUPD     actkernconst<>+4832(SB), Y12
+	VMOVUPD     actkernconst<>+4768(SB), Y12
 	VMOVAPD     Y11, Y14
-	VFMADD213PD actkernconst<>+4864(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+4800(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+4832(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+4864(SB), Y11, Y14
 	VFMADD213PD actkernconst<>+4896(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4928(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4960(SB), Y11, Y14
 	VMULPD      Y14, Y11, Y11
 	VSUBPD      Y9, Y11, Y11
 	VFMADD213PD Y9, Y11, Y6
@@ -54665,11 +54665,11 @@ single:
 	VANDPD      actkernconst<>+384(SB), Y13, Y13
 	VORPD       Y6, Y13, Y13
 	VCMPPD      $0x00, Y1, Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+5024(SB), Y13, Y6
-	VCMPPD      $0x00, actkernconst<>+5056(SB), Y10, Y9
+	VBLENDVPD   Y6, actkernconst<>+4960(SB), Y13, Y6
+	VCMPPD      $0x00, actkernconst<>+4992(SB), Y10, Y9
 	VBLENDVPD   Y9, Y10, Y6, Y9
 	VCMPPD      $0x11, Y1, Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+4992(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+4928(SB), Y9, Y6
 	VCMPPD      $0x03, Y10, Y10, Y9
 	VBLENDVPD   Y9, Y10, Y6, Y9
 	VADDPD      Y9, Y7, Y7
@@ -54730,16 +54730,16 @@ tail:
 	VCMPPD      $0x03, Y6, Y6, Y10
 	VBLENDVPD   Y10, Y6, Y9, Y10
 	VMAXPD      Y1, Y10, Y6
-	VMINPD      actkernconst<>+4736(SB), Y6, Y6
+	VMINPD      actkernconst<>+4672(SB), Y6, Y6
 	VADDPD      Y6, Y0, Y9
-	VMAXPD      actkernconst<>+4768(SB), Y9, Y9
-	VANDPD      actkernconst<>+4640(SB), Y9, Y11
+	VMAXPD      actkernconst<>+4704(SB), Y9, Y9
+	VANDPD      actkernconst<>+4576(SB), Y9, Y11
 	VORPD       actkernconst<>+768(SB), Y11, Y11
 	VPSRLQ      $0x34, Y9, Y9
-	VANDPD      actkernconst<>+4672(SB), Y9, Y9
-	VORPD       actkernconst<>+4704(SB), Y9, Y9
+	VANDPD      actkernconst<>+4608(SB), Y9, Y9
+	VORPD       actkernconst<>+4640(SB), Y9, Y9
 	VSUBPD      actkernconst<>+352(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+4800(SB), Y12
+	VMOVUPD     actkernconst<>+4736(SB), Y12
 	VCMPPD      $0x12, Y11, Y12, Y13
 	VMULPD      actkernconst<>+3136(SB), Y11, Y12
 	VBLENDVPD   Y13, Y12, Y11, Y12
@@ -54751,12 +54751,12 @@ tail:
 	VADDPD      actkernconst<>+3104(SB), Y9, Y6
 	VDIVPD      Y6, Y9, Y6
 	VMULPD      Y6, Y6, Y11
-	VMOVUPD     actkernconst<>+4832(SB), Y12
+	VMOVUPD     actkernconst<>+4768(SB), Y12
 	VMOVAPD     Y11, Y14
-	VFMADD213PD actkernconst<>+4864(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+4800(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+4832(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+4864(SB), Y11, Y14
 	VFMADD213PD actkernconst<>+4896(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4928(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4960(SB), Y11, Y14
 	VMULPD      Y14, Y11, Y11
 	VSUBPD      Y9, Y11, Y11
 	VFMADD213PD Y9, Y11, Y6
@@ -54765,11 +54765,11 @@ tail:
 	VANDPD      actkernconst<>+384(SB), Y13, Y13
 	VORPD       Y6, Y13, Y13
 	VCMPPD      $0x00, Y1, Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+5024(SB), Y13, Y6
-	VCMPPD      $0x00, actkernconst<>+5056(SB), Y10, Y9
+	VBLENDVPD   Y6, actkernconst<>+4960(SB), Y13, Y6
+	VCMPPD      $0x00, actkernconst<>+4992(SB), Y10, Y9
 	VBLENDVPD   Y9, Y10, Y6, Y9
 	VCMPPD      $0x11, Y1, Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+4992(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+4928(SB), Y9, Y6
 	VCMPPD      $0x03, Y10, Y10, Y9
 	VBLENDVPD   Y9, Y10, Y6, Y9
 	VADDPD      Y9, Y7, Y7
@@ -54846,16 +54846,16 @@ single:
 	VCMPPD      $0x03, Y6, Y6, Y10
 	VBLENDVPD   Y10, Y6, Y9, Y10
 	VMAXPD      Y1, Y10, Y6
-	VMINPD      actkernconst<>+4736(SB), Y6, Y6
+	VMINPD      actkernconst<>+4672(SB), Y6, Y6
 	VADDPD      Y6, Y0, Y9
-	VMAXPD      actkernconst<>+4768(SB), Y9, Y9
-	VANDPD      actkernconst<>+4640(SB), Y9, Y11
+	VMAXPD      actkernconst<>+4704(SB), Y9, Y9
+	VANDPD      actkernconst<>+4576(SB), Y9, Y11
 	VORPD       actkernconst<>+768(SB), Y11, Y11
 	VPSRLQ      $0x34, Y9, Y9
-	VANDPD      actkernconst<>+4672(SB), Y9, Y9
-	VORPD       actkernconst<>+4704(SB), Y9, Y9
+	VANDPD      actkernconst<>+4608(SB), Y9, Y9
+	VORPD       actkernconst<>+4640(SB), Y9, Y9
 	VSUBPD      actkernconst<>+352(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+4800(SB), Y12
+	VMOVUPD     actkernconst<>+4736(SB), Y12
 	VCMPPD      $0x12, Y11, Y12, Y13
 	VMULPD      actkernconst<>+3136(SB), Y11, Y12
 	VBLENDVPD   Y13, Y12, Y11, Y12
@@ -54867,12 +54867,12 @@ single:
 	VADDPD      actkernconst<>+3104(SB), Y9, Y6
 	VDIVPD      Y6, Y9, Y6
 	VMULPD      Y6, Y6, Y11
-	VMOVUPD     actkernconst<>+4832(SB), Y12
+	VMOVUPD     actkernconst<>+4768(SB), Y12
 	VMOVAPD     Y11, Y14
-	VFMADD213PD actkernconst<>+4864(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+4800(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+4832(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+4864(SB), Y11, Y14
 	VFMADD213PD actkernconst<>+4896(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4928(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4960(SB), Y11, Y14
 	VMULPD      Y14, Y11, Y11
 	VSUBPD      Y9, Y11, Y11
 	VFMADD213PD Y9, Y11, Y6
@@ -54881,11 +54881,11 @@ single:
 	VANDPD      actkernconst<>+384(SB), Y13, Y13
 	VORPD       Y6, Y13, Y13
 	VCMPPD      $0x00, Y1, Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+5024(SB), Y13, Y6
-	VCMPPD      $0x00, actkernconst<>+5056(SB), Y10, Y9
+	VBLENDVPD   Y6, actkernconst<>+4960(SB), Y13, Y6
+	VCMPPD      $0x00, actkernconst<>+4992(SB), Y10, Y9
 	VBLENDVPD   Y9, Y10, Y6, Y9
 	VCMPPD      $0x11, Y1, Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+4992(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+4928(SB), Y9, Y6
 	VCMPPD      $0x03, Y10, Y10, Y9
 	VBLENDVPD   Y9, Y10, Y6, Y9
 	VADDPD      Y9, Y7, Y7
@@ -54946,16 +54946,16 @@ tail:
 	VCMPPD      $0x03, Y6, Y6, Y10
 	VBLENDVPD   Y10, Y6, Y9, Y10
 	VMAXPD      Y1, Y10, Y6
-	VMINPD      actkernconst<>+4736(SB), Y6, Y6
+	VMINPD      actkernconst<>+4672(SB), Y6, Y6
 	VADDPD      Y6, Y0, Y9
-	VMAXPD      actkernconst<>+4768(SB), Y9, Y9
-	VANDPD      actkernconst<>+4640(SB), Y9, Y11
+	VMAXPD      actkernconst<>+4704(SB), Y9, Y9
+	VANDPD      actkernconst<>+4576(SB), Y9, Y11
 	VORPD       actkernconst<>+768(SB), Y11, Y11
 	VPSRLQ      $0x34, Y9, Y9
-	VANDPD      actkernconst<>+4672(SB), Y9, Y9
-	VORPD       actkernconst<>+4704(SB), Y9, Y9
+	VANDPD      actkernconst<>+4608(SB), Y9, Y9
+	VORPD       actkernconst<>+4640(SB), Y9, Y9
 	VSUBPD      actkernconst<>+352(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+4800(SB), Y12
+	VMOVUPD     actkernconst<>+4736(SB), Y12
 	VCMPPD      $0x12, Y11, Y12, Y13
 	VMULPD      actkernconst<>+3136(SB), Y11, Y12
 	VBLENDVPD   Y13, Y12, Y11, Y12
@@ -54967,12 +54967,12 @@ tail:
 	VADDPD      actkernconst<>+3104(SB), Y9, Y6
 	VDIVPD      Y6, Y9, Y6
 	VMULPD      Y6, Y6, Y11
-	VMOVUPD     actkernconst<>+4832(SB), Y12
+	VMOVUPD     actkernconst<>+4768(SB), Y12
 	VMOVAPD     Y11, Y14
-	VFMADD213PD actkernconst<>+4864(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+4800(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+4832(SB), Y11, Y14
+	VFMADD213PD actkernconst<>+4864(SB), Y11, Y14
 	VFMADD213PD actkernconst<>+4896(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4928(SB), Y11, Y14
-	VFMADD213PD actkernconst<>+4960(SB), Y11, Y14
 	VMULPD      Y14, Y11, Y11
 	VSUBPD      Y9, Y11, Y11
 	VFMADD213PD Y9, Y11, Y6
@@ -54981,11 +54981,11 @@ tail:
 	VANDPD      actkernconst<>+384(SB), Y13, Y13
 	VORPD       Y6, Y13, Y13
 	VCMPPD      $0x00, Y1, Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+5024(SB), Y13, Y6
-	VCMPPD      $0x00, actkernconst<>+5056(SB), Y10, Y9
+	VBLENDVPD   Y6, actkernconst<>+4960(SB), Y13, Y6
+	VCMPPD      $0x00, actkernconst<>+4992(SB), Y10, Y9
 	VBLENDVPD   Y9, Y10, Y6, Y9
 	VCMPPD      $0x11, Y1, Y10, Y6
-	VBLENDVPD   Y6, actkernconst<>+4992(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+4928(SB), Y9, Y6
 	VCMPPD      $0x03, Y10, Y10, Y9
 	VBLENDVPD   Y9, Y10, Y6, Y9
 	VADDPD      Y9, Y7, Y7
@@ -56849,8 +56849,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softsignAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+224(SB), Z0
-	VBROADCASTSD actkernconst<>+8128(SB), Z1
-	VBROADCASTSD actkernconst<>+8136(SB), Z2
+	VBROADCASTSD actkernconst<>+8064(SB), Z1
+	VBROADCASTSD actkernconst<>+8072(SB), Z2
 	VBROADCASTSD actkernconst<>+232(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -56948,8 +56948,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softsignAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+224(SB), Z0
-	VBROADCASTSD actkernconst<>+8128(SB), Z1
-	VBROADCASTSD actkernconst<>+8136(SB), Z2
+	VBROADCASTSD actkernconst<>+8064(SB), Z1
+	VBROADCASTSD actkernconst<>+8072(SB), Z2
 	VBROADCASTSD actkernconst<>+232(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -57048,8 +57048,8 @@ done:
 // Requires: AVX
 TEXT ·softsignAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+768(SB), Y0
-	VMOVUPD actkernconst<>+8160(SB), Y1
-	VMOVUPD actkernconst<>+8192(SB), Y2
+	VMOVUPD actkernconst<>+8096(SB), Y1
+	VMOVUPD actkernconst<>+8128(SB), Y2
 	VMOVUPD actkernconst<>+800(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -57135,8 +57135,8 @@ done:
 // Requires: AVX, MMX+
 TEXT ·softsignAVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+768(SB), Y0
-	VMOVUPD actkernconst<>+8160(SB), Y1
-	VMOVUPD actkernconst<>+8192(SB), Y2
+	VMOVUPD actkernconst<>+8096(SB), Y1
+	VMOVUPD actkernconst<>+8128(SB), Y2
 	VMOVUPD actkernconst<>+800(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -57223,7 +57223,7 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softsignBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
-	VBROADCASTSD actkernconst<>+8224(SB), Z1
+	VBROADCASTSD actkernconst<>+8160(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -57385,7 +57385,7 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softsignBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
-	VBROADCASTSD actkernconst<>+8224(SB), Z1
+	VBROADCASTSD actkernconst<>+8160(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -57548,7 +57548,7 @@ done:
 // Requires: AVX, FMA3
 TEXT ·softsignBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+768(SB), Y0
-	VMOVUPD actkernconst<>+8256(SB), Y1
+	VMOVUPD actkernconst<>+8192(SB), Y1
 	VMOVUPD actkernconst<>+3104(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -57641,7 +57641,7 @@ done:
 // Requires: AVX, FMA3, MMX+
 TEXT ·softsignBackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+768(SB), Y0
-	VMOVUPD actkernconst<>+8256(SB), Y1
+	VMOVUPD actkernconst<>+8192(SB), Y1
 	VMOVUPD actkernconst<>+3104(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -58579,8 +58579,8 @@ TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD actkernconst<>+136(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
-	VBROADCASTSD actkernconst<>+5608(SB), Z7
-	VBROADCASTSD actkernconst<>+5616(SB), Z8
+	VBROADCASTSD actkernconst<>+5544(SB), Z7
+	VBROADCASTSD actkernconst<>+5552(SB), Z8
 	VBROADCASTSD actkernconst<>+3176(SB), Z9
 	VBROADCASTSD actkernconst<>+240(SB), Z10
 	VBROADCASTSD actkernconst<>+8(SB), Z11
@@ -58593,8 +58593,8 @@ TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD actkernconst<>+64(SB), Z18
 	VBROADCASTSD actkernconst<>+72(SB), Z19
 	VBROADCASTSD actkernconst<>+80(SB), Z20
-	VBROADCASTSD actkernconst<>+5624(SB), Z21
-	VBROADCASTSD actkernconst<>+5632(SB), Z22
+	VBROADCASTSD actkernconst<>+5560(SB), Z21
+	VBROADCASTSD actkernconst<>+5568(SB), Z22
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -58646,7 +58646,7 @@ single:
 	VMOVAPD          Z23, Z26
 	VFMADD213PD      Z24, Z25, Z26
 	VSUBPD           Z22, Z23, Z24
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z24, Z24
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z24, Z24
 	VMAXPD.BCST      actkernconst<>+144(SB), Z24, Z27
 	VMINPD.BCST      actkernconst<>+112(SB), Z27, Z27
 	VMULPD           Z2, Z27, Z28
@@ -58746,7 +58746,7 @@ tail:
 	VMOVAPD          Z23, Z26
 	VFMADD213PD      Z24, Z25, Z26
 	VSUBPD           Z22, Z23, Z24
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z24, Z24
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z24, Z24
 	VMAXPD.BCST      actkernconst<>+144(SB), Z24, Z27
 	VMINPD.BCST      actkernconst<>+112(SB), Z27, Z27
 	VMULPD           Z2, Z27, Z28
@@ -58812,9 +58812,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y3
+	VMOVUPD     actkernconst<>+5600(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5696(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5632(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -58864,8 +58864,8 @@ single:
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y7, Y5, Y6
-	VSUBPD      actkernconst<>+5760(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5792(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5696(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5728(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -58914,7 +58914,7 @@ single:
 	VORPD       Y9, Y8, Y8
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMOVUPD     actkernconst<>+5728(SB), Y8
+	VMOVUPD     actkernconst<>+5664(SB), Y8
 	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y9, Y5, Y5
 	VBLENDVPD   Y3, Y6, Y5, Y3
@@ -58946,9 +58946,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y3
+	VMOVUPD     actkernconst<>+5600(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5696(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5632(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -58998,8 +58998,8 @@ tail:
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y7, Y5, Y6
-	VSUBPD      actkernconst<>+5760(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5792(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5696(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5728(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -59048,7 +59048,7 @@ tail:
 	VORPD       Y9, Y8, Y8
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMOVUPD     actkernconst<>+5728(SB), Y8
+	VMOVUPD     actkernconst<>+5664(SB), Y8
 	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y9, Y5, Y5
 	VBLENDVPD   Y3, Y6, Y5, Y3
@@ -59439,7 +59439,7 @@ done:
 // func tanhAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+6104(SB), Z0
+	VBROADCASTSD actkernconst<>+6040(SB), Z0
 	VBROADCASTSD actkernconst<>+144(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
 	VBROADCASTSD actkernconst<>+120(SB), Z3
@@ -59656,7 +59656,7 @@ done:
 // func tanhAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+6104(SB), Z0
+	VBROADCASTSD actkernconst<>+6040(SB), Z0
 	VBROADCASTSD actkernconst<>+144(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
 	VBROADCASTSD actkernconst<>+120(SB), Z3
@@ -59874,7 +59874,7 @@ done:
 // func tanhAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·tanhAVX2(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+7744(SB), Y0
+	VMOVUPD actkernconst<>+7680(SB), Y0
 	VMOVUPD actkernconst<>+448(SB), Y1
 	VMOVUPD actkernconst<>+3104(SB), Y2
 	MOVQ    dst_base+0(FP), AX
@@ -60132,7 +60132,7 @@ done:
 // func tanhAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·tanhAVX2Stream(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+7744(SB), Y0
+	VMOVUPD actkernconst<>+7680(SB), Y0
 	VMOVUPD actkernconst<>+448(SB), Y1
 	VMOVUPD actkernconst<>+3104(SB), Y2
 	MOVQ    dst_base+0(FP), AX
@@ -60393,7 +60393,7 @@ done:
 TEXT ·tanhBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+1840(SB), Z1
-	VBROADCASTSD actkernconst<>+6104(SB), Z2
+	VBROADCASTSD actkernconst<>+6040(SB), Z2
 	VBROADCASTSD actkernconst<>+240(SB), Z3
 	VBROADCASTSD actkernconst<>+104(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -60602,7 +60602,7 @@ done:
 TEXT ·tanhBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+1840(SB), Z1
-	VBROADCASTSD actkernconst<>+6104(SB), Z2
+	VBROADCASTSD actkernconst<>+6040(SB), Z2
 	VBROADCASTSD actkernconst<>+240(SB), Z3
 	VBROADCASTSD actkernconst<>+104(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -60823,8 +60823,8 @@ loop:
 	VCVTPS2PD   16(CX), Y2
 	VANDPD      actkernconst<>+384(SB), Y1, Y3
 	VANDPD      actkernconst<>+384(SB), Y2, Y4
-	VMULPD      actkernconst<>+7744(SB), Y3, Y3
-	VMULPD      actkernconst<>+7744(SB), Y4, Y4
+	VMULPD      actkernconst<>+7680(SB), Y3, Y3
+	VMULPD      actkernconst<>+7680(SB), Y4, Y4
 	VANDPD      actkernconst<>+384(SB), Y3, Y5
 	VANDPD      actkernconst<>+384(SB), Y4, Y6
 	VXORPD      actkernconst<>+256(SB), Y5, Y5
@@ -60928,7 +60928,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
-	VMULPD      actkernconst<>+7744(SB), Y2, Y2
+	VMULPD      actkernconst<>+7680(SB), Y2, Y2
 	VANDPD      actkernconst<>+384(SB), Y2, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+832(SB), Y3, Y3
@@ -60990,7 +60990,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
-	VMULPD      actkernconst<>+7744(SB), Y2, Y2
+	VMULPD      actkernconst<>+7680(SB), Y2, Y2
 	VANDPD      actkernconst<>+384(SB), Y2, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+832(SB), Y3, Y3
@@ -61059,8 +61059,8 @@ loop:
 	VCVTPS2PD   16(CX), Y2
 	VANDPD      actkernconst<>+384(SB), Y1, Y3
 	VANDPD      actkernconst<>+384(SB), Y2, Y4
-	VMULPD      actkernconst<>+7744(SB), Y3, Y3
-	VMULPD      actkernconst<>+7744(SB), Y4, Y4
+	VMULPD      actkernconst<>+7680(SB), Y3, Y3
+	VMULPD      actkernconst<>+7680(SB), Y4, Y4
 	VANDPD      actkernconst<>+384(SB), Y3, Y5
 	VANDPD      actkernconst<>+384(SB), Y4, Y6
 	VXORPD      actkernconst<>+256(SB), Y5, Y5
@@ -61164,7 +61164,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
-	VMULPD      actkernconst<>+7744(SB), Y2, Y2
+	VMULPD      actkernconst<>+7680(SB), Y2, Y2
 	VANDPD      actkernconst<>+384(SB), Y2, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+832(SB), Y3, Y3
@@ -61226,7 +61226,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
-	VMULPD      actkernconst<>+7744(SB), Y2, Y2
+	VMULPD      actkernconst<>+7680(SB), Y2, Y2
 	VANDPD      actkernconst<>+384(SB), Y2, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+832(SB), Y3, Y3
@@ -61662,22 +61662,22 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+8368(SB), Z1
-	VBROADCASTSD actkernconst<>+8376(SB), Z2
-	VBROADCASTSD actkernconst<>+8384(SB), Z3
-	VBROADCASTSD actkernconst<>+8392(SB), Z4
-	VBROADCASTSD actkernconst<>+8400(SB), Z5
-	VBROADCASTSD actkernconst<>+8408(SB), Z6
-	VBROADCASTSD actkernconst<>+8416(SB), Z7
-	VBROADCASTSD actkernconst<>+8424(SB), Z8
-	VBROADCASTSD actkernconst<>+8432(SB), Z9
-	VBROADCASTSD actkernconst<>+8440(SB), Z10
-	VBROADCASTSD actkernconst<>+8448(SB), Z11
-	VBROADCASTSD actkernconst<>+8456(SB), Z12
-	VBROADCASTSD actkernconst<>+8464(SB), Z13
+	VBROADCASTSD actkernconst<>+8304(SB), Z1
+	VBROADCASTSD actkernconst<>+8312(SB), Z2
+	VBROADCASTSD actkernconst<>+8320(SB), Z3
+	VBROADCASTSD actkernconst<>+8328(SB), Z4
+	VBROADCASTSD actkernconst<>+8336(SB), Z5
+	VBROADCASTSD actkernconst<>+8344(SB), Z6
+	VBROADCASTSD actkernconst<>+8352(SB), Z7
+	VBROADCASTSD actkernconst<>+8360(SB), Z8
+	VBROADCASTSD actkernconst<>+8368(SB), Z9
+	VBROADCASTSD actkernconst<>+8376(SB), Z10
+	VBROADCASTSD actkernconst<>+8384(SB), Z11
+	VBROADCASTSD actkernconst<>+8392(SB), Z12
+	VBROADCASTSD actkernconst<>+8400(SB), Z13
 	VBROADCASTSD actkernconst<>+4160(SB), Z14
-	VBROADCASTSD actkernconst<>+8472(SB), Z15
-	VBROADCASTSD actkernconst<>+8480(SB), Z16
+	VBROADCASTSD actkernconst<>+8408(SB), Z15
+	VBROADCASTSD actkernconst<>+8416(SB), Z16
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -61763,42 +61763,42 @@ loop:
 	VFMADD213PD      Z27, Z24, Z26
 	VADDPD           Z25, Z23, Z23
 	VADDPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+8360(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+8360(SB), Z22, Z26
-	VADDPD.BCST      actkernconst<>+8352(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8352(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8344(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8344(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8336(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8336(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8328(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8328(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8320(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8320(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8312(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8312(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8304(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8304(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8296(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8296(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
+	VMULPD.BCST      actkernconst<>+8296(SB), Z21, Z25
+	VMULPD.BCST      actkernconst<>+8296(SB), Z22, Z26
 	VADDPD.BCST      actkernconst<>+8288(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+8288(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8280(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8280(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8272(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8272(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8264(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8264(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8256(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8256(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8248(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8248(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8240(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8240(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8232(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8232(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8224(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8224(SB), Z26, Z26
 	VMULPD           Z25, Z21, Z25
 	VMULPD           Z26, Z22, Z26
 	VADDPD           Z25, Z16, Z25
@@ -61813,8 +61813,8 @@ loop:
 	VADDPD           Z22, Z14, Z22
 	VDIVPD           Z21, Z23, Z23
 	VDIVPD           Z22, Z24, Z24
-	VMULPD.BCST      actkernconst<>+6104(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+6104(SB), Z20, Z20
+	VMULPD.BCST      actkernconst<>+6040(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+6040(SB), Z20, Z20
 	VMAXPD.BCST      actkernconst<>+144(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+144(SB), Z20, Z20
 	VMULPD.BCST      actkernconst<>+120(SB), Z19, Z21
@@ -61938,24 +61938,24 @@ single:
 	VADDPD           Z24, Z23, Z23
 	VFMADD213PD      Z23, Z20, Z21
 	VADDPD           Z21, Z20, Z20
-	VMULPD.BCST      actkernconst<>+8360(SB), Z19, Z21
-	VADDPD.BCST      actkernconst<>+8352(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8344(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8336(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8328(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8320(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8312(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8304(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8296(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
+	VMULPD.BCST      actkernconst<>+8296(SB), Z19, Z21
 	VADDPD.BCST      actkernconst<>+8288(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8280(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8272(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8264(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8256(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8248(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8240(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8232(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8224(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z16, Z21
 	VMULPD           Z21, Z19, Z21
@@ -61963,7 +61963,7 @@ single:
 	VMULPD           Z21, Z19, Z19
 	VADDPD           Z19, Z14, Z19
 	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+6104(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6040(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -62053,24 +62053,24 @@ tail:
 	VADDPD           Z24, Z23, Z23
 	VFMADD213PD      Z23, Z20, Z21
 	VADDPD           Z21, Z20, Z20
-	VMULPD.BCST      actkernconst<>+8360(SB), Z19, Z21
-	VADDPD.BCST      actkernconst<>+8352(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8344(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8336(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8328(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8320(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8312(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8304(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8296(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
+	VMULPD.BCST      actkernconst<>+8296(SB), Z19, Z21
 	VADDPD.BCST      actkernconst<>+8288(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8280(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8272(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8264(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8256(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8248(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8240(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8232(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8224(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z16, Z21
 	VMULPD           Z21, Z19, Z21
@@ -62078,7 +62078,7 @@ tail:
 	VMULPD           Z21, Z19, Z19
 	VADDPD           Z19, Z14, Z19
 	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+6104(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6040(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -62126,22 +62126,22 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+8368(SB), Z1
-	VBROADCASTSD actkernconst<>+8376(SB), Z2
-	VBROADCASTSD actkernconst<>+8384(SB), Z3
-	VBROADCASTSD actkernconst<>+8392(SB), Z4
-	VBROADCASTSD actkernconst<>+8400(SB), Z5
-	VBROADCASTSD actkernconst<>+8408(SB), Z6
-	VBROADCASTSD actkernconst<>+8416(SB), Z7
-	VBROADCASTSD actkernconst<>+8424(SB), Z8
-	VBROADCASTSD actkernconst<>+8432(SB), Z9
-	VBROADCASTSD actkernconst<>+8440(SB), Z10
-	VBROADCASTSD actkernconst<>+8448(SB), Z11
-	VBROADCASTSD actkernconst<>+8456(SB), Z12
-	VBROADCASTSD actkernconst<>+8464(SB), Z13
+	VBROADCASTSD actkernconst<>+8304(SB), Z1
+	VBROADCASTSD actkernconst<>+8312(SB), Z2
+	VBROADCASTSD actkernconst<>+8320(SB), Z3
+	VBROADCASTSD actkernconst<>+8328(SB), Z4
+	VBROADCASTSD actkernconst<>+8336(SB), Z5
+	VBROADCASTSD actkernconst<>+8344(SB), Z6
+	VBROADCASTSD actkernconst<>+8352(SB), Z7
+	VBROADCASTSD actkernconst<>+8360(SB), Z8
+	VBROADCASTSD actkernconst<>+8368(SB), Z9
+	VBROADCASTSD actkernconst<>+8376(SB), Z10
+	VBROADCASTSD actkernconst<>+8384(SB), Z11
+	VBROADCASTSD actkernconst<>+8392(SB), Z12
+	VBROADCASTSD actkernconst<>+8400(SB), Z13
 	VBROADCASTSD actkernconst<>+4160(SB), Z14
-	VBROADCASTSD actkernconst<>+8472(SB), Z15
-	VBROADCASTSD actkernconst<>+8480(SB), Z16
+	VBROADCASTSD actkernconst<>+8408(SB), Z15
+	VBROADCASTSD actkernconst<>+8416(SB), Z16
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -62227,42 +62227,42 @@ loop:
 	VFMADD213PD      Z27, Z24, Z26
 	VADDPD           Z25, Z23, Z23
 	VADDPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+8360(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+8360(SB), Z22, Z26
-	VADDPD.BCST      actkernconst<>+8352(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8352(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8344(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8344(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8336(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8336(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8328(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8328(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8320(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8320(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8312(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8312(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8304(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8304(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8296(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8296(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
+	VMULPD.BCST      actkernconst<>+8296(SB), Z21, Z25
+	VMULPD.BCST      actkernconst<>+8296(SB), Z22, Z26
 	VADDPD.BCST      actkernconst<>+8288(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+8288(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8280(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8280(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8272(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8272(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8264(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8264(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8256(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8256(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8248(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8248(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8240(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8240(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8232(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8232(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8224(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8224(SB), Z26, Z26
 	VMULPD           Z25, Z21, Z25
 	VMULPD           Z26, Z22, Z26
 	VADDPD           Z25, Z16, Z25
@@ -62277,8 +62277,8 @@ loop:
 	VADDPD           Z22, Z14, Z22
 	VDIVPD           Z21, Z23, Z23
 	VDIVPD           Z22, Z24, Z24
-	VMULPD.BCST      actkernconst<>+6104(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+6104(SB), Z20, Z20
+	VMULPD.BCST      actkernconst<>+6040(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+6040(SB), Z20, Z20
 	VMAXPD.BCST      actkernconst<>+144(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+144(SB), Z20, Z20
 	VMULPD.BCST      actkernconst<>+120(SB), Z19, Z21
@@ -62402,24 +62402,24 @@ single:
 	VADDPD           Z24, Z23, Z23
 	VFMADD213PD      Z23, Z20, Z21
 	VADDPD           Z21, Z20, Z20
-	VMULPD.BCST      actkernconst<>+8360(SB), Z19, Z21
-	VADDPD.BCST      actkernconst<>+8352(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8344(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8336(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8328(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8320(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8312(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8304(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8296(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
+	VMULPD.BCST      actkernconst<>+8296(SB), Z19, Z21
 	VADDPD.BCST      actkernconst<>+8288(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8280(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8272(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8264(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8256(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8248(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8240(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8232(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8224(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z16, Z21
 	VMULPD           Z21, Z19, Z21
@@ -62427,7 +62427,7 @@ single:
 	VMULPD           Z21, Z19, Z19
 	VADDPD           Z19, Z14, Z19
 	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+6104(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6040(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -62517,24 +62517,24 @@ tail:
 	VADDPD           Z24, Z23, Z23
 	VFMADD213PD      Z23, Z20, Z21
 	VADDPD           Z21, Z20, Z20
-	VMULPD.BCST      actkernconst<>+8360(SB), Z19, Z21
-	VADDPD.BCST      actkernconst<>+8352(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8344(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8336(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8328(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8320(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8312(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8304(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8296(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
+	VMULPD.BCST      actkernconst<>+8296(SB), Z19, Z21
 	VADDPD.BCST      actkernconst<>+8288(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8280(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8272(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8264(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8256(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8248(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8240(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8232(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8224(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z16, Z21
 	VMULPD           Z21, Z19, Z21
@@ -62542,7 +62542,7 @@ tail:
 	VMULPD           Z21, Z19, Z19
 	VADDPD           Z19, Z14, Z19
 	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+6104(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6040(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -62591,9 +62591,9 @@ done:
 // Requires: AVX, AVX2, FMA3
 TEXT ·tanhshrinkAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+9216(SB), Y1
-	VMOVUPD actkernconst<>+9248(SB), Y2
-	VMOVUPD actkernconst<>+9280(SB), Y3
+	VMOVUPD actkernconst<>+9152(SB), Y1
+	VMOVUPD actkernconst<>+9184(SB), Y2
+	VMOVUPD actkernconst<>+9216(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -62607,11 +62607,7 @@ single:
 	VCMPPD      $0x11, Y1, Y6, Y7
 	VMULPD      Y4, Y4, Y8
 	VMULPD      Y4, Y8, Y9
-	VMULPD      actkernconst<>+8800(SB), Y8, Y10
-	VADDPD      actkernconst<>+8768(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+8736(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
+	VMULPD      actkernconst<>+8736(SB), Y8, Y10
 	VADDPD      actkernconst<>+8704(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8672(SB), Y10, Y10
@@ -62625,6 +62621,10 @@ single:
 	VADDPD      actkernconst<>+8544(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8512(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8480(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8448(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      Y10, Y3, Y10
 	VMULPD      Y10, Y8, Y10
@@ -62640,11 +62640,7 @@ single:
 	VADDPD      Y13, Y12, Y12
 	VFMADD213PD Y12, Y9, Y10
 	VADDPD      Y10, Y9, Y9
-	VMULPD      actkernconst<>+9184(SB), Y8, Y10
-	VADDPD      actkernconst<>+9152(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+9120(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
+	VMULPD      actkernconst<>+9120(SB), Y8, Y10
 	VADDPD      actkernconst<>+9088(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+9056(SB), Y10, Y10
@@ -62662,10 +62658,14 @@ single:
 	VADDPD      actkernconst<>+8864(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8832(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8800(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8768(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
 	VDIVPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+7744(SB), Y6, Y6
+	VMULPD      actkernconst<>+7680(SB), Y6, Y6
 	VMAXPD      actkernconst<>+448(SB), Y6, Y6
 	VMULPD      actkernconst<>+1312(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -62740,11 +62740,7 @@ tail:
 	VCMPPD      $0x11, Y1, Y6, Y7
 	VMULPD      Y4, Y4, Y8
 	VMULPD      Y4, Y8, Y9
-	VMULPD      actkernconst<>+8800(SB), Y8, Y10
-	VADDPD      actkernconst<>+8768(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+8736(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
+	VMULPD      actkernconst<>+8736(SB), Y8, Y10
 	VADDPD      actkernconst<>+8704(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8672(SB), Y10, Y10
@@ -62758,6 +62754,10 @@ tail:
 	VADDPD      actkernconst<>+8544(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8512(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8480(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8448(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      Y10, Y3, Y10
 	VMULPD      Y10, Y8, Y10
@@ -62773,11 +62773,7 @@ tail:
 	VADDPD      Y13, Y12, Y12
 	VFMADD213PD Y12, Y9, Y10
 	VADDPD      Y10, Y9, Y9
-	VMULPD      actkernconst<>+9184(SB), Y8, Y10
-	VADDPD      actkernconst<>+9152(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+9120(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
+	VMULPD      actkernconst<>+9120(SB), Y8, Y10
 	VADDPD      actkernconst<>+9088(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+9056(SB), Y10, Y10
@@ -62795,10 +62791,14 @@ tail:
 	VADDPD      actkernconst<>+8864(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8832(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8800(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8768(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
 	VDIVPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+7744(SB), Y6, Y6
+	VMULPD      actkernconst<>+7680(SB), Y6, Y6
 	VMAXPD      actkernconst<>+448(SB), Y6, Y6
 	VMULPD      actkernconst<>+1312(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -62864,9 +62864,9 @@ done:
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·tanhshrinkAVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+9216(SB), Y1
-	VMOVUPD actkernconst<>+9248(SB), Y2
-	VMOVUPD actkernconst<>+9280(SB), Y3
+	VMOVUPD actkernconst<>+9152(SB), Y1
+	VMOVUPD actkernconst<>+9184(SB), Y2
+	VMOVUPD actkernconst<>+9216(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -62880,11 +62880,7 @@ single:
 	VCMPPD      $0x11, Y1, Y6, Y7
 	VMULPD      Y4, Y4, Y8
 	VMULPD      Y4, Y8, Y9
-	VMULPD      actkernconst<>+8800(SB), Y8, Y10
-	VADDPD      actkernconst<>+8768(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+8736(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
+	VMULPD      actkernconst<>+8736(SB), Y8, Y10
 	VADDPD      actkernconst<>+8704(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8672(SB), Y10, Y10
@@ -62898,6 +62894,10 @@ single:
 	VADDPD      actkernconst<>+8544(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8512(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8480(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8448(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      Y10, Y3, Y10
 	VMULPD      Y10, Y8, Y10
@@ -62913,11 +62913,7 @@ single:
 	VADDPD      Y13, Y12, Y12
 	VFMADD213PD Y12, Y9, Y10
 	VADDPD      Y10, Y9, Y9
-	VMULPD      actkernconst<>+9184(SB), Y8, Y10
-	VADDPD      actkernconst<>+9152(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+9120(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
+	VMULPD      actkernconst<>+9120(SB), Y8, Y10
 	VADDPD      actkernconst<>+9088(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+9056(SB), Y10, Y10
@@ -62935,10 +62931,14 @@ single:
 	VADDPD      actkernconst<>+8864(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8832(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8800(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8768(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
 	VDIVPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+7744(SB), Y6, Y6
+	VMULPD      actkernconst<>+7680(SB), Y6, Y6
 	VMAXPD      actkernconst<>+448(SB), Y6, Y6
 	VMULPD      actkernconst<>+1312(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -63013,11 +63013,7 @@ tail:
 	VCMPPD      $0x11, Y1, Y6, Y7
 	VMULPD      Y4, Y4, Y8
 	VMULPD      Y4, Y8, Y9
-	VMULPD      actkernconst<>+8800(SB), Y8, Y10
-	VADDPD      actkernconst<>+8768(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+8736(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
+	VMULPD      actkernconst<>+8736(SB), Y8, Y10
 	VADDPD      actkernconst<>+8704(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8672(SB), Y10, Y10
@@ -63031,6 +63027,10 @@ tail:
 	VADDPD      actkernconst<>+8544(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8512(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8480(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8448(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      Y10, Y3, Y10
 	VMULPD      Y10, Y8, Y10
@@ -63046,11 +63046,7 @@ tail:
 	VADDPD      Y13, Y12, Y12
 	VFMADD213PD Y12, Y9, Y10
 	VADDPD      Y10, Y9, Y9
-	VMULPD      actkernconst<>+9184(SB), Y8, Y10
-	VADDPD      actkernconst<>+9152(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+9120(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
+	VMULPD      actkernconst<>+9120(SB), Y8, Y10
 	VADDPD      actkernconst<>+9088(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+9056(SB), Y10, Y10
@@ -63068,10 +63064,14 @@ tail:
 	VADDPD      actkernconst<>+8864(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8832(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8800(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+8768(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
 	VDIVPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+7744(SB), Y6, Y6
+	VMULPD      actkernconst<>+7680(SB), Y6, Y6
 	VMAXPD      actkernconst<>+448(SB), Y6, Y6
 	VMULPD      actkernconst<>+1312(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -63139,19 +63139,19 @@ done:
 TEXT ·tanhshrinkBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+1824(SB), Z1
-	VBROADCASTSD actkernconst<>+8368(SB), Z2
-	VBROADCASTSD actkernconst<>+8376(SB), Z3
-	VBROADCASTSD actkernconst<>+8384(SB), Z4
-	VBROADCASTSD actkernconst<>+8392(SB), Z5
-	VBROADCASTSD actkernconst<>+8400(SB), Z6
-	VBROADCASTSD actkernconst<>+8408(SB), Z7
-	VBROADCASTSD actkernconst<>+8416(SB), Z8
-	VBROADCASTSD actkernconst<>+8424(SB), Z9
-	VBROADCASTSD actkernconst<>+8432(SB), Z10
-	VBROADCASTSD actkernconst<>+8440(SB), Z11
-	VBROADCASTSD actkernconst<>+8448(SB), Z12
-	VBROADCASTSD actkernconst<>+8456(SB), Z13
-	VBROADCASTSD actkernconst<>+8464(SB), Z14
+	VBROADCASTSD actkernconst<>+8304(SB), Z2
+	VBROADCASTSD actkernconst<>+8312(SB), Z3
+	VBROADCASTSD actkernconst<>+8320(SB), Z4
+	VBROADCASTSD actkernconst<>+8328(SB), Z5
+	VBROADCASTSD actkernconst<>+8336(SB), Z6
+	VBROADCASTSD actkernconst<>+8344(SB), Z7
+	VBROADCASTSD actkernconst<>+8352(SB), Z8
+	VBROADCASTSD actkernconst<>+8360(SB), Z9
+	VBROADCASTSD actkernconst<>+8368(SB), Z10
+	VBROADCASTSD actkernconst<>+8376(SB), Z11
+	VBROADCASTSD actkernconst<>+8384(SB), Z12
+	VBROADCASTSD actkernconst<>+8392(SB), Z13
+	VBROADCASTSD actkernconst<>+8400(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -63238,58 +63238,58 @@ loop:
 	VFMADD213PD      Z27, Z24, Z26
 	VADDPD           Z25, Z22, Z22
 	VADDPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+8360(SB), Z19, Z25
-	VMULPD.BCST      actkernconst<>+8360(SB), Z20, Z26
-	VADDPD.BCST      actkernconst<>+8352(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8352(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8344(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8344(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8336(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8336(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8328(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8328(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8320(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8320(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8312(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8312(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8304(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8304(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8296(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8296(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
+	VMULPD.BCST      actkernconst<>+8296(SB), Z19, Z25
+	VMULPD.BCST      actkernconst<>+8296(SB), Z20, Z26
 	VADDPD.BCST      actkernconst<>+8288(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+8288(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8480(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8480(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8280(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8280(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8472(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8472(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8272(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8272(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8264(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8264(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8256(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8256(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8248(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8248(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8240(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8240(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8232(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8232(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8224(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8224(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8416(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8416(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8408(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8408(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
 	VADDPD.BCST      actkernconst<>+4160(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+4160(SB), Z26, Z26
 	VDIVPD           Z25, Z22, Z22
 	VDIVPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+6104(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+6104(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6040(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+6040(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z17, Z25
@@ -63430,32 +63430,32 @@ single:
 	VADDPD           Z21, Z22, Z22
 	VFMADD213PD      Z22, Z18, Z20
 	VADDPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+8360(SB), Z17, Z20
-	VADDPD.BCST      actkernconst<>+8352(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8344(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8336(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8328(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8320(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8312(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8304(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8296(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
+	VMULPD.BCST      actkernconst<>+8296(SB), Z17, Z20
 	VADDPD.BCST      actkernconst<>+8288(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8480(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8280(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8472(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8272(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8264(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8256(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8248(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8240(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8232(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8224(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8416(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8408(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+4160(SB), Z20, Z20
 	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6104(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+6040(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+144(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+120(SB), Z16, Z20
 	VRNDSCALEPD      $0x08, Z20, Z20
@@ -63554,32 +63554,32 @@ tail:
 	VADDPD           Z21, Z22, Z22
 	VFMADD213PD      Z22, Z18, Z20
 	VADDPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+8360(SB), Z17, Z20
-	VADDPD.BCST      actkernconst<>+8352(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8344(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8336(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8328(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8320(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8312(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8304(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8296(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
+	VMULPD.BCST      actkernconst<>+8296(SB), Z17, Z20
 	VADDPD.BCST      actkernconst<>+8288(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8480(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8280(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8472(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8272(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8264(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8256(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8248(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8240(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8232(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8224(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8416(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8408(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+4160(SB), Z20, Z20
 	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6104(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+6040(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+144(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+120(SB), Z16, Z20
 	VRNDSCALEPD      $0x08, Z20, Z20
@@ -63637,19 +63637,19 @@ done:
 TEXT ·tanhshrinkBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+1824(SB), Z1
-	VBROADCASTSD actkernconst<>+8368(SB), Z2
-	VBROADCASTSD actkernconst<>+8376(SB), Z3
-	VBROADCASTSD actkernconst<>+8384(SB), Z4
-	VBROADCASTSD actkernconst<>+8392(SB), Z5
-	VBROADCASTSD actkernconst<>+8400(SB), Z6
-	VBROADCASTSD actkernconst<>+8408(SB), Z7
-	VBROADCASTSD actkernconst<>+8416(SB), Z8
-	VBROADCASTSD actkernconst<>+8424(SB), Z9
-	VBROADCASTSD actkernconst<>+8432(SB), Z10
-	VBROADCASTSD actkernconst<>+8440(SB), Z11
-	VBROADCASTSD actkernconst<>+8448(SB), Z12
-	VBROADCASTSD actkernconst<>+8456(SB), Z13
-	VBROADCASTSD actkernconst<>+8464(SB), Z14
+	VBROADCASTSD actkernconst<>+8304(SB), Z2
+	VBROADCASTSD actkernconst<>+8312(SB), Z3
+	VBROADCASTSD actkernconst<>+8320(SB), Z4
+	VBROADCASTSD actkernconst<>+8328(SB), Z5
+	VBROADCASTSD actkernconst<>+8336(SB), Z6
+	VBROADCASTSD actkernconst<>+8344(SB), Z7
+	VBROADCASTSD actkernconst<>+8352(SB), Z8
+	VBROADCASTSD actkernconst<>+8360(SB), Z9
+	VBROADCASTSD actkernconst<>+8368(SB), Z10
+	VBROADCASTSD actkernconst<>+8376(SB), Z11
+	VBROADCASTSD actkernconst<>+8384(SB), Z12
+	VBROADCASTSD actkernconst<>+8392(SB), Z13
+	VBROADCASTSD actkernconst<>+8400(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -63736,58 +63736,58 @@ loop:
 	VFMADD213PD      Z27, Z24, Z26
 	VADDPD           Z25, Z22, Z22
 	VADDPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+8360(SB), Z19, Z25
-	VMULPD.BCST      actkernconst<>+8360(SB), Z20, Z26
-	VADDPD.BCST      actkernconst<>+8352(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8352(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8344(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8344(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8336(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8336(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8328(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8328(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8320(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8320(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8312(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8312(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8304(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8304(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8296(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8296(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
+	VMULPD.BCST      actkernconst<>+8296(SB), Z19, Z25
+	VMULPD.BCST      actkernconst<>+8296(SB), Z20, Z26
 	VADDPD.BCST      actkernconst<>+8288(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+8288(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8480(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8480(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8280(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8280(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8472(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8472(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8272(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8272(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8264(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8264(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8256(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8256(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8248(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8248(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8240(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8240(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8232(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8232(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8224(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8224(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8416(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8416(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8408(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8408(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
 	VADDPD.BCST      actkernconst<>+4160(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+4160(SB), Z26, Z26
 	VDIVPD           Z25, Z22, Z22
 	VDIVPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+6104(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+6104(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6040(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+6040(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z17, Z25
@@ -63928,32 +63928,32 @@ single:
 	VADDPD           Z21, Z22, Z22
 	VFMADD213PD      Z22, Z18, Z20
 	VADDPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+8360(SB), Z17, Z20
-	VADDPD.BCST      actkernconst<>+8352(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8344(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8336(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8328(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8320(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8312(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8304(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8296(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
+	VMULPD.BCST      actkernconst<>+8296(SB), Z17, Z20
 	VADDPD.BCST      actkernconst<>+8288(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8480(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8280(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8472(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8272(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8264(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8256(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8248(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8240(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8232(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8224(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8416(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8408(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+4160(SB), Z20, Z20
 	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6104(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+6040(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+144(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+120(SB), Z16, Z20
 	VRNDSCALEPD      $0x08, Z20, Z20
@@ -64052,32 +64052,32 @@ tail:
 	VADDPD           Z21, Z22, Z22
 	VFMADD213PD      Z22, Z18, Z20
 	VADDPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+8360(SB), Z17, Z20
-	VADDPD.BCST      actkernconst<>+8352(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8344(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8336(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8328(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8320(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8312(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8304(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8296(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
+	VMULPD.BCST      actkernconst<>+8296(SB), Z17, Z20
 	VADDPD.BCST      actkernconst<>+8288(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8480(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8280(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8472(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8272(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8264(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8256(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8248(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8240(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8232(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8224(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8416(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8408(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+4160(SB), Z20, Z20
 	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6104(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+6040(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+144(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+120(SB), Z16, Z20
 	VRNDSCALEPD      $0x08, Z20, Z20
@@ -64151,13 +64151,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y5, Y6
 	VMOVAPD     Y2, Y7
 	VFMADD213PD Y6, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+9216(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9152(SB), Y3, Y6
 	VMULPD      Y2, Y5, Y8
-	VMULPD      actkernconst<>+8800(SB), Y5, Y9
-	VADDPD      actkernconst<>+8768(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8736(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+8736(SB), Y5, Y9
 	VADDPD      actkernconst<>+8704(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8672(SB), Y9, Y9
@@ -64172,9 +64168,13 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8512(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9280(SB), Y9, Y9
+	VADDPD      actkernconst<>+8480(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9248(SB), Y9, Y9
+	VADDPD      actkernconst<>+8448(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+9216(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+9184(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
@@ -64183,11 +64183,7 @@ single:
 	VADDPD      Y10, Y11, Y11
 	VFMADD213PD Y11, Y8, Y9
 	VADDPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+9184(SB), Y5, Y9
-	VADDPD      actkernconst<>+9152(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9120(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+9120(SB), Y5, Y9
 	VADDPD      actkernconst<>+9088(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9056(SB), Y9, Y9
@@ -64206,9 +64202,13 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8832(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8800(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8768(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+4192(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+7744(SB), Y3, Y3
+	VMULPD      actkernconst<>+7680(SB), Y3, Y3
 	VMAXPD      actkernconst<>+448(SB), Y3, Y3
 	VMULPD      actkernconst<>+1312(SB), Y3, Y9
 	VROUNDPD    $0x08, Y9, Y9
@@ -64293,13 +64293,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y5, Y6
 	VMOVAPD     Y2, Y7
 	VFMADD213PD Y6, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+9216(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9152(SB), Y3, Y6
 	VMULPD      Y2, Y5, Y8
-	VMULPD      actkernconst<>+8800(SB), Y5, Y9
-	VADDPD      actkernconst<>+8768(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8736(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+8736(SB), Y5, Y9
 	VADDPD      actkernconst<>+8704(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8672(SB), Y9, Y9
@@ -64314,9 +64310,13 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8512(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9280(SB), Y9, Y9
+	VADDPD      actkernconst<>+8480(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9248(SB), Y9, Y9
+	VADDPD      actkernconst<>+8448(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+9216(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+9184(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
@@ -64325,11 +64325,7 @@ tail:
 	VADDPD      Y10, Y11, Y11
 	VFMADD213PD Y11, Y8, Y9
 	VADDPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+9184(SB), Y5, Y9
-	VADDPD      actkernconst<>+9152(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9120(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+9120(SB), Y5, Y9
 	VADDPD      actkernconst<>+9088(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9056(SB), Y9, Y9
@@ -64348,9 +64344,13 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8832(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8800(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8768(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+4192(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+7744(SB), Y3, Y3
+	VMULPD      actkernconst<>+7680(SB), Y3, Y3
 	VMAXPD      actkernconst<>+448(SB), Y3, Y3
 	VMULPD      actkernconst<>+1312(SB), Y3, Y9
 	VROUNDPD    $0x08, Y9, Y9
@@ -64441,13 +64441,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y5, Y6
 	VMOVAPD     Y2, Y7
 	VFMADD213PD Y6, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+9216(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9152(SB), Y3, Y6
 	VMULPD      Y2, Y5, Y8
-	VMULPD      actkernconst<>+8800(SB), Y5, Y9
-	VADDPD      actkernconst<>+8768(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8736(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+8736(SB), Y5, Y9
 	VADDPD      actkernconst<>+8704(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8672(SB), Y9, Y9
@@ -64462,9 +64458,13 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8512(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9280(SB), Y9, Y9
+	VADDPD      actkernconst<>+8480(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9248(SB), Y9, Y9
+	VADDPD      actkernconst<>+8448(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+9216(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+9184(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
@@ -64473,11 +64473,7 @@ single:
 	VADDPD      Y10, Y11, Y11
 	VFMADD213PD Y11, Y8, Y9
 	VADDPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+9184(SB), Y5, Y9
-	VADDPD      actkernconst<>+9152(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9120(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+9120(SB), Y5, Y9
 	VADDPD      actkernconst<>+9088(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9056(SB), Y9, Y9
@@ -64496,9 +64492,13 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8832(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8800(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8768(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+4192(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+7744(SB), Y3, Y3
+	VMULPD      actkernconst<>+7680(SB), Y3, Y3
 	VMAXPD      actkernconst<>+448(SB), Y3, Y3
 	VMULPD      actkernconst<>+1312(SB), Y3, Y9
 	VROUNDPD    $0x08, Y9, Y9
@@ -64583,13 +64583,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y5, Y6
 	VMOVAPD     Y2, Y7
 	VFMADD213PD Y6, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+9216(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9152(SB), Y3, Y6
 	VMULPD      Y2, Y5, Y8
-	VMULPD      actkernconst<>+8800(SB), Y5, Y9
-	VADDPD      actkernconst<>+8768(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8736(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+8736(SB), Y5, Y9
 	VADDPD      actkernconst<>+8704(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8672(SB), Y9, Y9
@@ -64604,9 +64600,13 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8512(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9280(SB), Y9, Y9
+	VADDPD      actkernconst<>+8480(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9248(SB), Y9, Y9
+	VADDPD      actkernconst<>+8448(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+9216(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+9184(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
@@ -64615,11 +64615,7 @@ tail:
 	VADDPD      Y10, Y11, Y11
 	VFMADD213PD Y11, Y8, Y9
 	VADDPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+9184(SB), Y5, Y9
-	VADDPD      actkernconst<>+9152(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9120(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+9120(SB), Y5, Y9
 	VADDPD      actkernconst<>+9088(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9056(SB), Y9, Y9
@@ -64638,9 +64634,13 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8832(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8800(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8768(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+4192(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+7744(SB), Y3, Y3
+	VMULPD      actkernconst<>+7680(SB), Y3, Y3
 	VMAXPD      actkernconst<>+448(SB), Y3, Y3
 	VMULPD      actkernconst<>+1312(SB), Y3, Y9
 	VROUNDPD    $0x08, Y9, Y9
@@ -66292,7 +66292,7 @@ DATA actkernconst<>+4144(SB)/8, $0xffffffffffffffff
 DATA actkernconst<>+4152(SB)/8, $0xffffffffffffffff
 DATA actkernconst<>+4160(SB)/8, $0x4008000000000000
 DATA actkernconst<>+4168(SB)/8, $0xc008000000000000
-DATA actkernconst<>+4176(SB)/8, $0x4018000000000000
+DATA actkernconst<>+4176(SB)/8, $0x3fc5555555555555
 DATA actkernconst<>+4184(SB)/8, $0x0000000000000000
 DATA actkernconst<>+4192(SB)/8, $0x4008000000000000
 DATA actkernconst<>+4200(SB)/8, $0x4008000000000000
@@ -66302,636 +66302,628 @@ DATA actkernconst<>+4224(SB)/8, $0xc008000000000000
 DATA actkernconst<>+4232(SB)/8, $0xc008000000000000
 DATA actkernconst<>+4240(SB)/8, $0xc008000000000000
 DATA actkernconst<>+4248(SB)/8, $0xc008000000000000
-DATA actkernconst<>+4256(SB)/8, $0x4018000000000000
-DATA actkernconst<>+4264(SB)/8, $0x4018000000000000
-DATA actkernconst<>+4272(SB)/8, $0x4018000000000000
-DATA actkernconst<>+4280(SB)/8, $0x4018000000000000
-DATA actkernconst<>+4288(SB)/8, $0x3fc5555555555555
+DATA actkernconst<>+4256(SB)/8, $0x3fc5555555555555
+DATA actkernconst<>+4264(SB)/8, $0x3fc5555555555555
+DATA actkernconst<>+4272(SB)/8, $0x3fc5555555555555
+DATA actkernconst<>+4280(SB)/8, $0x3fc5555555555555
+DATA actkernconst<>+4288(SB)/8, $0x00000000ff800000
 DATA actkernconst<>+4296(SB)/8, $0x0000000000000000
 DATA actkernconst<>+4304(SB)/8, $0x0000000000000000
 DATA actkernconst<>+4312(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4320(SB)/8, $0x3fc5555555555555
-DATA actkernconst<>+4328(SB)/8, $0x3fc5555555555555
-DATA actkernconst<>+4336(SB)/8, $0x3fc5555555555555
-DATA actkernconst<>+4344(SB)/8, $0x3fc5555555555555
-DATA actkernconst<>+4352(SB)/8, $0x00000000ff800000
-DATA actkernconst<>+4360(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4320(SB)/8, $0xff800000ff800000
+DATA actkernconst<>+4328(SB)/8, $0xff800000ff800000
+DATA actkernconst<>+4336(SB)/8, $0xff800000ff800000
+DATA actkernconst<>+4344(SB)/8, $0xff800000ff800000
+DATA actkernconst<>+4352(SB)/8, $0x7f8000007fffffff
+DATA actkernconst<>+4360(SB)/8, $0x00000000bf800000
 DATA actkernconst<>+4368(SB)/8, $0x0000000000000000
 DATA actkernconst<>+4376(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4384(SB)/8, $0xff800000ff800000
-DATA actkernconst<>+4392(SB)/8, $0xff800000ff800000
-DATA actkernconst<>+4400(SB)/8, $0xff800000ff800000
-DATA actkernconst<>+4408(SB)/8, $0xff800000ff800000
-DATA actkernconst<>+4416(SB)/8, $0x7f8000007fffffff
-DATA actkernconst<>+4424(SB)/8, $0x00000000bf800000
-DATA actkernconst<>+4432(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4440(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4448(SB)/8, $0x7fffffff7fffffff
-DATA actkernconst<>+4456(SB)/8, $0x7fffffff7fffffff
-DATA actkernconst<>+4464(SB)/8, $0x7fffffff7fffffff
-DATA actkernconst<>+4472(SB)/8, $0x7fffffff7fffffff
-DATA actkernconst<>+4480(SB)/8, $0x7f8000007f800000
-DATA actkernconst<>+4488(SB)/8, $0x7f8000007f800000
-DATA actkernconst<>+4496(SB)/8, $0x7f8000007f800000
-DATA actkernconst<>+4504(SB)/8, $0x7f8000007f800000
-DATA actkernconst<>+4512(SB)/8, $0xbf800000bf800000
-DATA actkernconst<>+4520(SB)/8, $0xbf800000bf800000
-DATA actkernconst<>+4528(SB)/8, $0xbf800000bf800000
-DATA actkernconst<>+4536(SB)/8, $0xbf800000bf800000
-DATA actkernconst<>+4544(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4552(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4560(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4568(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4576(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4584(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+4592(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+4600(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+4608(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+4616(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+4624(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+4632(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4640(SB)/8, $0x000fffffffffffff
-DATA actkernconst<>+4648(SB)/8, $0x000fffffffffffff
-DATA actkernconst<>+4656(SB)/8, $0x000fffffffffffff
-DATA actkernconst<>+4664(SB)/8, $0x000fffffffffffff
-DATA actkernconst<>+4672(SB)/8, $0x00000000000007ff
-DATA actkernconst<>+4680(SB)/8, $0x00000000000007ff
-DATA actkernconst<>+4688(SB)/8, $0x00000000000007ff
-DATA actkernconst<>+4696(SB)/8, $0x00000000000007ff
-DATA actkernconst<>+4704(SB)/8, $0x4330000000000000
-DATA actkernconst<>+4712(SB)/8, $0x4330000000000000
-DATA actkernconst<>+4720(SB)/8, $0x4330000000000000
-DATA actkernconst<>+4728(SB)/8, $0x4330000000000000
-DATA actkernconst<>+4736(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4744(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4752(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4760(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4768(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4776(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4784(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4792(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4800(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4808(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4816(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4824(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4832(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4840(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4848(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4856(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4864(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4872(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4880(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4888(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4896(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+4904(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+4912(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+4920(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+4928(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+4936(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+4944(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+4952(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+4960(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+4968(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+4976(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+4984(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+4992(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+5000(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+5008(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+5016(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+5024(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+5032(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+5040(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+5048(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+5056(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+5064(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+5072(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+5080(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+5088(SB)/8, $0x4034000000000000
-DATA actkernconst<>+5096(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5104(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5112(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5120(SB)/8, $0x4034000000000000
-DATA actkernconst<>+5128(SB)/8, $0x4034000000000000
-DATA actkernconst<>+5136(SB)/8, $0x4034000000000000
-DATA actkernconst<>+5144(SB)/8, $0x4034000000000000
-DATA actkernconst<>+5152(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+5160(SB)/8, $0x3f9c9f40193f744c
-DATA actkernconst<>+5168(SB)/8, $0x3fd793f9434fbb17
-DATA actkernconst<>+5176(SB)/8, $0x3fd7e53ec82f25e8
-DATA actkernconst<>+5184(SB)/8, $0x4039000000000000
+DATA actkernconst<>+4384(SB)/8, $0x7fffffff7fffffff
+DATA actkernconst<>+4392(SB)/8, $0x7fffffff7fffffff
+DATA actkernconst<>+4400(SB)/8, $0x7fffffff7fffffff
+DATA actkernconst<>+4408(SB)/8, $0x7fffffff7fffffff
+DATA actkernconst<>+4416(SB)/8, $0x7f8000007f800000
+DATA actkernconst<>+4424(SB)/8, $0x7f8000007f800000
+DATA actkernconst<>+4432(SB)/8, $0x7f8000007f800000
+DATA actkernconst<>+4440(SB)/8, $0x7f8000007f800000
+DATA actkernconst<>+4448(SB)/8, $0xbf800000bf800000
+DATA actkernconst<>+4456(SB)/8, $0xbf800000bf800000
+DATA actkernconst<>+4464(SB)/8, $0xbf800000bf800000
+DATA actkernconst<>+4472(SB)/8, $0xbf800000bf800000
+DATA actkernconst<>+4480(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4488(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4496(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4504(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4512(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4520(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4528(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+4536(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+4544(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+4552(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4560(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+4568(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4576(SB)/8, $0x000fffffffffffff
+DATA actkernconst<>+4584(SB)/8, $0x000fffffffffffff
+DATA actkernconst<>+4592(SB)/8, $0x000fffffffffffff
+DATA actkernconst<>+4600(SB)/8, $0x000fffffffffffff
+DATA actkernconst<>+4608(SB)/8, $0x00000000000007ff
+DATA actkernconst<>+4616(SB)/8, $0x00000000000007ff
+DATA actkernconst<>+4624(SB)/8, $0x00000000000007ff
+DATA actkernconst<>+4632(SB)/8, $0x00000000000007ff
+DATA actkernconst<>+4640(SB)/8, $0x4330000000000000
+DATA actkernconst<>+4648(SB)/8, $0x4330000000000000
+DATA actkernconst<>+4656(SB)/8, $0x4330000000000000
+DATA actkernconst<>+4664(SB)/8, $0x4330000000000000
+DATA actkernconst<>+4672(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4680(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4688(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4696(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4704(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4712(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4720(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4728(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4736(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4744(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4752(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4760(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4768(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4776(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4784(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4792(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4800(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4808(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4816(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4824(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4832(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4840(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4848(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4856(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4864(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+4872(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+4880(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+4888(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+4896(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+4904(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+4912(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+4920(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+4928(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+4936(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+4944(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+4952(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+4960(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4968(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4976(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4984(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4992(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+5000(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+5008(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+5016(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+5024(SB)/8, $0x4034000000000000
+DATA actkernconst<>+5032(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5040(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5048(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5056(SB)/8, $0x4034000000000000
+DATA actkernconst<>+5064(SB)/8, $0x4034000000000000
+DATA actkernconst<>+5072(SB)/8, $0x4034000000000000
+DATA actkernconst<>+5080(SB)/8, $0x4034000000000000
+DATA actkernconst<>+5088(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+5096(SB)/8, $0x3f9c9f40193f744c
+DATA actkernconst<>+5104(SB)/8, $0x3fd793f9434fbb17
+DATA actkernconst<>+5112(SB)/8, $0x3fd7e53ec82f25e8
+DATA actkernconst<>+5120(SB)/8, $0x4039000000000000
+DATA actkernconst<>+5128(SB)/8, $0xbfd3333333333333
+DATA actkernconst<>+5136(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+5144(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5152(SB)/8, $0x4039000000000000
+DATA actkernconst<>+5160(SB)/8, $0x4039000000000000
+DATA actkernconst<>+5168(SB)/8, $0x4039000000000000
+DATA actkernconst<>+5176(SB)/8, $0x4039000000000000
+DATA actkernconst<>+5184(SB)/8, $0xbfd3333333333333
 DATA actkernconst<>+5192(SB)/8, $0xbfd3333333333333
-DATA actkernconst<>+5200(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+5208(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5216(SB)/8, $0x4039000000000000
-DATA actkernconst<>+5224(SB)/8, $0x4039000000000000
-DATA actkernconst<>+5232(SB)/8, $0x4039000000000000
-DATA actkernconst<>+5240(SB)/8, $0x4039000000000000
-DATA actkernconst<>+5248(SB)/8, $0xbfd3333333333333
-DATA actkernconst<>+5256(SB)/8, $0xbfd3333333333333
-DATA actkernconst<>+5264(SB)/8, $0xbfd3333333333333
-DATA actkernconst<>+5272(SB)/8, $0xbfd3333333333333
-DATA actkernconst<>+5280(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+5288(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+5296(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+5304(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+5312(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+5320(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+5328(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+5336(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+5344(SB)/8, $0x3f9c9f40193f744c
-DATA actkernconst<>+5352(SB)/8, $0x3f9c9f40193f744c
-DATA actkernconst<>+5360(SB)/8, $0x3f9c9f40193f744c
-DATA actkernconst<>+5368(SB)/8, $0x3f9c9f40193f744c
-DATA actkernconst<>+5376(SB)/8, $0x3fd793f9434fbb17
-DATA actkernconst<>+5384(SB)/8, $0x3fd793f9434fbb17
-DATA actkernconst<>+5392(SB)/8, $0x3fd793f9434fbb17
-DATA actkernconst<>+5400(SB)/8, $0x3fd793f9434fbb17
-DATA actkernconst<>+5408(SB)/8, $0x3fd7e53ec82f25e8
-DATA actkernconst<>+5416(SB)/8, $0x3fd7e53ec82f25e8
-DATA actkernconst<>+5424(SB)/8, $0x3fd7e53ec82f25e8
-DATA actkernconst<>+5432(SB)/8, $0x3fd7e53ec82f25e8
-DATA actkernconst<>+5440(SB)/8, $0x0000000040c00000
-DATA actkernconst<>+5448(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5200(SB)/8, $0xbfd3333333333333
+DATA actkernconst<>+5208(SB)/8, $0xbfd3333333333333
+DATA actkernconst<>+5216(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+5224(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+5232(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+5240(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+5248(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+5256(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+5264(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+5272(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+5280(SB)/8, $0x3f9c9f40193f744c
+DATA actkernconst<>+5288(SB)/8, $0x3f9c9f40193f744c
+DATA actkernconst<>+5296(SB)/8, $0x3f9c9f40193f744c
+DATA actkernconst<>+5304(SB)/8, $0x3f9c9f40193f744c
+DATA actkernconst<>+5312(SB)/8, $0x3fd793f9434fbb17
+DATA actkernconst<>+5320(SB)/8, $0x3fd793f9434fbb17
+DATA actkernconst<>+5328(SB)/8, $0x3fd793f9434fbb17
+DATA actkernconst<>+5336(SB)/8, $0x3fd793f9434fbb17
+DATA actkernconst<>+5344(SB)/8, $0x3fd7e53ec82f25e8
+DATA actkernconst<>+5352(SB)/8, $0x3fd7e53ec82f25e8
+DATA actkernconst<>+5360(SB)/8, $0x3fd7e53ec82f25e8
+DATA actkernconst<>+5368(SB)/8, $0x3fd7e53ec82f25e8
+DATA actkernconst<>+5376(SB)/8, $0x0000000040c00000
+DATA actkernconst<>+5384(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5392(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5400(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5408(SB)/8, $0x40c0000040c00000
+DATA actkernconst<>+5416(SB)/8, $0x40c0000040c00000
+DATA actkernconst<>+5424(SB)/8, $0x40c0000040c00000
+DATA actkernconst<>+5432(SB)/8, $0x40c0000040c00000
+DATA actkernconst<>+5440(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+5448(SB)/8, $0x3ffc212cc640f031
 DATA actkernconst<>+5456(SB)/8, $0x0000000000000000
 DATA actkernconst<>+5464(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5472(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+5480(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+5488(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+5496(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+5504(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+5472(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+5480(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+5488(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+5496(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+5504(SB)/8, $0x3ffc212cc640f031
 DATA actkernconst<>+5512(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+5520(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5528(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5536(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5544(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5552(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5560(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5568(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+5576(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+5584(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+5592(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+5600(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5520(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+5528(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+5536(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5544(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5552(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5560(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5568(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5576(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5584(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5592(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5600(SB)/8, $0x4046800000000000
 DATA actkernconst<>+5608(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5616(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5624(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5632(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5640(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5648(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5656(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5664(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5672(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5680(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5688(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5696(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5704(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5712(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5720(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5728(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5736(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5744(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5752(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5760(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5768(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5776(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5784(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5792(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5800(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5808(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5816(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5824(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+5832(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+5840(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+5848(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+5856(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+5864(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+5872(SB)/8, $0x4030000000000000
-DATA actkernconst<>+5880(SB)/8, $0x4020000000000000
-DATA actkernconst<>+5888(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+5896(SB)/8, $0x3960000000000000
-DATA actkernconst<>+5904(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+5912(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+5920(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+5928(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+5936(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+5944(SB)/8, $0x4046000000000000
-DATA actkernconst<>+5952(SB)/8, $0x404a000000000000
-DATA actkernconst<>+5960(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+5968(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+5976(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+5984(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+5992(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+6000(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+6008(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+6016(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+6024(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+6032(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+6040(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+6048(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+6056(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+6064(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+6072(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+6080(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+6088(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+6096(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+6104(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6112(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+6120(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+6128(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+6136(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+6144(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+6152(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+6160(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+6168(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+6176(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+6184(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+6192(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+6200(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6208(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6216(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+6224(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6232(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6240(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6248(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6256(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6264(SB)/8, $0x0000000000000000
-DATA actkernconst<>+6272(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+6280(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+6288(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+6296(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+6304(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+6312(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+6320(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+6328(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+6336(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6344(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6352(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6360(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6368(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6376(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6384(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6392(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6400(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6408(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6416(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6424(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6432(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+6440(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+6448(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+6456(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+6464(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6472(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6480(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6488(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6496(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6504(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6512(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6520(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6528(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6536(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6544(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6552(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6560(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6568(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6576(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6584(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6592(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6600(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6608(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6616(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6624(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6632(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6640(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6648(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6656(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6664(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6672(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6680(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6688(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6696(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6704(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6712(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6720(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6728(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6736(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6744(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6752(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6760(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6768(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6776(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6784(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6792(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6800(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6808(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6816(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6824(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6832(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6840(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6848(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6856(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6864(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6872(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6880(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6888(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6896(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6904(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6912(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6920(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6928(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6936(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6944(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+6952(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+6960(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+6968(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+6976(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6984(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6992(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+7000(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+7008(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+7016(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+7024(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+7032(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+7040(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7048(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7056(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7064(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7072(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7080(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7088(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7096(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7104(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7112(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7120(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7128(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7136(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7144(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7152(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7160(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7168(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7176(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7184(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7192(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7200(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7208(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7216(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7224(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7232(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7240(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7248(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7256(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7264(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7272(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7280(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7288(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7296(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7304(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7312(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7320(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7328(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7336(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7344(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7352(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7360(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7368(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7376(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7384(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7392(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7400(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7408(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7416(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7424(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7432(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7440(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7448(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7456(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7464(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7472(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7480(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7488(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7496(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7504(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7512(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7520(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7528(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7536(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7544(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7552(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7560(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7568(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7576(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7584(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7592(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7600(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7608(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7616(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7624(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7632(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7640(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7648(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7656(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7664(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7672(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7680(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7688(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7696(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7704(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7712(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7720(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7728(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7736(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7744(SB)/8, $0xc000000000000000
-DATA actkernconst<>+7752(SB)/8, $0xc000000000000000
-DATA actkernconst<>+7760(SB)/8, $0xc000000000000000
-DATA actkernconst<>+7768(SB)/8, $0xc000000000000000
-DATA actkernconst<>+7776(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+7784(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+7792(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+7800(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+7808(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+7816(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+7824(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+7832(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+7840(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+7848(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+7856(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+7864(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+7872(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7880(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7888(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7896(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7904(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7912(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7920(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7928(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7936(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7944(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7952(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7960(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7968(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+7976(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+7984(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+7992(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+8000(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+8008(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+8016(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+8024(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+8032(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+8040(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+8048(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+8056(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+8064(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+8072(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+8080(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+8088(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+8096(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+8104(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+8112(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+8120(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+8128(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+5616(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5624(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5632(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5640(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5648(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5656(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5664(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5672(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5680(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5688(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5696(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5704(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5712(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5720(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5728(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5736(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5744(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5752(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5760(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+5768(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+5776(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+5784(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+5792(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+5800(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+5808(SB)/8, $0x4030000000000000
+DATA actkernconst<>+5816(SB)/8, $0x4020000000000000
+DATA actkernconst<>+5824(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+5832(SB)/8, $0x3960000000000000
+DATA actkernconst<>+5840(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+5848(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+5856(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+5864(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+5872(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+5880(SB)/8, $0x4046000000000000
+DATA actkernconst<>+5888(SB)/8, $0x404a000000000000
+DATA actkernconst<>+5896(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+5904(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+5912(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+5920(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+5928(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+5936(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+5944(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+5952(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+5960(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+5968(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+5976(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+5984(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+5992(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+6000(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+6008(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+6016(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+6024(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+6032(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+6040(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6048(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+6056(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+6064(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+6072(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+6080(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+6088(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+6096(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+6104(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+6112(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+6120(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+6128(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+6136(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6144(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6152(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+6160(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6168(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6176(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6184(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6192(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6200(SB)/8, $0x0000000000000000
+DATA actkernconst<>+6208(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+6216(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+6224(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+6232(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+6240(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+6248(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+6256(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+6264(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+6272(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+6280(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+6288(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+6296(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+6304(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6312(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6320(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6328(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6336(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6344(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6352(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6360(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6368(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+6376(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+6384(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+6392(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+6400(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6408(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6416(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6424(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6432(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6440(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6448(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6456(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6464(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6472(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6480(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6488(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6496(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6504(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6512(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6520(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6528(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6536(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6544(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6552(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6560(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6568(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6576(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6584(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6592(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6600(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6608(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6616(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6624(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6632(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6640(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6648(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6656(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6664(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6672(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6680(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6688(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6696(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6704(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6712(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6720(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6728(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6736(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6744(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6752(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6760(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6768(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6776(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6784(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6792(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6800(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6808(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6816(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6824(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6832(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6840(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6848(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6856(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6864(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6872(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6880(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+6888(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+6896(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+6904(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+6912(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6920(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6928(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6936(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6944(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+6952(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+6960(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+6968(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+6976(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6984(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6992(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7000(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7008(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7016(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7024(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7032(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7040(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7048(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7056(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7064(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7072(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7080(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7088(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7096(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7104(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7112(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7120(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7128(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7136(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7144(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7152(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7160(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7168(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7176(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7184(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7192(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7200(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7208(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7216(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7224(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7232(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7240(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7248(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7256(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7264(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7272(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7280(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7288(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7296(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7304(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7312(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7320(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7328(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7336(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7344(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7352(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7360(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7368(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7376(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7384(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7392(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7400(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7408(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7416(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7424(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7432(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7440(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7448(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7456(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7464(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7472(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7480(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7488(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7496(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7504(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7512(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7520(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7528(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7536(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7544(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7552(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7560(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7568(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7576(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7584(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7592(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7600(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7608(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7616(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7624(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7632(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7640(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7648(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7656(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7664(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7672(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7680(SB)/8, $0xc000000000000000
+DATA actkernconst<>+7688(SB)/8, $0xc000000000000000
+DATA actkernconst<>+7696(SB)/8, $0xc000000000000000
+DATA actkernconst<>+7704(SB)/8, $0xc000000000000000
+DATA actkernconst<>+7712(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+7720(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+7728(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+7736(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+7744(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7752(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7760(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7768(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7776(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7784(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7792(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7800(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7808(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+7816(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+7824(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+7832(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+7840(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+7848(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+7856(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+7864(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+7872(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+7880(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+7888(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+7896(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+7904(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7912(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7920(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7928(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7936(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7944(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7952(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7960(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7968(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+7976(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+7984(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+7992(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+8000(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+8008(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+8016(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+8024(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+8032(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+8040(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+8048(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+8056(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+8064(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8072(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8080(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8088(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8096(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8104(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8112(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8120(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8128(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+8136(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8144(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8152(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8160(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8168(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8176(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8184(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8192(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8200(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8208(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8216(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8224(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+8232(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8240(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8248(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8256(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+8264(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+8272(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+8280(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+8288(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8296(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8304(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8312(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8320(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8328(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+8336(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+8344(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+8352(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+8360(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+8368(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+8376(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+8384(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+8392(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8400(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8408(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8416(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8424(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8432(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8440(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8448(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8456(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8464(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8472(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8480(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8488(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8496(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8504(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8512(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8520(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8528(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8536(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8544(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8552(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8560(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8568(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8576(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8584(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8592(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8600(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8608(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8616(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8624(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8632(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8640(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8648(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8656(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8664(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8672(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8680(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8688(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8696(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8704(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8712(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8720(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8728(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8736(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8744(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8752(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8760(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8768(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8776(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8784(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8792(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8800(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8808(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8816(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8824(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8832(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8840(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8848(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8856(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8864(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8872(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8880(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8888(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8896(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8904(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8912(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8920(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8928(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8936(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8944(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8952(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8960(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8968(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8976(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8984(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8992(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+9000(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+9008(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+9016(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+9024(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+9032(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+9040(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+9048(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+9056(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+9064(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+9072(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+9080(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+9088(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+9096(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+9104(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+9112(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+9120(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+9128(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+9136(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+9144(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+9152(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+9160(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+9168(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+9176(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+9184(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+9192(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+9200(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+9208(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+9216(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+9224(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+9232(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+9240(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+9248(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9256(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9264(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9272(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9280(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+9288(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+9296(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+9304(SB)/8, $0x3f6d41d41d41d41d
-GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9312
+DATA actkernconst<>+8144(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8152(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8160(SB)/8, $0x5f138d352e5096af
+DATA actkernconst<>+8168(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8176(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8184(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8192(SB)/8, $0x5f138d352e5096af
+DATA actkernconst<>+8200(SB)/8, $0x5f138d352e5096af
+DATA actkernconst<>+8208(SB)/8, $0x5f138d352e5096af
+DATA actkernconst<>+8216(SB)/8, $0x5f138d352e5096af
+DATA actkernconst<>+8224(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8232(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8240(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8248(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8256(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+8264(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+8272(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+8280(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+8288(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+8296(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+8304(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+8312(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+8320(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+8328(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8336(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8344(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8352(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8360(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+8368(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+8376(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8384(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8392(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8400(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8408(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8416(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8424(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8432(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8440(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8448(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8456(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8464(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8472(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8480(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8488(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8496(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8504(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8512(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8520(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8528(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8536(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8544(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8552(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8560(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8568(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8576(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+8584(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+8592(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+8600(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+8608(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+8616(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+8624(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+8632(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+8640(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8648(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8656(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8664(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8672(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8680(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8688(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8696(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8704(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8712(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8720(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8728(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8736(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8744(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8752(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8760(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8768(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8776(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8784(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8792(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8800(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8808(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8816(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8824(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8832(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8840(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8848(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8856(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8864(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8872(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8880(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8888(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8896(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8904(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8912(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8920(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8928(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8936(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8944(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8952(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8960(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+8968(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+8976(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+8984(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+8992(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+9000(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+9008(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+9016(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+9024(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+9032(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+9040(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+9048(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+9056(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+9064(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+9072(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+9080(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+9088(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+9096(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+9104(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+9112(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+9120(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+9128(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+9136(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+9144(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+9152(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+9160(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+9168(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+9176(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+9184(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+9192(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+9200(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+9208(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+9216(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+9224(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+9232(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+9240(SB)/8, $0x3f6d41d41d41d41d
+GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9248
