@@ -39150,15 +39150,20 @@ TEXT ·sinAVX512(SB), NOSPLIT, $8-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6136(SB), Z0
-	VBROADCASTSD actkernconst<>+6144(SB), Z1
-	VBROADCASTSD actkernconst<>+1824(SB), Z2
-	VBROADCASTSD actkernconst<>+6152(SB), Z3
-	VBROADCASTSD actkernconst<>+6160(SB), Z4
-	VBROADCASTSD actkernconst<>+6168(SB), Z5
-	VBROADCASTSD actkernconst<>+6176(SB), Z6
-	VBROADCASTSD actkernconst<>+6184(SB), Z7
-	VBROADCASTSD actkernconst<>+6192(SB), Z8
+	VBROADCASTSD actkernconst<>+1824(SB), Z0
+	VBROADCASTSD actkernconst<>+6112(SB), Z1
+	VBROADCASTSD actkernconst<>+1832(SB), Z2
+	VBROADCASTSD actkernconst<>+224(SB), Z3
+	VBROADCASTSD actkernconst<>+6120(SB), Z4
+	VBROADCASTSD actkernconst<>+6128(SB), Z5
+	VBROADCASTSD actkernconst<>+6136(SB), Z6
+	VBROADCASTSD actkernconst<>+6144(SB), Z7
+	VBROADCASTSD actkernconst<>+6152(SB), Z8
+	VBROADCASTSD actkernconst<>+6160(SB), Z9
+	VBROADCASTSD actkernconst<>+6168(SB), Z10
+	VBROADCASTSD actkernconst<>+6176(SB), Z11
+	VBROADCASTSD actkernconst<>+6184(SB), Z12
+	VBROADCASTSD actkernconst<>+6192(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -39166,538 +39171,233 @@ TEXT ·sinAVX512(SB), NOSPLIT, $8-52
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z9
-	VMULPD.BCST      (SP), Z9, Z10
-	VANDPD.BCST      actkernconst<>+1632(SB), Z10, Z11
-	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z12
-	VBROADCASTSD     actkernconst<>+6048(SB), Z13
-	VCMPPD           $0x12, Z12, Z13, K2
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z12
-	VBROADCASTSD     (SP), Z13
-	VMOVAPD          Z9, Z14
-	VFMADD213PD      Z12, Z13, Z14
-	VBROADCASTSD     actkernconst<>+5848(SB), Z12
-	VCMPPD           $0x11, Z11, Z12, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
-	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z11
-	VBLENDMPD        Z10, Z11, K3, Z12
-	VGETEXPPD        Z12, Z11
-	VBROADCASTSD     actkernconst<>+5864(SB), Z13
-	VMOVAPD          Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z13, Z15
-	VRNDSCALEPD      $0x09, Z15, Z15
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z13
-	VMOVAPD          Z15, Z16
-	VFMADD213PD      Z13, Z6, Z16
-	VBROADCASTSD     actkernconst<>+5888(SB), Z13
-	VSUBPD           Z11, Z13, Z11
-	VSCALEFPD        Z11, Z12, Z12
-	VBROADCASTSD     actkernconst<>+5808(SB), Z11
-	VCMPPD           $0x12, Z15, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z15, Z11
-	VBLENDMPD        Z11, Z15, K4, Z11
-	VBROADCASTSD     actkernconst<>+5896(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z13, K4, Z15
-	VBROADCASTSD     actkernconst<>+5904(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+5912(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K4, Z18
-	VBROADCASTSD     actkernconst<>+5920(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+5928(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z13, K4, Z20
-	VBROADCASTSD     actkernconst<>+5936(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z13, K4, Z21
-	VBROADCASTSD     actkernconst<>+5944(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z13, K4, Z22
-	VBROADCASTSD     actkernconst<>+5816(SB), Z13
-	VCMPPD           $0x12, Z11, Z13, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z13
-	VBLENDMPD        Z13, Z11, K4, Z13
-	VBLENDMPD        Z7, Z15, K4, Z15
-	VBLENDMPD        Z8, Z17, K4, Z17
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z22, K4, Z22
-	VBROADCASTSD     actkernconst<>+5952(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z24
-	VBROADCASTSD     actkernconst<>+5760(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z25, K4, Z26
-	VBROADCASTSD     actkernconst<>+5768(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z25, K4, Z27
-	VBROADCASTSD     actkernconst<>+1840(SB), Z25
-	VCMPPD           $0x12, Z13, Z25, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z13, Z25
-	VBLENDMPD        Z25, Z13, K4, Z25
-	VBLENDMPD        Z20, Z15, K4, Z15
-	VBLENDMPD        Z21, Z17, K4, Z17
-	VBLENDMPD        Z22, Z18, K4, Z18
-	VBLENDMPD        Z23, Z19, K4, Z19
-	VBLENDMPD        Z11, Z20, K4, Z11
-	VBLENDMPD        Z24, Z21, K4, Z24
-	VBLENDMPD        Z26, Z22, K4, Z26
-	VBLENDMPD        Z27, Z23, K4, Z27
-	VCMPPD           $0x12, Z25, Z2, K4
-	VSUBPD           Z2, Z25, Z13
-	VBLENDMPD        Z13, Z25, K4, Z13
-	VBLENDMPD        Z18, Z15, K4, Z15
-	VBLENDMPD        Z19, Z17, K4, Z17
-	VBLENDMPD        Z11, Z18, K4, Z18
-	VBLENDMPD        Z24, Z19, K4, Z19
-	VBLENDMPD        Z26, Z11, K4, Z26
-	VBLENDMPD        Z27, Z24, K4, Z27
-	VBROADCASTSD     actkernconst<>+224(SB), Z11
-	VCMPPD           $0x12, Z13, Z11, K4
-	VBLENDMPD        Z17, Z15, K4, Z15
-	VBLENDMPD        Z18, Z17, K4, Z17
-	VBLENDMPD        Z19, Z18, K4, Z18
-	VBLENDMPD        Z26, Z19, K4, Z19
-	VBLENDMPD        Z27, Z26, K4, Z27
-	VADDPD.BCST      actkernconst<>+104(SB), Z16, Z11
-	VSCALEFPD        Z11, Z15, Z15
-	VADDPD           Z6, Z16, Z11
-	VSCALEFPD        Z11, Z17, Z17
-	VADDPD.BCST      actkernconst<>+6016(SB), Z16, Z11
-	VSCALEFPD        Z11, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6024(SB), Z16, Z11
-	VSCALEFPD        Z11, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6032(SB), Z16, Z16
-	VSCALEFPD        Z16, Z27, Z27
-	VMULPD           Z5, Z15, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VFMADD213PD      Z15, Z4, Z11
-	VADDPD           Z2, Z17, Z13
-	VSUBPD           Z2, Z13, Z13
-	VSUBPD           Z13, Z17, Z17
-	VADDPD           Z13, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5824(SB), Z18, Z13
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z13, Z13
-	VSUBPD           Z13, Z18, Z18
-	VADDPD           Z13, Z17, Z17
-	VADDPD.BCST      actkernconst<>+5832(SB), Z19, Z13
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z13, Z13
-	VSUBPD           Z13, Z19, Z19
-	VADDPD           Z13, Z18, Z18
-	VADDPD           Z27, Z19, Z19
-	VMULPD           Z11, Z12, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z15
-	VFMADD213PD      Z15, Z12, Z11
-	VMULPD           Z5, Z13, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD213PD      Z13, Z4, Z15
-	VADDPD           Z11, Z15, Z15
-	VMULPD           Z17, Z12, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
-	VFMADD213PD      Z13, Z12, Z17
-	VRNDSCALEPD      $0x08, Z11, Z13
-	VSUBPD           Z13, Z11, Z11
-	VMULPD           Z18, Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
-	VFMADD213PD      Z20, Z12, Z18
-	VMULPD           Z19, Z12, Z12
-	VADDPD           Z11, Z15, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VSUBPD           Z19, Z15, Z15
-	VADDPD           Z11, Z15, Z20
-	VSUBPD           Z15, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z15, Z15
-	VSUBPD           Z21, Z11, Z11
-	VADDPD           Z11, Z15, Z15
-	VADDPD           Z17, Z15, Z15
-	VADDPD           Z16, Z15, Z11
-	VSUBPD           Z15, Z11, Z17
-	VSUBPD           Z17, Z11, Z21
-	VSUBPD           Z21, Z15, Z15
-	VSUBPD           Z17, Z16, Z16
-	VADDPD           Z16, Z15, Z15
-	VADDPD           Z11, Z20, Z16
-	VSUBPD           Z20, Z16, Z17
-	VSUBPD           Z17, Z16, Z21
-	VSUBPD           Z21, Z20, Z20
-	VSUBPD           Z17, Z11, Z11
-	VADDPD           Z11, Z20, Z20
-	VADDPD           Z19, Z13, Z13
-	VADDPD           Z18, Z15, Z15
-	VADDPD           Z12, Z15, Z15
-	VMULPD           Z0, Z16, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VMOVAPD          Z16, Z17
-	VFMADD213PD      Z12, Z0, Z17
-	VMULPD           Z1, Z16, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z18
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z18, Z1, Z19
-	VMULPD           Z0, Z20, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z21
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z21, Z0, Z22
-	VADDPD           Z12, Z17, Z21
-	VSUBPD           Z17, Z21, Z23
-	VSUBPD           Z23, Z21, Z24
-	VSUBPD           Z24, Z17, Z17
-	VSUBPD           Z23, Z12, Z12
-	VADDPD           Z12, Z17, Z17
-	VADDPD           Z18, Z21, Z12
-	VSUBPD           Z21, Z12, Z23
-	VSUBPD           Z23, Z12, Z24
-	VSUBPD           Z24, Z21, Z21
-	VSUBPD           Z23, Z18, Z18
-	VADDPD           Z18, Z21, Z21
-	VADDPD           Z22, Z19, Z19
-	VFMADD213PD      Z19, Z3, Z16
-	VFMADD213PD      Z16, Z1, Z20
-	VFMADD213PD      Z20, Z0, Z15
-	VADDPD           Z21, Z17, Z17
-	VADDPD           Z15, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5840(SB), Z10, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
-	VMOVAPD          Z16, Z18
-	VFMADD213PD      Z10, Z0, Z18
-	VMULPD           Z1, Z16, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
-	VMOVAPD          Z16, Z21
-	VFMADD213PD      Z20, Z1, Z21
-	VMULPD           Z3, Z16, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VFMADD213PD      Z22, Z3, Z16
-	VADDPD           Z19, Z18, Z22
-	VSUBPD           Z18, Z22, Z23
-	VSUBPD           Z23, Z22, Z24
-	VSUBPD           Z24, Z18, Z18
-	VSUBPD           Z23, Z19, Z19
-	VADDPD           Z19, Z18, Z18
-	VADDPD           Z21, Z18, Z19
-	VSUBPD           Z18, Z19, Z23
-	VSUBPD           Z23, Z19, Z24
-	VSUBPD           Z24, Z18, Z18
-	VSUBPD           Z23, Z21, Z21
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z20, Z19, Z21
-	VSUBPD           Z19, Z21, Z23
-	VSUBPD           Z23, Z21, Z24
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z23, Z20, Z20
-	VADDPD           Z20, Z19, Z19
-	VADDPD           Z19, Z18, Z18
-	VADDPD           Z16, Z18, Z18
-	VBLENDMPD        Z13, Z15, K3, Z13
-	VBLENDMPD        Z11, Z22, K3, Z11
-	VBLENDMPD        Z12, Z21, K3, Z12
-	VBLENDMPD        Z17, Z18, K3, Z17
-	VANDPD.BCST      actkernconst<>+1632(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5848(SB), Z16
-	VCMPPD           $0x11, Z15, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z15, K4
-	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z15
-	VBLENDMPD        Z14, Z15, K3, Z16
-	VGETEXPPD        Z16, Z15
-	VBROADCASTSD     actkernconst<>+5864(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z18, Z19
-	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z15, Z18
-	VMOVAPD          Z19, Z20
-	VFMADD213PD      Z18, Z6, Z20
-	VBROADCASTSD     actkernconst<>+5888(SB), Z18
-	VSUBPD           Z15, Z18, Z15
-	VSCALEFPD        Z15, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5808(SB), Z15
-	VCMPPD           $0x12, Z19, Z15, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z15
-	VBLENDMPD        Z15, Z19, K4, Z15
-	VBROADCASTSD     actkernconst<>+5896(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5904(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5912(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5920(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
-	VBROADCASTSD     actkernconst<>+5928(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z18, K4, Z24
-	VBROADCASTSD     actkernconst<>+5936(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z25
-	VBROADCASTSD     actkernconst<>+5944(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z26
+	VCVTPS2PD        (CX), Z14
+	VMULPD.BCST      (SP), Z14, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
+	VMULPD           Z2, Z16, Z17
 	VBROADCASTSD     actkernconst<>+5816(SB), Z18
-	VCMPPD           $0x12, Z15, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z15, Z18
-	VBLENDMPD        Z18, Z15, K4, Z18
-	VBLENDMPD        Z7, Z19, K4, Z19
-	VBLENDMPD        Z8, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5952(SB), Z15
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z15, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z15
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z28
-	VBROADCASTSD     actkernconst<>+5760(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5768(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
-	VBROADCASTSD     actkernconst<>+1840(SB), Z29
-	VCMPPD           $0x12, Z18, Z29, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z29
-	VBLENDMPD        Z29, Z18, K4, Z29
+	VCMPPD           $0x12, Z17, Z18, K2
+	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VCMPPD           $0x11, Z16, Z17, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
+	KANDW            K4, K3, K3
+	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBLENDMPD        Z15, Z16, K3, Z17
+	VGETEXPPD        Z17, Z16
+	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VMOVAPD          Z16, Z19
+	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
+	VRNDSCALEPD      $0x09, Z19, Z19
+	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
+	VMOVAPD          Z19, Z20
+	VFMADD213PD      Z18, Z7, Z20
+	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VSUBPD           Z16, Z18, Z16
+	VSCALEFPD        Z16, Z17, Z17
+	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VCMPPD           $0x12, Z19, Z16, K4
+	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VBLENDMPD        Z16, Z19, K4, Z16
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
+	VBLENDMPD        Z12, Z18, K4, Z19
+	VBROADCASTSD     actkernconst<>+5880(SB), Z18
+	VBLENDMPD        Z13, Z18, K4, Z21
+	VBROADCASTSD     actkernconst<>+5888(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5904(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5912(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5920(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VCMPPD           $0x12, Z16, Z18, K4
+	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VBLENDMPD        Z18, Z16, K4, Z18
+	VBLENDMPD        Z8, Z19, K4, Z19
+	VBLENDMPD        Z9, Z21, K4, Z21
+	VBLENDMPD        Z10, Z22, K4, Z22
+	VBLENDMPD        Z11, Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5928(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD        Z12, Z8, K4, Z16
+	VBLENDMPD        Z13, Z9, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z10, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z11, K4, Z30
+	VBROADCASTSD     actkernconst<>+1840(SB), Z31
+	VCMPPD           $0x12, Z18, Z31, K4
+	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
+	VBLENDMPD        Z31, Z18, K4, Z31
 	VBLENDMPD        Z24, Z19, K4, Z19
 	VBLENDMPD        Z25, Z21, K4, Z21
 	VBLENDMPD        Z26, Z22, K4, Z22
 	VBLENDMPD        Z27, Z23, K4, Z23
-	VBLENDMPD        Z15, Z24, K4, Z15
+	VBLENDMPD        Z16, Z24, K4, Z16
 	VBLENDMPD        Z28, Z25, K4, Z28
-	VBLENDMPD        Z30, Z26, K4, Z30
-	VBLENDMPD        Z31, Z27, K4, Z31
-	VCMPPD           $0x12, Z29, Z2, K4
-	VSUBPD           Z2, Z29, Z18
-	VBLENDMPD        Z18, Z29, K4, Z18
+	VBLENDMPD        Z29, Z26, K4, Z29
+	VBLENDMPD        Z30, Z27, K4, Z30
+	VCMPPD           $0x12, Z31, Z0, K4
+	VSUBPD           Z0, Z31, Z18
+	VBLENDMPD        Z18, Z31, K4, Z18
 	VBLENDMPD        Z22, Z19, K4, Z19
 	VBLENDMPD        Z23, Z21, K4, Z21
-	VBLENDMPD        Z15, Z22, K4, Z22
+	VBLENDMPD        Z16, Z22, K4, Z22
 	VBLENDMPD        Z28, Z23, K4, Z23
-	VBLENDMPD        Z30, Z15, K4, Z30
-	VBLENDMPD        Z31, Z28, K4, Z31
-	VBROADCASTSD     actkernconst<>+224(SB), Z15
-	VCMPPD           $0x12, Z18, Z15, K4
+	VBLENDMPD        Z29, Z16, K4, Z29
+	VBLENDMPD        Z30, Z28, K4, Z30
+	VCMPPD           $0x12, Z18, Z3, K4
 	VBLENDMPD        Z21, Z19, K4, Z19
 	VBLENDMPD        Z22, Z21, K4, Z21
 	VBLENDMPD        Z23, Z22, K4, Z22
-	VBLENDMPD        Z30, Z23, K4, Z23
-	VBLENDMPD        Z31, Z30, K4, Z31
-	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z15
-	VSCALEFPD        Z15, Z19, Z19
-	VADDPD           Z6, Z20, Z15
-	VSCALEFPD        Z15, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z15
-	VSCALEFPD        Z15, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z15
-	VSCALEFPD        Z15, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
-	VSCALEFPD        Z20, Z31, Z31
-	VMULPD           Z5, Z19, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD213PD      Z19, Z4, Z15
-	VADDPD           Z2, Z21, Z18
-	VSUBPD           Z2, Z18, Z18
+	VBLENDMPD        Z29, Z23, K4, Z23
+	VBLENDMPD        Z30, Z29, K4, Z30
+	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z16
+	VSCALEFPD        Z16, Z19, Z19
+	VADDPD           Z7, Z20, Z16
+	VSCALEFPD        Z16, Z21, Z21
+	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VSCALEFPD        Z16, Z22, Z22
+	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VSCALEFPD        Z16, Z23, Z23
+	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VSCALEFPD        Z20, Z30, Z30
+	VMULPD           Z5, Z19, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VFMADD213PD      Z19, Z4, Z16
+	VADDPD           Z0, Z21, Z18
+	VSUBPD           Z0, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
-	VADDPD           Z18, Z15, Z15
-	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
+	VADDPD           Z18, Z16, Z16
+	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
-	VADDPD           Z31, Z23, Z23
-	VMULPD           Z15, Z16, Z18
+	VADDPD           Z30, Z23, Z23
+	VMULPD           Z16, Z17, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z19
-	VFMADD213PD      Z19, Z16, Z15
+	VFMADD213PD      Z19, Z17, Z16
 	VMULPD           Z5, Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VFMADD213PD      Z18, Z4, Z19
-	VADDPD           Z15, Z19, Z19
-	VMULPD           Z21, Z16, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z18
-	VFMADD213PD      Z18, Z16, Z21
-	VRNDSCALEPD      $0x08, Z15, Z18
-	VSUBPD           Z18, Z15, Z15
-	VMULPD           Z22, Z16, Z20
+	VADDPD           Z16, Z19, Z19
+	VMULPD           Z21, Z17, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
+	VFMADD213PD      Z18, Z17, Z21
+	VRNDSCALEPD      $0x08, Z16, Z18
+	VSUBPD           Z18, Z16, Z16
+	VMULPD           Z22, Z17, Z20
 	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z24
-	VFMADD213PD      Z24, Z16, Z22
-	VMULPD           Z23, Z16, Z16
-	VADDPD           Z15, Z19, Z23
+	VFMADD213PD      Z24, Z17, Z22
+	VMULPD           Z23, Z17, Z17
+	VADDPD           Z16, Z19, Z23
 	VRNDSCALEPD      $0x08, Z23, Z23
 	VSUBPD           Z23, Z19, Z19
-	VADDPD           Z15, Z19, Z24
+	VADDPD           Z16, Z19, Z24
 	VSUBPD           Z19, Z24, Z25
 	VSUBPD           Z25, Z24, Z26
 	VSUBPD           Z26, Z19, Z19
-	VSUBPD           Z25, Z15, Z15
-	VADDPD           Z15, Z19, Z19
+	VSUBPD           Z25, Z16, Z16
+	VADDPD           Z16, Z19, Z19
 	VADDPD           Z21, Z19, Z19
-	VADDPD           Z20, Z19, Z15
-	VSUBPD           Z19, Z15, Z21
-	VSUBPD           Z21, Z15, Z25
+	VADDPD           Z20, Z19, Z16
+	VSUBPD           Z19, Z16, Z21
+	VSUBPD           Z21, Z16, Z25
 	VSUBPD           Z25, Z19, Z19
 	VSUBPD           Z21, Z20, Z20
 	VADDPD           Z20, Z19, Z19
-	VADDPD           Z15, Z24, Z20
+	VADDPD           Z16, Z24, Z20
 	VSUBPD           Z24, Z20, Z21
 	VSUBPD           Z21, Z20, Z25
 	VSUBPD           Z25, Z24, Z24
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z24, Z24
+	VSUBPD           Z21, Z16, Z16
+	VADDPD           Z16, Z24, Z24
 	VADDPD           Z23, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VADDPD           Z16, Z19, Z19
-	VMULPD           Z0, Z20, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
-	VMOVAPD          Z20, Z21
-	VFMADD213PD      Z16, Z0, Z21
+	VADDPD           Z19, Z24, Z24
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z17, Z24, Z24
 	VMULPD           Z1, Z20, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z22
-	VMOVAPD          Z20, Z23
-	VFMADD213PD      Z22, Z1, Z23
-	VMULPD           Z0, Z24, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z25
-	VMOVAPD          Z24, Z26
-	VFMADD213PD      Z25, Z0, Z26
-	VADDPD           Z16, Z21, Z25
-	VSUBPD           Z21, Z25, Z27
-	VSUBPD           Z27, Z25, Z28
-	VSUBPD           Z28, Z21, Z21
-	VSUBPD           Z27, Z16, Z16
-	VADDPD           Z16, Z21, Z21
-	VADDPD           Z22, Z25, Z16
-	VSUBPD           Z25, Z16, Z27
-	VSUBPD           Z27, Z16, Z28
-	VSUBPD           Z28, Z25, Z25
-	VSUBPD           Z27, Z22, Z22
-	VADDPD           Z22, Z25, Z25
-	VADDPD           Z26, Z23, Z23
-	VFMADD213PD      Z23, Z3, Z20
-	VFMADD213PD      Z20, Z1, Z24
-	VFMADD213PD      Z24, Z0, Z19
-	VADDPD           Z25, Z21, Z21
-	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z14, Z0, Z22
-	VMULPD           Z1, Z20, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z23
-	VMOVAPD          Z20, Z24
-	VFMADD213PD      Z23, Z1, Z24
-	VMULPD           Z3, Z20, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z25
-	VFMADD213PD      Z25, Z3, Z20
-	VADDPD           Z14, Z22, Z25
-	VSUBPD           Z22, Z25, Z26
-	VSUBPD           Z26, Z25, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z14, Z14
-	VADDPD           Z14, Z22, Z22
-	VADDPD           Z24, Z22, Z14
-	VSUBPD           Z22, Z14, Z26
-	VSUBPD           Z26, Z14, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z24, Z24
-	VADDPD           Z24, Z22, Z22
-	VADDPD           Z23, Z14, Z24
-	VSUBPD           Z14, Z24, Z26
-	VSUBPD           Z26, Z24, Z27
-	VSUBPD           Z27, Z14, Z14
-	VSUBPD           Z26, Z23, Z23
-	VADDPD           Z23, Z14, Z14
-	VADDPD           Z14, Z22, Z22
-	VADDPD           Z20, Z22, Z22
-	VBLENDMPD        Z18, Z19, K3, Z18
-	VBLENDMPD        Z15, Z25, K3, Z15
-	VBLENDMPD        Z16, Z24, K3, Z16
-	VBLENDMPD        Z21, Z22, K3, Z21
-	VADDPD           Z15, Z11, Z14
-	VSUBPD           Z11, Z14, Z19
-	VSUBPD           Z19, Z14, Z20
-	VSUBPD           Z20, Z11, Z11
-	VSUBPD           Z19, Z15, Z15
-	VADDPD           Z15, Z11, Z11
-	VADDPD           Z16, Z12, Z15
-	VSUBPD           Z12, Z15, Z19
-	VSUBPD           Z19, Z15, Z20
-	VSUBPD           Z20, Z12, Z12
-	VSUBPD           Z19, Z16, Z16
-	VADDPD           Z16, Z12, Z12
-	VADDPD           Z21, Z17, Z17
-	VADDPD           Z12, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z14, Z0, Z19
-	VMULPD           Z1, Z16, Z14
-	VADDPD           Z14, Z19, Z20
-	VSUBPD           Z19, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z19, Z19
-	VSUBPD           Z21, Z14, Z14
-	VADDPD           Z14, Z19, Z19
-	VADDPD           Z15, Z11, Z14
-	VSUBPD           Z11, Z14, Z21
-	VSUBPD           Z21, Z14, Z22
-	VSUBPD           Z22, Z11, Z11
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z11, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z17, Z19, Z19
-	VFMADD213PD      Z19, Z3, Z16
-	VADDPD           Z14, Z20, Z11
-	VSUBPD           Z20, Z11, Z15
-	VSUBPD           Z15, Z11, Z17
-	VSUBPD           Z17, Z20, Z20
-	VSUBPD           Z15, Z14, Z14
-	VADDPD           Z14, Z20, Z20
-	VADDPD           Z16, Z20, Z20
-	VADDPD           Z20, Z11, Z14
-	VSUBPD           Z11, Z14, Z15
-	VSUBPD           Z15, Z14, Z16
-	VSUBPD           Z16, Z11, Z11
-	VSUBPD           Z15, Z20, Z20
-	VADDPD           Z20, Z11, Z11
-	VADDPD           Z18, Z13, Z13
-	VADDPD           Z12, Z13, Z13
-	VADDPD           Z11, Z14, Z14
-	VMULPD           Z14, Z14, Z11
-	VMULPD           Z11, Z14, Z12
-	VBROADCASTSD     actkernconst<>+6056(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
-	VFMADD213PD      Z14, Z16, Z12
-	VMULPD           Z11, Z11, Z14
-	VBROADCASTSD     actkernconst<>+6096(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
-	VBROADCASTSD     actkernconst<>+3176(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+224(SB), Z15, Z11
-	VFMADD213PD      Z11, Z16, Z14
-	VMULPD           Z5, Z13, Z11
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD213PD      Z13, Z4, Z11
-	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z13
-	VRNDSCALEPD      $0x09, Z13, Z13
-	VBROADCASTSD     actkernconst<>+6040(SB), Z15
-	VMOVAPD          Z13, Z16
-	VFMADD213PD      Z11, Z15, Z16
-	VBROADCASTSD     actkernconst<>+1832(SB), Z11
-	VCMPPD           $0x11, Z16, Z11, K3
-	VBLENDMPD        Z14, Z12, K3, Z14
-	VBROADCASTSD     actkernconst<>+6040(SB), Z11
-	VFMADD213PD.BCST actkernconst<>+224(SB), Z11, Z13
-	VMULPD           Z13, Z14, Z14
-	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z10, K3
-	VBLENDMPD        Z10, Z14, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z10, K2, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, (AX)
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z20, Z19
+	VFMADD213PD      Z17, Z1, Z19
+	VMULPD           Z1, Z24, Z24
+	VFMADD213PD      Z24, Z6, Z20
+	VADDPD           Z20, Z19, Z19
+	VADDPD           Z19, Z16, Z17
+	VSUBPD           Z16, Z17, Z16
+	VSUBPD           Z16, Z19, Z19
+	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
+	VMOVAPD          Z20, Z21
+	VFMADD213PD      Z15, Z1, Z21
+	VMULPD           Z6, Z16, Z22
+	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z22
+	VMOVAPD          Z16, Z23
+	VFMADD213PD      Z22, Z6, Z23
+	VADDPD           Z22, Z21, Z24
+	VSUBPD           Z21, Z24, Z25
+	VSUBPD           Z25, Z24, Z26
+	VSUBPD           Z26, Z21, Z21
+	VSUBPD           Z25, Z22, Z22
+	VADDPD           Z22, Z21, Z21
+	VSUBPD           Z23, Z21, Z21
+	VBROADCASTSD     actkernconst<>+6024(SB), Z22
+	VFMADD213PD      Z21, Z22, Z20
+	VADDPD           Z20, Z24, Z21
+	VSUBPD           Z24, Z21, Z24
+	VSUBPD           Z24, Z20, Z20
+	VBLENDMPD        Z18, Z16, K3, Z18
+	VBLENDMPD        Z17, Z21, K3, Z17
+	VBLENDMPD        Z19, Z20, K3, Z19
+	VADDPD           Z19, Z17, Z17
+	VMULPD           Z17, Z17, Z16
+	VMULPD           Z16, Z17, Z19
+	VBROADCASTSD     actkernconst<>+6032(SB), Z20
+	VMOVAPD          Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z16, Z21
+	VFMADD213PD      Z17, Z21, Z19
+	VMULPD           Z16, Z16, Z17
+	VBROADCASTSD     actkernconst<>+6072(SB), Z20
+	VMOVAPD          Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z16, Z21
+	VBROADCASTSD     actkernconst<>+3176(SB), Z20
+	VFMADD213PD      Z3, Z20, Z16
+	VFMADD213PD      Z16, Z21, Z17
+	VMULPD           Z5, Z18, Z16
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VFMADD213PD      Z18, Z4, Z16
+	VMULPD           Z2, Z16, Z18
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VBROADCASTSD     actkernconst<>+5808(SB), Z20
+	VMOVAPD          Z18, Z21
+	VFMADD213PD      Z16, Z20, Z21
+	VCMPPD           $0x11, Z21, Z2, K3
+	VBLENDMPD        Z17, Z19, K3, Z17
+	VBROADCASTSD     actkernconst<>+5808(SB), Z16
+	VFMADD213PD      Z3, Z16, Z18
+	VMULPD           Z18, Z17, Z17
+	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z15, K3
+	VBLENDMPD        Z15, Z17, K3, Z15
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z15, K2, Z15
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z15, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -39709,539 +39409,234 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y9
-	VCVTPS2PD        Y9, Z9
-	VMULPD.BCST      (SP), Z9, Z10
-	VANDPD.BCST      actkernconst<>+1632(SB), Z10, Z11
-	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z12
-	VBROADCASTSD     actkernconst<>+6048(SB), Z13
-	VCMPPD           $0x12, Z12, Z13, K2
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z12
-	VBROADCASTSD     (SP), Z13
-	VMOVAPD          Z9, Z14
-	VFMADD213PD      Z12, Z13, Z14
-	VBROADCASTSD     actkernconst<>+5848(SB), Z12
-	VCMPPD           $0x11, Z11, Z12, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
-	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z11
-	VBLENDMPD        Z10, Z11, K3, Z12
-	VGETEXPPD        Z12, Z11
-	VBROADCASTSD     actkernconst<>+5864(SB), Z13
-	VMOVAPD          Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z13, Z15
-	VRNDSCALEPD      $0x09, Z15, Z15
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z13
-	VMOVAPD          Z15, Z16
-	VFMADD213PD      Z13, Z6, Z16
-	VBROADCASTSD     actkernconst<>+5888(SB), Z13
-	VSUBPD           Z11, Z13, Z11
-	VSCALEFPD        Z11, Z12, Z12
-	VBROADCASTSD     actkernconst<>+5808(SB), Z11
-	VCMPPD           $0x12, Z15, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z15, Z11
-	VBLENDMPD        Z11, Z15, K4, Z11
-	VBROADCASTSD     actkernconst<>+5896(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z13, K4, Z15
-	VBROADCASTSD     actkernconst<>+5904(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+5912(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K4, Z18
-	VBROADCASTSD     actkernconst<>+5920(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+5928(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z13, K4, Z20
-	VBROADCASTSD     actkernconst<>+5936(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z13, K4, Z21
-	VBROADCASTSD     actkernconst<>+5944(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z13, K4, Z22
-	VBROADCASTSD     actkernconst<>+5816(SB), Z13
-	VCMPPD           $0x12, Z11, Z13, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z13
-	VBLENDMPD        Z13, Z11, K4, Z13
-	VBLENDMPD        Z7, Z15, K4, Z15
-	VBLENDMPD        Z8, Z17, K4, Z17
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z22, K4, Z22
-	VBROADCASTSD     actkernconst<>+5952(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z24
-	VBROADCASTSD     actkernconst<>+5760(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z25, K4, Z26
-	VBROADCASTSD     actkernconst<>+5768(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z25, K4, Z27
-	VBROADCASTSD     actkernconst<>+1840(SB), Z25
-	VCMPPD           $0x12, Z13, Z25, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z13, Z25
-	VBLENDMPD        Z25, Z13, K4, Z25
-	VBLENDMPD        Z20, Z15, K4, Z15
-	VBLENDMPD        Z21, Z17, K4, Z17
-	VBLENDMPD        Z22, Z18, K4, Z18
-	VBLENDMPD        Z23, Z19, K4, Z19
-	VBLENDMPD        Z11, Z20, K4, Z11
-	VBLENDMPD        Z24, Z21, K4, Z24
-	VBLENDMPD        Z26, Z22, K4, Z26
-	VBLENDMPD        Z27, Z23, K4, Z27
-	VCMPPD           $0x12, Z25, Z2, K4
-	VSUBPD           Z2, Z25, Z13
-	VBLENDMPD        Z13, Z25, K4, Z13
-	VBLENDMPD        Z18, Z15, K4, Z15
-	VBLENDMPD        Z19, Z17, K4, Z17
-	VBLENDMPD        Z11, Z18, K4, Z18
-	VBLENDMPD        Z24, Z19, K4, Z19
-	VBLENDMPD        Z26, Z11, K4, Z26
-	VBLENDMPD        Z27, Z24, K4, Z27
-	VBROADCASTSD     actkernconst<>+224(SB), Z11
-	VCMPPD           $0x12, Z13, Z11, K4
-	VBLENDMPD        Z17, Z15, K4, Z15
-	VBLENDMPD        Z18, Z17, K4, Z17
-	VBLENDMPD        Z19, Z18, K4, Z18
-	VBLENDMPD        Z26, Z19, K4, Z19
-	VBLENDMPD        Z27, Z26, K4, Z27
-	VADDPD.BCST      actkernconst<>+104(SB), Z16, Z11
-	VSCALEFPD        Z11, Z15, Z15
-	VADDPD           Z6, Z16, Z11
-	VSCALEFPD        Z11, Z17, Z17
-	VADDPD.BCST      actkernconst<>+6016(SB), Z16, Z11
-	VSCALEFPD        Z11, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6024(SB), Z16, Z11
-	VSCALEFPD        Z11, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6032(SB), Z16, Z16
-	VSCALEFPD        Z16, Z27, Z27
-	VMULPD           Z5, Z15, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VFMADD213PD      Z15, Z4, Z11
-	VADDPD           Z2, Z17, Z13
-	VSUBPD           Z2, Z13, Z13
-	VSUBPD           Z13, Z17, Z17
-	VADDPD           Z13, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5824(SB), Z18, Z13
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z13, Z13
-	VSUBPD           Z13, Z18, Z18
-	VADDPD           Z13, Z17, Z17
-	VADDPD.BCST      actkernconst<>+5832(SB), Z19, Z13
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z13, Z13
-	VSUBPD           Z13, Z19, Z19
-	VADDPD           Z13, Z18, Z18
-	VADDPD           Z27, Z19, Z19
-	VMULPD           Z11, Z12, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z15
-	VFMADD213PD      Z15, Z12, Z11
-	VMULPD           Z5, Z13, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD213PD      Z13, Z4, Z15
-	VADDPD           Z11, Z15, Z15
-	VMULPD           Z17, Z12, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
-	VFMADD213PD      Z13, Z12, Z17
-	VRNDSCALEPD      $0x08, Z11, Z13
-	VSUBPD           Z13, Z11, Z11
-	VMULPD           Z18, Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
-	VFMADD213PD      Z20, Z12, Z18
-	VMULPD           Z19, Z12, Z12
-	VADDPD           Z11, Z15, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VSUBPD           Z19, Z15, Z15
-	VADDPD           Z11, Z15, Z20
-	VSUBPD           Z15, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z15, Z15
-	VSUBPD           Z21, Z11, Z11
-	VADDPD           Z11, Z15, Z15
-	VADDPD           Z17, Z15, Z15
-	VADDPD           Z16, Z15, Z11
-	VSUBPD           Z15, Z11, Z17
-	VSUBPD           Z17, Z11, Z21
-	VSUBPD           Z21, Z15, Z15
-	VSUBPD           Z17, Z16, Z16
-	VADDPD           Z16, Z15, Z15
-	VADDPD           Z11, Z20, Z16
-	VSUBPD           Z20, Z16, Z17
-	VSUBPD           Z17, Z16, Z21
-	VSUBPD           Z21, Z20, Z20
-	VSUBPD           Z17, Z11, Z11
-	VADDPD           Z11, Z20, Z20
-	VADDPD           Z19, Z13, Z13
-	VADDPD           Z18, Z15, Z15
-	VADDPD           Z12, Z15, Z15
-	VMULPD           Z0, Z16, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VMOVAPD          Z16, Z17
-	VFMADD213PD      Z12, Z0, Z17
-	VMULPD           Z1, Z16, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z18
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z18, Z1, Z19
-	VMULPD           Z0, Z20, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z21
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z21, Z0, Z22
-	VADDPD           Z12, Z17, Z21
-	VSUBPD           Z17, Z21, Z23
-	VSUBPD           Z23, Z21, Z24
-	VSUBPD           Z24, Z17, Z17
-	VSUBPD           Z23, Z12, Z12
-	VADDPD           Z12, Z17, Z17
-	VADDPD           Z18, Z21, Z12
-	VSUBPD           Z21, Z12, Z23
-	VSUBPD           Z23, Z12, Z24
-	VSUBPD           Z24, Z21, Z21
-	VSUBPD           Z23, Z18, Z18
-	VADDPD           Z18, Z21, Z21
-	VADDPD           Z22, Z19, Z19
-	VFMADD213PD      Z19, Z3, Z16
-	VFMADD213PD      Z16, Z1, Z20
-	VFMADD213PD      Z20, Z0, Z15
-	VADDPD           Z21, Z17, Z17
-	VADDPD           Z15, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5840(SB), Z10, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
-	VMOVAPD          Z16, Z18
-	VFMADD213PD      Z10, Z0, Z18
-	VMULPD           Z1, Z16, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
-	VMOVAPD          Z16, Z21
-	VFMADD213PD      Z20, Z1, Z21
-	VMULPD           Z3, Z16, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VFMADD213PD      Z22, Z3, Z16
-	VADDPD           Z19, Z18, Z22
-	VSUBPD           Z18, Z22, Z23
-	VSUBPD           Z23, Z22, Z24
-	VSUBPD           Z24, Z18, Z18
-	VSUBPD           Z23, Z19, Z19
-	VADDPD           Z19, Z18, Z18
-	VADDPD           Z21, Z18, Z19
-	VSUBPD           Z18, Z19, Z23
-	VSUBPD           Z23, Z19, Z24
-	VSUBPD           Z24, Z18, Z18
-	VSUBPD           Z23, Z21, Z21
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z20, Z19, Z21
-	VSUBPD           Z19, Z21, Z23
-	VSUBPD           Z23, Z21, Z24
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z23, Z20, Z20
-	VADDPD           Z20, Z19, Z19
-	VADDPD           Z19, Z18, Z18
-	VADDPD           Z16, Z18, Z18
-	VBLENDMPD        Z13, Z15, K3, Z13
-	VBLENDMPD        Z11, Z22, K3, Z11
-	VBLENDMPD        Z12, Z21, K3, Z12
-	VBLENDMPD        Z17, Z18, K3, Z17
-	VANDPD.BCST      actkernconst<>+1632(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5848(SB), Z16
-	VCMPPD           $0x11, Z15, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z15, K4
-	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z15
-	VBLENDMPD        Z14, Z15, K3, Z16
-	VGETEXPPD        Z16, Z15
-	VBROADCASTSD     actkernconst<>+5864(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z18, Z19
-	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z15, Z18
-	VMOVAPD          Z19, Z20
-	VFMADD213PD      Z18, Z6, Z20
-	VBROADCASTSD     actkernconst<>+5888(SB), Z18
-	VSUBPD           Z15, Z18, Z15
-	VSCALEFPD        Z15, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5808(SB), Z15
-	VCMPPD           $0x12, Z19, Z15, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z15
-	VBLENDMPD        Z15, Z19, K4, Z15
-	VBROADCASTSD     actkernconst<>+5896(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5904(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5912(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5920(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
-	VBROADCASTSD     actkernconst<>+5928(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z18, K4, Z24
-	VBROADCASTSD     actkernconst<>+5936(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z25
-	VBROADCASTSD     actkernconst<>+5944(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z26
+	VMOVUPS.Z        (CX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD.BCST      (SP), Z14, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
+	VMULPD           Z2, Z16, Z17
 	VBROADCASTSD     actkernconst<>+5816(SB), Z18
-	VCMPPD           $0x12, Z15, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z15, Z18
-	VBLENDMPD        Z18, Z15, K4, Z18
-	VBLENDMPD        Z7, Z19, K4, Z19
-	VBLENDMPD        Z8, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5952(SB), Z15
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z15, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z15
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z28
-	VBROADCASTSD     actkernconst<>+5760(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5768(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
-	VBROADCASTSD     actkernconst<>+1840(SB), Z29
-	VCMPPD           $0x12, Z18, Z29, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z29
-	VBLENDMPD        Z29, Z18, K4, Z29
+	VCMPPD           $0x12, Z17, Z18, K2
+	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VCMPPD           $0x11, Z16, Z17, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
+	KANDW            K4, K3, K3
+	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBLENDMPD        Z15, Z16, K3, Z17
+	VGETEXPPD        Z17, Z16
+	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VMOVAPD          Z16, Z19
+	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
+	VRNDSCALEPD      $0x09, Z19, Z19
+	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
+	VMOVAPD          Z19, Z20
+	VFMADD213PD      Z18, Z7, Z20
+	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VSUBPD           Z16, Z18, Z16
+	VSCALEFPD        Z16, Z17, Z17
+	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VCMPPD           $0x12, Z19, Z16, K4
+	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VBLENDMPD        Z16, Z19, K4, Z16
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
+	VBLENDMPD        Z12, Z18, K4, Z19
+	VBROADCASTSD     actkernconst<>+5880(SB), Z18
+	VBLENDMPD        Z13, Z18, K4, Z21
+	VBROADCASTSD     actkernconst<>+5888(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5904(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5912(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5920(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VCMPPD           $0x12, Z16, Z18, K4
+	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VBLENDMPD        Z18, Z16, K4, Z18
+	VBLENDMPD        Z8, Z19, K4, Z19
+	VBLENDMPD        Z9, Z21, K4, Z21
+	VBLENDMPD        Z10, Z22, K4, Z22
+	VBLENDMPD        Z11, Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5928(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD        Z12, Z8, K4, Z16
+	VBLENDMPD        Z13, Z9, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z10, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z11, K4, Z30
+	VBROADCASTSD     actkernconst<>+1840(SB), Z31
+	VCMPPD           $0x12, Z18, Z31, K4
+	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
+	VBLENDMPD        Z31, Z18, K4, Z31
 	VBLENDMPD        Z24, Z19, K4, Z19
 	VBLENDMPD        Z25, Z21, K4, Z21
 	VBLENDMPD        Z26, Z22, K4, Z22
 	VBLENDMPD        Z27, Z23, K4, Z23
-	VBLENDMPD        Z15, Z24, K4, Z15
+	VBLENDMPD        Z16, Z24, K4, Z16
 	VBLENDMPD        Z28, Z25, K4, Z28
-	VBLENDMPD        Z30, Z26, K4, Z30
-	VBLENDMPD        Z31, Z27, K4, Z31
-	VCMPPD           $0x12, Z29, Z2, K4
-	VSUBPD           Z2, Z29, Z18
-	VBLENDMPD        Z18, Z29, K4, Z18
+	VBLENDMPD        Z29, Z26, K4, Z29
+	VBLENDMPD        Z30, Z27, K4, Z30
+	VCMPPD           $0x12, Z31, Z0, K4
+	VSUBPD           Z0, Z31, Z18
+	VBLENDMPD        Z18, Z31, K4, Z18
 	VBLENDMPD        Z22, Z19, K4, Z19
 	VBLENDMPD        Z23, Z21, K4, Z21
-	VBLENDMPD        Z15, Z22, K4, Z22
+	VBLENDMPD        Z16, Z22, K4, Z22
 	VBLENDMPD        Z28, Z23, K4, Z23
-	VBLENDMPD        Z30, Z15, K4, Z30
-	VBLENDMPD        Z31, Z28, K4, Z31
-	VBROADCASTSD     actkernconst<>+224(SB), Z15
-	VCMPPD           $0x12, Z18, Z15, K4
+	VBLENDMPD        Z29, Z16, K4, Z29
+	VBLENDMPD        Z30, Z28, K4, Z30
+	VCMPPD           $0x12, Z18, Z3, K4
 	VBLENDMPD        Z21, Z19, K4, Z19
 	VBLENDMPD        Z22, Z21, K4, Z21
 	VBLENDMPD        Z23, Z22, K4, Z22
-	VBLENDMPD        Z30, Z23, K4, Z23
-	VBLENDMPD        Z31, Z30, K4, Z31
-	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z15
-	VSCALEFPD        Z15, Z19, Z19
-	VADDPD           Z6, Z20, Z15
-	VSCALEFPD        Z15, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z15
-	VSCALEFPD        Z15, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z15
-	VSCALEFPD        Z15, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
-	VSCALEFPD        Z20, Z31, Z31
-	VMULPD           Z5, Z19, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD213PD      Z19, Z4, Z15
-	VADDPD           Z2, Z21, Z18
-	VSUBPD           Z2, Z18, Z18
+	VBLENDMPD        Z29, Z23, K4, Z23
+	VBLENDMPD        Z30, Z29, K4, Z30
+	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z16
+	VSCALEFPD        Z16, Z19, Z19
+	VADDPD           Z7, Z20, Z16
+	VSCALEFPD        Z16, Z21, Z21
+	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VSCALEFPD        Z16, Z22, Z22
+	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VSCALEFPD        Z16, Z23, Z23
+	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VSCALEFPD        Z20, Z30, Z30
+	VMULPD           Z5, Z19, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VFMADD213PD      Z19, Z4, Z16
+	VADDPD           Z0, Z21, Z18
+	VSUBPD           Z0, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
-	VADDPD           Z18, Z15, Z15
-	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
+	VADDPD           Z18, Z16, Z16
+	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
-	VADDPD           Z31, Z23, Z23
-	VMULPD           Z15, Z16, Z18
+	VADDPD           Z30, Z23, Z23
+	VMULPD           Z16, Z17, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z19
-	VFMADD213PD      Z19, Z16, Z15
+	VFMADD213PD      Z19, Z17, Z16
 	VMULPD           Z5, Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VFMADD213PD      Z18, Z4, Z19
-	VADDPD           Z15, Z19, Z19
-	VMULPD           Z21, Z16, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z18
-	VFMADD213PD      Z18, Z16, Z21
-	VRNDSCALEPD      $0x08, Z15, Z18
-	VSUBPD           Z18, Z15, Z15
-	VMULPD           Z22, Z16, Z20
+	VADDPD           Z16, Z19, Z19
+	VMULPD           Z21, Z17, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
+	VFMADD213PD      Z18, Z17, Z21
+	VRNDSCALEPD      $0x08, Z16, Z18
+	VSUBPD           Z18, Z16, Z16
+	VMULPD           Z22, Z17, Z20
 	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z24
-	VFMADD213PD      Z24, Z16, Z22
-	VMULPD           Z23, Z16, Z16
-	VADDPD           Z15, Z19, Z23
+	VFMADD213PD      Z24, Z17, Z22
+	VMULPD           Z23, Z17, Z17
+	VADDPD           Z16, Z19, Z23
 	VRNDSCALEPD      $0x08, Z23, Z23
 	VSUBPD           Z23, Z19, Z19
-	VADDPD           Z15, Z19, Z24
+	VADDPD           Z16, Z19, Z24
 	VSUBPD           Z19, Z24, Z25
 	VSUBPD           Z25, Z24, Z26
 	VSUBPD           Z26, Z19, Z19
-	VSUBPD           Z25, Z15, Z15
-	VADDPD           Z15, Z19, Z19
+	VSUBPD           Z25, Z16, Z16
+	VADDPD           Z16, Z19, Z19
 	VADDPD           Z21, Z19, Z19
-	VADDPD           Z20, Z19, Z15
-	VSUBPD           Z19, Z15, Z21
-	VSUBPD           Z21, Z15, Z25
+	VADDPD           Z20, Z19, Z16
+	VSUBPD           Z19, Z16, Z21
+	VSUBPD           Z21, Z16, Z25
 	VSUBPD           Z25, Z19, Z19
 	VSUBPD           Z21, Z20, Z20
 	VADDPD           Z20, Z19, Z19
-	VADDPD           Z15, Z24, Z20
+	VADDPD           Z16, Z24, Z20
 	VSUBPD           Z24, Z20, Z21
 	VSUBPD           Z21, Z20, Z25
 	VSUBPD           Z25, Z24, Z24
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z24, Z24
+	VSUBPD           Z21, Z16, Z16
+	VADDPD           Z16, Z24, Z24
 	VADDPD           Z23, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VADDPD           Z16, Z19, Z19
-	VMULPD           Z0, Z20, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
-	VMOVAPD          Z20, Z21
-	VFMADD213PD      Z16, Z0, Z21
+	VADDPD           Z19, Z24, Z24
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z17, Z24, Z24
 	VMULPD           Z1, Z20, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z22
-	VMOVAPD          Z20, Z23
-	VFMADD213PD      Z22, Z1, Z23
-	VMULPD           Z0, Z24, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z25
-	VMOVAPD          Z24, Z26
-	VFMADD213PD      Z25, Z0, Z26
-	VADDPD           Z16, Z21, Z25
-	VSUBPD           Z21, Z25, Z27
-	VSUBPD           Z27, Z25, Z28
-	VSUBPD           Z28, Z21, Z21
-	VSUBPD           Z27, Z16, Z16
-	VADDPD           Z16, Z21, Z21
-	VADDPD           Z22, Z25, Z16
-	VSUBPD           Z25, Z16, Z27
-	VSUBPD           Z27, Z16, Z28
-	VSUBPD           Z28, Z25, Z25
-	VSUBPD           Z27, Z22, Z22
-	VADDPD           Z22, Z25, Z25
-	VADDPD           Z26, Z23, Z23
-	VFMADD213PD      Z23, Z3, Z20
-	VFMADD213PD      Z20, Z1, Z24
-	VFMADD213PD      Z24, Z0, Z19
-	VADDPD           Z25, Z21, Z21
-	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z14, Z0, Z22
-	VMULPD           Z1, Z20, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z23
-	VMOVAPD          Z20, Z24
-	VFMADD213PD      Z23, Z1, Z24
-	VMULPD           Z3, Z20, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z25
-	VFMADD213PD      Z25, Z3, Z20
-	VADDPD           Z14, Z22, Z25
-	VSUBPD           Z22, Z25, Z26
-	VSUBPD           Z26, Z25, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z14, Z14
-	VADDPD           Z14, Z22, Z22
-	VADDPD           Z24, Z22, Z14
-	VSUBPD           Z22, Z14, Z26
-	VSUBPD           Z26, Z14, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z24, Z24
-	VADDPD           Z24, Z22, Z22
-	VADDPD           Z23, Z14, Z24
-	VSUBPD           Z14, Z24, Z26
-	VSUBPD           Z26, Z24, Z27
-	VSUBPD           Z27, Z14, Z14
-	VSUBPD           Z26, Z23, Z23
-	VADDPD           Z23, Z14, Z14
-	VADDPD           Z14, Z22, Z22
-	VADDPD           Z20, Z22, Z22
-	VBLENDMPD        Z18, Z19, K3, Z18
-	VBLENDMPD        Z15, Z25, K3, Z15
-	VBLENDMPD        Z16, Z24, K3, Z16
-	VBLENDMPD        Z21, Z22, K3, Z21
-	VADDPD           Z15, Z11, Z14
-	VSUBPD           Z11, Z14, Z19
-	VSUBPD           Z19, Z14, Z20
-	VSUBPD           Z20, Z11, Z11
-	VSUBPD           Z19, Z15, Z15
-	VADDPD           Z15, Z11, Z11
-	VADDPD           Z16, Z12, Z15
-	VSUBPD           Z12, Z15, Z19
-	VSUBPD           Z19, Z15, Z20
-	VSUBPD           Z20, Z12, Z12
-	VSUBPD           Z19, Z16, Z16
-	VADDPD           Z16, Z12, Z12
-	VADDPD           Z21, Z17, Z17
-	VADDPD           Z12, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z14, Z0, Z19
-	VMULPD           Z1, Z16, Z14
-	VADDPD           Z14, Z19, Z20
-	VSUBPD           Z19, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z19, Z19
-	VSUBPD           Z21, Z14, Z14
-	VADDPD           Z14, Z19, Z19
-	VADDPD           Z15, Z11, Z14
-	VSUBPD           Z11, Z14, Z21
-	VSUBPD           Z21, Z14, Z22
-	VSUBPD           Z22, Z11, Z11
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z11, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z17, Z19, Z19
-	VFMADD213PD      Z19, Z3, Z16
-	VADDPD           Z14, Z20, Z11
-	VSUBPD           Z20, Z11, Z15
-	VSUBPD           Z15, Z11, Z17
-	VSUBPD           Z17, Z20, Z20
-	VSUBPD           Z15, Z14, Z14
-	VADDPD           Z14, Z20, Z20
-	VADDPD           Z16, Z20, Z20
-	VADDPD           Z20, Z11, Z14
-	VSUBPD           Z11, Z14, Z15
-	VSUBPD           Z15, Z14, Z16
-	VSUBPD           Z16, Z11, Z11
-	VSUBPD           Z15, Z20, Z20
-	VADDPD           Z20, Z11, Z11
-	VADDPD           Z18, Z13, Z13
-	VADDPD           Z12, Z13, Z13
-	VADDPD           Z11, Z14, Z14
-	VMULPD           Z14, Z14, Z11
-	VMULPD           Z11, Z14, Z12
-	VBROADCASTSD     actkernconst<>+6056(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
-	VFMADD213PD      Z14, Z16, Z12
-	VMULPD           Z11, Z11, Z14
-	VBROADCASTSD     actkernconst<>+6096(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
-	VBROADCASTSD     actkernconst<>+3176(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+224(SB), Z15, Z11
-	VFMADD213PD      Z11, Z16, Z14
-	VMULPD           Z5, Z13, Z11
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD213PD      Z13, Z4, Z11
-	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z13
-	VRNDSCALEPD      $0x09, Z13, Z13
-	VBROADCASTSD     actkernconst<>+6040(SB), Z15
-	VMOVAPD          Z13, Z16
-	VFMADD213PD      Z11, Z15, Z16
-	VBROADCASTSD     actkernconst<>+1832(SB), Z11
-	VCMPPD           $0x11, Z16, Z11, K3
-	VBLENDMPD        Z14, Z12, K3, Z14
-	VBROADCASTSD     actkernconst<>+6040(SB), Z11
-	VFMADD213PD.BCST actkernconst<>+224(SB), Z11, Z13
-	VMULPD           Z13, Z14, Z14
-	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z10, K3
-	VBLENDMPD        Z10, Z14, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z10, K2, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z20, Z19
+	VFMADD213PD      Z17, Z1, Z19
+	VMULPD           Z1, Z24, Z24
+	VFMADD213PD      Z24, Z6, Z20
+	VADDPD           Z20, Z19, Z19
+	VADDPD           Z19, Z16, Z17
+	VSUBPD           Z16, Z17, Z16
+	VSUBPD           Z16, Z19, Z19
+	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
+	VMOVAPD          Z20, Z21
+	VFMADD213PD      Z15, Z1, Z21
+	VMULPD           Z6, Z16, Z22
+	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z22
+	VMOVAPD          Z16, Z23
+	VFMADD213PD      Z22, Z6, Z23
+	VADDPD           Z22, Z21, Z24
+	VSUBPD           Z21, Z24, Z25
+	VSUBPD           Z25, Z24, Z26
+	VSUBPD           Z26, Z21, Z21
+	VSUBPD           Z25, Z22, Z22
+	VADDPD           Z22, Z21, Z21
+	VSUBPD           Z23, Z21, Z21
+	VBROADCASTSD     actkernconst<>+6024(SB), Z22
+	VFMADD213PD      Z21, Z22, Z20
+	VADDPD           Z20, Z24, Z21
+	VSUBPD           Z24, Z21, Z24
+	VSUBPD           Z24, Z20, Z20
+	VBLENDMPD        Z18, Z16, K3, Z18
+	VBLENDMPD        Z17, Z21, K3, Z17
+	VBLENDMPD        Z19, Z20, K3, Z19
+	VADDPD           Z19, Z17, Z17
+	VMULPD           Z17, Z17, Z16
+	VMULPD           Z16, Z17, Z19
+	VBROADCASTSD     actkernconst<>+6032(SB), Z20
+	VMOVAPD          Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z16, Z21
+	VFMADD213PD      Z17, Z21, Z19
+	VMULPD           Z16, Z16, Z17
+	VBROADCASTSD     actkernconst<>+6072(SB), Z20
+	VMOVAPD          Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z16, Z21
+	VBROADCASTSD     actkernconst<>+3176(SB), Z20
+	VFMADD213PD      Z3, Z20, Z16
+	VFMADD213PD      Z16, Z21, Z17
+	VMULPD           Z5, Z18, Z16
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VFMADD213PD      Z18, Z4, Z16
+	VMULPD           Z2, Z16, Z18
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VBROADCASTSD     actkernconst<>+5808(SB), Z20
+	VMOVAPD          Z18, Z21
+	VFMADD213PD      Z16, Z20, Z21
+	VCMPPD           $0x11, Z21, Z2, K3
+	VBLENDMPD        Z17, Z19, K3, Z17
+	VBROADCASTSD     actkernconst<>+5808(SB), Z16
+	VFMADD213PD      Z3, Z16, Z18
+	VMULPD           Z18, Z17, Z17
+	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z15, K3
+	VBLENDMPD        Z15, Z17, K3, Z15
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z15, K2, Z15
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z15, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -40253,15 +39648,20 @@ TEXT ·sinAVX512Stream(SB), NOSPLIT, $8-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6136(SB), Z0
-	VBROADCASTSD actkernconst<>+6144(SB), Z1
-	VBROADCASTSD actkernconst<>+1824(SB), Z2
-	VBROADCASTSD actkernconst<>+6152(SB), Z3
-	VBROADCASTSD actkernconst<>+6160(SB), Z4
-	VBROADCASTSD actkernconst<>+6168(SB), Z5
-	VBROADCASTSD actkernconst<>+6176(SB), Z6
-	VBROADCASTSD actkernconst<>+6184(SB), Z7
-	VBROADCASTSD actkernconst<>+6192(SB), Z8
+	VBROADCASTSD actkernconst<>+1824(SB), Z0
+	VBROADCASTSD actkernconst<>+6112(SB), Z1
+	VBROADCASTSD actkernconst<>+1832(SB), Z2
+	VBROADCASTSD actkernconst<>+224(SB), Z3
+	VBROADCASTSD actkernconst<>+6120(SB), Z4
+	VBROADCASTSD actkernconst<>+6128(SB), Z5
+	VBROADCASTSD actkernconst<>+6136(SB), Z6
+	VBROADCASTSD actkernconst<>+6144(SB), Z7
+	VBROADCASTSD actkernconst<>+6152(SB), Z8
+	VBROADCASTSD actkernconst<>+6160(SB), Z9
+	VBROADCASTSD actkernconst<>+6168(SB), Z10
+	VBROADCASTSD actkernconst<>+6176(SB), Z11
+	VBROADCASTSD actkernconst<>+6184(SB), Z12
+	VBROADCASTSD actkernconst<>+6192(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -40269,538 +39669,233 @@ TEXT ·sinAVX512Stream(SB), NOSPLIT, $8-52
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z9
-	VMULPD.BCST      (SP), Z9, Z10
-	VANDPD.BCST      actkernconst<>+1632(SB), Z10, Z11
-	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z12
-	VBROADCASTSD     actkernconst<>+6048(SB), Z13
-	VCMPPD           $0x12, Z12, Z13, K2
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z12
-	VBROADCASTSD     (SP), Z13
-	VMOVAPD          Z9, Z14
-	VFMADD213PD      Z12, Z13, Z14
-	VBROADCASTSD     actkernconst<>+5848(SB), Z12
-	VCMPPD           $0x11, Z11, Z12, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
-	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z11
-	VBLENDMPD        Z10, Z11, K3, Z12
-	VGETEXPPD        Z12, Z11
-	VBROADCASTSD     actkernconst<>+5864(SB), Z13
-	VMOVAPD          Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z13, Z15
-	VRNDSCALEPD      $0x09, Z15, Z15
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z13
-	VMOVAPD          Z15, Z16
-	VFMADD213PD      Z13, Z6, Z16
-	VBROADCASTSD     actkernconst<>+5888(SB), Z13
-	VSUBPD           Z11, Z13, Z11
-	VSCALEFPD        Z11, Z12, Z12
-	VBROADCASTSD     actkernconst<>+5808(SB), Z11
-	VCMPPD           $0x12, Z15, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z15, Z11
-	VBLENDMPD        Z11, Z15, K4, Z11
-	VBROADCASTSD     actkernconst<>+5896(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z13, K4, Z15
-	VBROADCASTSD     actkernconst<>+5904(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+5912(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K4, Z18
-	VBROADCASTSD     actkernconst<>+5920(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+5928(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z13, K4, Z20
-	VBROADCASTSD     actkernconst<>+5936(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z13, K4, Z21
-	VBROADCASTSD     actkernconst<>+5944(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z13, K4, Z22
-	VBROADCASTSD     actkernconst<>+5816(SB), Z13
-	VCMPPD           $0x12, Z11, Z13, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z13
-	VBLENDMPD        Z13, Z11, K4, Z13
-	VBLENDMPD        Z7, Z15, K4, Z15
-	VBLENDMPD        Z8, Z17, K4, Z17
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z22, K4, Z22
-	VBROADCASTSD     actkernconst<>+5952(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z24
-	VBROADCASTSD     actkernconst<>+5760(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z25, K4, Z26
-	VBROADCASTSD     actkernconst<>+5768(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z25, K4, Z27
-	VBROADCASTSD     actkernconst<>+1840(SB), Z25
-	VCMPPD           $0x12, Z13, Z25, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z13, Z25
-	VBLENDMPD        Z25, Z13, K4, Z25
-	VBLENDMPD        Z20, Z15, K4, Z15
-	VBLENDMPD        Z21, Z17, K4, Z17
-	VBLENDMPD        Z22, Z18, K4, Z18
-	VBLENDMPD        Z23, Z19, K4, Z19
-	VBLENDMPD        Z11, Z20, K4, Z11
-	VBLENDMPD        Z24, Z21, K4, Z24
-	VBLENDMPD        Z26, Z22, K4, Z26
-	VBLENDMPD        Z27, Z23, K4, Z27
-	VCMPPD           $0x12, Z25, Z2, K4
-	VSUBPD           Z2, Z25, Z13
-	VBLENDMPD        Z13, Z25, K4, Z13
-	VBLENDMPD        Z18, Z15, K4, Z15
-	VBLENDMPD        Z19, Z17, K4, Z17
-	VBLENDMPD        Z11, Z18, K4, Z18
-	VBLENDMPD        Z24, Z19, K4, Z19
-	VBLENDMPD        Z26, Z11, K4, Z26
-	VBLENDMPD        Z27, Z24, K4, Z27
-	VBROADCASTSD     actkernconst<>+224(SB), Z11
-	VCMPPD           $0x12, Z13, Z11, K4
-	VBLENDMPD        Z17, Z15, K4, Z15
-	VBLENDMPD        Z18, Z17, K4, Z17
-	VBLENDMPD        Z19, Z18, K4, Z18
-	VBLENDMPD        Z26, Z19, K4, Z19
-	VBLENDMPD        Z27, Z26, K4, Z27
-	VADDPD.BCST      actkernconst<>+104(SB), Z16, Z11
-	VSCALEFPD        Z11, Z15, Z15
-	VADDPD           Z6, Z16, Z11
-	VSCALEFPD        Z11, Z17, Z17
-	VADDPD.BCST      actkernconst<>+6016(SB), Z16, Z11
-	VSCALEFPD        Z11, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6024(SB), Z16, Z11
-	VSCALEFPD        Z11, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6032(SB), Z16, Z16
-	VSCALEFPD        Z16, Z27, Z27
-	VMULPD           Z5, Z15, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VFMADD213PD      Z15, Z4, Z11
-	VADDPD           Z2, Z17, Z13
-	VSUBPD           Z2, Z13, Z13
-	VSUBPD           Z13, Z17, Z17
-	VADDPD           Z13, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5824(SB), Z18, Z13
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z13, Z13
-	VSUBPD           Z13, Z18, Z18
-	VADDPD           Z13, Z17, Z17
-	VADDPD.BCST      actkernconst<>+5832(SB), Z19, Z13
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z13, Z13
-	VSUBPD           Z13, Z19, Z19
-	VADDPD           Z13, Z18, Z18
-	VADDPD           Z27, Z19, Z19
-	VMULPD           Z11, Z12, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z15
-	VFMADD213PD      Z15, Z12, Z11
-	VMULPD           Z5, Z13, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD213PD      Z13, Z4, Z15
-	VADDPD           Z11, Z15, Z15
-	VMULPD           Z17, Z12, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
-	VFMADD213PD      Z13, Z12, Z17
-	VRNDSCALEPD      $0x08, Z11, Z13
-	VSUBPD           Z13, Z11, Z11
-	VMULPD           Z18, Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
-	VFMADD213PD      Z20, Z12, Z18
-	VMULPD           Z19, Z12, Z12
-	VADDPD           Z11, Z15, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VSUBPD           Z19, Z15, Z15
-	VADDPD           Z11, Z15, Z20
-	VSUBPD           Z15, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z15, Z15
-	VSUBPD           Z21, Z11, Z11
-	VADDPD           Z11, Z15, Z15
-	VADDPD           Z17, Z15, Z15
-	VADDPD           Z16, Z15, Z11
-	VSUBPD           Z15, Z11, Z17
-	VSUBPD           Z17, Z11, Z21
-	VSUBPD           Z21, Z15, Z15
-	VSUBPD           Z17, Z16, Z16
-	VADDPD           Z16, Z15, Z15
-	VADDPD           Z11, Z20, Z16
-	VSUBPD           Z20, Z16, Z17
-	VSUBPD           Z17, Z16, Z21
-	VSUBPD           Z21, Z20, Z20
-	VSUBPD           Z17, Z11, Z11
-	VADDPD           Z11, Z20, Z20
-	VADDPD           Z19, Z13, Z13
-	VADDPD           Z18, Z15, Z15
-	VADDPD           Z12, Z15, Z15
-	VMULPD           Z0, Z16, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VMOVAPD          Z16, Z17
-	VFMADD213PD      Z12, Z0, Z17
-	VMULPD           Z1, Z16, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z18
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z18, Z1, Z19
-	VMULPD           Z0, Z20, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z21
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z21, Z0, Z22
-	VADDPD           Z12, Z17, Z21
-	VSUBPD           Z17, Z21, Z23
-	VSUBPD           Z23, Z21, Z24
-	VSUBPD           Z24, Z17, Z17
-	VSUBPD           Z23, Z12, Z12
-	VADDPD           Z12, Z17, Z17
-	VADDPD           Z18, Z21, Z12
-	VSUBPD           Z21, Z12, Z23
-	VSUBPD           Z23, Z12, Z24
-	VSUBPD           Z24, Z21, Z21
-	VSUBPD           Z23, Z18, Z18
-	VADDPD           Z18, Z21, Z21
-	VADDPD           Z22, Z19, Z19
-	VFMADD213PD      Z19, Z3, Z16
-	VFMADD213PD      Z16, Z1, Z20
-	VFMADD213PD      Z20, Z0, Z15
-	VADDPD           Z21, Z17, Z17
-	VADDPD           Z15, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5840(SB), Z10, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
-	VMOVAPD          Z16, Z18
-	VFMADD213PD      Z10, Z0, Z18
-	VMULPD           Z1, Z16, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
-	VMOVAPD          Z16, Z21
-	VFMADD213PD      Z20, Z1, Z21
-	VMULPD           Z3, Z16, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VFMADD213PD      Z22, Z3, Z16
-	VADDPD           Z19, Z18, Z22
-	VSUBPD           Z18, Z22, Z23
-	VSUBPD           Z23, Z22, Z24
-	VSUBPD           Z24, Z18, Z18
-	VSUBPD           Z23, Z19, Z19
-	VADDPD           Z19, Z18, Z18
-	VADDPD           Z21, Z18, Z19
-	VSUBPD           Z18, Z19, Z23
-	VSUBPD           Z23, Z19, Z24
-	VSUBPD           Z24, Z18, Z18
-	VSUBPD           Z23, Z21, Z21
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z20, Z19, Z21
-	VSUBPD           Z19, Z21, Z23
-	VSUBPD           Z23, Z21, Z24
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z23, Z20, Z20
-	VADDPD           Z20, Z19, Z19
-	VADDPD           Z19, Z18, Z18
-	VADDPD           Z16, Z18, Z18
-	VBLENDMPD        Z13, Z15, K3, Z13
-	VBLENDMPD        Z11, Z22, K3, Z11
-	VBLENDMPD        Z12, Z21, K3, Z12
-	VBLENDMPD        Z17, Z18, K3, Z17
-	VANDPD.BCST      actkernconst<>+1632(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5848(SB), Z16
-	VCMPPD           $0x11, Z15, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z15, K4
-	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z15
-	VBLENDMPD        Z14, Z15, K3, Z16
-	VGETEXPPD        Z16, Z15
-	VBROADCASTSD     actkernconst<>+5864(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z18, Z19
-	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z15, Z18
-	VMOVAPD          Z19, Z20
-	VFMADD213PD      Z18, Z6, Z20
-	VBROADCASTSD     actkernconst<>+5888(SB), Z18
-	VSUBPD           Z15, Z18, Z15
-	VSCALEFPD        Z15, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5808(SB), Z15
-	VCMPPD           $0x12, Z19, Z15, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z15
-	VBLENDMPD        Z15, Z19, K4, Z15
-	VBROADCASTSD     actkernconst<>+5896(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5904(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5912(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5920(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
-	VBROADCASTSD     actkernconst<>+5928(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z18, K4, Z24
-	VBROADCASTSD     actkernconst<>+5936(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z25
-	VBROADCASTSD     actkernconst<>+5944(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z26
+	VCVTPS2PD        (CX), Z14
+	VMULPD.BCST      (SP), Z14, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
+	VMULPD           Z2, Z16, Z17
 	VBROADCASTSD     actkernconst<>+5816(SB), Z18
-	VCMPPD           $0x12, Z15, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z15, Z18
-	VBLENDMPD        Z18, Z15, K4, Z18
-	VBLENDMPD        Z7, Z19, K4, Z19
-	VBLENDMPD        Z8, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5952(SB), Z15
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z15, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z15
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z28
-	VBROADCASTSD     actkernconst<>+5760(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5768(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
-	VBROADCASTSD     actkernconst<>+1840(SB), Z29
-	VCMPPD           $0x12, Z18, Z29, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z29
-	VBLENDMPD        Z29, Z18, K4, Z29
+	VCMPPD           $0x12, Z17, Z18, K2
+	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VCMPPD           $0x11, Z16, Z17, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
+	KANDW            K4, K3, K3
+	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBLENDMPD        Z15, Z16, K3, Z17
+	VGETEXPPD        Z17, Z16
+	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VMOVAPD          Z16, Z19
+	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
+	VRNDSCALEPD      $0x09, Z19, Z19
+	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
+	VMOVAPD          Z19, Z20
+	VFMADD213PD      Z18, Z7, Z20
+	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VSUBPD           Z16, Z18, Z16
+	VSCALEFPD        Z16, Z17, Z17
+	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VCMPPD           $0x12, Z19, Z16, K4
+	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VBLENDMPD        Z16, Z19, K4, Z16
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
+	VBLENDMPD        Z12, Z18, K4, Z19
+	VBROADCASTSD     actkernconst<>+5880(SB), Z18
+	VBLENDMPD        Z13, Z18, K4, Z21
+	VBROADCASTSD     actkernconst<>+5888(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5904(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5912(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5920(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VCMPPD           $0x12, Z16, Z18, K4
+	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VBLENDMPD        Z18, Z16, K4, Z18
+	VBLENDMPD        Z8, Z19, K4, Z19
+	VBLENDMPD        Z9, Z21, K4, Z21
+	VBLENDMPD        Z10, Z22, K4, Z22
+	VBLENDMPD        Z11, Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5928(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD        Z12, Z8, K4, Z16
+	VBLENDMPD        Z13, Z9, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z10, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z11, K4, Z30
+	VBROADCASTSD     actkernconst<>+1840(SB), Z31
+	VCMPPD           $0x12, Z18, Z31, K4
+	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
+	VBLENDMPD        Z31, Z18, K4, Z31
 	VBLENDMPD        Z24, Z19, K4, Z19
 	VBLENDMPD        Z25, Z21, K4, Z21
 	VBLENDMPD        Z26, Z22, K4, Z22
 	VBLENDMPD        Z27, Z23, K4, Z23
-	VBLENDMPD        Z15, Z24, K4, Z15
+	VBLENDMPD        Z16, Z24, K4, Z16
 	VBLENDMPD        Z28, Z25, K4, Z28
-	VBLENDMPD        Z30, Z26, K4, Z30
-	VBLENDMPD        Z31, Z27, K4, Z31
-	VCMPPD           $0x12, Z29, Z2, K4
-	VSUBPD           Z2, Z29, Z18
-	VBLENDMPD        Z18, Z29, K4, Z18
+	VBLENDMPD        Z29, Z26, K4, Z29
+	VBLENDMPD        Z30, Z27, K4, Z30
+	VCMPPD           $0x12, Z31, Z0, K4
+	VSUBPD           Z0, Z31, Z18
+	VBLENDMPD        Z18, Z31, K4, Z18
 	VBLENDMPD        Z22, Z19, K4, Z19
 	VBLENDMPD        Z23, Z21, K4, Z21
-	VBLENDMPD        Z15, Z22, K4, Z22
+	VBLENDMPD        Z16, Z22, K4, Z22
 	VBLENDMPD        Z28, Z23, K4, Z23
-	VBLENDMPD        Z30, Z15, K4, Z30
-	VBLENDMPD        Z31, Z28, K4, Z31
-	VBROADCASTSD     actkernconst<>+224(SB), Z15
-	VCMPPD           $0x12, Z18, Z15, K4
+	VBLENDMPD        Z29, Z16, K4, Z29
+	VBLENDMPD        Z30, Z28, K4, Z30
+	VCMPPD           $0x12, Z18, Z3, K4
 	VBLENDMPD        Z21, Z19, K4, Z19
 	VBLENDMPD        Z22, Z21, K4, Z21
 	VBLENDMPD        Z23, Z22, K4, Z22
-	VBLENDMPD        Z30, Z23, K4, Z23
-	VBLENDMPD        Z31, Z30, K4, Z31
-	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z15
-	VSCALEFPD        Z15, Z19, Z19
-	VADDPD           Z6, Z20, Z15
-	VSCALEFPD        Z15, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z15
-	VSCALEFPD        Z15, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z15
-	VSCALEFPD        Z15, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
-	VSCALEFPD        Z20, Z31, Z31
-	VMULPD           Z5, Z19, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD213PD      Z19, Z4, Z15
-	VADDPD           Z2, Z21, Z18
-	VSUBPD           Z2, Z18, Z18
+	VBLENDMPD        Z29, Z23, K4, Z23
+	VBLENDMPD        Z30, Z29, K4, Z30
+	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z16
+	VSCALEFPD        Z16, Z19, Z19
+	VADDPD           Z7, Z20, Z16
+	VSCALEFPD        Z16, Z21, Z21
+	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VSCALEFPD        Z16, Z22, Z22
+	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VSCALEFPD        Z16, Z23, Z23
+	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VSCALEFPD        Z20, Z30, Z30
+	VMULPD           Z5, Z19, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VFMADD213PD      Z19, Z4, Z16
+	VADDPD           Z0, Z21, Z18
+	VSUBPD           Z0, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
-	VADDPD           Z18, Z15, Z15
-	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
+	VADDPD           Z18, Z16, Z16
+	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
-	VADDPD           Z31, Z23, Z23
-	VMULPD           Z15, Z16, Z18
+	VADDPD           Z30, Z23, Z23
+	VMULPD           Z16, Z17, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z19
-	VFMADD213PD      Z19, Z16, Z15
+	VFMADD213PD      Z19, Z17, Z16
 	VMULPD           Z5, Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VFMADD213PD      Z18, Z4, Z19
-	VADDPD           Z15, Z19, Z19
-	VMULPD           Z21, Z16, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z18
-	VFMADD213PD      Z18, Z16, Z21
-	VRNDSCALEPD      $0x08, Z15, Z18
-	VSUBPD           Z18, Z15, Z15
-	VMULPD           Z22, Z16, Z20
+	VADDPD           Z16, Z19, Z19
+	VMULPD           Z21, Z17, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
+	VFMADD213PD      Z18, Z17, Z21
+	VRNDSCALEPD      $0x08, Z16, Z18
+	VSUBPD           Z18, Z16, Z16
+	VMULPD           Z22, Z17, Z20
 	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z24
-	VFMADD213PD      Z24, Z16, Z22
-	VMULPD           Z23, Z16, Z16
-	VADDPD           Z15, Z19, Z23
+	VFMADD213PD      Z24, Z17, Z22
+	VMULPD           Z23, Z17, Z17
+	VADDPD           Z16, Z19, Z23
 	VRNDSCALEPD      $0x08, Z23, Z23
 	VSUBPD           Z23, Z19, Z19
-	VADDPD           Z15, Z19, Z24
+	VADDPD           Z16, Z19, Z24
 	VSUBPD           Z19, Z24, Z25
 	VSUBPD           Z25, Z24, Z26
 	VSUBPD           Z26, Z19, Z19
-	VSUBPD           Z25, Z15, Z15
-	VADDPD           Z15, Z19, Z19
+	VSUBPD           Z25, Z16, Z16
+	VADDPD           Z16, Z19, Z19
 	VADDPD           Z21, Z19, Z19
-	VADDPD           Z20, Z19, Z15
-	VSUBPD           Z19, Z15, Z21
-	VSUBPD           Z21, Z15, Z25
+	VADDPD           Z20, Z19, Z16
+	VSUBPD           Z19, Z16, Z21
+	VSUBPD           Z21, Z16, Z25
 	VSUBPD           Z25, Z19, Z19
 	VSUBPD           Z21, Z20, Z20
 	VADDPD           Z20, Z19, Z19
-	VADDPD           Z15, Z24, Z20
+	VADDPD           Z16, Z24, Z20
 	VSUBPD           Z24, Z20, Z21
 	VSUBPD           Z21, Z20, Z25
 	VSUBPD           Z25, Z24, Z24
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z24, Z24
+	VSUBPD           Z21, Z16, Z16
+	VADDPD           Z16, Z24, Z24
 	VADDPD           Z23, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VADDPD           Z16, Z19, Z19
-	VMULPD           Z0, Z20, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
-	VMOVAPD          Z20, Z21
-	VFMADD213PD      Z16, Z0, Z21
+	VADDPD           Z19, Z24, Z24
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z17, Z24, Z24
 	VMULPD           Z1, Z20, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z22
-	VMOVAPD          Z20, Z23
-	VFMADD213PD      Z22, Z1, Z23
-	VMULPD           Z0, Z24, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z25
-	VMOVAPD          Z24, Z26
-	VFMADD213PD      Z25, Z0, Z26
-	VADDPD           Z16, Z21, Z25
-	VSUBPD           Z21, Z25, Z27
-	VSUBPD           Z27, Z25, Z28
-	VSUBPD           Z28, Z21, Z21
-	VSUBPD           Z27, Z16, Z16
-	VADDPD           Z16, Z21, Z21
-	VADDPD           Z22, Z25, Z16
-	VSUBPD           Z25, Z16, Z27
-	VSUBPD           Z27, Z16, Z28
-	VSUBPD           Z28, Z25, Z25
-	VSUBPD           Z27, Z22, Z22
-	VADDPD           Z22, Z25, Z25
-	VADDPD           Z26, Z23, Z23
-	VFMADD213PD      Z23, Z3, Z20
-	VFMADD213PD      Z20, Z1, Z24
-	VFMADD213PD      Z24, Z0, Z19
-	VADDPD           Z25, Z21, Z21
-	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z14, Z0, Z22
-	VMULPD           Z1, Z20, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z23
-	VMOVAPD          Z20, Z24
-	VFMADD213PD      Z23, Z1, Z24
-	VMULPD           Z3, Z20, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z25
-	VFMADD213PD      Z25, Z3, Z20
-	VADDPD           Z14, Z22, Z25
-	VSUBPD           Z22, Z25, Z26
-	VSUBPD           Z26, Z25, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z14, Z14
-	VADDPD           Z14, Z22, Z22
-	VADDPD           Z24, Z22, Z14
-	VSUBPD           Z22, Z14, Z26
-	VSUBPD           Z26, Z14, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z24, Z24
-	VADDPD           Z24, Z22, Z22
-	VADDPD           Z23, Z14, Z24
-	VSUBPD           Z14, Z24, Z26
-	VSUBPD           Z26, Z24, Z27
-	VSUBPD           Z27, Z14, Z14
-	VSUBPD           Z26, Z23, Z23
-	VADDPD           Z23, Z14, Z14
-	VADDPD           Z14, Z22, Z22
-	VADDPD           Z20, Z22, Z22
-	VBLENDMPD        Z18, Z19, K3, Z18
-	VBLENDMPD        Z15, Z25, K3, Z15
-	VBLENDMPD        Z16, Z24, K3, Z16
-	VBLENDMPD        Z21, Z22, K3, Z21
-	VADDPD           Z15, Z11, Z14
-	VSUBPD           Z11, Z14, Z19
-	VSUBPD           Z19, Z14, Z20
-	VSUBPD           Z20, Z11, Z11
-	VSUBPD           Z19, Z15, Z15
-	VADDPD           Z15, Z11, Z11
-	VADDPD           Z16, Z12, Z15
-	VSUBPD           Z12, Z15, Z19
-	VSUBPD           Z19, Z15, Z20
-	VSUBPD           Z20, Z12, Z12
-	VSUBPD           Z19, Z16, Z16
-	VADDPD           Z16, Z12, Z12
-	VADDPD           Z21, Z17, Z17
-	VADDPD           Z12, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z14, Z0, Z19
-	VMULPD           Z1, Z16, Z14
-	VADDPD           Z14, Z19, Z20
-	VSUBPD           Z19, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z19, Z19
-	VSUBPD           Z21, Z14, Z14
-	VADDPD           Z14, Z19, Z19
-	VADDPD           Z15, Z11, Z14
-	VSUBPD           Z11, Z14, Z21
-	VSUBPD           Z21, Z14, Z22
-	VSUBPD           Z22, Z11, Z11
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z11, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z17, Z19, Z19
-	VFMADD213PD      Z19, Z3, Z16
-	VADDPD           Z14, Z20, Z11
-	VSUBPD           Z20, Z11, Z15
-	VSUBPD           Z15, Z11, Z17
-	VSUBPD           Z17, Z20, Z20
-	VSUBPD           Z15, Z14, Z14
-	VADDPD           Z14, Z20, Z20
-	VADDPD           Z16, Z20, Z20
-	VADDPD           Z20, Z11, Z14
-	VSUBPD           Z11, Z14, Z15
-	VSUBPD           Z15, Z14, Z16
-	VSUBPD           Z16, Z11, Z11
-	VSUBPD           Z15, Z20, Z20
-	VADDPD           Z20, Z11, Z11
-	VADDPD           Z18, Z13, Z13
-	VADDPD           Z12, Z13, Z13
-	VADDPD           Z11, Z14, Z14
-	VMULPD           Z14, Z14, Z11
-	VMULPD           Z11, Z14, Z12
-	VBROADCASTSD     actkernconst<>+6056(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
-	VFMADD213PD      Z14, Z16, Z12
-	VMULPD           Z11, Z11, Z14
-	VBROADCASTSD     actkernconst<>+6096(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
-	VBROADCASTSD     actkernconst<>+3176(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+224(SB), Z15, Z11
-	VFMADD213PD      Z11, Z16, Z14
-	VMULPD           Z5, Z13, Z11
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD213PD      Z13, Z4, Z11
-	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z13
-	VRNDSCALEPD      $0x09, Z13, Z13
-	VBROADCASTSD     actkernconst<>+6040(SB), Z15
-	VMOVAPD          Z13, Z16
-	VFMADD213PD      Z11, Z15, Z16
-	VBROADCASTSD     actkernconst<>+1832(SB), Z11
-	VCMPPD           $0x11, Z16, Z11, K3
-	VBLENDMPD        Z14, Z12, K3, Z14
-	VBROADCASTSD     actkernconst<>+6040(SB), Z11
-	VFMADD213PD.BCST actkernconst<>+224(SB), Z11, Z13
-	VMULPD           Z13, Z14, Z14
-	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z10, K3
-	VBLENDMPD        Z10, Z14, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z10, K2, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, (AX)
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z20, Z19
+	VFMADD213PD      Z17, Z1, Z19
+	VMULPD           Z1, Z24, Z24
+	VFMADD213PD      Z24, Z6, Z20
+	VADDPD           Z20, Z19, Z19
+	VADDPD           Z19, Z16, Z17
+	VSUBPD           Z16, Z17, Z16
+	VSUBPD           Z16, Z19, Z19
+	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
+	VMOVAPD          Z20, Z21
+	VFMADD213PD      Z15, Z1, Z21
+	VMULPD           Z6, Z16, Z22
+	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z22
+	VMOVAPD          Z16, Z23
+	VFMADD213PD      Z22, Z6, Z23
+	VADDPD           Z22, Z21, Z24
+	VSUBPD           Z21, Z24, Z25
+	VSUBPD           Z25, Z24, Z26
+	VSUBPD           Z26, Z21, Z21
+	VSUBPD           Z25, Z22, Z22
+	VADDPD           Z22, Z21, Z21
+	VSUBPD           Z23, Z21, Z21
+	VBROADCASTSD     actkernconst<>+6024(SB), Z22
+	VFMADD213PD      Z21, Z22, Z20
+	VADDPD           Z20, Z24, Z21
+	VSUBPD           Z24, Z21, Z24
+	VSUBPD           Z24, Z20, Z20
+	VBLENDMPD        Z18, Z16, K3, Z18
+	VBLENDMPD        Z17, Z21, K3, Z17
+	VBLENDMPD        Z19, Z20, K3, Z19
+	VADDPD           Z19, Z17, Z17
+	VMULPD           Z17, Z17, Z16
+	VMULPD           Z16, Z17, Z19
+	VBROADCASTSD     actkernconst<>+6032(SB), Z20
+	VMOVAPD          Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z16, Z21
+	VFMADD213PD      Z17, Z21, Z19
+	VMULPD           Z16, Z16, Z17
+	VBROADCASTSD     actkernconst<>+6072(SB), Z20
+	VMOVAPD          Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z16, Z21
+	VBROADCASTSD     actkernconst<>+3176(SB), Z20
+	VFMADD213PD      Z3, Z20, Z16
+	VFMADD213PD      Z16, Z21, Z17
+	VMULPD           Z5, Z18, Z16
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VFMADD213PD      Z18, Z4, Z16
+	VMULPD           Z2, Z16, Z18
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VBROADCASTSD     actkernconst<>+5808(SB), Z20
+	VMOVAPD          Z18, Z21
+	VFMADD213PD      Z16, Z20, Z21
+	VCMPPD           $0x11, Z21, Z2, K3
+	VBLENDMPD        Z17, Z19, K3, Z17
+	VBROADCASTSD     actkernconst<>+5808(SB), Z16
+	VFMADD213PD      Z3, Z16, Z18
+	VMULPD           Z18, Z17, Z17
+	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z15, K3
+	VBLENDMPD        Z15, Z17, K3, Z15
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z15, K2, Z15
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z15, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -40812,539 +39907,234 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y9
-	VCVTPS2PD        Y9, Z9
-	VMULPD.BCST      (SP), Z9, Z10
-	VANDPD.BCST      actkernconst<>+1632(SB), Z10, Z11
-	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z12
-	VBROADCASTSD     actkernconst<>+6048(SB), Z13
-	VCMPPD           $0x12, Z12, Z13, K2
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z12
-	VBROADCASTSD     (SP), Z13
-	VMOVAPD          Z9, Z14
-	VFMADD213PD      Z12, Z13, Z14
-	VBROADCASTSD     actkernconst<>+5848(SB), Z12
-	VCMPPD           $0x11, Z11, Z12, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
-	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z11
-	VBLENDMPD        Z10, Z11, K3, Z12
-	VGETEXPPD        Z12, Z11
-	VBROADCASTSD     actkernconst<>+5864(SB), Z13
-	VMOVAPD          Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z13, Z15
-	VRNDSCALEPD      $0x09, Z15, Z15
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z13
-	VMOVAPD          Z15, Z16
-	VFMADD213PD      Z13, Z6, Z16
-	VBROADCASTSD     actkernconst<>+5888(SB), Z13
-	VSUBPD           Z11, Z13, Z11
-	VSCALEFPD        Z11, Z12, Z12
-	VBROADCASTSD     actkernconst<>+5808(SB), Z11
-	VCMPPD           $0x12, Z15, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z15, Z11
-	VBLENDMPD        Z11, Z15, K4, Z11
-	VBROADCASTSD     actkernconst<>+5896(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z13, K4, Z15
-	VBROADCASTSD     actkernconst<>+5904(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+5912(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K4, Z18
-	VBROADCASTSD     actkernconst<>+5920(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+5928(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z13, K4, Z20
-	VBROADCASTSD     actkernconst<>+5936(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z13, K4, Z21
-	VBROADCASTSD     actkernconst<>+5944(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z13, K4, Z22
-	VBROADCASTSD     actkernconst<>+5816(SB), Z13
-	VCMPPD           $0x12, Z11, Z13, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z13
-	VBLENDMPD        Z13, Z11, K4, Z13
-	VBLENDMPD        Z7, Z15, K4, Z15
-	VBLENDMPD        Z8, Z17, K4, Z17
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z22, K4, Z22
-	VBROADCASTSD     actkernconst<>+5952(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z24
-	VBROADCASTSD     actkernconst<>+5760(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z25, K4, Z26
-	VBROADCASTSD     actkernconst<>+5768(SB), Z25
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z25, K4, Z27
-	VBROADCASTSD     actkernconst<>+1840(SB), Z25
-	VCMPPD           $0x12, Z13, Z25, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z13, Z25
-	VBLENDMPD        Z25, Z13, K4, Z25
-	VBLENDMPD        Z20, Z15, K4, Z15
-	VBLENDMPD        Z21, Z17, K4, Z17
-	VBLENDMPD        Z22, Z18, K4, Z18
-	VBLENDMPD        Z23, Z19, K4, Z19
-	VBLENDMPD        Z11, Z20, K4, Z11
-	VBLENDMPD        Z24, Z21, K4, Z24
-	VBLENDMPD        Z26, Z22, K4, Z26
-	VBLENDMPD        Z27, Z23, K4, Z27
-	VCMPPD           $0x12, Z25, Z2, K4
-	VSUBPD           Z2, Z25, Z13
-	VBLENDMPD        Z13, Z25, K4, Z13
-	VBLENDMPD        Z18, Z15, K4, Z15
-	VBLENDMPD        Z19, Z17, K4, Z17
-	VBLENDMPD        Z11, Z18, K4, Z18
-	VBLENDMPD        Z24, Z19, K4, Z19
-	VBLENDMPD        Z26, Z11, K4, Z26
-	VBLENDMPD        Z27, Z24, K4, Z27
-	VBROADCASTSD     actkernconst<>+224(SB), Z11
-	VCMPPD           $0x12, Z13, Z11, K4
-	VBLENDMPD        Z17, Z15, K4, Z15
-	VBLENDMPD        Z18, Z17, K4, Z17
-	VBLENDMPD        Z19, Z18, K4, Z18
-	VBLENDMPD        Z26, Z19, K4, Z19
-	VBLENDMPD        Z27, Z26, K4, Z27
-	VADDPD.BCST      actkernconst<>+104(SB), Z16, Z11
-	VSCALEFPD        Z11, Z15, Z15
-	VADDPD           Z6, Z16, Z11
-	VSCALEFPD        Z11, Z17, Z17
-	VADDPD.BCST      actkernconst<>+6016(SB), Z16, Z11
-	VSCALEFPD        Z11, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6024(SB), Z16, Z11
-	VSCALEFPD        Z11, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6032(SB), Z16, Z16
-	VSCALEFPD        Z16, Z27, Z27
-	VMULPD           Z5, Z15, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VFMADD213PD      Z15, Z4, Z11
-	VADDPD           Z2, Z17, Z13
-	VSUBPD           Z2, Z13, Z13
-	VSUBPD           Z13, Z17, Z17
-	VADDPD           Z13, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5824(SB), Z18, Z13
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z13, Z13
-	VSUBPD           Z13, Z18, Z18
-	VADDPD           Z13, Z17, Z17
-	VADDPD.BCST      actkernconst<>+5832(SB), Z19, Z13
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z13, Z13
-	VSUBPD           Z13, Z19, Z19
-	VADDPD           Z13, Z18, Z18
-	VADDPD           Z27, Z19, Z19
-	VMULPD           Z11, Z12, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z15
-	VFMADD213PD      Z15, Z12, Z11
-	VMULPD           Z5, Z13, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD213PD      Z13, Z4, Z15
-	VADDPD           Z11, Z15, Z15
-	VMULPD           Z17, Z12, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
-	VFMADD213PD      Z13, Z12, Z17
-	VRNDSCALEPD      $0x08, Z11, Z13
-	VSUBPD           Z13, Z11, Z11
-	VMULPD           Z18, Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
-	VFMADD213PD      Z20, Z12, Z18
-	VMULPD           Z19, Z12, Z12
-	VADDPD           Z11, Z15, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VSUBPD           Z19, Z15, Z15
-	VADDPD           Z11, Z15, Z20
-	VSUBPD           Z15, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z15, Z15
-	VSUBPD           Z21, Z11, Z11
-	VADDPD           Z11, Z15, Z15
-	VADDPD           Z17, Z15, Z15
-	VADDPD           Z16, Z15, Z11
-	VSUBPD           Z15, Z11, Z17
-	VSUBPD           Z17, Z11, Z21
-	VSUBPD           Z21, Z15, Z15
-	VSUBPD           Z17, Z16, Z16
-	VADDPD           Z16, Z15, Z15
-	VADDPD           Z11, Z20, Z16
-	VSUBPD           Z20, Z16, Z17
-	VSUBPD           Z17, Z16, Z21
-	VSUBPD           Z21, Z20, Z20
-	VSUBPD           Z17, Z11, Z11
-	VADDPD           Z11, Z20, Z20
-	VADDPD           Z19, Z13, Z13
-	VADDPD           Z18, Z15, Z15
-	VADDPD           Z12, Z15, Z15
-	VMULPD           Z0, Z16, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VMOVAPD          Z16, Z17
-	VFMADD213PD      Z12, Z0, Z17
-	VMULPD           Z1, Z16, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z18
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z18, Z1, Z19
-	VMULPD           Z0, Z20, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z21
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z21, Z0, Z22
-	VADDPD           Z12, Z17, Z21
-	VSUBPD           Z17, Z21, Z23
-	VSUBPD           Z23, Z21, Z24
-	VSUBPD           Z24, Z17, Z17
-	VSUBPD           Z23, Z12, Z12
-	VADDPD           Z12, Z17, Z17
-	VADDPD           Z18, Z21, Z12
-	VSUBPD           Z21, Z12, Z23
-	VSUBPD           Z23, Z12, Z24
-	VSUBPD           Z24, Z21, Z21
-	VSUBPD           Z23, Z18, Z18
-	VADDPD           Z18, Z21, Z21
-	VADDPD           Z22, Z19, Z19
-	VFMADD213PD      Z19, Z3, Z16
-	VFMADD213PD      Z16, Z1, Z20
-	VFMADD213PD      Z20, Z0, Z15
-	VADDPD           Z21, Z17, Z17
-	VADDPD           Z15, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5840(SB), Z10, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
-	VMOVAPD          Z16, Z18
-	VFMADD213PD      Z10, Z0, Z18
-	VMULPD           Z1, Z16, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
-	VMOVAPD          Z16, Z21
-	VFMADD213PD      Z20, Z1, Z21
-	VMULPD           Z3, Z16, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VFMADD213PD      Z22, Z3, Z16
-	VADDPD           Z19, Z18, Z22
-	VSUBPD           Z18, Z22, Z23
-	VSUBPD           Z23, Z22, Z24
-	VSUBPD           Z24, Z18, Z18
-	VSUBPD           Z23, Z19, Z19
-	VADDPD           Z19, Z18, Z18
-	VADDPD           Z21, Z18, Z19
-	VSUBPD           Z18, Z19, Z23
-	VSUBPD           Z23, Z19, Z24
-	VSUBPD           Z24, Z18, Z18
-	VSUBPD           Z23, Z21, Z21
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z20, Z19, Z21
-	VSUBPD           Z19, Z21, Z23
-	VSUBPD           Z23, Z21, Z24
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z23, Z20, Z20
-	VADDPD           Z20, Z19, Z19
-	VADDPD           Z19, Z18, Z18
-	VADDPD           Z16, Z18, Z18
-	VBLENDMPD        Z13, Z15, K3, Z13
-	VBLENDMPD        Z11, Z22, K3, Z11
-	VBLENDMPD        Z12, Z21, K3, Z12
-	VBLENDMPD        Z17, Z18, K3, Z17
-	VANDPD.BCST      actkernconst<>+1632(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5848(SB), Z16
-	VCMPPD           $0x11, Z15, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z15, K4
-	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z15
-	VBLENDMPD        Z14, Z15, K3, Z16
-	VGETEXPPD        Z16, Z15
-	VBROADCASTSD     actkernconst<>+5864(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z18, Z19
-	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z15, Z18
-	VMOVAPD          Z19, Z20
-	VFMADD213PD      Z18, Z6, Z20
-	VBROADCASTSD     actkernconst<>+5888(SB), Z18
-	VSUBPD           Z15, Z18, Z15
-	VSCALEFPD        Z15, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5808(SB), Z15
-	VCMPPD           $0x12, Z19, Z15, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z15
-	VBLENDMPD        Z15, Z19, K4, Z15
-	VBROADCASTSD     actkernconst<>+5896(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5904(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5912(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5920(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
-	VBROADCASTSD     actkernconst<>+5928(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z18, K4, Z24
-	VBROADCASTSD     actkernconst<>+5936(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z25
-	VBROADCASTSD     actkernconst<>+5944(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z26
+	VMOVUPS.Z        (CX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD.BCST      (SP), Z14, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
+	VMULPD           Z2, Z16, Z17
 	VBROADCASTSD     actkernconst<>+5816(SB), Z18
-	VCMPPD           $0x12, Z15, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z15, Z18
-	VBLENDMPD        Z18, Z15, K4, Z18
-	VBLENDMPD        Z7, Z19, K4, Z19
-	VBLENDMPD        Z8, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5952(SB), Z15
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z15, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z7, K4, Z15
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z28
-	VBROADCASTSD     actkernconst<>+5760(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5768(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
-	VBROADCASTSD     actkernconst<>+1840(SB), Z29
-	VCMPPD           $0x12, Z18, Z29, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z29
-	VBLENDMPD        Z29, Z18, K4, Z29
+	VCMPPD           $0x12, Z17, Z18, K2
+	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VCMPPD           $0x11, Z16, Z17, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
+	KANDW            K4, K3, K3
+	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBLENDMPD        Z15, Z16, K3, Z17
+	VGETEXPPD        Z17, Z16
+	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VMOVAPD          Z16, Z19
+	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
+	VRNDSCALEPD      $0x09, Z19, Z19
+	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
+	VMOVAPD          Z19, Z20
+	VFMADD213PD      Z18, Z7, Z20
+	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VSUBPD           Z16, Z18, Z16
+	VSCALEFPD        Z16, Z17, Z17
+	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VCMPPD           $0x12, Z19, Z16, K4
+	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VBLENDMPD        Z16, Z19, K4, Z16
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
+	VBLENDMPD        Z12, Z18, K4, Z19
+	VBROADCASTSD     actkernconst<>+5880(SB), Z18
+	VBLENDMPD        Z13, Z18, K4, Z21
+	VBROADCASTSD     actkernconst<>+5888(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5904(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5912(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5920(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VCMPPD           $0x12, Z16, Z18, K4
+	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VBLENDMPD        Z18, Z16, K4, Z18
+	VBLENDMPD        Z8, Z19, K4, Z19
+	VBLENDMPD        Z9, Z21, K4, Z21
+	VBLENDMPD        Z10, Z22, K4, Z22
+	VBLENDMPD        Z11, Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5928(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD        Z12, Z8, K4, Z16
+	VBLENDMPD        Z13, Z9, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z10, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z11, K4, Z30
+	VBROADCASTSD     actkernconst<>+1840(SB), Z31
+	VCMPPD           $0x12, Z18, Z31, K4
+	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
+	VBLENDMPD        Z31, Z18, K4, Z31
 	VBLENDMPD        Z24, Z19, K4, Z19
 	VBLENDMPD        Z25, Z21, K4, Z21
 	VBLENDMPD        Z26, Z22, K4, Z22
 	VBLENDMPD        Z27, Z23, K4, Z23
-	VBLENDMPD        Z15, Z24, K4, Z15
+	VBLENDMPD        Z16, Z24, K4, Z16
 	VBLENDMPD        Z28, Z25, K4, Z28
-	VBLENDMPD        Z30, Z26, K4, Z30
-	VBLENDMPD        Z31, Z27, K4, Z31
-	VCMPPD           $0x12, Z29, Z2, K4
-	VSUBPD           Z2, Z29, Z18
-	VBLENDMPD        Z18, Z29, K4, Z18
+	VBLENDMPD        Z29, Z26, K4, Z29
+	VBLENDMPD        Z30, Z27, K4, Z30
+	VCMPPD           $0x12, Z31, Z0, K4
+	VSUBPD           Z0, Z31, Z18
+	VBLENDMPD        Z18, Z31, K4, Z18
 	VBLENDMPD        Z22, Z19, K4, Z19
 	VBLENDMPD        Z23, Z21, K4, Z21
-	VBLENDMPD        Z15, Z22, K4, Z22
+	VBLENDMPD        Z16, Z22, K4, Z22
 	VBLENDMPD        Z28, Z23, K4, Z23
-	VBLENDMPD        Z30, Z15, K4, Z30
-	VBLENDMPD        Z31, Z28, K4, Z31
-	VBROADCASTSD     actkernconst<>+224(SB), Z15
-	VCMPPD           $0x12, Z18, Z15, K4
+	VBLENDMPD        Z29, Z16, K4, Z29
+	VBLENDMPD        Z30, Z28, K4, Z30
+	VCMPPD           $0x12, Z18, Z3, K4
 	VBLENDMPD        Z21, Z19, K4, Z19
 	VBLENDMPD        Z22, Z21, K4, Z21
 	VBLENDMPD        Z23, Z22, K4, Z22
-	VBLENDMPD        Z30, Z23, K4, Z23
-	VBLENDMPD        Z31, Z30, K4, Z31
-	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z15
-	VSCALEFPD        Z15, Z19, Z19
-	VADDPD           Z6, Z20, Z15
-	VSCALEFPD        Z15, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z15
-	VSCALEFPD        Z15, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z15
-	VSCALEFPD        Z15, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
-	VSCALEFPD        Z20, Z31, Z31
-	VMULPD           Z5, Z19, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD213PD      Z19, Z4, Z15
-	VADDPD           Z2, Z21, Z18
-	VSUBPD           Z2, Z18, Z18
+	VBLENDMPD        Z29, Z23, K4, Z23
+	VBLENDMPD        Z30, Z29, K4, Z30
+	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z16
+	VSCALEFPD        Z16, Z19, Z19
+	VADDPD           Z7, Z20, Z16
+	VSCALEFPD        Z16, Z21, Z21
+	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VSCALEFPD        Z16, Z22, Z22
+	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VSCALEFPD        Z16, Z23, Z23
+	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VSCALEFPD        Z20, Z30, Z30
+	VMULPD           Z5, Z19, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VFMADD213PD      Z19, Z4, Z16
+	VADDPD           Z0, Z21, Z18
+	VSUBPD           Z0, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
-	VADDPD           Z18, Z15, Z15
-	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
+	VADDPD           Z18, Z16, Z16
+	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
-	VADDPD           Z31, Z23, Z23
-	VMULPD           Z15, Z16, Z18
+	VADDPD           Z30, Z23, Z23
+	VMULPD           Z16, Z17, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z19
-	VFMADD213PD      Z19, Z16, Z15
+	VFMADD213PD      Z19, Z17, Z16
 	VMULPD           Z5, Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
 	VFMADD213PD      Z18, Z4, Z19
-	VADDPD           Z15, Z19, Z19
-	VMULPD           Z21, Z16, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z18
-	VFMADD213PD      Z18, Z16, Z21
-	VRNDSCALEPD      $0x08, Z15, Z18
-	VSUBPD           Z18, Z15, Z15
-	VMULPD           Z22, Z16, Z20
+	VADDPD           Z16, Z19, Z19
+	VMULPD           Z21, Z17, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
+	VFMADD213PD      Z18, Z17, Z21
+	VRNDSCALEPD      $0x08, Z16, Z18
+	VSUBPD           Z18, Z16, Z16
+	VMULPD           Z22, Z17, Z20
 	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z24
-	VFMADD213PD      Z24, Z16, Z22
-	VMULPD           Z23, Z16, Z16
-	VADDPD           Z15, Z19, Z23
+	VFMADD213PD      Z24, Z17, Z22
+	VMULPD           Z23, Z17, Z17
+	VADDPD           Z16, Z19, Z23
 	VRNDSCALEPD      $0x08, Z23, Z23
 	VSUBPD           Z23, Z19, Z19
-	VADDPD           Z15, Z19, Z24
+	VADDPD           Z16, Z19, Z24
 	VSUBPD           Z19, Z24, Z25
 	VSUBPD           Z25, Z24, Z26
 	VSUBPD           Z26, Z19, Z19
-	VSUBPD           Z25, Z15, Z15
-	VADDPD           Z15, Z19, Z19
+	VSUBPD           Z25, Z16, Z16
+	VADDPD           Z16, Z19, Z19
 	VADDPD           Z21, Z19, Z19
-	VADDPD           Z20, Z19, Z15
-	VSUBPD           Z19, Z15, Z21
-	VSUBPD           Z21, Z15, Z25
+	VADDPD           Z20, Z19, Z16
+	VSUBPD           Z19, Z16, Z21
+	VSUBPD           Z21, Z16, Z25
 	VSUBPD           Z25, Z19, Z19
 	VSUBPD           Z21, Z20, Z20
 	VADDPD           Z20, Z19, Z19
-	VADDPD           Z15, Z24, Z20
+	VADDPD           Z16, Z24, Z20
 	VSUBPD           Z24, Z20, Z21
 	VSUBPD           Z21, Z20, Z25
 	VSUBPD           Z25, Z24, Z24
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z24, Z24
+	VSUBPD           Z21, Z16, Z16
+	VADDPD           Z16, Z24, Z24
 	VADDPD           Z23, Z18, Z18
-	VADDPD           Z22, Z19, Z19
-	VADDPD           Z16, Z19, Z19
-	VMULPD           Z0, Z20, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
-	VMOVAPD          Z20, Z21
-	VFMADD213PD      Z16, Z0, Z21
+	VADDPD           Z19, Z24, Z24
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z17, Z24, Z24
 	VMULPD           Z1, Z20, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z22
-	VMOVAPD          Z20, Z23
-	VFMADD213PD      Z22, Z1, Z23
-	VMULPD           Z0, Z24, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z25
-	VMOVAPD          Z24, Z26
-	VFMADD213PD      Z25, Z0, Z26
-	VADDPD           Z16, Z21, Z25
-	VSUBPD           Z21, Z25, Z27
-	VSUBPD           Z27, Z25, Z28
-	VSUBPD           Z28, Z21, Z21
-	VSUBPD           Z27, Z16, Z16
-	VADDPD           Z16, Z21, Z21
-	VADDPD           Z22, Z25, Z16
-	VSUBPD           Z25, Z16, Z27
-	VSUBPD           Z27, Z16, Z28
-	VSUBPD           Z28, Z25, Z25
-	VSUBPD           Z27, Z22, Z22
-	VADDPD           Z22, Z25, Z25
-	VADDPD           Z26, Z23, Z23
-	VFMADD213PD      Z23, Z3, Z20
-	VFMADD213PD      Z20, Z1, Z24
-	VFMADD213PD      Z24, Z0, Z19
-	VADDPD           Z25, Z21, Z21
-	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z14, Z0, Z22
-	VMULPD           Z1, Z20, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z23
-	VMOVAPD          Z20, Z24
-	VFMADD213PD      Z23, Z1, Z24
-	VMULPD           Z3, Z20, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z25
-	VFMADD213PD      Z25, Z3, Z20
-	VADDPD           Z14, Z22, Z25
-	VSUBPD           Z22, Z25, Z26
-	VSUBPD           Z26, Z25, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z14, Z14
-	VADDPD           Z14, Z22, Z22
-	VADDPD           Z24, Z22, Z14
-	VSUBPD           Z22, Z14, Z26
-	VSUBPD           Z26, Z14, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z24, Z24
-	VADDPD           Z24, Z22, Z22
-	VADDPD           Z23, Z14, Z24
-	VSUBPD           Z14, Z24, Z26
-	VSUBPD           Z26, Z24, Z27
-	VSUBPD           Z27, Z14, Z14
-	VSUBPD           Z26, Z23, Z23
-	VADDPD           Z23, Z14, Z14
-	VADDPD           Z14, Z22, Z22
-	VADDPD           Z20, Z22, Z22
-	VBLENDMPD        Z18, Z19, K3, Z18
-	VBLENDMPD        Z15, Z25, K3, Z15
-	VBLENDMPD        Z16, Z24, K3, Z16
-	VBLENDMPD        Z21, Z22, K3, Z21
-	VADDPD           Z15, Z11, Z14
-	VSUBPD           Z11, Z14, Z19
-	VSUBPD           Z19, Z14, Z20
-	VSUBPD           Z20, Z11, Z11
-	VSUBPD           Z19, Z15, Z15
-	VADDPD           Z15, Z11, Z11
-	VADDPD           Z16, Z12, Z15
-	VSUBPD           Z12, Z15, Z19
-	VSUBPD           Z19, Z15, Z20
-	VSUBPD           Z20, Z12, Z12
-	VSUBPD           Z19, Z16, Z16
-	VADDPD           Z16, Z12, Z12
-	VADDPD           Z21, Z17, Z17
-	VADDPD           Z12, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5840(SB), Z14, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z14, Z0, Z19
-	VMULPD           Z1, Z16, Z14
-	VADDPD           Z14, Z19, Z20
-	VSUBPD           Z19, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z19, Z19
-	VSUBPD           Z21, Z14, Z14
-	VADDPD           Z14, Z19, Z19
-	VADDPD           Z15, Z11, Z14
-	VSUBPD           Z11, Z14, Z21
-	VSUBPD           Z21, Z14, Z22
-	VSUBPD           Z22, Z11, Z11
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z11, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z17, Z19, Z19
-	VFMADD213PD      Z19, Z3, Z16
-	VADDPD           Z14, Z20, Z11
-	VSUBPD           Z20, Z11, Z15
-	VSUBPD           Z15, Z11, Z17
-	VSUBPD           Z17, Z20, Z20
-	VSUBPD           Z15, Z14, Z14
-	VADDPD           Z14, Z20, Z20
-	VADDPD           Z16, Z20, Z20
-	VADDPD           Z20, Z11, Z14
-	VSUBPD           Z11, Z14, Z15
-	VSUBPD           Z15, Z14, Z16
-	VSUBPD           Z16, Z11, Z11
-	VSUBPD           Z15, Z20, Z20
-	VADDPD           Z20, Z11, Z11
-	VADDPD           Z18, Z13, Z13
-	VADDPD           Z12, Z13, Z13
-	VADDPD           Z11, Z14, Z14
-	VMULPD           Z14, Z14, Z11
-	VMULPD           Z11, Z14, Z12
-	VBROADCASTSD     actkernconst<>+6056(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
-	VFMADD213PD      Z14, Z16, Z12
-	VMULPD           Z11, Z11, Z14
-	VBROADCASTSD     actkernconst<>+6096(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
-	VBROADCASTSD     actkernconst<>+3176(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+224(SB), Z15, Z11
-	VFMADD213PD      Z11, Z16, Z14
-	VMULPD           Z5, Z13, Z11
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD213PD      Z13, Z4, Z11
-	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z13
-	VRNDSCALEPD      $0x09, Z13, Z13
-	VBROADCASTSD     actkernconst<>+6040(SB), Z15
-	VMOVAPD          Z13, Z16
-	VFMADD213PD      Z11, Z15, Z16
-	VBROADCASTSD     actkernconst<>+1832(SB), Z11
-	VCMPPD           $0x11, Z16, Z11, K3
-	VBLENDMPD        Z14, Z12, K3, Z14
-	VBROADCASTSD     actkernconst<>+6040(SB), Z11
-	VFMADD213PD.BCST actkernconst<>+224(SB), Z11, Z13
-	VMULPD           Z13, Z14, Z14
-	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z10, K3
-	VBLENDMPD        Z10, Z14, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z10, K2, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z20, Z19
+	VFMADD213PD      Z17, Z1, Z19
+	VMULPD           Z1, Z24, Z24
+	VFMADD213PD      Z24, Z6, Z20
+	VADDPD           Z20, Z19, Z19
+	VADDPD           Z19, Z16, Z17
+	VSUBPD           Z16, Z17, Z16
+	VSUBPD           Z16, Z19, Z19
+	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
+	VMOVAPD          Z20, Z21
+	VFMADD213PD      Z15, Z1, Z21
+	VMULPD           Z6, Z16, Z22
+	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z22
+	VMOVAPD          Z16, Z23
+	VFMADD213PD      Z22, Z6, Z23
+	VADDPD           Z22, Z21, Z24
+	VSUBPD           Z21, Z24, Z25
+	VSUBPD           Z25, Z24, Z26
+	VSUBPD           Z26, Z21, Z21
+	VSUBPD           Z25, Z22, Z22
+	VADDPD           Z22, Z21, Z21
+	VSUBPD           Z23, Z21, Z21
+	VBROADCASTSD     actkernconst<>+6024(SB), Z22
+	VFMADD213PD      Z21, Z22, Z20
+	VADDPD           Z20, Z24, Z21
+	VSUBPD           Z24, Z21, Z24
+	VSUBPD           Z24, Z20, Z20
+	VBLENDMPD        Z18, Z16, K3, Z18
+	VBLENDMPD        Z17, Z21, K3, Z17
+	VBLENDMPD        Z19, Z20, K3, Z19
+	VADDPD           Z19, Z17, Z17
+	VMULPD           Z17, Z17, Z16
+	VMULPD           Z16, Z17, Z19
+	VBROADCASTSD     actkernconst<>+6032(SB), Z20
+	VMOVAPD          Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z16, Z21
+	VFMADD213PD      Z17, Z21, Z19
+	VMULPD           Z16, Z16, Z17
+	VBROADCASTSD     actkernconst<>+6072(SB), Z20
+	VMOVAPD          Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z16, Z21
+	VBROADCASTSD     actkernconst<>+3176(SB), Z20
+	VFMADD213PD      Z3, Z20, Z16
+	VFMADD213PD      Z16, Z21, Z17
+	VMULPD           Z5, Z18, Z16
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VFMADD213PD      Z18, Z4, Z16
+	VMULPD           Z2, Z16, Z18
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VBROADCASTSD     actkernconst<>+5808(SB), Z20
+	VMOVAPD          Z18, Z21
+	VFMADD213PD      Z16, Z20, Z21
+	VCMPPD           $0x11, Z21, Z2, K3
+	VBLENDMPD        Z17, Z19, K3, Z17
+	VBROADCASTSD     actkernconst<>+5808(SB), Z16
+	VFMADD213PD      Z3, Z16, Z18
+	VMULPD           Z18, Z17, Z17
+	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z15, K3
+	VBLENDMPD        Z15, Z17, K3, Z15
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z15, K2, Z15
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z15, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
 
 done:
 	SFENCE
@@ -41353,7 +40143,7 @@ done:
 
 // func sinAVX2(dst []float32, in0 []float32, w0 float32)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·sinAVX2(SB), $384-52
+TEXT ·sinAVX2(SB), NOSPLIT, $224-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -41369,12 +40159,8 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y4
+	VMOVUPD     actkernconst<>+6880(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y1, Y4
-	VMOVUPD     (SP), Y5
-	VMOVAPD     Y0, Y6
-	VFMADD213PD Y4, Y5, Y6
 	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
@@ -41385,479 +40171,112 @@ single:
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y7
-	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
-	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VMOVAPD     Y8, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7072(SB), Y7
-	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y4, Y7
-	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
-	VMINPD      actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6752(SB), Y2
-	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
-	VBLENDVPD   Y4, Y2, Y8, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7136(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
-	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVAPD     Y2, Y7
+	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VMOVAPD     Y7, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VSUBPD      Y2, Y6, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y4, Y6
+	VSUBPD      Y8, Y2, Y12
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VSUBPD      Y8, Y12, Y12
+	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
+	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VCMPPD      $0x12, Y7, Y2, Y4
+	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VBLENDVPD   Y4, Y2, Y7, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+7168(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6752(SB), Y7
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6784(SB), Y8
-	VMOVUPD     Y3, 64(SP)
-	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
-	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VCMPPD      $0x12, Y2, Y7, Y0
+	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VBLENDVPD   Y0, Y7, Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
 	VMOVUPD     actkernconst<>+7328(SB), Y2
-	VMOVUPD     Y6, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     Y3, 64(SP)
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y2
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y1, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VMOVUPD     Y7, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
-	VMOVUPD     Y10, 224(SP)
-	VCMPPD      $0x12, Y8, Y2, Y10
-	VSUBPD      actkernconst<>+1952(SB), Y8, Y2
-	VBLENDVPD   Y10, Y2, Y8, Y2
-	VBLENDVPD   Y10, Y14, Y9, Y9
-	VBLENDVPD   Y10, Y0, Y11, Y11
-	VBLENDVPD   Y10, Y4, Y12, Y12
-	VBLENDVPD   Y10, Y6, Y13, Y13
-	VBLENDVPD   Y10, Y5, Y14, Y5
-	VBLENDVPD   Y10, Y1, Y0, Y1
-	VBLENDVPD   Y10, Y7, Y4, Y7
-	VBLENDVPD   Y10, Y3, Y6, Y10
+	VMOVUPD     Y9, 192(SP)
+	VCMPPD      $0x12, Y7, Y2, Y9
+	VSUBPD      actkernconst<>+1952(SB), Y7, Y2
+	VBLENDVPD   Y9, Y2, Y7, Y2
+	VBLENDVPD   Y9, Y13, Y8, Y8
+	VBLENDVPD   Y9, Y14, Y10, Y10
+	VBLENDVPD   Y9, Y4, Y11, Y11
+	VBLENDVPD   Y9, Y3, Y12, Y12
+	VBLENDVPD   Y9, Y5, Y13, Y5
+	VBLENDVPD   Y9, Y1, Y14, Y1
+	VBLENDVPD   Y9, Y6, Y4, Y6
+	VBLENDVPD   Y9, Y0, Y3, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y0
 	VCMPPD      $0x12, Y2, Y0, Y3
 	VSUBPD      actkernconst<>+3104(SB), Y2, Y0
 	VBLENDVPD   Y3, Y0, Y2, Y0
-	VBLENDVPD   Y3, Y12, Y9, Y9
-	VBLENDVPD   Y3, Y13, Y11, Y11
-	VBLENDVPD   Y3, Y5, Y12, Y12
-	VBLENDVPD   Y3, Y1, Y13, Y13
-	VBLENDVPD   Y3, Y7, Y5, Y7
-	VBLENDVPD   Y3, Y10, Y1, Y3
+	VBLENDVPD   Y3, Y11, Y8, Y8
+	VBLENDVPD   Y3, Y12, Y10, Y10
+	VBLENDVPD   Y3, Y5, Y11, Y11
+	VBLENDVPD   Y3, Y1, Y12, Y12
+	VBLENDVPD   Y3, Y6, Y5, Y6
+	VBLENDVPD   Y3, Y9, Y1, Y3
 	VMOVUPD     actkernconst<>+768(SB), Y1
 	VCMPPD      $0x12, Y0, Y1, Y0
-	VBLENDVPD   Y0, Y11, Y9, Y9
-	VBLENDVPD   Y0, Y12, Y11, Y11
-	VBLENDVPD   Y0, Y13, Y12, Y12
-	VBLENDVPD   Y0, Y7, Y13, Y13
-	VBLENDVPD   Y0, Y3, Y7, Y0
-	VMOVUPD     224(SP), Y1
-	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y9, Y3
-	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y11, Y4
-	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y12, Y5
-	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y13, Y6
-	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y0, Y2
-	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
-	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
-	VFMADD213PD Y3, Y1, Y0
-	VADDPD      actkernconst<>+3104(SB), Y4, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
-	VSUBPD      Y1, Y4, Y4
-	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
-	VSUBPD      Y1, Y5, Y5
-	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
-	VSUBPD      Y1, Y6, Y6
-	VADDPD      Y1, Y5, Y5
-	VADDPD      Y2, Y6, Y6
-	VMULPD      192(SP), Y0, Y1
-	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     192(SP), Y3
-	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     160(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6336(SB), Y10
-	VMOVAPD     Y5, Y11
-	VFMADD213PD Y9, Y10, Y11
-	VMULPD      actkernconst<>+6368(SB), Y5, Y9
-	VXORPD      actkernconst<>+256(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6368(SB), Y12
-	VFMADD213PD Y10, Y12, Y5
-	VADDPD      Y7, Y8, Y10
-	VSUBPD      Y8, Y10, Y12
-	VSUBPD      Y12, Y10, Y13
-	VSUBPD      Y13, Y8, Y8
-	VSUBPD      Y12, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y11, Y8, Y7
-	VSUBPD      Y8, Y7, Y12
-	VSUBPD      Y12, Y7, Y13
-	VSUBPD      Y13, Y8, Y8
-	VSUBPD      Y12, Y11, Y11
-	VADDPD      Y11, Y8, Y8
-	VADDPD      Y9, Y7, Y11
-	VSUBPD      Y7, Y11, Y12
-	VSUBPD      Y12, Y11, Y13
-	VSUBPD      Y13, Y7, Y7
-	VSUBPD      Y12, Y9, Y9
-	VADDPD      Y9, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, Y1, Y4, Y1
-	VBLENDVPD   Y5, Y0, Y10, Y0
-	VBLENDVPD   Y5, Y3, Y11, Y3
-	VBLENDVPD   Y5, Y6, Y8, Y5
-	VMOVUPD     96(SP), Y4
-	VANDPD      actkernconst<>+384(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+6912(SB), Y7
-	VCMPPD      $0x11, Y6, Y7, Y8
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
-	VANDPD      Y6, Y8, Y8
-	VMOVUPD     actkernconst<>+6944(SB), Y6
-	VBLENDVPD   Y8, Y4, Y6, Y7
-	VPSRLQ      $0x34, Y7, Y6
-	VANDPD      actkernconst<>+4608(SB), Y6, Y6
-	VORPD       actkernconst<>+4640(SB), Y6, Y6
-	VSUBPD      actkernconst<>+352(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y9
-	VMOVAPD     Y6, Y10
-	VFMADD213PD actkernconst<>+7008(SB), Y9, Y10
-	VROUNDPD    $0x09, Y10, Y10
-	VSUBPD      actkernconst<>+7040(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+6464(SB), Y11
-	VMOVAPD     Y10, Y12
-	VFMADD213PD Y9, Y11, Y12
-	VMOVUPD     actkernconst<>+7072(SB), Y9
-	VSUBPD      Y6, Y9, Y6
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y6, Y13
-	VANDPD      actkernconst<>+6240(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y6, Y13
-	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
-	VADDPD      actkernconst<>+352(SB), Y11, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y7, Y9
-	VSUBPD      Y11, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y13
-	VANDPD      actkernconst<>+6240(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y13
-	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
-	VADDPD      actkernconst<>+352(SB), Y11, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VSUBPD      Y11, Y2, Y2
-	VMAXPD      actkernconst<>+6208(SB), Y2, Y11
-	VMINPD      actkernconst<>+6272(SB), Y11, Y11
-	VADDPD      actkernconst<>+352(SB), Y11, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+6752(SB), Y2
-	VCMPPD      $0x12, Y10, Y2, Y6
-	VSUBPD      actkernconst<>+6752(SB), Y10, Y2
-	VBLENDVPD   Y6, Y2, Y10, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y7, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y7, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y7, Y14
-	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y7, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VMOVUPD     Y5, 192(SP)
-	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y7, Y5
-	VMOVUPD     actkernconst<>+7296(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y7, Y6
-	VMOVUPD     actkernconst<>+6784(SB), Y7
-	VMOVUPD     Y3, 224(SP)
-	VCMPPD      $0x12, Y2, Y7, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
-	VBLENDVPD   Y3, Y7, Y2, Y7
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y5, Y5
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7328(SB), Y2
-	VMOVUPD     Y0, 256(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y8, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y8
-	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VMOVUPD     Y9, 320(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y9
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+1952(SB), Y2
-	VMOVUPD     Y12, 352(SP)
-	VCMPPD      $0x12, Y7, Y2, Y12
-	VSUBPD      actkernconst<>+1952(SB), Y7, Y2
-	VBLENDVPD   Y12, Y2, Y7, Y2
-	VBLENDVPD   Y12, Y1, Y10, Y10
-	VBLENDVPD   Y12, Y5, Y11, Y11
-	VBLENDVPD   Y12, Y6, Y13, Y13
-	VBLENDVPD   Y12, Y0, Y14, Y14
-	VBLENDVPD   Y12, Y8, Y1, Y8
-	VBLENDVPD   Y12, Y4, Y5, Y4
-	VBLENDVPD   Y12, Y9, Y6, Y9
-	VBLENDVPD   Y12, Y3, Y0, Y12
-	VMOVUPD     actkernconst<>+3104(SB), Y0
-	VCMPPD      $0x12, Y2, Y0, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y2, Y0
-	VBLENDVPD   Y1, Y0, Y2, Y0
-	VBLENDVPD   Y1, Y13, Y10, Y10
-	VBLENDVPD   Y1, Y14, Y11, Y11
-	VBLENDVPD   Y1, Y8, Y13, Y13
-	VBLENDVPD   Y1, Y4, Y14, Y14
-	VBLENDVPD   Y1, Y9, Y8, Y9
-	VBLENDVPD   Y1, Y12, Y4, Y1
-	VMOVUPD     actkernconst<>+768(SB), Y2
-	VCMPPD      $0x12, Y0, Y2, Y0
+	VBLENDVPD   Y0, Y10, Y8, Y8
 	VBLENDVPD   Y0, Y11, Y10, Y10
-	VBLENDVPD   Y0, Y13, Y11, Y11
-	VBLENDVPD   Y0, Y14, Y13, Y13
-	VBLENDVPD   Y0, Y9, Y14, Y14
-	VBLENDVPD   Y0, Y1, Y9, Y0
-	VMOVUPD     352(SP), Y1
+	VBLENDVPD   Y0, Y12, Y11, Y11
+	VBLENDVPD   Y0, Y6, Y12, Y12
+	VBLENDVPD   Y0, Y3, Y6, Y0
+	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -41865,7 +40284,7 @@ single:
 	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y10, Y3
+	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -41880,14 +40299,14 @@ single:
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VADDPD      actkernconst<>+6432(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
 	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y11, Y4
+	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
@@ -41909,7 +40328,7 @@ single:
 	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y13, Y5
+	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
 	VANDPD      actkernconst<>+6240(SB), Y7, Y6
@@ -41931,7 +40350,7 @@ single:
 	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y14, Y6
+	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
 	VANDPD      actkernconst<>+6240(SB), Y8, Y7
@@ -41968,30 +40387,30 @@ single:
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
+	VMULPD      actkernconst<>+6368(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
+	VMOVUPD     actkernconst<>+6336(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6784(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      320(SP), Y0, Y1
+	VMULPD      160(SP), Y0, Y1
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     320(SP), Y3
+	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
+	VMULPD      actkernconst<>+6368(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -42026,177 +40445,86 @@ single:
 	VSUBPD      Y7, Y0, Y0
 	VADDPD      Y0, Y8, Y8
 	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     96(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y2
-	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y9
-	VMOVAPD     Y5, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y11
-	VFMADD213PD Y9, Y11, Y5
-	VADDPD      Y2, Y8, Y9
-	VSUBPD      Y8, Y9, Y11
-	VSUBPD      Y11, Y9, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y10, Y8, Y2
-	VSUBPD      Y8, Y2, Y11
-	VSUBPD      Y11, Y2, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      Y7, Y2, Y10
-	VSUBPD      Y2, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y2, Y2
-	VSUBPD      Y11, Y7, Y7
-	VADDPD      Y7, Y2, Y2
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
-	VMOVUPD     288(SP), Y2
-	VBLENDVPD   Y2, Y1, Y4, Y1
-	VBLENDVPD   Y2, Y0, Y9, Y0
-	VBLENDVPD   Y2, Y3, Y10, Y3
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VADDPD      256(SP), Y0, Y4
-	VSUBPD      256(SP), Y4, Y5
-	VSUBPD      Y5, Y4, Y6
-	VMOVUPD     256(SP), Y7
-	VSUBPD      Y6, Y7, Y7
-	VSUBPD      Y5, Y0, Y0
-	VADDPD      Y0, Y7, Y7
-	VADDPD      224(SP), Y3, Y0
-	VSUBPD      224(SP), Y0, Y5
-	VSUBPD      Y5, Y0, Y6
-	VMOVUPD     224(SP), Y8
-	VSUBPD      Y6, Y8, Y8
-	VSUBPD      Y5, Y3, Y3
 	VADDPD      Y3, Y8, Y8
-	VADDPD      192(SP), Y2, Y2
-	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y4, Y3
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VXORPD      actkernconst<>+256(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVAPD     Y4, Y5
+	VFMADD213PD Y2, Y3, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VFMADD213PD Y8, Y2, Y4
+	VADDPD      Y4, Y5, Y5
+	VADDPD      Y5, Y0, Y2
+	VSUBPD      Y0, Y2, Y0
+	VSUBPD      Y0, Y5, Y5
+	VMOVUPD     128(SP), Y0
+	VMULPD      actkernconst<>+7680(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
+	VXORPD      actkernconst<>+256(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6304(SB), Y6
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y4
+	VMOVAPD     Y4, Y7
+	VFMADD213PD Y0, Y6, Y7
+	VMULPD      actkernconst<>+6400(SB), Y3, Y6
+	VXORPD      actkernconst<>+256(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+6400(SB), Y8
+	VMOVAPD     Y3, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VADDPD      Y6, Y7, Y8
+	VSUBPD      Y7, Y8, Y10
+	VSUBPD      Y10, Y8, Y11
+	VSUBPD      Y11, Y7, Y7
+	VSUBPD      Y10, Y6, Y6
+	VADDPD      Y6, Y7, Y7
+	VSUBPD      Y9, Y7, Y7
+	VMOVUPD     actkernconst<>+7712(SB), Y6
+	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
-	VSUBPD      Y8, Y6, Y9
-	VSUBPD      Y9, Y6, Y10
-	VSUBPD      Y10, Y8, Y8
-	VSUBPD      Y9, Y4, Y4
-	VADDPD      Y4, Y8, Y8
-	VADDPD      Y0, Y7, Y4
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y4, Y10
-	VSUBPD      Y10, Y7, Y7
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y0
-	VFMADD213PD Y8, Y0, Y5
-	VADDPD      Y4, Y6, Y0
-	VSUBPD      Y6, Y0, Y2
-	VSUBPD      Y2, Y0, Y7
-	VSUBPD      Y7, Y6, Y6
-	VSUBPD      Y2, Y4, Y4
-	VADDPD      Y4, Y6, Y6
-	VADDPD      Y5, Y6, Y6
-	VADDPD      Y6, Y0, Y2
-	VSUBPD      Y0, Y2, Y4
-	VSUBPD      Y4, Y2, Y5
-	VSUBPD      Y5, Y0, Y0
-	VSUBPD      Y4, Y6, Y6
-	VADDPD      Y6, Y0, Y0
-	VADDPD      128(SP), Y1, Y1
-	VADDPD      Y3, Y1, Y1
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y2, Y2, Y0
-	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y4
-	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
-	VFMADD213PD Y2, Y5, Y3
-	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7904(SB), Y4
-	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
-	VMOVUPD     actkernconst<>+3552(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
-	VFMADD213PD Y0, Y5, Y2
-	VMULPD      actkernconst<>+6432(SB), Y1, Y0
-	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y4
-	VFMADD213PD Y1, Y4, Y0
-	VMULPD      actkernconst<>+3136(SB), Y0, Y1
+	VSUBPD      Y8, Y6, Y8
+	VSUBPD      Y8, Y4, Y4
+	VMOVUPD     96(SP), Y7
+	VBLENDVPD   Y7, Y1, Y3, Y1
+	VBLENDVPD   Y7, Y2, Y6, Y2
+	VBLENDVPD   Y7, Y5, Y4, Y7
+	VADDPD      Y7, Y2, Y2
+	VMULPD      Y2, Y2, Y3
+	VMULPD      Y3, Y2, Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VMOVAPD     Y3, Y6
+	VFMADD213PD actkernconst<>+7776(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+7808(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7840(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7872(SB), Y3, Y6
+	VFMADD213PD Y2, Y6, Y4
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VMOVAPD     Y3, Y6
+	VFMADD213PD actkernconst<>+7936(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+7968(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+8000(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+8032(SB), Y3, Y6
+	VMOVUPD     actkernconst<>+3552(SB), Y5
+	VFMADD213PD actkernconst<>+768(SB), Y5, Y3
+	VFMADD213PD Y3, Y6, Y2
+	VMULPD      actkernconst<>+6368(SB), Y1, Y3
+	VROUNDPD    $0x09, Y3, Y3
+	VMOVUPD     actkernconst<>+6336(SB), Y5
+	VFMADD213PD Y1, Y5, Y3
+	VMULPD      actkernconst<>+3136(SB), Y3, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7680(SB), Y4
-	VMOVAPD     Y1, Y5
-	VFMADD213PD Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+3136(SB), Y0
-	VCMPPD      $0x11, Y5, Y0, Y5
-	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7680(SB), Y0
-	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
-	VMULPD      Y1, Y5, Y5
-	VMOVUPD     160(SP), Y0
+	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y3, Y5, Y6
+	VMOVUPD     actkernconst<>+3136(SB), Y3
+	VCMPPD      $0x11, Y6, Y3, Y6
+	VBLENDVPD   Y6, Y2, Y4, Y6
+	VMOVUPD     actkernconst<>+6848(SB), Y2
+	VFMADD213PD actkernconst<>+768(SB), Y2, Y1
+	VMULPD      Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y0, Y1
-	VBLENDVPD   Y1, Y0, Y5, Y1
+	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+4928(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
@@ -42220,12 +40548,8 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y4
+	VMOVUPD     actkernconst<>+6880(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y1, Y4
-	VMOVUPD     (SP), Y5
-	VMOVAPD     Y0, Y6
-	VFMADD213PD Y4, Y5, Y6
 	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
@@ -42236,479 +40560,112 @@ tail:
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y7
-	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
-	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VMOVAPD     Y8, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7072(SB), Y7
-	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y4, Y7
-	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
-	VMINPD      actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6752(SB), Y2
-	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
-	VBLENDVPD   Y4, Y2, Y8, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7136(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
-	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVAPD     Y2, Y7
+	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VMOVAPD     Y7, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VSUBPD      Y2, Y6, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y4, Y6
+	VSUBPD      Y8, Y2, Y12
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VSUBPD      Y8, Y12, Y12
+	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
+	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VCMPPD      $0x12, Y7, Y2, Y4
+	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VBLENDVPD   Y4, Y2, Y7, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+7168(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6752(SB), Y7
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6784(SB), Y8
-	VMOVUPD     Y3, 64(SP)
-	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
-	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VCMPPD      $0x12, Y2, Y7, Y0
+	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VBLENDVPD   Y0, Y7, Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
 	VMOVUPD     actkernconst<>+7328(SB), Y2
-	VMOVUPD     Y6, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6496(SB), Y2
+	VMOVUPD     Y3, 64(SP)
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y2
 	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
+	VMOVUPD     actkernconst<>+6496(SB), Y2
+	VMOVUPD     Y1, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y1, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VMOVUPD     Y7, 224(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
-	VMOVUPD     Y10, 256(SP)
-	VCMPPD      $0x12, Y8, Y2, Y10
-	VSUBPD      actkernconst<>+1952(SB), Y8, Y2
-	VBLENDVPD   Y10, Y2, Y8, Y2
-	VBLENDVPD   Y10, Y14, Y9, Y9
-	VBLENDVPD   Y10, Y0, Y11, Y11
-	VBLENDVPD   Y10, Y4, Y12, Y12
-	VBLENDVPD   Y10, Y6, Y13, Y13
-	VBLENDVPD   Y10, Y5, Y14, Y5
-	VBLENDVPD   Y10, Y1, Y0, Y1
-	VBLENDVPD   Y10, Y7, Y4, Y7
-	VBLENDVPD   Y10, Y3, Y6, Y10
+	VMOVUPD     Y9, 192(SP)
+	VCMPPD      $0x12, Y7, Y2, Y9
+	VSUBPD      actkernconst<>+1952(SB), Y7, Y2
+	VBLENDVPD   Y9, Y2, Y7, Y2
+	VBLENDVPD   Y9, Y13, Y8, Y8
+	VBLENDVPD   Y9, Y14, Y10, Y10
+	VBLENDVPD   Y9, Y4, Y11, Y11
+	VBLENDVPD   Y9, Y3, Y12, Y12
+	VBLENDVPD   Y9, Y5, Y13, Y5
+	VBLENDVPD   Y9, Y1, Y14, Y1
+	VBLENDVPD   Y9, Y6, Y4, Y6
+	VBLENDVPD   Y9, Y0, Y3, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y0
 	VCMPPD      $0x12, Y2, Y0, Y3
 	VSUBPD      actkernconst<>+3104(SB), Y2, Y0
 	VBLENDVPD   Y3, Y0, Y2, Y0
-	VBLENDVPD   Y3, Y12, Y9, Y9
-	VBLENDVPD   Y3, Y13, Y11, Y11
-	VBLENDVPD   Y3, Y5, Y12, Y12
-	VBLENDVPD   Y3, Y1, Y13, Y13
-	VBLENDVPD   Y3, Y7, Y5, Y7
-	VBLENDVPD   Y3, Y10, Y1, Y3
+	VBLENDVPD   Y3, Y11, Y8, Y8
+	VBLENDVPD   Y3, Y12, Y10, Y10
+	VBLENDVPD   Y3, Y5, Y11, Y11
+	VBLENDVPD   Y3, Y1, Y12, Y12
+	VBLENDVPD   Y3, Y6, Y5, Y6
+	VBLENDVPD   Y3, Y9, Y1, Y3
 	VMOVUPD     actkernconst<>+768(SB), Y1
 	VCMPPD      $0x12, Y0, Y1, Y0
-	VBLENDVPD   Y0, Y11, Y9, Y9
-	VBLENDVPD   Y0, Y12, Y11, Y11
-	VBLENDVPD   Y0, Y13, Y12, Y12
-	VBLENDVPD   Y0, Y7, Y13, Y13
-	VBLENDVPD   Y0, Y3, Y7, Y0
-	VMOVUPD     256(SP), Y1
-	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y9, Y3
-	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y11, Y4
-	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y12, Y5
-	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y13, Y6
-	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y0, Y2
-	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
-	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
-	VFMADD213PD Y3, Y1, Y0
-	VADDPD      actkernconst<>+3104(SB), Y4, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
-	VSUBPD      Y1, Y4, Y4
-	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
-	VSUBPD      Y1, Y5, Y5
-	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
-	VSUBPD      Y1, Y6, Y6
-	VADDPD      Y1, Y5, Y5
-	VADDPD      Y2, Y6, Y6
-	VMULPD      224(SP), Y0, Y1
-	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     224(SP), Y3
-	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     192(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6336(SB), Y10
-	VMOVAPD     Y5, Y11
-	VFMADD213PD Y9, Y10, Y11
-	VMULPD      actkernconst<>+6368(SB), Y5, Y9
-	VXORPD      actkernconst<>+256(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6368(SB), Y12
-	VFMADD213PD Y10, Y12, Y5
-	VADDPD      Y7, Y8, Y10
-	VSUBPD      Y8, Y10, Y12
-	VSUBPD      Y12, Y10, Y13
-	VSUBPD      Y13, Y8, Y8
-	VSUBPD      Y12, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y11, Y8, Y7
-	VSUBPD      Y8, Y7, Y12
-	VSUBPD      Y12, Y7, Y13
-	VSUBPD      Y13, Y8, Y8
-	VSUBPD      Y12, Y11, Y11
-	VADDPD      Y11, Y8, Y8
-	VADDPD      Y9, Y7, Y11
-	VSUBPD      Y7, Y11, Y12
-	VSUBPD      Y12, Y11, Y13
-	VSUBPD      Y13, Y7, Y7
-	VSUBPD      Y12, Y9, Y9
-	VADDPD      Y9, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, Y1, Y4, Y1
-	VBLENDVPD   Y5, Y0, Y10, Y0
-	VBLENDVPD   Y5, Y3, Y11, Y3
-	VBLENDVPD   Y5, Y6, Y8, Y5
-	VMOVUPD     160(SP), Y4
-	VANDPD      actkernconst<>+384(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+6912(SB), Y7
-	VCMPPD      $0x11, Y6, Y7, Y8
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
-	VANDPD      Y6, Y8, Y8
-	VMOVUPD     actkernconst<>+6944(SB), Y6
-	VBLENDVPD   Y8, Y4, Y6, Y7
-	VPSRLQ      $0x34, Y7, Y6
-	VANDPD      actkernconst<>+4608(SB), Y6, Y6
-	VORPD       actkernconst<>+4640(SB), Y6, Y6
-	VSUBPD      actkernconst<>+352(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y9
-	VMOVAPD     Y6, Y10
-	VFMADD213PD actkernconst<>+7008(SB), Y9, Y10
-	VROUNDPD    $0x09, Y10, Y10
-	VSUBPD      actkernconst<>+7040(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+6464(SB), Y11
-	VMOVAPD     Y10, Y12
-	VFMADD213PD Y9, Y11, Y12
-	VMOVUPD     actkernconst<>+7072(SB), Y9
-	VSUBPD      Y6, Y9, Y6
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y6, Y13
-	VANDPD      actkernconst<>+6240(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y6, Y13
-	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
-	VADDPD      actkernconst<>+352(SB), Y11, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y7, Y9
-	VSUBPD      Y11, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y13
-	VANDPD      actkernconst<>+6240(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y13
-	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
-	VADDPD      actkernconst<>+352(SB), Y11, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VSUBPD      Y11, Y2, Y2
-	VMAXPD      actkernconst<>+6208(SB), Y2, Y11
-	VMINPD      actkernconst<>+6272(SB), Y11, Y11
-	VADDPD      actkernconst<>+352(SB), Y11, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+6752(SB), Y2
-	VCMPPD      $0x12, Y10, Y2, Y6
-	VSUBPD      actkernconst<>+6752(SB), Y10, Y2
-	VBLENDVPD   Y6, Y2, Y10, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y7, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y7, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y7, Y14
-	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y7, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VMOVUPD     Y5, 224(SP)
-	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y7, Y5
-	VMOVUPD     actkernconst<>+7296(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y7, Y6
-	VMOVUPD     actkernconst<>+6784(SB), Y7
-	VMOVUPD     Y3, 256(SP)
-	VCMPPD      $0x12, Y2, Y7, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
-	VBLENDVPD   Y3, Y7, Y2, Y7
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y5, Y5
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7328(SB), Y2
-	VMOVUPD     Y0, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y8, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y8
-	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VMOVUPD     Y9, 320(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y9
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+1952(SB), Y2
-	VMOVUPD     Y12, 352(SP)
-	VCMPPD      $0x12, Y7, Y2, Y12
-	VSUBPD      actkernconst<>+1952(SB), Y7, Y2
-	VBLENDVPD   Y12, Y2, Y7, Y2
-	VBLENDVPD   Y12, Y1, Y10, Y10
-	VBLENDVPD   Y12, Y5, Y11, Y11
-	VBLENDVPD   Y12, Y6, Y13, Y13
-	VBLENDVPD   Y12, Y0, Y14, Y14
-	VBLENDVPD   Y12, Y8, Y1, Y8
-	VBLENDVPD   Y12, Y4, Y5, Y4
-	VBLENDVPD   Y12, Y9, Y6, Y9
-	VBLENDVPD   Y12, Y3, Y0, Y12
-	VMOVUPD     actkernconst<>+3104(SB), Y0
-	VCMPPD      $0x12, Y2, Y0, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y2, Y0
-	VBLENDVPD   Y1, Y0, Y2, Y0
-	VBLENDVPD   Y1, Y13, Y10, Y10
-	VBLENDVPD   Y1, Y14, Y11, Y11
-	VBLENDVPD   Y1, Y8, Y13, Y13
-	VBLENDVPD   Y1, Y4, Y14, Y14
-	VBLENDVPD   Y1, Y9, Y8, Y9
-	VBLENDVPD   Y1, Y12, Y4, Y1
-	VMOVUPD     actkernconst<>+768(SB), Y2
-	VCMPPD      $0x12, Y0, Y2, Y0
+	VBLENDVPD   Y0, Y10, Y8, Y8
 	VBLENDVPD   Y0, Y11, Y10, Y10
-	VBLENDVPD   Y0, Y13, Y11, Y11
-	VBLENDVPD   Y0, Y14, Y13, Y13
-	VBLENDVPD   Y0, Y9, Y14, Y14
-	VBLENDVPD   Y0, Y1, Y9, Y0
-	VMOVUPD     352(SP), Y1
+	VBLENDVPD   Y0, Y12, Y11, Y11
+	VBLENDVPD   Y0, Y6, Y12, Y12
+	VBLENDVPD   Y0, Y3, Y6, Y0
+	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -42716,7 +40673,7 @@ tail:
 	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y10, Y3
+	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -42731,14 +40688,14 @@ tail:
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VADDPD      actkernconst<>+6432(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
 	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y11, Y4
+	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
@@ -42760,7 +40717,7 @@ tail:
 	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y13, Y5
+	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
 	VANDPD      actkernconst<>+6240(SB), Y7, Y6
@@ -42782,7 +40739,7 @@ tail:
 	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y14, Y6
+	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
 	VANDPD      actkernconst<>+6240(SB), Y8, Y7
@@ -42819,30 +40776,30 @@ tail:
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
+	VMULPD      actkernconst<>+6368(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
+	VMOVUPD     actkernconst<>+6336(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6784(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      320(SP), Y0, Y1
+	VMULPD      160(SP), Y0, Y1
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     320(SP), Y3
+	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
+	VMULPD      actkernconst<>+6368(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -42877,177 +40834,86 @@ tail:
 	VSUBPD      Y7, Y0, Y0
 	VADDPD      Y0, Y8, Y8
 	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     160(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y2
-	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y9
-	VMOVAPD     Y5, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y11
-	VFMADD213PD Y9, Y11, Y5
-	VADDPD      Y2, Y8, Y9
-	VSUBPD      Y8, Y9, Y11
-	VSUBPD      Y11, Y9, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y10, Y8, Y2
-	VSUBPD      Y8, Y2, Y11
-	VSUBPD      Y11, Y2, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      Y7, Y2, Y10
-	VSUBPD      Y2, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y2, Y2
-	VSUBPD      Y11, Y7, Y7
-	VADDPD      Y7, Y2, Y2
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
-	VMOVUPD     96(SP), Y2
-	VBLENDVPD   Y2, Y1, Y4, Y1
-	VBLENDVPD   Y2, Y0, Y9, Y0
-	VBLENDVPD   Y2, Y3, Y10, Y3
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VADDPD      288(SP), Y0, Y4
-	VSUBPD      288(SP), Y4, Y5
-	VSUBPD      Y5, Y4, Y6
-	VMOVUPD     288(SP), Y7
-	VSUBPD      Y6, Y7, Y7
-	VSUBPD      Y5, Y0, Y0
-	VADDPD      Y0, Y7, Y7
-	VADDPD      256(SP), Y3, Y0
-	VSUBPD      256(SP), Y0, Y5
-	VSUBPD      Y5, Y0, Y6
-	VMOVUPD     256(SP), Y8
-	VSUBPD      Y6, Y8, Y8
-	VSUBPD      Y5, Y3, Y3
 	VADDPD      Y3, Y8, Y8
-	VADDPD      224(SP), Y2, Y2
-	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y4, Y3
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VXORPD      actkernconst<>+256(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVAPD     Y4, Y5
+	VFMADD213PD Y2, Y3, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VFMADD213PD Y8, Y2, Y4
+	VADDPD      Y4, Y5, Y5
+	VADDPD      Y5, Y0, Y2
+	VSUBPD      Y0, Y2, Y0
+	VSUBPD      Y0, Y5, Y5
+	VMOVUPD     96(SP), Y0
+	VMULPD      actkernconst<>+7680(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
+	VXORPD      actkernconst<>+256(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6304(SB), Y6
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y4
+	VMOVAPD     Y4, Y7
+	VFMADD213PD Y0, Y6, Y7
+	VMULPD      actkernconst<>+6400(SB), Y3, Y6
+	VXORPD      actkernconst<>+256(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+6400(SB), Y8
+	VMOVAPD     Y3, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VADDPD      Y6, Y7, Y8
+	VSUBPD      Y7, Y8, Y10
+	VSUBPD      Y10, Y8, Y11
+	VSUBPD      Y11, Y7, Y7
+	VSUBPD      Y10, Y6, Y6
+	VADDPD      Y6, Y7, Y7
+	VSUBPD      Y9, Y7, Y7
+	VMOVUPD     actkernconst<>+7712(SB), Y6
+	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
-	VSUBPD      Y8, Y6, Y9
-	VSUBPD      Y9, Y6, Y10
-	VSUBPD      Y10, Y8, Y8
-	VSUBPD      Y9, Y4, Y4
-	VADDPD      Y4, Y8, Y8
-	VADDPD      Y0, Y7, Y4
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y4, Y10
-	VSUBPD      Y10, Y7, Y7
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y0
-	VFMADD213PD Y8, Y0, Y5
-	VADDPD      Y4, Y6, Y0
-	VSUBPD      Y6, Y0, Y2
-	VSUBPD      Y2, Y0, Y7
-	VSUBPD      Y7, Y6, Y6
-	VSUBPD      Y2, Y4, Y4
-	VADDPD      Y4, Y6, Y6
-	VADDPD      Y5, Y6, Y6
-	VADDPD      Y6, Y0, Y2
-	VSUBPD      Y0, Y2, Y4
-	VSUBPD      Y4, Y2, Y5
-	VSUBPD      Y5, Y0, Y0
-	VSUBPD      Y4, Y6, Y6
-	VADDPD      Y6, Y0, Y0
-	VADDPD      128(SP), Y1, Y1
-	VADDPD      Y3, Y1, Y1
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y2, Y2, Y0
-	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y4
-	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
-	VFMADD213PD Y2, Y5, Y3
-	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7904(SB), Y4
-	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
-	VMOVUPD     actkernconst<>+3552(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
-	VFMADD213PD Y0, Y5, Y2
-	VMULPD      actkernconst<>+6432(SB), Y1, Y0
-	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y4
-	VFMADD213PD Y1, Y4, Y0
-	VMULPD      actkernconst<>+3136(SB), Y0, Y1
+	VSUBPD      Y8, Y6, Y8
+	VSUBPD      Y8, Y4, Y4
+	VMOVUPD     128(SP), Y7
+	VBLENDVPD   Y7, Y1, Y3, Y1
+	VBLENDVPD   Y7, Y2, Y6, Y2
+	VBLENDVPD   Y7, Y5, Y4, Y7
+	VADDPD      Y7, Y2, Y2
+	VMULPD      Y2, Y2, Y3
+	VMULPD      Y3, Y2, Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VMOVAPD     Y3, Y6
+	VFMADD213PD actkernconst<>+7776(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+7808(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7840(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7872(SB), Y3, Y6
+	VFMADD213PD Y2, Y6, Y4
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VMOVAPD     Y3, Y6
+	VFMADD213PD actkernconst<>+7936(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+7968(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+8000(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+8032(SB), Y3, Y6
+	VMOVUPD     actkernconst<>+3552(SB), Y5
+	VFMADD213PD actkernconst<>+768(SB), Y5, Y3
+	VFMADD213PD Y3, Y6, Y2
+	VMULPD      actkernconst<>+6368(SB), Y1, Y3
+	VROUNDPD    $0x09, Y3, Y3
+	VMOVUPD     actkernconst<>+6336(SB), Y5
+	VFMADD213PD Y1, Y5, Y3
+	VMULPD      actkernconst<>+3136(SB), Y3, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7680(SB), Y4
-	VMOVAPD     Y1, Y5
-	VFMADD213PD Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+3136(SB), Y0
-	VCMPPD      $0x11, Y5, Y0, Y5
-	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7680(SB), Y0
-	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
-	VMULPD      Y1, Y5, Y5
-	VMOVUPD     192(SP), Y0
+	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y3, Y5, Y6
+	VMOVUPD     actkernconst<>+3136(SB), Y3
+	VCMPPD      $0x11, Y6, Y3, Y6
+	VBLENDVPD   Y6, Y2, Y4, Y6
+	VMOVUPD     actkernconst<>+6848(SB), Y2
+	VFMADD213PD actkernconst<>+768(SB), Y2, Y1
+	VMULPD      Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y0, Y1
-	VBLENDVPD   Y1, Y0, Y5, Y1
+	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+4928(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
@@ -43062,7 +40928,7 @@ done:
 
 // func sinAVX2Stream(dst []float32, in0 []float32, w0 float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·sinAVX2Stream(SB), $384-52
+TEXT ·sinAVX2Stream(SB), NOSPLIT, $224-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -43078,12 +40944,8 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y4
+	VMOVUPD     actkernconst<>+6880(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y1, Y4
-	VMOVUPD     (SP), Y5
-	VMOVAPD     Y0, Y6
-	VFMADD213PD Y4, Y5, Y6
 	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
@@ -43094,479 +40956,112 @@ single:
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y7
-	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
-	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VMOVAPD     Y8, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7072(SB), Y7
-	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y4, Y7
-	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
-	VMINPD      actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6752(SB), Y2
-	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
-	VBLENDVPD   Y4, Y2, Y8, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7136(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
-	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVAPD     Y2, Y7
+	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VMOVAPD     Y7, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VSUBPD      Y2, Y6, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y4, Y6
+	VSUBPD      Y8, Y2, Y12
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VSUBPD      Y8, Y12, Y12
+	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
+	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VCMPPD      $0x12, Y7, Y2, Y4
+	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VBLENDVPD   Y4, Y2, Y7, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+7168(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6752(SB), Y7
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6784(SB), Y8
-	VMOVUPD     Y3, 64(SP)
-	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
-	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VCMPPD      $0x12, Y2, Y7, Y0
+	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VBLENDVPD   Y0, Y7, Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
 	VMOVUPD     actkernconst<>+7328(SB), Y2
-	VMOVUPD     Y6, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     Y3, 64(SP)
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y2
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y1, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VMOVUPD     Y7, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
-	VMOVUPD     Y10, 224(SP)
-	VCMPPD      $0x12, Y8, Y2, Y10
-	VSUBPD      actkernconst<>+1952(SB), Y8, Y2
-	VBLENDVPD   Y10, Y2, Y8, Y2
-	VBLENDVPD   Y10, Y14, Y9, Y9
-	VBLENDVPD   Y10, Y0, Y11, Y11
-	VBLENDVPD   Y10, Y4, Y12, Y12
-	VBLENDVPD   Y10, Y6, Y13, Y13
-	VBLENDVPD   Y10, Y5, Y14, Y5
-	VBLENDVPD   Y10, Y1, Y0, Y1
-	VBLENDVPD   Y10, Y7, Y4, Y7
-	VBLENDVPD   Y10, Y3, Y6, Y10
+	VMOVUPD     Y9, 192(SP)
+	VCMPPD      $0x12, Y7, Y2, Y9
+	VSUBPD      actkernconst<>+1952(SB), Y7, Y2
+	VBLENDVPD   Y9, Y2, Y7, Y2
+	VBLENDVPD   Y9, Y13, Y8, Y8
+	VBLENDVPD   Y9, Y14, Y10, Y10
+	VBLENDVPD   Y9, Y4, Y11, Y11
+	VBLENDVPD   Y9, Y3, Y12, Y12
+	VBLENDVPD   Y9, Y5, Y13, Y5
+	VBLENDVPD   Y9, Y1, Y14, Y1
+	VBLENDVPD   Y9, Y6, Y4, Y6
+	VBLENDVPD   Y9, Y0, Y3, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y0
 	VCMPPD      $0x12, Y2, Y0, Y3
 	VSUBPD      actkernconst<>+3104(SB), Y2, Y0
 	VBLENDVPD   Y3, Y0, Y2, Y0
-	VBLENDVPD   Y3, Y12, Y9, Y9
-	VBLENDVPD   Y3, Y13, Y11, Y11
-	VBLENDVPD   Y3, Y5, Y12, Y12
-	VBLENDVPD   Y3, Y1, Y13, Y13
-	VBLENDVPD   Y3, Y7, Y5, Y7
-	VBLENDVPD   Y3, Y10, Y1, Y3
+	VBLENDVPD   Y3, Y11, Y8, Y8
+	VBLENDVPD   Y3, Y12, Y10, Y10
+	VBLENDVPD   Y3, Y5, Y11, Y11
+	VBLENDVPD   Y3, Y1, Y12, Y12
+	VBLENDVPD   Y3, Y6, Y5, Y6
+	VBLENDVPD   Y3, Y9, Y1, Y3
 	VMOVUPD     actkernconst<>+768(SB), Y1
 	VCMPPD      $0x12, Y0, Y1, Y0
-	VBLENDVPD   Y0, Y11, Y9, Y9
-	VBLENDVPD   Y0, Y12, Y11, Y11
-	VBLENDVPD   Y0, Y13, Y12, Y12
-	VBLENDVPD   Y0, Y7, Y13, Y13
-	VBLENDVPD   Y0, Y3, Y7, Y0
-	VMOVUPD     224(SP), Y1
-	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y9, Y3
-	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y11, Y4
-	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y12, Y5
-	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y13, Y6
-	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y0, Y2
-	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
-	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
-	VFMADD213PD Y3, Y1, Y0
-	VADDPD      actkernconst<>+3104(SB), Y4, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
-	VSUBPD      Y1, Y4, Y4
-	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
-	VSUBPD      Y1, Y5, Y5
-	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
-	VSUBPD      Y1, Y6, Y6
-	VADDPD      Y1, Y5, Y5
-	VADDPD      Y2, Y6, Y6
-	VMULPD      192(SP), Y0, Y1
-	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     192(SP), Y3
-	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     160(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6336(SB), Y10
-	VMOVAPD     Y5, Y11
-	VFMADD213PD Y9, Y10, Y11
-	VMULPD      actkernconst<>+6368(SB), Y5, Y9
-	VXORPD      actkernconst<>+256(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6368(SB), Y12
-	VFMADD213PD Y10, Y12, Y5
-	VADDPD      Y7, Y8, Y10
-	VSUBPD      Y8, Y10, Y12
-	VSUBPD      Y12, Y10, Y13
-	VSUBPD      Y13, Y8, Y8
-	VSUBPD      Y12, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y11, Y8, Y7
-	VSUBPD      Y8, Y7, Y12
-	VSUBPD      Y12, Y7, Y13
-	VSUBPD      Y13, Y8, Y8
-	VSUBPD      Y12, Y11, Y11
-	VADDPD      Y11, Y8, Y8
-	VADDPD      Y9, Y7, Y11
-	VSUBPD      Y7, Y11, Y12
-	VSUBPD      Y12, Y11, Y13
-	VSUBPD      Y13, Y7, Y7
-	VSUBPD      Y12, Y9, Y9
-	VADDPD      Y9, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, Y1, Y4, Y1
-	VBLENDVPD   Y5, Y0, Y10, Y0
-	VBLENDVPD   Y5, Y3, Y11, Y3
-	VBLENDVPD   Y5, Y6, Y8, Y5
-	VMOVUPD     96(SP), Y4
-	VANDPD      actkernconst<>+384(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+6912(SB), Y7
-	VCMPPD      $0x11, Y6, Y7, Y8
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
-	VANDPD      Y6, Y8, Y8
-	VMOVUPD     actkernconst<>+6944(SB), Y6
-	VBLENDVPD   Y8, Y4, Y6, Y7
-	VPSRLQ      $0x34, Y7, Y6
-	VANDPD      actkernconst<>+4608(SB), Y6, Y6
-	VORPD       actkernconst<>+4640(SB), Y6, Y6
-	VSUBPD      actkernconst<>+352(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y9
-	VMOVAPD     Y6, Y10
-	VFMADD213PD actkernconst<>+7008(SB), Y9, Y10
-	VROUNDPD    $0x09, Y10, Y10
-	VSUBPD      actkernconst<>+7040(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+6464(SB), Y11
-	VMOVAPD     Y10, Y12
-	VFMADD213PD Y9, Y11, Y12
-	VMOVUPD     actkernconst<>+7072(SB), Y9
-	VSUBPD      Y6, Y9, Y6
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y6, Y13
-	VANDPD      actkernconst<>+6240(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y6, Y13
-	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
-	VADDPD      actkernconst<>+352(SB), Y11, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y7, Y9
-	VSUBPD      Y11, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y13
-	VANDPD      actkernconst<>+6240(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y13
-	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
-	VADDPD      actkernconst<>+352(SB), Y11, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VSUBPD      Y11, Y2, Y2
-	VMAXPD      actkernconst<>+6208(SB), Y2, Y11
-	VMINPD      actkernconst<>+6272(SB), Y11, Y11
-	VADDPD      actkernconst<>+352(SB), Y11, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+6752(SB), Y2
-	VCMPPD      $0x12, Y10, Y2, Y6
-	VSUBPD      actkernconst<>+6752(SB), Y10, Y2
-	VBLENDVPD   Y6, Y2, Y10, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y7, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y7, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y7, Y14
-	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y7, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VMOVUPD     Y5, 192(SP)
-	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y7, Y5
-	VMOVUPD     actkernconst<>+7296(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y7, Y6
-	VMOVUPD     actkernconst<>+6784(SB), Y7
-	VMOVUPD     Y3, 224(SP)
-	VCMPPD      $0x12, Y2, Y7, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
-	VBLENDVPD   Y3, Y7, Y2, Y7
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y5, Y5
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7328(SB), Y2
-	VMOVUPD     Y0, 256(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y8, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y8
-	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VMOVUPD     Y9, 320(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y9
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+1952(SB), Y2
-	VMOVUPD     Y12, 352(SP)
-	VCMPPD      $0x12, Y7, Y2, Y12
-	VSUBPD      actkernconst<>+1952(SB), Y7, Y2
-	VBLENDVPD   Y12, Y2, Y7, Y2
-	VBLENDVPD   Y12, Y1, Y10, Y10
-	VBLENDVPD   Y12, Y5, Y11, Y11
-	VBLENDVPD   Y12, Y6, Y13, Y13
-	VBLENDVPD   Y12, Y0, Y14, Y14
-	VBLENDVPD   Y12, Y8, Y1, Y8
-	VBLENDVPD   Y12, Y4, Y5, Y4
-	VBLENDVPD   Y12, Y9, Y6, Y9
-	VBLENDVPD   Y12, Y3, Y0, Y12
-	VMOVUPD     actkernconst<>+3104(SB), Y0
-	VCMPPD      $0x12, Y2, Y0, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y2, Y0
-	VBLENDVPD   Y1, Y0, Y2, Y0
-	VBLENDVPD   Y1, Y13, Y10, Y10
-	VBLENDVPD   Y1, Y14, Y11, Y11
-	VBLENDVPD   Y1, Y8, Y13, Y13
-	VBLENDVPD   Y1, Y4, Y14, Y14
-	VBLENDVPD   Y1, Y9, Y8, Y9
-	VBLENDVPD   Y1, Y12, Y4, Y1
-	VMOVUPD     actkernconst<>+768(SB), Y2
-	VCMPPD      $0x12, Y0, Y2, Y0
+	VBLENDVPD   Y0, Y10, Y8, Y8
 	VBLENDVPD   Y0, Y11, Y10, Y10
-	VBLENDVPD   Y0, Y13, Y11, Y11
-	VBLENDVPD   Y0, Y14, Y13, Y13
-	VBLENDVPD   Y0, Y9, Y14, Y14
-	VBLENDVPD   Y0, Y1, Y9, Y0
-	VMOVUPD     352(SP), Y1
+	VBLENDVPD   Y0, Y12, Y11, Y11
+	VBLENDVPD   Y0, Y6, Y12, Y12
+	VBLENDVPD   Y0, Y3, Y6, Y0
+	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -43574,7 +41069,7 @@ single:
 	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y10, Y3
+	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -43589,14 +41084,14 @@ single:
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VADDPD      actkernconst<>+6432(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
 	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y11, Y4
+	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
@@ -43618,7 +41113,7 @@ single:
 	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y13, Y5
+	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
 	VANDPD      actkernconst<>+6240(SB), Y7, Y6
@@ -43640,7 +41135,7 @@ single:
 	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y14, Y6
+	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
 	VANDPD      actkernconst<>+6240(SB), Y8, Y7
@@ -43677,30 +41172,30 @@ single:
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
+	VMULPD      actkernconst<>+6368(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
+	VMOVUPD     actkernconst<>+6336(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6784(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      320(SP), Y0, Y1
+	VMULPD      160(SP), Y0, Y1
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     320(SP), Y3
+	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
+	VMULPD      actkernconst<>+6368(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -43735,177 +41230,86 @@ single:
 	VSUBPD      Y7, Y0, Y0
 	VADDPD      Y0, Y8, Y8
 	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     96(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y2
-	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y9
-	VMOVAPD     Y5, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y11
-	VFMADD213PD Y9, Y11, Y5
-	VADDPD      Y2, Y8, Y9
-	VSUBPD      Y8, Y9, Y11
-	VSUBPD      Y11, Y9, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y10, Y8, Y2
-	VSUBPD      Y8, Y2, Y11
-	VSUBPD      Y11, Y2, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      Y7, Y2, Y10
-	VSUBPD      Y2, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y2, Y2
-	VSUBPD      Y11, Y7, Y7
-	VADDPD      Y7, Y2, Y2
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
-	VMOVUPD     288(SP), Y2
-	VBLENDVPD   Y2, Y1, Y4, Y1
-	VBLENDVPD   Y2, Y0, Y9, Y0
-	VBLENDVPD   Y2, Y3, Y10, Y3
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VADDPD      256(SP), Y0, Y4
-	VSUBPD      256(SP), Y4, Y5
-	VSUBPD      Y5, Y4, Y6
-	VMOVUPD     256(SP), Y7
-	VSUBPD      Y6, Y7, Y7
-	VSUBPD      Y5, Y0, Y0
-	VADDPD      Y0, Y7, Y7
-	VADDPD      224(SP), Y3, Y0
-	VSUBPD      224(SP), Y0, Y5
-	VSUBPD      Y5, Y0, Y6
-	VMOVUPD     224(SP), Y8
-	VSUBPD      Y6, Y8, Y8
-	VSUBPD      Y5, Y3, Y3
 	VADDPD      Y3, Y8, Y8
-	VADDPD      192(SP), Y2, Y2
-	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y4, Y3
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VXORPD      actkernconst<>+256(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVAPD     Y4, Y5
+	VFMADD213PD Y2, Y3, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VFMADD213PD Y8, Y2, Y4
+	VADDPD      Y4, Y5, Y5
+	VADDPD      Y5, Y0, Y2
+	VSUBPD      Y0, Y2, Y0
+	VSUBPD      Y0, Y5, Y5
+	VMOVUPD     128(SP), Y0
+	VMULPD      actkernconst<>+7680(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
+	VXORPD      actkernconst<>+256(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6304(SB), Y6
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y4
+	VMOVAPD     Y4, Y7
+	VFMADD213PD Y0, Y6, Y7
+	VMULPD      actkernconst<>+6400(SB), Y3, Y6
+	VXORPD      actkernconst<>+256(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+6400(SB), Y8
+	VMOVAPD     Y3, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VADDPD      Y6, Y7, Y8
+	VSUBPD      Y7, Y8, Y10
+	VSUBPD      Y10, Y8, Y11
+	VSUBPD      Y11, Y7, Y7
+	VSUBPD      Y10, Y6, Y6
+	VADDPD      Y6, Y7, Y7
+	VSUBPD      Y9, Y7, Y7
+	VMOVUPD     actkernconst<>+7712(SB), Y6
+	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
-	VSUBPD      Y8, Y6, Y9
-	VSUBPD      Y9, Y6, Y10
-	VSUBPD      Y10, Y8, Y8
-	VSUBPD      Y9, Y4, Y4
-	VADDPD      Y4, Y8, Y8
-	VADDPD      Y0, Y7, Y4
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y4, Y10
-	VSUBPD      Y10, Y7, Y7
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y0
-	VFMADD213PD Y8, Y0, Y5
-	VADDPD      Y4, Y6, Y0
-	VSUBPD      Y6, Y0, Y2
-	VSUBPD      Y2, Y0, Y7
-	VSUBPD      Y7, Y6, Y6
-	VSUBPD      Y2, Y4, Y4
-	VADDPD      Y4, Y6, Y6
-	VADDPD      Y5, Y6, Y6
-	VADDPD      Y6, Y0, Y2
-	VSUBPD      Y0, Y2, Y4
-	VSUBPD      Y4, Y2, Y5
-	VSUBPD      Y5, Y0, Y0
-	VSUBPD      Y4, Y6, Y6
-	VADDPD      Y6, Y0, Y0
-	VADDPD      128(SP), Y1, Y1
-	VADDPD      Y3, Y1, Y1
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y2, Y2, Y0
-	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y4
-	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
-	VFMADD213PD Y2, Y5, Y3
-	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7904(SB), Y4
-	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
-	VMOVUPD     actkernconst<>+3552(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
-	VFMADD213PD Y0, Y5, Y2
-	VMULPD      actkernconst<>+6432(SB), Y1, Y0
-	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y4
-	VFMADD213PD Y1, Y4, Y0
-	VMULPD      actkernconst<>+3136(SB), Y0, Y1
+	VSUBPD      Y8, Y6, Y8
+	VSUBPD      Y8, Y4, Y4
+	VMOVUPD     96(SP), Y7
+	VBLENDVPD   Y7, Y1, Y3, Y1
+	VBLENDVPD   Y7, Y2, Y6, Y2
+	VBLENDVPD   Y7, Y5, Y4, Y7
+	VADDPD      Y7, Y2, Y2
+	VMULPD      Y2, Y2, Y3
+	VMULPD      Y3, Y2, Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VMOVAPD     Y3, Y6
+	VFMADD213PD actkernconst<>+7776(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+7808(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7840(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7872(SB), Y3, Y6
+	VFMADD213PD Y2, Y6, Y4
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VMOVAPD     Y3, Y6
+	VFMADD213PD actkernconst<>+7936(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+7968(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+8000(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+8032(SB), Y3, Y6
+	VMOVUPD     actkernconst<>+3552(SB), Y5
+	VFMADD213PD actkernconst<>+768(SB), Y5, Y3
+	VFMADD213PD Y3, Y6, Y2
+	VMULPD      actkernconst<>+6368(SB), Y1, Y3
+	VROUNDPD    $0x09, Y3, Y3
+	VMOVUPD     actkernconst<>+6336(SB), Y5
+	VFMADD213PD Y1, Y5, Y3
+	VMULPD      actkernconst<>+3136(SB), Y3, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7680(SB), Y4
-	VMOVAPD     Y1, Y5
-	VFMADD213PD Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+3136(SB), Y0
-	VCMPPD      $0x11, Y5, Y0, Y5
-	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7680(SB), Y0
-	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
-	VMULPD      Y1, Y5, Y5
-	VMOVUPD     160(SP), Y0
+	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y3, Y5, Y6
+	VMOVUPD     actkernconst<>+3136(SB), Y3
+	VCMPPD      $0x11, Y6, Y3, Y6
+	VBLENDVPD   Y6, Y2, Y4, Y6
+	VMOVUPD     actkernconst<>+6848(SB), Y2
+	VFMADD213PD actkernconst<>+768(SB), Y2, Y1
+	VMULPD      Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y0, Y1
-	VBLENDVPD   Y1, Y0, Y5, Y1
+	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+4928(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
@@ -43929,12 +41333,8 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y4
+	VMOVUPD     actkernconst<>+6880(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y1, Y4
-	VMOVUPD     (SP), Y5
-	VMOVAPD     Y0, Y6
-	VFMADD213PD Y4, Y5, Y6
 	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
@@ -43945,479 +41345,112 @@ tail:
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y7
-	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
-	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VMOVAPD     Y8, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7072(SB), Y7
-	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y4, Y7
-	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
-	VMINPD      actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6752(SB), Y2
-	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
-	VBLENDVPD   Y4, Y2, Y8, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7136(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
-	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVAPD     Y2, Y7
+	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VMOVAPD     Y7, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VSUBPD      Y2, Y6, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y4, Y6
+	VSUBPD      Y8, Y2, Y12
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VSUBPD      Y8, Y12, Y12
+	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
+	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VCMPPD      $0x12, Y7, Y2, Y4
+	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VBLENDVPD   Y4, Y2, Y7, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+7168(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6752(SB), Y7
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6784(SB), Y8
-	VMOVUPD     Y3, 64(SP)
-	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
-	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VCMPPD      $0x12, Y2, Y7, Y0
+	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VBLENDVPD   Y0, Y7, Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
 	VMOVUPD     actkernconst<>+7328(SB), Y2
-	VMOVUPD     Y6, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6496(SB), Y2
+	VMOVUPD     Y3, 64(SP)
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y2
 	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
+	VMOVUPD     actkernconst<>+6496(SB), Y2
+	VMOVUPD     Y1, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y1, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VMOVUPD     Y7, 224(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
-	VMOVUPD     Y10, 256(SP)
-	VCMPPD      $0x12, Y8, Y2, Y10
-	VSUBPD      actkernconst<>+1952(SB), Y8, Y2
-	VBLENDVPD   Y10, Y2, Y8, Y2
-	VBLENDVPD   Y10, Y14, Y9, Y9
-	VBLENDVPD   Y10, Y0, Y11, Y11
-	VBLENDVPD   Y10, Y4, Y12, Y12
-	VBLENDVPD   Y10, Y6, Y13, Y13
-	VBLENDVPD   Y10, Y5, Y14, Y5
-	VBLENDVPD   Y10, Y1, Y0, Y1
-	VBLENDVPD   Y10, Y7, Y4, Y7
-	VBLENDVPD   Y10, Y3, Y6, Y10
+	VMOVUPD     Y9, 192(SP)
+	VCMPPD      $0x12, Y7, Y2, Y9
+	VSUBPD      actkernconst<>+1952(SB), Y7, Y2
+	VBLENDVPD   Y9, Y2, Y7, Y2
+	VBLENDVPD   Y9, Y13, Y8, Y8
+	VBLENDVPD   Y9, Y14, Y10, Y10
+	VBLENDVPD   Y9, Y4, Y11, Y11
+	VBLENDVPD   Y9, Y3, Y12, Y12
+	VBLENDVPD   Y9, Y5, Y13, Y5
+	VBLENDVPD   Y9, Y1, Y14, Y1
+	VBLENDVPD   Y9, Y6, Y4, Y6
+	VBLENDVPD   Y9, Y0, Y3, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y0
 	VCMPPD      $0x12, Y2, Y0, Y3
 	VSUBPD      actkernconst<>+3104(SB), Y2, Y0
 	VBLENDVPD   Y3, Y0, Y2, Y0
-	VBLENDVPD   Y3, Y12, Y9, Y9
-	VBLENDVPD   Y3, Y13, Y11, Y11
-	VBLENDVPD   Y3, Y5, Y12, Y12
-	VBLENDVPD   Y3, Y1, Y13, Y13
-	VBLENDVPD   Y3, Y7, Y5, Y7
-	VBLENDVPD   Y3, Y10, Y1, Y3
+	VBLENDVPD   Y3, Y11, Y8, Y8
+	VBLENDVPD   Y3, Y12, Y10, Y10
+	VBLENDVPD   Y3, Y5, Y11, Y11
+	VBLENDVPD   Y3, Y1, Y12, Y12
+	VBLENDVPD   Y3, Y6, Y5, Y6
+	VBLENDVPD   Y3, Y9, Y1, Y3
 	VMOVUPD     actkernconst<>+768(SB), Y1
 	VCMPPD      $0x12, Y0, Y1, Y0
-	VBLENDVPD   Y0, Y11, Y9, Y9
-	VBLENDVPD   Y0, Y12, Y11, Y11
-	VBLENDVPD   Y0, Y13, Y12, Y12
-	VBLENDVPD   Y0, Y7, Y13, Y13
-	VBLENDVPD   Y0, Y3, Y7, Y0
-	VMOVUPD     256(SP), Y1
-	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y9, Y3
-	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y11, Y4
-	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y12, Y5
-	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y13, Y6
-	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y0, Y2
-	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
-	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
-	VFMADD213PD Y3, Y1, Y0
-	VADDPD      actkernconst<>+3104(SB), Y4, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
-	VSUBPD      Y1, Y4, Y4
-	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
-	VSUBPD      Y1, Y5, Y5
-	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
-	VSUBPD      Y1, Y6, Y6
-	VADDPD      Y1, Y5, Y5
-	VADDPD      Y2, Y6, Y6
-	VMULPD      224(SP), Y0, Y1
-	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     224(SP), Y3
-	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     192(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6336(SB), Y10
-	VMOVAPD     Y5, Y11
-	VFMADD213PD Y9, Y10, Y11
-	VMULPD      actkernconst<>+6368(SB), Y5, Y9
-	VXORPD      actkernconst<>+256(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6368(SB), Y12
-	VFMADD213PD Y10, Y12, Y5
-	VADDPD      Y7, Y8, Y10
-	VSUBPD      Y8, Y10, Y12
-	VSUBPD      Y12, Y10, Y13
-	VSUBPD      Y13, Y8, Y8
-	VSUBPD      Y12, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y11, Y8, Y7
-	VSUBPD      Y8, Y7, Y12
-	VSUBPD      Y12, Y7, Y13
-	VSUBPD      Y13, Y8, Y8
-	VSUBPD      Y12, Y11, Y11
-	VADDPD      Y11, Y8, Y8
-	VADDPD      Y9, Y7, Y11
-	VSUBPD      Y7, Y11, Y12
-	VSUBPD      Y12, Y11, Y13
-	VSUBPD      Y13, Y7, Y7
-	VSUBPD      Y12, Y9, Y9
-	VADDPD      Y9, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, Y1, Y4, Y1
-	VBLENDVPD   Y5, Y0, Y10, Y0
-	VBLENDVPD   Y5, Y3, Y11, Y3
-	VBLENDVPD   Y5, Y6, Y8, Y5
-	VMOVUPD     160(SP), Y4
-	VANDPD      actkernconst<>+384(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+6912(SB), Y7
-	VCMPPD      $0x11, Y6, Y7, Y8
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
-	VANDPD      Y6, Y8, Y8
-	VMOVUPD     actkernconst<>+6944(SB), Y6
-	VBLENDVPD   Y8, Y4, Y6, Y7
-	VPSRLQ      $0x34, Y7, Y6
-	VANDPD      actkernconst<>+4608(SB), Y6, Y6
-	VORPD       actkernconst<>+4640(SB), Y6, Y6
-	VSUBPD      actkernconst<>+352(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6976(SB), Y9
-	VMOVAPD     Y6, Y10
-	VFMADD213PD actkernconst<>+7008(SB), Y9, Y10
-	VROUNDPD    $0x09, Y10, Y10
-	VSUBPD      actkernconst<>+7040(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+6464(SB), Y11
-	VMOVAPD     Y10, Y12
-	VFMADD213PD Y9, Y11, Y12
-	VMOVUPD     actkernconst<>+7072(SB), Y9
-	VSUBPD      Y6, Y9, Y6
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y6, Y13
-	VANDPD      actkernconst<>+6240(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y6, Y13
-	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
-	VADDPD      actkernconst<>+352(SB), Y11, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y7, Y9
-	VSUBPD      Y11, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y13
-	VANDPD      actkernconst<>+6240(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y13
-	VBLENDVPD   Y13, actkernconst<>+6272(SB), Y11, Y11
-	VADDPD      actkernconst<>+352(SB), Y11, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VSUBPD      Y11, Y2, Y2
-	VMAXPD      actkernconst<>+6208(SB), Y2, Y11
-	VMINPD      actkernconst<>+6272(SB), Y11, Y11
-	VADDPD      actkernconst<>+352(SB), Y11, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+6752(SB), Y2
-	VCMPPD      $0x12, Y10, Y2, Y6
-	VSUBPD      actkernconst<>+6752(SB), Y10, Y2
-	VBLENDVPD   Y6, Y2, Y10, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y7, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y7, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y7, Y14
-	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y7, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VMOVUPD     Y5, 224(SP)
-	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y7, Y5
-	VMOVUPD     actkernconst<>+7296(SB), Y7
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y7, Y6
-	VMOVUPD     actkernconst<>+6784(SB), Y7
-	VMOVUPD     Y3, 256(SP)
-	VCMPPD      $0x12, Y2, Y7, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
-	VBLENDVPD   Y3, Y7, Y2, Y7
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y5, Y5
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7328(SB), Y2
-	VMOVUPD     Y0, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y8, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y8
-	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VMOVUPD     Y9, 320(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y9
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+1952(SB), Y2
-	VMOVUPD     Y12, 352(SP)
-	VCMPPD      $0x12, Y7, Y2, Y12
-	VSUBPD      actkernconst<>+1952(SB), Y7, Y2
-	VBLENDVPD   Y12, Y2, Y7, Y2
-	VBLENDVPD   Y12, Y1, Y10, Y10
-	VBLENDVPD   Y12, Y5, Y11, Y11
-	VBLENDVPD   Y12, Y6, Y13, Y13
-	VBLENDVPD   Y12, Y0, Y14, Y14
-	VBLENDVPD   Y12, Y8, Y1, Y8
-	VBLENDVPD   Y12, Y4, Y5, Y4
-	VBLENDVPD   Y12, Y9, Y6, Y9
-	VBLENDVPD   Y12, Y3, Y0, Y12
-	VMOVUPD     actkernconst<>+3104(SB), Y0
-	VCMPPD      $0x12, Y2, Y0, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y2, Y0
-	VBLENDVPD   Y1, Y0, Y2, Y0
-	VBLENDVPD   Y1, Y13, Y10, Y10
-	VBLENDVPD   Y1, Y14, Y11, Y11
-	VBLENDVPD   Y1, Y8, Y13, Y13
-	VBLENDVPD   Y1, Y4, Y14, Y14
-	VBLENDVPD   Y1, Y9, Y8, Y9
-	VBLENDVPD   Y1, Y12, Y4, Y1
-	VMOVUPD     actkernconst<>+768(SB), Y2
-	VCMPPD      $0x12, Y0, Y2, Y0
+	VBLENDVPD   Y0, Y10, Y8, Y8
 	VBLENDVPD   Y0, Y11, Y10, Y10
-	VBLENDVPD   Y0, Y13, Y11, Y11
-	VBLENDVPD   Y0, Y14, Y13, Y13
-	VBLENDVPD   Y0, Y9, Y14, Y14
-	VBLENDVPD   Y0, Y1, Y9, Y0
-	VMOVUPD     352(SP), Y1
+	VBLENDVPD   Y0, Y12, Y11, Y11
+	VBLENDVPD   Y0, Y6, Y12, Y12
+	VBLENDVPD   Y0, Y3, Y6, Y0
+	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -44425,7 +41458,7 @@ tail:
 	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y10, Y3
+	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -44440,14 +41473,14 @@ tail:
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VADDPD      actkernconst<>+6432(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
 	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y11, Y4
+	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
@@ -44469,7 +41502,7 @@ tail:
 	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y13, Y5
+	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
 	VANDPD      actkernconst<>+6240(SB), Y7, Y6
@@ -44491,7 +41524,7 @@ tail:
 	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y14, Y6
+	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
 	VANDPD      actkernconst<>+6240(SB), Y8, Y7
@@ -44528,30 +41561,30 @@ tail:
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
+	VMULPD      actkernconst<>+6368(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
+	VMOVUPD     actkernconst<>+6336(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6784(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      320(SP), Y0, Y1
+	VMULPD      160(SP), Y0, Y1
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     320(SP), Y3
+	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
+	VMULPD      actkernconst<>+6368(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -44586,177 +41619,86 @@ tail:
 	VSUBPD      Y7, Y0, Y0
 	VADDPD      Y0, Y8, Y8
 	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     160(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y2
-	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y9
-	VMOVAPD     Y5, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y11
-	VFMADD213PD Y9, Y11, Y5
-	VADDPD      Y2, Y8, Y9
-	VSUBPD      Y8, Y9, Y11
-	VSUBPD      Y11, Y9, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y10, Y8, Y2
-	VSUBPD      Y8, Y2, Y11
-	VSUBPD      Y11, Y2, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      Y7, Y2, Y10
-	VSUBPD      Y2, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y2, Y2
-	VSUBPD      Y11, Y7, Y7
-	VADDPD      Y7, Y2, Y2
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
-	VMOVUPD     96(SP), Y2
-	VBLENDVPD   Y2, Y1, Y4, Y1
-	VBLENDVPD   Y2, Y0, Y9, Y0
-	VBLENDVPD   Y2, Y3, Y10, Y3
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VADDPD      288(SP), Y0, Y4
-	VSUBPD      288(SP), Y4, Y5
-	VSUBPD      Y5, Y4, Y6
-	VMOVUPD     288(SP), Y7
-	VSUBPD      Y6, Y7, Y7
-	VSUBPD      Y5, Y0, Y0
-	VADDPD      Y0, Y7, Y7
-	VADDPD      256(SP), Y3, Y0
-	VSUBPD      256(SP), Y0, Y5
-	VSUBPD      Y5, Y0, Y6
-	VMOVUPD     256(SP), Y8
-	VSUBPD      Y6, Y8, Y8
-	VSUBPD      Y5, Y3, Y3
 	VADDPD      Y3, Y8, Y8
-	VADDPD      224(SP), Y2, Y2
-	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y4, Y3
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VXORPD      actkernconst<>+256(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVAPD     Y4, Y5
+	VFMADD213PD Y2, Y3, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VFMADD213PD Y8, Y2, Y4
+	VADDPD      Y4, Y5, Y5
+	VADDPD      Y5, Y0, Y2
+	VSUBPD      Y0, Y2, Y0
+	VSUBPD      Y0, Y5, Y5
+	VMOVUPD     96(SP), Y0
+	VMULPD      actkernconst<>+7680(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
+	VXORPD      actkernconst<>+256(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6304(SB), Y6
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y4
+	VMOVAPD     Y4, Y7
+	VFMADD213PD Y0, Y6, Y7
+	VMULPD      actkernconst<>+6400(SB), Y3, Y6
+	VXORPD      actkernconst<>+256(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+6400(SB), Y8
+	VMOVAPD     Y3, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VADDPD      Y6, Y7, Y8
+	VSUBPD      Y7, Y8, Y10
+	VSUBPD      Y10, Y8, Y11
+	VSUBPD      Y11, Y7, Y7
+	VSUBPD      Y10, Y6, Y6
+	VADDPD      Y6, Y7, Y7
+	VSUBPD      Y9, Y7, Y7
+	VMOVUPD     actkernconst<>+7712(SB), Y6
+	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
-	VSUBPD      Y8, Y6, Y9
-	VSUBPD      Y9, Y6, Y10
-	VSUBPD      Y10, Y8, Y8
-	VSUBPD      Y9, Y4, Y4
-	VADDPD      Y4, Y8, Y8
-	VADDPD      Y0, Y7, Y4
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y4, Y10
-	VSUBPD      Y10, Y7, Y7
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y0
-	VFMADD213PD Y8, Y0, Y5
-	VADDPD      Y4, Y6, Y0
-	VSUBPD      Y6, Y0, Y2
-	VSUBPD      Y2, Y0, Y7
-	VSUBPD      Y7, Y6, Y6
-	VSUBPD      Y2, Y4, Y4
-	VADDPD      Y4, Y6, Y6
-	VADDPD      Y5, Y6, Y6
-	VADDPD      Y6, Y0, Y2
-	VSUBPD      Y0, Y2, Y4
-	VSUBPD      Y4, Y2, Y5
-	VSUBPD      Y5, Y0, Y0
-	VSUBPD      Y4, Y6, Y6
-	VADDPD      Y6, Y0, Y0
-	VADDPD      128(SP), Y1, Y1
-	VADDPD      Y3, Y1, Y1
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y2, Y2, Y0
-	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y4
-	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
-	VFMADD213PD Y2, Y5, Y3
-	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7904(SB), Y4
-	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
-	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
-	VMOVUPD     actkernconst<>+3552(SB), Y4
-	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
-	VFMADD213PD Y0, Y5, Y2
-	VMULPD      actkernconst<>+6432(SB), Y1, Y0
-	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y4
-	VFMADD213PD Y1, Y4, Y0
-	VMULPD      actkernconst<>+3136(SB), Y0, Y1
+	VSUBPD      Y8, Y6, Y8
+	VSUBPD      Y8, Y4, Y4
+	VMOVUPD     128(SP), Y7
+	VBLENDVPD   Y7, Y1, Y3, Y1
+	VBLENDVPD   Y7, Y2, Y6, Y2
+	VBLENDVPD   Y7, Y5, Y4, Y7
+	VADDPD      Y7, Y2, Y2
+	VMULPD      Y2, Y2, Y3
+	VMULPD      Y3, Y2, Y4
+	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VMOVAPD     Y3, Y6
+	VFMADD213PD actkernconst<>+7776(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+7808(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7840(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7872(SB), Y3, Y6
+	VFMADD213PD Y2, Y6, Y4
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VMOVAPD     Y3, Y6
+	VFMADD213PD actkernconst<>+7936(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+7968(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+8000(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+8032(SB), Y3, Y6
+	VMOVUPD     actkernconst<>+3552(SB), Y5
+	VFMADD213PD actkernconst<>+768(SB), Y5, Y3
+	VFMADD213PD Y3, Y6, Y2
+	VMULPD      actkernconst<>+6368(SB), Y1, Y3
+	VROUNDPD    $0x09, Y3, Y3
+	VMOVUPD     actkernconst<>+6336(SB), Y5
+	VFMADD213PD Y1, Y5, Y3
+	VMULPD      actkernconst<>+3136(SB), Y3, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7680(SB), Y4
-	VMOVAPD     Y1, Y5
-	VFMADD213PD Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+3136(SB), Y0
-	VCMPPD      $0x11, Y5, Y0, Y5
-	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7680(SB), Y0
-	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
-	VMULPD      Y1, Y5, Y5
-	VMOVUPD     192(SP), Y0
+	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VMOVAPD     Y1, Y6
+	VFMADD213PD Y3, Y5, Y6
+	VMOVUPD     actkernconst<>+3136(SB), Y3
+	VCMPPD      $0x11, Y6, Y3, Y6
+	VBLENDVPD   Y6, Y2, Y4, Y6
+	VMOVUPD     actkernconst<>+6848(SB), Y2
+	VFMADD213PD actkernconst<>+768(SB), Y2, Y1
+	VMULPD      Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y0, Y1
-	VBLENDVPD   Y1, Y0, Y5, Y1
+	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+4928(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
@@ -44776,16 +41718,20 @@ TEXT ·sinBackwardAVX512(SB), NOSPLIT, $8-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6136(SB), Z0
-	VBROADCASTSD actkernconst<>+6144(SB), Z1
-	VBROADCASTSD actkernconst<>+1824(SB), Z2
-	VBROADCASTSD actkernconst<>+6152(SB), Z3
-	VBROADCASTSD actkernconst<>+224(SB), Z4
-	VBROADCASTSD actkernconst<>+6160(SB), Z5
-	VBROADCASTSD actkernconst<>+6168(SB), Z6
-	VBROADCASTSD actkernconst<>+6176(SB), Z7
-	VBROADCASTSD actkernconst<>+6184(SB), Z8
-	VBROADCASTSD actkernconst<>+6192(SB), Z9
+	VBROADCASTSD actkernconst<>+1824(SB), Z0
+	VBROADCASTSD actkernconst<>+224(SB), Z1
+	VBROADCASTSD actkernconst<>+6112(SB), Z2
+	VBROADCASTSD actkernconst<>+1832(SB), Z3
+	VBROADCASTSD actkernconst<>+6120(SB), Z4
+	VBROADCASTSD actkernconst<>+6128(SB), Z5
+	VBROADCASTSD actkernconst<>+6136(SB), Z6
+	VBROADCASTSD (SP), Z7
+	VBROADCASTSD actkernconst<>+6144(SB), Z8
+	VBROADCASTSD actkernconst<>+6152(SB), Z9
+	VBROADCASTSD actkernconst<>+6160(SB), Z10
+	VBROADCASTSD actkernconst<>+6168(SB), Z11
+	VBROADCASTSD actkernconst<>+6176(SB), Z12
+	VBROADCASTSD actkernconst<>+6184(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -44794,538 +41740,235 @@ TEXT ·sinBackwardAVX512(SB), NOSPLIT, $8-76
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z10
-	VMULPD.BCST      (SP), Z10, Z11
-	VANDPD.BCST      actkernconst<>+1632(SB), Z11, Z12
-	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
-	VBROADCASTSD     actkernconst<>+6048(SB), Z14
-	VCMPPD           $0x12, Z13, Z14, K2
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
-	VBROADCASTSD     (SP), Z14
-	VMOVAPD          Z10, Z15
-	VFMADD213PD      Z13, Z14, Z15
-	VBROADCASTSD     actkernconst<>+5848(SB), Z13
-	VCMPPD           $0x11, Z12, Z13, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z12, K4
+	VCVTPS2PD        (CX), Z14
+	VMULPD           Z14, Z7, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
+	VMULPD           Z3, Z16, Z17
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
+	VCMPPD           $0x12, Z17, Z18, K2
+	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VCMPPD           $0x11, Z16, Z17, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z12
-	VBLENDMPD        Z11, Z12, K3, Z13
-	VGETEXPPD        Z13, Z12
-	VBROADCASTSD     actkernconst<>+5864(SB), Z14
-	VMOVAPD          Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z14, Z16
-	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z12, Z14
-	VMOVAPD          Z16, Z17
-	VFMADD213PD      Z14, Z7, Z17
-	VBROADCASTSD     actkernconst<>+5888(SB), Z14
-	VSUBPD           Z12, Z14, Z12
-	VSCALEFPD        Z12, Z13, Z13
-	VBROADCASTSD     actkernconst<>+5808(SB), Z12
-	VCMPPD           $0x12, Z16, Z12, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z16, Z12
-	VBLENDMPD        Z12, Z16, K4, Z12
-	VBROADCASTSD     actkernconst<>+5896(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z14, K4, Z16
-	VBROADCASTSD     actkernconst<>+5904(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z14, K4, Z18
-	VBROADCASTSD     actkernconst<>+5912(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z14, K4, Z19
-	VBROADCASTSD     actkernconst<>+5920(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z14, K4, Z20
-	VBROADCASTSD     actkernconst<>+5928(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z14, K4, Z21
-	VBROADCASTSD     actkernconst<>+5936(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z14, K4, Z22
-	VBROADCASTSD     actkernconst<>+5944(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z14, K4, Z23
-	VBROADCASTSD     actkernconst<>+5816(SB), Z14
-	VCMPPD           $0x12, Z12, Z14, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z12, Z14
-	VBLENDMPD        Z14, Z12, K4, Z14
-	VBLENDMPD        Z8, Z16, K4, Z16
-	VBLENDMPD        Z9, Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z23, K4, Z23
-	VBROADCASTSD     actkernconst<>+5952(SB), Z12
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z12, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z25
-	VBROADCASTSD     actkernconst<>+5760(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z26, K4, Z27
-	VBROADCASTSD     actkernconst<>+5768(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z26, K4, Z28
-	VBROADCASTSD     actkernconst<>+1840(SB), Z26
-	VCMPPD           $0x12, Z14, Z26, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z14, Z26
-	VBLENDMPD        Z26, Z14, K4, Z26
-	VBLENDMPD        Z21, Z16, K4, Z16
-	VBLENDMPD        Z22, Z18, K4, Z18
-	VBLENDMPD        Z23, Z19, K4, Z19
-	VBLENDMPD        Z24, Z20, K4, Z20
-	VBLENDMPD        Z12, Z21, K4, Z12
-	VBLENDMPD        Z25, Z22, K4, Z25
-	VBLENDMPD        Z27, Z23, K4, Z27
-	VBLENDMPD        Z28, Z24, K4, Z28
-	VCMPPD           $0x12, Z26, Z2, K4
-	VSUBPD           Z2, Z26, Z14
-	VBLENDMPD        Z14, Z26, K4, Z14
-	VBLENDMPD        Z19, Z16, K4, Z16
-	VBLENDMPD        Z20, Z18, K4, Z18
-	VBLENDMPD        Z12, Z19, K4, Z19
-	VBLENDMPD        Z25, Z20, K4, Z20
-	VBLENDMPD        Z27, Z12, K4, Z27
-	VBLENDMPD        Z28, Z25, K4, Z28
-	VCMPPD           $0x12, Z14, Z4, K4
-	VBLENDMPD        Z18, Z16, K4, Z16
-	VBLENDMPD        Z19, Z18, K4, Z18
-	VBLENDMPD        Z20, Z19, K4, Z19
-	VBLENDMPD        Z27, Z20, K4, Z20
-	VBLENDMPD        Z28, Z27, K4, Z28
-	VADDPD.BCST      actkernconst<>+104(SB), Z17, Z12
-	VSCALEFPD        Z12, Z16, Z16
-	VADDPD           Z7, Z17, Z12
-	VSCALEFPD        Z12, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6016(SB), Z17, Z12
-	VSCALEFPD        Z12, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6024(SB), Z17, Z12
-	VSCALEFPD        Z12, Z20, Z20
-	VADDPD.BCST      actkernconst<>+6032(SB), Z17, Z17
-	VSCALEFPD        Z17, Z28, Z28
-	VMULPD           Z6, Z16, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD213PD      Z16, Z5, Z12
-	VADDPD           Z2, Z18, Z14
-	VSUBPD           Z2, Z14, Z14
-	VSUBPD           Z14, Z18, Z18
-	VADDPD           Z14, Z12, Z12
-	VADDPD.BCST      actkernconst<>+5824(SB), Z19, Z14
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z14, Z14
-	VSUBPD           Z14, Z19, Z19
-	VADDPD           Z14, Z18, Z18
-	VADDPD.BCST      actkernconst<>+5832(SB), Z20, Z14
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z14, Z14
-	VSUBPD           Z14, Z20, Z20
-	VADDPD           Z14, Z19, Z19
-	VADDPD           Z28, Z20, Z20
-	VMULPD           Z12, Z13, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z16
-	VFMADD213PD      Z16, Z13, Z12
-	VMULPD           Z6, Z14, Z16
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VFMADD213PD      Z14, Z5, Z16
-	VADDPD           Z12, Z16, Z16
-	VMULPD           Z18, Z13, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z14
-	VFMADD213PD      Z14, Z13, Z18
-	VRNDSCALEPD      $0x08, Z12, Z14
-	VSUBPD           Z14, Z12, Z12
-	VMULPD           Z19, Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z21
-	VFMADD213PD      Z21, Z13, Z19
-	VMULPD           Z20, Z13, Z13
-	VADDPD           Z12, Z16, Z20
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VSUBPD           Z20, Z16, Z16
-	VADDPD           Z12, Z16, Z21
-	VSUBPD           Z16, Z21, Z22
-	VSUBPD           Z22, Z21, Z23
-	VSUBPD           Z23, Z16, Z16
-	VSUBPD           Z22, Z12, Z12
-	VADDPD           Z12, Z16, Z16
-	VADDPD           Z18, Z16, Z16
-	VADDPD           Z17, Z16, Z12
-	VSUBPD           Z16, Z12, Z18
-	VSUBPD           Z18, Z12, Z22
-	VSUBPD           Z22, Z16, Z16
-	VSUBPD           Z18, Z17, Z17
-	VADDPD           Z17, Z16, Z16
-	VADDPD           Z12, Z21, Z17
-	VSUBPD           Z21, Z17, Z18
-	VSUBPD           Z18, Z17, Z22
-	VSUBPD           Z22, Z21, Z21
-	VSUBPD           Z18, Z12, Z12
-	VADDPD           Z12, Z21, Z21
-	VADDPD           Z20, Z14, Z14
-	VADDPD           Z19, Z16, Z16
-	VADDPD           Z13, Z16, Z16
-	VMULPD           Z0, Z17, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
-	VMOVAPD          Z17, Z18
-	VFMADD213PD      Z13, Z0, Z18
-	VMULPD           Z1, Z17, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD      Z19, Z1, Z20
-	VMULPD           Z0, Z21, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z22
-	VMOVAPD          Z21, Z23
-	VFMADD213PD      Z22, Z0, Z23
-	VADDPD           Z13, Z18, Z22
-	VSUBPD           Z18, Z22, Z24
-	VSUBPD           Z24, Z22, Z25
-	VSUBPD           Z25, Z18, Z18
-	VSUBPD           Z24, Z13, Z13
-	VADDPD           Z13, Z18, Z18
-	VADDPD           Z19, Z22, Z13
-	VSUBPD           Z22, Z13, Z24
-	VSUBPD           Z24, Z13, Z25
-	VSUBPD           Z25, Z22, Z22
-	VSUBPD           Z24, Z19, Z19
-	VADDPD           Z19, Z22, Z22
-	VADDPD           Z23, Z20, Z20
-	VFMADD213PD      Z20, Z3, Z17
-	VFMADD213PD      Z17, Z1, Z21
-	VFMADD213PD      Z21, Z0, Z16
-	VADDPD           Z22, Z18, Z18
-	VADDPD           Z16, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5840(SB), Z11, Z16
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
-	VMOVAPD          Z17, Z19
-	VFMADD213PD      Z11, Z0, Z19
-	VMULPD           Z1, Z17, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z20
-	VMOVAPD          Z17, Z21
-	VFMADD213PD      Z20, Z1, Z21
-	VMULPD           Z3, Z17, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VFMADD213PD      Z22, Z3, Z17
-	VADDPD           Z11, Z19, Z22
-	VSUBPD           Z19, Z22, Z23
-	VSUBPD           Z23, Z22, Z24
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z23, Z11, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z21, Z19, Z11
-	VSUBPD           Z19, Z11, Z23
-	VSUBPD           Z23, Z11, Z24
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z23, Z21, Z21
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z20, Z11, Z21
-	VSUBPD           Z11, Z21, Z23
-	VSUBPD           Z23, Z21, Z24
-	VSUBPD           Z24, Z11, Z11
-	VSUBPD           Z23, Z20, Z20
-	VADDPD           Z20, Z11, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z17, Z19, Z19
-	VBLENDMPD        Z14, Z16, K3, Z14
-	VBLENDMPD        Z12, Z22, K3, Z12
-	VBLENDMPD        Z13, Z21, K3, Z13
-	VBLENDMPD        Z18, Z19, K3, Z18
-	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z11
-	VBROADCASTSD     actkernconst<>+5848(SB), Z16
-	VCMPPD           $0x11, Z11, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
-	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z11
-	VBLENDMPD        Z15, Z11, K3, Z16
-	VGETEXPPD        Z16, Z11
-	VBROADCASTSD     actkernconst<>+5864(SB), Z17
-	VMOVAPD          Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z17, Z19
+	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBLENDMPD        Z15, Z16, K3, Z17
+	VGETEXPPD        Z17, Z16
+	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VMOVAPD          Z16, Z19
+	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
 	VMOVAPD          Z19, Z20
-	VFMADD213PD      Z17, Z7, Z20
-	VBROADCASTSD     actkernconst<>+5888(SB), Z17
-	VSUBPD           Z11, Z17, Z11
-	VSCALEFPD        Z11, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5808(SB), Z11
-	VCMPPD           $0x12, Z19, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z11
-	VBLENDMPD        Z11, Z19, K4, Z11
-	VBROADCASTSD     actkernconst<>+5896(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z17, K4, Z19
-	VBROADCASTSD     actkernconst<>+5904(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z17, K4, Z21
-	VBROADCASTSD     actkernconst<>+5912(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z17, K4, Z22
-	VBROADCASTSD     actkernconst<>+5920(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z17, K4, Z23
-	VBROADCASTSD     actkernconst<>+5928(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z17, K4, Z24
-	VBROADCASTSD     actkernconst<>+5936(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z17, K4, Z25
-	VBROADCASTSD     actkernconst<>+5944(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z17, K4, Z26
-	VBROADCASTSD     actkernconst<>+5816(SB), Z17
-	VCMPPD           $0x12, Z11, Z17, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z17
-	VBLENDMPD        Z17, Z11, K4, Z17
-	VBLENDMPD        Z8, Z19, K4, Z19
-	VBLENDMPD        Z9, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5952(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z28
-	VBROADCASTSD     actkernconst<>+5760(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5768(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
-	VBROADCASTSD     actkernconst<>+1840(SB), Z29
-	VCMPPD           $0x12, Z17, Z29, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z17, Z29
-	VBLENDMPD        Z29, Z17, K4, Z29
+	VFMADD213PD      Z18, Z8, Z20
+	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VSUBPD           Z16, Z18, Z16
+	VSCALEFPD        Z16, Z17, Z17
+	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VCMPPD           $0x12, Z19, Z16, K4
+	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VBLENDMPD        Z16, Z19, K4, Z16
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
+	VBLENDMPD        Z13, Z18, K4, Z19
+	VBROADCASTSD     actkernconst<>+5880(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z18, K4, Z21
+	VBROADCASTSD     actkernconst<>+5888(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5904(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5912(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5920(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VCMPPD           $0x12, Z16, Z18, K4
+	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VBLENDMPD        Z18, Z16, K4, Z18
+	VBLENDMPD        Z9, Z19, K4, Z19
+	VBLENDMPD        Z10, Z21, K4, Z21
+	VBLENDMPD        Z11, Z22, K4, Z22
+	VBLENDMPD        Z12, Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5928(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD        Z13, Z9, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z10, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z11, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z12, K4, Z30
+	VBROADCASTSD     actkernconst<>+1840(SB), Z31
+	VCMPPD           $0x12, Z18, Z31, K4
+	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
+	VBLENDMPD        Z31, Z18, K4, Z31
 	VBLENDMPD        Z24, Z19, K4, Z19
 	VBLENDMPD        Z25, Z21, K4, Z21
 	VBLENDMPD        Z26, Z22, K4, Z22
 	VBLENDMPD        Z27, Z23, K4, Z23
-	VBLENDMPD        Z11, Z24, K4, Z11
+	VBLENDMPD        Z16, Z24, K4, Z16
 	VBLENDMPD        Z28, Z25, K4, Z28
-	VBLENDMPD        Z30, Z26, K4, Z30
-	VBLENDMPD        Z31, Z27, K4, Z31
-	VCMPPD           $0x12, Z29, Z2, K4
-	VSUBPD           Z2, Z29, Z17
-	VBLENDMPD        Z17, Z29, K4, Z17
+	VBLENDMPD        Z29, Z26, K4, Z29
+	VBLENDMPD        Z30, Z27, K4, Z30
+	VCMPPD           $0x12, Z31, Z0, K4
+	VSUBPD           Z0, Z31, Z18
+	VBLENDMPD        Z18, Z31, K4, Z18
 	VBLENDMPD        Z22, Z19, K4, Z19
 	VBLENDMPD        Z23, Z21, K4, Z21
-	VBLENDMPD        Z11, Z22, K4, Z22
+	VBLENDMPD        Z16, Z22, K4, Z22
 	VBLENDMPD        Z28, Z23, K4, Z23
-	VBLENDMPD        Z30, Z11, K4, Z30
-	VBLENDMPD        Z31, Z28, K4, Z31
-	VCMPPD           $0x12, Z17, Z4, K4
+	VBLENDMPD        Z29, Z16, K4, Z29
+	VBLENDMPD        Z30, Z28, K4, Z30
+	VCMPPD           $0x12, Z18, Z1, K4
 	VBLENDMPD        Z21, Z19, K4, Z19
 	VBLENDMPD        Z22, Z21, K4, Z21
 	VBLENDMPD        Z23, Z22, K4, Z22
-	VBLENDMPD        Z30, Z23, K4, Z23
-	VBLENDMPD        Z31, Z30, K4, Z31
-	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z11
-	VSCALEFPD        Z11, Z19, Z19
-	VADDPD           Z7, Z20, Z11
-	VSCALEFPD        Z11, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z11
-	VSCALEFPD        Z11, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z11
-	VSCALEFPD        Z11, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
-	VSCALEFPD        Z20, Z31, Z31
-	VMULPD           Z6, Z19, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VFMADD213PD      Z19, Z5, Z11
-	VADDPD           Z2, Z21, Z17
-	VSUBPD           Z2, Z17, Z17
-	VSUBPD           Z17, Z21, Z21
-	VADDPD           Z17, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z17
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z17, Z17
-	VSUBPD           Z17, Z22, Z22
-	VADDPD           Z17, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z17
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z17, Z17
-	VSUBPD           Z17, Z23, Z23
-	VADDPD           Z17, Z22, Z22
-	VADDPD           Z31, Z23, Z23
-	VMULPD           Z11, Z16, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z19
-	VFMADD213PD      Z19, Z16, Z11
-	VMULPD           Z6, Z17, Z19
+	VBLENDMPD        Z29, Z23, K4, Z23
+	VBLENDMPD        Z30, Z29, K4, Z30
+	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z16
+	VSCALEFPD        Z16, Z19, Z19
+	VADDPD           Z8, Z20, Z16
+	VSCALEFPD        Z16, Z21, Z21
+	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VSCALEFPD        Z16, Z22, Z22
+	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VSCALEFPD        Z16, Z23, Z23
+	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VSCALEFPD        Z20, Z30, Z30
+	VMULPD           Z5, Z19, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VFMADD213PD      Z19, Z4, Z16
+	VADDPD           Z0, Z21, Z18
+	VSUBPD           Z0, Z18, Z18
+	VSUBPD           Z18, Z21, Z21
+	VADDPD           Z18, Z16, Z16
+	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
+	VSUBPD           Z18, Z22, Z22
+	VADDPD           Z18, Z21, Z21
+	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
+	VSUBPD           Z18, Z23, Z23
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z30, Z23, Z23
+	VMULPD           Z16, Z17, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z19
+	VFMADD213PD      Z19, Z17, Z16
+	VMULPD           Z5, Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
-	VFMADD213PD      Z17, Z5, Z19
-	VADDPD           Z11, Z19, Z19
-	VMULPD           Z21, Z16, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z17
-	VFMADD213PD      Z17, Z16, Z21
-	VRNDSCALEPD      $0x08, Z11, Z17
-	VSUBPD           Z17, Z11, Z11
-	VMULPD           Z22, Z16, Z20
+	VFMADD213PD      Z18, Z4, Z19
+	VADDPD           Z16, Z19, Z19
+	VMULPD           Z21, Z17, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
+	VFMADD213PD      Z18, Z17, Z21
+	VRNDSCALEPD      $0x08, Z16, Z18
+	VSUBPD           Z18, Z16, Z16
+	VMULPD           Z22, Z17, Z20
 	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z24
-	VFMADD213PD      Z24, Z16, Z22
-	VMULPD           Z23, Z16, Z16
-	VADDPD           Z11, Z19, Z23
+	VFMADD213PD      Z24, Z17, Z22
+	VMULPD           Z23, Z17, Z17
+	VADDPD           Z16, Z19, Z23
 	VRNDSCALEPD      $0x08, Z23, Z23
 	VSUBPD           Z23, Z19, Z19
-	VADDPD           Z11, Z19, Z24
+	VADDPD           Z16, Z19, Z24
 	VSUBPD           Z19, Z24, Z25
 	VSUBPD           Z25, Z24, Z26
 	VSUBPD           Z26, Z19, Z19
-	VSUBPD           Z25, Z11, Z11
-	VADDPD           Z11, Z19, Z19
+	VSUBPD           Z25, Z16, Z16
+	VADDPD           Z16, Z19, Z19
 	VADDPD           Z21, Z19, Z19
-	VADDPD           Z20, Z19, Z11
-	VSUBPD           Z19, Z11, Z21
-	VSUBPD           Z21, Z11, Z25
+	VADDPD           Z20, Z19, Z16
+	VSUBPD           Z19, Z16, Z21
+	VSUBPD           Z21, Z16, Z25
 	VSUBPD           Z25, Z19, Z19
 	VSUBPD           Z21, Z20, Z20
 	VADDPD           Z20, Z19, Z19
-	VADDPD           Z11, Z24, Z20
+	VADDPD           Z16, Z24, Z20
 	VSUBPD           Z24, Z20, Z21
 	VSUBPD           Z21, Z20, Z25
 	VSUBPD           Z25, Z24, Z24
-	VSUBPD           Z21, Z11, Z11
-	VADDPD           Z11, Z24, Z24
-	VADDPD           Z23, Z17, Z17
-	VADDPD           Z22, Z19, Z19
-	VADDPD           Z16, Z19, Z19
-	VMULPD           Z0, Z20, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z16
+	VSUBPD           Z21, Z16, Z16
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z23, Z18, Z18
+	VADDPD           Z19, Z24, Z24
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z17, Z24, Z24
+	VMULPD           Z2, Z20, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z20, Z19
+	VFMADD213PD      Z17, Z2, Z19
+	VMULPD           Z2, Z24, Z24
+	VFMADD213PD      Z24, Z6, Z20
+	VADDPD           Z20, Z19, Z19
+	VADDPD           Z19, Z16, Z17
+	VSUBPD           Z16, Z17, Z16
+	VSUBPD           Z16, Z19, Z19
+	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
 	VMOVAPD          Z20, Z21
-	VFMADD213PD      Z16, Z0, Z21
-	VMULPD           Z1, Z20, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z22
-	VMOVAPD          Z20, Z23
-	VFMADD213PD      Z22, Z1, Z23
-	VMULPD           Z0, Z24, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z25
-	VMOVAPD          Z24, Z26
-	VFMADD213PD      Z25, Z0, Z26
-	VADDPD           Z16, Z21, Z25
-	VSUBPD           Z21, Z25, Z27
-	VSUBPD           Z27, Z25, Z28
-	VSUBPD           Z28, Z21, Z21
-	VSUBPD           Z27, Z16, Z16
-	VADDPD           Z16, Z21, Z21
-	VADDPD           Z22, Z25, Z16
-	VSUBPD           Z25, Z16, Z27
-	VSUBPD           Z27, Z16, Z28
-	VSUBPD           Z28, Z25, Z25
-	VSUBPD           Z27, Z22, Z22
-	VADDPD           Z22, Z25, Z25
-	VADDPD           Z26, Z23, Z23
-	VFMADD213PD      Z23, Z3, Z20
-	VFMADD213PD      Z20, Z1, Z24
-	VFMADD213PD      Z24, Z0, Z19
-	VADDPD           Z25, Z21, Z21
-	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z15, Z0, Z22
-	VMULPD           Z1, Z20, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z23
-	VMOVAPD          Z20, Z24
-	VFMADD213PD      Z23, Z1, Z24
-	VMULPD           Z3, Z20, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z25
-	VFMADD213PD      Z25, Z3, Z20
-	VADDPD           Z15, Z22, Z25
-	VSUBPD           Z22, Z25, Z26
-	VSUBPD           Z26, Z25, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z15, Z15
-	VADDPD           Z15, Z22, Z22
-	VADDPD           Z24, Z22, Z15
-	VSUBPD           Z22, Z15, Z26
-	VSUBPD           Z26, Z15, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z24, Z24
-	VADDPD           Z24, Z22, Z22
-	VADDPD           Z23, Z15, Z24
-	VSUBPD           Z15, Z24, Z26
-	VSUBPD           Z26, Z24, Z27
-	VSUBPD           Z27, Z15, Z15
-	VSUBPD           Z26, Z23, Z23
-	VADDPD           Z23, Z15, Z15
-	VADDPD           Z15, Z22, Z22
-	VADDPD           Z20, Z22, Z22
-	VBLENDMPD        Z17, Z19, K3, Z17
-	VBLENDMPD        Z11, Z25, K3, Z11
-	VBLENDMPD        Z16, Z24, K3, Z16
-	VBLENDMPD        Z21, Z22, K3, Z21
-	VADDPD           Z11, Z12, Z15
-	VSUBPD           Z12, Z15, Z19
-	VSUBPD           Z19, Z15, Z20
-	VSUBPD           Z20, Z12, Z12
-	VSUBPD           Z19, Z11, Z11
-	VADDPD           Z11, Z12, Z12
-	VADDPD           Z16, Z13, Z11
-	VSUBPD           Z13, Z11, Z19
-	VSUBPD           Z19, Z11, Z20
-	VSUBPD           Z20, Z13, Z13
-	VSUBPD           Z19, Z16, Z16
-	VADDPD           Z16, Z13, Z13
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z13, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z13
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z16
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z15, Z0, Z19
-	VMULPD           Z1, Z16, Z15
-	VADDPD           Z15, Z19, Z20
-	VSUBPD           Z19, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z19, Z19
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z11, Z12, Z15
-	VSUBPD           Z12, Z15, Z21
-	VSUBPD           Z21, Z15, Z22
-	VSUBPD           Z22, Z12, Z12
-	VSUBPD           Z21, Z11, Z11
-	VADDPD           Z11, Z12, Z12
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z18, Z19, Z19
-	VFMADD213PD      Z19, Z3, Z16
-	VADDPD           Z15, Z20, Z11
-	VSUBPD           Z20, Z11, Z12
-	VSUBPD           Z12, Z11, Z18
-	VSUBPD           Z18, Z20, Z20
-	VSUBPD           Z12, Z15, Z15
-	VADDPD           Z15, Z20, Z20
-	VADDPD           Z16, Z20, Z20
-	VADDPD           Z20, Z11, Z12
-	VSUBPD           Z11, Z12, Z15
-	VSUBPD           Z15, Z12, Z16
-	VSUBPD           Z16, Z11, Z11
-	VSUBPD           Z15, Z20, Z20
-	VADDPD           Z20, Z11, Z11
-	VADDPD           Z17, Z14, Z14
-	VADDPD           Z13, Z14, Z14
-	VADDPD           Z11, Z12, Z12
-	VMULPD           Z12, Z12, Z11
-	VMULPD           Z11, Z12, Z13
-	VBROADCASTSD     actkernconst<>+6056(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
-	VFMADD213PD      Z12, Z16, Z13
-	VMULPD           Z11, Z11, Z12
-	VBROADCASTSD     actkernconst<>+6096(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
-	VBROADCASTSD     actkernconst<>+3176(SB), Z15
-	VFMADD213PD      Z4, Z15, Z11
-	VFMADD213PD      Z11, Z16, Z12
-	VADDPD           Z4, Z14, Z14
-	VMULPD           Z6, Z14, Z11
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD213PD      Z14, Z5, Z11
-	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z14
-	VRNDSCALEPD      $0x09, Z14, Z14
-	VBROADCASTSD     actkernconst<>+6040(SB), Z15
-	VMOVAPD          Z14, Z16
-	VFMADD213PD      Z11, Z15, Z16
-	VBROADCASTSD     actkernconst<>+1832(SB), Z11
-	VCMPPD           $0x11, Z16, Z11, K3
-	VBLENDMPD        Z12, Z13, K3, Z12
-	VBROADCASTSD     actkernconst<>+6040(SB), Z11
-	VFMADD213PD      Z4, Z11, Z14
-	VMULPD           Z14, Z12, Z12
-	VMULPD.BCST      (SP), Z12, Z12
-	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K2, Z12
-	VCVTPS2PD        (DX), Z11
-	VMULPD           Z12, Z11, Z11
-	VCMPPD           $0x03, Z10, Z10, K2
-	VBLENDMPD        Z10, Z11, K2, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, (AX)
+	VFMADD213PD      Z15, Z2, Z21
+	VMULPD           Z6, Z16, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
+	VMOVAPD          Z16, Z22
+	VFMADD213PD      Z15, Z6, Z22
+	VADDPD           Z15, Z21, Z23
+	VSUBPD           Z21, Z23, Z24
+	VSUBPD           Z24, Z23, Z25
+	VSUBPD           Z25, Z21, Z21
+	VSUBPD           Z24, Z15, Z15
+	VADDPD           Z15, Z21, Z21
+	VSUBPD           Z22, Z21, Z21
+	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VFMADD213PD      Z21, Z15, Z20
+	VADDPD           Z20, Z23, Z15
+	VSUBPD           Z23, Z15, Z23
+	VSUBPD           Z23, Z20, Z20
+	VBLENDMPD        Z18, Z16, K3, Z18
+	VBLENDMPD        Z17, Z15, K3, Z17
+	VBLENDMPD        Z19, Z20, K3, Z19
+	VADDPD           Z19, Z17, Z17
+	VMULPD           Z17, Z17, Z15
+	VMULPD           Z15, Z17, Z16
+	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VMOVAPD          Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z20
+	VFMADD213PD      Z17, Z20, Z16
+	VMULPD           Z15, Z15, Z17
+	VBROADCASTSD     actkernconst<>+6072(SB), Z19
+	VMOVAPD          Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z20
+	VBROADCASTSD     actkernconst<>+3176(SB), Z19
+	VFMADD213PD      Z1, Z19, Z15
+	VFMADD213PD      Z15, Z20, Z17
+	VADDPD           Z1, Z18, Z18
+	VMULPD           Z5, Z18, Z15
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VFMADD213PD      Z18, Z4, Z15
+	VMULPD           Z3, Z15, Z18
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VBROADCASTSD     actkernconst<>+5808(SB), Z19
+	VMOVAPD          Z18, Z20
+	VFMADD213PD      Z15, Z19, Z20
+	VCMPPD           $0x11, Z20, Z3, K3
+	VBLENDMPD        Z17, Z16, K3, Z17
+	VBROADCASTSD     actkernconst<>+5808(SB), Z15
+	VFMADD213PD      Z1, Z15, Z18
+	VMULPD           Z18, Z17, Z17
+	VMULPD           Z17, Z7, Z17
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z17, K2, Z17
+	VCVTPS2PD        (DX), Z15
+	VMULPD           Z17, Z15, Z15
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z15, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -45338,540 +41981,237 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y10
-	VCVTPS2PD        Y10, Z10
-	VMULPD.BCST      (SP), Z10, Z11
-	VANDPD.BCST      actkernconst<>+1632(SB), Z11, Z12
-	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
-	VBROADCASTSD     actkernconst<>+6048(SB), Z14
-	VCMPPD           $0x12, Z13, Z14, K2
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
-	VBROADCASTSD     (SP), Z14
-	VMOVAPD          Z10, Z15
-	VFMADD213PD      Z13, Z14, Z15
-	VBROADCASTSD     actkernconst<>+5848(SB), Z13
-	VCMPPD           $0x11, Z12, Z13, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z12, K4
+	VMOVUPS.Z        (CX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z14, Z7, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
+	VMULPD           Z3, Z16, Z17
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
+	VCMPPD           $0x12, Z17, Z18, K2
+	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VCMPPD           $0x11, Z16, Z17, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z12
-	VBLENDMPD        Z11, Z12, K3, Z13
-	VGETEXPPD        Z13, Z12
-	VBROADCASTSD     actkernconst<>+5864(SB), Z14
-	VMOVAPD          Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z14, Z16
-	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z12, Z14
-	VMOVAPD          Z16, Z17
-	VFMADD213PD      Z14, Z7, Z17
-	VBROADCASTSD     actkernconst<>+5888(SB), Z14
-	VSUBPD           Z12, Z14, Z12
-	VSCALEFPD        Z12, Z13, Z13
-	VBROADCASTSD     actkernconst<>+5808(SB), Z12
-	VCMPPD           $0x12, Z16, Z12, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z16, Z12
-	VBLENDMPD        Z12, Z16, K4, Z12
-	VBROADCASTSD     actkernconst<>+5896(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z14, K4, Z16
-	VBROADCASTSD     actkernconst<>+5904(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z14, K4, Z18
-	VBROADCASTSD     actkernconst<>+5912(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z14, K4, Z19
-	VBROADCASTSD     actkernconst<>+5920(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z14, K4, Z20
-	VBROADCASTSD     actkernconst<>+5928(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z14, K4, Z21
-	VBROADCASTSD     actkernconst<>+5936(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z14, K4, Z22
-	VBROADCASTSD     actkernconst<>+5944(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z14, K4, Z23
-	VBROADCASTSD     actkernconst<>+5816(SB), Z14
-	VCMPPD           $0x12, Z12, Z14, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z12, Z14
-	VBLENDMPD        Z14, Z12, K4, Z14
-	VBLENDMPD        Z8, Z16, K4, Z16
-	VBLENDMPD        Z9, Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z23, K4, Z23
-	VBROADCASTSD     actkernconst<>+5952(SB), Z12
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z12, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z25
-	VBROADCASTSD     actkernconst<>+5760(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z26, K4, Z27
-	VBROADCASTSD     actkernconst<>+5768(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z26, K4, Z28
-	VBROADCASTSD     actkernconst<>+1840(SB), Z26
-	VCMPPD           $0x12, Z14, Z26, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z14, Z26
-	VBLENDMPD        Z26, Z14, K4, Z26
-	VBLENDMPD        Z21, Z16, K4, Z16
-	VBLENDMPD        Z22, Z18, K4, Z18
-	VBLENDMPD        Z23, Z19, K4, Z19
-	VBLENDMPD        Z24, Z20, K4, Z20
-	VBLENDMPD        Z12, Z21, K4, Z12
-	VBLENDMPD        Z25, Z22, K4, Z25
-	VBLENDMPD        Z27, Z23, K4, Z27
-	VBLENDMPD        Z28, Z24, K4, Z28
-	VCMPPD           $0x12, Z26, Z2, K4
-	VSUBPD           Z2, Z26, Z14
-	VBLENDMPD        Z14, Z26, K4, Z14
-	VBLENDMPD        Z19, Z16, K4, Z16
-	VBLENDMPD        Z20, Z18, K4, Z18
-	VBLENDMPD        Z12, Z19, K4, Z19
-	VBLENDMPD        Z25, Z20, K4, Z20
-	VBLENDMPD        Z27, Z12, K4, Z27
-	VBLENDMPD        Z28, Z25, K4, Z28
-	VCMPPD           $0x12, Z14, Z4, K4
-	VBLENDMPD        Z18, Z16, K4, Z16
-	VBLENDMPD        Z19, Z18, K4, Z18
-	VBLENDMPD        Z20, Z19, K4, Z19
-	VBLENDMPD        Z27, Z20, K4, Z20
-	VBLENDMPD        Z28, Z27, K4, Z28
-	VADDPD.BCST      actkernconst<>+104(SB), Z17, Z12
-	VSCALEFPD        Z12, Z16, Z16
-	VADDPD           Z7, Z17, Z12
-	VSCALEFPD        Z12, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6016(SB), Z17, Z12
-	VSCALEFPD        Z12, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6024(SB), Z17, Z12
-	VSCALEFPD        Z12, Z20, Z20
-	VADDPD.BCST      actkernconst<>+6032(SB), Z17, Z17
-	VSCALEFPD        Z17, Z28, Z28
-	VMULPD           Z6, Z16, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD213PD      Z16, Z5, Z12
-	VADDPD           Z2, Z18, Z14
-	VSUBPD           Z2, Z14, Z14
-	VSUBPD           Z14, Z18, Z18
-	VADDPD           Z14, Z12, Z12
-	VADDPD.BCST      actkernconst<>+5824(SB), Z19, Z14
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z14, Z14
-	VSUBPD           Z14, Z19, Z19
-	VADDPD           Z14, Z18, Z18
-	VADDPD.BCST      actkernconst<>+5832(SB), Z20, Z14
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z14, Z14
-	VSUBPD           Z14, Z20, Z20
-	VADDPD           Z14, Z19, Z19
-	VADDPD           Z28, Z20, Z20
-	VMULPD           Z12, Z13, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z16
-	VFMADD213PD      Z16, Z13, Z12
-	VMULPD           Z6, Z14, Z16
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VFMADD213PD      Z14, Z5, Z16
-	VADDPD           Z12, Z16, Z16
-	VMULPD           Z18, Z13, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z14
-	VFMADD213PD      Z14, Z13, Z18
-	VRNDSCALEPD      $0x08, Z12, Z14
-	VSUBPD           Z14, Z12, Z12
-	VMULPD           Z19, Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z21
-	VFMADD213PD      Z21, Z13, Z19
-	VMULPD           Z20, Z13, Z13
-	VADDPD           Z12, Z16, Z20
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VSUBPD           Z20, Z16, Z16
-	VADDPD           Z12, Z16, Z21
-	VSUBPD           Z16, Z21, Z22
-	VSUBPD           Z22, Z21, Z23
-	VSUBPD           Z23, Z16, Z16
-	VSUBPD           Z22, Z12, Z12
-	VADDPD           Z12, Z16, Z16
-	VADDPD           Z18, Z16, Z16
-	VADDPD           Z17, Z16, Z12
-	VSUBPD           Z16, Z12, Z18
-	VSUBPD           Z18, Z12, Z22
-	VSUBPD           Z22, Z16, Z16
-	VSUBPD           Z18, Z17, Z17
-	VADDPD           Z17, Z16, Z16
-	VADDPD           Z12, Z21, Z17
-	VSUBPD           Z21, Z17, Z18
-	VSUBPD           Z18, Z17, Z22
-	VSUBPD           Z22, Z21, Z21
-	VSUBPD           Z18, Z12, Z12
-	VADDPD           Z12, Z21, Z21
-	VADDPD           Z20, Z14, Z14
-	VADDPD           Z19, Z16, Z16
-	VADDPD           Z13, Z16, Z16
-	VMULPD           Z0, Z17, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
-	VMOVAPD          Z17, Z18
-	VFMADD213PD      Z13, Z0, Z18
-	VMULPD           Z1, Z17, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD      Z19, Z1, Z20
-	VMULPD           Z0, Z21, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z22
-	VMOVAPD          Z21, Z23
-	VFMADD213PD      Z22, Z0, Z23
-	VADDPD           Z13, Z18, Z22
-	VSUBPD           Z18, Z22, Z24
-	VSUBPD           Z24, Z22, Z25
-	VSUBPD           Z25, Z18, Z18
-	VSUBPD           Z24, Z13, Z13
-	VADDPD           Z13, Z18, Z18
-	VADDPD           Z19, Z22, Z13
-	VSUBPD           Z22, Z13, Z24
-	VSUBPD           Z24, Z13, Z25
-	VSUBPD           Z25, Z22, Z22
-	VSUBPD           Z24, Z19, Z19
-	VADDPD           Z19, Z22, Z22
-	VADDPD           Z23, Z20, Z20
-	VFMADD213PD      Z20, Z3, Z17
-	VFMADD213PD      Z17, Z1, Z21
-	VFMADD213PD      Z21, Z0, Z16
-	VADDPD           Z22, Z18, Z18
-	VADDPD           Z16, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5840(SB), Z11, Z16
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
-	VMOVAPD          Z17, Z19
-	VFMADD213PD      Z11, Z0, Z19
-	VMULPD           Z1, Z17, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z20
-	VMOVAPD          Z17, Z21
-	VFMADD213PD      Z20, Z1, Z21
-	VMULPD           Z3, Z17, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VFMADD213PD      Z22, Z3, Z17
-	VADDPD           Z11, Z19, Z22
-	VSUBPD           Z19, Z22, Z23
-	VSUBPD           Z23, Z22, Z24
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z23, Z11, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z21, Z19, Z11
-	VSUBPD           Z19, Z11, Z23
-	VSUBPD           Z23, Z11, Z24
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z23, Z21, Z21
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z20, Z11, Z21
-	VSUBPD           Z11, Z21, Z23
-	VSUBPD           Z23, Z21, Z24
-	VSUBPD           Z24, Z11, Z11
-	VSUBPD           Z23, Z20, Z20
-	VADDPD           Z20, Z11, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z17, Z19, Z19
-	VBLENDMPD        Z14, Z16, K3, Z14
-	VBLENDMPD        Z12, Z22, K3, Z12
-	VBLENDMPD        Z13, Z21, K3, Z13
-	VBLENDMPD        Z18, Z19, K3, Z18
-	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z11
-	VBROADCASTSD     actkernconst<>+5848(SB), Z16
-	VCMPPD           $0x11, Z11, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
-	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z11
-	VBLENDMPD        Z15, Z11, K3, Z16
-	VGETEXPPD        Z16, Z11
-	VBROADCASTSD     actkernconst<>+5864(SB), Z17
-	VMOVAPD          Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z17, Z19
+	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBLENDMPD        Z15, Z16, K3, Z17
+	VGETEXPPD        Z17, Z16
+	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VMOVAPD          Z16, Z19
+	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
 	VMOVAPD          Z19, Z20
-	VFMADD213PD      Z17, Z7, Z20
-	VBROADCASTSD     actkernconst<>+5888(SB), Z17
-	VSUBPD           Z11, Z17, Z11
-	VSCALEFPD        Z11, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5808(SB), Z11
-	VCMPPD           $0x12, Z19, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z11
-	VBLENDMPD        Z11, Z19, K4, Z11
-	VBROADCASTSD     actkernconst<>+5896(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z17, K4, Z19
-	VBROADCASTSD     actkernconst<>+5904(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z17, K4, Z21
-	VBROADCASTSD     actkernconst<>+5912(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z17, K4, Z22
-	VBROADCASTSD     actkernconst<>+5920(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z17, K4, Z23
-	VBROADCASTSD     actkernconst<>+5928(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z17, K4, Z24
-	VBROADCASTSD     actkernconst<>+5936(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z17, K4, Z25
-	VBROADCASTSD     actkernconst<>+5944(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z17, K4, Z26
-	VBROADCASTSD     actkernconst<>+5816(SB), Z17
-	VCMPPD           $0x12, Z11, Z17, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z17
-	VBLENDMPD        Z17, Z11, K4, Z17
-	VBLENDMPD        Z8, Z19, K4, Z19
-	VBLENDMPD        Z9, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5952(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z28
-	VBROADCASTSD     actkernconst<>+5760(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5768(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
-	VBROADCASTSD     actkernconst<>+1840(SB), Z29
-	VCMPPD           $0x12, Z17, Z29, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z17, Z29
-	VBLENDMPD        Z29, Z17, K4, Z29
+	VFMADD213PD      Z18, Z8, Z20
+	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VSUBPD           Z16, Z18, Z16
+	VSCALEFPD        Z16, Z17, Z17
+	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VCMPPD           $0x12, Z19, Z16, K4
+	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VBLENDMPD        Z16, Z19, K4, Z16
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
+	VBLENDMPD        Z13, Z18, K4, Z19
+	VBROADCASTSD     actkernconst<>+5880(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z18, K4, Z21
+	VBROADCASTSD     actkernconst<>+5888(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5904(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5912(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5920(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VCMPPD           $0x12, Z16, Z18, K4
+	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VBLENDMPD        Z18, Z16, K4, Z18
+	VBLENDMPD        Z9, Z19, K4, Z19
+	VBLENDMPD        Z10, Z21, K4, Z21
+	VBLENDMPD        Z11, Z22, K4, Z22
+	VBLENDMPD        Z12, Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5928(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD        Z13, Z9, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z10, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z11, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z12, K4, Z30
+	VBROADCASTSD     actkernconst<>+1840(SB), Z31
+	VCMPPD           $0x12, Z18, Z31, K4
+	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
+	VBLENDMPD        Z31, Z18, K4, Z31
 	VBLENDMPD        Z24, Z19, K4, Z19
 	VBLENDMPD        Z25, Z21, K4, Z21
 	VBLENDMPD        Z26, Z22, K4, Z22
 	VBLENDMPD        Z27, Z23, K4, Z23
-	VBLENDMPD        Z11, Z24, K4, Z11
+	VBLENDMPD        Z16, Z24, K4, Z16
 	VBLENDMPD        Z28, Z25, K4, Z28
-	VBLENDMPD        Z30, Z26, K4, Z30
-	VBLENDMPD        Z31, Z27, K4, Z31
-	VCMPPD           $0x12, Z29, Z2, K4
-	VSUBPD           Z2, Z29, Z17
-	VBLENDMPD        Z17, Z29, K4, Z17
+	VBLENDMPD        Z29, Z26, K4, Z29
+	VBLENDMPD        Z30, Z27, K4, Z30
+	VCMPPD           $0x12, Z31, Z0, K4
+	VSUBPD           Z0, Z31, Z18
+	VBLENDMPD        Z18, Z31, K4, Z18
 	VBLENDMPD        Z22, Z19, K4, Z19
 	VBLENDMPD        Z23, Z21, K4, Z21
-	VBLENDMPD        Z11, Z22, K4, Z22
+	VBLENDMPD        Z16, Z22, K4, Z22
 	VBLENDMPD        Z28, Z23, K4, Z23
-	VBLENDMPD        Z30, Z11, K4, Z30
-	VBLENDMPD        Z31, Z28, K4, Z31
-	VCMPPD           $0x12, Z17, Z4, K4
+	VBLENDMPD        Z29, Z16, K4, Z29
+	VBLENDMPD        Z30, Z28, K4, Z30
+	VCMPPD           $0x12, Z18, Z1, K4
 	VBLENDMPD        Z21, Z19, K4, Z19
 	VBLENDMPD        Z22, Z21, K4, Z21
 	VBLENDMPD        Z23, Z22, K4, Z22
-	VBLENDMPD        Z30, Z23, K4, Z23
-	VBLENDMPD        Z31, Z30, K4, Z31
-	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z11
-	VSCALEFPD        Z11, Z19, Z19
-	VADDPD           Z7, Z20, Z11
-	VSCALEFPD        Z11, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z11
-	VSCALEFPD        Z11, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z11
-	VSCALEFPD        Z11, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
-	VSCALEFPD        Z20, Z31, Z31
-	VMULPD           Z6, Z19, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VFMADD213PD      Z19, Z5, Z11
-	VADDPD           Z2, Z21, Z17
-	VSUBPD           Z2, Z17, Z17
-	VSUBPD           Z17, Z21, Z21
-	VADDPD           Z17, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z17
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z17, Z17
-	VSUBPD           Z17, Z22, Z22
-	VADDPD           Z17, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z17
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z17, Z17
-	VSUBPD           Z17, Z23, Z23
-	VADDPD           Z17, Z22, Z22
-	VADDPD           Z31, Z23, Z23
-	VMULPD           Z11, Z16, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z19
-	VFMADD213PD      Z19, Z16, Z11
-	VMULPD           Z6, Z17, Z19
+	VBLENDMPD        Z29, Z23, K4, Z23
+	VBLENDMPD        Z30, Z29, K4, Z30
+	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z16
+	VSCALEFPD        Z16, Z19, Z19
+	VADDPD           Z8, Z20, Z16
+	VSCALEFPD        Z16, Z21, Z21
+	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VSCALEFPD        Z16, Z22, Z22
+	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VSCALEFPD        Z16, Z23, Z23
+	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VSCALEFPD        Z20, Z30, Z30
+	VMULPD           Z5, Z19, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VFMADD213PD      Z19, Z4, Z16
+	VADDPD           Z0, Z21, Z18
+	VSUBPD           Z0, Z18, Z18
+	VSUBPD           Z18, Z21, Z21
+	VADDPD           Z18, Z16, Z16
+	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
+	VSUBPD           Z18, Z22, Z22
+	VADDPD           Z18, Z21, Z21
+	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
+	VSUBPD           Z18, Z23, Z23
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z30, Z23, Z23
+	VMULPD           Z16, Z17, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z19
+	VFMADD213PD      Z19, Z17, Z16
+	VMULPD           Z5, Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
-	VFMADD213PD      Z17, Z5, Z19
-	VADDPD           Z11, Z19, Z19
-	VMULPD           Z21, Z16, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z17
-	VFMADD213PD      Z17, Z16, Z21
-	VRNDSCALEPD      $0x08, Z11, Z17
-	VSUBPD           Z17, Z11, Z11
-	VMULPD           Z22, Z16, Z20
+	VFMADD213PD      Z18, Z4, Z19
+	VADDPD           Z16, Z19, Z19
+	VMULPD           Z21, Z17, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
+	VFMADD213PD      Z18, Z17, Z21
+	VRNDSCALEPD      $0x08, Z16, Z18
+	VSUBPD           Z18, Z16, Z16
+	VMULPD           Z22, Z17, Z20
 	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z24
-	VFMADD213PD      Z24, Z16, Z22
-	VMULPD           Z23, Z16, Z16
-	VADDPD           Z11, Z19, Z23
+	VFMADD213PD      Z24, Z17, Z22
+	VMULPD           Z23, Z17, Z17
+	VADDPD           Z16, Z19, Z23
 	VRNDSCALEPD      $0x08, Z23, Z23
 	VSUBPD           Z23, Z19, Z19
-	VADDPD           Z11, Z19, Z24
+	VADDPD           Z16, Z19, Z24
 	VSUBPD           Z19, Z24, Z25
 	VSUBPD           Z25, Z24, Z26
 	VSUBPD           Z26, Z19, Z19
-	VSUBPD           Z25, Z11, Z11
-	VADDPD           Z11, Z19, Z19
+	VSUBPD           Z25, Z16, Z16
+	VADDPD           Z16, Z19, Z19
 	VADDPD           Z21, Z19, Z19
-	VADDPD           Z20, Z19, Z11
-	VSUBPD           Z19, Z11, Z21
-	VSUBPD           Z21, Z11, Z25
+	VADDPD           Z20, Z19, Z16
+	VSUBPD           Z19, Z16, Z21
+	VSUBPD           Z21, Z16, Z25
 	VSUBPD           Z25, Z19, Z19
 	VSUBPD           Z21, Z20, Z20
 	VADDPD           Z20, Z19, Z19
-	VADDPD           Z11, Z24, Z20
+	VADDPD           Z16, Z24, Z20
 	VSUBPD           Z24, Z20, Z21
 	VSUBPD           Z21, Z20, Z25
 	VSUBPD           Z25, Z24, Z24
-	VSUBPD           Z21, Z11, Z11
-	VADDPD           Z11, Z24, Z24
-	VADDPD           Z23, Z17, Z17
-	VADDPD           Z22, Z19, Z19
-	VADDPD           Z16, Z19, Z19
-	VMULPD           Z0, Z20, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z16
+	VSUBPD           Z21, Z16, Z16
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z23, Z18, Z18
+	VADDPD           Z19, Z24, Z24
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z17, Z24, Z24
+	VMULPD           Z2, Z20, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z20, Z19
+	VFMADD213PD      Z17, Z2, Z19
+	VMULPD           Z2, Z24, Z24
+	VFMADD213PD      Z24, Z6, Z20
+	VADDPD           Z20, Z19, Z19
+	VADDPD           Z19, Z16, Z17
+	VSUBPD           Z16, Z17, Z16
+	VSUBPD           Z16, Z19, Z19
+	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
 	VMOVAPD          Z20, Z21
-	VFMADD213PD      Z16, Z0, Z21
-	VMULPD           Z1, Z20, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z22
-	VMOVAPD          Z20, Z23
-	VFMADD213PD      Z22, Z1, Z23
-	VMULPD           Z0, Z24, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z25
-	VMOVAPD          Z24, Z26
-	VFMADD213PD      Z25, Z0, Z26
-	VADDPD           Z16, Z21, Z25
-	VSUBPD           Z21, Z25, Z27
-	VSUBPD           Z27, Z25, Z28
-	VSUBPD           Z28, Z21, Z21
-	VSUBPD           Z27, Z16, Z16
-	VADDPD           Z16, Z21, Z21
-	VADDPD           Z22, Z25, Z16
-	VSUBPD           Z25, Z16, Z27
-	VSUBPD           Z27, Z16, Z28
-	VSUBPD           Z28, Z25, Z25
-	VSUBPD           Z27, Z22, Z22
-	VADDPD           Z22, Z25, Z25
-	VADDPD           Z26, Z23, Z23
-	VFMADD213PD      Z23, Z3, Z20
-	VFMADD213PD      Z20, Z1, Z24
-	VFMADD213PD      Z24, Z0, Z19
-	VADDPD           Z25, Z21, Z21
-	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z15, Z0, Z22
-	VMULPD           Z1, Z20, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z23
-	VMOVAPD          Z20, Z24
-	VFMADD213PD      Z23, Z1, Z24
-	VMULPD           Z3, Z20, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z25
-	VFMADD213PD      Z25, Z3, Z20
-	VADDPD           Z15, Z22, Z25
-	VSUBPD           Z22, Z25, Z26
-	VSUBPD           Z26, Z25, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z15, Z15
-	VADDPD           Z15, Z22, Z22
-	VADDPD           Z24, Z22, Z15
-	VSUBPD           Z22, Z15, Z26
-	VSUBPD           Z26, Z15, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z24, Z24
-	VADDPD           Z24, Z22, Z22
-	VADDPD           Z23, Z15, Z24
-	VSUBPD           Z15, Z24, Z26
-	VSUBPD           Z26, Z24, Z27
-	VSUBPD           Z27, Z15, Z15
-	VSUBPD           Z26, Z23, Z23
-	VADDPD           Z23, Z15, Z15
-	VADDPD           Z15, Z22, Z22
-	VADDPD           Z20, Z22, Z22
-	VBLENDMPD        Z17, Z19, K3, Z17
-	VBLENDMPD        Z11, Z25, K3, Z11
-	VBLENDMPD        Z16, Z24, K3, Z16
-	VBLENDMPD        Z21, Z22, K3, Z21
-	VADDPD           Z11, Z12, Z15
-	VSUBPD           Z12, Z15, Z19
-	VSUBPD           Z19, Z15, Z20
-	VSUBPD           Z20, Z12, Z12
-	VSUBPD           Z19, Z11, Z11
-	VADDPD           Z11, Z12, Z12
-	VADDPD           Z16, Z13, Z11
-	VSUBPD           Z13, Z11, Z19
-	VSUBPD           Z19, Z11, Z20
-	VSUBPD           Z20, Z13, Z13
-	VSUBPD           Z19, Z16, Z16
-	VADDPD           Z16, Z13, Z13
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z13, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z13
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z16
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z15, Z0, Z19
-	VMULPD           Z1, Z16, Z15
-	VADDPD           Z15, Z19, Z20
-	VSUBPD           Z19, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z19, Z19
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z11, Z12, Z15
-	VSUBPD           Z12, Z15, Z21
-	VSUBPD           Z21, Z15, Z22
-	VSUBPD           Z22, Z12, Z12
-	VSUBPD           Z21, Z11, Z11
-	VADDPD           Z11, Z12, Z12
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z18, Z19, Z19
-	VFMADD213PD      Z19, Z3, Z16
-	VADDPD           Z15, Z20, Z11
-	VSUBPD           Z20, Z11, Z12
-	VSUBPD           Z12, Z11, Z18
-	VSUBPD           Z18, Z20, Z20
-	VSUBPD           Z12, Z15, Z15
-	VADDPD           Z15, Z20, Z20
-	VADDPD           Z16, Z20, Z20
-	VADDPD           Z20, Z11, Z12
-	VSUBPD           Z11, Z12, Z15
-	VSUBPD           Z15, Z12, Z16
-	VSUBPD           Z16, Z11, Z11
-	VSUBPD           Z15, Z20, Z20
-	VADDPD           Z20, Z11, Z11
-	VADDPD           Z17, Z14, Z14
-	VADDPD           Z13, Z14, Z14
-	VADDPD           Z11, Z12, Z12
-	VMULPD           Z12, Z12, Z11
-	VMULPD           Z11, Z12, Z13
-	VBROADCASTSD     actkernconst<>+6056(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
-	VFMADD213PD      Z12, Z16, Z13
-	VMULPD           Z11, Z11, Z12
-	VBROADCASTSD     actkernconst<>+6096(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
-	VBROADCASTSD     actkernconst<>+3176(SB), Z15
-	VFMADD213PD      Z4, Z15, Z11
-	VFMADD213PD      Z11, Z16, Z12
-	VADDPD           Z4, Z14, Z14
-	VMULPD           Z6, Z14, Z11
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD213PD      Z14, Z5, Z11
-	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z14
-	VRNDSCALEPD      $0x09, Z14, Z14
-	VBROADCASTSD     actkernconst<>+6040(SB), Z15
-	VMOVAPD          Z14, Z16
-	VFMADD213PD      Z11, Z15, Z16
-	VBROADCASTSD     actkernconst<>+1832(SB), Z11
-	VCMPPD           $0x11, Z16, Z11, K3
-	VBLENDMPD        Z12, Z13, K3, Z12
-	VBROADCASTSD     actkernconst<>+6040(SB), Z11
-	VFMADD213PD      Z4, Z11, Z14
-	VMULPD           Z14, Z12, Z12
-	VMULPD.BCST      (SP), Z12, Z12
-	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K2, Z12
-	VMOVUPS.Z        (DX), K1, Y11
-	VCVTPS2PD        Y11, Z11
-	VMULPD           Z12, Z11, Z11
-	VCMPPD           $0x03, Z10, Z10, K2
-	VBLENDMPD        Z10, Z11, K2, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, K1, (AX)
+	VFMADD213PD      Z15, Z2, Z21
+	VMULPD           Z6, Z16, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
+	VMOVAPD          Z16, Z22
+	VFMADD213PD      Z15, Z6, Z22
+	VADDPD           Z15, Z21, Z23
+	VSUBPD           Z21, Z23, Z24
+	VSUBPD           Z24, Z23, Z25
+	VSUBPD           Z25, Z21, Z21
+	VSUBPD           Z24, Z15, Z15
+	VADDPD           Z15, Z21, Z21
+	VSUBPD           Z22, Z21, Z21
+	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VFMADD213PD      Z21, Z15, Z20
+	VADDPD           Z20, Z23, Z15
+	VSUBPD           Z23, Z15, Z23
+	VSUBPD           Z23, Z20, Z20
+	VBLENDMPD        Z18, Z16, K3, Z18
+	VBLENDMPD        Z17, Z15, K3, Z17
+	VBLENDMPD        Z19, Z20, K3, Z19
+	VADDPD           Z19, Z17, Z17
+	VMULPD           Z17, Z17, Z15
+	VMULPD           Z15, Z17, Z16
+	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VMOVAPD          Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z20
+	VFMADD213PD      Z17, Z20, Z16
+	VMULPD           Z15, Z15, Z17
+	VBROADCASTSD     actkernconst<>+6072(SB), Z19
+	VMOVAPD          Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z20
+	VBROADCASTSD     actkernconst<>+3176(SB), Z19
+	VFMADD213PD      Z1, Z19, Z15
+	VFMADD213PD      Z15, Z20, Z17
+	VADDPD           Z1, Z18, Z18
+	VMULPD           Z5, Z18, Z15
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VFMADD213PD      Z18, Z4, Z15
+	VMULPD           Z3, Z15, Z18
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VBROADCASTSD     actkernconst<>+5808(SB), Z19
+	VMOVAPD          Z18, Z20
+	VFMADD213PD      Z15, Z19, Z20
+	VCMPPD           $0x11, Z20, Z3, K3
+	VBLENDMPD        Z17, Z16, K3, Z17
+	VBROADCASTSD     actkernconst<>+5808(SB), Z15
+	VFMADD213PD      Z1, Z15, Z18
+	VMULPD           Z18, Z17, Z17
+	VMULPD           Z17, Z7, Z17
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z17, K2, Z17
+	VMOVUPS.Z        (DX), K1, Y15
+	VCVTPS2PD        Y15, Z15
+	VMULPD           Z17, Z15, Z15
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z15, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -45883,16 +42223,20 @@ TEXT ·sinBackwardAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+6136(SB), Z0
-	VBROADCASTSD actkernconst<>+6144(SB), Z1
-	VBROADCASTSD actkernconst<>+1824(SB), Z2
-	VBROADCASTSD actkernconst<>+6152(SB), Z3
-	VBROADCASTSD actkernconst<>+224(SB), Z4
-	VBROADCASTSD actkernconst<>+6160(SB), Z5
-	VBROADCASTSD actkernconst<>+6168(SB), Z6
-	VBROADCASTSD actkernconst<>+6176(SB), Z7
-	VBROADCASTSD actkernconst<>+6184(SB), Z8
-	VBROADCASTSD actkernconst<>+6192(SB), Z9
+	VBROADCASTSD actkernconst<>+1824(SB), Z0
+	VBROADCASTSD actkernconst<>+224(SB), Z1
+	VBROADCASTSD actkernconst<>+6112(SB), Z2
+	VBROADCASTSD actkernconst<>+1832(SB), Z3
+	VBROADCASTSD actkernconst<>+6120(SB), Z4
+	VBROADCASTSD actkernconst<>+6128(SB), Z5
+	VBROADCASTSD actkernconst<>+6136(SB), Z6
+	VBROADCASTSD (SP), Z7
+	VBROADCASTSD actkernconst<>+6144(SB), Z8
+	VBROADCASTSD actkernconst<>+6152(SB), Z9
+	VBROADCASTSD actkernconst<>+6160(SB), Z10
+	VBROADCASTSD actkernconst<>+6168(SB), Z11
+	VBROADCASTSD actkernconst<>+6176(SB), Z12
+	VBROADCASTSD actkernconst<>+6184(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -45901,538 +42245,235 @@ TEXT ·sinBackwardAVX512Stream(SB), NOSPLIT, $8-76
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z10
-	VMULPD.BCST      (SP), Z10, Z11
-	VANDPD.BCST      actkernconst<>+1632(SB), Z11, Z12
-	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
-	VBROADCASTSD     actkernconst<>+6048(SB), Z14
-	VCMPPD           $0x12, Z13, Z14, K2
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
-	VBROADCASTSD     (SP), Z14
-	VMOVAPD          Z10, Z15
-	VFMADD213PD      Z13, Z14, Z15
-	VBROADCASTSD     actkernconst<>+5848(SB), Z13
-	VCMPPD           $0x11, Z12, Z13, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z12, K4
+	VCVTPS2PD        (CX), Z14
+	VMULPD           Z14, Z7, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
+	VMULPD           Z3, Z16, Z17
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
+	VCMPPD           $0x12, Z17, Z18, K2
+	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VCMPPD           $0x11, Z16, Z17, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z12
-	VBLENDMPD        Z11, Z12, K3, Z13
-	VGETEXPPD        Z13, Z12
-	VBROADCASTSD     actkernconst<>+5864(SB), Z14
-	VMOVAPD          Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z14, Z16
-	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z12, Z14
-	VMOVAPD          Z16, Z17
-	VFMADD213PD      Z14, Z7, Z17
-	VBROADCASTSD     actkernconst<>+5888(SB), Z14
-	VSUBPD           Z12, Z14, Z12
-	VSCALEFPD        Z12, Z13, Z13
-	VBROADCASTSD     actkernconst<>+5808(SB), Z12
-	VCMPPD           $0x12, Z16, Z12, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z16, Z12
-	VBLENDMPD        Z12, Z16, K4, Z12
-	VBROADCASTSD     actkernconst<>+5896(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z14, K4, Z16
-	VBROADCASTSD     actkernconst<>+5904(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z14, K4, Z18
-	VBROADCASTSD     actkernconst<>+5912(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z14, K4, Z19
-	VBROADCASTSD     actkernconst<>+5920(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z14, K4, Z20
-	VBROADCASTSD     actkernconst<>+5928(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z14, K4, Z21
-	VBROADCASTSD     actkernconst<>+5936(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z14, K4, Z22
-	VBROADCASTSD     actkernconst<>+5944(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z14, K4, Z23
-	VBROADCASTSD     actkernconst<>+5816(SB), Z14
-	VCMPPD           $0x12, Z12, Z14, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z12, Z14
-	VBLENDMPD        Z14, Z12, K4, Z14
-	VBLENDMPD        Z8, Z16, K4, Z16
-	VBLENDMPD        Z9, Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z23, K4, Z23
-	VBROADCASTSD     actkernconst<>+5952(SB), Z12
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z12, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z25
-	VBROADCASTSD     actkernconst<>+5760(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z26, K4, Z27
-	VBROADCASTSD     actkernconst<>+5768(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z26, K4, Z28
-	VBROADCASTSD     actkernconst<>+1840(SB), Z26
-	VCMPPD           $0x12, Z14, Z26, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z14, Z26
-	VBLENDMPD        Z26, Z14, K4, Z26
-	VBLENDMPD        Z21, Z16, K4, Z16
-	VBLENDMPD        Z22, Z18, K4, Z18
-	VBLENDMPD        Z23, Z19, K4, Z19
-	VBLENDMPD        Z24, Z20, K4, Z20
-	VBLENDMPD        Z12, Z21, K4, Z12
-	VBLENDMPD        Z25, Z22, K4, Z25
-	VBLENDMPD        Z27, Z23, K4, Z27
-	VBLENDMPD        Z28, Z24, K4, Z28
-	VCMPPD           $0x12, Z26, Z2, K4
-	VSUBPD           Z2, Z26, Z14
-	VBLENDMPD        Z14, Z26, K4, Z14
-	VBLENDMPD        Z19, Z16, K4, Z16
-	VBLENDMPD        Z20, Z18, K4, Z18
-	VBLENDMPD        Z12, Z19, K4, Z19
-	VBLENDMPD        Z25, Z20, K4, Z20
-	VBLENDMPD        Z27, Z12, K4, Z27
-	VBLENDMPD        Z28, Z25, K4, Z28
-	VCMPPD           $0x12, Z14, Z4, K4
-	VBLENDMPD        Z18, Z16, K4, Z16
-	VBLENDMPD        Z19, Z18, K4, Z18
-	VBLENDMPD        Z20, Z19, K4, Z19
-	VBLENDMPD        Z27, Z20, K4, Z20
-	VBLENDMPD        Z28, Z27, K4, Z28
-	VADDPD.BCST      actkernconst<>+104(SB), Z17, Z12
-	VSCALEFPD        Z12, Z16, Z16
-	VADDPD           Z7, Z17, Z12
-	VSCALEFPD        Z12, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6016(SB), Z17, Z12
-	VSCALEFPD        Z12, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6024(SB), Z17, Z12
-	VSCALEFPD        Z12, Z20, Z20
-	VADDPD.BCST      actkernconst<>+6032(SB), Z17, Z17
-	VSCALEFPD        Z17, Z28, Z28
-	VMULPD           Z6, Z16, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD213PD      Z16, Z5, Z12
-	VADDPD           Z2, Z18, Z14
-	VSUBPD           Z2, Z14, Z14
-	VSUBPD           Z14, Z18, Z18
-	VADDPD           Z14, Z12, Z12
-	VADDPD.BCST      actkernconst<>+5824(SB), Z19, Z14
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z14, Z14
-	VSUBPD           Z14, Z19, Z19
-	VADDPD           Z14, Z18, Z18
-	VADDPD.BCST      actkernconst<>+5832(SB), Z20, Z14
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z14, Z14
-	VSUBPD           Z14, Z20, Z20
-	VADDPD           Z14, Z19, Z19
-	VADDPD           Z28, Z20, Z20
-	VMULPD           Z12, Z13, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z16
-	VFMADD213PD      Z16, Z13, Z12
-	VMULPD           Z6, Z14, Z16
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VFMADD213PD      Z14, Z5, Z16
-	VADDPD           Z12, Z16, Z16
-	VMULPD           Z18, Z13, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z14
-	VFMADD213PD      Z14, Z13, Z18
-	VRNDSCALEPD      $0x08, Z12, Z14
-	VSUBPD           Z14, Z12, Z12
-	VMULPD           Z19, Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z21
-	VFMADD213PD      Z21, Z13, Z19
-	VMULPD           Z20, Z13, Z13
-	VADDPD           Z12, Z16, Z20
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VSUBPD           Z20, Z16, Z16
-	VADDPD           Z12, Z16, Z21
-	VSUBPD           Z16, Z21, Z22
-	VSUBPD           Z22, Z21, Z23
-	VSUBPD           Z23, Z16, Z16
-	VSUBPD           Z22, Z12, Z12
-	VADDPD           Z12, Z16, Z16
-	VADDPD           Z18, Z16, Z16
-	VADDPD           Z17, Z16, Z12
-	VSUBPD           Z16, Z12, Z18
-	VSUBPD           Z18, Z12, Z22
-	VSUBPD           Z22, Z16, Z16
-	VSUBPD           Z18, Z17, Z17
-	VADDPD           Z17, Z16, Z16
-	VADDPD           Z12, Z21, Z17
-	VSUBPD           Z21, Z17, Z18
-	VSUBPD           Z18, Z17, Z22
-	VSUBPD           Z22, Z21, Z21
-	VSUBPD           Z18, Z12, Z12
-	VADDPD           Z12, Z21, Z21
-	VADDPD           Z20, Z14, Z14
-	VADDPD           Z19, Z16, Z16
-	VADDPD           Z13, Z16, Z16
-	VMULPD           Z0, Z17, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
-	VMOVAPD          Z17, Z18
-	VFMADD213PD      Z13, Z0, Z18
-	VMULPD           Z1, Z17, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD      Z19, Z1, Z20
-	VMULPD           Z0, Z21, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z22
-	VMOVAPD          Z21, Z23
-	VFMADD213PD      Z22, Z0, Z23
-	VADDPD           Z13, Z18, Z22
-	VSUBPD           Z18, Z22, Z24
-	VSUBPD           Z24, Z22, Z25
-	VSUBPD           Z25, Z18, Z18
-	VSUBPD           Z24, Z13, Z13
-	VADDPD           Z13, Z18, Z18
-	VADDPD           Z19, Z22, Z13
-	VSUBPD           Z22, Z13, Z24
-	VSUBPD           Z24, Z13, Z25
-	VSUBPD           Z25, Z22, Z22
-	VSUBPD           Z24, Z19, Z19
-	VADDPD           Z19, Z22, Z22
-	VADDPD           Z23, Z20, Z20
-	VFMADD213PD      Z20, Z3, Z17
-	VFMADD213PD      Z17, Z1, Z21
-	VFMADD213PD      Z21, Z0, Z16
-	VADDPD           Z22, Z18, Z18
-	VADDPD           Z16, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5840(SB), Z11, Z16
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
-	VMOVAPD          Z17, Z19
-	VFMADD213PD      Z11, Z0, Z19
-	VMULPD           Z1, Z17, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z20
-	VMOVAPD          Z17, Z21
-	VFMADD213PD      Z20, Z1, Z21
-	VMULPD           Z3, Z17, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VFMADD213PD      Z22, Z3, Z17
-	VADDPD           Z11, Z19, Z22
-	VSUBPD           Z19, Z22, Z23
-	VSUBPD           Z23, Z22, Z24
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z23, Z11, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z21, Z19, Z11
-	VSUBPD           Z19, Z11, Z23
-	VSUBPD           Z23, Z11, Z24
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z23, Z21, Z21
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z20, Z11, Z21
-	VSUBPD           Z11, Z21, Z23
-	VSUBPD           Z23, Z21, Z24
-	VSUBPD           Z24, Z11, Z11
-	VSUBPD           Z23, Z20, Z20
-	VADDPD           Z20, Z11, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z17, Z19, Z19
-	VBLENDMPD        Z14, Z16, K3, Z14
-	VBLENDMPD        Z12, Z22, K3, Z12
-	VBLENDMPD        Z13, Z21, K3, Z13
-	VBLENDMPD        Z18, Z19, K3, Z18
-	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z11
-	VBROADCASTSD     actkernconst<>+5848(SB), Z16
-	VCMPPD           $0x11, Z11, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
-	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z11
-	VBLENDMPD        Z15, Z11, K3, Z16
-	VGETEXPPD        Z16, Z11
-	VBROADCASTSD     actkernconst<>+5864(SB), Z17
-	VMOVAPD          Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z17, Z19
+	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBLENDMPD        Z15, Z16, K3, Z17
+	VGETEXPPD        Z17, Z16
+	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VMOVAPD          Z16, Z19
+	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
 	VMOVAPD          Z19, Z20
-	VFMADD213PD      Z17, Z7, Z20
-	VBROADCASTSD     actkernconst<>+5888(SB), Z17
-	VSUBPD           Z11, Z17, Z11
-	VSCALEFPD        Z11, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5808(SB), Z11
-	VCMPPD           $0x12, Z19, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z11
-	VBLENDMPD        Z11, Z19, K4, Z11
-	VBROADCASTSD     actkernconst<>+5896(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z17, K4, Z19
-	VBROADCASTSD     actkernconst<>+5904(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z17, K4, Z21
-	VBROADCASTSD     actkernconst<>+5912(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z17, K4, Z22
-	VBROADCASTSD     actkernconst<>+5920(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z17, K4, Z23
-	VBROADCASTSD     actkernconst<>+5928(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z17, K4, Z24
-	VBROADCASTSD     actkernconst<>+5936(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z17, K4, Z25
-	VBROADCASTSD     actkernconst<>+5944(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z17, K4, Z26
-	VBROADCASTSD     actkernconst<>+5816(SB), Z17
-	VCMPPD           $0x12, Z11, Z17, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z17
-	VBLENDMPD        Z17, Z11, K4, Z17
-	VBLENDMPD        Z8, Z19, K4, Z19
-	VBLENDMPD        Z9, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5952(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z28
-	VBROADCASTSD     actkernconst<>+5760(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5768(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
-	VBROADCASTSD     actkernconst<>+1840(SB), Z29
-	VCMPPD           $0x12, Z17, Z29, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z17, Z29
-	VBLENDMPD        Z29, Z17, K4, Z29
+	VFMADD213PD      Z18, Z8, Z20
+	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VSUBPD           Z16, Z18, Z16
+	VSCALEFPD        Z16, Z17, Z17
+	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VCMPPD           $0x12, Z19, Z16, K4
+	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VBLENDMPD        Z16, Z19, K4, Z16
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
+	VBLENDMPD        Z13, Z18, K4, Z19
+	VBROADCASTSD     actkernconst<>+5880(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z18, K4, Z21
+	VBROADCASTSD     actkernconst<>+5888(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5904(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5912(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5920(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VCMPPD           $0x12, Z16, Z18, K4
+	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VBLENDMPD        Z18, Z16, K4, Z18
+	VBLENDMPD        Z9, Z19, K4, Z19
+	VBLENDMPD        Z10, Z21, K4, Z21
+	VBLENDMPD        Z11, Z22, K4, Z22
+	VBLENDMPD        Z12, Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5928(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD        Z13, Z9, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z10, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z11, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z12, K4, Z30
+	VBROADCASTSD     actkernconst<>+1840(SB), Z31
+	VCMPPD           $0x12, Z18, Z31, K4
+	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
+	VBLENDMPD        Z31, Z18, K4, Z31
 	VBLENDMPD        Z24, Z19, K4, Z19
 	VBLENDMPD        Z25, Z21, K4, Z21
 	VBLENDMPD        Z26, Z22, K4, Z22
 	VBLENDMPD        Z27, Z23, K4, Z23
-	VBLENDMPD        Z11, Z24, K4, Z11
+	VBLENDMPD        Z16, Z24, K4, Z16
 	VBLENDMPD        Z28, Z25, K4, Z28
-	VBLENDMPD        Z30, Z26, K4, Z30
-	VBLENDMPD        Z31, Z27, K4, Z31
-	VCMPPD           $0x12, Z29, Z2, K4
-	VSUBPD           Z2, Z29, Z17
-	VBLENDMPD        Z17, Z29, K4, Z17
+	VBLENDMPD        Z29, Z26, K4, Z29
+	VBLENDMPD        Z30, Z27, K4, Z30
+	VCMPPD           $0x12, Z31, Z0, K4
+	VSUBPD           Z0, Z31, Z18
+	VBLENDMPD        Z18, Z31, K4, Z18
 	VBLENDMPD        Z22, Z19, K4, Z19
 	VBLENDMPD        Z23, Z21, K4, Z21
-	VBLENDMPD        Z11, Z22, K4, Z22
+	VBLENDMPD        Z16, Z22, K4, Z22
 	VBLENDMPD        Z28, Z23, K4, Z23
-	VBLENDMPD        Z30, Z11, K4, Z30
-	VBLENDMPD        Z31, Z28, K4, Z31
-	VCMPPD           $0x12, Z17, Z4, K4
+	VBLENDMPD        Z29, Z16, K4, Z29
+	VBLENDMPD        Z30, Z28, K4, Z30
+	VCMPPD           $0x12, Z18, Z1, K4
 	VBLENDMPD        Z21, Z19, K4, Z19
 	VBLENDMPD        Z22, Z21, K4, Z21
 	VBLENDMPD        Z23, Z22, K4, Z22
-	VBLENDMPD        Z30, Z23, K4, Z23
-	VBLENDMPD        Z31, Z30, K4, Z31
-	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z11
-	VSCALEFPD        Z11, Z19, Z19
-	VADDPD           Z7, Z20, Z11
-	VSCALEFPD        Z11, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z11
-	VSCALEFPD        Z11, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z11
-	VSCALEFPD        Z11, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
-	VSCALEFPD        Z20, Z31, Z31
-	VMULPD           Z6, Z19, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VFMADD213PD      Z19, Z5, Z11
-	VADDPD           Z2, Z21, Z17
-	VSUBPD           Z2, Z17, Z17
-	VSUBPD           Z17, Z21, Z21
-	VADDPD           Z17, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z17
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z17, Z17
-	VSUBPD           Z17, Z22, Z22
-	VADDPD           Z17, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z17
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z17, Z17
-	VSUBPD           Z17, Z23, Z23
-	VADDPD           Z17, Z22, Z22
-	VADDPD           Z31, Z23, Z23
-	VMULPD           Z11, Z16, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z19
-	VFMADD213PD      Z19, Z16, Z11
-	VMULPD           Z6, Z17, Z19
+	VBLENDMPD        Z29, Z23, K4, Z23
+	VBLENDMPD        Z30, Z29, K4, Z30
+	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z16
+	VSCALEFPD        Z16, Z19, Z19
+	VADDPD           Z8, Z20, Z16
+	VSCALEFPD        Z16, Z21, Z21
+	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VSCALEFPD        Z16, Z22, Z22
+	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VSCALEFPD        Z16, Z23, Z23
+	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VSCALEFPD        Z20, Z30, Z30
+	VMULPD           Z5, Z19, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VFMADD213PD      Z19, Z4, Z16
+	VADDPD           Z0, Z21, Z18
+	VSUBPD           Z0, Z18, Z18
+	VSUBPD           Z18, Z21, Z21
+	VADDPD           Z18, Z16, Z16
+	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
+	VSUBPD           Z18, Z22, Z22
+	VADDPD           Z18, Z21, Z21
+	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
+	VSUBPD           Z18, Z23, Z23
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z30, Z23, Z23
+	VMULPD           Z16, Z17, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z19
+	VFMADD213PD      Z19, Z17, Z16
+	VMULPD           Z5, Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
-	VFMADD213PD      Z17, Z5, Z19
-	VADDPD           Z11, Z19, Z19
-	VMULPD           Z21, Z16, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z17
-	VFMADD213PD      Z17, Z16, Z21
-	VRNDSCALEPD      $0x08, Z11, Z17
-	VSUBPD           Z17, Z11, Z11
-	VMULPD           Z22, Z16, Z20
+	VFMADD213PD      Z18, Z4, Z19
+	VADDPD           Z16, Z19, Z19
+	VMULPD           Z21, Z17, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
+	VFMADD213PD      Z18, Z17, Z21
+	VRNDSCALEPD      $0x08, Z16, Z18
+	VSUBPD           Z18, Z16, Z16
+	VMULPD           Z22, Z17, Z20
 	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z24
-	VFMADD213PD      Z24, Z16, Z22
-	VMULPD           Z23, Z16, Z16
-	VADDPD           Z11, Z19, Z23
+	VFMADD213PD      Z24, Z17, Z22
+	VMULPD           Z23, Z17, Z17
+	VADDPD           Z16, Z19, Z23
 	VRNDSCALEPD      $0x08, Z23, Z23
 	VSUBPD           Z23, Z19, Z19
-	VADDPD           Z11, Z19, Z24
+	VADDPD           Z16, Z19, Z24
 	VSUBPD           Z19, Z24, Z25
 	VSUBPD           Z25, Z24, Z26
 	VSUBPD           Z26, Z19, Z19
-	VSUBPD           Z25, Z11, Z11
-	VADDPD           Z11, Z19, Z19
+	VSUBPD           Z25, Z16, Z16
+	VADDPD           Z16, Z19, Z19
 	VADDPD           Z21, Z19, Z19
-	VADDPD           Z20, Z19, Z11
-	VSUBPD           Z19, Z11, Z21
-	VSUBPD           Z21, Z11, Z25
+	VADDPD           Z20, Z19, Z16
+	VSUBPD           Z19, Z16, Z21
+	VSUBPD           Z21, Z16, Z25
 	VSUBPD           Z25, Z19, Z19
 	VSUBPD           Z21, Z20, Z20
 	VADDPD           Z20, Z19, Z19
-	VADDPD           Z11, Z24, Z20
+	VADDPD           Z16, Z24, Z20
 	VSUBPD           Z24, Z20, Z21
 	VSUBPD           Z21, Z20, Z25
 	VSUBPD           Z25, Z24, Z24
-	VSUBPD           Z21, Z11, Z11
-	VADDPD           Z11, Z24, Z24
-	VADDPD           Z23, Z17, Z17
-	VADDPD           Z22, Z19, Z19
-	VADDPD           Z16, Z19, Z19
-	VMULPD           Z0, Z20, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z16
+	VSUBPD           Z21, Z16, Z16
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z23, Z18, Z18
+	VADDPD           Z19, Z24, Z24
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z17, Z24, Z24
+	VMULPD           Z2, Z20, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z20, Z19
+	VFMADD213PD      Z17, Z2, Z19
+	VMULPD           Z2, Z24, Z24
+	VFMADD213PD      Z24, Z6, Z20
+	VADDPD           Z20, Z19, Z19
+	VADDPD           Z19, Z16, Z17
+	VSUBPD           Z16, Z17, Z16
+	VSUBPD           Z16, Z19, Z19
+	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
 	VMOVAPD          Z20, Z21
-	VFMADD213PD      Z16, Z0, Z21
-	VMULPD           Z1, Z20, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z22
-	VMOVAPD          Z20, Z23
-	VFMADD213PD      Z22, Z1, Z23
-	VMULPD           Z0, Z24, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z25
-	VMOVAPD          Z24, Z26
-	VFMADD213PD      Z25, Z0, Z26
-	VADDPD           Z16, Z21, Z25
-	VSUBPD           Z21, Z25, Z27
-	VSUBPD           Z27, Z25, Z28
-	VSUBPD           Z28, Z21, Z21
-	VSUBPD           Z27, Z16, Z16
-	VADDPD           Z16, Z21, Z21
-	VADDPD           Z22, Z25, Z16
-	VSUBPD           Z25, Z16, Z27
-	VSUBPD           Z27, Z16, Z28
-	VSUBPD           Z28, Z25, Z25
-	VSUBPD           Z27, Z22, Z22
-	VADDPD           Z22, Z25, Z25
-	VADDPD           Z26, Z23, Z23
-	VFMADD213PD      Z23, Z3, Z20
-	VFMADD213PD      Z20, Z1, Z24
-	VFMADD213PD      Z24, Z0, Z19
-	VADDPD           Z25, Z21, Z21
-	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z15, Z0, Z22
-	VMULPD           Z1, Z20, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z23
-	VMOVAPD          Z20, Z24
-	VFMADD213PD      Z23, Z1, Z24
-	VMULPD           Z3, Z20, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z25
-	VFMADD213PD      Z25, Z3, Z20
-	VADDPD           Z15, Z22, Z25
-	VSUBPD           Z22, Z25, Z26
-	VSUBPD           Z26, Z25, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z15, Z15
-	VADDPD           Z15, Z22, Z22
-	VADDPD           Z24, Z22, Z15
-	VSUBPD           Z22, Z15, Z26
-	VSUBPD           Z26, Z15, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z24, Z24
-	VADDPD           Z24, Z22, Z22
-	VADDPD           Z23, Z15, Z24
-	VSUBPD           Z15, Z24, Z26
-	VSUBPD           Z26, Z24, Z27
-	VSUBPD           Z27, Z15, Z15
-	VSUBPD           Z26, Z23, Z23
-	VADDPD           Z23, Z15, Z15
-	VADDPD           Z15, Z22, Z22
-	VADDPD           Z20, Z22, Z22
-	VBLENDMPD        Z17, Z19, K3, Z17
-	VBLENDMPD        Z11, Z25, K3, Z11
-	VBLENDMPD        Z16, Z24, K3, Z16
-	VBLENDMPD        Z21, Z22, K3, Z21
-	VADDPD           Z11, Z12, Z15
-	VSUBPD           Z12, Z15, Z19
-	VSUBPD           Z19, Z15, Z20
-	VSUBPD           Z20, Z12, Z12
-	VSUBPD           Z19, Z11, Z11
-	VADDPD           Z11, Z12, Z12
-	VADDPD           Z16, Z13, Z11
-	VSUBPD           Z13, Z11, Z19
-	VSUBPD           Z19, Z11, Z20
-	VSUBPD           Z20, Z13, Z13
-	VSUBPD           Z19, Z16, Z16
-	VADDPD           Z16, Z13, Z13
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z13, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z13
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z16
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z15, Z0, Z19
-	VMULPD           Z1, Z16, Z15
-	VADDPD           Z15, Z19, Z20
-	VSUBPD           Z19, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z19, Z19
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z11, Z12, Z15
-	VSUBPD           Z12, Z15, Z21
-	VSUBPD           Z21, Z15, Z22
-	VSUBPD           Z22, Z12, Z12
-	VSUBPD           Z21, Z11, Z11
-	VADDPD           Z11, Z12, Z12
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z18, Z19, Z19
-	VFMADD213PD      Z19, Z3, Z16
-	VADDPD           Z15, Z20, Z11
-	VSUBPD           Z20, Z11, Z12
-	VSUBPD           Z12, Z11, Z18
-	VSUBPD           Z18, Z20, Z20
-	VSUBPD           Z12, Z15, Z15
-	VADDPD           Z15, Z20, Z20
-	VADDPD           Z16, Z20, Z20
-	VADDPD           Z20, Z11, Z12
-	VSUBPD           Z11, Z12, Z15
-	VSUBPD           Z15, Z12, Z16
-	VSUBPD           Z16, Z11, Z11
-	VSUBPD           Z15, Z20, Z20
-	VADDPD           Z20, Z11, Z11
-	VADDPD           Z17, Z14, Z14
-	VADDPD           Z13, Z14, Z14
-	VADDPD           Z11, Z12, Z12
-	VMULPD           Z12, Z12, Z11
-	VMULPD           Z11, Z12, Z13
-	VBROADCASTSD     actkernconst<>+6056(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
-	VFMADD213PD      Z12, Z16, Z13
-	VMULPD           Z11, Z11, Z12
-	VBROADCASTSD     actkernconst<>+6096(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
-	VBROADCASTSD     actkernconst<>+3176(SB), Z15
-	VFMADD213PD      Z4, Z15, Z11
-	VFMADD213PD      Z11, Z16, Z12
-	VADDPD           Z4, Z14, Z14
-	VMULPD           Z6, Z14, Z11
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD213PD      Z14, Z5, Z11
-	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z14
-	VRNDSCALEPD      $0x09, Z14, Z14
-	VBROADCASTSD     actkernconst<>+6040(SB), Z15
-	VMOVAPD          Z14, Z16
-	VFMADD213PD      Z11, Z15, Z16
-	VBROADCASTSD     actkernconst<>+1832(SB), Z11
-	VCMPPD           $0x11, Z16, Z11, K3
-	VBLENDMPD        Z12, Z13, K3, Z12
-	VBROADCASTSD     actkernconst<>+6040(SB), Z11
-	VFMADD213PD      Z4, Z11, Z14
-	VMULPD           Z14, Z12, Z12
-	VMULPD.BCST      (SP), Z12, Z12
-	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K2, Z12
-	VCVTPS2PD        (DX), Z11
-	VMULPD           Z12, Z11, Z11
-	VCMPPD           $0x03, Z10, Z10, K2
-	VBLENDMPD        Z10, Z11, K2, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, (AX)
+	VFMADD213PD      Z15, Z2, Z21
+	VMULPD           Z6, Z16, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
+	VMOVAPD          Z16, Z22
+	VFMADD213PD      Z15, Z6, Z22
+	VADDPD           Z15, Z21, Z23
+	VSUBPD           Z21, Z23, Z24
+	VSUBPD           Z24, Z23, Z25
+	VSUBPD           Z25, Z21, Z21
+	VSUBPD           Z24, Z15, Z15
+	VADDPD           Z15, Z21, Z21
+	VSUBPD           Z22, Z21, Z21
+	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VFMADD213PD      Z21, Z15, Z20
+	VADDPD           Z20, Z23, Z15
+	VSUBPD           Z23, Z15, Z23
+	VSUBPD           Z23, Z20, Z20
+	VBLENDMPD        Z18, Z16, K3, Z18
+	VBLENDMPD        Z17, Z15, K3, Z17
+	VBLENDMPD        Z19, Z20, K3, Z19
+	VADDPD           Z19, Z17, Z17
+	VMULPD           Z17, Z17, Z15
+	VMULPD           Z15, Z17, Z16
+	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VMOVAPD          Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z20
+	VFMADD213PD      Z17, Z20, Z16
+	VMULPD           Z15, Z15, Z17
+	VBROADCASTSD     actkernconst<>+6072(SB), Z19
+	VMOVAPD          Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z20
+	VBROADCASTSD     actkernconst<>+3176(SB), Z19
+	VFMADD213PD      Z1, Z19, Z15
+	VFMADD213PD      Z15, Z20, Z17
+	VADDPD           Z1, Z18, Z18
+	VMULPD           Z5, Z18, Z15
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VFMADD213PD      Z18, Z4, Z15
+	VMULPD           Z3, Z15, Z18
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VBROADCASTSD     actkernconst<>+5808(SB), Z19
+	VMOVAPD          Z18, Z20
+	VFMADD213PD      Z15, Z19, Z20
+	VCMPPD           $0x11, Z20, Z3, K3
+	VBLENDMPD        Z17, Z16, K3, Z17
+	VBROADCASTSD     actkernconst<>+5808(SB), Z15
+	VFMADD213PD      Z1, Z15, Z18
+	VMULPD           Z18, Z17, Z17
+	VMULPD           Z17, Z7, Z17
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z17, K2, Z17
+	VCVTPS2PD        (DX), Z15
+	VMULPD           Z17, Z15, Z15
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z15, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -46445,540 +42486,237 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y10
-	VCVTPS2PD        Y10, Z10
-	VMULPD.BCST      (SP), Z10, Z11
-	VANDPD.BCST      actkernconst<>+1632(SB), Z11, Z12
-	VMULPD.BCST      actkernconst<>+1832(SB), Z12, Z13
-	VBROADCASTSD     actkernconst<>+6048(SB), Z14
-	VCMPPD           $0x12, Z13, Z14, K2
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
-	VBROADCASTSD     (SP), Z14
-	VMOVAPD          Z10, Z15
-	VFMADD213PD      Z13, Z14, Z15
-	VBROADCASTSD     actkernconst<>+5848(SB), Z13
-	VCMPPD           $0x11, Z12, Z13, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z12, K4
+	VMOVUPS.Z        (CX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z14, Z7, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
+	VMULPD           Z3, Z16, Z17
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
+	VCMPPD           $0x12, Z17, Z18, K2
+	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VCMPPD           $0x11, Z16, Z17, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z12
-	VBLENDMPD        Z11, Z12, K3, Z13
-	VGETEXPPD        Z13, Z12
-	VBROADCASTSD     actkernconst<>+5864(SB), Z14
-	VMOVAPD          Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z14, Z16
-	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z12, Z14
-	VMOVAPD          Z16, Z17
-	VFMADD213PD      Z14, Z7, Z17
-	VBROADCASTSD     actkernconst<>+5888(SB), Z14
-	VSUBPD           Z12, Z14, Z12
-	VSCALEFPD        Z12, Z13, Z13
-	VBROADCASTSD     actkernconst<>+5808(SB), Z12
-	VCMPPD           $0x12, Z16, Z12, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z16, Z12
-	VBLENDMPD        Z12, Z16, K4, Z12
-	VBROADCASTSD     actkernconst<>+5896(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z14, K4, Z16
-	VBROADCASTSD     actkernconst<>+5904(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z14, K4, Z18
-	VBROADCASTSD     actkernconst<>+5912(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z14, K4, Z19
-	VBROADCASTSD     actkernconst<>+5920(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z14, K4, Z20
-	VBROADCASTSD     actkernconst<>+5928(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z14, K4, Z21
-	VBROADCASTSD     actkernconst<>+5936(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z14, K4, Z22
-	VBROADCASTSD     actkernconst<>+5944(SB), Z14
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z14, K4, Z23
-	VBROADCASTSD     actkernconst<>+5816(SB), Z14
-	VCMPPD           $0x12, Z12, Z14, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z12, Z14
-	VBLENDMPD        Z14, Z12, K4, Z14
-	VBLENDMPD        Z8, Z16, K4, Z16
-	VBLENDMPD        Z9, Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z19, K4, Z19
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z23, K4, Z23
-	VBROADCASTSD     actkernconst<>+5952(SB), Z12
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z12, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z12
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z25
-	VBROADCASTSD     actkernconst<>+5760(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z26, K4, Z27
-	VBROADCASTSD     actkernconst<>+5768(SB), Z26
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z26, K4, Z28
-	VBROADCASTSD     actkernconst<>+1840(SB), Z26
-	VCMPPD           $0x12, Z14, Z26, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z14, Z26
-	VBLENDMPD        Z26, Z14, K4, Z26
-	VBLENDMPD        Z21, Z16, K4, Z16
-	VBLENDMPD        Z22, Z18, K4, Z18
-	VBLENDMPD        Z23, Z19, K4, Z19
-	VBLENDMPD        Z24, Z20, K4, Z20
-	VBLENDMPD        Z12, Z21, K4, Z12
-	VBLENDMPD        Z25, Z22, K4, Z25
-	VBLENDMPD        Z27, Z23, K4, Z27
-	VBLENDMPD        Z28, Z24, K4, Z28
-	VCMPPD           $0x12, Z26, Z2, K4
-	VSUBPD           Z2, Z26, Z14
-	VBLENDMPD        Z14, Z26, K4, Z14
-	VBLENDMPD        Z19, Z16, K4, Z16
-	VBLENDMPD        Z20, Z18, K4, Z18
-	VBLENDMPD        Z12, Z19, K4, Z19
-	VBLENDMPD        Z25, Z20, K4, Z20
-	VBLENDMPD        Z27, Z12, K4, Z27
-	VBLENDMPD        Z28, Z25, K4, Z28
-	VCMPPD           $0x12, Z14, Z4, K4
-	VBLENDMPD        Z18, Z16, K4, Z16
-	VBLENDMPD        Z19, Z18, K4, Z18
-	VBLENDMPD        Z20, Z19, K4, Z19
-	VBLENDMPD        Z27, Z20, K4, Z20
-	VBLENDMPD        Z28, Z27, K4, Z28
-	VADDPD.BCST      actkernconst<>+104(SB), Z17, Z12
-	VSCALEFPD        Z12, Z16, Z16
-	VADDPD           Z7, Z17, Z12
-	VSCALEFPD        Z12, Z18, Z18
-	VADDPD.BCST      actkernconst<>+6016(SB), Z17, Z12
-	VSCALEFPD        Z12, Z19, Z19
-	VADDPD.BCST      actkernconst<>+6024(SB), Z17, Z12
-	VSCALEFPD        Z12, Z20, Z20
-	VADDPD.BCST      actkernconst<>+6032(SB), Z17, Z17
-	VSCALEFPD        Z17, Z28, Z28
-	VMULPD           Z6, Z16, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD213PD      Z16, Z5, Z12
-	VADDPD           Z2, Z18, Z14
-	VSUBPD           Z2, Z14, Z14
-	VSUBPD           Z14, Z18, Z18
-	VADDPD           Z14, Z12, Z12
-	VADDPD.BCST      actkernconst<>+5824(SB), Z19, Z14
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z14, Z14
-	VSUBPD           Z14, Z19, Z19
-	VADDPD           Z14, Z18, Z18
-	VADDPD.BCST      actkernconst<>+5832(SB), Z20, Z14
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z14, Z14
-	VSUBPD           Z14, Z20, Z20
-	VADDPD           Z14, Z19, Z19
-	VADDPD           Z28, Z20, Z20
-	VMULPD           Z12, Z13, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z16
-	VFMADD213PD      Z16, Z13, Z12
-	VMULPD           Z6, Z14, Z16
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VFMADD213PD      Z14, Z5, Z16
-	VADDPD           Z12, Z16, Z16
-	VMULPD           Z18, Z13, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z14
-	VFMADD213PD      Z14, Z13, Z18
-	VRNDSCALEPD      $0x08, Z12, Z14
-	VSUBPD           Z14, Z12, Z12
-	VMULPD           Z19, Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z21
-	VFMADD213PD      Z21, Z13, Z19
-	VMULPD           Z20, Z13, Z13
-	VADDPD           Z12, Z16, Z20
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VSUBPD           Z20, Z16, Z16
-	VADDPD           Z12, Z16, Z21
-	VSUBPD           Z16, Z21, Z22
-	VSUBPD           Z22, Z21, Z23
-	VSUBPD           Z23, Z16, Z16
-	VSUBPD           Z22, Z12, Z12
-	VADDPD           Z12, Z16, Z16
-	VADDPD           Z18, Z16, Z16
-	VADDPD           Z17, Z16, Z12
-	VSUBPD           Z16, Z12, Z18
-	VSUBPD           Z18, Z12, Z22
-	VSUBPD           Z22, Z16, Z16
-	VSUBPD           Z18, Z17, Z17
-	VADDPD           Z17, Z16, Z16
-	VADDPD           Z12, Z21, Z17
-	VSUBPD           Z21, Z17, Z18
-	VSUBPD           Z18, Z17, Z22
-	VSUBPD           Z22, Z21, Z21
-	VSUBPD           Z18, Z12, Z12
-	VADDPD           Z12, Z21, Z21
-	VADDPD           Z20, Z14, Z14
-	VADDPD           Z19, Z16, Z16
-	VADDPD           Z13, Z16, Z16
-	VMULPD           Z0, Z17, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
-	VMOVAPD          Z17, Z18
-	VFMADD213PD      Z13, Z0, Z18
-	VMULPD           Z1, Z17, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD      Z19, Z1, Z20
-	VMULPD           Z0, Z21, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z22
-	VMOVAPD          Z21, Z23
-	VFMADD213PD      Z22, Z0, Z23
-	VADDPD           Z13, Z18, Z22
-	VSUBPD           Z18, Z22, Z24
-	VSUBPD           Z24, Z22, Z25
-	VSUBPD           Z25, Z18, Z18
-	VSUBPD           Z24, Z13, Z13
-	VADDPD           Z13, Z18, Z18
-	VADDPD           Z19, Z22, Z13
-	VSUBPD           Z22, Z13, Z24
-	VSUBPD           Z24, Z13, Z25
-	VSUBPD           Z25, Z22, Z22
-	VSUBPD           Z24, Z19, Z19
-	VADDPD           Z19, Z22, Z22
-	VADDPD           Z23, Z20, Z20
-	VFMADD213PD      Z20, Z3, Z17
-	VFMADD213PD      Z17, Z1, Z21
-	VFMADD213PD      Z21, Z0, Z16
-	VADDPD           Z22, Z18, Z18
-	VADDPD           Z16, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5840(SB), Z11, Z16
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
-	VMOVAPD          Z17, Z19
-	VFMADD213PD      Z11, Z0, Z19
-	VMULPD           Z1, Z17, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z20
-	VMOVAPD          Z17, Z21
-	VFMADD213PD      Z20, Z1, Z21
-	VMULPD           Z3, Z17, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VFMADD213PD      Z22, Z3, Z17
-	VADDPD           Z11, Z19, Z22
-	VSUBPD           Z19, Z22, Z23
-	VSUBPD           Z23, Z22, Z24
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z23, Z11, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z21, Z19, Z11
-	VSUBPD           Z19, Z11, Z23
-	VSUBPD           Z23, Z11, Z24
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z23, Z21, Z21
-	VADDPD           Z21, Z19, Z19
-	VADDPD           Z20, Z11, Z21
-	VSUBPD           Z11, Z21, Z23
-	VSUBPD           Z23, Z21, Z24
-	VSUBPD           Z24, Z11, Z11
-	VSUBPD           Z23, Z20, Z20
-	VADDPD           Z20, Z11, Z11
-	VADDPD           Z11, Z19, Z19
-	VADDPD           Z17, Z19, Z19
-	VBLENDMPD        Z14, Z16, K3, Z14
-	VBLENDMPD        Z12, Z22, K3, Z12
-	VBLENDMPD        Z13, Z21, K3, Z13
-	VBLENDMPD        Z18, Z19, K3, Z18
-	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z11
-	VBROADCASTSD     actkernconst<>+5848(SB), Z16
-	VCMPPD           $0x11, Z11, Z16, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z11, K4
-	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5856(SB), Z11
-	VBLENDMPD        Z15, Z11, K3, Z16
-	VGETEXPPD        Z16, Z11
-	VBROADCASTSD     actkernconst<>+5864(SB), Z17
-	VMOVAPD          Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5872(SB), Z17, Z19
+	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBLENDMPD        Z15, Z16, K3, Z17
+	VGETEXPPD        Z17, Z16
+	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VMOVAPD          Z16, Z19
+	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5880(SB), Z11, Z17
+	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
 	VMOVAPD          Z19, Z20
-	VFMADD213PD      Z17, Z7, Z20
-	VBROADCASTSD     actkernconst<>+5888(SB), Z17
-	VSUBPD           Z11, Z17, Z11
-	VSCALEFPD        Z11, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5808(SB), Z11
-	VCMPPD           $0x12, Z19, Z11, K4
-	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z11
-	VBLENDMPD        Z11, Z19, K4, Z11
-	VBROADCASTSD     actkernconst<>+5896(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z17, K4, Z19
-	VBROADCASTSD     actkernconst<>+5904(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z17, K4, Z21
-	VBROADCASTSD     actkernconst<>+5912(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z17, K4, Z22
-	VBROADCASTSD     actkernconst<>+5920(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z17, K4, Z23
-	VBROADCASTSD     actkernconst<>+5928(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z17, K4, Z24
-	VBROADCASTSD     actkernconst<>+5936(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z17, K4, Z25
-	VBROADCASTSD     actkernconst<>+5944(SB), Z17
-	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z17, K4, Z26
-	VBROADCASTSD     actkernconst<>+5816(SB), Z17
-	VCMPPD           $0x12, Z11, Z17, K4
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z17
-	VBLENDMPD        Z17, Z11, K4, Z17
-	VBLENDMPD        Z8, Z19, K4, Z19
-	VBLENDMPD        Z9, Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z22, K4, Z22
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5952(SB), Z11
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z11, K4, Z27
-	VBLENDMPD.BCST   actkernconst<>+5776(SB), Z8, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z9, K4, Z28
-	VBROADCASTSD     actkernconst<>+5760(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z29, K4, Z30
-	VBROADCASTSD     actkernconst<>+5768(SB), Z29
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z29, K4, Z31
-	VBROADCASTSD     actkernconst<>+1840(SB), Z29
-	VCMPPD           $0x12, Z17, Z29, K4
-	VSUBPD.BCST      actkernconst<>+1840(SB), Z17, Z29
-	VBLENDMPD        Z29, Z17, K4, Z29
+	VFMADD213PD      Z18, Z8, Z20
+	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VSUBPD           Z16, Z18, Z16
+	VSCALEFPD        Z16, Z17, Z17
+	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VCMPPD           $0x12, Z19, Z16, K4
+	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VBLENDMPD        Z16, Z19, K4, Z16
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
+	VBLENDMPD        Z13, Z18, K4, Z19
+	VBROADCASTSD     actkernconst<>+5880(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z18, K4, Z21
+	VBROADCASTSD     actkernconst<>+5888(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5904(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5912(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5920(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VCMPPD           $0x12, Z16, Z18, K4
+	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VBLENDMPD        Z18, Z16, K4, Z18
+	VBLENDMPD        Z9, Z19, K4, Z19
+	VBLENDMPD        Z10, Z21, K4, Z21
+	VBLENDMPD        Z11, Z22, K4, Z22
+	VBLENDMPD        Z12, Z23, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5928(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD        Z13, Z9, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z10, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z11, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z12, K4, Z30
+	VBROADCASTSD     actkernconst<>+1840(SB), Z31
+	VCMPPD           $0x12, Z18, Z31, K4
+	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
+	VBLENDMPD        Z31, Z18, K4, Z31
 	VBLENDMPD        Z24, Z19, K4, Z19
 	VBLENDMPD        Z25, Z21, K4, Z21
 	VBLENDMPD        Z26, Z22, K4, Z22
 	VBLENDMPD        Z27, Z23, K4, Z23
-	VBLENDMPD        Z11, Z24, K4, Z11
+	VBLENDMPD        Z16, Z24, K4, Z16
 	VBLENDMPD        Z28, Z25, K4, Z28
-	VBLENDMPD        Z30, Z26, K4, Z30
-	VBLENDMPD        Z31, Z27, K4, Z31
-	VCMPPD           $0x12, Z29, Z2, K4
-	VSUBPD           Z2, Z29, Z17
-	VBLENDMPD        Z17, Z29, K4, Z17
+	VBLENDMPD        Z29, Z26, K4, Z29
+	VBLENDMPD        Z30, Z27, K4, Z30
+	VCMPPD           $0x12, Z31, Z0, K4
+	VSUBPD           Z0, Z31, Z18
+	VBLENDMPD        Z18, Z31, K4, Z18
 	VBLENDMPD        Z22, Z19, K4, Z19
 	VBLENDMPD        Z23, Z21, K4, Z21
-	VBLENDMPD        Z11, Z22, K4, Z22
+	VBLENDMPD        Z16, Z22, K4, Z22
 	VBLENDMPD        Z28, Z23, K4, Z23
-	VBLENDMPD        Z30, Z11, K4, Z30
-	VBLENDMPD        Z31, Z28, K4, Z31
-	VCMPPD           $0x12, Z17, Z4, K4
+	VBLENDMPD        Z29, Z16, K4, Z29
+	VBLENDMPD        Z30, Z28, K4, Z30
+	VCMPPD           $0x12, Z18, Z1, K4
 	VBLENDMPD        Z21, Z19, K4, Z19
 	VBLENDMPD        Z22, Z21, K4, Z21
 	VBLENDMPD        Z23, Z22, K4, Z22
-	VBLENDMPD        Z30, Z23, K4, Z23
-	VBLENDMPD        Z31, Z30, K4, Z31
-	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z11
-	VSCALEFPD        Z11, Z19, Z19
-	VADDPD           Z7, Z20, Z11
-	VSCALEFPD        Z11, Z21, Z21
-	VADDPD.BCST      actkernconst<>+6016(SB), Z20, Z11
-	VSCALEFPD        Z11, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z11
-	VSCALEFPD        Z11, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z20
-	VSCALEFPD        Z20, Z31, Z31
-	VMULPD           Z6, Z19, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VFMADD213PD      Z19, Z5, Z11
-	VADDPD           Z2, Z21, Z17
-	VSUBPD           Z2, Z17, Z17
-	VSUBPD           Z17, Z21, Z21
-	VADDPD           Z17, Z11, Z11
-	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z17
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z17, Z17
-	VSUBPD           Z17, Z22, Z22
-	VADDPD           Z17, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z17
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z17, Z17
-	VSUBPD           Z17, Z23, Z23
-	VADDPD           Z17, Z22, Z22
-	VADDPD           Z31, Z23, Z23
-	VMULPD           Z11, Z16, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z19
-	VFMADD213PD      Z19, Z16, Z11
-	VMULPD           Z6, Z17, Z19
+	VBLENDMPD        Z29, Z23, K4, Z23
+	VBLENDMPD        Z30, Z29, K4, Z30
+	VADDPD.BCST      actkernconst<>+104(SB), Z20, Z16
+	VSCALEFPD        Z16, Z19, Z19
+	VADDPD           Z8, Z20, Z16
+	VSCALEFPD        Z16, Z21, Z21
+	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VSCALEFPD        Z16, Z22, Z22
+	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VSCALEFPD        Z16, Z23, Z23
+	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VSCALEFPD        Z20, Z30, Z30
+	VMULPD           Z5, Z19, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VFMADD213PD      Z19, Z4, Z16
+	VADDPD           Z0, Z21, Z18
+	VSUBPD           Z0, Z18, Z18
+	VSUBPD           Z18, Z21, Z21
+	VADDPD           Z18, Z16, Z16
+	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
+	VSUBPD           Z18, Z22, Z22
+	VADDPD           Z18, Z21, Z21
+	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
+	VSUBPD           Z18, Z23, Z23
+	VADDPD           Z18, Z22, Z22
+	VADDPD           Z30, Z23, Z23
+	VMULPD           Z16, Z17, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z19
+	VFMADD213PD      Z19, Z17, Z16
+	VMULPD           Z5, Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
-	VFMADD213PD      Z17, Z5, Z19
-	VADDPD           Z11, Z19, Z19
-	VMULPD           Z21, Z16, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z17
-	VFMADD213PD      Z17, Z16, Z21
-	VRNDSCALEPD      $0x08, Z11, Z17
-	VSUBPD           Z17, Z11, Z11
-	VMULPD           Z22, Z16, Z20
+	VFMADD213PD      Z18, Z4, Z19
+	VADDPD           Z16, Z19, Z19
+	VMULPD           Z21, Z17, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
+	VFMADD213PD      Z18, Z17, Z21
+	VRNDSCALEPD      $0x08, Z16, Z18
+	VSUBPD           Z18, Z16, Z16
+	VMULPD           Z22, Z17, Z20
 	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z24
-	VFMADD213PD      Z24, Z16, Z22
-	VMULPD           Z23, Z16, Z16
-	VADDPD           Z11, Z19, Z23
+	VFMADD213PD      Z24, Z17, Z22
+	VMULPD           Z23, Z17, Z17
+	VADDPD           Z16, Z19, Z23
 	VRNDSCALEPD      $0x08, Z23, Z23
 	VSUBPD           Z23, Z19, Z19
-	VADDPD           Z11, Z19, Z24
+	VADDPD           Z16, Z19, Z24
 	VSUBPD           Z19, Z24, Z25
 	VSUBPD           Z25, Z24, Z26
 	VSUBPD           Z26, Z19, Z19
-	VSUBPD           Z25, Z11, Z11
-	VADDPD           Z11, Z19, Z19
+	VSUBPD           Z25, Z16, Z16
+	VADDPD           Z16, Z19, Z19
 	VADDPD           Z21, Z19, Z19
-	VADDPD           Z20, Z19, Z11
-	VSUBPD           Z19, Z11, Z21
-	VSUBPD           Z21, Z11, Z25
+	VADDPD           Z20, Z19, Z16
+	VSUBPD           Z19, Z16, Z21
+	VSUBPD           Z21, Z16, Z25
 	VSUBPD           Z25, Z19, Z19
 	VSUBPD           Z21, Z20, Z20
 	VADDPD           Z20, Z19, Z19
-	VADDPD           Z11, Z24, Z20
+	VADDPD           Z16, Z24, Z20
 	VSUBPD           Z24, Z20, Z21
 	VSUBPD           Z21, Z20, Z25
 	VSUBPD           Z25, Z24, Z24
-	VSUBPD           Z21, Z11, Z11
-	VADDPD           Z11, Z24, Z24
-	VADDPD           Z23, Z17, Z17
-	VADDPD           Z22, Z19, Z19
-	VADDPD           Z16, Z19, Z19
-	VMULPD           Z0, Z20, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z16
+	VSUBPD           Z21, Z16, Z16
+	VADDPD           Z16, Z24, Z24
+	VADDPD           Z23, Z18, Z18
+	VADDPD           Z19, Z24, Z24
+	VADDPD           Z22, Z24, Z24
+	VADDPD           Z17, Z24, Z24
+	VMULPD           Z2, Z20, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z20, Z19
+	VFMADD213PD      Z17, Z2, Z19
+	VMULPD           Z2, Z24, Z24
+	VFMADD213PD      Z24, Z6, Z20
+	VADDPD           Z20, Z19, Z19
+	VADDPD           Z19, Z16, Z17
+	VSUBPD           Z16, Z17, Z16
+	VSUBPD           Z16, Z19, Z19
+	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
 	VMOVAPD          Z20, Z21
-	VFMADD213PD      Z16, Z0, Z21
-	VMULPD           Z1, Z20, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z22
-	VMOVAPD          Z20, Z23
-	VFMADD213PD      Z22, Z1, Z23
-	VMULPD           Z0, Z24, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z25
-	VMOVAPD          Z24, Z26
-	VFMADD213PD      Z25, Z0, Z26
-	VADDPD           Z16, Z21, Z25
-	VSUBPD           Z21, Z25, Z27
-	VSUBPD           Z27, Z25, Z28
-	VSUBPD           Z28, Z21, Z21
-	VSUBPD           Z27, Z16, Z16
-	VADDPD           Z16, Z21, Z21
-	VADDPD           Z22, Z25, Z16
-	VSUBPD           Z25, Z16, Z27
-	VSUBPD           Z27, Z16, Z28
-	VSUBPD           Z28, Z25, Z25
-	VSUBPD           Z27, Z22, Z22
-	VADDPD           Z22, Z25, Z25
-	VADDPD           Z26, Z23, Z23
-	VFMADD213PD      Z23, Z3, Z20
-	VFMADD213PD      Z20, Z1, Z24
-	VFMADD213PD      Z24, Z0, Z19
-	VADDPD           Z25, Z21, Z21
-	VADDPD           Z19, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z15, Z0, Z22
-	VMULPD           Z1, Z20, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z23
-	VMOVAPD          Z20, Z24
-	VFMADD213PD      Z23, Z1, Z24
-	VMULPD           Z3, Z20, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z25
-	VFMADD213PD      Z25, Z3, Z20
-	VADDPD           Z15, Z22, Z25
-	VSUBPD           Z22, Z25, Z26
-	VSUBPD           Z26, Z25, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z15, Z15
-	VADDPD           Z15, Z22, Z22
-	VADDPD           Z24, Z22, Z15
-	VSUBPD           Z22, Z15, Z26
-	VSUBPD           Z26, Z15, Z27
-	VSUBPD           Z27, Z22, Z22
-	VSUBPD           Z26, Z24, Z24
-	VADDPD           Z24, Z22, Z22
-	VADDPD           Z23, Z15, Z24
-	VSUBPD           Z15, Z24, Z26
-	VSUBPD           Z26, Z24, Z27
-	VSUBPD           Z27, Z15, Z15
-	VSUBPD           Z26, Z23, Z23
-	VADDPD           Z23, Z15, Z15
-	VADDPD           Z15, Z22, Z22
-	VADDPD           Z20, Z22, Z22
-	VBLENDMPD        Z17, Z19, K3, Z17
-	VBLENDMPD        Z11, Z25, K3, Z11
-	VBLENDMPD        Z16, Z24, K3, Z16
-	VBLENDMPD        Z21, Z22, K3, Z21
-	VADDPD           Z11, Z12, Z15
-	VSUBPD           Z12, Z15, Z19
-	VSUBPD           Z19, Z15, Z20
-	VSUBPD           Z20, Z12, Z12
-	VSUBPD           Z19, Z11, Z11
-	VADDPD           Z11, Z12, Z12
-	VADDPD           Z16, Z13, Z11
-	VSUBPD           Z13, Z11, Z19
-	VSUBPD           Z19, Z11, Z20
-	VSUBPD           Z20, Z13, Z13
-	VSUBPD           Z19, Z16, Z16
-	VADDPD           Z16, Z13, Z13
-	VADDPD           Z21, Z18, Z18
-	VADDPD           Z13, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5840(SB), Z15, Z13
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z16
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z15, Z0, Z19
-	VMULPD           Z1, Z16, Z15
-	VADDPD           Z15, Z19, Z20
-	VSUBPD           Z19, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z19, Z19
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z19, Z19
-	VADDPD           Z11, Z12, Z15
-	VSUBPD           Z12, Z15, Z21
-	VSUBPD           Z21, Z15, Z22
-	VSUBPD           Z22, Z12, Z12
-	VSUBPD           Z21, Z11, Z11
-	VADDPD           Z11, Z12, Z12
-	VADDPD           Z12, Z19, Z19
-	VADDPD           Z18, Z19, Z19
-	VFMADD213PD      Z19, Z3, Z16
-	VADDPD           Z15, Z20, Z11
-	VSUBPD           Z20, Z11, Z12
-	VSUBPD           Z12, Z11, Z18
-	VSUBPD           Z18, Z20, Z20
-	VSUBPD           Z12, Z15, Z15
-	VADDPD           Z15, Z20, Z20
-	VADDPD           Z16, Z20, Z20
-	VADDPD           Z20, Z11, Z12
-	VSUBPD           Z11, Z12, Z15
-	VSUBPD           Z15, Z12, Z16
-	VSUBPD           Z16, Z11, Z11
-	VSUBPD           Z15, Z20, Z20
-	VADDPD           Z20, Z11, Z11
-	VADDPD           Z17, Z14, Z14
-	VADDPD           Z13, Z14, Z14
-	VADDPD           Z11, Z12, Z12
-	VMULPD           Z12, Z12, Z11
-	VMULPD           Z11, Z12, Z13
-	VBROADCASTSD     actkernconst<>+6056(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6072(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6088(SB), Z11, Z16
-	VFMADD213PD      Z12, Z16, Z13
-	VMULPD           Z11, Z11, Z12
-	VBROADCASTSD     actkernconst<>+6096(SB), Z15
-	VMOVAPD          Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+6112(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6120(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+6128(SB), Z11, Z16
-	VBROADCASTSD     actkernconst<>+3176(SB), Z15
-	VFMADD213PD      Z4, Z15, Z11
-	VFMADD213PD      Z11, Z16, Z12
-	VADDPD           Z4, Z14, Z14
-	VMULPD           Z6, Z14, Z11
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD213PD      Z14, Z5, Z11
-	VMULPD.BCST      actkernconst<>+1832(SB), Z11, Z14
-	VRNDSCALEPD      $0x09, Z14, Z14
-	VBROADCASTSD     actkernconst<>+6040(SB), Z15
-	VMOVAPD          Z14, Z16
-	VFMADD213PD      Z11, Z15, Z16
-	VBROADCASTSD     actkernconst<>+1832(SB), Z11
-	VCMPPD           $0x11, Z16, Z11, K3
-	VBLENDMPD        Z12, Z13, K3, Z12
-	VBROADCASTSD     actkernconst<>+6040(SB), Z11
-	VFMADD213PD      Z4, Z11, Z14
-	VMULPD           Z14, Z12, Z12
-	VMULPD.BCST      (SP), Z12, Z12
-	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z12, K2, Z12
-	VMOVUPS.Z        (DX), K1, Y11
-	VCVTPS2PD        Y11, Z11
-	VMULPD           Z12, Z11, Z11
-	VCMPPD           $0x03, Z10, Z10, K2
-	VBLENDMPD        Z10, Z11, K2, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, K1, (AX)
+	VFMADD213PD      Z15, Z2, Z21
+	VMULPD           Z6, Z16, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
+	VMOVAPD          Z16, Z22
+	VFMADD213PD      Z15, Z6, Z22
+	VADDPD           Z15, Z21, Z23
+	VSUBPD           Z21, Z23, Z24
+	VSUBPD           Z24, Z23, Z25
+	VSUBPD           Z25, Z21, Z21
+	VSUBPD           Z24, Z15, Z15
+	VADDPD           Z15, Z21, Z21
+	VSUBPD           Z22, Z21, Z21
+	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VFMADD213PD      Z21, Z15, Z20
+	VADDPD           Z20, Z23, Z15
+	VSUBPD           Z23, Z15, Z23
+	VSUBPD           Z23, Z20, Z20
+	VBLENDMPD        Z18, Z16, K3, Z18
+	VBLENDMPD        Z17, Z15, K3, Z17
+	VBLENDMPD        Z19, Z20, K3, Z19
+	VADDPD           Z19, Z17, Z17
+	VMULPD           Z17, Z17, Z15
+	VMULPD           Z15, Z17, Z16
+	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VMOVAPD          Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z20
+	VFMADD213PD      Z17, Z20, Z16
+	VMULPD           Z15, Z15, Z17
+	VBROADCASTSD     actkernconst<>+6072(SB), Z19
+	VMOVAPD          Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z20
+	VBROADCASTSD     actkernconst<>+3176(SB), Z19
+	VFMADD213PD      Z1, Z19, Z15
+	VFMADD213PD      Z15, Z20, Z17
+	VADDPD           Z1, Z18, Z18
+	VMULPD           Z5, Z18, Z15
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VFMADD213PD      Z18, Z4, Z15
+	VMULPD           Z3, Z15, Z18
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VBROADCASTSD     actkernconst<>+5808(SB), Z19
+	VMOVAPD          Z18, Z20
+	VFMADD213PD      Z15, Z19, Z20
+	VCMPPD           $0x11, Z20, Z3, K3
+	VBLENDMPD        Z17, Z16, K3, Z17
+	VBROADCASTSD     actkernconst<>+5808(SB), Z15
+	VFMADD213PD      Z1, Z15, Z18
+	VMULPD           Z18, Z17, Z17
+	VMULPD           Z17, Z7, Z17
+	VBLENDMPD.BCST   actkernconst<>+4544(SB), Z17, K2, Z17
+	VMOVUPS.Z        (DX), K1, Y15
+	VCVTPS2PD        Y15, Z15
+	VMULPD           Z17, Z15, Z15
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z15, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
 
 done:
 	SFENCE
@@ -46987,7 +42725,7 @@ done:
 
 // func sinBackwardAVX2(dst []float32, in0 []float32, in1 []float32, w0 float32)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·sinBackwardAVX2(SB), $352-76
+TEXT ·sinBackwardAVX2(SB), NOSPLIT, $224-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -47004,12 +42742,8 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y4
+	VMOVUPD     actkernconst<>+6880(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y1, Y4
-	VMOVUPD     (SP), Y5
-	VMOVAPD     Y0, Y6
-	VFMADD213PD Y4, Y5, Y6
 	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
@@ -47020,113 +42754,112 @@ single:
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y7
-	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
-	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VMOVAPD     Y8, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7072(SB), Y7
-	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y4, Y7
-	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
-	VMINPD      actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6752(SB), Y2
-	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
-	VBLENDVPD   Y4, Y2, Y8, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7136(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
-	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVAPD     Y2, Y7
+	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VMOVAPD     Y7, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VSUBPD      Y2, Y6, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y4, Y6
+	VSUBPD      Y8, Y2, Y12
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VSUBPD      Y8, Y12, Y12
+	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
+	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VCMPPD      $0x12, Y7, Y2, Y4
+	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VBLENDVPD   Y4, Y2, Y7, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+7168(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6752(SB), Y7
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6784(SB), Y8
-	VMOVUPD     Y3, 64(SP)
-	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
-	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VCMPPD      $0x12, Y2, Y7, Y0
+	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VBLENDVPD   Y0, Y7, Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
 	VMOVUPD     actkernconst<>+7328(SB), Y2
-	VMOVUPD     Y6, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     Y3, 64(SP)
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y2
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y1, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VMOVUPD     Y7, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
-	VMOVUPD     Y10, 224(SP)
-	VCMPPD      $0x12, Y8, Y2, Y10
-	VSUBPD      actkernconst<>+1952(SB), Y8, Y2
-	VBLENDVPD   Y10, Y2, Y8, Y2
-	VBLENDVPD   Y10, Y14, Y9, Y9
-	VBLENDVPD   Y10, Y0, Y11, Y11
-	VBLENDVPD   Y10, Y4, Y12, Y12
-	VBLENDVPD   Y10, Y6, Y13, Y13
-	VBLENDVPD   Y10, Y5, Y14, Y5
-	VBLENDVPD   Y10, Y1, Y0, Y1
-	VBLENDVPD   Y10, Y7, Y4, Y7
-	VBLENDVPD   Y10, Y3, Y6, Y10
+	VMOVUPD     Y9, 192(SP)
+	VCMPPD      $0x12, Y7, Y2, Y9
+	VSUBPD      actkernconst<>+1952(SB), Y7, Y2
+	VBLENDVPD   Y9, Y2, Y7, Y2
+	VBLENDVPD   Y9, Y13, Y8, Y8
+	VBLENDVPD   Y9, Y14, Y10, Y10
+	VBLENDVPD   Y9, Y4, Y11, Y11
+	VBLENDVPD   Y9, Y3, Y12, Y12
+	VBLENDVPD   Y9, Y5, Y13, Y5
+	VBLENDVPD   Y9, Y1, Y14, Y1
+	VBLENDVPD   Y9, Y6, Y4, Y6
+	VBLENDVPD   Y9, Y0, Y3, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y0
 	VCMPPD      $0x12, Y2, Y0, Y3
 	VSUBPD      actkernconst<>+3104(SB), Y2, Y0
 	VBLENDVPD   Y3, Y0, Y2, Y0
-	VBLENDVPD   Y3, Y12, Y9, Y9
-	VBLENDVPD   Y3, Y13, Y11, Y11
-	VBLENDVPD   Y3, Y5, Y12, Y12
-	VBLENDVPD   Y3, Y1, Y13, Y13
-	VBLENDVPD   Y3, Y7, Y5, Y7
-	VBLENDVPD   Y3, Y10, Y1, Y3
+	VBLENDVPD   Y3, Y11, Y8, Y8
+	VBLENDVPD   Y3, Y12, Y10, Y10
+	VBLENDVPD   Y3, Y5, Y11, Y11
+	VBLENDVPD   Y3, Y1, Y12, Y12
+	VBLENDVPD   Y3, Y6, Y5, Y6
+	VBLENDVPD   Y3, Y9, Y1, Y3
 	VMOVUPD     actkernconst<>+768(SB), Y1
 	VCMPPD      $0x12, Y0, Y1, Y0
-	VBLENDVPD   Y0, Y11, Y9, Y9
+	VBLENDVPD   Y0, Y10, Y8, Y8
+	VBLENDVPD   Y0, Y11, Y10, Y10
 	VBLENDVPD   Y0, Y12, Y11, Y11
-	VBLENDVPD   Y0, Y13, Y12, Y12
-	VBLENDVPD   Y0, Y7, Y13, Y13
-	VBLENDVPD   Y0, Y3, Y7, Y0
-	VMOVUPD     224(SP), Y1
+	VBLENDVPD   Y0, Y6, Y12, Y12
+	VBLENDVPD   Y0, Y3, Y6, Y0
+	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -47134,7 +42867,7 @@ single:
 	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y9, Y3
+	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -47149,14 +42882,14 @@ single:
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VADDPD      actkernconst<>+6432(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
 	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y11, Y4
+	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
@@ -47178,7 +42911,7 @@ single:
 	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y12, Y5
+	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
 	VANDPD      actkernconst<>+6240(SB), Y7, Y6
@@ -47200,7 +42933,7 @@ single:
 	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y13, Y6
+	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
 	VANDPD      actkernconst<>+6240(SB), Y8, Y7
@@ -47237,30 +42970,30 @@ single:
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
+	VMULPD      actkernconst<>+6368(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
+	VMOVUPD     actkernconst<>+6336(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6784(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      192(SP), Y0, Y1
+	VMULPD      160(SP), Y0, Y1
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     192(SP), Y3
+	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
+	VMULPD      actkernconst<>+6368(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -47295,506 +43028,50 @@ single:
 	VSUBPD      Y7, Y0, Y0
 	VADDPD      Y0, Y8, Y8
 	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     160(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y2
-	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y9
-	VMOVAPD     Y5, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y11
-	VFMADD213PD Y9, Y11, Y5
-	VADDPD      Y2, Y8, Y9
-	VSUBPD      Y8, Y9, Y11
-	VSUBPD      Y11, Y9, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y10, Y8, Y2
-	VSUBPD      Y8, Y2, Y11
-	VSUBPD      Y11, Y2, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      Y7, Y2, Y10
-	VSUBPD      Y2, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y2, Y2
-	VSUBPD      Y11, Y7, Y7
-	VADDPD      Y7, Y2, Y2
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
-	VMOVUPD     128(SP), Y2
-	VBLENDVPD   Y2, Y1, Y4, Y1
-	VBLENDVPD   Y2, Y0, Y9, Y0
-	VBLENDVPD   Y2, Y3, Y10, Y3
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VMOVUPD     96(SP), Y4
-	VANDPD      actkernconst<>+384(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6912(SB), Y6
-	VCMPPD      $0x11, Y5, Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
-	VANDPD      Y5, Y7, Y7
-	VMOVUPD     actkernconst<>+6944(SB), Y5
-	VBLENDVPD   Y7, Y4, Y5, Y6
-	VPSRLQ      $0x34, Y6, Y5
-	VANDPD      actkernconst<>+4608(SB), Y5, Y5
-	VORPD       actkernconst<>+4640(SB), Y5, Y5
-	VSUBPD      actkernconst<>+352(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+6976(SB), Y8
-	VMOVAPD     Y5, Y9
-	VFMADD213PD actkernconst<>+7008(SB), Y8, Y9
-	VROUNDPD    $0x09, Y9, Y9
-	VSUBPD      actkernconst<>+7040(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y10
-	VMOVAPD     Y9, Y11
-	VFMADD213PD Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+7072(SB), Y8
-	VSUBPD      Y5, Y8, Y5
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y5, Y12
-	VANDPD      actkernconst<>+6240(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y5, Y12
-	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
-	VADDPD      actkernconst<>+352(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y6, Y8
-	VSUBPD      Y10, Y5, Y14
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y14, Y12
-	VANDPD      actkernconst<>+6240(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
-	VADDPD      actkernconst<>+352(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6208(SB), Y14, Y10
-	VMINPD      actkernconst<>+6272(SB), Y10, Y10
-	VADDPD      actkernconst<>+352(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+6752(SB), Y5
-	VCMPPD      $0x12, Y9, Y5, Y6
-	VSUBPD      actkernconst<>+6752(SB), Y9, Y5
-	VBLENDVPD   Y6, Y5, Y9, Y5
-	VMOVUPD     actkernconst<>+7104(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y9, Y12
-	VMOVUPD     actkernconst<>+7168(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+7200(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y9, Y14
-	VMOVUPD     actkernconst<>+7232(SB), Y9
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y9
-	VMOVUPD     Y2, 160(SP)
-	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+7296(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y9, Y6
-	VMOVUPD     actkernconst<>+6784(SB), Y9
-	VMOVUPD     Y3, 192(SP)
-	VCMPPD      $0x12, Y5, Y9, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y5, Y9
-	VBLENDVPD   Y3, Y9, Y5, Y9
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y2, Y2
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7328(SB), Y5
-	VMOVUPD     Y0, 224(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y5, Y0
-	VMOVUPD     actkernconst<>+6496(SB), Y5
-	VMOVUPD     Y7, 256(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+6560(SB), Y5
-	VMOVUPD     Y8, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6592(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+1952(SB), Y5
-	VMOVUPD     Y11, 320(SP)
-	VCMPPD      $0x12, Y9, Y5, Y11
-	VSUBPD      actkernconst<>+1952(SB), Y9, Y5
-	VBLENDVPD   Y11, Y5, Y9, Y5
-	VBLENDVPD   Y11, Y1, Y10, Y10
-	VBLENDVPD   Y11, Y2, Y12, Y12
-	VBLENDVPD   Y11, Y6, Y13, Y13
-	VBLENDVPD   Y11, Y0, Y14, Y14
-	VBLENDVPD   Y11, Y7, Y1, Y7
-	VBLENDVPD   Y11, Y4, Y2, Y4
-	VBLENDVPD   Y11, Y8, Y6, Y8
-	VBLENDVPD   Y11, Y3, Y0, Y11
-	VMOVUPD     actkernconst<>+3104(SB), Y0
-	VCMPPD      $0x12, Y5, Y0, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y5, Y0
-	VBLENDVPD   Y1, Y0, Y5, Y0
-	VBLENDVPD   Y1, Y13, Y10, Y10
-	VBLENDVPD   Y1, Y14, Y12, Y12
-	VBLENDVPD   Y1, Y7, Y13, Y13
-	VBLENDVPD   Y1, Y4, Y14, Y14
-	VBLENDVPD   Y1, Y8, Y7, Y8
-	VBLENDVPD   Y1, Y11, Y4, Y1
-	VMOVUPD     actkernconst<>+768(SB), Y2
-	VCMPPD      $0x12, Y0, Y2, Y0
-	VBLENDVPD   Y0, Y12, Y10, Y10
-	VBLENDVPD   Y0, Y13, Y12, Y12
-	VBLENDVPD   Y0, Y14, Y13, Y13
-	VBLENDVPD   Y0, Y8, Y14, Y14
-	VBLENDVPD   Y0, Y1, Y8, Y0
-	VMOVUPD     320(SP), Y1
-	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y10, Y3
-	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y12, Y4
-	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y13, Y5
-	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y14, Y6
-	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y0, Y2
-	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
-	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
-	VFMADD213PD Y3, Y1, Y0
-	VADDPD      actkernconst<>+3104(SB), Y4, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
-	VSUBPD      Y1, Y4, Y4
-	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
-	VSUBPD      Y1, Y5, Y5
-	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
-	VSUBPD      Y1, Y6, Y6
-	VADDPD      Y1, Y5, Y5
-	VADDPD      Y2, Y6, Y6
-	VMULPD      288(SP), Y0, Y1
-	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     288(SP), Y3
-	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     96(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y2
-	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y9
-	VMOVAPD     Y5, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y11
-	VFMADD213PD Y9, Y11, Y5
-	VADDPD      Y2, Y8, Y9
-	VSUBPD      Y8, Y9, Y11
-	VSUBPD      Y11, Y9, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y10, Y8, Y2
-	VSUBPD      Y8, Y2, Y11
-	VSUBPD      Y11, Y2, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      Y7, Y2, Y10
-	VSUBPD      Y2, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y2, Y2
-	VSUBPD      Y11, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VMOVUPD     256(SP), Y2
-	VBLENDVPD   Y2, Y1, Y4, Y1
-	VBLENDVPD   Y2, Y0, Y9, Y0
-	VBLENDVPD   Y2, Y3, Y10, Y3
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VADDPD      224(SP), Y0, Y4
-	VSUBPD      224(SP), Y4, Y5
-	VSUBPD      Y5, Y4, Y6
-	VMOVUPD     224(SP), Y7
-	VSUBPD      Y6, Y7, Y7
-	VSUBPD      Y5, Y0, Y0
-	VADDPD      Y0, Y7, Y7
-	VADDPD      192(SP), Y3, Y0
-	VSUBPD      192(SP), Y0, Y5
-	VSUBPD      Y5, Y0, Y6
-	VMOVUPD     192(SP), Y8
-	VSUBPD      Y6, Y8, Y8
-	VSUBPD      Y5, Y3, Y3
 	VADDPD      Y3, Y8, Y8
-	VADDPD      160(SP), Y2, Y2
-	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y4, Y3
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VXORPD      actkernconst<>+256(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVAPD     Y4, Y5
+	VFMADD213PD Y2, Y3, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VFMADD213PD Y8, Y2, Y4
+	VADDPD      Y4, Y5, Y5
+	VADDPD      Y5, Y0, Y2
+	VSUBPD      Y0, Y2, Y0
+	VSUBPD      Y0, Y5, Y5
+	VMOVUPD     128(SP), Y0
+	VMULPD      actkernconst<>+7680(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
+	VXORPD      actkernconst<>+256(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6304(SB), Y6
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y4
-	VADDPD      Y4, Y8, Y6
-	VSUBPD      Y8, Y6, Y9
+	VMOVAPD     Y4, Y7
+	VFMADD213PD Y0, Y6, Y7
+	VMULPD      actkernconst<>+6400(SB), Y3, Y0
+	VXORPD      actkernconst<>+256(SB), Y0, Y0
+	VMOVUPD     actkernconst<>+6400(SB), Y6
+	VMOVAPD     Y3, Y8
+	VFMADD213PD Y0, Y6, Y8
+	VADDPD      Y0, Y7, Y6
+	VSUBPD      Y7, Y6, Y9
 	VSUBPD      Y9, Y6, Y10
-	VSUBPD      Y10, Y8, Y8
-	VSUBPD      Y9, Y4, Y4
-	VADDPD      Y4, Y8, Y8
-	VADDPD      Y0, Y7, Y4
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y4, Y10
 	VSUBPD      Y10, Y7, Y7
 	VSUBPD      Y9, Y0, Y0
 	VADDPD      Y0, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y0
-	VFMADD213PD Y8, Y0, Y5
+	VSUBPD      Y8, Y7, Y7
+	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VFMADD213PD Y7, Y0, Y4
 	VADDPD      Y4, Y6, Y0
-	VSUBPD      Y6, Y0, Y2
-	VSUBPD      Y2, Y0, Y7
-	VSUBPD      Y7, Y6, Y6
-	VSUBPD      Y2, Y4, Y4
-	VADDPD      Y4, Y6, Y6
-	VADDPD      Y5, Y6, Y6
-	VADDPD      Y6, Y0, Y2
-	VSUBPD      Y0, Y2, Y4
-	VSUBPD      Y4, Y2, Y5
-	VSUBPD      Y5, Y0, Y0
-	VSUBPD      Y4, Y6, Y6
-	VADDPD      Y6, Y0, Y0
-	VADDPD      128(SP), Y1, Y1
-	VADDPD      Y3, Y1, Y1
-	VADDPD      Y0, Y2, Y2
+	VSUBPD      Y6, Y0, Y6
+	VSUBPD      Y6, Y4, Y4
+	VMOVUPD     96(SP), Y6
+	VBLENDVPD   Y6, Y1, Y3, Y1
+	VBLENDVPD   Y6, Y2, Y0, Y2
+	VBLENDVPD   Y6, Y5, Y4, Y6
+	VADDPD      Y6, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
 	VMOVUPD     actkernconst<>+7744(SB), Y4
@@ -47815,19 +43092,19 @@ single:
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+768(SB), Y1, Y1
-	VMULPD      actkernconst<>+6432(SB), Y1, Y0
+	VMULPD      actkernconst<>+6368(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y4
+	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7680(SB), Y4
+	VMOVUPD     actkernconst<>+6848(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VMOVUPD     actkernconst<>+6848(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMULPD      (SP), Y5, Y5
@@ -47857,12 +43134,8 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y4
+	VMOVUPD     actkernconst<>+6880(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y1, Y4
-	VMOVUPD     (SP), Y5
-	VMOVAPD     Y0, Y6
-	VFMADD213PD Y4, Y5, Y6
 	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
@@ -47873,113 +43146,112 @@ tail:
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y7
-	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
-	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VMOVAPD     Y8, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7072(SB), Y7
-	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y4, Y7
-	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
-	VMINPD      actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6752(SB), Y2
-	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
-	VBLENDVPD   Y4, Y2, Y8, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7136(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
-	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVAPD     Y2, Y7
+	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VMOVAPD     Y7, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VSUBPD      Y2, Y6, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y4, Y6
+	VSUBPD      Y8, Y2, Y12
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VSUBPD      Y8, Y12, Y12
+	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
+	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VCMPPD      $0x12, Y7, Y2, Y4
+	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VBLENDVPD   Y4, Y2, Y7, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+7168(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6752(SB), Y7
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6784(SB), Y8
-	VMOVUPD     Y3, 64(SP)
-	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
-	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VCMPPD      $0x12, Y2, Y7, Y0
+	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VBLENDVPD   Y0, Y7, Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
 	VMOVUPD     actkernconst<>+7328(SB), Y2
-	VMOVUPD     Y6, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     Y3, 64(SP)
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y2
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y5, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y1, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VMOVUPD     Y7, 224(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
-	VMOVUPD     Y10, 256(SP)
-	VCMPPD      $0x12, Y8, Y2, Y10
-	VSUBPD      actkernconst<>+1952(SB), Y8, Y2
-	VBLENDVPD   Y10, Y2, Y8, Y2
-	VBLENDVPD   Y10, Y14, Y9, Y9
-	VBLENDVPD   Y10, Y0, Y11, Y11
-	VBLENDVPD   Y10, Y4, Y12, Y12
-	VBLENDVPD   Y10, Y6, Y13, Y13
-	VBLENDVPD   Y10, Y5, Y14, Y5
-	VBLENDVPD   Y10, Y1, Y0, Y1
-	VBLENDVPD   Y10, Y7, Y4, Y7
-	VBLENDVPD   Y10, Y3, Y6, Y10
+	VMOVUPD     Y9, 192(SP)
+	VCMPPD      $0x12, Y7, Y2, Y9
+	VSUBPD      actkernconst<>+1952(SB), Y7, Y2
+	VBLENDVPD   Y9, Y2, Y7, Y2
+	VBLENDVPD   Y9, Y13, Y8, Y8
+	VBLENDVPD   Y9, Y14, Y10, Y10
+	VBLENDVPD   Y9, Y4, Y11, Y11
+	VBLENDVPD   Y9, Y3, Y12, Y12
+	VBLENDVPD   Y9, Y5, Y13, Y5
+	VBLENDVPD   Y9, Y1, Y14, Y1
+	VBLENDVPD   Y9, Y6, Y4, Y6
+	VBLENDVPD   Y9, Y0, Y3, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y0
 	VCMPPD      $0x12, Y2, Y0, Y3
 	VSUBPD      actkernconst<>+3104(SB), Y2, Y0
 	VBLENDVPD   Y3, Y0, Y2, Y0
-	VBLENDVPD   Y3, Y12, Y9, Y9
-	VBLENDVPD   Y3, Y13, Y11, Y11
-	VBLENDVPD   Y3, Y5, Y12, Y12
-	VBLENDVPD   Y3, Y1, Y13, Y13
-	VBLENDVPD   Y3, Y7, Y5, Y7
-	VBLENDVPD   Y3, Y10, Y1, Y3
+	VBLENDVPD   Y3, Y11, Y8, Y8
+	VBLENDVPD   Y3, Y12, Y10, Y10
+	VBLENDVPD   Y3, Y5, Y11, Y11
+	VBLENDVPD   Y3, Y1, Y12, Y12
+	VBLENDVPD   Y3, Y6, Y5, Y6
+	VBLENDVPD   Y3, Y9, Y1, Y3
 	VMOVUPD     actkernconst<>+768(SB), Y1
 	VCMPPD      $0x12, Y0, Y1, Y0
-	VBLENDVPD   Y0, Y11, Y9, Y9
+	VBLENDVPD   Y0, Y10, Y8, Y8
+	VBLENDVPD   Y0, Y11, Y10, Y10
 	VBLENDVPD   Y0, Y12, Y11, Y11
-	VBLENDVPD   Y0, Y13, Y12, Y12
-	VBLENDVPD   Y0, Y7, Y13, Y13
-	VBLENDVPD   Y0, Y3, Y7, Y0
-	VMOVUPD     256(SP), Y1
+	VBLENDVPD   Y0, Y6, Y12, Y12
+	VBLENDVPD   Y0, Y3, Y6, Y0
+	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -47987,7 +43259,7 @@ tail:
 	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y9, Y3
+	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -48002,14 +43274,14 @@ tail:
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VADDPD      actkernconst<>+6432(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
 	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y11, Y4
+	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
@@ -48031,7 +43303,7 @@ tail:
 	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y12, Y5
+	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
 	VANDPD      actkernconst<>+6240(SB), Y7, Y6
@@ -48053,7 +43325,7 @@ tail:
 	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y13, Y6
+	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
 	VANDPD      actkernconst<>+6240(SB), Y8, Y7
@@ -48090,30 +43362,30 @@ tail:
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
+	VMULPD      actkernconst<>+6368(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
+	VMOVUPD     actkernconst<>+6336(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6784(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      224(SP), Y0, Y1
+	VMULPD      160(SP), Y0, Y1
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     224(SP), Y3
+	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
+	VMULPD      actkernconst<>+6368(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -48148,506 +43420,50 @@ tail:
 	VSUBPD      Y7, Y0, Y0
 	VADDPD      Y0, Y8, Y8
 	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     192(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y2
-	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y9
-	VMOVAPD     Y5, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y11
-	VFMADD213PD Y9, Y11, Y5
-	VADDPD      Y2, Y8, Y9
-	VSUBPD      Y8, Y9, Y11
-	VSUBPD      Y11, Y9, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y10, Y8, Y2
-	VSUBPD      Y8, Y2, Y11
-	VSUBPD      Y11, Y2, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      Y7, Y2, Y10
-	VSUBPD      Y2, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y2, Y2
-	VSUBPD      Y11, Y7, Y7
-	VADDPD      Y7, Y2, Y2
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
-	VMOVUPD     160(SP), Y2
-	VBLENDVPD   Y2, Y1, Y4, Y1
-	VBLENDVPD   Y2, Y0, Y9, Y0
-	VBLENDVPD   Y2, Y3, Y10, Y3
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VMOVUPD     128(SP), Y4
-	VANDPD      actkernconst<>+384(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6912(SB), Y6
-	VCMPPD      $0x11, Y5, Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
-	VANDPD      Y5, Y7, Y7
-	VMOVUPD     actkernconst<>+6944(SB), Y5
-	VBLENDVPD   Y7, Y4, Y5, Y6
-	VPSRLQ      $0x34, Y6, Y5
-	VANDPD      actkernconst<>+4608(SB), Y5, Y5
-	VORPD       actkernconst<>+4640(SB), Y5, Y5
-	VSUBPD      actkernconst<>+352(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+6976(SB), Y8
-	VMOVAPD     Y5, Y9
-	VFMADD213PD actkernconst<>+7008(SB), Y8, Y9
-	VROUNDPD    $0x09, Y9, Y9
-	VSUBPD      actkernconst<>+7040(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y10
-	VMOVAPD     Y9, Y11
-	VFMADD213PD Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+7072(SB), Y8
-	VSUBPD      Y5, Y8, Y5
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y5, Y12
-	VANDPD      actkernconst<>+6240(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y5, Y12
-	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
-	VADDPD      actkernconst<>+352(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y6, Y8
-	VSUBPD      Y10, Y5, Y14
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y14, Y12
-	VANDPD      actkernconst<>+6240(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
-	VADDPD      actkernconst<>+352(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6208(SB), Y14, Y10
-	VMINPD      actkernconst<>+6272(SB), Y10, Y10
-	VADDPD      actkernconst<>+352(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+6752(SB), Y5
-	VCMPPD      $0x12, Y9, Y5, Y6
-	VSUBPD      actkernconst<>+6752(SB), Y9, Y5
-	VBLENDVPD   Y6, Y5, Y9, Y5
-	VMOVUPD     actkernconst<>+7104(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y9, Y12
-	VMOVUPD     actkernconst<>+7168(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+7200(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y9, Y14
-	VMOVUPD     actkernconst<>+7232(SB), Y9
-	VMOVUPD     Y1, 160(SP)
-	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y9
-	VMOVUPD     Y2, 192(SP)
-	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+7296(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y9, Y6
-	VMOVUPD     actkernconst<>+6784(SB), Y9
-	VMOVUPD     Y3, 224(SP)
-	VCMPPD      $0x12, Y5, Y9, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y5, Y9
-	VBLENDVPD   Y3, Y9, Y5, Y9
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y2, Y2
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7328(SB), Y5
-	VMOVUPD     Y0, 256(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y5, Y0
-	VMOVUPD     actkernconst<>+6496(SB), Y5
-	VMOVUPD     Y7, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+6560(SB), Y5
-	VMOVUPD     Y8, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6592(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+1952(SB), Y5
-	VMOVUPD     Y11, 320(SP)
-	VCMPPD      $0x12, Y9, Y5, Y11
-	VSUBPD      actkernconst<>+1952(SB), Y9, Y5
-	VBLENDVPD   Y11, Y5, Y9, Y5
-	VBLENDVPD   Y11, Y1, Y10, Y10
-	VBLENDVPD   Y11, Y2, Y12, Y12
-	VBLENDVPD   Y11, Y6, Y13, Y13
-	VBLENDVPD   Y11, Y0, Y14, Y14
-	VBLENDVPD   Y11, Y7, Y1, Y7
-	VBLENDVPD   Y11, Y4, Y2, Y4
-	VBLENDVPD   Y11, Y8, Y6, Y8
-	VBLENDVPD   Y11, Y3, Y0, Y11
-	VMOVUPD     actkernconst<>+3104(SB), Y0
-	VCMPPD      $0x12, Y5, Y0, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y5, Y0
-	VBLENDVPD   Y1, Y0, Y5, Y0
-	VBLENDVPD   Y1, Y13, Y10, Y10
-	VBLENDVPD   Y1, Y14, Y12, Y12
-	VBLENDVPD   Y1, Y7, Y13, Y13
-	VBLENDVPD   Y1, Y4, Y14, Y14
-	VBLENDVPD   Y1, Y8, Y7, Y8
-	VBLENDVPD   Y1, Y11, Y4, Y1
-	VMOVUPD     actkernconst<>+768(SB), Y2
-	VCMPPD      $0x12, Y0, Y2, Y0
-	VBLENDVPD   Y0, Y12, Y10, Y10
-	VBLENDVPD   Y0, Y13, Y12, Y12
-	VBLENDVPD   Y0, Y14, Y13, Y13
-	VBLENDVPD   Y0, Y8, Y14, Y14
-	VBLENDVPD   Y0, Y1, Y8, Y0
-	VMOVUPD     320(SP), Y1
-	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y10, Y3
-	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y12, Y4
-	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y13, Y5
-	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y14, Y6
-	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y0, Y2
-	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
-	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
-	VFMADD213PD Y3, Y1, Y0
-	VADDPD      actkernconst<>+3104(SB), Y4, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
-	VSUBPD      Y1, Y4, Y4
-	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
-	VSUBPD      Y1, Y5, Y5
-	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
-	VSUBPD      Y1, Y6, Y6
-	VADDPD      Y1, Y5, Y5
-	VADDPD      Y2, Y6, Y6
-	VMULPD      288(SP), Y0, Y1
-	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     288(SP), Y3
-	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     128(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y2
-	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y9
-	VMOVAPD     Y5, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y11
-	VFMADD213PD Y9, Y11, Y5
-	VADDPD      Y2, Y8, Y9
-	VSUBPD      Y8, Y9, Y11
-	VSUBPD      Y11, Y9, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y10, Y8, Y2
-	VSUBPD      Y8, Y2, Y11
-	VSUBPD      Y11, Y2, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      Y7, Y2, Y10
-	VSUBPD      Y2, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y2, Y2
-	VSUBPD      Y11, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VMOVUPD     96(SP), Y2
-	VBLENDVPD   Y2, Y1, Y4, Y1
-	VBLENDVPD   Y2, Y0, Y9, Y0
-	VBLENDVPD   Y2, Y3, Y10, Y3
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VADDPD      256(SP), Y0, Y4
-	VSUBPD      256(SP), Y4, Y5
-	VSUBPD      Y5, Y4, Y6
-	VMOVUPD     256(SP), Y7
-	VSUBPD      Y6, Y7, Y7
-	VSUBPD      Y5, Y0, Y0
-	VADDPD      Y0, Y7, Y7
-	VADDPD      224(SP), Y3, Y0
-	VSUBPD      224(SP), Y0, Y5
-	VSUBPD      Y5, Y0, Y6
-	VMOVUPD     224(SP), Y8
-	VSUBPD      Y6, Y8, Y8
-	VSUBPD      Y5, Y3, Y3
 	VADDPD      Y3, Y8, Y8
-	VADDPD      192(SP), Y2, Y2
-	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y4, Y3
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VXORPD      actkernconst<>+256(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVAPD     Y4, Y5
+	VFMADD213PD Y2, Y3, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VFMADD213PD Y8, Y2, Y4
+	VADDPD      Y4, Y5, Y5
+	VADDPD      Y5, Y0, Y2
+	VSUBPD      Y0, Y2, Y0
+	VSUBPD      Y0, Y5, Y5
+	VMOVUPD     128(SP), Y0
+	VMULPD      actkernconst<>+7680(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
+	VXORPD      actkernconst<>+256(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6304(SB), Y6
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y4
-	VADDPD      Y4, Y8, Y6
-	VSUBPD      Y8, Y6, Y9
+	VMOVAPD     Y4, Y7
+	VFMADD213PD Y0, Y6, Y7
+	VMULPD      actkernconst<>+6400(SB), Y3, Y0
+	VXORPD      actkernconst<>+256(SB), Y0, Y0
+	VMOVUPD     actkernconst<>+6400(SB), Y6
+	VMOVAPD     Y3, Y8
+	VFMADD213PD Y0, Y6, Y8
+	VADDPD      Y0, Y7, Y6
+	VSUBPD      Y7, Y6, Y9
 	VSUBPD      Y9, Y6, Y10
-	VSUBPD      Y10, Y8, Y8
-	VSUBPD      Y9, Y4, Y4
-	VADDPD      Y4, Y8, Y8
-	VADDPD      Y0, Y7, Y4
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y4, Y10
 	VSUBPD      Y10, Y7, Y7
 	VSUBPD      Y9, Y0, Y0
 	VADDPD      Y0, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y0
-	VFMADD213PD Y8, Y0, Y5
+	VSUBPD      Y8, Y7, Y7
+	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VFMADD213PD Y7, Y0, Y4
 	VADDPD      Y4, Y6, Y0
-	VSUBPD      Y6, Y0, Y2
-	VSUBPD      Y2, Y0, Y7
-	VSUBPD      Y7, Y6, Y6
-	VSUBPD      Y2, Y4, Y4
-	VADDPD      Y4, Y6, Y6
-	VADDPD      Y5, Y6, Y6
-	VADDPD      Y6, Y0, Y2
-	VSUBPD      Y0, Y2, Y4
-	VSUBPD      Y4, Y2, Y5
-	VSUBPD      Y5, Y0, Y0
-	VSUBPD      Y4, Y6, Y6
-	VADDPD      Y6, Y0, Y0
-	VADDPD      160(SP), Y1, Y1
-	VADDPD      Y3, Y1, Y1
-	VADDPD      Y0, Y2, Y2
+	VSUBPD      Y6, Y0, Y6
+	VSUBPD      Y6, Y4, Y4
+	VMOVUPD     96(SP), Y6
+	VBLENDVPD   Y6, Y1, Y3, Y1
+	VBLENDVPD   Y6, Y2, Y0, Y2
+	VBLENDVPD   Y6, Y5, Y4, Y6
+	VADDPD      Y6, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
 	VMOVUPD     actkernconst<>+7744(SB), Y4
@@ -48668,19 +43484,19 @@ tail:
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+768(SB), Y1, Y1
-	VMULPD      actkernconst<>+6432(SB), Y1, Y0
+	VMULPD      actkernconst<>+6368(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y4
+	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7680(SB), Y4
+	VMOVUPD     actkernconst<>+6848(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VMOVUPD     actkernconst<>+6848(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMULPD      (SP), Y5, Y5
@@ -48701,7 +43517,7 @@ done:
 
 // func sinBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, w0 float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·sinBackwardAVX2Stream(SB), $352-76
+TEXT ·sinBackwardAVX2Stream(SB), NOSPLIT, $224-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -48718,12 +43534,8 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y4
+	VMOVUPD     actkernconst<>+6880(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y1, Y4
-	VMOVUPD     (SP), Y5
-	VMOVAPD     Y0, Y6
-	VFMADD213PD Y4, Y5, Y6
 	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
@@ -48734,113 +43546,112 @@ single:
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y7
-	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
-	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VMOVAPD     Y8, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7072(SB), Y7
-	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y4, Y7
-	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
-	VMINPD      actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6752(SB), Y2
-	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
-	VBLENDVPD   Y4, Y2, Y8, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7136(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
-	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVAPD     Y2, Y7
+	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VMOVAPD     Y7, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VSUBPD      Y2, Y6, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y4, Y6
+	VSUBPD      Y8, Y2, Y12
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VSUBPD      Y8, Y12, Y12
+	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
+	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VCMPPD      $0x12, Y7, Y2, Y4
+	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VBLENDVPD   Y4, Y2, Y7, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+7168(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6752(SB), Y7
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6784(SB), Y8
-	VMOVUPD     Y3, 64(SP)
-	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
-	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VCMPPD      $0x12, Y2, Y7, Y0
+	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VBLENDVPD   Y0, Y7, Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
 	VMOVUPD     actkernconst<>+7328(SB), Y2
-	VMOVUPD     Y6, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     Y3, 64(SP)
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y2
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y1, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VMOVUPD     Y7, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
-	VMOVUPD     Y10, 224(SP)
-	VCMPPD      $0x12, Y8, Y2, Y10
-	VSUBPD      actkernconst<>+1952(SB), Y8, Y2
-	VBLENDVPD   Y10, Y2, Y8, Y2
-	VBLENDVPD   Y10, Y14, Y9, Y9
-	VBLENDVPD   Y10, Y0, Y11, Y11
-	VBLENDVPD   Y10, Y4, Y12, Y12
-	VBLENDVPD   Y10, Y6, Y13, Y13
-	VBLENDVPD   Y10, Y5, Y14, Y5
-	VBLENDVPD   Y10, Y1, Y0, Y1
-	VBLENDVPD   Y10, Y7, Y4, Y7
-	VBLENDVPD   Y10, Y3, Y6, Y10
+	VMOVUPD     Y9, 192(SP)
+	VCMPPD      $0x12, Y7, Y2, Y9
+	VSUBPD      actkernconst<>+1952(SB), Y7, Y2
+	VBLENDVPD   Y9, Y2, Y7, Y2
+	VBLENDVPD   Y9, Y13, Y8, Y8
+	VBLENDVPD   Y9, Y14, Y10, Y10
+	VBLENDVPD   Y9, Y4, Y11, Y11
+	VBLENDVPD   Y9, Y3, Y12, Y12
+	VBLENDVPD   Y9, Y5, Y13, Y5
+	VBLENDVPD   Y9, Y1, Y14, Y1
+	VBLENDVPD   Y9, Y6, Y4, Y6
+	VBLENDVPD   Y9, Y0, Y3, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y0
 	VCMPPD      $0x12, Y2, Y0, Y3
 	VSUBPD      actkernconst<>+3104(SB), Y2, Y0
 	VBLENDVPD   Y3, Y0, Y2, Y0
-	VBLENDVPD   Y3, Y12, Y9, Y9
-	VBLENDVPD   Y3, Y13, Y11, Y11
-	VBLENDVPD   Y3, Y5, Y12, Y12
-	VBLENDVPD   Y3, Y1, Y13, Y13
-	VBLENDVPD   Y3, Y7, Y5, Y7
-	VBLENDVPD   Y3, Y10, Y1, Y3
+	VBLENDVPD   Y3, Y11, Y8, Y8
+	VBLENDVPD   Y3, Y12, Y10, Y10
+	VBLENDVPD   Y3, Y5, Y11, Y11
+	VBLENDVPD   Y3, Y1, Y12, Y12
+	VBLENDVPD   Y3, Y6, Y5, Y6
+	VBLENDVPD   Y3, Y9, Y1, Y3
 	VMOVUPD     actkernconst<>+768(SB), Y1
 	VCMPPD      $0x12, Y0, Y1, Y0
-	VBLENDVPD   Y0, Y11, Y9, Y9
+	VBLENDVPD   Y0, Y10, Y8, Y8
+	VBLENDVPD   Y0, Y11, Y10, Y10
 	VBLENDVPD   Y0, Y12, Y11, Y11
-	VBLENDVPD   Y0, Y13, Y12, Y12
-	VBLENDVPD   Y0, Y7, Y13, Y13
-	VBLENDVPD   Y0, Y3, Y7, Y0
-	VMOVUPD     224(SP), Y1
+	VBLENDVPD   Y0, Y6, Y12, Y12
+	VBLENDVPD   Y0, Y3, Y6, Y0
+	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -48848,7 +43659,7 @@ single:
 	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y9, Y3
+	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -48863,14 +43674,14 @@ single:
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VADDPD      actkernconst<>+6432(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
 	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y11, Y4
+	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
@@ -48892,7 +43703,7 @@ single:
 	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y12, Y5
+	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
 	VANDPD      actkernconst<>+6240(SB), Y7, Y6
@@ -48914,7 +43725,7 @@ single:
 	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y13, Y6
+	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
 	VANDPD      actkernconst<>+6240(SB), Y8, Y7
@@ -48951,30 +43762,30 @@ single:
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
+	VMULPD      actkernconst<>+6368(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
+	VMOVUPD     actkernconst<>+6336(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6784(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      192(SP), Y0, Y1
+	VMULPD      160(SP), Y0, Y1
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     192(SP), Y3
+	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
+	VMULPD      actkernconst<>+6368(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -49009,506 +43820,50 @@ single:
 	VSUBPD      Y7, Y0, Y0
 	VADDPD      Y0, Y8, Y8
 	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     160(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y2
-	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y9
-	VMOVAPD     Y5, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y11
-	VFMADD213PD Y9, Y11, Y5
-	VADDPD      Y2, Y8, Y9
-	VSUBPD      Y8, Y9, Y11
-	VSUBPD      Y11, Y9, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y10, Y8, Y2
-	VSUBPD      Y8, Y2, Y11
-	VSUBPD      Y11, Y2, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      Y7, Y2, Y10
-	VSUBPD      Y2, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y2, Y2
-	VSUBPD      Y11, Y7, Y7
-	VADDPD      Y7, Y2, Y2
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
-	VMOVUPD     128(SP), Y2
-	VBLENDVPD   Y2, Y1, Y4, Y1
-	VBLENDVPD   Y2, Y0, Y9, Y0
-	VBLENDVPD   Y2, Y3, Y10, Y3
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VMOVUPD     96(SP), Y4
-	VANDPD      actkernconst<>+384(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6912(SB), Y6
-	VCMPPD      $0x11, Y5, Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
-	VANDPD      Y5, Y7, Y7
-	VMOVUPD     actkernconst<>+6944(SB), Y5
-	VBLENDVPD   Y7, Y4, Y5, Y6
-	VPSRLQ      $0x34, Y6, Y5
-	VANDPD      actkernconst<>+4608(SB), Y5, Y5
-	VORPD       actkernconst<>+4640(SB), Y5, Y5
-	VSUBPD      actkernconst<>+352(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+6976(SB), Y8
-	VMOVAPD     Y5, Y9
-	VFMADD213PD actkernconst<>+7008(SB), Y8, Y9
-	VROUNDPD    $0x09, Y9, Y9
-	VSUBPD      actkernconst<>+7040(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y10
-	VMOVAPD     Y9, Y11
-	VFMADD213PD Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+7072(SB), Y8
-	VSUBPD      Y5, Y8, Y5
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y5, Y12
-	VANDPD      actkernconst<>+6240(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y5, Y12
-	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
-	VADDPD      actkernconst<>+352(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y6, Y8
-	VSUBPD      Y10, Y5, Y14
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y14, Y12
-	VANDPD      actkernconst<>+6240(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
-	VADDPD      actkernconst<>+352(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6208(SB), Y14, Y10
-	VMINPD      actkernconst<>+6272(SB), Y10, Y10
-	VADDPD      actkernconst<>+352(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+6752(SB), Y5
-	VCMPPD      $0x12, Y9, Y5, Y6
-	VSUBPD      actkernconst<>+6752(SB), Y9, Y5
-	VBLENDVPD   Y6, Y5, Y9, Y5
-	VMOVUPD     actkernconst<>+7104(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y9, Y12
-	VMOVUPD     actkernconst<>+7168(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+7200(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y9, Y14
-	VMOVUPD     actkernconst<>+7232(SB), Y9
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y9
-	VMOVUPD     Y2, 160(SP)
-	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+7296(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y9, Y6
-	VMOVUPD     actkernconst<>+6784(SB), Y9
-	VMOVUPD     Y3, 192(SP)
-	VCMPPD      $0x12, Y5, Y9, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y5, Y9
-	VBLENDVPD   Y3, Y9, Y5, Y9
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y2, Y2
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7328(SB), Y5
-	VMOVUPD     Y0, 224(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y5, Y0
-	VMOVUPD     actkernconst<>+6496(SB), Y5
-	VMOVUPD     Y7, 256(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+6560(SB), Y5
-	VMOVUPD     Y8, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6592(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+1952(SB), Y5
-	VMOVUPD     Y11, 320(SP)
-	VCMPPD      $0x12, Y9, Y5, Y11
-	VSUBPD      actkernconst<>+1952(SB), Y9, Y5
-	VBLENDVPD   Y11, Y5, Y9, Y5
-	VBLENDVPD   Y11, Y1, Y10, Y10
-	VBLENDVPD   Y11, Y2, Y12, Y12
-	VBLENDVPD   Y11, Y6, Y13, Y13
-	VBLENDVPD   Y11, Y0, Y14, Y14
-	VBLENDVPD   Y11, Y7, Y1, Y7
-	VBLENDVPD   Y11, Y4, Y2, Y4
-	VBLENDVPD   Y11, Y8, Y6, Y8
-	VBLENDVPD   Y11, Y3, Y0, Y11
-	VMOVUPD     actkernconst<>+3104(SB), Y0
-	VCMPPD      $0x12, Y5, Y0, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y5, Y0
-	VBLENDVPD   Y1, Y0, Y5, Y0
-	VBLENDVPD   Y1, Y13, Y10, Y10
-	VBLENDVPD   Y1, Y14, Y12, Y12
-	VBLENDVPD   Y1, Y7, Y13, Y13
-	VBLENDVPD   Y1, Y4, Y14, Y14
-	VBLENDVPD   Y1, Y8, Y7, Y8
-	VBLENDVPD   Y1, Y11, Y4, Y1
-	VMOVUPD     actkernconst<>+768(SB), Y2
-	VCMPPD      $0x12, Y0, Y2, Y0
-	VBLENDVPD   Y0, Y12, Y10, Y10
-	VBLENDVPD   Y0, Y13, Y12, Y12
-	VBLENDVPD   Y0, Y14, Y13, Y13
-	VBLENDVPD   Y0, Y8, Y14, Y14
-	VBLENDVPD   Y0, Y1, Y8, Y0
-	VMOVUPD     320(SP), Y1
-	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y10, Y3
-	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y12, Y4
-	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y13, Y5
-	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y14, Y6
-	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y0, Y2
-	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
-	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
-	VFMADD213PD Y3, Y1, Y0
-	VADDPD      actkernconst<>+3104(SB), Y4, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
-	VSUBPD      Y1, Y4, Y4
-	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
-	VSUBPD      Y1, Y5, Y5
-	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
-	VSUBPD      Y1, Y6, Y6
-	VADDPD      Y1, Y5, Y5
-	VADDPD      Y2, Y6, Y6
-	VMULPD      288(SP), Y0, Y1
-	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     288(SP), Y3
-	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     96(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y2
-	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y9
-	VMOVAPD     Y5, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y11
-	VFMADD213PD Y9, Y11, Y5
-	VADDPD      Y2, Y8, Y9
-	VSUBPD      Y8, Y9, Y11
-	VSUBPD      Y11, Y9, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y10, Y8, Y2
-	VSUBPD      Y8, Y2, Y11
-	VSUBPD      Y11, Y2, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      Y7, Y2, Y10
-	VSUBPD      Y2, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y2, Y2
-	VSUBPD      Y11, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VMOVUPD     256(SP), Y2
-	VBLENDVPD   Y2, Y1, Y4, Y1
-	VBLENDVPD   Y2, Y0, Y9, Y0
-	VBLENDVPD   Y2, Y3, Y10, Y3
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VADDPD      224(SP), Y0, Y4
-	VSUBPD      224(SP), Y4, Y5
-	VSUBPD      Y5, Y4, Y6
-	VMOVUPD     224(SP), Y7
-	VSUBPD      Y6, Y7, Y7
-	VSUBPD      Y5, Y0, Y0
-	VADDPD      Y0, Y7, Y7
-	VADDPD      192(SP), Y3, Y0
-	VSUBPD      192(SP), Y0, Y5
-	VSUBPD      Y5, Y0, Y6
-	VMOVUPD     192(SP), Y8
-	VSUBPD      Y6, Y8, Y8
-	VSUBPD      Y5, Y3, Y3
 	VADDPD      Y3, Y8, Y8
-	VADDPD      160(SP), Y2, Y2
-	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y4, Y3
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VXORPD      actkernconst<>+256(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVAPD     Y4, Y5
+	VFMADD213PD Y2, Y3, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VFMADD213PD Y8, Y2, Y4
+	VADDPD      Y4, Y5, Y5
+	VADDPD      Y5, Y0, Y2
+	VSUBPD      Y0, Y2, Y0
+	VSUBPD      Y0, Y5, Y5
+	VMOVUPD     128(SP), Y0
+	VMULPD      actkernconst<>+7680(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
+	VXORPD      actkernconst<>+256(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6304(SB), Y6
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y4
-	VADDPD      Y4, Y8, Y6
-	VSUBPD      Y8, Y6, Y9
+	VMOVAPD     Y4, Y7
+	VFMADD213PD Y0, Y6, Y7
+	VMULPD      actkernconst<>+6400(SB), Y3, Y0
+	VXORPD      actkernconst<>+256(SB), Y0, Y0
+	VMOVUPD     actkernconst<>+6400(SB), Y6
+	VMOVAPD     Y3, Y8
+	VFMADD213PD Y0, Y6, Y8
+	VADDPD      Y0, Y7, Y6
+	VSUBPD      Y7, Y6, Y9
 	VSUBPD      Y9, Y6, Y10
-	VSUBPD      Y10, Y8, Y8
-	VSUBPD      Y9, Y4, Y4
-	VADDPD      Y4, Y8, Y8
-	VADDPD      Y0, Y7, Y4
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y4, Y10
 	VSUBPD      Y10, Y7, Y7
 	VSUBPD      Y9, Y0, Y0
 	VADDPD      Y0, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y0
-	VFMADD213PD Y8, Y0, Y5
+	VSUBPD      Y8, Y7, Y7
+	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VFMADD213PD Y7, Y0, Y4
 	VADDPD      Y4, Y6, Y0
-	VSUBPD      Y6, Y0, Y2
-	VSUBPD      Y2, Y0, Y7
-	VSUBPD      Y7, Y6, Y6
-	VSUBPD      Y2, Y4, Y4
-	VADDPD      Y4, Y6, Y6
-	VADDPD      Y5, Y6, Y6
-	VADDPD      Y6, Y0, Y2
-	VSUBPD      Y0, Y2, Y4
-	VSUBPD      Y4, Y2, Y5
-	VSUBPD      Y5, Y0, Y0
-	VSUBPD      Y4, Y6, Y6
-	VADDPD      Y6, Y0, Y0
-	VADDPD      128(SP), Y1, Y1
-	VADDPD      Y3, Y1, Y1
-	VADDPD      Y0, Y2, Y2
+	VSUBPD      Y6, Y0, Y6
+	VSUBPD      Y6, Y4, Y4
+	VMOVUPD     96(SP), Y6
+	VBLENDVPD   Y6, Y1, Y3, Y1
+	VBLENDVPD   Y6, Y2, Y0, Y2
+	VBLENDVPD   Y6, Y5, Y4, Y6
+	VADDPD      Y6, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
 	VMOVUPD     actkernconst<>+7744(SB), Y4
@@ -49529,19 +43884,19 @@ single:
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+768(SB), Y1, Y1
-	VMULPD      actkernconst<>+6432(SB), Y1, Y0
+	VMULPD      actkernconst<>+6368(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y4
+	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7680(SB), Y4
+	VMOVUPD     actkernconst<>+6848(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VMOVUPD     actkernconst<>+6848(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMULPD      (SP), Y5, Y5
@@ -49571,12 +43926,8 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+7712(SB), Y4
+	VMOVUPD     actkernconst<>+6880(SB), Y4
 	VCMPPD      $0x12, Y3, Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y1, Y4
-	VMOVUPD     (SP), Y5
-	VMOVAPD     Y0, Y6
-	VFMADD213PD Y4, Y5, Y6
 	VMOVUPD     actkernconst<>+6912(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
@@ -49587,113 +43938,112 @@ tail:
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y7
-	VMOVAPD     Y2, Y8
-	VFMADD213PD actkernconst<>+7008(SB), Y7, Y8
-	VROUNDPD    $0x09, Y8, Y8
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VMOVAPD     Y8, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMOVUPD     actkernconst<>+7072(SB), Y7
-	VSUBPD      Y2, Y7, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y4, Y7
-	VSUBPD      Y9, Y2, Y13
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y13, Y11
-	VANDPD      actkernconst<>+6240(SB), Y11, Y9
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y13, Y11
-	VBLENDVPD   Y11, actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+6208(SB), Y13, Y9
-	VMINPD      actkernconst<>+6272(SB), Y9, Y9
-	VADDPD      actkernconst<>+352(SB), Y9, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+6752(SB), Y2
-	VCMPPD      $0x12, Y8, Y2, Y4
-	VSUBPD      actkernconst<>+6752(SB), Y8, Y2
-	VBLENDVPD   Y4, Y2, Y8, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7136(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y8, Y11
-	VMOVUPD     actkernconst<>+7168(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y8, Y12
-	VMOVUPD     actkernconst<>+7200(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y8, Y13
-	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVAPD     Y2, Y7
+	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VMOVAPD     Y7, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VSUBPD      Y2, Y6, Y2
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y4, Y6
+	VSUBPD      Y8, Y2, Y12
+	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
+	VANDPD      actkernconst<>+6240(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VSUBPD      Y8, Y12, Y12
+	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
+	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VADDPD      actkernconst<>+352(SB), Y8, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y6, Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VCMPPD      $0x12, Y7, Y2, Y4
+	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VBLENDVPD   Y4, Y2, Y7, Y2
+	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VMOVUPD     actkernconst<>+7168(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VMOVUPD     actkernconst<>+7232(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6752(SB), Y7
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y8, Y0
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y8, Y4
-	VMOVUPD     actkernconst<>+6784(SB), Y8
-	VMOVUPD     Y3, 64(SP)
-	VCMPPD      $0x12, Y2, Y8, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y2, Y8
-	VBLENDVPD   Y3, Y8, Y2, Y8
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y9, Y9
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y4, Y4
+	VCMPPD      $0x12, Y2, Y7, Y0
+	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VBLENDVPD   Y0, Y7, Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
 	VMOVUPD     actkernconst<>+7328(SB), Y2
-	VMOVUPD     Y6, 128(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     Y3, 64(SP)
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y2
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y5, 160(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y2, Y5
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y1, 192(SP)
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y2, Y1
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VMOVUPD     Y7, 224(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6592(SB), Y2
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y2, Y3
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
-	VMOVUPD     Y10, 256(SP)
-	VCMPPD      $0x12, Y8, Y2, Y10
-	VSUBPD      actkernconst<>+1952(SB), Y8, Y2
-	VBLENDVPD   Y10, Y2, Y8, Y2
-	VBLENDVPD   Y10, Y14, Y9, Y9
-	VBLENDVPD   Y10, Y0, Y11, Y11
-	VBLENDVPD   Y10, Y4, Y12, Y12
-	VBLENDVPD   Y10, Y6, Y13, Y13
-	VBLENDVPD   Y10, Y5, Y14, Y5
-	VBLENDVPD   Y10, Y1, Y0, Y1
-	VBLENDVPD   Y10, Y7, Y4, Y7
-	VBLENDVPD   Y10, Y3, Y6, Y10
+	VMOVUPD     Y9, 192(SP)
+	VCMPPD      $0x12, Y7, Y2, Y9
+	VSUBPD      actkernconst<>+1952(SB), Y7, Y2
+	VBLENDVPD   Y9, Y2, Y7, Y2
+	VBLENDVPD   Y9, Y13, Y8, Y8
+	VBLENDVPD   Y9, Y14, Y10, Y10
+	VBLENDVPD   Y9, Y4, Y11, Y11
+	VBLENDVPD   Y9, Y3, Y12, Y12
+	VBLENDVPD   Y9, Y5, Y13, Y5
+	VBLENDVPD   Y9, Y1, Y14, Y1
+	VBLENDVPD   Y9, Y6, Y4, Y6
+	VBLENDVPD   Y9, Y0, Y3, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y0
 	VCMPPD      $0x12, Y2, Y0, Y3
 	VSUBPD      actkernconst<>+3104(SB), Y2, Y0
 	VBLENDVPD   Y3, Y0, Y2, Y0
-	VBLENDVPD   Y3, Y12, Y9, Y9
-	VBLENDVPD   Y3, Y13, Y11, Y11
-	VBLENDVPD   Y3, Y5, Y12, Y12
-	VBLENDVPD   Y3, Y1, Y13, Y13
-	VBLENDVPD   Y3, Y7, Y5, Y7
-	VBLENDVPD   Y3, Y10, Y1, Y3
+	VBLENDVPD   Y3, Y11, Y8, Y8
+	VBLENDVPD   Y3, Y12, Y10, Y10
+	VBLENDVPD   Y3, Y5, Y11, Y11
+	VBLENDVPD   Y3, Y1, Y12, Y12
+	VBLENDVPD   Y3, Y6, Y5, Y6
+	VBLENDVPD   Y3, Y9, Y1, Y3
 	VMOVUPD     actkernconst<>+768(SB), Y1
 	VCMPPD      $0x12, Y0, Y1, Y0
-	VBLENDVPD   Y0, Y11, Y9, Y9
+	VBLENDVPD   Y0, Y10, Y8, Y8
+	VBLENDVPD   Y0, Y11, Y10, Y10
 	VBLENDVPD   Y0, Y12, Y11, Y11
-	VBLENDVPD   Y0, Y13, Y12, Y12
-	VBLENDVPD   Y0, Y7, Y13, Y13
-	VBLENDVPD   Y0, Y3, Y7, Y0
-	VMOVUPD     256(SP), Y1
+	VBLENDVPD   Y0, Y6, Y12, Y12
+	VBLENDVPD   Y0, Y3, Y6, Y0
+	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -49701,7 +44051,7 @@ tail:
 	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y9, Y3
+	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
 	VANDPD      actkernconst<>+6240(SB), Y5, Y4
@@ -49716,14 +44066,14 @@ tail:
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VADDPD      actkernconst<>+6432(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
 	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y11, Y4
+	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
 	VANDPD      actkernconst<>+6240(SB), Y6, Y5
@@ -49745,7 +44095,7 @@ tail:
 	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y12, Y5
+	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
 	VANDPD      actkernconst<>+6240(SB), Y7, Y6
@@ -49767,7 +44117,7 @@ tail:
 	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y13, Y6
+	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
 	VANDPD      actkernconst<>+6240(SB), Y8, Y7
@@ -49804,30 +44154,30 @@ tail:
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
+	VMULPD      actkernconst<>+6368(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
+	VMOVUPD     actkernconst<>+6336(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6784(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      224(SP), Y0, Y1
+	VMULPD      160(SP), Y0, Y1
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     224(SP), Y3
+	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
+	VMULPD      actkernconst<>+6368(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -49862,506 +44212,50 @@ tail:
 	VSUBPD      Y7, Y0, Y0
 	VADDPD      Y0, Y8, Y8
 	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     192(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y2
-	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y9
-	VMOVAPD     Y5, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y11
-	VFMADD213PD Y9, Y11, Y5
-	VADDPD      Y2, Y8, Y9
-	VSUBPD      Y8, Y9, Y11
-	VSUBPD      Y11, Y9, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y10, Y8, Y2
-	VSUBPD      Y8, Y2, Y11
-	VSUBPD      Y11, Y2, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      Y7, Y2, Y10
-	VSUBPD      Y2, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y2, Y2
-	VSUBPD      Y11, Y7, Y7
-	VADDPD      Y7, Y2, Y2
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
-	VMOVUPD     160(SP), Y2
-	VBLENDVPD   Y2, Y1, Y4, Y1
-	VBLENDVPD   Y2, Y0, Y9, Y0
-	VBLENDVPD   Y2, Y3, Y10, Y3
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VMOVUPD     128(SP), Y4
-	VANDPD      actkernconst<>+384(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6912(SB), Y6
-	VCMPPD      $0x11, Y5, Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
-	VANDPD      Y5, Y7, Y7
-	VMOVUPD     actkernconst<>+6944(SB), Y5
-	VBLENDVPD   Y7, Y4, Y5, Y6
-	VPSRLQ      $0x34, Y6, Y5
-	VANDPD      actkernconst<>+4608(SB), Y5, Y5
-	VORPD       actkernconst<>+4640(SB), Y5, Y5
-	VSUBPD      actkernconst<>+352(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+6976(SB), Y8
-	VMOVAPD     Y5, Y9
-	VFMADD213PD actkernconst<>+7008(SB), Y8, Y9
-	VROUNDPD    $0x09, Y9, Y9
-	VSUBPD      actkernconst<>+7040(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y10
-	VMOVAPD     Y9, Y11
-	VFMADD213PD Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+7072(SB), Y8
-	VSUBPD      Y5, Y8, Y5
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y5, Y12
-	VANDPD      actkernconst<>+6240(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y5, Y12
-	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
-	VADDPD      actkernconst<>+352(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y6, Y8
-	VSUBPD      Y10, Y5, Y14
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y14, Y12
-	VANDPD      actkernconst<>+6240(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6272(SB), Y10, Y10
-	VADDPD      actkernconst<>+352(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6208(SB), Y14, Y10
-	VMINPD      actkernconst<>+6272(SB), Y10, Y10
-	VADDPD      actkernconst<>+352(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+6752(SB), Y5
-	VCMPPD      $0x12, Y9, Y5, Y6
-	VSUBPD      actkernconst<>+6752(SB), Y9, Y5
-	VBLENDVPD   Y6, Y5, Y9, Y5
-	VMOVUPD     actkernconst<>+7104(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6624(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+7136(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6656(SB), Y9, Y12
-	VMOVUPD     actkernconst<>+7168(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6688(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+7200(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y9, Y14
-	VMOVUPD     actkernconst<>+7232(SB), Y9
-	VMOVUPD     Y1, 160(SP)
-	VBLENDVPD   Y6, actkernconst<>+7488(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y9
-	VMOVUPD     Y2, 192(SP)
-	VBLENDVPD   Y6, actkernconst<>+7520(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+7296(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+7552(SB), Y9, Y6
-	VMOVUPD     actkernconst<>+6784(SB), Y9
-	VMOVUPD     Y3, 224(SP)
-	VCMPPD      $0x12, Y5, Y9, Y3
-	VSUBPD      actkernconst<>+6784(SB), Y5, Y9
-	VBLENDVPD   Y3, Y9, Y5, Y9
-	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y3, actkernconst<>+6528(SB), Y12, Y12
-	VBLENDVPD   Y3, actkernconst<>+6560(SB), Y13, Y13
-	VBLENDVPD   Y3, actkernconst<>+6592(SB), Y14, Y14
-	VBLENDVPD   Y3, actkernconst<>+7360(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+7392(SB), Y2, Y2
-	VBLENDVPD   Y3, actkernconst<>+7424(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+7328(SB), Y5
-	VMOVUPD     Y0, 256(SP)
-	VBLENDVPD   Y3, actkernconst<>+7456(SB), Y5, Y0
-	VMOVUPD     actkernconst<>+6496(SB), Y5
-	VMOVUPD     Y7, 96(SP)
-	VBLENDVPD   Y3, actkernconst<>+6624(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6656(SB), Y5, Y4
-	VMOVUPD     actkernconst<>+6560(SB), Y5
-	VMOVUPD     Y8, 288(SP)
-	VBLENDVPD   Y3, actkernconst<>+6688(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6592(SB), Y5
-	VBLENDVPD   Y3, actkernconst<>+6720(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+1952(SB), Y5
-	VMOVUPD     Y11, 320(SP)
-	VCMPPD      $0x12, Y9, Y5, Y11
-	VSUBPD      actkernconst<>+1952(SB), Y9, Y5
-	VBLENDVPD   Y11, Y5, Y9, Y5
-	VBLENDVPD   Y11, Y1, Y10, Y10
-	VBLENDVPD   Y11, Y2, Y12, Y12
-	VBLENDVPD   Y11, Y6, Y13, Y13
-	VBLENDVPD   Y11, Y0, Y14, Y14
-	VBLENDVPD   Y11, Y7, Y1, Y7
-	VBLENDVPD   Y11, Y4, Y2, Y4
-	VBLENDVPD   Y11, Y8, Y6, Y8
-	VBLENDVPD   Y11, Y3, Y0, Y11
-	VMOVUPD     actkernconst<>+3104(SB), Y0
-	VCMPPD      $0x12, Y5, Y0, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y5, Y0
-	VBLENDVPD   Y1, Y0, Y5, Y0
-	VBLENDVPD   Y1, Y13, Y10, Y10
-	VBLENDVPD   Y1, Y14, Y12, Y12
-	VBLENDVPD   Y1, Y7, Y13, Y13
-	VBLENDVPD   Y1, Y4, Y14, Y14
-	VBLENDVPD   Y1, Y8, Y7, Y8
-	VBLENDVPD   Y1, Y11, Y4, Y1
-	VMOVUPD     actkernconst<>+768(SB), Y2
-	VCMPPD      $0x12, Y0, Y2, Y0
-	VBLENDVPD   Y0, Y12, Y10, Y10
-	VBLENDVPD   Y0, Y13, Y12, Y12
-	VBLENDVPD   Y0, Y14, Y13, Y13
-	VBLENDVPD   Y0, Y8, Y14, Y14
-	VBLENDVPD   Y0, Y1, Y8, Y0
-	VMOVUPD     320(SP), Y1
-	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y10, Y3
-	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
-	VADDPD      actkernconst<>+352(SB), Y4, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6464(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y12, Y4
-	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
-	VADDPD      actkernconst<>+352(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y13, Y5
-	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
-	VADDPD      actkernconst<>+352(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y14, Y6
-	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y0, Y2
-	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
-	VADDPD      actkernconst<>+352(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6432(SB), Y3, Y0
-	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y1
-	VFMADD213PD Y3, Y1, Y0
-	VADDPD      actkernconst<>+3104(SB), Y4, Y1
-	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
-	VSUBPD      Y1, Y4, Y4
-	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6816(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
-	VSUBPD      Y1, Y5, Y5
-	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6848(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
-	VSUBPD      Y1, Y6, Y6
-	VADDPD      Y1, Y5, Y5
-	VADDPD      Y2, Y6, Y6
-	VMULPD      288(SP), Y0, Y1
-	VXORPD      actkernconst<>+256(SB), Y1, Y2
-	VMOVUPD     288(SP), Y3
-	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6432(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6400(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y5, Y2, Y2
-	VADDPD      Y3, Y2, Y2
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
-	VXORPD      actkernconst<>+256(SB), Y0, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMULPD      actkernconst<>+6336(SB), Y4, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6336(SB), Y7
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y5, Y7, Y9
-	VMULPD      actkernconst<>+6304(SB), Y8, Y5
-	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y10
-	VMOVAPD     Y8, Y11
-	VFMADD213PD Y7, Y10, Y11
-	VADDPD      Y3, Y6, Y7
-	VSUBPD      Y6, Y7, Y10
-	VSUBPD      Y10, Y7, Y12
-	VSUBPD      Y12, Y6, Y6
-	VSUBPD      Y10, Y3, Y3
-	VADDPD      Y3, Y6, Y6
-	VADDPD      Y5, Y7, Y3
-	VSUBPD      Y7, Y3, Y10
-	VSUBPD      Y10, Y3, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y10, Y5, Y5
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y11, Y9, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y5
-	VFMADD213PD Y9, Y5, Y4
-	VMOVUPD     actkernconst<>+6336(SB), Y5
-	VFMADD213PD Y4, Y5, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VFMADD213PD Y8, Y4, Y2
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y2, Y6, Y6
-	VMOVUPD     128(SP), Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+256(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y7
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y2, Y7, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y2
-	VXORPD      actkernconst<>+256(SB), Y2, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y9
-	VMOVAPD     Y5, Y10
-	VFMADD213PD Y7, Y9, Y10
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
-	VXORPD      actkernconst<>+256(SB), Y7, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y11
-	VFMADD213PD Y9, Y11, Y5
-	VADDPD      Y2, Y8, Y9
-	VSUBPD      Y8, Y9, Y11
-	VSUBPD      Y11, Y9, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y10, Y8, Y2
-	VSUBPD      Y8, Y2, Y11
-	VSUBPD      Y11, Y2, Y12
-	VSUBPD      Y12, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      Y7, Y2, Y10
-	VSUBPD      Y2, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y2, Y2
-	VSUBPD      Y11, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VMOVUPD     96(SP), Y2
-	VBLENDVPD   Y2, Y1, Y4, Y1
-	VBLENDVPD   Y2, Y0, Y9, Y0
-	VBLENDVPD   Y2, Y3, Y10, Y3
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VADDPD      256(SP), Y0, Y4
-	VSUBPD      256(SP), Y4, Y5
-	VSUBPD      Y5, Y4, Y6
-	VMOVUPD     256(SP), Y7
-	VSUBPD      Y6, Y7, Y7
-	VSUBPD      Y5, Y0, Y0
-	VADDPD      Y0, Y7, Y7
-	VADDPD      224(SP), Y3, Y0
-	VSUBPD      224(SP), Y0, Y5
-	VSUBPD      Y5, Y0, Y6
-	VMOVUPD     224(SP), Y8
-	VSUBPD      Y6, Y8, Y8
-	VSUBPD      Y5, Y3, Y3
 	VADDPD      Y3, Y8, Y8
-	VADDPD      192(SP), Y2, Y2
-	VADDPD      Y8, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y4, Y3
+	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VXORPD      actkernconst<>+256(SB), Y0, Y2
+	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVAPD     Y4, Y5
+	VFMADD213PD Y2, Y3, Y5
+	VMULPD      actkernconst<>+6304(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VFMADD213PD Y8, Y2, Y4
+	VADDPD      Y4, Y5, Y5
+	VADDPD      Y5, Y0, Y2
+	VSUBPD      Y0, Y2, Y0
+	VSUBPD      Y0, Y5, Y5
+	VMOVUPD     128(SP), Y0
+	VMULPD      actkernconst<>+7680(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+256(SB), Y3, Y5
+	VXORPD      actkernconst<>+256(SB), Y3, Y4
 	VMOVUPD     actkernconst<>+6304(SB), Y6
-	VMOVAPD     Y5, Y8
-	VFMADD213PD Y4, Y6, Y8
-	VMULPD      actkernconst<>+6336(SB), Y5, Y4
-	VADDPD      Y4, Y8, Y6
-	VSUBPD      Y8, Y6, Y9
+	VMOVAPD     Y4, Y7
+	VFMADD213PD Y0, Y6, Y7
+	VMULPD      actkernconst<>+6400(SB), Y3, Y0
+	VXORPD      actkernconst<>+256(SB), Y0, Y0
+	VMOVUPD     actkernconst<>+6400(SB), Y6
+	VMOVAPD     Y3, Y8
+	VFMADD213PD Y0, Y6, Y8
+	VADDPD      Y0, Y7, Y6
+	VSUBPD      Y7, Y6, Y9
 	VSUBPD      Y9, Y6, Y10
-	VSUBPD      Y10, Y8, Y8
-	VSUBPD      Y9, Y4, Y4
-	VADDPD      Y4, Y8, Y8
-	VADDPD      Y0, Y7, Y4
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y4, Y10
 	VSUBPD      Y10, Y7, Y7
 	VSUBPD      Y9, Y0, Y0
 	VADDPD      Y0, Y7, Y7
-	VADDPD      Y7, Y8, Y8
-	VADDPD      Y2, Y8, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y0
-	VFMADD213PD Y8, Y0, Y5
+	VSUBPD      Y8, Y7, Y7
+	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VFMADD213PD Y7, Y0, Y4
 	VADDPD      Y4, Y6, Y0
-	VSUBPD      Y6, Y0, Y2
-	VSUBPD      Y2, Y0, Y7
-	VSUBPD      Y7, Y6, Y6
-	VSUBPD      Y2, Y4, Y4
-	VADDPD      Y4, Y6, Y6
-	VADDPD      Y5, Y6, Y6
-	VADDPD      Y6, Y0, Y2
-	VSUBPD      Y0, Y2, Y4
-	VSUBPD      Y4, Y2, Y5
-	VSUBPD      Y5, Y0, Y0
-	VSUBPD      Y4, Y6, Y6
-	VADDPD      Y6, Y0, Y0
-	VADDPD      160(SP), Y1, Y1
-	VADDPD      Y3, Y1, Y1
-	VADDPD      Y0, Y2, Y2
+	VSUBPD      Y6, Y0, Y6
+	VSUBPD      Y6, Y4, Y4
+	VMOVUPD     96(SP), Y6
+	VBLENDVPD   Y6, Y1, Y3, Y1
+	VBLENDVPD   Y6, Y2, Y0, Y2
+	VBLENDVPD   Y6, Y5, Y4, Y6
+	VADDPD      Y6, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
 	VMOVUPD     actkernconst<>+7744(SB), Y4
@@ -50382,19 +44276,19 @@ tail:
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+768(SB), Y1, Y1
-	VMULPD      actkernconst<>+6432(SB), Y1, Y0
+	VMULPD      actkernconst<>+6368(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y4
+	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+7680(SB), Y4
+	VMOVUPD     actkernconst<>+6848(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+7680(SB), Y0
+	VMOVUPD     actkernconst<>+6848(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMULPD      (SP), Y5, Y5
@@ -59439,7 +53333,7 @@ done:
 // func tanhAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+6040(SB), Z0
+	VBROADCASTSD actkernconst<>+5808(SB), Z0
 	VBROADCASTSD actkernconst<>+144(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
 	VBROADCASTSD actkernconst<>+120(SB), Z3
@@ -59656,7 +53550,7 @@ done:
 // func tanhAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+6040(SB), Z0
+	VBROADCASTSD actkernconst<>+5808(SB), Z0
 	VBROADCASTSD actkernconst<>+144(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
 	VBROADCASTSD actkernconst<>+120(SB), Z3
@@ -59874,7 +53768,7 @@ done:
 // func tanhAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·tanhAVX2(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+7680(SB), Y0
+	VMOVUPD actkernconst<>+6848(SB), Y0
 	VMOVUPD actkernconst<>+448(SB), Y1
 	VMOVUPD actkernconst<>+3104(SB), Y2
 	MOVQ    dst_base+0(FP), AX
@@ -60132,7 +54026,7 @@ done:
 // func tanhAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·tanhAVX2Stream(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+7680(SB), Y0
+	VMOVUPD actkernconst<>+6848(SB), Y0
 	VMOVUPD actkernconst<>+448(SB), Y1
 	VMOVUPD actkernconst<>+3104(SB), Y2
 	MOVQ    dst_base+0(FP), AX
@@ -60393,7 +54287,7 @@ done:
 TEXT ·tanhBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+1840(SB), Z1
-	VBROADCASTSD actkernconst<>+6040(SB), Z2
+	VBROADCASTSD actkernconst<>+5808(SB), Z2
 	VBROADCASTSD actkernconst<>+240(SB), Z3
 	VBROADCASTSD actkernconst<>+104(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -60602,7 +54496,7 @@ done:
 TEXT ·tanhBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+1840(SB), Z1
-	VBROADCASTSD actkernconst<>+6040(SB), Z2
+	VBROADCASTSD actkernconst<>+5808(SB), Z2
 	VBROADCASTSD actkernconst<>+240(SB), Z3
 	VBROADCASTSD actkernconst<>+104(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -60823,8 +54717,8 @@ loop:
 	VCVTPS2PD   16(CX), Y2
 	VANDPD      actkernconst<>+384(SB), Y1, Y3
 	VANDPD      actkernconst<>+384(SB), Y2, Y4
-	VMULPD      actkernconst<>+7680(SB), Y3, Y3
-	VMULPD      actkernconst<>+7680(SB), Y4, Y4
+	VMULPD      actkernconst<>+6848(SB), Y3, Y3
+	VMULPD      actkernconst<>+6848(SB), Y4, Y4
 	VANDPD      actkernconst<>+384(SB), Y3, Y5
 	VANDPD      actkernconst<>+384(SB), Y4, Y6
 	VXORPD      actkernconst<>+256(SB), Y5, Y5
@@ -60928,7 +54822,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
-	VMULPD      actkernconst<>+7680(SB), Y2, Y2
+	VMULPD      actkernconst<>+6848(SB), Y2, Y2
 	VANDPD      actkernconst<>+384(SB), Y2, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+832(SB), Y3, Y3
@@ -60990,7 +54884,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
-	VMULPD      actkernconst<>+7680(SB), Y2, Y2
+	VMULPD      actkernconst<>+6848(SB), Y2, Y2
 	VANDPD      actkernconst<>+384(SB), Y2, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+832(SB), Y3, Y3
@@ -61059,8 +54953,8 @@ loop:
 	VCVTPS2PD   16(CX), Y2
 	VANDPD      actkernconst<>+384(SB), Y1, Y3
 	VANDPD      actkernconst<>+384(SB), Y2, Y4
-	VMULPD      actkernconst<>+7680(SB), Y3, Y3
-	VMULPD      actkernconst<>+7680(SB), Y4, Y4
+	VMULPD      actkernconst<>+6848(SB), Y3, Y3
+	VMULPD      actkernconst<>+6848(SB), Y4, Y4
 	VANDPD      actkernconst<>+384(SB), Y3, Y5
 	VANDPD      actkernconst<>+384(SB), Y4, Y6
 	VXORPD      actkernconst<>+256(SB), Y5, Y5
@@ -61164,7 +55058,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
-	VMULPD      actkernconst<>+7680(SB), Y2, Y2
+	VMULPD      actkernconst<>+6848(SB), Y2, Y2
 	VANDPD      actkernconst<>+384(SB), Y2, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+832(SB), Y3, Y3
@@ -61226,7 +55120,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
-	VMULPD      actkernconst<>+7680(SB), Y2, Y2
+	VMULPD      actkernconst<>+6848(SB), Y2, Y2
 	VANDPD      actkernconst<>+384(SB), Y2, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+832(SB), Y3, Y3
@@ -61813,8 +55707,8 @@ loop:
 	VADDPD           Z22, Z14, Z22
 	VDIVPD           Z21, Z23, Z23
 	VDIVPD           Z22, Z24, Z24
-	VMULPD.BCST      actkernconst<>+6040(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+6040(SB), Z20, Z20
+	VMULPD.BCST      actkernconst<>+5808(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+5808(SB), Z20, Z20
 	VMAXPD.BCST      actkernconst<>+144(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+144(SB), Z20, Z20
 	VMULPD.BCST      actkernconst<>+120(SB), Z19, Z21
@@ -61963,7 +55857,7 @@ single:
 	VMULPD           Z21, Z19, Z19
 	VADDPD           Z19, Z14, Z19
 	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+6040(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+5808(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -62078,7 +55972,7 @@ tail:
 	VMULPD           Z21, Z19, Z19
 	VADDPD           Z19, Z14, Z19
 	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+6040(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+5808(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -62277,8 +56171,8 @@ loop:
 	VADDPD           Z22, Z14, Z22
 	VDIVPD           Z21, Z23, Z23
 	VDIVPD           Z22, Z24, Z24
-	VMULPD.BCST      actkernconst<>+6040(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+6040(SB), Z20, Z20
+	VMULPD.BCST      actkernconst<>+5808(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+5808(SB), Z20, Z20
 	VMAXPD.BCST      actkernconst<>+144(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+144(SB), Z20, Z20
 	VMULPD.BCST      actkernconst<>+120(SB), Z19, Z21
@@ -62427,7 +56321,7 @@ single:
 	VMULPD           Z21, Z19, Z19
 	VADDPD           Z19, Z14, Z19
 	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+6040(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+5808(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -62542,7 +56436,7 @@ tail:
 	VMULPD           Z21, Z19, Z19
 	VADDPD           Z19, Z14, Z19
 	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+6040(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+5808(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -62665,7 +56559,7 @@ single:
 	VMULPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
 	VDIVPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+7680(SB), Y6, Y6
+	VMULPD      actkernconst<>+6848(SB), Y6, Y6
 	VMAXPD      actkernconst<>+448(SB), Y6, Y6
 	VMULPD      actkernconst<>+1312(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -62798,7 +56692,7 @@ tail:
 	VMULPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
 	VDIVPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+7680(SB), Y6, Y6
+	VMULPD      actkernconst<>+6848(SB), Y6, Y6
 	VMAXPD      actkernconst<>+448(SB), Y6, Y6
 	VMULPD      actkernconst<>+1312(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -62938,7 +56832,7 @@ single:
 	VMULPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
 	VDIVPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+7680(SB), Y6, Y6
+	VMULPD      actkernconst<>+6848(SB), Y6, Y6
 	VMAXPD      actkernconst<>+448(SB), Y6, Y6
 	VMULPD      actkernconst<>+1312(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -63071,7 +56965,7 @@ tail:
 	VMULPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
 	VDIVPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+7680(SB), Y6, Y6
+	VMULPD      actkernconst<>+6848(SB), Y6, Y6
 	VMAXPD      actkernconst<>+448(SB), Y6, Y6
 	VMULPD      actkernconst<>+1312(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -63288,8 +57182,8 @@ loop:
 	VADDPD.BCST      actkernconst<>+4160(SB), Z26, Z26
 	VDIVPD           Z25, Z22, Z22
 	VDIVPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+6040(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+6040(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+5808(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+5808(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z17, Z25
@@ -63455,7 +57349,7 @@ single:
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+4160(SB), Z20, Z20
 	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6040(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5808(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+144(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+120(SB), Z16, Z20
 	VRNDSCALEPD      $0x08, Z20, Z20
@@ -63579,7 +57473,7 @@ tail:
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+4160(SB), Z20, Z20
 	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6040(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5808(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+144(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+120(SB), Z16, Z20
 	VRNDSCALEPD      $0x08, Z20, Z20
@@ -63786,8 +57680,8 @@ loop:
 	VADDPD.BCST      actkernconst<>+4160(SB), Z26, Z26
 	VDIVPD           Z25, Z22, Z22
 	VDIVPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+6040(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+6040(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+5808(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+5808(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z17, Z25
@@ -63953,7 +57847,7 @@ single:
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+4160(SB), Z20, Z20
 	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6040(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5808(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+144(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+120(SB), Z16, Z20
 	VRNDSCALEPD      $0x08, Z20, Z20
@@ -64077,7 +57971,7 @@ tail:
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+4160(SB), Z20, Z20
 	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+6040(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5808(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+144(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+120(SB), Z16, Z20
 	VRNDSCALEPD      $0x08, Z20, Z20
@@ -64208,7 +58102,7 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+4192(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+7680(SB), Y3, Y3
+	VMULPD      actkernconst<>+6848(SB), Y3, Y3
 	VMAXPD      actkernconst<>+448(SB), Y3, Y3
 	VMULPD      actkernconst<>+1312(SB), Y3, Y9
 	VROUNDPD    $0x08, Y9, Y9
@@ -64350,7 +58244,7 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+4192(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+7680(SB), Y3, Y3
+	VMULPD      actkernconst<>+6848(SB), Y3, Y3
 	VMAXPD      actkernconst<>+448(SB), Y3, Y3
 	VMULPD      actkernconst<>+1312(SB), Y3, Y9
 	VROUNDPD    $0x08, Y9, Y9
@@ -64498,7 +58392,7 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+4192(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+7680(SB), Y3, Y3
+	VMULPD      actkernconst<>+6848(SB), Y3, Y3
 	VMAXPD      actkernconst<>+448(SB), Y3, Y3
 	VMULPD      actkernconst<>+1312(SB), Y3, Y9
 	VROUNDPD    $0x08, Y9, Y9
@@ -64640,7 +58534,7 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+4192(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+7680(SB), Y3, Y3
+	VMULPD      actkernconst<>+6848(SB), Y3, Y3
 	VMAXPD      actkernconst<>+448(SB), Y3, Y3
 	VMULPD      actkernconst<>+1312(SB), Y3, Y9
 	VROUNDPD    $0x08, Y9, Y9
@@ -66490,61 +60384,61 @@ DATA actkernconst<>+5728(SB)/8, $0xbc9f8d74bc9ac154
 DATA actkernconst<>+5736(SB)/8, $0xbc9f8d74bc9ac154
 DATA actkernconst<>+5744(SB)/8, $0xbc9f8d74bc9ac154
 DATA actkernconst<>+5752(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5760(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+5768(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+5776(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+5784(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+5792(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+5800(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+5808(SB)/8, $0x4030000000000000
-DATA actkernconst<>+5816(SB)/8, $0x4020000000000000
-DATA actkernconst<>+5824(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+5832(SB)/8, $0x3960000000000000
-DATA actkernconst<>+5840(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+5848(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+5856(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+5864(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+5872(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+5880(SB)/8, $0x4046000000000000
-DATA actkernconst<>+5888(SB)/8, $0x404a000000000000
-DATA actkernconst<>+5896(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+5904(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+5912(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+5920(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+5928(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+5936(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+5944(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+5952(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+5960(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+5968(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+5976(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+5984(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+5992(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+6000(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+6008(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+6016(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+6024(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+6032(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+6040(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6048(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+6056(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+6064(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+6072(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+6080(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+6088(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+6096(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+6104(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+6112(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+6120(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+6128(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+6136(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6144(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6152(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+6160(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6168(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6176(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6184(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6192(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+5760(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+5768(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+5776(SB)/8, $0x4030000000000000
+DATA actkernconst<>+5784(SB)/8, $0x4020000000000000
+DATA actkernconst<>+5792(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+5800(SB)/8, $0x3960000000000000
+DATA actkernconst<>+5808(SB)/8, $0xc000000000000000
+DATA actkernconst<>+5816(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+5824(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+5832(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+5840(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+5848(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+5856(SB)/8, $0x4046000000000000
+DATA actkernconst<>+5864(SB)/8, $0x404a000000000000
+DATA actkernconst<>+5872(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+5880(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+5888(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+5896(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+5904(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+5912(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+5920(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+5928(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+5936(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+5944(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+5952(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+5960(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+5968(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+5976(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+5984(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+5992(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+6000(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+6008(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+6016(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+6024(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+6032(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+6040(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+6048(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+6056(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+6064(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+6072(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+6080(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+6088(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+6096(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+6104(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+6112(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6120(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6128(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6136(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6144(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6152(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6160(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6168(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6176(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6184(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6192(SB)/8, $0x40074f463f669e5f
 DATA actkernconst<>+6200(SB)/8, $0x0000000000000000
 DATA actkernconst<>+6208(SB)/8, $0xc08ff00000000000
 DATA actkernconst<>+6216(SB)/8, $0xc08ff00000000000
@@ -66562,78 +60456,78 @@ DATA actkernconst<>+6304(SB)/8, $0x3ff921fb54442d18
 DATA actkernconst<>+6312(SB)/8, $0x3ff921fb54442d18
 DATA actkernconst<>+6320(SB)/8, $0x3ff921fb54442d18
 DATA actkernconst<>+6328(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6336(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6344(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6352(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6360(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6368(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+6376(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+6384(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+6392(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+6400(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6408(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6416(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6424(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6432(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6440(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6448(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6456(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6464(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6472(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6480(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6488(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6496(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6504(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6512(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6520(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6528(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6536(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6544(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6552(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6560(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6568(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6576(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6584(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6592(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6600(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6608(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6616(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6624(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6632(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6640(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6648(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6656(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6664(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6672(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6680(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6688(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6696(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6704(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6712(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6720(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6728(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6736(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6744(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6752(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6760(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6768(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6776(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6784(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6792(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6800(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6808(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6816(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6824(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6832(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6840(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6848(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6856(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6864(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6872(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6880(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+6888(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+6896(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+6904(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+6336(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6344(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6352(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6360(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6368(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6376(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6384(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6392(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6400(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6408(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6416(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6424(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6432(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6440(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6448(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6456(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6464(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6472(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6480(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6488(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6496(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6504(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6512(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6520(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6528(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6536(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6544(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6552(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6560(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6568(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6576(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6584(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6592(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6600(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6608(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6616(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6624(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6632(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6640(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6648(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6656(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6664(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6672(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6680(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6688(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6696(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6704(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6712(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6720(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6728(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6736(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6744(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6752(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6760(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6768(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6776(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6784(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6792(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6800(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6808(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6816(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6824(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6832(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6840(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6848(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6856(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6864(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6872(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6880(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+6888(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+6896(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+6904(SB)/8, $0x7fe0000000000000
 DATA actkernconst<>+6912(SB)/8, $0x42b921fb54442d18
 DATA actkernconst<>+6920(SB)/8, $0x42b921fb54442d18
 DATA actkernconst<>+6928(SB)/8, $0x42b921fb54442d18
@@ -66730,14 +60624,14 @@ DATA actkernconst<>+7648(SB)/8, $0xc06a800000000000
 DATA actkernconst<>+7656(SB)/8, $0xc06a800000000000
 DATA actkernconst<>+7664(SB)/8, $0xc06a800000000000
 DATA actkernconst<>+7672(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7680(SB)/8, $0xc000000000000000
-DATA actkernconst<>+7688(SB)/8, $0xc000000000000000
-DATA actkernconst<>+7696(SB)/8, $0xc000000000000000
-DATA actkernconst<>+7704(SB)/8, $0xc000000000000000
-DATA actkernconst<>+7712(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+7720(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+7728(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+7736(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+7680(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7688(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7696(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7704(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7712(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+7720(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+7728(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+7736(SB)/8, $0xb91f1976b7ed8fbc
 DATA actkernconst<>+7744(SB)/8, $0xbe5aa28522b0d7d9
 DATA actkernconst<>+7752(SB)/8, $0xbe5aa28522b0d7d9
 DATA actkernconst<>+7760(SB)/8, $0xbe5aa28522b0d7d9

@@ -316,12 +316,35 @@ func (l *lowerer) trigOfProduct(name string, arg ast.Expr) (v Value, ok bool, er
 		panic("primitive in an F32-compute program") // see call
 	}
 	p := b.Mul(x, y)
-	e := b.FMA(x, y, b.Neg(p))
 	offset := 0.0
 	if name == "cos" {
 		offset = 1 // cos x = sin(x + π/2)
 	}
+	if l.float32Exact(x) && l.float32Exact(y) {
+		// Two float32 values multiply exactly in float64 (48 significant
+		// bits, exponents far inside float64's): e would be 0, and one
+		// reduction does instead of two.
+		return trigLower(b, p, l.mem, offset), true, nil
+	}
+	e := b.FMA(x, y, b.Neg(p))
 	return trigLowerDD(b, p, e, l.mem, offset), true, nil
+}
+
+// float32Exact reports whether v, in a float32 kernel's float64 lanes, is
+// known to hold a float32 value: an input element, a parameter (both
+// converted from float32) or a constant that float32 represents.
+func (l *lowerer) float32Exact(v Value) bool {
+	if l.mem != F32 {
+		return false
+	}
+	in := l.b.p.Instrs[v]
+	switch in.Op {
+	case OpInput, OpParam:
+		return true
+	case OpConst:
+		return float64(float32(in.Imm)) == in.Imm
+	}
+	return false
 }
 
 // minMax lowers the formula's min and max, which propagate NaN from either
