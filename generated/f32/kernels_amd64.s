@@ -41712,6 +41712,1307 @@ done:
 	VZEROUPPER
 	RET
 
+// func sinUsualAVX512(dst []float32, in0 []float32, w0 float32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-52
+	MOVSS        w0+48(FP), X0
+	CVTSS2SD     X0, X0
+	MOVSD        X0, (SP)
+	VBROADCASTSD actkernconst<>+104(SB), Z0
+	VBROADCASTSD actkernconst<>+1832(SB), Z1
+	VBROADCASTSD actkernconst<>+224(SB), Z2
+	VBROADCASTSD actkernconst<>+6136(SB), Z3
+	VBROADCASTSD actkernconst<>+5808(SB), Z4
+	VBROADCASTSD (SP), Z5
+	VBROADCASTSD actkernconst<>+5816(SB), Z6
+	VBROADCASTSD actkernconst<>+4544(SB), Z7
+	VBROADCASTSD actkernconst<>+5824(SB), Z8
+	VBROADCASTSD actkernconst<>+4560(SB), Z9
+	VBROADCASTSD actkernconst<>+104(SB), Z10
+	VBROADCASTSD actkernconst<>+6120(SB), Z11
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+
+loop:
+	CMPQ             DX, $0x00000010
+	JB               single
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VMULPD           Z12, Z5, Z14
+	VMULPD           Z13, Z5, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z14, Z16
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z17
+	VMULPD           Z1, Z16, Z18
+	VMULPD           Z1, Z17, Z19
+	VCMPPD           $0x12, Z18, Z6, K2
+	VCMPPD           $0x12, Z19, Z6, K3
+	VCMPPD           $0x11, Z16, Z8, K4
+	VCMPPD           $0x11, Z17, Z8, K5
+	VCMPPD           $0x11, Z9, Z16, K6
+	VCMPPD           $0x11, Z9, Z17, K7
+	KANDW            K6, K4, K4
+	KANDW            K7, K5, K5
+	VMULPD.BCST      actkernconst<>+6016(SB), Z14, Z16
+	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z17
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VRNDSCALEPD      $0x08, Z17, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z19
+	VBROADCASTSD     actkernconst<>+6112(SB), Z20
+	VMOVAPD          Z18, Z21
+	VFMADD213PD      Z14, Z20, Z21
+	VBROADCASTSD     actkernconst<>+6112(SB), Z20
+	VMOVAPD          Z19, Z22
+	VFMADD213PD      Z15, Z20, Z22
+	VMULPD           Z3, Z16, Z20
+	VMULPD           Z3, Z17, Z23
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
+	VMOVAPD          Z16, Z24
+	VFMADD213PD      Z20, Z3, Z24
+	VMOVAPD          Z17, Z25
+	VFMADD213PD      Z23, Z3, Z25
+	VADDPD           Z20, Z21, Z26
+	VADDPD           Z23, Z22, Z27
+	VSUBPD           Z21, Z26, Z28
+	VSUBPD           Z22, Z27, Z29
+	VSUBPD           Z28, Z26, Z30
+	VSUBPD           Z29, Z27, Z31
+	VSUBPD           Z30, Z21, Z21
+	VSUBPD           Z31, Z22, Z22
+	VSUBPD           Z28, Z20, Z20
+	VSUBPD           Z29, Z23, Z23
+	VADDPD           Z20, Z21, Z21
+	VADDPD           Z23, Z22, Z22
+	VSUBPD           Z24, Z21, Z21
+	VSUBPD           Z25, Z22, Z22
+	VBROADCASTSD     actkernconst<>+6024(SB), Z20
+	VFMADD213PD      Z21, Z20, Z18
+	VBROADCASTSD     actkernconst<>+6024(SB), Z20
+	VFMADD213PD      Z22, Z20, Z19
+	VADDPD           Z18, Z26, Z20
+	VADDPD           Z19, Z27, Z21
+	VSUBPD           Z26, Z20, Z26
+	VSUBPD           Z27, Z21, Z27
+	VSUBPD           Z26, Z18, Z18
+	VSUBPD           Z27, Z19, Z19
+	VBLENDMPD        Z0, Z16, K4, Z16
+	VBLENDMPD        Z0, Z17, K5, Z17
+	VBLENDMPD        Z0, Z20, K4, Z20
+	VBLENDMPD        Z0, Z21, K5, Z21
+	VBLENDMPD        Z0, Z18, K4, Z18
+	VBLENDMPD        Z0, Z19, K5, Z19
+	VADDPD           Z18, Z20, Z20
+	VADDPD           Z19, Z21, Z21
+	VMULPD           Z20, Z20, Z18
+	VMULPD           Z21, Z21, Z19
+	VMULPD           Z18, Z20, Z22
+	VMULPD           Z19, Z21, Z23
+	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VMOVAPD          Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VMOVAPD          Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z19, Z26
+	VFMADD213PD      Z20, Z25, Z22
+	VFMADD213PD      Z21, Z26, Z23
+	VMULPD           Z18, Z18, Z20
+	VMULPD           Z19, Z19, Z21
+	VBROADCASTSD     actkernconst<>+6072(SB), Z24
+	VMOVAPD          Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6072(SB), Z24
+	VMOVAPD          Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z19, Z26
+	VBROADCASTSD     actkernconst<>+3176(SB), Z24
+	VFMADD213PD      Z2, Z24, Z18
+	VBROADCASTSD     actkernconst<>+3176(SB), Z24
+	VFMADD213PD      Z2, Z24, Z19
+	VFMADD213PD      Z18, Z25, Z20
+	VFMADD213PD      Z19, Z26, Z21
+	VMULPD.BCST      actkernconst<>+6128(SB), Z16, Z18
+	VMULPD.BCST      actkernconst<>+6128(SB), Z17, Z19
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VRNDSCALEPD      $0x09, Z19, Z19
+	VFMADD213PD      Z16, Z11, Z18
+	VFMADD213PD      Z17, Z11, Z19
+	VMULPD           Z1, Z18, Z16
+	VMULPD           Z1, Z19, Z17
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VRNDSCALEPD      $0x09, Z17, Z17
+	VMOVAPD          Z4, Z24
+	VFMADD213PD      Z18, Z16, Z24
+	VMOVAPD          Z4, Z18
+	VFMADD213PD      Z19, Z17, Z18
+	VCMPPD           $0x11, Z24, Z1, K4
+	VCMPPD           $0x11, Z18, Z1, K5
+	VBLENDMPD        Z20, Z22, K4, Z20
+	VBLENDMPD        Z21, Z23, K5, Z21
+	VFMADD213PD      Z2, Z4, Z16
+	VFMADD213PD      Z2, Z4, Z17
+	VMULPD           Z16, Z20, Z20
+	VMULPD           Z17, Z21, Z21
+	VCMPPD           $0x00, Z10, Z14, K4
+	VCMPPD           $0x00, Z10, Z15, K5
+	VBLENDMPD        Z14, Z20, K4, Z14
+	VBLENDMPD        Z15, Z21, K5, Z15
+	VBLENDMPD        Z7, Z14, K2, Z14
+	VBLENDMPD        Z7, Z15, K3, Z15
+	VCMPPD           $0x03, Z12, Z12, K2
+	VCMPPD           $0x03, Z13, Z13, K3
+	VBLENDMPD        Z12, Z14, K2, Z12
+	VBLENDMPD        Z13, Z15, K3, Z13
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 32(AX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              loop
+
+single:
+	CMPQ             DX, $0x00000008
+	JB               tail
+	VCVTPS2PD        (CX), Z12
+	VMULPD           Z12, Z5, Z13
+	VANDPD.BCST      actkernconst<>+1632(SB), Z13, Z14
+	VMULPD           Z1, Z14, Z15
+	VCMPPD           $0x12, Z15, Z6, K2
+	VCMPPD           $0x11, Z14, Z8, K3
+	VCMPPD           $0x11, Z9, Z14, K4
+	KANDW            K4, K3, K3
+	VMULPD.BCST      actkernconst<>+6016(SB), Z13, Z14
+	VRNDSCALEPD      $0x08, Z14, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
+	VBROADCASTSD     actkernconst<>+6112(SB), Z16
+	VMOVAPD          Z15, Z17
+	VFMADD213PD      Z13, Z16, Z17
+	VMULPD           Z3, Z14, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
+	VMOVAPD          Z14, Z18
+	VFMADD213PD      Z16, Z3, Z18
+	VADDPD           Z16, Z17, Z19
+	VSUBPD           Z17, Z19, Z20
+	VSUBPD           Z20, Z19, Z21
+	VSUBPD           Z21, Z17, Z17
+	VSUBPD           Z20, Z16, Z16
+	VADDPD           Z16, Z17, Z17
+	VSUBPD           Z18, Z17, Z17
+	VBROADCASTSD     actkernconst<>+6024(SB), Z16
+	VFMADD213PD      Z17, Z16, Z15
+	VADDPD           Z15, Z19, Z16
+	VSUBPD           Z19, Z16, Z19
+	VSUBPD           Z19, Z15, Z15
+	VBLENDMPD        Z0, Z14, K3, Z14
+	VBLENDMPD        Z0, Z16, K3, Z16
+	VBLENDMPD        Z0, Z15, K3, Z15
+	VADDPD           Z15, Z16, Z16
+	VMULPD           Z16, Z16, Z15
+	VMULPD           Z15, Z16, Z17
+	VBROADCASTSD     actkernconst<>+6032(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z19
+	VFMADD213PD      Z16, Z19, Z17
+	VMULPD           Z15, Z15, Z16
+	VBROADCASTSD     actkernconst<>+6072(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z19
+	VBROADCASTSD     actkernconst<>+3176(SB), Z18
+	VFMADD213PD      Z2, Z18, Z15
+	VFMADD213PD      Z15, Z19, Z16
+	VMULPD.BCST      actkernconst<>+6128(SB), Z14, Z15
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VFMADD213PD      Z14, Z11, Z15
+	VMULPD           Z1, Z15, Z14
+	VRNDSCALEPD      $0x09, Z14, Z14
+	VMOVAPD          Z4, Z18
+	VFMADD213PD      Z15, Z14, Z18
+	VCMPPD           $0x11, Z18, Z1, K3
+	VBLENDMPD        Z16, Z17, K3, Z16
+	VFMADD213PD      Z2, Z4, Z14
+	VMULPD           Z14, Z16, Z16
+	VCMPPD           $0x00, Z10, Z13, K3
+	VBLENDMPD        Z13, Z16, K3, Z13
+	VBLENDMPD        Z7, Z13, K2, Z13
+	VCMPPD           $0x03, Z12, Z12, K2
+	VBLENDMPD        Z12, Z13, K2, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	ADDQ             $0x00000020, AX
+	ADDQ             $0x00000020, CX
+	SUBQ             $0x00000008, DX
+	JMP              single
+
+tail:
+	TESTQ            DX, DX
+	JZ               done
+	MOVL             $-1, BX
+	BZHIL            DX, BX, BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z12, Z5, Z13
+	VANDPD.BCST      actkernconst<>+1632(SB), Z13, Z14
+	VMULPD           Z1, Z14, Z15
+	VCMPPD           $0x12, Z15, Z6, K2
+	VCMPPD           $0x11, Z14, Z8, K3
+	VCMPPD           $0x11, Z9, Z14, K4
+	KANDW            K4, K3, K3
+	VMULPD.BCST      actkernconst<>+6016(SB), Z13, Z14
+	VRNDSCALEPD      $0x08, Z14, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
+	VBROADCASTSD     actkernconst<>+6112(SB), Z16
+	VMOVAPD          Z15, Z17
+	VFMADD213PD      Z13, Z16, Z17
+	VMULPD           Z3, Z14, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
+	VMOVAPD          Z14, Z18
+	VFMADD213PD      Z16, Z3, Z18
+	VADDPD           Z16, Z17, Z19
+	VSUBPD           Z17, Z19, Z20
+	VSUBPD           Z20, Z19, Z21
+	VSUBPD           Z21, Z17, Z17
+	VSUBPD           Z20, Z16, Z16
+	VADDPD           Z16, Z17, Z17
+	VSUBPD           Z18, Z17, Z17
+	VBROADCASTSD     actkernconst<>+6024(SB), Z16
+	VFMADD213PD      Z17, Z16, Z15
+	VADDPD           Z15, Z19, Z16
+	VSUBPD           Z19, Z16, Z19
+	VSUBPD           Z19, Z15, Z15
+	VBLENDMPD        Z0, Z14, K3, Z14
+	VBLENDMPD        Z0, Z16, K3, Z16
+	VBLENDMPD        Z0, Z15, K3, Z15
+	VADDPD           Z15, Z16, Z16
+	VMULPD           Z16, Z16, Z15
+	VMULPD           Z15, Z16, Z17
+	VBROADCASTSD     actkernconst<>+6032(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z19
+	VFMADD213PD      Z16, Z19, Z17
+	VMULPD           Z15, Z15, Z16
+	VBROADCASTSD     actkernconst<>+6072(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z19
+	VBROADCASTSD     actkernconst<>+3176(SB), Z18
+	VFMADD213PD      Z2, Z18, Z15
+	VFMADD213PD      Z15, Z19, Z16
+	VMULPD.BCST      actkernconst<>+6128(SB), Z14, Z15
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VFMADD213PD      Z14, Z11, Z15
+	VMULPD           Z1, Z15, Z14
+	VRNDSCALEPD      $0x09, Z14, Z14
+	VMOVAPD          Z4, Z18
+	VFMADD213PD      Z15, Z14, Z18
+	VCMPPD           $0x11, Z18, Z1, K3
+	VBLENDMPD        Z16, Z17, K3, Z16
+	VFMADD213PD      Z2, Z4, Z14
+	VMULPD           Z14, Z16, Z16
+	VCMPPD           $0x00, Z10, Z13, K3
+	VBLENDMPD        Z13, Z16, K3, Z13
+	VBLENDMPD        Z7, Z13, K2, Z13
+	VCMPPD           $0x03, Z12, Z12, K2
+	VBLENDMPD        Z12, Z13, K2, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func sinUsualAVX512Stream(dst []float32, in0 []float32, w0 float32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-52
+	MOVSS        w0+48(FP), X0
+	CVTSS2SD     X0, X0
+	MOVSD        X0, (SP)
+	VBROADCASTSD actkernconst<>+104(SB), Z0
+	VBROADCASTSD actkernconst<>+1832(SB), Z1
+	VBROADCASTSD actkernconst<>+224(SB), Z2
+	VBROADCASTSD actkernconst<>+6136(SB), Z3
+	VBROADCASTSD actkernconst<>+5808(SB), Z4
+	VBROADCASTSD (SP), Z5
+	VBROADCASTSD actkernconst<>+5816(SB), Z6
+	VBROADCASTSD actkernconst<>+4544(SB), Z7
+	VBROADCASTSD actkernconst<>+5824(SB), Z8
+	VBROADCASTSD actkernconst<>+4560(SB), Z9
+	VBROADCASTSD actkernconst<>+104(SB), Z10
+	VBROADCASTSD actkernconst<>+6120(SB), Z11
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+
+loop:
+	CMPQ             DX, $0x00000010
+	JB               single
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VMULPD           Z12, Z5, Z14
+	VMULPD           Z13, Z5, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z14, Z16
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z17
+	VMULPD           Z1, Z16, Z18
+	VMULPD           Z1, Z17, Z19
+	VCMPPD           $0x12, Z18, Z6, K2
+	VCMPPD           $0x12, Z19, Z6, K3
+	VCMPPD           $0x11, Z16, Z8, K4
+	VCMPPD           $0x11, Z17, Z8, K5
+	VCMPPD           $0x11, Z9, Z16, K6
+	VCMPPD           $0x11, Z9, Z17, K7
+	KANDW            K6, K4, K4
+	KANDW            K7, K5, K5
+	VMULPD.BCST      actkernconst<>+6016(SB), Z14, Z16
+	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z17
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VRNDSCALEPD      $0x08, Z17, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z19
+	VBROADCASTSD     actkernconst<>+6112(SB), Z20
+	VMOVAPD          Z18, Z21
+	VFMADD213PD      Z14, Z20, Z21
+	VBROADCASTSD     actkernconst<>+6112(SB), Z20
+	VMOVAPD          Z19, Z22
+	VFMADD213PD      Z15, Z20, Z22
+	VMULPD           Z3, Z16, Z20
+	VMULPD           Z3, Z17, Z23
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
+	VMOVAPD          Z16, Z24
+	VFMADD213PD      Z20, Z3, Z24
+	VMOVAPD          Z17, Z25
+	VFMADD213PD      Z23, Z3, Z25
+	VADDPD           Z20, Z21, Z26
+	VADDPD           Z23, Z22, Z27
+	VSUBPD           Z21, Z26, Z28
+	VSUBPD           Z22, Z27, Z29
+	VSUBPD           Z28, Z26, Z30
+	VSUBPD           Z29, Z27, Z31
+	VSUBPD           Z30, Z21, Z21
+	VSUBPD           Z31, Z22, Z22
+	VSUBPD           Z28, Z20, Z20
+	VSUBPD           Z29, Z23, Z23
+	VADDPD           Z20, Z21, Z21
+	VADDPD           Z23, Z22, Z22
+	VSUBPD           Z24, Z21, Z21
+	VSUBPD           Z25, Z22, Z22
+	VBROADCASTSD     actkernconst<>+6024(SB), Z20
+	VFMADD213PD      Z21, Z20, Z18
+	VBROADCASTSD     actkernconst<>+6024(SB), Z20
+	VFMADD213PD      Z22, Z20, Z19
+	VADDPD           Z18, Z26, Z20
+	VADDPD           Z19, Z27, Z21
+	VSUBPD           Z26, Z20, Z26
+	VSUBPD           Z27, Z21, Z27
+	VSUBPD           Z26, Z18, Z18
+	VSUBPD           Z27, Z19, Z19
+	VBLENDMPD        Z0, Z16, K4, Z16
+	VBLENDMPD        Z0, Z17, K5, Z17
+	VBLENDMPD        Z0, Z20, K4, Z20
+	VBLENDMPD        Z0, Z21, K5, Z21
+	VBLENDMPD        Z0, Z18, K4, Z18
+	VBLENDMPD        Z0, Z19, K5, Z19
+	VADDPD           Z18, Z20, Z20
+	VADDPD           Z19, Z21, Z21
+	VMULPD           Z20, Z20, Z18
+	VMULPD           Z21, Z21, Z19
+	VMULPD           Z18, Z20, Z22
+	VMULPD           Z19, Z21, Z23
+	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VMOVAPD          Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VMOVAPD          Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z19, Z26
+	VFMADD213PD      Z20, Z25, Z22
+	VFMADD213PD      Z21, Z26, Z23
+	VMULPD           Z18, Z18, Z20
+	VMULPD           Z19, Z19, Z21
+	VBROADCASTSD     actkernconst<>+6072(SB), Z24
+	VMOVAPD          Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6072(SB), Z24
+	VMOVAPD          Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z19, Z26
+	VBROADCASTSD     actkernconst<>+3176(SB), Z24
+	VFMADD213PD      Z2, Z24, Z18
+	VBROADCASTSD     actkernconst<>+3176(SB), Z24
+	VFMADD213PD      Z2, Z24, Z19
+	VFMADD213PD      Z18, Z25, Z20
+	VFMADD213PD      Z19, Z26, Z21
+	VMULPD.BCST      actkernconst<>+6128(SB), Z16, Z18
+	VMULPD.BCST      actkernconst<>+6128(SB), Z17, Z19
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VRNDSCALEPD      $0x09, Z19, Z19
+	VFMADD213PD      Z16, Z11, Z18
+	VFMADD213PD      Z17, Z11, Z19
+	VMULPD           Z1, Z18, Z16
+	VMULPD           Z1, Z19, Z17
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VRNDSCALEPD      $0x09, Z17, Z17
+	VMOVAPD          Z4, Z24
+	VFMADD213PD      Z18, Z16, Z24
+	VMOVAPD          Z4, Z18
+	VFMADD213PD      Z19, Z17, Z18
+	VCMPPD           $0x11, Z24, Z1, K4
+	VCMPPD           $0x11, Z18, Z1, K5
+	VBLENDMPD        Z20, Z22, K4, Z20
+	VBLENDMPD        Z21, Z23, K5, Z21
+	VFMADD213PD      Z2, Z4, Z16
+	VFMADD213PD      Z2, Z4, Z17
+	VMULPD           Z16, Z20, Z20
+	VMULPD           Z17, Z21, Z21
+	VCMPPD           $0x00, Z10, Z14, K4
+	VCMPPD           $0x00, Z10, Z15, K5
+	VBLENDMPD        Z14, Z20, K4, Z14
+	VBLENDMPD        Z15, Z21, K5, Z15
+	VBLENDMPD        Z7, Z14, K2, Z14
+	VBLENDMPD        Z7, Z15, K3, Z15
+	VCMPPD           $0x03, Z12, Z12, K2
+	VCMPPD           $0x03, Z13, Z13, K3
+	VBLENDMPD        Z12, Z14, K2, Z12
+	VBLENDMPD        Z13, Z15, K3, Z13
+	VCVTPD2PS        Z12, Y12
+	VMOVNTPS         Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, 32(AX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              loop
+
+single:
+	CMPQ             DX, $0x00000008
+	JB               tail
+	VCVTPS2PD        (CX), Z12
+	VMULPD           Z12, Z5, Z13
+	VANDPD.BCST      actkernconst<>+1632(SB), Z13, Z14
+	VMULPD           Z1, Z14, Z15
+	VCMPPD           $0x12, Z15, Z6, K2
+	VCMPPD           $0x11, Z14, Z8, K3
+	VCMPPD           $0x11, Z9, Z14, K4
+	KANDW            K4, K3, K3
+	VMULPD.BCST      actkernconst<>+6016(SB), Z13, Z14
+	VRNDSCALEPD      $0x08, Z14, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
+	VBROADCASTSD     actkernconst<>+6112(SB), Z16
+	VMOVAPD          Z15, Z17
+	VFMADD213PD      Z13, Z16, Z17
+	VMULPD           Z3, Z14, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
+	VMOVAPD          Z14, Z18
+	VFMADD213PD      Z16, Z3, Z18
+	VADDPD           Z16, Z17, Z19
+	VSUBPD           Z17, Z19, Z20
+	VSUBPD           Z20, Z19, Z21
+	VSUBPD           Z21, Z17, Z17
+	VSUBPD           Z20, Z16, Z16
+	VADDPD           Z16, Z17, Z17
+	VSUBPD           Z18, Z17, Z17
+	VBROADCASTSD     actkernconst<>+6024(SB), Z16
+	VFMADD213PD      Z17, Z16, Z15
+	VADDPD           Z15, Z19, Z16
+	VSUBPD           Z19, Z16, Z19
+	VSUBPD           Z19, Z15, Z15
+	VBLENDMPD        Z0, Z14, K3, Z14
+	VBLENDMPD        Z0, Z16, K3, Z16
+	VBLENDMPD        Z0, Z15, K3, Z15
+	VADDPD           Z15, Z16, Z16
+	VMULPD           Z16, Z16, Z15
+	VMULPD           Z15, Z16, Z17
+	VBROADCASTSD     actkernconst<>+6032(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z19
+	VFMADD213PD      Z16, Z19, Z17
+	VMULPD           Z15, Z15, Z16
+	VBROADCASTSD     actkernconst<>+6072(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z19
+	VBROADCASTSD     actkernconst<>+3176(SB), Z18
+	VFMADD213PD      Z2, Z18, Z15
+	VFMADD213PD      Z15, Z19, Z16
+	VMULPD.BCST      actkernconst<>+6128(SB), Z14, Z15
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VFMADD213PD      Z14, Z11, Z15
+	VMULPD           Z1, Z15, Z14
+	VRNDSCALEPD      $0x09, Z14, Z14
+	VMOVAPD          Z4, Z18
+	VFMADD213PD      Z15, Z14, Z18
+	VCMPPD           $0x11, Z18, Z1, K3
+	VBLENDMPD        Z16, Z17, K3, Z16
+	VFMADD213PD      Z2, Z4, Z14
+	VMULPD           Z14, Z16, Z16
+	VCMPPD           $0x00, Z10, Z13, K3
+	VBLENDMPD        Z13, Z16, K3, Z13
+	VBLENDMPD        Z7, Z13, K2, Z13
+	VCMPPD           $0x03, Z12, Z12, K2
+	VBLENDMPD        Z12, Z13, K2, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVNTPS         Y12, (AX)
+	ADDQ             $0x00000020, AX
+	ADDQ             $0x00000020, CX
+	SUBQ             $0x00000008, DX
+	JMP              single
+
+tail:
+	TESTQ            DX, DX
+	JZ               done
+	MOVL             $-1, BX
+	BZHIL            DX, BX, BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z12, Z5, Z13
+	VANDPD.BCST      actkernconst<>+1632(SB), Z13, Z14
+	VMULPD           Z1, Z14, Z15
+	VCMPPD           $0x12, Z15, Z6, K2
+	VCMPPD           $0x11, Z14, Z8, K3
+	VCMPPD           $0x11, Z9, Z14, K4
+	KANDW            K4, K3, K3
+	VMULPD.BCST      actkernconst<>+6016(SB), Z13, Z14
+	VRNDSCALEPD      $0x08, Z14, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
+	VBROADCASTSD     actkernconst<>+6112(SB), Z16
+	VMOVAPD          Z15, Z17
+	VFMADD213PD      Z13, Z16, Z17
+	VMULPD           Z3, Z14, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
+	VMOVAPD          Z14, Z18
+	VFMADD213PD      Z16, Z3, Z18
+	VADDPD           Z16, Z17, Z19
+	VSUBPD           Z17, Z19, Z20
+	VSUBPD           Z20, Z19, Z21
+	VSUBPD           Z21, Z17, Z17
+	VSUBPD           Z20, Z16, Z16
+	VADDPD           Z16, Z17, Z17
+	VSUBPD           Z18, Z17, Z17
+	VBROADCASTSD     actkernconst<>+6024(SB), Z16
+	VFMADD213PD      Z17, Z16, Z15
+	VADDPD           Z15, Z19, Z16
+	VSUBPD           Z19, Z16, Z19
+	VSUBPD           Z19, Z15, Z15
+	VBLENDMPD        Z0, Z14, K3, Z14
+	VBLENDMPD        Z0, Z16, K3, Z16
+	VBLENDMPD        Z0, Z15, K3, Z15
+	VADDPD           Z15, Z16, Z16
+	VMULPD           Z16, Z16, Z15
+	VMULPD           Z15, Z16, Z17
+	VBROADCASTSD     actkernconst<>+6032(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z19
+	VFMADD213PD      Z16, Z19, Z17
+	VMULPD           Z15, Z15, Z16
+	VBROADCASTSD     actkernconst<>+6072(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z19
+	VBROADCASTSD     actkernconst<>+3176(SB), Z18
+	VFMADD213PD      Z2, Z18, Z15
+	VFMADD213PD      Z15, Z19, Z16
+	VMULPD.BCST      actkernconst<>+6128(SB), Z14, Z15
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VFMADD213PD      Z14, Z11, Z15
+	VMULPD           Z1, Z15, Z14
+	VRNDSCALEPD      $0x09, Z14, Z14
+	VMOVAPD          Z4, Z18
+	VFMADD213PD      Z15, Z14, Z18
+	VCMPPD           $0x11, Z18, Z1, K3
+	VBLENDMPD        Z16, Z17, K3, Z16
+	VFMADD213PD      Z2, Z4, Z14
+	VMULPD           Z14, Z16, Z16
+	VCMPPD           $0x00, Z10, Z13, K3
+	VBLENDMPD        Z13, Z16, K3, Z13
+	VBLENDMPD        Z7, Z13, K2, Z13
+	VCMPPD           $0x03, Z12, Z12, K2
+	VBLENDMPD        Z12, Z13, K2, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
+
+done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func sinUsualAVX2(dst []float32, in0 []float32, w0 float32)
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·sinUsualAVX2(SB), NOSPLIT, $32-52
+	MOVSS        w0+48(FP), X0
+	CVTSS2SD     X0, X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	VMOVUPD      actkernconst<>+1248(SB), Y0
+	VMOVUPD      actkernconst<>+3136(SB), Y1
+	VMOVUPD      actkernconst<>+768(SB), Y2
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+
+single:
+	CMPQ        DX, $0x00000004
+	JB          tail
+	VCVTPS2PD   (CX), Y3
+	VMULPD      (SP), Y3, Y4
+	VANDPD      actkernconst<>+384(SB), Y4, Y5
+	VMULPD      Y1, Y5, Y6
+	VMOVUPD     actkernconst<>+6880(SB), Y7
+	VCMPPD      $0x12, Y6, Y7, Y6
+	VMOVUPD     actkernconst<>+6912(SB), Y7
+	VCMPPD      $0x11, Y5, Y7, Y8
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
+	VANDPD      Y5, Y8, Y8
+	VMULPD      actkernconst<>+7680(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VXORPD      actkernconst<>+256(SB), Y5, Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y9
+	VMOVAPD     Y7, Y10
+	VFMADD213PD Y4, Y9, Y10
+	VMULPD      actkernconst<>+6400(SB), Y5, Y9
+	VXORPD      actkernconst<>+256(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6400(SB), Y11
+	VMOVAPD     Y5, Y12
+	VFMADD213PD Y9, Y11, Y12
+	VADDPD      Y9, Y10, Y11
+	VSUBPD      Y10, Y11, Y13
+	VSUBPD      Y13, Y11, Y14
+	VSUBPD      Y14, Y10, Y10
+	VSUBPD      Y13, Y9, Y9
+	VADDPD      Y9, Y10, Y10
+	VSUBPD      Y12, Y10, Y10
+	VMOVUPD     actkernconst<>+7712(SB), Y9
+	VFMADD213PD Y10, Y9, Y7
+	VADDPD      Y7, Y11, Y9
+	VSUBPD      Y11, Y9, Y11
+	VSUBPD      Y11, Y7, Y7
+	VBLENDVPD   Y8, Y0, Y5, Y5
+	VBLENDVPD   Y8, Y0, Y9, Y9
+	VBLENDVPD   Y8, Y0, Y7, Y8
+	VADDPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y7
+	VMULPD      Y7, Y9, Y8
+	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVAPD     Y7, Y11
+	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7840(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7872(SB), Y7, Y11
+	VFMADD213PD Y9, Y11, Y8
+	VMULPD      Y7, Y7, Y9
+	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVAPD     Y7, Y11
+	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+8000(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+8032(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+3552(SB), Y10
+	VFMADD213PD Y2, Y10, Y7
+	VFMADD213PD Y7, Y11, Y9
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VFMADD213PD Y5, Y10, Y7
+	VMULPD      Y1, Y7, Y5
+	VROUNDPD    $0x09, Y5, Y5
+	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVAPD     Y5, Y11
+	VFMADD213PD Y7, Y10, Y11
+	VCMPPD      $0x11, Y11, Y1, Y11
+	VBLENDVPD   Y11, Y9, Y8, Y11
+	VMOVUPD     actkernconst<>+6848(SB), Y7
+	VFMADD213PD Y2, Y7, Y5
+	VMULPD      Y5, Y11, Y11
+	VCMPPD      $0x00, actkernconst<>+1248(SB), Y4, Y5
+	VBLENDVPD   Y5, Y4, Y11, Y5
+	VBLENDVPD   Y6, actkernconst<>+4928(SB), Y5, Y6
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y6, Y4
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, (AX)
+	ADDQ        $0x00000010, AX
+	ADDQ        $0x00000010, CX
+	SUBQ        $0x00000004, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	LEAQ        actkernconst<>+1408(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*4), X15
+	VMASKMOVPS  (CX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      (SP), Y3, Y4
+	VANDPD      actkernconst<>+384(SB), Y4, Y5
+	VMULPD      Y1, Y5, Y6
+	VMOVUPD     actkernconst<>+6880(SB), Y7
+	VCMPPD      $0x12, Y6, Y7, Y6
+	VMOVUPD     actkernconst<>+6912(SB), Y7
+	VCMPPD      $0x11, Y5, Y7, Y8
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
+	VANDPD      Y5, Y8, Y8
+	VMULPD      actkernconst<>+7680(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VXORPD      actkernconst<>+256(SB), Y5, Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y9
+	VMOVAPD     Y7, Y10
+	VFMADD213PD Y4, Y9, Y10
+	VMULPD      actkernconst<>+6400(SB), Y5, Y9
+	VXORPD      actkernconst<>+256(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6400(SB), Y11
+	VMOVAPD     Y5, Y12
+	VFMADD213PD Y9, Y11, Y12
+	VADDPD      Y9, Y10, Y11
+	VSUBPD      Y10, Y11, Y13
+	VSUBPD      Y13, Y11, Y14
+	VSUBPD      Y14, Y10, Y10
+	VSUBPD      Y13, Y9, Y9
+	VADDPD      Y9, Y10, Y10
+	VSUBPD      Y12, Y10, Y10
+	VMOVUPD     actkernconst<>+7712(SB), Y9
+	VFMADD213PD Y10, Y9, Y7
+	VADDPD      Y7, Y11, Y9
+	VSUBPD      Y11, Y9, Y11
+	VSUBPD      Y11, Y7, Y7
+	VBLENDVPD   Y8, Y0, Y5, Y5
+	VBLENDVPD   Y8, Y0, Y9, Y9
+	VBLENDVPD   Y8, Y0, Y7, Y8
+	VADDPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y7
+	VMULPD      Y7, Y9, Y8
+	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVAPD     Y7, Y11
+	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7840(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7872(SB), Y7, Y11
+	VFMADD213PD Y9, Y11, Y8
+	VMULPD      Y7, Y7, Y9
+	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVAPD     Y7, Y11
+	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+8000(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+8032(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+3552(SB), Y10
+	VFMADD213PD Y2, Y10, Y7
+	VFMADD213PD Y7, Y11, Y9
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VFMADD213PD Y5, Y10, Y7
+	VMULPD      Y1, Y7, Y5
+	VROUNDPD    $0x09, Y5, Y5
+	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVAPD     Y5, Y11
+	VFMADD213PD Y7, Y10, Y11
+	VCMPPD      $0x11, Y11, Y1, Y11
+	VBLENDVPD   Y11, Y9, Y8, Y11
+	VMOVUPD     actkernconst<>+6848(SB), Y7
+	VFMADD213PD Y2, Y7, Y5
+	VMULPD      Y5, Y11, Y11
+	VCMPPD      $0x00, actkernconst<>+1248(SB), Y4, Y5
+	VBLENDVPD   Y5, Y4, Y11, Y5
+	VBLENDVPD   Y6, actkernconst<>+4928(SB), Y5, Y6
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y6, Y4
+	VCVTPD2PSY  Y4, X4
+	VMASKMOVPS  X4, X15, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func sinUsualAVX2Stream(dst []float32, in0 []float32, w0 float32)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+TEXT ·sinUsualAVX2Stream(SB), NOSPLIT, $32-52
+	MOVSS        w0+48(FP), X0
+	CVTSS2SD     X0, X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	VMOVUPD      actkernconst<>+1248(SB), Y0
+	VMOVUPD      actkernconst<>+3136(SB), Y1
+	VMOVUPD      actkernconst<>+768(SB), Y2
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+
+single:
+	CMPQ        DX, $0x00000004
+	JB          tail
+	VCVTPS2PD   (CX), Y3
+	VMULPD      (SP), Y3, Y4
+	VANDPD      actkernconst<>+384(SB), Y4, Y5
+	VMULPD      Y1, Y5, Y6
+	VMOVUPD     actkernconst<>+6880(SB), Y7
+	VCMPPD      $0x12, Y6, Y7, Y6
+	VMOVUPD     actkernconst<>+6912(SB), Y7
+	VCMPPD      $0x11, Y5, Y7, Y8
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
+	VANDPD      Y5, Y8, Y8
+	VMULPD      actkernconst<>+7680(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VXORPD      actkernconst<>+256(SB), Y5, Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y9
+	VMOVAPD     Y7, Y10
+	VFMADD213PD Y4, Y9, Y10
+	VMULPD      actkernconst<>+6400(SB), Y5, Y9
+	VXORPD      actkernconst<>+256(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6400(SB), Y11
+	VMOVAPD     Y5, Y12
+	VFMADD213PD Y9, Y11, Y12
+	VADDPD      Y9, Y10, Y11
+	VSUBPD      Y10, Y11, Y13
+	VSUBPD      Y13, Y11, Y14
+	VSUBPD      Y14, Y10, Y10
+	VSUBPD      Y13, Y9, Y9
+	VADDPD      Y9, Y10, Y10
+	VSUBPD      Y12, Y10, Y10
+	VMOVUPD     actkernconst<>+7712(SB), Y9
+	VFMADD213PD Y10, Y9, Y7
+	VADDPD      Y7, Y11, Y9
+	VSUBPD      Y11, Y9, Y11
+	VSUBPD      Y11, Y7, Y7
+	VBLENDVPD   Y8, Y0, Y5, Y5
+	VBLENDVPD   Y8, Y0, Y9, Y9
+	VBLENDVPD   Y8, Y0, Y7, Y8
+	VADDPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y7
+	VMULPD      Y7, Y9, Y8
+	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVAPD     Y7, Y11
+	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7840(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7872(SB), Y7, Y11
+	VFMADD213PD Y9, Y11, Y8
+	VMULPD      Y7, Y7, Y9
+	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVAPD     Y7, Y11
+	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+8000(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+8032(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+3552(SB), Y10
+	VFMADD213PD Y2, Y10, Y7
+	VFMADD213PD Y7, Y11, Y9
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VFMADD213PD Y5, Y10, Y7
+	VMULPD      Y1, Y7, Y5
+	VROUNDPD    $0x09, Y5, Y5
+	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVAPD     Y5, Y11
+	VFMADD213PD Y7, Y10, Y11
+	VCMPPD      $0x11, Y11, Y1, Y11
+	VBLENDVPD   Y11, Y9, Y8, Y11
+	VMOVUPD     actkernconst<>+6848(SB), Y7
+	VFMADD213PD Y2, Y7, Y5
+	VMULPD      Y5, Y11, Y11
+	VCMPPD      $0x00, actkernconst<>+1248(SB), Y4, Y5
+	VBLENDVPD   Y5, Y4, Y11, Y5
+	VBLENDVPD   Y6, actkernconst<>+4928(SB), Y5, Y6
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y6, Y4
+	VCVTPD2PSY  Y4, X4
+	VMOVNTPS    X4, (AX)
+	ADDQ        $0x00000010, AX
+	ADDQ        $0x00000010, CX
+	SUBQ        $0x00000004, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	LEAQ        actkernconst<>+1408(SB), BX
+	NEGQ        DX
+	VMOVDQU     32(BX)(DX*4), X15
+	VMASKMOVPS  (CX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      (SP), Y3, Y4
+	VANDPD      actkernconst<>+384(SB), Y4, Y5
+	VMULPD      Y1, Y5, Y6
+	VMOVUPD     actkernconst<>+6880(SB), Y7
+	VCMPPD      $0x12, Y6, Y7, Y6
+	VMOVUPD     actkernconst<>+6912(SB), Y7
+	VCMPPD      $0x11, Y5, Y7, Y8
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
+	VANDPD      Y5, Y8, Y8
+	VMULPD      actkernconst<>+7680(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VXORPD      actkernconst<>+256(SB), Y5, Y7
+	VMOVUPD     actkernconst<>+6304(SB), Y9
+	VMOVAPD     Y7, Y10
+	VFMADD213PD Y4, Y9, Y10
+	VMULPD      actkernconst<>+6400(SB), Y5, Y9
+	VXORPD      actkernconst<>+256(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+6400(SB), Y11
+	VMOVAPD     Y5, Y12
+	VFMADD213PD Y9, Y11, Y12
+	VADDPD      Y9, Y10, Y11
+	VSUBPD      Y10, Y11, Y13
+	VSUBPD      Y13, Y11, Y14
+	VSUBPD      Y14, Y10, Y10
+	VSUBPD      Y13, Y9, Y9
+	VADDPD      Y9, Y10, Y10
+	VSUBPD      Y12, Y10, Y10
+	VMOVUPD     actkernconst<>+7712(SB), Y9
+	VFMADD213PD Y10, Y9, Y7
+	VADDPD      Y7, Y11, Y9
+	VSUBPD      Y11, Y9, Y11
+	VSUBPD      Y11, Y7, Y7
+	VBLENDVPD   Y8, Y0, Y5, Y5
+	VBLENDVPD   Y8, Y0, Y9, Y9
+	VBLENDVPD   Y8, Y0, Y7, Y8
+	VADDPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y7
+	VMULPD      Y7, Y9, Y8
+	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVAPD     Y7, Y11
+	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7840(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7872(SB), Y7, Y11
+	VFMADD213PD Y9, Y11, Y8
+	VMULPD      Y7, Y7, Y9
+	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVAPD     Y7, Y11
+	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+8000(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+8032(SB), Y7, Y11
+	VMOVUPD     actkernconst<>+3552(SB), Y10
+	VFMADD213PD Y2, Y10, Y7
+	VFMADD213PD Y7, Y11, Y9
+	VMULPD      actkernconst<>+6368(SB), Y5, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VFMADD213PD Y5, Y10, Y7
+	VMULPD      Y1, Y7, Y5
+	VROUNDPD    $0x09, Y5, Y5
+	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVAPD     Y5, Y11
+	VFMADD213PD Y7, Y10, Y11
+	VCMPPD      $0x11, Y11, Y1, Y11
+	VBLENDVPD   Y11, Y9, Y8, Y11
+	VMOVUPD     actkernconst<>+6848(SB), Y7
+	VFMADD213PD Y2, Y7, Y5
+	VMULPD      Y5, Y11, Y11
+	VCMPPD      $0x00, actkernconst<>+1248(SB), Y4, Y5
+	VBLENDVPD   Y5, Y4, Y11, Y5
+	VBLENDVPD   Y6, actkernconst<>+4928(SB), Y5, Y6
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y6, Y4
+	VCVTPD2PSY  Y4, X4
+	VMASKMOVPS  X4, X15, (AX)
+
+done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func sinRareAVX512(acc *[16]float64, in0 []float32, w0 float32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+TEXT ·sinRareAVX512(SB), NOSPLIT, $8-36
+	MOVSS        w0+32(FP), X0
+	CVTSS2SD     X0, X0
+	MOVSD        X0, (SP)
+	VBROADCASTSD (SP), Z0
+	VBROADCASTSD actkernconst<>+5824(SB), Z1
+	VBROADCASTSD actkernconst<>+4560(SB), Z2
+	VBROADCASTSD actkernconst<>+224(SB), Z3
+	VBROADCASTSD actkernconst<>+104(SB), Z4
+	MOVQ         acc+0(FP), AX
+	VMOVUPD      (AX), Z31
+	MOVQ         in0_base+8(FP), CX
+	MOVQ         in0_len+16(FP), DX
+
+loop:
+	CMPQ        DX, $0x00000018
+	JB          single
+	VCVTPS2PD   (CX), Z5
+	VCVTPS2PD   32(CX), Z6
+	VCVTPS2PD   64(CX), Z7
+	VMULPD      Z5, Z0, Z5
+	VMULPD      Z6, Z0, Z6
+	VMULPD      Z7, Z0, Z7
+	VANDPD.BCST actkernconst<>+1632(SB), Z5, Z5
+	VANDPD.BCST actkernconst<>+1632(SB), Z6, Z6
+	VANDPD.BCST actkernconst<>+1632(SB), Z7, Z7
+	VCMPPD      $0x11, Z5, Z1, K2
+	VCMPPD      $0x11, Z6, Z1, K3
+	VCMPPD      $0x11, Z7, Z1, K4
+	VCMPPD      $0x11, Z2, Z5, K5
+	VCMPPD      $0x11, Z2, Z6, K6
+	VCMPPD      $0x11, Z2, Z7, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VBLENDMPD   Z3, Z4, K2, Z5
+	VBLENDMPD   Z3, Z4, K3, Z6
+	VBLENDMPD   Z3, Z4, K4, Z7
+	VCMPPD      $0x07, Z5, Z5, K2
+	VCMPPD      $0x16, Z5, Z6, K2, K2
+	VMOVAPD     Z6, K2, Z5
+	VCMPPD      $0x07, Z5, Z5, K2
+	VCMPPD      $0x16, Z5, Z7, K2, K2
+	VMOVAPD     Z7, K2, Z5
+	VCMPPD      $0x07, Z31, Z31, K2
+	VCMPPD      $0x16, Z31, Z5, K2, K2
+	VMOVAPD     Z5, K2, Z31
+	ADDQ        $0x00000060, CX
+	SUBQ        $0x00000018, DX
+	JMP         loop
+
+single:
+	CMPQ        DX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z5
+	VMULPD      Z5, Z0, Z5
+	VANDPD.BCST actkernconst<>+1632(SB), Z5, Z5
+	VCMPPD      $0x11, Z5, Z1, K2
+	VCMPPD      $0x11, Z2, Z5, K3
+	KANDW       K3, K2, K2
+	VBLENDMPD   Z3, Z4, K2, Z5
+	VCMPPD      $0x07, Z31, Z31, K2
+	VCMPPD      $0x16, Z31, Z5, K2, K2
+	VMOVAPD     Z5, K2, Z31
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	MOVL        $-1, BX
+	BZHIL       DX, BX, BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (CX), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VMULPD      Z5, Z0, Z5
+	VANDPD.BCST actkernconst<>+1632(SB), Z5, Z5
+	VCMPPD      $0x11, Z5, Z1, K2
+	VCMPPD      $0x11, Z2, Z5, K3
+	KANDW       K3, K2, K2
+	VBLENDMPD   Z3, Z4, K2, Z5
+	VCMPPD      $0x07, Z31, Z31, K1, K2
+	VCMPPD      $0x16, Z31, Z5, K2, K2
+	VMOVAPD     Z5, K2, Z31
+
+done:
+	VMOVUPD Z31, (AX)
+	VZEROUPPER
+	RET
+
+// func sinRareAVX2(acc *[16]float64, in0 []float32, w0 float32)
+// Requires: AVX, AVX2, SSE, SSE2
+TEXT ·sinRareAVX2(SB), NOSPLIT, $32-36
+	MOVSS        w0+32(FP), X0
+	CVTSS2SD     X0, X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	VMOVUPD      (SP), Y0
+	VMOVUPD      actkernconst<>+6912(SB), Y1
+	VMOVUPD      actkernconst<>+4992(SB), Y2
+	VMOVUPD      actkernconst<>+768(SB), Y3
+	VMOVUPD      actkernconst<>+1248(SB), Y4
+	MOVQ         acc+0(FP), AX
+	VMOVUPD      (AX), Y13
+	VMOVUPD      32(AX), Y14
+	MOVQ         in0_base+8(FP), CX
+	MOVQ         in0_len+16(FP), DX
+
+loop:
+	CMPQ      DX, $0x00000010
+	JB        single
+	VCVTPS2PD (CX), Y5
+	VCVTPS2PD 16(CX), Y6
+	VCVTPS2PD 32(CX), Y7
+	VCVTPS2PD 48(CX), Y8
+	VMULPD    Y5, Y0, Y5
+	VMULPD    Y6, Y0, Y6
+	VMULPD    Y7, Y0, Y7
+	VMULPD    Y8, Y0, Y8
+	VANDPD    actkernconst<>+384(SB), Y5, Y5
+	VANDPD    actkernconst<>+384(SB), Y6, Y6
+	VANDPD    actkernconst<>+384(SB), Y7, Y7
+	VANDPD    actkernconst<>+384(SB), Y8, Y8
+	VCMPPD    $0x11, Y5, Y1, Y9
+	VCMPPD    $0x11, Y6, Y1, Y10
+	VCMPPD    $0x11, Y7, Y1, Y11
+	VCMPPD    $0x11, Y8, Y1, Y12
+	VCMPPD    $0x11, Y2, Y5, Y5
+	VCMPPD    $0x11, Y2, Y6, Y6
+	VCMPPD    $0x11, Y2, Y7, Y7
+	VCMPPD    $0x11, Y2, Y8, Y8
+	VANDPD    Y5, Y9, Y9
+	VANDPD    Y6, Y10, Y10
+	VANDPD    Y7, Y11, Y11
+	VANDPD    Y8, Y12, Y12
+	VBLENDVPD Y9, Y3, Y4, Y9
+	VBLENDVPD Y10, Y3, Y4, Y10
+	VBLENDVPD Y11, Y3, Y4, Y11
+	VBLENDVPD Y12, Y3, Y4, Y12
+	VCMPPD    $0x16, Y9, Y11, Y5
+	VCMPPD    $0x07, Y9, Y9, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y11, Y9, Y9
+	VCMPPD    $0x16, Y13, Y9, Y5
+	VCMPPD    $0x07, Y13, Y13, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y9, Y13, Y13
+	VCMPPD    $0x16, Y10, Y12, Y5
+	VCMPPD    $0x07, Y10, Y10, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y12, Y10, Y10
+	VCMPPD    $0x16, Y14, Y10, Y5
+	VCMPPD    $0x07, Y14, Y14, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y10, Y14, Y14
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       loop
+
+single:
+	CMPQ      DX, $0x00000008
+	JB        tail
+	VCVTPS2PD (CX), Y5
+	VCVTPS2PD 16(CX), Y6
+	VMULPD    Y5, Y0, Y5
+	VMULPD    Y6, Y0, Y6
+	VANDPD    actkernconst<>+384(SB), Y5, Y5
+	VANDPD    actkernconst<>+384(SB), Y6, Y6
+	VCMPPD    $0x11, Y5, Y1, Y7
+	VCMPPD    $0x11, Y6, Y1, Y8
+	VCMPPD    $0x11, Y2, Y5, Y5
+	VCMPPD    $0x11, Y2, Y6, Y6
+	VANDPD    Y5, Y7, Y7
+	VANDPD    Y6, Y8, Y8
+	VBLENDVPD Y7, Y3, Y4, Y7
+	VBLENDVPD Y8, Y3, Y4, Y8
+	VCMPPD    $0x16, Y13, Y7, Y5
+	VCMPPD    $0x07, Y13, Y13, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y7, Y13, Y13
+	VCMPPD    $0x16, Y14, Y8, Y5
+	VCMPPD    $0x07, Y14, Y14, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y8, Y14, Y14
+	ADDQ      $0x00000020, CX
+	SUBQ      $0x00000008, DX
+	JMP       single
+
+tail:
+	TESTQ      DX, DX
+	JZ         done
+	CMPQ       DX, $0x00000004
+	JB         masked0
+	VCVTPS2PD  (CX), Y5
+	VMULPD     Y5, Y0, Y5
+	VANDPD     actkernconst<>+384(SB), Y5, Y5
+	VCMPPD     $0x11, Y5, Y1, Y6
+	VCMPPD     $0x11, Y2, Y5, Y5
+	VANDPD     Y5, Y6, Y6
+	VBLENDVPD  Y6, Y3, Y4, Y6
+	VCMPPD     $0x16, Y13, Y6, Y5
+	VCMPPD     $0x07, Y13, Y13, Y7
+	VANDPD     Y7, Y5, Y5
+	VBLENDVPD  Y5, Y6, Y13, Y13
+	ADDQ       $0x00000010, CX
+	SUBQ       $0x00000004, DX
+	TESTQ      DX, DX
+	JZ         done
+	LEAQ       actkernconst<>+1408(SB), BX
+	NEGQ       DX
+	VMOVDQU    32(BX)(DX*4), X15
+	VMASKMOVPS (CX), X15, X5
+	VCVTPS2PD  X5, Y5
+	VMULPD     Y5, Y0, Y5
+	VANDPD     actkernconst<>+384(SB), Y5, Y5
+	VCMPPD     $0x11, Y5, Y1, Y6
+	VCMPPD     $0x11, Y2, Y5, Y5
+	VANDPD     Y5, Y6, Y6
+	VBLENDVPD  Y6, Y3, Y4, Y6
+	VCMPPD     $0x16, Y14, Y6, Y5
+	VCMPPD     $0x07, Y14, Y14, Y7
+	VANDPD     Y7, Y5, Y5
+	VPMOVSXDQ  X15, Y7
+	VANDPD     Y7, Y5, Y5
+	VBLENDVPD  Y5, Y6, Y14, Y14
+	JMP        done
+
+masked0:
+	LEAQ       actkernconst<>+1408(SB), BX
+	NEGQ       DX
+	VMOVDQU    32(BX)(DX*4), X15
+	VMASKMOVPS (CX), X15, X5
+	VCVTPS2PD  X5, Y5
+	VMULPD     Y5, Y0, Y5
+	VANDPD     actkernconst<>+384(SB), Y5, Y5
+	VCMPPD     $0x11, Y5, Y1, Y6
+	VCMPPD     $0x11, Y2, Y5, Y5
+	VANDPD     Y5, Y6, Y6
+	VBLENDVPD  Y6, Y3, Y4, Y6
+	VCMPPD     $0x16, Y13, Y6, Y5
+	VCMPPD     $0x07, Y13, Y13, Y7
+	VANDPD     Y7, Y5, Y5
+	VPMOVSXDQ  X15, Y7
+	VANDPD     Y7, Y5, Y5
+	VBLENDVPD  Y5, Y6, Y13, Y13
+
+done:
+	VMOVUPD Y13, (AX)
+	VMOVUPD Y14, 32(AX)
+	VZEROUPPER
+	RET
+
 // func sinBackwardAVX512(dst []float32, in0 []float32, in1 []float32, w0 float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
 TEXT ·sinBackwardAVX512(SB), NOSPLIT, $8-76
@@ -44305,6 +45606,1350 @@ tail:
 
 done:
 	SFENCE
+	VZEROUPPER
+	RET
+
+// func sinBackwardUsualAVX512(dst []float32, in0 []float32, in1 []float32, w0 float32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-76
+	MOVSS        w0+72(FP), X0
+	CVTSS2SD     X0, X0
+	MOVSD        X0, (SP)
+	VBROADCASTSD actkernconst<>+104(SB), Z0
+	VBROADCASTSD actkernconst<>+1832(SB), Z1
+	VBROADCASTSD actkernconst<>+224(SB), Z2
+	VBROADCASTSD (SP), Z3
+	VBROADCASTSD actkernconst<>+6136(SB), Z4
+	VBROADCASTSD actkernconst<>+5808(SB), Z5
+	VBROADCASTSD actkernconst<>+5816(SB), Z6
+	VBROADCASTSD actkernconst<>+4544(SB), Z7
+	VBROADCASTSD actkernconst<>+5824(SB), Z8
+	VBROADCASTSD actkernconst<>+4560(SB), Z9
+	VBROADCASTSD actkernconst<>+6120(SB), Z10
+	VBROADCASTSD actkernconst<>+6128(SB), Z11
+	VBROADCASTSD actkernconst<>+6112(SB), Z12
+	VBROADCASTSD actkernconst<>+6016(SB), Z13
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
+
+loop:
+	CMPQ             BX, $0x00000010
+	JB               single
+	VCVTPS2PD        (CX), Z14
+	VCVTPS2PD        32(CX), Z15
+	VMULPD           Z14, Z3, Z16
+	VMULPD           Z15, Z3, Z17
+	VANDPD.BCST      actkernconst<>+1632(SB), Z16, Z18
+	VANDPD.BCST      actkernconst<>+1632(SB), Z17, Z19
+	VMULPD           Z1, Z18, Z20
+	VMULPD           Z1, Z19, Z21
+	VCMPPD           $0x12, Z20, Z6, K2
+	VCMPPD           $0x12, Z21, Z6, K3
+	VCMPPD           $0x11, Z18, Z8, K4
+	VCMPPD           $0x11, Z19, Z8, K5
+	VCMPPD           $0x11, Z9, Z18, K6
+	VCMPPD           $0x11, Z9, Z19, K7
+	KANDW            K6, K4, K4
+	KANDW            K7, K5, K5
+	VMULPD           Z13, Z16, Z18
+	VMULPD           Z13, Z17, Z19
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VRNDSCALEPD      $0x08, Z19, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z21
+	VMOVAPD          Z20, Z22
+	VFMADD213PD      Z16, Z12, Z22
+	VMOVAPD          Z21, Z16
+	VFMADD213PD      Z17, Z12, Z16
+	VMULPD           Z4, Z18, Z17
+	VMULPD           Z4, Z19, Z23
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
+	VMOVAPD          Z18, Z24
+	VFMADD213PD      Z17, Z4, Z24
+	VMOVAPD          Z19, Z25
+	VFMADD213PD      Z23, Z4, Z25
+	VADDPD           Z17, Z22, Z26
+	VADDPD           Z23, Z16, Z27
+	VSUBPD           Z22, Z26, Z28
+	VSUBPD           Z16, Z27, Z29
+	VSUBPD           Z28, Z26, Z30
+	VSUBPD           Z29, Z27, Z31
+	VSUBPD           Z30, Z22, Z22
+	VSUBPD           Z31, Z16, Z16
+	VSUBPD           Z28, Z17, Z17
+	VSUBPD           Z29, Z23, Z23
+	VADDPD           Z17, Z22, Z22
+	VADDPD           Z23, Z16, Z16
+	VSUBPD           Z24, Z22, Z22
+	VSUBPD           Z25, Z16, Z16
+	VBROADCASTSD     actkernconst<>+6024(SB), Z17
+	VFMADD213PD      Z22, Z17, Z20
+	VBROADCASTSD     actkernconst<>+6024(SB), Z17
+	VFMADD213PD      Z16, Z17, Z21
+	VADDPD           Z20, Z26, Z16
+	VADDPD           Z21, Z27, Z17
+	VSUBPD           Z26, Z16, Z26
+	VSUBPD           Z27, Z17, Z27
+	VSUBPD           Z26, Z20, Z20
+	VSUBPD           Z27, Z21, Z21
+	VBLENDMPD        Z0, Z18, K4, Z18
+	VBLENDMPD        Z0, Z19, K5, Z19
+	VBLENDMPD        Z0, Z16, K4, Z16
+	VBLENDMPD        Z0, Z17, K5, Z17
+	VBLENDMPD        Z0, Z20, K4, Z20
+	VBLENDMPD        Z0, Z21, K5, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VMULPD           Z16, Z16, Z20
+	VMULPD           Z17, Z17, Z21
+	VMULPD           Z20, Z16, Z22
+	VMULPD           Z21, Z17, Z23
+	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VMOVAPD          Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VMOVAPD          Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z21, Z26
+	VFMADD213PD      Z16, Z25, Z22
+	VFMADD213PD      Z17, Z26, Z23
+	VMULPD           Z20, Z20, Z16
+	VMULPD           Z21, Z21, Z17
+	VBROADCASTSD     actkernconst<>+6072(SB), Z24
+	VMOVAPD          Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6072(SB), Z24
+	VMOVAPD          Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z21, Z26
+	VBROADCASTSD     actkernconst<>+3176(SB), Z24
+	VFMADD213PD      Z2, Z24, Z20
+	VBROADCASTSD     actkernconst<>+3176(SB), Z24
+	VFMADD213PD      Z2, Z24, Z21
+	VFMADD213PD      Z20, Z25, Z16
+	VFMADD213PD      Z21, Z26, Z17
+	VADDPD           Z2, Z18, Z18
+	VADDPD           Z2, Z19, Z19
+	VMULPD           Z11, Z18, Z20
+	VMULPD           Z11, Z19, Z21
+	VRNDSCALEPD      $0x09, Z20, Z20
+	VRNDSCALEPD      $0x09, Z21, Z21
+	VFMADD213PD      Z18, Z10, Z20
+	VFMADD213PD      Z19, Z10, Z21
+	VMULPD           Z1, Z20, Z18
+	VMULPD           Z1, Z21, Z19
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VRNDSCALEPD      $0x09, Z19, Z19
+	VMOVAPD          Z5, Z24
+	VFMADD213PD      Z20, Z18, Z24
+	VMOVAPD          Z5, Z20
+	VFMADD213PD      Z21, Z19, Z20
+	VCMPPD           $0x11, Z24, Z1, K4
+	VCMPPD           $0x11, Z20, Z1, K5
+	VBLENDMPD        Z16, Z22, K4, Z16
+	VBLENDMPD        Z17, Z23, K5, Z17
+	VFMADD213PD      Z2, Z5, Z18
+	VFMADD213PD      Z2, Z5, Z19
+	VMULPD           Z18, Z16, Z16
+	VMULPD           Z19, Z17, Z17
+	VMULPD           Z16, Z3, Z16
+	VMULPD           Z17, Z3, Z17
+	VBLENDMPD        Z7, Z16, K2, Z16
+	VBLENDMPD        Z7, Z17, K3, Z17
+	VCVTPS2PD        (DX), Z18
+	VCVTPS2PD        32(DX), Z19
+	VMULPD           Z16, Z18, Z18
+	VMULPD           Z17, Z19, Z19
+	VCMPPD           $0x03, Z14, Z14, K2
+	VCMPPD           $0x03, Z15, Z15, K3
+	VBLENDMPD        Z14, Z18, K2, Z14
+	VBLENDMPD        Z15, Z19, K3, Z15
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, (AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 32(AX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	ADDQ             $0x00000040, DX
+	SUBQ             $0x00000010, BX
+	JMP              loop
+
+single:
+	CMPQ             BX, $0x00000008
+	JB               tail
+	VCVTPS2PD        (CX), Z14
+	VMULPD           Z14, Z3, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
+	VMULPD           Z1, Z16, Z17
+	VCMPPD           $0x12, Z17, Z6, K2
+	VCMPPD           $0x11, Z16, Z8, K3
+	VCMPPD           $0x11, Z9, Z16, K4
+	KANDW            K4, K3, K3
+	VMULPD           Z13, Z15, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z17, Z18
+	VFMADD213PD      Z15, Z12, Z18
+	VMULPD           Z4, Z16, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
+	VMOVAPD          Z16, Z19
+	VFMADD213PD      Z15, Z4, Z19
+	VADDPD           Z15, Z18, Z20
+	VSUBPD           Z18, Z20, Z21
+	VSUBPD           Z21, Z20, Z22
+	VSUBPD           Z22, Z18, Z18
+	VSUBPD           Z21, Z15, Z15
+	VADDPD           Z15, Z18, Z18
+	VSUBPD           Z19, Z18, Z18
+	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VFMADD213PD      Z18, Z15, Z17
+	VADDPD           Z17, Z20, Z15
+	VSUBPD           Z20, Z15, Z20
+	VSUBPD           Z20, Z17, Z17
+	VBLENDMPD        Z0, Z16, K3, Z16
+	VBLENDMPD        Z0, Z15, K3, Z15
+	VBLENDMPD        Z0, Z17, K3, Z17
+	VADDPD           Z17, Z15, Z15
+	VMULPD           Z15, Z15, Z17
+	VMULPD           Z17, Z15, Z18
+	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z17, Z20
+	VFMADD213PD      Z15, Z20, Z18
+	VMULPD           Z17, Z17, Z15
+	VBROADCASTSD     actkernconst<>+6072(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z17, Z20
+	VBROADCASTSD     actkernconst<>+3176(SB), Z19
+	VFMADD213PD      Z2, Z19, Z17
+	VFMADD213PD      Z17, Z20, Z15
+	VADDPD           Z2, Z16, Z16
+	VMULPD           Z11, Z16, Z17
+	VRNDSCALEPD      $0x09, Z17, Z17
+	VFMADD213PD      Z16, Z10, Z17
+	VMULPD           Z1, Z17, Z16
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VMOVAPD          Z5, Z19
+	VFMADD213PD      Z17, Z16, Z19
+	VCMPPD           $0x11, Z19, Z1, K3
+	VBLENDMPD        Z15, Z18, K3, Z15
+	VFMADD213PD      Z2, Z5, Z16
+	VMULPD           Z16, Z15, Z15
+	VMULPD           Z15, Z3, Z15
+	VBLENDMPD        Z7, Z15, K2, Z15
+	VCVTPS2PD        (DX), Z16
+	VMULPD           Z15, Z16, Z16
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z16, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, (AX)
+	ADDQ             $0x00000020, AX
+	ADDQ             $0x00000020, CX
+	ADDQ             $0x00000020, DX
+	SUBQ             $0x00000008, BX
+	JMP              single
+
+tail:
+	TESTQ            BX, BX
+	JZ               done
+	MOVL             $-1, SI
+	BZHIL            BX, SI, SI
+	KMOVW            SI, K1
+	VMOVUPS.Z        (CX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z14, Z3, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
+	VMULPD           Z1, Z16, Z17
+	VCMPPD           $0x12, Z17, Z6, K2
+	VCMPPD           $0x11, Z16, Z8, K3
+	VCMPPD           $0x11, Z9, Z16, K4
+	KANDW            K4, K3, K3
+	VMULPD           Z13, Z15, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z17, Z18
+	VFMADD213PD      Z15, Z12, Z18
+	VMULPD           Z4, Z16, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
+	VMOVAPD          Z16, Z19
+	VFMADD213PD      Z15, Z4, Z19
+	VADDPD           Z15, Z18, Z20
+	VSUBPD           Z18, Z20, Z21
+	VSUBPD           Z21, Z20, Z22
+	VSUBPD           Z22, Z18, Z18
+	VSUBPD           Z21, Z15, Z15
+	VADDPD           Z15, Z18, Z18
+	VSUBPD           Z19, Z18, Z18
+	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VFMADD213PD      Z18, Z15, Z17
+	VADDPD           Z17, Z20, Z15
+	VSUBPD           Z20, Z15, Z20
+	VSUBPD           Z20, Z17, Z17
+	VBLENDMPD        Z0, Z16, K3, Z16
+	VBLENDMPD        Z0, Z15, K3, Z15
+	VBLENDMPD        Z0, Z17, K3, Z17
+	VADDPD           Z17, Z15, Z15
+	VMULPD           Z15, Z15, Z17
+	VMULPD           Z17, Z15, Z18
+	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z17, Z20
+	VFMADD213PD      Z15, Z20, Z18
+	VMULPD           Z17, Z17, Z15
+	VBROADCASTSD     actkernconst<>+6072(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z17, Z20
+	VBROADCASTSD     actkernconst<>+3176(SB), Z19
+	VFMADD213PD      Z2, Z19, Z17
+	VFMADD213PD      Z17, Z20, Z15
+	VADDPD           Z2, Z16, Z16
+	VMULPD           Z11, Z16, Z17
+	VRNDSCALEPD      $0x09, Z17, Z17
+	VFMADD213PD      Z16, Z10, Z17
+	VMULPD           Z1, Z17, Z16
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VMOVAPD          Z5, Z19
+	VFMADD213PD      Z17, Z16, Z19
+	VCMPPD           $0x11, Z19, Z1, K3
+	VBLENDMPD        Z15, Z18, K3, Z15
+	VFMADD213PD      Z2, Z5, Z16
+	VMULPD           Z16, Z15, Z15
+	VMULPD           Z15, Z3, Z15
+	VBLENDMPD        Z7, Z15, K2, Z15
+	VMOVUPS.Z        (DX), K1, Y16
+	VCVTPS2PD        Y16, Z16
+	VMULPD           Z15, Z16, Z16
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z16, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func sinBackwardUsualAVX512Stream(dst []float32, in0 []float32, in1 []float32, w0 float32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
+TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-76
+	MOVSS        w0+72(FP), X0
+	CVTSS2SD     X0, X0
+	MOVSD        X0, (SP)
+	VBROADCASTSD actkernconst<>+104(SB), Z0
+	VBROADCASTSD actkernconst<>+1832(SB), Z1
+	VBROADCASTSD actkernconst<>+224(SB), Z2
+	VBROADCASTSD (SP), Z3
+	VBROADCASTSD actkernconst<>+6136(SB), Z4
+	VBROADCASTSD actkernconst<>+5808(SB), Z5
+	VBROADCASTSD actkernconst<>+5816(SB), Z6
+	VBROADCASTSD actkernconst<>+4544(SB), Z7
+	VBROADCASTSD actkernconst<>+5824(SB), Z8
+	VBROADCASTSD actkernconst<>+4560(SB), Z9
+	VBROADCASTSD actkernconst<>+6120(SB), Z10
+	VBROADCASTSD actkernconst<>+6128(SB), Z11
+	VBROADCASTSD actkernconst<>+6112(SB), Z12
+	VBROADCASTSD actkernconst<>+6016(SB), Z13
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
+
+loop:
+	CMPQ             BX, $0x00000010
+	JB               single
+	VCVTPS2PD        (CX), Z14
+	VCVTPS2PD        32(CX), Z15
+	VMULPD           Z14, Z3, Z16
+	VMULPD           Z15, Z3, Z17
+	VANDPD.BCST      actkernconst<>+1632(SB), Z16, Z18
+	VANDPD.BCST      actkernconst<>+1632(SB), Z17, Z19
+	VMULPD           Z1, Z18, Z20
+	VMULPD           Z1, Z19, Z21
+	VCMPPD           $0x12, Z20, Z6, K2
+	VCMPPD           $0x12, Z21, Z6, K3
+	VCMPPD           $0x11, Z18, Z8, K4
+	VCMPPD           $0x11, Z19, Z8, K5
+	VCMPPD           $0x11, Z9, Z18, K6
+	VCMPPD           $0x11, Z9, Z19, K7
+	KANDW            K6, K4, K4
+	KANDW            K7, K5, K5
+	VMULPD           Z13, Z16, Z18
+	VMULPD           Z13, Z17, Z19
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VRNDSCALEPD      $0x08, Z19, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z21
+	VMOVAPD          Z20, Z22
+	VFMADD213PD      Z16, Z12, Z22
+	VMOVAPD          Z21, Z16
+	VFMADD213PD      Z17, Z12, Z16
+	VMULPD           Z4, Z18, Z17
+	VMULPD           Z4, Z19, Z23
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
+	VMOVAPD          Z18, Z24
+	VFMADD213PD      Z17, Z4, Z24
+	VMOVAPD          Z19, Z25
+	VFMADD213PD      Z23, Z4, Z25
+	VADDPD           Z17, Z22, Z26
+	VADDPD           Z23, Z16, Z27
+	VSUBPD           Z22, Z26, Z28
+	VSUBPD           Z16, Z27, Z29
+	VSUBPD           Z28, Z26, Z30
+	VSUBPD           Z29, Z27, Z31
+	VSUBPD           Z30, Z22, Z22
+	VSUBPD           Z31, Z16, Z16
+	VSUBPD           Z28, Z17, Z17
+	VSUBPD           Z29, Z23, Z23
+	VADDPD           Z17, Z22, Z22
+	VADDPD           Z23, Z16, Z16
+	VSUBPD           Z24, Z22, Z22
+	VSUBPD           Z25, Z16, Z16
+	VBROADCASTSD     actkernconst<>+6024(SB), Z17
+	VFMADD213PD      Z22, Z17, Z20
+	VBROADCASTSD     actkernconst<>+6024(SB), Z17
+	VFMADD213PD      Z16, Z17, Z21
+	VADDPD           Z20, Z26, Z16
+	VADDPD           Z21, Z27, Z17
+	VSUBPD           Z26, Z16, Z26
+	VSUBPD           Z27, Z17, Z27
+	VSUBPD           Z26, Z20, Z20
+	VSUBPD           Z27, Z21, Z21
+	VBLENDMPD        Z0, Z18, K4, Z18
+	VBLENDMPD        Z0, Z19, K5, Z19
+	VBLENDMPD        Z0, Z16, K4, Z16
+	VBLENDMPD        Z0, Z17, K5, Z17
+	VBLENDMPD        Z0, Z20, K4, Z20
+	VBLENDMPD        Z0, Z21, K5, Z21
+	VADDPD           Z20, Z16, Z16
+	VADDPD           Z21, Z17, Z17
+	VMULPD           Z16, Z16, Z20
+	VMULPD           Z17, Z17, Z21
+	VMULPD           Z20, Z16, Z22
+	VMULPD           Z21, Z17, Z23
+	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VMOVAPD          Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VMOVAPD          Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z21, Z26
+	VFMADD213PD      Z16, Z25, Z22
+	VFMADD213PD      Z17, Z26, Z23
+	VMULPD           Z20, Z20, Z16
+	VMULPD           Z21, Z21, Z17
+	VBROADCASTSD     actkernconst<>+6072(SB), Z24
+	VMOVAPD          Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6072(SB), Z24
+	VMOVAPD          Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z21, Z26
+	VBROADCASTSD     actkernconst<>+3176(SB), Z24
+	VFMADD213PD      Z2, Z24, Z20
+	VBROADCASTSD     actkernconst<>+3176(SB), Z24
+	VFMADD213PD      Z2, Z24, Z21
+	VFMADD213PD      Z20, Z25, Z16
+	VFMADD213PD      Z21, Z26, Z17
+	VADDPD           Z2, Z18, Z18
+	VADDPD           Z2, Z19, Z19
+	VMULPD           Z11, Z18, Z20
+	VMULPD           Z11, Z19, Z21
+	VRNDSCALEPD      $0x09, Z20, Z20
+	VRNDSCALEPD      $0x09, Z21, Z21
+	VFMADD213PD      Z18, Z10, Z20
+	VFMADD213PD      Z19, Z10, Z21
+	VMULPD           Z1, Z20, Z18
+	VMULPD           Z1, Z21, Z19
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VRNDSCALEPD      $0x09, Z19, Z19
+	VMOVAPD          Z5, Z24
+	VFMADD213PD      Z20, Z18, Z24
+	VMOVAPD          Z5, Z20
+	VFMADD213PD      Z21, Z19, Z20
+	VCMPPD           $0x11, Z24, Z1, K4
+	VCMPPD           $0x11, Z20, Z1, K5
+	VBLENDMPD        Z16, Z22, K4, Z16
+	VBLENDMPD        Z17, Z23, K5, Z17
+	VFMADD213PD      Z2, Z5, Z18
+	VFMADD213PD      Z2, Z5, Z19
+	VMULPD           Z18, Z16, Z16
+	VMULPD           Z19, Z17, Z17
+	VMULPD           Z16, Z3, Z16
+	VMULPD           Z17, Z3, Z17
+	VBLENDMPD        Z7, Z16, K2, Z16
+	VBLENDMPD        Z7, Z17, K3, Z17
+	VCVTPS2PD        (DX), Z18
+	VCVTPS2PD        32(DX), Z19
+	VMULPD           Z16, Z18, Z18
+	VMULPD           Z17, Z19, Z19
+	VCMPPD           $0x03, Z14, Z14, K2
+	VCMPPD           $0x03, Z15, Z15, K3
+	VBLENDMPD        Z14, Z18, K2, Z14
+	VBLENDMPD        Z15, Z19, K3, Z15
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, (AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVNTPS         Y15, 32(AX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	ADDQ             $0x00000040, DX
+	SUBQ             $0x00000010, BX
+	JMP              loop
+
+single:
+	CMPQ             BX, $0x00000008
+	JB               tail
+	VCVTPS2PD        (CX), Z14
+	VMULPD           Z14, Z3, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
+	VMULPD           Z1, Z16, Z17
+	VCMPPD           $0x12, Z17, Z6, K2
+	VCMPPD           $0x11, Z16, Z8, K3
+	VCMPPD           $0x11, Z9, Z16, K4
+	KANDW            K4, K3, K3
+	VMULPD           Z13, Z15, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z17, Z18
+	VFMADD213PD      Z15, Z12, Z18
+	VMULPD           Z4, Z16, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
+	VMOVAPD          Z16, Z19
+	VFMADD213PD      Z15, Z4, Z19
+	VADDPD           Z15, Z18, Z20
+	VSUBPD           Z18, Z20, Z21
+	VSUBPD           Z21, Z20, Z22
+	VSUBPD           Z22, Z18, Z18
+	VSUBPD           Z21, Z15, Z15
+	VADDPD           Z15, Z18, Z18
+	VSUBPD           Z19, Z18, Z18
+	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VFMADD213PD      Z18, Z15, Z17
+	VADDPD           Z17, Z20, Z15
+	VSUBPD           Z20, Z15, Z20
+	VSUBPD           Z20, Z17, Z17
+	VBLENDMPD        Z0, Z16, K3, Z16
+	VBLENDMPD        Z0, Z15, K3, Z15
+	VBLENDMPD        Z0, Z17, K3, Z17
+	VADDPD           Z17, Z15, Z15
+	VMULPD           Z15, Z15, Z17
+	VMULPD           Z17, Z15, Z18
+	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z17, Z20
+	VFMADD213PD      Z15, Z20, Z18
+	VMULPD           Z17, Z17, Z15
+	VBROADCASTSD     actkernconst<>+6072(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z17, Z20
+	VBROADCASTSD     actkernconst<>+3176(SB), Z19
+	VFMADD213PD      Z2, Z19, Z17
+	VFMADD213PD      Z17, Z20, Z15
+	VADDPD           Z2, Z16, Z16
+	VMULPD           Z11, Z16, Z17
+	VRNDSCALEPD      $0x09, Z17, Z17
+	VFMADD213PD      Z16, Z10, Z17
+	VMULPD           Z1, Z17, Z16
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VMOVAPD          Z5, Z19
+	VFMADD213PD      Z17, Z16, Z19
+	VCMPPD           $0x11, Z19, Z1, K3
+	VBLENDMPD        Z15, Z18, K3, Z15
+	VFMADD213PD      Z2, Z5, Z16
+	VMULPD           Z16, Z15, Z15
+	VMULPD           Z15, Z3, Z15
+	VBLENDMPD        Z7, Z15, K2, Z15
+	VCVTPS2PD        (DX), Z16
+	VMULPD           Z15, Z16, Z16
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z16, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, (AX)
+	ADDQ             $0x00000020, AX
+	ADDQ             $0x00000020, CX
+	ADDQ             $0x00000020, DX
+	SUBQ             $0x00000008, BX
+	JMP              single
+
+tail:
+	TESTQ            BX, BX
+	JZ               done
+	MOVL             $-1, SI
+	BZHIL            BX, SI, SI
+	KMOVW            SI, K1
+	VMOVUPS.Z        (CX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z14, Z3, Z15
+	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
+	VMULPD           Z1, Z16, Z17
+	VCMPPD           $0x12, Z17, Z6, K2
+	VCMPPD           $0x11, Z16, Z8, K3
+	VCMPPD           $0x11, Z9, Z16, K4
+	KANDW            K4, K3, K3
+	VMULPD           Z13, Z15, Z16
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z17, Z18
+	VFMADD213PD      Z15, Z12, Z18
+	VMULPD           Z4, Z16, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
+	VMOVAPD          Z16, Z19
+	VFMADD213PD      Z15, Z4, Z19
+	VADDPD           Z15, Z18, Z20
+	VSUBPD           Z18, Z20, Z21
+	VSUBPD           Z21, Z20, Z22
+	VSUBPD           Z22, Z18, Z18
+	VSUBPD           Z21, Z15, Z15
+	VADDPD           Z15, Z18, Z18
+	VSUBPD           Z19, Z18, Z18
+	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VFMADD213PD      Z18, Z15, Z17
+	VADDPD           Z17, Z20, Z15
+	VSUBPD           Z20, Z15, Z20
+	VSUBPD           Z20, Z17, Z17
+	VBLENDMPD        Z0, Z16, K3, Z16
+	VBLENDMPD        Z0, Z15, K3, Z15
+	VBLENDMPD        Z0, Z17, K3, Z17
+	VADDPD           Z17, Z15, Z15
+	VMULPD           Z15, Z15, Z17
+	VMULPD           Z17, Z15, Z18
+	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6048(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6064(SB), Z17, Z20
+	VFMADD213PD      Z15, Z20, Z18
+	VMULPD           Z17, Z17, Z15
+	VBROADCASTSD     actkernconst<>+6072(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6088(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6096(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6104(SB), Z17, Z20
+	VBROADCASTSD     actkernconst<>+3176(SB), Z19
+	VFMADD213PD      Z2, Z19, Z17
+	VFMADD213PD      Z17, Z20, Z15
+	VADDPD           Z2, Z16, Z16
+	VMULPD           Z11, Z16, Z17
+	VRNDSCALEPD      $0x09, Z17, Z17
+	VFMADD213PD      Z16, Z10, Z17
+	VMULPD           Z1, Z17, Z16
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VMOVAPD          Z5, Z19
+	VFMADD213PD      Z17, Z16, Z19
+	VCMPPD           $0x11, Z19, Z1, K3
+	VBLENDMPD        Z15, Z18, K3, Z15
+	VFMADD213PD      Z2, Z5, Z16
+	VMULPD           Z16, Z15, Z15
+	VMULPD           Z15, Z3, Z15
+	VBLENDMPD        Z7, Z15, K2, Z15
+	VMOVUPS.Z        (DX), K1, Y16
+	VCVTPS2PD        Y16, Z16
+	VMULPD           Z15, Z16, Z16
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z16, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
+
+done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func sinBackwardUsualAVX2(dst []float32, in0 []float32, in1 []float32, w0 float32)
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·sinBackwardUsualAVX2(SB), NOSPLIT, $32-76
+	MOVSS        w0+72(FP), X0
+	CVTSS2SD     X0, X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	VMOVUPD      actkernconst<>+1248(SB), Y0
+	VMOVUPD      actkernconst<>+3136(SB), Y1
+	VMOVUPD      actkernconst<>+768(SB), Y2
+	VMOVUPD      (SP), Y3
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
+
+single:
+	CMPQ        BX, $0x00000004
+	JB          tail
+	VCVTPS2PD   (CX), Y4
+	VMULPD      Y4, Y3, Y5
+	VANDPD      actkernconst<>+384(SB), Y5, Y6
+	VMULPD      Y1, Y6, Y7
+	VMOVUPD     actkernconst<>+6880(SB), Y8
+	VCMPPD      $0x12, Y7, Y8, Y7
+	VMOVUPD     actkernconst<>+6912(SB), Y8
+	VCMPPD      $0x11, Y6, Y8, Y9
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
+	VANDPD      Y6, Y9, Y9
+	VMULPD      actkernconst<>+7680(SB), Y5, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VXORPD      actkernconst<>+256(SB), Y6, Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD Y5, Y10, Y11
+	VMULPD      actkernconst<>+6400(SB), Y6, Y5
+	VXORPD      actkernconst<>+256(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6400(SB), Y10
+	VMOVAPD     Y6, Y12
+	VFMADD213PD Y5, Y10, Y12
+	VADDPD      Y5, Y11, Y10
+	VSUBPD      Y11, Y10, Y13
+	VSUBPD      Y13, Y10, Y14
+	VSUBPD      Y14, Y11, Y11
+	VSUBPD      Y13, Y5, Y5
+	VADDPD      Y5, Y11, Y11
+	VSUBPD      Y12, Y11, Y11
+	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VFMADD213PD Y11, Y5, Y8
+	VADDPD      Y8, Y10, Y5
+	VSUBPD      Y10, Y5, Y10
+	VSUBPD      Y10, Y8, Y8
+	VBLENDVPD   Y9, Y0, Y6, Y6
+	VBLENDVPD   Y9, Y0, Y5, Y5
+	VBLENDVPD   Y9, Y0, Y8, Y9
+	VADDPD      Y9, Y5, Y5
+	VMULPD      Y5, Y5, Y8
+	VMULPD      Y8, Y5, Y9
+	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7840(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7872(SB), Y8, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VMULPD      Y8, Y8, Y5
+	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+8000(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+8032(SB), Y8, Y11
+	VMOVUPD     actkernconst<>+3552(SB), Y10
+	VFMADD213PD Y2, Y10, Y8
+	VFMADD213PD Y8, Y11, Y5
+	VADDPD      Y2, Y6, Y6
+	VMULPD      actkernconst<>+6368(SB), Y6, Y8
+	VROUNDPD    $0x09, Y8, Y8
+	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VFMADD213PD Y6, Y10, Y8
+	VMULPD      Y1, Y8, Y6
+	VROUNDPD    $0x09, Y6, Y6
+	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVAPD     Y6, Y11
+	VFMADD213PD Y8, Y10, Y11
+	VCMPPD      $0x11, Y11, Y1, Y11
+	VBLENDVPD   Y11, Y5, Y9, Y11
+	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VFMADD213PD Y2, Y5, Y6
+	VMULPD      Y6, Y11, Y11
+	VMULPD      Y11, Y3, Y11
+	VBLENDVPD   Y7, actkernconst<>+4928(SB), Y11, Y7
+	VCVTPS2PD   (DX), Y5
+	VMULPD      Y7, Y5, Y5
+	VCMPPD      $0x03, Y4, Y4, Y6
+	VBLENDVPD   Y6, Y4, Y5, Y6
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, (AX)
+	ADDQ        $0x00000010, AX
+	ADDQ        $0x00000010, CX
+	ADDQ        $0x00000010, DX
+	SUBQ        $0x00000004, BX
+	JMP         single
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	LEAQ        actkernconst<>+1408(SB), SI
+	NEGQ        BX
+	VMOVDQU     32(SI)(BX*4), X15
+	VMASKMOVPS  (CX), X15, X4
+	VCVTPS2PD   X4, Y4
+	VMULPD      Y4, Y3, Y5
+	VANDPD      actkernconst<>+384(SB), Y5, Y6
+	VMULPD      Y1, Y6, Y7
+	VMOVUPD     actkernconst<>+6880(SB), Y8
+	VCMPPD      $0x12, Y7, Y8, Y7
+	VMOVUPD     actkernconst<>+6912(SB), Y8
+	VCMPPD      $0x11, Y6, Y8, Y9
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
+	VANDPD      Y6, Y9, Y9
+	VMULPD      actkernconst<>+7680(SB), Y5, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VXORPD      actkernconst<>+256(SB), Y6, Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD Y5, Y10, Y11
+	VMULPD      actkernconst<>+6400(SB), Y6, Y5
+	VXORPD      actkernconst<>+256(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6400(SB), Y10
+	VMOVAPD     Y6, Y12
+	VFMADD213PD Y5, Y10, Y12
+	VADDPD      Y5, Y11, Y10
+	VSUBPD      Y11, Y10, Y13
+	VSUBPD      Y13, Y10, Y14
+	VSUBPD      Y14, Y11, Y11
+	VSUBPD      Y13, Y5, Y5
+	VADDPD      Y5, Y11, Y11
+	VSUBPD      Y12, Y11, Y11
+	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VFMADD213PD Y11, Y5, Y8
+	VADDPD      Y8, Y10, Y5
+	VSUBPD      Y10, Y5, Y10
+	VSUBPD      Y10, Y8, Y8
+	VBLENDVPD   Y9, Y0, Y6, Y6
+	VBLENDVPD   Y9, Y0, Y5, Y5
+	VBLENDVPD   Y9, Y0, Y8, Y9
+	VADDPD      Y9, Y5, Y5
+	VMULPD      Y5, Y5, Y8
+	VMULPD      Y8, Y5, Y9
+	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7840(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7872(SB), Y8, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VMULPD      Y8, Y8, Y5
+	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+8000(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+8032(SB), Y8, Y11
+	VMOVUPD     actkernconst<>+3552(SB), Y10
+	VFMADD213PD Y2, Y10, Y8
+	VFMADD213PD Y8, Y11, Y5
+	VADDPD      Y2, Y6, Y6
+	VMULPD      actkernconst<>+6368(SB), Y6, Y8
+	VROUNDPD    $0x09, Y8, Y8
+	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VFMADD213PD Y6, Y10, Y8
+	VMULPD      Y1, Y8, Y6
+	VROUNDPD    $0x09, Y6, Y6
+	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVAPD     Y6, Y11
+	VFMADD213PD Y8, Y10, Y11
+	VCMPPD      $0x11, Y11, Y1, Y11
+	VBLENDVPD   Y11, Y5, Y9, Y11
+	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VFMADD213PD Y2, Y5, Y6
+	VMULPD      Y6, Y11, Y11
+	VMULPD      Y11, Y3, Y11
+	VBLENDVPD   Y7, actkernconst<>+4928(SB), Y11, Y7
+	VMASKMOVPS  (DX), X15, X5
+	VCVTPS2PD   X5, Y5
+	VMULPD      Y7, Y5, Y5
+	VCMPPD      $0x03, Y4, Y4, Y6
+	VBLENDVPD   Y6, Y4, Y5, Y6
+	VCVTPD2PSY  Y6, X6
+	VMASKMOVPS  X6, X15, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func sinBackwardUsualAVX2Stream(dst []float32, in0 []float32, in1 []float32, w0 float32)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
+TEXT ·sinBackwardUsualAVX2Stream(SB), NOSPLIT, $32-76
+	MOVSS        w0+72(FP), X0
+	CVTSS2SD     X0, X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	VMOVUPD      actkernconst<>+1248(SB), Y0
+	VMOVUPD      actkernconst<>+3136(SB), Y1
+	VMOVUPD      actkernconst<>+768(SB), Y2
+	VMOVUPD      (SP), Y3
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
+
+single:
+	CMPQ        BX, $0x00000004
+	JB          tail
+	VCVTPS2PD   (CX), Y4
+	VMULPD      Y4, Y3, Y5
+	VANDPD      actkernconst<>+384(SB), Y5, Y6
+	VMULPD      Y1, Y6, Y7
+	VMOVUPD     actkernconst<>+6880(SB), Y8
+	VCMPPD      $0x12, Y7, Y8, Y7
+	VMOVUPD     actkernconst<>+6912(SB), Y8
+	VCMPPD      $0x11, Y6, Y8, Y9
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
+	VANDPD      Y6, Y9, Y9
+	VMULPD      actkernconst<>+7680(SB), Y5, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VXORPD      actkernconst<>+256(SB), Y6, Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD Y5, Y10, Y11
+	VMULPD      actkernconst<>+6400(SB), Y6, Y5
+	VXORPD      actkernconst<>+256(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6400(SB), Y10
+	VMOVAPD     Y6, Y12
+	VFMADD213PD Y5, Y10, Y12
+	VADDPD      Y5, Y11, Y10
+	VSUBPD      Y11, Y10, Y13
+	VSUBPD      Y13, Y10, Y14
+	VSUBPD      Y14, Y11, Y11
+	VSUBPD      Y13, Y5, Y5
+	VADDPD      Y5, Y11, Y11
+	VSUBPD      Y12, Y11, Y11
+	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VFMADD213PD Y11, Y5, Y8
+	VADDPD      Y8, Y10, Y5
+	VSUBPD      Y10, Y5, Y10
+	VSUBPD      Y10, Y8, Y8
+	VBLENDVPD   Y9, Y0, Y6, Y6
+	VBLENDVPD   Y9, Y0, Y5, Y5
+	VBLENDVPD   Y9, Y0, Y8, Y9
+	VADDPD      Y9, Y5, Y5
+	VMULPD      Y5, Y5, Y8
+	VMULPD      Y8, Y5, Y9
+	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7840(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7872(SB), Y8, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VMULPD      Y8, Y8, Y5
+	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+8000(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+8032(SB), Y8, Y11
+	VMOVUPD     actkernconst<>+3552(SB), Y10
+	VFMADD213PD Y2, Y10, Y8
+	VFMADD213PD Y8, Y11, Y5
+	VADDPD      Y2, Y6, Y6
+	VMULPD      actkernconst<>+6368(SB), Y6, Y8
+	VROUNDPD    $0x09, Y8, Y8
+	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VFMADD213PD Y6, Y10, Y8
+	VMULPD      Y1, Y8, Y6
+	VROUNDPD    $0x09, Y6, Y6
+	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVAPD     Y6, Y11
+	VFMADD213PD Y8, Y10, Y11
+	VCMPPD      $0x11, Y11, Y1, Y11
+	VBLENDVPD   Y11, Y5, Y9, Y11
+	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VFMADD213PD Y2, Y5, Y6
+	VMULPD      Y6, Y11, Y11
+	VMULPD      Y11, Y3, Y11
+	VBLENDVPD   Y7, actkernconst<>+4928(SB), Y11, Y7
+	VCVTPS2PD   (DX), Y5
+	VMULPD      Y7, Y5, Y5
+	VCMPPD      $0x03, Y4, Y4, Y6
+	VBLENDVPD   Y6, Y4, Y5, Y6
+	VCVTPD2PSY  Y6, X6
+	VMOVNTPS    X6, (AX)
+	ADDQ        $0x00000010, AX
+	ADDQ        $0x00000010, CX
+	ADDQ        $0x00000010, DX
+	SUBQ        $0x00000004, BX
+	JMP         single
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	LEAQ        actkernconst<>+1408(SB), SI
+	NEGQ        BX
+	VMOVDQU     32(SI)(BX*4), X15
+	VMASKMOVPS  (CX), X15, X4
+	VCVTPS2PD   X4, Y4
+	VMULPD      Y4, Y3, Y5
+	VANDPD      actkernconst<>+384(SB), Y5, Y6
+	VMULPD      Y1, Y6, Y7
+	VMOVUPD     actkernconst<>+6880(SB), Y8
+	VCMPPD      $0x12, Y7, Y8, Y7
+	VMOVUPD     actkernconst<>+6912(SB), Y8
+	VCMPPD      $0x11, Y6, Y8, Y9
+	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
+	VANDPD      Y6, Y9, Y9
+	VMULPD      actkernconst<>+7680(SB), Y5, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VXORPD      actkernconst<>+256(SB), Y6, Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD Y5, Y10, Y11
+	VMULPD      actkernconst<>+6400(SB), Y6, Y5
+	VXORPD      actkernconst<>+256(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6400(SB), Y10
+	VMOVAPD     Y6, Y12
+	VFMADD213PD Y5, Y10, Y12
+	VADDPD      Y5, Y11, Y10
+	VSUBPD      Y11, Y10, Y13
+	VSUBPD      Y13, Y10, Y14
+	VSUBPD      Y14, Y11, Y11
+	VSUBPD      Y13, Y5, Y5
+	VADDPD      Y5, Y11, Y11
+	VSUBPD      Y12, Y11, Y11
+	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VFMADD213PD Y11, Y5, Y8
+	VADDPD      Y8, Y10, Y5
+	VSUBPD      Y10, Y5, Y10
+	VSUBPD      Y10, Y8, Y8
+	VBLENDVPD   Y9, Y0, Y6, Y6
+	VBLENDVPD   Y9, Y0, Y5, Y5
+	VBLENDVPD   Y9, Y0, Y8, Y9
+	VADDPD      Y9, Y5, Y5
+	VMULPD      Y5, Y5, Y8
+	VMULPD      Y8, Y5, Y9
+	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7840(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7872(SB), Y8, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VMULPD      Y8, Y8, Y5
+	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+8000(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+8032(SB), Y8, Y11
+	VMOVUPD     actkernconst<>+3552(SB), Y10
+	VFMADD213PD Y2, Y10, Y8
+	VFMADD213PD Y8, Y11, Y5
+	VADDPD      Y2, Y6, Y6
+	VMULPD      actkernconst<>+6368(SB), Y6, Y8
+	VROUNDPD    $0x09, Y8, Y8
+	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VFMADD213PD Y6, Y10, Y8
+	VMULPD      Y1, Y8, Y6
+	VROUNDPD    $0x09, Y6, Y6
+	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVAPD     Y6, Y11
+	VFMADD213PD Y8, Y10, Y11
+	VCMPPD      $0x11, Y11, Y1, Y11
+	VBLENDVPD   Y11, Y5, Y9, Y11
+	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VFMADD213PD Y2, Y5, Y6
+	VMULPD      Y6, Y11, Y11
+	VMULPD      Y11, Y3, Y11
+	VBLENDVPD   Y7, actkernconst<>+4928(SB), Y11, Y7
+	VMASKMOVPS  (DX), X15, X5
+	VCVTPS2PD   X5, Y5
+	VMULPD      Y7, Y5, Y5
+	VCMPPD      $0x03, Y4, Y4, Y6
+	VBLENDVPD   Y6, Y4, Y5, Y6
+	VCVTPD2PSY  Y6, X6
+	VMASKMOVPS  X6, X15, (AX)
+
+done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func sinBackwardRareAVX512(acc *[16]float64, in0 []float32, in1 []float32, w0 float32)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
+TEXT ·sinBackwardRareAVX512(SB), NOSPLIT, $8-60
+	MOVSS        w0+56(FP), X0
+	CVTSS2SD     X0, X0
+	MOVSD        X0, (SP)
+	VBROADCASTSD (SP), Z0
+	VBROADCASTSD actkernconst<>+5824(SB), Z1
+	VBROADCASTSD actkernconst<>+4560(SB), Z2
+	VBROADCASTSD actkernconst<>+224(SB), Z3
+	VBROADCASTSD actkernconst<>+104(SB), Z4
+	MOVQ         acc+0(FP), AX
+	VMOVUPD      (AX), Z31
+	MOVQ         in0_base+8(FP), CX
+	MOVQ         in1_base+32(FP), DX
+	MOVQ         in0_len+16(FP), BX
+
+loop:
+	CMPQ        BX, $0x00000018
+	JB          single
+	VCVTPS2PD   (CX), Z5
+	VCVTPS2PD   32(CX), Z6
+	VCVTPS2PD   64(CX), Z7
+	VMULPD      Z5, Z0, Z5
+	VMULPD      Z6, Z0, Z6
+	VMULPD      Z7, Z0, Z7
+	VANDPD.BCST actkernconst<>+1632(SB), Z5, Z5
+	VANDPD.BCST actkernconst<>+1632(SB), Z6, Z6
+	VANDPD.BCST actkernconst<>+1632(SB), Z7, Z7
+	VCMPPD      $0x11, Z5, Z1, K2
+	VCMPPD      $0x11, Z6, Z1, K3
+	VCMPPD      $0x11, Z7, Z1, K4
+	VCMPPD      $0x11, Z2, Z5, K5
+	VCMPPD      $0x11, Z2, Z6, K6
+	VCMPPD      $0x11, Z2, Z7, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VBLENDMPD   Z3, Z4, K2, Z5
+	VBLENDMPD   Z3, Z4, K3, Z6
+	VBLENDMPD   Z3, Z4, K4, Z7
+	VCMPPD      $0x07, Z5, Z5, K2
+	VCMPPD      $0x16, Z5, Z6, K2, K2
+	VMOVAPD     Z6, K2, Z5
+	VCMPPD      $0x07, Z5, Z5, K2
+	VCMPPD      $0x16, Z5, Z7, K2, K2
+	VMOVAPD     Z7, K2, Z5
+	VCMPPD      $0x07, Z31, Z31, K2
+	VCMPPD      $0x16, Z31, Z5, K2, K2
+	VMOVAPD     Z5, K2, Z31
+	ADDQ        $0x00000060, CX
+	ADDQ        $0x00000060, DX
+	SUBQ        $0x00000018, BX
+	JMP         loop
+
+single:
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z5
+	VMULPD      Z5, Z0, Z5
+	VANDPD.BCST actkernconst<>+1632(SB), Z5, Z5
+	VCMPPD      $0x11, Z5, Z1, K2
+	VCMPPD      $0x11, Z2, Z5, K3
+	KANDW       K3, K2, K2
+	VBLENDMPD   Z3, Z4, K2, Z5
+	VCMPPD      $0x07, Z31, Z31, K2
+	VCMPPD      $0x16, Z31, Z5, K2, K2
+	VMOVAPD     Z5, K2, Z31
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, DX
+	BZHIL       BX, DX, DX
+	KMOVW       DX, K1
+	VMOVUPS.Z   (CX), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VMULPD      Z5, Z0, Z5
+	VANDPD.BCST actkernconst<>+1632(SB), Z5, Z5
+	VCMPPD      $0x11, Z5, Z1, K2
+	VCMPPD      $0x11, Z2, Z5, K3
+	KANDW       K3, K2, K2
+	VBLENDMPD   Z3, Z4, K2, Z5
+	VCMPPD      $0x07, Z31, Z31, K1, K2
+	VCMPPD      $0x16, Z31, Z5, K2, K2
+	VMOVAPD     Z5, K2, Z31
+
+done:
+	VMOVUPD Z31, (AX)
+	VZEROUPPER
+	RET
+
+// func sinBackwardRareAVX2(acc *[16]float64, in0 []float32, in1 []float32, w0 float32)
+// Requires: AVX, AVX2, SSE, SSE2
+TEXT ·sinBackwardRareAVX2(SB), NOSPLIT, $32-60
+	MOVSS        w0+56(FP), X0
+	CVTSS2SD     X0, X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, (SP)
+	VMOVUPD      (SP), Y0
+	VMOVUPD      actkernconst<>+6912(SB), Y1
+	VMOVUPD      actkernconst<>+4992(SB), Y2
+	VMOVUPD      actkernconst<>+768(SB), Y3
+	VMOVUPD      actkernconst<>+1248(SB), Y4
+	MOVQ         acc+0(FP), AX
+	VMOVUPD      (AX), Y13
+	VMOVUPD      32(AX), Y14
+	MOVQ         in0_base+8(FP), CX
+	MOVQ         in1_base+32(FP), DX
+	MOVQ         in0_len+16(FP), BX
+
+loop:
+	CMPQ      BX, $0x00000010
+	JB        single
+	VCVTPS2PD (CX), Y5
+	VCVTPS2PD 16(CX), Y6
+	VCVTPS2PD 32(CX), Y7
+	VCVTPS2PD 48(CX), Y8
+	VMULPD    Y5, Y0, Y5
+	VMULPD    Y6, Y0, Y6
+	VMULPD    Y7, Y0, Y7
+	VMULPD    Y8, Y0, Y8
+	VANDPD    actkernconst<>+384(SB), Y5, Y5
+	VANDPD    actkernconst<>+384(SB), Y6, Y6
+	VANDPD    actkernconst<>+384(SB), Y7, Y7
+	VANDPD    actkernconst<>+384(SB), Y8, Y8
+	VCMPPD    $0x11, Y5, Y1, Y9
+	VCMPPD    $0x11, Y6, Y1, Y10
+	VCMPPD    $0x11, Y7, Y1, Y11
+	VCMPPD    $0x11, Y8, Y1, Y12
+	VCMPPD    $0x11, Y2, Y5, Y5
+	VCMPPD    $0x11, Y2, Y6, Y6
+	VCMPPD    $0x11, Y2, Y7, Y7
+	VCMPPD    $0x11, Y2, Y8, Y8
+	VANDPD    Y5, Y9, Y9
+	VANDPD    Y6, Y10, Y10
+	VANDPD    Y7, Y11, Y11
+	VANDPD    Y8, Y12, Y12
+	VBLENDVPD Y9, Y3, Y4, Y9
+	VBLENDVPD Y10, Y3, Y4, Y10
+	VBLENDVPD Y11, Y3, Y4, Y11
+	VBLENDVPD Y12, Y3, Y4, Y12
+	VCMPPD    $0x16, Y9, Y11, Y5
+	VCMPPD    $0x07, Y9, Y9, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y11, Y9, Y9
+	VCMPPD    $0x16, Y13, Y9, Y5
+	VCMPPD    $0x07, Y13, Y13, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y9, Y13, Y13
+	VCMPPD    $0x16, Y10, Y12, Y5
+	VCMPPD    $0x07, Y10, Y10, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y12, Y10, Y10
+	VCMPPD    $0x16, Y14, Y10, Y5
+	VCMPPD    $0x07, Y14, Y14, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y10, Y14, Y14
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000010, BX
+	JMP       loop
+
+single:
+	CMPQ      BX, $0x00000008
+	JB        tail
+	VCVTPS2PD (CX), Y5
+	VCVTPS2PD 16(CX), Y6
+	VMULPD    Y5, Y0, Y5
+	VMULPD    Y6, Y0, Y6
+	VANDPD    actkernconst<>+384(SB), Y5, Y5
+	VANDPD    actkernconst<>+384(SB), Y6, Y6
+	VCMPPD    $0x11, Y5, Y1, Y7
+	VCMPPD    $0x11, Y6, Y1, Y8
+	VCMPPD    $0x11, Y2, Y5, Y5
+	VCMPPD    $0x11, Y2, Y6, Y6
+	VANDPD    Y5, Y7, Y7
+	VANDPD    Y6, Y8, Y8
+	VBLENDVPD Y7, Y3, Y4, Y7
+	VBLENDVPD Y8, Y3, Y4, Y8
+	VCMPPD    $0x16, Y13, Y7, Y5
+	VCMPPD    $0x07, Y13, Y13, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y7, Y13, Y13
+	VCMPPD    $0x16, Y14, Y8, Y5
+	VCMPPD    $0x07, Y14, Y14, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y8, Y14, Y14
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	SUBQ      $0x00000008, BX
+	JMP       single
+
+tail:
+	TESTQ      BX, BX
+	JZ         done
+	CMPQ       BX, $0x00000004
+	JB         masked0
+	VCVTPS2PD  (CX), Y5
+	VMULPD     Y5, Y0, Y5
+	VANDPD     actkernconst<>+384(SB), Y5, Y5
+	VCMPPD     $0x11, Y5, Y1, Y6
+	VCMPPD     $0x11, Y2, Y5, Y5
+	VANDPD     Y5, Y6, Y6
+	VBLENDVPD  Y6, Y3, Y4, Y6
+	VCMPPD     $0x16, Y13, Y6, Y5
+	VCMPPD     $0x07, Y13, Y13, Y7
+	VANDPD     Y7, Y5, Y5
+	VBLENDVPD  Y5, Y6, Y13, Y13
+	ADDQ       $0x00000010, CX
+	ADDQ       $0x00000010, DX
+	SUBQ       $0x00000004, BX
+	TESTQ      BX, BX
+	JZ         done
+	LEAQ       actkernconst<>+1408(SB), DX
+	NEGQ       BX
+	VMOVDQU    32(DX)(BX*4), X15
+	VMASKMOVPS (CX), X15, X5
+	VCVTPS2PD  X5, Y5
+	VMULPD     Y5, Y0, Y5
+	VANDPD     actkernconst<>+384(SB), Y5, Y5
+	VCMPPD     $0x11, Y5, Y1, Y6
+	VCMPPD     $0x11, Y2, Y5, Y5
+	VANDPD     Y5, Y6, Y6
+	VBLENDVPD  Y6, Y3, Y4, Y6
+	VCMPPD     $0x16, Y14, Y6, Y5
+	VCMPPD     $0x07, Y14, Y14, Y7
+	VANDPD     Y7, Y5, Y5
+	VPMOVSXDQ  X15, Y7
+	VANDPD     Y7, Y5, Y5
+	VBLENDVPD  Y5, Y6, Y14, Y14
+	JMP        done
+
+masked0:
+	LEAQ       actkernconst<>+1408(SB), DX
+	NEGQ       BX
+	VMOVDQU    32(DX)(BX*4), X15
+	VMASKMOVPS (CX), X15, X5
+	VCVTPS2PD  X5, Y5
+	VMULPD     Y5, Y0, Y5
+	VANDPD     actkernconst<>+384(SB), Y5, Y5
+	VCMPPD     $0x11, Y5, Y1, Y6
+	VCMPPD     $0x11, Y2, Y5, Y5
+	VANDPD     Y5, Y6, Y6
+	VBLENDVPD  Y6, Y3, Y4, Y6
+	VCMPPD     $0x16, Y13, Y6, Y5
+	VCMPPD     $0x07, Y13, Y13, Y7
+	VANDPD     Y7, Y5, Y5
+	VPMOVSXDQ  X15, Y7
+	VANDPD     Y7, Y5, Y5
+	VBLENDVPD  Y5, Y6, Y13, Y13
+
+done:
+	VMOVUPD Y13, (AX)
+	VMOVUPD Y14, 32(AX)
 	VZEROUPPER
 	RET
 

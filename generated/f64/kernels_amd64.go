@@ -1540,6 +1540,42 @@ func sinAVX2(dst, in0 []float64, w0 float64)
 //go:noescape
 func sinAVX2Stream(dst, in0 []float64, w0 float64)
 
+// sinUsualAVX512 computes sinUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+//
+//go:noescape
+func sinUsualAVX512(dst, in0 []float64, w0 float64)
+
+// sinUsualAVX512Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func sinUsualAVX512Stream(dst, in0 []float64, w0 float64)
+
+// sinUsualAVX2 computes sinUsual with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
+//
+//go:noescape
+func sinUsualAVX2(dst, in0 []float64, w0 float64)
+
+// sinUsualAVX2Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func sinUsualAVX2Stream(dst, in0 []float64, w0 float64)
+
+// sinRareAVX512 folds sinRare into acc (max; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+//
+//go:noescape
+func sinRareAVX512(acc *[16]float64, in0 []float64, w0 float64)
+
+// sinRareAVX2 folds sinRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
+//
+//go:noescape
+func sinRareAVX2(acc *[16]float64, in0 []float64, w0 float64)
+
 // sinBackwardAVX512 computes sinBackward with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
@@ -1563,6 +1599,42 @@ func sinBackwardAVX2(dst, in0, in1 []float64, w0 float64)
 //
 //go:noescape
 func sinBackwardAVX2Stream(dst, in0, in1 []float64, w0 float64)
+
+// sinBackwardUsualAVX512 computes sinBackwardUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+//
+//go:noescape
+func sinBackwardUsualAVX512(dst, in0, in1 []float64, w0 float64)
+
+// sinBackwardUsualAVX512Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func sinBackwardUsualAVX512Stream(dst, in0, in1 []float64, w0 float64)
+
+// sinBackwardUsualAVX2 computes sinBackwardUsual with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
+//
+//go:noescape
+func sinBackwardUsualAVX2(dst, in0, in1 []float64, w0 float64)
+
+// sinBackwardUsualAVX2Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func sinBackwardUsualAVX2Stream(dst, in0, in1 []float64, w0 float64)
+
+// sinBackwardRareAVX512 folds sinBackwardRare into acc (max; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+//
+//go:noescape
+func sinBackwardRareAVX512(acc *[16]float64, in0, in1 []float64, w0 float64)
+
+// sinBackwardRareAVX2 folds sinBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
+//
+//go:noescape
+func sinBackwardRareAVX2(acc *[16]float64, in0, in1 []float64, w0 float64)
 
 // softmaxReduceMAVX512 folds softmaxReduceM into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.

@@ -1114,6 +1114,25 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "sinUsual", Inputs: 1, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { sinUsualGeneric(d, in[0], p[0]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { sinUsualAVX512(d, in[0], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				sinUsualAVX512(d[:h], in[0][:h], p[0])
+				sinUsualAVX512Stream(d[h:], in[0][h:], p[0])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { sinUsualAVX2(d, in[0], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				sinUsualAVX2(d[:h], in[0][:h], p[0])
+				sinUsualAVX2Stream(d[h:], in[0][h:], p[0])
+			}},
+		},
+	},
+	{
 		Name: "sinBackward", Inputs: 2, MaxLen: 25,
 		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { sinBackwardGeneric(d, in[0], in[1], p[0]) },
@@ -1129,6 +1148,25 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 				h := streamHead(d)
 				sinBackwardAVX2(d[:h], in[0][:h], in[1][:h], p[0])
 				sinBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
+		},
+	},
+	{
+		Name: "sinBackwardUsual", Inputs: 2, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { sinBackwardUsualGeneric(d, in[0], in[1], p[0]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { sinBackwardUsualAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				sinBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				sinBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { sinBackwardUsualAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				sinBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				sinBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
 			}},
 		},
 	},
@@ -1592,6 +1630,26 @@ var reduceCases64 = []reduceCase[float64]{
 				preluBackwardWeightAVX512(acc, in[0], in[1], p[0])
 			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { preluBackwardWeightAVX2(acc, in[0], in[1], p[0]) }},
+		},
+	},
+	{
+		Name: "sinRare", Inputs: 1, MaxLen: 49,
+		Max:       true,
+		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
+		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { sinRareAVX512(acc, in[0], p[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { sinRareAVX2(acc, in[0], p[0]) }},
+		},
+	},
+	{
+		Name: "sinBackwardRare", Inputs: 2, MaxLen: 49,
+		Max:       true,
+		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
+		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareAVX512(acc, in[0], in[1], p[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareAVX2(acc, in[0], in[1], p[0]) }},
 		},
 	},
 	{

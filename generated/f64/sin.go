@@ -31,6 +31,19 @@ func Sin(dst, x []float64, w0 float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Sin: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	// Few inputs need sin's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	sinRareImpl(&acc, x, w0)
+	if noneRare(&acc) {
+		if sinUsualStreamImpl != nil && streams(dst, x) {
+			h := streamHead(dst)
+			sinUsualImpl(dst[:h], x[:h], w0)
+			sinUsualStreamImpl(dst[h:], x[h:], w0)
+			return
+		}
+		sinUsualImpl(dst, x, w0)
+		return
+	}
 	if sinStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		sinImpl(dst[:h], x[:h], w0)
@@ -70,6 +83,19 @@ func SinBackward(dx, dy, x []float64, w0 float64) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: SinBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	// Few inputs need sinBackward's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	sinBackwardRareImpl(&acc, x, dy, w0)
+	if noneRare(&acc) {
+		if sinBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+			h := streamHead(dx)
+			sinBackwardUsualImpl(dx[:h], x[:h], dy[:h], w0)
+			sinBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:], w0)
+			return
+		}
+		sinBackwardUsualImpl(dx, x, dy, w0)
+		return
 	}
 	if sinBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)

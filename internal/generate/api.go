@@ -275,6 +275,7 @@ func emitAPIFunc(f *jen.File, a *spec.Activation, d vprog.Direction, p *vprog.Pr
 	for _, k := range order {
 		call = append(call, slices[k])
 	}
+	body = append(body, rareCall(p, call, paramArgs(a))...)
 	body = append(body, streamCall(p, call, paramArgs(a))...)
 
 	sl := make([]jen.Code, len(slices))
@@ -293,6 +294,10 @@ func emitGenericFile(f *jen.File, a *spec.Activation, ks kernels, helpers helper
 	for _, d := range directions {
 		if p := ks[d]; p != nil {
 			vars = append(vars, jen.Id(implName(p)).Op("=").Id(kernelName(p)))
+			if usual, guard := p.SplitRare(); usual != nil {
+				vars = append(vars, jen.Id(implName(usual)).Op("=").Id(kernelName(usual)),
+					jen.Id(implName(guard)).Op("=").Id(kernelName(guard)))
+			}
 		}
 	}
 	f.Add(docComment(fmt.Sprintf("The kernels %s's functions call. They start as the pure-Go kernels; "+
@@ -304,6 +309,9 @@ func emitGenericFile(f *jen.File, a *spec.Activation, ks kernels, helpers helper
 	for _, d := range directions {
 		if p := ks[d]; p != nil {
 			streamVars = append(streamVars, streamVar(p, d))
+			if usual, _ := p.SplitRare(); usual != nil {
+				streamVars = append(streamVars, streamVar(usual, d))
+			}
 		}
 	}
 	f.Add(docComment("Their streaming twins, for outputs too large for the caches (see streamMinLen); " +
@@ -318,6 +326,18 @@ func emitGenericFile(f *jen.File, a *spec.Activation, ks kernels, helpers helper
 		code, err := emitKernel(p, d, helpers)
 		if err != nil {
 			return err
+		}
+		if usual, guard := p.SplitRare(); usual != nil {
+			more, err := emitKernel(usual, d, helpers)
+			if err != nil {
+				return err
+			}
+			_, ins := sliceNames(d)
+			guardCode, err := emitKernelNamed(guard, "", ins, helpers)
+			if err != nil {
+				return err
+			}
+			code = append(append(code, more...), guardCode...)
 		}
 		for _, c := range code {
 			f.Add(c)

@@ -76,6 +76,7 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 	t := goType(pr.mem)
 	ks := map[string]kernels{}
 	var asmKernels []asm.Kernel
+	hasRare := false // some kernel has a rare path (vprog.SelectRare)
 	var elementwise []*spec.Activation
 	shaped := map[string]*shapedPlan{}
 	for _, a := range acts {
@@ -110,6 +111,12 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 			}
 			k[d] = p
 			asmKernels = append(asmKernels, asmKernel(a, p, pr.mem))
+			if usual, guard := p.SplitRare(); usual != nil {
+				g := asmKernel(a, guard, pr.mem)
+				g.Stream = false // a reduction: it writes no output
+				asmKernels = append(asmKernels, asmKernel(a, usual, pr.mem), g)
+				hasRare = true
+			}
 		}
 		ks[a.Name] = k
 	}
@@ -201,6 +208,15 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 	}
 	if err := add(path.Join(pr.pkg, "stream.go"), src); err != nil {
 		return err
+	}
+	if hasRare {
+		src, err := rareFile(pr.pkg)
+		if err != nil {
+			return err
+		}
+		if err := add(path.Join(pr.pkg, "rare.go"), src); err != nil {
+			return err
+		}
 	}
 	for _, a := range acts {
 		// The first activation without parameters shows the API's split.

@@ -220,7 +220,59 @@ func emitTestFile(f *jen.File, a *spec.Activation, k kernels, prec, t string) er
 		f.Func().Id("Benchmark" + name).Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(body...)
 		f.Line()
 	}
+	emitRarePathTest(f, a, k, t)
 	return nil
+}
+
+// emitRarePathTest writes Test<Name>RarePath for an activation whose
+// kernels have a rare path (vprog.SplitRare): through the API, at every
+// parameter set the spec tests, the full generic kernel's bits.
+func emitRarePathTest(f *jen.File, a *spec.Activation, k kernels, t string) {
+	sets := [][]float64{a.Defaults()}
+	for _, set := range a.TestParams {
+		sets = append(sets, a.ParamValues(set))
+	}
+	var runs []jen.Code
+	for _, d := range directions {
+		p := k[d]
+		if p == nil {
+			continue
+		}
+		if usual, _ := p.SplitRare(); usual == nil {
+			continue
+		}
+		if d == vprog.BackwardFromOutput && a.OutputRequires != nil {
+			continue // the API refuses some parameter sets
+		}
+		_, order := apiSlices(d)
+		for _, vals := range sets {
+			var ps []jen.Code
+			for _, v := range vals {
+				ps = append(ps, jen.Id(t).Call(floatCode(v)))
+			}
+			// The API's slices in its order, from in[] in the kernel's.
+			apiArgs := make([]jen.Code, len(order))
+			apiArgs[0] = jen.Id("dst")
+			kernelArgs := []jen.Code{jen.Id("dst")}
+			for i := 1; i < len(order); i++ {
+				apiArgs[order[i]] = jen.Id("in").Index(jen.Lit(i - 1))
+				kernelArgs = append(kernelArgs, jen.Id("in").Index(jen.Lit(i-1)))
+			}
+			sig := jen.Func().Params(jen.Id("dst").Index().Id(t), jen.Id("in").Index().Index().Id(t))
+			runs = append(runs, jen.Qual(kerneltestPath, "RarePath").Call(jen.Id("t"), jen.Lit(p.Inputs),
+				jen.Line().Add(sig.Clone().Block(jen.Id(apiName(a, d)).Call(append(apiArgs, ps...)...))),
+				jen.Line().Add(sig.Clone().Block(jen.Id(kernelName(p)).Call(append(kernelArgs, ps...)...))),
+				jen.Line()))
+		}
+	}
+	if len(runs) == 0 {
+		return
+	}
+	name := "Test" + a.GoName + "RarePath"
+	f.Comment(fmt.Sprintf("%s: the kernels skip their rare branch where no input needs it; the results "+
+		"are still the full generic kernels' bits.", name))
+	f.Func().Id(name).Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(runs...)
+	f.Line()
 }
 
 // emitBenchHelpersFile renders bench_helpers_test.go: the ISA levels the

@@ -175,8 +175,10 @@ func trigReduce3(b *Builder, x Value) (n, ra, rb, rc Value) {
 	t, te2 := erfTwoSum(b, t, c3)
 	clo := b.Add(b.Add(te, te2), c3l)
 
-	n = b.Select(huge, f.n, nc)
-	return n, b.Select(huge, ph, s), b.Select(huge, mh, t), b.Select(huge, mlo, clo)
+	// Payne–Hanek is the rare path (rare.go): calls without an argument
+	// beyond the Cody–Waite bound skip it.
+	n = b.SelectRare(huge, f.n, nc)
+	return n, b.SelectRare(huge, ph, s), b.SelectRare(huge, mh, t), b.SelectRare(huge, mlo, clo)
 }
 
 // trigReduceFull64 returns n and r = rh + rl with x = n·π/2 + r (mod 2π),
@@ -194,8 +196,10 @@ func trigReduceFull64(b *Builder, x Value) (n, rh, rl Value) {
 	xh := b.Select(huge, x, b.Const(0x1p46))
 	nh, rhh, rlh := trigReduceHuge64(b, xh)
 	nc, rhc, rlc := trigReduce64(b, x)
-	n = b.Select(huge, nh, nc)
-	rh, rl = b.Select(huge, rhh, rhc), b.Select(huge, rlh, rlc)
+	// Payne–Hanek is the rare path (rare.go): calls without an argument
+	// beyond the Cody–Waite bound skip it.
+	n = b.SelectRare(huge, nh, nc)
+	rh, rl = b.SelectRare(huge, rhh, rhc), b.SelectRare(huge, rlh, rlc)
 	return n, rh, rl
 }
 

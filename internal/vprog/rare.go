@@ -1,0 +1,137 @@
+package vprog
+
+// Rare paths. A vector program computes every branch on every lane, so a
+// branch that only a few inputs need (sin's Payne–Hanek reduction beyond
+// |x| = 2.76e13) costs every element. A primitive marks such a branch with
+// SelectRare; SplitRare then gives the kernels two programs: the usual one,
+// without the rare branches, and a guard that tells, for a whole call,
+// whether any element needs them. Where the guard finds none, the usual
+// program gives the very bits the full one would (each SelectRare would
+// have chosen its usual value), so the choice never shows in the results.
+
+// SelectRare is the Imm of an OpSelect whose condition is rarely true and
+// whose "true" value is expensive (see Builder.SelectRare).
+const SelectRare = 1
+
+// SelectRare is Select(cond, rare, usual) with the promise that cond is
+// rarely true and rare costly: SplitRare may drop rare's computation for
+// calls where cond holds for no element.
+func (b *Builder) SelectRare(cond, rare, usual Value) Value {
+	b.mustMask(cond)
+	b.mustFloat(rare, usual)
+	return b.emit(OpSelect, SelectRare, cond, rare, usual)
+}
+
+// SplitRare returns, for an elementwise program with rare branches, the
+// usual program (named p.Name+"Usual": each SelectRare choosing 0 instead
+// of its rare value) and the guard (p.Name+"Rare": a ReduceMax program over the same
+// inputs and parameters whose value is 1 where any rare condition holds,
+// else 0, so that a maximum of 0 or -Inf over a call means "none"). Both
+// are nil when p has no live rare branch.
+func (p *Program) SplitRare() (usual, guard *Program) {
+	if p.Reduce != NoReduce {
+		return nil, nil
+	}
+	live := p.live(p.Result)
+	var conds []Value // each rare condition once
+	seen := map[Value]bool{}
+	for i, in := range p.Instrs {
+		if live[i] && in.Op == OpSelect && in.Imm == SelectRare && !seen[in.Args[0]] {
+			seen[in.Args[0]] = true
+			conds = append(conds, in.Args[0])
+		}
+	}
+	if len(conds) == 0 {
+		return nil, nil
+	}
+
+	// The usual program keeps each select, with 0 for the rare value: the
+	// same bits where the condition is false, and a harmless value where it
+	// is true (the usual branch alone may give NaN there, whose payload an
+	// operation with a NaN dy would then pick by operand order).
+	usual = &Program{Name: p.Name + "Usual", Mem: p.Mem, Compute: p.Compute, Inputs: p.Inputs,
+		Params: p.Params, ResultErr: -1}
+	zero := usual.add(Instr{Op: OpConst})
+	remap := make([]Value, len(p.Instrs))
+	for i, in := range p.Instrs {
+		for k := range in.Op.Arity() {
+			in.Args[k] = remap[in.Args[k]]
+		}
+		if in.Op == OpSelect && in.Imm == SelectRare {
+			in.Args[1], in.Imm = zero, 0
+		}
+		remap[i] = usual.add(in)
+	}
+	usual.Result = remap[p.Result]
+
+	guard = p.derive(p.Name + "Rare")
+	rare := conds[0]
+	for _, c := range conds[1:] {
+		rare = guard.add(Instr{Op: OpOr, Args: [3]Value{rare, c}})
+	}
+	one := guard.add(Instr{Op: OpConst, Imm: 1})
+	none := guard.add(Instr{Op: OpConst, Imm: 0})
+	guard.Result = guard.add(Instr{Op: OpSelect, Args: [3]Value{rare, one, none}})
+	guard.Reduce, guard.ResultErr = ReduceMax, -1
+	return usual.compact(), guard.compact()
+}
+
+// live marks the instructions the values roots depend on.
+func (p *Program) live(roots ...Value) []bool {
+	live := make([]bool, len(p.Instrs))
+	for _, r := range roots {
+		if r >= 0 {
+			live[r] = true
+		}
+	}
+	for i := len(p.Instrs) - 1; i >= 0; i-- {
+		if live[i] {
+			in := p.Instrs[i]
+			for _, a := range in.Args[:in.Op.Arity()] {
+				live[a] = true
+			}
+		}
+	}
+	return live
+}
+
+// derive copies p under a new name.
+func (p *Program) derive(name string) *Program {
+	q := *p
+	q.Name = name
+	q.Instrs = append([]Instr(nil), p.Instrs...)
+	return &q
+}
+
+func (p *Program) add(in Instr) Value {
+	p.Instrs = append(p.Instrs, in)
+	return Value(len(p.Instrs) - 1)
+}
+
+// compact drops the instructions the result does not need.
+func (p *Program) compact() *Program {
+	live := p.live(p.Result, p.ResultErr)
+	return p.derive(p.Name).keep(live)
+}
+
+// keep is p without the instructions live marks false (p's own copy).
+func (p *Program) keep(live []bool) *Program {
+	remap := make([]Value, len(p.Instrs))
+	out := p.Instrs[:0:0]
+	for i, in := range p.Instrs {
+		if !live[i] {
+			continue
+		}
+		for k := range in.Op.Arity() {
+			in.Args[k] = remap[in.Args[k]]
+		}
+		remap[i] = Value(len(out))
+		out = append(out, in)
+	}
+	p.Instrs = out
+	p.Result = remap[p.Result]
+	if p.ResultErr >= 0 {
+		p.ResultErr = remap[p.ResultErr]
+	}
+	return p
+}

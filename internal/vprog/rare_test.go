@@ -1,0 +1,95 @@
+package vprog_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/actkern/actkern/internal/spec"
+	"github.com/actkern/actkern/internal/vprog"
+)
+
+// guardSays runs a rare-path guard on one element: 1 if it needs the rare
+// path, else 0.
+func guardSays(g *vprog.Program, in, params []float64) float64 {
+	var acc vprog.Acc
+	acc.Reset(g.Reduce)
+	g.Fold(&acc, [][]float64{{in[0]}, {in[len(in)-1]}}[:g.Inputs], params)
+	return acc.Max()
+}
+
+func TestSplitRare(t *testing.T) {
+	b := vprog.NewBuilder("toy", vprog.F64, vprog.F64, 1, nil)
+	x := b.Input(0)
+	big := b.LT(b.Const(100), b.Abs(x))
+	cube := b.Mul(b.Mul(x, x), x)
+	p := b.Finish(b.SelectRare(big, cube, b.Add(x, b.Const(1))))
+
+	usual, guard := p.SplitRare()
+	require.NotNil(t, usual)
+	require.NotNil(t, guard)
+	assert.Equal(t, "toyUsual", usual.Name)
+	assert.Equal(t, "toyRare", guard.Name)
+	assert.Less(t, len(usual.Instrs), len(p.Instrs), "the rare branch is gone")
+	for _, v := range []float64{0, -3, 99.5, 100, 100.5, -1e300, math.Inf(1), math.NaN()} {
+		in := []float64{v}
+		rare := guardSays(guard, in, nil)
+		if math.Abs(v) > 100 {
+			assert.Equal(t, 1.0, rare, "x = %v", v)
+		} else {
+			assert.Equal(t, 0.0, rare, "x = %v", v)
+			assert.Equal(t, math.Float64bits(p.Eval(in, nil)), math.Float64bits(usual.Eval(in, nil)), "x = %v", v)
+		}
+	}
+
+	b = vprog.NewBuilder("plain", vprog.F64, vprog.F64, 1, nil)
+	q := b.Finish(b.Add(b.Input(0), b.Const(1)))
+	usual, guard = q.SplitRare()
+	assert.Nil(t, usual)
+	assert.Nil(t, guard)
+}
+
+// TestSinUsualPath: sin's Payne–Hanek reduction is its rare path; below
+// the Cody–Waite bound the usual program gives the full program's bits.
+func TestSinUsualPath(t *testing.T) {
+	s, err := spec.Load(specFile)
+	require.NoError(t, err)
+	var sin *spec.Activation
+	for _, a := range s.Activations {
+		if a.Name == "sin" {
+			sin = a
+		}
+	}
+	require.NotNil(t, sin)
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, mem := range []vprog.Type{vprog.F32, vprog.F64} {
+		for _, d := range []vprog.Direction{vprog.Forward, vprog.Backward} {
+			p, err := vprog.Lower(sin, d, mem)
+			require.NoError(t, err)
+			usual, guard := p.SplitRare()
+			require.NotNil(t, usual, "%s", p.Name)
+			assert.Less(t, len(usual.Instrs), len(p.Instrs)/2, "%s: the usual program skips most of the work", p.Name)
+			params := []float64{30}
+			for range 20000 {
+				x := math.Ldexp(r.Float64()-0.5, r.IntN(80)-30)
+				if mem == vprog.F32 {
+					x = float64(float32(x))
+				}
+				in := []float64{x, 0.75}[:p.Inputs]
+				// The Cody–Waite bound is 2^44·π/2 = 2.763e13.
+				switch ax := math.Abs(30 * x); {
+				case ax > 2.77e13:
+					assert.Equal(t, 1.0, guardSays(guard, in, params), "%s x = %v", p.Name, x)
+					continue
+				case ax > 2.76e13:
+					continue
+				}
+				require.Equal(t, 0.0, guardSays(guard, in, params), "%s x = %v", p.Name, x)
+				require.Equal(t, math.Float64bits(p.Eval(in, params)), math.Float64bits(usual.Eval(in, params)), "%s x = %v", p.Name, x)
+			}
+		}
+	}
+}

@@ -1,0 +1,43 @@
+package kerneltest
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/actkern/actkern/internal/testutil"
+)
+
+// RarePath checks a function whose kernels have a rare path
+// (vprog.SplitRare): through the API, which runs the guard and then the
+// usual or the full kernels, the results must be the full generic
+// kernel's bits, both on inputs of moderate size (where the usual kernels
+// run, for sin) and on the same inputs with one huge element, which sends
+// the whole call to the full kernels. api and full take the inputs in the
+// same order (the caller adapts the API's).
+func RarePath[T float32 | float64](t *testing.T, inputs int, api, full func(dst []T, in [][]T)) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(7, 11))
+	for _, n := range []int{1, 7, 100, 4097} {
+		in := make([][]T, inputs)
+		for k := range in {
+			in[k] = make([]T, n)
+			for i := range in[k] {
+				in[k][i] = T(r.Float64()*20 - 10)
+			}
+		}
+		got, want := make([]T, n), make([]T, n)
+		for _, huge := range []bool{false, true} {
+			if huge {
+				in[0][n-1] = 1e30
+			}
+			api(got, in)
+			full(want, in)
+			for i := range want {
+				if testutil.Bits(got[i]) != testutil.Bits(want[i]) {
+					t.Fatalf("n = %d, huge element %v: element %d (x = %v): got %v, the full generic kernel gives %v",
+						n, huge, i, in[0][i], got[i], want[i])
+				}
+			}
+		}
+	}
+}
