@@ -58,12 +58,7 @@ type compiled struct {
 	isa    []string // CPU features avo found the function uses
 }
 
-func (fn *compiled) name() string {
-	if fn.stream {
-		return fn.prog.Name + fn.level.suffix + "Stream"
-	}
-	return fn.prog.Name + fn.level.suffix
-}
+func (fn *compiled) name() string { return kernelName(fn.prog, fn.level.suffix, fn.stream) }
 
 // Generate returns the amd64 files of one generated package (file name →
 // contents): kernels_amd64.s and kernels_amd64.go (the assembly and its

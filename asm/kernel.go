@@ -213,11 +213,11 @@ func choosePlan(is isa, p *vprog.Program, live []bool) plan {
 
 // kernelName is the assembly function's name: <Name><Level>, or
 // <Name><Level>Stream for the non-temporal twin.
-func kernelName(p *vprog.Program, is isa, stream bool) string {
+func kernelName(p *vprog.Program, level string, stream bool) string {
 	if stream {
-		return p.Name + is.name() + "Stream"
+		return p.Name + level + "Stream"
 	}
-	return p.Name + is.name()
+	return p.Name + level
 }
 
 // emitKernel writes one kernel: prologue (parameters to their stack homes,
@@ -238,7 +238,7 @@ func kernelName(p *vprog.Program, is isa, stream bool) string {
 // masked tail stays an ordinary store. An SFENCE before returning orders the
 // non-temporal stores before any later store of the caller.
 func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool, stream bool) {
-	name := kernelName(p, is, stream)
+	name := kernelName(p, is.name(), stream)
 	reduce := p.Reduce != vprog.NoReduce
 	c.Function(name)
 	c.Attributes(attr.NOSPLIT)

@@ -112,9 +112,9 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 			k[d] = p
 			asmKernels = append(asmKernels, asmKernel(a, p, pr.mem))
 			if usual, guard := p.SplitRare(); usual != nil {
-				g := asmKernel(a, guard, pr.mem)
-				g.Stream = false // a reduction: it writes no output
-				asmKernels = append(asmKernels, asmKernel(a, usual, pr.mem), g)
+				gk := asmKernel(a, guard, pr.mem)
+				gk.Stream = false // a reduction: it writes no output
+				asmKernels = append(asmKernels, asmKernel(a, usual, pr.mem), gk)
 				hasRare = true
 			}
 		}
