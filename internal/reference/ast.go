@@ -1,176 +1,251 @@
 package reference
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"math"
+	"math/big"
 	"regexp"
+	"strings"
 
 	"github.com/actkern/actkern/internal/expr"
 )
 
 func parseExpr(src string) (ast.Expr, error) { return parser.ParseExpr(src) }
 
-// compiler turns a go/ast expression into two closure trees: one over Num
-// (exact) and one over float64 (Fast). Names are resolved here, once.
+// compiler turns go/ast expressions into a graph of distinct
+// subexpressions (equal subtrees become one node), from which the exact
+// (Num) and the fast (float64) evaluators are built. Names are resolved
+// here, once. Sharing matters: the spec's formulas arrive with their lets
+// substituted, so a derivative of 8000 nodes may have 250 distinct ones, and
+// a tree evaluation would compute the same sigmoid dozens of times.
 type compiler struct {
 	vars   map[string]int
 	consts map[string]*literal
+	nodes  []dnode
+	index  map[string]int // structural key → node
+	lits   map[string]*literal
+}
+
+func newCompiler(vars []string, consts map[string]string, fixed map[string]float64) (*compiler, error) {
+	c := &compiler{vars: map[string]int{}, consts: map[string]*literal{}, index: map[string]int{}, lits: map[string]*literal{}}
+	for i, v := range vars {
+		if _, dup := c.vars[v]; dup {
+			return nil, fmt.Errorf("reference: variable %q listed twice", v)
+		}
+		c.vars[v] = i
+	}
+	for _, table := range []map[string]string{expr.Constants, consts} {
+		for name, s := range table {
+			l, err := parseLiteral(s)
+			if err != nil {
+				return nil, fmt.Errorf("reference: constant %s = %q: %v", name, s, err)
+			}
+			c.consts[name] = l
+		}
+	}
+	for name, v := range fixed {
+		if _, ok := c.vars[name]; ok {
+			return nil, fmt.Errorf("reference: %q is both a variable and a fixed value", name)
+		}
+		c.consts[name] = literalFloat64(v)
+	}
+	return c, nil
+}
+
+type opKind uint8
+
+const (
+	opVar opKind = iota
+	opLit
+	opNeg
+	opAdd
+	opSub
+	opMul
+	opQuo
+	opMin
+	opMax
+	opFMA
+	opAbs
+	opUnary
+	opWhere
+	// Conditions (the first argument of where).
+	opCmp
+	opNot
+	opAnd
+	opOr
+)
+
+// dnode is one distinct subexpression.
+type dnode struct {
+	op    opKind
+	fn    string // opUnary: the function; opCmp: the comparison
+	args  []int
+	vi    int      // opVar: argument index
+	lit   *literal // opLit
+	uses  int      // references from other nodes and from the roots
+	konst bool     // depends on no variable
+}
+
+// add returns the node for n, creating it unless an equal one exists.
+func (c *compiler) add(n dnode) int {
+	var key strings.Builder
+	fmt.Fprintf(&key, "%d %s %d", n.op, n.fn, n.vi)
+	if n.lit != nil {
+		fmt.Fprintf(&key, " %p", n.lit)
+	}
+	for _, a := range n.args {
+		fmt.Fprintf(&key, " %d", a)
+	}
+	if i, ok := c.index[key.String()]; ok {
+		return i
+	}
+	n.konst = n.op != opVar
+	for _, a := range n.args {
+		c.nodes[a].uses++
+		n.konst = n.konst && c.nodes[a].konst
+	}
+	c.nodes = append(c.nodes, n)
+	c.index[key.String()] = len(c.nodes) - 1
+	return len(c.nodes) - 1
 }
 
 // legacyOctal matches Go integer literals like 010 (= 8), which
 // big.ParseFloat would read as decimal: refused rather than misread.
 var legacyOctal = regexp.MustCompile(`^0[0-9_]+$`)
 
-func (c *compiler) num(e ast.Expr) (bigNode, fastNode, error) {
+func (c *compiler) num(e ast.Expr) (int, error) {
 	switch e := e.(type) {
 	case *ast.ParenExpr:
 		return c.num(e.X)
 	case *ast.BasicLit:
 		if e.Kind != token.INT && e.Kind != token.FLOAT {
-			return nil, nil, errorf(e, "unsupported literal %s (only numbers)", e.Value)
+			return 0, errorf(e, "unsupported literal %s (only numbers)", e.Value)
 		}
 		if e.Kind == token.INT && legacyOctal.MatchString(e.Value) {
-			return nil, nil, errorf(e, "ambiguous legacy octal literal %s (write 0o…)", e.Value)
+			return 0, errorf(e, "ambiguous legacy octal literal %s (write 0o…)", e.Value)
 		}
-		l, err := parseLiteral(e.Value)
-		if err != nil {
-			return nil, nil, errorf(e, "bad number %s: %v", e.Value, err)
+		l, ok := c.lits[e.Value]
+		if !ok {
+			var err error
+			if l, err = parseLiteral(e.Value); err != nil {
+				return 0, errorf(e, "bad number %s: %v", e.Value, err)
+			}
+			c.lits[e.Value] = l
 		}
-		return c.lit(l)
+		return c.add(dnode{op: opLit, lit: l}), nil
 	case *ast.Ident:
 		if i, ok := c.vars[e.Name]; ok {
-			return func(a []Num, _ uint) Num { return a[i] },
-				func(a []float64) float64 { return a[i] }, nil
+			return c.add(dnode{op: opVar, vi: i}), nil
 		}
 		if l, ok := c.consts[e.Name]; ok {
-			return c.lit(l)
+			return c.add(dnode{op: opLit, lit: l}), nil
 		}
 		if _, ok := expr.Functions[e.Name]; ok {
-			return nil, nil, errorf(e, "function %s used as a value", e.Name)
+			return 0, errorf(e, "function %s used as a value", e.Name)
 		}
-		return nil, nil, errorf(e, "unknown name %q", e.Name)
+		return 0, errorf(e, "unknown name %q", e.Name)
 	case *ast.UnaryExpr:
 		switch e.Op {
 		case token.ADD:
 			return c.num(e.X)
 		case token.SUB:
-			b, f, err := c.num(e.X)
+			x, err := c.num(e.X)
 			if err != nil {
-				return nil, nil, err
+				return 0, err
 			}
-			return func(a []Num, p uint) Num { return neg(b(a, p)) },
-				func(a []float64) float64 { return -f(a) }, nil
+			return c.add(dnode{op: opNeg, args: []int{x}}), nil
 		case token.NOT:
-			return nil, nil, errorf(e, "operator ! outside the condition of where")
+			return 0, errorf(e, "operator ! outside the condition of where")
 		}
-		return nil, nil, errorf(e, "unsupported operator %s", e.Op)
+		return 0, errorf(e, "unsupported operator %s", e.Op)
 	case *ast.BinaryExpr:
 		return c.binary(e)
 	case *ast.CallExpr:
 		return c.call(e)
 	case *ast.IndexExpr, *ast.IndexListExpr:
-		return nil, nil, errorf(e, "unsupported syntax: indexing")
+		return 0, errorf(e, "unsupported syntax: indexing")
 	case *ast.SelectorExpr:
-		return nil, nil, errorf(e, "unsupported syntax: selector")
+		return 0, errorf(e, "unsupported syntax: selector")
 	case *ast.StarExpr:
-		return nil, nil, errorf(e, "unsupported syntax: pointer dereference")
+		return 0, errorf(e, "unsupported syntax: pointer dereference")
 	case *ast.SliceExpr:
-		return nil, nil, errorf(e, "unsupported syntax: slicing")
+		return 0, errorf(e, "unsupported syntax: slicing")
 	}
-	return nil, nil, errorf(e, "unsupported syntax (%T)", e)
-}
-
-func (c *compiler) lit(l *literal) (bigNode, fastNode, error) {
-	v := l.f64
-	return func(_ []Num, p uint) Num { return l.value(p) },
-		func([]float64) float64 { return v }, nil
+	return 0, errorf(e, "unsupported syntax (%T)", e)
 }
 
 var comparisons = map[token.Token]string{
 	token.LSS: "<", token.LEQ: "<=", token.GTR: ">", token.GEQ: ">=", token.EQL: "==", token.NEQ: "!=",
 }
 
-func (c *compiler) binary(e *ast.BinaryExpr) (bigNode, fastNode, error) {
-	var op func(a, b Num, prec uint) Num
-	var fop func(a, b float64) float64
-	switch e.Op {
-	case token.ADD:
-		op, fop = add, func(a, b float64) float64 { return a + b }
-	case token.SUB:
-		op, fop = sub, func(a, b float64) float64 { return a - b }
-	case token.MUL:
-		// float64(·) keeps Go from fusing a product into a neighbouring
-		// addition (FMA) on arm64: Fast must be plain float64 arithmetic.
-		op, fop = mul, func(a, b float64) float64 { return float64(a * b) }
-	case token.QUO:
-		op, fop = quo, func(a, b float64) float64 { return a / b }
-	case token.LAND, token.LOR:
-		return nil, nil, errorf(e, "operator %s outside the condition of where", e.Op)
-	default:
-		if _, ok := comparisons[e.Op]; ok {
-			return nil, nil, errorf(e, "comparison %s outside the condition of where", e.Op)
+var arithmetic = map[token.Token]opKind{token.ADD: opAdd, token.SUB: opSub, token.MUL: opMul, token.QUO: opQuo}
+
+func (c *compiler) binary(e *ast.BinaryExpr) (int, error) {
+	op, ok := arithmetic[e.Op]
+	if !ok {
+		switch {
+		case e.Op == token.LAND || e.Op == token.LOR:
+			return 0, errorf(e, "operator %s outside the condition of where", e.Op)
+		case comparisons[e.Op] != "":
+			return 0, errorf(e, "comparison %s outside the condition of where", e.Op)
 		}
-		return nil, nil, &Error{Pos: e.OpPos, Msg: "unsupported operator " + e.Op.String()}
+		return 0, &Error{Pos: e.OpPos, Msg: "unsupported operator " + e.Op.String()}
 	}
-	bx, fx, err := c.num(e.X)
+	x, err := c.num(e.X)
 	if err != nil {
-		return nil, nil, err
+		return 0, err
 	}
-	by, fy, err := c.num(e.Y)
+	y, err := c.num(e.Y)
 	if err != nil {
-		return nil, nil, err
+		return 0, err
 	}
-	return func(a []Num, p uint) Num { return op(bx(a, p), by(a, p), p) },
-		func(a []float64) float64 { return fop(fx(a), fy(a)) }, nil
+	return c.add(dnode{op: op, args: []int{x, y}}), nil
 }
 
-func (c *compiler) cond(e ast.Expr) (bigCond, fastCond, error) {
+func (c *compiler) cond(e ast.Expr) (int, error) {
 	switch e := e.(type) {
 	case *ast.ParenExpr:
 		return c.cond(e.X)
 	case *ast.UnaryExpr:
 		if e.Op == token.NOT {
-			b, f, err := c.cond(e.X)
+			x, err := c.cond(e.X)
 			if err != nil {
-				return nil, nil, err
+				return 0, err
 			}
-			return func(a []Num, p uint) bool { return !b(a, p) },
-				func(a []float64) bool { return !f(a) }, nil
+			return c.add(dnode{op: opNot, args: []int{x}}), nil
 		}
 	case *ast.BinaryExpr:
 		if e.Op == token.LAND || e.Op == token.LOR {
-			bx, fx, err := c.cond(e.X)
+			x, err := c.cond(e.X)
 			if err != nil {
-				return nil, nil, err
+				return 0, err
 			}
-			by, fy, err := c.cond(e.Y)
+			y, err := c.cond(e.Y)
 			if err != nil {
-				return nil, nil, err
+				return 0, err
 			}
-			if e.Op == token.LAND {
-				return func(a []Num, p uint) bool { return bx(a, p) && by(a, p) },
-					func(a []float64) bool { return fx(a) && fy(a) }, nil
+			op := opAnd
+			if e.Op == token.LOR {
+				op = opOr
 			}
-			return func(a []Num, p uint) bool { return bx(a, p) || by(a, p) },
-				func(a []float64) bool { return fx(a) || fy(a) }, nil
+			return c.add(dnode{op: op, args: []int{x, y}}), nil
 		}
 		if op, ok := comparisons[e.Op]; ok {
-			bx, fx, err := c.num(e.X)
+			x, err := c.num(e.X)
 			if err != nil {
-				return nil, nil, err
+				return 0, err
 			}
-			by, fy, err := c.num(e.Y)
+			y, err := c.num(e.Y)
 			if err != nil {
-				return nil, nil, err
+				return 0, err
 			}
-			fcmp := fastComparisons[op]
-			return func(a []Num, p uint) bool { return compare(op, bx(a, p), by(a, p)) },
-				func(a []float64) bool { return fcmp(fx(a), fy(a)) }, nil
+			return c.add(dnode{op: opCmp, fn: op, args: []int{x, y}}), nil
 		}
 	}
-	return nil, nil, errorf(e, "condition expected: a comparison (%v) or a combination with && || !", expr.Comparisons)
+	return 0, errorf(e, "condition expected: a comparison (%v) or a combination with && || !", expr.Comparisons)
 }
 
 // Go's float64 comparisons are IEEE's: false with a NaN, except !=.
@@ -199,93 +274,65 @@ var fastUnaries = map[string]func(float64) float64{
 	"sigmoid": fastSigmoid,
 }
 
-func (c *compiler) call(e *ast.CallExpr) (bigNode, fastNode, error) {
+func (c *compiler) call(e *ast.CallExpr) (int, error) {
 	id, ok := e.Fun.(*ast.Ident)
 	if !ok {
-		return nil, nil, errorf(e.Fun, "unsupported call: the function must be a plain name")
+		return 0, errorf(e.Fun, "unsupported call: the function must be a plain name")
 	}
 	arity, ok := expr.Functions[id.Name]
 	if !ok {
-		return nil, nil, errorf(id, "unknown function %q", id.Name)
+		return 0, errorf(id, "unknown function %q", id.Name)
 	}
 	if e.Ellipsis.IsValid() {
-		return nil, nil, &Error{Pos: e.Ellipsis, Msg: "unsupported syntax: ..."}
+		return 0, &Error{Pos: e.Ellipsis, Msg: "unsupported syntax: ..."}
 	}
 	if len(e.Args) != arity {
-		return nil, nil, errorf(id, "%s takes %d argument(s), got %d", id.Name, arity, len(e.Args))
+		return 0, errorf(id, "%s takes %d argument(s), got %d", id.Name, arity, len(e.Args))
 	}
 	if id.Name == "where" {
-		bc, fc, err := c.cond(e.Args[0])
+		cond, err := c.cond(e.Args[0])
 		if err != nil {
-			return nil, nil, err
+			return 0, err
 		}
-		bx, fx, err := c.num(e.Args[1])
+		x, err := c.num(e.Args[1])
 		if err != nil {
-			return nil, nil, err
+			return 0, err
 		}
-		by, fy, err := c.num(e.Args[2])
+		y, err := c.num(e.Args[2])
 		if err != nil {
-			return nil, nil, err
+			return 0, err
 		}
-		// Only the chosen branch is evaluated: the branches have no side
-		// effects, so this is the select of both, faster.
-		return func(a []Num, p uint) Num {
-				if bc(a, p) {
-					return bx(a, p)
-				}
-				return by(a, p)
-			}, func(a []float64) float64 {
-				if fc(a) {
-					return fx(a)
-				}
-				return fy(a)
-			}, nil
+		return c.add(dnode{op: opWhere, args: []int{cond, x, y}}), nil
 	}
-	var bs []bigNode
-	var fs []fastNode
+	var args []int
 	for _, arg := range e.Args {
-		b, f, err := c.num(arg)
+		a, err := c.num(arg)
 		if err != nil {
-			return nil, nil, err
+			return 0, err
 		}
-		bs, fs = append(bs, b), append(fs, f)
+		args = append(args, a)
 	}
 	switch id.Name {
-	case "min", "max":
-		op, x, y := minimum, bs[0], bs[1]
-		fx, fy := fs[0], fs[1]
-		// Go's built-in min and max are IEEE 754-2019 minimum/maximum:
-		// NaN wins, -0 < +0.
-		ff := func(a []float64) float64 { return min(fx(a), fy(a)) }
-		if id.Name == "max" {
-			op = maximum
-			ff = func(a []float64) float64 { return max(fx(a), fy(a)) }
-		}
-		return func(a []Num, p uint) Num { return op(x(a, p), y(a, p)) }, ff, nil
+	case "min":
+		return c.add(dnode{op: opMin, args: args}), nil
+	case "max":
+		return c.add(dnode{op: opMax, args: args}), nil
+	case "fma":
+		return c.add(dnode{op: opFMA, args: args}), nil
 	}
-	if id.Name == "fma" {
-		x, y, z := bs[0], bs[1], bs[2]
-		fx, fy, fz := fs[0], fs[1], fs[2]
-		return func(a []Num, p uint) Num { return fma(x(a, p), y(a, p), z(a, p), p) },
-			func(a []float64) float64 { return math.FMA(fx(a), fy(a), fz(a)) }, nil
+	if unaries[id.Name] == nil || fastUnaries[id.Name] == nil {
+		return 0, errorf(id, "function %s is not implemented by the reference", id.Name)
 	}
-	u, fu := unaries[id.Name], fastUnaries[id.Name]
-	if u == nil || fu == nil {
-		return nil, nil, errorf(id, "function %s is not implemented by the reference", id.Name)
-	}
-	x, fx := bs[0], fs[0]
 	if id.Name == "abs" {
-		return func(a []Num, p uint) Num { v := x(a, p); r := u(v, p); r.lost = v.lost; return r },
-			func(a []float64) float64 { return fu(fx(a)) }, nil
+		return c.add(dnode{op: opAbs, args: args}), nil
 	}
-	return func(a []Num, p uint) Num { v := x(a, p); return amplified(v, u(v, p)) },
-		func(a []float64) float64 { return fu(fx(a)) }, nil
+	return c.add(dnode{op: opUnary, fn: id.Name, args: args}), nil
 }
 
 // amplified sets the lost bits of r = f(x): an elementary function's result
-// is rounded (lost ≥ 1), and a relative error in x grows by up to |x| (exp,
-// sin) and, where the result is small, by 1/|r| (sin near its zeros).
-func amplified(x, r Num) Num {
+// is rounded (lost ≥ 1), and a relative error in x grows by f's condition
+// number |x f'(x)/f(x)|, at most 2^cond(x, r).
+func amplified(x, r Num, cond func(x, r *big.Float) int) Num {
 	if r.NaN {
 		return r
 	}
@@ -295,9 +342,50 @@ func amplified(x, r Num) Num {
 	}
 	r.lost = max(1, x.lost)
 	if x.lost > 0 {
-		r.lost += max(0, expo(x.F)) + max(0, -expo(r.F))
+		r.lost += cond(x.F, r.F)
 	}
 	return r
+}
+
+// conditionGeneric bounds the condition number of any function by |x|/|r|:
+// right for exp and sin (growth with |x|, and near sin's zeros), but far
+// too pessimistic where the result is tiny and the function well
+// conditioned: log1p(exp(-50000)) would count 72000 lost bits and retry at
+// the highest precision.
+func conditionGeneric(x, r *big.Float) int { return max(0, expo(x)) + max(0, -expo(r)) }
+
+// conditionBits are per-function bounds, in bits, of the condition number
+// κ = |x f'(x)/f(x)| at finite nonzero x and r = f(x) (one bit of margin
+// each). A bound that is too low would let a cancellation pass unnoticed, so
+// each is proved, not measured:
+//   - exp: κ = |x|.
+//   - expm1: x/(1-e^-x) ≤ 1+x for x > 0; ≤ 1 for x < 0.
+//   - log: κ = 1/|log x| = 1/|r|.
+//   - log1p: (1-e^-t)/t ≤ 1 for t = log1p(u) > 0; (e^|t|-1)/|t| ≤ e^|t|
+//     for t < 0.
+//   - tanh: 2|x|/sinh(2|x|) ≤ 1.
+//   - sigmoid: |x|σ(-x): below 0.28 for x > 0, below |x| for x < 0.
+//   - erf: erf is concave on x > 0, so x·erf'(x) ≤ erf(x): κ ≤ 1.
+//   - erfc: for x > 0, erfc(x) > (2/√π)e^(-x²)/(x+√(x²+2)), so κ < 2x²+2x;
+//     for x < 0, erfc(x) > 1 and κ < 1.13|x|e^(-x²) < 1/2.
+//   - sqrt: κ = 1/2.
+//
+// sin and cos keep the generic bound.
+var conditionBits = map[string]func(x, r *big.Float) int{
+	"exp":   func(x, _ *big.Float) int { return max(0, expo(x)) + 1 },
+	"expm1": func(x, _ *big.Float) int { return max(0, expo(x)) + 2 },
+	"log":   func(_, r *big.Float) int { return max(0, 1-expo(r)) + 1 },
+	"log1p": func(_, r *big.Float) int {
+		if r.Sign() < 0 {
+			return int(math.Ceil(-approx(r)*math.Log2E)) + 1
+		}
+		return 1
+	},
+	"tanh":    func(_, _ *big.Float) int { return 1 },
+	"sigmoid": func(x, _ *big.Float) int { return max(0, expo(x)) + 1 },
+	"erf":     func(_, _ *big.Float) int { return 1 },
+	"erfc":    func(x, _ *big.Float) int { return 2*max(0, expo(x)) + 3 },
+	"sqrt":    func(_, _ *big.Float) int { return 1 },
 }
 
 // fma is a*b + c with the product exact: the reference has no rounding to

@@ -6,10 +6,9 @@ import (
 	"go/token"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/actkern/actkern/internal/expr"
 )
 
 // DefaultPrec is the precision (bits) Float64 and Float32 evaluate at.
@@ -39,17 +38,12 @@ func errorf(n ast.Node, format string, a ...any) error {
 
 // Func is a compiled formula. It is safe for concurrent use.
 type Func struct {
-	vars []string
-	big  bigNode
-	fast fastNode
+	vars   []string
+	big    bigFn
+	fast   fastFn
+	nslots int       // shared nodes an evaluation keeps
+	envs   sync.Pool // *fastEnv for Fast
 }
-
-type (
-	bigNode  func(args []Num, prec uint) Num
-	bigCond  func(args []Num, prec uint) bool
-	fastNode func(args []float64) float64
-	fastCond func(args []float64) bool
-)
 
 // Compile prepares e for evaluation. vars are the variable names in
 // argument order (e.g. ["x", "beta", "threshold"]); consts are extra named
@@ -58,27 +52,63 @@ type (
 // overrides both). It fails on unknown names, unknown functions, wrong
 // arity and unsupported syntax, naming the token's offset.
 func Compile(e ast.Expr, vars []string, consts map[string]string) (*Func, error) {
-	c := compiler{vars: map[string]int{}, consts: map[string]*literal{}}
-	for i, v := range vars {
-		if _, dup := c.vars[v]; dup {
-			return nil, fmt.Errorf("reference: variable %q listed twice", v)
-		}
-		c.vars[v] = i
-	}
-	for _, table := range []map[string]string{expr.Constants, consts} {
-		for name, s := range table {
-			l, err := parseLiteral(s)
-			if err != nil {
-				return nil, fmt.Errorf("reference: constant %s = %q: %v", name, s, err)
-			}
-			c.consts[name] = l
-		}
-	}
-	b, f, err := c.num(e)
+	return compile(e, vars, consts, true)
+}
+
+// compile is Compile; share false evaluates the formula as a tree (every
+// occurrence of a subexpression on its own, nothing folded), which the tests
+// compare with the shared evaluation.
+func compile(e ast.Expr, vars []string, consts map[string]string, share bool) (*Func, error) {
+	c, err := newCompiler(vars, consts, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &Func{vars: append([]string(nil), vars...), big: b, fast: f}, nil
+	root, err := c.num(e)
+	if err != nil {
+		return nil, err
+	}
+	c.nodes[root].uses++
+	if !share {
+		for i := range c.nodes {
+			c.nodes[i].uses, c.nodes[i].konst = 1, false
+		}
+	}
+	slot, n := c.slots()
+	big, _ := c.buildBig(slot)
+	fast, _ := c.buildFast(slot)
+	return &Func{vars: append([]string(nil), vars...), big: big[root], fast: fast[root], nslots: n}, nil
+}
+
+// CompileProgram compiles several formulas together for the fast path (see
+// Program). fixed binds some names to values for good (parameters, in a
+// sweep): they are not variables, and what depends only on them and on
+// constants is computed once, here.
+func CompileProgram(es []ast.Expr, vars []string, consts map[string]string, fixed map[string]float64) (*Program, error) {
+	c, err := newCompiler(vars, consts, fixed)
+	if err != nil {
+		return nil, err
+	}
+	roots := make([]int, len(es))
+	for k, e := range es {
+		if roots[k], err = c.num(e); err != nil {
+			return nil, err
+		}
+		c.nodes[roots[k]].uses++
+	}
+	slot, n := c.slots()
+	fast, _ := c.buildFast(slot)
+	exact := c.buildExact(slot)
+	cols := c.buildColumns(fast)
+	p := &Program{nslots: n, nvars: len(vars)}
+	for _, nd := range c.nodes {
+		p.isCond = append(p.isCond, nd.op >= opCmp)
+	}
+	for _, r := range roots {
+		p.roots = append(p.roots, fast[r])
+		p.exact = append(p.exact, exact[r])
+		p.cols = append(p.cols, cols[r])
+	}
+	return p, nil
 }
 
 // MustCompile parses src and compiles it, panicking on error (for tests and
@@ -125,7 +155,11 @@ func (f *Func) BigNum(prec uint, args ...Num) Num {
 	if prec == 0 {
 		panic("reference: precision 0")
 	}
-	return f.big(args, prec+evalGuard).round(prec)
+	e := &bigEnv{args: args, prec: prec + evalGuard}
+	if f.nslots > 0 {
+		e.memo, e.done = make([]Num, f.nslots), make([]bool, f.nslots)
+	}
+	return f.big(e).round(prec)
 }
 
 func numArgs(args []float64) []Num {
@@ -174,7 +208,9 @@ func (f *Func) rounded(args []Num, mant, minUlp int) Num {
 			break
 		}
 	}
-	if nearBoundary(v, mant, minUlp, int(prec)-v.lost-mant-48) {
+	// An exact value (nothing rounded on the way: lost 0) rounds correctly
+	// as it is, even on a boundary (a tie, which more bits would not move).
+	if v.lost > 0 && nearBoundary(v, mant, minUlp, int(prec)-v.lost-mant-48) {
 		v = f.BigNum(4*prec, args...)
 	}
 	return v
@@ -224,7 +260,15 @@ func nearBoundary(v Num, mant, minUlp, tol int) bool {
 // many points. Not correctly rounded.
 func (f *Func) Fast(args ...float64) float64 {
 	f.checkArgs(len(args))
-	return f.fast(args)
+	e, _ := f.envs.Get().(*fastEnv)
+	if e == nil {
+		e = &fastEnv{vals: make([]float64, f.nslots), stamp: make([]uint32, f.nslots)}
+	}
+	e.next(args)
+	v := f.fast(e)
+	e.args = nil
+	f.envs.Put(e)
+	return v
 }
 
 // literal is a constant value, parsed once, rounded per precision on demand.
@@ -258,6 +302,27 @@ func parseLiteral(s string) (*literal, error) {
 	}
 	f64, _ := v.Float64()
 	return &literal{src: strings.TrimSpace(s), exact: v, f64: f64}, nil
+}
+
+// literalFloat64 is the exact value v as a literal (its text, for the
+// precisions above literalPrec, is the exact hexadecimal form).
+func literalFloat64(v float64) *literal {
+	switch {
+	case math.IsNaN(v):
+		return &literal{nan: true, f64: v}
+	case math.IsInf(v, 0):
+		l := &literal{inf: 1, f64: v}
+		if v < 0 {
+			l.inf = -1
+		}
+		return l
+	}
+	return &literal{src: strconv.FormatFloat(v, 'x', -1, 64), exact: newF(literalPrec).SetFloat64(v), f64: v}
+}
+
+// isFloat64 reports whether the literal is a finite float64 exactly.
+func (l *literal) isFloat64() bool {
+	return !l.nan && l.inf == 0 && l.exact != nil && new(big.Float).SetFloat64(l.f64).Cmp(l.exact) == 0
 }
 
 func (l *literal) value(prec uint) Num {

@@ -83,13 +83,14 @@ func signedZero(neg bool, prec uint) *big.Float {
 
 func inf(neg bool, prec uint) *big.Float { return newF(prec).SetInf(neg) }
 
-// round returns n rounded to prec bits (a fresh value).
+// round returns n rounded to prec bits (a fresh value); lost counts that
+// rounding too, so that lost 0 still means exact.
 func (n Num) round(prec uint) Num {
 	if n.NaN {
 		return n
 	}
 	r := num(newF(prec).Set(n.F))
-	r.lost = n.lost
+	r.lost = max(n.lost, inexact(r))
 	return r
 }
 
@@ -168,9 +169,19 @@ func mul(a, b Num, prec uint) Num {
 		return nanNum // 0 * Inf
 	}
 	r := num(newF(prec).Mul(a.F, b.F))
+	if exactZero(a) || exactZero(b) {
+		// 0·s is exactly 0 whatever the error of s: counting s's lost bits
+		// would make a sum of such zeros look like a total cancellation and
+		// send the evaluation through every retry (tanh' at |x| > 350).
+		return r
+	}
 	r.lost = max(a.lost, b.lost, inexact(r))
 	return r
 }
+
+// exactZero reports whether a is a zero that lost nothing (not the residue of
+// a cancellation or an inexact operation).
+func exactZero(a Num) bool { return !a.NaN && a.F.Sign() == 0 && !a.F.IsInf() && a.lost == 0 }
 
 func quo(a, b Num, prec uint) Num {
 	if a.NaN || b.NaN {
