@@ -1,9 +1,13 @@
 package kerneltest
 
 import (
+	"fmt"
+	"go/ast"
+	"go/parser"
 	"math"
 	"slices"
 
+	"github.com/actkern/actkern/internal/reference"
 	"github.com/actkern/actkern/internal/testutil"
 )
 
@@ -81,6 +85,20 @@ type Judge[T float32 | float64] struct {
 	// Exact counts the big.Float evaluations made: the cost of the inputs
 	// the fast path could not decide.
 	Exact int64
+
+	// The fast formulas compiled together with the parameters fixed, for
+	// FastX and FastY: built on first use, per set of directions.
+	xprogs  map[[2]bool]*reference.ProgramEval
+	yprog   *reference.ProgramEval
+	xbuf    []float64
+	outs    [][]float64
+	special uint64 // bit h(x) set for each x of the special-value table
+
+	// dy*(formula) of each direction (dy = 1 for Forward), for exactOf.
+	exactProgs map[string]*reference.ProgramEval
+	exactArgs  [2]float64
+	exactOut   [1]float64
+	exactOK    [1]bool
 }
 
 // NewJudge returns a judge with freshly compiled reference formulas.
@@ -89,10 +107,244 @@ func (w *Sweep[T]) NewJudge() (*Judge[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &Judge[T]{s: w.s, r: r}
+	j := &Judge[T]{s: w.s, r: r, xprogs: map[[2]bool]*reference.ProgramEval{}, exactProgs: map[string]*reference.ProgramEval{}}
 	j.fwdArgs = append([]float64{0}, w.s.params...)
 	j.dyArgs = append([]float64{0, 1}, w.s.params...)
+	for _, row := range w.s.special {
+		j.special |= 1 << specialHash(row.xBits)
+	}
 	return j, nil
+}
+
+// specialHash picks the bit of Judge.special that stands for bit pattern b.
+func specialHash(b uint64) uint64 { return (b * 0x9e3779b97f4a7c15) >> 58 }
+
+// exactOf returns the value of direction dir at input in and gradient dy
+// (1 for Forward) rounded to T, when the float64 evaluation of the formula
+// is exact (see reference.ProgramEval.EvalExact): the value the big.Float
+// evaluation would return, at the cost of a fast one. It is how an output
+// exactly on a rounding boundary (hardswish' = (2x+3)/6 is a float32
+// midpoint for 1/12 of all x) or a piecewise-linear float64 kernel is
+// judged without big.Float.
+func (j *Judge[T]) exactOf(dir string, in, dy T) (T, bool) {
+	p, ok := j.exactProgs[dir]
+	if !ok {
+		var src string
+		switch dir {
+		case Forward:
+			src = j.s.a.Forward
+		case Backward:
+			src = j.s.a.Derivative
+		case BackwardFromOutput:
+			src = j.s.a.DerivativeOutput
+		}
+		if src != "" {
+			in := "x"
+			if dir == BackwardFromOutput {
+				in = "y"
+			}
+			// A formula that does not compile here has no fast path: the
+			// exact evaluation reports the error.
+			p, _ = j.program([]string{in, j.s.dyName}, j.s.dyName+"*("+src+")")
+		}
+		j.exactProgs[dir] = p
+	}
+	if p == nil {
+		return 0, false
+	}
+	j.exactArgs[0], j.exactArgs[1] = float64(in), float64(dy)
+	if dir == Forward {
+		j.exactArgs[1] = 1
+	}
+	p.EvalExact(j.exactArgs[:], j.exactOut[:], j.exactOK[:])
+	if !j.exactOK[0] {
+		return 0, false
+	}
+	if testutil.Is32[T]() {
+		return T(float32(j.exactOut[0])), true // rounded once, to nearest even
+	}
+	return T(j.exactOut[0]), true
+}
+
+// program compiles formulas for the fast evaluations over the variables
+// vars, with the parameters fixed.
+func (j *Judge[T]) program(vars []string, srcs ...string) (*reference.ProgramEval, error) {
+	fixed := map[string]float64{}
+	for i, name := range j.s.names {
+		fixed[name] = j.s.params[i]
+	}
+	es := make([]ast.Expr, len(srcs))
+	for k, src := range srcs {
+		e, err := parser.ParseExpr(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: parse %q: %v", j.s.a.Name, src, err)
+		}
+		es[k] = e
+	}
+	p, err := reference.CompileProgram(es, vars, j.s.consts, fixed)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", j.s.a.Name, err)
+	}
+	return p.NewEval(), nil
+}
+
+// FastX sets fwd[i] to Fast(Forward, xs[i]) and bwd[i] to Fast(Backward,
+// xs[i]), the same values, for every i; either slice may be nil (not
+// wanted). The formulas are evaluated together, so what the derivative
+// shares with the forward formula is computed once per x.
+func (j *Judge[T]) FastX(xs []T, fwd, bwd []float64) error {
+	if !testutil.Is32[T]() || (fwd == nil && bwd == nil) || (bwd != nil && j.s.a.Derivative == "") {
+		j.fastEach(Forward, xs, fwd)
+		j.fastEach(Backward, xs, bwd)
+		return nil
+	}
+	key := [2]bool{fwd != nil, bwd != nil}
+	p := j.xprogs[key]
+	if p == nil {
+		var srcs []string
+		if fwd != nil {
+			srcs = append(srcs, j.s.a.Forward)
+		}
+		if bwd != nil {
+			// Fast(Backward) is dy*(derivative) at dy = 1: the
+			// derivative's own value, exactly.
+			srcs = append(srcs, j.s.a.Derivative)
+		}
+		var err error
+		if p, err = j.program([]string{"x"}, srcs...); err != nil {
+			return err
+		}
+		j.xprogs[key] = p
+	}
+	return j.batch(p, xs, Forward, fwd, Backward, bwd)
+}
+
+// FastY sets out[i] to Fast(BackwardFromOutput, ys[i]) for every i.
+func (j *Judge[T]) FastY(ys []T, out []float64) error {
+	if !testutil.Is32[T]() || j.s.a.DerivativeOutput == "" {
+		j.fastEach(BackwardFromOutput, ys, out)
+		return nil
+	}
+	if j.yprog == nil {
+		p, err := j.program([]string{"y"}, j.s.a.DerivativeOutput)
+		if err != nil {
+			return err
+		}
+		j.yprog = p
+	}
+	return j.batch(j.yprog, ys, BackwardFromOutput, out, "", nil)
+}
+
+// batch evaluates p at every input into a (direction dirA, p's first
+// formula) and b (dirB, the next), as Fast does: NaN at a NaN input, and
+// NaN where the evaluation fails.
+func (j *Judge[T]) batch(p *reference.ProgramEval, ins []T, dirA string, a []float64, dirB string, b []float64) error {
+	defer func() {
+		if r := recover(); r != nil {
+			// Not expected of float64 arithmetic; Fast's per-input
+			// answer (NaN where it fails) stands in.
+			j.fastEach(dirA, ins, a)
+			j.fastEach(dirB, ins, b)
+		}
+	}()
+	j.xbuf = slices.Grow(j.xbuf[:0], len(ins))[:len(ins)]
+	for i, in := range ins {
+		j.xbuf[i] = float64(in)
+	}
+	outs := j.outs[:0]
+	for _, o := range [][]float64{a, b} {
+		if o != nil {
+			outs = append(outs, o[:len(ins)])
+		}
+	}
+	j.outs = outs
+	p.EvalColumns(j.xbuf, outs)
+	for i, in := range ins {
+		if in != in {
+			for _, o := range outs {
+				o[i] = math.NaN()
+			}
+		}
+	}
+	return nil
+}
+
+// fastEach fills out (if not nil) one Fast call at a time.
+func (j *Judge[T]) fastEach(dir string, ins []T, out []float64) {
+	for i := range out {
+		out[i] = j.Fast(dir, ins[i])
+	}
+}
+
+// SpecialIndices appends to dst the indices i at which ins[i] is an x of
+// the special-value table (for Forward and Backward, Want answers there from
+// the table, not from the formula) and returns it.
+func (j *Judge[T]) SpecialIndices(ins []T, dst []int32) []int32 {
+	if j.special == 0 {
+		return dst
+	}
+	for i, in := range ins {
+		b := testutil.Bits(in)
+		if j.special>>specialHash(b)&1 != 0 && j.s.specialFor(in) != nil {
+			dst = append(dst, int32(i))
+		}
+	}
+	return dst
+}
+
+// Screen settles, without Want, the outputs it can: got[i], one kernel's
+// output at input i and gradient dy (1 for Forward), where the direction's
+// fast value is fast[i], is correctly rounded where it equals fast[i]*dy
+// rounded to float32 and that value is not near a rounding boundary:
+// exactly what Want would decide with gots = {got[i]}. Screen appends the
+// other indices to slow, in order, and returns it: those need Want (and
+// perhaps the exact evaluation). special are the indices Want answers from
+// the special-value table (SpecialIndices; nil for BackwardFromOutput),
+// which always go to slow. For float64 every index goes to slow.
+func (j *Judge[T]) Screen(dy T, fast []float64, got []T, special []int32, slow []int32) []int32 {
+	if !testutil.Is32[T]() {
+		for i := range got {
+			slow = append(slow, int32(i))
+		}
+		return slow
+	}
+	d := float64(dy)
+	got = got[:len(fast)]
+	start := len(slow)
+	// Room for every index, so that the loop stores without appending.
+	slow = slices.Grow(slow, len(fast))
+	buf, k := slow[:start+len(fast)], start
+	const (
+		minNormal = 0x3810000000000000 // float64 bits of 2^-126
+		maxFinite = 0x47efffffe0000000 // of math.MaxFloat32
+	)
+	for i, f := range fast {
+		v := f * d
+		// NaN (a NaN input, or a failed evaluation) never equals.
+		if float32(v) == float32(got[i]) {
+			// The common case: a normal float32 result, v not near a
+			// rounding boundary (nearBoundary32Fast, inlined, on the bits
+			// of |v|).
+			b := math.Float64bits(v) &^ (1 << 63)
+			m := b&(1<<29-1) - (1<<28 - 1<<9 + 1) // below 2^10-1 when near
+			if b-minNormal < maxFinite-minNormal && m >= 1<<10-1 {
+				continue
+			}
+			// Zero, and the subnormal range (the general test).
+			if b < minNormal && (b == 0 || !nearBoundary32(v)) {
+				continue
+			}
+		}
+		buf[k] = int32(i)
+		k++
+	}
+	slow = buf[:k]
+	for _, k := range special {
+		if at, found := slices.BinarySearch(slow[start:], k); !found {
+			slow = slices.Insert(slow, start+at, k)
+		}
+	}
+	return slow
 }
 
 // Fast is the fast float64 value of the reference at in (x, or y for
@@ -134,9 +386,11 @@ func (j *Judge[T]) Fast(dir string, in T) float64 {
 // verdict (see setup.want): NaN in gives NaN; an x of the special-value
 // table takes the table's value; otherwise, for float32, fast*dy rounded to
 // float32 when that value is not within 2^-20 ULP of a rounding boundary
-// and every output agrees with it, and the big.Float evaluation in every
-// other case, so that each reported error is measured against the exact
-// value. float64 is always evaluated exactly.
+// and every output agrees with it; otherwise the float64 evaluation where
+// it is exact (every operation exact: exactOf), and the big.Float
+// evaluation in every other case, so that each reported error is measured
+// against the exact value. float64 is always evaluated exactly, by one of
+// the last two.
 func (j *Judge[T]) Want(dir string, in, dy T, fast float64, gots []T) (T, error) {
 	nan := T(math.NaN())
 	if in != in || (dir != Forward && dy != dy) {
@@ -193,6 +447,9 @@ func (j *Judge[T]) Want(dir string, in, dy T, fast float64, gots []T) (T, error)
 				return w, nil
 			}
 		}
+	}
+	if v, ok := j.exactOf(dir, in, dy); ok {
+		return v, nil
 	}
 	args[0] = float64(in)
 	if dir != Forward {
