@@ -19,6 +19,7 @@ type checkReport struct {
 	backends []string
 	notes    []string
 	wall     time.Duration
+	cpu      time.Duration // of the sweep, in this process and its workers (0: not measured)
 	partial  bool
 }
 
@@ -146,10 +147,10 @@ func (r *checkReport) markdown() string {
 		return false
 	}
 	if has("f32") {
-		fmt.Fprintf(&b, "**float32**: %s, at the default parameters and at each parameter set the spec lists for testing. Backward kernels run at each dy in {%s} (as float32); backward_from_output kernels at y = the generic forward kernel's output, the same y for every backend. Each result is compared with the correctly rounded exact value: the fast float64 evaluation of the spec's formula rounded to float32, or the big.Float evaluation (internal/reference, rounded once) wherever the float64 value lies within 2^-20 ULP of a float32 rounding boundary or any backend disagrees with it, so every error counted is measured against the exact value.\n\n", f32Inputs, strings.Join(dys, ", "))
+		fmt.Fprintf(&b, "**float32**: %s, at the default parameters and at each parameter set the spec lists for testing. Backward kernels run at each dy in {%s} (as float32); backward_from_output kernels at y = the generic forward kernel's output, the same y for every backend. Each result is compared with the correctly rounded exact value: the fast float64 evaluation of the spec's formula rounded to float32, or, wherever the float64 value lies within 2^-20 ULP of a float32 rounding boundary or any backend disagrees with it, the exact value rounded once (the float64 evaluation where every operation in it was exact, else the big.Float evaluation of internal/reference), so every error counted is measured against the exact value.\n\n", f32Inputs, strings.Join(dys, ", "))
 	}
 	if has("f64") {
-		fmt.Fprintf(&b, "**float64**: %d inputs per kernel: the %d special values, then every binade (biased exponents 0 to 2046) of both signs in turn with random mantissas; backward kernels with one dy per input from the same set; every result against big.Float.\n\n", o.n, len(testutil.Special[float64]()))
+		fmt.Fprintf(&b, "**float64**: %d inputs per kernel: the %d special values, then every binade (biased exponents 0 to 2046) of both signs in turn with random mantissas; backward kernels with one dy per input from the same set; every result against the exact value rounded once (the float64 evaluation where every operation in it was exact, else big.Float).\n\n", o.n, len(testutil.Special[float64]()))
 	}
 	b.WriteString("Columns: *max ULP* is the largest distance to the correctly rounded value (±0 are 0 apart; NaN where a number is due counts as +Inf); *not CR* counts results that are not correctly rounded, *> 1 ULP* those over the 1-ULP bar of the project; *specials* is the spec's special-value table, bit for bit (forward; backward at dy = ±1); *vs generic* compares each backend's results with the generic kernels' bit for bit (any NaN matches NaN).\n\n")
 
@@ -199,6 +200,15 @@ func (r *checkReport) markdown() string {
 		j.mu.Unlock()
 	}
 	fmt.Fprintf(&b, "\nIn all: %s of goroutine time", busy.Round(time.Second))
+	if r.cpu > 0 {
+		// Goroutine time counts waiting for the workers and for a CPU;
+		// this is what the sweep cost the machine.
+		cpu := r.cpu.Round(time.Second)
+		if r.cpu < time.Minute {
+			cpu = r.cpu.Round(10 * time.Millisecond)
+		}
+		fmt.Fprintf(&b, " and %s of CPU time (this process and its workers)", cpu)
+	}
 	if scaled > 0 {
 		fmt.Fprintf(&b, "; the float32 jobs scaled to all 2^32 inputs: %s, %s of wall time on %d cores", scaled.Round(time.Second), (scaled / time.Duration(runtime.GOMAXPROCS(0))).Round(time.Minute), runtime.GOMAXPROCS(0))
 	}

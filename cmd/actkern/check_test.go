@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -164,6 +165,21 @@ func TestWorkerProtocol(t *testing.T) {
 	for s := range want {
 		assert.Equal(t, blockHashes(want[s], 1024), hs[s])
 	}
+	// Inputs given as bit patterns lo + i·stride: the worker makes the same
+	// xs, and only ys travel.
+	bits := make([]float32, 2500)
+	for i := range bits {
+		bits[i] = math.Float32frombits(0xbf000000 + uint32(i)*3)
+	}
+	a.Forward(ys[:len(bits)], bits)
+	genReq := req
+	genReq.XLo, genReq.XStride = 0xbf000000, 3
+	hsGen, err := workerHashes(w, genReq, bits, ys[:len(bits)], 1024)
+	require.NoError(t, err)
+	hsSent, err := workerHashes(w, req, bits, ys[:len(bits)], 1024)
+	require.NoError(t, err)
+	assert.Equal(t, hsSent, hsGen)
+
 	// One changed value changes its block's hash, and only that one.
 	changed := append([]float32(nil), want[0]...)
 	changed[2000] = math.Nextafter32(changed[2000], 10)
@@ -381,4 +397,145 @@ func TestCheckViolations(t *testing.T) {
 	v := rep.violations()
 	require.Len(t, v, 4, "%q", v) // the ULP, the difference, and the special value on both directions of avx2
 	assert.Contains(t, v[0], "sigmoid default f32 forward on avx2: 3 ULP (bar 2)")
+}
+
+// judgeChunk must give, for every backend, what judging each result on its
+// own gives: against Want with every backend's result at that input (the
+// exact value wherever one disagrees with the fast one). Here a fake
+// backend differs from generic at a few results, so both the screened path
+// (specs where it agrees everywhere) and the result-by-result path run.
+func TestJudgeChunk(t *testing.T) {
+	s, err := spec.Parse(builtin.File, builtin.YAML)
+	require.NoError(t, err)
+	for _, name := range []string{"elu", "hardswish", "gelu"} {
+		o := &checkOptions{dirs: []string{kerneltest.Forward, kerneltest.Backward, kerneltest.BackwardFromOutput}, types: []string{"f32"}, lo: 0xbf7ff000, hi: 0xbf801000}
+		jobs, err := planCheck([]*spec.Activation{s.Lookup(name)}, o)
+		require.NoError(t, err)
+		sj := jobs[0].run.(*sweepJob[float32])
+		const i0 = 100
+		n := int(jobs[0].count) - i0
+		sc := &scratch[float32]{xs: make([]float32, n), ys: make([]float32, n)}
+		for i := range sc.xs {
+			sc.xs[i] = sj.input(i0 + uint64(i))
+		}
+		var ys []float32
+		if sj.needY {
+			ys = sc.ys
+			sj.local.forward(ys, sc.xs)
+		}
+		local := make([][]float32, len(sj.specs))
+		for sp := range local {
+			local[sp] = make([]float32, n)
+		}
+		require.NoError(t, sj.local.compute(sj.specs, sc.xs, ys, local, nil))
+		judge, err := sj.sw.NewJudge()
+		require.NoError(t, err)
+		fwd, bwd, fy := make([]float64, n), make([]float64, n), make([]float64, n)
+		require.NoError(t, judge.FastX(sc.xs, fwd, bwd))
+		if ys != nil {
+			require.NoError(t, judge.FastY(ys, fy))
+		} else {
+			fy = nil
+		}
+		sc.special = judge.SpecialIndices(sc.xs, nil)
+		// The fake backend: generic's outputs, but 1 ULP up at a few inputs
+		// of spec 1 (backward, dy = 1), and far off at one (not NaN, which
+		// would make the stats compare unequal to themselves).
+		fake := slices.Clone(local)
+		fake[1] = slices.Clone(local[1])
+		for _, i := range []int{3, 700, 2048, 4000} {
+			fake[1][i] = math.Nextafter32(fake[1][i], float32(math.Inf(1)))
+		}
+		fake[1][1000] *= 3
+		per := [][][]float32{local, fake}
+		res, err := sj.judgeChunk(t.Context(), sc, judge, i0, ys, local, per, fwd, bwd, fy)
+		require.NoError(t, err)
+
+		// Result by result.
+		want := newStats(len(jobs[0].dirs), 2)
+		for sp, spec := range sj.specs {
+			d := sj.sDir[sp]
+			dir := jobs[0].dirs[d]
+			for i := range n {
+				in, f := sc.xs[i], fwd[i]
+				switch dir {
+				case kerneltest.Backward:
+					f = bwd[i]
+				case kerneltest.BackwardFromOutput:
+					in, f = ys[i], fy[i]
+				}
+				gots := []float32{local[sp][i]}
+				if sp == 1 {
+					gots = append(gots, fake[sp][i])
+				}
+				ref, err := judge.Want(dir, in, float32(spec.DY), f, gots)
+				require.NoError(t, err)
+				for b := range 2 {
+					got := per[b][sp][i]
+					p := sj.point(i0, i, sp, dir, ys, float32(spec.DY), got, ref, 0)
+					want[d][b].add(testutil.ULP(got, ref), p.key, func(u float64) sweepPoint { p.ULP = u; return p })
+					if b == 1 && !testutil.SameBits(got, local[sp][i]) {
+						want[d][b].differ(sj.point(i0, i, sp, dir, ys, float32(spec.DY), got, local[sp][i], testutil.ULP(got, local[sp][i])))
+					}
+				}
+			}
+		}
+		assert.Equal(t, want, res.stats, name)
+		assert.Equal(t, uint64(5), res.stats[1][1].Differ, name)
+	}
+}
+
+// backendOutputs fetches from a worker exactly the blocks whose hashes
+// differ from generic's, and takes every other output from generic. Here
+// "generic" (local) is the worker's own kernels' output with a few values
+// changed, so the fetched blocks must bring the worker's values back.
+func TestBackendOutputs(t *testing.T) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- serveWorker(inR, outW); outW.Close() }()
+	w := &worker{isa: f32.ISA(), in: inW, w: bufio.NewWriter(inW), r: bufio.NewReader(outR)}
+	var hello workResponse
+	require.NoError(t, readHeader(w.r, &hello))
+
+	s, err := spec.Parse(builtin.File, builtin.YAML)
+	require.NoError(t, err)
+	o := &checkOptions{dirs: []string{kerneltest.Forward, kerneltest.Backward, kerneltest.BackwardFromOutput}, types: []string{"f32"}, lo: 0x3f000000, hi: 0x3f000000 + 5000}
+	jobs, err := planCheck([]*spec.Activation{s.Lookup("sigmoid")}, o)
+	require.NoError(t, err)
+	sj := jobs[0].run.(*sweepJob[float32])
+	n := int(jobs[0].count)
+	sc := &scratch[float32]{xs: make([]float32, n), ys: make([]float32, n)}
+	for i := range sc.xs {
+		sc.xs[i] = sj.input(uint64(i))
+	}
+	sj.local.forward(sc.ys, sc.xs)
+	truth := make([][]float32, len(sj.specs))
+	for sp := range truth {
+		truth[sp] = make([]float32, n)
+	}
+	require.NoError(t, sj.local.compute(sj.specs, sc.xs, sc.ys, truth, nil))
+	local := make([][]float32, len(truth))
+	for sp := range local {
+		local[sp] = slices.Clone(truth[sp])
+	}
+	local[2][10] += 1      // block 0 of spec 2
+	local[4][4999] = 0.125 // the last, partial block of spec 4
+
+	st := &goState{backends: []string{"generic", w.isa}, workers: []*worker{nil, w}}
+	req := sj.request()
+	req.XLo, req.XStride = jobs[0].lo, 1
+	require.NoError(t, sendHashes(w, req, sc.xs, sc.ys, hashBlock))
+	per, err := sj.backendOutputs(st, sc, local)
+	require.NoError(t, err)
+	require.Len(t, per, 2)
+	assert.Equal(t, local, per[0])
+	assert.Equal(t, truth, per[1])
+	for sp := range local {
+		// Specs without a difference share generic's slice (and verdicts).
+		shared := &per[1][sp][0] == &local[sp][0]
+		assert.Equal(t, sp != 2 && sp != 4, shared, "spec %d", sp)
+	}
+	inW.Close()
+	require.NoError(t, <-done)
 }

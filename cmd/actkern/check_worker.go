@@ -10,7 +10,8 @@ package main
 // for the outputs of the blocks that differ.
 //
 // Frames: a little-endian uint32 length, that many bytes of JSON (the
-// header), then the raw little-endian payload the header announces.
+// header), then the raw payload the header announces (values in the
+// machine's byte order).
 
 import (
 	"bufio"
@@ -24,6 +25,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"unsafe"
 
 	"github.com/actkern/actkern/generated/f32"
 	"github.com/actkern/actkern/generated/f64"
@@ -49,6 +51,10 @@ type workRequest struct {
 	N      int                `json:"n"`     // inputs; the payload is xs, then ys if HasY
 	HasY   bool               `json:"has_y"` // ys (for backward_from_output) follow xs
 	Block  int                `json:"block,omitempty"`
+	// A float32 sweep's inputs are the bit patterns XLo + i·XStride: with
+	// XStride > 0 the worker makes them itself and the payload is ys alone.
+	XLo     uint64 `json:"x_lo,omitempty"`
+	XStride uint64 `json:"x_stride,omitempty"`
 }
 
 type workResponse struct {
@@ -106,32 +112,58 @@ func bindKernels[T float32 | float64](name string, params map[string]float64) (*
 	return k.(*kset[T]), nil
 }
 
-// compute fills outs[s] (len(xs) each) with the output of spec s; ys are the
-// inputs of backward_from_output.
-func (k *kset[T]) compute(specs []outSpec, xs, ys []T, outs [][]T) error {
-	var dy []T
-	for s, sp := range specs {
-		if sp.Dir != kerneltest.Forward {
-			if dy == nil {
-				dy = make([]T, len(xs))
-			}
-			in := xs
-			if sp.Dir == kerneltest.BackwardFromOutput {
-				in = ys
-			}
-			for i := range dy {
-				if sp.DYFromX {
-					dy[i] = dyFor(in[i])
-				} else {
-					dy[i] = T(sp.DY)
-				}
-			}
+// dyCache holds the gradient arrays of compute, so that a sweep fills each
+// once: a constant gradient's array is kept for every later call.
+type dyCache[T float32 | float64] struct {
+	byValue map[float64][]T
+	fromX   []T
+}
+
+// get returns the gradients of spec sp for the inputs in (x, or y).
+func (c *dyCache[T]) get(sp outSpec, in []T) []T {
+	n := len(in)
+	if sp.DYFromX {
+		c.fromX = grow(c.fromX, n)
+		for i := range c.fromX {
+			c.fromX[i] = dyFor(in[i])
 		}
+		return c.fromX
+	}
+	dy := c.byValue[sp.DY]
+	if len(dy) < n {
+		if c.byValue == nil {
+			c.byValue = map[float64][]T{}
+		}
+		dy = make([]T, n)
+		for i := range dy {
+			dy[i] = T(sp.DY)
+		}
+		c.byValue[sp.DY] = dy
+	}
+	return dy[:n]
+}
+
+// grow returns b with length n, reusing its array when it is large enough.
+func grow[E any](b []E, n int) []E {
+	if cap(b) < n {
+		return make([]E, n)
+	}
+	return b[:n]
+}
+
+// compute fills outs[s] (len(xs) each) with the output of spec s; ys are the
+// inputs of backward_from_output. dys keeps the gradient arrays (nil: made
+// for this call).
+func (k *kset[T]) compute(specs []outSpec, xs, ys []T, outs [][]T, dys *dyCache[T]) error {
+	if dys == nil {
+		dys = &dyCache[T]{}
+	}
+	for s, sp := range specs {
 		switch sp.Dir {
 		case kerneltest.Forward:
 			k.forward(outs[s], xs)
 		case kerneltest.Backward:
-			k.backward(outs[s], dy, xs)
+			k.backward(outs[s], dys.get(sp, xs), xs)
 		case kerneltest.BackwardFromOutput:
 			if k.fromOut == nil {
 				return errors.New("no backward_from_output kernel at these parameters")
@@ -139,7 +171,7 @@ func (k *kset[T]) compute(specs []outSpec, xs, ys []T, outs [][]T) error {
 			if len(ys) != len(xs) {
 				return errors.New("backward_from_output needs y")
 			}
-			k.fromOut(outs[s], dy, ys)
+			k.fromOut(outs[s], dys.get(sp, ys), ys)
 		default:
 			return fmt.Errorf("unknown direction %q", sp.Dir)
 		}
@@ -147,21 +179,82 @@ func (k *kset[T]) compute(specs []outSpec, xs, ys []T, outs [][]T) error {
 	return nil
 }
 
-// blockHashes hashes out in blocks of block values: FNV-1a over the values'
-// bits, so any single differing value changes its block's hash (each step
-// is a bijection of the state). NaNs hash by their bits, so a different
-// NaN payload shows as a differing block, which the parent then compares
-// value by value (where any NaN matches NaN).
+// blockHashes hashes out in blocks of block values (see appendBlockHashes).
 func blockHashes[T float32 | float64](out []T, block int) []uint64 {
-	hs := make([]uint64, 0, (len(out)+block-1)/block)
-	for lo := 0; lo < len(out); lo += block {
-		h := uint64(0xcbf29ce484222325)
-		for _, v := range out[lo:min(lo+block, len(out))] {
-			h = (h ^ testutil.Bits(v)) * 0x100000001b3
+	return appendBlockHashes(make([]uint64, 0, (len(out)+block-1)/block), out, block)
+}
+
+// appendBlockHashes appends the hash of each block of block values of out
+// to dst. Any single differing value changes its block's hash: the values'
+// bits, two float32s or one float64 to a 64-bit word, enter four
+// independent lanes by h = (h ^ word)·odd, a bijection of h, and the lanes
+// are combined by more such steps. Four lanes keep the multiplications out
+// of each other's way (FNV-1a, one chain of them per value, cost as much as
+// a fast kernel). NaNs hash by their bits, so a different NaN payload shows
+// as a differing block, which the parent then compares value by value
+// (where any NaN matches NaN).
+func appendBlockHashes[T float32 | float64](dst []uint64, out []T, block int) []uint64 {
+	switch o := any(out).(type) {
+	case []float32:
+		for lo := 0; lo < len(o); lo += block {
+			dst = append(dst, hash32(o[lo:min(lo+block, len(o))]))
 		}
-		hs = append(hs, h)
+	case []float64:
+		for lo := 0; lo < len(o); lo += block {
+			dst = append(dst, hash64(o[lo:min(lo+block, len(o))]))
+		}
 	}
-	return hs
+	return dst
+}
+
+const (
+	hashMul = 0x9e3779b97f4a7c15 // odd: multiplying by it is a bijection
+	hashH0  = 0xcbf29ce484222325
+	hashH1  = 0x84222325cbf29ce4
+	hashH2  = 0x6a09e667f3bcc908
+	hashH3  = 0xbb67ae8584caa73b
+)
+
+func hashLanes(h0, h1, h2, h3 uint64) uint64 {
+	h := (h0 ^ h1) * hashMul
+	h = (h ^ h2) * hashMul
+	return (h ^ h3) * hashMul
+}
+
+func hash32(v []float32) uint64 {
+	h0, h1, h2, h3 := uint64(hashH0), uint64(hashH1), uint64(hashH2), uint64(hashH3)
+	// The values two at a time, as the 64-bit words they occupy: loading
+	// words instead of assembling them from float32 bits doubles the speed
+	// (parent and workers are one program on one machine, so they agree).
+	w := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(v))), len(v)/2)
+	i := 0
+	for ; i+4 <= len(w); i += 4 {
+		x := w[i : i+4 : i+4]
+		h0 = (h0 ^ x[0]) * hashMul
+		h1 = (h1 ^ x[1]) * hashMul
+		h2 = (h2 ^ x[2]) * hashMul
+		h3 = (h3 ^ x[3]) * hashMul
+	}
+	for k := 2 * i; k < len(v); k++ {
+		h0 = (h0 ^ uint64(math.Float32bits(v[k]))) * hashMul
+	}
+	return hashLanes(h0, h1, h2, h3)
+}
+
+func hash64(v []float64) uint64 {
+	h0, h1, h2, h3 := uint64(hashH0), uint64(hashH1), uint64(hashH2), uint64(hashH3)
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		w := v[i : i+4 : i+4]
+		h0 = (h0 ^ math.Float64bits(w[0])) * hashMul
+		h1 = (h1 ^ math.Float64bits(w[1])) * hashMul
+		h2 = (h2 ^ math.Float64bits(w[2])) * hashMul
+		h3 = (h3 ^ math.Float64bits(w[3])) * hashMul
+	}
+	for ; i < len(v); i++ {
+		h0 = (h0 ^ math.Float64bits(v[i])) * hashMul
+	}
+	return hashLanes(h0, h1, h2, h3)
 }
 
 func floatSize[T float32 | float64]() int {
@@ -171,29 +264,19 @@ func floatSize[T float32 | float64]() int {
 	return 8
 }
 
+// floatBytes is the memory of xs as bytes. The payloads are the values in
+// this machine's byte order: parent and workers are one program on one
+// machine, so a copy is the whole encoding.
+func floatBytes[T float32 | float64](xs []T) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(xs))), len(xs)*floatSize[T]())
+}
+
 func appendFloats[T float32 | float64](b []byte, xs []T) []byte {
-	if testutil.Is32[T]() {
-		for _, x := range xs {
-			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(x)))
-		}
-		return b
-	}
-	for _, x := range xs {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(float64(x)))
-	}
-	return b
+	return append(b, floatBytes(xs)...)
 }
 
 func decodeFloats[T float32 | float64](b []byte, xs []T) {
-	if testutil.Is32[T]() {
-		for i := range xs {
-			xs[i] = T(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
-		}
-		return
-	}
-	for i := range xs {
-		xs[i] = T(math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])))
-	}
+	copy(floatBytes(xs), b)
 }
 
 func writeFrame(w *bufio.Writer, header any, payload []byte) error {
@@ -235,6 +318,7 @@ func serveWorker(in io.Reader, out io.Writer) error {
 		return err
 	}
 	bound := map[string]any{}
+	st32, st64 := &serveState[float32]{}, &serveState[float64]{}
 	for {
 		var req workRequest
 		if err := readHeader(r, &req); err != nil {
@@ -246,9 +330,9 @@ func serveWorker(in io.Reader, out io.Writer) error {
 		var payload []byte
 		var err error
 		if req.Type == "f64" {
-			payload, err = serveRequest[float64](r, &req, bound)
+			payload, err = st64.serve(r, &req, bound)
 		} else {
-			payload, err = serveRequest[float32](r, &req, bound)
+			payload, err = st32.serve(r, &req, bound)
 		}
 		resp := workResponse{}
 		if err != nil {
@@ -260,14 +344,31 @@ func serveWorker(in io.Reader, out io.Writer) error {
 	}
 }
 
-func serveRequest[T float32 | float64](r *bufio.Reader, req *workRequest, bound map[string]any) ([]byte, error) {
+// serveState is a worker's buffers for one precision, kept from request to
+// request: a sweep sends thousands of requests of the same size.
+type serveState[T float32 | float64] struct {
+	raw, payload []byte
+	xs, ys       []T
+	outs         [][]T
+	hashes       []uint64
+	dys          dyCache[T]
+}
+
+func (st *serveState[T]) serve(r *bufio.Reader, req *workRequest, bound map[string]any) ([]byte, error) {
 	size := floatSize[T]()
-	nIn := req.N
-	if req.HasY {
-		nIn *= 2
+	gen := req.XStride > 0
+	if gen && !testutil.Is32[T]() {
+		return nil, errors.New("x_stride: only float32 inputs are bit patterns")
 	}
-	raw := make([]byte, nIn*size)
-	if _, err := io.ReadFull(r, raw); err != nil {
+	nIn := 0
+	if !gen {
+		nIn += req.N
+	}
+	if req.HasY {
+		nIn += req.N
+	}
+	st.raw = grow(st.raw, nIn*size)
+	if _, err := io.ReadFull(r, st.raw); err != nil {
 		return nil, err
 	}
 	key := fmt.Sprint(req.Type, " ", req.Func, " ", req.Params)
@@ -279,39 +380,51 @@ func serveRequest[T float32 | float64](r *bufio.Reader, req *workRequest, bound 
 		}
 		bound[key] = k
 	}
-	xs := make([]T, req.N)
-	decodeFloats(raw, xs)
+	st.xs = grow(st.xs, req.N)
+	raw := st.raw
+	if gen {
+		b, step := uint32(req.XLo), uint32(req.XStride)
+		for i := range st.xs {
+			st.xs[i] = T(math.Float32frombits(b))
+			b += step
+		}
+	} else {
+		decodeFloats(raw, st.xs)
+		raw = raw[req.N*size:]
+	}
 	var ys []T
 	if req.HasY {
-		ys = make([]T, req.N)
-		decodeFloats(raw[req.N*size:], ys)
+		st.ys = grow(st.ys, req.N)
+		ys = st.ys
+		decodeFloats(raw, ys)
 	}
-	outs := make([][]T, len(req.Out))
-	for s := range outs {
-		outs[s] = make([]T, req.N)
+	st.outs = grow(st.outs, len(req.Out))
+	for s := range st.outs {
+		st.outs[s] = grow(st.outs[s], req.N)
 	}
-	if err := k.compute(req.Out, xs, ys, outs); err != nil {
+	if err := k.compute(req.Out, st.xs, ys, st.outs, &st.dys); err != nil {
 		return nil, err
 	}
-	var payload []byte
+	payload := st.payload[:0]
 	switch req.Op {
 	case "hash":
 		if req.Block <= 0 {
 			return nil, errors.New("hash: block must be positive")
 		}
-		for _, o := range outs {
-			for _, h := range blockHashes(o, req.Block) {
+		for _, o := range st.outs {
+			st.hashes = appendBlockHashes(st.hashes[:0], o, req.Block)
+			for _, h := range st.hashes {
 				payload = binary.LittleEndian.AppendUint64(payload, h)
 			}
 		}
 	case "eval":
-		payload = make([]byte, 0, len(outs)*req.N*size)
-		for _, o := range outs {
+		for _, o := range st.outs {
 			payload = appendFloats(payload, o)
 		}
 	default:
 		return nil, fmt.Errorf("unknown op %q", req.Op)
 	}
+	st.payload = payload
 	return payload, nil
 }
 
@@ -322,6 +435,11 @@ type worker struct {
 	in  io.WriteCloser
 	w   *bufio.Writer
 	r   *bufio.Reader
+	buf []byte // the last answer's payload
+	// A request in flight: its payload, and the result of writing it.
+	out     []byte
+	sent    chan error
+	pending bool
 }
 
 // errUnavailable: the CPU does not run the level asked for.
@@ -369,20 +487,65 @@ func startWorker(isa string) (*worker, error) {
 }
 
 func (w *worker) close() {
-	w.in.Close()
+	w.in.Close() // a request in flight fails, and its goroutine ends
 	w.cmd.Wait()
 }
 
-// call sends one request with its inputs and returns the payload of the
-// answer, which holds want bytes.
-func workerCall[T float32 | float64](w *worker, req *workRequest, xs, ys []T, want int) ([]byte, error) {
+// workerSend sends one request with its inputs; workerRecv reads the
+// answer. A parent may send to several workers before reading any answer, so
+// that they compute while it does.
+func workerSend[T float32 | float64](w *worker, req *workRequest, xs, ys []T) error {
+	if err := w.wait(); err != nil {
+		return err
+	}
 	req.N, req.HasY = len(xs), ys != nil
-	size := floatSize[T]()
-	payload := make([]byte, 0, (len(xs)+len(ys))*size)
-	payload = appendFloats(payload, xs)
-	payload = appendFloats(payload, ys)
-	if err := writeFrame(w.w, req, payload); err != nil {
-		return nil, fmt.Errorf("%s worker: %w", w.isa, err)
+	w.out = appendFloats(appendFloats(w.out[:0], xs), ys)
+	if err := writeFrame(w.w, req, w.out); err != nil {
+		return fmt.Errorf("%s worker: %w", w.isa, err)
+	}
+	return nil
+}
+
+// workerSendAsync is workerSend on a goroutine of its own: a pipe holds 64
+// KB, so a larger request blocks its writer until the worker, which may be
+// waiting for a CPU, has read it, and the caller has better things to do
+// meanwhile. xs and ys are copied before it returns; the next workerSend or
+// workerRecv waits for the request to be written.
+func workerSendAsync[T float32 | float64](w *worker, req workRequest, xs, ys []T) error {
+	if err := w.wait(); err != nil {
+		return err
+	}
+	req.N, req.HasY = len(xs), ys != nil
+	w.out = w.out[:0]
+	if req.XStride == 0 {
+		w.out = appendFloats(w.out, xs)
+	}
+	w.out = appendFloats(w.out, ys)
+	if w.sent == nil {
+		w.sent = make(chan error, 1)
+	}
+	go func() { w.sent <- writeFrame(w.w, req, w.out) }()
+	w.pending = true
+	return nil
+}
+
+// wait waits for the request in flight, if any, to be written.
+func (w *worker) wait() error {
+	if !w.pending {
+		return nil
+	}
+	w.pending = false
+	if err := <-w.sent; err != nil {
+		return fmt.Errorf("%s worker: %w", w.isa, err)
+	}
+	return nil
+}
+
+// workerRecv reads an answer whose payload holds want bytes; the slice it
+// returns is valid until the next call.
+func workerRecv(w *worker, want int) ([]byte, error) {
+	if err := w.wait(); err != nil {
+		return nil, err
 	}
 	var resp workResponse
 	if err := readHeader(w.r, &resp); err != nil {
@@ -391,24 +554,29 @@ func workerCall[T float32 | float64](w *worker, req *workRequest, xs, ys []T, wa
 	if resp.Err != "" {
 		return nil, fmt.Errorf("%s worker: %s", w.isa, resp.Err)
 	}
-	b := make([]byte, want)
-	if _, err := io.ReadFull(w.r, b); err != nil {
+	w.buf = grow(w.buf, want)
+	if _, err := io.ReadFull(w.r, w.buf); err != nil {
 		return nil, fmt.Errorf("%s worker: %w", w.isa, err)
 	}
-	return b, nil
+	return w.buf, nil
 }
 
-// hashes asks for the block hashes of every output spec.
-func workerHashes[T float32 | float64](w *worker, req workRequest, xs, ys []T, block int) ([][]uint64, error) {
+// sendHashes asks for the block hashes of every output spec; recvHashes
+// reads them into hs (one slice per spec, reused).
+func sendHashes[T float32 | float64](w *worker, req workRequest, xs, ys []T, block int) error {
 	req.Op, req.Block = "hash", block
-	nb := (len(xs) + block - 1) / block
-	b, err := workerCall(w, &req, xs, ys, 8*nb*len(req.Out))
+	return workerSendAsync(w, req, xs, ys)
+}
+
+func recvHashes(w *worker, specs, n, block int, hs [][]uint64) ([][]uint64, error) {
+	nb := (n + block - 1) / block
+	b, err := workerRecv(w, 8*nb*specs)
 	if err != nil {
 		return nil, err
 	}
-	hs := make([][]uint64, len(req.Out))
+	hs = grow(hs, specs)
 	for s := range hs {
-		hs[s] = make([]uint64, nb)
+		hs[s] = grow(hs[s], nb)
 		for i := range hs[s] {
 			hs[s][i] = binary.LittleEndian.Uint64(b[8*(s*nb+i):])
 		}
@@ -416,11 +584,22 @@ func workerHashes[T float32 | float64](w *worker, req workRequest, xs, ys []T, b
 	return hs, nil
 }
 
-// outputs asks for the outputs of every output spec.
+// workerHashes asks for the block hashes of every output spec and waits.
+func workerHashes[T float32 | float64](w *worker, req workRequest, xs, ys []T, block int) ([][]uint64, error) {
+	if err := sendHashes(w, req, xs, ys, block); err != nil {
+		return nil, err
+	}
+	return recvHashes(w, len(req.Out), len(xs), block, nil)
+}
+
+// workerOutputs asks for the outputs of every output spec.
 func workerOutputs[T float32 | float64](w *worker, req workRequest, xs, ys []T) ([][]T, error) {
 	req.Op = "eval"
 	size := floatSize[T]()
-	b, err := workerCall(w, &req, xs, ys, len(req.Out)*len(xs)*size)
+	if err := workerSend(w, &req, xs, ys); err != nil {
+		return nil, err
+	}
+	b, err := workerRecv(w, len(req.Out)*len(xs)*size)
 	if err != nil {
 		return nil, err
 	}
