@@ -86,10 +86,10 @@ func celuGeneric(dst, x []float32, alpha float32) {
 		v31 := math.FMA(v29, v16, v30)
 		v33 := math.FMA(v31, v16, v32)
 		v34 := float64(v16 * v33)
-		v37 := math.Ldexp(v36, int(v12))
+		v37 := ldexpMid(v36, v12)
 		v38 := float64(v35 + v37)
 		v39 := float64(v38 + v34)
-		v40 := math.Ldexp(v39, int(v11))
+		v40 := ldexpMid(v39, v11)
 		v41 := math.Copysign(v40, v4)
 		v42 := math.IsNaN(v4)
 		v43 := v41
@@ -118,7 +118,7 @@ func celuGeneric(dst, x []float32, alpha float32) {
 		v66 := math.FMA(v64, v51, v65)
 		v68 := math.FMA(v66, v51, v67)
 		v70 := math.FMA(v68, v51, v69)
-		v71 := math.Ldexp(v70, int(v48))
+		v71 := ldexpMid(v70, v48)
 		v72 := v71
 		if v42 {
 			v72 = v4
@@ -207,7 +207,7 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 		v37 := math.FMA(v35, v22, v36)
 		v39 := math.FMA(v37, v22, v38)
 		v41 := math.FMA(v39, v22, v40)
-		v42 := math.Ldexp(v41, int(v17))
+		v42 := ldexpMid(v41, v17)
 		v43 := math.IsNaN(v10)
 		v44 := v42
 		if v43 {
@@ -248,7 +248,7 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 		v88 := math.FMA(v87, v81, v36)
 		v89 := math.FMA(v88, v81, v38)
 		v90 := math.FMA(v89, v81, v40)
-		v91 := math.Ldexp(v90, int(v78))
+		v91 := ldexpMid(v90, v78)
 		v92 := math.IsNaN(v5)
 		v93 := v91
 		if v92 {

@@ -72,10 +72,10 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v30 := math.FMA(v28, v15, v29)
 		v32 := math.FMA(v30, v15, v31)
 		v33 := float64(v15 * v32)
-		v36 := math.Ldexp(v35, int(v11))
+		v36 := ldexpMid(v35, v11)
 		v37 := float64(v34 + v36)
 		v38 := float64(v37 + v33)
-		v39 := math.Ldexp(v38, int(v10))
+		v39 := ldexpMid(v38, v10)
 		v40 := math.Copysign(v39, v0)
 		v41 := math.IsNaN(v0)
 		v42 := v40
@@ -146,7 +146,7 @@ func eluBackwardGeneric(dx, x, dy []float32, alpha float32) {
 		v31 := math.FMA(v29, v16, v30)
 		v33 := math.FMA(v31, v16, v32)
 		v35 := math.FMA(v33, v16, v34)
-		v36 := math.Ldexp(v35, int(v11))
+		v36 := ldexpMid(v35, v11)
 		v37 := math.IsNaN(v0)
 		v38 := v36
 		if v37 {

@@ -136,7 +136,7 @@ func gegluGeneric(dst, a, b []float32) {
 		v109 := float64(v12 * v28)
 		v110 := float64(v108 - v109)
 		v111 := float64(v106 + v110)
-		v113 := math.Ldexp(v103, int(v37))
+		v113 := ldexpMid(v103, v37)
 		v114 := float64(v112 - v113)
 		v115 := v12 < v4
 		v116 := v113
@@ -331,7 +331,7 @@ func gegluBackwardAGeneric(da, a, b, dy []float32) {
 		v132 := float64(v36 * v51)
 		v133 := float64(v131 - v132)
 		v134 := float64(v129 + v133)
-		v136 := math.Ldexp(v126, int(v60))
+		v136 := ldexpMid(v126, v60)
 		v137 := float64(v135 - v136)
 		v138 := v36 < v4
 		v139 := v136
@@ -368,7 +368,7 @@ func gegluBackwardAGeneric(da, a, b, dy []float32) {
 		v170 := math.FMA(v168, v155, v169)
 		v172 := math.FMA(v170, v155, v171)
 		v174 := math.FMA(v172, v155, v173)
-		v175 := math.Ldexp(v174, int(v152))
+		v175 := ldexpMid(v174, v152)
 		v176 := math.IsNaN(v146)
 		v177 := v175
 		if v176 {
@@ -531,7 +531,7 @@ func gegluBackwardBGeneric(db, a, b, dy []float32) {
 		v109 := float64(v12 * v28)
 		v110 := float64(v108 - v109)
 		v111 := float64(v106 + v110)
-		v113 := math.Ldexp(v103, int(v37))
+		v113 := ldexpMid(v103, v37)
 		v114 := float64(v112 - v113)
 		v115 := v12 < v4
 		v116 := v113

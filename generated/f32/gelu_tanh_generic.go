@@ -78,7 +78,7 @@ func geluTanhGeneric(dst, x []float32) {
 		v43 := math.FMA(v41, v28, v42)
 		v45 := math.FMA(v43, v28, v44)
 		v47 := math.FMA(v45, v28, v46)
-		v48 := math.Ldexp(v47, int(v23))
+		v48 := ldexpMid(v47, v23)
 		v49 := v20
 		if v19 {
 			v49 = v48
@@ -189,7 +189,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 		v49 := math.FMA(v47, v34, v48)
 		v51 := math.FMA(v49, v34, v50)
 		v53 := math.FMA(v51, v34, v52)
-		v54 := math.Ldexp(v53, int(v29))
+		v54 := ldexpMid(v53, v29)
 		v55 := v8
 		if v26 {
 			v55 = v54
@@ -223,7 +223,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 		v76 := math.FMA(v75, v69, v48)
 		v77 := math.FMA(v76, v69, v50)
 		v78 := math.FMA(v77, v69, v52)
-		v79 := math.Ldexp(v78, int(v66))
+		v79 := ldexpMid(v78, v66)
 		v80 := v8
 		if v64 {
 			v80 = v79
@@ -271,10 +271,10 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 		v127 := math.FMA(v125, v112, v126)
 		v129 := math.FMA(v127, v112, v128)
 		v130 := float64(v112 * v129)
-		v131 := math.Ldexp(v9, int(v110))
+		v131 := ldexpMid(v9, v110)
 		v132 := float64(v8 + v131)
 		v133 := float64(v132 + v130)
-		v134 := math.Ldexp(v133, int(v109))
+		v134 := ldexpMid(v133, v109)
 		v135 := math.Copysign(v134, v103)
 		v136 := math.IsNaN(v103)
 		v137 := v135

@@ -59,7 +59,7 @@ func gluGeneric(dst, a, b []float32) {
 		v30 := math.FMA(v28, v15, v29)
 		v32 := math.FMA(v30, v15, v31)
 		v34 := math.FMA(v32, v15, v33)
-		v35 := math.Ldexp(v34, int(v10))
+		v35 := ldexpMid(v34, v10)
 		v36 := v7
 		if v6 {
 			v36 = v35
@@ -134,7 +134,7 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 		v30 := math.FMA(v28, v15, v29)
 		v32 := math.FMA(v30, v15, v31)
 		v34 := math.FMA(v32, v15, v33)
-		v35 := math.Ldexp(v34, int(v10))
+		v35 := ldexpMid(v34, v10)
 		v36 := v7
 		if v6 {
 			v36 = v35
@@ -206,7 +206,7 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 		v32 := math.FMA(v30, v17, v31)
 		v34 := math.FMA(v32, v17, v33)
 		v36 := math.FMA(v34, v17, v35)
-		v37 := math.Ldexp(v36, int(v12))
+		v37 := ldexpMid(v36, v12)
 		v38 := v9
 		if v8 {
 			v38 = v37

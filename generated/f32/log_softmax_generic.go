@@ -80,7 +80,7 @@ func logSoftmaxReduceS1Generic(acc *[16]float64, x []float32, m float32) {
 		v33 := math.FMA(v31, v18, v32)
 		v35 := math.FMA(v33, v18, v34)
 		v37 := math.FMA(v35, v18, v36)
-		v38 := math.Ldexp(v37, int(v13))
+		v38 := ldexpMid(v37, v13)
 		v39 := math.IsNaN(v2)
 		v40 := v38
 		if v39 {
@@ -339,7 +339,7 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 		v28 := math.FMA(v26, v13, v27)
 		v30 := math.FMA(v28, v13, v29)
 		v32 := math.FMA(v30, v13, v31)
-		v33 := math.Ldexp(v32, int(v8))
+		v33 := ldexpMid(v32, v8)
 		v34 := math.IsNaN(v1)
 		v35 := v33
 		if v34 {

@@ -86,7 +86,7 @@ func logsigmoidGeneric(dst, x []float32) {
 		v29 := math.FMA(v27, v14, v28)
 		v31 := math.FMA(v29, v14, v30)
 		v33 := math.FMA(v31, v14, v32)
-		v34 := math.Ldexp(v33, int(v9))
+		v34 := ldexpMid(v33, v9)
 		v35 := math.IsNaN(v2)
 		v36 := v34
 		if v35 {
@@ -219,7 +219,7 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 		v31 := math.FMA(v29, v16, v30)
 		v33 := math.FMA(v31, v16, v32)
 		v35 := math.FMA(v33, v16, v34)
-		v36 := math.Ldexp(v35, int(v11))
+		v36 := ldexpMid(v35, v11)
 		v37 := v8
 		if v7 {
 			v37 = v36
@@ -290,10 +290,10 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 		v27 := math.FMA(v25, v12, v26)
 		v29 := math.FMA(v27, v12, v28)
 		v30 := float64(v12 * v29)
-		v33 := math.Ldexp(v32, int(v8))
+		v33 := ldexpMid(v32, v8)
 		v34 := float64(v31 + v33)
 		v35 := float64(v34 + v30)
-		v36 := math.Ldexp(v35, int(v7))
+		v36 := ldexpMid(v35, v7)
 		v37 := math.Copysign(v36, v0)
 		v38 := math.IsNaN(v0)
 		v39 := v37

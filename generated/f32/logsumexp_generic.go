@@ -79,7 +79,7 @@ func logsumexpReduceS1Generic(acc *[16]float64, x []float32, m float32) {
 		v33 := math.FMA(v31, v18, v32)
 		v35 := math.FMA(v33, v18, v34)
 		v37 := math.FMA(v35, v18, v36)
-		v38 := math.Ldexp(v37, int(v13))
+		v38 := ldexpMid(v37, v13)
 		v39 := math.IsNaN(v2)
 		v40 := v38
 		if v39 {
@@ -312,7 +312,7 @@ func logsumexpBackwardGeneric(dx, x []float32, yParam, dyParam float32) {
 		v33 := math.FMA(v31, v18, v32)
 		v35 := math.FMA(v33, v18, v34)
 		v37 := math.FMA(v35, v18, v36)
-		v38 := math.Ldexp(v37, int(v13))
+		v38 := ldexpMid(v37, v13)
 		v39 := math.IsNaN(v3)
 		v40 := v38
 		if v39 {

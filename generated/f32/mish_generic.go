@@ -72,7 +72,7 @@ func mishGeneric(dst, x []float32) {
 		v34 := math.FMA(v32, v19, v33)
 		v36 := math.FMA(v34, v19, v35)
 		v38 := math.FMA(v36, v19, v37)
-		v39 := math.Ldexp(v38, int(v14))
+		v39 := ldexpMid(v38, v14)
 		v40 := math.IsNaN(v0)
 		v41 := v39
 		if v40 {
@@ -173,7 +173,7 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 		v38 := math.FMA(v36, v23, v37)
 		v40 := math.FMA(v38, v23, v39)
 		v42 := math.FMA(v40, v23, v41)
-		v43 := math.Ldexp(v42, int(v18))
+		v43 := ldexpMid(v42, v18)
 		v44 := math.IsNaN(v0)
 		v45 := v43
 		if v44 {
@@ -203,10 +203,10 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 		v72 := math.FMA(v70, v57, v71)
 		v74 := math.FMA(v72, v57, v73)
 		v75 := float64(v57 * v74)
-		v77 := math.Ldexp(v76, int(v55))
+		v77 := ldexpMid(v76, v55)
 		v78 := float64(v8 + v77)
 		v79 := float64(v78 + v75)
-		v80 := math.Ldexp(v79, int(v54))
+		v80 := ldexpMid(v79, v54)
 		v81 := math.Copysign(v80, v49)
 		v82 := math.IsNaN(v49)
 		v83 := v81

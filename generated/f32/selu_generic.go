@@ -74,10 +74,10 @@ func seluGeneric(dst, x []float32) {
 		v32 := math.FMA(v30, v17, v31)
 		v34 := math.FMA(v32, v17, v33)
 		v35 := float64(v17 * v34)
-		v38 := math.Ldexp(v37, int(v13))
+		v38 := ldexpMid(v37, v13)
 		v39 := float64(v36 + v38)
 		v40 := float64(v39 + v35)
-		v41 := math.Ldexp(v40, int(v12))
+		v41 := ldexpMid(v40, v12)
 		v42 := math.Copysign(v41, v0)
 		v43 := math.IsNaN(v0)
 		v44 := v42
@@ -148,7 +148,7 @@ func seluBackwardGeneric(dx, x, dy []float32) {
 		v31 := math.FMA(v29, v16, v30)
 		v33 := math.FMA(v31, v16, v32)
 		v35 := math.FMA(v33, v16, v34)
-		v36 := math.Ldexp(v35, int(v11))
+		v36 := ldexpMid(v35, v11)
 		v37 := math.IsNaN(v0)
 		v38 := v36
 		if v37 {

@@ -78,7 +78,7 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 		v32 := math.FMA(v30, v17, v31)
 		v34 := math.FMA(v32, v17, v33)
 		v36 := math.FMA(v34, v17, v35)
-		v37 := math.Ldexp(v36, int(v12))
+		v37 := ldexpMid(v36, v12)
 		v38 := math.IsNaN(v2)
 		v39 := v37
 		if v38 {
@@ -160,7 +160,7 @@ func softmaxGeneric(dst, x []float32, m, s, sLo float32) {
 		v32 := math.FMA(v30, v17, v31)
 		v34 := math.FMA(v32, v17, v33)
 		v36 := math.FMA(v34, v17, v35)
-		v37 := math.Ldexp(v36, int(v12))
+		v37 := ldexpMid(v36, v12)
 		v38 := math.IsNaN(v2)
 		v39 := v37
 		if v38 {

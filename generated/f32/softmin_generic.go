@@ -85,7 +85,7 @@ func softminReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 		v33 := math.FMA(v31, v18, v32)
 		v35 := math.FMA(v33, v18, v34)
 		v37 := math.FMA(v35, v18, v36)
-		v38 := math.Ldexp(v37, int(v13))
+		v38 := ldexpMid(v37, v13)
 		v39 := math.IsNaN(v3)
 		v40 := v38
 		if v39 {
@@ -168,7 +168,7 @@ func softminGeneric(dst, x []float32, m, s, sLo float32) {
 		v33 := math.FMA(v31, v18, v32)
 		v35 := math.FMA(v33, v18, v34)
 		v37 := math.FMA(v35, v18, v36)
-		v38 := math.Ldexp(v37, int(v13))
+		v38 := ldexpMid(v37, v13)
 		v39 := math.IsNaN(v3)
 		v40 := v38
 		if v39 {

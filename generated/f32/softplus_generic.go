@@ -92,7 +92,7 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 		v35 := math.FMA(v33, v20, v34)
 		v37 := math.FMA(v35, v20, v36)
 		v39 := math.FMA(v37, v20, v38)
-		v40 := math.Ldexp(v39, int(v15))
+		v40 := ldexpMid(v39, v15)
 		v41 := math.IsNaN(v8)
 		v42 := v40
 		if v41 {
@@ -228,7 +228,7 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 		v34 := math.FMA(v32, v19, v33)
 		v36 := math.FMA(v34, v19, v35)
 		v38 := math.FMA(v36, v19, v37)
-		v39 := math.Ldexp(v38, int(v14))
+		v39 := ldexpMid(v38, v14)
 		v40 := v5
 		if v11 {
 			v40 = v39

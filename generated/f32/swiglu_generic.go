@@ -65,7 +65,7 @@ func swigluGeneric(dst, a, b []float32) {
 		v37 := math.FMA(v35, v22, v36)
 		v39 := math.FMA(v37, v22, v38)
 		v41 := math.FMA(v39, v22, v40)
-		v42 := math.Ldexp(v41, int(v17))
+		v42 := ldexpMid(v41, v17)
 		v43 := v14
 		if v13 {
 			v43 = v42
@@ -178,7 +178,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 		v45 := math.FMA(v43, v30, v44)
 		v47 := math.FMA(v45, v30, v46)
 		v49 := math.FMA(v47, v30, v48)
-		v50 := math.Ldexp(v49, int(v25))
+		v50 := ldexpMid(v49, v25)
 		v51 := v8
 		if v22 {
 			v51 = v50
@@ -223,10 +223,10 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 		v90 := math.FMA(v88, v75, v89)
 		v92 := math.FMA(v90, v75, v91)
 		v93 := float64(v75 * v92)
-		v95 := math.Ldexp(v94, int(v73))
+		v95 := ldexpMid(v94, v73)
 		v96 := float64(v8 + v95)
 		v97 := float64(v96 + v93)
-		v98 := math.Ldexp(v97, int(v72))
+		v98 := ldexpMid(v97, v72)
 		v99 := math.Copysign(v98, v66)
 		v100 := math.IsNaN(v66)
 		v101 := v99
@@ -319,7 +319,7 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 		v37 := math.FMA(v35, v22, v36)
 		v39 := math.FMA(v37, v22, v38)
 		v41 := math.FMA(v39, v22, v40)
-		v42 := math.Ldexp(v41, int(v17))
+		v42 := ldexpMid(v41, v17)
 		v43 := v14
 		if v13 {
 			v43 = v42

@@ -68,10 +68,10 @@ func tanhGeneric(dst, x []float32) {
 		v29 := math.FMA(v27, v14, v28)
 		v31 := math.FMA(v29, v14, v30)
 		v32 := float64(v14 * v31)
-		v35 := math.Ldexp(v34, int(v10))
+		v35 := ldexpMid(v34, v10)
 		v36 := float64(v33 + v35)
 		v37 := float64(v36 + v32)
-		v38 := math.Ldexp(v37, int(v9))
+		v38 := ldexpMid(v37, v9)
 		v39 := -v38
 		v40 := float64(v6 + v38)
 		v41 := float64(v39 / v40)
@@ -136,7 +136,7 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v35 := math.FMA(v33, v20, v34)
 		v37 := math.FMA(v35, v20, v36)
 		v39 := math.FMA(v37, v20, v38)
-		v40 := math.Ldexp(v39, int(v15))
+		v40 := ldexpMid(v39, v15)
 		v41 := v12
 		if v11 {
 			v41 = v40

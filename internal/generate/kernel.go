@@ -332,6 +332,13 @@ func emitInstr(p *vprog.Program, i int, in vprog.Instr, inNames, params []string
 		}[vprog.RoundMode(in.Imm)]
 		return via64(fn, a(0)), nil
 	case vprog.OpLdexp:
+		if in.Imm == vprog.LdexpMidRange && !f32 {
+			// The same value as math.Ldexp under the op's promise, without
+			// its classification of the operand: the generic kernels of
+			// exp, sigmoid, erf spend a third of their time there.
+			helpers["ldexpMid"] = true
+			return def(jen.Id("ldexpMid").Call(a(0), a(1))), nil
+		}
 		if f32 {
 			return def(jen.Float32().Call(jen.Qual("math", "Ldexp").Call(jen.Float64().Call(a(0)), jen.Int().Call(a(1))))), nil
 		}
@@ -409,6 +416,18 @@ func emitHelpers(helpers helperSet) []jen.Code {
 				jen.Comment("getExp32 is floor(log2|a|) read off the exponent bits; defined for normal a only (the program selects other lanes away)."),
 				jen.Func().Id("getExp32").Params(jen.Id("a").Float32()).Float32().Block(
 					jen.Return(jen.Float32().Call(jen.Int().Call(jen.Qual("math", "Float32bits").Call(jen.Id("a")).Op(">>").Lit(23).Op("&").Op("0xff")).Op("-").Lit(127))),
+				))
+		case "ldexpMid":
+			pow2 := func(e jen.Code) jen.Code {
+				return jen.Qual("math", "Float64frombits").Call(jen.Uint64().Call(jen.Int64().Call(e).Op("+").Lit(1023)).Op("<<").Lit(52))
+			}
+			out = append(out,
+				jen.Comment("ldexpMid is math.Ldexp(x, int(n)) for |x| in [2^-60, 2^60] (or 0, Inf, NaN) and n in [-1982, 1983]\n"+
+					"(vprog.LdexpMidRange): x*2^c is exact for c = n clamped to [-960, 960], and the product by 2^(n-c)\n"+
+					"rounds once, as the AVX2 kernels compute it."),
+				jen.Func().Id("ldexpMid").Params(jen.List(jen.Id("x"), jen.Id("n")).Float64()).Float64().Block(
+					jen.Id("c").Op(":=").Min(jen.Max(jen.Id("n"), jen.Lit(-960.0)), jen.Lit(960.0)),
+					jen.Return(jen.Id("x").Op("*").Add(pow2(jen.Id("c"))).Op("*").Add(pow2(jen.Id("n").Op("-").Id("c")))),
 				))
 		case "getExp64":
 			out = append(out,
