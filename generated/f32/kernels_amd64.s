@@ -28770,28 +28770,30 @@ done:
 TEXT ·mishBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+1824(SB), Z1
-	VBROADCASTSD actkernconst<>+112(SB), Z2
-	VBROADCASTSD actkernconst<>+120(SB), Z3
-	VBROADCASTSD actkernconst<>+128(SB), Z4
-	VBROADCASTSD actkernconst<>+136(SB), Z5
-	VBROADCASTSD actkernconst<>+4160(SB), Z6
-	VBROADCASTSD actkernconst<>+1840(SB), Z7
-	VBROADCASTSD actkernconst<>+88(SB), Z8
-	VBROADCASTSD actkernconst<>+0(SB), Z9
-	VBROADCASTSD actkernconst<>+5120(SB), Z10
-	VBROADCASTSD actkernconst<>+5128(SB), Z11
-	VBROADCASTSD actkernconst<>+240(SB), Z12
-	VBROADCASTSD actkernconst<>+8(SB), Z13
-	VBROADCASTSD actkernconst<>+16(SB), Z14
-	VBROADCASTSD actkernconst<>+24(SB), Z15
-	VBROADCASTSD actkernconst<>+32(SB), Z16
-	VBROADCASTSD actkernconst<>+40(SB), Z17
-	VBROADCASTSD actkernconst<>+48(SB), Z18
-	VBROADCASTSD actkernconst<>+56(SB), Z19
-	VBROADCASTSD actkernconst<>+64(SB), Z20
-	VBROADCASTSD actkernconst<>+72(SB), Z21
-	VBROADCASTSD actkernconst<>+80(SB), Z22
-	VBROADCASTSD actkernconst<>+5136(SB), Z23
+	VBROADCASTSD actkernconst<>+88(SB), Z2
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+5088(SB), Z4
+	VBROADCASTSD actkernconst<>+5096(SB), Z5
+	VBROADCASTSD actkernconst<>+5104(SB), Z6
+	VBROADCASTSD actkernconst<>+3192(SB), Z7
+	VBROADCASTSD actkernconst<>+5112(SB), Z8
+	VBROADCASTSD actkernconst<>+5120(SB), Z9
+	VBROADCASTSD actkernconst<>+5128(SB), Z10
+	VBROADCASTSD actkernconst<>+5136(SB), Z11
+	VBROADCASTSD actkernconst<>+5144(SB), Z12
+	VBROADCASTSD actkernconst<>+240(SB), Z13
+	VBROADCASTSD actkernconst<>+112(SB), Z14
+	VBROADCASTSD actkernconst<>+120(SB), Z15
+	VBROADCASTSD actkernconst<>+128(SB), Z16
+	VBROADCASTSD actkernconst<>+136(SB), Z17
+	VBROADCASTSD actkernconst<>+8(SB), Z18
+	VBROADCASTSD actkernconst<>+16(SB), Z19
+	VBROADCASTSD actkernconst<>+24(SB), Z20
+	VBROADCASTSD actkernconst<>+32(SB), Z21
+	VBROADCASTSD actkernconst<>+40(SB), Z22
+	VBROADCASTSD actkernconst<>+48(SB), Z23
+	VBROADCASTSD actkernconst<>+56(SB), Z24
+	VBROADCASTSD actkernconst<>+64(SB), Z25
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -28800,95 +28802,62 @@ TEXT ·mishBackwardAVX512(SB), NOSPLIT, $0-72
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z24
-	VCMPPD           $0x11, Z8, Z24, K2
-	VCMPPD           $0x11, Z24, Z10, K3
-	VCMPPD           $0x11, Z11, Z24, K4
-	VMAXPD           Z12, Z24, Z25
-	VMINPD           Z2, Z25, Z25
-	VMULPD           Z3, Z25, Z26
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z27
-	VMOVAPD          Z27, Z28
-	VFMADD213PD      Z25, Z4, Z28
-	VFMADD213PD      Z28, Z5, Z27
-	VMOVAPD          Z13, Z25
-	VFMADD213PD      Z14, Z27, Z25
-	VFMADD213PD      Z15, Z27, Z25
-	VFMADD213PD      Z16, Z27, Z25
-	VFMADD213PD      Z17, Z27, Z25
-	VFMADD213PD      Z18, Z27, Z25
-	VFMADD213PD      Z19, Z27, Z25
-	VFMADD213PD      Z20, Z27, Z25
-	VFMADD213PD      Z21, Z27, Z25
-	VFMADD213PD      Z22, Z27, Z25
-	VSCALEFPD        Z26, Z25, Z25
-	VCMPPD           $0x03, Z24, Z24, K5
-	VBLENDMPD        Z24, Z25, K5, Z25
-	VSUBPD           Z23, Z24, Z26
-	VSUBPD.BCST      actkernconst<>+5088(SB), Z26, Z26
-	VMAXPD.BCST      actkernconst<>+144(SB), Z26, Z27
-	VMINPD           Z2, Z27, Z27
-	VMULPD           Z3, Z27, Z28
-	VRNDSCALEPD      $0x08, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
-	VMOVAPD          Z29, Z30
-	VFMADD213PD      Z27, Z4, Z30
-	VMOVAPD          Z29, Z27
-	VFMADD213PD      Z30, Z5, Z27
-	VBROADCASTSD     actkernconst<>+152(SB), Z30
-	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+160(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+168(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+176(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+184(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+192(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+200(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+208(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+216(SB), Z27, Z31
-	VMULPD           Z31, Z27, Z27
-	VBROADCASTSD     actkernconst<>+232(SB), Z30
-	VSCALEFPD        Z29, Z30, Z29
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z27, Z29, Z29
-	VSCALEFPD        Z28, Z29, Z29
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z26, Z29
-	VCMPPD           $0x03, Z26, Z26, K6
-	VBLENDMPD        Z26, Z29, K6, Z29
-	VMULPD           Z29, Z29, Z27
-	VMULPD           Z29, Z6, Z28
-	VADDPD           Z28, Z27, Z27
-	VADDPD           Z6, Z27, Z27
-	VMULPD.BCST      actkernconst<>+5096(SB), Z27, Z27
-	VADDPD           Z1, Z29, Z28
-	VMULPD.BCST      actkernconst<>+5104(SB), Z28, Z28
-	VADDPD           Z28, Z27, Z27
-	VADDPD.BCST      actkernconst<>+5112(SB), Z27, Z27
-	VMULPD           Z27, Z29, Z29
-	VMULPD           Z26, Z7, Z26
-	VADDPD           Z25, Z0, Z27
-	VMULPD           Z27, Z26, Z26
-	VADDPD           Z26, Z29, Z29
-	VMULPD           Z29, Z25, Z29
-	VADDPD           Z1, Z25, Z26
-	VMULPD           Z26, Z25, Z26
-	VADDPD           Z1, Z26, Z28
-	VMULPD           Z28, Z28, Z30
+	VCVTPS2PD        (CX), Z26
+	VCMPPD           $0x11, Z2, Z26, K2
+	VCMPPD           $0x11, Z26, Z4, K3
+	VSUBPD           Z5, Z26, Z27
+	VSUBPD           Z6, Z27, Z27
+	VANDPD.BCST      actkernconst<>+1632(SB), Z27, Z28
+	VCMPPD           $0x11, Z7, Z28, K4
+	VMULPD           Z12, Z27, Z28
+	VADDPD           Z28, Z11, Z28
+	VMULPD           Z28, Z27, Z28
+	VADDPD           Z28, Z10, Z28
+	VMULPD           Z28, Z27, Z28
+	VADDPD           Z28, Z9, Z28
+	VMULPD           Z28, Z27, Z28
+	VADDPD           Z28, Z8, Z28
+	VMULPD           Z28, Z27, Z27
+	VMAXPD           Z13, Z26, Z28
+	VMINPD           Z14, Z28, Z28
+	VMULPD           Z15, Z28, Z29
+	VRNDSCALEPD      $0x08, Z29, Z29
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z30
+	VMOVAPD          Z30, Z31
+	VFMADD213PD      Z28, Z16, Z31
+	VFMADD213PD      Z31, Z17, Z30
+	VMOVAPD          Z18, Z28
+	VFMADD213PD      Z19, Z30, Z28
+	VFMADD213PD      Z20, Z30, Z28
+	VFMADD213PD      Z21, Z30, Z28
+	VFMADD213PD      Z22, Z30, Z28
+	VFMADD213PD      Z23, Z30, Z28
+	VFMADD213PD      Z24, Z30, Z28
+	VFMADD213PD      Z25, Z30, Z28
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z28
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z28
+	VSCALEFPD        Z29, Z28, Z28
+	VCMPPD           $0x03, Z26, Z26, K5
+	VBLENDMPD        Z26, Z28, K5, Z28
+	VADDPD           Z1, Z28, Z29
+	VMULPD           Z29, Z28, Z29
+	VADDPD           Z1, Z29, Z30
 	VDIVPD           Z30, Z29, Z29
-	VDIVPD           Z28, Z26, Z26
-	VMULPD           Z24, Z7, Z28
-	VMULPD           Z25, Z28, Z28
+	VMULPD.BCST      actkernconst<>+1840(SB), Z26, Z31
+	VMULPD           Z28, Z31, Z31
+	VADDPD           Z28, Z0, Z28
+	VMULPD           Z28, Z31, Z31
+	VMULPD           Z30, Z30, Z30
+	VDIVPD           Z30, Z31, Z31
+	VADDPD           Z31, Z29, Z29
+	VBLENDMPD        Z27, Z29, K4, Z27
+	VBLENDMPD        Z0, Z27, K3, Z27
+	VBLENDMPD        Z3, Z27, K2, Z27
+	VCVTPS2PD        (DX), Z28
 	VMULPD           Z27, Z28, Z28
-	VDIVPD           Z30, Z28, Z28
-	VADDPD           Z28, Z26, Z26
-	VBLENDMPD        Z29, Z26, K4, Z29
-	VBLENDMPD        Z0, Z29, K3, Z29
-	VBLENDMPD        Z9, Z29, K2, Z29
-	VCVTPS2PD        (DX), Z25
-	VMULPD           Z29, Z25, Z25
-	VBLENDMPD        Z24, Z25, K5, Z24
-	VCVTPD2PS        Z24, Y24
-	VMOVUPS          Y24, (AX)
+	VBLENDMPD        Z26, Z28, K5, Z26
+	VCVTPD2PS        Z26, Y26
+	VMOVUPS          Y26, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -28901,97 +28870,64 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y24
-	VCVTPS2PD        Y24, Z24
-	VCMPPD           $0x11, Z8, Z24, K2
-	VCMPPD           $0x11, Z24, Z10, K3
-	VCMPPD           $0x11, Z11, Z24, K4
-	VMAXPD           Z12, Z24, Z25
-	VMINPD           Z2, Z25, Z25
-	VMULPD           Z3, Z25, Z26
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z27
-	VMOVAPD          Z27, Z28
-	VFMADD213PD      Z25, Z4, Z28
-	VFMADD213PD      Z28, Z5, Z27
-	VMOVAPD          Z13, Z25
-	VFMADD213PD      Z14, Z27, Z25
-	VFMADD213PD      Z15, Z27, Z25
-	VFMADD213PD      Z16, Z27, Z25
-	VFMADD213PD      Z17, Z27, Z25
-	VFMADD213PD      Z18, Z27, Z25
-	VFMADD213PD      Z19, Z27, Z25
-	VFMADD213PD      Z20, Z27, Z25
-	VFMADD213PD      Z21, Z27, Z25
-	VFMADD213PD      Z22, Z27, Z25
-	VSCALEFPD        Z26, Z25, Z25
-	VCMPPD           $0x03, Z24, Z24, K5
-	VBLENDMPD        Z24, Z25, K5, Z25
-	VSUBPD           Z23, Z24, Z26
-	VSUBPD.BCST      actkernconst<>+5088(SB), Z26, Z26
-	VMAXPD.BCST      actkernconst<>+144(SB), Z26, Z27
-	VMINPD           Z2, Z27, Z27
-	VMULPD           Z3, Z27, Z28
-	VRNDSCALEPD      $0x08, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
-	VMOVAPD          Z29, Z30
-	VFMADD213PD      Z27, Z4, Z30
-	VMOVAPD          Z29, Z27
-	VFMADD213PD      Z30, Z5, Z27
-	VBROADCASTSD     actkernconst<>+152(SB), Z30
-	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+160(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+168(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+176(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+184(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+192(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+200(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+208(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+216(SB), Z27, Z31
-	VMULPD           Z31, Z27, Z27
-	VBROADCASTSD     actkernconst<>+232(SB), Z30
-	VSCALEFPD        Z29, Z30, Z29
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z27, Z29, Z29
-	VSCALEFPD        Z28, Z29, Z29
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z26, Z29
-	VCMPPD           $0x03, Z26, Z26, K6
-	VBLENDMPD        Z26, Z29, K6, Z29
-	VMULPD           Z29, Z29, Z27
-	VMULPD           Z29, Z6, Z28
-	VADDPD           Z28, Z27, Z27
-	VADDPD           Z6, Z27, Z27
-	VMULPD.BCST      actkernconst<>+5096(SB), Z27, Z27
-	VADDPD           Z1, Z29, Z28
-	VMULPD.BCST      actkernconst<>+5104(SB), Z28, Z28
-	VADDPD           Z28, Z27, Z27
-	VADDPD.BCST      actkernconst<>+5112(SB), Z27, Z27
-	VMULPD           Z27, Z29, Z29
-	VMULPD           Z26, Z7, Z26
-	VADDPD           Z25, Z0, Z27
-	VMULPD           Z27, Z26, Z26
-	VADDPD           Z26, Z29, Z29
-	VMULPD           Z29, Z25, Z29
-	VADDPD           Z1, Z25, Z26
-	VMULPD           Z26, Z25, Z26
-	VADDPD           Z1, Z26, Z28
-	VMULPD           Z28, Z28, Z30
+	VMOVUPS.Z        (CX), K1, Y26
+	VCVTPS2PD        Y26, Z26
+	VCMPPD           $0x11, Z2, Z26, K2
+	VCMPPD           $0x11, Z26, Z4, K3
+	VSUBPD           Z5, Z26, Z27
+	VSUBPD           Z6, Z27, Z27
+	VANDPD.BCST      actkernconst<>+1632(SB), Z27, Z28
+	VCMPPD           $0x11, Z7, Z28, K4
+	VMULPD           Z12, Z27, Z28
+	VADDPD           Z28, Z11, Z28
+	VMULPD           Z28, Z27, Z28
+	VADDPD           Z28, Z10, Z28
+	VMULPD           Z28, Z27, Z28
+	VADDPD           Z28, Z9, Z28
+	VMULPD           Z28, Z27, Z28
+	VADDPD           Z28, Z8, Z28
+	VMULPD           Z28, Z27, Z27
+	VMAXPD           Z13, Z26, Z28
+	VMINPD           Z14, Z28, Z28
+	VMULPD           Z15, Z28, Z29
+	VRNDSCALEPD      $0x08, Z29, Z29
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z30
+	VMOVAPD          Z30, Z31
+	VFMADD213PD      Z28, Z16, Z31
+	VFMADD213PD      Z31, Z17, Z30
+	VMOVAPD          Z18, Z28
+	VFMADD213PD      Z19, Z30, Z28
+	VFMADD213PD      Z20, Z30, Z28
+	VFMADD213PD      Z21, Z30, Z28
+	VFMADD213PD      Z22, Z30, Z28
+	VFMADD213PD      Z23, Z30, Z28
+	VFMADD213PD      Z24, Z30, Z28
+	VFMADD213PD      Z25, Z30, Z28
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z28
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z28
+	VSCALEFPD        Z29, Z28, Z28
+	VCMPPD           $0x03, Z26, Z26, K5
+	VBLENDMPD        Z26, Z28, K5, Z28
+	VADDPD           Z1, Z28, Z29
+	VMULPD           Z29, Z28, Z29
+	VADDPD           Z1, Z29, Z30
 	VDIVPD           Z30, Z29, Z29
-	VDIVPD           Z28, Z26, Z26
-	VMULPD           Z24, Z7, Z28
-	VMULPD           Z25, Z28, Z28
+	VMULPD.BCST      actkernconst<>+1840(SB), Z26, Z31
+	VMULPD           Z28, Z31, Z31
+	VADDPD           Z28, Z0, Z28
+	VMULPD           Z28, Z31, Z31
+	VMULPD           Z30, Z30, Z30
+	VDIVPD           Z30, Z31, Z31
+	VADDPD           Z31, Z29, Z29
+	VBLENDMPD        Z27, Z29, K4, Z27
+	VBLENDMPD        Z0, Z27, K3, Z27
+	VBLENDMPD        Z3, Z27, K2, Z27
+	VMOVUPS.Z        (DX), K1, Y28
+	VCVTPS2PD        Y28, Z28
 	VMULPD           Z27, Z28, Z28
-	VDIVPD           Z30, Z28, Z28
-	VADDPD           Z28, Z26, Z26
-	VBLENDMPD        Z29, Z26, K4, Z29
-	VBLENDMPD        Z0, Z29, K3, Z29
-	VBLENDMPD        Z9, Z29, K2, Z29
-	VMOVUPS.Z        (DX), K1, Y25
-	VCVTPS2PD        Y25, Z25
-	VMULPD           Z29, Z25, Z25
-	VBLENDMPD        Z24, Z25, K5, Z24
-	VCVTPD2PS        Z24, Y24
-	VMOVUPS          Y24, K1, (AX)
+	VBLENDMPD        Z26, Z28, K5, Z26
+	VCVTPD2PS        Z26, Y26
+	VMOVUPS          Y26, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -29002,28 +28938,30 @@ done:
 TEXT ·mishBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+1824(SB), Z1
-	VBROADCASTSD actkernconst<>+112(SB), Z2
-	VBROADCASTSD actkernconst<>+120(SB), Z3
-	VBROADCASTSD actkernconst<>+128(SB), Z4
-	VBROADCASTSD actkernconst<>+136(SB), Z5
-	VBROADCASTSD actkernconst<>+4160(SB), Z6
-	VBROADCASTSD actkernconst<>+1840(SB), Z7
-	VBROADCASTSD actkernconst<>+88(SB), Z8
-	VBROADCASTSD actkernconst<>+0(SB), Z9
-	VBROADCASTSD actkernconst<>+5120(SB), Z10
-	VBROADCASTSD actkernconst<>+5128(SB), Z11
-	VBROADCASTSD actkernconst<>+240(SB), Z12
-	VBROADCASTSD actkernconst<>+8(SB), Z13
-	VBROADCASTSD actkernconst<>+16(SB), Z14
-	VBROADCASTSD actkernconst<>+24(SB), Z15
-	VBROADCASTSD actkernconst<>+32(SB), Z16
-	VBROADCASTSD actkernconst<>+40(SB), Z17
-	VBROADCASTSD actkernconst<>+48(SB), Z18
-	VBROADCASTSD actkernconst<>+56(SB), Z19
-	VBROADCASTSD actkernconst<>+64(SB), Z20
-	VBROADCASTSD actkernconst<>+72(SB), Z21
-	VBROADCASTSD actkernconst<>+80(SB), Z22
-	VBROADCASTSD actkernconst<>+5136(SB), Z23
+	VBROADCASTSD actkernconst<>+88(SB), Z2
+	VBROADCASTSD actkernconst<>+0(SB), Z3
+	VBROADCASTSD actkernconst<>+5088(SB), Z4
+	VBROADCASTSD actkernconst<>+5096(SB), Z5
+	VBROADCASTSD actkernconst<>+5104(SB), Z6
+	VBROADCASTSD actkernconst<>+3192(SB), Z7
+	VBROADCASTSD actkernconst<>+5112(SB), Z8
+	VBROADCASTSD actkernconst<>+5120(SB), Z9
+	VBROADCASTSD actkernconst<>+5128(SB), Z10
+	VBROADCASTSD actkernconst<>+5136(SB), Z11
+	VBROADCASTSD actkernconst<>+5144(SB), Z12
+	VBROADCASTSD actkernconst<>+240(SB), Z13
+	VBROADCASTSD actkernconst<>+112(SB), Z14
+	VBROADCASTSD actkernconst<>+120(SB), Z15
+	VBROADCASTSD actkernconst<>+128(SB), Z16
+	VBROADCASTSD actkernconst<>+136(SB), Z17
+	VBROADCASTSD actkernconst<>+8(SB), Z18
+	VBROADCASTSD actkernconst<>+16(SB), Z19
+	VBROADCASTSD actkernconst<>+24(SB), Z20
+	VBROADCASTSD actkernconst<>+32(SB), Z21
+	VBROADCASTSD actkernconst<>+40(SB), Z22
+	VBROADCASTSD actkernconst<>+48(SB), Z23
+	VBROADCASTSD actkernconst<>+56(SB), Z24
+	VBROADCASTSD actkernconst<>+64(SB), Z25
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -29032,95 +28970,62 @@ TEXT ·mishBackwardAVX512Stream(SB), NOSPLIT, $0-72
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z24
-	VCMPPD           $0x11, Z8, Z24, K2
-	VCMPPD           $0x11, Z24, Z10, K3
-	VCMPPD           $0x11, Z11, Z24, K4
-	VMAXPD           Z12, Z24, Z25
-	VMINPD           Z2, Z25, Z25
-	VMULPD           Z3, Z25, Z26
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z27
-	VMOVAPD          Z27, Z28
-	VFMADD213PD      Z25, Z4, Z28
-	VFMADD213PD      Z28, Z5, Z27
-	VMOVAPD          Z13, Z25
-	VFMADD213PD      Z14, Z27, Z25
-	VFMADD213PD      Z15, Z27, Z25
-	VFMADD213PD      Z16, Z27, Z25
-	VFMADD213PD      Z17, Z27, Z25
-	VFMADD213PD      Z18, Z27, Z25
-	VFMADD213PD      Z19, Z27, Z25
-	VFMADD213PD      Z20, Z27, Z25
-	VFMADD213PD      Z21, Z27, Z25
-	VFMADD213PD      Z22, Z27, Z25
-	VSCALEFPD        Z26, Z25, Z25
-	VCMPPD           $0x03, Z24, Z24, K5
-	VBLENDMPD        Z24, Z25, K5, Z25
-	VSUBPD           Z23, Z24, Z26
-	VSUBPD.BCST      actkernconst<>+5088(SB), Z26, Z26
-	VMAXPD.BCST      actkernconst<>+144(SB), Z26, Z27
-	VMINPD           Z2, Z27, Z27
-	VMULPD           Z3, Z27, Z28
-	VRNDSCALEPD      $0x08, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
-	VMOVAPD          Z29, Z30
-	VFMADD213PD      Z27, Z4, Z30
-	VMOVAPD          Z29, Z27
-	VFMADD213PD      Z30, Z5, Z27
-	VBROADCASTSD     actkernconst<>+152(SB), Z30
-	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+160(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+168(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+176(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+184(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+192(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+200(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+208(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+216(SB), Z27, Z31
-	VMULPD           Z31, Z27, Z27
-	VBROADCASTSD     actkernconst<>+232(SB), Z30
-	VSCALEFPD        Z29, Z30, Z29
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z27, Z29, Z29
-	VSCALEFPD        Z28, Z29, Z29
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z26, Z29
-	VCMPPD           $0x03, Z26, Z26, K6
-	VBLENDMPD        Z26, Z29, K6, Z29
-	VMULPD           Z29, Z29, Z27
-	VMULPD           Z29, Z6, Z28
-	VADDPD           Z28, Z27, Z27
-	VADDPD           Z6, Z27, Z27
-	VMULPD.BCST      actkernconst<>+5096(SB), Z27, Z27
-	VADDPD           Z1, Z29, Z28
-	VMULPD.BCST      actkernconst<>+5104(SB), Z28, Z28
-	VADDPD           Z28, Z27, Z27
-	VADDPD.BCST      actkernconst<>+5112(SB), Z27, Z27
-	VMULPD           Z27, Z29, Z29
-	VMULPD           Z26, Z7, Z26
-	VADDPD           Z25, Z0, Z27
-	VMULPD           Z27, Z26, Z26
-	VADDPD           Z26, Z29, Z29
-	VMULPD           Z29, Z25, Z29
-	VADDPD           Z1, Z25, Z26
-	VMULPD           Z26, Z25, Z26
-	VADDPD           Z1, Z26, Z28
-	VMULPD           Z28, Z28, Z30
+	VCVTPS2PD        (CX), Z26
+	VCMPPD           $0x11, Z2, Z26, K2
+	VCMPPD           $0x11, Z26, Z4, K3
+	VSUBPD           Z5, Z26, Z27
+	VSUBPD           Z6, Z27, Z27
+	VANDPD.BCST      actkernconst<>+1632(SB), Z27, Z28
+	VCMPPD           $0x11, Z7, Z28, K4
+	VMULPD           Z12, Z27, Z28
+	VADDPD           Z28, Z11, Z28
+	VMULPD           Z28, Z27, Z28
+	VADDPD           Z28, Z10, Z28
+	VMULPD           Z28, Z27, Z28
+	VADDPD           Z28, Z9, Z28
+	VMULPD           Z28, Z27, Z28
+	VADDPD           Z28, Z8, Z28
+	VMULPD           Z28, Z27, Z27
+	VMAXPD           Z13, Z26, Z28
+	VMINPD           Z14, Z28, Z28
+	VMULPD           Z15, Z28, Z29
+	VRNDSCALEPD      $0x08, Z29, Z29
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z30
+	VMOVAPD          Z30, Z31
+	VFMADD213PD      Z28, Z16, Z31
+	VFMADD213PD      Z31, Z17, Z30
+	VMOVAPD          Z18, Z28
+	VFMADD213PD      Z19, Z30, Z28
+	VFMADD213PD      Z20, Z30, Z28
+	VFMADD213PD      Z21, Z30, Z28
+	VFMADD213PD      Z22, Z30, Z28
+	VFMADD213PD      Z23, Z30, Z28
+	VFMADD213PD      Z24, Z30, Z28
+	VFMADD213PD      Z25, Z30, Z28
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z28
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z28
+	VSCALEFPD        Z29, Z28, Z28
+	VCMPPD           $0x03, Z26, Z26, K5
+	VBLENDMPD        Z26, Z28, K5, Z28
+	VADDPD           Z1, Z28, Z29
+	VMULPD           Z29, Z28, Z29
+	VADDPD           Z1, Z29, Z30
 	VDIVPD           Z30, Z29, Z29
-	VDIVPD           Z28, Z26, Z26
-	VMULPD           Z24, Z7, Z28
-	VMULPD           Z25, Z28, Z28
+	VMULPD.BCST      actkernconst<>+1840(SB), Z26, Z31
+	VMULPD           Z28, Z31, Z31
+	VADDPD           Z28, Z0, Z28
+	VMULPD           Z28, Z31, Z31
+	VMULPD           Z30, Z30, Z30
+	VDIVPD           Z30, Z31, Z31
+	VADDPD           Z31, Z29, Z29
+	VBLENDMPD        Z27, Z29, K4, Z27
+	VBLENDMPD        Z0, Z27, K3, Z27
+	VBLENDMPD        Z3, Z27, K2, Z27
+	VCVTPS2PD        (DX), Z28
 	VMULPD           Z27, Z28, Z28
-	VDIVPD           Z30, Z28, Z28
-	VADDPD           Z28, Z26, Z26
-	VBLENDMPD        Z29, Z26, K4, Z29
-	VBLENDMPD        Z0, Z29, K3, Z29
-	VBLENDMPD        Z9, Z29, K2, Z29
-	VCVTPS2PD        (DX), Z25
-	VMULPD           Z29, Z25, Z25
-	VBLENDMPD        Z24, Z25, K5, Z24
-	VCVTPD2PS        Z24, Y24
-	VMOVNTPS         Y24, (AX)
+	VBLENDMPD        Z26, Z28, K5, Z26
+	VCVTPD2PS        Z26, Y26
+	VMOVNTPS         Y26, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -29133,97 +29038,64 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y24
-	VCVTPS2PD        Y24, Z24
-	VCMPPD           $0x11, Z8, Z24, K2
-	VCMPPD           $0x11, Z24, Z10, K3
-	VCMPPD           $0x11, Z11, Z24, K4
-	VMAXPD           Z12, Z24, Z25
-	VMINPD           Z2, Z25, Z25
-	VMULPD           Z3, Z25, Z26
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z27
-	VMOVAPD          Z27, Z28
-	VFMADD213PD      Z25, Z4, Z28
-	VFMADD213PD      Z28, Z5, Z27
-	VMOVAPD          Z13, Z25
-	VFMADD213PD      Z14, Z27, Z25
-	VFMADD213PD      Z15, Z27, Z25
-	VFMADD213PD      Z16, Z27, Z25
-	VFMADD213PD      Z17, Z27, Z25
-	VFMADD213PD      Z18, Z27, Z25
-	VFMADD213PD      Z19, Z27, Z25
-	VFMADD213PD      Z20, Z27, Z25
-	VFMADD213PD      Z21, Z27, Z25
-	VFMADD213PD      Z22, Z27, Z25
-	VSCALEFPD        Z26, Z25, Z25
-	VCMPPD           $0x03, Z24, Z24, K5
-	VBLENDMPD        Z24, Z25, K5, Z25
-	VSUBPD           Z23, Z24, Z26
-	VSUBPD.BCST      actkernconst<>+5088(SB), Z26, Z26
-	VMAXPD.BCST      actkernconst<>+144(SB), Z26, Z27
-	VMINPD           Z2, Z27, Z27
-	VMULPD           Z3, Z27, Z28
-	VRNDSCALEPD      $0x08, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
-	VMOVAPD          Z29, Z30
-	VFMADD213PD      Z27, Z4, Z30
-	VMOVAPD          Z29, Z27
-	VFMADD213PD      Z30, Z5, Z27
-	VBROADCASTSD     actkernconst<>+152(SB), Z30
-	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+160(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+168(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+176(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+184(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+192(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+200(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+208(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+216(SB), Z27, Z31
-	VMULPD           Z31, Z27, Z27
-	VBROADCASTSD     actkernconst<>+232(SB), Z30
-	VSCALEFPD        Z29, Z30, Z29
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z27, Z29, Z29
-	VSCALEFPD        Z28, Z29, Z29
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z26, Z29
-	VCMPPD           $0x03, Z26, Z26, K6
-	VBLENDMPD        Z26, Z29, K6, Z29
-	VMULPD           Z29, Z29, Z27
-	VMULPD           Z29, Z6, Z28
-	VADDPD           Z28, Z27, Z27
-	VADDPD           Z6, Z27, Z27
-	VMULPD.BCST      actkernconst<>+5096(SB), Z27, Z27
-	VADDPD           Z1, Z29, Z28
-	VMULPD.BCST      actkernconst<>+5104(SB), Z28, Z28
-	VADDPD           Z28, Z27, Z27
-	VADDPD.BCST      actkernconst<>+5112(SB), Z27, Z27
-	VMULPD           Z27, Z29, Z29
-	VMULPD           Z26, Z7, Z26
-	VADDPD           Z25, Z0, Z27
-	VMULPD           Z27, Z26, Z26
-	VADDPD           Z26, Z29, Z29
-	VMULPD           Z29, Z25, Z29
-	VADDPD           Z1, Z25, Z26
-	VMULPD           Z26, Z25, Z26
-	VADDPD           Z1, Z26, Z28
-	VMULPD           Z28, Z28, Z30
+	VMOVUPS.Z        (CX), K1, Y26
+	VCVTPS2PD        Y26, Z26
+	VCMPPD           $0x11, Z2, Z26, K2
+	VCMPPD           $0x11, Z26, Z4, K3
+	VSUBPD           Z5, Z26, Z27
+	VSUBPD           Z6, Z27, Z27
+	VANDPD.BCST      actkernconst<>+1632(SB), Z27, Z28
+	VCMPPD           $0x11, Z7, Z28, K4
+	VMULPD           Z12, Z27, Z28
+	VADDPD           Z28, Z11, Z28
+	VMULPD           Z28, Z27, Z28
+	VADDPD           Z28, Z10, Z28
+	VMULPD           Z28, Z27, Z28
+	VADDPD           Z28, Z9, Z28
+	VMULPD           Z28, Z27, Z28
+	VADDPD           Z28, Z8, Z28
+	VMULPD           Z28, Z27, Z27
+	VMAXPD           Z13, Z26, Z28
+	VMINPD           Z14, Z28, Z28
+	VMULPD           Z15, Z28, Z29
+	VRNDSCALEPD      $0x08, Z29, Z29
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z30
+	VMOVAPD          Z30, Z31
+	VFMADD213PD      Z28, Z16, Z31
+	VFMADD213PD      Z31, Z17, Z30
+	VMOVAPD          Z18, Z28
+	VFMADD213PD      Z19, Z30, Z28
+	VFMADD213PD      Z20, Z30, Z28
+	VFMADD213PD      Z21, Z30, Z28
+	VFMADD213PD      Z22, Z30, Z28
+	VFMADD213PD      Z23, Z30, Z28
+	VFMADD213PD      Z24, Z30, Z28
+	VFMADD213PD      Z25, Z30, Z28
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z28
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z28
+	VSCALEFPD        Z29, Z28, Z28
+	VCMPPD           $0x03, Z26, Z26, K5
+	VBLENDMPD        Z26, Z28, K5, Z28
+	VADDPD           Z1, Z28, Z29
+	VMULPD           Z29, Z28, Z29
+	VADDPD           Z1, Z29, Z30
 	VDIVPD           Z30, Z29, Z29
-	VDIVPD           Z28, Z26, Z26
-	VMULPD           Z24, Z7, Z28
-	VMULPD           Z25, Z28, Z28
+	VMULPD.BCST      actkernconst<>+1840(SB), Z26, Z31
+	VMULPD           Z28, Z31, Z31
+	VADDPD           Z28, Z0, Z28
+	VMULPD           Z28, Z31, Z31
+	VMULPD           Z30, Z30, Z30
+	VDIVPD           Z30, Z31, Z31
+	VADDPD           Z31, Z29, Z29
+	VBLENDMPD        Z27, Z29, K4, Z27
+	VBLENDMPD        Z0, Z27, K3, Z27
+	VBLENDMPD        Z3, Z27, K2, Z27
+	VMOVUPS.Z        (DX), K1, Y28
+	VCVTPS2PD        Y28, Z28
 	VMULPD           Z27, Z28, Z28
-	VDIVPD           Z30, Z28, Z28
-	VADDPD           Z28, Z26, Z26
-	VBLENDMPD        Z29, Z26, K4, Z29
-	VBLENDMPD        Z0, Z29, K3, Z29
-	VBLENDMPD        Z9, Z29, K2, Z29
-	VMOVUPS.Z        (DX), K1, Y25
-	VCVTPS2PD        Y25, Z25
-	VMULPD           Z29, Z25, Z25
-	VBLENDMPD        Z24, Z25, K5, Z24
-	VCVTPD2PS        Z24, Y24
-	VMOVUPS          Y24, K1, (AX)
+	VBLENDMPD        Z26, Z28, K5, Z26
+	VCVTPD2PS        Z26, Y26
+	VMOVUPS          Y26, K1, (AX)
 
 done:
 	SFENCE
@@ -29234,6 +29106,10 @@ done:
 // Requires: AVX, AVX2, FMA3
 TEXT ·mishBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+768(SB), Y0
+	VMOVUPD actkernconst<>+3104(SB), Y1
+	VMOVUPD actkernconst<>+1184(SB), Y2
+	VMOVUPD actkernconst<>+256(SB), Y3
+	VMOVUPD actkernconst<>+5376(SB), Y4
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -29242,127 +29118,73 @@ TEXT ·mishBackwardAVX2(SB), NOSPLIT, $0-72
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5152(SB), Y3
-	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5184(SB), Y1, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y5
-	VMINPD      actkernconst<>+1280(SB), Y5, Y5
-	VMULPD      actkernconst<>+1312(SB), Y5, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VXORPD      actkernconst<>+256(SB), Y6, Y7
-	VMOVUPD     actkernconst<>+1344(SB), Y8
-	VMOVAPD     Y7, Y9
-	VFMADD213PD Y5, Y8, Y9
-	VMOVUPD     actkernconst<>+416(SB), Y5
-	VFMADD213PD Y9, Y5, Y7
-	VMOVUPD     actkernconst<>+864(SB), Y5
-	VMOVAPD     Y7, Y8
-	VFMADD213PD actkernconst<>+896(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1024(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1056(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1088(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1120(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1152(SB), Y7, Y8
-	VMAXPD      actkernconst<>+288(SB), Y6, Y7
-	VMINPD      actkernconst<>+320(SB), Y7, Y7
-	VSUBPD      Y7, Y6, Y9
-	VADDPD      actkernconst<>+352(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y8, Y5
-	VADDPD      actkernconst<>+352(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y5, Y5
-	VCMPPD      $0x03, Y1, Y1, Y6
-	VBLENDVPD   Y6, Y1, Y5, Y5
-	VSUBPD      actkernconst<>+5216(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5248(SB), Y7, Y7
-	VMAXPD      actkernconst<>+448(SB), Y7, Y8
-	VMINPD      actkernconst<>+1280(SB), Y8, Y8
-	VMULPD      actkernconst<>+1312(SB), Y8, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VXORPD      actkernconst<>+256(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+1344(SB), Y11
-	VMOVAPD     Y10, Y12
-	VFMADD213PD Y8, Y11, Y12
-	VMOVUPD     actkernconst<>+416(SB), Y8
-	VMOVAPD     Y10, Y11
-	VFMADD213PD Y12, Y8, Y11
-	VMOVUPD     actkernconst<>+480(SB), Y8
-	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+672(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+704(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+736(SB), Y11, Y12
-	VMULPD      Y12, Y11, Y11
-	VMOVUPD     actkernconst<>+800(SB), Y8
-	VMAXPD      actkernconst<>+288(SB), Y10, Y13
-	VMINPD      actkernconst<>+320(SB), Y13, Y13
-	VSUBPD      Y13, Y10, Y14
-	VADDPD      actkernconst<>+352(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y12
+	VCVTPS2PD   (CX), Y5
+	VCMPPD      $0x11, Y2, Y5, Y6
+	VCMPPD      $0x11, Y5, Y4, Y7
+	VSUBPD      actkernconst<>+5152(SB), Y5, Y8
+	VSUBPD      actkernconst<>+5184(SB), Y8, Y8
+	VANDPD      actkernconst<>+384(SB), Y8, Y9
+	VCMPPD      $0x11, actkernconst<>+3296(SB), Y9, Y9
+	VMULPD      actkernconst<>+5344(SB), Y8, Y10
+	VADDPD      actkernconst<>+5312(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+5280(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+5248(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+5216(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y8
+	VMAXPD      actkernconst<>+832(SB), Y5, Y10
+	VMINPD      actkernconst<>+1280(SB), Y10, Y10
+	VMULPD      actkernconst<>+1312(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+256(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+1344(SB), Y13
+	VMOVAPD     Y12, Y14
+	VFMADD213PD Y10, Y13, Y14
+	VMOVUPD     actkernconst<>+416(SB), Y10
+	VFMADD213PD Y14, Y10, Y12
+	VMOVUPD     actkernconst<>+864(SB), Y10
+	VMOVAPD     Y12, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1024(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1056(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1088(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1120(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1152(SB), Y12, Y13
+	VMAXPD      actkernconst<>+288(SB), Y11, Y12
+	VMINPD      actkernconst<>+320(SB), Y12, Y12
+	VSUBPD      Y12, Y11, Y14
+	VADDPD      actkernconst<>+352(SB), Y12, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      Y12, Y13, Y10
 	VADDPD      actkernconst<>+352(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y12, Y12
-	VADDPD      Y12, Y0, Y12
-	VADDPD      Y11, Y12, Y12
-	VMAXPD      actkernconst<>+288(SB), Y9, Y10
-	VMINPD      actkernconst<>+320(SB), Y10, Y10
-	VSUBPD      Y10, Y9, Y11
-	VADDPD      actkernconst<>+352(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y12, Y8
-	VADDPD      actkernconst<>+352(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y8, Y8
-	VANDPD      actkernconst<>+256(SB), Y7, Y9
-	VANDPD      actkernconst<>+384(SB), Y8, Y8
-	VORPD       Y9, Y8, Y8
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMULPD      Y9, Y9, Y8
-	VMULPD      actkernconst<>+4192(SB), Y9, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+4192(SB), Y8, Y8
-	VMULPD      actkernconst<>+5280(SB), Y8, Y8
-	VADDPD      actkernconst<>+3104(SB), Y9, Y10
-	VMULPD      actkernconst<>+5312(SB), Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+5344(SB), Y8, Y8
-	VMULPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+1952(SB), Y7, Y7
-	VADDPD      Y5, Y0, Y8
-	VMULPD      Y8, Y7, Y7
-	VADDPD      Y7, Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+3104(SB), Y5, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+3104(SB), Y7, Y10
-	VMULPD      Y10, Y10, Y11
-	VDIVPD      Y11, Y9, Y9
-	VDIVPD      Y10, Y7, Y7
-	VMULPD      actkernconst<>+1952(SB), Y1, Y10
-	VMULPD      Y5, Y10, Y10
-	VMULPD      Y8, Y10, Y10
-	VDIVPD      Y11, Y10, Y10
-	VADDPD      Y10, Y7, Y7
-	VBLENDVPD   Y3, Y9, Y7, Y3
-	VBLENDVPD   Y4, Y0, Y3, Y4
-	VBLENDVPD   Y2, actkernconst<>+256(SB), Y4, Y2
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VBLENDVPD   Y6, Y1, Y3, Y6
-	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, (AX)
+	VMULPD      Y14, Y10, Y10
+	VCMPPD      $0x03, Y5, Y5, Y11
+	VBLENDVPD   Y11, Y5, Y10, Y10
+	VADDPD      Y1, Y10, Y12
+	VMULPD      Y12, Y10, Y12
+	VADDPD      Y1, Y12, Y13
+	VDIVPD      Y13, Y12, Y12
+	VMULPD      actkernconst<>+1952(SB), Y5, Y14
+	VMULPD      Y10, Y14, Y14
+	VADDPD      Y10, Y0, Y10
+	VMULPD      Y10, Y14, Y14
+	VMULPD      Y13, Y13, Y13
+	VDIVPD      Y13, Y14, Y14
+	VADDPD      Y14, Y12, Y12
+	VBLENDVPD   Y9, Y8, Y12, Y9
+	VBLENDVPD   Y7, Y0, Y9, Y7
+	VBLENDVPD   Y6, Y3, Y7, Y6
+	VCVTPS2PD   (DX), Y7
+	VMULPD      Y6, Y7, Y7
+	VBLENDVPD   Y11, Y5, Y7, Y11
+	VCVTPD2PSY  Y11, X11
+	VMOVUPS     X11, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -29375,129 +29197,75 @@ tail:
 	LEAQ        actkernconst<>+1408(SB), SI
 	NEGQ        BX
 	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5152(SB), Y3
-	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5184(SB), Y1, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y5
-	VMINPD      actkernconst<>+1280(SB), Y5, Y5
-	VMULPD      actkernconst<>+1312(SB), Y5, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VXORPD      actkernconst<>+256(SB), Y6, Y7
-	VMOVUPD     actkernconst<>+1344(SB), Y8
-	VMOVAPD     Y7, Y9
-	VFMADD213PD Y5, Y8, Y9
-	VMOVUPD     actkernconst<>+416(SB), Y5
-	VFMADD213PD Y9, Y5, Y7
-	VMOVUPD     actkernconst<>+864(SB), Y5
-	VMOVAPD     Y7, Y8
-	VFMADD213PD actkernconst<>+896(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1024(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1056(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1088(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1120(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1152(SB), Y7, Y8
-	VMAXPD      actkernconst<>+288(SB), Y6, Y7
-	VMINPD      actkernconst<>+320(SB), Y7, Y7
-	VSUBPD      Y7, Y6, Y9
-	VADDPD      actkernconst<>+352(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y8, Y5
-	VADDPD      actkernconst<>+352(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y5, Y5
-	VCMPPD      $0x03, Y1, Y1, Y6
-	VBLENDVPD   Y6, Y1, Y5, Y5
-	VSUBPD      actkernconst<>+5216(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5248(SB), Y7, Y7
-	VMAXPD      actkernconst<>+448(SB), Y7, Y8
-	VMINPD      actkernconst<>+1280(SB), Y8, Y8
-	VMULPD      actkernconst<>+1312(SB), Y8, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VXORPD      actkernconst<>+256(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+1344(SB), Y11
-	VMOVAPD     Y10, Y12
-	VFMADD213PD Y8, Y11, Y12
-	VMOVUPD     actkernconst<>+416(SB), Y8
-	VMOVAPD     Y10, Y11
-	VFMADD213PD Y12, Y8, Y11
-	VMOVUPD     actkernconst<>+480(SB), Y8
-	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+672(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+704(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+736(SB), Y11, Y12
-	VMULPD      Y12, Y11, Y11
-	VMOVUPD     actkernconst<>+800(SB), Y8
-	VMAXPD      actkernconst<>+288(SB), Y10, Y13
-	VMINPD      actkernconst<>+320(SB), Y13, Y13
-	VSUBPD      Y13, Y10, Y14
-	VADDPD      actkernconst<>+352(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y12
+	VMASKMOVPS  (CX), X15, X5
+	VCVTPS2PD   X5, Y5
+	VCMPPD      $0x11, Y2, Y5, Y6
+	VCMPPD      $0x11, Y5, Y4, Y7
+	VSUBPD      actkernconst<>+5152(SB), Y5, Y8
+	VSUBPD      actkernconst<>+5184(SB), Y8, Y8
+	VANDPD      actkernconst<>+384(SB), Y8, Y9
+	VCMPPD      $0x11, actkernconst<>+3296(SB), Y9, Y9
+	VMULPD      actkernconst<>+5344(SB), Y8, Y10
+	VADDPD      actkernconst<>+5312(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+5280(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+5248(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+5216(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y8
+	VMAXPD      actkernconst<>+832(SB), Y5, Y10
+	VMINPD      actkernconst<>+1280(SB), Y10, Y10
+	VMULPD      actkernconst<>+1312(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+256(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+1344(SB), Y13
+	VMOVAPD     Y12, Y14
+	VFMADD213PD Y10, Y13, Y14
+	VMOVUPD     actkernconst<>+416(SB), Y10
+	VFMADD213PD Y14, Y10, Y12
+	VMOVUPD     actkernconst<>+864(SB), Y10
+	VMOVAPD     Y12, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1024(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1056(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1088(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1120(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1152(SB), Y12, Y13
+	VMAXPD      actkernconst<>+288(SB), Y11, Y12
+	VMINPD      actkernconst<>+320(SB), Y12, Y12
+	VSUBPD      Y12, Y11, Y14
+	VADDPD      actkernconst<>+352(SB), Y12, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      Y12, Y13, Y10
 	VADDPD      actkernconst<>+352(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y12, Y12
-	VADDPD      Y12, Y0, Y12
-	VADDPD      Y11, Y12, Y12
-	VMAXPD      actkernconst<>+288(SB), Y9, Y10
-	VMINPD      actkernconst<>+320(SB), Y10, Y10
-	VSUBPD      Y10, Y9, Y11
-	VADDPD      actkernconst<>+352(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y12, Y8
-	VADDPD      actkernconst<>+352(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y8, Y8
-	VANDPD      actkernconst<>+256(SB), Y7, Y9
-	VANDPD      actkernconst<>+384(SB), Y8, Y8
-	VORPD       Y9, Y8, Y8
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMULPD      Y9, Y9, Y8
-	VMULPD      actkernconst<>+4192(SB), Y9, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+4192(SB), Y8, Y8
-	VMULPD      actkernconst<>+5280(SB), Y8, Y8
-	VADDPD      actkernconst<>+3104(SB), Y9, Y10
-	VMULPD      actkernconst<>+5312(SB), Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+5344(SB), Y8, Y8
-	VMULPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+1952(SB), Y7, Y7
-	VADDPD      Y5, Y0, Y8
-	VMULPD      Y8, Y7, Y7
-	VADDPD      Y7, Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+3104(SB), Y5, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+3104(SB), Y7, Y10
-	VMULPD      Y10, Y10, Y11
-	VDIVPD      Y11, Y9, Y9
-	VDIVPD      Y10, Y7, Y7
-	VMULPD      actkernconst<>+1952(SB), Y1, Y10
-	VMULPD      Y5, Y10, Y10
-	VMULPD      Y8, Y10, Y10
-	VDIVPD      Y11, Y10, Y10
-	VADDPD      Y10, Y7, Y7
-	VBLENDVPD   Y3, Y9, Y7, Y3
-	VBLENDVPD   Y4, Y0, Y3, Y4
-	VBLENDVPD   Y2, actkernconst<>+256(SB), Y4, Y2
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VBLENDVPD   Y6, Y1, Y3, Y6
-	VCVTPD2PSY  Y6, X6
-	VMASKMOVPS  X6, X15, (AX)
+	VMULPD      Y14, Y10, Y10
+	VCMPPD      $0x03, Y5, Y5, Y11
+	VBLENDVPD   Y11, Y5, Y10, Y10
+	VADDPD      Y1, Y10, Y12
+	VMULPD      Y12, Y10, Y12
+	VADDPD      Y1, Y12, Y13
+	VDIVPD      Y13, Y12, Y12
+	VMULPD      actkernconst<>+1952(SB), Y5, Y14
+	VMULPD      Y10, Y14, Y14
+	VADDPD      Y10, Y0, Y10
+	VMULPD      Y10, Y14, Y14
+	VMULPD      Y13, Y13, Y13
+	VDIVPD      Y13, Y14, Y14
+	VADDPD      Y14, Y12, Y12
+	VBLENDVPD   Y9, Y8, Y12, Y9
+	VBLENDVPD   Y7, Y0, Y9, Y7
+	VBLENDVPD   Y6, Y3, Y7, Y6
+	VMASKMOVPS  (DX), X15, X7
+	VCVTPS2PD   X7, Y7
+	VMULPD      Y6, Y7, Y7
+	VBLENDVPD   Y11, Y5, Y7, Y11
+	VCVTPD2PSY  Y11, X11
+	VMASKMOVPS  X11, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -29507,6 +29275,10 @@ done:
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·mishBackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+768(SB), Y0
+	VMOVUPD actkernconst<>+3104(SB), Y1
+	VMOVUPD actkernconst<>+1184(SB), Y2
+	VMOVUPD actkernconst<>+256(SB), Y3
+	VMOVUPD actkernconst<>+5376(SB), Y4
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -29515,127 +29287,73 @@ TEXT ·mishBackwardAVX2Stream(SB), NOSPLIT, $0-72
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5152(SB), Y3
-	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5184(SB), Y1, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y5
-	VMINPD      actkernconst<>+1280(SB), Y5, Y5
-	VMULPD      actkernconst<>+1312(SB), Y5, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VXORPD      actkernconst<>+256(SB), Y6, Y7
-	VMOVUPD     actkernconst<>+1344(SB), Y8
-	VMOVAPD     Y7, Y9
-	VFMADD213PD Y5, Y8, Y9
-	VMOVUPD     actkernconst<>+416(SB), Y5
-	VFMADD213PD Y9, Y5, Y7
-	VMOVUPD     actkernconst<>+864(SB), Y5
-	VMOVAPD     Y7, Y8
-	VFMADD213PD actkernconst<>+896(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1024(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1056(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1088(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1120(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1152(SB), Y7, Y8
-	VMAXPD      actkernconst<>+288(SB), Y6, Y7
-	VMINPD      actkernconst<>+320(SB), Y7, Y7
-	VSUBPD      Y7, Y6, Y9
-	VADDPD      actkernconst<>+352(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y8, Y5
-	VADDPD      actkernconst<>+352(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y5, Y5
-	VCMPPD      $0x03, Y1, Y1, Y6
-	VBLENDVPD   Y6, Y1, Y5, Y5
-	VSUBPD      actkernconst<>+5216(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5248(SB), Y7, Y7
-	VMAXPD      actkernconst<>+448(SB), Y7, Y8
-	VMINPD      actkernconst<>+1280(SB), Y8, Y8
-	VMULPD      actkernconst<>+1312(SB), Y8, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VXORPD      actkernconst<>+256(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+1344(SB), Y11
-	VMOVAPD     Y10, Y12
-	VFMADD213PD Y8, Y11, Y12
-	VMOVUPD     actkernconst<>+416(SB), Y8
-	VMOVAPD     Y10, Y11
-	VFMADD213PD Y12, Y8, Y11
-	VMOVUPD     actkernconst<>+480(SB), Y8
-	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+672(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+704(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+736(SB), Y11, Y12
-	VMULPD      Y12, Y11, Y11
-	VMOVUPD     actkernconst<>+800(SB), Y8
-	VMAXPD      actkernconst<>+288(SB), Y10, Y13
-	VMINPD      actkernconst<>+320(SB), Y13, Y13
-	VSUBPD      Y13, Y10, Y14
-	VADDPD      actkernconst<>+352(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y12
+	VCVTPS2PD   (CX), Y5
+	VCMPPD      $0x11, Y2, Y5, Y6
+	VCMPPD      $0x11, Y5, Y4, Y7
+	VSUBPD      actkernconst<>+5152(SB), Y5, Y8
+	VSUBPD      actkernconst<>+5184(SB), Y8, Y8
+	VANDPD      actkernconst<>+384(SB), Y8, Y9
+	VCMPPD      $0x11, actkernconst<>+3296(SB), Y9, Y9
+	VMULPD      actkernconst<>+5344(SB), Y8, Y10
+	VADDPD      actkernconst<>+5312(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+5280(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+5248(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+5216(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y8
+	VMAXPD      actkernconst<>+832(SB), Y5, Y10
+	VMINPD      actkernconst<>+1280(SB), Y10, Y10
+	VMULPD      actkernconst<>+1312(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+256(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+1344(SB), Y13
+	VMOVAPD     Y12, Y14
+	VFMADD213PD Y10, Y13, Y14
+	VMOVUPD     actkernconst<>+416(SB), Y10
+	VFMADD213PD Y14, Y10, Y12
+	VMOVUPD     actkernconst<>+864(SB), Y10
+	VMOVAPD     Y12, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1024(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1056(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1088(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1120(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1152(SB), Y12, Y13
+	VMAXPD      actkernconst<>+288(SB), Y11, Y12
+	VMINPD      actkernconst<>+320(SB), Y12, Y12
+	VSUBPD      Y12, Y11, Y14
+	VADDPD      actkernconst<>+352(SB), Y12, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      Y12, Y13, Y10
 	VADDPD      actkernconst<>+352(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y12, Y12
-	VADDPD      Y12, Y0, Y12
-	VADDPD      Y11, Y12, Y12
-	VMAXPD      actkernconst<>+288(SB), Y9, Y10
-	VMINPD      actkernconst<>+320(SB), Y10, Y10
-	VSUBPD      Y10, Y9, Y11
-	VADDPD      actkernconst<>+352(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y12, Y8
-	VADDPD      actkernconst<>+352(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y8, Y8
-	VANDPD      actkernconst<>+256(SB), Y7, Y9
-	VANDPD      actkernconst<>+384(SB), Y8, Y8
-	VORPD       Y9, Y8, Y8
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMULPD      Y9, Y9, Y8
-	VMULPD      actkernconst<>+4192(SB), Y9, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+4192(SB), Y8, Y8
-	VMULPD      actkernconst<>+5280(SB), Y8, Y8
-	VADDPD      actkernconst<>+3104(SB), Y9, Y10
-	VMULPD      actkernconst<>+5312(SB), Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+5344(SB), Y8, Y8
-	VMULPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+1952(SB), Y7, Y7
-	VADDPD      Y5, Y0, Y8
-	VMULPD      Y8, Y7, Y7
-	VADDPD      Y7, Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+3104(SB), Y5, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+3104(SB), Y7, Y10
-	VMULPD      Y10, Y10, Y11
-	VDIVPD      Y11, Y9, Y9
-	VDIVPD      Y10, Y7, Y7
-	VMULPD      actkernconst<>+1952(SB), Y1, Y10
-	VMULPD      Y5, Y10, Y10
-	VMULPD      Y8, Y10, Y10
-	VDIVPD      Y11, Y10, Y10
-	VADDPD      Y10, Y7, Y7
-	VBLENDVPD   Y3, Y9, Y7, Y3
-	VBLENDVPD   Y4, Y0, Y3, Y4
-	VBLENDVPD   Y2, actkernconst<>+256(SB), Y4, Y2
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VBLENDVPD   Y6, Y1, Y3, Y6
-	VCVTPD2PSY  Y6, X6
-	VMOVNTPS    X6, (AX)
+	VMULPD      Y14, Y10, Y10
+	VCMPPD      $0x03, Y5, Y5, Y11
+	VBLENDVPD   Y11, Y5, Y10, Y10
+	VADDPD      Y1, Y10, Y12
+	VMULPD      Y12, Y10, Y12
+	VADDPD      Y1, Y12, Y13
+	VDIVPD      Y13, Y12, Y12
+	VMULPD      actkernconst<>+1952(SB), Y5, Y14
+	VMULPD      Y10, Y14, Y14
+	VADDPD      Y10, Y0, Y10
+	VMULPD      Y10, Y14, Y14
+	VMULPD      Y13, Y13, Y13
+	VDIVPD      Y13, Y14, Y14
+	VADDPD      Y14, Y12, Y12
+	VBLENDVPD   Y9, Y8, Y12, Y9
+	VBLENDVPD   Y7, Y0, Y9, Y7
+	VBLENDVPD   Y6, Y3, Y7, Y6
+	VCVTPS2PD   (DX), Y7
+	VMULPD      Y6, Y7, Y7
+	VBLENDVPD   Y11, Y5, Y7, Y11
+	VCVTPD2PSY  Y11, X11
+	VMOVNTPS    X11, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -29648,129 +29366,75 @@ tail:
 	LEAQ        actkernconst<>+1408(SB), SI
 	NEGQ        BX
 	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5152(SB), Y3
-	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5184(SB), Y1, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y5
-	VMINPD      actkernconst<>+1280(SB), Y5, Y5
-	VMULPD      actkernconst<>+1312(SB), Y5, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VXORPD      actkernconst<>+256(SB), Y6, Y7
-	VMOVUPD     actkernconst<>+1344(SB), Y8
-	VMOVAPD     Y7, Y9
-	VFMADD213PD Y5, Y8, Y9
-	VMOVUPD     actkernconst<>+416(SB), Y5
-	VFMADD213PD Y9, Y5, Y7
-	VMOVUPD     actkernconst<>+864(SB), Y5
-	VMOVAPD     Y7, Y8
-	VFMADD213PD actkernconst<>+896(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1024(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1056(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1088(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1120(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+1152(SB), Y7, Y8
-	VMAXPD      actkernconst<>+288(SB), Y6, Y7
-	VMINPD      actkernconst<>+320(SB), Y7, Y7
-	VSUBPD      Y7, Y6, Y9
-	VADDPD      actkernconst<>+352(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y8, Y5
-	VADDPD      actkernconst<>+352(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y5, Y5
-	VCMPPD      $0x03, Y1, Y1, Y6
-	VBLENDVPD   Y6, Y1, Y5, Y5
-	VSUBPD      actkernconst<>+5216(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5248(SB), Y7, Y7
-	VMAXPD      actkernconst<>+448(SB), Y7, Y8
-	VMINPD      actkernconst<>+1280(SB), Y8, Y8
-	VMULPD      actkernconst<>+1312(SB), Y8, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VXORPD      actkernconst<>+256(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+1344(SB), Y11
-	VMOVAPD     Y10, Y12
-	VFMADD213PD Y8, Y11, Y12
-	VMOVUPD     actkernconst<>+416(SB), Y8
-	VMOVAPD     Y10, Y11
-	VFMADD213PD Y12, Y8, Y11
-	VMOVUPD     actkernconst<>+480(SB), Y8
-	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+672(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+704(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+736(SB), Y11, Y12
-	VMULPD      Y12, Y11, Y11
-	VMOVUPD     actkernconst<>+800(SB), Y8
-	VMAXPD      actkernconst<>+288(SB), Y10, Y13
-	VMINPD      actkernconst<>+320(SB), Y13, Y13
-	VSUBPD      Y13, Y10, Y14
-	VADDPD      actkernconst<>+352(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y12
+	VMASKMOVPS  (CX), X15, X5
+	VCVTPS2PD   X5, Y5
+	VCMPPD      $0x11, Y2, Y5, Y6
+	VCMPPD      $0x11, Y5, Y4, Y7
+	VSUBPD      actkernconst<>+5152(SB), Y5, Y8
+	VSUBPD      actkernconst<>+5184(SB), Y8, Y8
+	VANDPD      actkernconst<>+384(SB), Y8, Y9
+	VCMPPD      $0x11, actkernconst<>+3296(SB), Y9, Y9
+	VMULPD      actkernconst<>+5344(SB), Y8, Y10
+	VADDPD      actkernconst<>+5312(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+5280(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+5248(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
+	VADDPD      actkernconst<>+5216(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y8
+	VMAXPD      actkernconst<>+832(SB), Y5, Y10
+	VMINPD      actkernconst<>+1280(SB), Y10, Y10
+	VMULPD      actkernconst<>+1312(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+256(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+1344(SB), Y13
+	VMOVAPD     Y12, Y14
+	VFMADD213PD Y10, Y13, Y14
+	VMOVUPD     actkernconst<>+416(SB), Y10
+	VFMADD213PD Y14, Y10, Y12
+	VMOVUPD     actkernconst<>+864(SB), Y10
+	VMOVAPD     Y12, Y13
+	VFMADD213PD actkernconst<>+896(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1024(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1056(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1088(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1120(SB), Y12, Y13
+	VFMADD213PD actkernconst<>+1152(SB), Y12, Y13
+	VMAXPD      actkernconst<>+288(SB), Y11, Y12
+	VMINPD      actkernconst<>+320(SB), Y12, Y12
+	VSUBPD      Y12, Y11, Y14
+	VADDPD      actkernconst<>+352(SB), Y12, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      Y12, Y13, Y10
 	VADDPD      actkernconst<>+352(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y12, Y12
-	VADDPD      Y12, Y0, Y12
-	VADDPD      Y11, Y12, Y12
-	VMAXPD      actkernconst<>+288(SB), Y9, Y10
-	VMINPD      actkernconst<>+320(SB), Y10, Y10
-	VSUBPD      Y10, Y9, Y11
-	VADDPD      actkernconst<>+352(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y12, Y8
-	VADDPD      actkernconst<>+352(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y8, Y8
-	VANDPD      actkernconst<>+256(SB), Y7, Y9
-	VANDPD      actkernconst<>+384(SB), Y8, Y8
-	VORPD       Y9, Y8, Y8
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMULPD      Y9, Y9, Y8
-	VMULPD      actkernconst<>+4192(SB), Y9, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+4192(SB), Y8, Y8
-	VMULPD      actkernconst<>+5280(SB), Y8, Y8
-	VADDPD      actkernconst<>+3104(SB), Y9, Y10
-	VMULPD      actkernconst<>+5312(SB), Y10, Y10
-	VADDPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+5344(SB), Y8, Y8
-	VMULPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+1952(SB), Y7, Y7
-	VADDPD      Y5, Y0, Y8
-	VMULPD      Y8, Y7, Y7
-	VADDPD      Y7, Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+3104(SB), Y5, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+3104(SB), Y7, Y10
-	VMULPD      Y10, Y10, Y11
-	VDIVPD      Y11, Y9, Y9
-	VDIVPD      Y10, Y7, Y7
-	VMULPD      actkernconst<>+1952(SB), Y1, Y10
-	VMULPD      Y5, Y10, Y10
-	VMULPD      Y8, Y10, Y10
-	VDIVPD      Y11, Y10, Y10
-	VADDPD      Y10, Y7, Y7
-	VBLENDVPD   Y3, Y9, Y7, Y3
-	VBLENDVPD   Y4, Y0, Y3, Y4
-	VBLENDVPD   Y2, actkernconst<>+256(SB), Y4, Y2
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VBLENDVPD   Y6, Y1, Y3, Y6
-	VCVTPD2PSY  Y6, X6
-	VMASKMOVPS  X6, X15, (AX)
+	VMULPD      Y14, Y10, Y10
+	VCMPPD      $0x03, Y5, Y5, Y11
+	VBLENDVPD   Y11, Y5, Y10, Y10
+	VADDPD      Y1, Y10, Y12
+	VMULPD      Y12, Y10, Y12
+	VADDPD      Y1, Y12, Y13
+	VDIVPD      Y13, Y12, Y12
+	VMULPD      actkernconst<>+1952(SB), Y5, Y14
+	VMULPD      Y10, Y14, Y14
+	VADDPD      Y10, Y0, Y10
+	VMULPD      Y10, Y14, Y14
+	VMULPD      Y13, Y13, Y13
+	VDIVPD      Y13, Y14, Y14
+	VADDPD      Y14, Y12, Y12
+	VBLENDVPD   Y9, Y8, Y12, Y9
+	VBLENDVPD   Y7, Y0, Y9, Y7
+	VBLENDVPD   Y6, Y3, Y7, Y6
+	VMASKMOVPS  (DX), X15, X7
+	VCVTPS2PD   X7, Y7
+	VMULPD      Y6, Y7, Y7
+	VBLENDVPD   Y11, Y5, Y7, Y11
+	VCVTPD2PSY  Y11, X11
+	VMASKMOVPS  X11, X15, (AX)
 
 done:
 	SFENCE
@@ -32398,7 +32062,7 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6AVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+5376(SB), Z1
+	VBROADCASTSS actkernconst<>+5408(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -32474,7 +32138,7 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6AVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+5376(SB), Z1
+	VBROADCASTSS actkernconst<>+5408(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -32551,7 +32215,7 @@ done:
 // Requires: AVX
 TEXT ·relu6AVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+5408(SB), Y1
+	VMOVUPD actkernconst<>+5440(SB), Y1
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -32635,7 +32299,7 @@ done:
 // Requires: AVX, MMX+
 TEXT ·relu6AVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+5408(SB), Y1
+	VMOVUPD actkernconst<>+5440(SB), Y1
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -32720,7 +32384,7 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6BackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+5376(SB), Z1
+	VBROADCASTSS actkernconst<>+5408(SB), Z1
 	VBROADCASTSS actkernconst<>+4064(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -32810,7 +32474,7 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6BackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+5376(SB), Z1
+	VBROADCASTSS actkernconst<>+5408(SB), Z1
 	VBROADCASTSS actkernconst<>+4064(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -32901,7 +32565,7 @@ done:
 // Requires: AVX
 TEXT ·relu6BackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+5408(SB), Y1
+	VMOVUPD actkernconst<>+5440(SB), Y1
 	VMOVUPD actkernconst<>+4096(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -33001,7 +32665,7 @@ done:
 // Requires: AVX, MMX+
 TEXT ·relu6BackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+5408(SB), Y1
+	VMOVUPD actkernconst<>+5440(SB), Y1
 	VMOVUPD actkernconst<>+4096(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -33102,7 +32766,7 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6BackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+5376(SB), Z1
+	VBROADCASTSS actkernconst<>+5408(SB), Z1
 	VBROADCASTSS actkernconst<>+4064(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -33192,7 +32856,7 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6BackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3972(SB), Z0
-	VBROADCASTSS actkernconst<>+5376(SB), Z1
+	VBROADCASTSS actkernconst<>+5408(SB), Z1
 	VBROADCASTSS actkernconst<>+4064(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -33283,7 +32947,7 @@ done:
 // Requires: AVX
 TEXT ·relu6BackwardFromOutputAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+5408(SB), Y1
+	VMOVUPD actkernconst<>+5440(SB), Y1
 	VMOVUPD actkernconst<>+4096(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -33383,7 +33047,7 @@ done:
 // Requires: AVX, MMX+
 TEXT ·relu6BackwardFromOutputAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+4032(SB), Y0
-	VMOVUPD actkernconst<>+5408(SB), Y1
+	VMOVUPD actkernconst<>+5440(SB), Y1
 	VMOVUPD actkernconst<>+4096(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -33484,8 +33148,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·seluAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+5440(SB), Z1
-	VBROADCASTSD actkernconst<>+5448(SB), Z2
+	VBROADCASTSD actkernconst<>+5472(SB), Z1
+	VBROADCASTSD actkernconst<>+5480(SB), Z2
 	VBROADCASTSD actkernconst<>+144(SB), Z3
 	VBROADCASTSD actkernconst<>+112(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -33674,8 +33338,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·seluAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+5440(SB), Z1
-	VBROADCASTSD actkernconst<>+5448(SB), Z2
+	VBROADCASTSD actkernconst<>+5472(SB), Z1
+	VBROADCASTSD actkernconst<>+5480(SB), Z2
 	VBROADCASTSD actkernconst<>+144(SB), Z3
 	VBROADCASTSD actkernconst<>+112(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -33865,8 +33529,8 @@ done:
 // Requires: AVX, AVX2, FMA3
 TEXT ·seluAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+5472(SB), Y1
-	VMOVUPD actkernconst<>+5504(SB), Y2
+	VMOVUPD actkernconst<>+5504(SB), Y1
+	VMOVUPD actkernconst<>+5536(SB), Y2
 	VMOVUPD actkernconst<>+448(SB), Y3
 	VMOVUPD actkernconst<>+1280(SB), Y4
 	MOVQ    dst_base+0(FP), AX
@@ -34009,8 +33673,8 @@ done:
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·seluAVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+5472(SB), Y1
-	VMOVUPD actkernconst<>+5504(SB), Y2
+	VMOVUPD actkernconst<>+5504(SB), Y1
+	VMOVUPD actkernconst<>+5536(SB), Y2
 	VMOVUPD actkernconst<>+448(SB), Y3
 	VMOVUPD actkernconst<>+1280(SB), Y4
 	MOVQ    dst_base+0(FP), AX
@@ -34154,8 +33818,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·seluBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+5440(SB), Z1
-	VBROADCASTSD actkernconst<>+5448(SB), Z2
+	VBROADCASTSD actkernconst<>+5472(SB), Z1
+	VBROADCASTSD actkernconst<>+5480(SB), Z2
 	VBROADCASTSD actkernconst<>+240(SB), Z3
 	VBROADCASTSD actkernconst<>+112(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -34361,8 +34025,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·seluBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+5440(SB), Z1
-	VBROADCASTSD actkernconst<>+5448(SB), Z2
+	VBROADCASTSD actkernconst<>+5472(SB), Z1
+	VBROADCASTSD actkernconst<>+5480(SB), Z2
 	VBROADCASTSD actkernconst<>+240(SB), Z3
 	VBROADCASTSD actkernconst<>+112(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -34569,8 +34233,8 @@ done:
 // Requires: AVX, AVX2, FMA3
 TEXT ·seluBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+5472(SB), Y1
-	VMOVUPD actkernconst<>+5504(SB), Y2
+	VMOVUPD actkernconst<>+5504(SB), Y1
+	VMOVUPD actkernconst<>+5536(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -34775,8 +34439,8 @@ done:
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·seluBackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+5472(SB), Y1
-	VMOVUPD actkernconst<>+5504(SB), Y2
+	VMOVUPD actkernconst<>+5504(SB), Y1
+	VMOVUPD actkernconst<>+5536(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -34982,8 +34646,8 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·seluBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+5440(SB), Z1
-	VBROADCASTSD actkernconst<>+5448(SB), Z2
+	VBROADCASTSD actkernconst<>+5472(SB), Z1
+	VBROADCASTSD actkernconst<>+5480(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -35084,8 +34748,8 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·seluBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+5440(SB), Z1
-	VBROADCASTSD actkernconst<>+5448(SB), Z2
+	VBROADCASTSD actkernconst<>+5472(SB), Z1
+	VBROADCASTSD actkernconst<>+5480(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -35187,8 +34851,8 @@ done:
 // Requires: AVX
 TEXT ·seluBackwardFromOutputAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+5472(SB), Y1
-	VMOVUPD actkernconst<>+5504(SB), Y2
+	VMOVUPD actkernconst<>+5504(SB), Y1
+	VMOVUPD actkernconst<>+5536(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -35289,8 +34953,8 @@ done:
 // Requires: AVX, MMX+
 TEXT ·seluBackwardFromOutputAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+5472(SB), Y1
-	VMOVUPD actkernconst<>+5504(SB), Y2
+	VMOVUPD actkernconst<>+5504(SB), Y1
+	VMOVUPD actkernconst<>+5536(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -38192,8 +37856,8 @@ TEXT ·siluBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+136(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
-	VBROADCASTSD actkernconst<>+5544(SB), Z7
-	VBROADCASTSD actkernconst<>+5552(SB), Z8
+	VBROADCASTSD actkernconst<>+5576(SB), Z7
+	VBROADCASTSD actkernconst<>+5584(SB), Z8
 	VBROADCASTSD actkernconst<>+3176(SB), Z9
 	VBROADCASTSD actkernconst<>+240(SB), Z10
 	VBROADCASTSD actkernconst<>+8(SB), Z11
@@ -38206,8 +37870,8 @@ TEXT ·siluBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+64(SB), Z18
 	VBROADCASTSD actkernconst<>+72(SB), Z19
 	VBROADCASTSD actkernconst<>+80(SB), Z20
-	VBROADCASTSD actkernconst<>+5560(SB), Z21
-	VBROADCASTSD actkernconst<>+5568(SB), Z22
+	VBROADCASTSD actkernconst<>+5592(SB), Z21
+	VBROADCASTSD actkernconst<>+5600(SB), Z22
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -38258,7 +37922,7 @@ single:
 	VMOVAPD          Z23, Z26
 	VFMADD213PD      Z24, Z25, Z26
 	VSUBPD           Z22, Z23, Z24
-	VSUBPD.BCST      actkernconst<>+5536(SB), Z24, Z24
+	VSUBPD.BCST      actkernconst<>+5568(SB), Z24, Z24
 	VMAXPD.BCST      actkernconst<>+144(SB), Z24, Z27
 	VMINPD.BCST      actkernconst<>+112(SB), Z27, Z27
 	VMULPD           Z2, Z27, Z28
@@ -38353,7 +38017,7 @@ tail:
 	VMOVAPD          Z23, Z26
 	VFMADD213PD      Z24, Z25, Z26
 	VSUBPD           Z22, Z23, Z24
-	VSUBPD.BCST      actkernconst<>+5536(SB), Z24, Z24
+	VSUBPD.BCST      actkernconst<>+5568(SB), Z24, Z24
 	VMAXPD.BCST      actkernconst<>+144(SB), Z24, Z27
 	VMINPD.BCST      actkernconst<>+112(SB), Z27, Z27
 	VMULPD           Z2, Z27, Z28
@@ -38409,8 +38073,8 @@ TEXT ·siluBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+136(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
-	VBROADCASTSD actkernconst<>+5544(SB), Z7
-	VBROADCASTSD actkernconst<>+5552(SB), Z8
+	VBROADCASTSD actkernconst<>+5576(SB), Z7
+	VBROADCASTSD actkernconst<>+5584(SB), Z8
 	VBROADCASTSD actkernconst<>+3176(SB), Z9
 	VBROADCASTSD actkernconst<>+240(SB), Z10
 	VBROADCASTSD actkernconst<>+8(SB), Z11
@@ -38423,8 +38087,8 @@ TEXT ·siluBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+64(SB), Z18
 	VBROADCASTSD actkernconst<>+72(SB), Z19
 	VBROADCASTSD actkernconst<>+80(SB), Z20
-	VBROADCASTSD actkernconst<>+5560(SB), Z21
-	VBROADCASTSD actkernconst<>+5568(SB), Z22
+	VBROADCASTSD actkernconst<>+5592(SB), Z21
+	VBROADCASTSD actkernconst<>+5600(SB), Z22
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -38475,7 +38139,7 @@ single:
 	VMOVAPD          Z23, Z26
 	VFMADD213PD      Z24, Z25, Z26
 	VSUBPD           Z22, Z23, Z24
-	VSUBPD.BCST      actkernconst<>+5536(SB), Z24, Z24
+	VSUBPD.BCST      actkernconst<>+5568(SB), Z24, Z24
 	VMAXPD.BCST      actkernconst<>+144(SB), Z24, Z27
 	VMINPD.BCST      actkernconst<>+112(SB), Z27, Z27
 	VMULPD           Z2, Z27, Z28
@@ -38570,7 +38234,7 @@ tail:
 	VMOVAPD          Z23, Z26
 	VFMADD213PD      Z24, Z25, Z26
 	VSUBPD           Z22, Z23, Z24
-	VSUBPD.BCST      actkernconst<>+5536(SB), Z24, Z24
+	VSUBPD.BCST      actkernconst<>+5568(SB), Z24, Z24
 	VMAXPD.BCST      actkernconst<>+144(SB), Z24, Z27
 	VMINPD.BCST      actkernconst<>+112(SB), Z27, Z27
 	VMULPD           Z2, Z27, Z28
@@ -38631,9 +38295,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5600(SB), Y3
+	VMOVUPD     actkernconst<>+5632(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5632(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5664(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -38683,8 +38347,8 @@ single:
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y7, Y5, Y6
-	VSUBPD      actkernconst<>+5696(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5728(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5728(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5760(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -38733,7 +38397,7 @@ single:
 	VORPD       Y9, Y8, Y8
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VMOVUPD     actkernconst<>+5696(SB), Y8
 	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y9, Y5, Y5
 	VBLENDVPD   Y3, Y6, Y5, Y3
@@ -38760,9 +38424,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5600(SB), Y3
+	VMOVUPD     actkernconst<>+5632(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5632(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5664(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -38812,8 +38476,8 @@ tail:
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y7, Y5, Y6
-	VSUBPD      actkernconst<>+5696(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5728(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5728(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5760(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -38862,7 +38526,7 @@ tail:
 	VORPD       Y9, Y8, Y8
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VMOVUPD     actkernconst<>+5696(SB), Y8
 	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y9, Y5, Y5
 	VBLENDVPD   Y3, Y6, Y5, Y3
@@ -38894,9 +38558,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5600(SB), Y3
+	VMOVUPD     actkernconst<>+5632(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5632(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5664(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -38946,8 +38610,8 @@ single:
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y7, Y5, Y6
-	VSUBPD      actkernconst<>+5696(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5728(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5728(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5760(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -38996,7 +38660,7 @@ single:
 	VORPD       Y9, Y8, Y8
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VMOVUPD     actkernconst<>+5696(SB), Y8
 	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y9, Y5, Y5
 	VBLENDVPD   Y3, Y6, Y5, Y3
@@ -39023,9 +38687,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5600(SB), Y3
+	VMOVUPD     actkernconst<>+5632(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5632(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5664(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -39075,8 +38739,8 @@ tail:
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y7, Y5, Y6
-	VSUBPD      actkernconst<>+5696(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5728(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5728(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5760(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -39125,7 +38789,7 @@ tail:
 	VORPD       Y9, Y8, Y8
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VMOVUPD     actkernconst<>+5696(SB), Y8
 	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y9, Y5, Y5
 	VBLENDVPD   Y3, Y6, Y5, Y3
@@ -39151,19 +38815,19 @@ TEXT ·sinAVX512(SB), NOSPLIT, $8-52
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+1824(SB), Z0
-	VBROADCASTSD actkernconst<>+6112(SB), Z1
+	VBROADCASTSD actkernconst<>+6144(SB), Z1
 	VBROADCASTSD actkernconst<>+1832(SB), Z2
 	VBROADCASTSD actkernconst<>+224(SB), Z3
-	VBROADCASTSD actkernconst<>+6120(SB), Z4
-	VBROADCASTSD actkernconst<>+6128(SB), Z5
-	VBROADCASTSD actkernconst<>+6136(SB), Z6
-	VBROADCASTSD actkernconst<>+6144(SB), Z7
-	VBROADCASTSD actkernconst<>+6152(SB), Z8
-	VBROADCASTSD actkernconst<>+6160(SB), Z9
-	VBROADCASTSD actkernconst<>+6168(SB), Z10
-	VBROADCASTSD actkernconst<>+6176(SB), Z11
-	VBROADCASTSD actkernconst<>+6184(SB), Z12
-	VBROADCASTSD actkernconst<>+6192(SB), Z13
+	VBROADCASTSD actkernconst<>+6152(SB), Z4
+	VBROADCASTSD actkernconst<>+6160(SB), Z5
+	VBROADCASTSD actkernconst<>+6168(SB), Z6
+	VBROADCASTSD actkernconst<>+6176(SB), Z7
+	VBROADCASTSD actkernconst<>+6184(SB), Z8
+	VBROADCASTSD actkernconst<>+6192(SB), Z9
+	VBROADCASTSD actkernconst<>+6200(SB), Z10
+	VBROADCASTSD actkernconst<>+6208(SB), Z11
+	VBROADCASTSD actkernconst<>+6216(SB), Z12
+	VBROADCASTSD actkernconst<>+6224(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -39175,60 +38839,60 @@ single:
 	VMULPD.BCST      (SP), Z14, Z15
 	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
 	VMULPD           Z2, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5816(SB), Z18
+	VBROADCASTSD     actkernconst<>+5848(SB), Z18
 	VCMPPD           $0x12, Z17, Z18, K2
-	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VBROADCASTSD     actkernconst<>+5856(SB), Z17
 	VCMPPD           $0x11, Z16, Z17, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBROADCASTSD     actkernconst<>+5864(SB), Z16
 	VBLENDMPD        Z15, Z16, K3, Z17
 	VGETEXPPD        Z17, Z16
-	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
 	VMOVAPD          Z16, Z19
-	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5880(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5888(SB), Z16, Z18
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z18, Z7, Z20
-	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
 	VSUBPD           Z16, Z18, Z16
 	VSCALEFPD        Z16, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VBROADCASTSD     actkernconst<>+5808(SB), Z16
 	VCMPPD           $0x12, Z19, Z16, K4
-	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z16
 	VBLENDMPD        Z16, Z19, K4, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z18
-	VBLENDMPD        Z12, Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5880(SB), Z18
-	VBLENDMPD        Z13, Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5888(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5896(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
 	VBROADCASTSD     actkernconst<>+5904(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBLENDMPD        Z12, Z18, K4, Z19
 	VBROADCASTSD     actkernconst<>+5912(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBLENDMPD        Z13, Z18, K4, Z21
 	VBROADCASTSD     actkernconst<>+5920(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
-	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5944(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5952(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6016(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
 	VCMPPD           $0x12, Z16, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z16, Z18
 	VBLENDMPD        Z18, Z16, K4, Z18
 	VBLENDMPD        Z8, Z19, K4, Z19
 	VBLENDMPD        Z9, Z21, K4, Z21
 	VBLENDMPD        Z10, Z22, K4, Z22
 	VBLENDMPD        Z11, Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5928(SB), Z16
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5960(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z16, K4, Z27
 	VBLENDMPD        Z12, Z8, K4, Z16
 	VBLENDMPD        Z13, Z9, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z10, K4, Z29
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z11, K4, Z30
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z10, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z11, K4, Z30
 	VBROADCASTSD     actkernconst<>+1840(SB), Z31
 	VCMPPD           $0x12, Z18, Z31, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
@@ -39260,11 +38924,11 @@ single:
 	VSCALEFPD        Z16, Z19, Z19
 	VADDPD           Z7, Z20, Z16
 	VSCALEFPD        Z16, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z16
 	VSCALEFPD        Z16, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z16
 	VSCALEFPD        Z16, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6040(SB), Z20, Z20
 	VSCALEFPD        Z20, Z30, Z30
 	VMULPD           Z5, Z19, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
@@ -39273,12 +38937,12 @@ single:
 	VSUBPD           Z0, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
 	VADDPD           Z18, Z16, Z16
-	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
 	VADDPD           Z30, Z23, Z23
@@ -39334,7 +38998,7 @@ single:
 	VADDPD           Z19, Z16, Z17
 	VSUBPD           Z16, Z17, Z16
 	VSUBPD           Z16, Z19, Z19
-	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VMULPD.BCST      actkernconst<>+6048(SB), Z15, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
 	VMOVAPD          Z20, Z21
@@ -39350,7 +39014,7 @@ single:
 	VSUBPD           Z25, Z22, Z22
 	VADDPD           Z22, Z21, Z21
 	VSUBPD           Z23, Z21, Z21
-	VBROADCASTSD     actkernconst<>+6024(SB), Z22
+	VBROADCASTSD     actkernconst<>+6056(SB), Z22
 	VFMADD213PD      Z21, Z22, Z20
 	VADDPD           Z20, Z24, Z21
 	VSUBPD           Z24, Z21, Z24
@@ -39361,20 +39025,20 @@ single:
 	VADDPD           Z19, Z17, Z17
 	VMULPD           Z17, Z17, Z16
 	VMULPD           Z16, Z17, Z19
-	VBROADCASTSD     actkernconst<>+6032(SB), Z20
+	VBROADCASTSD     actkernconst<>+6064(SB), Z20
 	VMOVAPD          Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z20, Z21
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z16, Z21
-	VFMADD213PD      Z17, Z21, Z19
-	VMULPD           Z16, Z16, Z17
-	VBROADCASTSD     actkernconst<>+6072(SB), Z20
-	VMOVAPD          Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z16, Z21
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z16, Z21
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z16, Z21
+	VFMADD213PD      Z17, Z21, Z19
+	VMULPD           Z16, Z16, Z17
+	VBROADCASTSD     actkernconst<>+6104(SB), Z20
+	VMOVAPD          Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z16, Z21
 	VBROADCASTSD     actkernconst<>+3176(SB), Z20
 	VFMADD213PD      Z3, Z20, Z16
 	VFMADD213PD      Z16, Z21, Z17
@@ -39383,12 +39047,12 @@ single:
 	VFMADD213PD      Z18, Z4, Z16
 	VMULPD           Z2, Z16, Z18
 	VRNDSCALEPD      $0x09, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5808(SB), Z20
+	VBROADCASTSD     actkernconst<>+5840(SB), Z20
 	VMOVAPD          Z18, Z21
 	VFMADD213PD      Z16, Z20, Z21
 	VCMPPD           $0x11, Z21, Z2, K3
 	VBLENDMPD        Z17, Z19, K3, Z17
-	VBROADCASTSD     actkernconst<>+5808(SB), Z16
+	VBROADCASTSD     actkernconst<>+5840(SB), Z16
 	VFMADD213PD      Z3, Z16, Z18
 	VMULPD           Z18, Z17, Z17
 	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z15, K3
@@ -39414,60 +39078,60 @@ tail:
 	VMULPD.BCST      (SP), Z14, Z15
 	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
 	VMULPD           Z2, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5816(SB), Z18
+	VBROADCASTSD     actkernconst<>+5848(SB), Z18
 	VCMPPD           $0x12, Z17, Z18, K2
-	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VBROADCASTSD     actkernconst<>+5856(SB), Z17
 	VCMPPD           $0x11, Z16, Z17, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBROADCASTSD     actkernconst<>+5864(SB), Z16
 	VBLENDMPD        Z15, Z16, K3, Z17
 	VGETEXPPD        Z17, Z16
-	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
 	VMOVAPD          Z16, Z19
-	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5880(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5888(SB), Z16, Z18
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z18, Z7, Z20
-	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
 	VSUBPD           Z16, Z18, Z16
 	VSCALEFPD        Z16, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VBROADCASTSD     actkernconst<>+5808(SB), Z16
 	VCMPPD           $0x12, Z19, Z16, K4
-	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z16
 	VBLENDMPD        Z16, Z19, K4, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z18
-	VBLENDMPD        Z12, Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5880(SB), Z18
-	VBLENDMPD        Z13, Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5888(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5896(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
 	VBROADCASTSD     actkernconst<>+5904(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBLENDMPD        Z12, Z18, K4, Z19
 	VBROADCASTSD     actkernconst<>+5912(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBLENDMPD        Z13, Z18, K4, Z21
 	VBROADCASTSD     actkernconst<>+5920(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
-	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5944(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5952(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6016(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
 	VCMPPD           $0x12, Z16, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z16, Z18
 	VBLENDMPD        Z18, Z16, K4, Z18
 	VBLENDMPD        Z8, Z19, K4, Z19
 	VBLENDMPD        Z9, Z21, K4, Z21
 	VBLENDMPD        Z10, Z22, K4, Z22
 	VBLENDMPD        Z11, Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5928(SB), Z16
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5960(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z16, K4, Z27
 	VBLENDMPD        Z12, Z8, K4, Z16
 	VBLENDMPD        Z13, Z9, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z10, K4, Z29
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z11, K4, Z30
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z10, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z11, K4, Z30
 	VBROADCASTSD     actkernconst<>+1840(SB), Z31
 	VCMPPD           $0x12, Z18, Z31, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
@@ -39499,11 +39163,11 @@ tail:
 	VSCALEFPD        Z16, Z19, Z19
 	VADDPD           Z7, Z20, Z16
 	VSCALEFPD        Z16, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z16
 	VSCALEFPD        Z16, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z16
 	VSCALEFPD        Z16, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6040(SB), Z20, Z20
 	VSCALEFPD        Z20, Z30, Z30
 	VMULPD           Z5, Z19, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
@@ -39512,12 +39176,12 @@ tail:
 	VSUBPD           Z0, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
 	VADDPD           Z18, Z16, Z16
-	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
 	VADDPD           Z30, Z23, Z23
@@ -39573,7 +39237,7 @@ tail:
 	VADDPD           Z19, Z16, Z17
 	VSUBPD           Z16, Z17, Z16
 	VSUBPD           Z16, Z19, Z19
-	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VMULPD.BCST      actkernconst<>+6048(SB), Z15, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
 	VMOVAPD          Z20, Z21
@@ -39589,7 +39253,7 @@ tail:
 	VSUBPD           Z25, Z22, Z22
 	VADDPD           Z22, Z21, Z21
 	VSUBPD           Z23, Z21, Z21
-	VBROADCASTSD     actkernconst<>+6024(SB), Z22
+	VBROADCASTSD     actkernconst<>+6056(SB), Z22
 	VFMADD213PD      Z21, Z22, Z20
 	VADDPD           Z20, Z24, Z21
 	VSUBPD           Z24, Z21, Z24
@@ -39600,20 +39264,20 @@ tail:
 	VADDPD           Z19, Z17, Z17
 	VMULPD           Z17, Z17, Z16
 	VMULPD           Z16, Z17, Z19
-	VBROADCASTSD     actkernconst<>+6032(SB), Z20
+	VBROADCASTSD     actkernconst<>+6064(SB), Z20
 	VMOVAPD          Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z20, Z21
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z16, Z21
-	VFMADD213PD      Z17, Z21, Z19
-	VMULPD           Z16, Z16, Z17
-	VBROADCASTSD     actkernconst<>+6072(SB), Z20
-	VMOVAPD          Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z16, Z21
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z16, Z21
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z16, Z21
+	VFMADD213PD      Z17, Z21, Z19
+	VMULPD           Z16, Z16, Z17
+	VBROADCASTSD     actkernconst<>+6104(SB), Z20
+	VMOVAPD          Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z16, Z21
 	VBROADCASTSD     actkernconst<>+3176(SB), Z20
 	VFMADD213PD      Z3, Z20, Z16
 	VFMADD213PD      Z16, Z21, Z17
@@ -39622,12 +39286,12 @@ tail:
 	VFMADD213PD      Z18, Z4, Z16
 	VMULPD           Z2, Z16, Z18
 	VRNDSCALEPD      $0x09, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5808(SB), Z20
+	VBROADCASTSD     actkernconst<>+5840(SB), Z20
 	VMOVAPD          Z18, Z21
 	VFMADD213PD      Z16, Z20, Z21
 	VCMPPD           $0x11, Z21, Z2, K3
 	VBLENDMPD        Z17, Z19, K3, Z17
-	VBROADCASTSD     actkernconst<>+5808(SB), Z16
+	VBROADCASTSD     actkernconst<>+5840(SB), Z16
 	VFMADD213PD      Z3, Z16, Z18
 	VMULPD           Z18, Z17, Z17
 	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z15, K3
@@ -39649,19 +39313,19 @@ TEXT ·sinAVX512Stream(SB), NOSPLIT, $8-52
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+1824(SB), Z0
-	VBROADCASTSD actkernconst<>+6112(SB), Z1
+	VBROADCASTSD actkernconst<>+6144(SB), Z1
 	VBROADCASTSD actkernconst<>+1832(SB), Z2
 	VBROADCASTSD actkernconst<>+224(SB), Z3
-	VBROADCASTSD actkernconst<>+6120(SB), Z4
-	VBROADCASTSD actkernconst<>+6128(SB), Z5
-	VBROADCASTSD actkernconst<>+6136(SB), Z6
-	VBROADCASTSD actkernconst<>+6144(SB), Z7
-	VBROADCASTSD actkernconst<>+6152(SB), Z8
-	VBROADCASTSD actkernconst<>+6160(SB), Z9
-	VBROADCASTSD actkernconst<>+6168(SB), Z10
-	VBROADCASTSD actkernconst<>+6176(SB), Z11
-	VBROADCASTSD actkernconst<>+6184(SB), Z12
-	VBROADCASTSD actkernconst<>+6192(SB), Z13
+	VBROADCASTSD actkernconst<>+6152(SB), Z4
+	VBROADCASTSD actkernconst<>+6160(SB), Z5
+	VBROADCASTSD actkernconst<>+6168(SB), Z6
+	VBROADCASTSD actkernconst<>+6176(SB), Z7
+	VBROADCASTSD actkernconst<>+6184(SB), Z8
+	VBROADCASTSD actkernconst<>+6192(SB), Z9
+	VBROADCASTSD actkernconst<>+6200(SB), Z10
+	VBROADCASTSD actkernconst<>+6208(SB), Z11
+	VBROADCASTSD actkernconst<>+6216(SB), Z12
+	VBROADCASTSD actkernconst<>+6224(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -39673,60 +39337,60 @@ single:
 	VMULPD.BCST      (SP), Z14, Z15
 	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
 	VMULPD           Z2, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5816(SB), Z18
+	VBROADCASTSD     actkernconst<>+5848(SB), Z18
 	VCMPPD           $0x12, Z17, Z18, K2
-	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VBROADCASTSD     actkernconst<>+5856(SB), Z17
 	VCMPPD           $0x11, Z16, Z17, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBROADCASTSD     actkernconst<>+5864(SB), Z16
 	VBLENDMPD        Z15, Z16, K3, Z17
 	VGETEXPPD        Z17, Z16
-	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
 	VMOVAPD          Z16, Z19
-	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5880(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5888(SB), Z16, Z18
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z18, Z7, Z20
-	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
 	VSUBPD           Z16, Z18, Z16
 	VSCALEFPD        Z16, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VBROADCASTSD     actkernconst<>+5808(SB), Z16
 	VCMPPD           $0x12, Z19, Z16, K4
-	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z16
 	VBLENDMPD        Z16, Z19, K4, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z18
-	VBLENDMPD        Z12, Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5880(SB), Z18
-	VBLENDMPD        Z13, Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5888(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5896(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
 	VBROADCASTSD     actkernconst<>+5904(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBLENDMPD        Z12, Z18, K4, Z19
 	VBROADCASTSD     actkernconst<>+5912(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBLENDMPD        Z13, Z18, K4, Z21
 	VBROADCASTSD     actkernconst<>+5920(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
-	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5944(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5952(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6016(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
 	VCMPPD           $0x12, Z16, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z16, Z18
 	VBLENDMPD        Z18, Z16, K4, Z18
 	VBLENDMPD        Z8, Z19, K4, Z19
 	VBLENDMPD        Z9, Z21, K4, Z21
 	VBLENDMPD        Z10, Z22, K4, Z22
 	VBLENDMPD        Z11, Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5928(SB), Z16
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5960(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z16, K4, Z27
 	VBLENDMPD        Z12, Z8, K4, Z16
 	VBLENDMPD        Z13, Z9, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z10, K4, Z29
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z11, K4, Z30
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z10, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z11, K4, Z30
 	VBROADCASTSD     actkernconst<>+1840(SB), Z31
 	VCMPPD           $0x12, Z18, Z31, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
@@ -39758,11 +39422,11 @@ single:
 	VSCALEFPD        Z16, Z19, Z19
 	VADDPD           Z7, Z20, Z16
 	VSCALEFPD        Z16, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z16
 	VSCALEFPD        Z16, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z16
 	VSCALEFPD        Z16, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6040(SB), Z20, Z20
 	VSCALEFPD        Z20, Z30, Z30
 	VMULPD           Z5, Z19, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
@@ -39771,12 +39435,12 @@ single:
 	VSUBPD           Z0, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
 	VADDPD           Z18, Z16, Z16
-	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
 	VADDPD           Z30, Z23, Z23
@@ -39832,7 +39496,7 @@ single:
 	VADDPD           Z19, Z16, Z17
 	VSUBPD           Z16, Z17, Z16
 	VSUBPD           Z16, Z19, Z19
-	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VMULPD.BCST      actkernconst<>+6048(SB), Z15, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
 	VMOVAPD          Z20, Z21
@@ -39848,7 +39512,7 @@ single:
 	VSUBPD           Z25, Z22, Z22
 	VADDPD           Z22, Z21, Z21
 	VSUBPD           Z23, Z21, Z21
-	VBROADCASTSD     actkernconst<>+6024(SB), Z22
+	VBROADCASTSD     actkernconst<>+6056(SB), Z22
 	VFMADD213PD      Z21, Z22, Z20
 	VADDPD           Z20, Z24, Z21
 	VSUBPD           Z24, Z21, Z24
@@ -39859,20 +39523,20 @@ single:
 	VADDPD           Z19, Z17, Z17
 	VMULPD           Z17, Z17, Z16
 	VMULPD           Z16, Z17, Z19
-	VBROADCASTSD     actkernconst<>+6032(SB), Z20
+	VBROADCASTSD     actkernconst<>+6064(SB), Z20
 	VMOVAPD          Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z20, Z21
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z16, Z21
-	VFMADD213PD      Z17, Z21, Z19
-	VMULPD           Z16, Z16, Z17
-	VBROADCASTSD     actkernconst<>+6072(SB), Z20
-	VMOVAPD          Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z16, Z21
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z16, Z21
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z16, Z21
+	VFMADD213PD      Z17, Z21, Z19
+	VMULPD           Z16, Z16, Z17
+	VBROADCASTSD     actkernconst<>+6104(SB), Z20
+	VMOVAPD          Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z16, Z21
 	VBROADCASTSD     actkernconst<>+3176(SB), Z20
 	VFMADD213PD      Z3, Z20, Z16
 	VFMADD213PD      Z16, Z21, Z17
@@ -39881,12 +39545,12 @@ single:
 	VFMADD213PD      Z18, Z4, Z16
 	VMULPD           Z2, Z16, Z18
 	VRNDSCALEPD      $0x09, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5808(SB), Z20
+	VBROADCASTSD     actkernconst<>+5840(SB), Z20
 	VMOVAPD          Z18, Z21
 	VFMADD213PD      Z16, Z20, Z21
 	VCMPPD           $0x11, Z21, Z2, K3
 	VBLENDMPD        Z17, Z19, K3, Z17
-	VBROADCASTSD     actkernconst<>+5808(SB), Z16
+	VBROADCASTSD     actkernconst<>+5840(SB), Z16
 	VFMADD213PD      Z3, Z16, Z18
 	VMULPD           Z18, Z17, Z17
 	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z15, K3
@@ -39912,60 +39576,60 @@ tail:
 	VMULPD.BCST      (SP), Z14, Z15
 	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
 	VMULPD           Z2, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5816(SB), Z18
+	VBROADCASTSD     actkernconst<>+5848(SB), Z18
 	VCMPPD           $0x12, Z17, Z18, K2
-	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VBROADCASTSD     actkernconst<>+5856(SB), Z17
 	VCMPPD           $0x11, Z16, Z17, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBROADCASTSD     actkernconst<>+5864(SB), Z16
 	VBLENDMPD        Z15, Z16, K3, Z17
 	VGETEXPPD        Z17, Z16
-	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
 	VMOVAPD          Z16, Z19
-	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5880(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5888(SB), Z16, Z18
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z18, Z7, Z20
-	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
 	VSUBPD           Z16, Z18, Z16
 	VSCALEFPD        Z16, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VBROADCASTSD     actkernconst<>+5808(SB), Z16
 	VCMPPD           $0x12, Z19, Z16, K4
-	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z16
 	VBLENDMPD        Z16, Z19, K4, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z18
-	VBLENDMPD        Z12, Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5880(SB), Z18
-	VBLENDMPD        Z13, Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5888(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5896(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
 	VBROADCASTSD     actkernconst<>+5904(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBLENDMPD        Z12, Z18, K4, Z19
 	VBROADCASTSD     actkernconst<>+5912(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBLENDMPD        Z13, Z18, K4, Z21
 	VBROADCASTSD     actkernconst<>+5920(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
-	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5944(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5952(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6016(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
 	VCMPPD           $0x12, Z16, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z16, Z18
 	VBLENDMPD        Z18, Z16, K4, Z18
 	VBLENDMPD        Z8, Z19, K4, Z19
 	VBLENDMPD        Z9, Z21, K4, Z21
 	VBLENDMPD        Z10, Z22, K4, Z22
 	VBLENDMPD        Z11, Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5928(SB), Z16
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5960(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z16, K4, Z27
 	VBLENDMPD        Z12, Z8, K4, Z16
 	VBLENDMPD        Z13, Z9, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z10, K4, Z29
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z11, K4, Z30
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z10, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z11, K4, Z30
 	VBROADCASTSD     actkernconst<>+1840(SB), Z31
 	VCMPPD           $0x12, Z18, Z31, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
@@ -39997,11 +39661,11 @@ tail:
 	VSCALEFPD        Z16, Z19, Z19
 	VADDPD           Z7, Z20, Z16
 	VSCALEFPD        Z16, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z16
 	VSCALEFPD        Z16, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z16
 	VSCALEFPD        Z16, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6040(SB), Z20, Z20
 	VSCALEFPD        Z20, Z30, Z30
 	VMULPD           Z5, Z19, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
@@ -40010,12 +39674,12 @@ tail:
 	VSUBPD           Z0, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
 	VADDPD           Z18, Z16, Z16
-	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
 	VADDPD           Z30, Z23, Z23
@@ -40071,7 +39735,7 @@ tail:
 	VADDPD           Z19, Z16, Z17
 	VSUBPD           Z16, Z17, Z16
 	VSUBPD           Z16, Z19, Z19
-	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VMULPD.BCST      actkernconst<>+6048(SB), Z15, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
 	VMOVAPD          Z20, Z21
@@ -40087,7 +39751,7 @@ tail:
 	VSUBPD           Z25, Z22, Z22
 	VADDPD           Z22, Z21, Z21
 	VSUBPD           Z23, Z21, Z21
-	VBROADCASTSD     actkernconst<>+6024(SB), Z22
+	VBROADCASTSD     actkernconst<>+6056(SB), Z22
 	VFMADD213PD      Z21, Z22, Z20
 	VADDPD           Z20, Z24, Z21
 	VSUBPD           Z24, Z21, Z24
@@ -40098,20 +39762,20 @@ tail:
 	VADDPD           Z19, Z17, Z17
 	VMULPD           Z17, Z17, Z16
 	VMULPD           Z16, Z17, Z19
-	VBROADCASTSD     actkernconst<>+6032(SB), Z20
+	VBROADCASTSD     actkernconst<>+6064(SB), Z20
 	VMOVAPD          Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z20, Z21
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z16, Z21
-	VFMADD213PD      Z17, Z21, Z19
-	VMULPD           Z16, Z16, Z17
-	VBROADCASTSD     actkernconst<>+6072(SB), Z20
-	VMOVAPD          Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z16, Z21
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z16, Z21
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z16, Z21
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z16, Z21
+	VFMADD213PD      Z17, Z21, Z19
+	VMULPD           Z16, Z16, Z17
+	VBROADCASTSD     actkernconst<>+6104(SB), Z20
+	VMOVAPD          Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z20, Z21
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z16, Z21
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z16, Z21
 	VBROADCASTSD     actkernconst<>+3176(SB), Z20
 	VFMADD213PD      Z3, Z20, Z16
 	VFMADD213PD      Z16, Z21, Z17
@@ -40120,12 +39784,12 @@ tail:
 	VFMADD213PD      Z18, Z4, Z16
 	VMULPD           Z2, Z16, Z18
 	VRNDSCALEPD      $0x09, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5808(SB), Z20
+	VBROADCASTSD     actkernconst<>+5840(SB), Z20
 	VMOVAPD          Z18, Z21
 	VFMADD213PD      Z16, Z20, Z21
 	VCMPPD           $0x11, Z21, Z2, K3
 	VBLENDMPD        Z17, Z19, K3, Z17
-	VBROADCASTSD     actkernconst<>+5808(SB), Z16
+	VBROADCASTSD     actkernconst<>+5840(SB), Z16
 	VFMADD213PD      Z3, Z16, Z18
 	VMULPD           Z18, Z17, Z17
 	VCMPPD.BCST      $0x00, actkernconst<>+104(SB), Z15, K3
@@ -40159,93 +39823,93 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6880(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6944(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6944(SB), Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVUPD     actkernconst<>+7008(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+7040(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VSUBPD      actkernconst<>+7072(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y12, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
-	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6240(SB), Y12, Y8
+	VMINPD      actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7136(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+7296(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6752(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7328(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7328(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6464(SB), Y2
-	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y6, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -40278,129 +39942,129 @@ single:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y7, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6240(SB), Y7, Y4
+	VMINPD      actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6432(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y8, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6240(SB), Y8, Y5
+	VMINPD      actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y9, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6240(SB), Y9, Y6
+	VMINPD      actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7680(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y1, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y3, Y0
+	VMULPD      actkernconst<>+6400(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6336(SB), Y1
+	VMOVUPD     actkernconst<>+6368(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6784(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6816(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -40408,9 +40072,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6368(SB), Y1, Y2
+	VMULPD      actkernconst<>+6400(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y7
+	VMOVUPD     actkernconst<>+6368(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -40448,28 +40112,28 @@ single:
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y3, Y8, Y8
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VMULPD      actkernconst<>+6336(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVUPD     actkernconst<>+6336(SB), Y3
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+6304(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VMULPD      actkernconst<>+6336(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6432(SB), Y2
 	VFMADD213PD Y8, Y2, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y2
 	VSUBPD      Y0, Y2, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7680(SB), Y0, Y3
+	VMULPD      actkernconst<>+7712(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6336(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+6400(SB), Y3, Y6
+	VMULPD      actkernconst<>+6432(SB), Y3, Y6
 	VXORPD      actkernconst<>+256(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6400(SB), Y8
+	VMOVUPD     actkernconst<>+6432(SB), Y8
 	VMOVAPD     Y3, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
@@ -40479,7 +40143,7 @@ single:
 	VSUBPD      Y10, Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7712(SB), Y6
+	VMOVUPD     actkernconst<>+7744(SB), Y6
 	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y8
@@ -40491,36 +40155,36 @@ single:
 	VADDPD      Y7, Y2, Y2
 	VMULPD      Y2, Y2, Y3
 	VMULPD      Y3, Y2, Y4
-	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VMOVUPD     actkernconst<>+7776(SB), Y5
 	VMOVAPD     Y3, Y6
-	VFMADD213PD actkernconst<>+7776(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7808(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7808(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+7840(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+7872(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7904(SB), Y3, Y6
 	VFMADD213PD Y2, Y6, Y4
 	VMULPD      Y3, Y3, Y2
-	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VMOVUPD     actkernconst<>+7936(SB), Y5
 	VMOVAPD     Y3, Y6
-	VFMADD213PD actkernconst<>+7936(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7968(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7968(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+8000(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+8032(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+8064(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VFMADD213PD actkernconst<>+768(SB), Y5, Y3
 	VFMADD213PD Y3, Y6, Y2
-	VMULPD      actkernconst<>+6368(SB), Y1, Y3
+	VMULPD      actkernconst<>+6400(SB), Y1, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+6336(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y1, Y5, Y3
 	VMULPD      actkernconst<>+3136(SB), Y3, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VMOVUPD     actkernconst<>+6880(SB), Y5
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y3, Y5, Y6
 	VMOVUPD     actkernconst<>+3136(SB), Y3
 	VCMPPD      $0x11, Y6, Y3, Y6
 	VBLENDVPD   Y6, Y2, Y4, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y2
+	VMOVUPD     actkernconst<>+6880(SB), Y2
 	VFMADD213PD actkernconst<>+768(SB), Y2, Y1
 	VMULPD      Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y0, Y1
@@ -40548,93 +40212,93 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6880(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6944(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6944(SB), Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVUPD     actkernconst<>+7008(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+7040(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VSUBPD      actkernconst<>+7072(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y12, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
-	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6240(SB), Y12, Y8
+	VMINPD      actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7136(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+7296(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6752(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7328(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7328(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6464(SB), Y2
-	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
+	VMOVUPD     Y5, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y6, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
+	VMOVUPD     Y1, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -40667,129 +40331,129 @@ tail:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y7, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6240(SB), Y7, Y4
+	VMINPD      actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6432(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y8, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6240(SB), Y8, Y5
+	VMINPD      actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y9, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6240(SB), Y9, Y6
+	VMINPD      actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7680(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y1, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y3, Y0
+	VMULPD      actkernconst<>+6400(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6336(SB), Y1
+	VMOVUPD     actkernconst<>+6368(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6784(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6816(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -40797,9 +40461,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6368(SB), Y1, Y2
+	VMULPD      actkernconst<>+6400(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y7
+	VMOVUPD     actkernconst<>+6368(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -40837,28 +40501,28 @@ tail:
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y3, Y8, Y8
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VMULPD      actkernconst<>+6336(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVUPD     actkernconst<>+6336(SB), Y3
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+6304(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VMULPD      actkernconst<>+6336(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6432(SB), Y2
 	VFMADD213PD Y8, Y2, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y2
 	VSUBPD      Y0, Y2, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     96(SP), Y0
-	VMULPD      actkernconst<>+7680(SB), Y0, Y3
+	VMULPD      actkernconst<>+7712(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6336(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+6400(SB), Y3, Y6
+	VMULPD      actkernconst<>+6432(SB), Y3, Y6
 	VXORPD      actkernconst<>+256(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6400(SB), Y8
+	VMOVUPD     actkernconst<>+6432(SB), Y8
 	VMOVAPD     Y3, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
@@ -40868,7 +40532,7 @@ tail:
 	VSUBPD      Y10, Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7712(SB), Y6
+	VMOVUPD     actkernconst<>+7744(SB), Y6
 	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y8
@@ -40880,36 +40544,36 @@ tail:
 	VADDPD      Y7, Y2, Y2
 	VMULPD      Y2, Y2, Y3
 	VMULPD      Y3, Y2, Y4
-	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VMOVUPD     actkernconst<>+7776(SB), Y5
 	VMOVAPD     Y3, Y6
-	VFMADD213PD actkernconst<>+7776(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7808(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7808(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+7840(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+7872(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7904(SB), Y3, Y6
 	VFMADD213PD Y2, Y6, Y4
 	VMULPD      Y3, Y3, Y2
-	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VMOVUPD     actkernconst<>+7936(SB), Y5
 	VMOVAPD     Y3, Y6
-	VFMADD213PD actkernconst<>+7936(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7968(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7968(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+8000(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+8032(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+8064(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VFMADD213PD actkernconst<>+768(SB), Y5, Y3
 	VFMADD213PD Y3, Y6, Y2
-	VMULPD      actkernconst<>+6368(SB), Y1, Y3
+	VMULPD      actkernconst<>+6400(SB), Y1, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+6336(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y1, Y5, Y3
 	VMULPD      actkernconst<>+3136(SB), Y3, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VMOVUPD     actkernconst<>+6880(SB), Y5
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y3, Y5, Y6
 	VMOVUPD     actkernconst<>+3136(SB), Y3
 	VCMPPD      $0x11, Y6, Y3, Y6
 	VBLENDVPD   Y6, Y2, Y4, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y2
+	VMOVUPD     actkernconst<>+6880(SB), Y2
 	VFMADD213PD actkernconst<>+768(SB), Y2, Y1
 	VMULPD      Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y0, Y1
@@ -40944,93 +40608,93 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6880(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6944(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6944(SB), Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVUPD     actkernconst<>+7008(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+7040(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VSUBPD      actkernconst<>+7072(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y12, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
-	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6240(SB), Y12, Y8
+	VMINPD      actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7136(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+7296(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6752(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7328(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7328(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6464(SB), Y2
-	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y6, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -41063,129 +40727,129 @@ single:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y7, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6240(SB), Y7, Y4
+	VMINPD      actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6432(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y8, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6240(SB), Y8, Y5
+	VMINPD      actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y9, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6240(SB), Y9, Y6
+	VMINPD      actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7680(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y1, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y3, Y0
+	VMULPD      actkernconst<>+6400(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6336(SB), Y1
+	VMOVUPD     actkernconst<>+6368(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6784(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6816(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -41193,9 +40857,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6368(SB), Y1, Y2
+	VMULPD      actkernconst<>+6400(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y7
+	VMOVUPD     actkernconst<>+6368(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -41233,28 +40897,28 @@ single:
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y3, Y8, Y8
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VMULPD      actkernconst<>+6336(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVUPD     actkernconst<>+6336(SB), Y3
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+6304(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VMULPD      actkernconst<>+6336(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6432(SB), Y2
 	VFMADD213PD Y8, Y2, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y2
 	VSUBPD      Y0, Y2, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7680(SB), Y0, Y3
+	VMULPD      actkernconst<>+7712(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6336(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+6400(SB), Y3, Y6
+	VMULPD      actkernconst<>+6432(SB), Y3, Y6
 	VXORPD      actkernconst<>+256(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6400(SB), Y8
+	VMOVUPD     actkernconst<>+6432(SB), Y8
 	VMOVAPD     Y3, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
@@ -41264,7 +40928,7 @@ single:
 	VSUBPD      Y10, Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7712(SB), Y6
+	VMOVUPD     actkernconst<>+7744(SB), Y6
 	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y8
@@ -41276,36 +40940,36 @@ single:
 	VADDPD      Y7, Y2, Y2
 	VMULPD      Y2, Y2, Y3
 	VMULPD      Y3, Y2, Y4
-	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VMOVUPD     actkernconst<>+7776(SB), Y5
 	VMOVAPD     Y3, Y6
-	VFMADD213PD actkernconst<>+7776(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7808(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7808(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+7840(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+7872(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7904(SB), Y3, Y6
 	VFMADD213PD Y2, Y6, Y4
 	VMULPD      Y3, Y3, Y2
-	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VMOVUPD     actkernconst<>+7936(SB), Y5
 	VMOVAPD     Y3, Y6
-	VFMADD213PD actkernconst<>+7936(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7968(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7968(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+8000(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+8032(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+8064(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VFMADD213PD actkernconst<>+768(SB), Y5, Y3
 	VFMADD213PD Y3, Y6, Y2
-	VMULPD      actkernconst<>+6368(SB), Y1, Y3
+	VMULPD      actkernconst<>+6400(SB), Y1, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+6336(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y1, Y5, Y3
 	VMULPD      actkernconst<>+3136(SB), Y3, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VMOVUPD     actkernconst<>+6880(SB), Y5
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y3, Y5, Y6
 	VMOVUPD     actkernconst<>+3136(SB), Y3
 	VCMPPD      $0x11, Y6, Y3, Y6
 	VBLENDVPD   Y6, Y2, Y4, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y2
+	VMOVUPD     actkernconst<>+6880(SB), Y2
 	VFMADD213PD actkernconst<>+768(SB), Y2, Y1
 	VMULPD      Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y0, Y1
@@ -41333,93 +40997,93 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6880(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6944(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6944(SB), Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVUPD     actkernconst<>+7008(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+7040(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VSUBPD      actkernconst<>+7072(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y12, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
-	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6240(SB), Y12, Y8
+	VMINPD      actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7136(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+7296(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6752(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7328(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7328(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6464(SB), Y2
-	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
+	VMOVUPD     Y5, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y6, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
+	VMOVUPD     Y1, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -41452,129 +41116,129 @@ tail:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y7, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6240(SB), Y7, Y4
+	VMINPD      actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6432(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y8, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6240(SB), Y8, Y5
+	VMINPD      actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y9, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6240(SB), Y9, Y6
+	VMINPD      actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7680(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y1, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y3, Y0
+	VMULPD      actkernconst<>+6400(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6336(SB), Y1
+	VMOVUPD     actkernconst<>+6368(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6784(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6816(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -41582,9 +41246,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6368(SB), Y1, Y2
+	VMULPD      actkernconst<>+6400(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y7
+	VMOVUPD     actkernconst<>+6368(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -41622,28 +41286,28 @@ tail:
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y3, Y8, Y8
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VMULPD      actkernconst<>+6336(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVUPD     actkernconst<>+6336(SB), Y3
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+6304(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VMULPD      actkernconst<>+6336(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6432(SB), Y2
 	VFMADD213PD Y8, Y2, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y2
 	VSUBPD      Y0, Y2, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     96(SP), Y0
-	VMULPD      actkernconst<>+7680(SB), Y0, Y3
+	VMULPD      actkernconst<>+7712(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6336(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+6400(SB), Y3, Y6
+	VMULPD      actkernconst<>+6432(SB), Y3, Y6
 	VXORPD      actkernconst<>+256(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6400(SB), Y8
+	VMOVUPD     actkernconst<>+6432(SB), Y8
 	VMOVAPD     Y3, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
@@ -41653,7 +41317,7 @@ tail:
 	VSUBPD      Y10, Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7712(SB), Y6
+	VMOVUPD     actkernconst<>+7744(SB), Y6
 	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y8
@@ -41665,36 +41329,36 @@ tail:
 	VADDPD      Y7, Y2, Y2
 	VMULPD      Y2, Y2, Y3
 	VMULPD      Y3, Y2, Y4
-	VMOVUPD     actkernconst<>+7744(SB), Y5
+	VMOVUPD     actkernconst<>+7776(SB), Y5
 	VMOVAPD     Y3, Y6
-	VFMADD213PD actkernconst<>+7776(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7808(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7808(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+7840(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+7872(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7904(SB), Y3, Y6
 	VFMADD213PD Y2, Y6, Y4
 	VMULPD      Y3, Y3, Y2
-	VMOVUPD     actkernconst<>+7904(SB), Y5
+	VMOVUPD     actkernconst<>+7936(SB), Y5
 	VMOVAPD     Y3, Y6
-	VFMADD213PD actkernconst<>+7936(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7968(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7968(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+8000(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+8032(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+8064(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VFMADD213PD actkernconst<>+768(SB), Y5, Y3
 	VFMADD213PD Y3, Y6, Y2
-	VMULPD      actkernconst<>+6368(SB), Y1, Y3
+	VMULPD      actkernconst<>+6400(SB), Y1, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+6336(SB), Y5
+	VMOVUPD     actkernconst<>+6368(SB), Y5
 	VFMADD213PD Y1, Y5, Y3
 	VMULPD      actkernconst<>+3136(SB), Y3, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VMOVUPD     actkernconst<>+6880(SB), Y5
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y3, Y5, Y6
 	VMOVUPD     actkernconst<>+3136(SB), Y3
 	VCMPPD      $0x11, Y6, Y3, Y6
 	VBLENDVPD   Y6, Y2, Y4, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y2
+	VMOVUPD     actkernconst<>+6880(SB), Y2
 	VFMADD213PD actkernconst<>+768(SB), Y2, Y1
 	VMULPD      Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y0, Y1
@@ -41721,15 +41385,15 @@ TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-52
 	VBROADCASTSD actkernconst<>+104(SB), Z0
 	VBROADCASTSD actkernconst<>+1832(SB), Z1
 	VBROADCASTSD actkernconst<>+224(SB), Z2
-	VBROADCASTSD actkernconst<>+6136(SB), Z3
-	VBROADCASTSD actkernconst<>+5808(SB), Z4
+	VBROADCASTSD actkernconst<>+6168(SB), Z3
+	VBROADCASTSD actkernconst<>+5840(SB), Z4
 	VBROADCASTSD (SP), Z5
-	VBROADCASTSD actkernconst<>+5816(SB), Z6
+	VBROADCASTSD actkernconst<>+5848(SB), Z6
 	VBROADCASTSD actkernconst<>+4544(SB), Z7
-	VBROADCASTSD actkernconst<>+5824(SB), Z8
+	VBROADCASTSD actkernconst<>+5856(SB), Z8
 	VBROADCASTSD actkernconst<>+4560(SB), Z9
 	VBROADCASTSD actkernconst<>+104(SB), Z10
-	VBROADCASTSD actkernconst<>+6120(SB), Z11
+	VBROADCASTSD actkernconst<>+6152(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -41753,16 +41417,16 @@ loop:
 	VCMPPD           $0x11, Z9, Z17, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
-	VMULPD.BCST      actkernconst<>+6016(SB), Z14, Z16
-	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z17
+	VMULPD.BCST      actkernconst<>+6048(SB), Z14, Z16
+	VMULPD.BCST      actkernconst<>+6048(SB), Z15, Z17
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z19
-	VBROADCASTSD     actkernconst<>+6112(SB), Z20
+	VBROADCASTSD     actkernconst<>+6144(SB), Z20
 	VMOVAPD          Z18, Z21
 	VFMADD213PD      Z14, Z20, Z21
-	VBROADCASTSD     actkernconst<>+6112(SB), Z20
+	VBROADCASTSD     actkernconst<>+6144(SB), Z20
 	VMOVAPD          Z19, Z22
 	VFMADD213PD      Z15, Z20, Z22
 	VMULPD           Z3, Z16, Z20
@@ -41787,9 +41451,9 @@ loop:
 	VADDPD           Z23, Z22, Z22
 	VSUBPD           Z24, Z21, Z21
 	VSUBPD           Z25, Z22, Z22
-	VBROADCASTSD     actkernconst<>+6024(SB), Z20
+	VBROADCASTSD     actkernconst<>+6056(SB), Z20
 	VFMADD213PD      Z21, Z20, Z18
-	VBROADCASTSD     actkernconst<>+6024(SB), Z20
+	VBROADCASTSD     actkernconst<>+6056(SB), Z20
 	VFMADD213PD      Z22, Z20, Z19
 	VADDPD           Z18, Z26, Z20
 	VADDPD           Z19, Z27, Z21
@@ -41809,42 +41473,42 @@ loop:
 	VMULPD           Z21, Z21, Z19
 	VMULPD           Z18, Z20, Z22
 	VMULPD           Z19, Z21, Z23
-	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VBROADCASTSD     actkernconst<>+6064(SB), Z24
 	VMOVAPD          Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6064(SB), Z24
 	VMOVAPD          Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z19, Z26
-	VFMADD213PD      Z20, Z25, Z22
-	VFMADD213PD      Z21, Z26, Z23
-	VMULPD           Z18, Z18, Z20
-	VMULPD           Z19, Z19, Z21
-	VBROADCASTSD     actkernconst<>+6072(SB), Z24
-	VMOVAPD          Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+6072(SB), Z24
-	VMOVAPD          Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z26
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z18, Z25
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z19, Z26
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z18, Z25
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z19, Z26
+	VFMADD213PD      Z20, Z25, Z22
+	VFMADD213PD      Z21, Z26, Z23
+	VMULPD           Z18, Z18, Z20
+	VMULPD           Z19, Z19, Z21
+	VBROADCASTSD     actkernconst<>+6104(SB), Z24
+	VMOVAPD          Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6104(SB), Z24
+	VMOVAPD          Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z19, Z26
 	VBROADCASTSD     actkernconst<>+3176(SB), Z24
 	VFMADD213PD      Z2, Z24, Z18
 	VBROADCASTSD     actkernconst<>+3176(SB), Z24
 	VFMADD213PD      Z2, Z24, Z19
 	VFMADD213PD      Z18, Z25, Z20
 	VFMADD213PD      Z19, Z26, Z21
-	VMULPD.BCST      actkernconst<>+6128(SB), Z16, Z18
-	VMULPD.BCST      actkernconst<>+6128(SB), Z17, Z19
+	VMULPD.BCST      actkernconst<>+6160(SB), Z16, Z18
+	VMULPD.BCST      actkernconst<>+6160(SB), Z17, Z19
 	VRNDSCALEPD      $0x09, Z18, Z18
 	VRNDSCALEPD      $0x09, Z19, Z19
 	VFMADD213PD      Z16, Z11, Z18
@@ -41895,10 +41559,10 @@ single:
 	VCMPPD           $0x11, Z14, Z8, K3
 	VCMPPD           $0x11, Z9, Z14, K4
 	KANDW            K4, K3, K3
-	VMULPD.BCST      actkernconst<>+6016(SB), Z13, Z14
+	VMULPD.BCST      actkernconst<>+6048(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+6112(SB), Z16
+	VBROADCASTSD     actkernconst<>+6144(SB), Z16
 	VMOVAPD          Z15, Z17
 	VFMADD213PD      Z13, Z16, Z17
 	VMULPD           Z3, Z14, Z16
@@ -41912,7 +41576,7 @@ single:
 	VSUBPD           Z20, Z16, Z16
 	VADDPD           Z16, Z17, Z17
 	VSUBPD           Z18, Z17, Z17
-	VBROADCASTSD     actkernconst<>+6024(SB), Z16
+	VBROADCASTSD     actkernconst<>+6056(SB), Z16
 	VFMADD213PD      Z17, Z16, Z15
 	VADDPD           Z15, Z19, Z16
 	VSUBPD           Z19, Z16, Z19
@@ -41923,24 +41587,24 @@ single:
 	VADDPD           Z15, Z16, Z16
 	VMULPD           Z16, Z16, Z15
 	VMULPD           Z15, Z16, Z17
-	VBROADCASTSD     actkernconst<>+6032(SB), Z18
+	VBROADCASTSD     actkernconst<>+6064(SB), Z18
 	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z19
-	VFMADD213PD      Z16, Z19, Z17
-	VMULPD           Z15, Z15, Z16
-	VBROADCASTSD     actkernconst<>+6072(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z19
+	VFMADD213PD      Z16, Z19, Z17
+	VMULPD           Z15, Z15, Z16
+	VBROADCASTSD     actkernconst<>+6104(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z15, Z19
 	VBROADCASTSD     actkernconst<>+3176(SB), Z18
 	VFMADD213PD      Z2, Z18, Z15
 	VFMADD213PD      Z15, Z19, Z16
-	VMULPD.BCST      actkernconst<>+6128(SB), Z14, Z15
+	VMULPD.BCST      actkernconst<>+6160(SB), Z14, Z15
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VFMADD213PD      Z14, Z11, Z15
 	VMULPD           Z1, Z15, Z14
@@ -41978,10 +41642,10 @@ tail:
 	VCMPPD           $0x11, Z14, Z8, K3
 	VCMPPD           $0x11, Z9, Z14, K4
 	KANDW            K4, K3, K3
-	VMULPD.BCST      actkernconst<>+6016(SB), Z13, Z14
+	VMULPD.BCST      actkernconst<>+6048(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+6112(SB), Z16
+	VBROADCASTSD     actkernconst<>+6144(SB), Z16
 	VMOVAPD          Z15, Z17
 	VFMADD213PD      Z13, Z16, Z17
 	VMULPD           Z3, Z14, Z16
@@ -41995,7 +41659,7 @@ tail:
 	VSUBPD           Z20, Z16, Z16
 	VADDPD           Z16, Z17, Z17
 	VSUBPD           Z18, Z17, Z17
-	VBROADCASTSD     actkernconst<>+6024(SB), Z16
+	VBROADCASTSD     actkernconst<>+6056(SB), Z16
 	VFMADD213PD      Z17, Z16, Z15
 	VADDPD           Z15, Z19, Z16
 	VSUBPD           Z19, Z16, Z19
@@ -42006,24 +41670,24 @@ tail:
 	VADDPD           Z15, Z16, Z16
 	VMULPD           Z16, Z16, Z15
 	VMULPD           Z15, Z16, Z17
-	VBROADCASTSD     actkernconst<>+6032(SB), Z18
+	VBROADCASTSD     actkernconst<>+6064(SB), Z18
 	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z19
-	VFMADD213PD      Z16, Z19, Z17
-	VMULPD           Z15, Z15, Z16
-	VBROADCASTSD     actkernconst<>+6072(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z19
+	VFMADD213PD      Z16, Z19, Z17
+	VMULPD           Z15, Z15, Z16
+	VBROADCASTSD     actkernconst<>+6104(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z15, Z19
 	VBROADCASTSD     actkernconst<>+3176(SB), Z18
 	VFMADD213PD      Z2, Z18, Z15
 	VFMADD213PD      Z15, Z19, Z16
-	VMULPD.BCST      actkernconst<>+6128(SB), Z14, Z15
+	VMULPD.BCST      actkernconst<>+6160(SB), Z14, Z15
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VFMADD213PD      Z14, Z11, Z15
 	VMULPD           Z1, Z15, Z14
@@ -42055,15 +41719,15 @@ TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-52
 	VBROADCASTSD actkernconst<>+104(SB), Z0
 	VBROADCASTSD actkernconst<>+1832(SB), Z1
 	VBROADCASTSD actkernconst<>+224(SB), Z2
-	VBROADCASTSD actkernconst<>+6136(SB), Z3
-	VBROADCASTSD actkernconst<>+5808(SB), Z4
+	VBROADCASTSD actkernconst<>+6168(SB), Z3
+	VBROADCASTSD actkernconst<>+5840(SB), Z4
 	VBROADCASTSD (SP), Z5
-	VBROADCASTSD actkernconst<>+5816(SB), Z6
+	VBROADCASTSD actkernconst<>+5848(SB), Z6
 	VBROADCASTSD actkernconst<>+4544(SB), Z7
-	VBROADCASTSD actkernconst<>+5824(SB), Z8
+	VBROADCASTSD actkernconst<>+5856(SB), Z8
 	VBROADCASTSD actkernconst<>+4560(SB), Z9
 	VBROADCASTSD actkernconst<>+104(SB), Z10
-	VBROADCASTSD actkernconst<>+6120(SB), Z11
+	VBROADCASTSD actkernconst<>+6152(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -42087,16 +41751,16 @@ loop:
 	VCMPPD           $0x11, Z9, Z17, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
-	VMULPD.BCST      actkernconst<>+6016(SB), Z14, Z16
-	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z17
+	VMULPD.BCST      actkernconst<>+6048(SB), Z14, Z16
+	VMULPD.BCST      actkernconst<>+6048(SB), Z15, Z17
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z19
-	VBROADCASTSD     actkernconst<>+6112(SB), Z20
+	VBROADCASTSD     actkernconst<>+6144(SB), Z20
 	VMOVAPD          Z18, Z21
 	VFMADD213PD      Z14, Z20, Z21
-	VBROADCASTSD     actkernconst<>+6112(SB), Z20
+	VBROADCASTSD     actkernconst<>+6144(SB), Z20
 	VMOVAPD          Z19, Z22
 	VFMADD213PD      Z15, Z20, Z22
 	VMULPD           Z3, Z16, Z20
@@ -42121,9 +41785,9 @@ loop:
 	VADDPD           Z23, Z22, Z22
 	VSUBPD           Z24, Z21, Z21
 	VSUBPD           Z25, Z22, Z22
-	VBROADCASTSD     actkernconst<>+6024(SB), Z20
+	VBROADCASTSD     actkernconst<>+6056(SB), Z20
 	VFMADD213PD      Z21, Z20, Z18
-	VBROADCASTSD     actkernconst<>+6024(SB), Z20
+	VBROADCASTSD     actkernconst<>+6056(SB), Z20
 	VFMADD213PD      Z22, Z20, Z19
 	VADDPD           Z18, Z26, Z20
 	VADDPD           Z19, Z27, Z21
@@ -42143,42 +41807,42 @@ loop:
 	VMULPD           Z21, Z21, Z19
 	VMULPD           Z18, Z20, Z22
 	VMULPD           Z19, Z21, Z23
-	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VBROADCASTSD     actkernconst<>+6064(SB), Z24
 	VMOVAPD          Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6064(SB), Z24
 	VMOVAPD          Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z19, Z26
-	VFMADD213PD      Z20, Z25, Z22
-	VFMADD213PD      Z21, Z26, Z23
-	VMULPD           Z18, Z18, Z20
-	VMULPD           Z19, Z19, Z21
-	VBROADCASTSD     actkernconst<>+6072(SB), Z24
-	VMOVAPD          Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+6072(SB), Z24
-	VMOVAPD          Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z26
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z18, Z25
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z19, Z26
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z18, Z25
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z19, Z26
+	VFMADD213PD      Z20, Z25, Z22
+	VFMADD213PD      Z21, Z26, Z23
+	VMULPD           Z18, Z18, Z20
+	VMULPD           Z19, Z19, Z21
+	VBROADCASTSD     actkernconst<>+6104(SB), Z24
+	VMOVAPD          Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6104(SB), Z24
+	VMOVAPD          Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z19, Z26
 	VBROADCASTSD     actkernconst<>+3176(SB), Z24
 	VFMADD213PD      Z2, Z24, Z18
 	VBROADCASTSD     actkernconst<>+3176(SB), Z24
 	VFMADD213PD      Z2, Z24, Z19
 	VFMADD213PD      Z18, Z25, Z20
 	VFMADD213PD      Z19, Z26, Z21
-	VMULPD.BCST      actkernconst<>+6128(SB), Z16, Z18
-	VMULPD.BCST      actkernconst<>+6128(SB), Z17, Z19
+	VMULPD.BCST      actkernconst<>+6160(SB), Z16, Z18
+	VMULPD.BCST      actkernconst<>+6160(SB), Z17, Z19
 	VRNDSCALEPD      $0x09, Z18, Z18
 	VRNDSCALEPD      $0x09, Z19, Z19
 	VFMADD213PD      Z16, Z11, Z18
@@ -42229,10 +41893,10 @@ single:
 	VCMPPD           $0x11, Z14, Z8, K3
 	VCMPPD           $0x11, Z9, Z14, K4
 	KANDW            K4, K3, K3
-	VMULPD.BCST      actkernconst<>+6016(SB), Z13, Z14
+	VMULPD.BCST      actkernconst<>+6048(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+6112(SB), Z16
+	VBROADCASTSD     actkernconst<>+6144(SB), Z16
 	VMOVAPD          Z15, Z17
 	VFMADD213PD      Z13, Z16, Z17
 	VMULPD           Z3, Z14, Z16
@@ -42246,7 +41910,7 @@ single:
 	VSUBPD           Z20, Z16, Z16
 	VADDPD           Z16, Z17, Z17
 	VSUBPD           Z18, Z17, Z17
-	VBROADCASTSD     actkernconst<>+6024(SB), Z16
+	VBROADCASTSD     actkernconst<>+6056(SB), Z16
 	VFMADD213PD      Z17, Z16, Z15
 	VADDPD           Z15, Z19, Z16
 	VSUBPD           Z19, Z16, Z19
@@ -42257,24 +41921,24 @@ single:
 	VADDPD           Z15, Z16, Z16
 	VMULPD           Z16, Z16, Z15
 	VMULPD           Z15, Z16, Z17
-	VBROADCASTSD     actkernconst<>+6032(SB), Z18
+	VBROADCASTSD     actkernconst<>+6064(SB), Z18
 	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z19
-	VFMADD213PD      Z16, Z19, Z17
-	VMULPD           Z15, Z15, Z16
-	VBROADCASTSD     actkernconst<>+6072(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z19
+	VFMADD213PD      Z16, Z19, Z17
+	VMULPD           Z15, Z15, Z16
+	VBROADCASTSD     actkernconst<>+6104(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z15, Z19
 	VBROADCASTSD     actkernconst<>+3176(SB), Z18
 	VFMADD213PD      Z2, Z18, Z15
 	VFMADD213PD      Z15, Z19, Z16
-	VMULPD.BCST      actkernconst<>+6128(SB), Z14, Z15
+	VMULPD.BCST      actkernconst<>+6160(SB), Z14, Z15
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VFMADD213PD      Z14, Z11, Z15
 	VMULPD           Z1, Z15, Z14
@@ -42312,10 +41976,10 @@ tail:
 	VCMPPD           $0x11, Z14, Z8, K3
 	VCMPPD           $0x11, Z9, Z14, K4
 	KANDW            K4, K3, K3
-	VMULPD.BCST      actkernconst<>+6016(SB), Z13, Z14
+	VMULPD.BCST      actkernconst<>+6048(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+6112(SB), Z16
+	VBROADCASTSD     actkernconst<>+6144(SB), Z16
 	VMOVAPD          Z15, Z17
 	VFMADD213PD      Z13, Z16, Z17
 	VMULPD           Z3, Z14, Z16
@@ -42329,7 +41993,7 @@ tail:
 	VSUBPD           Z20, Z16, Z16
 	VADDPD           Z16, Z17, Z17
 	VSUBPD           Z18, Z17, Z17
-	VBROADCASTSD     actkernconst<>+6024(SB), Z16
+	VBROADCASTSD     actkernconst<>+6056(SB), Z16
 	VFMADD213PD      Z17, Z16, Z15
 	VADDPD           Z15, Z19, Z16
 	VSUBPD           Z19, Z16, Z19
@@ -42340,24 +42004,24 @@ tail:
 	VADDPD           Z15, Z16, Z16
 	VMULPD           Z16, Z16, Z15
 	VMULPD           Z15, Z16, Z17
-	VBROADCASTSD     actkernconst<>+6032(SB), Z18
+	VBROADCASTSD     actkernconst<>+6064(SB), Z18
 	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z19
-	VFMADD213PD      Z16, Z19, Z17
-	VMULPD           Z15, Z15, Z16
-	VBROADCASTSD     actkernconst<>+6072(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z19
+	VFMADD213PD      Z16, Z19, Z17
+	VMULPD           Z15, Z15, Z16
+	VBROADCASTSD     actkernconst<>+6104(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z15, Z19
 	VBROADCASTSD     actkernconst<>+3176(SB), Z18
 	VFMADD213PD      Z2, Z18, Z15
 	VFMADD213PD      Z15, Z19, Z16
-	VMULPD.BCST      actkernconst<>+6128(SB), Z14, Z15
+	VMULPD.BCST      actkernconst<>+6160(SB), Z14, Z15
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VFMADD213PD      Z14, Z11, Z15
 	VMULPD           Z1, Z15, Z14
@@ -42402,21 +42066,21 @@ single:
 	VMULPD      (SP), Y3, Y4
 	VANDPD      actkernconst<>+384(SB), Y4, Y5
 	VMULPD      Y1, Y5, Y6
-	VMOVUPD     actkernconst<>+6880(SB), Y7
-	VCMPPD      $0x12, Y6, Y7, Y6
 	VMOVUPD     actkernconst<>+6912(SB), Y7
+	VCMPPD      $0x12, Y6, Y7, Y6
+	VMOVUPD     actkernconst<>+6944(SB), Y7
 	VCMPPD      $0x11, Y5, Y7, Y8
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
 	VANDPD      Y5, Y8, Y8
-	VMULPD      actkernconst<>+7680(SB), Y4, Y5
+	VMULPD      actkernconst<>+7712(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y7, Y10
 	VFMADD213PD Y4, Y9, Y10
-	VMULPD      actkernconst<>+6400(SB), Y5, Y9
+	VMULPD      actkernconst<>+6432(SB), Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6400(SB), Y11
+	VMOVUPD     actkernconst<>+6432(SB), Y11
 	VMOVAPD     Y5, Y12
 	VFMADD213PD Y9, Y11, Y12
 	VADDPD      Y9, Y10, Y11
@@ -42426,7 +42090,7 @@ single:
 	VSUBPD      Y13, Y9, Y9
 	VADDPD      Y9, Y10, Y10
 	VSUBPD      Y12, Y10, Y10
-	VMOVUPD     actkernconst<>+7712(SB), Y9
+	VMOVUPD     actkernconst<>+7744(SB), Y9
 	VFMADD213PD Y10, Y9, Y7
 	VADDPD      Y7, Y11, Y9
 	VSUBPD      Y11, Y9, Y11
@@ -42437,35 +42101,35 @@ single:
 	VADDPD      Y8, Y9, Y9
 	VMULPD      Y9, Y9, Y7
 	VMULPD      Y7, Y9, Y8
-	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y10
 	VMOVAPD     Y7, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+7840(SB), Y7, Y11
 	VFMADD213PD actkernconst<>+7872(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7904(SB), Y7, Y11
 	VFMADD213PD Y9, Y11, Y8
 	VMULPD      Y7, Y7, Y9
-	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVUPD     actkernconst<>+7936(SB), Y10
 	VMOVAPD     Y7, Y11
-	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7968(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+8000(SB), Y7, Y11
 	VFMADD213PD actkernconst<>+8032(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+8064(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+3552(SB), Y10
 	VFMADD213PD Y2, Y10, Y7
 	VFMADD213PD Y7, Y11, Y9
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
+	VMULPD      actkernconst<>+6400(SB), Y5, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VMOVUPD     actkernconst<>+6368(SB), Y10
 	VFMADD213PD Y5, Y10, Y7
 	VMULPD      Y1, Y7, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVUPD     actkernconst<>+6880(SB), Y10
 	VMOVAPD     Y5, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VCMPPD      $0x11, Y11, Y1, Y11
 	VBLENDVPD   Y11, Y9, Y8, Y11
-	VMOVUPD     actkernconst<>+6848(SB), Y7
+	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VFMADD213PD Y2, Y7, Y5
 	VMULPD      Y5, Y11, Y11
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y4, Y5
@@ -42491,21 +42155,21 @@ tail:
 	VMULPD      (SP), Y3, Y4
 	VANDPD      actkernconst<>+384(SB), Y4, Y5
 	VMULPD      Y1, Y5, Y6
-	VMOVUPD     actkernconst<>+6880(SB), Y7
-	VCMPPD      $0x12, Y6, Y7, Y6
 	VMOVUPD     actkernconst<>+6912(SB), Y7
+	VCMPPD      $0x12, Y6, Y7, Y6
+	VMOVUPD     actkernconst<>+6944(SB), Y7
 	VCMPPD      $0x11, Y5, Y7, Y8
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
 	VANDPD      Y5, Y8, Y8
-	VMULPD      actkernconst<>+7680(SB), Y4, Y5
+	VMULPD      actkernconst<>+7712(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y7, Y10
 	VFMADD213PD Y4, Y9, Y10
-	VMULPD      actkernconst<>+6400(SB), Y5, Y9
+	VMULPD      actkernconst<>+6432(SB), Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6400(SB), Y11
+	VMOVUPD     actkernconst<>+6432(SB), Y11
 	VMOVAPD     Y5, Y12
 	VFMADD213PD Y9, Y11, Y12
 	VADDPD      Y9, Y10, Y11
@@ -42515,7 +42179,7 @@ tail:
 	VSUBPD      Y13, Y9, Y9
 	VADDPD      Y9, Y10, Y10
 	VSUBPD      Y12, Y10, Y10
-	VMOVUPD     actkernconst<>+7712(SB), Y9
+	VMOVUPD     actkernconst<>+7744(SB), Y9
 	VFMADD213PD Y10, Y9, Y7
 	VADDPD      Y7, Y11, Y9
 	VSUBPD      Y11, Y9, Y11
@@ -42526,35 +42190,35 @@ tail:
 	VADDPD      Y8, Y9, Y9
 	VMULPD      Y9, Y9, Y7
 	VMULPD      Y7, Y9, Y8
-	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y10
 	VMOVAPD     Y7, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+7840(SB), Y7, Y11
 	VFMADD213PD actkernconst<>+7872(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7904(SB), Y7, Y11
 	VFMADD213PD Y9, Y11, Y8
 	VMULPD      Y7, Y7, Y9
-	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVUPD     actkernconst<>+7936(SB), Y10
 	VMOVAPD     Y7, Y11
-	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7968(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+8000(SB), Y7, Y11
 	VFMADD213PD actkernconst<>+8032(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+8064(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+3552(SB), Y10
 	VFMADD213PD Y2, Y10, Y7
 	VFMADD213PD Y7, Y11, Y9
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
+	VMULPD      actkernconst<>+6400(SB), Y5, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VMOVUPD     actkernconst<>+6368(SB), Y10
 	VFMADD213PD Y5, Y10, Y7
 	VMULPD      Y1, Y7, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVUPD     actkernconst<>+6880(SB), Y10
 	VMOVAPD     Y5, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VCMPPD      $0x11, Y11, Y1, Y11
 	VBLENDVPD   Y11, Y9, Y8, Y11
-	VMOVUPD     actkernconst<>+6848(SB), Y7
+	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VFMADD213PD Y2, Y7, Y5
 	VMULPD      Y5, Y11, Y11
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y4, Y5
@@ -42590,21 +42254,21 @@ single:
 	VMULPD      (SP), Y3, Y4
 	VANDPD      actkernconst<>+384(SB), Y4, Y5
 	VMULPD      Y1, Y5, Y6
-	VMOVUPD     actkernconst<>+6880(SB), Y7
-	VCMPPD      $0x12, Y6, Y7, Y6
 	VMOVUPD     actkernconst<>+6912(SB), Y7
+	VCMPPD      $0x12, Y6, Y7, Y6
+	VMOVUPD     actkernconst<>+6944(SB), Y7
 	VCMPPD      $0x11, Y5, Y7, Y8
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
 	VANDPD      Y5, Y8, Y8
-	VMULPD      actkernconst<>+7680(SB), Y4, Y5
+	VMULPD      actkernconst<>+7712(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y7, Y10
 	VFMADD213PD Y4, Y9, Y10
-	VMULPD      actkernconst<>+6400(SB), Y5, Y9
+	VMULPD      actkernconst<>+6432(SB), Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6400(SB), Y11
+	VMOVUPD     actkernconst<>+6432(SB), Y11
 	VMOVAPD     Y5, Y12
 	VFMADD213PD Y9, Y11, Y12
 	VADDPD      Y9, Y10, Y11
@@ -42614,7 +42278,7 @@ single:
 	VSUBPD      Y13, Y9, Y9
 	VADDPD      Y9, Y10, Y10
 	VSUBPD      Y12, Y10, Y10
-	VMOVUPD     actkernconst<>+7712(SB), Y9
+	VMOVUPD     actkernconst<>+7744(SB), Y9
 	VFMADD213PD Y10, Y9, Y7
 	VADDPD      Y7, Y11, Y9
 	VSUBPD      Y11, Y9, Y11
@@ -42625,35 +42289,35 @@ single:
 	VADDPD      Y8, Y9, Y9
 	VMULPD      Y9, Y9, Y7
 	VMULPD      Y7, Y9, Y8
-	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y10
 	VMOVAPD     Y7, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+7840(SB), Y7, Y11
 	VFMADD213PD actkernconst<>+7872(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7904(SB), Y7, Y11
 	VFMADD213PD Y9, Y11, Y8
 	VMULPD      Y7, Y7, Y9
-	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVUPD     actkernconst<>+7936(SB), Y10
 	VMOVAPD     Y7, Y11
-	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7968(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+8000(SB), Y7, Y11
 	VFMADD213PD actkernconst<>+8032(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+8064(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+3552(SB), Y10
 	VFMADD213PD Y2, Y10, Y7
 	VFMADD213PD Y7, Y11, Y9
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
+	VMULPD      actkernconst<>+6400(SB), Y5, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VMOVUPD     actkernconst<>+6368(SB), Y10
 	VFMADD213PD Y5, Y10, Y7
 	VMULPD      Y1, Y7, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVUPD     actkernconst<>+6880(SB), Y10
 	VMOVAPD     Y5, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VCMPPD      $0x11, Y11, Y1, Y11
 	VBLENDVPD   Y11, Y9, Y8, Y11
-	VMOVUPD     actkernconst<>+6848(SB), Y7
+	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VFMADD213PD Y2, Y7, Y5
 	VMULPD      Y5, Y11, Y11
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y4, Y5
@@ -42679,21 +42343,21 @@ tail:
 	VMULPD      (SP), Y3, Y4
 	VANDPD      actkernconst<>+384(SB), Y4, Y5
 	VMULPD      Y1, Y5, Y6
-	VMOVUPD     actkernconst<>+6880(SB), Y7
-	VCMPPD      $0x12, Y6, Y7, Y6
 	VMOVUPD     actkernconst<>+6912(SB), Y7
+	VCMPPD      $0x12, Y6, Y7, Y6
+	VMOVUPD     actkernconst<>+6944(SB), Y7
 	VCMPPD      $0x11, Y5, Y7, Y8
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y5, Y5
 	VANDPD      Y5, Y8, Y8
-	VMULPD      actkernconst<>+7680(SB), Y4, Y5
+	VMULPD      actkernconst<>+7712(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y9
+	VMOVUPD     actkernconst<>+6336(SB), Y9
 	VMOVAPD     Y7, Y10
 	VFMADD213PD Y4, Y9, Y10
-	VMULPD      actkernconst<>+6400(SB), Y5, Y9
+	VMULPD      actkernconst<>+6432(SB), Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+6400(SB), Y11
+	VMOVUPD     actkernconst<>+6432(SB), Y11
 	VMOVAPD     Y5, Y12
 	VFMADD213PD Y9, Y11, Y12
 	VADDPD      Y9, Y10, Y11
@@ -42703,7 +42367,7 @@ tail:
 	VSUBPD      Y13, Y9, Y9
 	VADDPD      Y9, Y10, Y10
 	VSUBPD      Y12, Y10, Y10
-	VMOVUPD     actkernconst<>+7712(SB), Y9
+	VMOVUPD     actkernconst<>+7744(SB), Y9
 	VFMADD213PD Y10, Y9, Y7
 	VADDPD      Y7, Y11, Y9
 	VSUBPD      Y11, Y9, Y11
@@ -42714,35 +42378,35 @@ tail:
 	VADDPD      Y8, Y9, Y9
 	VMULPD      Y9, Y9, Y7
 	VMULPD      Y7, Y9, Y8
-	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y10
 	VMOVAPD     Y7, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+7840(SB), Y7, Y11
 	VFMADD213PD actkernconst<>+7872(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7904(SB), Y7, Y11
 	VFMADD213PD Y9, Y11, Y8
 	VMULPD      Y7, Y7, Y9
-	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVUPD     actkernconst<>+7936(SB), Y10
 	VMOVAPD     Y7, Y11
-	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7968(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+8000(SB), Y7, Y11
 	VFMADD213PD actkernconst<>+8032(SB), Y7, Y11
+	VFMADD213PD actkernconst<>+8064(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+3552(SB), Y10
 	VFMADD213PD Y2, Y10, Y7
 	VFMADD213PD Y7, Y11, Y9
-	VMULPD      actkernconst<>+6368(SB), Y5, Y7
+	VMULPD      actkernconst<>+6400(SB), Y5, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VMOVUPD     actkernconst<>+6368(SB), Y10
 	VFMADD213PD Y5, Y10, Y7
 	VMULPD      Y1, Y7, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVUPD     actkernconst<>+6880(SB), Y10
 	VMOVAPD     Y5, Y11
 	VFMADD213PD Y7, Y10, Y11
 	VCMPPD      $0x11, Y11, Y1, Y11
 	VBLENDVPD   Y11, Y9, Y8, Y11
-	VMOVUPD     actkernconst<>+6848(SB), Y7
+	VMOVUPD     actkernconst<>+6880(SB), Y7
 	VFMADD213PD Y2, Y7, Y5
 	VMULPD      Y5, Y11, Y11
 	VCMPPD      $0x00, actkernconst<>+1248(SB), Y4, Y5
@@ -42765,7 +42429,7 @@ TEXT ·sinRareAVX512(SB), NOSPLIT, $8-36
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD (SP), Z0
-	VBROADCASTSD actkernconst<>+5824(SB), Z1
+	VBROADCASTSD actkernconst<>+5856(SB), Z1
 	VBROADCASTSD actkernconst<>+4560(SB), Z2
 	VBROADCASTSD actkernconst<>+224(SB), Z3
 	VBROADCASTSD actkernconst<>+104(SB), Z4
@@ -42859,7 +42523,7 @@ TEXT ·sinRareAVX2(SB), NOSPLIT, $32-36
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+6912(SB), Y1
+	VMOVUPD      actkernconst<>+6944(SB), Y1
 	VMOVUPD      actkernconst<>+4992(SB), Y2
 	VMOVUPD      actkernconst<>+768(SB), Y3
 	VMOVUPD      actkernconst<>+1248(SB), Y4
@@ -43021,18 +42685,18 @@ TEXT ·sinBackwardAVX512(SB), NOSPLIT, $8-76
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+1824(SB), Z0
 	VBROADCASTSD actkernconst<>+224(SB), Z1
-	VBROADCASTSD actkernconst<>+6112(SB), Z2
+	VBROADCASTSD actkernconst<>+6144(SB), Z2
 	VBROADCASTSD actkernconst<>+1832(SB), Z3
-	VBROADCASTSD actkernconst<>+6120(SB), Z4
-	VBROADCASTSD actkernconst<>+6128(SB), Z5
-	VBROADCASTSD actkernconst<>+6136(SB), Z6
+	VBROADCASTSD actkernconst<>+6152(SB), Z4
+	VBROADCASTSD actkernconst<>+6160(SB), Z5
+	VBROADCASTSD actkernconst<>+6168(SB), Z6
 	VBROADCASTSD (SP), Z7
-	VBROADCASTSD actkernconst<>+6144(SB), Z8
-	VBROADCASTSD actkernconst<>+6152(SB), Z9
-	VBROADCASTSD actkernconst<>+6160(SB), Z10
-	VBROADCASTSD actkernconst<>+6168(SB), Z11
-	VBROADCASTSD actkernconst<>+6176(SB), Z12
-	VBROADCASTSD actkernconst<>+6184(SB), Z13
+	VBROADCASTSD actkernconst<>+6176(SB), Z8
+	VBROADCASTSD actkernconst<>+6184(SB), Z9
+	VBROADCASTSD actkernconst<>+6192(SB), Z10
+	VBROADCASTSD actkernconst<>+6200(SB), Z11
+	VBROADCASTSD actkernconst<>+6208(SB), Z12
+	VBROADCASTSD actkernconst<>+6216(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -43045,60 +42709,60 @@ single:
 	VMULPD           Z14, Z7, Z15
 	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
 	VMULPD           Z3, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5816(SB), Z18
+	VBROADCASTSD     actkernconst<>+5848(SB), Z18
 	VCMPPD           $0x12, Z17, Z18, K2
-	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VBROADCASTSD     actkernconst<>+5856(SB), Z17
 	VCMPPD           $0x11, Z16, Z17, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBROADCASTSD     actkernconst<>+5864(SB), Z16
 	VBLENDMPD        Z15, Z16, K3, Z17
 	VGETEXPPD        Z17, Z16
-	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
 	VMOVAPD          Z16, Z19
-	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5880(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5888(SB), Z16, Z18
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z18, Z8, Z20
-	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
 	VSUBPD           Z16, Z18, Z16
 	VSCALEFPD        Z16, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VBROADCASTSD     actkernconst<>+5808(SB), Z16
 	VCMPPD           $0x12, Z19, Z16, K4
-	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z16
 	VBLENDMPD        Z16, Z19, K4, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z18
-	VBLENDMPD        Z13, Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5880(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5888(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5896(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
 	VBROADCASTSD     actkernconst<>+5904(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBLENDMPD        Z13, Z18, K4, Z19
 	VBROADCASTSD     actkernconst<>+5912(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z18, K4, Z21
 	VBROADCASTSD     actkernconst<>+5920(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
-	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5944(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5952(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6016(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
 	VCMPPD           $0x12, Z16, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z16, Z18
 	VBLENDMPD        Z18, Z16, K4, Z18
 	VBLENDMPD        Z9, Z19, K4, Z19
 	VBLENDMPD        Z10, Z21, K4, Z21
 	VBLENDMPD        Z11, Z22, K4, Z22
 	VBLENDMPD        Z12, Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5928(SB), Z16
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5960(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z16, K4, Z27
 	VBLENDMPD        Z13, Z9, K4, Z16
-	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z10, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z11, K4, Z29
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z12, K4, Z30
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z10, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z11, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z12, K4, Z30
 	VBROADCASTSD     actkernconst<>+1840(SB), Z31
 	VCMPPD           $0x12, Z18, Z31, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
@@ -43130,11 +42794,11 @@ single:
 	VSCALEFPD        Z16, Z19, Z19
 	VADDPD           Z8, Z20, Z16
 	VSCALEFPD        Z16, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z16
 	VSCALEFPD        Z16, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z16
 	VSCALEFPD        Z16, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6040(SB), Z20, Z20
 	VSCALEFPD        Z20, Z30, Z30
 	VMULPD           Z5, Z19, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
@@ -43143,12 +42807,12 @@ single:
 	VSUBPD           Z0, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
 	VADDPD           Z18, Z16, Z16
-	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
 	VADDPD           Z30, Z23, Z23
@@ -43204,7 +42868,7 @@ single:
 	VADDPD           Z19, Z16, Z17
 	VSUBPD           Z16, Z17, Z16
 	VSUBPD           Z16, Z19, Z19
-	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VMULPD.BCST      actkernconst<>+6048(SB), Z15, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
 	VMOVAPD          Z20, Z21
@@ -43220,7 +42884,7 @@ single:
 	VSUBPD           Z24, Z15, Z15
 	VADDPD           Z15, Z21, Z21
 	VSUBPD           Z22, Z21, Z21
-	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VFMADD213PD      Z21, Z15, Z20
 	VADDPD           Z20, Z23, Z15
 	VSUBPD           Z23, Z15, Z23
@@ -43231,20 +42895,20 @@ single:
 	VADDPD           Z19, Z17, Z17
 	VMULPD           Z17, Z17, Z15
 	VMULPD           Z15, Z17, Z16
-	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VBROADCASTSD     actkernconst<>+6064(SB), Z19
 	VMOVAPD          Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z20
-	VFMADD213PD      Z17, Z20, Z16
-	VMULPD           Z15, Z15, Z17
-	VBROADCASTSD     actkernconst<>+6072(SB), Z19
-	VMOVAPD          Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z15, Z20
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z20
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z20
+	VFMADD213PD      Z17, Z20, Z16
+	VMULPD           Z15, Z15, Z17
+	VBROADCASTSD     actkernconst<>+6104(SB), Z19
+	VMOVAPD          Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z15, Z20
 	VBROADCASTSD     actkernconst<>+3176(SB), Z19
 	VFMADD213PD      Z1, Z19, Z15
 	VFMADD213PD      Z15, Z20, Z17
@@ -43254,12 +42918,12 @@ single:
 	VFMADD213PD      Z18, Z4, Z15
 	VMULPD           Z3, Z15, Z18
 	VRNDSCALEPD      $0x09, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5808(SB), Z19
+	VBROADCASTSD     actkernconst<>+5840(SB), Z19
 	VMOVAPD          Z18, Z20
 	VFMADD213PD      Z15, Z19, Z20
 	VCMPPD           $0x11, Z20, Z3, K3
 	VBLENDMPD        Z17, Z16, K3, Z17
-	VBROADCASTSD     actkernconst<>+5808(SB), Z15
+	VBROADCASTSD     actkernconst<>+5840(SB), Z15
 	VFMADD213PD      Z1, Z15, Z18
 	VMULPD           Z18, Z17, Z17
 	VMULPD           Z17, Z7, Z17
@@ -43287,60 +42951,60 @@ tail:
 	VMULPD           Z14, Z7, Z15
 	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
 	VMULPD           Z3, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5816(SB), Z18
+	VBROADCASTSD     actkernconst<>+5848(SB), Z18
 	VCMPPD           $0x12, Z17, Z18, K2
-	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VBROADCASTSD     actkernconst<>+5856(SB), Z17
 	VCMPPD           $0x11, Z16, Z17, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBROADCASTSD     actkernconst<>+5864(SB), Z16
 	VBLENDMPD        Z15, Z16, K3, Z17
 	VGETEXPPD        Z17, Z16
-	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
 	VMOVAPD          Z16, Z19
-	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5880(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5888(SB), Z16, Z18
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z18, Z8, Z20
-	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
 	VSUBPD           Z16, Z18, Z16
 	VSCALEFPD        Z16, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VBROADCASTSD     actkernconst<>+5808(SB), Z16
 	VCMPPD           $0x12, Z19, Z16, K4
-	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z16
 	VBLENDMPD        Z16, Z19, K4, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z18
-	VBLENDMPD        Z13, Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5880(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5888(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5896(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
 	VBROADCASTSD     actkernconst<>+5904(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBLENDMPD        Z13, Z18, K4, Z19
 	VBROADCASTSD     actkernconst<>+5912(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z18, K4, Z21
 	VBROADCASTSD     actkernconst<>+5920(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
-	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5944(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5952(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6016(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
 	VCMPPD           $0x12, Z16, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z16, Z18
 	VBLENDMPD        Z18, Z16, K4, Z18
 	VBLENDMPD        Z9, Z19, K4, Z19
 	VBLENDMPD        Z10, Z21, K4, Z21
 	VBLENDMPD        Z11, Z22, K4, Z22
 	VBLENDMPD        Z12, Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5928(SB), Z16
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5960(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z16, K4, Z27
 	VBLENDMPD        Z13, Z9, K4, Z16
-	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z10, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z11, K4, Z29
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z12, K4, Z30
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z10, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z11, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z12, K4, Z30
 	VBROADCASTSD     actkernconst<>+1840(SB), Z31
 	VCMPPD           $0x12, Z18, Z31, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
@@ -43372,11 +43036,11 @@ tail:
 	VSCALEFPD        Z16, Z19, Z19
 	VADDPD           Z8, Z20, Z16
 	VSCALEFPD        Z16, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z16
 	VSCALEFPD        Z16, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z16
 	VSCALEFPD        Z16, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6040(SB), Z20, Z20
 	VSCALEFPD        Z20, Z30, Z30
 	VMULPD           Z5, Z19, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
@@ -43385,12 +43049,12 @@ tail:
 	VSUBPD           Z0, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
 	VADDPD           Z18, Z16, Z16
-	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
 	VADDPD           Z30, Z23, Z23
@@ -43446,7 +43110,7 @@ tail:
 	VADDPD           Z19, Z16, Z17
 	VSUBPD           Z16, Z17, Z16
 	VSUBPD           Z16, Z19, Z19
-	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VMULPD.BCST      actkernconst<>+6048(SB), Z15, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
 	VMOVAPD          Z20, Z21
@@ -43462,7 +43126,7 @@ tail:
 	VSUBPD           Z24, Z15, Z15
 	VADDPD           Z15, Z21, Z21
 	VSUBPD           Z22, Z21, Z21
-	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VFMADD213PD      Z21, Z15, Z20
 	VADDPD           Z20, Z23, Z15
 	VSUBPD           Z23, Z15, Z23
@@ -43473,20 +43137,20 @@ tail:
 	VADDPD           Z19, Z17, Z17
 	VMULPD           Z17, Z17, Z15
 	VMULPD           Z15, Z17, Z16
-	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VBROADCASTSD     actkernconst<>+6064(SB), Z19
 	VMOVAPD          Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z20
-	VFMADD213PD      Z17, Z20, Z16
-	VMULPD           Z15, Z15, Z17
-	VBROADCASTSD     actkernconst<>+6072(SB), Z19
-	VMOVAPD          Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z15, Z20
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z20
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z20
+	VFMADD213PD      Z17, Z20, Z16
+	VMULPD           Z15, Z15, Z17
+	VBROADCASTSD     actkernconst<>+6104(SB), Z19
+	VMOVAPD          Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z15, Z20
 	VBROADCASTSD     actkernconst<>+3176(SB), Z19
 	VFMADD213PD      Z1, Z19, Z15
 	VFMADD213PD      Z15, Z20, Z17
@@ -43496,12 +43160,12 @@ tail:
 	VFMADD213PD      Z18, Z4, Z15
 	VMULPD           Z3, Z15, Z18
 	VRNDSCALEPD      $0x09, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5808(SB), Z19
+	VBROADCASTSD     actkernconst<>+5840(SB), Z19
 	VMOVAPD          Z18, Z20
 	VFMADD213PD      Z15, Z19, Z20
 	VCMPPD           $0x11, Z20, Z3, K3
 	VBLENDMPD        Z17, Z16, K3, Z17
-	VBROADCASTSD     actkernconst<>+5808(SB), Z15
+	VBROADCASTSD     actkernconst<>+5840(SB), Z15
 	VFMADD213PD      Z1, Z15, Z18
 	VMULPD           Z18, Z17, Z17
 	VMULPD           Z17, Z7, Z17
@@ -43526,18 +43190,18 @@ TEXT ·sinBackwardAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+1824(SB), Z0
 	VBROADCASTSD actkernconst<>+224(SB), Z1
-	VBROADCASTSD actkernconst<>+6112(SB), Z2
+	VBROADCASTSD actkernconst<>+6144(SB), Z2
 	VBROADCASTSD actkernconst<>+1832(SB), Z3
-	VBROADCASTSD actkernconst<>+6120(SB), Z4
-	VBROADCASTSD actkernconst<>+6128(SB), Z5
-	VBROADCASTSD actkernconst<>+6136(SB), Z6
+	VBROADCASTSD actkernconst<>+6152(SB), Z4
+	VBROADCASTSD actkernconst<>+6160(SB), Z5
+	VBROADCASTSD actkernconst<>+6168(SB), Z6
 	VBROADCASTSD (SP), Z7
-	VBROADCASTSD actkernconst<>+6144(SB), Z8
-	VBROADCASTSD actkernconst<>+6152(SB), Z9
-	VBROADCASTSD actkernconst<>+6160(SB), Z10
-	VBROADCASTSD actkernconst<>+6168(SB), Z11
-	VBROADCASTSD actkernconst<>+6176(SB), Z12
-	VBROADCASTSD actkernconst<>+6184(SB), Z13
+	VBROADCASTSD actkernconst<>+6176(SB), Z8
+	VBROADCASTSD actkernconst<>+6184(SB), Z9
+	VBROADCASTSD actkernconst<>+6192(SB), Z10
+	VBROADCASTSD actkernconst<>+6200(SB), Z11
+	VBROADCASTSD actkernconst<>+6208(SB), Z12
+	VBROADCASTSD actkernconst<>+6216(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -43550,60 +43214,60 @@ single:
 	VMULPD           Z14, Z7, Z15
 	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
 	VMULPD           Z3, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5816(SB), Z18
+	VBROADCASTSD     actkernconst<>+5848(SB), Z18
 	VCMPPD           $0x12, Z17, Z18, K2
-	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VBROADCASTSD     actkernconst<>+5856(SB), Z17
 	VCMPPD           $0x11, Z16, Z17, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBROADCASTSD     actkernconst<>+5864(SB), Z16
 	VBLENDMPD        Z15, Z16, K3, Z17
 	VGETEXPPD        Z17, Z16
-	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
 	VMOVAPD          Z16, Z19
-	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5880(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5888(SB), Z16, Z18
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z18, Z8, Z20
-	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
 	VSUBPD           Z16, Z18, Z16
 	VSCALEFPD        Z16, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VBROADCASTSD     actkernconst<>+5808(SB), Z16
 	VCMPPD           $0x12, Z19, Z16, K4
-	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z16
 	VBLENDMPD        Z16, Z19, K4, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z18
-	VBLENDMPD        Z13, Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5880(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5888(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5896(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
 	VBROADCASTSD     actkernconst<>+5904(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBLENDMPD        Z13, Z18, K4, Z19
 	VBROADCASTSD     actkernconst<>+5912(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z18, K4, Z21
 	VBROADCASTSD     actkernconst<>+5920(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
-	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5944(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5952(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6016(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
 	VCMPPD           $0x12, Z16, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z16, Z18
 	VBLENDMPD        Z18, Z16, K4, Z18
 	VBLENDMPD        Z9, Z19, K4, Z19
 	VBLENDMPD        Z10, Z21, K4, Z21
 	VBLENDMPD        Z11, Z22, K4, Z22
 	VBLENDMPD        Z12, Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5928(SB), Z16
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5960(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z16, K4, Z27
 	VBLENDMPD        Z13, Z9, K4, Z16
-	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z10, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z11, K4, Z29
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z12, K4, Z30
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z10, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z11, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z12, K4, Z30
 	VBROADCASTSD     actkernconst<>+1840(SB), Z31
 	VCMPPD           $0x12, Z18, Z31, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
@@ -43635,11 +43299,11 @@ single:
 	VSCALEFPD        Z16, Z19, Z19
 	VADDPD           Z8, Z20, Z16
 	VSCALEFPD        Z16, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z16
 	VSCALEFPD        Z16, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z16
 	VSCALEFPD        Z16, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6040(SB), Z20, Z20
 	VSCALEFPD        Z20, Z30, Z30
 	VMULPD           Z5, Z19, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
@@ -43648,12 +43312,12 @@ single:
 	VSUBPD           Z0, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
 	VADDPD           Z18, Z16, Z16
-	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
 	VADDPD           Z30, Z23, Z23
@@ -43709,7 +43373,7 @@ single:
 	VADDPD           Z19, Z16, Z17
 	VSUBPD           Z16, Z17, Z16
 	VSUBPD           Z16, Z19, Z19
-	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VMULPD.BCST      actkernconst<>+6048(SB), Z15, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
 	VMOVAPD          Z20, Z21
@@ -43725,7 +43389,7 @@ single:
 	VSUBPD           Z24, Z15, Z15
 	VADDPD           Z15, Z21, Z21
 	VSUBPD           Z22, Z21, Z21
-	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VFMADD213PD      Z21, Z15, Z20
 	VADDPD           Z20, Z23, Z15
 	VSUBPD           Z23, Z15, Z23
@@ -43736,20 +43400,20 @@ single:
 	VADDPD           Z19, Z17, Z17
 	VMULPD           Z17, Z17, Z15
 	VMULPD           Z15, Z17, Z16
-	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VBROADCASTSD     actkernconst<>+6064(SB), Z19
 	VMOVAPD          Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z20
-	VFMADD213PD      Z17, Z20, Z16
-	VMULPD           Z15, Z15, Z17
-	VBROADCASTSD     actkernconst<>+6072(SB), Z19
-	VMOVAPD          Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z15, Z20
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z20
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z20
+	VFMADD213PD      Z17, Z20, Z16
+	VMULPD           Z15, Z15, Z17
+	VBROADCASTSD     actkernconst<>+6104(SB), Z19
+	VMOVAPD          Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z15, Z20
 	VBROADCASTSD     actkernconst<>+3176(SB), Z19
 	VFMADD213PD      Z1, Z19, Z15
 	VFMADD213PD      Z15, Z20, Z17
@@ -43759,12 +43423,12 @@ single:
 	VFMADD213PD      Z18, Z4, Z15
 	VMULPD           Z3, Z15, Z18
 	VRNDSCALEPD      $0x09, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5808(SB), Z19
+	VBROADCASTSD     actkernconst<>+5840(SB), Z19
 	VMOVAPD          Z18, Z20
 	VFMADD213PD      Z15, Z19, Z20
 	VCMPPD           $0x11, Z20, Z3, K3
 	VBLENDMPD        Z17, Z16, K3, Z17
-	VBROADCASTSD     actkernconst<>+5808(SB), Z15
+	VBROADCASTSD     actkernconst<>+5840(SB), Z15
 	VFMADD213PD      Z1, Z15, Z18
 	VMULPD           Z18, Z17, Z17
 	VMULPD           Z17, Z7, Z17
@@ -43792,60 +43456,60 @@ tail:
 	VMULPD           Z14, Z7, Z15
 	VANDPD.BCST      actkernconst<>+1632(SB), Z15, Z16
 	VMULPD           Z3, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5816(SB), Z18
+	VBROADCASTSD     actkernconst<>+5848(SB), Z18
 	VCMPPD           $0x12, Z17, Z18, K2
-	VBROADCASTSD     actkernconst<>+5824(SB), Z17
+	VBROADCASTSD     actkernconst<>+5856(SB), Z17
 	VCMPPD           $0x11, Z16, Z17, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+4560(SB), Z16, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5832(SB), Z16
+	VBROADCASTSD     actkernconst<>+5864(SB), Z16
 	VBLENDMPD        Z15, Z16, K3, Z17
 	VGETEXPPD        Z17, Z16
-	VBROADCASTSD     actkernconst<>+5840(SB), Z18
+	VBROADCASTSD     actkernconst<>+5872(SB), Z18
 	VMOVAPD          Z16, Z19
-	VFMADD213PD.BCST actkernconst<>+5848(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5880(SB), Z18, Z19
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VSUBPD.BCST      actkernconst<>+5856(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5888(SB), Z16, Z18
 	VMOVAPD          Z19, Z20
 	VFMADD213PD      Z18, Z8, Z20
-	VBROADCASTSD     actkernconst<>+5864(SB), Z18
+	VBROADCASTSD     actkernconst<>+5896(SB), Z18
 	VSUBPD           Z16, Z18, Z16
 	VSCALEFPD        Z16, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5776(SB), Z16
+	VBROADCASTSD     actkernconst<>+5808(SB), Z16
 	VCMPPD           $0x12, Z19, Z16, K4
-	VSUBPD.BCST      actkernconst<>+5776(SB), Z19, Z16
+	VSUBPD.BCST      actkernconst<>+5808(SB), Z19, Z16
 	VBLENDMPD        Z16, Z19, K4, Z16
-	VBROADCASTSD     actkernconst<>+5872(SB), Z18
-	VBLENDMPD        Z13, Z18, K4, Z19
-	VBROADCASTSD     actkernconst<>+5880(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z18, K4, Z21
-	VBROADCASTSD     actkernconst<>+5888(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z18, K4, Z22
-	VBROADCASTSD     actkernconst<>+5896(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z18, K4, Z23
 	VBROADCASTSD     actkernconst<>+5904(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z18, K4, Z24
+	VBLENDMPD        Z13, Z18, K4, Z19
 	VBROADCASTSD     actkernconst<>+5912(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z18, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z18, K4, Z21
 	VBROADCASTSD     actkernconst<>+5920(SB), Z18
-	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z18, K4, Z26
-	VBROADCASTSD     actkernconst<>+5784(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z18, K4, Z22
+	VBROADCASTSD     actkernconst<>+5928(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z18, K4, Z23
+	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z18, K4, Z24
+	VBROADCASTSD     actkernconst<>+5944(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z18, K4, Z25
+	VBROADCASTSD     actkernconst<>+5952(SB), Z18
+	VBLENDMPD.BCST   actkernconst<>+6016(SB), Z18, K4, Z26
+	VBROADCASTSD     actkernconst<>+5816(SB), Z18
 	VCMPPD           $0x12, Z16, Z18, K4
-	VSUBPD.BCST      actkernconst<>+5784(SB), Z16, Z18
+	VSUBPD.BCST      actkernconst<>+5816(SB), Z16, Z18
 	VBLENDMPD        Z18, Z16, K4, Z18
 	VBLENDMPD        Z9, Z19, K4, Z19
 	VBLENDMPD        Z10, Z21, K4, Z21
 	VBLENDMPD        Z11, Z22, K4, Z22
 	VBLENDMPD        Z12, Z23, K4, Z23
-	VBLENDMPD.BCST   actkernconst<>+5936(SB), Z24, K4, Z24
-	VBLENDMPD.BCST   actkernconst<>+5944(SB), Z25, K4, Z25
-	VBLENDMPD.BCST   actkernconst<>+5952(SB), Z26, K4, Z26
-	VBROADCASTSD     actkernconst<>+5928(SB), Z16
-	VBLENDMPD.BCST   actkernconst<>+5960(SB), Z16, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5968(SB), Z24, K4, Z24
+	VBLENDMPD.BCST   actkernconst<>+5976(SB), Z25, K4, Z25
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z26, K4, Z26
+	VBROADCASTSD     actkernconst<>+5960(SB), Z16
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z16, K4, Z27
 	VBLENDMPD        Z13, Z9, K4, Z16
-	VBLENDMPD.BCST   actkernconst<>+6192(SB), Z10, K4, Z28
-	VBLENDMPD.BCST   actkernconst<>+5760(SB), Z11, K4, Z29
-	VBLENDMPD.BCST   actkernconst<>+5768(SB), Z12, K4, Z30
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z10, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z11, K4, Z29
+	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z12, K4, Z30
 	VBROADCASTSD     actkernconst<>+1840(SB), Z31
 	VCMPPD           $0x12, Z18, Z31, K4
 	VSUBPD.BCST      actkernconst<>+1840(SB), Z18, Z31
@@ -43877,11 +43541,11 @@ tail:
 	VSCALEFPD        Z16, Z19, Z19
 	VADDPD           Z8, Z20, Z16
 	VSCALEFPD        Z16, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5992(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6024(SB), Z20, Z16
 	VSCALEFPD        Z16, Z22, Z22
-	VADDPD.BCST      actkernconst<>+6000(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+6032(SB), Z20, Z16
 	VSCALEFPD        Z16, Z23, Z23
-	VADDPD.BCST      actkernconst<>+6008(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+6040(SB), Z20, Z20
 	VSCALEFPD        Z20, Z30, Z30
 	VMULPD           Z5, Z19, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
@@ -43890,12 +43554,12 @@ tail:
 	VSUBPD           Z0, Z18, Z18
 	VSUBPD           Z18, Z21, Z21
 	VADDPD           Z18, Z16, Z16
-	VADDPD.BCST      actkernconst<>+5792(SB), Z22, Z18
-	VSUBPD.BCST      actkernconst<>+5792(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5824(SB), Z22, Z18
+	VSUBPD.BCST      actkernconst<>+5824(SB), Z18, Z18
 	VSUBPD           Z18, Z22, Z22
 	VADDPD           Z18, Z21, Z21
-	VADDPD.BCST      actkernconst<>+5800(SB), Z23, Z18
-	VSUBPD.BCST      actkernconst<>+5800(SB), Z18, Z18
+	VADDPD.BCST      actkernconst<>+5832(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+5832(SB), Z18, Z18
 	VSUBPD           Z18, Z23, Z23
 	VADDPD           Z18, Z22, Z22
 	VADDPD           Z30, Z23, Z23
@@ -43951,7 +43615,7 @@ tail:
 	VADDPD           Z19, Z16, Z17
 	VSUBPD           Z16, Z17, Z16
 	VSUBPD           Z16, Z19, Z19
-	VMULPD.BCST      actkernconst<>+6016(SB), Z15, Z16
+	VMULPD.BCST      actkernconst<>+6048(SB), Z15, Z16
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
 	VMOVAPD          Z20, Z21
@@ -43967,7 +43631,7 @@ tail:
 	VSUBPD           Z24, Z15, Z15
 	VADDPD           Z15, Z21, Z21
 	VSUBPD           Z22, Z21, Z21
-	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VFMADD213PD      Z21, Z15, Z20
 	VADDPD           Z20, Z23, Z15
 	VSUBPD           Z23, Z15, Z23
@@ -43978,20 +43642,20 @@ tail:
 	VADDPD           Z19, Z17, Z17
 	VMULPD           Z17, Z17, Z15
 	VMULPD           Z15, Z17, Z16
-	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VBROADCASTSD     actkernconst<>+6064(SB), Z19
 	VMOVAPD          Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z15, Z20
-	VFMADD213PD      Z17, Z20, Z16
-	VMULPD           Z15, Z15, Z17
-	VBROADCASTSD     actkernconst<>+6072(SB), Z19
-	VMOVAPD          Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z15, Z20
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z15, Z20
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z15, Z20
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z15, Z20
+	VFMADD213PD      Z17, Z20, Z16
+	VMULPD           Z15, Z15, Z17
+	VBROADCASTSD     actkernconst<>+6104(SB), Z19
+	VMOVAPD          Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z15, Z20
 	VBROADCASTSD     actkernconst<>+3176(SB), Z19
 	VFMADD213PD      Z1, Z19, Z15
 	VFMADD213PD      Z15, Z20, Z17
@@ -44001,12 +43665,12 @@ tail:
 	VFMADD213PD      Z18, Z4, Z15
 	VMULPD           Z3, Z15, Z18
 	VRNDSCALEPD      $0x09, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5808(SB), Z19
+	VBROADCASTSD     actkernconst<>+5840(SB), Z19
 	VMOVAPD          Z18, Z20
 	VFMADD213PD      Z15, Z19, Z20
 	VCMPPD           $0x11, Z20, Z3, K3
 	VBLENDMPD        Z17, Z16, K3, Z17
-	VBROADCASTSD     actkernconst<>+5808(SB), Z15
+	VBROADCASTSD     actkernconst<>+5840(SB), Z15
 	VFMADD213PD      Z1, Z15, Z18
 	VMULPD           Z18, Z17, Z17
 	VMULPD           Z17, Z7, Z17
@@ -44043,93 +43707,93 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6880(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6944(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6944(SB), Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVUPD     actkernconst<>+7008(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+7040(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VSUBPD      actkernconst<>+7072(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y12, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
-	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6240(SB), Y12, Y8
+	VMINPD      actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7136(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+7296(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6752(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7328(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7328(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6464(SB), Y2
-	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y6, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -44162,129 +43826,129 @@ single:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y7, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6240(SB), Y7, Y4
+	VMINPD      actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6432(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y8, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6240(SB), Y8, Y5
+	VMINPD      actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y9, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6240(SB), Y9, Y6
+	VMINPD      actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7680(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y1, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y3, Y0
+	VMULPD      actkernconst<>+6400(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6336(SB), Y1
+	VMOVUPD     actkernconst<>+6368(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6784(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6816(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -44292,9 +43956,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6368(SB), Y1, Y2
+	VMULPD      actkernconst<>+6400(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y7
+	VMOVUPD     actkernconst<>+6368(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -44332,28 +43996,28 @@ single:
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y3, Y8, Y8
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VMULPD      actkernconst<>+6336(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVUPD     actkernconst<>+6336(SB), Y3
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+6304(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VMULPD      actkernconst<>+6336(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6432(SB), Y2
 	VFMADD213PD Y8, Y2, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y2
 	VSUBPD      Y0, Y2, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7680(SB), Y0, Y3
+	VMULPD      actkernconst<>+7712(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6336(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+6400(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y6
+	VMOVUPD     actkernconst<>+6432(SB), Y6
 	VMOVAPD     Y3, Y8
 	VFMADD213PD Y0, Y6, Y8
 	VADDPD      Y0, Y7, Y6
@@ -44363,7 +44027,7 @@ single:
 	VSUBPD      Y9, Y0, Y0
 	VADDPD      Y0, Y7, Y7
 	VSUBPD      Y8, Y7, Y7
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VFMADD213PD Y7, Y0, Y4
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y6
@@ -44375,37 +44039,37 @@ single:
 	VADDPD      Y6, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y4
+	VMOVUPD     actkernconst<>+7776(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7808(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7904(SB), Y0, Y5
 	VFMADD213PD Y2, Y5, Y3
 	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7904(SB), Y4
+	VMOVUPD     actkernconst<>+7936(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7968(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+8064(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+3552(SB), Y4
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+768(SB), Y1, Y1
-	VMULPD      actkernconst<>+6368(SB), Y1, Y0
+	VMULPD      actkernconst<>+6400(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6336(SB), Y4
+	VMOVUPD     actkernconst<>+6368(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+6848(SB), Y4
+	VMOVUPD     actkernconst<>+6880(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+6848(SB), Y0
+	VMOVUPD     actkernconst<>+6880(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMULPD      (SP), Y5, Y5
@@ -44435,93 +44099,93 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6880(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6944(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6944(SB), Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVUPD     actkernconst<>+7008(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+7040(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VSUBPD      actkernconst<>+7072(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y12, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
-	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6240(SB), Y12, Y8
+	VMINPD      actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7136(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+7296(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6752(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7328(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7328(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6464(SB), Y2
-	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y6, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -44554,129 +44218,129 @@ tail:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y7, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6240(SB), Y7, Y4
+	VMINPD      actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6432(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y8, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6240(SB), Y8, Y5
+	VMINPD      actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y9, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6240(SB), Y9, Y6
+	VMINPD      actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7680(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y1, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y3, Y0
+	VMULPD      actkernconst<>+6400(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6336(SB), Y1
+	VMOVUPD     actkernconst<>+6368(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6784(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6816(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -44684,9 +44348,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6368(SB), Y1, Y2
+	VMULPD      actkernconst<>+6400(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y7
+	VMOVUPD     actkernconst<>+6368(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -44724,28 +44388,28 @@ tail:
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y3, Y8, Y8
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VMULPD      actkernconst<>+6336(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVUPD     actkernconst<>+6336(SB), Y3
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+6304(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VMULPD      actkernconst<>+6336(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6432(SB), Y2
 	VFMADD213PD Y8, Y2, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y2
 	VSUBPD      Y0, Y2, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7680(SB), Y0, Y3
+	VMULPD      actkernconst<>+7712(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6336(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+6400(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y6
+	VMOVUPD     actkernconst<>+6432(SB), Y6
 	VMOVAPD     Y3, Y8
 	VFMADD213PD Y0, Y6, Y8
 	VADDPD      Y0, Y7, Y6
@@ -44755,7 +44419,7 @@ tail:
 	VSUBPD      Y9, Y0, Y0
 	VADDPD      Y0, Y7, Y7
 	VSUBPD      Y8, Y7, Y7
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VFMADD213PD Y7, Y0, Y4
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y6
@@ -44767,37 +44431,37 @@ tail:
 	VADDPD      Y6, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y4
+	VMOVUPD     actkernconst<>+7776(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7808(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7904(SB), Y0, Y5
 	VFMADD213PD Y2, Y5, Y3
 	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7904(SB), Y4
+	VMOVUPD     actkernconst<>+7936(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7968(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+8064(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+3552(SB), Y4
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+768(SB), Y1, Y1
-	VMULPD      actkernconst<>+6368(SB), Y1, Y0
+	VMULPD      actkernconst<>+6400(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6336(SB), Y4
+	VMOVUPD     actkernconst<>+6368(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+6848(SB), Y4
+	VMOVUPD     actkernconst<>+6880(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+6848(SB), Y0
+	VMOVUPD     actkernconst<>+6880(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMULPD      (SP), Y5, Y5
@@ -44835,93 +44499,93 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6880(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6944(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6944(SB), Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVUPD     actkernconst<>+7008(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+7040(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VSUBPD      actkernconst<>+7072(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y12, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
-	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6240(SB), Y12, Y8
+	VMINPD      actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7136(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+7296(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6752(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7328(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7328(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6464(SB), Y2
-	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y6, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -44954,129 +44618,129 @@ single:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y7, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6240(SB), Y7, Y4
+	VMINPD      actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6432(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y8, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6240(SB), Y8, Y5
+	VMINPD      actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y9, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6240(SB), Y9, Y6
+	VMINPD      actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7680(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y1, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y3, Y0
+	VMULPD      actkernconst<>+6400(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6336(SB), Y1
+	VMOVUPD     actkernconst<>+6368(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6784(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6816(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -45084,9 +44748,9 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6368(SB), Y1, Y2
+	VMULPD      actkernconst<>+6400(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y7
+	VMOVUPD     actkernconst<>+6368(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -45124,28 +44788,28 @@ single:
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y3, Y8, Y8
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VMULPD      actkernconst<>+6336(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVUPD     actkernconst<>+6336(SB), Y3
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+6304(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VMULPD      actkernconst<>+6336(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6432(SB), Y2
 	VFMADD213PD Y8, Y2, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y2
 	VSUBPD      Y0, Y2, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7680(SB), Y0, Y3
+	VMULPD      actkernconst<>+7712(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6336(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+6400(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y6
+	VMOVUPD     actkernconst<>+6432(SB), Y6
 	VMOVAPD     Y3, Y8
 	VFMADD213PD Y0, Y6, Y8
 	VADDPD      Y0, Y7, Y6
@@ -45155,7 +44819,7 @@ single:
 	VSUBPD      Y9, Y0, Y0
 	VADDPD      Y0, Y7, Y7
 	VSUBPD      Y8, Y7, Y7
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VFMADD213PD Y7, Y0, Y4
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y6
@@ -45167,37 +44831,37 @@ single:
 	VADDPD      Y6, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y4
+	VMOVUPD     actkernconst<>+7776(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7808(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7904(SB), Y0, Y5
 	VFMADD213PD Y2, Y5, Y3
 	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7904(SB), Y4
+	VMOVUPD     actkernconst<>+7936(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7968(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+8064(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+3552(SB), Y4
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+768(SB), Y1, Y1
-	VMULPD      actkernconst<>+6368(SB), Y1, Y0
+	VMULPD      actkernconst<>+6400(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6336(SB), Y4
+	VMOVUPD     actkernconst<>+6368(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+6848(SB), Y4
+	VMOVUPD     actkernconst<>+6880(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+6848(SB), Y0
+	VMOVUPD     actkernconst<>+6880(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMULPD      (SP), Y5, Y5
@@ -45227,93 +44891,93 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
 	VMULPD      actkernconst<>+3136(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6880(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6912(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6944(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6944(SB), Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
 	VANDPD      actkernconst<>+4608(SB), Y2, Y2
 	VORPD       actkernconst<>+4640(SB), Y2, Y2
 	VSUBPD      actkernconst<>+352(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6976(SB), Y6
+	VMOVUPD     actkernconst<>+7008(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+7008(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+7040(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6432(SB), Y8
+	VSUBPD      actkernconst<>+7072(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y12, Y10
-	VANDPD      actkernconst<>+6240(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+6272(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y12, Y10
+	VANDPD      actkernconst<>+6272(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+6208(SB), Y12, Y8
-	VMINPD      actkernconst<>+6272(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6240(SB), Y12, Y8
+	VMINPD      actkernconst<>+6304(SB), Y8, Y8
 	VADDPD      actkernconst<>+352(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6720(SB), Y2
+	VMOVUPD     actkernconst<>+6752(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6720(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6752(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6592(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7136(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+6624(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+7168(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6656(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+7200(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6688(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+7232(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7488(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6720(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+7264(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+7520(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+7296(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6752(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7552(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+7328(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+7584(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6784(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6752(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6784(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+6464(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+7360(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+7328(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6496(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+6528(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+6560(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+7392(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+7424(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+7360(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+7456(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6464(SB), Y2
-	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6592(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+7488(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+6496(SB), Y2
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y1
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6624(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+6528(SB), Y2
-	VMOVUPD     Y6, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y6
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6656(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+6560(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y0
+	VMOVUPD     Y6, 160(SP)
+	VBLENDVPD   Y0, actkernconst<>+6688(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6592(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1952(SB), Y2
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -45346,129 +45010,129 @@ tail:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     192(SP), Y1
 	VADDPD      actkernconst<>+1248(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y7, Y5
-	VANDPD      actkernconst<>+6240(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6272(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y7, Y5
+	VANDPD      actkernconst<>+6272(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6208(SB), Y7, Y4
-	VMINPD      actkernconst<>+6272(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6240(SB), Y7, Y4
+	VMINPD      actkernconst<>+6304(SB), Y4, Y4
 	VADDPD      actkernconst<>+352(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6432(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VADDPD      actkernconst<>+6464(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y8, Y6
-	VANDPD      actkernconst<>+6240(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6272(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y8, Y6
+	VANDPD      actkernconst<>+6272(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6208(SB), Y8, Y5
-	VMINPD      actkernconst<>+6272(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6240(SB), Y8, Y5
+	VMINPD      actkernconst<>+6304(SB), Y5, Y5
 	VADDPD      actkernconst<>+352(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7584(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VADDPD      actkernconst<>+7616(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y9, Y7
-	VANDPD      actkernconst<>+6240(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6272(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y9, Y7
+	VANDPD      actkernconst<>+6272(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6208(SB), Y9, Y6
-	VMINPD      actkernconst<>+6272(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6240(SB), Y9, Y6
+	VMINPD      actkernconst<>+6304(SB), Y6, Y6
 	VADDPD      actkernconst<>+352(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7616(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y2, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y2, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7648(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y1, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VADDPD      actkernconst<>+7680(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y1, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6208(SB), Y10, Y8
-	VANDPD      actkernconst<>+6240(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6272(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6272(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6240(SB), Y10, Y8
+	VANDPD      actkernconst<>+6272(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6304(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6208(SB), Y10, Y7
-	VMINPD      actkernconst<>+6272(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6240(SB), Y10, Y7
+	VMINPD      actkernconst<>+6304(SB), Y7, Y7
 	VADDPD      actkernconst<>+352(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6368(SB), Y3, Y0
+	VMULPD      actkernconst<>+6400(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+6336(SB), Y1
+	VMOVUPD     actkernconst<>+6368(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+3104(SB), Y4, Y1
 	VSUBPD      actkernconst<>+3104(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6784(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6784(SB), Y1, Y1
+	VADDPD      actkernconst<>+6816(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6816(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6816(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -45476,9 +45140,9 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y1, Y2
 	VMOVUPD     160(SP), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+6368(SB), Y1, Y2
+	VMULPD      actkernconst<>+6400(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y7
+	VMOVUPD     actkernconst<>+6368(SB), Y7
 	VFMADD213PD Y1, Y7, Y2
 	VADDPD      Y0, Y2, Y2
 	VMULPD      Y4, Y3, Y0
@@ -45516,28 +45180,28 @@ tail:
 	VADDPD      Y2, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y3, Y8, Y8
-	VMULPD      actkernconst<>+6304(SB), Y4, Y0
+	VMULPD      actkernconst<>+6336(SB), Y4, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVUPD     actkernconst<>+6336(SB), Y3
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+6304(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6400(SB), Y2
+	VMULPD      actkernconst<>+6336(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+6432(SB), Y2
 	VFMADD213PD Y8, Y2, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y2
 	VSUBPD      Y0, Y2, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7680(SB), Y0, Y3
+	VMULPD      actkernconst<>+7712(SB), Y0, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y4
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6336(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+6400(SB), Y3, Y0
+	VMULPD      actkernconst<>+6432(SB), Y3, Y0
 	VXORPD      actkernconst<>+256(SB), Y0, Y0
-	VMOVUPD     actkernconst<>+6400(SB), Y6
+	VMOVUPD     actkernconst<>+6432(SB), Y6
 	VMOVAPD     Y3, Y8
 	VFMADD213PD Y0, Y6, Y8
 	VADDPD      Y0, Y7, Y6
@@ -45547,7 +45211,7 @@ tail:
 	VSUBPD      Y9, Y0, Y0
 	VADDPD      Y0, Y7, Y7
 	VSUBPD      Y8, Y7, Y7
-	VMOVUPD     actkernconst<>+7712(SB), Y0
+	VMOVUPD     actkernconst<>+7744(SB), Y0
 	VFMADD213PD Y7, Y0, Y4
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y6
@@ -45559,37 +45223,37 @@ tail:
 	VADDPD      Y6, Y2, Y2
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y0, Y2, Y3
-	VMOVUPD     actkernconst<>+7744(SB), Y4
+	VMOVUPD     actkernconst<>+7776(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7808(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7808(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7840(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7872(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7904(SB), Y0, Y5
 	VFMADD213PD Y2, Y5, Y3
 	VMULPD      Y0, Y0, Y2
-	VMOVUPD     actkernconst<>+7904(SB), Y4
+	VMOVUPD     actkernconst<>+7936(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7936(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7968(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7968(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+8000(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+8032(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+8064(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+3552(SB), Y4
 	VFMADD213PD actkernconst<>+768(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+768(SB), Y1, Y1
-	VMULPD      actkernconst<>+6368(SB), Y1, Y0
+	VMULPD      actkernconst<>+6400(SB), Y1, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+6336(SB), Y4
+	VMOVUPD     actkernconst<>+6368(SB), Y4
 	VFMADD213PD Y1, Y4, Y0
 	VMULPD      actkernconst<>+3136(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VMOVUPD     actkernconst<>+6848(SB), Y4
+	VMOVUPD     actkernconst<>+6880(SB), Y4
 	VMOVAPD     Y1, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+3136(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y2, Y3, Y5
-	VMOVUPD     actkernconst<>+6848(SB), Y0
+	VMOVUPD     actkernconst<>+6880(SB), Y0
 	VFMADD213PD actkernconst<>+768(SB), Y0, Y1
 	VMULPD      Y1, Y5, Y5
 	VMULPD      (SP), Y5, Y5
@@ -45619,16 +45283,16 @@ TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-76
 	VBROADCASTSD actkernconst<>+1832(SB), Z1
 	VBROADCASTSD actkernconst<>+224(SB), Z2
 	VBROADCASTSD (SP), Z3
-	VBROADCASTSD actkernconst<>+6136(SB), Z4
-	VBROADCASTSD actkernconst<>+5808(SB), Z5
-	VBROADCASTSD actkernconst<>+5816(SB), Z6
+	VBROADCASTSD actkernconst<>+6168(SB), Z4
+	VBROADCASTSD actkernconst<>+5840(SB), Z5
+	VBROADCASTSD actkernconst<>+5848(SB), Z6
 	VBROADCASTSD actkernconst<>+4544(SB), Z7
-	VBROADCASTSD actkernconst<>+5824(SB), Z8
+	VBROADCASTSD actkernconst<>+5856(SB), Z8
 	VBROADCASTSD actkernconst<>+4560(SB), Z9
-	VBROADCASTSD actkernconst<>+6120(SB), Z10
-	VBROADCASTSD actkernconst<>+6128(SB), Z11
-	VBROADCASTSD actkernconst<>+6112(SB), Z12
-	VBROADCASTSD actkernconst<>+6016(SB), Z13
+	VBROADCASTSD actkernconst<>+6152(SB), Z10
+	VBROADCASTSD actkernconst<>+6160(SB), Z11
+	VBROADCASTSD actkernconst<>+6144(SB), Z12
+	VBROADCASTSD actkernconst<>+6048(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -45685,9 +45349,9 @@ loop:
 	VADDPD           Z23, Z16, Z16
 	VSUBPD           Z24, Z22, Z22
 	VSUBPD           Z25, Z16, Z16
-	VBROADCASTSD     actkernconst<>+6024(SB), Z17
+	VBROADCASTSD     actkernconst<>+6056(SB), Z17
 	VFMADD213PD      Z22, Z17, Z20
-	VBROADCASTSD     actkernconst<>+6024(SB), Z17
+	VBROADCASTSD     actkernconst<>+6056(SB), Z17
 	VFMADD213PD      Z16, Z17, Z21
 	VADDPD           Z20, Z26, Z16
 	VADDPD           Z21, Z27, Z17
@@ -45707,34 +45371,34 @@ loop:
 	VMULPD           Z17, Z17, Z21
 	VMULPD           Z20, Z16, Z22
 	VMULPD           Z21, Z17, Z23
-	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VBROADCASTSD     actkernconst<>+6064(SB), Z24
 	VMOVAPD          Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6064(SB), Z24
 	VMOVAPD          Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z21, Z26
-	VFMADD213PD      Z16, Z25, Z22
-	VFMADD213PD      Z17, Z26, Z23
-	VMULPD           Z20, Z20, Z16
-	VMULPD           Z21, Z21, Z17
-	VBROADCASTSD     actkernconst<>+6072(SB), Z24
-	VMOVAPD          Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+6072(SB), Z24
-	VMOVAPD          Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z21, Z26
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z20, Z25
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z21, Z26
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z20, Z25
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z21, Z26
+	VFMADD213PD      Z16, Z25, Z22
+	VFMADD213PD      Z17, Z26, Z23
+	VMULPD           Z20, Z20, Z16
+	VMULPD           Z21, Z21, Z17
+	VBROADCASTSD     actkernconst<>+6104(SB), Z24
+	VMOVAPD          Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6104(SB), Z24
+	VMOVAPD          Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z21, Z26
 	VBROADCASTSD     actkernconst<>+3176(SB), Z24
 	VFMADD213PD      Z2, Z24, Z20
 	VBROADCASTSD     actkernconst<>+3176(SB), Z24
@@ -45814,7 +45478,7 @@ single:
 	VSUBPD           Z21, Z15, Z15
 	VADDPD           Z15, Z18, Z18
 	VSUBPD           Z19, Z18, Z18
-	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VFMADD213PD      Z18, Z15, Z17
 	VADDPD           Z17, Z20, Z15
 	VSUBPD           Z20, Z15, Z20
@@ -45825,20 +45489,20 @@ single:
 	VADDPD           Z17, Z15, Z15
 	VMULPD           Z15, Z15, Z17
 	VMULPD           Z17, Z15, Z18
-	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VBROADCASTSD     actkernconst<>+6064(SB), Z19
 	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z17, Z20
-	VFMADD213PD      Z15, Z20, Z18
-	VMULPD           Z17, Z17, Z15
-	VBROADCASTSD     actkernconst<>+6072(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z17, Z20
+	VFMADD213PD      Z15, Z20, Z18
+	VMULPD           Z17, Z17, Z15
+	VBROADCASTSD     actkernconst<>+6104(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z17, Z20
 	VBROADCASTSD     actkernconst<>+3176(SB), Z19
 	VFMADD213PD      Z2, Z19, Z17
 	VFMADD213PD      Z17, Z20, Z15
@@ -45899,7 +45563,7 @@ tail:
 	VSUBPD           Z21, Z15, Z15
 	VADDPD           Z15, Z18, Z18
 	VSUBPD           Z19, Z18, Z18
-	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VFMADD213PD      Z18, Z15, Z17
 	VADDPD           Z17, Z20, Z15
 	VSUBPD           Z20, Z15, Z20
@@ -45910,20 +45574,20 @@ tail:
 	VADDPD           Z17, Z15, Z15
 	VMULPD           Z15, Z15, Z17
 	VMULPD           Z17, Z15, Z18
-	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VBROADCASTSD     actkernconst<>+6064(SB), Z19
 	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z17, Z20
-	VFMADD213PD      Z15, Z20, Z18
-	VMULPD           Z17, Z17, Z15
-	VBROADCASTSD     actkernconst<>+6072(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z17, Z20
+	VFMADD213PD      Z15, Z20, Z18
+	VMULPD           Z17, Z17, Z15
+	VBROADCASTSD     actkernconst<>+6104(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z17, Z20
 	VBROADCASTSD     actkernconst<>+3176(SB), Z19
 	VFMADD213PD      Z2, Z19, Z17
 	VFMADD213PD      Z17, Z20, Z15
@@ -45963,16 +45627,16 @@ TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-76
 	VBROADCASTSD actkernconst<>+1832(SB), Z1
 	VBROADCASTSD actkernconst<>+224(SB), Z2
 	VBROADCASTSD (SP), Z3
-	VBROADCASTSD actkernconst<>+6136(SB), Z4
-	VBROADCASTSD actkernconst<>+5808(SB), Z5
-	VBROADCASTSD actkernconst<>+5816(SB), Z6
+	VBROADCASTSD actkernconst<>+6168(SB), Z4
+	VBROADCASTSD actkernconst<>+5840(SB), Z5
+	VBROADCASTSD actkernconst<>+5848(SB), Z6
 	VBROADCASTSD actkernconst<>+4544(SB), Z7
-	VBROADCASTSD actkernconst<>+5824(SB), Z8
+	VBROADCASTSD actkernconst<>+5856(SB), Z8
 	VBROADCASTSD actkernconst<>+4560(SB), Z9
-	VBROADCASTSD actkernconst<>+6120(SB), Z10
-	VBROADCASTSD actkernconst<>+6128(SB), Z11
-	VBROADCASTSD actkernconst<>+6112(SB), Z12
-	VBROADCASTSD actkernconst<>+6016(SB), Z13
+	VBROADCASTSD actkernconst<>+6152(SB), Z10
+	VBROADCASTSD actkernconst<>+6160(SB), Z11
+	VBROADCASTSD actkernconst<>+6144(SB), Z12
+	VBROADCASTSD actkernconst<>+6048(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -46029,9 +45693,9 @@ loop:
 	VADDPD           Z23, Z16, Z16
 	VSUBPD           Z24, Z22, Z22
 	VSUBPD           Z25, Z16, Z16
-	VBROADCASTSD     actkernconst<>+6024(SB), Z17
+	VBROADCASTSD     actkernconst<>+6056(SB), Z17
 	VFMADD213PD      Z22, Z17, Z20
-	VBROADCASTSD     actkernconst<>+6024(SB), Z17
+	VBROADCASTSD     actkernconst<>+6056(SB), Z17
 	VFMADD213PD      Z16, Z17, Z21
 	VADDPD           Z20, Z26, Z16
 	VADDPD           Z21, Z27, Z17
@@ -46051,34 +45715,34 @@ loop:
 	VMULPD           Z17, Z17, Z21
 	VMULPD           Z20, Z16, Z22
 	VMULPD           Z21, Z17, Z23
-	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VBROADCASTSD     actkernconst<>+6064(SB), Z24
 	VMOVAPD          Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+6032(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6064(SB), Z24
 	VMOVAPD          Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z21, Z26
-	VFMADD213PD      Z16, Z25, Z22
-	VFMADD213PD      Z17, Z26, Z23
-	VMULPD           Z20, Z20, Z16
-	VMULPD           Z21, Z21, Z17
-	VBROADCASTSD     actkernconst<>+6072(SB), Z24
-	VMOVAPD          Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+6072(SB), Z24
-	VMOVAPD          Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z21, Z26
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z20, Z25
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z21, Z26
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z20, Z25
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z21, Z26
+	VFMADD213PD      Z16, Z25, Z22
+	VFMADD213PD      Z17, Z26, Z23
+	VMULPD           Z20, Z20, Z16
+	VMULPD           Z21, Z21, Z17
+	VBROADCASTSD     actkernconst<>+6104(SB), Z24
+	VMOVAPD          Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+6104(SB), Z24
+	VMOVAPD          Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z21, Z26
 	VBROADCASTSD     actkernconst<>+3176(SB), Z24
 	VFMADD213PD      Z2, Z24, Z20
 	VBROADCASTSD     actkernconst<>+3176(SB), Z24
@@ -46158,7 +45822,7 @@ single:
 	VSUBPD           Z21, Z15, Z15
 	VADDPD           Z15, Z18, Z18
 	VSUBPD           Z19, Z18, Z18
-	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VFMADD213PD      Z18, Z15, Z17
 	VADDPD           Z17, Z20, Z15
 	VSUBPD           Z20, Z15, Z20
@@ -46169,20 +45833,20 @@ single:
 	VADDPD           Z17, Z15, Z15
 	VMULPD           Z15, Z15, Z17
 	VMULPD           Z17, Z15, Z18
-	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VBROADCASTSD     actkernconst<>+6064(SB), Z19
 	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z17, Z20
-	VFMADD213PD      Z15, Z20, Z18
-	VMULPD           Z17, Z17, Z15
-	VBROADCASTSD     actkernconst<>+6072(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z17, Z20
+	VFMADD213PD      Z15, Z20, Z18
+	VMULPD           Z17, Z17, Z15
+	VBROADCASTSD     actkernconst<>+6104(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z17, Z20
 	VBROADCASTSD     actkernconst<>+3176(SB), Z19
 	VFMADD213PD      Z2, Z19, Z17
 	VFMADD213PD      Z17, Z20, Z15
@@ -46243,7 +45907,7 @@ tail:
 	VSUBPD           Z21, Z15, Z15
 	VADDPD           Z15, Z18, Z18
 	VSUBPD           Z19, Z18, Z18
-	VBROADCASTSD     actkernconst<>+6024(SB), Z15
+	VBROADCASTSD     actkernconst<>+6056(SB), Z15
 	VFMADD213PD      Z18, Z15, Z17
 	VADDPD           Z17, Z20, Z15
 	VSUBPD           Z20, Z15, Z20
@@ -46254,20 +45918,20 @@ tail:
 	VADDPD           Z17, Z15, Z15
 	VMULPD           Z15, Z15, Z17
 	VMULPD           Z17, Z15, Z18
-	VBROADCASTSD     actkernconst<>+6032(SB), Z19
+	VBROADCASTSD     actkernconst<>+6064(SB), Z19
 	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6040(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+6048(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6056(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6064(SB), Z17, Z20
-	VFMADD213PD      Z15, Z20, Z18
-	VMULPD           Z17, Z17, Z15
-	VBROADCASTSD     actkernconst<>+6072(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6080(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6072(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6080(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+6088(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+6096(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+6104(SB), Z17, Z20
+	VFMADD213PD      Z15, Z20, Z18
+	VMULPD           Z17, Z17, Z15
+	VBROADCASTSD     actkernconst<>+6104(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6112(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+6120(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6128(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+6136(SB), Z17, Z20
 	VBROADCASTSD     actkernconst<>+3176(SB), Z19
 	VFMADD213PD      Z2, Z19, Z17
 	VFMADD213PD      Z17, Z20, Z15
@@ -46321,21 +45985,21 @@ single:
 	VMULPD      Y4, Y3, Y5
 	VANDPD      actkernconst<>+384(SB), Y5, Y6
 	VMULPD      Y1, Y6, Y7
-	VMOVUPD     actkernconst<>+6880(SB), Y8
-	VCMPPD      $0x12, Y7, Y8, Y7
 	VMOVUPD     actkernconst<>+6912(SB), Y8
+	VCMPPD      $0x12, Y7, Y8, Y7
+	VMOVUPD     actkernconst<>+6944(SB), Y8
 	VCMPPD      $0x11, Y6, Y8, Y9
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
 	VANDPD      Y6, Y9, Y9
-	VMULPD      actkernconst<>+7680(SB), Y5, Y6
+	VMULPD      actkernconst<>+7712(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+256(SB), Y6, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y10
+	VMOVUPD     actkernconst<>+6336(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y5, Y10, Y11
-	VMULPD      actkernconst<>+6400(SB), Y6, Y5
+	VMULPD      actkernconst<>+6432(SB), Y6, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y10
+	VMOVUPD     actkernconst<>+6432(SB), Y10
 	VMOVAPD     Y6, Y12
 	VFMADD213PD Y5, Y10, Y12
 	VADDPD      Y5, Y11, Y10
@@ -46345,7 +46009,7 @@ single:
 	VSUBPD      Y13, Y5, Y5
 	VADDPD      Y5, Y11, Y11
 	VSUBPD      Y12, Y11, Y11
-	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VMOVUPD     actkernconst<>+7744(SB), Y5
 	VFMADD213PD Y11, Y5, Y8
 	VADDPD      Y8, Y10, Y5
 	VSUBPD      Y10, Y5, Y10
@@ -46356,36 +46020,36 @@ single:
 	VADDPD      Y9, Y5, Y5
 	VMULPD      Y5, Y5, Y8
 	VMULPD      Y8, Y5, Y9
-	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y10
 	VMOVAPD     Y8, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+7840(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+7872(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7904(SB), Y8, Y11
 	VFMADD213PD Y5, Y11, Y9
 	VMULPD      Y8, Y8, Y5
-	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVUPD     actkernconst<>+7936(SB), Y10
 	VMOVAPD     Y8, Y11
-	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7968(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+8000(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+8032(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+8064(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+3552(SB), Y10
 	VFMADD213PD Y2, Y10, Y8
 	VFMADD213PD Y8, Y11, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      actkernconst<>+6368(SB), Y6, Y8
+	VMULPD      actkernconst<>+6400(SB), Y6, Y8
 	VROUNDPD    $0x09, Y8, Y8
-	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VMOVUPD     actkernconst<>+6368(SB), Y10
 	VFMADD213PD Y6, Y10, Y8
 	VMULPD      Y1, Y8, Y6
 	VROUNDPD    $0x09, Y6, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVUPD     actkernconst<>+6880(SB), Y10
 	VMOVAPD     Y6, Y11
 	VFMADD213PD Y8, Y10, Y11
 	VCMPPD      $0x11, Y11, Y1, Y11
 	VBLENDVPD   Y11, Y5, Y9, Y11
-	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VMOVUPD     actkernconst<>+6880(SB), Y5
 	VFMADD213PD Y2, Y5, Y6
 	VMULPD      Y6, Y11, Y11
 	VMULPD      Y11, Y3, Y11
@@ -46413,21 +46077,21 @@ tail:
 	VMULPD      Y4, Y3, Y5
 	VANDPD      actkernconst<>+384(SB), Y5, Y6
 	VMULPD      Y1, Y6, Y7
-	VMOVUPD     actkernconst<>+6880(SB), Y8
-	VCMPPD      $0x12, Y7, Y8, Y7
 	VMOVUPD     actkernconst<>+6912(SB), Y8
+	VCMPPD      $0x12, Y7, Y8, Y7
+	VMOVUPD     actkernconst<>+6944(SB), Y8
 	VCMPPD      $0x11, Y6, Y8, Y9
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
 	VANDPD      Y6, Y9, Y9
-	VMULPD      actkernconst<>+7680(SB), Y5, Y6
+	VMULPD      actkernconst<>+7712(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+256(SB), Y6, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y10
+	VMOVUPD     actkernconst<>+6336(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y5, Y10, Y11
-	VMULPD      actkernconst<>+6400(SB), Y6, Y5
+	VMULPD      actkernconst<>+6432(SB), Y6, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y10
+	VMOVUPD     actkernconst<>+6432(SB), Y10
 	VMOVAPD     Y6, Y12
 	VFMADD213PD Y5, Y10, Y12
 	VADDPD      Y5, Y11, Y10
@@ -46437,7 +46101,7 @@ tail:
 	VSUBPD      Y13, Y5, Y5
 	VADDPD      Y5, Y11, Y11
 	VSUBPD      Y12, Y11, Y11
-	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VMOVUPD     actkernconst<>+7744(SB), Y5
 	VFMADD213PD Y11, Y5, Y8
 	VADDPD      Y8, Y10, Y5
 	VSUBPD      Y10, Y5, Y10
@@ -46448,36 +46112,36 @@ tail:
 	VADDPD      Y9, Y5, Y5
 	VMULPD      Y5, Y5, Y8
 	VMULPD      Y8, Y5, Y9
-	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y10
 	VMOVAPD     Y8, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+7840(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+7872(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7904(SB), Y8, Y11
 	VFMADD213PD Y5, Y11, Y9
 	VMULPD      Y8, Y8, Y5
-	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVUPD     actkernconst<>+7936(SB), Y10
 	VMOVAPD     Y8, Y11
-	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7968(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+8000(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+8032(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+8064(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+3552(SB), Y10
 	VFMADD213PD Y2, Y10, Y8
 	VFMADD213PD Y8, Y11, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      actkernconst<>+6368(SB), Y6, Y8
+	VMULPD      actkernconst<>+6400(SB), Y6, Y8
 	VROUNDPD    $0x09, Y8, Y8
-	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VMOVUPD     actkernconst<>+6368(SB), Y10
 	VFMADD213PD Y6, Y10, Y8
 	VMULPD      Y1, Y8, Y6
 	VROUNDPD    $0x09, Y6, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVUPD     actkernconst<>+6880(SB), Y10
 	VMOVAPD     Y6, Y11
 	VFMADD213PD Y8, Y10, Y11
 	VCMPPD      $0x11, Y11, Y1, Y11
 	VBLENDVPD   Y11, Y5, Y9, Y11
-	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VMOVUPD     actkernconst<>+6880(SB), Y5
 	VFMADD213PD Y2, Y5, Y6
 	VMULPD      Y6, Y11, Y11
 	VMULPD      Y11, Y3, Y11
@@ -46517,21 +46181,21 @@ single:
 	VMULPD      Y4, Y3, Y5
 	VANDPD      actkernconst<>+384(SB), Y5, Y6
 	VMULPD      Y1, Y6, Y7
-	VMOVUPD     actkernconst<>+6880(SB), Y8
-	VCMPPD      $0x12, Y7, Y8, Y7
 	VMOVUPD     actkernconst<>+6912(SB), Y8
+	VCMPPD      $0x12, Y7, Y8, Y7
+	VMOVUPD     actkernconst<>+6944(SB), Y8
 	VCMPPD      $0x11, Y6, Y8, Y9
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
 	VANDPD      Y6, Y9, Y9
-	VMULPD      actkernconst<>+7680(SB), Y5, Y6
+	VMULPD      actkernconst<>+7712(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+256(SB), Y6, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y10
+	VMOVUPD     actkernconst<>+6336(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y5, Y10, Y11
-	VMULPD      actkernconst<>+6400(SB), Y6, Y5
+	VMULPD      actkernconst<>+6432(SB), Y6, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y10
+	VMOVUPD     actkernconst<>+6432(SB), Y10
 	VMOVAPD     Y6, Y12
 	VFMADD213PD Y5, Y10, Y12
 	VADDPD      Y5, Y11, Y10
@@ -46541,7 +46205,7 @@ single:
 	VSUBPD      Y13, Y5, Y5
 	VADDPD      Y5, Y11, Y11
 	VSUBPD      Y12, Y11, Y11
-	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VMOVUPD     actkernconst<>+7744(SB), Y5
 	VFMADD213PD Y11, Y5, Y8
 	VADDPD      Y8, Y10, Y5
 	VSUBPD      Y10, Y5, Y10
@@ -46552,36 +46216,36 @@ single:
 	VADDPD      Y9, Y5, Y5
 	VMULPD      Y5, Y5, Y8
 	VMULPD      Y8, Y5, Y9
-	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y10
 	VMOVAPD     Y8, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+7840(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+7872(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7904(SB), Y8, Y11
 	VFMADD213PD Y5, Y11, Y9
 	VMULPD      Y8, Y8, Y5
-	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVUPD     actkernconst<>+7936(SB), Y10
 	VMOVAPD     Y8, Y11
-	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7968(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+8000(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+8032(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+8064(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+3552(SB), Y10
 	VFMADD213PD Y2, Y10, Y8
 	VFMADD213PD Y8, Y11, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      actkernconst<>+6368(SB), Y6, Y8
+	VMULPD      actkernconst<>+6400(SB), Y6, Y8
 	VROUNDPD    $0x09, Y8, Y8
-	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VMOVUPD     actkernconst<>+6368(SB), Y10
 	VFMADD213PD Y6, Y10, Y8
 	VMULPD      Y1, Y8, Y6
 	VROUNDPD    $0x09, Y6, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVUPD     actkernconst<>+6880(SB), Y10
 	VMOVAPD     Y6, Y11
 	VFMADD213PD Y8, Y10, Y11
 	VCMPPD      $0x11, Y11, Y1, Y11
 	VBLENDVPD   Y11, Y5, Y9, Y11
-	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VMOVUPD     actkernconst<>+6880(SB), Y5
 	VFMADD213PD Y2, Y5, Y6
 	VMULPD      Y6, Y11, Y11
 	VMULPD      Y11, Y3, Y11
@@ -46609,21 +46273,21 @@ tail:
 	VMULPD      Y4, Y3, Y5
 	VANDPD      actkernconst<>+384(SB), Y5, Y6
 	VMULPD      Y1, Y6, Y7
-	VMOVUPD     actkernconst<>+6880(SB), Y8
-	VCMPPD      $0x12, Y7, Y8, Y7
 	VMOVUPD     actkernconst<>+6912(SB), Y8
+	VCMPPD      $0x12, Y7, Y8, Y7
+	VMOVUPD     actkernconst<>+6944(SB), Y8
 	VCMPPD      $0x11, Y6, Y8, Y9
 	VCMPPD      $0x11, actkernconst<>+4992(SB), Y6, Y6
 	VANDPD      Y6, Y9, Y9
-	VMULPD      actkernconst<>+7680(SB), Y5, Y6
+	VMULPD      actkernconst<>+7712(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+256(SB), Y6, Y8
-	VMOVUPD     actkernconst<>+6304(SB), Y10
+	VMOVUPD     actkernconst<>+6336(SB), Y10
 	VMOVAPD     Y8, Y11
 	VFMADD213PD Y5, Y10, Y11
-	VMULPD      actkernconst<>+6400(SB), Y6, Y5
+	VMULPD      actkernconst<>+6432(SB), Y6, Y5
 	VXORPD      actkernconst<>+256(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+6400(SB), Y10
+	VMOVUPD     actkernconst<>+6432(SB), Y10
 	VMOVAPD     Y6, Y12
 	VFMADD213PD Y5, Y10, Y12
 	VADDPD      Y5, Y11, Y10
@@ -46633,7 +46297,7 @@ tail:
 	VSUBPD      Y13, Y5, Y5
 	VADDPD      Y5, Y11, Y11
 	VSUBPD      Y12, Y11, Y11
-	VMOVUPD     actkernconst<>+7712(SB), Y5
+	VMOVUPD     actkernconst<>+7744(SB), Y5
 	VFMADD213PD Y11, Y5, Y8
 	VADDPD      Y8, Y10, Y5
 	VSUBPD      Y10, Y5, Y10
@@ -46644,36 +46308,36 @@ tail:
 	VADDPD      Y9, Y5, Y5
 	VMULPD      Y5, Y5, Y8
 	VMULPD      Y8, Y5, Y9
-	VMOVUPD     actkernconst<>+7744(SB), Y10
+	VMOVUPD     actkernconst<>+7776(SB), Y10
 	VMOVAPD     Y8, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7808(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+7840(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+7872(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7904(SB), Y8, Y11
 	VFMADD213PD Y5, Y11, Y9
 	VMULPD      Y8, Y8, Y5
-	VMOVUPD     actkernconst<>+7904(SB), Y10
+	VMOVUPD     actkernconst<>+7936(SB), Y10
 	VMOVAPD     Y8, Y11
-	VFMADD213PD actkernconst<>+7936(SB), Y10, Y11
-	VFMADD213PD actkernconst<>+7968(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+7968(SB), Y10, Y11
 	VFMADD213PD actkernconst<>+8000(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+8032(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+8064(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+3552(SB), Y10
 	VFMADD213PD Y2, Y10, Y8
 	VFMADD213PD Y8, Y11, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      actkernconst<>+6368(SB), Y6, Y8
+	VMULPD      actkernconst<>+6400(SB), Y6, Y8
 	VROUNDPD    $0x09, Y8, Y8
-	VMOVUPD     actkernconst<>+6336(SB), Y10
+	VMOVUPD     actkernconst<>+6368(SB), Y10
 	VFMADD213PD Y6, Y10, Y8
 	VMULPD      Y1, Y8, Y6
 	VROUNDPD    $0x09, Y6, Y6
-	VMOVUPD     actkernconst<>+6848(SB), Y10
+	VMOVUPD     actkernconst<>+6880(SB), Y10
 	VMOVAPD     Y6, Y11
 	VFMADD213PD Y8, Y10, Y11
 	VCMPPD      $0x11, Y11, Y1, Y11
 	VBLENDVPD   Y11, Y5, Y9, Y11
-	VMOVUPD     actkernconst<>+6848(SB), Y5
+	VMOVUPD     actkernconst<>+6880(SB), Y5
 	VFMADD213PD Y2, Y5, Y6
 	VMULPD      Y6, Y11, Y11
 	VMULPD      Y11, Y3, Y11
@@ -46698,7 +46362,7 @@ TEXT ·sinBackwardRareAVX512(SB), NOSPLIT, $8-60
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD (SP), Z0
-	VBROADCASTSD actkernconst<>+5824(SB), Z1
+	VBROADCASTSD actkernconst<>+5856(SB), Z1
 	VBROADCASTSD actkernconst<>+4560(SB), Z2
 	VBROADCASTSD actkernconst<>+224(SB), Z3
 	VBROADCASTSD actkernconst<>+104(SB), Z4
@@ -46795,7 +46459,7 @@ TEXT ·sinBackwardRareAVX2(SB), NOSPLIT, $32-60
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+6912(SB), Y1
+	VMOVUPD      actkernconst<>+6944(SB), Y1
 	VMOVUPD      actkernconst<>+4992(SB), Y2
 	VMOVUPD      actkernconst<>+768(SB), Y3
 	VMOVUPD      actkernconst<>+1248(SB), Y4
@@ -53388,8 +53052,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softsignAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+224(SB), Z0
-	VBROADCASTSD actkernconst<>+8064(SB), Z1
-	VBROADCASTSD actkernconst<>+8072(SB), Z2
+	VBROADCASTSD actkernconst<>+8096(SB), Z1
+	VBROADCASTSD actkernconst<>+8104(SB), Z2
 	VBROADCASTSD actkernconst<>+232(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -53487,8 +53151,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softsignAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+224(SB), Z0
-	VBROADCASTSD actkernconst<>+8064(SB), Z1
-	VBROADCASTSD actkernconst<>+8072(SB), Z2
+	VBROADCASTSD actkernconst<>+8096(SB), Z1
+	VBROADCASTSD actkernconst<>+8104(SB), Z2
 	VBROADCASTSD actkernconst<>+232(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -53587,8 +53251,8 @@ done:
 // Requires: AVX
 TEXT ·softsignAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+768(SB), Y0
-	VMOVUPD actkernconst<>+8096(SB), Y1
-	VMOVUPD actkernconst<>+8128(SB), Y2
+	VMOVUPD actkernconst<>+8128(SB), Y1
+	VMOVUPD actkernconst<>+8160(SB), Y2
 	VMOVUPD actkernconst<>+800(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -53674,8 +53338,8 @@ done:
 // Requires: AVX, MMX+
 TEXT ·softsignAVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+768(SB), Y0
-	VMOVUPD actkernconst<>+8096(SB), Y1
-	VMOVUPD actkernconst<>+8128(SB), Y2
+	VMOVUPD actkernconst<>+8128(SB), Y1
+	VMOVUPD actkernconst<>+8160(SB), Y2
 	VMOVUPD actkernconst<>+800(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -53762,7 +53426,7 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softsignBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
-	VBROADCASTSD actkernconst<>+8160(SB), Z1
+	VBROADCASTSD actkernconst<>+8192(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -53924,7 +53588,7 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softsignBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
-	VBROADCASTSD actkernconst<>+8160(SB), Z1
+	VBROADCASTSD actkernconst<>+8192(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -54087,7 +53751,7 @@ done:
 // Requires: AVX, FMA3
 TEXT ·softsignBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+768(SB), Y0
-	VMOVUPD actkernconst<>+8192(SB), Y1
+	VMOVUPD actkernconst<>+8224(SB), Y1
 	VMOVUPD actkernconst<>+3104(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -54180,7 +53844,7 @@ done:
 // Requires: AVX, FMA3, MMX+
 TEXT ·softsignBackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+768(SB), Y0
-	VMOVUPD actkernconst<>+8192(SB), Y1
+	VMOVUPD actkernconst<>+8224(SB), Y1
 	VMOVUPD actkernconst<>+3104(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -55118,8 +54782,8 @@ TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD actkernconst<>+136(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
-	VBROADCASTSD actkernconst<>+5544(SB), Z7
-	VBROADCASTSD actkernconst<>+5552(SB), Z8
+	VBROADCASTSD actkernconst<>+5576(SB), Z7
+	VBROADCASTSD actkernconst<>+5584(SB), Z8
 	VBROADCASTSD actkernconst<>+3176(SB), Z9
 	VBROADCASTSD actkernconst<>+240(SB), Z10
 	VBROADCASTSD actkernconst<>+8(SB), Z11
@@ -55132,8 +54796,8 @@ TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD actkernconst<>+64(SB), Z18
 	VBROADCASTSD actkernconst<>+72(SB), Z19
 	VBROADCASTSD actkernconst<>+80(SB), Z20
-	VBROADCASTSD actkernconst<>+5560(SB), Z21
-	VBROADCASTSD actkernconst<>+5568(SB), Z22
+	VBROADCASTSD actkernconst<>+5592(SB), Z21
+	VBROADCASTSD actkernconst<>+5600(SB), Z22
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -55185,7 +54849,7 @@ single:
 	VMOVAPD          Z23, Z26
 	VFMADD213PD      Z24, Z25, Z26
 	VSUBPD           Z22, Z23, Z24
-	VSUBPD.BCST      actkernconst<>+5536(SB), Z24, Z24
+	VSUBPD.BCST      actkernconst<>+5568(SB), Z24, Z24
 	VMAXPD.BCST      actkernconst<>+144(SB), Z24, Z27
 	VMINPD.BCST      actkernconst<>+112(SB), Z27, Z27
 	VMULPD           Z2, Z27, Z28
@@ -55285,7 +54949,7 @@ tail:
 	VMOVAPD          Z23, Z26
 	VFMADD213PD      Z24, Z25, Z26
 	VSUBPD           Z22, Z23, Z24
-	VSUBPD.BCST      actkernconst<>+5536(SB), Z24, Z24
+	VSUBPD.BCST      actkernconst<>+5568(SB), Z24, Z24
 	VMAXPD.BCST      actkernconst<>+144(SB), Z24, Z27
 	VMINPD.BCST      actkernconst<>+112(SB), Z27, Z27
 	VMULPD           Z2, Z27, Z28
@@ -55351,9 +55015,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5600(SB), Y3
+	VMOVUPD     actkernconst<>+5632(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5632(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5664(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -55403,8 +55067,8 @@ single:
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y7, Y5, Y6
-	VSUBPD      actkernconst<>+5696(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5728(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5728(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5760(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -55453,7 +55117,7 @@ single:
 	VORPD       Y9, Y8, Y8
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VMOVUPD     actkernconst<>+5696(SB), Y8
 	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y9, Y5, Y5
 	VBLENDVPD   Y3, Y6, Y5, Y3
@@ -55485,9 +55149,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+1184(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5600(SB), Y3
+	VMOVUPD     actkernconst<>+5632(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5632(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5664(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3552(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -55537,8 +55201,8 @@ tail:
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VMOVAPD     Y1, Y6
 	VFMADD213PD Y7, Y5, Y6
-	VSUBPD      actkernconst<>+5696(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5728(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5728(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5760(SB), Y7, Y7
 	VMAXPD      actkernconst<>+448(SB), Y7, Y8
 	VMINPD      actkernconst<>+1280(SB), Y8, Y8
 	VMULPD      actkernconst<>+1312(SB), Y8, Y9
@@ -55587,7 +55251,7 @@ tail:
 	VORPD       Y9, Y8, Y8
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y9, Y7, Y8, Y9
-	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VMOVUPD     actkernconst<>+5696(SB), Y8
 	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y9, Y5, Y5
 	VBLENDVPD   Y3, Y6, Y5, Y3
@@ -55978,7 +55642,7 @@ done:
 // func tanhAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+5808(SB), Z0
+	VBROADCASTSD actkernconst<>+5840(SB), Z0
 	VBROADCASTSD actkernconst<>+144(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
 	VBROADCASTSD actkernconst<>+120(SB), Z3
@@ -56195,7 +55859,7 @@ done:
 // func tanhAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+5808(SB), Z0
+	VBROADCASTSD actkernconst<>+5840(SB), Z0
 	VBROADCASTSD actkernconst<>+144(SB), Z1
 	VBROADCASTSD actkernconst<>+1824(SB), Z2
 	VBROADCASTSD actkernconst<>+120(SB), Z3
@@ -56413,7 +56077,7 @@ done:
 // func tanhAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·tanhAVX2(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+6848(SB), Y0
+	VMOVUPD actkernconst<>+6880(SB), Y0
 	VMOVUPD actkernconst<>+448(SB), Y1
 	VMOVUPD actkernconst<>+3104(SB), Y2
 	MOVQ    dst_base+0(FP), AX
@@ -56671,7 +56335,7 @@ done:
 // func tanhAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·tanhAVX2Stream(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+6848(SB), Y0
+	VMOVUPD actkernconst<>+6880(SB), Y0
 	VMOVUPD actkernconst<>+448(SB), Y1
 	VMOVUPD actkernconst<>+3104(SB), Y2
 	MOVQ    dst_base+0(FP), AX
@@ -56932,7 +56596,7 @@ done:
 TEXT ·tanhBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+1840(SB), Z1
-	VBROADCASTSD actkernconst<>+5808(SB), Z2
+	VBROADCASTSD actkernconst<>+5840(SB), Z2
 	VBROADCASTSD actkernconst<>+240(SB), Z3
 	VBROADCASTSD actkernconst<>+104(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -57141,7 +56805,7 @@ done:
 TEXT ·tanhBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+1840(SB), Z1
-	VBROADCASTSD actkernconst<>+5808(SB), Z2
+	VBROADCASTSD actkernconst<>+5840(SB), Z2
 	VBROADCASTSD actkernconst<>+240(SB), Z3
 	VBROADCASTSD actkernconst<>+104(SB), Z4
 	VBROADCASTSD actkernconst<>+120(SB), Z5
@@ -57362,8 +57026,8 @@ loop:
 	VCVTPS2PD   16(CX), Y2
 	VANDPD      actkernconst<>+384(SB), Y1, Y3
 	VANDPD      actkernconst<>+384(SB), Y2, Y4
-	VMULPD      actkernconst<>+6848(SB), Y3, Y3
-	VMULPD      actkernconst<>+6848(SB), Y4, Y4
+	VMULPD      actkernconst<>+6880(SB), Y3, Y3
+	VMULPD      actkernconst<>+6880(SB), Y4, Y4
 	VANDPD      actkernconst<>+384(SB), Y3, Y5
 	VANDPD      actkernconst<>+384(SB), Y4, Y6
 	VXORPD      actkernconst<>+256(SB), Y5, Y5
@@ -57467,7 +57131,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
-	VMULPD      actkernconst<>+6848(SB), Y2, Y2
+	VMULPD      actkernconst<>+6880(SB), Y2, Y2
 	VANDPD      actkernconst<>+384(SB), Y2, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+832(SB), Y3, Y3
@@ -57529,7 +57193,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
-	VMULPD      actkernconst<>+6848(SB), Y2, Y2
+	VMULPD      actkernconst<>+6880(SB), Y2, Y2
 	VANDPD      actkernconst<>+384(SB), Y2, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+832(SB), Y3, Y3
@@ -57598,8 +57262,8 @@ loop:
 	VCVTPS2PD   16(CX), Y2
 	VANDPD      actkernconst<>+384(SB), Y1, Y3
 	VANDPD      actkernconst<>+384(SB), Y2, Y4
-	VMULPD      actkernconst<>+6848(SB), Y3, Y3
-	VMULPD      actkernconst<>+6848(SB), Y4, Y4
+	VMULPD      actkernconst<>+6880(SB), Y3, Y3
+	VMULPD      actkernconst<>+6880(SB), Y4, Y4
 	VANDPD      actkernconst<>+384(SB), Y3, Y5
 	VANDPD      actkernconst<>+384(SB), Y4, Y6
 	VXORPD      actkernconst<>+256(SB), Y5, Y5
@@ -57703,7 +57367,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
-	VMULPD      actkernconst<>+6848(SB), Y2, Y2
+	VMULPD      actkernconst<>+6880(SB), Y2, Y2
 	VANDPD      actkernconst<>+384(SB), Y2, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+832(SB), Y3, Y3
@@ -57765,7 +57429,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VANDPD      actkernconst<>+384(SB), Y1, Y2
-	VMULPD      actkernconst<>+6848(SB), Y2, Y2
+	VMULPD      actkernconst<>+6880(SB), Y2, Y2
 	VANDPD      actkernconst<>+384(SB), Y2, Y3
 	VXORPD      actkernconst<>+256(SB), Y3, Y3
 	VMAXPD      actkernconst<>+832(SB), Y3, Y3
@@ -58201,22 +57865,22 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+8304(SB), Z1
-	VBROADCASTSD actkernconst<>+8312(SB), Z2
-	VBROADCASTSD actkernconst<>+8320(SB), Z3
-	VBROADCASTSD actkernconst<>+8328(SB), Z4
-	VBROADCASTSD actkernconst<>+8336(SB), Z5
-	VBROADCASTSD actkernconst<>+8344(SB), Z6
-	VBROADCASTSD actkernconst<>+8352(SB), Z7
-	VBROADCASTSD actkernconst<>+8360(SB), Z8
-	VBROADCASTSD actkernconst<>+8368(SB), Z9
-	VBROADCASTSD actkernconst<>+8376(SB), Z10
-	VBROADCASTSD actkernconst<>+8384(SB), Z11
-	VBROADCASTSD actkernconst<>+8392(SB), Z12
-	VBROADCASTSD actkernconst<>+8400(SB), Z13
+	VBROADCASTSD actkernconst<>+8336(SB), Z1
+	VBROADCASTSD actkernconst<>+8344(SB), Z2
+	VBROADCASTSD actkernconst<>+8352(SB), Z3
+	VBROADCASTSD actkernconst<>+8360(SB), Z4
+	VBROADCASTSD actkernconst<>+8368(SB), Z5
+	VBROADCASTSD actkernconst<>+8376(SB), Z6
+	VBROADCASTSD actkernconst<>+8384(SB), Z7
+	VBROADCASTSD actkernconst<>+8392(SB), Z8
+	VBROADCASTSD actkernconst<>+8400(SB), Z9
+	VBROADCASTSD actkernconst<>+8408(SB), Z10
+	VBROADCASTSD actkernconst<>+8416(SB), Z11
+	VBROADCASTSD actkernconst<>+8424(SB), Z12
+	VBROADCASTSD actkernconst<>+8432(SB), Z13
 	VBROADCASTSD actkernconst<>+4160(SB), Z14
-	VBROADCASTSD actkernconst<>+8408(SB), Z15
-	VBROADCASTSD actkernconst<>+8416(SB), Z16
+	VBROADCASTSD actkernconst<>+8440(SB), Z15
+	VBROADCASTSD actkernconst<>+8448(SB), Z16
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -58302,8 +57966,24 @@ loop:
 	VFMADD213PD      Z27, Z24, Z26
 	VADDPD           Z25, Z23, Z23
 	VADDPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+8296(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+8296(SB), Z22, Z26
+	VMULPD.BCST      actkernconst<>+8328(SB), Z21, Z25
+	VMULPD.BCST      actkernconst<>+8328(SB), Z22, Z26
+	VADDPD.BCST      actkernconst<>+8320(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8320(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8312(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8312(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8304(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8304(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8296(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8296(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
 	VADDPD.BCST      actkernconst<>+8288(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+8288(SB), Z26, Z26
 	VMULPD           Z25, Z21, Z25
@@ -58324,22 +58004,6 @@ loop:
 	VADDPD.BCST      actkernconst<>+8256(SB), Z26, Z26
 	VMULPD           Z25, Z21, Z25
 	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8248(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8248(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8240(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8240(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8232(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8232(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8224(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8224(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
 	VADDPD           Z25, Z16, Z25
 	VADDPD           Z26, Z16, Z26
 	VMULPD           Z25, Z21, Z25
@@ -58352,8 +58016,8 @@ loop:
 	VADDPD           Z22, Z14, Z22
 	VDIVPD           Z21, Z23, Z23
 	VDIVPD           Z22, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5808(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+5808(SB), Z20, Z20
+	VMULPD.BCST      actkernconst<>+5840(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+5840(SB), Z20, Z20
 	VMAXPD.BCST      actkernconst<>+144(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+144(SB), Z20, Z20
 	VMULPD.BCST      actkernconst<>+120(SB), Z19, Z21
@@ -58477,7 +58141,15 @@ single:
 	VADDPD           Z24, Z23, Z23
 	VFMADD213PD      Z23, Z20, Z21
 	VADDPD           Z21, Z20, Z20
-	VMULPD.BCST      actkernconst<>+8296(SB), Z19, Z21
+	VMULPD.BCST      actkernconst<>+8328(SB), Z19, Z21
+	VADDPD.BCST      actkernconst<>+8320(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8312(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8304(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8296(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
 	VADDPD.BCST      actkernconst<>+8288(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD.BCST      actkernconst<>+8280(SB), Z21, Z21
@@ -58488,21 +58160,13 @@ single:
 	VMULPD           Z21, Z19, Z21
 	VADDPD.BCST      actkernconst<>+8256(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8248(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8240(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8232(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8224(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z16, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z15, Z21
 	VMULPD           Z21, Z19, Z19
 	VADDPD           Z19, Z14, Z19
 	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+5808(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+5840(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -58592,7 +58256,15 @@ tail:
 	VADDPD           Z24, Z23, Z23
 	VFMADD213PD      Z23, Z20, Z21
 	VADDPD           Z21, Z20, Z20
-	VMULPD.BCST      actkernconst<>+8296(SB), Z19, Z21
+	VMULPD.BCST      actkernconst<>+8328(SB), Z19, Z21
+	VADDPD.BCST      actkernconst<>+8320(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8312(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8304(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8296(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
 	VADDPD.BCST      actkernconst<>+8288(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD.BCST      actkernconst<>+8280(SB), Z21, Z21
@@ -58603,21 +58275,13 @@ tail:
 	VMULPD           Z21, Z19, Z21
 	VADDPD.BCST      actkernconst<>+8256(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8248(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8240(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8232(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8224(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z16, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z15, Z21
 	VMULPD           Z21, Z19, Z19
 	VADDPD           Z19, Z14, Z19
 	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+5808(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+5840(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -58665,22 +58329,22 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+104(SB), Z0
-	VBROADCASTSD actkernconst<>+8304(SB), Z1
-	VBROADCASTSD actkernconst<>+8312(SB), Z2
-	VBROADCASTSD actkernconst<>+8320(SB), Z3
-	VBROADCASTSD actkernconst<>+8328(SB), Z4
-	VBROADCASTSD actkernconst<>+8336(SB), Z5
-	VBROADCASTSD actkernconst<>+8344(SB), Z6
-	VBROADCASTSD actkernconst<>+8352(SB), Z7
-	VBROADCASTSD actkernconst<>+8360(SB), Z8
-	VBROADCASTSD actkernconst<>+8368(SB), Z9
-	VBROADCASTSD actkernconst<>+8376(SB), Z10
-	VBROADCASTSD actkernconst<>+8384(SB), Z11
-	VBROADCASTSD actkernconst<>+8392(SB), Z12
-	VBROADCASTSD actkernconst<>+8400(SB), Z13
+	VBROADCASTSD actkernconst<>+8336(SB), Z1
+	VBROADCASTSD actkernconst<>+8344(SB), Z2
+	VBROADCASTSD actkernconst<>+8352(SB), Z3
+	VBROADCASTSD actkernconst<>+8360(SB), Z4
+	VBROADCASTSD actkernconst<>+8368(SB), Z5
+	VBROADCASTSD actkernconst<>+8376(SB), Z6
+	VBROADCASTSD actkernconst<>+8384(SB), Z7
+	VBROADCASTSD actkernconst<>+8392(SB), Z8
+	VBROADCASTSD actkernconst<>+8400(SB), Z9
+	VBROADCASTSD actkernconst<>+8408(SB), Z10
+	VBROADCASTSD actkernconst<>+8416(SB), Z11
+	VBROADCASTSD actkernconst<>+8424(SB), Z12
+	VBROADCASTSD actkernconst<>+8432(SB), Z13
 	VBROADCASTSD actkernconst<>+4160(SB), Z14
-	VBROADCASTSD actkernconst<>+8408(SB), Z15
-	VBROADCASTSD actkernconst<>+8416(SB), Z16
+	VBROADCASTSD actkernconst<>+8440(SB), Z15
+	VBROADCASTSD actkernconst<>+8448(SB), Z16
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -58766,8 +58430,24 @@ loop:
 	VFMADD213PD      Z27, Z24, Z26
 	VADDPD           Z25, Z23, Z23
 	VADDPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+8296(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+8296(SB), Z22, Z26
+	VMULPD.BCST      actkernconst<>+8328(SB), Z21, Z25
+	VMULPD.BCST      actkernconst<>+8328(SB), Z22, Z26
+	VADDPD.BCST      actkernconst<>+8320(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8320(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8312(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8312(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8304(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8304(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+8296(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8296(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
 	VADDPD.BCST      actkernconst<>+8288(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+8288(SB), Z26, Z26
 	VMULPD           Z25, Z21, Z25
@@ -58788,22 +58468,6 @@ loop:
 	VADDPD.BCST      actkernconst<>+8256(SB), Z26, Z26
 	VMULPD           Z25, Z21, Z25
 	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8248(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8248(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8240(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8240(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8232(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8232(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+8224(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8224(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
 	VADDPD           Z25, Z16, Z25
 	VADDPD           Z26, Z16, Z26
 	VMULPD           Z25, Z21, Z25
@@ -58816,8 +58480,8 @@ loop:
 	VADDPD           Z22, Z14, Z22
 	VDIVPD           Z21, Z23, Z23
 	VDIVPD           Z22, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5808(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+5808(SB), Z20, Z20
+	VMULPD.BCST      actkernconst<>+5840(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+5840(SB), Z20, Z20
 	VMAXPD.BCST      actkernconst<>+144(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+144(SB), Z20, Z20
 	VMULPD.BCST      actkernconst<>+120(SB), Z19, Z21
@@ -58941,7 +58605,15 @@ single:
 	VADDPD           Z24, Z23, Z23
 	VFMADD213PD      Z23, Z20, Z21
 	VADDPD           Z21, Z20, Z20
-	VMULPD.BCST      actkernconst<>+8296(SB), Z19, Z21
+	VMULPD.BCST      actkernconst<>+8328(SB), Z19, Z21
+	VADDPD.BCST      actkernconst<>+8320(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8312(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8304(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8296(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
 	VADDPD.BCST      actkernconst<>+8288(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD.BCST      actkernconst<>+8280(SB), Z21, Z21
@@ -58952,21 +58624,13 @@ single:
 	VMULPD           Z21, Z19, Z21
 	VADDPD.BCST      actkernconst<>+8256(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8248(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8240(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8232(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8224(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z16, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z15, Z21
 	VMULPD           Z21, Z19, Z19
 	VADDPD           Z19, Z14, Z19
 	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+5808(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+5840(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -59056,7 +58720,15 @@ tail:
 	VADDPD           Z24, Z23, Z23
 	VFMADD213PD      Z23, Z20, Z21
 	VADDPD           Z21, Z20, Z20
-	VMULPD.BCST      actkernconst<>+8296(SB), Z19, Z21
+	VMULPD.BCST      actkernconst<>+8328(SB), Z19, Z21
+	VADDPD.BCST      actkernconst<>+8320(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8312(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8304(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+8296(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
 	VADDPD.BCST      actkernconst<>+8288(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD.BCST      actkernconst<>+8280(SB), Z21, Z21
@@ -59067,21 +58739,13 @@ tail:
 	VMULPD           Z21, Z19, Z21
 	VADDPD.BCST      actkernconst<>+8256(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8248(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8240(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8232(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+8224(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z16, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z15, Z21
 	VMULPD           Z21, Z19, Z19
 	VADDPD           Z19, Z14, Z19
 	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+5808(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+5840(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z18, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -59130,9 +58794,9 @@ done:
 // Requires: AVX, AVX2, FMA3
 TEXT ·tanhshrinkAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+9152(SB), Y1
-	VMOVUPD actkernconst<>+9184(SB), Y2
-	VMOVUPD actkernconst<>+9216(SB), Y3
+	VMOVUPD actkernconst<>+9184(SB), Y1
+	VMOVUPD actkernconst<>+9216(SB), Y2
+	VMOVUPD actkernconst<>+9248(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -59146,7 +58810,9 @@ single:
 	VCMPPD      $0x11, Y1, Y6, Y7
 	VMULPD      Y4, Y4, Y8
 	VMULPD      Y4, Y8, Y9
-	VMULPD      actkernconst<>+8736(SB), Y8, Y10
+	VMULPD      actkernconst<>+8768(SB), Y8, Y10
+	VADDPD      actkernconst<>+8736(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8704(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8672(SB), Y10, Y10
@@ -59163,8 +58829,6 @@ single:
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8480(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+8448(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
 	VADDPD      Y10, Y3, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      Y10, Y2, Y10
@@ -59179,7 +58843,9 @@ single:
 	VADDPD      Y13, Y12, Y12
 	VFMADD213PD Y12, Y9, Y10
 	VADDPD      Y10, Y9, Y9
-	VMULPD      actkernconst<>+9120(SB), Y8, Y10
+	VMULPD      actkernconst<>+9152(SB), Y8, Y10
+	VADDPD      actkernconst<>+9120(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+9088(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+9056(SB), Y10, Y10
@@ -59199,12 +58865,10 @@ single:
 	VADDPD      actkernconst<>+8832(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8800(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+8768(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
 	VDIVPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+6848(SB), Y6, Y6
+	VMULPD      actkernconst<>+6880(SB), Y6, Y6
 	VMAXPD      actkernconst<>+448(SB), Y6, Y6
 	VMULPD      actkernconst<>+1312(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -59279,7 +58943,9 @@ tail:
 	VCMPPD      $0x11, Y1, Y6, Y7
 	VMULPD      Y4, Y4, Y8
 	VMULPD      Y4, Y8, Y9
-	VMULPD      actkernconst<>+8736(SB), Y8, Y10
+	VMULPD      actkernconst<>+8768(SB), Y8, Y10
+	VADDPD      actkernconst<>+8736(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8704(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8672(SB), Y10, Y10
@@ -59296,8 +58962,6 @@ tail:
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8480(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+8448(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
 	VADDPD      Y10, Y3, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      Y10, Y2, Y10
@@ -59312,7 +58976,9 @@ tail:
 	VADDPD      Y13, Y12, Y12
 	VFMADD213PD Y12, Y9, Y10
 	VADDPD      Y10, Y9, Y9
-	VMULPD      actkernconst<>+9120(SB), Y8, Y10
+	VMULPD      actkernconst<>+9152(SB), Y8, Y10
+	VADDPD      actkernconst<>+9120(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+9088(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+9056(SB), Y10, Y10
@@ -59332,12 +58998,10 @@ tail:
 	VADDPD      actkernconst<>+8832(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8800(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+8768(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
 	VDIVPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+6848(SB), Y6, Y6
+	VMULPD      actkernconst<>+6880(SB), Y6, Y6
 	VMAXPD      actkernconst<>+448(SB), Y6, Y6
 	VMULPD      actkernconst<>+1312(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -59403,9 +59067,9 @@ done:
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·tanhshrinkAVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+1248(SB), Y0
-	VMOVUPD actkernconst<>+9152(SB), Y1
-	VMOVUPD actkernconst<>+9184(SB), Y2
-	VMOVUPD actkernconst<>+9216(SB), Y3
+	VMOVUPD actkernconst<>+9184(SB), Y1
+	VMOVUPD actkernconst<>+9216(SB), Y2
+	VMOVUPD actkernconst<>+9248(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -59419,7 +59083,9 @@ single:
 	VCMPPD      $0x11, Y1, Y6, Y7
 	VMULPD      Y4, Y4, Y8
 	VMULPD      Y4, Y8, Y9
-	VMULPD      actkernconst<>+8736(SB), Y8, Y10
+	VMULPD      actkernconst<>+8768(SB), Y8, Y10
+	VADDPD      actkernconst<>+8736(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8704(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8672(SB), Y10, Y10
@@ -59436,8 +59102,6 @@ single:
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8480(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+8448(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
 	VADDPD      Y10, Y3, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      Y10, Y2, Y10
@@ -59452,7 +59116,9 @@ single:
 	VADDPD      Y13, Y12, Y12
 	VFMADD213PD Y12, Y9, Y10
 	VADDPD      Y10, Y9, Y9
-	VMULPD      actkernconst<>+9120(SB), Y8, Y10
+	VMULPD      actkernconst<>+9152(SB), Y8, Y10
+	VADDPD      actkernconst<>+9120(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+9088(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+9056(SB), Y10, Y10
@@ -59472,12 +59138,10 @@ single:
 	VADDPD      actkernconst<>+8832(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8800(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+8768(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
 	VDIVPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+6848(SB), Y6, Y6
+	VMULPD      actkernconst<>+6880(SB), Y6, Y6
 	VMAXPD      actkernconst<>+448(SB), Y6, Y6
 	VMULPD      actkernconst<>+1312(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -59552,7 +59216,9 @@ tail:
 	VCMPPD      $0x11, Y1, Y6, Y7
 	VMULPD      Y4, Y4, Y8
 	VMULPD      Y4, Y8, Y9
-	VMULPD      actkernconst<>+8736(SB), Y8, Y10
+	VMULPD      actkernconst<>+8768(SB), Y8, Y10
+	VADDPD      actkernconst<>+8736(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8704(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8672(SB), Y10, Y10
@@ -59569,8 +59235,6 @@ tail:
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8480(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+8448(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
 	VADDPD      Y10, Y3, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      Y10, Y2, Y10
@@ -59585,7 +59249,9 @@ tail:
 	VADDPD      Y13, Y12, Y12
 	VFMADD213PD Y12, Y9, Y10
 	VADDPD      Y10, Y9, Y9
-	VMULPD      actkernconst<>+9120(SB), Y8, Y10
+	VMULPD      actkernconst<>+9152(SB), Y8, Y10
+	VADDPD      actkernconst<>+9120(SB), Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+9088(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+9056(SB), Y10, Y10
@@ -59605,12 +59271,10 @@ tail:
 	VADDPD      actkernconst<>+8832(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y10
 	VADDPD      actkernconst<>+8800(SB), Y10, Y10
-	VMULPD      Y10, Y8, Y10
-	VADDPD      actkernconst<>+8768(SB), Y10, Y10
 	VMULPD      Y10, Y8, Y8
 	VADDPD      actkernconst<>+4192(SB), Y8, Y8
 	VDIVPD      Y8, Y9, Y9
-	VMULPD      actkernconst<>+6848(SB), Y6, Y6
+	VMULPD      actkernconst<>+6880(SB), Y6, Y6
 	VMAXPD      actkernconst<>+448(SB), Y6, Y6
 	VMULPD      actkernconst<>+1312(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -59678,19 +59342,19 @@ done:
 TEXT ·tanhshrinkBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+1824(SB), Z1
-	VBROADCASTSD actkernconst<>+8304(SB), Z2
-	VBROADCASTSD actkernconst<>+8312(SB), Z3
-	VBROADCASTSD actkernconst<>+8320(SB), Z4
-	VBROADCASTSD actkernconst<>+8328(SB), Z5
-	VBROADCASTSD actkernconst<>+8336(SB), Z6
-	VBROADCASTSD actkernconst<>+8344(SB), Z7
-	VBROADCASTSD actkernconst<>+8352(SB), Z8
-	VBROADCASTSD actkernconst<>+8360(SB), Z9
-	VBROADCASTSD actkernconst<>+8368(SB), Z10
-	VBROADCASTSD actkernconst<>+8376(SB), Z11
-	VBROADCASTSD actkernconst<>+8384(SB), Z12
-	VBROADCASTSD actkernconst<>+8392(SB), Z13
-	VBROADCASTSD actkernconst<>+8400(SB), Z14
+	VBROADCASTSD actkernconst<>+8336(SB), Z2
+	VBROADCASTSD actkernconst<>+8344(SB), Z3
+	VBROADCASTSD actkernconst<>+8352(SB), Z4
+	VBROADCASTSD actkernconst<>+8360(SB), Z5
+	VBROADCASTSD actkernconst<>+8368(SB), Z6
+	VBROADCASTSD actkernconst<>+8376(SB), Z7
+	VBROADCASTSD actkernconst<>+8384(SB), Z8
+	VBROADCASTSD actkernconst<>+8392(SB), Z9
+	VBROADCASTSD actkernconst<>+8400(SB), Z10
+	VBROADCASTSD actkernconst<>+8408(SB), Z11
+	VBROADCASTSD actkernconst<>+8416(SB), Z12
+	VBROADCASTSD actkernconst<>+8424(SB), Z13
+	VBROADCASTSD actkernconst<>+8432(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -59777,8 +59441,24 @@ loop:
 	VFMADD213PD      Z27, Z24, Z26
 	VADDPD           Z25, Z22, Z22
 	VADDPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+8296(SB), Z19, Z25
-	VMULPD.BCST      actkernconst<>+8296(SB), Z20, Z26
+	VMULPD.BCST      actkernconst<>+8328(SB), Z19, Z25
+	VMULPD.BCST      actkernconst<>+8328(SB), Z20, Z26
+	VADDPD.BCST      actkernconst<>+8320(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8320(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8312(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8312(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8304(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8304(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8296(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8296(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
 	VADDPD.BCST      actkernconst<>+8288(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+8288(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
@@ -59799,36 +59479,20 @@ loop:
 	VADDPD.BCST      actkernconst<>+8256(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8248(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8248(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8448(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8448(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8240(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8240(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8232(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8232(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8224(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8224(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8416(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8416(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8408(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8408(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8440(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8440(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
 	VADDPD.BCST      actkernconst<>+4160(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+4160(SB), Z26, Z26
 	VDIVPD           Z25, Z22, Z22
 	VDIVPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5808(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+5808(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+5840(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+5840(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z17, Z25
@@ -59969,7 +59633,15 @@ single:
 	VADDPD           Z21, Z22, Z22
 	VFMADD213PD      Z22, Z18, Z20
 	VADDPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+8296(SB), Z17, Z20
+	VMULPD.BCST      actkernconst<>+8328(SB), Z17, Z20
+	VADDPD.BCST      actkernconst<>+8320(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8312(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8304(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8296(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+8288(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+8280(SB), Z20, Z20
@@ -59980,21 +59652,13 @@ single:
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+8256(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8248(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8448(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8240(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8232(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8224(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8416(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8408(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8440(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+4160(SB), Z20, Z20
 	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5808(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5840(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+144(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+120(SB), Z16, Z20
 	VRNDSCALEPD      $0x08, Z20, Z20
@@ -60093,7 +59757,15 @@ tail:
 	VADDPD           Z21, Z22, Z22
 	VFMADD213PD      Z22, Z18, Z20
 	VADDPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+8296(SB), Z17, Z20
+	VMULPD.BCST      actkernconst<>+8328(SB), Z17, Z20
+	VADDPD.BCST      actkernconst<>+8320(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8312(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8304(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8296(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+8288(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+8280(SB), Z20, Z20
@@ -60104,21 +59776,13 @@ tail:
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+8256(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8248(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8448(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8240(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8232(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8224(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8416(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8408(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8440(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+4160(SB), Z20, Z20
 	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5808(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5840(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+144(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+120(SB), Z16, Z20
 	VRNDSCALEPD      $0x08, Z20, Z20
@@ -60176,19 +59840,19 @@ done:
 TEXT ·tanhshrinkBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+224(SB), Z0
 	VBROADCASTSD actkernconst<>+1824(SB), Z1
-	VBROADCASTSD actkernconst<>+8304(SB), Z2
-	VBROADCASTSD actkernconst<>+8312(SB), Z3
-	VBROADCASTSD actkernconst<>+8320(SB), Z4
-	VBROADCASTSD actkernconst<>+8328(SB), Z5
-	VBROADCASTSD actkernconst<>+8336(SB), Z6
-	VBROADCASTSD actkernconst<>+8344(SB), Z7
-	VBROADCASTSD actkernconst<>+8352(SB), Z8
-	VBROADCASTSD actkernconst<>+8360(SB), Z9
-	VBROADCASTSD actkernconst<>+8368(SB), Z10
-	VBROADCASTSD actkernconst<>+8376(SB), Z11
-	VBROADCASTSD actkernconst<>+8384(SB), Z12
-	VBROADCASTSD actkernconst<>+8392(SB), Z13
-	VBROADCASTSD actkernconst<>+8400(SB), Z14
+	VBROADCASTSD actkernconst<>+8336(SB), Z2
+	VBROADCASTSD actkernconst<>+8344(SB), Z3
+	VBROADCASTSD actkernconst<>+8352(SB), Z4
+	VBROADCASTSD actkernconst<>+8360(SB), Z5
+	VBROADCASTSD actkernconst<>+8368(SB), Z6
+	VBROADCASTSD actkernconst<>+8376(SB), Z7
+	VBROADCASTSD actkernconst<>+8384(SB), Z8
+	VBROADCASTSD actkernconst<>+8392(SB), Z9
+	VBROADCASTSD actkernconst<>+8400(SB), Z10
+	VBROADCASTSD actkernconst<>+8408(SB), Z11
+	VBROADCASTSD actkernconst<>+8416(SB), Z12
+	VBROADCASTSD actkernconst<>+8424(SB), Z13
+	VBROADCASTSD actkernconst<>+8432(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -60275,8 +59939,24 @@ loop:
 	VFMADD213PD      Z27, Z24, Z26
 	VADDPD           Z25, Z22, Z22
 	VADDPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+8296(SB), Z19, Z25
-	VMULPD.BCST      actkernconst<>+8296(SB), Z20, Z26
+	VMULPD.BCST      actkernconst<>+8328(SB), Z19, Z25
+	VMULPD.BCST      actkernconst<>+8328(SB), Z20, Z26
+	VADDPD.BCST      actkernconst<>+8320(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8320(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8312(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8312(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8304(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8304(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+8296(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8296(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
 	VADDPD.BCST      actkernconst<>+8288(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+8288(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
@@ -60297,36 +59977,20 @@ loop:
 	VADDPD.BCST      actkernconst<>+8256(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8248(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8248(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8448(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8448(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8240(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8240(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8232(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8232(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8224(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8224(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8416(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8416(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8408(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8408(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8440(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8440(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
 	VADDPD.BCST      actkernconst<>+4160(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+4160(SB), Z26, Z26
 	VDIVPD           Z25, Z22, Z22
 	VDIVPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5808(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+5808(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+5840(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+5840(SB), Z18, Z18
 	VMAXPD.BCST      actkernconst<>+144(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+144(SB), Z18, Z18
 	VMULPD.BCST      actkernconst<>+120(SB), Z17, Z25
@@ -60467,7 +60131,15 @@ single:
 	VADDPD           Z21, Z22, Z22
 	VFMADD213PD      Z22, Z18, Z20
 	VADDPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+8296(SB), Z17, Z20
+	VMULPD.BCST      actkernconst<>+8328(SB), Z17, Z20
+	VADDPD.BCST      actkernconst<>+8320(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8312(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8304(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8296(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+8288(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+8280(SB), Z20, Z20
@@ -60478,21 +60150,13 @@ single:
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+8256(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8248(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8448(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8240(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8232(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8224(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8416(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8408(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8440(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+4160(SB), Z20, Z20
 	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5808(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5840(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+144(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+120(SB), Z16, Z20
 	VRNDSCALEPD      $0x08, Z20, Z20
@@ -60591,7 +60255,15 @@ tail:
 	VADDPD           Z21, Z22, Z22
 	VFMADD213PD      Z22, Z18, Z20
 	VADDPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+8296(SB), Z17, Z20
+	VMULPD.BCST      actkernconst<>+8328(SB), Z17, Z20
+	VADDPD.BCST      actkernconst<>+8320(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8312(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8304(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
+	VADDPD.BCST      actkernconst<>+8296(SB), Z20, Z20
+	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+8288(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+8280(SB), Z20, Z20
@@ -60602,21 +60274,13 @@ tail:
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+8256(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8248(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8448(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8240(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8232(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8224(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8416(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8408(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8440(SB), Z20, Z20
 	VMULPD           Z20, Z17, Z20
 	VADDPD.BCST      actkernconst<>+4160(SB), Z20, Z20
 	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5808(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5840(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+144(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+120(SB), Z16, Z20
 	VRNDSCALEPD      $0x08, Z20, Z20
@@ -60690,9 +60354,11 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y5, Y6
 	VMOVAPD     Y2, Y7
 	VFMADD213PD Y6, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9184(SB), Y3, Y6
 	VMULPD      Y2, Y5, Y8
-	VMULPD      actkernconst<>+8736(SB), Y5, Y9
+	VMULPD      actkernconst<>+8768(SB), Y5, Y9
+	VADDPD      actkernconst<>+8736(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8704(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8672(SB), Y9, Y9
@@ -60709,11 +60375,9 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8480(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8448(SB), Y9, Y9
+	VADDPD      actkernconst<>+9248(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9216(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9184(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
@@ -60722,7 +60386,9 @@ single:
 	VADDPD      Y10, Y11, Y11
 	VFMADD213PD Y11, Y8, Y9
 	VADDPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+9120(SB), Y5, Y9
+	VMULPD      actkernconst<>+9152(SB), Y5, Y9
+	VADDPD      actkernconst<>+9120(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9088(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9056(SB), Y9, Y9
@@ -60743,11 +60409,9 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8800(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8768(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+4192(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+6848(SB), Y3, Y3
+	VMULPD      actkernconst<>+6880(SB), Y3, Y3
 	VMAXPD      actkernconst<>+448(SB), Y3, Y3
 	VMULPD      actkernconst<>+1312(SB), Y3, Y9
 	VROUNDPD    $0x08, Y9, Y9
@@ -60832,9 +60496,11 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y5, Y6
 	VMOVAPD     Y2, Y7
 	VFMADD213PD Y6, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9184(SB), Y3, Y6
 	VMULPD      Y2, Y5, Y8
-	VMULPD      actkernconst<>+8736(SB), Y5, Y9
+	VMULPD      actkernconst<>+8768(SB), Y5, Y9
+	VADDPD      actkernconst<>+8736(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8704(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8672(SB), Y9, Y9
@@ -60851,11 +60517,9 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8480(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8448(SB), Y9, Y9
+	VADDPD      actkernconst<>+9248(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9216(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9184(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
@@ -60864,7 +60528,9 @@ tail:
 	VADDPD      Y10, Y11, Y11
 	VFMADD213PD Y11, Y8, Y9
 	VADDPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+9120(SB), Y5, Y9
+	VMULPD      actkernconst<>+9152(SB), Y5, Y9
+	VADDPD      actkernconst<>+9120(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9088(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9056(SB), Y9, Y9
@@ -60885,11 +60551,9 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8800(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8768(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+4192(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+6848(SB), Y3, Y3
+	VMULPD      actkernconst<>+6880(SB), Y3, Y3
 	VMAXPD      actkernconst<>+448(SB), Y3, Y3
 	VMULPD      actkernconst<>+1312(SB), Y3, Y9
 	VROUNDPD    $0x08, Y9, Y9
@@ -60980,9 +60644,11 @@ single:
 	VXORPD      actkernconst<>+256(SB), Y5, Y6
 	VMOVAPD     Y2, Y7
 	VFMADD213PD Y6, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9184(SB), Y3, Y6
 	VMULPD      Y2, Y5, Y8
-	VMULPD      actkernconst<>+8736(SB), Y5, Y9
+	VMULPD      actkernconst<>+8768(SB), Y5, Y9
+	VADDPD      actkernconst<>+8736(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8704(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8672(SB), Y9, Y9
@@ -60999,11 +60665,9 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8480(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8448(SB), Y9, Y9
+	VADDPD      actkernconst<>+9248(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9216(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9184(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
@@ -61012,7 +60676,9 @@ single:
 	VADDPD      Y10, Y11, Y11
 	VFMADD213PD Y11, Y8, Y9
 	VADDPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+9120(SB), Y5, Y9
+	VMULPD      actkernconst<>+9152(SB), Y5, Y9
+	VADDPD      actkernconst<>+9120(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9088(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9056(SB), Y9, Y9
@@ -61033,11 +60699,9 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8800(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8768(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+4192(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+6848(SB), Y3, Y3
+	VMULPD      actkernconst<>+6880(SB), Y3, Y3
 	VMAXPD      actkernconst<>+448(SB), Y3, Y3
 	VMULPD      actkernconst<>+1312(SB), Y3, Y9
 	VROUNDPD    $0x08, Y9, Y9
@@ -61122,9 +60786,11 @@ tail:
 	VXORPD      actkernconst<>+256(SB), Y5, Y6
 	VMOVAPD     Y2, Y7
 	VFMADD213PD Y6, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+9152(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+9184(SB), Y3, Y6
 	VMULPD      Y2, Y5, Y8
-	VMULPD      actkernconst<>+8736(SB), Y5, Y9
+	VMULPD      actkernconst<>+8768(SB), Y5, Y9
+	VADDPD      actkernconst<>+8736(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8704(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8672(SB), Y9, Y9
@@ -61141,11 +60807,9 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8480(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8448(SB), Y9, Y9
+	VADDPD      actkernconst<>+9248(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9216(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+9184(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+256(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
@@ -61154,7 +60818,9 @@ tail:
 	VADDPD      Y10, Y11, Y11
 	VFMADD213PD Y11, Y8, Y9
 	VADDPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+9120(SB), Y5, Y9
+	VMULPD      actkernconst<>+9152(SB), Y5, Y9
+	VADDPD      actkernconst<>+9120(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9088(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+9056(SB), Y9, Y9
@@ -61175,11 +60841,9 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8800(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8768(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+4192(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+6848(SB), Y3, Y3
+	VMULPD      actkernconst<>+6880(SB), Y3, Y3
 	VMAXPD      actkernconst<>+448(SB), Y3, Y3
 	VMULPD      actkernconst<>+1312(SB), Y3, Y9
 	VROUNDPD    $0x08, Y9, Y9
@@ -62945,524 +62609,528 @@ DATA actkernconst<>+5056(SB)/8, $0x4034000000000000
 DATA actkernconst<>+5064(SB)/8, $0x4034000000000000
 DATA actkernconst<>+5072(SB)/8, $0x4034000000000000
 DATA actkernconst<>+5080(SB)/8, $0x4034000000000000
-DATA actkernconst<>+5088(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+5096(SB)/8, $0x3f9c9f40193f744c
-DATA actkernconst<>+5104(SB)/8, $0x3fd793f9434fbb17
-DATA actkernconst<>+5112(SB)/8, $0x3fd7e53ec82f25e8
-DATA actkernconst<>+5120(SB)/8, $0x4039000000000000
-DATA actkernconst<>+5128(SB)/8, $0xbfd3333333333333
-DATA actkernconst<>+5136(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+5144(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5152(SB)/8, $0x4039000000000000
-DATA actkernconst<>+5160(SB)/8, $0x4039000000000000
-DATA actkernconst<>+5168(SB)/8, $0x4039000000000000
-DATA actkernconst<>+5176(SB)/8, $0x4039000000000000
-DATA actkernconst<>+5184(SB)/8, $0xbfd3333333333333
-DATA actkernconst<>+5192(SB)/8, $0xbfd3333333333333
-DATA actkernconst<>+5200(SB)/8, $0xbfd3333333333333
-DATA actkernconst<>+5208(SB)/8, $0xbfd3333333333333
-DATA actkernconst<>+5216(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+5224(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+5232(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+5240(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+5248(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+5256(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+5264(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+5272(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+5280(SB)/8, $0x3f9c9f40193f744c
-DATA actkernconst<>+5288(SB)/8, $0x3f9c9f40193f744c
-DATA actkernconst<>+5296(SB)/8, $0x3f9c9f40193f744c
-DATA actkernconst<>+5304(SB)/8, $0x3f9c9f40193f744c
-DATA actkernconst<>+5312(SB)/8, $0x3fd793f9434fbb17
-DATA actkernconst<>+5320(SB)/8, $0x3fd793f9434fbb17
-DATA actkernconst<>+5328(SB)/8, $0x3fd793f9434fbb17
-DATA actkernconst<>+5336(SB)/8, $0x3fd793f9434fbb17
-DATA actkernconst<>+5344(SB)/8, $0x3fd7e53ec82f25e8
-DATA actkernconst<>+5352(SB)/8, $0x3fd7e53ec82f25e8
-DATA actkernconst<>+5360(SB)/8, $0x3fd7e53ec82f25e8
-DATA actkernconst<>+5368(SB)/8, $0x3fd7e53ec82f25e8
-DATA actkernconst<>+5376(SB)/8, $0x0000000040c00000
-DATA actkernconst<>+5384(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5392(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5400(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5408(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+5416(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+5424(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+5432(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+5440(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5448(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+5456(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5464(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5088(SB)/8, $0x4039000000000000
+DATA actkernconst<>+5096(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+5104(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+5112(SB)/8, $0x3fd115acb42500bb
+DATA actkernconst<>+5120(SB)/8, $0x3fca34a251d8ad7b
+DATA actkernconst<>+5128(SB)/8, $0x3fa574f121a868db
+DATA actkernconst<>+5136(SB)/8, $0xbf94c222fe64d4fb
+DATA actkernconst<>+5144(SB)/8, $0xbf903369d4ac90fa
+DATA actkernconst<>+5152(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+5160(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+5168(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+5176(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+5184(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+5192(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+5200(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+5208(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+5216(SB)/8, $0x3fd115acb42500bb
+DATA actkernconst<>+5224(SB)/8, $0x3fd115acb42500bb
+DATA actkernconst<>+5232(SB)/8, $0x3fd115acb42500bb
+DATA actkernconst<>+5240(SB)/8, $0x3fd115acb42500bb
+DATA actkernconst<>+5248(SB)/8, $0x3fca34a251d8ad7b
+DATA actkernconst<>+5256(SB)/8, $0x3fca34a251d8ad7b
+DATA actkernconst<>+5264(SB)/8, $0x3fca34a251d8ad7b
+DATA actkernconst<>+5272(SB)/8, $0x3fca34a251d8ad7b
+DATA actkernconst<>+5280(SB)/8, $0x3fa574f121a868db
+DATA actkernconst<>+5288(SB)/8, $0x3fa574f121a868db
+DATA actkernconst<>+5296(SB)/8, $0x3fa574f121a868db
+DATA actkernconst<>+5304(SB)/8, $0x3fa574f121a868db
+DATA actkernconst<>+5312(SB)/8, $0xbf94c222fe64d4fb
+DATA actkernconst<>+5320(SB)/8, $0xbf94c222fe64d4fb
+DATA actkernconst<>+5328(SB)/8, $0xbf94c222fe64d4fb
+DATA actkernconst<>+5336(SB)/8, $0xbf94c222fe64d4fb
+DATA actkernconst<>+5344(SB)/8, $0xbf903369d4ac90fa
+DATA actkernconst<>+5352(SB)/8, $0xbf903369d4ac90fa
+DATA actkernconst<>+5360(SB)/8, $0xbf903369d4ac90fa
+DATA actkernconst<>+5368(SB)/8, $0xbf903369d4ac90fa
+DATA actkernconst<>+5376(SB)/8, $0x4039000000000000
+DATA actkernconst<>+5384(SB)/8, $0x4039000000000000
+DATA actkernconst<>+5392(SB)/8, $0x4039000000000000
+DATA actkernconst<>+5400(SB)/8, $0x4039000000000000
+DATA actkernconst<>+5408(SB)/8, $0x0000000040c00000
+DATA actkernconst<>+5416(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5424(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5432(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5440(SB)/8, $0x40c0000040c00000
+DATA actkernconst<>+5448(SB)/8, $0x40c0000040c00000
+DATA actkernconst<>+5456(SB)/8, $0x40c0000040c00000
+DATA actkernconst<>+5464(SB)/8, $0x40c0000040c00000
 DATA actkernconst<>+5472(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5480(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5488(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5496(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+5504(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+5512(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+5520(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+5528(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+5536(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5544(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5552(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5560(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5568(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5576(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5584(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5592(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5600(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5608(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5616(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5624(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5632(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5640(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5648(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5656(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5664(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5672(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5680(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5688(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5696(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5704(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5712(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5720(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5728(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5736(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5744(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5752(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5760(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+5768(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+5776(SB)/8, $0x4030000000000000
-DATA actkernconst<>+5784(SB)/8, $0x4020000000000000
-DATA actkernconst<>+5792(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+5800(SB)/8, $0x3960000000000000
-DATA actkernconst<>+5808(SB)/8, $0xc000000000000000
-DATA actkernconst<>+5816(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+5824(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+5832(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+5840(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+5848(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+5856(SB)/8, $0x4046000000000000
-DATA actkernconst<>+5864(SB)/8, $0x404a000000000000
-DATA actkernconst<>+5872(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+5880(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+5888(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+5896(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+5904(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+5912(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+5920(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+5928(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+5936(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+5944(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+5952(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+5960(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+5968(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+5976(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+5984(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+5992(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+6000(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+6008(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+6016(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+6024(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+6032(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+6040(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+6048(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+6056(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+6064(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+6072(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+6080(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+6088(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+6096(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+6104(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+6112(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6120(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6128(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6136(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6144(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6152(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6160(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6168(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6176(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6184(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6192(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6200(SB)/8, $0x0000000000000000
-DATA actkernconst<>+6208(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+6216(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+6224(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+6232(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+6240(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+6248(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+6256(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+6264(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+6272(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6280(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6288(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6296(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6304(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6312(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6320(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6328(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6336(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6344(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6352(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6360(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6368(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6376(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6384(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6392(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6400(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6408(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6416(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6424(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6432(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6440(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6448(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6456(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6464(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6472(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6480(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6488(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6496(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6504(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6512(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6520(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6528(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6536(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6544(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6552(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6560(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6568(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6576(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6584(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6592(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6600(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6608(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6616(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6624(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6632(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6640(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6648(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6656(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6664(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6672(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6680(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6688(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6696(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6704(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6712(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6720(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6728(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6736(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6744(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6752(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6760(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6768(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6776(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6784(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6792(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6800(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6808(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6816(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6824(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6832(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6840(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6848(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6856(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6864(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6872(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6880(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+6888(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+6896(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+6904(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+6912(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6920(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6928(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6936(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6944(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+6952(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+6960(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+6968(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+6976(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+6984(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+6992(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7000(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+7008(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7016(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7024(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7032(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+7040(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7048(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7056(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7064(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7072(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7080(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7088(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7096(SB)/8, $0x404a000000000000
-DATA actkernconst<>+7104(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7112(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7120(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7128(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+7136(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7144(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7152(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7160(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+7168(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7176(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7184(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7192(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+7200(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7208(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7216(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7224(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+7232(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7240(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7248(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7256(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+7264(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7272(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7280(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7288(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+7296(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7304(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7312(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7320(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+7328(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7336(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7344(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7352(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+7360(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7368(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7376(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7384(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7392(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7400(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7408(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7416(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7424(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7432(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7440(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7448(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7456(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7464(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7472(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7480(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7488(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7496(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7504(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7512(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7520(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7528(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7536(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7544(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7552(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7560(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7568(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7576(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7584(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7592(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7600(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7608(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7616(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7624(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7632(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7640(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7648(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7656(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7664(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7672(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7680(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+7688(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+7696(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+7704(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+7712(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+7720(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+7728(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+7736(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+7744(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+7752(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+7760(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+7768(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+7776(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+7784(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+7792(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+7800(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+7808(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7816(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7824(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7832(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7840(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7848(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7856(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7864(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7872(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7880(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7888(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7896(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7904(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+7912(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+7920(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+7928(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+7936(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+7944(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+7952(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+7960(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+7968(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+7976(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+7984(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+7992(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+8000(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+8008(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+8016(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+8024(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+8032(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+8040(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+8048(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+8056(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+8064(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8072(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8080(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8088(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5480(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+5488(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5496(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5504(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+5512(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+5520(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+5528(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+5536(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+5544(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+5552(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+5560(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+5568(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5576(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5584(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5592(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5600(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5608(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5616(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5624(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5632(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5640(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5648(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5656(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5664(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5672(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5680(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5688(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5696(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5704(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5712(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5720(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5728(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5736(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5744(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5752(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5760(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5768(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5776(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5784(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5792(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+5800(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+5808(SB)/8, $0x4030000000000000
+DATA actkernconst<>+5816(SB)/8, $0x4020000000000000
+DATA actkernconst<>+5824(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+5832(SB)/8, $0x3960000000000000
+DATA actkernconst<>+5840(SB)/8, $0xc000000000000000
+DATA actkernconst<>+5848(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+5856(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+5864(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+5872(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+5880(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+5888(SB)/8, $0x4046000000000000
+DATA actkernconst<>+5896(SB)/8, $0x404a000000000000
+DATA actkernconst<>+5904(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+5912(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+5920(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+5928(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+5936(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+5944(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+5952(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+5960(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+5968(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+5976(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+5984(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+5992(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+6000(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+6008(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+6016(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+6024(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+6032(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+6040(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+6048(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+6056(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+6064(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+6072(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+6080(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+6088(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+6096(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+6104(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+6112(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+6120(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+6128(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+6136(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+6144(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6152(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6160(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6168(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6176(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6184(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6192(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6200(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6208(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6216(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6224(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6232(SB)/8, $0x0000000000000000
+DATA actkernconst<>+6240(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+6248(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+6256(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+6264(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+6272(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+6280(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+6288(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+6296(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+6304(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+6312(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+6320(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+6328(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+6336(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6344(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6352(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6360(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6368(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6376(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6384(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6392(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6400(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6408(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6416(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6424(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6432(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6440(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6448(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6456(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6464(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6472(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6480(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6488(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6496(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6504(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6512(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6520(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6528(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6536(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6544(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6552(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6560(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6568(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6576(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6584(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6592(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6600(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6608(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6616(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6624(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6632(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6640(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6648(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6656(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6664(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6672(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6680(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6688(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6696(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6704(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6712(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6720(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6728(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6736(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6744(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6752(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6760(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6768(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6776(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6784(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6792(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6800(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6808(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6816(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6824(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6832(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6840(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6848(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6856(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6864(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6872(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6880(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6888(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6896(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6904(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6912(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+6920(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+6928(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+6936(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+6944(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6952(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6960(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6968(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6976(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+6984(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+6992(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+7000(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+7008(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7016(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7024(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7032(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+7040(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7048(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7056(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7064(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+7072(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7080(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7088(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7096(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7104(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7112(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7120(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7128(SB)/8, $0x404a000000000000
+DATA actkernconst<>+7136(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7144(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7152(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7160(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+7168(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7176(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7184(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7192(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+7200(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7208(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7216(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7224(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+7232(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7240(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7248(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7256(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7264(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7272(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7280(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7288(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7296(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7304(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7312(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7320(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7328(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7336(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7344(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7352(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7360(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7368(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7376(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7384(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7392(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7400(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7408(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7416(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7424(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7432(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7440(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7448(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7456(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7464(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7472(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7480(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7488(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7496(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7504(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7512(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7520(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7528(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7536(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7544(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7552(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7560(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7568(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7576(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7584(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7592(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7600(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7608(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7616(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7624(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7632(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7640(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7648(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7656(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7664(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7672(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7680(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7688(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7696(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7704(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7712(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7720(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7728(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7736(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7744(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+7752(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+7760(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+7768(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+7776(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7784(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7792(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7800(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7808(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7816(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7824(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7832(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7840(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+7848(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+7856(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+7864(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+7872(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+7880(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+7888(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+7896(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+7904(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+7912(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+7920(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+7928(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+7936(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7944(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7952(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7960(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7968(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7976(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7984(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7992(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+8000(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+8008(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+8016(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+8024(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+8032(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+8040(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+8048(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+8056(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+8064(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+8072(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+8080(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+8088(SB)/8, $0x3fa5555555555437
 DATA actkernconst<>+8096(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8104(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8112(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8120(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+8128(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8136(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8144(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8152(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8160(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+8168(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8176(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8184(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8104(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8112(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8120(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8128(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8136(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8144(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8152(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8160(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8168(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8176(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8184(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+8192(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+8200(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+8208(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+8216(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+8224(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8232(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8240(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8248(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8256(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8264(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+8272(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+8280(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+8288(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+8296(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+8304(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+8312(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+8320(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+8328(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8336(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8344(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8352(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8360(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8368(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8376(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8384(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8392(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8400(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8408(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8416(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8424(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8432(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8440(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8448(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8456(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8464(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8472(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8480(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8488(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8496(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8504(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8512(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8520(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8528(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8536(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8544(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8552(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8560(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8568(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8576(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8584(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8592(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8600(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8608(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8616(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8624(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8632(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8640(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8648(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8656(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8664(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8672(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8680(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8688(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8696(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8704(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8712(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8720(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8728(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8736(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8744(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8752(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8760(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8768(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8776(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8784(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8792(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8800(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8808(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8816(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8824(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8832(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8840(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8848(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8856(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8864(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8872(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8880(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8888(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8896(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8904(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8912(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8920(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8928(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8936(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8944(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8952(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8960(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8968(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8976(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8984(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8992(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+9000(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+9008(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+9016(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+9024(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+9032(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+9040(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+9048(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+9056(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+9064(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+9072(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+9080(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+9088(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+9096(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+9104(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+9112(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+9120(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+9128(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+9136(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+9144(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+9152(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+9160(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+9168(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+9176(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+9184(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9192(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9200(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9208(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9216(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+9224(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+9232(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+9240(SB)/8, $0x3f6d41d41d41d41d
-GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9248
+DATA actkernconst<>+8200(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8208(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8216(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8224(SB)/8, $0x5f138d352e5096af
+DATA actkernconst<>+8232(SB)/8, $0x5f138d352e5096af
+DATA actkernconst<>+8240(SB)/8, $0x5f138d352e5096af
+DATA actkernconst<>+8248(SB)/8, $0x5f138d352e5096af
+DATA actkernconst<>+8256(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8264(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8272(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8280(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8288(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+8296(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+8304(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+8312(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+8320(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+8328(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+8336(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+8344(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+8352(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+8360(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8368(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8376(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8384(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8392(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+8400(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+8408(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8416(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8424(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8432(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8440(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8448(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8456(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8464(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8472(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8480(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8488(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8496(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8504(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8512(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8520(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8528(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8536(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8544(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8552(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8560(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8568(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8576(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8584(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8592(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8600(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8608(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+8616(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+8624(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+8632(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+8640(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+8648(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+8656(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+8664(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+8672(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8680(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8688(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8696(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8704(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8712(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8720(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8728(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8736(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8744(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8752(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8760(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8768(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8776(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8784(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8792(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8800(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8808(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8816(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8824(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8832(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8840(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8848(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8856(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8864(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8872(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8880(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8888(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8896(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8904(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8912(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8920(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8928(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8936(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8944(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8952(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8960(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8968(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8976(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8984(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8992(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+9000(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+9008(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+9016(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+9024(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+9032(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+9040(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+9048(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+9056(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+9064(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+9072(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+9080(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+9088(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+9096(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+9104(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+9112(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+9120(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+9128(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+9136(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+9144(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+9152(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+9160(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+9168(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+9176(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+9184(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+9192(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+9200(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+9208(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+9216(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+9224(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+9232(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+9240(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+9248(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+9256(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+9264(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+9272(SB)/8, $0x3f6d41d41d41d41d
+GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9280

@@ -100,7 +100,7 @@ func mishGeneric(dst, x []float32) {
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f32 memory, f64
-// compute, 119 operations): the scalar twin of the vector program the assembly
+// compute, 81 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -111,152 +111,105 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 	v5 := math.Float64frombits(0x8000000000000000)  // -0
 	v6 := math.Float64frombits(0x4039000000000000)  // 25
 	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v10 := math.Float64frombits(0xbfd3333333333333) // -0.3
-	v12 := math.Float64frombits(0xc087500000000000) // -746
-	v14 := math.Float64frombits(0x4086300000000000) // 710
-	v16 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v20 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v22 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v24 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v25 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v27 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v29 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v31 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v33 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v35 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v37 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v39 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v41 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v46 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
-	v48 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
-	v50 := math.Float64frombits(0xc044000000000000) // -40
-	v58 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
-	v59 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
-	v61 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
-	v63 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
-	v65 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
-	v67 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
-	v69 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
-	v71 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
-	v73 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
-	v76 := math.Float64frombits(0xbff0000000000000) // -1
-	v84 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v86 := math.Float64frombits(0x4008000000000000) // 3
-	v91 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v92 := math.Float64frombits(0x4000000000000000) // 2
-	v96 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v99 := math.Float64frombits(0x4010000000000000) // 4
+	v9 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
+	v11 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
+	v14 := math.Float64frombits(0x3f90000000000000) // 0.015625
+	v16 := math.Float64frombits(0x3fd115acb42500bb) // 0.2669479140495345
+	v17 := math.Float64frombits(0x3fca34a251d8ad7b) // 0.20473126408010586
+	v18 := math.Float64frombits(0x3fa574f121a868db) // 0.04190782104360987
+	v20 := math.Float64frombits(0xbf94c222fe64d4fb) // -0.020271822716684245
+	v22 := math.Float64frombits(0xbf903369d4ac90fa) // -0.01582112656173338
+	v32 := math.Float64frombits(0xc087500000000000) // -746
+	v34 := math.Float64frombits(0x4086300000000000) // 710
+	v36 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v40 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v42 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v44 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v45 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v47 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v49 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v51 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v53 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v55 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v57 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v59 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v61 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v66 := math.Float64frombits(0x4000000000000000) // 2
+	v71 := math.Float64frombits(0x4010000000000000) // 4
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
 		v7 := v6 < v0
-		v11 := v0 < v10
-		v13 := v12
-		if v0 > v12 {
-			v13 = v0
+		v10 := float64(v0 - v9)
+		v12 := float64(v10 - v11)
+		v13 := math.Abs(v12)
+		v15 := v13 < v14
+		v23 := float64(v12 * v22)
+		v24 := float64(v20 + v23)
+		v25 := float64(v12 * v24)
+		v26 := float64(v18 + v25)
+		v27 := float64(v12 * v26)
+		v28 := float64(v17 + v27)
+		v29 := float64(v12 * v28)
+		v30 := float64(v16 + v29)
+		v31 := float64(v12 * v30)
+		v33 := v32
+		if v0 > v32 {
+			v33 = v0
 		}
-		v15 := v14
-		if v13 < v14 {
-			v15 = v13
+		v35 := v34
+		if v33 < v34 {
+			v35 = v33
 		}
-		v17 := float64(v15 * v16)
-		v18 := math.RoundToEven(v17)
-		v19 := -v18
-		v21 := math.FMA(v19, v20, v15)
-		v23 := math.FMA(v19, v22, v21)
-		v26 := math.FMA(v24, v23, v25)
-		v28 := math.FMA(v26, v23, v27)
-		v30 := math.FMA(v28, v23, v29)
-		v32 := math.FMA(v30, v23, v31)
-		v34 := math.FMA(v32, v23, v33)
-		v36 := math.FMA(v34, v23, v35)
-		v38 := math.FMA(v36, v23, v37)
-		v40 := math.FMA(v38, v23, v39)
-		v42 := math.FMA(v40, v23, v41)
-		v43 := ldexpMid(v42, v18)
-		v44 := math.IsNaN(v0)
-		v45 := v43
-		if v44 {
-			v45 = v0
+		v37 := float64(v35 * v36)
+		v38 := math.RoundToEven(v37)
+		v39 := -v38
+		v41 := math.FMA(v39, v40, v35)
+		v43 := math.FMA(v39, v42, v41)
+		v46 := math.FMA(v44, v43, v45)
+		v48 := math.FMA(v46, v43, v47)
+		v50 := math.FMA(v48, v43, v49)
+		v52 := math.FMA(v50, v43, v51)
+		v54 := math.FMA(v52, v43, v53)
+		v56 := math.FMA(v54, v43, v55)
+		v58 := math.FMA(v56, v43, v57)
+		v60 := math.FMA(v58, v43, v59)
+		v62 := math.FMA(v60, v43, v61)
+		v63 := ldexpMid(v62, v38)
+		v64 := math.IsNaN(v0)
+		v65 := v63
+		if v64 {
+			v65 = v0
 		}
-		v47 := float64(v0 - v46)
-		v49 := float64(v47 - v48)
-		v51 := v50
-		if v49 > v50 {
-			v51 = v49
+		v67 := float64(v65 + v66)
+		v68 := float64(v65 * v67)
+		v69 := float64(v68 + v66)
+		v70 := float64(v68 / v69)
+		v72 := float64(v71 * v0)
+		v73 := float64(v72 * v65)
+		v74 := float64(v8 + v65)
+		v75 := float64(v73 * v74)
+		v76 := float64(v69 * v69)
+		v77 := float64(v75 / v76)
+		v78 := float64(v70 + v77)
+		v79 := v78
+		if v15 {
+			v79 = v31
 		}
-		v52 := v14
-		if v51 < v14 {
-			v52 = v51
-		}
-		v53 := float64(v52 * v16)
-		v54 := math.RoundToEven(v53)
-		v55 := -v54
-		v56 := math.FMA(v55, v20, v52)
-		v57 := math.FMA(v55, v22, v56)
-		v60 := math.FMA(v58, v57, v59)
-		v62 := math.FMA(v60, v57, v61)
-		v64 := math.FMA(v62, v57, v63)
-		v66 := math.FMA(v64, v57, v65)
-		v68 := math.FMA(v66, v57, v67)
-		v70 := math.FMA(v68, v57, v69)
-		v72 := math.FMA(v70, v57, v71)
-		v74 := math.FMA(v72, v57, v73)
-		v75 := float64(v57 * v74)
-		v77 := ldexpMid(v76, v55)
-		v78 := float64(v8 + v77)
-		v79 := float64(v78 + v75)
-		v80 := ldexpMid(v79, v54)
-		v81 := math.Copysign(v80, v49)
-		v82 := math.IsNaN(v49)
-		v83 := v81
-		if v82 {
-			v83 = v49
-		}
-		v85 := float64(v83 * v83)
-		v87 := float64(v86 * v83)
-		v88 := float64(v85 + v87)
-		v89 := float64(v88 + v86)
-		v90 := float64(v84 * v89)
-		v93 := float64(v83 + v92)
-		v94 := float64(v91 * v93)
-		v95 := float64(v90 + v94)
-		v97 := float64(v95 + v96)
-		v98 := float64(v83 * v97)
-		v100 := float64(v99 * v49)
-		v101 := float64(v8 + v45)
-		v102 := float64(v100 * v101)
-		v103 := float64(v98 + v102)
-		v104 := float64(v45 * v103)
-		v105 := float64(v45 + v92)
-		v106 := float64(v45 * v105)
-		v107 := float64(v106 + v92)
-		v108 := float64(v107 * v107)
-		v109 := float64(v104 / v108)
-		v110 := float64(v106 / v107)
-		v111 := float64(v99 * v0)
-		v112 := float64(v111 * v45)
-		v113 := float64(v112 * v101)
-		v114 := float64(v113 / v108)
-		v115 := float64(v110 + v114)
-		v116 := v115
-		if v11 {
-			v116 = v109
-		}
-		v117 := v116
+		v80 := v79
 		if v7 {
-			v117 = v8
+			v80 = v8
 		}
-		v118 := v117
+		v81 := v80
 		if v3 {
-			v118 = v5
+			v81 = v5
 		}
-		v119 := float64(dy[i])
-		v120 := float64(v119 * v118)
-		v121 := v120
-		if v44 {
-			v121 = v0
+		v82 := float64(dy[i])
+		v83 := float64(v82 * v81)
+		v84 := v83
+		if v64 {
+			v84 = v0
 		}
-		dx[i] = float32(v121)
+		dx[i] = float32(v84)
 	}
 }
