@@ -27,6 +27,11 @@ func celuCheck(alpha float32) error {
 //	es = exp(q + l_hi)
 //	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f(x) = where(x >= 0, x, alpha*expm1(q))
+//
 // Parameters:
 //
 //   - alpha: default 1, must satisfy alpha != 0. saturation and scale of the
@@ -79,6 +84,11 @@ func CELU(dst, x []float32, alpha float32) {
 //
 // At x = 0, where f' jumps, the gradient is 1: PyTorch (elu with input_scale
 // 1/alpha) takes the x <= 0 branch: exp(0) = 1.
+//
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f'(x) = where(x > 0, 1, exp(q))
 //
 // Parameters:
 //

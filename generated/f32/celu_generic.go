@@ -22,7 +22,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 86
+// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 48
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -47,19 +47,6 @@ func celuGeneric(dst, x []float32, alpha float32) {
 	v32 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
 	v35 := math.Float64frombits(0x3ff0000000000000) // 1
 	v36 := math.Float64frombits(0xbff0000000000000) // -1
-	v44 := math.Float64frombits(0xc087500000000000) // -746
-	v52 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v53 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v55 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v57 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v59 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v61 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v63 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v65 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v67 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v69 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v74 := math.Float64frombits(0xc089000000000000) // -800
-	v76 := math.Float64frombits(0x4085e00000000000) // 700
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v1 <= v0
@@ -96,59 +83,22 @@ func celuGeneric(dst, x []float32, alpha float32) {
 		if v42 {
 			v43 = v4
 		}
+		v44 := float64(v3 * v43)
 		v45 := v44
-		if v4 > v44 {
-			v45 = v4
-		}
-		v46 := v7
-		if v45 < v7 {
-			v46 = v45
-		}
-		v47 := float64(v46 * v9)
-		v48 := math.RoundToEven(v47)
-		v49 := -v48
-		v50 := math.FMA(v49, v13, v46)
-		v51 := math.FMA(v49, v15, v50)
-		v54 := math.FMA(v52, v51, v53)
-		v56 := math.FMA(v54, v51, v55)
-		v58 := math.FMA(v56, v51, v57)
-		v60 := math.FMA(v58, v51, v59)
-		v62 := math.FMA(v60, v51, v61)
-		v64 := math.FMA(v62, v51, v63)
-		v66 := math.FMA(v64, v51, v65)
-		v68 := math.FMA(v66, v51, v67)
-		v70 := math.FMA(v68, v51, v69)
-		v71 := ldexpMid(v70, v48)
-		v72 := v71
-		if v42 {
-			v72 = v4
-		}
-		v75 := v74 < v4
-		v77 := v4 < v76
-		v78 := v75 && v77
-		v79 := -v4
-		v80 := math.FMA(v79, v3, v0)
-		v81 := v1
-		if v78 {
-			v81 = v80
-		}
-		v82 := float64(v72 * v81)
-		v83 := math.FMA(v3, v43, v82)
-		v84 := v83
 		if v2 {
-			v84 = v0
+			v45 = v0
 		}
-		v85 := math.IsNaN(v0)
-		v86 := v84
-		if v85 {
-			v86 = v0
+		v46 := math.IsNaN(v0)
+		v47 := v45
+		if v46 {
+			v47 = v0
 		}
-		dst[i] = float32(v86)
+		dst[i] = float32(v47)
 	}
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f32 memory, f64
-// compute, 84 operations): the scalar twin of the vector program the assembly
+// compute, 45 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -158,119 +108,65 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := float64(alpha)
-	v6 := math.Float64frombits(0x4085e00000000000)  // 700
-	v7 := math.Float64frombits(0xc085e00000000000)  // -700
-	v9 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v11 := math.Float64frombits(0xc087500000000000) // -746
-	v13 := math.Float64frombits(0x4086300000000000) // 710
-	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v23 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v24 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v26 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v28 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v30 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v32 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v34 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v36 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v38 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v40 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v45 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v47 := math.Float64frombits(0xc089000000000000) // -800
-	v73 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v6 := math.Float64frombits(0xc087500000000000)  // -746
+	v8 := math.Float64frombits(0x4086300000000000)  // 710
+	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v16 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v18 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
+	v19 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
+	v21 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
+	v23 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
+	v25 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
+	v27 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
+	v29 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
+	v31 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
+	v33 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
+	v35 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := v1 < v0
 		v5 := float64(v0 / v4)
-		v8 := v5 < v7
-		v10 := float64(v5 + v9)
-		v12 := v11
-		if v10 > v11 {
-			v12 = v10
+		v7 := v6
+		if v5 > v6 {
+			v7 = v5
 		}
-		v14 := v13
-		if v12 < v13 {
-			v14 = v12
+		v9 := v8
+		if v7 < v8 {
+			v9 = v7
 		}
-		v16 := float64(v14 * v15)
-		v17 := math.RoundToEven(v16)
-		v18 := -v17
-		v20 := math.FMA(v18, v19, v14)
-		v22 := math.FMA(v18, v21, v20)
-		v25 := math.FMA(v23, v22, v24)
-		v27 := math.FMA(v25, v22, v26)
-		v29 := math.FMA(v27, v22, v28)
-		v31 := math.FMA(v29, v22, v30)
-		v33 := math.FMA(v31, v22, v32)
-		v35 := math.FMA(v33, v22, v34)
-		v37 := math.FMA(v35, v22, v36)
-		v39 := math.FMA(v37, v22, v38)
-		v41 := math.FMA(v39, v22, v40)
-		v42 := ldexpMid(v41, v17)
-		v43 := math.IsNaN(v10)
+		v11 := float64(v9 * v10)
+		v12 := math.RoundToEven(v11)
+		v13 := -v12
+		v15 := math.FMA(v13, v14, v9)
+		v17 := math.FMA(v13, v16, v15)
+		v20 := math.FMA(v18, v17, v19)
+		v22 := math.FMA(v20, v17, v21)
+		v24 := math.FMA(v22, v17, v23)
+		v26 := math.FMA(v24, v17, v25)
+		v28 := math.FMA(v26, v17, v27)
+		v30 := math.FMA(v28, v17, v29)
+		v32 := math.FMA(v30, v17, v31)
+		v34 := math.FMA(v32, v17, v33)
+		v36 := math.FMA(v34, v17, v35)
+		v37 := ldexpMid(v36, v12)
+		v38 := math.IsNaN(v5)
+		v39 := v37
+		if v38 {
+			v39 = v5
+		}
+		v40 := v39
+		if v2 {
+			v40 = v3
+		}
+		v41 := float64(dy[i])
+		v42 := float64(v41 * v40)
+		v43 := math.IsNaN(v0)
 		v44 := v42
 		if v43 {
-			v44 = v10
+			v44 = v0
 		}
-		v48 := v47 < v5
-		v49 := v5 < v6
-		v50 := v48 && v49
-		v51 := -v5
-		v52 := math.FMA(v51, v4, v0)
-		v53 := v1
-		if v50 {
-			v53 = v52
-		}
-		v54 := float64(v53 / v4)
-		v55 := float64(v45 + v54)
-		v56 := math.FMA(v44, v55, v44)
-		v74 := float64(v56 * v73)
-		v75 := v11
-		if v5 > v11 {
-			v75 = v5
-		}
-		v76 := v13
-		if v75 < v13 {
-			v76 = v75
-		}
-		v77 := float64(v76 * v15)
-		v78 := math.RoundToEven(v77)
-		v79 := -v78
-		v80 := math.FMA(v79, v19, v76)
-		v81 := math.FMA(v79, v21, v80)
-		v82 := math.FMA(v23, v81, v24)
-		v83 := math.FMA(v82, v81, v26)
-		v84 := math.FMA(v83, v81, v28)
-		v85 := math.FMA(v84, v81, v30)
-		v86 := math.FMA(v85, v81, v32)
-		v87 := math.FMA(v86, v81, v34)
-		v88 := math.FMA(v87, v81, v36)
-		v89 := math.FMA(v88, v81, v38)
-		v90 := math.FMA(v89, v81, v40)
-		v91 := ldexpMid(v90, v78)
-		v92 := math.IsNaN(v5)
-		v93 := v91
-		if v92 {
-			v93 = v5
-		}
-		v94 := math.FMA(v93, v54, v93)
-		v95 := v94
-		if v8 {
-			v95 = v74
-		}
-		v96 := v95
-		if v2 {
-			v96 = v3
-		}
-		v97 := float64(dy[i])
-		v98 := float64(v97 * v96)
-		v99 := math.IsNaN(v0)
-		v100 := v98
-		if v99 {
-			v100 = v0
-		}
-		dx[i] = float32(v100)
+		dx[i] = float32(v44)
 	}
 }
 

@@ -61,12 +61,7 @@ func plainCELU(x, alpha float64) float64 {
 		if x >= 0.0 {
 			return x
 		}
-		return math.FMA(alpha, math.Expm1((x / alpha)), (math.Exp((x / alpha)))*(func() float64 {
-			if (x/alpha) > -(800.0) && (x/alpha) < 700.0 {
-				return math.FMA(-(x / alpha), alpha, x)
-			}
-			return 0.0
-		}()))
+		return alpha * math.Expm1((x / alpha))
 	}()
 }
 
@@ -76,22 +71,7 @@ func plainCELUDerivative(x, alpha float64) float64 {
 		if x > 0.0 {
 			return 1.0
 		}
-		return func() float64 {
-			if (x / alpha) < -(700.0) {
-				return math.FMA((math.Exp((x/alpha)+443.614195558365)), 6.310448934143139e-16+(func() float64 {
-					if (x/alpha) > -(800.0) && (x/alpha) < 700.0 {
-						return math.FMA(-(x / alpha), alpha, x)
-					}
-					return 0.0
-				}())/alpha, (math.Exp((x/alpha)+443.614195558365))) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12))
-			}
-			return math.FMA((math.Exp((x / alpha))), (func() float64 {
-				if (x/alpha) > -(800.0) && (x/alpha) < 700.0 {
-					return math.FMA(-(x / alpha), alpha, x)
-				}
-				return 0.0
-			}())/alpha, (math.Exp((x / alpha))))
-		}()
+		return math.Exp((x / alpha))
 	}()
 }
 

@@ -28,25 +28,25 @@ func celuAVX2(dst, in0 []float32, alpha float32)
 //go:noescape
 func celuAVX2Stream(dst, in0 []float32, alpha float32)
 
-// celuBackwardAVX512 computes celuBackward with AVX512 (1 vectors per iteration, masked tail).
+// celuBackwardAVX512 computes celuBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func celuBackwardAVX512(dst, in0, in1 []float32, alpha float32)
 
-// celuBackwardAVX512Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// celuBackwardAVX512Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func celuBackwardAVX512Stream(dst, in0, in1 []float32, alpha float32)
 
-// celuBackwardAVX2 computes celuBackward with AVX2 (1 vectors per iteration, masked tail).
+// celuBackwardAVX2 computes celuBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func celuBackwardAVX2(dst, in0, in1 []float32, alpha float32)
 
-// celuBackwardAVX2Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// celuBackwardAVX2Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape

@@ -33,7 +33,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "celuBackward", Inputs: 2, MaxLen: 25,
+		Name: "celuBackward", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p+01)}, {float32(0x1p-01)}, {float32(0x1.333334p-02)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { celuBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
