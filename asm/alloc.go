@@ -87,26 +87,6 @@ type allocator struct {
 
 func isLeaf(op vprog.Op) bool { return op == vprog.OpConst || op == vprog.OpParam }
 
-// liveInstrs marks the instructions the result (and a sum's rounding-error
-// term) depends on.
-func liveInstrs(p *vprog.Program) []bool {
-	live := make([]bool, len(p.Instrs))
-	live[p.Result] = true
-	if hasResultErr(p) {
-		live[p.ResultErr] = true
-	}
-	for i := len(p.Instrs) - 1; i >= 0; i-- {
-		if !live[i] {
-			continue
-		}
-		in := p.Instrs[i]
-		for _, a := range in.Args[:in.Op.Arity()] {
-			live[a] = true
-		}
-	}
-	return live
-}
-
 // hasResultErr reports whether p folds a rounding-error term with its result.
 func hasResultErr(p *vprog.Program) bool {
 	return p.Reduce == vprog.ReduceSum && p.ResultErr >= 0

@@ -98,7 +98,7 @@ func Generate(pkg string, kernels []Kernel) (map[string][]byte, error) {
 	for _, k := range kernels {
 		for _, lv := range levels {
 			is := lv.make(k.Program, pl)
-			pn := choosePlan(is, k.Program, liveInstrs(k.Program))
+			pn := choosePlan(is, k.Program, k.Program.Live())
 			emitKernel(c, is, k.Program, pn, pl, false)
 			fns = append(fns, &compiled{prog: k.Program, level: lv, plan: pn})
 			if k.Stream {

@@ -251,7 +251,7 @@ func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool,
 			name, p.Name, is.name(), pl.unroll, pl.hoist))
 	}
 
-	live := liveInstrs(p)
+	live := p.Live()
 	homes := map[int]operand.Mem{}
 	locate := func(v vprog.Value) loc {
 		in := p.Instrs[v]

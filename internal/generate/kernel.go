@@ -129,19 +129,7 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 	}
 	n := len(p.Instrs)
 
-	live := make([]bool, n)
-	live[p.Result] = true
-	if p.Reduce == vprog.ReduceSum && p.ResultErr >= 0 {
-		live[p.ResultErr] = true
-	}
-	for i := n - 1; i >= 0; i-- {
-		if live[i] {
-			in := p.Instrs[i]
-			for _, a := range in.Args[:in.Op.Arity()] {
-				live[a] = true
-			}
-		}
-	}
+	live := p.Live()
 	invariant := make([]bool, n)
 	for i, in := range p.Instrs {
 		switch in.Op {

@@ -182,6 +182,25 @@ type Program struct {
 	ResultErr Value
 }
 
+// Live marks the instructions the kernel needs: those Result depends on,
+// and for a sum that folds it, those of ResultErr. The emitters skip the
+// rest.
+func (p *Program) Live() []bool {
+	live := make([]bool, len(p.Instrs))
+	live[p.Result] = true
+	if p.Reduce == ReduceSum && p.ResultErr >= 0 {
+		live[p.ResultErr] = true
+	}
+	for i := len(p.Instrs) - 1; i >= 0; i-- {
+		if live[i] {
+			for _, a := range p.Instrs[i].Args[:p.Instrs[i].Op.Arity()] {
+				live[a] = true
+			}
+		}
+	}
+	return live
+}
+
 // Uses counts, for each value, how many instructions (and the result) use it.
 func (p *Program) Uses() []int {
 	n := make([]int, len(p.Instrs))

@@ -32,7 +32,7 @@ func (p *Program) SplitRare() (usual, guard *Program) {
 	if p.Reduce != NoReduce {
 		return nil, nil
 	}
-	live := p.live(p.Result)
+	live := p.Live()
 	var conds []Value // each rare condition once
 	seen := map[Value]bool{}
 	for i, in := range p.Instrs {
@@ -76,25 +76,6 @@ func (p *Program) SplitRare() (usual, guard *Program) {
 	return usual.compact(), guard.compact()
 }
 
-// live marks the instructions the values roots depend on.
-func (p *Program) live(roots ...Value) []bool {
-	live := make([]bool, len(p.Instrs))
-	for _, r := range roots {
-		if r >= 0 {
-			live[r] = true
-		}
-	}
-	for i := len(p.Instrs) - 1; i >= 0; i-- {
-		if live[i] {
-			in := p.Instrs[i]
-			for _, a := range in.Args[:in.Op.Arity()] {
-				live[a] = true
-			}
-		}
-	}
-	return live
-}
-
 // derive copies p under a new name.
 func (p *Program) derive(name string) *Program {
 	q := *p
@@ -108,16 +89,13 @@ func (p *Program) add(in Instr) Value {
 	return Value(len(p.Instrs) - 1)
 }
 
-// compact drops the instructions the result does not need.
+// compact is a copy of p without the instructions its result does not
+// need.
 func (p *Program) compact() *Program {
-	live := p.live(p.Result, p.ResultErr)
-	return p.derive(p.Name).keep(live)
-}
-
-// keep is p without the instructions live marks false (p's own copy).
-func (p *Program) keep(live []bool) *Program {
+	live := p.Live()
+	q := *p
+	q.Instrs = nil
 	remap := make([]Value, len(p.Instrs))
-	out := p.Instrs[:0:0]
 	for i, in := range p.Instrs {
 		if !live[i] {
 			continue
@@ -125,13 +103,11 @@ func (p *Program) keep(live []bool) *Program {
 		for k := range in.Op.Arity() {
 			in.Args[k] = remap[in.Args[k]]
 		}
-		remap[i] = Value(len(out))
-		out = append(out, in)
+		remap[i] = q.add(in)
 	}
-	p.Instrs = out
-	p.Result = remap[p.Result]
+	q.Result = remap[p.Result]
 	if p.ResultErr >= 0 {
-		p.ResultErr = remap[p.ResultErr]
+		q.ResultErr = remap[p.ResultErr]
 	}
-	return p
+	return &q
 }
