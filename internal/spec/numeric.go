@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/actkern/actkern/internal/reference"
+	"github.com/actkern/actkern/internal/testutil"
 )
 
 // The derivative check: derivative must agree with a central difference of
@@ -234,7 +235,7 @@ func float32Agree(a *Activation, sets []paramSet, fwd, der, derOut *reference.Fu
 				}
 				args := append([]float64{v}, set.vals...)
 				want, got := main.Float32(args...), alt.Float32(args...)
-				if ulps32(want, got) > 1 {
+				if testutil.ULP(got, want) > 1 {
 					errs.add(f.Pos, "float32: %s gives %v at %s = %v, %s%s; the entry's %s gives %v",
 						what, got, vars[0], v, set.label, a.describe(set.vals), what, want)
 					return
@@ -246,28 +247,6 @@ func float32Agree(a *Activation, sets []paramSet, fwd, der, derOut *reference.Fu
 	check(a.Float32.Derivative, der, "derivative", false)
 	check(a.Float32.DerivativeOutput, derOut, "derivative_output", true)
 	return errs
-}
-
-// ulps32 is how many float32 values lie between a and b (0 when both are
-// NaN, or the same infinity; a large number when only one is NaN).
-func ulps32(a, b float32) float64 {
-	switch {
-	case a != a || b != b:
-		if a != a && b != b {
-			return 0
-		}
-		return math.Inf(1)
-	case a == b:
-		return 0
-	}
-	ord := func(v float32) int64 {
-		u := int64(math.Float32bits(v))
-		if u&(1<<31) != 0 {
-			return -(u &^ (1 << 31))
-		}
-		return u
-	}
-	return math.Abs(float64(ord(a) - ord(b)))
 }
 
 // near tells whether x is within 1e-6 relative of one of the points.
