@@ -385,7 +385,7 @@ func reducePrograms(t *testing.T) []Kernel {
 		lower("sumX", "x", vprog.Names{Inputs: []string{"x"}}, vprog.ReduceSum, nil)
 		lower("sumExp", "exp(x - m)", vprog.Names{Inputs: []string{"x"}, Scalars: []string{"m"}}, vprog.ReduceSum,
 			[][]float64{{0}, {3.5}, {-20}, {math.Inf(-1)}})
-		lower("sumDyNeg", "where(x < 0, x, 0)", vprog.Names{Inputs: []string{"x", "dy"}, ScaleBy: "dy"}, vprog.ReduceSum, nil)
+		lower("sumDyNeg", "where(x < 0, x, 0)", vprog.Names{Inputs: []string{"x", "dy"}, ScaleBy: []string{"dy"}}, vprog.ReduceSum, nil)
 		lower("maxDiff", "abs(x - dy) * s", vprog.Names{Inputs: []string{"x", "dy"}, Scalars: []string{"s"}}, vprog.ReduceMax,
 			[][]float64{{1}, {-0.5}})
 

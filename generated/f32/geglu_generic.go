@@ -157,7 +157,7 @@ func gegluGeneric(dst, a, b []float32) {
 			v120 = v5
 		}
 		v121 := float64(b[i])
-		v122 := float64(v120 * v121)
+		v122 := float64(v121 * v120)
 		v123 := math.IsNaN(v121)
 		v124 := v122
 		if v123 {
@@ -389,9 +389,9 @@ func gegluBackwardAGeneric(da, a, b, dy []float32) {
 			v182 = v5
 		}
 		v183 := float64(b[i])
-		v184 := float64(v182 * v183)
-		v185 := float64(dy[i])
-		v186 := float64(v185 * v184)
+		v184 := float64(dy[i])
+		v185 := float64(v183 * v182)
+		v186 := float64(v184 * v185)
 		v187 := math.IsNaN(v183)
 		v188 := v186
 		if v187 {

@@ -93,7 +93,7 @@ func gegluTanhGeneric(dst, a, b []float32) {
 			v56 = v5
 		}
 		v57 := float64(b[i])
-		v58 := float64(v56 * v57)
+		v58 := float64(v57 * v56)
 		v59 := math.IsNaN(v57)
 		v60 := v58
 		if v59 {
@@ -299,9 +299,9 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 			v145 = v5
 		}
 		v146 := float64(b[i])
-		v147 := float64(v145 * v146)
-		v148 := float64(dy[i])
-		v149 := float64(v148 * v147)
+		v147 := float64(dy[i])
+		v148 := float64(v146 * v145)
+		v149 := float64(v147 * v148)
 		v150 := math.IsNaN(v146)
 		v151 := v149
 		if v150 {

@@ -7,13 +7,14 @@ import "fmt"
 // GELU sets dst[i] = f(x[i]) for every i: Gaussian error linear unit (exact),
 // f(x) = x*Phi(x) = 0.5*x*erfc(-x/sqrt(2)).
 //
-//	f(x) = where(x < -40, -0.0, where(x > 10, x, where(x < -37, -((pa + fma(-pa, ser, pa_err))*p640), 0.5*x*phi2)))
+//	f(x) = where(x < -40, -0.0, where(x > 10, x, where(x < -37, -((pa + fma(-pa, ser, pa_err))*p640), fma(0.5*x, erfc(-xs), 0.5*x*phic))))
 //
 // with
 //
 //	xs = x*s_hi
 //	xs_err = fma(x, s_hi, -xs)
-//	phi2 = erfc(-xs) + 2*inv_sqrtpi*exp(-xs*xs)*(x*s_lo + xs_err)
+//	phic = 2*inv_sqrtpi*exp(-xs*xs)*(x*s_lo + xs_err)
+//	phi2 = erfc(-xs) + phic
 //	xx = x*x
 //	xx_err = fma(x, x, -xx)
 //	g = exp(-0.5*xx)
@@ -77,14 +78,15 @@ func GELU(dst, x []float32) {
 // GELUBackward is the gradient of GELU: it sets dx[i] = dy[i] * f'(x[i]) for
 // every i, where
 //
-//	f(x)  = where(x < -40, -0.0, where(x > 10, x, where(x < -37, -((pa + fma(-pa, ser, pa_err))*p640), 0.5*x*phi2)))
+//	f(x)  = where(x < -40, -0.0, where(x > 10, x, where(x < -37, -((pa + fma(-pa, ser, pa_err))*p640), fma(0.5*x, erfc(-xs), 0.5*x*phic))))
 //	f'(x) = where(x < -40, -0.0, where(x > 10, 1, where(x < -37, (qa + fma(-qa, w2, qa_err))*p640, where(x > -1.6 && x < -0.25, fma(th, qh, th*q_err + tl*qh), fma(xc, g, 0.5*phi2 + (xc_err*g + xc*(g*expm1(-0.5*xx_err))))))))
 //
 // with
 //
 //	xs = x*s_hi
 //	xs_err = fma(x, s_hi, -xs)
-//	phi2 = erfc(-xs) + 2*inv_sqrtpi*exp(-xs*xs)*(x*s_lo + xs_err)
+//	phic = 2*inv_sqrtpi*exp(-xs*xs)*(x*s_lo + xs_err)
+//	phi2 = erfc(-xs) + phic
 //	xx = x*x
 //	xx_err = fma(x, x, -xx)
 //	g = exp(-0.5*xx)

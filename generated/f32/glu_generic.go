@@ -72,7 +72,7 @@ func gluGeneric(dst, a, b []float32) {
 			v40 = v0
 		}
 		v41 := float64(a[i])
-		v42 := float64(v40 * v41)
+		v42 := float64(v41 * v40)
 		v43 := v42
 		if v39 {
 			v43 = v0
@@ -221,9 +221,9 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 		v43 := -v42
 		v44 := math.FMA(v43, v42, v42)
 		v45 := float64(a[i])
-		v46 := float64(v44 * v45)
-		v47 := float64(dy[i])
-		v48 := float64(v47 * v46)
+		v46 := float64(dy[i])
+		v47 := float64(v45 * v44)
+		v48 := float64(v46 * v47)
 		v49 := math.IsNaN(v0)
 		v50 := v48
 		if v49 {

@@ -4220,7 +4220,7 @@ single:
 	VBLENDMPD        Z21, Z22, K3, Z22
 	VBLENDMPD        Z5, Z22, K2, Z22
 	VCVTPS2PD        (DX), Z23
-	VMULPD           Z23, Z22, Z22
+	VMULPD           Z22, Z23, Z22
 	VCMPPD           $0x03, Z23, Z23, K2
 	VBLENDMPD        Z23, Z22, K2, Z23
 	VCMPPD           $0x03, Z21, Z21, K2
@@ -4325,7 +4325,7 @@ tail:
 	VBLENDMPD        Z5, Z22, K2, Z22
 	VMOVUPS.Z        (DX), K1, Y23
 	VCVTPS2PD        Y23, Z23
-	VMULPD           Z23, Z22, Z22
+	VMULPD           Z22, Z23, Z22
 	VCMPPD           $0x03, Z23, Z23, K2
 	VBLENDMPD        Z23, Z22, K2, Z23
 	VCMPPD           $0x03, Z21, Z21, K2
@@ -4448,7 +4448,7 @@ single:
 	VBLENDVPD   Y5, Y2, Y4, Y5
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y5, Y3
 	VCVTPS2PD   (DX), Y4
-	VMULPD      Y4, Y3, Y3
+	VMULPD      Y3, Y4, Y3
 	VCMPPD      $0x03, Y4, Y4, Y5
 	VBLENDVPD   Y5, Y4, Y3, Y5
 	VCMPPD      $0x03, Y2, Y2, Y3
@@ -4567,7 +4567,7 @@ tail:
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y5, Y3
 	VMASKMOVPS  (DX), X15, X4
 	VCVTPS2PD   X4, Y4
-	VMULPD      Y4, Y3, Y3
+	VMULPD      Y3, Y4, Y3
 	VCMPPD      $0x03, Y4, Y4, Y5
 	VBLENDVPD   Y5, Y4, Y3, Y5
 	VCMPPD      $0x03, Y2, Y2, Y3
@@ -4738,8 +4738,8 @@ single:
 	VBLENDMPD        Z0, Z22, K3, Z22
 	VBLENDMPD        Z8, Z22, K2, Z22
 	VCVTPS2PD        (DX), Z23
-	VMULPD           Z23, Z22, Z22
 	VCVTPS2PD        (BX), Z24
+	VMULPD           Z22, Z23, Z22
 	VMULPD           Z22, Z24, Z24
 	VCMPPD           $0x03, Z23, Z23, K2
 	VBLENDMPD        Z23, Z24, K2, Z23
@@ -4888,9 +4888,9 @@ tail:
 	VBLENDMPD        Z8, Z22, K2, Z22
 	VMOVUPS.Z        (DX), K1, Y23
 	VCVTPS2PD        Y23, Z23
-	VMULPD           Z23, Z22, Z22
 	VMOVUPS.Z        (BX), K1, Y24
 	VCVTPS2PD        Y24, Z24
+	VMULPD           Z22, Z23, Z22
 	VMULPD           Z22, Z24, Z24
 	VCMPPD           $0x03, Z23, Z23, K2
 	VBLENDMPD        Z23, Z24, K2, Z23
@@ -5064,8 +5064,8 @@ single:
 	VBLENDVPD   Y4, Y0, Y5, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y3, Y2, Y2
 	VCVTPS2PD   (BX), Y4
+	VMULPD      Y2, Y3, Y2
 	VMULPD      Y2, Y4, Y4
 	VCMPPD      $0x03, Y3, Y3, Y2
 	VBLENDVPD   Y2, Y3, Y4, Y2
@@ -5236,9 +5236,9 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y3, Y2, Y2
 	VMASKMOVPS  (BX), X15, X4
 	VCVTPS2PD   X4, Y4
+	VMULPD      Y2, Y3, Y2
 	VMULPD      Y2, Y4, Y4
 	VCMPPD      $0x03, Y3, Y3, Y2
 	VBLENDVPD   Y2, Y3, Y4, Y2
@@ -5830,8 +5830,8 @@ loop:
 	VBLENDMPD   Z3, Z24, K3, Z24
 	VCVTPS2PD   (DX), Z25
 	VCVTPS2PD   32(DX), Z26
-	VMULPD      Z25, Z23, Z23
-	VMULPD      Z26, Z24, Z24
+	VMULPD      Z23, Z25, Z23
+	VMULPD      Z24, Z26, Z24
 	VCMPPD      $0x03, Z25, Z25, K2
 	VCMPPD      $0x03, Z26, Z26, K3
 	VBLENDMPD   Z25, Z23, K2, Z25
@@ -5891,7 +5891,7 @@ single:
 	VBLENDMPD   Z21, Z22, K3, Z22
 	VBLENDMPD   Z3, Z22, K2, Z22
 	VCVTPS2PD   (DX), Z23
-	VMULPD      Z23, Z22, Z22
+	VMULPD      Z22, Z23, Z22
 	VCMPPD      $0x03, Z23, Z23, K2
 	VBLENDMPD   Z23, Z22, K2, Z23
 	VCMPPD      $0x03, Z21, Z21, K2
@@ -5950,7 +5950,7 @@ tail:
 	VBLENDMPD   Z3, Z22, K2, Z22
 	VMOVUPS.Z   (DX), K1, Y23
 	VCVTPS2PD   Y23, Z23
-	VMULPD      Z23, Z22, Z22
+	VMULPD      Z22, Z23, Z22
 	VCMPPD      $0x03, Z23, Z23, K2
 	VBLENDMPD   Z23, Z22, K2, Z23
 	VCMPPD      $0x03, Z21, Z21, K2
@@ -6027,7 +6027,7 @@ single:
 	VBLENDVPD   Y7, Y5, Y9, Y7
 	VBLENDVPD   Y6, Y3, Y7, Y6
 	VCVTPS2PD   (DX), Y7
-	VMULPD      Y7, Y6, Y6
+	VMULPD      Y6, Y7, Y6
 	VCMPPD      $0x03, Y7, Y7, Y8
 	VBLENDVPD   Y8, Y7, Y6, Y8
 	VCMPPD      $0x03, Y5, Y5, Y6
@@ -6097,7 +6097,7 @@ tail:
 	VBLENDVPD   Y6, Y3, Y7, Y6
 	VMASKMOVPS  (DX), X15, X7
 	VCVTPS2PD   X7, Y7
-	VMULPD      Y7, Y6, Y6
+	VMULPD      Y6, Y7, Y6
 	VCMPPD      $0x03, Y7, Y7, Y8
 	VBLENDVPD   Y8, Y7, Y6, Y8
 	VCMPPD      $0x03, Y5, Y5, Y6
@@ -6259,8 +6259,8 @@ single:
 	VBLENDMPD        Z0, Z24, K3, Z24
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z24, K2, Z24
 	VCVTPS2PD        (DX), Z22
-	VMULPD           Z22, Z24, Z24
 	VCVTPS2PD        (BX), Z23
+	VMULPD           Z24, Z22, Z24
 	VMULPD           Z24, Z23, Z23
 	VCMPPD           $0x03, Z22, Z22, K2
 	VBLENDMPD        Z22, Z23, K2, Z22
@@ -6400,9 +6400,9 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z24, K2, Z24
 	VMOVUPS.Z        (DX), K1, Y22
 	VCVTPS2PD        Y22, Z22
-	VMULPD           Z22, Z24, Z24
 	VMOVUPS.Z        (BX), K1, Y23
 	VCVTPS2PD        Y23, Z23
+	VMULPD           Z24, Z22, Z24
 	VMULPD           Z24, Z23, Z23
 	VCMPPD           $0x03, Z22, Z22, K2
 	VBLENDMPD        Z22, Z23, K2, Z22
@@ -6590,8 +6590,8 @@ single:
 	VBLENDVPD   Y3, actkernconst<>+672(SB), Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+160(SB), Y3, Y1
 	VCVTPS2PD   (DX), Y0
-	VMULPD      Y0, Y1, Y1
 	VCVTPS2PD   (BX), Y2
+	VMULPD      Y1, Y0, Y1
 	VMULPD      Y1, Y2, Y2
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VBLENDVPD   Y1, Y0, Y2, Y1
@@ -6778,9 +6778,9 @@ tail:
 	VBLENDVPD   Y1, actkernconst<>+160(SB), Y3, Y1
 	VMASKMOVPS  (DX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VMULPD      Y0, Y1, Y1
 	VMASKMOVPS  (BX), X15, X2
 	VCVTPS2PD   X2, Y2
+	VMULPD      Y1, Y0, Y1
 	VMULPD      Y1, Y2, Y2
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VBLENDVPD   Y1, Y0, Y2, Y1
@@ -11537,9 +11537,9 @@ loop:
 	VCVTPS2PD   (CX), Z19
 	VCVTPS2PD   32(CX), Z20
 	VCVTPS2PD   64(CX), Z21
-	VMULPD      Z19, Z22, Z22
-	VMULPD      Z20, Z23, Z23
-	VMULPD      Z21, Z24, Z24
+	VMULPD      Z22, Z19, Z22
+	VMULPD      Z23, Z20, Z23
+	VMULPD      Z24, Z21, Z24
 	VBLENDMPD   Z16, Z22, K2, Z16
 	VBLENDMPD   Z17, Z23, K3, Z17
 	VBLENDMPD   Z18, Z24, K4, Z18
@@ -11592,7 +11592,7 @@ single:
 	VCMPPD      $0x03, Z16, Z16, K2
 	VBLENDMPD   Z16, Z18, K2, Z18
 	VCVTPS2PD   (CX), Z17
-	VMULPD      Z17, Z18, Z18
+	VMULPD      Z18, Z17, Z18
 	VBLENDMPD   Z16, Z18, K2, Z16
 	VCMPPD      $0x03, Z17, Z17, K2
 	VBLENDMPD   Z17, Z16, K2, Z17
@@ -11640,7 +11640,7 @@ tail:
 	VBLENDMPD   Z16, Z18, K2, Z18
 	VMOVUPS.Z   (CX), K1, Y17
 	VCVTPS2PD   Y17, Z17
-	VMULPD      Z17, Z18, Z18
+	VMULPD      Z18, Z17, Z18
 	VBLENDMPD   Z16, Z18, K2, Z16
 	VCMPPD      $0x03, Z17, Z17, K2
 	VBLENDMPD   Z17, Z16, K2, Z17
@@ -11743,8 +11743,8 @@ loop:
 	VBLENDVPD   Y6, Y4, Y8, Y8
 	VCVTPS2PD   (CX), Y9
 	VCVTPS2PD   16(CX), Y10
-	VMULPD      Y9, Y7, Y7
-	VMULPD      Y10, Y8, Y8
+	VMULPD      Y7, Y9, Y7
+	VMULPD      Y8, Y10, Y8
 	VBLENDVPD   Y5, Y3, Y7, Y5
 	VBLENDVPD   Y6, Y4, Y8, Y6
 	VCMPPD      $0x03, Y9, Y9, Y3
@@ -11803,7 +11803,7 @@ single:
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VBLENDVPD   Y4, Y3, Y5, Y5
 	VCVTPS2PD   (CX), Y6
-	VMULPD      Y6, Y5, Y5
+	VMULPD      Y5, Y6, Y5
 	VBLENDVPD   Y4, Y3, Y5, Y4
 	VCMPPD      $0x03, Y6, Y6, Y3
 	VBLENDVPD   Y3, Y6, Y4, Y3
@@ -11862,7 +11862,7 @@ tail:
 	VBLENDVPD   Y4, Y3, Y5, Y5
 	VMASKMOVPS  (CX), X15, X6
 	VCVTPS2PD   X6, Y6
-	VMULPD      Y6, Y5, Y5
+	VMULPD      Y5, Y6, Y5
 	VBLENDVPD   Y4, Y3, Y5, Y4
 	VCMPPD      $0x03, Y6, Y6, Y3
 	VBLENDVPD   Y3, Y6, Y4, Y3
@@ -12432,12 +12432,12 @@ loop:
 	VCVTPS2PD   (CX), Z19
 	VCVTPS2PD   32(CX), Z20
 	VCVTPS2PD   64(CX), Z21
-	VMULPD      Z19, Z22, Z22
-	VMULPD      Z20, Z23, Z23
-	VMULPD      Z21, Z24, Z24
 	VCVTPS2PD   (BX), Z25
 	VCVTPS2PD   32(BX), Z26
 	VCVTPS2PD   64(BX), Z27
+	VMULPD      Z22, Z19, Z22
+	VMULPD      Z23, Z20, Z23
+	VMULPD      Z24, Z21, Z24
 	VMULPD      Z22, Z25, Z25
 	VMULPD      Z23, Z26, Z26
 	VMULPD      Z24, Z27, Z27
@@ -12501,8 +12501,8 @@ single:
 	VXORPD.BCST actkernconst<>+0(SB), Z17, Z18
 	VFMADD213PD Z17, Z17, Z18
 	VCVTPS2PD   (CX), Z17
-	VMULPD      Z17, Z18, Z18
 	VCVTPS2PD   (BX), Z19
+	VMULPD      Z18, Z17, Z18
 	VMULPD      Z18, Z19, Z19
 	VCMPPD      $0x03, Z16, Z16, K2
 	VBLENDMPD   Z16, Z19, K2, Z16
@@ -12557,9 +12557,9 @@ tail:
 	VFMADD213PD Z17, Z17, Z18
 	VMOVUPS.Z   (CX), K1, Y17
 	VCVTPS2PD   Y17, Z17
-	VMULPD      Z17, Z18, Z18
 	VMOVUPS.Z   (BX), K1, Y19
 	VCVTPS2PD   Y19, Z19
+	VMULPD      Z18, Z17, Z18
 	VMULPD      Z18, Z19, Z19
 	VCMPPD      $0x03, Z16, Z16, K2
 	VBLENDMPD   Z16, Z19, K2, Z16
@@ -12671,10 +12671,10 @@ loop:
 	VFMADD213PD Y6, Y6, Y4
 	VCVTPS2PD   (CX), Y5
 	VCVTPS2PD   16(CX), Y6
-	VMULPD      Y5, Y3, Y3
-	VMULPD      Y6, Y4, Y4
 	VCVTPS2PD   (BX), Y7
 	VCVTPS2PD   16(BX), Y8
+	VMULPD      Y3, Y5, Y3
+	VMULPD      Y4, Y6, Y4
 	VMULPD      Y3, Y7, Y7
 	VMULPD      Y4, Y8, Y8
 	VCMPPD      $0x03, Y1, Y1, Y3
@@ -12742,8 +12742,8 @@ single:
 	VXORPD      actkernconst<>+160(SB), Y3, Y2
 	VFMADD213PD Y3, Y3, Y2
 	VCVTPS2PD   (CX), Y3
-	VMULPD      Y3, Y2, Y2
 	VCVTPS2PD   (BX), Y4
+	VMULPD      Y2, Y3, Y2
 	VMULPD      Y2, Y4, Y4
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y4, Y2
@@ -12809,9 +12809,9 @@ tail:
 	VFMADD213PD Y3, Y3, Y2
 	VMASKMOVPS  (CX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y3, Y2, Y2
 	VMASKMOVPS  (BX), X15, X4
 	VCVTPS2PD   X4, Y4
+	VMULPD      Y2, Y3, Y2
 	VMULPD      Y2, Y4, Y4
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y4, Y2
@@ -30087,10 +30087,10 @@ loop:
 	VMOVUPS   64(DX), Z10
 	VMOVUPS   128(DX), Z11
 	VMOVUPS   192(DX), Z12
-	VMULPS    Z9, Z5, Z5
-	VMULPS    Z10, Z6, Z6
-	VMULPS    Z11, Z7, Z7
-	VMULPS    Z12, Z8, Z8
+	VMULPS    Z5, Z9, Z5
+	VMULPS    Z6, Z10, Z6
+	VMULPS    Z7, Z11, Z7
+	VMULPS    Z8, Z12, Z8
 	VCMPPS    $0x03, Z9, Z9, K2
 	VCMPPS    $0x03, Z10, Z10, K3
 	VCMPPS    $0x03, Z11, Z11, K4
@@ -30124,7 +30124,7 @@ single:
 	VCMPPS    $0x11, Z0, Z1, K2
 	VBLENDMPS Z0, Z1, K2, Z2
 	VMOVUPS   (DX), Z3
-	VMULPS    Z3, Z2, Z2
+	VMULPS    Z2, Z3, Z2
 	VCMPPS    $0x03, Z3, Z3, K2
 	VBLENDMPS Z3, Z2, K2, Z3
 	VCMPPS    $0x03, Z1, Z1, K2
@@ -30146,7 +30146,7 @@ tail:
 	VCMPPS    $0x11, Z0, Z1, K2
 	VBLENDMPS Z0, Z1, K2, Z2
 	VMOVUPS.Z (DX), K1, Z3
-	VMULPS    Z3, Z2, Z2
+	VMULPS    Z2, Z3, Z2
 	VCMPPS    $0x03, Z3, Z3, K2
 	VBLENDMPS Z3, Z2, K2, Z3
 	VCMPPS    $0x03, Z1, Z1, K2
@@ -30181,9 +30181,9 @@ loop:
 	VMOVUPS   (DX), Y7
 	VMOVUPS   32(DX), Y8
 	VMOVUPS   64(DX), Y9
-	VMULPS    Y7, Y4, Y4
-	VMULPS    Y8, Y5, Y5
-	VMULPS    Y9, Y6, Y6
+	VMULPS    Y4, Y7, Y4
+	VMULPS    Y5, Y8, Y5
+	VMULPS    Y6, Y9, Y6
 	VCMPPS    $0x03, Y7, Y7, Y10
 	VCMPPS    $0x03, Y8, Y8, Y11
 	VCMPPS    $0x03, Y9, Y9, Y12
@@ -30212,7 +30212,7 @@ single:
 	VCMPPS    $0x11, Y0, Y1, Y2
 	VBLENDVPS Y2, Y0, Y1, Y2
 	VMOVUPS   (DX), Y3
-	VMULPS    Y3, Y2, Y2
+	VMULPS    Y2, Y3, Y2
 	VCMPPS    $0x03, Y3, Y3, Y4
 	VBLENDVPS Y4, Y3, Y2, Y4
 	VCMPPS    $0x03, Y1, Y1, Y2
@@ -30234,7 +30234,7 @@ tail:
 	VCMPPS     $0x11, Y0, Y1, Y2
 	VBLENDVPS  Y2, Y0, Y1, Y2
 	VMASKMOVPS (DX), Y15, Y3
-	VMULPS     Y3, Y2, Y2
+	VMULPS     Y2, Y3, Y2
 	VCMPPS     $0x03, Y3, Y3, Y4
 	VBLENDVPS  Y4, Y3, Y2, Y4
 	VCMPPS     $0x03, Y1, Y1, Y2
@@ -30275,14 +30275,14 @@ loop:
 	VCVTPS2PD 32(DX), Z11
 	VCVTPS2PD 64(DX), Z12
 	VCVTPS2PD 96(DX), Z13
-	VMULPD    Z10, Z6, Z6
-	VMULPD    Z11, Z7, Z7
-	VMULPD    Z12, Z8, Z8
-	VMULPD    Z13, Z9, Z9
 	VCVTPS2PD (BX), Z14
 	VCVTPS2PD 32(BX), Z15
 	VCVTPS2PD 64(BX), Z16
 	VCVTPS2PD 96(BX), Z17
+	VMULPD    Z6, Z10, Z6
+	VMULPD    Z7, Z11, Z7
+	VMULPD    Z8, Z12, Z8
+	VMULPD    Z9, Z13, Z9
 	VMULPD    Z6, Z14, Z14
 	VMULPD    Z7, Z15, Z15
 	VMULPD    Z8, Z16, Z16
@@ -30325,8 +30325,8 @@ single:
 	VCMPPD    $0x11, Z2, Z0, K2
 	VBLENDMPD Z1, Z0, K2, Z3
 	VCVTPS2PD (DX), Z4
-	VMULPD    Z4, Z3, Z3
 	VCVTPS2PD (BX), Z5
+	VMULPD    Z3, Z4, Z3
 	VMULPD    Z3, Z5, Z5
 	VCMPPD    $0x03, Z4, Z4, K2
 	VBLENDMPD Z4, Z5, K2, Z4
@@ -30353,9 +30353,9 @@ tail:
 	VBLENDMPD Z1, Z0, K2, Z3
 	VMOVUPS.Z (DX), K1, Y4
 	VCVTPS2PD Y4, Z4
-	VMULPD    Z4, Z3, Z3
 	VMOVUPS.Z (BX), K1, Y5
 	VCVTPS2PD Y5, Z5
+	VMULPD    Z3, Z4, Z3
 	VMULPD    Z3, Z5, Z5
 	VCMPPD    $0x03, Z4, Z4, K2
 	VBLENDMPD Z4, Z5, K2, Z4
@@ -30394,12 +30394,12 @@ loop:
 	VCVTPS2PD  (DX), Y8
 	VCVTPS2PD  16(DX), Y9
 	VCVTPS2PD  32(DX), Y10
-	VMULPD     Y8, Y5, Y5
-	VMULPD     Y9, Y6, Y6
-	VMULPD     Y10, Y7, Y7
 	VCVTPS2PD  (BX), Y11
 	VCVTPS2PD  16(BX), Y12
 	VCVTPS2PD  32(BX), Y13
+	VMULPD     Y5, Y8, Y5
+	VMULPD     Y6, Y9, Y6
+	VMULPD     Y7, Y10, Y7
 	VMULPD     Y5, Y11, Y11
 	VMULPD     Y6, Y12, Y12
 	VMULPD     Y7, Y13, Y13
@@ -30435,8 +30435,8 @@ single:
 	VCMPPD     $0x11, Y2, Y0, Y3
 	VBLENDVPD  Y3, Y1, Y0, Y3
 	VCVTPS2PD  (DX), Y4
-	VMULPD     Y4, Y3, Y3
 	VCVTPS2PD  (BX), Y5
+	VMULPD     Y3, Y4, Y3
 	VMULPD     Y3, Y5, Y5
 	VCMPPD     $0x03, Y4, Y4, Y3
 	VBLENDVPD  Y3, Y4, Y5, Y3
@@ -30463,9 +30463,9 @@ tail:
 	VBLENDVPD  Y3, Y1, Y0, Y3
 	VMASKMOVPS (DX), X15, X4
 	VCVTPS2PD  X4, Y4
-	VMULPD     Y4, Y3, Y3
 	VMASKMOVPS (BX), X15, X5
 	VCVTPS2PD  X5, Y5
+	VMULPD     Y3, Y4, Y3
 	VMULPD     Y3, Y5, Y5
 	VCMPPD     $0x03, Y4, Y4, Y3
 	VBLENDVPD  Y3, Y4, Y5, Y3
@@ -54085,8 +54085,8 @@ loop:
 	VBLENDMPD   Z3, Z21, K3, Z21
 	VCVTPS2PD   (DX), Z22
 	VCVTPS2PD   32(DX), Z23
-	VMULPD      Z22, Z20, Z20
-	VMULPD      Z23, Z21, Z21
+	VMULPD      Z20, Z22, Z20
+	VMULPD      Z21, Z23, Z21
 	VCMPPD      $0x03, Z22, Z22, K2
 	VCMPPD      $0x03, Z23, Z23, K3
 	VBLENDMPD   Z22, Z20, K2, Z22
@@ -54144,7 +54144,7 @@ single:
 	VMULPD      Z19, Z18, Z19
 	VBLENDMPD   Z3, Z19, K2, Z19
 	VCVTPS2PD   (DX), Z20
-	VMULPD      Z20, Z19, Z19
+	VMULPD      Z19, Z20, Z19
 	VCMPPD      $0x03, Z20, Z20, K2
 	VBLENDMPD   Z20, Z19, K2, Z20
 	VCMPPD      $0x03, Z18, Z18, K2
@@ -54201,7 +54201,7 @@ tail:
 	VBLENDMPD   Z3, Z19, K2, Z19
 	VMOVUPS.Z   (DX), K1, Y20
 	VCVTPS2PD   Y20, Z20
-	VMULPD      Z20, Z19, Z19
+	VMULPD      Z19, Z20, Z19
 	VCMPPD      $0x03, Z20, Z20, K2
 	VBLENDMPD   Z20, Z19, K2, Z20
 	VCMPPD      $0x03, Z18, Z18, K2
@@ -54276,7 +54276,7 @@ single:
 	VMULPD      Y7, Y5, Y7
 	VBLENDVPD   Y6, Y3, Y7, Y6
 	VCVTPS2PD   (DX), Y7
-	VMULPD      Y7, Y6, Y6
+	VMULPD      Y6, Y7, Y6
 	VCMPPD      $0x03, Y7, Y7, Y8
 	VBLENDVPD   Y8, Y7, Y6, Y8
 	VCMPPD      $0x03, Y5, Y5, Y6
@@ -54344,7 +54344,7 @@ tail:
 	VBLENDVPD   Y6, Y3, Y7, Y6
 	VMASKMOVPS  (DX), X15, X7
 	VCVTPS2PD   X7, Y7
-	VMULPD      Y7, Y6, Y6
+	VMULPD      Y6, Y7, Y6
 	VCMPPD      $0x03, Y7, Y7, Y8
 	VBLENDVPD   Y8, Y7, Y6, Y8
 	VCMPPD      $0x03, Y5, Y5, Y6
@@ -54468,8 +54468,8 @@ single:
 	VBLENDMPD        Z0, Z26, K3, Z26
 	VBLENDMPD        Z6, Z26, K2, Z26
 	VCVTPS2PD        (DX), Z24
-	VMULPD           Z24, Z26, Z26
 	VCVTPS2PD        (BX), Z25
+	VMULPD           Z26, Z24, Z26
 	VMULPD           Z26, Z25, Z25
 	VCMPPD           $0x03, Z24, Z24, K2
 	VBLENDMPD        Z24, Z25, K2, Z24
@@ -54569,9 +54569,9 @@ tail:
 	VBLENDMPD        Z6, Z26, K2, Z26
 	VMOVUPS.Z        (DX), K1, Y24
 	VCVTPS2PD        Y24, Z24
-	VMULPD           Z24, Z26, Z26
 	VMOVUPS.Z        (BX), K1, Y25
 	VCVTPS2PD        Y25, Z25
+	VMULPD           Z26, Z24, Z26
 	VMULPD           Z26, Z25, Z25
 	VCMPPD           $0x03, Z24, Z24, K2
 	VBLENDMPD        Z24, Z25, K2, Z24
@@ -54708,8 +54708,8 @@ single:
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y3, Y2, Y2
 	VCVTPS2PD   (BX), Y4
+	VMULPD      Y2, Y3, Y2
 	VMULPD      Y2, Y4, Y4
 	VCMPPD      $0x03, Y3, Y3, Y2
 	VBLENDVPD   Y2, Y3, Y4, Y2
@@ -54843,9 +54843,9 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y3, Y2, Y2
 	VMASKMOVPS  (BX), X15, X4
 	VCVTPS2PD   X4, Y4
+	VMULPD      Y2, Y3, Y2
 	VMULPD      Y2, Y4, Y4
 	VCMPPD      $0x03, Y3, Y3, Y2
 	VBLENDVPD   Y2, Y3, Y4, Y2
@@ -58926,369 +58926,148 @@ done:
 TEXT ·tanhshrinkBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+128(SB), Z0
 	VBROADCASTSD actkernconst<>+1600(SB), Z1
-	VBROADCASTSD actkernconst<>+8144(SB), Z2
-	VBROADCASTSD actkernconst<>+8152(SB), Z3
-	VBROADCASTSD actkernconst<>+8160(SB), Z4
-	VBROADCASTSD actkernconst<>+8168(SB), Z5
-	VBROADCASTSD actkernconst<>+8176(SB), Z6
-	VBROADCASTSD actkernconst<>+8184(SB), Z7
-	VBROADCASTSD actkernconst<>+8192(SB), Z8
-	VBROADCASTSD actkernconst<>+8200(SB), Z9
-	VBROADCASTSD actkernconst<>+8208(SB), Z10
-	VBROADCASTSD actkernconst<>+8216(SB), Z11
-	VBROADCASTSD actkernconst<>+8224(SB), Z12
-	VBROADCASTSD actkernconst<>+8232(SB), Z13
-	VBROADCASTSD actkernconst<>+8240(SB), Z14
+	VBROADCASTSD actkernconst<>+9088(SB), Z2
+	VBROADCASTSD actkernconst<>+8144(SB), Z3
+	VBROADCASTSD actkernconst<>+8152(SB), Z4
+	VBROADCASTSD actkernconst<>+8160(SB), Z5
+	VBROADCASTSD actkernconst<>+8168(SB), Z6
+	VBROADCASTSD actkernconst<>+8176(SB), Z7
+	VBROADCASTSD actkernconst<>+8184(SB), Z8
+	VBROADCASTSD actkernconst<>+8192(SB), Z9
+	VBROADCASTSD actkernconst<>+8200(SB), Z10
+	VBROADCASTSD actkernconst<>+8208(SB), Z11
+	VBROADCASTSD actkernconst<>+8216(SB), Z12
+	VBROADCASTSD actkernconst<>+8224(SB), Z13
+	VBROADCASTSD actkernconst<>+8232(SB), Z14
+	VBROADCASTSD actkernconst<>+8240(SB), Z15
+	VBROADCASTSD actkernconst<>+3936(SB), Z16
+	VBROADCASTSD actkernconst<>+8248(SB), Z17
+	VBROADCASTSD actkernconst<>+8256(SB), Z18
+	VBROADCASTSD actkernconst<>+8064(SB), Z19
+	VBROADCASTSD actkernconst<>+8072(SB), Z20
+	VBROADCASTSD actkernconst<>+8080(SB), Z21
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
-loop:
-	CMPQ             BX, $0x00000010
-	JB               single
-	VCVTPS2PD        (CX), Z15
-	VCVTPS2PD        32(CX), Z16
-	VANDPD.BCST      actkernconst<>+1408(SB), Z15, Z17
-	VANDPD.BCST      actkernconst<>+1408(SB), Z16, Z18
-	VCMPPD           $0x11, Z0, Z17, K2
-	VCMPPD           $0x11, Z0, Z18, K3
-	VMULPD           Z15, Z15, Z19
-	VMULPD           Z16, Z16, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VMOVAPD          Z15, Z23
-	VFMADD213PD      Z21, Z15, Z23
-	VMOVAPD          Z16, Z21
-	VFMADD213PD      Z22, Z16, Z21
-	VCMPPD           $0x11, Z2, Z17, K4
-	VCMPPD           $0x11, Z2, Z18, K5
-	VMULPD           Z15, Z19, Z22
-	VMULPD           Z16, Z20, Z24
-	VMULPD           Z14, Z19, Z25
-	VMULPD           Z14, Z20, Z26
-	VADDPD           Z25, Z13, Z25
-	VADDPD           Z26, Z13, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z12, Z25
-	VADDPD           Z26, Z12, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z11, Z25
-	VADDPD           Z26, Z11, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z10, Z25
-	VADDPD           Z26, Z10, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z9, Z25
-	VADDPD           Z26, Z9, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z8, Z25
-	VADDPD           Z26, Z8, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z7, Z25
-	VADDPD           Z26, Z7, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z6, Z25
-	VADDPD           Z26, Z6, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z5, Z25
-	VADDPD           Z26, Z5, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z4, Z25
-	VADDPD           Z26, Z4, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z3, Z25
-	VADDPD           Z26, Z3, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z28
-	VMOVAPD          Z19, Z29
-	VFMADD213PD      Z27, Z15, Z29
-	VMOVAPD          Z20, Z27
-	VFMADD213PD      Z28, Z16, Z27
-	VMULPD           Z15, Z23, Z28
-	VMULPD           Z16, Z21, Z30
-	VADDPD           Z28, Z29, Z29
-	VADDPD           Z30, Z27, Z27
-	VFMADD213PD      Z29, Z22, Z25
-	VFMADD213PD      Z27, Z24, Z26
-	VADDPD           Z25, Z22, Z22
-	VADDPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+8136(SB), Z19, Z25
-	VMULPD.BCST      actkernconst<>+8136(SB), Z20, Z26
-	VADDPD.BCST      actkernconst<>+8128(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8128(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8120(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8120(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8112(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8112(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8104(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8104(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8096(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8096(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8088(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8088(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8080(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8080(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8072(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8072(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8064(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8064(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8256(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8256(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8248(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8248(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+3936(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+3936(SB), Z26, Z26
-	VDIVPD           Z25, Z22, Z22
-	VDIVPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5648(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+5648(SB), Z18, Z18
-	VMAXPD.BCST      actkernconst<>+16(SB), Z17, Z17
-	VMAXPD.BCST      actkernconst<>+16(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+32(SB), Z17, Z25
-	VMULPD.BCST      actkernconst<>+32(SB), Z18, Z26
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z28
-	VBROADCASTSD     actkernconst<>+40(SB), Z29
-	VMOVAPD          Z27, Z30
-	VFMADD213PD      Z17, Z29, Z30
-	VBROADCASTSD     actkernconst<>+40(SB), Z17
-	VMOVAPD          Z28, Z29
-	VFMADD213PD      Z18, Z17, Z29
-	VBROADCASTSD     actkernconst<>+48(SB), Z17
-	VMOVAPD          Z27, Z18
-	VFMADD213PD      Z30, Z17, Z18
-	VBROADCASTSD     actkernconst<>+48(SB), Z17
-	VMOVAPD          Z28, Z30
-	VFMADD213PD      Z29, Z17, Z30
-	VBROADCASTSD     actkernconst<>+56(SB), Z17
-	VMOVAPD          Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z17, Z29
-	VBROADCASTSD     actkernconst<>+56(SB), Z17
-	VMOVAPD          Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z17, Z31
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+120(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+120(SB), Z30, Z31
-	VMULPD           Z29, Z18, Z18
-	VMULPD           Z31, Z30, Z30
-	VBROADCASTSD     actkernconst<>+136(SB), Z17
-	VSCALEFPD        Z27, Z17, Z27
-	VBROADCASTSD     actkernconst<>+136(SB), Z17
-	VSCALEFPD        Z28, Z17, Z28
-	VADDPD           Z27, Z0, Z27
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z18, Z27, Z27
-	VADDPD           Z30, Z28, Z28
-	VSCALEFPD        Z25, Z27, Z27
-	VSCALEFPD        Z26, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z18
-	VADDPD           Z27, Z1, Z27
-	VADDPD           Z28, Z1, Z28
-	VDIVPD           Z27, Z17, Z17
-	VDIVPD           Z28, Z18, Z18
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z17
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z16, Z18
-	VCMPPD           $0x03, Z15, Z15, K6
-	VCMPPD           $0x03, Z16, Z16, K7
-	VBLENDMPD        Z15, Z17, K6, Z17
-	VBLENDMPD        Z16, Z18, K7, Z18
-	VSUBPD           Z17, Z15, Z25
-	VSUBPD           Z18, Z16, Z26
-	VBLENDMPD        Z22, Z25, K4, Z22
-	VBLENDMPD        Z24, Z26, K5, Z24
-	VMULPD           Z15, Z1, Z25
-	VMULPD           Z16, Z1, Z26
-	VSUBPD           Z22, Z25, Z25
-	VSUBPD           Z24, Z26, Z26
-	VMULPD           Z25, Z22, Z22
-	VMULPD           Z26, Z24, Z24
-	VSUBPD           Z22, Z23, Z23
-	VSUBPD           Z24, Z21, Z21
-	VADDPD           Z23, Z19, Z19
-	VADDPD           Z21, Z20, Z20
-	VMULPD           Z17, Z17, Z17
-	VMULPD           Z18, Z18, Z18
-	VBLENDMPD        Z19, Z17, K2, Z19
-	VBLENDMPD        Z20, Z18, K3, Z20
-	VCVTPS2PD        (DX), Z17
-	VCVTPS2PD        32(DX), Z18
-	VMULPD           Z19, Z17, Z17
-	VMULPD           Z20, Z18, Z18
-	VBLENDMPD        Z15, Z17, K6, Z15
-	VBLENDMPD        Z16, Z18, K7, Z16
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, (AX)
-	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, 32(AX)
-	ADDQ             $0x00000040, AX
-	ADDQ             $0x00000040, CX
-	ADDQ             $0x00000040, DX
-	SUBQ             $0x00000010, BX
-	JMP              loop
-
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z15
-	VANDPD.BCST      actkernconst<>+1408(SB), Z15, Z16
-	VCMPPD           $0x11, Z0, Z16, K2
-	VMULPD           Z15, Z15, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD      Z18, Z15, Z19
-	VCMPPD           $0x11, Z2, Z16, K3
-	VMULPD           Z15, Z17, Z18
-	VMULPD           Z14, Z17, Z20
-	VADDPD           Z20, Z13, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z12, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z11, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z10, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z9, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z8, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z7, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z6, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z5, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z4, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z3, Z20
-	VMULPD           Z20, Z17, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z21
-	VMOVAPD          Z17, Z22
-	VFMADD213PD      Z21, Z15, Z22
-	VMULPD           Z15, Z19, Z21
-	VADDPD           Z21, Z22, Z22
-	VFMADD213PD      Z22, Z18, Z20
-	VADDPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+8136(SB), Z17, Z20
-	VADDPD.BCST      actkernconst<>+8128(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8120(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8112(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8104(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8096(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8088(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8080(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8072(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8064(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8256(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8248(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+3936(SB), Z20, Z20
-	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5648(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+16(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+32(SB), Z16, Z20
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z21
-	VBROADCASTSD     actkernconst<>+40(SB), Z22
-	VMOVAPD          Z21, Z23
-	VFMADD213PD      Z16, Z22, Z23
-	VBROADCASTSD     actkernconst<>+48(SB), Z16
-	VMOVAPD          Z21, Z22
-	VFMADD213PD      Z23, Z16, Z22
-	VBROADCASTSD     actkernconst<>+56(SB), Z16
-	VMOVAPD          Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z16, Z23
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+120(SB), Z22, Z23
-	VMULPD           Z23, Z22, Z22
-	VBROADCASTSD     actkernconst<>+136(SB), Z16
-	VSCALEFPD        Z21, Z16, Z21
-	VADDPD           Z21, Z0, Z21
-	VADDPD           Z22, Z21, Z21
-	VSCALEFPD        Z20, Z21, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z16
-	VADDPD           Z21, Z1, Z21
-	VDIVPD           Z21, Z16, Z16
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z16
-	VCMPPD           $0x03, Z15, Z15, K4
-	VBLENDMPD        Z15, Z16, K4, Z16
-	VSUBPD           Z16, Z15, Z20
-	VBLENDMPD        Z18, Z20, K3, Z18
-	VMULPD           Z15, Z1, Z20
-	VSUBPD           Z18, Z20, Z20
-	VMULPD           Z20, Z18, Z18
-	VSUBPD           Z18, Z19, Z19
-	VADDPD           Z19, Z17, Z17
-	VMULPD           Z16, Z16, Z16
-	VBLENDMPD        Z17, Z16, K2, Z17
-	VCVTPS2PD        (DX), Z16
-	VMULPD           Z17, Z16, Z16
-	VBLENDMPD        Z15, Z16, K4, Z15
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, (AX)
+	VCVTPS2PD        (CX), Z22
+	VANDPD.BCST      actkernconst<>+1408(SB), Z22, Z23
+	VCMPPD           $0x11, Z2, Z23, K2
+	VMULPD           Z23, Z23, Z24
+	VCMPPD           $0x11, Z0, Z23, K3
+	VMULPD           Z22, Z22, Z25
+	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z26
+	VMOVAPD          Z22, Z27
+	VFMADD213PD      Z26, Z22, Z27
+	VCMPPD           $0x11, Z3, Z23, K4
+	VMULPD           Z22, Z25, Z26
+	VMULPD           Z15, Z25, Z28
+	VADDPD           Z28, Z14, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z13, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z12, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z11, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z10, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z9, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z8, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z7, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z6, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z5, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z4, Z28
+	VMULPD           Z28, Z25, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z29
+	VMOVAPD          Z25, Z30
+	VFMADD213PD      Z29, Z22, Z30
+	VMULPD           Z22, Z27, Z29
+	VADDPD           Z29, Z30, Z30
+	VFMADD213PD      Z30, Z26, Z28
+	VADDPD           Z28, Z26, Z26
+	VMULPD.BCST      actkernconst<>+8136(SB), Z25, Z28
+	VADDPD.BCST      actkernconst<>+8128(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8120(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8112(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8104(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8096(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8088(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z21, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z20, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z19, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z18, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z17, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z16, Z28
+	VDIVPD           Z28, Z26, Z26
+	VMULPD.BCST      actkernconst<>+5648(SB), Z23, Z23
+	VMAXPD.BCST      actkernconst<>+16(SB), Z23, Z23
+	VMULPD.BCST      actkernconst<>+32(SB), Z23, Z28
+	VRNDSCALEPD      $0x08, Z28, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+40(SB), Z30
+	VMOVAPD          Z29, Z31
+	VFMADD213PD      Z23, Z30, Z31
+	VBROADCASTSD     actkernconst<>+48(SB), Z23
+	VMOVAPD          Z29, Z30
+	VFMADD213PD      Z31, Z23, Z30
+	VBROADCASTSD     actkernconst<>+56(SB), Z23
+	VMOVAPD          Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+120(SB), Z30, Z31
+	VMULPD           Z31, Z30, Z30
+	VBROADCASTSD     actkernconst<>+136(SB), Z23
+	VSCALEFPD        Z29, Z23, Z29
+	VADDPD           Z29, Z0, Z29
+	VADDPD           Z30, Z29, Z29
+	VSCALEFPD        Z28, Z29, Z29
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z23
+	VADDPD           Z29, Z1, Z29
+	VDIVPD           Z29, Z23, Z23
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z22, Z23
+	VCMPPD           $0x03, Z22, Z22, K5
+	VBLENDMPD        Z22, Z23, K5, Z23
+	VSUBPD           Z23, Z22, Z28
+	VBLENDMPD        Z26, Z28, K4, Z26
+	VMULPD           Z22, Z1, Z28
+	VSUBPD           Z26, Z28, Z28
+	VMULPD           Z28, Z26, Z26
+	VSUBPD           Z26, Z27, Z27
+	VADDPD           Z27, Z25, Z25
+	VMULPD           Z23, Z23, Z23
+	VBLENDMPD        Z25, Z23, K3, Z25
+	VBLENDMPD        Z24, Z25, K2, Z24
+	VCVTPS2PD        (DX), Z23
+	VMULPD           Z24, Z23, Z23
+	VBLENDMPD        Z22, Z23, K5, Z22
+	VCVTPD2PS        Z22, Y22
+	VMOVUPS          Y22, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -59301,119 +59080,122 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y15
-	VCVTPS2PD        Y15, Z15
-	VANDPD.BCST      actkernconst<>+1408(SB), Z15, Z16
-	VCMPPD           $0x11, Z0, Z16, K2
-	VMULPD           Z15, Z15, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD      Z18, Z15, Z19
-	VCMPPD           $0x11, Z2, Z16, K3
-	VMULPD           Z15, Z17, Z18
-	VMULPD           Z14, Z17, Z20
-	VADDPD           Z20, Z13, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z12, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z11, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z10, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z9, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z8, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z7, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z6, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z5, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z4, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z3, Z20
-	VMULPD           Z20, Z17, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z21
-	VMOVAPD          Z17, Z22
-	VFMADD213PD      Z21, Z15, Z22
-	VMULPD           Z15, Z19, Z21
-	VADDPD           Z21, Z22, Z22
-	VFMADD213PD      Z22, Z18, Z20
-	VADDPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+8136(SB), Z17, Z20
-	VADDPD.BCST      actkernconst<>+8128(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8120(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8112(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8104(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8096(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8088(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8080(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8072(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8064(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8256(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8248(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+3936(SB), Z20, Z20
-	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5648(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+16(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+32(SB), Z16, Z20
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z21
-	VBROADCASTSD     actkernconst<>+40(SB), Z22
-	VMOVAPD          Z21, Z23
-	VFMADD213PD      Z16, Z22, Z23
-	VBROADCASTSD     actkernconst<>+48(SB), Z16
-	VMOVAPD          Z21, Z22
-	VFMADD213PD      Z23, Z16, Z22
-	VBROADCASTSD     actkernconst<>+56(SB), Z16
-	VMOVAPD          Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z16, Z23
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+120(SB), Z22, Z23
-	VMULPD           Z23, Z22, Z22
-	VBROADCASTSD     actkernconst<>+136(SB), Z16
-	VSCALEFPD        Z21, Z16, Z21
-	VADDPD           Z21, Z0, Z21
-	VADDPD           Z22, Z21, Z21
-	VSCALEFPD        Z20, Z21, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z16
-	VADDPD           Z21, Z1, Z21
-	VDIVPD           Z21, Z16, Z16
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z16
-	VCMPPD           $0x03, Z15, Z15, K4
-	VBLENDMPD        Z15, Z16, K4, Z16
-	VSUBPD           Z16, Z15, Z20
-	VBLENDMPD        Z18, Z20, K3, Z18
-	VMULPD           Z15, Z1, Z20
-	VSUBPD           Z18, Z20, Z20
-	VMULPD           Z20, Z18, Z18
-	VSUBPD           Z18, Z19, Z19
-	VADDPD           Z19, Z17, Z17
-	VMULPD           Z16, Z16, Z16
-	VBLENDMPD        Z17, Z16, K2, Z17
-	VMOVUPS.Z        (DX), K1, Y16
-	VCVTPS2PD        Y16, Z16
-	VMULPD           Z17, Z16, Z16
-	VBLENDMPD        Z15, Z16, K4, Z15
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y22
+	VCVTPS2PD        Y22, Z22
+	VANDPD.BCST      actkernconst<>+1408(SB), Z22, Z23
+	VCMPPD           $0x11, Z2, Z23, K2
+	VMULPD           Z23, Z23, Z24
+	VCMPPD           $0x11, Z0, Z23, K3
+	VMULPD           Z22, Z22, Z25
+	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z26
+	VMOVAPD          Z22, Z27
+	VFMADD213PD      Z26, Z22, Z27
+	VCMPPD           $0x11, Z3, Z23, K4
+	VMULPD           Z22, Z25, Z26
+	VMULPD           Z15, Z25, Z28
+	VADDPD           Z28, Z14, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z13, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z12, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z11, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z10, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z9, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z8, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z7, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z6, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z5, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z4, Z28
+	VMULPD           Z28, Z25, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z29
+	VMOVAPD          Z25, Z30
+	VFMADD213PD      Z29, Z22, Z30
+	VMULPD           Z22, Z27, Z29
+	VADDPD           Z29, Z30, Z30
+	VFMADD213PD      Z30, Z26, Z28
+	VADDPD           Z28, Z26, Z26
+	VMULPD.BCST      actkernconst<>+8136(SB), Z25, Z28
+	VADDPD.BCST      actkernconst<>+8128(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8120(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8112(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8104(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8096(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8088(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z21, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z20, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z19, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z18, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z17, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z16, Z28
+	VDIVPD           Z28, Z26, Z26
+	VMULPD.BCST      actkernconst<>+5648(SB), Z23, Z23
+	VMAXPD.BCST      actkernconst<>+16(SB), Z23, Z23
+	VMULPD.BCST      actkernconst<>+32(SB), Z23, Z28
+	VRNDSCALEPD      $0x08, Z28, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+40(SB), Z30
+	VMOVAPD          Z29, Z31
+	VFMADD213PD      Z23, Z30, Z31
+	VBROADCASTSD     actkernconst<>+48(SB), Z23
+	VMOVAPD          Z29, Z30
+	VFMADD213PD      Z31, Z23, Z30
+	VBROADCASTSD     actkernconst<>+56(SB), Z23
+	VMOVAPD          Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+120(SB), Z30, Z31
+	VMULPD           Z31, Z30, Z30
+	VBROADCASTSD     actkernconst<>+136(SB), Z23
+	VSCALEFPD        Z29, Z23, Z29
+	VADDPD           Z29, Z0, Z29
+	VADDPD           Z30, Z29, Z29
+	VSCALEFPD        Z28, Z29, Z29
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z23
+	VADDPD           Z29, Z1, Z29
+	VDIVPD           Z29, Z23, Z23
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z22, Z23
+	VCMPPD           $0x03, Z22, Z22, K5
+	VBLENDMPD        Z22, Z23, K5, Z23
+	VSUBPD           Z23, Z22, Z28
+	VBLENDMPD        Z26, Z28, K4, Z26
+	VMULPD           Z22, Z1, Z28
+	VSUBPD           Z26, Z28, Z28
+	VMULPD           Z28, Z26, Z26
+	VSUBPD           Z26, Z27, Z27
+	VADDPD           Z27, Z25, Z25
+	VMULPD           Z23, Z23, Z23
+	VBLENDMPD        Z25, Z23, K3, Z25
+	VBLENDMPD        Z24, Z25, K2, Z24
+	VMOVUPS.Z        (DX), K1, Y23
+	VCVTPS2PD        Y23, Z23
+	VMULPD           Z24, Z23, Z23
+	VBLENDMPD        Z22, Z23, K5, Z22
+	VCVTPD2PS        Z22, Y22
+	VMOVUPS          Y22, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -59424,369 +59206,148 @@ done:
 TEXT ·tanhshrinkBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+128(SB), Z0
 	VBROADCASTSD actkernconst<>+1600(SB), Z1
-	VBROADCASTSD actkernconst<>+8144(SB), Z2
-	VBROADCASTSD actkernconst<>+8152(SB), Z3
-	VBROADCASTSD actkernconst<>+8160(SB), Z4
-	VBROADCASTSD actkernconst<>+8168(SB), Z5
-	VBROADCASTSD actkernconst<>+8176(SB), Z6
-	VBROADCASTSD actkernconst<>+8184(SB), Z7
-	VBROADCASTSD actkernconst<>+8192(SB), Z8
-	VBROADCASTSD actkernconst<>+8200(SB), Z9
-	VBROADCASTSD actkernconst<>+8208(SB), Z10
-	VBROADCASTSD actkernconst<>+8216(SB), Z11
-	VBROADCASTSD actkernconst<>+8224(SB), Z12
-	VBROADCASTSD actkernconst<>+8232(SB), Z13
-	VBROADCASTSD actkernconst<>+8240(SB), Z14
+	VBROADCASTSD actkernconst<>+9088(SB), Z2
+	VBROADCASTSD actkernconst<>+8144(SB), Z3
+	VBROADCASTSD actkernconst<>+8152(SB), Z4
+	VBROADCASTSD actkernconst<>+8160(SB), Z5
+	VBROADCASTSD actkernconst<>+8168(SB), Z6
+	VBROADCASTSD actkernconst<>+8176(SB), Z7
+	VBROADCASTSD actkernconst<>+8184(SB), Z8
+	VBROADCASTSD actkernconst<>+8192(SB), Z9
+	VBROADCASTSD actkernconst<>+8200(SB), Z10
+	VBROADCASTSD actkernconst<>+8208(SB), Z11
+	VBROADCASTSD actkernconst<>+8216(SB), Z12
+	VBROADCASTSD actkernconst<>+8224(SB), Z13
+	VBROADCASTSD actkernconst<>+8232(SB), Z14
+	VBROADCASTSD actkernconst<>+8240(SB), Z15
+	VBROADCASTSD actkernconst<>+3936(SB), Z16
+	VBROADCASTSD actkernconst<>+8248(SB), Z17
+	VBROADCASTSD actkernconst<>+8256(SB), Z18
+	VBROADCASTSD actkernconst<>+8064(SB), Z19
+	VBROADCASTSD actkernconst<>+8072(SB), Z20
+	VBROADCASTSD actkernconst<>+8080(SB), Z21
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
-loop:
-	CMPQ             BX, $0x00000010
-	JB               single
-	VCVTPS2PD        (CX), Z15
-	VCVTPS2PD        32(CX), Z16
-	VANDPD.BCST      actkernconst<>+1408(SB), Z15, Z17
-	VANDPD.BCST      actkernconst<>+1408(SB), Z16, Z18
-	VCMPPD           $0x11, Z0, Z17, K2
-	VCMPPD           $0x11, Z0, Z18, K3
-	VMULPD           Z15, Z15, Z19
-	VMULPD           Z16, Z16, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VMOVAPD          Z15, Z23
-	VFMADD213PD      Z21, Z15, Z23
-	VMOVAPD          Z16, Z21
-	VFMADD213PD      Z22, Z16, Z21
-	VCMPPD           $0x11, Z2, Z17, K4
-	VCMPPD           $0x11, Z2, Z18, K5
-	VMULPD           Z15, Z19, Z22
-	VMULPD           Z16, Z20, Z24
-	VMULPD           Z14, Z19, Z25
-	VMULPD           Z14, Z20, Z26
-	VADDPD           Z25, Z13, Z25
-	VADDPD           Z26, Z13, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z12, Z25
-	VADDPD           Z26, Z12, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z11, Z25
-	VADDPD           Z26, Z11, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z10, Z25
-	VADDPD           Z26, Z10, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z9, Z25
-	VADDPD           Z26, Z9, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z8, Z25
-	VADDPD           Z26, Z8, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z7, Z25
-	VADDPD           Z26, Z7, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z6, Z25
-	VADDPD           Z26, Z6, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z5, Z25
-	VADDPD           Z26, Z5, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z4, Z25
-	VADDPD           Z26, Z4, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD           Z25, Z3, Z25
-	VADDPD           Z26, Z3, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z28
-	VMOVAPD          Z19, Z29
-	VFMADD213PD      Z27, Z15, Z29
-	VMOVAPD          Z20, Z27
-	VFMADD213PD      Z28, Z16, Z27
-	VMULPD           Z15, Z23, Z28
-	VMULPD           Z16, Z21, Z30
-	VADDPD           Z28, Z29, Z29
-	VADDPD           Z30, Z27, Z27
-	VFMADD213PD      Z29, Z22, Z25
-	VFMADD213PD      Z27, Z24, Z26
-	VADDPD           Z25, Z22, Z22
-	VADDPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+8136(SB), Z19, Z25
-	VMULPD.BCST      actkernconst<>+8136(SB), Z20, Z26
-	VADDPD.BCST      actkernconst<>+8128(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8128(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8120(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8120(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8112(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8112(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8104(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8104(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8096(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8096(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8088(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8088(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8080(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8080(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8072(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8072(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8064(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8064(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8256(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8256(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+8248(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8248(SB), Z26, Z26
-	VMULPD           Z25, Z19, Z25
-	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+3936(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+3936(SB), Z26, Z26
-	VDIVPD           Z25, Z22, Z22
-	VDIVPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5648(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+5648(SB), Z18, Z18
-	VMAXPD.BCST      actkernconst<>+16(SB), Z17, Z17
-	VMAXPD.BCST      actkernconst<>+16(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+32(SB), Z17, Z25
-	VMULPD.BCST      actkernconst<>+32(SB), Z18, Z26
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z28
-	VBROADCASTSD     actkernconst<>+40(SB), Z29
-	VMOVAPD          Z27, Z30
-	VFMADD213PD      Z17, Z29, Z30
-	VBROADCASTSD     actkernconst<>+40(SB), Z17
-	VMOVAPD          Z28, Z29
-	VFMADD213PD      Z18, Z17, Z29
-	VBROADCASTSD     actkernconst<>+48(SB), Z17
-	VMOVAPD          Z27, Z18
-	VFMADD213PD      Z30, Z17, Z18
-	VBROADCASTSD     actkernconst<>+48(SB), Z17
-	VMOVAPD          Z28, Z30
-	VFMADD213PD      Z29, Z17, Z30
-	VBROADCASTSD     actkernconst<>+56(SB), Z17
-	VMOVAPD          Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z17, Z29
-	VBROADCASTSD     actkernconst<>+56(SB), Z17
-	VMOVAPD          Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z17, Z31
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+120(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+120(SB), Z30, Z31
-	VMULPD           Z29, Z18, Z18
-	VMULPD           Z31, Z30, Z30
-	VBROADCASTSD     actkernconst<>+136(SB), Z17
-	VSCALEFPD        Z27, Z17, Z27
-	VBROADCASTSD     actkernconst<>+136(SB), Z17
-	VSCALEFPD        Z28, Z17, Z28
-	VADDPD           Z27, Z0, Z27
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z18, Z27, Z27
-	VADDPD           Z30, Z28, Z28
-	VSCALEFPD        Z25, Z27, Z27
-	VSCALEFPD        Z26, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z18
-	VADDPD           Z27, Z1, Z27
-	VADDPD           Z28, Z1, Z28
-	VDIVPD           Z27, Z17, Z17
-	VDIVPD           Z28, Z18, Z18
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z17
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z16, Z18
-	VCMPPD           $0x03, Z15, Z15, K6
-	VCMPPD           $0x03, Z16, Z16, K7
-	VBLENDMPD        Z15, Z17, K6, Z17
-	VBLENDMPD        Z16, Z18, K7, Z18
-	VSUBPD           Z17, Z15, Z25
-	VSUBPD           Z18, Z16, Z26
-	VBLENDMPD        Z22, Z25, K4, Z22
-	VBLENDMPD        Z24, Z26, K5, Z24
-	VMULPD           Z15, Z1, Z25
-	VMULPD           Z16, Z1, Z26
-	VSUBPD           Z22, Z25, Z25
-	VSUBPD           Z24, Z26, Z26
-	VMULPD           Z25, Z22, Z22
-	VMULPD           Z26, Z24, Z24
-	VSUBPD           Z22, Z23, Z23
-	VSUBPD           Z24, Z21, Z21
-	VADDPD           Z23, Z19, Z19
-	VADDPD           Z21, Z20, Z20
-	VMULPD           Z17, Z17, Z17
-	VMULPD           Z18, Z18, Z18
-	VBLENDMPD        Z19, Z17, K2, Z19
-	VBLENDMPD        Z20, Z18, K3, Z20
-	VCVTPS2PD        (DX), Z17
-	VCVTPS2PD        32(DX), Z18
-	VMULPD           Z19, Z17, Z17
-	VMULPD           Z20, Z18, Z18
-	VBLENDMPD        Z15, Z17, K6, Z15
-	VBLENDMPD        Z16, Z18, K7, Z16
-	VCVTPD2PS        Z15, Y15
-	VMOVNTPS         Y15, (AX)
-	VCVTPD2PS        Z16, Y16
-	VMOVNTPS         Y16, 32(AX)
-	ADDQ             $0x00000040, AX
-	ADDQ             $0x00000040, CX
-	ADDQ             $0x00000040, DX
-	SUBQ             $0x00000010, BX
-	JMP              loop
-
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z15
-	VANDPD.BCST      actkernconst<>+1408(SB), Z15, Z16
-	VCMPPD           $0x11, Z0, Z16, K2
-	VMULPD           Z15, Z15, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD      Z18, Z15, Z19
-	VCMPPD           $0x11, Z2, Z16, K3
-	VMULPD           Z15, Z17, Z18
-	VMULPD           Z14, Z17, Z20
-	VADDPD           Z20, Z13, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z12, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z11, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z10, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z9, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z8, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z7, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z6, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z5, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z4, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z3, Z20
-	VMULPD           Z20, Z17, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z21
-	VMOVAPD          Z17, Z22
-	VFMADD213PD      Z21, Z15, Z22
-	VMULPD           Z15, Z19, Z21
-	VADDPD           Z21, Z22, Z22
-	VFMADD213PD      Z22, Z18, Z20
-	VADDPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+8136(SB), Z17, Z20
-	VADDPD.BCST      actkernconst<>+8128(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8120(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8112(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8104(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8096(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8088(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8080(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8072(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8064(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8256(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8248(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+3936(SB), Z20, Z20
-	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5648(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+16(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+32(SB), Z16, Z20
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z21
-	VBROADCASTSD     actkernconst<>+40(SB), Z22
-	VMOVAPD          Z21, Z23
-	VFMADD213PD      Z16, Z22, Z23
-	VBROADCASTSD     actkernconst<>+48(SB), Z16
-	VMOVAPD          Z21, Z22
-	VFMADD213PD      Z23, Z16, Z22
-	VBROADCASTSD     actkernconst<>+56(SB), Z16
-	VMOVAPD          Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z16, Z23
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+120(SB), Z22, Z23
-	VMULPD           Z23, Z22, Z22
-	VBROADCASTSD     actkernconst<>+136(SB), Z16
-	VSCALEFPD        Z21, Z16, Z21
-	VADDPD           Z21, Z0, Z21
-	VADDPD           Z22, Z21, Z21
-	VSCALEFPD        Z20, Z21, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z16
-	VADDPD           Z21, Z1, Z21
-	VDIVPD           Z21, Z16, Z16
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z16
-	VCMPPD           $0x03, Z15, Z15, K4
-	VBLENDMPD        Z15, Z16, K4, Z16
-	VSUBPD           Z16, Z15, Z20
-	VBLENDMPD        Z18, Z20, K3, Z18
-	VMULPD           Z15, Z1, Z20
-	VSUBPD           Z18, Z20, Z20
-	VMULPD           Z20, Z18, Z18
-	VSUBPD           Z18, Z19, Z19
-	VADDPD           Z19, Z17, Z17
-	VMULPD           Z16, Z16, Z16
-	VBLENDMPD        Z17, Z16, K2, Z17
-	VCVTPS2PD        (DX), Z16
-	VMULPD           Z17, Z16, Z16
-	VBLENDMPD        Z15, Z16, K4, Z15
-	VCVTPD2PS        Z15, Y15
-	VMOVNTPS         Y15, (AX)
+	VCVTPS2PD        (CX), Z22
+	VANDPD.BCST      actkernconst<>+1408(SB), Z22, Z23
+	VCMPPD           $0x11, Z2, Z23, K2
+	VMULPD           Z23, Z23, Z24
+	VCMPPD           $0x11, Z0, Z23, K3
+	VMULPD           Z22, Z22, Z25
+	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z26
+	VMOVAPD          Z22, Z27
+	VFMADD213PD      Z26, Z22, Z27
+	VCMPPD           $0x11, Z3, Z23, K4
+	VMULPD           Z22, Z25, Z26
+	VMULPD           Z15, Z25, Z28
+	VADDPD           Z28, Z14, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z13, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z12, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z11, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z10, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z9, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z8, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z7, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z6, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z5, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z4, Z28
+	VMULPD           Z28, Z25, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z29
+	VMOVAPD          Z25, Z30
+	VFMADD213PD      Z29, Z22, Z30
+	VMULPD           Z22, Z27, Z29
+	VADDPD           Z29, Z30, Z30
+	VFMADD213PD      Z30, Z26, Z28
+	VADDPD           Z28, Z26, Z26
+	VMULPD.BCST      actkernconst<>+8136(SB), Z25, Z28
+	VADDPD.BCST      actkernconst<>+8128(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8120(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8112(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8104(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8096(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8088(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z21, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z20, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z19, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z18, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z17, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z16, Z28
+	VDIVPD           Z28, Z26, Z26
+	VMULPD.BCST      actkernconst<>+5648(SB), Z23, Z23
+	VMAXPD.BCST      actkernconst<>+16(SB), Z23, Z23
+	VMULPD.BCST      actkernconst<>+32(SB), Z23, Z28
+	VRNDSCALEPD      $0x08, Z28, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+40(SB), Z30
+	VMOVAPD          Z29, Z31
+	VFMADD213PD      Z23, Z30, Z31
+	VBROADCASTSD     actkernconst<>+48(SB), Z23
+	VMOVAPD          Z29, Z30
+	VFMADD213PD      Z31, Z23, Z30
+	VBROADCASTSD     actkernconst<>+56(SB), Z23
+	VMOVAPD          Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+120(SB), Z30, Z31
+	VMULPD           Z31, Z30, Z30
+	VBROADCASTSD     actkernconst<>+136(SB), Z23
+	VSCALEFPD        Z29, Z23, Z29
+	VADDPD           Z29, Z0, Z29
+	VADDPD           Z30, Z29, Z29
+	VSCALEFPD        Z28, Z29, Z29
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z23
+	VADDPD           Z29, Z1, Z29
+	VDIVPD           Z29, Z23, Z23
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z22, Z23
+	VCMPPD           $0x03, Z22, Z22, K5
+	VBLENDMPD        Z22, Z23, K5, Z23
+	VSUBPD           Z23, Z22, Z28
+	VBLENDMPD        Z26, Z28, K4, Z26
+	VMULPD           Z22, Z1, Z28
+	VSUBPD           Z26, Z28, Z28
+	VMULPD           Z28, Z26, Z26
+	VSUBPD           Z26, Z27, Z27
+	VADDPD           Z27, Z25, Z25
+	VMULPD           Z23, Z23, Z23
+	VBLENDMPD        Z25, Z23, K3, Z25
+	VBLENDMPD        Z24, Z25, K2, Z24
+	VCVTPS2PD        (DX), Z23
+	VMULPD           Z24, Z23, Z23
+	VBLENDMPD        Z22, Z23, K5, Z22
+	VCVTPD2PS        Z22, Y22
+	VMOVNTPS         Y22, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -59799,119 +59360,122 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y15
-	VCVTPS2PD        Y15, Z15
-	VANDPD.BCST      actkernconst<>+1408(SB), Z15, Z16
-	VCMPPD           $0x11, Z0, Z16, K2
-	VMULPD           Z15, Z15, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD      Z18, Z15, Z19
-	VCMPPD           $0x11, Z2, Z16, K3
-	VMULPD           Z15, Z17, Z18
-	VMULPD           Z14, Z17, Z20
-	VADDPD           Z20, Z13, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z12, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z11, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z10, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z9, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z8, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z7, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z6, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z5, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z4, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD           Z20, Z3, Z20
-	VMULPD           Z20, Z17, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z21
-	VMOVAPD          Z17, Z22
-	VFMADD213PD      Z21, Z15, Z22
-	VMULPD           Z15, Z19, Z21
-	VADDPD           Z21, Z22, Z22
-	VFMADD213PD      Z22, Z18, Z20
-	VADDPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+8136(SB), Z17, Z20
-	VADDPD.BCST      actkernconst<>+8128(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8120(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8112(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8104(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8096(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8088(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8080(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8072(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8064(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8256(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+8248(SB), Z20, Z20
-	VMULPD           Z20, Z17, Z20
-	VADDPD.BCST      actkernconst<>+3936(SB), Z20, Z20
-	VDIVPD           Z20, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5648(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+16(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+32(SB), Z16, Z20
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z21
-	VBROADCASTSD     actkernconst<>+40(SB), Z22
-	VMOVAPD          Z21, Z23
-	VFMADD213PD      Z16, Z22, Z23
-	VBROADCASTSD     actkernconst<>+48(SB), Z16
-	VMOVAPD          Z21, Z22
-	VFMADD213PD      Z23, Z16, Z22
-	VBROADCASTSD     actkernconst<>+56(SB), Z16
-	VMOVAPD          Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z16, Z23
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z23
-	VFMADD213PD.BCST actkernconst<>+120(SB), Z22, Z23
-	VMULPD           Z23, Z22, Z22
-	VBROADCASTSD     actkernconst<>+136(SB), Z16
-	VSCALEFPD        Z21, Z16, Z21
-	VADDPD           Z21, Z0, Z21
-	VADDPD           Z22, Z21, Z21
-	VSCALEFPD        Z20, Z21, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z16
-	VADDPD           Z21, Z1, Z21
-	VDIVPD           Z21, Z16, Z16
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z16
-	VCMPPD           $0x03, Z15, Z15, K4
-	VBLENDMPD        Z15, Z16, K4, Z16
-	VSUBPD           Z16, Z15, Z20
-	VBLENDMPD        Z18, Z20, K3, Z18
-	VMULPD           Z15, Z1, Z20
-	VSUBPD           Z18, Z20, Z20
-	VMULPD           Z20, Z18, Z18
-	VSUBPD           Z18, Z19, Z19
-	VADDPD           Z19, Z17, Z17
-	VMULPD           Z16, Z16, Z16
-	VBLENDMPD        Z17, Z16, K2, Z17
-	VMOVUPS.Z        (DX), K1, Y16
-	VCVTPS2PD        Y16, Z16
-	VMULPD           Z17, Z16, Z16
-	VBLENDMPD        Z15, Z16, K4, Z15
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y22
+	VCVTPS2PD        Y22, Z22
+	VANDPD.BCST      actkernconst<>+1408(SB), Z22, Z23
+	VCMPPD           $0x11, Z2, Z23, K2
+	VMULPD           Z23, Z23, Z24
+	VCMPPD           $0x11, Z0, Z23, K3
+	VMULPD           Z22, Z22, Z25
+	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z26
+	VMOVAPD          Z22, Z27
+	VFMADD213PD      Z26, Z22, Z27
+	VCMPPD           $0x11, Z3, Z23, K4
+	VMULPD           Z22, Z25, Z26
+	VMULPD           Z15, Z25, Z28
+	VADDPD           Z28, Z14, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z13, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z12, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z11, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z10, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z9, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z8, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z7, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z6, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z5, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z4, Z28
+	VMULPD           Z28, Z25, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z29
+	VMOVAPD          Z25, Z30
+	VFMADD213PD      Z29, Z22, Z30
+	VMULPD           Z22, Z27, Z29
+	VADDPD           Z29, Z30, Z30
+	VFMADD213PD      Z30, Z26, Z28
+	VADDPD           Z28, Z26, Z26
+	VMULPD.BCST      actkernconst<>+8136(SB), Z25, Z28
+	VADDPD.BCST      actkernconst<>+8128(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8120(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8112(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8104(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8096(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD.BCST      actkernconst<>+8088(SB), Z28, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z21, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z20, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z19, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z18, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z17, Z28
+	VMULPD           Z28, Z25, Z28
+	VADDPD           Z28, Z16, Z28
+	VDIVPD           Z28, Z26, Z26
+	VMULPD.BCST      actkernconst<>+5648(SB), Z23, Z23
+	VMAXPD.BCST      actkernconst<>+16(SB), Z23, Z23
+	VMULPD.BCST      actkernconst<>+32(SB), Z23, Z28
+	VRNDSCALEPD      $0x08, Z28, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+40(SB), Z30
+	VMOVAPD          Z29, Z31
+	VFMADD213PD      Z23, Z30, Z31
+	VBROADCASTSD     actkernconst<>+48(SB), Z23
+	VMOVAPD          Z29, Z30
+	VFMADD213PD      Z31, Z23, Z30
+	VBROADCASTSD     actkernconst<>+56(SB), Z23
+	VMOVAPD          Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+120(SB), Z30, Z31
+	VMULPD           Z31, Z30, Z30
+	VBROADCASTSD     actkernconst<>+136(SB), Z23
+	VSCALEFPD        Z29, Z23, Z29
+	VADDPD           Z29, Z0, Z29
+	VADDPD           Z30, Z29, Z29
+	VSCALEFPD        Z28, Z29, Z29
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z23
+	VADDPD           Z29, Z1, Z29
+	VDIVPD           Z29, Z23, Z23
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z22, Z23
+	VCMPPD           $0x03, Z22, Z22, K5
+	VBLENDMPD        Z22, Z23, K5, Z23
+	VSUBPD           Z23, Z22, Z28
+	VBLENDMPD        Z26, Z28, K4, Z26
+	VMULPD           Z22, Z1, Z28
+	VSUBPD           Z26, Z28, Z28
+	VMULPD           Z28, Z26, Z26
+	VSUBPD           Z26, Z27, Z27
+	VADDPD           Z27, Z25, Z25
+	VMULPD           Z23, Z23, Z23
+	VBLENDMPD        Z25, Z23, K3, Z25
+	VBLENDMPD        Z24, Z25, K2, Z24
+	VMOVUPS.Z        (DX), K1, Y23
+	VCVTPS2PD        Y23, Z23
+	VMULPD           Z24, Z23, Z23
+	VBLENDMPD        Z22, Z23, K5, Z22
+	VCVTPD2PS        Z22, Y22
+	VMOVUPS          Y22, K1, (AX)
 
 done:
 	SFENCE
@@ -59921,25 +59485,25 @@ done:
 // func tanhshrinkBackwardAVX2(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·tanhshrinkBackwardAVX2(SB), NOSPLIT, $0-72
-	VMOVUPD actkernconst<>+672(SB), Y0
-	VMOVUPD actkernconst<>+2880(SB), Y1
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    in1_base+48(FP), DX
-	MOVQ    dst_len+8(FP), BX
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ in1_base+48(FP), DX
+	MOVQ dst_len+8(FP), BX
 
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y2
-	VANDPD      actkernconst<>+288(SB), Y2, Y3
-	VCMPPD      $0x11, Y0, Y3, Y4
-	VMULPD      Y2, Y2, Y5
+	VCVTPS2PD   (CX), Y0
+	VANDPD      actkernconst<>+288(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+9120(SB), Y1, Y2
+	VMULPD      Y1, Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y4
+	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+160(SB), Y5, Y6
-	VMOVAPD     Y2, Y7
-	VFMADD213PD Y6, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+8992(SB), Y3, Y6
-	VMULPD      Y2, Y5, Y8
+	VMOVAPD     Y0, Y7
+	VFMADD213PD Y6, Y0, Y7
+	VCMPPD      $0x11, actkernconst<>+8992(SB), Y1, Y6
+	VMULPD      Y0, Y5, Y8
 	VMULPD      actkernconst<>+8576(SB), Y5, Y9
 	VADDPD      actkernconst<>+8544(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
@@ -59965,8 +59529,8 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+160(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
-	VFMADD213PD Y10, Y2, Y11
-	VMULPD      Y2, Y7, Y10
+	VFMADD213PD Y10, Y0, Y11
+	VMULPD      Y0, Y7, Y10
 	VADDPD      Y10, Y11, Y11
 	VFMADD213PD Y11, Y8, Y9
 	VADDPD      Y9, Y8, Y8
@@ -59995,20 +59559,20 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+3968(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+6688(SB), Y3, Y3
-	VMAXPD      actkernconst<>+768(SB), Y3, Y3
-	VMULPD      actkernconst<>+832(SB), Y3, Y9
+	VMULPD      actkernconst<>+6688(SB), Y1, Y1
+	VMAXPD      actkernconst<>+768(SB), Y1, Y1
+	VMULPD      actkernconst<>+832(SB), Y1, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+160(SB), Y9, Y10
 	VMOVUPD     actkernconst<>+320(SB), Y11
 	VMOVAPD     Y10, Y12
-	VFMADD213PD Y3, Y11, Y12
-	VMOVUPD     actkernconst<>+352(SB), Y3
+	VFMADD213PD Y1, Y11, Y12
+	VMOVUPD     actkernconst<>+352(SB), Y1
 	VMOVAPD     Y10, Y11
-	VFMADD213PD Y12, Y3, Y11
-	VMOVUPD     actkernconst<>+384(SB), Y3
+	VFMADD213PD Y12, Y1, Y11
+	VMOVUPD     actkernconst<>+384(SB), Y1
 	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y11, Y12
@@ -60017,49 +59581,50 @@ single:
 	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+640(SB), Y11, Y12
 	VMULPD      Y12, Y11, Y11
-	VMOVUPD     actkernconst<>+704(SB), Y3
+	VMOVUPD     actkernconst<>+704(SB), Y1
 	VMAXPD      actkernconst<>+192(SB), Y10, Y13
 	VMINPD      actkernconst<>+224(SB), Y13, Y13
 	VSUBPD      Y13, Y10, Y14
 	VADDPD      actkernconst<>+256(SB), Y13, Y13
 	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y3, Y12
+	VMULPD      Y13, Y1, Y12
 	VADDPD      actkernconst<>+256(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y12, Y12
-	VADDPD      Y12, Y0, Y12
+	VADDPD      actkernconst<>+672(SB), Y12, Y12
 	VADDPD      Y11, Y12, Y12
 	VMAXPD      actkernconst<>+192(SB), Y9, Y10
 	VMINPD      actkernconst<>+224(SB), Y10, Y10
 	VSUBPD      Y10, Y9, Y11
 	VADDPD      actkernconst<>+256(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y12, Y3
+	VMULPD      Y10, Y12, Y1
 	VADDPD      actkernconst<>+256(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y3, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y9
-	VADDPD      Y3, Y1, Y3
-	VDIVPD      Y3, Y9, Y9
-	VANDPD      actkernconst<>+160(SB), Y2, Y3
+	VMULPD      Y11, Y1, Y1
+	VXORPD      actkernconst<>+160(SB), Y1, Y9
+	VADDPD      actkernconst<>+2880(SB), Y1, Y1
+	VDIVPD      Y1, Y9, Y9
+	VANDPD      actkernconst<>+160(SB), Y0, Y1
 	VANDPD      actkernconst<>+288(SB), Y9, Y9
-	VORPD       Y3, Y9, Y9
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y9, Y9
-	VSUBPD      Y9, Y2, Y10
+	VORPD       Y1, Y9, Y9
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VBLENDVPD   Y1, Y0, Y9, Y9
+	VSUBPD      Y9, Y0, Y10
 	VBLENDVPD   Y6, Y8, Y10, Y6
-	VMULPD      Y2, Y1, Y8
+	VMULPD      actkernconst<>+2880(SB), Y0, Y8
 	VSUBPD      Y6, Y8, Y8
 	VMULPD      Y8, Y6, Y6
 	VSUBPD      Y6, Y7, Y7
 	VADDPD      Y7, Y5, Y5
 	VMULPD      Y9, Y9, Y9
 	VBLENDVPD   Y4, Y5, Y9, Y4
-	VCVTPS2PD   (DX), Y5
-	VMULPD      Y4, Y5, Y5
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VBLENDVPD   Y2, Y3, Y4, Y2
+	VCVTPS2PD   (DX), Y3
+	VMULPD      Y2, Y3, Y3
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -60072,16 +59637,18 @@ tail:
 	LEAQ        actkernconst<>+896(SB), SI
 	NEGQ        BX
 	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VANDPD      actkernconst<>+288(SB), Y2, Y3
-	VCMPPD      $0x11, Y0, Y3, Y4
-	VMULPD      Y2, Y2, Y5
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VANDPD      actkernconst<>+288(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+9120(SB), Y1, Y2
+	VMULPD      Y1, Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y4
+	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+160(SB), Y5, Y6
-	VMOVAPD     Y2, Y7
-	VFMADD213PD Y6, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+8992(SB), Y3, Y6
-	VMULPD      Y2, Y5, Y8
+	VMOVAPD     Y0, Y7
+	VFMADD213PD Y6, Y0, Y7
+	VCMPPD      $0x11, actkernconst<>+8992(SB), Y1, Y6
+	VMULPD      Y0, Y5, Y8
 	VMULPD      actkernconst<>+8576(SB), Y5, Y9
 	VADDPD      actkernconst<>+8544(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
@@ -60107,8 +59674,8 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+160(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
-	VFMADD213PD Y10, Y2, Y11
-	VMULPD      Y2, Y7, Y10
+	VFMADD213PD Y10, Y0, Y11
+	VMULPD      Y0, Y7, Y10
 	VADDPD      Y10, Y11, Y11
 	VFMADD213PD Y11, Y8, Y9
 	VADDPD      Y9, Y8, Y8
@@ -60137,20 +59704,20 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+3968(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+6688(SB), Y3, Y3
-	VMAXPD      actkernconst<>+768(SB), Y3, Y3
-	VMULPD      actkernconst<>+832(SB), Y3, Y9
+	VMULPD      actkernconst<>+6688(SB), Y1, Y1
+	VMAXPD      actkernconst<>+768(SB), Y1, Y1
+	VMULPD      actkernconst<>+832(SB), Y1, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+160(SB), Y9, Y10
 	VMOVUPD     actkernconst<>+320(SB), Y11
 	VMOVAPD     Y10, Y12
-	VFMADD213PD Y3, Y11, Y12
-	VMOVUPD     actkernconst<>+352(SB), Y3
+	VFMADD213PD Y1, Y11, Y12
+	VMOVUPD     actkernconst<>+352(SB), Y1
 	VMOVAPD     Y10, Y11
-	VFMADD213PD Y12, Y3, Y11
-	VMOVUPD     actkernconst<>+384(SB), Y3
+	VFMADD213PD Y12, Y1, Y11
+	VMOVUPD     actkernconst<>+384(SB), Y1
 	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y11, Y12
@@ -60159,50 +59726,51 @@ tail:
 	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+640(SB), Y11, Y12
 	VMULPD      Y12, Y11, Y11
-	VMOVUPD     actkernconst<>+704(SB), Y3
+	VMOVUPD     actkernconst<>+704(SB), Y1
 	VMAXPD      actkernconst<>+192(SB), Y10, Y13
 	VMINPD      actkernconst<>+224(SB), Y13, Y13
 	VSUBPD      Y13, Y10, Y14
 	VADDPD      actkernconst<>+256(SB), Y13, Y13
 	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y3, Y12
+	VMULPD      Y13, Y1, Y12
 	VADDPD      actkernconst<>+256(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y12, Y12
-	VADDPD      Y12, Y0, Y12
+	VADDPD      actkernconst<>+672(SB), Y12, Y12
 	VADDPD      Y11, Y12, Y12
 	VMAXPD      actkernconst<>+192(SB), Y9, Y10
 	VMINPD      actkernconst<>+224(SB), Y10, Y10
 	VSUBPD      Y10, Y9, Y11
 	VADDPD      actkernconst<>+256(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y12, Y3
+	VMULPD      Y10, Y12, Y1
 	VADDPD      actkernconst<>+256(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y3, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y9
-	VADDPD      Y3, Y1, Y3
-	VDIVPD      Y3, Y9, Y9
-	VANDPD      actkernconst<>+160(SB), Y2, Y3
+	VMULPD      Y11, Y1, Y1
+	VXORPD      actkernconst<>+160(SB), Y1, Y9
+	VADDPD      actkernconst<>+2880(SB), Y1, Y1
+	VDIVPD      Y1, Y9, Y9
+	VANDPD      actkernconst<>+160(SB), Y0, Y1
 	VANDPD      actkernconst<>+288(SB), Y9, Y9
-	VORPD       Y3, Y9, Y9
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y9, Y9
-	VSUBPD      Y9, Y2, Y10
+	VORPD       Y1, Y9, Y9
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VBLENDVPD   Y1, Y0, Y9, Y9
+	VSUBPD      Y9, Y0, Y10
 	VBLENDVPD   Y6, Y8, Y10, Y6
-	VMULPD      Y2, Y1, Y8
+	VMULPD      actkernconst<>+2880(SB), Y0, Y8
 	VSUBPD      Y6, Y8, Y8
 	VMULPD      Y8, Y6, Y6
 	VSUBPD      Y6, Y7, Y7
 	VADDPD      Y7, Y5, Y5
 	VMULPD      Y9, Y9, Y9
 	VBLENDVPD   Y4, Y5, Y9, Y4
-	VMASKMOVPS  (DX), X15, X5
-	VCVTPS2PD   X5, Y5
-	VMULPD      Y4, Y5, Y5
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VBLENDVPD   Y2, Y3, Y4, Y2
+	VMASKMOVPS  (DX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      Y2, Y3, Y3
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -60211,25 +59779,25 @@ done:
 // func tanhshrinkBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·tanhshrinkBackwardAVX2Stream(SB), NOSPLIT, $0-72
-	VMOVUPD actkernconst<>+672(SB), Y0
-	VMOVUPD actkernconst<>+2880(SB), Y1
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    in1_base+48(FP), DX
-	MOVQ    dst_len+8(FP), BX
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ in1_base+48(FP), DX
+	MOVQ dst_len+8(FP), BX
 
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y2
-	VANDPD      actkernconst<>+288(SB), Y2, Y3
-	VCMPPD      $0x11, Y0, Y3, Y4
-	VMULPD      Y2, Y2, Y5
+	VCVTPS2PD   (CX), Y0
+	VANDPD      actkernconst<>+288(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+9120(SB), Y1, Y2
+	VMULPD      Y1, Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y4
+	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+160(SB), Y5, Y6
-	VMOVAPD     Y2, Y7
-	VFMADD213PD Y6, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+8992(SB), Y3, Y6
-	VMULPD      Y2, Y5, Y8
+	VMOVAPD     Y0, Y7
+	VFMADD213PD Y6, Y0, Y7
+	VCMPPD      $0x11, actkernconst<>+8992(SB), Y1, Y6
+	VMULPD      Y0, Y5, Y8
 	VMULPD      actkernconst<>+8576(SB), Y5, Y9
 	VADDPD      actkernconst<>+8544(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
@@ -60255,8 +59823,8 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+160(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
-	VFMADD213PD Y10, Y2, Y11
-	VMULPD      Y2, Y7, Y10
+	VFMADD213PD Y10, Y0, Y11
+	VMULPD      Y0, Y7, Y10
 	VADDPD      Y10, Y11, Y11
 	VFMADD213PD Y11, Y8, Y9
 	VADDPD      Y9, Y8, Y8
@@ -60285,20 +59853,20 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+3968(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+6688(SB), Y3, Y3
-	VMAXPD      actkernconst<>+768(SB), Y3, Y3
-	VMULPD      actkernconst<>+832(SB), Y3, Y9
+	VMULPD      actkernconst<>+6688(SB), Y1, Y1
+	VMAXPD      actkernconst<>+768(SB), Y1, Y1
+	VMULPD      actkernconst<>+832(SB), Y1, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+160(SB), Y9, Y10
 	VMOVUPD     actkernconst<>+320(SB), Y11
 	VMOVAPD     Y10, Y12
-	VFMADD213PD Y3, Y11, Y12
-	VMOVUPD     actkernconst<>+352(SB), Y3
+	VFMADD213PD Y1, Y11, Y12
+	VMOVUPD     actkernconst<>+352(SB), Y1
 	VMOVAPD     Y10, Y11
-	VFMADD213PD Y12, Y3, Y11
-	VMOVUPD     actkernconst<>+384(SB), Y3
+	VFMADD213PD Y12, Y1, Y11
+	VMOVUPD     actkernconst<>+384(SB), Y1
 	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y11, Y12
@@ -60307,49 +59875,50 @@ single:
 	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+640(SB), Y11, Y12
 	VMULPD      Y12, Y11, Y11
-	VMOVUPD     actkernconst<>+704(SB), Y3
+	VMOVUPD     actkernconst<>+704(SB), Y1
 	VMAXPD      actkernconst<>+192(SB), Y10, Y13
 	VMINPD      actkernconst<>+224(SB), Y13, Y13
 	VSUBPD      Y13, Y10, Y14
 	VADDPD      actkernconst<>+256(SB), Y13, Y13
 	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y3, Y12
+	VMULPD      Y13, Y1, Y12
 	VADDPD      actkernconst<>+256(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y12, Y12
-	VADDPD      Y12, Y0, Y12
+	VADDPD      actkernconst<>+672(SB), Y12, Y12
 	VADDPD      Y11, Y12, Y12
 	VMAXPD      actkernconst<>+192(SB), Y9, Y10
 	VMINPD      actkernconst<>+224(SB), Y10, Y10
 	VSUBPD      Y10, Y9, Y11
 	VADDPD      actkernconst<>+256(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y12, Y3
+	VMULPD      Y10, Y12, Y1
 	VADDPD      actkernconst<>+256(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y3, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y9
-	VADDPD      Y3, Y1, Y3
-	VDIVPD      Y3, Y9, Y9
-	VANDPD      actkernconst<>+160(SB), Y2, Y3
+	VMULPD      Y11, Y1, Y1
+	VXORPD      actkernconst<>+160(SB), Y1, Y9
+	VADDPD      actkernconst<>+2880(SB), Y1, Y1
+	VDIVPD      Y1, Y9, Y9
+	VANDPD      actkernconst<>+160(SB), Y0, Y1
 	VANDPD      actkernconst<>+288(SB), Y9, Y9
-	VORPD       Y3, Y9, Y9
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y9, Y9
-	VSUBPD      Y9, Y2, Y10
+	VORPD       Y1, Y9, Y9
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VBLENDVPD   Y1, Y0, Y9, Y9
+	VSUBPD      Y9, Y0, Y10
 	VBLENDVPD   Y6, Y8, Y10, Y6
-	VMULPD      Y2, Y1, Y8
+	VMULPD      actkernconst<>+2880(SB), Y0, Y8
 	VSUBPD      Y6, Y8, Y8
 	VMULPD      Y8, Y6, Y6
 	VSUBPD      Y6, Y7, Y7
 	VADDPD      Y7, Y5, Y5
 	VMULPD      Y9, Y9, Y9
 	VBLENDVPD   Y4, Y5, Y9, Y4
-	VCVTPS2PD   (DX), Y5
-	VMULPD      Y4, Y5, Y5
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VBLENDVPD   Y2, Y3, Y4, Y2
+	VCVTPS2PD   (DX), Y3
+	VMULPD      Y2, Y3, Y3
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVNTPS    X1, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -60362,16 +59931,18 @@ tail:
 	LEAQ        actkernconst<>+896(SB), SI
 	NEGQ        BX
 	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VANDPD      actkernconst<>+288(SB), Y2, Y3
-	VCMPPD      $0x11, Y0, Y3, Y4
-	VMULPD      Y2, Y2, Y5
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VANDPD      actkernconst<>+288(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+9120(SB), Y1, Y2
+	VMULPD      Y1, Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y4
+	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+160(SB), Y5, Y6
-	VMOVAPD     Y2, Y7
-	VFMADD213PD Y6, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+8992(SB), Y3, Y6
-	VMULPD      Y2, Y5, Y8
+	VMOVAPD     Y0, Y7
+	VFMADD213PD Y6, Y0, Y7
+	VCMPPD      $0x11, actkernconst<>+8992(SB), Y1, Y6
+	VMULPD      Y0, Y5, Y8
 	VMULPD      actkernconst<>+8576(SB), Y5, Y9
 	VADDPD      actkernconst<>+8544(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
@@ -60397,8 +59968,8 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+160(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
-	VFMADD213PD Y10, Y2, Y11
-	VMULPD      Y2, Y7, Y10
+	VFMADD213PD Y10, Y0, Y11
+	VMULPD      Y0, Y7, Y10
 	VADDPD      Y10, Y11, Y11
 	VFMADD213PD Y11, Y8, Y9
 	VADDPD      Y9, Y8, Y8
@@ -60427,20 +59998,20 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+3968(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
-	VMULPD      actkernconst<>+6688(SB), Y3, Y3
-	VMAXPD      actkernconst<>+768(SB), Y3, Y3
-	VMULPD      actkernconst<>+832(SB), Y3, Y9
+	VMULPD      actkernconst<>+6688(SB), Y1, Y1
+	VMAXPD      actkernconst<>+768(SB), Y1, Y1
+	VMULPD      actkernconst<>+832(SB), Y1, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+160(SB), Y9, Y10
 	VMOVUPD     actkernconst<>+320(SB), Y11
 	VMOVAPD     Y10, Y12
-	VFMADD213PD Y3, Y11, Y12
-	VMOVUPD     actkernconst<>+352(SB), Y3
+	VFMADD213PD Y1, Y11, Y12
+	VMOVUPD     actkernconst<>+352(SB), Y1
 	VMOVAPD     Y10, Y11
-	VFMADD213PD Y12, Y3, Y11
-	VMOVUPD     actkernconst<>+384(SB), Y3
+	VFMADD213PD Y12, Y1, Y11
+	VMOVUPD     actkernconst<>+384(SB), Y1
 	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y11, Y12
@@ -60449,50 +60020,51 @@ tail:
 	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
 	VFMADD213PD actkernconst<>+640(SB), Y11, Y12
 	VMULPD      Y12, Y11, Y11
-	VMOVUPD     actkernconst<>+704(SB), Y3
+	VMOVUPD     actkernconst<>+704(SB), Y1
 	VMAXPD      actkernconst<>+192(SB), Y10, Y13
 	VMINPD      actkernconst<>+224(SB), Y13, Y13
 	VSUBPD      Y13, Y10, Y14
 	VADDPD      actkernconst<>+256(SB), Y13, Y13
 	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y3, Y12
+	VMULPD      Y13, Y1, Y12
 	VADDPD      actkernconst<>+256(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y12, Y12
-	VADDPD      Y12, Y0, Y12
+	VADDPD      actkernconst<>+672(SB), Y12, Y12
 	VADDPD      Y11, Y12, Y12
 	VMAXPD      actkernconst<>+192(SB), Y9, Y10
 	VMINPD      actkernconst<>+224(SB), Y10, Y10
 	VSUBPD      Y10, Y9, Y11
 	VADDPD      actkernconst<>+256(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y12, Y3
+	VMULPD      Y10, Y12, Y1
 	VADDPD      actkernconst<>+256(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y3, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y9
-	VADDPD      Y3, Y1, Y3
-	VDIVPD      Y3, Y9, Y9
-	VANDPD      actkernconst<>+160(SB), Y2, Y3
+	VMULPD      Y11, Y1, Y1
+	VXORPD      actkernconst<>+160(SB), Y1, Y9
+	VADDPD      actkernconst<>+2880(SB), Y1, Y1
+	VDIVPD      Y1, Y9, Y9
+	VANDPD      actkernconst<>+160(SB), Y0, Y1
 	VANDPD      actkernconst<>+288(SB), Y9, Y9
-	VORPD       Y3, Y9, Y9
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y9, Y9
-	VSUBPD      Y9, Y2, Y10
+	VORPD       Y1, Y9, Y9
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VBLENDVPD   Y1, Y0, Y9, Y9
+	VSUBPD      Y9, Y0, Y10
 	VBLENDVPD   Y6, Y8, Y10, Y6
-	VMULPD      Y2, Y1, Y8
+	VMULPD      actkernconst<>+2880(SB), Y0, Y8
 	VSUBPD      Y6, Y8, Y8
 	VMULPD      Y8, Y6, Y6
 	VSUBPD      Y6, Y7, Y7
 	VADDPD      Y7, Y5, Y5
 	VMULPD      Y9, Y9, Y9
 	VBLENDVPD   Y4, Y5, Y9, Y4
-	VMASKMOVPS  (DX), X15, X5
-	VCVTPS2PD   X5, Y5
-	VMULPD      Y4, Y5, Y5
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VBLENDVPD   Y2, Y3, Y4, Y2
+	VMASKMOVPS  (DX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      Y2, Y3, Y3
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
 
 done:
 	SFENCE
@@ -62693,4 +62265,12 @@ DATA actkernconst<>+9056(SB)/8, $0x3f6d41d41d41d41d
 DATA actkernconst<>+9064(SB)/8, $0x3f6d41d41d41d41d
 DATA actkernconst<>+9072(SB)/8, $0x3f6d41d41d41d41d
 DATA actkernconst<>+9080(SB)/8, $0x3f6d41d41d41d41d
-GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9088
+DATA actkernconst<>+9088(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9096(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9104(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9112(SB)/8, $0x0000000000000000
+DATA actkernconst<>+9120(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9128(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9136(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+9144(SB)/8, $0x2b2bff2ee48e0530
+GLOBL actkernconst<>(SB), RODATA|TLSBSS, $9152

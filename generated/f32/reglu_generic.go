@@ -29,7 +29,7 @@ func regluGeneric(dst, a, b []float32) {
 			v3 = v1
 		}
 		v4 := b[i]
-		v5 := float32(v3 * v4)
+		v5 := float32(v4 * v3)
 		v6 := math.IsNaN(float64(v4))
 		v7 := v5
 		if v6 {
@@ -63,9 +63,9 @@ func regluBackwardAGeneric(da, a, b, dy []float32) {
 			v4 = v3
 		}
 		v5 := float64(b[i])
-		v6 := float64(v4 * v5)
-		v7 := float64(dy[i])
-		v8 := float64(v7 * v6)
+		v6 := float64(dy[i])
+		v7 := float64(v5 * v4)
+		v8 := float64(v6 * v7)
 		v9 := math.IsNaN(v5)
 		v10 := v8
 		if v9 {

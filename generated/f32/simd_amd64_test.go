@@ -1458,7 +1458,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "tanhshrinkBackward", Inputs: 2, MaxLen: 49,
+		Name: "tanhshrinkBackward", Inputs: 2, MaxLen: 25,
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhshrinkBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhshrinkBackwardAVX512(d, in[0], in[1]) }},

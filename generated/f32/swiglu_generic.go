@@ -88,7 +88,7 @@ func swigluGeneric(dst, a, b []float32) {
 			v51 = v5
 		}
 		v52 := float64(b[i])
-		v53 := float64(v51 * v52)
+		v53 := float64(v52 * v51)
 		v54 := math.IsNaN(v52)
 		v55 := v53
 		if v54 {
@@ -248,9 +248,9 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 			v106 = v5
 		}
 		v107 := float64(b[i])
-		v108 := float64(v106 * v107)
-		v109 := float64(dy[i])
-		v110 := float64(v109 * v108)
+		v108 := float64(dy[i])
+		v109 := float64(v107 * v106)
+		v110 := float64(v108 * v109)
 		v111 := math.IsNaN(v107)
 		v112 := v110
 		if v111 {

@@ -50,7 +50,7 @@ func Tanhshrink(dst, x []float32) {
 // f'(x[i]) for every i, where
 //
 //	f(x)  = where(x == 0, x, ts)
-//	f'(x) = where(abs(x) < 1, x2 + (x2_err - ts*(2*x - ts)), tanh(x)*tanh(x))
+//	f'(x) = where(abs(x) < 1e-100, abs(x)*abs(x), where(abs(x) < 1, x2 + (x2_err - ts*(2*x - ts)), tanh(x)*tanh(x)))
 //
 // with
 //

@@ -22,7 +22,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 136
+// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 172
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -55,6 +55,9 @@ func celuGeneric(dst, x []float64, alpha float64) {
 	v110 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v124 := math.Float64frombits(0xc089000000000000) // -800
 	v126 := math.Float64frombits(0x4085e00000000000) // 700
+	v156 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v162 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v163 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 <= v0
@@ -191,17 +194,68 @@ func celuGeneric(dst, x []float64, alpha float64) {
 		if v2 {
 			v134 = v0
 		}
-		v135 := math.IsNaN(v0)
-		v136 := v134
-		if v135 {
-			v136 = v0
+		v135 := float64(v3 * v4)
+		v136 := -v135
+		v137 := math.FMA(v3, v4, v136)
+		v138 := float64(v3 * v68)
+		v139 := -v138
+		v140 := math.FMA(v3, v68, v139)
+		v141 := v138
+		if v69 {
+			v141 = v135
 		}
-		dst[i] = v136
+		v142 := v140
+		if v69 {
+			v142 = v137
+		}
+		v143 := -v132
+		v144 := math.FMA(v122, v131, v143)
+		v145 := float64(v141 + v132)
+		v146 := float64(v145 - v141)
+		v147 := float64(v145 - v146)
+		v148 := float64(v141 - v147)
+		v149 := float64(v132 - v146)
+		v150 := float64(v148 + v149)
+		v151 := float64(v150 + v142)
+		v152 := float64(v151 + v144)
+		v153 := v145
+		if v2 {
+			v153 = v0
+		}
+		v154 := v152
+		if v2 {
+			v154 = v1
+		}
+		v155 := math.Abs(v153)
+		v157 := v156 <= v155
+		v158 := float64(v153 + v154)
+		v159 := v153
+		if v157 {
+			v159 = v158
+		}
+		v160 := float64(v52 * v134)
+		v161 := math.Abs(v160)
+		v164 := math.FMA(v161, v162, v163)
+		v165 := float64(v159 - v160)
+		v166 := math.Abs(v165)
+		v167 := v166 <= v164
+		v168 := v1 < v155
+		v169 := v168 && v167
+		v170 := v160
+		if v169 {
+			v170 = v159
+		}
+		v171 := math.IsNaN(v0)
+		v172 := v170
+		if v171 {
+			v172 = v0
+		}
+		dst[i] = v172
 	}
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
-// compute, 148 operations): the scalar twin of the vector program the assembly
+// compute, 201 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -236,6 +290,9 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v79 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
 	v81 := math.Float64frombits(0xc089000000000000)  // -800
 	v107 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v199 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v205 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v207 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -387,18 +444,86 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 			v160 = v3
 		}
 		v161 := dy[i]
-		v162 := float64(v161 * v160)
-		v163 := math.IsNaN(v0)
-		v164 := v162
-		if v163 {
-			v164 = v0
+		v162 := float64(v161 * v3)
+		v163 := float64(v161 * v107)
+		v164 := float64(v163 * v78)
+		v165 := -v164
+		v166 := math.FMA(v163, v78, v165)
+		v167 := float64(v164 * v89)
+		v168 := -v167
+		v169 := math.FMA(v164, v89, v168)
+		v170 := math.FMA(v166, v89, v169)
+		v171 := float64(v167 + v164)
+		v172 := float64(v171 - v167)
+		v173 := float64(v171 - v172)
+		v174 := float64(v167 - v173)
+		v175 := float64(v164 - v172)
+		v176 := float64(v174 + v175)
+		v177 := float64(v176 + v170)
+		v178 := float64(v177 + v166)
+		v179 := float64(v161 * v157)
+		v180 := -v179
+		v181 := math.FMA(v161, v157, v180)
+		v182 := float64(v179 * v88)
+		v183 := -v182
+		v184 := math.FMA(v179, v88, v183)
+		v185 := math.FMA(v181, v88, v184)
+		v186 := float64(v182 + v179)
+		v187 := float64(v186 - v182)
+		v188 := float64(v186 - v187)
+		v189 := float64(v182 - v188)
+		v190 := float64(v179 - v187)
+		v191 := float64(v189 + v190)
+		v192 := float64(v191 + v185)
+		v193 := float64(v192 + v181)
+		v194 := v186
+		if v8 {
+			v194 = v171
 		}
-		dx[i] = v164
+		v195 := v193
+		if v8 {
+			v195 = v178
+		}
+		v196 := v194
+		if v2 {
+			v196 = v162
+		}
+		v197 := v195
+		if v2 {
+			v197 = v1
+		}
+		v198 := math.Abs(v196)
+		v200 := v199 <= v198
+		v201 := float64(v196 + v197)
+		v202 := v196
+		if v200 {
+			v202 = v201
+		}
+		v203 := float64(v161 * v160)
+		v204 := math.Abs(v203)
+		v206 := math.Abs(v161)
+		v208 := float64(v206 * v207)
+		v209 := math.FMA(v204, v205, v208)
+		v210 := float64(v202 - v203)
+		v211 := math.Abs(v210)
+		v212 := v211 <= v209
+		v213 := v1 < v198
+		v214 := v213 && v212
+		v215 := v203
+		if v214 {
+			v215 = v202
+		}
+		v216 := math.IsNaN(v0)
+		v217 := v215
+		if v216 {
+			v217 = v0
+		}
+		dx[i] = v217
 	}
 }
 
 // celuBackwardFromOutputGeneric is the pure-Go kernel of
-// celuBackwardFromOutput (f64 memory, f64 compute, 12 operations): the scalar
+// celuBackwardFromOutput (f64 memory, f64 compute, 51 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -408,6 +533,9 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
+	v32 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v38 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v40 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -418,12 +546,60 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 			v7 = v3
 		}
 		v8 := dy[i]
-		v9 := float64(v8 * v7)
-		v10 := math.IsNaN(v0)
-		v11 := v9
-		if v10 {
-			v11 = v0
+		v9 := float64(v8 * v3)
+		v10 := float64(v8 * v0)
+		v11 := -v10
+		v12 := math.FMA(v8, v0, v11)
+		v13 := float64(v8 * v4)
+		v14 := -v13
+		v15 := math.FMA(v8, v4, v14)
+		v16 := float64(v10 + v13)
+		v17 := float64(v16 - v10)
+		v18 := float64(v16 - v17)
+		v19 := float64(v10 - v18)
+		v20 := float64(v13 - v17)
+		v21 := float64(v19 + v20)
+		v22 := float64(v21 + v12)
+		v23 := float64(v22 + v15)
+		v24 := float64(v16 / v4)
+		v25 := -v24
+		v26 := math.FMA(v25, v4, v16)
+		v27 := float64(v26 + v23)
+		v28 := float64(v27 / v4)
+		v29 := v24
+		if v2 {
+			v29 = v9
 		}
-		dx[i] = v11
+		v30 := v28
+		if v2 {
+			v30 = v1
+		}
+		v31 := math.Abs(v29)
+		v33 := v32 <= v31
+		v34 := float64(v29 + v30)
+		v35 := v29
+		if v33 {
+			v35 = v34
+		}
+		v36 := float64(v8 * v7)
+		v37 := math.Abs(v36)
+		v39 := math.Abs(v8)
+		v41 := float64(v39 * v40)
+		v42 := math.FMA(v37, v38, v41)
+		v43 := float64(v35 - v36)
+		v44 := math.Abs(v43)
+		v45 := v44 <= v42
+		v46 := v1 < v31
+		v47 := v46 && v45
+		v48 := v36
+		if v47 {
+			v48 = v35
+		}
+		v49 := math.IsNaN(v0)
+		v50 := v48
+		if v49 {
+			v50 = v0
+		}
+		dx[i] = v50
 	}
 }

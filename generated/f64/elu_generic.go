@@ -114,16 +114,16 @@ func eluGeneric(dst, x []float64, alpha float64) {
 		if v2 {
 			v71 = v0
 		}
-		v72 := v71
+		v82 := v71
 		if v68 {
-			v72 = v0
+			v82 = v0
 		}
-		dst[i] = v72
+		dst[i] = v82
 	}
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f64 memory, f64
-// compute, 78 operations): the scalar twin of the vector program the assembly
+// compute, 125 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -133,25 +133,28 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
-	v5 := math.Float64frombits(0xc087500000000000)  // -746
-	v7 := math.Float64frombits(0x4086300000000000)  // 710
-	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v13 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v19 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v32 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v33 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v35 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v37 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v39 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v41 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v43 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v45 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v47 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v49 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v56 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v58 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v59 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v5 := math.Float64frombits(0xc087500000000000)   // -746
+	v7 := math.Float64frombits(0x4086300000000000)   // 710
+	v9 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
+	v13 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v19 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v32 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v33 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v35 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v37 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v39 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v41 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v43 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v45 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v56 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v58 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v59 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v107 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v115 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -222,17 +225,79 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 			v74 = v3
 		}
 		v75 := dy[i]
-		v76 := float64(v75 * v74)
-		v77 := v76
+		v76 := float64(v75 * v3)
+		v77 := float64(v75 * v4)
+		v78 := -v77
+		v79 := math.FMA(v75, v4, v78)
+		v80 := float64(v77 * v0)
+		v81 := -v80
+		v82 := math.FMA(v77, v0, v81)
+		v83 := math.FMA(v79, v0, v82)
+		v84 := float64(v77 * v64)
+		v85 := -v84
+		v86 := math.FMA(v77, v64, v85)
+		v87 := math.FMA(v79, v64, v86)
+		v88 := float64(v77 * v68)
+		v89 := -v88
+		v90 := math.FMA(v77, v68, v89)
+		v91 := math.FMA(v79, v68, v90)
+		v92 := float64(v84 + v88)
+		v93 := float64(v92 - v84)
+		v94 := float64(v92 - v93)
+		v95 := float64(v84 - v94)
+		v96 := float64(v88 - v93)
+		v97 := float64(v95 + v96)
+		v98 := float64(v97 + v87)
+		v99 := float64(v98 + v91)
+		v100 := float64(v92 + v99)
+		v101 := math.Ldexp(v100, int(v11))
+		v102 := v101
 		if v71 {
-			v77 = v0
+			v102 = v80
 		}
-		dx[i] = v77
+		v103 := v1
+		if v71 {
+			v103 = v83
+		}
+		v104 := v102
+		if v2 {
+			v104 = v76
+		}
+		v105 := v103
+		if v2 {
+			v105 = v1
+		}
+		v106 := math.Abs(v104)
+		v108 := v107 <= v106
+		v109 := float64(v104 + v105)
+		v110 := v104
+		if v108 {
+			v110 = v109
+		}
+		v111 := float64(v75 * v74)
+		v112 := math.Abs(v111)
+		v114 := math.Abs(v75)
+		v116 := float64(v114 * v115)
+		v117 := math.FMA(v112, v113, v116)
+		v118 := float64(v110 - v111)
+		v119 := math.Abs(v118)
+		v120 := v119 <= v117
+		v121 := v1 < v106
+		v122 := v121 && v120
+		v123 := v111
+		if v122 {
+			v123 = v110
+		}
+		v124 := v123
+		if v71 {
+			v124 = v0
+		}
+		dx[i] = v124
 	}
 }
 
 // eluBackwardFromOutputGeneric is the pure-Go kernel of eluBackwardFromOutput
-// (f64 memory, f64 compute, 11 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 45 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; dx may be the same slice as an input.
@@ -242,6 +307,9 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
+	v26 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v32 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v34 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -251,12 +319,55 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 			v6 = v3
 		}
 		v7 := dy[i]
-		v8 := float64(v7 * v6)
-		v9 := math.IsNaN(v0)
-		v10 := v8
-		if v9 {
-			v10 = v0
+		v8 := float64(v7 * v3)
+		v9 := float64(v7 * v0)
+		v10 := -v9
+		v11 := math.FMA(v7, v0, v10)
+		v12 := float64(v7 * v4)
+		v13 := -v12
+		v14 := math.FMA(v7, v4, v13)
+		v15 := float64(v9 + v12)
+		v16 := float64(v15 - v9)
+		v17 := float64(v15 - v16)
+		v18 := float64(v9 - v17)
+		v19 := float64(v12 - v16)
+		v20 := float64(v18 + v19)
+		v21 := float64(v20 + v11)
+		v22 := float64(v21 + v14)
+		v23 := v15
+		if v2 {
+			v23 = v8
 		}
-		dx[i] = v10
+		v24 := v22
+		if v2 {
+			v24 = v1
+		}
+		v25 := math.Abs(v23)
+		v27 := v26 <= v25
+		v28 := float64(v23 + v24)
+		v29 := v23
+		if v27 {
+			v29 = v28
+		}
+		v30 := float64(v7 * v6)
+		v31 := math.Abs(v30)
+		v33 := math.Abs(v7)
+		v35 := float64(v33 * v34)
+		v36 := math.FMA(v31, v32, v35)
+		v37 := float64(v29 - v30)
+		v38 := math.Abs(v37)
+		v39 := v38 <= v36
+		v40 := v1 < v25
+		v41 := v40 && v39
+		v42 := v30
+		if v41 {
+			v42 = v29
+		}
+		v43 := math.IsNaN(v0)
+		v44 := v42
+		if v43 {
+			v44 = v0
+		}
+		dx[i] = v44
 	}
 }

@@ -12,7 +12,7 @@ var (
 	gegluBackwardBImpl = gegluBackwardBGeneric
 )
 
-// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 423
+// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 501
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -111,6 +111,9 @@ func gegluGeneric(dst, a, b []float64) {
 	v360 := math.Float64frombits(0x4000000000000000) // 2
 	v374 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v426 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v499 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v505 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v507 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -466,8 +469,8 @@ func gegluGeneric(dst, a, b []float64) {
 		v428 := math.FMA(v0, v149, v151)
 		v429 := float64(v427 + v428)
 		v430 := float64(v425 * v429)
-		v431 := float64(v372 + v430)
-		v432 := float64(v148 * v431)
+		v431 := float64(v148 * v430)
+		v432 := math.FMA(v148, v372, v431)
 		v433 := v432
 		if v10 {
 			v433 = v147
@@ -481,23 +484,122 @@ func gegluGeneric(dst, a, b []float64) {
 			v435 = v5
 		}
 		v436 := b[i]
-		v437 := float64(v435 * v436)
-		v438 := math.IsNaN(v436)
-		v439 := v437
-		if v438 {
-			v439 = v436
+		v437 := float64(v436 * v5)
+		v438 := float64(v436 * v0)
+		v439 := -v438
+		v440 := math.FMA(v436, v0, v439)
+		v441 := float64(v436 * v145)
+		v442 := float64(v441 * v85)
+		v443 := -v442
+		v444 := math.FMA(v441, v85, v443)
+		v445 := float64(v441 * v86)
+		v446 := -v445
+		v447 := math.FMA(v441, v86, v446)
+		v448 := float64(v445 * v115)
+		v449 := -v448
+		v450 := math.FMA(v445, v115, v449)
+		v451 := math.FMA(v447, v115, v450)
+		v452 := float64(v441 * v126)
+		v453 := -v452
+		v454 := math.FMA(v441, v126, v453)
+		v455 := float64(v448 + v452)
+		v456 := float64(v455 - v448)
+		v457 := float64(v455 - v456)
+		v458 := float64(v448 - v457)
+		v459 := float64(v452 - v456)
+		v460 := float64(v458 + v459)
+		v461 := float64(v460 + v451)
+		v462 := float64(v461 + v454)
+		v463 := float64(v442 + v455)
+		v464 := float64(v463 - v442)
+		v465 := float64(v463 - v464)
+		v466 := float64(v442 - v465)
+		v467 := float64(v455 - v464)
+		v468 := float64(v466 + v467)
+		v469 := float64(v468 + v444)
+		v470 := float64(v469 + v462)
+		v471 := -v463
+		v472 := -v470
+		v473 := float64(v436 * v148)
+		v474 := -v473
+		v475 := math.FMA(v436, v148, v474)
+		v476 := float64(v473 * v372)
+		v477 := -v476
+		v478 := math.FMA(v473, v372, v477)
+		v479 := math.FMA(v475, v372, v478)
+		v480 := float64(v473 * v430)
+		v481 := -v480
+		v482 := math.FMA(v473, v430, v481)
+		v483 := math.FMA(v475, v430, v482)
+		v484 := float64(v476 + v480)
+		v485 := float64(v484 - v476)
+		v486 := float64(v484 - v485)
+		v487 := float64(v476 - v486)
+		v488 := float64(v480 - v485)
+		v489 := float64(v487 + v488)
+		v490 := float64(v489 + v479)
+		v491 := float64(v490 + v483)
+		v492 := v484
+		if v10 {
+			v492 = v471
 		}
-		v440 := math.IsNaN(v0)
-		v441 := v439
-		if v440 {
-			v441 = v0
+		v493 := v491
+		if v10 {
+			v493 = v472
 		}
-		dst[i] = v441
+		v494 := v492
+		if v7 {
+			v494 = v438
+		}
+		v495 := v493
+		if v7 {
+			v495 = v440
+		}
+		v496 := v494
+		if v3 {
+			v496 = v437
+		}
+		v497 := v495
+		if v3 {
+			v497 = v4
+		}
+		v498 := math.Abs(v496)
+		v500 := v499 <= v498
+		v501 := float64(v496 + v497)
+		v502 := v496
+		if v500 {
+			v502 = v501
+		}
+		v503 := float64(v436 * v435)
+		v504 := math.Abs(v503)
+		v506 := math.Abs(v436)
+		v508 := float64(v506 * v507)
+		v509 := math.FMA(v504, v505, v508)
+		v510 := float64(v502 - v503)
+		v511 := math.Abs(v510)
+		v512 := v511 <= v509
+		v513 := v4 < v498
+		v514 := v513 && v512
+		v515 := v503
+		if v514 {
+			v515 = v502
+		}
+		v516 := math.IsNaN(v436)
+		v517 := v515
+		if v516 {
+			v517 = v436
+		}
+		v518 := math.IsNaN(v0)
+		v519 := v517
+		if v518 {
+			v519 = v0
+		}
+		dst[i] = v519
 	}
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f64 memory,
-// f64 compute, 656 operations): the scalar twin of the vector program the
+// f64 compute, 811 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -630,6 +732,9 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 	v559 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v611 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v655 := math.Float64frombits(0xbff0000000000000) // -1
+	v824 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v830 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v832 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1221,25 +1326,207 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 			v681 = v5
 		}
 		v682 := b[i]
-		v683 := float64(v681 * v682)
-		v684 := dy[i]
-		v685 := float64(v684 * v683)
-		v686 := math.IsNaN(v682)
-		v687 := v685
-		if v686 {
-			v687 = v682
+		v683 := dy[i]
+		v684 := float64(v682 * v683)
+		v685 := -v684
+		v686 := math.FMA(v682, v683, v685)
+		v687 := float64(v684 * v5)
+		v688 := -v687
+		v689 := math.FMA(v684, v5, v688)
+		v690 := math.FMA(v686, v5, v689)
+		v691 := float64(v684 * v8)
+		v692 := -v691
+		v693 := math.FMA(v684, v8, v692)
+		v694 := math.FMA(v686, v8, v693)
+		v695 := float64(v684 * v152)
+		v696 := -v695
+		v697 := math.FMA(v684, v152, v696)
+		v698 := math.FMA(v686, v152, v697)
+		v699 := float64(v695 * v86)
+		v700 := -v699
+		v701 := math.FMA(v695, v86, v700)
+		v702 := math.FMA(v698, v86, v701)
+		v703 := float64(v695 * v87)
+		v704 := -v703
+		v705 := math.FMA(v695, v87, v704)
+		v706 := math.FMA(v698, v87, v705)
+		v707 := float64(v703 * v118)
+		v708 := -v707
+		v709 := math.FMA(v703, v118, v708)
+		v710 := math.FMA(v706, v118, v709)
+		v711 := float64(v695 * v133)
+		v712 := -v711
+		v713 := math.FMA(v695, v133, v712)
+		v714 := math.FMA(v698, v133, v713)
+		v715 := float64(v707 + v711)
+		v716 := float64(v715 - v707)
+		v717 := float64(v715 - v716)
+		v718 := float64(v707 - v717)
+		v719 := float64(v711 - v716)
+		v720 := float64(v718 + v719)
+		v721 := float64(v720 + v710)
+		v722 := float64(v721 + v714)
+		v723 := float64(v699 + v715)
+		v724 := float64(v723 - v699)
+		v725 := float64(v723 - v724)
+		v726 := float64(v699 - v725)
+		v727 := float64(v715 - v724)
+		v728 := float64(v726 + v727)
+		v729 := float64(v728 + v702)
+		v730 := float64(v729 + v722)
+		v731 := float64(v684 * v162)
+		v732 := -v731
+		v733 := math.FMA(v684, v162, v732)
+		v734 := math.FMA(v686, v162, v733)
+		v735 := float64(v731 * v257)
+		v736 := -v735
+		v737 := math.FMA(v731, v257, v736)
+		v738 := math.FMA(v734, v257, v737)
+		v739 := float64(v731 * v277)
+		v740 := -v739
+		v741 := math.FMA(v731, v277, v740)
+		v742 := math.FMA(v734, v277, v741)
+		v743 := float64(v684 * v174)
+		v744 := -v743
+		v745 := math.FMA(v684, v174, v744)
+		v746 := math.FMA(v686, v174, v745)
+		v747 := float64(v743 * v257)
+		v748 := -v747
+		v749 := math.FMA(v743, v257, v748)
+		v750 := math.FMA(v746, v257, v749)
+		v751 := float64(v739 + v747)
+		v752 := float64(v751 - v739)
+		v753 := float64(v751 - v752)
+		v754 := float64(v739 - v753)
+		v755 := float64(v747 - v752)
+		v756 := float64(v754 + v755)
+		v757 := float64(v756 + v742)
+		v758 := float64(v757 + v750)
+		v759 := float64(v735 + v751)
+		v760 := float64(v759 - v735)
+		v761 := float64(v759 - v760)
+		v762 := float64(v735 - v761)
+		v763 := float64(v751 - v760)
+		v764 := float64(v762 + v763)
+		v765 := float64(v764 + v738)
+		v766 := float64(v765 + v758)
+		v767 := float64(v684 * v282)
+		v768 := -v767
+		v769 := math.FMA(v684, v282, v768)
+		v770 := math.FMA(v686, v282, v769)
+		v771 := float64(v767 * v333)
+		v772 := -v771
+		v773 := math.FMA(v767, v333, v772)
+		v774 := math.FMA(v770, v333, v773)
+		v775 := float64(v684 * v13)
+		v776 := -v775
+		v777 := math.FMA(v684, v13, v776)
+		v778 := math.FMA(v686, v13, v777)
+		v779 := float64(v775 * v616)
+		v780 := -v779
+		v781 := math.FMA(v775, v616, v780)
+		v782 := math.FMA(v778, v616, v781)
+		v783 := float64(v684 * v622)
+		v784 := -v783
+		v785 := math.FMA(v684, v622, v784)
+		v786 := math.FMA(v686, v622, v785)
+		v787 := float64(v684 * v674)
+		v788 := -v787
+		v789 := math.FMA(v684, v674, v788)
+		v790 := math.FMA(v686, v674, v789)
+		v791 := float64(v783 + v787)
+		v792 := float64(v791 - v783)
+		v793 := float64(v791 - v792)
+		v794 := float64(v783 - v793)
+		v795 := float64(v787 - v792)
+		v796 := float64(v794 + v795)
+		v797 := float64(v796 + v786)
+		v798 := float64(v797 + v790)
+		v799 := float64(v779 + v791)
+		v800 := float64(v799 - v779)
+		v801 := float64(v799 - v800)
+		v802 := float64(v779 - v801)
+		v803 := float64(v791 - v800)
+		v804 := float64(v802 + v803)
+		v805 := float64(v804 + v782)
+		v806 := float64(v805 + v798)
+		v807 := float64(v771 + v799)
+		v808 := float64(v807 - v771)
+		v809 := float64(v807 - v808)
+		v810 := float64(v771 - v809)
+		v811 := float64(v799 - v808)
+		v812 := float64(v810 + v811)
+		v813 := float64(v812 + v774)
+		v814 := float64(v813 + v806)
+		v815 := v807
+		if v160 {
+			v815 = v759
 		}
-		v688 := math.IsNaN(v0)
-		v689 := v687
-		if v688 {
-			v689 = v0
+		v816 := v814
+		if v160 {
+			v816 = v766
 		}
-		da[i] = v689
+		v817 := v815
+		if v11 {
+			v817 = v723
+		}
+		v818 := v816
+		if v11 {
+			v818 = v730
+		}
+		v819 := v817
+		if v7 {
+			v819 = v691
+		}
+		v820 := v818
+		if v7 {
+			v820 = v694
+		}
+		v821 := v819
+		if v3 {
+			v821 = v687
+		}
+		v822 := v820
+		if v3 {
+			v822 = v690
+		}
+		v823 := math.Abs(v821)
+		v825 := v824 <= v823
+		v826 := float64(v821 + v822)
+		v827 := v821
+		if v825 {
+			v827 = v826
+		}
+		v828 := float64(v684 * v681)
+		v829 := math.Abs(v828)
+		v831 := math.Abs(v684)
+		v833 := float64(v831 * v832)
+		v834 := math.FMA(v829, v830, v833)
+		v835 := float64(v827 - v828)
+		v836 := math.Abs(v835)
+		v837 := v836 <= v834
+		v838 := v4 < v823
+		v839 := v838 && v837
+		v840 := v828
+		if v839 {
+			v840 = v827
+		}
+		v841 := math.IsNaN(v682)
+		v842 := v840
+		if v841 {
+			v842 = v682
+		}
+		v843 := math.IsNaN(v0)
+		v844 := v842
+		if v843 {
+			v844 = v0
+		}
+		da[i] = v844
 	}
 }
 
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f64 memory,
-// f64 compute, 421 operations): the scalar twin of the vector program the
+// f64 compute, 499 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1338,6 +1625,9 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 	v360 := math.Float64frombits(0x4000000000000000) // 2
 	v374 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v426 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v499 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v505 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v507 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1693,8 +1983,8 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 		v428 := math.FMA(v0, v149, v151)
 		v429 := float64(v427 + v428)
 		v430 := float64(v425 * v429)
-		v431 := float64(v372 + v430)
-		v432 := float64(v148 * v431)
+		v431 := float64(v148 * v430)
+		v432 := math.FMA(v148, v372, v431)
 		v433 := v432
 		if v10 {
 			v433 = v147
@@ -1708,12 +1998,111 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 			v435 = v5
 		}
 		v436 := dy[i]
-		v437 := float64(v436 * v435)
-		v438 := math.IsNaN(v0)
-		v439 := v437
-		if v438 {
-			v439 = v0
+		v437 := float64(v436 * v5)
+		v438 := float64(v436 * v0)
+		v439 := -v438
+		v440 := math.FMA(v436, v0, v439)
+		v441 := float64(v436 * v145)
+		v442 := float64(v441 * v85)
+		v443 := -v442
+		v444 := math.FMA(v441, v85, v443)
+		v445 := float64(v441 * v86)
+		v446 := -v445
+		v447 := math.FMA(v441, v86, v446)
+		v448 := float64(v445 * v115)
+		v449 := -v448
+		v450 := math.FMA(v445, v115, v449)
+		v451 := math.FMA(v447, v115, v450)
+		v452 := float64(v441 * v126)
+		v453 := -v452
+		v454 := math.FMA(v441, v126, v453)
+		v455 := float64(v448 + v452)
+		v456 := float64(v455 - v448)
+		v457 := float64(v455 - v456)
+		v458 := float64(v448 - v457)
+		v459 := float64(v452 - v456)
+		v460 := float64(v458 + v459)
+		v461 := float64(v460 + v451)
+		v462 := float64(v461 + v454)
+		v463 := float64(v442 + v455)
+		v464 := float64(v463 - v442)
+		v465 := float64(v463 - v464)
+		v466 := float64(v442 - v465)
+		v467 := float64(v455 - v464)
+		v468 := float64(v466 + v467)
+		v469 := float64(v468 + v444)
+		v470 := float64(v469 + v462)
+		v471 := -v463
+		v472 := -v470
+		v473 := float64(v436 * v148)
+		v474 := -v473
+		v475 := math.FMA(v436, v148, v474)
+		v476 := float64(v473 * v372)
+		v477 := -v476
+		v478 := math.FMA(v473, v372, v477)
+		v479 := math.FMA(v475, v372, v478)
+		v480 := float64(v473 * v430)
+		v481 := -v480
+		v482 := math.FMA(v473, v430, v481)
+		v483 := math.FMA(v475, v430, v482)
+		v484 := float64(v476 + v480)
+		v485 := float64(v484 - v476)
+		v486 := float64(v484 - v485)
+		v487 := float64(v476 - v486)
+		v488 := float64(v480 - v485)
+		v489 := float64(v487 + v488)
+		v490 := float64(v489 + v479)
+		v491 := float64(v490 + v483)
+		v492 := v484
+		if v10 {
+			v492 = v471
 		}
-		db[i] = v439
+		v493 := v491
+		if v10 {
+			v493 = v472
+		}
+		v494 := v492
+		if v7 {
+			v494 = v438
+		}
+		v495 := v493
+		if v7 {
+			v495 = v440
+		}
+		v496 := v494
+		if v3 {
+			v496 = v437
+		}
+		v497 := v495
+		if v3 {
+			v497 = v4
+		}
+		v498 := math.Abs(v496)
+		v500 := v499 <= v498
+		v501 := float64(v496 + v497)
+		v502 := v496
+		if v500 {
+			v502 = v501
+		}
+		v503 := float64(v436 * v435)
+		v504 := math.Abs(v503)
+		v506 := math.Abs(v436)
+		v508 := float64(v506 * v507)
+		v509 := math.FMA(v504, v505, v508)
+		v510 := float64(v502 - v503)
+		v511 := math.Abs(v510)
+		v512 := v511 <= v509
+		v513 := v4 < v498
+		v514 := v513 && v512
+		v515 := v503
+		if v514 {
+			v515 = v502
+		}
+		v516 := math.IsNaN(v0)
+		v517 := v515
+		if v516 {
+			v517 = v0
+		}
+		db[i] = v517
 	}
 }

@@ -13,7 +13,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
-// compute, 273 operations): the scalar twin of the vector program the assembly
+// compute, 332 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -52,6 +52,9 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v108 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v329 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v335 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v337 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -346,23 +349,103 @@ func gegluTanhGeneric(dst, a, b []float64) {
 			v284 = v5
 		}
 		v285 := b[i]
-		v286 := float64(v284 * v285)
-		v287 := math.IsNaN(v285)
-		v288 := v286
-		if v287 {
-			v288 = v285
+		v286 := float64(v285 * v5)
+		v287 := float64(v285 * v0)
+		v288 := -v287
+		v289 := math.FMA(v285, v0, v288)
+		v290 := float64(v285 * v106)
+		v291 := float64(v290 * v89)
+		v292 := -v291
+		v293 := math.FMA(v290, v89, v292)
+		v294 := float64(v291 * v135)
+		v295 := -v294
+		v296 := math.FMA(v291, v135, v295)
+		v297 := math.FMA(v293, v135, v296)
+		v298 := float64(v291 + v294)
+		v299 := float64(v298 - v291)
+		v300 := float64(v298 - v299)
+		v301 := float64(v291 - v300)
+		v302 := float64(v294 - v299)
+		v303 := float64(v301 + v302)
+		v304 := float64(v303 + v293)
+		v305 := float64(v304 + v297)
+		v306 := float64(v287 * v207)
+		v307 := -v306
+		v308 := math.FMA(v287, v207, v307)
+		v309 := math.FMA(v289, v207, v308)
+		v310 := float64(v306 * v278)
+		v311 := -v310
+		v312 := math.FMA(v306, v278, v311)
+		v313 := math.FMA(v309, v278, v312)
+		v314 := float64(v306 + v310)
+		v315 := float64(v314 - v306)
+		v316 := float64(v314 - v315)
+		v317 := float64(v306 - v316)
+		v318 := float64(v310 - v315)
+		v319 := float64(v317 + v318)
+		v320 := float64(v319 + v309)
+		v321 := float64(v320 + v313)
+		v322 := v314
+		if v17 {
+			v322 = v298
 		}
-		v289 := math.IsNaN(v0)
-		v290 := v288
-		if v289 {
-			v290 = v0
+		v323 := v321
+		if v17 {
+			v323 = v305
 		}
-		dst[i] = v290
+		v324 := v322
+		if v7 {
+			v324 = v287
+		}
+		v325 := v323
+		if v7 {
+			v325 = v289
+		}
+		v326 := v324
+		if v3 {
+			v326 = v286
+		}
+		v327 := v325
+		if v3 {
+			v327 = v4
+		}
+		v328 := math.Abs(v326)
+		v330 := v329 <= v328
+		v331 := float64(v326 + v327)
+		v332 := v326
+		if v330 {
+			v332 = v331
+		}
+		v333 := float64(v285 * v284)
+		v334 := math.Abs(v333)
+		v336 := math.Abs(v285)
+		v338 := float64(v336 * v337)
+		v339 := math.FMA(v334, v335, v338)
+		v340 := float64(v332 - v333)
+		v341 := math.Abs(v340)
+		v342 := v341 <= v339
+		v343 := v4 < v328
+		v344 := v343 && v342
+		v345 := v333
+		if v344 {
+			v345 = v332
+		}
+		v346 := math.IsNaN(v285)
+		v347 := v345
+		if v346 {
+			v347 = v285
+		}
+		v348 := math.IsNaN(v0)
+		v349 := v347
+		if v348 {
+			v349 = v0
+		}
+		dst[i] = v349
 	}
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 527 operations): the scalar twin of the vector program
+// memory, f64 compute, 638 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -411,6 +494,9 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v201 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v209 := math.Float64frombits(0xbfe199999999999a) // -0.55
 	v352 := math.Float64frombits(0x4000000000000000) // 2
+	v636 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v642 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v644 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -981,25 +1067,163 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 			v537 = v5
 		}
 		v538 := b[i]
-		v539 := float64(v537 * v538)
-		v540 := dy[i]
-		v541 := float64(v540 * v539)
-		v542 := math.IsNaN(v538)
-		v543 := v541
-		if v542 {
-			v543 = v538
+		v539 := dy[i]
+		v540 := float64(v538 * v539)
+		v541 := -v540
+		v542 := math.FMA(v538, v539, v541)
+		v543 := float64(v540 * v5)
+		v544 := -v543
+		v545 := math.FMA(v540, v5, v544)
+		v546 := math.FMA(v542, v5, v545)
+		v547 := float64(v540 * v8)
+		v548 := -v547
+		v549 := math.FMA(v540, v8, v548)
+		v550 := math.FMA(v542, v8, v549)
+		v551 := float64(v540 * v175)
+		v552 := -v551
+		v553 := math.FMA(v540, v175, v552)
+		v554 := math.FMA(v542, v175, v553)
+		v555 := float64(v551 * v158)
+		v556 := -v555
+		v557 := math.FMA(v551, v158, v556)
+		v558 := math.FMA(v554, v158, v557)
+		v559 := float64(v555 * v204)
+		v560 := -v559
+		v561 := math.FMA(v555, v204, v560)
+		v562 := math.FMA(v558, v204, v561)
+		v563 := float64(v555 + v559)
+		v564 := float64(v563 - v555)
+		v565 := float64(v563 - v564)
+		v566 := float64(v555 - v565)
+		v567 := float64(v559 - v564)
+		v568 := float64(v566 + v567)
+		v569 := float64(v568 + v558)
+		v570 := float64(v569 + v562)
+		v571 := float64(v540 * v281)
+		v572 := -v571
+		v573 := math.FMA(v540, v281, v572)
+		v574 := math.FMA(v542, v281, v573)
+		v575 := float64(v571 * v357)
+		v576 := -v575
+		v577 := math.FMA(v571, v357, v576)
+		v578 := math.FMA(v574, v357, v577)
+		v579 := float64(v571 * v448)
+		v580 := -v579
+		v581 := math.FMA(v571, v448, v580)
+		v582 := math.FMA(v574, v448, v581)
+		v583 := float64(v575 + v579)
+		v584 := float64(v583 - v575)
+		v585 := float64(v583 - v584)
+		v586 := float64(v575 - v585)
+		v587 := float64(v579 - v584)
+		v588 := float64(v586 + v587)
+		v589 := float64(v588 + v578)
+		v590 := float64(v589 + v582)
+		v591 := float64(v540 * v451)
+		v592 := -v591
+		v593 := math.FMA(v540, v451, v592)
+		v594 := math.FMA(v542, v451, v593)
+		v595 := float64(v591 * v502)
+		v596 := -v595
+		v597 := math.FMA(v591, v502, v596)
+		v598 := math.FMA(v594, v502, v597)
+		v599 := float64(v591 * v516)
+		v600 := -v599
+		v601 := math.FMA(v591, v516, v600)
+		v602 := math.FMA(v594, v516, v601)
+		v603 := float64(v540 * v530)
+		v604 := -v603
+		v605 := math.FMA(v540, v530, v604)
+		v606 := math.FMA(v542, v530, v605)
+		v607 := float64(v603 * v502)
+		v608 := -v607
+		v609 := math.FMA(v603, v502, v608)
+		v610 := math.FMA(v606, v502, v609)
+		v611 := float64(v599 + v607)
+		v612 := float64(v611 - v599)
+		v613 := float64(v611 - v612)
+		v614 := float64(v599 - v613)
+		v615 := float64(v607 - v612)
+		v616 := float64(v614 + v615)
+		v617 := float64(v616 + v602)
+		v618 := float64(v617 + v610)
+		v619 := float64(v595 + v611)
+		v620 := float64(v619 - v595)
+		v621 := float64(v619 - v620)
+		v622 := float64(v595 - v621)
+		v623 := float64(v611 - v620)
+		v624 := float64(v622 + v623)
+		v625 := float64(v624 + v598)
+		v626 := float64(v625 + v618)
+		v627 := v619
+		if v211 {
+			v627 = v583
 		}
-		v544 := math.IsNaN(v0)
-		v545 := v543
-		if v544 {
-			v545 = v0
+		v628 := v626
+		if v211 {
+			v628 = v590
 		}
-		da[i] = v545
+		v629 := v627
+		if v18 {
+			v629 = v563
+		}
+		v630 := v628
+		if v18 {
+			v630 = v570
+		}
+		v631 := v629
+		if v7 {
+			v631 = v547
+		}
+		v632 := v630
+		if v7 {
+			v632 = v550
+		}
+		v633 := v631
+		if v3 {
+			v633 = v543
+		}
+		v634 := v632
+		if v3 {
+			v634 = v546
+		}
+		v635 := math.Abs(v633)
+		v637 := v636 <= v635
+		v638 := float64(v633 + v634)
+		v639 := v633
+		if v637 {
+			v639 = v638
+		}
+		v640 := float64(v540 * v537)
+		v641 := math.Abs(v640)
+		v643 := math.Abs(v540)
+		v645 := float64(v643 * v644)
+		v646 := math.FMA(v641, v642, v645)
+		v647 := float64(v639 - v640)
+		v648 := math.Abs(v647)
+		v649 := v648 <= v646
+		v650 := v4 < v635
+		v651 := v650 && v649
+		v652 := v640
+		if v651 {
+			v652 = v639
+		}
+		v653 := math.IsNaN(v538)
+		v654 := v652
+		if v653 {
+			v654 = v538
+		}
+		v655 := math.IsNaN(v0)
+		v656 := v654
+		if v655 {
+			v656 = v0
+		}
+		da[i] = v656
 	}
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
-// memory, f64 compute, 271 operations): the scalar twin of the vector program
+// memory, f64 compute, 330 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -1039,6 +1263,9 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v108 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v329 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v335 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v337 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1333,12 +1560,92 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 			v284 = v5
 		}
 		v285 := dy[i]
-		v286 := float64(v285 * v284)
-		v287 := math.IsNaN(v0)
-		v288 := v286
-		if v287 {
-			v288 = v0
+		v286 := float64(v285 * v5)
+		v287 := float64(v285 * v0)
+		v288 := -v287
+		v289 := math.FMA(v285, v0, v288)
+		v290 := float64(v285 * v106)
+		v291 := float64(v290 * v89)
+		v292 := -v291
+		v293 := math.FMA(v290, v89, v292)
+		v294 := float64(v291 * v135)
+		v295 := -v294
+		v296 := math.FMA(v291, v135, v295)
+		v297 := math.FMA(v293, v135, v296)
+		v298 := float64(v291 + v294)
+		v299 := float64(v298 - v291)
+		v300 := float64(v298 - v299)
+		v301 := float64(v291 - v300)
+		v302 := float64(v294 - v299)
+		v303 := float64(v301 + v302)
+		v304 := float64(v303 + v293)
+		v305 := float64(v304 + v297)
+		v306 := float64(v287 * v207)
+		v307 := -v306
+		v308 := math.FMA(v287, v207, v307)
+		v309 := math.FMA(v289, v207, v308)
+		v310 := float64(v306 * v278)
+		v311 := -v310
+		v312 := math.FMA(v306, v278, v311)
+		v313 := math.FMA(v309, v278, v312)
+		v314 := float64(v306 + v310)
+		v315 := float64(v314 - v306)
+		v316 := float64(v314 - v315)
+		v317 := float64(v306 - v316)
+		v318 := float64(v310 - v315)
+		v319 := float64(v317 + v318)
+		v320 := float64(v319 + v309)
+		v321 := float64(v320 + v313)
+		v322 := v314
+		if v17 {
+			v322 = v298
 		}
-		db[i] = v288
+		v323 := v321
+		if v17 {
+			v323 = v305
+		}
+		v324 := v322
+		if v7 {
+			v324 = v287
+		}
+		v325 := v323
+		if v7 {
+			v325 = v289
+		}
+		v326 := v324
+		if v3 {
+			v326 = v286
+		}
+		v327 := v325
+		if v3 {
+			v327 = v4
+		}
+		v328 := math.Abs(v326)
+		v330 := v329 <= v328
+		v331 := float64(v326 + v327)
+		v332 := v326
+		if v330 {
+			v332 = v331
+		}
+		v333 := float64(v285 * v284)
+		v334 := math.Abs(v333)
+		v336 := math.Abs(v285)
+		v338 := float64(v336 * v337)
+		v339 := math.FMA(v334, v335, v338)
+		v340 := float64(v332 - v333)
+		v341 := math.Abs(v340)
+		v342 := v341 <= v339
+		v343 := v4 < v328
+		v344 := v343 && v342
+		v345 := v333
+		if v344 {
+			v345 = v332
+		}
+		v346 := math.IsNaN(v0)
+		v347 := v345
+		if v346 {
+			v347 = v0
+		}
+		db[i] = v347
 	}
 }

@@ -20,7 +20,7 @@ var (
 	geluBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// geluGeneric is the pure-Go kernel of gelu (f64 memory, f64 compute, 419
+// geluGeneric is the pure-Go kernel of gelu (f64 memory, f64 compute, 476
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -118,6 +118,9 @@ func geluGeneric(dst, x []float64) {
 	v360 := math.Float64frombits(0x4000000000000000) // 2
 	v374 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v426 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v478 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v484 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v485 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -473,8 +476,8 @@ func geluGeneric(dst, x []float64) {
 		v428 := math.FMA(v0, v149, v151)
 		v429 := float64(v427 + v428)
 		v430 := float64(v425 * v429)
-		v431 := float64(v372 + v430)
-		v432 := float64(v148 * v431)
+		v431 := float64(v148 * v430)
+		v432 := math.FMA(v148, v372, v431)
 		v433 := v432
 		if v10 {
 			v433 = v147
@@ -487,17 +490,95 @@ func geluGeneric(dst, x []float64) {
 		if v3 {
 			v435 = v5
 		}
-		v436 := math.IsNaN(v0)
-		v437 := v435
-		if v436 {
-			v437 = v0
+		v436 := float64(v145 * v85)
+		v437 := float64(v145 * v86)
+		v438 := float64(v437 * v115)
+		v439 := -v438
+		v440 := math.FMA(v437, v115, v439)
+		v441 := float64(v145 * v126)
+		v442 := float64(v438 + v441)
+		v443 := float64(v442 - v438)
+		v444 := float64(v442 - v443)
+		v445 := float64(v438 - v444)
+		v446 := float64(v441 - v443)
+		v447 := float64(v445 + v446)
+		v448 := float64(v447 + v440)
+		v449 := float64(v436 + v442)
+		v450 := float64(v449 - v436)
+		v451 := float64(v449 - v450)
+		v452 := float64(v436 - v451)
+		v453 := float64(v442 - v450)
+		v454 := float64(v452 + v453)
+		v455 := float64(v454 + v448)
+		v456 := -v449
+		v457 := -v455
+		v458 := float64(v148 * v372)
+		v459 := -v458
+		v460 := math.FMA(v148, v372, v459)
+		v461 := -v431
+		v462 := math.FMA(v148, v430, v461)
+		v463 := float64(v458 + v431)
+		v464 := float64(v463 - v458)
+		v465 := float64(v463 - v464)
+		v466 := float64(v458 - v465)
+		v467 := float64(v431 - v464)
+		v468 := float64(v466 + v467)
+		v469 := float64(v468 + v460)
+		v470 := float64(v469 + v462)
+		v471 := v463
+		if v10 {
+			v471 = v456
 		}
-		dst[i] = v437
+		v472 := v470
+		if v10 {
+			v472 = v457
+		}
+		v473 := v471
+		if v7 {
+			v473 = v0
+		}
+		v474 := v472
+		if v7 {
+			v474 = v4
+		}
+		v475 := v473
+		if v3 {
+			v475 = v5
+		}
+		v476 := v474
+		if v3 {
+			v476 = v4
+		}
+		v477 := math.Abs(v475)
+		v479 := v478 <= v477
+		v480 := float64(v475 + v476)
+		v481 := v475
+		if v479 {
+			v481 = v480
+		}
+		v482 := float64(v62 * v435)
+		v483 := math.Abs(v482)
+		v486 := math.FMA(v483, v484, v485)
+		v487 := float64(v481 - v482)
+		v488 := math.Abs(v487)
+		v489 := v488 <= v486
+		v490 := v4 < v477
+		v491 := v490 && v489
+		v492 := v482
+		if v491 {
+			v492 = v481
+		}
+		v493 := math.IsNaN(v0)
+		v494 := v492
+		if v493 {
+			v494 = v0
+		}
+		dst[i] = v494
 	}
 }
 
 // geluBackwardGeneric is the pure-Go kernel of geluBackward (f64 memory, f64
-// compute, 652 operations): the scalar twin of the vector program the assembly
+// compute, 784 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -629,6 +710,9 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 	v559 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v611 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v655 := math.Float64frombits(0xbff0000000000000) // -1
+	v799 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v805 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v807 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -1220,12 +1304,171 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 			v681 = v5
 		}
 		v682 := dy[i]
-		v683 := float64(v682 * v681)
-		v684 := math.IsNaN(v0)
-		v685 := v683
-		if v684 {
-			v685 = v0
+		v683 := float64(v682 * v5)
+		v684 := float64(v682 * v8)
+		v685 := float64(v682 * v152)
+		v686 := float64(v685 * v86)
+		v687 := -v686
+		v688 := math.FMA(v685, v86, v687)
+		v689 := float64(v685 * v87)
+		v690 := -v689
+		v691 := math.FMA(v685, v87, v690)
+		v692 := float64(v689 * v118)
+		v693 := -v692
+		v694 := math.FMA(v689, v118, v693)
+		v695 := math.FMA(v691, v118, v694)
+		v696 := float64(v685 * v133)
+		v697 := -v696
+		v698 := math.FMA(v685, v133, v697)
+		v699 := float64(v692 + v696)
+		v700 := float64(v699 - v692)
+		v701 := float64(v699 - v700)
+		v702 := float64(v692 - v701)
+		v703 := float64(v696 - v700)
+		v704 := float64(v702 + v703)
+		v705 := float64(v704 + v695)
+		v706 := float64(v705 + v698)
+		v707 := float64(v686 + v699)
+		v708 := float64(v707 - v686)
+		v709 := float64(v707 - v708)
+		v710 := float64(v686 - v709)
+		v711 := float64(v699 - v708)
+		v712 := float64(v710 + v711)
+		v713 := float64(v712 + v688)
+		v714 := float64(v713 + v706)
+		v715 := float64(v682 * v162)
+		v716 := -v715
+		v717 := math.FMA(v682, v162, v716)
+		v718 := float64(v715 * v257)
+		v719 := -v718
+		v720 := math.FMA(v715, v257, v719)
+		v721 := math.FMA(v717, v257, v720)
+		v722 := float64(v715 * v277)
+		v723 := -v722
+		v724 := math.FMA(v715, v277, v723)
+		v725 := math.FMA(v717, v277, v724)
+		v726 := float64(v682 * v174)
+		v727 := -v726
+		v728 := math.FMA(v682, v174, v727)
+		v729 := float64(v726 * v257)
+		v730 := -v729
+		v731 := math.FMA(v726, v257, v730)
+		v732 := math.FMA(v728, v257, v731)
+		v733 := float64(v722 + v729)
+		v734 := float64(v733 - v722)
+		v735 := float64(v733 - v734)
+		v736 := float64(v722 - v735)
+		v737 := float64(v729 - v734)
+		v738 := float64(v736 + v737)
+		v739 := float64(v738 + v725)
+		v740 := float64(v739 + v732)
+		v741 := float64(v718 + v733)
+		v742 := float64(v741 - v718)
+		v743 := float64(v741 - v742)
+		v744 := float64(v718 - v743)
+		v745 := float64(v733 - v742)
+		v746 := float64(v744 + v745)
+		v747 := float64(v746 + v721)
+		v748 := float64(v747 + v740)
+		v749 := float64(v682 * v282)
+		v750 := -v749
+		v751 := math.FMA(v682, v282, v750)
+		v752 := float64(v749 * v333)
+		v753 := -v752
+		v754 := math.FMA(v749, v333, v753)
+		v755 := math.FMA(v751, v333, v754)
+		v756 := float64(v682 * v13)
+		v757 := float64(v756 * v616)
+		v758 := -v757
+		v759 := math.FMA(v756, v616, v758)
+		v760 := float64(v682 * v622)
+		v761 := -v760
+		v762 := math.FMA(v682, v622, v761)
+		v763 := float64(v682 * v674)
+		v764 := -v763
+		v765 := math.FMA(v682, v674, v764)
+		v766 := float64(v760 + v763)
+		v767 := float64(v766 - v760)
+		v768 := float64(v766 - v767)
+		v769 := float64(v760 - v768)
+		v770 := float64(v763 - v767)
+		v771 := float64(v769 + v770)
+		v772 := float64(v771 + v762)
+		v773 := float64(v772 + v765)
+		v774 := float64(v757 + v766)
+		v775 := float64(v774 - v757)
+		v776 := float64(v774 - v775)
+		v777 := float64(v757 - v776)
+		v778 := float64(v766 - v775)
+		v779 := float64(v777 + v778)
+		v780 := float64(v779 + v759)
+		v781 := float64(v780 + v773)
+		v782 := float64(v752 + v774)
+		v783 := float64(v782 - v752)
+		v784 := float64(v782 - v783)
+		v785 := float64(v752 - v784)
+		v786 := float64(v774 - v783)
+		v787 := float64(v785 + v786)
+		v788 := float64(v787 + v755)
+		v789 := float64(v788 + v781)
+		v790 := v782
+		if v160 {
+			v790 = v741
 		}
-		dx[i] = v685
+		v791 := v789
+		if v160 {
+			v791 = v748
+		}
+		v792 := v790
+		if v11 {
+			v792 = v707
+		}
+		v793 := v791
+		if v11 {
+			v793 = v714
+		}
+		v794 := v792
+		if v7 {
+			v794 = v684
+		}
+		v795 := v793
+		if v7 {
+			v795 = v4
+		}
+		v796 := v794
+		if v3 {
+			v796 = v683
+		}
+		v797 := v795
+		if v3 {
+			v797 = v4
+		}
+		v798 := math.Abs(v796)
+		v800 := v799 <= v798
+		v801 := float64(v796 + v797)
+		v802 := v796
+		if v800 {
+			v802 = v801
+		}
+		v803 := float64(v682 * v681)
+		v804 := math.Abs(v803)
+		v806 := math.Abs(v682)
+		v808 := float64(v806 * v807)
+		v809 := math.FMA(v804, v805, v808)
+		v810 := float64(v802 - v803)
+		v811 := math.Abs(v810)
+		v812 := v811 <= v809
+		v813 := v4 < v798
+		v814 := v813 && v812
+		v815 := v803
+		if v814 {
+			v815 = v802
+		}
+		v816 := math.IsNaN(v0)
+		v817 := v815
+		if v816 {
+			v817 = v0
+		}
+		dx[i] = v817
 	}
 }

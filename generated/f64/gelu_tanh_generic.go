@@ -21,7 +21,7 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f64 memory, f64 compute,
-// 269 operations): the scalar twin of the vector program the assembly kernels
+// 317 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -59,6 +59,9 @@ func geluTanhGeneric(dst, x []float64) {
 	v108 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v318 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v324 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v325 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -352,17 +355,86 @@ func geluTanhGeneric(dst, x []float64) {
 		if v3 {
 			v284 = v5
 		}
-		v285 := math.IsNaN(v0)
-		v286 := v284
-		if v285 {
-			v286 = v0
+		v285 := float64(v106 * v89)
+		v286 := float64(v285 * v135)
+		v287 := -v286
+		v288 := math.FMA(v285, v135, v287)
+		v289 := float64(v285 + v286)
+		v290 := float64(v289 - v285)
+		v291 := float64(v289 - v290)
+		v292 := float64(v285 - v291)
+		v293 := float64(v286 - v290)
+		v294 := float64(v292 + v293)
+		v295 := float64(v294 + v288)
+		v296 := float64(v0 * v207)
+		v297 := -v296
+		v298 := math.FMA(v0, v207, v297)
+		v299 := float64(v296 * v278)
+		v300 := -v299
+		v301 := math.FMA(v296, v278, v300)
+		v302 := math.FMA(v298, v278, v301)
+		v303 := float64(v296 + v299)
+		v304 := float64(v303 - v296)
+		v305 := float64(v303 - v304)
+		v306 := float64(v296 - v305)
+		v307 := float64(v299 - v304)
+		v308 := float64(v306 + v307)
+		v309 := float64(v308 + v298)
+		v310 := float64(v309 + v302)
+		v311 := v303
+		if v17 {
+			v311 = v289
 		}
-		dst[i] = v286
+		v312 := v310
+		if v17 {
+			v312 = v295
+		}
+		v313 := v311
+		if v7 {
+			v313 = v0
+		}
+		v314 := v312
+		if v7 {
+			v314 = v4
+		}
+		v315 := v313
+		if v3 {
+			v315 = v5
+		}
+		v316 := v314
+		if v3 {
+			v316 = v4
+		}
+		v317 := math.Abs(v315)
+		v319 := v318 <= v317
+		v320 := float64(v315 + v316)
+		v321 := v315
+		if v319 {
+			v321 = v320
+		}
+		v322 := float64(v67 * v284)
+		v323 := math.Abs(v322)
+		v326 := math.FMA(v323, v324, v325)
+		v327 := float64(v321 - v322)
+		v328 := math.Abs(v327)
+		v329 := v328 <= v326
+		v330 := v4 < v317
+		v331 := v330 && v329
+		v332 := v322
+		if v331 {
+			v332 = v321
+		}
+		v333 := math.IsNaN(v0)
+		v334 := v332
+		if v333 {
+			v334 = v0
+		}
+		dst[i] = v334
 	}
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
-// memory, f64 compute, 523 operations): the scalar twin of the vector program
+// memory, f64 compute, 619 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -410,6 +482,9 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v201 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v209 := math.Float64frombits(0xbfe199999999999a) // -0.55
 	v352 := math.Float64frombits(0x4000000000000000) // 2
+	v619 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v625 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v627 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -980,12 +1055,135 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 			v537 = v5
 		}
 		v538 := dy[i]
-		v539 := float64(v538 * v537)
-		v540 := math.IsNaN(v0)
-		v541 := v539
-		if v540 {
-			v541 = v0
+		v539 := float64(v538 * v5)
+		v540 := float64(v538 * v8)
+		v541 := float64(v538 * v175)
+		v542 := float64(v541 * v158)
+		v543 := -v542
+		v544 := math.FMA(v541, v158, v543)
+		v545 := float64(v542 * v204)
+		v546 := -v545
+		v547 := math.FMA(v542, v204, v546)
+		v548 := math.FMA(v544, v204, v547)
+		v549 := float64(v542 + v545)
+		v550 := float64(v549 - v542)
+		v551 := float64(v549 - v550)
+		v552 := float64(v542 - v551)
+		v553 := float64(v545 - v550)
+		v554 := float64(v552 + v553)
+		v555 := float64(v554 + v544)
+		v556 := float64(v555 + v548)
+		v557 := float64(v538 * v281)
+		v558 := -v557
+		v559 := math.FMA(v538, v281, v558)
+		v560 := float64(v557 * v357)
+		v561 := -v560
+		v562 := math.FMA(v557, v357, v561)
+		v563 := math.FMA(v559, v357, v562)
+		v564 := float64(v557 * v448)
+		v565 := -v564
+		v566 := math.FMA(v557, v448, v565)
+		v567 := math.FMA(v559, v448, v566)
+		v568 := float64(v560 + v564)
+		v569 := float64(v568 - v560)
+		v570 := float64(v568 - v569)
+		v571 := float64(v560 - v570)
+		v572 := float64(v564 - v569)
+		v573 := float64(v571 + v572)
+		v574 := float64(v573 + v563)
+		v575 := float64(v574 + v567)
+		v576 := float64(v538 * v451)
+		v577 := -v576
+		v578 := math.FMA(v538, v451, v577)
+		v579 := float64(v576 * v502)
+		v580 := -v579
+		v581 := math.FMA(v576, v502, v580)
+		v582 := math.FMA(v578, v502, v581)
+		v583 := float64(v576 * v516)
+		v584 := -v583
+		v585 := math.FMA(v576, v516, v584)
+		v586 := math.FMA(v578, v516, v585)
+		v587 := float64(v538 * v530)
+		v588 := -v587
+		v589 := math.FMA(v538, v530, v588)
+		v590 := float64(v587 * v502)
+		v591 := -v590
+		v592 := math.FMA(v587, v502, v591)
+		v593 := math.FMA(v589, v502, v592)
+		v594 := float64(v583 + v590)
+		v595 := float64(v594 - v583)
+		v596 := float64(v594 - v595)
+		v597 := float64(v583 - v596)
+		v598 := float64(v590 - v595)
+		v599 := float64(v597 + v598)
+		v600 := float64(v599 + v586)
+		v601 := float64(v600 + v593)
+		v602 := float64(v579 + v594)
+		v603 := float64(v602 - v579)
+		v604 := float64(v602 - v603)
+		v605 := float64(v579 - v604)
+		v606 := float64(v594 - v603)
+		v607 := float64(v605 + v606)
+		v608 := float64(v607 + v582)
+		v609 := float64(v608 + v601)
+		v610 := v602
+		if v211 {
+			v610 = v568
 		}
-		dx[i] = v541
+		v611 := v609
+		if v211 {
+			v611 = v575
+		}
+		v612 := v610
+		if v18 {
+			v612 = v549
+		}
+		v613 := v611
+		if v18 {
+			v613 = v556
+		}
+		v614 := v612
+		if v7 {
+			v614 = v540
+		}
+		v615 := v613
+		if v7 {
+			v615 = v4
+		}
+		v616 := v614
+		if v3 {
+			v616 = v539
+		}
+		v617 := v615
+		if v3 {
+			v617 = v4
+		}
+		v618 := math.Abs(v616)
+		v620 := v619 <= v618
+		v621 := float64(v616 + v617)
+		v622 := v616
+		if v620 {
+			v622 = v621
+		}
+		v623 := float64(v538 * v537)
+		v624 := math.Abs(v623)
+		v626 := math.Abs(v538)
+		v628 := float64(v626 * v627)
+		v629 := math.FMA(v624, v625, v628)
+		v630 := float64(v622 - v623)
+		v631 := math.Abs(v630)
+		v632 := v631 <= v629
+		v633 := v4 < v618
+		v634 := v633 && v632
+		v635 := v623
+		if v634 {
+			v635 = v622
+		}
+		v636 := math.IsNaN(v0)
+		v637 := v635
+		if v636 {
+			v637 = v0
+		}
+		dx[i] = v637
 	}
 }

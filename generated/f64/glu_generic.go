@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 96
+// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 146
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -20,26 +20,29 @@ var (
 func gluGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v3 := math.Float64frombits(0xc087500000000000)  // -746
-	v5 := math.Float64frombits(0x0000000000000000)  // 0
-	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v12 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v14 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v18 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v31 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v32 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v34 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v36 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v38 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v40 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v42 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v44 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v46 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v48 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v74 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v76 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v77 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v3 := math.Float64frombits(0xc087500000000000)   // -746
+	v5 := math.Float64frombits(0x0000000000000000)   // 0
+	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
+	v12 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v14 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v18 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v31 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v32 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v34 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v36 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v38 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v40 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v42 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v44 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v74 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v76 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v77 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v126 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v132 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v134 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -131,22 +134,81 @@ func gluGeneric(dst, a, b []float64) {
 			v90 = v0
 		}
 		v91 := a[i]
-		v92 := float64(v90 * v91)
-		v93 := v92
+		v92 := float64(v91 * v0)
+		v93 := -v92
+		v94 := math.FMA(v91, v0, v93)
+		v95 := float64(v91 * v82)
+		v96 := -v95
+		v97 := math.FMA(v91, v82, v96)
+		v98 := float64(v91 * v85)
+		v99 := -v98
+		v100 := math.FMA(v91, v85, v99)
+		v101 := float64(v91 * v80)
+		v102 := -v101
+		v103 := math.FMA(v91, v80, v102)
+		v104 := -v103
+		v105 := float64(v98 + v102)
+		v106 := float64(v105 - v98)
+		v107 := float64(v105 - v106)
+		v108 := float64(v98 - v107)
+		v109 := float64(v102 - v106)
+		v110 := float64(v108 + v109)
+		v111 := float64(v110 + v100)
+		v112 := float64(v111 + v104)
+		v113 := float64(v95 + v105)
+		v114 := float64(v113 - v95)
+		v115 := float64(v113 - v114)
+		v116 := float64(v95 - v115)
+		v117 := float64(v105 - v114)
+		v118 := float64(v116 + v117)
+		v119 := float64(v118 + v97)
+		v120 := float64(v119 + v112)
+		v121 := float64(v113 + v120)
+		v122 := math.Ldexp(v121, int(v73))
+		v123 := v122
 		if v89 {
-			v93 = v0
+			v123 = v92
 		}
-		v94 := math.IsNaN(v91)
-		v95 := v93
-		if v94 {
-			v95 = v91
+		v124 := v5
+		if v89 {
+			v124 = v94
 		}
-		dst[i] = v95
+		v125 := math.Abs(v123)
+		v127 := v126 <= v125
+		v128 := float64(v123 + v124)
+		v129 := v123
+		if v127 {
+			v129 = v128
+		}
+		v130 := float64(v91 * v90)
+		v131 := math.Abs(v130)
+		v133 := math.Abs(v91)
+		v135 := float64(v133 * v134)
+		v136 := math.FMA(v131, v132, v135)
+		v137 := float64(v129 - v130)
+		v138 := math.Abs(v137)
+		v139 := v138 <= v136
+		v140 := v5 < v125
+		v141 := v140 && v139
+		v142 := v130
+		if v141 {
+			v142 = v129
+		}
+		v143 := v142
+		if v89 {
+			v143 = v0
+		}
+		v144 := math.IsNaN(v91)
+		v145 := v143
+		if v144 {
+			v145 = v91
+		}
+		dst[i] = v145
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f64 memory, f64
-// compute, 94 operations): the scalar twin of the vector program the assembly
+// compute, 144 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -154,26 +216,29 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v3 := math.Float64frombits(0xc087500000000000)  // -746
-	v5 := math.Float64frombits(0x0000000000000000)  // 0
-	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v12 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v14 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v18 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v31 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v32 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v34 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v36 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v38 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v40 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v42 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v44 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v46 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v48 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v74 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v76 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v77 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v3 := math.Float64frombits(0xc087500000000000)   // -746
+	v5 := math.Float64frombits(0x0000000000000000)   // 0
+	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
+	v12 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v14 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v18 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v31 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v32 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v34 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v36 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v38 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v40 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v42 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v44 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v74 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v76 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v77 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v126 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v132 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v134 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range da {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -265,17 +330,76 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 			v90 = v0
 		}
 		v91 := dy[i]
-		v92 := float64(v91 * v90)
-		v93 := v92
+		v92 := float64(v91 * v0)
+		v93 := -v92
+		v94 := math.FMA(v91, v0, v93)
+		v95 := float64(v91 * v82)
+		v96 := -v95
+		v97 := math.FMA(v91, v82, v96)
+		v98 := float64(v91 * v85)
+		v99 := -v98
+		v100 := math.FMA(v91, v85, v99)
+		v101 := float64(v91 * v80)
+		v102 := -v101
+		v103 := math.FMA(v91, v80, v102)
+		v104 := -v103
+		v105 := float64(v98 + v102)
+		v106 := float64(v105 - v98)
+		v107 := float64(v105 - v106)
+		v108 := float64(v98 - v107)
+		v109 := float64(v102 - v106)
+		v110 := float64(v108 + v109)
+		v111 := float64(v110 + v100)
+		v112 := float64(v111 + v104)
+		v113 := float64(v95 + v105)
+		v114 := float64(v113 - v95)
+		v115 := float64(v113 - v114)
+		v116 := float64(v95 - v115)
+		v117 := float64(v105 - v114)
+		v118 := float64(v116 + v117)
+		v119 := float64(v118 + v97)
+		v120 := float64(v119 + v112)
+		v121 := float64(v113 + v120)
+		v122 := math.Ldexp(v121, int(v73))
+		v123 := v122
 		if v89 {
-			v93 = v0
+			v123 = v92
 		}
-		da[i] = v93
+		v124 := v5
+		if v89 {
+			v124 = v94
+		}
+		v125 := math.Abs(v123)
+		v127 := v126 <= v125
+		v128 := float64(v123 + v124)
+		v129 := v123
+		if v127 {
+			v129 = v128
+		}
+		v130 := float64(v91 * v90)
+		v131 := math.Abs(v130)
+		v133 := math.Abs(v91)
+		v135 := float64(v133 * v134)
+		v136 := math.FMA(v131, v132, v135)
+		v137 := float64(v129 - v130)
+		v138 := math.Abs(v137)
+		v139 := v138 <= v136
+		v140 := v5 < v125
+		v141 := v140 && v139
+		v142 := v130
+		if v141 {
+			v142 = v129
+		}
+		v143 := v142
+		if v89 {
+			v143 = v0
+		}
+		da[i] = v143
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f64 memory, f64
-// compute, 103 operations): the scalar twin of the vector program the assembly
+// compute, 139 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -283,26 +407,29 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v5 := math.Float64frombits(0xc087500000000000)  // -746
-	v7 := math.Float64frombits(0x0000000000000000)  // 0
-	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v16 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v20 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v33 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v34 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v36 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v38 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v40 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v42 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v44 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v46 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v48 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v50 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v76 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v78 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v79 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v5 := math.Float64frombits(0xc087500000000000)   // -746
+	v7 := math.Float64frombits(0x0000000000000000)   // 0
+	v9 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v10 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v16 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v20 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v33 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v34 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v36 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v38 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v40 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v42 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v44 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v46 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v48 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v50 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v76 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v78 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v118 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v124 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v126 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range db {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -398,19 +525,58 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 		v93 := -v92
 		v94 := math.FMA(v93, v92, v92)
 		v95 := a[i]
-		v96 := float64(v94 * v95)
-		v97 := dy[i]
-		v98 := float64(v97 * v96)
-		v99 := math.IsNaN(v0)
-		v100 := v98
-		if v99 {
-			v100 = v0
+		v96 := dy[i]
+		v97 := float64(v95 * v96)
+		v98 := -v97
+		v99 := math.FMA(v95, v96, v98)
+		v100 := float64(v97 * v92)
+		v101 := -v100
+		v102 := math.FMA(v97, v92, v101)
+		v103 := math.FMA(v99, v92, v102)
+		v104 := -v103
+		v105 := float64(v101 * v92)
+		v106 := -v105
+		v107 := math.FMA(v101, v92, v106)
+		v108 := math.FMA(v104, v92, v107)
+		v109 := float64(v105 + v100)
+		v110 := float64(v109 - v105)
+		v111 := float64(v109 - v110)
+		v112 := float64(v105 - v111)
+		v113 := float64(v100 - v110)
+		v114 := float64(v112 + v113)
+		v115 := float64(v114 + v108)
+		v116 := float64(v115 + v103)
+		v117 := math.Abs(v109)
+		v119 := v118 <= v117
+		v120 := float64(v109 + v116)
+		v121 := v109
+		if v119 {
+			v121 = v120
 		}
-		v101 := math.IsNaN(v95)
-		v102 := v100
-		if v101 {
-			v102 = v95
+		v122 := float64(v97 * v94)
+		v123 := math.Abs(v122)
+		v125 := math.Abs(v97)
+		v127 := float64(v125 * v126)
+		v128 := math.FMA(v123, v124, v127)
+		v129 := float64(v121 - v122)
+		v130 := math.Abs(v129)
+		v131 := v130 <= v128
+		v132 := v7 < v117
+		v133 := v132 && v131
+		v134 := v122
+		if v133 {
+			v134 = v121
 		}
-		db[i] = v102
+		v135 := math.IsNaN(v0)
+		v136 := v134
+		if v135 {
+			v136 = v0
+		}
+		v137 := math.IsNaN(v95)
+		v138 := v136
+		if v137 {
+			v138 = v95
+		}
+		db[i] = v138
 	}
 }

@@ -43,17 +43,17 @@ func hardtanhGeneric(dst, x []float64, minVal, maxVal float64) {
 		if v2 {
 			v6 = v1
 		}
-		v7 := math.IsNaN(v0)
-		v8 := v6
-		if v7 {
-			v8 = v0
+		v8 := math.IsNaN(v0)
+		v9 := v6
+		if v8 {
+			v9 = v0
 		}
-		dst[i] = v8
+		dst[i] = v9
 	}
 }
 
 // hardtanhBackwardGeneric is the pure-Go kernel of hardtanhBackward (f64
-// memory, f64 compute, 13 operations): the scalar twin of the vector program
+// memory, f64 compute, 14 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -69,23 +69,24 @@ func hardtanhBackwardGeneric(dx, x, dy []float64, minVal, maxVal float64) {
 		v2 := v1 < v0
 		v4 := v0 < v3
 		v5 := v2 && v4
-		v8 := v7
-		if v5 {
-			v8 = v6
-		}
 		v9 := dy[i]
-		v10 := float64(v9 * v8)
-		v11 := math.IsNaN(v0)
-		v12 := v10
-		if v11 {
-			v12 = v0
+		v10 := float64(v9 * v6)
+		v11 := float64(v9 * v7)
+		v12 := v11
+		if v5 {
+			v12 = v10
 		}
-		dx[i] = v12
+		v13 := math.IsNaN(v0)
+		v14 := v12
+		if v13 {
+			v14 = v0
+		}
+		dx[i] = v14
 	}
 }
 
 // hardtanhBackwardFromOutputGeneric is the pure-Go kernel of
-// hardtanhBackwardFromOutput (f64 memory, f64 compute, 13 operations): the
+// hardtanhBackwardFromOutput (f64 memory, f64 compute, 14 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -101,17 +102,18 @@ func hardtanhBackwardFromOutputGeneric(dx, y, dy []float64, minVal, maxVal float
 		v2 := v1 < v0
 		v4 := v0 < v3
 		v5 := v2 && v4
-		v8 := v7
-		if v5 {
-			v8 = v6
-		}
 		v9 := dy[i]
-		v10 := float64(v9 * v8)
-		v11 := math.IsNaN(v0)
-		v12 := v10
-		if v11 {
-			v12 = v0
+		v10 := float64(v9 * v6)
+		v11 := float64(v9 * v7)
+		v12 := v11
+		if v5 {
+			v12 = v10
 		}
-		dx[i] = v12
+		v13 := math.IsNaN(v0)
+		v14 := v12
+		if v13 {
+			v14 = v0
+		}
+		dx[i] = v14
 	}
 }

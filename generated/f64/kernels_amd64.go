@@ -4,13 +4,13 @@
 
 package f64
 
-// celuAVX512 computes celu with AVX512 (2 vectors per iteration, masked tail).
+// celuAVX512 computes celu with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func celuAVX512(dst, in0 []float64, alpha float64)
 
-// celuAVX512Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// celuAVX512Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
@@ -52,26 +52,26 @@ func celuBackwardAVX2(dst, in0, in1 []float64, alpha float64)
 //go:noescape
 func celuBackwardAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
-// celuBackwardFromOutputAVX512 computes celuBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE2.
+// celuBackwardFromOutputAVX512 computes celuBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func celuBackwardFromOutputAVX512(dst, in0, in1 []float64, alpha float64)
 
-// celuBackwardFromOutputAVX512Stream computes celuBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+// celuBackwardFromOutputAVX512Stream computes celuBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func celuBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, alpha float64)
 
-// celuBackwardFromOutputAVX2 computes celuBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
+// celuBackwardFromOutputAVX2 computes celuBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func celuBackwardFromOutputAVX2(dst, in0, in1 []float64, alpha float64)
 
-// celuBackwardFromOutputAVX2Stream computes celuBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE2.
+// celuBackwardFromOutputAVX2Stream computes celuBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
 func celuBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, alpha float64)
@@ -100,13 +100,13 @@ func eluAVX2(dst, in0 []float64, alpha float64)
 //go:noescape
 func eluAVX2Stream(dst, in0 []float64, alpha float64)
 
-// eluBackwardAVX512 computes eluBackward with AVX512 (3 vectors per iteration, masked tail).
+// eluBackwardAVX512 computes eluBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func eluBackwardAVX512(dst, in0, in1 []float64, alpha float64)
 
-// eluBackwardAVX512Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// eluBackwardAVX512Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
@@ -124,26 +124,26 @@ func eluBackwardAVX2(dst, in0, in1 []float64, alpha float64)
 //go:noescape
 func eluBackwardAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
-// eluBackwardFromOutputAVX512 computes eluBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE2.
+// eluBackwardFromOutputAVX512 computes eluBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func eluBackwardFromOutputAVX512(dst, in0, in1 []float64, alpha float64)
 
-// eluBackwardFromOutputAVX512Stream computes eluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+// eluBackwardFromOutputAVX512Stream computes eluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func eluBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, alpha float64)
 
-// eluBackwardFromOutputAVX2 computes eluBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
+// eluBackwardFromOutputAVX2 computes eluBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func eluBackwardFromOutputAVX2(dst, in0, in1 []float64, alpha float64)
 
-// eluBackwardFromOutputAVX2Stream computes eluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE2.
+// eluBackwardFromOutputAVX2Stream computes eluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
 func eluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, alpha float64)
@@ -316,7 +316,7 @@ func geluTanhBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func geluTanhBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// gluAVX512 computes glu with AVX512 (3 vectors per iteration, masked tail).
+// gluAVX512 computes glu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
@@ -328,7 +328,7 @@ func gluAVX512(dst, in0, in1 []float64)
 //go:noescape
 func gluAVX2(dst, in0, in1 []float64)
 
-// gluBackwardAAVX512 computes gluBackwardA with AVX512 (3 vectors per iteration, masked tail).
+// gluBackwardAAVX512 computes gluBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
@@ -340,7 +340,7 @@ func gluBackwardAAVX512(dst, in0, in1, in2 []float64)
 //go:noescape
 func gluBackwardAAVX2(dst, in0, in1, in2 []float64)
 
-// gluBackwardBAVX512 computes gluBackwardB with AVX512 (3 vectors per iteration, masked tail).
+// gluBackwardBAVX512 computes gluBackwardB with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
@@ -388,13 +388,13 @@ func hardshrinkBackwardAVX512(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func hardshrinkBackwardAVX512Stream(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardshrinkBackwardAVX2(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -412,134 +412,134 @@ func hardshrinkBackwardFromOutputAVX512(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func hardshrinkBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardFromOutputAVX2 computes hardshrinkBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
+// hardshrinkBackwardFromOutputAVX2 computes hardshrinkBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardshrinkBackwardFromOutputAVX2(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardFromOutputAVX2Stream computes hardshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// hardshrinkBackwardFromOutputAVX2Stream computes hardshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
 func hardshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, lambd float64)
 
 // hardsigmoidAVX512 computes hardsigmoid with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidAVX512(dst, in0 []float64)
 
 // hardsigmoidAVX512Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidAVX512Stream(dst, in0 []float64)
 
-// hardsigmoidAVX2 computes hardsigmoid with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX.
+// hardsigmoidAVX2 computes hardsigmoid with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func hardsigmoidAVX2(dst, in0 []float64)
 
-// hardsigmoidAVX2Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, MMX+.
+// hardsigmoidAVX2Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
 func hardsigmoidAVX2Stream(dst, in0 []float64)
 
 // hardsigmoidBackwardAVX512 computes hardsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512(dst, in0, in1 []float64)
 
 // hardsigmoidBackwardAVX512Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// hardsigmoidBackwardAVX2 computes hardsigmoidBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX.
+// hardsigmoidBackwardAVX2 computes hardsigmoidBackward with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func hardsigmoidBackwardAVX2(dst, in0, in1 []float64)
 
-// hardsigmoidBackwardAVX2Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, MMX+.
+// hardsigmoidBackwardAVX2Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // hardsigmoidBackwardFromOutputAVX512 computes hardsigmoidBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
 // hardsigmoidBackwardFromOutputAVX512Stream computes hardsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// hardsigmoidBackwardFromOutputAVX2 computes hardsigmoidBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
+// hardsigmoidBackwardFromOutputAVX2 computes hardsigmoidBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// hardsigmoidBackwardFromOutputAVX2Stream computes hardsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, MMX+.
+// hardsigmoidBackwardFromOutputAVX2Stream computes hardsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// hardswishAVX512 computes hardswish with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
+// hardswishAVX512 computes hardswish with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func hardswishAVX512(dst, in0 []float64)
 
-// hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+.
+// hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardswishAVX512Stream(dst, in0 []float64)
 
-// hardswishAVX2 computes hardswish with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX.
+// hardswishAVX2 computes hardswish with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func hardswishAVX2(dst, in0 []float64)
 
-// hardswishAVX2Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, MMX+.
+// hardswishAVX2Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
 func hardswishAVX2Stream(dst, in0 []float64)
 
-// hardswishBackwardAVX512 computes hardswishBackward with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
+// hardswishBackwardAVX512 computes hardswishBackward with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func hardswishBackwardAVX512(dst, in0, in1 []float64)
 
-// hardswishBackwardAVX512Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+.
+// hardswishBackwardAVX512Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardswishBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// hardswishBackwardAVX2 computes hardswishBackward with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX.
+// hardswishBackwardAVX2 computes hardswishBackward with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func hardswishBackwardAVX2(dst, in0, in1 []float64)
 
-// hardswishBackwardAVX2Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, MMX+.
+// hardswishBackwardAVX2Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
 func hardswishBackwardAVX2Stream(dst, in0, in1 []float64)
@@ -580,13 +580,13 @@ func hardtanhBackwardAVX512(dst, in0, in1 []float64, min_val, max_val float64)
 //go:noescape
 func hardtanhBackwardAVX512Stream(dst, in0, in1 []float64, min_val, max_val float64)
 
-// hardtanhBackwardAVX2 computes hardtanhBackward with AVX2 (3 vectors per iteration, masked tail).
+// hardtanhBackwardAVX2 computes hardtanhBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardtanhBackwardAVX2(dst, in0, in1 []float64, min_val, max_val float64)
 
-// hardtanhBackwardAVX2Stream computes hardtanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// hardtanhBackwardAVX2Stream computes hardtanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -604,13 +604,13 @@ func hardtanhBackwardFromOutputAVX512(dst, in0, in1 []float64, min_val, max_val 
 //go:noescape
 func hardtanhBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, min_val, max_val float64)
 
-// hardtanhBackwardFromOutputAVX2 computes hardtanhBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
+// hardtanhBackwardFromOutputAVX2 computes hardtanhBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardtanhBackwardFromOutputAVX2(dst, in0, in1 []float64, min_val, max_val float64)
 
-// hardtanhBackwardFromOutputAVX2Stream computes hardtanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// hardtanhBackwardFromOutputAVX2Stream computes hardtanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -712,50 +712,50 @@ func leakyReluAVX2(dst, in0 []float64, negative_slope float64)
 //go:noescape
 func leakyReluAVX2Stream(dst, in0 []float64, negative_slope float64)
 
-// leakyReluBackwardAVX512 computes leakyReluBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE2.
+// leakyReluBackwardAVX512 computes leakyReluBackward with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func leakyReluBackwardAVX512(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardAVX512Stream computes leakyReluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+// leakyReluBackwardAVX512Stream computes leakyReluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func leakyReluBackwardAVX512Stream(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardAVX2 computes leakyReluBackward with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
+// leakyReluBackwardAVX2 computes leakyReluBackward with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func leakyReluBackwardAVX2(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardAVX2Stream computes leakyReluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE2.
+// leakyReluBackwardAVX2Stream computes leakyReluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
 func leakyReluBackwardAVX2Stream(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardFromOutputAVX512 computes leakyReluBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE2.
+// leakyReluBackwardFromOutputAVX512 computes leakyReluBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX512(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardFromOutputAVX512Stream computes leakyReluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+// leakyReluBackwardFromOutputAVX512Stream computes leakyReluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardFromOutputAVX2 computes leakyReluBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
+// leakyReluBackwardFromOutputAVX2 computes leakyReluBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX2(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardFromOutputAVX2Stream computes leakyReluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE2.
+// leakyReluBackwardFromOutputAVX2Stream computes leakyReluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, negative_slope float64)
@@ -784,50 +784,50 @@ func linearAVX2(dst, in0 []float64, c float64)
 //go:noescape
 func linearAVX2Stream(dst, in0 []float64, c float64)
 
-// linearBackwardAVX512 computes linearBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE2.
+// linearBackwardAVX512 computes linearBackward with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func linearBackwardAVX512(dst, in0, in1 []float64, c float64)
 
-// linearBackwardAVX512Stream computes linearBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+// linearBackwardAVX512Stream computes linearBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func linearBackwardAVX512Stream(dst, in0, in1 []float64, c float64)
 
-// linearBackwardAVX2 computes linearBackward with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
+// linearBackwardAVX2 computes linearBackward with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func linearBackwardAVX2(dst, in0, in1 []float64, c float64)
 
-// linearBackwardAVX2Stream computes linearBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE2.
+// linearBackwardAVX2Stream computes linearBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
 func linearBackwardAVX2Stream(dst, in0, in1 []float64, c float64)
 
-// linearBackwardFromOutputAVX512 computes linearBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE2.
+// linearBackwardFromOutputAVX512 computes linearBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func linearBackwardFromOutputAVX512(dst, in0, in1 []float64, c float64)
 
-// linearBackwardFromOutputAVX512Stream computes linearBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
+// linearBackwardFromOutputAVX512Stream computes linearBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func linearBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, c float64)
 
-// linearBackwardFromOutputAVX2 computes linearBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
+// linearBackwardFromOutputAVX2 computes linearBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func linearBackwardFromOutputAVX2(dst, in0, in1 []float64, c float64)
 
-// linearBackwardFromOutputAVX2Stream computes linearBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, MMX+, SSE2.
+// linearBackwardFromOutputAVX2Stream computes linearBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
 func linearBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, c float64)
@@ -892,7 +892,7 @@ func logSoftmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float64)
 //go:noescape
 func logSoftmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float64)
 
-// logSoftmaxBackwardAVX512 computes logSoftmaxBackward with AVX512 (3 vectors per iteration, masked tail).
+// logSoftmaxBackwardAVX512 computes logSoftmaxBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
@@ -928,13 +928,13 @@ func logsigmoidAVX2(dst, in0 []float64)
 //go:noescape
 func logsigmoidAVX2Stream(dst, in0 []float64)
 
-// logsigmoidBackwardAVX512 computes logsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX512 computes logsigmoidBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func logsigmoidBackwardAVX512(dst, in0, in1 []float64)
 
-// logsigmoidBackwardAVX512Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX512Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -952,13 +952,13 @@ func logsigmoidBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func logsigmoidBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// logsigmoidBackwardFromOutputAVX512 computes logsigmoidBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
+// logsigmoidBackwardFromOutputAVX512 computes logsigmoidBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func logsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
-// logsigmoidBackwardFromOutputAVX512Stream computes logsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// logsigmoidBackwardFromOutputAVX512Stream computes logsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -1096,14 +1096,14 @@ func preluAVX512(dst, in0 []float64, negative_slope float64)
 //go:noescape
 func preluAVX2(dst, in0 []float64, negative_slope float64)
 
-// preluBackwardAVX512 computes preluBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE2.
+// preluBackwardAVX512 computes preluBackward with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func preluBackwardAVX512(dst, in0, in1 []float64, negative_slope float64)
 
-// preluBackwardAVX2 computes preluBackward with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
+// preluBackwardAVX2 computes preluBackward with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func preluBackwardAVX2(dst, in0, in1 []float64, negative_slope float64)
@@ -1120,14 +1120,14 @@ func preluVecAVX512(dst, in0, in1 []float64)
 //go:noescape
 func preluVecAVX2(dst, in0, in1 []float64)
 
-// preluBackwardVecAVX512 computes preluBackwardVec with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
+// preluBackwardVecAVX512 computes preluBackwardVec with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func preluBackwardVecAVX512(dst, in0, in1, in2 []float64)
 
-// preluBackwardVecAVX2 computes preluBackwardVec with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
+// preluBackwardVecAVX2 computes preluBackwardVec with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func preluBackwardVecAVX2(dst, in0, in1, in2 []float64)
@@ -1144,38 +1144,38 @@ func preluBackwardWeightAVX512(acc *[16]float64, in0, in1 []float64, negative_sl
 //go:noescape
 func preluBackwardWeightAVX2(acc *[16]float64, in0, in1 []float64, negative_slope float64)
 
-// regluAVX512 computes reglu with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
+// regluAVX512 computes reglu with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func regluAVX512(dst, in0, in1 []float64)
 
-// regluAVX2 computes reglu with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX.
+// regluAVX2 computes reglu with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func regluAVX2(dst, in0, in1 []float64)
 
-// regluBackwardAAVX512 computes regluBackwardA with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
+// regluBackwardAAVX512 computes regluBackwardA with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func regluBackwardAAVX512(dst, in0, in1, in2 []float64)
 
-// regluBackwardAAVX2 computes regluBackwardA with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX.
+// regluBackwardAAVX2 computes regluBackwardA with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func regluBackwardAAVX2(dst, in0, in1, in2 []float64)
 
-// regluBackwardBAVX512 computes regluBackwardB with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
+// regluBackwardBAVX512 computes regluBackwardB with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func regluBackwardBAVX512(dst, in0, in1, in2 []float64)
 
-// regluBackwardBAVX2 computes regluBackwardB with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
+// regluBackwardBAVX2 computes regluBackwardB with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func regluBackwardBAVX2(dst, in0, in1, in2 []float64)
@@ -1216,13 +1216,13 @@ func reluBackwardAVX512(dst, in0, in1 []float64)
 //go:noescape
 func reluBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// reluBackwardAVX2 computes reluBackward with AVX2 (4 vectors per iteration, masked tail).
+// reluBackwardAVX2 computes reluBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func reluBackwardAVX2(dst, in0, in1 []float64)
 
-// reluBackwardAVX2Stream computes reluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// reluBackwardAVX2Stream computes reluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape
@@ -1240,13 +1240,13 @@ func reluBackwardFromOutputAVX512(dst, in0, in1 []float64)
 //go:noescape
 func reluBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// reluBackwardFromOutputAVX2 computes reluBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
+// reluBackwardFromOutputAVX2 computes reluBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func reluBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// reluBackwardFromOutputAVX2Stream computes reluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// reluBackwardFromOutputAVX2Stream computes reluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape
@@ -1288,13 +1288,13 @@ func relu6BackwardAVX512(dst, in0, in1 []float64)
 //go:noescape
 func relu6BackwardAVX512Stream(dst, in0, in1 []float64)
 
-// relu6BackwardAVX2 computes relu6Backward with AVX2 (4 vectors per iteration, masked tail).
+// relu6BackwardAVX2 computes relu6Backward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func relu6BackwardAVX2(dst, in0, in1 []float64)
 
-// relu6BackwardAVX2Stream computes relu6Backward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// relu6BackwardAVX2Stream computes relu6Backward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape
@@ -1312,13 +1312,13 @@ func relu6BackwardFromOutputAVX512(dst, in0, in1 []float64)
 //go:noescape
 func relu6BackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// relu6BackwardFromOutputAVX2 computes relu6BackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
+// relu6BackwardFromOutputAVX2 computes relu6BackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func relu6BackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// relu6BackwardFromOutputAVX2Stream computes relu6BackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// relu6BackwardFromOutputAVX2Stream computes relu6BackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape
@@ -1348,13 +1348,13 @@ func seluAVX2(dst, in0 []float64)
 //go:noescape
 func seluAVX2Stream(dst, in0 []float64)
 
-// seluBackwardAVX512 computes seluBackward with AVX512 (3 vectors per iteration, masked tail).
+// seluBackwardAVX512 computes seluBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func seluBackwardAVX512(dst, in0, in1 []float64)
 
-// seluBackwardAVX512Stream computes seluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// seluBackwardAVX512Stream computes seluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -1372,37 +1372,37 @@ func seluBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func seluBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// seluBackwardFromOutputAVX512 computes seluBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
+// seluBackwardFromOutputAVX512 computes seluBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func seluBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
-// seluBackwardFromOutputAVX512Stream computes seluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+.
+// seluBackwardFromOutputAVX512Stream computes seluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func seluBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// seluBackwardFromOutputAVX2 computes seluBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
+// seluBackwardFromOutputAVX2 computes seluBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func seluBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// seluBackwardFromOutputAVX2Stream computes seluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, MMX+.
+// seluBackwardFromOutputAVX2Stream computes seluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
 func seluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// sigmoidAVX512 computes sigmoid with AVX512 (3 vectors per iteration, masked tail).
+// sigmoidAVX512 computes sigmoid with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func sigmoidAVX512(dst, in0 []float64)
 
-// sigmoidAVX512Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// sigmoidAVX512Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -1444,25 +1444,25 @@ func sigmoidBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func sigmoidBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// sigmoidBackwardFromOutputAVX512 computes sigmoidBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
+// sigmoidBackwardFromOutputAVX512 computes sigmoidBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func sigmoidBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
-// sigmoidBackwardFromOutputAVX512Stream computes sigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// sigmoidBackwardFromOutputAVX512Stream computes sigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func sigmoidBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// sigmoidBackwardFromOutputAVX2 computes sigmoidBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
+// sigmoidBackwardFromOutputAVX2 computes sigmoidBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func sigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// sigmoidBackwardFromOutputAVX2Stream computes sigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// sigmoidBackwardFromOutputAVX2Stream computes sigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
@@ -1684,14 +1684,14 @@ func softmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float64)
 //go:noescape
 func softmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float64)
 
-// softmaxBackwardAVX512 computes softmaxBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE2.
+// softmaxBackwardAVX512 computes softmaxBackward with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func softmaxBackwardAVX512(dst, in0, in1 []float64, r, r_lo float64)
 
-// softmaxBackwardAVX2 computes softmaxBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
+// softmaxBackwardAVX2 computes softmaxBackward with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func softmaxBackwardAVX2(dst, in0, in1 []float64, r, r_lo float64)
@@ -1744,14 +1744,14 @@ func softminBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float64)
 //go:noescape
 func softminBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float64)
 
-// softminBackwardAVX512 computes softminBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE2.
+// softminBackwardAVX512 computes softminBackward with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func softminBackwardAVX512(dst, in0, in1 []float64, r, r_lo float64)
 
-// softminBackwardAVX2 computes softminBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, SSE2.
+// softminBackwardAVX2 computes softminBackward with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func softminBackwardAVX2(dst, in0, in1 []float64, r, r_lo float64)
@@ -1840,13 +1840,13 @@ func softshrinkBackwardAVX512(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func softshrinkBackwardAVX512Stream(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
+// softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func softshrinkBackwardAVX2(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -1864,13 +1864,13 @@ func softshrinkBackwardFromOutputAVX512(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func softshrinkBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardFromOutputAVX2 computes softshrinkBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
+// softshrinkBackwardFromOutputAVX2 computes softshrinkBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func softshrinkBackwardFromOutputAVX2(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardFromOutputAVX2Stream computes softshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// softshrinkBackwardFromOutputAVX2Stream computes softshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -1924,25 +1924,25 @@ func softsignBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func softsignBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// softsignBackwardFromOutputAVX512 computes softsignBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
+// softsignBackwardFromOutputAVX512 computes softsignBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func softsignBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
-// softsignBackwardFromOutputAVX512Stream computes softsignBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// softsignBackwardFromOutputAVX512Stream computes softsignBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func softsignBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// softsignBackwardFromOutputAVX2 computes softsignBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
+// softsignBackwardFromOutputAVX2 computes softsignBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func softsignBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// softsignBackwardFromOutputAVX2Stream computes softsignBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// softsignBackwardFromOutputAVX2Stream computes softsignBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
@@ -2032,25 +2032,25 @@ func tanhBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func tanhBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// tanhBackwardFromOutputAVX512 computes tanhBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
+// tanhBackwardFromOutputAVX512 computes tanhBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func tanhBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
-// tanhBackwardFromOutputAVX512Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// tanhBackwardFromOutputAVX512Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func tanhBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// tanhBackwardFromOutputAVX2 computes tanhBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
+// tanhBackwardFromOutputAVX2 computes tanhBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func tanhBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// tanhBackwardFromOutputAVX2Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// tanhBackwardFromOutputAVX2Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
 // Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
@@ -2080,13 +2080,13 @@ func tanhshrinkAVX2(dst, in0 []float64)
 //go:noescape
 func tanhshrinkAVX2Stream(dst, in0 []float64)
 
-// tanhshrinkBackwardAVX512 computes tanhshrinkBackward with AVX512 (2 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX512 computes tanhshrinkBackward with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func tanhshrinkBackwardAVX512(dst, in0, in1 []float64)
 
-// tanhshrinkBackwardAVX512Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX512Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -2140,13 +2140,13 @@ func thresholdBackwardAVX512(dst, in0, in1 []float64, threshold, value float64)
 //go:noescape
 func thresholdBackwardAVX512Stream(dst, in0, in1 []float64, threshold, value float64)
 
-// thresholdBackwardAVX2 computes thresholdBackward with AVX2 (4 vectors per iteration, masked tail).
+// thresholdBackwardAVX2 computes thresholdBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func thresholdBackwardAVX2(dst, in0, in1 []float64, threshold, value float64)
 
-// thresholdBackwardAVX2Stream computes thresholdBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// thresholdBackwardAVX2Stream computes thresholdBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -2164,13 +2164,13 @@ func thresholdBackwardFromOutputAVX512(dst, in0, in1 []float64, threshold, value
 //go:noescape
 func thresholdBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, threshold, value float64)
 
-// thresholdBackwardFromOutputAVX2 computes thresholdBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
+// thresholdBackwardFromOutputAVX2 computes thresholdBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func thresholdBackwardFromOutputAVX2(dst, in0, in1 []float64, threshold, value float64)
 
-// thresholdBackwardFromOutputAVX2Stream computes thresholdBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// thresholdBackwardFromOutputAVX2Stream computes thresholdBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape

@@ -396,42 +396,45 @@ func logsigmoidGeneric(dst, x []float64) {
 		if v2 {
 			v272 = v156
 		}
-		v273 := v272
+		v282 := v272
 		if v204 {
-			v273 = v0
+			v282 = v0
 		}
-		dst[i] = v273
+		dst[i] = v282
 	}
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f64
-// memory, f64 compute, 96 operations): the scalar twin of the vector program
+// memory, f64 compute, 146 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v4 := math.Float64frombits(0xc087500000000000)  // -746
-	v6 := math.Float64frombits(0x0000000000000000)  // 0
-	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v13 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v19 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v32 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v33 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v35 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v37 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v39 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v41 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v43 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v45 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v47 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v49 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v75 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v77 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v78 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v4 := math.Float64frombits(0xc087500000000000)   // -746
+	v6 := math.Float64frombits(0x0000000000000000)   // 0
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v9 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
+	v13 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v19 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v32 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v33 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v35 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v37 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v39 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v41 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v43 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v45 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v75 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v77 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v78 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v127 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v133 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v135 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := x[i]
 		v1 := -v0
@@ -524,18 +527,77 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 			v91 = v1
 		}
 		v92 := dy[i]
-		v93 := float64(v92 * v91)
-		v94 := math.IsNaN(v0)
-		v95 := v93
-		if v94 {
-			v95 = v0
+		v93 := float64(v92 * v1)
+		v94 := -v93
+		v95 := math.FMA(v92, v1, v94)
+		v96 := float64(v92 * v83)
+		v97 := -v96
+		v98 := math.FMA(v92, v83, v97)
+		v99 := float64(v92 * v86)
+		v100 := -v99
+		v101 := math.FMA(v92, v86, v100)
+		v102 := float64(v92 * v81)
+		v103 := -v102
+		v104 := math.FMA(v92, v81, v103)
+		v105 := -v104
+		v106 := float64(v99 + v103)
+		v107 := float64(v106 - v99)
+		v108 := float64(v106 - v107)
+		v109 := float64(v99 - v108)
+		v110 := float64(v103 - v107)
+		v111 := float64(v109 + v110)
+		v112 := float64(v111 + v101)
+		v113 := float64(v112 + v105)
+		v114 := float64(v96 + v106)
+		v115 := float64(v114 - v96)
+		v116 := float64(v114 - v115)
+		v117 := float64(v96 - v116)
+		v118 := float64(v106 - v115)
+		v119 := float64(v117 + v118)
+		v120 := float64(v119 + v98)
+		v121 := float64(v120 + v113)
+		v122 := float64(v114 + v121)
+		v123 := math.Ldexp(v122, int(v74))
+		v124 := v123
+		if v90 {
+			v124 = v93
 		}
-		dx[i] = v95
+		v125 := v6
+		if v90 {
+			v125 = v95
+		}
+		v126 := math.Abs(v124)
+		v128 := v127 <= v126
+		v129 := float64(v124 + v125)
+		v130 := v124
+		if v128 {
+			v130 = v129
+		}
+		v131 := float64(v92 * v91)
+		v132 := math.Abs(v131)
+		v134 := math.Abs(v92)
+		v136 := float64(v134 * v135)
+		v137 := math.FMA(v132, v133, v136)
+		v138 := float64(v130 - v131)
+		v139 := math.Abs(v138)
+		v140 := v139 <= v137
+		v141 := v6 < v126
+		v142 := v141 && v140
+		v143 := v131
+		if v142 {
+			v143 = v130
+		}
+		v144 := math.IsNaN(v0)
+		v145 := v143
+		if v144 {
+			v145 = v0
+		}
+		dx[i] = v145
 	}
 }
 
 // logsigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// logsigmoidBackwardFromOutput (f64 memory, f64 compute, 71 operations): the
+// logsigmoidBackwardFromOutput (f64 memory, f64 compute, 99 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -560,6 +622,10 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v45 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v48 := math.Float64frombits(0x3ff0000000000000) // 1
 	v49 := math.Float64frombits(0xbff0000000000000) // -1
+	v80 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v86 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v88 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v94 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1
@@ -621,11 +687,47 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 		}
 		v67 := -v66
 		v68 := dy[i]
-		v69 := float64(v68 * v67)
-		v70 := v69
+		v69 := float64(v68 * v0)
+		v70 := -v69
+		v71 := math.FMA(v68, v0, v70)
+		v72 := float64(v68 * v64)
+		v73 := -v72
+		v74 := math.FMA(v68, v64, v73)
+		v75 := v72
 		if v65 {
-			v70 = v0
+			v75 = v69
 		}
-		dx[i] = v70
+		v76 := v74
+		if v65 {
+			v76 = v71
+		}
+		v77 := -v75
+		v78 := -v76
+		v79 := math.Abs(v77)
+		v81 := v80 <= v79
+		v82 := float64(v77 + v78)
+		v83 := v77
+		if v81 {
+			v83 = v82
+		}
+		v84 := float64(v68 * v67)
+		v85 := math.Abs(v84)
+		v87 := math.Abs(v68)
+		v89 := float64(v87 * v88)
+		v90 := math.FMA(v85, v86, v89)
+		v91 := float64(v83 - v84)
+		v92 := math.Abs(v91)
+		v93 := v92 <= v90
+		v95 := v94 < v79
+		v96 := v95 && v93
+		v97 := v84
+		if v96 {
+			v97 = v83
+		}
+		v98 := v97
+		if v65 {
+			v98 = v0
+		}
+		dx[i] = v98
 	}
 }

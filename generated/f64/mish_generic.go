@@ -20,7 +20,7 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 162
+// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 208
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -53,6 +53,9 @@ func mishGeneric(dst, x []float64) {
 	v66 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v132 := math.Float64frombits(0x4000000000000000) // 2
+	v194 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v200 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v201 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -222,16 +225,83 @@ func mishGeneric(dst, x []float64) {
 		if v3 {
 			v162 = v5
 		}
-		v163 := v162
-		if v130 {
-			v163 = v0
+		v163 := -v81
+		v164 := math.FMA(v0, v80, v163)
+		v165 := -v82
+		v166 := math.FMA(v81, v80, v165)
+		v167 := math.FMA(v164, v80, v166)
+		v168 := float64(v0 * v136)
+		v169 := -v168
+		v170 := math.FMA(v0, v136, v169)
+		v171 := float64(v0 * v156)
+		v172 := -v171
+		v173 := math.FMA(v0, v156, v172)
+		v174 := float64(v171 / v135)
+		v175 := -v174
+		v176 := math.FMA(v175, v135, v171)
+		v177 := float64(v176 + v173)
+		v178 := float64(v177 / v135)
+		v179 := float64(v168 + v174)
+		v180 := float64(v179 - v168)
+		v181 := float64(v179 - v180)
+		v182 := float64(v168 - v181)
+		v183 := float64(v174 - v180)
+		v184 := float64(v182 + v183)
+		v185 := float64(v184 + v170)
+		v186 := float64(v185 + v178)
+		v187 := v179
+		if v10 {
+			v187 = v82
 		}
-		dst[i] = v163
+		v188 := v186
+		if v10 {
+			v188 = v167
+		}
+		v189 := v187
+		if v7 {
+			v189 = v0
+		}
+		v190 := v188
+		if v7 {
+			v190 = v4
+		}
+		v191 := v189
+		if v3 {
+			v191 = v5
+		}
+		v192 := v190
+		if v3 {
+			v192 = v4
+		}
+		v193 := math.Abs(v191)
+		v195 := v194 <= v193
+		v196 := float64(v191 + v192)
+		v197 := v191
+		if v195 {
+			v197 = v196
+		}
+		v198 := float64(v59 * v162)
+		v199 := math.Abs(v198)
+		v202 := math.FMA(v199, v200, v201)
+		v203 := float64(v197 - v198)
+		v204 := math.Abs(v203)
+		v205 := v204 <= v202
+		v206 := v4 < v193
+		v207 := v206 && v205
+		v208 := v198
+		if v207 {
+			v208 = v197
+		}
+		v209 := v208
+		if v130 {
+			v209 = v0
+		}
+		dst[i] = v209
 	}
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f64 memory, f64
-// compute, 298 operations): the scalar twin of the vector program the assembly
+// compute, 402 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -275,6 +345,9 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v202 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
 	v205 := math.Float64frombits(0x4010000000000000) // 4
 	v228 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v387 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v393 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v395 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -580,11 +653,142 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 			v297 = v5
 		}
 		v298 := dy[i]
-		v299 := float64(v298 * v297)
-		v300 := v299
-		if v134 {
-			v300 = v0
+		v299 := float64(v298 * v5)
+		v300 := float64(v298 * v8)
+		v301 := float64(v298 * v80)
+		v302 := -v301
+		v303 := math.FMA(v298, v80, v302)
+		v304 := float64(v301 * v81)
+		v305 := -v304
+		v306 := math.FMA(v301, v81, v305)
+		v307 := math.FMA(v303, v81, v306)
+		v308 := float64(v304 * v80)
+		v309 := -v308
+		v310 := math.FMA(v304, v80, v309)
+		v311 := math.FMA(v307, v80, v310)
+		v312 := float64(v298 * v215)
+		v313 := -v312
+		v314 := math.FMA(v298, v215, v313)
+		v315 := float64(v298 * v256)
+		v316 := -v315
+		v317 := math.FMA(v298, v256, v316)
+		v318 := float64(v298 * v277)
+		v319 := -v318
+		v320 := math.FMA(v298, v277, v319)
+		v321 := -v320
+		v322 := float64(v315 + v319)
+		v323 := float64(v322 - v315)
+		v324 := float64(v322 - v323)
+		v325 := float64(v315 - v324)
+		v326 := float64(v319 - v323)
+		v327 := float64(v325 + v326)
+		v328 := float64(v327 + v317)
+		v329 := float64(v328 + v321)
+		v330 := float64(v322 / v214)
+		v331 := -v330
+		v332 := math.FMA(v331, v214, v322)
+		v333 := float64(v332 + v329)
+		v334 := float64(v333 / v214)
+		v335 := float64(v312 + v330)
+		v336 := float64(v335 - v312)
+		v337 := float64(v335 - v336)
+		v338 := float64(v312 - v337)
+		v339 := float64(v330 - v336)
+		v340 := float64(v338 + v339)
+		v341 := float64(v340 + v314)
+		v342 := float64(v341 + v334)
+		v343 := float64(v298 * v281)
+		v344 := -v343
+		v345 := math.FMA(v298, v281, v344)
+		v346 := float64(v298 * v286)
+		v347 := -v346
+		v348 := math.FMA(v298, v286, v347)
+		v349 := float64(v346 / v213)
+		v350 := -v349
+		v351 := math.FMA(v350, v213, v346)
+		v352 := float64(v351 + v348)
+		v353 := float64(v352 / v213)
+		v354 := float64(v298 * v290)
+		v355 := -v354
+		v356 := math.FMA(v298, v290, v355)
+		v357 := float64(v354 / v214)
+		v358 := -v357
+		v359 := math.FMA(v358, v214, v354)
+		v360 := float64(v359 + v356)
+		v361 := float64(v360 / v214)
+		v362 := float64(v349 + v357)
+		v363 := float64(v362 - v349)
+		v364 := float64(v362 - v363)
+		v365 := float64(v349 - v364)
+		v366 := float64(v357 - v363)
+		v367 := float64(v365 + v366)
+		v368 := float64(v367 + v353)
+		v369 := float64(v368 + v361)
+		v370 := float64(v343 + v362)
+		v371 := float64(v370 - v343)
+		v372 := float64(v370 - v371)
+		v373 := float64(v343 - v372)
+		v374 := float64(v362 - v371)
+		v375 := float64(v373 + v374)
+		v376 := float64(v375 + v345)
+		v377 := float64(v376 + v369)
+		v378 := v370
+		if v86 {
+			v378 = v335
 		}
-		dx[i] = v300
+		v379 := v377
+		if v86 {
+			v379 = v342
+		}
+		v380 := v378
+		if v11 {
+			v380 = v308
+		}
+		v381 := v379
+		if v11 {
+			v381 = v311
+		}
+		v382 := v380
+		if v7 {
+			v382 = v300
+		}
+		v383 := v381
+		if v7 {
+			v383 = v4
+		}
+		v384 := v382
+		if v3 {
+			v384 = v299
+		}
+		v385 := v383
+		if v3 {
+			v385 = v4
+		}
+		v386 := math.Abs(v384)
+		v388 := v387 <= v386
+		v389 := float64(v384 + v385)
+		v390 := v384
+		if v388 {
+			v390 = v389
+		}
+		v391 := float64(v298 * v297)
+		v392 := math.Abs(v391)
+		v394 := math.Abs(v298)
+		v396 := float64(v394 * v395)
+		v397 := math.FMA(v392, v393, v396)
+		v398 := float64(v390 - v391)
+		v399 := math.Abs(v398)
+		v400 := v399 <= v397
+		v401 := v4 < v386
+		v402 := v401 && v400
+		v403 := v391
+		if v402 {
+			v403 = v390
+		}
+		v404 := v403
+		if v134 {
+			v404 = v0
+		}
+		dx[i] = v404
 	}
 }

@@ -12,7 +12,7 @@ var (
 	regluBackwardBImpl = regluBackwardBGeneric
 )
 
-// regluGeneric is the pure-Go kernel of reglu (f64 memory, f64 compute, 10
+// regluGeneric is the pure-Go kernel of reglu (f64 memory, f64 compute, 33
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -20,7 +20,10 @@ var (
 func regluGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v1 := math.Float64frombits(0x0000000000000000) // 0
+	v1 := math.Float64frombits(0x0000000000000000)  // 0
+	v13 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v19 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v21 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -29,23 +32,55 @@ func regluGeneric(dst, a, b []float64) {
 			v3 = v1
 		}
 		v4 := b[i]
-		v5 := float64(v3 * v4)
-		v6 := math.IsNaN(v4)
-		v7 := v5
-		if v6 {
-			v7 = v4
+		v6 := float64(v4 * v1)
+		v7 := float64(v4 * v0)
+		v8 := -v7
+		v9 := math.FMA(v4, v0, v8)
+		v10 := v7
+		if v2 {
+			v10 = v6
 		}
-		v8 := math.IsNaN(v0)
-		v9 := v7
-		if v8 {
-			v9 = v0
+		v11 := v9
+		if v2 {
+			v11 = v1
 		}
-		dst[i] = v9
+		v12 := math.Abs(v10)
+		v14 := v13 <= v12
+		v15 := float64(v10 + v11)
+		v16 := v10
+		if v14 {
+			v16 = v15
+		}
+		v17 := float64(v4 * v3)
+		v18 := math.Abs(v17)
+		v20 := math.Abs(v4)
+		v22 := float64(v20 * v21)
+		v23 := math.FMA(v18, v19, v22)
+		v24 := float64(v16 - v17)
+		v25 := math.Abs(v24)
+		v26 := v25 <= v23
+		v27 := v1 < v12
+		v28 := v27 && v26
+		v29 := v17
+		if v28 {
+			v29 = v16
+		}
+		v30 := math.IsNaN(v4)
+		v31 := v29
+		if v30 {
+			v31 = v4
+		}
+		v32 := math.IsNaN(v0)
+		v33 := v31
+		if v32 {
+			v33 = v0
+		}
+		dst[i] = v33
 	}
 }
 
 // regluBackwardAGeneric is the pure-Go kernel of regluBackwardA (f64 memory,
-// f64 compute, 13 operations): the scalar twin of the vector program the
+// f64 compute, 42 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -53,8 +88,11 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v1 := math.Float64frombits(0x0000000000000000) // 0
-	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v1 := math.Float64frombits(0x0000000000000000)  // 0
+	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v21 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v27 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v29 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range da {
 		v0 := a[i]
 		v2 := v1 < v0
@@ -63,25 +101,63 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 			v4 = v3
 		}
 		v5 := b[i]
-		v6 := float64(v4 * v5)
-		v7 := dy[i]
-		v8 := float64(v7 * v6)
-		v9 := math.IsNaN(v5)
-		v10 := v8
-		if v9 {
-			v10 = v5
+		v6 := dy[i]
+		v7 := float64(v5 * v6)
+		v8 := -v7
+		v9 := math.FMA(v5, v6, v8)
+		v10 := float64(v7 * v3)
+		v11 := -v10
+		v12 := math.FMA(v7, v3, v11)
+		v13 := math.FMA(v9, v3, v12)
+		v14 := float64(v7 * v1)
+		v15 := -v14
+		v16 := math.FMA(v7, v1, v15)
+		v17 := math.FMA(v9, v1, v16)
+		v18 := v14
+		if v2 {
+			v18 = v10
 		}
-		v11 := math.IsNaN(v0)
-		v12 := v10
-		if v11 {
-			v12 = v0
+		v19 := v17
+		if v2 {
+			v19 = v13
 		}
-		da[i] = v12
+		v20 := math.Abs(v18)
+		v22 := v21 <= v20
+		v23 := float64(v18 + v19)
+		v24 := v18
+		if v22 {
+			v24 = v23
+		}
+		v25 := float64(v7 * v4)
+		v26 := math.Abs(v25)
+		v28 := math.Abs(v7)
+		v30 := float64(v28 * v29)
+		v31 := math.FMA(v26, v27, v30)
+		v32 := float64(v24 - v25)
+		v33 := math.Abs(v32)
+		v34 := v33 <= v31
+		v35 := v1 < v20
+		v36 := v35 && v34
+		v37 := v25
+		if v36 {
+			v37 = v24
+		}
+		v38 := math.IsNaN(v5)
+		v39 := v37
+		if v38 {
+			v39 = v5
+		}
+		v40 := math.IsNaN(v0)
+		v41 := v39
+		if v40 {
+			v41 = v0
+		}
+		da[i] = v41
 	}
 }
 
 // regluBackwardBGeneric is the pure-Go kernel of regluBackwardB (f64 memory,
-// f64 compute, 8 operations): the scalar twin of the vector program the
+// f64 compute, 31 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -89,7 +165,10 @@ func regluBackwardBGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v1 := math.Float64frombits(0x0000000000000000) // 0
+	v1 := math.Float64frombits(0x0000000000000000)  // 0
+	v13 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v19 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v21 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range db {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -98,12 +177,44 @@ func regluBackwardBGeneric(db, a, b, dy []float64) {
 			v3 = v1
 		}
 		v4 := dy[i]
-		v5 := float64(v4 * v3)
-		v6 := math.IsNaN(v0)
-		v7 := v5
-		if v6 {
-			v7 = v0
+		v6 := float64(v4 * v1)
+		v7 := float64(v4 * v0)
+		v8 := -v7
+		v9 := math.FMA(v4, v0, v8)
+		v10 := v7
+		if v2 {
+			v10 = v6
 		}
-		db[i] = v7
+		v11 := v9
+		if v2 {
+			v11 = v1
+		}
+		v12 := math.Abs(v10)
+		v14 := v13 <= v12
+		v15 := float64(v10 + v11)
+		v16 := v10
+		if v14 {
+			v16 = v15
+		}
+		v17 := float64(v4 * v3)
+		v18 := math.Abs(v17)
+		v20 := math.Abs(v4)
+		v22 := float64(v20 * v21)
+		v23 := math.FMA(v18, v19, v22)
+		v24 := float64(v16 - v17)
+		v25 := math.Abs(v24)
+		v26 := v25 <= v23
+		v27 := v1 < v12
+		v28 := v27 && v26
+		v29 := v17
+		if v28 {
+			v29 = v16
+		}
+		v30 := math.IsNaN(v0)
+		v31 := v29
+		if v30 {
+			v31 = v0
+		}
+		db[i] = v31
 	}
 }

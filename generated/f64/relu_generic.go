@@ -37,17 +37,17 @@ func reluGeneric(dst, x []float64) {
 		if v2 {
 			v3 = v1
 		}
-		v4 := math.IsNaN(v0)
-		v5 := v3
-		if v4 {
-			v5 = v0
+		v5 := math.IsNaN(v0)
+		v6 := v3
+		if v5 {
+			v6 = v0
 		}
-		dst[i] = v5
+		dst[i] = v6
 	}
 }
 
 // reluBackwardGeneric is the pure-Go kernel of reluBackward (f64 memory, f64
-// compute, 9 operations): the scalar twin of the vector program the assembly
+// compute, 10 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -59,23 +59,24 @@ func reluBackwardGeneric(dx, x, dy []float64) {
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
-		v4 := v1
-		if v2 {
-			v4 = v3
-		}
 		v5 := dy[i]
-		v6 := float64(v5 * v4)
-		v7 := math.IsNaN(v0)
-		v8 := v6
-		if v7 {
-			v8 = v0
+		v6 := float64(v5 * v3)
+		v7 := float64(v5 * v1)
+		v8 := v7
+		if v2 {
+			v8 = v6
 		}
-		dx[i] = v8
+		v9 := math.IsNaN(v0)
+		v10 := v8
+		if v9 {
+			v10 = v0
+		}
+		dx[i] = v10
 	}
 }
 
 // reluBackwardFromOutputGeneric is the pure-Go kernel of
-// reluBackwardFromOutput (f64 memory, f64 compute, 9 operations): the scalar
+// reluBackwardFromOutput (f64 memory, f64 compute, 10 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -87,17 +88,18 @@ func reluBackwardFromOutputGeneric(dx, y, dy []float64) {
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
-		v4 := v1
-		if v2 {
-			v4 = v3
-		}
 		v5 := dy[i]
-		v6 := float64(v5 * v4)
-		v7 := math.IsNaN(v0)
-		v8 := v6
-		if v7 {
-			v8 = v0
+		v6 := float64(v5 * v3)
+		v7 := float64(v5 * v1)
+		v8 := v7
+		if v2 {
+			v8 = v6
 		}
-		dx[i] = v8
+		v9 := math.IsNaN(v0)
+		v10 := v8
+		if v9 {
+			v10 = v0
+		}
+		dx[i] = v10
 	}
 }

@@ -116,45 +116,48 @@ func seluGeneric(dst, x []float64) {
 		if v2 {
 			v73 = v4
 		}
-		v74 := v73
+		v86 := v73
 		if v70 {
-			v74 = v0
+			v86 = v0
 		}
-		dst[i] = v74
+		dst[i] = v86
 	}
 }
 
 // seluBackwardGeneric is the pure-Go kernel of seluBackward (f64 memory, f64
-// compute, 79 operations): the scalar twin of the vector program the assembly
+// compute, 128 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
 func seluBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x0000000000000000)  // 0
-	v3 := math.Float64frombits(0x3ff0cfabd6a91132)  // 1.0507009873554805
-	v4 := math.Float64frombits(0x3ffc212cc640f031)  // 1.7580993408473768
-	v5 := math.Float64frombits(0xc087500000000000)  // -746
-	v7 := math.Float64frombits(0x4086300000000000)  // 710
-	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v13 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v19 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v32 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v33 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v35 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v37 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v39 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v41 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v43 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v45 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v47 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v49 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v52 := math.Float64frombits(0x3ff0000000000000) // 1
-	v57 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v59 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v60 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v1 := math.Float64frombits(0x0000000000000000)   // 0
+	v3 := math.Float64frombits(0x3ff0cfabd6a91132)   // 1.0507009873554805
+	v4 := math.Float64frombits(0x3ffc212cc640f031)   // 1.7580993408473768
+	v5 := math.Float64frombits(0xc087500000000000)   // -746
+	v7 := math.Float64frombits(0x4086300000000000)   // 710
+	v9 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
+	v13 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v19 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v32 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v33 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v35 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v37 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v39 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v41 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v43 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v45 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v52 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v57 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v59 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v110 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v116 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v118 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -225,26 +228,93 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 			v75 = v3
 		}
 		v76 := dy[i]
-		v77 := float64(v76 * v75)
-		v78 := v77
+		v77 := float64(v76 * v3)
+		v78 := -v77
+		v79 := math.FMA(v76, v3, v78)
+		v80 := float64(v76 * v4)
+		v81 := -v80
+		v82 := math.FMA(v76, v4, v81)
+		v83 := float64(v80 * v0)
+		v84 := -v83
+		v85 := math.FMA(v80, v0, v84)
+		v86 := math.FMA(v82, v0, v85)
+		v87 := float64(v80 * v65)
+		v88 := -v87
+		v89 := math.FMA(v80, v65, v88)
+		v90 := math.FMA(v82, v65, v89)
+		v91 := float64(v80 * v69)
+		v92 := -v91
+		v93 := math.FMA(v80, v69, v92)
+		v94 := math.FMA(v82, v69, v93)
+		v95 := float64(v87 + v91)
+		v96 := float64(v95 - v87)
+		v97 := float64(v95 - v96)
+		v98 := float64(v87 - v97)
+		v99 := float64(v91 - v96)
+		v100 := float64(v98 + v99)
+		v101 := float64(v100 + v90)
+		v102 := float64(v101 + v94)
+		v103 := float64(v95 + v102)
+		v104 := math.Ldexp(v103, int(v11))
+		v105 := v104
 		if v72 {
-			v78 = v0
+			v105 = v83
 		}
-		dx[i] = v78
+		v106 := v1
+		if v72 {
+			v106 = v86
+		}
+		v107 := v105
+		if v2 {
+			v107 = v77
+		}
+		v108 := v106
+		if v2 {
+			v108 = v79
+		}
+		v109 := math.Abs(v107)
+		v111 := v110 <= v109
+		v112 := float64(v107 + v108)
+		v113 := v107
+		if v111 {
+			v113 = v112
+		}
+		v114 := float64(v76 * v75)
+		v115 := math.Abs(v114)
+		v117 := math.Abs(v76)
+		v119 := float64(v117 * v118)
+		v120 := math.FMA(v115, v116, v119)
+		v121 := float64(v113 - v114)
+		v122 := math.Abs(v121)
+		v123 := v122 <= v120
+		v124 := v1 < v109
+		v125 := v124 && v123
+		v126 := v114
+		if v125 {
+			v126 = v113
+		}
+		v127 := v126
+		if v72 {
+			v127 = v0
+		}
+		dx[i] = v127
 	}
 }
 
 // seluBackwardFromOutputGeneric is the pure-Go kernel of
-// seluBackwardFromOutput (f64 memory, f64 compute, 11 operations): the scalar
+// seluBackwardFromOutput (f64 memory, f64 compute, 47 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
 func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x0000000000000000) // 0
-	v3 := math.Float64frombits(0x3ff0cfabd6a91132) // 1.0507009873554805
-	v4 := math.Float64frombits(0x3ffc212cc640f031) // 1.7580993408473768
+	v1 := math.Float64frombits(0x0000000000000000)  // 0
+	v3 := math.Float64frombits(0x3ff0cfabd6a91132)  // 1.0507009873554805
+	v4 := math.Float64frombits(0x3ffc212cc640f031)  // 1.7580993408473768
+	v29 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v35 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v37 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -254,12 +324,57 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 			v6 = v3
 		}
 		v7 := dy[i]
-		v8 := float64(v7 * v6)
-		v9 := math.IsNaN(v0)
-		v10 := v8
-		if v9 {
-			v10 = v0
+		v9 := float64(v7 * v3)
+		v10 := -v9
+		v11 := math.FMA(v7, v3, v10)
+		v12 := float64(v7 * v0)
+		v13 := -v12
+		v14 := math.FMA(v7, v0, v13)
+		v15 := float64(v7 * v4)
+		v16 := -v15
+		v17 := math.FMA(v7, v4, v16)
+		v18 := float64(v12 + v15)
+		v19 := float64(v18 - v12)
+		v20 := float64(v18 - v19)
+		v21 := float64(v12 - v20)
+		v22 := float64(v15 - v19)
+		v23 := float64(v21 + v22)
+		v24 := float64(v23 + v14)
+		v25 := float64(v24 + v17)
+		v26 := v18
+		if v2 {
+			v26 = v9
 		}
-		dx[i] = v10
+		v27 := v25
+		if v2 {
+			v27 = v11
+		}
+		v28 := math.Abs(v26)
+		v30 := v29 <= v28
+		v31 := float64(v26 + v27)
+		v32 := v26
+		if v30 {
+			v32 = v31
+		}
+		v33 := float64(v7 * v6)
+		v34 := math.Abs(v33)
+		v36 := math.Abs(v7)
+		v38 := float64(v36 * v37)
+		v39 := math.FMA(v34, v35, v38)
+		v40 := float64(v32 - v33)
+		v41 := math.Abs(v40)
+		v42 := v41 <= v39
+		v43 := v1 < v28
+		v44 := v43 && v42
+		v45 := v33
+		if v44 {
+			v45 = v32
+		}
+		v46 := math.IsNaN(v0)
+		v47 := v45
+		if v46 {
+			v47 = v0
+		}
+		dx[i] = v47
 	}
 }

@@ -20,37 +20,40 @@ var (
 	siluBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 153
+// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 199
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func siluGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v2 := math.Float64frombits(0xc089000000000000)  // -800
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v7 := math.Float64frombits(0xc086200000000000)  // -708
-	v9 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v11 := math.Float64frombits(0xc087500000000000) // -746
-	v13 := math.Float64frombits(0x4086300000000000) // 710
-	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v37 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v38 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v40 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v42 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v44 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v46 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v48 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v50 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v52 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v54 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v57 := math.Float64frombits(0x3ff0000000000000) // 1
-	v62 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v64 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v65 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v2 := math.Float64frombits(0xc089000000000000)   // -800
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v7 := math.Float64frombits(0xc086200000000000)   // -708
+	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v11 := math.Float64frombits(0xc087500000000000)  // -746
+	v13 := math.Float64frombits(0x4086300000000000)  // 710
+	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v185 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v191 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v192 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -216,16 +219,83 @@ func siluGeneric(dst, x []float64) {
 		if v3 {
 			v153 = v5
 		}
-		v154 := v153
+		v154 := -v79
+		v155 := math.FMA(v0, v78, v154)
+		v156 := -v80
+		v157 := math.FMA(v79, v78, v156)
+		v158 := math.FMA(v155, v78, v157)
+		v159 := float64(v0 * v0)
+		v160 := -v159
+		v161 := math.FMA(v0, v0, v160)
+		v162 := float64(v0 * v142)
+		v163 := -v162
+		v164 := math.FMA(v0, v142, v163)
+		v165 := float64(v0 * v146)
+		v166 := -v165
+		v167 := math.FMA(v0, v146, v166)
+		v168 := float64(v162 + v165)
+		v169 := float64(v168 - v162)
+		v170 := float64(v168 - v169)
+		v171 := float64(v162 - v170)
+		v172 := float64(v165 - v169)
+		v173 := float64(v171 + v172)
+		v174 := float64(v173 + v164)
+		v175 := float64(v174 + v167)
+		v176 := float64(v168 + v175)
+		v177 := math.Ldexp(v176, int(v136))
+		v178 := v177
 		if v149 {
-			v154 = v0
+			v178 = v159
 		}
-		dst[i] = v154
+		v179 := v4
+		if v149 {
+			v179 = v161
+		}
+		v180 := v178
+		if v8 {
+			v180 = v80
+		}
+		v181 := v179
+		if v8 {
+			v181 = v158
+		}
+		v182 := v180
+		if v3 {
+			v182 = v5
+		}
+		v183 := v181
+		if v3 {
+			v183 = v4
+		}
+		v184 := math.Abs(v182)
+		v186 := v185 <= v184
+		v187 := float64(v182 + v183)
+		v188 := v182
+		if v186 {
+			v188 = v187
+		}
+		v189 := float64(v57 * v153)
+		v190 := math.Abs(v189)
+		v193 := math.FMA(v190, v191, v192)
+		v194 := float64(v188 - v189)
+		v195 := math.Abs(v194)
+		v196 := v195 <= v193
+		v197 := v4 < v184
+		v198 := v197 && v196
+		v199 := v189
+		if v198 {
+			v199 = v188
+		}
+		v200 := v199
+		if v149 {
+			v200 = v0
+		}
+		dst[i] = v200
 	}
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 432 operations): the scalar twin of the vector program the assembly
+// compute, 513 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -264,6 +334,9 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v372 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
 	v374 := math.Float64frombits(0xc044000000000000) // -40
 	v406 := math.Float64frombits(0xbff0000000000000) // -1
+	v498 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v504 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v506 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -765,11 +838,125 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 			v431 = v5
 		}
 		v432 := dy[i]
-		v433 := float64(v432 * v431)
-		v434 := v433
-		if v155 {
-			v434 = v0
+		v433 := float64(v432 * v5)
+		v434 := float64(v432 * v8)
+		v435 := float64(v432 * v80)
+		v436 := -v435
+		v437 := math.FMA(v432, v80, v436)
+		v438 := float64(v435 * v81)
+		v439 := -v438
+		v440 := math.FMA(v435, v81, v439)
+		v441 := math.FMA(v437, v81, v440)
+		v442 := float64(v438 * v80)
+		v443 := -v442
+		v444 := math.FMA(v438, v80, v443)
+		v445 := math.FMA(v441, v80, v444)
+		v446 := float64(v432 * v156)
+		v447 := -v446
+		v448 := math.FMA(v432, v156, v447)
+		v449 := float64(v446 * v229)
+		v450 := -v449
+		v451 := math.FMA(v446, v229, v450)
+		v452 := math.FMA(v448, v229, v451)
+		v453 := float64(v446 * v292)
+		v454 := -v453
+		v455 := math.FMA(v446, v292, v454)
+		v456 := math.FMA(v448, v292, v455)
+		v457 := float64(v449 + v453)
+		v458 := float64(v457 - v449)
+		v459 := float64(v457 - v458)
+		v460 := float64(v449 - v459)
+		v461 := float64(v453 - v458)
+		v462 := float64(v460 + v461)
+		v463 := float64(v462 + v452)
+		v464 := float64(v463 + v456)
+		v465 := float64(v432 * v368)
+		v466 := -v465
+		v467 := math.FMA(v432, v368, v466)
+		v468 := float64(v465 * v424)
+		v469 := -v468
+		v470 := math.FMA(v465, v424, v469)
+		v471 := math.FMA(v467, v424, v470)
+		v472 := float64(v432 * v0)
+		v473 := -v472
+		v474 := math.FMA(v432, v0, v473)
+		v475 := float64(v472 * v368)
+		v476 := -v475
+		v477 := math.FMA(v472, v368, v476)
+		v478 := math.FMA(v474, v368, v477)
+		v479 := float64(v475 + v446)
+		v480 := float64(v479 - v475)
+		v481 := float64(v479 - v480)
+		v482 := float64(v475 - v481)
+		v483 := float64(v446 - v480)
+		v484 := float64(v482 + v483)
+		v485 := float64(v484 + v478)
+		v486 := float64(v485 + v448)
+		v487 := v479
+		if v296 {
+			v487 = v468
 		}
-		dx[i] = v434
+		v488 := v486
+		if v296 {
+			v488 = v471
+		}
+		v489 := v487
+		if v86 {
+			v489 = v457
+		}
+		v490 := v488
+		if v86 {
+			v490 = v464
+		}
+		v491 := v489
+		if v11 {
+			v491 = v442
+		}
+		v492 := v490
+		if v11 {
+			v492 = v445
+		}
+		v493 := v491
+		if v7 {
+			v493 = v434
+		}
+		v494 := v492
+		if v7 {
+			v494 = v4
+		}
+		v495 := v493
+		if v3 {
+			v495 = v433
+		}
+		v496 := v494
+		if v3 {
+			v496 = v4
+		}
+		v497 := math.Abs(v495)
+		v499 := v498 <= v497
+		v500 := float64(v495 + v496)
+		v501 := v495
+		if v499 {
+			v501 = v500
+		}
+		v502 := float64(v432 * v431)
+		v503 := math.Abs(v502)
+		v505 := math.Abs(v432)
+		v507 := float64(v505 * v506)
+		v508 := math.FMA(v503, v504, v507)
+		v509 := float64(v501 - v502)
+		v510 := math.Abs(v509)
+		v511 := v510 <= v508
+		v512 := v4 < v497
+		v513 := v512 && v511
+		v514 := v502
+		if v513 {
+			v514 = v501
+		}
+		v515 := v514
+		if v155 {
+			v515 = v0
+		}
+		dx[i] = v515
 	}
 }

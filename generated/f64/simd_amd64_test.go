@@ -14,7 +14,7 @@ import (
 
 var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
-		Name: "celu", Inputs: 1, MaxLen: 49,
+		Name: "celu", Inputs: 1, MaxLen: 25,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { celuGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -52,7 +52,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "celuBackwardFromOutput", Inputs: 2, MaxLen: 97,
+		Name: "celuBackwardFromOutput", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { celuBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -90,7 +90,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "eluBackward", Inputs: 2, MaxLen: 73,
+		Name: "eluBackward", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p-01}, {0x1p+01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { eluBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -109,7 +109,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "eluBackwardFromOutput", Inputs: 2, MaxLen: 97,
+		Name: "eluBackwardFromOutput", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p-01}, {0x1p+01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { eluBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -248,7 +248,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "glu", Inputs: 2, MaxLen: 73,
+		Name: "glu", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { gluGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gluAVX512(d, in[0], in[1]) }},
@@ -256,7 +256,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "gluBackwardA", Inputs: 3, MaxLen: 73,
+		Name: "gluBackwardA", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { gluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gluBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -264,7 +264,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "gluBackwardB", Inputs: 3, MaxLen: 73,
+		Name: "gluBackwardB", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { gluBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gluBackwardBAVX512(d, in[0], in[1], in[2]) }},
@@ -389,7 +389,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardswish", Inputs: 1, MaxLen: 73,
+		Name: "hardswish", Inputs: 1, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { hardswishGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { hardswishAVX512(d, in[0]) }},
@@ -407,7 +407,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardswishBackward", Inputs: 2, MaxLen: 73,
+		Name: "hardswishBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { hardswishBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { hardswishBackwardAVX512(d, in[0], in[1]) }},
@@ -561,7 +561,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "leakyReluBackward", Inputs: 2, MaxLen: 97,
+		Name: "leakyReluBackward", Inputs: 2, MaxLen: 73,
 		ParamSets: [][]float64{{0x1.47ae147ae147bp-07}, {0x1.999999999999ap-03}, {-0x1p-01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { leakyReluBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -580,7 +580,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "leakyReluBackwardFromOutput", Inputs: 2, MaxLen: 97,
+		Name: "leakyReluBackwardFromOutput", Inputs: 2, MaxLen: 73,
 		ParamSets: [][]float64{{0x1.47ae147ae147bp-07}, {0x1.999999999999ap-03}, {-0x1p-01}, {0}},
 		Generic: func(d []float64, in [][]float64, p []float64) {
 			leakyReluBackwardFromOutputGeneric(d, in[0], in[1], p[0])
@@ -622,7 +622,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "linearBackward", Inputs: 2, MaxLen: 97,
+		Name: "linearBackward", Inputs: 2, MaxLen: 73,
 		ParamSets: [][]float64{{0x1p+00}, {-0x1.4p+01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { linearBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -641,7 +641,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "linearBackwardFromOutput", Inputs: 2, MaxLen: 97,
+		Name: "linearBackwardFromOutput", Inputs: 2, MaxLen: 73,
 		ParamSets: [][]float64{{0x1p+00}, {-0x1.4p+01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { linearBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -669,7 +669,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "logSoftmaxBackward", Inputs: 2, MaxLen: 73,
+		Name: "logSoftmaxBackward", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { logSoftmaxBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -696,7 +696,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "logsigmoidBackward", Inputs: 2, MaxLen: 73,
+		Name: "logsigmoidBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { logsigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { logsigmoidBackwardAVX512(d, in[0], in[1]) }},
@@ -714,7 +714,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "logsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 73,
+		Name: "logsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { logsigmoidBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { logsigmoidBackwardFromOutputAVX512(d, in[0], in[1]) }},
@@ -794,7 +794,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "preluBackward", Inputs: 2, MaxLen: 97,
+		Name: "preluBackward", Inputs: 2, MaxLen: 73,
 		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { preluBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -811,7 +811,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "preluBackwardVec", Inputs: 3, MaxLen: 97,
+		Name: "preluBackwardVec", Inputs: 3, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { preluBackwardVecGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { preluBackwardVecAVX512(d, in[0], in[1], in[2]) }},
@@ -819,7 +819,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "reglu", Inputs: 2, MaxLen: 97,
+		Name: "reglu", Inputs: 2, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { regluGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { regluAVX512(d, in[0], in[1]) }},
@@ -827,7 +827,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "regluBackwardA", Inputs: 3, MaxLen: 97,
+		Name: "regluBackwardA", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { regluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { regluBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -835,7 +835,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "regluBackwardB", Inputs: 3, MaxLen: 97,
+		Name: "regluBackwardB", Inputs: 3, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { regluBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { regluBackwardBAVX512(d, in[0], in[1], in[2]) }},
@@ -969,7 +969,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "seluBackward", Inputs: 2, MaxLen: 73,
+		Name: "seluBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { seluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { seluBackwardAVX512(d, in[0], in[1]) }},
@@ -987,7 +987,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "seluBackwardFromOutput", Inputs: 2, MaxLen: 97,
+		Name: "seluBackwardFromOutput", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { seluBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { seluBackwardFromOutputAVX512(d, in[0], in[1]) }},
@@ -1005,7 +1005,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "sigmoid", Inputs: 1, MaxLen: 73,
+		Name: "sigmoid", Inputs: 1, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { sigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { sigmoidAVX512(d, in[0]) }},
@@ -1041,7 +1041,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "sigmoidBackwardFromOutput", Inputs: 2, MaxLen: 97,
+		Name: "sigmoidBackwardFromOutput", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { sigmoidBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { sigmoidBackwardFromOutputAVX512(d, in[0], in[1]) }},
@@ -1180,7 +1180,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "softmaxBackward", Inputs: 2, MaxLen: 97,
+		Name: "softmaxBackward", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { softmaxBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1198,7 +1198,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "softminBackward", Inputs: 2, MaxLen: 97,
+		Name: "softminBackward", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { softminBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1344,7 +1344,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "softsignBackwardFromOutput", Inputs: 2, MaxLen: 97,
+		Name: "softsignBackwardFromOutput", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { softsignBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { softsignBackwardFromOutputAVX512(d, in[0], in[1]) }},
@@ -1422,7 +1422,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "tanhBackwardFromOutput", Inputs: 2, MaxLen: 97,
+		Name: "tanhBackwardFromOutput", Inputs: 2, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { tanhBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { tanhBackwardFromOutputAVX512(d, in[0], in[1]) }},
@@ -1458,7 +1458,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "tanhshrinkBackward", Inputs: 2, MaxLen: 49,
+		Name: "tanhshrinkBackward", Inputs: 2, MaxLen: 25,
 		Generic: func(d []float64, in [][]float64, p []float64) { tanhshrinkBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { tanhshrinkBackwardAVX512(d, in[0], in[1]) }},

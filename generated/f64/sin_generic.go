@@ -1190,7 +1190,7 @@ func sinRareGeneric(acc *[16]float64, x []float64, w0 float64) {
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f64 memory, f64
-// compute, 554 operations): the scalar twin of the vector program the assembly
+// compute, 583 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -1265,6 +1265,9 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 	v525 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
 	v539 := math.Float64frombits(0xc000000000000000) // -2
 	v545 := math.Float64frombits(0xbff0000000000000) // -1
+	v564 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v570 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v572 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -2043,18 +2046,56 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 			v549 = v8
 		}
 		v550 := dy[i]
-		v551 := float64(v550 * v549)
-		v552 := math.IsNaN(v0)
-		v553 := v551
-		if v552 {
-			v553 = v0
+		v551 := float64(v550 * v8)
+		v552 := -v551
+		v553 := math.FMA(v550, v8, v552)
+		v554 := float64(v550 * v1)
+		v555 := -v554
+		v556 := math.FMA(v550, v1, v555)
+		v557 := float64(v554 * v547)
+		v558 := -v557
+		v559 := math.FMA(v554, v547, v558)
+		v560 := math.FMA(v556, v547, v559)
+		v561 := v557
+		if v7 {
+			v561 = v551
 		}
-		dx[i] = v553
+		v562 := v560
+		if v7 {
+			v562 = v553
+		}
+		v563 := math.Abs(v561)
+		v565 := v564 <= v563
+		v566 := float64(v561 + v562)
+		v567 := v561
+		if v565 {
+			v567 = v566
+		}
+		v568 := float64(v550 * v549)
+		v569 := math.Abs(v568)
+		v571 := math.Abs(v550)
+		v573 := float64(v571 * v572)
+		v574 := math.FMA(v569, v570, v573)
+		v575 := float64(v567 - v568)
+		v576 := math.Abs(v575)
+		v577 := v576 <= v574
+		v578 := v109 < v563
+		v579 := v578 && v577
+		v580 := v568
+		if v579 {
+			v580 = v567
+		}
+		v581 := math.IsNaN(v0)
+		v582 := v580
+		if v581 {
+			v582 = v0
+		}
+		dx[i] = v582
 	}
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f64
-// memory, f64 compute, 210 operations): the scalar twin of the vector program
+// memory, f64 compute, 240 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -2069,28 +2110,32 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 	v12 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
 	v14 := math.Float64frombits(0x7ff0000000000000)  // +Inf
 	v17 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v18 := math.Float64frombits(0xc010000000000000)  // -4
-	v19 := math.Float64frombits(0x3fd0000000000000)  // 0.25
-	v20 := math.Float64frombits(0x3ff921fb54442d18)  // 1.5707963267948966
-	v21 := math.Float64frombits(0x3c91a62633145c07)  // 6.123233995736766e-17
-	v22 := math.Float64frombits(0xb91f1976b7ed8fbc)  // -1.4973849048591698e-33
-	v23 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
-	v148 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v152 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
-	v153 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
-	v155 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
-	v157 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
-	v159 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
-	v161 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
-	v163 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v172 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v173 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v175 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v177 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v179 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v181 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v195 := math.Float64frombits(0xc000000000000000) // -2
-	v201 := math.Float64frombits(0xbff0000000000000) // -1
+	v18 := math.Float64frombits(0x0000000000000000)  // 0
+	v19 := math.Float64frombits(0xc010000000000000)  // -4
+	v20 := math.Float64frombits(0x3fd0000000000000)  // 0.25
+	v21 := math.Float64frombits(0x3ff921fb54442d18)  // 1.5707963267948966
+	v22 := math.Float64frombits(0x3c91a62633145c07)  // 6.123233995736766e-17
+	v23 := math.Float64frombits(0xb91f1976b7ed8fbc)  // -1.4973849048591698e-33
+	v24 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
+	v149 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v153 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
+	v154 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
+	v156 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
+	v158 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
+	v160 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
+	v162 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
+	v164 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
+	v173 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v174 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v176 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v178 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v180 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v182 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v196 := math.Float64frombits(0xc000000000000000) // -2
+	v202 := math.Float64frombits(0xbff0000000000000) // -1
+	v221 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v227 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v229 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v1 := x[i]
 		v3 := float64(v2 * v1)
@@ -2102,216 +2147,254 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 		v13 := v12 < v4
 		v15 := v4 < v14
 		v16 := v13 && v15
-		v24 := float64(v3 * v23)
-		v25 := math.RoundToEven(v24)
-		v26 := -v25
-		v27 := math.FMA(v26, v20, v3)
-		v28 := float64(v26 * v21)
-		v29 := -v28
-		v30 := math.FMA(v26, v21, v29)
-		v31 := float64(v26 * v22)
-		v32 := -v31
-		v33 := math.FMA(v26, v22, v32)
-		v34 := float64(v27 + v28)
-		v35 := float64(v34 - v27)
-		v36 := float64(v34 - v35)
-		v37 := float64(v27 - v36)
-		v38 := float64(v28 - v35)
-		v39 := float64(v37 + v38)
-		v40 := float64(v39 + v30)
-		v41 := float64(v40 - v39)
-		v42 := float64(v40 - v41)
-		v43 := float64(v39 - v42)
-		v44 := float64(v30 - v41)
-		v45 := float64(v43 + v44)
-		v46 := float64(v40 + v31)
-		v47 := float64(v46 - v40)
-		v48 := float64(v46 - v47)
-		v49 := float64(v40 - v48)
-		v50 := float64(v31 - v47)
-		v51 := float64(v49 + v50)
-		v52 := float64(v45 + v51)
-		v53 := float64(v52 + v33)
-		v54 := v25
-		if v16 {
-			v54 = v0
-		}
-		v55 := v34
+		v25 := float64(v3 * v24)
+		v26 := math.RoundToEven(v25)
+		v27 := -v26
+		v28 := math.FMA(v27, v21, v3)
+		v29 := float64(v27 * v22)
+		v30 := -v29
+		v31 := math.FMA(v27, v22, v30)
+		v32 := float64(v27 * v23)
+		v33 := -v32
+		v34 := math.FMA(v27, v23, v33)
+		v35 := float64(v28 + v29)
+		v36 := float64(v35 - v28)
+		v37 := float64(v35 - v36)
+		v38 := float64(v28 - v37)
+		v39 := float64(v29 - v36)
+		v40 := float64(v38 + v39)
+		v41 := float64(v40 + v31)
+		v42 := float64(v41 - v40)
+		v43 := float64(v41 - v42)
+		v44 := float64(v40 - v43)
+		v45 := float64(v31 - v42)
+		v46 := float64(v44 + v45)
+		v47 := float64(v41 + v32)
+		v48 := float64(v47 - v41)
+		v49 := float64(v47 - v48)
+		v50 := float64(v41 - v49)
+		v51 := float64(v32 - v48)
+		v52 := float64(v50 + v51)
+		v53 := float64(v46 + v52)
+		v54 := float64(v53 + v34)
+		v55 := v26
 		if v16 {
 			v55 = v0
 		}
-		v56 := v46
+		v56 := v35
 		if v16 {
 			v56 = v0
 		}
-		v57 := v53
+		v57 := v47
 		if v16 {
 			v57 = v0
 		}
-		v58 := math.Abs(v11)
-		v59 := v12 < v58
-		v60 := v58 < v14
-		v61 := v59 && v60
-		v62 := float64(v11 * v23)
-		v63 := math.RoundToEven(v62)
-		v64 := -v63
-		v65 := math.FMA(v64, v20, v11)
-		v66 := float64(v64 * v21)
-		v67 := -v66
-		v68 := math.FMA(v64, v21, v67)
-		v69 := float64(v64 * v22)
-		v70 := -v69
-		v71 := math.FMA(v64, v22, v70)
-		v72 := float64(v65 + v66)
-		v73 := float64(v72 - v65)
-		v74 := float64(v72 - v73)
-		v75 := float64(v65 - v74)
-		v76 := float64(v66 - v73)
-		v77 := float64(v75 + v76)
-		v78 := float64(v77 + v68)
-		v79 := float64(v78 - v77)
-		v80 := float64(v78 - v79)
-		v81 := float64(v77 - v80)
-		v82 := float64(v68 - v79)
-		v83 := float64(v81 + v82)
-		v84 := float64(v78 + v69)
-		v85 := float64(v84 - v78)
-		v86 := float64(v84 - v85)
-		v87 := float64(v78 - v86)
-		v88 := float64(v69 - v85)
-		v89 := float64(v87 + v88)
-		v90 := float64(v83 + v89)
-		v91 := float64(v90 + v71)
-		v92 := v63
-		if v61 {
-			v92 = v0
+		v58 := v54
+		if v16 {
+			v58 = v0
 		}
-		v93 := v72
-		if v61 {
+		v59 := math.Abs(v11)
+		v60 := v12 < v59
+		v61 := v59 < v14
+		v62 := v60 && v61
+		v63 := float64(v11 * v24)
+		v64 := math.RoundToEven(v63)
+		v65 := -v64
+		v66 := math.FMA(v65, v21, v11)
+		v67 := float64(v65 * v22)
+		v68 := -v67
+		v69 := math.FMA(v65, v22, v68)
+		v70 := float64(v65 * v23)
+		v71 := -v70
+		v72 := math.FMA(v65, v23, v71)
+		v73 := float64(v66 + v67)
+		v74 := float64(v73 - v66)
+		v75 := float64(v73 - v74)
+		v76 := float64(v66 - v75)
+		v77 := float64(v67 - v74)
+		v78 := float64(v76 + v77)
+		v79 := float64(v78 + v69)
+		v80 := float64(v79 - v78)
+		v81 := float64(v79 - v80)
+		v82 := float64(v78 - v81)
+		v83 := float64(v69 - v80)
+		v84 := float64(v82 + v83)
+		v85 := float64(v79 + v70)
+		v86 := float64(v85 - v79)
+		v87 := float64(v85 - v86)
+		v88 := float64(v79 - v87)
+		v89 := float64(v70 - v86)
+		v90 := float64(v88 + v89)
+		v91 := float64(v84 + v90)
+		v92 := float64(v91 + v72)
+		v93 := v64
+		if v62 {
 			v93 = v0
 		}
-		v94 := v84
-		if v61 {
+		v94 := v73
+		if v62 {
 			v94 = v0
 		}
-		v95 := v91
-		if v61 {
+		v95 := v85
+		if v62 {
 			v95 = v0
 		}
-		v96 := float64(v55 + v93)
-		v97 := float64(v96 - v55)
-		v98 := float64(v96 - v97)
-		v99 := float64(v55 - v98)
-		v100 := float64(v93 - v97)
-		v101 := float64(v99 + v100)
-		v102 := float64(v56 + v94)
-		v103 := float64(v102 - v56)
-		v104 := float64(v102 - v103)
-		v105 := float64(v56 - v104)
-		v106 := float64(v94 - v103)
-		v107 := float64(v105 + v106)
-		v108 := float64(v57 + v95)
-		v109 := float64(v108 + v107)
-		v110 := float64(v96 * v23)
-		v111 := math.RoundToEven(v110)
-		v112 := -v111
-		v113 := math.FMA(v112, v20, v96)
-		v114 := float64(v112 * v21)
-		v115 := float64(v113 + v114)
-		v116 := float64(v115 - v113)
-		v117 := float64(v115 - v116)
-		v118 := float64(v113 - v117)
-		v119 := float64(v114 - v116)
-		v120 := float64(v118 + v119)
-		v121 := float64(v101 + v102)
-		v122 := float64(v121 - v101)
-		v123 := float64(v121 - v122)
-		v124 := float64(v101 - v123)
-		v125 := float64(v102 - v122)
-		v126 := float64(v124 + v125)
-		v127 := float64(v120 + v126)
-		v128 := float64(v127 + v109)
-		v129 := math.FMA(v112, v22, v128)
-		v130 := float64(v115 + v121)
-		v131 := float64(v130 - v115)
-		v132 := float64(v130 - v131)
-		v133 := float64(v115 - v132)
-		v134 := float64(v121 - v131)
-		v135 := float64(v133 + v134)
-		v136 := float64(v135 + v129)
-		v137 := float64(v130 + v136)
-		v138 := float64(v137 - v130)
-		v139 := float64(v137 - v138)
-		v140 := float64(v130 - v139)
-		v141 := float64(v136 - v138)
-		v142 := float64(v140 + v141)
-		v143 := float64(v54 + v92)
-		v144 := float64(v143 + v111)
-		v145 := float64(v137 * v137)
-		v146 := -v145
-		v147 := math.FMA(v137, v137, v146)
-		v149 := float64(v148 * v145)
-		v150 := math.FMA(v149, v142, v142)
-		v151 := float64(v137 * v145)
-		v154 := math.FMA(v152, v145, v153)
-		v156 := math.FMA(v154, v145, v155)
-		v158 := math.FMA(v156, v145, v157)
-		v160 := math.FMA(v158, v145, v159)
-		v162 := math.FMA(v160, v145, v161)
-		v164 := math.FMA(v162, v145, v163)
-		v165 := math.FMA(v151, v164, v150)
-		v166 := float64(v137 + v165)
-		v167 := float64(v5 * v145)
-		v168 := float64(v17 - v167)
+		v96 := v92
+		if v62 {
+			v96 = v0
+		}
+		v97 := float64(v56 + v94)
+		v98 := float64(v97 - v56)
+		v99 := float64(v97 - v98)
+		v100 := float64(v56 - v99)
+		v101 := float64(v94 - v98)
+		v102 := float64(v100 + v101)
+		v103 := float64(v57 + v95)
+		v104 := float64(v103 - v57)
+		v105 := float64(v103 - v104)
+		v106 := float64(v57 - v105)
+		v107 := float64(v95 - v104)
+		v108 := float64(v106 + v107)
+		v109 := float64(v58 + v96)
+		v110 := float64(v109 + v108)
+		v111 := float64(v97 * v24)
+		v112 := math.RoundToEven(v111)
+		v113 := -v112
+		v114 := math.FMA(v113, v21, v97)
+		v115 := float64(v113 * v22)
+		v116 := float64(v114 + v115)
+		v117 := float64(v116 - v114)
+		v118 := float64(v116 - v117)
+		v119 := float64(v114 - v118)
+		v120 := float64(v115 - v117)
+		v121 := float64(v119 + v120)
+		v122 := float64(v102 + v103)
+		v123 := float64(v122 - v102)
+		v124 := float64(v122 - v123)
+		v125 := float64(v102 - v124)
+		v126 := float64(v103 - v123)
+		v127 := float64(v125 + v126)
+		v128 := float64(v121 + v127)
+		v129 := float64(v128 + v110)
+		v130 := math.FMA(v113, v23, v129)
+		v131 := float64(v116 + v122)
+		v132 := float64(v131 - v116)
+		v133 := float64(v131 - v132)
+		v134 := float64(v116 - v133)
+		v135 := float64(v122 - v132)
+		v136 := float64(v134 + v135)
+		v137 := float64(v136 + v130)
+		v138 := float64(v131 + v137)
+		v139 := float64(v138 - v131)
+		v140 := float64(v138 - v139)
+		v141 := float64(v131 - v140)
+		v142 := float64(v137 - v139)
+		v143 := float64(v141 + v142)
+		v144 := float64(v55 + v93)
+		v145 := float64(v144 + v112)
+		v146 := float64(v138 * v138)
+		v147 := -v146
+		v148 := math.FMA(v138, v138, v147)
+		v150 := float64(v149 * v146)
+		v151 := math.FMA(v150, v143, v143)
+		v152 := float64(v138 * v146)
+		v155 := math.FMA(v153, v146, v154)
+		v157 := math.FMA(v155, v146, v156)
+		v159 := math.FMA(v157, v146, v158)
+		v161 := math.FMA(v159, v146, v160)
+		v163 := math.FMA(v161, v146, v162)
+		v165 := math.FMA(v163, v146, v164)
+		v166 := math.FMA(v152, v165, v151)
+		v167 := float64(v138 + v166)
+		v168 := float64(v5 * v146)
 		v169 := float64(v17 - v168)
-		v170 := float64(v169 - v167)
-		v171 := float64(v145 * v145)
-		v174 := math.FMA(v172, v145, v173)
-		v176 := math.FMA(v174, v145, v175)
-		v178 := math.FMA(v176, v145, v177)
-		v180 := math.FMA(v178, v145, v179)
-		v182 := math.FMA(v180, v145, v181)
-		v183 := float64(v137 * v142)
-		v184 := math.FMA(v5, v147, v183)
-		v185 := -v184
-		v186 := math.FMA(v171, v182, v185)
-		v187 := float64(v170 + v186)
-		v188 := float64(v168 + v187)
-		v189 := float64(v144 + v17)
-		v190 := float64(v189 * v19)
-		v191 := math.Floor(v190)
-		v192 := math.FMA(v18, v191, v189)
-		v193 := float64(v192 * v5)
-		v194 := math.Floor(v193)
-		v196 := math.FMA(v195, v194, v192)
-		v197 := v5 < v196
-		v198 := v166
-		if v197 {
-			v198 = v188
+		v170 := float64(v17 - v169)
+		v171 := float64(v170 - v168)
+		v172 := float64(v146 * v146)
+		v175 := math.FMA(v173, v146, v174)
+		v177 := math.FMA(v175, v146, v176)
+		v179 := math.FMA(v177, v146, v178)
+		v181 := math.FMA(v179, v146, v180)
+		v183 := math.FMA(v181, v146, v182)
+		v184 := float64(v138 * v143)
+		v185 := math.FMA(v5, v148, v184)
+		v186 := -v185
+		v187 := math.FMA(v172, v183, v186)
+		v188 := float64(v171 + v187)
+		v189 := float64(v169 + v188)
+		v190 := float64(v145 + v17)
+		v191 := float64(v190 * v20)
+		v192 := math.Floor(v191)
+		v193 := math.FMA(v19, v192, v190)
+		v194 := float64(v193 * v5)
+		v195 := math.Floor(v194)
+		v197 := math.FMA(v196, v195, v193)
+		v198 := v5 < v197
+		v199 := v167
+		if v198 {
+			v199 = v189
 		}
-		v199 := math.FMA(v195, v194, v17)
-		v200 := float64(v198 * v199)
-		v202 := v200
-		if v17 < v200 {
-			v202 = v17
+		v200 := math.FMA(v196, v195, v17)
+		v201 := float64(v199 * v200)
+		v203 := v201
+		if v17 < v201 {
+			v203 = v17
 		}
-		v203 := v202
-		if v201 > v202 {
-			v203 = v201
+		v204 := v203
+		if v202 > v203 {
+			v204 = v202
 		}
-		v204 := float64(v2 * v203)
-		v205 := v204
+		v205 := float64(v2 * v204)
+		v206 := v205
 		if v8 {
-			v205 = v9
+			v206 = v9
 		}
-		v206 := dy[i]
-		v207 := float64(v206 * v205)
-		v208 := math.IsNaN(v1)
-		v209 := v207
-		if v208 {
-			v209 = v1
+		v207 := dy[i]
+		v208 := float64(v207 * v9)
+		v209 := -v208
+		v210 := math.FMA(v207, v9, v209)
+		v211 := float64(v207 * v2)
+		v212 := -v211
+		v213 := math.FMA(v207, v2, v212)
+		v214 := float64(v211 * v204)
+		v215 := -v214
+		v216 := math.FMA(v211, v204, v215)
+		v217 := math.FMA(v213, v204, v216)
+		v218 := v214
+		if v8 {
+			v218 = v208
 		}
-		dx[i] = v209
+		v219 := v217
+		if v8 {
+			v219 = v210
+		}
+		v220 := math.Abs(v218)
+		v222 := v221 <= v220
+		v223 := float64(v218 + v219)
+		v224 := v218
+		if v222 {
+			v224 = v223
+		}
+		v225 := float64(v207 * v206)
+		v226 := math.Abs(v225)
+		v228 := math.Abs(v207)
+		v230 := float64(v228 * v229)
+		v231 := math.FMA(v226, v227, v230)
+		v232 := float64(v224 - v225)
+		v233 := math.Abs(v232)
+		v234 := v233 <= v231
+		v235 := v18 < v220
+		v236 := v235 && v234
+		v237 := v225
+		if v236 {
+			v237 = v224
+		}
+		v238 := math.IsNaN(v1)
+		v239 := v237
+		if v238 {
+			v239 = v1
+		}
+		dx[i] = v239
 	}
 }
 

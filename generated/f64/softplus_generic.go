@@ -21,7 +21,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
-// 240 operations): the scalar twin of the vector program the assembly kernels
+// 274 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -69,6 +69,8 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 	v153 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	v157 := math.Float64frombits(0x7ff8000000000001) // NaN
 	v229 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v263 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v264 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -335,17 +337,58 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 		if v4 {
 			v237 = v0
 		}
-		v238 := math.IsNaN(v0)
-		v239 := v237
-		if v238 {
-			v239 = v0
+		v238 := float64(v161 - v6)
+		v239 := float64(v161 - v238)
+		v240 := float64(v6 - v239)
+		v241 := float64(v160 - v238)
+		v242 := float64(v240 + v241)
+		v243 := -v234
+		v244 := math.FMA(v228, v233, v243)
+		v245 := float64(v235 - v161)
+		v246 := float64(v235 - v245)
+		v247 := float64(v161 - v246)
+		v248 := float64(v234 - v245)
+		v249 := float64(v247 + v248)
+		v250 := float64(v249 + v242)
+		v251 := float64(v250 + v244)
+		v252 := -v236
+		v253 := math.FMA(v252, v1, v235)
+		v254 := float64(v253 + v251)
+		v255 := float64(v254 / v1)
+		v256 := v255
+		if v4 {
+			v256 = v5
 		}
-		dst[i] = v239
+		v257 := math.Abs(v237)
+		v258 := v88 <= v257
+		v259 := float64(v237 + v256)
+		v260 := v237
+		if v258 {
+			v260 = v259
+		}
+		v261 := float64(v56 * v237)
+		v262 := math.Abs(v261)
+		v265 := math.FMA(v262, v263, v264)
+		v266 := float64(v260 - v261)
+		v267 := math.Abs(v266)
+		v268 := v267 <= v265
+		v269 := v5 < v257
+		v270 := v269 && v268
+		v271 := v261
+		if v270 {
+			v271 = v260
+		}
+		v272 := math.IsNaN(v0)
+		v273 := v271
+		if v272 {
+			v273 = v0
+		}
+		dst[i] = v273
 	}
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f64
-// memory, f64 compute, 178 operations): the scalar twin of the vector program
+// memory, f64 compute, 217 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -375,6 +418,9 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v167 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v198 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v204 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v206 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -570,12 +616,60 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 			v173 = v5
 		}
 		v174 := dy[i]
-		v175 := float64(v174 * v173)
-		v176 := math.IsNaN(v0)
-		v177 := v175
-		if v176 {
-			v177 = v0
+		v175 := float64(v174 * v5)
+		v176 := float64(v174 * v94)
+		v177 := -v176
+		v178 := math.FMA(v174, v94, v177)
+		v179 := float64(v176 * v165)
+		v180 := -v179
+		v181 := math.FMA(v176, v165, v180)
+		v182 := math.FMA(v178, v165, v181)
+		v183 := float64(v179 * v170)
+		v184 := -v183
+		v185 := math.FMA(v179, v170, v184)
+		v186 := math.FMA(v182, v170, v185)
+		v187 := float64(v176 + v183)
+		v188 := float64(v187 - v176)
+		v189 := float64(v187 - v188)
+		v190 := float64(v176 - v189)
+		v191 := float64(v183 - v188)
+		v192 := float64(v190 + v191)
+		v193 := float64(v192 + v178)
+		v194 := float64(v193 + v186)
+		v195 := v187
+		if v4 {
+			v195 = v175
 		}
-		dx[i] = v177
+		v196 := v194
+		if v4 {
+			v196 = v10
+		}
+		v197 := math.Abs(v195)
+		v199 := v198 <= v197
+		v200 := float64(v195 + v196)
+		v201 := v195
+		if v199 {
+			v201 = v200
+		}
+		v202 := float64(v174 * v173)
+		v203 := math.Abs(v202)
+		v205 := math.Abs(v174)
+		v207 := float64(v205 * v206)
+		v208 := math.FMA(v203, v204, v207)
+		v209 := float64(v201 - v202)
+		v210 := math.Abs(v209)
+		v211 := v210 <= v208
+		v212 := v10 < v197
+		v213 := v212 && v211
+		v214 := v202
+		if v213 {
+			v214 = v201
+		}
+		v215 := math.IsNaN(v0)
+		v216 := v214
+		if v215 {
+			v216 = v0
+		}
+		dx[i] = v216
 	}
 }

@@ -48,17 +48,17 @@ func softsignGeneric(dst, x []float64) {
 		if v2 {
 			v11 = v3
 		}
-		v12 := math.IsNaN(v0)
-		v13 := v11
-		if v12 {
-			v13 = v0
+		v18 := math.IsNaN(v0)
+		v19 := v11
+		if v18 {
+			v19 = v0
 		}
-		dst[i] = v13
+		dst[i] = v19
 	}
 }
 
 // softsignBackwardGeneric is the pure-Go kernel of softsignBackward (f64
-// memory, f64 compute, 30 operations): the scalar twin of the vector program
+// memory, f64 compute, 76 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -68,6 +68,10 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 	v2 := math.Float64frombits(0x5f138d352e5096af)  // 1e+150
 	v4 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v13 := math.Float64frombits(0x4000000000000000) // 2
+	v56 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v62 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v64 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v70 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -99,26 +103,84 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 			v25 = v6
 		}
 		v26 := dy[i]
-		v27 := float64(v26 * v25)
-		v28 := math.IsNaN(v0)
-		v29 := v27
-		if v28 {
-			v29 = v0
+		v27 := float64(v26 * v4)
+		v28 := float64(v27 / v1)
+		v29 := -v28
+		v30 := math.FMA(v29, v1, v27)
+		v31 := float64(v30 / v1)
+		v32 := float64(v28 / v1)
+		v33 := -v32
+		v34 := math.FMA(v33, v1, v28)
+		v35 := float64(v34 + v31)
+		v36 := float64(v35 / v1)
+		v37 := float64(v26 * v9)
+		v38 := -v37
+		v39 := math.FMA(v26, v9, v38)
+		v40 := -v39
+		v41 := float64(v38 * v23)
+		v42 := -v41
+		v43 := math.FMA(v38, v23, v42)
+		v44 := math.FMA(v40, v23, v43)
+		v45 := float64(v41 + v37)
+		v46 := float64(v45 - v41)
+		v47 := float64(v45 - v46)
+		v48 := float64(v41 - v47)
+		v49 := float64(v37 - v46)
+		v50 := float64(v48 + v49)
+		v51 := float64(v50 + v44)
+		v52 := float64(v51 + v39)
+		v53 := v45
+		if v3 {
+			v53 = v32
 		}
-		dx[i] = v29
+		v54 := v52
+		if v3 {
+			v54 = v36
+		}
+		v55 := math.Abs(v53)
+		v57 := v56 <= v55
+		v58 := float64(v53 + v54)
+		v59 := v53
+		if v57 {
+			v59 = v58
+		}
+		v60 := float64(v26 * v25)
+		v61 := math.Abs(v60)
+		v63 := math.Abs(v26)
+		v65 := float64(v63 * v64)
+		v66 := math.FMA(v61, v62, v65)
+		v67 := float64(v59 - v60)
+		v68 := math.Abs(v67)
+		v69 := v68 <= v66
+		v71 := v70 < v55
+		v72 := v71 && v69
+		v73 := v60
+		if v72 {
+			v73 = v59
+		}
+		v74 := math.IsNaN(v0)
+		v75 := v73
+		if v74 {
+			v75 = v0
+		}
+		dx[i] = v75
 	}
 }
 
 // softsignBackwardFromOutputGeneric is the pure-Go kernel of
-// softsignBackwardFromOutput (f64 memory, f64 compute, 14 operations): the
+// softsignBackwardFromOutput (f64 memory, f64 compute, 55 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
 func softsignBackwardFromOutputGeneric(dx, y, dy []float64) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x3ff0000000000000) // 1
-	v4 := math.Float64frombits(0x4000000000000000) // 2
+	v1 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v4 := math.Float64frombits(0x4000000000000000)  // 2
+	v35 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v41 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v43 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v49 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v2 := math.Abs(v0)
@@ -129,12 +191,55 @@ func softsignBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v8 := float64(v5 * v7)
 		v9 := math.FMA(v3, v3, v8)
 		v10 := dy[i]
-		v11 := float64(v10 * v9)
-		v12 := math.IsNaN(v0)
-		v13 := v11
-		if v12 {
-			v13 = v0
+		v11 := float64(v10 * v3)
+		v12 := -v11
+		v13 := math.FMA(v10, v3, v12)
+		v14 := float64(v11 * v3)
+		v15 := -v14
+		v16 := math.FMA(v11, v3, v15)
+		v17 := math.FMA(v13, v3, v16)
+		v18 := float64(v10 * v4)
+		v19 := float64(v18 * v3)
+		v20 := -v19
+		v21 := math.FMA(v18, v3, v20)
+		v22 := float64(v19 * v7)
+		v23 := -v22
+		v24 := math.FMA(v19, v7, v23)
+		v25 := math.FMA(v21, v7, v24)
+		v26 := float64(v14 + v22)
+		v27 := float64(v26 - v14)
+		v28 := float64(v26 - v27)
+		v29 := float64(v14 - v28)
+		v30 := float64(v22 - v27)
+		v31 := float64(v29 + v30)
+		v32 := float64(v31 + v17)
+		v33 := float64(v32 + v25)
+		v34 := math.Abs(v26)
+		v36 := v35 <= v34
+		v37 := float64(v26 + v33)
+		v38 := v26
+		if v36 {
+			v38 = v37
 		}
-		dx[i] = v13
+		v39 := float64(v10 * v9)
+		v40 := math.Abs(v39)
+		v42 := math.Abs(v10)
+		v44 := float64(v42 * v43)
+		v45 := math.FMA(v40, v41, v44)
+		v46 := float64(v38 - v39)
+		v47 := math.Abs(v46)
+		v48 := v47 <= v45
+		v50 := v49 < v34
+		v51 := v50 && v48
+		v52 := v39
+		if v51 {
+			v52 = v38
+		}
+		v53 := math.IsNaN(v0)
+		v54 := v52
+		if v53 {
+			v54 = v0
+		}
+		dx[i] = v54
 	}
 }

@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 157
+// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 214
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -20,30 +20,33 @@ var (
 func swigluGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v2 := math.Float64frombits(0xc089000000000000)  // -800
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v7 := math.Float64frombits(0xc086200000000000)  // -708
-	v9 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v11 := math.Float64frombits(0xc087500000000000) // -746
-	v13 := math.Float64frombits(0x4086300000000000) // 710
-	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v37 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v38 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v40 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v42 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v44 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v46 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v48 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v50 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v52 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v54 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v57 := math.Float64frombits(0x3ff0000000000000) // 1
-	v62 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v64 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v65 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v2 := math.Float64frombits(0xc089000000000000)   // -800
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v7 := math.Float64frombits(0xc086200000000000)   // -708
+	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v11 := math.Float64frombits(0xc087500000000000)  // -746
+	v13 := math.Float64frombits(0x4086300000000000)  // 710
+	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v196 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v202 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v204 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -210,22 +213,100 @@ func swigluGeneric(dst, a, b []float64) {
 			v153 = v5
 		}
 		v154 := b[i]
-		v155 := float64(v153 * v154)
-		v156 := math.IsNaN(v154)
-		v157 := v155
-		if v156 {
-			v157 = v154
-		}
-		v158 := v157
+		v155 := float64(v154 * v5)
+		v156 := float64(v154 * v0)
+		v157 := -v156
+		v158 := math.FMA(v154, v0, v157)
+		v159 := float64(v156 * v78)
+		v160 := -v159
+		v161 := math.FMA(v156, v78, v160)
+		v162 := math.FMA(v158, v78, v161)
+		v163 := float64(v159 * v78)
+		v164 := -v163
+		v165 := math.FMA(v159, v78, v164)
+		v166 := math.FMA(v162, v78, v165)
+		v167 := float64(v156 * v0)
+		v168 := -v167
+		v169 := math.FMA(v156, v0, v168)
+		v170 := math.FMA(v158, v0, v169)
+		v171 := float64(v156 * v142)
+		v172 := -v171
+		v173 := math.FMA(v156, v142, v172)
+		v174 := math.FMA(v158, v142, v173)
+		v175 := float64(v156 * v146)
+		v176 := -v175
+		v177 := math.FMA(v156, v146, v176)
+		v178 := math.FMA(v158, v146, v177)
+		v179 := float64(v171 + v175)
+		v180 := float64(v179 - v171)
+		v181 := float64(v179 - v180)
+		v182 := float64(v171 - v181)
+		v183 := float64(v175 - v180)
+		v184 := float64(v182 + v183)
+		v185 := float64(v184 + v174)
+		v186 := float64(v185 + v178)
+		v187 := float64(v179 + v186)
+		v188 := math.Ldexp(v187, int(v136))
+		v189 := v188
 		if v149 {
-			v158 = v0
+			v189 = v167
 		}
-		dst[i] = v158
+		v190 := v4
+		if v149 {
+			v190 = v170
+		}
+		v191 := v189
+		if v8 {
+			v191 = v163
+		}
+		v192 := v190
+		if v8 {
+			v192 = v166
+		}
+		v193 := v191
+		if v3 {
+			v193 = v155
+		}
+		v194 := v192
+		if v3 {
+			v194 = v4
+		}
+		v195 := math.Abs(v193)
+		v197 := v196 <= v195
+		v198 := float64(v193 + v194)
+		v199 := v193
+		if v197 {
+			v199 = v198
+		}
+		v200 := float64(v154 * v153)
+		v201 := math.Abs(v200)
+		v203 := math.Abs(v154)
+		v205 := float64(v203 * v204)
+		v206 := math.FMA(v201, v202, v205)
+		v207 := float64(v199 - v200)
+		v208 := math.Abs(v207)
+		v209 := v208 <= v206
+		v210 := v4 < v195
+		v211 := v210 && v209
+		v212 := v200
+		if v211 {
+			v212 = v199
+		}
+		v213 := math.IsNaN(v154)
+		v214 := v212
+		if v213 {
+			v214 = v154
+		}
+		v215 := v214
+		if v149 {
+			v215 = v0
+		}
+		dst[i] = v215
 	}
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 436 operations): the scalar twin of the vector program the
+// f64 compute, 529 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -265,6 +346,9 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v372 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
 	v374 := math.Float64frombits(0xc044000000000000) // -40
 	v406 := math.Float64frombits(0xbff0000000000000) // -1
+	v512 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v518 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v520 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -766,24 +850,150 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 			v431 = v5
 		}
 		v432 := b[i]
-		v433 := float64(v431 * v432)
-		v434 := dy[i]
-		v435 := float64(v434 * v433)
-		v436 := math.IsNaN(v432)
-		v437 := v435
-		if v436 {
-			v437 = v432
+		v433 := dy[i]
+		v434 := float64(v432 * v433)
+		v435 := -v434
+		v436 := math.FMA(v432, v433, v435)
+		v437 := float64(v434 * v5)
+		v438 := -v437
+		v439 := math.FMA(v434, v5, v438)
+		v440 := math.FMA(v436, v5, v439)
+		v441 := float64(v434 * v8)
+		v442 := -v441
+		v443 := math.FMA(v434, v8, v442)
+		v444 := math.FMA(v436, v8, v443)
+		v445 := float64(v434 * v80)
+		v446 := -v445
+		v447 := math.FMA(v434, v80, v446)
+		v448 := math.FMA(v436, v80, v447)
+		v449 := float64(v445 * v81)
+		v450 := -v449
+		v451 := math.FMA(v445, v81, v450)
+		v452 := math.FMA(v448, v81, v451)
+		v453 := float64(v449 * v80)
+		v454 := -v453
+		v455 := math.FMA(v449, v80, v454)
+		v456 := math.FMA(v452, v80, v455)
+		v457 := float64(v434 * v156)
+		v458 := -v457
+		v459 := math.FMA(v434, v156, v458)
+		v460 := math.FMA(v436, v156, v459)
+		v461 := float64(v457 * v229)
+		v462 := -v461
+		v463 := math.FMA(v457, v229, v462)
+		v464 := math.FMA(v460, v229, v463)
+		v465 := float64(v457 * v292)
+		v466 := -v465
+		v467 := math.FMA(v457, v292, v466)
+		v468 := math.FMA(v460, v292, v467)
+		v469 := float64(v461 + v465)
+		v470 := float64(v469 - v461)
+		v471 := float64(v469 - v470)
+		v472 := float64(v461 - v471)
+		v473 := float64(v465 - v470)
+		v474 := float64(v472 + v473)
+		v475 := float64(v474 + v464)
+		v476 := float64(v475 + v468)
+		v477 := float64(v434 * v368)
+		v478 := -v477
+		v479 := math.FMA(v434, v368, v478)
+		v480 := math.FMA(v436, v368, v479)
+		v481 := float64(v477 * v424)
+		v482 := -v481
+		v483 := math.FMA(v477, v424, v482)
+		v484 := math.FMA(v480, v424, v483)
+		v485 := float64(v434 * v0)
+		v486 := -v485
+		v487 := math.FMA(v434, v0, v486)
+		v488 := math.FMA(v436, v0, v487)
+		v489 := float64(v485 * v368)
+		v490 := -v489
+		v491 := math.FMA(v485, v368, v490)
+		v492 := math.FMA(v488, v368, v491)
+		v493 := float64(v489 + v457)
+		v494 := float64(v493 - v489)
+		v495 := float64(v493 - v494)
+		v496 := float64(v489 - v495)
+		v497 := float64(v457 - v494)
+		v498 := float64(v496 + v497)
+		v499 := float64(v498 + v492)
+		v500 := float64(v499 + v460)
+		v501 := v493
+		if v296 {
+			v501 = v481
 		}
-		v438 := v437
+		v502 := v500
+		if v296 {
+			v502 = v484
+		}
+		v503 := v501
+		if v86 {
+			v503 = v469
+		}
+		v504 := v502
+		if v86 {
+			v504 = v476
+		}
+		v505 := v503
+		if v11 {
+			v505 = v453
+		}
+		v506 := v504
+		if v11 {
+			v506 = v456
+		}
+		v507 := v505
+		if v7 {
+			v507 = v441
+		}
+		v508 := v506
+		if v7 {
+			v508 = v444
+		}
+		v509 := v507
+		if v3 {
+			v509 = v437
+		}
+		v510 := v508
+		if v3 {
+			v510 = v440
+		}
+		v511 := math.Abs(v509)
+		v513 := v512 <= v511
+		v514 := float64(v509 + v510)
+		v515 := v509
+		if v513 {
+			v515 = v514
+		}
+		v516 := float64(v434 * v431)
+		v517 := math.Abs(v516)
+		v519 := math.Abs(v434)
+		v521 := float64(v519 * v520)
+		v522 := math.FMA(v517, v518, v521)
+		v523 := float64(v515 - v516)
+		v524 := math.Abs(v523)
+		v525 := v524 <= v522
+		v526 := v4 < v511
+		v527 := v526 && v525
+		v528 := v516
+		if v527 {
+			v528 = v515
+		}
+		v529 := math.IsNaN(v432)
+		v530 := v528
+		if v529 {
+			v530 = v432
+		}
+		v531 := v530
 		if v155 {
-			v438 = v0
+			v531 = v0
 		}
-		da[i] = v438
+		da[i] = v531
 	}
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f64 memory,
-// f64 compute, 155 operations): the scalar twin of the vector program the
+// f64 compute, 212 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -791,30 +1001,33 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v2 := math.Float64frombits(0xc089000000000000)  // -800
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v7 := math.Float64frombits(0xc086200000000000)  // -708
-	v9 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v11 := math.Float64frombits(0xc087500000000000) // -746
-	v13 := math.Float64frombits(0x4086300000000000) // 710
-	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v37 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v38 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v40 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v42 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v44 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v46 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v48 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v50 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v52 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v54 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v57 := math.Float64frombits(0x3ff0000000000000) // 1
-	v62 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v64 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v65 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v2 := math.Float64frombits(0xc089000000000000)   // -800
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v7 := math.Float64frombits(0xc086200000000000)   // -708
+	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v11 := math.Float64frombits(0xc087500000000000)  // -746
+	v13 := math.Float64frombits(0x4086300000000000)  // 710
+	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v196 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v202 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v204 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -981,11 +1194,89 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 			v153 = v5
 		}
 		v154 := dy[i]
-		v155 := float64(v154 * v153)
-		v156 := v155
+		v155 := float64(v154 * v5)
+		v156 := float64(v154 * v0)
+		v157 := -v156
+		v158 := math.FMA(v154, v0, v157)
+		v159 := float64(v156 * v78)
+		v160 := -v159
+		v161 := math.FMA(v156, v78, v160)
+		v162 := math.FMA(v158, v78, v161)
+		v163 := float64(v159 * v78)
+		v164 := -v163
+		v165 := math.FMA(v159, v78, v164)
+		v166 := math.FMA(v162, v78, v165)
+		v167 := float64(v156 * v0)
+		v168 := -v167
+		v169 := math.FMA(v156, v0, v168)
+		v170 := math.FMA(v158, v0, v169)
+		v171 := float64(v156 * v142)
+		v172 := -v171
+		v173 := math.FMA(v156, v142, v172)
+		v174 := math.FMA(v158, v142, v173)
+		v175 := float64(v156 * v146)
+		v176 := -v175
+		v177 := math.FMA(v156, v146, v176)
+		v178 := math.FMA(v158, v146, v177)
+		v179 := float64(v171 + v175)
+		v180 := float64(v179 - v171)
+		v181 := float64(v179 - v180)
+		v182 := float64(v171 - v181)
+		v183 := float64(v175 - v180)
+		v184 := float64(v182 + v183)
+		v185 := float64(v184 + v174)
+		v186 := float64(v185 + v178)
+		v187 := float64(v179 + v186)
+		v188 := math.Ldexp(v187, int(v136))
+		v189 := v188
 		if v149 {
-			v156 = v0
+			v189 = v167
 		}
-		db[i] = v156
+		v190 := v4
+		if v149 {
+			v190 = v170
+		}
+		v191 := v189
+		if v8 {
+			v191 = v163
+		}
+		v192 := v190
+		if v8 {
+			v192 = v166
+		}
+		v193 := v191
+		if v3 {
+			v193 = v155
+		}
+		v194 := v192
+		if v3 {
+			v194 = v4
+		}
+		v195 := math.Abs(v193)
+		v197 := v196 <= v195
+		v198 := float64(v193 + v194)
+		v199 := v193
+		if v197 {
+			v199 = v198
+		}
+		v200 := float64(v154 * v153)
+		v201 := math.Abs(v200)
+		v203 := math.Abs(v154)
+		v205 := float64(v203 * v204)
+		v206 := math.FMA(v201, v202, v205)
+		v207 := float64(v199 - v200)
+		v208 := math.Abs(v207)
+		v209 := v208 <= v206
+		v210 := v4 < v195
+		v211 := v210 && v209
+		v212 := v200
+		if v211 {
+			v212 = v199
+		}
+		v213 := v212
+		if v149 {
+			v213 = v0
+		}
+		db[i] = v213
 	}
 }

@@ -126,7 +126,7 @@ func tanhGeneric(dst, x []float64) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f64 memory, f64
-// compute, 165 operations): the scalar twin of the vector program the assembly
+// compute, 224 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -161,6 +161,9 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v96 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
 	v98 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
 	v101 := math.Float64frombits(0xc000000000000000) // -2
+	v221 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v227 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v229 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -329,36 +332,144 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 			v176 = v100
 		}
 		v177 := dy[i]
-		v178 := float64(v177 * v176)
-		v179 := math.IsNaN(v0)
-		v180 := v178
-		if v179 {
-			v180 = v0
+		v178 := float64(v177 * v96)
+		v179 := float64(v178 * v79)
+		v180 := -v179
+		v181 := math.FMA(v178, v79, v180)
+		v182 := float64(v177 * v98)
+		v183 := -v182
+		v184 := math.FMA(v177, v98, v183)
+		v185 := float64(v182 * v96)
+		v186 := -v185
+		v187 := math.FMA(v182, v96, v186)
+		v188 := math.FMA(v184, v96, v187)
+		v189 := float64(v185 * v79)
+		v190 := -v189
+		v191 := math.FMA(v185, v79, v190)
+		v192 := math.FMA(v188, v79, v191)
+		v193 := float64(v179 + v189)
+		v194 := float64(v193 - v179)
+		v195 := float64(v193 - v194)
+		v196 := float64(v179 - v195)
+		v197 := float64(v189 - v194)
+		v198 := float64(v196 + v197)
+		v199 := float64(v198 + v181)
+		v200 := float64(v199 + v192)
+		v201 := float64(v177 * v4)
+		v202 := float64(v201 * v172)
+		v203 := -v202
+		v204 := math.FMA(v201, v172, v203)
+		v205 := -v204
+		v206 := float64(v203 * v172)
+		v207 := -v206
+		v208 := math.FMA(v203, v172, v207)
+		v209 := math.FMA(v205, v172, v208)
+		v210 := float64(v206 + v202)
+		v211 := float64(v210 - v206)
+		v212 := float64(v210 - v211)
+		v213 := float64(v206 - v212)
+		v214 := float64(v202 - v211)
+		v215 := float64(v213 + v214)
+		v216 := float64(v215 + v209)
+		v217 := float64(v216 + v204)
+		v218 := v210
+		if v3 {
+			v218 = v193
 		}
-		dx[i] = v180
+		v219 := v217
+		if v3 {
+			v219 = v200
+		}
+		v220 := math.Abs(v218)
+		v222 := v221 <= v220
+		v223 := float64(v218 + v219)
+		v224 := v218
+		if v222 {
+			v224 = v223
+		}
+		v225 := float64(v177 * v176)
+		v226 := math.Abs(v225)
+		v228 := math.Abs(v177)
+		v230 := float64(v228 * v229)
+		v231 := math.FMA(v226, v227, v230)
+		v232 := float64(v224 - v225)
+		v233 := math.Abs(v232)
+		v234 := v233 <= v231
+		v235 := v67 < v220
+		v236 := v235 && v234
+		v237 := v225
+		if v236 {
+			v237 = v224
+		}
+		v238 := math.IsNaN(v0)
+		v239 := v237
+		if v238 {
+			v239 = v0
+		}
+		dx[i] = v239
 	}
 }
 
 // tanhBackwardFromOutputGeneric is the pure-Go kernel of
-// tanhBackwardFromOutput (f64 memory, f64 compute, 8 operations): the scalar
+// tanhBackwardFromOutput (f64 memory, f64 compute, 42 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
 func tanhBackwardFromOutputGeneric(dx, y, dy []float64) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0x3ff0000000000000) // 1
+	v2 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v22 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v28 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v30 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v36 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v1 := -v0
 		v3 := math.FMA(v1, v0, v2)
 		v4 := dy[i]
-		v5 := float64(v4 * v3)
-		v6 := math.IsNaN(v0)
-		v7 := v5
-		if v6 {
-			v7 = v0
+		v5 := float64(v4 * v0)
+		v6 := -v5
+		v7 := math.FMA(v4, v0, v6)
+		v8 := float64(v5 * v0)
+		v9 := -v8
+		v10 := math.FMA(v5, v0, v9)
+		v11 := math.FMA(v7, v0, v10)
+		v12 := -v11
+		v13 := float64(v4 * v2)
+		v14 := float64(v9 + v13)
+		v15 := float64(v14 - v9)
+		v16 := float64(v14 - v15)
+		v17 := float64(v9 - v16)
+		v18 := float64(v13 - v15)
+		v19 := float64(v17 + v18)
+		v20 := float64(v19 + v12)
+		v21 := math.Abs(v14)
+		v23 := v22 <= v21
+		v24 := float64(v14 + v20)
+		v25 := v14
+		if v23 {
+			v25 = v24
 		}
-		dx[i] = v7
+		v26 := float64(v4 * v3)
+		v27 := math.Abs(v26)
+		v29 := math.Abs(v4)
+		v31 := float64(v29 * v30)
+		v32 := math.FMA(v27, v28, v31)
+		v33 := float64(v25 - v26)
+		v34 := math.Abs(v33)
+		v35 := v34 <= v32
+		v37 := v36 < v21
+		v38 := v37 && v35
+		v39 := v26
+		if v38 {
+			v39 = v25
+		}
+		v40 := math.IsNaN(v0)
+		v41 := v39
+		if v40 {
+			v41 = v0
+		}
+		dx[i] = v41
 	}
 }

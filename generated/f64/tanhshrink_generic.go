@@ -21,7 +21,7 @@ var (
 )
 
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f64 memory, f64
-// compute, 176 operations): the scalar twin of the vector program the assembly
+// compute, 225 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -73,6 +73,9 @@ func tanhshrinkGeneric(dst, x []float64) {
 	v134 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v137 := math.Float64frombits(0x3ff0000000000000) // 1
 	v138 := math.Float64frombits(0xbff0000000000000) // -1
+	v209 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v215 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v216 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 == v1
@@ -215,221 +218,376 @@ func tanhshrinkGeneric(dst, x []float64) {
 		if v2 {
 			v174 = v0
 		}
-		v175 := v174
-		if v170 {
-			v175 = v0
+		v175 := float64(v7 * v42)
+		v176 := -v175
+		v177 := math.FMA(v7, v42, v176)
+		v178 := float64(v175 + v48)
+		v179 := float64(v178 - v175)
+		v180 := float64(v178 - v179)
+		v181 := float64(v175 - v180)
+		v182 := float64(v48 - v179)
+		v183 := float64(v181 + v182)
+		v184 := float64(v183 + v177)
+		v185 := float64(v7 + v178)
+		v186 := float64(v185 - v7)
+		v187 := float64(v185 - v186)
+		v188 := float64(v7 - v187)
+		v189 := float64(v178 - v186)
+		v190 := float64(v188 + v189)
+		v191 := float64(v190 + v184)
+		v192 := float64(v185 / v87)
+		v193 := -v192
+		v194 := math.FMA(v193, v87, v185)
+		v195 := float64(v194 + v191)
+		v196 := float64(v195 / v87)
+		v197 := -v171
+		v198 := float64(v0 + v197)
+		v199 := float64(v198 - v0)
+		v200 := float64(v198 - v199)
+		v201 := float64(v0 - v200)
+		v202 := float64(v197 - v199)
+		v203 := float64(v201 + v202)
+		v204 := v198
+		if v5 {
+			v204 = v192
 		}
-		dst[i] = v175
+		v205 := v203
+		if v5 {
+			v205 = v196
+		}
+		v206 := v204
+		if v2 {
+			v206 = v0
+		}
+		v207 := v205
+		if v2 {
+			v207 = v1
+		}
+		v208 := math.Abs(v206)
+		v210 := v209 <= v208
+		v211 := float64(v206 + v207)
+		v212 := v206
+		if v210 {
+			v212 = v211
+		}
+		v213 := float64(v137 * v174)
+		v214 := math.Abs(v213)
+		v217 := math.FMA(v214, v215, v216)
+		v218 := float64(v212 - v213)
+		v219 := math.Abs(v218)
+		v220 := v219 <= v217
+		v221 := v1 < v208
+		v222 := v221 && v220
+		v223 := v213
+		if v222 {
+			v223 = v212
+		}
+		v224 := v223
+		if v170 {
+			v224 = v0
+		}
+		dst[i] = v224
 	}
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f64
-// memory, f64 compute, 183 operations): the scalar twin of the vector program
+// memory, f64 compute, 253 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v7 := math.Float64frombits(0x3ff999999999999a)   // 1.6
-	v10 := math.Float64frombits(0x3fb999999999999a)  // 0.1
-	v11 := math.Float64frombits(0x3f6d41d41d41d41d)  // 0.0035714285714285713
-	v12 := math.Float64frombits(0x3f11566abc011567)  // 6.613756613756614e-05
-	v13 := math.Float64frombits(0x3ea937e11175f095)  // 7.515632515632515e-07
-	v14 := math.Float64frombits(0x3e38d48ed61d7aab)  // 5.7812557812557815e-09
-	v15 := math.Float64frombits(0x3dc1a8380fb9f0d4)  // 3.2118087673643227e-11
-	v16 := math.Float64frombits(0x3d42fe15942481f8)  // 1.34949948208585e-13
-	v17 := math.Float64frombits(0x3cbffcc606fa1e43)  // 4.439143033177138e-16
-	v18 := math.Float64frombits(0x3c35a9d6076f261a)  // 1.1743764638034756e-18
-	v19 := math.Float64frombits(0x3ba81cc1b3aee9db)  // 2.5529923126162516e-21
-	v20 := math.Float64frombits(0x3b16724678b92b9e)  // 4.641804204756821e-24
-	v21 := math.Float64frombits(0x3a81bc4452be8deb)  // 7.163278093760525e-27
-	v51 := math.Float64frombits(0x4008000000000000)  // 3
-	v52 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v53 := math.Float64frombits(0x3fc0000000000000)  // 0.125
-	v54 := math.Float64frombits(0x3f71111111111111)  // 0.004166666666666667
-	v55 := math.Float64frombits(0x3f13813813813814)  // 7.440476190476191e-05
-	v56 := math.Float64frombits(0x3eabbd779334ef0b)  // 8.267195767195768e-07
-	v57 := math.Float64frombits(0x3e3ae64567f544e4)  // 6.26302709636043e-09
-	v58 := math.Float64frombits(0x3dc2eb177e905d76)  // 3.4412236793189175e-11
-	v59 := math.Float64frombits(0x3d442df6ed66ca17)  // 1.4338431997162155e-13
-	v60 := math.Float64frombits(0x3cc0e1da4acb1e32)  // 4.685762090575868e-16
-	v61 := math.Float64frombits(0x3c36bf20bb01819c)  // 1.2330952869936495e-18
-	v62 := math.Float64frombits(0x3ba935562493f47c)  // 2.669037417735172e-21
-	v63 := math.Float64frombits(0x3b1761b41316381a)  // 4.835212713288355e-24
-	v89 := math.Float64frombits(0xc000000000000000)  // -2
-	v91 := math.Float64frombits(0xc044000000000000)  // -40
-	v93 := math.Float64frombits(0x4000000000000000)  // 2
-	v94 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v98 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v100 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v104 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v117 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v118 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v120 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v122 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v124 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v126 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v128 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v130 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v132 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v134 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v137 := math.Float64frombits(0xbff0000000000000) // -1
+	v2 := math.Float64frombits(0x2b2bff2ee48e0530)   // 1e-100
+	v5 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v10 := math.Float64frombits(0x3ff999999999999a)  // 1.6
+	v13 := math.Float64frombits(0x3fb999999999999a)  // 0.1
+	v14 := math.Float64frombits(0x3f6d41d41d41d41d)  // 0.0035714285714285713
+	v15 := math.Float64frombits(0x3f11566abc011567)  // 6.613756613756614e-05
+	v16 := math.Float64frombits(0x3ea937e11175f095)  // 7.515632515632515e-07
+	v17 := math.Float64frombits(0x3e38d48ed61d7aab)  // 5.7812557812557815e-09
+	v18 := math.Float64frombits(0x3dc1a8380fb9f0d4)  // 3.2118087673643227e-11
+	v19 := math.Float64frombits(0x3d42fe15942481f8)  // 1.34949948208585e-13
+	v20 := math.Float64frombits(0x3cbffcc606fa1e43)  // 4.439143033177138e-16
+	v21 := math.Float64frombits(0x3c35a9d6076f261a)  // 1.1743764638034756e-18
+	v22 := math.Float64frombits(0x3ba81cc1b3aee9db)  // 2.5529923126162516e-21
+	v23 := math.Float64frombits(0x3b16724678b92b9e)  // 4.641804204756821e-24
+	v24 := math.Float64frombits(0x3a81bc4452be8deb)  // 7.163278093760525e-27
+	v54 := math.Float64frombits(0x4008000000000000)  // 3
+	v55 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v56 := math.Float64frombits(0x3fc0000000000000)  // 0.125
+	v57 := math.Float64frombits(0x3f71111111111111)  // 0.004166666666666667
+	v58 := math.Float64frombits(0x3f13813813813814)  // 7.440476190476191e-05
+	v59 := math.Float64frombits(0x3eabbd779334ef0b)  // 8.267195767195768e-07
+	v60 := math.Float64frombits(0x3e3ae64567f544e4)  // 6.26302709636043e-09
+	v61 := math.Float64frombits(0x3dc2eb177e905d76)  // 3.4412236793189175e-11
+	v62 := math.Float64frombits(0x3d442df6ed66ca17)  // 1.4338431997162155e-13
+	v63 := math.Float64frombits(0x3cc0e1da4acb1e32)  // 4.685762090575868e-16
+	v64 := math.Float64frombits(0x3c36bf20bb01819c)  // 1.2330952869936495e-18
+	v65 := math.Float64frombits(0x3ba935562493f47c)  // 2.669037417735172e-21
+	v66 := math.Float64frombits(0x3b1761b41316381a)  // 4.835212713288355e-24
+	v92 := math.Float64frombits(0xc000000000000000)  // -2
+	v94 := math.Float64frombits(0xc044000000000000)  // -40
+	v96 := math.Float64frombits(0x4000000000000000)  // 2
+	v97 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v101 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v103 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v107 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v120 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v121 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v123 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v125 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v127 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v129 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v131 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v133 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v135 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v137 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v140 := math.Float64frombits(0xbff0000000000000) // -1
+	v234 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v240 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v242 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v248 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
 		v3 := v1 < v2
-		v4 := float64(v0 * v0)
-		v5 := -v4
-		v6 := math.FMA(v0, v0, v5)
-		v8 := v1 < v7
-		v9 := float64(v4 * v0)
-		v22 := float64(v4 * v21)
-		v23 := float64(v20 + v22)
-		v24 := float64(v4 * v23)
-		v25 := float64(v19 + v24)
-		v26 := float64(v4 * v25)
-		v27 := float64(v18 + v26)
-		v28 := float64(v4 * v27)
-		v29 := float64(v17 + v28)
-		v30 := float64(v4 * v29)
-		v31 := float64(v16 + v30)
-		v32 := float64(v4 * v31)
-		v33 := float64(v15 + v32)
-		v34 := float64(v4 * v33)
-		v35 := float64(v14 + v34)
-		v36 := float64(v4 * v35)
-		v37 := float64(v13 + v36)
-		v38 := float64(v4 * v37)
-		v39 := float64(v12 + v38)
-		v40 := float64(v4 * v39)
-		v41 := float64(v11 + v40)
-		v42 := float64(v4 * v41)
-		v43 := float64(v10 + v42)
-		v44 := float64(v4 * v43)
-		v45 := -v9
-		v46 := math.FMA(v4, v0, v45)
-		v47 := float64(v6 * v0)
-		v48 := float64(v46 + v47)
-		v49 := math.FMA(v9, v44, v48)
-		v50 := float64(v9 + v49)
-		v64 := float64(v4 * v63)
-		v65 := float64(v62 + v64)
-		v66 := float64(v4 * v65)
-		v67 := float64(v61 + v66)
-		v68 := float64(v4 * v67)
-		v69 := float64(v60 + v68)
-		v70 := float64(v4 * v69)
-		v71 := float64(v59 + v70)
-		v72 := float64(v4 * v71)
-		v73 := float64(v58 + v72)
-		v74 := float64(v4 * v73)
-		v75 := float64(v57 + v74)
-		v76 := float64(v4 * v75)
-		v77 := float64(v56 + v76)
-		v78 := float64(v4 * v77)
-		v79 := float64(v55 + v78)
-		v80 := float64(v4 * v79)
-		v81 := float64(v54 + v80)
-		v82 := float64(v4 * v81)
-		v83 := float64(v53 + v82)
-		v84 := float64(v4 * v83)
-		v85 := float64(v52 + v84)
-		v86 := float64(v4 * v85)
-		v87 := float64(v51 + v86)
-		v88 := float64(v50 / v87)
-		v90 := float64(v1 * v89)
-		v92 := v91
-		if v90 > v91 {
-			v92 = v90
+		v4 := float64(v1 * v1)
+		v6 := v1 < v5
+		v7 := float64(v0 * v0)
+		v8 := -v7
+		v9 := math.FMA(v0, v0, v8)
+		v11 := v1 < v10
+		v12 := float64(v7 * v0)
+		v25 := float64(v7 * v24)
+		v26 := float64(v23 + v25)
+		v27 := float64(v7 * v26)
+		v28 := float64(v22 + v27)
+		v29 := float64(v7 * v28)
+		v30 := float64(v21 + v29)
+		v31 := float64(v7 * v30)
+		v32 := float64(v20 + v31)
+		v33 := float64(v7 * v32)
+		v34 := float64(v19 + v33)
+		v35 := float64(v7 * v34)
+		v36 := float64(v18 + v35)
+		v37 := float64(v7 * v36)
+		v38 := float64(v17 + v37)
+		v39 := float64(v7 * v38)
+		v40 := float64(v16 + v39)
+		v41 := float64(v7 * v40)
+		v42 := float64(v15 + v41)
+		v43 := float64(v7 * v42)
+		v44 := float64(v14 + v43)
+		v45 := float64(v7 * v44)
+		v46 := float64(v13 + v45)
+		v47 := float64(v7 * v46)
+		v48 := -v12
+		v49 := math.FMA(v7, v0, v48)
+		v50 := float64(v9 * v0)
+		v51 := float64(v49 + v50)
+		v52 := math.FMA(v12, v47, v51)
+		v53 := float64(v12 + v52)
+		v67 := float64(v7 * v66)
+		v68 := float64(v65 + v67)
+		v69 := float64(v7 * v68)
+		v70 := float64(v64 + v69)
+		v71 := float64(v7 * v70)
+		v72 := float64(v63 + v71)
+		v73 := float64(v7 * v72)
+		v74 := float64(v62 + v73)
+		v75 := float64(v7 * v74)
+		v76 := float64(v61 + v75)
+		v77 := float64(v7 * v76)
+		v78 := float64(v60 + v77)
+		v79 := float64(v7 * v78)
+		v80 := float64(v59 + v79)
+		v81 := float64(v7 * v80)
+		v82 := float64(v58 + v81)
+		v83 := float64(v7 * v82)
+		v84 := float64(v57 + v83)
+		v85 := float64(v7 * v84)
+		v86 := float64(v56 + v85)
+		v87 := float64(v7 * v86)
+		v88 := float64(v55 + v87)
+		v89 := float64(v7 * v88)
+		v90 := float64(v54 + v89)
+		v91 := float64(v53 / v90)
+		v93 := float64(v1 * v92)
+		v95 := v94
+		if v93 > v94 {
+			v95 = v93
 		}
-		v95 := float64(v92 * v94)
-		v96 := math.RoundToEven(v95)
-		v97 := -v96
-		v99 := math.FMA(v97, v98, v92)
-		v101 := math.FMA(v97, v100, v99)
-		v102 := float64(v99 - v101)
-		v103 := math.FMA(v97, v100, v102)
-		v105 := float64(v101 * v101)
-		v106 := -v105
-		v107 := math.FMA(v101, v101, v106)
-		v108 := float64(v104 * v105)
-		v109 := float64(v104 * v107)
-		v110 := float64(v101 + v108)
-		v111 := float64(v101 - v110)
-		v112 := float64(v111 + v108)
-		v113 := float64(v112 + v109)
-		v114 := math.FMA(v103, v101, v103)
-		v115 := float64(v113 + v114)
-		v116 := float64(v105 * v101)
-		v119 := math.FMA(v117, v101, v118)
-		v121 := math.FMA(v119, v101, v120)
-		v123 := math.FMA(v121, v101, v122)
-		v125 := math.FMA(v123, v101, v124)
-		v127 := math.FMA(v125, v101, v126)
-		v129 := math.FMA(v127, v101, v128)
-		v131 := math.FMA(v129, v101, v130)
-		v133 := math.FMA(v131, v101, v132)
-		v135 := math.FMA(v133, v101, v134)
-		v136 := math.FMA(v116, v135, v115)
-		v138 := math.Ldexp(v137, int(v97))
-		v139 := float64(v2 + v138)
-		v140 := float64(v139 - v2)
-		v141 := float64(v139 - v140)
-		v142 := float64(v2 - v141)
-		v143 := float64(v138 - v140)
-		v144 := float64(v142 + v143)
-		v145 := float64(v136 + v144)
-		v146 := float64(v139 + v110)
-		v147 := float64(v139 - v146)
-		v148 := float64(v147 + v110)
-		v149 := float64(v148 + v145)
-		v150 := float64(v146 + v149)
-		v151 := float64(v146 - v150)
-		v152 := float64(v151 + v149)
-		v153 := math.Ldexp(v150, int(v96))
-		v154 := math.Ldexp(v152, int(v96))
-		v155 := float64(v93 + v153)
-		v156 := float64(v93 - v155)
-		v157 := float64(v156 + v153)
-		v158 := float64(v157 + v154)
-		v159 := -v153
-		v160 := -v154
-		v161 := float64(v2 / v155)
-		v162 := float64(v159 * v161)
-		v163 := -v162
-		v164 := math.FMA(v163, v155, v159)
-		v165 := math.FMA(v163, v158, v164)
-		v166 := float64(v165 + v160)
-		v167 := math.FMA(v166, v161, v162)
-		v168 := math.Copysign(v167, v0)
-		v169 := math.IsNaN(v0)
-		v170 := v168
-		if v169 {
-			v170 = v0
+		v98 := float64(v95 * v97)
+		v99 := math.RoundToEven(v98)
+		v100 := -v99
+		v102 := math.FMA(v100, v101, v95)
+		v104 := math.FMA(v100, v103, v102)
+		v105 := float64(v102 - v104)
+		v106 := math.FMA(v100, v103, v105)
+		v108 := float64(v104 * v104)
+		v109 := -v108
+		v110 := math.FMA(v104, v104, v109)
+		v111 := float64(v107 * v108)
+		v112 := float64(v107 * v110)
+		v113 := float64(v104 + v111)
+		v114 := float64(v104 - v113)
+		v115 := float64(v114 + v111)
+		v116 := float64(v115 + v112)
+		v117 := math.FMA(v106, v104, v106)
+		v118 := float64(v116 + v117)
+		v119 := float64(v108 * v104)
+		v122 := math.FMA(v120, v104, v121)
+		v124 := math.FMA(v122, v104, v123)
+		v126 := math.FMA(v124, v104, v125)
+		v128 := math.FMA(v126, v104, v127)
+		v130 := math.FMA(v128, v104, v129)
+		v132 := math.FMA(v130, v104, v131)
+		v134 := math.FMA(v132, v104, v133)
+		v136 := math.FMA(v134, v104, v135)
+		v138 := math.FMA(v136, v104, v137)
+		v139 := math.FMA(v119, v138, v118)
+		v141 := math.Ldexp(v140, int(v100))
+		v142 := float64(v5 + v141)
+		v143 := float64(v142 - v5)
+		v144 := float64(v142 - v143)
+		v145 := float64(v5 - v144)
+		v146 := float64(v141 - v143)
+		v147 := float64(v145 + v146)
+		v148 := float64(v139 + v147)
+		v149 := float64(v142 + v113)
+		v150 := float64(v142 - v149)
+		v151 := float64(v150 + v113)
+		v152 := float64(v151 + v148)
+		v153 := float64(v149 + v152)
+		v154 := float64(v149 - v153)
+		v155 := float64(v154 + v152)
+		v156 := math.Ldexp(v153, int(v99))
+		v157 := math.Ldexp(v155, int(v99))
+		v158 := float64(v96 + v156)
+		v159 := float64(v96 - v158)
+		v160 := float64(v159 + v156)
+		v161 := float64(v160 + v157)
+		v162 := -v156
+		v163 := -v157
+		v164 := float64(v5 / v158)
+		v165 := float64(v162 * v164)
+		v166 := -v165
+		v167 := math.FMA(v166, v158, v162)
+		v168 := math.FMA(v166, v161, v167)
+		v169 := float64(v168 + v163)
+		v170 := math.FMA(v169, v164, v165)
+		v171 := math.Copysign(v170, v0)
+		v172 := math.IsNaN(v0)
+		v173 := v171
+		if v172 {
+			v173 = v0
 		}
-		v171 := float64(v0 - v170)
-		v172 := v171
-		if v8 {
-			v172 = v88
+		v174 := float64(v0 - v173)
+		v175 := v174
+		if v11 {
+			v175 = v91
 		}
-		v173 := float64(v93 * v0)
-		v174 := float64(v173 - v172)
-		v175 := float64(v172 * v174)
-		v176 := float64(v6 - v175)
-		v177 := float64(v4 + v176)
-		v178 := float64(v170 * v170)
-		v179 := v178
-		if v3 {
-			v179 = v177
-		}
-		v180 := dy[i]
-		v181 := float64(v180 * v179)
+		v176 := float64(v96 * v0)
+		v177 := float64(v176 - v175)
+		v178 := float64(v175 * v177)
+		v179 := float64(v9 - v178)
+		v180 := float64(v7 + v179)
+		v181 := float64(v173 * v173)
 		v182 := v181
-		if v169 {
-			v182 = v0
+		if v6 {
+			v182 = v180
 		}
-		dx[i] = v182
+		v183 := v182
+		if v3 {
+			v183 = v4
+		}
+		v184 := dy[i]
+		v185 := float64(v184 * v1)
+		v186 := -v185
+		v187 := math.FMA(v184, v1, v186)
+		v188 := float64(v185 * v1)
+		v189 := -v188
+		v190 := math.FMA(v185, v1, v189)
+		v191 := math.FMA(v187, v1, v190)
+		v192 := float64(v184 * v7)
+		v193 := -v192
+		v194 := math.FMA(v184, v7, v193)
+		v195 := float64(v184 * v9)
+		v196 := -v195
+		v197 := math.FMA(v184, v9, v196)
+		v198 := float64(v184 * v175)
+		v199 := -v198
+		v200 := math.FMA(v184, v175, v199)
+		v201 := float64(v198 * v177)
+		v202 := -v201
+		v203 := math.FMA(v198, v177, v202)
+		v204 := math.FMA(v200, v177, v203)
+		v205 := -v204
+		v206 := float64(v195 + v202)
+		v207 := float64(v206 - v195)
+		v208 := float64(v206 - v207)
+		v209 := float64(v195 - v208)
+		v210 := float64(v202 - v207)
+		v211 := float64(v209 + v210)
+		v212 := float64(v211 + v197)
+		v213 := float64(v212 + v205)
+		v214 := float64(v192 + v206)
+		v215 := float64(v214 - v192)
+		v216 := float64(v214 - v215)
+		v217 := float64(v192 - v216)
+		v218 := float64(v206 - v215)
+		v219 := float64(v217 + v218)
+		v220 := float64(v219 + v194)
+		v221 := float64(v220 + v213)
+		v222 := float64(v184 * v173)
+		v223 := -v222
+		v224 := math.FMA(v184, v173, v223)
+		v225 := float64(v222 * v173)
+		v226 := -v225
+		v227 := math.FMA(v222, v173, v226)
+		v228 := math.FMA(v224, v173, v227)
+		v229 := v225
+		if v6 {
+			v229 = v214
+		}
+		v230 := v228
+		if v6 {
+			v230 = v221
+		}
+		v231 := v229
+		if v3 {
+			v231 = v188
+		}
+		v232 := v230
+		if v3 {
+			v232 = v191
+		}
+		v233 := math.Abs(v231)
+		v235 := v234 <= v233
+		v236 := float64(v231 + v232)
+		v237 := v231
+		if v235 {
+			v237 = v236
+		}
+		v238 := float64(v184 * v183)
+		v239 := math.Abs(v238)
+		v241 := math.Abs(v184)
+		v243 := float64(v241 * v242)
+		v244 := math.FMA(v239, v240, v243)
+		v245 := float64(v237 - v238)
+		v246 := math.Abs(v245)
+		v247 := v246 <= v244
+		v249 := v248 < v233
+		v250 := v249 && v247
+		v251 := v238
+		if v250 {
+			v251 = v237
+		}
+		v252 := v251
+		if v172 {
+			v252 = v0
+		}
+		dx[i] = v252
 	}
 }

@@ -38,17 +38,17 @@ func thresholdGeneric(dst, x []float64, threshold, value float64) {
 		if v2 {
 			v4 = v3
 		}
-		v5 := math.IsNaN(v0)
-		v6 := v4
-		if v5 {
-			v6 = v0
+		v6 := math.IsNaN(v0)
+		v7 := v4
+		if v6 {
+			v7 = v0
 		}
-		dst[i] = v6
+		dst[i] = v7
 	}
 }
 
 // thresholdBackwardGeneric is the pure-Go kernel of thresholdBackward (f64
-// memory, f64 compute, 10 operations): the scalar twin of the vector program
+// memory, f64 compute, 11 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -61,23 +61,24 @@ func thresholdBackwardGeneric(dx, x, dy []float64, threshold, value float64) {
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 <= v1
-		v5 := v4
-		if v2 {
-			v5 = v3
-		}
 		v6 := dy[i]
-		v7 := float64(v6 * v5)
-		v8 := math.IsNaN(v0)
-		v9 := v7
-		if v8 {
-			v9 = v0
+		v7 := float64(v6 * v3)
+		v8 := float64(v6 * v4)
+		v9 := v8
+		if v2 {
+			v9 = v7
 		}
-		dx[i] = v9
+		v10 := math.IsNaN(v0)
+		v11 := v9
+		if v10 {
+			v11 = v0
+		}
+		dx[i] = v11
 	}
 }
 
 // thresholdBackwardFromOutputGeneric is the pure-Go kernel of
-// thresholdBackwardFromOutput (f64 memory, f64 compute, 10 operations): the
+// thresholdBackwardFromOutput (f64 memory, f64 compute, 11 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -90,17 +91,18 @@ func thresholdBackwardFromOutputGeneric(dx, y, dy []float64, threshold, value fl
 	for i := range dx {
 		v0 := y[i]
 		v2 := v0 <= v1
-		v5 := v4
-		if v2 {
-			v5 = v3
-		}
 		v6 := dy[i]
-		v7 := float64(v6 * v5)
-		v8 := math.IsNaN(v0)
-		v9 := v7
-		if v8 {
-			v9 = v0
+		v7 := float64(v6 * v3)
+		v8 := float64(v6 * v4)
+		v9 := v8
+		if v2 {
+			v9 = v7
 		}
-		dx[i] = v9
+		v10 := math.IsNaN(v0)
+		v11 := v9
+		if v10 {
+			v11 = v0
+		}
+		dx[i] = v11
 	}
 }

@@ -161,7 +161,7 @@ func planShaped(a *spec.Activation, mem vprog.Type) (*shapedPlan, error) {
 			n := vprog.Names{Inputs: ins, NaNFrom: []string{"x"}}
 			out := "dst"
 			if ins[len(ins)-1] == "dy" {
-				n.ScaleBy, out = "dy", "dx"
+				n.ScaleBy, out = []string{"dy"}, "dx"
 			}
 			if r != vprog.NoReduce {
 				out = ""

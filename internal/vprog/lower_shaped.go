@@ -2,8 +2,6 @@ package vprog
 
 import (
 	"fmt"
-	"go/ast"
-	"go/token"
 
 	"github.com/actkern/actkern/internal/expr"
 	"github.com/actkern/actkern/internal/spec"
@@ -23,10 +21,10 @@ type Names struct {
 	// none when empty but not nil): a channel's weight, given per element, is not
 	// one of them (PyTorch's PReLU ignores the weight where x > 0).
 	NaNFrom []string
-	// ScaleBy, when not empty, names the input the formula's value is
-	// multiplied by: dy, for a kernel that computes dy times a partial
-	// derivative.
-	ScaleBy string
+	// ScaleBy names the inputs the formula's value is multiplied by, in
+	// order: dy, for a kernel that computes dy times a partial derivative;
+	// the other half and dy for a gated unit's.
+	ScaleBy []string
 }
 
 // LowerFormula builds the program called name that evaluates f over n,
@@ -77,14 +75,29 @@ func lowerFormulaWith(a *spec.Activation, name string, f *spec.Formula, n Names,
 	top := b.p.Instrs[v]
 	isProduct := top.Op == OpMul
 	x, y := top.Args[0], top.Args[1]
-	if n.ScaleBy != "" {
-		s, ok := l.inputs[n.ScaleBy]
-		if !ok {
-			return nil, fmt.Errorf("%s: lowering %s: ScaleBy %s is not an input", f.Pos, name, n.ScaleBy)
+	if r == NoReduce && len(n.ScaleBy) == 0 {
+		v = l.scaled(nil, v)
+	}
+	if len(n.ScaleBy) > 0 {
+		var scale []Value
+		for _, in := range n.ScaleBy {
+			s, ok := l.inputs[in]
+			if !ok {
+				return nil, fmt.Errorf("%s: lowering %s: ScaleBy %s is not an input", f.Pos, name, in)
+			}
+			scale = append(scale, b.Input(s))
 		}
-		x, y = b.Input(s), v
-		v = b.Mul(x, y)
-		isProduct = true
+		if r == NoReduce {
+			v = l.scaled(scale, v)
+		} else {
+			// A sum keeps the last product's exact error (verr below).
+			for _, s := range scale[:len(scale)-1] {
+				v = b.Mul(v, s)
+			}
+			x, y = scale[len(scale)-1], v
+			v = b.Mul(x, y)
+			isProduct = true
+		}
 	}
 	verr := Value(-1)
 	if r == ReduceSum && isProduct && compute == F64 {
@@ -126,27 +139,23 @@ func LowerGated(a *spec.Activation, part GatedPart, mem Type) (*Program, error) 
 	if a.GateOn == "b" {
 		u, v = "b", "a"
 	}
-	inputs := []string{"a", "b"}
-	names := Names{Inputs: inputs}
+	names := Names{Inputs: []string{"a", "b"}, NaNFrom: []string{"a", "b"}, ScaleBy: []string{v}}
 	suffix := ""
 	kf := g.Kernels(mem == F32)
 	formula := kf.Forward
-	other := v // the input the gate's value is multiplied by ("" for none)
 	if part != GatedForward {
-		names = Names{Inputs: []string{"a", "b", "dy"}, ScaleBy: "dy"}
 		suffix = map[GatedPart]string{GatedDA: "BackwardA", GatedDB: "BackwardB"}[part]
-		wrtGated := (part == GatedDA) == (u == "a")
-		if wrtGated {
+		names.Inputs = []string{"a", "b", "dy"}
+		names.ScaleBy = append(names.ScaleBy, "dy")
+		if wrtGated := (part == GatedDA) == (u == "a"); wrtGated {
 			formula = kf.Derivative
 		} else {
-			other = ""
+			// dy·gate(u): v does not enter, and its NaN does not either.
+			names.ScaleBy, names.NaNFrom = []string{"dy"}, []string{u}
 		}
 	}
 	// The gate's formulas are over x: bind x to the gated half.
 	bound := *formula
 	bound.Expr = expr.Rename(formula.Expr, "x", u)
-	if other != "" {
-		bound.Expr = &ast.BinaryExpr{X: &ast.ParenExpr{X: bound.Expr}, Op: token.MUL, Y: ast.NewIdent(other)}
-	}
 	return LowerFormula(g, KernelName(a.Name, Forward)+suffix, &bound, names, mem, NoReduce)
 }

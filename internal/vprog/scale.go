@@ -1,0 +1,260 @@
+package vprog
+
+import (
+	"fmt"
+	"math"
+)
+
+// none stands for a low part that is exactly 0 (no instruction).
+const none Value = -1
+
+// scaleDepth is how many levels of additions, products, quotients and
+// power-of-two scalings a scaled product looks through below the result.
+// The derivatives' and gates' last roundings are in the top two or three;
+// each level costs a few instructions (a TwoSum, a TwoProd).
+const scaleDepth = 3
+
+// ScaledProduct is s·v for a float64 kernel that multiplies a computed
+// value by an input (dy·f'(x), b·gate(a)), with s = sh + sl exactly (sl may
+// be NoLow). Rounding v first and then the product would give two roundings
+// of the result's size: 2 ULP where each is within 1. Instead the
+// multiplication is carried into v's last operations as a double-float
+// (h, l): through selects, negations, sums, products and fmas by TwoProd and
+// TwoSum, through a quotient by its exact remainder, and before a final
+// power-of-two scaling, so that a result that rounds into the subnormal
+// range rounds once, after the product, rather than having v's absolute
+// error of up to 2^-1075 multiplied by |s|. What remains is v's operands'
+// own errors and one rounding.
+//
+// With s = 1 (a forward kernel) this only evaluates v's last operations in
+// double-float.
+func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
+	if b.p.Compute != F64 {
+		panic("vprog: " + b.p.Name + ": ScaledProduct needs F64 compute")
+	}
+	sc := &scaler{b: b, uses: b.p.Uses()}
+	h, l := sc.pair(v, scaleDepth, sh, sl)
+	if l == none && sc.captured == 0 {
+		return h // only exact products by constants: h is sh·v
+	}
+	if sc.captured == 1 && isOne(b, sh) && sl == NoLow {
+		return v // one rounding in all, v's own: nothing to gain
+	}
+	// Below 2^-1022 a low part is not exact (it rounds to the subnormal
+	// grid), and adding it could round twice: h alone is then the result,
+	// rounded once where the product was carried inside v. (Between 2^-1022
+	// and 2^-969 TwoProd's error may round too, by at most 2^-1075: a
+	// result there can be 1 ULP off where it was correctly rounded, never
+	// more.)
+	res := h
+	mag := b.Abs(h)
+	if l != none {
+		res = b.Select(b.LE(b.Const(0x1p-1022), mag), b.Add(h, l), h)
+	}
+	// The pair's intermediates are scaled by s: one may underflow or
+	// overflow where s·v does not (s = 0.004 times a gate of 1e-306). So
+	// the result must agree with the plain product to 2^-51 relative (the
+	// pair is within 1 ULP and the plain product within 3), or to
+	// what v's own subnormal rounding (2^-1075, times |s|) allows; where it
+	// does not, or is zero, infinite or NaN, the plain product is the
+	// result: it keeps the sign of a zero and the IEEE rules for Inf and
+	// NaN.
+	plain := b.Mul(sh, v)
+	tol := b.FMA(b.Abs(plain), b.Const(0x1p-51), b.Mul(b.Abs(sh), b.Const(0x1p-1070)))
+	agrees := b.LE(b.Abs(b.Sub(res, plain)), tol)
+	return b.Select(b.And(b.LT(b.Const(0), mag), agrees), res, plain)
+}
+
+// NoLow is ScaledProduct's sl for a scale that is one value.
+const NoLow = none
+
+type scaler struct {
+	b *Builder
+	// captured counts the roundings whose errors the pair keeps, on the
+	// path with the most.
+	captured int
+	// uses counts each value's uses. Only a value used once is looked
+	// into: one used elsewhere too may have its rounding error computed
+	// there (x2 + fma(x, x, -x2)), and the scaled sum must then see the
+	// rounded value, not the exact one, or it would count the error twice.
+	uses []int
+}
+
+// pair gives h + l = s·v, with the rounding errors of v's operations down
+// to depth levels removed.
+func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
+	b := sc.b
+	in := b.p.Instrs[v]
+	a := in.Args
+	if depth > 0 && sc.uses[v] <= 1 {
+		switch in.Op {
+		case OpSelect: // no rounding: both branches at the same depth
+			// A lane takes one branch: count the roundings of the
+			// branch that has more.
+			before := sc.captured
+			h1, l1 := sc.pair(a[1], depth, sh, sl)
+			first := sc.captured - before
+			sc.captured = before
+			h2, l2 := sc.pair(a[2], depth, sh, sl)
+			sc.captured = max(sc.captured, before+first)
+			return b.Select(a[0], h1, h2), sc.selectLow(a[0], l1, l2)
+		case OpNeg:
+			h1, l1 := sc.pair(a[0], depth, sh, sl)
+			return b.Neg(h1), sc.neg(l1)
+		case OpAdd, OpSub:
+			h1, l1 := sc.pair(a[0], depth-1, sh, sl)
+			h2, l2 := sc.pair(a[1], depth-1, sh, sl)
+			if in.Op == OpSub {
+				h2, l2 = b.Neg(h2), sc.neg(l2)
+			}
+			return sc.twoSum(h1, h2, l1, l2)
+		case OpMul:
+			x, y := a[0], a[1]
+			if isLeaf(b.p.Instrs[x].Op) {
+				x, y = y, x
+			}
+			if isLeaf(b.p.Instrs[y].Op) {
+				// Multiply the scale by the leaf first and carry it into
+				// the computed operand: a final power-of-two scaling
+				// there then stays the last rounding.
+				sh1, sl1 := sc.times(sh, sl, y)
+				return sc.pair(x, depth-1, sh1, sl1)
+			}
+			h1, l1 := sc.pair(x, depth-1, sh, sl)
+			return sc.times(h1, l1, y)
+		case OpFMA:
+			x, y := a[0], a[1]
+			if isLeaf(b.p.Instrs[x].Op) {
+				x, y = y, x
+			}
+			var p, pl Value
+			if isLeaf(b.p.Instrs[y].Op) {
+				sh1, sl1 := sc.times(sh, sl, y)
+				p, pl = sc.pair(x, depth-1, sh1, sl1)
+			} else {
+				h1, l1 := sc.pair(x, depth-1, sh, sl)
+				p, pl = sc.times(h1, l1, y)
+			}
+			h2, l2 := sc.pair(a[2], depth-1, sh, sl)
+			return sc.twoSum(p, h2, pl, l2)
+		case OpDiv:
+			h1, l1 := sc.pair(a[0], depth-1, sh, sl)
+			q := b.Div(h1, a[1])
+			r := sc.add(b.FMA(b.Neg(q), a[1], h1), l1) // h1 - q·a1 is exact
+			sc.captured++
+			return q, b.Div(r, a[1])
+		case OpLdexp:
+			if in.Imm == LdexpMidRange {
+				break // its operand's range is promised, a scaled one's is not
+			}
+			h1, l1 := sc.pair(a[0], depth-1, sh, sl)
+			sc.captured++
+			return b.Ldexp(sc.add(h1, l1), a[1]), none
+		}
+	}
+	return sc.times(sh, sl, v)
+}
+
+// times is (h + l)·y as a pair: TwoProd of h·y plus l·y.
+func (sc *scaler) times(h, l, y Value) (Value, Value) {
+	b := sc.b
+	if l == none && isOne(b, h) {
+		return y, none
+	}
+	p := b.Mul(h, y)
+	if c := b.p.Instrs[y]; c.Op == OpConst && l == none && isPowerOfTwoOrZero(c.Imm) {
+		return p, none // exact
+	}
+	if c := b.p.Instrs[h]; c.Op == OpConst && l == none && isPowerOfTwoOrZero(c.Imm) {
+		return p, none
+	}
+	sc.captured++
+	e := b.FMA(h, y, b.Neg(p))
+	if l != none {
+		e = b.FMA(l, y, e)
+	}
+	return p, e
+}
+
+// twoSum adds two pairs: the exact error of h1 + h2 joins the low parts.
+func (sc *scaler) twoSum(h1, h2, l1, l2 Value) (Value, Value) {
+	b := sc.b
+	sc.captured++
+	s := b.Add(h1, h2)
+	bp := b.Sub(s, h1)
+	e := b.Add(b.Sub(h1, b.Sub(s, bp)), b.Sub(h2, bp))
+	return s, sc.add(sc.add(e, l1), l2)
+}
+
+func (sc *scaler) add(x, y Value) Value {
+	switch {
+	case x == none:
+		return y
+	case y == none:
+		return x
+	}
+	return sc.b.Add(x, y)
+}
+
+func (sc *scaler) neg(x Value) Value {
+	if x == none {
+		return none
+	}
+	return sc.b.Neg(x)
+}
+
+func (sc *scaler) selectLow(m, x, y Value) Value {
+	if x == none && y == none {
+		return none
+	}
+	if x == none {
+		x = sc.b.Const(0)
+	}
+	if y == none {
+		y = sc.b.Const(0)
+	}
+	return sc.b.Select(m, x, y)
+}
+
+func isOne(b *Builder, v Value) bool {
+	in := b.p.Instrs[v]
+	return in.Op == OpConst && in.Imm == 1
+}
+
+func isLeaf(op Op) bool { return op == OpInput || op == OpParam || op == OpConst }
+
+func isPowerOfTwoOrZero(c float64) bool {
+	if c == 0 {
+		return true
+	}
+	m, _ := math.Frexp(c)
+	return (m == 0.5 || m == -0.5) && !math.IsInf(c, 0)
+}
+
+// scaled multiplies v, a kernel's result, by the scale inputs (none: by 1).
+// A float64 kernel does it with one rounding (ScaledProduct), which also
+// evaluates v's own last operations in double-float: a forward kernel's
+// final product or quotient (0.5*x*Phi(x), log1p(e)/beta) then rounds
+// once. In a float32 kernel, computed in float64 lanes, those roundings
+// are far below the float32 result's.
+func (l *lowerer) scaled(scale []Value, v Value) Value {
+	b := l.b
+	if l.mem != F64 || b.Compute() != F64 {
+		for _, s := range scale {
+			v = b.Mul(s, v)
+		}
+		return v
+	}
+	sh, sl := b.Const(1), NoLow
+	switch len(scale) {
+	case 0:
+	case 1:
+		sh = scale[0]
+	case 2: // the product of the two, exactly: TwoProd
+		sh = b.Mul(scale[0], scale[1])
+		sl = b.FMA(scale[0], scale[1], b.Neg(sh))
+	default:
+		panic(fmt.Sprintf("vprog: %s: %d scale inputs, at most 2", b.p.Name, len(scale)))
+	}
+	return b.ScaledProduct(sh, sl, v)
+}
