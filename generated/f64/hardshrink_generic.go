@@ -51,7 +51,7 @@ func hardshrinkGeneric(dst, x []float64, lambd float64) {
 }
 
 // hardshrinkBackwardGeneric is the pure-Go kernel of hardshrinkBackward (f64
-// memory, f64 compute, 14 operations): the scalar twin of the vector program
+// memory, f64 compute, 13 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -67,24 +67,23 @@ func hardshrinkBackwardGeneric(dx, x, dy []float64, lambd float64) {
 		v3 := v2 <= v0
 		v4 := v0 <= v1
 		v5 := v3 && v4
-		v9 := dy[i]
-		v10 := float64(v9 * v6)
-		v11 := float64(v9 * v7)
-		v12 := v11
+		v8 := v7
 		if v5 {
-			v12 = v10
+			v8 = v6
 		}
-		v13 := math.IsNaN(v0)
-		v14 := v12
-		if v13 {
-			v14 = v0
+		v9 := dy[i]
+		v13 := float64(v9 * v8)
+		v14 := math.IsNaN(v0)
+		v15 := v13
+		if v14 {
+			v15 = v0
 		}
-		dx[i] = v14
+		dx[i] = v15
 	}
 }
 
 // hardshrinkBackwardFromOutputGeneric is the pure-Go kernel of
-// hardshrinkBackwardFromOutput (f64 memory, f64 compute, 11 operations): the
+// hardshrinkBackwardFromOutput (f64 memory, f64 compute, 10 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -97,18 +96,17 @@ func hardshrinkBackwardFromOutputGeneric(dx, y, dy []float64, lambd float64) {
 		v0 := y[i]
 		v2 := v0 == v1
 		v3 := !v2
-		v6 := dy[i]
-		v7 := float64(v6 * v4)
-		v8 := float64(v6 * v1)
-		v9 := v8
+		v5 := v1
 		if v3 {
-			v9 = v7
+			v5 = v4
 		}
-		v10 := math.IsNaN(v0)
-		v11 := v9
-		if v10 {
-			v11 = v0
+		v6 := dy[i]
+		v10 := float64(v6 * v5)
+		v11 := math.IsNaN(v0)
+		v12 := v10
+		if v11 {
+			v12 = v0
 		}
-		dx[i] = v11
+		dx[i] = v12
 	}
 }

@@ -97,20 +97,17 @@ func hardsigmoidGeneric(dst, x []float64) {
 }
 
 // hardsigmoidBackwardGeneric is the pure-Go kernel of hardsigmoidBackward (f64
-// memory, f64 compute, 36 operations): the scalar twin of the vector program
+// memory, f64 compute, 13 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func hardsigmoidBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x4008000000000000)  // 3
-	v2 := math.Float64frombits(0xc008000000000000)  // -3
-	v8 := math.Float64frombits(0x3fc5555555555555)  // 0.16666666666666666
-	v9 := math.Float64frombits(0x0000000000000000)  // 0
-	v19 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v25 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v27 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v1 := math.Float64frombits(0x4008000000000000) // 3
+	v2 := math.Float64frombits(0xc008000000000000) // -3
+	v8 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
+	v9 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
 		v3 := v2 < v0
@@ -121,62 +118,27 @@ func hardsigmoidBackwardGeneric(dx, x, dy []float64) {
 			v10 = v8
 		}
 		v11 := dy[i]
-		v12 := float64(v11 * v8)
-		v13 := -v12
-		v14 := math.FMA(v11, v8, v13)
-		v15 := float64(v11 * v9)
-		v16 := v15
-		if v5 {
-			v16 = v12
+		v18 := float64(v11 * v10)
+		v19 := math.IsNaN(v0)
+		v20 := v18
+		if v19 {
+			v20 = v0
 		}
-		v17 := v9
-		if v5 {
-			v17 = v14
-		}
-		v18 := math.Abs(v16)
-		v20 := v19 <= v18
-		v21 := float64(v16 + v17)
-		v22 := v16
-		if v20 {
-			v22 = v21
-		}
-		v23 := float64(v11 * v10)
-		v24 := math.Abs(v23)
-		v26 := math.Abs(v11)
-		v28 := float64(v26 * v27)
-		v29 := math.FMA(v24, v25, v28)
-		v30 := float64(v22 - v23)
-		v31 := math.Abs(v30)
-		v32 := v31 <= v29
-		v33 := v9 < v18
-		v34 := v33 && v32
-		v35 := v23
-		if v34 {
-			v35 = v22
-		}
-		v36 := math.IsNaN(v0)
-		v37 := v35
-		if v36 {
-			v37 = v0
-		}
-		dx[i] = v37
+		dx[i] = v20
 	}
 }
 
 // hardsigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// hardsigmoidBackwardFromOutput (f64 memory, f64 compute, 35 operations): the
+// hardsigmoidBackwardFromOutput (f64 memory, f64 compute, 12 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
 func hardsigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x0000000000000000)  // 0
-	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v7 := math.Float64frombits(0x3fc5555555555555)  // 0.16666666666666666
-	v17 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v23 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v25 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v1 := math.Float64frombits(0x0000000000000000) // 0
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v7 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -187,44 +149,12 @@ func hardsigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 			v8 = v7
 		}
 		v9 := dy[i]
-		v10 := float64(v9 * v7)
-		v11 := -v10
-		v12 := math.FMA(v9, v7, v11)
-		v13 := float64(v9 * v1)
-		v14 := v13
-		if v5 {
-			v14 = v10
+		v16 := float64(v9 * v8)
+		v17 := math.IsNaN(v0)
+		v18 := v16
+		if v17 {
+			v18 = v0
 		}
-		v15 := v1
-		if v5 {
-			v15 = v12
-		}
-		v16 := math.Abs(v14)
-		v18 := v17 <= v16
-		v19 := float64(v14 + v15)
-		v20 := v14
-		if v18 {
-			v20 = v19
-		}
-		v21 := float64(v9 * v8)
-		v22 := math.Abs(v21)
-		v24 := math.Abs(v9)
-		v26 := float64(v24 * v25)
-		v27 := math.FMA(v22, v23, v26)
-		v28 := float64(v20 - v21)
-		v29 := math.Abs(v28)
-		v30 := v29 <= v27
-		v31 := v1 < v16
-		v32 := v31 && v30
-		v33 := v21
-		if v32 {
-			v33 = v20
-		}
-		v34 := math.IsNaN(v0)
-		v35 := v33
-		if v34 {
-			v35 = v0
-		}
-		dx[i] = v35
+		dx[i] = v18
 	}
 }

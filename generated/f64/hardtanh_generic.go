@@ -53,7 +53,7 @@ func hardtanhGeneric(dst, x []float64, minVal, maxVal float64) {
 }
 
 // hardtanhBackwardGeneric is the pure-Go kernel of hardtanhBackward (f64
-// memory, f64 compute, 14 operations): the scalar twin of the vector program
+// memory, f64 compute, 13 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -69,24 +69,23 @@ func hardtanhBackwardGeneric(dx, x, dy []float64, minVal, maxVal float64) {
 		v2 := v1 < v0
 		v4 := v0 < v3
 		v5 := v2 && v4
-		v9 := dy[i]
-		v10 := float64(v9 * v6)
-		v11 := float64(v9 * v7)
-		v12 := v11
+		v8 := v7
 		if v5 {
-			v12 = v10
+			v8 = v6
 		}
-		v13 := math.IsNaN(v0)
-		v14 := v12
-		if v13 {
-			v14 = v0
+		v9 := dy[i]
+		v13 := float64(v9 * v8)
+		v14 := math.IsNaN(v0)
+		v15 := v13
+		if v14 {
+			v15 = v0
 		}
-		dx[i] = v14
+		dx[i] = v15
 	}
 }
 
 // hardtanhBackwardFromOutputGeneric is the pure-Go kernel of
-// hardtanhBackwardFromOutput (f64 memory, f64 compute, 14 operations): the
+// hardtanhBackwardFromOutput (f64 memory, f64 compute, 13 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -102,18 +101,17 @@ func hardtanhBackwardFromOutputGeneric(dx, y, dy []float64, minVal, maxVal float
 		v2 := v1 < v0
 		v4 := v0 < v3
 		v5 := v2 && v4
-		v9 := dy[i]
-		v10 := float64(v9 * v6)
-		v11 := float64(v9 * v7)
-		v12 := v11
+		v8 := v7
 		if v5 {
-			v12 = v10
+			v8 = v6
 		}
-		v13 := math.IsNaN(v0)
-		v14 := v12
-		if v13 {
-			v14 = v0
+		v9 := dy[i]
+		v13 := float64(v9 * v8)
+		v14 := math.IsNaN(v0)
+		v15 := v13
+		if v14 {
+			v15 = v0
 		}
-		dx[i] = v14
+		dx[i] = v15
 	}
 }

@@ -388,13 +388,13 @@ func hardshrinkBackwardAVX512(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func hardshrinkBackwardAVX512Stream(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardshrinkBackwardAVX2(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -412,13 +412,13 @@ func hardshrinkBackwardFromOutputAVX512(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func hardshrinkBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardFromOutputAVX2 computes hardshrinkBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
+// hardshrinkBackwardFromOutputAVX2 computes hardshrinkBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardshrinkBackwardFromOutputAVX2(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardFromOutputAVX2Stream computes hardshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// hardshrinkBackwardFromOutputAVX2Stream computes hardshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -449,49 +449,49 @@ func hardsigmoidAVX2(dst, in0 []float64)
 func hardsigmoidAVX2Stream(dst, in0 []float64)
 
 // hardsigmoidBackwardAVX512 computes hardsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512(dst, in0, in1 []float64)
 
 // hardsigmoidBackwardAVX512Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// hardsigmoidBackwardAVX2 computes hardsigmoidBackward with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, FMA3.
+// hardsigmoidBackwardAVX2 computes hardsigmoidBackward with AVX2 (3 vectors per iteration, masked tail).
+// Requires: AVX.
 //
 //go:noescape
 func hardsigmoidBackwardAVX2(dst, in0, in1 []float64)
 
-// hardsigmoidBackwardAVX2Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, FMA3, MMX+.
+// hardsigmoidBackwardAVX2Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardAVX2Stream(dst, in0, in1 []float64)
 
 // hardsigmoidBackwardFromOutputAVX512 computes hardsigmoidBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
 // hardsigmoidBackwardFromOutputAVX512Stream computes hardsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// hardsigmoidBackwardFromOutputAVX2 computes hardsigmoidBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, FMA3.
+// hardsigmoidBackwardFromOutputAVX2 computes hardsigmoidBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// hardsigmoidBackwardFromOutputAVX2Stream computes hardsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, FMA3, MMX+.
+// hardsigmoidBackwardFromOutputAVX2Stream computes hardsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
@@ -580,13 +580,13 @@ func hardtanhBackwardAVX512(dst, in0, in1 []float64, min_val, max_val float64)
 //go:noescape
 func hardtanhBackwardAVX512Stream(dst, in0, in1 []float64, min_val, max_val float64)
 
-// hardtanhBackwardAVX2 computes hardtanhBackward with AVX2 (2 vectors per iteration, masked tail).
+// hardtanhBackwardAVX2 computes hardtanhBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardtanhBackwardAVX2(dst, in0, in1 []float64, min_val, max_val float64)
 
-// hardtanhBackwardAVX2Stream computes hardtanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// hardtanhBackwardAVX2Stream computes hardtanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -604,13 +604,13 @@ func hardtanhBackwardFromOutputAVX512(dst, in0, in1 []float64, min_val, max_val 
 //go:noescape
 func hardtanhBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, min_val, max_val float64)
 
-// hardtanhBackwardFromOutputAVX2 computes hardtanhBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
+// hardtanhBackwardFromOutputAVX2 computes hardtanhBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardtanhBackwardFromOutputAVX2(dst, in0, in1 []float64, min_val, max_val float64)
 
-// hardtanhBackwardFromOutputAVX2Stream computes hardtanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// hardtanhBackwardFromOutputAVX2Stream computes hardtanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -712,50 +712,50 @@ func leakyReluAVX2(dst, in0 []float64, negative_slope float64)
 //go:noescape
 func leakyReluAVX2Stream(dst, in0 []float64, negative_slope float64)
 
-// leakyReluBackwardAVX512 computes leakyReluBackward with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+// leakyReluBackwardAVX512 computes leakyReluBackward with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func leakyReluBackwardAVX512(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardAVX512Stream computes leakyReluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+// leakyReluBackwardAVX512Stream computes leakyReluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func leakyReluBackwardAVX512Stream(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardAVX2 computes leakyReluBackward with AVX2 (1 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE2.
+// leakyReluBackwardAVX2 computes leakyReluBackward with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func leakyReluBackwardAVX2(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardAVX2Stream computes leakyReluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+// leakyReluBackwardAVX2Stream computes leakyReluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
 func leakyReluBackwardAVX2Stream(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardFromOutputAVX512 computes leakyReluBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+// leakyReluBackwardFromOutputAVX512 computes leakyReluBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX512(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardFromOutputAVX512Stream computes leakyReluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+// leakyReluBackwardFromOutputAVX512Stream computes leakyReluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardFromOutputAVX2 computes leakyReluBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE2.
+// leakyReluBackwardFromOutputAVX2 computes leakyReluBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX2(dst, in0, in1 []float64, negative_slope float64)
 
-// leakyReluBackwardFromOutputAVX2Stream computes leakyReluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+// leakyReluBackwardFromOutputAVX2Stream computes leakyReluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
 func leakyReluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, negative_slope float64)
@@ -784,50 +784,50 @@ func linearAVX2(dst, in0 []float64, c float64)
 //go:noescape
 func linearAVX2Stream(dst, in0 []float64, c float64)
 
-// linearBackwardAVX512 computes linearBackward with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+// linearBackwardAVX512 computes linearBackward with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func linearBackwardAVX512(dst, in0, in1 []float64, c float64)
 
-// linearBackwardAVX512Stream computes linearBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+// linearBackwardAVX512Stream computes linearBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func linearBackwardAVX512Stream(dst, in0, in1 []float64, c float64)
 
-// linearBackwardAVX2 computes linearBackward with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE2.
+// linearBackwardAVX2 computes linearBackward with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func linearBackwardAVX2(dst, in0, in1 []float64, c float64)
 
-// linearBackwardAVX2Stream computes linearBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+// linearBackwardAVX2Stream computes linearBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
 func linearBackwardAVX2Stream(dst, in0, in1 []float64, c float64)
 
-// linearBackwardFromOutputAVX512 computes linearBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+// linearBackwardFromOutputAVX512 computes linearBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func linearBackwardFromOutputAVX512(dst, in0, in1 []float64, c float64)
 
-// linearBackwardFromOutputAVX512Stream computes linearBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+// linearBackwardFromOutputAVX512Stream computes linearBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func linearBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, c float64)
 
-// linearBackwardFromOutputAVX2 computes linearBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE2.
+// linearBackwardFromOutputAVX2 computes linearBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func linearBackwardFromOutputAVX2(dst, in0, in1 []float64, c float64)
 
-// linearBackwardFromOutputAVX2Stream computes linearBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+// linearBackwardFromOutputAVX2Stream computes linearBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
 func linearBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, c float64)
@@ -952,13 +952,13 @@ func logsigmoidBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func logsigmoidBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// logsigmoidBackwardFromOutputAVX512 computes logsigmoidBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
+// logsigmoidBackwardFromOutputAVX512 computes logsigmoidBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func logsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
-// logsigmoidBackwardFromOutputAVX512Stream computes logsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// logsigmoidBackwardFromOutputAVX512Stream computes logsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -1096,14 +1096,14 @@ func preluAVX512(dst, in0 []float64, negative_slope float64)
 //go:noescape
 func preluAVX2(dst, in0 []float64, negative_slope float64)
 
-// preluBackwardAVX512 computes preluBackward with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+// preluBackwardAVX512 computes preluBackward with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func preluBackwardAVX512(dst, in0, in1 []float64, negative_slope float64)
 
-// preluBackwardAVX2 computes preluBackward with AVX2 (1 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE2.
+// preluBackwardAVX2 computes preluBackward with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func preluBackwardAVX2(dst, in0, in1 []float64, negative_slope float64)
@@ -1120,14 +1120,14 @@ func preluVecAVX512(dst, in0, in1 []float64)
 //go:noescape
 func preluVecAVX2(dst, in0, in1 []float64)
 
-// preluBackwardVecAVX512 computes preluBackwardVec with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+// preluBackwardVecAVX512 computes preluBackwardVec with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func preluBackwardVecAVX512(dst, in0, in1, in2 []float64)
 
-// preluBackwardVecAVX2 computes preluBackwardVec with AVX2 (1 vectors per iteration, masked tail).
-// Requires: AVX, FMA3.
+// preluBackwardVecAVX2 computes preluBackwardVec with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
 //
 //go:noescape
 func preluBackwardVecAVX2(dst, in0, in1, in2 []float64)
@@ -1144,14 +1144,14 @@ func preluBackwardWeightAVX512(acc *[16]float64, in0, in1 []float64, negative_sl
 //go:noescape
 func preluBackwardWeightAVX2(acc *[16]float64, in0, in1 []float64, negative_slope float64)
 
-// regluAVX512 computes reglu with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+// regluAVX512 computes reglu with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func regluAVX512(dst, in0, in1 []float64)
 
-// regluAVX2 computes reglu with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, FMA3.
+// regluAVX2 computes reglu with AVX2 (3 vectors per iteration, masked tail).
+// Requires: AVX.
 //
 //go:noescape
 func regluAVX2(dst, in0, in1 []float64)
@@ -1168,14 +1168,14 @@ func regluBackwardAAVX512(dst, in0, in1, in2 []float64)
 //go:noescape
 func regluBackwardAAVX2(dst, in0, in1, in2 []float64)
 
-// regluBackwardBAVX512 computes regluBackwardB with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+// regluBackwardBAVX512 computes regluBackwardB with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func regluBackwardBAVX512(dst, in0, in1, in2 []float64)
 
-// regluBackwardBAVX2 computes regluBackwardB with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, FMA3.
+// regluBackwardBAVX2 computes regluBackwardB with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
 //
 //go:noescape
 func regluBackwardBAVX2(dst, in0, in1, in2 []float64)
@@ -1216,13 +1216,13 @@ func reluBackwardAVX512(dst, in0, in1 []float64)
 //go:noescape
 func reluBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// reluBackwardAVX2 computes reluBackward with AVX2 (3 vectors per iteration, masked tail).
+// reluBackwardAVX2 computes reluBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func reluBackwardAVX2(dst, in0, in1 []float64)
 
-// reluBackwardAVX2Stream computes reluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// reluBackwardAVX2Stream computes reluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape
@@ -1240,13 +1240,13 @@ func reluBackwardFromOutputAVX512(dst, in0, in1 []float64)
 //go:noescape
 func reluBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// reluBackwardFromOutputAVX2 computes reluBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
+// reluBackwardFromOutputAVX2 computes reluBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func reluBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// reluBackwardFromOutputAVX2Stream computes reluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// reluBackwardFromOutputAVX2Stream computes reluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape
@@ -1288,13 +1288,13 @@ func relu6BackwardAVX512(dst, in0, in1 []float64)
 //go:noescape
 func relu6BackwardAVX512Stream(dst, in0, in1 []float64)
 
-// relu6BackwardAVX2 computes relu6Backward with AVX2 (3 vectors per iteration, masked tail).
+// relu6BackwardAVX2 computes relu6Backward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func relu6BackwardAVX2(dst, in0, in1 []float64)
 
-// relu6BackwardAVX2Stream computes relu6Backward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// relu6BackwardAVX2Stream computes relu6Backward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape
@@ -1312,13 +1312,13 @@ func relu6BackwardFromOutputAVX512(dst, in0, in1 []float64)
 //go:noescape
 func relu6BackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// relu6BackwardFromOutputAVX2 computes relu6BackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
+// relu6BackwardFromOutputAVX2 computes relu6BackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func relu6BackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// relu6BackwardFromOutputAVX2Stream computes relu6BackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// relu6BackwardFromOutputAVX2Stream computes relu6BackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape
@@ -1840,13 +1840,13 @@ func softshrinkBackwardAVX512(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func softshrinkBackwardAVX512Stream(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
+// softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func softshrinkBackwardAVX2(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -1864,13 +1864,13 @@ func softshrinkBackwardFromOutputAVX512(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func softshrinkBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardFromOutputAVX2 computes softshrinkBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
+// softshrinkBackwardFromOutputAVX2 computes softshrinkBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func softshrinkBackwardFromOutputAVX2(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardFromOutputAVX2Stream computes softshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// softshrinkBackwardFromOutputAVX2Stream computes softshrinkBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -2140,13 +2140,13 @@ func thresholdBackwardAVX512(dst, in0, in1 []float64, threshold, value float64)
 //go:noescape
 func thresholdBackwardAVX512Stream(dst, in0, in1 []float64, threshold, value float64)
 
-// thresholdBackwardAVX2 computes thresholdBackward with AVX2 (3 vectors per iteration, masked tail).
+// thresholdBackwardAVX2 computes thresholdBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func thresholdBackwardAVX2(dst, in0, in1 []float64, threshold, value float64)
 
-// thresholdBackwardAVX2Stream computes thresholdBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// thresholdBackwardAVX2Stream computes thresholdBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -2164,13 +2164,13 @@ func thresholdBackwardFromOutputAVX512(dst, in0, in1 []float64, threshold, value
 //go:noescape
 func thresholdBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, threshold, value float64)
 
-// thresholdBackwardFromOutputAVX2 computes thresholdBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
+// thresholdBackwardFromOutputAVX2 computes thresholdBackwardFromOutput with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func thresholdBackwardFromOutputAVX2(dst, in0, in1 []float64, threshold, value float64)
 
-// thresholdBackwardFromOutputAVX2Stream computes thresholdBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// thresholdBackwardFromOutputAVX2Stream computes thresholdBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape

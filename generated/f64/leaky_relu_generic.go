@@ -58,7 +58,7 @@ func leakyReluGeneric(dst, x []float64, negativeSlope float64) {
 }
 
 // leakyReluBackwardGeneric is the pure-Go kernel of leakyReluBackward (f64
-// memory, f64 compute, 33 operations): the scalar twin of the vector program
+// memory, f64 compute, 10 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -68,9 +68,6 @@ func leakyReluBackwardGeneric(dx, x, dy []float64, negativeSlope float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := negativeSlope
-	v14 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v20 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v22 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -79,50 +76,18 @@ func leakyReluBackwardGeneric(dx, x, dy []float64, negativeSlope float64) {
 			v5 = v3
 		}
 		v6 := dy[i]
-		v7 := float64(v6 * v3)
-		v8 := float64(v6 * v4)
-		v9 := -v8
-		v10 := math.FMA(v6, v4, v9)
-		v11 := v8
-		if v2 {
-			v11 = v7
+		v13 := float64(v6 * v5)
+		v14 := math.IsNaN(v0)
+		v15 := v13
+		if v14 {
+			v15 = v0
 		}
-		v12 := v10
-		if v2 {
-			v12 = v1
-		}
-		v13 := math.Abs(v11)
-		v15 := v14 <= v13
-		v16 := float64(v11 + v12)
-		v17 := v11
-		if v15 {
-			v17 = v16
-		}
-		v18 := float64(v6 * v5)
-		v19 := math.Abs(v18)
-		v21 := math.Abs(v6)
-		v23 := float64(v21 * v22)
-		v24 := math.FMA(v19, v20, v23)
-		v25 := float64(v17 - v18)
-		v26 := math.Abs(v25)
-		v27 := v26 <= v24
-		v28 := v1 < v13
-		v29 := v28 && v27
-		v30 := v18
-		if v29 {
-			v30 = v17
-		}
-		v31 := math.IsNaN(v0)
-		v32 := v30
-		if v31 {
-			v32 = v0
-		}
-		dx[i] = v32
+		dx[i] = v15
 	}
 }
 
 // leakyReluBackwardFromOutputGeneric is the pure-Go kernel of
-// leakyReluBackwardFromOutput (f64 memory, f64 compute, 33 operations): the
+// leakyReluBackwardFromOutput (f64 memory, f64 compute, 10 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -132,9 +97,6 @@ func leakyReluBackwardFromOutputGeneric(dx, y, dy []float64, negativeSlope float
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := negativeSlope
-	v14 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v20 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v22 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -143,44 +105,12 @@ func leakyReluBackwardFromOutputGeneric(dx, y, dy []float64, negativeSlope float
 			v5 = v3
 		}
 		v6 := dy[i]
-		v7 := float64(v6 * v3)
-		v8 := float64(v6 * v4)
-		v9 := -v8
-		v10 := math.FMA(v6, v4, v9)
-		v11 := v8
-		if v2 {
-			v11 = v7
+		v13 := float64(v6 * v5)
+		v14 := math.IsNaN(v0)
+		v15 := v13
+		if v14 {
+			v15 = v0
 		}
-		v12 := v10
-		if v2 {
-			v12 = v1
-		}
-		v13 := math.Abs(v11)
-		v15 := v14 <= v13
-		v16 := float64(v11 + v12)
-		v17 := v11
-		if v15 {
-			v17 = v16
-		}
-		v18 := float64(v6 * v5)
-		v19 := math.Abs(v18)
-		v21 := math.Abs(v6)
-		v23 := float64(v21 * v22)
-		v24 := math.FMA(v19, v20, v23)
-		v25 := float64(v17 - v18)
-		v26 := math.Abs(v25)
-		v27 := v26 <= v24
-		v28 := v1 < v13
-		v29 := v28 && v27
-		v30 := v18
-		if v29 {
-			v30 = v17
-		}
-		v31 := math.IsNaN(v0)
-		v32 := v30
-		if v31 {
-			v32 = v0
-		}
-		dx[i] = v32
+		dx[i] = v15
 	}
 }

@@ -61,7 +61,7 @@ func linearGeneric(dst, x []float64, c float64) {
 }
 
 // linearBackwardGeneric is the pure-Go kernel of linearBackward (f64 memory,
-// f64 compute, 25 operations): the scalar twin of the vector program the
+// f64 compute, 6 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dx
 // may be the same slice as an input.
@@ -69,87 +69,37 @@ func linearBackwardGeneric(dx, x, dy []float64, c float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := c
-	v8 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v12 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v14 := math.Float64frombits(0x0000000000000010) // 8e-323
-	v20 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
 		v2 := dy[i]
 		v4 := float64(v2 * v1)
-		v5 := -v4
-		v6 := math.FMA(v2, v1, v5)
-		v7 := math.Abs(v4)
-		v9 := v8 <= v7
-		v10 := float64(v4 + v6)
-		v11 := v4
-		if v9 {
-			v11 = v10
+		v7 := math.IsNaN(v0)
+		v8 := v4
+		if v7 {
+			v8 = v0
 		}
-		v13 := math.Abs(v2)
-		v15 := float64(v13 * v14)
-		v16 := math.FMA(v7, v12, v15)
-		v17 := float64(v11 - v4)
-		v18 := math.Abs(v17)
-		v19 := v18 <= v16
-		v21 := v20 < v7
-		v22 := v21 && v19
-		v23 := v4
-		if v22 {
-			v23 = v11
-		}
-		v24 := math.IsNaN(v0)
-		v25 := v23
-		if v24 {
-			v25 = v0
-		}
-		dx[i] = v25
+		dx[i] = v8
 	}
 }
 
 // linearBackwardFromOutputGeneric is the pure-Go kernel of
-// linearBackwardFromOutput (f64 memory, f64 compute, 25 operations): the
-// scalar twin of the vector program the assembly kernels run, with exactly the
+// linearBackwardFromOutput (f64 memory, f64 compute, 6 operations): the scalar
+// twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
 func linearBackwardFromOutputGeneric(dx, y, dy []float64, c float64) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := c
-	v8 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v12 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v14 := math.Float64frombits(0x0000000000000010) // 8e-323
-	v20 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v2 := dy[i]
 		v4 := float64(v2 * v1)
-		v5 := -v4
-		v6 := math.FMA(v2, v1, v5)
-		v7 := math.Abs(v4)
-		v9 := v8 <= v7
-		v10 := float64(v4 + v6)
-		v11 := v4
-		if v9 {
-			v11 = v10
+		v7 := math.IsNaN(v0)
+		v8 := v4
+		if v7 {
+			v8 = v0
 		}
-		v13 := math.Abs(v2)
-		v15 := float64(v13 * v14)
-		v16 := math.FMA(v7, v12, v15)
-		v17 := float64(v11 - v4)
-		v18 := math.Abs(v17)
-		v19 := v18 <= v16
-		v21 := v20 < v7
-		v22 := v21 && v19
-		v23 := v4
-		if v22 {
-			v23 = v11
-		}
-		v24 := math.IsNaN(v0)
-		v25 := v23
-		if v24 {
-			v25 = v0
-		}
-		dx[i] = v25
+		dx[i] = v8
 	}
 }

@@ -597,7 +597,7 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 }
 
 // logsigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// logsigmoidBackwardFromOutput (f64 memory, f64 compute, 99 operations): the
+// logsigmoidBackwardFromOutput (f64 memory, f64 compute, 71 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -622,10 +622,6 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v45 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v48 := math.Float64frombits(0x3ff0000000000000) // 1
 	v49 := math.Float64frombits(0xbff0000000000000) // -1
-	v80 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v86 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v88 := math.Float64frombits(0x0000000000000010) // 8e-323
-	v94 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1
@@ -687,47 +683,11 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 		}
 		v67 := -v66
 		v68 := dy[i]
-		v69 := float64(v68 * v0)
-		v70 := -v69
-		v71 := math.FMA(v68, v0, v70)
-		v72 := float64(v68 * v64)
-		v73 := -v72
-		v74 := math.FMA(v68, v64, v73)
-		v75 := v72
+		v79 := float64(v68 * v67)
+		v80 := v79
 		if v65 {
-			v75 = v69
+			v80 = v0
 		}
-		v76 := v74
-		if v65 {
-			v76 = v71
-		}
-		v77 := -v75
-		v78 := -v76
-		v79 := math.Abs(v77)
-		v81 := v80 <= v79
-		v82 := float64(v77 + v78)
-		v83 := v77
-		if v81 {
-			v83 = v82
-		}
-		v84 := float64(v68 * v67)
-		v85 := math.Abs(v84)
-		v87 := math.Abs(v68)
-		v89 := float64(v87 * v88)
-		v90 := math.FMA(v85, v86, v89)
-		v91 := float64(v83 - v84)
-		v92 := math.Abs(v91)
-		v93 := v92 <= v90
-		v95 := v94 < v79
-		v96 := v95 && v93
-		v97 := v84
-		if v96 {
-			v97 = v83
-		}
-		v98 := v97
-		if v65 {
-			v98 = v0
-		}
-		dx[i] = v98
+		dx[i] = v80
 	}
 }

@@ -12,7 +12,7 @@ var (
 	regluBackwardBImpl = regluBackwardBGeneric
 )
 
-// regluGeneric is the pure-Go kernel of reglu (f64 memory, f64 compute, 33
+// regluGeneric is the pure-Go kernel of reglu (f64 memory, f64 compute, 10
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -20,10 +20,7 @@ var (
 func regluGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v1 := math.Float64frombits(0x0000000000000000)  // 0
-	v13 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v19 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v21 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v1 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dst {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -32,50 +29,18 @@ func regluGeneric(dst, a, b []float64) {
 			v3 = v1
 		}
 		v4 := b[i]
-		v6 := float64(v4 * v1)
-		v7 := float64(v4 * v0)
-		v8 := -v7
-		v9 := math.FMA(v4, v0, v8)
-		v10 := v7
-		if v2 {
-			v10 = v6
+		v12 := float64(v4 * v3)
+		v13 := math.IsNaN(v4)
+		v14 := v12
+		if v13 {
+			v14 = v4
 		}
-		v11 := v9
-		if v2 {
-			v11 = v1
+		v15 := math.IsNaN(v0)
+		v16 := v14
+		if v15 {
+			v16 = v0
 		}
-		v12 := math.Abs(v10)
-		v14 := v13 <= v12
-		v15 := float64(v10 + v11)
-		v16 := v10
-		if v14 {
-			v16 = v15
-		}
-		v17 := float64(v4 * v3)
-		v18 := math.Abs(v17)
-		v20 := math.Abs(v4)
-		v22 := float64(v20 * v21)
-		v23 := math.FMA(v18, v19, v22)
-		v24 := float64(v16 - v17)
-		v25 := math.Abs(v24)
-		v26 := v25 <= v23
-		v27 := v1 < v12
-		v28 := v27 && v26
-		v29 := v17
-		if v28 {
-			v29 = v16
-		}
-		v30 := math.IsNaN(v4)
-		v31 := v29
-		if v30 {
-			v31 = v4
-		}
-		v32 := math.IsNaN(v0)
-		v33 := v31
-		if v32 {
-			v33 = v0
-		}
-		dst[i] = v33
+		dst[i] = v16
 	}
 }
 
@@ -157,7 +122,7 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 }
 
 // regluBackwardBGeneric is the pure-Go kernel of regluBackwardB (f64 memory,
-// f64 compute, 31 operations): the scalar twin of the vector program the
+// f64 compute, 8 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -165,10 +130,7 @@ func regluBackwardBGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v1 := math.Float64frombits(0x0000000000000000)  // 0
-	v13 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v19 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v21 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v1 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range db {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -177,44 +139,12 @@ func regluBackwardBGeneric(db, a, b, dy []float64) {
 			v3 = v1
 		}
 		v4 := dy[i]
-		v6 := float64(v4 * v1)
-		v7 := float64(v4 * v0)
-		v8 := -v7
-		v9 := math.FMA(v4, v0, v8)
-		v10 := v7
-		if v2 {
-			v10 = v6
+		v12 := float64(v4 * v3)
+		v13 := math.IsNaN(v0)
+		v14 := v12
+		if v13 {
+			v14 = v0
 		}
-		v11 := v9
-		if v2 {
-			v11 = v1
-		}
-		v12 := math.Abs(v10)
-		v14 := v13 <= v12
-		v15 := float64(v10 + v11)
-		v16 := v10
-		if v14 {
-			v16 = v15
-		}
-		v17 := float64(v4 * v3)
-		v18 := math.Abs(v17)
-		v20 := math.Abs(v4)
-		v22 := float64(v20 * v21)
-		v23 := math.FMA(v18, v19, v22)
-		v24 := float64(v16 - v17)
-		v25 := math.Abs(v24)
-		v26 := v25 <= v23
-		v27 := v1 < v12
-		v28 := v27 && v26
-		v29 := v17
-		if v28 {
-			v29 = v16
-		}
-		v30 := math.IsNaN(v0)
-		v31 := v29
-		if v30 {
-			v31 = v0
-		}
-		db[i] = v31
+		db[i] = v14
 	}
 }

@@ -53,7 +53,7 @@ func relu6Generic(dst, x []float64) {
 }
 
 // relu6BackwardGeneric is the pure-Go kernel of relu6Backward (f64 memory, f64
-// compute, 13 operations): the scalar twin of the vector program the assembly
+// compute, 12 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -68,24 +68,23 @@ func relu6BackwardGeneric(dx, x, dy []float64) {
 		v2 := v1 < v0
 		v4 := v0 < v3
 		v5 := v2 && v4
-		v8 := dy[i]
-		v9 := float64(v8 * v6)
-		v10 := float64(v8 * v1)
-		v11 := v10
+		v7 := v1
 		if v5 {
-			v11 = v9
+			v7 = v6
 		}
-		v12 := math.IsNaN(v0)
-		v13 := v11
-		if v12 {
-			v13 = v0
+		v8 := dy[i]
+		v12 := float64(v8 * v7)
+		v13 := math.IsNaN(v0)
+		v14 := v12
+		if v13 {
+			v14 = v0
 		}
-		dx[i] = v13
+		dx[i] = v14
 	}
 }
 
 // relu6BackwardFromOutputGeneric is the pure-Go kernel of
-// relu6BackwardFromOutput (f64 memory, f64 compute, 13 operations): the scalar
+// relu6BackwardFromOutput (f64 memory, f64 compute, 12 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -100,18 +99,17 @@ func relu6BackwardFromOutputGeneric(dx, y, dy []float64) {
 		v2 := v1 < v0
 		v4 := v0 < v3
 		v5 := v2 && v4
-		v8 := dy[i]
-		v9 := float64(v8 * v6)
-		v10 := float64(v8 * v1)
-		v11 := v10
+		v7 := v1
 		if v5 {
-			v11 = v9
+			v7 = v6
 		}
-		v12 := math.IsNaN(v0)
-		v13 := v11
-		if v12 {
-			v13 = v0
+		v8 := dy[i]
+		v12 := float64(v8 * v7)
+		v13 := math.IsNaN(v0)
+		v14 := v12
+		if v13 {
+			v14 = v0
 		}
-		dx[i] = v13
+		dx[i] = v14
 	}
 }

@@ -47,7 +47,7 @@ func reluGeneric(dst, x []float64) {
 }
 
 // reluBackwardGeneric is the pure-Go kernel of reluBackward (f64 memory, f64
-// compute, 10 operations): the scalar twin of the vector program the assembly
+// compute, 9 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -59,24 +59,23 @@ func reluBackwardGeneric(dx, x, dy []float64) {
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
-		v5 := dy[i]
-		v6 := float64(v5 * v3)
-		v7 := float64(v5 * v1)
-		v8 := v7
+		v4 := v1
 		if v2 {
-			v8 = v6
+			v4 = v3
 		}
-		v9 := math.IsNaN(v0)
-		v10 := v8
-		if v9 {
-			v10 = v0
+		v5 := dy[i]
+		v9 := float64(v5 * v4)
+		v10 := math.IsNaN(v0)
+		v11 := v9
+		if v10 {
+			v11 = v0
 		}
-		dx[i] = v10
+		dx[i] = v11
 	}
 }
 
 // reluBackwardFromOutputGeneric is the pure-Go kernel of
-// reluBackwardFromOutput (f64 memory, f64 compute, 10 operations): the scalar
+// reluBackwardFromOutput (f64 memory, f64 compute, 9 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -88,18 +87,17 @@ func reluBackwardFromOutputGeneric(dx, y, dy []float64) {
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
-		v5 := dy[i]
-		v6 := float64(v5 * v3)
-		v7 := float64(v5 * v1)
-		v8 := v7
+		v4 := v1
 		if v2 {
-			v8 = v6
+			v4 = v3
 		}
-		v9 := math.IsNaN(v0)
-		v10 := v8
-		if v9 {
-			v10 = v0
+		v5 := dy[i]
+		v9 := float64(v5 * v4)
+		v10 := math.IsNaN(v0)
+		v11 := v9
+		if v10 {
+			v11 = v0
 		}
-		dx[i] = v10
+		dx[i] = v11
 	}
 }

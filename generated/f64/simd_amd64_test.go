@@ -561,7 +561,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "leakyReluBackward", Inputs: 2, MaxLen: 73,
+		Name: "leakyReluBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{0x1.47ae147ae147bp-07}, {0x1.999999999999ap-03}, {-0x1p-01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { leakyReluBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -580,7 +580,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "leakyReluBackwardFromOutput", Inputs: 2, MaxLen: 73,
+		Name: "leakyReluBackwardFromOutput", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{0x1.47ae147ae147bp-07}, {0x1.999999999999ap-03}, {-0x1p-01}, {0}},
 		Generic: func(d []float64, in [][]float64, p []float64) {
 			leakyReluBackwardFromOutputGeneric(d, in[0], in[1], p[0])
@@ -622,7 +622,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "linearBackward", Inputs: 2, MaxLen: 73,
+		Name: "linearBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p+00}, {-0x1.4p+01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { linearBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -641,7 +641,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "linearBackwardFromOutput", Inputs: 2, MaxLen: 73,
+		Name: "linearBackwardFromOutput", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p+00}, {-0x1.4p+01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { linearBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -714,7 +714,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "logsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 49,
+		Name: "logsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { logsigmoidBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { logsigmoidBackwardFromOutputAVX512(d, in[0], in[1]) }},
@@ -794,7 +794,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "preluBackward", Inputs: 2, MaxLen: 73,
+		Name: "preluBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { preluBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -811,7 +811,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "preluBackwardVec", Inputs: 3, MaxLen: 73,
+		Name: "preluBackwardVec", Inputs: 3, MaxLen: 97,
 		Generic: func(d []float64, in [][]float64, p []float64) { preluBackwardVecGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { preluBackwardVecAVX512(d, in[0], in[1], in[2]) }},
@@ -819,7 +819,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "reglu", Inputs: 2, MaxLen: 73,
+		Name: "reglu", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float64, in [][]float64, p []float64) { regluGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { regluAVX512(d, in[0], in[1]) }},
@@ -835,7 +835,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "regluBackwardB", Inputs: 3, MaxLen: 73,
+		Name: "regluBackwardB", Inputs: 3, MaxLen: 97,
 		Generic: func(d []float64, in [][]float64, p []float64) { regluBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { regluBackwardBAVX512(d, in[0], in[1], in[2]) }},

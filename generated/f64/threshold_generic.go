@@ -48,7 +48,7 @@ func thresholdGeneric(dst, x []float64, threshold, value float64) {
 }
 
 // thresholdBackwardGeneric is the pure-Go kernel of thresholdBackward (f64
-// memory, f64 compute, 11 operations): the scalar twin of the vector program
+// memory, f64 compute, 10 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -61,24 +61,23 @@ func thresholdBackwardGeneric(dx, x, dy []float64, threshold, value float64) {
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 <= v1
-		v6 := dy[i]
-		v7 := float64(v6 * v3)
-		v8 := float64(v6 * v4)
-		v9 := v8
+		v5 := v4
 		if v2 {
-			v9 = v7
+			v5 = v3
 		}
-		v10 := math.IsNaN(v0)
-		v11 := v9
-		if v10 {
-			v11 = v0
+		v6 := dy[i]
+		v10 := float64(v6 * v5)
+		v11 := math.IsNaN(v0)
+		v12 := v10
+		if v11 {
+			v12 = v0
 		}
-		dx[i] = v11
+		dx[i] = v12
 	}
 }
 
 // thresholdBackwardFromOutputGeneric is the pure-Go kernel of
-// thresholdBackwardFromOutput (f64 memory, f64 compute, 11 operations): the
+// thresholdBackwardFromOutput (f64 memory, f64 compute, 10 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -91,18 +90,17 @@ func thresholdBackwardFromOutputGeneric(dx, y, dy []float64, threshold, value fl
 	for i := range dx {
 		v0 := y[i]
 		v2 := v0 <= v1
-		v6 := dy[i]
-		v7 := float64(v6 * v3)
-		v8 := float64(v6 * v4)
-		v9 := v8
+		v5 := v4
 		if v2 {
-			v9 = v7
+			v5 = v3
 		}
-		v10 := math.IsNaN(v0)
-		v11 := v9
-		if v10 {
-			v11 = v0
+		v6 := dy[i]
+		v10 := float64(v6 * v5)
+		v11 := math.IsNaN(v0)
+		v12 := v10
+		if v11 {
+			v12 = v0
 		}
-		dx[i] = v11
+		dx[i] = v12
 	}
 }

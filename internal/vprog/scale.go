@@ -34,11 +34,13 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	}
 	sc := &scaler{b: b, uses: b.p.Uses()}
 	h, l := sc.pair(v, scaleDepth, sh, sl)
-	if l == none && sc.captured == 0 {
-		return h // only exact products by constants: h is sh·v
-	}
-	if sc.captured == 1 && isOne(b, sh) && sl == NoLow {
-		return v // one rounding in all, v's own: nothing to gain
+	if sc.captured <= 1 && sl == NoLow {
+		// One rounding in all on every path (v's own, or the product's
+		// with v exact): the plain product rounds once too.
+		if isOne(b, sh) {
+			return v
+		}
+		return b.Mul(sh, v)
 	}
 	// Below 2^-1022 a low part is not exact (it rounds to the subnormal
 	// grid), and adding it could round twice: h alone is then the result,
