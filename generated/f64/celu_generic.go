@@ -22,7 +22,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 172
+// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 136
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -55,9 +55,6 @@ func celuGeneric(dst, x []float64, alpha float64) {
 	v110 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v124 := math.Float64frombits(0xc089000000000000) // -800
 	v126 := math.Float64frombits(0x4085e00000000000) // 700
-	v156 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v162 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v163 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 <= v0
@@ -194,63 +191,12 @@ func celuGeneric(dst, x []float64, alpha float64) {
 		if v2 {
 			v134 = v0
 		}
-		v135 := float64(v3 * v4)
-		v136 := -v135
-		v137 := math.FMA(v3, v4, v136)
-		v138 := float64(v3 * v68)
-		v139 := -v138
-		v140 := math.FMA(v3, v68, v139)
-		v141 := v138
-		if v69 {
-			v141 = v135
+		v135 := math.IsNaN(v0)
+		v136 := v134
+		if v135 {
+			v136 = v0
 		}
-		v142 := v140
-		if v69 {
-			v142 = v137
-		}
-		v143 := -v132
-		v144 := math.FMA(v122, v131, v143)
-		v145 := float64(v141 + v132)
-		v146 := float64(v145 - v141)
-		v147 := float64(v145 - v146)
-		v148 := float64(v141 - v147)
-		v149 := float64(v132 - v146)
-		v150 := float64(v148 + v149)
-		v151 := float64(v150 + v142)
-		v152 := float64(v151 + v144)
-		v153 := v145
-		if v2 {
-			v153 = v0
-		}
-		v154 := v152
-		if v2 {
-			v154 = v1
-		}
-		v155 := math.Abs(v153)
-		v157 := v156 <= v155
-		v158 := float64(v153 + v154)
-		v159 := v153
-		if v157 {
-			v159 = v158
-		}
-		v160 := float64(v52 * v134)
-		v161 := math.Abs(v160)
-		v164 := math.FMA(v161, v162, v163)
-		v165 := float64(v159 - v160)
-		v166 := math.Abs(v165)
-		v167 := v166 <= v164
-		v168 := v1 < v155
-		v169 := v168 && v167
-		v170 := v160
-		if v169 {
-			v170 = v159
-		}
-		v171 := math.IsNaN(v0)
-		v172 := v170
-		if v171 {
-			v172 = v0
-		}
-		dst[i] = v172
+		dst[i] = v136
 	}
 }
 

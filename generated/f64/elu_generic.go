@@ -114,11 +114,11 @@ func eluGeneric(dst, x []float64, alpha float64) {
 		if v2 {
 			v71 = v0
 		}
-		v82 := v71
+		v72 := v71
 		if v68 {
-			v82 = v0
+			v72 = v0
 		}
-		dst[i] = v82
+		dst[i] = v72
 	}
 }
 

@@ -20,7 +20,7 @@ var (
 	geluBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// geluGeneric is the pure-Go kernel of gelu (f64 memory, f64 compute, 476
+// geluGeneric is the pure-Go kernel of gelu (f64 memory, f64 compute, 419
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -118,9 +118,6 @@ func geluGeneric(dst, x []float64) {
 	v360 := math.Float64frombits(0x4000000000000000) // 2
 	v374 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v426 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v478 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v484 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v485 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -490,90 +487,12 @@ func geluGeneric(dst, x []float64) {
 		if v3 {
 			v435 = v5
 		}
-		v436 := float64(v145 * v85)
-		v437 := float64(v145 * v86)
-		v438 := float64(v437 * v115)
-		v439 := -v438
-		v440 := math.FMA(v437, v115, v439)
-		v441 := float64(v145 * v126)
-		v442 := float64(v438 + v441)
-		v443 := float64(v442 - v438)
-		v444 := float64(v442 - v443)
-		v445 := float64(v438 - v444)
-		v446 := float64(v441 - v443)
-		v447 := float64(v445 + v446)
-		v448 := float64(v447 + v440)
-		v449 := float64(v436 + v442)
-		v450 := float64(v449 - v436)
-		v451 := float64(v449 - v450)
-		v452 := float64(v436 - v451)
-		v453 := float64(v442 - v450)
-		v454 := float64(v452 + v453)
-		v455 := float64(v454 + v448)
-		v456 := -v449
-		v457 := -v455
-		v458 := float64(v148 * v372)
-		v459 := -v458
-		v460 := math.FMA(v148, v372, v459)
-		v461 := -v431
-		v462 := math.FMA(v148, v430, v461)
-		v463 := float64(v458 + v431)
-		v464 := float64(v463 - v458)
-		v465 := float64(v463 - v464)
-		v466 := float64(v458 - v465)
-		v467 := float64(v431 - v464)
-		v468 := float64(v466 + v467)
-		v469 := float64(v468 + v460)
-		v470 := float64(v469 + v462)
-		v471 := v463
-		if v10 {
-			v471 = v456
+		v436 := math.IsNaN(v0)
+		v437 := v435
+		if v436 {
+			v437 = v0
 		}
-		v472 := v470
-		if v10 {
-			v472 = v457
-		}
-		v473 := v471
-		if v7 {
-			v473 = v0
-		}
-		v474 := v472
-		if v7 {
-			v474 = v4
-		}
-		v475 := v473
-		if v3 {
-			v475 = v5
-		}
-		v476 := v474
-		if v3 {
-			v476 = v4
-		}
-		v477 := math.Abs(v475)
-		v479 := v478 <= v477
-		v480 := float64(v475 + v476)
-		v481 := v475
-		if v479 {
-			v481 = v480
-		}
-		v482 := float64(v62 * v435)
-		v483 := math.Abs(v482)
-		v486 := math.FMA(v483, v484, v485)
-		v487 := float64(v481 - v482)
-		v488 := math.Abs(v487)
-		v489 := v488 <= v486
-		v490 := v4 < v477
-		v491 := v490 && v489
-		v492 := v482
-		if v491 {
-			v492 = v481
-		}
-		v493 := math.IsNaN(v0)
-		v494 := v492
-		if v493 {
-			v494 = v0
-		}
-		dst[i] = v494
+		dst[i] = v437
 	}
 }
 

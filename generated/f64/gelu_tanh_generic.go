@@ -21,7 +21,7 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f64 memory, f64 compute,
-// 317 operations): the scalar twin of the vector program the assembly kernels
+// 269 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -59,9 +59,6 @@ func geluTanhGeneric(dst, x []float64) {
 	v108 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v318 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v324 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v325 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -355,81 +352,12 @@ func geluTanhGeneric(dst, x []float64) {
 		if v3 {
 			v284 = v5
 		}
-		v285 := float64(v106 * v89)
-		v286 := float64(v285 * v135)
-		v287 := -v286
-		v288 := math.FMA(v285, v135, v287)
-		v289 := float64(v285 + v286)
-		v290 := float64(v289 - v285)
-		v291 := float64(v289 - v290)
-		v292 := float64(v285 - v291)
-		v293 := float64(v286 - v290)
-		v294 := float64(v292 + v293)
-		v295 := float64(v294 + v288)
-		v296 := float64(v0 * v207)
-		v297 := -v296
-		v298 := math.FMA(v0, v207, v297)
-		v299 := float64(v296 * v278)
-		v300 := -v299
-		v301 := math.FMA(v296, v278, v300)
-		v302 := math.FMA(v298, v278, v301)
-		v303 := float64(v296 + v299)
-		v304 := float64(v303 - v296)
-		v305 := float64(v303 - v304)
-		v306 := float64(v296 - v305)
-		v307 := float64(v299 - v304)
-		v308 := float64(v306 + v307)
-		v309 := float64(v308 + v298)
-		v310 := float64(v309 + v302)
-		v311 := v303
-		if v17 {
-			v311 = v289
+		v285 := math.IsNaN(v0)
+		v286 := v284
+		if v285 {
+			v286 = v0
 		}
-		v312 := v310
-		if v17 {
-			v312 = v295
-		}
-		v313 := v311
-		if v7 {
-			v313 = v0
-		}
-		v314 := v312
-		if v7 {
-			v314 = v4
-		}
-		v315 := v313
-		if v3 {
-			v315 = v5
-		}
-		v316 := v314
-		if v3 {
-			v316 = v4
-		}
-		v317 := math.Abs(v315)
-		v319 := v318 <= v317
-		v320 := float64(v315 + v316)
-		v321 := v315
-		if v319 {
-			v321 = v320
-		}
-		v322 := float64(v67 * v284)
-		v323 := math.Abs(v322)
-		v326 := math.FMA(v323, v324, v325)
-		v327 := float64(v321 - v322)
-		v328 := math.Abs(v327)
-		v329 := v328 <= v326
-		v330 := v4 < v317
-		v331 := v330 && v329
-		v332 := v322
-		if v331 {
-			v332 = v321
-		}
-		v333 := math.IsNaN(v0)
-		v334 := v332
-		if v333 {
-			v334 = v0
-		}
-		dst[i] = v334
+		dst[i] = v286
 	}
 }
 

@@ -23,20 +23,17 @@ var (
 )
 
 // hardsigmoidGeneric is the pure-Go kernel of hardsigmoid (f64 memory, f64
-// compute, 41 operations): the scalar twin of the vector program the assembly
+// compute, 14 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func hardsigmoidGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x4008000000000000)  // 3
-	v2 := math.Float64frombits(0xc008000000000000)  // -3
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v8 := math.Float64frombits(0x4018000000000000)  // 6
-	v24 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v30 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v31 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v1 := math.Float64frombits(0x4008000000000000) // 3
+	v2 := math.Float64frombits(0xc008000000000000) // -3
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	v6 := math.Float64frombits(0x3ff0000000000000) // 1
+	v8 := math.Float64frombits(0x4018000000000000) // 6
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 <= v2
@@ -51,48 +48,12 @@ func hardsigmoidGeneric(dst, x []float64) {
 		if v3 {
 			v11 = v4
 		}
-		v12 := float64(v7 - v0)
-		v13 := float64(v7 - v12)
-		v14 := float64(v0 - v13)
-		v15 := float64(v1 - v12)
-		v16 := float64(v14 + v15)
-		v17 := -v9
-		v18 := math.FMA(v17, v8, v7)
-		v19 := float64(v18 + v16)
-		v20 := float64(v19 / v8)
-		v21 := v20
-		if v5 {
-			v21 = v4
+		v12 := math.IsNaN(v0)
+		v13 := v11
+		if v12 {
+			v13 = v0
 		}
-		v22 := v21
-		if v3 {
-			v22 = v4
-		}
-		v23 := math.Abs(v11)
-		v25 := v24 <= v23
-		v26 := float64(v11 + v22)
-		v27 := v11
-		if v25 {
-			v27 = v26
-		}
-		v28 := float64(v6 * v11)
-		v29 := math.Abs(v28)
-		v32 := math.FMA(v29, v30, v31)
-		v33 := float64(v27 - v28)
-		v34 := math.Abs(v33)
-		v35 := v34 <= v32
-		v36 := v4 < v23
-		v37 := v36 && v35
-		v38 := v28
-		if v37 {
-			v38 = v27
-		}
-		v39 := math.IsNaN(v0)
-		v40 := v38
-		if v39 {
-			v40 = v0
-		}
-		dst[i] = v40
+		dst[i] = v13
 	}
 }
 

@@ -21,21 +21,16 @@ var (
 )
 
 // hardswishGeneric is the pure-Go kernel of hardswish (f64 memory, f64
-// compute, 55 operations): the scalar twin of the vector program the assembly
+// compute, 14 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func hardswishGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x4008000000000000)  // 3
-	v2 := math.Float64frombits(0xc008000000000000)  // -3
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v9 := math.Float64frombits(0x4018000000000000)  // 6
-	v13 := math.Float64frombits(0x3ff0000000000000) // 1
-	v38 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v44 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v45 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v1 := math.Float64frombits(0x4008000000000000) // 3
+	v2 := math.Float64frombits(0xc008000000000000) // -3
+	v5 := math.Float64frombits(0x8000000000000000) // -0
+	v9 := math.Float64frombits(0x4018000000000000) // 6
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 <= v2
@@ -51,66 +46,12 @@ func hardswishGeneric(dst, x []float64) {
 		if v3 {
 			v12 = v5
 		}
-		v14 := float64(v0 * v0)
-		v15 := -v14
-		v16 := math.FMA(v0, v0, v15)
-		v17 := float64(v0 * v1)
-		v18 := -v17
-		v19 := math.FMA(v0, v1, v18)
-		v20 := float64(v14 + v17)
-		v21 := float64(v20 - v14)
-		v22 := float64(v20 - v21)
-		v23 := float64(v14 - v22)
-		v24 := float64(v17 - v21)
-		v25 := float64(v23 + v24)
-		v26 := float64(v25 + v16)
-		v27 := float64(v26 + v19)
-		v28 := float64(v20 / v9)
-		v29 := -v28
-		v30 := math.FMA(v29, v9, v20)
-		v31 := float64(v30 + v27)
-		v32 := float64(v31 / v9)
-		v33 := v28
-		if v6 {
-			v33 = v0
+		v13 := math.IsNaN(v0)
+		v14 := v12
+		if v13 {
+			v14 = v0
 		}
-		v34 := v32
-		if v6 {
-			v34 = v4
-		}
-		v35 := v33
-		if v3 {
-			v35 = v5
-		}
-		v36 := v34
-		if v3 {
-			v36 = v4
-		}
-		v37 := math.Abs(v35)
-		v39 := v38 <= v37
-		v40 := float64(v35 + v36)
-		v41 := v35
-		if v39 {
-			v41 = v40
-		}
-		v42 := float64(v13 * v12)
-		v43 := math.Abs(v42)
-		v46 := math.FMA(v43, v44, v45)
-		v47 := float64(v41 - v42)
-		v48 := math.Abs(v47)
-		v49 := v48 <= v46
-		v50 := v4 < v37
-		v51 := v50 && v49
-		v52 := v42
-		if v51 {
-			v52 = v41
-		}
-		v53 := math.IsNaN(v0)
-		v54 := v52
-		if v53 {
-			v54 = v0
-		}
-		dst[i] = v54
+		dst[i] = v14
 	}
 }
 

@@ -4,13 +4,13 @@
 
 package f64
 
-// celuAVX512 computes celu with AVX512 (1 vectors per iteration, masked tail).
+// celuAVX512 computes celu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func celuAVX512(dst, in0 []float64, alpha float64)
 
-// celuAVX512Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// celuAVX512Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
@@ -425,25 +425,25 @@ func hardshrinkBackwardFromOutputAVX2(dst, in0, in1 []float64, lambd float64)
 func hardshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, lambd float64)
 
 // hardsigmoidAVX512 computes hardsigmoid with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidAVX512(dst, in0 []float64)
 
 // hardsigmoidAVX512Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidAVX512Stream(dst, in0 []float64)
 
-// hardsigmoidAVX2 computes hardsigmoid with AVX2 (1 vectors per iteration, masked tail).
-// Requires: AVX, FMA3.
+// hardsigmoidAVX2 computes hardsigmoid with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX.
 //
 //go:noescape
 func hardsigmoidAVX2(dst, in0 []float64)
 
-// hardsigmoidAVX2Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
-// Requires: AVX, FMA3, MMX+.
+// hardsigmoidAVX2Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func hardsigmoidAVX2Stream(dst, in0 []float64)
@@ -496,26 +496,26 @@ func hardsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// hardswishAVX512 computes hardswish with AVX512 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+// hardswishAVX512 computes hardswish with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardswishAVX512(dst, in0 []float64)
 
-// hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+// hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardswishAVX512Stream(dst, in0 []float64)
 
-// hardswishAVX2 computes hardswish with AVX2 (1 vectors per iteration, masked tail).
-// Requires: AVX, FMA3.
+// hardswishAVX2 computes hardswish with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX.
 //
 //go:noescape
 func hardswishAVX2(dst, in0 []float64)
 
-// hardswishAVX2Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
-// Requires: AVX, FMA3, MMX+.
+// hardswishAVX2Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func hardswishAVX2Stream(dst, in0 []float64)
@@ -892,7 +892,7 @@ func logSoftmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float64)
 //go:noescape
 func logSoftmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float64)
 
-// logSoftmaxBackwardAVX512 computes logSoftmaxBackward with AVX512 (2 vectors per iteration, masked tail).
+// logSoftmaxBackwardAVX512 computes logSoftmaxBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
@@ -1396,13 +1396,13 @@ func seluBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func seluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// sigmoidAVX512 computes sigmoid with AVX512 (2 vectors per iteration, masked tail).
+// sigmoidAVX512 computes sigmoid with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func sigmoidAVX512(dst, in0 []float64)
 
-// sigmoidAVX512Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// sigmoidAVX512Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -1684,14 +1684,14 @@ func softmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float64)
 //go:noescape
 func softmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float64)
 
-// softmaxBackwardAVX512 computes softmaxBackward with AVX512 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+// softmaxBackwardAVX512 computes softmaxBackward with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func softmaxBackwardAVX512(dst, in0, in1 []float64, r, r_lo float64)
 
-// softmaxBackwardAVX2 computes softmaxBackward with AVX2 (1 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE2.
+// softmaxBackwardAVX2 computes softmaxBackward with AVX2 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func softmaxBackwardAVX2(dst, in0, in1 []float64, r, r_lo float64)
@@ -1744,14 +1744,14 @@ func softminBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float64)
 //go:noescape
 func softminBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float64)
 
-// softminBackwardAVX512 computes softminBackward with AVX512 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+// softminBackwardAVX512 computes softminBackward with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func softminBackwardAVX512(dst, in0, in1 []float64, r, r_lo float64)
 
-// softminBackwardAVX2 computes softminBackward with AVX2 (1 vectors per iteration, masked tail).
-// Requires: AVX, AVX2, FMA3, SSE2.
+// softminBackwardAVX2 computes softminBackward with AVX2 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func softminBackwardAVX2(dst, in0, in1 []float64, r, r_lo float64)

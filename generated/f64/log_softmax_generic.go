@@ -186,7 +186,7 @@ func logSoftmaxReduceN0Generic(acc *[16]float64, x []float64, m, s1, s1Lo float6
 }
 
 // logSoftmaxGeneric is the pure-Go kernel of logSoftmax (f64 memory, f64
-// compute, 162 operations): the scalar twin of the vector program the assembly
+// compute, 108 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -319,9 +319,6 @@ func logSoftmaxGeneric(dst, x []float64, m, s1, s1Lo, n0 float64) {
 	if v96 {
 		v97 = v14
 	}
-	v106 := -v97
-	v151 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v152 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 == v2
@@ -338,75 +335,12 @@ func logSoftmaxGeneric(dst, x []float64, m, s1, s1Lo, n0 float64) {
 		if v6 {
 			v105 = v0
 		}
-		v107 := float64(v7 + v106)
-		v108 := float64(v107 - v7)
-		v109 := float64(v107 - v108)
-		v110 := float64(v7 - v109)
-		v111 := float64(v106 - v108)
-		v112 := float64(v110 + v111)
-		v113 := -v100
-		v114 := float64(v0 + v113)
-		v115 := float64(v114 - v0)
-		v116 := float64(v114 - v115)
-		v117 := float64(v0 - v116)
-		v118 := float64(v113 - v115)
-		v119 := float64(v117 + v118)
-		v120 := float64(v102 - v4)
-		v121 := float64(v102 - v120)
-		v122 := float64(v4 - v121)
-		v123 := float64(v99 - v120)
-		v124 := float64(v122 + v123)
-		v125 := -v102
-		v126 := -v124
-		v127 := float64(v114 + v125)
-		v128 := float64(v127 - v114)
-		v129 := float64(v127 - v128)
-		v130 := float64(v114 - v129)
-		v131 := float64(v125 - v128)
-		v132 := float64(v130 + v131)
-		v133 := float64(v132 + v119)
-		v134 := float64(v133 + v126)
-		v135 := float64(v107 + v127)
-		v136 := float64(v135 - v107)
-		v137 := float64(v135 - v136)
-		v138 := float64(v107 - v137)
-		v139 := float64(v127 - v136)
-		v140 := float64(v138 + v139)
-		v141 := float64(v140 + v112)
-		v142 := float64(v141 + v134)
-		v143 := v135
-		if v6 {
-			v143 = v0
+		v106 := math.IsNaN(v0)
+		v107 := v105
+		if v106 {
+			v107 = v0
 		}
-		v144 := v142
-		if v6 {
-			v144 = v37
-		}
-		v145 := math.Abs(v143)
-		v146 := v25 <= v145
-		v147 := float64(v143 + v144)
-		v148 := v143
-		if v146 {
-			v148 = v147
-		}
-		v149 := float64(v9 * v105)
-		v150 := math.Abs(v149)
-		v153 := math.FMA(v150, v151, v152)
-		v154 := float64(v148 - v149)
-		v155 := math.Abs(v154)
-		v156 := v155 <= v153
-		v157 := v37 < v145
-		v158 := v157 && v156
-		v159 := v149
-		if v158 {
-			v159 = v148
-		}
-		v160 := math.IsNaN(v0)
-		v161 := v159
-		if v160 {
-			v161 = v0
-		}
-		dst[i] = v161
+		dst[i] = v107
 	}
 }
 
@@ -431,7 +365,7 @@ func logSoftmaxBackwardReduceRGeneric(acc *[16]float64, y, dy []float64) {
 }
 
 // logSoftmaxBackwardGeneric is the pure-Go kernel of logSoftmaxBackward (f64
-// memory, f64 compute, 106 operations): the scalar twin of the vector program
+// memory, f64 compute, 80 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -462,9 +396,6 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float64, r, rLo float64) {
 	v72 := r
 	v73 := rLo
 	v74 := float64(v72 + v73)
-	v88 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v94 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v95 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := dy[i]
 		v1 := y[i]
@@ -531,44 +462,15 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float64, r, rLo float64) {
 		}
 		v75 := float64(v71 * v74)
 		v76 := float64(v0 - v75)
-		v77 := -v75
-		v78 := math.FMA(v71, v74, v77)
-		v79 := -v78
-		v80 := float64(v0 + v77)
-		v81 := float64(v80 - v0)
-		v82 := float64(v80 - v81)
-		v83 := float64(v0 - v82)
-		v84 := float64(v77 - v81)
-		v85 := float64(v83 + v84)
-		v86 := float64(v85 + v79)
-		v87 := math.Abs(v80)
-		v89 := v88 <= v87
-		v90 := float64(v80 + v86)
-		v91 := v80
-		if v89 {
-			v91 = v90
+		v77 := math.IsNaN(v0)
+		v78 := v76
+		if v77 {
+			v78 = v0
 		}
-		v92 := float64(v49 * v76)
-		v93 := math.Abs(v92)
-		v96 := math.FMA(v93, v94, v95)
-		v97 := float64(v91 - v92)
-		v98 := math.Abs(v97)
-		v99 := v98 <= v96
-		v100 := v60 < v87
-		v101 := v100 && v99
-		v102 := v92
-		if v101 {
-			v102 = v91
-		}
-		v103 := math.IsNaN(v0)
-		v104 := v102
-		if v103 {
-			v104 = v0
-		}
-		v105 := v104
+		v79 := v78
 		if v70 {
-			v105 = v1
+			v79 = v1
 		}
-		dx[i] = v105
+		dx[i] = v79
 	}
 }

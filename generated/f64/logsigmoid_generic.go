@@ -396,11 +396,11 @@ func logsigmoidGeneric(dst, x []float64) {
 		if v2 {
 			v272 = v156
 		}
-		v282 := v272
+		v273 := v272
 		if v204 {
-			v282 = v0
+			v273 = v0
 		}
-		dst[i] = v282
+		dst[i] = v273
 	}
 }
 

@@ -328,17 +328,17 @@ func logsumexpGeneric(dst, m, s1, s1_lo, n0 []float64) {
 		if v3 {
 			v96 = v0
 		}
-		v103 := math.IsNaN(v0)
-		v104 := v96
-		if v103 {
-			v104 = v0
+		v97 := math.IsNaN(v0)
+		v98 := v96
+		if v97 {
+			v98 = v0
 		}
-		dst[i] = v104
+		dst[i] = v98
 	}
 }
 
 // logsumexpBackwardGeneric is the pure-Go kernel of logsumexpBackward (f64
-// memory, f64 compute, 119 operations): the scalar twin of the vector program
+// memory, f64 compute, 85 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -367,10 +367,6 @@ func logsumexpBackwardGeneric(dx, x []float64, yParam, dyParam float64) {
 	v59 := math.Float64frombits(0xc08fe80000000000) // -1021
 	v61 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v84 := float64(v0 * v7)
-	v103 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v109 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v110 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v1 := x[i]
 		v3 := float64(v1 - v2)
@@ -447,53 +443,11 @@ func logsumexpBackwardGeneric(dx, x []float64, yParam, dyParam float64) {
 			v82 = v7
 		}
 		v83 := float64(v0 * v82)
-		v85 := float64(v0 * v75)
-		v86 := -v85
-		v87 := math.FMA(v0, v75, v86)
-		v88 := float64(v85 * v80)
-		v89 := -v88
-		v90 := math.FMA(v85, v80, v89)
-		v91 := math.FMA(v87, v80, v90)
-		v92 := float64(v88 + v85)
-		v93 := float64(v92 - v88)
-		v94 := float64(v92 - v93)
-		v95 := float64(v88 - v94)
-		v96 := float64(v85 - v93)
-		v97 := float64(v95 + v96)
-		v98 := float64(v97 + v91)
-		v99 := float64(v98 + v87)
-		v100 := v92
-		if v6 {
-			v100 = v84
+		v84 := math.IsNaN(v1)
+		v85 := v83
+		if v84 {
+			v85 = v1
 		}
-		v101 := v99
-		if v6 {
-			v101 = v7
-		}
-		v102 := math.Abs(v100)
-		v104 := v103 <= v102
-		v105 := float64(v100 + v101)
-		v106 := v100
-		if v104 {
-			v106 = v105
-		}
-		v107 := float64(v54 * v83)
-		v108 := math.Abs(v107)
-		v111 := math.FMA(v108, v109, v110)
-		v112 := float64(v106 - v107)
-		v113 := math.Abs(v112)
-		v114 := v113 <= v111
-		v115 := v7 < v102
-		v116 := v115 && v114
-		v117 := v107
-		if v116 {
-			v117 = v106
-		}
-		v118 := math.IsNaN(v1)
-		v119 := v117
-		if v118 {
-			v119 = v1
-		}
-		dx[i] = v119
+		dx[i] = v85
 	}
 }

@@ -20,7 +20,7 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 208
+// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 162
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -53,9 +53,6 @@ func mishGeneric(dst, x []float64) {
 	v66 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v132 := math.Float64frombits(0x4000000000000000) // 2
-	v194 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v200 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v201 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -225,78 +222,11 @@ func mishGeneric(dst, x []float64) {
 		if v3 {
 			v162 = v5
 		}
-		v163 := -v81
-		v164 := math.FMA(v0, v80, v163)
-		v165 := -v82
-		v166 := math.FMA(v81, v80, v165)
-		v167 := math.FMA(v164, v80, v166)
-		v168 := float64(v0 * v136)
-		v169 := -v168
-		v170 := math.FMA(v0, v136, v169)
-		v171 := float64(v0 * v156)
-		v172 := -v171
-		v173 := math.FMA(v0, v156, v172)
-		v174 := float64(v171 / v135)
-		v175 := -v174
-		v176 := math.FMA(v175, v135, v171)
-		v177 := float64(v176 + v173)
-		v178 := float64(v177 / v135)
-		v179 := float64(v168 + v174)
-		v180 := float64(v179 - v168)
-		v181 := float64(v179 - v180)
-		v182 := float64(v168 - v181)
-		v183 := float64(v174 - v180)
-		v184 := float64(v182 + v183)
-		v185 := float64(v184 + v170)
-		v186 := float64(v185 + v178)
-		v187 := v179
-		if v10 {
-			v187 = v82
-		}
-		v188 := v186
-		if v10 {
-			v188 = v167
-		}
-		v189 := v187
-		if v7 {
-			v189 = v0
-		}
-		v190 := v188
-		if v7 {
-			v190 = v4
-		}
-		v191 := v189
-		if v3 {
-			v191 = v5
-		}
-		v192 := v190
-		if v3 {
-			v192 = v4
-		}
-		v193 := math.Abs(v191)
-		v195 := v194 <= v193
-		v196 := float64(v191 + v192)
-		v197 := v191
-		if v195 {
-			v197 = v196
-		}
-		v198 := float64(v59 * v162)
-		v199 := math.Abs(v198)
-		v202 := math.FMA(v199, v200, v201)
-		v203 := float64(v197 - v198)
-		v204 := math.Abs(v203)
-		v205 := v204 <= v202
-		v206 := v4 < v193
-		v207 := v206 && v205
-		v208 := v198
-		if v207 {
-			v208 = v197
-		}
-		v209 := v208
+		v163 := v162
 		if v130 {
-			v209 = v0
+			v163 = v0
 		}
-		dst[i] = v209
+		dst[i] = v163
 	}
 }
 

@@ -29,18 +29,18 @@ func regluGeneric(dst, a, b []float64) {
 			v3 = v1
 		}
 		v4 := b[i]
-		v12 := float64(v4 * v3)
-		v13 := math.IsNaN(v4)
-		v14 := v12
-		if v13 {
-			v14 = v4
+		v11 := float64(v4 * v3)
+		v12 := math.IsNaN(v4)
+		v13 := v11
+		if v12 {
+			v13 = v4
 		}
-		v15 := math.IsNaN(v0)
-		v16 := v14
-		if v15 {
-			v16 = v0
+		v14 := math.IsNaN(v0)
+		v15 := v13
+		if v14 {
+			v15 = v0
 		}
-		dst[i] = v16
+		dst[i] = v15
 	}
 }
 
@@ -139,12 +139,12 @@ func regluBackwardBGeneric(db, a, b, dy []float64) {
 			v3 = v1
 		}
 		v4 := dy[i]
-		v12 := float64(v4 * v3)
-		v13 := math.IsNaN(v0)
-		v14 := v12
-		if v13 {
-			v14 = v0
+		v11 := float64(v4 * v3)
+		v12 := math.IsNaN(v0)
+		v13 := v11
+		if v12 {
+			v13 = v0
 		}
-		db[i] = v14
+		db[i] = v13
 	}
 }

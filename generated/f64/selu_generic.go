@@ -116,11 +116,11 @@ func seluGeneric(dst, x []float64) {
 		if v2 {
 			v73 = v4
 		}
-		v86 := v73
+		v74 := v73
 		if v70 {
-			v86 = v0
+			v74 = v0
 		}
-		dst[i] = v86
+		dst[i] = v74
 	}
 }
 
@@ -312,9 +312,9 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v1 := math.Float64frombits(0x0000000000000000)  // 0
 	v3 := math.Float64frombits(0x3ff0cfabd6a91132)  // 1.0507009873554805
 	v4 := math.Float64frombits(0x3ffc212cc640f031)  // 1.7580993408473768
-	v29 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v35 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v37 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v28 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v34 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v36 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -324,57 +324,57 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 			v6 = v3
 		}
 		v7 := dy[i]
-		v9 := float64(v7 * v3)
-		v10 := -v9
-		v11 := math.FMA(v7, v3, v10)
-		v12 := float64(v7 * v0)
-		v13 := -v12
-		v14 := math.FMA(v7, v0, v13)
-		v15 := float64(v7 * v4)
-		v16 := -v15
-		v17 := math.FMA(v7, v4, v16)
-		v18 := float64(v12 + v15)
-		v19 := float64(v18 - v12)
-		v20 := float64(v18 - v19)
-		v21 := float64(v12 - v20)
-		v22 := float64(v15 - v19)
-		v23 := float64(v21 + v22)
-		v24 := float64(v23 + v14)
-		v25 := float64(v24 + v17)
-		v26 := v18
+		v8 := float64(v7 * v3)
+		v9 := -v8
+		v10 := math.FMA(v7, v3, v9)
+		v11 := float64(v7 * v0)
+		v12 := -v11
+		v13 := math.FMA(v7, v0, v12)
+		v14 := float64(v7 * v4)
+		v15 := -v14
+		v16 := math.FMA(v7, v4, v15)
+		v17 := float64(v11 + v14)
+		v18 := float64(v17 - v11)
+		v19 := float64(v17 - v18)
+		v20 := float64(v11 - v19)
+		v21 := float64(v14 - v18)
+		v22 := float64(v20 + v21)
+		v23 := float64(v22 + v13)
+		v24 := float64(v23 + v16)
+		v25 := v17
 		if v2 {
-			v26 = v9
+			v25 = v8
 		}
-		v27 := v25
+		v26 := v24
 		if v2 {
-			v27 = v11
+			v26 = v10
 		}
-		v28 := math.Abs(v26)
-		v30 := v29 <= v28
-		v31 := float64(v26 + v27)
-		v32 := v26
-		if v30 {
-			v32 = v31
+		v27 := math.Abs(v25)
+		v29 := v28 <= v27
+		v30 := float64(v25 + v26)
+		v31 := v25
+		if v29 {
+			v31 = v30
 		}
-		v33 := float64(v7 * v6)
-		v34 := math.Abs(v33)
-		v36 := math.Abs(v7)
-		v38 := float64(v36 * v37)
-		v39 := math.FMA(v34, v35, v38)
-		v40 := float64(v32 - v33)
-		v41 := math.Abs(v40)
-		v42 := v41 <= v39
-		v43 := v1 < v28
-		v44 := v43 && v42
-		v45 := v33
-		if v44 {
-			v45 = v32
+		v32 := float64(v7 * v6)
+		v33 := math.Abs(v32)
+		v35 := math.Abs(v7)
+		v37 := float64(v35 * v36)
+		v38 := math.FMA(v33, v34, v37)
+		v39 := float64(v31 - v32)
+		v40 := math.Abs(v39)
+		v41 := v40 <= v38
+		v42 := v1 < v27
+		v43 := v42 && v41
+		v44 := v32
+		if v43 {
+			v44 = v31
 		}
-		v46 := math.IsNaN(v0)
-		v47 := v45
-		if v46 {
-			v47 = v0
+		v45 := math.IsNaN(v0)
+		v46 := v44
+		if v45 {
+			v46 = v0
 		}
-		dx[i] = v47
+		dx[i] = v46
 	}
 }

@@ -22,35 +22,33 @@ var (
 	sigmoidBackwardFromOutputStreamImpl func(dx, y, dy []float64)
 )
 
-// sigmoidGeneric is the pure-Go kernel of sigmoid (f64 memory, f64 compute,
-// 121 operations): the scalar twin of the vector program the assembly kernels
-// run, with exactly the semantics of vprog.Program.Eval, so every backend
-// gives the same bits. The caller guarantees equal lengths; dst may be the
-// same slice as an input.
+// sigmoidGeneric is the pure-Go kernel of sigmoid (f64 memory, f64 compute, 91
+// operations): the scalar twin of the vector program the assembly kernels run,
+// with exactly the semantics of vprog.Program.Eval, so every backend gives the
+// same bits. The caller guarantees equal lengths; dst may be the same slice as
+// an input.
 func sigmoidGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v3 := math.Float64frombits(0xc087500000000000)   // -746
-	v5 := math.Float64frombits(0x0000000000000000)   // 0
-	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
-	v12 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v14 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v18 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v31 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v32 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v34 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v36 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v38 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v40 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v42 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v44 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v74 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v76 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v77 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v111 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v112 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v3 := math.Float64frombits(0xc087500000000000)  // -746
+	v5 := math.Float64frombits(0x0000000000000000)  // 0
+	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v12 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v14 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v18 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v31 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v32 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v34 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v36 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v38 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v40 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v42 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v44 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v46 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v48 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v74 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v76 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v77 := math.Float64frombits(0xc08ff00000000000) // -1022
 	for i := range dst {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -141,44 +139,7 @@ func sigmoidGeneric(dst, x []float64) {
 		if v89 {
 			v90 = v0
 		}
-		v91 := -v80
-		v92 := float64(v85 + v91)
-		v93 := float64(v92 - v85)
-		v94 := float64(v92 - v93)
-		v95 := float64(v85 - v94)
-		v96 := float64(v91 - v93)
-		v97 := float64(v95 + v96)
-		v98 := float64(v82 + v92)
-		v99 := float64(v98 - v82)
-		v100 := float64(v98 - v99)
-		v101 := float64(v82 - v100)
-		v102 := float64(v92 - v99)
-		v103 := float64(v101 + v102)
-		v104 := float64(v103 + v97)
-		v105 := float64(v98 + v104)
-		v106 := math.Ldexp(v105, int(v73))
-		v107 := v106
-		if v89 {
-			v107 = v0
-		}
-		v108 := math.Abs(v107)
-		v109 := float64(v7 * v90)
-		v110 := math.Abs(v109)
-		v113 := math.FMA(v110, v111, v112)
-		v114 := float64(v107 - v109)
-		v115 := math.Abs(v114)
-		v116 := v115 <= v113
-		v117 := v5 < v108
-		v118 := v117 && v116
-		v119 := v109
-		if v118 {
-			v119 = v107
-		}
-		v120 := v119
-		if v89 {
-			v120 = v0
-		}
-		dst[i] = v120
+		dst[i] = v90
 	}
 }
 
@@ -362,57 +323,57 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 func sigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
-	v22 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v28 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v30 := math.Float64frombits(0x0000000000000010) // 8e-323
-	v36 := math.Float64frombits(0x0000000000000000) // 0
+	v21 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v27 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v29 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v35 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v1 := -v0
 		v2 := math.FMA(v1, v0, v0)
 		v3 := dy[i]
-		v5 := float64(v3 * v0)
-		v6 := -v5
-		v7 := math.FMA(v3, v0, v6)
-		v8 := float64(v5 * v0)
-		v9 := -v8
-		v10 := math.FMA(v5, v0, v9)
-		v11 := math.FMA(v7, v0, v10)
-		v12 := -v11
-		v13 := float64(v9 + v5)
-		v14 := float64(v13 - v9)
-		v15 := float64(v13 - v14)
-		v16 := float64(v9 - v15)
-		v17 := float64(v5 - v14)
-		v18 := float64(v16 + v17)
-		v19 := float64(v18 + v12)
-		v20 := float64(v19 + v7)
-		v21 := math.Abs(v13)
-		v23 := v22 <= v21
-		v24 := float64(v13 + v20)
-		v25 := v13
-		if v23 {
-			v25 = v24
+		v4 := float64(v3 * v0)
+		v5 := -v4
+		v6 := math.FMA(v3, v0, v5)
+		v7 := float64(v4 * v0)
+		v8 := -v7
+		v9 := math.FMA(v4, v0, v8)
+		v10 := math.FMA(v6, v0, v9)
+		v11 := -v10
+		v12 := float64(v8 + v4)
+		v13 := float64(v12 - v8)
+		v14 := float64(v12 - v13)
+		v15 := float64(v8 - v14)
+		v16 := float64(v4 - v13)
+		v17 := float64(v15 + v16)
+		v18 := float64(v17 + v11)
+		v19 := float64(v18 + v6)
+		v20 := math.Abs(v12)
+		v22 := v21 <= v20
+		v23 := float64(v12 + v19)
+		v24 := v12
+		if v22 {
+			v24 = v23
 		}
-		v26 := float64(v3 * v2)
-		v27 := math.Abs(v26)
-		v29 := math.Abs(v3)
-		v31 := float64(v29 * v30)
-		v32 := math.FMA(v27, v28, v31)
-		v33 := float64(v25 - v26)
-		v34 := math.Abs(v33)
-		v35 := v34 <= v32
-		v37 := v36 < v21
-		v38 := v37 && v35
-		v39 := v26
-		if v38 {
-			v39 = v25
+		v25 := float64(v3 * v2)
+		v26 := math.Abs(v25)
+		v28 := math.Abs(v3)
+		v30 := float64(v28 * v29)
+		v31 := math.FMA(v26, v27, v30)
+		v32 := float64(v24 - v25)
+		v33 := math.Abs(v32)
+		v34 := v33 <= v31
+		v36 := v35 < v20
+		v37 := v36 && v34
+		v38 := v25
+		if v37 {
+			v38 = v24
 		}
-		v40 := math.IsNaN(v0)
-		v41 := v39
-		if v40 {
-			v41 = v0
+		v39 := math.IsNaN(v0)
+		v40 := v38
+		if v39 {
+			v40 = v0
 		}
-		dx[i] = v41
+		dx[i] = v40
 	}
 }

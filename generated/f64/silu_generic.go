@@ -20,40 +20,37 @@ var (
 	siluBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 199
+// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 153
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func siluGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v2 := math.Float64frombits(0xc089000000000000)   // -800
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v7 := math.Float64frombits(0xc086200000000000)   // -708
-	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
-	v11 := math.Float64frombits(0xc087500000000000)  // -746
-	v13 := math.Float64frombits(0x4086300000000000)  // 710
-	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v185 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v191 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v192 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v2 := math.Float64frombits(0xc089000000000000)  // -800
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
+	v7 := math.Float64frombits(0xc086200000000000)  // -708
+	v9 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v11 := math.Float64frombits(0xc087500000000000) // -746
+	v13 := math.Float64frombits(0x4086300000000000) // 710
+	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v21 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v37 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v57 := math.Float64frombits(0x3ff0000000000000) // 1
+	v62 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v64 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v65 := math.Float64frombits(0xc08ff00000000000) // -1022
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -219,78 +216,11 @@ func siluGeneric(dst, x []float64) {
 		if v3 {
 			v153 = v5
 		}
-		v154 := -v79
-		v155 := math.FMA(v0, v78, v154)
-		v156 := -v80
-		v157 := math.FMA(v79, v78, v156)
-		v158 := math.FMA(v155, v78, v157)
-		v159 := float64(v0 * v0)
-		v160 := -v159
-		v161 := math.FMA(v0, v0, v160)
-		v162 := float64(v0 * v142)
-		v163 := -v162
-		v164 := math.FMA(v0, v142, v163)
-		v165 := float64(v0 * v146)
-		v166 := -v165
-		v167 := math.FMA(v0, v146, v166)
-		v168 := float64(v162 + v165)
-		v169 := float64(v168 - v162)
-		v170 := float64(v168 - v169)
-		v171 := float64(v162 - v170)
-		v172 := float64(v165 - v169)
-		v173 := float64(v171 + v172)
-		v174 := float64(v173 + v164)
-		v175 := float64(v174 + v167)
-		v176 := float64(v168 + v175)
-		v177 := math.Ldexp(v176, int(v136))
-		v178 := v177
+		v154 := v153
 		if v149 {
-			v178 = v159
+			v154 = v0
 		}
-		v179 := v4
-		if v149 {
-			v179 = v161
-		}
-		v180 := v178
-		if v8 {
-			v180 = v80
-		}
-		v181 := v179
-		if v8 {
-			v181 = v158
-		}
-		v182 := v180
-		if v3 {
-			v182 = v5
-		}
-		v183 := v181
-		if v3 {
-			v183 = v4
-		}
-		v184 := math.Abs(v182)
-		v186 := v185 <= v184
-		v187 := float64(v182 + v183)
-		v188 := v182
-		if v186 {
-			v188 = v187
-		}
-		v189 := float64(v57 * v153)
-		v190 := math.Abs(v189)
-		v193 := math.FMA(v190, v191, v192)
-		v194 := float64(v188 - v189)
-		v195 := math.Abs(v194)
-		v196 := v195 <= v193
-		v197 := v4 < v184
-		v198 := v197 && v196
-		v199 := v189
-		if v198 {
-			v199 = v188
-		}
-		v200 := v199
-		if v149 {
-			v200 = v0
-		}
-		dst[i] = v200
+		dst[i] = v154
 	}
 }
 

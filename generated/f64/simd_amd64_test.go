@@ -14,7 +14,7 @@ import (
 
 var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
-		Name: "celu", Inputs: 1, MaxLen: 25,
+		Name: "celu", Inputs: 1, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { celuGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -389,7 +389,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardswish", Inputs: 1, MaxLen: 49,
+		Name: "hardswish", Inputs: 1, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { hardswishGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { hardswishAVX512(d, in[0]) }},
@@ -669,7 +669,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "logSoftmaxBackward", Inputs: 2, MaxLen: 49,
+		Name: "logSoftmaxBackward", Inputs: 2, MaxLen: 73,
 		ParamSets: [][]float64{{0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { logSoftmaxBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1005,7 +1005,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "sigmoid", Inputs: 1, MaxLen: 49,
+		Name: "sigmoid", Inputs: 1, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { sigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { sigmoidAVX512(d, in[0]) }},
@@ -1180,7 +1180,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "softmaxBackward", Inputs: 2, MaxLen: 49,
+		Name: "softmaxBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { softmaxBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1198,7 +1198,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "softminBackward", Inputs: 2, MaxLen: 49,
+		Name: "softminBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { softminBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{

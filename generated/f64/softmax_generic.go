@@ -147,11 +147,11 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 	}
 }
 
-// softmaxGeneric is the pure-Go kernel of softmax (f64 memory, f64 compute,
-// 118 operations): the scalar twin of the vector program the assembly kernels
-// run, with exactly the semantics of vprog.Program.Eval, so every backend
-// gives the same bits. The caller guarantees equal lengths; dst may be the
-// same slice as an input.
+// softmaxGeneric is the pure-Go kernel of softmax (f64 memory, f64 compute, 85
+// operations): the scalar twin of the vector program the assembly kernels run,
+// with exactly the semantics of vprog.Program.Eval, so every backend gives the
+// same bits. The caller guarantees equal lengths; dst may be the same slice as
+// an input.
 func softmaxGeneric(dst, x []float64, m, s, sLo float64) {
 	x = x[:len(dst)]
 	v1 := m
@@ -177,9 +177,6 @@ func softmaxGeneric(dst, x []float64, m, s, sLo float64) {
 	v60 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	v61 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v82 := s
-	v102 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v108 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v109 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
@@ -256,54 +253,12 @@ func softmaxGeneric(dst, x []float64, m, s, sLo float64) {
 			v81 = v6
 		}
 		v83 := float64(v81 / v82)
-		v84 := float64(v74 * v79)
-		v85 := -v84
-		v86 := math.FMA(v74, v79, v85)
-		v87 := float64(v84 + v74)
-		v88 := float64(v87 - v84)
-		v89 := float64(v87 - v88)
-		v90 := float64(v84 - v89)
-		v91 := float64(v74 - v88)
-		v92 := float64(v90 + v91)
-		v93 := float64(v92 + v86)
-		v94 := v87
-		if v5 {
-			v94 = v6
+		v84 := math.IsNaN(v0)
+		v85 := v83
+		if v84 {
+			v85 = v0
 		}
-		v95 := v93
-		if v5 {
-			v95 = v6
-		}
-		v96 := float64(v94 / v82)
-		v97 := -v96
-		v98 := math.FMA(v97, v82, v94)
-		v99 := float64(v98 + v95)
-		v100 := float64(v99 / v82)
-		v101 := math.Abs(v96)
-		v103 := v102 <= v101
-		v104 := float64(v96 + v100)
-		v105 := v96
-		if v103 {
-			v105 = v104
-		}
-		v106 := float64(v53 * v83)
-		v107 := math.Abs(v106)
-		v110 := math.FMA(v107, v108, v109)
-		v111 := float64(v105 - v106)
-		v112 := math.Abs(v111)
-		v113 := v112 <= v110
-		v114 := v6 < v101
-		v115 := v114 && v113
-		v116 := v106
-		if v115 {
-			v116 = v105
-		}
-		v117 := math.IsNaN(v0)
-		v118 := v116
-		if v117 {
-			v118 = v0
-		}
-		dst[i] = v118
+		dst[i] = v85
 	}
 }
 
@@ -341,7 +296,7 @@ func softmaxBackwardReduceRGeneric(acc *[16]float64, y, dy []float64) {
 }
 
 // softmaxBackwardGeneric is the pure-Go kernel of softmaxBackward (f64 memory,
-// f64 compute, 56 operations): the scalar twin of the vector program the
+// f64 compute, 11 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dx
 // may be the same slice as an input.
@@ -350,73 +305,22 @@ func softmaxBackwardGeneric(dx, y, dy []float64, r, rLo float64) {
 	dy = dy[:len(dx)]
 	v2 := r
 	v4 := rLo
-	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v36 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v42 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v43 := math.Float64frombits(0x0000000000000010) // 8e-323
-	v48 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v1 := dy[i]
 		v3 := float64(v1 - v2)
 		v5 := float64(v3 - v4)
 		v6 := float64(v0 * v5)
-		v8 := float64(v0 * v1)
-		v9 := -v8
-		v10 := math.FMA(v0, v1, v9)
-		v11 := float64(v0 * v2)
-		v12 := -v11
-		v13 := math.FMA(v0, v2, v12)
-		v14 := -v13
-		v15 := float64(v8 + v12)
-		v16 := float64(v15 - v8)
-		v17 := float64(v15 - v16)
-		v18 := float64(v8 - v17)
-		v19 := float64(v12 - v16)
-		v20 := float64(v18 + v19)
-		v21 := float64(v20 + v10)
-		v22 := float64(v21 + v14)
-		v23 := float64(v0 * v4)
-		v24 := -v23
-		v25 := math.FMA(v0, v4, v24)
-		v26 := -v25
-		v27 := float64(v15 + v24)
-		v28 := float64(v27 - v15)
-		v29 := float64(v27 - v28)
-		v30 := float64(v15 - v29)
-		v31 := float64(v24 - v28)
-		v32 := float64(v30 + v31)
-		v33 := float64(v32 + v22)
-		v34 := float64(v33 + v26)
-		v35 := math.Abs(v27)
-		v37 := v36 <= v35
-		v38 := float64(v27 + v34)
-		v39 := v27
-		if v37 {
-			v39 = v38
+		v7 := math.IsNaN(v1)
+		v8 := v6
+		if v7 {
+			v8 = v1
 		}
-		v40 := float64(v7 * v6)
-		v41 := math.Abs(v40)
-		v44 := math.FMA(v41, v42, v43)
-		v45 := float64(v39 - v40)
-		v46 := math.Abs(v45)
-		v47 := v46 <= v44
-		v49 := v48 < v35
-		v50 := v49 && v47
-		v51 := v40
-		if v50 {
-			v51 = v39
+		v9 := math.IsNaN(v0)
+		v10 := v8
+		if v9 {
+			v10 = v0
 		}
-		v52 := math.IsNaN(v1)
-		v53 := v51
-		if v52 {
-			v53 = v1
-		}
-		v54 := math.IsNaN(v0)
-		v55 := v53
-		if v54 {
-			v55 = v0
-		}
-		dx[i] = v55
+		dx[i] = v10
 	}
 }

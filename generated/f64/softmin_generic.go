@@ -154,11 +154,11 @@ func softminReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 	}
 }
 
-// softminGeneric is the pure-Go kernel of softmin (f64 memory, f64 compute,
-// 119 operations): the scalar twin of the vector program the assembly kernels
-// run, with exactly the semantics of vprog.Program.Eval, so every backend
-// gives the same bits. The caller guarantees equal lengths; dst may be the
-// same slice as an input.
+// softminGeneric is the pure-Go kernel of softmin (f64 memory, f64 compute, 86
+// operations): the scalar twin of the vector program the assembly kernels run,
+// with exactly the semantics of vprog.Program.Eval, so every backend gives the
+// same bits. The caller guarantees equal lengths; dst may be the same slice as
+// an input.
 func softminGeneric(dst, x []float64, m, s, sLo float64) {
 	x = x[:len(dst)]
 	v2 := m
@@ -184,9 +184,6 @@ func softminGeneric(dst, x []float64, m, s, sLo float64) {
 	v61 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v83 := s
-	v103 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v109 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v110 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v1 := -v0
@@ -264,54 +261,12 @@ func softminGeneric(dst, x []float64, m, s, sLo float64) {
 			v82 = v7
 		}
 		v84 := float64(v82 / v83)
-		v85 := float64(v75 * v80)
-		v86 := -v85
-		v87 := math.FMA(v75, v80, v86)
-		v88 := float64(v85 + v75)
-		v89 := float64(v88 - v85)
-		v90 := float64(v88 - v89)
-		v91 := float64(v85 - v90)
-		v92 := float64(v75 - v89)
-		v93 := float64(v91 + v92)
-		v94 := float64(v93 + v87)
-		v95 := v88
-		if v6 {
-			v95 = v7
+		v85 := math.IsNaN(v0)
+		v86 := v84
+		if v85 {
+			v86 = v0
 		}
-		v96 := v94
-		if v6 {
-			v96 = v7
-		}
-		v97 := float64(v95 / v83)
-		v98 := -v97
-		v99 := math.FMA(v98, v83, v95)
-		v100 := float64(v99 + v96)
-		v101 := float64(v100 / v83)
-		v102 := math.Abs(v97)
-		v104 := v103 <= v102
-		v105 := float64(v97 + v101)
-		v106 := v97
-		if v104 {
-			v106 = v105
-		}
-		v107 := float64(v54 * v84)
-		v108 := math.Abs(v107)
-		v111 := math.FMA(v108, v109, v110)
-		v112 := float64(v106 - v107)
-		v113 := math.Abs(v112)
-		v114 := v113 <= v111
-		v115 := v7 < v102
-		v116 := v115 && v114
-		v117 := v107
-		if v116 {
-			v117 = v106
-		}
-		v118 := math.IsNaN(v0)
-		v119 := v117
-		if v118 {
-			v119 = v0
-		}
-		dst[i] = v119
+		dst[i] = v86
 	}
 }
 
@@ -349,7 +304,7 @@ func softminBackwardReduceRGeneric(acc *[16]float64, y, dy []float64) {
 }
 
 // softminBackwardGeneric is the pure-Go kernel of softminBackward (f64 memory,
-// f64 compute, 55 operations): the scalar twin of the vector program the
+// f64 compute, 11 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dx
 // may be the same slice as an input.
@@ -358,72 +313,22 @@ func softminBackwardGeneric(dx, y, dy []float64, r, rLo float64) {
 	dy = dy[:len(dx)]
 	v1 := r
 	v4 := rLo
-	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v35 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v41 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v42 := math.Float64frombits(0x0000000000000010) // 8e-323
-	v47 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v2 := dy[i]
 		v3 := float64(v1 - v2)
 		v5 := float64(v3 + v4)
 		v6 := float64(v0 * v5)
-		v8 := float64(v0 * v1)
-		v9 := -v8
-		v10 := math.FMA(v0, v1, v9)
-		v11 := float64(v0 * v2)
-		v12 := -v11
-		v13 := math.FMA(v0, v2, v12)
-		v14 := -v13
-		v15 := float64(v8 + v12)
-		v16 := float64(v15 - v8)
-		v17 := float64(v15 - v16)
-		v18 := float64(v8 - v17)
-		v19 := float64(v12 - v16)
-		v20 := float64(v18 + v19)
-		v21 := float64(v20 + v10)
-		v22 := float64(v21 + v14)
-		v23 := float64(v0 * v4)
-		v24 := -v23
-		v25 := math.FMA(v0, v4, v24)
-		v26 := float64(v15 + v23)
-		v27 := float64(v26 - v15)
-		v28 := float64(v26 - v27)
-		v29 := float64(v15 - v28)
-		v30 := float64(v23 - v27)
-		v31 := float64(v29 + v30)
-		v32 := float64(v31 + v22)
-		v33 := float64(v32 + v25)
-		v34 := math.Abs(v26)
-		v36 := v35 <= v34
-		v37 := float64(v26 + v33)
-		v38 := v26
-		if v36 {
-			v38 = v37
+		v7 := math.IsNaN(v2)
+		v8 := v6
+		if v7 {
+			v8 = v2
 		}
-		v39 := float64(v7 * v6)
-		v40 := math.Abs(v39)
-		v43 := math.FMA(v40, v41, v42)
-		v44 := float64(v38 - v39)
-		v45 := math.Abs(v44)
-		v46 := v45 <= v43
-		v48 := v47 < v34
-		v49 := v48 && v46
-		v50 := v39
-		if v49 {
-			v50 = v38
+		v9 := math.IsNaN(v0)
+		v10 := v8
+		if v9 {
+			v10 = v0
 		}
-		v51 := math.IsNaN(v2)
-		v52 := v50
-		if v51 {
-			v52 = v2
-		}
-		v53 := math.IsNaN(v0)
-		v54 := v52
-		if v53 {
-			v54 = v0
-		}
-		dx[i] = v54
+		dx[i] = v10
 	}
 }

@@ -21,7 +21,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
-// 274 operations): the scalar twin of the vector program the assembly kernels
+// 240 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -69,8 +69,6 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 	v153 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	v157 := math.Float64frombits(0x7ff8000000000001) // NaN
 	v229 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v263 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v264 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -337,53 +335,12 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 		if v4 {
 			v237 = v0
 		}
-		v238 := float64(v161 - v6)
-		v239 := float64(v161 - v238)
-		v240 := float64(v6 - v239)
-		v241 := float64(v160 - v238)
-		v242 := float64(v240 + v241)
-		v243 := -v234
-		v244 := math.FMA(v228, v233, v243)
-		v245 := float64(v235 - v161)
-		v246 := float64(v235 - v245)
-		v247 := float64(v161 - v246)
-		v248 := float64(v234 - v245)
-		v249 := float64(v247 + v248)
-		v250 := float64(v249 + v242)
-		v251 := float64(v250 + v244)
-		v252 := -v236
-		v253 := math.FMA(v252, v1, v235)
-		v254 := float64(v253 + v251)
-		v255 := float64(v254 / v1)
-		v256 := v255
-		if v4 {
-			v256 = v5
+		v238 := math.IsNaN(v0)
+		v239 := v237
+		if v238 {
+			v239 = v0
 		}
-		v257 := math.Abs(v237)
-		v258 := v88 <= v257
-		v259 := float64(v237 + v256)
-		v260 := v237
-		if v258 {
-			v260 = v259
-		}
-		v261 := float64(v56 * v237)
-		v262 := math.Abs(v261)
-		v265 := math.FMA(v262, v263, v264)
-		v266 := float64(v260 - v261)
-		v267 := math.Abs(v266)
-		v268 := v267 <= v265
-		v269 := v5 < v257
-		v270 := v269 && v268
-		v271 := v261
-		if v270 {
-			v271 = v260
-		}
-		v272 := math.IsNaN(v0)
-		v273 := v271
-		if v272 {
-			v273 = v0
-		}
-		dst[i] = v273
+		dst[i] = v239
 	}
 }
 

@@ -46,12 +46,12 @@ func softshrinkGeneric(dst, x []float64, lambd float64) {
 		if v2 {
 			v9 = v3
 		}
-		v25 := math.IsNaN(v0)
-		v26 := v9
-		if v25 {
-			v26 = v0
+		v10 := math.IsNaN(v0)
+		v11 := v9
+		if v10 {
+			v11 = v0
 		}
-		dst[i] = v26
+		dst[i] = v11
 	}
 }
 

@@ -48,12 +48,12 @@ func softsignGeneric(dst, x []float64) {
 		if v2 {
 			v11 = v3
 		}
-		v18 := math.IsNaN(v0)
-		v19 := v11
-		if v18 {
-			v19 = v0
+		v12 := math.IsNaN(v0)
+		v13 := v11
+		if v12 {
+			v13 = v0
 		}
-		dst[i] = v19
+		dst[i] = v13
 	}
 }
 

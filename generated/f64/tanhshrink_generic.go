@@ -21,7 +21,7 @@ var (
 )
 
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f64 memory, f64
-// compute, 225 operations): the scalar twin of the vector program the assembly
+// compute, 176 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -73,9 +73,6 @@ func tanhshrinkGeneric(dst, x []float64) {
 	v134 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v137 := math.Float64frombits(0x3ff0000000000000) // 1
 	v138 := math.Float64frombits(0xbff0000000000000) // -1
-	v209 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v215 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v216 := math.Float64frombits(0x0000000000000010) // 8e-323
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 == v1
@@ -218,75 +215,11 @@ func tanhshrinkGeneric(dst, x []float64) {
 		if v2 {
 			v174 = v0
 		}
-		v175 := float64(v7 * v42)
-		v176 := -v175
-		v177 := math.FMA(v7, v42, v176)
-		v178 := float64(v175 + v48)
-		v179 := float64(v178 - v175)
-		v180 := float64(v178 - v179)
-		v181 := float64(v175 - v180)
-		v182 := float64(v48 - v179)
-		v183 := float64(v181 + v182)
-		v184 := float64(v183 + v177)
-		v185 := float64(v7 + v178)
-		v186 := float64(v185 - v7)
-		v187 := float64(v185 - v186)
-		v188 := float64(v7 - v187)
-		v189 := float64(v178 - v186)
-		v190 := float64(v188 + v189)
-		v191 := float64(v190 + v184)
-		v192 := float64(v185 / v87)
-		v193 := -v192
-		v194 := math.FMA(v193, v87, v185)
-		v195 := float64(v194 + v191)
-		v196 := float64(v195 / v87)
-		v197 := -v171
-		v198 := float64(v0 + v197)
-		v199 := float64(v198 - v0)
-		v200 := float64(v198 - v199)
-		v201 := float64(v0 - v200)
-		v202 := float64(v197 - v199)
-		v203 := float64(v201 + v202)
-		v204 := v198
-		if v5 {
-			v204 = v192
-		}
-		v205 := v203
-		if v5 {
-			v205 = v196
-		}
-		v206 := v204
-		if v2 {
-			v206 = v0
-		}
-		v207 := v205
-		if v2 {
-			v207 = v1
-		}
-		v208 := math.Abs(v206)
-		v210 := v209 <= v208
-		v211 := float64(v206 + v207)
-		v212 := v206
-		if v210 {
-			v212 = v211
-		}
-		v213 := float64(v137 * v174)
-		v214 := math.Abs(v213)
-		v217 := math.FMA(v214, v215, v216)
-		v218 := float64(v212 - v213)
-		v219 := math.Abs(v218)
-		v220 := v219 <= v217
-		v221 := v1 < v208
-		v222 := v221 && v220
-		v223 := v213
-		if v222 {
-			v223 = v212
-		}
-		v224 := v223
+		v175 := v174
 		if v170 {
-			v224 = v0
+			v175 = v0
 		}
-		dst[i] = v224
+		dst[i] = v175
 	}
 }
 

@@ -97,11 +97,9 @@ func lowerWith(a *spec.Activation, d Direction, mem, compute Type) (p *Program, 
 	if err != nil {
 		return nil, err
 	}
-	var scale []Value
 	if d != Forward {
-		scale = []Value{b.Input(1)}
+		r = l.scaled([]Value{b.Input(1)}, r)
 	}
-	r = l.scaled(scale, r)
 	r = b.Select(b.IsNaN(in), in, r)
 	return b.Finish(r), nil
 }

@@ -75,9 +75,6 @@ func lowerFormulaWith(a *spec.Activation, name string, f *spec.Formula, n Names,
 	top := b.p.Instrs[v]
 	isProduct := top.Op == OpMul
 	x, y := top.Args[0], top.Args[1]
-	if r == NoReduce && len(n.ScaleBy) == 0 {
-		v = l.scaled(nil, v)
-	}
 	if len(n.ScaleBy) > 0 {
 		var scale []Value
 		for _, in := range n.ScaleBy {

@@ -26,8 +26,6 @@ const scaleDepth = 3
 // error of up to 2^-1075 multiplied by |s|. What remains is v's operands'
 // own errors and one rounding.
 //
-// With s = 1 (a forward kernel) this only evaluates v's last operations in
-// double-float.
 func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	if b.p.Compute != F64 {
 		panic("vprog: " + b.p.Name + ": ScaledProduct needs F64 compute")
@@ -233,12 +231,12 @@ func isPowerOfTwoOrZero(c float64) bool {
 	return (m == 0.5 || m == -0.5) && !math.IsInf(c, 0)
 }
 
-// scaled multiplies v, a kernel's result, by the scale inputs (none: by 1).
-// A float64 kernel does it with one rounding (ScaledProduct), which also
-// evaluates v's own last operations in double-float: a forward kernel's
-// final product or quotient (0.5*x*Phi(x), log1p(e)/beta) then rounds
-// once. In a float32 kernel, computed in float64 lanes, those roundings
-// are far below the float32 result's.
+// scaled multiplies v, a kernel's result, by the scale inputs. A float64
+// kernel does it with one rounding (ScaledProduct). In a float32 kernel,
+// computed in float64 lanes, the product's rounding is far below the
+// float32 result's. Forward kernels are not scaled by 1 the same way: it
+// made every float64 forward kernel 15-60% slower (hardswish 4x, by the
+// quotient's second division) for three that miss 1 ULP.
 func (l *lowerer) scaled(scale []Value, v Value) Value {
 	b := l.b
 	if l.mem != F64 || b.Compute() != F64 {
@@ -247,11 +245,9 @@ func (l *lowerer) scaled(scale []Value, v Value) Value {
 		}
 		return v
 	}
-	sh, sl := b.Const(1), NoLow
+	sh, sl := scale[0], NoLow
 	switch len(scale) {
-	case 0:
 	case 1:
-		sh = scale[0]
 	case 2: // the product of the two, exactly: TwoProd
 		sh = b.Mul(scale[0], scale[1])
 		sl = b.FMA(scale[0], scale[1], b.Neg(sh))
