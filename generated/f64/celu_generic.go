@@ -201,7 +201,7 @@ func celuGeneric(dst, x []float64, alpha float64) {
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
-// compute, 201 operations): the scalar twin of the vector program the assembly
+// compute, 205 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -237,8 +237,9 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v81 := math.Float64frombits(0xc089000000000000)  // -800
 	v107 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	v199 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v205 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v207 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v207 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v210 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v213 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -446,30 +447,33 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 			v202 = v201
 		}
 		v203 := float64(v161 * v160)
-		v204 := math.Abs(v203)
-		v206 := math.Abs(v161)
+		v204 := float64(v202 - v203)
+		v205 := math.Abs(v204)
+		v206 := math.Abs(v203)
 		v208 := float64(v206 * v207)
-		v209 := math.FMA(v204, v205, v208)
-		v210 := float64(v202 - v203)
-		v211 := math.Abs(v210)
-		v212 := v211 <= v209
-		v213 := v1 < v198
-		v214 := v213 && v212
-		v215 := v203
-		if v214 {
-			v215 = v202
+		v209 := v205 <= v208
+		v211 := float64(v205 * v210)
+		v212 := math.Abs(v161)
+		v214 := float64(v212 * v213)
+		v215 := v211 <= v214
+		v216 := v209 || v215
+		v217 := v1 < v198
+		v218 := v217 && v216
+		v219 := v203
+		if v218 {
+			v219 = v202
 		}
-		v216 := math.IsNaN(v0)
-		v217 := v215
-		if v216 {
-			v217 = v0
+		v220 := math.IsNaN(v0)
+		v221 := v219
+		if v220 {
+			v221 = v0
 		}
-		dx[i] = v217
+		dx[i] = v221
 	}
 }
 
 // celuBackwardFromOutputGeneric is the pure-Go kernel of
-// celuBackwardFromOutput (f64 memory, f64 compute, 51 operations): the scalar
+// celuBackwardFromOutput (f64 memory, f64 compute, 55 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -480,8 +484,9 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
 	v32 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v38 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v40 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v40 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v43 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v46 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -528,24 +533,27 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 			v35 = v34
 		}
 		v36 := float64(v8 * v7)
-		v37 := math.Abs(v36)
-		v39 := math.Abs(v8)
+		v37 := float64(v35 - v36)
+		v38 := math.Abs(v37)
+		v39 := math.Abs(v36)
 		v41 := float64(v39 * v40)
-		v42 := math.FMA(v37, v38, v41)
-		v43 := float64(v35 - v36)
-		v44 := math.Abs(v43)
-		v45 := v44 <= v42
-		v46 := v1 < v31
-		v47 := v46 && v45
-		v48 := v36
-		if v47 {
-			v48 = v35
+		v42 := v38 <= v41
+		v44 := float64(v38 * v43)
+		v45 := math.Abs(v8)
+		v47 := float64(v45 * v46)
+		v48 := v44 <= v47
+		v49 := v42 || v48
+		v50 := v1 < v31
+		v51 := v50 && v49
+		v52 := v36
+		if v51 {
+			v52 = v35
 		}
-		v49 := math.IsNaN(v0)
-		v50 := v48
-		if v49 {
-			v50 = v0
+		v53 := math.IsNaN(v0)
+		v54 := v52
+		if v53 {
+			v54 = v0
 		}
-		dx[i] = v50
+		dx[i] = v54
 	}
 }

@@ -123,7 +123,7 @@ func eluGeneric(dst, x []float64, alpha float64) {
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f64 memory, f64
-// compute, 125 operations): the scalar twin of the vector program the assembly
+// compute, 129 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -153,8 +153,9 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v58 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v59 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v107 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v115 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v115 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v118 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v121 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -275,29 +276,32 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 			v110 = v109
 		}
 		v111 := float64(v75 * v74)
-		v112 := math.Abs(v111)
-		v114 := math.Abs(v75)
+		v112 := float64(v110 - v111)
+		v113 := math.Abs(v112)
+		v114 := math.Abs(v111)
 		v116 := float64(v114 * v115)
-		v117 := math.FMA(v112, v113, v116)
-		v118 := float64(v110 - v111)
-		v119 := math.Abs(v118)
-		v120 := v119 <= v117
-		v121 := v1 < v106
-		v122 := v121 && v120
-		v123 := v111
-		if v122 {
-			v123 = v110
+		v117 := v113 <= v116
+		v119 := float64(v113 * v118)
+		v120 := math.Abs(v75)
+		v122 := float64(v120 * v121)
+		v123 := v119 <= v122
+		v124 := v117 || v123
+		v125 := v1 < v106
+		v126 := v125 && v124
+		v127 := v111
+		if v126 {
+			v127 = v110
 		}
-		v124 := v123
+		v128 := v127
 		if v71 {
-			v124 = v0
+			v128 = v0
 		}
-		dx[i] = v124
+		dx[i] = v128
 	}
 }
 
 // eluBackwardFromOutputGeneric is the pure-Go kernel of eluBackwardFromOutput
-// (f64 memory, f64 compute, 45 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 49 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; dx may be the same slice as an input.
@@ -308,8 +312,9 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
 	v26 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v32 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v34 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v34 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v37 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v40 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -350,24 +355,27 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 			v29 = v28
 		}
 		v30 := float64(v7 * v6)
-		v31 := math.Abs(v30)
-		v33 := math.Abs(v7)
+		v31 := float64(v29 - v30)
+		v32 := math.Abs(v31)
+		v33 := math.Abs(v30)
 		v35 := float64(v33 * v34)
-		v36 := math.FMA(v31, v32, v35)
-		v37 := float64(v29 - v30)
-		v38 := math.Abs(v37)
-		v39 := v38 <= v36
-		v40 := v1 < v25
-		v41 := v40 && v39
-		v42 := v30
-		if v41 {
-			v42 = v29
+		v36 := v32 <= v35
+		v38 := float64(v32 * v37)
+		v39 := math.Abs(v7)
+		v41 := float64(v39 * v40)
+		v42 := v38 <= v41
+		v43 := v36 || v42
+		v44 := v1 < v25
+		v45 := v44 && v43
+		v46 := v30
+		if v45 {
+			v46 = v29
 		}
-		v43 := math.IsNaN(v0)
-		v44 := v42
-		if v43 {
-			v44 = v0
+		v47 := math.IsNaN(v0)
+		v48 := v46
+		if v47 {
+			v48 = v0
 		}
-		dx[i] = v44
+		dx[i] = v48
 	}
 }

@@ -12,7 +12,7 @@ var (
 	gegluBackwardBImpl = gegluBackwardBGeneric
 )
 
-// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 501
+// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 505
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -112,8 +112,9 @@ func gegluGeneric(dst, a, b []float64) {
 	v374 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v426 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v499 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v505 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v507 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v507 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v510 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v513 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -571,35 +572,38 @@ func gegluGeneric(dst, a, b []float64) {
 			v502 = v501
 		}
 		v503 := float64(v436 * v435)
-		v504 := math.Abs(v503)
-		v506 := math.Abs(v436)
+		v504 := float64(v502 - v503)
+		v505 := math.Abs(v504)
+		v506 := math.Abs(v503)
 		v508 := float64(v506 * v507)
-		v509 := math.FMA(v504, v505, v508)
-		v510 := float64(v502 - v503)
-		v511 := math.Abs(v510)
-		v512 := v511 <= v509
-		v513 := v4 < v498
-		v514 := v513 && v512
-		v515 := v503
-		if v514 {
-			v515 = v502
-		}
-		v516 := math.IsNaN(v436)
-		v517 := v515
-		if v516 {
-			v517 = v436
-		}
-		v518 := math.IsNaN(v0)
-		v519 := v517
+		v509 := v505 <= v508
+		v511 := float64(v505 * v510)
+		v512 := math.Abs(v436)
+		v514 := float64(v512 * v513)
+		v515 := v511 <= v514
+		v516 := v509 || v515
+		v517 := v4 < v498
+		v518 := v517 && v516
+		v519 := v503
 		if v518 {
-			v519 = v0
+			v519 = v502
 		}
-		dst[i] = v519
+		v520 := math.IsNaN(v436)
+		v521 := v519
+		if v520 {
+			v521 = v436
+		}
+		v522 := math.IsNaN(v0)
+		v523 := v521
+		if v522 {
+			v523 = v0
+		}
+		dst[i] = v523
 	}
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f64 memory,
-// f64 compute, 811 operations): the scalar twin of the vector program the
+// f64 compute, 815 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -733,8 +737,9 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 	v611 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v655 := math.Float64frombits(0xbff0000000000000) // -1
 	v824 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v830 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v832 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v832 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v835 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v838 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1498,35 +1503,38 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 			v827 = v826
 		}
 		v828 := float64(v684 * v681)
-		v829 := math.Abs(v828)
-		v831 := math.Abs(v684)
+		v829 := float64(v827 - v828)
+		v830 := math.Abs(v829)
+		v831 := math.Abs(v828)
 		v833 := float64(v831 * v832)
-		v834 := math.FMA(v829, v830, v833)
-		v835 := float64(v827 - v828)
-		v836 := math.Abs(v835)
-		v837 := v836 <= v834
-		v838 := v4 < v823
-		v839 := v838 && v837
-		v840 := v828
-		if v839 {
-			v840 = v827
-		}
-		v841 := math.IsNaN(v682)
-		v842 := v840
-		if v841 {
-			v842 = v682
-		}
-		v843 := math.IsNaN(v0)
-		v844 := v842
+		v834 := v830 <= v833
+		v836 := float64(v830 * v835)
+		v837 := math.Abs(v684)
+		v839 := float64(v837 * v838)
+		v840 := v836 <= v839
+		v841 := v834 || v840
+		v842 := v4 < v823
+		v843 := v842 && v841
+		v844 := v828
 		if v843 {
-			v844 = v0
+			v844 = v827
 		}
-		da[i] = v844
+		v845 := math.IsNaN(v682)
+		v846 := v844
+		if v845 {
+			v846 = v682
+		}
+		v847 := math.IsNaN(v0)
+		v848 := v846
+		if v847 {
+			v848 = v0
+		}
+		da[i] = v848
 	}
 }
 
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f64 memory,
-// f64 compute, 499 operations): the scalar twin of the vector program the
+// f64 compute, 503 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1626,8 +1634,9 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 	v374 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v426 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v499 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v505 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v507 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v507 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v510 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v513 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -2085,24 +2094,27 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 			v502 = v501
 		}
 		v503 := float64(v436 * v435)
-		v504 := math.Abs(v503)
-		v506 := math.Abs(v436)
+		v504 := float64(v502 - v503)
+		v505 := math.Abs(v504)
+		v506 := math.Abs(v503)
 		v508 := float64(v506 * v507)
-		v509 := math.FMA(v504, v505, v508)
-		v510 := float64(v502 - v503)
-		v511 := math.Abs(v510)
-		v512 := v511 <= v509
-		v513 := v4 < v498
-		v514 := v513 && v512
-		v515 := v503
-		if v514 {
-			v515 = v502
+		v509 := v505 <= v508
+		v511 := float64(v505 * v510)
+		v512 := math.Abs(v436)
+		v514 := float64(v512 * v513)
+		v515 := v511 <= v514
+		v516 := v509 || v515
+		v517 := v4 < v498
+		v518 := v517 && v516
+		v519 := v503
+		if v518 {
+			v519 = v502
 		}
-		v516 := math.IsNaN(v0)
-		v517 := v515
-		if v516 {
-			v517 = v0
+		v520 := math.IsNaN(v0)
+		v521 := v519
+		if v520 {
+			v521 = v0
 		}
-		db[i] = v517
+		db[i] = v521
 	}
 }

@@ -13,7 +13,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
-// compute, 332 operations): the scalar twin of the vector program the assembly
+// compute, 336 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -53,8 +53,9 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v329 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v335 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v337 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v337 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v340 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v343 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -417,35 +418,38 @@ func gegluTanhGeneric(dst, a, b []float64) {
 			v332 = v331
 		}
 		v333 := float64(v285 * v284)
-		v334 := math.Abs(v333)
-		v336 := math.Abs(v285)
+		v334 := float64(v332 - v333)
+		v335 := math.Abs(v334)
+		v336 := math.Abs(v333)
 		v338 := float64(v336 * v337)
-		v339 := math.FMA(v334, v335, v338)
-		v340 := float64(v332 - v333)
-		v341 := math.Abs(v340)
-		v342 := v341 <= v339
-		v343 := v4 < v328
-		v344 := v343 && v342
-		v345 := v333
-		if v344 {
-			v345 = v332
-		}
-		v346 := math.IsNaN(v285)
-		v347 := v345
-		if v346 {
-			v347 = v285
-		}
-		v348 := math.IsNaN(v0)
-		v349 := v347
+		v339 := v335 <= v338
+		v341 := float64(v335 * v340)
+		v342 := math.Abs(v285)
+		v344 := float64(v342 * v343)
+		v345 := v341 <= v344
+		v346 := v339 || v345
+		v347 := v4 < v328
+		v348 := v347 && v346
+		v349 := v333
 		if v348 {
-			v349 = v0
+			v349 = v332
 		}
-		dst[i] = v349
+		v350 := math.IsNaN(v285)
+		v351 := v349
+		if v350 {
+			v351 = v285
+		}
+		v352 := math.IsNaN(v0)
+		v353 := v351
+		if v352 {
+			v353 = v0
+		}
+		dst[i] = v353
 	}
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 638 operations): the scalar twin of the vector program
+// memory, f64 compute, 642 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -495,8 +499,9 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v209 := math.Float64frombits(0xbfe199999999999a) // -0.55
 	v352 := math.Float64frombits(0x4000000000000000) // 2
 	v636 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v642 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v644 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v644 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v647 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v650 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1195,35 +1200,38 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 			v639 = v638
 		}
 		v640 := float64(v540 * v537)
-		v641 := math.Abs(v640)
-		v643 := math.Abs(v540)
+		v641 := float64(v639 - v640)
+		v642 := math.Abs(v641)
+		v643 := math.Abs(v640)
 		v645 := float64(v643 * v644)
-		v646 := math.FMA(v641, v642, v645)
-		v647 := float64(v639 - v640)
-		v648 := math.Abs(v647)
-		v649 := v648 <= v646
-		v650 := v4 < v635
-		v651 := v650 && v649
-		v652 := v640
-		if v651 {
-			v652 = v639
-		}
-		v653 := math.IsNaN(v538)
-		v654 := v652
-		if v653 {
-			v654 = v538
-		}
-		v655 := math.IsNaN(v0)
-		v656 := v654
+		v646 := v642 <= v645
+		v648 := float64(v642 * v647)
+		v649 := math.Abs(v540)
+		v651 := float64(v649 * v650)
+		v652 := v648 <= v651
+		v653 := v646 || v652
+		v654 := v4 < v635
+		v655 := v654 && v653
+		v656 := v640
 		if v655 {
-			v656 = v0
+			v656 = v639
 		}
-		da[i] = v656
+		v657 := math.IsNaN(v538)
+		v658 := v656
+		if v657 {
+			v658 = v538
+		}
+		v659 := math.IsNaN(v0)
+		v660 := v658
+		if v659 {
+			v660 = v0
+		}
+		da[i] = v660
 	}
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
-// memory, f64 compute, 330 operations): the scalar twin of the vector program
+// memory, f64 compute, 334 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -1264,8 +1272,9 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v329 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v335 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v337 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v337 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v340 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v343 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1628,24 +1637,27 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 			v332 = v331
 		}
 		v333 := float64(v285 * v284)
-		v334 := math.Abs(v333)
-		v336 := math.Abs(v285)
+		v334 := float64(v332 - v333)
+		v335 := math.Abs(v334)
+		v336 := math.Abs(v333)
 		v338 := float64(v336 * v337)
-		v339 := math.FMA(v334, v335, v338)
-		v340 := float64(v332 - v333)
-		v341 := math.Abs(v340)
-		v342 := v341 <= v339
-		v343 := v4 < v328
-		v344 := v343 && v342
-		v345 := v333
-		if v344 {
-			v345 = v332
+		v339 := v335 <= v338
+		v341 := float64(v335 * v340)
+		v342 := math.Abs(v285)
+		v344 := float64(v342 * v343)
+		v345 := v341 <= v344
+		v346 := v339 || v345
+		v347 := v4 < v328
+		v348 := v347 && v346
+		v349 := v333
+		if v348 {
+			v349 = v332
 		}
-		v346 := math.IsNaN(v0)
-		v347 := v345
-		if v346 {
-			v347 = v0
+		v350 := math.IsNaN(v0)
+		v351 := v349
+		if v350 {
+			v351 = v0
 		}
-		db[i] = v347
+		db[i] = v351
 	}
 }

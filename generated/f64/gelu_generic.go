@@ -497,7 +497,7 @@ func geluGeneric(dst, x []float64) {
 }
 
 // geluBackwardGeneric is the pure-Go kernel of geluBackward (f64 memory, f64
-// compute, 784 operations): the scalar twin of the vector program the assembly
+// compute, 788 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -630,8 +630,9 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 	v611 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v655 := math.Float64frombits(0xbff0000000000000) // -1
 	v799 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v805 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v807 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v807 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v810 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v813 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -1370,24 +1371,27 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 			v802 = v801
 		}
 		v803 := float64(v682 * v681)
-		v804 := math.Abs(v803)
-		v806 := math.Abs(v682)
+		v804 := float64(v802 - v803)
+		v805 := math.Abs(v804)
+		v806 := math.Abs(v803)
 		v808 := float64(v806 * v807)
-		v809 := math.FMA(v804, v805, v808)
-		v810 := float64(v802 - v803)
-		v811 := math.Abs(v810)
-		v812 := v811 <= v809
-		v813 := v4 < v798
-		v814 := v813 && v812
-		v815 := v803
-		if v814 {
-			v815 = v802
+		v809 := v805 <= v808
+		v811 := float64(v805 * v810)
+		v812 := math.Abs(v682)
+		v814 := float64(v812 * v813)
+		v815 := v811 <= v814
+		v816 := v809 || v815
+		v817 := v4 < v798
+		v818 := v817 && v816
+		v819 := v803
+		if v818 {
+			v819 = v802
 		}
-		v816 := math.IsNaN(v0)
-		v817 := v815
-		if v816 {
-			v817 = v0
+		v820 := math.IsNaN(v0)
+		v821 := v819
+		if v820 {
+			v821 = v0
 		}
-		dx[i] = v817
+		dx[i] = v821
 	}
 }

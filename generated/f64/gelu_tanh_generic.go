@@ -362,7 +362,7 @@ func geluTanhGeneric(dst, x []float64) {
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
-// memory, f64 compute, 619 operations): the scalar twin of the vector program
+// memory, f64 compute, 623 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -411,8 +411,9 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v209 := math.Float64frombits(0xbfe199999999999a) // -0.55
 	v352 := math.Float64frombits(0x4000000000000000) // 2
 	v619 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v625 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v627 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v627 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v630 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v633 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -1094,24 +1095,27 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 			v622 = v621
 		}
 		v623 := float64(v538 * v537)
-		v624 := math.Abs(v623)
-		v626 := math.Abs(v538)
+		v624 := float64(v622 - v623)
+		v625 := math.Abs(v624)
+		v626 := math.Abs(v623)
 		v628 := float64(v626 * v627)
-		v629 := math.FMA(v624, v625, v628)
-		v630 := float64(v622 - v623)
-		v631 := math.Abs(v630)
-		v632 := v631 <= v629
-		v633 := v4 < v618
-		v634 := v633 && v632
-		v635 := v623
-		if v634 {
-			v635 = v622
+		v629 := v625 <= v628
+		v631 := float64(v625 * v630)
+		v632 := math.Abs(v538)
+		v634 := float64(v632 * v633)
+		v635 := v631 <= v634
+		v636 := v629 || v635
+		v637 := v4 < v618
+		v638 := v637 && v636
+		v639 := v623
+		if v638 {
+			v639 = v622
 		}
-		v636 := math.IsNaN(v0)
-		v637 := v635
-		if v636 {
-			v637 = v0
+		v640 := math.IsNaN(v0)
+		v641 := v639
+		if v640 {
+			v641 = v0
 		}
-		dx[i] = v637
+		dx[i] = v641
 	}
 }

@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 146
+// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 150
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -41,8 +41,9 @@ func gluGeneric(dst, a, b []float64) {
 	v76 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v77 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v126 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v132 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v134 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v134 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v137 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v140 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dst {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -181,34 +182,37 @@ func gluGeneric(dst, a, b []float64) {
 			v129 = v128
 		}
 		v130 := float64(v91 * v90)
-		v131 := math.Abs(v130)
-		v133 := math.Abs(v91)
+		v131 := float64(v129 - v130)
+		v132 := math.Abs(v131)
+		v133 := math.Abs(v130)
 		v135 := float64(v133 * v134)
-		v136 := math.FMA(v131, v132, v135)
-		v137 := float64(v129 - v130)
-		v138 := math.Abs(v137)
-		v139 := v138 <= v136
-		v140 := v5 < v125
-		v141 := v140 && v139
-		v142 := v130
-		if v141 {
-			v142 = v129
+		v136 := v132 <= v135
+		v138 := float64(v132 * v137)
+		v139 := math.Abs(v91)
+		v141 := float64(v139 * v140)
+		v142 := v138 <= v141
+		v143 := v136 || v142
+		v144 := v5 < v125
+		v145 := v144 && v143
+		v146 := v130
+		if v145 {
+			v146 = v129
 		}
-		v143 := v142
+		v147 := v146
 		if v89 {
-			v143 = v0
+			v147 = v0
 		}
-		v144 := math.IsNaN(v91)
-		v145 := v143
-		if v144 {
-			v145 = v91
+		v148 := math.IsNaN(v91)
+		v149 := v147
+		if v148 {
+			v149 = v91
 		}
-		dst[i] = v145
+		dst[i] = v149
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f64 memory, f64
-// compute, 144 operations): the scalar twin of the vector program the assembly
+// compute, 148 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -237,8 +241,9 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 	v76 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v77 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v126 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v132 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v134 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v134 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v137 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v140 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range da {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -377,29 +382,32 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 			v129 = v128
 		}
 		v130 := float64(v91 * v90)
-		v131 := math.Abs(v130)
-		v133 := math.Abs(v91)
+		v131 := float64(v129 - v130)
+		v132 := math.Abs(v131)
+		v133 := math.Abs(v130)
 		v135 := float64(v133 * v134)
-		v136 := math.FMA(v131, v132, v135)
-		v137 := float64(v129 - v130)
-		v138 := math.Abs(v137)
-		v139 := v138 <= v136
-		v140 := v5 < v125
-		v141 := v140 && v139
-		v142 := v130
-		if v141 {
-			v142 = v129
+		v136 := v132 <= v135
+		v138 := float64(v132 * v137)
+		v139 := math.Abs(v91)
+		v141 := float64(v139 * v140)
+		v142 := v138 <= v141
+		v143 := v136 || v142
+		v144 := v5 < v125
+		v145 := v144 && v143
+		v146 := v130
+		if v145 {
+			v146 = v129
 		}
-		v143 := v142
+		v147 := v146
 		if v89 {
-			v143 = v0
+			v147 = v0
 		}
-		da[i] = v143
+		da[i] = v147
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f64 memory, f64
-// compute, 139 operations): the scalar twin of the vector program the assembly
+// compute, 143 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -428,8 +436,9 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 	v78 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v118 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v124 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v126 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v126 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v129 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v132 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range db {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -554,29 +563,32 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 			v121 = v120
 		}
 		v122 := float64(v97 * v94)
-		v123 := math.Abs(v122)
-		v125 := math.Abs(v97)
+		v123 := float64(v121 - v122)
+		v124 := math.Abs(v123)
+		v125 := math.Abs(v122)
 		v127 := float64(v125 * v126)
-		v128 := math.FMA(v123, v124, v127)
-		v129 := float64(v121 - v122)
-		v130 := math.Abs(v129)
-		v131 := v130 <= v128
-		v132 := v7 < v117
-		v133 := v132 && v131
-		v134 := v122
-		if v133 {
-			v134 = v121
-		}
-		v135 := math.IsNaN(v0)
-		v136 := v134
-		if v135 {
-			v136 = v0
-		}
-		v137 := math.IsNaN(v95)
-		v138 := v136
+		v128 := v124 <= v127
+		v130 := float64(v124 * v129)
+		v131 := math.Abs(v97)
+		v133 := float64(v131 * v132)
+		v134 := v130 <= v133
+		v135 := v128 || v134
+		v136 := v7 < v117
+		v137 := v136 && v135
+		v138 := v122
 		if v137 {
-			v138 = v95
+			v138 = v121
 		}
-		db[i] = v138
+		v139 := math.IsNaN(v0)
+		v140 := v138
+		if v139 {
+			v140 = v0
+		}
+		v141 := math.IsNaN(v95)
+		v142 := v140
+		if v141 {
+			v142 = v95
+		}
+		db[i] = v142
 	}
 }

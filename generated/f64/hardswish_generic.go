@@ -56,7 +56,7 @@ func hardswishGeneric(dst, x []float64) {
 }
 
 // hardswishBackwardGeneric is the pure-Go kernel of hardswishBackward (f64
-// memory, f64 compute, 61 operations): the scalar twin of the vector program
+// memory, f64 compute, 66 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -69,9 +69,11 @@ func hardswishBackwardGeneric(dx, x, dy []float64) {
 	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v7 := math.Float64frombits(0x4000000000000000)  // 2
 	v10 := math.Float64frombits(0x4018000000000000) // 6
-	v42 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v48 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v50 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v36 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
+	v43 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v51 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v54 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v57 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -109,49 +111,52 @@ func hardswishBackwardGeneric(dx, x, dy []float64) {
 		v33 := -v32
 		v34 := math.FMA(v33, v10, v24)
 		v35 := float64(v34 + v31)
-		v36 := float64(v35 / v10)
-		v37 := v32
+		v37 := float64(v35 * v36)
+		v38 := v32
 		if v5 {
-			v37 = v16
-		}
-		v38 := v36
-		if v5 {
-			v38 = v4
+			v38 = v16
 		}
 		v39 := v37
-		if v3 {
-			v39 = v15
+		if v5 {
+			v39 = v4
 		}
 		v40 := v38
 		if v3 {
-			v40 = v4
+			v40 = v15
 		}
-		v41 := math.Abs(v39)
-		v43 := v42 <= v41
-		v44 := float64(v39 + v40)
-		v45 := v39
-		if v43 {
-			v45 = v44
+		v41 := v39
+		if v3 {
+			v41 = v4
 		}
-		v46 := float64(v14 * v13)
-		v47 := math.Abs(v46)
-		v49 := math.Abs(v14)
-		v51 := float64(v49 * v50)
-		v52 := math.FMA(v47, v48, v51)
-		v53 := float64(v45 - v46)
-		v54 := math.Abs(v53)
-		v55 := v54 <= v52
-		v56 := v4 < v41
-		v57 := v56 && v55
-		v58 := v46
-		if v57 {
-			v58 = v45
+		v42 := math.Abs(v40)
+		v44 := v43 <= v42
+		v45 := float64(v40 + v41)
+		v46 := v40
+		if v44 {
+			v46 = v45
 		}
-		v59 := math.IsNaN(v0)
-		v60 := v58
-		if v59 {
-			v60 = v0
+		v47 := float64(v14 * v13)
+		v48 := float64(v46 - v47)
+		v49 := math.Abs(v48)
+		v50 := math.Abs(v47)
+		v52 := float64(v50 * v51)
+		v53 := v49 <= v52
+		v55 := float64(v49 * v54)
+		v56 := math.Abs(v14)
+		v58 := float64(v56 * v57)
+		v59 := v55 <= v58
+		v60 := v53 || v59
+		v61 := v4 < v42
+		v62 := v61 && v60
+		v63 := v47
+		if v62 {
+			v63 = v46
 		}
-		dx[i] = v60
+		v64 := math.IsNaN(v0)
+		v65 := v63
+		if v64 {
+			v65 = v0
+		}
+		dx[i] = v65
 	}
 }

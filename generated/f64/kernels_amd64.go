@@ -2032,13 +2032,13 @@ func tanhBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func tanhBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// tanhBackwardFromOutputAVX512 computes tanhBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
+// tanhBackwardFromOutputAVX512 computes tanhBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func tanhBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
-// tanhBackwardFromOutputAVX512Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// tanhBackwardFromOutputAVX512Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape

@@ -405,7 +405,7 @@ func logsigmoidGeneric(dst, x []float64) {
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f64
-// memory, f64 compute, 146 operations): the scalar twin of the vector program
+// memory, f64 compute, 150 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -433,8 +433,9 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 	v77 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v78 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v127 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v133 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v135 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v135 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v138 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v141 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v1 := -v0
@@ -574,25 +575,28 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 			v130 = v129
 		}
 		v131 := float64(v92 * v91)
-		v132 := math.Abs(v131)
-		v134 := math.Abs(v92)
+		v132 := float64(v130 - v131)
+		v133 := math.Abs(v132)
+		v134 := math.Abs(v131)
 		v136 := float64(v134 * v135)
-		v137 := math.FMA(v132, v133, v136)
-		v138 := float64(v130 - v131)
-		v139 := math.Abs(v138)
-		v140 := v139 <= v137
-		v141 := v6 < v126
-		v142 := v141 && v140
-		v143 := v131
-		if v142 {
-			v143 = v130
+		v137 := v133 <= v136
+		v139 := float64(v133 * v138)
+		v140 := math.Abs(v92)
+		v142 := float64(v140 * v141)
+		v143 := v139 <= v142
+		v144 := v137 || v143
+		v145 := v6 < v126
+		v146 := v145 && v144
+		v147 := v131
+		if v146 {
+			v147 = v130
 		}
-		v144 := math.IsNaN(v0)
-		v145 := v143
-		if v144 {
-			v145 = v0
+		v148 := math.IsNaN(v0)
+		v149 := v147
+		if v148 {
+			v149 = v0
 		}
-		dx[i] = v145
+		dx[i] = v149
 	}
 }
 

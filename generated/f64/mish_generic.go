@@ -231,7 +231,7 @@ func mishGeneric(dst, x []float64) {
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f64 memory, f64
-// compute, 402 operations): the scalar twin of the vector program the assembly
+// compute, 406 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -276,8 +276,9 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v205 := math.Float64frombits(0x4010000000000000) // 4
 	v228 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
 	v387 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v393 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v395 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v395 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v398 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v401 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -702,23 +703,26 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 			v390 = v389
 		}
 		v391 := float64(v298 * v297)
-		v392 := math.Abs(v391)
-		v394 := math.Abs(v298)
+		v392 := float64(v390 - v391)
+		v393 := math.Abs(v392)
+		v394 := math.Abs(v391)
 		v396 := float64(v394 * v395)
-		v397 := math.FMA(v392, v393, v396)
-		v398 := float64(v390 - v391)
-		v399 := math.Abs(v398)
-		v400 := v399 <= v397
-		v401 := v4 < v386
-		v402 := v401 && v400
-		v403 := v391
-		if v402 {
-			v403 = v390
+		v397 := v393 <= v396
+		v399 := float64(v393 * v398)
+		v400 := math.Abs(v298)
+		v402 := float64(v400 * v401)
+		v403 := v399 <= v402
+		v404 := v397 || v403
+		v405 := v4 < v386
+		v406 := v405 && v404
+		v407 := v391
+		if v406 {
+			v407 = v390
 		}
-		v404 := v403
+		v408 := v407
 		if v134 {
-			v404 = v0
+			v408 = v0
 		}
-		dx[i] = v404
+		dx[i] = v408
 	}
 }

@@ -125,7 +125,7 @@ func seluGeneric(dst, x []float64) {
 }
 
 // seluBackwardGeneric is the pure-Go kernel of seluBackward (f64 memory, f64
-// compute, 128 operations): the scalar twin of the vector program the assembly
+// compute, 132 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -156,8 +156,9 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 	v59 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v110 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v116 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v118 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v118 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v121 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v124 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -280,29 +281,32 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 			v113 = v112
 		}
 		v114 := float64(v76 * v75)
-		v115 := math.Abs(v114)
-		v117 := math.Abs(v76)
+		v115 := float64(v113 - v114)
+		v116 := math.Abs(v115)
+		v117 := math.Abs(v114)
 		v119 := float64(v117 * v118)
-		v120 := math.FMA(v115, v116, v119)
-		v121 := float64(v113 - v114)
-		v122 := math.Abs(v121)
-		v123 := v122 <= v120
-		v124 := v1 < v109
-		v125 := v124 && v123
-		v126 := v114
-		if v125 {
-			v126 = v113
+		v120 := v116 <= v119
+		v122 := float64(v116 * v121)
+		v123 := math.Abs(v76)
+		v125 := float64(v123 * v124)
+		v126 := v122 <= v125
+		v127 := v120 || v126
+		v128 := v1 < v109
+		v129 := v128 && v127
+		v130 := v114
+		if v129 {
+			v130 = v113
 		}
-		v127 := v126
+		v131 := v130
 		if v72 {
-			v127 = v0
+			v131 = v0
 		}
-		dx[i] = v127
+		dx[i] = v131
 	}
 }
 
 // seluBackwardFromOutputGeneric is the pure-Go kernel of
-// seluBackwardFromOutput (f64 memory, f64 compute, 47 operations): the scalar
+// seluBackwardFromOutput (f64 memory, f64 compute, 51 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -313,8 +317,9 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v3 := math.Float64frombits(0x3ff0cfabd6a91132)  // 1.0507009873554805
 	v4 := math.Float64frombits(0x3ffc212cc640f031)  // 1.7580993408473768
 	v28 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v34 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v36 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v36 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v39 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v42 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -357,24 +362,27 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 			v31 = v30
 		}
 		v32 := float64(v7 * v6)
-		v33 := math.Abs(v32)
-		v35 := math.Abs(v7)
+		v33 := float64(v31 - v32)
+		v34 := math.Abs(v33)
+		v35 := math.Abs(v32)
 		v37 := float64(v35 * v36)
-		v38 := math.FMA(v33, v34, v37)
-		v39 := float64(v31 - v32)
-		v40 := math.Abs(v39)
-		v41 := v40 <= v38
-		v42 := v1 < v27
-		v43 := v42 && v41
-		v44 := v32
-		if v43 {
-			v44 = v31
+		v38 := v34 <= v37
+		v40 := float64(v34 * v39)
+		v41 := math.Abs(v7)
+		v43 := float64(v41 * v42)
+		v44 := v40 <= v43
+		v45 := v38 || v44
+		v46 := v1 < v27
+		v47 := v46 && v45
+		v48 := v32
+		if v47 {
+			v48 = v31
 		}
-		v45 := math.IsNaN(v0)
-		v46 := v44
-		if v45 {
-			v46 = v0
+		v49 := math.IsNaN(v0)
+		v50 := v48
+		if v49 {
+			v50 = v0
 		}
-		dx[i] = v46
+		dx[i] = v50
 	}
 }

@@ -225,7 +225,7 @@ func siluGeneric(dst, x []float64) {
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 513 operations): the scalar twin of the vector program the assembly
+// compute, 517 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -265,8 +265,9 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v374 := math.Float64frombits(0xc044000000000000) // -40
 	v406 := math.Float64frombits(0xbff0000000000000) // -1
 	v498 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v504 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v506 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v506 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v509 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v512 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -870,23 +871,26 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 			v501 = v500
 		}
 		v502 := float64(v432 * v431)
-		v503 := math.Abs(v502)
-		v505 := math.Abs(v432)
+		v503 := float64(v501 - v502)
+		v504 := math.Abs(v503)
+		v505 := math.Abs(v502)
 		v507 := float64(v505 * v506)
-		v508 := math.FMA(v503, v504, v507)
-		v509 := float64(v501 - v502)
-		v510 := math.Abs(v509)
-		v511 := v510 <= v508
-		v512 := v4 < v497
-		v513 := v512 && v511
-		v514 := v502
-		if v513 {
-			v514 = v501
+		v508 := v504 <= v507
+		v510 := float64(v504 * v509)
+		v511 := math.Abs(v432)
+		v513 := float64(v511 * v512)
+		v514 := v510 <= v513
+		v515 := v508 || v514
+		v516 := v4 < v497
+		v517 := v516 && v515
+		v518 := v502
+		if v517 {
+			v518 = v501
 		}
-		v515 := v514
+		v519 := v518
 		if v155 {
-			v515 = v0
+			v519 = v0
 		}
-		dx[i] = v515
+		dx[i] = v519
 	}
 }

@@ -345,7 +345,7 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f64
-// memory, f64 compute, 217 operations): the scalar twin of the vector program
+// memory, f64 compute, 221 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -376,8 +376,9 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v167 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
 	v198 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v204 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v206 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v206 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v209 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v212 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -609,24 +610,27 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 			v201 = v200
 		}
 		v202 := float64(v174 * v173)
-		v203 := math.Abs(v202)
-		v205 := math.Abs(v174)
+		v203 := float64(v201 - v202)
+		v204 := math.Abs(v203)
+		v205 := math.Abs(v202)
 		v207 := float64(v205 * v206)
-		v208 := math.FMA(v203, v204, v207)
-		v209 := float64(v201 - v202)
-		v210 := math.Abs(v209)
-		v211 := v210 <= v208
-		v212 := v10 < v197
-		v213 := v212 && v211
-		v214 := v202
-		if v213 {
-			v214 = v201
+		v208 := v204 <= v207
+		v210 := float64(v204 * v209)
+		v211 := math.Abs(v174)
+		v213 := float64(v211 * v212)
+		v214 := v210 <= v213
+		v215 := v208 || v214
+		v216 := v10 < v197
+		v217 := v216 && v215
+		v218 := v202
+		if v217 {
+			v218 = v201
 		}
-		v215 := math.IsNaN(v0)
-		v216 := v214
-		if v215 {
-			v216 = v0
+		v219 := math.IsNaN(v0)
+		v220 := v218
+		if v219 {
+			v220 = v0
 		}
-		dx[i] = v216
+		dx[i] = v220
 	}
 }

@@ -58,7 +58,7 @@ func softsignGeneric(dst, x []float64) {
 }
 
 // softsignBackwardGeneric is the pure-Go kernel of softsignBackward (f64
-// memory, f64 compute, 76 operations): the scalar twin of the vector program
+// memory, f64 compute, 80 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -69,9 +69,10 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 	v4 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v13 := math.Float64frombits(0x4000000000000000) // 2
 	v56 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v62 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v64 := math.Float64frombits(0x0000000000000010) // 8e-323
-	v70 := math.Float64frombits(0x0000000000000000) // 0
+	v64 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v67 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v70 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v74 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -145,30 +146,33 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 			v59 = v58
 		}
 		v60 := float64(v26 * v25)
-		v61 := math.Abs(v60)
-		v63 := math.Abs(v26)
+		v61 := float64(v59 - v60)
+		v62 := math.Abs(v61)
+		v63 := math.Abs(v60)
 		v65 := float64(v63 * v64)
-		v66 := math.FMA(v61, v62, v65)
-		v67 := float64(v59 - v60)
-		v68 := math.Abs(v67)
-		v69 := v68 <= v66
-		v71 := v70 < v55
-		v72 := v71 && v69
-		v73 := v60
-		if v72 {
-			v73 = v59
+		v66 := v62 <= v65
+		v68 := float64(v62 * v67)
+		v69 := math.Abs(v26)
+		v71 := float64(v69 * v70)
+		v72 := v68 <= v71
+		v73 := v66 || v72
+		v75 := v74 < v55
+		v76 := v75 && v73
+		v77 := v60
+		if v76 {
+			v77 = v59
 		}
-		v74 := math.IsNaN(v0)
-		v75 := v73
-		if v74 {
-			v75 = v0
+		v78 := math.IsNaN(v0)
+		v79 := v77
+		if v78 {
+			v79 = v0
 		}
-		dx[i] = v75
+		dx[i] = v79
 	}
 }
 
 // softsignBackwardFromOutputGeneric is the pure-Go kernel of
-// softsignBackwardFromOutput (f64 memory, f64 compute, 55 operations): the
+// softsignBackwardFromOutput (f64 memory, f64 compute, 59 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -178,9 +182,10 @@ func softsignBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v1 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v4 := math.Float64frombits(0x4000000000000000)  // 2
 	v35 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v41 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v43 := math.Float64frombits(0x0000000000000010) // 8e-323
-	v49 := math.Float64frombits(0x0000000000000000) // 0
+	v43 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v46 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v49 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v53 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v2 := math.Abs(v0)
@@ -222,24 +227,27 @@ func softsignBackwardFromOutputGeneric(dx, y, dy []float64) {
 			v38 = v37
 		}
 		v39 := float64(v10 * v9)
-		v40 := math.Abs(v39)
-		v42 := math.Abs(v10)
+		v40 := float64(v38 - v39)
+		v41 := math.Abs(v40)
+		v42 := math.Abs(v39)
 		v44 := float64(v42 * v43)
-		v45 := math.FMA(v40, v41, v44)
-		v46 := float64(v38 - v39)
-		v47 := math.Abs(v46)
-		v48 := v47 <= v45
-		v50 := v49 < v34
-		v51 := v50 && v48
-		v52 := v39
-		if v51 {
-			v52 = v38
+		v45 := v41 <= v44
+		v47 := float64(v41 * v46)
+		v48 := math.Abs(v10)
+		v50 := float64(v48 * v49)
+		v51 := v47 <= v50
+		v52 := v45 || v51
+		v54 := v53 < v34
+		v55 := v54 && v52
+		v56 := v39
+		if v55 {
+			v56 = v38
 		}
-		v53 := math.IsNaN(v0)
-		v54 := v52
-		if v53 {
-			v54 = v0
+		v57 := math.IsNaN(v0)
+		v58 := v56
+		if v57 {
+			v58 = v0
 		}
-		dx[i] = v54
+		dx[i] = v58
 	}
 }

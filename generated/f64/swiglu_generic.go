@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 214
+// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 218
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -45,8 +45,9 @@ func swigluGeneric(dst, a, b []float64) {
 	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v196 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v202 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v204 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v204 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v207 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v210 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -279,34 +280,37 @@ func swigluGeneric(dst, a, b []float64) {
 			v199 = v198
 		}
 		v200 := float64(v154 * v153)
-		v201 := math.Abs(v200)
-		v203 := math.Abs(v154)
+		v201 := float64(v199 - v200)
+		v202 := math.Abs(v201)
+		v203 := math.Abs(v200)
 		v205 := float64(v203 * v204)
-		v206 := math.FMA(v201, v202, v205)
-		v207 := float64(v199 - v200)
-		v208 := math.Abs(v207)
-		v209 := v208 <= v206
-		v210 := v4 < v195
-		v211 := v210 && v209
-		v212 := v200
-		if v211 {
-			v212 = v199
+		v206 := v202 <= v205
+		v208 := float64(v202 * v207)
+		v209 := math.Abs(v154)
+		v211 := float64(v209 * v210)
+		v212 := v208 <= v211
+		v213 := v206 || v212
+		v214 := v4 < v195
+		v215 := v214 && v213
+		v216 := v200
+		if v215 {
+			v216 = v199
 		}
-		v213 := math.IsNaN(v154)
-		v214 := v212
-		if v213 {
-			v214 = v154
+		v217 := math.IsNaN(v154)
+		v218 := v216
+		if v217 {
+			v218 = v154
 		}
-		v215 := v214
+		v219 := v218
 		if v149 {
-			v215 = v0
+			v219 = v0
 		}
-		dst[i] = v215
+		dst[i] = v219
 	}
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 529 operations): the scalar twin of the vector program the
+// f64 compute, 533 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -347,8 +351,9 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v374 := math.Float64frombits(0xc044000000000000) // -40
 	v406 := math.Float64frombits(0xbff0000000000000) // -1
 	v512 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v518 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v520 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v520 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v523 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v526 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -966,34 +971,37 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 			v515 = v514
 		}
 		v516 := float64(v434 * v431)
-		v517 := math.Abs(v516)
-		v519 := math.Abs(v434)
+		v517 := float64(v515 - v516)
+		v518 := math.Abs(v517)
+		v519 := math.Abs(v516)
 		v521 := float64(v519 * v520)
-		v522 := math.FMA(v517, v518, v521)
-		v523 := float64(v515 - v516)
-		v524 := math.Abs(v523)
-		v525 := v524 <= v522
-		v526 := v4 < v511
-		v527 := v526 && v525
-		v528 := v516
-		if v527 {
-			v528 = v515
+		v522 := v518 <= v521
+		v524 := float64(v518 * v523)
+		v525 := math.Abs(v434)
+		v527 := float64(v525 * v526)
+		v528 := v524 <= v527
+		v529 := v522 || v528
+		v530 := v4 < v511
+		v531 := v530 && v529
+		v532 := v516
+		if v531 {
+			v532 = v515
 		}
-		v529 := math.IsNaN(v432)
-		v530 := v528
-		if v529 {
-			v530 = v432
+		v533 := math.IsNaN(v432)
+		v534 := v532
+		if v533 {
+			v534 = v432
 		}
-		v531 := v530
+		v535 := v534
 		if v155 {
-			v531 = v0
+			v535 = v0
 		}
-		da[i] = v531
+		da[i] = v535
 	}
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f64 memory,
-// f64 compute, 212 operations): the scalar twin of the vector program the
+// f64 compute, 216 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1026,8 +1034,9 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v196 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v202 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v204 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v204 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v207 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v210 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1260,23 +1269,26 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 			v199 = v198
 		}
 		v200 := float64(v154 * v153)
-		v201 := math.Abs(v200)
-		v203 := math.Abs(v154)
+		v201 := float64(v199 - v200)
+		v202 := math.Abs(v201)
+		v203 := math.Abs(v200)
 		v205 := float64(v203 * v204)
-		v206 := math.FMA(v201, v202, v205)
-		v207 := float64(v199 - v200)
-		v208 := math.Abs(v207)
-		v209 := v208 <= v206
-		v210 := v4 < v195
-		v211 := v210 && v209
-		v212 := v200
-		if v211 {
-			v212 = v199
+		v206 := v202 <= v205
+		v208 := float64(v202 * v207)
+		v209 := math.Abs(v154)
+		v211 := float64(v209 * v210)
+		v212 := v208 <= v211
+		v213 := v206 || v212
+		v214 := v4 < v195
+		v215 := v214 && v213
+		v216 := v200
+		if v215 {
+			v216 = v199
 		}
-		v213 := v212
+		v217 := v216
 		if v149 {
-			v213 = v0
+			v217 = v0
 		}
-		db[i] = v213
+		db[i] = v217
 	}
 }

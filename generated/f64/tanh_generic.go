@@ -126,7 +126,7 @@ func tanhGeneric(dst, x []float64) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f64 memory, f64
-// compute, 224 operations): the scalar twin of the vector program the assembly
+// compute, 228 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -162,8 +162,9 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v98 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
 	v101 := math.Float64frombits(0xc000000000000000) // -2
 	v221 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v227 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v229 := math.Float64frombits(0x0000000000000010) // 8e-323
+	v229 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v232 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v235 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -388,30 +389,33 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 			v224 = v223
 		}
 		v225 := float64(v177 * v176)
-		v226 := math.Abs(v225)
-		v228 := math.Abs(v177)
+		v226 := float64(v224 - v225)
+		v227 := math.Abs(v226)
+		v228 := math.Abs(v225)
 		v230 := float64(v228 * v229)
-		v231 := math.FMA(v226, v227, v230)
-		v232 := float64(v224 - v225)
-		v233 := math.Abs(v232)
-		v234 := v233 <= v231
-		v235 := v67 < v220
-		v236 := v235 && v234
-		v237 := v225
-		if v236 {
-			v237 = v224
+		v231 := v227 <= v230
+		v233 := float64(v227 * v232)
+		v234 := math.Abs(v177)
+		v236 := float64(v234 * v235)
+		v237 := v233 <= v236
+		v238 := v231 || v237
+		v239 := v67 < v220
+		v240 := v239 && v238
+		v241 := v225
+		if v240 {
+			v241 = v224
 		}
-		v238 := math.IsNaN(v0)
-		v239 := v237
-		if v238 {
-			v239 = v0
+		v242 := math.IsNaN(v0)
+		v243 := v241
+		if v242 {
+			v243 = v0
 		}
-		dx[i] = v239
+		dx[i] = v243
 	}
 }
 
 // tanhBackwardFromOutputGeneric is the pure-Go kernel of
-// tanhBackwardFromOutput (f64 memory, f64 compute, 42 operations): the scalar
+// tanhBackwardFromOutput (f64 memory, f64 compute, 46 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -420,9 +424,10 @@ func tanhBackwardFromOutputGeneric(dx, y, dy []float64) {
 	dy = dy[:len(dx)]
 	v2 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v22 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v28 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v30 := math.Float64frombits(0x0000000000000010) // 8e-323
-	v36 := math.Float64frombits(0x0000000000000000) // 0
+	v30 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v33 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v36 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v40 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v1 := -v0
@@ -452,24 +457,27 @@ func tanhBackwardFromOutputGeneric(dx, y, dy []float64) {
 			v25 = v24
 		}
 		v26 := float64(v4 * v3)
-		v27 := math.Abs(v26)
-		v29 := math.Abs(v4)
+		v27 := float64(v25 - v26)
+		v28 := math.Abs(v27)
+		v29 := math.Abs(v26)
 		v31 := float64(v29 * v30)
-		v32 := math.FMA(v27, v28, v31)
-		v33 := float64(v25 - v26)
-		v34 := math.Abs(v33)
-		v35 := v34 <= v32
-		v37 := v36 < v21
-		v38 := v37 && v35
-		v39 := v26
-		if v38 {
-			v39 = v25
+		v32 := v28 <= v31
+		v34 := float64(v28 * v33)
+		v35 := math.Abs(v4)
+		v37 := float64(v35 * v36)
+		v38 := v34 <= v37
+		v39 := v32 || v38
+		v41 := v40 < v21
+		v42 := v41 && v39
+		v43 := v26
+		if v42 {
+			v43 = v25
 		}
-		v40 := math.IsNaN(v0)
-		v41 := v39
-		if v40 {
-			v41 = v0
+		v44 := math.IsNaN(v0)
+		v45 := v43
+		if v44 {
+			v45 = v0
 		}
-		dx[i] = v41
+		dx[i] = v45
 	}
 }

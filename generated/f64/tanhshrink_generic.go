@@ -224,7 +224,7 @@ func tanhshrinkGeneric(dst, x []float64) {
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f64
-// memory, f64 compute, 253 operations): the scalar twin of the vector program
+// memory, f64 compute, 257 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -278,9 +278,10 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 	v137 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v140 := math.Float64frombits(0xbff0000000000000) // -1
 	v234 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v240 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v242 := math.Float64frombits(0x0000000000000010) // 8e-323
-	v248 := math.Float64frombits(0x0000000000000000) // 0
+	v242 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v245 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v248 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v252 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -504,23 +505,26 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 			v237 = v236
 		}
 		v238 := float64(v184 * v183)
-		v239 := math.Abs(v238)
-		v241 := math.Abs(v184)
+		v239 := float64(v237 - v238)
+		v240 := math.Abs(v239)
+		v241 := math.Abs(v238)
 		v243 := float64(v241 * v242)
-		v244 := math.FMA(v239, v240, v243)
-		v245 := float64(v237 - v238)
-		v246 := math.Abs(v245)
-		v247 := v246 <= v244
-		v249 := v248 < v233
-		v250 := v249 && v247
-		v251 := v238
-		if v250 {
-			v251 = v237
+		v244 := v240 <= v243
+		v246 := float64(v240 * v245)
+		v247 := math.Abs(v184)
+		v249 := float64(v247 * v248)
+		v250 := v246 <= v249
+		v251 := v244 || v250
+		v253 := v252 < v233
+		v254 := v253 && v251
+		v255 := v238
+		if v254 {
+			v255 = v237
 		}
-		v252 := v251
+		v256 := v255
 		if v172 {
-			v252 = v0
+			v256 = v0
 		}
-		dx[i] = v252
+		dx[i] = v256
 	}
 }
