@@ -201,7 +201,7 @@ func celuGeneric(dst, x []float64, alpha float64) {
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
-// compute, 205 operations): the scalar twin of the vector program the assembly
+// compute, 201 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -236,10 +236,9 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v79 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
 	v81 := math.Float64frombits(0xc089000000000000)  // -800
 	v107 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v199 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v207 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v210 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v213 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v203 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v206 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v209 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -439,41 +438,35 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		if v2 {
 			v197 = v1
 		}
-		v198 := math.Abs(v196)
-		v200 := v199 <= v198
-		v201 := float64(v196 + v197)
-		v202 := v196
-		if v200 {
-			v202 = v201
+		v198 := float64(v196 + v197)
+		v199 := float64(v161 * v160)
+		v200 := float64(v198 - v199)
+		v201 := math.Abs(v200)
+		v202 := math.Abs(v199)
+		v204 := float64(v202 * v203)
+		v205 := v201 <= v204
+		v207 := float64(v201 * v206)
+		v208 := math.Abs(v161)
+		v210 := float64(v208 * v209)
+		v211 := v207 <= v210
+		v212 := v205 || v211
+		v213 := v198 == v1
+		v214 := v212 && !v213
+		v215 := v199
+		if v214 {
+			v215 = v198
 		}
-		v203 := float64(v161 * v160)
-		v204 := float64(v202 - v203)
-		v205 := math.Abs(v204)
-		v206 := math.Abs(v203)
-		v208 := float64(v206 * v207)
-		v209 := v205 <= v208
-		v211 := float64(v205 * v210)
-		v212 := math.Abs(v161)
-		v214 := float64(v212 * v213)
-		v215 := v211 <= v214
-		v216 := v209 || v215
-		v217 := v1 < v198
-		v218 := v217 && v216
-		v219 := v203
-		if v218 {
-			v219 = v202
+		v216 := math.IsNaN(v0)
+		v217 := v215
+		if v216 {
+			v217 = v0
 		}
-		v220 := math.IsNaN(v0)
-		v221 := v219
-		if v220 {
-			v221 = v0
-		}
-		dx[i] = v221
+		dx[i] = v217
 	}
 }
 
 // celuBackwardFromOutputGeneric is the pure-Go kernel of
-// celuBackwardFromOutput (f64 memory, f64 compute, 55 operations): the scalar
+// celuBackwardFromOutput (f64 memory, f64 compute, 51 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -483,10 +476,9 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
-	v32 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v40 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v43 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v46 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v36 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v39 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v42 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -525,35 +517,29 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 		if v2 {
 			v30 = v1
 		}
-		v31 := math.Abs(v29)
-		v33 := v32 <= v31
-		v34 := float64(v29 + v30)
-		v35 := v29
-		if v33 {
-			v35 = v34
+		v31 := float64(v29 + v30)
+		v32 := float64(v8 * v7)
+		v33 := float64(v31 - v32)
+		v34 := math.Abs(v33)
+		v35 := math.Abs(v32)
+		v37 := float64(v35 * v36)
+		v38 := v34 <= v37
+		v40 := float64(v34 * v39)
+		v41 := math.Abs(v8)
+		v43 := float64(v41 * v42)
+		v44 := v40 <= v43
+		v45 := v38 || v44
+		v46 := v31 == v1
+		v47 := v45 && !v46
+		v48 := v32
+		if v47 {
+			v48 = v31
 		}
-		v36 := float64(v8 * v7)
-		v37 := float64(v35 - v36)
-		v38 := math.Abs(v37)
-		v39 := math.Abs(v36)
-		v41 := float64(v39 * v40)
-		v42 := v38 <= v41
-		v44 := float64(v38 * v43)
-		v45 := math.Abs(v8)
-		v47 := float64(v45 * v46)
-		v48 := v44 <= v47
-		v49 := v42 || v48
-		v50 := v1 < v31
-		v51 := v50 && v49
-		v52 := v36
-		if v51 {
-			v52 = v35
+		v49 := math.IsNaN(v0)
+		v50 := v48
+		if v49 {
+			v50 = v0
 		}
-		v53 := math.IsNaN(v0)
-		v54 := v52
-		if v53 {
-			v54 = v0
-		}
-		dx[i] = v54
+		dx[i] = v50
 	}
 }

@@ -123,7 +123,7 @@ func eluGeneric(dst, x []float64, alpha float64) {
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f64 memory, f64
-// compute, 129 operations): the scalar twin of the vector program the assembly
+// compute, 113 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -152,10 +152,9 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v56 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v58 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v59 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v107 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v115 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v118 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v121 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v99 := math.Float64frombits(0x3cc0000000000000)  // 4.440892098500626e-16
+	v102 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v105 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -234,74 +233,56 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v81 := -v80
 		v82 := math.FMA(v77, v0, v81)
 		v83 := math.FMA(v79, v0, v82)
-		v84 := float64(v77 * v64)
+		v84 := float64(v77 * v69)
 		v85 := -v84
-		v86 := math.FMA(v77, v64, v85)
-		v87 := math.FMA(v79, v64, v86)
-		v88 := float64(v77 * v68)
-		v89 := -v88
-		v90 := math.FMA(v77, v68, v89)
-		v91 := math.FMA(v79, v68, v90)
-		v92 := float64(v84 + v88)
-		v93 := float64(v92 - v84)
-		v94 := float64(v92 - v93)
-		v95 := float64(v84 - v94)
-		v96 := float64(v88 - v93)
-		v97 := float64(v95 + v96)
-		v98 := float64(v97 + v87)
-		v99 := float64(v98 + v91)
-		v100 := float64(v92 + v99)
-		v101 := math.Ldexp(v100, int(v11))
-		v102 := v101
+		v86 := math.FMA(v77, v69, v85)
+		v87 := math.FMA(v79, v69, v86)
+		v88 := float64(v84 + v87)
+		v89 := math.Ldexp(v88, int(v11))
+		v90 := v89
 		if v71 {
-			v102 = v80
+			v90 = v80
 		}
-		v103 := v1
+		v91 := v1
 		if v71 {
-			v103 = v83
+			v91 = v83
 		}
-		v104 := v102
+		v92 := v90
 		if v2 {
-			v104 = v76
+			v92 = v76
 		}
-		v105 := v103
+		v93 := v91
 		if v2 {
-			v105 = v1
+			v93 = v1
 		}
-		v106 := math.Abs(v104)
-		v108 := v107 <= v106
-		v109 := float64(v104 + v105)
-		v110 := v104
-		if v108 {
-			v110 = v109
+		v94 := float64(v92 + v93)
+		v95 := float64(v75 * v74)
+		v96 := float64(v94 - v95)
+		v97 := math.Abs(v96)
+		v98 := math.Abs(v95)
+		v100 := float64(v98 * v99)
+		v101 := v97 <= v100
+		v103 := float64(v97 * v102)
+		v104 := math.Abs(v75)
+		v106 := float64(v104 * v105)
+		v107 := v103 <= v106
+		v108 := v101 || v107
+		v109 := v94 == v1
+		v110 := v108 && !v109
+		v111 := v95
+		if v110 {
+			v111 = v94
 		}
-		v111 := float64(v75 * v74)
-		v112 := float64(v110 - v111)
-		v113 := math.Abs(v112)
-		v114 := math.Abs(v111)
-		v116 := float64(v114 * v115)
-		v117 := v113 <= v116
-		v119 := float64(v113 * v118)
-		v120 := math.Abs(v75)
-		v122 := float64(v120 * v121)
-		v123 := v119 <= v122
-		v124 := v117 || v123
-		v125 := v1 < v106
-		v126 := v125 && v124
-		v127 := v111
-		if v126 {
-			v127 = v110
-		}
-		v128 := v127
+		v112 := v111
 		if v71 {
-			v128 = v0
+			v112 = v0
 		}
-		dx[i] = v128
+		dx[i] = v112
 	}
 }
 
 // eluBackwardFromOutputGeneric is the pure-Go kernel of eluBackwardFromOutput
-// (f64 memory, f64 compute, 49 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 45 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; dx may be the same slice as an input.
@@ -311,10 +292,9 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
-	v26 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v34 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v37 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v40 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v30 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v33 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v36 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -347,35 +327,29 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 		if v2 {
 			v24 = v1
 		}
-		v25 := math.Abs(v23)
-		v27 := v26 <= v25
-		v28 := float64(v23 + v24)
-		v29 := v23
-		if v27 {
-			v29 = v28
+		v25 := float64(v23 + v24)
+		v26 := float64(v7 * v6)
+		v27 := float64(v25 - v26)
+		v28 := math.Abs(v27)
+		v29 := math.Abs(v26)
+		v31 := float64(v29 * v30)
+		v32 := v28 <= v31
+		v34 := float64(v28 * v33)
+		v35 := math.Abs(v7)
+		v37 := float64(v35 * v36)
+		v38 := v34 <= v37
+		v39 := v32 || v38
+		v40 := v25 == v1
+		v41 := v39 && !v40
+		v42 := v26
+		if v41 {
+			v42 = v25
 		}
-		v30 := float64(v7 * v6)
-		v31 := float64(v29 - v30)
-		v32 := math.Abs(v31)
-		v33 := math.Abs(v30)
-		v35 := float64(v33 * v34)
-		v36 := v32 <= v35
-		v38 := float64(v32 * v37)
-		v39 := math.Abs(v7)
-		v41 := float64(v39 * v40)
-		v42 := v38 <= v41
-		v43 := v36 || v42
-		v44 := v1 < v25
-		v45 := v44 && v43
-		v46 := v30
-		if v45 {
-			v46 = v29
+		v43 := math.IsNaN(v0)
+		v44 := v42
+		if v43 {
+			v44 = v0
 		}
-		v47 := math.IsNaN(v0)
-		v48 := v46
-		if v47 {
-			v48 = v0
-		}
-		dx[i] = v48
+		dx[i] = v44
 	}
 }

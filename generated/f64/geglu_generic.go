@@ -12,7 +12,7 @@ var (
 	gegluBackwardBImpl = gegluBackwardBGeneric
 )
 
-// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 505
+// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 486
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -111,10 +111,9 @@ func gegluGeneric(dst, a, b []float64) {
 	v360 := math.Float64frombits(0x4000000000000000) // 2
 	v374 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v426 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v499 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v507 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v510 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v513 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v488 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v491 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v494 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -493,117 +492,96 @@ func gegluGeneric(dst, a, b []float64) {
 		v442 := float64(v441 * v85)
 		v443 := -v442
 		v444 := math.FMA(v441, v85, v443)
-		v445 := float64(v441 * v86)
+		v445 := float64(v441 * v127)
 		v446 := -v445
-		v447 := math.FMA(v441, v86, v446)
-		v448 := float64(v445 * v115)
-		v449 := -v448
-		v450 := math.FMA(v445, v115, v449)
-		v451 := math.FMA(v447, v115, v450)
-		v452 := float64(v441 * v126)
-		v453 := -v452
-		v454 := math.FMA(v441, v126, v453)
-		v455 := float64(v448 + v452)
-		v456 := float64(v455 - v448)
-		v457 := float64(v455 - v456)
-		v458 := float64(v448 - v457)
-		v459 := float64(v452 - v456)
-		v460 := float64(v458 + v459)
-		v461 := float64(v460 + v451)
-		v462 := float64(v461 + v454)
-		v463 := float64(v442 + v455)
-		v464 := float64(v463 - v442)
-		v465 := float64(v463 - v464)
-		v466 := float64(v442 - v465)
-		v467 := float64(v455 - v464)
-		v468 := float64(v466 + v467)
-		v469 := float64(v468 + v444)
-		v470 := float64(v469 + v462)
-		v471 := -v463
-		v472 := -v470
-		v473 := float64(v436 * v148)
-		v474 := -v473
-		v475 := math.FMA(v436, v148, v474)
-		v476 := float64(v473 * v372)
-		v477 := -v476
-		v478 := math.FMA(v473, v372, v477)
-		v479 := math.FMA(v475, v372, v478)
-		v480 := float64(v473 * v430)
-		v481 := -v480
-		v482 := math.FMA(v473, v430, v481)
-		v483 := math.FMA(v475, v430, v482)
-		v484 := float64(v476 + v480)
-		v485 := float64(v484 - v476)
-		v486 := float64(v484 - v485)
-		v487 := float64(v476 - v486)
-		v488 := float64(v480 - v485)
-		v489 := float64(v487 + v488)
-		v490 := float64(v489 + v479)
-		v491 := float64(v490 + v483)
-		v492 := v484
+		v447 := math.FMA(v441, v127, v446)
+		v448 := float64(v442 + v445)
+		v449 := float64(v448 - v442)
+		v450 := float64(v448 - v449)
+		v451 := float64(v442 - v450)
+		v452 := float64(v445 - v449)
+		v453 := float64(v451 + v452)
+		v454 := float64(v453 + v444)
+		v455 := float64(v454 + v447)
+		v456 := -v448
+		v457 := -v455
+		v458 := float64(v436 * v148)
+		v459 := -v458
+		v460 := math.FMA(v436, v148, v459)
+		v461 := float64(v458 * v372)
+		v462 := -v461
+		v463 := math.FMA(v458, v372, v462)
+		v464 := math.FMA(v460, v372, v463)
+		v465 := float64(v458 * v430)
+		v466 := -v465
+		v467 := math.FMA(v458, v430, v466)
+		v468 := math.FMA(v460, v430, v467)
+		v469 := float64(v461 + v465)
+		v470 := float64(v469 - v461)
+		v471 := float64(v469 - v470)
+		v472 := float64(v461 - v471)
+		v473 := float64(v465 - v470)
+		v474 := float64(v472 + v473)
+		v475 := float64(v474 + v464)
+		v476 := float64(v475 + v468)
+		v477 := v469
 		if v10 {
-			v492 = v471
+			v477 = v456
 		}
-		v493 := v491
+		v478 := v476
 		if v10 {
-			v493 = v472
+			v478 = v457
 		}
-		v494 := v492
+		v479 := v477
 		if v7 {
-			v494 = v438
+			v479 = v438
 		}
-		v495 := v493
+		v480 := v478
 		if v7 {
-			v495 = v440
+			v480 = v440
 		}
-		v496 := v494
+		v481 := v479
 		if v3 {
-			v496 = v437
+			v481 = v437
 		}
-		v497 := v495
+		v482 := v480
 		if v3 {
-			v497 = v4
+			v482 = v4
 		}
-		v498 := math.Abs(v496)
-		v500 := v499 <= v498
-		v501 := float64(v496 + v497)
-		v502 := v496
-		if v500 {
-			v502 = v501
+		v483 := float64(v481 + v482)
+		v484 := float64(v436 * v435)
+		v485 := float64(v483 - v484)
+		v486 := math.Abs(v485)
+		v487 := math.Abs(v484)
+		v489 := float64(v487 * v488)
+		v490 := v486 <= v489
+		v492 := float64(v486 * v491)
+		v493 := math.Abs(v436)
+		v495 := float64(v493 * v494)
+		v496 := v492 <= v495
+		v497 := v490 || v496
+		v498 := v483 == v4
+		v499 := v497 && !v498
+		v500 := v484
+		if v499 {
+			v500 = v483
 		}
-		v503 := float64(v436 * v435)
-		v504 := float64(v502 - v503)
-		v505 := math.Abs(v504)
-		v506 := math.Abs(v503)
-		v508 := float64(v506 * v507)
-		v509 := v505 <= v508
-		v511 := float64(v505 * v510)
-		v512 := math.Abs(v436)
-		v514 := float64(v512 * v513)
-		v515 := v511 <= v514
-		v516 := v509 || v515
-		v517 := v4 < v498
-		v518 := v517 && v516
-		v519 := v503
-		if v518 {
-			v519 = v502
+		v501 := math.IsNaN(v436)
+		v502 := v500
+		if v501 {
+			v502 = v436
 		}
-		v520 := math.IsNaN(v436)
-		v521 := v519
-		if v520 {
-			v521 = v436
+		v503 := math.IsNaN(v0)
+		v504 := v502
+		if v503 {
+			v504 = v0
 		}
-		v522 := math.IsNaN(v0)
-		v523 := v521
-		if v522 {
-			v523 = v0
-		}
-		dst[i] = v523
+		dst[i] = v504
 	}
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f64 memory,
-// f64 compute, 815 operations): the scalar twin of the vector program the
+// f64 compute, 775 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -736,10 +714,9 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 	v559 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v611 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v655 := math.Float64frombits(0xbff0000000000000) // -1
-	v824 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v832 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v835 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v838 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v792 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v795 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v798 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1351,190 +1328,148 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 		v700 := -v699
 		v701 := math.FMA(v695, v86, v700)
 		v702 := math.FMA(v698, v86, v701)
-		v703 := float64(v695 * v87)
+		v703 := float64(v695 * v134)
 		v704 := -v703
-		v705 := math.FMA(v695, v87, v704)
-		v706 := math.FMA(v698, v87, v705)
-		v707 := float64(v703 * v118)
-		v708 := -v707
-		v709 := math.FMA(v703, v118, v708)
-		v710 := math.FMA(v706, v118, v709)
-		v711 := float64(v695 * v133)
-		v712 := -v711
-		v713 := math.FMA(v695, v133, v712)
-		v714 := math.FMA(v698, v133, v713)
-		v715 := float64(v707 + v711)
-		v716 := float64(v715 - v707)
-		v717 := float64(v715 - v716)
-		v718 := float64(v707 - v717)
-		v719 := float64(v711 - v716)
-		v720 := float64(v718 + v719)
-		v721 := float64(v720 + v710)
-		v722 := float64(v721 + v714)
-		v723 := float64(v699 + v715)
-		v724 := float64(v723 - v699)
-		v725 := float64(v723 - v724)
-		v726 := float64(v699 - v725)
-		v727 := float64(v715 - v724)
-		v728 := float64(v726 + v727)
-		v729 := float64(v728 + v702)
-		v730 := float64(v729 + v722)
-		v731 := float64(v684 * v162)
-		v732 := -v731
-		v733 := math.FMA(v684, v162, v732)
-		v734 := math.FMA(v686, v162, v733)
-		v735 := float64(v731 * v257)
-		v736 := -v735
-		v737 := math.FMA(v731, v257, v736)
-		v738 := math.FMA(v734, v257, v737)
-		v739 := float64(v731 * v277)
-		v740 := -v739
-		v741 := math.FMA(v731, v277, v740)
-		v742 := math.FMA(v734, v277, v741)
-		v743 := float64(v684 * v174)
-		v744 := -v743
-		v745 := math.FMA(v684, v174, v744)
-		v746 := math.FMA(v686, v174, v745)
-		v747 := float64(v743 * v257)
+		v705 := math.FMA(v695, v134, v704)
+		v706 := math.FMA(v698, v134, v705)
+		v707 := float64(v699 + v703)
+		v708 := float64(v707 - v699)
+		v709 := float64(v707 - v708)
+		v710 := float64(v699 - v709)
+		v711 := float64(v703 - v708)
+		v712 := float64(v710 + v711)
+		v713 := float64(v712 + v702)
+		v714 := float64(v713 + v706)
+		v715 := float64(v684 * v162)
+		v716 := -v715
+		v717 := math.FMA(v684, v162, v716)
+		v718 := math.FMA(v686, v162, v717)
+		v719 := float64(v715 * v257)
+		v720 := -v719
+		v721 := math.FMA(v715, v257, v720)
+		v722 := math.FMA(v718, v257, v721)
+		v723 := float64(v684 * v278)
+		v724 := -v723
+		v725 := math.FMA(v684, v278, v724)
+		v726 := math.FMA(v686, v278, v725)
+		v727 := float64(v684 * v279)
+		v728 := -v727
+		v729 := math.FMA(v684, v279, v728)
+		v730 := math.FMA(v686, v279, v729)
+		v731 := float64(v723 + v727)
+		v732 := float64(v731 - v723)
+		v733 := float64(v731 - v732)
+		v734 := float64(v723 - v733)
+		v735 := float64(v727 - v732)
+		v736 := float64(v734 + v735)
+		v737 := float64(v736 + v726)
+		v738 := float64(v737 + v730)
+		v739 := float64(v719 + v731)
+		v740 := float64(v739 - v719)
+		v741 := float64(v739 - v740)
+		v742 := float64(v719 - v741)
+		v743 := float64(v731 - v740)
+		v744 := float64(v742 + v743)
+		v745 := float64(v744 + v722)
+		v746 := float64(v745 + v738)
+		v747 := float64(v684 * v282)
 		v748 := -v747
-		v749 := math.FMA(v743, v257, v748)
-		v750 := math.FMA(v746, v257, v749)
-		v751 := float64(v739 + v747)
-		v752 := float64(v751 - v739)
-		v753 := float64(v751 - v752)
-		v754 := float64(v739 - v753)
-		v755 := float64(v747 - v752)
-		v756 := float64(v754 + v755)
-		v757 := float64(v756 + v742)
-		v758 := float64(v757 + v750)
-		v759 := float64(v735 + v751)
-		v760 := float64(v759 - v735)
-		v761 := float64(v759 - v760)
-		v762 := float64(v735 - v761)
-		v763 := float64(v751 - v760)
-		v764 := float64(v762 + v763)
-		v765 := float64(v764 + v738)
-		v766 := float64(v765 + v758)
-		v767 := float64(v684 * v282)
-		v768 := -v767
-		v769 := math.FMA(v684, v282, v768)
-		v770 := math.FMA(v686, v282, v769)
-		v771 := float64(v767 * v333)
-		v772 := -v771
-		v773 := math.FMA(v767, v333, v772)
-		v774 := math.FMA(v770, v333, v773)
-		v775 := float64(v684 * v13)
-		v776 := -v775
-		v777 := math.FMA(v684, v13, v776)
-		v778 := math.FMA(v686, v13, v777)
-		v779 := float64(v775 * v616)
-		v780 := -v779
-		v781 := math.FMA(v775, v616, v780)
-		v782 := math.FMA(v778, v616, v781)
-		v783 := float64(v684 * v622)
-		v784 := -v783
-		v785 := math.FMA(v684, v622, v784)
-		v786 := math.FMA(v686, v622, v785)
-		v787 := float64(v684 * v674)
-		v788 := -v787
-		v789 := math.FMA(v684, v674, v788)
-		v790 := math.FMA(v686, v674, v789)
-		v791 := float64(v783 + v787)
-		v792 := float64(v791 - v783)
-		v793 := float64(v791 - v792)
-		v794 := float64(v783 - v793)
-		v795 := float64(v787 - v792)
-		v796 := float64(v794 + v795)
-		v797 := float64(v796 + v786)
-		v798 := float64(v797 + v790)
-		v799 := float64(v779 + v791)
-		v800 := float64(v799 - v779)
-		v801 := float64(v799 - v800)
-		v802 := float64(v779 - v801)
-		v803 := float64(v791 - v800)
-		v804 := float64(v802 + v803)
-		v805 := float64(v804 + v782)
-		v806 := float64(v805 + v798)
-		v807 := float64(v771 + v799)
-		v808 := float64(v807 - v771)
-		v809 := float64(v807 - v808)
-		v810 := float64(v771 - v809)
-		v811 := float64(v799 - v808)
-		v812 := float64(v810 + v811)
-		v813 := float64(v812 + v774)
-		v814 := float64(v813 + v806)
-		v815 := v807
+		v749 := math.FMA(v684, v282, v748)
+		v750 := math.FMA(v686, v282, v749)
+		v751 := float64(v747 * v333)
+		v752 := -v751
+		v753 := math.FMA(v747, v333, v752)
+		v754 := math.FMA(v750, v333, v753)
+		v755 := float64(v684 * v617)
+		v756 := -v755
+		v757 := math.FMA(v684, v617, v756)
+		v758 := math.FMA(v686, v617, v757)
+		v759 := float64(v684 * v675)
+		v760 := -v759
+		v761 := math.FMA(v684, v675, v760)
+		v762 := math.FMA(v686, v675, v761)
+		v763 := float64(v755 + v759)
+		v764 := float64(v763 - v755)
+		v765 := float64(v763 - v764)
+		v766 := float64(v755 - v765)
+		v767 := float64(v759 - v764)
+		v768 := float64(v766 + v767)
+		v769 := float64(v768 + v758)
+		v770 := float64(v769 + v762)
+		v771 := float64(v751 + v763)
+		v772 := float64(v771 - v751)
+		v773 := float64(v771 - v772)
+		v774 := float64(v751 - v773)
+		v775 := float64(v763 - v772)
+		v776 := float64(v774 + v775)
+		v777 := float64(v776 + v754)
+		v778 := float64(v777 + v770)
+		v779 := v771
 		if v160 {
-			v815 = v759
+			v779 = v739
 		}
-		v816 := v814
+		v780 := v778
 		if v160 {
-			v816 = v766
+			v780 = v746
 		}
-		v817 := v815
+		v781 := v779
 		if v11 {
-			v817 = v723
+			v781 = v707
 		}
-		v818 := v816
+		v782 := v780
 		if v11 {
-			v818 = v730
+			v782 = v714
 		}
-		v819 := v817
+		v783 := v781
 		if v7 {
-			v819 = v691
+			v783 = v691
 		}
-		v820 := v818
+		v784 := v782
 		if v7 {
-			v820 = v694
+			v784 = v694
 		}
-		v821 := v819
+		v785 := v783
 		if v3 {
-			v821 = v687
+			v785 = v687
 		}
-		v822 := v820
+		v786 := v784
 		if v3 {
-			v822 = v690
+			v786 = v690
 		}
-		v823 := math.Abs(v821)
-		v825 := v824 <= v823
-		v826 := float64(v821 + v822)
-		v827 := v821
-		if v825 {
-			v827 = v826
+		v787 := float64(v785 + v786)
+		v788 := float64(v684 * v681)
+		v789 := float64(v787 - v788)
+		v790 := math.Abs(v789)
+		v791 := math.Abs(v788)
+		v793 := float64(v791 * v792)
+		v794 := v790 <= v793
+		v796 := float64(v790 * v795)
+		v797 := math.Abs(v684)
+		v799 := float64(v797 * v798)
+		v800 := v796 <= v799
+		v801 := v794 || v800
+		v802 := v787 == v4
+		v803 := v801 && !v802
+		v804 := v788
+		if v803 {
+			v804 = v787
 		}
-		v828 := float64(v684 * v681)
-		v829 := float64(v827 - v828)
-		v830 := math.Abs(v829)
-		v831 := math.Abs(v828)
-		v833 := float64(v831 * v832)
-		v834 := v830 <= v833
-		v836 := float64(v830 * v835)
-		v837 := math.Abs(v684)
-		v839 := float64(v837 * v838)
-		v840 := v836 <= v839
-		v841 := v834 || v840
-		v842 := v4 < v823
-		v843 := v842 && v841
-		v844 := v828
-		if v843 {
-			v844 = v827
+		v805 := math.IsNaN(v682)
+		v806 := v804
+		if v805 {
+			v806 = v682
 		}
-		v845 := math.IsNaN(v682)
-		v846 := v844
-		if v845 {
-			v846 = v682
+		v807 := math.IsNaN(v0)
+		v808 := v806
+		if v807 {
+			v808 = v0
 		}
-		v847 := math.IsNaN(v0)
-		v848 := v846
-		if v847 {
-			v848 = v0
-		}
-		da[i] = v848
+		da[i] = v808
 	}
 }
 
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f64 memory,
-// f64 compute, 503 operations): the scalar twin of the vector program the
+// f64 compute, 484 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1633,10 +1568,9 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 	v360 := math.Float64frombits(0x4000000000000000) // 2
 	v374 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v426 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v499 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v507 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v510 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v513 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v488 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v491 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v494 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -2015,106 +1949,85 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 		v442 := float64(v441 * v85)
 		v443 := -v442
 		v444 := math.FMA(v441, v85, v443)
-		v445 := float64(v441 * v86)
+		v445 := float64(v441 * v127)
 		v446 := -v445
-		v447 := math.FMA(v441, v86, v446)
-		v448 := float64(v445 * v115)
-		v449 := -v448
-		v450 := math.FMA(v445, v115, v449)
-		v451 := math.FMA(v447, v115, v450)
-		v452 := float64(v441 * v126)
-		v453 := -v452
-		v454 := math.FMA(v441, v126, v453)
-		v455 := float64(v448 + v452)
-		v456 := float64(v455 - v448)
-		v457 := float64(v455 - v456)
-		v458 := float64(v448 - v457)
-		v459 := float64(v452 - v456)
-		v460 := float64(v458 + v459)
-		v461 := float64(v460 + v451)
-		v462 := float64(v461 + v454)
-		v463 := float64(v442 + v455)
-		v464 := float64(v463 - v442)
-		v465 := float64(v463 - v464)
-		v466 := float64(v442 - v465)
-		v467 := float64(v455 - v464)
-		v468 := float64(v466 + v467)
-		v469 := float64(v468 + v444)
-		v470 := float64(v469 + v462)
-		v471 := -v463
-		v472 := -v470
-		v473 := float64(v436 * v148)
-		v474 := -v473
-		v475 := math.FMA(v436, v148, v474)
-		v476 := float64(v473 * v372)
-		v477 := -v476
-		v478 := math.FMA(v473, v372, v477)
-		v479 := math.FMA(v475, v372, v478)
-		v480 := float64(v473 * v430)
-		v481 := -v480
-		v482 := math.FMA(v473, v430, v481)
-		v483 := math.FMA(v475, v430, v482)
-		v484 := float64(v476 + v480)
-		v485 := float64(v484 - v476)
-		v486 := float64(v484 - v485)
-		v487 := float64(v476 - v486)
-		v488 := float64(v480 - v485)
-		v489 := float64(v487 + v488)
-		v490 := float64(v489 + v479)
-		v491 := float64(v490 + v483)
-		v492 := v484
+		v447 := math.FMA(v441, v127, v446)
+		v448 := float64(v442 + v445)
+		v449 := float64(v448 - v442)
+		v450 := float64(v448 - v449)
+		v451 := float64(v442 - v450)
+		v452 := float64(v445 - v449)
+		v453 := float64(v451 + v452)
+		v454 := float64(v453 + v444)
+		v455 := float64(v454 + v447)
+		v456 := -v448
+		v457 := -v455
+		v458 := float64(v436 * v148)
+		v459 := -v458
+		v460 := math.FMA(v436, v148, v459)
+		v461 := float64(v458 * v372)
+		v462 := -v461
+		v463 := math.FMA(v458, v372, v462)
+		v464 := math.FMA(v460, v372, v463)
+		v465 := float64(v458 * v430)
+		v466 := -v465
+		v467 := math.FMA(v458, v430, v466)
+		v468 := math.FMA(v460, v430, v467)
+		v469 := float64(v461 + v465)
+		v470 := float64(v469 - v461)
+		v471 := float64(v469 - v470)
+		v472 := float64(v461 - v471)
+		v473 := float64(v465 - v470)
+		v474 := float64(v472 + v473)
+		v475 := float64(v474 + v464)
+		v476 := float64(v475 + v468)
+		v477 := v469
 		if v10 {
-			v492 = v471
+			v477 = v456
 		}
-		v493 := v491
+		v478 := v476
 		if v10 {
-			v493 = v472
+			v478 = v457
 		}
-		v494 := v492
+		v479 := v477
 		if v7 {
-			v494 = v438
+			v479 = v438
 		}
-		v495 := v493
+		v480 := v478
 		if v7 {
-			v495 = v440
+			v480 = v440
 		}
-		v496 := v494
+		v481 := v479
 		if v3 {
-			v496 = v437
+			v481 = v437
 		}
-		v497 := v495
+		v482 := v480
 		if v3 {
-			v497 = v4
+			v482 = v4
 		}
-		v498 := math.Abs(v496)
-		v500 := v499 <= v498
-		v501 := float64(v496 + v497)
-		v502 := v496
-		if v500 {
-			v502 = v501
+		v483 := float64(v481 + v482)
+		v484 := float64(v436 * v435)
+		v485 := float64(v483 - v484)
+		v486 := math.Abs(v485)
+		v487 := math.Abs(v484)
+		v489 := float64(v487 * v488)
+		v490 := v486 <= v489
+		v492 := float64(v486 * v491)
+		v493 := math.Abs(v436)
+		v495 := float64(v493 * v494)
+		v496 := v492 <= v495
+		v497 := v490 || v496
+		v498 := v483 == v4
+		v499 := v497 && !v498
+		v500 := v484
+		if v499 {
+			v500 = v483
 		}
-		v503 := float64(v436 * v435)
-		v504 := float64(v502 - v503)
-		v505 := math.Abs(v504)
-		v506 := math.Abs(v503)
-		v508 := float64(v506 * v507)
-		v509 := v505 <= v508
-		v511 := float64(v505 * v510)
-		v512 := math.Abs(v436)
-		v514 := float64(v512 * v513)
-		v515 := v511 <= v514
-		v516 := v509 || v515
-		v517 := v4 < v498
-		v518 := v517 && v516
-		v519 := v503
-		if v518 {
-			v519 = v502
+		v501 := math.IsNaN(v0)
+		v502 := v500
+		if v501 {
+			v502 = v0
 		}
-		v520 := math.IsNaN(v0)
-		v521 := v519
-		if v520 {
-			v521 = v0
-		}
-		db[i] = v521
+		db[i] = v502
 	}
 }

@@ -13,7 +13,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
-// compute, 336 operations): the scalar twin of the vector program the assembly
+// compute, 335 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -52,10 +52,9 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v108 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v329 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v337 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v340 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v343 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v336 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v339 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v342 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -358,98 +357,95 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v291 := float64(v290 * v89)
 		v292 := -v291
 		v293 := math.FMA(v290, v89, v292)
-		v294 := float64(v291 * v135)
+		v294 := float64(v285 * v107)
 		v295 := -v294
-		v296 := math.FMA(v291, v135, v295)
-		v297 := math.FMA(v293, v135, v296)
-		v298 := float64(v291 + v294)
-		v299 := float64(v298 - v291)
-		v300 := float64(v298 - v299)
-		v301 := float64(v291 - v300)
-		v302 := float64(v294 - v299)
-		v303 := float64(v301 + v302)
-		v304 := float64(v303 + v293)
-		v305 := float64(v304 + v297)
-		v306 := float64(v287 * v207)
-		v307 := -v306
-		v308 := math.FMA(v287, v207, v307)
-		v309 := math.FMA(v289, v207, v308)
-		v310 := float64(v306 * v278)
-		v311 := -v310
-		v312 := math.FMA(v306, v278, v311)
-		v313 := math.FMA(v309, v278, v312)
-		v314 := float64(v306 + v310)
-		v315 := float64(v314 - v306)
-		v316 := float64(v314 - v315)
-		v317 := float64(v306 - v316)
-		v318 := float64(v310 - v315)
-		v319 := float64(v317 + v318)
-		v320 := float64(v319 + v309)
-		v321 := float64(v320 + v313)
-		v322 := v314
+		v296 := math.FMA(v285, v107, v295)
+		v297 := float64(v294 * v135)
+		v298 := -v297
+		v299 := math.FMA(v294, v135, v298)
+		v300 := math.FMA(v296, v135, v299)
+		v301 := float64(v291 + v297)
+		v302 := float64(v301 - v291)
+		v303 := float64(v301 - v302)
+		v304 := float64(v291 - v303)
+		v305 := float64(v297 - v302)
+		v306 := float64(v304 + v305)
+		v307 := float64(v306 + v293)
+		v308 := float64(v307 + v300)
+		v309 := float64(v287 * v207)
+		v310 := -v309
+		v311 := math.FMA(v287, v207, v310)
+		v312 := math.FMA(v289, v207, v311)
+		v313 := float64(v287 * v279)
+		v314 := -v313
+		v315 := math.FMA(v287, v279, v314)
+		v316 := math.FMA(v289, v279, v315)
+		v317 := float64(v309 + v313)
+		v318 := float64(v317 - v309)
+		v319 := float64(v317 - v318)
+		v320 := float64(v309 - v319)
+		v321 := float64(v313 - v318)
+		v322 := float64(v320 + v321)
+		v323 := float64(v322 + v312)
+		v324 := float64(v323 + v316)
+		v325 := v317
 		if v17 {
-			v322 = v298
-		}
-		v323 := v321
-		if v17 {
-			v323 = v305
-		}
-		v324 := v322
-		if v7 {
-			v324 = v287
-		}
-		v325 := v323
-		if v7 {
-			v325 = v289
+			v325 = v301
 		}
 		v326 := v324
-		if v3 {
-			v326 = v286
+		if v17 {
+			v326 = v308
 		}
 		v327 := v325
+		if v7 {
+			v327 = v287
+		}
+		v328 := v326
+		if v7 {
+			v328 = v289
+		}
+		v329 := v327
 		if v3 {
-			v327 = v4
+			v329 = v286
 		}
-		v328 := math.Abs(v326)
-		v330 := v329 <= v328
-		v331 := float64(v326 + v327)
-		v332 := v326
-		if v330 {
-			v332 = v331
+		v330 := v328
+		if v3 {
+			v330 = v4
 		}
-		v333 := float64(v285 * v284)
-		v334 := float64(v332 - v333)
-		v335 := math.Abs(v334)
-		v336 := math.Abs(v333)
-		v338 := float64(v336 * v337)
-		v339 := v335 <= v338
-		v341 := float64(v335 * v340)
-		v342 := math.Abs(v285)
-		v344 := float64(v342 * v343)
-		v345 := v341 <= v344
-		v346 := v339 || v345
-		v347 := v4 < v328
-		v348 := v347 && v346
-		v349 := v333
-		if v348 {
-			v349 = v332
+		v331 := float64(v329 + v330)
+		v332 := float64(v285 * v284)
+		v333 := float64(v331 - v332)
+		v334 := math.Abs(v333)
+		v335 := math.Abs(v332)
+		v337 := float64(v335 * v336)
+		v338 := v334 <= v337
+		v340 := float64(v334 * v339)
+		v341 := math.Abs(v285)
+		v343 := float64(v341 * v342)
+		v344 := v340 <= v343
+		v345 := v338 || v344
+		v346 := v331 == v4
+		v347 := v345 && !v346
+		v348 := v332
+		if v347 {
+			v348 = v331
 		}
-		v350 := math.IsNaN(v285)
-		v351 := v349
-		if v350 {
-			v351 = v285
+		v349 := math.IsNaN(v285)
+		v350 := v348
+		if v349 {
+			v350 = v285
 		}
-		v352 := math.IsNaN(v0)
-		v353 := v351
-		if v352 {
-			v353 = v0
+		v351 := math.IsNaN(v0)
+		v352 := v350
+		if v351 {
+			v352 = v0
 		}
-		dst[i] = v353
+		dst[i] = v352
 	}
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 642 operations): the scalar twin of the vector program
+// memory, f64 compute, 638 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -498,10 +494,9 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v201 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v209 := math.Float64frombits(0xbfe199999999999a) // -0.55
 	v352 := math.Float64frombits(0x4000000000000000) // 2
-	v636 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v644 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v647 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v650 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v640 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v643 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v646 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1092,89 +1087,89 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v556 := -v555
 		v557 := math.FMA(v551, v158, v556)
 		v558 := math.FMA(v554, v158, v557)
-		v559 := float64(v555 * v204)
+		v559 := float64(v540 * v176)
 		v560 := -v559
-		v561 := math.FMA(v555, v204, v560)
-		v562 := math.FMA(v558, v204, v561)
-		v563 := float64(v555 + v559)
-		v564 := float64(v563 - v555)
-		v565 := float64(v563 - v564)
-		v566 := float64(v555 - v565)
-		v567 := float64(v559 - v564)
-		v568 := float64(v566 + v567)
-		v569 := float64(v568 + v558)
-		v570 := float64(v569 + v562)
-		v571 := float64(v540 * v281)
-		v572 := -v571
-		v573 := math.FMA(v540, v281, v572)
-		v574 := math.FMA(v542, v281, v573)
-		v575 := float64(v571 * v357)
+		v561 := math.FMA(v540, v176, v560)
+		v562 := math.FMA(v542, v176, v561)
+		v563 := float64(v559 * v204)
+		v564 := -v563
+		v565 := math.FMA(v559, v204, v564)
+		v566 := math.FMA(v562, v204, v565)
+		v567 := float64(v555 + v563)
+		v568 := float64(v567 - v555)
+		v569 := float64(v567 - v568)
+		v570 := float64(v555 - v569)
+		v571 := float64(v563 - v568)
+		v572 := float64(v570 + v571)
+		v573 := float64(v572 + v558)
+		v574 := float64(v573 + v566)
+		v575 := float64(v540 * v281)
 		v576 := -v575
-		v577 := math.FMA(v571, v357, v576)
-		v578 := math.FMA(v574, v357, v577)
-		v579 := float64(v571 * v448)
+		v577 := math.FMA(v540, v281, v576)
+		v578 := math.FMA(v542, v281, v577)
+		v579 := float64(v575 * v357)
 		v580 := -v579
-		v581 := math.FMA(v571, v448, v580)
-		v582 := math.FMA(v574, v448, v581)
-		v583 := float64(v575 + v579)
-		v584 := float64(v583 - v575)
-		v585 := float64(v583 - v584)
-		v586 := float64(v575 - v585)
-		v587 := float64(v579 - v584)
-		v588 := float64(v586 + v587)
-		v589 := float64(v588 + v578)
-		v590 := float64(v589 + v582)
-		v591 := float64(v540 * v451)
-		v592 := -v591
-		v593 := math.FMA(v540, v451, v592)
-		v594 := math.FMA(v542, v451, v593)
-		v595 := float64(v591 * v502)
+		v581 := math.FMA(v575, v357, v580)
+		v582 := math.FMA(v578, v357, v581)
+		v583 := float64(v575 * v448)
+		v584 := -v583
+		v585 := math.FMA(v575, v448, v584)
+		v586 := math.FMA(v578, v448, v585)
+		v587 := float64(v579 + v583)
+		v588 := float64(v587 - v579)
+		v589 := float64(v587 - v588)
+		v590 := float64(v579 - v589)
+		v591 := float64(v583 - v588)
+		v592 := float64(v590 + v591)
+		v593 := float64(v592 + v582)
+		v594 := float64(v593 + v586)
+		v595 := float64(v540 * v451)
 		v596 := -v595
-		v597 := math.FMA(v591, v502, v596)
-		v598 := math.FMA(v594, v502, v597)
-		v599 := float64(v591 * v516)
+		v597 := math.FMA(v540, v451, v596)
+		v598 := math.FMA(v542, v451, v597)
+		v599 := float64(v595 * v502)
 		v600 := -v599
-		v601 := math.FMA(v591, v516, v600)
-		v602 := math.FMA(v594, v516, v601)
-		v603 := float64(v540 * v530)
+		v601 := math.FMA(v595, v502, v600)
+		v602 := math.FMA(v598, v502, v601)
+		v603 := float64(v540 * v517)
 		v604 := -v603
-		v605 := math.FMA(v540, v530, v604)
-		v606 := math.FMA(v542, v530, v605)
-		v607 := float64(v603 * v502)
+		v605 := math.FMA(v540, v517, v604)
+		v606 := math.FMA(v542, v517, v605)
+		v607 := float64(v540 * v531)
 		v608 := -v607
-		v609 := math.FMA(v603, v502, v608)
-		v610 := math.FMA(v606, v502, v609)
-		v611 := float64(v599 + v607)
-		v612 := float64(v611 - v599)
+		v609 := math.FMA(v540, v531, v608)
+		v610 := math.FMA(v542, v531, v609)
+		v611 := float64(v603 + v607)
+		v612 := float64(v611 - v603)
 		v613 := float64(v611 - v612)
-		v614 := float64(v599 - v613)
+		v614 := float64(v603 - v613)
 		v615 := float64(v607 - v612)
 		v616 := float64(v614 + v615)
-		v617 := float64(v616 + v602)
+		v617 := float64(v616 + v606)
 		v618 := float64(v617 + v610)
-		v619 := float64(v595 + v611)
-		v620 := float64(v619 - v595)
+		v619 := float64(v599 + v611)
+		v620 := float64(v619 - v599)
 		v621 := float64(v619 - v620)
-		v622 := float64(v595 - v621)
+		v622 := float64(v599 - v621)
 		v623 := float64(v611 - v620)
 		v624 := float64(v622 + v623)
-		v625 := float64(v624 + v598)
+		v625 := float64(v624 + v602)
 		v626 := float64(v625 + v618)
 		v627 := v619
 		if v211 {
-			v627 = v583
+			v627 = v587
 		}
 		v628 := v626
 		if v211 {
-			v628 = v590
+			v628 = v594
 		}
 		v629 := v627
 		if v18 {
-			v629 = v563
+			v629 = v567
 		}
 		v630 := v628
 		if v18 {
-			v630 = v570
+			v630 = v574
 		}
 		v631 := v629
 		if v7 {
@@ -1192,46 +1187,40 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		if v3 {
 			v634 = v546
 		}
-		v635 := math.Abs(v633)
-		v637 := v636 <= v635
-		v638 := float64(v633 + v634)
-		v639 := v633
-		if v637 {
-			v639 = v638
+		v635 := float64(v633 + v634)
+		v636 := float64(v540 * v537)
+		v637 := float64(v635 - v636)
+		v638 := math.Abs(v637)
+		v639 := math.Abs(v636)
+		v641 := float64(v639 * v640)
+		v642 := v638 <= v641
+		v644 := float64(v638 * v643)
+		v645 := math.Abs(v540)
+		v647 := float64(v645 * v646)
+		v648 := v644 <= v647
+		v649 := v642 || v648
+		v650 := v635 == v4
+		v651 := v649 && !v650
+		v652 := v636
+		if v651 {
+			v652 = v635
 		}
-		v640 := float64(v540 * v537)
-		v641 := float64(v639 - v640)
-		v642 := math.Abs(v641)
-		v643 := math.Abs(v640)
-		v645 := float64(v643 * v644)
-		v646 := v642 <= v645
-		v648 := float64(v642 * v647)
-		v649 := math.Abs(v540)
-		v651 := float64(v649 * v650)
-		v652 := v648 <= v651
-		v653 := v646 || v652
-		v654 := v4 < v635
-		v655 := v654 && v653
-		v656 := v640
+		v653 := math.IsNaN(v538)
+		v654 := v652
+		if v653 {
+			v654 = v538
+		}
+		v655 := math.IsNaN(v0)
+		v656 := v654
 		if v655 {
-			v656 = v639
+			v656 = v0
 		}
-		v657 := math.IsNaN(v538)
-		v658 := v656
-		if v657 {
-			v658 = v538
-		}
-		v659 := math.IsNaN(v0)
-		v660 := v658
-		if v659 {
-			v660 = v0
-		}
-		da[i] = v660
+		da[i] = v656
 	}
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
-// memory, f64 compute, 334 operations): the scalar twin of the vector program
+// memory, f64 compute, 333 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -1271,10 +1260,9 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v108 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v329 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v337 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v340 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v343 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v336 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v339 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v342 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1577,87 +1565,84 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v291 := float64(v290 * v89)
 		v292 := -v291
 		v293 := math.FMA(v290, v89, v292)
-		v294 := float64(v291 * v135)
+		v294 := float64(v285 * v107)
 		v295 := -v294
-		v296 := math.FMA(v291, v135, v295)
-		v297 := math.FMA(v293, v135, v296)
-		v298 := float64(v291 + v294)
-		v299 := float64(v298 - v291)
-		v300 := float64(v298 - v299)
-		v301 := float64(v291 - v300)
-		v302 := float64(v294 - v299)
-		v303 := float64(v301 + v302)
-		v304 := float64(v303 + v293)
-		v305 := float64(v304 + v297)
-		v306 := float64(v287 * v207)
-		v307 := -v306
-		v308 := math.FMA(v287, v207, v307)
-		v309 := math.FMA(v289, v207, v308)
-		v310 := float64(v306 * v278)
-		v311 := -v310
-		v312 := math.FMA(v306, v278, v311)
-		v313 := math.FMA(v309, v278, v312)
-		v314 := float64(v306 + v310)
-		v315 := float64(v314 - v306)
-		v316 := float64(v314 - v315)
-		v317 := float64(v306 - v316)
-		v318 := float64(v310 - v315)
-		v319 := float64(v317 + v318)
-		v320 := float64(v319 + v309)
-		v321 := float64(v320 + v313)
-		v322 := v314
+		v296 := math.FMA(v285, v107, v295)
+		v297 := float64(v294 * v135)
+		v298 := -v297
+		v299 := math.FMA(v294, v135, v298)
+		v300 := math.FMA(v296, v135, v299)
+		v301 := float64(v291 + v297)
+		v302 := float64(v301 - v291)
+		v303 := float64(v301 - v302)
+		v304 := float64(v291 - v303)
+		v305 := float64(v297 - v302)
+		v306 := float64(v304 + v305)
+		v307 := float64(v306 + v293)
+		v308 := float64(v307 + v300)
+		v309 := float64(v287 * v207)
+		v310 := -v309
+		v311 := math.FMA(v287, v207, v310)
+		v312 := math.FMA(v289, v207, v311)
+		v313 := float64(v287 * v279)
+		v314 := -v313
+		v315 := math.FMA(v287, v279, v314)
+		v316 := math.FMA(v289, v279, v315)
+		v317 := float64(v309 + v313)
+		v318 := float64(v317 - v309)
+		v319 := float64(v317 - v318)
+		v320 := float64(v309 - v319)
+		v321 := float64(v313 - v318)
+		v322 := float64(v320 + v321)
+		v323 := float64(v322 + v312)
+		v324 := float64(v323 + v316)
+		v325 := v317
 		if v17 {
-			v322 = v298
-		}
-		v323 := v321
-		if v17 {
-			v323 = v305
-		}
-		v324 := v322
-		if v7 {
-			v324 = v287
-		}
-		v325 := v323
-		if v7 {
-			v325 = v289
+			v325 = v301
 		}
 		v326 := v324
-		if v3 {
-			v326 = v286
+		if v17 {
+			v326 = v308
 		}
 		v327 := v325
+		if v7 {
+			v327 = v287
+		}
+		v328 := v326
+		if v7 {
+			v328 = v289
+		}
+		v329 := v327
 		if v3 {
-			v327 = v4
+			v329 = v286
 		}
-		v328 := math.Abs(v326)
-		v330 := v329 <= v328
-		v331 := float64(v326 + v327)
-		v332 := v326
-		if v330 {
-			v332 = v331
+		v330 := v328
+		if v3 {
+			v330 = v4
 		}
-		v333 := float64(v285 * v284)
-		v334 := float64(v332 - v333)
-		v335 := math.Abs(v334)
-		v336 := math.Abs(v333)
-		v338 := float64(v336 * v337)
-		v339 := v335 <= v338
-		v341 := float64(v335 * v340)
-		v342 := math.Abs(v285)
-		v344 := float64(v342 * v343)
-		v345 := v341 <= v344
-		v346 := v339 || v345
-		v347 := v4 < v328
-		v348 := v347 && v346
-		v349 := v333
-		if v348 {
-			v349 = v332
+		v331 := float64(v329 + v330)
+		v332 := float64(v285 * v284)
+		v333 := float64(v331 - v332)
+		v334 := math.Abs(v333)
+		v335 := math.Abs(v332)
+		v337 := float64(v335 * v336)
+		v338 := v334 <= v337
+		v340 := float64(v334 * v339)
+		v341 := math.Abs(v285)
+		v343 := float64(v341 * v342)
+		v344 := v340 <= v343
+		v345 := v338 || v344
+		v346 := v331 == v4
+		v347 := v345 && !v346
+		v348 := v332
+		if v347 {
+			v348 = v331
 		}
-		v350 := math.IsNaN(v0)
-		v351 := v349
-		if v350 {
-			v351 = v0
+		v349 := math.IsNaN(v0)
+		v350 := v348
+		if v349 {
+			v350 = v0
 		}
-		db[i] = v351
+		db[i] = v350
 	}
 }

@@ -497,7 +497,7 @@ func geluGeneric(dst, x []float64) {
 }
 
 // geluBackwardGeneric is the pure-Go kernel of geluBackward (f64 memory, f64
-// compute, 788 operations): the scalar twin of the vector program the assembly
+// compute, 752 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -629,10 +629,9 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 	v559 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v611 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v655 := math.Float64frombits(0xbff0000000000000) // -1
-	v799 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v807 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v810 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v813 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v771 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v774 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v777 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -1230,168 +1229,130 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 		v686 := float64(v685 * v86)
 		v687 := -v686
 		v688 := math.FMA(v685, v86, v687)
-		v689 := float64(v685 * v87)
+		v689 := float64(v685 * v134)
 		v690 := -v689
-		v691 := math.FMA(v685, v87, v690)
-		v692 := float64(v689 * v118)
-		v693 := -v692
-		v694 := math.FMA(v689, v118, v693)
-		v695 := math.FMA(v691, v118, v694)
-		v696 := float64(v685 * v133)
-		v697 := -v696
-		v698 := math.FMA(v685, v133, v697)
-		v699 := float64(v692 + v696)
-		v700 := float64(v699 - v692)
-		v701 := float64(v699 - v700)
-		v702 := float64(v692 - v701)
-		v703 := float64(v696 - v700)
-		v704 := float64(v702 + v703)
-		v705 := float64(v704 + v695)
-		v706 := float64(v705 + v698)
-		v707 := float64(v686 + v699)
-		v708 := float64(v707 - v686)
-		v709 := float64(v707 - v708)
-		v710 := float64(v686 - v709)
-		v711 := float64(v699 - v708)
-		v712 := float64(v710 + v711)
-		v713 := float64(v712 + v688)
-		v714 := float64(v713 + v706)
-		v715 := float64(v682 * v162)
-		v716 := -v715
-		v717 := math.FMA(v682, v162, v716)
-		v718 := float64(v715 * v257)
-		v719 := -v718
-		v720 := math.FMA(v715, v257, v719)
-		v721 := math.FMA(v717, v257, v720)
-		v722 := float64(v715 * v277)
-		v723 := -v722
-		v724 := math.FMA(v715, v277, v723)
-		v725 := math.FMA(v717, v277, v724)
-		v726 := float64(v682 * v174)
-		v727 := -v726
-		v728 := math.FMA(v682, v174, v727)
-		v729 := float64(v726 * v257)
+		v691 := math.FMA(v685, v134, v690)
+		v692 := float64(v686 + v689)
+		v693 := float64(v692 - v686)
+		v694 := float64(v692 - v693)
+		v695 := float64(v686 - v694)
+		v696 := float64(v689 - v693)
+		v697 := float64(v695 + v696)
+		v698 := float64(v697 + v688)
+		v699 := float64(v698 + v691)
+		v700 := float64(v682 * v162)
+		v701 := -v700
+		v702 := math.FMA(v682, v162, v701)
+		v703 := float64(v700 * v257)
+		v704 := -v703
+		v705 := math.FMA(v700, v257, v704)
+		v706 := math.FMA(v702, v257, v705)
+		v707 := float64(v682 * v278)
+		v708 := -v707
+		v709 := math.FMA(v682, v278, v708)
+		v710 := float64(v682 * v279)
+		v711 := -v710
+		v712 := math.FMA(v682, v279, v711)
+		v713 := float64(v707 + v710)
+		v714 := float64(v713 - v707)
+		v715 := float64(v713 - v714)
+		v716 := float64(v707 - v715)
+		v717 := float64(v710 - v714)
+		v718 := float64(v716 + v717)
+		v719 := float64(v718 + v709)
+		v720 := float64(v719 + v712)
+		v721 := float64(v703 + v713)
+		v722 := float64(v721 - v703)
+		v723 := float64(v721 - v722)
+		v724 := float64(v703 - v723)
+		v725 := float64(v713 - v722)
+		v726 := float64(v724 + v725)
+		v727 := float64(v726 + v706)
+		v728 := float64(v727 + v720)
+		v729 := float64(v682 * v282)
 		v730 := -v729
-		v731 := math.FMA(v726, v257, v730)
-		v732 := math.FMA(v728, v257, v731)
-		v733 := float64(v722 + v729)
-		v734 := float64(v733 - v722)
-		v735 := float64(v733 - v734)
-		v736 := float64(v722 - v735)
-		v737 := float64(v729 - v734)
-		v738 := float64(v736 + v737)
-		v739 := float64(v738 + v725)
-		v740 := float64(v739 + v732)
-		v741 := float64(v718 + v733)
-		v742 := float64(v741 - v718)
-		v743 := float64(v741 - v742)
-		v744 := float64(v718 - v743)
-		v745 := float64(v733 - v742)
-		v746 := float64(v744 + v745)
-		v747 := float64(v746 + v721)
-		v748 := float64(v747 + v740)
-		v749 := float64(v682 * v282)
-		v750 := -v749
-		v751 := math.FMA(v682, v282, v750)
-		v752 := float64(v749 * v333)
-		v753 := -v752
-		v754 := math.FMA(v749, v333, v753)
-		v755 := math.FMA(v751, v333, v754)
-		v756 := float64(v682 * v13)
-		v757 := float64(v756 * v616)
-		v758 := -v757
-		v759 := math.FMA(v756, v616, v758)
-		v760 := float64(v682 * v622)
-		v761 := -v760
-		v762 := math.FMA(v682, v622, v761)
-		v763 := float64(v682 * v674)
-		v764 := -v763
-		v765 := math.FMA(v682, v674, v764)
-		v766 := float64(v760 + v763)
-		v767 := float64(v766 - v760)
+		v731 := math.FMA(v682, v282, v730)
+		v732 := float64(v729 * v333)
+		v733 := -v732
+		v734 := math.FMA(v729, v333, v733)
+		v735 := math.FMA(v731, v333, v734)
+		v736 := float64(v682 * v617)
+		v737 := -v736
+		v738 := math.FMA(v682, v617, v737)
+		v739 := float64(v682 * v675)
+		v740 := -v739
+		v741 := math.FMA(v682, v675, v740)
+		v742 := float64(v736 + v739)
+		v743 := float64(v742 - v736)
+		v744 := float64(v742 - v743)
+		v745 := float64(v736 - v744)
+		v746 := float64(v739 - v743)
+		v747 := float64(v745 + v746)
+		v748 := float64(v747 + v738)
+		v749 := float64(v748 + v741)
+		v750 := float64(v732 + v742)
+		v751 := float64(v750 - v732)
+		v752 := float64(v750 - v751)
+		v753 := float64(v732 - v752)
+		v754 := float64(v742 - v751)
+		v755 := float64(v753 + v754)
+		v756 := float64(v755 + v735)
+		v757 := float64(v756 + v749)
+		v758 := v750
+		if v160 {
+			v758 = v721
+		}
+		v759 := v757
+		if v160 {
+			v759 = v728
+		}
+		v760 := v758
+		if v11 {
+			v760 = v692
+		}
+		v761 := v759
+		if v11 {
+			v761 = v699
+		}
+		v762 := v760
+		if v7 {
+			v762 = v684
+		}
+		v763 := v761
+		if v7 {
+			v763 = v4
+		}
+		v764 := v762
+		if v3 {
+			v764 = v683
+		}
+		v765 := v763
+		if v3 {
+			v765 = v4
+		}
+		v766 := float64(v764 + v765)
+		v767 := float64(v682 * v681)
 		v768 := float64(v766 - v767)
-		v769 := float64(v760 - v768)
-		v770 := float64(v763 - v767)
-		v771 := float64(v769 + v770)
-		v772 := float64(v771 + v762)
-		v773 := float64(v772 + v765)
-		v774 := float64(v757 + v766)
-		v775 := float64(v774 - v757)
-		v776 := float64(v774 - v775)
-		v777 := float64(v757 - v776)
-		v778 := float64(v766 - v775)
-		v779 := float64(v777 + v778)
-		v780 := float64(v779 + v759)
-		v781 := float64(v780 + v773)
-		v782 := float64(v752 + v774)
-		v783 := float64(v782 - v752)
-		v784 := float64(v782 - v783)
-		v785 := float64(v752 - v784)
-		v786 := float64(v774 - v783)
-		v787 := float64(v785 + v786)
-		v788 := float64(v787 + v755)
-		v789 := float64(v788 + v781)
-		v790 := v782
-		if v160 {
-			v790 = v741
+		v769 := math.Abs(v768)
+		v770 := math.Abs(v767)
+		v772 := float64(v770 * v771)
+		v773 := v769 <= v772
+		v775 := float64(v769 * v774)
+		v776 := math.Abs(v682)
+		v778 := float64(v776 * v777)
+		v779 := v775 <= v778
+		v780 := v773 || v779
+		v781 := v766 == v4
+		v782 := v780 && !v781
+		v783 := v767
+		if v782 {
+			v783 = v766
 		}
-		v791 := v789
-		if v160 {
-			v791 = v748
+		v784 := math.IsNaN(v0)
+		v785 := v783
+		if v784 {
+			v785 = v0
 		}
-		v792 := v790
-		if v11 {
-			v792 = v707
-		}
-		v793 := v791
-		if v11 {
-			v793 = v714
-		}
-		v794 := v792
-		if v7 {
-			v794 = v684
-		}
-		v795 := v793
-		if v7 {
-			v795 = v4
-		}
-		v796 := v794
-		if v3 {
-			v796 = v683
-		}
-		v797 := v795
-		if v3 {
-			v797 = v4
-		}
-		v798 := math.Abs(v796)
-		v800 := v799 <= v798
-		v801 := float64(v796 + v797)
-		v802 := v796
-		if v800 {
-			v802 = v801
-		}
-		v803 := float64(v682 * v681)
-		v804 := float64(v802 - v803)
-		v805 := math.Abs(v804)
-		v806 := math.Abs(v803)
-		v808 := float64(v806 * v807)
-		v809 := v805 <= v808
-		v811 := float64(v805 * v810)
-		v812 := math.Abs(v682)
-		v814 := float64(v812 * v813)
-		v815 := v811 <= v814
-		v816 := v809 || v815
-		v817 := v4 < v798
-		v818 := v817 && v816
-		v819 := v803
-		if v818 {
-			v819 = v802
-		}
-		v820 := math.IsNaN(v0)
-		v821 := v819
-		if v820 {
-			v821 = v0
-		}
-		dx[i] = v821
+		dx[i] = v785
 	}
 }

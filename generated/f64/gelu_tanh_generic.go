@@ -362,7 +362,7 @@ func geluTanhGeneric(dst, x []float64) {
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
-// memory, f64 compute, 623 operations): the scalar twin of the vector program
+// memory, f64 compute, 617 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -410,10 +410,9 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v201 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v209 := math.Float64frombits(0xbfe199999999999a) // -0.55
 	v352 := math.Float64frombits(0x4000000000000000) // 2
-	v619 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v627 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v630 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v633 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v621 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v624 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v627 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -990,132 +989,124 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		v542 := float64(v541 * v158)
 		v543 := -v542
 		v544 := math.FMA(v541, v158, v543)
-		v545 := float64(v542 * v204)
+		v545 := float64(v538 * v176)
 		v546 := -v545
-		v547 := math.FMA(v542, v204, v546)
-		v548 := math.FMA(v544, v204, v547)
-		v549 := float64(v542 + v545)
-		v550 := float64(v549 - v542)
-		v551 := float64(v549 - v550)
-		v552 := float64(v542 - v551)
-		v553 := float64(v545 - v550)
-		v554 := float64(v552 + v553)
-		v555 := float64(v554 + v544)
-		v556 := float64(v555 + v548)
-		v557 := float64(v538 * v281)
-		v558 := -v557
-		v559 := math.FMA(v538, v281, v558)
-		v560 := float64(v557 * v357)
+		v547 := math.FMA(v538, v176, v546)
+		v548 := float64(v545 * v204)
+		v549 := -v548
+		v550 := math.FMA(v545, v204, v549)
+		v551 := math.FMA(v547, v204, v550)
+		v552 := float64(v542 + v548)
+		v553 := float64(v552 - v542)
+		v554 := float64(v552 - v553)
+		v555 := float64(v542 - v554)
+		v556 := float64(v548 - v553)
+		v557 := float64(v555 + v556)
+		v558 := float64(v557 + v544)
+		v559 := float64(v558 + v551)
+		v560 := float64(v538 * v281)
 		v561 := -v560
-		v562 := math.FMA(v557, v357, v561)
-		v563 := math.FMA(v559, v357, v562)
-		v564 := float64(v557 * v448)
-		v565 := -v564
-		v566 := math.FMA(v557, v448, v565)
-		v567 := math.FMA(v559, v448, v566)
-		v568 := float64(v560 + v564)
-		v569 := float64(v568 - v560)
-		v570 := float64(v568 - v569)
-		v571 := float64(v560 - v570)
-		v572 := float64(v564 - v569)
-		v573 := float64(v571 + v572)
-		v574 := float64(v573 + v563)
-		v575 := float64(v574 + v567)
-		v576 := float64(v538 * v451)
-		v577 := -v576
-		v578 := math.FMA(v538, v451, v577)
-		v579 := float64(v576 * v502)
+		v562 := math.FMA(v538, v281, v561)
+		v563 := float64(v560 * v357)
+		v564 := -v563
+		v565 := math.FMA(v560, v357, v564)
+		v566 := math.FMA(v562, v357, v565)
+		v567 := float64(v560 * v448)
+		v568 := -v567
+		v569 := math.FMA(v560, v448, v568)
+		v570 := math.FMA(v562, v448, v569)
+		v571 := float64(v563 + v567)
+		v572 := float64(v571 - v563)
+		v573 := float64(v571 - v572)
+		v574 := float64(v563 - v573)
+		v575 := float64(v567 - v572)
+		v576 := float64(v574 + v575)
+		v577 := float64(v576 + v566)
+		v578 := float64(v577 + v570)
+		v579 := float64(v538 * v451)
 		v580 := -v579
-		v581 := math.FMA(v576, v502, v580)
-		v582 := math.FMA(v578, v502, v581)
-		v583 := float64(v576 * v516)
-		v584 := -v583
-		v585 := math.FMA(v576, v516, v584)
-		v586 := math.FMA(v578, v516, v585)
-		v587 := float64(v538 * v530)
-		v588 := -v587
-		v589 := math.FMA(v538, v530, v588)
-		v590 := float64(v587 * v502)
-		v591 := -v590
-		v592 := math.FMA(v587, v502, v591)
-		v593 := math.FMA(v589, v502, v592)
-		v594 := float64(v583 + v590)
-		v595 := float64(v594 - v583)
-		v596 := float64(v594 - v595)
-		v597 := float64(v583 - v596)
-		v598 := float64(v590 - v595)
-		v599 := float64(v597 + v598)
-		v600 := float64(v599 + v586)
-		v601 := float64(v600 + v593)
-		v602 := float64(v579 + v594)
-		v603 := float64(v602 - v579)
-		v604 := float64(v602 - v603)
-		v605 := float64(v579 - v604)
-		v606 := float64(v594 - v603)
-		v607 := float64(v605 + v606)
-		v608 := float64(v607 + v582)
-		v609 := float64(v608 + v601)
-		v610 := v602
+		v581 := math.FMA(v538, v451, v580)
+		v582 := float64(v579 * v502)
+		v583 := -v582
+		v584 := math.FMA(v579, v502, v583)
+		v585 := math.FMA(v581, v502, v584)
+		v586 := float64(v538 * v517)
+		v587 := -v586
+		v588 := math.FMA(v538, v517, v587)
+		v589 := float64(v538 * v531)
+		v590 := -v589
+		v591 := math.FMA(v538, v531, v590)
+		v592 := float64(v586 + v589)
+		v593 := float64(v592 - v586)
+		v594 := float64(v592 - v593)
+		v595 := float64(v586 - v594)
+		v596 := float64(v589 - v593)
+		v597 := float64(v595 + v596)
+		v598 := float64(v597 + v588)
+		v599 := float64(v598 + v591)
+		v600 := float64(v582 + v592)
+		v601 := float64(v600 - v582)
+		v602 := float64(v600 - v601)
+		v603 := float64(v582 - v602)
+		v604 := float64(v592 - v601)
+		v605 := float64(v603 + v604)
+		v606 := float64(v605 + v585)
+		v607 := float64(v606 + v599)
+		v608 := v600
 		if v211 {
-			v610 = v568
+			v608 = v571
+		}
+		v609 := v607
+		if v211 {
+			v609 = v578
+		}
+		v610 := v608
+		if v18 {
+			v610 = v552
 		}
 		v611 := v609
-		if v211 {
-			v611 = v575
+		if v18 {
+			v611 = v559
 		}
 		v612 := v610
-		if v18 {
-			v612 = v549
+		if v7 {
+			v612 = v540
 		}
 		v613 := v611
-		if v18 {
-			v613 = v556
+		if v7 {
+			v613 = v4
 		}
 		v614 := v612
-		if v7 {
-			v614 = v540
+		if v3 {
+			v614 = v539
 		}
 		v615 := v613
-		if v7 {
+		if v3 {
 			v615 = v4
 		}
-		v616 := v614
-		if v3 {
-			v616 = v539
-		}
-		v617 := v615
-		if v3 {
-			v617 = v4
-		}
-		v618 := math.Abs(v616)
-		v620 := v619 <= v618
-		v621 := float64(v616 + v617)
-		v622 := v616
-		if v620 {
-			v622 = v621
-		}
-		v623 := float64(v538 * v537)
-		v624 := float64(v622 - v623)
-		v625 := math.Abs(v624)
-		v626 := math.Abs(v623)
+		v616 := float64(v614 + v615)
+		v617 := float64(v538 * v537)
+		v618 := float64(v616 - v617)
+		v619 := math.Abs(v618)
+		v620 := math.Abs(v617)
+		v622 := float64(v620 * v621)
+		v623 := v619 <= v622
+		v625 := float64(v619 * v624)
+		v626 := math.Abs(v538)
 		v628 := float64(v626 * v627)
 		v629 := v625 <= v628
-		v631 := float64(v625 * v630)
-		v632 := math.Abs(v538)
-		v634 := float64(v632 * v633)
-		v635 := v631 <= v634
-		v636 := v629 || v635
-		v637 := v4 < v618
-		v638 := v637 && v636
-		v639 := v623
-		if v638 {
-			v639 = v622
+		v630 := v623 || v629
+		v631 := v616 == v4
+		v632 := v630 && !v631
+		v633 := v617
+		if v632 {
+			v633 = v616
 		}
-		v640 := math.IsNaN(v0)
-		v641 := v639
-		if v640 {
-			v641 = v0
+		v634 := math.IsNaN(v0)
+		v635 := v633
+		if v634 {
+			v635 = v0
 		}
-		dx[i] = v641
+		dx[i] = v635
 	}
 }

@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 150
+// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 134
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -40,10 +40,9 @@ func gluGeneric(dst, a, b []float64) {
 	v74 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v76 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v77 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v126 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v134 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v137 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v140 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v118 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v121 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v124 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dst {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -141,78 +140,60 @@ func gluGeneric(dst, a, b []float64) {
 		v95 := float64(v91 * v82)
 		v96 := -v95
 		v97 := math.FMA(v91, v82, v96)
-		v98 := float64(v91 * v85)
+		v98 := float64(v91 * v86)
 		v99 := -v98
-		v100 := math.FMA(v91, v85, v99)
-		v101 := float64(v91 * v80)
-		v102 := -v101
-		v103 := math.FMA(v91, v80, v102)
-		v104 := -v103
-		v105 := float64(v98 + v102)
-		v106 := float64(v105 - v98)
-		v107 := float64(v105 - v106)
-		v108 := float64(v98 - v107)
-		v109 := float64(v102 - v106)
-		v110 := float64(v108 + v109)
-		v111 := float64(v110 + v100)
-		v112 := float64(v111 + v104)
-		v113 := float64(v95 + v105)
-		v114 := float64(v113 - v95)
+		v100 := math.FMA(v91, v86, v99)
+		v101 := float64(v95 + v98)
+		v102 := float64(v101 - v95)
+		v103 := float64(v101 - v102)
+		v104 := float64(v95 - v103)
+		v105 := float64(v98 - v102)
+		v106 := float64(v104 + v105)
+		v107 := float64(v106 + v97)
+		v108 := float64(v107 + v100)
+		v109 := float64(v101 + v108)
+		v110 := math.Ldexp(v109, int(v73))
+		v111 := v110
+		if v89 {
+			v111 = v92
+		}
+		v112 := v5
+		if v89 {
+			v112 = v94
+		}
+		v113 := float64(v111 + v112)
+		v114 := float64(v91 * v90)
 		v115 := float64(v113 - v114)
-		v116 := float64(v95 - v115)
-		v117 := float64(v105 - v114)
-		v118 := float64(v116 + v117)
-		v119 := float64(v118 + v97)
-		v120 := float64(v119 + v112)
-		v121 := float64(v113 + v120)
-		v122 := math.Ldexp(v121, int(v73))
-		v123 := v122
+		v116 := math.Abs(v115)
+		v117 := math.Abs(v114)
+		v119 := float64(v117 * v118)
+		v120 := v116 <= v119
+		v122 := float64(v116 * v121)
+		v123 := math.Abs(v91)
+		v125 := float64(v123 * v124)
+		v126 := v122 <= v125
+		v127 := v120 || v126
+		v128 := v113 == v5
+		v129 := v127 && !v128
+		v130 := v114
+		if v129 {
+			v130 = v113
+		}
+		v131 := v130
 		if v89 {
-			v123 = v92
+			v131 = v0
 		}
-		v124 := v5
-		if v89 {
-			v124 = v94
+		v132 := math.IsNaN(v91)
+		v133 := v131
+		if v132 {
+			v133 = v91
 		}
-		v125 := math.Abs(v123)
-		v127 := v126 <= v125
-		v128 := float64(v123 + v124)
-		v129 := v123
-		if v127 {
-			v129 = v128
-		}
-		v130 := float64(v91 * v90)
-		v131 := float64(v129 - v130)
-		v132 := math.Abs(v131)
-		v133 := math.Abs(v130)
-		v135 := float64(v133 * v134)
-		v136 := v132 <= v135
-		v138 := float64(v132 * v137)
-		v139 := math.Abs(v91)
-		v141 := float64(v139 * v140)
-		v142 := v138 <= v141
-		v143 := v136 || v142
-		v144 := v5 < v125
-		v145 := v144 && v143
-		v146 := v130
-		if v145 {
-			v146 = v129
-		}
-		v147 := v146
-		if v89 {
-			v147 = v0
-		}
-		v148 := math.IsNaN(v91)
-		v149 := v147
-		if v148 {
-			v149 = v91
-		}
-		dst[i] = v149
+		dst[i] = v133
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f64 memory, f64
-// compute, 148 operations): the scalar twin of the vector program the assembly
+// compute, 132 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -240,10 +221,9 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 	v74 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v76 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v77 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v126 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v134 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v137 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v140 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v118 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v121 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v124 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range da {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -341,73 +321,55 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v95 := float64(v91 * v82)
 		v96 := -v95
 		v97 := math.FMA(v91, v82, v96)
-		v98 := float64(v91 * v85)
+		v98 := float64(v91 * v86)
 		v99 := -v98
-		v100 := math.FMA(v91, v85, v99)
-		v101 := float64(v91 * v80)
-		v102 := -v101
-		v103 := math.FMA(v91, v80, v102)
-		v104 := -v103
-		v105 := float64(v98 + v102)
-		v106 := float64(v105 - v98)
-		v107 := float64(v105 - v106)
-		v108 := float64(v98 - v107)
-		v109 := float64(v102 - v106)
-		v110 := float64(v108 + v109)
-		v111 := float64(v110 + v100)
-		v112 := float64(v111 + v104)
-		v113 := float64(v95 + v105)
-		v114 := float64(v113 - v95)
+		v100 := math.FMA(v91, v86, v99)
+		v101 := float64(v95 + v98)
+		v102 := float64(v101 - v95)
+		v103 := float64(v101 - v102)
+		v104 := float64(v95 - v103)
+		v105 := float64(v98 - v102)
+		v106 := float64(v104 + v105)
+		v107 := float64(v106 + v97)
+		v108 := float64(v107 + v100)
+		v109 := float64(v101 + v108)
+		v110 := math.Ldexp(v109, int(v73))
+		v111 := v110
+		if v89 {
+			v111 = v92
+		}
+		v112 := v5
+		if v89 {
+			v112 = v94
+		}
+		v113 := float64(v111 + v112)
+		v114 := float64(v91 * v90)
 		v115 := float64(v113 - v114)
-		v116 := float64(v95 - v115)
-		v117 := float64(v105 - v114)
-		v118 := float64(v116 + v117)
-		v119 := float64(v118 + v97)
-		v120 := float64(v119 + v112)
-		v121 := float64(v113 + v120)
-		v122 := math.Ldexp(v121, int(v73))
-		v123 := v122
+		v116 := math.Abs(v115)
+		v117 := math.Abs(v114)
+		v119 := float64(v117 * v118)
+		v120 := v116 <= v119
+		v122 := float64(v116 * v121)
+		v123 := math.Abs(v91)
+		v125 := float64(v123 * v124)
+		v126 := v122 <= v125
+		v127 := v120 || v126
+		v128 := v113 == v5
+		v129 := v127 && !v128
+		v130 := v114
+		if v129 {
+			v130 = v113
+		}
+		v131 := v130
 		if v89 {
-			v123 = v92
+			v131 = v0
 		}
-		v124 := v5
-		if v89 {
-			v124 = v94
-		}
-		v125 := math.Abs(v123)
-		v127 := v126 <= v125
-		v128 := float64(v123 + v124)
-		v129 := v123
-		if v127 {
-			v129 = v128
-		}
-		v130 := float64(v91 * v90)
-		v131 := float64(v129 - v130)
-		v132 := math.Abs(v131)
-		v133 := math.Abs(v130)
-		v135 := float64(v133 * v134)
-		v136 := v132 <= v135
-		v138 := float64(v132 * v137)
-		v139 := math.Abs(v91)
-		v141 := float64(v139 * v140)
-		v142 := v138 <= v141
-		v143 := v136 || v142
-		v144 := v5 < v125
-		v145 := v144 && v143
-		v146 := v130
-		if v145 {
-			v146 = v129
-		}
-		v147 := v146
-		if v89 {
-			v147 = v0
-		}
-		da[i] = v147
+		da[i] = v131
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f64 memory, f64
-// compute, 143 operations): the scalar twin of the vector program the assembly
+// compute, 139 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -435,10 +397,9 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 	v76 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v78 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v118 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v126 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v129 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v132 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v122 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v125 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v128 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range db {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -555,40 +516,34 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 		v114 := float64(v112 + v113)
 		v115 := float64(v114 + v108)
 		v116 := float64(v115 + v103)
-		v117 := math.Abs(v109)
-		v119 := v118 <= v117
-		v120 := float64(v109 + v116)
-		v121 := v109
-		if v119 {
-			v121 = v120
+		v117 := float64(v109 + v116)
+		v118 := float64(v97 * v94)
+		v119 := float64(v117 - v118)
+		v120 := math.Abs(v119)
+		v121 := math.Abs(v118)
+		v123 := float64(v121 * v122)
+		v124 := v120 <= v123
+		v126 := float64(v120 * v125)
+		v127 := math.Abs(v97)
+		v129 := float64(v127 * v128)
+		v130 := v126 <= v129
+		v131 := v124 || v130
+		v132 := v117 == v7
+		v133 := v131 && !v132
+		v134 := v118
+		if v133 {
+			v134 = v117
 		}
-		v122 := float64(v97 * v94)
-		v123 := float64(v121 - v122)
-		v124 := math.Abs(v123)
-		v125 := math.Abs(v122)
-		v127 := float64(v125 * v126)
-		v128 := v124 <= v127
-		v130 := float64(v124 * v129)
-		v131 := math.Abs(v97)
-		v133 := float64(v131 * v132)
-		v134 := v130 <= v133
-		v135 := v128 || v134
-		v136 := v7 < v117
-		v137 := v136 && v135
-		v138 := v122
+		v135 := math.IsNaN(v0)
+		v136 := v134
+		if v135 {
+			v136 = v0
+		}
+		v137 := math.IsNaN(v95)
+		v138 := v136
 		if v137 {
-			v138 = v121
+			v138 = v95
 		}
-		v139 := math.IsNaN(v0)
-		v140 := v138
-		if v139 {
-			v140 = v0
-		}
-		v141 := math.IsNaN(v95)
-		v142 := v140
-		if v141 {
-			v142 = v95
-		}
-		db[i] = v142
+		db[i] = v138
 	}
 }

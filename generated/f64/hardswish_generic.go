@@ -21,42 +21,60 @@ var (
 )
 
 // hardswishGeneric is the pure-Go kernel of hardswish (f64 memory, f64
-// compute, 14 operations): the scalar twin of the vector program the assembly
+// compute, 29 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func hardswishGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x4008000000000000) // 3
-	v2 := math.Float64frombits(0xc008000000000000) // -3
-	v5 := math.Float64frombits(0x8000000000000000) // -0
-	v9 := math.Float64frombits(0x4018000000000000) // 6
+	v1 := math.Float64frombits(0x4008000000000000)  // 3
+	v2 := math.Float64frombits(0xc008000000000000)  // -3
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
+	v10 := math.Float64frombits(0x4018000000000000) // 6
+	v22 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 <= v2
 		v6 := v1 <= v0
-		v7 := float64(v0 + v1)
-		v8 := float64(v0 * v7)
-		v10 := float64(v8 / v9)
-		v11 := v10
+		v7 := v0 == v4
+		v8 := float64(v0 + v1)
+		v9 := float64(v0 * v8)
+		v11 := float64(v9 / v10)
+		v12 := -v11
+		v13 := math.FMA(v12, v10, v9)
+		v14 := -v9
+		v15 := math.FMA(v0, v8, v14)
+		v16 := float64(v1 - v8)
+		v17 := float64(v16 + v0)
+		v18 := float64(v0 * v17)
+		v19 := float64(v15 + v18)
+		v20 := float64(v13 + v19)
+		v23 := float64(v20 * v22)
+		v24 := float64(v11 + v23)
+		v25 := v24
+		if v7 {
+			v25 = v0
+		}
+		v26 := v25
 		if v6 {
-			v11 = v0
+			v26 = v0
 		}
-		v12 := v11
+		v27 := v26
 		if v3 {
-			v12 = v5
+			v27 = v5
 		}
-		v13 := math.IsNaN(v0)
-		v14 := v12
-		if v13 {
-			v14 = v0
+		v28 := math.IsNaN(v0)
+		v29 := v27
+		if v28 {
+			v29 = v0
 		}
-		dst[i] = v14
+		dst[i] = v29
 	}
 }
 
 // hardswishBackwardGeneric is the pure-Go kernel of hardswishBackward (f64
-// memory, f64 compute, 66 operations): the scalar twin of the vector program
+// memory, f64 compute, 61 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -69,11 +87,10 @@ func hardswishBackwardGeneric(dx, x, dy []float64) {
 	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v7 := math.Float64frombits(0x4000000000000000)  // 2
 	v10 := math.Float64frombits(0x4018000000000000) // 6
-	v36 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
-	v43 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v51 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v54 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v57 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v35 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
+	v46 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v49 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v52 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -92,71 +109,64 @@ func hardswishBackwardGeneric(dx, x, dy []float64) {
 		v14 := dy[i]
 		v15 := float64(v14 * v4)
 		v16 := float64(v14 * v6)
-		v17 := float64(v14 * v7)
-		v18 := float64(v17 * v0)
-		v19 := -v18
-		v20 := math.FMA(v17, v0, v19)
-		v21 := float64(v14 * v1)
-		v22 := -v21
-		v23 := math.FMA(v14, v1, v22)
-		v24 := float64(v18 + v21)
-		v25 := float64(v24 - v18)
-		v26 := float64(v24 - v25)
-		v27 := float64(v18 - v26)
-		v28 := float64(v21 - v25)
-		v29 := float64(v27 + v28)
-		v30 := float64(v29 + v20)
-		v31 := float64(v30 + v23)
-		v32 := float64(v24 / v10)
-		v33 := -v32
-		v34 := math.FMA(v33, v10, v24)
-		v35 := float64(v34 + v31)
-		v37 := float64(v35 * v36)
-		v38 := v32
+		v17 := float64(v14 * v8)
+		v18 := -v17
+		v19 := math.FMA(v14, v8, v18)
+		v20 := float64(v14 * v1)
+		v21 := -v20
+		v22 := math.FMA(v14, v1, v21)
+		v23 := float64(v17 + v20)
+		v24 := float64(v23 - v17)
+		v25 := float64(v23 - v24)
+		v26 := float64(v17 - v25)
+		v27 := float64(v20 - v24)
+		v28 := float64(v26 + v27)
+		v29 := float64(v28 + v19)
+		v30 := float64(v29 + v22)
+		v31 := float64(v23 / v10)
+		v32 := -v31
+		v33 := math.FMA(v32, v10, v23)
+		v34 := float64(v33 + v30)
+		v36 := float64(v34 * v35)
+		v37 := v31
 		if v5 {
-			v38 = v16
+			v37 = v16
+		}
+		v38 := v36
+		if v5 {
+			v38 = v4
 		}
 		v39 := v37
-		if v5 {
-			v39 = v4
+		if v3 {
+			v39 = v15
 		}
 		v40 := v38
 		if v3 {
-			v40 = v15
+			v40 = v4
 		}
-		v41 := v39
-		if v3 {
-			v41 = v4
+		v41 := float64(v39 + v40)
+		v42 := float64(v14 * v13)
+		v43 := float64(v41 - v42)
+		v44 := math.Abs(v43)
+		v45 := math.Abs(v42)
+		v47 := float64(v45 * v46)
+		v48 := v44 <= v47
+		v50 := float64(v44 * v49)
+		v51 := math.Abs(v14)
+		v53 := float64(v51 * v52)
+		v54 := v50 <= v53
+		v55 := v48 || v54
+		v56 := v41 == v4
+		v57 := v55 && !v56
+		v58 := v42
+		if v57 {
+			v58 = v41
 		}
-		v42 := math.Abs(v40)
-		v44 := v43 <= v42
-		v45 := float64(v40 + v41)
-		v46 := v40
-		if v44 {
-			v46 = v45
+		v59 := math.IsNaN(v0)
+		v60 := v58
+		if v59 {
+			v60 = v0
 		}
-		v47 := float64(v14 * v13)
-		v48 := float64(v46 - v47)
-		v49 := math.Abs(v48)
-		v50 := math.Abs(v47)
-		v52 := float64(v50 * v51)
-		v53 := v49 <= v52
-		v55 := float64(v49 * v54)
-		v56 := math.Abs(v14)
-		v58 := float64(v56 * v57)
-		v59 := v55 <= v58
-		v60 := v53 || v59
-		v61 := v4 < v42
-		v62 := v61 && v60
-		v63 := v47
-		if v62 {
-			v63 = v46
-		}
-		v64 := math.IsNaN(v0)
-		v65 := v63
-		if v64 {
-			v65 = v0
-		}
-		dx[i] = v65
+		dx[i] = v60
 	}
 }

@@ -496,26 +496,26 @@ func hardsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// hardswishAVX512 computes hardswish with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2.
+// hardswishAVX512 computes hardswish with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func hardswishAVX512(dst, in0 []float64)
 
-// hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, MMX+.
+// hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardswishAVX512Stream(dst, in0 []float64)
 
-// hardswishAVX2 computes hardswish with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX.
+// hardswishAVX2 computes hardswish with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func hardswishAVX2(dst, in0 []float64)
 
-// hardswishAVX2Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, MMX+.
+// hardswishAVX2Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
 func hardswishAVX2Stream(dst, in0 []float64)
@@ -2032,13 +2032,13 @@ func tanhBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func tanhBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// tanhBackwardFromOutputAVX512 computes tanhBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
+// tanhBackwardFromOutputAVX512 computes tanhBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func tanhBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
-// tanhBackwardFromOutputAVX512Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// tanhBackwardFromOutputAVX512Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape

@@ -405,7 +405,7 @@ func logsigmoidGeneric(dst, x []float64) {
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f64
-// memory, f64 compute, 150 operations): the scalar twin of the vector program
+// memory, f64 compute, 134 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -432,10 +432,9 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 	v75 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v77 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v78 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v127 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v135 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v138 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v141 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v119 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v122 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v125 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v1 := -v0
@@ -534,69 +533,51 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 		v96 := float64(v92 * v83)
 		v97 := -v96
 		v98 := math.FMA(v92, v83, v97)
-		v99 := float64(v92 * v86)
+		v99 := float64(v92 * v87)
 		v100 := -v99
-		v101 := math.FMA(v92, v86, v100)
-		v102 := float64(v92 * v81)
-		v103 := -v102
-		v104 := math.FMA(v92, v81, v103)
-		v105 := -v104
-		v106 := float64(v99 + v103)
-		v107 := float64(v106 - v99)
-		v108 := float64(v106 - v107)
-		v109 := float64(v99 - v108)
-		v110 := float64(v103 - v107)
-		v111 := float64(v109 + v110)
-		v112 := float64(v111 + v101)
-		v113 := float64(v112 + v105)
-		v114 := float64(v96 + v106)
-		v115 := float64(v114 - v96)
+		v101 := math.FMA(v92, v87, v100)
+		v102 := float64(v96 + v99)
+		v103 := float64(v102 - v96)
+		v104 := float64(v102 - v103)
+		v105 := float64(v96 - v104)
+		v106 := float64(v99 - v103)
+		v107 := float64(v105 + v106)
+		v108 := float64(v107 + v98)
+		v109 := float64(v108 + v101)
+		v110 := float64(v102 + v109)
+		v111 := math.Ldexp(v110, int(v74))
+		v112 := v111
+		if v90 {
+			v112 = v93
+		}
+		v113 := v6
+		if v90 {
+			v113 = v95
+		}
+		v114 := float64(v112 + v113)
+		v115 := float64(v92 * v91)
 		v116 := float64(v114 - v115)
-		v117 := float64(v96 - v116)
-		v118 := float64(v106 - v115)
-		v119 := float64(v117 + v118)
-		v120 := float64(v119 + v98)
-		v121 := float64(v120 + v113)
-		v122 := float64(v114 + v121)
-		v123 := math.Ldexp(v122, int(v74))
-		v124 := v123
-		if v90 {
-			v124 = v93
+		v117 := math.Abs(v116)
+		v118 := math.Abs(v115)
+		v120 := float64(v118 * v119)
+		v121 := v117 <= v120
+		v123 := float64(v117 * v122)
+		v124 := math.Abs(v92)
+		v126 := float64(v124 * v125)
+		v127 := v123 <= v126
+		v128 := v121 || v127
+		v129 := v114 == v6
+		v130 := v128 && !v129
+		v131 := v115
+		if v130 {
+			v131 = v114
 		}
-		v125 := v6
-		if v90 {
-			v125 = v95
+		v132 := math.IsNaN(v0)
+		v133 := v131
+		if v132 {
+			v133 = v0
 		}
-		v126 := math.Abs(v124)
-		v128 := v127 <= v126
-		v129 := float64(v124 + v125)
-		v130 := v124
-		if v128 {
-			v130 = v129
-		}
-		v131 := float64(v92 * v91)
-		v132 := float64(v130 - v131)
-		v133 := math.Abs(v132)
-		v134 := math.Abs(v131)
-		v136 := float64(v134 * v135)
-		v137 := v133 <= v136
-		v139 := float64(v133 * v138)
-		v140 := math.Abs(v92)
-		v142 := float64(v140 * v141)
-		v143 := v139 <= v142
-		v144 := v137 || v143
-		v145 := v6 < v126
-		v146 := v145 && v144
-		v147 := v131
-		if v146 {
-			v147 = v130
-		}
-		v148 := math.IsNaN(v0)
-		v149 := v147
-		if v148 {
-			v149 = v0
-		}
-		dx[i] = v149
+		dx[i] = v133
 	}
 }
 

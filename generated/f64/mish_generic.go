@@ -231,7 +231,7 @@ func mishGeneric(dst, x []float64) {
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f64 memory, f64
-// compute, 406 operations): the scalar twin of the vector program the assembly
+// compute, 380 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -275,10 +275,9 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v202 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
 	v205 := math.Float64frombits(0x4010000000000000) // 4
 	v228 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v387 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v395 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v398 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v401 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v369 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v372 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v375 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -600,129 +599,101 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v312 := float64(v298 * v215)
 		v313 := -v312
 		v314 := math.FMA(v298, v215, v313)
-		v315 := float64(v298 * v256)
+		v315 := float64(v298 * v278)
 		v316 := -v315
-		v317 := math.FMA(v298, v256, v316)
-		v318 := float64(v298 * v277)
+		v317 := math.FMA(v298, v278, v316)
+		v318 := float64(v315 / v214)
 		v319 := -v318
-		v320 := math.FMA(v298, v277, v319)
-		v321 := -v320
-		v322 := float64(v315 + v319)
-		v323 := float64(v322 - v315)
-		v324 := float64(v322 - v323)
-		v325 := float64(v315 - v324)
-		v326 := float64(v319 - v323)
-		v327 := float64(v325 + v326)
-		v328 := float64(v327 + v317)
-		v329 := float64(v328 + v321)
-		v330 := float64(v322 / v214)
-		v331 := -v330
-		v332 := math.FMA(v331, v214, v322)
-		v333 := float64(v332 + v329)
-		v334 := float64(v333 / v214)
-		v335 := float64(v312 + v330)
-		v336 := float64(v335 - v312)
-		v337 := float64(v335 - v336)
-		v338 := float64(v312 - v337)
-		v339 := float64(v330 - v336)
-		v340 := float64(v338 + v339)
-		v341 := float64(v340 + v314)
-		v342 := float64(v341 + v334)
-		v343 := float64(v298 * v281)
-		v344 := -v343
-		v345 := math.FMA(v298, v281, v344)
-		v346 := float64(v298 * v286)
-		v347 := -v346
-		v348 := math.FMA(v298, v286, v347)
-		v349 := float64(v346 / v213)
-		v350 := -v349
-		v351 := math.FMA(v350, v213, v346)
-		v352 := float64(v351 + v348)
-		v353 := float64(v352 / v213)
-		v354 := float64(v298 * v290)
-		v355 := -v354
-		v356 := math.FMA(v298, v290, v355)
-		v357 := float64(v354 / v214)
-		v358 := -v357
-		v359 := math.FMA(v358, v214, v354)
-		v360 := float64(v359 + v356)
-		v361 := float64(v360 / v214)
-		v362 := float64(v349 + v357)
-		v363 := float64(v362 - v349)
-		v364 := float64(v362 - v363)
-		v365 := float64(v349 - v364)
-		v366 := float64(v357 - v363)
-		v367 := float64(v365 + v366)
-		v368 := float64(v367 + v353)
-		v369 := float64(v368 + v361)
-		v370 := float64(v343 + v362)
-		v371 := float64(v370 - v343)
-		v372 := float64(v370 - v371)
-		v373 := float64(v343 - v372)
-		v374 := float64(v362 - v371)
-		v375 := float64(v373 + v374)
-		v376 := float64(v375 + v345)
-		v377 := float64(v376 + v369)
-		v378 := v370
+		v320 := math.FMA(v319, v214, v315)
+		v321 := float64(v320 + v317)
+		v322 := float64(v321 / v214)
+		v323 := float64(v312 + v318)
+		v324 := float64(v323 - v312)
+		v325 := float64(v323 - v324)
+		v326 := float64(v312 - v325)
+		v327 := float64(v318 - v324)
+		v328 := float64(v326 + v327)
+		v329 := float64(v328 + v314)
+		v330 := float64(v329 + v322)
+		v331 := float64(v298 * v281)
+		v332 := -v331
+		v333 := math.FMA(v298, v281, v332)
+		v334 := float64(v298 * v287)
+		v335 := -v334
+		v336 := math.FMA(v298, v287, v335)
+		v337 := float64(v298 * v291)
+		v338 := -v337
+		v339 := math.FMA(v298, v291, v338)
+		v340 := float64(v334 + v337)
+		v341 := float64(v340 - v334)
+		v342 := float64(v340 - v341)
+		v343 := float64(v334 - v342)
+		v344 := float64(v337 - v341)
+		v345 := float64(v343 + v344)
+		v346 := float64(v345 + v336)
+		v347 := float64(v346 + v339)
+		v348 := float64(v331 + v340)
+		v349 := float64(v348 - v331)
+		v350 := float64(v348 - v349)
+		v351 := float64(v331 - v350)
+		v352 := float64(v340 - v349)
+		v353 := float64(v351 + v352)
+		v354 := float64(v353 + v333)
+		v355 := float64(v354 + v347)
+		v356 := v348
 		if v86 {
-			v378 = v335
+			v356 = v323
 		}
-		v379 := v377
+		v357 := v355
 		if v86 {
-			v379 = v342
+			v357 = v330
 		}
-		v380 := v378
+		v358 := v356
 		if v11 {
-			v380 = v308
+			v358 = v308
 		}
-		v381 := v379
+		v359 := v357
 		if v11 {
-			v381 = v311
+			v359 = v311
 		}
-		v382 := v380
+		v360 := v358
 		if v7 {
-			v382 = v300
+			v360 = v300
 		}
-		v383 := v381
+		v361 := v359
 		if v7 {
-			v383 = v4
+			v361 = v4
 		}
-		v384 := v382
+		v362 := v360
 		if v3 {
-			v384 = v299
+			v362 = v299
 		}
-		v385 := v383
+		v363 := v361
 		if v3 {
-			v385 = v4
+			v363 = v4
 		}
-		v386 := math.Abs(v384)
-		v388 := v387 <= v386
-		v389 := float64(v384 + v385)
-		v390 := v384
-		if v388 {
-			v390 = v389
+		v364 := float64(v362 + v363)
+		v365 := float64(v298 * v297)
+		v366 := float64(v364 - v365)
+		v367 := math.Abs(v366)
+		v368 := math.Abs(v365)
+		v370 := float64(v368 * v369)
+		v371 := v367 <= v370
+		v373 := float64(v367 * v372)
+		v374 := math.Abs(v298)
+		v376 := float64(v374 * v375)
+		v377 := v373 <= v376
+		v378 := v371 || v377
+		v379 := v364 == v4
+		v380 := v378 && !v379
+		v381 := v365
+		if v380 {
+			v381 = v364
 		}
-		v391 := float64(v298 * v297)
-		v392 := float64(v390 - v391)
-		v393 := math.Abs(v392)
-		v394 := math.Abs(v391)
-		v396 := float64(v394 * v395)
-		v397 := v393 <= v396
-		v399 := float64(v393 * v398)
-		v400 := math.Abs(v298)
-		v402 := float64(v400 * v401)
-		v403 := v399 <= v402
-		v404 := v397 || v403
-		v405 := v4 < v386
-		v406 := v405 && v404
-		v407 := v391
-		if v406 {
-			v407 = v390
-		}
-		v408 := v407
+		v382 := v381
 		if v134 {
-			v408 = v0
+			v382 = v0
 		}
-		dx[i] = v408
+		dx[i] = v382
 	}
 }

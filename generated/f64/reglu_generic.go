@@ -45,7 +45,7 @@ func regluGeneric(dst, a, b []float64) {
 }
 
 // regluBackwardAGeneric is the pure-Go kernel of regluBackwardA (f64 memory,
-// f64 compute, 46 operations): the scalar twin of the vector program the
+// f64 compute, 42 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -55,10 +55,9 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 	dy = dy[:len(da)]
 	v1 := math.Float64frombits(0x0000000000000000)  // 0
 	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v21 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v29 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v32 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v35 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v25 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v28 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v31 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range da {
 		v0 := a[i]
 		v2 := v1 < v0
@@ -87,41 +86,35 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 		if v2 {
 			v19 = v13
 		}
-		v20 := math.Abs(v18)
-		v22 := v21 <= v20
-		v23 := float64(v18 + v19)
-		v24 := v18
-		if v22 {
-			v24 = v23
+		v20 := float64(v18 + v19)
+		v21 := float64(v7 * v4)
+		v22 := float64(v20 - v21)
+		v23 := math.Abs(v22)
+		v24 := math.Abs(v21)
+		v26 := float64(v24 * v25)
+		v27 := v23 <= v26
+		v29 := float64(v23 * v28)
+		v30 := math.Abs(v7)
+		v32 := float64(v30 * v31)
+		v33 := v29 <= v32
+		v34 := v27 || v33
+		v35 := v20 == v1
+		v36 := v34 && !v35
+		v37 := v21
+		if v36 {
+			v37 = v20
 		}
-		v25 := float64(v7 * v4)
-		v26 := float64(v24 - v25)
-		v27 := math.Abs(v26)
-		v28 := math.Abs(v25)
-		v30 := float64(v28 * v29)
-		v31 := v27 <= v30
-		v33 := float64(v27 * v32)
-		v34 := math.Abs(v7)
-		v36 := float64(v34 * v35)
-		v37 := v33 <= v36
-		v38 := v31 || v37
-		v39 := v1 < v20
-		v40 := v39 && v38
-		v41 := v25
+		v38 := math.IsNaN(v5)
+		v39 := v37
+		if v38 {
+			v39 = v5
+		}
+		v40 := math.IsNaN(v0)
+		v41 := v39
 		if v40 {
-			v41 = v24
+			v41 = v0
 		}
-		v42 := math.IsNaN(v5)
-		v43 := v41
-		if v42 {
-			v43 = v5
-		}
-		v44 := math.IsNaN(v0)
-		v45 := v43
-		if v44 {
-			v45 = v0
-		}
-		da[i] = v45
+		da[i] = v41
 	}
 }
 

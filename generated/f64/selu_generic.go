@@ -125,7 +125,7 @@ func seluGeneric(dst, x []float64) {
 }
 
 // seluBackwardGeneric is the pure-Go kernel of seluBackward (f64 memory, f64
-// compute, 132 operations): the scalar twin of the vector program the assembly
+// compute, 116 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -155,10 +155,9 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 	v57 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v59 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v110 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v118 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v121 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v124 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v102 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v105 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v108 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -239,74 +238,56 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 		v84 := -v83
 		v85 := math.FMA(v80, v0, v84)
 		v86 := math.FMA(v82, v0, v85)
-		v87 := float64(v80 * v65)
+		v87 := float64(v80 * v70)
 		v88 := -v87
-		v89 := math.FMA(v80, v65, v88)
-		v90 := math.FMA(v82, v65, v89)
-		v91 := float64(v80 * v69)
-		v92 := -v91
-		v93 := math.FMA(v80, v69, v92)
-		v94 := math.FMA(v82, v69, v93)
-		v95 := float64(v87 + v91)
-		v96 := float64(v95 - v87)
-		v97 := float64(v95 - v96)
-		v98 := float64(v87 - v97)
-		v99 := float64(v91 - v96)
-		v100 := float64(v98 + v99)
-		v101 := float64(v100 + v90)
-		v102 := float64(v101 + v94)
-		v103 := float64(v95 + v102)
-		v104 := math.Ldexp(v103, int(v11))
-		v105 := v104
+		v89 := math.FMA(v80, v70, v88)
+		v90 := math.FMA(v82, v70, v89)
+		v91 := float64(v87 + v90)
+		v92 := math.Ldexp(v91, int(v11))
+		v93 := v92
 		if v72 {
-			v105 = v83
+			v93 = v83
 		}
-		v106 := v1
+		v94 := v1
 		if v72 {
-			v106 = v86
+			v94 = v86
 		}
-		v107 := v105
+		v95 := v93
 		if v2 {
-			v107 = v77
+			v95 = v77
 		}
-		v108 := v106
+		v96 := v94
 		if v2 {
-			v108 = v79
+			v96 = v79
 		}
-		v109 := math.Abs(v107)
-		v111 := v110 <= v109
-		v112 := float64(v107 + v108)
-		v113 := v107
-		if v111 {
-			v113 = v112
+		v97 := float64(v95 + v96)
+		v98 := float64(v76 * v75)
+		v99 := float64(v97 - v98)
+		v100 := math.Abs(v99)
+		v101 := math.Abs(v98)
+		v103 := float64(v101 * v102)
+		v104 := v100 <= v103
+		v106 := float64(v100 * v105)
+		v107 := math.Abs(v76)
+		v109 := float64(v107 * v108)
+		v110 := v106 <= v109
+		v111 := v104 || v110
+		v112 := v97 == v1
+		v113 := v111 && !v112
+		v114 := v98
+		if v113 {
+			v114 = v97
 		}
-		v114 := float64(v76 * v75)
-		v115 := float64(v113 - v114)
-		v116 := math.Abs(v115)
-		v117 := math.Abs(v114)
-		v119 := float64(v117 * v118)
-		v120 := v116 <= v119
-		v122 := float64(v116 * v121)
-		v123 := math.Abs(v76)
-		v125 := float64(v123 * v124)
-		v126 := v122 <= v125
-		v127 := v120 || v126
-		v128 := v1 < v109
-		v129 := v128 && v127
-		v130 := v114
-		if v129 {
-			v130 = v113
-		}
-		v131 := v130
+		v115 := v114
 		if v72 {
-			v131 = v0
+			v115 = v0
 		}
-		dx[i] = v131
+		dx[i] = v115
 	}
 }
 
 // seluBackwardFromOutputGeneric is the pure-Go kernel of
-// seluBackwardFromOutput (f64 memory, f64 compute, 51 operations): the scalar
+// seluBackwardFromOutput (f64 memory, f64 compute, 47 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -316,10 +297,9 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v1 := math.Float64frombits(0x0000000000000000)  // 0
 	v3 := math.Float64frombits(0x3ff0cfabd6a91132)  // 1.0507009873554805
 	v4 := math.Float64frombits(0x3ffc212cc640f031)  // 1.7580993408473768
-	v28 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v36 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v39 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v42 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v32 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v35 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v38 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -354,35 +334,29 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 		if v2 {
 			v26 = v10
 		}
-		v27 := math.Abs(v25)
-		v29 := v28 <= v27
-		v30 := float64(v25 + v26)
-		v31 := v25
-		if v29 {
-			v31 = v30
+		v27 := float64(v25 + v26)
+		v28 := float64(v7 * v6)
+		v29 := float64(v27 - v28)
+		v30 := math.Abs(v29)
+		v31 := math.Abs(v28)
+		v33 := float64(v31 * v32)
+		v34 := v30 <= v33
+		v36 := float64(v30 * v35)
+		v37 := math.Abs(v7)
+		v39 := float64(v37 * v38)
+		v40 := v36 <= v39
+		v41 := v34 || v40
+		v42 := v27 == v1
+		v43 := v41 && !v42
+		v44 := v28
+		if v43 {
+			v44 = v27
 		}
-		v32 := float64(v7 * v6)
-		v33 := float64(v31 - v32)
-		v34 := math.Abs(v33)
-		v35 := math.Abs(v32)
-		v37 := float64(v35 * v36)
-		v38 := v34 <= v37
-		v40 := float64(v34 * v39)
-		v41 := math.Abs(v7)
-		v43 := float64(v41 * v42)
-		v44 := v40 <= v43
-		v45 := v38 || v44
-		v46 := v1 < v27
-		v47 := v46 && v45
-		v48 := v32
-		if v47 {
-			v48 = v31
+		v45 := math.IsNaN(v0)
+		v46 := v44
+		if v45 {
+			v46 = v0
 		}
-		v49 := math.IsNaN(v0)
-		v50 := v48
-		if v49 {
-			v50 = v0
-		}
-		dx[i] = v50
+		dx[i] = v46
 	}
 }

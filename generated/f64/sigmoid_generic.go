@@ -144,7 +144,7 @@ func sigmoidGeneric(dst, x []float64) {
 }
 
 // sigmoidBackwardGeneric is the pure-Go kernel of sigmoidBackward (f64 memory,
-// f64 compute, 136 operations): the scalar twin of the vector program the
+// f64 compute, 132 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dx
 // may be the same slice as an input.
@@ -171,10 +171,9 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 	v76 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v78 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v113 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v121 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v124 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v127 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v117 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v120 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v123 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -286,52 +285,45 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 		v109 := float64(v107 + v108)
 		v110 := float64(v109 + v103)
 		v111 := float64(v110 + v98)
-		v112 := math.Abs(v104)
-		v114 := v113 <= v112
-		v115 := float64(v104 + v111)
-		v116 := v104
-		if v114 {
-			v116 = v115
+		v112 := float64(v104 + v111)
+		v113 := float64(v95 * v94)
+		v114 := float64(v112 - v113)
+		v115 := math.Abs(v114)
+		v116 := math.Abs(v113)
+		v118 := float64(v116 * v117)
+		v119 := v115 <= v118
+		v121 := float64(v115 * v120)
+		v122 := math.Abs(v95)
+		v124 := float64(v122 * v123)
+		v125 := v121 <= v124
+		v126 := v119 || v125
+		v127 := v112 == v7
+		v128 := v126 && !v127
+		v129 := v113
+		if v128 {
+			v129 = v112
 		}
-		v117 := float64(v95 * v94)
-		v118 := float64(v116 - v117)
-		v119 := math.Abs(v118)
-		v120 := math.Abs(v117)
-		v122 := float64(v120 * v121)
-		v123 := v119 <= v122
-		v125 := float64(v119 * v124)
-		v126 := math.Abs(v95)
-		v128 := float64(v126 * v127)
-		v129 := v125 <= v128
-		v130 := v123 || v129
-		v131 := v7 < v112
-		v132 := v131 && v130
-		v133 := v117
-		if v132 {
-			v133 = v116
+		v130 := math.IsNaN(v0)
+		v131 := v129
+		if v130 {
+			v131 = v0
 		}
-		v134 := math.IsNaN(v0)
-		v135 := v133
-		if v134 {
-			v135 = v0
-		}
-		dx[i] = v135
+		dx[i] = v131
 	}
 }
 
 // sigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// sigmoidBackwardFromOutput (f64 memory, f64 compute, 45 operations): the
+// sigmoidBackwardFromOutput (f64 memory, f64 compute, 41 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
 func sigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
-	v21 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v29 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v32 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v35 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
-	v39 := math.Float64frombits(0x0000000000000000) // 0
+	v25 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v28 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v31 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v35 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v1 := -v0
@@ -353,35 +345,29 @@ func sigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v17 := float64(v15 + v16)
 		v18 := float64(v17 + v11)
 		v19 := float64(v18 + v6)
-		v20 := math.Abs(v12)
-		v22 := v21 <= v20
-		v23 := float64(v12 + v19)
-		v24 := v12
-		if v22 {
-			v24 = v23
+		v20 := float64(v12 + v19)
+		v21 := float64(v3 * v2)
+		v22 := float64(v20 - v21)
+		v23 := math.Abs(v22)
+		v24 := math.Abs(v21)
+		v26 := float64(v24 * v25)
+		v27 := v23 <= v26
+		v29 := float64(v23 * v28)
+		v30 := math.Abs(v3)
+		v32 := float64(v30 * v31)
+		v33 := v29 <= v32
+		v34 := v27 || v33
+		v36 := v20 == v35
+		v37 := v34 && !v36
+		v38 := v21
+		if v37 {
+			v38 = v20
 		}
-		v25 := float64(v3 * v2)
-		v26 := float64(v24 - v25)
-		v27 := math.Abs(v26)
-		v28 := math.Abs(v25)
-		v30 := float64(v28 * v29)
-		v31 := v27 <= v30
-		v33 := float64(v27 * v32)
-		v34 := math.Abs(v3)
-		v36 := float64(v34 * v35)
-		v37 := v33 <= v36
-		v38 := v31 || v37
-		v40 := v39 < v20
-		v41 := v40 && v38
-		v42 := v25
-		if v41 {
-			v42 = v24
+		v39 := math.IsNaN(v0)
+		v40 := v38
+		if v39 {
+			v40 = v0
 		}
-		v43 := math.IsNaN(v0)
-		v44 := v42
-		if v43 {
-			v44 = v0
-		}
-		dx[i] = v44
+		dx[i] = v40
 	}
 }

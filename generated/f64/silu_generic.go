@@ -225,7 +225,7 @@ func siluGeneric(dst, x []float64) {
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 517 operations): the scalar twin of the vector program the assembly
+// compute, 513 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -264,10 +264,9 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v372 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
 	v374 := math.Float64frombits(0xc044000000000000) // -40
 	v406 := math.Float64frombits(0xbff0000000000000) // -1
-	v498 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v506 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v509 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v512 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v502 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v505 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v508 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -863,34 +862,28 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 		if v3 {
 			v496 = v4
 		}
-		v497 := math.Abs(v495)
-		v499 := v498 <= v497
-		v500 := float64(v495 + v496)
-		v501 := v495
-		if v499 {
-			v501 = v500
+		v497 := float64(v495 + v496)
+		v498 := float64(v432 * v431)
+		v499 := float64(v497 - v498)
+		v500 := math.Abs(v499)
+		v501 := math.Abs(v498)
+		v503 := float64(v501 * v502)
+		v504 := v500 <= v503
+		v506 := float64(v500 * v505)
+		v507 := math.Abs(v432)
+		v509 := float64(v507 * v508)
+		v510 := v506 <= v509
+		v511 := v504 || v510
+		v512 := v497 == v4
+		v513 := v511 && !v512
+		v514 := v498
+		if v513 {
+			v514 = v497
 		}
-		v502 := float64(v432 * v431)
-		v503 := float64(v501 - v502)
-		v504 := math.Abs(v503)
-		v505 := math.Abs(v502)
-		v507 := float64(v505 * v506)
-		v508 := v504 <= v507
-		v510 := float64(v504 * v509)
-		v511 := math.Abs(v432)
-		v513 := float64(v511 * v512)
-		v514 := v510 <= v513
-		v515 := v508 || v514
-		v516 := v4 < v497
-		v517 := v516 && v515
-		v518 := v502
-		if v517 {
-			v518 = v501
-		}
-		v519 := v518
+		v515 := v514
 		if v155 {
-			v519 = v0
+			v515 = v0
 		}
-		dx[i] = v519
+		dx[i] = v515
 	}
 }

@@ -389,7 +389,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardswish", Inputs: 1, MaxLen: 73,
+		Name: "hardswish", Inputs: 1, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { hardswishGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { hardswishAVX512(d, in[0]) }},
@@ -1422,7 +1422,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "tanhBackwardFromOutput", Inputs: 2, MaxLen: 49,
+		Name: "tanhBackwardFromOutput", Inputs: 2, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { tanhBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { tanhBackwardFromOutputAVX512(d, in[0], in[1]) }},

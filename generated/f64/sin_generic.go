@@ -1190,7 +1190,7 @@ func sinRareGeneric(acc *[16]float64, x []float64, w0 float64) {
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f64 memory, f64
-// compute, 587 operations): the scalar twin of the vector program the assembly
+// compute, 583 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -1265,10 +1265,9 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 	v525 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
 	v539 := math.Float64frombits(0xc000000000000000) // -2
 	v545 := math.Float64frombits(0xbff0000000000000) // -1
-	v564 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v572 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v575 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v578 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v568 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v571 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v574 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -2065,41 +2064,35 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 		if v7 {
 			v562 = v553
 		}
-		v563 := math.Abs(v561)
-		v565 := v564 <= v563
-		v566 := float64(v561 + v562)
-		v567 := v561
-		if v565 {
-			v567 = v566
+		v563 := float64(v561 + v562)
+		v564 := float64(v550 * v549)
+		v565 := float64(v563 - v564)
+		v566 := math.Abs(v565)
+		v567 := math.Abs(v564)
+		v569 := float64(v567 * v568)
+		v570 := v566 <= v569
+		v572 := float64(v566 * v571)
+		v573 := math.Abs(v550)
+		v575 := float64(v573 * v574)
+		v576 := v572 <= v575
+		v577 := v570 || v576
+		v578 := v563 == v109
+		v579 := v577 && !v578
+		v580 := v564
+		if v579 {
+			v580 = v563
 		}
-		v568 := float64(v550 * v549)
-		v569 := float64(v567 - v568)
-		v570 := math.Abs(v569)
-		v571 := math.Abs(v568)
-		v573 := float64(v571 * v572)
-		v574 := v570 <= v573
-		v576 := float64(v570 * v575)
-		v577 := math.Abs(v550)
-		v579 := float64(v577 * v578)
-		v580 := v576 <= v579
-		v581 := v574 || v580
-		v582 := v109 < v563
-		v583 := v582 && v581
-		v584 := v568
-		if v583 {
-			v584 = v567
+		v581 := math.IsNaN(v0)
+		v582 := v580
+		if v581 {
+			v582 = v0
 		}
-		v585 := math.IsNaN(v0)
-		v586 := v584
-		if v585 {
-			v586 = v0
-		}
-		dx[i] = v586
+		dx[i] = v582
 	}
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f64
-// memory, f64 compute, 244 operations): the scalar twin of the vector program
+// memory, f64 compute, 240 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -2137,10 +2130,9 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 	v182 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
 	v196 := math.Float64frombits(0xc000000000000000) // -2
 	v202 := math.Float64frombits(0xbff0000000000000) // -1
-	v221 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v229 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v232 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v235 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v225 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v228 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v231 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v1 := x[i]
 		v3 := float64(v2 * v1)
@@ -2373,36 +2365,30 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 		if v8 {
 			v219 = v210
 		}
-		v220 := math.Abs(v218)
-		v222 := v221 <= v220
-		v223 := float64(v218 + v219)
-		v224 := v218
-		if v222 {
-			v224 = v223
+		v220 := float64(v218 + v219)
+		v221 := float64(v207 * v206)
+		v222 := float64(v220 - v221)
+		v223 := math.Abs(v222)
+		v224 := math.Abs(v221)
+		v226 := float64(v224 * v225)
+		v227 := v223 <= v226
+		v229 := float64(v223 * v228)
+		v230 := math.Abs(v207)
+		v232 := float64(v230 * v231)
+		v233 := v229 <= v232
+		v234 := v227 || v233
+		v235 := v220 == v18
+		v236 := v234 && !v235
+		v237 := v221
+		if v236 {
+			v237 = v220
 		}
-		v225 := float64(v207 * v206)
-		v226 := float64(v224 - v225)
-		v227 := math.Abs(v226)
-		v228 := math.Abs(v225)
-		v230 := float64(v228 * v229)
-		v231 := v227 <= v230
-		v233 := float64(v227 * v232)
-		v234 := math.Abs(v207)
-		v236 := float64(v234 * v235)
-		v237 := v233 <= v236
-		v238 := v231 || v237
-		v239 := v18 < v220
-		v240 := v239 && v238
-		v241 := v225
-		if v240 {
-			v241 = v224
+		v238 := math.IsNaN(v1)
+		v239 := v237
+		if v238 {
+			v239 = v1
 		}
-		v242 := math.IsNaN(v1)
-		v243 := v241
-		if v242 {
-			v243 = v1
-		}
-		dx[i] = v243
+		dx[i] = v239
 	}
 }
 

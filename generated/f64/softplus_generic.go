@@ -345,7 +345,7 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f64
-// memory, f64 compute, 221 operations): the scalar twin of the vector program
+// memory, f64 compute, 216 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -375,10 +375,9 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v167 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v198 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v206 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v209 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v212 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v201 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v204 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v207 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -578,59 +577,52 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v176 := float64(v174 * v94)
 		v177 := -v176
 		v178 := math.FMA(v174, v94, v177)
-		v179 := float64(v176 * v165)
+		v179 := float64(v174 * v166)
 		v180 := -v179
-		v181 := math.FMA(v176, v165, v180)
-		v182 := math.FMA(v178, v165, v181)
-		v183 := float64(v179 * v170)
-		v184 := -v183
-		v185 := math.FMA(v179, v170, v184)
-		v186 := math.FMA(v182, v170, v185)
-		v187 := float64(v176 + v183)
-		v188 := float64(v187 - v176)
-		v189 := float64(v187 - v188)
-		v190 := float64(v176 - v189)
-		v191 := float64(v183 - v188)
-		v192 := float64(v190 + v191)
-		v193 := float64(v192 + v178)
-		v194 := float64(v193 + v186)
-		v195 := v187
+		v181 := math.FMA(v174, v166, v180)
+		v182 := float64(v179 * v170)
+		v183 := -v182
+		v184 := math.FMA(v179, v170, v183)
+		v185 := math.FMA(v181, v170, v184)
+		v186 := float64(v176 + v182)
+		v187 := float64(v186 - v176)
+		v188 := float64(v186 - v187)
+		v189 := float64(v176 - v188)
+		v190 := float64(v182 - v187)
+		v191 := float64(v189 + v190)
+		v192 := float64(v191 + v178)
+		v193 := float64(v192 + v185)
+		v194 := v186
 		if v4 {
-			v195 = v175
+			v194 = v175
 		}
-		v196 := v194
+		v195 := v193
 		if v4 {
-			v196 = v10
+			v195 = v10
 		}
-		v197 := math.Abs(v195)
-		v199 := v198 <= v197
-		v200 := float64(v195 + v196)
-		v201 := v195
-		if v199 {
-			v201 = v200
+		v196 := float64(v194 + v195)
+		v197 := float64(v174 * v173)
+		v198 := float64(v196 - v197)
+		v199 := math.Abs(v198)
+		v200 := math.Abs(v197)
+		v202 := float64(v200 * v201)
+		v203 := v199 <= v202
+		v205 := float64(v199 * v204)
+		v206 := math.Abs(v174)
+		v208 := float64(v206 * v207)
+		v209 := v205 <= v208
+		v210 := v203 || v209
+		v211 := v196 == v10
+		v212 := v210 && !v211
+		v213 := v197
+		if v212 {
+			v213 = v196
 		}
-		v202 := float64(v174 * v173)
-		v203 := float64(v201 - v202)
-		v204 := math.Abs(v203)
-		v205 := math.Abs(v202)
-		v207 := float64(v205 * v206)
-		v208 := v204 <= v207
-		v210 := float64(v204 * v209)
-		v211 := math.Abs(v174)
-		v213 := float64(v211 * v212)
-		v214 := v210 <= v213
-		v215 := v208 || v214
-		v216 := v10 < v197
-		v217 := v216 && v215
-		v218 := v202
-		if v217 {
-			v218 = v201
+		v214 := math.IsNaN(v0)
+		v215 := v213
+		if v214 {
+			v215 = v0
 		}
-		v219 := math.IsNaN(v0)
-		v220 := v218
-		if v219 {
-			v220 = v0
-		}
-		dx[i] = v220
+		dx[i] = v215
 	}
 }

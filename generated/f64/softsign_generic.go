@@ -58,7 +58,7 @@ func softsignGeneric(dst, x []float64) {
 }
 
 // softsignBackwardGeneric is the pure-Go kernel of softsignBackward (f64
-// memory, f64 compute, 80 operations): the scalar twin of the vector program
+// memory, f64 compute, 76 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -68,11 +68,10 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 	v2 := math.Float64frombits(0x5f138d352e5096af)  // 1e+150
 	v4 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v13 := math.Float64frombits(0x4000000000000000) // 2
-	v56 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v64 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v67 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v70 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
-	v74 := math.Float64frombits(0x0000000000000000) // 0
+	v60 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v63 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v66 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v70 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -138,41 +137,35 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 		if v3 {
 			v54 = v36
 		}
-		v55 := math.Abs(v53)
-		v57 := v56 <= v55
-		v58 := float64(v53 + v54)
-		v59 := v53
-		if v57 {
-			v59 = v58
+		v55 := float64(v53 + v54)
+		v56 := float64(v26 * v25)
+		v57 := float64(v55 - v56)
+		v58 := math.Abs(v57)
+		v59 := math.Abs(v56)
+		v61 := float64(v59 * v60)
+		v62 := v58 <= v61
+		v64 := float64(v58 * v63)
+		v65 := math.Abs(v26)
+		v67 := float64(v65 * v66)
+		v68 := v64 <= v67
+		v69 := v62 || v68
+		v71 := v55 == v70
+		v72 := v69 && !v71
+		v73 := v56
+		if v72 {
+			v73 = v55
 		}
-		v60 := float64(v26 * v25)
-		v61 := float64(v59 - v60)
-		v62 := math.Abs(v61)
-		v63 := math.Abs(v60)
-		v65 := float64(v63 * v64)
-		v66 := v62 <= v65
-		v68 := float64(v62 * v67)
-		v69 := math.Abs(v26)
-		v71 := float64(v69 * v70)
-		v72 := v68 <= v71
-		v73 := v66 || v72
-		v75 := v74 < v55
-		v76 := v75 && v73
-		v77 := v60
-		if v76 {
-			v77 = v59
+		v74 := math.IsNaN(v0)
+		v75 := v73
+		if v74 {
+			v75 = v0
 		}
-		v78 := math.IsNaN(v0)
-		v79 := v77
-		if v78 {
-			v79 = v0
-		}
-		dx[i] = v79
+		dx[i] = v75
 	}
 }
 
 // softsignBackwardFromOutputGeneric is the pure-Go kernel of
-// softsignBackwardFromOutput (f64 memory, f64 compute, 59 operations): the
+// softsignBackwardFromOutput (f64 memory, f64 compute, 54 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -181,11 +174,10 @@ func softsignBackwardFromOutputGeneric(dx, y, dy []float64) {
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v4 := math.Float64frombits(0x4000000000000000)  // 2
-	v35 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v43 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v46 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v49 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
-	v53 := math.Float64frombits(0x0000000000000000) // 0
+	v38 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v41 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v44 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v48 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v2 := math.Abs(v0)
@@ -203,51 +195,44 @@ func softsignBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v15 := -v14
 		v16 := math.FMA(v11, v3, v15)
 		v17 := math.FMA(v13, v3, v16)
-		v18 := float64(v10 * v4)
-		v19 := float64(v18 * v3)
-		v20 := -v19
-		v21 := math.FMA(v18, v3, v20)
-		v22 := float64(v19 * v7)
-		v23 := -v22
-		v24 := math.FMA(v19, v7, v23)
-		v25 := math.FMA(v21, v7, v24)
-		v26 := float64(v14 + v22)
-		v27 := float64(v26 - v14)
-		v28 := float64(v26 - v27)
-		v29 := float64(v14 - v28)
-		v30 := float64(v22 - v27)
-		v31 := float64(v29 + v30)
-		v32 := float64(v31 + v17)
-		v33 := float64(v32 + v25)
-		v34 := math.Abs(v26)
-		v36 := v35 <= v34
-		v37 := float64(v26 + v33)
-		v38 := v26
-		if v36 {
-			v38 = v37
+		v18 := float64(v10 * v5)
+		v19 := -v18
+		v20 := math.FMA(v10, v5, v19)
+		v21 := float64(v18 * v7)
+		v22 := -v21
+		v23 := math.FMA(v18, v7, v22)
+		v24 := math.FMA(v20, v7, v23)
+		v25 := float64(v14 + v21)
+		v26 := float64(v25 - v14)
+		v27 := float64(v25 - v26)
+		v28 := float64(v14 - v27)
+		v29 := float64(v21 - v26)
+		v30 := float64(v28 + v29)
+		v31 := float64(v30 + v17)
+		v32 := float64(v31 + v24)
+		v33 := float64(v25 + v32)
+		v34 := float64(v10 * v9)
+		v35 := float64(v33 - v34)
+		v36 := math.Abs(v35)
+		v37 := math.Abs(v34)
+		v39 := float64(v37 * v38)
+		v40 := v36 <= v39
+		v42 := float64(v36 * v41)
+		v43 := math.Abs(v10)
+		v45 := float64(v43 * v44)
+		v46 := v42 <= v45
+		v47 := v40 || v46
+		v49 := v33 == v48
+		v50 := v47 && !v49
+		v51 := v34
+		if v50 {
+			v51 = v33
 		}
-		v39 := float64(v10 * v9)
-		v40 := float64(v38 - v39)
-		v41 := math.Abs(v40)
-		v42 := math.Abs(v39)
-		v44 := float64(v42 * v43)
-		v45 := v41 <= v44
-		v47 := float64(v41 * v46)
-		v48 := math.Abs(v10)
-		v50 := float64(v48 * v49)
-		v51 := v47 <= v50
-		v52 := v45 || v51
-		v54 := v53 < v34
-		v55 := v54 && v52
-		v56 := v39
-		if v55 {
-			v56 = v38
+		v52 := math.IsNaN(v0)
+		v53 := v51
+		if v52 {
+			v53 = v0
 		}
-		v57 := math.IsNaN(v0)
-		v58 := v56
-		if v57 {
-			v58 = v0
-		}
-		dx[i] = v58
+		dx[i] = v53
 	}
 }

@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 218
+// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 202
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -44,10 +44,9 @@ func swigluGeneric(dst, a, b []float64) {
 	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v196 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v204 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v207 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v210 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v188 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v191 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v194 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -230,87 +229,69 @@ func swigluGeneric(dst, a, b []float64) {
 		v168 := -v167
 		v169 := math.FMA(v156, v0, v168)
 		v170 := math.FMA(v158, v0, v169)
-		v171 := float64(v156 * v142)
+		v171 := float64(v156 * v147)
 		v172 := -v171
-		v173 := math.FMA(v156, v142, v172)
-		v174 := math.FMA(v158, v142, v173)
-		v175 := float64(v156 * v146)
-		v176 := -v175
-		v177 := math.FMA(v156, v146, v176)
-		v178 := math.FMA(v158, v146, v177)
-		v179 := float64(v171 + v175)
-		v180 := float64(v179 - v171)
-		v181 := float64(v179 - v180)
-		v182 := float64(v171 - v181)
-		v183 := float64(v175 - v180)
-		v184 := float64(v182 + v183)
-		v185 := float64(v184 + v174)
-		v186 := float64(v185 + v178)
-		v187 := float64(v179 + v186)
-		v188 := math.Ldexp(v187, int(v136))
-		v189 := v188
+		v173 := math.FMA(v156, v147, v172)
+		v174 := math.FMA(v158, v147, v173)
+		v175 := float64(v171 + v174)
+		v176 := math.Ldexp(v175, int(v136))
+		v177 := v176
 		if v149 {
-			v189 = v167
+			v177 = v167
 		}
-		v190 := v4
+		v178 := v4
 		if v149 {
-			v190 = v170
+			v178 = v170
 		}
-		v191 := v189
+		v179 := v177
 		if v8 {
-			v191 = v163
+			v179 = v163
 		}
-		v192 := v190
+		v180 := v178
 		if v8 {
-			v192 = v166
+			v180 = v166
 		}
-		v193 := v191
+		v181 := v179
 		if v3 {
-			v193 = v155
+			v181 = v155
 		}
-		v194 := v192
+		v182 := v180
 		if v3 {
-			v194 = v4
+			v182 = v4
 		}
-		v195 := math.Abs(v193)
-		v197 := v196 <= v195
-		v198 := float64(v193 + v194)
-		v199 := v193
-		if v197 {
-			v199 = v198
+		v183 := float64(v181 + v182)
+		v184 := float64(v154 * v153)
+		v185 := float64(v183 - v184)
+		v186 := math.Abs(v185)
+		v187 := math.Abs(v184)
+		v189 := float64(v187 * v188)
+		v190 := v186 <= v189
+		v192 := float64(v186 * v191)
+		v193 := math.Abs(v154)
+		v195 := float64(v193 * v194)
+		v196 := v192 <= v195
+		v197 := v190 || v196
+		v198 := v183 == v4
+		v199 := v197 && !v198
+		v200 := v184
+		if v199 {
+			v200 = v183
 		}
-		v200 := float64(v154 * v153)
-		v201 := float64(v199 - v200)
-		v202 := math.Abs(v201)
-		v203 := math.Abs(v200)
-		v205 := float64(v203 * v204)
-		v206 := v202 <= v205
-		v208 := float64(v202 * v207)
-		v209 := math.Abs(v154)
-		v211 := float64(v209 * v210)
-		v212 := v208 <= v211
-		v213 := v206 || v212
-		v214 := v4 < v195
-		v215 := v214 && v213
-		v216 := v200
-		if v215 {
-			v216 = v199
+		v201 := math.IsNaN(v154)
+		v202 := v200
+		if v201 {
+			v202 = v154
 		}
-		v217 := math.IsNaN(v154)
-		v218 := v216
-		if v217 {
-			v218 = v154
-		}
-		v219 := v218
+		v203 := v202
 		if v149 {
-			v219 = v0
+			v203 = v0
 		}
-		dst[i] = v219
+		dst[i] = v203
 	}
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 533 operations): the scalar twin of the vector program the
+// f64 compute, 529 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -350,10 +331,9 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v372 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
 	v374 := math.Float64frombits(0xc044000000000000) // -40
 	v406 := math.Float64frombits(0xbff0000000000000) // -1
-	v512 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v520 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v523 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v526 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v516 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v519 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v522 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -963,45 +943,39 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		if v3 {
 			v510 = v440
 		}
-		v511 := math.Abs(v509)
-		v513 := v512 <= v511
-		v514 := float64(v509 + v510)
-		v515 := v509
-		if v513 {
-			v515 = v514
+		v511 := float64(v509 + v510)
+		v512 := float64(v434 * v431)
+		v513 := float64(v511 - v512)
+		v514 := math.Abs(v513)
+		v515 := math.Abs(v512)
+		v517 := float64(v515 * v516)
+		v518 := v514 <= v517
+		v520 := float64(v514 * v519)
+		v521 := math.Abs(v434)
+		v523 := float64(v521 * v522)
+		v524 := v520 <= v523
+		v525 := v518 || v524
+		v526 := v511 == v4
+		v527 := v525 && !v526
+		v528 := v512
+		if v527 {
+			v528 = v511
 		}
-		v516 := float64(v434 * v431)
-		v517 := float64(v515 - v516)
-		v518 := math.Abs(v517)
-		v519 := math.Abs(v516)
-		v521 := float64(v519 * v520)
-		v522 := v518 <= v521
-		v524 := float64(v518 * v523)
-		v525 := math.Abs(v434)
-		v527 := float64(v525 * v526)
-		v528 := v524 <= v527
-		v529 := v522 || v528
-		v530 := v4 < v511
-		v531 := v530 && v529
-		v532 := v516
-		if v531 {
-			v532 = v515
+		v529 := math.IsNaN(v432)
+		v530 := v528
+		if v529 {
+			v530 = v432
 		}
-		v533 := math.IsNaN(v432)
-		v534 := v532
-		if v533 {
-			v534 = v432
-		}
-		v535 := v534
+		v531 := v530
 		if v155 {
-			v535 = v0
+			v531 = v0
 		}
-		da[i] = v535
+		da[i] = v531
 	}
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f64 memory,
-// f64 compute, 216 operations): the scalar twin of the vector program the
+// f64 compute, 200 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1033,10 +1007,9 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v196 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v204 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v207 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v210 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v188 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v191 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v194 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1219,76 +1192,58 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v168 := -v167
 		v169 := math.FMA(v156, v0, v168)
 		v170 := math.FMA(v158, v0, v169)
-		v171 := float64(v156 * v142)
+		v171 := float64(v156 * v147)
 		v172 := -v171
-		v173 := math.FMA(v156, v142, v172)
-		v174 := math.FMA(v158, v142, v173)
-		v175 := float64(v156 * v146)
-		v176 := -v175
-		v177 := math.FMA(v156, v146, v176)
-		v178 := math.FMA(v158, v146, v177)
-		v179 := float64(v171 + v175)
-		v180 := float64(v179 - v171)
-		v181 := float64(v179 - v180)
-		v182 := float64(v171 - v181)
-		v183 := float64(v175 - v180)
-		v184 := float64(v182 + v183)
-		v185 := float64(v184 + v174)
-		v186 := float64(v185 + v178)
-		v187 := float64(v179 + v186)
-		v188 := math.Ldexp(v187, int(v136))
-		v189 := v188
+		v173 := math.FMA(v156, v147, v172)
+		v174 := math.FMA(v158, v147, v173)
+		v175 := float64(v171 + v174)
+		v176 := math.Ldexp(v175, int(v136))
+		v177 := v176
 		if v149 {
-			v189 = v167
+			v177 = v167
 		}
-		v190 := v4
+		v178 := v4
 		if v149 {
-			v190 = v170
+			v178 = v170
 		}
-		v191 := v189
+		v179 := v177
 		if v8 {
-			v191 = v163
+			v179 = v163
 		}
-		v192 := v190
+		v180 := v178
 		if v8 {
-			v192 = v166
+			v180 = v166
 		}
-		v193 := v191
+		v181 := v179
 		if v3 {
-			v193 = v155
+			v181 = v155
 		}
-		v194 := v192
+		v182 := v180
 		if v3 {
-			v194 = v4
+			v182 = v4
 		}
-		v195 := math.Abs(v193)
-		v197 := v196 <= v195
-		v198 := float64(v193 + v194)
-		v199 := v193
-		if v197 {
-			v199 = v198
+		v183 := float64(v181 + v182)
+		v184 := float64(v154 * v153)
+		v185 := float64(v183 - v184)
+		v186 := math.Abs(v185)
+		v187 := math.Abs(v184)
+		v189 := float64(v187 * v188)
+		v190 := v186 <= v189
+		v192 := float64(v186 * v191)
+		v193 := math.Abs(v154)
+		v195 := float64(v193 * v194)
+		v196 := v192 <= v195
+		v197 := v190 || v196
+		v198 := v183 == v4
+		v199 := v197 && !v198
+		v200 := v184
+		if v199 {
+			v200 = v183
 		}
-		v200 := float64(v154 * v153)
-		v201 := float64(v199 - v200)
-		v202 := math.Abs(v201)
-		v203 := math.Abs(v200)
-		v205 := float64(v203 * v204)
-		v206 := v202 <= v205
-		v208 := float64(v202 * v207)
-		v209 := math.Abs(v154)
-		v211 := float64(v209 * v210)
-		v212 := v208 <= v211
-		v213 := v206 || v212
-		v214 := v4 < v195
-		v215 := v214 && v213
-		v216 := v200
-		if v215 {
-			v216 = v199
-		}
-		v217 := v216
+		v201 := v200
 		if v149 {
-			v217 = v0
+			v201 = v0
 		}
-		db[i] = v217
+		db[i] = v201
 	}
 }

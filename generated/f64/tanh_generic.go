@@ -126,7 +126,7 @@ func tanhGeneric(dst, x []float64) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f64 memory, f64
-// compute, 228 operations): the scalar twin of the vector program the assembly
+// compute, 222 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -161,10 +161,9 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v96 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
 	v98 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
 	v101 := math.Float64frombits(0xc000000000000000) // -2
-	v221 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v229 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v232 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v235 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v223 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v226 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v229 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -340,82 +339,74 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v182 := float64(v177 * v98)
 		v183 := -v182
 		v184 := math.FMA(v177, v98, v183)
-		v185 := float64(v182 * v96)
+		v185 := float64(v182 * v97)
 		v186 := -v185
-		v187 := math.FMA(v182, v96, v186)
-		v188 := math.FMA(v184, v96, v187)
-		v189 := float64(v185 * v79)
-		v190 := -v189
-		v191 := math.FMA(v185, v79, v190)
-		v192 := math.FMA(v188, v79, v191)
-		v193 := float64(v179 + v189)
-		v194 := float64(v193 - v179)
-		v195 := float64(v193 - v194)
-		v196 := float64(v179 - v195)
-		v197 := float64(v189 - v194)
-		v198 := float64(v196 + v197)
-		v199 := float64(v198 + v181)
-		v200 := float64(v199 + v192)
-		v201 := float64(v177 * v4)
-		v202 := float64(v201 * v172)
-		v203 := -v202
-		v204 := math.FMA(v201, v172, v203)
-		v205 := -v204
-		v206 := float64(v203 * v172)
-		v207 := -v206
-		v208 := math.FMA(v203, v172, v207)
-		v209 := math.FMA(v205, v172, v208)
-		v210 := float64(v206 + v202)
-		v211 := float64(v210 - v206)
-		v212 := float64(v210 - v211)
-		v213 := float64(v206 - v212)
-		v214 := float64(v202 - v211)
-		v215 := float64(v213 + v214)
-		v216 := float64(v215 + v209)
-		v217 := float64(v216 + v204)
-		v218 := v210
+		v187 := math.FMA(v182, v97, v186)
+		v188 := math.FMA(v184, v97, v187)
+		v189 := float64(v179 + v185)
+		v190 := float64(v189 - v179)
+		v191 := float64(v189 - v190)
+		v192 := float64(v179 - v191)
+		v193 := float64(v185 - v190)
+		v194 := float64(v192 + v193)
+		v195 := float64(v194 + v181)
+		v196 := float64(v195 + v188)
+		v197 := float64(v177 * v4)
+		v198 := float64(v197 * v173)
+		v199 := -v198
+		v200 := math.FMA(v197, v173, v199)
+		v201 := float64(v198 * v172)
+		v202 := -v201
+		v203 := math.FMA(v198, v172, v202)
+		v204 := math.FMA(v200, v172, v203)
+		v205 := float64(v197 * v172)
+		v206 := -v205
+		v207 := math.FMA(v197, v172, v206)
+		v208 := float64(v201 + v205)
+		v209 := float64(v208 - v201)
+		v210 := float64(v208 - v209)
+		v211 := float64(v201 - v210)
+		v212 := float64(v205 - v209)
+		v213 := float64(v211 + v212)
+		v214 := float64(v213 + v204)
+		v215 := float64(v214 + v207)
+		v216 := v208
 		if v3 {
-			v218 = v193
+			v216 = v189
 		}
-		v219 := v217
+		v217 := v215
 		if v3 {
-			v219 = v200
+			v217 = v196
 		}
-		v220 := math.Abs(v218)
-		v222 := v221 <= v220
-		v223 := float64(v218 + v219)
-		v224 := v218
-		if v222 {
-			v224 = v223
-		}
-		v225 := float64(v177 * v176)
-		v226 := float64(v224 - v225)
-		v227 := math.Abs(v226)
-		v228 := math.Abs(v225)
+		v218 := float64(v216 + v217)
+		v219 := float64(v177 * v176)
+		v220 := float64(v218 - v219)
+		v221 := math.Abs(v220)
+		v222 := math.Abs(v219)
+		v224 := float64(v222 * v223)
+		v225 := v221 <= v224
+		v227 := float64(v221 * v226)
+		v228 := math.Abs(v177)
 		v230 := float64(v228 * v229)
 		v231 := v227 <= v230
-		v233 := float64(v227 * v232)
-		v234 := math.Abs(v177)
-		v236 := float64(v234 * v235)
-		v237 := v233 <= v236
-		v238 := v231 || v237
-		v239 := v67 < v220
-		v240 := v239 && v238
-		v241 := v225
-		if v240 {
-			v241 = v224
+		v232 := v225 || v231
+		v233 := v218 == v67
+		v234 := v232 && !v233
+		v235 := v219
+		if v234 {
+			v235 = v218
 		}
-		v242 := math.IsNaN(v0)
-		v243 := v241
-		if v242 {
-			v243 = v0
+		v236 := math.IsNaN(v0)
+		v237 := v235
+		if v236 {
+			v237 = v0
 		}
-		dx[i] = v243
+		dx[i] = v237
 	}
 }
 
 // tanhBackwardFromOutputGeneric is the pure-Go kernel of
-// tanhBackwardFromOutput (f64 memory, f64 compute, 46 operations): the scalar
+// tanhBackwardFromOutput (f64 memory, f64 compute, 42 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -423,11 +414,10 @@ func tanhBackwardFromOutputGeneric(dx, y, dy []float64) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
 	v2 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v22 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v30 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v33 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v36 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
-	v40 := math.Float64frombits(0x0000000000000000) // 0
+	v26 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v29 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v32 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v36 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v1 := -v0
@@ -449,35 +439,29 @@ func tanhBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v18 := float64(v13 - v15)
 		v19 := float64(v17 + v18)
 		v20 := float64(v19 + v12)
-		v21 := math.Abs(v14)
-		v23 := v22 <= v21
-		v24 := float64(v14 + v20)
-		v25 := v14
-		if v23 {
-			v25 = v24
+		v21 := float64(v14 + v20)
+		v22 := float64(v4 * v3)
+		v23 := float64(v21 - v22)
+		v24 := math.Abs(v23)
+		v25 := math.Abs(v22)
+		v27 := float64(v25 * v26)
+		v28 := v24 <= v27
+		v30 := float64(v24 * v29)
+		v31 := math.Abs(v4)
+		v33 := float64(v31 * v32)
+		v34 := v30 <= v33
+		v35 := v28 || v34
+		v37 := v21 == v36
+		v38 := v35 && !v37
+		v39 := v22
+		if v38 {
+			v39 = v21
 		}
-		v26 := float64(v4 * v3)
-		v27 := float64(v25 - v26)
-		v28 := math.Abs(v27)
-		v29 := math.Abs(v26)
-		v31 := float64(v29 * v30)
-		v32 := v28 <= v31
-		v34 := float64(v28 * v33)
-		v35 := math.Abs(v4)
-		v37 := float64(v35 * v36)
-		v38 := v34 <= v37
-		v39 := v32 || v38
-		v41 := v40 < v21
-		v42 := v41 && v39
-		v43 := v26
-		if v42 {
-			v43 = v25
+		v40 := math.IsNaN(v0)
+		v41 := v39
+		if v40 {
+			v41 = v0
 		}
-		v44 := math.IsNaN(v0)
-		v45 := v43
-		if v44 {
-			v45 = v0
-		}
-		dx[i] = v45
+		dx[i] = v41
 	}
 }

@@ -224,7 +224,7 @@ func tanhshrinkGeneric(dst, x []float64) {
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f64
-// memory, f64 compute, 257 operations): the scalar twin of the vector program
+// memory, f64 compute, 249 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -277,11 +277,10 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 	v135 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v137 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v140 := math.Float64frombits(0xbff0000000000000) // -1
-	v234 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v242 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v245 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v248 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
-	v252 := math.Float64frombits(0x0000000000000000) // 0
+	v234 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v237 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v240 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v244 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -450,81 +449,71 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		v195 := float64(v184 * v9)
 		v196 := -v195
 		v197 := math.FMA(v184, v9, v196)
-		v198 := float64(v184 * v175)
+		v198 := float64(v184 * v178)
 		v199 := -v198
-		v200 := math.FMA(v184, v175, v199)
-		v201 := float64(v198 * v177)
-		v202 := -v201
-		v203 := math.FMA(v198, v177, v202)
-		v204 := math.FMA(v200, v177, v203)
-		v205 := -v204
-		v206 := float64(v195 + v202)
-		v207 := float64(v206 - v195)
-		v208 := float64(v206 - v207)
-		v209 := float64(v195 - v208)
-		v210 := float64(v202 - v207)
-		v211 := float64(v209 + v210)
-		v212 := float64(v211 + v197)
-		v213 := float64(v212 + v205)
-		v214 := float64(v192 + v206)
-		v215 := float64(v214 - v192)
-		v216 := float64(v214 - v215)
-		v217 := float64(v192 - v216)
-		v218 := float64(v206 - v215)
-		v219 := float64(v217 + v218)
-		v220 := float64(v219 + v194)
-		v221 := float64(v220 + v213)
-		v222 := float64(v184 * v173)
-		v223 := -v222
-		v224 := math.FMA(v184, v173, v223)
-		v225 := float64(v222 * v173)
-		v226 := -v225
-		v227 := math.FMA(v222, v173, v226)
-		v228 := math.FMA(v224, v173, v227)
-		v229 := v225
+		v200 := math.FMA(v184, v178, v199)
+		v201 := -v200
+		v202 := float64(v195 + v199)
+		v203 := float64(v202 - v195)
+		v204 := float64(v202 - v203)
+		v205 := float64(v195 - v204)
+		v206 := float64(v199 - v203)
+		v207 := float64(v205 + v206)
+		v208 := float64(v207 + v197)
+		v209 := float64(v208 + v201)
+		v210 := float64(v192 + v202)
+		v211 := float64(v210 - v192)
+		v212 := float64(v210 - v211)
+		v213 := float64(v192 - v212)
+		v214 := float64(v202 - v211)
+		v215 := float64(v213 + v214)
+		v216 := float64(v215 + v194)
+		v217 := float64(v216 + v209)
+		v218 := float64(v184 * v173)
+		v219 := -v218
+		v220 := math.FMA(v184, v173, v219)
+		v221 := float64(v218 * v173)
+		v222 := -v221
+		v223 := math.FMA(v218, v173, v222)
+		v224 := math.FMA(v220, v173, v223)
+		v225 := v221
 		if v6 {
-			v229 = v214
+			v225 = v210
 		}
-		v230 := v228
+		v226 := v224
 		if v6 {
-			v230 = v221
+			v226 = v217
 		}
-		v231 := v229
+		v227 := v225
 		if v3 {
-			v231 = v188
+			v227 = v188
 		}
-		v232 := v230
+		v228 := v226
 		if v3 {
-			v232 = v191
+			v228 = v191
 		}
-		v233 := math.Abs(v231)
-		v235 := v234 <= v233
-		v236 := float64(v231 + v232)
-		v237 := v231
-		if v235 {
-			v237 = v236
+		v229 := float64(v227 + v228)
+		v230 := float64(v184 * v183)
+		v231 := float64(v229 - v230)
+		v232 := math.Abs(v231)
+		v233 := math.Abs(v230)
+		v235 := float64(v233 * v234)
+		v236 := v232 <= v235
+		v238 := float64(v232 * v237)
+		v239 := math.Abs(v184)
+		v241 := float64(v239 * v240)
+		v242 := v238 <= v241
+		v243 := v236 || v242
+		v245 := v229 == v244
+		v246 := v243 && !v245
+		v247 := v230
+		if v246 {
+			v247 = v229
 		}
-		v238 := float64(v184 * v183)
-		v239 := float64(v237 - v238)
-		v240 := math.Abs(v239)
-		v241 := math.Abs(v238)
-		v243 := float64(v241 * v242)
-		v244 := v240 <= v243
-		v246 := float64(v240 * v245)
-		v247 := math.Abs(v184)
-		v249 := float64(v247 * v248)
-		v250 := v246 <= v249
-		v251 := v244 || v250
-		v253 := v252 < v233
-		v254 := v253 && v251
-		v255 := v238
-		if v254 {
-			v255 = v237
-		}
-		v256 := v255
+		v248 := v247
 		if v172 {
-			v256 = v0
+			v248 = v0
 		}
-		dx[i] = v256
+		dx[i] = v248
 	}
 }
