@@ -201,7 +201,7 @@ func celuGeneric(dst, x []float64, alpha float64) {
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
-// compute, 201 operations): the scalar twin of the vector program the assembly
+// compute, 202 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -238,7 +238,8 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v107 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	v203 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v206 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v209 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v209 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v210 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -447,26 +448,26 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v205 := v201 <= v204
 		v207 := float64(v201 * v206)
 		v208 := math.Abs(v161)
-		v210 := float64(v208 * v209)
-		v211 := v207 <= v210
-		v212 := v205 || v211
-		v213 := v198 == v1
-		v214 := v212 && !v213
-		v215 := v199
-		if v214 {
-			v215 = v198
+		v211 := math.FMA(v208, v209, v210)
+		v212 := v207 <= v211
+		v213 := v205 || v212
+		v214 := v198 == v1
+		v215 := v213 && !v214
+		v216 := v199
+		if v215 {
+			v216 = v198
 		}
-		v216 := math.IsNaN(v0)
-		v217 := v215
-		if v216 {
-			v217 = v0
+		v217 := math.IsNaN(v0)
+		v218 := v216
+		if v217 {
+			v218 = v0
 		}
-		dx[i] = v217
+		dx[i] = v218
 	}
 }
 
 // celuBackwardFromOutputGeneric is the pure-Go kernel of
-// celuBackwardFromOutput (f64 memory, f64 compute, 51 operations): the scalar
+// celuBackwardFromOutput (f64 memory, f64 compute, 52 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -478,7 +479,8 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 	v4 := alpha
 	v36 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v39 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v42 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v42 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v43 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -526,20 +528,20 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 		v38 := v34 <= v37
 		v40 := float64(v34 * v39)
 		v41 := math.Abs(v8)
-		v43 := float64(v41 * v42)
-		v44 := v40 <= v43
-		v45 := v38 || v44
-		v46 := v31 == v1
-		v47 := v45 && !v46
-		v48 := v32
-		if v47 {
-			v48 = v31
+		v44 := math.FMA(v41, v42, v43)
+		v45 := v40 <= v44
+		v46 := v38 || v45
+		v47 := v31 == v1
+		v48 := v46 && !v47
+		v49 := v32
+		if v48 {
+			v49 = v31
 		}
-		v49 := math.IsNaN(v0)
-		v50 := v48
-		if v49 {
-			v50 = v0
+		v50 := math.IsNaN(v0)
+		v51 := v49
+		if v50 {
+			v51 = v0
 		}
-		dx[i] = v50
+		dx[i] = v51
 	}
 }

@@ -123,7 +123,7 @@ func eluGeneric(dst, x []float64, alpha float64) {
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f64 memory, f64
-// compute, 113 operations): the scalar twin of the vector program the assembly
+// compute, 120 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -152,9 +152,11 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v56 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v58 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v59 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v99 := math.Float64frombits(0x3cc0000000000000)  // 4.440892098500626e-16
-	v102 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v105 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v84 := math.Float64frombits(0xc090c80000000000)  // -1074
+	v105 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v108 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v111 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v112 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -233,56 +235,67 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v81 := -v80
 		v82 := math.FMA(v77, v0, v81)
 		v83 := math.FMA(v79, v0, v82)
-		v84 := float64(v77 * v69)
-		v85 := -v84
-		v86 := math.FMA(v77, v69, v85)
-		v87 := math.FMA(v79, v69, v86)
-		v88 := float64(v84 + v87)
-		v89 := math.Ldexp(v88, int(v11))
-		v90 := v89
-		if v71 {
-			v90 = v80
+		v85 := v84 <= v11
+		v86 := v1
+		if v85 {
+			v86 = v52
 		}
+		v87 := float64(v77 * v86)
+		v88 := -v87
+		v89 := math.FMA(v77, v86, v88)
+		v90 := math.FMA(v79, v86, v89)
 		v91 := v1
+		if v85 {
+			v91 = v55
+		}
+		v92 := float64(v77 * v91)
+		v93 := float64(v90 + v92)
+		v94 := float64(v87 + v93)
+		v95 := math.Ldexp(v94, int(v11))
+		v96 := v95
 		if v71 {
-			v91 = v83
+			v96 = v80
 		}
-		v92 := v90
+		v97 := v1
+		if v71 {
+			v97 = v83
+		}
+		v98 := v96
 		if v2 {
-			v92 = v76
+			v98 = v76
 		}
-		v93 := v91
+		v99 := v97
 		if v2 {
-			v93 = v1
+			v99 = v1
 		}
-		v94 := float64(v92 + v93)
-		v95 := float64(v75 * v74)
-		v96 := float64(v94 - v95)
-		v97 := math.Abs(v96)
-		v98 := math.Abs(v95)
-		v100 := float64(v98 * v99)
-		v101 := v97 <= v100
-		v103 := float64(v97 * v102)
-		v104 := math.Abs(v75)
+		v100 := float64(v98 + v99)
+		v101 := float64(v75 * v74)
+		v102 := float64(v100 - v101)
+		v103 := math.Abs(v102)
+		v104 := math.Abs(v101)
 		v106 := float64(v104 * v105)
 		v107 := v103 <= v106
-		v108 := v101 || v107
-		v109 := v94 == v1
-		v110 := v108 && !v109
-		v111 := v95
-		if v110 {
-			v111 = v94
+		v109 := float64(v103 * v108)
+		v110 := math.Abs(v75)
+		v113 := math.FMA(v110, v111, v112)
+		v114 := v109 <= v113
+		v115 := v107 || v114
+		v116 := v100 == v1
+		v117 := v115 && !v116
+		v118 := v101
+		if v117 {
+			v118 = v100
 		}
-		v112 := v111
+		v119 := v118
 		if v71 {
-			v112 = v0
+			v119 = v0
 		}
-		dx[i] = v112
+		dx[i] = v119
 	}
 }
 
 // eluBackwardFromOutputGeneric is the pure-Go kernel of eluBackwardFromOutput
-// (f64 memory, f64 compute, 45 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 46 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; dx may be the same slice as an input.
@@ -294,7 +307,8 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 	v4 := alpha
 	v30 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v33 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v36 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v36 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v37 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -336,20 +350,20 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 		v32 := v28 <= v31
 		v34 := float64(v28 * v33)
 		v35 := math.Abs(v7)
-		v37 := float64(v35 * v36)
-		v38 := v34 <= v37
-		v39 := v32 || v38
-		v40 := v25 == v1
-		v41 := v39 && !v40
-		v42 := v26
-		if v41 {
-			v42 = v25
+		v38 := math.FMA(v35, v36, v37)
+		v39 := v34 <= v38
+		v40 := v32 || v39
+		v41 := v25 == v1
+		v42 := v40 && !v41
+		v43 := v26
+		if v42 {
+			v43 = v25
 		}
-		v43 := math.IsNaN(v0)
-		v44 := v42
-		if v43 {
-			v44 = v0
+		v44 := math.IsNaN(v0)
+		v45 := v43
+		if v44 {
+			v45 = v0
 		}
-		dx[i] = v44
+		dx[i] = v45
 	}
 }

@@ -12,7 +12,7 @@ var (
 	gegluBackwardBImpl = gegluBackwardBGeneric
 )
 
-// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 486
+// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 487
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -113,7 +113,8 @@ func gegluGeneric(dst, a, b []float64) {
 	v426 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v488 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v491 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v494 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v494 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v495 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -557,31 +558,31 @@ func gegluGeneric(dst, a, b []float64) {
 		v490 := v486 <= v489
 		v492 := float64(v486 * v491)
 		v493 := math.Abs(v436)
-		v495 := float64(v493 * v494)
-		v496 := v492 <= v495
-		v497 := v490 || v496
-		v498 := v483 == v4
-		v499 := v497 && !v498
-		v500 := v484
-		if v499 {
-			v500 = v483
+		v496 := math.FMA(v493, v494, v495)
+		v497 := v492 <= v496
+		v498 := v490 || v497
+		v499 := v483 == v4
+		v500 := v498 && !v499
+		v501 := v484
+		if v500 {
+			v501 = v483
 		}
-		v501 := math.IsNaN(v436)
-		v502 := v500
-		if v501 {
-			v502 = v436
+		v502 := math.IsNaN(v436)
+		v503 := v501
+		if v502 {
+			v503 = v436
 		}
-		v503 := math.IsNaN(v0)
-		v504 := v502
-		if v503 {
-			v504 = v0
+		v504 := math.IsNaN(v0)
+		v505 := v503
+		if v504 {
+			v505 = v0
 		}
-		dst[i] = v504
+		dst[i] = v505
 	}
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f64 memory,
-// f64 compute, 775 operations): the scalar twin of the vector program the
+// f64 compute, 776 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -716,7 +717,8 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 	v655 := math.Float64frombits(0xbff0000000000000) // -1
 	v792 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v795 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v798 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v798 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v799 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1445,31 +1447,31 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 		v794 := v790 <= v793
 		v796 := float64(v790 * v795)
 		v797 := math.Abs(v684)
-		v799 := float64(v797 * v798)
-		v800 := v796 <= v799
-		v801 := v794 || v800
-		v802 := v787 == v4
-		v803 := v801 && !v802
-		v804 := v788
-		if v803 {
-			v804 = v787
+		v800 := math.FMA(v797, v798, v799)
+		v801 := v796 <= v800
+		v802 := v794 || v801
+		v803 := v787 == v4
+		v804 := v802 && !v803
+		v805 := v788
+		if v804 {
+			v805 = v787
 		}
-		v805 := math.IsNaN(v682)
-		v806 := v804
-		if v805 {
-			v806 = v682
+		v806 := math.IsNaN(v682)
+		v807 := v805
+		if v806 {
+			v807 = v682
 		}
-		v807 := math.IsNaN(v0)
-		v808 := v806
-		if v807 {
-			v808 = v0
+		v808 := math.IsNaN(v0)
+		v809 := v807
+		if v808 {
+			v809 = v0
 		}
-		da[i] = v808
+		da[i] = v809
 	}
 }
 
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f64 memory,
-// f64 compute, 484 operations): the scalar twin of the vector program the
+// f64 compute, 485 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1570,7 +1572,8 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 	v426 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v488 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v491 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v494 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v494 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v495 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -2014,20 +2017,20 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 		v490 := v486 <= v489
 		v492 := float64(v486 * v491)
 		v493 := math.Abs(v436)
-		v495 := float64(v493 * v494)
-		v496 := v492 <= v495
-		v497 := v490 || v496
-		v498 := v483 == v4
-		v499 := v497 && !v498
-		v500 := v484
-		if v499 {
-			v500 = v483
+		v496 := math.FMA(v493, v494, v495)
+		v497 := v492 <= v496
+		v498 := v490 || v497
+		v499 := v483 == v4
+		v500 := v498 && !v499
+		v501 := v484
+		if v500 {
+			v501 = v483
 		}
-		v501 := math.IsNaN(v0)
-		v502 := v500
-		if v501 {
-			v502 = v0
+		v502 := math.IsNaN(v0)
+		v503 := v501
+		if v502 {
+			v503 = v0
 		}
-		db[i] = v502
+		db[i] = v503
 	}
 }

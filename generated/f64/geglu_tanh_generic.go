@@ -13,7 +13,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
-// compute, 335 operations): the scalar twin of the vector program the assembly
+// compute, 336 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -54,7 +54,8 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v336 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v339 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v342 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v342 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v343 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -421,31 +422,31 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v338 := v334 <= v337
 		v340 := float64(v334 * v339)
 		v341 := math.Abs(v285)
-		v343 := float64(v341 * v342)
-		v344 := v340 <= v343
-		v345 := v338 || v344
-		v346 := v331 == v4
-		v347 := v345 && !v346
-		v348 := v332
-		if v347 {
-			v348 = v331
+		v344 := math.FMA(v341, v342, v343)
+		v345 := v340 <= v344
+		v346 := v338 || v345
+		v347 := v331 == v4
+		v348 := v346 && !v347
+		v349 := v332
+		if v348 {
+			v349 = v331
 		}
-		v349 := math.IsNaN(v285)
-		v350 := v348
-		if v349 {
-			v350 = v285
+		v350 := math.IsNaN(v285)
+		v351 := v349
+		if v350 {
+			v351 = v285
 		}
-		v351 := math.IsNaN(v0)
-		v352 := v350
-		if v351 {
-			v352 = v0
+		v352 := math.IsNaN(v0)
+		v353 := v351
+		if v352 {
+			v353 = v0
 		}
-		dst[i] = v352
+		dst[i] = v353
 	}
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 638 operations): the scalar twin of the vector program
+// memory, f64 compute, 639 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -496,7 +497,8 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v352 := math.Float64frombits(0x4000000000000000) // 2
 	v640 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v643 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v646 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v646 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v647 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1196,31 +1198,31 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v642 := v638 <= v641
 		v644 := float64(v638 * v643)
 		v645 := math.Abs(v540)
-		v647 := float64(v645 * v646)
-		v648 := v644 <= v647
-		v649 := v642 || v648
-		v650 := v635 == v4
-		v651 := v649 && !v650
-		v652 := v636
-		if v651 {
-			v652 = v635
+		v648 := math.FMA(v645, v646, v647)
+		v649 := v644 <= v648
+		v650 := v642 || v649
+		v651 := v635 == v4
+		v652 := v650 && !v651
+		v653 := v636
+		if v652 {
+			v653 = v635
 		}
-		v653 := math.IsNaN(v538)
-		v654 := v652
-		if v653 {
-			v654 = v538
+		v654 := math.IsNaN(v538)
+		v655 := v653
+		if v654 {
+			v655 = v538
 		}
-		v655 := math.IsNaN(v0)
-		v656 := v654
-		if v655 {
-			v656 = v0
+		v656 := math.IsNaN(v0)
+		v657 := v655
+		if v656 {
+			v657 = v0
 		}
-		da[i] = v656
+		da[i] = v657
 	}
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
-// memory, f64 compute, 333 operations): the scalar twin of the vector program
+// memory, f64 compute, 334 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -1262,7 +1264,8 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v336 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v339 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v342 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v342 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v343 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1629,20 +1632,20 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v338 := v334 <= v337
 		v340 := float64(v334 * v339)
 		v341 := math.Abs(v285)
-		v343 := float64(v341 * v342)
-		v344 := v340 <= v343
-		v345 := v338 || v344
-		v346 := v331 == v4
-		v347 := v345 && !v346
-		v348 := v332
-		if v347 {
-			v348 = v331
+		v344 := math.FMA(v341, v342, v343)
+		v345 := v340 <= v344
+		v346 := v338 || v345
+		v347 := v331 == v4
+		v348 := v346 && !v347
+		v349 := v332
+		if v348 {
+			v349 = v331
 		}
-		v349 := math.IsNaN(v0)
-		v350 := v348
-		if v349 {
-			v350 = v0
+		v350 := math.IsNaN(v0)
+		v351 := v349
+		if v350 {
+			v351 = v0
 		}
-		db[i] = v350
+		db[i] = v351
 	}
 }

@@ -497,7 +497,7 @@ func geluGeneric(dst, x []float64) {
 }
 
 // geluBackwardGeneric is the pure-Go kernel of geluBackward (f64 memory, f64
-// compute, 752 operations): the scalar twin of the vector program the assembly
+// compute, 753 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -631,7 +631,8 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 	v655 := math.Float64frombits(0xbff0000000000000) // -1
 	v771 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v774 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v777 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v777 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v778 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -1339,20 +1340,20 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 		v773 := v769 <= v772
 		v775 := float64(v769 * v774)
 		v776 := math.Abs(v682)
-		v778 := float64(v776 * v777)
-		v779 := v775 <= v778
-		v780 := v773 || v779
-		v781 := v766 == v4
-		v782 := v780 && !v781
-		v783 := v767
-		if v782 {
-			v783 = v766
+		v779 := math.FMA(v776, v777, v778)
+		v780 := v775 <= v779
+		v781 := v773 || v780
+		v782 := v766 == v4
+		v783 := v781 && !v782
+		v784 := v767
+		if v783 {
+			v784 = v766
 		}
-		v784 := math.IsNaN(v0)
-		v785 := v783
-		if v784 {
-			v785 = v0
+		v785 := math.IsNaN(v0)
+		v786 := v784
+		if v785 {
+			v786 = v0
 		}
-		dx[i] = v785
+		dx[i] = v786
 	}
 }

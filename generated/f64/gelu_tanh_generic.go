@@ -362,7 +362,7 @@ func geluTanhGeneric(dst, x []float64) {
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
-// memory, f64 compute, 617 operations): the scalar twin of the vector program
+// memory, f64 compute, 618 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -412,7 +412,8 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v352 := math.Float64frombits(0x4000000000000000) // 2
 	v621 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v624 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v627 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v627 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v628 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -1093,20 +1094,20 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		v623 := v619 <= v622
 		v625 := float64(v619 * v624)
 		v626 := math.Abs(v538)
-		v628 := float64(v626 * v627)
-		v629 := v625 <= v628
-		v630 := v623 || v629
-		v631 := v616 == v4
-		v632 := v630 && !v631
-		v633 := v617
-		if v632 {
-			v633 = v616
+		v629 := math.FMA(v626, v627, v628)
+		v630 := v625 <= v629
+		v631 := v623 || v630
+		v632 := v616 == v4
+		v633 := v631 && !v632
+		v634 := v617
+		if v633 {
+			v634 = v616
 		}
-		v634 := math.IsNaN(v0)
-		v635 := v633
-		if v634 {
-			v635 = v0
+		v635 := math.IsNaN(v0)
+		v636 := v634
+		if v635 {
+			v636 = v0
 		}
-		dx[i] = v635
+		dx[i] = v636
 	}
 }

@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 134
+// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 130
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -40,9 +40,11 @@ func gluGeneric(dst, a, b []float64) {
 	v74 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v76 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v77 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v118 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v121 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v124 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v95 := math.Float64frombits(0xc090c80000000000)  // -1074
+	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v116 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v119 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v120 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dst {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -137,63 +139,63 @@ func gluGeneric(dst, a, b []float64) {
 		v92 := float64(v91 * v0)
 		v93 := -v92
 		v94 := math.FMA(v91, v0, v93)
-		v95 := float64(v91 * v82)
-		v96 := -v95
-		v97 := math.FMA(v91, v82, v96)
-		v98 := float64(v91 * v86)
+		v96 := v95 <= v73
+		v97 := v5
+		if v96 {
+			v97 = v67
+		}
+		v98 := float64(v91 * v97)
 		v99 := -v98
-		v100 := math.FMA(v91, v86, v99)
-		v101 := float64(v95 + v98)
-		v102 := float64(v101 - v95)
-		v103 := float64(v101 - v102)
-		v104 := float64(v95 - v103)
-		v105 := float64(v98 - v102)
-		v106 := float64(v104 + v105)
-		v107 := float64(v106 + v97)
-		v108 := float64(v107 + v100)
-		v109 := float64(v101 + v108)
-		v110 := math.Ldexp(v109, int(v73))
-		v111 := v110
+		v100 := math.FMA(v91, v97, v99)
+		v101 := v5
+		if v96 {
+			v101 = v72
+		}
+		v102 := float64(v91 * v101)
+		v103 := float64(v100 + v102)
+		v104 := float64(v98 + v103)
+		v105 := math.Ldexp(v104, int(v73))
+		v106 := v105
 		if v89 {
-			v111 = v92
+			v106 = v92
 		}
-		v112 := v5
+		v107 := v5
 		if v89 {
-			v112 = v94
+			v107 = v94
 		}
-		v113 := float64(v111 + v112)
-		v114 := float64(v91 * v90)
-		v115 := float64(v113 - v114)
-		v116 := math.Abs(v115)
-		v117 := math.Abs(v114)
-		v119 := float64(v117 * v118)
-		v120 := v116 <= v119
-		v122 := float64(v116 * v121)
-		v123 := math.Abs(v91)
-		v125 := float64(v123 * v124)
-		v126 := v122 <= v125
-		v127 := v120 || v126
-		v128 := v113 == v5
-		v129 := v127 && !v128
-		v130 := v114
-		if v129 {
-			v130 = v113
+		v108 := float64(v106 + v107)
+		v109 := float64(v91 * v90)
+		v110 := float64(v108 - v109)
+		v111 := math.Abs(v110)
+		v112 := math.Abs(v109)
+		v114 := float64(v112 * v113)
+		v115 := v111 <= v114
+		v117 := float64(v111 * v116)
+		v118 := math.Abs(v91)
+		v121 := math.FMA(v118, v119, v120)
+		v122 := v117 <= v121
+		v123 := v115 || v122
+		v124 := v108 == v5
+		v125 := v123 && !v124
+		v126 := v109
+		if v125 {
+			v126 = v108
 		}
-		v131 := v130
+		v127 := v126
 		if v89 {
-			v131 = v0
+			v127 = v0
 		}
-		v132 := math.IsNaN(v91)
-		v133 := v131
-		if v132 {
-			v133 = v91
+		v128 := math.IsNaN(v91)
+		v129 := v127
+		if v128 {
+			v129 = v91
 		}
-		dst[i] = v133
+		dst[i] = v129
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f64 memory, f64
-// compute, 132 operations): the scalar twin of the vector program the assembly
+// compute, 128 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -221,9 +223,11 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 	v74 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v76 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v77 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v118 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v121 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v124 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v95 := math.Float64frombits(0xc090c80000000000)  // -1074
+	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v116 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v119 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v120 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range da {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -318,58 +322,58 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v92 := float64(v91 * v0)
 		v93 := -v92
 		v94 := math.FMA(v91, v0, v93)
-		v95 := float64(v91 * v82)
-		v96 := -v95
-		v97 := math.FMA(v91, v82, v96)
-		v98 := float64(v91 * v86)
+		v96 := v95 <= v73
+		v97 := v5
+		if v96 {
+			v97 = v67
+		}
+		v98 := float64(v91 * v97)
 		v99 := -v98
-		v100 := math.FMA(v91, v86, v99)
-		v101 := float64(v95 + v98)
-		v102 := float64(v101 - v95)
-		v103 := float64(v101 - v102)
-		v104 := float64(v95 - v103)
-		v105 := float64(v98 - v102)
-		v106 := float64(v104 + v105)
-		v107 := float64(v106 + v97)
-		v108 := float64(v107 + v100)
-		v109 := float64(v101 + v108)
-		v110 := math.Ldexp(v109, int(v73))
-		v111 := v110
+		v100 := math.FMA(v91, v97, v99)
+		v101 := v5
+		if v96 {
+			v101 = v72
+		}
+		v102 := float64(v91 * v101)
+		v103 := float64(v100 + v102)
+		v104 := float64(v98 + v103)
+		v105 := math.Ldexp(v104, int(v73))
+		v106 := v105
 		if v89 {
-			v111 = v92
+			v106 = v92
 		}
-		v112 := v5
+		v107 := v5
 		if v89 {
-			v112 = v94
+			v107 = v94
 		}
-		v113 := float64(v111 + v112)
-		v114 := float64(v91 * v90)
-		v115 := float64(v113 - v114)
-		v116 := math.Abs(v115)
-		v117 := math.Abs(v114)
-		v119 := float64(v117 * v118)
-		v120 := v116 <= v119
-		v122 := float64(v116 * v121)
-		v123 := math.Abs(v91)
-		v125 := float64(v123 * v124)
-		v126 := v122 <= v125
-		v127 := v120 || v126
-		v128 := v113 == v5
-		v129 := v127 && !v128
-		v130 := v114
-		if v129 {
-			v130 = v113
+		v108 := float64(v106 + v107)
+		v109 := float64(v91 * v90)
+		v110 := float64(v108 - v109)
+		v111 := math.Abs(v110)
+		v112 := math.Abs(v109)
+		v114 := float64(v112 * v113)
+		v115 := v111 <= v114
+		v117 := float64(v111 * v116)
+		v118 := math.Abs(v91)
+		v121 := math.FMA(v118, v119, v120)
+		v122 := v117 <= v121
+		v123 := v115 || v122
+		v124 := v108 == v5
+		v125 := v123 && !v124
+		v126 := v109
+		if v125 {
+			v126 = v108
 		}
-		v131 := v130
+		v127 := v126
 		if v89 {
-			v131 = v0
+			v127 = v0
 		}
-		da[i] = v131
+		da[i] = v127
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f64 memory, f64
-// compute, 139 operations): the scalar twin of the vector program the assembly
+// compute, 140 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -399,7 +403,8 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v122 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v125 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v128 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v128 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v129 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range db {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -525,25 +530,25 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 		v124 := v120 <= v123
 		v126 := float64(v120 * v125)
 		v127 := math.Abs(v97)
-		v129 := float64(v127 * v128)
-		v130 := v126 <= v129
-		v131 := v124 || v130
-		v132 := v117 == v7
-		v133 := v131 && !v132
-		v134 := v118
-		if v133 {
-			v134 = v117
+		v130 := math.FMA(v127, v128, v129)
+		v131 := v126 <= v130
+		v132 := v124 || v131
+		v133 := v117 == v7
+		v134 := v132 && !v133
+		v135 := v118
+		if v134 {
+			v135 = v117
 		}
-		v135 := math.IsNaN(v0)
-		v136 := v134
-		if v135 {
-			v136 = v0
+		v136 := math.IsNaN(v0)
+		v137 := v135
+		if v136 {
+			v137 = v0
 		}
-		v137 := math.IsNaN(v95)
-		v138 := v136
-		if v137 {
-			v138 = v95
+		v138 := math.IsNaN(v95)
+		v139 := v137
+		if v138 {
+			v139 = v95
 		}
-		db[i] = v138
+		db[i] = v139
 	}
 }

@@ -74,7 +74,7 @@ func hardswishGeneric(dst, x []float64) {
 }
 
 // hardswishBackwardGeneric is the pure-Go kernel of hardswishBackward (f64
-// memory, f64 compute, 61 operations): the scalar twin of the vector program
+// memory, f64 compute, 62 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -90,7 +90,8 @@ func hardswishBackwardGeneric(dx, x, dy []float64) {
 	v35 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
 	v46 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v49 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v52 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v52 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v53 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -153,20 +154,20 @@ func hardswishBackwardGeneric(dx, x, dy []float64) {
 		v48 := v44 <= v47
 		v50 := float64(v44 * v49)
 		v51 := math.Abs(v14)
-		v53 := float64(v51 * v52)
-		v54 := v50 <= v53
-		v55 := v48 || v54
-		v56 := v41 == v4
-		v57 := v55 && !v56
-		v58 := v42
-		if v57 {
-			v58 = v41
+		v54 := math.FMA(v51, v52, v53)
+		v55 := v50 <= v54
+		v56 := v48 || v55
+		v57 := v41 == v4
+		v58 := v56 && !v57
+		v59 := v42
+		if v58 {
+			v59 = v41
 		}
-		v59 := math.IsNaN(v0)
-		v60 := v58
-		if v59 {
-			v60 = v0
+		v60 := math.IsNaN(v0)
+		v61 := v59
+		if v60 {
+			v61 = v0
 		}
-		dx[i] = v60
+		dx[i] = v61
 	}
 }

@@ -928,13 +928,13 @@ func logsigmoidAVX2(dst, in0 []float64)
 //go:noescape
 func logsigmoidAVX2Stream(dst, in0 []float64)
 
-// logsigmoidBackwardAVX512 computes logsigmoidBackward with AVX512 (2 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX512 computes logsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func logsigmoidBackwardAVX512(dst, in0, in1 []float64)
 
-// logsigmoidBackwardAVX512Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX512Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -1948,7 +1948,7 @@ func softsignBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func softsignBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// swigluAVX512 computes swiglu with AVX512 (2 vectors per iteration, masked tail).
+// swigluAVX512 computes swiglu with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
@@ -1972,7 +1972,7 @@ func swigluBackwardAAVX512(dst, in0, in1, in2 []float64)
 //go:noescape
 func swigluBackwardAAVX2(dst, in0, in1, in2 []float64)
 
-// swigluBackwardBAVX512 computes swigluBackwardB with AVX512 (2 vectors per iteration, masked tail).
+// swigluBackwardBAVX512 computes swigluBackwardB with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
@@ -2032,13 +2032,13 @@ func tanhBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func tanhBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// tanhBackwardFromOutputAVX512 computes tanhBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
+// tanhBackwardFromOutputAVX512 computes tanhBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func tanhBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
-// tanhBackwardFromOutputAVX512Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// tanhBackwardFromOutputAVX512Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape

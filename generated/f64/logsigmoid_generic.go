@@ -405,7 +405,7 @@ func logsigmoidGeneric(dst, x []float64) {
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f64
-// memory, f64 compute, 134 operations): the scalar twin of the vector program
+// memory, f64 compute, 130 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -432,9 +432,11 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 	v75 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v77 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v78 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v119 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v122 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v125 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v96 := math.Float64frombits(0xc090c80000000000)  // -1074
+	v114 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v120 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v121 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := -v0
@@ -530,54 +532,54 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 		v93 := float64(v92 * v1)
 		v94 := -v93
 		v95 := math.FMA(v92, v1, v94)
-		v96 := float64(v92 * v83)
-		v97 := -v96
-		v98 := math.FMA(v92, v83, v97)
-		v99 := float64(v92 * v87)
+		v97 := v96 <= v74
+		v98 := v6
+		if v97 {
+			v98 = v68
+		}
+		v99 := float64(v92 * v98)
 		v100 := -v99
-		v101 := math.FMA(v92, v87, v100)
-		v102 := float64(v96 + v99)
-		v103 := float64(v102 - v96)
-		v104 := float64(v102 - v103)
-		v105 := float64(v96 - v104)
-		v106 := float64(v99 - v103)
-		v107 := float64(v105 + v106)
-		v108 := float64(v107 + v98)
-		v109 := float64(v108 + v101)
-		v110 := float64(v102 + v109)
-		v111 := math.Ldexp(v110, int(v74))
-		v112 := v111
+		v101 := math.FMA(v92, v98, v100)
+		v102 := v6
+		if v97 {
+			v102 = v73
+		}
+		v103 := float64(v92 * v102)
+		v104 := float64(v101 + v103)
+		v105 := float64(v99 + v104)
+		v106 := math.Ldexp(v105, int(v74))
+		v107 := v106
 		if v90 {
-			v112 = v93
+			v107 = v93
 		}
-		v113 := v6
+		v108 := v6
 		if v90 {
-			v113 = v95
+			v108 = v95
 		}
-		v114 := float64(v112 + v113)
-		v115 := float64(v92 * v91)
-		v116 := float64(v114 - v115)
-		v117 := math.Abs(v116)
-		v118 := math.Abs(v115)
-		v120 := float64(v118 * v119)
-		v121 := v117 <= v120
-		v123 := float64(v117 * v122)
-		v124 := math.Abs(v92)
-		v126 := float64(v124 * v125)
-		v127 := v123 <= v126
-		v128 := v121 || v127
-		v129 := v114 == v6
-		v130 := v128 && !v129
-		v131 := v115
-		if v130 {
-			v131 = v114
+		v109 := float64(v107 + v108)
+		v110 := float64(v92 * v91)
+		v111 := float64(v109 - v110)
+		v112 := math.Abs(v111)
+		v113 := math.Abs(v110)
+		v115 := float64(v113 * v114)
+		v116 := v112 <= v115
+		v118 := float64(v112 * v117)
+		v119 := math.Abs(v92)
+		v122 := math.FMA(v119, v120, v121)
+		v123 := v118 <= v122
+		v124 := v116 || v123
+		v125 := v109 == v6
+		v126 := v124 && !v125
+		v127 := v110
+		if v126 {
+			v127 = v109
 		}
-		v132 := math.IsNaN(v0)
-		v133 := v131
-		if v132 {
-			v133 = v0
+		v128 := math.IsNaN(v0)
+		v129 := v127
+		if v128 {
+			v129 = v0
 		}
-		dx[i] = v133
+		dx[i] = v129
 	}
 }
 

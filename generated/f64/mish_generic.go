@@ -231,7 +231,7 @@ func mishGeneric(dst, x []float64) {
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f64 memory, f64
-// compute, 380 operations): the scalar twin of the vector program the assembly
+// compute, 381 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -277,7 +277,8 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v228 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
 	v369 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v372 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v375 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v375 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v376 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -681,19 +682,19 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v371 := v367 <= v370
 		v373 := float64(v367 * v372)
 		v374 := math.Abs(v298)
-		v376 := float64(v374 * v375)
-		v377 := v373 <= v376
-		v378 := v371 || v377
-		v379 := v364 == v4
-		v380 := v378 && !v379
-		v381 := v365
-		if v380 {
-			v381 = v364
+		v377 := math.FMA(v374, v375, v376)
+		v378 := v373 <= v377
+		v379 := v371 || v378
+		v380 := v364 == v4
+		v381 := v379 && !v380
+		v382 := v365
+		if v381 {
+			v382 = v364
 		}
-		v382 := v381
+		v383 := v382
 		if v134 {
-			v382 = v0
+			v383 = v0
 		}
-		dx[i] = v382
+		dx[i] = v383
 	}
 }

@@ -45,7 +45,7 @@ func regluGeneric(dst, a, b []float64) {
 }
 
 // regluBackwardAGeneric is the pure-Go kernel of regluBackwardA (f64 memory,
-// f64 compute, 42 operations): the scalar twin of the vector program the
+// f64 compute, 43 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -57,7 +57,8 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v25 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v28 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v31 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v31 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v32 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range da {
 		v0 := a[i]
 		v2 := v1 < v0
@@ -95,26 +96,26 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 		v27 := v23 <= v26
 		v29 := float64(v23 * v28)
 		v30 := math.Abs(v7)
-		v32 := float64(v30 * v31)
-		v33 := v29 <= v32
-		v34 := v27 || v33
-		v35 := v20 == v1
-		v36 := v34 && !v35
-		v37 := v21
-		if v36 {
-			v37 = v20
+		v33 := math.FMA(v30, v31, v32)
+		v34 := v29 <= v33
+		v35 := v27 || v34
+		v36 := v20 == v1
+		v37 := v35 && !v36
+		v38 := v21
+		if v37 {
+			v38 = v20
 		}
-		v38 := math.IsNaN(v5)
-		v39 := v37
-		if v38 {
-			v39 = v5
+		v39 := math.IsNaN(v5)
+		v40 := v38
+		if v39 {
+			v40 = v5
 		}
-		v40 := math.IsNaN(v0)
-		v41 := v39
-		if v40 {
-			v41 = v0
+		v41 := math.IsNaN(v0)
+		v42 := v40
+		if v41 {
+			v42 = v0
 		}
-		da[i] = v41
+		da[i] = v42
 	}
 }
 

@@ -125,7 +125,7 @@ func seluGeneric(dst, x []float64) {
 }
 
 // seluBackwardGeneric is the pure-Go kernel of seluBackward (f64 memory, f64
-// compute, 116 operations): the scalar twin of the vector program the assembly
+// compute, 123 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -155,9 +155,11 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 	v57 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v59 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v102 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v105 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v108 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v87 := math.Float64frombits(0xc090c80000000000)  // -1074
+	v108 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v111 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v114 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v115 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -238,56 +240,67 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 		v84 := -v83
 		v85 := math.FMA(v80, v0, v84)
 		v86 := math.FMA(v82, v0, v85)
-		v87 := float64(v80 * v70)
-		v88 := -v87
-		v89 := math.FMA(v80, v70, v88)
-		v90 := math.FMA(v82, v70, v89)
-		v91 := float64(v87 + v90)
-		v92 := math.Ldexp(v91, int(v11))
-		v93 := v92
-		if v72 {
-			v93 = v83
+		v88 := v87 <= v11
+		v89 := v1
+		if v88 {
+			v89 = v53
 		}
+		v90 := float64(v80 * v89)
+		v91 := -v90
+		v92 := math.FMA(v80, v89, v91)
+		v93 := math.FMA(v82, v89, v92)
 		v94 := v1
+		if v88 {
+			v94 = v56
+		}
+		v95 := float64(v80 * v94)
+		v96 := float64(v93 + v95)
+		v97 := float64(v90 + v96)
+		v98 := math.Ldexp(v97, int(v11))
+		v99 := v98
 		if v72 {
-			v94 = v86
+			v99 = v83
 		}
-		v95 := v93
+		v100 := v1
+		if v72 {
+			v100 = v86
+		}
+		v101 := v99
 		if v2 {
-			v95 = v77
+			v101 = v77
 		}
-		v96 := v94
+		v102 := v100
 		if v2 {
-			v96 = v79
+			v102 = v79
 		}
-		v97 := float64(v95 + v96)
-		v98 := float64(v76 * v75)
-		v99 := float64(v97 - v98)
-		v100 := math.Abs(v99)
-		v101 := math.Abs(v98)
-		v103 := float64(v101 * v102)
-		v104 := v100 <= v103
-		v106 := float64(v100 * v105)
-		v107 := math.Abs(v76)
+		v103 := float64(v101 + v102)
+		v104 := float64(v76 * v75)
+		v105 := float64(v103 - v104)
+		v106 := math.Abs(v105)
+		v107 := math.Abs(v104)
 		v109 := float64(v107 * v108)
 		v110 := v106 <= v109
-		v111 := v104 || v110
-		v112 := v97 == v1
-		v113 := v111 && !v112
-		v114 := v98
-		if v113 {
-			v114 = v97
+		v112 := float64(v106 * v111)
+		v113 := math.Abs(v76)
+		v116 := math.FMA(v113, v114, v115)
+		v117 := v112 <= v116
+		v118 := v110 || v117
+		v119 := v103 == v1
+		v120 := v118 && !v119
+		v121 := v104
+		if v120 {
+			v121 = v103
 		}
-		v115 := v114
+		v122 := v121
 		if v72 {
-			v115 = v0
+			v122 = v0
 		}
-		dx[i] = v115
+		dx[i] = v122
 	}
 }
 
 // seluBackwardFromOutputGeneric is the pure-Go kernel of
-// seluBackwardFromOutput (f64 memory, f64 compute, 47 operations): the scalar
+// seluBackwardFromOutput (f64 memory, f64 compute, 48 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -299,7 +312,8 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v4 := math.Float64frombits(0x3ffc212cc640f031)  // 1.7580993408473768
 	v32 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v35 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v38 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v38 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v39 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -343,20 +357,20 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v34 := v30 <= v33
 		v36 := float64(v30 * v35)
 		v37 := math.Abs(v7)
-		v39 := float64(v37 * v38)
-		v40 := v36 <= v39
-		v41 := v34 || v40
-		v42 := v27 == v1
-		v43 := v41 && !v42
-		v44 := v28
-		if v43 {
-			v44 = v27
+		v40 := math.FMA(v37, v38, v39)
+		v41 := v36 <= v40
+		v42 := v34 || v41
+		v43 := v27 == v1
+		v44 := v42 && !v43
+		v45 := v28
+		if v44 {
+			v45 = v27
 		}
-		v45 := math.IsNaN(v0)
-		v46 := v44
-		if v45 {
-			v46 = v0
+		v46 := math.IsNaN(v0)
+		v47 := v45
+		if v46 {
+			v47 = v0
 		}
-		dx[i] = v46
+		dx[i] = v47
 	}
 }

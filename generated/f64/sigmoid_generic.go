@@ -144,7 +144,7 @@ func sigmoidGeneric(dst, x []float64) {
 }
 
 // sigmoidBackwardGeneric is the pure-Go kernel of sigmoidBackward (f64 memory,
-// f64 compute, 132 operations): the scalar twin of the vector program the
+// f64 compute, 133 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dx
 // may be the same slice as an input.
@@ -173,7 +173,8 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v117 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v120 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v123 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v123 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v124 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -294,26 +295,26 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 		v119 := v115 <= v118
 		v121 := float64(v115 * v120)
 		v122 := math.Abs(v95)
-		v124 := float64(v122 * v123)
-		v125 := v121 <= v124
-		v126 := v119 || v125
-		v127 := v112 == v7
-		v128 := v126 && !v127
-		v129 := v113
-		if v128 {
-			v129 = v112
+		v125 := math.FMA(v122, v123, v124)
+		v126 := v121 <= v125
+		v127 := v119 || v126
+		v128 := v112 == v7
+		v129 := v127 && !v128
+		v130 := v113
+		if v129 {
+			v130 = v112
 		}
-		v130 := math.IsNaN(v0)
-		v131 := v129
-		if v130 {
-			v131 = v0
+		v131 := math.IsNaN(v0)
+		v132 := v130
+		if v131 {
+			v132 = v0
 		}
-		dx[i] = v131
+		dx[i] = v132
 	}
 }
 
 // sigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// sigmoidBackwardFromOutput (f64 memory, f64 compute, 41 operations): the
+// sigmoidBackwardFromOutput (f64 memory, f64 compute, 42 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -322,8 +323,9 @@ func sigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 	dy = dy[:len(dx)]
 	v25 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v28 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v31 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
-	v35 := math.Float64frombits(0x0000000000000000) // 0
+	v31 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v32 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v36 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v1 := -v0
@@ -354,20 +356,20 @@ func sigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v27 := v23 <= v26
 		v29 := float64(v23 * v28)
 		v30 := math.Abs(v3)
-		v32 := float64(v30 * v31)
-		v33 := v29 <= v32
-		v34 := v27 || v33
-		v36 := v20 == v35
-		v37 := v34 && !v36
-		v38 := v21
-		if v37 {
-			v38 = v20
+		v33 := math.FMA(v30, v31, v32)
+		v34 := v29 <= v33
+		v35 := v27 || v34
+		v37 := v20 == v36
+		v38 := v35 && !v37
+		v39 := v21
+		if v38 {
+			v39 = v20
 		}
-		v39 := math.IsNaN(v0)
-		v40 := v38
-		if v39 {
-			v40 = v0
+		v40 := math.IsNaN(v0)
+		v41 := v39
+		if v40 {
+			v41 = v0
 		}
-		dx[i] = v40
+		dx[i] = v41
 	}
 }

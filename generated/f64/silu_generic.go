@@ -225,7 +225,7 @@ func siluGeneric(dst, x []float64) {
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 513 operations): the scalar twin of the vector program the assembly
+// compute, 514 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -266,7 +266,8 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v406 := math.Float64frombits(0xbff0000000000000) // -1
 	v502 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v505 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v508 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v508 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v509 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -871,19 +872,19 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 		v504 := v500 <= v503
 		v506 := float64(v500 * v505)
 		v507 := math.Abs(v432)
-		v509 := float64(v507 * v508)
-		v510 := v506 <= v509
-		v511 := v504 || v510
-		v512 := v497 == v4
-		v513 := v511 && !v512
-		v514 := v498
-		if v513 {
-			v514 = v497
+		v510 := math.FMA(v507, v508, v509)
+		v511 := v506 <= v510
+		v512 := v504 || v511
+		v513 := v497 == v4
+		v514 := v512 && !v513
+		v515 := v498
+		if v514 {
+			v515 = v497
 		}
-		v515 := v514
+		v516 := v515
 		if v155 {
-			v515 = v0
+			v516 = v0
 		}
-		dx[i] = v515
+		dx[i] = v516
 	}
 }

@@ -696,7 +696,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "logsigmoidBackward", Inputs: 2, MaxLen: 49,
+		Name: "logsigmoidBackward", Inputs: 2, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { logsigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { logsigmoidBackwardAVX512(d, in[0], in[1]) }},
@@ -1362,7 +1362,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "swiglu", Inputs: 2, MaxLen: 49,
+		Name: "swiglu", Inputs: 2, MaxLen: 25,
 		Generic: func(d []float64, in [][]float64, p []float64) { swigluGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluAVX512(d, in[0], in[1]) }},
@@ -1378,7 +1378,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "swigluBackwardB", Inputs: 3, MaxLen: 49,
+		Name: "swigluBackwardB", Inputs: 3, MaxLen: 25,
 		Generic: func(d []float64, in [][]float64, p []float64) { swigluBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardBAVX512(d, in[0], in[1], in[2]) }},
@@ -1422,7 +1422,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "tanhBackwardFromOutput", Inputs: 2, MaxLen: 73,
+		Name: "tanhBackwardFromOutput", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { tanhBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { tanhBackwardFromOutputAVX512(d, in[0], in[1]) }},

@@ -1190,7 +1190,7 @@ func sinRareGeneric(acc *[16]float64, x []float64, w0 float64) {
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f64 memory, f64
-// compute, 583 operations): the scalar twin of the vector program the assembly
+// compute, 584 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -1267,7 +1267,8 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 	v545 := math.Float64frombits(0xbff0000000000000) // -1
 	v568 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v571 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v574 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v574 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v575 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -2073,26 +2074,26 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 		v570 := v566 <= v569
 		v572 := float64(v566 * v571)
 		v573 := math.Abs(v550)
-		v575 := float64(v573 * v574)
-		v576 := v572 <= v575
-		v577 := v570 || v576
-		v578 := v563 == v109
-		v579 := v577 && !v578
-		v580 := v564
-		if v579 {
-			v580 = v563
+		v576 := math.FMA(v573, v574, v575)
+		v577 := v572 <= v576
+		v578 := v570 || v577
+		v579 := v563 == v109
+		v580 := v578 && !v579
+		v581 := v564
+		if v580 {
+			v581 = v563
 		}
-		v581 := math.IsNaN(v0)
-		v582 := v580
-		if v581 {
-			v582 = v0
+		v582 := math.IsNaN(v0)
+		v583 := v581
+		if v582 {
+			v583 = v0
 		}
-		dx[i] = v582
+		dx[i] = v583
 	}
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f64
-// memory, f64 compute, 240 operations): the scalar twin of the vector program
+// memory, f64 compute, 241 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -2132,7 +2133,8 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 	v202 := math.Float64frombits(0xbff0000000000000) // -1
 	v225 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v228 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v231 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v231 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v232 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v1 := x[i]
 		v3 := float64(v2 * v1)
@@ -2374,21 +2376,21 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 		v227 := v223 <= v226
 		v229 := float64(v223 * v228)
 		v230 := math.Abs(v207)
-		v232 := float64(v230 * v231)
-		v233 := v229 <= v232
-		v234 := v227 || v233
-		v235 := v220 == v18
-		v236 := v234 && !v235
-		v237 := v221
-		if v236 {
-			v237 = v220
+		v233 := math.FMA(v230, v231, v232)
+		v234 := v229 <= v233
+		v235 := v227 || v234
+		v236 := v220 == v18
+		v237 := v235 && !v236
+		v238 := v221
+		if v237 {
+			v238 = v220
 		}
-		v238 := math.IsNaN(v1)
-		v239 := v237
-		if v238 {
-			v239 = v1
+		v239 := math.IsNaN(v1)
+		v240 := v238
+		if v239 {
+			v240 = v1
 		}
-		dx[i] = v239
+		dx[i] = v240
 	}
 }
 

@@ -345,7 +345,7 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f64
-// memory, f64 compute, 216 operations): the scalar twin of the vector program
+// memory, f64 compute, 217 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -377,7 +377,8 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v167 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
 	v201 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v204 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v207 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v207 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v208 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -609,20 +610,20 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v203 := v199 <= v202
 		v205 := float64(v199 * v204)
 		v206 := math.Abs(v174)
-		v208 := float64(v206 * v207)
-		v209 := v205 <= v208
-		v210 := v203 || v209
-		v211 := v196 == v10
-		v212 := v210 && !v211
-		v213 := v197
-		if v212 {
-			v213 = v196
+		v209 := math.FMA(v206, v207, v208)
+		v210 := v205 <= v209
+		v211 := v203 || v210
+		v212 := v196 == v10
+		v213 := v211 && !v212
+		v214 := v197
+		if v213 {
+			v214 = v196
 		}
-		v214 := math.IsNaN(v0)
-		v215 := v213
-		if v214 {
-			v215 = v0
+		v215 := math.IsNaN(v0)
+		v216 := v214
+		if v215 {
+			v216 = v0
 		}
-		dx[i] = v215
+		dx[i] = v216
 	}
 }

@@ -58,7 +58,7 @@ func softsignGeneric(dst, x []float64) {
 }
 
 // softsignBackwardGeneric is the pure-Go kernel of softsignBackward (f64
-// memory, f64 compute, 76 operations): the scalar twin of the vector program
+// memory, f64 compute, 77 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -70,8 +70,9 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 	v13 := math.Float64frombits(0x4000000000000000) // 2
 	v60 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v63 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v66 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
-	v70 := math.Float64frombits(0x0000000000000000) // 0
+	v66 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v67 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v71 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -146,26 +147,26 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 		v62 := v58 <= v61
 		v64 := float64(v58 * v63)
 		v65 := math.Abs(v26)
-		v67 := float64(v65 * v66)
-		v68 := v64 <= v67
-		v69 := v62 || v68
-		v71 := v55 == v70
-		v72 := v69 && !v71
-		v73 := v56
-		if v72 {
-			v73 = v55
+		v68 := math.FMA(v65, v66, v67)
+		v69 := v64 <= v68
+		v70 := v62 || v69
+		v72 := v55 == v71
+		v73 := v70 && !v72
+		v74 := v56
+		if v73 {
+			v74 = v55
 		}
-		v74 := math.IsNaN(v0)
-		v75 := v73
-		if v74 {
-			v75 = v0
+		v75 := math.IsNaN(v0)
+		v76 := v74
+		if v75 {
+			v76 = v0
 		}
-		dx[i] = v75
+		dx[i] = v76
 	}
 }
 
 // softsignBackwardFromOutputGeneric is the pure-Go kernel of
-// softsignBackwardFromOutput (f64 memory, f64 compute, 54 operations): the
+// softsignBackwardFromOutput (f64 memory, f64 compute, 55 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -176,8 +177,9 @@ func softsignBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v4 := math.Float64frombits(0x4000000000000000)  // 2
 	v38 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v41 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v44 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
-	v48 := math.Float64frombits(0x0000000000000000) // 0
+	v44 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v45 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v49 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v2 := math.Abs(v0)
@@ -219,20 +221,20 @@ func softsignBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v40 := v36 <= v39
 		v42 := float64(v36 * v41)
 		v43 := math.Abs(v10)
-		v45 := float64(v43 * v44)
-		v46 := v42 <= v45
-		v47 := v40 || v46
-		v49 := v33 == v48
-		v50 := v47 && !v49
-		v51 := v34
-		if v50 {
-			v51 = v33
+		v46 := math.FMA(v43, v44, v45)
+		v47 := v42 <= v46
+		v48 := v40 || v47
+		v50 := v33 == v49
+		v51 := v48 && !v50
+		v52 := v34
+		if v51 {
+			v52 = v33
 		}
-		v52 := math.IsNaN(v0)
-		v53 := v51
-		if v52 {
-			v53 = v0
+		v53 := math.IsNaN(v0)
+		v54 := v52
+		if v53 {
+			v54 = v0
 		}
-		dx[i] = v53
+		dx[i] = v54
 	}
 }

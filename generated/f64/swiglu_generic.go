@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 202
+// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 209
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -44,9 +44,11 @@ func swigluGeneric(dst, a, b []float64) {
 	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v188 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v191 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v194 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v171 := math.Float64frombits(0xc090c80000000000) // -1074
+	v194 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v197 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v200 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v201 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -229,69 +231,80 @@ func swigluGeneric(dst, a, b []float64) {
 		v168 := -v167
 		v169 := math.FMA(v156, v0, v168)
 		v170 := math.FMA(v158, v0, v169)
-		v171 := float64(v156 * v147)
-		v172 := -v171
-		v173 := math.FMA(v156, v147, v172)
-		v174 := math.FMA(v158, v147, v173)
-		v175 := float64(v171 + v174)
-		v176 := math.Ldexp(v175, int(v136))
-		v177 := v176
-		if v149 {
-			v177 = v167
+		v172 := v171 <= v136
+		v173 := v4
+		if v172 {
+			v173 = v130
 		}
+		v174 := float64(v156 * v173)
+		v175 := -v174
+		v176 := math.FMA(v156, v173, v175)
+		v177 := math.FMA(v158, v173, v176)
 		v178 := v4
+		if v172 {
+			v178 = v135
+		}
+		v179 := float64(v156 * v178)
+		v180 := float64(v177 + v179)
+		v181 := float64(v174 + v180)
+		v182 := math.Ldexp(v181, int(v136))
+		v183 := v182
 		if v149 {
-			v178 = v170
+			v183 = v167
 		}
-		v179 := v177
+		v184 := v4
+		if v149 {
+			v184 = v170
+		}
+		v185 := v183
 		if v8 {
-			v179 = v163
+			v185 = v163
 		}
-		v180 := v178
+		v186 := v184
 		if v8 {
-			v180 = v166
+			v186 = v166
 		}
-		v181 := v179
+		v187 := v185
 		if v3 {
-			v181 = v155
+			v187 = v155
 		}
-		v182 := v180
+		v188 := v186
 		if v3 {
-			v182 = v4
+			v188 = v4
 		}
-		v183 := float64(v181 + v182)
-		v184 := float64(v154 * v153)
-		v185 := float64(v183 - v184)
-		v186 := math.Abs(v185)
-		v187 := math.Abs(v184)
-		v189 := float64(v187 * v188)
-		v190 := v186 <= v189
-		v192 := float64(v186 * v191)
-		v193 := math.Abs(v154)
+		v189 := float64(v187 + v188)
+		v190 := float64(v154 * v153)
+		v191 := float64(v189 - v190)
+		v192 := math.Abs(v191)
+		v193 := math.Abs(v190)
 		v195 := float64(v193 * v194)
 		v196 := v192 <= v195
-		v197 := v190 || v196
-		v198 := v183 == v4
-		v199 := v197 && !v198
-		v200 := v184
-		if v199 {
-			v200 = v183
+		v198 := float64(v192 * v197)
+		v199 := math.Abs(v154)
+		v202 := math.FMA(v199, v200, v201)
+		v203 := v198 <= v202
+		v204 := v196 || v203
+		v205 := v189 == v4
+		v206 := v204 && !v205
+		v207 := v190
+		if v206 {
+			v207 = v189
 		}
-		v201 := math.IsNaN(v154)
-		v202 := v200
-		if v201 {
-			v202 = v154
+		v208 := math.IsNaN(v154)
+		v209 := v207
+		if v208 {
+			v209 = v154
 		}
-		v203 := v202
+		v210 := v209
 		if v149 {
-			v203 = v0
+			v210 = v0
 		}
-		dst[i] = v203
+		dst[i] = v210
 	}
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 529 operations): the scalar twin of the vector program the
+// f64 compute, 530 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -333,7 +346,8 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v406 := math.Float64frombits(0xbff0000000000000) // -1
 	v516 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v519 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v522 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v522 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v523 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -952,30 +966,30 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v518 := v514 <= v517
 		v520 := float64(v514 * v519)
 		v521 := math.Abs(v434)
-		v523 := float64(v521 * v522)
-		v524 := v520 <= v523
-		v525 := v518 || v524
-		v526 := v511 == v4
-		v527 := v525 && !v526
-		v528 := v512
-		if v527 {
-			v528 = v511
+		v524 := math.FMA(v521, v522, v523)
+		v525 := v520 <= v524
+		v526 := v518 || v525
+		v527 := v511 == v4
+		v528 := v526 && !v527
+		v529 := v512
+		if v528 {
+			v529 = v511
 		}
-		v529 := math.IsNaN(v432)
-		v530 := v528
-		if v529 {
-			v530 = v432
+		v530 := math.IsNaN(v432)
+		v531 := v529
+		if v530 {
+			v531 = v432
 		}
-		v531 := v530
+		v532 := v531
 		if v155 {
-			v531 = v0
+			v532 = v0
 		}
-		da[i] = v531
+		da[i] = v532
 	}
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f64 memory,
-// f64 compute, 200 operations): the scalar twin of the vector program the
+// f64 compute, 207 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1007,9 +1021,11 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v188 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v191 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v194 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v171 := math.Float64frombits(0xc090c80000000000) // -1074
+	v194 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v197 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v200 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v201 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1192,58 +1208,69 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v168 := -v167
 		v169 := math.FMA(v156, v0, v168)
 		v170 := math.FMA(v158, v0, v169)
-		v171 := float64(v156 * v147)
-		v172 := -v171
-		v173 := math.FMA(v156, v147, v172)
-		v174 := math.FMA(v158, v147, v173)
-		v175 := float64(v171 + v174)
-		v176 := math.Ldexp(v175, int(v136))
-		v177 := v176
-		if v149 {
-			v177 = v167
+		v172 := v171 <= v136
+		v173 := v4
+		if v172 {
+			v173 = v130
 		}
+		v174 := float64(v156 * v173)
+		v175 := -v174
+		v176 := math.FMA(v156, v173, v175)
+		v177 := math.FMA(v158, v173, v176)
 		v178 := v4
+		if v172 {
+			v178 = v135
+		}
+		v179 := float64(v156 * v178)
+		v180 := float64(v177 + v179)
+		v181 := float64(v174 + v180)
+		v182 := math.Ldexp(v181, int(v136))
+		v183 := v182
 		if v149 {
-			v178 = v170
+			v183 = v167
 		}
-		v179 := v177
+		v184 := v4
+		if v149 {
+			v184 = v170
+		}
+		v185 := v183
 		if v8 {
-			v179 = v163
+			v185 = v163
 		}
-		v180 := v178
+		v186 := v184
 		if v8 {
-			v180 = v166
+			v186 = v166
 		}
-		v181 := v179
+		v187 := v185
 		if v3 {
-			v181 = v155
+			v187 = v155
 		}
-		v182 := v180
+		v188 := v186
 		if v3 {
-			v182 = v4
+			v188 = v4
 		}
-		v183 := float64(v181 + v182)
-		v184 := float64(v154 * v153)
-		v185 := float64(v183 - v184)
-		v186 := math.Abs(v185)
-		v187 := math.Abs(v184)
-		v189 := float64(v187 * v188)
-		v190 := v186 <= v189
-		v192 := float64(v186 * v191)
-		v193 := math.Abs(v154)
+		v189 := float64(v187 + v188)
+		v190 := float64(v154 * v153)
+		v191 := float64(v189 - v190)
+		v192 := math.Abs(v191)
+		v193 := math.Abs(v190)
 		v195 := float64(v193 * v194)
 		v196 := v192 <= v195
-		v197 := v190 || v196
-		v198 := v183 == v4
-		v199 := v197 && !v198
-		v200 := v184
-		if v199 {
-			v200 = v183
+		v198 := float64(v192 * v197)
+		v199 := math.Abs(v154)
+		v202 := math.FMA(v199, v200, v201)
+		v203 := v198 <= v202
+		v204 := v196 || v203
+		v205 := v189 == v4
+		v206 := v204 && !v205
+		v207 := v190
+		if v206 {
+			v207 = v189
 		}
-		v201 := v200
+		v208 := v207
 		if v149 {
-			v201 = v0
+			v208 = v0
 		}
-		db[i] = v201
+		db[i] = v208
 	}
 }

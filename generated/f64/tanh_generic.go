@@ -126,7 +126,7 @@ func tanhGeneric(dst, x []float64) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f64 memory, f64
-// compute, 222 operations): the scalar twin of the vector program the assembly
+// compute, 223 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -163,7 +163,8 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v101 := math.Float64frombits(0xc000000000000000) // -2
 	v223 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v226 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v229 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
+	v229 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v230 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -387,26 +388,26 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v225 := v221 <= v224
 		v227 := float64(v221 * v226)
 		v228 := math.Abs(v177)
-		v230 := float64(v228 * v229)
-		v231 := v227 <= v230
-		v232 := v225 || v231
-		v233 := v218 == v67
-		v234 := v232 && !v233
-		v235 := v219
-		if v234 {
-			v235 = v218
+		v231 := math.FMA(v228, v229, v230)
+		v232 := v227 <= v231
+		v233 := v225 || v232
+		v234 := v218 == v67
+		v235 := v233 && !v234
+		v236 := v219
+		if v235 {
+			v236 = v218
 		}
-		v236 := math.IsNaN(v0)
-		v237 := v235
-		if v236 {
-			v237 = v0
+		v237 := math.IsNaN(v0)
+		v238 := v236
+		if v237 {
+			v238 = v0
 		}
-		dx[i] = v237
+		dx[i] = v238
 	}
 }
 
 // tanhBackwardFromOutputGeneric is the pure-Go kernel of
-// tanhBackwardFromOutput (f64 memory, f64 compute, 42 operations): the scalar
+// tanhBackwardFromOutput (f64 memory, f64 compute, 43 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -416,8 +417,9 @@ func tanhBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v2 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v26 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v29 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v32 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
-	v36 := math.Float64frombits(0x0000000000000000) // 0
+	v32 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v33 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v37 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v1 := -v0
@@ -448,20 +450,20 @@ func tanhBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v28 := v24 <= v27
 		v30 := float64(v24 * v29)
 		v31 := math.Abs(v4)
-		v33 := float64(v31 * v32)
-		v34 := v30 <= v33
-		v35 := v28 || v34
-		v37 := v21 == v36
-		v38 := v35 && !v37
-		v39 := v22
-		if v38 {
-			v39 = v21
+		v34 := math.FMA(v31, v32, v33)
+		v35 := v30 <= v34
+		v36 := v28 || v35
+		v38 := v21 == v37
+		v39 := v36 && !v38
+		v40 := v22
+		if v39 {
+			v40 = v21
 		}
-		v40 := math.IsNaN(v0)
-		v41 := v39
-		if v40 {
-			v41 = v0
+		v41 := math.IsNaN(v0)
+		v42 := v40
+		if v41 {
+			v42 = v0
 		}
-		dx[i] = v41
+		dx[i] = v42
 	}
 }

@@ -224,7 +224,7 @@ func tanhshrinkGeneric(dst, x []float64) {
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f64
-// memory, f64 compute, 249 operations): the scalar twin of the vector program
+// memory, f64 compute, 250 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -279,8 +279,9 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 	v140 := math.Float64frombits(0xbff0000000000000) // -1
 	v234 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v237 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v240 := math.Float64frombits(0x2290000000000000) // 3.2802129431479926e-142
-	v244 := math.Float64frombits(0x0000000000000000) // 0
+	v240 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
+	v241 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v245 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -501,19 +502,19 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		v236 := v232 <= v235
 		v238 := float64(v232 * v237)
 		v239 := math.Abs(v184)
-		v241 := float64(v239 * v240)
-		v242 := v238 <= v241
-		v243 := v236 || v242
-		v245 := v229 == v244
-		v246 := v243 && !v245
-		v247 := v230
-		if v246 {
-			v247 = v229
+		v242 := math.FMA(v239, v240, v241)
+		v243 := v238 <= v242
+		v244 := v236 || v243
+		v246 := v229 == v245
+		v247 := v244 && !v246
+		v248 := v230
+		if v247 {
+			v248 = v229
 		}
-		v248 := v247
+		v249 := v248
 		if v172 {
-			v248 = v0
+			v249 = v0
 		}
-		dx[i] = v248
+		dx[i] = v249
 	}
 }

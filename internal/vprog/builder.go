@@ -11,6 +11,10 @@ import (
 type Builder struct {
 	p    *Program
 	memo map[memoKey]Value
+	// unrounded records values that a primitive rounded on purpose before
+	// a final power-of-two scaling (expLdexpDD), with the exact sum they
+	// stand for: a scaled product (scale.go) multiplies that sum instead.
+	unrounded map[Value][2]Value
 }
 
 // NewBuilder starts a program. Compute must be at least as wide as Mem.
@@ -20,8 +24,15 @@ func NewBuilder(name string, mem, compute Type, inputs int, params []string) *Bu
 	}
 	return &Builder{
 		p:    &Program{Name: name, Mem: mem, Compute: compute, Inputs: inputs, Params: params},
-		memo: map[memoKey]Value{},
+		memo:      map[memoKey]Value{},
+		unrounded: map[Value][2]Value{},
 	}
+}
+
+// NoteUnrounded records that v is hi + lo rounded on purpose (to the grid
+// of a subnormal result), so that a scaled product can use hi + lo.
+func (b *Builder) NoteUnrounded(v, hi, lo Value) {
+	b.unrounded[v] = [2]Value{hi, lo}
 }
 
 // Compute is the type lanes are computed in.

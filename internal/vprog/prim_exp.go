@@ -157,7 +157,9 @@ func expLdexpDD(b *Builder, y0, w, k Value) Value {
 	hi := b.Sub(b.Add(y0, c), c) // y0 rounded to a multiple of u (exact steps)
 	d := b.Sub(y0, hi)           // exact, |d| ≤ u/2
 	corr := b.Sub(b.Add(b.Add(d, w), c), c)
-	return b.Ldexp(b.Add(hi, corr), k)
+	sum := b.Add(hi, corr)
+	b.NoteUnrounded(sum, y0, w)
+	return b.Ldexp(sum, k)
 }
 
 // expDD returns k and y0 + w ≈ exp(x)/2^k for finite |x| ≤ 746, with

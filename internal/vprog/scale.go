@@ -53,7 +53,8 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	// overflow where s·v does not (s = 0.004 times a gate of 1e-306). So
 	// the result must agree with the plain product to 2^-51 relative (the
 	// pair is within 1 ULP and the plain product within 3), or to what v's
-	// own subnormal rounding (2^-1075, times |s|) allows. Where it does not
+	// own subnormal rounding (2^-1075, times |s|) and the product's (2^-1075)
+	// allow, with one more unit of 2^-1075 for the pair's own rounding. Where it does not
 	// (NaN and Inf included), or the pair gives zero, the plain product is
 	// the result: it keeps the sign of a zero and the IEEE rules for Inf
 	// and NaN. The comparisons are scaled so that no operand
@@ -62,7 +63,7 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	plain := b.Mul(sh, v)
 	diff := b.Abs(b.Sub(res, plain))
 	relative := b.LE(diff, b.Mul(b.Abs(plain), b.Const(0x1p-51)))
-	absolute := b.LE(b.Mul(diff, b.Const(0x1p600)), b.Mul(b.Abs(sh), b.Const(0x1p-470)))
+	absolute := b.LE(b.Mul(diff, b.Const(0x1p600)), b.FMA(b.Abs(sh), b.Const(0x1p-475), b.Const(0x1p-474)))
 	agrees := b.AndNot(b.Or(relative, absolute), b.EQ(res, b.Const(0)))
 	return b.Select(agrees, res, plain)
 }
@@ -153,7 +154,21 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 			if in.Imm == LdexpMidRange {
 				break // its operand's range is promised, a scaled one's is not
 			}
-			h1, l1 := sc.pair(a[0], depth-1, sh, sl)
+			var h1, l1 Value
+			if parts, ok := b.unrounded[a[0]]; ok {
+				// The operand was rounded to a subnormal result's grid
+				// so that this scaling is exact: scale the exact sum
+				// instead, and round once, here. Below 2^-1074 the
+				// primitive may have clamped its argument (exp(-746)
+				// standing for exp(-2000)): the exact sum is then not
+				// the value, and 0 is used, as the rounding gave.
+				keep := b.LE(b.Const(-1074), a[1])
+				zero := b.Const(0)
+				h1, l1 = sc.times(sh, sl, b.Select(keep, parts[0], zero))
+				l1 = sc.add(l1, b.Mul(sh, b.Select(keep, parts[1], zero)))
+			} else {
+				h1, l1 = sc.pair(a[0], depth-1, sh, sl)
+			}
 			sc.captured++
 			return b.Ldexp(sc.add(h1, l1), a[1]), none
 		}
