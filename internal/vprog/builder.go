@@ -23,7 +23,7 @@ func NewBuilder(name string, mem, compute Type, inputs int, params []string) *Bu
 		panic(fmt.Sprintf("vprog: %s: compute type %s narrower than memory type %s", name, compute, mem))
 	}
 	return &Builder{
-		p:    &Program{Name: name, Mem: mem, Compute: compute, Inputs: inputs, Params: params},
+		p:         &Program{Name: name, Mem: mem, Compute: compute, Inputs: inputs, Params: params},
 		memo:      map[memoKey]Value{},
 		unrounded: map[Value][2]Value{},
 	}

@@ -27,7 +27,6 @@ const scaleDepth = 2
 // range rounds once, after the product, rather than having v's absolute
 // error of up to 2^-1075 multiplied by |s|. What remains is v's operands'
 // own errors and one rounding.
-//
 func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	if b.p.Compute != F64 {
 		panic("vprog: " + b.p.Name + ": ScaledProduct needs F64 compute")
@@ -37,9 +36,6 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	if sc.captured <= 1 && sl == NoLow {
 		// One rounding in all on every path (v's own, or the product's
 		// with v exact): the plain product rounds once too.
-		if isOne(b, sh) {
-			return v
-		}
 		return b.Mul(sh, v)
 	}
 	// Below 2^-1022 a low part is not exact (it rounds to the subnormal
@@ -52,14 +48,15 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	// The pair's intermediates are scaled by s: one may underflow or
 	// overflow where s·v does not (s = 0.004 times a gate of 1e-306). So
 	// the result must agree with the plain product to 2^-51 relative (the
-	// pair is within 1 ULP and the plain product within 3), or to what v's
-	// own subnormal rounding (2^-1075, times |s|) and the product's (2^-1075)
-	// allow, with one more unit of 2^-1075 for the pair's own rounding. Where it does not
-	// (NaN and Inf included), or the pair gives zero, the plain product is
-	// the result: it keeps the sign of a zero and the IEEE rules for Inf
-	// and NaN. The comparisons are scaled so that no operand
-	// is subnormal for ordinary data: subnormal operands cost x86 a
-	// microcode assist each.
+	// pair is within 1 ULP and, v being within 2 as every spec formula is,
+	// the plain product within 3), or to what v's own subnormal rounding
+	// (2^-1075, times |s|) and the product's allow, with one more unit of
+	// 2^-1075 for the pair's own rounding. Where it
+	// does not (NaN and Inf included), or the pair gives zero, the plain
+	// product is the result: it keeps the sign of a zero and the IEEE rules
+	// for Inf and NaN. The comparisons are scaled so that no operand is
+	// subnormal for ordinary data: subnormal operands cost x86 a microcode
+	// assist each.
 	plain := b.Mul(sh, v)
 	diff := b.Abs(b.Sub(res, plain))
 	relative := b.LE(diff, b.Mul(b.Abs(plain), b.Const(0x1p-51)))
