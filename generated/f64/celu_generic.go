@@ -50,11 +50,11 @@ func celuGeneric(dst, x []float64, alpha float64) {
 	v52 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v53 := math.Float64frombits(0xbff0000000000000)  // -1
 	v71 := math.Float64frombits(0xc087500000000000)  // -746
-	v107 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v109 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v110 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v124 := math.Float64frombits(0xc089000000000000) // -800
-	v126 := math.Float64frombits(0x4085e00000000000) // 700
+	v108 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v110 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v111 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v125 := math.Float64frombits(0xc089000000000000) // -800
+	v127 := math.Float64frombits(0x4085e00000000000) // 700
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 <= v0
@@ -157,46 +157,46 @@ func celuGeneric(dst, x []float64, alpha float64) {
 		v104 := float64(v52 - v103)
 		v105 := float64(v104 + v86)
 		v106 := float64(v105 + v102)
-		v108 := v75 < v107
-		v111 := float64(v110 - v75)
-		v112 := math.Ldexp(v109, int(v111))
-		v113 := v1
-		if v108 {
-			v113 = v112
+		v109 := v75 < v108
+		v112 := float64(v111 - v75)
+		v113 := math.Ldexp(v110, int(v112))
+		v114 := v1
+		if v109 {
+			v114 = v113
 		}
-		v114 := float64(v103 + v113)
-		v115 := float64(v114 - v113)
-		v116 := float64(v103 - v115)
-		v117 := float64(v116 + v106)
-		v118 := float64(v117 + v113)
-		v119 := float64(v118 - v113)
-		v120 := float64(v115 + v119)
-		v121 := math.Ldexp(v120, int(v75))
-		v122 := v121
+		v115 := float64(v103 + v114)
+		v116 := float64(v115 - v114)
+		v117 := float64(v103 - v116)
+		v118 := float64(v117 + v106)
+		v119 := float64(v118 + v114)
+		v120 := float64(v119 - v114)
+		v121 := float64(v116 + v120)
+		v122 := math.Ldexp(v121, int(v75))
+		v123 := v122
 		if v69 {
-			v122 = v4
+			v123 = v4
 		}
-		v125 := v124 < v4
-		v127 := v4 < v126
-		v128 := v125 && v127
-		v129 := -v4
-		v130 := math.FMA(v129, v3, v0)
-		v131 := v1
-		if v128 {
-			v131 = v130
+		v126 := v125 < v4
+		v128 := v4 < v127
+		v129 := v126 && v128
+		v130 := -v4
+		v131 := math.FMA(v130, v3, v0)
+		v132 := v1
+		if v129 {
+			v132 = v131
 		}
-		v132 := float64(v122 * v131)
-		v133 := math.FMA(v3, v70, v132)
-		v134 := v133
+		v133 := float64(v123 * v132)
+		v134 := math.FMA(v3, v70, v133)
+		v135 := v134
 		if v2 {
-			v134 = v0
+			v135 = v0
 		}
-		v135 := math.IsNaN(v0)
-		v136 := v134
-		if v135 {
-			v136 = v0
+		v136 := math.IsNaN(v0)
+		v137 := v135
+		if v136 {
+			v137 = v0
 		}
-		dst[i] = v136
+		dst[i] = v137
 	}
 }
 
@@ -230,16 +230,16 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v79 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
-	v81 := math.Float64frombits(0xc089000000000000)  // -800
-	v107 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v203 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v206 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v209 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v210 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v63 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v65 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v66 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v80 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
+	v82 := math.Float64frombits(0xc089000000000000)  // -800
+	v108 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v205 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v208 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v211 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v212 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -287,182 +287,182 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v59 := float64(v3 - v58)
 		v60 := float64(v59 + v31)
 		v61 := float64(v60 + v57)
-		v63 := v17 < v62
-		v66 := float64(v65 - v17)
-		v67 := math.Ldexp(v64, int(v66))
-		v68 := v1
-		if v63 {
-			v68 = v67
+		v64 := v17 < v63
+		v67 := float64(v66 - v17)
+		v68 := math.Ldexp(v65, int(v67))
+		v69 := v1
+		if v64 {
+			v69 = v68
 		}
-		v69 := float64(v58 + v68)
-		v70 := float64(v69 - v68)
-		v71 := float64(v58 - v70)
-		v72 := float64(v71 + v61)
-		v73 := float64(v72 + v68)
-		v74 := float64(v73 - v68)
-		v75 := float64(v70 + v74)
-		v76 := math.Ldexp(v75, int(v17))
-		v77 := math.IsNaN(v10)
-		v78 := v76
-		if v77 {
-			v78 = v10
+		v70 := float64(v58 + v69)
+		v71 := float64(v70 - v69)
+		v72 := float64(v58 - v71)
+		v73 := float64(v72 + v61)
+		v74 := float64(v73 + v69)
+		v75 := float64(v74 - v69)
+		v76 := float64(v71 + v75)
+		v77 := math.Ldexp(v76, int(v17))
+		v78 := math.IsNaN(v10)
+		v79 := v77
+		if v78 {
+			v79 = v10
 		}
-		v82 := v81 < v5
-		v83 := v5 < v6
-		v84 := v82 && v83
-		v85 := -v5
-		v86 := math.FMA(v85, v4, v0)
-		v87 := v1
-		if v84 {
-			v87 = v86
+		v83 := v82 < v5
+		v84 := v5 < v6
+		v85 := v83 && v84
+		v86 := -v5
+		v87 := math.FMA(v86, v4, v0)
+		v88 := v1
+		if v85 {
+			v88 = v87
 		}
-		v88 := float64(v87 / v4)
-		v89 := float64(v79 + v88)
-		v90 := math.FMA(v78, v89, v78)
-		v108 := float64(v90 * v107)
-		v109 := v11
+		v89 := float64(v88 / v4)
+		v90 := float64(v80 + v89)
+		v91 := math.FMA(v79, v90, v79)
+		v109 := float64(v91 * v108)
+		v110 := v11
 		if v5 > v11 {
-			v109 = v5
+			v110 = v5
 		}
-		v110 := v13
-		if v109 < v13 {
-			v110 = v109
+		v111 := v13
+		if v110 < v13 {
+			v111 = v110
 		}
-		v111 := float64(v110 * v15)
-		v112 := math.RoundToEven(v111)
-		v113 := -v112
-		v114 := math.FMA(v113, v19, v110)
-		v115 := math.FMA(v113, v21, v114)
-		v116 := float64(v114 - v115)
-		v117 := math.FMA(v113, v21, v116)
-		v118 := float64(v115 * v115)
-		v119 := -v118
-		v120 := math.FMA(v115, v115, v119)
-		v121 := float64(v25 * v118)
-		v122 := float64(v25 * v120)
-		v123 := float64(v115 + v121)
-		v124 := float64(v115 - v123)
-		v125 := float64(v124 + v121)
+		v112 := float64(v111 * v15)
+		v113 := math.RoundToEven(v112)
+		v114 := -v113
+		v115 := math.FMA(v114, v19, v111)
+		v116 := math.FMA(v114, v21, v115)
+		v117 := float64(v115 - v116)
+		v118 := math.FMA(v114, v21, v117)
+		v119 := float64(v116 * v116)
+		v120 := -v119
+		v121 := math.FMA(v116, v116, v120)
+		v122 := float64(v25 * v119)
+		v123 := float64(v25 * v121)
+		v124 := float64(v116 + v122)
+		v125 := float64(v116 - v124)
 		v126 := float64(v125 + v122)
-		v127 := math.FMA(v117, v115, v117)
-		v128 := float64(v126 + v127)
-		v129 := float64(v118 * v115)
-		v130 := math.FMA(v38, v115, v39)
-		v131 := math.FMA(v130, v115, v41)
-		v132 := math.FMA(v131, v115, v43)
-		v133 := math.FMA(v132, v115, v45)
-		v134 := math.FMA(v133, v115, v47)
-		v135 := math.FMA(v134, v115, v49)
-		v136 := math.FMA(v135, v115, v51)
-		v137 := math.FMA(v136, v115, v53)
-		v138 := math.FMA(v137, v115, v55)
-		v139 := math.FMA(v129, v138, v128)
-		v140 := float64(v3 + v123)
-		v141 := float64(v3 - v140)
-		v142 := float64(v141 + v123)
-		v143 := float64(v142 + v139)
-		v144 := v112 < v62
-		v145 := float64(v65 - v112)
-		v146 := math.Ldexp(v64, int(v145))
-		v147 := v1
-		if v144 {
-			v147 = v146
+		v127 := float64(v126 + v123)
+		v128 := math.FMA(v118, v116, v118)
+		v129 := float64(v127 + v128)
+		v130 := float64(v119 * v116)
+		v131 := math.FMA(v38, v116, v39)
+		v132 := math.FMA(v131, v116, v41)
+		v133 := math.FMA(v132, v116, v43)
+		v134 := math.FMA(v133, v116, v45)
+		v135 := math.FMA(v134, v116, v47)
+		v136 := math.FMA(v135, v116, v49)
+		v137 := math.FMA(v136, v116, v51)
+		v138 := math.FMA(v137, v116, v53)
+		v139 := math.FMA(v138, v116, v55)
+		v140 := math.FMA(v130, v139, v129)
+		v141 := float64(v3 + v124)
+		v142 := float64(v3 - v141)
+		v143 := float64(v142 + v124)
+		v144 := float64(v143 + v140)
+		v146 := v113 < v63
+		v147 := float64(v66 - v113)
+		v148 := math.Ldexp(v65, int(v147))
+		v149 := v1
+		if v146 {
+			v149 = v148
 		}
-		v148 := float64(v140 + v147)
-		v149 := float64(v148 - v147)
-		v150 := float64(v140 - v149)
-		v151 := float64(v150 + v143)
-		v152 := float64(v151 + v147)
-		v153 := float64(v152 - v147)
-		v154 := float64(v149 + v153)
-		v155 := math.Ldexp(v154, int(v112))
-		v156 := math.IsNaN(v5)
-		v157 := v155
-		if v156 {
-			v157 = v5
+		v150 := float64(v141 + v149)
+		v151 := float64(v150 - v149)
+		v152 := float64(v141 - v151)
+		v153 := float64(v152 + v144)
+		v154 := float64(v153 + v149)
+		v155 := float64(v154 - v149)
+		v156 := float64(v151 + v155)
+		v157 := math.Ldexp(v156, int(v113))
+		v158 := math.IsNaN(v5)
+		v159 := v157
+		if v158 {
+			v159 = v5
 		}
-		v158 := math.FMA(v157, v88, v157)
-		v159 := v158
+		v160 := math.FMA(v159, v89, v159)
+		v161 := v160
 		if v8 {
-			v159 = v108
+			v161 = v109
 		}
-		v160 := v159
+		v162 := v161
 		if v2 {
-			v160 = v3
+			v162 = v3
 		}
-		v161 := dy[i]
-		v162 := float64(v161 * v3)
-		v163 := float64(v161 * v107)
-		v164 := float64(v163 * v78)
-		v165 := -v164
-		v166 := math.FMA(v163, v78, v165)
-		v167 := float64(v164 * v89)
-		v168 := -v167
-		v169 := math.FMA(v164, v89, v168)
-		v170 := math.FMA(v166, v89, v169)
-		v171 := float64(v167 + v164)
-		v172 := float64(v171 - v167)
-		v173 := float64(v171 - v172)
-		v174 := float64(v167 - v173)
-		v175 := float64(v164 - v172)
-		v176 := float64(v174 + v175)
-		v177 := float64(v176 + v170)
-		v178 := float64(v177 + v166)
-		v179 := float64(v161 * v157)
-		v180 := -v179
-		v181 := math.FMA(v161, v157, v180)
-		v182 := float64(v179 * v88)
-		v183 := -v182
-		v184 := math.FMA(v179, v88, v183)
-		v185 := math.FMA(v181, v88, v184)
-		v186 := float64(v182 + v179)
-		v187 := float64(v186 - v182)
-		v188 := float64(v186 - v187)
-		v189 := float64(v182 - v188)
-		v190 := float64(v179 - v187)
-		v191 := float64(v189 + v190)
-		v192 := float64(v191 + v185)
-		v193 := float64(v192 + v181)
-		v194 := v186
+		v163 := dy[i]
+		v164 := float64(v163 * v3)
+		v165 := float64(v163 * v108)
+		v166 := float64(v165 * v79)
+		v167 := -v166
+		v168 := math.FMA(v165, v79, v167)
+		v169 := float64(v166 * v90)
+		v170 := -v169
+		v171 := math.FMA(v166, v90, v170)
+		v172 := math.FMA(v168, v90, v171)
+		v173 := float64(v169 + v166)
+		v174 := float64(v173 - v169)
+		v175 := float64(v173 - v174)
+		v176 := float64(v169 - v175)
+		v177 := float64(v166 - v174)
+		v178 := float64(v176 + v177)
+		v179 := float64(v178 + v172)
+		v180 := float64(v179 + v168)
+		v181 := float64(v163 * v159)
+		v182 := -v181
+		v183 := math.FMA(v163, v159, v182)
+		v184 := float64(v181 * v89)
+		v185 := -v184
+		v186 := math.FMA(v181, v89, v185)
+		v187 := math.FMA(v183, v89, v186)
+		v188 := float64(v184 + v181)
+		v189 := float64(v188 - v184)
+		v190 := float64(v188 - v189)
+		v191 := float64(v184 - v190)
+		v192 := float64(v181 - v189)
+		v193 := float64(v191 + v192)
+		v194 := float64(v193 + v187)
+		v195 := float64(v194 + v183)
+		v196 := v188
 		if v8 {
-			v194 = v171
-		}
-		v195 := v193
-		if v8 {
-			v195 = v178
-		}
-		v196 := v194
-		if v2 {
-			v196 = v162
+			v196 = v173
 		}
 		v197 := v195
+		if v8 {
+			v197 = v180
+		}
+		v198 := v196
 		if v2 {
-			v197 = v1
+			v198 = v164
 		}
-		v198 := float64(v196 + v197)
-		v199 := float64(v161 * v160)
-		v200 := float64(v198 - v199)
-		v201 := math.Abs(v200)
-		v202 := math.Abs(v199)
-		v204 := float64(v202 * v203)
-		v205 := v201 <= v204
-		v207 := float64(v201 * v206)
-		v208 := math.Abs(v161)
-		v211 := math.FMA(v208, v209, v210)
-		v212 := v207 <= v211
-		v213 := v205 || v212
-		v214 := v198 == v1
-		v215 := v213 && !v214
-		v216 := v199
-		if v215 {
-			v216 = v198
+		v199 := v197
+		if v2 {
+			v199 = v1
 		}
-		v217 := math.IsNaN(v0)
-		v218 := v216
+		v200 := float64(v198 + v199)
+		v201 := float64(v163 * v162)
+		v202 := float64(v200 - v201)
+		v203 := math.Abs(v202)
+		v204 := math.Abs(v201)
+		v206 := float64(v204 * v205)
+		v207 := v203 <= v206
+		v209 := float64(v203 * v208)
+		v210 := math.Abs(v163)
+		v213 := math.FMA(v210, v211, v212)
+		v214 := v209 <= v213
+		v215 := v207 || v214
+		v216 := v200 == v1
+		v217 := v215 && !v216
+		v218 := v201
 		if v217 {
-			v218 = v0
+			v218 = v200
 		}
-		dx[i] = v218
+		v219 := math.IsNaN(v0)
+		v220 := v218
+		if v219 {
+			v220 = v0
+		}
+		dx[i] = v220
 	}
 }
 
@@ -479,8 +479,8 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 	v4 := alpha
 	v36 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v39 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v42 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v43 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v42 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v43 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0

@@ -114,16 +114,16 @@ func eluGeneric(dst, x []float64, alpha float64) {
 		if v2 {
 			v71 = v0
 		}
-		v72 := v71
+		v82 := v71
 		if v68 {
-			v72 = v0
+			v82 = v0
 		}
-		dst[i] = v72
+		dst[i] = v82
 	}
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f64 memory, f64
-// compute, 120 operations): the scalar twin of the vector program the assembly
+// compute, 119 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -149,14 +149,13 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v45 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v56 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v58 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v59 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v84 := math.Float64frombits(0xc090c80000000000)  // -1074
-	v105 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v108 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v111 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v112 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v57 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v59 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v104 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v107 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v110 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v111 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -201,96 +200,96 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v53 := float64(v3 - v52)
 		v54 := float64(v53 + v25)
 		v55 := float64(v54 + v51)
-		v57 := v11 < v56
-		v60 := float64(v59 - v11)
-		v61 := math.Ldexp(v58, int(v60))
-		v62 := v1
-		if v57 {
-			v62 = v61
+		v56 := v5 <= v0
+		v58 := v11 < v57
+		v61 := float64(v60 - v11)
+		v62 := math.Ldexp(v59, int(v61))
+		v63 := v1
+		if v58 {
+			v63 = v62
 		}
-		v63 := float64(v52 + v62)
-		v64 := float64(v63 - v62)
-		v65 := float64(v52 - v64)
-		v66 := float64(v65 + v55)
-		v67 := float64(v66 + v62)
-		v68 := float64(v67 - v62)
-		v69 := float64(v64 + v68)
-		v70 := math.Ldexp(v69, int(v11))
-		v71 := math.IsNaN(v0)
-		v72 := v70
-		if v71 {
-			v72 = v0
+		v64 := float64(v52 + v63)
+		v65 := float64(v64 - v63)
+		v66 := float64(v52 - v65)
+		v67 := float64(v66 + v55)
+		v68 := float64(v67 + v63)
+		v69 := float64(v68 - v63)
+		v70 := float64(v65 + v69)
+		v71 := math.Ldexp(v70, int(v11))
+		v72 := math.IsNaN(v0)
+		v73 := v71
+		if v72 {
+			v73 = v0
 		}
-		v73 := float64(v4 * v72)
-		v74 := v73
+		v74 := float64(v4 * v73)
+		v75 := v74
 		if v2 {
-			v74 = v3
+			v75 = v3
 		}
-		v75 := dy[i]
-		v76 := float64(v75 * v3)
-		v77 := float64(v75 * v4)
-		v78 := -v77
-		v79 := math.FMA(v75, v4, v78)
-		v80 := float64(v77 * v0)
-		v81 := -v80
-		v82 := math.FMA(v77, v0, v81)
-		v83 := math.FMA(v79, v0, v82)
-		v85 := v84 <= v11
-		v86 := v1
-		if v85 {
-			v86 = v52
+		v76 := dy[i]
+		v77 := float64(v76 * v3)
+		v78 := float64(v76 * v4)
+		v79 := -v78
+		v80 := math.FMA(v76, v4, v79)
+		v81 := float64(v78 * v0)
+		v82 := -v81
+		v83 := math.FMA(v78, v0, v82)
+		v84 := math.FMA(v80, v0, v83)
+		v85 := v1
+		if v56 {
+			v85 = v52
 		}
-		v87 := float64(v77 * v86)
-		v88 := -v87
-		v89 := math.FMA(v77, v86, v88)
-		v90 := math.FMA(v79, v86, v89)
-		v91 := v1
-		if v85 {
-			v91 = v55
+		v86 := float64(v78 * v85)
+		v87 := -v86
+		v88 := math.FMA(v78, v85, v87)
+		v89 := math.FMA(v80, v85, v88)
+		v90 := v1
+		if v56 {
+			v90 = v55
 		}
-		v92 := float64(v77 * v91)
-		v93 := float64(v90 + v92)
-		v94 := float64(v87 + v93)
-		v95 := math.Ldexp(v94, int(v11))
-		v96 := v95
-		if v71 {
-			v96 = v80
+		v91 := float64(v78 * v90)
+		v92 := float64(v89 + v91)
+		v93 := float64(v86 + v92)
+		v94 := math.Ldexp(v93, int(v11))
+		v95 := v94
+		if v72 {
+			v95 = v81
 		}
-		v97 := v1
-		if v71 {
-			v97 = v83
+		v96 := v1
+		if v72 {
+			v96 = v84
+		}
+		v97 := v95
+		if v2 {
+			v97 = v77
 		}
 		v98 := v96
 		if v2 {
-			v98 = v76
+			v98 = v1
 		}
-		v99 := v97
-		if v2 {
-			v99 = v1
+		v99 := float64(v97 + v98)
+		v100 := float64(v76 * v75)
+		v101 := float64(v99 - v100)
+		v102 := math.Abs(v101)
+		v103 := math.Abs(v100)
+		v105 := float64(v103 * v104)
+		v106 := v102 <= v105
+		v108 := float64(v102 * v107)
+		v109 := math.Abs(v76)
+		v112 := math.FMA(v109, v110, v111)
+		v113 := v108 <= v112
+		v114 := v106 || v113
+		v115 := v99 == v1
+		v116 := v114 && !v115
+		v117 := v100
+		if v116 {
+			v117 = v99
 		}
-		v100 := float64(v98 + v99)
-		v101 := float64(v75 * v74)
-		v102 := float64(v100 - v101)
-		v103 := math.Abs(v102)
-		v104 := math.Abs(v101)
-		v106 := float64(v104 * v105)
-		v107 := v103 <= v106
-		v109 := float64(v103 * v108)
-		v110 := math.Abs(v75)
-		v113 := math.FMA(v110, v111, v112)
-		v114 := v109 <= v113
-		v115 := v107 || v114
-		v116 := v100 == v1
-		v117 := v115 && !v116
-		v118 := v101
-		if v117 {
-			v118 = v100
+		v118 := v117
+		if v72 {
+			v118 = v0
 		}
-		v119 := v118
-		if v71 {
-			v119 = v0
-		}
-		dx[i] = v119
+		dx[i] = v118
 	}
 }
 
@@ -307,8 +306,8 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 	v4 := alpha
 	v30 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v33 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v36 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v37 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v36 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v37 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0

@@ -45,17 +45,17 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v62 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v64 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v67 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v75 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v106 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v108 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v336 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v339 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v342 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v343 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v73 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v75 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v76 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v107 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v109 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v339 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v342 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v345 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v346 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -108,340 +108,340 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v69 := float64(v67 - v68)
 		v70 := float64(v69 + v40)
 		v71 := float64(v70 + v66)
-		v73 := v26 < v72
-		v76 := float64(v75 - v26)
-		v77 := math.Ldexp(v74, int(v76))
-		v78 := v4
-		if v73 {
-			v78 = v77
+		v74 := v26 < v73
+		v77 := float64(v76 - v26)
+		v78 := math.Ldexp(v75, int(v77))
+		v79 := v4
+		if v74 {
+			v79 = v78
 		}
-		v79 := float64(v68 + v78)
-		v80 := float64(v79 - v78)
-		v81 := float64(v68 - v80)
-		v82 := float64(v81 + v71)
-		v83 := float64(v82 + v78)
-		v84 := float64(v83 - v78)
-		v85 := float64(v80 + v84)
-		v86 := math.Ldexp(v85, int(v26))
-		v87 := math.IsNaN(v19)
-		v88 := v86
-		if v87 {
-			v88 = v19
+		v80 := float64(v68 + v79)
+		v81 := float64(v80 - v79)
+		v82 := float64(v68 - v81)
+		v83 := float64(v82 + v71)
+		v84 := float64(v83 + v79)
+		v85 := float64(v84 - v79)
+		v86 := float64(v81 + v85)
+		v87 := math.Ldexp(v86, int(v26))
+		v88 := math.IsNaN(v19)
+		v89 := v87
+		if v88 {
+			v89 = v19
 		}
-		v89 := float64(v0 * v88)
-		v107 := float64(v89 * v106)
-		v109 := -v14
-		v110 := math.FMA(v8, v13, v109)
-		v111 := float64(v13 - v0)
-		v112 := float64(v13 - v111)
-		v113 := float64(v0 - v112)
-		v114 := float64(v12 - v111)
-		v115 := float64(v113 + v114)
-		v116 := -v12
-		v117 := math.FMA(v9, v11, v116)
-		v118 := -v11
-		v119 := math.FMA(v10, v0, v118)
-		v120 := -v10
-		v121 := math.FMA(v0, v0, v120)
-		v122 := float64(v121 * v0)
-		v123 := float64(v119 + v122)
-		v124 := float64(v9 * v123)
-		v125 := float64(v117 + v124)
-		v127 := float64(v126 * v11)
-		v128 := float64(v125 + v127)
-		v129 := float64(v115 + v128)
-		v130 := float64(v8 * v129)
-		v131 := float64(v110 + v130)
-		v133 := float64(v132 * v13)
-		v134 := float64(v131 + v133)
-		v135 := float64(v108 + v134)
-		v136 := float64(v107 * v135)
-		v137 := math.FMA(v89, v106, v136)
-		v138 := math.Abs(v14)
-		v139 := -v138
-		v140 := v20
-		if v139 > v20 {
-			v140 = v139
+		v90 := float64(v0 * v89)
+		v108 := float64(v90 * v107)
+		v110 := -v14
+		v111 := math.FMA(v8, v13, v110)
+		v112 := float64(v13 - v0)
+		v113 := float64(v13 - v112)
+		v114 := float64(v0 - v113)
+		v115 := float64(v12 - v112)
+		v116 := float64(v114 + v115)
+		v117 := -v12
+		v118 := math.FMA(v9, v11, v117)
+		v119 := -v11
+		v120 := math.FMA(v10, v0, v119)
+		v121 := -v10
+		v122 := math.FMA(v0, v0, v121)
+		v123 := float64(v122 * v0)
+		v124 := float64(v120 + v123)
+		v125 := float64(v9 * v124)
+		v126 := float64(v118 + v125)
+		v128 := float64(v127 * v11)
+		v129 := float64(v126 + v128)
+		v130 := float64(v116 + v129)
+		v131 := float64(v8 * v130)
+		v132 := float64(v111 + v131)
+		v134 := float64(v133 * v13)
+		v135 := float64(v132 + v134)
+		v136 := float64(v109 + v135)
+		v137 := float64(v108 * v136)
+		v138 := math.FMA(v90, v107, v137)
+		v139 := math.Abs(v14)
+		v140 := -v139
+		v141 := v20
+		if v140 > v20 {
+			v141 = v140
 		}
-		v141 := v14 < v4
-		v142 := float64(v140 * v24)
-		v143 := math.RoundToEven(v142)
-		v144 := -v143
-		v145 := math.FMA(v144, v28, v140)
-		v146 := math.FMA(v144, v30, v145)
-		v147 := float64(v145 - v146)
-		v148 := math.FMA(v144, v30, v147)
-		v149 := float64(v146 * v146)
-		v150 := -v149
-		v151 := math.FMA(v146, v146, v150)
-		v152 := float64(v34 * v149)
-		v153 := float64(v34 * v151)
-		v154 := float64(v146 + v152)
-		v155 := float64(v146 - v154)
-		v156 := float64(v155 + v152)
+		v142 := v14 < v4
+		v143 := float64(v141 * v24)
+		v144 := math.RoundToEven(v143)
+		v145 := -v144
+		v146 := math.FMA(v145, v28, v141)
+		v147 := math.FMA(v145, v30, v146)
+		v148 := float64(v146 - v147)
+		v149 := math.FMA(v145, v30, v148)
+		v150 := float64(v147 * v147)
+		v151 := -v150
+		v152 := math.FMA(v147, v147, v151)
+		v153 := float64(v34 * v150)
+		v154 := float64(v34 * v152)
+		v155 := float64(v147 + v153)
+		v156 := float64(v147 - v155)
 		v157 := float64(v156 + v153)
-		v158 := math.FMA(v148, v146, v148)
-		v159 := float64(v157 + v158)
-		v160 := float64(v149 * v146)
-		v161 := math.FMA(v47, v146, v48)
-		v162 := math.FMA(v161, v146, v50)
-		v163 := math.FMA(v162, v146, v52)
-		v164 := math.FMA(v163, v146, v54)
-		v165 := math.FMA(v164, v146, v56)
-		v166 := math.FMA(v165, v146, v58)
-		v167 := math.FMA(v166, v146, v60)
-		v168 := math.FMA(v167, v146, v62)
-		v169 := math.FMA(v168, v146, v64)
-		v170 := math.FMA(v160, v169, v159)
-		v171 := float64(v67 + v154)
-		v172 := float64(v67 - v171)
-		v173 := float64(v172 + v154)
-		v174 := float64(v173 + v170)
-		v175 := float64(v171 + v174)
-		v176 := float64(v171 - v175)
-		v177 := float64(v176 + v174)
-		v178 := math.Ldexp(v175, int(v143))
-		v179 := math.Ldexp(v177, int(v143))
-		v180 := float64(v67 + v178)
-		v181 := float64(v67 - v180)
-		v182 := float64(v181 + v178)
+		v158 := float64(v157 + v154)
+		v159 := math.FMA(v149, v147, v149)
+		v160 := float64(v158 + v159)
+		v161 := float64(v150 * v147)
+		v162 := math.FMA(v47, v147, v48)
+		v163 := math.FMA(v162, v147, v50)
+		v164 := math.FMA(v163, v147, v52)
+		v165 := math.FMA(v164, v147, v54)
+		v166 := math.FMA(v165, v147, v56)
+		v167 := math.FMA(v166, v147, v58)
+		v168 := math.FMA(v167, v147, v60)
+		v169 := math.FMA(v168, v147, v62)
+		v170 := math.FMA(v169, v147, v64)
+		v171 := math.FMA(v161, v170, v160)
+		v172 := float64(v67 + v155)
+		v173 := float64(v67 - v172)
+		v174 := float64(v173 + v155)
+		v175 := float64(v174 + v171)
+		v176 := float64(v172 + v175)
+		v177 := float64(v172 - v176)
+		v178 := float64(v177 + v175)
+		v179 := math.Ldexp(v176, int(v144))
+		v180 := math.Ldexp(v178, int(v144))
+		v181 := float64(v67 + v179)
+		v182 := float64(v67 - v181)
 		v183 := float64(v182 + v179)
-		v184 := v67
-		if v141 {
-			v184 = v175
+		v184 := float64(v183 + v180)
+		v185 := v67
+		if v142 {
+			v185 = v176
 		}
-		v185 := v4
-		if v141 {
-			v185 = v177
+		v186 := v4
+		if v142 {
+			v186 = v178
 		}
-		v186 := float64(v67 / v180)
-		v187 := float64(v184 * v186)
-		v188 := -v187
-		v189 := math.FMA(v188, v180, v184)
-		v190 := math.FMA(v188, v183, v189)
-		v191 := float64(v190 + v185)
-		v192 := float64(v191 * v186)
-		v193 := v4
-		if v141 {
-			v193 = v143
+		v187 := float64(v67 / v181)
+		v188 := float64(v185 * v187)
+		v189 := -v188
+		v190 := math.FMA(v189, v181, v185)
+		v191 := math.FMA(v189, v184, v190)
+		v192 := float64(v191 + v186)
+		v194 := float64(v192 * v187)
+		v195 := v4
+		if v142 {
+			v195 = v144
 		}
-		v194 := v193 < v72
-		v195 := float64(v75 - v193)
-		v196 := math.Ldexp(v74, int(v195))
-		v197 := v4
-		if v194 {
-			v197 = v196
+		v196 := v195 < v73
+		v197 := float64(v76 - v195)
+		v198 := math.Ldexp(v75, int(v197))
+		v199 := v4
+		if v196 {
+			v199 = v198
 		}
-		v198 := float64(v187 + v197)
-		v199 := float64(v198 - v197)
-		v200 := float64(v187 - v199)
-		v201 := float64(v200 + v192)
-		v202 := float64(v201 + v197)
-		v203 := float64(v202 - v197)
-		v204 := float64(v199 + v203)
-		v205 := math.Ldexp(v204, int(v193))
-		v206 := math.IsNaN(v14)
-		v207 := v205
-		if v206 {
-			v207 = v14
+		v200 := float64(v188 + v199)
+		v201 := float64(v200 - v199)
+		v202 := float64(v188 - v201)
+		v203 := float64(v202 + v194)
+		v204 := float64(v203 + v199)
+		v205 := float64(v204 - v199)
+		v206 := float64(v201 + v205)
+		v207 := math.Ldexp(v206, int(v195))
+		v208 := math.IsNaN(v14)
+		v209 := v207
+		if v208 {
+			v209 = v14
 		}
-		v208 := math.Abs(v109)
-		v209 := -v208
-		v210 := v20
-		if v209 > v20 {
-			v210 = v209
+		v210 := math.Abs(v110)
+		v211 := -v210
+		v212 := v20
+		if v211 > v20 {
+			v212 = v211
 		}
-		v211 := v109 < v4
-		v212 := float64(v210 * v24)
-		v213 := math.RoundToEven(v212)
-		v214 := -v213
-		v215 := math.FMA(v214, v28, v210)
-		v216 := math.FMA(v214, v30, v215)
-		v217 := float64(v215 - v216)
-		v218 := math.FMA(v214, v30, v217)
-		v219 := float64(v216 * v216)
-		v220 := -v219
-		v221 := math.FMA(v216, v216, v220)
-		v222 := float64(v34 * v219)
-		v223 := float64(v34 * v221)
-		v224 := float64(v216 + v222)
-		v225 := float64(v216 - v224)
-		v226 := float64(v225 + v222)
-		v227 := float64(v226 + v223)
-		v228 := math.FMA(v218, v216, v218)
-		v229 := float64(v227 + v228)
-		v230 := float64(v219 * v216)
-		v231 := math.FMA(v47, v216, v48)
-		v232 := math.FMA(v231, v216, v50)
-		v233 := math.FMA(v232, v216, v52)
-		v234 := math.FMA(v233, v216, v54)
-		v235 := math.FMA(v234, v216, v56)
-		v236 := math.FMA(v235, v216, v58)
-		v237 := math.FMA(v236, v216, v60)
-		v238 := math.FMA(v237, v216, v62)
-		v239 := math.FMA(v238, v216, v64)
-		v240 := math.FMA(v230, v239, v229)
-		v241 := float64(v67 + v224)
-		v242 := float64(v67 - v241)
-		v243 := float64(v242 + v224)
-		v244 := float64(v243 + v240)
-		v245 := float64(v241 + v244)
-		v246 := float64(v241 - v245)
-		v247 := float64(v246 + v244)
-		v248 := math.Ldexp(v245, int(v213))
-		v249 := math.Ldexp(v247, int(v213))
-		v250 := float64(v67 + v248)
-		v251 := float64(v67 - v250)
-		v252 := float64(v251 + v248)
-		v253 := float64(v252 + v249)
-		v254 := v67
-		if v211 {
-			v254 = v245
+		v213 := v110 < v4
+		v214 := float64(v212 * v24)
+		v215 := math.RoundToEven(v214)
+		v216 := -v215
+		v217 := math.FMA(v216, v28, v212)
+		v218 := math.FMA(v216, v30, v217)
+		v219 := float64(v217 - v218)
+		v220 := math.FMA(v216, v30, v219)
+		v221 := float64(v218 * v218)
+		v222 := -v221
+		v223 := math.FMA(v218, v218, v222)
+		v224 := float64(v34 * v221)
+		v225 := float64(v34 * v223)
+		v226 := float64(v218 + v224)
+		v227 := float64(v218 - v226)
+		v228 := float64(v227 + v224)
+		v229 := float64(v228 + v225)
+		v230 := math.FMA(v220, v218, v220)
+		v231 := float64(v229 + v230)
+		v232 := float64(v221 * v218)
+		v233 := math.FMA(v47, v218, v48)
+		v234 := math.FMA(v233, v218, v50)
+		v235 := math.FMA(v234, v218, v52)
+		v236 := math.FMA(v235, v218, v54)
+		v237 := math.FMA(v236, v218, v56)
+		v238 := math.FMA(v237, v218, v58)
+		v239 := math.FMA(v238, v218, v60)
+		v240 := math.FMA(v239, v218, v62)
+		v241 := math.FMA(v240, v218, v64)
+		v242 := math.FMA(v232, v241, v231)
+		v243 := float64(v67 + v226)
+		v244 := float64(v67 - v243)
+		v245 := float64(v244 + v226)
+		v246 := float64(v245 + v242)
+		v247 := float64(v243 + v246)
+		v248 := float64(v243 - v247)
+		v249 := float64(v248 + v246)
+		v250 := math.Ldexp(v247, int(v215))
+		v251 := math.Ldexp(v249, int(v215))
+		v252 := float64(v67 + v250)
+		v253 := float64(v67 - v252)
+		v254 := float64(v253 + v250)
+		v255 := float64(v254 + v251)
+		v256 := v67
+		if v213 {
+			v256 = v247
 		}
-		v255 := v4
-		if v211 {
-			v255 = v247
+		v257 := v4
+		if v213 {
+			v257 = v249
 		}
-		v256 := float64(v67 / v250)
-		v257 := float64(v254 * v256)
-		v258 := -v257
-		v259 := math.FMA(v258, v250, v254)
-		v260 := math.FMA(v258, v253, v259)
-		v261 := float64(v260 + v255)
-		v262 := float64(v261 * v256)
-		v263 := v4
-		if v211 {
-			v263 = v213
+		v258 := float64(v67 / v252)
+		v259 := float64(v256 * v258)
+		v260 := -v259
+		v261 := math.FMA(v260, v252, v256)
+		v262 := math.FMA(v260, v255, v261)
+		v263 := float64(v262 + v257)
+		v265 := float64(v263 * v258)
+		v266 := v4
+		if v213 {
+			v266 = v215
 		}
-		v264 := v263 < v72
-		v265 := float64(v75 - v263)
-		v266 := math.Ldexp(v74, int(v265))
-		v267 := v4
-		if v264 {
-			v267 = v266
+		v267 := v266 < v73
+		v268 := float64(v76 - v266)
+		v269 := math.Ldexp(v75, int(v268))
+		v270 := v4
+		if v267 {
+			v270 = v269
 		}
-		v268 := float64(v257 + v267)
-		v269 := float64(v268 - v267)
-		v270 := float64(v257 - v269)
-		v271 := float64(v270 + v262)
-		v272 := float64(v271 + v267)
-		v273 := float64(v272 - v267)
-		v274 := float64(v269 + v273)
-		v275 := math.Ldexp(v274, int(v263))
-		v276 := math.IsNaN(v109)
-		v277 := v275
-		if v276 {
-			v277 = v109
+		v271 := float64(v259 + v270)
+		v272 := float64(v271 - v270)
+		v273 := float64(v259 - v272)
+		v274 := float64(v273 + v265)
+		v275 := float64(v274 + v270)
+		v276 := float64(v275 - v270)
+		v277 := float64(v272 + v276)
+		v278 := math.Ldexp(v277, int(v266))
+		v279 := math.IsNaN(v110)
+		v280 := v278
+		if v279 {
+			v280 = v110
 		}
-		v278 := float64(v134 * v277)
-		v279 := float64(v207 * v278)
-		v280 := float64(v207 + v279)
-		v281 := float64(v0 * v280)
-		v282 := v281
+		v281 := float64(v135 * v280)
+		v282 := float64(v209 * v281)
+		v283 := float64(v209 + v282)
+		v284 := float64(v0 * v283)
+		v285 := v284
 		if v17 {
-			v282 = v137
+			v285 = v138
 		}
-		v283 := v282
+		v286 := v285
 		if v7 {
-			v283 = v0
+			v286 = v0
 		}
-		v284 := v283
+		v287 := v286
 		if v3 {
-			v284 = v5
+			v287 = v5
 		}
-		v285 := b[i]
-		v286 := float64(v285 * v5)
-		v287 := float64(v285 * v0)
-		v288 := -v287
-		v289 := math.FMA(v285, v0, v288)
-		v290 := float64(v285 * v106)
-		v291 := float64(v290 * v89)
-		v292 := -v291
-		v293 := math.FMA(v290, v89, v292)
-		v294 := float64(v285 * v107)
+		v288 := b[i]
+		v289 := float64(v288 * v5)
+		v290 := float64(v288 * v0)
+		v291 := -v290
+		v292 := math.FMA(v288, v0, v291)
+		v293 := float64(v288 * v107)
+		v294 := float64(v293 * v90)
 		v295 := -v294
-		v296 := math.FMA(v285, v107, v295)
-		v297 := float64(v294 * v135)
+		v296 := math.FMA(v293, v90, v295)
+		v297 := float64(v288 * v108)
 		v298 := -v297
-		v299 := math.FMA(v294, v135, v298)
-		v300 := math.FMA(v296, v135, v299)
-		v301 := float64(v291 + v297)
-		v302 := float64(v301 - v291)
-		v303 := float64(v301 - v302)
-		v304 := float64(v291 - v303)
-		v305 := float64(v297 - v302)
-		v306 := float64(v304 + v305)
-		v307 := float64(v306 + v293)
-		v308 := float64(v307 + v300)
-		v309 := float64(v287 * v207)
-		v310 := -v309
-		v311 := math.FMA(v287, v207, v310)
-		v312 := math.FMA(v289, v207, v311)
-		v313 := float64(v287 * v279)
-		v314 := -v313
-		v315 := math.FMA(v287, v279, v314)
-		v316 := math.FMA(v289, v279, v315)
-		v317 := float64(v309 + v313)
-		v318 := float64(v317 - v309)
-		v319 := float64(v317 - v318)
-		v320 := float64(v309 - v319)
-		v321 := float64(v313 - v318)
-		v322 := float64(v320 + v321)
-		v323 := float64(v322 + v312)
-		v324 := float64(v323 + v316)
-		v325 := v317
+		v299 := math.FMA(v288, v108, v298)
+		v300 := float64(v297 * v136)
+		v301 := -v300
+		v302 := math.FMA(v297, v136, v301)
+		v303 := math.FMA(v299, v136, v302)
+		v304 := float64(v294 + v300)
+		v305 := float64(v304 - v294)
+		v306 := float64(v304 - v305)
+		v307 := float64(v294 - v306)
+		v308 := float64(v300 - v305)
+		v309 := float64(v307 + v308)
+		v310 := float64(v309 + v296)
+		v311 := float64(v310 + v303)
+		v312 := float64(v290 * v209)
+		v313 := -v312
+		v314 := math.FMA(v290, v209, v313)
+		v315 := math.FMA(v292, v209, v314)
+		v316 := float64(v290 * v282)
+		v317 := -v316
+		v318 := math.FMA(v290, v282, v317)
+		v319 := math.FMA(v292, v282, v318)
+		v320 := float64(v312 + v316)
+		v321 := float64(v320 - v312)
+		v322 := float64(v320 - v321)
+		v323 := float64(v312 - v322)
+		v324 := float64(v316 - v321)
+		v325 := float64(v323 + v324)
+		v326 := float64(v325 + v315)
+		v327 := float64(v326 + v319)
+		v328 := v320
 		if v17 {
-			v325 = v301
-		}
-		v326 := v324
-		if v17 {
-			v326 = v308
-		}
-		v327 := v325
-		if v7 {
-			v327 = v287
-		}
-		v328 := v326
-		if v7 {
-			v328 = v289
+			v328 = v304
 		}
 		v329 := v327
-		if v3 {
-			v329 = v286
+		if v17 {
+			v329 = v311
 		}
 		v330 := v328
+		if v7 {
+			v330 = v290
+		}
+		v331 := v329
+		if v7 {
+			v331 = v292
+		}
+		v332 := v330
 		if v3 {
-			v330 = v4
+			v332 = v289
 		}
-		v331 := float64(v329 + v330)
-		v332 := float64(v285 * v284)
-		v333 := float64(v331 - v332)
-		v334 := math.Abs(v333)
-		v335 := math.Abs(v332)
-		v337 := float64(v335 * v336)
-		v338 := v334 <= v337
-		v340 := float64(v334 * v339)
-		v341 := math.Abs(v285)
-		v344 := math.FMA(v341, v342, v343)
-		v345 := v340 <= v344
-		v346 := v338 || v345
-		v347 := v331 == v4
-		v348 := v346 && !v347
-		v349 := v332
-		if v348 {
-			v349 = v331
+		v333 := v331
+		if v3 {
+			v333 = v4
 		}
-		v350 := math.IsNaN(v285)
-		v351 := v349
-		if v350 {
-			v351 = v285
+		v334 := float64(v332 + v333)
+		v335 := float64(v288 * v287)
+		v336 := float64(v334 - v335)
+		v337 := math.Abs(v336)
+		v338 := math.Abs(v335)
+		v340 := float64(v338 * v339)
+		v341 := v337 <= v340
+		v343 := float64(v337 * v342)
+		v344 := math.Abs(v288)
+		v347 := math.FMA(v344, v345, v346)
+		v348 := v343 <= v347
+		v349 := v341 || v348
+		v350 := v334 == v4
+		v351 := v349 && !v350
+		v352 := v335
+		if v351 {
+			v352 = v334
 		}
-		v352 := math.IsNaN(v0)
-		v353 := v351
-		if v352 {
-			v353 = v0
+		v353 := math.IsNaN(v288)
+		v354 := v352
+		if v353 {
+			v354 = v288
 		}
-		dst[i] = v353
+		v355 := math.IsNaN(v0)
+		v356 := v354
+		if v355 {
+			v356 = v0
+		}
+		dst[i] = v356
 	}
 }
 
@@ -479,26 +479,26 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v61 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v63 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v65 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v75 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v89 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
-	v90 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
-	v92 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
-	v97 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
-	v102 := math.Float64frombits(0xc044000000000000) // -40
-	v134 := math.Float64frombits(0xbff0000000000000) // -1
-	v153 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v175 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v177 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v195 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v201 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v209 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v352 := math.Float64frombits(0x4000000000000000) // 2
-	v640 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v643 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v646 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v647 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v73 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v75 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v76 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v90 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
+	v91 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
+	v93 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
+	v98 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
+	v103 := math.Float64frombits(0xc044000000000000) // -40
+	v135 := math.Float64frombits(0xbff0000000000000) // -1
+	v154 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v176 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v178 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v196 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v202 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v210 := math.Float64frombits(0xbfe199999999999a) // -0.55
+	v355 := math.Float64frombits(0x4000000000000000) // 2
+	v644 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v647 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v650 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v651 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -551,673 +551,673 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v69 := float64(v8 - v68)
 		v70 := float64(v69 + v41)
 		v71 := float64(v70 + v67)
-		v73 := v27 < v72
-		v76 := float64(v75 - v27)
-		v77 := math.Ldexp(v74, int(v76))
-		v78 := v4
-		if v73 {
-			v78 = v77
+		v74 := v27 < v73
+		v77 := float64(v76 - v27)
+		v78 := math.Ldexp(v75, int(v77))
+		v79 := v4
+		if v74 {
+			v79 = v78
 		}
-		v79 := float64(v68 + v78)
-		v80 := float64(v79 - v78)
-		v81 := float64(v68 - v80)
-		v82 := float64(v81 + v71)
-		v83 := float64(v82 + v78)
-		v84 := float64(v83 - v78)
-		v85 := float64(v80 + v84)
-		v86 := math.Ldexp(v85, int(v27))
-		v87 := math.IsNaN(v20)
-		v88 := v86
-		if v87 {
-			v88 = v20
+		v80 := float64(v68 + v79)
+		v81 := float64(v80 - v79)
+		v82 := float64(v68 - v81)
+		v83 := float64(v82 + v71)
+		v84 := float64(v83 + v79)
+		v85 := float64(v84 - v79)
+		v86 := float64(v81 + v85)
+		v87 := math.Ldexp(v86, int(v27))
+		v88 := math.IsNaN(v20)
+		v89 := v87
+		if v88 {
+			v89 = v20
 		}
-		v91 := float64(v0 - v90)
-		v93 := float64(v91 - v92)
-		v94 := float64(v9 * v93)
-		v95 := float64(v0 * v90)
-		v96 := float64(v11 + v95)
-		v98 := float64(v96 + v97)
-		v99 := float64(v10 * v98)
-		v100 := float64(v8 + v99)
-		v101 := float64(v94 * v100)
-		v103 := v102
-		if v101 > v102 {
-			v103 = v101
+		v92 := float64(v0 - v91)
+		v94 := float64(v92 - v93)
+		v95 := float64(v9 * v94)
+		v96 := float64(v0 * v91)
+		v97 := float64(v11 + v96)
+		v99 := float64(v97 + v98)
+		v100 := float64(v10 * v99)
+		v101 := float64(v8 + v100)
+		v102 := float64(v95 * v101)
+		v104 := v103
+		if v102 > v103 {
+			v104 = v102
 		}
-		v104 := v23
-		if v103 < v23 {
-			v104 = v103
+		v105 := v23
+		if v104 < v23 {
+			v105 = v104
 		}
-		v105 := float64(v104 * v25)
-		v106 := math.RoundToEven(v105)
-		v107 := -v106
-		v108 := math.FMA(v107, v29, v104)
-		v109 := math.FMA(v107, v31, v108)
-		v110 := float64(v108 - v109)
-		v111 := math.FMA(v107, v31, v110)
-		v112 := float64(v109 * v109)
-		v113 := -v112
-		v114 := math.FMA(v109, v109, v113)
-		v115 := float64(v35 * v112)
-		v116 := float64(v35 * v114)
-		v117 := float64(v109 + v115)
-		v118 := float64(v109 - v117)
-		v119 := float64(v118 + v115)
+		v106 := float64(v105 * v25)
+		v107 := math.RoundToEven(v106)
+		v108 := -v107
+		v109 := math.FMA(v108, v29, v105)
+		v110 := math.FMA(v108, v31, v109)
+		v111 := float64(v109 - v110)
+		v112 := math.FMA(v108, v31, v111)
+		v113 := float64(v110 * v110)
+		v114 := -v113
+		v115 := math.FMA(v110, v110, v114)
+		v116 := float64(v35 * v113)
+		v117 := float64(v35 * v115)
+		v118 := float64(v110 + v116)
+		v119 := float64(v110 - v118)
 		v120 := float64(v119 + v116)
-		v121 := math.FMA(v111, v109, v111)
-		v122 := float64(v120 + v121)
-		v123 := float64(v112 * v109)
-		v124 := math.FMA(v48, v109, v49)
-		v125 := math.FMA(v124, v109, v51)
-		v126 := math.FMA(v125, v109, v53)
-		v127 := math.FMA(v126, v109, v55)
-		v128 := math.FMA(v127, v109, v57)
-		v129 := math.FMA(v128, v109, v59)
-		v130 := math.FMA(v129, v109, v61)
-		v131 := math.FMA(v130, v109, v63)
-		v132 := math.FMA(v131, v109, v65)
-		v133 := math.FMA(v123, v132, v122)
-		v135 := math.Ldexp(v134, int(v107))
-		v136 := float64(v8 + v135)
-		v137 := float64(v136 - v8)
-		v138 := float64(v136 - v137)
-		v139 := float64(v8 - v138)
-		v140 := float64(v135 - v137)
-		v141 := float64(v139 + v140)
-		v142 := float64(v133 + v141)
-		v143 := float64(v136 + v117)
-		v144 := float64(v136 - v143)
-		v145 := float64(v144 + v117)
-		v146 := float64(v145 + v142)
-		v147 := float64(v143 + v146)
-		v148 := math.Ldexp(v147, int(v106))
-		v149 := math.Copysign(v148, v101)
-		v150 := math.IsNaN(v101)
-		v151 := v149
-		if v150 {
-			v151 = v101
+		v121 := float64(v120 + v117)
+		v122 := math.FMA(v112, v110, v112)
+		v123 := float64(v121 + v122)
+		v124 := float64(v113 * v110)
+		v125 := math.FMA(v48, v110, v49)
+		v126 := math.FMA(v125, v110, v51)
+		v127 := math.FMA(v126, v110, v53)
+		v128 := math.FMA(v127, v110, v55)
+		v129 := math.FMA(v128, v110, v57)
+		v130 := math.FMA(v129, v110, v59)
+		v131 := math.FMA(v130, v110, v61)
+		v132 := math.FMA(v131, v110, v63)
+		v133 := math.FMA(v132, v110, v65)
+		v134 := math.FMA(v124, v133, v123)
+		v136 := math.Ldexp(v135, int(v108))
+		v137 := float64(v8 + v136)
+		v138 := float64(v137 - v8)
+		v139 := float64(v137 - v138)
+		v140 := float64(v8 - v139)
+		v141 := float64(v136 - v138)
+		v142 := float64(v140 + v141)
+		v143 := float64(v134 + v142)
+		v144 := float64(v137 + v118)
+		v145 := float64(v137 - v144)
+		v146 := float64(v145 + v118)
+		v147 := float64(v146 + v143)
+		v148 := float64(v144 + v147)
+		v149 := math.Ldexp(v148, int(v107))
+		v150 := math.Copysign(v149, v102)
+		v151 := math.IsNaN(v102)
+		v152 := v150
+		if v151 {
+			v152 = v102
 		}
-		v152 := float64(v89 * v151)
-		v154 := float64(v153 * v98)
-		v155 := float64(v8 + v154)
-		v156 := float64(v94 * v155)
-		v157 := float64(v152 + v156)
-		v158 := float64(v88 * v157)
-		v176 := float64(v158 * v175)
-		v178 := -v15
-		v179 := math.FMA(v9, v14, v178)
-		v180 := float64(v14 - v0)
-		v181 := float64(v14 - v180)
-		v182 := float64(v0 - v181)
-		v183 := float64(v13 - v180)
-		v184 := float64(v182 + v183)
-		v185 := -v13
-		v186 := math.FMA(v10, v12, v185)
-		v187 := -v12
-		v188 := math.FMA(v11, v0, v187)
-		v189 := -v11
-		v190 := math.FMA(v0, v0, v189)
-		v191 := float64(v190 * v0)
-		v192 := float64(v188 + v191)
-		v193 := float64(v10 * v192)
-		v194 := float64(v186 + v193)
-		v196 := float64(v195 * v12)
-		v197 := float64(v194 + v196)
-		v198 := float64(v184 + v197)
-		v199 := float64(v9 * v198)
-		v200 := float64(v179 + v199)
-		v202 := float64(v201 * v14)
-		v203 := float64(v200 + v202)
-		v204 := float64(v177 + v203)
-		v205 := float64(v176 * v204)
-		v206 := math.FMA(v158, v175, v205)
-		v207 := v0 < v134
-		v210 := v209 < v0
-		v211 := v207 || v210
-		v212 := math.Abs(v15)
-		v213 := -v212
-		v214 := v21
-		if v213 > v21 {
-			v214 = v213
+		v153 := float64(v90 * v152)
+		v155 := float64(v154 * v99)
+		v156 := float64(v8 + v155)
+		v157 := float64(v95 * v156)
+		v158 := float64(v153 + v157)
+		v159 := float64(v89 * v158)
+		v177 := float64(v159 * v176)
+		v179 := -v15
+		v180 := math.FMA(v9, v14, v179)
+		v181 := float64(v14 - v0)
+		v182 := float64(v14 - v181)
+		v183 := float64(v0 - v182)
+		v184 := float64(v13 - v181)
+		v185 := float64(v183 + v184)
+		v186 := -v13
+		v187 := math.FMA(v10, v12, v186)
+		v188 := -v12
+		v189 := math.FMA(v11, v0, v188)
+		v190 := -v11
+		v191 := math.FMA(v0, v0, v190)
+		v192 := float64(v191 * v0)
+		v193 := float64(v189 + v192)
+		v194 := float64(v10 * v193)
+		v195 := float64(v187 + v194)
+		v197 := float64(v196 * v12)
+		v198 := float64(v195 + v197)
+		v199 := float64(v185 + v198)
+		v200 := float64(v9 * v199)
+		v201 := float64(v180 + v200)
+		v203 := float64(v202 * v14)
+		v204 := float64(v201 + v203)
+		v205 := float64(v178 + v204)
+		v206 := float64(v177 * v205)
+		v207 := math.FMA(v159, v176, v206)
+		v208 := v0 < v135
+		v211 := v210 < v0
+		v212 := v208 || v211
+		v213 := math.Abs(v15)
+		v214 := -v213
+		v215 := v21
+		if v214 > v21 {
+			v215 = v214
 		}
-		v215 := v15 < v4
-		v216 := float64(v214 * v25)
-		v217 := math.RoundToEven(v216)
-		v218 := -v217
-		v219 := math.FMA(v218, v29, v214)
-		v220 := math.FMA(v218, v31, v219)
-		v221 := float64(v219 - v220)
-		v222 := math.FMA(v218, v31, v221)
-		v223 := float64(v220 * v220)
-		v224 := -v223
-		v225 := math.FMA(v220, v220, v224)
-		v226 := float64(v35 * v223)
-		v227 := float64(v35 * v225)
-		v228 := float64(v220 + v226)
-		v229 := float64(v220 - v228)
-		v230 := float64(v229 + v226)
+		v216 := v15 < v4
+		v217 := float64(v215 * v25)
+		v218 := math.RoundToEven(v217)
+		v219 := -v218
+		v220 := math.FMA(v219, v29, v215)
+		v221 := math.FMA(v219, v31, v220)
+		v222 := float64(v220 - v221)
+		v223 := math.FMA(v219, v31, v222)
+		v224 := float64(v221 * v221)
+		v225 := -v224
+		v226 := math.FMA(v221, v221, v225)
+		v227 := float64(v35 * v224)
+		v228 := float64(v35 * v226)
+		v229 := float64(v221 + v227)
+		v230 := float64(v221 - v229)
 		v231 := float64(v230 + v227)
-		v232 := math.FMA(v222, v220, v222)
-		v233 := float64(v231 + v232)
-		v234 := float64(v223 * v220)
-		v235 := math.FMA(v48, v220, v49)
-		v236 := math.FMA(v235, v220, v51)
-		v237 := math.FMA(v236, v220, v53)
-		v238 := math.FMA(v237, v220, v55)
-		v239 := math.FMA(v238, v220, v57)
-		v240 := math.FMA(v239, v220, v59)
-		v241 := math.FMA(v240, v220, v61)
-		v242 := math.FMA(v241, v220, v63)
-		v243 := math.FMA(v242, v220, v65)
-		v244 := math.FMA(v234, v243, v233)
-		v245 := float64(v8 + v228)
-		v246 := float64(v8 - v245)
-		v247 := float64(v246 + v228)
-		v248 := float64(v247 + v244)
-		v249 := float64(v245 + v248)
-		v250 := float64(v245 - v249)
-		v251 := float64(v250 + v248)
-		v252 := math.Ldexp(v249, int(v217))
-		v253 := math.Ldexp(v251, int(v217))
-		v254 := float64(v8 + v252)
-		v255 := float64(v8 - v254)
-		v256 := float64(v255 + v252)
+		v232 := float64(v231 + v228)
+		v233 := math.FMA(v223, v221, v223)
+		v234 := float64(v232 + v233)
+		v235 := float64(v224 * v221)
+		v236 := math.FMA(v48, v221, v49)
+		v237 := math.FMA(v236, v221, v51)
+		v238 := math.FMA(v237, v221, v53)
+		v239 := math.FMA(v238, v221, v55)
+		v240 := math.FMA(v239, v221, v57)
+		v241 := math.FMA(v240, v221, v59)
+		v242 := math.FMA(v241, v221, v61)
+		v243 := math.FMA(v242, v221, v63)
+		v244 := math.FMA(v243, v221, v65)
+		v245 := math.FMA(v235, v244, v234)
+		v246 := float64(v8 + v229)
+		v247 := float64(v8 - v246)
+		v248 := float64(v247 + v229)
+		v249 := float64(v248 + v245)
+		v250 := float64(v246 + v249)
+		v251 := float64(v246 - v250)
+		v252 := float64(v251 + v249)
+		v253 := math.Ldexp(v250, int(v218))
+		v254 := math.Ldexp(v252, int(v218))
+		v255 := float64(v8 + v253)
+		v256 := float64(v8 - v255)
 		v257 := float64(v256 + v253)
-		v258 := v8
-		if v215 {
-			v258 = v249
+		v258 := float64(v257 + v254)
+		v259 := v8
+		if v216 {
+			v259 = v250
 		}
-		v259 := v4
-		if v215 {
-			v259 = v251
+		v260 := v4
+		if v216 {
+			v260 = v252
 		}
-		v260 := float64(v8 / v254)
-		v261 := float64(v258 * v260)
-		v262 := -v261
-		v263 := math.FMA(v262, v254, v258)
-		v264 := math.FMA(v262, v257, v263)
-		v265 := float64(v264 + v259)
-		v266 := float64(v265 * v260)
-		v267 := v4
-		if v215 {
-			v267 = v217
+		v261 := float64(v8 / v255)
+		v262 := float64(v259 * v261)
+		v263 := -v262
+		v264 := math.FMA(v263, v255, v259)
+		v265 := math.FMA(v263, v258, v264)
+		v266 := float64(v265 + v260)
+		v268 := float64(v266 * v261)
+		v269 := v4
+		if v216 {
+			v269 = v218
 		}
-		v268 := v267 < v72
-		v269 := float64(v75 - v267)
-		v270 := math.Ldexp(v74, int(v269))
-		v271 := v4
-		if v268 {
-			v271 = v270
+		v270 := v269 < v73
+		v271 := float64(v76 - v269)
+		v272 := math.Ldexp(v75, int(v271))
+		v273 := v4
+		if v270 {
+			v273 = v272
 		}
-		v272 := float64(v261 + v271)
-		v273 := float64(v272 - v271)
-		v274 := float64(v261 - v273)
-		v275 := float64(v274 + v266)
-		v276 := float64(v275 + v271)
-		v277 := float64(v276 - v271)
-		v278 := float64(v273 + v277)
-		v279 := math.Ldexp(v278, int(v267))
-		v280 := math.IsNaN(v15)
-		v281 := v279
-		if v280 {
-			v281 = v15
+		v274 := float64(v262 + v273)
+		v275 := float64(v274 - v273)
+		v276 := float64(v262 - v275)
+		v277 := float64(v276 + v268)
+		v278 := float64(v277 + v273)
+		v279 := float64(v278 - v273)
+		v280 := float64(v275 + v279)
+		v281 := math.Ldexp(v280, int(v269))
+		v282 := math.IsNaN(v15)
+		v283 := v281
+		if v282 {
+			v283 = v15
 		}
-		v282 := math.Abs(v178)
-		v283 := -v282
-		v284 := v21
-		if v283 > v21 {
-			v284 = v283
+		v284 := math.Abs(v179)
+		v285 := -v284
+		v286 := v21
+		if v285 > v21 {
+			v286 = v285
 		}
-		v285 := v178 < v4
-		v286 := float64(v284 * v25)
-		v287 := math.RoundToEven(v286)
-		v288 := -v287
-		v289 := math.FMA(v288, v29, v284)
-		v290 := math.FMA(v288, v31, v289)
-		v291 := float64(v289 - v290)
-		v292 := math.FMA(v288, v31, v291)
-		v293 := float64(v290 * v290)
-		v294 := -v293
-		v295 := math.FMA(v290, v290, v294)
-		v296 := float64(v35 * v293)
-		v297 := float64(v35 * v295)
-		v298 := float64(v290 + v296)
-		v299 := float64(v290 - v298)
-		v300 := float64(v299 + v296)
-		v301 := float64(v300 + v297)
-		v302 := math.FMA(v292, v290, v292)
-		v303 := float64(v301 + v302)
-		v304 := float64(v293 * v290)
-		v305 := math.FMA(v48, v290, v49)
-		v306 := math.FMA(v305, v290, v51)
-		v307 := math.FMA(v306, v290, v53)
-		v308 := math.FMA(v307, v290, v55)
-		v309 := math.FMA(v308, v290, v57)
-		v310 := math.FMA(v309, v290, v59)
-		v311 := math.FMA(v310, v290, v61)
-		v312 := math.FMA(v311, v290, v63)
-		v313 := math.FMA(v312, v290, v65)
-		v314 := math.FMA(v304, v313, v303)
-		v315 := float64(v8 + v298)
-		v316 := float64(v8 - v315)
-		v317 := float64(v316 + v298)
-		v318 := float64(v317 + v314)
-		v319 := float64(v315 + v318)
-		v320 := float64(v315 - v319)
-		v321 := float64(v320 + v318)
-		v322 := math.Ldexp(v319, int(v287))
-		v323 := math.Ldexp(v321, int(v287))
-		v324 := float64(v8 + v322)
-		v325 := float64(v8 - v324)
-		v326 := float64(v325 + v322)
-		v327 := float64(v326 + v323)
-		v328 := v8
-		if v285 {
-			v328 = v319
+		v287 := v179 < v4
+		v288 := float64(v286 * v25)
+		v289 := math.RoundToEven(v288)
+		v290 := -v289
+		v291 := math.FMA(v290, v29, v286)
+		v292 := math.FMA(v290, v31, v291)
+		v293 := float64(v291 - v292)
+		v294 := math.FMA(v290, v31, v293)
+		v295 := float64(v292 * v292)
+		v296 := -v295
+		v297 := math.FMA(v292, v292, v296)
+		v298 := float64(v35 * v295)
+		v299 := float64(v35 * v297)
+		v300 := float64(v292 + v298)
+		v301 := float64(v292 - v300)
+		v302 := float64(v301 + v298)
+		v303 := float64(v302 + v299)
+		v304 := math.FMA(v294, v292, v294)
+		v305 := float64(v303 + v304)
+		v306 := float64(v295 * v292)
+		v307 := math.FMA(v48, v292, v49)
+		v308 := math.FMA(v307, v292, v51)
+		v309 := math.FMA(v308, v292, v53)
+		v310 := math.FMA(v309, v292, v55)
+		v311 := math.FMA(v310, v292, v57)
+		v312 := math.FMA(v311, v292, v59)
+		v313 := math.FMA(v312, v292, v61)
+		v314 := math.FMA(v313, v292, v63)
+		v315 := math.FMA(v314, v292, v65)
+		v316 := math.FMA(v306, v315, v305)
+		v317 := float64(v8 + v300)
+		v318 := float64(v8 - v317)
+		v319 := float64(v318 + v300)
+		v320 := float64(v319 + v316)
+		v321 := float64(v317 + v320)
+		v322 := float64(v317 - v321)
+		v323 := float64(v322 + v320)
+		v324 := math.Ldexp(v321, int(v289))
+		v325 := math.Ldexp(v323, int(v289))
+		v326 := float64(v8 + v324)
+		v327 := float64(v8 - v326)
+		v328 := float64(v327 + v324)
+		v329 := float64(v328 + v325)
+		v330 := v8
+		if v287 {
+			v330 = v321
 		}
-		v329 := v4
-		if v285 {
-			v329 = v321
+		v331 := v4
+		if v287 {
+			v331 = v323
 		}
-		v330 := float64(v8 / v324)
-		v331 := float64(v328 * v330)
-		v332 := -v331
-		v333 := math.FMA(v332, v324, v328)
-		v334 := math.FMA(v332, v327, v333)
-		v335 := float64(v334 + v329)
-		v336 := float64(v335 * v330)
-		v337 := v4
-		if v285 {
-			v337 = v287
+		v332 := float64(v8 / v326)
+		v333 := float64(v330 * v332)
+		v334 := -v333
+		v335 := math.FMA(v334, v326, v330)
+		v336 := math.FMA(v334, v329, v335)
+		v337 := float64(v336 + v331)
+		v339 := float64(v337 * v332)
+		v340 := v4
+		if v287 {
+			v340 = v289
 		}
-		v338 := v337 < v72
-		v339 := float64(v75 - v337)
-		v340 := math.Ldexp(v74, int(v339))
-		v341 := v4
-		if v338 {
-			v341 = v340
+		v341 := v340 < v73
+		v342 := float64(v76 - v340)
+		v343 := math.Ldexp(v75, int(v342))
+		v344 := v4
+		if v341 {
+			v344 = v343
 		}
-		v342 := float64(v331 + v341)
-		v343 := float64(v342 - v341)
-		v344 := float64(v331 - v343)
-		v345 := float64(v344 + v336)
-		v346 := float64(v345 + v341)
-		v347 := float64(v346 - v341)
-		v348 := float64(v343 + v347)
-		v349 := math.Ldexp(v348, int(v337))
-		v350 := math.IsNaN(v178)
-		v351 := v349
-		if v350 {
-			v351 = v178
+		v345 := float64(v333 + v344)
+		v346 := float64(v345 - v344)
+		v347 := float64(v333 - v346)
+		v348 := float64(v347 + v339)
+		v349 := float64(v348 + v344)
+		v350 := float64(v349 - v344)
+		v351 := float64(v346 + v350)
+		v352 := math.Ldexp(v351, int(v340))
+		v353 := math.IsNaN(v179)
+		v354 := v352
+		if v353 {
+			v354 = v179
 		}
-		v353 := float64(v352 * v13)
-		v354 := float64(v14 + v353)
-		v355 := float64(v9 * v354)
-		v356 := float64(v351 * v355)
-		v357 := float64(v8 + v356)
-		v358 := float64(v357 - v356)
-		v359 := float64(v357 - v358)
-		v360 := float64(v356 - v359)
-		v361 := float64(v8 - v358)
-		v362 := float64(v360 + v361)
-		v363 := -v356
-		v364 := math.FMA(v351, v355, v363)
-		v365 := -v355
-		v366 := math.FMA(v9, v354, v365)
-		v367 := float64(v354 - v14)
-		v368 := float64(v354 - v367)
-		v369 := float64(v14 - v368)
-		v370 := float64(v353 - v367)
-		v371 := float64(v369 + v370)
-		v372 := float64(v371 + v198)
-		v373 := float64(v352 * v197)
+		v356 := float64(v355 * v13)
+		v357 := float64(v14 + v356)
+		v358 := float64(v9 * v357)
+		v359 := float64(v354 * v358)
+		v360 := float64(v8 + v359)
+		v361 := float64(v360 - v359)
+		v362 := float64(v360 - v361)
+		v363 := float64(v359 - v362)
+		v364 := float64(v8 - v361)
+		v365 := float64(v363 + v364)
+		v366 := -v359
+		v367 := math.FMA(v354, v358, v366)
+		v368 := -v358
+		v369 := math.FMA(v9, v357, v368)
+		v370 := float64(v357 - v14)
+		v371 := float64(v357 - v370)
+		v372 := float64(v14 - v371)
+		v373 := float64(v356 - v370)
 		v374 := float64(v372 + v373)
-		v375 := float64(v9 * v374)
-		v376 := float64(v366 + v375)
-		v377 := float64(v201 * v354)
-		v378 := float64(v376 + v377)
-		v379 := float64(v351 * v378)
-		v380 := float64(v364 + v379)
-		v381 := -v351
-		v382 := v21
+		v375 := float64(v374 + v199)
+		v376 := float64(v355 * v198)
+		v377 := float64(v375 + v376)
+		v378 := float64(v9 * v377)
+		v379 := float64(v369 + v378)
+		v380 := float64(v202 * v357)
+		v381 := float64(v379 + v380)
+		v382 := float64(v354 * v381)
+		v383 := float64(v367 + v382)
+		v384 := -v354
+		v385 := v21
 		if v15 > v21 {
-			v382 = v15
+			v385 = v15
 		}
-		v383 := v23
-		if v382 < v23 {
-			v383 = v382
+		v386 := v23
+		if v385 < v23 {
+			v386 = v385
 		}
-		v384 := float64(v383 * v25)
-		v385 := math.RoundToEven(v384)
-		v386 := -v385
-		v387 := math.FMA(v386, v29, v383)
-		v388 := math.FMA(v386, v31, v387)
-		v389 := float64(v387 - v388)
-		v390 := math.FMA(v386, v31, v389)
-		v391 := float64(v388 * v388)
-		v392 := -v391
-		v393 := math.FMA(v388, v388, v392)
-		v394 := float64(v35 * v391)
-		v395 := float64(v35 * v393)
-		v396 := float64(v388 + v394)
-		v397 := float64(v388 - v396)
-		v398 := float64(v397 + v394)
-		v399 := float64(v398 + v395)
-		v400 := math.FMA(v390, v388, v390)
-		v401 := float64(v399 + v400)
-		v402 := float64(v391 * v388)
-		v403 := math.FMA(v48, v388, v49)
-		v404 := math.FMA(v403, v388, v51)
-		v405 := math.FMA(v404, v388, v53)
-		v406 := math.FMA(v405, v388, v55)
-		v407 := math.FMA(v406, v388, v57)
-		v408 := math.FMA(v407, v388, v59)
-		v409 := math.FMA(v408, v388, v61)
-		v410 := math.FMA(v409, v388, v63)
-		v411 := math.FMA(v410, v388, v65)
-		v412 := math.FMA(v402, v411, v401)
-		v413 := float64(v8 + v396)
-		v414 := float64(v8 - v413)
-		v415 := float64(v414 + v396)
-		v416 := float64(v415 + v412)
-		v417 := v385 < v72
-		v418 := float64(v75 - v385)
-		v419 := math.Ldexp(v74, int(v418))
-		v420 := v4
-		if v417 {
-			v420 = v419
+		v387 := float64(v386 * v25)
+		v388 := math.RoundToEven(v387)
+		v389 := -v388
+		v390 := math.FMA(v389, v29, v386)
+		v391 := math.FMA(v389, v31, v390)
+		v392 := float64(v390 - v391)
+		v393 := math.FMA(v389, v31, v392)
+		v394 := float64(v391 * v391)
+		v395 := -v394
+		v396 := math.FMA(v391, v391, v395)
+		v397 := float64(v35 * v394)
+		v398 := float64(v35 * v396)
+		v399 := float64(v391 + v397)
+		v400 := float64(v391 - v399)
+		v401 := float64(v400 + v397)
+		v402 := float64(v401 + v398)
+		v403 := math.FMA(v393, v391, v393)
+		v404 := float64(v402 + v403)
+		v405 := float64(v394 * v391)
+		v406 := math.FMA(v48, v391, v49)
+		v407 := math.FMA(v406, v391, v51)
+		v408 := math.FMA(v407, v391, v53)
+		v409 := math.FMA(v408, v391, v55)
+		v410 := math.FMA(v409, v391, v57)
+		v411 := math.FMA(v410, v391, v59)
+		v412 := math.FMA(v411, v391, v61)
+		v413 := math.FMA(v412, v391, v63)
+		v414 := math.FMA(v413, v391, v65)
+		v415 := math.FMA(v405, v414, v404)
+		v416 := float64(v8 + v399)
+		v417 := float64(v8 - v416)
+		v418 := float64(v417 + v399)
+		v419 := float64(v418 + v415)
+		v421 := v388 < v73
+		v422 := float64(v76 - v388)
+		v423 := math.Ldexp(v75, int(v422))
+		v424 := v4
+		if v421 {
+			v424 = v423
 		}
-		v421 := float64(v413 + v420)
-		v422 := float64(v421 - v420)
-		v423 := float64(v413 - v422)
-		v424 := float64(v423 + v416)
-		v425 := float64(v424 + v420)
-		v426 := float64(v425 - v420)
-		v427 := float64(v422 + v426)
-		v428 := math.Ldexp(v427, int(v385))
-		v429 := v428
-		if v280 {
-			v429 = v15
+		v425 := float64(v416 + v424)
+		v426 := float64(v425 - v424)
+		v427 := float64(v416 - v426)
+		v428 := float64(v427 + v419)
+		v429 := float64(v428 + v424)
+		v430 := float64(v429 - v424)
+		v431 := float64(v426 + v430)
+		v432 := math.Ldexp(v431, int(v388))
+		v433 := v432
+		if v282 {
+			v433 = v15
 		}
-		v430 := float64(v8 + v429)
-		v431 := math.FMA(v381, v430, v8)
-		v432 := float64(v430 - v8)
-		v433 := float64(v430 - v432)
-		v434 := float64(v8 - v433)
-		v435 := float64(v429 - v432)
-		v436 := float64(v434 + v435)
-		v437 := float64(v351 * v436)
-		v438 := float64(v431 - v437)
-		v439 := float64(v438 / v430)
-		v440 := float64(v203 * v281)
-		v441 := float64(v351 * v440)
-		v442 := float64(v439 - v441)
-		v443 := float64(v355 * v442)
-		v444 := float64(v380 + v443)
-		v445 := float64(v362 + v444)
-		v446 := float64(v203 * v351)
-		v447 := float64(v357 * v446)
-		v448 := float64(v445 + v447)
-		v449 := float64(v281 * v448)
-		v450 := math.FMA(v281, v357, v449)
-		v451 := float64(v281 * v351)
-		v452 := math.FMA(v94, v99, v94)
-		v453 := v102
-		if v452 > v102 {
-			v453 = v452
+		v434 := float64(v8 + v433)
+		v435 := math.FMA(v384, v434, v8)
+		v436 := float64(v434 - v8)
+		v437 := float64(v434 - v436)
+		v438 := float64(v8 - v437)
+		v439 := float64(v433 - v436)
+		v440 := float64(v438 + v439)
+		v441 := float64(v354 * v440)
+		v442 := float64(v435 - v441)
+		v443 := float64(v442 / v434)
+		v444 := float64(v204 * v283)
+		v445 := float64(v354 * v444)
+		v446 := float64(v443 - v445)
+		v447 := float64(v358 * v446)
+		v448 := float64(v383 + v447)
+		v449 := float64(v365 + v448)
+		v450 := float64(v204 * v354)
+		v451 := float64(v360 * v450)
+		v452 := float64(v449 + v451)
+		v453 := float64(v283 * v452)
+		v454 := math.FMA(v283, v360, v453)
+		v455 := float64(v283 * v354)
+		v456 := math.FMA(v95, v100, v95)
+		v457 := v103
+		if v456 > v103 {
+			v457 = v456
 		}
-		v454 := v23
-		if v453 < v23 {
-			v454 = v453
+		v458 := v23
+		if v457 < v23 {
+			v458 = v457
 		}
-		v455 := float64(v454 * v25)
-		v456 := math.RoundToEven(v455)
-		v457 := -v456
-		v458 := math.FMA(v457, v29, v454)
-		v459 := math.FMA(v457, v31, v458)
-		v460 := float64(v458 - v459)
-		v461 := math.FMA(v457, v31, v460)
-		v462 := float64(v459 * v459)
-		v463 := -v462
-		v464 := math.FMA(v459, v459, v463)
-		v465 := float64(v35 * v462)
-		v466 := float64(v35 * v464)
-		v467 := float64(v459 + v465)
-		v468 := float64(v459 - v467)
-		v469 := float64(v468 + v465)
-		v470 := float64(v469 + v466)
-		v471 := math.FMA(v461, v459, v461)
-		v472 := float64(v470 + v471)
-		v473 := float64(v462 * v459)
-		v474 := math.FMA(v48, v459, v49)
-		v475 := math.FMA(v474, v459, v51)
-		v476 := math.FMA(v475, v459, v53)
-		v477 := math.FMA(v476, v459, v55)
-		v478 := math.FMA(v477, v459, v57)
-		v479 := math.FMA(v478, v459, v59)
-		v480 := math.FMA(v479, v459, v61)
-		v481 := math.FMA(v480, v459, v63)
-		v482 := math.FMA(v481, v459, v65)
-		v483 := math.FMA(v473, v482, v472)
-		v484 := math.Ldexp(v134, int(v457))
-		v485 := float64(v8 + v484)
-		v486 := float64(v485 - v8)
-		v487 := float64(v485 - v486)
-		v488 := float64(v8 - v487)
-		v489 := float64(v484 - v486)
-		v490 := float64(v488 + v489)
-		v491 := float64(v483 + v490)
-		v492 := float64(v485 + v467)
-		v493 := float64(v485 - v492)
-		v494 := float64(v493 + v467)
-		v495 := float64(v494 + v491)
-		v496 := float64(v492 + v495)
-		v497 := math.Ldexp(v496, int(v456))
-		v498 := math.Copysign(v497, v452)
-		v499 := math.IsNaN(v452)
-		v500 := v498
-		if v499 {
-			v500 = v452
+		v459 := float64(v458 * v25)
+		v460 := math.RoundToEven(v459)
+		v461 := -v460
+		v462 := math.FMA(v461, v29, v458)
+		v463 := math.FMA(v461, v31, v462)
+		v464 := float64(v462 - v463)
+		v465 := math.FMA(v461, v31, v464)
+		v466 := float64(v463 * v463)
+		v467 := -v466
+		v468 := math.FMA(v463, v463, v467)
+		v469 := float64(v35 * v466)
+		v470 := float64(v35 * v468)
+		v471 := float64(v463 + v469)
+		v472 := float64(v463 - v471)
+		v473 := float64(v472 + v469)
+		v474 := float64(v473 + v470)
+		v475 := math.FMA(v465, v463, v465)
+		v476 := float64(v474 + v475)
+		v477 := float64(v466 * v463)
+		v478 := math.FMA(v48, v463, v49)
+		v479 := math.FMA(v478, v463, v51)
+		v480 := math.FMA(v479, v463, v53)
+		v481 := math.FMA(v480, v463, v55)
+		v482 := math.FMA(v481, v463, v57)
+		v483 := math.FMA(v482, v463, v59)
+		v484 := math.FMA(v483, v463, v61)
+		v485 := math.FMA(v484, v463, v63)
+		v486 := math.FMA(v485, v463, v65)
+		v487 := math.FMA(v477, v486, v476)
+		v488 := math.Ldexp(v135, int(v461))
+		v489 := float64(v8 + v488)
+		v490 := float64(v489 - v8)
+		v491 := float64(v489 - v490)
+		v492 := float64(v8 - v491)
+		v493 := float64(v488 - v490)
+		v494 := float64(v492 + v493)
+		v495 := float64(v487 + v494)
+		v496 := float64(v489 + v471)
+		v497 := float64(v489 - v496)
+		v498 := float64(v497 + v471)
+		v499 := float64(v498 + v495)
+		v500 := float64(v496 + v499)
+		v501 := math.Ldexp(v500, int(v460))
+		v502 := math.Copysign(v501, v456)
+		v503 := math.IsNaN(v456)
+		v504 := v502
+		if v503 {
+			v504 = v456
 		}
-		v501 := math.FMA(v94, v154, v94)
-		v502 := math.FMA(v89, v500, v501)
-		v503 := -v94
-		v504 := math.FMA(v9, v93, v503)
-		v505 := float64(v91 - v93)
-		v506 := float64(v505 - v92)
-		v507 := float64(v9 * v506)
-		v508 := float64(v504 + v507)
-		v509 := float64(v201 * v93)
-		v510 := float64(v508 + v509)
-		v511 := float64(v510 * v155)
-		v512 := float64(v8 + v500)
-		v513 := float64(v89 * v512)
-		v514 := float64(v510 * v100)
-		v515 := float64(v513 * v514)
-		v516 := float64(v511 + v515)
-		v517 := float64(v451 * v516)
-		v518 := -v451
-		v519 := math.FMA(v281, v351, v518)
-		v520 := -v281
-		v521 := math.FMA(v520, v430, v429)
-		v522 := float64(v281 * v436)
-		v523 := float64(v521 - v522)
-		v524 := float64(v523 / v430)
-		v525 := float64(v281 * v446)
-		v526 := float64(v524 + v525)
-		v527 := float64(v351 * v526)
-		v528 := float64(v519 + v527)
-		v529 := float64(v281 * v442)
+		v505 := math.FMA(v95, v155, v95)
+		v506 := math.FMA(v90, v504, v505)
+		v507 := -v95
+		v508 := math.FMA(v9, v94, v507)
+		v509 := float64(v92 - v94)
+		v510 := float64(v509 - v93)
+		v511 := float64(v9 * v510)
+		v512 := float64(v508 + v511)
+		v513 := float64(v202 * v94)
+		v514 := float64(v512 + v513)
+		v515 := float64(v514 * v156)
+		v516 := float64(v8 + v504)
+		v517 := float64(v90 * v516)
+		v518 := float64(v514 * v101)
+		v519 := float64(v517 * v518)
+		v520 := float64(v515 + v519)
+		v521 := float64(v455 * v520)
+		v522 := -v455
+		v523 := math.FMA(v283, v354, v522)
+		v524 := -v283
+		v525 := math.FMA(v524, v434, v433)
+		v526 := float64(v283 * v440)
+		v527 := float64(v525 - v526)
+		v528 := float64(v527 / v434)
+		v529 := float64(v283 * v450)
 		v530 := float64(v528 + v529)
-		v531 := float64(v530 * v502)
-		v532 := float64(v517 + v531)
-		v533 := math.FMA(v451, v502, v532)
-		v534 := v533
-		if v211 {
-			v534 = v450
+		v531 := float64(v354 * v530)
+		v532 := float64(v523 + v531)
+		v533 := float64(v283 * v446)
+		v534 := float64(v532 + v533)
+		v535 := float64(v534 * v506)
+		v536 := float64(v521 + v535)
+		v537 := math.FMA(v455, v506, v536)
+		v538 := v537
+		if v212 {
+			v538 = v454
 		}
-		v535 := v534
+		v539 := v538
 		if v18 {
-			v535 = v206
+			v539 = v207
 		}
-		v536 := v535
+		v540 := v539
 		if v7 {
-			v536 = v8
+			v540 = v8
 		}
-		v537 := v536
+		v541 := v540
 		if v3 {
-			v537 = v5
+			v541 = v5
 		}
-		v538 := b[i]
-		v539 := dy[i]
-		v540 := float64(v538 * v539)
-		v541 := -v540
-		v542 := math.FMA(v538, v539, v541)
-		v543 := float64(v540 * v5)
-		v544 := -v543
-		v545 := math.FMA(v540, v5, v544)
-		v546 := math.FMA(v542, v5, v545)
-		v547 := float64(v540 * v8)
+		v542 := b[i]
+		v543 := dy[i]
+		v544 := float64(v542 * v543)
+		v545 := -v544
+		v546 := math.FMA(v542, v543, v545)
+		v547 := float64(v544 * v5)
 		v548 := -v547
-		v549 := math.FMA(v540, v8, v548)
-		v550 := math.FMA(v542, v8, v549)
-		v551 := float64(v540 * v175)
+		v549 := math.FMA(v544, v5, v548)
+		v550 := math.FMA(v546, v5, v549)
+		v551 := float64(v544 * v8)
 		v552 := -v551
-		v553 := math.FMA(v540, v175, v552)
-		v554 := math.FMA(v542, v175, v553)
-		v555 := float64(v551 * v158)
+		v553 := math.FMA(v544, v8, v552)
+		v554 := math.FMA(v546, v8, v553)
+		v555 := float64(v544 * v176)
 		v556 := -v555
-		v557 := math.FMA(v551, v158, v556)
-		v558 := math.FMA(v554, v158, v557)
-		v559 := float64(v540 * v176)
+		v557 := math.FMA(v544, v176, v556)
+		v558 := math.FMA(v546, v176, v557)
+		v559 := float64(v555 * v159)
 		v560 := -v559
-		v561 := math.FMA(v540, v176, v560)
-		v562 := math.FMA(v542, v176, v561)
-		v563 := float64(v559 * v204)
+		v561 := math.FMA(v555, v159, v560)
+		v562 := math.FMA(v558, v159, v561)
+		v563 := float64(v544 * v177)
 		v564 := -v563
-		v565 := math.FMA(v559, v204, v564)
-		v566 := math.FMA(v562, v204, v565)
-		v567 := float64(v555 + v563)
-		v568 := float64(v567 - v555)
-		v569 := float64(v567 - v568)
-		v570 := float64(v555 - v569)
-		v571 := float64(v563 - v568)
-		v572 := float64(v570 + v571)
-		v573 := float64(v572 + v558)
-		v574 := float64(v573 + v566)
-		v575 := float64(v540 * v281)
-		v576 := -v575
-		v577 := math.FMA(v540, v281, v576)
-		v578 := math.FMA(v542, v281, v577)
-		v579 := float64(v575 * v357)
+		v565 := math.FMA(v544, v177, v564)
+		v566 := math.FMA(v546, v177, v565)
+		v567 := float64(v563 * v205)
+		v568 := -v567
+		v569 := math.FMA(v563, v205, v568)
+		v570 := math.FMA(v566, v205, v569)
+		v571 := float64(v559 + v567)
+		v572 := float64(v571 - v559)
+		v573 := float64(v571 - v572)
+		v574 := float64(v559 - v573)
+		v575 := float64(v567 - v572)
+		v576 := float64(v574 + v575)
+		v577 := float64(v576 + v562)
+		v578 := float64(v577 + v570)
+		v579 := float64(v544 * v283)
 		v580 := -v579
-		v581 := math.FMA(v575, v357, v580)
-		v582 := math.FMA(v578, v357, v581)
-		v583 := float64(v575 * v448)
+		v581 := math.FMA(v544, v283, v580)
+		v582 := math.FMA(v546, v283, v581)
+		v583 := float64(v579 * v360)
 		v584 := -v583
-		v585 := math.FMA(v575, v448, v584)
-		v586 := math.FMA(v578, v448, v585)
-		v587 := float64(v579 + v583)
-		v588 := float64(v587 - v579)
-		v589 := float64(v587 - v588)
-		v590 := float64(v579 - v589)
-		v591 := float64(v583 - v588)
-		v592 := float64(v590 + v591)
-		v593 := float64(v592 + v582)
-		v594 := float64(v593 + v586)
-		v595 := float64(v540 * v451)
-		v596 := -v595
-		v597 := math.FMA(v540, v451, v596)
-		v598 := math.FMA(v542, v451, v597)
-		v599 := float64(v595 * v502)
+		v585 := math.FMA(v579, v360, v584)
+		v586 := math.FMA(v582, v360, v585)
+		v587 := float64(v579 * v452)
+		v588 := -v587
+		v589 := math.FMA(v579, v452, v588)
+		v590 := math.FMA(v582, v452, v589)
+		v591 := float64(v583 + v587)
+		v592 := float64(v591 - v583)
+		v593 := float64(v591 - v592)
+		v594 := float64(v583 - v593)
+		v595 := float64(v587 - v592)
+		v596 := float64(v594 + v595)
+		v597 := float64(v596 + v586)
+		v598 := float64(v597 + v590)
+		v599 := float64(v544 * v455)
 		v600 := -v599
-		v601 := math.FMA(v595, v502, v600)
-		v602 := math.FMA(v598, v502, v601)
-		v603 := float64(v540 * v517)
+		v601 := math.FMA(v544, v455, v600)
+		v602 := math.FMA(v546, v455, v601)
+		v603 := float64(v599 * v506)
 		v604 := -v603
-		v605 := math.FMA(v540, v517, v604)
-		v606 := math.FMA(v542, v517, v605)
-		v607 := float64(v540 * v531)
+		v605 := math.FMA(v599, v506, v604)
+		v606 := math.FMA(v602, v506, v605)
+		v607 := float64(v544 * v521)
 		v608 := -v607
-		v609 := math.FMA(v540, v531, v608)
-		v610 := math.FMA(v542, v531, v609)
-		v611 := float64(v603 + v607)
-		v612 := float64(v611 - v603)
-		v613 := float64(v611 - v612)
-		v614 := float64(v603 - v613)
-		v615 := float64(v607 - v612)
-		v616 := float64(v614 + v615)
-		v617 := float64(v616 + v606)
-		v618 := float64(v617 + v610)
-		v619 := float64(v599 + v611)
-		v620 := float64(v619 - v599)
-		v621 := float64(v619 - v620)
-		v622 := float64(v599 - v621)
-		v623 := float64(v611 - v620)
-		v624 := float64(v622 + v623)
-		v625 := float64(v624 + v602)
-		v626 := float64(v625 + v618)
-		v627 := v619
-		if v211 {
-			v627 = v587
-		}
-		v628 := v626
-		if v211 {
-			v628 = v594
-		}
-		v629 := v627
-		if v18 {
-			v629 = v567
-		}
-		v630 := v628
-		if v18 {
-			v630 = v574
-		}
-		v631 := v629
-		if v7 {
-			v631 = v547
+		v609 := math.FMA(v544, v521, v608)
+		v610 := math.FMA(v546, v521, v609)
+		v611 := float64(v544 * v535)
+		v612 := -v611
+		v613 := math.FMA(v544, v535, v612)
+		v614 := math.FMA(v546, v535, v613)
+		v615 := float64(v607 + v611)
+		v616 := float64(v615 - v607)
+		v617 := float64(v615 - v616)
+		v618 := float64(v607 - v617)
+		v619 := float64(v611 - v616)
+		v620 := float64(v618 + v619)
+		v621 := float64(v620 + v610)
+		v622 := float64(v621 + v614)
+		v623 := float64(v603 + v615)
+		v624 := float64(v623 - v603)
+		v625 := float64(v623 - v624)
+		v626 := float64(v603 - v625)
+		v627 := float64(v615 - v624)
+		v628 := float64(v626 + v627)
+		v629 := float64(v628 + v606)
+		v630 := float64(v629 + v622)
+		v631 := v623
+		if v212 {
+			v631 = v591
 		}
 		v632 := v630
-		if v7 {
-			v632 = v550
+		if v212 {
+			v632 = v598
 		}
 		v633 := v631
-		if v3 {
-			v633 = v543
+		if v18 {
+			v633 = v571
 		}
 		v634 := v632
+		if v18 {
+			v634 = v578
+		}
+		v635 := v633
+		if v7 {
+			v635 = v551
+		}
+		v636 := v634
+		if v7 {
+			v636 = v554
+		}
+		v637 := v635
 		if v3 {
-			v634 = v546
+			v637 = v547
 		}
-		v635 := float64(v633 + v634)
-		v636 := float64(v540 * v537)
-		v637 := float64(v635 - v636)
-		v638 := math.Abs(v637)
-		v639 := math.Abs(v636)
-		v641 := float64(v639 * v640)
-		v642 := v638 <= v641
-		v644 := float64(v638 * v643)
-		v645 := math.Abs(v540)
-		v648 := math.FMA(v645, v646, v647)
-		v649 := v644 <= v648
-		v650 := v642 || v649
-		v651 := v635 == v4
-		v652 := v650 && !v651
-		v653 := v636
-		if v652 {
-			v653 = v635
+		v638 := v636
+		if v3 {
+			v638 = v550
 		}
-		v654 := math.IsNaN(v538)
-		v655 := v653
-		if v654 {
-			v655 = v538
-		}
-		v656 := math.IsNaN(v0)
-		v657 := v655
+		v639 := float64(v637 + v638)
+		v640 := float64(v544 * v541)
+		v641 := float64(v639 - v640)
+		v642 := math.Abs(v641)
+		v643 := math.Abs(v640)
+		v645 := float64(v643 * v644)
+		v646 := v642 <= v645
+		v648 := float64(v642 * v647)
+		v649 := math.Abs(v544)
+		v652 := math.FMA(v649, v650, v651)
+		v653 := v648 <= v652
+		v654 := v646 || v653
+		v655 := v639 == v4
+		v656 := v654 && !v655
+		v657 := v640
 		if v656 {
-			v657 = v0
+			v657 = v639
 		}
-		da[i] = v657
+		v658 := math.IsNaN(v542)
+		v659 := v657
+		if v658 {
+			v659 = v542
+		}
+		v660 := math.IsNaN(v0)
+		v661 := v659
+		if v660 {
+			v661 = v0
+		}
+		da[i] = v661
 	}
 }
 
@@ -1255,17 +1255,17 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v62 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v64 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v67 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v75 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v106 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v108 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v336 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v339 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v342 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v343 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v73 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v75 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v76 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v107 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v109 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v339 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v342 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v345 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v346 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1318,334 +1318,334 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v69 := float64(v67 - v68)
 		v70 := float64(v69 + v40)
 		v71 := float64(v70 + v66)
-		v73 := v26 < v72
-		v76 := float64(v75 - v26)
-		v77 := math.Ldexp(v74, int(v76))
-		v78 := v4
-		if v73 {
-			v78 = v77
+		v74 := v26 < v73
+		v77 := float64(v76 - v26)
+		v78 := math.Ldexp(v75, int(v77))
+		v79 := v4
+		if v74 {
+			v79 = v78
 		}
-		v79 := float64(v68 + v78)
-		v80 := float64(v79 - v78)
-		v81 := float64(v68 - v80)
-		v82 := float64(v81 + v71)
-		v83 := float64(v82 + v78)
-		v84 := float64(v83 - v78)
-		v85 := float64(v80 + v84)
-		v86 := math.Ldexp(v85, int(v26))
-		v87 := math.IsNaN(v19)
-		v88 := v86
-		if v87 {
-			v88 = v19
+		v80 := float64(v68 + v79)
+		v81 := float64(v80 - v79)
+		v82 := float64(v68 - v81)
+		v83 := float64(v82 + v71)
+		v84 := float64(v83 + v79)
+		v85 := float64(v84 - v79)
+		v86 := float64(v81 + v85)
+		v87 := math.Ldexp(v86, int(v26))
+		v88 := math.IsNaN(v19)
+		v89 := v87
+		if v88 {
+			v89 = v19
 		}
-		v89 := float64(v0 * v88)
-		v107 := float64(v89 * v106)
-		v109 := -v14
-		v110 := math.FMA(v8, v13, v109)
-		v111 := float64(v13 - v0)
-		v112 := float64(v13 - v111)
-		v113 := float64(v0 - v112)
-		v114 := float64(v12 - v111)
-		v115 := float64(v113 + v114)
-		v116 := -v12
-		v117 := math.FMA(v9, v11, v116)
-		v118 := -v11
-		v119 := math.FMA(v10, v0, v118)
-		v120 := -v10
-		v121 := math.FMA(v0, v0, v120)
-		v122 := float64(v121 * v0)
-		v123 := float64(v119 + v122)
-		v124 := float64(v9 * v123)
-		v125 := float64(v117 + v124)
-		v127 := float64(v126 * v11)
-		v128 := float64(v125 + v127)
-		v129 := float64(v115 + v128)
-		v130 := float64(v8 * v129)
-		v131 := float64(v110 + v130)
-		v133 := float64(v132 * v13)
-		v134 := float64(v131 + v133)
-		v135 := float64(v108 + v134)
-		v136 := float64(v107 * v135)
-		v137 := math.FMA(v89, v106, v136)
-		v138 := math.Abs(v14)
-		v139 := -v138
-		v140 := v20
-		if v139 > v20 {
-			v140 = v139
+		v90 := float64(v0 * v89)
+		v108 := float64(v90 * v107)
+		v110 := -v14
+		v111 := math.FMA(v8, v13, v110)
+		v112 := float64(v13 - v0)
+		v113 := float64(v13 - v112)
+		v114 := float64(v0 - v113)
+		v115 := float64(v12 - v112)
+		v116 := float64(v114 + v115)
+		v117 := -v12
+		v118 := math.FMA(v9, v11, v117)
+		v119 := -v11
+		v120 := math.FMA(v10, v0, v119)
+		v121 := -v10
+		v122 := math.FMA(v0, v0, v121)
+		v123 := float64(v122 * v0)
+		v124 := float64(v120 + v123)
+		v125 := float64(v9 * v124)
+		v126 := float64(v118 + v125)
+		v128 := float64(v127 * v11)
+		v129 := float64(v126 + v128)
+		v130 := float64(v116 + v129)
+		v131 := float64(v8 * v130)
+		v132 := float64(v111 + v131)
+		v134 := float64(v133 * v13)
+		v135 := float64(v132 + v134)
+		v136 := float64(v109 + v135)
+		v137 := float64(v108 * v136)
+		v138 := math.FMA(v90, v107, v137)
+		v139 := math.Abs(v14)
+		v140 := -v139
+		v141 := v20
+		if v140 > v20 {
+			v141 = v140
 		}
-		v141 := v14 < v4
-		v142 := float64(v140 * v24)
-		v143 := math.RoundToEven(v142)
-		v144 := -v143
-		v145 := math.FMA(v144, v28, v140)
-		v146 := math.FMA(v144, v30, v145)
-		v147 := float64(v145 - v146)
-		v148 := math.FMA(v144, v30, v147)
-		v149 := float64(v146 * v146)
-		v150 := -v149
-		v151 := math.FMA(v146, v146, v150)
-		v152 := float64(v34 * v149)
-		v153 := float64(v34 * v151)
-		v154 := float64(v146 + v152)
-		v155 := float64(v146 - v154)
-		v156 := float64(v155 + v152)
+		v142 := v14 < v4
+		v143 := float64(v141 * v24)
+		v144 := math.RoundToEven(v143)
+		v145 := -v144
+		v146 := math.FMA(v145, v28, v141)
+		v147 := math.FMA(v145, v30, v146)
+		v148 := float64(v146 - v147)
+		v149 := math.FMA(v145, v30, v148)
+		v150 := float64(v147 * v147)
+		v151 := -v150
+		v152 := math.FMA(v147, v147, v151)
+		v153 := float64(v34 * v150)
+		v154 := float64(v34 * v152)
+		v155 := float64(v147 + v153)
+		v156 := float64(v147 - v155)
 		v157 := float64(v156 + v153)
-		v158 := math.FMA(v148, v146, v148)
-		v159 := float64(v157 + v158)
-		v160 := float64(v149 * v146)
-		v161 := math.FMA(v47, v146, v48)
-		v162 := math.FMA(v161, v146, v50)
-		v163 := math.FMA(v162, v146, v52)
-		v164 := math.FMA(v163, v146, v54)
-		v165 := math.FMA(v164, v146, v56)
-		v166 := math.FMA(v165, v146, v58)
-		v167 := math.FMA(v166, v146, v60)
-		v168 := math.FMA(v167, v146, v62)
-		v169 := math.FMA(v168, v146, v64)
-		v170 := math.FMA(v160, v169, v159)
-		v171 := float64(v67 + v154)
-		v172 := float64(v67 - v171)
-		v173 := float64(v172 + v154)
-		v174 := float64(v173 + v170)
-		v175 := float64(v171 + v174)
-		v176 := float64(v171 - v175)
-		v177 := float64(v176 + v174)
-		v178 := math.Ldexp(v175, int(v143))
-		v179 := math.Ldexp(v177, int(v143))
-		v180 := float64(v67 + v178)
-		v181 := float64(v67 - v180)
-		v182 := float64(v181 + v178)
+		v158 := float64(v157 + v154)
+		v159 := math.FMA(v149, v147, v149)
+		v160 := float64(v158 + v159)
+		v161 := float64(v150 * v147)
+		v162 := math.FMA(v47, v147, v48)
+		v163 := math.FMA(v162, v147, v50)
+		v164 := math.FMA(v163, v147, v52)
+		v165 := math.FMA(v164, v147, v54)
+		v166 := math.FMA(v165, v147, v56)
+		v167 := math.FMA(v166, v147, v58)
+		v168 := math.FMA(v167, v147, v60)
+		v169 := math.FMA(v168, v147, v62)
+		v170 := math.FMA(v169, v147, v64)
+		v171 := math.FMA(v161, v170, v160)
+		v172 := float64(v67 + v155)
+		v173 := float64(v67 - v172)
+		v174 := float64(v173 + v155)
+		v175 := float64(v174 + v171)
+		v176 := float64(v172 + v175)
+		v177 := float64(v172 - v176)
+		v178 := float64(v177 + v175)
+		v179 := math.Ldexp(v176, int(v144))
+		v180 := math.Ldexp(v178, int(v144))
+		v181 := float64(v67 + v179)
+		v182 := float64(v67 - v181)
 		v183 := float64(v182 + v179)
-		v184 := v67
-		if v141 {
-			v184 = v175
+		v184 := float64(v183 + v180)
+		v185 := v67
+		if v142 {
+			v185 = v176
 		}
-		v185 := v4
-		if v141 {
-			v185 = v177
+		v186 := v4
+		if v142 {
+			v186 = v178
 		}
-		v186 := float64(v67 / v180)
-		v187 := float64(v184 * v186)
-		v188 := -v187
-		v189 := math.FMA(v188, v180, v184)
-		v190 := math.FMA(v188, v183, v189)
-		v191 := float64(v190 + v185)
-		v192 := float64(v191 * v186)
-		v193 := v4
-		if v141 {
-			v193 = v143
+		v187 := float64(v67 / v181)
+		v188 := float64(v185 * v187)
+		v189 := -v188
+		v190 := math.FMA(v189, v181, v185)
+		v191 := math.FMA(v189, v184, v190)
+		v192 := float64(v191 + v186)
+		v194 := float64(v192 * v187)
+		v195 := v4
+		if v142 {
+			v195 = v144
 		}
-		v194 := v193 < v72
-		v195 := float64(v75 - v193)
-		v196 := math.Ldexp(v74, int(v195))
-		v197 := v4
-		if v194 {
-			v197 = v196
+		v196 := v195 < v73
+		v197 := float64(v76 - v195)
+		v198 := math.Ldexp(v75, int(v197))
+		v199 := v4
+		if v196 {
+			v199 = v198
 		}
-		v198 := float64(v187 + v197)
-		v199 := float64(v198 - v197)
-		v200 := float64(v187 - v199)
-		v201 := float64(v200 + v192)
-		v202 := float64(v201 + v197)
-		v203 := float64(v202 - v197)
-		v204 := float64(v199 + v203)
-		v205 := math.Ldexp(v204, int(v193))
-		v206 := math.IsNaN(v14)
-		v207 := v205
-		if v206 {
-			v207 = v14
+		v200 := float64(v188 + v199)
+		v201 := float64(v200 - v199)
+		v202 := float64(v188 - v201)
+		v203 := float64(v202 + v194)
+		v204 := float64(v203 + v199)
+		v205 := float64(v204 - v199)
+		v206 := float64(v201 + v205)
+		v207 := math.Ldexp(v206, int(v195))
+		v208 := math.IsNaN(v14)
+		v209 := v207
+		if v208 {
+			v209 = v14
 		}
-		v208 := math.Abs(v109)
-		v209 := -v208
-		v210 := v20
-		if v209 > v20 {
-			v210 = v209
+		v210 := math.Abs(v110)
+		v211 := -v210
+		v212 := v20
+		if v211 > v20 {
+			v212 = v211
 		}
-		v211 := v109 < v4
-		v212 := float64(v210 * v24)
-		v213 := math.RoundToEven(v212)
-		v214 := -v213
-		v215 := math.FMA(v214, v28, v210)
-		v216 := math.FMA(v214, v30, v215)
-		v217 := float64(v215 - v216)
-		v218 := math.FMA(v214, v30, v217)
-		v219 := float64(v216 * v216)
-		v220 := -v219
-		v221 := math.FMA(v216, v216, v220)
-		v222 := float64(v34 * v219)
-		v223 := float64(v34 * v221)
-		v224 := float64(v216 + v222)
-		v225 := float64(v216 - v224)
-		v226 := float64(v225 + v222)
-		v227 := float64(v226 + v223)
-		v228 := math.FMA(v218, v216, v218)
-		v229 := float64(v227 + v228)
-		v230 := float64(v219 * v216)
-		v231 := math.FMA(v47, v216, v48)
-		v232 := math.FMA(v231, v216, v50)
-		v233 := math.FMA(v232, v216, v52)
-		v234 := math.FMA(v233, v216, v54)
-		v235 := math.FMA(v234, v216, v56)
-		v236 := math.FMA(v235, v216, v58)
-		v237 := math.FMA(v236, v216, v60)
-		v238 := math.FMA(v237, v216, v62)
-		v239 := math.FMA(v238, v216, v64)
-		v240 := math.FMA(v230, v239, v229)
-		v241 := float64(v67 + v224)
-		v242 := float64(v67 - v241)
-		v243 := float64(v242 + v224)
-		v244 := float64(v243 + v240)
-		v245 := float64(v241 + v244)
-		v246 := float64(v241 - v245)
-		v247 := float64(v246 + v244)
-		v248 := math.Ldexp(v245, int(v213))
-		v249 := math.Ldexp(v247, int(v213))
-		v250 := float64(v67 + v248)
-		v251 := float64(v67 - v250)
-		v252 := float64(v251 + v248)
-		v253 := float64(v252 + v249)
-		v254 := v67
-		if v211 {
-			v254 = v245
+		v213 := v110 < v4
+		v214 := float64(v212 * v24)
+		v215 := math.RoundToEven(v214)
+		v216 := -v215
+		v217 := math.FMA(v216, v28, v212)
+		v218 := math.FMA(v216, v30, v217)
+		v219 := float64(v217 - v218)
+		v220 := math.FMA(v216, v30, v219)
+		v221 := float64(v218 * v218)
+		v222 := -v221
+		v223 := math.FMA(v218, v218, v222)
+		v224 := float64(v34 * v221)
+		v225 := float64(v34 * v223)
+		v226 := float64(v218 + v224)
+		v227 := float64(v218 - v226)
+		v228 := float64(v227 + v224)
+		v229 := float64(v228 + v225)
+		v230 := math.FMA(v220, v218, v220)
+		v231 := float64(v229 + v230)
+		v232 := float64(v221 * v218)
+		v233 := math.FMA(v47, v218, v48)
+		v234 := math.FMA(v233, v218, v50)
+		v235 := math.FMA(v234, v218, v52)
+		v236 := math.FMA(v235, v218, v54)
+		v237 := math.FMA(v236, v218, v56)
+		v238 := math.FMA(v237, v218, v58)
+		v239 := math.FMA(v238, v218, v60)
+		v240 := math.FMA(v239, v218, v62)
+		v241 := math.FMA(v240, v218, v64)
+		v242 := math.FMA(v232, v241, v231)
+		v243 := float64(v67 + v226)
+		v244 := float64(v67 - v243)
+		v245 := float64(v244 + v226)
+		v246 := float64(v245 + v242)
+		v247 := float64(v243 + v246)
+		v248 := float64(v243 - v247)
+		v249 := float64(v248 + v246)
+		v250 := math.Ldexp(v247, int(v215))
+		v251 := math.Ldexp(v249, int(v215))
+		v252 := float64(v67 + v250)
+		v253 := float64(v67 - v252)
+		v254 := float64(v253 + v250)
+		v255 := float64(v254 + v251)
+		v256 := v67
+		if v213 {
+			v256 = v247
 		}
-		v255 := v4
-		if v211 {
-			v255 = v247
+		v257 := v4
+		if v213 {
+			v257 = v249
 		}
-		v256 := float64(v67 / v250)
-		v257 := float64(v254 * v256)
-		v258 := -v257
-		v259 := math.FMA(v258, v250, v254)
-		v260 := math.FMA(v258, v253, v259)
-		v261 := float64(v260 + v255)
-		v262 := float64(v261 * v256)
-		v263 := v4
-		if v211 {
-			v263 = v213
+		v258 := float64(v67 / v252)
+		v259 := float64(v256 * v258)
+		v260 := -v259
+		v261 := math.FMA(v260, v252, v256)
+		v262 := math.FMA(v260, v255, v261)
+		v263 := float64(v262 + v257)
+		v265 := float64(v263 * v258)
+		v266 := v4
+		if v213 {
+			v266 = v215
 		}
-		v264 := v263 < v72
-		v265 := float64(v75 - v263)
-		v266 := math.Ldexp(v74, int(v265))
-		v267 := v4
-		if v264 {
-			v267 = v266
+		v267 := v266 < v73
+		v268 := float64(v76 - v266)
+		v269 := math.Ldexp(v75, int(v268))
+		v270 := v4
+		if v267 {
+			v270 = v269
 		}
-		v268 := float64(v257 + v267)
-		v269 := float64(v268 - v267)
-		v270 := float64(v257 - v269)
-		v271 := float64(v270 + v262)
-		v272 := float64(v271 + v267)
-		v273 := float64(v272 - v267)
-		v274 := float64(v269 + v273)
-		v275 := math.Ldexp(v274, int(v263))
-		v276 := math.IsNaN(v109)
-		v277 := v275
-		if v276 {
-			v277 = v109
+		v271 := float64(v259 + v270)
+		v272 := float64(v271 - v270)
+		v273 := float64(v259 - v272)
+		v274 := float64(v273 + v265)
+		v275 := float64(v274 + v270)
+		v276 := float64(v275 - v270)
+		v277 := float64(v272 + v276)
+		v278 := math.Ldexp(v277, int(v266))
+		v279 := math.IsNaN(v110)
+		v280 := v278
+		if v279 {
+			v280 = v110
 		}
-		v278 := float64(v134 * v277)
-		v279 := float64(v207 * v278)
-		v280 := float64(v207 + v279)
-		v281 := float64(v0 * v280)
-		v282 := v281
+		v281 := float64(v135 * v280)
+		v282 := float64(v209 * v281)
+		v283 := float64(v209 + v282)
+		v284 := float64(v0 * v283)
+		v285 := v284
 		if v17 {
-			v282 = v137
+			v285 = v138
 		}
-		v283 := v282
+		v286 := v285
 		if v7 {
-			v283 = v0
+			v286 = v0
 		}
-		v284 := v283
+		v287 := v286
 		if v3 {
-			v284 = v5
+			v287 = v5
 		}
-		v285 := dy[i]
-		v286 := float64(v285 * v5)
-		v287 := float64(v285 * v0)
-		v288 := -v287
-		v289 := math.FMA(v285, v0, v288)
-		v290 := float64(v285 * v106)
-		v291 := float64(v290 * v89)
-		v292 := -v291
-		v293 := math.FMA(v290, v89, v292)
-		v294 := float64(v285 * v107)
+		v288 := dy[i]
+		v289 := float64(v288 * v5)
+		v290 := float64(v288 * v0)
+		v291 := -v290
+		v292 := math.FMA(v288, v0, v291)
+		v293 := float64(v288 * v107)
+		v294 := float64(v293 * v90)
 		v295 := -v294
-		v296 := math.FMA(v285, v107, v295)
-		v297 := float64(v294 * v135)
+		v296 := math.FMA(v293, v90, v295)
+		v297 := float64(v288 * v108)
 		v298 := -v297
-		v299 := math.FMA(v294, v135, v298)
-		v300 := math.FMA(v296, v135, v299)
-		v301 := float64(v291 + v297)
-		v302 := float64(v301 - v291)
-		v303 := float64(v301 - v302)
-		v304 := float64(v291 - v303)
-		v305 := float64(v297 - v302)
-		v306 := float64(v304 + v305)
-		v307 := float64(v306 + v293)
-		v308 := float64(v307 + v300)
-		v309 := float64(v287 * v207)
-		v310 := -v309
-		v311 := math.FMA(v287, v207, v310)
-		v312 := math.FMA(v289, v207, v311)
-		v313 := float64(v287 * v279)
-		v314 := -v313
-		v315 := math.FMA(v287, v279, v314)
-		v316 := math.FMA(v289, v279, v315)
-		v317 := float64(v309 + v313)
-		v318 := float64(v317 - v309)
-		v319 := float64(v317 - v318)
-		v320 := float64(v309 - v319)
-		v321 := float64(v313 - v318)
-		v322 := float64(v320 + v321)
-		v323 := float64(v322 + v312)
-		v324 := float64(v323 + v316)
-		v325 := v317
+		v299 := math.FMA(v288, v108, v298)
+		v300 := float64(v297 * v136)
+		v301 := -v300
+		v302 := math.FMA(v297, v136, v301)
+		v303 := math.FMA(v299, v136, v302)
+		v304 := float64(v294 + v300)
+		v305 := float64(v304 - v294)
+		v306 := float64(v304 - v305)
+		v307 := float64(v294 - v306)
+		v308 := float64(v300 - v305)
+		v309 := float64(v307 + v308)
+		v310 := float64(v309 + v296)
+		v311 := float64(v310 + v303)
+		v312 := float64(v290 * v209)
+		v313 := -v312
+		v314 := math.FMA(v290, v209, v313)
+		v315 := math.FMA(v292, v209, v314)
+		v316 := float64(v290 * v282)
+		v317 := -v316
+		v318 := math.FMA(v290, v282, v317)
+		v319 := math.FMA(v292, v282, v318)
+		v320 := float64(v312 + v316)
+		v321 := float64(v320 - v312)
+		v322 := float64(v320 - v321)
+		v323 := float64(v312 - v322)
+		v324 := float64(v316 - v321)
+		v325 := float64(v323 + v324)
+		v326 := float64(v325 + v315)
+		v327 := float64(v326 + v319)
+		v328 := v320
 		if v17 {
-			v325 = v301
-		}
-		v326 := v324
-		if v17 {
-			v326 = v308
-		}
-		v327 := v325
-		if v7 {
-			v327 = v287
-		}
-		v328 := v326
-		if v7 {
-			v328 = v289
+			v328 = v304
 		}
 		v329 := v327
-		if v3 {
-			v329 = v286
+		if v17 {
+			v329 = v311
 		}
 		v330 := v328
+		if v7 {
+			v330 = v290
+		}
+		v331 := v329
+		if v7 {
+			v331 = v292
+		}
+		v332 := v330
 		if v3 {
-			v330 = v4
+			v332 = v289
 		}
-		v331 := float64(v329 + v330)
-		v332 := float64(v285 * v284)
-		v333 := float64(v331 - v332)
-		v334 := math.Abs(v333)
-		v335 := math.Abs(v332)
-		v337 := float64(v335 * v336)
-		v338 := v334 <= v337
-		v340 := float64(v334 * v339)
-		v341 := math.Abs(v285)
-		v344 := math.FMA(v341, v342, v343)
-		v345 := v340 <= v344
-		v346 := v338 || v345
-		v347 := v331 == v4
-		v348 := v346 && !v347
-		v349 := v332
-		if v348 {
-			v349 = v331
+		v333 := v331
+		if v3 {
+			v333 = v4
 		}
-		v350 := math.IsNaN(v0)
-		v351 := v349
-		if v350 {
-			v351 = v0
+		v334 := float64(v332 + v333)
+		v335 := float64(v288 * v287)
+		v336 := float64(v334 - v335)
+		v337 := math.Abs(v336)
+		v338 := math.Abs(v335)
+		v340 := float64(v338 * v339)
+		v341 := v337 <= v340
+		v343 := float64(v337 * v342)
+		v344 := math.Abs(v288)
+		v347 := math.FMA(v344, v345, v346)
+		v348 := v343 <= v347
+		v349 := v341 || v348
+		v350 := v334 == v4
+		v351 := v349 && !v350
+		v352 := v335
+		if v351 {
+			v352 = v334
 		}
-		db[i] = v351
+		v353 := math.IsNaN(v0)
+		v354 := v352
+		if v353 {
+			v354 = v0
+		}
+		db[i] = v354
 	}
 }

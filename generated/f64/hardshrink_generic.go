@@ -41,12 +41,12 @@ func hardshrinkGeneric(dst, x []float64, lambd float64) {
 		if v5 {
 			v7 = v6
 		}
-		v8 := math.IsNaN(v0)
-		v9 := v7
-		if v8 {
-			v9 = v0
+		v9 := math.IsNaN(v0)
+		v10 := v7
+		if v9 {
+			v10 = v0
 		}
-		dst[i] = v9
+		dst[i] = v10
 	}
 }
 

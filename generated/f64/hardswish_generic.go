@@ -90,8 +90,8 @@ func hardswishBackwardGeneric(dx, x, dy []float64) {
 	v35 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
 	v46 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v49 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v52 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v53 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v52 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v53 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2

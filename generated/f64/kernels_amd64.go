@@ -928,13 +928,13 @@ func logsigmoidAVX2(dst, in0 []float64)
 //go:noescape
 func logsigmoidAVX2Stream(dst, in0 []float64)
 
-// logsigmoidBackwardAVX512 computes logsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX512 computes logsigmoidBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func logsigmoidBackwardAVX512(dst, in0, in1 []float64)
 
-// logsigmoidBackwardAVX512Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX512Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -1468,13 +1468,13 @@ func sigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func sigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// siluAVX512 computes silu with AVX512 (2 vectors per iteration, masked tail).
+// siluAVX512 computes silu with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func siluAVX512(dst, in0 []float64)
 
-// siluAVX512Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// siluAVX512Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape

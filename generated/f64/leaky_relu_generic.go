@@ -48,12 +48,12 @@ func leakyReluGeneric(dst, x []float64, negativeSlope float64) {
 		if v2 {
 			v12 = v0
 		}
-		v13 := math.IsNaN(v0)
-		v14 := v12
-		if v13 {
-			v14 = v0
+		v18 := math.IsNaN(v0)
+		v19 := v12
+		if v18 {
+			v19 = v0
 		}
-		dst[i] = v14
+		dst[i] = v19
 	}
 }
 

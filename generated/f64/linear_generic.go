@@ -51,12 +51,12 @@ func linearGeneric(dst, x []float64, c float64) {
 		if v7 {
 			v14 = v12
 		}
-		v15 := math.IsNaN(v0)
-		v16 := v14
-		if v15 {
-			v16 = v0
+		v22 := math.IsNaN(v0)
+		v23 := v14
+		if v22 {
+			v23 = v0
 		}
-		dst[i] = v16
+		dst[i] = v23
 	}
 }
 
@@ -72,13 +72,13 @@ func linearBackwardGeneric(dx, x, dy []float64, c float64) {
 	for i := range dx {
 		v0 := x[i]
 		v2 := dy[i]
-		v3 := float64(v2 * v1)
-		v6 := math.IsNaN(v0)
-		v7 := v3
-		if v6 {
-			v7 = v0
+		v4 := float64(v2 * v1)
+		v7 := math.IsNaN(v0)
+		v8 := v4
+		if v7 {
+			v8 = v0
 		}
-		dx[i] = v7
+		dx[i] = v8
 	}
 }
 
@@ -94,12 +94,12 @@ func linearBackwardFromOutputGeneric(dx, y, dy []float64, c float64) {
 	for i := range dx {
 		v0 := y[i]
 		v2 := dy[i]
-		v3 := float64(v2 * v1)
-		v6 := math.IsNaN(v0)
-		v7 := v3
-		if v6 {
-			v7 = v0
+		v4 := float64(v2 * v1)
+		v7 := math.IsNaN(v0)
+		v8 := v4
+		if v7 {
+			v8 = v0
 		}
-		dx[i] = v7
+		dx[i] = v8
 	}
 }

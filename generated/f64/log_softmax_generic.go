@@ -55,9 +55,9 @@ func logSoftmaxReduceS1Generic(acc *[16]float64, x []float64, m float64) {
 	v49 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v51 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v54 := math.Float64frombits(0x3ff0000000000000) // 1
-	v59 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v61 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v60 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v62 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v63 := math.Float64frombits(0xc08ff00000000000) // -1022
 	for i := range x {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
@@ -104,50 +104,50 @@ func logSoftmaxReduceS1Generic(acc *[16]float64, x []float64, m float64) {
 		v56 := float64(v54 - v55)
 		v57 := float64(v56 + v27)
 		v58 := float64(v57 + v53)
-		v60 := v13 < v59
-		v63 := float64(v62 - v13)
-		v64 := math.Ldexp(v61, int(v63))
-		v65 := v3
-		if v60 {
-			v65 = v64
+		v61 := v13 < v60
+		v64 := float64(v63 - v13)
+		v65 := math.Ldexp(v62, int(v64))
+		v66 := v3
+		if v61 {
+			v66 = v65
 		}
-		v66 := float64(v55 + v65)
-		v67 := float64(v66 - v65)
-		v68 := float64(v55 - v67)
-		v69 := float64(v68 + v58)
-		v70 := float64(v69 + v65)
-		v71 := float64(v70 - v65)
-		v72 := float64(v67 + v71)
-		v73 := math.Ldexp(v72, int(v13))
-		v74 := math.IsNaN(v2)
-		v75 := v73
-		if v74 {
-			v75 = v2
+		v67 := float64(v55 + v66)
+		v68 := float64(v67 - v66)
+		v69 := float64(v55 - v68)
+		v70 := float64(v69 + v58)
+		v71 := float64(v70 + v66)
+		v72 := float64(v71 - v66)
+		v73 := float64(v68 + v72)
+		v74 := math.Ldexp(v73, int(v13))
+		v75 := math.IsNaN(v2)
+		v76 := v74
+		if v75 {
+			v76 = v2
 		}
-		v76 := float64(v2 - v0)
-		v77 := float64(v2 - v76)
-		v78 := float64(v0 - v77)
-		v79 := float64(v1 + v76)
-		v80 := float64(v78 - v79)
-		v81 := math.FMA(v75, v80, v75)
-		v82 := v81
-		if v7 {
-			v82 = v3
-		}
+		v77 := float64(v2 - v0)
+		v78 := float64(v2 - v77)
+		v79 := float64(v0 - v78)
+		v80 := float64(v1 + v77)
+		v81 := float64(v79 - v80)
+		v82 := math.FMA(v76, v81, v76)
 		v83 := v82
-		if v4 {
+		if v7 {
 			v83 = v3
 		}
-		v84 := math.IsNaN(v0)
-		v85 := v83
-		if v84 {
-			v85 = v0
+		v84 := v83
+		if v4 {
+			v84 = v3
+		}
+		v85 := math.IsNaN(v0)
+		v86 := v84
+		if v85 {
+			v86 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v85
+		foldT := foldS + v86
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v85 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v86 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
@@ -389,13 +389,13 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float64, r, rLo float64) {
 	v44 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v46 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v49 := math.Float64frombits(0x3ff0000000000000) // 1
-	v54 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v56 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v57 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v60 := math.Float64frombits(0x0000000000000000) // 0
-	v72 := r
-	v73 := rLo
-	v74 := float64(v72 + v73)
+	v55 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v57 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v58 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v61 := math.Float64frombits(0x0000000000000000) // 0
+	v73 := r
+	v74 := rLo
+	v75 := float64(v73 + v74)
 	for i := range dx {
 		v0 := dy[i]
 		v1 := y[i]
@@ -440,37 +440,37 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float64, r, rLo float64) {
 		v51 := float64(v49 - v50)
 		v52 := float64(v51 + v22)
 		v53 := float64(v52 + v48)
-		v55 := v8 < v54
-		v58 := float64(v57 - v8)
-		v59 := math.Ldexp(v56, int(v58))
-		v61 := v60
-		if v55 {
-			v61 = v59
+		v56 := v8 < v55
+		v59 := float64(v58 - v8)
+		v60 := math.Ldexp(v57, int(v59))
+		v62 := v61
+		if v56 {
+			v62 = v60
 		}
-		v62 := float64(v50 + v61)
-		v63 := float64(v62 - v61)
-		v64 := float64(v50 - v63)
-		v65 := float64(v64 + v53)
-		v66 := float64(v65 + v61)
-		v67 := float64(v66 - v61)
-		v68 := float64(v63 + v67)
-		v69 := math.Ldexp(v68, int(v8))
-		v70 := math.IsNaN(v1)
-		v71 := v69
-		if v70 {
-			v71 = v1
+		v63 := float64(v50 + v62)
+		v64 := float64(v63 - v62)
+		v65 := float64(v50 - v64)
+		v66 := float64(v65 + v53)
+		v67 := float64(v66 + v62)
+		v68 := float64(v67 - v62)
+		v69 := float64(v64 + v68)
+		v70 := math.Ldexp(v69, int(v8))
+		v71 := math.IsNaN(v1)
+		v72 := v70
+		if v71 {
+			v72 = v1
 		}
-		v75 := float64(v71 * v74)
-		v76 := float64(v0 - v75)
-		v77 := math.IsNaN(v0)
-		v78 := v76
-		if v77 {
-			v78 = v0
+		v76 := float64(v72 * v75)
+		v77 := float64(v0 - v76)
+		v78 := math.IsNaN(v0)
+		v79 := v77
+		if v78 {
+			v79 = v0
 		}
-		v79 := v78
-		if v70 {
-			v79 = v1
+		v80 := v79
+		if v71 {
+			v80 = v1
 		}
-		dx[i] = v79
+		dx[i] = v80
 	}
 }

@@ -47,27 +47,27 @@ func logsigmoidGeneric(dst, x []float64) {
 	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v51 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v56 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v58 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v59 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v73 := math.Float64frombits(0xbff0000000000000)  // -1
-	v75 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v83 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v87 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
-	v99 := math.Float64frombits(0x4000000000000000)  // 2
-	v103 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v104 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v106 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v108 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v110 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v112 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v114 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v116 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v134 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v136 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v146 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v148 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v152 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v57 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v59 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v74 := math.Float64frombits(0xbff0000000000000)  // -1
+	v76 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v84 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
+	v88 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
+	v100 := math.Float64frombits(0x4000000000000000) // 2
+	v104 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v105 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v107 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v109 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v111 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v113 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v115 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v117 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v135 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v137 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v147 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v149 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v153 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -113,299 +113,299 @@ func logsigmoidGeneric(dst, x []float64) {
 		v53 := float64(v51 - v52)
 		v54 := float64(v53 + v24)
 		v55 := float64(v54 + v50)
-		v57 := v10 < v56
-		v60 := float64(v59 - v10)
-		v61 := math.Ldexp(v58, int(v60))
-		v62 := v1
-		if v57 {
-			v62 = v61
+		v58 := v10 < v57
+		v61 := float64(v60 - v10)
+		v62 := math.Ldexp(v59, int(v61))
+		v63 := v1
+		if v58 {
+			v63 = v62
 		}
-		v63 := float64(v52 + v62)
-		v64 := float64(v63 - v62)
-		v65 := float64(v52 - v64)
-		v66 := float64(v65 + v55)
-		v67 := float64(v66 + v62)
-		v68 := float64(v67 - v62)
-		v69 := float64(v64 + v68)
-		v70 := math.Ldexp(v69, int(v10))
-		v71 := math.IsNaN(v3)
-		v72 := v70
-		if v71 {
-			v72 = v3
+		v64 := float64(v52 + v63)
+		v65 := float64(v64 - v63)
+		v66 := float64(v52 - v65)
+		v67 := float64(v66 + v55)
+		v68 := float64(v67 + v63)
+		v69 := float64(v68 - v63)
+		v70 := float64(v65 + v69)
+		v71 := math.Ldexp(v70, int(v10))
+		v72 := math.IsNaN(v3)
+		v73 := v71
+		if v72 {
+			v73 = v3
 		}
-		v74 := v73
-		if v72 > v73 {
-			v74 = v72
+		v75 := v74
+		if v73 > v74 {
+			v75 = v73
 		}
-		v76 := v75
-		if v74 < v75 {
-			v76 = v74
+		v77 := v76
+		if v75 < v76 {
+			v77 = v75
 		}
-		v77 := float64(v51 + v76)
-		v78 := float64(v77 - v51)
-		v79 := float64(v77 - v78)
-		v80 := float64(v51 - v79)
-		v81 := float64(v76 - v78)
-		v82 := float64(v80 + v81)
-		v84 := v83
-		if v77 > v83 {
-			v84 = v77
+		v78 := float64(v51 + v77)
+		v79 := float64(v78 - v51)
+		v80 := float64(v78 - v79)
+		v81 := float64(v51 - v80)
+		v82 := float64(v77 - v79)
+		v83 := float64(v81 + v82)
+		v85 := v84
+		if v78 > v84 {
+			v85 = v78
 		}
-		v85 := getMant64(v84)
-		v86 := getExp64(v84)
-		v88 := v87 <= v85
-		v89 := float64(v85 * v18)
-		v90 := v85
-		if v88 {
-			v90 = v89
+		v86 := getMant64(v85)
+		v87 := getExp64(v85)
+		v89 := v88 <= v86
+		v90 := float64(v86 * v18)
+		v91 := v86
+		if v89 {
+			v91 = v90
 		}
-		v91 := float64(v86 + v51)
-		v92 := v86
-		if v88 {
-			v92 = v91
+		v92 := float64(v87 + v51)
+		v93 := v87
+		if v89 {
+			v93 = v92
 		}
-		v93 := float64(v90 - v51)
-		v94 := v92 == v1
-		v95 := v93
-		if v94 {
-			v95 = v76
+		v94 := float64(v91 - v51)
+		v95 := v93 == v1
+		v96 := v94
+		if v95 {
+			v96 = v77
 		}
-		v96 := -v92
-		v97 := math.Ldexp(v82, int(v96))
-		v98 := v97
-		if v94 {
-			v98 = v1
+		v97 := -v93
+		v98 := math.Ldexp(v83, int(v97))
+		v99 := v98
+		if v95 {
+			v99 = v1
 		}
-		v100 := float64(v99 + v95)
-		v101 := float64(v95 / v100)
-		v102 := float64(v101 * v101)
-		v105 := math.FMA(v103, v102, v104)
-		v107 := math.FMA(v105, v102, v106)
-		v109 := math.FMA(v107, v102, v108)
-		v111 := math.FMA(v109, v102, v110)
-		v113 := math.FMA(v111, v102, v112)
-		v115 := math.FMA(v113, v102, v114)
-		v117 := math.FMA(v115, v102, v116)
-		v118 := float64(v102 * v117)
-		v119 := float64(v95 * v95)
-		v120 := float64(v18 * v119)
-		v121 := -v119
-		v122 := math.FMA(v95, v95, v121)
-		v123 := float64(v18 * v122)
-		v124 := float64(v95 - v120)
-		v125 := float64(v95 - v124)
-		v126 := float64(v125 - v120)
-		v127 := float64(v120 + v118)
-		v128 := float64(v126 - v123)
-		v129 := math.FMA(v101, v127, v128)
-		v130 := float64(v95 - v51)
-		v131 := float64(v95 * v130)
-		v132 := math.FMA(v98, v131, v98)
-		v133 := float64(v129 + v132)
-		v135 := float64(v92 * v134)
-		v137 := float64(v92 * v136)
-		v138 := float64(v135 + v124)
-		v139 := float64(v135 - v138)
-		v140 := float64(v139 + v124)
-		v141 := float64(v137 + v133)
-		v142 := float64(v140 + v141)
-		v143 := float64(v138 + v142)
-		v144 := math.Copysign(v143, v72)
-		v145 := v72 == v73
-		v147 := v144
-		if v145 {
-			v147 = v146
+		v101 := float64(v100 + v96)
+		v102 := float64(v96 / v101)
+		v103 := float64(v102 * v102)
+		v106 := math.FMA(v104, v103, v105)
+		v108 := math.FMA(v106, v103, v107)
+		v110 := math.FMA(v108, v103, v109)
+		v112 := math.FMA(v110, v103, v111)
+		v114 := math.FMA(v112, v103, v113)
+		v116 := math.FMA(v114, v103, v115)
+		v118 := math.FMA(v116, v103, v117)
+		v119 := float64(v103 * v118)
+		v120 := float64(v96 * v96)
+		v121 := float64(v18 * v120)
+		v122 := -v120
+		v123 := math.FMA(v96, v96, v122)
+		v124 := float64(v18 * v123)
+		v125 := float64(v96 - v121)
+		v126 := float64(v96 - v125)
+		v127 := float64(v126 - v121)
+		v128 := float64(v121 + v119)
+		v129 := float64(v127 - v124)
+		v130 := math.FMA(v102, v128, v129)
+		v131 := float64(v96 - v51)
+		v132 := float64(v96 * v131)
+		v133 := math.FMA(v99, v132, v99)
+		v134 := float64(v130 + v133)
+		v136 := float64(v93 * v135)
+		v138 := float64(v93 * v137)
+		v139 := float64(v136 + v125)
+		v140 := float64(v136 - v139)
+		v141 := float64(v140 + v125)
+		v142 := float64(v138 + v134)
+		v143 := float64(v141 + v142)
+		v144 := float64(v139 + v143)
+		v145 := math.Copysign(v144, v73)
+		v146 := v73 == v74
+		v148 := v145
+		if v146 {
+			v148 = v147
 		}
-		v149 := v72 == v148
-		v150 := v147
-		if v149 {
-			v150 = v72
+		v150 := v73 == v149
+		v151 := v148
+		if v150 {
+			v151 = v73
 		}
-		v151 := v72 < v73
-		v153 := v150
-		if v151 {
-			v153 = v152
+		v152 := v73 < v74
+		v154 := v151
+		if v152 {
+			v154 = v153
 		}
-		v154 := math.IsNaN(v72)
-		v155 := v153
-		if v154 {
-			v155 = v72
+		v155 := math.IsNaN(v73)
+		v156 := v154
+		if v155 {
+			v156 = v73
 		}
-		v156 := -v155
-		v157 := v4
+		v157 := -v156
+		v158 := v4
 		if v0 > v4 {
-			v157 = v0
+			v158 = v0
 		}
-		v158 := v6
-		if v157 < v6 {
-			v158 = v157
+		v159 := v6
+		if v158 < v6 {
+			v159 = v158
 		}
-		v159 := float64(v158 * v8)
-		v160 := math.RoundToEven(v159)
-		v161 := -v160
-		v162 := math.FMA(v161, v12, v158)
-		v163 := math.FMA(v161, v14, v162)
-		v164 := float64(v162 - v163)
-		v165 := math.FMA(v161, v14, v164)
-		v166 := float64(v163 * v163)
-		v167 := -v166
-		v168 := math.FMA(v163, v163, v167)
-		v169 := float64(v18 * v166)
-		v170 := float64(v18 * v168)
-		v171 := float64(v163 + v169)
-		v172 := float64(v163 - v171)
-		v173 := float64(v172 + v169)
+		v160 := float64(v159 * v8)
+		v161 := math.RoundToEven(v160)
+		v162 := -v161
+		v163 := math.FMA(v162, v12, v159)
+		v164 := math.FMA(v162, v14, v163)
+		v165 := float64(v163 - v164)
+		v166 := math.FMA(v162, v14, v165)
+		v167 := float64(v164 * v164)
+		v168 := -v167
+		v169 := math.FMA(v164, v164, v168)
+		v170 := float64(v18 * v167)
+		v171 := float64(v18 * v169)
+		v172 := float64(v164 + v170)
+		v173 := float64(v164 - v172)
 		v174 := float64(v173 + v170)
-		v175 := math.FMA(v165, v163, v165)
-		v176 := float64(v174 + v175)
-		v177 := float64(v166 * v163)
-		v178 := math.FMA(v31, v163, v32)
-		v179 := math.FMA(v178, v163, v34)
-		v180 := math.FMA(v179, v163, v36)
-		v181 := math.FMA(v180, v163, v38)
-		v182 := math.FMA(v181, v163, v40)
-		v183 := math.FMA(v182, v163, v42)
-		v184 := math.FMA(v183, v163, v44)
-		v185 := math.FMA(v184, v163, v46)
-		v186 := math.FMA(v185, v163, v48)
-		v187 := math.FMA(v177, v186, v176)
-		v188 := float64(v51 + v171)
-		v189 := float64(v51 - v188)
-		v190 := float64(v189 + v171)
-		v191 := float64(v190 + v187)
-		v192 := v160 < v56
-		v193 := float64(v59 - v160)
-		v194 := math.Ldexp(v58, int(v193))
-		v195 := v1
-		if v192 {
-			v195 = v194
+		v175 := float64(v174 + v171)
+		v176 := math.FMA(v166, v164, v166)
+		v177 := float64(v175 + v176)
+		v178 := float64(v167 * v164)
+		v179 := math.FMA(v31, v164, v32)
+		v180 := math.FMA(v179, v164, v34)
+		v181 := math.FMA(v180, v164, v36)
+		v182 := math.FMA(v181, v164, v38)
+		v183 := math.FMA(v182, v164, v40)
+		v184 := math.FMA(v183, v164, v42)
+		v185 := math.FMA(v184, v164, v44)
+		v186 := math.FMA(v185, v164, v46)
+		v187 := math.FMA(v186, v164, v48)
+		v188 := math.FMA(v178, v187, v177)
+		v189 := float64(v51 + v172)
+		v190 := float64(v51 - v189)
+		v191 := float64(v190 + v172)
+		v192 := float64(v191 + v188)
+		v194 := v161 < v57
+		v195 := float64(v60 - v161)
+		v196 := math.Ldexp(v59, int(v195))
+		v197 := v1
+		if v194 {
+			v197 = v196
 		}
-		v196 := float64(v188 + v195)
-		v197 := float64(v196 - v195)
-		v198 := float64(v188 - v197)
-		v199 := float64(v198 + v191)
-		v200 := float64(v199 + v195)
-		v201 := float64(v200 - v195)
-		v202 := float64(v197 + v201)
-		v203 := math.Ldexp(v202, int(v160))
-		v204 := math.IsNaN(v0)
-		v205 := v203
-		if v204 {
-			v205 = v0
+		v198 := float64(v189 + v197)
+		v199 := float64(v198 - v197)
+		v200 := float64(v189 - v199)
+		v201 := float64(v200 + v192)
+		v202 := float64(v201 + v197)
+		v203 := float64(v202 - v197)
+		v204 := float64(v199 + v203)
+		v205 := math.Ldexp(v204, int(v161))
+		v206 := math.IsNaN(v0)
+		v207 := v205
+		if v206 {
+			v207 = v0
 		}
-		v206 := v73
-		if v205 > v73 {
-			v206 = v205
+		v208 := v74
+		if v207 > v74 {
+			v208 = v207
 		}
-		v207 := v75
-		if v206 < v75 {
-			v207 = v206
+		v209 := v76
+		if v208 < v76 {
+			v209 = v208
 		}
-		v208 := float64(v51 + v207)
-		v209 := float64(v208 - v51)
-		v210 := float64(v208 - v209)
-		v211 := float64(v51 - v210)
-		v212 := float64(v207 - v209)
-		v213 := float64(v211 + v212)
-		v214 := v83
-		if v208 > v83 {
-			v214 = v208
+		v210 := float64(v51 + v209)
+		v211 := float64(v210 - v51)
+		v212 := float64(v210 - v211)
+		v213 := float64(v51 - v212)
+		v214 := float64(v209 - v211)
+		v215 := float64(v213 + v214)
+		v216 := v84
+		if v210 > v84 {
+			v216 = v210
 		}
-		v215 := getMant64(v214)
-		v216 := getExp64(v214)
-		v217 := v87 <= v215
-		v218 := float64(v215 * v18)
-		v219 := v215
-		if v217 {
-			v219 = v218
-		}
-		v220 := float64(v216 + v51)
-		v221 := v216
-		if v217 {
+		v217 := getMant64(v216)
+		v218 := getExp64(v216)
+		v219 := v88 <= v217
+		v220 := float64(v217 * v18)
+		v221 := v217
+		if v219 {
 			v221 = v220
 		}
-		v222 := float64(v219 - v51)
-		v223 := v221 == v1
-		v224 := v222
-		if v223 {
-			v224 = v207
+		v222 := float64(v218 + v51)
+		v223 := v218
+		if v219 {
+			v223 = v222
 		}
-		v225 := -v221
-		v226 := math.Ldexp(v213, int(v225))
-		v227 := v226
-		if v223 {
-			v227 = v1
+		v224 := float64(v221 - v51)
+		v225 := v223 == v1
+		v226 := v224
+		if v225 {
+			v226 = v209
 		}
-		v228 := float64(v99 + v224)
-		v229 := float64(v224 / v228)
-		v230 := float64(v229 * v229)
-		v231 := math.FMA(v103, v230, v104)
-		v232 := math.FMA(v231, v230, v106)
-		v233 := math.FMA(v232, v230, v108)
-		v234 := math.FMA(v233, v230, v110)
-		v235 := math.FMA(v234, v230, v112)
-		v236 := math.FMA(v235, v230, v114)
-		v237 := math.FMA(v236, v230, v116)
-		v238 := float64(v230 * v237)
-		v239 := float64(v224 * v224)
-		v240 := float64(v18 * v239)
-		v241 := -v239
-		v242 := math.FMA(v224, v224, v241)
-		v243 := float64(v18 * v242)
-		v244 := float64(v224 - v240)
-		v245 := float64(v224 - v244)
-		v246 := float64(v245 - v240)
-		v247 := float64(v240 + v238)
-		v248 := float64(v246 - v243)
-		v249 := math.FMA(v229, v247, v248)
-		v250 := float64(v224 - v51)
-		v251 := float64(v224 * v250)
-		v252 := math.FMA(v227, v251, v227)
-		v253 := float64(v249 + v252)
-		v254 := float64(v221 * v134)
-		v255 := float64(v221 * v136)
-		v256 := float64(v254 + v244)
-		v257 := float64(v254 - v256)
-		v258 := float64(v257 + v244)
-		v259 := float64(v255 + v253)
-		v260 := float64(v258 + v259)
-		v261 := float64(v256 + v260)
-		v262 := math.Copysign(v261, v205)
-		v263 := v205 == v73
-		v264 := v262
-		if v263 {
-			v264 = v146
+		v227 := -v223
+		v228 := math.Ldexp(v215, int(v227))
+		v229 := v228
+		if v225 {
+			v229 = v1
 		}
-		v265 := v205 == v148
+		v230 := float64(v100 + v226)
+		v231 := float64(v226 / v230)
+		v232 := float64(v231 * v231)
+		v233 := math.FMA(v104, v232, v105)
+		v234 := math.FMA(v233, v232, v107)
+		v235 := math.FMA(v234, v232, v109)
+		v236 := math.FMA(v235, v232, v111)
+		v237 := math.FMA(v236, v232, v113)
+		v238 := math.FMA(v237, v232, v115)
+		v239 := math.FMA(v238, v232, v117)
+		v240 := float64(v232 * v239)
+		v241 := float64(v226 * v226)
+		v242 := float64(v18 * v241)
+		v243 := -v241
+		v244 := math.FMA(v226, v226, v243)
+		v245 := float64(v18 * v244)
+		v246 := float64(v226 - v242)
+		v247 := float64(v226 - v246)
+		v248 := float64(v247 - v242)
+		v249 := float64(v242 + v240)
+		v250 := float64(v248 - v245)
+		v251 := math.FMA(v231, v249, v250)
+		v252 := float64(v226 - v51)
+		v253 := float64(v226 * v252)
+		v254 := math.FMA(v229, v253, v229)
+		v255 := float64(v251 + v254)
+		v256 := float64(v223 * v135)
+		v257 := float64(v223 * v137)
+		v258 := float64(v256 + v246)
+		v259 := float64(v256 - v258)
+		v260 := float64(v259 + v246)
+		v261 := float64(v257 + v255)
+		v262 := float64(v260 + v261)
+		v263 := float64(v258 + v262)
+		v264 := math.Copysign(v263, v207)
+		v265 := v207 == v74
 		v266 := v264
 		if v265 {
-			v266 = v205
+			v266 = v147
 		}
-		v267 := v205 < v73
+		v267 := v207 == v149
 		v268 := v266
 		if v267 {
-			v268 = v152
+			v268 = v207
 		}
-		v269 := math.IsNaN(v205)
+		v269 := v207 < v74
 		v270 := v268
 		if v269 {
-			v270 = v205
+			v270 = v153
 		}
-		v271 := float64(v0 - v270)
-		v272 := v271
+		v271 := math.IsNaN(v207)
+		v272 := v270
+		if v271 {
+			v272 = v207
+		}
+		v273 := float64(v0 - v272)
+		v274 := v273
 		if v2 {
-			v272 = v156
+			v274 = v157
 		}
-		v273 := v272
-		if v204 {
-			v273 = v0
+		v275 := v274
+		if v206 {
+			v275 = v0
 		}
-		dst[i] = v273
+		dst[i] = v275
 	}
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f64
-// memory, f64 compute, 130 operations): the scalar twin of the vector program
+// memory, f64 compute, 129 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -429,14 +429,13 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 	v45 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v75 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v77 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v78 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v96 := math.Float64frombits(0xc090c80000000000)  // -1074
-	v114 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v120 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v121 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v76 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v78 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v116 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v119 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v120 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := -v0
@@ -503,83 +502,83 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 		v70 := math.FMA(v69, v61, v65)
 		v71 := math.FMA(v69, v64, v70)
 		v72 := float64(v71 + v66)
-		v73 := float64(v72 * v67)
-		v74 := v6
+		v73 := v4 <= v3
+		v74 := float64(v72 * v67)
+		v75 := v6
 		if v7 {
-			v74 = v11
+			v75 = v11
 		}
-		v76 := v74 < v75
-		v79 := float64(v78 - v74)
-		v80 := math.Ldexp(v77, int(v79))
-		v81 := v6
-		if v76 {
-			v81 = v80
+		v77 := v75 < v76
+		v80 := float64(v79 - v75)
+		v81 := math.Ldexp(v78, int(v80))
+		v82 := v6
+		if v77 {
+			v82 = v81
 		}
-		v82 := float64(v68 + v81)
-		v83 := float64(v82 - v81)
-		v84 := float64(v68 - v83)
-		v85 := float64(v84 + v73)
-		v86 := float64(v85 + v81)
-		v87 := float64(v86 - v81)
-		v88 := float64(v83 + v87)
-		v89 := math.Ldexp(v88, int(v74))
-		v90 := math.IsNaN(v1)
-		v91 := v89
-		if v90 {
-			v91 = v1
+		v83 := float64(v68 + v82)
+		v84 := float64(v83 - v82)
+		v85 := float64(v68 - v84)
+		v86 := float64(v85 + v74)
+		v87 := float64(v86 + v82)
+		v88 := float64(v87 - v82)
+		v89 := float64(v84 + v88)
+		v90 := math.Ldexp(v89, int(v75))
+		v91 := math.IsNaN(v1)
+		v92 := v90
+		if v91 {
+			v92 = v1
 		}
-		v92 := dy[i]
-		v93 := float64(v92 * v1)
-		v94 := -v93
-		v95 := math.FMA(v92, v1, v94)
-		v97 := v96 <= v74
-		v98 := v6
-		if v97 {
-			v98 = v68
+		v93 := dy[i]
+		v94 := float64(v93 * v1)
+		v95 := -v94
+		v96 := math.FMA(v93, v1, v95)
+		v97 := v6
+		if v73 {
+			v97 = v68
 		}
-		v99 := float64(v92 * v98)
-		v100 := -v99
-		v101 := math.FMA(v92, v98, v100)
-		v102 := v6
-		if v97 {
-			v102 = v73
+		v98 := float64(v93 * v97)
+		v99 := -v98
+		v100 := math.FMA(v93, v97, v99)
+		v101 := v6
+		if v73 {
+			v101 = v74
 		}
-		v103 := float64(v92 * v102)
-		v104 := float64(v101 + v103)
-		v105 := float64(v99 + v104)
-		v106 := math.Ldexp(v105, int(v74))
-		v107 := v106
-		if v90 {
-			v107 = v93
+		v102 := float64(v93 * v101)
+		v103 := float64(v100 + v102)
+		v104 := float64(v98 + v103)
+		v105 := math.Ldexp(v104, int(v75))
+		v106 := v105
+		if v91 {
+			v106 = v94
 		}
-		v108 := v6
-		if v90 {
-			v108 = v95
+		v107 := v6
+		if v91 {
+			v107 = v96
 		}
-		v109 := float64(v107 + v108)
-		v110 := float64(v92 * v91)
-		v111 := float64(v109 - v110)
-		v112 := math.Abs(v111)
-		v113 := math.Abs(v110)
-		v115 := float64(v113 * v114)
-		v116 := v112 <= v115
-		v118 := float64(v112 * v117)
-		v119 := math.Abs(v92)
-		v122 := math.FMA(v119, v120, v121)
-		v123 := v118 <= v122
-		v124 := v116 || v123
-		v125 := v109 == v6
-		v126 := v124 && !v125
-		v127 := v110
-		if v126 {
-			v127 = v109
+		v108 := float64(v106 + v107)
+		v109 := float64(v93 * v92)
+		v110 := float64(v108 - v109)
+		v111 := math.Abs(v110)
+		v112 := math.Abs(v109)
+		v114 := float64(v112 * v113)
+		v115 := v111 <= v114
+		v117 := float64(v111 * v116)
+		v118 := math.Abs(v93)
+		v121 := math.FMA(v118, v119, v120)
+		v122 := v117 <= v121
+		v123 := v115 || v122
+		v124 := v108 == v6
+		v125 := v123 && !v124
+		v126 := v109
+		if v125 {
+			v126 = v108
 		}
-		v128 := math.IsNaN(v0)
-		v129 := v127
-		if v128 {
-			v129 = v0
+		v127 := math.IsNaN(v0)
+		v128 := v126
+		if v127 {
+			v128 = v0
 		}
-		dx[i] = v129
+		dx[i] = v128
 	}
 }
 

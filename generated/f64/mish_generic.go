@@ -20,7 +20,7 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 162
+// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 186
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -49,10 +49,13 @@ func mishGeneric(dst, x []float64) {
 	v54 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v56 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v59 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v64 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v66 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v132 := math.Float64frombits(0x4000000000000000) // 2
+	v65 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v134 := math.Float64frombits(0x4000000000000000) // 2
+	v178 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v181 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v185 := math.Float64frombits(0x2278000000000000) // 1.2300798536804972e-142
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -100,133 +103,166 @@ func mishGeneric(dst, x []float64) {
 		v61 := float64(v59 - v60)
 		v62 := float64(v61 + v32)
 		v63 := float64(v62 + v58)
-		v65 := v19 < v64
-		v68 := float64(v67 - v19)
-		v69 := math.Ldexp(v66, int(v68))
-		v70 := v4
-		if v65 {
-			v70 = v69
+		v66 := v19 < v65
+		v69 := float64(v68 - v19)
+		v70 := math.Ldexp(v67, int(v69))
+		v71 := v4
+		if v66 {
+			v71 = v70
 		}
-		v71 := float64(v60 + v70)
-		v72 := float64(v71 - v70)
-		v73 := float64(v60 - v72)
-		v74 := float64(v73 + v63)
-		v75 := float64(v74 + v70)
-		v76 := float64(v75 - v70)
-		v77 := float64(v72 + v76)
-		v78 := math.Ldexp(v77, int(v19))
-		v79 := math.IsNaN(v12)
-		v80 := v78
-		if v79 {
-			v80 = v12
+		v72 := float64(v60 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v60 - v73)
+		v75 := float64(v74 + v63)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v79 := math.Ldexp(v78, int(v19))
+		v80 := math.IsNaN(v12)
+		v81 := v79
+		if v80 {
+			v81 = v12
 		}
-		v81 := float64(v0 * v80)
-		v82 := float64(v81 * v80)
-		v83 := v13
+		v82 := float64(v0 * v81)
+		v83 := float64(v82 * v81)
+		v84 := v13
 		if v0 > v13 {
-			v83 = v0
+			v84 = v0
 		}
-		v84 := v15
-		if v83 < v15 {
-			v84 = v83
+		v85 := v15
+		if v84 < v15 {
+			v85 = v84
 		}
-		v85 := float64(v84 * v17)
-		v86 := math.RoundToEven(v85)
-		v87 := -v86
-		v88 := math.FMA(v87, v21, v84)
-		v89 := math.FMA(v87, v23, v88)
-		v90 := float64(v88 - v89)
-		v91 := math.FMA(v87, v23, v90)
-		v92 := float64(v89 * v89)
-		v93 := -v92
-		v94 := math.FMA(v89, v89, v93)
-		v95 := float64(v11 * v92)
-		v96 := float64(v11 * v94)
-		v97 := float64(v89 + v95)
-		v98 := float64(v89 - v97)
-		v99 := float64(v98 + v95)
+		v86 := float64(v85 * v17)
+		v87 := math.RoundToEven(v86)
+		v88 := -v87
+		v89 := math.FMA(v88, v21, v85)
+		v90 := math.FMA(v88, v23, v89)
+		v91 := float64(v89 - v90)
+		v92 := math.FMA(v88, v23, v91)
+		v93 := float64(v90 * v90)
+		v94 := -v93
+		v95 := math.FMA(v90, v90, v94)
+		v96 := float64(v11 * v93)
+		v97 := float64(v11 * v95)
+		v98 := float64(v90 + v96)
+		v99 := float64(v90 - v98)
 		v100 := float64(v99 + v96)
-		v101 := math.FMA(v91, v89, v91)
-		v102 := float64(v100 + v101)
-		v103 := float64(v92 * v89)
-		v104 := math.FMA(v39, v89, v40)
-		v105 := math.FMA(v104, v89, v42)
-		v106 := math.FMA(v105, v89, v44)
-		v107 := math.FMA(v106, v89, v46)
-		v108 := math.FMA(v107, v89, v48)
-		v109 := math.FMA(v108, v89, v50)
-		v110 := math.FMA(v109, v89, v52)
-		v111 := math.FMA(v110, v89, v54)
-		v112 := math.FMA(v111, v89, v56)
-		v113 := math.FMA(v103, v112, v102)
-		v114 := float64(v59 + v97)
-		v115 := float64(v59 - v114)
-		v116 := float64(v115 + v97)
-		v117 := float64(v116 + v113)
-		v118 := v86 < v64
-		v119 := float64(v67 - v86)
-		v120 := math.Ldexp(v66, int(v119))
-		v121 := v4
-		if v118 {
-			v121 = v120
+		v101 := float64(v100 + v97)
+		v102 := math.FMA(v92, v90, v92)
+		v103 := float64(v101 + v102)
+		v104 := float64(v93 * v90)
+		v105 := math.FMA(v39, v90, v40)
+		v106 := math.FMA(v105, v90, v42)
+		v107 := math.FMA(v106, v90, v44)
+		v108 := math.FMA(v107, v90, v46)
+		v109 := math.FMA(v108, v90, v48)
+		v110 := math.FMA(v109, v90, v50)
+		v111 := math.FMA(v110, v90, v52)
+		v112 := math.FMA(v111, v90, v54)
+		v113 := math.FMA(v112, v90, v56)
+		v114 := math.FMA(v104, v113, v103)
+		v115 := float64(v59 + v98)
+		v116 := float64(v59 - v115)
+		v117 := float64(v116 + v98)
+		v118 := float64(v117 + v114)
+		v120 := v87 < v65
+		v121 := float64(v68 - v87)
+		v122 := math.Ldexp(v67, int(v121))
+		v123 := v4
+		if v120 {
+			v123 = v122
 		}
-		v122 := float64(v114 + v121)
-		v123 := float64(v122 - v121)
-		v124 := float64(v114 - v123)
-		v125 := float64(v124 + v117)
-		v126 := float64(v125 + v121)
-		v127 := float64(v126 - v121)
-		v128 := float64(v123 + v127)
-		v129 := math.Ldexp(v128, int(v86))
-		v130 := math.IsNaN(v0)
-		v131 := v129
-		if v130 {
-			v131 = v0
+		v124 := float64(v115 + v123)
+		v125 := float64(v124 - v123)
+		v126 := float64(v115 - v125)
+		v127 := float64(v126 + v118)
+		v128 := float64(v127 + v123)
+		v129 := float64(v128 - v123)
+		v130 := float64(v125 + v129)
+		v131 := math.Ldexp(v130, int(v87))
+		v132 := math.IsNaN(v0)
+		v133 := v131
+		if v132 {
+			v133 = v0
 		}
-		v133 := float64(v131 + v132)
-		v134 := float64(v131 * v133)
-		v135 := float64(v134 + v132)
-		v136 := float64(v134 / v135)
-		v137 := -v136
-		v138 := math.FMA(v137, v135, v134)
-		v139 := -v134
-		v140 := math.FMA(v131, v133, v139)
-		v141 := float64(v133 - v131)
-		v142 := float64(v133 - v141)
-		v143 := float64(v131 - v142)
-		v144 := float64(v132 - v141)
-		v145 := float64(v143 + v144)
-		v146 := float64(v131 * v145)
-		v147 := float64(v140 + v146)
-		v148 := float64(v138 + v147)
-		v149 := float64(v135 - v134)
-		v150 := float64(v135 - v149)
-		v151 := float64(v134 - v150)
-		v152 := float64(v132 - v149)
-		v153 := float64(v151 + v152)
-		v154 := float64(v153 + v147)
-		v155 := float64(v136 * v154)
-		v156 := float64(v148 - v155)
-		v157 := float64(v156 / v135)
-		v158 := float64(v0 * v157)
-		v159 := math.FMA(v0, v136, v158)
-		v160 := v159
-		if v10 {
-			v160 = v82
-		}
-		v161 := v160
-		if v7 {
-			v161 = v0
-		}
+		v135 := float64(v133 + v134)
+		v136 := float64(v133 * v135)
+		v137 := float64(v136 + v134)
+		v138 := float64(v136 / v137)
+		v139 := -v138
+		v140 := math.FMA(v139, v137, v136)
+		v141 := -v136
+		v142 := math.FMA(v133, v135, v141)
+		v143 := float64(v135 - v133)
+		v144 := float64(v135 - v143)
+		v145 := float64(v133 - v144)
+		v146 := float64(v134 - v143)
+		v147 := float64(v145 + v146)
+		v148 := float64(v133 * v147)
+		v149 := float64(v142 + v148)
+		v150 := float64(v140 + v149)
+		v151 := float64(v137 - v136)
+		v152 := float64(v137 - v151)
+		v153 := float64(v136 - v152)
+		v154 := float64(v134 - v151)
+		v155 := float64(v153 + v154)
+		v156 := float64(v155 + v149)
+		v157 := float64(v138 * v156)
+		v158 := float64(v150 - v157)
+		v159 := float64(v158 / v137)
+		v160 := float64(v0 * v159)
+		v161 := math.FMA(v0, v138, v160)
 		v162 := v161
-		if v3 {
-			v162 = v5
+		if v10 {
+			v162 = v83
 		}
 		v163 := v162
-		if v130 {
+		if v7 {
 			v163 = v0
 		}
-		dst[i] = v163
+		v164 := v163
+		if v3 {
+			v164 = v5
+		}
+		v165 := -v82
+		v166 := math.FMA(v0, v81, v165)
+		v167 := -v83
+		v168 := math.FMA(v82, v81, v167)
+		v169 := math.FMA(v166, v81, v168)
+		v170 := v4
+		if v10 {
+			v170 = v169
+		}
+		v171 := v170
+		if v7 {
+			v171 = v4
+		}
+		v172 := v171
+		if v3 {
+			v172 = v4
+		}
+		v173 := float64(v164 + v172)
+		v174 := float64(v59 * v164)
+		v175 := float64(v173 - v174)
+		v176 := math.Abs(v175)
+		v177 := math.Abs(v174)
+		v179 := float64(v177 * v178)
+		v180 := v176 <= v179
+		v182 := float64(v176 * v181)
+		v186 := v182 <= v185
+		v187 := v180 || v186
+		v188 := v173 == v4
+		v189 := v187 && !v188
+		v190 := v174
+		if v189 {
+			v190 = v173
+		}
+		v191 := v190
+		if v132 {
+			v191 = v0
+		}
+		dst[i] = v191
 	}
 }
 
@@ -260,25 +296,25 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v64 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v66 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v85 := math.Float64frombits(0xbfd3333333333333)  // -0.3
-	v136 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
-	v138 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
-	v140 := math.Float64frombits(0xc044000000000000) // -40
-	v172 := math.Float64frombits(0xbff0000000000000) // -1
-	v190 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v192 := math.Float64frombits(0x4008000000000000) // 3
-	v197 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v198 := math.Float64frombits(0x4000000000000000) // 2
-	v202 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v205 := math.Float64frombits(0x4010000000000000) // 4
-	v228 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v369 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v372 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v375 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v376 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v65 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v86 := math.Float64frombits(0xbfd3333333333333)  // -0.3
+	v138 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
+	v140 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
+	v142 := math.Float64frombits(0xc044000000000000) // -40
+	v174 := math.Float64frombits(0xbff0000000000000) // -1
+	v192 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v194 := math.Float64frombits(0x4008000000000000) // 3
+	v199 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v200 := math.Float64frombits(0x4000000000000000) // 2
+	v204 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v207 := math.Float64frombits(0x4010000000000000) // 4
+	v230 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v371 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v374 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v377 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v378 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -326,375 +362,375 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v61 := float64(v8 - v60)
 		v62 := float64(v61 + v33)
 		v63 := float64(v62 + v59)
-		v65 := v20 < v64
-		v68 := float64(v67 - v20)
-		v69 := math.Ldexp(v66, int(v68))
-		v70 := v4
-		if v65 {
-			v70 = v69
+		v66 := v20 < v65
+		v69 := float64(v68 - v20)
+		v70 := math.Ldexp(v67, int(v69))
+		v71 := v4
+		if v66 {
+			v71 = v70
 		}
-		v71 := float64(v60 + v70)
-		v72 := float64(v71 - v70)
-		v73 := float64(v60 - v72)
-		v74 := float64(v73 + v63)
-		v75 := float64(v74 + v70)
-		v76 := float64(v75 - v70)
-		v77 := float64(v72 + v76)
-		v78 := math.Ldexp(v77, int(v20))
-		v79 := math.IsNaN(v13)
-		v80 := v78
-		if v79 {
-			v80 = v13
+		v72 := float64(v60 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v60 - v73)
+		v75 := float64(v74 + v63)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v79 := math.Ldexp(v78, int(v20))
+		v80 := math.IsNaN(v13)
+		v81 := v79
+		if v80 {
+			v81 = v13
 		}
-		v81 := float64(v8 + v0)
-		v82 := float64(v80 * v81)
-		v83 := float64(v82 * v80)
-		v86 := v0 < v85
-		v87 := v14
+		v82 := float64(v8 + v0)
+		v83 := float64(v81 * v82)
+		v84 := float64(v83 * v81)
+		v87 := v0 < v86
+		v88 := v14
 		if v0 > v14 {
-			v87 = v0
+			v88 = v0
 		}
-		v88 := v16
-		if v87 < v16 {
-			v88 = v87
+		v89 := v16
+		if v88 < v16 {
+			v89 = v88
 		}
-		v89 := float64(v88 * v18)
-		v90 := math.RoundToEven(v89)
-		v91 := -v90
-		v92 := math.FMA(v91, v22, v88)
-		v93 := math.FMA(v91, v24, v92)
-		v94 := float64(v92 - v93)
-		v95 := math.FMA(v91, v24, v94)
-		v96 := float64(v93 * v93)
-		v97 := -v96
-		v98 := math.FMA(v93, v93, v97)
-		v99 := float64(v12 * v96)
-		v100 := float64(v12 * v98)
-		v101 := float64(v93 + v99)
-		v102 := float64(v93 - v101)
-		v103 := float64(v102 + v99)
+		v90 := float64(v89 * v18)
+		v91 := math.RoundToEven(v90)
+		v92 := -v91
+		v93 := math.FMA(v92, v22, v89)
+		v94 := math.FMA(v92, v24, v93)
+		v95 := float64(v93 - v94)
+		v96 := math.FMA(v92, v24, v95)
+		v97 := float64(v94 * v94)
+		v98 := -v97
+		v99 := math.FMA(v94, v94, v98)
+		v100 := float64(v12 * v97)
+		v101 := float64(v12 * v99)
+		v102 := float64(v94 + v100)
+		v103 := float64(v94 - v102)
 		v104 := float64(v103 + v100)
-		v105 := math.FMA(v95, v93, v95)
-		v106 := float64(v104 + v105)
-		v107 := float64(v96 * v93)
-		v108 := math.FMA(v40, v93, v41)
-		v109 := math.FMA(v108, v93, v43)
-		v110 := math.FMA(v109, v93, v45)
-		v111 := math.FMA(v110, v93, v47)
-		v112 := math.FMA(v111, v93, v49)
-		v113 := math.FMA(v112, v93, v51)
-		v114 := math.FMA(v113, v93, v53)
-		v115 := math.FMA(v114, v93, v55)
-		v116 := math.FMA(v115, v93, v57)
-		v117 := math.FMA(v107, v116, v106)
-		v118 := float64(v8 + v101)
-		v119 := float64(v8 - v118)
-		v120 := float64(v119 + v101)
-		v121 := float64(v120 + v117)
-		v122 := v90 < v64
-		v123 := float64(v67 - v90)
-		v124 := math.Ldexp(v66, int(v123))
-		v125 := v4
-		if v122 {
-			v125 = v124
+		v105 := float64(v104 + v101)
+		v106 := math.FMA(v96, v94, v96)
+		v107 := float64(v105 + v106)
+		v108 := float64(v97 * v94)
+		v109 := math.FMA(v40, v94, v41)
+		v110 := math.FMA(v109, v94, v43)
+		v111 := math.FMA(v110, v94, v45)
+		v112 := math.FMA(v111, v94, v47)
+		v113 := math.FMA(v112, v94, v49)
+		v114 := math.FMA(v113, v94, v51)
+		v115 := math.FMA(v114, v94, v53)
+		v116 := math.FMA(v115, v94, v55)
+		v117 := math.FMA(v116, v94, v57)
+		v118 := math.FMA(v108, v117, v107)
+		v119 := float64(v8 + v102)
+		v120 := float64(v8 - v119)
+		v121 := float64(v120 + v102)
+		v122 := float64(v121 + v118)
+		v124 := v91 < v65
+		v125 := float64(v68 - v91)
+		v126 := math.Ldexp(v67, int(v125))
+		v127 := v4
+		if v124 {
+			v127 = v126
 		}
-		v126 := float64(v118 + v125)
-		v127 := float64(v126 - v125)
-		v128 := float64(v118 - v127)
-		v129 := float64(v128 + v121)
-		v130 := float64(v129 + v125)
-		v131 := float64(v130 - v125)
-		v132 := float64(v127 + v131)
-		v133 := math.Ldexp(v132, int(v90))
-		v134 := math.IsNaN(v0)
-		v135 := v133
-		if v134 {
-			v135 = v0
+		v128 := float64(v119 + v127)
+		v129 := float64(v128 - v127)
+		v130 := float64(v119 - v129)
+		v131 := float64(v130 + v122)
+		v132 := float64(v131 + v127)
+		v133 := float64(v132 - v127)
+		v134 := float64(v129 + v133)
+		v135 := math.Ldexp(v134, int(v91))
+		v136 := math.IsNaN(v0)
+		v137 := v135
+		if v136 {
+			v137 = v0
 		}
-		v137 := float64(v0 - v136)
-		v139 := float64(v137 - v138)
-		v141 := v140
-		if v139 > v140 {
-			v141 = v139
+		v139 := float64(v0 - v138)
+		v141 := float64(v139 - v140)
+		v143 := v142
+		if v141 > v142 {
+			v143 = v141
 		}
-		v142 := v16
-		if v141 < v16 {
-			v142 = v141
+		v144 := v16
+		if v143 < v16 {
+			v144 = v143
 		}
-		v143 := float64(v142 * v18)
-		v144 := math.RoundToEven(v143)
-		v145 := -v144
-		v146 := math.FMA(v145, v22, v142)
-		v147 := math.FMA(v145, v24, v146)
-		v148 := float64(v146 - v147)
-		v149 := math.FMA(v145, v24, v148)
-		v150 := float64(v147 * v147)
-		v151 := -v150
-		v152 := math.FMA(v147, v147, v151)
-		v153 := float64(v12 * v150)
-		v154 := float64(v12 * v152)
-		v155 := float64(v147 + v153)
-		v156 := float64(v147 - v155)
-		v157 := float64(v156 + v153)
-		v158 := float64(v157 + v154)
-		v159 := math.FMA(v149, v147, v149)
-		v160 := float64(v158 + v159)
-		v161 := float64(v150 * v147)
-		v162 := math.FMA(v40, v147, v41)
-		v163 := math.FMA(v162, v147, v43)
-		v164 := math.FMA(v163, v147, v45)
-		v165 := math.FMA(v164, v147, v47)
-		v166 := math.FMA(v165, v147, v49)
-		v167 := math.FMA(v166, v147, v51)
-		v168 := math.FMA(v167, v147, v53)
-		v169 := math.FMA(v168, v147, v55)
-		v170 := math.FMA(v169, v147, v57)
-		v171 := math.FMA(v161, v170, v160)
-		v173 := math.Ldexp(v172, int(v145))
-		v174 := float64(v8 + v173)
-		v175 := float64(v174 - v8)
-		v176 := float64(v174 - v175)
-		v177 := float64(v8 - v176)
-		v178 := float64(v173 - v175)
-		v179 := float64(v177 + v178)
-		v180 := float64(v171 + v179)
-		v181 := float64(v174 + v155)
-		v182 := float64(v174 - v181)
-		v183 := float64(v182 + v155)
-		v184 := float64(v183 + v180)
-		v185 := float64(v181 + v184)
-		v186 := math.Ldexp(v185, int(v144))
-		v187 := math.Copysign(v186, v139)
-		v188 := math.IsNaN(v139)
-		v189 := v187
-		if v188 {
-			v189 = v139
+		v145 := float64(v144 * v18)
+		v146 := math.RoundToEven(v145)
+		v147 := -v146
+		v148 := math.FMA(v147, v22, v144)
+		v149 := math.FMA(v147, v24, v148)
+		v150 := float64(v148 - v149)
+		v151 := math.FMA(v147, v24, v150)
+		v152 := float64(v149 * v149)
+		v153 := -v152
+		v154 := math.FMA(v149, v149, v153)
+		v155 := float64(v12 * v152)
+		v156 := float64(v12 * v154)
+		v157 := float64(v149 + v155)
+		v158 := float64(v149 - v157)
+		v159 := float64(v158 + v155)
+		v160 := float64(v159 + v156)
+		v161 := math.FMA(v151, v149, v151)
+		v162 := float64(v160 + v161)
+		v163 := float64(v152 * v149)
+		v164 := math.FMA(v40, v149, v41)
+		v165 := math.FMA(v164, v149, v43)
+		v166 := math.FMA(v165, v149, v45)
+		v167 := math.FMA(v166, v149, v47)
+		v168 := math.FMA(v167, v149, v49)
+		v169 := math.FMA(v168, v149, v51)
+		v170 := math.FMA(v169, v149, v53)
+		v171 := math.FMA(v170, v149, v55)
+		v172 := math.FMA(v171, v149, v57)
+		v173 := math.FMA(v163, v172, v162)
+		v175 := math.Ldexp(v174, int(v147))
+		v176 := float64(v8 + v175)
+		v177 := float64(v176 - v8)
+		v178 := float64(v176 - v177)
+		v179 := float64(v8 - v178)
+		v180 := float64(v175 - v177)
+		v181 := float64(v179 + v180)
+		v182 := float64(v173 + v181)
+		v183 := float64(v176 + v157)
+		v184 := float64(v176 - v183)
+		v185 := float64(v184 + v157)
+		v186 := float64(v185 + v182)
+		v187 := float64(v183 + v186)
+		v188 := math.Ldexp(v187, int(v146))
+		v189 := math.Copysign(v188, v141)
+		v190 := math.IsNaN(v141)
+		v191 := v189
+		if v190 {
+			v191 = v141
 		}
-		v191 := float64(v189 * v189)
-		v193 := float64(v192 * v189)
-		v194 := float64(v191 + v193)
-		v195 := float64(v194 + v192)
-		v196 := float64(v190 * v195)
-		v199 := float64(v189 + v198)
-		v200 := float64(v197 * v199)
-		v201 := float64(v196 + v200)
-		v203 := float64(v201 + v202)
-		v204 := float64(v189 * v203)
-		v206 := float64(v205 * v139)
-		v207 := float64(v8 + v135)
-		v208 := float64(v206 * v207)
-		v209 := float64(v204 + v208)
-		v210 := float64(v135 * v209)
-		v211 := float64(v135 + v198)
-		v212 := float64(v135 * v211)
-		v213 := float64(v212 + v198)
-		v214 := float64(v213 * v213)
-		v215 := float64(v210 / v214)
-		v216 := -v215
-		v217 := math.FMA(v216, v214, v210)
-		v218 := -v210
-		v219 := math.FMA(v135, v209, v218)
-		v220 := float64(v209 - v208)
-		v221 := float64(v204 - v220)
-		v222 := -v204
-		v223 := math.FMA(v189, v203, v222)
-		v224 := float64(v8 + v189)
-		v225 := float64(v137 - v0)
-		v226 := float64(v137 - v225)
-		v227 := float64(v0 - v226)
-		v229 := float64(v228 - v225)
-		v230 := float64(v227 + v229)
-		v231 := float64(v137 - v139)
-		v232 := float64(v231 - v138)
-		v233 := float64(v230 + v232)
-		v234 := float64(v224 * v233)
-		v235 := float64(v198 * v189)
-		v236 := float64(v235 + v192)
-		v237 := float64(v190 * v236)
-		v238 := float64(v237 + v197)
-		v239 := float64(v189 * v238)
-		v240 := float64(v203 + v239)
-		v241 := float64(v234 * v240)
-		v242 := float64(v223 + v241)
-		v243 := float64(v221 + v242)
-		v244 := -v208
-		v245 := math.FMA(v206, v207, v244)
-		v246 := float64(v233 * v207)
-		v247 := float64(v207 - v8)
-		v248 := float64(v135 - v247)
-		v249 := float64(v139 * v248)
-		v250 := float64(v246 + v249)
-		v251 := float64(v205 * v250)
-		v252 := float64(v245 + v251)
-		v253 := float64(v243 + v252)
-		v254 := float64(v135 * v253)
-		v255 := float64(v219 + v254)
-		v256 := float64(v217 + v255)
-		v257 := -v214
-		v258 := math.FMA(v213, v213, v257)
-		v259 := float64(v198 * v213)
-		v260 := float64(v213 - v212)
-		v261 := float64(v213 - v260)
-		v262 := float64(v212 - v261)
-		v263 := float64(v198 - v260)
-		v264 := float64(v262 + v263)
-		v265 := -v212
-		v266 := math.FMA(v135, v211, v265)
-		v267 := float64(v211 - v135)
-		v268 := float64(v211 - v267)
-		v269 := float64(v135 - v268)
-		v270 := float64(v198 - v267)
-		v271 := float64(v269 + v270)
-		v272 := float64(v135 * v271)
-		v273 := float64(v266 + v272)
-		v274 := float64(v264 + v273)
-		v275 := float64(v259 * v274)
-		v276 := float64(v258 + v275)
-		v277 := float64(v215 * v276)
-		v278 := float64(v256 - v277)
-		v279 := float64(v278 / v214)
-		v280 := float64(v215 + v279)
-		v281 := float64(v212 / v213)
-		v282 := -v281
-		v283 := math.FMA(v282, v213, v212)
-		v284 := float64(v283 + v273)
-		v285 := float64(v281 * v274)
-		v286 := float64(v284 - v285)
-		v287 := float64(v286 / v213)
-		v288 := float64(v205 * v0)
-		v289 := float64(v288 * v135)
-		v290 := float64(v289 * v207)
-		v291 := float64(v290 / v214)
-		v292 := float64(v287 + v291)
-		v293 := float64(v281 + v292)
-		v294 := v293
-		if v86 {
-			v294 = v280
-		}
-		v295 := v294
-		if v11 {
-			v295 = v83
-		}
+		v193 := float64(v191 * v191)
+		v195 := float64(v194 * v191)
+		v196 := float64(v193 + v195)
+		v197 := float64(v196 + v194)
+		v198 := float64(v192 * v197)
+		v201 := float64(v191 + v200)
+		v202 := float64(v199 * v201)
+		v203 := float64(v198 + v202)
+		v205 := float64(v203 + v204)
+		v206 := float64(v191 * v205)
+		v208 := float64(v207 * v141)
+		v209 := float64(v8 + v137)
+		v210 := float64(v208 * v209)
+		v211 := float64(v206 + v210)
+		v212 := float64(v137 * v211)
+		v213 := float64(v137 + v200)
+		v214 := float64(v137 * v213)
+		v215 := float64(v214 + v200)
+		v216 := float64(v215 * v215)
+		v217 := float64(v212 / v216)
+		v218 := -v217
+		v219 := math.FMA(v218, v216, v212)
+		v220 := -v212
+		v221 := math.FMA(v137, v211, v220)
+		v222 := float64(v211 - v210)
+		v223 := float64(v206 - v222)
+		v224 := -v206
+		v225 := math.FMA(v191, v205, v224)
+		v226 := float64(v8 + v191)
+		v227 := float64(v139 - v0)
+		v228 := float64(v139 - v227)
+		v229 := float64(v0 - v228)
+		v231 := float64(v230 - v227)
+		v232 := float64(v229 + v231)
+		v233 := float64(v139 - v141)
+		v234 := float64(v233 - v140)
+		v235 := float64(v232 + v234)
+		v236 := float64(v226 * v235)
+		v237 := float64(v200 * v191)
+		v238 := float64(v237 + v194)
+		v239 := float64(v192 * v238)
+		v240 := float64(v239 + v199)
+		v241 := float64(v191 * v240)
+		v242 := float64(v205 + v241)
+		v243 := float64(v236 * v242)
+		v244 := float64(v225 + v243)
+		v245 := float64(v223 + v244)
+		v246 := -v210
+		v247 := math.FMA(v208, v209, v246)
+		v248 := float64(v235 * v209)
+		v249 := float64(v209 - v8)
+		v250 := float64(v137 - v249)
+		v251 := float64(v141 * v250)
+		v252 := float64(v248 + v251)
+		v253 := float64(v207 * v252)
+		v254 := float64(v247 + v253)
+		v255 := float64(v245 + v254)
+		v256 := float64(v137 * v255)
+		v257 := float64(v221 + v256)
+		v258 := float64(v219 + v257)
+		v259 := -v216
+		v260 := math.FMA(v215, v215, v259)
+		v261 := float64(v200 * v215)
+		v262 := float64(v215 - v214)
+		v263 := float64(v215 - v262)
+		v264 := float64(v214 - v263)
+		v265 := float64(v200 - v262)
+		v266 := float64(v264 + v265)
+		v267 := -v214
+		v268 := math.FMA(v137, v213, v267)
+		v269 := float64(v213 - v137)
+		v270 := float64(v213 - v269)
+		v271 := float64(v137 - v270)
+		v272 := float64(v200 - v269)
+		v273 := float64(v271 + v272)
+		v274 := float64(v137 * v273)
+		v275 := float64(v268 + v274)
+		v276 := float64(v266 + v275)
+		v277 := float64(v261 * v276)
+		v278 := float64(v260 + v277)
+		v279 := float64(v217 * v278)
+		v280 := float64(v258 - v279)
+		v281 := float64(v280 / v216)
+		v282 := float64(v217 + v281)
+		v283 := float64(v214 / v215)
+		v284 := -v283
+		v285 := math.FMA(v284, v215, v214)
+		v286 := float64(v285 + v275)
+		v287 := float64(v283 * v276)
+		v288 := float64(v286 - v287)
+		v289 := float64(v288 / v215)
+		v290 := float64(v207 * v0)
+		v291 := float64(v290 * v137)
+		v292 := float64(v291 * v209)
+		v293 := float64(v292 / v216)
+		v294 := float64(v289 + v293)
+		v295 := float64(v283 + v294)
 		v296 := v295
-		if v7 {
-			v296 = v8
+		if v87 {
+			v296 = v282
 		}
 		v297 := v296
-		if v3 {
-			v297 = v5
-		}
-		v298 := dy[i]
-		v299 := float64(v298 * v5)
-		v300 := float64(v298 * v8)
-		v301 := float64(v298 * v80)
-		v302 := -v301
-		v303 := math.FMA(v298, v80, v302)
-		v304 := float64(v301 * v81)
-		v305 := -v304
-		v306 := math.FMA(v301, v81, v305)
-		v307 := math.FMA(v303, v81, v306)
-		v308 := float64(v304 * v80)
-		v309 := -v308
-		v310 := math.FMA(v304, v80, v309)
-		v311 := math.FMA(v307, v80, v310)
-		v312 := float64(v298 * v215)
-		v313 := -v312
-		v314 := math.FMA(v298, v215, v313)
-		v315 := float64(v298 * v278)
-		v316 := -v315
-		v317 := math.FMA(v298, v278, v316)
-		v318 := float64(v315 / v214)
-		v319 := -v318
-		v320 := math.FMA(v319, v214, v315)
-		v321 := float64(v320 + v317)
-		v322 := float64(v321 / v214)
-		v323 := float64(v312 + v318)
-		v324 := float64(v323 - v312)
-		v325 := float64(v323 - v324)
-		v326 := float64(v312 - v325)
-		v327 := float64(v318 - v324)
-		v328 := float64(v326 + v327)
-		v329 := float64(v328 + v314)
-		v330 := float64(v329 + v322)
-		v331 := float64(v298 * v281)
-		v332 := -v331
-		v333 := math.FMA(v298, v281, v332)
-		v334 := float64(v298 * v287)
-		v335 := -v334
-		v336 := math.FMA(v298, v287, v335)
-		v337 := float64(v298 * v291)
-		v338 := -v337
-		v339 := math.FMA(v298, v291, v338)
-		v340 := float64(v334 + v337)
-		v341 := float64(v340 - v334)
-		v342 := float64(v340 - v341)
-		v343 := float64(v334 - v342)
-		v344 := float64(v337 - v341)
-		v345 := float64(v343 + v344)
-		v346 := float64(v345 + v336)
-		v347 := float64(v346 + v339)
-		v348 := float64(v331 + v340)
-		v349 := float64(v348 - v331)
-		v350 := float64(v348 - v349)
-		v351 := float64(v331 - v350)
-		v352 := float64(v340 - v349)
-		v353 := float64(v351 + v352)
-		v354 := float64(v353 + v333)
-		v355 := float64(v354 + v347)
-		v356 := v348
-		if v86 {
-			v356 = v323
-		}
-		v357 := v355
-		if v86 {
-			v357 = v330
-		}
-		v358 := v356
 		if v11 {
-			v358 = v308
+			v297 = v84
+		}
+		v298 := v297
+		if v7 {
+			v298 = v8
+		}
+		v299 := v298
+		if v3 {
+			v299 = v5
+		}
+		v300 := dy[i]
+		v301 := float64(v300 * v5)
+		v302 := float64(v300 * v8)
+		v303 := float64(v300 * v81)
+		v304 := -v303
+		v305 := math.FMA(v300, v81, v304)
+		v306 := float64(v303 * v82)
+		v307 := -v306
+		v308 := math.FMA(v303, v82, v307)
+		v309 := math.FMA(v305, v82, v308)
+		v310 := float64(v306 * v81)
+		v311 := -v310
+		v312 := math.FMA(v306, v81, v311)
+		v313 := math.FMA(v309, v81, v312)
+		v314 := float64(v300 * v217)
+		v315 := -v314
+		v316 := math.FMA(v300, v217, v315)
+		v317 := float64(v300 * v280)
+		v318 := -v317
+		v319 := math.FMA(v300, v280, v318)
+		v320 := float64(v317 / v216)
+		v321 := -v320
+		v322 := math.FMA(v321, v216, v317)
+		v323 := float64(v322 + v319)
+		v324 := float64(v323 / v216)
+		v325 := float64(v314 + v320)
+		v326 := float64(v325 - v314)
+		v327 := float64(v325 - v326)
+		v328 := float64(v314 - v327)
+		v329 := float64(v320 - v326)
+		v330 := float64(v328 + v329)
+		v331 := float64(v330 + v316)
+		v332 := float64(v331 + v324)
+		v333 := float64(v300 * v283)
+		v334 := -v333
+		v335 := math.FMA(v300, v283, v334)
+		v336 := float64(v300 * v289)
+		v337 := -v336
+		v338 := math.FMA(v300, v289, v337)
+		v339 := float64(v300 * v293)
+		v340 := -v339
+		v341 := math.FMA(v300, v293, v340)
+		v342 := float64(v336 + v339)
+		v343 := float64(v342 - v336)
+		v344 := float64(v342 - v343)
+		v345 := float64(v336 - v344)
+		v346 := float64(v339 - v343)
+		v347 := float64(v345 + v346)
+		v348 := float64(v347 + v338)
+		v349 := float64(v348 + v341)
+		v350 := float64(v333 + v342)
+		v351 := float64(v350 - v333)
+		v352 := float64(v350 - v351)
+		v353 := float64(v333 - v352)
+		v354 := float64(v342 - v351)
+		v355 := float64(v353 + v354)
+		v356 := float64(v355 + v335)
+		v357 := float64(v356 + v349)
+		v358 := v350
+		if v87 {
+			v358 = v325
 		}
 		v359 := v357
-		if v11 {
-			v359 = v311
+		if v87 {
+			v359 = v332
 		}
 		v360 := v358
-		if v7 {
-			v360 = v300
+		if v11 {
+			v360 = v310
 		}
 		v361 := v359
-		if v7 {
-			v361 = v4
+		if v11 {
+			v361 = v313
 		}
 		v362 := v360
-		if v3 {
-			v362 = v299
+		if v7 {
+			v362 = v302
 		}
 		v363 := v361
-		if v3 {
+		if v7 {
 			v363 = v4
 		}
-		v364 := float64(v362 + v363)
-		v365 := float64(v298 * v297)
-		v366 := float64(v364 - v365)
-		v367 := math.Abs(v366)
-		v368 := math.Abs(v365)
-		v370 := float64(v368 * v369)
-		v371 := v367 <= v370
-		v373 := float64(v367 * v372)
-		v374 := math.Abs(v298)
-		v377 := math.FMA(v374, v375, v376)
-		v378 := v373 <= v377
-		v379 := v371 || v378
-		v380 := v364 == v4
-		v381 := v379 && !v380
-		v382 := v365
-		if v381 {
-			v382 = v364
+		v364 := v362
+		if v3 {
+			v364 = v301
 		}
-		v383 := v382
-		if v134 {
-			v383 = v0
+		v365 := v363
+		if v3 {
+			v365 = v4
 		}
-		dx[i] = v383
+		v366 := float64(v364 + v365)
+		v367 := float64(v300 * v299)
+		v368 := float64(v366 - v367)
+		v369 := math.Abs(v368)
+		v370 := math.Abs(v367)
+		v372 := float64(v370 * v371)
+		v373 := v369 <= v372
+		v375 := float64(v369 * v374)
+		v376 := math.Abs(v300)
+		v379 := math.FMA(v376, v377, v378)
+		v380 := v375 <= v379
+		v381 := v373 || v380
+		v382 := v366 == v4
+		v383 := v381 && !v382
+		v384 := v367
+		if v383 {
+			v384 = v366
+		}
+		v385 := v384
+		if v136 {
+			v385 = v0
+		}
+		dx[i] = v385
 	}
 }

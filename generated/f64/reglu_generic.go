@@ -29,18 +29,18 @@ func regluGeneric(dst, a, b []float64) {
 			v3 = v1
 		}
 		v4 := b[i]
-		v11 := float64(v4 * v3)
-		v12 := math.IsNaN(v4)
-		v13 := v11
-		if v12 {
-			v13 = v4
+		v12 := float64(v4 * v3)
+		v13 := math.IsNaN(v4)
+		v14 := v12
+		if v13 {
+			v14 = v4
 		}
-		v14 := math.IsNaN(v0)
-		v15 := v13
-		if v14 {
-			v15 = v0
+		v15 := math.IsNaN(v0)
+		v16 := v14
+		if v15 {
+			v16 = v0
 		}
-		dst[i] = v15
+		dst[i] = v16
 	}
 }
 
@@ -57,8 +57,8 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v25 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v28 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v31 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v32 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v31 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v32 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
 		v0 := a[i]
 		v2 := v1 < v0
@@ -137,12 +137,12 @@ func regluBackwardBGeneric(db, a, b, dy []float64) {
 			v3 = v1
 		}
 		v4 := dy[i]
-		v11 := float64(v4 * v3)
-		v12 := math.IsNaN(v0)
-		v13 := v11
-		if v12 {
-			v13 = v0
+		v12 := float64(v4 * v3)
+		v13 := math.IsNaN(v0)
+		v14 := v12
+		if v13 {
+			v14 = v0
 		}
-		db[i] = v13
+		db[i] = v14
 	}
 }

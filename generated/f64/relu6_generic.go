@@ -43,12 +43,12 @@ func relu6Generic(dst, x []float64) {
 		if v2 {
 			v6 = v1
 		}
-		v7 := math.IsNaN(v0)
-		v8 := v6
-		if v7 {
-			v8 = v0
+		v8 := math.IsNaN(v0)
+		v9 := v6
+		if v8 {
+			v9 = v0
 		}
-		dst[i] = v8
+		dst[i] = v9
 	}
 }
 

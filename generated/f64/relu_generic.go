@@ -37,12 +37,12 @@ func reluGeneric(dst, x []float64) {
 		if v2 {
 			v3 = v1
 		}
-		v4 := math.IsNaN(v0)
-		v5 := v3
-		if v4 {
-			v5 = v0
+		v5 := math.IsNaN(v0)
+		v6 := v3
+		if v5 {
+			v6 = v0
 		}
-		dst[i] = v5
+		dst[i] = v6
 	}
 }
 

@@ -116,16 +116,16 @@ func seluGeneric(dst, x []float64) {
 		if v2 {
 			v73 = v4
 		}
-		v74 := v73
+		v86 := v73
 		if v70 {
-			v74 = v0
+			v86 = v0
 		}
-		dst[i] = v74
+		dst[i] = v86
 	}
 }
 
 // seluBackwardGeneric is the pure-Go kernel of seluBackward (f64 memory, f64
-// compute, 123 operations): the scalar twin of the vector program the assembly
+// compute, 122 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -152,14 +152,13 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v52 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v57 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v59 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v87 := math.Float64frombits(0xc090c80000000000)  // -1074
-	v108 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v111 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v114 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v115 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v58 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v60 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v61 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v107 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v110 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v113 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v114 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -204,98 +203,98 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 		v54 := float64(v52 - v53)
 		v55 := float64(v54 + v25)
 		v56 := float64(v55 + v51)
-		v58 := v11 < v57
-		v61 := float64(v60 - v11)
-		v62 := math.Ldexp(v59, int(v61))
-		v63 := v1
-		if v58 {
-			v63 = v62
+		v57 := v5 <= v0
+		v59 := v11 < v58
+		v62 := float64(v61 - v11)
+		v63 := math.Ldexp(v60, int(v62))
+		v64 := v1
+		if v59 {
+			v64 = v63
 		}
-		v64 := float64(v53 + v63)
-		v65 := float64(v64 - v63)
-		v66 := float64(v53 - v65)
-		v67 := float64(v66 + v56)
-		v68 := float64(v67 + v63)
-		v69 := float64(v68 - v63)
-		v70 := float64(v65 + v69)
-		v71 := math.Ldexp(v70, int(v11))
-		v72 := math.IsNaN(v0)
-		v73 := v71
-		if v72 {
-			v73 = v0
+		v65 := float64(v53 + v64)
+		v66 := float64(v65 - v64)
+		v67 := float64(v53 - v66)
+		v68 := float64(v67 + v56)
+		v69 := float64(v68 + v64)
+		v70 := float64(v69 - v64)
+		v71 := float64(v66 + v70)
+		v72 := math.Ldexp(v71, int(v11))
+		v73 := math.IsNaN(v0)
+		v74 := v72
+		if v73 {
+			v74 = v0
 		}
-		v74 := float64(v4 * v73)
-		v75 := v74
+		v75 := float64(v4 * v74)
+		v76 := v75
 		if v2 {
-			v75 = v3
+			v76 = v3
 		}
-		v76 := dy[i]
-		v77 := float64(v76 * v3)
-		v78 := -v77
-		v79 := math.FMA(v76, v3, v78)
-		v80 := float64(v76 * v4)
-		v81 := -v80
-		v82 := math.FMA(v76, v4, v81)
-		v83 := float64(v80 * v0)
-		v84 := -v83
-		v85 := math.FMA(v80, v0, v84)
-		v86 := math.FMA(v82, v0, v85)
-		v88 := v87 <= v11
-		v89 := v1
-		if v88 {
-			v89 = v53
+		v77 := dy[i]
+		v78 := float64(v77 * v3)
+		v79 := -v78
+		v80 := math.FMA(v77, v3, v79)
+		v81 := float64(v77 * v4)
+		v82 := -v81
+		v83 := math.FMA(v77, v4, v82)
+		v84 := float64(v81 * v0)
+		v85 := -v84
+		v86 := math.FMA(v81, v0, v85)
+		v87 := math.FMA(v83, v0, v86)
+		v88 := v1
+		if v57 {
+			v88 = v53
 		}
-		v90 := float64(v80 * v89)
-		v91 := -v90
-		v92 := math.FMA(v80, v89, v91)
-		v93 := math.FMA(v82, v89, v92)
-		v94 := v1
-		if v88 {
-			v94 = v56
+		v89 := float64(v81 * v88)
+		v90 := -v89
+		v91 := math.FMA(v81, v88, v90)
+		v92 := math.FMA(v83, v88, v91)
+		v93 := v1
+		if v57 {
+			v93 = v56
 		}
-		v95 := float64(v80 * v94)
-		v96 := float64(v93 + v95)
-		v97 := float64(v90 + v96)
-		v98 := math.Ldexp(v97, int(v11))
-		v99 := v98
-		if v72 {
-			v99 = v83
+		v94 := float64(v81 * v93)
+		v95 := float64(v92 + v94)
+		v96 := float64(v89 + v95)
+		v97 := math.Ldexp(v96, int(v11))
+		v98 := v97
+		if v73 {
+			v98 = v84
 		}
-		v100 := v1
-		if v72 {
-			v100 = v86
+		v99 := v1
+		if v73 {
+			v99 = v87
+		}
+		v100 := v98
+		if v2 {
+			v100 = v78
 		}
 		v101 := v99
 		if v2 {
-			v101 = v77
+			v101 = v80
 		}
-		v102 := v100
-		if v2 {
-			v102 = v79
+		v102 := float64(v100 + v101)
+		v103 := float64(v77 * v76)
+		v104 := float64(v102 - v103)
+		v105 := math.Abs(v104)
+		v106 := math.Abs(v103)
+		v108 := float64(v106 * v107)
+		v109 := v105 <= v108
+		v111 := float64(v105 * v110)
+		v112 := math.Abs(v77)
+		v115 := math.FMA(v112, v113, v114)
+		v116 := v111 <= v115
+		v117 := v109 || v116
+		v118 := v102 == v1
+		v119 := v117 && !v118
+		v120 := v103
+		if v119 {
+			v120 = v102
 		}
-		v103 := float64(v101 + v102)
-		v104 := float64(v76 * v75)
-		v105 := float64(v103 - v104)
-		v106 := math.Abs(v105)
-		v107 := math.Abs(v104)
-		v109 := float64(v107 * v108)
-		v110 := v106 <= v109
-		v112 := float64(v106 * v111)
-		v113 := math.Abs(v76)
-		v116 := math.FMA(v113, v114, v115)
-		v117 := v112 <= v116
-		v118 := v110 || v117
-		v119 := v103 == v1
-		v120 := v118 && !v119
-		v121 := v104
-		if v120 {
-			v121 = v103
+		v121 := v120
+		if v73 {
+			v121 = v0
 		}
-		v122 := v121
-		if v72 {
-			v122 = v0
-		}
-		dx[i] = v122
+		dx[i] = v121
 	}
 }
 
@@ -310,10 +309,10 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v1 := math.Float64frombits(0x0000000000000000)  // 0
 	v3 := math.Float64frombits(0x3ff0cfabd6a91132)  // 1.0507009873554805
 	v4 := math.Float64frombits(0x3ffc212cc640f031)  // 1.7580993408473768
-	v32 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v35 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v38 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v39 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v33 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v36 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v39 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v40 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := y[i]
 		v2 := v1 < v0
@@ -323,54 +322,54 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 			v6 = v3
 		}
 		v7 := dy[i]
-		v8 := float64(v7 * v3)
-		v9 := -v8
-		v10 := math.FMA(v7, v3, v9)
-		v11 := float64(v7 * v0)
-		v12 := -v11
-		v13 := math.FMA(v7, v0, v12)
-		v14 := float64(v7 * v4)
-		v15 := -v14
-		v16 := math.FMA(v7, v4, v15)
-		v17 := float64(v11 + v14)
-		v18 := float64(v17 - v11)
-		v19 := float64(v17 - v18)
-		v20 := float64(v11 - v19)
-		v21 := float64(v14 - v18)
-		v22 := float64(v20 + v21)
-		v23 := float64(v22 + v13)
-		v24 := float64(v23 + v16)
-		v25 := v17
+		v9 := float64(v7 * v3)
+		v10 := -v9
+		v11 := math.FMA(v7, v3, v10)
+		v12 := float64(v7 * v0)
+		v13 := -v12
+		v14 := math.FMA(v7, v0, v13)
+		v15 := float64(v7 * v4)
+		v16 := -v15
+		v17 := math.FMA(v7, v4, v16)
+		v18 := float64(v12 + v15)
+		v19 := float64(v18 - v12)
+		v20 := float64(v18 - v19)
+		v21 := float64(v12 - v20)
+		v22 := float64(v15 - v19)
+		v23 := float64(v21 + v22)
+		v24 := float64(v23 + v14)
+		v25 := float64(v24 + v17)
+		v26 := v18
 		if v2 {
-			v25 = v8
+			v26 = v9
 		}
-		v26 := v24
+		v27 := v25
 		if v2 {
-			v26 = v10
+			v27 = v11
 		}
-		v27 := float64(v25 + v26)
-		v28 := float64(v7 * v6)
-		v29 := float64(v27 - v28)
-		v30 := math.Abs(v29)
-		v31 := math.Abs(v28)
-		v33 := float64(v31 * v32)
-		v34 := v30 <= v33
-		v36 := float64(v30 * v35)
-		v37 := math.Abs(v7)
-		v40 := math.FMA(v37, v38, v39)
-		v41 := v36 <= v40
-		v42 := v34 || v41
-		v43 := v27 == v1
-		v44 := v42 && !v43
-		v45 := v28
-		if v44 {
-			v45 = v27
+		v28 := float64(v26 + v27)
+		v29 := float64(v7 * v6)
+		v30 := float64(v28 - v29)
+		v31 := math.Abs(v30)
+		v32 := math.Abs(v29)
+		v34 := float64(v32 * v33)
+		v35 := v31 <= v34
+		v37 := float64(v31 * v36)
+		v38 := math.Abs(v7)
+		v41 := math.FMA(v38, v39, v40)
+		v42 := v37 <= v41
+		v43 := v35 || v42
+		v44 := v28 == v1
+		v45 := v43 && !v44
+		v46 := v29
+		if v45 {
+			v46 = v28
 		}
-		v46 := math.IsNaN(v0)
-		v47 := v45
-		if v46 {
-			v47 = v0
+		v47 := math.IsNaN(v0)
+		v48 := v46
+		if v47 {
+			v48 = v0
 		}
-		dx[i] = v47
+		dx[i] = v48
 	}
 }

@@ -46,9 +46,9 @@ func sigmoidGeneric(dst, x []float64) {
 	v44 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
 	v46 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v48 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v74 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v76 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v77 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v75 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v77 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v78 := math.Float64frombits(0xc08ff00000000000) // -1022
 	for i := range dst {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -114,32 +114,32 @@ func sigmoidGeneric(dst, x []float64) {
 		v69 := math.FMA(v68, v60, v64)
 		v70 := math.FMA(v68, v63, v69)
 		v71 := float64(v70 + v65)
-		v72 := float64(v71 * v66)
-		v73 := v5
+		v73 := float64(v71 * v66)
+		v74 := v5
 		if v6 {
-			v73 = v10
+			v74 = v10
 		}
-		v75 := v73 < v74
-		v78 := float64(v77 - v73)
-		v79 := math.Ldexp(v76, int(v78))
-		v80 := v5
-		if v75 {
-			v80 = v79
+		v76 := v74 < v75
+		v79 := float64(v78 - v74)
+		v80 := math.Ldexp(v77, int(v79))
+		v81 := v5
+		if v76 {
+			v81 = v80
 		}
-		v81 := float64(v67 + v80)
-		v82 := float64(v81 - v80)
-		v83 := float64(v67 - v82)
-		v84 := float64(v83 + v72)
-		v85 := float64(v84 + v80)
-		v86 := float64(v85 - v80)
-		v87 := float64(v82 + v86)
-		v88 := math.Ldexp(v87, int(v73))
-		v89 := math.IsNaN(v0)
-		v90 := v88
-		if v89 {
-			v90 = v0
+		v82 := float64(v67 + v81)
+		v83 := float64(v82 - v81)
+		v84 := float64(v67 - v83)
+		v85 := float64(v84 + v73)
+		v86 := float64(v85 + v81)
+		v87 := float64(v86 - v81)
+		v88 := float64(v83 + v87)
+		v89 := math.Ldexp(v88, int(v74))
+		v90 := math.IsNaN(v0)
+		v91 := v89
+		if v90 {
+			v91 = v0
 		}
-		dst[i] = v90
+		dst[i] = v91
 	}
 }
 
@@ -168,13 +168,13 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 	v46 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v48 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v50 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v76 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v78 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v117 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v120 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v123 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v124 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v118 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v121 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v124 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v125 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -242,74 +242,74 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 		v71 := math.FMA(v70, v62, v66)
 		v72 := math.FMA(v70, v65, v71)
 		v73 := float64(v72 + v67)
-		v74 := float64(v73 * v68)
-		v75 := v7
+		v75 := float64(v73 * v68)
+		v76 := v7
 		if v8 {
-			v75 = v12
+			v76 = v12
 		}
-		v77 := v75 < v76
-		v80 := float64(v79 - v75)
-		v81 := math.Ldexp(v78, int(v80))
-		v82 := v7
-		if v77 {
-			v82 = v81
+		v78 := v76 < v77
+		v81 := float64(v80 - v76)
+		v82 := math.Ldexp(v79, int(v81))
+		v83 := v7
+		if v78 {
+			v83 = v82
 		}
-		v83 := float64(v69 + v82)
-		v84 := float64(v83 - v82)
-		v85 := float64(v69 - v84)
-		v86 := float64(v85 + v74)
-		v87 := float64(v86 + v82)
-		v88 := float64(v87 - v82)
-		v89 := float64(v84 + v88)
-		v90 := math.Ldexp(v89, int(v75))
-		v91 := math.IsNaN(v2)
-		v92 := v90
-		if v91 {
-			v92 = v2
+		v84 := float64(v69 + v83)
+		v85 := float64(v84 - v83)
+		v86 := float64(v69 - v85)
+		v87 := float64(v86 + v75)
+		v88 := float64(v87 + v83)
+		v89 := float64(v88 - v83)
+		v90 := float64(v85 + v89)
+		v91 := math.Ldexp(v90, int(v76))
+		v92 := math.IsNaN(v2)
+		v93 := v91
+		if v92 {
+			v93 = v2
 		}
-		v93 := -v92
-		v94 := math.FMA(v93, v92, v92)
-		v95 := dy[i]
-		v96 := float64(v95 * v92)
-		v97 := -v96
-		v98 := math.FMA(v95, v92, v97)
-		v99 := -v98
-		v100 := float64(v97 * v92)
-		v101 := -v100
-		v102 := math.FMA(v97, v92, v101)
-		v103 := math.FMA(v99, v92, v102)
-		v104 := float64(v100 + v96)
-		v105 := float64(v104 - v100)
-		v106 := float64(v104 - v105)
-		v107 := float64(v100 - v106)
-		v108 := float64(v96 - v105)
-		v109 := float64(v107 + v108)
-		v110 := float64(v109 + v103)
-		v111 := float64(v110 + v98)
-		v112 := float64(v104 + v111)
-		v113 := float64(v95 * v94)
-		v114 := float64(v112 - v113)
-		v115 := math.Abs(v114)
-		v116 := math.Abs(v113)
-		v118 := float64(v116 * v117)
-		v119 := v115 <= v118
-		v121 := float64(v115 * v120)
-		v122 := math.Abs(v95)
-		v125 := math.FMA(v122, v123, v124)
-		v126 := v121 <= v125
-		v127 := v119 || v126
-		v128 := v112 == v7
-		v129 := v127 && !v128
-		v130 := v113
-		if v129 {
-			v130 = v112
+		v94 := -v93
+		v95 := math.FMA(v94, v93, v93)
+		v96 := dy[i]
+		v97 := float64(v96 * v93)
+		v98 := -v97
+		v99 := math.FMA(v96, v93, v98)
+		v100 := -v99
+		v101 := float64(v98 * v93)
+		v102 := -v101
+		v103 := math.FMA(v98, v93, v102)
+		v104 := math.FMA(v100, v93, v103)
+		v105 := float64(v101 + v97)
+		v106 := float64(v105 - v101)
+		v107 := float64(v105 - v106)
+		v108 := float64(v101 - v107)
+		v109 := float64(v97 - v106)
+		v110 := float64(v108 + v109)
+		v111 := float64(v110 + v104)
+		v112 := float64(v111 + v99)
+		v113 := float64(v105 + v112)
+		v114 := float64(v96 * v95)
+		v115 := float64(v113 - v114)
+		v116 := math.Abs(v115)
+		v117 := math.Abs(v114)
+		v119 := float64(v117 * v118)
+		v120 := v116 <= v119
+		v122 := float64(v116 * v121)
+		v123 := math.Abs(v96)
+		v126 := math.FMA(v123, v124, v125)
+		v127 := v122 <= v126
+		v128 := v120 || v127
+		v129 := v113 == v7
+		v130 := v128 && !v129
+		v131 := v114
+		if v130 {
+			v131 = v113
 		}
-		v131 := math.IsNaN(v0)
-		v132 := v130
-		if v131 {
-			v132 = v0
+		v132 := math.IsNaN(v0)
+		v133 := v131
+		if v132 {
+			v133 = v0
 		}
-		dx[i] = v132
+		dx[i] = v133
 	}
 }
 
@@ -321,55 +321,55 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 func sigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
-	v25 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v28 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v31 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v32 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
-	v36 := math.Float64frombits(0x0000000000000000) // 0
+	v26 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v29 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v32 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v33 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v37 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v1 := -v0
 		v2 := math.FMA(v1, v0, v0)
 		v3 := dy[i]
-		v4 := float64(v3 * v0)
-		v5 := -v4
-		v6 := math.FMA(v3, v0, v5)
-		v7 := float64(v4 * v0)
-		v8 := -v7
-		v9 := math.FMA(v4, v0, v8)
-		v10 := math.FMA(v6, v0, v9)
-		v11 := -v10
-		v12 := float64(v8 + v4)
-		v13 := float64(v12 - v8)
-		v14 := float64(v12 - v13)
-		v15 := float64(v8 - v14)
-		v16 := float64(v4 - v13)
-		v17 := float64(v15 + v16)
-		v18 := float64(v17 + v11)
-		v19 := float64(v18 + v6)
-		v20 := float64(v12 + v19)
-		v21 := float64(v3 * v2)
-		v22 := float64(v20 - v21)
-		v23 := math.Abs(v22)
-		v24 := math.Abs(v21)
-		v26 := float64(v24 * v25)
-		v27 := v23 <= v26
-		v29 := float64(v23 * v28)
-		v30 := math.Abs(v3)
-		v33 := math.FMA(v30, v31, v32)
-		v34 := v29 <= v33
-		v35 := v27 || v34
-		v37 := v20 == v36
-		v38 := v35 && !v37
-		v39 := v21
-		if v38 {
-			v39 = v20
+		v5 := float64(v3 * v0)
+		v6 := -v5
+		v7 := math.FMA(v3, v0, v6)
+		v8 := float64(v5 * v0)
+		v9 := -v8
+		v10 := math.FMA(v5, v0, v9)
+		v11 := math.FMA(v7, v0, v10)
+		v12 := -v11
+		v13 := float64(v9 + v5)
+		v14 := float64(v13 - v9)
+		v15 := float64(v13 - v14)
+		v16 := float64(v9 - v15)
+		v17 := float64(v5 - v14)
+		v18 := float64(v16 + v17)
+		v19 := float64(v18 + v12)
+		v20 := float64(v19 + v7)
+		v21 := float64(v13 + v20)
+		v22 := float64(v3 * v2)
+		v23 := float64(v21 - v22)
+		v24 := math.Abs(v23)
+		v25 := math.Abs(v22)
+		v27 := float64(v25 * v26)
+		v28 := v24 <= v27
+		v30 := float64(v24 * v29)
+		v31 := math.Abs(v3)
+		v34 := math.FMA(v31, v32, v33)
+		v35 := v30 <= v34
+		v36 := v28 || v35
+		v38 := v21 == v37
+		v39 := v36 && !v38
+		v40 := v22
+		if v39 {
+			v40 = v21
 		}
-		v40 := math.IsNaN(v0)
-		v41 := v39
-		if v40 {
-			v41 = v0
+		v41 := math.IsNaN(v0)
+		v42 := v40
+		if v41 {
+			v42 = v0
 		}
-		dx[i] = v41
+		dx[i] = v42
 	}
 }

@@ -20,37 +20,40 @@ var (
 	siluBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 153
+// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 193
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func siluGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v2 := math.Float64frombits(0xc089000000000000)  // -800
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v7 := math.Float64frombits(0xc086200000000000)  // -708
-	v9 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v11 := math.Float64frombits(0xc087500000000000) // -746
-	v13 := math.Float64frombits(0x4086300000000000) // 710
-	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v37 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v38 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v40 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v42 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v44 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v46 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v48 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v50 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v52 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v54 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v57 := math.Float64frombits(0x3ff0000000000000) // 1
-	v62 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v64 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v65 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v2 := math.Float64frombits(0xc089000000000000)   // -800
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v7 := math.Float64frombits(0xc086200000000000)   // -708
+	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v11 := math.Float64frombits(0xc087500000000000)  // -746
+	v13 := math.Float64frombits(0x4086300000000000)  // 710
+	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v63 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v65 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v66 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v184 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v187 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v191 := math.Float64frombits(0x2278000000000000) // 1.2300798536804972e-142
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -97,130 +100,194 @@ func siluGeneric(dst, x []float64) {
 		v59 := float64(v57 - v58)
 		v60 := float64(v59 + v30)
 		v61 := float64(v60 + v56)
-		v63 := v17 < v62
-		v66 := float64(v65 - v17)
-		v67 := math.Ldexp(v64, int(v66))
-		v68 := v4
-		if v63 {
-			v68 = v67
+		v64 := v17 < v63
+		v67 := float64(v66 - v17)
+		v68 := math.Ldexp(v65, int(v67))
+		v69 := v4
+		if v64 {
+			v69 = v68
 		}
-		v69 := float64(v58 + v68)
-		v70 := float64(v69 - v68)
-		v71 := float64(v58 - v70)
-		v72 := float64(v71 + v61)
-		v73 := float64(v72 + v68)
-		v74 := float64(v73 - v68)
-		v75 := float64(v70 + v74)
-		v76 := math.Ldexp(v75, int(v17))
-		v77 := math.IsNaN(v10)
-		v78 := v76
-		if v77 {
-			v78 = v10
+		v70 := float64(v58 + v69)
+		v71 := float64(v70 - v69)
+		v72 := float64(v58 - v71)
+		v73 := float64(v72 + v61)
+		v74 := float64(v73 + v69)
+		v75 := float64(v74 - v69)
+		v76 := float64(v71 + v75)
+		v77 := math.Ldexp(v76, int(v17))
+		v78 := math.IsNaN(v10)
+		v79 := v77
+		if v78 {
+			v79 = v10
 		}
-		v79 := float64(v0 * v78)
-		v80 := float64(v79 * v78)
-		v81 := math.Abs(v0)
-		v82 := -v81
-		v83 := v11
-		if v82 > v11 {
-			v83 = v82
+		v80 := float64(v0 * v79)
+		v81 := float64(v80 * v79)
+		v82 := math.Abs(v0)
+		v83 := -v82
+		v84 := v11
+		if v83 > v11 {
+			v84 = v83
 		}
-		v84 := v0 < v4
-		v85 := float64(v83 * v15)
-		v86 := math.RoundToEven(v85)
-		v87 := -v86
-		v88 := math.FMA(v87, v19, v83)
-		v89 := math.FMA(v87, v21, v88)
-		v90 := float64(v88 - v89)
-		v91 := math.FMA(v87, v21, v90)
-		v92 := float64(v89 * v89)
-		v93 := -v92
-		v94 := math.FMA(v89, v89, v93)
-		v95 := float64(v9 * v92)
-		v96 := float64(v9 * v94)
-		v97 := float64(v89 + v95)
-		v98 := float64(v89 - v97)
-		v99 := float64(v98 + v95)
+		v85 := v0 < v4
+		v86 := float64(v84 * v15)
+		v87 := math.RoundToEven(v86)
+		v88 := -v87
+		v89 := math.FMA(v88, v19, v84)
+		v90 := math.FMA(v88, v21, v89)
+		v91 := float64(v89 - v90)
+		v92 := math.FMA(v88, v21, v91)
+		v93 := float64(v90 * v90)
+		v94 := -v93
+		v95 := math.FMA(v90, v90, v94)
+		v96 := float64(v9 * v93)
+		v97 := float64(v9 * v95)
+		v98 := float64(v90 + v96)
+		v99 := float64(v90 - v98)
 		v100 := float64(v99 + v96)
-		v101 := math.FMA(v91, v89, v91)
-		v102 := float64(v100 + v101)
-		v103 := float64(v92 * v89)
-		v104 := math.FMA(v37, v89, v38)
-		v105 := math.FMA(v104, v89, v40)
-		v106 := math.FMA(v105, v89, v42)
-		v107 := math.FMA(v106, v89, v44)
-		v108 := math.FMA(v107, v89, v46)
-		v109 := math.FMA(v108, v89, v48)
-		v110 := math.FMA(v109, v89, v50)
-		v111 := math.FMA(v110, v89, v52)
-		v112 := math.FMA(v111, v89, v54)
-		v113 := math.FMA(v103, v112, v102)
-		v114 := float64(v57 + v97)
-		v115 := float64(v57 - v114)
-		v116 := float64(v115 + v97)
-		v117 := float64(v116 + v113)
-		v118 := float64(v114 + v117)
-		v119 := float64(v114 - v118)
-		v120 := float64(v119 + v117)
-		v121 := math.Ldexp(v118, int(v86))
-		v122 := math.Ldexp(v120, int(v86))
-		v123 := float64(v57 + v121)
-		v124 := float64(v57 - v123)
-		v125 := float64(v124 + v121)
+		v101 := float64(v100 + v97)
+		v102 := math.FMA(v92, v90, v92)
+		v103 := float64(v101 + v102)
+		v104 := float64(v93 * v90)
+		v105 := math.FMA(v37, v90, v38)
+		v106 := math.FMA(v105, v90, v40)
+		v107 := math.FMA(v106, v90, v42)
+		v108 := math.FMA(v107, v90, v44)
+		v109 := math.FMA(v108, v90, v46)
+		v110 := math.FMA(v109, v90, v48)
+		v111 := math.FMA(v110, v90, v50)
+		v112 := math.FMA(v111, v90, v52)
+		v113 := math.FMA(v112, v90, v54)
+		v114 := math.FMA(v104, v113, v103)
+		v115 := float64(v57 + v98)
+		v116 := float64(v57 - v115)
+		v117 := float64(v116 + v98)
+		v118 := float64(v117 + v114)
+		v119 := float64(v115 + v118)
+		v120 := float64(v115 - v119)
+		v121 := float64(v120 + v118)
+		v122 := math.Ldexp(v119, int(v87))
+		v123 := math.Ldexp(v121, int(v87))
+		v124 := float64(v57 + v122)
+		v125 := float64(v57 - v124)
 		v126 := float64(v125 + v122)
-		v127 := v57
-		if v84 {
-			v127 = v118
+		v127 := float64(v126 + v123)
+		v128 := v57
+		if v85 {
+			v128 = v119
 		}
-		v128 := v4
-		if v84 {
-			v128 = v120
+		v129 := v4
+		if v85 {
+			v129 = v121
 		}
-		v129 := float64(v57 / v123)
-		v130 := float64(v127 * v129)
-		v131 := -v130
-		v132 := math.FMA(v131, v123, v127)
-		v133 := math.FMA(v131, v126, v132)
-		v134 := float64(v133 + v128)
-		v135 := float64(v134 * v129)
-		v136 := v4
-		if v84 {
-			v136 = v86
+		v130 := float64(v57 / v124)
+		v131 := float64(v128 * v130)
+		v132 := -v131
+		v133 := math.FMA(v132, v124, v128)
+		v134 := math.FMA(v132, v127, v133)
+		v135 := float64(v134 + v129)
+		v136 := v11 <= v83
+		v137 := float64(v135 * v130)
+		v138 := v4
+		if v85 {
+			v138 = v87
 		}
-		v137 := v136 < v62
-		v138 := float64(v65 - v136)
-		v139 := math.Ldexp(v64, int(v138))
-		v140 := v4
-		if v137 {
-			v140 = v139
+		v139 := v138 < v63
+		v140 := float64(v66 - v138)
+		v141 := math.Ldexp(v65, int(v140))
+		v142 := v4
+		if v139 {
+			v142 = v141
 		}
-		v141 := float64(v130 + v140)
-		v142 := float64(v141 - v140)
-		v143 := float64(v130 - v142)
-		v144 := float64(v143 + v135)
-		v145 := float64(v144 + v140)
-		v146 := float64(v145 - v140)
-		v147 := float64(v142 + v146)
-		v148 := math.Ldexp(v147, int(v136))
-		v149 := math.IsNaN(v0)
-		v150 := v148
-		if v149 {
-			v150 = v0
+		v143 := float64(v131 + v142)
+		v144 := float64(v143 - v142)
+		v145 := float64(v131 - v144)
+		v146 := float64(v145 + v137)
+		v147 := float64(v146 + v142)
+		v148 := float64(v147 - v142)
+		v149 := float64(v144 + v148)
+		v150 := math.Ldexp(v149, int(v138))
+		v151 := math.IsNaN(v0)
+		v152 := v150
+		if v151 {
+			v152 = v0
 		}
-		v151 := float64(v0 * v150)
-		v152 := v151
-		if v8 {
-			v152 = v80
-		}
-		v153 := v152
-		if v3 {
-			v153 = v5
-		}
+		v153 := float64(v0 * v152)
 		v154 := v153
-		if v149 {
-			v154 = v0
+		if v8 {
+			v154 = v81
 		}
-		dst[i] = v154
+		v155 := v154
+		if v3 {
+			v155 = v5
+		}
+		v156 := -v80
+		v157 := math.FMA(v0, v79, v156)
+		v158 := -v81
+		v159 := math.FMA(v80, v79, v158)
+		v160 := math.FMA(v157, v79, v159)
+		v161 := float64(v0 * v0)
+		v162 := -v161
+		v163 := math.FMA(v0, v0, v162)
+		v164 := v4
+		if v136 {
+			v164 = v131
+		}
+		v165 := float64(v0 * v164)
+		v166 := -v165
+		v167 := math.FMA(v0, v164, v166)
+		v168 := v4
+		if v136 {
+			v168 = v137
+		}
+		v169 := float64(v0 * v168)
+		v170 := float64(v167 + v169)
+		v171 := float64(v165 + v170)
+		v172 := math.Ldexp(v171, int(v138))
+		v173 := v172
+		if v151 {
+			v173 = v161
+		}
+		v174 := v4
+		if v151 {
+			v174 = v163
+		}
+		v175 := v173
+		if v8 {
+			v175 = v81
+		}
+		v176 := v174
+		if v8 {
+			v176 = v160
+		}
+		v177 := v175
+		if v3 {
+			v177 = v5
+		}
+		v178 := v176
+		if v3 {
+			v178 = v4
+		}
+		v179 := float64(v177 + v178)
+		v180 := float64(v57 * v155)
+		v181 := float64(v179 - v180)
+		v182 := math.Abs(v181)
+		v183 := math.Abs(v180)
+		v185 := float64(v183 * v184)
+		v186 := v182 <= v185
+		v188 := float64(v182 * v187)
+		v192 := v188 <= v191
+		v193 := v186 || v192
+		v194 := v179 == v4
+		v195 := v193 && !v194
+		v196 := v180
+		if v195 {
+			v196 = v179
+		}
+		v197 := v196
+		if v151 {
+			v197 = v0
+		}
+		dst[i] = v197
 	}
 }
 
@@ -254,20 +321,20 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v64 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v66 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v85 := math.Float64frombits(0xc004000000000000)  // -2.5
-	v295 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v369 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v370 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v372 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v374 := math.Float64frombits(0xc044000000000000) // -40
-	v406 := math.Float64frombits(0xbff0000000000000) // -1
-	v502 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v505 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v508 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v509 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v65 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v86 := math.Float64frombits(0xc004000000000000)  // -2.5
+	v299 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v374 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v375 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v377 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v379 := math.Float64frombits(0xc044000000000000) // -40
+	v411 := math.Float64frombits(0xbff0000000000000) // -1
+	v507 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v510 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v513 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v514 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -315,576 +382,576 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 		v61 := float64(v8 - v60)
 		v62 := float64(v61 + v33)
 		v63 := float64(v62 + v59)
-		v65 := v20 < v64
-		v68 := float64(v67 - v20)
-		v69 := math.Ldexp(v66, int(v68))
-		v70 := v4
-		if v65 {
-			v70 = v69
+		v66 := v20 < v65
+		v69 := float64(v68 - v20)
+		v70 := math.Ldexp(v67, int(v69))
+		v71 := v4
+		if v66 {
+			v71 = v70
 		}
-		v71 := float64(v60 + v70)
-		v72 := float64(v71 - v70)
-		v73 := float64(v60 - v72)
-		v74 := float64(v73 + v63)
-		v75 := float64(v74 + v70)
-		v76 := float64(v75 - v70)
-		v77 := float64(v72 + v76)
-		v78 := math.Ldexp(v77, int(v20))
-		v79 := math.IsNaN(v13)
-		v80 := v78
-		if v79 {
-			v80 = v13
+		v72 := float64(v60 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v60 - v73)
+		v75 := float64(v74 + v63)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v79 := math.Ldexp(v78, int(v20))
+		v80 := math.IsNaN(v13)
+		v81 := v79
+		if v80 {
+			v81 = v13
 		}
-		v81 := float64(v8 + v0)
-		v82 := float64(v80 * v81)
-		v83 := float64(v82 * v80)
-		v86 := v0 < v85
-		v87 := math.Abs(v0)
-		v88 := -v87
-		v89 := v14
-		if v88 > v14 {
-			v89 = v88
+		v82 := float64(v8 + v0)
+		v83 := float64(v81 * v82)
+		v84 := float64(v83 * v81)
+		v87 := v0 < v86
+		v88 := math.Abs(v0)
+		v89 := -v88
+		v90 := v14
+		if v89 > v14 {
+			v90 = v89
 		}
-		v90 := v0 < v4
-		v91 := float64(v89 * v18)
-		v92 := math.RoundToEven(v91)
-		v93 := -v92
-		v94 := math.FMA(v93, v22, v89)
-		v95 := math.FMA(v93, v24, v94)
-		v96 := float64(v94 - v95)
-		v97 := math.FMA(v93, v24, v96)
-		v98 := float64(v95 * v95)
-		v99 := -v98
-		v100 := math.FMA(v95, v95, v99)
-		v101 := float64(v12 * v98)
-		v102 := float64(v12 * v100)
-		v103 := float64(v95 + v101)
-		v104 := float64(v95 - v103)
-		v105 := float64(v104 + v101)
+		v91 := v0 < v4
+		v92 := float64(v90 * v18)
+		v93 := math.RoundToEven(v92)
+		v94 := -v93
+		v95 := math.FMA(v94, v22, v90)
+		v96 := math.FMA(v94, v24, v95)
+		v97 := float64(v95 - v96)
+		v98 := math.FMA(v94, v24, v97)
+		v99 := float64(v96 * v96)
+		v100 := -v99
+		v101 := math.FMA(v96, v96, v100)
+		v102 := float64(v12 * v99)
+		v103 := float64(v12 * v101)
+		v104 := float64(v96 + v102)
+		v105 := float64(v96 - v104)
 		v106 := float64(v105 + v102)
-		v107 := math.FMA(v97, v95, v97)
-		v108 := float64(v106 + v107)
-		v109 := float64(v98 * v95)
-		v110 := math.FMA(v40, v95, v41)
-		v111 := math.FMA(v110, v95, v43)
-		v112 := math.FMA(v111, v95, v45)
-		v113 := math.FMA(v112, v95, v47)
-		v114 := math.FMA(v113, v95, v49)
-		v115 := math.FMA(v114, v95, v51)
-		v116 := math.FMA(v115, v95, v53)
-		v117 := math.FMA(v116, v95, v55)
-		v118 := math.FMA(v117, v95, v57)
-		v119 := math.FMA(v109, v118, v108)
-		v120 := float64(v8 + v103)
-		v121 := float64(v8 - v120)
-		v122 := float64(v121 + v103)
-		v123 := float64(v122 + v119)
-		v124 := float64(v120 + v123)
-		v125 := float64(v120 - v124)
-		v126 := float64(v125 + v123)
-		v127 := math.Ldexp(v124, int(v92))
-		v128 := math.Ldexp(v126, int(v92))
-		v129 := float64(v8 + v127)
-		v130 := float64(v8 - v129)
-		v131 := float64(v130 + v127)
+		v107 := float64(v106 + v103)
+		v108 := math.FMA(v98, v96, v98)
+		v109 := float64(v107 + v108)
+		v110 := float64(v99 * v96)
+		v111 := math.FMA(v40, v96, v41)
+		v112 := math.FMA(v111, v96, v43)
+		v113 := math.FMA(v112, v96, v45)
+		v114 := math.FMA(v113, v96, v47)
+		v115 := math.FMA(v114, v96, v49)
+		v116 := math.FMA(v115, v96, v51)
+		v117 := math.FMA(v116, v96, v53)
+		v118 := math.FMA(v117, v96, v55)
+		v119 := math.FMA(v118, v96, v57)
+		v120 := math.FMA(v110, v119, v109)
+		v121 := float64(v8 + v104)
+		v122 := float64(v8 - v121)
+		v123 := float64(v122 + v104)
+		v124 := float64(v123 + v120)
+		v125 := float64(v121 + v124)
+		v126 := float64(v121 - v125)
+		v127 := float64(v126 + v124)
+		v128 := math.Ldexp(v125, int(v93))
+		v129 := math.Ldexp(v127, int(v93))
+		v130 := float64(v8 + v128)
+		v131 := float64(v8 - v130)
 		v132 := float64(v131 + v128)
-		v133 := v8
-		if v90 {
-			v133 = v124
+		v133 := float64(v132 + v129)
+		v134 := v8
+		if v91 {
+			v134 = v125
 		}
-		v134 := v4
-		if v90 {
-			v134 = v126
+		v135 := v4
+		if v91 {
+			v135 = v127
 		}
-		v135 := float64(v8 / v129)
-		v136 := float64(v133 * v135)
-		v137 := -v136
-		v138 := math.FMA(v137, v129, v133)
-		v139 := math.FMA(v137, v132, v138)
-		v140 := float64(v139 + v134)
-		v141 := float64(v140 * v135)
-		v142 := v4
-		if v90 {
-			v142 = v92
+		v136 := float64(v8 / v130)
+		v137 := float64(v134 * v136)
+		v138 := -v137
+		v139 := math.FMA(v138, v130, v134)
+		v140 := math.FMA(v138, v133, v139)
+		v141 := float64(v140 + v135)
+		v143 := float64(v141 * v136)
+		v144 := v4
+		if v91 {
+			v144 = v93
 		}
-		v143 := v142 < v64
-		v144 := float64(v67 - v142)
-		v145 := math.Ldexp(v66, int(v144))
-		v146 := v4
-		if v143 {
-			v146 = v145
+		v145 := v144 < v65
+		v146 := float64(v68 - v144)
+		v147 := math.Ldexp(v67, int(v146))
+		v148 := v4
+		if v145 {
+			v148 = v147
 		}
-		v147 := float64(v136 + v146)
-		v148 := float64(v147 - v146)
-		v149 := float64(v136 - v148)
-		v150 := float64(v149 + v141)
-		v151 := float64(v150 + v146)
-		v152 := float64(v151 - v146)
-		v153 := float64(v148 + v152)
-		v154 := math.Ldexp(v153, int(v142))
-		v155 := math.IsNaN(v0)
-		v156 := v154
-		if v155 {
-			v156 = v0
+		v149 := float64(v137 + v148)
+		v150 := float64(v149 - v148)
+		v151 := float64(v137 - v150)
+		v152 := float64(v151 + v143)
+		v153 := float64(v152 + v148)
+		v154 := float64(v153 - v148)
+		v155 := float64(v150 + v154)
+		v156 := math.Ldexp(v155, int(v144))
+		v157 := math.IsNaN(v0)
+		v158 := v156
+		if v157 {
+			v158 = v0
 		}
-		v157 := -v0
-		v158 := math.Abs(v157)
-		v159 := -v158
-		v160 := v14
-		if v159 > v14 {
-			v160 = v159
+		v159 := -v0
+		v160 := math.Abs(v159)
+		v161 := -v160
+		v162 := v14
+		if v161 > v14 {
+			v162 = v161
 		}
-		v161 := v157 < v4
-		v162 := float64(v160 * v18)
-		v163 := math.RoundToEven(v162)
-		v164 := -v163
-		v165 := math.FMA(v164, v22, v160)
-		v166 := math.FMA(v164, v24, v165)
-		v167 := float64(v165 - v166)
-		v168 := math.FMA(v164, v24, v167)
-		v169 := float64(v166 * v166)
-		v170 := -v169
-		v171 := math.FMA(v166, v166, v170)
-		v172 := float64(v12 * v169)
-		v173 := float64(v12 * v171)
-		v174 := float64(v166 + v172)
-		v175 := float64(v166 - v174)
-		v176 := float64(v175 + v172)
-		v177 := float64(v176 + v173)
-		v178 := math.FMA(v168, v166, v168)
-		v179 := float64(v177 + v178)
-		v180 := float64(v169 * v166)
-		v181 := math.FMA(v40, v166, v41)
-		v182 := math.FMA(v181, v166, v43)
-		v183 := math.FMA(v182, v166, v45)
-		v184 := math.FMA(v183, v166, v47)
-		v185 := math.FMA(v184, v166, v49)
-		v186 := math.FMA(v185, v166, v51)
-		v187 := math.FMA(v186, v166, v53)
-		v188 := math.FMA(v187, v166, v55)
-		v189 := math.FMA(v188, v166, v57)
-		v190 := math.FMA(v180, v189, v179)
-		v191 := float64(v8 + v174)
-		v192 := float64(v8 - v191)
-		v193 := float64(v192 + v174)
-		v194 := float64(v193 + v190)
-		v195 := float64(v191 + v194)
-		v196 := float64(v191 - v195)
-		v197 := float64(v196 + v194)
-		v198 := math.Ldexp(v195, int(v163))
-		v199 := math.Ldexp(v197, int(v163))
-		v200 := float64(v8 + v198)
-		v201 := float64(v8 - v200)
-		v202 := float64(v201 + v198)
-		v203 := float64(v202 + v199)
-		v204 := v8
-		if v161 {
-			v204 = v195
+		v163 := v159 < v4
+		v164 := float64(v162 * v18)
+		v165 := math.RoundToEven(v164)
+		v166 := -v165
+		v167 := math.FMA(v166, v22, v162)
+		v168 := math.FMA(v166, v24, v167)
+		v169 := float64(v167 - v168)
+		v170 := math.FMA(v166, v24, v169)
+		v171 := float64(v168 * v168)
+		v172 := -v171
+		v173 := math.FMA(v168, v168, v172)
+		v174 := float64(v12 * v171)
+		v175 := float64(v12 * v173)
+		v176 := float64(v168 + v174)
+		v177 := float64(v168 - v176)
+		v178 := float64(v177 + v174)
+		v179 := float64(v178 + v175)
+		v180 := math.FMA(v170, v168, v170)
+		v181 := float64(v179 + v180)
+		v182 := float64(v171 * v168)
+		v183 := math.FMA(v40, v168, v41)
+		v184 := math.FMA(v183, v168, v43)
+		v185 := math.FMA(v184, v168, v45)
+		v186 := math.FMA(v185, v168, v47)
+		v187 := math.FMA(v186, v168, v49)
+		v188 := math.FMA(v187, v168, v51)
+		v189 := math.FMA(v188, v168, v53)
+		v190 := math.FMA(v189, v168, v55)
+		v191 := math.FMA(v190, v168, v57)
+		v192 := math.FMA(v182, v191, v181)
+		v193 := float64(v8 + v176)
+		v194 := float64(v8 - v193)
+		v195 := float64(v194 + v176)
+		v196 := float64(v195 + v192)
+		v197 := float64(v193 + v196)
+		v198 := float64(v193 - v197)
+		v199 := float64(v198 + v196)
+		v200 := math.Ldexp(v197, int(v165))
+		v201 := math.Ldexp(v199, int(v165))
+		v202 := float64(v8 + v200)
+		v203 := float64(v8 - v202)
+		v204 := float64(v203 + v200)
+		v205 := float64(v204 + v201)
+		v206 := v8
+		if v163 {
+			v206 = v197
 		}
-		v205 := v4
-		if v161 {
-			v205 = v197
+		v207 := v4
+		if v163 {
+			v207 = v199
 		}
-		v206 := float64(v8 / v200)
-		v207 := float64(v204 * v206)
-		v208 := -v207
-		v209 := math.FMA(v208, v200, v204)
-		v210 := math.FMA(v208, v203, v209)
-		v211 := float64(v210 + v205)
-		v212 := float64(v211 * v206)
-		v213 := v4
-		if v161 {
-			v213 = v163
+		v208 := float64(v8 / v202)
+		v209 := float64(v206 * v208)
+		v210 := -v209
+		v211 := math.FMA(v210, v202, v206)
+		v212 := math.FMA(v210, v205, v211)
+		v213 := float64(v212 + v207)
+		v215 := float64(v213 * v208)
+		v216 := v4
+		if v163 {
+			v216 = v165
 		}
-		v214 := v213 < v64
-		v215 := float64(v67 - v213)
-		v216 := math.Ldexp(v66, int(v215))
-		v217 := v4
-		if v214 {
-			v217 = v216
+		v217 := v216 < v65
+		v218 := float64(v68 - v216)
+		v219 := math.Ldexp(v67, int(v218))
+		v220 := v4
+		if v217 {
+			v220 = v219
 		}
-		v218 := float64(v207 + v217)
-		v219 := float64(v218 - v217)
-		v220 := float64(v207 - v219)
-		v221 := float64(v220 + v212)
-		v222 := float64(v221 + v217)
-		v223 := float64(v222 - v217)
-		v224 := float64(v219 + v223)
-		v225 := math.Ldexp(v224, int(v213))
-		v226 := math.IsNaN(v157)
-		v227 := v225
-		if v226 {
-			v227 = v157
+		v221 := float64(v209 + v220)
+		v222 := float64(v221 - v220)
+		v223 := float64(v209 - v222)
+		v224 := float64(v223 + v215)
+		v225 := float64(v224 + v220)
+		v226 := float64(v225 - v220)
+		v227 := float64(v222 + v226)
+		v228 := math.Ldexp(v227, int(v216))
+		v229 := math.IsNaN(v159)
+		v230 := v228
+		if v229 {
+			v230 = v159
 		}
-		v228 := float64(v0 * v227)
-		v229 := float64(v8 + v228)
-		v230 := float64(v229 - v228)
-		v231 := float64(v8 - v230)
-		v232 := -v228
-		v233 := math.FMA(v0, v227, v232)
-		v234 := -v227
-		v235 := v14
+		v231 := float64(v0 * v230)
+		v232 := float64(v8 + v231)
+		v233 := float64(v232 - v231)
+		v234 := float64(v8 - v233)
+		v235 := -v231
+		v236 := math.FMA(v0, v230, v235)
+		v237 := -v230
+		v238 := v14
 		if v0 > v14 {
-			v235 = v0
+			v238 = v0
 		}
-		v236 := v16
-		if v235 < v16 {
-			v236 = v235
+		v239 := v16
+		if v238 < v16 {
+			v239 = v238
 		}
-		v237 := float64(v236 * v18)
-		v238 := math.RoundToEven(v237)
-		v239 := -v238
-		v240 := math.FMA(v239, v22, v236)
-		v241 := math.FMA(v239, v24, v240)
-		v242 := float64(v240 - v241)
-		v243 := math.FMA(v239, v24, v242)
-		v244 := float64(v241 * v241)
-		v245 := -v244
-		v246 := math.FMA(v241, v241, v245)
-		v247 := float64(v12 * v244)
-		v248 := float64(v12 * v246)
-		v249 := float64(v241 + v247)
-		v250 := float64(v241 - v249)
-		v251 := float64(v250 + v247)
-		v252 := float64(v251 + v248)
-		v253 := math.FMA(v243, v241, v243)
-		v254 := float64(v252 + v253)
-		v255 := float64(v244 * v241)
-		v256 := math.FMA(v40, v241, v41)
-		v257 := math.FMA(v256, v241, v43)
-		v258 := math.FMA(v257, v241, v45)
-		v259 := math.FMA(v258, v241, v47)
-		v260 := math.FMA(v259, v241, v49)
-		v261 := math.FMA(v260, v241, v51)
-		v262 := math.FMA(v261, v241, v53)
-		v263 := math.FMA(v262, v241, v55)
-		v264 := math.FMA(v263, v241, v57)
-		v265 := math.FMA(v255, v264, v254)
-		v266 := float64(v8 + v249)
-		v267 := float64(v8 - v266)
-		v268 := float64(v267 + v249)
-		v269 := float64(v268 + v265)
-		v270 := v238 < v64
-		v271 := float64(v67 - v238)
-		v272 := math.Ldexp(v66, int(v271))
-		v273 := v4
-		if v270 {
-			v273 = v272
+		v240 := float64(v239 * v18)
+		v241 := math.RoundToEven(v240)
+		v242 := -v241
+		v243 := math.FMA(v242, v22, v239)
+		v244 := math.FMA(v242, v24, v243)
+		v245 := float64(v243 - v244)
+		v246 := math.FMA(v242, v24, v245)
+		v247 := float64(v244 * v244)
+		v248 := -v247
+		v249 := math.FMA(v244, v244, v248)
+		v250 := float64(v12 * v247)
+		v251 := float64(v12 * v249)
+		v252 := float64(v244 + v250)
+		v253 := float64(v244 - v252)
+		v254 := float64(v253 + v250)
+		v255 := float64(v254 + v251)
+		v256 := math.FMA(v246, v244, v246)
+		v257 := float64(v255 + v256)
+		v258 := float64(v247 * v244)
+		v259 := math.FMA(v40, v244, v41)
+		v260 := math.FMA(v259, v244, v43)
+		v261 := math.FMA(v260, v244, v45)
+		v262 := math.FMA(v261, v244, v47)
+		v263 := math.FMA(v262, v244, v49)
+		v264 := math.FMA(v263, v244, v51)
+		v265 := math.FMA(v264, v244, v53)
+		v266 := math.FMA(v265, v244, v55)
+		v267 := math.FMA(v266, v244, v57)
+		v268 := math.FMA(v258, v267, v257)
+		v269 := float64(v8 + v252)
+		v270 := float64(v8 - v269)
+		v271 := float64(v270 + v252)
+		v272 := float64(v271 + v268)
+		v274 := v241 < v65
+		v275 := float64(v68 - v241)
+		v276 := math.Ldexp(v67, int(v275))
+		v277 := v4
+		if v274 {
+			v277 = v276
 		}
-		v274 := float64(v266 + v273)
-		v275 := float64(v274 - v273)
-		v276 := float64(v266 - v275)
-		v277 := float64(v276 + v269)
-		v278 := float64(v277 + v273)
-		v279 := float64(v278 - v273)
-		v280 := float64(v275 + v279)
-		v281 := math.Ldexp(v280, int(v238))
-		v282 := v281
-		if v155 {
-			v282 = v0
+		v278 := float64(v269 + v277)
+		v279 := float64(v278 - v277)
+		v280 := float64(v269 - v279)
+		v281 := float64(v280 + v272)
+		v282 := float64(v281 + v277)
+		v283 := float64(v282 - v277)
+		v284 := float64(v279 + v283)
+		v285 := math.Ldexp(v284, int(v241))
+		v286 := v285
+		if v157 {
+			v286 = v0
 		}
-		v283 := float64(v8 + v282)
-		v284 := math.FMA(v234, v283, v8)
-		v285 := float64(v283 - v8)
-		v286 := float64(v282 - v285)
-		v287 := float64(v227 * v286)
-		v288 := float64(v284 - v287)
-		v289 := float64(v288 / v283)
-		v290 := float64(v0 * v289)
-		v291 := float64(v233 + v290)
-		v292 := float64(v231 + v291)
-		v293 := float64(v156 * v292)
-		v294 := math.FMA(v156, v229, v293)
-		v296 := v0 < v295
-		v297 := math.Abs(v88)
-		v298 := -v297
-		v299 := v14
-		if v298 > v14 {
-			v299 = v298
+		v287 := float64(v8 + v286)
+		v288 := math.FMA(v237, v287, v8)
+		v289 := float64(v287 - v8)
+		v290 := float64(v286 - v289)
+		v291 := float64(v230 * v290)
+		v292 := float64(v288 - v291)
+		v293 := float64(v292 / v287)
+		v294 := float64(v0 * v293)
+		v295 := float64(v236 + v294)
+		v296 := float64(v234 + v295)
+		v297 := float64(v158 * v296)
+		v298 := math.FMA(v158, v232, v297)
+		v300 := v0 < v299
+		v301 := math.Abs(v89)
+		v302 := -v301
+		v303 := v14
+		if v302 > v14 {
+			v303 = v302
 		}
-		v300 := v88 < v4
-		v301 := float64(v299 * v18)
-		v302 := math.RoundToEven(v301)
-		v303 := -v302
-		v304 := math.FMA(v303, v22, v299)
-		v305 := math.FMA(v303, v24, v304)
-		v306 := float64(v304 - v305)
-		v307 := math.FMA(v303, v24, v306)
-		v308 := float64(v305 * v305)
-		v309 := -v308
-		v310 := math.FMA(v305, v305, v309)
-		v311 := float64(v12 * v308)
-		v312 := float64(v12 * v310)
-		v313 := float64(v305 + v311)
-		v314 := float64(v305 - v313)
-		v315 := float64(v314 + v311)
-		v316 := float64(v315 + v312)
-		v317 := math.FMA(v307, v305, v307)
-		v318 := float64(v316 + v317)
-		v319 := float64(v308 * v305)
-		v320 := math.FMA(v40, v305, v41)
-		v321 := math.FMA(v320, v305, v43)
-		v322 := math.FMA(v321, v305, v45)
-		v323 := math.FMA(v322, v305, v47)
-		v324 := math.FMA(v323, v305, v49)
-		v325 := math.FMA(v324, v305, v51)
-		v326 := math.FMA(v325, v305, v53)
-		v327 := math.FMA(v326, v305, v55)
-		v328 := math.FMA(v327, v305, v57)
-		v329 := math.FMA(v319, v328, v318)
-		v330 := float64(v8 + v313)
-		v331 := float64(v8 - v330)
-		v332 := float64(v331 + v313)
-		v333 := float64(v332 + v329)
-		v334 := float64(v330 + v333)
-		v335 := float64(v330 - v334)
-		v336 := float64(v335 + v333)
-		v337 := math.Ldexp(v334, int(v302))
-		v338 := math.Ldexp(v336, int(v302))
-		v339 := float64(v8 + v337)
-		v340 := float64(v8 - v339)
-		v341 := float64(v340 + v337)
-		v342 := float64(v341 + v338)
-		v343 := v8
+		v304 := v89 < v4
+		v305 := float64(v303 * v18)
+		v306 := math.RoundToEven(v305)
+		v307 := -v306
+		v308 := math.FMA(v307, v22, v303)
+		v309 := math.FMA(v307, v24, v308)
+		v310 := float64(v308 - v309)
+		v311 := math.FMA(v307, v24, v310)
+		v312 := float64(v309 * v309)
+		v313 := -v312
+		v314 := math.FMA(v309, v309, v313)
+		v315 := float64(v12 * v312)
+		v316 := float64(v12 * v314)
+		v317 := float64(v309 + v315)
+		v318 := float64(v309 - v317)
+		v319 := float64(v318 + v315)
+		v320 := float64(v319 + v316)
+		v321 := math.FMA(v311, v309, v311)
+		v322 := float64(v320 + v321)
+		v323 := float64(v312 * v309)
+		v324 := math.FMA(v40, v309, v41)
+		v325 := math.FMA(v324, v309, v43)
+		v326 := math.FMA(v325, v309, v45)
+		v327 := math.FMA(v326, v309, v47)
+		v328 := math.FMA(v327, v309, v49)
+		v329 := math.FMA(v328, v309, v51)
+		v330 := math.FMA(v329, v309, v53)
+		v331 := math.FMA(v330, v309, v55)
+		v332 := math.FMA(v331, v309, v57)
+		v333 := math.FMA(v323, v332, v322)
+		v334 := float64(v8 + v317)
+		v335 := float64(v8 - v334)
+		v336 := float64(v335 + v317)
+		v337 := float64(v336 + v333)
+		v338 := float64(v334 + v337)
+		v339 := float64(v334 - v338)
+		v340 := float64(v339 + v337)
+		v341 := math.Ldexp(v338, int(v306))
+		v342 := math.Ldexp(v340, int(v306))
+		v343 := float64(v8 + v341)
+		v344 := float64(v8 - v343)
+		v345 := float64(v344 + v341)
+		v346 := float64(v345 + v342)
+		v347 := v8
+		if v304 {
+			v347 = v338
+		}
+		v348 := v4
+		if v304 {
+			v348 = v340
+		}
+		v349 := float64(v8 / v343)
+		v350 := float64(v347 * v349)
+		v351 := -v350
+		v352 := math.FMA(v351, v343, v347)
+		v353 := math.FMA(v351, v346, v352)
+		v354 := float64(v353 + v348)
+		v356 := float64(v354 * v349)
+		v357 := v4
+		if v304 {
+			v357 = v306
+		}
+		v358 := v357 < v65
+		v359 := float64(v68 - v357)
+		v360 := math.Ldexp(v67, int(v359))
+		v361 := v4
+		if v358 {
+			v361 = v360
+		}
+		v362 := float64(v350 + v361)
+		v363 := float64(v362 - v361)
+		v364 := float64(v350 - v363)
+		v365 := float64(v364 + v356)
+		v366 := float64(v365 + v361)
+		v367 := float64(v366 - v361)
+		v368 := float64(v363 + v367)
+		v369 := math.Ldexp(v368, int(v357))
+		v370 := math.IsNaN(v89)
+		v371 := v369
+		if v370 {
+			v371 = v89
+		}
+		v372 := -v371
+		v373 := math.FMA(v372, v371, v371)
+		v376 := float64(v0 - v375)
+		v378 := float64(v376 - v377)
+		v380 := v379
+		if v378 > v379 {
+			v380 = v378
+		}
+		v381 := v16
+		if v380 < v16 {
+			v381 = v380
+		}
+		v382 := float64(v381 * v18)
+		v383 := math.RoundToEven(v382)
+		v384 := -v383
+		v385 := math.FMA(v384, v22, v381)
+		v386 := math.FMA(v384, v24, v385)
+		v387 := float64(v385 - v386)
+		v388 := math.FMA(v384, v24, v387)
+		v389 := float64(v386 * v386)
+		v390 := -v389
+		v391 := math.FMA(v386, v386, v390)
+		v392 := float64(v12 * v389)
+		v393 := float64(v12 * v391)
+		v394 := float64(v386 + v392)
+		v395 := float64(v386 - v394)
+		v396 := float64(v395 + v392)
+		v397 := float64(v396 + v393)
+		v398 := math.FMA(v388, v386, v388)
+		v399 := float64(v397 + v398)
+		v400 := float64(v389 * v386)
+		v401 := math.FMA(v40, v386, v41)
+		v402 := math.FMA(v401, v386, v43)
+		v403 := math.FMA(v402, v386, v45)
+		v404 := math.FMA(v403, v386, v47)
+		v405 := math.FMA(v404, v386, v49)
+		v406 := math.FMA(v405, v386, v51)
+		v407 := math.FMA(v406, v386, v53)
+		v408 := math.FMA(v407, v386, v55)
+		v409 := math.FMA(v408, v386, v57)
+		v410 := math.FMA(v400, v409, v399)
+		v412 := math.Ldexp(v411, int(v384))
+		v413 := float64(v8 + v412)
+		v414 := float64(v413 - v8)
+		v415 := float64(v413 - v414)
+		v416 := float64(v8 - v415)
+		v417 := float64(v412 - v414)
+		v418 := float64(v416 + v417)
+		v419 := float64(v410 + v418)
+		v420 := float64(v413 + v394)
+		v421 := float64(v413 - v420)
+		v422 := float64(v421 + v394)
+		v423 := float64(v422 + v419)
+		v424 := float64(v420 + v423)
+		v425 := math.Ldexp(v424, int(v383))
+		v426 := math.Copysign(v425, v378)
+		v427 := math.IsNaN(v378)
+		v428 := v426
+		if v427 {
+			v428 = v378
+		}
+		v429 := math.FMA(v374, v428, v378)
+		v430 := float64(v373 * v429)
+		v431 := math.FMA(v0, v373, v158)
+		v432 := v431
 		if v300 {
-			v343 = v334
+			v432 = v430
 		}
-		v344 := v4
-		if v300 {
-			v344 = v336
+		v433 := v432
+		if v87 {
+			v433 = v298
 		}
-		v345 := float64(v8 / v339)
-		v346 := float64(v343 * v345)
-		v347 := -v346
-		v348 := math.FMA(v347, v339, v343)
-		v349 := math.FMA(v347, v342, v348)
-		v350 := float64(v349 + v344)
-		v351 := float64(v350 * v345)
-		v352 := v4
-		if v300 {
-			v352 = v302
-		}
-		v353 := v352 < v64
-		v354 := float64(v67 - v352)
-		v355 := math.Ldexp(v66, int(v354))
-		v356 := v4
-		if v353 {
-			v356 = v355
-		}
-		v357 := float64(v346 + v356)
-		v358 := float64(v357 - v356)
-		v359 := float64(v346 - v358)
-		v360 := float64(v359 + v351)
-		v361 := float64(v360 + v356)
-		v362 := float64(v361 - v356)
-		v363 := float64(v358 + v362)
-		v364 := math.Ldexp(v363, int(v352))
-		v365 := math.IsNaN(v88)
-		v366 := v364
-		if v365 {
-			v366 = v88
-		}
-		v367 := -v366
-		v368 := math.FMA(v367, v366, v366)
-		v371 := float64(v0 - v370)
-		v373 := float64(v371 - v372)
-		v375 := v374
-		if v373 > v374 {
-			v375 = v373
-		}
-		v376 := v16
-		if v375 < v16 {
-			v376 = v375
-		}
-		v377 := float64(v376 * v18)
-		v378 := math.RoundToEven(v377)
-		v379 := -v378
-		v380 := math.FMA(v379, v22, v376)
-		v381 := math.FMA(v379, v24, v380)
-		v382 := float64(v380 - v381)
-		v383 := math.FMA(v379, v24, v382)
-		v384 := float64(v381 * v381)
-		v385 := -v384
-		v386 := math.FMA(v381, v381, v385)
-		v387 := float64(v12 * v384)
-		v388 := float64(v12 * v386)
-		v389 := float64(v381 + v387)
-		v390 := float64(v381 - v389)
-		v391 := float64(v390 + v387)
-		v392 := float64(v391 + v388)
-		v393 := math.FMA(v383, v381, v383)
-		v394 := float64(v392 + v393)
-		v395 := float64(v384 * v381)
-		v396 := math.FMA(v40, v381, v41)
-		v397 := math.FMA(v396, v381, v43)
-		v398 := math.FMA(v397, v381, v45)
-		v399 := math.FMA(v398, v381, v47)
-		v400 := math.FMA(v399, v381, v49)
-		v401 := math.FMA(v400, v381, v51)
-		v402 := math.FMA(v401, v381, v53)
-		v403 := math.FMA(v402, v381, v55)
-		v404 := math.FMA(v403, v381, v57)
-		v405 := math.FMA(v395, v404, v394)
-		v407 := math.Ldexp(v406, int(v379))
-		v408 := float64(v8 + v407)
-		v409 := float64(v408 - v8)
-		v410 := float64(v408 - v409)
-		v411 := float64(v8 - v410)
-		v412 := float64(v407 - v409)
-		v413 := float64(v411 + v412)
-		v414 := float64(v405 + v413)
-		v415 := float64(v408 + v389)
-		v416 := float64(v408 - v415)
-		v417 := float64(v416 + v389)
-		v418 := float64(v417 + v414)
-		v419 := float64(v415 + v418)
-		v420 := math.Ldexp(v419, int(v378))
-		v421 := math.Copysign(v420, v373)
-		v422 := math.IsNaN(v373)
-		v423 := v421
-		if v422 {
-			v423 = v373
-		}
-		v424 := math.FMA(v369, v423, v373)
-		v425 := float64(v368 * v424)
-		v426 := math.FMA(v0, v368, v156)
-		v427 := v426
-		if v296 {
-			v427 = v425
-		}
-		v428 := v427
-		if v86 {
-			v428 = v294
-		}
-		v429 := v428
+		v434 := v433
 		if v11 {
-			v429 = v83
+			v434 = v84
 		}
-		v430 := v429
+		v435 := v434
 		if v7 {
-			v430 = v8
+			v435 = v8
 		}
-		v431 := v430
+		v436 := v435
 		if v3 {
-			v431 = v5
+			v436 = v5
 		}
-		v432 := dy[i]
-		v433 := float64(v432 * v5)
-		v434 := float64(v432 * v8)
-		v435 := float64(v432 * v80)
-		v436 := -v435
-		v437 := math.FMA(v432, v80, v436)
-		v438 := float64(v435 * v81)
-		v439 := -v438
-		v440 := math.FMA(v435, v81, v439)
-		v441 := math.FMA(v437, v81, v440)
-		v442 := float64(v438 * v80)
-		v443 := -v442
-		v444 := math.FMA(v438, v80, v443)
-		v445 := math.FMA(v441, v80, v444)
-		v446 := float64(v432 * v156)
-		v447 := -v446
-		v448 := math.FMA(v432, v156, v447)
-		v449 := float64(v446 * v229)
-		v450 := -v449
-		v451 := math.FMA(v446, v229, v450)
-		v452 := math.FMA(v448, v229, v451)
-		v453 := float64(v446 * v292)
-		v454 := -v453
-		v455 := math.FMA(v446, v292, v454)
-		v456 := math.FMA(v448, v292, v455)
-		v457 := float64(v449 + v453)
-		v458 := float64(v457 - v449)
-		v459 := float64(v457 - v458)
-		v460 := float64(v449 - v459)
-		v461 := float64(v453 - v458)
-		v462 := float64(v460 + v461)
-		v463 := float64(v462 + v452)
-		v464 := float64(v463 + v456)
-		v465 := float64(v432 * v368)
-		v466 := -v465
-		v467 := math.FMA(v432, v368, v466)
-		v468 := float64(v465 * v424)
-		v469 := -v468
-		v470 := math.FMA(v465, v424, v469)
-		v471 := math.FMA(v467, v424, v470)
-		v472 := float64(v432 * v0)
-		v473 := -v472
-		v474 := math.FMA(v432, v0, v473)
-		v475 := float64(v472 * v368)
-		v476 := -v475
-		v477 := math.FMA(v472, v368, v476)
-		v478 := math.FMA(v474, v368, v477)
-		v479 := float64(v475 + v446)
-		v480 := float64(v479 - v475)
-		v481 := float64(v479 - v480)
-		v482 := float64(v475 - v481)
-		v483 := float64(v446 - v480)
-		v484 := float64(v482 + v483)
-		v485 := float64(v484 + v478)
-		v486 := float64(v485 + v448)
-		v487 := v479
-		if v296 {
-			v487 = v468
-		}
-		v488 := v486
-		if v296 {
-			v488 = v471
-		}
-		v489 := v487
-		if v86 {
-			v489 = v457
-		}
-		v490 := v488
-		if v86 {
-			v490 = v464
-		}
-		v491 := v489
-		if v11 {
-			v491 = v442
-		}
-		v492 := v490
-		if v11 {
-			v492 = v445
+		v437 := dy[i]
+		v438 := float64(v437 * v5)
+		v439 := float64(v437 * v8)
+		v440 := float64(v437 * v81)
+		v441 := -v440
+		v442 := math.FMA(v437, v81, v441)
+		v443 := float64(v440 * v82)
+		v444 := -v443
+		v445 := math.FMA(v440, v82, v444)
+		v446 := math.FMA(v442, v82, v445)
+		v447 := float64(v443 * v81)
+		v448 := -v447
+		v449 := math.FMA(v443, v81, v448)
+		v450 := math.FMA(v446, v81, v449)
+		v451 := float64(v437 * v158)
+		v452 := -v451
+		v453 := math.FMA(v437, v158, v452)
+		v454 := float64(v451 * v232)
+		v455 := -v454
+		v456 := math.FMA(v451, v232, v455)
+		v457 := math.FMA(v453, v232, v456)
+		v458 := float64(v451 * v296)
+		v459 := -v458
+		v460 := math.FMA(v451, v296, v459)
+		v461 := math.FMA(v453, v296, v460)
+		v462 := float64(v454 + v458)
+		v463 := float64(v462 - v454)
+		v464 := float64(v462 - v463)
+		v465 := float64(v454 - v464)
+		v466 := float64(v458 - v463)
+		v467 := float64(v465 + v466)
+		v468 := float64(v467 + v457)
+		v469 := float64(v468 + v461)
+		v470 := float64(v437 * v373)
+		v471 := -v470
+		v472 := math.FMA(v437, v373, v471)
+		v473 := float64(v470 * v429)
+		v474 := -v473
+		v475 := math.FMA(v470, v429, v474)
+		v476 := math.FMA(v472, v429, v475)
+		v477 := float64(v437 * v0)
+		v478 := -v477
+		v479 := math.FMA(v437, v0, v478)
+		v480 := float64(v477 * v373)
+		v481 := -v480
+		v482 := math.FMA(v477, v373, v481)
+		v483 := math.FMA(v479, v373, v482)
+		v484 := float64(v480 + v451)
+		v485 := float64(v484 - v480)
+		v486 := float64(v484 - v485)
+		v487 := float64(v480 - v486)
+		v488 := float64(v451 - v485)
+		v489 := float64(v487 + v488)
+		v490 := float64(v489 + v483)
+		v491 := float64(v490 + v453)
+		v492 := v484
+		if v300 {
+			v492 = v473
 		}
 		v493 := v491
-		if v7 {
-			v493 = v434
+		if v300 {
+			v493 = v476
 		}
 		v494 := v492
-		if v7 {
-			v494 = v4
+		if v87 {
+			v494 = v462
 		}
 		v495 := v493
-		if v3 {
-			v495 = v433
+		if v87 {
+			v495 = v469
 		}
 		v496 := v494
+		if v11 {
+			v496 = v447
+		}
+		v497 := v495
+		if v11 {
+			v497 = v450
+		}
+		v498 := v496
+		if v7 {
+			v498 = v439
+		}
+		v499 := v497
+		if v7 {
+			v499 = v4
+		}
+		v500 := v498
 		if v3 {
-			v496 = v4
+			v500 = v438
 		}
-		v497 := float64(v495 + v496)
-		v498 := float64(v432 * v431)
-		v499 := float64(v497 - v498)
-		v500 := math.Abs(v499)
-		v501 := math.Abs(v498)
-		v503 := float64(v501 * v502)
-		v504 := v500 <= v503
-		v506 := float64(v500 * v505)
-		v507 := math.Abs(v432)
-		v510 := math.FMA(v507, v508, v509)
-		v511 := v506 <= v510
-		v512 := v504 || v511
-		v513 := v497 == v4
-		v514 := v512 && !v513
-		v515 := v498
-		if v514 {
-			v515 = v497
+		v501 := v499
+		if v3 {
+			v501 = v4
 		}
-		v516 := v515
-		if v155 {
-			v516 = v0
+		v502 := float64(v500 + v501)
+		v503 := float64(v437 * v436)
+		v504 := float64(v502 - v503)
+		v505 := math.Abs(v504)
+		v506 := math.Abs(v503)
+		v508 := float64(v506 * v507)
+		v509 := v505 <= v508
+		v511 := float64(v505 * v510)
+		v512 := math.Abs(v437)
+		v515 := math.FMA(v512, v513, v514)
+		v516 := v511 <= v515
+		v517 := v509 || v516
+		v518 := v502 == v4
+		v519 := v517 && !v518
+		v520 := v503
+		if v519 {
+			v520 = v502
 		}
-		dx[i] = v516
+		v521 := v520
+		if v157 {
+			v521 = v0
+		}
+		dx[i] = v521
 	}
 }

@@ -696,7 +696,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "logsigmoidBackward", Inputs: 2, MaxLen: 73,
+		Name: "logsigmoidBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { logsigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { logsigmoidBackwardAVX512(d, in[0], in[1]) }},
@@ -1059,7 +1059,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "silu", Inputs: 1, MaxLen: 49,
+		Name: "silu", Inputs: 1, MaxLen: 25,
 		Generic: func(d []float64, in [][]float64, p []float64) { siluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { siluAVX512(d, in[0]) }},

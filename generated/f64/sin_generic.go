@@ -1267,8 +1267,8 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 	v545 := math.Float64frombits(0xbff0000000000000) // -1
 	v568 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v571 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v574 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v575 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v574 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v575 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -2133,8 +2133,8 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 	v202 := math.Float64frombits(0xbff0000000000000) // -1
 	v225 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v228 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v231 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v232 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v231 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v232 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v1 := x[i]
 		v3 := float64(v2 * v1)

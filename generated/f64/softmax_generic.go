@@ -54,9 +54,9 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 	v48 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v50 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v53 := math.Float64frombits(0x3ff0000000000000) // 1
-	v58 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v60 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v61 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v59 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v61 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
 	for i := range x {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
@@ -102,46 +102,46 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 		v55 := float64(v53 - v54)
 		v56 := float64(v55 + v26)
 		v57 := float64(v56 + v52)
-		v59 := v12 < v58
-		v62 := float64(v61 - v12)
-		v63 := math.Ldexp(v60, int(v62))
-		v64 := v6
-		if v59 {
-			v64 = v63
+		v60 := v12 < v59
+		v63 := float64(v62 - v12)
+		v64 := math.Ldexp(v61, int(v63))
+		v65 := v6
+		if v60 {
+			v65 = v64
 		}
-		v65 := float64(v54 + v64)
-		v66 := float64(v65 - v64)
-		v67 := float64(v54 - v66)
-		v68 := float64(v67 + v57)
-		v69 := float64(v68 + v64)
-		v70 := float64(v69 - v64)
-		v71 := float64(v66 + v70)
-		v72 := math.Ldexp(v71, int(v12))
-		v73 := math.IsNaN(v2)
-		v74 := v72
-		if v73 {
-			v74 = v2
+		v66 := float64(v54 + v65)
+		v67 := float64(v66 - v65)
+		v68 := float64(v54 - v67)
+		v69 := float64(v68 + v57)
+		v70 := float64(v69 + v65)
+		v71 := float64(v70 - v65)
+		v72 := float64(v67 + v71)
+		v73 := math.Ldexp(v72, int(v12))
+		v74 := math.IsNaN(v2)
+		v75 := v73
+		if v74 {
+			v75 = v2
 		}
-		v75 := float64(v2 - v0)
-		v76 := float64(v2 - v75)
-		v77 := float64(v0 - v76)
-		v78 := float64(v1 + v75)
-		v79 := float64(v77 - v78)
-		v80 := math.FMA(v74, v79, v74)
-		v81 := v80
+		v76 := float64(v2 - v0)
+		v77 := float64(v2 - v76)
+		v78 := float64(v0 - v77)
+		v79 := float64(v1 + v76)
+		v80 := float64(v78 - v79)
+		v81 := math.FMA(v75, v80, v75)
+		v82 := v81
 		if v5 {
-			v81 = v6
+			v82 = v6
 		}
-		v82 := math.IsNaN(v0)
-		v83 := v81
-		if v82 {
-			v83 = v0
+		v83 := math.IsNaN(v0)
+		v84 := v82
+		if v83 {
+			v84 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v83
+		foldT := foldS + v84
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v83 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v84 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
@@ -173,10 +173,10 @@ func softmaxGeneric(dst, x []float64, m, s, sLo float64) {
 	v48 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v50 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v53 := math.Float64frombits(0x3ff0000000000000) // 1
-	v58 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v60 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v61 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v82 := s
+	v59 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v61 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v83 := s
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
@@ -222,43 +222,43 @@ func softmaxGeneric(dst, x []float64, m, s, sLo float64) {
 		v55 := float64(v53 - v54)
 		v56 := float64(v55 + v26)
 		v57 := float64(v56 + v52)
-		v59 := v12 < v58
-		v62 := float64(v61 - v12)
-		v63 := math.Ldexp(v60, int(v62))
-		v64 := v6
-		if v59 {
-			v64 = v63
+		v60 := v12 < v59
+		v63 := float64(v62 - v12)
+		v64 := math.Ldexp(v61, int(v63))
+		v65 := v6
+		if v60 {
+			v65 = v64
 		}
-		v65 := float64(v54 + v64)
-		v66 := float64(v65 - v64)
-		v67 := float64(v54 - v66)
-		v68 := float64(v67 + v57)
-		v69 := float64(v68 + v64)
-		v70 := float64(v69 - v64)
-		v71 := float64(v66 + v70)
-		v72 := math.Ldexp(v71, int(v12))
-		v73 := math.IsNaN(v2)
-		v74 := v72
-		if v73 {
-			v74 = v2
+		v66 := float64(v54 + v65)
+		v67 := float64(v66 - v65)
+		v68 := float64(v54 - v67)
+		v69 := float64(v68 + v57)
+		v70 := float64(v69 + v65)
+		v71 := float64(v70 - v65)
+		v72 := float64(v67 + v71)
+		v73 := math.Ldexp(v72, int(v12))
+		v74 := math.IsNaN(v2)
+		v75 := v73
+		if v74 {
+			v75 = v2
 		}
-		v75 := float64(v2 - v0)
-		v76 := float64(v2 - v75)
-		v77 := float64(v0 - v76)
-		v78 := float64(v1 + v75)
-		v79 := float64(v77 - v78)
-		v80 := math.FMA(v74, v79, v74)
-		v81 := v80
+		v76 := float64(v2 - v0)
+		v77 := float64(v2 - v76)
+		v78 := float64(v0 - v77)
+		v79 := float64(v1 + v76)
+		v80 := float64(v78 - v79)
+		v81 := math.FMA(v75, v80, v75)
+		v82 := v81
 		if v5 {
-			v81 = v6
+			v82 = v6
 		}
-		v83 := float64(v81 / v82)
-		v84 := math.IsNaN(v0)
-		v85 := v83
-		if v84 {
-			v85 = v0
+		v84 := float64(v82 / v83)
+		v85 := math.IsNaN(v0)
+		v86 := v84
+		if v85 {
+			v86 = v0
 		}
-		dst[i] = v85
+		dst[i] = v86
 	}
 }
 

@@ -60,9 +60,9 @@ func softminReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 	v49 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v51 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v54 := math.Float64frombits(0x3ff0000000000000) // 1
-	v59 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v61 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v60 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v62 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v63 := math.Float64frombits(0xc08ff00000000000) // -1022
 	for i := range x {
 		v0 := x[i]
 		v1 := -v0
@@ -109,46 +109,46 @@ func softminReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 		v56 := float64(v54 - v55)
 		v57 := float64(v56 + v27)
 		v58 := float64(v57 + v53)
-		v60 := v13 < v59
-		v63 := float64(v62 - v13)
-		v64 := math.Ldexp(v61, int(v63))
-		v65 := v7
-		if v60 {
-			v65 = v64
+		v61 := v13 < v60
+		v64 := float64(v63 - v13)
+		v65 := math.Ldexp(v62, int(v64))
+		v66 := v7
+		if v61 {
+			v66 = v65
 		}
-		v66 := float64(v55 + v65)
-		v67 := float64(v66 - v65)
-		v68 := float64(v55 - v67)
-		v69 := float64(v68 + v58)
-		v70 := float64(v69 + v65)
-		v71 := float64(v70 - v65)
-		v72 := float64(v67 + v71)
-		v73 := math.Ldexp(v72, int(v13))
-		v74 := math.IsNaN(v3)
-		v75 := v73
-		if v74 {
-			v75 = v3
+		v67 := float64(v55 + v66)
+		v68 := float64(v67 - v66)
+		v69 := float64(v55 - v68)
+		v70 := float64(v69 + v58)
+		v71 := float64(v70 + v66)
+		v72 := float64(v71 - v66)
+		v73 := float64(v68 + v72)
+		v74 := math.Ldexp(v73, int(v13))
+		v75 := math.IsNaN(v3)
+		v76 := v74
+		if v75 {
+			v76 = v3
 		}
-		v76 := float64(v3 + v0)
-		v77 := float64(v3 - v76)
-		v78 := float64(v1 - v77)
-		v79 := float64(v2 + v76)
-		v80 := float64(v78 - v79)
-		v81 := math.FMA(v75, v80, v75)
-		v82 := v81
+		v77 := float64(v3 + v0)
+		v78 := float64(v3 - v77)
+		v79 := float64(v1 - v78)
+		v80 := float64(v2 + v77)
+		v81 := float64(v79 - v80)
+		v82 := math.FMA(v76, v81, v76)
+		v83 := v82
 		if v6 {
-			v82 = v7
+			v83 = v7
 		}
-		v83 := math.IsNaN(v0)
-		v84 := v82
-		if v83 {
-			v84 = v0
+		v84 := math.IsNaN(v0)
+		v85 := v83
+		if v84 {
+			v85 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v84
+		foldT := foldS + v85
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v84 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v85 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
@@ -180,10 +180,10 @@ func softminGeneric(dst, x []float64, m, s, sLo float64) {
 	v49 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v51 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v54 := math.Float64frombits(0x3ff0000000000000) // 1
-	v59 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v61 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v83 := s
+	v60 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v62 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v63 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v84 := s
 	for i := range dst {
 		v0 := x[i]
 		v1 := -v0
@@ -230,43 +230,43 @@ func softminGeneric(dst, x []float64, m, s, sLo float64) {
 		v56 := float64(v54 - v55)
 		v57 := float64(v56 + v27)
 		v58 := float64(v57 + v53)
-		v60 := v13 < v59
-		v63 := float64(v62 - v13)
-		v64 := math.Ldexp(v61, int(v63))
-		v65 := v7
-		if v60 {
-			v65 = v64
+		v61 := v13 < v60
+		v64 := float64(v63 - v13)
+		v65 := math.Ldexp(v62, int(v64))
+		v66 := v7
+		if v61 {
+			v66 = v65
 		}
-		v66 := float64(v55 + v65)
-		v67 := float64(v66 - v65)
-		v68 := float64(v55 - v67)
-		v69 := float64(v68 + v58)
-		v70 := float64(v69 + v65)
-		v71 := float64(v70 - v65)
-		v72 := float64(v67 + v71)
-		v73 := math.Ldexp(v72, int(v13))
-		v74 := math.IsNaN(v3)
-		v75 := v73
-		if v74 {
-			v75 = v3
+		v67 := float64(v55 + v66)
+		v68 := float64(v67 - v66)
+		v69 := float64(v55 - v68)
+		v70 := float64(v69 + v58)
+		v71 := float64(v70 + v66)
+		v72 := float64(v71 - v66)
+		v73 := float64(v68 + v72)
+		v74 := math.Ldexp(v73, int(v13))
+		v75 := math.IsNaN(v3)
+		v76 := v74
+		if v75 {
+			v76 = v3
 		}
-		v76 := float64(v3 + v0)
-		v77 := float64(v3 - v76)
-		v78 := float64(v1 - v77)
-		v79 := float64(v2 + v76)
-		v80 := float64(v78 - v79)
-		v81 := math.FMA(v75, v80, v75)
-		v82 := v81
+		v77 := float64(v3 + v0)
+		v78 := float64(v3 - v77)
+		v79 := float64(v1 - v78)
+		v80 := float64(v2 + v77)
+		v81 := float64(v79 - v80)
+		v82 := math.FMA(v76, v81, v76)
+		v83 := v82
 		if v6 {
-			v82 = v7
+			v83 = v7
 		}
-		v84 := float64(v82 / v83)
-		v85 := math.IsNaN(v0)
-		v86 := v84
-		if v85 {
-			v86 = v0
+		v85 := float64(v83 / v84)
+		v86 := math.IsNaN(v0)
+		v87 := v85
+		if v86 {
+			v87 = v0
 		}
-		dst[i] = v86
+		dst[i] = v87
 	}
 }
 

@@ -47,28 +47,28 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v56 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v61 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v63 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v64 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v78 := math.Float64frombits(0xbff0000000000000)  // -1
-	v80 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v88 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v92 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
-	v104 := math.Float64frombits(0x4000000000000000) // 2
-	v108 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v109 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v111 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v113 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v115 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v117 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v119 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v121 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v139 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v141 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v151 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v153 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v157 := math.Float64frombits(0x7ff8000000000001) // NaN
-	v229 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v79 := math.Float64frombits(0xbff0000000000000)  // -1
+	v81 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v89 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
+	v93 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
+	v105 := math.Float64frombits(0x4000000000000000) // 2
+	v109 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v110 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v112 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v114 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v116 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v118 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v120 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v122 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v140 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v142 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v152 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v154 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v158 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v230 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -120,227 +120,227 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 		v58 := float64(v56 - v57)
 		v59 := float64(v58 + v29)
 		v60 := float64(v59 + v55)
-		v62 := v15 < v61
-		v65 := float64(v64 - v15)
-		v66 := math.Ldexp(v63, int(v65))
-		v67 := v5
-		if v62 {
-			v67 = v66
+		v63 := v15 < v62
+		v66 := float64(v65 - v15)
+		v67 := math.Ldexp(v64, int(v66))
+		v68 := v5
+		if v63 {
+			v68 = v67
 		}
-		v68 := float64(v57 + v67)
-		v69 := float64(v68 - v67)
-		v70 := float64(v57 - v69)
-		v71 := float64(v70 + v60)
-		v72 := float64(v71 + v67)
-		v73 := float64(v72 - v67)
-		v74 := float64(v69 + v73)
-		v75 := math.Ldexp(v74, int(v15))
-		v76 := math.IsNaN(v8)
-		v77 := v75
-		if v76 {
-			v77 = v8
+		v69 := float64(v57 + v68)
+		v70 := float64(v69 - v68)
+		v71 := float64(v57 - v70)
+		v72 := float64(v71 + v60)
+		v73 := float64(v72 + v68)
+		v74 := float64(v73 - v68)
+		v75 := float64(v70 + v74)
+		v76 := math.Ldexp(v75, int(v15))
+		v77 := math.IsNaN(v8)
+		v78 := v76
+		if v77 {
+			v78 = v8
 		}
-		v79 := v78
-		if v77 > v78 {
-			v79 = v77
+		v80 := v79
+		if v78 > v79 {
+			v80 = v78
 		}
-		v81 := v80
-		if v79 < v80 {
-			v81 = v79
+		v82 := v81
+		if v80 < v81 {
+			v82 = v80
 		}
-		v82 := float64(v56 + v81)
-		v83 := float64(v82 - v56)
-		v84 := float64(v82 - v83)
-		v85 := float64(v56 - v84)
-		v86 := float64(v81 - v83)
-		v87 := float64(v85 + v86)
-		v89 := v88
-		if v82 > v88 {
-			v89 = v82
+		v83 := float64(v56 + v82)
+		v84 := float64(v83 - v56)
+		v85 := float64(v83 - v84)
+		v86 := float64(v56 - v85)
+		v87 := float64(v82 - v84)
+		v88 := float64(v86 + v87)
+		v90 := v89
+		if v83 > v89 {
+			v90 = v83
 		}
-		v90 := getMant64(v89)
-		v91 := getExp64(v89)
-		v93 := v92 <= v90
-		v94 := float64(v90 * v23)
-		v95 := v90
-		if v93 {
-			v95 = v94
+		v91 := getMant64(v90)
+		v92 := getExp64(v90)
+		v94 := v93 <= v91
+		v95 := float64(v91 * v23)
+		v96 := v91
+		if v94 {
+			v96 = v95
 		}
-		v96 := float64(v91 + v56)
-		v97 := v91
-		if v93 {
-			v97 = v96
+		v97 := float64(v92 + v56)
+		v98 := v92
+		if v94 {
+			v98 = v97
 		}
-		v98 := float64(v95 - v56)
-		v99 := v97 == v5
-		v100 := v98
-		if v99 {
-			v100 = v81
+		v99 := float64(v96 - v56)
+		v100 := v98 == v5
+		v101 := v99
+		if v100 {
+			v101 = v82
 		}
-		v101 := -v97
-		v102 := math.Ldexp(v87, int(v101))
-		v103 := v102
-		if v99 {
-			v103 = v5
+		v102 := -v98
+		v103 := math.Ldexp(v88, int(v102))
+		v104 := v103
+		if v100 {
+			v104 = v5
 		}
-		v105 := float64(v104 + v100)
-		v106 := float64(v100 / v105)
-		v107 := float64(v106 * v106)
-		v110 := math.FMA(v108, v107, v109)
-		v112 := math.FMA(v110, v107, v111)
-		v114 := math.FMA(v112, v107, v113)
-		v116 := math.FMA(v114, v107, v115)
-		v118 := math.FMA(v116, v107, v117)
-		v120 := math.FMA(v118, v107, v119)
-		v122 := math.FMA(v120, v107, v121)
-		v123 := float64(v107 * v122)
-		v124 := float64(v100 * v100)
-		v125 := float64(v23 * v124)
-		v126 := -v124
-		v127 := math.FMA(v100, v100, v126)
-		v128 := float64(v23 * v127)
-		v129 := float64(v100 - v125)
-		v130 := float64(v100 - v129)
-		v131 := float64(v130 - v125)
-		v132 := float64(v125 + v123)
-		v133 := float64(v131 - v128)
-		v134 := math.FMA(v106, v132, v133)
-		v135 := float64(v100 - v56)
-		v136 := float64(v100 * v135)
-		v137 := math.FMA(v103, v136, v103)
-		v138 := float64(v134 + v137)
-		v140 := float64(v97 * v139)
-		v142 := float64(v97 * v141)
-		v143 := float64(v140 + v129)
-		v144 := float64(v140 - v143)
-		v145 := float64(v144 + v129)
-		v146 := float64(v142 + v138)
-		v147 := float64(v145 + v146)
-		v148 := float64(v143 + v147)
-		v149 := math.Copysign(v148, v77)
-		v150 := v77 == v78
-		v152 := v149
-		if v150 {
-			v152 = v151
+		v106 := float64(v105 + v101)
+		v107 := float64(v101 / v106)
+		v108 := float64(v107 * v107)
+		v111 := math.FMA(v109, v108, v110)
+		v113 := math.FMA(v111, v108, v112)
+		v115 := math.FMA(v113, v108, v114)
+		v117 := math.FMA(v115, v108, v116)
+		v119 := math.FMA(v117, v108, v118)
+		v121 := math.FMA(v119, v108, v120)
+		v123 := math.FMA(v121, v108, v122)
+		v124 := float64(v108 * v123)
+		v125 := float64(v101 * v101)
+		v126 := float64(v23 * v125)
+		v127 := -v125
+		v128 := math.FMA(v101, v101, v127)
+		v129 := float64(v23 * v128)
+		v130 := float64(v101 - v126)
+		v131 := float64(v101 - v130)
+		v132 := float64(v131 - v126)
+		v133 := float64(v126 + v124)
+		v134 := float64(v132 - v129)
+		v135 := math.FMA(v107, v133, v134)
+		v136 := float64(v101 - v56)
+		v137 := float64(v101 * v136)
+		v138 := math.FMA(v104, v137, v104)
+		v139 := float64(v135 + v138)
+		v141 := float64(v98 * v140)
+		v143 := float64(v98 * v142)
+		v144 := float64(v141 + v130)
+		v145 := float64(v141 - v144)
+		v146 := float64(v145 + v130)
+		v147 := float64(v143 + v139)
+		v148 := float64(v146 + v147)
+		v149 := float64(v144 + v148)
+		v150 := math.Copysign(v149, v78)
+		v151 := v78 == v79
+		v153 := v150
+		if v151 {
+			v153 = v152
 		}
-		v154 := v77 == v153
-		v155 := v152
-		if v154 {
-			v155 = v77
+		v155 := v78 == v154
+		v156 := v153
+		if v155 {
+			v156 = v78
 		}
-		v156 := v77 < v78
-		v158 := v155
-		if v156 {
-			v158 = v157
+		v157 := v78 < v79
+		v159 := v156
+		if v157 {
+			v159 = v158
 		}
-		v159 := math.IsNaN(v77)
-		v160 := v158
-		if v159 {
-			v160 = v77
+		v160 := math.IsNaN(v78)
+		v161 := v159
+		if v160 {
+			v161 = v78
 		}
-		v161 := float64(v6 + v160)
-		v162 := v2 < v5
-		v163 := float64(v10 * v13)
-		v164 := math.RoundToEven(v163)
-		v165 := -v164
-		v166 := math.FMA(v165, v17, v10)
-		v167 := math.FMA(v165, v19, v166)
-		v168 := float64(v166 - v167)
-		v169 := math.FMA(v165, v19, v168)
-		v170 := float64(v167 * v167)
-		v171 := -v170
-		v172 := math.FMA(v167, v167, v171)
-		v173 := float64(v23 * v170)
-		v174 := float64(v23 * v172)
-		v175 := float64(v167 + v173)
-		v176 := float64(v167 - v175)
-		v177 := float64(v176 + v173)
+		v162 := float64(v6 + v161)
+		v163 := v2 < v5
+		v164 := float64(v10 * v13)
+		v165 := math.RoundToEven(v164)
+		v166 := -v165
+		v167 := math.FMA(v166, v17, v10)
+		v168 := math.FMA(v166, v19, v167)
+		v169 := float64(v167 - v168)
+		v170 := math.FMA(v166, v19, v169)
+		v171 := float64(v168 * v168)
+		v172 := -v171
+		v173 := math.FMA(v168, v168, v172)
+		v174 := float64(v23 * v171)
+		v175 := float64(v23 * v173)
+		v176 := float64(v168 + v174)
+		v177 := float64(v168 - v176)
 		v178 := float64(v177 + v174)
-		v179 := math.FMA(v169, v167, v169)
-		v180 := float64(v178 + v179)
-		v181 := float64(v170 * v167)
-		v182 := math.FMA(v36, v167, v37)
-		v183 := math.FMA(v182, v167, v39)
-		v184 := math.FMA(v183, v167, v41)
-		v185 := math.FMA(v184, v167, v43)
-		v186 := math.FMA(v185, v167, v45)
-		v187 := math.FMA(v186, v167, v47)
-		v188 := math.FMA(v187, v167, v49)
-		v189 := math.FMA(v188, v167, v51)
-		v190 := math.FMA(v189, v167, v53)
-		v191 := math.FMA(v181, v190, v180)
-		v192 := float64(v56 + v175)
-		v193 := float64(v56 - v192)
-		v194 := float64(v193 + v175)
-		v195 := float64(v194 + v191)
-		v196 := float64(v192 + v195)
-		v197 := float64(v192 - v196)
-		v198 := float64(v197 + v195)
-		v199 := math.Ldexp(v196, int(v164))
-		v200 := math.Ldexp(v198, int(v164))
-		v201 := float64(v56 + v199)
-		v202 := float64(v56 - v201)
-		v203 := float64(v202 + v199)
+		v179 := float64(v178 + v175)
+		v180 := math.FMA(v170, v168, v170)
+		v181 := float64(v179 + v180)
+		v182 := float64(v171 * v168)
+		v183 := math.FMA(v36, v168, v37)
+		v184 := math.FMA(v183, v168, v39)
+		v185 := math.FMA(v184, v168, v41)
+		v186 := math.FMA(v185, v168, v43)
+		v187 := math.FMA(v186, v168, v45)
+		v188 := math.FMA(v187, v168, v47)
+		v189 := math.FMA(v188, v168, v49)
+		v190 := math.FMA(v189, v168, v51)
+		v191 := math.FMA(v190, v168, v53)
+		v192 := math.FMA(v182, v191, v181)
+		v193 := float64(v56 + v176)
+		v194 := float64(v56 - v193)
+		v195 := float64(v194 + v176)
+		v196 := float64(v195 + v192)
+		v197 := float64(v193 + v196)
+		v198 := float64(v193 - v197)
+		v199 := float64(v198 + v196)
+		v200 := math.Ldexp(v197, int(v165))
+		v201 := math.Ldexp(v199, int(v165))
+		v202 := float64(v56 + v200)
+		v203 := float64(v56 - v202)
 		v204 := float64(v203 + v200)
-		v205 := v56
-		if v162 {
-			v205 = v196
+		v205 := float64(v204 + v201)
+		v206 := v56
+		if v163 {
+			v206 = v197
 		}
-		v206 := v5
-		if v162 {
-			v206 = v198
+		v207 := v5
+		if v163 {
+			v207 = v199
 		}
-		v207 := float64(v56 / v201)
-		v208 := float64(v205 * v207)
-		v209 := -v208
-		v210 := math.FMA(v209, v201, v205)
-		v211 := math.FMA(v209, v204, v210)
-		v212 := float64(v211 + v206)
-		v213 := float64(v212 * v207)
-		v214 := v5
-		if v162 {
-			v214 = v164
+		v208 := float64(v56 / v202)
+		v209 := float64(v206 * v208)
+		v210 := -v209
+		v211 := math.FMA(v210, v202, v206)
+		v212 := math.FMA(v210, v205, v211)
+		v213 := float64(v212 + v207)
+		v214 := float64(v213 * v208)
+		v215 := v5
+		if v163 {
+			v215 = v165
 		}
-		v215 := v214 < v61
-		v216 := float64(v64 - v214)
-		v217 := math.Ldexp(v63, int(v216))
-		v218 := v5
-		if v215 {
-			v218 = v217
+		v216 := v215 < v62
+		v217 := float64(v65 - v215)
+		v218 := math.Ldexp(v64, int(v217))
+		v219 := v5
+		if v216 {
+			v219 = v218
 		}
-		v219 := float64(v208 + v218)
-		v220 := float64(v219 - v218)
-		v221 := float64(v208 - v220)
-		v222 := float64(v221 + v213)
-		v223 := float64(v222 + v218)
-		v224 := float64(v223 - v218)
-		v225 := float64(v220 + v224)
-		v226 := math.Ldexp(v225, int(v214))
-		v227 := math.IsNaN(v2)
-		v228 := v226
-		if v227 {
-			v228 = v2
+		v220 := float64(v209 + v219)
+		v221 := float64(v220 - v219)
+		v222 := float64(v209 - v221)
+		v223 := float64(v222 + v214)
+		v224 := float64(v223 + v219)
+		v225 := float64(v224 - v219)
+		v226 := float64(v221 + v225)
+		v227 := math.Ldexp(v226, int(v215))
+		v228 := math.IsNaN(v2)
+		v229 := v227
+		if v228 {
+			v229 = v2
 		}
-		v230 := v7 < v229
-		v231 := -v2
-		v232 := math.FMA(v1, v0, v231)
-		v233 := v5
-		if v230 {
-			v233 = v232
+		v231 := v7 < v230
+		v232 := -v2
+		v233 := math.FMA(v1, v0, v232)
+		v234 := v5
+		if v231 {
+			v234 = v233
 		}
-		v234 := float64(v228 * v233)
-		v235 := float64(v161 + v234)
-		v236 := float64(v235 / v1)
-		v237 := v236
+		v235 := float64(v229 * v234)
+		v236 := float64(v162 + v235)
+		v237 := float64(v236 / v1)
+		v238 := v237
 		if v4 {
-			v237 = v0
+			v238 = v0
 		}
-		v238 := math.IsNaN(v0)
-		v239 := v237
-		if v238 {
-			v239 = v0
+		v239 := math.IsNaN(v0)
+		v240 := v238
+		if v239 {
+			v240 = v0
 		}
-		dst[i] = v239
+		dst[i] = v240
 	}
 }
 
@@ -371,14 +371,14 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v78 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v167 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v201 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v204 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v207 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v208 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v79 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v81 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v169 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v203 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v206 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v209 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v210 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -446,184 +446,184 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v73 := math.FMA(v72, v64, v68)
 		v74 := math.FMA(v72, v67, v73)
 		v75 := float64(v74 + v69)
-		v76 := float64(v75 * v70)
-		v77 := v10
+		v77 := float64(v75 * v70)
+		v78 := v10
 		if v11 {
-			v77 = v14
+			v78 = v14
 		}
-		v79 := v77 < v78
-		v82 := float64(v81 - v77)
-		v83 := math.Ldexp(v80, int(v82))
-		v84 := v10
-		if v79 {
-			v84 = v83
+		v80 := v78 < v79
+		v83 := float64(v82 - v78)
+		v84 := math.Ldexp(v81, int(v83))
+		v85 := v10
+		if v80 {
+			v85 = v84
 		}
-		v85 := float64(v71 + v84)
-		v86 := float64(v85 - v84)
-		v87 := float64(v71 - v86)
-		v88 := float64(v87 + v76)
-		v89 := float64(v88 + v84)
-		v90 := float64(v89 - v84)
-		v91 := float64(v86 + v90)
-		v92 := math.Ldexp(v91, int(v77))
-		v93 := math.IsNaN(v2)
-		v94 := v92
-		if v93 {
-			v94 = v2
+		v86 := float64(v71 + v85)
+		v87 := float64(v86 - v85)
+		v88 := float64(v71 - v87)
+		v89 := float64(v88 + v77)
+		v90 := float64(v89 + v85)
+		v91 := float64(v90 - v85)
+		v92 := float64(v87 + v91)
+		v93 := math.Ldexp(v92, int(v78))
+		v94 := math.IsNaN(v2)
+		v95 := v93
+		if v94 {
+			v95 = v2
 		}
-		v95 := -v2
-		v96 := math.Abs(v95)
-		v97 := -v96
-		v98 := v8
-		if v97 > v8 {
-			v98 = v97
+		v96 := -v2
+		v97 := math.Abs(v96)
+		v98 := -v97
+		v99 := v8
+		if v98 > v8 {
+			v99 = v98
 		}
-		v99 := v95 < v10
-		v100 := float64(v98 * v12)
-		v101 := math.RoundToEven(v100)
-		v102 := -v101
-		v103 := math.FMA(v102, v16, v98)
-		v104 := math.FMA(v102, v18, v103)
-		v105 := float64(v103 - v104)
-		v106 := math.FMA(v102, v18, v105)
-		v107 := float64(v104 * v104)
-		v108 := -v107
-		v109 := math.FMA(v104, v104, v108)
-		v110 := float64(v22 * v107)
-		v111 := float64(v22 * v109)
-		v112 := float64(v104 + v110)
-		v113 := float64(v104 - v112)
-		v114 := float64(v113 + v110)
+		v100 := v96 < v10
+		v101 := float64(v99 * v12)
+		v102 := math.RoundToEven(v101)
+		v103 := -v102
+		v104 := math.FMA(v103, v16, v99)
+		v105 := math.FMA(v103, v18, v104)
+		v106 := float64(v104 - v105)
+		v107 := math.FMA(v103, v18, v106)
+		v108 := float64(v105 * v105)
+		v109 := -v108
+		v110 := math.FMA(v105, v105, v109)
+		v111 := float64(v22 * v108)
+		v112 := float64(v22 * v110)
+		v113 := float64(v105 + v111)
+		v114 := float64(v105 - v113)
 		v115 := float64(v114 + v111)
-		v116 := math.FMA(v106, v104, v106)
-		v117 := float64(v115 + v116)
-		v118 := float64(v107 * v104)
-		v119 := math.FMA(v35, v104, v36)
-		v120 := math.FMA(v119, v104, v38)
-		v121 := math.FMA(v120, v104, v40)
-		v122 := math.FMA(v121, v104, v42)
-		v123 := math.FMA(v122, v104, v44)
-		v124 := math.FMA(v123, v104, v46)
-		v125 := math.FMA(v124, v104, v48)
-		v126 := math.FMA(v125, v104, v50)
-		v127 := math.FMA(v126, v104, v52)
-		v128 := math.FMA(v118, v127, v117)
-		v129 := float64(v5 + v112)
-		v130 := float64(v5 - v129)
-		v131 := float64(v130 + v112)
-		v132 := float64(v131 + v128)
-		v133 := float64(v129 + v132)
-		v134 := float64(v129 - v133)
-		v135 := float64(v134 + v132)
-		v136 := math.Ldexp(v133, int(v101))
-		v137 := math.Ldexp(v135, int(v101))
-		v138 := float64(v5 + v136)
-		v139 := float64(v5 - v138)
-		v140 := float64(v139 + v136)
+		v116 := float64(v115 + v112)
+		v117 := math.FMA(v107, v105, v107)
+		v118 := float64(v116 + v117)
+		v119 := float64(v108 * v105)
+		v120 := math.FMA(v35, v105, v36)
+		v121 := math.FMA(v120, v105, v38)
+		v122 := math.FMA(v121, v105, v40)
+		v123 := math.FMA(v122, v105, v42)
+		v124 := math.FMA(v123, v105, v44)
+		v125 := math.FMA(v124, v105, v46)
+		v126 := math.FMA(v125, v105, v48)
+		v127 := math.FMA(v126, v105, v50)
+		v128 := math.FMA(v127, v105, v52)
+		v129 := math.FMA(v119, v128, v118)
+		v130 := float64(v5 + v113)
+		v131 := float64(v5 - v130)
+		v132 := float64(v131 + v113)
+		v133 := float64(v132 + v129)
+		v134 := float64(v130 + v133)
+		v135 := float64(v130 - v134)
+		v136 := float64(v135 + v133)
+		v137 := math.Ldexp(v134, int(v102))
+		v138 := math.Ldexp(v136, int(v102))
+		v139 := float64(v5 + v137)
+		v140 := float64(v5 - v139)
 		v141 := float64(v140 + v137)
-		v142 := v5
-		if v99 {
-			v142 = v133
+		v142 := float64(v141 + v138)
+		v143 := v5
+		if v100 {
+			v143 = v134
 		}
-		v143 := v10
-		if v99 {
-			v143 = v135
+		v144 := v10
+		if v100 {
+			v144 = v136
 		}
-		v144 := float64(v5 / v138)
-		v145 := float64(v142 * v144)
-		v146 := -v145
-		v147 := math.FMA(v146, v138, v142)
-		v148 := math.FMA(v146, v141, v147)
-		v149 := float64(v148 + v143)
-		v150 := float64(v149 * v144)
-		v151 := v10
-		if v99 {
-			v151 = v101
+		v145 := float64(v5 / v139)
+		v146 := float64(v143 * v145)
+		v147 := -v146
+		v148 := math.FMA(v147, v139, v143)
+		v149 := math.FMA(v147, v142, v148)
+		v150 := float64(v149 + v144)
+		v152 := float64(v150 * v145)
+		v153 := v10
+		if v100 {
+			v153 = v102
 		}
-		v152 := v151 < v78
-		v153 := float64(v81 - v151)
-		v154 := math.Ldexp(v80, int(v153))
-		v155 := v10
-		if v152 {
-			v155 = v154
+		v154 := v153 < v79
+		v155 := float64(v82 - v153)
+		v156 := math.Ldexp(v81, int(v155))
+		v157 := v10
+		if v154 {
+			v157 = v156
 		}
-		v156 := float64(v145 + v155)
-		v157 := float64(v156 - v155)
-		v158 := float64(v145 - v157)
-		v159 := float64(v158 + v150)
-		v160 := float64(v159 + v155)
-		v161 := float64(v160 - v155)
-		v162 := float64(v157 + v161)
-		v163 := math.Ldexp(v162, int(v151))
-		v164 := math.IsNaN(v95)
-		v165 := v163
-		if v164 {
-			v165 = v95
+		v158 := float64(v146 + v157)
+		v159 := float64(v158 - v157)
+		v160 := float64(v146 - v159)
+		v161 := float64(v160 + v152)
+		v162 := float64(v161 + v157)
+		v163 := float64(v162 - v157)
+		v164 := float64(v159 + v163)
+		v165 := math.Ldexp(v164, int(v153))
+		v166 := math.IsNaN(v96)
+		v167 := v165
+		if v166 {
+			v167 = v96
 		}
-		v166 := float64(v94 * v165)
-		v168 := v6 < v167
-		v169 := math.FMA(v1, v0, v95)
-		v170 := v10
-		if v168 {
-			v170 = v169
+		v168 := float64(v95 * v167)
+		v170 := v6 < v169
+		v171 := math.FMA(v1, v0, v96)
+		v172 := v10
+		if v170 {
+			v172 = v171
 		}
-		v171 := float64(v166 * v170)
-		v172 := float64(v94 + v171)
-		v173 := v172
+		v173 := float64(v168 * v172)
+		v174 := float64(v95 + v173)
+		v175 := v174
 		if v4 {
-			v173 = v5
+			v175 = v5
 		}
-		v174 := dy[i]
-		v175 := float64(v174 * v5)
-		v176 := float64(v174 * v94)
-		v177 := -v176
-		v178 := math.FMA(v174, v94, v177)
-		v179 := float64(v174 * v166)
-		v180 := -v179
-		v181 := math.FMA(v174, v166, v180)
-		v182 := float64(v179 * v170)
-		v183 := -v182
-		v184 := math.FMA(v179, v170, v183)
-		v185 := math.FMA(v181, v170, v184)
-		v186 := float64(v176 + v182)
-		v187 := float64(v186 - v176)
-		v188 := float64(v186 - v187)
-		v189 := float64(v176 - v188)
-		v190 := float64(v182 - v187)
-		v191 := float64(v189 + v190)
-		v192 := float64(v191 + v178)
-		v193 := float64(v192 + v185)
-		v194 := v186
+		v176 := dy[i]
+		v177 := float64(v176 * v5)
+		v178 := float64(v176 * v95)
+		v179 := -v178
+		v180 := math.FMA(v176, v95, v179)
+		v181 := float64(v176 * v168)
+		v182 := -v181
+		v183 := math.FMA(v176, v168, v182)
+		v184 := float64(v181 * v172)
+		v185 := -v184
+		v186 := math.FMA(v181, v172, v185)
+		v187 := math.FMA(v183, v172, v186)
+		v188 := float64(v178 + v184)
+		v189 := float64(v188 - v178)
+		v190 := float64(v188 - v189)
+		v191 := float64(v178 - v190)
+		v192 := float64(v184 - v189)
+		v193 := float64(v191 + v192)
+		v194 := float64(v193 + v180)
+		v195 := float64(v194 + v187)
+		v196 := v188
 		if v4 {
-			v194 = v175
+			v196 = v177
 		}
-		v195 := v193
+		v197 := v195
 		if v4 {
-			v195 = v10
+			v197 = v10
 		}
-		v196 := float64(v194 + v195)
-		v197 := float64(v174 * v173)
-		v198 := float64(v196 - v197)
-		v199 := math.Abs(v198)
-		v200 := math.Abs(v197)
-		v202 := float64(v200 * v201)
-		v203 := v199 <= v202
-		v205 := float64(v199 * v204)
-		v206 := math.Abs(v174)
-		v209 := math.FMA(v206, v207, v208)
-		v210 := v205 <= v209
-		v211 := v203 || v210
-		v212 := v196 == v10
-		v213 := v211 && !v212
-		v214 := v197
-		if v213 {
-			v214 = v196
-		}
-		v215 := math.IsNaN(v0)
-		v216 := v214
+		v198 := float64(v196 + v197)
+		v199 := float64(v176 * v175)
+		v200 := float64(v198 - v199)
+		v201 := math.Abs(v200)
+		v202 := math.Abs(v199)
+		v204 := float64(v202 * v203)
+		v205 := v201 <= v204
+		v207 := float64(v201 * v206)
+		v208 := math.Abs(v176)
+		v211 := math.FMA(v208, v209, v210)
+		v212 := v207 <= v211
+		v213 := v205 || v212
+		v214 := v198 == v10
+		v215 := v213 && !v214
+		v216 := v199
 		if v215 {
-			v216 = v0
+			v216 = v198
 		}
-		dx[i] = v216
+		v217 := math.IsNaN(v0)
+		v218 := v216
+		if v217 {
+			v218 = v0
+		}
+		dx[i] = v218
 	}
 }

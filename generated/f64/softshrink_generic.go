@@ -46,12 +46,12 @@ func softshrinkGeneric(dst, x []float64, lambd float64) {
 		if v2 {
 			v9 = v3
 		}
-		v10 := math.IsNaN(v0)
-		v11 := v9
-		if v10 {
-			v11 = v0
+		v11 := math.IsNaN(v0)
+		v12 := v9
+		if v11 {
+			v12 = v0
 		}
-		dst[i] = v11
+		dst[i] = v12
 	}
 }
 

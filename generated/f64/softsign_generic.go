@@ -70,8 +70,8 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 	v13 := math.Float64frombits(0x4000000000000000) // 2
 	v60 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v63 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v66 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v67 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v66 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v67 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	v71 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
@@ -177,8 +177,8 @@ func softsignBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v4 := math.Float64frombits(0x4000000000000000)  // 2
 	v38 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v41 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v44 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v45 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v44 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v45 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	v49 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]

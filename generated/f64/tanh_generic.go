@@ -154,17 +154,17 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v56 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v61 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v63 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v64 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v67 := math.Float64frombits(0x0000000000000000)  // 0
-	v96 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v98 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
-	v101 := math.Float64frombits(0xc000000000000000) // -2
-	v223 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v226 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v229 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v230 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v68 := math.Float64frombits(0x0000000000000000)  // 0
+	v97 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v99 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
+	v102 := math.Float64frombits(0xc000000000000000) // -2
+	v225 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v228 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v231 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v232 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -212,197 +212,197 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v58 := float64(v56 - v57)
 		v59 := float64(v58 + v29)
 		v60 := float64(v59 + v55)
-		v62 := v15 < v61
-		v65 := float64(v64 - v15)
-		v66 := math.Ldexp(v63, int(v65))
-		v68 := v67
-		if v62 {
-			v68 = v66
+		v63 := v15 < v62
+		v66 := float64(v65 - v15)
+		v67 := math.Ldexp(v64, int(v66))
+		v69 := v68
+		if v63 {
+			v69 = v67
 		}
-		v69 := float64(v57 + v68)
-		v70 := float64(v69 - v68)
-		v71 := float64(v57 - v70)
-		v72 := float64(v71 + v60)
-		v73 := float64(v72 + v68)
-		v74 := float64(v73 - v68)
-		v75 := float64(v70 + v74)
-		v76 := math.Ldexp(v75, int(v15))
-		v77 := math.IsNaN(v8)
-		v78 := v76
-		if v77 {
-			v78 = v8
+		v70 := float64(v57 + v69)
+		v71 := float64(v70 - v69)
+		v72 := float64(v57 - v71)
+		v73 := float64(v72 + v60)
+		v74 := float64(v73 + v69)
+		v75 := float64(v74 - v69)
+		v76 := float64(v71 + v75)
+		v77 := math.Ldexp(v76, int(v15))
+		v78 := math.IsNaN(v8)
+		v79 := v77
+		if v78 {
+			v79 = v8
 		}
-		v79 := float64(v4 * v78)
-		v97 := float64(v79 * v96)
-		v99 := float64(v97 * v98)
-		v100 := math.FMA(v79, v96, v99)
-		v102 := float64(v101 * v1)
-		v103 := math.Abs(v102)
-		v104 := -v103
-		v105 := v9
-		if v104 > v9 {
-			v105 = v104
+		v80 := float64(v4 * v79)
+		v98 := float64(v80 * v97)
+		v100 := float64(v98 * v99)
+		v101 := math.FMA(v80, v97, v100)
+		v103 := float64(v102 * v1)
+		v104 := math.Abs(v103)
+		v105 := -v104
+		v106 := v9
+		if v105 > v9 {
+			v106 = v105
 		}
-		v106 := v102 < v67
-		v107 := float64(v105 * v13)
-		v108 := math.RoundToEven(v107)
-		v109 := -v108
-		v110 := math.FMA(v109, v17, v105)
-		v111 := math.FMA(v109, v19, v110)
-		v112 := float64(v110 - v111)
-		v113 := math.FMA(v109, v19, v112)
-		v114 := float64(v111 * v111)
-		v115 := -v114
-		v116 := math.FMA(v111, v111, v115)
-		v117 := float64(v23 * v114)
-		v118 := float64(v23 * v116)
-		v119 := float64(v111 + v117)
-		v120 := float64(v111 - v119)
-		v121 := float64(v120 + v117)
+		v107 := v103 < v68
+		v108 := float64(v106 * v13)
+		v109 := math.RoundToEven(v108)
+		v110 := -v109
+		v111 := math.FMA(v110, v17, v106)
+		v112 := math.FMA(v110, v19, v111)
+		v113 := float64(v111 - v112)
+		v114 := math.FMA(v110, v19, v113)
+		v115 := float64(v112 * v112)
+		v116 := -v115
+		v117 := math.FMA(v112, v112, v116)
+		v118 := float64(v23 * v115)
+		v119 := float64(v23 * v117)
+		v120 := float64(v112 + v118)
+		v121 := float64(v112 - v120)
 		v122 := float64(v121 + v118)
-		v123 := math.FMA(v113, v111, v113)
-		v124 := float64(v122 + v123)
-		v125 := float64(v114 * v111)
-		v126 := math.FMA(v36, v111, v37)
-		v127 := math.FMA(v126, v111, v39)
-		v128 := math.FMA(v127, v111, v41)
-		v129 := math.FMA(v128, v111, v43)
-		v130 := math.FMA(v129, v111, v45)
-		v131 := math.FMA(v130, v111, v47)
-		v132 := math.FMA(v131, v111, v49)
-		v133 := math.FMA(v132, v111, v51)
-		v134 := math.FMA(v133, v111, v53)
-		v135 := math.FMA(v125, v134, v124)
-		v136 := float64(v56 + v119)
-		v137 := float64(v56 - v136)
-		v138 := float64(v137 + v119)
-		v139 := float64(v138 + v135)
-		v140 := float64(v136 + v139)
-		v141 := float64(v136 - v140)
-		v142 := float64(v141 + v139)
-		v143 := math.Ldexp(v140, int(v108))
-		v144 := math.Ldexp(v142, int(v108))
-		v145 := float64(v56 + v143)
-		v146 := float64(v56 - v145)
-		v147 := float64(v146 + v143)
+		v123 := float64(v122 + v119)
+		v124 := math.FMA(v114, v112, v114)
+		v125 := float64(v123 + v124)
+		v126 := float64(v115 * v112)
+		v127 := math.FMA(v36, v112, v37)
+		v128 := math.FMA(v127, v112, v39)
+		v129 := math.FMA(v128, v112, v41)
+		v130 := math.FMA(v129, v112, v43)
+		v131 := math.FMA(v130, v112, v45)
+		v132 := math.FMA(v131, v112, v47)
+		v133 := math.FMA(v132, v112, v49)
+		v134 := math.FMA(v133, v112, v51)
+		v135 := math.FMA(v134, v112, v53)
+		v136 := math.FMA(v126, v135, v125)
+		v137 := float64(v56 + v120)
+		v138 := float64(v56 - v137)
+		v139 := float64(v138 + v120)
+		v140 := float64(v139 + v136)
+		v141 := float64(v137 + v140)
+		v142 := float64(v137 - v141)
+		v143 := float64(v142 + v140)
+		v144 := math.Ldexp(v141, int(v109))
+		v145 := math.Ldexp(v143, int(v109))
+		v146 := float64(v56 + v144)
+		v147 := float64(v56 - v146)
 		v148 := float64(v147 + v144)
-		v149 := v56
-		if v106 {
-			v149 = v140
+		v149 := float64(v148 + v145)
+		v150 := v56
+		if v107 {
+			v150 = v141
 		}
-		v150 := v67
-		if v106 {
-			v150 = v142
+		v151 := v68
+		if v107 {
+			v151 = v143
 		}
-		v151 := float64(v56 / v145)
-		v152 := float64(v149 * v151)
-		v153 := -v152
-		v154 := math.FMA(v153, v145, v149)
-		v155 := math.FMA(v153, v148, v154)
-		v156 := float64(v155 + v150)
-		v157 := float64(v156 * v151)
-		v158 := v67
-		if v106 {
-			v158 = v108
+		v152 := float64(v56 / v146)
+		v153 := float64(v150 * v152)
+		v154 := -v153
+		v155 := math.FMA(v154, v146, v150)
+		v156 := math.FMA(v154, v149, v155)
+		v157 := float64(v156 + v151)
+		v159 := float64(v157 * v152)
+		v160 := v68
+		if v107 {
+			v160 = v109
 		}
-		v159 := v158 < v61
-		v160 := float64(v64 - v158)
-		v161 := math.Ldexp(v63, int(v160))
-		v162 := v67
-		if v159 {
-			v162 = v161
+		v161 := v160 < v62
+		v162 := float64(v65 - v160)
+		v163 := math.Ldexp(v64, int(v162))
+		v164 := v68
+		if v161 {
+			v164 = v163
 		}
-		v163 := float64(v152 + v162)
-		v164 := float64(v163 - v162)
-		v165 := float64(v152 - v164)
-		v166 := float64(v165 + v157)
-		v167 := float64(v166 + v162)
-		v168 := float64(v167 - v162)
-		v169 := float64(v164 + v168)
-		v170 := math.Ldexp(v169, int(v158))
-		v171 := math.IsNaN(v102)
-		v172 := v170
-		if v171 {
-			v172 = v102
+		v165 := float64(v153 + v164)
+		v166 := float64(v165 - v164)
+		v167 := float64(v153 - v166)
+		v168 := float64(v167 + v159)
+		v169 := float64(v168 + v164)
+		v170 := float64(v169 - v164)
+		v171 := float64(v166 + v170)
+		v172 := math.Ldexp(v171, int(v160))
+		v173 := math.IsNaN(v103)
+		v174 := v172
+		if v173 {
+			v174 = v103
 		}
-		v173 := -v172
-		v174 := math.FMA(v173, v172, v172)
-		v175 := float64(v4 * v174)
-		v176 := v175
+		v175 := -v174
+		v176 := math.FMA(v175, v174, v174)
+		v177 := float64(v4 * v176)
+		v178 := v177
 		if v3 {
-			v176 = v100
+			v178 = v101
 		}
-		v177 := dy[i]
-		v178 := float64(v177 * v96)
-		v179 := float64(v178 * v79)
-		v180 := -v179
-		v181 := math.FMA(v178, v79, v180)
-		v182 := float64(v177 * v98)
-		v183 := -v182
-		v184 := math.FMA(v177, v98, v183)
-		v185 := float64(v182 * v97)
-		v186 := -v185
-		v187 := math.FMA(v182, v97, v186)
-		v188 := math.FMA(v184, v97, v187)
-		v189 := float64(v179 + v185)
-		v190 := float64(v189 - v179)
-		v191 := float64(v189 - v190)
-		v192 := float64(v179 - v191)
-		v193 := float64(v185 - v190)
-		v194 := float64(v192 + v193)
-		v195 := float64(v194 + v181)
-		v196 := float64(v195 + v188)
-		v197 := float64(v177 * v4)
-		v198 := float64(v197 * v173)
-		v199 := -v198
-		v200 := math.FMA(v197, v173, v199)
-		v201 := float64(v198 * v172)
-		v202 := -v201
-		v203 := math.FMA(v198, v172, v202)
-		v204 := math.FMA(v200, v172, v203)
-		v205 := float64(v197 * v172)
-		v206 := -v205
-		v207 := math.FMA(v197, v172, v206)
-		v208 := float64(v201 + v205)
-		v209 := float64(v208 - v201)
-		v210 := float64(v208 - v209)
-		v211 := float64(v201 - v210)
-		v212 := float64(v205 - v209)
-		v213 := float64(v211 + v212)
-		v214 := float64(v213 + v204)
-		v215 := float64(v214 + v207)
-		v216 := v208
+		v179 := dy[i]
+		v180 := float64(v179 * v97)
+		v181 := float64(v180 * v80)
+		v182 := -v181
+		v183 := math.FMA(v180, v80, v182)
+		v184 := float64(v179 * v99)
+		v185 := -v184
+		v186 := math.FMA(v179, v99, v185)
+		v187 := float64(v184 * v98)
+		v188 := -v187
+		v189 := math.FMA(v184, v98, v188)
+		v190 := math.FMA(v186, v98, v189)
+		v191 := float64(v181 + v187)
+		v192 := float64(v191 - v181)
+		v193 := float64(v191 - v192)
+		v194 := float64(v181 - v193)
+		v195 := float64(v187 - v192)
+		v196 := float64(v194 + v195)
+		v197 := float64(v196 + v183)
+		v198 := float64(v197 + v190)
+		v199 := float64(v179 * v4)
+		v200 := float64(v199 * v175)
+		v201 := -v200
+		v202 := math.FMA(v199, v175, v201)
+		v203 := float64(v200 * v174)
+		v204 := -v203
+		v205 := math.FMA(v200, v174, v204)
+		v206 := math.FMA(v202, v174, v205)
+		v207 := float64(v199 * v174)
+		v208 := -v207
+		v209 := math.FMA(v199, v174, v208)
+		v210 := float64(v203 + v207)
+		v211 := float64(v210 - v203)
+		v212 := float64(v210 - v211)
+		v213 := float64(v203 - v212)
+		v214 := float64(v207 - v211)
+		v215 := float64(v213 + v214)
+		v216 := float64(v215 + v206)
+		v217 := float64(v216 + v209)
+		v218 := v210
 		if v3 {
-			v216 = v189
+			v218 = v191
 		}
-		v217 := v215
+		v219 := v217
 		if v3 {
-			v217 = v196
+			v219 = v198
 		}
-		v218 := float64(v216 + v217)
-		v219 := float64(v177 * v176)
-		v220 := float64(v218 - v219)
-		v221 := math.Abs(v220)
-		v222 := math.Abs(v219)
-		v224 := float64(v222 * v223)
-		v225 := v221 <= v224
-		v227 := float64(v221 * v226)
-		v228 := math.Abs(v177)
-		v231 := math.FMA(v228, v229, v230)
-		v232 := v227 <= v231
-		v233 := v225 || v232
-		v234 := v218 == v67
-		v235 := v233 && !v234
-		v236 := v219
-		if v235 {
-			v236 = v218
-		}
-		v237 := math.IsNaN(v0)
-		v238 := v236
+		v220 := float64(v218 + v219)
+		v221 := float64(v179 * v178)
+		v222 := float64(v220 - v221)
+		v223 := math.Abs(v222)
+		v224 := math.Abs(v221)
+		v226 := float64(v224 * v225)
+		v227 := v223 <= v226
+		v229 := float64(v223 * v228)
+		v230 := math.Abs(v179)
+		v233 := math.FMA(v230, v231, v232)
+		v234 := v229 <= v233
+		v235 := v227 || v234
+		v236 := v220 == v68
+		v237 := v235 && !v236
+		v238 := v221
 		if v237 {
-			v238 = v0
+			v238 = v220
 		}
-		dx[i] = v238
+		v239 := math.IsNaN(v0)
+		v240 := v238
+		if v239 {
+			v240 = v0
+		}
+		dx[i] = v240
 	}
 }
 
@@ -417,8 +417,8 @@ func tanhBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v2 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v26 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v29 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v32 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v33 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v32 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v33 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	v37 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]

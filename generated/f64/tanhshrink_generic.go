@@ -279,8 +279,8 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 	v140 := math.Float64frombits(0xbff0000000000000) // -1
 	v234 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v237 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v240 := math.Float64frombits(0x2240000000000000) // 1.0250665447337477e-143
-	v241 := math.Float64frombits(0x2250000000000000) // 2.0501330894674953e-143
+	v240 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v241 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	v245 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]

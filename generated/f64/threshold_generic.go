@@ -38,12 +38,12 @@ func thresholdGeneric(dst, x []float64, threshold, value float64) {
 		if v2 {
 			v4 = v3
 		}
-		v5 := math.IsNaN(v0)
-		v6 := v4
-		if v5 {
-			v6 = v0
+		v6 := math.IsNaN(v0)
+		v7 := v4
+		if v6 {
+			v7 = v0
 		}
-		dst[i] = v6
+		dst[i] = v7
 	}
 }
 

@@ -13,8 +13,9 @@ type Builder struct {
 	memo map[memoKey]Value
 	// unrounded records values that a primitive rounded on purpose before
 	// a final power-of-two scaling (expLdexpDD), with the exact sum they
-	// stand for: a scaled product (scale.go) multiplies that sum instead.
-	unrounded map[Value][2]Value
+	// stand for and the mask of lanes where that sum is the value: a
+	// scaled product (scale.go) multiplies that sum instead.
+	unrounded map[Value][3]Value
 }
 
 // NewBuilder starts a program. Compute must be at least as wide as Mem.
@@ -25,14 +26,16 @@ func NewBuilder(name string, mem, compute Type, inputs int, params []string) *Bu
 	return &Builder{
 		p:         &Program{Name: name, Mem: mem, Compute: compute, Inputs: inputs, Params: params},
 		memo:      map[memoKey]Value{},
-		unrounded: map[Value][2]Value{},
+		unrounded: map[Value][3]Value{},
 	}
 }
 
 // NoteUnrounded records that v is hi + lo rounded on purpose (to the grid
-// of a subnormal result), so that a scaled product can use hi + lo.
-func (b *Builder) NoteUnrounded(v, hi, lo Value) {
-	b.unrounded[v] = [2]Value{hi, lo}
+// of a subnormal result), so that a scaled product can use hi + lo where
+// the mask exact is true (elsewhere, where the primitive clamped its
+// argument, it uses 0).
+func (b *Builder) NoteUnrounded(v, hi, lo, exact Value) {
+	b.unrounded[v] = [3]Value{hi, lo, exact}
 }
 
 // Compute is the type lanes are computed in.

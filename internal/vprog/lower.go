@@ -97,9 +97,11 @@ func lowerWith(a *spec.Activation, d Direction, mem, compute Type) (p *Program, 
 	if err != nil {
 		return nil, err
 	}
+	var scale []Value
 	if d != Forward {
-		r = l.scaled([]Value{b.Input(1)}, r)
+		scale = []Value{b.Input(1)}
 	}
+	r = l.scaled(scale, r)
 	r = b.Select(b.IsNaN(in), in, r)
 	return b.Finish(r), nil
 }

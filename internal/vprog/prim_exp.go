@@ -151,14 +151,15 @@ func expSplit(b *Builder, y0, w Value) (y, ylo Value) {
 // c = 1.5·2^52·u (u ≥ 2^-52, so y0 + c rounds to a multiple of u or, for
 // k = −1022, of 2u, and the correction step rounds to a multiple of u),
 // which makes the final Ldexp exact; for k ≥ −1021, c = 0 and this is
-// plain Ldexp(y0 + w, k).
-func expLdexpDD(b *Builder, y0, w, k Value) Value {
+// plain Ldexp(y0 + w, k). unclamped is the mask of lanes whose argument
+// was not clamped (where y0 + w is the value), for NoteUnrounded.
+func expLdexpDD(b *Builder, y0, w, k, unclamped Value) Value {
 	c := b.Select(b.LT(k, b.Const(-1021)), b.Ldexp(b.Const(1.5), b.Sub(b.Const(-1022), k)), b.Const(0))
 	hi := b.Sub(b.Add(y0, c), c) // y0 rounded to a multiple of u (exact steps)
 	d := b.Sub(y0, hi)           // exact, |d| ≤ u/2
 	corr := b.Sub(b.Add(b.Add(d, w), c), c)
 	sum := b.Add(hi, corr)
-	b.NoteUnrounded(sum, y0, w)
+	b.NoteUnrounded(sum, y0, w, unclamped)
 	return b.Ldexp(sum, k)
 }
 
@@ -214,7 +215,7 @@ func expLower(b *Builder, x Value, target Type) Value {
 	var res Value
 	if target == F64 {
 		k, y0, w := expDD(b, xc)
-		res = expLdexpDD(b, y0, w, k)
+		res = expLdexpDD(b, y0, w, k, b.LE(b.Const(expMinArg), x))
 	} else {
 		k, p := exp32Scaled(b, xc)
 		res = b.LdexpMidRange(p, k) // p near 1

@@ -58,7 +58,8 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 		nh := b.Select(neg, y, one)
 		nl := b.Select(neg, ylo, b.Const(0))
 		q0, rem, q := sigmoidDivParts(b, nh, nl, dh, dl)
-		res = expLdexpDD(b, q0, b.Mul(rem, q), b.Select(neg, k, b.Const(0)))
+		unclamped := b.LE(b.Const(expMinArg), b.Neg(b.Abs(x)))
+		res = expLdexpDD(b, q0, b.Mul(rem, q), b.Select(neg, k, b.Const(0)), unclamped)
 	} else {
 		k, p := exp32Scaled(b, t)
 		e := b.LdexpMidRange(p, k) // p near 1

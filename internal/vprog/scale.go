@@ -36,6 +36,9 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	if sc.captured <= 1 && sl == NoLow {
 		// One rounding in all on every path (v's own, or the product's
 		// with v exact): the plain product rounds once too.
+		if isOne(b, sh) {
+			return v
+		}
 		return b.Mul(sh, v)
 	}
 	// Below 2^-1022 a low part is not exact (it rounds to the subnormal
@@ -50,8 +53,9 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	// the result must agree with the plain product to 2^-51 relative (the
 	// pair is within 1 ULP and, v being within 2 as every spec formula is,
 	// the plain product within 3), or to what v's own subnormal rounding
-	// (2^-1075, times |s|) and the product's allow, with one more unit of
-	// 2^-1075 for the pair's own rounding. Where it
+	// allows: 2^-1075 times |s|, times 8 for a constant factor inside v
+	// (alpha·exp(x)), plus 4 units of 2^-1075 for the two products'
+	// roundings. Where it
 	// does not (NaN and Inf included), or the pair gives zero, the plain
 	// product is the result: it keeps the sign of a zero and the IEEE rules
 	// for Inf and NaN. The comparisons are scaled so that no operand is
@@ -60,7 +64,7 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	plain := b.Mul(sh, v)
 	diff := b.Abs(b.Sub(res, plain))
 	relative := b.LE(diff, b.Mul(b.Abs(plain), b.Const(0x1p-51)))
-	absolute := b.LE(b.Mul(diff, b.Const(0x1p600)), b.FMA(b.Abs(sh), b.Const(0x1p-475), b.Const(0x1p-474)))
+	absolute := b.LE(b.Mul(diff, b.Const(0x1p600)), b.FMA(b.Abs(sh), b.Const(0x1p-472), b.Const(0x1p-473)))
 	agrees := b.AndNot(b.Or(relative, absolute), b.EQ(res, b.Const(0)))
 	return b.Select(agrees, res, plain)
 }
@@ -86,6 +90,12 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 	b := sc.b
 	in := b.p.Instrs[v]
 	a := in.Args
+	if isOne(b, sh) && sl == none && in.Op != OpSelect && in.Op != OpMul {
+		// A forward kernel's result, scaled by 1: only a leading factor
+		// (x, a parameter or a constant times a computed value) is
+		// carried in; the rest is v's own evaluation.
+		return v, none
+	}
 	if depth > 0 && sc.uses[v] <= 1 {
 		switch in.Op {
 		case OpSelect: // no rounding: both branches at the same depth
@@ -155,11 +165,10 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 			if parts, ok := b.unrounded[a[0]]; ok {
 				// The operand was rounded to a subnormal result's grid
 				// so that this scaling is exact: scale the exact sum
-				// instead, and round once, here. Below 2^-1074 the
-				// primitive may have clamped its argument (exp(-746)
-				// standing for exp(-2000)): the exact sum is then not
-				// the value, and 0 is used, as the rounding gave.
-				keep := b.LE(b.Const(-1074), a[1])
+				// instead, and round once, here. Where the primitive
+				// clamped its argument (exp(-746) standing for
+				// exp(-2000)) the sum is not the value, and 0 is used.
+				keep := parts[2]
 				zero := b.Const(0)
 				h1, l1 = sc.times(sh, sl, b.Select(keep, parts[0], zero))
 				l1 = sc.add(l1, b.Mul(sh, b.Select(keep, parts[1], zero)))
@@ -263,9 +272,11 @@ func (l *lowerer) scaled(scale []Value, v Value) Value {
 		}
 		return v
 	}
-	sh, sl := scale[0], NoLow
+	sh, sl := b.Const(1), NoLow
 	switch len(scale) {
+	case 0: // a forward kernel: only a leading factor is carried in
 	case 1:
+		sh = scale[0]
 	case 2: // the product of the two, exactly: TwoProd
 		sh = b.Mul(scale[0], scale[1])
 		sl = b.FMA(scale[0], scale[1], b.Neg(sh))
