@@ -5,8 +5,9 @@ import (
 	"math"
 )
 
-// none stands for a low part that is exactly 0 (no instruction).
-const none Value = -1
+// NoLow stands for a low part that is exactly 0 (no instruction): the sl
+// of a scale that is one value, and the l of an exact pair.
+const NoLow Value = -1
 
 // scaleDepth is how many levels of additions, products, quotients and
 // power-of-two scalings a scaled product looks through below the result.
@@ -45,7 +46,7 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	// grid, by at most half a unit there); h and l are then both multiples
 	// of 2^-1074 and add exactly: the result is within 1 ULP.
 	res := h
-	if l != none {
+	if l != NoLow {
 		res = b.Add(h, l)
 	}
 	// The pair's intermediates are scaled by s: one may underflow or
@@ -69,9 +70,6 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	return b.Select(agrees, res, plain)
 }
 
-// NoLow is ScaledProduct's sl for a scale that is one value.
-const NoLow = none
-
 type scaler struct {
 	b *Builder
 	// captured counts the roundings whose errors the pair keeps, on the
@@ -90,11 +88,11 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 	b := sc.b
 	in := b.p.Instrs[v]
 	a := in.Args
-	if isOne(b, sh) && sl == none && in.Op != OpSelect && in.Op != OpMul {
+	if isOne(b, sh) && sl == NoLow && in.Op != OpSelect && in.Op != OpMul {
 		// A forward kernel's result, scaled by 1: only a leading factor
 		// (x, a parameter or a constant times a computed value) is
 		// carried in; the rest is v's own evaluation.
-		return v, none
+		return v, NoLow
 	}
 	if depth > 0 && sc.uses[v] <= 1 {
 		switch in.Op {
@@ -176,7 +174,7 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 				h1, l1 = sc.pair(a[0], depth-1, sh, sl)
 			}
 			sc.captured++
-			return b.Ldexp(sc.add(h1, l1), a[1]), none
+			return b.Ldexp(sc.add(h1, l1), a[1]), NoLow
 		}
 	}
 	return sc.times(sh, sl, v)
@@ -185,19 +183,19 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 // times is (h + l)·y as a pair: TwoProd of h·y plus l·y.
 func (sc *scaler) times(h, l, y Value) (Value, Value) {
 	b := sc.b
-	if l == none && isOne(b, h) {
-		return y, none
+	if l == NoLow && isOne(b, h) {
+		return y, NoLow
 	}
 	p := b.Mul(h, y)
-	if c := b.p.Instrs[y]; c.Op == OpConst && l == none && isPowerOfTwoOrZero(c.Imm) {
-		return p, none // exact
+	if c := b.p.Instrs[y]; c.Op == OpConst && l == NoLow && isPowerOfTwoOrZero(c.Imm) {
+		return p, NoLow // exact
 	}
-	if c := b.p.Instrs[h]; c.Op == OpConst && l == none && isPowerOfTwoOrZero(c.Imm) {
-		return p, none
+	if c := b.p.Instrs[h]; c.Op == OpConst && l == NoLow && isPowerOfTwoOrZero(c.Imm) {
+		return p, NoLow
 	}
 	sc.captured++
 	e := b.FMA(h, y, b.Neg(p))
-	if l != none {
+	if l != NoLow {
 		e = b.FMA(l, y, e)
 	}
 	return p, e
@@ -215,29 +213,29 @@ func (sc *scaler) twoSum(h1, h2, l1, l2 Value) (Value, Value) {
 
 func (sc *scaler) add(x, y Value) Value {
 	switch {
-	case x == none:
+	case x == NoLow:
 		return y
-	case y == none:
+	case y == NoLow:
 		return x
 	}
 	return sc.b.Add(x, y)
 }
 
 func (sc *scaler) neg(x Value) Value {
-	if x == none {
-		return none
+	if x == NoLow {
+		return NoLow
 	}
 	return sc.b.Neg(x)
 }
 
 func (sc *scaler) selectLow(m, x, y Value) Value {
-	if x == none && y == none {
-		return none
+	if x == NoLow && y == NoLow {
+		return NoLow
 	}
-	if x == none {
+	if x == NoLow {
 		x = sc.b.Const(0)
 	}
-	if y == none {
+	if y == NoLow {
 		y = sc.b.Const(0)
 	}
 	return sc.b.Select(m, x, y)
