@@ -96,7 +96,7 @@ func celuGeneric(dst, x []float64, alpha float64) {
 		v48 := math.FMA(v46, v16, v47)
 		v50 := math.FMA(v48, v16, v49)
 		v51 := math.FMA(v31, v50, v30)
-		v54 := math.Ldexp(v53, int(v12))
+		v54 := ldexpMid(v53, v12)
 		v55 := float64(v52 + v54)
 		v56 := float64(v55 - v52)
 		v57 := float64(v55 - v56)
@@ -109,7 +109,7 @@ func celuGeneric(dst, x []float64, alpha float64) {
 		v64 := float64(v63 + v25)
 		v65 := float64(v64 + v61)
 		v66 := float64(v62 + v65)
-		v67 := math.Ldexp(v66, int(v11))
+		v67 := ldexpMid(v66, v11)
 		v68 := math.Copysign(v67, v4)
 		v69 := math.IsNaN(v4)
 		v70 := v68

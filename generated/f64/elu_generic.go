@@ -89,7 +89,7 @@ func eluGeneric(dst, x []float64, alpha float64) {
 		v47 := math.FMA(v45, v15, v46)
 		v49 := math.FMA(v47, v15, v48)
 		v50 := math.FMA(v30, v49, v29)
-		v53 := math.Ldexp(v52, int(v11))
+		v53 := ldexpMid(v52, v11)
 		v54 := float64(v51 + v53)
 		v55 := float64(v54 - v51)
 		v56 := float64(v54 - v55)
@@ -102,7 +102,7 @@ func eluGeneric(dst, x []float64, alpha float64) {
 		v63 := float64(v62 + v24)
 		v64 := float64(v63 + v60)
 		v65 := float64(v61 + v64)
-		v66 := math.Ldexp(v65, int(v10))
+		v66 := ldexpMid(v65, v10)
 		v67 := math.Copysign(v66, v0)
 		v68 := math.IsNaN(v0)
 		v69 := v67

@@ -13,7 +13,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
-// compute, 336 operations): the scalar twin of the vector program the assembly
+// compute, 338 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -52,10 +52,10 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v109 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v339 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v342 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v345 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v346 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v341 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v344 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v347 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v348 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -200,253 +200,255 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v176 := float64(v172 + v175)
 		v177 := float64(v172 - v176)
 		v178 := float64(v177 + v175)
-		v179 := math.Ldexp(v176, int(v144))
-		v180 := math.Ldexp(v178, int(v144))
-		v181 := float64(v67 + v179)
-		v182 := float64(v67 - v181)
-		v183 := float64(v182 + v179)
+		v179 := ldexpMid(v67, v144)
+		v180 := float64(v176 * v179)
+		v181 := float64(v178 * v179)
+		v182 := float64(v67 + v180)
+		v183 := float64(v67 - v182)
 		v184 := float64(v183 + v180)
-		v185 := v67
+		v185 := float64(v184 + v181)
+		v186 := v67
 		if v142 {
-			v185 = v176
+			v186 = v176
 		}
-		v186 := v4
+		v187 := v4
 		if v142 {
-			v186 = v178
+			v187 = v178
 		}
-		v187 := float64(v67 / v181)
-		v188 := float64(v185 * v187)
-		v189 := -v188
-		v190 := math.FMA(v189, v181, v185)
-		v191 := math.FMA(v189, v184, v190)
-		v192 := float64(v191 + v186)
-		v194 := float64(v192 * v187)
-		v195 := v4
+		v188 := float64(v67 / v182)
+		v189 := float64(v186 * v188)
+		v190 := -v189
+		v191 := math.FMA(v190, v182, v186)
+		v192 := math.FMA(v190, v185, v191)
+		v193 := float64(v192 + v187)
+		v195 := float64(v193 * v188)
+		v196 := v4
 		if v142 {
-			v195 = v144
+			v196 = v144
 		}
-		v196 := v195 < v73
-		v197 := float64(v76 - v195)
-		v198 := math.Ldexp(v75, int(v197))
-		v199 := v4
-		if v196 {
-			v199 = v198
+		v197 := v196 < v73
+		v198 := float64(v76 - v196)
+		v199 := math.Ldexp(v75, int(v198))
+		v200 := v4
+		if v197 {
+			v200 = v199
 		}
-		v200 := float64(v188 + v199)
-		v201 := float64(v200 - v199)
-		v202 := float64(v188 - v201)
-		v203 := float64(v202 + v194)
-		v204 := float64(v203 + v199)
-		v205 := float64(v204 - v199)
-		v206 := float64(v201 + v205)
-		v207 := math.Ldexp(v206, int(v195))
-		v208 := math.IsNaN(v14)
-		v209 := v207
-		if v208 {
-			v209 = v14
+		v201 := float64(v189 + v200)
+		v202 := float64(v201 - v200)
+		v203 := float64(v189 - v202)
+		v204 := float64(v203 + v195)
+		v205 := float64(v204 + v200)
+		v206 := float64(v205 - v200)
+		v207 := float64(v202 + v206)
+		v208 := math.Ldexp(v207, int(v196))
+		v209 := math.IsNaN(v14)
+		v210 := v208
+		if v209 {
+			v210 = v14
 		}
-		v210 := math.Abs(v110)
-		v211 := -v210
-		v212 := v20
-		if v211 > v20 {
-			v212 = v211
+		v211 := math.Abs(v110)
+		v212 := -v211
+		v213 := v20
+		if v212 > v20 {
+			v213 = v212
 		}
-		v213 := v110 < v4
-		v214 := float64(v212 * v24)
-		v215 := math.RoundToEven(v214)
-		v216 := -v215
-		v217 := math.FMA(v216, v28, v212)
-		v218 := math.FMA(v216, v30, v217)
-		v219 := float64(v217 - v218)
-		v220 := math.FMA(v216, v30, v219)
-		v221 := float64(v218 * v218)
-		v222 := -v221
-		v223 := math.FMA(v218, v218, v222)
-		v224 := float64(v34 * v221)
-		v225 := float64(v34 * v223)
-		v226 := float64(v218 + v224)
-		v227 := float64(v218 - v226)
-		v228 := float64(v227 + v224)
+		v214 := v110 < v4
+		v215 := float64(v213 * v24)
+		v216 := math.RoundToEven(v215)
+		v217 := -v216
+		v218 := math.FMA(v217, v28, v213)
+		v219 := math.FMA(v217, v30, v218)
+		v220 := float64(v218 - v219)
+		v221 := math.FMA(v217, v30, v220)
+		v222 := float64(v219 * v219)
+		v223 := -v222
+		v224 := math.FMA(v219, v219, v223)
+		v225 := float64(v34 * v222)
+		v226 := float64(v34 * v224)
+		v227 := float64(v219 + v225)
+		v228 := float64(v219 - v227)
 		v229 := float64(v228 + v225)
-		v230 := math.FMA(v220, v218, v220)
-		v231 := float64(v229 + v230)
-		v232 := float64(v221 * v218)
-		v233 := math.FMA(v47, v218, v48)
-		v234 := math.FMA(v233, v218, v50)
-		v235 := math.FMA(v234, v218, v52)
-		v236 := math.FMA(v235, v218, v54)
-		v237 := math.FMA(v236, v218, v56)
-		v238 := math.FMA(v237, v218, v58)
-		v239 := math.FMA(v238, v218, v60)
-		v240 := math.FMA(v239, v218, v62)
-		v241 := math.FMA(v240, v218, v64)
-		v242 := math.FMA(v232, v241, v231)
-		v243 := float64(v67 + v226)
-		v244 := float64(v67 - v243)
-		v245 := float64(v244 + v226)
-		v246 := float64(v245 + v242)
-		v247 := float64(v243 + v246)
-		v248 := float64(v243 - v247)
-		v249 := float64(v248 + v246)
-		v250 := math.Ldexp(v247, int(v215))
-		v251 := math.Ldexp(v249, int(v215))
-		v252 := float64(v67 + v250)
-		v253 := float64(v67 - v252)
-		v254 := float64(v253 + v250)
-		v255 := float64(v254 + v251)
-		v256 := v67
-		if v213 {
-			v256 = v247
+		v230 := float64(v229 + v226)
+		v231 := math.FMA(v221, v219, v221)
+		v232 := float64(v230 + v231)
+		v233 := float64(v222 * v219)
+		v234 := math.FMA(v47, v219, v48)
+		v235 := math.FMA(v234, v219, v50)
+		v236 := math.FMA(v235, v219, v52)
+		v237 := math.FMA(v236, v219, v54)
+		v238 := math.FMA(v237, v219, v56)
+		v239 := math.FMA(v238, v219, v58)
+		v240 := math.FMA(v239, v219, v60)
+		v241 := math.FMA(v240, v219, v62)
+		v242 := math.FMA(v241, v219, v64)
+		v243 := math.FMA(v233, v242, v232)
+		v244 := float64(v67 + v227)
+		v245 := float64(v67 - v244)
+		v246 := float64(v245 + v227)
+		v247 := float64(v246 + v243)
+		v248 := float64(v244 + v247)
+		v249 := float64(v244 - v248)
+		v250 := float64(v249 + v247)
+		v251 := ldexpMid(v67, v216)
+		v252 := float64(v248 * v251)
+		v253 := float64(v250 * v251)
+		v254 := float64(v67 + v252)
+		v255 := float64(v67 - v254)
+		v256 := float64(v255 + v252)
+		v257 := float64(v256 + v253)
+		v258 := v67
+		if v214 {
+			v258 = v248
 		}
-		v257 := v4
-		if v213 {
-			v257 = v249
+		v259 := v4
+		if v214 {
+			v259 = v250
 		}
-		v258 := float64(v67 / v252)
-		v259 := float64(v256 * v258)
-		v260 := -v259
-		v261 := math.FMA(v260, v252, v256)
-		v262 := math.FMA(v260, v255, v261)
-		v263 := float64(v262 + v257)
-		v265 := float64(v263 * v258)
-		v266 := v4
-		if v213 {
-			v266 = v215
+		v260 := float64(v67 / v254)
+		v261 := float64(v258 * v260)
+		v262 := -v261
+		v263 := math.FMA(v262, v254, v258)
+		v264 := math.FMA(v262, v257, v263)
+		v265 := float64(v264 + v259)
+		v267 := float64(v265 * v260)
+		v268 := v4
+		if v214 {
+			v268 = v216
 		}
-		v267 := v266 < v73
-		v268 := float64(v76 - v266)
-		v269 := math.Ldexp(v75, int(v268))
-		v270 := v4
-		if v267 {
-			v270 = v269
+		v269 := v268 < v73
+		v270 := float64(v76 - v268)
+		v271 := math.Ldexp(v75, int(v270))
+		v272 := v4
+		if v269 {
+			v272 = v271
 		}
-		v271 := float64(v259 + v270)
-		v272 := float64(v271 - v270)
-		v273 := float64(v259 - v272)
-		v274 := float64(v273 + v265)
-		v275 := float64(v274 + v270)
-		v276 := float64(v275 - v270)
-		v277 := float64(v272 + v276)
-		v278 := math.Ldexp(v277, int(v266))
-		v279 := math.IsNaN(v110)
-		v280 := v278
-		if v279 {
-			v280 = v110
+		v273 := float64(v261 + v272)
+		v274 := float64(v273 - v272)
+		v275 := float64(v261 - v274)
+		v276 := float64(v275 + v267)
+		v277 := float64(v276 + v272)
+		v278 := float64(v277 - v272)
+		v279 := float64(v274 + v278)
+		v280 := math.Ldexp(v279, int(v268))
+		v281 := math.IsNaN(v110)
+		v282 := v280
+		if v281 {
+			v282 = v110
 		}
-		v281 := float64(v135 * v280)
-		v282 := float64(v209 * v281)
-		v283 := float64(v209 + v282)
-		v284 := float64(v0 * v283)
-		v285 := v284
-		if v17 {
-			v285 = v138
-		}
-		v286 := v285
-		if v7 {
-			v286 = v0
-		}
+		v283 := float64(v135 * v282)
+		v284 := float64(v210 * v283)
+		v285 := float64(v210 + v284)
+		v286 := float64(v0 * v285)
 		v287 := v286
-		if v3 {
-			v287 = v5
-		}
-		v288 := b[i]
-		v289 := float64(v288 * v5)
-		v290 := float64(v288 * v0)
-		v291 := -v290
-		v292 := math.FMA(v288, v0, v291)
-		v293 := float64(v288 * v107)
-		v294 := float64(v293 * v90)
-		v295 := -v294
-		v296 := math.FMA(v293, v90, v295)
-		v297 := float64(v288 * v108)
-		v298 := -v297
-		v299 := math.FMA(v288, v108, v298)
-		v300 := float64(v297 * v136)
-		v301 := -v300
-		v302 := math.FMA(v297, v136, v301)
-		v303 := math.FMA(v299, v136, v302)
-		v304 := float64(v294 + v300)
-		v305 := float64(v304 - v294)
-		v306 := float64(v304 - v305)
-		v307 := float64(v294 - v306)
-		v308 := float64(v300 - v305)
-		v309 := float64(v307 + v308)
-		v310 := float64(v309 + v296)
-		v311 := float64(v310 + v303)
-		v312 := float64(v290 * v209)
-		v313 := -v312
-		v314 := math.FMA(v290, v209, v313)
-		v315 := math.FMA(v292, v209, v314)
-		v316 := float64(v290 * v282)
-		v317 := -v316
-		v318 := math.FMA(v290, v282, v317)
-		v319 := math.FMA(v292, v282, v318)
-		v320 := float64(v312 + v316)
-		v321 := float64(v320 - v312)
-		v322 := float64(v320 - v321)
-		v323 := float64(v312 - v322)
-		v324 := float64(v316 - v321)
-		v325 := float64(v323 + v324)
-		v326 := float64(v325 + v315)
-		v327 := float64(v326 + v319)
-		v328 := v320
 		if v17 {
-			v328 = v304
+			v287 = v138
 		}
-		v329 := v327
-		if v17 {
-			v329 = v311
-		}
-		v330 := v328
+		v288 := v287
 		if v7 {
-			v330 = v290
+			v288 = v0
+		}
+		v289 := v288
+		if v3 {
+			v289 = v5
+		}
+		v290 := b[i]
+		v291 := float64(v290 * v5)
+		v292 := float64(v290 * v0)
+		v293 := -v292
+		v294 := math.FMA(v290, v0, v293)
+		v295 := float64(v290 * v107)
+		v296 := float64(v295 * v90)
+		v297 := -v296
+		v298 := math.FMA(v295, v90, v297)
+		v299 := float64(v290 * v108)
+		v300 := -v299
+		v301 := math.FMA(v290, v108, v300)
+		v302 := float64(v299 * v136)
+		v303 := -v302
+		v304 := math.FMA(v299, v136, v303)
+		v305 := math.FMA(v301, v136, v304)
+		v306 := float64(v296 + v302)
+		v307 := float64(v306 - v296)
+		v308 := float64(v306 - v307)
+		v309 := float64(v296 - v308)
+		v310 := float64(v302 - v307)
+		v311 := float64(v309 + v310)
+		v312 := float64(v311 + v298)
+		v313 := float64(v312 + v305)
+		v314 := float64(v292 * v210)
+		v315 := -v314
+		v316 := math.FMA(v292, v210, v315)
+		v317 := math.FMA(v294, v210, v316)
+		v318 := float64(v292 * v284)
+		v319 := -v318
+		v320 := math.FMA(v292, v284, v319)
+		v321 := math.FMA(v294, v284, v320)
+		v322 := float64(v314 + v318)
+		v323 := float64(v322 - v314)
+		v324 := float64(v322 - v323)
+		v325 := float64(v314 - v324)
+		v326 := float64(v318 - v323)
+		v327 := float64(v325 + v326)
+		v328 := float64(v327 + v317)
+		v329 := float64(v328 + v321)
+		v330 := v322
+		if v17 {
+			v330 = v306
 		}
 		v331 := v329
-		if v7 {
-			v331 = v292
+		if v17 {
+			v331 = v313
 		}
 		v332 := v330
-		if v3 {
-			v332 = v289
+		if v7 {
+			v332 = v292
 		}
 		v333 := v331
+		if v7 {
+			v333 = v294
+		}
+		v334 := v332
 		if v3 {
-			v333 = v4
+			v334 = v291
 		}
-		v334 := float64(v332 + v333)
-		v335 := float64(v288 * v287)
-		v336 := float64(v334 - v335)
-		v337 := math.Abs(v336)
-		v338 := math.Abs(v335)
-		v340 := float64(v338 * v339)
-		v341 := v337 <= v340
-		v343 := float64(v337 * v342)
-		v344 := math.Abs(v288)
-		v347 := math.FMA(v344, v345, v346)
-		v348 := v343 <= v347
-		v349 := v341 || v348
-		v350 := v334 == v4
-		v351 := v349 && !v350
-		v352 := v335
-		if v351 {
-			v352 = v334
+		v335 := v333
+		if v3 {
+			v335 = v4
 		}
-		v353 := math.IsNaN(v288)
-		v354 := v352
+		v336 := float64(v334 + v335)
+		v337 := float64(v290 * v289)
+		v338 := float64(v336 - v337)
+		v339 := math.Abs(v338)
+		v340 := math.Abs(v337)
+		v342 := float64(v340 * v341)
+		v343 := v339 <= v342
+		v345 := float64(v339 * v344)
+		v346 := math.Abs(v290)
+		v349 := math.FMA(v346, v347, v348)
+		v350 := v345 <= v349
+		v351 := v343 || v350
+		v352 := v336 == v4
+		v353 := v351 && !v352
+		v354 := v337
 		if v353 {
-			v354 = v288
+			v354 = v336
 		}
-		v355 := math.IsNaN(v0)
+		v355 := math.IsNaN(v290)
 		v356 := v354
 		if v355 {
-			v356 = v0
+			v356 = v290
 		}
-		dst[i] = v356
+		v357 := math.IsNaN(v0)
+		v358 := v356
+		if v357 {
+			v358 = v0
+		}
+		dst[i] = v358
 	}
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 639 operations): the scalar twin of the vector program
+// memory, f64 compute, 641 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -494,11 +496,11 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v196 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v202 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v210 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v355 := math.Float64frombits(0x4000000000000000) // 2
-	v644 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v647 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v650 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v651 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v357 := math.Float64frombits(0x4000000000000000) // 2
+	v646 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v649 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v652 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v653 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -617,7 +619,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v132 := math.FMA(v131, v110, v63)
 		v133 := math.FMA(v132, v110, v65)
 		v134 := math.FMA(v124, v133, v123)
-		v136 := math.Ldexp(v135, int(v108))
+		v136 := ldexpMid(v135, v108)
 		v137 := float64(v8 + v136)
 		v138 := float64(v137 - v8)
 		v139 := float64(v137 - v138)
@@ -630,7 +632,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v146 := float64(v145 + v118)
 		v147 := float64(v146 + v143)
 		v148 := float64(v144 + v147)
-		v149 := math.Ldexp(v148, int(v107))
+		v149 := ldexpMid(v148, v107)
 		v150 := math.Copysign(v149, v102)
 		v151 := math.IsNaN(v102)
 		v152 := v150
@@ -717,512 +719,514 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v250 := float64(v246 + v249)
 		v251 := float64(v246 - v250)
 		v252 := float64(v251 + v249)
-		v253 := math.Ldexp(v250, int(v218))
-		v254 := math.Ldexp(v252, int(v218))
-		v255 := float64(v8 + v253)
-		v256 := float64(v8 - v255)
-		v257 := float64(v256 + v253)
+		v253 := ldexpMid(v8, v218)
+		v254 := float64(v250 * v253)
+		v255 := float64(v252 * v253)
+		v256 := float64(v8 + v254)
+		v257 := float64(v8 - v256)
 		v258 := float64(v257 + v254)
-		v259 := v8
+		v259 := float64(v258 + v255)
+		v260 := v8
 		if v216 {
-			v259 = v250
+			v260 = v250
 		}
-		v260 := v4
+		v261 := v4
 		if v216 {
-			v260 = v252
+			v261 = v252
 		}
-		v261 := float64(v8 / v255)
-		v262 := float64(v259 * v261)
-		v263 := -v262
-		v264 := math.FMA(v263, v255, v259)
-		v265 := math.FMA(v263, v258, v264)
-		v266 := float64(v265 + v260)
-		v268 := float64(v266 * v261)
-		v269 := v4
+		v262 := float64(v8 / v256)
+		v263 := float64(v260 * v262)
+		v264 := -v263
+		v265 := math.FMA(v264, v256, v260)
+		v266 := math.FMA(v264, v259, v265)
+		v267 := float64(v266 + v261)
+		v269 := float64(v267 * v262)
+		v270 := v4
 		if v216 {
-			v269 = v218
+			v270 = v218
 		}
-		v270 := v269 < v73
-		v271 := float64(v76 - v269)
-		v272 := math.Ldexp(v75, int(v271))
-		v273 := v4
-		if v270 {
-			v273 = v272
+		v271 := v270 < v73
+		v272 := float64(v76 - v270)
+		v273 := math.Ldexp(v75, int(v272))
+		v274 := v4
+		if v271 {
+			v274 = v273
 		}
-		v274 := float64(v262 + v273)
-		v275 := float64(v274 - v273)
-		v276 := float64(v262 - v275)
-		v277 := float64(v276 + v268)
-		v278 := float64(v277 + v273)
-		v279 := float64(v278 - v273)
-		v280 := float64(v275 + v279)
-		v281 := math.Ldexp(v280, int(v269))
-		v282 := math.IsNaN(v15)
-		v283 := v281
-		if v282 {
-			v283 = v15
+		v275 := float64(v263 + v274)
+		v276 := float64(v275 - v274)
+		v277 := float64(v263 - v276)
+		v278 := float64(v277 + v269)
+		v279 := float64(v278 + v274)
+		v280 := float64(v279 - v274)
+		v281 := float64(v276 + v280)
+		v282 := math.Ldexp(v281, int(v270))
+		v283 := math.IsNaN(v15)
+		v284 := v282
+		if v283 {
+			v284 = v15
 		}
-		v284 := math.Abs(v179)
-		v285 := -v284
-		v286 := v21
-		if v285 > v21 {
-			v286 = v285
+		v285 := math.Abs(v179)
+		v286 := -v285
+		v287 := v21
+		if v286 > v21 {
+			v287 = v286
 		}
-		v287 := v179 < v4
-		v288 := float64(v286 * v25)
-		v289 := math.RoundToEven(v288)
-		v290 := -v289
-		v291 := math.FMA(v290, v29, v286)
-		v292 := math.FMA(v290, v31, v291)
-		v293 := float64(v291 - v292)
-		v294 := math.FMA(v290, v31, v293)
-		v295 := float64(v292 * v292)
-		v296 := -v295
-		v297 := math.FMA(v292, v292, v296)
-		v298 := float64(v35 * v295)
-		v299 := float64(v35 * v297)
-		v300 := float64(v292 + v298)
-		v301 := float64(v292 - v300)
-		v302 := float64(v301 + v298)
+		v288 := v179 < v4
+		v289 := float64(v287 * v25)
+		v290 := math.RoundToEven(v289)
+		v291 := -v290
+		v292 := math.FMA(v291, v29, v287)
+		v293 := math.FMA(v291, v31, v292)
+		v294 := float64(v292 - v293)
+		v295 := math.FMA(v291, v31, v294)
+		v296 := float64(v293 * v293)
+		v297 := -v296
+		v298 := math.FMA(v293, v293, v297)
+		v299 := float64(v35 * v296)
+		v300 := float64(v35 * v298)
+		v301 := float64(v293 + v299)
+		v302 := float64(v293 - v301)
 		v303 := float64(v302 + v299)
-		v304 := math.FMA(v294, v292, v294)
-		v305 := float64(v303 + v304)
-		v306 := float64(v295 * v292)
-		v307 := math.FMA(v48, v292, v49)
-		v308 := math.FMA(v307, v292, v51)
-		v309 := math.FMA(v308, v292, v53)
-		v310 := math.FMA(v309, v292, v55)
-		v311 := math.FMA(v310, v292, v57)
-		v312 := math.FMA(v311, v292, v59)
-		v313 := math.FMA(v312, v292, v61)
-		v314 := math.FMA(v313, v292, v63)
-		v315 := math.FMA(v314, v292, v65)
-		v316 := math.FMA(v306, v315, v305)
-		v317 := float64(v8 + v300)
-		v318 := float64(v8 - v317)
-		v319 := float64(v318 + v300)
-		v320 := float64(v319 + v316)
-		v321 := float64(v317 + v320)
-		v322 := float64(v317 - v321)
-		v323 := float64(v322 + v320)
-		v324 := math.Ldexp(v321, int(v289))
-		v325 := math.Ldexp(v323, int(v289))
-		v326 := float64(v8 + v324)
-		v327 := float64(v8 - v326)
-		v328 := float64(v327 + v324)
-		v329 := float64(v328 + v325)
-		v330 := v8
-		if v287 {
-			v330 = v321
+		v304 := float64(v303 + v300)
+		v305 := math.FMA(v295, v293, v295)
+		v306 := float64(v304 + v305)
+		v307 := float64(v296 * v293)
+		v308 := math.FMA(v48, v293, v49)
+		v309 := math.FMA(v308, v293, v51)
+		v310 := math.FMA(v309, v293, v53)
+		v311 := math.FMA(v310, v293, v55)
+		v312 := math.FMA(v311, v293, v57)
+		v313 := math.FMA(v312, v293, v59)
+		v314 := math.FMA(v313, v293, v61)
+		v315 := math.FMA(v314, v293, v63)
+		v316 := math.FMA(v315, v293, v65)
+		v317 := math.FMA(v307, v316, v306)
+		v318 := float64(v8 + v301)
+		v319 := float64(v8 - v318)
+		v320 := float64(v319 + v301)
+		v321 := float64(v320 + v317)
+		v322 := float64(v318 + v321)
+		v323 := float64(v318 - v322)
+		v324 := float64(v323 + v321)
+		v325 := ldexpMid(v8, v290)
+		v326 := float64(v322 * v325)
+		v327 := float64(v324 * v325)
+		v328 := float64(v8 + v326)
+		v329 := float64(v8 - v328)
+		v330 := float64(v329 + v326)
+		v331 := float64(v330 + v327)
+		v332 := v8
+		if v288 {
+			v332 = v322
 		}
-		v331 := v4
-		if v287 {
-			v331 = v323
+		v333 := v4
+		if v288 {
+			v333 = v324
 		}
-		v332 := float64(v8 / v326)
-		v333 := float64(v330 * v332)
-		v334 := -v333
-		v335 := math.FMA(v334, v326, v330)
-		v336 := math.FMA(v334, v329, v335)
-		v337 := float64(v336 + v331)
-		v339 := float64(v337 * v332)
-		v340 := v4
-		if v287 {
-			v340 = v289
+		v334 := float64(v8 / v328)
+		v335 := float64(v332 * v334)
+		v336 := -v335
+		v337 := math.FMA(v336, v328, v332)
+		v338 := math.FMA(v336, v331, v337)
+		v339 := float64(v338 + v333)
+		v341 := float64(v339 * v334)
+		v342 := v4
+		if v288 {
+			v342 = v290
 		}
-		v341 := v340 < v73
-		v342 := float64(v76 - v340)
-		v343 := math.Ldexp(v75, int(v342))
-		v344 := v4
-		if v341 {
-			v344 = v343
+		v343 := v342 < v73
+		v344 := float64(v76 - v342)
+		v345 := math.Ldexp(v75, int(v344))
+		v346 := v4
+		if v343 {
+			v346 = v345
 		}
-		v345 := float64(v333 + v344)
-		v346 := float64(v345 - v344)
-		v347 := float64(v333 - v346)
-		v348 := float64(v347 + v339)
-		v349 := float64(v348 + v344)
-		v350 := float64(v349 - v344)
-		v351 := float64(v346 + v350)
-		v352 := math.Ldexp(v351, int(v340))
-		v353 := math.IsNaN(v179)
-		v354 := v352
-		if v353 {
-			v354 = v179
+		v347 := float64(v335 + v346)
+		v348 := float64(v347 - v346)
+		v349 := float64(v335 - v348)
+		v350 := float64(v349 + v341)
+		v351 := float64(v350 + v346)
+		v352 := float64(v351 - v346)
+		v353 := float64(v348 + v352)
+		v354 := math.Ldexp(v353, int(v342))
+		v355 := math.IsNaN(v179)
+		v356 := v354
+		if v355 {
+			v356 = v179
 		}
-		v356 := float64(v355 * v13)
-		v357 := float64(v14 + v356)
-		v358 := float64(v9 * v357)
-		v359 := float64(v354 * v358)
-		v360 := float64(v8 + v359)
-		v361 := float64(v360 - v359)
-		v362 := float64(v360 - v361)
-		v363 := float64(v359 - v362)
-		v364 := float64(v8 - v361)
-		v365 := float64(v363 + v364)
-		v366 := -v359
-		v367 := math.FMA(v354, v358, v366)
-		v368 := -v358
-		v369 := math.FMA(v9, v357, v368)
-		v370 := float64(v357 - v14)
-		v371 := float64(v357 - v370)
-		v372 := float64(v14 - v371)
-		v373 := float64(v356 - v370)
-		v374 := float64(v372 + v373)
-		v375 := float64(v374 + v199)
-		v376 := float64(v355 * v198)
-		v377 := float64(v375 + v376)
-		v378 := float64(v9 * v377)
-		v379 := float64(v369 + v378)
-		v380 := float64(v202 * v357)
-		v381 := float64(v379 + v380)
-		v382 := float64(v354 * v381)
-		v383 := float64(v367 + v382)
-		v384 := -v354
-		v385 := v21
+		v358 := float64(v357 * v13)
+		v359 := float64(v14 + v358)
+		v360 := float64(v9 * v359)
+		v361 := float64(v356 * v360)
+		v362 := float64(v8 + v361)
+		v363 := float64(v362 - v361)
+		v364 := float64(v362 - v363)
+		v365 := float64(v361 - v364)
+		v366 := float64(v8 - v363)
+		v367 := float64(v365 + v366)
+		v368 := -v361
+		v369 := math.FMA(v356, v360, v368)
+		v370 := -v360
+		v371 := math.FMA(v9, v359, v370)
+		v372 := float64(v359 - v14)
+		v373 := float64(v359 - v372)
+		v374 := float64(v14 - v373)
+		v375 := float64(v358 - v372)
+		v376 := float64(v374 + v375)
+		v377 := float64(v376 + v199)
+		v378 := float64(v357 * v198)
+		v379 := float64(v377 + v378)
+		v380 := float64(v9 * v379)
+		v381 := float64(v371 + v380)
+		v382 := float64(v202 * v359)
+		v383 := float64(v381 + v382)
+		v384 := float64(v356 * v383)
+		v385 := float64(v369 + v384)
+		v386 := -v356
+		v387 := v21
 		if v15 > v21 {
-			v385 = v15
+			v387 = v15
 		}
-		v386 := v23
-		if v385 < v23 {
-			v386 = v385
+		v388 := v23
+		if v387 < v23 {
+			v388 = v387
 		}
-		v387 := float64(v386 * v25)
-		v388 := math.RoundToEven(v387)
-		v389 := -v388
-		v390 := math.FMA(v389, v29, v386)
-		v391 := math.FMA(v389, v31, v390)
-		v392 := float64(v390 - v391)
-		v393 := math.FMA(v389, v31, v392)
-		v394 := float64(v391 * v391)
-		v395 := -v394
-		v396 := math.FMA(v391, v391, v395)
-		v397 := float64(v35 * v394)
-		v398 := float64(v35 * v396)
-		v399 := float64(v391 + v397)
-		v400 := float64(v391 - v399)
-		v401 := float64(v400 + v397)
-		v402 := float64(v401 + v398)
-		v403 := math.FMA(v393, v391, v393)
-		v404 := float64(v402 + v403)
-		v405 := float64(v394 * v391)
-		v406 := math.FMA(v48, v391, v49)
-		v407 := math.FMA(v406, v391, v51)
-		v408 := math.FMA(v407, v391, v53)
-		v409 := math.FMA(v408, v391, v55)
-		v410 := math.FMA(v409, v391, v57)
-		v411 := math.FMA(v410, v391, v59)
-		v412 := math.FMA(v411, v391, v61)
-		v413 := math.FMA(v412, v391, v63)
-		v414 := math.FMA(v413, v391, v65)
-		v415 := math.FMA(v405, v414, v404)
-		v416 := float64(v8 + v399)
-		v417 := float64(v8 - v416)
-		v418 := float64(v417 + v399)
-		v419 := float64(v418 + v415)
-		v421 := v388 < v73
-		v422 := float64(v76 - v388)
-		v423 := math.Ldexp(v75, int(v422))
-		v424 := v4
-		if v421 {
-			v424 = v423
+		v389 := float64(v388 * v25)
+		v390 := math.RoundToEven(v389)
+		v391 := -v390
+		v392 := math.FMA(v391, v29, v388)
+		v393 := math.FMA(v391, v31, v392)
+		v394 := float64(v392 - v393)
+		v395 := math.FMA(v391, v31, v394)
+		v396 := float64(v393 * v393)
+		v397 := -v396
+		v398 := math.FMA(v393, v393, v397)
+		v399 := float64(v35 * v396)
+		v400 := float64(v35 * v398)
+		v401 := float64(v393 + v399)
+		v402 := float64(v393 - v401)
+		v403 := float64(v402 + v399)
+		v404 := float64(v403 + v400)
+		v405 := math.FMA(v395, v393, v395)
+		v406 := float64(v404 + v405)
+		v407 := float64(v396 * v393)
+		v408 := math.FMA(v48, v393, v49)
+		v409 := math.FMA(v408, v393, v51)
+		v410 := math.FMA(v409, v393, v53)
+		v411 := math.FMA(v410, v393, v55)
+		v412 := math.FMA(v411, v393, v57)
+		v413 := math.FMA(v412, v393, v59)
+		v414 := math.FMA(v413, v393, v61)
+		v415 := math.FMA(v414, v393, v63)
+		v416 := math.FMA(v415, v393, v65)
+		v417 := math.FMA(v407, v416, v406)
+		v418 := float64(v8 + v401)
+		v419 := float64(v8 - v418)
+		v420 := float64(v419 + v401)
+		v421 := float64(v420 + v417)
+		v423 := v390 < v73
+		v424 := float64(v76 - v390)
+		v425 := math.Ldexp(v75, int(v424))
+		v426 := v4
+		if v423 {
+			v426 = v425
 		}
-		v425 := float64(v416 + v424)
-		v426 := float64(v425 - v424)
-		v427 := float64(v416 - v426)
-		v428 := float64(v427 + v419)
-		v429 := float64(v428 + v424)
-		v430 := float64(v429 - v424)
-		v431 := float64(v426 + v430)
-		v432 := math.Ldexp(v431, int(v388))
-		v433 := v432
-		if v282 {
-			v433 = v15
+		v427 := float64(v418 + v426)
+		v428 := float64(v427 - v426)
+		v429 := float64(v418 - v428)
+		v430 := float64(v429 + v421)
+		v431 := float64(v430 + v426)
+		v432 := float64(v431 - v426)
+		v433 := float64(v428 + v432)
+		v434 := math.Ldexp(v433, int(v390))
+		v435 := v434
+		if v283 {
+			v435 = v15
 		}
-		v434 := float64(v8 + v433)
-		v435 := math.FMA(v384, v434, v8)
-		v436 := float64(v434 - v8)
-		v437 := float64(v434 - v436)
-		v438 := float64(v8 - v437)
-		v439 := float64(v433 - v436)
-		v440 := float64(v438 + v439)
-		v441 := float64(v354 * v440)
-		v442 := float64(v435 - v441)
-		v443 := float64(v442 / v434)
-		v444 := float64(v204 * v283)
-		v445 := float64(v354 * v444)
-		v446 := float64(v443 - v445)
-		v447 := float64(v358 * v446)
-		v448 := float64(v383 + v447)
-		v449 := float64(v365 + v448)
-		v450 := float64(v204 * v354)
-		v451 := float64(v360 * v450)
-		v452 := float64(v449 + v451)
-		v453 := float64(v283 * v452)
-		v454 := math.FMA(v283, v360, v453)
-		v455 := float64(v283 * v354)
-		v456 := math.FMA(v95, v100, v95)
-		v457 := v103
-		if v456 > v103 {
-			v457 = v456
+		v436 := float64(v8 + v435)
+		v437 := math.FMA(v386, v436, v8)
+		v438 := float64(v436 - v8)
+		v439 := float64(v436 - v438)
+		v440 := float64(v8 - v439)
+		v441 := float64(v435 - v438)
+		v442 := float64(v440 + v441)
+		v443 := float64(v356 * v442)
+		v444 := float64(v437 - v443)
+		v445 := float64(v444 / v436)
+		v446 := float64(v204 * v284)
+		v447 := float64(v356 * v446)
+		v448 := float64(v445 - v447)
+		v449 := float64(v360 * v448)
+		v450 := float64(v385 + v449)
+		v451 := float64(v367 + v450)
+		v452 := float64(v204 * v356)
+		v453 := float64(v362 * v452)
+		v454 := float64(v451 + v453)
+		v455 := float64(v284 * v454)
+		v456 := math.FMA(v284, v362, v455)
+		v457 := float64(v284 * v356)
+		v458 := math.FMA(v95, v100, v95)
+		v459 := v103
+		if v458 > v103 {
+			v459 = v458
 		}
-		v458 := v23
-		if v457 < v23 {
-			v458 = v457
+		v460 := v23
+		if v459 < v23 {
+			v460 = v459
 		}
-		v459 := float64(v458 * v25)
-		v460 := math.RoundToEven(v459)
-		v461 := -v460
-		v462 := math.FMA(v461, v29, v458)
-		v463 := math.FMA(v461, v31, v462)
-		v464 := float64(v462 - v463)
-		v465 := math.FMA(v461, v31, v464)
-		v466 := float64(v463 * v463)
-		v467 := -v466
-		v468 := math.FMA(v463, v463, v467)
-		v469 := float64(v35 * v466)
-		v470 := float64(v35 * v468)
-		v471 := float64(v463 + v469)
-		v472 := float64(v463 - v471)
-		v473 := float64(v472 + v469)
-		v474 := float64(v473 + v470)
-		v475 := math.FMA(v465, v463, v465)
-		v476 := float64(v474 + v475)
-		v477 := float64(v466 * v463)
-		v478 := math.FMA(v48, v463, v49)
-		v479 := math.FMA(v478, v463, v51)
-		v480 := math.FMA(v479, v463, v53)
-		v481 := math.FMA(v480, v463, v55)
-		v482 := math.FMA(v481, v463, v57)
-		v483 := math.FMA(v482, v463, v59)
-		v484 := math.FMA(v483, v463, v61)
-		v485 := math.FMA(v484, v463, v63)
-		v486 := math.FMA(v485, v463, v65)
-		v487 := math.FMA(v477, v486, v476)
-		v488 := math.Ldexp(v135, int(v461))
-		v489 := float64(v8 + v488)
-		v490 := float64(v489 - v8)
-		v491 := float64(v489 - v490)
-		v492 := float64(v8 - v491)
-		v493 := float64(v488 - v490)
-		v494 := float64(v492 + v493)
-		v495 := float64(v487 + v494)
-		v496 := float64(v489 + v471)
-		v497 := float64(v489 - v496)
-		v498 := float64(v497 + v471)
-		v499 := float64(v498 + v495)
-		v500 := float64(v496 + v499)
-		v501 := math.Ldexp(v500, int(v460))
-		v502 := math.Copysign(v501, v456)
-		v503 := math.IsNaN(v456)
-		v504 := v502
-		if v503 {
-			v504 = v456
+		v461 := float64(v460 * v25)
+		v462 := math.RoundToEven(v461)
+		v463 := -v462
+		v464 := math.FMA(v463, v29, v460)
+		v465 := math.FMA(v463, v31, v464)
+		v466 := float64(v464 - v465)
+		v467 := math.FMA(v463, v31, v466)
+		v468 := float64(v465 * v465)
+		v469 := -v468
+		v470 := math.FMA(v465, v465, v469)
+		v471 := float64(v35 * v468)
+		v472 := float64(v35 * v470)
+		v473 := float64(v465 + v471)
+		v474 := float64(v465 - v473)
+		v475 := float64(v474 + v471)
+		v476 := float64(v475 + v472)
+		v477 := math.FMA(v467, v465, v467)
+		v478 := float64(v476 + v477)
+		v479 := float64(v468 * v465)
+		v480 := math.FMA(v48, v465, v49)
+		v481 := math.FMA(v480, v465, v51)
+		v482 := math.FMA(v481, v465, v53)
+		v483 := math.FMA(v482, v465, v55)
+		v484 := math.FMA(v483, v465, v57)
+		v485 := math.FMA(v484, v465, v59)
+		v486 := math.FMA(v485, v465, v61)
+		v487 := math.FMA(v486, v465, v63)
+		v488 := math.FMA(v487, v465, v65)
+		v489 := math.FMA(v479, v488, v478)
+		v490 := ldexpMid(v135, v463)
+		v491 := float64(v8 + v490)
+		v492 := float64(v491 - v8)
+		v493 := float64(v491 - v492)
+		v494 := float64(v8 - v493)
+		v495 := float64(v490 - v492)
+		v496 := float64(v494 + v495)
+		v497 := float64(v489 + v496)
+		v498 := float64(v491 + v473)
+		v499 := float64(v491 - v498)
+		v500 := float64(v499 + v473)
+		v501 := float64(v500 + v497)
+		v502 := float64(v498 + v501)
+		v503 := ldexpMid(v502, v462)
+		v504 := math.Copysign(v503, v458)
+		v505 := math.IsNaN(v458)
+		v506 := v504
+		if v505 {
+			v506 = v458
 		}
-		v505 := math.FMA(v95, v155, v95)
-		v506 := math.FMA(v90, v504, v505)
-		v507 := -v95
-		v508 := math.FMA(v9, v94, v507)
-		v509 := float64(v92 - v94)
-		v510 := float64(v509 - v93)
-		v511 := float64(v9 * v510)
-		v512 := float64(v508 + v511)
-		v513 := float64(v202 * v94)
-		v514 := float64(v512 + v513)
-		v515 := float64(v514 * v156)
-		v516 := float64(v8 + v504)
-		v517 := float64(v90 * v516)
-		v518 := float64(v514 * v101)
-		v519 := float64(v517 * v518)
-		v520 := float64(v515 + v519)
-		v521 := float64(v455 * v520)
-		v522 := -v455
-		v523 := math.FMA(v283, v354, v522)
-		v524 := -v283
-		v525 := math.FMA(v524, v434, v433)
-		v526 := float64(v283 * v440)
-		v527 := float64(v525 - v526)
-		v528 := float64(v527 / v434)
-		v529 := float64(v283 * v450)
-		v530 := float64(v528 + v529)
-		v531 := float64(v354 * v530)
-		v532 := float64(v523 + v531)
-		v533 := float64(v283 * v446)
-		v534 := float64(v532 + v533)
-		v535 := float64(v534 * v506)
-		v536 := float64(v521 + v535)
-		v537 := math.FMA(v455, v506, v536)
-		v538 := v537
-		if v212 {
-			v538 = v454
-		}
-		v539 := v538
-		if v18 {
-			v539 = v207
-		}
+		v507 := math.FMA(v95, v155, v95)
+		v508 := math.FMA(v90, v506, v507)
+		v509 := -v95
+		v510 := math.FMA(v9, v94, v509)
+		v511 := float64(v92 - v94)
+		v512 := float64(v511 - v93)
+		v513 := float64(v9 * v512)
+		v514 := float64(v510 + v513)
+		v515 := float64(v202 * v94)
+		v516 := float64(v514 + v515)
+		v517 := float64(v516 * v156)
+		v518 := float64(v8 + v506)
+		v519 := float64(v90 * v518)
+		v520 := float64(v516 * v101)
+		v521 := float64(v519 * v520)
+		v522 := float64(v517 + v521)
+		v523 := float64(v457 * v522)
+		v524 := -v457
+		v525 := math.FMA(v284, v356, v524)
+		v526 := -v284
+		v527 := math.FMA(v526, v436, v435)
+		v528 := float64(v284 * v442)
+		v529 := float64(v527 - v528)
+		v530 := float64(v529 / v436)
+		v531 := float64(v284 * v452)
+		v532 := float64(v530 + v531)
+		v533 := float64(v356 * v532)
+		v534 := float64(v525 + v533)
+		v535 := float64(v284 * v448)
+		v536 := float64(v534 + v535)
+		v537 := float64(v536 * v508)
+		v538 := float64(v523 + v537)
+		v539 := math.FMA(v457, v508, v538)
 		v540 := v539
-		if v7 {
-			v540 = v8
+		if v212 {
+			v540 = v456
 		}
 		v541 := v540
-		if v3 {
-			v541 = v5
-		}
-		v542 := b[i]
-		v543 := dy[i]
-		v544 := float64(v542 * v543)
-		v545 := -v544
-		v546 := math.FMA(v542, v543, v545)
-		v547 := float64(v544 * v5)
-		v548 := -v547
-		v549 := math.FMA(v544, v5, v548)
-		v550 := math.FMA(v546, v5, v549)
-		v551 := float64(v544 * v8)
-		v552 := -v551
-		v553 := math.FMA(v544, v8, v552)
-		v554 := math.FMA(v546, v8, v553)
-		v555 := float64(v544 * v176)
-		v556 := -v555
-		v557 := math.FMA(v544, v176, v556)
-		v558 := math.FMA(v546, v176, v557)
-		v559 := float64(v555 * v159)
-		v560 := -v559
-		v561 := math.FMA(v555, v159, v560)
-		v562 := math.FMA(v558, v159, v561)
-		v563 := float64(v544 * v177)
-		v564 := -v563
-		v565 := math.FMA(v544, v177, v564)
-		v566 := math.FMA(v546, v177, v565)
-		v567 := float64(v563 * v205)
-		v568 := -v567
-		v569 := math.FMA(v563, v205, v568)
-		v570 := math.FMA(v566, v205, v569)
-		v571 := float64(v559 + v567)
-		v572 := float64(v571 - v559)
-		v573 := float64(v571 - v572)
-		v574 := float64(v559 - v573)
-		v575 := float64(v567 - v572)
-		v576 := float64(v574 + v575)
-		v577 := float64(v576 + v562)
-		v578 := float64(v577 + v570)
-		v579 := float64(v544 * v283)
-		v580 := -v579
-		v581 := math.FMA(v544, v283, v580)
-		v582 := math.FMA(v546, v283, v581)
-		v583 := float64(v579 * v360)
-		v584 := -v583
-		v585 := math.FMA(v579, v360, v584)
-		v586 := math.FMA(v582, v360, v585)
-		v587 := float64(v579 * v452)
-		v588 := -v587
-		v589 := math.FMA(v579, v452, v588)
-		v590 := math.FMA(v582, v452, v589)
-		v591 := float64(v583 + v587)
-		v592 := float64(v591 - v583)
-		v593 := float64(v591 - v592)
-		v594 := float64(v583 - v593)
-		v595 := float64(v587 - v592)
-		v596 := float64(v594 + v595)
-		v597 := float64(v596 + v586)
-		v598 := float64(v597 + v590)
-		v599 := float64(v544 * v455)
-		v600 := -v599
-		v601 := math.FMA(v544, v455, v600)
-		v602 := math.FMA(v546, v455, v601)
-		v603 := float64(v599 * v506)
-		v604 := -v603
-		v605 := math.FMA(v599, v506, v604)
-		v606 := math.FMA(v602, v506, v605)
-		v607 := float64(v544 * v521)
-		v608 := -v607
-		v609 := math.FMA(v544, v521, v608)
-		v610 := math.FMA(v546, v521, v609)
-		v611 := float64(v544 * v535)
-		v612 := -v611
-		v613 := math.FMA(v544, v535, v612)
-		v614 := math.FMA(v546, v535, v613)
-		v615 := float64(v607 + v611)
-		v616 := float64(v615 - v607)
-		v617 := float64(v615 - v616)
-		v618 := float64(v607 - v617)
-		v619 := float64(v611 - v616)
-		v620 := float64(v618 + v619)
-		v621 := float64(v620 + v610)
-		v622 := float64(v621 + v614)
-		v623 := float64(v603 + v615)
-		v624 := float64(v623 - v603)
-		v625 := float64(v623 - v624)
-		v626 := float64(v603 - v625)
-		v627 := float64(v615 - v624)
-		v628 := float64(v626 + v627)
-		v629 := float64(v628 + v606)
-		v630 := float64(v629 + v622)
-		v631 := v623
-		if v212 {
-			v631 = v591
-		}
-		v632 := v630
-		if v212 {
-			v632 = v598
-		}
-		v633 := v631
 		if v18 {
-			v633 = v571
+			v541 = v207
+		}
+		v542 := v541
+		if v7 {
+			v542 = v8
+		}
+		v543 := v542
+		if v3 {
+			v543 = v5
+		}
+		v544 := b[i]
+		v545 := dy[i]
+		v546 := float64(v544 * v545)
+		v547 := -v546
+		v548 := math.FMA(v544, v545, v547)
+		v549 := float64(v546 * v5)
+		v550 := -v549
+		v551 := math.FMA(v546, v5, v550)
+		v552 := math.FMA(v548, v5, v551)
+		v553 := float64(v546 * v8)
+		v554 := -v553
+		v555 := math.FMA(v546, v8, v554)
+		v556 := math.FMA(v548, v8, v555)
+		v557 := float64(v546 * v176)
+		v558 := -v557
+		v559 := math.FMA(v546, v176, v558)
+		v560 := math.FMA(v548, v176, v559)
+		v561 := float64(v557 * v159)
+		v562 := -v561
+		v563 := math.FMA(v557, v159, v562)
+		v564 := math.FMA(v560, v159, v563)
+		v565 := float64(v546 * v177)
+		v566 := -v565
+		v567 := math.FMA(v546, v177, v566)
+		v568 := math.FMA(v548, v177, v567)
+		v569 := float64(v565 * v205)
+		v570 := -v569
+		v571 := math.FMA(v565, v205, v570)
+		v572 := math.FMA(v568, v205, v571)
+		v573 := float64(v561 + v569)
+		v574 := float64(v573 - v561)
+		v575 := float64(v573 - v574)
+		v576 := float64(v561 - v575)
+		v577 := float64(v569 - v574)
+		v578 := float64(v576 + v577)
+		v579 := float64(v578 + v564)
+		v580 := float64(v579 + v572)
+		v581 := float64(v546 * v284)
+		v582 := -v581
+		v583 := math.FMA(v546, v284, v582)
+		v584 := math.FMA(v548, v284, v583)
+		v585 := float64(v581 * v362)
+		v586 := -v585
+		v587 := math.FMA(v581, v362, v586)
+		v588 := math.FMA(v584, v362, v587)
+		v589 := float64(v581 * v454)
+		v590 := -v589
+		v591 := math.FMA(v581, v454, v590)
+		v592 := math.FMA(v584, v454, v591)
+		v593 := float64(v585 + v589)
+		v594 := float64(v593 - v585)
+		v595 := float64(v593 - v594)
+		v596 := float64(v585 - v595)
+		v597 := float64(v589 - v594)
+		v598 := float64(v596 + v597)
+		v599 := float64(v598 + v588)
+		v600 := float64(v599 + v592)
+		v601 := float64(v546 * v457)
+		v602 := -v601
+		v603 := math.FMA(v546, v457, v602)
+		v604 := math.FMA(v548, v457, v603)
+		v605 := float64(v601 * v508)
+		v606 := -v605
+		v607 := math.FMA(v601, v508, v606)
+		v608 := math.FMA(v604, v508, v607)
+		v609 := float64(v546 * v523)
+		v610 := -v609
+		v611 := math.FMA(v546, v523, v610)
+		v612 := math.FMA(v548, v523, v611)
+		v613 := float64(v546 * v537)
+		v614 := -v613
+		v615 := math.FMA(v546, v537, v614)
+		v616 := math.FMA(v548, v537, v615)
+		v617 := float64(v609 + v613)
+		v618 := float64(v617 - v609)
+		v619 := float64(v617 - v618)
+		v620 := float64(v609 - v619)
+		v621 := float64(v613 - v618)
+		v622 := float64(v620 + v621)
+		v623 := float64(v622 + v612)
+		v624 := float64(v623 + v616)
+		v625 := float64(v605 + v617)
+		v626 := float64(v625 - v605)
+		v627 := float64(v625 - v626)
+		v628 := float64(v605 - v627)
+		v629 := float64(v617 - v626)
+		v630 := float64(v628 + v629)
+		v631 := float64(v630 + v608)
+		v632 := float64(v631 + v624)
+		v633 := v625
+		if v212 {
+			v633 = v593
 		}
 		v634 := v632
-		if v18 {
-			v634 = v578
+		if v212 {
+			v634 = v600
 		}
 		v635 := v633
-		if v7 {
-			v635 = v551
+		if v18 {
+			v635 = v573
 		}
 		v636 := v634
-		if v7 {
-			v636 = v554
+		if v18 {
+			v636 = v580
 		}
 		v637 := v635
-		if v3 {
-			v637 = v547
+		if v7 {
+			v637 = v553
 		}
 		v638 := v636
+		if v7 {
+			v638 = v556
+		}
+		v639 := v637
 		if v3 {
-			v638 = v550
+			v639 = v549
 		}
-		v639 := float64(v637 + v638)
-		v640 := float64(v544 * v541)
-		v641 := float64(v639 - v640)
-		v642 := math.Abs(v641)
-		v643 := math.Abs(v640)
-		v645 := float64(v643 * v644)
-		v646 := v642 <= v645
-		v648 := float64(v642 * v647)
-		v649 := math.Abs(v544)
-		v652 := math.FMA(v649, v650, v651)
-		v653 := v648 <= v652
-		v654 := v646 || v653
-		v655 := v639 == v4
-		v656 := v654 && !v655
-		v657 := v640
-		if v656 {
-			v657 = v639
+		v640 := v638
+		if v3 {
+			v640 = v552
 		}
-		v658 := math.IsNaN(v542)
-		v659 := v657
+		v641 := float64(v639 + v640)
+		v642 := float64(v546 * v543)
+		v643 := float64(v641 - v642)
+		v644 := math.Abs(v643)
+		v645 := math.Abs(v642)
+		v647 := float64(v645 * v646)
+		v648 := v644 <= v647
+		v650 := float64(v644 * v649)
+		v651 := math.Abs(v546)
+		v654 := math.FMA(v651, v652, v653)
+		v655 := v650 <= v654
+		v656 := v648 || v655
+		v657 := v641 == v4
+		v658 := v656 && !v657
+		v659 := v642
 		if v658 {
-			v659 = v542
+			v659 = v641
 		}
-		v660 := math.IsNaN(v0)
+		v660 := math.IsNaN(v544)
 		v661 := v659
 		if v660 {
-			v661 = v0
+			v661 = v544
 		}
-		da[i] = v661
+		v662 := math.IsNaN(v0)
+		v663 := v661
+		if v662 {
+			v663 = v0
+		}
+		da[i] = v663
 	}
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
-// memory, f64 compute, 334 operations): the scalar twin of the vector program
+// memory, f64 compute, 336 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -1262,10 +1266,10 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v109 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v339 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v342 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v345 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v346 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v341 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v344 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v347 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v348 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1410,242 +1414,244 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v176 := float64(v172 + v175)
 		v177 := float64(v172 - v176)
 		v178 := float64(v177 + v175)
-		v179 := math.Ldexp(v176, int(v144))
-		v180 := math.Ldexp(v178, int(v144))
-		v181 := float64(v67 + v179)
-		v182 := float64(v67 - v181)
-		v183 := float64(v182 + v179)
+		v179 := ldexpMid(v67, v144)
+		v180 := float64(v176 * v179)
+		v181 := float64(v178 * v179)
+		v182 := float64(v67 + v180)
+		v183 := float64(v67 - v182)
 		v184 := float64(v183 + v180)
-		v185 := v67
+		v185 := float64(v184 + v181)
+		v186 := v67
 		if v142 {
-			v185 = v176
+			v186 = v176
 		}
-		v186 := v4
+		v187 := v4
 		if v142 {
-			v186 = v178
+			v187 = v178
 		}
-		v187 := float64(v67 / v181)
-		v188 := float64(v185 * v187)
-		v189 := -v188
-		v190 := math.FMA(v189, v181, v185)
-		v191 := math.FMA(v189, v184, v190)
-		v192 := float64(v191 + v186)
-		v194 := float64(v192 * v187)
-		v195 := v4
+		v188 := float64(v67 / v182)
+		v189 := float64(v186 * v188)
+		v190 := -v189
+		v191 := math.FMA(v190, v182, v186)
+		v192 := math.FMA(v190, v185, v191)
+		v193 := float64(v192 + v187)
+		v195 := float64(v193 * v188)
+		v196 := v4
 		if v142 {
-			v195 = v144
+			v196 = v144
 		}
-		v196 := v195 < v73
-		v197 := float64(v76 - v195)
-		v198 := math.Ldexp(v75, int(v197))
-		v199 := v4
-		if v196 {
-			v199 = v198
+		v197 := v196 < v73
+		v198 := float64(v76 - v196)
+		v199 := math.Ldexp(v75, int(v198))
+		v200 := v4
+		if v197 {
+			v200 = v199
 		}
-		v200 := float64(v188 + v199)
-		v201 := float64(v200 - v199)
-		v202 := float64(v188 - v201)
-		v203 := float64(v202 + v194)
-		v204 := float64(v203 + v199)
-		v205 := float64(v204 - v199)
-		v206 := float64(v201 + v205)
-		v207 := math.Ldexp(v206, int(v195))
-		v208 := math.IsNaN(v14)
-		v209 := v207
-		if v208 {
-			v209 = v14
+		v201 := float64(v189 + v200)
+		v202 := float64(v201 - v200)
+		v203 := float64(v189 - v202)
+		v204 := float64(v203 + v195)
+		v205 := float64(v204 + v200)
+		v206 := float64(v205 - v200)
+		v207 := float64(v202 + v206)
+		v208 := math.Ldexp(v207, int(v196))
+		v209 := math.IsNaN(v14)
+		v210 := v208
+		if v209 {
+			v210 = v14
 		}
-		v210 := math.Abs(v110)
-		v211 := -v210
-		v212 := v20
-		if v211 > v20 {
-			v212 = v211
+		v211 := math.Abs(v110)
+		v212 := -v211
+		v213 := v20
+		if v212 > v20 {
+			v213 = v212
 		}
-		v213 := v110 < v4
-		v214 := float64(v212 * v24)
-		v215 := math.RoundToEven(v214)
-		v216 := -v215
-		v217 := math.FMA(v216, v28, v212)
-		v218 := math.FMA(v216, v30, v217)
-		v219 := float64(v217 - v218)
-		v220 := math.FMA(v216, v30, v219)
-		v221 := float64(v218 * v218)
-		v222 := -v221
-		v223 := math.FMA(v218, v218, v222)
-		v224 := float64(v34 * v221)
-		v225 := float64(v34 * v223)
-		v226 := float64(v218 + v224)
-		v227 := float64(v218 - v226)
-		v228 := float64(v227 + v224)
+		v214 := v110 < v4
+		v215 := float64(v213 * v24)
+		v216 := math.RoundToEven(v215)
+		v217 := -v216
+		v218 := math.FMA(v217, v28, v213)
+		v219 := math.FMA(v217, v30, v218)
+		v220 := float64(v218 - v219)
+		v221 := math.FMA(v217, v30, v220)
+		v222 := float64(v219 * v219)
+		v223 := -v222
+		v224 := math.FMA(v219, v219, v223)
+		v225 := float64(v34 * v222)
+		v226 := float64(v34 * v224)
+		v227 := float64(v219 + v225)
+		v228 := float64(v219 - v227)
 		v229 := float64(v228 + v225)
-		v230 := math.FMA(v220, v218, v220)
-		v231 := float64(v229 + v230)
-		v232 := float64(v221 * v218)
-		v233 := math.FMA(v47, v218, v48)
-		v234 := math.FMA(v233, v218, v50)
-		v235 := math.FMA(v234, v218, v52)
-		v236 := math.FMA(v235, v218, v54)
-		v237 := math.FMA(v236, v218, v56)
-		v238 := math.FMA(v237, v218, v58)
-		v239 := math.FMA(v238, v218, v60)
-		v240 := math.FMA(v239, v218, v62)
-		v241 := math.FMA(v240, v218, v64)
-		v242 := math.FMA(v232, v241, v231)
-		v243 := float64(v67 + v226)
-		v244 := float64(v67 - v243)
-		v245 := float64(v244 + v226)
-		v246 := float64(v245 + v242)
-		v247 := float64(v243 + v246)
-		v248 := float64(v243 - v247)
-		v249 := float64(v248 + v246)
-		v250 := math.Ldexp(v247, int(v215))
-		v251 := math.Ldexp(v249, int(v215))
-		v252 := float64(v67 + v250)
-		v253 := float64(v67 - v252)
-		v254 := float64(v253 + v250)
-		v255 := float64(v254 + v251)
-		v256 := v67
-		if v213 {
-			v256 = v247
+		v230 := float64(v229 + v226)
+		v231 := math.FMA(v221, v219, v221)
+		v232 := float64(v230 + v231)
+		v233 := float64(v222 * v219)
+		v234 := math.FMA(v47, v219, v48)
+		v235 := math.FMA(v234, v219, v50)
+		v236 := math.FMA(v235, v219, v52)
+		v237 := math.FMA(v236, v219, v54)
+		v238 := math.FMA(v237, v219, v56)
+		v239 := math.FMA(v238, v219, v58)
+		v240 := math.FMA(v239, v219, v60)
+		v241 := math.FMA(v240, v219, v62)
+		v242 := math.FMA(v241, v219, v64)
+		v243 := math.FMA(v233, v242, v232)
+		v244 := float64(v67 + v227)
+		v245 := float64(v67 - v244)
+		v246 := float64(v245 + v227)
+		v247 := float64(v246 + v243)
+		v248 := float64(v244 + v247)
+		v249 := float64(v244 - v248)
+		v250 := float64(v249 + v247)
+		v251 := ldexpMid(v67, v216)
+		v252 := float64(v248 * v251)
+		v253 := float64(v250 * v251)
+		v254 := float64(v67 + v252)
+		v255 := float64(v67 - v254)
+		v256 := float64(v255 + v252)
+		v257 := float64(v256 + v253)
+		v258 := v67
+		if v214 {
+			v258 = v248
 		}
-		v257 := v4
-		if v213 {
-			v257 = v249
+		v259 := v4
+		if v214 {
+			v259 = v250
 		}
-		v258 := float64(v67 / v252)
-		v259 := float64(v256 * v258)
-		v260 := -v259
-		v261 := math.FMA(v260, v252, v256)
-		v262 := math.FMA(v260, v255, v261)
-		v263 := float64(v262 + v257)
-		v265 := float64(v263 * v258)
-		v266 := v4
-		if v213 {
-			v266 = v215
+		v260 := float64(v67 / v254)
+		v261 := float64(v258 * v260)
+		v262 := -v261
+		v263 := math.FMA(v262, v254, v258)
+		v264 := math.FMA(v262, v257, v263)
+		v265 := float64(v264 + v259)
+		v267 := float64(v265 * v260)
+		v268 := v4
+		if v214 {
+			v268 = v216
 		}
-		v267 := v266 < v73
-		v268 := float64(v76 - v266)
-		v269 := math.Ldexp(v75, int(v268))
-		v270 := v4
-		if v267 {
-			v270 = v269
+		v269 := v268 < v73
+		v270 := float64(v76 - v268)
+		v271 := math.Ldexp(v75, int(v270))
+		v272 := v4
+		if v269 {
+			v272 = v271
 		}
-		v271 := float64(v259 + v270)
-		v272 := float64(v271 - v270)
-		v273 := float64(v259 - v272)
-		v274 := float64(v273 + v265)
-		v275 := float64(v274 + v270)
-		v276 := float64(v275 - v270)
-		v277 := float64(v272 + v276)
-		v278 := math.Ldexp(v277, int(v266))
-		v279 := math.IsNaN(v110)
-		v280 := v278
-		if v279 {
-			v280 = v110
+		v273 := float64(v261 + v272)
+		v274 := float64(v273 - v272)
+		v275 := float64(v261 - v274)
+		v276 := float64(v275 + v267)
+		v277 := float64(v276 + v272)
+		v278 := float64(v277 - v272)
+		v279 := float64(v274 + v278)
+		v280 := math.Ldexp(v279, int(v268))
+		v281 := math.IsNaN(v110)
+		v282 := v280
+		if v281 {
+			v282 = v110
 		}
-		v281 := float64(v135 * v280)
-		v282 := float64(v209 * v281)
-		v283 := float64(v209 + v282)
-		v284 := float64(v0 * v283)
-		v285 := v284
-		if v17 {
-			v285 = v138
-		}
-		v286 := v285
-		if v7 {
-			v286 = v0
-		}
+		v283 := float64(v135 * v282)
+		v284 := float64(v210 * v283)
+		v285 := float64(v210 + v284)
+		v286 := float64(v0 * v285)
 		v287 := v286
-		if v3 {
-			v287 = v5
-		}
-		v288 := dy[i]
-		v289 := float64(v288 * v5)
-		v290 := float64(v288 * v0)
-		v291 := -v290
-		v292 := math.FMA(v288, v0, v291)
-		v293 := float64(v288 * v107)
-		v294 := float64(v293 * v90)
-		v295 := -v294
-		v296 := math.FMA(v293, v90, v295)
-		v297 := float64(v288 * v108)
-		v298 := -v297
-		v299 := math.FMA(v288, v108, v298)
-		v300 := float64(v297 * v136)
-		v301 := -v300
-		v302 := math.FMA(v297, v136, v301)
-		v303 := math.FMA(v299, v136, v302)
-		v304 := float64(v294 + v300)
-		v305 := float64(v304 - v294)
-		v306 := float64(v304 - v305)
-		v307 := float64(v294 - v306)
-		v308 := float64(v300 - v305)
-		v309 := float64(v307 + v308)
-		v310 := float64(v309 + v296)
-		v311 := float64(v310 + v303)
-		v312 := float64(v290 * v209)
-		v313 := -v312
-		v314 := math.FMA(v290, v209, v313)
-		v315 := math.FMA(v292, v209, v314)
-		v316 := float64(v290 * v282)
-		v317 := -v316
-		v318 := math.FMA(v290, v282, v317)
-		v319 := math.FMA(v292, v282, v318)
-		v320 := float64(v312 + v316)
-		v321 := float64(v320 - v312)
-		v322 := float64(v320 - v321)
-		v323 := float64(v312 - v322)
-		v324 := float64(v316 - v321)
-		v325 := float64(v323 + v324)
-		v326 := float64(v325 + v315)
-		v327 := float64(v326 + v319)
-		v328 := v320
 		if v17 {
-			v328 = v304
+			v287 = v138
 		}
-		v329 := v327
-		if v17 {
-			v329 = v311
-		}
-		v330 := v328
+		v288 := v287
 		if v7 {
-			v330 = v290
+			v288 = v0
+		}
+		v289 := v288
+		if v3 {
+			v289 = v5
+		}
+		v290 := dy[i]
+		v291 := float64(v290 * v5)
+		v292 := float64(v290 * v0)
+		v293 := -v292
+		v294 := math.FMA(v290, v0, v293)
+		v295 := float64(v290 * v107)
+		v296 := float64(v295 * v90)
+		v297 := -v296
+		v298 := math.FMA(v295, v90, v297)
+		v299 := float64(v290 * v108)
+		v300 := -v299
+		v301 := math.FMA(v290, v108, v300)
+		v302 := float64(v299 * v136)
+		v303 := -v302
+		v304 := math.FMA(v299, v136, v303)
+		v305 := math.FMA(v301, v136, v304)
+		v306 := float64(v296 + v302)
+		v307 := float64(v306 - v296)
+		v308 := float64(v306 - v307)
+		v309 := float64(v296 - v308)
+		v310 := float64(v302 - v307)
+		v311 := float64(v309 + v310)
+		v312 := float64(v311 + v298)
+		v313 := float64(v312 + v305)
+		v314 := float64(v292 * v210)
+		v315 := -v314
+		v316 := math.FMA(v292, v210, v315)
+		v317 := math.FMA(v294, v210, v316)
+		v318 := float64(v292 * v284)
+		v319 := -v318
+		v320 := math.FMA(v292, v284, v319)
+		v321 := math.FMA(v294, v284, v320)
+		v322 := float64(v314 + v318)
+		v323 := float64(v322 - v314)
+		v324 := float64(v322 - v323)
+		v325 := float64(v314 - v324)
+		v326 := float64(v318 - v323)
+		v327 := float64(v325 + v326)
+		v328 := float64(v327 + v317)
+		v329 := float64(v328 + v321)
+		v330 := v322
+		if v17 {
+			v330 = v306
 		}
 		v331 := v329
-		if v7 {
-			v331 = v292
+		if v17 {
+			v331 = v313
 		}
 		v332 := v330
-		if v3 {
-			v332 = v289
+		if v7 {
+			v332 = v292
 		}
 		v333 := v331
+		if v7 {
+			v333 = v294
+		}
+		v334 := v332
 		if v3 {
-			v333 = v4
+			v334 = v291
 		}
-		v334 := float64(v332 + v333)
-		v335 := float64(v288 * v287)
-		v336 := float64(v334 - v335)
-		v337 := math.Abs(v336)
-		v338 := math.Abs(v335)
-		v340 := float64(v338 * v339)
-		v341 := v337 <= v340
-		v343 := float64(v337 * v342)
-		v344 := math.Abs(v288)
-		v347 := math.FMA(v344, v345, v346)
-		v348 := v343 <= v347
-		v349 := v341 || v348
-		v350 := v334 == v4
-		v351 := v349 && !v350
-		v352 := v335
-		if v351 {
-			v352 = v334
+		v335 := v333
+		if v3 {
+			v335 = v4
 		}
-		v353 := math.IsNaN(v0)
-		v354 := v352
+		v336 := float64(v334 + v335)
+		v337 := float64(v290 * v289)
+		v338 := float64(v336 - v337)
+		v339 := math.Abs(v338)
+		v340 := math.Abs(v337)
+		v342 := float64(v340 * v341)
+		v343 := v339 <= v342
+		v345 := float64(v339 * v344)
+		v346 := math.Abs(v290)
+		v349 := math.FMA(v346, v347, v348)
+		v350 := v345 <= v349
+		v351 := v343 || v350
+		v352 := v336 == v4
+		v353 := v351 && !v352
+		v354 := v337
 		if v353 {
-			v354 = v0
+			v354 = v336
 		}
-		db[i] = v354
+		v355 := math.IsNaN(v0)
+		v356 := v354
+		if v355 {
+			v356 = v0
+		}
+		db[i] = v356
 	}
 }

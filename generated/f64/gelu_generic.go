@@ -1182,7 +1182,7 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 		v655 := math.FMA(v654, v633, v58)
 		v656 := math.FMA(v655, v633, v60)
 		v657 := math.FMA(v647, v656, v646)
-		v659 := math.Ldexp(v658, int(v631))
+		v659 := ldexpMid(v658, v631)
 		v660 := float64(v8 + v659)
 		v661 := float64(v660 - v8)
 		v662 := float64(v660 - v661)
@@ -1195,7 +1195,7 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 		v669 := float64(v668 + v641)
 		v670 := float64(v669 + v666)
 		v671 := float64(v667 + v670)
-		v672 := math.Ldexp(v671, int(v630))
+		v672 := ldexpMid(v671, v630)
 		v673 := math.Copysign(v672, v626)
 		v674 := math.IsNaN(v626)
 		v675 := v673

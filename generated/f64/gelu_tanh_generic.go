@@ -21,7 +21,7 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f64 memory, f64 compute,
-// 305 operations): the scalar twin of the vector program the assembly kernels
+// 307 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -59,9 +59,9 @@ func geluTanhGeneric(dst, x []float64) {
 	v109 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v313 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v316 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v320 := math.Float64frombits(0x2278000000000000) // 1.2300798536804972e-142
+	v315 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v318 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v322 := math.Float64frombits(0x2278000000000000) // 1.2300798536804972e-142
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -206,220 +206,222 @@ func geluTanhGeneric(dst, x []float64) {
 		v176 := float64(v172 + v175)
 		v177 := float64(v172 - v176)
 		v178 := float64(v177 + v175)
-		v179 := math.Ldexp(v176, int(v144))
-		v180 := math.Ldexp(v178, int(v144))
-		v181 := float64(v67 + v179)
-		v182 := float64(v67 - v181)
-		v183 := float64(v182 + v179)
+		v179 := ldexpMid(v67, v144)
+		v180 := float64(v176 * v179)
+		v181 := float64(v178 * v179)
+		v182 := float64(v67 + v180)
+		v183 := float64(v67 - v182)
 		v184 := float64(v183 + v180)
-		v185 := v67
+		v185 := float64(v184 + v181)
+		v186 := v67
 		if v142 {
-			v185 = v176
+			v186 = v176
 		}
-		v186 := v4
+		v187 := v4
 		if v142 {
-			v186 = v178
+			v187 = v178
 		}
-		v187 := float64(v67 / v181)
-		v188 := float64(v185 * v187)
-		v189 := -v188
-		v190 := math.FMA(v189, v181, v185)
-		v191 := math.FMA(v189, v184, v190)
-		v192 := float64(v191 + v186)
-		v194 := float64(v192 * v187)
-		v195 := v4
+		v188 := float64(v67 / v182)
+		v189 := float64(v186 * v188)
+		v190 := -v189
+		v191 := math.FMA(v190, v182, v186)
+		v192 := math.FMA(v190, v185, v191)
+		v193 := float64(v192 + v187)
+		v195 := float64(v193 * v188)
+		v196 := v4
 		if v142 {
-			v195 = v144
+			v196 = v144
 		}
-		v196 := v195 < v73
-		v197 := float64(v76 - v195)
-		v198 := math.Ldexp(v75, int(v197))
-		v199 := v4
-		if v196 {
-			v199 = v198
+		v197 := v196 < v73
+		v198 := float64(v76 - v196)
+		v199 := math.Ldexp(v75, int(v198))
+		v200 := v4
+		if v197 {
+			v200 = v199
 		}
-		v200 := float64(v188 + v199)
-		v201 := float64(v200 - v199)
-		v202 := float64(v188 - v201)
-		v203 := float64(v202 + v194)
-		v204 := float64(v203 + v199)
-		v205 := float64(v204 - v199)
-		v206 := float64(v201 + v205)
-		v207 := math.Ldexp(v206, int(v195))
-		v208 := math.IsNaN(v14)
-		v209 := v207
-		if v208 {
-			v209 = v14
+		v201 := float64(v189 + v200)
+		v202 := float64(v201 - v200)
+		v203 := float64(v189 - v202)
+		v204 := float64(v203 + v195)
+		v205 := float64(v204 + v200)
+		v206 := float64(v205 - v200)
+		v207 := float64(v202 + v206)
+		v208 := math.Ldexp(v207, int(v196))
+		v209 := math.IsNaN(v14)
+		v210 := v208
+		if v209 {
+			v210 = v14
 		}
-		v210 := math.Abs(v110)
-		v211 := -v210
-		v212 := v20
-		if v211 > v20 {
-			v212 = v211
+		v211 := math.Abs(v110)
+		v212 := -v211
+		v213 := v20
+		if v212 > v20 {
+			v213 = v212
 		}
-		v213 := v110 < v4
-		v214 := float64(v212 * v24)
-		v215 := math.RoundToEven(v214)
-		v216 := -v215
-		v217 := math.FMA(v216, v28, v212)
-		v218 := math.FMA(v216, v30, v217)
-		v219 := float64(v217 - v218)
-		v220 := math.FMA(v216, v30, v219)
-		v221 := float64(v218 * v218)
-		v222 := -v221
-		v223 := math.FMA(v218, v218, v222)
-		v224 := float64(v34 * v221)
-		v225 := float64(v34 * v223)
-		v226 := float64(v218 + v224)
-		v227 := float64(v218 - v226)
-		v228 := float64(v227 + v224)
+		v214 := v110 < v4
+		v215 := float64(v213 * v24)
+		v216 := math.RoundToEven(v215)
+		v217 := -v216
+		v218 := math.FMA(v217, v28, v213)
+		v219 := math.FMA(v217, v30, v218)
+		v220 := float64(v218 - v219)
+		v221 := math.FMA(v217, v30, v220)
+		v222 := float64(v219 * v219)
+		v223 := -v222
+		v224 := math.FMA(v219, v219, v223)
+		v225 := float64(v34 * v222)
+		v226 := float64(v34 * v224)
+		v227 := float64(v219 + v225)
+		v228 := float64(v219 - v227)
 		v229 := float64(v228 + v225)
-		v230 := math.FMA(v220, v218, v220)
-		v231 := float64(v229 + v230)
-		v232 := float64(v221 * v218)
-		v233 := math.FMA(v47, v218, v48)
-		v234 := math.FMA(v233, v218, v50)
-		v235 := math.FMA(v234, v218, v52)
-		v236 := math.FMA(v235, v218, v54)
-		v237 := math.FMA(v236, v218, v56)
-		v238 := math.FMA(v237, v218, v58)
-		v239 := math.FMA(v238, v218, v60)
-		v240 := math.FMA(v239, v218, v62)
-		v241 := math.FMA(v240, v218, v64)
-		v242 := math.FMA(v232, v241, v231)
-		v243 := float64(v67 + v226)
-		v244 := float64(v67 - v243)
-		v245 := float64(v244 + v226)
-		v246 := float64(v245 + v242)
-		v247 := float64(v243 + v246)
-		v248 := float64(v243 - v247)
-		v249 := float64(v248 + v246)
-		v250 := math.Ldexp(v247, int(v215))
-		v251 := math.Ldexp(v249, int(v215))
-		v252 := float64(v67 + v250)
-		v253 := float64(v67 - v252)
-		v254 := float64(v253 + v250)
-		v255 := float64(v254 + v251)
-		v256 := v67
-		if v213 {
-			v256 = v247
+		v230 := float64(v229 + v226)
+		v231 := math.FMA(v221, v219, v221)
+		v232 := float64(v230 + v231)
+		v233 := float64(v222 * v219)
+		v234 := math.FMA(v47, v219, v48)
+		v235 := math.FMA(v234, v219, v50)
+		v236 := math.FMA(v235, v219, v52)
+		v237 := math.FMA(v236, v219, v54)
+		v238 := math.FMA(v237, v219, v56)
+		v239 := math.FMA(v238, v219, v58)
+		v240 := math.FMA(v239, v219, v60)
+		v241 := math.FMA(v240, v219, v62)
+		v242 := math.FMA(v241, v219, v64)
+		v243 := math.FMA(v233, v242, v232)
+		v244 := float64(v67 + v227)
+		v245 := float64(v67 - v244)
+		v246 := float64(v245 + v227)
+		v247 := float64(v246 + v243)
+		v248 := float64(v244 + v247)
+		v249 := float64(v244 - v248)
+		v250 := float64(v249 + v247)
+		v251 := ldexpMid(v67, v216)
+		v252 := float64(v248 * v251)
+		v253 := float64(v250 * v251)
+		v254 := float64(v67 + v252)
+		v255 := float64(v67 - v254)
+		v256 := float64(v255 + v252)
+		v257 := float64(v256 + v253)
+		v258 := v67
+		if v214 {
+			v258 = v248
 		}
-		v257 := v4
-		if v213 {
-			v257 = v249
+		v259 := v4
+		if v214 {
+			v259 = v250
 		}
-		v258 := float64(v67 / v252)
-		v259 := float64(v256 * v258)
-		v260 := -v259
-		v261 := math.FMA(v260, v252, v256)
-		v262 := math.FMA(v260, v255, v261)
-		v263 := float64(v262 + v257)
-		v265 := float64(v263 * v258)
-		v266 := v4
-		if v213 {
-			v266 = v215
+		v260 := float64(v67 / v254)
+		v261 := float64(v258 * v260)
+		v262 := -v261
+		v263 := math.FMA(v262, v254, v258)
+		v264 := math.FMA(v262, v257, v263)
+		v265 := float64(v264 + v259)
+		v267 := float64(v265 * v260)
+		v268 := v4
+		if v214 {
+			v268 = v216
 		}
-		v267 := v266 < v73
-		v268 := float64(v76 - v266)
-		v269 := math.Ldexp(v75, int(v268))
-		v270 := v4
-		if v267 {
-			v270 = v269
+		v269 := v268 < v73
+		v270 := float64(v76 - v268)
+		v271 := math.Ldexp(v75, int(v270))
+		v272 := v4
+		if v269 {
+			v272 = v271
 		}
-		v271 := float64(v259 + v270)
-		v272 := float64(v271 - v270)
-		v273 := float64(v259 - v272)
-		v274 := float64(v273 + v265)
-		v275 := float64(v274 + v270)
-		v276 := float64(v275 - v270)
-		v277 := float64(v272 + v276)
-		v278 := math.Ldexp(v277, int(v266))
-		v279 := math.IsNaN(v110)
-		v280 := v278
-		if v279 {
-			v280 = v110
+		v273 := float64(v261 + v272)
+		v274 := float64(v273 - v272)
+		v275 := float64(v261 - v274)
+		v276 := float64(v275 + v267)
+		v277 := float64(v276 + v272)
+		v278 := float64(v277 - v272)
+		v279 := float64(v274 + v278)
+		v280 := math.Ldexp(v279, int(v268))
+		v281 := math.IsNaN(v110)
+		v282 := v280
+		if v281 {
+			v282 = v110
 		}
-		v281 := float64(v135 * v280)
-		v282 := float64(v209 * v281)
-		v283 := float64(v209 + v282)
-		v284 := float64(v0 * v283)
-		v285 := v284
-		if v17 {
-			v285 = v138
-		}
-		v286 := v285
-		if v7 {
-			v286 = v0
-		}
+		v283 := float64(v135 * v282)
+		v284 := float64(v210 * v283)
+		v285 := float64(v210 + v284)
+		v286 := float64(v0 * v285)
 		v287 := v286
-		if v3 {
-			v287 = v5
-		}
-		v288 := float64(v0 * v209)
-		v289 := -v288
-		v290 := math.FMA(v0, v209, v289)
-		v291 := float64(v0 * v282)
-		v292 := -v291
-		v293 := math.FMA(v0, v282, v292)
-		v294 := float64(v288 + v291)
-		v295 := float64(v294 - v288)
-		v296 := float64(v294 - v295)
-		v297 := float64(v288 - v296)
-		v298 := float64(v291 - v295)
-		v299 := float64(v297 + v298)
-		v300 := float64(v299 + v290)
-		v301 := float64(v300 + v293)
-		v302 := v294
 		if v17 {
-			v302 = v138
+			v287 = v138
 		}
-		v303 := v301
-		if v17 {
-			v303 = v4
-		}
-		v304 := v302
+		v288 := v287
 		if v7 {
-			v304 = v0
+			v288 = v0
+		}
+		v289 := v288
+		if v3 {
+			v289 = v5
+		}
+		v290 := float64(v0 * v210)
+		v291 := -v290
+		v292 := math.FMA(v0, v210, v291)
+		v293 := float64(v0 * v284)
+		v294 := -v293
+		v295 := math.FMA(v0, v284, v294)
+		v296 := float64(v290 + v293)
+		v297 := float64(v296 - v290)
+		v298 := float64(v296 - v297)
+		v299 := float64(v290 - v298)
+		v300 := float64(v293 - v297)
+		v301 := float64(v299 + v300)
+		v302 := float64(v301 + v292)
+		v303 := float64(v302 + v295)
+		v304 := v296
+		if v17 {
+			v304 = v138
 		}
 		v305 := v303
-		if v7 {
+		if v17 {
 			v305 = v4
 		}
 		v306 := v304
-		if v3 {
-			v306 = v5
+		if v7 {
+			v306 = v0
 		}
 		v307 := v305
-		if v3 {
+		if v7 {
 			v307 = v4
 		}
-		v308 := float64(v306 + v307)
-		v309 := float64(v67 * v287)
-		v310 := float64(v308 - v309)
-		v311 := math.Abs(v310)
-		v312 := math.Abs(v309)
-		v314 := float64(v312 * v313)
-		v315 := v311 <= v314
-		v317 := float64(v311 * v316)
-		v321 := v317 <= v320
-		v322 := v315 || v321
-		v323 := v308 == v4
-		v324 := v322 && !v323
-		v325 := v309
-		if v324 {
-			v325 = v308
+		v308 := v306
+		if v3 {
+			v308 = v5
 		}
-		v326 := math.IsNaN(v0)
-		v327 := v325
+		v309 := v307
+		if v3 {
+			v309 = v4
+		}
+		v310 := float64(v308 + v309)
+		v311 := float64(v67 * v289)
+		v312 := float64(v310 - v311)
+		v313 := math.Abs(v312)
+		v314 := math.Abs(v311)
+		v316 := float64(v314 * v315)
+		v317 := v313 <= v316
+		v319 := float64(v313 * v318)
+		v323 := v319 <= v322
+		v324 := v317 || v323
+		v325 := v310 == v4
+		v326 := v324 && !v325
+		v327 := v311
 		if v326 {
-			v327 = v0
+			v327 = v310
 		}
-		dst[i] = v327
+		v328 := math.IsNaN(v0)
+		v329 := v327
+		if v328 {
+			v329 = v0
+		}
+		dst[i] = v329
 	}
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
-// memory, f64 compute, 618 operations): the scalar twin of the vector program
+// memory, f64 compute, 620 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -466,11 +468,11 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v196 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v202 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v210 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v355 := math.Float64frombits(0x4000000000000000) // 2
-	v625 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v628 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v631 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v632 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v357 := math.Float64frombits(0x4000000000000000) // 2
+	v627 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v630 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v633 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v634 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -589,7 +591,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		v132 := math.FMA(v131, v110, v63)
 		v133 := math.FMA(v132, v110, v65)
 		v134 := math.FMA(v124, v133, v123)
-		v136 := math.Ldexp(v135, int(v108))
+		v136 := ldexpMid(v135, v108)
 		v137 := float64(v8 + v136)
 		v138 := float64(v137 - v8)
 		v139 := float64(v137 - v138)
@@ -602,7 +604,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		v146 := float64(v145 + v118)
 		v147 := float64(v146 + v143)
 		v148 := float64(v144 + v147)
-		v149 := math.Ldexp(v148, int(v107))
+		v149 := ldexpMid(v148, v107)
 		v150 := math.Copysign(v149, v102)
 		v151 := math.IsNaN(v102)
 		v152 := v150
@@ -689,482 +691,484 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		v250 := float64(v246 + v249)
 		v251 := float64(v246 - v250)
 		v252 := float64(v251 + v249)
-		v253 := math.Ldexp(v250, int(v218))
-		v254 := math.Ldexp(v252, int(v218))
-		v255 := float64(v8 + v253)
-		v256 := float64(v8 - v255)
-		v257 := float64(v256 + v253)
+		v253 := ldexpMid(v8, v218)
+		v254 := float64(v250 * v253)
+		v255 := float64(v252 * v253)
+		v256 := float64(v8 + v254)
+		v257 := float64(v8 - v256)
 		v258 := float64(v257 + v254)
-		v259 := v8
+		v259 := float64(v258 + v255)
+		v260 := v8
 		if v216 {
-			v259 = v250
+			v260 = v250
 		}
-		v260 := v4
+		v261 := v4
 		if v216 {
-			v260 = v252
+			v261 = v252
 		}
-		v261 := float64(v8 / v255)
-		v262 := float64(v259 * v261)
-		v263 := -v262
-		v264 := math.FMA(v263, v255, v259)
-		v265 := math.FMA(v263, v258, v264)
-		v266 := float64(v265 + v260)
-		v268 := float64(v266 * v261)
-		v269 := v4
+		v262 := float64(v8 / v256)
+		v263 := float64(v260 * v262)
+		v264 := -v263
+		v265 := math.FMA(v264, v256, v260)
+		v266 := math.FMA(v264, v259, v265)
+		v267 := float64(v266 + v261)
+		v269 := float64(v267 * v262)
+		v270 := v4
 		if v216 {
-			v269 = v218
+			v270 = v218
 		}
-		v270 := v269 < v73
-		v271 := float64(v76 - v269)
-		v272 := math.Ldexp(v75, int(v271))
-		v273 := v4
-		if v270 {
-			v273 = v272
+		v271 := v270 < v73
+		v272 := float64(v76 - v270)
+		v273 := math.Ldexp(v75, int(v272))
+		v274 := v4
+		if v271 {
+			v274 = v273
 		}
-		v274 := float64(v262 + v273)
-		v275 := float64(v274 - v273)
-		v276 := float64(v262 - v275)
-		v277 := float64(v276 + v268)
-		v278 := float64(v277 + v273)
-		v279 := float64(v278 - v273)
-		v280 := float64(v275 + v279)
-		v281 := math.Ldexp(v280, int(v269))
-		v282 := math.IsNaN(v15)
-		v283 := v281
-		if v282 {
-			v283 = v15
+		v275 := float64(v263 + v274)
+		v276 := float64(v275 - v274)
+		v277 := float64(v263 - v276)
+		v278 := float64(v277 + v269)
+		v279 := float64(v278 + v274)
+		v280 := float64(v279 - v274)
+		v281 := float64(v276 + v280)
+		v282 := math.Ldexp(v281, int(v270))
+		v283 := math.IsNaN(v15)
+		v284 := v282
+		if v283 {
+			v284 = v15
 		}
-		v284 := math.Abs(v179)
-		v285 := -v284
-		v286 := v21
-		if v285 > v21 {
-			v286 = v285
+		v285 := math.Abs(v179)
+		v286 := -v285
+		v287 := v21
+		if v286 > v21 {
+			v287 = v286
 		}
-		v287 := v179 < v4
-		v288 := float64(v286 * v25)
-		v289 := math.RoundToEven(v288)
-		v290 := -v289
-		v291 := math.FMA(v290, v29, v286)
-		v292 := math.FMA(v290, v31, v291)
-		v293 := float64(v291 - v292)
-		v294 := math.FMA(v290, v31, v293)
-		v295 := float64(v292 * v292)
-		v296 := -v295
-		v297 := math.FMA(v292, v292, v296)
-		v298 := float64(v35 * v295)
-		v299 := float64(v35 * v297)
-		v300 := float64(v292 + v298)
-		v301 := float64(v292 - v300)
-		v302 := float64(v301 + v298)
+		v288 := v179 < v4
+		v289 := float64(v287 * v25)
+		v290 := math.RoundToEven(v289)
+		v291 := -v290
+		v292 := math.FMA(v291, v29, v287)
+		v293 := math.FMA(v291, v31, v292)
+		v294 := float64(v292 - v293)
+		v295 := math.FMA(v291, v31, v294)
+		v296 := float64(v293 * v293)
+		v297 := -v296
+		v298 := math.FMA(v293, v293, v297)
+		v299 := float64(v35 * v296)
+		v300 := float64(v35 * v298)
+		v301 := float64(v293 + v299)
+		v302 := float64(v293 - v301)
 		v303 := float64(v302 + v299)
-		v304 := math.FMA(v294, v292, v294)
-		v305 := float64(v303 + v304)
-		v306 := float64(v295 * v292)
-		v307 := math.FMA(v48, v292, v49)
-		v308 := math.FMA(v307, v292, v51)
-		v309 := math.FMA(v308, v292, v53)
-		v310 := math.FMA(v309, v292, v55)
-		v311 := math.FMA(v310, v292, v57)
-		v312 := math.FMA(v311, v292, v59)
-		v313 := math.FMA(v312, v292, v61)
-		v314 := math.FMA(v313, v292, v63)
-		v315 := math.FMA(v314, v292, v65)
-		v316 := math.FMA(v306, v315, v305)
-		v317 := float64(v8 + v300)
-		v318 := float64(v8 - v317)
-		v319 := float64(v318 + v300)
-		v320 := float64(v319 + v316)
-		v321 := float64(v317 + v320)
-		v322 := float64(v317 - v321)
-		v323 := float64(v322 + v320)
-		v324 := math.Ldexp(v321, int(v289))
-		v325 := math.Ldexp(v323, int(v289))
-		v326 := float64(v8 + v324)
-		v327 := float64(v8 - v326)
-		v328 := float64(v327 + v324)
-		v329 := float64(v328 + v325)
-		v330 := v8
-		if v287 {
-			v330 = v321
+		v304 := float64(v303 + v300)
+		v305 := math.FMA(v295, v293, v295)
+		v306 := float64(v304 + v305)
+		v307 := float64(v296 * v293)
+		v308 := math.FMA(v48, v293, v49)
+		v309 := math.FMA(v308, v293, v51)
+		v310 := math.FMA(v309, v293, v53)
+		v311 := math.FMA(v310, v293, v55)
+		v312 := math.FMA(v311, v293, v57)
+		v313 := math.FMA(v312, v293, v59)
+		v314 := math.FMA(v313, v293, v61)
+		v315 := math.FMA(v314, v293, v63)
+		v316 := math.FMA(v315, v293, v65)
+		v317 := math.FMA(v307, v316, v306)
+		v318 := float64(v8 + v301)
+		v319 := float64(v8 - v318)
+		v320 := float64(v319 + v301)
+		v321 := float64(v320 + v317)
+		v322 := float64(v318 + v321)
+		v323 := float64(v318 - v322)
+		v324 := float64(v323 + v321)
+		v325 := ldexpMid(v8, v290)
+		v326 := float64(v322 * v325)
+		v327 := float64(v324 * v325)
+		v328 := float64(v8 + v326)
+		v329 := float64(v8 - v328)
+		v330 := float64(v329 + v326)
+		v331 := float64(v330 + v327)
+		v332 := v8
+		if v288 {
+			v332 = v322
 		}
-		v331 := v4
-		if v287 {
-			v331 = v323
+		v333 := v4
+		if v288 {
+			v333 = v324
 		}
-		v332 := float64(v8 / v326)
-		v333 := float64(v330 * v332)
-		v334 := -v333
-		v335 := math.FMA(v334, v326, v330)
-		v336 := math.FMA(v334, v329, v335)
-		v337 := float64(v336 + v331)
-		v339 := float64(v337 * v332)
-		v340 := v4
-		if v287 {
-			v340 = v289
+		v334 := float64(v8 / v328)
+		v335 := float64(v332 * v334)
+		v336 := -v335
+		v337 := math.FMA(v336, v328, v332)
+		v338 := math.FMA(v336, v331, v337)
+		v339 := float64(v338 + v333)
+		v341 := float64(v339 * v334)
+		v342 := v4
+		if v288 {
+			v342 = v290
 		}
-		v341 := v340 < v73
-		v342 := float64(v76 - v340)
-		v343 := math.Ldexp(v75, int(v342))
-		v344 := v4
-		if v341 {
-			v344 = v343
+		v343 := v342 < v73
+		v344 := float64(v76 - v342)
+		v345 := math.Ldexp(v75, int(v344))
+		v346 := v4
+		if v343 {
+			v346 = v345
 		}
-		v345 := float64(v333 + v344)
-		v346 := float64(v345 - v344)
-		v347 := float64(v333 - v346)
-		v348 := float64(v347 + v339)
-		v349 := float64(v348 + v344)
-		v350 := float64(v349 - v344)
-		v351 := float64(v346 + v350)
-		v352 := math.Ldexp(v351, int(v340))
-		v353 := math.IsNaN(v179)
-		v354 := v352
-		if v353 {
-			v354 = v179
+		v347 := float64(v335 + v346)
+		v348 := float64(v347 - v346)
+		v349 := float64(v335 - v348)
+		v350 := float64(v349 + v341)
+		v351 := float64(v350 + v346)
+		v352 := float64(v351 - v346)
+		v353 := float64(v348 + v352)
+		v354 := math.Ldexp(v353, int(v342))
+		v355 := math.IsNaN(v179)
+		v356 := v354
+		if v355 {
+			v356 = v179
 		}
-		v356 := float64(v355 * v13)
-		v357 := float64(v14 + v356)
-		v358 := float64(v9 * v357)
-		v359 := float64(v354 * v358)
-		v360 := float64(v8 + v359)
-		v361 := float64(v360 - v359)
-		v362 := float64(v360 - v361)
-		v363 := float64(v359 - v362)
-		v364 := float64(v8 - v361)
-		v365 := float64(v363 + v364)
-		v366 := -v359
-		v367 := math.FMA(v354, v358, v366)
-		v368 := -v358
-		v369 := math.FMA(v9, v357, v368)
-		v370 := float64(v357 - v14)
-		v371 := float64(v357 - v370)
-		v372 := float64(v14 - v371)
-		v373 := float64(v356 - v370)
-		v374 := float64(v372 + v373)
-		v375 := float64(v374 + v199)
-		v376 := float64(v355 * v198)
-		v377 := float64(v375 + v376)
-		v378 := float64(v9 * v377)
-		v379 := float64(v369 + v378)
-		v380 := float64(v202 * v357)
-		v381 := float64(v379 + v380)
-		v382 := float64(v354 * v381)
-		v383 := float64(v367 + v382)
-		v384 := -v354
-		v385 := v21
+		v358 := float64(v357 * v13)
+		v359 := float64(v14 + v358)
+		v360 := float64(v9 * v359)
+		v361 := float64(v356 * v360)
+		v362 := float64(v8 + v361)
+		v363 := float64(v362 - v361)
+		v364 := float64(v362 - v363)
+		v365 := float64(v361 - v364)
+		v366 := float64(v8 - v363)
+		v367 := float64(v365 + v366)
+		v368 := -v361
+		v369 := math.FMA(v356, v360, v368)
+		v370 := -v360
+		v371 := math.FMA(v9, v359, v370)
+		v372 := float64(v359 - v14)
+		v373 := float64(v359 - v372)
+		v374 := float64(v14 - v373)
+		v375 := float64(v358 - v372)
+		v376 := float64(v374 + v375)
+		v377 := float64(v376 + v199)
+		v378 := float64(v357 * v198)
+		v379 := float64(v377 + v378)
+		v380 := float64(v9 * v379)
+		v381 := float64(v371 + v380)
+		v382 := float64(v202 * v359)
+		v383 := float64(v381 + v382)
+		v384 := float64(v356 * v383)
+		v385 := float64(v369 + v384)
+		v386 := -v356
+		v387 := v21
 		if v15 > v21 {
-			v385 = v15
+			v387 = v15
 		}
-		v386 := v23
-		if v385 < v23 {
-			v386 = v385
+		v388 := v23
+		if v387 < v23 {
+			v388 = v387
 		}
-		v387 := float64(v386 * v25)
-		v388 := math.RoundToEven(v387)
-		v389 := -v388
-		v390 := math.FMA(v389, v29, v386)
-		v391 := math.FMA(v389, v31, v390)
-		v392 := float64(v390 - v391)
-		v393 := math.FMA(v389, v31, v392)
-		v394 := float64(v391 * v391)
-		v395 := -v394
-		v396 := math.FMA(v391, v391, v395)
-		v397 := float64(v35 * v394)
-		v398 := float64(v35 * v396)
-		v399 := float64(v391 + v397)
-		v400 := float64(v391 - v399)
-		v401 := float64(v400 + v397)
-		v402 := float64(v401 + v398)
-		v403 := math.FMA(v393, v391, v393)
-		v404 := float64(v402 + v403)
-		v405 := float64(v394 * v391)
-		v406 := math.FMA(v48, v391, v49)
-		v407 := math.FMA(v406, v391, v51)
-		v408 := math.FMA(v407, v391, v53)
-		v409 := math.FMA(v408, v391, v55)
-		v410 := math.FMA(v409, v391, v57)
-		v411 := math.FMA(v410, v391, v59)
-		v412 := math.FMA(v411, v391, v61)
-		v413 := math.FMA(v412, v391, v63)
-		v414 := math.FMA(v413, v391, v65)
-		v415 := math.FMA(v405, v414, v404)
-		v416 := float64(v8 + v399)
-		v417 := float64(v8 - v416)
-		v418 := float64(v417 + v399)
-		v419 := float64(v418 + v415)
-		v421 := v388 < v73
-		v422 := float64(v76 - v388)
-		v423 := math.Ldexp(v75, int(v422))
-		v424 := v4
-		if v421 {
-			v424 = v423
+		v389 := float64(v388 * v25)
+		v390 := math.RoundToEven(v389)
+		v391 := -v390
+		v392 := math.FMA(v391, v29, v388)
+		v393 := math.FMA(v391, v31, v392)
+		v394 := float64(v392 - v393)
+		v395 := math.FMA(v391, v31, v394)
+		v396 := float64(v393 * v393)
+		v397 := -v396
+		v398 := math.FMA(v393, v393, v397)
+		v399 := float64(v35 * v396)
+		v400 := float64(v35 * v398)
+		v401 := float64(v393 + v399)
+		v402 := float64(v393 - v401)
+		v403 := float64(v402 + v399)
+		v404 := float64(v403 + v400)
+		v405 := math.FMA(v395, v393, v395)
+		v406 := float64(v404 + v405)
+		v407 := float64(v396 * v393)
+		v408 := math.FMA(v48, v393, v49)
+		v409 := math.FMA(v408, v393, v51)
+		v410 := math.FMA(v409, v393, v53)
+		v411 := math.FMA(v410, v393, v55)
+		v412 := math.FMA(v411, v393, v57)
+		v413 := math.FMA(v412, v393, v59)
+		v414 := math.FMA(v413, v393, v61)
+		v415 := math.FMA(v414, v393, v63)
+		v416 := math.FMA(v415, v393, v65)
+		v417 := math.FMA(v407, v416, v406)
+		v418 := float64(v8 + v401)
+		v419 := float64(v8 - v418)
+		v420 := float64(v419 + v401)
+		v421 := float64(v420 + v417)
+		v423 := v390 < v73
+		v424 := float64(v76 - v390)
+		v425 := math.Ldexp(v75, int(v424))
+		v426 := v4
+		if v423 {
+			v426 = v425
 		}
-		v425 := float64(v416 + v424)
-		v426 := float64(v425 - v424)
-		v427 := float64(v416 - v426)
-		v428 := float64(v427 + v419)
-		v429 := float64(v428 + v424)
-		v430 := float64(v429 - v424)
-		v431 := float64(v426 + v430)
-		v432 := math.Ldexp(v431, int(v388))
-		v433 := v432
-		if v282 {
-			v433 = v15
+		v427 := float64(v418 + v426)
+		v428 := float64(v427 - v426)
+		v429 := float64(v418 - v428)
+		v430 := float64(v429 + v421)
+		v431 := float64(v430 + v426)
+		v432 := float64(v431 - v426)
+		v433 := float64(v428 + v432)
+		v434 := math.Ldexp(v433, int(v390))
+		v435 := v434
+		if v283 {
+			v435 = v15
 		}
-		v434 := float64(v8 + v433)
-		v435 := math.FMA(v384, v434, v8)
-		v436 := float64(v434 - v8)
-		v437 := float64(v434 - v436)
-		v438 := float64(v8 - v437)
-		v439 := float64(v433 - v436)
-		v440 := float64(v438 + v439)
-		v441 := float64(v354 * v440)
-		v442 := float64(v435 - v441)
-		v443 := float64(v442 / v434)
-		v444 := float64(v204 * v283)
-		v445 := float64(v354 * v444)
-		v446 := float64(v443 - v445)
-		v447 := float64(v358 * v446)
-		v448 := float64(v383 + v447)
-		v449 := float64(v365 + v448)
-		v450 := float64(v204 * v354)
-		v451 := float64(v360 * v450)
-		v452 := float64(v449 + v451)
-		v453 := float64(v283 * v452)
-		v454 := math.FMA(v283, v360, v453)
-		v455 := float64(v283 * v354)
-		v456 := math.FMA(v95, v100, v95)
-		v457 := v103
-		if v456 > v103 {
-			v457 = v456
+		v436 := float64(v8 + v435)
+		v437 := math.FMA(v386, v436, v8)
+		v438 := float64(v436 - v8)
+		v439 := float64(v436 - v438)
+		v440 := float64(v8 - v439)
+		v441 := float64(v435 - v438)
+		v442 := float64(v440 + v441)
+		v443 := float64(v356 * v442)
+		v444 := float64(v437 - v443)
+		v445 := float64(v444 / v436)
+		v446 := float64(v204 * v284)
+		v447 := float64(v356 * v446)
+		v448 := float64(v445 - v447)
+		v449 := float64(v360 * v448)
+		v450 := float64(v385 + v449)
+		v451 := float64(v367 + v450)
+		v452 := float64(v204 * v356)
+		v453 := float64(v362 * v452)
+		v454 := float64(v451 + v453)
+		v455 := float64(v284 * v454)
+		v456 := math.FMA(v284, v362, v455)
+		v457 := float64(v284 * v356)
+		v458 := math.FMA(v95, v100, v95)
+		v459 := v103
+		if v458 > v103 {
+			v459 = v458
 		}
-		v458 := v23
-		if v457 < v23 {
-			v458 = v457
+		v460 := v23
+		if v459 < v23 {
+			v460 = v459
 		}
-		v459 := float64(v458 * v25)
-		v460 := math.RoundToEven(v459)
-		v461 := -v460
-		v462 := math.FMA(v461, v29, v458)
-		v463 := math.FMA(v461, v31, v462)
-		v464 := float64(v462 - v463)
-		v465 := math.FMA(v461, v31, v464)
-		v466 := float64(v463 * v463)
-		v467 := -v466
-		v468 := math.FMA(v463, v463, v467)
-		v469 := float64(v35 * v466)
-		v470 := float64(v35 * v468)
-		v471 := float64(v463 + v469)
-		v472 := float64(v463 - v471)
-		v473 := float64(v472 + v469)
-		v474 := float64(v473 + v470)
-		v475 := math.FMA(v465, v463, v465)
-		v476 := float64(v474 + v475)
-		v477 := float64(v466 * v463)
-		v478 := math.FMA(v48, v463, v49)
-		v479 := math.FMA(v478, v463, v51)
-		v480 := math.FMA(v479, v463, v53)
-		v481 := math.FMA(v480, v463, v55)
-		v482 := math.FMA(v481, v463, v57)
-		v483 := math.FMA(v482, v463, v59)
-		v484 := math.FMA(v483, v463, v61)
-		v485 := math.FMA(v484, v463, v63)
-		v486 := math.FMA(v485, v463, v65)
-		v487 := math.FMA(v477, v486, v476)
-		v488 := math.Ldexp(v135, int(v461))
-		v489 := float64(v8 + v488)
-		v490 := float64(v489 - v8)
-		v491 := float64(v489 - v490)
-		v492 := float64(v8 - v491)
-		v493 := float64(v488 - v490)
-		v494 := float64(v492 + v493)
-		v495 := float64(v487 + v494)
-		v496 := float64(v489 + v471)
-		v497 := float64(v489 - v496)
-		v498 := float64(v497 + v471)
-		v499 := float64(v498 + v495)
-		v500 := float64(v496 + v499)
-		v501 := math.Ldexp(v500, int(v460))
-		v502 := math.Copysign(v501, v456)
-		v503 := math.IsNaN(v456)
-		v504 := v502
-		if v503 {
-			v504 = v456
+		v461 := float64(v460 * v25)
+		v462 := math.RoundToEven(v461)
+		v463 := -v462
+		v464 := math.FMA(v463, v29, v460)
+		v465 := math.FMA(v463, v31, v464)
+		v466 := float64(v464 - v465)
+		v467 := math.FMA(v463, v31, v466)
+		v468 := float64(v465 * v465)
+		v469 := -v468
+		v470 := math.FMA(v465, v465, v469)
+		v471 := float64(v35 * v468)
+		v472 := float64(v35 * v470)
+		v473 := float64(v465 + v471)
+		v474 := float64(v465 - v473)
+		v475 := float64(v474 + v471)
+		v476 := float64(v475 + v472)
+		v477 := math.FMA(v467, v465, v467)
+		v478 := float64(v476 + v477)
+		v479 := float64(v468 * v465)
+		v480 := math.FMA(v48, v465, v49)
+		v481 := math.FMA(v480, v465, v51)
+		v482 := math.FMA(v481, v465, v53)
+		v483 := math.FMA(v482, v465, v55)
+		v484 := math.FMA(v483, v465, v57)
+		v485 := math.FMA(v484, v465, v59)
+		v486 := math.FMA(v485, v465, v61)
+		v487 := math.FMA(v486, v465, v63)
+		v488 := math.FMA(v487, v465, v65)
+		v489 := math.FMA(v479, v488, v478)
+		v490 := ldexpMid(v135, v463)
+		v491 := float64(v8 + v490)
+		v492 := float64(v491 - v8)
+		v493 := float64(v491 - v492)
+		v494 := float64(v8 - v493)
+		v495 := float64(v490 - v492)
+		v496 := float64(v494 + v495)
+		v497 := float64(v489 + v496)
+		v498 := float64(v491 + v473)
+		v499 := float64(v491 - v498)
+		v500 := float64(v499 + v473)
+		v501 := float64(v500 + v497)
+		v502 := float64(v498 + v501)
+		v503 := ldexpMid(v502, v462)
+		v504 := math.Copysign(v503, v458)
+		v505 := math.IsNaN(v458)
+		v506 := v504
+		if v505 {
+			v506 = v458
 		}
-		v505 := math.FMA(v95, v155, v95)
-		v506 := math.FMA(v90, v504, v505)
-		v507 := -v95
-		v508 := math.FMA(v9, v94, v507)
-		v509 := float64(v92 - v94)
-		v510 := float64(v509 - v93)
-		v511 := float64(v9 * v510)
-		v512 := float64(v508 + v511)
-		v513 := float64(v202 * v94)
-		v514 := float64(v512 + v513)
-		v515 := float64(v514 * v156)
-		v516 := float64(v8 + v504)
-		v517 := float64(v90 * v516)
-		v518 := float64(v514 * v101)
-		v519 := float64(v517 * v518)
-		v520 := float64(v515 + v519)
-		v521 := float64(v455 * v520)
-		v522 := -v455
-		v523 := math.FMA(v283, v354, v522)
-		v524 := -v283
-		v525 := math.FMA(v524, v434, v433)
-		v526 := float64(v283 * v440)
-		v527 := float64(v525 - v526)
-		v528 := float64(v527 / v434)
-		v529 := float64(v283 * v450)
-		v530 := float64(v528 + v529)
-		v531 := float64(v354 * v530)
-		v532 := float64(v523 + v531)
-		v533 := float64(v283 * v446)
-		v534 := float64(v532 + v533)
-		v535 := float64(v534 * v506)
-		v536 := float64(v521 + v535)
-		v537 := math.FMA(v455, v506, v536)
-		v538 := v537
-		if v212 {
-			v538 = v454
-		}
-		v539 := v538
-		if v18 {
-			v539 = v207
-		}
+		v507 := math.FMA(v95, v155, v95)
+		v508 := math.FMA(v90, v506, v507)
+		v509 := -v95
+		v510 := math.FMA(v9, v94, v509)
+		v511 := float64(v92 - v94)
+		v512 := float64(v511 - v93)
+		v513 := float64(v9 * v512)
+		v514 := float64(v510 + v513)
+		v515 := float64(v202 * v94)
+		v516 := float64(v514 + v515)
+		v517 := float64(v516 * v156)
+		v518 := float64(v8 + v506)
+		v519 := float64(v90 * v518)
+		v520 := float64(v516 * v101)
+		v521 := float64(v519 * v520)
+		v522 := float64(v517 + v521)
+		v523 := float64(v457 * v522)
+		v524 := -v457
+		v525 := math.FMA(v284, v356, v524)
+		v526 := -v284
+		v527 := math.FMA(v526, v436, v435)
+		v528 := float64(v284 * v442)
+		v529 := float64(v527 - v528)
+		v530 := float64(v529 / v436)
+		v531 := float64(v284 * v452)
+		v532 := float64(v530 + v531)
+		v533 := float64(v356 * v532)
+		v534 := float64(v525 + v533)
+		v535 := float64(v284 * v448)
+		v536 := float64(v534 + v535)
+		v537 := float64(v536 * v508)
+		v538 := float64(v523 + v537)
+		v539 := math.FMA(v457, v508, v538)
 		v540 := v539
-		if v7 {
-			v540 = v8
+		if v212 {
+			v540 = v456
 		}
 		v541 := v540
-		if v3 {
-			v541 = v5
-		}
-		v542 := dy[i]
-		v543 := float64(v542 * v5)
-		v544 := float64(v542 * v8)
-		v545 := float64(v542 * v176)
-		v546 := float64(v545 * v159)
-		v547 := -v546
-		v548 := math.FMA(v545, v159, v547)
-		v549 := float64(v542 * v177)
-		v550 := -v549
-		v551 := math.FMA(v542, v177, v550)
-		v552 := float64(v549 * v205)
-		v553 := -v552
-		v554 := math.FMA(v549, v205, v553)
-		v555 := math.FMA(v551, v205, v554)
-		v556 := float64(v546 + v552)
-		v557 := float64(v556 - v546)
-		v558 := float64(v556 - v557)
-		v559 := float64(v546 - v558)
-		v560 := float64(v552 - v557)
-		v561 := float64(v559 + v560)
-		v562 := float64(v561 + v548)
-		v563 := float64(v562 + v555)
-		v564 := float64(v542 * v283)
-		v565 := -v564
-		v566 := math.FMA(v542, v283, v565)
-		v567 := float64(v564 * v360)
-		v568 := -v567
-		v569 := math.FMA(v564, v360, v568)
-		v570 := math.FMA(v566, v360, v569)
-		v571 := float64(v564 * v452)
-		v572 := -v571
-		v573 := math.FMA(v564, v452, v572)
-		v574 := math.FMA(v566, v452, v573)
-		v575 := float64(v567 + v571)
-		v576 := float64(v575 - v567)
-		v577 := float64(v575 - v576)
-		v578 := float64(v567 - v577)
-		v579 := float64(v571 - v576)
-		v580 := float64(v578 + v579)
-		v581 := float64(v580 + v570)
-		v582 := float64(v581 + v574)
-		v583 := float64(v542 * v455)
-		v584 := -v583
-		v585 := math.FMA(v542, v455, v584)
-		v586 := float64(v583 * v506)
-		v587 := -v586
-		v588 := math.FMA(v583, v506, v587)
-		v589 := math.FMA(v585, v506, v588)
-		v590 := float64(v542 * v521)
-		v591 := -v590
-		v592 := math.FMA(v542, v521, v591)
-		v593 := float64(v542 * v535)
-		v594 := -v593
-		v595 := math.FMA(v542, v535, v594)
-		v596 := float64(v590 + v593)
-		v597 := float64(v596 - v590)
-		v598 := float64(v596 - v597)
-		v599 := float64(v590 - v598)
-		v600 := float64(v593 - v597)
-		v601 := float64(v599 + v600)
-		v602 := float64(v601 + v592)
-		v603 := float64(v602 + v595)
-		v604 := float64(v586 + v596)
-		v605 := float64(v604 - v586)
-		v606 := float64(v604 - v605)
-		v607 := float64(v586 - v606)
-		v608 := float64(v596 - v605)
-		v609 := float64(v607 + v608)
-		v610 := float64(v609 + v589)
-		v611 := float64(v610 + v603)
-		v612 := v604
-		if v212 {
-			v612 = v575
-		}
-		v613 := v611
-		if v212 {
-			v613 = v582
-		}
-		v614 := v612
 		if v18 {
-			v614 = v556
+			v541 = v207
+		}
+		v542 := v541
+		if v7 {
+			v542 = v8
+		}
+		v543 := v542
+		if v3 {
+			v543 = v5
+		}
+		v544 := dy[i]
+		v545 := float64(v544 * v5)
+		v546 := float64(v544 * v8)
+		v547 := float64(v544 * v176)
+		v548 := float64(v547 * v159)
+		v549 := -v548
+		v550 := math.FMA(v547, v159, v549)
+		v551 := float64(v544 * v177)
+		v552 := -v551
+		v553 := math.FMA(v544, v177, v552)
+		v554 := float64(v551 * v205)
+		v555 := -v554
+		v556 := math.FMA(v551, v205, v555)
+		v557 := math.FMA(v553, v205, v556)
+		v558 := float64(v548 + v554)
+		v559 := float64(v558 - v548)
+		v560 := float64(v558 - v559)
+		v561 := float64(v548 - v560)
+		v562 := float64(v554 - v559)
+		v563 := float64(v561 + v562)
+		v564 := float64(v563 + v550)
+		v565 := float64(v564 + v557)
+		v566 := float64(v544 * v284)
+		v567 := -v566
+		v568 := math.FMA(v544, v284, v567)
+		v569 := float64(v566 * v362)
+		v570 := -v569
+		v571 := math.FMA(v566, v362, v570)
+		v572 := math.FMA(v568, v362, v571)
+		v573 := float64(v566 * v454)
+		v574 := -v573
+		v575 := math.FMA(v566, v454, v574)
+		v576 := math.FMA(v568, v454, v575)
+		v577 := float64(v569 + v573)
+		v578 := float64(v577 - v569)
+		v579 := float64(v577 - v578)
+		v580 := float64(v569 - v579)
+		v581 := float64(v573 - v578)
+		v582 := float64(v580 + v581)
+		v583 := float64(v582 + v572)
+		v584 := float64(v583 + v576)
+		v585 := float64(v544 * v457)
+		v586 := -v585
+		v587 := math.FMA(v544, v457, v586)
+		v588 := float64(v585 * v508)
+		v589 := -v588
+		v590 := math.FMA(v585, v508, v589)
+		v591 := math.FMA(v587, v508, v590)
+		v592 := float64(v544 * v523)
+		v593 := -v592
+		v594 := math.FMA(v544, v523, v593)
+		v595 := float64(v544 * v537)
+		v596 := -v595
+		v597 := math.FMA(v544, v537, v596)
+		v598 := float64(v592 + v595)
+		v599 := float64(v598 - v592)
+		v600 := float64(v598 - v599)
+		v601 := float64(v592 - v600)
+		v602 := float64(v595 - v599)
+		v603 := float64(v601 + v602)
+		v604 := float64(v603 + v594)
+		v605 := float64(v604 + v597)
+		v606 := float64(v588 + v598)
+		v607 := float64(v606 - v588)
+		v608 := float64(v606 - v607)
+		v609 := float64(v588 - v608)
+		v610 := float64(v598 - v607)
+		v611 := float64(v609 + v610)
+		v612 := float64(v611 + v591)
+		v613 := float64(v612 + v605)
+		v614 := v606
+		if v212 {
+			v614 = v577
 		}
 		v615 := v613
-		if v18 {
-			v615 = v563
+		if v212 {
+			v615 = v584
 		}
 		v616 := v614
-		if v7 {
-			v616 = v544
+		if v18 {
+			v616 = v558
 		}
 		v617 := v615
-		if v7 {
-			v617 = v4
+		if v18 {
+			v617 = v565
 		}
 		v618 := v616
-		if v3 {
-			v618 = v543
+		if v7 {
+			v618 = v546
 		}
 		v619 := v617
-		if v3 {
+		if v7 {
 			v619 = v4
 		}
-		v620 := float64(v618 + v619)
-		v621 := float64(v542 * v541)
-		v622 := float64(v620 - v621)
-		v623 := math.Abs(v622)
-		v624 := math.Abs(v621)
-		v626 := float64(v624 * v625)
-		v627 := v623 <= v626
-		v629 := float64(v623 * v628)
-		v630 := math.Abs(v542)
-		v633 := math.FMA(v630, v631, v632)
-		v634 := v629 <= v633
-		v635 := v627 || v634
-		v636 := v620 == v4
-		v637 := v635 && !v636
-		v638 := v621
-		if v637 {
-			v638 = v620
+		v620 := v618
+		if v3 {
+			v620 = v545
 		}
-		v639 := math.IsNaN(v0)
-		v640 := v638
+		v621 := v619
+		if v3 {
+			v621 = v4
+		}
+		v622 := float64(v620 + v621)
+		v623 := float64(v544 * v543)
+		v624 := float64(v622 - v623)
+		v625 := math.Abs(v624)
+		v626 := math.Abs(v623)
+		v628 := float64(v626 * v627)
+		v629 := v625 <= v628
+		v631 := float64(v625 * v630)
+		v632 := math.Abs(v544)
+		v635 := math.FMA(v632, v633, v634)
+		v636 := v631 <= v635
+		v637 := v629 || v636
+		v638 := v622 == v4
+		v639 := v637 && !v638
+		v640 := v623
 		if v639 {
-			v640 = v0
+			v640 = v622
 		}
-		dx[i] = v640
+		v641 := math.IsNaN(v0)
+		v642 := v640
+		if v641 {
+			v642 = v0
+		}
+		dx[i] = v642
 	}
 }

@@ -405,7 +405,7 @@ func logsigmoidGeneric(dst, x []float64) {
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f64
-// memory, f64 compute, 129 operations): the scalar twin of the vector program
+// memory, f64 compute, 130 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -429,13 +429,13 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 	v45 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v76 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v78 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v116 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v119 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v120 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v114 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v120 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v121 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := -v0
@@ -482,103 +482,104 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 		v56 := float64(v52 + v55)
 		v57 := float64(v52 - v56)
 		v58 := float64(v57 + v55)
-		v59 := math.Ldexp(v56, int(v11))
-		v60 := math.Ldexp(v58, int(v11))
-		v61 := float64(v8 + v59)
-		v62 := float64(v8 - v61)
-		v63 := float64(v62 + v59)
+		v59 := ldexpMid(v8, v11)
+		v60 := float64(v56 * v59)
+		v61 := float64(v58 * v59)
+		v62 := float64(v8 + v60)
+		v63 := float64(v8 - v62)
 		v64 := float64(v63 + v60)
-		v65 := v8
+		v65 := float64(v64 + v61)
+		v66 := v8
 		if v7 {
-			v65 = v56
+			v66 = v56
 		}
-		v66 := v6
+		v67 := v6
 		if v7 {
-			v66 = v58
+			v67 = v58
 		}
-		v67 := float64(v8 / v61)
-		v68 := float64(v65 * v67)
-		v69 := -v68
-		v70 := math.FMA(v69, v61, v65)
-		v71 := math.FMA(v69, v64, v70)
-		v72 := float64(v71 + v66)
-		v73 := v4 <= v3
-		v74 := float64(v72 * v67)
-		v75 := v6
+		v68 := float64(v8 / v62)
+		v69 := float64(v66 * v68)
+		v70 := -v69
+		v71 := math.FMA(v70, v62, v66)
+		v72 := math.FMA(v70, v65, v71)
+		v73 := float64(v72 + v67)
+		v74 := v4 <= v3
+		v75 := float64(v73 * v68)
+		v76 := v6
 		if v7 {
-			v75 = v11
+			v76 = v11
 		}
-		v77 := v75 < v76
-		v80 := float64(v79 - v75)
-		v81 := math.Ldexp(v78, int(v80))
-		v82 := v6
-		if v77 {
-			v82 = v81
+		v78 := v76 < v77
+		v81 := float64(v80 - v76)
+		v82 := math.Ldexp(v79, int(v81))
+		v83 := v6
+		if v78 {
+			v83 = v82
 		}
-		v83 := float64(v68 + v82)
-		v84 := float64(v83 - v82)
-		v85 := float64(v68 - v84)
-		v86 := float64(v85 + v74)
-		v87 := float64(v86 + v82)
-		v88 := float64(v87 - v82)
-		v89 := float64(v84 + v88)
-		v90 := math.Ldexp(v89, int(v75))
-		v91 := math.IsNaN(v1)
-		v92 := v90
-		if v91 {
-			v92 = v1
+		v84 := float64(v69 + v83)
+		v85 := float64(v84 - v83)
+		v86 := float64(v69 - v85)
+		v87 := float64(v86 + v75)
+		v88 := float64(v87 + v83)
+		v89 := float64(v88 - v83)
+		v90 := float64(v85 + v89)
+		v91 := math.Ldexp(v90, int(v76))
+		v92 := math.IsNaN(v1)
+		v93 := v91
+		if v92 {
+			v93 = v1
 		}
-		v93 := dy[i]
-		v94 := float64(v93 * v1)
-		v95 := -v94
-		v96 := math.FMA(v93, v1, v95)
-		v97 := v6
-		if v73 {
-			v97 = v68
+		v94 := dy[i]
+		v95 := float64(v94 * v1)
+		v96 := -v95
+		v97 := math.FMA(v94, v1, v96)
+		v98 := v6
+		if v74 {
+			v98 = v69
 		}
-		v98 := float64(v93 * v97)
-		v99 := -v98
-		v100 := math.FMA(v93, v97, v99)
-		v101 := v6
-		if v73 {
-			v101 = v74
+		v99 := float64(v94 * v98)
+		v100 := -v99
+		v101 := math.FMA(v94, v98, v100)
+		v102 := v6
+		if v74 {
+			v102 = v75
 		}
-		v102 := float64(v93 * v101)
-		v103 := float64(v100 + v102)
-		v104 := float64(v98 + v103)
-		v105 := math.Ldexp(v104, int(v75))
-		v106 := v105
-		if v91 {
-			v106 = v94
+		v103 := float64(v94 * v102)
+		v104 := float64(v101 + v103)
+		v105 := float64(v99 + v104)
+		v106 := math.Ldexp(v105, int(v76))
+		v107 := v106
+		if v92 {
+			v107 = v95
 		}
-		v107 := v6
-		if v91 {
-			v107 = v96
+		v108 := v6
+		if v92 {
+			v108 = v97
 		}
-		v108 := float64(v106 + v107)
-		v109 := float64(v93 * v92)
-		v110 := float64(v108 - v109)
-		v111 := math.Abs(v110)
-		v112 := math.Abs(v109)
-		v114 := float64(v112 * v113)
-		v115 := v111 <= v114
-		v117 := float64(v111 * v116)
-		v118 := math.Abs(v93)
-		v121 := math.FMA(v118, v119, v120)
-		v122 := v117 <= v121
-		v123 := v115 || v122
-		v124 := v108 == v6
-		v125 := v123 && !v124
-		v126 := v109
-		if v125 {
-			v126 = v108
+		v109 := float64(v107 + v108)
+		v110 := float64(v94 * v93)
+		v111 := float64(v109 - v110)
+		v112 := math.Abs(v111)
+		v113 := math.Abs(v110)
+		v115 := float64(v113 * v114)
+		v116 := v112 <= v115
+		v118 := float64(v112 * v117)
+		v119 := math.Abs(v94)
+		v122 := math.FMA(v119, v120, v121)
+		v123 := v118 <= v122
+		v124 := v116 || v123
+		v125 := v109 == v6
+		v126 := v124 && !v125
+		v127 := v110
+		if v126 {
+			v127 = v109
 		}
-		v127 := math.IsNaN(v0)
-		v128 := v126
-		if v127 {
-			v128 = v0
+		v128 := math.IsNaN(v0)
+		v129 := v127
+		if v128 {
+			v129 = v0
 		}
-		dx[i] = v128
+		dx[i] = v129
 	}
 }
 
@@ -647,7 +648,7 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v44 := math.FMA(v42, v12, v43)
 		v46 := math.FMA(v44, v12, v45)
 		v47 := math.FMA(v27, v46, v26)
-		v50 := math.Ldexp(v49, int(v8))
+		v50 := ldexpMid(v49, v8)
 		v51 := float64(v48 + v50)
 		v52 := float64(v51 - v48)
 		v53 := float64(v51 - v52)
@@ -660,7 +661,7 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v60 := float64(v59 + v21)
 		v61 := float64(v60 + v57)
 		v62 := float64(v58 + v61)
-		v63 := math.Ldexp(v62, int(v7))
+		v63 := ldexpMid(v62, v7)
 		v64 := math.Copysign(v63, v0)
 		v65 := math.IsNaN(v0)
 		v66 := v64

@@ -486,7 +486,7 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v171 := math.FMA(v170, v149, v55)
 		v172 := math.FMA(v171, v149, v57)
 		v173 := math.FMA(v163, v172, v162)
-		v175 := math.Ldexp(v174, int(v147))
+		v175 := ldexpMid(v174, v147)
 		v176 := float64(v8 + v175)
 		v177 := float64(v176 - v8)
 		v178 := float64(v176 - v177)
@@ -499,7 +499,7 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v185 := float64(v184 + v157)
 		v186 := float64(v185 + v182)
 		v187 := float64(v183 + v186)
-		v188 := math.Ldexp(v187, int(v146))
+		v188 := ldexpMid(v187, v146)
 		v189 := math.Copysign(v188, v141)
 		v190 := math.IsNaN(v141)
 		v191 := v189

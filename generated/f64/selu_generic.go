@@ -91,7 +91,7 @@ func seluGeneric(dst, x []float64) {
 		v49 := math.FMA(v47, v17, v48)
 		v51 := math.FMA(v49, v17, v50)
 		v52 := math.FMA(v32, v51, v31)
-		v55 := math.Ldexp(v54, int(v13))
+		v55 := ldexpMid(v54, v13)
 		v56 := float64(v53 + v55)
 		v57 := float64(v56 - v53)
 		v58 := float64(v56 - v57)
@@ -104,7 +104,7 @@ func seluGeneric(dst, x []float64) {
 		v65 := float64(v64 + v26)
 		v66 := float64(v65 + v62)
 		v67 := float64(v63 + v66)
-		v68 := math.Ldexp(v67, int(v12))
+		v68 := ldexpMid(v67, v12)
 		v69 := math.Copysign(v68, v0)
 		v70 := math.IsNaN(v0)
 		v71 := v69

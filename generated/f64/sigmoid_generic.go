@@ -22,7 +22,7 @@ var (
 	sigmoidBackwardFromOutputStreamImpl func(dx, y, dy []float64)
 )
 
-// sigmoidGeneric is the pure-Go kernel of sigmoid (f64 memory, f64 compute, 91
+// sigmoidGeneric is the pure-Go kernel of sigmoid (f64 memory, f64 compute, 92
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -46,9 +46,9 @@ func sigmoidGeneric(dst, x []float64) {
 	v44 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
 	v46 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v48 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v75 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v77 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v78 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v76 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v78 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v79 := math.Float64frombits(0xc08ff00000000000) // -1022
 	for i := range dst {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -94,57 +94,58 @@ func sigmoidGeneric(dst, x []float64) {
 		v55 := float64(v51 + v54)
 		v56 := float64(v51 - v55)
 		v57 := float64(v56 + v54)
-		v58 := math.Ldexp(v55, int(v10))
-		v59 := math.Ldexp(v57, int(v10))
-		v60 := float64(v7 + v58)
-		v61 := float64(v7 - v60)
-		v62 := float64(v61 + v58)
+		v58 := ldexpMid(v7, v10)
+		v59 := float64(v55 * v58)
+		v60 := float64(v57 * v58)
+		v61 := float64(v7 + v59)
+		v62 := float64(v7 - v61)
 		v63 := float64(v62 + v59)
-		v64 := v7
+		v64 := float64(v63 + v60)
+		v65 := v7
 		if v6 {
-			v64 = v55
+			v65 = v55
 		}
-		v65 := v5
+		v66 := v5
 		if v6 {
-			v65 = v57
+			v66 = v57
 		}
-		v66 := float64(v7 / v60)
-		v67 := float64(v64 * v66)
-		v68 := -v67
-		v69 := math.FMA(v68, v60, v64)
-		v70 := math.FMA(v68, v63, v69)
-		v71 := float64(v70 + v65)
-		v73 := float64(v71 * v66)
-		v74 := v5
+		v67 := float64(v7 / v61)
+		v68 := float64(v65 * v67)
+		v69 := -v68
+		v70 := math.FMA(v69, v61, v65)
+		v71 := math.FMA(v69, v64, v70)
+		v72 := float64(v71 + v66)
+		v74 := float64(v72 * v67)
+		v75 := v5
 		if v6 {
-			v74 = v10
+			v75 = v10
 		}
-		v76 := v74 < v75
-		v79 := float64(v78 - v74)
-		v80 := math.Ldexp(v77, int(v79))
-		v81 := v5
-		if v76 {
-			v81 = v80
+		v77 := v75 < v76
+		v80 := float64(v79 - v75)
+		v81 := math.Ldexp(v78, int(v80))
+		v82 := v5
+		if v77 {
+			v82 = v81
 		}
-		v82 := float64(v67 + v81)
-		v83 := float64(v82 - v81)
-		v84 := float64(v67 - v83)
-		v85 := float64(v84 + v73)
-		v86 := float64(v85 + v81)
-		v87 := float64(v86 - v81)
-		v88 := float64(v83 + v87)
-		v89 := math.Ldexp(v88, int(v74))
-		v90 := math.IsNaN(v0)
-		v91 := v89
-		if v90 {
-			v91 = v0
+		v83 := float64(v68 + v82)
+		v84 := float64(v83 - v82)
+		v85 := float64(v68 - v84)
+		v86 := float64(v85 + v74)
+		v87 := float64(v86 + v82)
+		v88 := float64(v87 - v82)
+		v89 := float64(v84 + v88)
+		v90 := math.Ldexp(v89, int(v75))
+		v91 := math.IsNaN(v0)
+		v92 := v90
+		if v91 {
+			v92 = v0
 		}
-		dst[i] = v91
+		dst[i] = v92
 	}
 }
 
 // sigmoidBackwardGeneric is the pure-Go kernel of sigmoidBackward (f64 memory,
-// f64 compute, 133 operations): the scalar twin of the vector program the
+// f64 compute, 134 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dx
 // may be the same slice as an input.
@@ -168,13 +169,13 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 	v46 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v48 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v50 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v118 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v121 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v124 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v125 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v78 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v119 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v122 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v125 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v126 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -222,94 +223,95 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 		v57 := float64(v53 + v56)
 		v58 := float64(v53 - v57)
 		v59 := float64(v58 + v56)
-		v60 := math.Ldexp(v57, int(v12))
-		v61 := math.Ldexp(v59, int(v12))
-		v62 := float64(v9 + v60)
-		v63 := float64(v9 - v62)
-		v64 := float64(v63 + v60)
+		v60 := ldexpMid(v9, v12)
+		v61 := float64(v57 * v60)
+		v62 := float64(v59 * v60)
+		v63 := float64(v9 + v61)
+		v64 := float64(v9 - v63)
 		v65 := float64(v64 + v61)
-		v66 := v9
+		v66 := float64(v65 + v62)
+		v67 := v9
 		if v8 {
-			v66 = v57
+			v67 = v57
 		}
-		v67 := v7
+		v68 := v7
 		if v8 {
-			v67 = v59
+			v68 = v59
 		}
-		v68 := float64(v9 / v62)
-		v69 := float64(v66 * v68)
-		v70 := -v69
-		v71 := math.FMA(v70, v62, v66)
-		v72 := math.FMA(v70, v65, v71)
-		v73 := float64(v72 + v67)
-		v75 := float64(v73 * v68)
-		v76 := v7
+		v69 := float64(v9 / v63)
+		v70 := float64(v67 * v69)
+		v71 := -v70
+		v72 := math.FMA(v71, v63, v67)
+		v73 := math.FMA(v71, v66, v72)
+		v74 := float64(v73 + v68)
+		v76 := float64(v74 * v69)
+		v77 := v7
 		if v8 {
-			v76 = v12
+			v77 = v12
 		}
-		v78 := v76 < v77
-		v81 := float64(v80 - v76)
-		v82 := math.Ldexp(v79, int(v81))
-		v83 := v7
-		if v78 {
-			v83 = v82
+		v79 := v77 < v78
+		v82 := float64(v81 - v77)
+		v83 := math.Ldexp(v80, int(v82))
+		v84 := v7
+		if v79 {
+			v84 = v83
 		}
-		v84 := float64(v69 + v83)
-		v85 := float64(v84 - v83)
-		v86 := float64(v69 - v85)
-		v87 := float64(v86 + v75)
-		v88 := float64(v87 + v83)
-		v89 := float64(v88 - v83)
-		v90 := float64(v85 + v89)
-		v91 := math.Ldexp(v90, int(v76))
-		v92 := math.IsNaN(v2)
-		v93 := v91
-		if v92 {
-			v93 = v2
+		v85 := float64(v70 + v84)
+		v86 := float64(v85 - v84)
+		v87 := float64(v70 - v86)
+		v88 := float64(v87 + v76)
+		v89 := float64(v88 + v84)
+		v90 := float64(v89 - v84)
+		v91 := float64(v86 + v90)
+		v92 := math.Ldexp(v91, int(v77))
+		v93 := math.IsNaN(v2)
+		v94 := v92
+		if v93 {
+			v94 = v2
 		}
-		v94 := -v93
-		v95 := math.FMA(v94, v93, v93)
-		v96 := dy[i]
-		v97 := float64(v96 * v93)
-		v98 := -v97
-		v99 := math.FMA(v96, v93, v98)
-		v100 := -v99
-		v101 := float64(v98 * v93)
-		v102 := -v101
-		v103 := math.FMA(v98, v93, v102)
-		v104 := math.FMA(v100, v93, v103)
-		v105 := float64(v101 + v97)
-		v106 := float64(v105 - v101)
-		v107 := float64(v105 - v106)
-		v108 := float64(v101 - v107)
-		v109 := float64(v97 - v106)
-		v110 := float64(v108 + v109)
-		v111 := float64(v110 + v104)
-		v112 := float64(v111 + v99)
-		v113 := float64(v105 + v112)
-		v114 := float64(v96 * v95)
-		v115 := float64(v113 - v114)
-		v116 := math.Abs(v115)
-		v117 := math.Abs(v114)
-		v119 := float64(v117 * v118)
-		v120 := v116 <= v119
-		v122 := float64(v116 * v121)
-		v123 := math.Abs(v96)
-		v126 := math.FMA(v123, v124, v125)
-		v127 := v122 <= v126
-		v128 := v120 || v127
-		v129 := v113 == v7
-		v130 := v128 && !v129
-		v131 := v114
-		if v130 {
-			v131 = v113
+		v95 := -v94
+		v96 := math.FMA(v95, v94, v94)
+		v97 := dy[i]
+		v98 := float64(v97 * v94)
+		v99 := -v98
+		v100 := math.FMA(v97, v94, v99)
+		v101 := -v100
+		v102 := float64(v99 * v94)
+		v103 := -v102
+		v104 := math.FMA(v99, v94, v103)
+		v105 := math.FMA(v101, v94, v104)
+		v106 := float64(v102 + v98)
+		v107 := float64(v106 - v102)
+		v108 := float64(v106 - v107)
+		v109 := float64(v102 - v108)
+		v110 := float64(v98 - v107)
+		v111 := float64(v109 + v110)
+		v112 := float64(v111 + v105)
+		v113 := float64(v112 + v100)
+		v114 := float64(v106 + v113)
+		v115 := float64(v97 * v96)
+		v116 := float64(v114 - v115)
+		v117 := math.Abs(v116)
+		v118 := math.Abs(v115)
+		v120 := float64(v118 * v119)
+		v121 := v117 <= v120
+		v123 := float64(v117 * v122)
+		v124 := math.Abs(v97)
+		v127 := math.FMA(v124, v125, v126)
+		v128 := v123 <= v127
+		v129 := v121 || v128
+		v130 := v114 == v7
+		v131 := v129 && !v130
+		v132 := v115
+		if v131 {
+			v132 = v114
 		}
-		v132 := math.IsNaN(v0)
-		v133 := v131
-		if v132 {
-			v133 = v0
+		v133 := math.IsNaN(v0)
+		v134 := v132
+		if v133 {
+			v134 = v0
 		}
-		dx[i] = v133
+		dx[i] = v134
 	}
 }
 

@@ -21,7 +21,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
-// 240 operations): the scalar twin of the vector program the assembly kernels
+// 241 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -68,7 +68,7 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 	v152 := math.Float64frombits(0xfff0000000000000) // -Inf
 	v154 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	v158 := math.Float64frombits(0x7ff8000000000001) // NaN
-	v230 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v231 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -276,76 +276,77 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 		v197 := float64(v193 + v196)
 		v198 := float64(v193 - v197)
 		v199 := float64(v198 + v196)
-		v200 := math.Ldexp(v197, int(v165))
-		v201 := math.Ldexp(v199, int(v165))
-		v202 := float64(v56 + v200)
-		v203 := float64(v56 - v202)
-		v204 := float64(v203 + v200)
+		v200 := ldexpMid(v56, v165)
+		v201 := float64(v197 * v200)
+		v202 := float64(v199 * v200)
+		v203 := float64(v56 + v201)
+		v204 := float64(v56 - v203)
 		v205 := float64(v204 + v201)
-		v206 := v56
+		v206 := float64(v205 + v202)
+		v207 := v56
 		if v163 {
-			v206 = v197
+			v207 = v197
 		}
-		v207 := v5
+		v208 := v5
 		if v163 {
-			v207 = v199
+			v208 = v199
 		}
-		v208 := float64(v56 / v202)
-		v209 := float64(v206 * v208)
-		v210 := -v209
-		v211 := math.FMA(v210, v202, v206)
-		v212 := math.FMA(v210, v205, v211)
-		v213 := float64(v212 + v207)
-		v214 := float64(v213 * v208)
-		v215 := v5
+		v209 := float64(v56 / v203)
+		v210 := float64(v207 * v209)
+		v211 := -v210
+		v212 := math.FMA(v211, v203, v207)
+		v213 := math.FMA(v211, v206, v212)
+		v214 := float64(v213 + v208)
+		v215 := float64(v214 * v209)
+		v216 := v5
 		if v163 {
-			v215 = v165
+			v216 = v165
 		}
-		v216 := v215 < v62
-		v217 := float64(v65 - v215)
-		v218 := math.Ldexp(v64, int(v217))
-		v219 := v5
-		if v216 {
-			v219 = v218
+		v217 := v216 < v62
+		v218 := float64(v65 - v216)
+		v219 := math.Ldexp(v64, int(v218))
+		v220 := v5
+		if v217 {
+			v220 = v219
 		}
-		v220 := float64(v209 + v219)
-		v221 := float64(v220 - v219)
-		v222 := float64(v209 - v221)
-		v223 := float64(v222 + v214)
-		v224 := float64(v223 + v219)
-		v225 := float64(v224 - v219)
-		v226 := float64(v221 + v225)
-		v227 := math.Ldexp(v226, int(v215))
-		v228 := math.IsNaN(v2)
-		v229 := v227
-		if v228 {
-			v229 = v2
+		v221 := float64(v210 + v220)
+		v222 := float64(v221 - v220)
+		v223 := float64(v210 - v222)
+		v224 := float64(v223 + v215)
+		v225 := float64(v224 + v220)
+		v226 := float64(v225 - v220)
+		v227 := float64(v222 + v226)
+		v228 := math.Ldexp(v227, int(v216))
+		v229 := math.IsNaN(v2)
+		v230 := v228
+		if v229 {
+			v230 = v2
 		}
-		v231 := v7 < v230
-		v232 := -v2
-		v233 := math.FMA(v1, v0, v232)
-		v234 := v5
-		if v231 {
-			v234 = v233
+		v232 := v7 < v231
+		v233 := -v2
+		v234 := math.FMA(v1, v0, v233)
+		v235 := v5
+		if v232 {
+			v235 = v234
 		}
-		v235 := float64(v229 * v234)
-		v236 := float64(v162 + v235)
-		v237 := float64(v236 / v1)
-		v238 := v237
+		v236 := float64(v230 * v235)
+		v237 := float64(v162 + v236)
+		v238 := float64(v237 / v1)
+		v239 := v238
 		if v4 {
-			v238 = v0
+			v239 = v0
 		}
-		v239 := math.IsNaN(v0)
-		v240 := v238
-		if v239 {
-			v240 = v0
+		v240 := math.IsNaN(v0)
+		v241 := v239
+		if v240 {
+			v241 = v0
 		}
-		dst[i] = v240
+		dst[i] = v241
 	}
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f64
-// memory, f64 compute, 217 operations): the scalar twin of the vector program
+// memory, f64 compute, 219 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -371,14 +372,14 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v79 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v81 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v169 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v203 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v206 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v209 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v210 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v80 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v82 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v83 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v171 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v205 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v208 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v211 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v212 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -426,204 +427,206 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v59 := float64(v55 + v58)
 		v60 := float64(v55 - v59)
 		v61 := float64(v60 + v58)
-		v62 := math.Ldexp(v59, int(v14))
-		v63 := math.Ldexp(v61, int(v14))
-		v64 := float64(v5 + v62)
-		v65 := float64(v5 - v64)
-		v66 := float64(v65 + v62)
+		v62 := ldexpMid(v5, v14)
+		v63 := float64(v59 * v62)
+		v64 := float64(v61 * v62)
+		v65 := float64(v5 + v63)
+		v66 := float64(v5 - v65)
 		v67 := float64(v66 + v63)
-		v68 := v5
+		v68 := float64(v67 + v64)
+		v69 := v5
 		if v11 {
-			v68 = v59
+			v69 = v59
 		}
-		v69 := v10
+		v70 := v10
 		if v11 {
-			v69 = v61
+			v70 = v61
 		}
-		v70 := float64(v5 / v64)
-		v71 := float64(v68 * v70)
-		v72 := -v71
-		v73 := math.FMA(v72, v64, v68)
-		v74 := math.FMA(v72, v67, v73)
-		v75 := float64(v74 + v69)
-		v77 := float64(v75 * v70)
-		v78 := v10
+		v71 := float64(v5 / v65)
+		v72 := float64(v69 * v71)
+		v73 := -v72
+		v74 := math.FMA(v73, v65, v69)
+		v75 := math.FMA(v73, v68, v74)
+		v76 := float64(v75 + v70)
+		v78 := float64(v76 * v71)
+		v79 := v10
 		if v11 {
-			v78 = v14
+			v79 = v14
 		}
-		v80 := v78 < v79
-		v83 := float64(v82 - v78)
-		v84 := math.Ldexp(v81, int(v83))
-		v85 := v10
-		if v80 {
-			v85 = v84
+		v81 := v79 < v80
+		v84 := float64(v83 - v79)
+		v85 := math.Ldexp(v82, int(v84))
+		v86 := v10
+		if v81 {
+			v86 = v85
 		}
-		v86 := float64(v71 + v85)
-		v87 := float64(v86 - v85)
-		v88 := float64(v71 - v87)
-		v89 := float64(v88 + v77)
-		v90 := float64(v89 + v85)
-		v91 := float64(v90 - v85)
-		v92 := float64(v87 + v91)
-		v93 := math.Ldexp(v92, int(v78))
-		v94 := math.IsNaN(v2)
-		v95 := v93
-		if v94 {
-			v95 = v2
+		v87 := float64(v72 + v86)
+		v88 := float64(v87 - v86)
+		v89 := float64(v72 - v88)
+		v90 := float64(v89 + v78)
+		v91 := float64(v90 + v86)
+		v92 := float64(v91 - v86)
+		v93 := float64(v88 + v92)
+		v94 := math.Ldexp(v93, int(v79))
+		v95 := math.IsNaN(v2)
+		v96 := v94
+		if v95 {
+			v96 = v2
 		}
-		v96 := -v2
-		v97 := math.Abs(v96)
-		v98 := -v97
-		v99 := v8
-		if v98 > v8 {
-			v99 = v98
+		v97 := -v2
+		v98 := math.Abs(v97)
+		v99 := -v98
+		v100 := v8
+		if v99 > v8 {
+			v100 = v99
 		}
-		v100 := v96 < v10
-		v101 := float64(v99 * v12)
-		v102 := math.RoundToEven(v101)
-		v103 := -v102
-		v104 := math.FMA(v103, v16, v99)
-		v105 := math.FMA(v103, v18, v104)
-		v106 := float64(v104 - v105)
-		v107 := math.FMA(v103, v18, v106)
-		v108 := float64(v105 * v105)
-		v109 := -v108
-		v110 := math.FMA(v105, v105, v109)
-		v111 := float64(v22 * v108)
-		v112 := float64(v22 * v110)
-		v113 := float64(v105 + v111)
-		v114 := float64(v105 - v113)
-		v115 := float64(v114 + v111)
+		v101 := v97 < v10
+		v102 := float64(v100 * v12)
+		v103 := math.RoundToEven(v102)
+		v104 := -v103
+		v105 := math.FMA(v104, v16, v100)
+		v106 := math.FMA(v104, v18, v105)
+		v107 := float64(v105 - v106)
+		v108 := math.FMA(v104, v18, v107)
+		v109 := float64(v106 * v106)
+		v110 := -v109
+		v111 := math.FMA(v106, v106, v110)
+		v112 := float64(v22 * v109)
+		v113 := float64(v22 * v111)
+		v114 := float64(v106 + v112)
+		v115 := float64(v106 - v114)
 		v116 := float64(v115 + v112)
-		v117 := math.FMA(v107, v105, v107)
-		v118 := float64(v116 + v117)
-		v119 := float64(v108 * v105)
-		v120 := math.FMA(v35, v105, v36)
-		v121 := math.FMA(v120, v105, v38)
-		v122 := math.FMA(v121, v105, v40)
-		v123 := math.FMA(v122, v105, v42)
-		v124 := math.FMA(v123, v105, v44)
-		v125 := math.FMA(v124, v105, v46)
-		v126 := math.FMA(v125, v105, v48)
-		v127 := math.FMA(v126, v105, v50)
-		v128 := math.FMA(v127, v105, v52)
-		v129 := math.FMA(v119, v128, v118)
-		v130 := float64(v5 + v113)
-		v131 := float64(v5 - v130)
-		v132 := float64(v131 + v113)
-		v133 := float64(v132 + v129)
-		v134 := float64(v130 + v133)
-		v135 := float64(v130 - v134)
-		v136 := float64(v135 + v133)
-		v137 := math.Ldexp(v134, int(v102))
-		v138 := math.Ldexp(v136, int(v102))
-		v139 := float64(v5 + v137)
-		v140 := float64(v5 - v139)
-		v141 := float64(v140 + v137)
-		v142 := float64(v141 + v138)
-		v143 := v5
-		if v100 {
-			v143 = v134
+		v117 := float64(v116 + v113)
+		v118 := math.FMA(v108, v106, v108)
+		v119 := float64(v117 + v118)
+		v120 := float64(v109 * v106)
+		v121 := math.FMA(v35, v106, v36)
+		v122 := math.FMA(v121, v106, v38)
+		v123 := math.FMA(v122, v106, v40)
+		v124 := math.FMA(v123, v106, v42)
+		v125 := math.FMA(v124, v106, v44)
+		v126 := math.FMA(v125, v106, v46)
+		v127 := math.FMA(v126, v106, v48)
+		v128 := math.FMA(v127, v106, v50)
+		v129 := math.FMA(v128, v106, v52)
+		v130 := math.FMA(v120, v129, v119)
+		v131 := float64(v5 + v114)
+		v132 := float64(v5 - v131)
+		v133 := float64(v132 + v114)
+		v134 := float64(v133 + v130)
+		v135 := float64(v131 + v134)
+		v136 := float64(v131 - v135)
+		v137 := float64(v136 + v134)
+		v138 := ldexpMid(v5, v103)
+		v139 := float64(v135 * v138)
+		v140 := float64(v137 * v138)
+		v141 := float64(v5 + v139)
+		v142 := float64(v5 - v141)
+		v143 := float64(v142 + v139)
+		v144 := float64(v143 + v140)
+		v145 := v5
+		if v101 {
+			v145 = v135
 		}
-		v144 := v10
-		if v100 {
-			v144 = v136
+		v146 := v10
+		if v101 {
+			v146 = v137
 		}
-		v145 := float64(v5 / v139)
-		v146 := float64(v143 * v145)
-		v147 := -v146
-		v148 := math.FMA(v147, v139, v143)
-		v149 := math.FMA(v147, v142, v148)
-		v150 := float64(v149 + v144)
-		v152 := float64(v150 * v145)
-		v153 := v10
-		if v100 {
-			v153 = v102
+		v147 := float64(v5 / v141)
+		v148 := float64(v145 * v147)
+		v149 := -v148
+		v150 := math.FMA(v149, v141, v145)
+		v151 := math.FMA(v149, v144, v150)
+		v152 := float64(v151 + v146)
+		v154 := float64(v152 * v147)
+		v155 := v10
+		if v101 {
+			v155 = v103
 		}
-		v154 := v153 < v79
-		v155 := float64(v82 - v153)
-		v156 := math.Ldexp(v81, int(v155))
-		v157 := v10
-		if v154 {
-			v157 = v156
+		v156 := v155 < v80
+		v157 := float64(v83 - v155)
+		v158 := math.Ldexp(v82, int(v157))
+		v159 := v10
+		if v156 {
+			v159 = v158
 		}
-		v158 := float64(v146 + v157)
-		v159 := float64(v158 - v157)
-		v160 := float64(v146 - v159)
-		v161 := float64(v160 + v152)
-		v162 := float64(v161 + v157)
-		v163 := float64(v162 - v157)
-		v164 := float64(v159 + v163)
-		v165 := math.Ldexp(v164, int(v153))
-		v166 := math.IsNaN(v96)
-		v167 := v165
-		if v166 {
-			v167 = v96
+		v160 := float64(v148 + v159)
+		v161 := float64(v160 - v159)
+		v162 := float64(v148 - v161)
+		v163 := float64(v162 + v154)
+		v164 := float64(v163 + v159)
+		v165 := float64(v164 - v159)
+		v166 := float64(v161 + v165)
+		v167 := math.Ldexp(v166, int(v155))
+		v168 := math.IsNaN(v97)
+		v169 := v167
+		if v168 {
+			v169 = v97
 		}
-		v168 := float64(v95 * v167)
-		v170 := v6 < v169
-		v171 := math.FMA(v1, v0, v96)
-		v172 := v10
-		if v170 {
-			v172 = v171
+		v170 := float64(v96 * v169)
+		v172 := v6 < v171
+		v173 := math.FMA(v1, v0, v97)
+		v174 := v10
+		if v172 {
+			v174 = v173
 		}
-		v173 := float64(v168 * v172)
-		v174 := float64(v95 + v173)
-		v175 := v174
+		v175 := float64(v170 * v174)
+		v176 := float64(v96 + v175)
+		v177 := v176
 		if v4 {
-			v175 = v5
+			v177 = v5
 		}
-		v176 := dy[i]
-		v177 := float64(v176 * v5)
-		v178 := float64(v176 * v95)
-		v179 := -v178
-		v180 := math.FMA(v176, v95, v179)
-		v181 := float64(v176 * v168)
-		v182 := -v181
-		v183 := math.FMA(v176, v168, v182)
-		v184 := float64(v181 * v172)
-		v185 := -v184
-		v186 := math.FMA(v181, v172, v185)
-		v187 := math.FMA(v183, v172, v186)
-		v188 := float64(v178 + v184)
-		v189 := float64(v188 - v178)
-		v190 := float64(v188 - v189)
-		v191 := float64(v178 - v190)
-		v192 := float64(v184 - v189)
-		v193 := float64(v191 + v192)
-		v194 := float64(v193 + v180)
-		v195 := float64(v194 + v187)
-		v196 := v188
+		v178 := dy[i]
+		v179 := float64(v178 * v5)
+		v180 := float64(v178 * v96)
+		v181 := -v180
+		v182 := math.FMA(v178, v96, v181)
+		v183 := float64(v178 * v170)
+		v184 := -v183
+		v185 := math.FMA(v178, v170, v184)
+		v186 := float64(v183 * v174)
+		v187 := -v186
+		v188 := math.FMA(v183, v174, v187)
+		v189 := math.FMA(v185, v174, v188)
+		v190 := float64(v180 + v186)
+		v191 := float64(v190 - v180)
+		v192 := float64(v190 - v191)
+		v193 := float64(v180 - v192)
+		v194 := float64(v186 - v191)
+		v195 := float64(v193 + v194)
+		v196 := float64(v195 + v182)
+		v197 := float64(v196 + v189)
+		v198 := v190
 		if v4 {
-			v196 = v177
+			v198 = v179
 		}
-		v197 := v195
+		v199 := v197
 		if v4 {
-			v197 = v10
+			v199 = v10
 		}
-		v198 := float64(v196 + v197)
-		v199 := float64(v176 * v175)
-		v200 := float64(v198 - v199)
-		v201 := math.Abs(v200)
-		v202 := math.Abs(v199)
-		v204 := float64(v202 * v203)
-		v205 := v201 <= v204
-		v207 := float64(v201 * v206)
-		v208 := math.Abs(v176)
-		v211 := math.FMA(v208, v209, v210)
-		v212 := v207 <= v211
-		v213 := v205 || v212
-		v214 := v198 == v10
-		v215 := v213 && !v214
-		v216 := v199
-		if v215 {
-			v216 = v198
-		}
-		v217 := math.IsNaN(v0)
-		v218 := v216
+		v200 := float64(v198 + v199)
+		v201 := float64(v178 * v177)
+		v202 := float64(v200 - v201)
+		v203 := math.Abs(v202)
+		v204 := math.Abs(v201)
+		v206 := float64(v204 * v205)
+		v207 := v203 <= v206
+		v209 := float64(v203 * v208)
+		v210 := math.Abs(v178)
+		v213 := math.FMA(v210, v211, v212)
+		v214 := v209 <= v213
+		v215 := v207 || v214
+		v216 := v200 == v10
+		v217 := v215 && !v216
+		v218 := v201
 		if v217 {
-			v218 = v0
+			v218 = v200
 		}
-		dx[i] = v218
+		v219 := math.IsNaN(v0)
+		v220 := v218
+		if v219 {
+			v220 = v0
+		}
+		dx[i] = v220
 	}
 }

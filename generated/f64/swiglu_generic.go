@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 208
+// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 209
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -44,10 +44,10 @@ func swigluGeneric(dst, a, b []float64) {
 	v63 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v65 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v66 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v194 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v197 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v200 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v201 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v195 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v198 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v201 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v202 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -159,151 +159,152 @@ func swigluGeneric(dst, a, b []float64) {
 		v119 := float64(v115 + v118)
 		v120 := float64(v115 - v119)
 		v121 := float64(v120 + v118)
-		v122 := math.Ldexp(v119, int(v87))
-		v123 := math.Ldexp(v121, int(v87))
-		v124 := float64(v57 + v122)
-		v125 := float64(v57 - v124)
-		v126 := float64(v125 + v122)
+		v122 := ldexpMid(v57, v87)
+		v123 := float64(v119 * v122)
+		v124 := float64(v121 * v122)
+		v125 := float64(v57 + v123)
+		v126 := float64(v57 - v125)
 		v127 := float64(v126 + v123)
-		v128 := v57
+		v128 := float64(v127 + v124)
+		v129 := v57
 		if v85 {
-			v128 = v119
+			v129 = v119
 		}
-		v129 := v4
+		v130 := v4
 		if v85 {
-			v129 = v121
+			v130 = v121
 		}
-		v130 := float64(v57 / v124)
-		v131 := float64(v128 * v130)
-		v132 := -v131
-		v133 := math.FMA(v132, v124, v128)
-		v134 := math.FMA(v132, v127, v133)
-		v135 := float64(v134 + v129)
-		v136 := v11 <= v83
-		v137 := float64(v135 * v130)
-		v138 := v4
+		v131 := float64(v57 / v125)
+		v132 := float64(v129 * v131)
+		v133 := -v132
+		v134 := math.FMA(v133, v125, v129)
+		v135 := math.FMA(v133, v128, v134)
+		v136 := float64(v135 + v130)
+		v137 := v11 <= v83
+		v138 := float64(v136 * v131)
+		v139 := v4
 		if v85 {
-			v138 = v87
+			v139 = v87
 		}
-		v139 := v138 < v63
-		v140 := float64(v66 - v138)
-		v141 := math.Ldexp(v65, int(v140))
-		v142 := v4
-		if v139 {
-			v142 = v141
+		v140 := v139 < v63
+		v141 := float64(v66 - v139)
+		v142 := math.Ldexp(v65, int(v141))
+		v143 := v4
+		if v140 {
+			v143 = v142
 		}
-		v143 := float64(v131 + v142)
-		v144 := float64(v143 - v142)
-		v145 := float64(v131 - v144)
-		v146 := float64(v145 + v137)
-		v147 := float64(v146 + v142)
-		v148 := float64(v147 - v142)
-		v149 := float64(v144 + v148)
-		v150 := math.Ldexp(v149, int(v138))
-		v151 := math.IsNaN(v0)
-		v152 := v150
-		if v151 {
-			v152 = v0
+		v144 := float64(v132 + v143)
+		v145 := float64(v144 - v143)
+		v146 := float64(v132 - v145)
+		v147 := float64(v146 + v138)
+		v148 := float64(v147 + v143)
+		v149 := float64(v148 - v143)
+		v150 := float64(v145 + v149)
+		v151 := math.Ldexp(v150, int(v139))
+		v152 := math.IsNaN(v0)
+		v153 := v151
+		if v152 {
+			v153 = v0
 		}
-		v153 := float64(v0 * v152)
-		v154 := v153
-		if v8 {
-			v154 = v81
-		}
+		v154 := float64(v0 * v153)
 		v155 := v154
-		if v3 {
-			v155 = v5
-		}
-		v156 := b[i]
-		v157 := float64(v156 * v5)
-		v158 := float64(v156 * v0)
-		v159 := -v158
-		v160 := math.FMA(v156, v0, v159)
-		v161 := float64(v158 * v79)
-		v162 := -v161
-		v163 := math.FMA(v158, v79, v162)
-		v164 := math.FMA(v160, v79, v163)
-		v165 := float64(v161 * v79)
-		v166 := -v165
-		v167 := math.FMA(v161, v79, v166)
-		v168 := math.FMA(v164, v79, v167)
-		v169 := float64(v158 * v0)
-		v170 := -v169
-		v171 := math.FMA(v158, v0, v170)
-		v172 := math.FMA(v160, v0, v171)
-		v173 := v4
-		if v136 {
-			v173 = v131
-		}
-		v174 := float64(v158 * v173)
-		v175 := -v174
-		v176 := math.FMA(v158, v173, v175)
-		v177 := math.FMA(v160, v173, v176)
-		v178 := v4
-		if v136 {
-			v178 = v137
-		}
-		v179 := float64(v158 * v178)
-		v180 := float64(v177 + v179)
-		v181 := float64(v174 + v180)
-		v182 := math.Ldexp(v181, int(v138))
-		v183 := v182
-		if v151 {
-			v183 = v169
-		}
-		v184 := v4
-		if v151 {
-			v184 = v172
-		}
-		v185 := v183
 		if v8 {
-			v185 = v165
+			v155 = v81
+		}
+		v156 := v155
+		if v3 {
+			v156 = v5
+		}
+		v157 := b[i]
+		v158 := float64(v157 * v5)
+		v159 := float64(v157 * v0)
+		v160 := -v159
+		v161 := math.FMA(v157, v0, v160)
+		v162 := float64(v159 * v79)
+		v163 := -v162
+		v164 := math.FMA(v159, v79, v163)
+		v165 := math.FMA(v161, v79, v164)
+		v166 := float64(v162 * v79)
+		v167 := -v166
+		v168 := math.FMA(v162, v79, v167)
+		v169 := math.FMA(v165, v79, v168)
+		v170 := float64(v159 * v0)
+		v171 := -v170
+		v172 := math.FMA(v159, v0, v171)
+		v173 := math.FMA(v161, v0, v172)
+		v174 := v4
+		if v137 {
+			v174 = v132
+		}
+		v175 := float64(v159 * v174)
+		v176 := -v175
+		v177 := math.FMA(v159, v174, v176)
+		v178 := math.FMA(v161, v174, v177)
+		v179 := v4
+		if v137 {
+			v179 = v138
+		}
+		v180 := float64(v159 * v179)
+		v181 := float64(v178 + v180)
+		v182 := float64(v175 + v181)
+		v183 := math.Ldexp(v182, int(v139))
+		v184 := v183
+		if v152 {
+			v184 = v170
+		}
+		v185 := v4
+		if v152 {
+			v185 = v173
 		}
 		v186 := v184
 		if v8 {
-			v186 = v168
+			v186 = v166
 		}
 		v187 := v185
-		if v3 {
-			v187 = v157
+		if v8 {
+			v187 = v169
 		}
 		v188 := v186
 		if v3 {
-			v188 = v4
+			v188 = v158
 		}
-		v189 := float64(v187 + v188)
-		v190 := float64(v156 * v155)
-		v191 := float64(v189 - v190)
-		v192 := math.Abs(v191)
-		v193 := math.Abs(v190)
-		v195 := float64(v193 * v194)
-		v196 := v192 <= v195
-		v198 := float64(v192 * v197)
-		v199 := math.Abs(v156)
-		v202 := math.FMA(v199, v200, v201)
-		v203 := v198 <= v202
-		v204 := v196 || v203
-		v205 := v189 == v4
-		v206 := v204 && !v205
-		v207 := v190
-		if v206 {
-			v207 = v189
+		v189 := v187
+		if v3 {
+			v189 = v4
 		}
-		v208 := math.IsNaN(v156)
-		v209 := v207
-		if v208 {
-			v209 = v156
+		v190 := float64(v188 + v189)
+		v191 := float64(v157 * v156)
+		v192 := float64(v190 - v191)
+		v193 := math.Abs(v192)
+		v194 := math.Abs(v191)
+		v196 := float64(v194 * v195)
+		v197 := v193 <= v196
+		v199 := float64(v193 * v198)
+		v200 := math.Abs(v157)
+		v203 := math.FMA(v200, v201, v202)
+		v204 := v199 <= v203
+		v205 := v197 || v204
+		v206 := v190 == v4
+		v207 := v205 && !v206
+		v208 := v191
+		if v207 {
+			v208 = v190
 		}
-		v210 := v209
-		if v151 {
-			v210 = v0
+		v209 := math.IsNaN(v157)
+		v210 := v208
+		if v209 {
+			v210 = v157
 		}
-		dst[i] = v210
+		v211 := v210
+		if v152 {
+			v211 = v0
+		}
+		dst[i] = v211
 	}
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 530 operations): the scalar twin of the vector program the
+// f64 compute, 533 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -337,16 +338,16 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v86 := math.Float64frombits(0xc004000000000000)  // -2.5
-	v299 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v374 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v375 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v377 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v379 := math.Float64frombits(0xc044000000000000) // -40
-	v411 := math.Float64frombits(0xbff0000000000000) // -1
-	v521 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v524 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v527 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v528 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v301 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v377 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v378 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v380 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v382 := math.Float64frombits(0xc044000000000000) // -40
+	v414 := math.Float64frombits(0xbff0000000000000) // -1
+	v524 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v527 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v530 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v531 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -461,534 +462,537 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v125 := float64(v121 + v124)
 		v126 := float64(v121 - v125)
 		v127 := float64(v126 + v124)
-		v128 := math.Ldexp(v125, int(v93))
-		v129 := math.Ldexp(v127, int(v93))
-		v130 := float64(v8 + v128)
-		v131 := float64(v8 - v130)
-		v132 := float64(v131 + v128)
+		v128 := ldexpMid(v8, v93)
+		v129 := float64(v125 * v128)
+		v130 := float64(v127 * v128)
+		v131 := float64(v8 + v129)
+		v132 := float64(v8 - v131)
 		v133 := float64(v132 + v129)
-		v134 := v8
+		v134 := float64(v133 + v130)
+		v135 := v8
 		if v91 {
-			v134 = v125
+			v135 = v125
 		}
-		v135 := v4
+		v136 := v4
 		if v91 {
-			v135 = v127
+			v136 = v127
 		}
-		v136 := float64(v8 / v130)
-		v137 := float64(v134 * v136)
-		v138 := -v137
-		v139 := math.FMA(v138, v130, v134)
-		v140 := math.FMA(v138, v133, v139)
-		v141 := float64(v140 + v135)
-		v143 := float64(v141 * v136)
-		v144 := v4
+		v137 := float64(v8 / v131)
+		v138 := float64(v135 * v137)
+		v139 := -v138
+		v140 := math.FMA(v139, v131, v135)
+		v141 := math.FMA(v139, v134, v140)
+		v142 := float64(v141 + v136)
+		v144 := float64(v142 * v137)
+		v145 := v4
 		if v91 {
-			v144 = v93
+			v145 = v93
 		}
-		v145 := v144 < v65
-		v146 := float64(v68 - v144)
-		v147 := math.Ldexp(v67, int(v146))
-		v148 := v4
-		if v145 {
-			v148 = v147
+		v146 := v145 < v65
+		v147 := float64(v68 - v145)
+		v148 := math.Ldexp(v67, int(v147))
+		v149 := v4
+		if v146 {
+			v149 = v148
 		}
-		v149 := float64(v137 + v148)
-		v150 := float64(v149 - v148)
-		v151 := float64(v137 - v150)
-		v152 := float64(v151 + v143)
-		v153 := float64(v152 + v148)
-		v154 := float64(v153 - v148)
-		v155 := float64(v150 + v154)
-		v156 := math.Ldexp(v155, int(v144))
-		v157 := math.IsNaN(v0)
-		v158 := v156
-		if v157 {
-			v158 = v0
+		v150 := float64(v138 + v149)
+		v151 := float64(v150 - v149)
+		v152 := float64(v138 - v151)
+		v153 := float64(v152 + v144)
+		v154 := float64(v153 + v149)
+		v155 := float64(v154 - v149)
+		v156 := float64(v151 + v155)
+		v157 := math.Ldexp(v156, int(v145))
+		v158 := math.IsNaN(v0)
+		v159 := v157
+		if v158 {
+			v159 = v0
 		}
-		v159 := -v0
-		v160 := math.Abs(v159)
-		v161 := -v160
-		v162 := v14
-		if v161 > v14 {
-			v162 = v161
+		v160 := -v0
+		v161 := math.Abs(v160)
+		v162 := -v161
+		v163 := v14
+		if v162 > v14 {
+			v163 = v162
 		}
-		v163 := v159 < v4
-		v164 := float64(v162 * v18)
-		v165 := math.RoundToEven(v164)
-		v166 := -v165
-		v167 := math.FMA(v166, v22, v162)
-		v168 := math.FMA(v166, v24, v167)
-		v169 := float64(v167 - v168)
-		v170 := math.FMA(v166, v24, v169)
-		v171 := float64(v168 * v168)
-		v172 := -v171
-		v173 := math.FMA(v168, v168, v172)
-		v174 := float64(v12 * v171)
-		v175 := float64(v12 * v173)
-		v176 := float64(v168 + v174)
-		v177 := float64(v168 - v176)
-		v178 := float64(v177 + v174)
+		v164 := v160 < v4
+		v165 := float64(v163 * v18)
+		v166 := math.RoundToEven(v165)
+		v167 := -v166
+		v168 := math.FMA(v167, v22, v163)
+		v169 := math.FMA(v167, v24, v168)
+		v170 := float64(v168 - v169)
+		v171 := math.FMA(v167, v24, v170)
+		v172 := float64(v169 * v169)
+		v173 := -v172
+		v174 := math.FMA(v169, v169, v173)
+		v175 := float64(v12 * v172)
+		v176 := float64(v12 * v174)
+		v177 := float64(v169 + v175)
+		v178 := float64(v169 - v177)
 		v179 := float64(v178 + v175)
-		v180 := math.FMA(v170, v168, v170)
-		v181 := float64(v179 + v180)
-		v182 := float64(v171 * v168)
-		v183 := math.FMA(v40, v168, v41)
-		v184 := math.FMA(v183, v168, v43)
-		v185 := math.FMA(v184, v168, v45)
-		v186 := math.FMA(v185, v168, v47)
-		v187 := math.FMA(v186, v168, v49)
-		v188 := math.FMA(v187, v168, v51)
-		v189 := math.FMA(v188, v168, v53)
-		v190 := math.FMA(v189, v168, v55)
-		v191 := math.FMA(v190, v168, v57)
-		v192 := math.FMA(v182, v191, v181)
-		v193 := float64(v8 + v176)
-		v194 := float64(v8 - v193)
-		v195 := float64(v194 + v176)
-		v196 := float64(v195 + v192)
-		v197 := float64(v193 + v196)
-		v198 := float64(v193 - v197)
-		v199 := float64(v198 + v196)
-		v200 := math.Ldexp(v197, int(v165))
-		v201 := math.Ldexp(v199, int(v165))
-		v202 := float64(v8 + v200)
-		v203 := float64(v8 - v202)
-		v204 := float64(v203 + v200)
-		v205 := float64(v204 + v201)
-		v206 := v8
-		if v163 {
-			v206 = v197
+		v180 := float64(v179 + v176)
+		v181 := math.FMA(v171, v169, v171)
+		v182 := float64(v180 + v181)
+		v183 := float64(v172 * v169)
+		v184 := math.FMA(v40, v169, v41)
+		v185 := math.FMA(v184, v169, v43)
+		v186 := math.FMA(v185, v169, v45)
+		v187 := math.FMA(v186, v169, v47)
+		v188 := math.FMA(v187, v169, v49)
+		v189 := math.FMA(v188, v169, v51)
+		v190 := math.FMA(v189, v169, v53)
+		v191 := math.FMA(v190, v169, v55)
+		v192 := math.FMA(v191, v169, v57)
+		v193 := math.FMA(v183, v192, v182)
+		v194 := float64(v8 + v177)
+		v195 := float64(v8 - v194)
+		v196 := float64(v195 + v177)
+		v197 := float64(v196 + v193)
+		v198 := float64(v194 + v197)
+		v199 := float64(v194 - v198)
+		v200 := float64(v199 + v197)
+		v201 := ldexpMid(v8, v166)
+		v202 := float64(v198 * v201)
+		v203 := float64(v200 * v201)
+		v204 := float64(v8 + v202)
+		v205 := float64(v8 - v204)
+		v206 := float64(v205 + v202)
+		v207 := float64(v206 + v203)
+		v208 := v8
+		if v164 {
+			v208 = v198
 		}
-		v207 := v4
-		if v163 {
-			v207 = v199
+		v209 := v4
+		if v164 {
+			v209 = v200
 		}
-		v208 := float64(v8 / v202)
-		v209 := float64(v206 * v208)
-		v210 := -v209
-		v211 := math.FMA(v210, v202, v206)
-		v212 := math.FMA(v210, v205, v211)
-		v213 := float64(v212 + v207)
-		v215 := float64(v213 * v208)
-		v216 := v4
-		if v163 {
-			v216 = v165
+		v210 := float64(v8 / v204)
+		v211 := float64(v208 * v210)
+		v212 := -v211
+		v213 := math.FMA(v212, v204, v208)
+		v214 := math.FMA(v212, v207, v213)
+		v215 := float64(v214 + v209)
+		v217 := float64(v215 * v210)
+		v218 := v4
+		if v164 {
+			v218 = v166
 		}
-		v217 := v216 < v65
-		v218 := float64(v68 - v216)
-		v219 := math.Ldexp(v67, int(v218))
-		v220 := v4
-		if v217 {
-			v220 = v219
+		v219 := v218 < v65
+		v220 := float64(v68 - v218)
+		v221 := math.Ldexp(v67, int(v220))
+		v222 := v4
+		if v219 {
+			v222 = v221
 		}
-		v221 := float64(v209 + v220)
-		v222 := float64(v221 - v220)
-		v223 := float64(v209 - v222)
-		v224 := float64(v223 + v215)
-		v225 := float64(v224 + v220)
-		v226 := float64(v225 - v220)
-		v227 := float64(v222 + v226)
-		v228 := math.Ldexp(v227, int(v216))
-		v229 := math.IsNaN(v159)
-		v230 := v228
-		if v229 {
-			v230 = v159
+		v223 := float64(v211 + v222)
+		v224 := float64(v223 - v222)
+		v225 := float64(v211 - v224)
+		v226 := float64(v225 + v217)
+		v227 := float64(v226 + v222)
+		v228 := float64(v227 - v222)
+		v229 := float64(v224 + v228)
+		v230 := math.Ldexp(v229, int(v218))
+		v231 := math.IsNaN(v160)
+		v232 := v230
+		if v231 {
+			v232 = v160
 		}
-		v231 := float64(v0 * v230)
-		v232 := float64(v8 + v231)
-		v233 := float64(v232 - v231)
-		v234 := float64(v8 - v233)
-		v235 := -v231
-		v236 := math.FMA(v0, v230, v235)
-		v237 := -v230
-		v238 := v14
+		v233 := float64(v0 * v232)
+		v234 := float64(v8 + v233)
+		v235 := float64(v234 - v233)
+		v236 := float64(v8 - v235)
+		v237 := -v233
+		v238 := math.FMA(v0, v232, v237)
+		v239 := -v232
+		v240 := v14
 		if v0 > v14 {
-			v238 = v0
+			v240 = v0
 		}
-		v239 := v16
-		if v238 < v16 {
-			v239 = v238
+		v241 := v16
+		if v240 < v16 {
+			v241 = v240
 		}
-		v240 := float64(v239 * v18)
-		v241 := math.RoundToEven(v240)
-		v242 := -v241
-		v243 := math.FMA(v242, v22, v239)
-		v244 := math.FMA(v242, v24, v243)
-		v245 := float64(v243 - v244)
-		v246 := math.FMA(v242, v24, v245)
-		v247 := float64(v244 * v244)
-		v248 := -v247
-		v249 := math.FMA(v244, v244, v248)
-		v250 := float64(v12 * v247)
-		v251 := float64(v12 * v249)
-		v252 := float64(v244 + v250)
-		v253 := float64(v244 - v252)
-		v254 := float64(v253 + v250)
-		v255 := float64(v254 + v251)
-		v256 := math.FMA(v246, v244, v246)
-		v257 := float64(v255 + v256)
-		v258 := float64(v247 * v244)
-		v259 := math.FMA(v40, v244, v41)
-		v260 := math.FMA(v259, v244, v43)
-		v261 := math.FMA(v260, v244, v45)
-		v262 := math.FMA(v261, v244, v47)
-		v263 := math.FMA(v262, v244, v49)
-		v264 := math.FMA(v263, v244, v51)
-		v265 := math.FMA(v264, v244, v53)
-		v266 := math.FMA(v265, v244, v55)
-		v267 := math.FMA(v266, v244, v57)
-		v268 := math.FMA(v258, v267, v257)
-		v269 := float64(v8 + v252)
-		v270 := float64(v8 - v269)
-		v271 := float64(v270 + v252)
-		v272 := float64(v271 + v268)
-		v274 := v241 < v65
-		v275 := float64(v68 - v241)
-		v276 := math.Ldexp(v67, int(v275))
-		v277 := v4
-		if v274 {
-			v277 = v276
+		v242 := float64(v241 * v18)
+		v243 := math.RoundToEven(v242)
+		v244 := -v243
+		v245 := math.FMA(v244, v22, v241)
+		v246 := math.FMA(v244, v24, v245)
+		v247 := float64(v245 - v246)
+		v248 := math.FMA(v244, v24, v247)
+		v249 := float64(v246 * v246)
+		v250 := -v249
+		v251 := math.FMA(v246, v246, v250)
+		v252 := float64(v12 * v249)
+		v253 := float64(v12 * v251)
+		v254 := float64(v246 + v252)
+		v255 := float64(v246 - v254)
+		v256 := float64(v255 + v252)
+		v257 := float64(v256 + v253)
+		v258 := math.FMA(v248, v246, v248)
+		v259 := float64(v257 + v258)
+		v260 := float64(v249 * v246)
+		v261 := math.FMA(v40, v246, v41)
+		v262 := math.FMA(v261, v246, v43)
+		v263 := math.FMA(v262, v246, v45)
+		v264 := math.FMA(v263, v246, v47)
+		v265 := math.FMA(v264, v246, v49)
+		v266 := math.FMA(v265, v246, v51)
+		v267 := math.FMA(v266, v246, v53)
+		v268 := math.FMA(v267, v246, v55)
+		v269 := math.FMA(v268, v246, v57)
+		v270 := math.FMA(v260, v269, v259)
+		v271 := float64(v8 + v254)
+		v272 := float64(v8 - v271)
+		v273 := float64(v272 + v254)
+		v274 := float64(v273 + v270)
+		v276 := v243 < v65
+		v277 := float64(v68 - v243)
+		v278 := math.Ldexp(v67, int(v277))
+		v279 := v4
+		if v276 {
+			v279 = v278
 		}
-		v278 := float64(v269 + v277)
-		v279 := float64(v278 - v277)
-		v280 := float64(v269 - v279)
-		v281 := float64(v280 + v272)
-		v282 := float64(v281 + v277)
-		v283 := float64(v282 - v277)
-		v284 := float64(v279 + v283)
-		v285 := math.Ldexp(v284, int(v241))
-		v286 := v285
-		if v157 {
-			v286 = v0
+		v280 := float64(v271 + v279)
+		v281 := float64(v280 - v279)
+		v282 := float64(v271 - v281)
+		v283 := float64(v282 + v274)
+		v284 := float64(v283 + v279)
+		v285 := float64(v284 - v279)
+		v286 := float64(v281 + v285)
+		v287 := math.Ldexp(v286, int(v243))
+		v288 := v287
+		if v158 {
+			v288 = v0
 		}
-		v287 := float64(v8 + v286)
-		v288 := math.FMA(v237, v287, v8)
-		v289 := float64(v287 - v8)
-		v290 := float64(v286 - v289)
-		v291 := float64(v230 * v290)
+		v289 := float64(v8 + v288)
+		v290 := math.FMA(v239, v289, v8)
+		v291 := float64(v289 - v8)
 		v292 := float64(v288 - v291)
-		v293 := float64(v292 / v287)
-		v294 := float64(v0 * v293)
-		v295 := float64(v236 + v294)
-		v296 := float64(v234 + v295)
-		v297 := float64(v158 * v296)
-		v298 := math.FMA(v158, v232, v297)
-		v300 := v0 < v299
-		v301 := math.Abs(v89)
-		v302 := -v301
-		v303 := v14
-		if v302 > v14 {
-			v303 = v302
+		v293 := float64(v232 * v292)
+		v294 := float64(v290 - v293)
+		v295 := float64(v294 / v289)
+		v296 := float64(v0 * v295)
+		v297 := float64(v238 + v296)
+		v298 := float64(v236 + v297)
+		v299 := float64(v159 * v298)
+		v300 := math.FMA(v159, v234, v299)
+		v302 := v0 < v301
+		v303 := math.Abs(v89)
+		v304 := -v303
+		v305 := v14
+		if v304 > v14 {
+			v305 = v304
 		}
-		v304 := v89 < v4
-		v305 := float64(v303 * v18)
-		v306 := math.RoundToEven(v305)
-		v307 := -v306
-		v308 := math.FMA(v307, v22, v303)
-		v309 := math.FMA(v307, v24, v308)
-		v310 := float64(v308 - v309)
-		v311 := math.FMA(v307, v24, v310)
-		v312 := float64(v309 * v309)
-		v313 := -v312
-		v314 := math.FMA(v309, v309, v313)
-		v315 := float64(v12 * v312)
-		v316 := float64(v12 * v314)
-		v317 := float64(v309 + v315)
-		v318 := float64(v309 - v317)
-		v319 := float64(v318 + v315)
-		v320 := float64(v319 + v316)
-		v321 := math.FMA(v311, v309, v311)
-		v322 := float64(v320 + v321)
-		v323 := float64(v312 * v309)
-		v324 := math.FMA(v40, v309, v41)
-		v325 := math.FMA(v324, v309, v43)
-		v326 := math.FMA(v325, v309, v45)
-		v327 := math.FMA(v326, v309, v47)
-		v328 := math.FMA(v327, v309, v49)
-		v329 := math.FMA(v328, v309, v51)
-		v330 := math.FMA(v329, v309, v53)
-		v331 := math.FMA(v330, v309, v55)
-		v332 := math.FMA(v331, v309, v57)
-		v333 := math.FMA(v323, v332, v322)
-		v334 := float64(v8 + v317)
-		v335 := float64(v8 - v334)
-		v336 := float64(v335 + v317)
-		v337 := float64(v336 + v333)
-		v338 := float64(v334 + v337)
-		v339 := float64(v334 - v338)
-		v340 := float64(v339 + v337)
-		v341 := math.Ldexp(v338, int(v306))
-		v342 := math.Ldexp(v340, int(v306))
-		v343 := float64(v8 + v341)
-		v344 := float64(v8 - v343)
-		v345 := float64(v344 + v341)
-		v346 := float64(v345 + v342)
-		v347 := v8
-		if v304 {
-			v347 = v338
+		v306 := v89 < v4
+		v307 := float64(v305 * v18)
+		v308 := math.RoundToEven(v307)
+		v309 := -v308
+		v310 := math.FMA(v309, v22, v305)
+		v311 := math.FMA(v309, v24, v310)
+		v312 := float64(v310 - v311)
+		v313 := math.FMA(v309, v24, v312)
+		v314 := float64(v311 * v311)
+		v315 := -v314
+		v316 := math.FMA(v311, v311, v315)
+		v317 := float64(v12 * v314)
+		v318 := float64(v12 * v316)
+		v319 := float64(v311 + v317)
+		v320 := float64(v311 - v319)
+		v321 := float64(v320 + v317)
+		v322 := float64(v321 + v318)
+		v323 := math.FMA(v313, v311, v313)
+		v324 := float64(v322 + v323)
+		v325 := float64(v314 * v311)
+		v326 := math.FMA(v40, v311, v41)
+		v327 := math.FMA(v326, v311, v43)
+		v328 := math.FMA(v327, v311, v45)
+		v329 := math.FMA(v328, v311, v47)
+		v330 := math.FMA(v329, v311, v49)
+		v331 := math.FMA(v330, v311, v51)
+		v332 := math.FMA(v331, v311, v53)
+		v333 := math.FMA(v332, v311, v55)
+		v334 := math.FMA(v333, v311, v57)
+		v335 := math.FMA(v325, v334, v324)
+		v336 := float64(v8 + v319)
+		v337 := float64(v8 - v336)
+		v338 := float64(v337 + v319)
+		v339 := float64(v338 + v335)
+		v340 := float64(v336 + v339)
+		v341 := float64(v336 - v340)
+		v342 := float64(v341 + v339)
+		v343 := ldexpMid(v8, v308)
+		v344 := float64(v340 * v343)
+		v345 := float64(v342 * v343)
+		v346 := float64(v8 + v344)
+		v347 := float64(v8 - v346)
+		v348 := float64(v347 + v344)
+		v349 := float64(v348 + v345)
+		v350 := v8
+		if v306 {
+			v350 = v340
 		}
-		v348 := v4
-		if v304 {
-			v348 = v340
+		v351 := v4
+		if v306 {
+			v351 = v342
 		}
-		v349 := float64(v8 / v343)
-		v350 := float64(v347 * v349)
-		v351 := -v350
-		v352 := math.FMA(v351, v343, v347)
-		v353 := math.FMA(v351, v346, v352)
-		v354 := float64(v353 + v348)
-		v356 := float64(v354 * v349)
-		v357 := v4
-		if v304 {
-			v357 = v306
+		v352 := float64(v8 / v346)
+		v353 := float64(v350 * v352)
+		v354 := -v353
+		v355 := math.FMA(v354, v346, v350)
+		v356 := math.FMA(v354, v349, v355)
+		v357 := float64(v356 + v351)
+		v359 := float64(v357 * v352)
+		v360 := v4
+		if v306 {
+			v360 = v308
 		}
-		v358 := v357 < v65
-		v359 := float64(v68 - v357)
-		v360 := math.Ldexp(v67, int(v359))
-		v361 := v4
-		if v358 {
-			v361 = v360
+		v361 := v360 < v65
+		v362 := float64(v68 - v360)
+		v363 := math.Ldexp(v67, int(v362))
+		v364 := v4
+		if v361 {
+			v364 = v363
 		}
-		v362 := float64(v350 + v361)
-		v363 := float64(v362 - v361)
-		v364 := float64(v350 - v363)
-		v365 := float64(v364 + v356)
-		v366 := float64(v365 + v361)
-		v367 := float64(v366 - v361)
-		v368 := float64(v363 + v367)
-		v369 := math.Ldexp(v368, int(v357))
-		v370 := math.IsNaN(v89)
-		v371 := v369
-		if v370 {
-			v371 = v89
+		v365 := float64(v353 + v364)
+		v366 := float64(v365 - v364)
+		v367 := float64(v353 - v366)
+		v368 := float64(v367 + v359)
+		v369 := float64(v368 + v364)
+		v370 := float64(v369 - v364)
+		v371 := float64(v366 + v370)
+		v372 := math.Ldexp(v371, int(v360))
+		v373 := math.IsNaN(v89)
+		v374 := v372
+		if v373 {
+			v374 = v89
 		}
-		v372 := -v371
-		v373 := math.FMA(v372, v371, v371)
-		v376 := float64(v0 - v375)
-		v378 := float64(v376 - v377)
-		v380 := v379
-		if v378 > v379 {
-			v380 = v378
+		v375 := -v374
+		v376 := math.FMA(v375, v374, v374)
+		v379 := float64(v0 - v378)
+		v381 := float64(v379 - v380)
+		v383 := v382
+		if v381 > v382 {
+			v383 = v381
 		}
-		v381 := v16
-		if v380 < v16 {
-			v381 = v380
+		v384 := v16
+		if v383 < v16 {
+			v384 = v383
 		}
-		v382 := float64(v381 * v18)
-		v383 := math.RoundToEven(v382)
-		v384 := -v383
-		v385 := math.FMA(v384, v22, v381)
-		v386 := math.FMA(v384, v24, v385)
-		v387 := float64(v385 - v386)
-		v388 := math.FMA(v384, v24, v387)
-		v389 := float64(v386 * v386)
-		v390 := -v389
-		v391 := math.FMA(v386, v386, v390)
-		v392 := float64(v12 * v389)
-		v393 := float64(v12 * v391)
-		v394 := float64(v386 + v392)
-		v395 := float64(v386 - v394)
-		v396 := float64(v395 + v392)
-		v397 := float64(v396 + v393)
-		v398 := math.FMA(v388, v386, v388)
-		v399 := float64(v397 + v398)
-		v400 := float64(v389 * v386)
-		v401 := math.FMA(v40, v386, v41)
-		v402 := math.FMA(v401, v386, v43)
-		v403 := math.FMA(v402, v386, v45)
-		v404 := math.FMA(v403, v386, v47)
-		v405 := math.FMA(v404, v386, v49)
-		v406 := math.FMA(v405, v386, v51)
-		v407 := math.FMA(v406, v386, v53)
-		v408 := math.FMA(v407, v386, v55)
-		v409 := math.FMA(v408, v386, v57)
-		v410 := math.FMA(v400, v409, v399)
-		v412 := math.Ldexp(v411, int(v384))
-		v413 := float64(v8 + v412)
-		v414 := float64(v413 - v8)
-		v415 := float64(v413 - v414)
-		v416 := float64(v8 - v415)
-		v417 := float64(v412 - v414)
-		v418 := float64(v416 + v417)
-		v419 := float64(v410 + v418)
-		v420 := float64(v413 + v394)
-		v421 := float64(v413 - v420)
-		v422 := float64(v421 + v394)
-		v423 := float64(v422 + v419)
-		v424 := float64(v420 + v423)
-		v425 := math.Ldexp(v424, int(v383))
-		v426 := math.Copysign(v425, v378)
-		v427 := math.IsNaN(v378)
-		v428 := v426
-		if v427 {
-			v428 = v378
+		v385 := float64(v384 * v18)
+		v386 := math.RoundToEven(v385)
+		v387 := -v386
+		v388 := math.FMA(v387, v22, v384)
+		v389 := math.FMA(v387, v24, v388)
+		v390 := float64(v388 - v389)
+		v391 := math.FMA(v387, v24, v390)
+		v392 := float64(v389 * v389)
+		v393 := -v392
+		v394 := math.FMA(v389, v389, v393)
+		v395 := float64(v12 * v392)
+		v396 := float64(v12 * v394)
+		v397 := float64(v389 + v395)
+		v398 := float64(v389 - v397)
+		v399 := float64(v398 + v395)
+		v400 := float64(v399 + v396)
+		v401 := math.FMA(v391, v389, v391)
+		v402 := float64(v400 + v401)
+		v403 := float64(v392 * v389)
+		v404 := math.FMA(v40, v389, v41)
+		v405 := math.FMA(v404, v389, v43)
+		v406 := math.FMA(v405, v389, v45)
+		v407 := math.FMA(v406, v389, v47)
+		v408 := math.FMA(v407, v389, v49)
+		v409 := math.FMA(v408, v389, v51)
+		v410 := math.FMA(v409, v389, v53)
+		v411 := math.FMA(v410, v389, v55)
+		v412 := math.FMA(v411, v389, v57)
+		v413 := math.FMA(v403, v412, v402)
+		v415 := ldexpMid(v414, v387)
+		v416 := float64(v8 + v415)
+		v417 := float64(v416 - v8)
+		v418 := float64(v416 - v417)
+		v419 := float64(v8 - v418)
+		v420 := float64(v415 - v417)
+		v421 := float64(v419 + v420)
+		v422 := float64(v413 + v421)
+		v423 := float64(v416 + v397)
+		v424 := float64(v416 - v423)
+		v425 := float64(v424 + v397)
+		v426 := float64(v425 + v422)
+		v427 := float64(v423 + v426)
+		v428 := ldexpMid(v427, v386)
+		v429 := math.Copysign(v428, v381)
+		v430 := math.IsNaN(v381)
+		v431 := v429
+		if v430 {
+			v431 = v381
 		}
-		v429 := math.FMA(v374, v428, v378)
-		v430 := float64(v373 * v429)
-		v431 := math.FMA(v0, v373, v158)
-		v432 := v431
-		if v300 {
-			v432 = v430
-		}
-		v433 := v432
-		if v87 {
-			v433 = v298
-		}
-		v434 := v433
-		if v11 {
-			v434 = v84
-		}
+		v432 := math.FMA(v377, v431, v381)
+		v433 := float64(v376 * v432)
+		v434 := math.FMA(v0, v376, v159)
 		v435 := v434
-		if v7 {
-			v435 = v8
+		if v302 {
+			v435 = v433
 		}
 		v436 := v435
+		if v87 {
+			v436 = v300
+		}
+		v437 := v436
+		if v11 {
+			v437 = v84
+		}
+		v438 := v437
+		if v7 {
+			v438 = v8
+		}
+		v439 := v438
 		if v3 {
-			v436 = v5
+			v439 = v5
 		}
-		v437 := b[i]
-		v438 := dy[i]
-		v439 := float64(v437 * v438)
-		v440 := -v439
-		v441 := math.FMA(v437, v438, v440)
-		v442 := float64(v439 * v5)
+		v440 := b[i]
+		v441 := dy[i]
+		v442 := float64(v440 * v441)
 		v443 := -v442
-		v444 := math.FMA(v439, v5, v443)
-		v445 := math.FMA(v441, v5, v444)
-		v446 := float64(v439 * v8)
-		v447 := -v446
-		v448 := math.FMA(v439, v8, v447)
-		v449 := math.FMA(v441, v8, v448)
-		v450 := float64(v439 * v81)
-		v451 := -v450
-		v452 := math.FMA(v439, v81, v451)
-		v453 := math.FMA(v441, v81, v452)
-		v454 := float64(v450 * v82)
-		v455 := -v454
-		v456 := math.FMA(v450, v82, v455)
-		v457 := math.FMA(v453, v82, v456)
-		v458 := float64(v454 * v81)
-		v459 := -v458
-		v460 := math.FMA(v454, v81, v459)
-		v461 := math.FMA(v457, v81, v460)
-		v462 := float64(v439 * v158)
-		v463 := -v462
-		v464 := math.FMA(v439, v158, v463)
-		v465 := math.FMA(v441, v158, v464)
-		v466 := float64(v462 * v232)
-		v467 := -v466
-		v468 := math.FMA(v462, v232, v467)
-		v469 := math.FMA(v465, v232, v468)
-		v470 := float64(v462 * v296)
-		v471 := -v470
-		v472 := math.FMA(v462, v296, v471)
-		v473 := math.FMA(v465, v296, v472)
-		v474 := float64(v466 + v470)
-		v475 := float64(v474 - v466)
-		v476 := float64(v474 - v475)
-		v477 := float64(v466 - v476)
-		v478 := float64(v470 - v475)
-		v479 := float64(v477 + v478)
-		v480 := float64(v479 + v469)
-		v481 := float64(v480 + v473)
-		v482 := float64(v439 * v373)
-		v483 := -v482
-		v484 := math.FMA(v439, v373, v483)
-		v485 := math.FMA(v441, v373, v484)
-		v486 := float64(v482 * v429)
-		v487 := -v486
-		v488 := math.FMA(v482, v429, v487)
-		v489 := math.FMA(v485, v429, v488)
-		v490 := float64(v439 * v0)
-		v491 := -v490
-		v492 := math.FMA(v439, v0, v491)
-		v493 := math.FMA(v441, v0, v492)
-		v494 := float64(v490 * v373)
-		v495 := -v494
-		v496 := math.FMA(v490, v373, v495)
-		v497 := math.FMA(v493, v373, v496)
-		v498 := float64(v494 + v462)
-		v499 := float64(v498 - v494)
-		v500 := float64(v498 - v499)
-		v501 := float64(v494 - v500)
-		v502 := float64(v462 - v499)
-		v503 := float64(v501 + v502)
-		v504 := float64(v503 + v497)
-		v505 := float64(v504 + v465)
-		v506 := v498
-		if v300 {
-			v506 = v486
-		}
-		v507 := v505
-		if v300 {
-			v507 = v489
-		}
-		v508 := v506
-		if v87 {
-			v508 = v474
-		}
-		v509 := v507
-		if v87 {
-			v509 = v481
+		v444 := math.FMA(v440, v441, v443)
+		v445 := float64(v442 * v5)
+		v446 := -v445
+		v447 := math.FMA(v442, v5, v446)
+		v448 := math.FMA(v444, v5, v447)
+		v449 := float64(v442 * v8)
+		v450 := -v449
+		v451 := math.FMA(v442, v8, v450)
+		v452 := math.FMA(v444, v8, v451)
+		v453 := float64(v442 * v81)
+		v454 := -v453
+		v455 := math.FMA(v442, v81, v454)
+		v456 := math.FMA(v444, v81, v455)
+		v457 := float64(v453 * v82)
+		v458 := -v457
+		v459 := math.FMA(v453, v82, v458)
+		v460 := math.FMA(v456, v82, v459)
+		v461 := float64(v457 * v81)
+		v462 := -v461
+		v463 := math.FMA(v457, v81, v462)
+		v464 := math.FMA(v460, v81, v463)
+		v465 := float64(v442 * v159)
+		v466 := -v465
+		v467 := math.FMA(v442, v159, v466)
+		v468 := math.FMA(v444, v159, v467)
+		v469 := float64(v465 * v234)
+		v470 := -v469
+		v471 := math.FMA(v465, v234, v470)
+		v472 := math.FMA(v468, v234, v471)
+		v473 := float64(v465 * v298)
+		v474 := -v473
+		v475 := math.FMA(v465, v298, v474)
+		v476 := math.FMA(v468, v298, v475)
+		v477 := float64(v469 + v473)
+		v478 := float64(v477 - v469)
+		v479 := float64(v477 - v478)
+		v480 := float64(v469 - v479)
+		v481 := float64(v473 - v478)
+		v482 := float64(v480 + v481)
+		v483 := float64(v482 + v472)
+		v484 := float64(v483 + v476)
+		v485 := float64(v442 * v376)
+		v486 := -v485
+		v487 := math.FMA(v442, v376, v486)
+		v488 := math.FMA(v444, v376, v487)
+		v489 := float64(v485 * v432)
+		v490 := -v489
+		v491 := math.FMA(v485, v432, v490)
+		v492 := math.FMA(v488, v432, v491)
+		v493 := float64(v442 * v0)
+		v494 := -v493
+		v495 := math.FMA(v442, v0, v494)
+		v496 := math.FMA(v444, v0, v495)
+		v497 := float64(v493 * v376)
+		v498 := -v497
+		v499 := math.FMA(v493, v376, v498)
+		v500 := math.FMA(v496, v376, v499)
+		v501 := float64(v497 + v465)
+		v502 := float64(v501 - v497)
+		v503 := float64(v501 - v502)
+		v504 := float64(v497 - v503)
+		v505 := float64(v465 - v502)
+		v506 := float64(v504 + v505)
+		v507 := float64(v506 + v500)
+		v508 := float64(v507 + v468)
+		v509 := v501
+		if v302 {
+			v509 = v489
 		}
 		v510 := v508
-		if v11 {
-			v510 = v458
+		if v302 {
+			v510 = v492
 		}
 		v511 := v509
-		if v11 {
-			v511 = v461
+		if v87 {
+			v511 = v477
 		}
 		v512 := v510
-		if v7 {
-			v512 = v446
+		if v87 {
+			v512 = v484
 		}
 		v513 := v511
-		if v7 {
-			v513 = v449
+		if v11 {
+			v513 = v461
 		}
 		v514 := v512
-		if v3 {
-			v514 = v442
+		if v11 {
+			v514 = v464
 		}
 		v515 := v513
+		if v7 {
+			v515 = v449
+		}
+		v516 := v514
+		if v7 {
+			v516 = v452
+		}
+		v517 := v515
 		if v3 {
-			v515 = v445
+			v517 = v445
 		}
-		v516 := float64(v514 + v515)
-		v517 := float64(v439 * v436)
-		v518 := float64(v516 - v517)
-		v519 := math.Abs(v518)
-		v520 := math.Abs(v517)
-		v522 := float64(v520 * v521)
-		v523 := v519 <= v522
-		v525 := float64(v519 * v524)
-		v526 := math.Abs(v439)
-		v529 := math.FMA(v526, v527, v528)
-		v530 := v525 <= v529
-		v531 := v523 || v530
-		v532 := v516 == v4
-		v533 := v531 && !v532
-		v534 := v517
-		if v533 {
-			v534 = v516
+		v518 := v516
+		if v3 {
+			v518 = v448
 		}
-		v535 := math.IsNaN(v437)
-		v536 := v534
-		if v535 {
-			v536 = v437
+		v519 := float64(v517 + v518)
+		v520 := float64(v442 * v439)
+		v521 := float64(v519 - v520)
+		v522 := math.Abs(v521)
+		v523 := math.Abs(v520)
+		v525 := float64(v523 * v524)
+		v526 := v522 <= v525
+		v528 := float64(v522 * v527)
+		v529 := math.Abs(v442)
+		v532 := math.FMA(v529, v530, v531)
+		v533 := v528 <= v532
+		v534 := v526 || v533
+		v535 := v519 == v4
+		v536 := v534 && !v535
+		v537 := v520
+		if v536 {
+			v537 = v519
 		}
-		v537 := v536
-		if v157 {
-			v537 = v0
+		v538 := math.IsNaN(v440)
+		v539 := v537
+		if v538 {
+			v539 = v440
 		}
-		da[i] = v537
+		v540 := v539
+		if v158 {
+			v540 = v0
+		}
+		da[i] = v540
 	}
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f64 memory,
-// f64 compute, 206 operations): the scalar twin of the vector program the
+// f64 compute, 207 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1020,10 +1024,10 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	v63 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v65 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v66 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v194 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v197 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v200 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v201 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v195 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v198 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v201 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v202 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1135,140 +1139,141 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v119 := float64(v115 + v118)
 		v120 := float64(v115 - v119)
 		v121 := float64(v120 + v118)
-		v122 := math.Ldexp(v119, int(v87))
-		v123 := math.Ldexp(v121, int(v87))
-		v124 := float64(v57 + v122)
-		v125 := float64(v57 - v124)
-		v126 := float64(v125 + v122)
+		v122 := ldexpMid(v57, v87)
+		v123 := float64(v119 * v122)
+		v124 := float64(v121 * v122)
+		v125 := float64(v57 + v123)
+		v126 := float64(v57 - v125)
 		v127 := float64(v126 + v123)
-		v128 := v57
+		v128 := float64(v127 + v124)
+		v129 := v57
 		if v85 {
-			v128 = v119
+			v129 = v119
 		}
-		v129 := v4
+		v130 := v4
 		if v85 {
-			v129 = v121
+			v130 = v121
 		}
-		v130 := float64(v57 / v124)
-		v131 := float64(v128 * v130)
-		v132 := -v131
-		v133 := math.FMA(v132, v124, v128)
-		v134 := math.FMA(v132, v127, v133)
-		v135 := float64(v134 + v129)
-		v136 := v11 <= v83
-		v137 := float64(v135 * v130)
-		v138 := v4
+		v131 := float64(v57 / v125)
+		v132 := float64(v129 * v131)
+		v133 := -v132
+		v134 := math.FMA(v133, v125, v129)
+		v135 := math.FMA(v133, v128, v134)
+		v136 := float64(v135 + v130)
+		v137 := v11 <= v83
+		v138 := float64(v136 * v131)
+		v139 := v4
 		if v85 {
-			v138 = v87
+			v139 = v87
 		}
-		v139 := v138 < v63
-		v140 := float64(v66 - v138)
-		v141 := math.Ldexp(v65, int(v140))
-		v142 := v4
-		if v139 {
-			v142 = v141
+		v140 := v139 < v63
+		v141 := float64(v66 - v139)
+		v142 := math.Ldexp(v65, int(v141))
+		v143 := v4
+		if v140 {
+			v143 = v142
 		}
-		v143 := float64(v131 + v142)
-		v144 := float64(v143 - v142)
-		v145 := float64(v131 - v144)
-		v146 := float64(v145 + v137)
-		v147 := float64(v146 + v142)
-		v148 := float64(v147 - v142)
-		v149 := float64(v144 + v148)
-		v150 := math.Ldexp(v149, int(v138))
-		v151 := math.IsNaN(v0)
-		v152 := v150
-		if v151 {
-			v152 = v0
+		v144 := float64(v132 + v143)
+		v145 := float64(v144 - v143)
+		v146 := float64(v132 - v145)
+		v147 := float64(v146 + v138)
+		v148 := float64(v147 + v143)
+		v149 := float64(v148 - v143)
+		v150 := float64(v145 + v149)
+		v151 := math.Ldexp(v150, int(v139))
+		v152 := math.IsNaN(v0)
+		v153 := v151
+		if v152 {
+			v153 = v0
 		}
-		v153 := float64(v0 * v152)
-		v154 := v153
-		if v8 {
-			v154 = v81
-		}
+		v154 := float64(v0 * v153)
 		v155 := v154
-		if v3 {
-			v155 = v5
-		}
-		v156 := dy[i]
-		v157 := float64(v156 * v5)
-		v158 := float64(v156 * v0)
-		v159 := -v158
-		v160 := math.FMA(v156, v0, v159)
-		v161 := float64(v158 * v79)
-		v162 := -v161
-		v163 := math.FMA(v158, v79, v162)
-		v164 := math.FMA(v160, v79, v163)
-		v165 := float64(v161 * v79)
-		v166 := -v165
-		v167 := math.FMA(v161, v79, v166)
-		v168 := math.FMA(v164, v79, v167)
-		v169 := float64(v158 * v0)
-		v170 := -v169
-		v171 := math.FMA(v158, v0, v170)
-		v172 := math.FMA(v160, v0, v171)
-		v173 := v4
-		if v136 {
-			v173 = v131
-		}
-		v174 := float64(v158 * v173)
-		v175 := -v174
-		v176 := math.FMA(v158, v173, v175)
-		v177 := math.FMA(v160, v173, v176)
-		v178 := v4
-		if v136 {
-			v178 = v137
-		}
-		v179 := float64(v158 * v178)
-		v180 := float64(v177 + v179)
-		v181 := float64(v174 + v180)
-		v182 := math.Ldexp(v181, int(v138))
-		v183 := v182
-		if v151 {
-			v183 = v169
-		}
-		v184 := v4
-		if v151 {
-			v184 = v172
-		}
-		v185 := v183
 		if v8 {
-			v185 = v165
+			v155 = v81
+		}
+		v156 := v155
+		if v3 {
+			v156 = v5
+		}
+		v157 := dy[i]
+		v158 := float64(v157 * v5)
+		v159 := float64(v157 * v0)
+		v160 := -v159
+		v161 := math.FMA(v157, v0, v160)
+		v162 := float64(v159 * v79)
+		v163 := -v162
+		v164 := math.FMA(v159, v79, v163)
+		v165 := math.FMA(v161, v79, v164)
+		v166 := float64(v162 * v79)
+		v167 := -v166
+		v168 := math.FMA(v162, v79, v167)
+		v169 := math.FMA(v165, v79, v168)
+		v170 := float64(v159 * v0)
+		v171 := -v170
+		v172 := math.FMA(v159, v0, v171)
+		v173 := math.FMA(v161, v0, v172)
+		v174 := v4
+		if v137 {
+			v174 = v132
+		}
+		v175 := float64(v159 * v174)
+		v176 := -v175
+		v177 := math.FMA(v159, v174, v176)
+		v178 := math.FMA(v161, v174, v177)
+		v179 := v4
+		if v137 {
+			v179 = v138
+		}
+		v180 := float64(v159 * v179)
+		v181 := float64(v178 + v180)
+		v182 := float64(v175 + v181)
+		v183 := math.Ldexp(v182, int(v139))
+		v184 := v183
+		if v152 {
+			v184 = v170
+		}
+		v185 := v4
+		if v152 {
+			v185 = v173
 		}
 		v186 := v184
 		if v8 {
-			v186 = v168
+			v186 = v166
 		}
 		v187 := v185
-		if v3 {
-			v187 = v157
+		if v8 {
+			v187 = v169
 		}
 		v188 := v186
 		if v3 {
-			v188 = v4
+			v188 = v158
 		}
-		v189 := float64(v187 + v188)
-		v190 := float64(v156 * v155)
-		v191 := float64(v189 - v190)
-		v192 := math.Abs(v191)
-		v193 := math.Abs(v190)
-		v195 := float64(v193 * v194)
-		v196 := v192 <= v195
-		v198 := float64(v192 * v197)
-		v199 := math.Abs(v156)
-		v202 := math.FMA(v199, v200, v201)
-		v203 := v198 <= v202
-		v204 := v196 || v203
-		v205 := v189 == v4
-		v206 := v204 && !v205
-		v207 := v190
-		if v206 {
-			v207 = v189
+		v189 := v187
+		if v3 {
+			v189 = v4
 		}
-		v208 := v207
-		if v151 {
-			v208 = v0
+		v190 := float64(v188 + v189)
+		v191 := float64(v157 * v156)
+		v192 := float64(v190 - v191)
+		v193 := math.Abs(v192)
+		v194 := math.Abs(v191)
+		v196 := float64(v194 * v195)
+		v197 := v193 <= v196
+		v199 := float64(v193 * v198)
+		v200 := math.Abs(v157)
+		v203 := math.FMA(v200, v201, v202)
+		v204 := v199 <= v203
+		v205 := v197 || v204
+		v206 := v190 == v4
+		v207 := v205 && !v206
+		v208 := v191
+		if v207 {
+			v208 = v190
 		}
-		db[i] = v208
+		v209 := v208
+		if v152 {
+			v209 = v0
+		}
+		db[i] = v209
 	}
 }

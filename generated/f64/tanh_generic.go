@@ -22,7 +22,7 @@ var (
 	tanhBackwardFromOutputStreamImpl func(dx, y, dy []float64)
 )
 
-// tanhGeneric is the pure-Go kernel of tanh (f64 memory, f64 compute, 85
+// tanhGeneric is the pure-Go kernel of tanh (f64 memory, f64 compute, 86
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -85,7 +85,7 @@ func tanhGeneric(dst, x []float64) {
 		v46 := math.FMA(v44, v14, v45)
 		v48 := math.FMA(v46, v14, v47)
 		v49 := math.FMA(v29, v48, v28)
-		v52 := math.Ldexp(v51, int(v10))
+		v52 := ldexpMid(v51, v10)
 		v53 := float64(v50 + v52)
 		v54 := float64(v53 - v50)
 		v55 := float64(v53 - v54)
@@ -100,33 +100,34 @@ func tanhGeneric(dst, x []float64) {
 		v64 := float64(v60 + v63)
 		v65 := float64(v60 - v64)
 		v66 := float64(v65 + v63)
-		v67 := math.Ldexp(v64, int(v9))
-		v68 := math.Ldexp(v66, int(v9))
-		v69 := float64(v6 + v67)
-		v70 := float64(v6 - v69)
-		v71 := float64(v70 + v67)
+		v67 := ldexpMid(v50, v9)
+		v68 := float64(v64 * v67)
+		v69 := float64(v66 * v67)
+		v70 := float64(v6 + v68)
+		v71 := float64(v6 - v70)
 		v72 := float64(v71 + v68)
-		v73 := -v67
+		v73 := float64(v72 + v69)
 		v74 := -v68
-		v75 := float64(v50 / v69)
-		v76 := float64(v73 * v75)
-		v77 := -v76
-		v78 := math.FMA(v77, v69, v73)
-		v79 := math.FMA(v77, v72, v78)
-		v80 := float64(v79 + v74)
-		v81 := math.FMA(v80, v75, v76)
-		v82 := math.Copysign(v81, v0)
-		v83 := math.IsNaN(v0)
-		v84 := v82
-		if v83 {
-			v84 = v0
+		v75 := -v69
+		v76 := float64(v50 / v70)
+		v77 := float64(v74 * v76)
+		v78 := -v77
+		v79 := math.FMA(v78, v70, v74)
+		v80 := math.FMA(v78, v73, v79)
+		v81 := float64(v80 + v75)
+		v82 := math.FMA(v81, v76, v77)
+		v83 := math.Copysign(v82, v0)
+		v84 := math.IsNaN(v0)
+		v85 := v83
+		if v84 {
+			v85 = v0
 		}
-		dst[i] = v84
+		dst[i] = v85
 	}
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f64 memory, f64
-// compute, 223 operations): the scalar twin of the vector program the assembly
+// compute, 224 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -161,10 +162,10 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v97 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
 	v99 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
 	v102 := math.Float64frombits(0xc000000000000000) // -2
-	v225 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v228 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v231 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v232 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v226 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v229 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v232 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v233 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -280,129 +281,130 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v141 := float64(v137 + v140)
 		v142 := float64(v137 - v141)
 		v143 := float64(v142 + v140)
-		v144 := math.Ldexp(v141, int(v109))
-		v145 := math.Ldexp(v143, int(v109))
-		v146 := float64(v56 + v144)
-		v147 := float64(v56 - v146)
-		v148 := float64(v147 + v144)
+		v144 := ldexpMid(v56, v109)
+		v145 := float64(v141 * v144)
+		v146 := float64(v143 * v144)
+		v147 := float64(v56 + v145)
+		v148 := float64(v56 - v147)
 		v149 := float64(v148 + v145)
-		v150 := v56
+		v150 := float64(v149 + v146)
+		v151 := v56
 		if v107 {
-			v150 = v141
+			v151 = v141
 		}
-		v151 := v68
+		v152 := v68
 		if v107 {
-			v151 = v143
+			v152 = v143
 		}
-		v152 := float64(v56 / v146)
-		v153 := float64(v150 * v152)
-		v154 := -v153
-		v155 := math.FMA(v154, v146, v150)
-		v156 := math.FMA(v154, v149, v155)
-		v157 := float64(v156 + v151)
-		v159 := float64(v157 * v152)
-		v160 := v68
+		v153 := float64(v56 / v147)
+		v154 := float64(v151 * v153)
+		v155 := -v154
+		v156 := math.FMA(v155, v147, v151)
+		v157 := math.FMA(v155, v150, v156)
+		v158 := float64(v157 + v152)
+		v160 := float64(v158 * v153)
+		v161 := v68
 		if v107 {
-			v160 = v109
+			v161 = v109
 		}
-		v161 := v160 < v62
-		v162 := float64(v65 - v160)
-		v163 := math.Ldexp(v64, int(v162))
-		v164 := v68
-		if v161 {
-			v164 = v163
+		v162 := v161 < v62
+		v163 := float64(v65 - v161)
+		v164 := math.Ldexp(v64, int(v163))
+		v165 := v68
+		if v162 {
+			v165 = v164
 		}
-		v165 := float64(v153 + v164)
-		v166 := float64(v165 - v164)
-		v167 := float64(v153 - v166)
-		v168 := float64(v167 + v159)
-		v169 := float64(v168 + v164)
-		v170 := float64(v169 - v164)
-		v171 := float64(v166 + v170)
-		v172 := math.Ldexp(v171, int(v160))
-		v173 := math.IsNaN(v103)
-		v174 := v172
-		if v173 {
-			v174 = v103
+		v166 := float64(v154 + v165)
+		v167 := float64(v166 - v165)
+		v168 := float64(v154 - v167)
+		v169 := float64(v168 + v160)
+		v170 := float64(v169 + v165)
+		v171 := float64(v170 - v165)
+		v172 := float64(v167 + v171)
+		v173 := math.Ldexp(v172, int(v161))
+		v174 := math.IsNaN(v103)
+		v175 := v173
+		if v174 {
+			v175 = v103
 		}
-		v175 := -v174
-		v176 := math.FMA(v175, v174, v174)
-		v177 := float64(v4 * v176)
-		v178 := v177
+		v176 := -v175
+		v177 := math.FMA(v176, v175, v175)
+		v178 := float64(v4 * v177)
+		v179 := v178
 		if v3 {
-			v178 = v101
+			v179 = v101
 		}
-		v179 := dy[i]
-		v180 := float64(v179 * v97)
-		v181 := float64(v180 * v80)
-		v182 := -v181
-		v183 := math.FMA(v180, v80, v182)
-		v184 := float64(v179 * v99)
-		v185 := -v184
-		v186 := math.FMA(v179, v99, v185)
-		v187 := float64(v184 * v98)
-		v188 := -v187
-		v189 := math.FMA(v184, v98, v188)
-		v190 := math.FMA(v186, v98, v189)
-		v191 := float64(v181 + v187)
-		v192 := float64(v191 - v181)
-		v193 := float64(v191 - v192)
-		v194 := float64(v181 - v193)
-		v195 := float64(v187 - v192)
-		v196 := float64(v194 + v195)
-		v197 := float64(v196 + v183)
-		v198 := float64(v197 + v190)
-		v199 := float64(v179 * v4)
-		v200 := float64(v199 * v175)
-		v201 := -v200
-		v202 := math.FMA(v199, v175, v201)
-		v203 := float64(v200 * v174)
-		v204 := -v203
-		v205 := math.FMA(v200, v174, v204)
-		v206 := math.FMA(v202, v174, v205)
-		v207 := float64(v199 * v174)
-		v208 := -v207
-		v209 := math.FMA(v199, v174, v208)
-		v210 := float64(v203 + v207)
-		v211 := float64(v210 - v203)
-		v212 := float64(v210 - v211)
-		v213 := float64(v203 - v212)
-		v214 := float64(v207 - v211)
-		v215 := float64(v213 + v214)
-		v216 := float64(v215 + v206)
-		v217 := float64(v216 + v209)
-		v218 := v210
+		v180 := dy[i]
+		v181 := float64(v180 * v97)
+		v182 := float64(v181 * v80)
+		v183 := -v182
+		v184 := math.FMA(v181, v80, v183)
+		v185 := float64(v180 * v99)
+		v186 := -v185
+		v187 := math.FMA(v180, v99, v186)
+		v188 := float64(v185 * v98)
+		v189 := -v188
+		v190 := math.FMA(v185, v98, v189)
+		v191 := math.FMA(v187, v98, v190)
+		v192 := float64(v182 + v188)
+		v193 := float64(v192 - v182)
+		v194 := float64(v192 - v193)
+		v195 := float64(v182 - v194)
+		v196 := float64(v188 - v193)
+		v197 := float64(v195 + v196)
+		v198 := float64(v197 + v184)
+		v199 := float64(v198 + v191)
+		v200 := float64(v180 * v4)
+		v201 := float64(v200 * v176)
+		v202 := -v201
+		v203 := math.FMA(v200, v176, v202)
+		v204 := float64(v201 * v175)
+		v205 := -v204
+		v206 := math.FMA(v201, v175, v205)
+		v207 := math.FMA(v203, v175, v206)
+		v208 := float64(v200 * v175)
+		v209 := -v208
+		v210 := math.FMA(v200, v175, v209)
+		v211 := float64(v204 + v208)
+		v212 := float64(v211 - v204)
+		v213 := float64(v211 - v212)
+		v214 := float64(v204 - v213)
+		v215 := float64(v208 - v212)
+		v216 := float64(v214 + v215)
+		v217 := float64(v216 + v207)
+		v218 := float64(v217 + v210)
+		v219 := v211
 		if v3 {
-			v218 = v191
+			v219 = v192
 		}
-		v219 := v217
+		v220 := v218
 		if v3 {
-			v219 = v198
+			v220 = v199
 		}
-		v220 := float64(v218 + v219)
-		v221 := float64(v179 * v178)
-		v222 := float64(v220 - v221)
-		v223 := math.Abs(v222)
-		v224 := math.Abs(v221)
-		v226 := float64(v224 * v225)
-		v227 := v223 <= v226
-		v229 := float64(v223 * v228)
-		v230 := math.Abs(v179)
-		v233 := math.FMA(v230, v231, v232)
-		v234 := v229 <= v233
-		v235 := v227 || v234
-		v236 := v220 == v68
-		v237 := v235 && !v236
-		v238 := v221
-		if v237 {
-			v238 = v220
+		v221 := float64(v219 + v220)
+		v222 := float64(v180 * v179)
+		v223 := float64(v221 - v222)
+		v224 := math.Abs(v223)
+		v225 := math.Abs(v222)
+		v227 := float64(v225 * v226)
+		v228 := v224 <= v227
+		v230 := float64(v224 * v229)
+		v231 := math.Abs(v180)
+		v234 := math.FMA(v231, v232, v233)
+		v235 := v230 <= v234
+		v236 := v228 || v235
+		v237 := v221 == v68
+		v238 := v236 && !v237
+		v239 := v222
+		if v238 {
+			v239 = v221
 		}
-		v239 := math.IsNaN(v0)
-		v240 := v238
-		if v239 {
-			v240 = v0
+		v240 := math.IsNaN(v0)
+		v241 := v239
+		if v240 {
+			v241 = v0
 		}
-		dx[i] = v240
+		dx[i] = v241
 	}
 }
 

@@ -21,7 +21,7 @@ var (
 )
 
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f64 memory, f64
-// compute, 176 operations): the scalar twin of the vector program the assembly
+// compute, 177 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -170,7 +170,7 @@ func tanhshrinkGeneric(dst, x []float64) {
 		v133 := math.FMA(v131, v101, v132)
 		v135 := math.FMA(v133, v101, v134)
 		v136 := math.FMA(v116, v135, v115)
-		v139 := math.Ldexp(v138, int(v97))
+		v139 := ldexpMid(v138, v97)
 		v140 := float64(v137 + v139)
 		v141 := float64(v140 - v137)
 		v142 := float64(v140 - v141)
@@ -185,46 +185,47 @@ func tanhshrinkGeneric(dst, x []float64) {
 		v151 := float64(v147 + v150)
 		v152 := float64(v147 - v151)
 		v153 := float64(v152 + v150)
-		v154 := math.Ldexp(v151, int(v96))
-		v155 := math.Ldexp(v153, int(v96))
-		v156 := float64(v93 + v154)
-		v157 := float64(v93 - v156)
-		v158 := float64(v157 + v154)
+		v154 := ldexpMid(v137, v96)
+		v155 := float64(v151 * v154)
+		v156 := float64(v153 * v154)
+		v157 := float64(v93 + v155)
+		v158 := float64(v93 - v157)
 		v159 := float64(v158 + v155)
-		v160 := -v154
+		v160 := float64(v159 + v156)
 		v161 := -v155
-		v162 := float64(v137 / v156)
-		v163 := float64(v160 * v162)
-		v164 := -v163
-		v165 := math.FMA(v164, v156, v160)
-		v166 := math.FMA(v164, v159, v165)
-		v167 := float64(v166 + v161)
-		v168 := math.FMA(v167, v162, v163)
-		v169 := math.Copysign(v168, v0)
-		v170 := math.IsNaN(v0)
-		v171 := v169
-		if v170 {
-			v171 = v0
+		v162 := -v156
+		v163 := float64(v137 / v157)
+		v164 := float64(v161 * v163)
+		v165 := -v164
+		v166 := math.FMA(v165, v157, v161)
+		v167 := math.FMA(v165, v160, v166)
+		v168 := float64(v167 + v162)
+		v169 := math.FMA(v168, v163, v164)
+		v170 := math.Copysign(v169, v0)
+		v171 := math.IsNaN(v0)
+		v172 := v170
+		if v171 {
+			v172 = v0
 		}
-		v172 := float64(v0 - v171)
-		v173 := v172
-		if v5 {
-			v173 = v88
-		}
+		v173 := float64(v0 - v172)
 		v174 := v173
-		if v2 {
-			v174 = v0
+		if v5 {
+			v174 = v88
 		}
 		v175 := v174
-		if v170 {
+		if v2 {
 			v175 = v0
 		}
-		dst[i] = v175
+		v176 := v175
+		if v171 {
+			v176 = v0
+		}
+		dst[i] = v176
 	}
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f64
-// memory, f64 compute, 250 operations): the scalar twin of the vector program
+// memory, f64 compute, 251 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -277,11 +278,11 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 	v135 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v137 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v140 := math.Float64frombits(0xbff0000000000000) // -1
-	v234 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v237 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v240 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v241 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v245 := math.Float64frombits(0x0000000000000000) // 0
+	v235 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v238 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v241 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v242 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v246 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -381,7 +382,7 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		v136 := math.FMA(v134, v104, v135)
 		v138 := math.FMA(v136, v104, v137)
 		v139 := math.FMA(v119, v138, v118)
-		v141 := math.Ldexp(v140, int(v100))
+		v141 := ldexpMid(v140, v100)
 		v142 := float64(v5 + v141)
 		v143 := float64(v142 - v5)
 		v144 := float64(v142 - v143)
@@ -396,125 +397,126 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		v153 := float64(v149 + v152)
 		v154 := float64(v149 - v153)
 		v155 := float64(v154 + v152)
-		v156 := math.Ldexp(v153, int(v99))
-		v157 := math.Ldexp(v155, int(v99))
-		v158 := float64(v96 + v156)
-		v159 := float64(v96 - v158)
-		v160 := float64(v159 + v156)
+		v156 := ldexpMid(v5, v99)
+		v157 := float64(v153 * v156)
+		v158 := float64(v155 * v156)
+		v159 := float64(v96 + v157)
+		v160 := float64(v96 - v159)
 		v161 := float64(v160 + v157)
-		v162 := -v156
+		v162 := float64(v161 + v158)
 		v163 := -v157
-		v164 := float64(v5 / v158)
-		v165 := float64(v162 * v164)
-		v166 := -v165
-		v167 := math.FMA(v166, v158, v162)
-		v168 := math.FMA(v166, v161, v167)
-		v169 := float64(v168 + v163)
-		v170 := math.FMA(v169, v164, v165)
-		v171 := math.Copysign(v170, v0)
-		v172 := math.IsNaN(v0)
-		v173 := v171
-		if v172 {
-			v173 = v0
+		v164 := -v158
+		v165 := float64(v5 / v159)
+		v166 := float64(v163 * v165)
+		v167 := -v166
+		v168 := math.FMA(v167, v159, v163)
+		v169 := math.FMA(v167, v162, v168)
+		v170 := float64(v169 + v164)
+		v171 := math.FMA(v170, v165, v166)
+		v172 := math.Copysign(v171, v0)
+		v173 := math.IsNaN(v0)
+		v174 := v172
+		if v173 {
+			v174 = v0
 		}
-		v174 := float64(v0 - v173)
-		v175 := v174
+		v175 := float64(v0 - v174)
+		v176 := v175
 		if v11 {
-			v175 = v91
+			v176 = v91
 		}
-		v176 := float64(v96 * v0)
-		v177 := float64(v176 - v175)
-		v178 := float64(v175 * v177)
-		v179 := float64(v9 - v178)
-		v180 := float64(v7 + v179)
-		v181 := float64(v173 * v173)
-		v182 := v181
-		if v6 {
-			v182 = v180
-		}
+		v177 := float64(v96 * v0)
+		v178 := float64(v177 - v176)
+		v179 := float64(v176 * v178)
+		v180 := float64(v9 - v179)
+		v181 := float64(v7 + v180)
+		v182 := float64(v174 * v174)
 		v183 := v182
+		if v6 {
+			v183 = v181
+		}
+		v184 := v183
 		if v3 {
-			v183 = v4
+			v184 = v4
 		}
-		v184 := dy[i]
-		v185 := float64(v184 * v1)
-		v186 := -v185
-		v187 := math.FMA(v184, v1, v186)
-		v188 := float64(v185 * v1)
-		v189 := -v188
-		v190 := math.FMA(v185, v1, v189)
-		v191 := math.FMA(v187, v1, v190)
-		v192 := float64(v184 * v7)
-		v193 := -v192
-		v194 := math.FMA(v184, v7, v193)
-		v195 := float64(v184 * v9)
-		v196 := -v195
-		v197 := math.FMA(v184, v9, v196)
-		v198 := float64(v184 * v178)
-		v199 := -v198
-		v200 := math.FMA(v184, v178, v199)
-		v201 := -v200
-		v202 := float64(v195 + v199)
-		v203 := float64(v202 - v195)
-		v204 := float64(v202 - v203)
-		v205 := float64(v195 - v204)
-		v206 := float64(v199 - v203)
-		v207 := float64(v205 + v206)
-		v208 := float64(v207 + v197)
-		v209 := float64(v208 + v201)
-		v210 := float64(v192 + v202)
-		v211 := float64(v210 - v192)
-		v212 := float64(v210 - v211)
-		v213 := float64(v192 - v212)
-		v214 := float64(v202 - v211)
-		v215 := float64(v213 + v214)
-		v216 := float64(v215 + v194)
-		v217 := float64(v216 + v209)
-		v218 := float64(v184 * v173)
-		v219 := -v218
-		v220 := math.FMA(v184, v173, v219)
-		v221 := float64(v218 * v173)
-		v222 := -v221
-		v223 := math.FMA(v218, v173, v222)
-		v224 := math.FMA(v220, v173, v223)
-		v225 := v221
+		v185 := dy[i]
+		v186 := float64(v185 * v1)
+		v187 := -v186
+		v188 := math.FMA(v185, v1, v187)
+		v189 := float64(v186 * v1)
+		v190 := -v189
+		v191 := math.FMA(v186, v1, v190)
+		v192 := math.FMA(v188, v1, v191)
+		v193 := float64(v185 * v7)
+		v194 := -v193
+		v195 := math.FMA(v185, v7, v194)
+		v196 := float64(v185 * v9)
+		v197 := -v196
+		v198 := math.FMA(v185, v9, v197)
+		v199 := float64(v185 * v179)
+		v200 := -v199
+		v201 := math.FMA(v185, v179, v200)
+		v202 := -v201
+		v203 := float64(v196 + v200)
+		v204 := float64(v203 - v196)
+		v205 := float64(v203 - v204)
+		v206 := float64(v196 - v205)
+		v207 := float64(v200 - v204)
+		v208 := float64(v206 + v207)
+		v209 := float64(v208 + v198)
+		v210 := float64(v209 + v202)
+		v211 := float64(v193 + v203)
+		v212 := float64(v211 - v193)
+		v213 := float64(v211 - v212)
+		v214 := float64(v193 - v213)
+		v215 := float64(v203 - v212)
+		v216 := float64(v214 + v215)
+		v217 := float64(v216 + v195)
+		v218 := float64(v217 + v210)
+		v219 := float64(v185 * v174)
+		v220 := -v219
+		v221 := math.FMA(v185, v174, v220)
+		v222 := float64(v219 * v174)
+		v223 := -v222
+		v224 := math.FMA(v219, v174, v223)
+		v225 := math.FMA(v221, v174, v224)
+		v226 := v222
 		if v6 {
-			v225 = v210
-		}
-		v226 := v224
-		if v6 {
-			v226 = v217
+			v226 = v211
 		}
 		v227 := v225
-		if v3 {
-			v227 = v188
+		if v6 {
+			v227 = v218
 		}
 		v228 := v226
 		if v3 {
-			v228 = v191
+			v228 = v189
 		}
-		v229 := float64(v227 + v228)
-		v230 := float64(v184 * v183)
-		v231 := float64(v229 - v230)
-		v232 := math.Abs(v231)
-		v233 := math.Abs(v230)
-		v235 := float64(v233 * v234)
-		v236 := v232 <= v235
-		v238 := float64(v232 * v237)
-		v239 := math.Abs(v184)
-		v242 := math.FMA(v239, v240, v241)
-		v243 := v238 <= v242
-		v244 := v236 || v243
-		v246 := v229 == v245
-		v247 := v244 && !v246
-		v248 := v230
-		if v247 {
-			v248 = v229
+		v229 := v227
+		if v3 {
+			v229 = v192
 		}
-		v249 := v248
-		if v172 {
-			v249 = v0
+		v230 := float64(v228 + v229)
+		v231 := float64(v185 * v184)
+		v232 := float64(v230 - v231)
+		v233 := math.Abs(v232)
+		v234 := math.Abs(v231)
+		v236 := float64(v234 * v235)
+		v237 := v233 <= v236
+		v239 := float64(v233 * v238)
+		v240 := math.Abs(v185)
+		v243 := math.FMA(v240, v241, v242)
+		v244 := v239 <= v243
+		v245 := v237 || v244
+		v247 := v230 == v246
+		v248 := v245 && !v247
+		v249 := v231
+		if v248 {
+			v249 = v230
 		}
-		dx[i] = v249
+		v250 := v249
+		if v173 {
+			v250 = v0
+		}
+		dx[i] = v250
 	}
 }

@@ -179,7 +179,7 @@ func expDD(b *Builder, x Value) (k, y0, w Value) {
 // for k > 53 costs accuracy.
 func expm1DD(b *Builder, x Value) (k, y0, w Value) {
 	k, s, t := expCore(b, x)
-	c, clo := expTwoSum(b, b.Const(1), b.Ldexp(b.Const(-1), b.Neg(k)))
+	c, clo := expTwoSum(b, b.Const(1), b.LdexpMidRange(b.Const(-1), b.Neg(k)))
 	// |c| ≥ |s|: c = 0 (k = 0), c ≥ 0.5 > 0.42 ≥ |s| (k ≥ 1), or |c| ≥ 1 (k < 0).
 	y0, w = expScaled(b, c, s, b.Add(t, clo))
 	return k, y0, w
@@ -230,7 +230,8 @@ func expm1Lower(b *Builder, x Value, target Type) Value {
 	var res Value
 	if target == F64 {
 		k, y0, w := expm1DD(b, xc)
-		res = b.Ldexp(b.Add(y0, w), k)
+		// |y0 + w| is in [0.2, 2^58] where k ≠ 0 (see expm1DD).
+		res = b.LdexpMidRange(b.Add(y0, w), k)
 	} else {
 		res = expm132(b, xc)
 	}

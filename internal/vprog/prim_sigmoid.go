@@ -46,10 +46,15 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 		k, y0, w := expDD(b, t)
 		// e = 2^k·(y + ylo).
 		y, ylo := expSplit(b, y0, w)
-		eh := b.Ldexp(y, k)
-		el := b.Ldexp(ylo, k)
-		// 1 + e = dh + dl (Fast2Sum, e ≤ 1). Where el loses bits to
-		// underflow, e < 2^-1000 and dl no longer matters.
+		// A product by p = 2^k is Ldexp, one rounding, while p is normal or
+		// subnormal; below (p = 0), e < 2^-1074 is far too small to matter
+		// in 1 + e. Where el loses bits to underflow, e < 2^-1000 and dl no
+		// longer matters either. One power of two and two products cost
+		// AVX2 far less than two general Ldexps.
+		p := b.LdexpMidRange(one, k)
+		eh := b.Mul(y, p)
+		el := b.Mul(ylo, p)
+		// 1 + e = dh + dl (Fast2Sum, e ≤ 1).
 		dh := b.Add(one, eh)
 		dl := b.Add(b.Add(b.Sub(one, dh), eh), el)
 		// For x < 0 the quotient is e/(1+e) = 2^k·(y + ylo)/(1+e): divide

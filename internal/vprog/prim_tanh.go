@@ -27,10 +27,12 @@ func tanhLower(b *Builder, x Value, target Type) Value {
 	if target == F64 {
 		k, y0, w := expm1DD(b, t)
 		y, ylo := expSplit(b, y0, w)
-		// k ≤ 0 and |y| ≥ 0.5 unless k = 0, so both scalings are exact
-		// (ylo may lose bits below 2^-1074, which are negligible).
-		eh := b.Ldexp(y, k)
-		el := b.Ldexp(ylo, k)
+		// −58 ≤ k ≤ 0 and |y| ≥ 0.5 unless k = 0, so both scalings by the
+		// normal p = 2^k are exact (ylo may lose bits below 2^-1074, which
+		// are negligible).
+		p := b.LdexpMidRange(b.Const(1), k)
+		eh := b.Mul(y, p)
+		el := b.Mul(ylo, p)
 		// 2 + E = dh + dl (Fast2Sum, |E| < 1).
 		dh := b.Add(two, eh)
 		dl := b.Add(b.Add(b.Sub(two, dh), eh), el)
