@@ -201,7 +201,7 @@ func celuGeneric(dst, x []float64, alpha float64) {
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
-// compute, 202 operations): the scalar twin of the vector program the assembly
+// compute, 204 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -237,9 +237,9 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v82 := math.Float64frombits(0xc089000000000000)  // -800
 	v108 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	v205 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v208 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v211 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v212 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v211 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v213 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v214 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -446,23 +446,28 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v204 := math.Abs(v201)
 		v206 := float64(v204 * v205)
 		v207 := v203 <= v206
-		v209 := float64(v203 * v208)
-		v210 := math.Abs(v163)
-		v213 := math.FMA(v210, v211, v212)
-		v214 := v209 <= v213
-		v215 := v207 || v214
-		v216 := v200 == v1
-		v217 := v215 && !v216
-		v218 := v201
-		if v217 {
-			v218 = v200
+		v208 := math.Abs(v163)
+		v209 := math.Abs(v165)
+		v210 := v208
+		if v209 > v208 {
+			v210 = v209
 		}
-		v219 := math.IsNaN(v0)
-		v220 := v218
+		v212 := float64(v203 * v211)
+		v215 := math.FMA(v210, v213, v214)
+		v216 := v212 <= v215
+		v217 := v207 || v216
+		v218 := v200 == v1
+		v219 := v217 && !v218
+		v220 := v201
 		if v219 {
-			v220 = v0
+			v220 = v200
 		}
-		dx[i] = v220
+		v221 := math.IsNaN(v0)
+		v222 := v220
+		if v221 {
+			v222 = v0
+		}
+		dx[i] = v222
 	}
 }
 
@@ -478,7 +483,7 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
 	v36 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v39 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v40 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v42 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v43 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
@@ -526,10 +531,10 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 		v35 := math.Abs(v32)
 		v37 := float64(v35 * v36)
 		v38 := v34 <= v37
-		v40 := float64(v34 * v39)
-		v41 := math.Abs(v8)
-		v44 := math.FMA(v41, v42, v43)
-		v45 := v40 <= v44
+		v39 := math.Abs(v8)
+		v41 := float64(v34 * v40)
+		v44 := math.FMA(v39, v42, v43)
+		v45 := v41 <= v44
 		v46 := v38 || v45
 		v47 := v31 == v1
 		v48 := v46 && !v47

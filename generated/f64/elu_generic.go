@@ -123,7 +123,7 @@ func eluGeneric(dst, x []float64, alpha float64) {
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f64 memory, f64
-// compute, 119 operations): the scalar twin of the vector program the assembly
+// compute, 121 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -153,9 +153,9 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v59 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v104 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v107 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v110 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v111 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v110 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v112 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v113 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -274,22 +274,27 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v103 := math.Abs(v100)
 		v105 := float64(v103 * v104)
 		v106 := v102 <= v105
-		v108 := float64(v102 * v107)
-		v109 := math.Abs(v76)
-		v112 := math.FMA(v109, v110, v111)
-		v113 := v108 <= v112
-		v114 := v106 || v113
-		v115 := v99 == v1
-		v116 := v114 && !v115
-		v117 := v100
-		if v116 {
-			v117 = v99
+		v107 := math.Abs(v76)
+		v108 := math.Abs(v78)
+		v109 := v107
+		if v108 > v107 {
+			v109 = v108
 		}
-		v118 := v117
+		v111 := float64(v102 * v110)
+		v114 := math.FMA(v109, v112, v113)
+		v115 := v111 <= v114
+		v116 := v106 || v115
+		v117 := v99 == v1
+		v118 := v116 && !v117
+		v119 := v100
+		if v118 {
+			v119 = v99
+		}
+		v120 := v119
 		if v72 {
-			v118 = v0
+			v120 = v0
 		}
-		dx[i] = v118
+		dx[i] = v120
 	}
 }
 
@@ -305,7 +310,7 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
 	v30 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v33 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v34 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v36 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v37 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
@@ -347,10 +352,10 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 		v29 := math.Abs(v26)
 		v31 := float64(v29 * v30)
 		v32 := v28 <= v31
-		v34 := float64(v28 * v33)
-		v35 := math.Abs(v7)
-		v38 := math.FMA(v35, v36, v37)
-		v39 := v34 <= v38
+		v33 := math.Abs(v7)
+		v35 := float64(v28 * v34)
+		v38 := math.FMA(v33, v36, v37)
+		v39 := v35 <= v38
 		v40 := v32 || v39
 		v41 := v25 == v1
 		v42 := v40 && !v41

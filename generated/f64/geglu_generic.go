@@ -12,7 +12,7 @@ var (
 	gegluBackwardBImpl = gegluBackwardBGeneric
 )
 
-// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 487
+// gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 489
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -112,9 +112,9 @@ func gegluGeneric(dst, a, b []float64) {
 	v375 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v428 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v490 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v493 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v496 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v497 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v496 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v498 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v499 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -556,33 +556,38 @@ func gegluGeneric(dst, a, b []float64) {
 		v489 := math.Abs(v486)
 		v491 := float64(v489 * v490)
 		v492 := v488 <= v491
-		v494 := float64(v488 * v493)
-		v495 := math.Abs(v438)
-		v498 := math.FMA(v495, v496, v497)
-		v499 := v494 <= v498
-		v500 := v492 || v499
-		v501 := v485 == v4
-		v502 := v500 && !v501
-		v503 := v486
-		if v502 {
-			v503 = v485
+		v493 := math.Abs(v438)
+		v494 := math.Abs(v443)
+		v495 := v493
+		if v494 > v493 {
+			v495 = v494
 		}
-		v504 := math.IsNaN(v438)
-		v505 := v503
+		v497 := float64(v488 * v496)
+		v500 := math.FMA(v495, v498, v499)
+		v501 := v497 <= v500
+		v502 := v492 || v501
+		v503 := v485 == v4
+		v504 := v502 && !v503
+		v505 := v486
 		if v504 {
-			v505 = v438
+			v505 = v485
 		}
-		v506 := math.IsNaN(v0)
+		v506 := math.IsNaN(v438)
 		v507 := v505
 		if v506 {
-			v507 = v0
+			v507 = v438
 		}
-		dst[i] = v507
+		v508 := math.IsNaN(v0)
+		v509 := v507
+		if v508 {
+			v509 = v0
+		}
+		dst[i] = v509
 	}
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f64 memory,
-// f64 compute, 776 operations): the scalar twin of the vector program the
+// f64 compute, 778 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -716,9 +721,9 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 	v614 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v658 := math.Float64frombits(0xbff0000000000000) // -1
 	v795 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v798 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v801 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v802 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v801 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v803 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v804 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1445,33 +1450,38 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 		v794 := math.Abs(v791)
 		v796 := float64(v794 * v795)
 		v797 := v793 <= v796
-		v799 := float64(v793 * v798)
-		v800 := math.Abs(v687)
-		v803 := math.FMA(v800, v801, v802)
-		v804 := v799 <= v803
-		v805 := v797 || v804
-		v806 := v790 == v4
-		v807 := v805 && !v806
-		v808 := v791
-		if v807 {
-			v808 = v790
+		v798 := math.Abs(v687)
+		v799 := math.Abs(v698)
+		v800 := v798
+		if v799 > v798 {
+			v800 = v799
 		}
-		v809 := math.IsNaN(v685)
-		v810 := v808
+		v802 := float64(v793 * v801)
+		v805 := math.FMA(v800, v803, v804)
+		v806 := v802 <= v805
+		v807 := v797 || v806
+		v808 := v790 == v4
+		v809 := v807 && !v808
+		v810 := v791
 		if v809 {
-			v810 = v685
+			v810 = v790
 		}
-		v811 := math.IsNaN(v0)
+		v811 := math.IsNaN(v685)
 		v812 := v810
 		if v811 {
-			v812 = v0
+			v812 = v685
 		}
-		da[i] = v812
+		v813 := math.IsNaN(v0)
+		v814 := v812
+		if v813 {
+			v814 = v0
+		}
+		da[i] = v814
 	}
 }
 
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f64 memory,
-// f64 compute, 485 operations): the scalar twin of the vector program the
+// f64 compute, 487 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1571,9 +1581,9 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 	v375 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v428 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v490 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v493 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v496 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v497 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v496 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v498 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v499 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -2015,22 +2025,27 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 		v489 := math.Abs(v486)
 		v491 := float64(v489 * v490)
 		v492 := v488 <= v491
-		v494 := float64(v488 * v493)
-		v495 := math.Abs(v438)
-		v498 := math.FMA(v495, v496, v497)
-		v499 := v494 <= v498
-		v500 := v492 || v499
-		v501 := v485 == v4
-		v502 := v500 && !v501
-		v503 := v486
-		if v502 {
-			v503 = v485
+		v493 := math.Abs(v438)
+		v494 := math.Abs(v443)
+		v495 := v493
+		if v494 > v493 {
+			v495 = v494
 		}
-		v504 := math.IsNaN(v0)
-		v505 := v503
+		v497 := float64(v488 * v496)
+		v500 := math.FMA(v495, v498, v499)
+		v501 := v497 <= v500
+		v502 := v492 || v501
+		v503 := v485 == v4
+		v504 := v502 && !v503
+		v505 := v486
 		if v504 {
-			v505 = v0
+			v505 = v485
 		}
-		db[i] = v505
+		v506 := math.IsNaN(v0)
+		v507 := v505
+		if v506 {
+			v507 = v0
+		}
+		db[i] = v507
 	}
 }

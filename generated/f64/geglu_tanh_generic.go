@@ -13,7 +13,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
-// compute, 338 operations): the scalar twin of the vector program the assembly
+// compute, 342 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -53,9 +53,9 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v341 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v344 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v347 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v348 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v349 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v351 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v352 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -422,33 +422,43 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v340 := math.Abs(v337)
 		v342 := float64(v340 * v341)
 		v343 := v339 <= v342
-		v345 := float64(v339 * v344)
-		v346 := math.Abs(v290)
-		v349 := math.FMA(v346, v347, v348)
-		v350 := v345 <= v349
-		v351 := v343 || v350
-		v352 := v336 == v4
-		v353 := v351 && !v352
-		v354 := v337
-		if v353 {
-			v354 = v336
+		v344 := math.Abs(v290)
+		v345 := math.Abs(v295)
+		v346 := v344
+		if v345 > v344 {
+			v346 = v345
 		}
-		v355 := math.IsNaN(v290)
-		v356 := v354
-		if v355 {
-			v356 = v290
+		v347 := math.Abs(v292)
+		v348 := v346
+		if v347 > v346 {
+			v348 = v347
 		}
-		v357 := math.IsNaN(v0)
-		v358 := v356
+		v350 := float64(v339 * v349)
+		v353 := math.FMA(v348, v351, v352)
+		v354 := v350 <= v353
+		v355 := v343 || v354
+		v356 := v336 == v4
+		v357 := v355 && !v356
+		v358 := v337
 		if v357 {
-			v358 = v0
+			v358 = v336
 		}
-		dst[i] = v358
+		v359 := math.IsNaN(v290)
+		v360 := v358
+		if v359 {
+			v360 = v290
+		}
+		v361 := math.IsNaN(v0)
+		v362 := v360
+		if v361 {
+			v362 = v0
+		}
+		dst[i] = v362
 	}
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 641 operations): the scalar twin of the vector program
+// memory, f64 compute, 643 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -498,9 +508,9 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v210 := math.Float64frombits(0xbfe199999999999a) // -0.55
 	v357 := math.Float64frombits(0x4000000000000000) // 2
 	v646 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v649 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v652 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v653 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v652 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v654 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v655 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1200,33 +1210,38 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v645 := math.Abs(v642)
 		v647 := float64(v645 * v646)
 		v648 := v644 <= v647
-		v650 := float64(v644 * v649)
-		v651 := math.Abs(v546)
-		v654 := math.FMA(v651, v652, v653)
-		v655 := v650 <= v654
-		v656 := v648 || v655
-		v657 := v641 == v4
-		v658 := v656 && !v657
-		v659 := v642
-		if v658 {
-			v659 = v641
+		v649 := math.Abs(v546)
+		v650 := math.Abs(v557)
+		v651 := v649
+		if v650 > v649 {
+			v651 = v650
 		}
-		v660 := math.IsNaN(v544)
-		v661 := v659
+		v653 := float64(v644 * v652)
+		v656 := math.FMA(v651, v654, v655)
+		v657 := v653 <= v656
+		v658 := v648 || v657
+		v659 := v641 == v4
+		v660 := v658 && !v659
+		v661 := v642
 		if v660 {
-			v661 = v544
+			v661 = v641
 		}
-		v662 := math.IsNaN(v0)
+		v662 := math.IsNaN(v544)
 		v663 := v661
 		if v662 {
-			v663 = v0
+			v663 = v544
 		}
-		da[i] = v663
+		v664 := math.IsNaN(v0)
+		v665 := v663
+		if v664 {
+			v665 = v0
+		}
+		da[i] = v665
 	}
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
-// memory, f64 compute, 336 operations): the scalar twin of the vector program
+// memory, f64 compute, 340 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -1267,9 +1282,9 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v341 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v344 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v347 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v348 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v349 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v351 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v352 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1636,22 +1651,32 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v340 := math.Abs(v337)
 		v342 := float64(v340 * v341)
 		v343 := v339 <= v342
-		v345 := float64(v339 * v344)
-		v346 := math.Abs(v290)
-		v349 := math.FMA(v346, v347, v348)
-		v350 := v345 <= v349
-		v351 := v343 || v350
-		v352 := v336 == v4
-		v353 := v351 && !v352
-		v354 := v337
-		if v353 {
-			v354 = v336
+		v344 := math.Abs(v290)
+		v345 := math.Abs(v295)
+		v346 := v344
+		if v345 > v344 {
+			v346 = v345
 		}
-		v355 := math.IsNaN(v0)
-		v356 := v354
-		if v355 {
-			v356 = v0
+		v347 := math.Abs(v292)
+		v348 := v346
+		if v347 > v346 {
+			v348 = v347
 		}
-		db[i] = v356
+		v350 := float64(v339 * v349)
+		v353 := math.FMA(v348, v351, v352)
+		v354 := v350 <= v353
+		v355 := v343 || v354
+		v356 := v336 == v4
+		v357 := v355 && !v356
+		v358 := v337
+		if v357 {
+			v358 = v336
+		}
+		v359 := math.IsNaN(v0)
+		v360 := v358
+		if v359 {
+			v360 = v0
+		}
+		db[i] = v360
 	}
 }

@@ -497,7 +497,7 @@ func geluGeneric(dst, x []float64) {
 }
 
 // geluBackwardGeneric is the pure-Go kernel of geluBackward (f64 memory, f64
-// compute, 753 operations): the scalar twin of the vector program the assembly
+// compute, 755 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -630,9 +630,9 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 	v614 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v658 := math.Float64frombits(0xbff0000000000000) // -1
 	v774 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v777 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v780 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v781 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v780 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v782 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v783 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -1338,22 +1338,27 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 		v773 := math.Abs(v770)
 		v775 := float64(v773 * v774)
 		v776 := v772 <= v775
-		v778 := float64(v772 * v777)
-		v779 := math.Abs(v685)
-		v782 := math.FMA(v779, v780, v781)
-		v783 := v778 <= v782
-		v784 := v776 || v783
-		v785 := v769 == v4
-		v786 := v784 && !v785
-		v787 := v770
-		if v786 {
-			v787 = v769
+		v777 := math.Abs(v685)
+		v778 := math.Abs(v688)
+		v779 := v777
+		if v778 > v777 {
+			v779 = v778
 		}
-		v788 := math.IsNaN(v0)
-		v789 := v787
+		v781 := float64(v772 * v780)
+		v784 := math.FMA(v779, v782, v783)
+		v785 := v781 <= v784
+		v786 := v776 || v785
+		v787 := v769 == v4
+		v788 := v786 && !v787
+		v789 := v770
 		if v788 {
-			v789 = v0
+			v789 = v769
 		}
-		dx[i] = v789
+		v790 := math.IsNaN(v0)
+		v791 := v789
+		if v790 {
+			v791 = v0
+		}
+		dx[i] = v791
 	}
 }

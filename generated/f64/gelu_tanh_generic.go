@@ -21,7 +21,7 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f64 memory, f64 compute,
-// 307 operations): the scalar twin of the vector program the assembly kernels
+// 311 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -60,8 +60,9 @@ func geluTanhGeneric(dst, x []float64) {
 	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v315 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v318 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v322 := math.Float64frombits(0x2278000000000000) // 1.2300798536804972e-142
+	v320 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v322 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v323 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -402,26 +403,32 @@ func geluTanhGeneric(dst, x []float64) {
 		v314 := math.Abs(v311)
 		v316 := float64(v314 * v315)
 		v317 := v313 <= v316
-		v319 := float64(v313 * v318)
-		v323 := v319 <= v322
-		v324 := v317 || v323
-		v325 := v310 == v4
-		v326 := v324 && !v325
-		v327 := v311
-		if v326 {
-			v327 = v310
+		v318 := math.Abs(v0)
+		v319 := v67
+		if v318 > v67 {
+			v319 = v318
 		}
-		v328 := math.IsNaN(v0)
-		v329 := v327
+		v321 := float64(v313 * v320)
+		v324 := math.FMA(v319, v322, v323)
+		v325 := v321 <= v324
+		v326 := v317 || v325
+		v327 := v310 == v4
+		v328 := v326 && !v327
+		v329 := v311
 		if v328 {
-			v329 = v0
+			v329 = v310
 		}
-		dst[i] = v329
+		v330 := math.IsNaN(v0)
+		v331 := v329
+		if v330 {
+			v331 = v0
+		}
+		dst[i] = v331
 	}
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
-// memory, f64 compute, 620 operations): the scalar twin of the vector program
+// memory, f64 compute, 622 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -470,9 +477,9 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v210 := math.Float64frombits(0xbfe199999999999a) // -0.55
 	v357 := math.Float64frombits(0x4000000000000000) // 2
 	v627 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v630 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v633 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v634 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v633 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v635 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v636 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -1153,22 +1160,27 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		v626 := math.Abs(v623)
 		v628 := float64(v626 * v627)
 		v629 := v625 <= v628
-		v631 := float64(v625 * v630)
-		v632 := math.Abs(v544)
-		v635 := math.FMA(v632, v633, v634)
-		v636 := v631 <= v635
-		v637 := v629 || v636
-		v638 := v622 == v4
-		v639 := v637 && !v638
-		v640 := v623
-		if v639 {
-			v640 = v622
+		v630 := math.Abs(v544)
+		v631 := math.Abs(v547)
+		v632 := v630
+		if v631 > v630 {
+			v632 = v631
 		}
-		v641 := math.IsNaN(v0)
-		v642 := v640
+		v634 := float64(v625 * v633)
+		v637 := math.FMA(v632, v635, v636)
+		v638 := v634 <= v637
+		v639 := v629 || v638
+		v640 := v622 == v4
+		v641 := v639 && !v640
+		v642 := v623
 		if v641 {
-			v642 = v0
+			v642 = v622
 		}
-		dx[i] = v642
+		v643 := math.IsNaN(v0)
+		v644 := v642
+		if v643 {
+			v644 = v0
+		}
+		dx[i] = v644
 	}
 }

@@ -41,7 +41,7 @@ func gluGeneric(dst, a, b []float64) {
 	v78 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v116 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v119 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v120 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
@@ -170,10 +170,10 @@ func gluGeneric(dst, a, b []float64) {
 		v112 := math.Abs(v109)
 		v114 := float64(v112 * v113)
 		v115 := v111 <= v114
-		v117 := float64(v111 * v116)
-		v118 := math.Abs(v93)
-		v121 := math.FMA(v118, v119, v120)
-		v122 := v117 <= v121
+		v116 := math.Abs(v93)
+		v118 := float64(v111 * v117)
+		v121 := math.FMA(v116, v119, v120)
+		v122 := v118 <= v121
 		v123 := v115 || v122
 		v124 := v108 == v5
 		v125 := v123 && !v124
@@ -224,7 +224,7 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 	v78 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v116 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v119 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v120 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
@@ -353,10 +353,10 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v112 := math.Abs(v109)
 		v114 := float64(v112 * v113)
 		v115 := v111 <= v114
-		v117 := float64(v111 * v116)
-		v118 := math.Abs(v93)
-		v121 := math.FMA(v118, v119, v120)
-		v122 := v117 <= v121
+		v116 := math.Abs(v93)
+		v118 := float64(v111 * v117)
+		v121 := math.FMA(v116, v119, v120)
+		v122 := v118 <= v121
 		v123 := v115 || v122
 		v124 := v108 == v5
 		v125 := v123 && !v124
@@ -402,7 +402,7 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v124 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v127 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v128 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v130 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v131 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
@@ -529,10 +529,10 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 		v123 := math.Abs(v120)
 		v125 := float64(v123 * v124)
 		v126 := v122 <= v125
-		v128 := float64(v122 * v127)
-		v129 := math.Abs(v99)
-		v132 := math.FMA(v129, v130, v131)
-		v133 := v128 <= v132
+		v127 := math.Abs(v99)
+		v129 := float64(v122 * v128)
+		v132 := math.FMA(v127, v130, v131)
+		v133 := v129 <= v132
 		v134 := v126 || v133
 		v135 := v119 == v7
 		v136 := v134 && !v135

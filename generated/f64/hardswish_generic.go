@@ -89,7 +89,7 @@ func hardswishBackwardGeneric(dx, x, dy []float64) {
 	v10 := math.Float64frombits(0x4018000000000000) // 6
 	v35 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
 	v46 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v49 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v50 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v52 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v53 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
@@ -152,10 +152,10 @@ func hardswishBackwardGeneric(dx, x, dy []float64) {
 		v45 := math.Abs(v42)
 		v47 := float64(v45 * v46)
 		v48 := v44 <= v47
-		v50 := float64(v44 * v49)
-		v51 := math.Abs(v14)
-		v54 := math.FMA(v51, v52, v53)
-		v55 := v50 <= v54
+		v49 := math.Abs(v14)
+		v51 := float64(v44 * v50)
+		v54 := math.FMA(v49, v52, v53)
+		v55 := v51 <= v54
 		v56 := v48 || v55
 		v57 := v41 == v4
 		v58 := v56 && !v57

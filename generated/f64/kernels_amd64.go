@@ -2080,13 +2080,13 @@ func tanhshrinkAVX2(dst, in0 []float64)
 //go:noescape
 func tanhshrinkAVX2Stream(dst, in0 []float64)
 
-// tanhshrinkBackwardAVX512 computes tanhshrinkBackward with AVX512 (1 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX512 computes tanhshrinkBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func tanhshrinkBackwardAVX512(dst, in0, in1 []float64)
 
-// tanhshrinkBackwardAVX512Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX512Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape

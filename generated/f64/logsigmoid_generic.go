@@ -433,7 +433,7 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v114 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v118 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v120 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v121 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
@@ -563,10 +563,10 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 		v113 := math.Abs(v110)
 		v115 := float64(v113 * v114)
 		v116 := v112 <= v115
-		v118 := float64(v112 * v117)
-		v119 := math.Abs(v94)
-		v122 := math.FMA(v119, v120, v121)
-		v123 := v118 <= v122
+		v117 := math.Abs(v94)
+		v119 := float64(v112 * v118)
+		v122 := math.FMA(v117, v120, v121)
+		v123 := v119 <= v122
 		v124 := v116 || v123
 		v125 := v109 == v6
 		v126 := v124 && !v125

@@ -20,7 +20,7 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 186
+// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 190
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -54,8 +54,9 @@ func mishGeneric(dst, x []float64) {
 	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v134 := math.Float64frombits(0x4000000000000000) // 2
 	v178 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v181 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v185 := math.Float64frombits(0x2278000000000000) // 1.2300798536804972e-142
+	v183 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v185 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v186 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -249,20 +250,26 @@ func mishGeneric(dst, x []float64) {
 		v177 := math.Abs(v174)
 		v179 := float64(v177 * v178)
 		v180 := v176 <= v179
-		v182 := float64(v176 * v181)
-		v186 := v182 <= v185
-		v187 := v180 || v186
-		v188 := v173 == v4
-		v189 := v187 && !v188
-		v190 := v174
-		if v189 {
-			v190 = v173
+		v181 := math.Abs(v0)
+		v182 := v59
+		if v181 > v59 {
+			v182 = v181
 		}
-		v191 := v190
+		v184 := float64(v176 * v183)
+		v187 := math.FMA(v182, v185, v186)
+		v188 := v184 <= v187
+		v189 := v180 || v188
+		v190 := v173 == v4
+		v191 := v189 && !v190
+		v192 := v174
+		if v191 {
+			v192 = v173
+		}
+		v193 := v192
 		if v132 {
-			v191 = v0
+			v193 = v0
 		}
-		dst[i] = v191
+		dst[i] = v193
 	}
 }
 
@@ -312,7 +319,7 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v207 := math.Float64frombits(0x4010000000000000) // 4
 	v230 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
 	v371 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v374 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v375 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v377 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v378 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
@@ -716,10 +723,10 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v370 := math.Abs(v367)
 		v372 := float64(v370 * v371)
 		v373 := v369 <= v372
-		v375 := float64(v369 * v374)
-		v376 := math.Abs(v300)
-		v379 := math.FMA(v376, v377, v378)
-		v380 := v375 <= v379
+		v374 := math.Abs(v300)
+		v376 := float64(v369 * v375)
+		v379 := math.FMA(v374, v377, v378)
+		v380 := v376 <= v379
 		v381 := v373 || v380
 		v382 := v366 == v4
 		v383 := v381 && !v382

@@ -56,7 +56,7 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 	v1 := math.Float64frombits(0x0000000000000000)  // 0
 	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v25 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v28 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v29 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v31 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v32 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
@@ -94,10 +94,10 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 		v24 := math.Abs(v21)
 		v26 := float64(v24 * v25)
 		v27 := v23 <= v26
-		v29 := float64(v23 * v28)
-		v30 := math.Abs(v7)
-		v33 := math.FMA(v30, v31, v32)
-		v34 := v29 <= v33
+		v28 := math.Abs(v7)
+		v30 := float64(v23 * v29)
+		v33 := math.FMA(v28, v31, v32)
+		v34 := v30 <= v33
 		v35 := v27 || v34
 		v36 := v20 == v1
 		v37 := v35 && !v36

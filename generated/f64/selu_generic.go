@@ -125,7 +125,7 @@ func seluGeneric(dst, x []float64) {
 }
 
 // seluBackwardGeneric is the pure-Go kernel of seluBackward (f64 memory, f64
-// compute, 122 operations): the scalar twin of the vector program the assembly
+// compute, 124 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -156,9 +156,9 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 	v60 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v61 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v107 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v110 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v113 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v114 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v113 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v115 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v116 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -279,22 +279,27 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 		v106 := math.Abs(v103)
 		v108 := float64(v106 * v107)
 		v109 := v105 <= v108
-		v111 := float64(v105 * v110)
-		v112 := math.Abs(v77)
-		v115 := math.FMA(v112, v113, v114)
-		v116 := v111 <= v115
-		v117 := v109 || v116
-		v118 := v102 == v1
-		v119 := v117 && !v118
-		v120 := v103
-		if v119 {
-			v120 = v102
+		v110 := math.Abs(v77)
+		v111 := math.Abs(v81)
+		v112 := v110
+		if v111 > v110 {
+			v112 = v111
 		}
-		v121 := v120
+		v114 := float64(v105 * v113)
+		v117 := math.FMA(v112, v115, v116)
+		v118 := v114 <= v117
+		v119 := v109 || v118
+		v120 := v102 == v1
+		v121 := v119 && !v120
+		v122 := v103
+		if v121 {
+			v122 = v102
+		}
+		v123 := v122
 		if v73 {
-			v121 = v0
+			v123 = v0
 		}
-		dx[i] = v121
+		dx[i] = v123
 	}
 }
 
@@ -310,7 +315,7 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v3 := math.Float64frombits(0x3ff0cfabd6a91132)  // 1.0507009873554805
 	v4 := math.Float64frombits(0x3ffc212cc640f031)  // 1.7580993408473768
 	v33 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v36 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v37 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v39 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v40 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
@@ -354,10 +359,10 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v32 := math.Abs(v29)
 		v34 := float64(v32 * v33)
 		v35 := v31 <= v34
-		v37 := float64(v31 * v36)
-		v38 := math.Abs(v7)
-		v41 := math.FMA(v38, v39, v40)
-		v42 := v37 <= v41
+		v36 := math.Abs(v7)
+		v38 := float64(v31 * v37)
+		v41 := math.FMA(v36, v39, v40)
+		v42 := v38 <= v41
 		v43 := v35 || v42
 		v44 := v28 == v1
 		v45 := v43 && !v44

@@ -173,7 +173,7 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v119 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v122 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v123 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v125 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v126 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
@@ -295,10 +295,10 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 		v118 := math.Abs(v115)
 		v120 := float64(v118 * v119)
 		v121 := v117 <= v120
-		v123 := float64(v117 * v122)
-		v124 := math.Abs(v97)
-		v127 := math.FMA(v124, v125, v126)
-		v128 := v123 <= v127
+		v122 := math.Abs(v97)
+		v124 := float64(v117 * v123)
+		v127 := math.FMA(v122, v125, v126)
+		v128 := v124 <= v127
 		v129 := v121 || v128
 		v130 := v114 == v7
 		v131 := v129 && !v130
@@ -316,7 +316,7 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 }
 
 // sigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// sigmoidBackwardFromOutput (f64 memory, f64 compute, 42 operations): the
+// sigmoidBackwardFromOutput (f64 memory, f64 compute, 44 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -324,10 +324,10 @@ func sigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
 	v26 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v29 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v32 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v33 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v37 := math.Float64frombits(0x0000000000000000) // 0
+	v32 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v34 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v35 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v39 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v1 := -v0
@@ -356,22 +356,27 @@ func sigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v25 := math.Abs(v22)
 		v27 := float64(v25 * v26)
 		v28 := v24 <= v27
-		v30 := float64(v24 * v29)
-		v31 := math.Abs(v3)
-		v34 := math.FMA(v31, v32, v33)
-		v35 := v30 <= v34
-		v36 := v28 || v35
-		v38 := v21 == v37
-		v39 := v36 && !v38
-		v40 := v22
-		if v39 {
-			v40 = v21
+		v29 := math.Abs(v3)
+		v30 := math.Abs(v5)
+		v31 := v29
+		if v30 > v29 {
+			v31 = v30
 		}
-		v41 := math.IsNaN(v0)
-		v42 := v40
+		v33 := float64(v24 * v32)
+		v36 := math.FMA(v31, v34, v35)
+		v37 := v33 <= v36
+		v38 := v28 || v37
+		v40 := v21 == v39
+		v41 := v38 && !v40
+		v42 := v22
 		if v41 {
-			v42 = v0
+			v42 = v21
 		}
-		dx[i] = v42
+		v43 := math.IsNaN(v0)
+		v44 := v42
+		if v43 {
+			v44 = v0
+		}
+		dx[i] = v44
 	}
 }

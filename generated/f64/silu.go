@@ -7,7 +7,7 @@ import "fmt"
 // SiLU sets dst[i] = f(x[i]) for every i: Sigmoid linear unit (swish), f(x) =
 // x*sigmoid(x).
 //
-//	f(x) = where(x < -800, -0.0, where(x < -708, (x*eh)*eh, x*sigmoid(x)))
+//	f(x) = where(x < -800, -0.0, where(x < -745, (x*eh)*eh, x*sigmoid(x)))
 //
 // with
 //
@@ -54,8 +54,8 @@ func SiLU(dst, x []float64) {
 // SiLUBackward is the gradient of SiLU: it sets dx[i] = dy[i] * f'(x[i]) for
 // every i, where
 //
-//	f(x)  = where(x < -800, -0.0, where(x < -708, (x*eh)*eh, x*sigmoid(x)))
-//	f'(x) = where(x < -800, -0.0, where(x > 45, 1, where(x < -708, (eh*(1 + x))*eh, where(x < -2.5, fma(sigmoid(x), nb, sigmoid(x)*nb_err), where(x < -0.5, c*fma(k0, expm1(t), t), fma(x, c, sigmoid(x)))))))
+//	f(x)  = where(x < -800, -0.0, where(x < -745, (x*eh)*eh, x*sigmoid(x)))
+//	f'(x) = where(x < -800, -0.0, where(x > 45, 1, where(x < -708, (eh*(1 + x))*eh, where(x < -2, fma(sigmoid(x), nb, sigmoid(x)*nb_err), where(x < -0.5, c*fma(k0, expm1(t), t), fma(x, c, sigmoid(x)))))))
 //
 // with
 //

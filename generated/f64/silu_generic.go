@@ -20,7 +20,7 @@ var (
 	siluBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 194
+// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 198
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -30,7 +30,7 @@ func siluGeneric(dst, x []float64) {
 	v2 := math.Float64frombits(0xc089000000000000)   // -800
 	v4 := math.Float64frombits(0x0000000000000000)   // 0
 	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v7 := math.Float64frombits(0xc086200000000000)   // -708
+	v7 := math.Float64frombits(0xc087480000000000)   // -745
 	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
 	v11 := math.Float64frombits(0xc087500000000000)  // -746
 	v13 := math.Float64frombits(0x4086300000000000)  // 710
@@ -52,8 +52,9 @@ func siluGeneric(dst, x []float64) {
 	v65 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v66 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v185 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v188 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v192 := math.Float64frombits(0x2278000000000000) // 1.2300798536804972e-142
+	v190 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v192 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v193 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -275,25 +276,34 @@ func siluGeneric(dst, x []float64) {
 		v184 := math.Abs(v181)
 		v186 := float64(v184 * v185)
 		v187 := v183 <= v186
-		v189 := float64(v183 * v188)
-		v193 := v189 <= v192
-		v194 := v187 || v193
-		v195 := v180 == v4
-		v196 := v194 && !v195
-		v197 := v181
-		if v196 {
-			v197 = v180
+		v188 := v57
+		if v82 > v57 {
+			v188 = v82
 		}
-		v198 := v197
+		v189 := v188
+		if v82 > v188 {
+			v189 = v82
+		}
+		v191 := float64(v183 * v190)
+		v194 := math.FMA(v189, v192, v193)
+		v195 := v191 <= v194
+		v196 := v187 || v195
+		v197 := v180 == v4
+		v198 := v196 && !v197
+		v199 := v181
+		if v198 {
+			v199 = v180
+		}
+		v200 := v199
 		if v152 {
-			v198 = v0
+			v200 = v0
 		}
-		dst[i] = v198
+		dst[i] = v200
 	}
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 517 operations): the scalar twin of the vector program the assembly
+// compute, 519 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -325,7 +335,7 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v65 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v86 := math.Float64frombits(0xc004000000000000)  // -2.5
+	v86 := math.Float64frombits(0xc000000000000000)  // -2
 	v301 := math.Float64frombits(0xbfe0000000000000) // -0.5
 	v377 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
 	v378 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
@@ -333,9 +343,9 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v382 := math.Float64frombits(0xc044000000000000) // -40
 	v414 := math.Float64frombits(0xbff0000000000000) // -1
 	v510 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v513 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v516 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v517 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v516 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v518 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v519 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -941,21 +951,26 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 		v509 := math.Abs(v506)
 		v511 := float64(v509 * v510)
 		v512 := v508 <= v511
-		v514 := float64(v508 * v513)
-		v515 := math.Abs(v440)
-		v518 := math.FMA(v515, v516, v517)
-		v519 := v514 <= v518
-		v520 := v512 || v519
-		v521 := v505 == v4
-		v522 := v520 && !v521
-		v523 := v506
-		if v522 {
-			v523 = v505
+		v513 := math.Abs(v440)
+		v514 := math.Abs(v480)
+		v515 := v513
+		if v514 > v513 {
+			v515 = v514
 		}
-		v524 := v523
+		v517 := float64(v508 * v516)
+		v520 := math.FMA(v515, v518, v519)
+		v521 := v517 <= v520
+		v522 := v512 || v521
+		v523 := v505 == v4
+		v524 := v522 && !v523
+		v525 := v506
+		if v524 {
+			v525 = v505
+		}
+		v526 := v525
 		if v158 {
-			v524 = v0
+			v526 = v0
 		}
-		dx[i] = v524
+		dx[i] = v526
 	}
 }

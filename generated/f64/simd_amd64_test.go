@@ -1458,7 +1458,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "tanhshrinkBackward", Inputs: 2, MaxLen: 25,
+		Name: "tanhshrinkBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { tanhshrinkBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { tanhshrinkBackwardAVX512(d, in[0], in[1]) }},

@@ -1190,7 +1190,7 @@ func sinRareGeneric(acc *[16]float64, x []float64, w0 float64) {
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f64 memory, f64
-// compute, 584 operations): the scalar twin of the vector program the assembly
+// compute, 586 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -1266,9 +1266,9 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 	v539 := math.Float64frombits(0xc000000000000000) // -2
 	v545 := math.Float64frombits(0xbff0000000000000) // -1
 	v568 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v571 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v574 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v575 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v574 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v576 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v577 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -2072,28 +2072,33 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 		v567 := math.Abs(v564)
 		v569 := float64(v567 * v568)
 		v570 := v566 <= v569
-		v572 := float64(v566 * v571)
-		v573 := math.Abs(v550)
-		v576 := math.FMA(v573, v574, v575)
-		v577 := v572 <= v576
-		v578 := v570 || v577
-		v579 := v563 == v109
-		v580 := v578 && !v579
-		v581 := v564
-		if v580 {
-			v581 = v563
+		v571 := math.Abs(v550)
+		v572 := math.Abs(v554)
+		v573 := v571
+		if v572 > v571 {
+			v573 = v572
 		}
-		v582 := math.IsNaN(v0)
-		v583 := v581
+		v575 := float64(v566 * v574)
+		v578 := math.FMA(v573, v576, v577)
+		v579 := v575 <= v578
+		v580 := v570 || v579
+		v581 := v563 == v109
+		v582 := v580 && !v581
+		v583 := v564
 		if v582 {
-			v583 = v0
+			v583 = v563
 		}
-		dx[i] = v583
+		v584 := math.IsNaN(v0)
+		v585 := v583
+		if v584 {
+			v585 = v0
+		}
+		dx[i] = v585
 	}
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f64
-// memory, f64 compute, 241 operations): the scalar twin of the vector program
+// memory, f64 compute, 243 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -2132,9 +2137,9 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 	v196 := math.Float64frombits(0xc000000000000000) // -2
 	v202 := math.Float64frombits(0xbff0000000000000) // -1
 	v225 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v228 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v231 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v232 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v231 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v233 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v234 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v1 := x[i]
 		v3 := float64(v2 * v1)
@@ -2374,23 +2379,28 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 		v224 := math.Abs(v221)
 		v226 := float64(v224 * v225)
 		v227 := v223 <= v226
-		v229 := float64(v223 * v228)
-		v230 := math.Abs(v207)
-		v233 := math.FMA(v230, v231, v232)
-		v234 := v229 <= v233
-		v235 := v227 || v234
-		v236 := v220 == v18
-		v237 := v235 && !v236
-		v238 := v221
-		if v237 {
-			v238 = v220
+		v228 := math.Abs(v207)
+		v229 := math.Abs(v211)
+		v230 := v228
+		if v229 > v228 {
+			v230 = v229
 		}
-		v239 := math.IsNaN(v1)
-		v240 := v238
+		v232 := float64(v223 * v231)
+		v235 := math.FMA(v230, v233, v234)
+		v236 := v232 <= v235
+		v237 := v227 || v236
+		v238 := v220 == v18
+		v239 := v237 && !v238
+		v240 := v221
 		if v239 {
-			v240 = v1
+			v240 = v220
 		}
-		dx[i] = v240
+		v241 := math.IsNaN(v1)
+		v242 := v240
+		if v241 {
+			v242 = v1
+		}
+		dx[i] = v242
 	}
 }
 

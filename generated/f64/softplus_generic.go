@@ -377,7 +377,7 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v83 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v171 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
 	v205 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v208 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v209 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v211 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v212 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
@@ -611,10 +611,10 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v204 := math.Abs(v201)
 		v206 := float64(v204 * v205)
 		v207 := v203 <= v206
-		v209 := float64(v203 * v208)
-		v210 := math.Abs(v178)
-		v213 := math.FMA(v210, v211, v212)
-		v214 := v209 <= v213
+		v208 := math.Abs(v178)
+		v210 := float64(v203 * v209)
+		v213 := math.FMA(v208, v211, v212)
+		v214 := v210 <= v213
 		v215 := v207 || v214
 		v216 := v200 == v10
 		v217 := v215 && !v216

@@ -69,7 +69,7 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 	v4 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v13 := math.Float64frombits(0x4000000000000000) // 2
 	v60 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v63 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v64 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v66 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v67 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	v71 := math.Float64frombits(0x0000000000000000) // 0
@@ -145,10 +145,10 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 		v59 := math.Abs(v56)
 		v61 := float64(v59 * v60)
 		v62 := v58 <= v61
-		v64 := float64(v58 * v63)
-		v65 := math.Abs(v26)
-		v68 := math.FMA(v65, v66, v67)
-		v69 := v64 <= v68
+		v63 := math.Abs(v26)
+		v65 := float64(v58 * v64)
+		v68 := math.FMA(v63, v66, v67)
+		v69 := v65 <= v68
 		v70 := v62 || v69
 		v72 := v55 == v71
 		v73 := v70 && !v72
@@ -176,7 +176,7 @@ func softsignBackwardFromOutputGeneric(dx, y, dy []float64) {
 	v1 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v4 := math.Float64frombits(0x4000000000000000)  // 2
 	v38 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v41 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v42 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v44 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v45 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	v49 := math.Float64frombits(0x0000000000000000) // 0
@@ -219,10 +219,10 @@ func softsignBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v37 := math.Abs(v34)
 		v39 := float64(v37 * v38)
 		v40 := v36 <= v39
-		v42 := float64(v36 * v41)
-		v43 := math.Abs(v10)
-		v46 := math.FMA(v43, v44, v45)
-		v47 := v42 <= v46
+		v41 := math.Abs(v10)
+		v43 := float64(v36 * v42)
+		v46 := math.FMA(v41, v44, v45)
+		v47 := v43 <= v46
 		v48 := v40 || v47
 		v50 := v33 == v49
 		v51 := v48 && !v50

@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 209
+// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 212
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -23,7 +23,7 @@ func swigluGeneric(dst, a, b []float64) {
 	v2 := math.Float64frombits(0xc089000000000000)   // -800
 	v4 := math.Float64frombits(0x0000000000000000)   // 0
 	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v7 := math.Float64frombits(0xc086200000000000)   // -708
+	v7 := math.Float64frombits(0xc087480000000000)   // -745
 	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
 	v11 := math.Float64frombits(0xc087500000000000)  // -746
 	v13 := math.Float64frombits(0x4086300000000000)  // 710
@@ -45,9 +45,9 @@ func swigluGeneric(dst, a, b []float64) {
 	v65 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v66 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v195 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v198 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v201 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v202 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v202 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v204 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v205 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -279,32 +279,41 @@ func swigluGeneric(dst, a, b []float64) {
 		v194 := math.Abs(v191)
 		v196 := float64(v194 * v195)
 		v197 := v193 <= v196
-		v199 := float64(v193 * v198)
-		v200 := math.Abs(v157)
-		v203 := math.FMA(v200, v201, v202)
-		v204 := v199 <= v203
-		v205 := v197 || v204
-		v206 := v190 == v4
-		v207 := v205 && !v206
-		v208 := v191
-		if v207 {
-			v208 = v190
+		v198 := math.Abs(v157)
+		v199 := math.Abs(v159)
+		v200 := v198
+		if v199 > v198 {
+			v200 = v199
 		}
-		v209 := math.IsNaN(v157)
-		v210 := v208
-		if v209 {
-			v210 = v157
+		v201 := v200
+		if v199 > v200 {
+			v201 = v199
 		}
-		v211 := v210
+		v203 := float64(v193 * v202)
+		v206 := math.FMA(v201, v204, v205)
+		v207 := v203 <= v206
+		v208 := v197 || v207
+		v209 := v190 == v4
+		v210 := v208 && !v209
+		v211 := v191
+		if v210 {
+			v211 = v190
+		}
+		v212 := math.IsNaN(v157)
+		v213 := v211
+		if v212 {
+			v213 = v157
+		}
+		v214 := v213
 		if v152 {
-			v211 = v0
+			v214 = v0
 		}
-		dst[i] = v211
+		dst[i] = v214
 	}
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 533 operations): the scalar twin of the vector program the
+// f64 compute, 535 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -337,7 +346,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v65 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v86 := math.Float64frombits(0xc004000000000000)  // -2.5
+	v86 := math.Float64frombits(0xc000000000000000)  // -2
 	v301 := math.Float64frombits(0xbfe0000000000000) // -0.5
 	v377 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
 	v378 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
@@ -345,9 +354,9 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v382 := math.Float64frombits(0xc044000000000000) // -40
 	v414 := math.Float64frombits(0xbff0000000000000) // -1
 	v524 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v527 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v530 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v531 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v530 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v532 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v533 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -967,32 +976,37 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v523 := math.Abs(v520)
 		v525 := float64(v523 * v524)
 		v526 := v522 <= v525
-		v528 := float64(v522 * v527)
-		v529 := math.Abs(v442)
-		v532 := math.FMA(v529, v530, v531)
-		v533 := v528 <= v532
-		v534 := v526 || v533
-		v535 := v519 == v4
-		v536 := v534 && !v535
-		v537 := v520
-		if v536 {
-			v537 = v519
+		v527 := math.Abs(v442)
+		v528 := math.Abs(v493)
+		v529 := v527
+		if v528 > v527 {
+			v529 = v528
 		}
-		v538 := math.IsNaN(v440)
-		v539 := v537
+		v531 := float64(v522 * v530)
+		v534 := math.FMA(v529, v532, v533)
+		v535 := v531 <= v534
+		v536 := v526 || v535
+		v537 := v519 == v4
+		v538 := v536 && !v537
+		v539 := v520
 		if v538 {
-			v539 = v440
+			v539 = v519
 		}
-		v540 := v539
+		v540 := math.IsNaN(v440)
+		v541 := v539
+		if v540 {
+			v541 = v440
+		}
+		v542 := v541
 		if v158 {
-			v540 = v0
+			v542 = v0
 		}
-		da[i] = v540
+		da[i] = v542
 	}
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f64 memory,
-// f64 compute, 207 operations): the scalar twin of the vector program the
+// f64 compute, 210 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -1003,7 +1017,7 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	v2 := math.Float64frombits(0xc089000000000000)   // -800
 	v4 := math.Float64frombits(0x0000000000000000)   // 0
 	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v7 := math.Float64frombits(0xc086200000000000)   // -708
+	v7 := math.Float64frombits(0xc087480000000000)   // -745
 	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
 	v11 := math.Float64frombits(0xc087500000000000)  // -746
 	v13 := math.Float64frombits(0x4086300000000000)  // 710
@@ -1025,9 +1039,9 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	v65 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v66 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v195 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v198 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v201 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v202 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v202 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v204 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v205 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1259,21 +1273,30 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v194 := math.Abs(v191)
 		v196 := float64(v194 * v195)
 		v197 := v193 <= v196
-		v199 := float64(v193 * v198)
-		v200 := math.Abs(v157)
-		v203 := math.FMA(v200, v201, v202)
-		v204 := v199 <= v203
-		v205 := v197 || v204
-		v206 := v190 == v4
-		v207 := v205 && !v206
-		v208 := v191
-		if v207 {
-			v208 = v190
+		v198 := math.Abs(v157)
+		v199 := math.Abs(v159)
+		v200 := v198
+		if v199 > v198 {
+			v200 = v199
 		}
-		v209 := v208
+		v201 := v200
+		if v199 > v200 {
+			v201 = v199
+		}
+		v203 := float64(v193 * v202)
+		v206 := math.FMA(v201, v204, v205)
+		v207 := v203 <= v206
+		v208 := v197 || v207
+		v209 := v190 == v4
+		v210 := v208 && !v209
+		v211 := v191
+		if v210 {
+			v211 = v190
+		}
+		v212 := v211
 		if v152 {
-			v209 = v0
+			v212 = v0
 		}
-		db[i] = v209
+		db[i] = v212
 	}
 }

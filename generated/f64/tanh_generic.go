@@ -127,7 +127,7 @@ func tanhGeneric(dst, x []float64) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f64 memory, f64
-// compute, 224 operations): the scalar twin of the vector program the assembly
+// compute, 230 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -163,9 +163,9 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v99 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
 	v102 := math.Float64frombits(0xc000000000000000) // -2
 	v226 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v229 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v232 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v233 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v236 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v238 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v239 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -388,28 +388,43 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v225 := math.Abs(v222)
 		v227 := float64(v225 * v226)
 		v228 := v224 <= v227
-		v230 := float64(v224 * v229)
-		v231 := math.Abs(v180)
-		v234 := math.FMA(v231, v232, v233)
-		v235 := v230 <= v234
-		v236 := v228 || v235
-		v237 := v221 == v68
-		v238 := v236 && !v237
-		v239 := v222
-		if v238 {
-			v239 = v221
+		v229 := math.Abs(v180)
+		v230 := math.Abs(v181)
+		v231 := v229
+		if v230 > v229 {
+			v231 = v230
 		}
-		v240 := math.IsNaN(v0)
-		v241 := v239
-		if v240 {
-			v241 = v0
+		v232 := math.Abs(v185)
+		v233 := v231
+		if v232 > v231 {
+			v233 = v232
 		}
-		dx[i] = v241
+		v234 := math.Abs(v200)
+		v235 := v233
+		if v234 > v233 {
+			v235 = v234
+		}
+		v237 := float64(v224 * v236)
+		v240 := math.FMA(v235, v238, v239)
+		v241 := v237 <= v240
+		v242 := v228 || v241
+		v243 := v221 == v68
+		v244 := v242 && !v243
+		v245 := v222
+		if v244 {
+			v245 = v221
+		}
+		v246 := math.IsNaN(v0)
+		v247 := v245
+		if v246 {
+			v247 = v0
+		}
+		dx[i] = v247
 	}
 }
 
 // tanhBackwardFromOutputGeneric is the pure-Go kernel of
-// tanhBackwardFromOutput (f64 memory, f64 compute, 43 operations): the scalar
+// tanhBackwardFromOutput (f64 memory, f64 compute, 45 operations): the scalar
 // twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -418,10 +433,10 @@ func tanhBackwardFromOutputGeneric(dx, y, dy []float64) {
 	dy = dy[:len(dx)]
 	v2 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v26 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v29 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v32 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v33 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v37 := math.Float64frombits(0x0000000000000000) // 0
+	v32 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v34 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v35 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v39 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := y[i]
 		v1 := -v0
@@ -450,22 +465,27 @@ func tanhBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v25 := math.Abs(v22)
 		v27 := float64(v25 * v26)
 		v28 := v24 <= v27
-		v30 := float64(v24 * v29)
-		v31 := math.Abs(v4)
-		v34 := math.FMA(v31, v32, v33)
-		v35 := v30 <= v34
-		v36 := v28 || v35
-		v38 := v21 == v37
-		v39 := v36 && !v38
-		v40 := v22
-		if v39 {
-			v40 = v21
+		v29 := math.Abs(v4)
+		v30 := math.Abs(v5)
+		v31 := v29
+		if v30 > v29 {
+			v31 = v30
 		}
-		v41 := math.IsNaN(v0)
-		v42 := v40
+		v33 := float64(v24 * v32)
+		v36 := math.FMA(v31, v34, v35)
+		v37 := v33 <= v36
+		v38 := v28 || v37
+		v40 := v21 == v39
+		v41 := v38 && !v40
+		v42 := v22
 		if v41 {
-			v42 = v0
+			v42 = v21
 		}
-		dx[i] = v42
+		v43 := math.IsNaN(v0)
+		v44 := v42
+		if v43 {
+			v44 = v0
+		}
+		dx[i] = v44
 	}
 }

@@ -56,7 +56,9 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	// the plain product within 3), or to what v's own subnormal rounding
 	// allows: 2^-1075 times |s|, times 8 for a constant factor inside v
 	// (alpha·exp(x)), plus 4 units of 2^-1075 for the two products'
-	// roundings. Where it
+	// roundings; where a leaf factor was carried into the scale (x in
+	// x·sigmoid(x)), |s| is the largest such scale, since the plain
+	// product multiplies v's subnormal rounding by it too. Where it
 	// does not (NaN and Inf included), or the pair gives zero, the plain
 	// product is the result: it keeps the sign of a zero and the IEEE rules
 	// for Inf and NaN. The comparisons are scaled so that no operand is
@@ -65,7 +67,11 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	plain := b.Mul(sh, v)
 	diff := b.Abs(b.Sub(res, plain))
 	relative := b.LE(diff, b.Mul(b.Abs(plain), b.Const(0x1p-51)))
-	absolute := b.LE(b.Mul(diff, b.Const(0x1p600)), b.FMA(b.Abs(sh), b.Const(0x1p-472), b.Const(0x1p-473)))
+	bound := b.Abs(sh)
+	for _, f := range sc.folded {
+		bound = b.Max(b.Abs(f), bound)
+	}
+	absolute := b.LE(b.Mul(diff, b.Const(0x1p600)), b.FMA(bound, b.Const(0x1p-472), b.Const(0x1p-473)))
 	agrees := b.AndNot(b.Or(relative, absolute), b.EQ(res, b.Const(0)))
 	return b.Select(agrees, res, plain)
 }
@@ -80,6 +86,8 @@ type scaler struct {
 	// there (x2 + fma(x, x, -x2)), and the scaled sum must then see the
 	// rounded value, not the exact one, or it would count the error twice.
 	uses []int
+	// folded holds the scales that leaf factors were multiplied into.
+	folded []Value
 }
 
 // pair gives h + l = s·v, with the rounding errors of v's operations down
@@ -126,6 +134,7 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 				// the computed operand: a final power-of-two scaling
 				// there then stays the last rounding.
 				sh1, sl1 := sc.times(sh, sl, y)
+				sc.folded = append(sc.folded, sh1)
 				return sc.pair(x, depth-1, sh1, sl1)
 			}
 			h1, l1 := sc.pair(x, depth-1, sh, sl)
@@ -138,6 +147,7 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 			var p, pl Value
 			if isLeaf(b.p.Instrs[y].Op) {
 				sh1, sl1 := sc.times(sh, sl, y)
+				sc.folded = append(sc.folded, sh1)
 				p, pl = sc.pair(x, depth-1, sh1, sl1)
 			} else {
 				h1, l1 := sc.pair(x, depth-1, sh, sl)
