@@ -22,7 +22,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 48
+// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 44
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -35,18 +35,16 @@ func celuGeneric(dst, x []float32, alpha float32) {
 	v7 := math.Float64frombits(0x4086300000000000)  // 710
 	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v13 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v17 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
-	v18 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
-	v20 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
-	v22 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
-	v24 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
-	v26 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
-	v28 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
-	v30 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
-	v32 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
-	v35 := math.Float64frombits(0x3ff0000000000000) // 1
-	v36 := math.Float64frombits(0xbff0000000000000) // -1
+	v15 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v18 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v22 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v26 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v31 := math.Float64frombits(0x3ff0000000000000) // 1
+	v32 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v1 <= v0
@@ -63,42 +61,40 @@ func celuGeneric(dst, x []float32, alpha float32) {
 		v11 := math.RoundToEven(v10)
 		v12 := -v11
 		v14 := math.FMA(v12, v13, v8)
-		v16 := math.FMA(v12, v15, v14)
-		v19 := math.FMA(v17, v16, v18)
-		v21 := math.FMA(v19, v16, v20)
-		v23 := math.FMA(v21, v16, v22)
-		v25 := math.FMA(v23, v16, v24)
-		v27 := math.FMA(v25, v16, v26)
-		v29 := math.FMA(v27, v16, v28)
-		v31 := math.FMA(v29, v16, v30)
-		v33 := math.FMA(v31, v16, v32)
-		v34 := float64(v16 * v33)
-		v37 := ldexpMid(v36, v12)
-		v38 := float64(v35 + v37)
-		v39 := float64(v38 + v34)
-		v40 := ldexpMid(v39, v11)
-		v41 := math.Copysign(v40, v4)
-		v42 := math.IsNaN(v4)
+		v17 := math.FMA(v15, v14, v16)
+		v19 := math.FMA(v17, v14, v18)
+		v21 := math.FMA(v19, v14, v20)
+		v23 := math.FMA(v21, v14, v22)
+		v25 := math.FMA(v23, v14, v24)
+		v27 := math.FMA(v25, v14, v26)
+		v29 := math.FMA(v27, v14, v28)
+		v30 := float64(v14 * v29)
+		v33 := ldexpMid(v32, v12)
+		v34 := float64(v31 + v33)
+		v35 := float64(v34 + v30)
+		v36 := ldexpMid(v35, v11)
+		v37 := math.Copysign(v36, v4)
+		v38 := math.IsNaN(v4)
+		v39 := v37
+		if v38 {
+			v39 = v4
+		}
+		v40 := float64(v3 * v39)
+		v41 := v40
+		if v2 {
+			v41 = v0
+		}
+		v42 := math.IsNaN(v0)
 		v43 := v41
 		if v42 {
-			v43 = v4
+			v43 = v0
 		}
-		v44 := float64(v3 * v43)
-		v45 := v44
-		if v2 {
-			v45 = v0
-		}
-		v46 := math.IsNaN(v0)
-		v47 := v45
-		if v46 {
-			v47 = v0
-		}
-		dst[i] = float32(v47)
+		dst[i] = float32(v43)
 	}
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f32 memory, f64
-// compute, 45 operations): the scalar twin of the vector program the assembly
+// compute, 39 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -112,17 +108,14 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 	v8 := math.Float64frombits(0x4086300000000000)  // 710
 	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v16 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v18 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v19 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v21 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v23 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v25 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v27 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v29 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v31 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v33 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v35 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := v1 < v0
@@ -139,34 +132,31 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 		v12 := math.RoundToEven(v11)
 		v13 := -v12
 		v15 := math.FMA(v13, v14, v9)
-		v17 := math.FMA(v13, v16, v15)
-		v20 := math.FMA(v18, v17, v19)
-		v22 := math.FMA(v20, v17, v21)
-		v24 := math.FMA(v22, v17, v23)
-		v26 := math.FMA(v24, v17, v25)
-		v28 := math.FMA(v26, v17, v27)
-		v30 := math.FMA(v28, v17, v29)
-		v32 := math.FMA(v30, v17, v31)
-		v34 := math.FMA(v32, v17, v33)
-		v36 := math.FMA(v34, v17, v35)
-		v37 := ldexpMid(v36, v12)
-		v38 := math.IsNaN(v5)
-		v39 := v37
-		if v38 {
-			v39 = v5
+		v18 := math.FMA(v16, v15, v17)
+		v20 := math.FMA(v18, v15, v19)
+		v22 := math.FMA(v20, v15, v21)
+		v24 := math.FMA(v22, v15, v23)
+		v26 := math.FMA(v24, v15, v25)
+		v28 := math.FMA(v26, v15, v27)
+		v30 := math.FMA(v28, v15, v29)
+		v31 := ldexpMid(v30, v12)
+		v32 := math.IsNaN(v5)
+		v33 := v31
+		if v32 {
+			v33 = v5
 		}
-		v40 := v39
+		v34 := v33
 		if v2 {
-			v40 = v3
+			v34 = v3
 		}
-		v41 := float64(dy[i])
-		v42 := float64(v41 * v40)
-		v43 := math.IsNaN(v0)
-		v44 := v42
-		if v43 {
-			v44 = v0
+		v35 := float64(dy[i])
+		v36 := float64(v35 * v34)
+		v37 := math.IsNaN(v0)
+		v38 := v36
+		if v37 {
+			v38 = v0
 		}
-		dx[i] = float32(v44)
+		dx[i] = float32(v38)
 	}
 }
 

@@ -13,7 +13,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f32 memory, f64
-// compute, 62 operations): the scalar twin of the vector program the assembly
+// compute, 56 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -30,17 +30,14 @@ func gegluTanhGeneric(dst, a, b []float32) {
 	v20 := math.Float64frombits(0x3ff0000000000000) // 1
 	v21 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v25 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v27 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v29 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v30 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v32 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v34 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v36 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v38 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v40 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v42 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v44 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v46 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v27 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v28 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v30 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v32 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v34 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v36 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v38 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v40 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dst {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -61,55 +58,52 @@ func gegluTanhGeneric(dst, a, b []float32) {
 		v23 := math.RoundToEven(v22)
 		v24 := -v23
 		v26 := math.FMA(v24, v25, v18)
-		v28 := math.FMA(v24, v27, v26)
-		v31 := math.FMA(v29, v28, v30)
-		v33 := math.FMA(v31, v28, v32)
-		v35 := math.FMA(v33, v28, v34)
-		v37 := math.FMA(v35, v28, v36)
-		v39 := math.FMA(v37, v28, v38)
-		v41 := math.FMA(v39, v28, v40)
-		v43 := math.FMA(v41, v28, v42)
-		v45 := math.FMA(v43, v28, v44)
-		v47 := math.FMA(v45, v28, v46)
-		v48 := ldexpMid(v47, v23)
-		v49 := v20
+		v29 := math.FMA(v27, v26, v28)
+		v31 := math.FMA(v29, v26, v30)
+		v33 := math.FMA(v31, v26, v32)
+		v35 := math.FMA(v33, v26, v34)
+		v37 := math.FMA(v35, v26, v36)
+		v39 := math.FMA(v37, v26, v38)
+		v41 := math.FMA(v39, v26, v40)
+		v42 := ldexpMid(v41, v23)
+		v43 := v20
 		if v19 {
-			v49 = v48
+			v43 = v42
 		}
-		v50 := float64(v20 + v48)
-		v51 := float64(v49 / v50)
-		v52 := math.IsNaN(v14)
-		v53 := v51
-		if v52 {
-			v53 = v14
+		v44 := float64(v20 + v42)
+		v45 := float64(v43 / v44)
+		v46 := math.IsNaN(v14)
+		v47 := v45
+		if v46 {
+			v47 = v14
 		}
-		v54 := float64(v0 * v53)
-		v55 := v54
+		v48 := float64(v0 * v47)
+		v49 := v48
 		if v7 {
-			v55 = v0
+			v49 = v0
 		}
-		v56 := v55
+		v50 := v49
 		if v3 {
-			v56 = v5
+			v50 = v5
 		}
-		v57 := float64(b[i])
-		v58 := float64(v57 * v56)
-		v59 := math.IsNaN(v57)
-		v60 := v58
-		if v59 {
-			v60 = v57
+		v51 := float64(b[i])
+		v52 := float64(v51 * v50)
+		v53 := math.IsNaN(v51)
+		v54 := v52
+		if v53 {
+			v54 = v51
 		}
-		v61 := math.IsNaN(v0)
-		v62 := v60
-		if v61 {
-			v62 = v0
+		v55 := math.IsNaN(v0)
+		v56 := v54
+		if v55 {
+			v56 = v0
 		}
-		dst[i] = float32(v62)
+		dst[i] = float32(v56)
 	}
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f32
-// memory, f64 compute, 152 operations): the scalar twin of the vector program
+// memory, f64 compute, 136 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -129,34 +123,26 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 	v24 := math.Float64frombits(0xc087500000000000)  // -746
 	v27 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v31 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v33 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v35 := math.Float64frombits(0x3ec70dc0962c2af7)  // 2.7482175694084574e-06
-	v36 := math.Float64frombits(0x3efa17c101da5bb7)  // 2.488402252839489e-05
-	v38 := math.Float64frombits(0x3f2a01bc293869aa)  // 0.00019841596496024172
-	v40 := math.Float64frombits(0x3f56c162d86fe701)  // 0.0013888802802725644
-	v42 := math.Float64frombits(0x3f81111105b48a88)  // 0.008333333002672264
-	v44 := math.Float64frombits(0x3fa55555587a181a)  // 0.041666667032629515
-	v46 := math.Float64frombits(0x3fc55555555bb748)  // 0.16666666667827656
-	v48 := math.Float64frombits(0x3fdffffffffe825a)  // 0.49999999999457645
-	v50 := math.Float64frombits(0x3feffffffffffc39)  // 0.9999999999998926
-	v52 := math.Float64frombits(0x3ff000000000003a)  // 1.0000000000000129
-	v85 := math.Float64frombits(0x4000000000000000)  // 2
-	v92 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
-	v93 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
-	v95 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
-	v100 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v104 := math.Float64frombits(0xc044000000000000) // -40
-	v106 := math.Float64frombits(0x4086300000000000) // 710
-	v113 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
-	v114 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
-	v116 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
-	v118 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
-	v120 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
-	v122 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
-	v124 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
-	v126 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
-	v128 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
-	v138 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v33 := math.Float64frombits(0x3f2a17e35818933c)  // 0.0001990761775668928
+	v34 := math.Float64frombits(0x3f56da79e0d30050)  // 0.0013948621956814296
+	v36 := math.Float64frombits(0x3f81110a5fa2e975)  // 0.008333283465948619
+	v38 := math.Float64frombits(0x3fa55546446e1464)  // 0.0416662176640237
+	v40 := math.Float64frombits(0x3fc5555557e88376)  // 0.16666666786570844
+	v42 := math.Float64frombits(0x3fe0000005cbdd4b)  // 0.5000000107965347
+	v44 := math.Float64frombits(0x3fefffffffff6187)  // 0.9999999999954959
+	v46 := math.Float64frombits(0x3feffffffffa6d0c)  // 0.9999999999594436
+	v76 := math.Float64frombits(0x4000000000000000)  // 2
+	v83 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
+	v84 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
+	v86 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
+	v91 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
+	v95 := math.Float64frombits(0xc044000000000000)  // -40
+	v97 := math.Float64frombits(0x4086300000000000)  // 710
+	v103 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v105 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v108 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v111 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v122 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
 	for i := range da {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -180,144 +166,136 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 		v29 := math.RoundToEven(v28)
 		v30 := -v29
 		v32 := math.FMA(v30, v31, v25)
-		v34 := math.FMA(v30, v33, v32)
-		v37 := math.FMA(v35, v34, v36)
-		v39 := math.FMA(v37, v34, v38)
-		v41 := math.FMA(v39, v34, v40)
-		v43 := math.FMA(v41, v34, v42)
-		v45 := math.FMA(v43, v34, v44)
-		v47 := math.FMA(v45, v34, v46)
-		v49 := math.FMA(v47, v34, v48)
-		v51 := math.FMA(v49, v34, v50)
-		v53 := math.FMA(v51, v34, v52)
-		v54 := ldexpMid(v53, v29)
-		v55 := v8
+		v35 := math.FMA(v33, v32, v34)
+		v37 := math.FMA(v35, v32, v36)
+		v39 := math.FMA(v37, v32, v38)
+		v41 := math.FMA(v39, v32, v40)
+		v43 := math.FMA(v41, v32, v42)
+		v45 := math.FMA(v43, v32, v44)
+		v47 := math.FMA(v45, v32, v46)
+		v48 := ldexpMid(v47, v29)
+		v49 := v8
 		if v26 {
-			v55 = v54
+			v49 = v48
 		}
-		v56 := float64(v8 + v54)
-		v57 := float64(v55 / v56)
-		v58 := math.IsNaN(v21)
-		v59 := v57
+		v50 := float64(v8 + v48)
+		v51 := float64(v49 / v50)
+		v52 := math.IsNaN(v21)
+		v53 := v51
+		if v52 {
+			v53 = v21
+		}
+		v54 := -v21
+		v55 := math.Abs(v54)
+		v56 := -v55
+		v57 := v24
+		if v56 > v24 {
+			v57 = v56
+		}
+		v58 := v54 < v4
+		v59 := float64(v57 * v27)
+		v60 := math.RoundToEven(v59)
+		v61 := -v60
+		v62 := math.FMA(v61, v31, v57)
+		v63 := math.FMA(v33, v62, v34)
+		v64 := math.FMA(v63, v62, v36)
+		v65 := math.FMA(v64, v62, v38)
+		v66 := math.FMA(v65, v62, v40)
+		v67 := math.FMA(v66, v62, v42)
+		v68 := math.FMA(v67, v62, v44)
+		v69 := math.FMA(v68, v62, v46)
+		v70 := ldexpMid(v69, v60)
+		v71 := v8
 		if v58 {
-			v59 = v21
+			v71 = v70
 		}
-		v60 := -v21
-		v61 := math.Abs(v60)
-		v62 := -v61
-		v63 := v24
-		if v62 > v24 {
-			v63 = v62
+		v72 := float64(v8 + v70)
+		v73 := float64(v71 / v72)
+		v74 := math.IsNaN(v54)
+		v75 := v73
+		if v74 {
+			v75 = v54
 		}
-		v64 := v60 < v4
-		v65 := float64(v63 * v27)
-		v66 := math.RoundToEven(v65)
-		v67 := -v66
-		v68 := math.FMA(v67, v31, v63)
-		v69 := math.FMA(v67, v33, v68)
-		v70 := math.FMA(v35, v69, v36)
-		v71 := math.FMA(v70, v69, v38)
-		v72 := math.FMA(v71, v69, v40)
-		v73 := math.FMA(v72, v69, v42)
-		v74 := math.FMA(v73, v69, v44)
-		v75 := math.FMA(v74, v69, v46)
-		v76 := math.FMA(v75, v69, v48)
-		v77 := math.FMA(v76, v69, v50)
-		v78 := math.FMA(v77, v69, v52)
-		v79 := ldexpMid(v78, v66)
-		v80 := v8
-		if v64 {
-			v80 = v79
-		}
-		v81 := float64(v8 + v79)
-		v82 := float64(v80 / v81)
-		v83 := math.IsNaN(v60)
-		v84 := v82
-		if v83 {
-			v84 = v60
-		}
-		v86 := float64(v85 * v19)
-		v87 := float64(v20 + v86)
+		v77 := float64(v76 * v19)
+		v78 := float64(v20 + v77)
+		v79 := float64(v15 * v78)
+		v80 := float64(v75 * v79)
+		v81 := math.FMA(v53, v80, v53)
+		v82 := float64(v53 * v75)
+		v85 := float64(v0 - v84)
+		v87 := float64(v85 - v86)
 		v88 := float64(v15 * v87)
-		v89 := float64(v84 * v88)
-		v90 := math.FMA(v59, v89, v59)
-		v91 := float64(v59 * v84)
-		v94 := float64(v0 - v93)
-		v96 := float64(v94 - v95)
-		v97 := float64(v15 * v96)
-		v98 := float64(v0 * v93)
-		v99 := float64(v17 + v98)
-		v101 := float64(v99 + v100)
-		v102 := float64(v16 * v101)
-		v103 := math.FMA(v97, v102, v97)
-		v105 := v104
-		if v103 > v104 {
-			v105 = v103
+		v89 := float64(v0 * v84)
+		v90 := float64(v17 + v89)
+		v92 := float64(v90 + v91)
+		v93 := float64(v16 * v92)
+		v94 := math.FMA(v88, v93, v88)
+		v96 := v95
+		if v94 > v95 {
+			v96 = v94
 		}
-		v107 := v106
-		if v105 < v106 {
-			v107 = v105
+		v98 := v97
+		if v96 < v97 {
+			v98 = v96
 		}
-		v108 := float64(v107 * v27)
-		v109 := math.RoundToEven(v108)
-		v110 := -v109
-		v111 := math.FMA(v110, v31, v107)
-		v112 := math.FMA(v110, v33, v111)
-		v115 := math.FMA(v113, v112, v114)
-		v117 := math.FMA(v115, v112, v116)
-		v119 := math.FMA(v117, v112, v118)
-		v121 := math.FMA(v119, v112, v120)
-		v123 := math.FMA(v121, v112, v122)
-		v125 := math.FMA(v123, v112, v124)
-		v127 := math.FMA(v125, v112, v126)
-		v129 := math.FMA(v127, v112, v128)
-		v130 := float64(v112 * v129)
-		v131 := ldexpMid(v9, v110)
-		v132 := float64(v8 + v131)
-		v133 := float64(v132 + v130)
-		v134 := ldexpMid(v133, v109)
-		v135 := math.Copysign(v134, v103)
-		v136 := math.IsNaN(v103)
+		v99 := float64(v98 * v27)
+		v100 := math.RoundToEven(v99)
+		v101 := -v100
+		v102 := math.FMA(v101, v31, v98)
+		v104 := math.FMA(v103, v102, v33)
+		v106 := math.FMA(v104, v102, v105)
+		v107 := math.FMA(v106, v102, v36)
+		v109 := math.FMA(v107, v102, v108)
+		v110 := math.FMA(v109, v102, v40)
+		v112 := math.FMA(v110, v102, v111)
+		v113 := math.FMA(v112, v102, v44)
+		v114 := float64(v102 * v113)
+		v115 := ldexpMid(v9, v101)
+		v116 := float64(v8 + v115)
+		v117 := float64(v116 + v114)
+		v118 := ldexpMid(v117, v100)
+		v119 := math.Copysign(v118, v94)
+		v120 := math.IsNaN(v94)
+		v121 := v119
+		if v120 {
+			v121 = v94
+		}
+		v123 := float64(v122 * v92)
+		v124 := math.FMA(v88, v123, v88)
+		v125 := math.FMA(v83, v121, v124)
+		v126 := float64(v82 * v125)
+		v127 := v126
+		if v14 {
+			v127 = v81
+		}
+		v128 := v127
+		if v7 {
+			v128 = v8
+		}
+		v129 := v128
+		if v3 {
+			v129 = v5
+		}
+		v130 := float64(b[i])
+		v131 := float64(dy[i])
+		v132 := float64(v130 * v129)
+		v133 := float64(v131 * v132)
+		v134 := math.IsNaN(v130)
+		v135 := v133
+		if v134 {
+			v135 = v130
+		}
+		v136 := math.IsNaN(v0)
 		v137 := v135
 		if v136 {
-			v137 = v103
+			v137 = v0
 		}
-		v139 := float64(v138 * v101)
-		v140 := math.FMA(v97, v139, v97)
-		v141 := math.FMA(v92, v137, v140)
-		v142 := float64(v91 * v141)
-		v143 := v142
-		if v14 {
-			v143 = v90
-		}
-		v144 := v143
-		if v7 {
-			v144 = v8
-		}
-		v145 := v144
-		if v3 {
-			v145 = v5
-		}
-		v146 := float64(b[i])
-		v147 := float64(dy[i])
-		v148 := float64(v146 * v145)
-		v149 := float64(v147 * v148)
-		v150 := math.IsNaN(v146)
-		v151 := v149
-		if v150 {
-			v151 = v146
-		}
-		v152 := math.IsNaN(v0)
-		v153 := v151
-		if v152 {
-			v153 = v0
-		}
-		da[i] = float32(v153)
+		da[i] = float32(v137)
 	}
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f32
-// memory, f64 compute, 60 operations): the scalar twin of the vector program
+// memory, f64 compute, 54 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -335,17 +313,14 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 	v20 := math.Float64frombits(0x3ff0000000000000) // 1
 	v21 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v25 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v27 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v29 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v30 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v32 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v34 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v36 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v38 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v40 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v42 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v44 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v46 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v27 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v28 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v30 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v32 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v34 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v36 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v38 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v40 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range db {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -366,44 +341,41 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 		v23 := math.RoundToEven(v22)
 		v24 := -v23
 		v26 := math.FMA(v24, v25, v18)
-		v28 := math.FMA(v24, v27, v26)
-		v31 := math.FMA(v29, v28, v30)
-		v33 := math.FMA(v31, v28, v32)
-		v35 := math.FMA(v33, v28, v34)
-		v37 := math.FMA(v35, v28, v36)
-		v39 := math.FMA(v37, v28, v38)
-		v41 := math.FMA(v39, v28, v40)
-		v43 := math.FMA(v41, v28, v42)
-		v45 := math.FMA(v43, v28, v44)
-		v47 := math.FMA(v45, v28, v46)
-		v48 := ldexpMid(v47, v23)
-		v49 := v20
+		v29 := math.FMA(v27, v26, v28)
+		v31 := math.FMA(v29, v26, v30)
+		v33 := math.FMA(v31, v26, v32)
+		v35 := math.FMA(v33, v26, v34)
+		v37 := math.FMA(v35, v26, v36)
+		v39 := math.FMA(v37, v26, v38)
+		v41 := math.FMA(v39, v26, v40)
+		v42 := ldexpMid(v41, v23)
+		v43 := v20
 		if v19 {
-			v49 = v48
+			v43 = v42
 		}
-		v50 := float64(v20 + v48)
-		v51 := float64(v49 / v50)
-		v52 := math.IsNaN(v14)
-		v53 := v51
-		if v52 {
-			v53 = v14
+		v44 := float64(v20 + v42)
+		v45 := float64(v43 / v44)
+		v46 := math.IsNaN(v14)
+		v47 := v45
+		if v46 {
+			v47 = v14
 		}
-		v54 := float64(v0 * v53)
-		v55 := v54
+		v48 := float64(v0 * v47)
+		v49 := v48
 		if v7 {
-			v55 = v0
+			v49 = v0
 		}
-		v56 := v55
+		v50 := v49
 		if v3 {
-			v56 = v5
+			v50 = v5
 		}
-		v57 := float64(dy[i])
-		v58 := float64(v57 * v56)
-		v59 := math.IsNaN(v0)
-		v60 := v58
-		if v59 {
-			v60 = v0
+		v51 := float64(dy[i])
+		v52 := float64(v51 * v50)
+		v53 := math.IsNaN(v0)
+		v54 := v52
+		if v53 {
+			v54 = v0
 		}
-		db[i] = float32(v60)
+		db[i] = float32(v54)
 	}
 }

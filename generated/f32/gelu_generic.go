@@ -20,7 +20,7 @@ var (
 	geluBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// geluGeneric is the pure-Go kernel of gelu (f32 memory, f64 compute, 122
+// geluGeneric is the pure-Go kernel of gelu (f32 memory, f64 compute, 110
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -34,44 +34,38 @@ func geluGeneric(dst, x []float32) {
 	v8 := math.Float64frombits(0x3fe0000000000000)   // 0.5
 	v11 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
 	v13 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v16 := math.Float64frombits(0x3f1c5f0aaee3c83a)  // 0.00010822775559285537
-	v17 := math.Float64frombits(0xbf4bdffdd58b5872)  // -0.0008506764816853653
-	v19 := math.Float64frombits(0x3f75650064120833)  // 0.005223275687173556
-	v21 := math.Float64frombits(0xbf9b82ca17586b5a)  // -0.02686610953797284
-	v23 := math.Float64frombits(0x3fbce2f20f1cc4dc)  // 0.11283791417078554
-	v25 := math.Float64frombits(0xbfd812746af8968e)  // -0.37612638899222695
-	v27 := math.Float64frombits(0x3fc06eba8214cd31)  // 0.12837916709541156
-	v29 := math.Float64frombits(0x403c000000000000)  // 28
-	v34 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v38 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v40 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v43 := math.Float64frombits(0x3e9286fb3c288de6)  // 2.7607785227560484e-07
-	v44 := math.Float64frombits(0x3ec72ae56dff8680)  // 2.761788763892142e-06
-	v46 := math.Float64frombits(0x3efa019d7bc40133)  // 2.4801549202814118e-05
-	v48 := math.Float64frombits(0x3f2a019c2c71f558)  // 0.00019841224113640687
-	v50 := math.Float64frombits(0x3f56c16c17022d96)  // 0.0013888888898091248
-	v52 := math.Float64frombits(0x3f811111117238ba)  // 0.008333333344378569
-	v54 := math.Float64frombits(0x3fa5555555555361)  // 0.041666666666663195
-	v56 := math.Float64frombits(0x3fc5555555554f78)  // 0.166666666666625
-	v64 := math.Float64frombits(0x4010000000000000)  // 4
-	v69 := math.Float64frombits(0xbea3260a157cfd9c)  // -5.706724932399339e-07
-	v70 := math.Float64frombits(0x3eb4c1415f36b246)  // 1.2370886651554888e-06
-	v72 := math.Float64frombits(0x3ed27b7a9252850c)  // 4.406533013285847e-06
-	v74 := math.Float64frombits(0xbef392f84e6652eb)  // -1.8667317726777965e-05
-	v76 := math.Float64frombits(0xbecd17f69f09c646)  // -3.4682282080082534e-06
-	v78 := math.Float64frombits(0x3f272945914c654f)  // 0.00017670606816792353
-	v80 := math.Float64frombits(0xbf3dd3784050a2f4)  // -0.0004551094610314853
-	v82 := math.Float64frombits(0xbf326924c4431d68)  // -0.000280925251228989
-	v84 := math.Float64frombits(0x3f7908f77b4ea904)  // 0.006112066960591859
-	v86 := math.Float64frombits(0xbf9b00c0ba1acd65)  // -0.02637005935566829
-	v88 := math.Float64frombits(0x3fb38dbd272db605)  // 0.07638151365764408
-	v90 := math.Float64frombits(0xbfc645fd89117436)  // -0.17401093666822626
-	v92 := math.Float64frombits(0x3fd52cac2383c150)  // 0.33085158794621794
-	v94 := math.Float64frombits(0xbfe14eacb1b05ec3)  // -0.5408538313376642
-	v96 := math.Float64frombits(0x3fe8be202d26961d)  // 0.7732087022638471
-	v98 := math.Float64frombits(0xbfef3fe31ecb3f05)  // -0.9765487290805771
-	v100 := math.Float64frombits(0x3ff18932bf08e168) // 1.0959956610004955
-	v112 := math.Float64frombits(0x4000000000000000) // 2
+	v16 := math.Float64frombits(0xbf4936a4a7830bd8)  // -0.0007694534279142308
+	v17 := math.Float64frombits(0x3f754d076df271bd)  // 0.005200413724335493
+	v19 := math.Float64frombits(0xbf9b8203032a45ab)  // -0.026863143032249386
+	v21 := math.Float64frombits(0x3fbce2ef239ee029)  // 0.11283774013179539
+	v23 := math.Float64frombits(0xbfd8127466f5b8a1)  // -0.37612638525650693
+	v25 := math.Float64frombits(0x3fc06eba820da750)  // 0.12837916708240948
+	v27 := math.Float64frombits(0x403c000000000000)  // 28
+	v32 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v36 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v38 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v41 := math.Float64frombits(0x3efa0f09d203b0da)  // 2.4851554486213973e-05
+	v42 := math.Float64frombits(0x3f2a126522421ce2)  // 0.00019891247314183293
+	v44 := math.Float64frombits(0x3f56c169a89bfb68)  // 0.0013888866255340141
+	v46 := math.Float64frombits(0x3f81110e072da4bd)  // 0.008333310693802049
+	v48 := math.Float64frombits(0x3fa555555576b9ac)  // 0.041666666681851566
+	v50 := math.Float64frombits(0x3fc5555555a8d60a)  // 0.1666666668185573
+	v58 := math.Float64frombits(0x4010000000000000)  // 4
+	v63 := math.Float64frombits(0xbef18646ff715d6e)  // -1.671268543321002e-05
+	v64 := math.Float64frombits(0x3ed09d6ea34beac6)  // 3.9613174080919735e-06
+	v66 := math.Float64frombits(0x3f2706b56ca18d9b)  // 0.00017567600872601678
+	v68 := math.Float64frombits(0xbf3e2f8f0b2a9b1c)  // -0.00046059839511729413
+	v70 := math.Float64frombits(0xbf3266c47c8fa827)  // -0.00028078362498596066
+	v72 := math.Float64frombits(0x3f790b24fd7210e0)  // 0.006114143841049663
+	v74 := math.Float64frombits(0xbf9b00bd97c3de34)  // -0.026370012653357658
+	v76 := math.Float64frombits(0x3fb38db648cbbae6)  // 0.07638110425225939
+	v78 := math.Float64frombits(0xbfc645fdac4bd163)  // -0.17401095307253475
+	v80 := math.Float64frombits(0x3fd52cac4d2489f0)  // 0.33085162671537116
+	v82 := math.Float64frombits(0xbfe14eacb0de8a9c)  // -0.5408538298109593
+	v84 := math.Float64frombits(0x3fe8be202c682690)  // 0.7732087008782447
+	v86 := math.Float64frombits(0xbfef3fe31ed01a2c)  // -0.9765487291159096
+	v88 := math.Float64frombits(0x3ff18932bf097075)  // 1.095995661008627
+	v100 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -86,94 +80,88 @@ func geluGeneric(dst, x []float32) {
 		v22 := math.FMA(v20, v15, v21)
 		v24 := math.FMA(v22, v15, v23)
 		v26 := math.FMA(v24, v15, v25)
-		v28 := math.FMA(v26, v15, v27)
-		v30 := v14
-		if v29 < v14 {
-			v30 = v29
+		v28 := v14
+		if v27 < v14 {
+			v28 = v27
 		}
-		v31 := float64(v30 * v30)
-		v32 := -v31
-		v33 := math.FMA(v30, v30, v32)
-		v35 := float64(v31 * v34)
-		v36 := math.RoundToEven(v35)
-		v37 := -v36
-		v39 := math.FMA(v37, v38, v31)
-		v41 := math.FMA(v37, v40, v33)
-		v42 := -v39
-		v45 := math.FMA(v43, v42, v44)
-		v47 := math.FMA(v45, v42, v46)
-		v49 := math.FMA(v47, v42, v48)
-		v51 := math.FMA(v49, v42, v50)
-		v53 := math.FMA(v51, v42, v52)
-		v55 := math.FMA(v53, v42, v54)
-		v57 := math.FMA(v55, v42, v56)
-		v58 := math.FMA(v42, v57, v8)
-		v59 := float64(v42 * v42)
-		v60 := float64(v13 + v42)
-		v61 := math.FMA(v59, v58, v60)
-		v62 := -v61
-		v63 := math.FMA(v62, v41, v61)
-		v65 := float64(v30 + v64)
-		v66 := float64(v13 / v65)
-		v67 := float64(v30 - v64)
-		v68 := float64(v67 * v66)
-		v71 := math.FMA(v69, v68, v70)
-		v73 := math.FMA(v71, v68, v72)
-		v75 := math.FMA(v73, v68, v74)
-		v77 := math.FMA(v75, v68, v76)
-		v79 := math.FMA(v77, v68, v78)
-		v81 := math.FMA(v79, v68, v80)
-		v83 := math.FMA(v81, v68, v82)
-		v85 := math.FMA(v83, v68, v84)
-		v87 := math.FMA(v85, v68, v86)
-		v89 := math.FMA(v87, v68, v88)
-		v91 := math.FMA(v89, v68, v90)
-		v93 := math.FMA(v91, v68, v92)
-		v95 := math.FMA(v93, v68, v94)
-		v97 := math.FMA(v95, v68, v96)
-		v99 := math.FMA(v97, v68, v98)
-		v101 := math.FMA(v99, v68, v100)
-		v102 := float64(v63 * v101)
-		v103 := float64(v102 * v66)
-		v104 := v14 < v8
-		v105 := -v12
-		v106 := float64(v13 + v105)
-		v107 := float64(v106 - v13)
-		v108 := float64(v105 - v107)
-		v109 := float64(v12 * v28)
-		v110 := float64(v108 - v109)
-		v111 := float64(v106 + v110)
-		v113 := ldexpMid(v103, v37)
-		v114 := float64(v112 - v113)
-		v115 := v12 < v4
-		v116 := v113
-		if v115 {
-			v116 = v114
+		v29 := float64(v28 * v28)
+		v30 := -v29
+		v31 := math.FMA(v28, v28, v30)
+		v33 := float64(v29 * v32)
+		v34 := math.RoundToEven(v33)
+		v35 := -v34
+		v37 := math.FMA(v35, v36, v29)
+		v39 := math.FMA(v35, v38, v31)
+		v40 := -v37
+		v43 := math.FMA(v41, v40, v42)
+		v45 := math.FMA(v43, v40, v44)
+		v47 := math.FMA(v45, v40, v46)
+		v49 := math.FMA(v47, v40, v48)
+		v51 := math.FMA(v49, v40, v50)
+		v52 := math.FMA(v40, v51, v8)
+		v53 := float64(v40 * v40)
+		v54 := float64(v13 + v40)
+		v55 := math.FMA(v53, v52, v54)
+		v56 := -v55
+		v57 := math.FMA(v56, v39, v55)
+		v59 := float64(v28 + v58)
+		v60 := float64(v13 / v59)
+		v61 := float64(v28 - v58)
+		v62 := float64(v61 * v60)
+		v65 := math.FMA(v63, v62, v64)
+		v67 := math.FMA(v65, v62, v66)
+		v69 := math.FMA(v67, v62, v68)
+		v71 := math.FMA(v69, v62, v70)
+		v73 := math.FMA(v71, v62, v72)
+		v75 := math.FMA(v73, v62, v74)
+		v77 := math.FMA(v75, v62, v76)
+		v79 := math.FMA(v77, v62, v78)
+		v81 := math.FMA(v79, v62, v80)
+		v83 := math.FMA(v81, v62, v82)
+		v85 := math.FMA(v83, v62, v84)
+		v87 := math.FMA(v85, v62, v86)
+		v89 := math.FMA(v87, v62, v88)
+		v90 := float64(v57 * v89)
+		v91 := float64(v90 * v60)
+		v92 := v14 < v8
+		v93 := -v12
+		v94 := float64(v13 + v93)
+		v95 := float64(v94 - v13)
+		v96 := float64(v93 - v95)
+		v97 := float64(v12 * v26)
+		v98 := float64(v96 - v97)
+		v99 := float64(v94 + v98)
+		v101 := ldexpMid(v91, v35)
+		v102 := float64(v100 - v101)
+		v103 := v12 < v4
+		v104 := v101
+		if v103 {
+			v104 = v102
 		}
-		v117 := v116
-		if v104 {
-			v117 = v111
+		v105 := v104
+		if v92 {
+			v105 = v99
 		}
-		v118 := float64(v9 * v117)
-		v119 := v118
+		v106 := float64(v9 * v105)
+		v107 := v106
 		if v7 {
-			v119 = v0
+			v107 = v0
 		}
-		v120 := v119
+		v108 := v107
 		if v3 {
-			v120 = v5
+			v108 = v5
 		}
-		v121 := math.IsNaN(v0)
-		v122 := v120
-		if v121 {
-			v122 = v0
+		v109 := math.IsNaN(v0)
+		v110 := v108
+		if v109 {
+			v110 = v0
 		}
-		dst[i] = float32(v122)
+		dst[i] = float32(v110)
 	}
 }
 
 // geluBackwardGeneric is the pure-Go kernel of geluBackward (f32 memory, f64
-// compute, 183 operations): the scalar twin of the vector program the assembly
+// compute, 166 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -195,58 +183,50 @@ func geluBackwardGeneric(dx, x, dy []float32) {
 	v23 := math.Float64frombits(0xbf8e4088244f901d)  // -0.014771522148244337
 	v33 := math.Float64frombits(0x3fe0000000000000)  // 0.5
 	v35 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
-	v39 := math.Float64frombits(0x3f1c5f0aaee3c83a)  // 0.00010822775559285537
-	v40 := math.Float64frombits(0xbf4bdffdd58b5872)  // -0.0008506764816853653
-	v42 := math.Float64frombits(0x3f75650064120833)  // 0.005223275687173556
-	v44 := math.Float64frombits(0xbf9b82ca17586b5a)  // -0.02686610953797284
-	v46 := math.Float64frombits(0x3fbce2f20f1cc4dc)  // 0.11283791417078554
-	v48 := math.Float64frombits(0xbfd812746af8968e)  // -0.37612638899222695
-	v50 := math.Float64frombits(0x3fc06eba8214cd31)  // 0.12837916709541156
-	v52 := math.Float64frombits(0x403c000000000000)  // 28
-	v57 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v61 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v63 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v66 := math.Float64frombits(0x3e9286fb3c288de6)  // 2.7607785227560484e-07
-	v67 := math.Float64frombits(0x3ec72ae56dff8680)  // 2.761788763892142e-06
-	v69 := math.Float64frombits(0x3efa019d7bc40133)  // 2.4801549202814118e-05
-	v71 := math.Float64frombits(0x3f2a019c2c71f558)  // 0.00019841224113640687
-	v73 := math.Float64frombits(0x3f56c16c17022d96)  // 0.0013888888898091248
-	v75 := math.Float64frombits(0x3f811111117238ba)  // 0.008333333344378569
-	v77 := math.Float64frombits(0x3fa5555555555361)  // 0.041666666666663195
-	v79 := math.Float64frombits(0x3fc5555555554f78)  // 0.166666666666625
-	v87 := math.Float64frombits(0x4010000000000000)  // 4
-	v92 := math.Float64frombits(0xbea3260a157cfd9c)  // -5.706724932399339e-07
-	v93 := math.Float64frombits(0x3eb4c1415f36b246)  // 1.2370886651554888e-06
-	v95 := math.Float64frombits(0x3ed27b7a9252850c)  // 4.406533013285847e-06
-	v97 := math.Float64frombits(0xbef392f84e6652eb)  // -1.8667317726777965e-05
-	v99 := math.Float64frombits(0xbecd17f69f09c646)  // -3.4682282080082534e-06
-	v101 := math.Float64frombits(0x3f272945914c654f) // 0.00017670606816792353
-	v103 := math.Float64frombits(0xbf3dd3784050a2f4) // -0.0004551094610314853
-	v105 := math.Float64frombits(0xbf326924c4431d68) // -0.000280925251228989
-	v107 := math.Float64frombits(0x3f7908f77b4ea904) // 0.006112066960591859
-	v109 := math.Float64frombits(0xbf9b00c0ba1acd65) // -0.02637005935566829
-	v111 := math.Float64frombits(0x3fb38dbd272db605) // 0.07638151365764408
-	v113 := math.Float64frombits(0xbfc645fd89117436) // -0.17401093666822626
-	v115 := math.Float64frombits(0x3fd52cac2383c150) // 0.33085158794621794
-	v117 := math.Float64frombits(0xbfe14eacb1b05ec3) // -0.5408538313376642
-	v119 := math.Float64frombits(0x3fe8be202d26961d) // 0.7732087022638471
-	v121 := math.Float64frombits(0xbfef3fe31ecb3f05) // -0.9765487290805771
-	v123 := math.Float64frombits(0x3ff18932bf08e168) // 1.0959956610004955
-	v135 := math.Float64frombits(0x4000000000000000) // 2
-	v142 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
-	v144 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v147 := math.Float64frombits(0xc087500000000000) // -746
-	v149 := math.Float64frombits(0x4086300000000000) // 710
-	v156 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v157 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v159 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v161 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v163 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v165 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v167 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v169 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v171 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v173 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v39 := math.Float64frombits(0xbf4936a4a7830bd8)  // -0.0007694534279142308
+	v40 := math.Float64frombits(0x3f754d076df271bd)  // 0.005200413724335493
+	v42 := math.Float64frombits(0xbf9b8203032a45ab)  // -0.026863143032249386
+	v44 := math.Float64frombits(0x3fbce2ef239ee029)  // 0.11283774013179539
+	v46 := math.Float64frombits(0xbfd8127466f5b8a1)  // -0.37612638525650693
+	v48 := math.Float64frombits(0x3fc06eba820da750)  // 0.12837916708240948
+	v50 := math.Float64frombits(0x403c000000000000)  // 28
+	v55 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v59 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v61 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v64 := math.Float64frombits(0x3efa0f09d203b0da)  // 2.4851554486213973e-05
+	v65 := math.Float64frombits(0x3f2a126522421ce2)  // 0.00019891247314183293
+	v67 := math.Float64frombits(0x3f56c169a89bfb68)  // 0.0013888866255340141
+	v69 := math.Float64frombits(0x3f81110e072da4bd)  // 0.008333310693802049
+	v71 := math.Float64frombits(0x3fa555555576b9ac)  // 0.041666666681851566
+	v73 := math.Float64frombits(0x3fc5555555a8d60a)  // 0.1666666668185573
+	v81 := math.Float64frombits(0x4010000000000000)  // 4
+	v86 := math.Float64frombits(0xbef18646ff715d6e)  // -1.671268543321002e-05
+	v87 := math.Float64frombits(0x3ed09d6ea34beac6)  // 3.9613174080919735e-06
+	v89 := math.Float64frombits(0x3f2706b56ca18d9b)  // 0.00017567600872601678
+	v91 := math.Float64frombits(0xbf3e2f8f0b2a9b1c)  // -0.00046059839511729413
+	v93 := math.Float64frombits(0xbf3266c47c8fa827)  // -0.00028078362498596066
+	v95 := math.Float64frombits(0x3f790b24fd7210e0)  // 0.006114143841049663
+	v97 := math.Float64frombits(0xbf9b00bd97c3de34)  // -0.026370012653357658
+	v99 := math.Float64frombits(0x3fb38db648cbbae6)  // 0.07638110425225939
+	v101 := math.Float64frombits(0xbfc645fdac4bd163) // -0.17401095307253475
+	v103 := math.Float64frombits(0x3fd52cac4d2489f0) // 0.33085162671537116
+	v105 := math.Float64frombits(0xbfe14eacb0de8a9c) // -0.5408538298109593
+	v107 := math.Float64frombits(0x3fe8be202c682690) // 0.7732087008782447
+	v109 := math.Float64frombits(0xbfef3fe31ed01a2c) // -0.9765487291159096
+	v111 := math.Float64frombits(0x3ff18932bf097075) // 1.095995661008627
+	v123 := math.Float64frombits(0x4000000000000000) // 2
+	v130 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
+	v132 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v135 := math.Float64frombits(0xc087500000000000) // -746
+	v137 := math.Float64frombits(0x4086300000000000) // 710
+	v143 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v144 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v146 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v148 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v150 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v152 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v154 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v156 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -273,127 +253,118 @@ func geluBackwardGeneric(dx, x, dy []float32) {
 		v45 := math.FMA(v43, v38, v44)
 		v47 := math.FMA(v45, v38, v46)
 		v49 := math.FMA(v47, v38, v48)
-		v51 := math.FMA(v49, v38, v50)
-		v53 := v37
-		if v52 < v37 {
-			v53 = v52
+		v51 := v37
+		if v50 < v37 {
+			v51 = v50
 		}
-		v54 := float64(v53 * v53)
-		v55 := -v54
-		v56 := math.FMA(v53, v53, v55)
-		v58 := float64(v54 * v57)
-		v59 := math.RoundToEven(v58)
-		v60 := -v59
-		v62 := math.FMA(v60, v61, v54)
-		v64 := math.FMA(v60, v63, v56)
-		v65 := -v62
-		v68 := math.FMA(v66, v65, v67)
-		v70 := math.FMA(v68, v65, v69)
-		v72 := math.FMA(v70, v65, v71)
-		v74 := math.FMA(v72, v65, v73)
-		v76 := math.FMA(v74, v65, v75)
-		v78 := math.FMA(v76, v65, v77)
-		v80 := math.FMA(v78, v65, v79)
-		v81 := math.FMA(v65, v80, v33)
-		v82 := float64(v65 * v65)
-		v83 := float64(v8 + v65)
-		v84 := math.FMA(v82, v81, v83)
-		v85 := -v84
-		v86 := math.FMA(v85, v64, v84)
-		v88 := float64(v53 + v87)
-		v89 := float64(v8 / v88)
-		v90 := float64(v53 - v87)
-		v91 := float64(v90 * v89)
-		v94 := math.FMA(v92, v91, v93)
-		v96 := math.FMA(v94, v91, v95)
-		v98 := math.FMA(v96, v91, v97)
-		v100 := math.FMA(v98, v91, v99)
-		v102 := math.FMA(v100, v91, v101)
-		v104 := math.FMA(v102, v91, v103)
-		v106 := math.FMA(v104, v91, v105)
-		v108 := math.FMA(v106, v91, v107)
-		v110 := math.FMA(v108, v91, v109)
-		v112 := math.FMA(v110, v91, v111)
-		v114 := math.FMA(v112, v91, v113)
-		v116 := math.FMA(v114, v91, v115)
-		v118 := math.FMA(v116, v91, v117)
-		v120 := math.FMA(v118, v91, v119)
-		v122 := math.FMA(v120, v91, v121)
-		v124 := math.FMA(v122, v91, v123)
-		v125 := float64(v86 * v124)
-		v126 := float64(v125 * v89)
-		v127 := v37 < v33
-		v128 := -v36
-		v129 := float64(v8 + v128)
-		v130 := float64(v129 - v8)
-		v131 := float64(v128 - v130)
-		v132 := float64(v36 * v51)
-		v133 := float64(v131 - v132)
-		v134 := float64(v129 + v133)
-		v136 := ldexpMid(v126, v60)
-		v137 := float64(v135 - v136)
-		v138 := v36 < v4
-		v139 := v136
-		if v138 {
-			v139 = v137
+		v52 := float64(v51 * v51)
+		v53 := -v52
+		v54 := math.FMA(v51, v51, v53)
+		v56 := float64(v52 * v55)
+		v57 := math.RoundToEven(v56)
+		v58 := -v57
+		v60 := math.FMA(v58, v59, v52)
+		v62 := math.FMA(v58, v61, v54)
+		v63 := -v60
+		v66 := math.FMA(v64, v63, v65)
+		v68 := math.FMA(v66, v63, v67)
+		v70 := math.FMA(v68, v63, v69)
+		v72 := math.FMA(v70, v63, v71)
+		v74 := math.FMA(v72, v63, v73)
+		v75 := math.FMA(v63, v74, v33)
+		v76 := float64(v63 * v63)
+		v77 := float64(v8 + v63)
+		v78 := math.FMA(v76, v75, v77)
+		v79 := -v78
+		v80 := math.FMA(v79, v62, v78)
+		v82 := float64(v51 + v81)
+		v83 := float64(v8 / v82)
+		v84 := float64(v51 - v81)
+		v85 := float64(v84 * v83)
+		v88 := math.FMA(v86, v85, v87)
+		v90 := math.FMA(v88, v85, v89)
+		v92 := math.FMA(v90, v85, v91)
+		v94 := math.FMA(v92, v85, v93)
+		v96 := math.FMA(v94, v85, v95)
+		v98 := math.FMA(v96, v85, v97)
+		v100 := math.FMA(v98, v85, v99)
+		v102 := math.FMA(v100, v85, v101)
+		v104 := math.FMA(v102, v85, v103)
+		v106 := math.FMA(v104, v85, v105)
+		v108 := math.FMA(v106, v85, v107)
+		v110 := math.FMA(v108, v85, v109)
+		v112 := math.FMA(v110, v85, v111)
+		v113 := float64(v80 * v112)
+		v114 := float64(v113 * v83)
+		v115 := v37 < v33
+		v116 := -v36
+		v117 := float64(v8 + v116)
+		v118 := float64(v117 - v8)
+		v119 := float64(v116 - v118)
+		v120 := float64(v36 * v49)
+		v121 := float64(v119 - v120)
+		v122 := float64(v117 + v121)
+		v124 := ldexpMid(v114, v58)
+		v125 := float64(v123 - v124)
+		v126 := v36 < v4
+		v127 := v124
+		if v126 {
+			v127 = v125
 		}
-		v140 := v139
-		if v127 {
-			v140 = v134
+		v128 := v127
+		if v115 {
+			v128 = v122
 		}
-		v141 := float64(v33 * v140)
-		v143 := float64(v0 * v142)
-		v145 := float64(v144 * v0)
-		v146 := float64(v145 * v0)
-		v148 := v147
-		if v146 > v147 {
-			v148 = v146
+		v129 := float64(v33 * v128)
+		v131 := float64(v0 * v130)
+		v133 := float64(v132 * v0)
+		v134 := float64(v133 * v0)
+		v136 := v135
+		if v134 > v135 {
+			v136 = v134
 		}
-		v150 := v149
-		if v148 < v149 {
-			v150 = v148
+		v138 := v137
+		if v136 < v137 {
+			v138 = v136
 		}
-		v151 := float64(v150 * v57)
-		v152 := math.RoundToEven(v151)
-		v153 := -v152
-		v154 := math.FMA(v153, v61, v150)
-		v155 := math.FMA(v153, v63, v154)
-		v158 := math.FMA(v156, v155, v157)
-		v160 := math.FMA(v158, v155, v159)
-		v162 := math.FMA(v160, v155, v161)
-		v164 := math.FMA(v162, v155, v163)
-		v166 := math.FMA(v164, v155, v165)
-		v168 := math.FMA(v166, v155, v167)
-		v170 := math.FMA(v168, v155, v169)
-		v172 := math.FMA(v170, v155, v171)
-		v174 := math.FMA(v172, v155, v173)
-		v175 := ldexpMid(v174, v152)
-		v176 := math.IsNaN(v146)
-		v177 := v175
-		if v176 {
-			v177 = v146
+		v139 := float64(v138 * v55)
+		v140 := math.RoundToEven(v139)
+		v141 := -v140
+		v142 := math.FMA(v141, v59, v138)
+		v145 := math.FMA(v143, v142, v144)
+		v147 := math.FMA(v145, v142, v146)
+		v149 := math.FMA(v147, v142, v148)
+		v151 := math.FMA(v149, v142, v150)
+		v153 := math.FMA(v151, v142, v152)
+		v155 := math.FMA(v153, v142, v154)
+		v157 := math.FMA(v155, v142, v156)
+		v158 := ldexpMid(v157, v140)
+		v159 := math.IsNaN(v134)
+		v160 := v158
+		if v159 {
+			v160 = v134
 		}
-		v178 := float64(v143 * v177)
-		v179 := float64(v141 + v178)
-		v180 := v179
+		v161 := float64(v131 * v160)
+		v162 := float64(v129 + v161)
+		v163 := v162
 		if v13 {
-			v180 = v32
+			v163 = v32
 		}
-		v181 := v180
+		v164 := v163
 		if v7 {
-			v181 = v8
+			v164 = v8
 		}
-		v182 := v181
+		v165 := v164
 		if v3 {
-			v182 = v5
+			v165 = v5
 		}
-		v183 := float64(dy[i])
-		v184 := float64(v183 * v182)
-		v185 := math.IsNaN(v0)
-		v186 := v184
-		if v185 {
-			v186 = v0
+		v166 := float64(dy[i])
+		v167 := float64(v166 * v165)
+		v168 := math.IsNaN(v0)
+		v169 := v167
+		if v168 {
+			v169 = v0
 		}
-		dx[i] = float32(v186)
+		dx[i] = float32(v169)
 	}
 }

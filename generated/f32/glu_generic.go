@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f32 memory, f64 compute, 46
+// gluGeneric is the pure-Go kernel of glu (f32 memory, f64 compute, 40
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -25,17 +25,14 @@ func gluGeneric(dst, a, b []float32) {
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v12 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v14 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v16 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v17 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v19 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v21 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v23 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v25 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v27 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v29 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v31 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v33 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v14 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v15 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v17 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v19 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v21 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v23 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v25 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v27 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dst {
 		v0 := float64(b[i])
 		v1 := math.Abs(v0)
@@ -49,45 +46,42 @@ func gluGeneric(dst, a, b []float32) {
 		v10 := math.RoundToEven(v9)
 		v11 := -v10
 		v13 := math.FMA(v11, v12, v4)
-		v15 := math.FMA(v11, v14, v13)
-		v18 := math.FMA(v16, v15, v17)
-		v20 := math.FMA(v18, v15, v19)
-		v22 := math.FMA(v20, v15, v21)
-		v24 := math.FMA(v22, v15, v23)
-		v26 := math.FMA(v24, v15, v25)
-		v28 := math.FMA(v26, v15, v27)
-		v30 := math.FMA(v28, v15, v29)
-		v32 := math.FMA(v30, v15, v31)
-		v34 := math.FMA(v32, v15, v33)
-		v35 := ldexpMid(v34, v10)
-		v36 := v7
+		v16 := math.FMA(v14, v13, v15)
+		v18 := math.FMA(v16, v13, v17)
+		v20 := math.FMA(v18, v13, v19)
+		v22 := math.FMA(v20, v13, v21)
+		v24 := math.FMA(v22, v13, v23)
+		v26 := math.FMA(v24, v13, v25)
+		v28 := math.FMA(v26, v13, v27)
+		v29 := ldexpMid(v28, v10)
+		v30 := v7
 		if v6 {
-			v36 = v35
+			v30 = v29
 		}
-		v37 := float64(v7 + v35)
-		v38 := float64(v36 / v37)
-		v39 := math.IsNaN(v0)
-		v40 := v38
-		if v39 {
-			v40 = v0
+		v31 := float64(v7 + v29)
+		v32 := float64(v30 / v31)
+		v33 := math.IsNaN(v0)
+		v34 := v32
+		if v33 {
+			v34 = v0
 		}
-		v41 := float64(a[i])
-		v42 := float64(v41 * v40)
-		v43 := v42
-		if v39 {
-			v43 = v0
+		v35 := float64(a[i])
+		v36 := float64(v35 * v34)
+		v37 := v36
+		if v33 {
+			v37 = v0
 		}
-		v44 := math.IsNaN(v41)
-		v45 := v43
-		if v44 {
-			v45 = v41
+		v38 := math.IsNaN(v35)
+		v39 := v37
+		if v38 {
+			v39 = v35
 		}
-		dst[i] = float32(v45)
+		dst[i] = float32(v39)
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f32 memory, f64
-// compute, 44 operations): the scalar twin of the vector program the assembly
+// compute, 38 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -100,17 +94,14 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v12 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v14 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v16 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v17 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v19 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v21 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v23 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v25 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v27 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v29 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v31 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v33 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v14 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v15 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v17 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v19 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v21 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v23 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v25 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v27 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range da {
 		v0 := float64(b[i])
 		v1 := math.Abs(v0)
@@ -124,40 +115,37 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 		v10 := math.RoundToEven(v9)
 		v11 := -v10
 		v13 := math.FMA(v11, v12, v4)
-		v15 := math.FMA(v11, v14, v13)
-		v18 := math.FMA(v16, v15, v17)
-		v20 := math.FMA(v18, v15, v19)
-		v22 := math.FMA(v20, v15, v21)
-		v24 := math.FMA(v22, v15, v23)
-		v26 := math.FMA(v24, v15, v25)
-		v28 := math.FMA(v26, v15, v27)
-		v30 := math.FMA(v28, v15, v29)
-		v32 := math.FMA(v30, v15, v31)
-		v34 := math.FMA(v32, v15, v33)
-		v35 := ldexpMid(v34, v10)
-		v36 := v7
+		v16 := math.FMA(v14, v13, v15)
+		v18 := math.FMA(v16, v13, v17)
+		v20 := math.FMA(v18, v13, v19)
+		v22 := math.FMA(v20, v13, v21)
+		v24 := math.FMA(v22, v13, v23)
+		v26 := math.FMA(v24, v13, v25)
+		v28 := math.FMA(v26, v13, v27)
+		v29 := ldexpMid(v28, v10)
+		v30 := v7
 		if v6 {
-			v36 = v35
+			v30 = v29
 		}
-		v37 := float64(v7 + v35)
-		v38 := float64(v36 / v37)
-		v39 := math.IsNaN(v0)
-		v40 := v38
-		if v39 {
-			v40 = v0
+		v31 := float64(v7 + v29)
+		v32 := float64(v30 / v31)
+		v33 := math.IsNaN(v0)
+		v34 := v32
+		if v33 {
+			v34 = v0
 		}
-		v41 := float64(dy[i])
-		v42 := float64(v41 * v40)
-		v43 := v42
-		if v39 {
-			v43 = v0
+		v35 := float64(dy[i])
+		v36 := float64(v35 * v34)
+		v37 := v36
+		if v33 {
+			v37 = v0
 		}
-		da[i] = float32(v43)
+		da[i] = float32(v37)
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f32 memory, f64
-// compute, 53 operations): the scalar twin of the vector program the assembly
+// compute, 47 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -170,17 +158,14 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v16 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v18 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v19 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v21 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v23 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v25 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v27 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v29 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v31 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v33 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v35 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range db {
 		v0 := float64(b[i])
 		v1 := math.Abs(v0)
@@ -196,44 +181,41 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 		v12 := math.RoundToEven(v11)
 		v13 := -v12
 		v15 := math.FMA(v13, v14, v6)
-		v17 := math.FMA(v13, v16, v15)
-		v20 := math.FMA(v18, v17, v19)
-		v22 := math.FMA(v20, v17, v21)
-		v24 := math.FMA(v22, v17, v23)
-		v26 := math.FMA(v24, v17, v25)
-		v28 := math.FMA(v26, v17, v27)
-		v30 := math.FMA(v28, v17, v29)
-		v32 := math.FMA(v30, v17, v31)
-		v34 := math.FMA(v32, v17, v33)
-		v36 := math.FMA(v34, v17, v35)
-		v37 := ldexpMid(v36, v12)
-		v38 := v9
+		v18 := math.FMA(v16, v15, v17)
+		v20 := math.FMA(v18, v15, v19)
+		v22 := math.FMA(v20, v15, v21)
+		v24 := math.FMA(v22, v15, v23)
+		v26 := math.FMA(v24, v15, v25)
+		v28 := math.FMA(v26, v15, v27)
+		v30 := math.FMA(v28, v15, v29)
+		v31 := ldexpMid(v30, v12)
+		v32 := v9
 		if v8 {
-			v38 = v37
+			v32 = v31
 		}
-		v39 := float64(v9 + v37)
-		v40 := float64(v38 / v39)
-		v41 := math.IsNaN(v2)
-		v42 := v40
-		if v41 {
-			v42 = v2
+		v33 := float64(v9 + v31)
+		v34 := float64(v32 / v33)
+		v35 := math.IsNaN(v2)
+		v36 := v34
+		if v35 {
+			v36 = v2
 		}
-		v43 := -v42
-		v44 := math.FMA(v43, v42, v42)
-		v45 := float64(a[i])
-		v46 := float64(dy[i])
-		v47 := float64(v45 * v44)
-		v48 := float64(v46 * v47)
-		v49 := math.IsNaN(v0)
-		v50 := v48
-		if v49 {
-			v50 = v0
+		v37 := -v36
+		v38 := math.FMA(v37, v36, v36)
+		v39 := float64(a[i])
+		v40 := float64(dy[i])
+		v41 := float64(v39 * v38)
+		v42 := float64(v40 * v41)
+		v43 := math.IsNaN(v0)
+		v44 := v42
+		if v43 {
+			v44 = v0
 		}
-		v51 := math.IsNaN(v45)
-		v52 := v50
-		if v51 {
-			v52 = v45
+		v45 := math.IsNaN(v39)
+		v46 := v44
+		if v45 {
+			v46 = v39
 		}
-		db[i] = float32(v52)
+		db[i] = float32(v46)
 	}
 }

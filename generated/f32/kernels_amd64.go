@@ -28,13 +28,13 @@ func celuAVX2(dst, in0 []float32, alpha float32)
 //go:noescape
 func celuAVX2Stream(dst, in0 []float32, alpha float32)
 
-// celuBackwardAVX512 computes celuBackward with AVX512 (2 vectors per iteration, masked tail).
+// celuBackwardAVX512 computes celuBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func celuBackwardAVX512(dst, in0, in1 []float32, alpha float32)
 
-// celuBackwardAVX512Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// celuBackwardAVX512Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -76,13 +76,13 @@ func celuBackwardFromOutputAVX2(dst, in0, in1 []float32, alpha float32)
 //go:noescape
 func celuBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, alpha float32)
 
-// eluAVX512 computes elu with AVX512 (2 vectors per iteration, masked tail).
+// eluAVX512 computes elu with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func eluAVX512(dst, in0 []float32, alpha float32)
 
-// eluAVX512Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// eluAVX512Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -316,7 +316,7 @@ func geluTanhBackwardAVX2(dst, in0, in1 []float32)
 //go:noescape
 func geluTanhBackwardAVX2Stream(dst, in0, in1 []float32)
 
-// gluAVX512 computes glu with AVX512 (3 vectors per iteration, masked tail).
+// gluAVX512 computes glu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
@@ -328,7 +328,7 @@ func gluAVX512(dst, in0, in1 []float32)
 //go:noescape
 func gluAVX2(dst, in0, in1 []float32)
 
-// gluBackwardAAVX512 computes gluBackwardA with AVX512 (3 vectors per iteration, masked tail).
+// gluBackwardAAVX512 computes gluBackwardA with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
@@ -892,7 +892,7 @@ func logSoftmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float32)
 //go:noescape
 func logSoftmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float32)
 
-// logSoftmaxBackwardAVX512 computes logSoftmaxBackward with AVX512 (2 vectors per iteration, masked tail).
+// logSoftmaxBackwardAVX512 computes logSoftmaxBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
@@ -1024,7 +1024,7 @@ func logsumexpAVX512(dst, in0, in1, in2, in3 []float32)
 //go:noescape
 func logsumexpAVX2(dst, in0, in1, in2, in3 []float32)
 
-// logsumexpBackwardAVX512 computes logsumexpBackward with AVX512 (2 vectors per iteration, masked tail).
+// logsumexpBackwardAVX512 computes logsumexpBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
@@ -1396,13 +1396,13 @@ func seluBackwardFromOutputAVX2(dst, in0, in1 []float32)
 //go:noescape
 func seluBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
-// sigmoidAVX512 computes sigmoid with AVX512 (3 vectors per iteration, masked tail).
+// sigmoidAVX512 computes sigmoid with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func sigmoidAVX512(dst, in0 []float32)
 
-// sigmoidAVX512Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// sigmoidAVX512Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
@@ -1648,7 +1648,7 @@ func softmaxReduceMAVX512(acc *[16]float64, in0 []float32)
 //go:noescape
 func softmaxReduceMAVX2(acc *[16]float64, in0 []float32)
 
-// softmaxReduceSAVX512 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
+// softmaxReduceSAVX512 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
@@ -1660,7 +1660,7 @@ func softmaxReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
 //go:noescape
 func softmaxReduceSAVX2(acc *[16]float64, in0 []float32, m float32)
 
-// softmaxAVX512 computes softmax with AVX512 (2 vectors per iteration, masked tail).
+// softmaxAVX512 computes softmax with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
@@ -1726,7 +1726,7 @@ func softminReduceSAVX2(acc *[16]float64, in0 []float32, m float32)
 //go:noescape
 func softminAVX512(dst, in0 []float32, m, s, s_lo float32)
 
-// softminAVX2 computes softmin with AVX2 (1 vectors per iteration, masked tail).
+// softminAVX2 computes softmin with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
@@ -1780,25 +1780,25 @@ func softplusAVX2(dst, in0 []float32, beta, threshold float32)
 //go:noescape
 func softplusAVX2Stream(dst, in0 []float32, beta, threshold float32)
 
-// softplusBackwardAVX512 computes softplusBackward with AVX512 (2 vectors per iteration, masked tail).
+// softplusBackwardAVX512 computes softplusBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func softplusBackwardAVX512(dst, in0, in1 []float32, beta, threshold float32)
 
-// softplusBackwardAVX512Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// softplusBackwardAVX512Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func softplusBackwardAVX512Stream(dst, in0, in1 []float32, beta, threshold float32)
 
-// softplusBackwardAVX2 computes softplusBackward with AVX2 (1 vectors per iteration, masked tail).
+// softplusBackwardAVX2 computes softplusBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func softplusBackwardAVX2(dst, in0, in1 []float32, beta, threshold float32)
 
-// softplusBackwardAVX2Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// softplusBackwardAVX2Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -2008,13 +2008,13 @@ func tanhAVX2(dst, in0 []float32)
 //go:noescape
 func tanhAVX2Stream(dst, in0 []float32)
 
-// tanhBackwardAVX512 computes tanhBackward with AVX512 (2 vectors per iteration, masked tail).
+// tanhBackwardAVX512 computes tanhBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func tanhBackwardAVX512(dst, in0, in1 []float32)
 
-// tanhBackwardAVX512Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// tanhBackwardAVX512Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape

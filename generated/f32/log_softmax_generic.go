@@ -31,7 +31,7 @@ func logSoftmaxReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // logSoftmaxReduceS1Generic is the pure-Go kernel of logSoftmaxReduceS1 (f32
-// memory, f64 compute, 50 operations): the scalar twin of the vector program
+// memory, f64 compute, 44 operations): the scalar twin of the vector program
 // the assembly kernels run. It folds each element's value into acc by sum,
 // element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
 // the same bits. The caller guarantees equal lengths.
@@ -42,17 +42,14 @@ func logSoftmaxReduceS1Generic(acc *[16]float64, x []float32, m float32) {
 	v9 := math.Float64frombits(0x4086300000000000)  // 710
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v19 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v20 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v22 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v24 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v26 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v28 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v30 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v32 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v34 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v36 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v22 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range x {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
@@ -70,46 +67,43 @@ func logSoftmaxReduceS1Generic(acc *[16]float64, x []float32, m float32) {
 		v13 := math.RoundToEven(v12)
 		v14 := -v13
 		v16 := math.FMA(v14, v15, v10)
-		v18 := math.FMA(v14, v17, v16)
-		v21 := math.FMA(v19, v18, v20)
-		v23 := math.FMA(v21, v18, v22)
-		v25 := math.FMA(v23, v18, v24)
-		v27 := math.FMA(v25, v18, v26)
-		v29 := math.FMA(v27, v18, v28)
-		v31 := math.FMA(v29, v18, v30)
-		v33 := math.FMA(v31, v18, v32)
-		v35 := math.FMA(v33, v18, v34)
-		v37 := math.FMA(v35, v18, v36)
-		v38 := ldexpMid(v37, v13)
-		v39 := math.IsNaN(v2)
-		v40 := v38
-		if v39 {
-			v40 = v2
+		v19 := math.FMA(v17, v16, v18)
+		v21 := math.FMA(v19, v16, v20)
+		v23 := math.FMA(v21, v16, v22)
+		v25 := math.FMA(v23, v16, v24)
+		v27 := math.FMA(v25, v16, v26)
+		v29 := math.FMA(v27, v16, v28)
+		v31 := math.FMA(v29, v16, v30)
+		v32 := ldexpMid(v31, v13)
+		v33 := math.IsNaN(v2)
+		v34 := v32
+		if v33 {
+			v34 = v2
 		}
-		v41 := float64(v2 - v0)
-		v42 := float64(v2 - v41)
-		v43 := float64(v0 - v42)
-		v44 := float64(v1 + v41)
-		v45 := float64(v43 - v44)
-		v46 := math.FMA(v40, v45, v40)
-		v47 := v46
+		v35 := float64(v2 - v0)
+		v36 := float64(v2 - v35)
+		v37 := float64(v0 - v36)
+		v38 := float64(v1 + v35)
+		v39 := float64(v37 - v38)
+		v40 := math.FMA(v34, v39, v34)
+		v41 := v40
 		if v7 {
-			v47 = v3
+			v41 = v3
 		}
-		v48 := v47
+		v42 := v41
 		if v4 {
-			v48 = v3
+			v42 = v3
 		}
-		v49 := math.IsNaN(v0)
-		v50 := v48
-		if v49 {
-			v50 = v0
+		v43 := math.IsNaN(v0)
+		v44 := v42
+		if v43 {
+			v44 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v50
+		foldT := foldS + v44
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v50 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v44 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
@@ -289,7 +283,7 @@ func logSoftmaxBackwardReduceRGeneric(acc *[16]float64, y, dy []float32) {
 }
 
 // logSoftmaxBackwardGeneric is the pure-Go kernel of logSoftmaxBackward (f32
-// memory, f64 compute, 44 operations): the scalar twin of the vector program
+// memory, f64 compute, 38 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -300,20 +294,17 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 	v4 := math.Float64frombits(0x4086300000000000)  // 710
 	v6 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v10 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v12 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v14 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v15 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v17 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v19 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v21 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v23 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v25 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v27 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v29 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v31 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v36 := float64(r)
-	v37 := float64(rLo)
-	v38 := float64(v36 + v37)
+	v12 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v13 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v15 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v17 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v19 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v21 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v23 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v25 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v30 := float64(r)
+	v31 := float64(rLo)
+	v32 := float64(v30 + v31)
 	for i := range dx {
 		v0 := float64(dy[i])
 		v1 := float64(y[i])
@@ -329,33 +320,30 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 		v8 := math.RoundToEven(v7)
 		v9 := -v8
 		v11 := math.FMA(v9, v10, v5)
-		v13 := math.FMA(v9, v12, v11)
-		v16 := math.FMA(v14, v13, v15)
-		v18 := math.FMA(v16, v13, v17)
-		v20 := math.FMA(v18, v13, v19)
-		v22 := math.FMA(v20, v13, v21)
-		v24 := math.FMA(v22, v13, v23)
-		v26 := math.FMA(v24, v13, v25)
-		v28 := math.FMA(v26, v13, v27)
-		v30 := math.FMA(v28, v13, v29)
-		v32 := math.FMA(v30, v13, v31)
-		v33 := ldexpMid(v32, v8)
-		v34 := math.IsNaN(v1)
-		v35 := v33
-		if v34 {
-			v35 = v1
+		v14 := math.FMA(v12, v11, v13)
+		v16 := math.FMA(v14, v11, v15)
+		v18 := math.FMA(v16, v11, v17)
+		v20 := math.FMA(v18, v11, v19)
+		v22 := math.FMA(v20, v11, v21)
+		v24 := math.FMA(v22, v11, v23)
+		v26 := math.FMA(v24, v11, v25)
+		v27 := ldexpMid(v26, v8)
+		v28 := math.IsNaN(v1)
+		v29 := v27
+		if v28 {
+			v29 = v1
 		}
-		v39 := float64(v35 * v38)
-		v40 := float64(v0 - v39)
-		v41 := math.IsNaN(v0)
-		v42 := v40
-		if v41 {
-			v42 = v0
+		v33 := float64(v29 * v32)
+		v34 := float64(v0 - v33)
+		v35 := math.IsNaN(v0)
+		v36 := v34
+		if v35 {
+			v36 = v0
 		}
-		v43 := v42
-		if v34 {
-			v43 = v1
+		v37 := v36
+		if v28 {
+			v37 = v1
 		}
-		dx[i] = float32(v43)
+		dx[i] = float32(v37)
 	}
 }

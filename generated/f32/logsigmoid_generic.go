@@ -23,7 +23,7 @@ var (
 )
 
 // logsigmoidGeneric is the pure-Go kernel of logsigmoid (f32 memory, f64
-// compute, 92 operations): the scalar twin of the vector program the assembly
+// compute, 86 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -33,33 +33,30 @@ func logsigmoidGeneric(dst, x []float32) {
 	v5 := math.Float64frombits(0x4086300000000000)  // 710
 	v7 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v11 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v13 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v15 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v16 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v18 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v20 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v22 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v24 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v26 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v28 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v30 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v32 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v37 := math.Float64frombits(0xbff0000000000000) // -1
-	v39 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
-	v41 := math.Float64frombits(0x3ff0000000000000) // 1
-	v48 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v52 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v54 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v60 := math.Float64frombits(0x0000000000000000) // 0
-	v63 := math.Float64frombits(0x4000000000000000) // 2
-	v67 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
-	v68 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
-	v70 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
-	v72 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
-	v74 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
-	v82 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v84 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v88 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v13 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v14 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v16 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v18 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v20 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v22 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v24 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v26 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v31 := math.Float64frombits(0xbff0000000000000) // -1
+	v33 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
+	v35 := math.Float64frombits(0x3ff0000000000000) // 1
+	v42 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v46 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v48 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v54 := math.Float64frombits(0x0000000000000000) // 0
+	v57 := math.Float64frombits(0x4000000000000000) // 2
+	v61 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
+	v62 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
+	v64 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
+	v66 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
+	v68 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
+	v76 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v78 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v82 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -76,103 +73,100 @@ func logsigmoidGeneric(dst, x []float32) {
 		v9 := math.RoundToEven(v8)
 		v10 := -v9
 		v12 := math.FMA(v10, v11, v6)
-		v14 := math.FMA(v10, v13, v12)
-		v17 := math.FMA(v15, v14, v16)
-		v19 := math.FMA(v17, v14, v18)
-		v21 := math.FMA(v19, v14, v20)
-		v23 := math.FMA(v21, v14, v22)
-		v25 := math.FMA(v23, v14, v24)
-		v27 := math.FMA(v25, v14, v26)
-		v29 := math.FMA(v27, v14, v28)
-		v31 := math.FMA(v29, v14, v30)
-		v33 := math.FMA(v31, v14, v32)
-		v34 := ldexpMid(v33, v9)
-		v35 := math.IsNaN(v2)
-		v36 := v34
-		if v35 {
-			v36 = v2
+		v15 := math.FMA(v13, v12, v14)
+		v17 := math.FMA(v15, v12, v16)
+		v19 := math.FMA(v17, v12, v18)
+		v21 := math.FMA(v19, v12, v20)
+		v23 := math.FMA(v21, v12, v22)
+		v25 := math.FMA(v23, v12, v24)
+		v27 := math.FMA(v25, v12, v26)
+		v28 := ldexpMid(v27, v9)
+		v29 := math.IsNaN(v2)
+		v30 := v28
+		if v29 {
+			v30 = v2
 		}
-		v38 := v37
-		if v36 > v37 {
-			v38 = v36
+		v32 := v31
+		if v30 > v31 {
+			v32 = v30
 		}
-		v40 := v39
-		if v38 < v39 {
-			v40 = v38
+		v34 := v33
+		if v32 < v33 {
+			v34 = v32
 		}
-		v42 := float64(v41 + v40)
-		v49 := v48
-		if v42 > v48 {
-			v49 = v42
+		v36 := float64(v35 + v34)
+		v43 := v42
+		if v36 > v42 {
+			v43 = v36
 		}
-		v50 := getMant64(v49)
-		v51 := getExp64(v49)
-		v53 := v52 <= v50
-		v55 := float64(v50 * v54)
-		v56 := v50
-		if v53 {
-			v56 = v55
+		v44 := getMant64(v43)
+		v45 := getExp64(v43)
+		v47 := v46 <= v44
+		v49 := float64(v44 * v48)
+		v50 := v44
+		if v47 {
+			v50 = v49
 		}
-		v57 := float64(v51 + v41)
-		v58 := v51
-		if v53 {
-			v58 = v57
+		v51 := float64(v45 + v35)
+		v52 := v45
+		if v47 {
+			v52 = v51
 		}
-		v59 := float64(v56 - v41)
-		v61 := v58 == v60
-		v62 := v59
-		if v61 {
-			v62 = v40
+		v53 := float64(v50 - v35)
+		v55 := v52 == v54
+		v56 := v53
+		if v55 {
+			v56 = v34
 		}
-		v64 := float64(v63 + v62)
-		v65 := float64(v62 / v64)
-		v66 := float64(v65 * v65)
-		v69 := math.FMA(v67, v66, v68)
-		v71 := math.FMA(v69, v66, v70)
-		v73 := math.FMA(v71, v66, v72)
-		v75 := math.FMA(v73, v66, v74)
-		v76 := float64(v66 * v75)
-		v77 := float64(v76 - v62)
-		v78 := math.FMA(v65, v77, v62)
-		v79 := math.FMA(v58, v11, v78)
-		v80 := math.Copysign(v79, v36)
-		v81 := v36 == v37
+		v58 := float64(v57 + v56)
+		v59 := float64(v56 / v58)
+		v60 := float64(v59 * v59)
+		v63 := math.FMA(v61, v60, v62)
+		v65 := math.FMA(v63, v60, v64)
+		v67 := math.FMA(v65, v60, v66)
+		v69 := math.FMA(v67, v60, v68)
+		v70 := float64(v60 * v69)
+		v71 := float64(v70 - v56)
+		v72 := math.FMA(v59, v71, v56)
+		v73 := math.FMA(v52, v11, v72)
+		v74 := math.Copysign(v73, v30)
+		v75 := v30 == v31
+		v77 := v74
+		if v75 {
+			v77 = v76
+		}
+		v79 := v30 == v78
+		v80 := v77
+		if v79 {
+			v80 = v30
+		}
+		v81 := v30 < v31
 		v83 := v80
 		if v81 {
 			v83 = v82
 		}
-		v85 := v36 == v84
-		v86 := v83
-		if v85 {
-			v86 = v36
+		v84 := math.IsNaN(v30)
+		v85 := v83
+		if v84 {
+			v85 = v30
 		}
-		v87 := v36 < v37
-		v89 := v86
-		if v87 {
-			v89 = v88
+		v86 := v0
+		if v54 < v0 {
+			v86 = v54
 		}
-		v90 := math.IsNaN(v36)
-		v91 := v89
-		if v90 {
-			v91 = v36
+		v87 := float64(v85 - v86)
+		v88 := -v87
+		v89 := math.IsNaN(v0)
+		v90 := v88
+		if v89 {
+			v90 = v0
 		}
-		v92 := v0
-		if v60 < v0 {
-			v92 = v60
-		}
-		v93 := float64(v91 - v92)
-		v94 := -v93
-		v95 := math.IsNaN(v0)
-		v96 := v94
-		if v95 {
-			v96 = v0
-		}
-		dst[i] = float32(v96)
+		dst[i] = float32(v90)
 	}
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f32
-// memory, f64 compute, 46 operations): the scalar twin of the vector program
+// memory, f64 compute, 40 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -184,17 +178,14 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v13 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v17 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v18 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v20 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v22 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v24 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v26 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v28 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v30 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v32 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v34 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v15 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v16 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v18 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v20 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v22 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v24 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v28 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v1 := -v0
@@ -209,41 +200,38 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 		v11 := math.RoundToEven(v10)
 		v12 := -v11
 		v14 := math.FMA(v12, v13, v5)
-		v16 := math.FMA(v12, v15, v14)
-		v19 := math.FMA(v17, v16, v18)
-		v21 := math.FMA(v19, v16, v20)
-		v23 := math.FMA(v21, v16, v22)
-		v25 := math.FMA(v23, v16, v24)
-		v27 := math.FMA(v25, v16, v26)
-		v29 := math.FMA(v27, v16, v28)
-		v31 := math.FMA(v29, v16, v30)
-		v33 := math.FMA(v31, v16, v32)
-		v35 := math.FMA(v33, v16, v34)
-		v36 := ldexpMid(v35, v11)
-		v37 := v8
+		v17 := math.FMA(v15, v14, v16)
+		v19 := math.FMA(v17, v14, v18)
+		v21 := math.FMA(v19, v14, v20)
+		v23 := math.FMA(v21, v14, v22)
+		v25 := math.FMA(v23, v14, v24)
+		v27 := math.FMA(v25, v14, v26)
+		v29 := math.FMA(v27, v14, v28)
+		v30 := ldexpMid(v29, v11)
+		v31 := v8
 		if v7 {
-			v37 = v36
+			v31 = v30
 		}
-		v38 := float64(v8 + v36)
-		v39 := float64(v37 / v38)
-		v40 := math.IsNaN(v1)
-		v41 := v39
-		if v40 {
-			v41 = v1
+		v32 := float64(v8 + v30)
+		v33 := float64(v31 / v32)
+		v34 := math.IsNaN(v1)
+		v35 := v33
+		if v34 {
+			v35 = v1
 		}
-		v42 := float64(dy[i])
-		v43 := float64(v42 * v41)
-		v44 := math.IsNaN(v0)
-		v45 := v43
-		if v44 {
-			v45 = v0
+		v36 := float64(dy[i])
+		v37 := float64(v36 * v35)
+		v38 := math.IsNaN(v0)
+		v39 := v37
+		if v38 {
+			v39 = v0
 		}
-		dx[i] = float32(v45)
+		dx[i] = float32(v39)
 	}
 }
 
 // logsigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// logsigmoidBackwardFromOutput (f32 memory, f64 compute, 44 operations): the
+// logsigmoidBackwardFromOutput (f32 memory, f64 compute, 40 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -254,18 +242,16 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 	v3 := math.Float64frombits(0x4086300000000000)  // 710
 	v5 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v9 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v11 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v13 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
-	v14 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
-	v16 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
-	v18 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
-	v20 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
-	v22 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
-	v24 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
-	v26 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
-	v28 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
-	v31 := math.Float64frombits(0x3ff0000000000000) // 1
-	v32 := math.Float64frombits(0xbff0000000000000) // -1
+	v11 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v12 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v14 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v16 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v18 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v20 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v22 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v24 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v27 := math.Float64frombits(0x3ff0000000000000) // 1
+	v28 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dx {
 		v0 := float64(y[i])
 		v2 := v1
@@ -280,33 +266,31 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 		v7 := math.RoundToEven(v6)
 		v8 := -v7
 		v10 := math.FMA(v8, v9, v4)
-		v12 := math.FMA(v8, v11, v10)
-		v15 := math.FMA(v13, v12, v14)
-		v17 := math.FMA(v15, v12, v16)
-		v19 := math.FMA(v17, v12, v18)
-		v21 := math.FMA(v19, v12, v20)
-		v23 := math.FMA(v21, v12, v22)
-		v25 := math.FMA(v23, v12, v24)
-		v27 := math.FMA(v25, v12, v26)
-		v29 := math.FMA(v27, v12, v28)
-		v30 := float64(v12 * v29)
-		v33 := ldexpMid(v32, v8)
-		v34 := float64(v31 + v33)
-		v35 := float64(v34 + v30)
-		v36 := ldexpMid(v35, v7)
-		v37 := math.Copysign(v36, v0)
-		v38 := math.IsNaN(v0)
-		v39 := v37
-		if v38 {
+		v13 := math.FMA(v11, v10, v12)
+		v15 := math.FMA(v13, v10, v14)
+		v17 := math.FMA(v15, v10, v16)
+		v19 := math.FMA(v17, v10, v18)
+		v21 := math.FMA(v19, v10, v20)
+		v23 := math.FMA(v21, v10, v22)
+		v25 := math.FMA(v23, v10, v24)
+		v26 := float64(v10 * v25)
+		v29 := ldexpMid(v28, v8)
+		v30 := float64(v27 + v29)
+		v31 := float64(v30 + v26)
+		v32 := ldexpMid(v31, v7)
+		v33 := math.Copysign(v32, v0)
+		v34 := math.IsNaN(v0)
+		v35 := v33
+		if v34 {
+			v35 = v0
+		}
+		v36 := -v35
+		v37 := float64(dy[i])
+		v38 := float64(v37 * v36)
+		v39 := v38
+		if v34 {
 			v39 = v0
 		}
-		v40 := -v39
-		v41 := float64(dy[i])
-		v42 := float64(v41 * v40)
-		v43 := v42
-		if v38 {
-			v43 = v0
-		}
-		dx[i] = float32(v43)
+		dx[i] = float32(v39)
 	}
 }

@@ -20,7 +20,7 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 49
+// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 43
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -34,18 +34,15 @@ func mishGeneric(dst, x []float32) {
 	v10 := math.Float64frombits(0x4086300000000000) // 710
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v18 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v20 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v21 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v23 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v25 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v27 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v29 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v31 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v33 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v35 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v37 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v42 := math.Float64frombits(0x4000000000000000) // 2
+	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v19 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v21 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v23 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v25 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v27 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v31 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v36 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -62,45 +59,42 @@ func mishGeneric(dst, x []float32) {
 		v14 := math.RoundToEven(v13)
 		v15 := -v14
 		v17 := math.FMA(v15, v16, v11)
-		v19 := math.FMA(v15, v18, v17)
-		v22 := math.FMA(v20, v19, v21)
-		v24 := math.FMA(v22, v19, v23)
-		v26 := math.FMA(v24, v19, v25)
-		v28 := math.FMA(v26, v19, v27)
-		v30 := math.FMA(v28, v19, v29)
-		v32 := math.FMA(v30, v19, v31)
-		v34 := math.FMA(v32, v19, v33)
-		v36 := math.FMA(v34, v19, v35)
-		v38 := math.FMA(v36, v19, v37)
-		v39 := ldexpMid(v38, v14)
-		v40 := math.IsNaN(v0)
-		v41 := v39
-		if v40 {
-			v41 = v0
+		v20 := math.FMA(v18, v17, v19)
+		v22 := math.FMA(v20, v17, v21)
+		v24 := math.FMA(v22, v17, v23)
+		v26 := math.FMA(v24, v17, v25)
+		v28 := math.FMA(v26, v17, v27)
+		v30 := math.FMA(v28, v17, v29)
+		v32 := math.FMA(v30, v17, v31)
+		v33 := ldexpMid(v32, v14)
+		v34 := math.IsNaN(v0)
+		v35 := v33
+		if v34 {
+			v35 = v0
 		}
-		v43 := float64(v41 + v42)
-		v44 := float64(v41 * v43)
-		v45 := float64(v44 + v42)
-		v46 := float64(v44 / v45)
-		v47 := float64(v0 * v46)
-		v48 := v47
+		v37 := float64(v35 + v36)
+		v38 := float64(v35 * v37)
+		v39 := float64(v38 + v36)
+		v40 := float64(v38 / v39)
+		v41 := float64(v0 * v40)
+		v42 := v41
 		if v7 {
-			v48 = v0
+			v42 = v0
 		}
-		v49 := v48
+		v43 := v42
 		if v3 {
-			v49 = v5
+			v43 = v5
 		}
-		v50 := v49
-		if v40 {
-			v50 = v0
+		v44 := v43
+		if v34 {
+			v44 = v0
 		}
-		dst[i] = float32(v50)
+		dst[i] = float32(v44)
 	}
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f32 memory, f64
-// compute, 81 operations): the scalar twin of the vector program the assembly
+// compute, 75 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -123,19 +117,16 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 	v34 := math.Float64frombits(0x4086300000000000) // 710
 	v36 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v40 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v42 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v44 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v45 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v47 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v49 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v51 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v53 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v55 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v57 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v59 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v61 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v66 := math.Float64frombits(0x4000000000000000) // 2
-	v71 := math.Float64frombits(0x4010000000000000) // 4
+	v42 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v43 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v45 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v47 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v49 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v51 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v53 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v55 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v60 := math.Float64frombits(0x4000000000000000) // 2
+	v65 := math.Float64frombits(0x4010000000000000) // 4
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -165,51 +156,48 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 		v38 := math.RoundToEven(v37)
 		v39 := -v38
 		v41 := math.FMA(v39, v40, v35)
-		v43 := math.FMA(v39, v42, v41)
-		v46 := math.FMA(v44, v43, v45)
-		v48 := math.FMA(v46, v43, v47)
-		v50 := math.FMA(v48, v43, v49)
-		v52 := math.FMA(v50, v43, v51)
-		v54 := math.FMA(v52, v43, v53)
-		v56 := math.FMA(v54, v43, v55)
-		v58 := math.FMA(v56, v43, v57)
-		v60 := math.FMA(v58, v43, v59)
-		v62 := math.FMA(v60, v43, v61)
-		v63 := ldexpMid(v62, v38)
-		v64 := math.IsNaN(v0)
-		v65 := v63
-		if v64 {
-			v65 = v0
+		v44 := math.FMA(v42, v41, v43)
+		v46 := math.FMA(v44, v41, v45)
+		v48 := math.FMA(v46, v41, v47)
+		v50 := math.FMA(v48, v41, v49)
+		v52 := math.FMA(v50, v41, v51)
+		v54 := math.FMA(v52, v41, v53)
+		v56 := math.FMA(v54, v41, v55)
+		v57 := ldexpMid(v56, v38)
+		v58 := math.IsNaN(v0)
+		v59 := v57
+		if v58 {
+			v59 = v0
 		}
-		v67 := float64(v65 + v66)
-		v68 := float64(v65 * v67)
-		v69 := float64(v68 + v66)
-		v70 := float64(v68 / v69)
-		v72 := float64(v71 * v0)
-		v73 := float64(v72 * v65)
-		v74 := float64(v8 + v65)
-		v75 := float64(v73 * v74)
-		v76 := float64(v69 * v69)
-		v77 := float64(v75 / v76)
-		v78 := float64(v70 + v77)
-		v79 := v78
+		v61 := float64(v59 + v60)
+		v62 := float64(v59 * v61)
+		v63 := float64(v62 + v60)
+		v64 := float64(v62 / v63)
+		v66 := float64(v65 * v0)
+		v67 := float64(v66 * v59)
+		v68 := float64(v8 + v59)
+		v69 := float64(v67 * v68)
+		v70 := float64(v63 * v63)
+		v71 := float64(v69 / v70)
+		v72 := float64(v64 + v71)
+		v73 := v72
 		if v15 {
-			v79 = v31
+			v73 = v31
 		}
-		v80 := v79
+		v74 := v73
 		if v7 {
-			v80 = v8
+			v74 = v8
 		}
-		v81 := v80
+		v75 := v74
 		if v3 {
-			v81 = v5
+			v75 = v5
 		}
-		v82 := float64(dy[i])
-		v83 := float64(v82 * v81)
-		v84 := v83
-		if v64 {
-			v84 = v0
+		v76 := float64(dy[i])
+		v77 := float64(v76 * v75)
+		v78 := v77
+		if v58 {
+			v78 = v0
 		}
-		dx[i] = float32(v84)
+		dx[i] = float32(v78)
 	}
 }

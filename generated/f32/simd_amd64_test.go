@@ -33,7 +33,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "celuBackward", Inputs: 2, MaxLen: 49,
+		Name: "celuBackward", Inputs: 2, MaxLen: 73,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p+01)}, {float32(0x1p-01)}, {float32(0x1.333334p-02)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { celuBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -71,7 +71,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "elu", Inputs: 1, MaxLen: 49,
+		Name: "elu", Inputs: 1, MaxLen: 73,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p-01)}, {float32(0x1p+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { eluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -248,7 +248,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "glu", Inputs: 2, MaxLen: 73,
+		Name: "glu", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { gluGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gluAVX512(d, in[0], in[1]) }},
@@ -256,7 +256,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gluBackwardA", Inputs: 3, MaxLen: 73,
+		Name: "gluBackwardA", Inputs: 3, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { gluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gluBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -669,7 +669,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "logSoftmaxBackward", Inputs: 2, MaxLen: 49,
+		Name: "logSoftmaxBackward", Inputs: 2, MaxLen: 73,
 		ParamSets: [][]float32{{float32(0x1p-01), float32(0x1p-01)}, {float32(0x1.4p+00), float32(0x1.2p+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { logSoftmaxBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -740,7 +740,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "logsumexpBackward", Inputs: 1, MaxLen: 49,
+		Name: "logsumexpBackward", Inputs: 1, MaxLen: 73,
 		ParamSets: [][]float32{{float32(0x1p-01), float32(0x1p-01)}, {float32(0x1.4p+00), float32(0x1.2p+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { logsumexpBackwardGeneric(d, in[0], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1005,7 +1005,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sigmoid", Inputs: 1, MaxLen: 73,
+		Name: "sigmoid", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { sigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { sigmoidAVX512(d, in[0]) }},
@@ -1171,7 +1171,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softmax", Inputs: 1, MaxLen: 49,
+		Name: "softmax", Inputs: 1, MaxLen: 73,
 		ParamSets: [][]float32{{float32(0x1p-01), float32(0x1p-01), float32(0x1p-01)}, {float32(0x1.4p+00), float32(0x1.2p+01), float32(0x1.ap+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { softmaxGeneric(d, in[0], p[0], p[1], p[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1226,7 +1226,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softplusBackward", Inputs: 2, MaxLen: 49,
+		Name: "softplusBackward", Inputs: 2, MaxLen: 73,
 		ParamSets: [][]float32{{float32(0x1p+00), float32(0x1.4p+04)}, {float32(0x1p+01), float32(0x1.4p+03)}, {float32(0x1.666666p-01), float32(0x1.4p+04)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { softplusBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1404,7 +1404,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "tanhBackward", Inputs: 2, MaxLen: 49,
+		Name: "tanhBackward", Inputs: 2, MaxLen: 73,
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhBackwardAVX512(d, in[0], in[1]) }},
@@ -1662,7 +1662,7 @@ var reduceCases32 = []reduceCase[float32]{
 		},
 	},
 	{
-		Name: "softmaxReduceS", Inputs: 1, MaxLen: 49,
+		Name: "softmaxReduceS", Inputs: 1, MaxLen: 73,
 		ParamSets: [][]float32{{float32(0x1p-01)}, {float32(0x1.4p+00)}},
 		Generic:   func(acc *[16]float64, in [][]float32, p []float32) { softmaxReduceSGeneric(acc, in[0], p[0]) },
 		Impls: []reduceImpl[float32]{

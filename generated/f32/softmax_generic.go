@@ -30,7 +30,7 @@ func softmaxReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // softmaxReduceSGeneric is the pure-Go kernel of softmaxReduceS (f32 memory,
-// f64 compute, 48 operations): the scalar twin of the vector program the
+// f64 compute, 42 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by sum, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
@@ -41,17 +41,14 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 	v8 := math.Float64frombits(0x4086300000000000)  // 710
 	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v16 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v18 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v19 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v21 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v23 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v25 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v27 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v29 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v31 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v33 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v35 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range x {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
@@ -68,48 +65,45 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 		v12 := math.RoundToEven(v11)
 		v13 := -v12
 		v15 := math.FMA(v13, v14, v9)
-		v17 := math.FMA(v13, v16, v15)
-		v20 := math.FMA(v18, v17, v19)
-		v22 := math.FMA(v20, v17, v21)
-		v24 := math.FMA(v22, v17, v23)
-		v26 := math.FMA(v24, v17, v25)
-		v28 := math.FMA(v26, v17, v27)
-		v30 := math.FMA(v28, v17, v29)
-		v32 := math.FMA(v30, v17, v31)
-		v34 := math.FMA(v32, v17, v33)
-		v36 := math.FMA(v34, v17, v35)
-		v37 := ldexpMid(v36, v12)
-		v38 := math.IsNaN(v2)
-		v39 := v37
-		if v38 {
-			v39 = v2
+		v18 := math.FMA(v16, v15, v17)
+		v20 := math.FMA(v18, v15, v19)
+		v22 := math.FMA(v20, v15, v21)
+		v24 := math.FMA(v22, v15, v23)
+		v26 := math.FMA(v24, v15, v25)
+		v28 := math.FMA(v26, v15, v27)
+		v30 := math.FMA(v28, v15, v29)
+		v31 := ldexpMid(v30, v12)
+		v32 := math.IsNaN(v2)
+		v33 := v31
+		if v32 {
+			v33 = v2
 		}
-		v40 := float64(v2 - v0)
-		v41 := float64(v2 - v40)
-		v42 := float64(v0 - v41)
-		v43 := float64(v1 + v40)
-		v44 := float64(v42 - v43)
-		v45 := math.FMA(v39, v44, v39)
-		v46 := v45
+		v34 := float64(v2 - v0)
+		v35 := float64(v2 - v34)
+		v36 := float64(v0 - v35)
+		v37 := float64(v1 + v34)
+		v38 := float64(v36 - v37)
+		v39 := math.FMA(v33, v38, v33)
+		v40 := v39
 		if v5 {
-			v46 = v6
+			v40 = v6
 		}
-		v47 := math.IsNaN(v0)
-		v48 := v46
-		if v47 {
-			v48 = v0
+		v41 := math.IsNaN(v0)
+		v42 := v40
+		if v41 {
+			v42 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v48
+		foldT := foldS + v42
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v48 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v42 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
 }
 
-// softmaxGeneric is the pure-Go kernel of softmax (f32 memory, f64 compute, 50
+// softmaxGeneric is the pure-Go kernel of softmax (f32 memory, f64 compute, 44
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -122,18 +116,15 @@ func softmaxGeneric(dst, x []float32, m, s, sLo float32) {
 	v8 := math.Float64frombits(0x4086300000000000)  // 710
 	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v16 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v18 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v19 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v21 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v23 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v25 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v27 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v29 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v31 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v33 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v35 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v47 := float64(s)
+	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v41 := float64(s)
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
@@ -150,39 +141,36 @@ func softmaxGeneric(dst, x []float32, m, s, sLo float32) {
 		v12 := math.RoundToEven(v11)
 		v13 := -v12
 		v15 := math.FMA(v13, v14, v9)
-		v17 := math.FMA(v13, v16, v15)
-		v20 := math.FMA(v18, v17, v19)
-		v22 := math.FMA(v20, v17, v21)
-		v24 := math.FMA(v22, v17, v23)
-		v26 := math.FMA(v24, v17, v25)
-		v28 := math.FMA(v26, v17, v27)
-		v30 := math.FMA(v28, v17, v29)
-		v32 := math.FMA(v30, v17, v31)
-		v34 := math.FMA(v32, v17, v33)
-		v36 := math.FMA(v34, v17, v35)
-		v37 := ldexpMid(v36, v12)
-		v38 := math.IsNaN(v2)
-		v39 := v37
-		if v38 {
-			v39 = v2
+		v18 := math.FMA(v16, v15, v17)
+		v20 := math.FMA(v18, v15, v19)
+		v22 := math.FMA(v20, v15, v21)
+		v24 := math.FMA(v22, v15, v23)
+		v26 := math.FMA(v24, v15, v25)
+		v28 := math.FMA(v26, v15, v27)
+		v30 := math.FMA(v28, v15, v29)
+		v31 := ldexpMid(v30, v12)
+		v32 := math.IsNaN(v2)
+		v33 := v31
+		if v32 {
+			v33 = v2
 		}
-		v40 := float64(v2 - v0)
-		v41 := float64(v2 - v40)
-		v42 := float64(v0 - v41)
-		v43 := float64(v1 + v40)
-		v44 := float64(v42 - v43)
-		v45 := math.FMA(v39, v44, v39)
-		v46 := v45
+		v34 := float64(v2 - v0)
+		v35 := float64(v2 - v34)
+		v36 := float64(v0 - v35)
+		v37 := float64(v1 + v34)
+		v38 := float64(v36 - v37)
+		v39 := math.FMA(v33, v38, v33)
+		v40 := v39
 		if v5 {
-			v46 = v6
+			v40 = v6
 		}
-		v48 := float64(v46 / v47)
-		v49 := math.IsNaN(v0)
-		v50 := v48
-		if v49 {
-			v50 = v0
+		v42 := float64(v40 / v41)
+		v43 := math.IsNaN(v0)
+		v44 := v42
+		if v43 {
+			v44 = v0
 		}
-		dst[i] = float32(v50)
+		dst[i] = float32(v44)
 	}
 }
 

@@ -21,7 +21,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f32 memory, f64 compute,
-// 97 operations): the scalar twin of the vector program the assembly kernels
+// 91 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -34,32 +34,29 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 	v11 := math.Float64frombits(0x4086300000000000) // 710
 	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v17 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v19 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v22 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v24 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v26 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v28 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v30 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v32 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v34 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v36 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v38 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v43 := math.Float64frombits(0xbff0000000000000) // -1
-	v45 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
-	v47 := math.Float64frombits(0x3ff0000000000000) // 1
-	v54 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v58 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v60 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v68 := math.Float64frombits(0x4000000000000000) // 2
-	v72 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
-	v73 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
-	v75 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
-	v77 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
-	v79 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
-	v87 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v89 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v93 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v20 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v22 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v24 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v26 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v28 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v32 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v37 := math.Float64frombits(0xbff0000000000000) // -1
+	v39 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
+	v41 := math.Float64frombits(0x3ff0000000000000) // 1
+	v48 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v52 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v54 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v62 := math.Float64frombits(0x4000000000000000) // 2
+	v66 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
+	v67 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
+	v69 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
+	v71 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
+	v73 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
+	v81 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v83 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v87 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -82,103 +79,100 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 		v15 := math.RoundToEven(v14)
 		v16 := -v15
 		v18 := math.FMA(v16, v17, v12)
-		v20 := math.FMA(v16, v19, v18)
-		v23 := math.FMA(v21, v20, v22)
-		v25 := math.FMA(v23, v20, v24)
-		v27 := math.FMA(v25, v20, v26)
-		v29 := math.FMA(v27, v20, v28)
-		v31 := math.FMA(v29, v20, v30)
-		v33 := math.FMA(v31, v20, v32)
-		v35 := math.FMA(v33, v20, v34)
-		v37 := math.FMA(v35, v20, v36)
-		v39 := math.FMA(v37, v20, v38)
-		v40 := ldexpMid(v39, v15)
-		v41 := math.IsNaN(v8)
-		v42 := v40
-		if v41 {
-			v42 = v8
+		v21 := math.FMA(v19, v18, v20)
+		v23 := math.FMA(v21, v18, v22)
+		v25 := math.FMA(v23, v18, v24)
+		v27 := math.FMA(v25, v18, v26)
+		v29 := math.FMA(v27, v18, v28)
+		v31 := math.FMA(v29, v18, v30)
+		v33 := math.FMA(v31, v18, v32)
+		v34 := ldexpMid(v33, v15)
+		v35 := math.IsNaN(v8)
+		v36 := v34
+		if v35 {
+			v36 = v8
 		}
-		v44 := v43
-		if v42 > v43 {
-			v44 = v42
+		v38 := v37
+		if v36 > v37 {
+			v38 = v36
 		}
-		v46 := v45
-		if v44 < v45 {
-			v46 = v44
+		v40 := v39
+		if v38 < v39 {
+			v40 = v38
 		}
-		v48 := float64(v47 + v46)
-		v55 := v54
-		if v48 > v54 {
-			v55 = v48
+		v42 := float64(v41 + v40)
+		v49 := v48
+		if v42 > v48 {
+			v49 = v42
 		}
-		v56 := getMant64(v55)
-		v57 := getExp64(v55)
-		v59 := v58 <= v56
-		v61 := float64(v56 * v60)
-		v62 := v56
-		if v59 {
-			v62 = v61
+		v50 := getMant64(v49)
+		v51 := getExp64(v49)
+		v53 := v52 <= v50
+		v55 := float64(v50 * v54)
+		v56 := v50
+		if v53 {
+			v56 = v55
 		}
-		v63 := float64(v57 + v47)
-		v64 := v57
-		if v59 {
-			v64 = v63
+		v57 := float64(v51 + v41)
+		v58 := v51
+		if v53 {
+			v58 = v57
 		}
-		v65 := float64(v62 - v47)
-		v66 := v64 == v5
-		v67 := v65
-		if v66 {
-			v67 = v46
+		v59 := float64(v56 - v41)
+		v60 := v58 == v5
+		v61 := v59
+		if v60 {
+			v61 = v40
 		}
-		v69 := float64(v68 + v67)
-		v70 := float64(v67 / v69)
-		v71 := float64(v70 * v70)
-		v74 := math.FMA(v72, v71, v73)
-		v76 := math.FMA(v74, v71, v75)
-		v78 := math.FMA(v76, v71, v77)
-		v80 := math.FMA(v78, v71, v79)
-		v81 := float64(v71 * v80)
-		v82 := float64(v81 - v67)
-		v83 := math.FMA(v70, v82, v67)
-		v84 := math.FMA(v64, v17, v83)
-		v85 := math.Copysign(v84, v42)
-		v86 := v42 == v43
+		v63 := float64(v62 + v61)
+		v64 := float64(v61 / v63)
+		v65 := float64(v64 * v64)
+		v68 := math.FMA(v66, v65, v67)
+		v70 := math.FMA(v68, v65, v69)
+		v72 := math.FMA(v70, v65, v71)
+		v74 := math.FMA(v72, v65, v73)
+		v75 := float64(v65 * v74)
+		v76 := float64(v75 - v61)
+		v77 := math.FMA(v64, v76, v61)
+		v78 := math.FMA(v58, v17, v77)
+		v79 := math.Copysign(v78, v36)
+		v80 := v36 == v37
+		v82 := v79
+		if v80 {
+			v82 = v81
+		}
+		v84 := v36 == v83
+		v85 := v82
+		if v84 {
+			v85 = v36
+		}
+		v86 := v36 < v37
 		v88 := v85
 		if v86 {
 			v88 = v87
 		}
-		v90 := v42 == v89
-		v91 := v88
-		if v90 {
-			v91 = v42
+		v89 := math.IsNaN(v36)
+		v90 := v88
+		if v89 {
+			v90 = v36
 		}
-		v92 := v42 < v43
-		v94 := v91
-		if v92 {
-			v94 = v93
-		}
-		v95 := math.IsNaN(v42)
-		v96 := v94
-		if v95 {
-			v96 = v42
-		}
-		v97 := float64(v6 + v96)
-		v98 := float64(v97 / v1)
-		v99 := v98
+		v91 := float64(v6 + v90)
+		v92 := float64(v91 / v1)
+		v93 := v92
 		if v4 {
-			v99 = v0
+			v93 = v0
 		}
-		v100 := math.IsNaN(v0)
-		v101 := v99
-		if v100 {
-			v101 = v0
+		v94 := math.IsNaN(v0)
+		v95 := v93
+		if v94 {
+			v95 = v0
 		}
-		dst[i] = float32(v101)
+		dst[i] = float32(v95)
 	}
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f32
-// memory, f64 compute, 50 operations): the scalar twin of the vector program
+// memory, f64 compute, 44 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -192,17 +186,14 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 	v10 := math.Float64frombits(0x0000000000000000) // 0
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v18 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v20 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v21 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v23 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v25 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v27 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v29 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v31 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v33 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v35 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v37 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v19 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v21 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v23 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v25 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v27 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v31 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -218,39 +209,36 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 		v14 := math.RoundToEven(v13)
 		v15 := -v14
 		v17 := math.FMA(v15, v16, v9)
-		v19 := math.FMA(v15, v18, v17)
-		v22 := math.FMA(v20, v19, v21)
-		v24 := math.FMA(v22, v19, v23)
-		v26 := math.FMA(v24, v19, v25)
-		v28 := math.FMA(v26, v19, v27)
-		v30 := math.FMA(v28, v19, v29)
-		v32 := math.FMA(v30, v19, v31)
-		v34 := math.FMA(v32, v19, v33)
-		v36 := math.FMA(v34, v19, v35)
-		v38 := math.FMA(v36, v19, v37)
-		v39 := ldexpMid(v38, v14)
-		v40 := v5
+		v20 := math.FMA(v18, v17, v19)
+		v22 := math.FMA(v20, v17, v21)
+		v24 := math.FMA(v22, v17, v23)
+		v26 := math.FMA(v24, v17, v25)
+		v28 := math.FMA(v26, v17, v27)
+		v30 := math.FMA(v28, v17, v29)
+		v32 := math.FMA(v30, v17, v31)
+		v33 := ldexpMid(v32, v14)
+		v34 := v5
 		if v11 {
-			v40 = v39
+			v34 = v33
 		}
-		v41 := float64(v5 + v39)
-		v42 := float64(v40 / v41)
-		v43 := math.IsNaN(v2)
-		v44 := v42
-		if v43 {
-			v44 = v2
+		v35 := float64(v5 + v33)
+		v36 := float64(v34 / v35)
+		v37 := math.IsNaN(v2)
+		v38 := v36
+		if v37 {
+			v38 = v2
 		}
-		v45 := v44
+		v39 := v38
 		if v4 {
-			v45 = v5
+			v39 = v5
 		}
-		v46 := float64(dy[i])
-		v47 := float64(v46 * v45)
-		v48 := math.IsNaN(v0)
-		v49 := v47
-		if v48 {
-			v49 = v0
+		v40 := float64(dy[i])
+		v41 := float64(v40 * v39)
+		v42 := math.IsNaN(v0)
+		v43 := v41
+		if v42 {
+			v43 = v0
 		}
-		dx[i] = float32(v49)
+		dx[i] = float32(v43)
 	}
 }

@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 57
+// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 51
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -27,17 +27,14 @@ func swigluGeneric(dst, a, b []float32) {
 	v14 := math.Float64frombits(0x3ff0000000000000) // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v23 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v24 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v26 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v28 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v30 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v32 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v34 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v36 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v38 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v40 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v21 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v22 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v24 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v26 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v28 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v30 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v32 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v34 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dst {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -55,56 +52,53 @@ func swigluGeneric(dst, a, b []float32) {
 		v17 := math.RoundToEven(v16)
 		v18 := -v17
 		v20 := math.FMA(v18, v19, v12)
-		v22 := math.FMA(v18, v21, v20)
-		v25 := math.FMA(v23, v22, v24)
-		v27 := math.FMA(v25, v22, v26)
-		v29 := math.FMA(v27, v22, v28)
-		v31 := math.FMA(v29, v22, v30)
-		v33 := math.FMA(v31, v22, v32)
-		v35 := math.FMA(v33, v22, v34)
-		v37 := math.FMA(v35, v22, v36)
-		v39 := math.FMA(v37, v22, v38)
-		v41 := math.FMA(v39, v22, v40)
-		v42 := ldexpMid(v41, v17)
-		v43 := v14
+		v23 := math.FMA(v21, v20, v22)
+		v25 := math.FMA(v23, v20, v24)
+		v27 := math.FMA(v25, v20, v26)
+		v29 := math.FMA(v27, v20, v28)
+		v31 := math.FMA(v29, v20, v30)
+		v33 := math.FMA(v31, v20, v32)
+		v35 := math.FMA(v33, v20, v34)
+		v36 := ldexpMid(v35, v17)
+		v37 := v14
 		if v13 {
-			v43 = v42
+			v37 = v36
 		}
-		v44 := float64(v14 + v42)
-		v45 := float64(v43 / v44)
-		v46 := math.IsNaN(v8)
-		v47 := v45
-		if v46 {
-			v47 = v8
+		v38 := float64(v14 + v36)
+		v39 := float64(v37 / v38)
+		v40 := math.IsNaN(v8)
+		v41 := v39
+		if v40 {
+			v41 = v8
 		}
-		v48 := float64(v14 - v47)
-		v49 := v48
+		v42 := float64(v14 - v41)
+		v43 := v42
 		if v6 {
-			v49 = v47
+			v43 = v41
 		}
-		v50 := float64(v0 * v49)
-		v51 := v50
+		v44 := float64(v0 * v43)
+		v45 := v44
 		if v3 {
-			v51 = v5
+			v45 = v5
 		}
-		v52 := float64(b[i])
-		v53 := float64(v52 * v51)
-		v54 := math.IsNaN(v52)
-		v55 := v53
-		if v54 {
-			v55 = v52
+		v46 := float64(b[i])
+		v47 := float64(v46 * v45)
+		v48 := math.IsNaN(v46)
+		v49 := v47
+		if v48 {
+			v49 = v46
 		}
-		v56 := math.IsNaN(v0)
-		v57 := v55
-		if v56 {
-			v57 = v0
+		v50 := math.IsNaN(v0)
+		v51 := v49
+		if v50 {
+			v51 = v0
 		}
-		dst[i] = float32(v57)
+		dst[i] = float32(v51)
 	}
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f32 memory,
-// f64 compute, 112 operations): the scalar twin of the vector program the
+// f64 compute, 99 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -122,32 +116,24 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 	v20 := math.Float64frombits(0xc087500000000000) // -746
 	v23 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v27 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v29 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v31 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v32 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v34 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v36 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v38 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v40 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v42 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v44 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v46 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v48 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
-	v62 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v63 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v65 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v67 := math.Float64frombits(0xc044000000000000) // -40
-	v69 := math.Float64frombits(0x4086300000000000) // 710
-	v76 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
-	v77 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
-	v79 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
-	v81 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
-	v83 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
-	v85 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
-	v87 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
-	v89 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
-	v91 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
-	v94 := math.Float64frombits(0xbff0000000000000) // -1
+	v29 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v30 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v32 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v34 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v36 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v38 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v40 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v42 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v56 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v57 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v59 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v61 := math.Float64frombits(0xc044000000000000) // -40
+	v63 := math.Float64frombits(0x4086300000000000) // 710
+	v69 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v71 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v74 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v77 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v81 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range da {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -168,105 +154,100 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 		v25 := math.RoundToEven(v24)
 		v26 := -v25
 		v28 := math.FMA(v26, v27, v21)
-		v30 := math.FMA(v26, v29, v28)
-		v33 := math.FMA(v31, v30, v32)
-		v35 := math.FMA(v33, v30, v34)
-		v37 := math.FMA(v35, v30, v36)
-		v39 := math.FMA(v37, v30, v38)
-		v41 := math.FMA(v39, v30, v40)
-		v43 := math.FMA(v41, v30, v42)
-		v45 := math.FMA(v43, v30, v44)
-		v47 := math.FMA(v45, v30, v46)
-		v49 := math.FMA(v47, v30, v48)
-		v50 := ldexpMid(v49, v25)
-		v51 := v8
+		v31 := math.FMA(v29, v28, v30)
+		v33 := math.FMA(v31, v28, v32)
+		v35 := math.FMA(v33, v28, v34)
+		v37 := math.FMA(v35, v28, v36)
+		v39 := math.FMA(v37, v28, v38)
+		v41 := math.FMA(v39, v28, v40)
+		v43 := math.FMA(v41, v28, v42)
+		v44 := ldexpMid(v43, v25)
+		v45 := v8
 		if v22 {
-			v51 = v50
+			v45 = v44
 		}
-		v52 := float64(v8 + v50)
-		v53 := float64(v51 / v52)
-		v54 := math.IsNaN(v17)
-		v55 := v53
-		if v54 {
-			v55 = v17
+		v46 := float64(v8 + v44)
+		v47 := float64(v45 / v46)
+		v48 := math.IsNaN(v17)
+		v49 := v47
+		if v48 {
+			v49 = v17
 		}
-		v56 := -v55
-		v57 := math.FMA(v56, v55, v55)
-		v58 := v0 < v4
-		v59 := float64(v8 - v55)
-		v60 := v59
-		if v58 {
-			v60 = v55
+		v50 := -v49
+		v51 := math.FMA(v50, v49, v49)
+		v52 := v0 < v4
+		v53 := float64(v8 - v49)
+		v54 := v53
+		if v52 {
+			v54 = v49
 		}
-		v61 := math.FMA(v0, v57, v60)
-		v64 := float64(v0 - v63)
-		v66 := float64(v64 - v65)
-		v68 := v67
-		if v66 > v67 {
-			v68 = v66
+		v55 := math.FMA(v0, v51, v54)
+		v58 := float64(v0 - v57)
+		v60 := float64(v58 - v59)
+		v62 := v61
+		if v60 > v61 {
+			v62 = v60
 		}
-		v70 := v69
-		if v68 < v69 {
-			v70 = v68
+		v64 := v63
+		if v62 < v63 {
+			v64 = v62
 		}
-		v71 := float64(v70 * v23)
-		v72 := math.RoundToEven(v71)
-		v73 := -v72
-		v74 := math.FMA(v73, v27, v70)
-		v75 := math.FMA(v73, v29, v74)
-		v78 := math.FMA(v76, v75, v77)
-		v80 := math.FMA(v78, v75, v79)
-		v82 := math.FMA(v80, v75, v81)
-		v84 := math.FMA(v82, v75, v83)
-		v86 := math.FMA(v84, v75, v85)
-		v88 := math.FMA(v86, v75, v87)
-		v90 := math.FMA(v88, v75, v89)
-		v92 := math.FMA(v90, v75, v91)
-		v93 := float64(v75 * v92)
-		v95 := ldexpMid(v94, v73)
-		v96 := float64(v8 + v95)
-		v97 := float64(v96 + v93)
-		v98 := ldexpMid(v97, v72)
-		v99 := math.Copysign(v98, v66)
-		v100 := math.IsNaN(v66)
+		v65 := float64(v64 * v23)
+		v66 := math.RoundToEven(v65)
+		v67 := -v66
+		v68 := math.FMA(v67, v27, v64)
+		v70 := math.FMA(v69, v68, v29)
+		v72 := math.FMA(v70, v68, v71)
+		v73 := math.FMA(v72, v68, v32)
+		v75 := math.FMA(v73, v68, v74)
+		v76 := math.FMA(v75, v68, v36)
+		v78 := math.FMA(v76, v68, v77)
+		v79 := math.FMA(v78, v68, v40)
+		v80 := float64(v68 * v79)
+		v82 := ldexpMid(v81, v67)
+		v83 := float64(v8 + v82)
+		v84 := float64(v83 + v80)
+		v85 := ldexpMid(v84, v66)
+		v86 := math.Copysign(v85, v60)
+		v87 := math.IsNaN(v60)
+		v88 := v86
+		if v87 {
+			v88 = v60
+		}
+		v89 := math.FMA(v56, v88, v60)
+		v90 := float64(v51 * v89)
+		v91 := v90
+		if v15 {
+			v91 = v55
+		}
+		v92 := v91
+		if v7 {
+			v92 = v8
+		}
+		v93 := v92
+		if v3 {
+			v93 = v5
+		}
+		v94 := float64(b[i])
+		v95 := float64(dy[i])
+		v96 := float64(v94 * v93)
+		v97 := float64(v95 * v96)
+		v98 := math.IsNaN(v94)
+		v99 := v97
+		if v98 {
+			v99 = v94
+		}
+		v100 := math.IsNaN(v0)
 		v101 := v99
 		if v100 {
-			v101 = v66
+			v101 = v0
 		}
-		v102 := math.FMA(v62, v101, v66)
-		v103 := float64(v57 * v102)
-		v104 := v103
-		if v15 {
-			v104 = v61
-		}
-		v105 := v104
-		if v7 {
-			v105 = v8
-		}
-		v106 := v105
-		if v3 {
-			v106 = v5
-		}
-		v107 := float64(b[i])
-		v108 := float64(dy[i])
-		v109 := float64(v107 * v106)
-		v110 := float64(v108 * v109)
-		v111 := math.IsNaN(v107)
-		v112 := v110
-		if v111 {
-			v112 = v107
-		}
-		v113 := math.IsNaN(v0)
-		v114 := v112
-		if v113 {
-			v114 = v0
-		}
-		da[i] = float32(v114)
+		da[i] = float32(v101)
 	}
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f32 memory,
-// f64 compute, 55 operations): the scalar twin of the vector program the
+// f64 compute, 49 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -281,17 +262,14 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 	v14 := math.Float64frombits(0x3ff0000000000000) // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v23 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v24 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v26 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v28 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v30 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v32 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v34 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v36 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v38 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v40 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v21 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v22 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v24 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v26 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v28 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v30 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v32 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v34 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range db {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -309,45 +287,42 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 		v17 := math.RoundToEven(v16)
 		v18 := -v17
 		v20 := math.FMA(v18, v19, v12)
-		v22 := math.FMA(v18, v21, v20)
-		v25 := math.FMA(v23, v22, v24)
-		v27 := math.FMA(v25, v22, v26)
-		v29 := math.FMA(v27, v22, v28)
-		v31 := math.FMA(v29, v22, v30)
-		v33 := math.FMA(v31, v22, v32)
-		v35 := math.FMA(v33, v22, v34)
-		v37 := math.FMA(v35, v22, v36)
-		v39 := math.FMA(v37, v22, v38)
-		v41 := math.FMA(v39, v22, v40)
-		v42 := ldexpMid(v41, v17)
-		v43 := v14
+		v23 := math.FMA(v21, v20, v22)
+		v25 := math.FMA(v23, v20, v24)
+		v27 := math.FMA(v25, v20, v26)
+		v29 := math.FMA(v27, v20, v28)
+		v31 := math.FMA(v29, v20, v30)
+		v33 := math.FMA(v31, v20, v32)
+		v35 := math.FMA(v33, v20, v34)
+		v36 := ldexpMid(v35, v17)
+		v37 := v14
 		if v13 {
-			v43 = v42
+			v37 = v36
 		}
-		v44 := float64(v14 + v42)
-		v45 := float64(v43 / v44)
-		v46 := math.IsNaN(v8)
-		v47 := v45
-		if v46 {
-			v47 = v8
+		v38 := float64(v14 + v36)
+		v39 := float64(v37 / v38)
+		v40 := math.IsNaN(v8)
+		v41 := v39
+		if v40 {
+			v41 = v8
 		}
-		v48 := float64(v14 - v47)
-		v49 := v48
+		v42 := float64(v14 - v41)
+		v43 := v42
 		if v6 {
-			v49 = v47
+			v43 = v41
 		}
-		v50 := float64(v0 * v49)
-		v51 := v50
+		v44 := float64(v0 * v43)
+		v45 := v44
 		if v3 {
-			v51 = v5
+			v45 = v5
 		}
-		v52 := float64(dy[i])
-		v53 := float64(v52 * v51)
-		v54 := math.IsNaN(v0)
-		v55 := v53
-		if v54 {
-			v55 = v0
+		v46 := float64(dy[i])
+		v47 := float64(v46 * v45)
+		v48 := math.IsNaN(v0)
+		v49 := v47
+		if v48 {
+			v49 = v0
 		}
-		db[i] = float32(v55)
+		db[i] = float32(v49)
 	}
 }

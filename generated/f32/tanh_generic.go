@@ -22,7 +22,7 @@ var (
 	tanhBackwardFromOutputStreamImpl func(dx, y, dy []float32)
 )
 
-// tanhGeneric is the pure-Go kernel of tanh (f32 memory, f64 compute, 45
+// tanhGeneric is the pure-Go kernel of tanh (f32 memory, f64 compute, 41
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -34,18 +34,16 @@ func tanhGeneric(dst, x []float32) {
 	v6 := math.Float64frombits(0x4000000000000000)  // 2
 	v7 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v11 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v13 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v15 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
-	v16 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
-	v18 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
-	v20 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
-	v22 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
-	v24 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
-	v26 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
-	v28 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
-	v30 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
-	v33 := math.Float64frombits(0x3ff0000000000000) // 1
-	v34 := math.Float64frombits(0xbff0000000000000) // -1
+	v13 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v14 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v16 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v18 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v20 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v22 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v24 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v29 := math.Float64frombits(0x3ff0000000000000) // 1
+	v30 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -58,35 +56,33 @@ func tanhGeneric(dst, x []float32) {
 		v9 := math.RoundToEven(v8)
 		v10 := -v9
 		v12 := math.FMA(v10, v11, v5)
-		v14 := math.FMA(v10, v13, v12)
-		v17 := math.FMA(v15, v14, v16)
-		v19 := math.FMA(v17, v14, v18)
-		v21 := math.FMA(v19, v14, v20)
-		v23 := math.FMA(v21, v14, v22)
-		v25 := math.FMA(v23, v14, v24)
-		v27 := math.FMA(v25, v14, v26)
-		v29 := math.FMA(v27, v14, v28)
-		v31 := math.FMA(v29, v14, v30)
-		v32 := float64(v14 * v31)
-		v35 := ldexpMid(v34, v10)
-		v36 := float64(v33 + v35)
-		v37 := float64(v36 + v32)
-		v38 := ldexpMid(v37, v9)
-		v39 := -v38
-		v40 := float64(v6 + v38)
-		v41 := float64(v39 / v40)
-		v42 := math.Copysign(v41, v0)
-		v43 := math.IsNaN(v0)
-		v44 := v42
-		if v43 {
-			v44 = v0
+		v15 := math.FMA(v13, v12, v14)
+		v17 := math.FMA(v15, v12, v16)
+		v19 := math.FMA(v17, v12, v18)
+		v21 := math.FMA(v19, v12, v20)
+		v23 := math.FMA(v21, v12, v22)
+		v25 := math.FMA(v23, v12, v24)
+		v27 := math.FMA(v25, v12, v26)
+		v28 := float64(v12 * v27)
+		v31 := ldexpMid(v30, v10)
+		v32 := float64(v29 + v31)
+		v33 := float64(v32 + v28)
+		v34 := ldexpMid(v33, v9)
+		v35 := -v34
+		v36 := float64(v6 + v34)
+		v37 := float64(v35 / v36)
+		v38 := math.Copysign(v37, v0)
+		v39 := math.IsNaN(v0)
+		v40 := v38
+		if v39 {
+			v40 = v0
 		}
-		dst[i] = float32(v44)
+		dst[i] = float32(v40)
 	}
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f32 memory, f64
-// compute, 52 operations): the scalar twin of the vector program the assembly
+// compute, 46 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -100,17 +96,14 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 	v12 := math.Float64frombits(0x3ff0000000000000) // 1
 	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v17 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v19 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3ec70dc0962c2af7) // 2.7482175694084574e-06
-	v22 := math.Float64frombits(0x3efa17c101da5bb7) // 2.488402252839489e-05
-	v24 := math.Float64frombits(0x3f2a01bc293869aa) // 0.00019841596496024172
-	v26 := math.Float64frombits(0x3f56c162d86fe701) // 0.0013888802802725644
-	v28 := math.Float64frombits(0x3f81111105b48a88) // 0.008333333002672264
-	v30 := math.Float64frombits(0x3fa55555587a181a) // 0.041666667032629515
-	v32 := math.Float64frombits(0x3fc55555555bb748) // 0.16666666667827656
-	v34 := math.Float64frombits(0x3fdffffffffe825a) // 0.49999999999457645
-	v36 := math.Float64frombits(0x3feffffffffffc39) // 0.9999999999998926
-	v38 := math.Float64frombits(0x3ff000000000003a) // 1.0000000000000129
+	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v20 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v22 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v24 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v26 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v28 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v32 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v4 := math.Abs(v0)
@@ -126,39 +119,36 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v15 := math.RoundToEven(v14)
 		v16 := -v15
 		v18 := math.FMA(v16, v17, v9)
-		v20 := math.FMA(v16, v19, v18)
-		v23 := math.FMA(v21, v20, v22)
-		v25 := math.FMA(v23, v20, v24)
-		v27 := math.FMA(v25, v20, v26)
-		v29 := math.FMA(v27, v20, v28)
-		v31 := math.FMA(v29, v20, v30)
-		v33 := math.FMA(v31, v20, v32)
-		v35 := math.FMA(v33, v20, v34)
-		v37 := math.FMA(v35, v20, v36)
-		v39 := math.FMA(v37, v20, v38)
-		v40 := ldexpMid(v39, v15)
-		v41 := v12
+		v21 := math.FMA(v19, v18, v20)
+		v23 := math.FMA(v21, v18, v22)
+		v25 := math.FMA(v23, v18, v24)
+		v27 := math.FMA(v25, v18, v26)
+		v29 := math.FMA(v27, v18, v28)
+		v31 := math.FMA(v29, v18, v30)
+		v33 := math.FMA(v31, v18, v32)
+		v34 := ldexpMid(v33, v15)
+		v35 := v12
 		if v11 {
-			v41 = v40
+			v35 = v34
 		}
-		v42 := float64(v12 + v40)
-		v43 := float64(v41 / v42)
-		v44 := math.IsNaN(v5)
-		v45 := v43
-		if v44 {
-			v45 = v5
+		v36 := float64(v12 + v34)
+		v37 := float64(v35 / v36)
+		v38 := math.IsNaN(v5)
+		v39 := v37
+		if v38 {
+			v39 = v5
 		}
-		v46 := -v45
-		v47 := math.FMA(v46, v45, v45)
-		v48 := float64(v1 * v47)
-		v49 := float64(dy[i])
-		v50 := float64(v49 * v48)
-		v51 := math.IsNaN(v0)
-		v52 := v50
-		if v51 {
-			v52 = v0
+		v40 := -v39
+		v41 := math.FMA(v40, v39, v39)
+		v42 := float64(v1 * v41)
+		v43 := float64(dy[i])
+		v44 := float64(v43 * v42)
+		v45 := math.IsNaN(v0)
+		v46 := v44
+		if v45 {
+			v46 = v0
 		}
-		dx[i] = float32(v52)
+		dx[i] = float32(v46)
 	}
 }
 

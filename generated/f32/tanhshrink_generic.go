@@ -21,7 +21,7 @@ var (
 )
 
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f32 memory, f64
-// compute, 136 operations): the scalar twin of the vector program the assembly
+// compute, 132 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -59,18 +59,16 @@ func tanhshrinkGeneric(dst, x []float32) {
 	v93 := math.Float64frombits(0x4000000000000000)  // 2
 	v94 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v98 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v100 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v102 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
-	v103 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
-	v105 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
-	v107 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
-	v109 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
-	v111 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
-	v113 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
-	v115 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
-	v117 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
-	v120 := math.Float64frombits(0x3ff0000000000000) // 1
-	v121 := math.Float64frombits(0xbff0000000000000) // -1
+	v100 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v101 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v103 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v105 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v107 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v109 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v111 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v113 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v116 := math.Float64frombits(0x3ff0000000000000) // 1
+	v117 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v0 == v1
@@ -143,48 +141,46 @@ func tanhshrinkGeneric(dst, x []float32) {
 		v96 := math.RoundToEven(v95)
 		v97 := -v96
 		v99 := math.FMA(v97, v98, v92)
-		v101 := math.FMA(v97, v100, v99)
-		v104 := math.FMA(v102, v101, v103)
-		v106 := math.FMA(v104, v101, v105)
-		v108 := math.FMA(v106, v101, v107)
-		v110 := math.FMA(v108, v101, v109)
-		v112 := math.FMA(v110, v101, v111)
-		v114 := math.FMA(v112, v101, v113)
-		v116 := math.FMA(v114, v101, v115)
-		v118 := math.FMA(v116, v101, v117)
-		v119 := float64(v101 * v118)
-		v122 := ldexpMid(v121, v97)
-		v123 := float64(v120 + v122)
-		v124 := float64(v123 + v119)
-		v125 := ldexpMid(v124, v96)
-		v126 := -v125
-		v127 := float64(v93 + v125)
-		v128 := float64(v126 / v127)
-		v129 := math.Copysign(v128, v0)
-		v130 := math.IsNaN(v0)
-		v131 := v129
-		if v130 {
+		v102 := math.FMA(v100, v99, v101)
+		v104 := math.FMA(v102, v99, v103)
+		v106 := math.FMA(v104, v99, v105)
+		v108 := math.FMA(v106, v99, v107)
+		v110 := math.FMA(v108, v99, v109)
+		v112 := math.FMA(v110, v99, v111)
+		v114 := math.FMA(v112, v99, v113)
+		v115 := float64(v99 * v114)
+		v118 := ldexpMid(v117, v97)
+		v119 := float64(v116 + v118)
+		v120 := float64(v119 + v115)
+		v121 := ldexpMid(v120, v96)
+		v122 := -v121
+		v123 := float64(v93 + v121)
+		v124 := float64(v122 / v123)
+		v125 := math.Copysign(v124, v0)
+		v126 := math.IsNaN(v0)
+		v127 := v125
+		if v126 {
+			v127 = v0
+		}
+		v128 := float64(v0 - v127)
+		v129 := v128
+		if v5 {
+			v129 = v88
+		}
+		v130 := v129
+		if v2 {
+			v130 = v0
+		}
+		v131 := v130
+		if v126 {
 			v131 = v0
 		}
-		v132 := float64(v0 - v131)
-		v133 := v132
-		if v5 {
-			v133 = v88
-		}
-		v134 := v133
-		if v2 {
-			v134 = v0
-		}
-		v135 := v134
-		if v130 {
-			v135 = v0
-		}
-		dst[i] = float32(v135)
+		dst[i] = float32(v131)
 	}
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f32
-// memory, f64 compute, 147 operations): the scalar twin of the vector program
+// memory, f64 compute, 143 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -224,17 +220,15 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 	v96 := math.Float64frombits(0x4000000000000000)  // 2
 	v97 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v101 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v103 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v105 := math.Float64frombits(0x3ec71de2a3226942) // 2.7557300877448555e-06
-	v106 := math.Float64frombits(0x3efa159d7419d9dd) // 2.4876054573097723e-05
-	v108 := math.Float64frombits(0x3f2a01a8d5df2abe) // 0.00019841371516656452
-	v110 := math.Float64frombits(0x3f56c164e5ae762d) // 0.0013888821911004587
-	v112 := math.Float64frombits(0x3f8111110d92c601) // 0.008333333231663966
-	v114 := math.Float64frombits(0x3fa55555573f6d9b) // 0.041666666889535985
-	v116 := math.Float64frombits(0x3fc555555556d76e) // 0.16666666666941005
-	v118 := math.Float64frombits(0x3fdfffffffff7354) // 0.49999999999800093
-	v120 := math.Float64frombits(0x3fefffffffffff9d) // 0.999999999999989
-	v123 := math.Float64frombits(0xbff0000000000000) // -1
+	v103 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v104 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v106 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v108 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v110 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v112 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v114 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v116 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v119 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dx {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -309,54 +303,52 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 		v99 := math.RoundToEven(v98)
 		v100 := -v99
 		v102 := math.FMA(v100, v101, v95)
-		v104 := math.FMA(v100, v103, v102)
-		v107 := math.FMA(v105, v104, v106)
-		v109 := math.FMA(v107, v104, v108)
-		v111 := math.FMA(v109, v104, v110)
-		v113 := math.FMA(v111, v104, v112)
-		v115 := math.FMA(v113, v104, v114)
-		v117 := math.FMA(v115, v104, v116)
-		v119 := math.FMA(v117, v104, v118)
-		v121 := math.FMA(v119, v104, v120)
-		v122 := float64(v104 * v121)
-		v124 := ldexpMid(v123, v100)
-		v125 := float64(v5 + v124)
-		v126 := float64(v125 + v122)
-		v127 := ldexpMid(v126, v99)
-		v128 := -v127
-		v129 := float64(v96 + v127)
-		v130 := float64(v128 / v129)
-		v131 := math.Copysign(v130, v0)
-		v132 := math.IsNaN(v0)
-		v133 := v131
-		if v132 {
-			v133 = v0
+		v105 := math.FMA(v103, v102, v104)
+		v107 := math.FMA(v105, v102, v106)
+		v109 := math.FMA(v107, v102, v108)
+		v111 := math.FMA(v109, v102, v110)
+		v113 := math.FMA(v111, v102, v112)
+		v115 := math.FMA(v113, v102, v114)
+		v117 := math.FMA(v115, v102, v116)
+		v118 := float64(v102 * v117)
+		v120 := ldexpMid(v119, v100)
+		v121 := float64(v5 + v120)
+		v122 := float64(v121 + v118)
+		v123 := ldexpMid(v122, v99)
+		v124 := -v123
+		v125 := float64(v96 + v123)
+		v126 := float64(v124 / v125)
+		v127 := math.Copysign(v126, v0)
+		v128 := math.IsNaN(v0)
+		v129 := v127
+		if v128 {
+			v129 = v0
 		}
-		v134 := float64(v0 - v133)
-		v135 := v134
+		v130 := float64(v0 - v129)
+		v131 := v130
 		if v11 {
-			v135 = v91
+			v131 = v91
 		}
-		v136 := float64(v96 * v0)
-		v137 := float64(v136 - v135)
-		v138 := float64(v135 * v137)
-		v139 := float64(v9 - v138)
-		v140 := float64(v7 + v139)
-		v141 := float64(v133 * v133)
-		v142 := v141
+		v132 := float64(v96 * v0)
+		v133 := float64(v132 - v131)
+		v134 := float64(v131 * v133)
+		v135 := float64(v9 - v134)
+		v136 := float64(v7 + v135)
+		v137 := float64(v129 * v129)
+		v138 := v137
 		if v6 {
-			v142 = v140
+			v138 = v136
 		}
-		v143 := v142
+		v139 := v138
 		if v3 {
-			v143 = v4
+			v139 = v4
 		}
-		v144 := float64(dy[i])
-		v145 := float64(v144 * v143)
-		v146 := v145
-		if v132 {
-			v146 = v0
+		v140 := float64(dy[i])
+		v141 := float64(v140 * v139)
+		v142 := v141
+		if v128 {
+			v142 = v0
 		}
-		dx[i] = float32(v146)
+		dx[i] = float32(v142)
 	}
 }

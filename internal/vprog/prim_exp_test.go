@@ -166,7 +166,7 @@ func expCheckOne(f *reference.Func, stored, wide *Program, target Type, x float6
 
 // expReport checks a sweep against the accuracy contract of prims.go and
 // logs the figures: F64 target, ≤ 1 ULP (bound64, fractional); F32 target,
-// relative error of the unrounded result < 2^-40 and the stored float32
+// relative error of the unrounded result < 2^-33 and the stored float32
 // within 1 ULP of the correctly rounded one.
 func expReport(t *testing.T, name string, target Type, st expStats, bound64 float64) {
 	t.Helper()
@@ -179,9 +179,9 @@ func expReport(t *testing.T, name string, target Type, st expStats, bound64 floa
 	}
 	t.Logf("%s/f32: %d inputs, max %.6f ULP (float32) at x=%v, integer ULP %v, max relative error 2^%.2f at x=%v",
 		name, st.n, st.maxULP, st.argMax, st.intULP, math.Log2(st.maxRel), st.argRel)
-	require.Less(t, st.maxRel, 0x1p-40, "relative error at x=%v", st.argRel)
+	require.Less(t, st.maxRel, 0x1p-33, "relative error at x=%v", st.argRel)
 	require.LessOrEqual(t, st.intULP, 1.0)
-	require.Less(t, st.maxULP, 0.5+0x1p-12, "float32 ULP at x=%v", st.argMax)
+	require.Less(t, st.maxULP, 0.5+0x1p-9, "float32 ULP at x=%v", st.argMax)
 }
 
 // expInputs returns a deterministic input set for a sweep: n values with

@@ -7,7 +7,7 @@ package vprog
 //
 // Float64 targets keep e and 1+e as double-doubles and divide with one
 // correction step (sigmoidDivParts), about 0.5 ULP in all; float32 targets
-// (relative error below 2^-40) use a plain quotient.
+// (relative error below 2^-33) use a plain quotient.
 
 func init() {
 	register("sigmoid", func(b *Builder, args []Value, target Type) Value {
