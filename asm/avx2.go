@@ -55,6 +55,9 @@ func (a *avx2) shape(in vprog.Instr) shape {
 	case vprog.OpCopySign:
 		return shape{memArg: -1, tie: -1, scratch: 1}
 	case vprog.OpLdexp:
+		if in.Imm == vprog.LdexpNormal {
+			return shape{memArg: -1, tie: -1, scratch: 1}
+		}
 		if in.Imm == vprog.LdexpMidRange && !a.f32 {
 			return shape{memArg: -1, tie: -1, scratch: 2, dstEarly: true}
 		}
@@ -111,6 +114,13 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 		}
 		f(operand.U8(uint8(in.Imm)|roundSuppress), x(0), dst)
 	case vprog.OpLdexp:
+		if in.Imm == vprog.LdexpNormal {
+			// dst = v·2^n: the power built in s[0] from n's bits, then one
+			// product (both operands read before dst is written).
+			a.pow2(c, args[1].r.(reg.VecPhysical), s[0])
+			a.pick(c.VMULPD, c.VMULPS)(s[0], args[0].r, dst)
+			break
+		}
 		a.ldexp(c, args[0].r.(reg.VecPhysical), args[1].r.(reg.VecPhysical), dst.(reg.VecPhysical), s, in.Imm == vprog.LdexpMidRange)
 	case vprog.OpGetExp:
 		// The biased exponent, placed in the mantissa of 2^52 (2^23) so
@@ -178,25 +188,18 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 // 1983], so v·2^c with c = n clamped to [-960, 960] is exact, and 2^(n-c)
 // is a normal power of two: one rounding, in the second multiplication.
 func (a *avx2) ldexp(c *build.Context, v, n, dst reg.VecPhysical, s []reg.VecPhysical, midRange bool) {
-	emax, emin, down, magic, shift := 1023.0, -1022.0, -969.0, float64(1<<52+1023), 52
+	emax, emin, down := 1023.0, -1022.0, -969.0
 	if a.f32 {
-		emax, emin, down, magic, shift = 127, -126, -102, 1<<23+127, 23
+		emax, emin, down = 127, -126, -102
 	}
 	cmp := a.pick(c.VCMPPD, c.VCMPPS)
 	blend := c.VBLENDVPD
 	if a.f32 {
 		blend = c.VBLENDVPS
 	}
-	add, sub, mul := a.pick(c.VADDPD, c.VADDPS), a.pick(c.VSUBPD, c.VSUBPS), a.pick(c.VMULPD, c.VMULPS)
+	sub, mul := a.pick(c.VSUBPD, c.VSUBPS), a.pick(c.VMULPD, c.VMULPS)
 	minf, maxf := a.pick(c.VMINPD, c.VMINPS), a.pick(c.VMAXPD, c.VMAXPS)
-	pow2 := func(e, out reg.VecPhysical) { // out = 2^e for integer e in [emin, emax]
-		add(a.cf(magic), e, out)
-		if a.f32 {
-			c.VPSLLD(operand.U8(uint8(shift)), out, out)
-		} else {
-			c.VPSLLQ(operand.U8(uint8(shift)), out, out)
-		}
-	}
+	pow2 := func(e, out reg.VecPhysical) { a.pow2(c, e, out) }
 	if midRange && !a.f32 {
 		cl, rest := s[0], s[1]
 		maxf(a.cf(-960), n, cl)
@@ -226,6 +229,19 @@ func (a *avx2) ldexp(c *build.Context, v, n, dst reg.VecPhysical, s []reg.VecPhy
 	minf(a.cf(emax), e, e)
 	pow2(e, p)
 	mul(p, dst, dst)
+}
+
+// pow2 sets out = 2^e for integer-valued e in the normal exponent range:
+// e + 2^52 + bias puts the biased exponent in the low mantissa bits, and a
+// shift moves it into the exponent field.
+func (a *avx2) pow2(c *build.Context, e, out reg.VecPhysical) {
+	if a.f32 {
+		c.VADDPS(a.cf(1<<23+127), e, out)
+		c.VPSLLD(operand.U8(23), out, out)
+		return
+	}
+	c.VADDPD(a.cf(1<<52+1023), e, out)
+	c.VPSLLQ(operand.U8(52), out, out)
 }
 
 func (a *avx2) materialize(c *build.Context, dst reg.VecPhysical, l loc) {

@@ -32,7 +32,7 @@ func celuGeneric(dst, x []float32, alpha float32) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := float64(alpha)
 	v5 := math.Float64frombits(0xc044000000000000)  // -40
-	v7 := math.Float64frombits(0x4086300000000000)  // 710
+	v7 := math.Float64frombits(0x4086200000000000)  // 708
 	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v13 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
 	v15 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
@@ -69,10 +69,10 @@ func celuGeneric(dst, x []float32, alpha float32) {
 		v27 := math.FMA(v25, v14, v26)
 		v29 := math.FMA(v27, v14, v28)
 		v30 := float64(v14 * v29)
-		v33 := ldexpMid(v32, v12)
+		v33 := ldexpNormal(v32, v12)
 		v34 := float64(v31 + v33)
 		v35 := float64(v34 + v30)
-		v36 := ldexpMid(v35, v11)
+		v36 := ldexpNormal(v35, v11)
 		v37 := math.Copysign(v36, v4)
 		v38 := math.IsNaN(v4)
 		v39 := v37

@@ -32,7 +32,7 @@ func eluGeneric(dst, x []float32, alpha float32) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := float64(alpha)
 	v4 := math.Float64frombits(0xc044000000000000)  // -40
-	v6 := math.Float64frombits(0x4086300000000000)  // 710
+	v6 := math.Float64frombits(0x4086200000000000)  // 708
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v12 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
 	v14 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
@@ -68,10 +68,10 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v26 := math.FMA(v24, v13, v25)
 		v28 := math.FMA(v26, v13, v27)
 		v29 := float64(v13 * v28)
-		v32 := ldexpMid(v31, v11)
+		v32 := ldexpNormal(v31, v11)
 		v33 := float64(v30 + v32)
 		v34 := float64(v33 + v29)
-		v35 := ldexpMid(v34, v10)
+		v35 := ldexpNormal(v34, v10)
 		v36 := math.Copysign(v35, v0)
 		v37 := math.IsNaN(v0)
 		v38 := v36

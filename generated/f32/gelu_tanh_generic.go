@@ -136,7 +136,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 	v86 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
 	v91 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
 	v95 := math.Float64frombits(0xc044000000000000)  // -40
-	v97 := math.Float64frombits(0x4086300000000000)  // 710
+	v97 := math.Float64frombits(0x4086200000000000)  // 708
 	v103 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
 	v105 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
 	v108 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
@@ -249,10 +249,10 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 		v112 := math.FMA(v110, v102, v111)
 		v113 := math.FMA(v112, v102, v44)
 		v114 := float64(v102 * v113)
-		v115 := ldexpMid(v9, v101)
+		v115 := ldexpNormal(v9, v101)
 		v116 := float64(v8 + v115)
 		v117 := float64(v116 + v114)
-		v118 := ldexpMid(v117, v100)
+		v118 := ldexpNormal(v117, v100)
 		v119 := math.Copysign(v118, v94)
 		v120 := math.IsNaN(v94)
 		v121 := v119

@@ -48,3 +48,11 @@ func ldexpMid(x, n float64) float64 {
 	c := min(max(n, -960.0), 960.0)
 	return x * math.Float64frombits(uint64(int64(c)+1023)<<52) * math.Float64frombits(uint64(int64(n-c)+1023)<<52)
 }
+
+/*
+ldexpNormal is math.Ldexp(x, int(n)) for n in [-1022, 1023] (vprog.LdexpNormal): one
+product by the normal power of two 2^n, as the AVX2 kernels compute it.
+*/
+func ldexpNormal(x, n float64) float64 {
+	return x * math.Float64frombits(uint64(int64(n)+1023)<<52)
+}

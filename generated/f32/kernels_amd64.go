@@ -16,13 +16,13 @@ func celuAVX512(dst, in0 []float32, alpha float32)
 //go:noescape
 func celuAVX512Stream(dst, in0 []float32, alpha float32)
 
-// celuAVX2 computes celu with AVX2 (1 vectors per iteration, masked tail).
+// celuAVX2 computes celu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func celuAVX2(dst, in0 []float32, alpha float32)
 
-// celuAVX2Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// celuAVX2Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -1336,13 +1336,13 @@ func seluAVX512(dst, in0 []float32)
 //go:noescape
 func seluAVX512Stream(dst, in0 []float32)
 
-// seluAVX2 computes selu with AVX2 (1 vectors per iteration, masked tail).
+// seluAVX2 computes selu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func seluAVX2(dst, in0 []float32)
 
-// seluAVX2Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// seluAVX2Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape

@@ -239,7 +239,7 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0xc044000000000000)  // -40
-	v3 := math.Float64frombits(0x4086300000000000)  // 710
+	v3 := math.Float64frombits(0x4086200000000000)  // 708
 	v5 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v9 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
 	v11 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
@@ -274,10 +274,10 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 		v23 := math.FMA(v21, v10, v22)
 		v25 := math.FMA(v23, v10, v24)
 		v26 := float64(v10 * v25)
-		v29 := ldexpMid(v28, v8)
+		v29 := ldexpNormal(v28, v8)
 		v30 := float64(v27 + v29)
 		v31 := float64(v30 + v26)
-		v32 := ldexpMid(v31, v7)
+		v32 := ldexpNormal(v31, v7)
 		v33 := math.Copysign(v32, v0)
 		v34 := math.IsNaN(v0)
 		v35 := v33

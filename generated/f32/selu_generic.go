@@ -33,7 +33,7 @@ func seluGeneric(dst, x []float32) {
 	v3 := math.Float64frombits(0x3ff0cfabd6a91132)  // 1.0507009873554805
 	v5 := math.Float64frombits(0x3ffc212cc640f031)  // 1.7580993408473768
 	v6 := math.Float64frombits(0xc044000000000000)  // -40
-	v8 := math.Float64frombits(0x4086300000000000)  // 710
+	v8 := math.Float64frombits(0x4086200000000000)  // 708
 	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
 	v16 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
@@ -70,10 +70,10 @@ func seluGeneric(dst, x []float32) {
 		v28 := math.FMA(v26, v15, v27)
 		v30 := math.FMA(v28, v15, v29)
 		v31 := float64(v15 * v30)
-		v34 := ldexpMid(v33, v13)
+		v34 := ldexpNormal(v33, v13)
 		v35 := float64(v32 + v34)
 		v36 := float64(v35 + v31)
-		v37 := ldexpMid(v36, v12)
+		v37 := ldexpNormal(v36, v12)
 		v38 := math.Copysign(v37, v0)
 		v39 := math.IsNaN(v0)
 		v40 := v38

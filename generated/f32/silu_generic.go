@@ -127,7 +127,7 @@ func siluBackwardGeneric(dx, x, dy []float32) {
 	v57 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
 	v59 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
 	v61 := math.Float64frombits(0xc044000000000000) // -40
-	v63 := math.Float64frombits(0x4086300000000000) // 710
+	v63 := math.Float64frombits(0x4086200000000000) // 708
 	v69 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
 	v71 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
 	v74 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
@@ -203,10 +203,10 @@ func siluBackwardGeneric(dx, x, dy []float32) {
 		v78 := math.FMA(v76, v68, v77)
 		v79 := math.FMA(v78, v68, v40)
 		v80 := float64(v68 * v79)
-		v82 := ldexpMid(v81, v67)
+		v82 := ldexpNormal(v81, v67)
 		v83 := float64(v8 + v82)
 		v84 := float64(v83 + v80)
-		v85 := ldexpMid(v84, v66)
+		v85 := ldexpNormal(v84, v66)
 		v86 := math.Copysign(v85, v60)
 		v87 := math.IsNaN(v60)
 		v88 := v86

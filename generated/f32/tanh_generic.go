@@ -64,10 +64,10 @@ func tanhGeneric(dst, x []float32) {
 		v25 := math.FMA(v23, v12, v24)
 		v27 := math.FMA(v25, v12, v26)
 		v28 := float64(v12 * v27)
-		v31 := ldexpMid(v30, v10)
+		v31 := ldexpNormal(v30, v10)
 		v32 := float64(v29 + v31)
 		v33 := float64(v32 + v28)
-		v34 := ldexpMid(v33, v9)
+		v34 := ldexpNormal(v33, v9)
 		v35 := -v34
 		v36 := float64(v6 + v34)
 		v37 := float64(v35 / v36)

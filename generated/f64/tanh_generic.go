@@ -100,7 +100,7 @@ func tanhGeneric(dst, x []float64) {
 		v64 := float64(v60 + v63)
 		v65 := float64(v60 - v64)
 		v66 := float64(v65 + v63)
-		v67 := ldexpMid(v50, v9)
+		v67 := ldexpNormal(v50, v9)
 		v68 := float64(v64 * v67)
 		v69 := float64(v66 * v67)
 		v70 := float64(v6 + v68)

@@ -204,7 +204,7 @@ func tanhshrinkGeneric(dst, x []float64) {
 		v170 := float64(v166 + v169)
 		v171 := float64(v166 - v170)
 		v172 := float64(v171 + v169)
-		v173 := ldexpMid(v156, v115)
+		v173 := ldexpNormal(v156, v115)
 		v174 := float64(v170 * v173)
 		v175 := float64(v172 * v173)
 		v176 := float64(v112 + v174)

@@ -320,6 +320,10 @@ func emitInstr(p *vprog.Program, i int, in vprog.Instr, inNames, params []string
 		}[vprog.RoundMode(in.Imm)]
 		return via64(fn, a(0)), nil
 	case vprog.OpLdexp:
+		if in.Imm == vprog.LdexpNormal && !f32 {
+			helpers["ldexpNormal"] = true
+			return def(jen.Id("ldexpNormal").Call(a(0), a(1))), nil
+		}
 		if in.Imm == vprog.LdexpMidRange && !f32 {
 			// The same value as math.Ldexp under the op's promise, without
 			// its classification of the operand: the generic kernels of
@@ -416,6 +420,13 @@ func emitHelpers(helpers helperSet) []jen.Code {
 				jen.Func().Id("ldexpMid").Params(jen.List(jen.Id("x"), jen.Id("n")).Float64()).Float64().Block(
 					jen.Id("c").Op(":=").Min(jen.Max(jen.Id("n"), jen.Lit(-960.0)), jen.Lit(960.0)),
 					jen.Return(jen.Id("x").Op("*").Add(pow2(jen.Id("c"))).Op("*").Add(pow2(jen.Id("n").Op("-").Id("c")))),
+				))
+		case "ldexpNormal":
+			out = append(out,
+				jen.Comment("ldexpNormal is math.Ldexp(x, int(n)) for n in [-1022, 1023] (vprog.LdexpNormal): one\n"+
+					"product by the normal power of two 2^n, as the AVX2 kernels compute it."),
+				jen.Func().Id("ldexpNormal").Params(jen.List(jen.Id("x"), jen.Id("n")).Float64()).Float64().Block(
+					jen.Return(jen.Id("x").Op("*").Qual("math", "Float64frombits").Call(jen.Uint64().Call(jen.Int64().Call(jen.Id("n")).Op("+").Lit(1023)).Op("<<").Lit(52))),
 				))
 		case "getExp64":
 			out = append(out,

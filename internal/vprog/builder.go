@@ -215,6 +215,15 @@ func (b *Builder) LdexpMidRange(x, n Value) Value {
 	return b.emit(OpLdexp, LdexpMidRange, x, n)
 }
 
+// LdexpNormal is Ldexp for n that the caller guarantees to lie in
+// [-1022, 1023]: then x·2^n is one product by a normal power of two, which
+// rounds once as Ldexp does, and AVX2 needs 3 instructions for it (see
+// OpLdexp).
+func (b *Builder) LdexpNormal(x, n Value) Value {
+	b.mustFloat(x, n)
+	return b.emit(OpLdexp, LdexpNormal, x, n)
+}
+
 // GetExp is floor(log2|x|) for normal x.
 func (b *Builder) GetExp(x Value) Value { return b.float(OpGetExp, x) }
 

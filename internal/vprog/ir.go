@@ -73,7 +73,9 @@ const (
 	// same, is then a * 2^c * 2^(b-c) with c = b clamped to [-960, 960], two
 	// multiplications by normal powers of two of which only the second can
 	// round. AVX2 does that in 9 instructions instead of the 20 of the
-	// general case.
+	// general case. With Imm = LdexpNormal the lowering promises b in
+	// [-1022, 1023], so 2^b is a normal float: the result, the same, is
+	// the single product a * 2^b (3 instructions on AVX2).
 	OpLdexp
 	// OpGetExp is floor(log2|a|) as a float, defined for normal finite a ≠ 0
 	// (the lowering guarantees it; other inputs give an unspecified value
@@ -104,6 +106,10 @@ const (
 // LdexpMidRange is the Imm of an OpLdexp whose operand is of moderate
 // magnitude (see OpLdexp).
 const LdexpMidRange = 1
+
+// LdexpNormal is the Imm of an OpLdexp whose exponent is within the normal
+// range (see OpLdexp).
+const LdexpNormal = 2
 
 // RoundMode is the Imm of OpRound; the numbers are the x86 ROUND/RNDSCALE immediates.
 type RoundMode int

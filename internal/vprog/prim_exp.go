@@ -33,6 +33,10 @@ const (
 	expMinArg = -746.0
 	// expm1(x) rounds to -1 for x < -37.43 (e^x < 2^-54); -40 keeps k ≥ -58.
 	expm1MinArg = -40.0
+	// expm1 for a float32 target stops at 708, which keeps k ≤ 1022: then
+	// 2^k and 2^-k are normal and each scaling is one product
+	// (LdexpNormal). expm1(708) is +Inf in float32.
+	expm132MaxArg = 708.0
 )
 
 // expR64 is the minimax fit (relative error 2^-54.2 on |r| ≤ 0.3466, before
@@ -193,16 +197,16 @@ func exp32Scaled(b *Builder, x Value) (k, p Value) {
 	return k, b.Horner(r, expP32...)
 }
 
-// expm132 is expm1(x) for finite x in [expm1MinArg, 710], relative error
-// ~2^-37 (F32 target): 2^k·((1 − 2^-k) + expm1(r)) with expm1(r) = r·M(r).
+// expm132 is expm1(x) for finite x in [expm1MinArg, expm132MaxArg], relative
+// error ~2^-37 (F32 target): 2^k·((1 − 2^-k) + expm1(r)) with expm1(r) =
+// r·M(r); k is in [-58, 1022].
 func expm132(b *Builder, x Value) Value {
 	k := b.Round(b.Mul(x, b.Const(expLog2e)), RoundNearestEven)
 	nk := b.Neg(k)
 	r := b.FMA(nk, b.Const(expLn2Hi), x) // one FMA, as in exp32Scaled
 	p := b.Mul(r, b.Horner(r, expM32...))
-	// |1 - 2^-k + p| is in [0.2, 2^56] for k in [-55, 1024].
-	c := b.Add(b.Const(1), b.LdexpMidRange(b.Const(-1), nk))
-	return b.LdexpMidRange(b.Add(c, p), k)
+	c := b.Add(b.Const(1), b.LdexpNormal(b.Const(-1), nk))
+	return b.LdexpNormal(b.Add(c, p), k)
 }
 
 // expLower is exp(x): +Inf above the overflow threshold, gradual underflow
@@ -223,7 +227,11 @@ func expLower(b *Builder, x Value, target Type) Value {
 // expm1Lower is expm1(x): -1 for x ≤ -37.5 and at -Inf, +Inf above the
 // overflow threshold, ±0 and tiny x exact, NaN → NaN.
 func expm1Lower(b *Builder, x Value, target Type) Value {
-	xc := expClamp(b, x, expm1MinArg, expMaxArg)
+	hi := expMaxArg
+	if target == F32 {
+		hi = expm132MaxArg
+	}
+	xc := expClamp(b, x, expm1MinArg, hi)
 	var res Value
 	if target == F64 {
 		k, y0, w := expm1DD(b, xc)

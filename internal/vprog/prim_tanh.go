@@ -30,7 +30,7 @@ func tanhLower(b *Builder, x Value, target Type) Value {
 		// −58 ≤ k ≤ 0 and |y| ≥ 0.5 unless k = 0, so both scalings by the
 		// normal p = 2^k are exact (ylo may lose bits below 2^-1074, which
 		// are negligible).
-		p := b.LdexpMidRange(b.Const(1), k)
+		p := b.LdexpNormal(b.Const(1), k)
 		eh := b.Mul(y, p)
 		el := b.Mul(ylo, p)
 		// 2 + E = dh + dl (Fast2Sum, |E| < 1).

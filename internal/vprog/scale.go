@@ -166,8 +166,8 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 			}
 			return q, b.Div(r, a[1])
 		case OpLdexp:
-			if in.Imm == LdexpMidRange {
-				break // its operand's range is promised, a scaled one's is not
+			if in.Imm != 0 {
+				break // its operand's or exponent's range is promised, a scaled one's is not
 			}
 			var h1, l1 Value
 			if parts, ok := b.unrounded[a[0]]; ok {
