@@ -49,6 +49,7 @@ import "fmt"
 //	nn_err = kt_err*(1 + 0.134145*q) + e0*(1 + em)*(kt_err*(1 + 0.044715*q))
 //	sv_err = (fma(-sv, a, ev0) - sv*a_err)/a + sv*(vl*svn)
 //	cc = sv*svn
+//	svn32 = 1 - sv
 //	cc_err = fma(sv, svn, -cc) + svn*sv_err + sv*svn_err
 //
 // The float32 kernels compute the same function from a formula without the
@@ -128,12 +129,13 @@ func GELUTanh(dst, x []float32) {
 //	nn_err = kt_err*(1 + 0.134145*q) + e0*(1 + em)*(kt_err*(1 + 0.044715*q))
 //	sv_err = (fma(-sv, a, ev0) - sv*a_err)/a + sv*(vl*svn)
 //	cc = sv*svn
+//	svn32 = 1 - sv
 //	cc_err = fma(sv, svn, -cc) + svn*sv_err + sv*svn_err
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(x < -1 || x > -0.55, fma(sv, bh, sv), cc*nn)))
+//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(x < -1 || x > -0.55, fma(sv, svn32*xv, sv), (sv*svn32)*nn)))
 //
 // PyTorch equivalent: torch.nn.GELU(approximate='tanh').
 //

@@ -103,7 +103,7 @@ func geluTanhGeneric(dst, x []float32) {
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f32
-// memory, f64 compute, 132 operations): the scalar twin of the vector program
+// memory, f64 compute, 111 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -130,18 +130,18 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 	v42 := math.Float64frombits(0x3fe0000005cbdd4b)  // 0.5000000107965347
 	v44 := math.Float64frombits(0x3fefffffffff6187)  // 0.9999999999954959
 	v46 := math.Float64frombits(0x3feffffffffa6d0c)  // 0.9999999999594436
-	v76 := math.Float64frombits(0x4000000000000000)  // 2
-	v83 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
-	v84 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
-	v86 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
-	v91 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
-	v95 := math.Float64frombits(0xc044000000000000)  // -40
-	v97 := math.Float64frombits(0x4086200000000000)  // 708
-	v103 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v105 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v108 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v111 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v122 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v55 := math.Float64frombits(0x4000000000000000)  // 2
+	v62 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
+	v63 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
+	v65 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
+	v70 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
+	v74 := math.Float64frombits(0xc044000000000000)  // -40
+	v76 := math.Float64frombits(0x4086200000000000)  // 708
+	v82 := math.Float64frombits(0x3efa136e5a92400e)  // 2.4867918601290165e-05
+	v84 := math.Float64frombits(0x3f56c166bc75e823)  // 0.0013888839037847843
+	v87 := math.Float64frombits(0x3fa55555565ce931)  // 0.04166666678652787
+	v90 := math.Float64frombits(0x3fdfffffffffe051)  // 0.49999999999954975
+	v101 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -184,104 +184,74 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 		if v52 {
 			v53 = v21
 		}
-		v54 := -v21
-		v55 := math.Abs(v54)
-		v56 := -v55
-		v57 := v24
-		if v56 > v24 {
-			v57 = v56
+		v54 := float64(v8 - v53)
+		v56 := float64(v55 * v19)
+		v57 := float64(v20 + v56)
+		v58 := float64(v15 * v57)
+		v59 := float64(v54 * v58)
+		v60 := math.FMA(v53, v59, v53)
+		v61 := float64(v53 * v54)
+		v64 := float64(v0 - v63)
+		v66 := float64(v64 - v65)
+		v67 := float64(v15 * v66)
+		v68 := float64(v0 * v63)
+		v69 := float64(v17 + v68)
+		v71 := float64(v69 + v70)
+		v72 := float64(v16 * v71)
+		v73 := math.FMA(v67, v72, v67)
+		v75 := v74
+		if v73 > v74 {
+			v75 = v73
 		}
-		v58 := v54 < v4
-		v59 := float64(v57 * v27)
-		v60 := math.RoundToEven(v59)
-		v61 := -v60
-		v62 := math.FMA(v61, v31, v57)
-		v63 := math.FMA(v33, v62, v34)
-		v64 := math.FMA(v63, v62, v36)
-		v65 := math.FMA(v64, v62, v38)
-		v66 := math.FMA(v65, v62, v40)
-		v67 := math.FMA(v66, v62, v42)
-		v68 := math.FMA(v67, v62, v44)
-		v69 := math.FMA(v68, v62, v46)
-		v70 := ldexpMid(v69, v60)
-		v71 := v8
-		if v58 {
-			v71 = v70
+		v77 := v76
+		if v75 < v76 {
+			v77 = v75
 		}
-		v72 := float64(v8 + v70)
-		v73 := float64(v71 / v72)
-		v74 := math.IsNaN(v54)
-		v75 := v73
-		if v74 {
-			v75 = v54
+		v78 := float64(v77 * v27)
+		v79 := math.RoundToEven(v78)
+		v80 := -v79
+		v81 := math.FMA(v80, v31, v77)
+		v83 := math.FMA(v82, v81, v33)
+		v85 := math.FMA(v83, v81, v84)
+		v86 := math.FMA(v85, v81, v36)
+		v88 := math.FMA(v86, v81, v87)
+		v89 := math.FMA(v88, v81, v40)
+		v91 := math.FMA(v89, v81, v90)
+		v92 := math.FMA(v91, v81, v44)
+		v93 := float64(v81 * v92)
+		v94 := ldexpNormal(v9, v80)
+		v95 := float64(v8 + v94)
+		v96 := float64(v95 + v93)
+		v97 := ldexpNormal(v96, v79)
+		v98 := math.Copysign(v97, v73)
+		v99 := math.IsNaN(v73)
+		v100 := v98
+		if v99 {
+			v100 = v73
 		}
-		v77 := float64(v76 * v19)
-		v78 := float64(v20 + v77)
-		v79 := float64(v15 * v78)
-		v80 := float64(v75 * v79)
-		v81 := math.FMA(v53, v80, v53)
-		v82 := float64(v53 * v75)
-		v85 := float64(v0 - v84)
-		v87 := float64(v85 - v86)
-		v88 := float64(v15 * v87)
-		v89 := float64(v0 * v84)
-		v90 := float64(v17 + v89)
-		v92 := float64(v90 + v91)
-		v93 := float64(v16 * v92)
-		v94 := math.FMA(v88, v93, v88)
-		v96 := v95
-		if v94 > v95 {
-			v96 = v94
-		}
-		v98 := v97
-		if v96 < v97 {
-			v98 = v96
-		}
-		v99 := float64(v98 * v27)
-		v100 := math.RoundToEven(v99)
-		v101 := -v100
-		v102 := math.FMA(v101, v31, v98)
-		v104 := math.FMA(v103, v102, v33)
-		v106 := math.FMA(v104, v102, v105)
-		v107 := math.FMA(v106, v102, v36)
-		v109 := math.FMA(v107, v102, v108)
-		v110 := math.FMA(v109, v102, v40)
-		v112 := math.FMA(v110, v102, v111)
-		v113 := math.FMA(v112, v102, v44)
-		v114 := float64(v102 * v113)
-		v115 := ldexpNormal(v9, v101)
-		v116 := float64(v8 + v115)
-		v117 := float64(v116 + v114)
-		v118 := ldexpNormal(v117, v100)
-		v119 := math.Copysign(v118, v94)
-		v120 := math.IsNaN(v94)
-		v121 := v119
-		if v120 {
-			v121 = v94
-		}
-		v123 := float64(v122 * v92)
-		v124 := math.FMA(v88, v123, v88)
-		v125 := math.FMA(v83, v121, v124)
-		v126 := float64(v82 * v125)
-		v127 := v126
+		v102 := float64(v101 * v71)
+		v103 := math.FMA(v67, v102, v67)
+		v104 := math.FMA(v62, v100, v103)
+		v105 := float64(v61 * v104)
+		v106 := v105
 		if v14 {
-			v127 = v81
+			v106 = v60
 		}
-		v128 := v127
+		v107 := v106
 		if v7 {
-			v128 = v8
+			v107 = v8
 		}
-		v129 := v128
+		v108 := v107
 		if v3 {
-			v129 = v5
+			v108 = v5
 		}
-		v130 := float64(dy[i])
-		v131 := float64(v130 * v129)
-		v132 := math.IsNaN(v0)
-		v133 := v131
-		if v132 {
-			v133 = v0
+		v109 := float64(dy[i])
+		v110 := float64(v109 * v108)
+		v111 := math.IsNaN(v0)
+		v112 := v110
+		if v111 {
+			v112 = v0
 		}
-		dx[i] = float32(v133)
+		dx[i] = float32(v112)
 	}
 }

@@ -5883,25 +5883,25 @@ done:
 TEXT ·gegluTanhBackwardAAVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD actkernconst<>+112(SB), Z0
 	VBROADCASTSD actkernconst<>+2856(SB), Z1
-	VBROADCASTSD actkernconst<>+32(SB), Z2
-	VBROADCASTSD actkernconst<>+40(SB), Z3
-	VBROADCASTSD actkernconst<>+56(SB), Z4
-	VBROADCASTSD actkernconst<>+72(SB), Z5
-	VBROADCASTSD actkernconst<>+88(SB), Z6
-	VBROADCASTSD actkernconst<>+104(SB), Z7
-	VBROADCASTSD actkernconst<>+8(SB), Z8
-	VBROADCASTSD actkernconst<>+120(SB), Z9
-	VBROADCASTSD actkernconst<>+2864(SB), Z10
-	VBROADCASTSD actkernconst<>+768(SB), Z11
-	VBROADCASTSD actkernconst<>+784(SB), Z12
-	VBROADCASTSD actkernconst<>+792(SB), Z13
-	VBROADCASTSD actkernconst<>+800(SB), Z14
-	VBROADCASTSD actkernconst<>+808(SB), Z15
-	VBROADCASTSD actkernconst<>+3008(SB), Z16
-	VBROADCASTSD actkernconst<>+2848(SB), Z17
-	VBROADCASTSD actkernconst<>+0(SB), Z18
-	VBROADCASTSD actkernconst<>+1256(SB), Z19
-	VBROADCASTSD actkernconst<>+3016(SB), Z20
+	VBROADCASTSD actkernconst<>+120(SB), Z2
+	VBROADCASTSD actkernconst<>+2864(SB), Z3
+	VBROADCASTSD actkernconst<>+32(SB), Z4
+	VBROADCASTSD actkernconst<>+40(SB), Z5
+	VBROADCASTSD actkernconst<>+56(SB), Z6
+	VBROADCASTSD actkernconst<>+72(SB), Z7
+	VBROADCASTSD actkernconst<>+88(SB), Z8
+	VBROADCASTSD actkernconst<>+104(SB), Z9
+	VBROADCASTSD actkernconst<>+3008(SB), Z10
+	VBROADCASTSD actkernconst<>+2848(SB), Z11
+	VBROADCASTSD actkernconst<>+8(SB), Z12
+	VBROADCASTSD actkernconst<>+0(SB), Z13
+	VBROADCASTSD actkernconst<>+1256(SB), Z14
+	VBROADCASTSD actkernconst<>+3016(SB), Z15
+	VBROADCASTSD actkernconst<>+768(SB), Z16
+	VBROADCASTSD actkernconst<>+784(SB), Z17
+	VBROADCASTSD actkernconst<>+792(SB), Z18
+	VBROADCASTSD actkernconst<>+800(SB), Z19
+	VBROADCASTSD actkernconst<>+808(SB), Z20
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -5912,108 +5912,86 @@ single:
 	CMPQ             SI, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z21
-	VCMPPD           $0x11, Z17, Z21, K2
-	VCMPPD           $0x11, Z21, Z19, K3
-	VCMPPD           $0x11, Z9, Z21, K4
-	VCMPPD           $0x11, Z21, Z20, K5
+	VCMPPD           $0x11, Z11, Z21, K2
+	VCMPPD           $0x11, Z21, Z14, K3
+	VCMPPD           $0x11, Z2, Z21, K4
+	VCMPPD           $0x11, Z21, Z15, K5
 	KORW             K5, K4, K4
 	VMULPD           Z21, Z21, Z22
 	VMULPD           Z21, Z22, Z23
-	VMULPD           Z23, Z10, Z23
+	VMULPD           Z23, Z3, Z23
 	VADDPD           Z23, Z21, Z24
 	VMULPD           Z24, Z1, Z25
 	VANDPD.BCST      actkernconst<>+1088(SB), Z25, Z26
 	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VMAXPD           Z11, Z26, Z26
-	VCMPPD           $0x11, Z8, Z25, K5
-	VMULPD           Z2, Z26, Z27
+	VMAXPD           Z16, Z26, Z26
+	VCMPPD           $0x11, Z12, Z25, K5
+	VMULPD           Z4, Z26, Z27
 	VRNDSCALEPD      $0x08, Z27, Z27
 	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z28
-	VFMADD213PD      Z26, Z3, Z28
-	VMOVAPD          Z4, Z26
-	VFMADD213PD      Z12, Z28, Z26
-	VFMADD213PD      Z5, Z28, Z26
-	VFMADD213PD      Z13, Z28, Z26
-	VFMADD213PD      Z6, Z28, Z26
-	VFMADD213PD      Z14, Z28, Z26
+	VFMADD213PD      Z26, Z5, Z28
+	VMOVAPD          Z6, Z26
+	VFMADD213PD      Z17, Z28, Z26
 	VFMADD213PD      Z7, Z28, Z26
-	VFMADD213PD      Z15, Z28, Z26
+	VFMADD213PD      Z18, Z28, Z26
+	VFMADD213PD      Z8, Z28, Z26
+	VFMADD213PD      Z19, Z28, Z26
+	VFMADD213PD      Z9, Z28, Z26
+	VFMADD213PD      Z20, Z28, Z26
 	VSCALEFPD        Z27, Z26, Z26
 	VBLENDMPD        Z26, Z0, K5, Z27
 	VADDPD           Z26, Z0, Z26
 	VDIVPD           Z26, Z27, Z27
 	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z27, K5, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VANDPD.BCST      actkernconst<>+1088(SB), Z25, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VMAXPD           Z11, Z26, Z26
-	VCMPPD           $0x11, Z8, Z25, K5
-	VMULPD           Z2, Z26, Z28
-	VRNDSCALEPD      $0x08, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
-	VFMADD213PD      Z26, Z3, Z29
-	VMOVAPD          Z4, Z26
-	VFMADD213PD      Z12, Z29, Z26
-	VFMADD213PD      Z5, Z29, Z26
-	VFMADD213PD      Z13, Z29, Z26
-	VFMADD213PD      Z6, Z29, Z26
-	VFMADD213PD      Z14, Z29, Z26
-	VFMADD213PD      Z7, Z29, Z26
-	VFMADD213PD      Z15, Z29, Z26
-	VSCALEFPD        Z28, Z26, Z26
-	VBLENDMPD        Z26, Z0, K5, Z28
-	VADDPD           Z26, Z0, Z26
-	VDIVPD           Z26, Z28, Z28
-	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z28, K5, Z25
+	VBLENDMPD        Z25, Z27, K5, Z25
+	VSUBPD           Z25, Z0, Z26
 	VMULPD.BCST      actkernconst<>+1232(SB), Z23, Z23
 	VADDPD           Z23, Z24, Z24
 	VMULPD           Z24, Z1, Z24
-	VMULPD           Z24, Z25, Z24
-	VFMADD213PD      Z27, Z27, Z24
-	VMULPD           Z25, Z27, Z27
-	VSUBPD           Z16, Z21, Z23
+	VMULPD           Z24, Z26, Z24
+	VFMADD213PD      Z25, Z25, Z24
+	VMULPD           Z26, Z25, Z25
+	VSUBPD           Z10, Z21, Z23
 	VSUBPD.BCST      actkernconst<>+2984(SB), Z23, Z23
 	VMULPD           Z23, Z1, Z23
-	VMULPD           Z16, Z21, Z25
-	VADDPD           Z25, Z22, Z22
+	VMULPD           Z10, Z21, Z26
+	VADDPD           Z26, Z22, Z22
 	VADDPD.BCST      actkernconst<>+2992(SB), Z22, Z22
-	VMULPD           Z22, Z10, Z25
-	VFMADD213PD      Z23, Z23, Z25
-	VMAXPD.BCST      actkernconst<>+16(SB), Z25, Z26
-	VMINPD.BCST      actkernconst<>+24(SB), Z26, Z26
-	VMULPD           Z2, Z26, Z28
+	VMULPD           Z22, Z3, Z26
+	VFMADD213PD      Z23, Z23, Z26
+	VMAXPD.BCST      actkernconst<>+16(SB), Z26, Z27
+	VMINPD.BCST      actkernconst<>+24(SB), Z27, Z27
+	VMULPD           Z4, Z27, Z28
 	VRNDSCALEPD      $0x08, Z28, Z28
 	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
 	VMOVAPD          Z29, Z30
-	VFMADD213PD      Z26, Z3, Z30
-	VBROADCASTSD     actkernconst<>+48(SB), Z26
+	VFMADD213PD      Z27, Z5, Z30
+	VBROADCASTSD     actkernconst<>+48(SB), Z27
 	VMOVAPD          Z30, Z31
-	VFMADD213PD      Z4, Z26, Z31
+	VFMADD213PD      Z6, Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z31
-	VFMADD213PD      Z5, Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
-	VFMADD213PD      Z6, Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
 	VFMADD213PD      Z7, Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
+	VFMADD213PD      Z8, Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
+	VFMADD213PD      Z9, Z30, Z31
 	VMULPD           Z31, Z30, Z30
-	VSCALEFPD        Z29, Z9, Z29
+	VSCALEFPD        Z29, Z2, Z29
 	VADDPD           Z29, Z0, Z29
 	VADDPD           Z30, Z29, Z29
 	VSCALEFPD        Z28, Z29, Z29
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z25, Z29
-	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z29, K5, Z25
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z26, Z29
+	VCMPPD           $0x03, Z26, Z26, K5
+	VBLENDMPD        Z26, Z29, K5, Z26
 	VMULPD.BCST      actkernconst<>+3000(SB), Z22, Z22
-	VMOVAPD          Z23, Z26
-	VFMADD213PD      Z23, Z22, Z26
+	VMOVAPD          Z23, Z27
+	VFMADD213PD      Z23, Z22, Z27
 	VBROADCASTSD     actkernconst<>+2976(SB), Z22
-	VFMADD213PD      Z26, Z22, Z25
-	VMULPD           Z25, Z27, Z27
-	VBLENDMPD        Z24, Z27, K4, Z24
+	VFMADD213PD      Z27, Z22, Z26
+	VMULPD           Z26, Z25, Z25
+	VBLENDMPD        Z24, Z25, K4, Z24
 	VBLENDMPD        Z0, Z24, K3, Z24
-	VBLENDMPD        Z18, Z24, K2, Z24
+	VBLENDMPD        Z13, Z24, K2, Z24
 	VCVTPS2PD        (DX), Z22
 	VCVTPS2PD        (BX), Z23
 	VMULPD           Z24, Z22, Z24
@@ -6039,108 +6017,86 @@ tail:
 	KMOVW            DI, K1
 	VMOVUPS.Z        (CX), K1, Y21
 	VCVTPS2PD        Y21, Z21
-	VCMPPD           $0x11, Z17, Z21, K2
-	VCMPPD           $0x11, Z21, Z19, K3
-	VCMPPD           $0x11, Z9, Z21, K4
-	VCMPPD           $0x11, Z21, Z20, K5
+	VCMPPD           $0x11, Z11, Z21, K2
+	VCMPPD           $0x11, Z21, Z14, K3
+	VCMPPD           $0x11, Z2, Z21, K4
+	VCMPPD           $0x11, Z21, Z15, K5
 	KORW             K5, K4, K4
 	VMULPD           Z21, Z21, Z22
 	VMULPD           Z21, Z22, Z23
-	VMULPD           Z23, Z10, Z23
+	VMULPD           Z23, Z3, Z23
 	VADDPD           Z23, Z21, Z24
 	VMULPD           Z24, Z1, Z25
 	VANDPD.BCST      actkernconst<>+1088(SB), Z25, Z26
 	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VMAXPD           Z11, Z26, Z26
-	VCMPPD           $0x11, Z8, Z25, K5
-	VMULPD           Z2, Z26, Z27
+	VMAXPD           Z16, Z26, Z26
+	VCMPPD           $0x11, Z12, Z25, K5
+	VMULPD           Z4, Z26, Z27
 	VRNDSCALEPD      $0x08, Z27, Z27
 	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z28
-	VFMADD213PD      Z26, Z3, Z28
-	VMOVAPD          Z4, Z26
-	VFMADD213PD      Z12, Z28, Z26
-	VFMADD213PD      Z5, Z28, Z26
-	VFMADD213PD      Z13, Z28, Z26
-	VFMADD213PD      Z6, Z28, Z26
-	VFMADD213PD      Z14, Z28, Z26
+	VFMADD213PD      Z26, Z5, Z28
+	VMOVAPD          Z6, Z26
+	VFMADD213PD      Z17, Z28, Z26
 	VFMADD213PD      Z7, Z28, Z26
-	VFMADD213PD      Z15, Z28, Z26
+	VFMADD213PD      Z18, Z28, Z26
+	VFMADD213PD      Z8, Z28, Z26
+	VFMADD213PD      Z19, Z28, Z26
+	VFMADD213PD      Z9, Z28, Z26
+	VFMADD213PD      Z20, Z28, Z26
 	VSCALEFPD        Z27, Z26, Z26
 	VBLENDMPD        Z26, Z0, K5, Z27
 	VADDPD           Z26, Z0, Z26
 	VDIVPD           Z26, Z27, Z27
 	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z27, K5, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VANDPD.BCST      actkernconst<>+1088(SB), Z25, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VMAXPD           Z11, Z26, Z26
-	VCMPPD           $0x11, Z8, Z25, K5
-	VMULPD           Z2, Z26, Z28
-	VRNDSCALEPD      $0x08, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
-	VFMADD213PD      Z26, Z3, Z29
-	VMOVAPD          Z4, Z26
-	VFMADD213PD      Z12, Z29, Z26
-	VFMADD213PD      Z5, Z29, Z26
-	VFMADD213PD      Z13, Z29, Z26
-	VFMADD213PD      Z6, Z29, Z26
-	VFMADD213PD      Z14, Z29, Z26
-	VFMADD213PD      Z7, Z29, Z26
-	VFMADD213PD      Z15, Z29, Z26
-	VSCALEFPD        Z28, Z26, Z26
-	VBLENDMPD        Z26, Z0, K5, Z28
-	VADDPD           Z26, Z0, Z26
-	VDIVPD           Z26, Z28, Z28
-	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z28, K5, Z25
+	VBLENDMPD        Z25, Z27, K5, Z25
+	VSUBPD           Z25, Z0, Z26
 	VMULPD.BCST      actkernconst<>+1232(SB), Z23, Z23
 	VADDPD           Z23, Z24, Z24
 	VMULPD           Z24, Z1, Z24
-	VMULPD           Z24, Z25, Z24
-	VFMADD213PD      Z27, Z27, Z24
-	VMULPD           Z25, Z27, Z27
-	VSUBPD           Z16, Z21, Z23
+	VMULPD           Z24, Z26, Z24
+	VFMADD213PD      Z25, Z25, Z24
+	VMULPD           Z26, Z25, Z25
+	VSUBPD           Z10, Z21, Z23
 	VSUBPD.BCST      actkernconst<>+2984(SB), Z23, Z23
 	VMULPD           Z23, Z1, Z23
-	VMULPD           Z16, Z21, Z25
-	VADDPD           Z25, Z22, Z22
+	VMULPD           Z10, Z21, Z26
+	VADDPD           Z26, Z22, Z22
 	VADDPD.BCST      actkernconst<>+2992(SB), Z22, Z22
-	VMULPD           Z22, Z10, Z25
-	VFMADD213PD      Z23, Z23, Z25
-	VMAXPD.BCST      actkernconst<>+16(SB), Z25, Z26
-	VMINPD.BCST      actkernconst<>+24(SB), Z26, Z26
-	VMULPD           Z2, Z26, Z28
+	VMULPD           Z22, Z3, Z26
+	VFMADD213PD      Z23, Z23, Z26
+	VMAXPD.BCST      actkernconst<>+16(SB), Z26, Z27
+	VMINPD.BCST      actkernconst<>+24(SB), Z27, Z27
+	VMULPD           Z4, Z27, Z28
 	VRNDSCALEPD      $0x08, Z28, Z28
 	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
 	VMOVAPD          Z29, Z30
-	VFMADD213PD      Z26, Z3, Z30
-	VBROADCASTSD     actkernconst<>+48(SB), Z26
+	VFMADD213PD      Z27, Z5, Z30
+	VBROADCASTSD     actkernconst<>+48(SB), Z27
 	VMOVAPD          Z30, Z31
-	VFMADD213PD      Z4, Z26, Z31
+	VFMADD213PD      Z6, Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z31
-	VFMADD213PD      Z5, Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
-	VFMADD213PD      Z6, Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
 	VFMADD213PD      Z7, Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
+	VFMADD213PD      Z8, Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
+	VFMADD213PD      Z9, Z30, Z31
 	VMULPD           Z31, Z30, Z30
-	VSCALEFPD        Z29, Z9, Z29
+	VSCALEFPD        Z29, Z2, Z29
 	VADDPD           Z29, Z0, Z29
 	VADDPD           Z30, Z29, Z29
 	VSCALEFPD        Z28, Z29, Z29
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z25, Z29
-	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z29, K5, Z25
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z26, Z29
+	VCMPPD           $0x03, Z26, Z26, K5
+	VBLENDMPD        Z26, Z29, K5, Z26
 	VMULPD.BCST      actkernconst<>+3000(SB), Z22, Z22
-	VMOVAPD          Z23, Z26
-	VFMADD213PD      Z23, Z22, Z26
+	VMOVAPD          Z23, Z27
+	VFMADD213PD      Z23, Z22, Z27
 	VBROADCASTSD     actkernconst<>+2976(SB), Z22
-	VFMADD213PD      Z26, Z22, Z25
-	VMULPD           Z25, Z27, Z27
-	VBLENDMPD        Z24, Z27, K4, Z24
+	VFMADD213PD      Z27, Z22, Z26
+	VMULPD           Z26, Z25, Z25
+	VBLENDMPD        Z24, Z25, K4, Z24
 	VBLENDMPD        Z0, Z24, K3, Z24
-	VBLENDMPD        Z18, Z24, K2, Z24
+	VBLENDMPD        Z13, Z24, K2, Z24
 	VMOVUPS.Z        (DX), K1, Y22
 	VCVTPS2PD        Y22, Z22
 	VMOVUPS.Z        (BX), K1, Y23
@@ -6161,66 +6117,33 @@ done:
 // func gegluTanhBackwardAAVX2(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·gegluTanhBackwardAAVX2(SB), NOSPLIT, $0-96
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ in1_base+48(FP), DX
-	MOVQ in2_base+72(FP), BX
-	MOVQ dst_len+8(FP), SI
+	VMOVUPD actkernconst<>+640(SB), Y0
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    in0_base+24(FP), CX
+	MOVQ    in1_base+48(FP), DX
+	MOVQ    in2_base+72(FP), BX
+	MOVQ    dst_len+8(FP), SI
 
 single:
 	CMPQ        SI, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+2944(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+1408(SB), Y2
-	VCMPPD      $0x11, Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+672(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+3072(SB), Y4
-	VCMPPD      $0x11, Y0, Y4, Y5
-	VORPD       Y5, Y2, Y2
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
-	VADDPD      Y5, Y0, Y6
-	VMULPD      actkernconst<>+2880(SB), Y6, Y7
-	VANDPD      actkernconst<>+192(SB), Y7, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VMAXPD      actkernconst<>+896(SB), Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+224(SB), Y7, Y9
-	VMULPD      actkernconst<>+320(SB), Y8, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+352(SB), Y12
-	VFMADD213PD Y8, Y12, Y11
-	VMOVUPD     actkernconst<>+416(SB), Y8
-	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+1024(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+1056(SB), Y11, Y12
-	VMAXPD      actkernconst<>+832(SB), Y10, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y10, Y13
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y12, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+640(SB), Y10
-	VBLENDVPD   Y9, Y8, Y10, Y9
-	VADDPD      actkernconst<>+640(SB), Y8, Y8
-	VDIVPD      Y8, Y9, Y9
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y8, Y7, Y9, Y8
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VANDPD      actkernconst<>+192(SB), Y7, Y9
+	VCVTPS2PD   (CX), Y1
+	VCMPPD      $0x11, actkernconst<>+2944(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+1408(SB), Y3
+	VCMPPD      $0x11, Y1, Y3, Y4
+	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+3072(SB), Y5
+	VCMPPD      $0x11, Y1, Y5, Y6
+	VORPD       Y6, Y3, Y3
+	VMULPD      Y1, Y1, Y5
+	VMULPD      Y1, Y5, Y6
+	VMULPD      actkernconst<>+2912(SB), Y6, Y6
+	VADDPD      Y6, Y1, Y7
+	VMULPD      actkernconst<>+2880(SB), Y7, Y8
+	VANDPD      actkernconst<>+192(SB), Y8, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMAXPD      actkernconst<>+896(SB), Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+224(SB), Y7, Y10
+	VCMPPD      $0x11, actkernconst<>+224(SB), Y8, Y10
 	VMULPD      actkernconst<>+320(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y12
@@ -6244,77 +6167,77 @@ single:
 	VADDPD      actkernconst<>+160(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+640(SB), Y11
-	VBLENDVPD   Y10, Y9, Y11, Y10
-	VADDPD      actkernconst<>+640(SB), Y9, Y9
+	VBLENDVPD   Y10, Y9, Y0, Y10
+	VADDPD      Y9, Y0, Y9
 	VDIVPD      Y9, Y10, Y10
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y10, Y9
-	VMULPD      actkernconst<>+2368(SB), Y5, Y5
-	VADDPD      Y5, Y6, Y6
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y9, Y8, Y10, Y9
+	VSUBPD      Y9, Y0, Y8
+	VMULPD      actkernconst<>+2368(SB), Y6, Y6
+	VADDPD      Y6, Y7, Y7
+	VMULPD      actkernconst<>+2880(SB), Y7, Y7
+	VMULPD      Y7, Y8, Y7
+	VFMADD213PD Y9, Y9, Y7
+	VMULPD      Y8, Y9, Y9
+	VSUBPD      actkernconst<>+3040(SB), Y1, Y6
+	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2880(SB), Y6, Y6
-	VMULPD      Y6, Y9, Y6
-	VFMADD213PD Y8, Y8, Y6
-	VMULPD      Y9, Y8, Y8
-	VSUBPD      actkernconst<>+3040(SB), Y0, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VMULPD      actkernconst<>+3040(SB), Y0, Y7
-	VADDPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+3168(SB), Y4, Y4
-	VMULPD      actkernconst<>+2912(SB), Y4, Y7
-	VFMADD213PD Y5, Y5, Y7
-	VMAXPD      actkernconst<>+256(SB), Y7, Y9
-	VMINPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+352(SB), Y12
-	VMOVAPD     Y11, Y13
-	VFMADD213PD Y9, Y12, Y13
-	VMOVUPD     actkernconst<>+384(SB), Y9
-	VMOVAPD     Y13, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y13, Y12
-	VMULPD      Y12, Y13, Y13
-	VMOVUPD     actkernconst<>+672(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y11
-	VADDPD      actkernconst<>+640(SB), Y11, Y11
-	VADDPD      Y13, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y7, Y9
-	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y11, Y9
-	VMULPD      actkernconst<>+3200(SB), Y4, Y4
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y5, Y4, Y7
-	VMOVUPD     actkernconst<>+3104(SB), Y4
-	VFMADD213PD Y7, Y4, Y9
-	VMULPD      Y9, Y8, Y8
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+640(SB), Y2, Y3
-	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
-	VCVTPS2PD   (DX), Y2
-	VCVTPS2PD   (BX), Y3
-	VMULPD      Y1, Y2, Y1
-	VMULPD      Y1, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y1
-	VBLENDVPD   Y1, Y2, Y3, Y1
-	VCMPPD      $0x03, Y0, Y0, Y2
-	VBLENDVPD   Y2, Y0, Y1, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VMULPD      actkernconst<>+3040(SB), Y1, Y8
+	VADDPD      Y8, Y5, Y5
+	VADDPD      actkernconst<>+3168(SB), Y5, Y5
+	VMULPD      actkernconst<>+2912(SB), Y5, Y8
+	VFMADD213PD Y6, Y6, Y8
+	VMAXPD      actkernconst<>+256(SB), Y8, Y10
+	VMINPD      actkernconst<>+288(SB), Y10, Y10
+	VMULPD      actkernconst<>+320(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+352(SB), Y13
+	VMOVAPD     Y12, Y14
+	VFMADD213PD Y10, Y13, Y14
+	VMOVUPD     actkernconst<>+384(SB), Y10
+	VMOVAPD     Y14, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y13
+	VMULPD      Y13, Y14, Y14
+	VMOVUPD     actkernconst<>+672(SB), Y10
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y13, Y10, Y12
+	VADDPD      Y12, Y0, Y12
+	VADDPD      Y14, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y11, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y10, Y12, Y12
+	VANDPD      actkernconst<>+128(SB), Y8, Y10
+	VANDPD      actkernconst<>+192(SB), Y12, Y12
+	VORPD       Y10, Y12, Y12
+	VCMPPD      $0x03, Y8, Y8, Y10
+	VBLENDVPD   Y10, Y8, Y12, Y10
+	VMULPD      actkernconst<>+3200(SB), Y5, Y5
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y6, Y5, Y8
+	VMOVUPD     actkernconst<>+3104(SB), Y5
+	VFMADD213PD Y8, Y5, Y10
+	VMULPD      Y10, Y9, Y9
+	VBLENDVPD   Y3, Y7, Y9, Y3
+	VBLENDVPD   Y4, Y0, Y3, Y4
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
+	VCVTPS2PD   (DX), Y3
+	VCVTPS2PD   (BX), Y4
+	VMULPD      Y2, Y3, Y2
+	VMULPD      Y2, Y4, Y4
+	VCMPPD      $0x03, Y3, Y3, Y2
+	VBLENDVPD   Y2, Y3, Y4, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -6328,58 +6251,24 @@ tail:
 	LEAQ        actkernconst<>+704(SB), DI
 	NEGQ        SI
 	VMOVDQU     32(DI)(SI*4), X15
-	VMASKMOVPS  (CX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+2944(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+1408(SB), Y2
-	VCMPPD      $0x11, Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+672(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+3072(SB), Y4
-	VCMPPD      $0x11, Y0, Y4, Y5
-	VORPD       Y5, Y2, Y2
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
-	VADDPD      Y5, Y0, Y6
-	VMULPD      actkernconst<>+2880(SB), Y6, Y7
-	VANDPD      actkernconst<>+192(SB), Y7, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VMAXPD      actkernconst<>+896(SB), Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+224(SB), Y7, Y9
-	VMULPD      actkernconst<>+320(SB), Y8, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+352(SB), Y12
-	VFMADD213PD Y8, Y12, Y11
-	VMOVUPD     actkernconst<>+416(SB), Y8
-	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+1024(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+1056(SB), Y11, Y12
-	VMAXPD      actkernconst<>+832(SB), Y10, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y10, Y13
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y12, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+640(SB), Y10
-	VBLENDVPD   Y9, Y8, Y10, Y9
-	VADDPD      actkernconst<>+640(SB), Y8, Y8
-	VDIVPD      Y8, Y9, Y9
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y8, Y7, Y9, Y8
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VANDPD      actkernconst<>+192(SB), Y7, Y9
+	VMASKMOVPS  (CX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VCMPPD      $0x11, actkernconst<>+2944(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+1408(SB), Y3
+	VCMPPD      $0x11, Y1, Y3, Y4
+	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+3072(SB), Y5
+	VCMPPD      $0x11, Y1, Y5, Y6
+	VORPD       Y6, Y3, Y3
+	VMULPD      Y1, Y1, Y5
+	VMULPD      Y1, Y5, Y6
+	VMULPD      actkernconst<>+2912(SB), Y6, Y6
+	VADDPD      Y6, Y1, Y7
+	VMULPD      actkernconst<>+2880(SB), Y7, Y8
+	VANDPD      actkernconst<>+192(SB), Y8, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMAXPD      actkernconst<>+896(SB), Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+224(SB), Y7, Y10
+	VCMPPD      $0x11, actkernconst<>+224(SB), Y8, Y10
 	VMULPD      actkernconst<>+320(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y12
@@ -6403,79 +6292,79 @@ tail:
 	VADDPD      actkernconst<>+160(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+640(SB), Y11
-	VBLENDVPD   Y10, Y9, Y11, Y10
-	VADDPD      actkernconst<>+640(SB), Y9, Y9
+	VBLENDVPD   Y10, Y9, Y0, Y10
+	VADDPD      Y9, Y0, Y9
 	VDIVPD      Y9, Y10, Y10
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y10, Y9
-	VMULPD      actkernconst<>+2368(SB), Y5, Y5
-	VADDPD      Y5, Y6, Y6
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y9, Y8, Y10, Y9
+	VSUBPD      Y9, Y0, Y8
+	VMULPD      actkernconst<>+2368(SB), Y6, Y6
+	VADDPD      Y6, Y7, Y7
+	VMULPD      actkernconst<>+2880(SB), Y7, Y7
+	VMULPD      Y7, Y8, Y7
+	VFMADD213PD Y9, Y9, Y7
+	VMULPD      Y8, Y9, Y9
+	VSUBPD      actkernconst<>+3040(SB), Y1, Y6
+	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2880(SB), Y6, Y6
-	VMULPD      Y6, Y9, Y6
-	VFMADD213PD Y8, Y8, Y6
-	VMULPD      Y9, Y8, Y8
-	VSUBPD      actkernconst<>+3040(SB), Y0, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VMULPD      actkernconst<>+3040(SB), Y0, Y7
-	VADDPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+3168(SB), Y4, Y4
-	VMULPD      actkernconst<>+2912(SB), Y4, Y7
-	VFMADD213PD Y5, Y5, Y7
-	VMAXPD      actkernconst<>+256(SB), Y7, Y9
-	VMINPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+352(SB), Y12
-	VMOVAPD     Y11, Y13
-	VFMADD213PD Y9, Y12, Y13
-	VMOVUPD     actkernconst<>+384(SB), Y9
-	VMOVAPD     Y13, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y13, Y12
-	VMULPD      Y12, Y13, Y13
-	VMOVUPD     actkernconst<>+672(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y11
-	VADDPD      actkernconst<>+640(SB), Y11, Y11
-	VADDPD      Y13, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y7, Y9
-	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y11, Y9
-	VMULPD      actkernconst<>+3200(SB), Y4, Y4
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y5, Y4, Y7
-	VMOVUPD     actkernconst<>+3104(SB), Y4
-	VFMADD213PD Y7, Y4, Y9
-	VMULPD      Y9, Y8, Y8
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+640(SB), Y2, Y3
-	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
-	VMASKMOVPS  (DX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VMASKMOVPS  (BX), X15, X3
+	VMULPD      actkernconst<>+3040(SB), Y1, Y8
+	VADDPD      Y8, Y5, Y5
+	VADDPD      actkernconst<>+3168(SB), Y5, Y5
+	VMULPD      actkernconst<>+2912(SB), Y5, Y8
+	VFMADD213PD Y6, Y6, Y8
+	VMAXPD      actkernconst<>+256(SB), Y8, Y10
+	VMINPD      actkernconst<>+288(SB), Y10, Y10
+	VMULPD      actkernconst<>+320(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+352(SB), Y13
+	VMOVAPD     Y12, Y14
+	VFMADD213PD Y10, Y13, Y14
+	VMOVUPD     actkernconst<>+384(SB), Y10
+	VMOVAPD     Y14, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y13
+	VMULPD      Y13, Y14, Y14
+	VMOVUPD     actkernconst<>+672(SB), Y10
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y13, Y10, Y12
+	VADDPD      Y12, Y0, Y12
+	VADDPD      Y14, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y11, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y10, Y12, Y12
+	VANDPD      actkernconst<>+128(SB), Y8, Y10
+	VANDPD      actkernconst<>+192(SB), Y12, Y12
+	VORPD       Y10, Y12, Y12
+	VCMPPD      $0x03, Y8, Y8, Y10
+	VBLENDVPD   Y10, Y8, Y12, Y10
+	VMULPD      actkernconst<>+3200(SB), Y5, Y5
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y6, Y5, Y8
+	VMOVUPD     actkernconst<>+3104(SB), Y5
+	VFMADD213PD Y8, Y5, Y10
+	VMULPD      Y10, Y9, Y9
+	VBLENDVPD   Y3, Y7, Y9, Y3
+	VBLENDVPD   Y4, Y0, Y3, Y4
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
+	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y1, Y2, Y1
-	VMULPD      Y1, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y1
-	VBLENDVPD   Y1, Y2, Y3, Y1
-	VCMPPD      $0x03, Y0, Y0, Y2
-	VBLENDVPD   Y2, Y0, Y1, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMASKMOVPS  (BX), X15, X4
+	VCVTPS2PD   X4, Y4
+	VMULPD      Y2, Y3, Y2
+	VMULPD      Y2, Y4, Y4
+	VCMPPD      $0x03, Y3, Y3, Y2
+	VBLENDVPD   Y2, Y3, Y4, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -9575,25 +9464,25 @@ done:
 TEXT ·geluTanhBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+112(SB), Z0
 	VBROADCASTSD actkernconst<>+2856(SB), Z1
-	VBROADCASTSD actkernconst<>+32(SB), Z2
-	VBROADCASTSD actkernconst<>+40(SB), Z3
-	VBROADCASTSD actkernconst<>+56(SB), Z4
-	VBROADCASTSD actkernconst<>+72(SB), Z5
-	VBROADCASTSD actkernconst<>+88(SB), Z6
-	VBROADCASTSD actkernconst<>+104(SB), Z7
-	VBROADCASTSD actkernconst<>+8(SB), Z8
-	VBROADCASTSD actkernconst<>+120(SB), Z9
-	VBROADCASTSD actkernconst<>+2864(SB), Z10
-	VBROADCASTSD actkernconst<>+768(SB), Z11
-	VBROADCASTSD actkernconst<>+784(SB), Z12
-	VBROADCASTSD actkernconst<>+792(SB), Z13
-	VBROADCASTSD actkernconst<>+800(SB), Z14
-	VBROADCASTSD actkernconst<>+808(SB), Z15
-	VBROADCASTSD actkernconst<>+3008(SB), Z16
-	VBROADCASTSD actkernconst<>+2848(SB), Z17
-	VBROADCASTSD actkernconst<>+0(SB), Z18
-	VBROADCASTSD actkernconst<>+1256(SB), Z19
-	VBROADCASTSD actkernconst<>+3016(SB), Z20
+	VBROADCASTSD actkernconst<>+120(SB), Z2
+	VBROADCASTSD actkernconst<>+2864(SB), Z3
+	VBROADCASTSD actkernconst<>+32(SB), Z4
+	VBROADCASTSD actkernconst<>+40(SB), Z5
+	VBROADCASTSD actkernconst<>+56(SB), Z6
+	VBROADCASTSD actkernconst<>+72(SB), Z7
+	VBROADCASTSD actkernconst<>+88(SB), Z8
+	VBROADCASTSD actkernconst<>+104(SB), Z9
+	VBROADCASTSD actkernconst<>+3008(SB), Z10
+	VBROADCASTSD actkernconst<>+2848(SB), Z11
+	VBROADCASTSD actkernconst<>+8(SB), Z12
+	VBROADCASTSD actkernconst<>+0(SB), Z13
+	VBROADCASTSD actkernconst<>+1256(SB), Z14
+	VBROADCASTSD actkernconst<>+3016(SB), Z15
+	VBROADCASTSD actkernconst<>+768(SB), Z16
+	VBROADCASTSD actkernconst<>+784(SB), Z17
+	VBROADCASTSD actkernconst<>+792(SB), Z18
+	VBROADCASTSD actkernconst<>+800(SB), Z19
+	VBROADCASTSD actkernconst<>+808(SB), Z20
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -9603,108 +9492,86 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z21
-	VCMPPD           $0x11, Z17, Z21, K2
-	VCMPPD           $0x11, Z21, Z19, K3
-	VCMPPD           $0x11, Z9, Z21, K4
-	VCMPPD           $0x11, Z21, Z20, K5
+	VCMPPD           $0x11, Z11, Z21, K2
+	VCMPPD           $0x11, Z21, Z14, K3
+	VCMPPD           $0x11, Z2, Z21, K4
+	VCMPPD           $0x11, Z21, Z15, K5
 	KORW             K5, K4, K4
 	VMULPD           Z21, Z21, Z22
 	VMULPD           Z21, Z22, Z23
-	VMULPD           Z23, Z10, Z23
+	VMULPD           Z23, Z3, Z23
 	VADDPD           Z23, Z21, Z24
 	VMULPD           Z24, Z1, Z25
 	VANDPD.BCST      actkernconst<>+1088(SB), Z25, Z26
 	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VMAXPD           Z11, Z26, Z26
-	VCMPPD           $0x11, Z8, Z25, K5
-	VMULPD           Z2, Z26, Z27
+	VMAXPD           Z16, Z26, Z26
+	VCMPPD           $0x11, Z12, Z25, K5
+	VMULPD           Z4, Z26, Z27
 	VRNDSCALEPD      $0x08, Z27, Z27
 	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z28
-	VFMADD213PD      Z26, Z3, Z28
-	VMOVAPD          Z4, Z26
-	VFMADD213PD      Z12, Z28, Z26
-	VFMADD213PD      Z5, Z28, Z26
-	VFMADD213PD      Z13, Z28, Z26
-	VFMADD213PD      Z6, Z28, Z26
-	VFMADD213PD      Z14, Z28, Z26
+	VFMADD213PD      Z26, Z5, Z28
+	VMOVAPD          Z6, Z26
+	VFMADD213PD      Z17, Z28, Z26
 	VFMADD213PD      Z7, Z28, Z26
-	VFMADD213PD      Z15, Z28, Z26
+	VFMADD213PD      Z18, Z28, Z26
+	VFMADD213PD      Z8, Z28, Z26
+	VFMADD213PD      Z19, Z28, Z26
+	VFMADD213PD      Z9, Z28, Z26
+	VFMADD213PD      Z20, Z28, Z26
 	VSCALEFPD        Z27, Z26, Z26
 	VBLENDMPD        Z26, Z0, K5, Z27
 	VADDPD           Z26, Z0, Z26
 	VDIVPD           Z26, Z27, Z27
 	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z27, K5, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VANDPD.BCST      actkernconst<>+1088(SB), Z25, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VMAXPD           Z11, Z26, Z26
-	VCMPPD           $0x11, Z8, Z25, K5
-	VMULPD           Z2, Z26, Z28
-	VRNDSCALEPD      $0x08, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
-	VFMADD213PD      Z26, Z3, Z29
-	VMOVAPD          Z4, Z26
-	VFMADD213PD      Z12, Z29, Z26
-	VFMADD213PD      Z5, Z29, Z26
-	VFMADD213PD      Z13, Z29, Z26
-	VFMADD213PD      Z6, Z29, Z26
-	VFMADD213PD      Z14, Z29, Z26
-	VFMADD213PD      Z7, Z29, Z26
-	VFMADD213PD      Z15, Z29, Z26
-	VSCALEFPD        Z28, Z26, Z26
-	VBLENDMPD        Z26, Z0, K5, Z28
-	VADDPD           Z26, Z0, Z26
-	VDIVPD           Z26, Z28, Z28
-	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z28, K5, Z25
+	VBLENDMPD        Z25, Z27, K5, Z25
+	VSUBPD           Z25, Z0, Z26
 	VMULPD.BCST      actkernconst<>+1232(SB), Z23, Z23
 	VADDPD           Z23, Z24, Z24
 	VMULPD           Z24, Z1, Z24
-	VMULPD           Z24, Z25, Z24
-	VFMADD213PD      Z27, Z27, Z24
-	VMULPD           Z25, Z27, Z27
-	VSUBPD           Z16, Z21, Z23
+	VMULPD           Z24, Z26, Z24
+	VFMADD213PD      Z25, Z25, Z24
+	VMULPD           Z26, Z25, Z25
+	VSUBPD           Z10, Z21, Z23
 	VSUBPD.BCST      actkernconst<>+2984(SB), Z23, Z23
 	VMULPD           Z23, Z1, Z23
-	VMULPD           Z16, Z21, Z25
-	VADDPD           Z25, Z22, Z22
+	VMULPD           Z10, Z21, Z26
+	VADDPD           Z26, Z22, Z22
 	VADDPD.BCST      actkernconst<>+2992(SB), Z22, Z22
-	VMULPD           Z22, Z10, Z25
-	VFMADD213PD      Z23, Z23, Z25
-	VMAXPD.BCST      actkernconst<>+16(SB), Z25, Z26
-	VMINPD.BCST      actkernconst<>+24(SB), Z26, Z26
-	VMULPD           Z2, Z26, Z28
+	VMULPD           Z22, Z3, Z26
+	VFMADD213PD      Z23, Z23, Z26
+	VMAXPD.BCST      actkernconst<>+16(SB), Z26, Z27
+	VMINPD.BCST      actkernconst<>+24(SB), Z27, Z27
+	VMULPD           Z4, Z27, Z28
 	VRNDSCALEPD      $0x08, Z28, Z28
 	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
 	VMOVAPD          Z29, Z30
-	VFMADD213PD      Z26, Z3, Z30
-	VBROADCASTSD     actkernconst<>+48(SB), Z26
+	VFMADD213PD      Z27, Z5, Z30
+	VBROADCASTSD     actkernconst<>+48(SB), Z27
 	VMOVAPD          Z30, Z31
-	VFMADD213PD      Z4, Z26, Z31
+	VFMADD213PD      Z6, Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z31
-	VFMADD213PD      Z5, Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
-	VFMADD213PD      Z6, Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
 	VFMADD213PD      Z7, Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
+	VFMADD213PD      Z8, Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
+	VFMADD213PD      Z9, Z30, Z31
 	VMULPD           Z31, Z30, Z30
-	VSCALEFPD        Z29, Z9, Z29
+	VSCALEFPD        Z29, Z2, Z29
 	VADDPD           Z29, Z0, Z29
 	VADDPD           Z30, Z29, Z29
 	VSCALEFPD        Z28, Z29, Z29
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z25, Z29
-	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z29, K5, Z25
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z26, Z29
+	VCMPPD           $0x03, Z26, Z26, K5
+	VBLENDMPD        Z26, Z29, K5, Z26
 	VMULPD.BCST      actkernconst<>+3000(SB), Z22, Z22
-	VMOVAPD          Z23, Z26
-	VFMADD213PD      Z23, Z22, Z26
+	VMOVAPD          Z23, Z27
+	VFMADD213PD      Z23, Z22, Z27
 	VBROADCASTSD     actkernconst<>+2976(SB), Z22
-	VFMADD213PD      Z26, Z22, Z25
-	VMULPD           Z25, Z27, Z27
-	VBLENDMPD        Z24, Z27, K4, Z24
+	VFMADD213PD      Z27, Z22, Z26
+	VMULPD           Z26, Z25, Z25
+	VBLENDMPD        Z24, Z25, K4, Z24
 	VBLENDMPD        Z0, Z24, K3, Z24
-	VBLENDMPD        Z18, Z24, K2, Z24
+	VBLENDMPD        Z13, Z24, K2, Z24
 	VCVTPS2PD        (DX), Z22
 	VMULPD           Z24, Z22, Z22
 	VCMPPD           $0x03, Z21, Z21, K2
@@ -9725,108 +9592,86 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y21
 	VCVTPS2PD        Y21, Z21
-	VCMPPD           $0x11, Z17, Z21, K2
-	VCMPPD           $0x11, Z21, Z19, K3
-	VCMPPD           $0x11, Z9, Z21, K4
-	VCMPPD           $0x11, Z21, Z20, K5
+	VCMPPD           $0x11, Z11, Z21, K2
+	VCMPPD           $0x11, Z21, Z14, K3
+	VCMPPD           $0x11, Z2, Z21, K4
+	VCMPPD           $0x11, Z21, Z15, K5
 	KORW             K5, K4, K4
 	VMULPD           Z21, Z21, Z22
 	VMULPD           Z21, Z22, Z23
-	VMULPD           Z23, Z10, Z23
+	VMULPD           Z23, Z3, Z23
 	VADDPD           Z23, Z21, Z24
 	VMULPD           Z24, Z1, Z25
 	VANDPD.BCST      actkernconst<>+1088(SB), Z25, Z26
 	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VMAXPD           Z11, Z26, Z26
-	VCMPPD           $0x11, Z8, Z25, K5
-	VMULPD           Z2, Z26, Z27
+	VMAXPD           Z16, Z26, Z26
+	VCMPPD           $0x11, Z12, Z25, K5
+	VMULPD           Z4, Z26, Z27
 	VRNDSCALEPD      $0x08, Z27, Z27
 	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z28
-	VFMADD213PD      Z26, Z3, Z28
-	VMOVAPD          Z4, Z26
-	VFMADD213PD      Z12, Z28, Z26
-	VFMADD213PD      Z5, Z28, Z26
-	VFMADD213PD      Z13, Z28, Z26
-	VFMADD213PD      Z6, Z28, Z26
-	VFMADD213PD      Z14, Z28, Z26
+	VFMADD213PD      Z26, Z5, Z28
+	VMOVAPD          Z6, Z26
+	VFMADD213PD      Z17, Z28, Z26
 	VFMADD213PD      Z7, Z28, Z26
-	VFMADD213PD      Z15, Z28, Z26
+	VFMADD213PD      Z18, Z28, Z26
+	VFMADD213PD      Z8, Z28, Z26
+	VFMADD213PD      Z19, Z28, Z26
+	VFMADD213PD      Z9, Z28, Z26
+	VFMADD213PD      Z20, Z28, Z26
 	VSCALEFPD        Z27, Z26, Z26
 	VBLENDMPD        Z26, Z0, K5, Z27
 	VADDPD           Z26, Z0, Z26
 	VDIVPD           Z26, Z27, Z27
 	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z27, K5, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VANDPD.BCST      actkernconst<>+1088(SB), Z25, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VMAXPD           Z11, Z26, Z26
-	VCMPPD           $0x11, Z8, Z25, K5
-	VMULPD           Z2, Z26, Z28
-	VRNDSCALEPD      $0x08, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
-	VFMADD213PD      Z26, Z3, Z29
-	VMOVAPD          Z4, Z26
-	VFMADD213PD      Z12, Z29, Z26
-	VFMADD213PD      Z5, Z29, Z26
-	VFMADD213PD      Z13, Z29, Z26
-	VFMADD213PD      Z6, Z29, Z26
-	VFMADD213PD      Z14, Z29, Z26
-	VFMADD213PD      Z7, Z29, Z26
-	VFMADD213PD      Z15, Z29, Z26
-	VSCALEFPD        Z28, Z26, Z26
-	VBLENDMPD        Z26, Z0, K5, Z28
-	VADDPD           Z26, Z0, Z26
-	VDIVPD           Z26, Z28, Z28
-	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z28, K5, Z25
+	VBLENDMPD        Z25, Z27, K5, Z25
+	VSUBPD           Z25, Z0, Z26
 	VMULPD.BCST      actkernconst<>+1232(SB), Z23, Z23
 	VADDPD           Z23, Z24, Z24
 	VMULPD           Z24, Z1, Z24
-	VMULPD           Z24, Z25, Z24
-	VFMADD213PD      Z27, Z27, Z24
-	VMULPD           Z25, Z27, Z27
-	VSUBPD           Z16, Z21, Z23
+	VMULPD           Z24, Z26, Z24
+	VFMADD213PD      Z25, Z25, Z24
+	VMULPD           Z26, Z25, Z25
+	VSUBPD           Z10, Z21, Z23
 	VSUBPD.BCST      actkernconst<>+2984(SB), Z23, Z23
 	VMULPD           Z23, Z1, Z23
-	VMULPD           Z16, Z21, Z25
-	VADDPD           Z25, Z22, Z22
+	VMULPD           Z10, Z21, Z26
+	VADDPD           Z26, Z22, Z22
 	VADDPD.BCST      actkernconst<>+2992(SB), Z22, Z22
-	VMULPD           Z22, Z10, Z25
-	VFMADD213PD      Z23, Z23, Z25
-	VMAXPD.BCST      actkernconst<>+16(SB), Z25, Z26
-	VMINPD.BCST      actkernconst<>+24(SB), Z26, Z26
-	VMULPD           Z2, Z26, Z28
+	VMULPD           Z22, Z3, Z26
+	VFMADD213PD      Z23, Z23, Z26
+	VMAXPD.BCST      actkernconst<>+16(SB), Z26, Z27
+	VMINPD.BCST      actkernconst<>+24(SB), Z27, Z27
+	VMULPD           Z4, Z27, Z28
 	VRNDSCALEPD      $0x08, Z28, Z28
 	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
 	VMOVAPD          Z29, Z30
-	VFMADD213PD      Z26, Z3, Z30
-	VBROADCASTSD     actkernconst<>+48(SB), Z26
+	VFMADD213PD      Z27, Z5, Z30
+	VBROADCASTSD     actkernconst<>+48(SB), Z27
 	VMOVAPD          Z30, Z31
-	VFMADD213PD      Z4, Z26, Z31
+	VFMADD213PD      Z6, Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z31
-	VFMADD213PD      Z5, Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
-	VFMADD213PD      Z6, Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
 	VFMADD213PD      Z7, Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
+	VFMADD213PD      Z8, Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
+	VFMADD213PD      Z9, Z30, Z31
 	VMULPD           Z31, Z30, Z30
-	VSCALEFPD        Z29, Z9, Z29
+	VSCALEFPD        Z29, Z2, Z29
 	VADDPD           Z29, Z0, Z29
 	VADDPD           Z30, Z29, Z29
 	VSCALEFPD        Z28, Z29, Z29
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z25, Z29
-	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z29, K5, Z25
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z26, Z29
+	VCMPPD           $0x03, Z26, Z26, K5
+	VBLENDMPD        Z26, Z29, K5, Z26
 	VMULPD.BCST      actkernconst<>+3000(SB), Z22, Z22
-	VMOVAPD          Z23, Z26
-	VFMADD213PD      Z23, Z22, Z26
+	VMOVAPD          Z23, Z27
+	VFMADD213PD      Z23, Z22, Z27
 	VBROADCASTSD     actkernconst<>+2976(SB), Z22
-	VFMADD213PD      Z26, Z22, Z25
-	VMULPD           Z25, Z27, Z27
-	VBLENDMPD        Z24, Z27, K4, Z24
+	VFMADD213PD      Z27, Z22, Z26
+	VMULPD           Z26, Z25, Z25
+	VBLENDMPD        Z24, Z25, K4, Z24
 	VBLENDMPD        Z0, Z24, K3, Z24
-	VBLENDMPD        Z18, Z24, K2, Z24
+	VBLENDMPD        Z13, Z24, K2, Z24
 	VMOVUPS.Z        (DX), K1, Y22
 	VCVTPS2PD        Y22, Z22
 	VMULPD           Z24, Z22, Z22
@@ -9844,25 +9689,25 @@ done:
 TEXT ·geluTanhBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+112(SB), Z0
 	VBROADCASTSD actkernconst<>+2856(SB), Z1
-	VBROADCASTSD actkernconst<>+32(SB), Z2
-	VBROADCASTSD actkernconst<>+40(SB), Z3
-	VBROADCASTSD actkernconst<>+56(SB), Z4
-	VBROADCASTSD actkernconst<>+72(SB), Z5
-	VBROADCASTSD actkernconst<>+88(SB), Z6
-	VBROADCASTSD actkernconst<>+104(SB), Z7
-	VBROADCASTSD actkernconst<>+8(SB), Z8
-	VBROADCASTSD actkernconst<>+120(SB), Z9
-	VBROADCASTSD actkernconst<>+2864(SB), Z10
-	VBROADCASTSD actkernconst<>+768(SB), Z11
-	VBROADCASTSD actkernconst<>+784(SB), Z12
-	VBROADCASTSD actkernconst<>+792(SB), Z13
-	VBROADCASTSD actkernconst<>+800(SB), Z14
-	VBROADCASTSD actkernconst<>+808(SB), Z15
-	VBROADCASTSD actkernconst<>+3008(SB), Z16
-	VBROADCASTSD actkernconst<>+2848(SB), Z17
-	VBROADCASTSD actkernconst<>+0(SB), Z18
-	VBROADCASTSD actkernconst<>+1256(SB), Z19
-	VBROADCASTSD actkernconst<>+3016(SB), Z20
+	VBROADCASTSD actkernconst<>+120(SB), Z2
+	VBROADCASTSD actkernconst<>+2864(SB), Z3
+	VBROADCASTSD actkernconst<>+32(SB), Z4
+	VBROADCASTSD actkernconst<>+40(SB), Z5
+	VBROADCASTSD actkernconst<>+56(SB), Z6
+	VBROADCASTSD actkernconst<>+72(SB), Z7
+	VBROADCASTSD actkernconst<>+88(SB), Z8
+	VBROADCASTSD actkernconst<>+104(SB), Z9
+	VBROADCASTSD actkernconst<>+3008(SB), Z10
+	VBROADCASTSD actkernconst<>+2848(SB), Z11
+	VBROADCASTSD actkernconst<>+8(SB), Z12
+	VBROADCASTSD actkernconst<>+0(SB), Z13
+	VBROADCASTSD actkernconst<>+1256(SB), Z14
+	VBROADCASTSD actkernconst<>+3016(SB), Z15
+	VBROADCASTSD actkernconst<>+768(SB), Z16
+	VBROADCASTSD actkernconst<>+784(SB), Z17
+	VBROADCASTSD actkernconst<>+792(SB), Z18
+	VBROADCASTSD actkernconst<>+800(SB), Z19
+	VBROADCASTSD actkernconst<>+808(SB), Z20
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -9872,108 +9717,86 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z21
-	VCMPPD           $0x11, Z17, Z21, K2
-	VCMPPD           $0x11, Z21, Z19, K3
-	VCMPPD           $0x11, Z9, Z21, K4
-	VCMPPD           $0x11, Z21, Z20, K5
+	VCMPPD           $0x11, Z11, Z21, K2
+	VCMPPD           $0x11, Z21, Z14, K3
+	VCMPPD           $0x11, Z2, Z21, K4
+	VCMPPD           $0x11, Z21, Z15, K5
 	KORW             K5, K4, K4
 	VMULPD           Z21, Z21, Z22
 	VMULPD           Z21, Z22, Z23
-	VMULPD           Z23, Z10, Z23
+	VMULPD           Z23, Z3, Z23
 	VADDPD           Z23, Z21, Z24
 	VMULPD           Z24, Z1, Z25
 	VANDPD.BCST      actkernconst<>+1088(SB), Z25, Z26
 	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VMAXPD           Z11, Z26, Z26
-	VCMPPD           $0x11, Z8, Z25, K5
-	VMULPD           Z2, Z26, Z27
+	VMAXPD           Z16, Z26, Z26
+	VCMPPD           $0x11, Z12, Z25, K5
+	VMULPD           Z4, Z26, Z27
 	VRNDSCALEPD      $0x08, Z27, Z27
 	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z28
-	VFMADD213PD      Z26, Z3, Z28
-	VMOVAPD          Z4, Z26
-	VFMADD213PD      Z12, Z28, Z26
-	VFMADD213PD      Z5, Z28, Z26
-	VFMADD213PD      Z13, Z28, Z26
-	VFMADD213PD      Z6, Z28, Z26
-	VFMADD213PD      Z14, Z28, Z26
+	VFMADD213PD      Z26, Z5, Z28
+	VMOVAPD          Z6, Z26
+	VFMADD213PD      Z17, Z28, Z26
 	VFMADD213PD      Z7, Z28, Z26
-	VFMADD213PD      Z15, Z28, Z26
+	VFMADD213PD      Z18, Z28, Z26
+	VFMADD213PD      Z8, Z28, Z26
+	VFMADD213PD      Z19, Z28, Z26
+	VFMADD213PD      Z9, Z28, Z26
+	VFMADD213PD      Z20, Z28, Z26
 	VSCALEFPD        Z27, Z26, Z26
 	VBLENDMPD        Z26, Z0, K5, Z27
 	VADDPD           Z26, Z0, Z26
 	VDIVPD           Z26, Z27, Z27
 	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z27, K5, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VANDPD.BCST      actkernconst<>+1088(SB), Z25, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VMAXPD           Z11, Z26, Z26
-	VCMPPD           $0x11, Z8, Z25, K5
-	VMULPD           Z2, Z26, Z28
-	VRNDSCALEPD      $0x08, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
-	VFMADD213PD      Z26, Z3, Z29
-	VMOVAPD          Z4, Z26
-	VFMADD213PD      Z12, Z29, Z26
-	VFMADD213PD      Z5, Z29, Z26
-	VFMADD213PD      Z13, Z29, Z26
-	VFMADD213PD      Z6, Z29, Z26
-	VFMADD213PD      Z14, Z29, Z26
-	VFMADD213PD      Z7, Z29, Z26
-	VFMADD213PD      Z15, Z29, Z26
-	VSCALEFPD        Z28, Z26, Z26
-	VBLENDMPD        Z26, Z0, K5, Z28
-	VADDPD           Z26, Z0, Z26
-	VDIVPD           Z26, Z28, Z28
-	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z28, K5, Z25
+	VBLENDMPD        Z25, Z27, K5, Z25
+	VSUBPD           Z25, Z0, Z26
 	VMULPD.BCST      actkernconst<>+1232(SB), Z23, Z23
 	VADDPD           Z23, Z24, Z24
 	VMULPD           Z24, Z1, Z24
-	VMULPD           Z24, Z25, Z24
-	VFMADD213PD      Z27, Z27, Z24
-	VMULPD           Z25, Z27, Z27
-	VSUBPD           Z16, Z21, Z23
+	VMULPD           Z24, Z26, Z24
+	VFMADD213PD      Z25, Z25, Z24
+	VMULPD           Z26, Z25, Z25
+	VSUBPD           Z10, Z21, Z23
 	VSUBPD.BCST      actkernconst<>+2984(SB), Z23, Z23
 	VMULPD           Z23, Z1, Z23
-	VMULPD           Z16, Z21, Z25
-	VADDPD           Z25, Z22, Z22
+	VMULPD           Z10, Z21, Z26
+	VADDPD           Z26, Z22, Z22
 	VADDPD.BCST      actkernconst<>+2992(SB), Z22, Z22
-	VMULPD           Z22, Z10, Z25
-	VFMADD213PD      Z23, Z23, Z25
-	VMAXPD.BCST      actkernconst<>+16(SB), Z25, Z26
-	VMINPD.BCST      actkernconst<>+24(SB), Z26, Z26
-	VMULPD           Z2, Z26, Z28
+	VMULPD           Z22, Z3, Z26
+	VFMADD213PD      Z23, Z23, Z26
+	VMAXPD.BCST      actkernconst<>+16(SB), Z26, Z27
+	VMINPD.BCST      actkernconst<>+24(SB), Z27, Z27
+	VMULPD           Z4, Z27, Z28
 	VRNDSCALEPD      $0x08, Z28, Z28
 	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
 	VMOVAPD          Z29, Z30
-	VFMADD213PD      Z26, Z3, Z30
-	VBROADCASTSD     actkernconst<>+48(SB), Z26
+	VFMADD213PD      Z27, Z5, Z30
+	VBROADCASTSD     actkernconst<>+48(SB), Z27
 	VMOVAPD          Z30, Z31
-	VFMADD213PD      Z4, Z26, Z31
+	VFMADD213PD      Z6, Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z31
-	VFMADD213PD      Z5, Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
-	VFMADD213PD      Z6, Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
 	VFMADD213PD      Z7, Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
+	VFMADD213PD      Z8, Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
+	VFMADD213PD      Z9, Z30, Z31
 	VMULPD           Z31, Z30, Z30
-	VSCALEFPD        Z29, Z9, Z29
+	VSCALEFPD        Z29, Z2, Z29
 	VADDPD           Z29, Z0, Z29
 	VADDPD           Z30, Z29, Z29
 	VSCALEFPD        Z28, Z29, Z29
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z25, Z29
-	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z29, K5, Z25
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z26, Z29
+	VCMPPD           $0x03, Z26, Z26, K5
+	VBLENDMPD        Z26, Z29, K5, Z26
 	VMULPD.BCST      actkernconst<>+3000(SB), Z22, Z22
-	VMOVAPD          Z23, Z26
-	VFMADD213PD      Z23, Z22, Z26
+	VMOVAPD          Z23, Z27
+	VFMADD213PD      Z23, Z22, Z27
 	VBROADCASTSD     actkernconst<>+2976(SB), Z22
-	VFMADD213PD      Z26, Z22, Z25
-	VMULPD           Z25, Z27, Z27
-	VBLENDMPD        Z24, Z27, K4, Z24
+	VFMADD213PD      Z27, Z22, Z26
+	VMULPD           Z26, Z25, Z25
+	VBLENDMPD        Z24, Z25, K4, Z24
 	VBLENDMPD        Z0, Z24, K3, Z24
-	VBLENDMPD        Z18, Z24, K2, Z24
+	VBLENDMPD        Z13, Z24, K2, Z24
 	VCVTPS2PD        (DX), Z22
 	VMULPD           Z24, Z22, Z22
 	VCMPPD           $0x03, Z21, Z21, K2
@@ -9994,108 +9817,86 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y21
 	VCVTPS2PD        Y21, Z21
-	VCMPPD           $0x11, Z17, Z21, K2
-	VCMPPD           $0x11, Z21, Z19, K3
-	VCMPPD           $0x11, Z9, Z21, K4
-	VCMPPD           $0x11, Z21, Z20, K5
+	VCMPPD           $0x11, Z11, Z21, K2
+	VCMPPD           $0x11, Z21, Z14, K3
+	VCMPPD           $0x11, Z2, Z21, K4
+	VCMPPD           $0x11, Z21, Z15, K5
 	KORW             K5, K4, K4
 	VMULPD           Z21, Z21, Z22
 	VMULPD           Z21, Z22, Z23
-	VMULPD           Z23, Z10, Z23
+	VMULPD           Z23, Z3, Z23
 	VADDPD           Z23, Z21, Z24
 	VMULPD           Z24, Z1, Z25
 	VANDPD.BCST      actkernconst<>+1088(SB), Z25, Z26
 	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VMAXPD           Z11, Z26, Z26
-	VCMPPD           $0x11, Z8, Z25, K5
-	VMULPD           Z2, Z26, Z27
+	VMAXPD           Z16, Z26, Z26
+	VCMPPD           $0x11, Z12, Z25, K5
+	VMULPD           Z4, Z26, Z27
 	VRNDSCALEPD      $0x08, Z27, Z27
 	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z28
-	VFMADD213PD      Z26, Z3, Z28
-	VMOVAPD          Z4, Z26
-	VFMADD213PD      Z12, Z28, Z26
-	VFMADD213PD      Z5, Z28, Z26
-	VFMADD213PD      Z13, Z28, Z26
-	VFMADD213PD      Z6, Z28, Z26
-	VFMADD213PD      Z14, Z28, Z26
+	VFMADD213PD      Z26, Z5, Z28
+	VMOVAPD          Z6, Z26
+	VFMADD213PD      Z17, Z28, Z26
 	VFMADD213PD      Z7, Z28, Z26
-	VFMADD213PD      Z15, Z28, Z26
+	VFMADD213PD      Z18, Z28, Z26
+	VFMADD213PD      Z8, Z28, Z26
+	VFMADD213PD      Z19, Z28, Z26
+	VFMADD213PD      Z9, Z28, Z26
+	VFMADD213PD      Z20, Z28, Z26
 	VSCALEFPD        Z27, Z26, Z26
 	VBLENDMPD        Z26, Z0, K5, Z27
 	VADDPD           Z26, Z0, Z26
 	VDIVPD           Z26, Z27, Z27
 	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z27, K5, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VANDPD.BCST      actkernconst<>+1088(SB), Z25, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VMAXPD           Z11, Z26, Z26
-	VCMPPD           $0x11, Z8, Z25, K5
-	VMULPD           Z2, Z26, Z28
-	VRNDSCALEPD      $0x08, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
-	VFMADD213PD      Z26, Z3, Z29
-	VMOVAPD          Z4, Z26
-	VFMADD213PD      Z12, Z29, Z26
-	VFMADD213PD      Z5, Z29, Z26
-	VFMADD213PD      Z13, Z29, Z26
-	VFMADD213PD      Z6, Z29, Z26
-	VFMADD213PD      Z14, Z29, Z26
-	VFMADD213PD      Z7, Z29, Z26
-	VFMADD213PD      Z15, Z29, Z26
-	VSCALEFPD        Z28, Z26, Z26
-	VBLENDMPD        Z26, Z0, K5, Z28
-	VADDPD           Z26, Z0, Z26
-	VDIVPD           Z26, Z28, Z28
-	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z28, K5, Z25
+	VBLENDMPD        Z25, Z27, K5, Z25
+	VSUBPD           Z25, Z0, Z26
 	VMULPD.BCST      actkernconst<>+1232(SB), Z23, Z23
 	VADDPD           Z23, Z24, Z24
 	VMULPD           Z24, Z1, Z24
-	VMULPD           Z24, Z25, Z24
-	VFMADD213PD      Z27, Z27, Z24
-	VMULPD           Z25, Z27, Z27
-	VSUBPD           Z16, Z21, Z23
+	VMULPD           Z24, Z26, Z24
+	VFMADD213PD      Z25, Z25, Z24
+	VMULPD           Z26, Z25, Z25
+	VSUBPD           Z10, Z21, Z23
 	VSUBPD.BCST      actkernconst<>+2984(SB), Z23, Z23
 	VMULPD           Z23, Z1, Z23
-	VMULPD           Z16, Z21, Z25
-	VADDPD           Z25, Z22, Z22
+	VMULPD           Z10, Z21, Z26
+	VADDPD           Z26, Z22, Z22
 	VADDPD.BCST      actkernconst<>+2992(SB), Z22, Z22
-	VMULPD           Z22, Z10, Z25
-	VFMADD213PD      Z23, Z23, Z25
-	VMAXPD.BCST      actkernconst<>+16(SB), Z25, Z26
-	VMINPD.BCST      actkernconst<>+24(SB), Z26, Z26
-	VMULPD           Z2, Z26, Z28
+	VMULPD           Z22, Z3, Z26
+	VFMADD213PD      Z23, Z23, Z26
+	VMAXPD.BCST      actkernconst<>+16(SB), Z26, Z27
+	VMINPD.BCST      actkernconst<>+24(SB), Z27, Z27
+	VMULPD           Z4, Z27, Z28
 	VRNDSCALEPD      $0x08, Z28, Z28
 	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z29
 	VMOVAPD          Z29, Z30
-	VFMADD213PD      Z26, Z3, Z30
-	VBROADCASTSD     actkernconst<>+48(SB), Z26
+	VFMADD213PD      Z27, Z5, Z30
+	VBROADCASTSD     actkernconst<>+48(SB), Z27
 	VMOVAPD          Z30, Z31
-	VFMADD213PD      Z4, Z26, Z31
+	VFMADD213PD      Z6, Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z31
-	VFMADD213PD      Z5, Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
-	VFMADD213PD      Z6, Z30, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
 	VFMADD213PD      Z7, Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z31
+	VFMADD213PD      Z8, Z30, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z31
+	VFMADD213PD      Z9, Z30, Z31
 	VMULPD           Z31, Z30, Z30
-	VSCALEFPD        Z29, Z9, Z29
+	VSCALEFPD        Z29, Z2, Z29
 	VADDPD           Z29, Z0, Z29
 	VADDPD           Z30, Z29, Z29
 	VSCALEFPD        Z28, Z29, Z29
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z25, Z29
-	VCMPPD           $0x03, Z25, Z25, K5
-	VBLENDMPD        Z25, Z29, K5, Z25
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z26, Z29
+	VCMPPD           $0x03, Z26, Z26, K5
+	VBLENDMPD        Z26, Z29, K5, Z26
 	VMULPD.BCST      actkernconst<>+3000(SB), Z22, Z22
-	VMOVAPD          Z23, Z26
-	VFMADD213PD      Z23, Z22, Z26
+	VMOVAPD          Z23, Z27
+	VFMADD213PD      Z23, Z22, Z27
 	VBROADCASTSD     actkernconst<>+2976(SB), Z22
-	VFMADD213PD      Z26, Z22, Z25
-	VMULPD           Z25, Z27, Z27
-	VBLENDMPD        Z24, Z27, K4, Z24
+	VFMADD213PD      Z27, Z22, Z26
+	VMULPD           Z26, Z25, Z25
+	VBLENDMPD        Z24, Z25, K4, Z24
 	VBLENDMPD        Z0, Z24, K3, Z24
-	VBLENDMPD        Z18, Z24, K2, Z24
+	VBLENDMPD        Z13, Z24, K2, Z24
 	VMOVUPS.Z        (DX), K1, Y22
 	VCVTPS2PD        Y22, Z22
 	VMULPD           Z24, Z22, Z22
@@ -10112,65 +9913,32 @@ done:
 // func geluTanhBackwardAVX2(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·geluTanhBackwardAVX2(SB), NOSPLIT, $0-72
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ in1_base+48(FP), DX
-	MOVQ dst_len+8(FP), BX
+	VMOVUPD actkernconst<>+640(SB), Y0
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    in0_base+24(FP), CX
+	MOVQ    in1_base+48(FP), DX
+	MOVQ    dst_len+8(FP), BX
 
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+2944(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+1408(SB), Y2
-	VCMPPD      $0x11, Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+672(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+3072(SB), Y4
-	VCMPPD      $0x11, Y0, Y4, Y5
-	VORPD       Y5, Y2, Y2
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
-	VADDPD      Y5, Y0, Y6
-	VMULPD      actkernconst<>+2880(SB), Y6, Y7
-	VANDPD      actkernconst<>+192(SB), Y7, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VMAXPD      actkernconst<>+896(SB), Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+224(SB), Y7, Y9
-	VMULPD      actkernconst<>+320(SB), Y8, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+352(SB), Y12
-	VFMADD213PD Y8, Y12, Y11
-	VMOVUPD     actkernconst<>+416(SB), Y8
-	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+1024(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+1056(SB), Y11, Y12
-	VMAXPD      actkernconst<>+832(SB), Y10, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y10, Y13
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y12, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+640(SB), Y10
-	VBLENDVPD   Y9, Y8, Y10, Y9
-	VADDPD      actkernconst<>+640(SB), Y8, Y8
-	VDIVPD      Y8, Y9, Y9
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y8, Y7, Y9, Y8
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VANDPD      actkernconst<>+192(SB), Y7, Y9
+	VCVTPS2PD   (CX), Y1
+	VCMPPD      $0x11, actkernconst<>+2944(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+1408(SB), Y3
+	VCMPPD      $0x11, Y1, Y3, Y4
+	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+3072(SB), Y5
+	VCMPPD      $0x11, Y1, Y5, Y6
+	VORPD       Y6, Y3, Y3
+	VMULPD      Y1, Y1, Y5
+	VMULPD      Y1, Y5, Y6
+	VMULPD      actkernconst<>+2912(SB), Y6, Y6
+	VADDPD      Y6, Y1, Y7
+	VMULPD      actkernconst<>+2880(SB), Y7, Y8
+	VANDPD      actkernconst<>+192(SB), Y8, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMAXPD      actkernconst<>+896(SB), Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+224(SB), Y7, Y10
+	VCMPPD      $0x11, actkernconst<>+224(SB), Y8, Y10
 	VMULPD      actkernconst<>+320(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y12
@@ -10194,73 +9962,73 @@ single:
 	VADDPD      actkernconst<>+160(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+640(SB), Y11
-	VBLENDVPD   Y10, Y9, Y11, Y10
-	VADDPD      actkernconst<>+640(SB), Y9, Y9
+	VBLENDVPD   Y10, Y9, Y0, Y10
+	VADDPD      Y9, Y0, Y9
 	VDIVPD      Y9, Y10, Y10
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y10, Y9
-	VMULPD      actkernconst<>+2368(SB), Y5, Y5
-	VADDPD      Y5, Y6, Y6
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y9, Y8, Y10, Y9
+	VSUBPD      Y9, Y0, Y8
+	VMULPD      actkernconst<>+2368(SB), Y6, Y6
+	VADDPD      Y6, Y7, Y7
+	VMULPD      actkernconst<>+2880(SB), Y7, Y7
+	VMULPD      Y7, Y8, Y7
+	VFMADD213PD Y9, Y9, Y7
+	VMULPD      Y8, Y9, Y9
+	VSUBPD      actkernconst<>+3040(SB), Y1, Y6
+	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2880(SB), Y6, Y6
-	VMULPD      Y6, Y9, Y6
-	VFMADD213PD Y8, Y8, Y6
-	VMULPD      Y9, Y8, Y8
-	VSUBPD      actkernconst<>+3040(SB), Y0, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VMULPD      actkernconst<>+3040(SB), Y0, Y7
-	VADDPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+3168(SB), Y4, Y4
-	VMULPD      actkernconst<>+2912(SB), Y4, Y7
-	VFMADD213PD Y5, Y5, Y7
-	VMAXPD      actkernconst<>+256(SB), Y7, Y9
-	VMINPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+352(SB), Y12
-	VMOVAPD     Y11, Y13
-	VFMADD213PD Y9, Y12, Y13
-	VMOVUPD     actkernconst<>+384(SB), Y9
-	VMOVAPD     Y13, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y13, Y12
-	VMULPD      Y12, Y13, Y13
-	VMOVUPD     actkernconst<>+672(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y11
-	VADDPD      actkernconst<>+640(SB), Y11, Y11
-	VADDPD      Y13, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y7, Y9
-	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y11, Y9
-	VMULPD      actkernconst<>+3200(SB), Y4, Y4
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y5, Y4, Y7
-	VMOVUPD     actkernconst<>+3104(SB), Y4
-	VFMADD213PD Y7, Y4, Y9
-	VMULPD      Y9, Y8, Y8
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+640(SB), Y2, Y3
-	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
-	VCVTPS2PD   (DX), Y2
-	VMULPD      Y1, Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VMULPD      actkernconst<>+3040(SB), Y1, Y8
+	VADDPD      Y8, Y5, Y5
+	VADDPD      actkernconst<>+3168(SB), Y5, Y5
+	VMULPD      actkernconst<>+2912(SB), Y5, Y8
+	VFMADD213PD Y6, Y6, Y8
+	VMAXPD      actkernconst<>+256(SB), Y8, Y10
+	VMINPD      actkernconst<>+288(SB), Y10, Y10
+	VMULPD      actkernconst<>+320(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+352(SB), Y13
+	VMOVAPD     Y12, Y14
+	VFMADD213PD Y10, Y13, Y14
+	VMOVUPD     actkernconst<>+384(SB), Y10
+	VMOVAPD     Y14, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y13
+	VMULPD      Y13, Y14, Y14
+	VMOVUPD     actkernconst<>+672(SB), Y10
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y13, Y10, Y12
+	VADDPD      Y12, Y0, Y12
+	VADDPD      Y14, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y11, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y10, Y12, Y12
+	VANDPD      actkernconst<>+128(SB), Y8, Y10
+	VANDPD      actkernconst<>+192(SB), Y12, Y12
+	VORPD       Y10, Y12, Y12
+	VCMPPD      $0x03, Y8, Y8, Y10
+	VBLENDVPD   Y10, Y8, Y12, Y10
+	VMULPD      actkernconst<>+3200(SB), Y5, Y5
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y6, Y5, Y8
+	VMOVUPD     actkernconst<>+3104(SB), Y5
+	VFMADD213PD Y8, Y5, Y10
+	VMULPD      Y10, Y9, Y9
+	VBLENDVPD   Y3, Y7, Y9, Y3
+	VBLENDVPD   Y4, Y0, Y3, Y4
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
+	VCVTPS2PD   (DX), Y3
+	VMULPD      Y2, Y3, Y3
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -10273,58 +10041,24 @@ tail:
 	LEAQ        actkernconst<>+704(SB), SI
 	NEGQ        BX
 	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+2944(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+1408(SB), Y2
-	VCMPPD      $0x11, Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+672(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+3072(SB), Y4
-	VCMPPD      $0x11, Y0, Y4, Y5
-	VORPD       Y5, Y2, Y2
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
-	VADDPD      Y5, Y0, Y6
-	VMULPD      actkernconst<>+2880(SB), Y6, Y7
-	VANDPD      actkernconst<>+192(SB), Y7, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VMAXPD      actkernconst<>+896(SB), Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+224(SB), Y7, Y9
-	VMULPD      actkernconst<>+320(SB), Y8, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+352(SB), Y12
-	VFMADD213PD Y8, Y12, Y11
-	VMOVUPD     actkernconst<>+416(SB), Y8
-	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+1024(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+1056(SB), Y11, Y12
-	VMAXPD      actkernconst<>+832(SB), Y10, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y10, Y13
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y12, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+640(SB), Y10
-	VBLENDVPD   Y9, Y8, Y10, Y9
-	VADDPD      actkernconst<>+640(SB), Y8, Y8
-	VDIVPD      Y8, Y9, Y9
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y8, Y7, Y9, Y8
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VANDPD      actkernconst<>+192(SB), Y7, Y9
+	VMASKMOVPS  (CX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VCMPPD      $0x11, actkernconst<>+2944(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+1408(SB), Y3
+	VCMPPD      $0x11, Y1, Y3, Y4
+	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+3072(SB), Y5
+	VCMPPD      $0x11, Y1, Y5, Y6
+	VORPD       Y6, Y3, Y3
+	VMULPD      Y1, Y1, Y5
+	VMULPD      Y1, Y5, Y6
+	VMULPD      actkernconst<>+2912(SB), Y6, Y6
+	VADDPD      Y6, Y1, Y7
+	VMULPD      actkernconst<>+2880(SB), Y7, Y8
+	VANDPD      actkernconst<>+192(SB), Y8, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMAXPD      actkernconst<>+896(SB), Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+224(SB), Y7, Y10
+	VCMPPD      $0x11, actkernconst<>+224(SB), Y8, Y10
 	VMULPD      actkernconst<>+320(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y12
@@ -10348,74 +10082,74 @@ tail:
 	VADDPD      actkernconst<>+160(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+640(SB), Y11
-	VBLENDVPD   Y10, Y9, Y11, Y10
-	VADDPD      actkernconst<>+640(SB), Y9, Y9
+	VBLENDVPD   Y10, Y9, Y0, Y10
+	VADDPD      Y9, Y0, Y9
 	VDIVPD      Y9, Y10, Y10
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y10, Y9
-	VMULPD      actkernconst<>+2368(SB), Y5, Y5
-	VADDPD      Y5, Y6, Y6
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y9, Y8, Y10, Y9
+	VSUBPD      Y9, Y0, Y8
+	VMULPD      actkernconst<>+2368(SB), Y6, Y6
+	VADDPD      Y6, Y7, Y7
+	VMULPD      actkernconst<>+2880(SB), Y7, Y7
+	VMULPD      Y7, Y8, Y7
+	VFMADD213PD Y9, Y9, Y7
+	VMULPD      Y8, Y9, Y9
+	VSUBPD      actkernconst<>+3040(SB), Y1, Y6
+	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2880(SB), Y6, Y6
-	VMULPD      Y6, Y9, Y6
-	VFMADD213PD Y8, Y8, Y6
-	VMULPD      Y9, Y8, Y8
-	VSUBPD      actkernconst<>+3040(SB), Y0, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VMULPD      actkernconst<>+3040(SB), Y0, Y7
-	VADDPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+3168(SB), Y4, Y4
-	VMULPD      actkernconst<>+2912(SB), Y4, Y7
-	VFMADD213PD Y5, Y5, Y7
-	VMAXPD      actkernconst<>+256(SB), Y7, Y9
-	VMINPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+352(SB), Y12
-	VMOVAPD     Y11, Y13
-	VFMADD213PD Y9, Y12, Y13
-	VMOVUPD     actkernconst<>+384(SB), Y9
-	VMOVAPD     Y13, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y13, Y12
-	VMULPD      Y12, Y13, Y13
-	VMOVUPD     actkernconst<>+672(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y11
-	VADDPD      actkernconst<>+640(SB), Y11, Y11
-	VADDPD      Y13, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y7, Y9
-	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y11, Y9
-	VMULPD      actkernconst<>+3200(SB), Y4, Y4
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y5, Y4, Y7
-	VMOVUPD     actkernconst<>+3104(SB), Y4
-	VFMADD213PD Y7, Y4, Y9
-	VMULPD      Y9, Y8, Y8
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+640(SB), Y2, Y3
-	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
-	VMASKMOVPS  (DX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VMULPD      Y1, Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VMULPD      actkernconst<>+3040(SB), Y1, Y8
+	VADDPD      Y8, Y5, Y5
+	VADDPD      actkernconst<>+3168(SB), Y5, Y5
+	VMULPD      actkernconst<>+2912(SB), Y5, Y8
+	VFMADD213PD Y6, Y6, Y8
+	VMAXPD      actkernconst<>+256(SB), Y8, Y10
+	VMINPD      actkernconst<>+288(SB), Y10, Y10
+	VMULPD      actkernconst<>+320(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+352(SB), Y13
+	VMOVAPD     Y12, Y14
+	VFMADD213PD Y10, Y13, Y14
+	VMOVUPD     actkernconst<>+384(SB), Y10
+	VMOVAPD     Y14, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y13
+	VMULPD      Y13, Y14, Y14
+	VMOVUPD     actkernconst<>+672(SB), Y10
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y13, Y10, Y12
+	VADDPD      Y12, Y0, Y12
+	VADDPD      Y14, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y11, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y10, Y12, Y12
+	VANDPD      actkernconst<>+128(SB), Y8, Y10
+	VANDPD      actkernconst<>+192(SB), Y12, Y12
+	VORPD       Y10, Y12, Y12
+	VCMPPD      $0x03, Y8, Y8, Y10
+	VBLENDVPD   Y10, Y8, Y12, Y10
+	VMULPD      actkernconst<>+3200(SB), Y5, Y5
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y6, Y5, Y8
+	VMOVUPD     actkernconst<>+3104(SB), Y5
+	VFMADD213PD Y8, Y5, Y10
+	VMULPD      Y10, Y9, Y9
+	VBLENDVPD   Y3, Y7, Y9, Y3
+	VBLENDVPD   Y4, Y0, Y3, Y4
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
+	VMASKMOVPS  (DX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      Y2, Y3, Y3
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -10424,65 +10158,32 @@ done:
 // func geluTanhBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·geluTanhBackwardAVX2Stream(SB), NOSPLIT, $0-72
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ in1_base+48(FP), DX
-	MOVQ dst_len+8(FP), BX
+	VMOVUPD actkernconst<>+640(SB), Y0
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    in0_base+24(FP), CX
+	MOVQ    in1_base+48(FP), DX
+	MOVQ    dst_len+8(FP), BX
 
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+2944(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+1408(SB), Y2
-	VCMPPD      $0x11, Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+672(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+3072(SB), Y4
-	VCMPPD      $0x11, Y0, Y4, Y5
-	VORPD       Y5, Y2, Y2
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
-	VADDPD      Y5, Y0, Y6
-	VMULPD      actkernconst<>+2880(SB), Y6, Y7
-	VANDPD      actkernconst<>+192(SB), Y7, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VMAXPD      actkernconst<>+896(SB), Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+224(SB), Y7, Y9
-	VMULPD      actkernconst<>+320(SB), Y8, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+352(SB), Y12
-	VFMADD213PD Y8, Y12, Y11
-	VMOVUPD     actkernconst<>+416(SB), Y8
-	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+1024(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+1056(SB), Y11, Y12
-	VMAXPD      actkernconst<>+832(SB), Y10, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y10, Y13
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y12, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+640(SB), Y10
-	VBLENDVPD   Y9, Y8, Y10, Y9
-	VADDPD      actkernconst<>+640(SB), Y8, Y8
-	VDIVPD      Y8, Y9, Y9
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y8, Y7, Y9, Y8
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VANDPD      actkernconst<>+192(SB), Y7, Y9
+	VCVTPS2PD   (CX), Y1
+	VCMPPD      $0x11, actkernconst<>+2944(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+1408(SB), Y3
+	VCMPPD      $0x11, Y1, Y3, Y4
+	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+3072(SB), Y5
+	VCMPPD      $0x11, Y1, Y5, Y6
+	VORPD       Y6, Y3, Y3
+	VMULPD      Y1, Y1, Y5
+	VMULPD      Y1, Y5, Y6
+	VMULPD      actkernconst<>+2912(SB), Y6, Y6
+	VADDPD      Y6, Y1, Y7
+	VMULPD      actkernconst<>+2880(SB), Y7, Y8
+	VANDPD      actkernconst<>+192(SB), Y8, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMAXPD      actkernconst<>+896(SB), Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+224(SB), Y7, Y10
+	VCMPPD      $0x11, actkernconst<>+224(SB), Y8, Y10
 	VMULPD      actkernconst<>+320(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y12
@@ -10506,73 +10207,73 @@ single:
 	VADDPD      actkernconst<>+160(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+640(SB), Y11
-	VBLENDVPD   Y10, Y9, Y11, Y10
-	VADDPD      actkernconst<>+640(SB), Y9, Y9
+	VBLENDVPD   Y10, Y9, Y0, Y10
+	VADDPD      Y9, Y0, Y9
 	VDIVPD      Y9, Y10, Y10
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y10, Y9
-	VMULPD      actkernconst<>+2368(SB), Y5, Y5
-	VADDPD      Y5, Y6, Y6
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y9, Y8, Y10, Y9
+	VSUBPD      Y9, Y0, Y8
+	VMULPD      actkernconst<>+2368(SB), Y6, Y6
+	VADDPD      Y6, Y7, Y7
+	VMULPD      actkernconst<>+2880(SB), Y7, Y7
+	VMULPD      Y7, Y8, Y7
+	VFMADD213PD Y9, Y9, Y7
+	VMULPD      Y8, Y9, Y9
+	VSUBPD      actkernconst<>+3040(SB), Y1, Y6
+	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2880(SB), Y6, Y6
-	VMULPD      Y6, Y9, Y6
-	VFMADD213PD Y8, Y8, Y6
-	VMULPD      Y9, Y8, Y8
-	VSUBPD      actkernconst<>+3040(SB), Y0, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VMULPD      actkernconst<>+3040(SB), Y0, Y7
-	VADDPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+3168(SB), Y4, Y4
-	VMULPD      actkernconst<>+2912(SB), Y4, Y7
-	VFMADD213PD Y5, Y5, Y7
-	VMAXPD      actkernconst<>+256(SB), Y7, Y9
-	VMINPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+352(SB), Y12
-	VMOVAPD     Y11, Y13
-	VFMADD213PD Y9, Y12, Y13
-	VMOVUPD     actkernconst<>+384(SB), Y9
-	VMOVAPD     Y13, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y13, Y12
-	VMULPD      Y12, Y13, Y13
-	VMOVUPD     actkernconst<>+672(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y11
-	VADDPD      actkernconst<>+640(SB), Y11, Y11
-	VADDPD      Y13, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y7, Y9
-	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y11, Y9
-	VMULPD      actkernconst<>+3200(SB), Y4, Y4
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y5, Y4, Y7
-	VMOVUPD     actkernconst<>+3104(SB), Y4
-	VFMADD213PD Y7, Y4, Y9
-	VMULPD      Y9, Y8, Y8
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+640(SB), Y2, Y3
-	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
-	VCVTPS2PD   (DX), Y2
-	VMULPD      Y1, Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, (AX)
+	VMULPD      actkernconst<>+3040(SB), Y1, Y8
+	VADDPD      Y8, Y5, Y5
+	VADDPD      actkernconst<>+3168(SB), Y5, Y5
+	VMULPD      actkernconst<>+2912(SB), Y5, Y8
+	VFMADD213PD Y6, Y6, Y8
+	VMAXPD      actkernconst<>+256(SB), Y8, Y10
+	VMINPD      actkernconst<>+288(SB), Y10, Y10
+	VMULPD      actkernconst<>+320(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+352(SB), Y13
+	VMOVAPD     Y12, Y14
+	VFMADD213PD Y10, Y13, Y14
+	VMOVUPD     actkernconst<>+384(SB), Y10
+	VMOVAPD     Y14, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y13
+	VMULPD      Y13, Y14, Y14
+	VMOVUPD     actkernconst<>+672(SB), Y10
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y13, Y10, Y12
+	VADDPD      Y12, Y0, Y12
+	VADDPD      Y14, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y11, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y10, Y12, Y12
+	VANDPD      actkernconst<>+128(SB), Y8, Y10
+	VANDPD      actkernconst<>+192(SB), Y12, Y12
+	VORPD       Y10, Y12, Y12
+	VCMPPD      $0x03, Y8, Y8, Y10
+	VBLENDVPD   Y10, Y8, Y12, Y10
+	VMULPD      actkernconst<>+3200(SB), Y5, Y5
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y6, Y5, Y8
+	VMOVUPD     actkernconst<>+3104(SB), Y5
+	VFMADD213PD Y8, Y5, Y10
+	VMULPD      Y10, Y9, Y9
+	VBLENDVPD   Y3, Y7, Y9, Y3
+	VBLENDVPD   Y4, Y0, Y3, Y4
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
+	VCVTPS2PD   (DX), Y3
+	VMULPD      Y2, Y3, Y3
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -10585,58 +10286,24 @@ tail:
 	LEAQ        actkernconst<>+704(SB), SI
 	NEGQ        BX
 	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+2944(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+1408(SB), Y2
-	VCMPPD      $0x11, Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+672(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+3072(SB), Y4
-	VCMPPD      $0x11, Y0, Y4, Y5
-	VORPD       Y5, Y2, Y2
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
-	VADDPD      Y5, Y0, Y6
-	VMULPD      actkernconst<>+2880(SB), Y6, Y7
-	VANDPD      actkernconst<>+192(SB), Y7, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VMAXPD      actkernconst<>+896(SB), Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+224(SB), Y7, Y9
-	VMULPD      actkernconst<>+320(SB), Y8, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+352(SB), Y12
-	VFMADD213PD Y8, Y12, Y11
-	VMOVUPD     actkernconst<>+416(SB), Y8
-	VMOVAPD     Y11, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+1024(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y11, Y12
-	VFMADD213PD actkernconst<>+1056(SB), Y11, Y12
-	VMAXPD      actkernconst<>+832(SB), Y10, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y10, Y13
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y12, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+640(SB), Y10
-	VBLENDVPD   Y9, Y8, Y10, Y9
-	VADDPD      actkernconst<>+640(SB), Y8, Y8
-	VDIVPD      Y8, Y9, Y9
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y8, Y7, Y9, Y8
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VANDPD      actkernconst<>+192(SB), Y7, Y9
+	VMASKMOVPS  (CX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VCMPPD      $0x11, actkernconst<>+2944(SB), Y1, Y2
+	VMOVUPD     actkernconst<>+1408(SB), Y3
+	VCMPPD      $0x11, Y1, Y3, Y4
+	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+3072(SB), Y5
+	VCMPPD      $0x11, Y1, Y5, Y6
+	VORPD       Y6, Y3, Y3
+	VMULPD      Y1, Y1, Y5
+	VMULPD      Y1, Y5, Y6
+	VMULPD      actkernconst<>+2912(SB), Y6, Y6
+	VADDPD      Y6, Y1, Y7
+	VMULPD      actkernconst<>+2880(SB), Y7, Y8
+	VANDPD      actkernconst<>+192(SB), Y8, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMAXPD      actkernconst<>+896(SB), Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+224(SB), Y7, Y10
+	VCMPPD      $0x11, actkernconst<>+224(SB), Y8, Y10
 	VMULPD      actkernconst<>+320(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y12
@@ -10660,74 +10327,74 @@ tail:
 	VADDPD      actkernconst<>+160(SB), Y14, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+640(SB), Y11
-	VBLENDVPD   Y10, Y9, Y11, Y10
-	VADDPD      actkernconst<>+640(SB), Y9, Y9
+	VBLENDVPD   Y10, Y9, Y0, Y10
+	VADDPD      Y9, Y0, Y9
 	VDIVPD      Y9, Y10, Y10
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y10, Y9
-	VMULPD      actkernconst<>+2368(SB), Y5, Y5
-	VADDPD      Y5, Y6, Y6
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y9, Y8, Y10, Y9
+	VSUBPD      Y9, Y0, Y8
+	VMULPD      actkernconst<>+2368(SB), Y6, Y6
+	VADDPD      Y6, Y7, Y7
+	VMULPD      actkernconst<>+2880(SB), Y7, Y7
+	VMULPD      Y7, Y8, Y7
+	VFMADD213PD Y9, Y9, Y7
+	VMULPD      Y8, Y9, Y9
+	VSUBPD      actkernconst<>+3040(SB), Y1, Y6
+	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2880(SB), Y6, Y6
-	VMULPD      Y6, Y9, Y6
-	VFMADD213PD Y8, Y8, Y6
-	VMULPD      Y9, Y8, Y8
-	VSUBPD      actkernconst<>+3040(SB), Y0, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VMULPD      actkernconst<>+3040(SB), Y0, Y7
-	VADDPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+3168(SB), Y4, Y4
-	VMULPD      actkernconst<>+2912(SB), Y4, Y7
-	VFMADD213PD Y5, Y5, Y7
-	VMAXPD      actkernconst<>+256(SB), Y7, Y9
-	VMINPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+352(SB), Y12
-	VMOVAPD     Y11, Y13
-	VFMADD213PD Y9, Y12, Y13
-	VMOVUPD     actkernconst<>+384(SB), Y9
-	VMOVAPD     Y13, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y13, Y12
-	VMULPD      Y12, Y13, Y13
-	VMOVUPD     actkernconst<>+672(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y11
-	VADDPD      actkernconst<>+640(SB), Y11, Y11
-	VADDPD      Y13, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y7, Y9
-	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y11, Y9
-	VMULPD      actkernconst<>+3200(SB), Y4, Y4
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y5, Y4, Y7
-	VMOVUPD     actkernconst<>+3104(SB), Y4
-	VFMADD213PD Y7, Y4, Y9
-	VMULPD      Y9, Y8, Y8
-	VBLENDVPD   Y2, Y6, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+640(SB), Y2, Y3
-	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
-	VMASKMOVPS  (DX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VMULPD      Y1, Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VMULPD      actkernconst<>+3040(SB), Y1, Y8
+	VADDPD      Y8, Y5, Y5
+	VADDPD      actkernconst<>+3168(SB), Y5, Y5
+	VMULPD      actkernconst<>+2912(SB), Y5, Y8
+	VFMADD213PD Y6, Y6, Y8
+	VMAXPD      actkernconst<>+256(SB), Y8, Y10
+	VMINPD      actkernconst<>+288(SB), Y10, Y10
+	VMULPD      actkernconst<>+320(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+352(SB), Y13
+	VMOVAPD     Y12, Y14
+	VFMADD213PD Y10, Y13, Y14
+	VMOVUPD     actkernconst<>+384(SB), Y10
+	VMOVAPD     Y14, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y13
+	VMULPD      Y13, Y14, Y14
+	VMOVUPD     actkernconst<>+672(SB), Y10
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y13, Y10, Y12
+	VADDPD      Y12, Y0, Y12
+	VADDPD      Y14, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y11, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y10, Y12, Y12
+	VANDPD      actkernconst<>+128(SB), Y8, Y10
+	VANDPD      actkernconst<>+192(SB), Y12, Y12
+	VORPD       Y10, Y12, Y12
+	VCMPPD      $0x03, Y8, Y8, Y10
+	VBLENDVPD   Y10, Y8, Y12, Y10
+	VMULPD      actkernconst<>+3200(SB), Y5, Y5
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y6, Y5, Y8
+	VMOVUPD     actkernconst<>+3104(SB), Y5
+	VFMADD213PD Y8, Y5, Y10
+	VMULPD      Y10, Y9, Y9
+	VBLENDVPD   Y3, Y7, Y9, Y3
+	VBLENDVPD   Y4, Y0, Y3, Y4
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
+	VMASKMOVPS  (DX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      Y2, Y3, Y3
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	SFENCE

@@ -49,6 +49,7 @@ import "fmt"
 //	nn_err = kt_err*(1 + 0.134145*q) + e0*(1 + em)*(kt_err*(1 + 0.044715*q))
 //	sv_err = (fma(-sv, a, ev0) - sv*a_err)/a + sv*(vl*svn)
 //	cc = sv*svn
+//	svn32 = 1 - sv
 //	cc_err = fma(sv, svn, -cc) + svn*sv_err + sv*svn_err
 //
 // PyTorch equivalent: torch.nn.GELU(approximate='tanh').
@@ -123,6 +124,7 @@ func GELUTanh(dst, x []float64) {
 //	nn_err = kt_err*(1 + 0.134145*q) + e0*(1 + em)*(kt_err*(1 + 0.044715*q))
 //	sv_err = (fma(-sv, a, ev0) - sv*a_err)/a + sv*(vl*svn)
 //	cc = sv*svn
+//	svn32 = 1 - sv
 //	cc_err = fma(sv, svn, -cc) + svn*sv_err + sv*svn_err
 //
 // PyTorch equivalent: torch.nn.GELU(approximate='tanh').
