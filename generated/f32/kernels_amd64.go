@@ -148,37 +148,37 @@ func eluBackwardFromOutputAVX2(dst, in0, in1 []float32, alpha float32)
 //go:noescape
 func eluBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, alpha float32)
 
-// gegluAVX512 computes geglu with AVX512 (1 vectors per iteration, masked tail).
+// gegluAVX512 computes geglu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gegluAVX512(dst, in0, in1 []float32)
 
-// gegluAVX2 computes geglu with AVX2 (1 vectors per iteration, masked tail).
+// gegluAVX2 computes geglu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluAVX2(dst, in0, in1 []float32)
 
-// gegluBackwardAAVX512 computes gegluBackwardA with AVX512 (1 vectors per iteration, masked tail).
+// gegluBackwardAAVX512 computes gegluBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gegluBackwardAAVX512(dst, in0, in1, in2 []float32)
 
-// gegluBackwardAAVX2 computes gegluBackwardA with AVX2 (1 vectors per iteration, masked tail).
+// gegluBackwardAAVX2 computes gegluBackwardA with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluBackwardAAVX2(dst, in0, in1, in2 []float32)
 
-// gegluBackwardBAVX512 computes gegluBackwardB with AVX512 (1 vectors per iteration, masked tail).
+// gegluBackwardBAVX512 computes gegluBackwardB with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gegluBackwardBAVX512(dst, in0, in1, in2 []float32)
 
-// gegluBackwardBAVX2 computes gegluBackwardB with AVX2 (1 vectors per iteration, masked tail).
+// gegluBackwardBAVX2 computes gegluBackwardB with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -190,19 +190,19 @@ func gegluBackwardBAVX2(dst, in0, in1, in2 []float32)
 //go:noescape
 func gegluTanhAVX512(dst, in0, in1 []float32)
 
-// gegluTanhAVX2 computes gegluTanh with AVX2 (1 vectors per iteration, masked tail).
+// gegluTanhAVX2 computes gegluTanh with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluTanhAVX2(dst, in0, in1 []float32)
 
-// gegluTanhBackwardAAVX512 computes gegluTanhBackwardA with AVX512 (1 vectors per iteration, masked tail).
+// gegluTanhBackwardAAVX512 computes gegluTanhBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gegluTanhBackwardAAVX512(dst, in0, in1, in2 []float32)
 
-// gegluTanhBackwardAAVX2 computes gegluTanhBackwardA with AVX2 (1 vectors per iteration, masked tail).
+// gegluTanhBackwardAAVX2 computes gegluTanhBackwardA with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -214,55 +214,55 @@ func gegluTanhBackwardAAVX2(dst, in0, in1, in2 []float32)
 //go:noescape
 func gegluTanhBackwardBAVX512(dst, in0, in1, in2 []float32)
 
-// gegluTanhBackwardBAVX2 computes gegluTanhBackwardB with AVX2 (1 vectors per iteration, masked tail).
+// gegluTanhBackwardBAVX2 computes gegluTanhBackwardB with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluTanhBackwardBAVX2(dst, in0, in1, in2 []float32)
 
-// geluAVX512 computes gelu with AVX512 (1 vectors per iteration, masked tail).
+// geluAVX512 computes gelu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func geluAVX512(dst, in0 []float32)
 
-// geluAVX512Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// geluAVX512Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func geluAVX512Stream(dst, in0 []float32)
 
-// geluAVX2 computes gelu with AVX2 (1 vectors per iteration, masked tail).
+// geluAVX2 computes gelu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluAVX2(dst, in0 []float32)
 
-// geluAVX2Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// geluAVX2Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func geluAVX2Stream(dst, in0 []float32)
 
-// geluBackwardAVX512 computes geluBackward with AVX512 (1 vectors per iteration, masked tail).
+// geluBackwardAVX512 computes geluBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func geluBackwardAVX512(dst, in0, in1 []float32)
 
-// geluBackwardAVX512Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// geluBackwardAVX512Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func geluBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// geluBackwardAVX2 computes geluBackward with AVX2 (1 vectors per iteration, masked tail).
+// geluBackwardAVX2 computes geluBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluBackwardAVX2(dst, in0, in1 []float32)
 
-// geluBackwardAVX2Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// geluBackwardAVX2Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -280,37 +280,37 @@ func geluTanhAVX512(dst, in0 []float32)
 //go:noescape
 func geluTanhAVX512Stream(dst, in0 []float32)
 
-// geluTanhAVX2 computes geluTanh with AVX2 (1 vectors per iteration, masked tail).
+// geluTanhAVX2 computes geluTanh with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluTanhAVX2(dst, in0 []float32)
 
-// geluTanhAVX2Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// geluTanhAVX2Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func geluTanhAVX2Stream(dst, in0 []float32)
 
-// geluTanhBackwardAVX512 computes geluTanhBackward with AVX512 (1 vectors per iteration, masked tail).
+// geluTanhBackwardAVX512 computes geluTanhBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func geluTanhBackwardAVX512(dst, in0, in1 []float32)
 
-// geluTanhBackwardAVX512Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// geluTanhBackwardAVX512Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func geluTanhBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// geluTanhBackwardAVX2 computes geluTanhBackward with AVX2 (1 vectors per iteration, masked tail).
+// geluTanhBackwardAVX2 computes geluTanhBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluTanhBackwardAVX2(dst, in0, in1 []float32)
 
-// geluTanhBackwardAVX2Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// geluTanhBackwardAVX2Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -850,7 +850,7 @@ func logSoftmaxReduceMAVX2(acc *[16]float64, in0 []float32)
 //go:noescape
 func logSoftmaxReduceS1AVX512(acc *[16]float64, in0 []float32, m float32)
 
-// logSoftmaxReduceS1AVX2 folds logSoftmaxReduceS1 into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// logSoftmaxReduceS1AVX2 folds logSoftmaxReduceS1 into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
@@ -862,7 +862,7 @@ func logSoftmaxReduceS1AVX2(acc *[16]float64, in0 []float32, m float32)
 //go:noescape
 func logSoftmaxReduceN0AVX512(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
 
-// logSoftmaxReduceN0AVX2 folds logSoftmaxReduceN0 into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// logSoftmaxReduceN0AVX2 folds logSoftmaxReduceN0 into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE, SSE2.
 //
 //go:noescape
@@ -874,7 +874,7 @@ func logSoftmaxReduceN0AVX2(acc *[16]float64, in0 []float32, m, s1, s1_lo float3
 //go:noescape
 func logSoftmaxAVX512(dst, in0 []float32, m, s1, s1_lo, n0 float32)
 
-// logSoftmaxAVX2 computes logSoftmax with AVX2 (1 vectors per iteration, masked tail).
+// logSoftmaxAVX2 computes logSoftmax with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
@@ -994,7 +994,7 @@ func logsumexpReduceMAVX2(acc *[16]float64, in0 []float32)
 //go:noescape
 func logsumexpReduceS1AVX512(acc *[16]float64, in0 []float32, m float32)
 
-// logsumexpReduceS1AVX2 folds logsumexpReduceS1 into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// logsumexpReduceS1AVX2 folds logsumexpReduceS1 into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
@@ -1006,7 +1006,7 @@ func logsumexpReduceS1AVX2(acc *[16]float64, in0 []float32, m float32)
 //go:noescape
 func logsumexpReduceN0AVX512(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
 
-// logsumexpReduceN0AVX2 folds logsumexpReduceN0 into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// logsumexpReduceN0AVX2 folds logsumexpReduceN0 into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE, SSE2.
 //
 //go:noescape
@@ -1018,7 +1018,7 @@ func logsumexpReduceN0AVX2(acc *[16]float64, in0 []float32, m, s1, s1_lo float32
 //go:noescape
 func logsumexpAVX512(dst, in0, in1, in2, in3 []float32)
 
-// logsumexpAVX2 computes logsumexp with AVX2 (1 vectors per iteration, masked tail).
+// logsumexpAVX2 computes logsumexp with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -1060,25 +1060,25 @@ func mishAVX2(dst, in0 []float32)
 //go:noescape
 func mishAVX2Stream(dst, in0 []float32)
 
-// mishBackwardAVX512 computes mishBackward with AVX512 (1 vectors per iteration, masked tail).
+// mishBackwardAVX512 computes mishBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func mishBackwardAVX512(dst, in0, in1 []float32)
 
-// mishBackwardAVX512Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// mishBackwardAVX512Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func mishBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// mishBackwardAVX2 computes mishBackward with AVX2 (1 vectors per iteration, masked tail).
+// mishBackwardAVX2 computes mishBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func mishBackwardAVX2(dst, in0, in1 []float32)
 
-// mishBackwardAVX2Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// mishBackwardAVX2Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -1138,7 +1138,7 @@ func preluBackwardVecAVX2(dst, in0, in1, in2 []float32)
 //go:noescape
 func preluBackwardWeightAVX512(acc *[16]float64, in0, in1 []float32, negative_slope float32)
 
-// preluBackwardWeightAVX2 folds preluBackwardWeight into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// preluBackwardWeightAVX2 folds preluBackwardWeight into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
@@ -1480,61 +1480,61 @@ func siluAVX512(dst, in0 []float32)
 //go:noescape
 func siluAVX512Stream(dst, in0 []float32)
 
-// siluAVX2 computes silu with AVX2 (1 vectors per iteration, masked tail).
+// siluAVX2 computes silu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func siluAVX2(dst, in0 []float32)
 
-// siluAVX2Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// siluAVX2Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func siluAVX2Stream(dst, in0 []float32)
 
-// siluBackwardAVX512 computes siluBackward with AVX512 (1 vectors per iteration, masked tail).
+// siluBackwardAVX512 computes siluBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func siluBackwardAVX512(dst, in0, in1 []float32)
 
-// siluBackwardAVX512Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// siluBackwardAVX512Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func siluBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// siluBackwardAVX2 computes siluBackward with AVX2 (1 vectors per iteration, masked tail).
+// siluBackwardAVX2 computes siluBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func siluBackwardAVX2(dst, in0, in1 []float32)
 
-// siluBackwardAVX2Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// siluBackwardAVX2Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func siluBackwardAVX2Stream(dst, in0, in1 []float32)
 
-// sinAVX512 computes sin with AVX512 (1 vectors per iteration, masked tail).
+// sinAVX512 computes sin with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func sinAVX512(dst, in0 []float32, w0 float32)
 
-// sinAVX512Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// sinAVX512Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func sinAVX512Stream(dst, in0 []float32, w0 float32)
 
-// sinAVX2 computes sin with AVX2 (1 vectors per iteration, masked tail).
+// sinAVX2 computes sin with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func sinAVX2(dst, in0 []float32, w0 float32)
 
-// sinAVX2Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// sinAVX2Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -1552,13 +1552,13 @@ func sinUsualAVX512(dst, in0 []float32, w0 float32)
 //go:noescape
 func sinUsualAVX512Stream(dst, in0 []float32, w0 float32)
 
-// sinUsualAVX2 computes sinUsual with AVX2 (1 vectors per iteration, masked tail).
+// sinUsualAVX2 computes sinUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func sinUsualAVX2(dst, in0 []float32, w0 float32)
 
-// sinUsualAVX2Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// sinUsualAVX2Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -1576,25 +1576,25 @@ func sinRareAVX512(acc *[16]float64, in0 []float32, w0 float32)
 //go:noescape
 func sinRareAVX2(acc *[16]float64, in0 []float32, w0 float32)
 
-// sinBackwardAVX512 computes sinBackward with AVX512 (1 vectors per iteration, masked tail).
+// sinBackwardAVX512 computes sinBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardAVX512(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardAVX512Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// sinBackwardAVX512Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardAVX512Stream(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardAVX2 computes sinBackward with AVX2 (1 vectors per iteration, masked tail).
+// sinBackwardAVX2 computes sinBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardAVX2(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardAVX2Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// sinBackwardAVX2Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -1612,13 +1612,13 @@ func sinBackwardUsualAVX512(dst, in0, in1 []float32, w0 float32)
 //go:noescape
 func sinBackwardUsualAVX512Stream(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardUsualAVX2 computes sinBackwardUsual with AVX2 (1 vectors per iteration, masked tail).
+// sinBackwardUsualAVX2 computes sinBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardUsualAVX2(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardUsualAVX2Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// sinBackwardUsualAVX2Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -1654,7 +1654,7 @@ func softmaxReduceMAVX2(acc *[16]float64, in0 []float32)
 //go:noescape
 func softmaxReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
 
-// softmaxReduceSAVX2 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// softmaxReduceSAVX2 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
@@ -1678,7 +1678,7 @@ func softmaxAVX2(dst, in0 []float32, m, s, s_lo float32)
 //go:noescape
 func softmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float32)
 
-// softmaxBackwardReduceRAVX2 folds softmaxBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// softmaxBackwardReduceRAVX2 folds softmaxBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -1714,7 +1714,7 @@ func softminReduceMAVX2(acc *[16]float64, in0 []float32)
 //go:noescape
 func softminReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
 
-// softminReduceSAVX2 folds softminReduceS into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// softminReduceSAVX2 folds softminReduceS into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
@@ -1738,7 +1738,7 @@ func softminAVX2(dst, in0 []float32, m, s, s_lo float32)
 //go:noescape
 func softminBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float32)
 
-// softminBackwardReduceRAVX2 folds softminBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// softminBackwardReduceRAVX2 folds softminBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -1768,13 +1768,13 @@ func softplusAVX512(dst, in0 []float32, beta, threshold float32)
 //go:noescape
 func softplusAVX512Stream(dst, in0 []float32, beta, threshold float32)
 
-// softplusAVX2 computes softplus with AVX2 (1 vectors per iteration, masked tail).
+// softplusAVX2 computes softplus with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func softplusAVX2(dst, in0 []float32, beta, threshold float32)
 
-// softplusAVX2Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// softplusAVX2Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -1912,13 +1912,13 @@ func softsignBackwardAVX512(dst, in0, in1 []float32)
 //go:noescape
 func softsignBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// softsignBackwardAVX2 computes softsignBackward with AVX2 (1 vectors per iteration, masked tail).
+// softsignBackwardAVX2 computes softsignBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func softsignBackwardAVX2(dst, in0, in1 []float32)
 
-// softsignBackwardAVX2Stream computes softsignBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// softsignBackwardAVX2Stream computes softsignBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
@@ -1954,19 +1954,19 @@ func softsignBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 //go:noescape
 func swigluAVX512(dst, in0, in1 []float32)
 
-// swigluAVX2 computes swiglu with AVX2 (1 vectors per iteration, masked tail).
+// swigluAVX2 computes swiglu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func swigluAVX2(dst, in0, in1 []float32)
 
-// swigluBackwardAAVX512 computes swigluBackwardA with AVX512 (1 vectors per iteration, masked tail).
+// swigluBackwardAAVX512 computes swigluBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func swigluBackwardAAVX512(dst, in0, in1, in2 []float32)
 
-// swigluBackwardAAVX2 computes swigluBackwardA with AVX2 (1 vectors per iteration, masked tail).
+// swigluBackwardAAVX2 computes swigluBackwardA with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -1978,7 +1978,7 @@ func swigluBackwardAAVX2(dst, in0, in1, in2 []float32)
 //go:noescape
 func swigluBackwardBAVX512(dst, in0, in1, in2 []float32)
 
-// swigluBackwardBAVX2 computes swigluBackwardB with AVX2 (1 vectors per iteration, masked tail).
+// swigluBackwardBAVX2 computes swigluBackwardB with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -2068,37 +2068,37 @@ func tanhshrinkAVX512(dst, in0 []float32)
 //go:noescape
 func tanhshrinkAVX512Stream(dst, in0 []float32)
 
-// tanhshrinkAVX2 computes tanhshrink with AVX2 (1 vectors per iteration, masked tail).
+// tanhshrinkAVX2 computes tanhshrink with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhshrinkAVX2(dst, in0 []float32)
 
-// tanhshrinkAVX2Stream computes tanhshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// tanhshrinkAVX2Stream computes tanhshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func tanhshrinkAVX2Stream(dst, in0 []float32)
 
-// tanhshrinkBackwardAVX512 computes tanhshrinkBackward with AVX512 (1 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX512 computes tanhshrinkBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func tanhshrinkBackwardAVX512(dst, in0, in1 []float32)
 
-// tanhshrinkBackwardAVX512Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX512Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func tanhshrinkBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// tanhshrinkBackwardAVX2 computes tanhshrinkBackward with AVX2 (1 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX2 computes tanhshrinkBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhshrinkBackwardAVX2(dst, in0, in1 []float32)
 
-// tanhshrinkBackwardAVX2Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX2Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape

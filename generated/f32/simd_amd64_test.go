@@ -128,7 +128,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "geglu", Inputs: 2, MaxLen: 25,
+		Name: "geglu", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { gegluGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gegluAVX512(d, in[0], in[1]) }},
@@ -136,7 +136,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gegluBackwardA", Inputs: 3, MaxLen: 25,
+		Name: "gegluBackwardA", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { gegluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gegluBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -144,7 +144,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gegluBackwardB", Inputs: 3, MaxLen: 25,
+		Name: "gegluBackwardB", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { gegluBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gegluBackwardBAVX512(d, in[0], in[1], in[2]) }},
@@ -160,7 +160,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gegluTanhBackwardA", Inputs: 3, MaxLen: 25,
+		Name: "gegluTanhBackwardA", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { gegluTanhBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gegluTanhBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -176,7 +176,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gelu", Inputs: 1, MaxLen: 25,
+		Name: "gelu", Inputs: 1, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { geluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { geluAVX512(d, in[0]) }},
@@ -194,7 +194,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "geluBackward", Inputs: 2, MaxLen: 25,
+		Name: "geluBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { geluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { geluBackwardAVX512(d, in[0], in[1]) }},
@@ -230,7 +230,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "geluTanhBackward", Inputs: 2, MaxLen: 25,
+		Name: "geluTanhBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { geluTanhBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { geluTanhBackwardAVX512(d, in[0], in[1]) }},
@@ -767,7 +767,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "mishBackward", Inputs: 2, MaxLen: 25,
+		Name: "mishBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { mishBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { mishBackwardAVX512(d, in[0], in[1]) }},
@@ -1077,7 +1077,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "siluBackward", Inputs: 2, MaxLen: 25,
+		Name: "siluBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { siluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { siluBackwardAVX512(d, in[0], in[1]) }},
@@ -1095,7 +1095,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sin", Inputs: 1, MaxLen: 25,
+		Name: "sin", Inputs: 1, MaxLen: 49,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { sinGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1133,7 +1133,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sinBackward", Inputs: 2, MaxLen: 25,
+		Name: "sinBackward", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { sinBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1370,7 +1370,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "swigluBackwardA", Inputs: 3, MaxLen: 25,
+		Name: "swigluBackwardA", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { swigluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { swigluBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -1458,7 +1458,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "tanhshrinkBackward", Inputs: 2, MaxLen: 25,
+		Name: "tanhshrinkBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhshrinkBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhshrinkBackwardAVX512(d, in[0], in[1]) }},

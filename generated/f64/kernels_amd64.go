@@ -16,37 +16,37 @@ func celuAVX512(dst, in0 []float64, alpha float64)
 //go:noescape
 func celuAVX512Stream(dst, in0 []float64, alpha float64)
 
-// celuAVX2 computes celu with AVX2 (1 vectors per iteration, masked tail).
+// celuAVX2 computes celu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func celuAVX2(dst, in0 []float64, alpha float64)
 
-// celuAVX2Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// celuAVX2Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
 func celuAVX2Stream(dst, in0 []float64, alpha float64)
 
-// celuBackwardAVX512 computes celuBackward with AVX512 (1 vectors per iteration, masked tail).
+// celuBackwardAVX512 computes celuBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func celuBackwardAVX512(dst, in0, in1 []float64, alpha float64)
 
-// celuBackwardAVX512Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// celuBackwardAVX512Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func celuBackwardAVX512Stream(dst, in0, in1 []float64, alpha float64)
 
-// celuBackwardAVX2 computes celuBackward with AVX2 (1 vectors per iteration, masked tail).
+// celuBackwardAVX2 computes celuBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func celuBackwardAVX2(dst, in0, in1 []float64, alpha float64)
 
-// celuBackwardAVX2Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// celuBackwardAVX2Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
@@ -64,13 +64,13 @@ func celuBackwardFromOutputAVX512(dst, in0, in1 []float64, alpha float64)
 //go:noescape
 func celuBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, alpha float64)
 
-// celuBackwardFromOutputAVX2 computes celuBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
+// celuBackwardFromOutputAVX2 computes celuBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func celuBackwardFromOutputAVX2(dst, in0, in1 []float64, alpha float64)
 
-// celuBackwardFromOutputAVX2Stream computes celuBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// celuBackwardFromOutputAVX2Stream computes celuBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
@@ -88,13 +88,13 @@ func eluAVX512(dst, in0 []float64, alpha float64)
 //go:noescape
 func eluAVX512Stream(dst, in0 []float64, alpha float64)
 
-// eluAVX2 computes elu with AVX2 (1 vectors per iteration, masked tail).
+// eluAVX2 computes elu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func eluAVX2(dst, in0 []float64, alpha float64)
 
-// eluAVX2Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// eluAVX2Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
@@ -112,13 +112,13 @@ func eluBackwardAVX512(dst, in0, in1 []float64, alpha float64)
 //go:noescape
 func eluBackwardAVX512Stream(dst, in0, in1 []float64, alpha float64)
 
-// eluBackwardAVX2 computes eluBackward with AVX2 (1 vectors per iteration, masked tail).
+// eluBackwardAVX2 computes eluBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func eluBackwardAVX2(dst, in0, in1 []float64, alpha float64)
 
-// eluBackwardAVX2Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// eluBackwardAVX2Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
@@ -136,181 +136,181 @@ func eluBackwardFromOutputAVX512(dst, in0, in1 []float64, alpha float64)
 //go:noescape
 func eluBackwardFromOutputAVX512Stream(dst, in0, in1 []float64, alpha float64)
 
-// eluBackwardFromOutputAVX2 computes eluBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
+// eluBackwardFromOutputAVX2 computes eluBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func eluBackwardFromOutputAVX2(dst, in0, in1 []float64, alpha float64)
 
-// eluBackwardFromOutputAVX2Stream computes eluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// eluBackwardFromOutputAVX2Stream computes eluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
 func eluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
-// gegluAVX512 computes geglu with AVX512 (1 vectors per iteration, masked tail).
+// gegluAVX512 computes geglu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func gegluAVX512(dst, in0, in1 []float64)
 
-// gegluAVX2 computes geglu with AVX2 (1 vectors per iteration, masked tail).
+// gegluAVX2 computes geglu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluAVX2(dst, in0, in1 []float64)
 
-// gegluBackwardAAVX512 computes gegluBackwardA with AVX512 (1 vectors per iteration, masked tail).
+// gegluBackwardAAVX512 computes gegluBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func gegluBackwardAAVX512(dst, in0, in1, in2 []float64)
 
-// gegluBackwardAAVX2 computes gegluBackwardA with AVX2 (1 vectors per iteration, masked tail).
+// gegluBackwardAAVX2 computes gegluBackwardA with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluBackwardAAVX2(dst, in0, in1, in2 []float64)
 
-// gegluBackwardBAVX512 computes gegluBackwardB with AVX512 (1 vectors per iteration, masked tail).
+// gegluBackwardBAVX512 computes gegluBackwardB with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func gegluBackwardBAVX512(dst, in0, in1, in2 []float64)
 
-// gegluBackwardBAVX2 computes gegluBackwardB with AVX2 (1 vectors per iteration, masked tail).
+// gegluBackwardBAVX2 computes gegluBackwardB with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluBackwardBAVX2(dst, in0, in1, in2 []float64)
 
-// gegluTanhAVX512 computes gegluTanh with AVX512 (1 vectors per iteration, masked tail).
+// gegluTanhAVX512 computes gegluTanh with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func gegluTanhAVX512(dst, in0, in1 []float64)
 
-// gegluTanhAVX2 computes gegluTanh with AVX2 (1 vectors per iteration, masked tail).
+// gegluTanhAVX2 computes gegluTanh with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluTanhAVX2(dst, in0, in1 []float64)
 
-// gegluTanhBackwardAAVX512 computes gegluTanhBackwardA with AVX512 (1 vectors per iteration, masked tail).
+// gegluTanhBackwardAAVX512 computes gegluTanhBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func gegluTanhBackwardAAVX512(dst, in0, in1, in2 []float64)
 
-// gegluTanhBackwardAAVX2 computes gegluTanhBackwardA with AVX2 (1 vectors per iteration, masked tail).
+// gegluTanhBackwardAAVX2 computes gegluTanhBackwardA with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluTanhBackwardAAVX2(dst, in0, in1, in2 []float64)
 
-// gegluTanhBackwardBAVX512 computes gegluTanhBackwardB with AVX512 (1 vectors per iteration, masked tail).
+// gegluTanhBackwardBAVX512 computes gegluTanhBackwardB with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func gegluTanhBackwardBAVX512(dst, in0, in1, in2 []float64)
 
-// gegluTanhBackwardBAVX2 computes gegluTanhBackwardB with AVX2 (1 vectors per iteration, masked tail).
+// gegluTanhBackwardBAVX2 computes gegluTanhBackwardB with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluTanhBackwardBAVX2(dst, in0, in1, in2 []float64)
 
-// geluAVX512 computes gelu with AVX512 (1 vectors per iteration, masked tail).
+// geluAVX512 computes gelu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func geluAVX512(dst, in0 []float64)
 
-// geluAVX512Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// geluAVX512Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func geluAVX512Stream(dst, in0 []float64)
 
-// geluAVX2 computes gelu with AVX2 (1 vectors per iteration, masked tail).
+// geluAVX2 computes gelu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluAVX2(dst, in0 []float64)
 
-// geluAVX2Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// geluAVX2Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func geluAVX2Stream(dst, in0 []float64)
 
-// geluBackwardAVX512 computes geluBackward with AVX512 (1 vectors per iteration, masked tail).
+// geluBackwardAVX512 computes geluBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func geluBackwardAVX512(dst, in0, in1 []float64)
 
-// geluBackwardAVX512Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// geluBackwardAVX512Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func geluBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// geluBackwardAVX2 computes geluBackward with AVX2 (1 vectors per iteration, masked tail).
+// geluBackwardAVX2 computes geluBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluBackwardAVX2(dst, in0, in1 []float64)
 
-// geluBackwardAVX2Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// geluBackwardAVX2Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func geluBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// geluTanhAVX512 computes geluTanh with AVX512 (1 vectors per iteration, masked tail).
+// geluTanhAVX512 computes geluTanh with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func geluTanhAVX512(dst, in0 []float64)
 
-// geluTanhAVX512Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// geluTanhAVX512Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func geluTanhAVX512Stream(dst, in0 []float64)
 
-// geluTanhAVX2 computes geluTanh with AVX2 (1 vectors per iteration, masked tail).
+// geluTanhAVX2 computes geluTanh with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluTanhAVX2(dst, in0 []float64)
 
-// geluTanhAVX2Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// geluTanhAVX2Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func geluTanhAVX2Stream(dst, in0 []float64)
 
-// geluTanhBackwardAVX512 computes geluTanhBackward with AVX512 (1 vectors per iteration, masked tail).
+// geluTanhBackwardAVX512 computes geluTanhBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func geluTanhBackwardAVX512(dst, in0, in1 []float64)
 
-// geluTanhBackwardAVX512Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// geluTanhBackwardAVX512Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func geluTanhBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// geluTanhBackwardAVX2 computes geluTanhBackward with AVX2 (1 vectors per iteration, masked tail).
+// geluTanhBackwardAVX2 computes geluTanhBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluTanhBackwardAVX2(dst, in0, in1 []float64)
 
-// geluTanhBackwardAVX2Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// geluTanhBackwardAVX2Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -322,7 +322,7 @@ func geluTanhBackwardAVX2Stream(dst, in0, in1 []float64)
 //go:noescape
 func gluAVX512(dst, in0, in1 []float64)
 
-// gluAVX2 computes glu with AVX2 (1 vectors per iteration, masked tail).
+// gluAVX2 computes glu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -334,7 +334,7 @@ func gluAVX2(dst, in0, in1 []float64)
 //go:noescape
 func gluBackwardAAVX512(dst, in0, in1, in2 []float64)
 
-// gluBackwardAAVX2 computes gluBackwardA with AVX2 (1 vectors per iteration, masked tail).
+// gluBackwardAAVX2 computes gluBackwardA with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -346,7 +346,7 @@ func gluBackwardAAVX2(dst, in0, in1, in2 []float64)
 //go:noescape
 func gluBackwardBAVX512(dst, in0, in1, in2 []float64)
 
-// gluBackwardBAVX2 computes gluBackwardB with AVX2 (1 vectors per iteration, masked tail).
+// gluBackwardBAVX2 computes gluBackwardB with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -508,13 +508,13 @@ func hardswishAVX512(dst, in0 []float64)
 //go:noescape
 func hardswishAVX512Stream(dst, in0 []float64)
 
-// hardswishAVX2 computes hardswish with AVX2 (1 vectors per iteration, masked tail).
+// hardswishAVX2 computes hardswish with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func hardswishAVX2(dst, in0 []float64)
 
-// hardswishAVX2Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// hardswishAVX2Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
@@ -532,13 +532,13 @@ func hardswishBackwardAVX512(dst, in0, in1 []float64)
 //go:noescape
 func hardswishBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// hardswishBackwardAVX2 computes hardswishBackward with AVX2 (1 vectors per iteration, masked tail).
+// hardswishBackwardAVX2 computes hardswishBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func hardswishBackwardAVX2(dst, in0, in1 []float64)
 
-// hardswishBackwardAVX2Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// hardswishBackwardAVX2Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
@@ -850,7 +850,7 @@ func logSoftmaxReduceMAVX2(acc *[16]float64, in0 []float64)
 //go:noescape
 func logSoftmaxReduceS1AVX512(acc *[16]float64, in0 []float64, m float64)
 
-// logSoftmaxReduceS1AVX2 folds logSoftmaxReduceS1 into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// logSoftmaxReduceS1AVX2 folds logSoftmaxReduceS1 into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
@@ -862,7 +862,7 @@ func logSoftmaxReduceS1AVX2(acc *[16]float64, in0 []float64, m float64)
 //go:noescape
 func logSoftmaxReduceN0AVX512(acc *[16]float64, in0 []float64, m, s1, s1_lo float64)
 
-// logSoftmaxReduceN0AVX2 folds logSoftmaxReduceN0 into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// logSoftmaxReduceN0AVX2 folds logSoftmaxReduceN0 into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
@@ -874,7 +874,7 @@ func logSoftmaxReduceN0AVX2(acc *[16]float64, in0 []float64, m, s1, s1_lo float6
 //go:noescape
 func logSoftmaxAVX512(dst, in0 []float64, m, s1, s1_lo, n0 float64)
 
-// logSoftmaxAVX2 computes logSoftmax with AVX2 (1 vectors per iteration, masked tail).
+// logSoftmaxAVX2 computes logSoftmax with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
@@ -898,7 +898,7 @@ func logSoftmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float64)
 //go:noescape
 func logSoftmaxBackwardAVX512(dst, in0, in1 []float64, r, r_lo float64)
 
-// logSoftmaxBackwardAVX2 computes logSoftmaxBackward with AVX2 (1 vectors per iteration, masked tail).
+// logSoftmaxBackwardAVX2 computes logSoftmaxBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
@@ -916,13 +916,13 @@ func logsigmoidAVX512(dst, in0 []float64)
 //go:noescape
 func logsigmoidAVX512Stream(dst, in0 []float64)
 
-// logsigmoidAVX2 computes logsigmoid with AVX2 (1 vectors per iteration, masked tail).
+// logsigmoidAVX2 computes logsigmoid with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsigmoidAVX2(dst, in0 []float64)
 
-// logsigmoidAVX2Stream computes logsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// logsigmoidAVX2Stream computes logsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -940,13 +940,13 @@ func logsigmoidBackwardAVX512(dst, in0, in1 []float64)
 //go:noescape
 func logsigmoidBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// logsigmoidBackwardAVX2 computes logsigmoidBackward with AVX2 (1 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX2 computes logsigmoidBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsigmoidBackwardAVX2(dst, in0, in1 []float64)
 
-// logsigmoidBackwardAVX2Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX2Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -964,13 +964,13 @@ func logsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float64)
 //go:noescape
 func logsigmoidBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// logsigmoidBackwardFromOutputAVX2 computes logsigmoidBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
+// logsigmoidBackwardFromOutputAVX2 computes logsigmoidBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// logsigmoidBackwardFromOutputAVX2Stream computes logsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// logsigmoidBackwardFromOutputAVX2Stream computes logsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -994,7 +994,7 @@ func logsumexpReduceMAVX2(acc *[16]float64, in0 []float64)
 //go:noescape
 func logsumexpReduceS1AVX512(acc *[16]float64, in0 []float64, m float64)
 
-// logsumexpReduceS1AVX2 folds logsumexpReduceS1 into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// logsumexpReduceS1AVX2 folds logsumexpReduceS1 into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
@@ -1006,7 +1006,7 @@ func logsumexpReduceS1AVX2(acc *[16]float64, in0 []float64, m float64)
 //go:noescape
 func logsumexpReduceN0AVX512(acc *[16]float64, in0 []float64, m, s1, s1_lo float64)
 
-// logsumexpReduceN0AVX2 folds logsumexpReduceN0 into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// logsumexpReduceN0AVX2 folds logsumexpReduceN0 into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
@@ -1018,7 +1018,7 @@ func logsumexpReduceN0AVX2(acc *[16]float64, in0 []float64, m, s1, s1_lo float64
 //go:noescape
 func logsumexpAVX512(dst, in0, in1, in2, in3 []float64)
 
-// logsumexpAVX2 computes logsumexp with AVX2 (1 vectors per iteration, masked tail).
+// logsumexpAVX2 computes logsumexp with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -1030,55 +1030,55 @@ func logsumexpAVX2(dst, in0, in1, in2, in3 []float64)
 //go:noescape
 func logsumexpBackwardAVX512(dst, in0 []float64, y, dy float64)
 
-// logsumexpBackwardAVX2 computes logsumexpBackward with AVX2 (1 vectors per iteration, masked tail).
+// logsumexpBackwardAVX2 computes logsumexpBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func logsumexpBackwardAVX2(dst, in0 []float64, y, dy float64)
 
-// mishAVX512 computes mish with AVX512 (1 vectors per iteration, masked tail).
+// mishAVX512 computes mish with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func mishAVX512(dst, in0 []float64)
 
-// mishAVX512Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// mishAVX512Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func mishAVX512Stream(dst, in0 []float64)
 
-// mishAVX2 computes mish with AVX2 (1 vectors per iteration, masked tail).
+// mishAVX2 computes mish with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func mishAVX2(dst, in0 []float64)
 
-// mishAVX2Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// mishAVX2Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func mishAVX2Stream(dst, in0 []float64)
 
-// mishBackwardAVX512 computes mishBackward with AVX512 (1 vectors per iteration, masked tail).
+// mishBackwardAVX512 computes mishBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func mishBackwardAVX512(dst, in0, in1 []float64)
 
-// mishBackwardAVX512Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// mishBackwardAVX512Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func mishBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// mishBackwardAVX2 computes mishBackward with AVX2 (1 vectors per iteration, masked tail).
+// mishBackwardAVX2 computes mishBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func mishBackwardAVX2(dst, in0, in1 []float64)
 
-// mishBackwardAVX2Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// mishBackwardAVX2Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -1138,7 +1138,7 @@ func preluBackwardVecAVX2(dst, in0, in1, in2 []float64)
 //go:noescape
 func preluBackwardWeightAVX512(acc *[16]float64, in0, in1 []float64, negative_slope float64)
 
-// preluBackwardWeightAVX2 folds preluBackwardWeight into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// preluBackwardWeightAVX2 folds preluBackwardWeight into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
@@ -1162,7 +1162,7 @@ func regluAVX2(dst, in0, in1 []float64)
 //go:noescape
 func regluBackwardAAVX512(dst, in0, in1, in2 []float64)
 
-// regluBackwardAAVX2 computes regluBackwardA with AVX2 (1 vectors per iteration, masked tail).
+// regluBackwardAAVX2 computes regluBackwardA with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
@@ -1336,13 +1336,13 @@ func seluAVX512(dst, in0 []float64)
 //go:noescape
 func seluAVX512Stream(dst, in0 []float64)
 
-// seluAVX2 computes selu with AVX2 (1 vectors per iteration, masked tail).
+// seluAVX2 computes selu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func seluAVX2(dst, in0 []float64)
 
-// seluAVX2Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// seluAVX2Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -1360,13 +1360,13 @@ func seluBackwardAVX512(dst, in0, in1 []float64)
 //go:noescape
 func seluBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// seluBackwardAVX2 computes seluBackward with AVX2 (1 vectors per iteration, masked tail).
+// seluBackwardAVX2 computes seluBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func seluBackwardAVX2(dst, in0, in1 []float64)
 
-// seluBackwardAVX2Stream computes seluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// seluBackwardAVX2Stream computes seluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -1384,13 +1384,13 @@ func seluBackwardFromOutputAVX512(dst, in0, in1 []float64)
 //go:noescape
 func seluBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// seluBackwardFromOutputAVX2 computes seluBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
+// seluBackwardFromOutputAVX2 computes seluBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func seluBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// seluBackwardFromOutputAVX2Stream computes seluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// seluBackwardFromOutputAVX2Stream computes seluBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
@@ -1408,13 +1408,13 @@ func sigmoidAVX512(dst, in0 []float64)
 //go:noescape
 func sigmoidAVX512Stream(dst, in0 []float64)
 
-// sigmoidAVX2 computes sigmoid with AVX2 (1 vectors per iteration, masked tail).
+// sigmoidAVX2 computes sigmoid with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func sigmoidAVX2(dst, in0 []float64)
 
-// sigmoidAVX2Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// sigmoidAVX2Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -1432,13 +1432,13 @@ func sigmoidBackwardAVX512(dst, in0, in1 []float64)
 //go:noescape
 func sigmoidBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// sigmoidBackwardAVX2 computes sigmoidBackward with AVX2 (1 vectors per iteration, masked tail).
+// sigmoidBackwardAVX2 computes sigmoidBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func sigmoidBackwardAVX2(dst, in0, in1 []float64)
 
-// sigmoidBackwardAVX2Stream computes sigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// sigmoidBackwardAVX2Stream computes sigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -1456,85 +1456,85 @@ func sigmoidBackwardFromOutputAVX512(dst, in0, in1 []float64)
 //go:noescape
 func sigmoidBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// sigmoidBackwardFromOutputAVX2 computes sigmoidBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
+// sigmoidBackwardFromOutputAVX2 computes sigmoidBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func sigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// sigmoidBackwardFromOutputAVX2Stream computes sigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// sigmoidBackwardFromOutputAVX2Stream computes sigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
 func sigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// siluAVX512 computes silu with AVX512 (1 vectors per iteration, masked tail).
+// siluAVX512 computes silu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func siluAVX512(dst, in0 []float64)
 
-// siluAVX512Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// siluAVX512Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func siluAVX512Stream(dst, in0 []float64)
 
-// siluAVX2 computes silu with AVX2 (1 vectors per iteration, masked tail).
+// siluAVX2 computes silu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func siluAVX2(dst, in0 []float64)
 
-// siluAVX2Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// siluAVX2Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func siluAVX2Stream(dst, in0 []float64)
 
-// siluBackwardAVX512 computes siluBackward with AVX512 (1 vectors per iteration, masked tail).
+// siluBackwardAVX512 computes siluBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func siluBackwardAVX512(dst, in0, in1 []float64)
 
-// siluBackwardAVX512Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// siluBackwardAVX512Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func siluBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// siluBackwardAVX2 computes siluBackward with AVX2 (1 vectors per iteration, masked tail).
+// siluBackwardAVX2 computes siluBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func siluBackwardAVX2(dst, in0, in1 []float64)
 
-// siluBackwardAVX2Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// siluBackwardAVX2Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func siluBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// sinAVX512 computes sin with AVX512 (1 vectors per iteration, masked tail).
+// sinAVX512 computes sin with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func sinAVX512(dst, in0 []float64, w0 float64)
 
-// sinAVX512Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// sinAVX512Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func sinAVX512Stream(dst, in0 []float64, w0 float64)
 
-// sinAVX2 computes sin with AVX2 (1 vectors per iteration, masked tail).
+// sinAVX2 computes sin with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func sinAVX2(dst, in0 []float64, w0 float64)
 
-// sinAVX2Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// sinAVX2Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
@@ -1552,13 +1552,13 @@ func sinUsualAVX512(dst, in0 []float64, w0 float64)
 //go:noescape
 func sinUsualAVX512Stream(dst, in0 []float64, w0 float64)
 
-// sinUsualAVX2 computes sinUsual with AVX2 (1 vectors per iteration, masked tail).
+// sinUsualAVX2 computes sinUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func sinUsualAVX2(dst, in0 []float64, w0 float64)
 
-// sinUsualAVX2Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// sinUsualAVX2Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
@@ -1576,25 +1576,25 @@ func sinRareAVX512(acc *[16]float64, in0 []float64, w0 float64)
 //go:noescape
 func sinRareAVX2(acc *[16]float64, in0 []float64, w0 float64)
 
-// sinBackwardAVX512 computes sinBackward with AVX512 (1 vectors per iteration, masked tail).
+// sinBackwardAVX512 computes sinBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func sinBackwardAVX512(dst, in0, in1 []float64, w0 float64)
 
-// sinBackwardAVX512Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (1 vectors per iteration, masked tail).
+// sinBackwardAVX512Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func sinBackwardAVX512Stream(dst, in0, in1 []float64, w0 float64)
 
-// sinBackwardAVX2 computes sinBackward with AVX2 (1 vectors per iteration, masked tail).
+// sinBackwardAVX2 computes sinBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func sinBackwardAVX2(dst, in0, in1 []float64, w0 float64)
 
-// sinBackwardAVX2Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// sinBackwardAVX2Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
@@ -1612,13 +1612,13 @@ func sinBackwardUsualAVX512(dst, in0, in1 []float64, w0 float64)
 //go:noescape
 func sinBackwardUsualAVX512Stream(dst, in0, in1 []float64, w0 float64)
 
-// sinBackwardUsualAVX2 computes sinBackwardUsual with AVX2 (1 vectors per iteration, masked tail).
+// sinBackwardUsualAVX2 computes sinBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func sinBackwardUsualAVX2(dst, in0, in1 []float64, w0 float64)
 
-// sinBackwardUsualAVX2Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// sinBackwardUsualAVX2Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
@@ -1654,7 +1654,7 @@ func softmaxReduceMAVX2(acc *[16]float64, in0 []float64)
 //go:noescape
 func softmaxReduceSAVX512(acc *[16]float64, in0 []float64, m float64)
 
-// softmaxReduceSAVX2 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// softmaxReduceSAVX2 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
@@ -1666,7 +1666,7 @@ func softmaxReduceSAVX2(acc *[16]float64, in0 []float64, m float64)
 //go:noescape
 func softmaxAVX512(dst, in0 []float64, m, s, s_lo float64)
 
-// softmaxAVX2 computes softmax with AVX2 (1 vectors per iteration, masked tail).
+// softmaxAVX2 computes softmax with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
@@ -1678,7 +1678,7 @@ func softmaxAVX2(dst, in0 []float64, m, s, s_lo float64)
 //go:noescape
 func softmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float64)
 
-// softmaxBackwardReduceRAVX2 folds softmaxBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// softmaxBackwardReduceRAVX2 folds softmaxBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
@@ -1714,7 +1714,7 @@ func softminReduceMAVX2(acc *[16]float64, in0 []float64)
 //go:noescape
 func softminReduceSAVX512(acc *[16]float64, in0 []float64, m float64)
 
-// softminReduceSAVX2 folds softminReduceS into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// softminReduceSAVX2 folds softminReduceS into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
@@ -1726,7 +1726,7 @@ func softminReduceSAVX2(acc *[16]float64, in0 []float64, m float64)
 //go:noescape
 func softminAVX512(dst, in0 []float64, m, s, s_lo float64)
 
-// softminAVX2 computes softmin with AVX2 (1 vectors per iteration, masked tail).
+// softminAVX2 computes softmin with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
@@ -1738,7 +1738,7 @@ func softminAVX2(dst, in0 []float64, m, s, s_lo float64)
 //go:noescape
 func softminBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float64)
 
-// softminBackwardReduceRAVX2 folds softminBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (2 vectors per iteration, masked tail).
+// softminBackwardReduceRAVX2 folds softminBackwardReduceR into acc (sum; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
@@ -1768,13 +1768,13 @@ func softplusAVX512(dst, in0 []float64, beta, threshold float64)
 //go:noescape
 func softplusAVX512Stream(dst, in0 []float64, beta, threshold float64)
 
-// softplusAVX2 computes softplus with AVX2 (1 vectors per iteration, masked tail).
+// softplusAVX2 computes softplus with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func softplusAVX2(dst, in0 []float64, beta, threshold float64)
 
-// softplusAVX2Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// softplusAVX2Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
@@ -1792,13 +1792,13 @@ func softplusBackwardAVX512(dst, in0, in1 []float64, beta, threshold float64)
 //go:noescape
 func softplusBackwardAVX512Stream(dst, in0, in1 []float64, beta, threshold float64)
 
-// softplusBackwardAVX2 computes softplusBackward with AVX2 (1 vectors per iteration, masked tail).
+// softplusBackwardAVX2 computes softplusBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE2.
 //
 //go:noescape
 func softplusBackwardAVX2(dst, in0, in1 []float64, beta, threshold float64)
 
-// softplusBackwardAVX2Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// softplusBackwardAVX2Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2.
 //
 //go:noescape
@@ -1912,13 +1912,13 @@ func softsignBackwardAVX512(dst, in0, in1 []float64)
 //go:noescape
 func softsignBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// softsignBackwardAVX2 computes softsignBackward with AVX2 (1 vectors per iteration, masked tail).
+// softsignBackwardAVX2 computes softsignBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func softsignBackwardAVX2(dst, in0, in1 []float64)
 
-// softsignBackwardAVX2Stream computes softsignBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// softsignBackwardAVX2Stream computes softsignBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
@@ -1936,49 +1936,49 @@ func softsignBackwardFromOutputAVX512(dst, in0, in1 []float64)
 //go:noescape
 func softsignBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// softsignBackwardFromOutputAVX2 computes softsignBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
+// softsignBackwardFromOutputAVX2 computes softsignBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func softsignBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// softsignBackwardFromOutputAVX2Stream computes softsignBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// softsignBackwardFromOutputAVX2Stream computes softsignBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
 func softsignBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// swigluAVX512 computes swiglu with AVX512 (1 vectors per iteration, masked tail).
+// swigluAVX512 computes swiglu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func swigluAVX512(dst, in0, in1 []float64)
 
-// swigluAVX2 computes swiglu with AVX2 (1 vectors per iteration, masked tail).
+// swigluAVX2 computes swiglu with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func swigluAVX2(dst, in0, in1 []float64)
 
-// swigluBackwardAAVX512 computes swigluBackwardA with AVX512 (1 vectors per iteration, masked tail).
+// swigluBackwardAAVX512 computes swigluBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func swigluBackwardAAVX512(dst, in0, in1, in2 []float64)
 
-// swigluBackwardAAVX2 computes swigluBackwardA with AVX2 (1 vectors per iteration, masked tail).
+// swigluBackwardAAVX2 computes swigluBackwardA with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func swigluBackwardAAVX2(dst, in0, in1, in2 []float64)
 
-// swigluBackwardBAVX512 computes swigluBackwardB with AVX512 (1 vectors per iteration, masked tail).
+// swigluBackwardBAVX512 computes swigluBackwardB with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func swigluBackwardBAVX512(dst, in0, in1, in2 []float64)
 
-// swigluBackwardBAVX2 computes swigluBackwardB with AVX2 (1 vectors per iteration, masked tail).
+// swigluBackwardBAVX2 computes swigluBackwardB with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -1996,13 +1996,13 @@ func tanhAVX512(dst, in0 []float64)
 //go:noescape
 func tanhAVX512Stream(dst, in0 []float64)
 
-// tanhAVX2 computes tanh with AVX2 (1 vectors per iteration, masked tail).
+// tanhAVX2 computes tanh with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhAVX2(dst, in0 []float64)
 
-// tanhAVX2Stream computes tanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// tanhAVX2Stream computes tanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -2020,13 +2020,13 @@ func tanhBackwardAVX512(dst, in0, in1 []float64)
 //go:noescape
 func tanhBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// tanhBackwardAVX2 computes tanhBackward with AVX2 (1 vectors per iteration, masked tail).
+// tanhBackwardAVX2 computes tanhBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhBackwardAVX2(dst, in0, in1 []float64)
 
-// tanhBackwardAVX2Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// tanhBackwardAVX2Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -2044,13 +2044,13 @@ func tanhBackwardFromOutputAVX512(dst, in0, in1 []float64)
 //go:noescape
 func tanhBackwardFromOutputAVX512Stream(dst, in0, in1 []float64)
 
-// tanhBackwardFromOutputAVX2 computes tanhBackwardFromOutput with AVX2 (1 vectors per iteration, masked tail).
+// tanhBackwardFromOutputAVX2 computes tanhBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3.
 //
 //go:noescape
 func tanhBackwardFromOutputAVX2(dst, in0, in1 []float64)
 
-// tanhBackwardFromOutputAVX2Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// tanhBackwardFromOutputAVX2Stream computes tanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
@@ -2068,13 +2068,13 @@ func tanhshrinkAVX512(dst, in0 []float64)
 //go:noescape
 func tanhshrinkAVX512Stream(dst, in0 []float64)
 
-// tanhshrinkAVX2 computes tanhshrink with AVX2 (1 vectors per iteration, masked tail).
+// tanhshrinkAVX2 computes tanhshrink with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhshrinkAVX2(dst, in0 []float64)
 
-// tanhshrinkAVX2Stream computes tanhshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// tanhshrinkAVX2Stream computes tanhshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -2092,13 +2092,13 @@ func tanhshrinkBackwardAVX512(dst, in0, in1 []float64)
 //go:noescape
 func tanhshrinkBackwardAVX512Stream(dst, in0, in1 []float64)
 
-// tanhshrinkBackwardAVX2 computes tanhshrinkBackward with AVX2 (1 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX2 computes tanhshrinkBackward with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhshrinkBackwardAVX2(dst, in0, in1 []float64)
 
-// tanhshrinkBackwardAVX2Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (1 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX2Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape

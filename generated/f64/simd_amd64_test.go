@@ -33,7 +33,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "celuBackward", Inputs: 2, MaxLen: 25,
+		Name: "celuBackward", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { celuBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -128,7 +128,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "geglu", Inputs: 2, MaxLen: 25,
+		Name: "geglu", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { gegluGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluAVX512(d, in[0], in[1]) }},
@@ -136,7 +136,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "gegluBackwardA", Inputs: 3, MaxLen: 25,
+		Name: "gegluBackwardA", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { gegluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -144,7 +144,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "gegluBackwardB", Inputs: 3, MaxLen: 25,
+		Name: "gegluBackwardB", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { gegluBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardBAVX512(d, in[0], in[1], in[2]) }},
@@ -152,7 +152,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "gegluTanh", Inputs: 2, MaxLen: 25,
+		Name: "gegluTanh", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhAVX512(d, in[0], in[1]) }},
@@ -160,7 +160,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "gegluTanhBackwardA", Inputs: 3, MaxLen: 25,
+		Name: "gegluTanhBackwardA", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -168,7 +168,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "gegluTanhBackwardB", Inputs: 3, MaxLen: 25,
+		Name: "gegluTanhBackwardB", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBAVX512(d, in[0], in[1], in[2]) }},
@@ -176,7 +176,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "gelu", Inputs: 1, MaxLen: 25,
+		Name: "gelu", Inputs: 1, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { geluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluAVX512(d, in[0]) }},
@@ -194,7 +194,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "geluBackward", Inputs: 2, MaxLen: 25,
+		Name: "geluBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { geluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluBackwardAVX512(d, in[0], in[1]) }},
@@ -212,7 +212,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "geluTanh", Inputs: 1, MaxLen: 25,
+		Name: "geluTanh", Inputs: 1, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { geluTanhGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluTanhAVX512(d, in[0]) }},
@@ -230,7 +230,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "geluTanhBackward", Inputs: 2, MaxLen: 25,
+		Name: "geluTanhBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { geluTanhBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluTanhBackwardAVX512(d, in[0], in[1]) }},
@@ -749,7 +749,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "mish", Inputs: 1, MaxLen: 25,
+		Name: "mish", Inputs: 1, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { mishGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { mishAVX512(d, in[0]) }},
@@ -767,7 +767,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "mishBackward", Inputs: 2, MaxLen: 25,
+		Name: "mishBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { mishBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { mishBackwardAVX512(d, in[0], in[1]) }},
@@ -1059,7 +1059,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "silu", Inputs: 1, MaxLen: 25,
+		Name: "silu", Inputs: 1, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { siluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { siluAVX512(d, in[0]) }},
@@ -1077,7 +1077,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "siluBackward", Inputs: 2, MaxLen: 25,
+		Name: "siluBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { siluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { siluBackwardAVX512(d, in[0], in[1]) }},
@@ -1095,7 +1095,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "sin", Inputs: 1, MaxLen: 25,
+		Name: "sin", Inputs: 1, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { sinGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1133,7 +1133,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "sinBackward", Inputs: 2, MaxLen: 25,
+		Name: "sinBackward", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { sinBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1362,7 +1362,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "swiglu", Inputs: 2, MaxLen: 25,
+		Name: "swiglu", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { swigluGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluAVX512(d, in[0], in[1]) }},
@@ -1370,7 +1370,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "swigluBackwardA", Inputs: 3, MaxLen: 25,
+		Name: "swigluBackwardA", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { swigluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -1378,7 +1378,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "swigluBackwardB", Inputs: 3, MaxLen: 25,
+		Name: "swigluBackwardB", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { swigluBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardBAVX512(d, in[0], in[1], in[2]) }},
