@@ -324,10 +324,15 @@ func (a *allocator) compute(it item) {
 	sh := a.is.shape(in)
 	n := in.Op.Arity()
 	args := append([]vprog.Value(nil), in.Args[:n]...)
-	if sh.commute {
+	// Exchanging the operands of a commutative operation changes which NaN
+	// comes out where both are NaN (x86 returns the first source's), and
+	// x and |x| are two NaNs of one input: only a leaf (a constant or a
+	// parameter, never NaN from an input) may trade places with a computed
+	// value. A spilled computed first operand is reloaded instead.
+	if _, leaf0 := a.leaf[args[0]]; sh.commute && leaf0 {
 		memOnly := func(v vprog.Value) bool { return !a.inReg(v, it.u) }
 		switch {
-		case sh.tie == 0 && !a.dyingReg(args[0], it.u) && a.dyingReg(args[1], it.u):
+		case sh.tie == 0 && a.dyingReg(args[1], it.u):
 			args[0], args[1] = args[1], args[0]
 		case sh.tie == 0 && memOnly(args[0]) && !memOnly(args[1]):
 			args[0], args[1] = args[1], args[0]

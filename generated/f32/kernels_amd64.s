@@ -4079,34 +4079,36 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z19, Z14
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z18, Z20
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z19, Z14
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z18, Z20
-	VMULPD           Z19, Z19, Z8
+	VMOVAPD          Z19, Z8
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z14, Z8
+	VMOVAPD          Z18, Z14
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z20, Z14
+	VMULPD           Z19, Z19, Z20
 	VMULPD           Z18, Z18, Z21
 	VADDPD.BCST      actkernconst<>+112(SB), Z19, Z19
 	VADDPD.BCST      actkernconst<>+112(SB), Z18, Z18
-	VFMADD213PD      Z19, Z14, Z8
-	VFMADD213PD      Z18, Z20, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z18
-	VFMADD213PD      Z8, Z13, Z14
-	VFMADD213PD      Z21, Z16, Z18
-	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z13
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z8, Z16, Z8
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z13, Z16, Z13
+	VFMADD213PD      Z19, Z8, Z20
+	VFMADD213PD      Z18, Z14, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z14
+	VFMADD213PD      Z20, Z13, Z8
+	VFMADD213PD      Z21, Z16, Z14
+	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z13
+	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z16
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z13, Z18, Z13
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z16, Z18, Z16
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z9, Z9
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z10, Z10
-	VMULPD           Z8, Z9, Z9
-	VMULPD           Z13, Z10, Z10
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z16, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z9, Z19
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z19
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z19
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z10, Z20
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z19
@@ -4131,42 +4133,42 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z10, Z20
-	VMULPD           Z19, Z14, Z14
-	VMULPD           Z20, Z18, Z18
-	VMULPD           Z8, Z14, Z14
-	VMULPD           Z13, Z18, Z18
+	VMULPD           Z19, Z8, Z8
+	VMULPD           Z20, Z14, Z14
+	VMULPD           Z13, Z8, Z8
+	VMULPD           Z16, Z14, Z14
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z6, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z7, K7
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z7
-	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z8
-	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z9
-	VSUBPD.BCST      actkernconst<>+112(SB), Z8, Z10
+	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z9
+	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z10
 	VSUBPD.BCST      actkernconst<>+112(SB), Z9, Z13
-	VSUBPD           Z10, Z6, Z6
-	VSUBPD           Z13, Z7, Z7
+	VSUBPD.BCST      actkernconst<>+112(SB), Z10, Z16
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z16, Z7, Z7
 	VMULPD           Z11, Z4, Z11
 	VMULPD           Z12, Z5, Z12
 	VSUBPD           Z11, Z6, Z6
 	VSUBPD           Z12, Z7, Z7
-	VADDPD           Z6, Z8, Z8
-	VADDPD           Z7, Z9, Z9
-	VSCALEFPD        Z15, Z14, Z14
-	VSCALEFPD        Z17, Z18, Z18
+	VADDPD           Z6, Z9, Z9
+	VADDPD           Z7, Z10, Z10
+	VSCALEFPD        Z15, Z8, Z8
+	VSCALEFPD        Z17, Z14, Z14
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z14, Z6, Z7
+	VSUBPD           Z8, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z18, Z6, Z10
+	VSUBPD           Z14, Z6, Z11
 	KMOVW            K3, (SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z4, K3
 	KMOVW            K2, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z5, K2
-	VBLENDMPD        Z7, Z14, K3, Z7
-	VBLENDMPD        Z10, Z18, K2, Z10
-	VBLENDMPD        Z8, Z7, K6, Z8
-	VBLENDMPD        Z9, Z10, K7, Z9
-	VMULPD           Z8, Z2, Z2
-	VMULPD           Z9, Z3, Z3
+	VBLENDMPD        Z7, Z8, K3, Z7
+	VBLENDMPD        Z11, Z14, K2, Z11
+	VBLENDMPD        Z9, Z7, K6, Z9
+	VBLENDMPD        Z10, Z11, K7, Z10
+	VMULPD           Z9, Z2, Z2
+	VMULPD           Z10, Z3, Z3
 	VBLENDMPD        Z0, Z2, K4, Z2
 	VBLENDMPD        Z1, Z3, K5, Z3
 	KMOVW            8(SP), K2
@@ -4237,17 +4239,18 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -4263,23 +4266,23 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K4
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
-	VBLENDMPD        Z4, Z5, K4, Z4
-	VMULPD           Z4, Z1, Z1
+	VBLENDMPD        Z6, Z4, K5, Z6
+	VBLENDMPD        Z5, Z6, K4, Z5
+	VMULPD           Z5, Z1, Z1
 	VBLENDMPD        Z0, Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VCVTPS2PD        (DX), Z2
@@ -4342,17 +4345,18 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -4368,23 +4372,23 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K4
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
-	VBLENDMPD        Z4, Z5, K4, Z4
-	VMULPD           Z4, Z1, Z1
+	VBLENDMPD        Z6, Z4, K5, Z6
+	VBLENDMPD        Z5, Z6, K4, Z5
+	VMULPD           Z5, Z1, Z1
 	VBLENDMPD        Z0, Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VMOVUPS.Z        (DX), K1, Y2
@@ -4500,127 +4504,131 @@ loop:
 	VFMADD213PD actkernconst<>+1888(SB), Y12, Y7
 	VFMADD213PD actkernconst<>+1920(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+1920(SB), Y12, Y7
-	VFMADD213PD actkernconst<>+1376(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+1376(SB), Y12, Y7
-	VMULPD      Y2, Y2, Y1
+	VMOVAPD     Y2, Y1
+	VFMADD213PD actkernconst<>+1376(SB), Y6, Y1
+	VMOVAPD     Y12, Y6
+	VFMADD213PD actkernconst<>+1376(SB), Y7, Y6
+	VMULPD      Y2, Y2, Y7
 	VMOVUPD     Y0, 320(SP)
 	VMULPD      Y12, Y12, Y0
 	VADDPD      actkernconst<>+640(SB), Y2, Y2
 	VADDPD      actkernconst<>+640(SB), Y12, Y12
-	VFMADD213PD Y2, Y6, Y1
-	VFMADD213PD Y12, Y7, Y0
-	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y0, Y6
-	VFMADD213PD Y1, Y4, Y2
-	VFMADD213PD Y0, Y5, Y6
+	VFMADD213PD Y2, Y1, Y7
+	VFMADD213PD Y12, Y6, Y0
+	VXORPD      actkernconst<>+128(SB), Y7, Y1
+	VXORPD      actkernconst<>+128(SB), Y0, Y2
+	VFMADD213PD Y7, Y4, Y1
+	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+1408(SB), Y13, Y0
-	VADDPD      actkernconst<>+1408(SB), Y14, Y1
-	VMOVUPD     actkernconst<>+640(SB), Y4
-	VDIVPD      Y0, Y4, Y0
-	VMOVUPD     actkernconst<>+640(SB), Y4
-	VDIVPD      Y1, Y4, Y1
+	VADDPD      actkernconst<>+1408(SB), Y14, Y4
+	VMOVUPD     actkernconst<>+640(SB), Y5
+	VDIVPD      Y0, Y5, Y0
+	VMOVUPD     actkernconst<>+640(SB), Y5
+	VDIVPD      Y4, Y5, Y4
 	VSUBPD      actkernconst<>+1408(SB), Y13, Y13
 	VSUBPD      actkernconst<>+1408(SB), Y14, Y14
 	VMULPD      Y0, Y13, Y13
-	VMULPD      Y1, Y14, Y14
-	VMOVUPD     actkernconst<>+1952(SB), Y4
-	VMOVAPD     Y13, Y5
-	VFMADD213PD actkernconst<>+1984(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+1952(SB), Y4
+	VMULPD      Y4, Y14, Y14
+	VMOVUPD     actkernconst<>+1952(SB), Y5
+	VMOVAPD     Y13, Y6
+	VFMADD213PD actkernconst<>+1984(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+1952(SB), Y5
 	VMOVAPD     Y14, Y7
-	VFMADD213PD actkernconst<>+1984(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+2016(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+1984(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+2016(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2016(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2048(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2048(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2048(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2080(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2080(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2080(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2112(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2112(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2112(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2144(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2144(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2144(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2176(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2176(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2176(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2208(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2208(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2208(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2240(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2240(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2240(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2272(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2272(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2272(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2304(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2304(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2304(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2336(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2336(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2336(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2368(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2368(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2368(SB), Y14, Y7
-	VMULPD      Y5, Y2, Y2
-	VMULPD      Y7, Y6, Y6
-	VMULPD      Y0, Y2, Y2
-	VMULPD      Y1, Y6, Y6
+	VMULPD      Y6, Y1, Y1
+	VMULPD      Y7, Y2, Y2
+	VMULPD      Y0, Y1, Y1
+	VMULPD      Y4, Y2, Y2
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y10, Y10
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y8, Y0
-	VXORPD      actkernconst<>+128(SB), Y9, Y1
-	VADDPD      actkernconst<>+640(SB), Y0, Y4
-	VADDPD      actkernconst<>+640(SB), Y1, Y5
-	VSUBPD      actkernconst<>+640(SB), Y4, Y7
-	VSUBPD      actkernconst<>+640(SB), Y5, Y12
+	VXORPD      actkernconst<>+128(SB), Y9, Y4
+	VADDPD      actkernconst<>+640(SB), Y0, Y5
+	VADDPD      actkernconst<>+640(SB), Y4, Y6
+	VSUBPD      actkernconst<>+640(SB), Y5, Y7
+	VSUBPD      actkernconst<>+640(SB), Y6, Y12
 	VSUBPD      Y7, Y0, Y0
-	VSUBPD      Y12, Y1, Y1
+	VSUBPD      Y12, Y4, Y4
 	VMULPD      Y3, Y8, Y3
 	VMULPD      256(SP), Y9, Y7
 	VSUBPD      Y3, Y0, Y0
-	VSUBPD      Y7, Y1, Y1
-	VADDPD      Y0, Y4, Y4
-	VADDPD      Y1, Y5, Y5
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y0, Y5, Y5
+	VADDPD      Y4, Y6, Y6
 	VMOVUPD     320(SP), Y0
-	VMAXPD      actkernconst<>+832(SB), Y0, Y3
-	VMINPD      actkernconst<>+864(SB), Y3, Y3
-	VSUBPD      Y3, Y0, Y7
-	VADDPD      actkernconst<>+160(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y2, Y1
+	VMAXPD      actkernconst<>+832(SB), Y0, Y4
+	VMINPD      actkernconst<>+864(SB), Y4, Y4
+	VSUBPD      Y4, Y0, Y7
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y4, Y1, Y3
+	VADDPD      actkernconst<>+160(SB), Y7, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y7, Y3, Y3
+	VMOVUPD     288(SP), Y0
+	VMAXPD      actkernconst<>+832(SB), Y0, Y4
+	VMINPD      actkernconst<>+864(SB), Y4, Y4
+	VSUBPD      Y4, Y0, Y7
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y4, Y2, Y1
 	VADDPD      actkernconst<>+160(SB), Y7, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VMOVUPD     288(SP), Y0
-	VMAXPD      actkernconst<>+832(SB), Y0, Y3
-	VMINPD      actkernconst<>+864(SB), Y3, Y3
-	VSUBPD      Y3, Y0, Y7
-	VADDPD      actkernconst<>+160(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y6, Y2
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y2, Y2
 	VMOVUPD     actkernconst<>+2400(SB), Y0
-	VSUBPD      Y1, Y0, Y3
+	VSUBPD      Y3, Y0, Y2
 	VMOVUPD     actkernconst<>+2400(SB), Y0
-	VSUBPD      Y2, Y0, Y6
+	VSUBPD      Y1, Y0, Y4
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y9, Y9
-	VBLENDVPD   Y8, Y3, Y1, Y8
-	VBLENDVPD   Y9, Y6, Y2, Y9
-	VBLENDVPD   Y10, Y4, Y8, Y10
-	VBLENDVPD   Y11, Y5, Y9, Y11
-	VMULPD      224(SP), Y10, Y10
-	VMULPD      192(SP), Y11, Y11
-	VMOVUPD     160(SP), Y0
-	VBLENDVPD   Y0, 128(SP), Y10, Y0
-	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, 64(SP), Y11, Y1
-	VMOVUPD     32(SP), Y2
+	VBLENDVPD   Y8, Y2, Y3, Y8
+	VBLENDVPD   Y9, Y4, Y1, Y9
+	VBLENDVPD   Y10, Y5, Y8, Y10
+	VBLENDVPD   Y11, Y6, Y9, Y11
+	VMOVUPD     224(SP), Y0
+	VMULPD      Y10, Y0, Y0
+	VMOVUPD     192(SP), Y1
+	VMULPD      Y11, Y1, Y1
+	VMOVUPD     160(SP), Y2
+	VBLENDVPD   Y2, 128(SP), Y0, Y2
+	VMOVUPD     96(SP), Y0
+	VBLENDVPD   Y0, 64(SP), Y1, Y0
+	VMOVUPD     32(SP), Y1
+	VBLENDVPD   Y1, actkernconst<>+128(SB), Y2, Y1
+	VMOVUPD     (SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y0, Y2
-	VMOVUPD     (SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+128(SB), Y1, Y0
-	VCVTPS2PD   (DX), Y1
+	VCVTPS2PD   (DX), Y0
 	VCVTPS2PD   16(DX), Y3
-	VMULPD      Y2, Y1, Y2
-	VMULPD      Y0, Y3, Y0
-	VCMPPD      $0x03, Y1, Y1, Y4
+	VMULPD      Y1, Y0, Y1
+	VMULPD      Y2, Y3, Y2
+	VCMPPD      $0x03, Y0, Y0, Y4
 	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y4, Y1, Y2, Y4
-	VBLENDVPD   Y5, Y3, Y0, Y5
+	VBLENDVPD   Y4, Y0, Y1, Y4
+	VBLENDVPD   Y5, Y3, Y2, Y5
 	VMOVUPD     128(SP), Y0
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VMOVUPD     64(SP), Y2
@@ -4679,17 +4687,18 @@ single:
 	VFMADD213PD actkernconst<>+1856(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1888(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1920(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+1376(SB), Y12, Y10
-	VMULPD      Y12, Y12, Y6
+	VMOVAPD     Y12, Y6
+	VFMADD213PD actkernconst<>+1376(SB), Y10, Y6
+	VMULPD      Y12, Y12, Y10
 	VADDPD      actkernconst<>+640(SB), Y12, Y12
-	VFMADD213PD Y12, Y10, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y10
-	VFMADD213PD Y6, Y11, Y10
-	VADDPD      actkernconst<>+1408(SB), Y7, Y6
+	VFMADD213PD Y12, Y6, Y10
+	VXORPD      actkernconst<>+128(SB), Y10, Y6
+	VFMADD213PD Y10, Y11, Y6
+	VADDPD      actkernconst<>+1408(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+640(SB), Y11
-	VDIVPD      Y6, Y11, Y6
+	VDIVPD      Y10, Y11, Y10
 	VSUBPD      actkernconst<>+1408(SB), Y7, Y7
-	VMULPD      Y6, Y7, Y7
+	VMULPD      Y10, Y7, Y7
 	VMOVUPD     actkernconst<>+1952(SB), Y11
 	VMOVAPD     Y7, Y12
 	VFMADD213PD actkernconst<>+1984(SB), Y11, Y12
@@ -4705,30 +4714,30 @@ single:
 	VFMADD213PD actkernconst<>+2304(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2336(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2368(SB), Y7, Y12
-	VMULPD      Y12, Y10, Y10
-	VMULPD      Y6, Y10, Y10
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y10, Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VADDPD      actkernconst<>+640(SB), Y6, Y7
-	VSUBPD      actkernconst<>+640(SB), Y7, Y11
-	VSUBPD      Y11, Y6, Y6
+	VXORPD      actkernconst<>+128(SB), Y4, Y7
+	VADDPD      actkernconst<>+640(SB), Y7, Y10
+	VSUBPD      actkernconst<>+640(SB), Y10, Y11
+	VSUBPD      Y11, Y7, Y7
 	VMULPD      Y8, Y4, Y8
-	VSUBPD      Y8, Y6, Y6
-	VADDPD      Y6, Y7, Y7
+	VSUBPD      Y8, Y7, Y7
+	VADDPD      Y7, Y10, Y10
 	VMAXPD      actkernconst<>+832(SB), Y9, Y8
 	VMINPD      actkernconst<>+864(SB), Y8, Y8
 	VSUBPD      Y8, Y9, Y11
 	VADDPD      actkernconst<>+160(SB), Y8, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y6
+	VMULPD      Y8, Y6, Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+2400(SB), Y8
-	VSUBPD      Y6, Y8, Y9
+	VMULPD      Y11, Y7, Y7
+	VMOVUPD     actkernconst<>+2400(SB), Y6
+	VSUBPD      Y7, Y6, Y8
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y4, Y4
-	VBLENDVPD   Y4, Y9, Y6, Y4
-	VBLENDVPD   Y5, Y7, Y4, Y5
+	VBLENDVPD   Y4, Y8, Y7, Y4
+	VBLENDVPD   Y5, Y10, Y4, Y5
 	VMULPD      Y5, Y2, Y2
 	VBLENDVPD   Y3, Y0, Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
@@ -4792,17 +4801,18 @@ tail:
 	VFMADD213PD actkernconst<>+1856(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1888(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1920(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+1376(SB), Y12, Y10
-	VMULPD      Y12, Y12, Y6
+	VMOVAPD     Y12, Y6
+	VFMADD213PD actkernconst<>+1376(SB), Y10, Y6
+	VMULPD      Y12, Y12, Y10
 	VADDPD      actkernconst<>+640(SB), Y12, Y12
-	VFMADD213PD Y12, Y10, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y10
-	VFMADD213PD Y6, Y11, Y10
-	VADDPD      actkernconst<>+1408(SB), Y7, Y6
+	VFMADD213PD Y12, Y6, Y10
+	VXORPD      actkernconst<>+128(SB), Y10, Y6
+	VFMADD213PD Y10, Y11, Y6
+	VADDPD      actkernconst<>+1408(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+640(SB), Y11
-	VDIVPD      Y6, Y11, Y6
+	VDIVPD      Y10, Y11, Y10
 	VSUBPD      actkernconst<>+1408(SB), Y7, Y7
-	VMULPD      Y6, Y7, Y7
+	VMULPD      Y10, Y7, Y7
 	VMOVUPD     actkernconst<>+1952(SB), Y11
 	VMOVAPD     Y7, Y12
 	VFMADD213PD actkernconst<>+1984(SB), Y11, Y12
@@ -4818,30 +4828,30 @@ tail:
 	VFMADD213PD actkernconst<>+2304(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2336(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2368(SB), Y7, Y12
-	VMULPD      Y12, Y10, Y10
-	VMULPD      Y6, Y10, Y10
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y10, Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VADDPD      actkernconst<>+640(SB), Y6, Y7
-	VSUBPD      actkernconst<>+640(SB), Y7, Y11
-	VSUBPD      Y11, Y6, Y6
+	VXORPD      actkernconst<>+128(SB), Y4, Y7
+	VADDPD      actkernconst<>+640(SB), Y7, Y10
+	VSUBPD      actkernconst<>+640(SB), Y10, Y11
+	VSUBPD      Y11, Y7, Y7
 	VMULPD      Y8, Y4, Y8
-	VSUBPD      Y8, Y6, Y6
-	VADDPD      Y6, Y7, Y7
+	VSUBPD      Y8, Y7, Y7
+	VADDPD      Y7, Y10, Y10
 	VMAXPD      actkernconst<>+832(SB), Y9, Y8
 	VMINPD      actkernconst<>+864(SB), Y8, Y8
 	VSUBPD      Y8, Y9, Y11
 	VADDPD      actkernconst<>+160(SB), Y8, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y6
+	VMULPD      Y8, Y6, Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+2400(SB), Y8
-	VSUBPD      Y6, Y8, Y9
+	VMULPD      Y11, Y7, Y7
+	VMOVUPD     actkernconst<>+2400(SB), Y6
+	VSUBPD      Y7, Y6, Y8
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y4, Y4
-	VBLENDVPD   Y4, Y9, Y6, Y4
-	VBLENDVPD   Y5, Y7, Y4, Y5
+	VBLENDVPD   Y4, Y8, Y7, Y4
+	VBLENDVPD   Y5, Y10, Y4, Y5
 	VMULPD      Y5, Y2, Y2
 	VBLENDVPD   Y3, Y0, Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
@@ -4973,34 +4983,36 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z19, Z14
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z18, Z20
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z19, Z14
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z18, Z20
-	VMULPD           Z19, Z19, Z8
+	VMOVAPD          Z19, Z8
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z14, Z8
+	VMOVAPD          Z18, Z14
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z20, Z14
+	VMULPD           Z19, Z19, Z20
 	VMULPD           Z18, Z18, Z21
 	VADDPD.BCST      actkernconst<>+112(SB), Z19, Z19
 	VADDPD.BCST      actkernconst<>+112(SB), Z18, Z18
-	VFMADD213PD      Z19, Z14, Z8
-	VFMADD213PD      Z18, Z20, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z18
-	VFMADD213PD      Z8, Z13, Z14
-	VFMADD213PD      Z21, Z16, Z18
-	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z13
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z8, Z16, Z8
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z13, Z16, Z13
+	VFMADD213PD      Z19, Z8, Z20
+	VFMADD213PD      Z18, Z14, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z14
+	VFMADD213PD      Z20, Z13, Z8
+	VFMADD213PD      Z21, Z16, Z14
+	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z13
+	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z16
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z13, Z18, Z13
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z16, Z18, Z16
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z9, Z9
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z10, Z10
-	VMULPD           Z8, Z9, Z9
-	VMULPD           Z13, Z10, Z10
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z16, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z9, Z19
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z19
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z19
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z10, Z20
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z19
@@ -5025,70 +5037,70 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z10, Z20
-	VMULPD           Z19, Z14, Z14
-	VMULPD           Z20, Z18, Z18
-	VMULPD           Z8, Z14, Z14
-	VMULPD           Z13, Z18, Z18
+	VMULPD           Z19, Z8, Z8
+	VMULPD           Z20, Z14, Z14
+	VMULPD           Z13, Z8, Z8
+	VMULPD           Z16, Z14, Z14
 	KMOVW            K3, (SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z6, K3
 	KMOVW            K2, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z7, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z7
-	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z8
-	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z9
-	VSUBPD.BCST      actkernconst<>+112(SB), Z8, Z10
+	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z9
+	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z10
 	VSUBPD.BCST      actkernconst<>+112(SB), Z9, Z13
-	VSUBPD           Z10, Z6, Z6
-	VSUBPD           Z13, Z7, Z7
+	VSUBPD.BCST      actkernconst<>+112(SB), Z10, Z16
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z16, Z7, Z7
 	VMULPD           Z11, Z4, Z11
 	VMULPD           Z12, Z5, Z12
 	VSUBPD           Z11, Z6, Z6
 	VSUBPD           Z12, Z7, Z7
-	VADDPD           Z6, Z8, Z8
-	VADDPD           Z7, Z9, Z9
-	VSCALEFPD        Z15, Z14, Z14
-	VSCALEFPD        Z17, Z18, Z18
+	VADDPD           Z6, Z9, Z9
+	VADDPD           Z7, Z10, Z10
+	VSCALEFPD        Z15, Z8, Z8
+	VSCALEFPD        Z17, Z14, Z14
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z14, Z6, Z7
+	VSUBPD           Z8, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z18, Z6, Z10
+	VSUBPD           Z14, Z6, Z11
 	KMOVW            K5, 16(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z4, K5
 	KMOVW            K4, 24(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z5, K4
-	VBLENDMPD        Z7, Z14, K5, Z7
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z8, Z7, K3, Z8
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMULPD.BCST      actkernconst<>+1096(SB), Z8, Z8
+	VBLENDMPD        Z7, Z8, K5, Z7
+	VBLENDMPD        Z11, Z14, K4, Z11
+	VBLENDMPD        Z9, Z7, K3, Z9
+	VBLENDMPD        Z10, Z11, K2, Z10
 	VMULPD.BCST      actkernconst<>+1096(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+1096(SB), Z10, Z10
 	VMULPD.BCST      actkernconst<>+2496(SB), Z0, Z4
 	VMULPD.BCST      actkernconst<>+2496(SB), Z1, Z5
 	VMULPD.BCST      actkernconst<>+2504(SB), Z0, Z6
 	VMULPD.BCST      actkernconst<>+2504(SB), Z1, Z7
 	VMULPD           Z0, Z6, Z6
 	VMULPD           Z1, Z7, Z7
-	VMAXPD.BCST      actkernconst<>+768(SB), Z6, Z10
+	VMAXPD.BCST      actkernconst<>+768(SB), Z6, Z8
 	VMAXPD.BCST      actkernconst<>+768(SB), Z7, Z11
-	VMINPD.BCST      actkernconst<>+776(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+776(SB), Z8, Z8
 	VMINPD.BCST      actkernconst<>+776(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+32(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+32(SB), Z8, Z12
 	VMULPD.BCST      actkernconst<>+32(SB), Z11, Z13
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z13, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z15
 	VBROADCASTSD     actkernconst<>+40(SB), Z16
-	VFMADD213PD      Z10, Z16, Z14
-	VBROADCASTSD     actkernconst<>+40(SB), Z10
-	VFMADD213PD      Z11, Z10, Z15
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
+	VFMADD213PD      Z8, Z16, Z14
+	VBROADCASTSD     actkernconst<>+40(SB), Z8
+	VFMADD213PD      Z11, Z8, Z15
+	VBROADCASTSD     actkernconst<>+56(SB), Z8
 	VMOVAPD          Z14, Z11
-	VFMADD213PD.BCST actkernconst<>+784(SB), Z10, Z11
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
+	VFMADD213PD.BCST actkernconst<>+784(SB), Z8, Z11
+	VBROADCASTSD     actkernconst<>+56(SB), Z8
 	VMOVAPD          Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+784(SB), Z10, Z16
+	VFMADD213PD.BCST actkernconst<>+784(SB), Z8, Z16
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z14, Z11
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z15, Z16
 	VFMADD213PD.BCST actkernconst<>+792(SB), Z14, Z11
@@ -5109,10 +5121,10 @@ loop:
 	VBLENDMPD        Z7, Z16, K3, Z7
 	VMULPD           Z6, Z4, Z4
 	VMULPD           Z7, Z5, Z5
-	VADDPD           Z4, Z8, Z8
-	VADDPD           Z5, Z9, Z9
-	VBLENDMPD        Z2, Z8, K6, Z2
-	VBLENDMPD        Z3, Z9, K7, Z3
+	VADDPD           Z4, Z9, Z9
+	VADDPD           Z5, Z10, Z10
+	VBLENDMPD        Z2, Z9, K6, Z2
+	VBLENDMPD        Z3, Z10, K7, Z3
 	KMOVW            24(SP), K2
 	VBLENDMPD.BCST   actkernconst<>+112(SB), Z2, K2, Z2
 	KMOVW            16(SP), K2
@@ -5202,17 +5214,18 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -5228,36 +5241,36 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K5
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K6
-	VBLENDMPD        Z5, Z8, K6, Z5
-	VBLENDMPD        Z4, Z5, K5, Z4
-	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z4
+	VBLENDMPD        Z6, Z4, K6, Z6
+	VBLENDMPD        Z5, Z6, K5, Z5
+	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+2496(SB), Z0, Z2
 	VMULPD.BCST      actkernconst<>+2504(SB), Z0, Z3
 	VMULPD           Z0, Z3, Z3
-	VMAXPD.BCST      actkernconst<>+768(SB), Z3, Z5
-	VMINPD.BCST      actkernconst<>+776(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+32(SB), Z5, Z6
+	VMAXPD.BCST      actkernconst<>+768(SB), Z3, Z4
+	VMINPD.BCST      actkernconst<>+776(SB), Z4, Z4
+	VMULPD.BCST      actkernconst<>+32(SB), Z4, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VBROADCASTSD     actkernconst<>+40(SB), Z8
-	VFMADD213PD      Z5, Z8, Z7
-	VBROADCASTSD     actkernconst<>+56(SB), Z5
+	VFMADD213PD      Z4, Z8, Z7
+	VBROADCASTSD     actkernconst<>+56(SB), Z4
 	VMOVAPD          Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+784(SB), Z5, Z8
+	VFMADD213PD.BCST actkernconst<>+784(SB), Z4, Z8
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z7, Z8
 	VFMADD213PD.BCST actkernconst<>+792(SB), Z7, Z8
 	VFMADD213PD.BCST actkernconst<>+88(SB), Z7, Z8
@@ -5268,8 +5281,8 @@ single:
 	VCMPPD           $0x03, Z3, Z3, K5
 	VBLENDMPD        Z3, Z8, K5, Z3
 	VMULPD           Z3, Z2, Z2
-	VADDPD           Z2, Z4, Z4
-	VBLENDMPD        Z1, Z4, K4, Z1
+	VADDPD           Z2, Z5, Z5
+	VBLENDMPD        Z1, Z5, K4, Z1
 	VBLENDMPD.BCST   actkernconst<>+112(SB), Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VCVTPS2PD        (DX), Z2
@@ -5347,17 +5360,18 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -5373,36 +5387,36 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K5
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K6
-	VBLENDMPD        Z5, Z8, K6, Z5
-	VBLENDMPD        Z4, Z5, K5, Z4
-	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z4
+	VBLENDMPD        Z6, Z4, K6, Z6
+	VBLENDMPD        Z5, Z6, K5, Z5
+	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+2496(SB), Z0, Z2
 	VMULPD.BCST      actkernconst<>+2504(SB), Z0, Z3
 	VMULPD           Z0, Z3, Z3
-	VMAXPD.BCST      actkernconst<>+768(SB), Z3, Z5
-	VMINPD.BCST      actkernconst<>+776(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+32(SB), Z5, Z6
+	VMAXPD.BCST      actkernconst<>+768(SB), Z3, Z4
+	VMINPD.BCST      actkernconst<>+776(SB), Z4, Z4
+	VMULPD.BCST      actkernconst<>+32(SB), Z4, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VBROADCASTSD     actkernconst<>+40(SB), Z8
-	VFMADD213PD      Z5, Z8, Z7
-	VBROADCASTSD     actkernconst<>+56(SB), Z5
+	VFMADD213PD      Z4, Z8, Z7
+	VBROADCASTSD     actkernconst<>+56(SB), Z4
 	VMOVAPD          Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+784(SB), Z5, Z8
+	VFMADD213PD.BCST actkernconst<>+784(SB), Z4, Z8
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z7, Z8
 	VFMADD213PD.BCST actkernconst<>+792(SB), Z7, Z8
 	VFMADD213PD.BCST actkernconst<>+88(SB), Z7, Z8
@@ -5413,8 +5427,8 @@ tail:
 	VCMPPD           $0x03, Z3, Z3, K5
 	VBLENDMPD        Z3, Z8, K5, Z3
 	VMULPD           Z3, Z2, Z2
-	VADDPD           Z2, Z4, Z4
-	VBLENDMPD        Z1, Z4, K4, Z1
+	VADDPD           Z2, Z5, Z5
+	VBLENDMPD        Z1, Z5, K4, Z1
 	VBLENDMPD.BCST   actkernconst<>+112(SB), Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VMOVUPS.Z        (DX), K1, Y2
@@ -5560,28 +5574,30 @@ loop:
 	VFMADD213PD actkernconst<>+1888(SB), Y2, Y1
 	VFMADD213PD actkernconst<>+1920(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+1920(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+1376(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+1376(SB), Y2, Y1
-	VMULPD      Y5, Y5, Y0
+	VMOVAPD     Y5, Y0
+	VFMADD213PD actkernconst<>+1376(SB), Y9, Y0
+	VMOVAPD     Y2, Y9
+	VFMADD213PD actkernconst<>+1376(SB), Y1, Y9
+	VMULPD      Y5, Y5, Y1
 	VMOVUPD     Y4, 384(SP)
 	VMULPD      Y2, Y2, Y4
 	VADDPD      actkernconst<>+640(SB), Y5, Y5
 	VADDPD      actkernconst<>+640(SB), Y2, Y2
-	VFMADD213PD Y5, Y9, Y0
-	VFMADD213PD Y2, Y1, Y4
-	VXORPD      actkernconst<>+128(SB), Y0, Y1
+	VFMADD213PD Y5, Y0, Y1
+	VFMADD213PD Y2, Y9, Y4
+	VXORPD      actkernconst<>+128(SB), Y1, Y0
 	VXORPD      actkernconst<>+128(SB), Y4, Y2
-	VFMADD213PD Y0, Y7, Y1
+	VFMADD213PD Y1, Y7, Y0
 	VFMADD213PD Y4, Y8, Y2
-	VADDPD      actkernconst<>+1408(SB), Y3, Y0
+	VADDPD      actkernconst<>+1408(SB), Y3, Y1
 	VADDPD      actkernconst<>+1408(SB), Y14, Y4
 	VMOVUPD     actkernconst<>+640(SB), Y5
-	VDIVPD      Y0, Y5, Y0
+	VDIVPD      Y1, Y5, Y1
 	VMOVUPD     actkernconst<>+640(SB), Y5
 	VDIVPD      Y4, Y5, Y4
 	VSUBPD      actkernconst<>+1408(SB), Y3, Y3
 	VSUBPD      actkernconst<>+1408(SB), Y14, Y14
-	VMULPD      Y0, Y3, Y3
+	VMULPD      Y1, Y3, Y3
 	VMULPD      Y4, Y14, Y14
 	VMOVUPD     actkernconst<>+1952(SB), Y5
 	VMOVAPD     Y3, Y7
@@ -5613,33 +5629,33 @@ loop:
 	VFMADD213PD actkernconst<>+2336(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+2368(SB), Y3, Y7
 	VFMADD213PD actkernconst<>+2368(SB), Y14, Y8
-	VMULPD      Y7, Y1, Y1
+	VMULPD      Y7, Y0, Y0
 	VMULPD      Y8, Y2, Y2
-	VMULPD      Y0, Y1, Y1
+	VMULPD      Y1, Y0, Y0
 	VMULPD      Y4, Y2, Y2
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y12, Y12
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y13, Y13
-	VXORPD      actkernconst<>+128(SB), Y10, Y0
+	VXORPD      actkernconst<>+128(SB), Y10, Y1
 	VXORPD      actkernconst<>+128(SB), Y11, Y3
-	VADDPD      actkernconst<>+640(SB), Y0, Y4
+	VADDPD      actkernconst<>+640(SB), Y1, Y4
 	VADDPD      actkernconst<>+640(SB), Y3, Y5
 	VSUBPD      actkernconst<>+640(SB), Y4, Y7
 	VSUBPD      actkernconst<>+640(SB), Y5, Y8
-	VSUBPD      Y7, Y0, Y0
+	VSUBPD      Y7, Y1, Y1
 	VSUBPD      Y8, Y3, Y3
 	VMULPD      Y6, Y10, Y6
 	VMULPD      320(SP), Y11, Y7
-	VSUBPD      Y6, Y0, Y0
+	VSUBPD      Y6, Y1, Y1
 	VSUBPD      Y7, Y3, Y3
-	VADDPD      Y0, Y4, Y4
+	VADDPD      Y1, Y4, Y4
 	VADDPD      Y3, Y5, Y5
-	VMOVUPD     384(SP), Y0
-	VMAXPD      actkernconst<>+832(SB), Y0, Y6
+	VMOVUPD     384(SP), Y1
+	VMAXPD      actkernconst<>+832(SB), Y1, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
-	VSUBPD      Y6, Y0, Y7
+	VSUBPD      Y6, Y1, Y7
 	VADDPD      actkernconst<>+160(SB), Y6, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y1, Y3
+	VMULPD      Y6, Y0, Y3
 	VADDPD      actkernconst<>+160(SB), Y7, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y3, Y3
@@ -5824,17 +5840,18 @@ single:
 	VFMADD213PD actkernconst<>+1856(SB), Y13, Y11
 	VFMADD213PD actkernconst<>+1888(SB), Y13, Y11
 	VFMADD213PD actkernconst<>+1920(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+1376(SB), Y13, Y11
-	VMULPD      Y13, Y13, Y7
+	VMOVAPD     Y13, Y7
+	VFMADD213PD actkernconst<>+1376(SB), Y11, Y7
+	VMULPD      Y13, Y13, Y11
 	VADDPD      actkernconst<>+640(SB), Y13, Y13
-	VFMADD213PD Y13, Y11, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y11
-	VFMADD213PD Y7, Y12, Y11
-	VADDPD      actkernconst<>+1408(SB), Y8, Y7
+	VFMADD213PD Y13, Y7, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y7
+	VFMADD213PD Y11, Y12, Y7
+	VADDPD      actkernconst<>+1408(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+640(SB), Y12
-	VDIVPD      Y7, Y12, Y7
+	VDIVPD      Y11, Y12, Y11
 	VSUBPD      actkernconst<>+1408(SB), Y8, Y8
-	VMULPD      Y7, Y8, Y8
+	VMULPD      Y11, Y8, Y8
 	VMOVUPD     actkernconst<>+1952(SB), Y12
 	VMOVAPD     Y8, Y13
 	VFMADD213PD actkernconst<>+1984(SB), Y12, Y13
@@ -5850,30 +5867,30 @@ single:
 	VFMADD213PD actkernconst<>+2304(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+2336(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+2368(SB), Y8, Y13
-	VMULPD      Y13, Y11, Y11
-	VMULPD      Y7, Y11, Y11
+	VMULPD      Y13, Y7, Y7
+	VMULPD      Y11, Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VADDPD      actkernconst<>+640(SB), Y7, Y8
-	VSUBPD      actkernconst<>+640(SB), Y8, Y12
-	VSUBPD      Y12, Y7, Y7
+	VXORPD      actkernconst<>+128(SB), Y5, Y8
+	VADDPD      actkernconst<>+640(SB), Y8, Y11
+	VSUBPD      actkernconst<>+640(SB), Y11, Y12
+	VSUBPD      Y12, Y8, Y8
 	VMULPD      Y9, Y5, Y9
-	VSUBPD      Y9, Y7, Y7
-	VADDPD      Y7, Y8, Y8
+	VSUBPD      Y9, Y8, Y8
+	VADDPD      Y8, Y11, Y11
 	VMAXPD      actkernconst<>+832(SB), Y10, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
 	VSUBPD      Y9, Y10, Y12
 	VADDPD      actkernconst<>+160(SB), Y9, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y7
+	VMULPD      Y9, Y7, Y8
 	VADDPD      actkernconst<>+160(SB), Y12, Y12
 	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+2400(SB), Y9
-	VSUBPD      Y7, Y9, Y10
+	VMULPD      Y12, Y8, Y8
+	VMOVUPD     actkernconst<>+2400(SB), Y7
+	VSUBPD      Y8, Y7, Y9
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y7, Y5
-	VBLENDVPD   Y6, Y8, Y5, Y6
+	VBLENDVPD   Y5, Y9, Y8, Y5
+	VBLENDVPD   Y6, Y11, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y6, Y6
 	VMULPD      actkernconst<>+2784(SB), Y0, Y5
 	VMULPD      actkernconst<>+2816(SB), Y0, Y7
@@ -5985,17 +6002,18 @@ tail:
 	VFMADD213PD actkernconst<>+1856(SB), Y13, Y11
 	VFMADD213PD actkernconst<>+1888(SB), Y13, Y11
 	VFMADD213PD actkernconst<>+1920(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+1376(SB), Y13, Y11
-	VMULPD      Y13, Y13, Y7
+	VMOVAPD     Y13, Y7
+	VFMADD213PD actkernconst<>+1376(SB), Y11, Y7
+	VMULPD      Y13, Y13, Y11
 	VADDPD      actkernconst<>+640(SB), Y13, Y13
-	VFMADD213PD Y13, Y11, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y11
-	VFMADD213PD Y7, Y12, Y11
-	VADDPD      actkernconst<>+1408(SB), Y8, Y7
+	VFMADD213PD Y13, Y7, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y7
+	VFMADD213PD Y11, Y12, Y7
+	VADDPD      actkernconst<>+1408(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+640(SB), Y12
-	VDIVPD      Y7, Y12, Y7
+	VDIVPD      Y11, Y12, Y11
 	VSUBPD      actkernconst<>+1408(SB), Y8, Y8
-	VMULPD      Y7, Y8, Y8
+	VMULPD      Y11, Y8, Y8
 	VMOVUPD     actkernconst<>+1952(SB), Y12
 	VMOVAPD     Y8, Y13
 	VFMADD213PD actkernconst<>+1984(SB), Y12, Y13
@@ -6011,30 +6029,30 @@ tail:
 	VFMADD213PD actkernconst<>+2304(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+2336(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+2368(SB), Y8, Y13
-	VMULPD      Y13, Y11, Y11
-	VMULPD      Y7, Y11, Y11
+	VMULPD      Y13, Y7, Y7
+	VMULPD      Y11, Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VADDPD      actkernconst<>+640(SB), Y7, Y8
-	VSUBPD      actkernconst<>+640(SB), Y8, Y12
-	VSUBPD      Y12, Y7, Y7
+	VXORPD      actkernconst<>+128(SB), Y5, Y8
+	VADDPD      actkernconst<>+640(SB), Y8, Y11
+	VSUBPD      actkernconst<>+640(SB), Y11, Y12
+	VSUBPD      Y12, Y8, Y8
 	VMULPD      Y9, Y5, Y9
-	VSUBPD      Y9, Y7, Y7
-	VADDPD      Y7, Y8, Y8
+	VSUBPD      Y9, Y8, Y8
+	VADDPD      Y8, Y11, Y11
 	VMAXPD      actkernconst<>+832(SB), Y10, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
 	VSUBPD      Y9, Y10, Y12
 	VADDPD      actkernconst<>+160(SB), Y9, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y7
+	VMULPD      Y9, Y7, Y8
 	VADDPD      actkernconst<>+160(SB), Y12, Y12
 	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+2400(SB), Y9
-	VSUBPD      Y7, Y9, Y10
+	VMULPD      Y12, Y8, Y8
+	VMOVUPD     actkernconst<>+2400(SB), Y7
+	VSUBPD      Y8, Y7, Y9
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y7, Y5
-	VBLENDVPD   Y6, Y8, Y5, Y6
+	VBLENDVPD   Y5, Y9, Y8, Y5
+	VBLENDVPD   Y6, Y11, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y6, Y6
 	VMULPD      actkernconst<>+2784(SB), Y0, Y5
 	VMULPD      actkernconst<>+2816(SB), Y0, Y7
@@ -6178,34 +6196,36 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z19, Z14
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z18, Z20
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z19, Z14
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z18, Z20
-	VMULPD           Z19, Z19, Z8
+	VMOVAPD          Z19, Z8
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z14, Z8
+	VMOVAPD          Z18, Z14
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z20, Z14
+	VMULPD           Z19, Z19, Z20
 	VMULPD           Z18, Z18, Z21
 	VADDPD.BCST      actkernconst<>+112(SB), Z19, Z19
 	VADDPD.BCST      actkernconst<>+112(SB), Z18, Z18
-	VFMADD213PD      Z19, Z14, Z8
-	VFMADD213PD      Z18, Z20, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z18
-	VFMADD213PD      Z8, Z13, Z14
-	VFMADD213PD      Z21, Z16, Z18
-	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z13
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z8, Z16, Z8
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z13, Z16, Z13
+	VFMADD213PD      Z19, Z8, Z20
+	VFMADD213PD      Z18, Z14, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z14
+	VFMADD213PD      Z20, Z13, Z8
+	VFMADD213PD      Z21, Z16, Z14
+	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z13
+	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z16
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z13, Z18, Z13
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z16, Z18, Z16
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z9, Z9
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z10, Z10
-	VMULPD           Z8, Z9, Z9
-	VMULPD           Z13, Z10, Z10
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z16, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z9, Z19
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z19
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z19
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z10, Z20
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z19
@@ -6230,42 +6250,42 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z10, Z20
-	VMULPD           Z19, Z14, Z14
-	VMULPD           Z20, Z18, Z18
-	VMULPD           Z8, Z14, Z14
-	VMULPD           Z13, Z18, Z18
+	VMULPD           Z19, Z8, Z8
+	VMULPD           Z20, Z14, Z14
+	VMULPD           Z13, Z8, Z8
+	VMULPD           Z16, Z14, Z14
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z6, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z7, K7
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z7
-	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z8
-	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z9
-	VSUBPD.BCST      actkernconst<>+112(SB), Z8, Z10
+	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z9
+	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z10
 	VSUBPD.BCST      actkernconst<>+112(SB), Z9, Z13
-	VSUBPD           Z10, Z6, Z6
-	VSUBPD           Z13, Z7, Z7
+	VSUBPD.BCST      actkernconst<>+112(SB), Z10, Z16
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z16, Z7, Z7
 	VMULPD           Z11, Z4, Z11
 	VMULPD           Z12, Z5, Z12
 	VSUBPD           Z11, Z6, Z6
 	VSUBPD           Z12, Z7, Z7
-	VADDPD           Z6, Z8, Z8
-	VADDPD           Z7, Z9, Z9
-	VSCALEFPD        Z15, Z14, Z14
-	VSCALEFPD        Z17, Z18, Z18
+	VADDPD           Z6, Z9, Z9
+	VADDPD           Z7, Z10, Z10
+	VSCALEFPD        Z15, Z8, Z8
+	VSCALEFPD        Z17, Z14, Z14
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z14, Z6, Z7
+	VSUBPD           Z8, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z18, Z6, Z10
+	VSUBPD           Z14, Z6, Z11
 	KMOVW            K3, (SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z4, K3
 	KMOVW            K2, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z5, K2
-	VBLENDMPD        Z7, Z14, K3, Z7
-	VBLENDMPD        Z10, Z18, K2, Z10
-	VBLENDMPD        Z8, Z7, K6, Z8
-	VBLENDMPD        Z9, Z10, K7, Z9
-	VMULPD           Z8, Z2, Z2
-	VMULPD           Z9, Z3, Z3
+	VBLENDMPD        Z7, Z8, K3, Z7
+	VBLENDMPD        Z11, Z14, K2, Z11
+	VBLENDMPD        Z9, Z7, K6, Z9
+	VBLENDMPD        Z10, Z11, K7, Z10
+	VMULPD           Z9, Z2, Z2
+	VMULPD           Z10, Z3, Z3
 	VBLENDMPD        Z0, Z2, K4, Z2
 	VBLENDMPD        Z1, Z3, K5, Z3
 	KMOVW            8(SP), K2
@@ -6333,17 +6353,18 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -6359,23 +6380,23 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K4
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
-	VBLENDMPD        Z4, Z5, K4, Z4
-	VMULPD           Z4, Z1, Z1
+	VBLENDMPD        Z6, Z4, K5, Z6
+	VBLENDMPD        Z5, Z6, K4, Z5
+	VMULPD           Z5, Z1, Z1
 	VBLENDMPD        Z0, Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VCVTPS2PD        (BX), Z2
@@ -6437,17 +6458,18 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -6463,23 +6485,23 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K4
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
-	VBLENDMPD        Z4, Z5, K4, Z4
-	VMULPD           Z4, Z1, Z1
+	VBLENDMPD        Z6, Z4, K5, Z6
+	VBLENDMPD        Z5, Z6, K4, Z5
+	VMULPD           Z5, Z1, Z1
 	VBLENDMPD        Z0, Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VMOVUPS.Z        (BX), K1, Y2
@@ -6594,128 +6616,132 @@ loop:
 	VFMADD213PD actkernconst<>+1888(SB), Y12, Y7
 	VFMADD213PD actkernconst<>+1920(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+1920(SB), Y12, Y7
-	VFMADD213PD actkernconst<>+1376(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+1376(SB), Y12, Y7
-	VMULPD      Y2, Y2, Y1
+	VMOVAPD     Y2, Y1
+	VFMADD213PD actkernconst<>+1376(SB), Y6, Y1
+	VMOVAPD     Y12, Y6
+	VFMADD213PD actkernconst<>+1376(SB), Y7, Y6
+	VMULPD      Y2, Y2, Y7
 	VMOVUPD     Y0, 320(SP)
 	VMULPD      Y12, Y12, Y0
 	VADDPD      actkernconst<>+640(SB), Y2, Y2
 	VADDPD      actkernconst<>+640(SB), Y12, Y12
-	VFMADD213PD Y2, Y6, Y1
-	VFMADD213PD Y12, Y7, Y0
-	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y0, Y6
-	VFMADD213PD Y1, Y4, Y2
-	VFMADD213PD Y0, Y5, Y6
+	VFMADD213PD Y2, Y1, Y7
+	VFMADD213PD Y12, Y6, Y0
+	VXORPD      actkernconst<>+128(SB), Y7, Y1
+	VXORPD      actkernconst<>+128(SB), Y0, Y2
+	VFMADD213PD Y7, Y4, Y1
+	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+1408(SB), Y13, Y0
-	VADDPD      actkernconst<>+1408(SB), Y14, Y1
-	VMOVUPD     actkernconst<>+640(SB), Y4
-	VDIVPD      Y0, Y4, Y0
-	VMOVUPD     actkernconst<>+640(SB), Y4
-	VDIVPD      Y1, Y4, Y1
+	VADDPD      actkernconst<>+1408(SB), Y14, Y4
+	VMOVUPD     actkernconst<>+640(SB), Y5
+	VDIVPD      Y0, Y5, Y0
+	VMOVUPD     actkernconst<>+640(SB), Y5
+	VDIVPD      Y4, Y5, Y4
 	VSUBPD      actkernconst<>+1408(SB), Y13, Y13
 	VSUBPD      actkernconst<>+1408(SB), Y14, Y14
 	VMULPD      Y0, Y13, Y13
-	VMULPD      Y1, Y14, Y14
-	VMOVUPD     actkernconst<>+1952(SB), Y4
-	VMOVAPD     Y13, Y5
-	VFMADD213PD actkernconst<>+1984(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+1952(SB), Y4
+	VMULPD      Y4, Y14, Y14
+	VMOVUPD     actkernconst<>+1952(SB), Y5
+	VMOVAPD     Y13, Y6
+	VFMADD213PD actkernconst<>+1984(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+1952(SB), Y5
 	VMOVAPD     Y14, Y7
-	VFMADD213PD actkernconst<>+1984(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+2016(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+1984(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+2016(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2016(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2048(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2048(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2048(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2080(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2080(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2080(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2112(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2112(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2112(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2144(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2144(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2144(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2176(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2176(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2176(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2208(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2208(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2208(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2240(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2240(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2240(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2272(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2272(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2272(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2304(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2304(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2304(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2336(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2336(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2336(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2368(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2368(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2368(SB), Y14, Y7
-	VMULPD      Y5, Y2, Y2
-	VMULPD      Y7, Y6, Y6
-	VMULPD      Y0, Y2, Y2
-	VMULPD      Y1, Y6, Y6
+	VMULPD      Y6, Y1, Y1
+	VMULPD      Y7, Y2, Y2
+	VMULPD      Y0, Y1, Y1
+	VMULPD      Y4, Y2, Y2
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y10, Y10
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y8, Y0
-	VXORPD      actkernconst<>+128(SB), Y9, Y1
-	VADDPD      actkernconst<>+640(SB), Y0, Y4
-	VADDPD      actkernconst<>+640(SB), Y1, Y5
-	VSUBPD      actkernconst<>+640(SB), Y4, Y7
-	VSUBPD      actkernconst<>+640(SB), Y5, Y12
+	VXORPD      actkernconst<>+128(SB), Y9, Y4
+	VADDPD      actkernconst<>+640(SB), Y0, Y5
+	VADDPD      actkernconst<>+640(SB), Y4, Y6
+	VSUBPD      actkernconst<>+640(SB), Y5, Y7
+	VSUBPD      actkernconst<>+640(SB), Y6, Y12
 	VSUBPD      Y7, Y0, Y0
-	VSUBPD      Y12, Y1, Y1
+	VSUBPD      Y12, Y4, Y4
 	VMULPD      Y3, Y8, Y3
 	VMULPD      256(SP), Y9, Y7
 	VSUBPD      Y3, Y0, Y0
-	VSUBPD      Y7, Y1, Y1
-	VADDPD      Y0, Y4, Y4
-	VADDPD      Y1, Y5, Y5
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y0, Y5, Y5
+	VADDPD      Y4, Y6, Y6
 	VMOVUPD     320(SP), Y0
-	VMAXPD      actkernconst<>+832(SB), Y0, Y3
-	VMINPD      actkernconst<>+864(SB), Y3, Y3
-	VSUBPD      Y3, Y0, Y7
-	VADDPD      actkernconst<>+160(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y2, Y1
+	VMAXPD      actkernconst<>+832(SB), Y0, Y4
+	VMINPD      actkernconst<>+864(SB), Y4, Y4
+	VSUBPD      Y4, Y0, Y7
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y4, Y1, Y3
+	VADDPD      actkernconst<>+160(SB), Y7, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y7, Y3, Y3
+	VMOVUPD     288(SP), Y0
+	VMAXPD      actkernconst<>+832(SB), Y0, Y4
+	VMINPD      actkernconst<>+864(SB), Y4, Y4
+	VSUBPD      Y4, Y0, Y7
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y4, Y2, Y1
 	VADDPD      actkernconst<>+160(SB), Y7, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VMOVUPD     288(SP), Y0
-	VMAXPD      actkernconst<>+832(SB), Y0, Y3
-	VMINPD      actkernconst<>+864(SB), Y3, Y3
-	VSUBPD      Y3, Y0, Y7
-	VADDPD      actkernconst<>+160(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y6, Y2
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y2, Y2
 	VMOVUPD     actkernconst<>+2400(SB), Y0
-	VSUBPD      Y1, Y0, Y3
+	VSUBPD      Y3, Y0, Y2
 	VMOVUPD     actkernconst<>+2400(SB), Y0
-	VSUBPD      Y2, Y0, Y6
+	VSUBPD      Y1, Y0, Y4
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y9, Y9
-	VBLENDVPD   Y8, Y3, Y1, Y8
-	VBLENDVPD   Y9, Y6, Y2, Y9
-	VBLENDVPD   Y10, Y4, Y8, Y10
-	VBLENDVPD   Y11, Y5, Y9, Y11
-	VMULPD      224(SP), Y10, Y10
-	VMULPD      192(SP), Y11, Y11
-	VMOVUPD     160(SP), Y0
-	VBLENDVPD   Y0, 128(SP), Y10, Y0
-	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, 64(SP), Y11, Y1
-	VMOVUPD     32(SP), Y2
+	VBLENDVPD   Y8, Y2, Y3, Y8
+	VBLENDVPD   Y9, Y4, Y1, Y9
+	VBLENDVPD   Y10, Y5, Y8, Y10
+	VBLENDVPD   Y11, Y6, Y9, Y11
+	VMOVUPD     224(SP), Y0
+	VMULPD      Y10, Y0, Y0
+	VMOVUPD     192(SP), Y1
+	VMULPD      Y11, Y1, Y1
+	VMOVUPD     160(SP), Y2
+	VBLENDVPD   Y2, 128(SP), Y0, Y2
+	VMOVUPD     96(SP), Y0
+	VBLENDVPD   Y0, 64(SP), Y1, Y0
+	VMOVUPD     32(SP), Y1
+	VBLENDVPD   Y1, actkernconst<>+128(SB), Y2, Y1
+	VMOVUPD     (SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y0, Y2
-	VMOVUPD     (SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+128(SB), Y1, Y0
-	VCVTPS2PD   (BX), Y1
+	VCVTPS2PD   (BX), Y0
 	VCVTPS2PD   16(BX), Y3
-	VMULPD      Y2, Y1, Y1
-	VMULPD      Y0, Y3, Y3
-	VMOVUPD     128(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y2
+	VMULPD      Y1, Y0, Y0
+	VMULPD      Y2, Y3, Y3
+	VMOVUPD     128(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y2
 	VMOVUPD     64(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y2, Y0, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y0, Y2
 	VBLENDVPD   Y5, Y4, Y3, Y5
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
@@ -6770,17 +6796,18 @@ single:
 	VFMADD213PD actkernconst<>+1856(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1888(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1920(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+1376(SB), Y12, Y10
-	VMULPD      Y12, Y12, Y6
+	VMOVAPD     Y12, Y6
+	VFMADD213PD actkernconst<>+1376(SB), Y10, Y6
+	VMULPD      Y12, Y12, Y10
 	VADDPD      actkernconst<>+640(SB), Y12, Y12
-	VFMADD213PD Y12, Y10, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y10
-	VFMADD213PD Y6, Y11, Y10
-	VADDPD      actkernconst<>+1408(SB), Y7, Y6
+	VFMADD213PD Y12, Y6, Y10
+	VXORPD      actkernconst<>+128(SB), Y10, Y6
+	VFMADD213PD Y10, Y11, Y6
+	VADDPD      actkernconst<>+1408(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+640(SB), Y11
-	VDIVPD      Y6, Y11, Y6
+	VDIVPD      Y10, Y11, Y10
 	VSUBPD      actkernconst<>+1408(SB), Y7, Y7
-	VMULPD      Y6, Y7, Y7
+	VMULPD      Y10, Y7, Y7
 	VMOVUPD     actkernconst<>+1952(SB), Y11
 	VMOVAPD     Y7, Y12
 	VFMADD213PD actkernconst<>+1984(SB), Y11, Y12
@@ -6796,30 +6823,30 @@ single:
 	VFMADD213PD actkernconst<>+2304(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2336(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2368(SB), Y7, Y12
-	VMULPD      Y12, Y10, Y10
-	VMULPD      Y6, Y10, Y10
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y10, Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VADDPD      actkernconst<>+640(SB), Y6, Y7
-	VSUBPD      actkernconst<>+640(SB), Y7, Y11
-	VSUBPD      Y11, Y6, Y6
+	VXORPD      actkernconst<>+128(SB), Y4, Y7
+	VADDPD      actkernconst<>+640(SB), Y7, Y10
+	VSUBPD      actkernconst<>+640(SB), Y10, Y11
+	VSUBPD      Y11, Y7, Y7
 	VMULPD      Y8, Y4, Y8
-	VSUBPD      Y8, Y6, Y6
-	VADDPD      Y6, Y7, Y7
+	VSUBPD      Y8, Y7, Y7
+	VADDPD      Y7, Y10, Y10
 	VMAXPD      actkernconst<>+832(SB), Y9, Y8
 	VMINPD      actkernconst<>+864(SB), Y8, Y8
 	VSUBPD      Y8, Y9, Y11
 	VADDPD      actkernconst<>+160(SB), Y8, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y6
+	VMULPD      Y8, Y6, Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+2400(SB), Y8
-	VSUBPD      Y6, Y8, Y9
+	VMULPD      Y11, Y7, Y7
+	VMOVUPD     actkernconst<>+2400(SB), Y6
+	VSUBPD      Y7, Y6, Y8
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y4, Y4
-	VBLENDVPD   Y4, Y9, Y6, Y4
-	VBLENDVPD   Y5, Y7, Y4, Y5
+	VBLENDVPD   Y4, Y8, Y7, Y4
+	VBLENDVPD   Y5, Y10, Y4, Y5
 	VMULPD      Y5, Y2, Y2
 	VBLENDVPD   Y3, Y0, Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
@@ -6882,17 +6909,18 @@ tail:
 	VFMADD213PD actkernconst<>+1856(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1888(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1920(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+1376(SB), Y12, Y10
-	VMULPD      Y12, Y12, Y6
+	VMOVAPD     Y12, Y6
+	VFMADD213PD actkernconst<>+1376(SB), Y10, Y6
+	VMULPD      Y12, Y12, Y10
 	VADDPD      actkernconst<>+640(SB), Y12, Y12
-	VFMADD213PD Y12, Y10, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y10
-	VFMADD213PD Y6, Y11, Y10
-	VADDPD      actkernconst<>+1408(SB), Y7, Y6
+	VFMADD213PD Y12, Y6, Y10
+	VXORPD      actkernconst<>+128(SB), Y10, Y6
+	VFMADD213PD Y10, Y11, Y6
+	VADDPD      actkernconst<>+1408(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+640(SB), Y11
-	VDIVPD      Y6, Y11, Y6
+	VDIVPD      Y10, Y11, Y10
 	VSUBPD      actkernconst<>+1408(SB), Y7, Y7
-	VMULPD      Y6, Y7, Y7
+	VMULPD      Y10, Y7, Y7
 	VMOVUPD     actkernconst<>+1952(SB), Y11
 	VMOVAPD     Y7, Y12
 	VFMADD213PD actkernconst<>+1984(SB), Y11, Y12
@@ -6908,30 +6936,30 @@ tail:
 	VFMADD213PD actkernconst<>+2304(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2336(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2368(SB), Y7, Y12
-	VMULPD      Y12, Y10, Y10
-	VMULPD      Y6, Y10, Y10
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y10, Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VADDPD      actkernconst<>+640(SB), Y6, Y7
-	VSUBPD      actkernconst<>+640(SB), Y7, Y11
-	VSUBPD      Y11, Y6, Y6
+	VXORPD      actkernconst<>+128(SB), Y4, Y7
+	VADDPD      actkernconst<>+640(SB), Y7, Y10
+	VSUBPD      actkernconst<>+640(SB), Y10, Y11
+	VSUBPD      Y11, Y7, Y7
 	VMULPD      Y8, Y4, Y8
-	VSUBPD      Y8, Y6, Y6
-	VADDPD      Y6, Y7, Y7
+	VSUBPD      Y8, Y7, Y7
+	VADDPD      Y7, Y10, Y10
 	VMAXPD      actkernconst<>+832(SB), Y9, Y8
 	VMINPD      actkernconst<>+864(SB), Y8, Y8
 	VSUBPD      Y8, Y9, Y11
 	VADDPD      actkernconst<>+160(SB), Y8, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y6
+	VMULPD      Y8, Y6, Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+2400(SB), Y8
-	VSUBPD      Y6, Y8, Y9
+	VMULPD      Y11, Y7, Y7
+	VMOVUPD     actkernconst<>+2400(SB), Y6
+	VSUBPD      Y7, Y6, Y8
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y4, Y4
-	VBLENDVPD   Y4, Y9, Y6, Y4
-	VBLENDVPD   Y5, Y7, Y4, Y5
+	VBLENDVPD   Y4, Y8, Y7, Y4
+	VBLENDVPD   Y5, Y10, Y4, Y5
 	VMULPD      Y5, Y2, Y2
 	VBLENDVPD   Y3, Y0, Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
@@ -7525,16 +7553,18 @@ loop:
 	VMULPD.BCST      actkernconst<>+2856(SB), Z7, Z7
 	VMULPD           Z6, Z11, Z6
 	VMULPD           Z7, Z12, Z7
-	VFMADD213PD      Z8, Z8, Z6
-	VFMADD213PD      Z9, Z9, Z7
+	VMOVAPD          Z8, Z4
+	VFMADD213PD      Z8, Z6, Z4
+	VMOVAPD          Z9, Z5
+	VFMADD213PD      Z9, Z7, Z5
 	VMULPD           Z11, Z8, Z8
 	VMULPD           Z12, Z9, Z9
-	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z4
-	VSUBPD.BCST      actkernconst<>+2976(SB), Z1, Z5
-	VSUBPD.BCST      actkernconst<>+3000(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+3000(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+2856(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+2856(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z6
+	VSUBPD.BCST      actkernconst<>+2976(SB), Z1, Z7
+	VSUBPD.BCST      actkernconst<>+3000(SB), Z6, Z6
+	VSUBPD.BCST      actkernconst<>+3000(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+2856(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+2856(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+2976(SB), Z0, Z10
 	VMULPD.BCST      actkernconst<>+2976(SB), Z1, Z11
 	VADDPD           Z10, Z2, Z2
@@ -7543,13 +7573,15 @@ loop:
 	VADDPD.BCST      actkernconst<>+3008(SB), Z3, Z3
 	VMULPD.BCST      actkernconst<>+2864(SB), Z2, Z10
 	VMULPD.BCST      actkernconst<>+2864(SB), Z3, Z11
-	VFMADD213PD      Z4, Z4, Z10
-	VFMADD213PD      Z5, Z5, Z11
-	VMAXPD.BCST      actkernconst<>+16(SB), Z10, Z12
-	VMAXPD.BCST      actkernconst<>+16(SB), Z11, Z13
-	VMINPD.BCST      actkernconst<>+24(SB), Z12, Z12
+	VMOVAPD          Z6, Z12
+	VFMADD213PD      Z6, Z10, Z12
+	VMOVAPD          Z7, Z10
+	VFMADD213PD      Z7, Z11, Z10
+	VMAXPD.BCST      actkernconst<>+16(SB), Z12, Z11
+	VMAXPD.BCST      actkernconst<>+16(SB), Z10, Z13
+	VMINPD.BCST      actkernconst<>+24(SB), Z11, Z11
 	VMINPD.BCST      actkernconst<>+24(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+32(SB), Z12, Z14
+	VMULPD.BCST      actkernconst<>+32(SB), Z11, Z14
 	VMULPD.BCST      actkernconst<>+32(SB), Z13, Z15
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VRNDSCALEPD      $0x08, Z15, Z15
@@ -7557,16 +7589,16 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z17
 	VBROADCASTSD     actkernconst<>+40(SB), Z18
 	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z12, Z18, Z19
-	VBROADCASTSD     actkernconst<>+40(SB), Z12
+	VFMADD213PD      Z11, Z18, Z19
+	VBROADCASTSD     actkernconst<>+40(SB), Z11
 	VMOVAPD          Z17, Z18
-	VFMADD213PD      Z13, Z12, Z18
-	VBROADCASTSD     actkernconst<>+48(SB), Z12
+	VFMADD213PD      Z13, Z11, Z18
+	VBROADCASTSD     actkernconst<>+48(SB), Z11
 	VMOVAPD          Z19, Z13
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z12, Z13
-	VBROADCASTSD     actkernconst<>+48(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z11, Z13
+	VBROADCASTSD     actkernconst<>+48(SB), Z11
 	VMOVAPD          Z18, Z20
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z12, Z20
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z11, Z20
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z19, Z13
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z19, Z13
@@ -7581,54 +7613,54 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z20
 	VMULPD           Z13, Z19, Z19
 	VMULPD           Z20, Z18, Z18
-	VBROADCASTSD     actkernconst<>+120(SB), Z12
-	VSCALEFPD        Z16, Z12, Z16
-	VBROADCASTSD     actkernconst<>+120(SB), Z12
-	VSCALEFPD        Z17, Z12, Z17
+	VBROADCASTSD     actkernconst<>+120(SB), Z11
+	VSCALEFPD        Z16, Z11, Z16
+	VBROADCASTSD     actkernconst<>+120(SB), Z11
+	VSCALEFPD        Z17, Z11, Z17
 	VADDPD.BCST      actkernconst<>+112(SB), Z16, Z16
 	VADDPD.BCST      actkernconst<>+112(SB), Z17, Z17
 	VADDPD           Z19, Z16, Z16
 	VADDPD           Z18, Z17, Z17
 	VSCALEFPD        Z14, Z16, Z16
 	VSCALEFPD        Z15, Z17, Z17
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z10, Z16
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z11, Z17
-	VCMPPD           $0x03, Z10, Z10, K2
-	VCMPPD           $0x03, Z11, Z11, K3
-	VBLENDMPD        Z10, Z16, K2, Z10
-	VBLENDMPD        Z11, Z17, K3, Z11
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z16
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z10, Z17
+	VCMPPD           $0x03, Z12, Z12, K2
+	VCMPPD           $0x03, Z10, Z10, K3
+	VBLENDMPD        Z12, Z16, K2, Z12
+	VBLENDMPD        Z10, Z17, K3, Z10
 	VMULPD.BCST      actkernconst<>+3016(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+3016(SB), Z3, Z3
-	VMOVAPD          Z4, Z12
-	VFMADD213PD      Z4, Z2, Z12
-	VMOVAPD          Z5, Z2
-	VFMADD213PD      Z5, Z3, Z2
+	VMOVAPD          Z6, Z11
+	VFMADD213PD      Z6, Z2, Z11
+	VMOVAPD          Z7, Z2
+	VFMADD213PD      Z7, Z3, Z2
 	VBROADCASTSD     actkernconst<>+2992(SB), Z3
-	VFMADD213PD      Z12, Z3, Z10
+	VFMADD213PD      Z11, Z3, Z12
 	VBROADCASTSD     actkernconst<>+2992(SB), Z3
-	VFMADD213PD      Z2, Z3, Z11
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z11, Z9, Z9
-	VBLENDMPD        Z6, Z8, K6, Z6
-	VBLENDMPD        Z7, Z9, K7, Z7
-	VBLENDMPD.BCST   actkernconst<>+112(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+112(SB), Z7, K5, Z7
+	VFMADD213PD      Z2, Z3, Z10
+	VMULPD           Z12, Z8, Z8
+	VMULPD           Z10, Z9, Z9
+	VBLENDMPD        Z4, Z8, K6, Z4
+	VBLENDMPD        Z5, Z9, K7, Z5
+	VBLENDMPD.BCST   actkernconst<>+112(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+112(SB), Z5, K5, Z5
 	KMOVW            8(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
 	KMOVW            (SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z5, K2, Z5
 	VCVTPS2PD        (DX), Z2
 	VCVTPS2PD        32(DX), Z3
-	VCVTPS2PD        (BX), Z4
-	VCVTPS2PD        32(BX), Z5
-	VMULPD           Z6, Z2, Z6
-	VMULPD           Z7, Z3, Z7
-	VMULPD           Z6, Z4, Z4
-	VMULPD           Z7, Z5, Z5
+	VCVTPS2PD        (BX), Z6
+	VCVTPS2PD        32(BX), Z7
+	VMULPD           Z4, Z2, Z4
+	VMULPD           Z5, Z3, Z5
+	VMULPD           Z4, Z6, Z6
+	VMULPD           Z5, Z7, Z7
 	VCMPPD           $0x03, Z2, Z2, K2
 	VCMPPD           $0x03, Z3, Z3, K3
-	VBLENDMPD        Z2, Z4, K2, Z2
-	VBLENDMPD        Z3, Z5, K3, Z3
+	VBLENDMPD        Z2, Z6, K2, Z2
+	VBLENDMPD        Z3, Z7, K3, Z3
 	VCMPPD           $0x03, Z0, Z0, K2
 	VCMPPD           $0x03, Z1, Z1, K3
 	VBLENDMPD        Z0, Z2, K2, Z0
@@ -7691,27 +7723,29 @@ single:
 	VADDPD           Z2, Z3, Z3
 	VMULPD.BCST      actkernconst<>+2856(SB), Z3, Z3
 	VMULPD           Z3, Z6, Z3
-	VFMADD213PD      Z4, Z4, Z3
+	VMOVAPD          Z4, Z2
+	VFMADD213PD      Z4, Z3, Z2
 	VMULPD           Z6, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z2
-	VSUBPD.BCST      actkernconst<>+3000(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+2856(SB), Z2, Z2
+	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z3
+	VSUBPD.BCST      actkernconst<>+3000(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2856(SB), Z3, Z3
 	VMULPD.BCST      actkernconst<>+2976(SB), Z0, Z5
 	VADDPD           Z5, Z1, Z1
 	VADDPD.BCST      actkernconst<>+3008(SB), Z1, Z1
 	VMULPD.BCST      actkernconst<>+2864(SB), Z1, Z5
-	VFMADD213PD      Z2, Z2, Z5
-	VMAXPD.BCST      actkernconst<>+16(SB), Z5, Z6
-	VMINPD.BCST      actkernconst<>+24(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+32(SB), Z6, Z7
+	VMOVAPD          Z3, Z6
+	VFMADD213PD      Z3, Z5, Z6
+	VMAXPD.BCST      actkernconst<>+16(SB), Z6, Z5
+	VMINPD.BCST      actkernconst<>+24(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+32(SB), Z5, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
 	VBROADCASTSD     actkernconst<>+40(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD      Z6, Z9, Z10
-	VBROADCASTSD     actkernconst<>+48(SB), Z6
+	VFMADD213PD      Z5, Z9, Z10
+	VBROADCASTSD     actkernconst<>+48(SB), Z5
 	VMOVAPD          Z10, Z9
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z5, Z9
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+80(SB), Z10, Z9
@@ -7719,29 +7753,29 @@ single:
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z10, Z9
 	VMULPD           Z9, Z10, Z10
-	VBROADCASTSD     actkernconst<>+120(SB), Z6
-	VSCALEFPD        Z8, Z6, Z8
+	VBROADCASTSD     actkernconst<>+120(SB), Z5
+	VSCALEFPD        Z8, Z5, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z8, Z8
 	VADDPD           Z10, Z8, Z8
 	VSCALEFPD        Z7, Z8, Z8
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z5, Z8
-	VCMPPD           $0x03, Z5, Z5, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z6, Z8
+	VCMPPD           $0x03, Z6, Z6, K5
+	VBLENDMPD        Z6, Z8, K5, Z6
 	VMULPD.BCST      actkernconst<>+3016(SB), Z1, Z1
-	VMOVAPD          Z2, Z6
-	VFMADD213PD      Z2, Z1, Z6
+	VMOVAPD          Z3, Z5
+	VFMADD213PD      Z3, Z1, Z5
 	VBROADCASTSD     actkernconst<>+2992(SB), Z1
-	VFMADD213PD      Z6, Z1, Z5
-	VMULPD           Z5, Z4, Z4
-	VBLENDMPD        Z3, Z4, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+112(SB), Z3, K3, Z3
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z3, K2, Z3
+	VFMADD213PD      Z5, Z1, Z6
+	VMULPD           Z6, Z4, Z4
+	VBLENDMPD        Z2, Z4, K4, Z2
+	VBLENDMPD.BCST   actkernconst<>+112(SB), Z2, K3, Z2
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z2, K2, Z2
 	VCVTPS2PD        (DX), Z1
-	VCVTPS2PD        (BX), Z2
-	VMULPD           Z3, Z1, Z3
-	VMULPD           Z3, Z2, Z2
+	VCVTPS2PD        (BX), Z3
+	VMULPD           Z2, Z1, Z2
+	VMULPD           Z2, Z3, Z3
 	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z2, K2, Z1
+	VBLENDMPD        Z1, Z3, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -7804,27 +7838,29 @@ tail:
 	VADDPD           Z2, Z3, Z3
 	VMULPD.BCST      actkernconst<>+2856(SB), Z3, Z3
 	VMULPD           Z3, Z6, Z3
-	VFMADD213PD      Z4, Z4, Z3
+	VMOVAPD          Z4, Z2
+	VFMADD213PD      Z4, Z3, Z2
 	VMULPD           Z6, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z2
-	VSUBPD.BCST      actkernconst<>+3000(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+2856(SB), Z2, Z2
+	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z3
+	VSUBPD.BCST      actkernconst<>+3000(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2856(SB), Z3, Z3
 	VMULPD.BCST      actkernconst<>+2976(SB), Z0, Z5
 	VADDPD           Z5, Z1, Z1
 	VADDPD.BCST      actkernconst<>+3008(SB), Z1, Z1
 	VMULPD.BCST      actkernconst<>+2864(SB), Z1, Z5
-	VFMADD213PD      Z2, Z2, Z5
-	VMAXPD.BCST      actkernconst<>+16(SB), Z5, Z6
-	VMINPD.BCST      actkernconst<>+24(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+32(SB), Z6, Z7
+	VMOVAPD          Z3, Z6
+	VFMADD213PD      Z3, Z5, Z6
+	VMAXPD.BCST      actkernconst<>+16(SB), Z6, Z5
+	VMINPD.BCST      actkernconst<>+24(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+32(SB), Z5, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
 	VBROADCASTSD     actkernconst<>+40(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD      Z6, Z9, Z10
-	VBROADCASTSD     actkernconst<>+48(SB), Z6
+	VFMADD213PD      Z5, Z9, Z10
+	VBROADCASTSD     actkernconst<>+48(SB), Z5
 	VMOVAPD          Z10, Z9
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z5, Z9
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+80(SB), Z10, Z9
@@ -7832,31 +7868,31 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z10, Z9
 	VMULPD           Z9, Z10, Z10
-	VBROADCASTSD     actkernconst<>+120(SB), Z6
-	VSCALEFPD        Z8, Z6, Z8
+	VBROADCASTSD     actkernconst<>+120(SB), Z5
+	VSCALEFPD        Z8, Z5, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z8, Z8
 	VADDPD           Z10, Z8, Z8
 	VSCALEFPD        Z7, Z8, Z8
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z5, Z8
-	VCMPPD           $0x03, Z5, Z5, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z6, Z8
+	VCMPPD           $0x03, Z6, Z6, K5
+	VBLENDMPD        Z6, Z8, K5, Z6
 	VMULPD.BCST      actkernconst<>+3016(SB), Z1, Z1
-	VMOVAPD          Z2, Z6
-	VFMADD213PD      Z2, Z1, Z6
+	VMOVAPD          Z3, Z5
+	VFMADD213PD      Z3, Z1, Z5
 	VBROADCASTSD     actkernconst<>+2992(SB), Z1
-	VFMADD213PD      Z6, Z1, Z5
-	VMULPD           Z5, Z4, Z4
-	VBLENDMPD        Z3, Z4, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+112(SB), Z3, K3, Z3
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z3, K2, Z3
+	VFMADD213PD      Z5, Z1, Z6
+	VMULPD           Z6, Z4, Z4
+	VBLENDMPD        Z2, Z4, K4, Z2
+	VBLENDMPD.BCST   actkernconst<>+112(SB), Z2, K3, Z2
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z2, K2, Z2
 	VMOVUPS.Z        (DX), K1, Y1
 	VCVTPS2PD        Y1, Z1
-	VMOVUPS.Z        (BX), K1, Y2
-	VCVTPS2PD        Y2, Z2
-	VMULPD           Z3, Z1, Z3
-	VMULPD           Z3, Z2, Z2
+	VMOVUPS.Z        (BX), K1, Y3
+	VCVTPS2PD        Y3, Z3
+	VMULPD           Z2, Z1, Z2
+	VMULPD           Z2, Z3, Z3
 	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z2, K2, Z1
+	VBLENDMPD        Z1, Z3, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -7992,138 +8028,146 @@ loop:
 	VMULPD      actkernconst<>+2912(SB), Y13, Y13
 	VMULPD      Y12, Y3, Y12
 	VMULPD      Y13, Y4, Y13
-	VFMADD213PD Y0, Y0, Y12
-	VFMADD213PD Y1, Y1, Y13
+	VMOVAPD     Y0, Y2
+	VFMADD213PD Y0, Y12, Y2
+	VMOVAPD     Y1, Y5
+	VFMADD213PD Y1, Y13, Y5
 	VMULPD      Y3, Y0, Y0
 	VMULPD      Y4, Y1, Y1
-	VMOVUPD     288(SP), Y2
-	VSUBPD      actkernconst<>+3040(SB), Y2, Y3
-	VMOVUPD     256(SP), Y4
-	VSUBPD      actkernconst<>+3040(SB), Y4, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y3, Y3
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y3, Y3
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
-	VMULPD      actkernconst<>+3040(SB), Y2, Y6
-	VMULPD      actkernconst<>+3040(SB), Y4, Y7
-	VADDPD      224(SP), Y6, Y6
-	VADDPD      192(SP), Y7, Y7
-	VADDPD      actkernconst<>+3168(SB), Y6, Y6
-	VADDPD      actkernconst<>+3168(SB), Y7, Y7
-	VMULPD      actkernconst<>+2944(SB), Y6, Y8
-	VMULPD      actkernconst<>+2944(SB), Y7, Y9
-	VFMADD213PD Y3, Y3, Y8
-	VFMADD213PD Y5, Y5, Y9
-	VMAXPD      actkernconst<>+256(SB), Y8, Y10
-	VMAXPD      actkernconst<>+256(SB), Y9, Y11
-	VMINPD      actkernconst<>+288(SB), Y10, Y10
+	VMOVUPD     288(SP), Y3
+	VSUBPD      actkernconst<>+3040(SB), Y3, Y4
+	VMOVUPD     256(SP), Y6
+	VSUBPD      actkernconst<>+3040(SB), Y6, Y7
+	VSUBPD      actkernconst<>+3136(SB), Y4, Y4
+	VSUBPD      actkernconst<>+3136(SB), Y7, Y7
+	VMULPD      actkernconst<>+2912(SB), Y4, Y4
+	VMULPD      actkernconst<>+2912(SB), Y7, Y7
+	VMULPD      actkernconst<>+3040(SB), Y3, Y8
+	VMULPD      actkernconst<>+3040(SB), Y6, Y9
+	VMOVUPD     224(SP), Y10
+	VADDPD      Y8, Y10, Y10
+	VMOVUPD     192(SP), Y8
+	VADDPD      Y9, Y8, Y8
+	VADDPD      actkernconst<>+3168(SB), Y10, Y10
+	VADDPD      actkernconst<>+3168(SB), Y8, Y8
+	VMULPD      actkernconst<>+2944(SB), Y10, Y9
+	VMULPD      actkernconst<>+2944(SB), Y8, Y11
+	VMOVAPD     Y4, Y12
+	VFMADD213PD Y4, Y9, Y12
+	VMOVAPD     Y7, Y9
+	VFMADD213PD Y7, Y11, Y9
+	VMAXPD      actkernconst<>+256(SB), Y12, Y11
+	VMAXPD      actkernconst<>+256(SB), Y9, Y13
 	VMINPD      actkernconst<>+288(SB), Y11, Y11
-	VMULPD      actkernconst<>+320(SB), Y10, Y14
-	VMULPD      actkernconst<>+320(SB), Y11, Y4
+	VMINPD      actkernconst<>+288(SB), Y13, Y13
+	VMULPD      actkernconst<>+320(SB), Y11, Y14
+	VMULPD      actkernconst<>+320(SB), Y13, Y6
 	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y14, Y2
-	VMOVUPD     Y13, 192(SP)
-	VXORPD      actkernconst<>+128(SB), Y4, Y13
-	VMOVUPD     Y12, 224(SP)
-	VMOVUPD     actkernconst<>+352(SB), Y12
+	VROUNDPD    $0x08, Y6, Y6
+	VXORPD      actkernconst<>+128(SB), Y14, Y3
+	VMOVUPD     Y5, 192(SP)
+	VXORPD      actkernconst<>+128(SB), Y6, Y5
+	VMOVUPD     Y2, 224(SP)
+	VMOVUPD     actkernconst<>+352(SB), Y2
 	VMOVUPD     Y1, 320(SP)
-	VMOVAPD     Y2, Y1
-	VFMADD213PD Y10, Y12, Y1
-	VMOVUPD     actkernconst<>+352(SB), Y10
-	VMOVAPD     Y13, Y12
-	VFMADD213PD Y11, Y10, Y12
-	VMOVUPD     actkernconst<>+384(SB), Y10
-	VMOVAPD     Y1, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+384(SB), Y10
+	VMOVAPD     Y3, Y1
+	VFMADD213PD Y11, Y2, Y1
+	VMOVUPD     actkernconst<>+352(SB), Y2
+	VMOVAPD     Y5, Y11
+	VFMADD213PD Y13, Y2, Y11
+	VMOVUPD     actkernconst<>+384(SB), Y2
+	VMOVAPD     Y1, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y13
+	VMOVUPD     actkernconst<>+384(SB), Y2
 	VMOVUPD     Y0, 352(SP)
-	VMOVAPD     Y12, Y0
-	VFMADD213PD actkernconst<>+416(SB), Y10, Y0
-	VFMADD213PD actkernconst<>+448(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+480(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+544(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+608(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+608(SB), Y12, Y0
-	VMULPD      Y11, Y1, Y1
-	VMULPD      Y0, Y12, Y12
+	VMOVAPD     Y11, Y0
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y0
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+512(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+576(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+608(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y0
+	VMULPD      Y13, Y1, Y1
+	VMULPD      Y0, Y11, Y11
 	VMOVUPD     actkernconst<>+672(SB), Y0
-	VADDPD      actkernconst<>+160(SB), Y2, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y0, Y2
+	VADDPD      actkernconst<>+160(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y2, Y0, Y3
 	VMOVUPD     actkernconst<>+672(SB), Y0
-	VADDPD      actkernconst<>+160(SB), Y13, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y0, Y13
-	VADDPD      actkernconst<>+640(SB), Y2, Y2
-	VADDPD      actkernconst<>+640(SB), Y13, Y13
-	VADDPD      Y1, Y2, Y2
-	VADDPD      Y12, Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y5, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y2, Y0, Y5
+	VADDPD      actkernconst<>+640(SB), Y3, Y3
+	VADDPD      actkernconst<>+640(SB), Y5, Y5
+	VADDPD      Y1, Y3, Y3
+	VADDPD      Y11, Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y14, Y0
 	VPSLLQ      $0x34, Y0, Y0
-	VMULPD      Y0, Y2, Y2
-	VADDPD      actkernconst<>+160(SB), Y4, Y0
+	VMULPD      Y0, Y3, Y3
+	VADDPD      actkernconst<>+160(SB), Y6, Y0
 	VPSLLQ      $0x34, Y0, Y0
-	VMULPD      Y0, Y13, Y13
-	VANDPD      actkernconst<>+128(SB), Y8, Y0
-	VANDPD      actkernconst<>+192(SB), Y2, Y2
-	VORPD       Y0, Y2, Y2
+	VMULPD      Y0, Y5, Y5
+	VANDPD      actkernconst<>+128(SB), Y12, Y0
+	VANDPD      actkernconst<>+192(SB), Y3, Y3
+	VORPD       Y0, Y3, Y3
 	VANDPD      actkernconst<>+128(SB), Y9, Y0
-	VANDPD      actkernconst<>+192(SB), Y13, Y13
-	VORPD       Y0, Y13, Y13
-	VCMPPD      $0x03, Y8, Y8, Y0
+	VANDPD      actkernconst<>+192(SB), Y5, Y5
+	VORPD       Y0, Y5, Y5
+	VCMPPD      $0x03, Y12, Y12, Y0
 	VCMPPD      $0x03, Y9, Y9, Y1
-	VBLENDVPD   Y0, Y8, Y2, Y0
-	VBLENDVPD   Y1, Y9, Y13, Y1
-	VMULPD      actkernconst<>+3200(SB), Y6, Y6
-	VMULPD      actkernconst<>+3200(SB), Y7, Y7
-	VMOVAPD     Y3, Y2
-	VFMADD213PD Y3, Y6, Y2
-	VMOVAPD     Y5, Y3
-	VFMADD213PD Y5, Y7, Y3
+	VBLENDVPD   Y0, Y12, Y3, Y0
+	VBLENDVPD   Y1, Y9, Y5, Y1
+	VMULPD      actkernconst<>+3200(SB), Y10, Y10
+	VMULPD      actkernconst<>+3200(SB), Y8, Y8
+	VMOVAPD     Y4, Y2
+	VFMADD213PD Y4, Y10, Y2
+	VMOVAPD     Y7, Y3
+	VFMADD213PD Y7, Y8, Y3
 	VMOVUPD     actkernconst<>+3104(SB), Y4
 	VFMADD213PD Y2, Y4, Y0
 	VMOVUPD     actkernconst<>+3104(SB), Y2
 	VFMADD213PD Y3, Y2, Y1
-	VMULPD      352(SP), Y0, Y0
-	VMULPD      320(SP), Y1, Y1
-	VMOVUPD     160(SP), Y2
-	VBLENDVPD   Y2, 224(SP), Y0, Y2
-	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, 192(SP), Y1, Y0
-	VMOVUPD     96(SP), Y1
+	VMOVUPD     352(SP), Y2
+	VMULPD      Y0, Y2, Y2
+	VMOVUPD     320(SP), Y0
+	VMULPD      Y1, Y0, Y0
+	VMOVUPD     160(SP), Y1
+	VBLENDVPD   Y1, 224(SP), Y2, Y1
+	VMOVUPD     128(SP), Y2
+	VBLENDVPD   Y2, 192(SP), Y0, Y2
+	VMOVUPD     96(SP), Y0
+	VBLENDVPD   Y0, actkernconst<>+640(SB), Y1, Y0
+	VMOVUPD     64(SP), Y1
 	VBLENDVPD   Y1, actkernconst<>+640(SB), Y2, Y1
-	VMOVUPD     64(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+640(SB), Y0, Y2
-	VMOVUPD     32(SP), Y0
+	VMOVUPD     32(SP), Y2
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y0, Y2
+	VMOVUPD     (SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+128(SB), Y1, Y0
-	VMOVUPD     (SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+128(SB), Y2, Y1
-	VCVTPS2PD   (DX), Y2
+	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y3
 	VCVTPS2PD   (BX), Y4
 	VCVTPS2PD   16(BX), Y5
-	VMULPD      Y0, Y2, Y0
-	VMULPD      Y1, Y3, Y1
-	VMULPD      Y0, Y4, Y4
-	VMULPD      Y1, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y0
-	VCMPPD      $0x03, Y3, Y3, Y1
-	VBLENDVPD   Y0, Y2, Y4, Y0
-	VBLENDVPD   Y1, Y3, Y5, Y1
-	VMOVUPD     288(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
+	VMULPD      Y2, Y1, Y2
+	VMULPD      Y0, Y3, Y0
+	VMULPD      Y2, Y4, Y4
+	VMULPD      Y0, Y5, Y5
+	VCMPPD      $0x03, Y1, Y1, Y0
+	VCMPPD      $0x03, Y3, Y3, Y2
+	VBLENDVPD   Y0, Y1, Y4, Y0
+	VBLENDVPD   Y2, Y3, Y5, Y2
+	VMOVUPD     288(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y3
 	VMOVUPD     256(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y3, Y2, Y0, Y3
-	VBLENDVPD   Y5, Y4, Y1, Y5
+	VBLENDVPD   Y3, Y1, Y0, Y3
+	VBLENDVPD   Y5, Y4, Y2, Y5
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y5, X5
@@ -8190,27 +8234,29 @@ single:
 	VADDPD      Y5, Y6, Y6
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VMULPD      Y6, Y9, Y6
-	VFMADD213PD Y8, Y8, Y6
+	VMOVAPD     Y8, Y5
+	VFMADD213PD Y8, Y6, Y5
 	VMULPD      Y9, Y8, Y8
-	VSUBPD      actkernconst<>+3040(SB), Y0, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
+	VSUBPD      actkernconst<>+3040(SB), Y0, Y6
+	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
+	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VMULPD      actkernconst<>+3040(SB), Y0, Y7
 	VADDPD      Y7, Y4, Y4
 	VADDPD      actkernconst<>+3168(SB), Y4, Y4
 	VMULPD      actkernconst<>+2944(SB), Y4, Y7
-	VFMADD213PD Y5, Y5, Y7
-	VMAXPD      actkernconst<>+256(SB), Y7, Y9
-	VMINPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y9, Y10
+	VMOVAPD     Y6, Y9
+	VFMADD213PD Y6, Y7, Y9
+	VMAXPD      actkernconst<>+256(SB), Y9, Y7
+	VMINPD      actkernconst<>+288(SB), Y7, Y7
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
 	VROUNDPD    $0x08, Y10, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
 	VMOVUPD     actkernconst<>+352(SB), Y12
 	VMOVAPD     Y11, Y13
-	VFMADD213PD Y9, Y12, Y13
-	VMOVUPD     actkernconst<>+384(SB), Y9
+	VFMADD213PD Y7, Y12, Y13
+	VMOVUPD     actkernconst<>+384(SB), Y7
 	VMOVAPD     Y13, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y13, Y12
@@ -8218,27 +8264,27 @@ single:
 	VFMADD213PD actkernconst<>+576(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+608(SB), Y13, Y12
 	VMULPD      Y12, Y13, Y13
-	VMOVUPD     actkernconst<>+672(SB), Y9
+	VMOVUPD     actkernconst<>+672(SB), Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y12
 	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y11
+	VMULPD      Y12, Y7, Y11
 	VADDPD      actkernconst<>+640(SB), Y11, Y11
 	VADDPD      Y13, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y7, Y9
+	VADDPD      actkernconst<>+160(SB), Y10, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y7, Y11, Y11
+	VANDPD      actkernconst<>+128(SB), Y9, Y7
 	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y11, Y9
+	VORPD       Y7, Y11, Y11
+	VCMPPD      $0x03, Y9, Y9, Y7
+	VBLENDVPD   Y7, Y9, Y11, Y7
 	VMULPD      actkernconst<>+3200(SB), Y4, Y4
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y5, Y4, Y7
+	VMOVAPD     Y6, Y9
+	VFMADD213PD Y6, Y4, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y4
-	VFMADD213PD Y7, Y4, Y9
-	VMULPD      Y9, Y8, Y8
-	VBLENDVPD   Y2, Y6, Y8, Y2
+	VFMADD213PD Y9, Y4, Y7
+	VMULPD      Y7, Y8, Y8
+	VBLENDVPD   Y2, Y5, Y8, Y2
 	VBLENDVPD   Y3, actkernconst<>+640(SB), Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
 	VCVTPS2PD   (DX), Y2
@@ -8317,27 +8363,29 @@ tail:
 	VADDPD      Y5, Y6, Y6
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VMULPD      Y6, Y9, Y6
-	VFMADD213PD Y8, Y8, Y6
+	VMOVAPD     Y8, Y5
+	VFMADD213PD Y8, Y6, Y5
 	VMULPD      Y9, Y8, Y8
-	VSUBPD      actkernconst<>+3040(SB), Y0, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
+	VSUBPD      actkernconst<>+3040(SB), Y0, Y6
+	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
+	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VMULPD      actkernconst<>+3040(SB), Y0, Y7
 	VADDPD      Y7, Y4, Y4
 	VADDPD      actkernconst<>+3168(SB), Y4, Y4
 	VMULPD      actkernconst<>+2944(SB), Y4, Y7
-	VFMADD213PD Y5, Y5, Y7
-	VMAXPD      actkernconst<>+256(SB), Y7, Y9
-	VMINPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y9, Y10
+	VMOVAPD     Y6, Y9
+	VFMADD213PD Y6, Y7, Y9
+	VMAXPD      actkernconst<>+256(SB), Y9, Y7
+	VMINPD      actkernconst<>+288(SB), Y7, Y7
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
 	VROUNDPD    $0x08, Y10, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
 	VMOVUPD     actkernconst<>+352(SB), Y12
 	VMOVAPD     Y11, Y13
-	VFMADD213PD Y9, Y12, Y13
-	VMOVUPD     actkernconst<>+384(SB), Y9
+	VFMADD213PD Y7, Y12, Y13
+	VMOVUPD     actkernconst<>+384(SB), Y7
 	VMOVAPD     Y13, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y13, Y12
@@ -8345,27 +8393,27 @@ tail:
 	VFMADD213PD actkernconst<>+576(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+608(SB), Y13, Y12
 	VMULPD      Y12, Y13, Y13
-	VMOVUPD     actkernconst<>+672(SB), Y9
+	VMOVUPD     actkernconst<>+672(SB), Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y12
 	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y11
+	VMULPD      Y12, Y7, Y11
 	VADDPD      actkernconst<>+640(SB), Y11, Y11
 	VADDPD      Y13, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y7, Y9
+	VADDPD      actkernconst<>+160(SB), Y10, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y7, Y11, Y11
+	VANDPD      actkernconst<>+128(SB), Y9, Y7
 	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y11, Y9
+	VORPD       Y7, Y11, Y11
+	VCMPPD      $0x03, Y9, Y9, Y7
+	VBLENDVPD   Y7, Y9, Y11, Y7
 	VMULPD      actkernconst<>+3200(SB), Y4, Y4
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y5, Y4, Y7
+	VMOVAPD     Y6, Y9
+	VFMADD213PD Y6, Y4, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y4
-	VFMADD213PD Y7, Y4, Y9
-	VMULPD      Y9, Y8, Y8
-	VBLENDVPD   Y2, Y6, Y8, Y2
+	VFMADD213PD Y9, Y4, Y7
+	VMULPD      Y7, Y8, Y8
+	VBLENDVPD   Y2, Y5, Y8, Y2
 	VBLENDVPD   Y3, actkernconst<>+640(SB), Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
 	VMASKMOVPS  (DX), X15, X2
@@ -8939,34 +8987,36 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z19, Z14
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z18, Z20
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z19, Z14
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z18, Z20
-	VMULPD           Z19, Z19, Z8
+	VMOVAPD          Z19, Z8
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z14, Z8
+	VMOVAPD          Z18, Z14
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z20, Z14
+	VMULPD           Z19, Z19, Z20
 	VMULPD           Z18, Z18, Z21
 	VADDPD.BCST      actkernconst<>+112(SB), Z19, Z19
 	VADDPD.BCST      actkernconst<>+112(SB), Z18, Z18
-	VFMADD213PD      Z19, Z14, Z8
-	VFMADD213PD      Z18, Z20, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z18
-	VFMADD213PD      Z8, Z13, Z14
-	VFMADD213PD      Z21, Z16, Z18
-	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z13
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z8, Z16, Z8
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z13, Z16, Z13
+	VFMADD213PD      Z19, Z8, Z20
+	VFMADD213PD      Z18, Z14, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z14
+	VFMADD213PD      Z20, Z13, Z8
+	VFMADD213PD      Z21, Z16, Z14
+	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z13
+	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z16
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z13, Z18, Z13
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z16, Z18, Z16
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z9, Z9
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z10, Z10
-	VMULPD           Z8, Z9, Z9
-	VMULPD           Z13, Z10, Z10
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z16, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z9, Z19
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z19
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z19
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z10, Z20
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z19
@@ -8991,42 +9041,42 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z10, Z20
-	VMULPD           Z19, Z14, Z14
-	VMULPD           Z20, Z18, Z18
-	VMULPD           Z8, Z14, Z14
-	VMULPD           Z13, Z18, Z18
+	VMULPD           Z19, Z8, Z8
+	VMULPD           Z20, Z14, Z14
+	VMULPD           Z13, Z8, Z8
+	VMULPD           Z16, Z14, Z14
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z6, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z7, K7
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z7
-	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z8
-	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z9
-	VSUBPD.BCST      actkernconst<>+112(SB), Z8, Z10
+	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z9
+	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z10
 	VSUBPD.BCST      actkernconst<>+112(SB), Z9, Z13
-	VSUBPD           Z10, Z6, Z6
-	VSUBPD           Z13, Z7, Z7
+	VSUBPD.BCST      actkernconst<>+112(SB), Z10, Z16
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z16, Z7, Z7
 	VMULPD           Z11, Z4, Z11
 	VMULPD           Z12, Z5, Z12
 	VSUBPD           Z11, Z6, Z6
 	VSUBPD           Z12, Z7, Z7
-	VADDPD           Z6, Z8, Z8
-	VADDPD           Z7, Z9, Z9
-	VSCALEFPD        Z15, Z14, Z14
-	VSCALEFPD        Z17, Z18, Z18
+	VADDPD           Z6, Z9, Z9
+	VADDPD           Z7, Z10, Z10
+	VSCALEFPD        Z15, Z8, Z8
+	VSCALEFPD        Z17, Z14, Z14
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z14, Z6, Z7
+	VSUBPD           Z8, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z18, Z6, Z10
+	VSUBPD           Z14, Z6, Z11
 	KMOVW            K3, (SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z4, K3
 	KMOVW            K2, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z5, K2
-	VBLENDMPD        Z7, Z14, K3, Z7
-	VBLENDMPD        Z10, Z18, K2, Z10
-	VBLENDMPD        Z8, Z7, K6, Z8
-	VBLENDMPD        Z9, Z10, K7, Z9
-	VMULPD           Z8, Z2, Z2
-	VMULPD           Z9, Z3, Z3
+	VBLENDMPD        Z7, Z8, K3, Z7
+	VBLENDMPD        Z11, Z14, K2, Z11
+	VBLENDMPD        Z9, Z7, K6, Z9
+	VBLENDMPD        Z10, Z11, K7, Z10
+	VMULPD           Z9, Z2, Z2
+	VMULPD           Z10, Z3, Z3
 	VBLENDMPD        Z0, Z2, K4, Z2
 	VBLENDMPD        Z1, Z3, K5, Z3
 	KMOVW            8(SP), K2
@@ -9088,17 +9138,18 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -9114,23 +9165,23 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K4
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
-	VBLENDMPD        Z4, Z5, K4, Z4
-	VMULPD           Z4, Z1, Z1
+	VBLENDMPD        Z6, Z4, K5, Z6
+	VBLENDMPD        Z5, Z6, K4, Z5
+	VMULPD           Z5, Z1, Z1
 	VBLENDMPD        Z0, Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
@@ -9188,17 +9239,18 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -9214,23 +9266,23 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K4
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
-	VBLENDMPD        Z4, Z5, K4, Z4
-	VMULPD           Z4, Z1, Z1
+	VBLENDMPD        Z6, Z4, K5, Z6
+	VBLENDMPD        Z5, Z6, K4, Z5
+	VMULPD           Z5, Z1, Z1
 	VBLENDMPD        Z0, Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
@@ -9330,34 +9382,36 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z19, Z14
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z18, Z20
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z19, Z14
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z18, Z20
-	VMULPD           Z19, Z19, Z8
+	VMOVAPD          Z19, Z8
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z14, Z8
+	VMOVAPD          Z18, Z14
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z20, Z14
+	VMULPD           Z19, Z19, Z20
 	VMULPD           Z18, Z18, Z21
 	VADDPD.BCST      actkernconst<>+112(SB), Z19, Z19
 	VADDPD.BCST      actkernconst<>+112(SB), Z18, Z18
-	VFMADD213PD      Z19, Z14, Z8
-	VFMADD213PD      Z18, Z20, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z18
-	VFMADD213PD      Z8, Z13, Z14
-	VFMADD213PD      Z21, Z16, Z18
-	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z13
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z8, Z16, Z8
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z13, Z16, Z13
+	VFMADD213PD      Z19, Z8, Z20
+	VFMADD213PD      Z18, Z14, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z14
+	VFMADD213PD      Z20, Z13, Z8
+	VFMADD213PD      Z21, Z16, Z14
+	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z13
+	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z16
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z13, Z18, Z13
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z16, Z18, Z16
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z9, Z9
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z10, Z10
-	VMULPD           Z8, Z9, Z9
-	VMULPD           Z13, Z10, Z10
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z16, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z9, Z19
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z19
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z19
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z10, Z20
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z19
@@ -9382,42 +9436,42 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z10, Z20
-	VMULPD           Z19, Z14, Z14
-	VMULPD           Z20, Z18, Z18
-	VMULPD           Z8, Z14, Z14
-	VMULPD           Z13, Z18, Z18
+	VMULPD           Z19, Z8, Z8
+	VMULPD           Z20, Z14, Z14
+	VMULPD           Z13, Z8, Z8
+	VMULPD           Z16, Z14, Z14
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z6, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z7, K7
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z7
-	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z8
-	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z9
-	VSUBPD.BCST      actkernconst<>+112(SB), Z8, Z10
+	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z9
+	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z10
 	VSUBPD.BCST      actkernconst<>+112(SB), Z9, Z13
-	VSUBPD           Z10, Z6, Z6
-	VSUBPD           Z13, Z7, Z7
+	VSUBPD.BCST      actkernconst<>+112(SB), Z10, Z16
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z16, Z7, Z7
 	VMULPD           Z11, Z4, Z11
 	VMULPD           Z12, Z5, Z12
 	VSUBPD           Z11, Z6, Z6
 	VSUBPD           Z12, Z7, Z7
-	VADDPD           Z6, Z8, Z8
-	VADDPD           Z7, Z9, Z9
-	VSCALEFPD        Z15, Z14, Z14
-	VSCALEFPD        Z17, Z18, Z18
+	VADDPD           Z6, Z9, Z9
+	VADDPD           Z7, Z10, Z10
+	VSCALEFPD        Z15, Z8, Z8
+	VSCALEFPD        Z17, Z14, Z14
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z14, Z6, Z7
+	VSUBPD           Z8, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z18, Z6, Z10
+	VSUBPD           Z14, Z6, Z11
 	KMOVW            K3, (SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z4, K3
 	KMOVW            K2, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z5, K2
-	VBLENDMPD        Z7, Z14, K3, Z7
-	VBLENDMPD        Z10, Z18, K2, Z10
-	VBLENDMPD        Z8, Z7, K6, Z8
-	VBLENDMPD        Z9, Z10, K7, Z9
-	VMULPD           Z8, Z2, Z2
-	VMULPD           Z9, Z3, Z3
+	VBLENDMPD        Z7, Z8, K3, Z7
+	VBLENDMPD        Z11, Z14, K2, Z11
+	VBLENDMPD        Z9, Z7, K6, Z9
+	VBLENDMPD        Z10, Z11, K7, Z10
+	VMULPD           Z9, Z2, Z2
+	VMULPD           Z10, Z3, Z3
 	VBLENDMPD        Z0, Z2, K4, Z2
 	VBLENDMPD        Z1, Z3, K5, Z3
 	KMOVW            8(SP), K2
@@ -9479,17 +9533,18 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -9505,23 +9560,23 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K4
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
-	VBLENDMPD        Z4, Z5, K4, Z4
-	VMULPD           Z4, Z1, Z1
+	VBLENDMPD        Z6, Z4, K5, Z6
+	VBLENDMPD        Z5, Z6, K4, Z5
+	VMULPD           Z5, Z1, Z1
 	VBLENDMPD        Z0, Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
@@ -9579,17 +9634,18 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -9605,23 +9661,23 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K4
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
-	VBLENDMPD        Z4, Z5, K4, Z4
-	VMULPD           Z4, Z1, Z1
+	VBLENDMPD        Z6, Z4, K5, Z6
+	VBLENDMPD        Z5, Z6, K4, Z5
+	VMULPD           Z5, Z1, Z1
 	VBLENDMPD        Z0, Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
@@ -9732,125 +9788,129 @@ loop:
 	VFMADD213PD actkernconst<>+1888(SB), Y12, Y7
 	VFMADD213PD actkernconst<>+1920(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+1920(SB), Y12, Y7
-	VFMADD213PD actkernconst<>+1376(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+1376(SB), Y12, Y7
-	VMULPD      Y2, Y2, Y1
+	VMOVAPD     Y2, Y1
+	VFMADD213PD actkernconst<>+1376(SB), Y6, Y1
+	VMOVAPD     Y12, Y6
+	VFMADD213PD actkernconst<>+1376(SB), Y7, Y6
+	VMULPD      Y2, Y2, Y7
 	VMOVUPD     Y0, 320(SP)
 	VMULPD      Y12, Y12, Y0
 	VADDPD      actkernconst<>+640(SB), Y2, Y2
 	VADDPD      actkernconst<>+640(SB), Y12, Y12
-	VFMADD213PD Y2, Y6, Y1
-	VFMADD213PD Y12, Y7, Y0
-	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y0, Y6
-	VFMADD213PD Y1, Y4, Y2
-	VFMADD213PD Y0, Y5, Y6
+	VFMADD213PD Y2, Y1, Y7
+	VFMADD213PD Y12, Y6, Y0
+	VXORPD      actkernconst<>+128(SB), Y7, Y1
+	VXORPD      actkernconst<>+128(SB), Y0, Y2
+	VFMADD213PD Y7, Y4, Y1
+	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+1408(SB), Y13, Y0
-	VADDPD      actkernconst<>+1408(SB), Y14, Y1
-	VMOVUPD     actkernconst<>+640(SB), Y4
-	VDIVPD      Y0, Y4, Y0
-	VMOVUPD     actkernconst<>+640(SB), Y4
-	VDIVPD      Y1, Y4, Y1
+	VADDPD      actkernconst<>+1408(SB), Y14, Y4
+	VMOVUPD     actkernconst<>+640(SB), Y5
+	VDIVPD      Y0, Y5, Y0
+	VMOVUPD     actkernconst<>+640(SB), Y5
+	VDIVPD      Y4, Y5, Y4
 	VSUBPD      actkernconst<>+1408(SB), Y13, Y13
 	VSUBPD      actkernconst<>+1408(SB), Y14, Y14
 	VMULPD      Y0, Y13, Y13
-	VMULPD      Y1, Y14, Y14
-	VMOVUPD     actkernconst<>+1952(SB), Y4
-	VMOVAPD     Y13, Y5
-	VFMADD213PD actkernconst<>+1984(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+1952(SB), Y4
+	VMULPD      Y4, Y14, Y14
+	VMOVUPD     actkernconst<>+1952(SB), Y5
+	VMOVAPD     Y13, Y6
+	VFMADD213PD actkernconst<>+1984(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+1952(SB), Y5
 	VMOVAPD     Y14, Y7
-	VFMADD213PD actkernconst<>+1984(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+2016(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+1984(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+2016(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2016(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2048(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2048(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2048(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2080(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2080(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2080(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2112(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2112(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2112(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2144(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2144(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2144(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2176(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2176(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2176(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2208(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2208(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2208(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2240(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2240(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2240(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2272(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2272(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2272(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2304(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2304(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2304(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2336(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2336(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2336(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2368(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2368(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2368(SB), Y14, Y7
-	VMULPD      Y5, Y2, Y2
-	VMULPD      Y7, Y6, Y6
-	VMULPD      Y0, Y2, Y2
-	VMULPD      Y1, Y6, Y6
+	VMULPD      Y6, Y1, Y1
+	VMULPD      Y7, Y2, Y2
+	VMULPD      Y0, Y1, Y1
+	VMULPD      Y4, Y2, Y2
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y10, Y10
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y8, Y0
-	VXORPD      actkernconst<>+128(SB), Y9, Y1
-	VADDPD      actkernconst<>+640(SB), Y0, Y4
-	VADDPD      actkernconst<>+640(SB), Y1, Y5
-	VSUBPD      actkernconst<>+640(SB), Y4, Y7
-	VSUBPD      actkernconst<>+640(SB), Y5, Y12
+	VXORPD      actkernconst<>+128(SB), Y9, Y4
+	VADDPD      actkernconst<>+640(SB), Y0, Y5
+	VADDPD      actkernconst<>+640(SB), Y4, Y6
+	VSUBPD      actkernconst<>+640(SB), Y5, Y7
+	VSUBPD      actkernconst<>+640(SB), Y6, Y12
 	VSUBPD      Y7, Y0, Y0
-	VSUBPD      Y12, Y1, Y1
+	VSUBPD      Y12, Y4, Y4
 	VMULPD      Y3, Y8, Y3
 	VMULPD      256(SP), Y9, Y7
 	VSUBPD      Y3, Y0, Y0
-	VSUBPD      Y7, Y1, Y1
-	VADDPD      Y0, Y4, Y4
-	VADDPD      Y1, Y5, Y5
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y0, Y5, Y5
+	VADDPD      Y4, Y6, Y6
 	VMOVUPD     320(SP), Y0
-	VMAXPD      actkernconst<>+832(SB), Y0, Y3
-	VMINPD      actkernconst<>+864(SB), Y3, Y3
-	VSUBPD      Y3, Y0, Y7
-	VADDPD      actkernconst<>+160(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y2, Y1
+	VMAXPD      actkernconst<>+832(SB), Y0, Y4
+	VMINPD      actkernconst<>+864(SB), Y4, Y4
+	VSUBPD      Y4, Y0, Y7
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y4, Y1, Y3
+	VADDPD      actkernconst<>+160(SB), Y7, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y7, Y3, Y3
+	VMOVUPD     288(SP), Y0
+	VMAXPD      actkernconst<>+832(SB), Y0, Y4
+	VMINPD      actkernconst<>+864(SB), Y4, Y4
+	VSUBPD      Y4, Y0, Y7
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y4, Y2, Y1
 	VADDPD      actkernconst<>+160(SB), Y7, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VMOVUPD     288(SP), Y0
-	VMAXPD      actkernconst<>+832(SB), Y0, Y3
-	VMINPD      actkernconst<>+864(SB), Y3, Y3
-	VSUBPD      Y3, Y0, Y7
-	VADDPD      actkernconst<>+160(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y6, Y2
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y2, Y2
 	VMOVUPD     actkernconst<>+2400(SB), Y0
-	VSUBPD      Y1, Y0, Y3
+	VSUBPD      Y3, Y0, Y2
 	VMOVUPD     actkernconst<>+2400(SB), Y0
-	VSUBPD      Y2, Y0, Y6
+	VSUBPD      Y1, Y0, Y4
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y9, Y9
-	VBLENDVPD   Y8, Y3, Y1, Y8
-	VBLENDVPD   Y9, Y6, Y2, Y9
-	VBLENDVPD   Y10, Y4, Y8, Y10
-	VBLENDVPD   Y11, Y5, Y9, Y11
-	VMULPD      224(SP), Y10, Y10
-	VMULPD      192(SP), Y11, Y11
-	VMOVUPD     160(SP), Y0
-	VBLENDVPD   Y0, 128(SP), Y10, Y0
-	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, 64(SP), Y11, Y1
-	VMOVUPD     32(SP), Y2
+	VBLENDVPD   Y8, Y2, Y3, Y8
+	VBLENDVPD   Y9, Y4, Y1, Y9
+	VBLENDVPD   Y10, Y5, Y8, Y10
+	VBLENDVPD   Y11, Y6, Y9, Y11
+	VMOVUPD     224(SP), Y0
+	VMULPD      Y10, Y0, Y0
+	VMOVUPD     192(SP), Y1
+	VMULPD      Y11, Y1, Y1
+	VMOVUPD     160(SP), Y2
+	VBLENDVPD   Y2, 128(SP), Y0, Y2
+	VMOVUPD     96(SP), Y0
+	VBLENDVPD   Y0, 64(SP), Y1, Y0
+	VMOVUPD     32(SP), Y1
+	VBLENDVPD   Y1, actkernconst<>+128(SB), Y2, Y1
+	VMOVUPD     (SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y0, Y2
-	VMOVUPD     (SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+128(SB), Y1, Y0
-	VMOVUPD     128(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y3
+	VMOVUPD     128(SP), Y0
+	VCMPPD      $0x03, Y0, Y0, Y3
 	VMOVUPD     64(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VBLENDVPD   Y5, Y4, Y0, Y5
+	VBLENDVPD   Y3, Y0, Y1, Y3
+	VBLENDVPD   Y5, Y4, Y2, Y5
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y5, X5
@@ -9902,17 +9962,18 @@ single:
 	VFMADD213PD actkernconst<>+1856(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1888(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1920(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+1376(SB), Y12, Y10
-	VMULPD      Y12, Y12, Y6
+	VMOVAPD     Y12, Y6
+	VFMADD213PD actkernconst<>+1376(SB), Y10, Y6
+	VMULPD      Y12, Y12, Y10
 	VADDPD      actkernconst<>+640(SB), Y12, Y12
-	VFMADD213PD Y12, Y10, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y10
-	VFMADD213PD Y6, Y11, Y10
-	VADDPD      actkernconst<>+1408(SB), Y7, Y6
+	VFMADD213PD Y12, Y6, Y10
+	VXORPD      actkernconst<>+128(SB), Y10, Y6
+	VFMADD213PD Y10, Y11, Y6
+	VADDPD      actkernconst<>+1408(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+640(SB), Y11
-	VDIVPD      Y6, Y11, Y6
+	VDIVPD      Y10, Y11, Y10
 	VSUBPD      actkernconst<>+1408(SB), Y7, Y7
-	VMULPD      Y6, Y7, Y7
+	VMULPD      Y10, Y7, Y7
 	VMOVUPD     actkernconst<>+1952(SB), Y11
 	VMOVAPD     Y7, Y12
 	VFMADD213PD actkernconst<>+1984(SB), Y11, Y12
@@ -9928,30 +9989,30 @@ single:
 	VFMADD213PD actkernconst<>+2304(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2336(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2368(SB), Y7, Y12
-	VMULPD      Y12, Y10, Y10
-	VMULPD      Y6, Y10, Y10
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y10, Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VADDPD      actkernconst<>+640(SB), Y6, Y7
-	VSUBPD      actkernconst<>+640(SB), Y7, Y11
-	VSUBPD      Y11, Y6, Y6
+	VXORPD      actkernconst<>+128(SB), Y4, Y7
+	VADDPD      actkernconst<>+640(SB), Y7, Y10
+	VSUBPD      actkernconst<>+640(SB), Y10, Y11
+	VSUBPD      Y11, Y7, Y7
 	VMULPD      Y8, Y4, Y8
-	VSUBPD      Y8, Y6, Y6
-	VADDPD      Y6, Y7, Y7
+	VSUBPD      Y8, Y7, Y7
+	VADDPD      Y7, Y10, Y10
 	VMAXPD      actkernconst<>+832(SB), Y9, Y8
 	VMINPD      actkernconst<>+864(SB), Y8, Y8
 	VSUBPD      Y8, Y9, Y11
 	VADDPD      actkernconst<>+160(SB), Y8, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y6
+	VMULPD      Y8, Y6, Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+2400(SB), Y8
-	VSUBPD      Y6, Y8, Y9
+	VMULPD      Y11, Y7, Y7
+	VMOVUPD     actkernconst<>+2400(SB), Y6
+	VSUBPD      Y7, Y6, Y8
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y4, Y4
-	VBLENDVPD   Y4, Y9, Y6, Y4
-	VBLENDVPD   Y5, Y7, Y4, Y5
+	VBLENDVPD   Y4, Y8, Y7, Y4
+	VBLENDVPD   Y5, Y10, Y4, Y5
 	VMULPD      Y5, Y2, Y2
 	VBLENDVPD   Y3, Y0, Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
@@ -10010,17 +10071,18 @@ tail:
 	VFMADD213PD actkernconst<>+1856(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1888(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1920(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+1376(SB), Y12, Y10
-	VMULPD      Y12, Y12, Y6
+	VMOVAPD     Y12, Y6
+	VFMADD213PD actkernconst<>+1376(SB), Y10, Y6
+	VMULPD      Y12, Y12, Y10
 	VADDPD      actkernconst<>+640(SB), Y12, Y12
-	VFMADD213PD Y12, Y10, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y10
-	VFMADD213PD Y6, Y11, Y10
-	VADDPD      actkernconst<>+1408(SB), Y7, Y6
+	VFMADD213PD Y12, Y6, Y10
+	VXORPD      actkernconst<>+128(SB), Y10, Y6
+	VFMADD213PD Y10, Y11, Y6
+	VADDPD      actkernconst<>+1408(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+640(SB), Y11
-	VDIVPD      Y6, Y11, Y6
+	VDIVPD      Y10, Y11, Y10
 	VSUBPD      actkernconst<>+1408(SB), Y7, Y7
-	VMULPD      Y6, Y7, Y7
+	VMULPD      Y10, Y7, Y7
 	VMOVUPD     actkernconst<>+1952(SB), Y11
 	VMOVAPD     Y7, Y12
 	VFMADD213PD actkernconst<>+1984(SB), Y11, Y12
@@ -10036,30 +10098,30 @@ tail:
 	VFMADD213PD actkernconst<>+2304(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2336(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2368(SB), Y7, Y12
-	VMULPD      Y12, Y10, Y10
-	VMULPD      Y6, Y10, Y10
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y10, Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VADDPD      actkernconst<>+640(SB), Y6, Y7
-	VSUBPD      actkernconst<>+640(SB), Y7, Y11
-	VSUBPD      Y11, Y6, Y6
+	VXORPD      actkernconst<>+128(SB), Y4, Y7
+	VADDPD      actkernconst<>+640(SB), Y7, Y10
+	VSUBPD      actkernconst<>+640(SB), Y10, Y11
+	VSUBPD      Y11, Y7, Y7
 	VMULPD      Y8, Y4, Y8
-	VSUBPD      Y8, Y6, Y6
-	VADDPD      Y6, Y7, Y7
+	VSUBPD      Y8, Y7, Y7
+	VADDPD      Y7, Y10, Y10
 	VMAXPD      actkernconst<>+832(SB), Y9, Y8
 	VMINPD      actkernconst<>+864(SB), Y8, Y8
 	VSUBPD      Y8, Y9, Y11
 	VADDPD      actkernconst<>+160(SB), Y8, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y6
+	VMULPD      Y8, Y6, Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+2400(SB), Y8
-	VSUBPD      Y6, Y8, Y9
+	VMULPD      Y11, Y7, Y7
+	VMOVUPD     actkernconst<>+2400(SB), Y6
+	VSUBPD      Y7, Y6, Y8
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y4, Y4
-	VBLENDVPD   Y4, Y9, Y6, Y4
-	VBLENDVPD   Y5, Y7, Y4, Y5
+	VBLENDVPD   Y4, Y8, Y7, Y4
+	VBLENDVPD   Y5, Y10, Y4, Y5
 	VMULPD      Y5, Y2, Y2
 	VBLENDVPD   Y3, Y0, Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
@@ -10170,125 +10232,129 @@ loop:
 	VFMADD213PD actkernconst<>+1888(SB), Y12, Y7
 	VFMADD213PD actkernconst<>+1920(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+1920(SB), Y12, Y7
-	VFMADD213PD actkernconst<>+1376(SB), Y2, Y6
-	VFMADD213PD actkernconst<>+1376(SB), Y12, Y7
-	VMULPD      Y2, Y2, Y1
+	VMOVAPD     Y2, Y1
+	VFMADD213PD actkernconst<>+1376(SB), Y6, Y1
+	VMOVAPD     Y12, Y6
+	VFMADD213PD actkernconst<>+1376(SB), Y7, Y6
+	VMULPD      Y2, Y2, Y7
 	VMOVUPD     Y0, 320(SP)
 	VMULPD      Y12, Y12, Y0
 	VADDPD      actkernconst<>+640(SB), Y2, Y2
 	VADDPD      actkernconst<>+640(SB), Y12, Y12
-	VFMADD213PD Y2, Y6, Y1
-	VFMADD213PD Y12, Y7, Y0
-	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y0, Y6
-	VFMADD213PD Y1, Y4, Y2
-	VFMADD213PD Y0, Y5, Y6
+	VFMADD213PD Y2, Y1, Y7
+	VFMADD213PD Y12, Y6, Y0
+	VXORPD      actkernconst<>+128(SB), Y7, Y1
+	VXORPD      actkernconst<>+128(SB), Y0, Y2
+	VFMADD213PD Y7, Y4, Y1
+	VFMADD213PD Y0, Y5, Y2
 	VADDPD      actkernconst<>+1408(SB), Y13, Y0
-	VADDPD      actkernconst<>+1408(SB), Y14, Y1
-	VMOVUPD     actkernconst<>+640(SB), Y4
-	VDIVPD      Y0, Y4, Y0
-	VMOVUPD     actkernconst<>+640(SB), Y4
-	VDIVPD      Y1, Y4, Y1
+	VADDPD      actkernconst<>+1408(SB), Y14, Y4
+	VMOVUPD     actkernconst<>+640(SB), Y5
+	VDIVPD      Y0, Y5, Y0
+	VMOVUPD     actkernconst<>+640(SB), Y5
+	VDIVPD      Y4, Y5, Y4
 	VSUBPD      actkernconst<>+1408(SB), Y13, Y13
 	VSUBPD      actkernconst<>+1408(SB), Y14, Y14
 	VMULPD      Y0, Y13, Y13
-	VMULPD      Y1, Y14, Y14
-	VMOVUPD     actkernconst<>+1952(SB), Y4
-	VMOVAPD     Y13, Y5
-	VFMADD213PD actkernconst<>+1984(SB), Y4, Y5
-	VMOVUPD     actkernconst<>+1952(SB), Y4
+	VMULPD      Y4, Y14, Y14
+	VMOVUPD     actkernconst<>+1952(SB), Y5
+	VMOVAPD     Y13, Y6
+	VFMADD213PD actkernconst<>+1984(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+1952(SB), Y5
 	VMOVAPD     Y14, Y7
-	VFMADD213PD actkernconst<>+1984(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+2016(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+1984(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+2016(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2016(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2048(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2048(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2048(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2080(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2080(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2080(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2112(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2112(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2112(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2144(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2144(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2144(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2176(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2176(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2176(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2208(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2208(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2208(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2240(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2240(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2240(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2272(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2272(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2272(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2304(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2304(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2304(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2336(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2336(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2336(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+2368(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+2368(SB), Y13, Y6
 	VFMADD213PD actkernconst<>+2368(SB), Y14, Y7
-	VMULPD      Y5, Y2, Y2
-	VMULPD      Y7, Y6, Y6
-	VMULPD      Y0, Y2, Y2
-	VMULPD      Y1, Y6, Y6
+	VMULPD      Y6, Y1, Y1
+	VMULPD      Y7, Y2, Y2
+	VMULPD      Y0, Y1, Y1
+	VMULPD      Y4, Y2, Y2
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y10, Y10
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y8, Y0
-	VXORPD      actkernconst<>+128(SB), Y9, Y1
-	VADDPD      actkernconst<>+640(SB), Y0, Y4
-	VADDPD      actkernconst<>+640(SB), Y1, Y5
-	VSUBPD      actkernconst<>+640(SB), Y4, Y7
-	VSUBPD      actkernconst<>+640(SB), Y5, Y12
+	VXORPD      actkernconst<>+128(SB), Y9, Y4
+	VADDPD      actkernconst<>+640(SB), Y0, Y5
+	VADDPD      actkernconst<>+640(SB), Y4, Y6
+	VSUBPD      actkernconst<>+640(SB), Y5, Y7
+	VSUBPD      actkernconst<>+640(SB), Y6, Y12
 	VSUBPD      Y7, Y0, Y0
-	VSUBPD      Y12, Y1, Y1
+	VSUBPD      Y12, Y4, Y4
 	VMULPD      Y3, Y8, Y3
 	VMULPD      256(SP), Y9, Y7
 	VSUBPD      Y3, Y0, Y0
-	VSUBPD      Y7, Y1, Y1
-	VADDPD      Y0, Y4, Y4
-	VADDPD      Y1, Y5, Y5
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y0, Y5, Y5
+	VADDPD      Y4, Y6, Y6
 	VMOVUPD     320(SP), Y0
-	VMAXPD      actkernconst<>+832(SB), Y0, Y3
-	VMINPD      actkernconst<>+864(SB), Y3, Y3
-	VSUBPD      Y3, Y0, Y7
-	VADDPD      actkernconst<>+160(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y2, Y1
+	VMAXPD      actkernconst<>+832(SB), Y0, Y4
+	VMINPD      actkernconst<>+864(SB), Y4, Y4
+	VSUBPD      Y4, Y0, Y7
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y4, Y1, Y3
+	VADDPD      actkernconst<>+160(SB), Y7, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y7, Y3, Y3
+	VMOVUPD     288(SP), Y0
+	VMAXPD      actkernconst<>+832(SB), Y0, Y4
+	VMINPD      actkernconst<>+864(SB), Y4, Y4
+	VSUBPD      Y4, Y0, Y7
+	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y4, Y2, Y1
 	VADDPD      actkernconst<>+160(SB), Y7, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y1, Y1
-	VMOVUPD     288(SP), Y0
-	VMAXPD      actkernconst<>+832(SB), Y0, Y3
-	VMINPD      actkernconst<>+864(SB), Y3, Y3
-	VSUBPD      Y3, Y0, Y7
-	VADDPD      actkernconst<>+160(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y6, Y2
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y2, Y2
 	VMOVUPD     actkernconst<>+2400(SB), Y0
-	VSUBPD      Y1, Y0, Y3
+	VSUBPD      Y3, Y0, Y2
 	VMOVUPD     actkernconst<>+2400(SB), Y0
-	VSUBPD      Y2, Y0, Y6
+	VSUBPD      Y1, Y0, Y4
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y9, Y9
-	VBLENDVPD   Y8, Y3, Y1, Y8
-	VBLENDVPD   Y9, Y6, Y2, Y9
-	VBLENDVPD   Y10, Y4, Y8, Y10
-	VBLENDVPD   Y11, Y5, Y9, Y11
-	VMULPD      224(SP), Y10, Y10
-	VMULPD      192(SP), Y11, Y11
-	VMOVUPD     160(SP), Y0
-	VBLENDVPD   Y0, 128(SP), Y10, Y0
-	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, 64(SP), Y11, Y1
-	VMOVUPD     32(SP), Y2
+	VBLENDVPD   Y8, Y2, Y3, Y8
+	VBLENDVPD   Y9, Y4, Y1, Y9
+	VBLENDVPD   Y10, Y5, Y8, Y10
+	VBLENDVPD   Y11, Y6, Y9, Y11
+	VMOVUPD     224(SP), Y0
+	VMULPD      Y10, Y0, Y0
+	VMOVUPD     192(SP), Y1
+	VMULPD      Y11, Y1, Y1
+	VMOVUPD     160(SP), Y2
+	VBLENDVPD   Y2, 128(SP), Y0, Y2
+	VMOVUPD     96(SP), Y0
+	VBLENDVPD   Y0, 64(SP), Y1, Y0
+	VMOVUPD     32(SP), Y1
+	VBLENDVPD   Y1, actkernconst<>+128(SB), Y2, Y1
+	VMOVUPD     (SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y0, Y2
-	VMOVUPD     (SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+128(SB), Y1, Y0
-	VMOVUPD     128(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y3
+	VMOVUPD     128(SP), Y0
+	VCMPPD      $0x03, Y0, Y0, Y3
 	VMOVUPD     64(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VBLENDVPD   Y5, Y4, Y0, Y5
+	VBLENDVPD   Y3, Y0, Y1, Y3
+	VBLENDVPD   Y5, Y4, Y2, Y5
 	VCVTPD2PSY  Y3, X3
 	VMOVNTPS    X3, (AX)
 	VCVTPD2PSY  Y5, X5
@@ -10340,17 +10406,18 @@ single:
 	VFMADD213PD actkernconst<>+1856(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1888(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1920(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+1376(SB), Y12, Y10
-	VMULPD      Y12, Y12, Y6
+	VMOVAPD     Y12, Y6
+	VFMADD213PD actkernconst<>+1376(SB), Y10, Y6
+	VMULPD      Y12, Y12, Y10
 	VADDPD      actkernconst<>+640(SB), Y12, Y12
-	VFMADD213PD Y12, Y10, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y10
-	VFMADD213PD Y6, Y11, Y10
-	VADDPD      actkernconst<>+1408(SB), Y7, Y6
+	VFMADD213PD Y12, Y6, Y10
+	VXORPD      actkernconst<>+128(SB), Y10, Y6
+	VFMADD213PD Y10, Y11, Y6
+	VADDPD      actkernconst<>+1408(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+640(SB), Y11
-	VDIVPD      Y6, Y11, Y6
+	VDIVPD      Y10, Y11, Y10
 	VSUBPD      actkernconst<>+1408(SB), Y7, Y7
-	VMULPD      Y6, Y7, Y7
+	VMULPD      Y10, Y7, Y7
 	VMOVUPD     actkernconst<>+1952(SB), Y11
 	VMOVAPD     Y7, Y12
 	VFMADD213PD actkernconst<>+1984(SB), Y11, Y12
@@ -10366,30 +10433,30 @@ single:
 	VFMADD213PD actkernconst<>+2304(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2336(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2368(SB), Y7, Y12
-	VMULPD      Y12, Y10, Y10
-	VMULPD      Y6, Y10, Y10
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y10, Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VADDPD      actkernconst<>+640(SB), Y6, Y7
-	VSUBPD      actkernconst<>+640(SB), Y7, Y11
-	VSUBPD      Y11, Y6, Y6
+	VXORPD      actkernconst<>+128(SB), Y4, Y7
+	VADDPD      actkernconst<>+640(SB), Y7, Y10
+	VSUBPD      actkernconst<>+640(SB), Y10, Y11
+	VSUBPD      Y11, Y7, Y7
 	VMULPD      Y8, Y4, Y8
-	VSUBPD      Y8, Y6, Y6
-	VADDPD      Y6, Y7, Y7
+	VSUBPD      Y8, Y7, Y7
+	VADDPD      Y7, Y10, Y10
 	VMAXPD      actkernconst<>+832(SB), Y9, Y8
 	VMINPD      actkernconst<>+864(SB), Y8, Y8
 	VSUBPD      Y8, Y9, Y11
 	VADDPD      actkernconst<>+160(SB), Y8, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y6
+	VMULPD      Y8, Y6, Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+2400(SB), Y8
-	VSUBPD      Y6, Y8, Y9
+	VMULPD      Y11, Y7, Y7
+	VMOVUPD     actkernconst<>+2400(SB), Y6
+	VSUBPD      Y7, Y6, Y8
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y4, Y4
-	VBLENDVPD   Y4, Y9, Y6, Y4
-	VBLENDVPD   Y5, Y7, Y4, Y5
+	VBLENDVPD   Y4, Y8, Y7, Y4
+	VBLENDVPD   Y5, Y10, Y4, Y5
 	VMULPD      Y5, Y2, Y2
 	VBLENDVPD   Y3, Y0, Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
@@ -10448,17 +10515,18 @@ tail:
 	VFMADD213PD actkernconst<>+1856(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1888(SB), Y12, Y10
 	VFMADD213PD actkernconst<>+1920(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+1376(SB), Y12, Y10
-	VMULPD      Y12, Y12, Y6
+	VMOVAPD     Y12, Y6
+	VFMADD213PD actkernconst<>+1376(SB), Y10, Y6
+	VMULPD      Y12, Y12, Y10
 	VADDPD      actkernconst<>+640(SB), Y12, Y12
-	VFMADD213PD Y12, Y10, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y10
-	VFMADD213PD Y6, Y11, Y10
-	VADDPD      actkernconst<>+1408(SB), Y7, Y6
+	VFMADD213PD Y12, Y6, Y10
+	VXORPD      actkernconst<>+128(SB), Y10, Y6
+	VFMADD213PD Y10, Y11, Y6
+	VADDPD      actkernconst<>+1408(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+640(SB), Y11
-	VDIVPD      Y6, Y11, Y6
+	VDIVPD      Y10, Y11, Y10
 	VSUBPD      actkernconst<>+1408(SB), Y7, Y7
-	VMULPD      Y6, Y7, Y7
+	VMULPD      Y10, Y7, Y7
 	VMOVUPD     actkernconst<>+1952(SB), Y11
 	VMOVAPD     Y7, Y12
 	VFMADD213PD actkernconst<>+1984(SB), Y11, Y12
@@ -10474,30 +10542,30 @@ tail:
 	VFMADD213PD actkernconst<>+2304(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2336(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+2368(SB), Y7, Y12
-	VMULPD      Y12, Y10, Y10
-	VMULPD      Y6, Y10, Y10
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y10, Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VADDPD      actkernconst<>+640(SB), Y6, Y7
-	VSUBPD      actkernconst<>+640(SB), Y7, Y11
-	VSUBPD      Y11, Y6, Y6
+	VXORPD      actkernconst<>+128(SB), Y4, Y7
+	VADDPD      actkernconst<>+640(SB), Y7, Y10
+	VSUBPD      actkernconst<>+640(SB), Y10, Y11
+	VSUBPD      Y11, Y7, Y7
 	VMULPD      Y8, Y4, Y8
-	VSUBPD      Y8, Y6, Y6
-	VADDPD      Y6, Y7, Y7
+	VSUBPD      Y8, Y7, Y7
+	VADDPD      Y7, Y10, Y10
 	VMAXPD      actkernconst<>+832(SB), Y9, Y8
 	VMINPD      actkernconst<>+864(SB), Y8, Y8
 	VSUBPD      Y8, Y9, Y11
 	VADDPD      actkernconst<>+160(SB), Y8, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y6
+	VMULPD      Y8, Y6, Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+2400(SB), Y8
-	VSUBPD      Y6, Y8, Y9
+	VMULPD      Y11, Y7, Y7
+	VMOVUPD     actkernconst<>+2400(SB), Y6
+	VSUBPD      Y7, Y6, Y8
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y4, Y4
-	VBLENDVPD   Y4, Y9, Y6, Y4
-	VBLENDVPD   Y5, Y7, Y4, Y5
+	VBLENDVPD   Y4, Y8, Y7, Y4
+	VBLENDVPD   Y5, Y10, Y4, Y5
 	VMULPD      Y5, Y2, Y2
 	VBLENDVPD   Y3, Y0, Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
@@ -10624,34 +10692,36 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z19, Z14
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z18, Z20
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z19, Z14
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z18, Z20
-	VMULPD           Z19, Z19, Z8
+	VMOVAPD          Z19, Z8
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z14, Z8
+	VMOVAPD          Z18, Z14
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z20, Z14
+	VMULPD           Z19, Z19, Z20
 	VMULPD           Z18, Z18, Z21
 	VADDPD.BCST      actkernconst<>+112(SB), Z19, Z19
 	VADDPD.BCST      actkernconst<>+112(SB), Z18, Z18
-	VFMADD213PD      Z19, Z14, Z8
-	VFMADD213PD      Z18, Z20, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z18
-	VFMADD213PD      Z8, Z13, Z14
-	VFMADD213PD      Z21, Z16, Z18
-	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z13
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z8, Z16, Z8
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z13, Z16, Z13
+	VFMADD213PD      Z19, Z8, Z20
+	VFMADD213PD      Z18, Z14, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z14
+	VFMADD213PD      Z20, Z13, Z8
+	VFMADD213PD      Z21, Z16, Z14
+	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z13
+	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z16
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z13, Z18, Z13
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z16, Z18, Z16
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z9, Z9
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z10, Z10
-	VMULPD           Z8, Z9, Z9
-	VMULPD           Z13, Z10, Z10
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z16, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z9, Z19
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z19
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z19
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z10, Z20
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z19
@@ -10676,70 +10746,70 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z10, Z20
-	VMULPD           Z19, Z14, Z14
-	VMULPD           Z20, Z18, Z18
-	VMULPD           Z8, Z14, Z14
-	VMULPD           Z13, Z18, Z18
+	VMULPD           Z19, Z8, Z8
+	VMULPD           Z20, Z14, Z14
+	VMULPD           Z13, Z8, Z8
+	VMULPD           Z16, Z14, Z14
 	KMOVW            K3, (SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z6, K3
 	KMOVW            K2, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z7, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z7
-	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z8
-	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z9
-	VSUBPD.BCST      actkernconst<>+112(SB), Z8, Z10
+	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z9
+	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z10
 	VSUBPD.BCST      actkernconst<>+112(SB), Z9, Z13
-	VSUBPD           Z10, Z6, Z6
-	VSUBPD           Z13, Z7, Z7
+	VSUBPD.BCST      actkernconst<>+112(SB), Z10, Z16
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z16, Z7, Z7
 	VMULPD           Z11, Z4, Z11
 	VMULPD           Z12, Z5, Z12
 	VSUBPD           Z11, Z6, Z6
 	VSUBPD           Z12, Z7, Z7
-	VADDPD           Z6, Z8, Z8
-	VADDPD           Z7, Z9, Z9
-	VSCALEFPD        Z15, Z14, Z14
-	VSCALEFPD        Z17, Z18, Z18
+	VADDPD           Z6, Z9, Z9
+	VADDPD           Z7, Z10, Z10
+	VSCALEFPD        Z15, Z8, Z8
+	VSCALEFPD        Z17, Z14, Z14
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z14, Z6, Z7
+	VSUBPD           Z8, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z18, Z6, Z10
+	VSUBPD           Z14, Z6, Z11
 	KMOVW            K5, 16(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z4, K5
 	KMOVW            K4, 24(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z5, K4
-	VBLENDMPD        Z7, Z14, K5, Z7
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z8, Z7, K3, Z8
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMULPD.BCST      actkernconst<>+1096(SB), Z8, Z8
+	VBLENDMPD        Z7, Z8, K5, Z7
+	VBLENDMPD        Z11, Z14, K4, Z11
+	VBLENDMPD        Z9, Z7, K3, Z9
+	VBLENDMPD        Z10, Z11, K2, Z10
 	VMULPD.BCST      actkernconst<>+1096(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+1096(SB), Z10, Z10
 	VMULPD.BCST      actkernconst<>+2496(SB), Z0, Z4
 	VMULPD.BCST      actkernconst<>+2496(SB), Z1, Z5
 	VMULPD.BCST      actkernconst<>+2504(SB), Z0, Z6
 	VMULPD.BCST      actkernconst<>+2504(SB), Z1, Z7
 	VMULPD           Z0, Z6, Z6
 	VMULPD           Z1, Z7, Z7
-	VMAXPD.BCST      actkernconst<>+768(SB), Z6, Z10
+	VMAXPD.BCST      actkernconst<>+768(SB), Z6, Z8
 	VMAXPD.BCST      actkernconst<>+768(SB), Z7, Z11
-	VMINPD.BCST      actkernconst<>+776(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+776(SB), Z8, Z8
 	VMINPD.BCST      actkernconst<>+776(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+32(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+32(SB), Z8, Z12
 	VMULPD.BCST      actkernconst<>+32(SB), Z11, Z13
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z13, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z15
 	VBROADCASTSD     actkernconst<>+40(SB), Z16
-	VFMADD213PD      Z10, Z16, Z14
-	VBROADCASTSD     actkernconst<>+40(SB), Z10
-	VFMADD213PD      Z11, Z10, Z15
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
+	VFMADD213PD      Z8, Z16, Z14
+	VBROADCASTSD     actkernconst<>+40(SB), Z8
+	VFMADD213PD      Z11, Z8, Z15
+	VBROADCASTSD     actkernconst<>+56(SB), Z8
 	VMOVAPD          Z14, Z11
-	VFMADD213PD.BCST actkernconst<>+784(SB), Z10, Z11
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
+	VFMADD213PD.BCST actkernconst<>+784(SB), Z8, Z11
+	VBROADCASTSD     actkernconst<>+56(SB), Z8
 	VMOVAPD          Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+784(SB), Z10, Z16
+	VFMADD213PD.BCST actkernconst<>+784(SB), Z8, Z16
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z14, Z11
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z15, Z16
 	VFMADD213PD.BCST actkernconst<>+792(SB), Z14, Z11
@@ -10760,10 +10830,10 @@ loop:
 	VBLENDMPD        Z7, Z16, K3, Z7
 	VMULPD           Z6, Z4, Z4
 	VMULPD           Z7, Z5, Z5
-	VADDPD           Z4, Z8, Z8
-	VADDPD           Z5, Z9, Z9
-	VBLENDMPD        Z2, Z8, K6, Z2
-	VBLENDMPD        Z3, Z9, K7, Z3
+	VADDPD           Z4, Z9, Z9
+	VADDPD           Z5, Z10, Z10
+	VBLENDMPD        Z2, Z9, K6, Z2
+	VBLENDMPD        Z3, Z10, K7, Z3
 	KMOVW            24(SP), K2
 	VBLENDMPD.BCST   actkernconst<>+112(SB), Z2, K2, Z2
 	KMOVW            16(SP), K2
@@ -10844,17 +10914,18 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -10870,36 +10941,36 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K5
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K6
-	VBLENDMPD        Z5, Z8, K6, Z5
-	VBLENDMPD        Z4, Z5, K5, Z4
-	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z4
+	VBLENDMPD        Z6, Z4, K6, Z6
+	VBLENDMPD        Z5, Z6, K5, Z5
+	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+2496(SB), Z0, Z2
 	VMULPD.BCST      actkernconst<>+2504(SB), Z0, Z3
 	VMULPD           Z0, Z3, Z3
-	VMAXPD.BCST      actkernconst<>+768(SB), Z3, Z5
-	VMINPD.BCST      actkernconst<>+776(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+32(SB), Z5, Z6
+	VMAXPD.BCST      actkernconst<>+768(SB), Z3, Z4
+	VMINPD.BCST      actkernconst<>+776(SB), Z4, Z4
+	VMULPD.BCST      actkernconst<>+32(SB), Z4, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VBROADCASTSD     actkernconst<>+40(SB), Z8
-	VFMADD213PD      Z5, Z8, Z7
-	VBROADCASTSD     actkernconst<>+56(SB), Z5
+	VFMADD213PD      Z4, Z8, Z7
+	VBROADCASTSD     actkernconst<>+56(SB), Z4
 	VMOVAPD          Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+784(SB), Z5, Z8
+	VFMADD213PD.BCST actkernconst<>+784(SB), Z4, Z8
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z7, Z8
 	VFMADD213PD.BCST actkernconst<>+792(SB), Z7, Z8
 	VFMADD213PD.BCST actkernconst<>+88(SB), Z7, Z8
@@ -10910,8 +10981,8 @@ single:
 	VCMPPD           $0x03, Z3, Z3, K5
 	VBLENDMPD        Z3, Z8, K5, Z3
 	VMULPD           Z3, Z2, Z2
-	VADDPD           Z2, Z4, Z4
-	VBLENDMPD        Z1, Z4, K4, Z1
+	VADDPD           Z2, Z5, Z5
+	VBLENDMPD        Z1, Z5, K4, Z1
 	VBLENDMPD.BCST   actkernconst<>+112(SB), Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VCVTPS2PD        (DX), Z2
@@ -10984,17 +11055,18 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -11010,36 +11082,36 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K5
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K6
-	VBLENDMPD        Z5, Z8, K6, Z5
-	VBLENDMPD        Z4, Z5, K5, Z4
-	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z4
+	VBLENDMPD        Z6, Z4, K6, Z6
+	VBLENDMPD        Z5, Z6, K5, Z5
+	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+2496(SB), Z0, Z2
 	VMULPD.BCST      actkernconst<>+2504(SB), Z0, Z3
 	VMULPD           Z0, Z3, Z3
-	VMAXPD.BCST      actkernconst<>+768(SB), Z3, Z5
-	VMINPD.BCST      actkernconst<>+776(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+32(SB), Z5, Z6
+	VMAXPD.BCST      actkernconst<>+768(SB), Z3, Z4
+	VMINPD.BCST      actkernconst<>+776(SB), Z4, Z4
+	VMULPD.BCST      actkernconst<>+32(SB), Z4, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VBROADCASTSD     actkernconst<>+40(SB), Z8
-	VFMADD213PD      Z5, Z8, Z7
-	VBROADCASTSD     actkernconst<>+56(SB), Z5
+	VFMADD213PD      Z4, Z8, Z7
+	VBROADCASTSD     actkernconst<>+56(SB), Z4
 	VMOVAPD          Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+784(SB), Z5, Z8
+	VFMADD213PD.BCST actkernconst<>+784(SB), Z4, Z8
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z7, Z8
 	VFMADD213PD.BCST actkernconst<>+792(SB), Z7, Z8
 	VFMADD213PD.BCST actkernconst<>+88(SB), Z7, Z8
@@ -11050,8 +11122,8 @@ tail:
 	VCMPPD           $0x03, Z3, Z3, K5
 	VBLENDMPD        Z3, Z8, K5, Z3
 	VMULPD           Z3, Z2, Z2
-	VADDPD           Z2, Z4, Z4
-	VBLENDMPD        Z1, Z4, K4, Z1
+	VADDPD           Z2, Z5, Z5
+	VBLENDMPD        Z1, Z5, K4, Z1
 	VBLENDMPD.BCST   actkernconst<>+112(SB), Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VMOVUPS.Z        (DX), K1, Y2
@@ -11179,34 +11251,36 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z19, Z14
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z18, Z20
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z19, Z14
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z18, Z20
-	VMULPD           Z19, Z19, Z8
+	VMOVAPD          Z19, Z8
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z14, Z8
+	VMOVAPD          Z18, Z14
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z20, Z14
+	VMULPD           Z19, Z19, Z20
 	VMULPD           Z18, Z18, Z21
 	VADDPD.BCST      actkernconst<>+112(SB), Z19, Z19
 	VADDPD.BCST      actkernconst<>+112(SB), Z18, Z18
-	VFMADD213PD      Z19, Z14, Z8
-	VFMADD213PD      Z18, Z20, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z18
-	VFMADD213PD      Z8, Z13, Z14
-	VFMADD213PD      Z21, Z16, Z18
-	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z13
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z8, Z16, Z8
-	VBROADCASTSD     actkernconst<>+112(SB), Z16
-	VDIVPD           Z13, Z16, Z13
+	VFMADD213PD      Z19, Z8, Z20
+	VFMADD213PD      Z18, Z14, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z14
+	VFMADD213PD      Z20, Z13, Z8
+	VFMADD213PD      Z21, Z16, Z14
+	VADDPD.BCST      actkernconst<>+1104(SB), Z9, Z13
+	VADDPD.BCST      actkernconst<>+1104(SB), Z10, Z16
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z13, Z18, Z13
+	VBROADCASTSD     actkernconst<>+112(SB), Z18
+	VDIVPD           Z16, Z18, Z16
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z9, Z9
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z10, Z10
-	VMULPD           Z8, Z9, Z9
-	VMULPD           Z13, Z10, Z10
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z16, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z9, Z19
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z19
-	VBROADCASTSD     actkernconst<>+1240(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z19
+	VBROADCASTSD     actkernconst<>+1240(SB), Z18
 	VMOVAPD          Z10, Z20
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z19
@@ -11231,70 +11305,70 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z10, Z20
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z9, Z19
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z10, Z20
-	VMULPD           Z19, Z14, Z14
-	VMULPD           Z20, Z18, Z18
-	VMULPD           Z8, Z14, Z14
-	VMULPD           Z13, Z18, Z18
+	VMULPD           Z19, Z8, Z8
+	VMULPD           Z20, Z14, Z14
+	VMULPD           Z13, Z8, Z8
+	VMULPD           Z16, Z14, Z14
 	KMOVW            K3, (SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z6, K3
 	KMOVW            K2, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z7, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z7
-	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z8
-	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z9
-	VSUBPD.BCST      actkernconst<>+112(SB), Z8, Z10
+	VADDPD.BCST      actkernconst<>+112(SB), Z6, Z9
+	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z10
 	VSUBPD.BCST      actkernconst<>+112(SB), Z9, Z13
-	VSUBPD           Z10, Z6, Z6
-	VSUBPD           Z13, Z7, Z7
+	VSUBPD.BCST      actkernconst<>+112(SB), Z10, Z16
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z16, Z7, Z7
 	VMULPD           Z11, Z4, Z11
 	VMULPD           Z12, Z5, Z12
 	VSUBPD           Z11, Z6, Z6
 	VSUBPD           Z12, Z7, Z7
-	VADDPD           Z6, Z8, Z8
-	VADDPD           Z7, Z9, Z9
-	VSCALEFPD        Z15, Z14, Z14
-	VSCALEFPD        Z17, Z18, Z18
+	VADDPD           Z6, Z9, Z9
+	VADDPD           Z7, Z10, Z10
+	VSCALEFPD        Z15, Z8, Z8
+	VSCALEFPD        Z17, Z14, Z14
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z14, Z6, Z7
+	VSUBPD           Z8, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1352(SB), Z6
-	VSUBPD           Z18, Z6, Z10
+	VSUBPD           Z14, Z6, Z11
 	KMOVW            K5, 16(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z4, K5
 	KMOVW            K4, 24(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z5, K4
-	VBLENDMPD        Z7, Z14, K5, Z7
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z8, Z7, K3, Z8
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMULPD.BCST      actkernconst<>+1096(SB), Z8, Z8
+	VBLENDMPD        Z7, Z8, K5, Z7
+	VBLENDMPD        Z11, Z14, K4, Z11
+	VBLENDMPD        Z9, Z7, K3, Z9
+	VBLENDMPD        Z10, Z11, K2, Z10
 	VMULPD.BCST      actkernconst<>+1096(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+1096(SB), Z10, Z10
 	VMULPD.BCST      actkernconst<>+2496(SB), Z0, Z4
 	VMULPD.BCST      actkernconst<>+2496(SB), Z1, Z5
 	VMULPD.BCST      actkernconst<>+2504(SB), Z0, Z6
 	VMULPD.BCST      actkernconst<>+2504(SB), Z1, Z7
 	VMULPD           Z0, Z6, Z6
 	VMULPD           Z1, Z7, Z7
-	VMAXPD.BCST      actkernconst<>+768(SB), Z6, Z10
+	VMAXPD.BCST      actkernconst<>+768(SB), Z6, Z8
 	VMAXPD.BCST      actkernconst<>+768(SB), Z7, Z11
-	VMINPD.BCST      actkernconst<>+776(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+776(SB), Z8, Z8
 	VMINPD.BCST      actkernconst<>+776(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+32(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+32(SB), Z8, Z12
 	VMULPD.BCST      actkernconst<>+32(SB), Z11, Z13
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z13, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z15
 	VBROADCASTSD     actkernconst<>+40(SB), Z16
-	VFMADD213PD      Z10, Z16, Z14
-	VBROADCASTSD     actkernconst<>+40(SB), Z10
-	VFMADD213PD      Z11, Z10, Z15
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
+	VFMADD213PD      Z8, Z16, Z14
+	VBROADCASTSD     actkernconst<>+40(SB), Z8
+	VFMADD213PD      Z11, Z8, Z15
+	VBROADCASTSD     actkernconst<>+56(SB), Z8
 	VMOVAPD          Z14, Z11
-	VFMADD213PD.BCST actkernconst<>+784(SB), Z10, Z11
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
+	VFMADD213PD.BCST actkernconst<>+784(SB), Z8, Z11
+	VBROADCASTSD     actkernconst<>+56(SB), Z8
 	VMOVAPD          Z15, Z16
-	VFMADD213PD.BCST actkernconst<>+784(SB), Z10, Z16
+	VFMADD213PD.BCST actkernconst<>+784(SB), Z8, Z16
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z14, Z11
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z15, Z16
 	VFMADD213PD.BCST actkernconst<>+792(SB), Z14, Z11
@@ -11315,10 +11389,10 @@ loop:
 	VBLENDMPD        Z7, Z16, K3, Z7
 	VMULPD           Z6, Z4, Z4
 	VMULPD           Z7, Z5, Z5
-	VADDPD           Z4, Z8, Z8
-	VADDPD           Z5, Z9, Z9
-	VBLENDMPD        Z2, Z8, K6, Z2
-	VBLENDMPD        Z3, Z9, K7, Z3
+	VADDPD           Z4, Z9, Z9
+	VADDPD           Z5, Z10, Z10
+	VBLENDMPD        Z2, Z9, K6, Z2
+	VBLENDMPD        Z3, Z10, K7, Z3
 	KMOVW            24(SP), K2
 	VBLENDMPD.BCST   actkernconst<>+112(SB), Z2, K2, Z2
 	KMOVW            16(SP), K2
@@ -11399,17 +11473,18 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -11425,36 +11500,36 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K5
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K6
-	VBLENDMPD        Z5, Z8, K6, Z5
-	VBLENDMPD        Z4, Z5, K5, Z4
-	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z4
+	VBLENDMPD        Z6, Z4, K6, Z6
+	VBLENDMPD        Z5, Z6, K5, Z5
+	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+2496(SB), Z0, Z2
 	VMULPD.BCST      actkernconst<>+2504(SB), Z0, Z3
 	VMULPD           Z0, Z3, Z3
-	VMAXPD.BCST      actkernconst<>+768(SB), Z3, Z5
-	VMINPD.BCST      actkernconst<>+776(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+32(SB), Z5, Z6
+	VMAXPD.BCST      actkernconst<>+768(SB), Z3, Z4
+	VMINPD.BCST      actkernconst<>+776(SB), Z4, Z4
+	VMULPD.BCST      actkernconst<>+32(SB), Z4, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VBROADCASTSD     actkernconst<>+40(SB), Z8
-	VFMADD213PD      Z5, Z8, Z7
-	VBROADCASTSD     actkernconst<>+56(SB), Z5
+	VFMADD213PD      Z4, Z8, Z7
+	VBROADCASTSD     actkernconst<>+56(SB), Z4
 	VMOVAPD          Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+784(SB), Z5, Z8
+	VFMADD213PD.BCST actkernconst<>+784(SB), Z4, Z8
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z7, Z8
 	VFMADD213PD.BCST actkernconst<>+792(SB), Z7, Z8
 	VFMADD213PD.BCST actkernconst<>+88(SB), Z7, Z8
@@ -11465,8 +11540,8 @@ single:
 	VCMPPD           $0x03, Z3, Z3, K5
 	VBLENDMPD        Z3, Z8, K5, Z3
 	VMULPD           Z3, Z2, Z2
-	VADDPD           Z2, Z4, Z4
-	VBLENDMPD        Z1, Z4, K4, Z1
+	VADDPD           Z2, Z5, Z5
+	VBLENDMPD        Z1, Z5, K4, Z1
 	VBLENDMPD.BCST   actkernconst<>+112(SB), Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VCVTPS2PD        (DX), Z2
@@ -11539,17 +11614,18 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z8
 	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z8
-	VFMADD213PD.BCST actkernconst<>+1096(SB), Z10, Z8
-	VMULPD           Z10, Z10, Z4
+	VMOVAPD          Z10, Z4
+	VFMADD213PD.BCST actkernconst<>+1096(SB), Z8, Z4
+	VMULPD           Z10, Z10, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z10, Z10
-	VFMADD213PD      Z10, Z8, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z8
-	VFMADD213PD      Z4, Z9, Z8
-	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z4
+	VFMADD213PD      Z10, Z4, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VFMADD213PD      Z8, Z9, Z4
+	VADDPD.BCST      actkernconst<>+1104(SB), Z5, Z8
 	VBROADCASTSD     actkernconst<>+112(SB), Z9
-	VDIVPD           Z4, Z9, Z4
+	VDIVPD           Z8, Z9, Z8
 	VSUBPD.BCST      actkernconst<>+1104(SB), Z5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z8, Z5, Z5
 	VBROADCASTSD     actkernconst<>+1240(SB), Z9
 	VMOVAPD          Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z10
@@ -11565,36 +11641,36 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1328(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1336(SB), Z5, Z10
 	VFMADD213PD.BCST actkernconst<>+1344(SB), Z5, Z10
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z4, Z8, Z8
+	VMULPD           Z10, Z4, Z4
+	VMULPD           Z8, Z4, Z4
 	VCMPPD.BCST      $0x11, actkernconst<>+1096(SB), Z3, K5
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z4
-	VSUBPD.BCST      actkernconst<>+112(SB), Z4, Z5
-	VSUBPD           Z5, Z3, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z5
+	VSUBPD.BCST      actkernconst<>+112(SB), Z5, Z8
+	VSUBPD           Z8, Z3, Z3
 	VMULPD           Z6, Z2, Z6
 	VSUBPD           Z6, Z3, Z3
-	VADDPD           Z3, Z4, Z4
-	VSCALEFPD        Z7, Z8, Z8
+	VADDPD           Z3, Z5, Z5
+	VSCALEFPD        Z7, Z4, Z4
 	VBROADCASTSD     actkernconst<>+1352(SB), Z3
-	VSUBPD           Z8, Z3, Z5
+	VSUBPD           Z4, Z3, Z6
 	VCMPPD.BCST      $0x11, actkernconst<>+8(SB), Z2, K6
-	VBLENDMPD        Z5, Z8, K6, Z5
-	VBLENDMPD        Z4, Z5, K5, Z4
-	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z4
+	VBLENDMPD        Z6, Z4, K6, Z6
+	VBLENDMPD        Z5, Z6, K5, Z5
+	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+2496(SB), Z0, Z2
 	VMULPD.BCST      actkernconst<>+2504(SB), Z0, Z3
 	VMULPD           Z0, Z3, Z3
-	VMAXPD.BCST      actkernconst<>+768(SB), Z3, Z5
-	VMINPD.BCST      actkernconst<>+776(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+32(SB), Z5, Z6
+	VMAXPD.BCST      actkernconst<>+768(SB), Z3, Z4
+	VMINPD.BCST      actkernconst<>+776(SB), Z4, Z4
+	VMULPD.BCST      actkernconst<>+32(SB), Z4, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VBROADCASTSD     actkernconst<>+40(SB), Z8
-	VFMADD213PD      Z5, Z8, Z7
-	VBROADCASTSD     actkernconst<>+56(SB), Z5
+	VFMADD213PD      Z4, Z8, Z7
+	VBROADCASTSD     actkernconst<>+56(SB), Z4
 	VMOVAPD          Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+784(SB), Z5, Z8
+	VFMADD213PD.BCST actkernconst<>+784(SB), Z4, Z8
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z7, Z8
 	VFMADD213PD.BCST actkernconst<>+792(SB), Z7, Z8
 	VFMADD213PD.BCST actkernconst<>+88(SB), Z7, Z8
@@ -11605,8 +11681,8 @@ tail:
 	VCMPPD           $0x03, Z3, Z3, K5
 	VBLENDMPD        Z3, Z8, K5, Z3
 	VMULPD           Z3, Z2, Z2
-	VADDPD           Z2, Z4, Z4
-	VBLENDMPD        Z1, Z4, K4, Z1
+	VADDPD           Z2, Z5, Z5
+	VBLENDMPD        Z1, Z5, K4, Z1
 	VBLENDMPD.BCST   actkernconst<>+112(SB), Z1, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z1, K2, Z1
 	VMOVUPS.Z        (DX), K1, Y2
@@ -11747,28 +11823,30 @@ loop:
 	VFMADD213PD actkernconst<>+1888(SB), Y2, Y1
 	VFMADD213PD actkernconst<>+1920(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+1920(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+1376(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+1376(SB), Y2, Y1
-	VMULPD      Y5, Y5, Y0
+	VMOVAPD     Y5, Y0
+	VFMADD213PD actkernconst<>+1376(SB), Y9, Y0
+	VMOVAPD     Y2, Y9
+	VFMADD213PD actkernconst<>+1376(SB), Y1, Y9
+	VMULPD      Y5, Y5, Y1
 	VMOVUPD     Y4, 384(SP)
 	VMULPD      Y2, Y2, Y4
 	VADDPD      actkernconst<>+640(SB), Y5, Y5
 	VADDPD      actkernconst<>+640(SB), Y2, Y2
-	VFMADD213PD Y5, Y9, Y0
-	VFMADD213PD Y2, Y1, Y4
-	VXORPD      actkernconst<>+128(SB), Y0, Y1
+	VFMADD213PD Y5, Y0, Y1
+	VFMADD213PD Y2, Y9, Y4
+	VXORPD      actkernconst<>+128(SB), Y1, Y0
 	VXORPD      actkernconst<>+128(SB), Y4, Y2
-	VFMADD213PD Y0, Y7, Y1
+	VFMADD213PD Y1, Y7, Y0
 	VFMADD213PD Y4, Y8, Y2
-	VADDPD      actkernconst<>+1408(SB), Y3, Y0
+	VADDPD      actkernconst<>+1408(SB), Y3, Y1
 	VADDPD      actkernconst<>+1408(SB), Y14, Y4
 	VMOVUPD     actkernconst<>+640(SB), Y5
-	VDIVPD      Y0, Y5, Y0
+	VDIVPD      Y1, Y5, Y1
 	VMOVUPD     actkernconst<>+640(SB), Y5
 	VDIVPD      Y4, Y5, Y4
 	VSUBPD      actkernconst<>+1408(SB), Y3, Y3
 	VSUBPD      actkernconst<>+1408(SB), Y14, Y14
-	VMULPD      Y0, Y3, Y3
+	VMULPD      Y1, Y3, Y3
 	VMULPD      Y4, Y14, Y14
 	VMOVUPD     actkernconst<>+1952(SB), Y5
 	VMOVAPD     Y3, Y7
@@ -11800,33 +11878,33 @@ loop:
 	VFMADD213PD actkernconst<>+2336(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+2368(SB), Y3, Y7
 	VFMADD213PD actkernconst<>+2368(SB), Y14, Y8
-	VMULPD      Y7, Y1, Y1
+	VMULPD      Y7, Y0, Y0
 	VMULPD      Y8, Y2, Y2
-	VMULPD      Y0, Y1, Y1
+	VMULPD      Y1, Y0, Y0
 	VMULPD      Y4, Y2, Y2
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y12, Y12
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y13, Y13
-	VXORPD      actkernconst<>+128(SB), Y10, Y0
+	VXORPD      actkernconst<>+128(SB), Y10, Y1
 	VXORPD      actkernconst<>+128(SB), Y11, Y3
-	VADDPD      actkernconst<>+640(SB), Y0, Y4
+	VADDPD      actkernconst<>+640(SB), Y1, Y4
 	VADDPD      actkernconst<>+640(SB), Y3, Y5
 	VSUBPD      actkernconst<>+640(SB), Y4, Y7
 	VSUBPD      actkernconst<>+640(SB), Y5, Y8
-	VSUBPD      Y7, Y0, Y0
+	VSUBPD      Y7, Y1, Y1
 	VSUBPD      Y8, Y3, Y3
 	VMULPD      Y6, Y10, Y6
 	VMULPD      320(SP), Y11, Y7
-	VSUBPD      Y6, Y0, Y0
+	VSUBPD      Y6, Y1, Y1
 	VSUBPD      Y7, Y3, Y3
-	VADDPD      Y0, Y4, Y4
+	VADDPD      Y1, Y4, Y4
 	VADDPD      Y3, Y5, Y5
-	VMOVUPD     384(SP), Y0
-	VMAXPD      actkernconst<>+832(SB), Y0, Y6
+	VMOVUPD     384(SP), Y1
+	VMAXPD      actkernconst<>+832(SB), Y1, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
-	VSUBPD      Y6, Y0, Y7
+	VSUBPD      Y6, Y1, Y7
 	VADDPD      actkernconst<>+160(SB), Y6, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y1, Y3
+	VMULPD      Y6, Y0, Y3
 	VADDPD      actkernconst<>+160(SB), Y7, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y3, Y3
@@ -12002,17 +12080,18 @@ single:
 	VFMADD213PD actkernconst<>+1856(SB), Y13, Y11
 	VFMADD213PD actkernconst<>+1888(SB), Y13, Y11
 	VFMADD213PD actkernconst<>+1920(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+1376(SB), Y13, Y11
-	VMULPD      Y13, Y13, Y7
+	VMOVAPD     Y13, Y7
+	VFMADD213PD actkernconst<>+1376(SB), Y11, Y7
+	VMULPD      Y13, Y13, Y11
 	VADDPD      actkernconst<>+640(SB), Y13, Y13
-	VFMADD213PD Y13, Y11, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y11
-	VFMADD213PD Y7, Y12, Y11
-	VADDPD      actkernconst<>+1408(SB), Y8, Y7
+	VFMADD213PD Y13, Y7, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y7
+	VFMADD213PD Y11, Y12, Y7
+	VADDPD      actkernconst<>+1408(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+640(SB), Y12
-	VDIVPD      Y7, Y12, Y7
+	VDIVPD      Y11, Y12, Y11
 	VSUBPD      actkernconst<>+1408(SB), Y8, Y8
-	VMULPD      Y7, Y8, Y8
+	VMULPD      Y11, Y8, Y8
 	VMOVUPD     actkernconst<>+1952(SB), Y12
 	VMOVAPD     Y8, Y13
 	VFMADD213PD actkernconst<>+1984(SB), Y12, Y13
@@ -12028,30 +12107,30 @@ single:
 	VFMADD213PD actkernconst<>+2304(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+2336(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+2368(SB), Y8, Y13
-	VMULPD      Y13, Y11, Y11
-	VMULPD      Y7, Y11, Y11
+	VMULPD      Y13, Y7, Y7
+	VMULPD      Y11, Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VADDPD      actkernconst<>+640(SB), Y7, Y8
-	VSUBPD      actkernconst<>+640(SB), Y8, Y12
-	VSUBPD      Y12, Y7, Y7
+	VXORPD      actkernconst<>+128(SB), Y5, Y8
+	VADDPD      actkernconst<>+640(SB), Y8, Y11
+	VSUBPD      actkernconst<>+640(SB), Y11, Y12
+	VSUBPD      Y12, Y8, Y8
 	VMULPD      Y9, Y5, Y9
-	VSUBPD      Y9, Y7, Y7
-	VADDPD      Y7, Y8, Y8
+	VSUBPD      Y9, Y8, Y8
+	VADDPD      Y8, Y11, Y11
 	VMAXPD      actkernconst<>+832(SB), Y10, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
 	VSUBPD      Y9, Y10, Y12
 	VADDPD      actkernconst<>+160(SB), Y9, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y7
+	VMULPD      Y9, Y7, Y8
 	VADDPD      actkernconst<>+160(SB), Y12, Y12
 	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+2400(SB), Y9
-	VSUBPD      Y7, Y9, Y10
+	VMULPD      Y12, Y8, Y8
+	VMOVUPD     actkernconst<>+2400(SB), Y7
+	VSUBPD      Y8, Y7, Y9
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y7, Y5
-	VBLENDVPD   Y6, Y8, Y5, Y6
+	VBLENDVPD   Y5, Y9, Y8, Y5
+	VBLENDVPD   Y6, Y11, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y6, Y6
 	VMULPD      actkernconst<>+2784(SB), Y0, Y5
 	VMULPD      actkernconst<>+2816(SB), Y0, Y7
@@ -12158,17 +12237,18 @@ tail:
 	VFMADD213PD actkernconst<>+1856(SB), Y13, Y11
 	VFMADD213PD actkernconst<>+1888(SB), Y13, Y11
 	VFMADD213PD actkernconst<>+1920(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+1376(SB), Y13, Y11
-	VMULPD      Y13, Y13, Y7
+	VMOVAPD     Y13, Y7
+	VFMADD213PD actkernconst<>+1376(SB), Y11, Y7
+	VMULPD      Y13, Y13, Y11
 	VADDPD      actkernconst<>+640(SB), Y13, Y13
-	VFMADD213PD Y13, Y11, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y11
-	VFMADD213PD Y7, Y12, Y11
-	VADDPD      actkernconst<>+1408(SB), Y8, Y7
+	VFMADD213PD Y13, Y7, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y7
+	VFMADD213PD Y11, Y12, Y7
+	VADDPD      actkernconst<>+1408(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+640(SB), Y12
-	VDIVPD      Y7, Y12, Y7
+	VDIVPD      Y11, Y12, Y11
 	VSUBPD      actkernconst<>+1408(SB), Y8, Y8
-	VMULPD      Y7, Y8, Y8
+	VMULPD      Y11, Y8, Y8
 	VMOVUPD     actkernconst<>+1952(SB), Y12
 	VMOVAPD     Y8, Y13
 	VFMADD213PD actkernconst<>+1984(SB), Y12, Y13
@@ -12184,30 +12264,30 @@ tail:
 	VFMADD213PD actkernconst<>+2304(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+2336(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+2368(SB), Y8, Y13
-	VMULPD      Y13, Y11, Y11
-	VMULPD      Y7, Y11, Y11
+	VMULPD      Y13, Y7, Y7
+	VMULPD      Y11, Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VADDPD      actkernconst<>+640(SB), Y7, Y8
-	VSUBPD      actkernconst<>+640(SB), Y8, Y12
-	VSUBPD      Y12, Y7, Y7
+	VXORPD      actkernconst<>+128(SB), Y5, Y8
+	VADDPD      actkernconst<>+640(SB), Y8, Y11
+	VSUBPD      actkernconst<>+640(SB), Y11, Y12
+	VSUBPD      Y12, Y8, Y8
 	VMULPD      Y9, Y5, Y9
-	VSUBPD      Y9, Y7, Y7
-	VADDPD      Y7, Y8, Y8
+	VSUBPD      Y9, Y8, Y8
+	VADDPD      Y8, Y11, Y11
 	VMAXPD      actkernconst<>+832(SB), Y10, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
 	VSUBPD      Y9, Y10, Y12
 	VADDPD      actkernconst<>+160(SB), Y9, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y7
+	VMULPD      Y9, Y7, Y8
 	VADDPD      actkernconst<>+160(SB), Y12, Y12
 	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+2400(SB), Y9
-	VSUBPD      Y7, Y9, Y10
+	VMULPD      Y12, Y8, Y8
+	VMOVUPD     actkernconst<>+2400(SB), Y7
+	VSUBPD      Y8, Y7, Y9
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y7, Y5
-	VBLENDVPD   Y6, Y8, Y5, Y6
+	VBLENDVPD   Y5, Y9, Y8, Y5
+	VBLENDVPD   Y6, Y11, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y6, Y6
 	VMULPD      actkernconst<>+2784(SB), Y0, Y5
 	VMULPD      actkernconst<>+2816(SB), Y0, Y7
@@ -12381,28 +12461,30 @@ loop:
 	VFMADD213PD actkernconst<>+1888(SB), Y2, Y1
 	VFMADD213PD actkernconst<>+1920(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+1920(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+1376(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+1376(SB), Y2, Y1
-	VMULPD      Y5, Y5, Y0
+	VMOVAPD     Y5, Y0
+	VFMADD213PD actkernconst<>+1376(SB), Y9, Y0
+	VMOVAPD     Y2, Y9
+	VFMADD213PD actkernconst<>+1376(SB), Y1, Y9
+	VMULPD      Y5, Y5, Y1
 	VMOVUPD     Y4, 384(SP)
 	VMULPD      Y2, Y2, Y4
 	VADDPD      actkernconst<>+640(SB), Y5, Y5
 	VADDPD      actkernconst<>+640(SB), Y2, Y2
-	VFMADD213PD Y5, Y9, Y0
-	VFMADD213PD Y2, Y1, Y4
-	VXORPD      actkernconst<>+128(SB), Y0, Y1
+	VFMADD213PD Y5, Y0, Y1
+	VFMADD213PD Y2, Y9, Y4
+	VXORPD      actkernconst<>+128(SB), Y1, Y0
 	VXORPD      actkernconst<>+128(SB), Y4, Y2
-	VFMADD213PD Y0, Y7, Y1
+	VFMADD213PD Y1, Y7, Y0
 	VFMADD213PD Y4, Y8, Y2
-	VADDPD      actkernconst<>+1408(SB), Y3, Y0
+	VADDPD      actkernconst<>+1408(SB), Y3, Y1
 	VADDPD      actkernconst<>+1408(SB), Y14, Y4
 	VMOVUPD     actkernconst<>+640(SB), Y5
-	VDIVPD      Y0, Y5, Y0
+	VDIVPD      Y1, Y5, Y1
 	VMOVUPD     actkernconst<>+640(SB), Y5
 	VDIVPD      Y4, Y5, Y4
 	VSUBPD      actkernconst<>+1408(SB), Y3, Y3
 	VSUBPD      actkernconst<>+1408(SB), Y14, Y14
-	VMULPD      Y0, Y3, Y3
+	VMULPD      Y1, Y3, Y3
 	VMULPD      Y4, Y14, Y14
 	VMOVUPD     actkernconst<>+1952(SB), Y5
 	VMOVAPD     Y3, Y7
@@ -12434,33 +12516,33 @@ loop:
 	VFMADD213PD actkernconst<>+2336(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+2368(SB), Y3, Y7
 	VFMADD213PD actkernconst<>+2368(SB), Y14, Y8
-	VMULPD      Y7, Y1, Y1
+	VMULPD      Y7, Y0, Y0
 	VMULPD      Y8, Y2, Y2
-	VMULPD      Y0, Y1, Y1
+	VMULPD      Y1, Y0, Y0
 	VMULPD      Y4, Y2, Y2
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y12, Y12
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y13, Y13
-	VXORPD      actkernconst<>+128(SB), Y10, Y0
+	VXORPD      actkernconst<>+128(SB), Y10, Y1
 	VXORPD      actkernconst<>+128(SB), Y11, Y3
-	VADDPD      actkernconst<>+640(SB), Y0, Y4
+	VADDPD      actkernconst<>+640(SB), Y1, Y4
 	VADDPD      actkernconst<>+640(SB), Y3, Y5
 	VSUBPD      actkernconst<>+640(SB), Y4, Y7
 	VSUBPD      actkernconst<>+640(SB), Y5, Y8
-	VSUBPD      Y7, Y0, Y0
+	VSUBPD      Y7, Y1, Y1
 	VSUBPD      Y8, Y3, Y3
 	VMULPD      Y6, Y10, Y6
 	VMULPD      320(SP), Y11, Y7
-	VSUBPD      Y6, Y0, Y0
+	VSUBPD      Y6, Y1, Y1
 	VSUBPD      Y7, Y3, Y3
-	VADDPD      Y0, Y4, Y4
+	VADDPD      Y1, Y4, Y4
 	VADDPD      Y3, Y5, Y5
-	VMOVUPD     384(SP), Y0
-	VMAXPD      actkernconst<>+832(SB), Y0, Y6
+	VMOVUPD     384(SP), Y1
+	VMAXPD      actkernconst<>+832(SB), Y1, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
-	VSUBPD      Y6, Y0, Y7
+	VSUBPD      Y6, Y1, Y7
 	VADDPD      actkernconst<>+160(SB), Y6, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y1, Y3
+	VMULPD      Y6, Y0, Y3
 	VADDPD      actkernconst<>+160(SB), Y7, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y3, Y3
@@ -12636,17 +12718,18 @@ single:
 	VFMADD213PD actkernconst<>+1856(SB), Y13, Y11
 	VFMADD213PD actkernconst<>+1888(SB), Y13, Y11
 	VFMADD213PD actkernconst<>+1920(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+1376(SB), Y13, Y11
-	VMULPD      Y13, Y13, Y7
+	VMOVAPD     Y13, Y7
+	VFMADD213PD actkernconst<>+1376(SB), Y11, Y7
+	VMULPD      Y13, Y13, Y11
 	VADDPD      actkernconst<>+640(SB), Y13, Y13
-	VFMADD213PD Y13, Y11, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y11
-	VFMADD213PD Y7, Y12, Y11
-	VADDPD      actkernconst<>+1408(SB), Y8, Y7
+	VFMADD213PD Y13, Y7, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y7
+	VFMADD213PD Y11, Y12, Y7
+	VADDPD      actkernconst<>+1408(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+640(SB), Y12
-	VDIVPD      Y7, Y12, Y7
+	VDIVPD      Y11, Y12, Y11
 	VSUBPD      actkernconst<>+1408(SB), Y8, Y8
-	VMULPD      Y7, Y8, Y8
+	VMULPD      Y11, Y8, Y8
 	VMOVUPD     actkernconst<>+1952(SB), Y12
 	VMOVAPD     Y8, Y13
 	VFMADD213PD actkernconst<>+1984(SB), Y12, Y13
@@ -12662,30 +12745,30 @@ single:
 	VFMADD213PD actkernconst<>+2304(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+2336(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+2368(SB), Y8, Y13
-	VMULPD      Y13, Y11, Y11
-	VMULPD      Y7, Y11, Y11
+	VMULPD      Y13, Y7, Y7
+	VMULPD      Y11, Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VADDPD      actkernconst<>+640(SB), Y7, Y8
-	VSUBPD      actkernconst<>+640(SB), Y8, Y12
-	VSUBPD      Y12, Y7, Y7
+	VXORPD      actkernconst<>+128(SB), Y5, Y8
+	VADDPD      actkernconst<>+640(SB), Y8, Y11
+	VSUBPD      actkernconst<>+640(SB), Y11, Y12
+	VSUBPD      Y12, Y8, Y8
 	VMULPD      Y9, Y5, Y9
-	VSUBPD      Y9, Y7, Y7
-	VADDPD      Y7, Y8, Y8
+	VSUBPD      Y9, Y8, Y8
+	VADDPD      Y8, Y11, Y11
 	VMAXPD      actkernconst<>+832(SB), Y10, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
 	VSUBPD      Y9, Y10, Y12
 	VADDPD      actkernconst<>+160(SB), Y9, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y7
+	VMULPD      Y9, Y7, Y8
 	VADDPD      actkernconst<>+160(SB), Y12, Y12
 	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+2400(SB), Y9
-	VSUBPD      Y7, Y9, Y10
+	VMULPD      Y12, Y8, Y8
+	VMOVUPD     actkernconst<>+2400(SB), Y7
+	VSUBPD      Y8, Y7, Y9
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y7, Y5
-	VBLENDVPD   Y6, Y8, Y5, Y6
+	VBLENDVPD   Y5, Y9, Y8, Y5
+	VBLENDVPD   Y6, Y11, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y6, Y6
 	VMULPD      actkernconst<>+2784(SB), Y0, Y5
 	VMULPD      actkernconst<>+2816(SB), Y0, Y7
@@ -12792,17 +12875,18 @@ tail:
 	VFMADD213PD actkernconst<>+1856(SB), Y13, Y11
 	VFMADD213PD actkernconst<>+1888(SB), Y13, Y11
 	VFMADD213PD actkernconst<>+1920(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+1376(SB), Y13, Y11
-	VMULPD      Y13, Y13, Y7
+	VMOVAPD     Y13, Y7
+	VFMADD213PD actkernconst<>+1376(SB), Y11, Y7
+	VMULPD      Y13, Y13, Y11
 	VADDPD      actkernconst<>+640(SB), Y13, Y13
-	VFMADD213PD Y13, Y11, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y11
-	VFMADD213PD Y7, Y12, Y11
-	VADDPD      actkernconst<>+1408(SB), Y8, Y7
+	VFMADD213PD Y13, Y7, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y7
+	VFMADD213PD Y11, Y12, Y7
+	VADDPD      actkernconst<>+1408(SB), Y8, Y11
 	VMOVUPD     actkernconst<>+640(SB), Y12
-	VDIVPD      Y7, Y12, Y7
+	VDIVPD      Y11, Y12, Y11
 	VSUBPD      actkernconst<>+1408(SB), Y8, Y8
-	VMULPD      Y7, Y8, Y8
+	VMULPD      Y11, Y8, Y8
 	VMOVUPD     actkernconst<>+1952(SB), Y12
 	VMOVAPD     Y8, Y13
 	VFMADD213PD actkernconst<>+1984(SB), Y12, Y13
@@ -12818,30 +12902,30 @@ tail:
 	VFMADD213PD actkernconst<>+2304(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+2336(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+2368(SB), Y8, Y13
-	VMULPD      Y13, Y11, Y11
-	VMULPD      Y7, Y11, Y11
+	VMULPD      Y13, Y7, Y7
+	VMULPD      Y11, Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+1376(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VADDPD      actkernconst<>+640(SB), Y7, Y8
-	VSUBPD      actkernconst<>+640(SB), Y8, Y12
-	VSUBPD      Y12, Y7, Y7
+	VXORPD      actkernconst<>+128(SB), Y5, Y8
+	VADDPD      actkernconst<>+640(SB), Y8, Y11
+	VSUBPD      actkernconst<>+640(SB), Y11, Y12
+	VSUBPD      Y12, Y8, Y8
 	VMULPD      Y9, Y5, Y9
-	VSUBPD      Y9, Y7, Y7
-	VADDPD      Y7, Y8, Y8
+	VSUBPD      Y9, Y8, Y8
+	VADDPD      Y8, Y11, Y11
 	VMAXPD      actkernconst<>+832(SB), Y10, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
 	VSUBPD      Y9, Y10, Y12
 	VADDPD      actkernconst<>+160(SB), Y9, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y7
+	VMULPD      Y9, Y7, Y8
 	VADDPD      actkernconst<>+160(SB), Y12, Y12
 	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
-	VMOVUPD     actkernconst<>+2400(SB), Y9
-	VSUBPD      Y7, Y9, Y10
+	VMULPD      Y12, Y8, Y8
+	VMOVUPD     actkernconst<>+2400(SB), Y7
+	VSUBPD      Y8, Y7, Y9
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y7, Y5
-	VBLENDVPD   Y6, Y8, Y5, Y6
+	VBLENDVPD   Y5, Y9, Y8, Y5
+	VBLENDVPD   Y6, Y11, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y6, Y6
 	VMULPD      actkernconst<>+2784(SB), Y0, Y5
 	VMULPD      actkernconst<>+2816(SB), Y0, Y7
@@ -13866,16 +13950,18 @@ loop:
 	VMULPD.BCST      actkernconst<>+2856(SB), Z7, Z7
 	VMULPD           Z6, Z11, Z6
 	VMULPD           Z7, Z12, Z7
-	VFMADD213PD      Z8, Z8, Z6
-	VFMADD213PD      Z9, Z9, Z7
+	VMOVAPD          Z8, Z4
+	VFMADD213PD      Z8, Z6, Z4
+	VMOVAPD          Z9, Z5
+	VFMADD213PD      Z9, Z7, Z5
 	VMULPD           Z11, Z8, Z8
 	VMULPD           Z12, Z9, Z9
-	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z4
-	VSUBPD.BCST      actkernconst<>+2976(SB), Z1, Z5
-	VSUBPD.BCST      actkernconst<>+3000(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+3000(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+2856(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+2856(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z6
+	VSUBPD.BCST      actkernconst<>+2976(SB), Z1, Z7
+	VSUBPD.BCST      actkernconst<>+3000(SB), Z6, Z6
+	VSUBPD.BCST      actkernconst<>+3000(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+2856(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+2856(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+2976(SB), Z0, Z10
 	VMULPD.BCST      actkernconst<>+2976(SB), Z1, Z11
 	VADDPD           Z10, Z2, Z2
@@ -13884,13 +13970,15 @@ loop:
 	VADDPD.BCST      actkernconst<>+3008(SB), Z3, Z3
 	VMULPD.BCST      actkernconst<>+2864(SB), Z2, Z10
 	VMULPD.BCST      actkernconst<>+2864(SB), Z3, Z11
-	VFMADD213PD      Z4, Z4, Z10
-	VFMADD213PD      Z5, Z5, Z11
-	VMAXPD.BCST      actkernconst<>+16(SB), Z10, Z12
-	VMAXPD.BCST      actkernconst<>+16(SB), Z11, Z13
-	VMINPD.BCST      actkernconst<>+24(SB), Z12, Z12
+	VMOVAPD          Z6, Z12
+	VFMADD213PD      Z6, Z10, Z12
+	VMOVAPD          Z7, Z10
+	VFMADD213PD      Z7, Z11, Z10
+	VMAXPD.BCST      actkernconst<>+16(SB), Z12, Z11
+	VMAXPD.BCST      actkernconst<>+16(SB), Z10, Z13
+	VMINPD.BCST      actkernconst<>+24(SB), Z11, Z11
 	VMINPD.BCST      actkernconst<>+24(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+32(SB), Z12, Z14
+	VMULPD.BCST      actkernconst<>+32(SB), Z11, Z14
 	VMULPD.BCST      actkernconst<>+32(SB), Z13, Z15
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VRNDSCALEPD      $0x08, Z15, Z15
@@ -13898,16 +13986,16 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z17
 	VBROADCASTSD     actkernconst<>+40(SB), Z18
 	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z12, Z18, Z19
-	VBROADCASTSD     actkernconst<>+40(SB), Z12
+	VFMADD213PD      Z11, Z18, Z19
+	VBROADCASTSD     actkernconst<>+40(SB), Z11
 	VMOVAPD          Z17, Z18
-	VFMADD213PD      Z13, Z12, Z18
-	VBROADCASTSD     actkernconst<>+48(SB), Z12
+	VFMADD213PD      Z13, Z11, Z18
+	VBROADCASTSD     actkernconst<>+48(SB), Z11
 	VMOVAPD          Z19, Z13
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z12, Z13
-	VBROADCASTSD     actkernconst<>+48(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z11, Z13
+	VBROADCASTSD     actkernconst<>+48(SB), Z11
 	VMOVAPD          Z18, Z20
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z12, Z20
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z11, Z20
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z19, Z13
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z19, Z13
@@ -13922,46 +14010,46 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z20
 	VMULPD           Z13, Z19, Z19
 	VMULPD           Z20, Z18, Z18
-	VBROADCASTSD     actkernconst<>+120(SB), Z12
-	VSCALEFPD        Z16, Z12, Z16
-	VBROADCASTSD     actkernconst<>+120(SB), Z12
-	VSCALEFPD        Z17, Z12, Z17
+	VBROADCASTSD     actkernconst<>+120(SB), Z11
+	VSCALEFPD        Z16, Z11, Z16
+	VBROADCASTSD     actkernconst<>+120(SB), Z11
+	VSCALEFPD        Z17, Z11, Z17
 	VADDPD.BCST      actkernconst<>+112(SB), Z16, Z16
 	VADDPD.BCST      actkernconst<>+112(SB), Z17, Z17
 	VADDPD           Z19, Z16, Z16
 	VADDPD           Z18, Z17, Z17
 	VSCALEFPD        Z14, Z16, Z16
 	VSCALEFPD        Z15, Z17, Z17
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z10, Z16
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z11, Z17
-	VCMPPD           $0x03, Z10, Z10, K2
-	VCMPPD           $0x03, Z11, Z11, K3
-	VBLENDMPD        Z10, Z16, K2, Z10
-	VBLENDMPD        Z11, Z17, K3, Z11
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z16
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z10, Z17
+	VCMPPD           $0x03, Z12, Z12, K2
+	VCMPPD           $0x03, Z10, Z10, K3
+	VBLENDMPD        Z12, Z16, K2, Z12
+	VBLENDMPD        Z10, Z17, K3, Z10
 	VMULPD.BCST      actkernconst<>+3016(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+3016(SB), Z3, Z3
-	VMOVAPD          Z4, Z12
-	VFMADD213PD      Z4, Z2, Z12
-	VMOVAPD          Z5, Z2
-	VFMADD213PD      Z5, Z3, Z2
+	VMOVAPD          Z6, Z11
+	VFMADD213PD      Z6, Z2, Z11
+	VMOVAPD          Z7, Z2
+	VFMADD213PD      Z7, Z3, Z2
 	VBROADCASTSD     actkernconst<>+2992(SB), Z3
-	VFMADD213PD      Z12, Z3, Z10
+	VFMADD213PD      Z11, Z3, Z12
 	VBROADCASTSD     actkernconst<>+2992(SB), Z3
-	VFMADD213PD      Z2, Z3, Z11
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z11, Z9, Z9
-	VBLENDMPD        Z6, Z8, K6, Z6
-	VBLENDMPD        Z7, Z9, K7, Z7
-	VBLENDMPD.BCST   actkernconst<>+112(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+112(SB), Z7, K5, Z7
+	VFMADD213PD      Z2, Z3, Z10
+	VMULPD           Z12, Z8, Z8
+	VMULPD           Z10, Z9, Z9
+	VBLENDMPD        Z4, Z8, K6, Z4
+	VBLENDMPD        Z5, Z9, K7, Z5
+	VBLENDMPD.BCST   actkernconst<>+112(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+112(SB), Z5, K5, Z5
 	KMOVW            8(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
 	KMOVW            (SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z5, K2, Z5
 	VCVTPS2PD        (DX), Z2
 	VCVTPS2PD        32(DX), Z3
-	VMULPD           Z6, Z2, Z2
-	VMULPD           Z7, Z3, Z3
+	VMULPD           Z4, Z2, Z2
+	VMULPD           Z5, Z3, Z3
 	VCMPPD           $0x03, Z0, Z0, K2
 	VCMPPD           $0x03, Z1, Z1, K3
 	VBLENDMPD        Z0, Z2, K2, Z0
@@ -14023,27 +14111,29 @@ single:
 	VADDPD           Z2, Z3, Z3
 	VMULPD.BCST      actkernconst<>+2856(SB), Z3, Z3
 	VMULPD           Z3, Z6, Z3
-	VFMADD213PD      Z4, Z4, Z3
+	VMOVAPD          Z4, Z2
+	VFMADD213PD      Z4, Z3, Z2
 	VMULPD           Z6, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z2
-	VSUBPD.BCST      actkernconst<>+3000(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+2856(SB), Z2, Z2
+	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z3
+	VSUBPD.BCST      actkernconst<>+3000(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2856(SB), Z3, Z3
 	VMULPD.BCST      actkernconst<>+2976(SB), Z0, Z5
 	VADDPD           Z5, Z1, Z1
 	VADDPD.BCST      actkernconst<>+3008(SB), Z1, Z1
 	VMULPD.BCST      actkernconst<>+2864(SB), Z1, Z5
-	VFMADD213PD      Z2, Z2, Z5
-	VMAXPD.BCST      actkernconst<>+16(SB), Z5, Z6
-	VMINPD.BCST      actkernconst<>+24(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+32(SB), Z6, Z7
+	VMOVAPD          Z3, Z6
+	VFMADD213PD      Z3, Z5, Z6
+	VMAXPD.BCST      actkernconst<>+16(SB), Z6, Z5
+	VMINPD.BCST      actkernconst<>+24(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+32(SB), Z5, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
 	VBROADCASTSD     actkernconst<>+40(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD      Z6, Z9, Z10
-	VBROADCASTSD     actkernconst<>+48(SB), Z6
+	VFMADD213PD      Z5, Z9, Z10
+	VBROADCASTSD     actkernconst<>+48(SB), Z5
 	VMOVAPD          Z10, Z9
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z5, Z9
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+80(SB), Z10, Z9
@@ -14051,25 +14141,25 @@ single:
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z10, Z9
 	VMULPD           Z9, Z10, Z10
-	VBROADCASTSD     actkernconst<>+120(SB), Z6
-	VSCALEFPD        Z8, Z6, Z8
+	VBROADCASTSD     actkernconst<>+120(SB), Z5
+	VSCALEFPD        Z8, Z5, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z8, Z8
 	VADDPD           Z10, Z8, Z8
 	VSCALEFPD        Z7, Z8, Z8
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z5, Z8
-	VCMPPD           $0x03, Z5, Z5, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z6, Z8
+	VCMPPD           $0x03, Z6, Z6, K5
+	VBLENDMPD        Z6, Z8, K5, Z6
 	VMULPD.BCST      actkernconst<>+3016(SB), Z1, Z1
-	VMOVAPD          Z2, Z6
-	VFMADD213PD      Z2, Z1, Z6
+	VMOVAPD          Z3, Z5
+	VFMADD213PD      Z3, Z1, Z5
 	VBROADCASTSD     actkernconst<>+2992(SB), Z1
-	VFMADD213PD      Z6, Z1, Z5
-	VMULPD           Z5, Z4, Z4
-	VBLENDMPD        Z3, Z4, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+112(SB), Z3, K3, Z3
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z3, K2, Z3
+	VFMADD213PD      Z5, Z1, Z6
+	VMULPD           Z6, Z4, Z4
+	VBLENDMPD        Z2, Z4, K4, Z2
+	VBLENDMPD.BCST   actkernconst<>+112(SB), Z2, K3, Z2
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z2, K2, Z2
 	VCVTPS2PD        (DX), Z1
-	VMULPD           Z3, Z1, Z1
+	VMULPD           Z2, Z1, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -14131,27 +14221,29 @@ tail:
 	VADDPD           Z2, Z3, Z3
 	VMULPD.BCST      actkernconst<>+2856(SB), Z3, Z3
 	VMULPD           Z3, Z6, Z3
-	VFMADD213PD      Z4, Z4, Z3
+	VMOVAPD          Z4, Z2
+	VFMADD213PD      Z4, Z3, Z2
 	VMULPD           Z6, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z2
-	VSUBPD.BCST      actkernconst<>+3000(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+2856(SB), Z2, Z2
+	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z3
+	VSUBPD.BCST      actkernconst<>+3000(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2856(SB), Z3, Z3
 	VMULPD.BCST      actkernconst<>+2976(SB), Z0, Z5
 	VADDPD           Z5, Z1, Z1
 	VADDPD.BCST      actkernconst<>+3008(SB), Z1, Z1
 	VMULPD.BCST      actkernconst<>+2864(SB), Z1, Z5
-	VFMADD213PD      Z2, Z2, Z5
-	VMAXPD.BCST      actkernconst<>+16(SB), Z5, Z6
-	VMINPD.BCST      actkernconst<>+24(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+32(SB), Z6, Z7
+	VMOVAPD          Z3, Z6
+	VFMADD213PD      Z3, Z5, Z6
+	VMAXPD.BCST      actkernconst<>+16(SB), Z6, Z5
+	VMINPD.BCST      actkernconst<>+24(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+32(SB), Z5, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
 	VBROADCASTSD     actkernconst<>+40(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD      Z6, Z9, Z10
-	VBROADCASTSD     actkernconst<>+48(SB), Z6
+	VFMADD213PD      Z5, Z9, Z10
+	VBROADCASTSD     actkernconst<>+48(SB), Z5
 	VMOVAPD          Z10, Z9
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z5, Z9
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+80(SB), Z10, Z9
@@ -14159,26 +14251,26 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z10, Z9
 	VMULPD           Z9, Z10, Z10
-	VBROADCASTSD     actkernconst<>+120(SB), Z6
-	VSCALEFPD        Z8, Z6, Z8
+	VBROADCASTSD     actkernconst<>+120(SB), Z5
+	VSCALEFPD        Z8, Z5, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z8, Z8
 	VADDPD           Z10, Z8, Z8
 	VSCALEFPD        Z7, Z8, Z8
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z5, Z8
-	VCMPPD           $0x03, Z5, Z5, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z6, Z8
+	VCMPPD           $0x03, Z6, Z6, K5
+	VBLENDMPD        Z6, Z8, K5, Z6
 	VMULPD.BCST      actkernconst<>+3016(SB), Z1, Z1
-	VMOVAPD          Z2, Z6
-	VFMADD213PD      Z2, Z1, Z6
+	VMOVAPD          Z3, Z5
+	VFMADD213PD      Z3, Z1, Z5
 	VBROADCASTSD     actkernconst<>+2992(SB), Z1
-	VFMADD213PD      Z6, Z1, Z5
-	VMULPD           Z5, Z4, Z4
-	VBLENDMPD        Z3, Z4, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+112(SB), Z3, K3, Z3
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z3, K2, Z3
+	VFMADD213PD      Z5, Z1, Z6
+	VMULPD           Z6, Z4, Z4
+	VBLENDMPD        Z2, Z4, K4, Z2
+	VBLENDMPD.BCST   actkernconst<>+112(SB), Z2, K3, Z2
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z2, K2, Z2
 	VMOVUPS.Z        (DX), K1, Y1
 	VCVTPS2PD        Y1, Z1
-	VMULPD           Z3, Z1, Z1
+	VMULPD           Z2, Z1, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -14289,16 +14381,18 @@ loop:
 	VMULPD.BCST      actkernconst<>+2856(SB), Z7, Z7
 	VMULPD           Z6, Z11, Z6
 	VMULPD           Z7, Z12, Z7
-	VFMADD213PD      Z8, Z8, Z6
-	VFMADD213PD      Z9, Z9, Z7
+	VMOVAPD          Z8, Z4
+	VFMADD213PD      Z8, Z6, Z4
+	VMOVAPD          Z9, Z5
+	VFMADD213PD      Z9, Z7, Z5
 	VMULPD           Z11, Z8, Z8
 	VMULPD           Z12, Z9, Z9
-	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z4
-	VSUBPD.BCST      actkernconst<>+2976(SB), Z1, Z5
-	VSUBPD.BCST      actkernconst<>+3000(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+3000(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+2856(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+2856(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z6
+	VSUBPD.BCST      actkernconst<>+2976(SB), Z1, Z7
+	VSUBPD.BCST      actkernconst<>+3000(SB), Z6, Z6
+	VSUBPD.BCST      actkernconst<>+3000(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+2856(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+2856(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+2976(SB), Z0, Z10
 	VMULPD.BCST      actkernconst<>+2976(SB), Z1, Z11
 	VADDPD           Z10, Z2, Z2
@@ -14307,13 +14401,15 @@ loop:
 	VADDPD.BCST      actkernconst<>+3008(SB), Z3, Z3
 	VMULPD.BCST      actkernconst<>+2864(SB), Z2, Z10
 	VMULPD.BCST      actkernconst<>+2864(SB), Z3, Z11
-	VFMADD213PD      Z4, Z4, Z10
-	VFMADD213PD      Z5, Z5, Z11
-	VMAXPD.BCST      actkernconst<>+16(SB), Z10, Z12
-	VMAXPD.BCST      actkernconst<>+16(SB), Z11, Z13
-	VMINPD.BCST      actkernconst<>+24(SB), Z12, Z12
+	VMOVAPD          Z6, Z12
+	VFMADD213PD      Z6, Z10, Z12
+	VMOVAPD          Z7, Z10
+	VFMADD213PD      Z7, Z11, Z10
+	VMAXPD.BCST      actkernconst<>+16(SB), Z12, Z11
+	VMAXPD.BCST      actkernconst<>+16(SB), Z10, Z13
+	VMINPD.BCST      actkernconst<>+24(SB), Z11, Z11
 	VMINPD.BCST      actkernconst<>+24(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+32(SB), Z12, Z14
+	VMULPD.BCST      actkernconst<>+32(SB), Z11, Z14
 	VMULPD.BCST      actkernconst<>+32(SB), Z13, Z15
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VRNDSCALEPD      $0x08, Z15, Z15
@@ -14321,16 +14417,16 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z17
 	VBROADCASTSD     actkernconst<>+40(SB), Z18
 	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z12, Z18, Z19
-	VBROADCASTSD     actkernconst<>+40(SB), Z12
+	VFMADD213PD      Z11, Z18, Z19
+	VBROADCASTSD     actkernconst<>+40(SB), Z11
 	VMOVAPD          Z17, Z18
-	VFMADD213PD      Z13, Z12, Z18
-	VBROADCASTSD     actkernconst<>+48(SB), Z12
+	VFMADD213PD      Z13, Z11, Z18
+	VBROADCASTSD     actkernconst<>+48(SB), Z11
 	VMOVAPD          Z19, Z13
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z12, Z13
-	VBROADCASTSD     actkernconst<>+48(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z11, Z13
+	VBROADCASTSD     actkernconst<>+48(SB), Z11
 	VMOVAPD          Z18, Z20
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z12, Z20
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z11, Z20
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z19, Z13
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z18, Z20
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z19, Z13
@@ -14345,46 +14441,46 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z20
 	VMULPD           Z13, Z19, Z19
 	VMULPD           Z20, Z18, Z18
-	VBROADCASTSD     actkernconst<>+120(SB), Z12
-	VSCALEFPD        Z16, Z12, Z16
-	VBROADCASTSD     actkernconst<>+120(SB), Z12
-	VSCALEFPD        Z17, Z12, Z17
+	VBROADCASTSD     actkernconst<>+120(SB), Z11
+	VSCALEFPD        Z16, Z11, Z16
+	VBROADCASTSD     actkernconst<>+120(SB), Z11
+	VSCALEFPD        Z17, Z11, Z17
 	VADDPD.BCST      actkernconst<>+112(SB), Z16, Z16
 	VADDPD.BCST      actkernconst<>+112(SB), Z17, Z17
 	VADDPD           Z19, Z16, Z16
 	VADDPD           Z18, Z17, Z17
 	VSCALEFPD        Z14, Z16, Z16
 	VSCALEFPD        Z15, Z17, Z17
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z10, Z16
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z11, Z17
-	VCMPPD           $0x03, Z10, Z10, K2
-	VCMPPD           $0x03, Z11, Z11, K3
-	VBLENDMPD        Z10, Z16, K2, Z10
-	VBLENDMPD        Z11, Z17, K3, Z11
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z16
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z10, Z17
+	VCMPPD           $0x03, Z12, Z12, K2
+	VCMPPD           $0x03, Z10, Z10, K3
+	VBLENDMPD        Z12, Z16, K2, Z12
+	VBLENDMPD        Z10, Z17, K3, Z10
 	VMULPD.BCST      actkernconst<>+3016(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+3016(SB), Z3, Z3
-	VMOVAPD          Z4, Z12
-	VFMADD213PD      Z4, Z2, Z12
-	VMOVAPD          Z5, Z2
-	VFMADD213PD      Z5, Z3, Z2
+	VMOVAPD          Z6, Z11
+	VFMADD213PD      Z6, Z2, Z11
+	VMOVAPD          Z7, Z2
+	VFMADD213PD      Z7, Z3, Z2
 	VBROADCASTSD     actkernconst<>+2992(SB), Z3
-	VFMADD213PD      Z12, Z3, Z10
+	VFMADD213PD      Z11, Z3, Z12
 	VBROADCASTSD     actkernconst<>+2992(SB), Z3
-	VFMADD213PD      Z2, Z3, Z11
-	VMULPD           Z10, Z8, Z8
-	VMULPD           Z11, Z9, Z9
-	VBLENDMPD        Z6, Z8, K6, Z6
-	VBLENDMPD        Z7, Z9, K7, Z7
-	VBLENDMPD.BCST   actkernconst<>+112(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+112(SB), Z7, K5, Z7
+	VFMADD213PD      Z2, Z3, Z10
+	VMULPD           Z12, Z8, Z8
+	VMULPD           Z10, Z9, Z9
+	VBLENDMPD        Z4, Z8, K6, Z4
+	VBLENDMPD        Z5, Z9, K7, Z5
+	VBLENDMPD.BCST   actkernconst<>+112(SB), Z4, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+112(SB), Z5, K5, Z5
 	KMOVW            8(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z6, K2, Z6
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
 	KMOVW            (SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z5, K2, Z5
 	VCVTPS2PD        (DX), Z2
 	VCVTPS2PD        32(DX), Z3
-	VMULPD           Z6, Z2, Z2
-	VMULPD           Z7, Z3, Z3
+	VMULPD           Z4, Z2, Z2
+	VMULPD           Z5, Z3, Z3
 	VCMPPD           $0x03, Z0, Z0, K2
 	VCMPPD           $0x03, Z1, Z1, K3
 	VBLENDMPD        Z0, Z2, K2, Z0
@@ -14446,27 +14542,29 @@ single:
 	VADDPD           Z2, Z3, Z3
 	VMULPD.BCST      actkernconst<>+2856(SB), Z3, Z3
 	VMULPD           Z3, Z6, Z3
-	VFMADD213PD      Z4, Z4, Z3
+	VMOVAPD          Z4, Z2
+	VFMADD213PD      Z4, Z3, Z2
 	VMULPD           Z6, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z2
-	VSUBPD.BCST      actkernconst<>+3000(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+2856(SB), Z2, Z2
+	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z3
+	VSUBPD.BCST      actkernconst<>+3000(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2856(SB), Z3, Z3
 	VMULPD.BCST      actkernconst<>+2976(SB), Z0, Z5
 	VADDPD           Z5, Z1, Z1
 	VADDPD.BCST      actkernconst<>+3008(SB), Z1, Z1
 	VMULPD.BCST      actkernconst<>+2864(SB), Z1, Z5
-	VFMADD213PD      Z2, Z2, Z5
-	VMAXPD.BCST      actkernconst<>+16(SB), Z5, Z6
-	VMINPD.BCST      actkernconst<>+24(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+32(SB), Z6, Z7
+	VMOVAPD          Z3, Z6
+	VFMADD213PD      Z3, Z5, Z6
+	VMAXPD.BCST      actkernconst<>+16(SB), Z6, Z5
+	VMINPD.BCST      actkernconst<>+24(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+32(SB), Z5, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
 	VBROADCASTSD     actkernconst<>+40(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD      Z6, Z9, Z10
-	VBROADCASTSD     actkernconst<>+48(SB), Z6
+	VFMADD213PD      Z5, Z9, Z10
+	VBROADCASTSD     actkernconst<>+48(SB), Z5
 	VMOVAPD          Z10, Z9
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z5, Z9
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+80(SB), Z10, Z9
@@ -14474,25 +14572,25 @@ single:
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z10, Z9
 	VMULPD           Z9, Z10, Z10
-	VBROADCASTSD     actkernconst<>+120(SB), Z6
-	VSCALEFPD        Z8, Z6, Z8
+	VBROADCASTSD     actkernconst<>+120(SB), Z5
+	VSCALEFPD        Z8, Z5, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z8, Z8
 	VADDPD           Z10, Z8, Z8
 	VSCALEFPD        Z7, Z8, Z8
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z5, Z8
-	VCMPPD           $0x03, Z5, Z5, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z6, Z8
+	VCMPPD           $0x03, Z6, Z6, K5
+	VBLENDMPD        Z6, Z8, K5, Z6
 	VMULPD.BCST      actkernconst<>+3016(SB), Z1, Z1
-	VMOVAPD          Z2, Z6
-	VFMADD213PD      Z2, Z1, Z6
+	VMOVAPD          Z3, Z5
+	VFMADD213PD      Z3, Z1, Z5
 	VBROADCASTSD     actkernconst<>+2992(SB), Z1
-	VFMADD213PD      Z6, Z1, Z5
-	VMULPD           Z5, Z4, Z4
-	VBLENDMPD        Z3, Z4, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+112(SB), Z3, K3, Z3
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z3, K2, Z3
+	VFMADD213PD      Z5, Z1, Z6
+	VMULPD           Z6, Z4, Z4
+	VBLENDMPD        Z2, Z4, K4, Z2
+	VBLENDMPD.BCST   actkernconst<>+112(SB), Z2, K3, Z2
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z2, K2, Z2
 	VCVTPS2PD        (DX), Z1
-	VMULPD           Z3, Z1, Z1
+	VMULPD           Z2, Z1, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -14554,27 +14652,29 @@ tail:
 	VADDPD           Z2, Z3, Z3
 	VMULPD.BCST      actkernconst<>+2856(SB), Z3, Z3
 	VMULPD           Z3, Z6, Z3
-	VFMADD213PD      Z4, Z4, Z3
+	VMOVAPD          Z4, Z2
+	VFMADD213PD      Z4, Z3, Z2
 	VMULPD           Z6, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z2
-	VSUBPD.BCST      actkernconst<>+3000(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+2856(SB), Z2, Z2
+	VSUBPD.BCST      actkernconst<>+2976(SB), Z0, Z3
+	VSUBPD.BCST      actkernconst<>+3000(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2856(SB), Z3, Z3
 	VMULPD.BCST      actkernconst<>+2976(SB), Z0, Z5
 	VADDPD           Z5, Z1, Z1
 	VADDPD.BCST      actkernconst<>+3008(SB), Z1, Z1
 	VMULPD.BCST      actkernconst<>+2864(SB), Z1, Z5
-	VFMADD213PD      Z2, Z2, Z5
-	VMAXPD.BCST      actkernconst<>+16(SB), Z5, Z6
-	VMINPD.BCST      actkernconst<>+24(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+32(SB), Z6, Z7
+	VMOVAPD          Z3, Z6
+	VFMADD213PD      Z3, Z5, Z6
+	VMAXPD.BCST      actkernconst<>+16(SB), Z6, Z5
+	VMINPD.BCST      actkernconst<>+24(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+32(SB), Z5, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
 	VBROADCASTSD     actkernconst<>+40(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD      Z6, Z9, Z10
-	VBROADCASTSD     actkernconst<>+48(SB), Z6
+	VFMADD213PD      Z5, Z9, Z10
+	VBROADCASTSD     actkernconst<>+48(SB), Z5
 	VMOVAPD          Z10, Z9
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z9
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z5, Z9
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+72(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+80(SB), Z10, Z9
@@ -14582,26 +14682,26 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z10, Z9
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z10, Z9
 	VMULPD           Z9, Z10, Z10
-	VBROADCASTSD     actkernconst<>+120(SB), Z6
-	VSCALEFPD        Z8, Z6, Z8
+	VBROADCASTSD     actkernconst<>+120(SB), Z5
+	VSCALEFPD        Z8, Z5, Z8
 	VADDPD.BCST      actkernconst<>+112(SB), Z8, Z8
 	VADDPD           Z10, Z8, Z8
 	VSCALEFPD        Z7, Z8, Z8
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z5, Z8
-	VCMPPD           $0x03, Z5, Z5, K5
-	VBLENDMPD        Z5, Z8, K5, Z5
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z6, Z8
+	VCMPPD           $0x03, Z6, Z6, K5
+	VBLENDMPD        Z6, Z8, K5, Z6
 	VMULPD.BCST      actkernconst<>+3016(SB), Z1, Z1
-	VMOVAPD          Z2, Z6
-	VFMADD213PD      Z2, Z1, Z6
+	VMOVAPD          Z3, Z5
+	VFMADD213PD      Z3, Z1, Z5
 	VBROADCASTSD     actkernconst<>+2992(SB), Z1
-	VFMADD213PD      Z6, Z1, Z5
-	VMULPD           Z5, Z4, Z4
-	VBLENDMPD        Z3, Z4, K4, Z3
-	VBLENDMPD.BCST   actkernconst<>+112(SB), Z3, K3, Z3
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z3, K2, Z3
+	VFMADD213PD      Z5, Z1, Z6
+	VMULPD           Z6, Z4, Z4
+	VBLENDMPD        Z2, Z4, K4, Z2
+	VBLENDMPD.BCST   actkernconst<>+112(SB), Z2, K3, Z2
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z2, K2, Z2
 	VMOVUPS.Z        (DX), K1, Y1
 	VCVTPS2PD        Y1, Z1
-	VMULPD           Z3, Z1, Z1
+	VMULPD           Z2, Z1, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -14737,132 +14837,140 @@ loop:
 	VMULPD      actkernconst<>+2912(SB), Y13, Y13
 	VMULPD      Y12, Y3, Y12
 	VMULPD      Y13, Y4, Y13
-	VFMADD213PD Y0, Y0, Y12
-	VFMADD213PD Y1, Y1, Y13
+	VMOVAPD     Y0, Y2
+	VFMADD213PD Y0, Y12, Y2
+	VMOVAPD     Y1, Y5
+	VFMADD213PD Y1, Y13, Y5
 	VMULPD      Y3, Y0, Y0
 	VMULPD      Y4, Y1, Y1
-	VMOVUPD     288(SP), Y2
-	VSUBPD      actkernconst<>+3040(SB), Y2, Y3
-	VMOVUPD     256(SP), Y4
-	VSUBPD      actkernconst<>+3040(SB), Y4, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y3, Y3
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y3, Y3
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
-	VMULPD      actkernconst<>+3040(SB), Y2, Y6
-	VMULPD      actkernconst<>+3040(SB), Y4, Y7
-	VADDPD      224(SP), Y6, Y6
-	VADDPD      192(SP), Y7, Y7
-	VADDPD      actkernconst<>+3168(SB), Y6, Y6
-	VADDPD      actkernconst<>+3168(SB), Y7, Y7
-	VMULPD      actkernconst<>+2944(SB), Y6, Y8
-	VMULPD      actkernconst<>+2944(SB), Y7, Y9
-	VFMADD213PD Y3, Y3, Y8
-	VFMADD213PD Y5, Y5, Y9
-	VMAXPD      actkernconst<>+256(SB), Y8, Y10
-	VMAXPD      actkernconst<>+256(SB), Y9, Y11
-	VMINPD      actkernconst<>+288(SB), Y10, Y10
+	VMOVUPD     288(SP), Y3
+	VSUBPD      actkernconst<>+3040(SB), Y3, Y4
+	VMOVUPD     256(SP), Y6
+	VSUBPD      actkernconst<>+3040(SB), Y6, Y7
+	VSUBPD      actkernconst<>+3136(SB), Y4, Y4
+	VSUBPD      actkernconst<>+3136(SB), Y7, Y7
+	VMULPD      actkernconst<>+2912(SB), Y4, Y4
+	VMULPD      actkernconst<>+2912(SB), Y7, Y7
+	VMULPD      actkernconst<>+3040(SB), Y3, Y8
+	VMULPD      actkernconst<>+3040(SB), Y6, Y9
+	VMOVUPD     224(SP), Y10
+	VADDPD      Y8, Y10, Y10
+	VMOVUPD     192(SP), Y8
+	VADDPD      Y9, Y8, Y8
+	VADDPD      actkernconst<>+3168(SB), Y10, Y10
+	VADDPD      actkernconst<>+3168(SB), Y8, Y8
+	VMULPD      actkernconst<>+2944(SB), Y10, Y9
+	VMULPD      actkernconst<>+2944(SB), Y8, Y11
+	VMOVAPD     Y4, Y12
+	VFMADD213PD Y4, Y9, Y12
+	VMOVAPD     Y7, Y9
+	VFMADD213PD Y7, Y11, Y9
+	VMAXPD      actkernconst<>+256(SB), Y12, Y11
+	VMAXPD      actkernconst<>+256(SB), Y9, Y13
 	VMINPD      actkernconst<>+288(SB), Y11, Y11
-	VMULPD      actkernconst<>+320(SB), Y10, Y14
-	VMULPD      actkernconst<>+320(SB), Y11, Y4
+	VMINPD      actkernconst<>+288(SB), Y13, Y13
+	VMULPD      actkernconst<>+320(SB), Y11, Y14
+	VMULPD      actkernconst<>+320(SB), Y13, Y6
 	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y14, Y2
-	VMOVUPD     Y13, 192(SP)
-	VXORPD      actkernconst<>+128(SB), Y4, Y13
-	VMOVUPD     Y12, 224(SP)
-	VMOVUPD     actkernconst<>+352(SB), Y12
+	VROUNDPD    $0x08, Y6, Y6
+	VXORPD      actkernconst<>+128(SB), Y14, Y3
+	VMOVUPD     Y5, 192(SP)
+	VXORPD      actkernconst<>+128(SB), Y6, Y5
+	VMOVUPD     Y2, 224(SP)
+	VMOVUPD     actkernconst<>+352(SB), Y2
 	VMOVUPD     Y1, 320(SP)
-	VMOVAPD     Y2, Y1
-	VFMADD213PD Y10, Y12, Y1
-	VMOVUPD     actkernconst<>+352(SB), Y10
-	VMOVAPD     Y13, Y12
-	VFMADD213PD Y11, Y10, Y12
-	VMOVUPD     actkernconst<>+384(SB), Y10
-	VMOVAPD     Y1, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+384(SB), Y10
+	VMOVAPD     Y3, Y1
+	VFMADD213PD Y11, Y2, Y1
+	VMOVUPD     actkernconst<>+352(SB), Y2
+	VMOVAPD     Y5, Y11
+	VFMADD213PD Y13, Y2, Y11
+	VMOVUPD     actkernconst<>+384(SB), Y2
+	VMOVAPD     Y1, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y13
+	VMOVUPD     actkernconst<>+384(SB), Y2
 	VMOVUPD     Y0, 352(SP)
-	VMOVAPD     Y12, Y0
-	VFMADD213PD actkernconst<>+416(SB), Y10, Y0
-	VFMADD213PD actkernconst<>+448(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+480(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+544(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+608(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+608(SB), Y12, Y0
-	VMULPD      Y11, Y1, Y1
-	VMULPD      Y0, Y12, Y12
+	VMOVAPD     Y11, Y0
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y0
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+512(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+576(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+608(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y0
+	VMULPD      Y13, Y1, Y1
+	VMULPD      Y0, Y11, Y11
 	VMOVUPD     actkernconst<>+672(SB), Y0
-	VADDPD      actkernconst<>+160(SB), Y2, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y0, Y2
+	VADDPD      actkernconst<>+160(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y2, Y0, Y3
 	VMOVUPD     actkernconst<>+672(SB), Y0
-	VADDPD      actkernconst<>+160(SB), Y13, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y0, Y13
-	VADDPD      actkernconst<>+640(SB), Y2, Y2
-	VADDPD      actkernconst<>+640(SB), Y13, Y13
-	VADDPD      Y1, Y2, Y2
-	VADDPD      Y12, Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y5, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y2, Y0, Y5
+	VADDPD      actkernconst<>+640(SB), Y3, Y3
+	VADDPD      actkernconst<>+640(SB), Y5, Y5
+	VADDPD      Y1, Y3, Y3
+	VADDPD      Y11, Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y14, Y0
 	VPSLLQ      $0x34, Y0, Y0
-	VMULPD      Y0, Y2, Y2
-	VADDPD      actkernconst<>+160(SB), Y4, Y0
+	VMULPD      Y0, Y3, Y3
+	VADDPD      actkernconst<>+160(SB), Y6, Y0
 	VPSLLQ      $0x34, Y0, Y0
-	VMULPD      Y0, Y13, Y13
-	VANDPD      actkernconst<>+128(SB), Y8, Y0
-	VANDPD      actkernconst<>+192(SB), Y2, Y2
-	VORPD       Y0, Y2, Y2
+	VMULPD      Y0, Y5, Y5
+	VANDPD      actkernconst<>+128(SB), Y12, Y0
+	VANDPD      actkernconst<>+192(SB), Y3, Y3
+	VORPD       Y0, Y3, Y3
 	VANDPD      actkernconst<>+128(SB), Y9, Y0
-	VANDPD      actkernconst<>+192(SB), Y13, Y13
-	VORPD       Y0, Y13, Y13
-	VCMPPD      $0x03, Y8, Y8, Y0
+	VANDPD      actkernconst<>+192(SB), Y5, Y5
+	VORPD       Y0, Y5, Y5
+	VCMPPD      $0x03, Y12, Y12, Y0
 	VCMPPD      $0x03, Y9, Y9, Y1
-	VBLENDVPD   Y0, Y8, Y2, Y0
-	VBLENDVPD   Y1, Y9, Y13, Y1
-	VMULPD      actkernconst<>+3200(SB), Y6, Y6
-	VMULPD      actkernconst<>+3200(SB), Y7, Y7
-	VMOVAPD     Y3, Y2
-	VFMADD213PD Y3, Y6, Y2
-	VMOVAPD     Y5, Y3
-	VFMADD213PD Y5, Y7, Y3
+	VBLENDVPD   Y0, Y12, Y3, Y0
+	VBLENDVPD   Y1, Y9, Y5, Y1
+	VMULPD      actkernconst<>+3200(SB), Y10, Y10
+	VMULPD      actkernconst<>+3200(SB), Y8, Y8
+	VMOVAPD     Y4, Y2
+	VFMADD213PD Y4, Y10, Y2
+	VMOVAPD     Y7, Y3
+	VFMADD213PD Y7, Y8, Y3
 	VMOVUPD     actkernconst<>+3104(SB), Y4
 	VFMADD213PD Y2, Y4, Y0
 	VMOVUPD     actkernconst<>+3104(SB), Y2
 	VFMADD213PD Y3, Y2, Y1
-	VMULPD      352(SP), Y0, Y0
-	VMULPD      320(SP), Y1, Y1
-	VMOVUPD     160(SP), Y2
-	VBLENDVPD   Y2, 224(SP), Y0, Y2
-	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, 192(SP), Y1, Y0
-	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+640(SB), Y2, Y1
-	VMOVUPD     64(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+640(SB), Y0, Y2
-	VMOVUPD     32(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+128(SB), Y1, Y0
-	VMOVUPD     (SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+128(SB), Y2, Y1
-	VCVTPS2PD   (DX), Y2
-	VCVTPS2PD   16(DX), Y3
+	VMOVUPD     352(SP), Y2
 	VMULPD      Y0, Y2, Y2
-	VMULPD      Y1, Y3, Y3
+	VMOVUPD     320(SP), Y0
+	VMULPD      Y1, Y0, Y0
+	VMOVUPD     160(SP), Y1
+	VBLENDVPD   Y1, 224(SP), Y2, Y1
+	VMOVUPD     128(SP), Y2
+	VBLENDVPD   Y2, 192(SP), Y0, Y2
+	VMOVUPD     96(SP), Y0
+	VBLENDVPD   Y0, actkernconst<>+640(SB), Y1, Y0
+	VMOVUPD     64(SP), Y1
+	VBLENDVPD   Y1, actkernconst<>+640(SB), Y2, Y1
+	VMOVUPD     32(SP), Y2
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y0, Y2
+	VMOVUPD     (SP), Y0
+	VBLENDVPD   Y0, actkernconst<>+128(SB), Y1, Y0
+	VCVTPS2PD   (DX), Y1
+	VCVTPS2PD   16(DX), Y3
+	VMULPD      Y2, Y1, Y1
+	VMULPD      Y0, Y3, Y3
 	VMOVUPD     288(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
 	VMOVUPD     256(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y1, Y0, Y2, Y1
+	VBLENDVPD   Y2, Y0, Y1, Y2
 	VBLENDVPD   Y5, Y4, Y3, Y5
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	VCVTPD2PSY  Y5, X5
 	VMOVUPS     X5, 16(AX)
 	ADDQ        $0x00000020, AX
@@ -14926,27 +15034,29 @@ single:
 	VADDPD      Y5, Y6, Y6
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VMULPD      Y6, Y9, Y6
-	VFMADD213PD Y8, Y8, Y6
+	VMOVAPD     Y8, Y5
+	VFMADD213PD Y8, Y6, Y5
 	VMULPD      Y9, Y8, Y8
-	VSUBPD      actkernconst<>+3040(SB), Y0, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
+	VSUBPD      actkernconst<>+3040(SB), Y0, Y6
+	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
+	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VMULPD      actkernconst<>+3040(SB), Y0, Y7
 	VADDPD      Y7, Y4, Y4
 	VADDPD      actkernconst<>+3168(SB), Y4, Y4
 	VMULPD      actkernconst<>+2944(SB), Y4, Y7
-	VFMADD213PD Y5, Y5, Y7
-	VMAXPD      actkernconst<>+256(SB), Y7, Y9
-	VMINPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y9, Y10
+	VMOVAPD     Y6, Y9
+	VFMADD213PD Y6, Y7, Y9
+	VMAXPD      actkernconst<>+256(SB), Y9, Y7
+	VMINPD      actkernconst<>+288(SB), Y7, Y7
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
 	VROUNDPD    $0x08, Y10, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
 	VMOVUPD     actkernconst<>+352(SB), Y12
 	VMOVAPD     Y11, Y13
-	VFMADD213PD Y9, Y12, Y13
-	VMOVUPD     actkernconst<>+384(SB), Y9
+	VFMADD213PD Y7, Y12, Y13
+	VMOVUPD     actkernconst<>+384(SB), Y7
 	VMOVAPD     Y13, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y13, Y12
@@ -14954,27 +15064,27 @@ single:
 	VFMADD213PD actkernconst<>+576(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+608(SB), Y13, Y12
 	VMULPD      Y12, Y13, Y13
-	VMOVUPD     actkernconst<>+672(SB), Y9
+	VMOVUPD     actkernconst<>+672(SB), Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y12
 	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y11
+	VMULPD      Y12, Y7, Y11
 	VADDPD      actkernconst<>+640(SB), Y11, Y11
 	VADDPD      Y13, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y7, Y9
+	VADDPD      actkernconst<>+160(SB), Y10, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y7, Y11, Y11
+	VANDPD      actkernconst<>+128(SB), Y9, Y7
 	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y11, Y9
+	VORPD       Y7, Y11, Y11
+	VCMPPD      $0x03, Y9, Y9, Y7
+	VBLENDVPD   Y7, Y9, Y11, Y7
 	VMULPD      actkernconst<>+3200(SB), Y4, Y4
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y5, Y4, Y7
+	VMOVAPD     Y6, Y9
+	VFMADD213PD Y6, Y4, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y4
-	VFMADD213PD Y7, Y4, Y9
-	VMULPD      Y9, Y8, Y8
-	VBLENDVPD   Y2, Y6, Y8, Y2
+	VFMADD213PD Y9, Y4, Y7
+	VMULPD      Y7, Y8, Y8
+	VBLENDVPD   Y2, Y5, Y8, Y2
 	VBLENDVPD   Y3, actkernconst<>+640(SB), Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
 	VCVTPS2PD   (DX), Y2
@@ -15048,27 +15158,29 @@ tail:
 	VADDPD      Y5, Y6, Y6
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VMULPD      Y6, Y9, Y6
-	VFMADD213PD Y8, Y8, Y6
+	VMOVAPD     Y8, Y5
+	VFMADD213PD Y8, Y6, Y5
 	VMULPD      Y9, Y8, Y8
-	VSUBPD      actkernconst<>+3040(SB), Y0, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
+	VSUBPD      actkernconst<>+3040(SB), Y0, Y6
+	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
+	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VMULPD      actkernconst<>+3040(SB), Y0, Y7
 	VADDPD      Y7, Y4, Y4
 	VADDPD      actkernconst<>+3168(SB), Y4, Y4
 	VMULPD      actkernconst<>+2944(SB), Y4, Y7
-	VFMADD213PD Y5, Y5, Y7
-	VMAXPD      actkernconst<>+256(SB), Y7, Y9
-	VMINPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y9, Y10
+	VMOVAPD     Y6, Y9
+	VFMADD213PD Y6, Y7, Y9
+	VMAXPD      actkernconst<>+256(SB), Y9, Y7
+	VMINPD      actkernconst<>+288(SB), Y7, Y7
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
 	VROUNDPD    $0x08, Y10, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
 	VMOVUPD     actkernconst<>+352(SB), Y12
 	VMOVAPD     Y11, Y13
-	VFMADD213PD Y9, Y12, Y13
-	VMOVUPD     actkernconst<>+384(SB), Y9
+	VFMADD213PD Y7, Y12, Y13
+	VMOVUPD     actkernconst<>+384(SB), Y7
 	VMOVAPD     Y13, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y13, Y12
@@ -15076,27 +15188,27 @@ tail:
 	VFMADD213PD actkernconst<>+576(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+608(SB), Y13, Y12
 	VMULPD      Y12, Y13, Y13
-	VMOVUPD     actkernconst<>+672(SB), Y9
+	VMOVUPD     actkernconst<>+672(SB), Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y12
 	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y11
+	VMULPD      Y12, Y7, Y11
 	VADDPD      actkernconst<>+640(SB), Y11, Y11
 	VADDPD      Y13, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y7, Y9
+	VADDPD      actkernconst<>+160(SB), Y10, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y7, Y11, Y11
+	VANDPD      actkernconst<>+128(SB), Y9, Y7
 	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y11, Y9
+	VORPD       Y7, Y11, Y11
+	VCMPPD      $0x03, Y9, Y9, Y7
+	VBLENDVPD   Y7, Y9, Y11, Y7
 	VMULPD      actkernconst<>+3200(SB), Y4, Y4
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y5, Y4, Y7
+	VMOVAPD     Y6, Y9
+	VFMADD213PD Y6, Y4, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y4
-	VFMADD213PD Y7, Y4, Y9
-	VMULPD      Y9, Y8, Y8
-	VBLENDVPD   Y2, Y6, Y8, Y2
+	VFMADD213PD Y9, Y4, Y7
+	VMULPD      Y7, Y8, Y8
+	VBLENDVPD   Y2, Y5, Y8, Y2
 	VBLENDVPD   Y3, actkernconst<>+640(SB), Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
 	VMASKMOVPS  (DX), X15, X2
@@ -15236,132 +15348,140 @@ loop:
 	VMULPD      actkernconst<>+2912(SB), Y13, Y13
 	VMULPD      Y12, Y3, Y12
 	VMULPD      Y13, Y4, Y13
-	VFMADD213PD Y0, Y0, Y12
-	VFMADD213PD Y1, Y1, Y13
+	VMOVAPD     Y0, Y2
+	VFMADD213PD Y0, Y12, Y2
+	VMOVAPD     Y1, Y5
+	VFMADD213PD Y1, Y13, Y5
 	VMULPD      Y3, Y0, Y0
 	VMULPD      Y4, Y1, Y1
-	VMOVUPD     288(SP), Y2
-	VSUBPD      actkernconst<>+3040(SB), Y2, Y3
-	VMOVUPD     256(SP), Y4
-	VSUBPD      actkernconst<>+3040(SB), Y4, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y3, Y3
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y3, Y3
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
-	VMULPD      actkernconst<>+3040(SB), Y2, Y6
-	VMULPD      actkernconst<>+3040(SB), Y4, Y7
-	VADDPD      224(SP), Y6, Y6
-	VADDPD      192(SP), Y7, Y7
-	VADDPD      actkernconst<>+3168(SB), Y6, Y6
-	VADDPD      actkernconst<>+3168(SB), Y7, Y7
-	VMULPD      actkernconst<>+2944(SB), Y6, Y8
-	VMULPD      actkernconst<>+2944(SB), Y7, Y9
-	VFMADD213PD Y3, Y3, Y8
-	VFMADD213PD Y5, Y5, Y9
-	VMAXPD      actkernconst<>+256(SB), Y8, Y10
-	VMAXPD      actkernconst<>+256(SB), Y9, Y11
-	VMINPD      actkernconst<>+288(SB), Y10, Y10
+	VMOVUPD     288(SP), Y3
+	VSUBPD      actkernconst<>+3040(SB), Y3, Y4
+	VMOVUPD     256(SP), Y6
+	VSUBPD      actkernconst<>+3040(SB), Y6, Y7
+	VSUBPD      actkernconst<>+3136(SB), Y4, Y4
+	VSUBPD      actkernconst<>+3136(SB), Y7, Y7
+	VMULPD      actkernconst<>+2912(SB), Y4, Y4
+	VMULPD      actkernconst<>+2912(SB), Y7, Y7
+	VMULPD      actkernconst<>+3040(SB), Y3, Y8
+	VMULPD      actkernconst<>+3040(SB), Y6, Y9
+	VMOVUPD     224(SP), Y10
+	VADDPD      Y8, Y10, Y10
+	VMOVUPD     192(SP), Y8
+	VADDPD      Y9, Y8, Y8
+	VADDPD      actkernconst<>+3168(SB), Y10, Y10
+	VADDPD      actkernconst<>+3168(SB), Y8, Y8
+	VMULPD      actkernconst<>+2944(SB), Y10, Y9
+	VMULPD      actkernconst<>+2944(SB), Y8, Y11
+	VMOVAPD     Y4, Y12
+	VFMADD213PD Y4, Y9, Y12
+	VMOVAPD     Y7, Y9
+	VFMADD213PD Y7, Y11, Y9
+	VMAXPD      actkernconst<>+256(SB), Y12, Y11
+	VMAXPD      actkernconst<>+256(SB), Y9, Y13
 	VMINPD      actkernconst<>+288(SB), Y11, Y11
-	VMULPD      actkernconst<>+320(SB), Y10, Y14
-	VMULPD      actkernconst<>+320(SB), Y11, Y4
+	VMINPD      actkernconst<>+288(SB), Y13, Y13
+	VMULPD      actkernconst<>+320(SB), Y11, Y14
+	VMULPD      actkernconst<>+320(SB), Y13, Y6
 	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y14, Y2
-	VMOVUPD     Y13, 192(SP)
-	VXORPD      actkernconst<>+128(SB), Y4, Y13
-	VMOVUPD     Y12, 224(SP)
-	VMOVUPD     actkernconst<>+352(SB), Y12
+	VROUNDPD    $0x08, Y6, Y6
+	VXORPD      actkernconst<>+128(SB), Y14, Y3
+	VMOVUPD     Y5, 192(SP)
+	VXORPD      actkernconst<>+128(SB), Y6, Y5
+	VMOVUPD     Y2, 224(SP)
+	VMOVUPD     actkernconst<>+352(SB), Y2
 	VMOVUPD     Y1, 320(SP)
-	VMOVAPD     Y2, Y1
-	VFMADD213PD Y10, Y12, Y1
-	VMOVUPD     actkernconst<>+352(SB), Y10
-	VMOVAPD     Y13, Y12
-	VFMADD213PD Y11, Y10, Y12
-	VMOVUPD     actkernconst<>+384(SB), Y10
-	VMOVAPD     Y1, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y10, Y11
-	VMOVUPD     actkernconst<>+384(SB), Y10
+	VMOVAPD     Y3, Y1
+	VFMADD213PD Y11, Y2, Y1
+	VMOVUPD     actkernconst<>+352(SB), Y2
+	VMOVAPD     Y5, Y11
+	VFMADD213PD Y13, Y2, Y11
+	VMOVUPD     actkernconst<>+384(SB), Y2
+	VMOVAPD     Y1, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y13
+	VMOVUPD     actkernconst<>+384(SB), Y2
 	VMOVUPD     Y0, 352(SP)
-	VMOVAPD     Y12, Y0
-	VFMADD213PD actkernconst<>+416(SB), Y10, Y0
-	VFMADD213PD actkernconst<>+448(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+480(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+544(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+608(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+608(SB), Y12, Y0
-	VMULPD      Y11, Y1, Y1
-	VMULPD      Y0, Y12, Y12
+	VMOVAPD     Y11, Y0
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y0
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+512(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+576(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y0
+	VFMADD213PD actkernconst<>+608(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y0
+	VMULPD      Y13, Y1, Y1
+	VMULPD      Y0, Y11, Y11
 	VMOVUPD     actkernconst<>+672(SB), Y0
-	VADDPD      actkernconst<>+160(SB), Y2, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y0, Y2
+	VADDPD      actkernconst<>+160(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y2, Y0, Y3
 	VMOVUPD     actkernconst<>+672(SB), Y0
-	VADDPD      actkernconst<>+160(SB), Y13, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y0, Y13
-	VADDPD      actkernconst<>+640(SB), Y2, Y2
-	VADDPD      actkernconst<>+640(SB), Y13, Y13
-	VADDPD      Y1, Y2, Y2
-	VADDPD      Y12, Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y5, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y2, Y0, Y5
+	VADDPD      actkernconst<>+640(SB), Y3, Y3
+	VADDPD      actkernconst<>+640(SB), Y5, Y5
+	VADDPD      Y1, Y3, Y3
+	VADDPD      Y11, Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y14, Y0
 	VPSLLQ      $0x34, Y0, Y0
-	VMULPD      Y0, Y2, Y2
-	VADDPD      actkernconst<>+160(SB), Y4, Y0
+	VMULPD      Y0, Y3, Y3
+	VADDPD      actkernconst<>+160(SB), Y6, Y0
 	VPSLLQ      $0x34, Y0, Y0
-	VMULPD      Y0, Y13, Y13
-	VANDPD      actkernconst<>+128(SB), Y8, Y0
-	VANDPD      actkernconst<>+192(SB), Y2, Y2
-	VORPD       Y0, Y2, Y2
+	VMULPD      Y0, Y5, Y5
+	VANDPD      actkernconst<>+128(SB), Y12, Y0
+	VANDPD      actkernconst<>+192(SB), Y3, Y3
+	VORPD       Y0, Y3, Y3
 	VANDPD      actkernconst<>+128(SB), Y9, Y0
-	VANDPD      actkernconst<>+192(SB), Y13, Y13
-	VORPD       Y0, Y13, Y13
-	VCMPPD      $0x03, Y8, Y8, Y0
+	VANDPD      actkernconst<>+192(SB), Y5, Y5
+	VORPD       Y0, Y5, Y5
+	VCMPPD      $0x03, Y12, Y12, Y0
 	VCMPPD      $0x03, Y9, Y9, Y1
-	VBLENDVPD   Y0, Y8, Y2, Y0
-	VBLENDVPD   Y1, Y9, Y13, Y1
-	VMULPD      actkernconst<>+3200(SB), Y6, Y6
-	VMULPD      actkernconst<>+3200(SB), Y7, Y7
-	VMOVAPD     Y3, Y2
-	VFMADD213PD Y3, Y6, Y2
-	VMOVAPD     Y5, Y3
-	VFMADD213PD Y5, Y7, Y3
+	VBLENDVPD   Y0, Y12, Y3, Y0
+	VBLENDVPD   Y1, Y9, Y5, Y1
+	VMULPD      actkernconst<>+3200(SB), Y10, Y10
+	VMULPD      actkernconst<>+3200(SB), Y8, Y8
+	VMOVAPD     Y4, Y2
+	VFMADD213PD Y4, Y10, Y2
+	VMOVAPD     Y7, Y3
+	VFMADD213PD Y7, Y8, Y3
 	VMOVUPD     actkernconst<>+3104(SB), Y4
 	VFMADD213PD Y2, Y4, Y0
 	VMOVUPD     actkernconst<>+3104(SB), Y2
 	VFMADD213PD Y3, Y2, Y1
-	VMULPD      352(SP), Y0, Y0
-	VMULPD      320(SP), Y1, Y1
-	VMOVUPD     160(SP), Y2
-	VBLENDVPD   Y2, 224(SP), Y0, Y2
-	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, 192(SP), Y1, Y0
-	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+640(SB), Y2, Y1
-	VMOVUPD     64(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+640(SB), Y0, Y2
-	VMOVUPD     32(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+128(SB), Y1, Y0
-	VMOVUPD     (SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+128(SB), Y2, Y1
-	VCVTPS2PD   (DX), Y2
-	VCVTPS2PD   16(DX), Y3
+	VMOVUPD     352(SP), Y2
 	VMULPD      Y0, Y2, Y2
-	VMULPD      Y1, Y3, Y3
+	VMOVUPD     320(SP), Y0
+	VMULPD      Y1, Y0, Y0
+	VMOVUPD     160(SP), Y1
+	VBLENDVPD   Y1, 224(SP), Y2, Y1
+	VMOVUPD     128(SP), Y2
+	VBLENDVPD   Y2, 192(SP), Y0, Y2
+	VMOVUPD     96(SP), Y0
+	VBLENDVPD   Y0, actkernconst<>+640(SB), Y1, Y0
+	VMOVUPD     64(SP), Y1
+	VBLENDVPD   Y1, actkernconst<>+640(SB), Y2, Y1
+	VMOVUPD     32(SP), Y2
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y0, Y2
+	VMOVUPD     (SP), Y0
+	VBLENDVPD   Y0, actkernconst<>+128(SB), Y1, Y0
+	VCVTPS2PD   (DX), Y1
+	VCVTPS2PD   16(DX), Y3
+	VMULPD      Y2, Y1, Y1
+	VMULPD      Y0, Y3, Y3
 	VMOVUPD     288(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
 	VMOVUPD     256(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y1, Y0, Y2, Y1
+	VBLENDVPD   Y2, Y0, Y1, Y2
 	VBLENDVPD   Y5, Y4, Y3, Y5
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, (AX)
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
 	VCVTPD2PSY  Y5, X5
 	VMOVNTPS    X5, 16(AX)
 	ADDQ        $0x00000020, AX
@@ -15425,27 +15545,29 @@ single:
 	VADDPD      Y5, Y6, Y6
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VMULPD      Y6, Y9, Y6
-	VFMADD213PD Y8, Y8, Y6
+	VMOVAPD     Y8, Y5
+	VFMADD213PD Y8, Y6, Y5
 	VMULPD      Y9, Y8, Y8
-	VSUBPD      actkernconst<>+3040(SB), Y0, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
+	VSUBPD      actkernconst<>+3040(SB), Y0, Y6
+	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
+	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VMULPD      actkernconst<>+3040(SB), Y0, Y7
 	VADDPD      Y7, Y4, Y4
 	VADDPD      actkernconst<>+3168(SB), Y4, Y4
 	VMULPD      actkernconst<>+2944(SB), Y4, Y7
-	VFMADD213PD Y5, Y5, Y7
-	VMAXPD      actkernconst<>+256(SB), Y7, Y9
-	VMINPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y9, Y10
+	VMOVAPD     Y6, Y9
+	VFMADD213PD Y6, Y7, Y9
+	VMAXPD      actkernconst<>+256(SB), Y9, Y7
+	VMINPD      actkernconst<>+288(SB), Y7, Y7
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
 	VROUNDPD    $0x08, Y10, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
 	VMOVUPD     actkernconst<>+352(SB), Y12
 	VMOVAPD     Y11, Y13
-	VFMADD213PD Y9, Y12, Y13
-	VMOVUPD     actkernconst<>+384(SB), Y9
+	VFMADD213PD Y7, Y12, Y13
+	VMOVUPD     actkernconst<>+384(SB), Y7
 	VMOVAPD     Y13, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y13, Y12
@@ -15453,27 +15575,27 @@ single:
 	VFMADD213PD actkernconst<>+576(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+608(SB), Y13, Y12
 	VMULPD      Y12, Y13, Y13
-	VMOVUPD     actkernconst<>+672(SB), Y9
+	VMOVUPD     actkernconst<>+672(SB), Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y12
 	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y11
+	VMULPD      Y12, Y7, Y11
 	VADDPD      actkernconst<>+640(SB), Y11, Y11
 	VADDPD      Y13, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y7, Y9
+	VADDPD      actkernconst<>+160(SB), Y10, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y7, Y11, Y11
+	VANDPD      actkernconst<>+128(SB), Y9, Y7
 	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y11, Y9
+	VORPD       Y7, Y11, Y11
+	VCMPPD      $0x03, Y9, Y9, Y7
+	VBLENDVPD   Y7, Y9, Y11, Y7
 	VMULPD      actkernconst<>+3200(SB), Y4, Y4
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y5, Y4, Y7
+	VMOVAPD     Y6, Y9
+	VFMADD213PD Y6, Y4, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y4
-	VFMADD213PD Y7, Y4, Y9
-	VMULPD      Y9, Y8, Y8
-	VBLENDVPD   Y2, Y6, Y8, Y2
+	VFMADD213PD Y9, Y4, Y7
+	VMULPD      Y7, Y8, Y8
+	VBLENDVPD   Y2, Y5, Y8, Y2
 	VBLENDVPD   Y3, actkernconst<>+640(SB), Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
 	VCVTPS2PD   (DX), Y2
@@ -15547,27 +15669,29 @@ tail:
 	VADDPD      Y5, Y6, Y6
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VMULPD      Y6, Y9, Y6
-	VFMADD213PD Y8, Y8, Y6
+	VMOVAPD     Y8, Y5
+	VFMADD213PD Y8, Y6, Y5
 	VMULPD      Y9, Y8, Y8
-	VSUBPD      actkernconst<>+3040(SB), Y0, Y5
-	VSUBPD      actkernconst<>+3136(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y5
+	VSUBPD      actkernconst<>+3040(SB), Y0, Y6
+	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
+	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VMULPD      actkernconst<>+3040(SB), Y0, Y7
 	VADDPD      Y7, Y4, Y4
 	VADDPD      actkernconst<>+3168(SB), Y4, Y4
 	VMULPD      actkernconst<>+2944(SB), Y4, Y7
-	VFMADD213PD Y5, Y5, Y7
-	VMAXPD      actkernconst<>+256(SB), Y7, Y9
-	VMINPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+320(SB), Y9, Y10
+	VMOVAPD     Y6, Y9
+	VFMADD213PD Y6, Y7, Y9
+	VMAXPD      actkernconst<>+256(SB), Y9, Y7
+	VMINPD      actkernconst<>+288(SB), Y7, Y7
+	VMULPD      actkernconst<>+320(SB), Y7, Y10
 	VROUNDPD    $0x08, Y10, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
 	VMOVUPD     actkernconst<>+352(SB), Y12
 	VMOVAPD     Y11, Y13
-	VFMADD213PD Y9, Y12, Y13
-	VMOVUPD     actkernconst<>+384(SB), Y9
+	VFMADD213PD Y7, Y12, Y13
+	VMOVUPD     actkernconst<>+384(SB), Y7
 	VMOVAPD     Y13, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y13, Y12
@@ -15575,27 +15699,27 @@ tail:
 	VFMADD213PD actkernconst<>+576(SB), Y13, Y12
 	VFMADD213PD actkernconst<>+608(SB), Y13, Y12
 	VMULPD      Y12, Y13, Y13
-	VMOVUPD     actkernconst<>+672(SB), Y9
+	VMOVUPD     actkernconst<>+672(SB), Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y12
 	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y11
+	VMULPD      Y12, Y7, Y11
 	VADDPD      actkernconst<>+640(SB), Y11, Y11
 	VADDPD      Y13, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y7, Y9
+	VADDPD      actkernconst<>+160(SB), Y10, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y7, Y11, Y11
+	VANDPD      actkernconst<>+128(SB), Y9, Y7
 	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y7, Y7, Y9
-	VBLENDVPD   Y9, Y7, Y11, Y9
+	VORPD       Y7, Y11, Y11
+	VCMPPD      $0x03, Y9, Y9, Y7
+	VBLENDVPD   Y7, Y9, Y11, Y7
 	VMULPD      actkernconst<>+3200(SB), Y4, Y4
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y5, Y4, Y7
+	VMOVAPD     Y6, Y9
+	VFMADD213PD Y6, Y4, Y9
 	VMOVUPD     actkernconst<>+3104(SB), Y4
-	VFMADD213PD Y7, Y4, Y9
-	VMULPD      Y9, Y8, Y8
-	VBLENDVPD   Y2, Y6, Y8, Y2
+	VFMADD213PD Y9, Y4, Y7
+	VMULPD      Y7, Y8, Y8
+	VBLENDVPD   Y2, Y5, Y8, Y2
 	VBLENDVPD   Y3, actkernconst<>+640(SB), Y2, Y3
 	VBLENDVPD   Y1, actkernconst<>+128(SB), Y3, Y1
 	VMASKMOVPS  (DX), X15, X2
@@ -24632,35 +24756,35 @@ loop:
 	VMOVAPD     Y7, Y1
 	VFMADD213PD Y7, Y6, Y1
 	VMOVUPD     416(SP), Y2
-	VFMADD213PD Y2, Y2, Y8
-	VMOVUPD     576(SP), Y2
-	VFMADD213PD Y2, Y2, Y10
-	VMOVUPD     256(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+224(SB), Y0, Y2
+	VFMADD213PD 416(SP), Y8, Y2
+	VMOVUPD     576(SP), Y3
+	VFMADD213PD 576(SP), Y10, Y3
+	VMOVUPD     256(SP), Y4
+	VBLENDVPD   Y4, actkernconst<>+224(SB), Y0, Y4
 	VMOVUPD     224(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+224(SB), Y1, Y0
 	VMOVUPD     160(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+224(SB), Y8, Y1
-	VMOVUPD     192(SP), Y3
-	VBLENDVPD   Y3, actkernconst<>+224(SB), Y10, Y3
-	VMOVUPD     128(SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+224(SB), Y2, Y4
-	VMOVUPD     96(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+224(SB), Y0, Y2
+	VBLENDVPD   Y1, actkernconst<>+224(SB), Y2, Y1
+	VMOVUPD     192(SP), Y2
+	VBLENDVPD   Y2, actkernconst<>+224(SB), Y3, Y2
+	VMOVUPD     128(SP), Y3
+	VBLENDVPD   Y3, actkernconst<>+224(SB), Y4, Y3
+	VMOVUPD     96(SP), Y4
+	VBLENDVPD   Y4, actkernconst<>+224(SB), Y0, Y4
 	VMOVUPD     32(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+224(SB), Y1, Y0
 	VMOVUPD     64(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+224(SB), Y3, Y1
-	VMOVUPD     384(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y5
+	VBLENDVPD   Y1, actkernconst<>+224(SB), Y2, Y1
+	VMOVUPD     384(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y5
 	VMOVUPD     352(SP), Y6
 	VCMPPD      $0x03, Y6, Y6, Y7
 	VMOVUPD     320(SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y10
 	VMOVUPD     Y1, 64(SP)
 	VCMPPD      $0x03, Y9, Y9, Y1
-	VBLENDVPD   Y5, Y3, Y4, Y5
-	VBLENDVPD   Y7, Y6, Y2, Y7
+	VBLENDVPD   Y5, Y2, Y3, Y5
+	VBLENDVPD   Y7, Y6, Y4, Y7
 	VBLENDVPD   Y10, Y8, Y0, Y10
 	VMOVUPD     64(SP), Y0
 	VBLENDVPD   Y1, Y9, Y0, Y1
@@ -30402,35 +30526,35 @@ loop:
 	VMOVAPD     Y7, Y1
 	VFMADD213PD Y7, Y6, Y1
 	VMOVUPD     416(SP), Y2
-	VFMADD213PD Y2, Y2, Y8
-	VMOVUPD     576(SP), Y2
-	VFMADD213PD Y2, Y2, Y10
-	VMOVUPD     256(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+224(SB), Y0, Y2
+	VFMADD213PD 416(SP), Y8, Y2
+	VMOVUPD     576(SP), Y3
+	VFMADD213PD 576(SP), Y10, Y3
+	VMOVUPD     256(SP), Y4
+	VBLENDVPD   Y4, actkernconst<>+224(SB), Y0, Y4
 	VMOVUPD     224(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+224(SB), Y1, Y0
 	VMOVUPD     160(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+224(SB), Y8, Y1
-	VMOVUPD     192(SP), Y3
-	VBLENDVPD   Y3, actkernconst<>+224(SB), Y10, Y3
-	VMOVUPD     128(SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+224(SB), Y2, Y4
-	VMOVUPD     96(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+224(SB), Y0, Y2
+	VBLENDVPD   Y1, actkernconst<>+224(SB), Y2, Y1
+	VMOVUPD     192(SP), Y2
+	VBLENDVPD   Y2, actkernconst<>+224(SB), Y3, Y2
+	VMOVUPD     128(SP), Y3
+	VBLENDVPD   Y3, actkernconst<>+224(SB), Y4, Y3
+	VMOVUPD     96(SP), Y4
+	VBLENDVPD   Y4, actkernconst<>+224(SB), Y0, Y4
 	VMOVUPD     32(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+224(SB), Y1, Y0
 	VMOVUPD     64(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+224(SB), Y3, Y1
-	VMOVUPD     384(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y5
+	VBLENDVPD   Y1, actkernconst<>+224(SB), Y2, Y1
+	VMOVUPD     384(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y5
 	VMOVUPD     352(SP), Y6
 	VCMPPD      $0x03, Y6, Y6, Y7
 	VMOVUPD     320(SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y10
 	VMOVUPD     Y1, 64(SP)
 	VCMPPD      $0x03, Y9, Y9, Y1
-	VBLENDVPD   Y5, Y3, Y4, Y5
-	VBLENDVPD   Y7, Y6, Y2, Y7
+	VBLENDVPD   Y5, Y2, Y3, Y5
+	VBLENDVPD   Y7, Y6, Y4, Y7
 	VBLENDVPD   Y10, Y8, Y0, Y10
 	VMOVUPD     64(SP), Y0
 	VBLENDVPD   Y1, Y9, Y0, Y1
@@ -34915,50 +35039,50 @@ loop:
 	VMOVUPD     160(SP), Y2
 	VFMADD213PD Y1, Y2, Y10
 	VMOVUPD     192(SP), Y1
-	VFMADD213PD Y0, Y1, Y8
+	VFMADD213PD Y0, Y8, Y1
 	VMOVUPD     128(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VMOVUPD     96(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     64(SP), Y5
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VMOVUPD     Y8, 192(SP)
-	VMOVUPD     32(SP), Y8
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VMOVUPD     96(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VMOVUPD     64(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y8
+	VMOVUPD     Y1, 192(SP)
+	VMOVUPD     32(SP), Y1
 	VMOVUPD     Y10, 160(SP)
-	VCMPPD      $0x03, Y8, Y8, Y10
+	VCMPPD      $0x03, Y1, Y1, Y10
 	VMOVUPD     Y9, 320(SP)
 	VMOVUPD     224(SP), Y9
-	VBLENDVPD   Y1, Y0, Y9, Y1
+	VBLENDVPD   Y2, Y0, Y9, Y2
 	VMOVUPD     256(SP), Y0
-	VBLENDVPD   Y3, Y2, Y0, Y3
+	VBLENDVPD   Y5, Y3, Y0, Y5
 	VMOVUPD     288(SP), Y0
-	VBLENDVPD   Y6, Y5, Y0, Y6
-	VBLENDVPD   Y10, Y8, Y7, Y10
-	VADDPD      Y1, Y11, Y0
-	VSUBPD      Y11, Y0, Y2
-	VSUBPD      Y2, Y0, Y5
-	VSUBPD      Y5, Y11, Y5
-	VSUBPD      Y2, Y1, Y2
-	VADDPD      Y2, Y5, Y5
-	VADDPD      Y4, Y5, Y5
-	VADDPD      Y5, Y13, Y13
+	VBLENDVPD   Y8, Y6, Y0, Y8
+	VBLENDVPD   Y10, Y1, Y7, Y10
+	VADDPD      Y2, Y11, Y0
+	VSUBPD      Y11, Y0, Y1
+	VSUBPD      Y1, Y0, Y3
+	VSUBPD      Y3, Y11, Y3
+	VSUBPD      Y1, Y2, Y1
+	VADDPD      Y1, Y3, Y3
+	VADDPD      Y4, Y3, Y3
+	VADDPD      Y3, Y13, Y13
 	VMOVAPD     Y0, Y11
 	VMOVUPD     320(SP), Y0
-	VADDPD      Y3, Y12, Y1
+	VADDPD      Y5, Y12, Y1
 	VSUBPD      Y12, Y1, Y2
-	VSUBPD      Y2, Y1, Y4
-	VSUBPD      Y4, Y12, Y4
-	VSUBPD      Y2, Y3, Y2
-	VADDPD      Y2, Y4, Y4
-	VADDPD      Y0, Y4, Y4
-	VADDPD      Y4, Y14, Y14
+	VSUBPD      Y2, Y1, Y3
+	VSUBPD      Y3, Y12, Y3
+	VSUBPD      Y2, Y5, Y2
+	VADDPD      Y2, Y3, Y3
+	VADDPD      Y0, Y3, Y3
+	VADDPD      Y3, Y14, Y14
 	VMOVAPD     Y1, Y12
 	VMOVUPD     160(SP), Y0
-	VADDPD      Y6, Y11, Y1
+	VADDPD      Y8, Y11, Y1
 	VSUBPD      Y11, Y1, Y2
 	VSUBPD      Y2, Y1, Y3
 	VSUBPD      Y3, Y11, Y3
-	VSUBPD      Y2, Y6, Y2
+	VSUBPD      Y2, Y8, Y2
 	VADDPD      Y2, Y3, Y3
 	VADDPD      Y0, Y3, Y3
 	VADDPD      Y3, Y13, Y13
@@ -44415,135 +44539,141 @@ loop:
 	VMULPD           Z2, Z6, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z7
-	VFMADD213PD      Z4, Z5, Z1
-	VFMADD213PD      Z7, Z6, Z2
-	VMULPD.BCST      actkernconst<>+5104(SB), Z0, Z4
-	VMULPD.BCST      actkernconst<>+5104(SB), Z3, Z7
+	VMOVAPD          Z5, Z8
+	VFMADD213PD      Z4, Z1, Z8
+	VMOVAPD          Z6, Z1
+	VFMADD213PD      Z7, Z2, Z1
+	VMULPD.BCST      actkernconst<>+5104(SB), Z0, Z2
+	VMULPD.BCST      actkernconst<>+5104(SB), Z3, Z4
+	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VRNDSCALEPD      $0x08, Z7, Z7
-	VBROADCASTSD     actkernconst<>+5096(SB), Z8
-	VFMADD213PD      Z0, Z8, Z4
+	VBROADCASTSD     actkernconst<>+5096(SB), Z7
+	VFMADD213PD      Z0, Z7, Z2
 	VBROADCASTSD     actkernconst<>+5096(SB), Z0
-	VFMADD213PD      Z3, Z0, Z7
+	VFMADD213PD      Z3, Z0, Z4
+	VADDPD           Z8, Z2, Z2
 	VADDPD           Z1, Z4, Z4
-	VADDPD           Z2, Z7, Z7
 	VMULPD           Z11, Z5, Z0
 	VMULPD           Z14, Z6, Z1
-	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z3
-	VFMADD213PD      Z2, Z5, Z11
-	VFMADD213PD      Z3, Z6, Z14
-	VRNDSCALEPD      $0x08, Z0, Z2
-	VRNDSCALEPD      $0x08, Z1, Z3
-	VSUBPD           Z2, Z0, Z0
-	VSUBPD           Z3, Z1, Z1
-	VMULPD           Z15, Z5, Z8
-	VMULPD           Z16, Z6, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z12
-	VFMADD213PD      Z10, Z5, Z15
-	VFMADD213PD      Z12, Z6, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z3
+	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z7
+	VMOVAPD          Z5, Z8
+	VFMADD213PD      Z3, Z11, Z8
+	VMOVAPD          Z6, Z3
+	VFMADD213PD      Z7, Z14, Z3
+	VRNDSCALEPD      $0x08, Z0, Z7
+	VRNDSCALEPD      $0x08, Z1, Z9
+	VSUBPD           Z7, Z0, Z0
+	VSUBPD           Z9, Z1, Z1
+	VMULPD           Z15, Z5, Z10
+	VMULPD           Z16, Z6, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
+	VMOVAPD          Z5, Z14
+	VFMADD213PD      Z12, Z15, Z14
+	VMOVAPD          Z6, Z12
+	VFMADD213PD      Z13, Z16, Z12
 	VMULPD           Z17, Z5, Z5
 	VMULPD           Z18, Z6, Z6
-	VADDPD           Z0, Z4, Z10
-	VADDPD           Z1, Z7, Z12
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VSUBPD           Z10, Z4, Z4
-	VSUBPD           Z12, Z7, Z7
-	VADDPD           Z0, Z4, Z13
-	VADDPD           Z1, Z7, Z17
-	VSUBPD           Z4, Z13, Z18
-	VSUBPD           Z7, Z17, Z19
-	VSUBPD           Z18, Z13, Z20
+	VADDPD           Z0, Z2, Z13
+	VADDPD           Z1, Z4, Z15
+	VRNDSCALEPD      $0x08, Z13, Z13
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VSUBPD           Z13, Z2, Z2
+	VSUBPD           Z15, Z4, Z4
+	VADDPD           Z0, Z2, Z16
+	VADDPD           Z1, Z4, Z17
+	VSUBPD           Z2, Z16, Z18
+	VSUBPD           Z4, Z17, Z19
+	VSUBPD           Z18, Z16, Z20
 	VSUBPD           Z19, Z17, Z21
-	VSUBPD           Z20, Z4, Z4
-	VSUBPD           Z21, Z7, Z7
+	VSUBPD           Z20, Z2, Z2
+	VSUBPD           Z21, Z4, Z4
 	VSUBPD           Z18, Z0, Z0
 	VSUBPD           Z19, Z1, Z1
-	VADDPD           Z0, Z4, Z4
-	VADDPD           Z1, Z7, Z7
-	VADDPD           Z11, Z4, Z4
-	VADDPD           Z14, Z7, Z7
-	VADDPD           Z8, Z4, Z0
-	VADDPD           Z9, Z7, Z1
-	VSUBPD           Z4, Z0, Z11
-	VSUBPD           Z7, Z1, Z14
-	VSUBPD           Z11, Z0, Z18
-	VSUBPD           Z14, Z1, Z19
-	VSUBPD           Z18, Z4, Z4
-	VSUBPD           Z19, Z7, Z7
-	VSUBPD           Z11, Z8, Z8
-	VSUBPD           Z14, Z9, Z9
-	VADDPD           Z8, Z4, Z4
-	VADDPD           Z9, Z7, Z7
-	VADDPD           Z0, Z13, Z8
-	VADDPD           Z1, Z17, Z9
-	VSUBPD           Z13, Z8, Z11
-	VSUBPD           Z17, Z9, Z14
-	VSUBPD           Z11, Z8, Z18
-	VSUBPD           Z14, Z9, Z19
-	VSUBPD           Z18, Z13, Z13
-	VSUBPD           Z19, Z17, Z17
-	VSUBPD           Z11, Z0, Z0
-	VSUBPD           Z14, Z1, Z1
-	VADDPD           Z0, Z13, Z13
-	VADDPD           Z1, Z17, Z17
+	VADDPD           Z0, Z2, Z2
+	VADDPD           Z1, Z4, Z4
+	VADDPD           Z8, Z2, Z2
+	VADDPD           Z3, Z4, Z4
+	VADDPD           Z10, Z2, Z0
+	VADDPD           Z11, Z4, Z1
+	VSUBPD           Z2, Z0, Z3
+	VSUBPD           Z4, Z1, Z8
+	VSUBPD           Z3, Z0, Z18
+	VSUBPD           Z8, Z1, Z19
+	VSUBPD           Z18, Z2, Z2
+	VSUBPD           Z19, Z4, Z4
+	VSUBPD           Z3, Z10, Z10
+	VSUBPD           Z8, Z11, Z11
 	VADDPD           Z10, Z2, Z2
-	VADDPD           Z12, Z3, Z3
-	VADDPD           Z4, Z13, Z13
-	VADDPD           Z7, Z17, Z17
-	VADDPD           Z15, Z13, Z13
-	VADDPD           Z16, Z17, Z17
-	VADDPD           Z5, Z13, Z13
+	VADDPD           Z11, Z4, Z4
+	VADDPD           Z0, Z16, Z3
+	VADDPD           Z1, Z17, Z8
+	VSUBPD           Z16, Z3, Z10
+	VSUBPD           Z17, Z8, Z11
+	VSUBPD           Z10, Z3, Z18
+	VSUBPD           Z11, Z8, Z19
+	VSUBPD           Z18, Z16, Z16
+	VSUBPD           Z19, Z17, Z17
+	VSUBPD           Z10, Z0, Z0
+	VSUBPD           Z11, Z1, Z1
+	VADDPD           Z0, Z16, Z16
+	VADDPD           Z1, Z17, Z17
+	VADDPD           Z13, Z7, Z7
+	VADDPD           Z15, Z9, Z9
+	VADDPD           Z2, Z16, Z16
+	VADDPD           Z4, Z17, Z17
+	VADDPD           Z14, Z16, Z16
+	VADDPD           Z12, Z17, Z17
+	VADDPD           Z5, Z16, Z16
 	VADDPD           Z6, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5088(SB), Z8, Z0
-	VMULPD.BCST      actkernconst<>+5088(SB), Z9, Z1
-	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z5
-	VBROADCASTSD     actkernconst<>+5088(SB), Z6
-	VMOVAPD          Z8, Z7
-	VFMADD213PD      Z4, Z6, Z7
-	VBROADCASTSD     actkernconst<>+5088(SB), Z4
-	VMOVAPD          Z9, Z6
-	VFMADD213PD      Z5, Z4, Z6
-	VMULPD.BCST      actkernconst<>+5088(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+5088(SB), Z3, Z0
+	VMULPD.BCST      actkernconst<>+5088(SB), Z8, Z1
+	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z2
+	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z4
+	VBROADCASTSD     actkernconst<>+5088(SB), Z5
+	VMOVAPD          Z3, Z6
+	VFMADD213PD      Z2, Z5, Z6
+	VBROADCASTSD     actkernconst<>+5088(SB), Z2
+	VMOVAPD          Z8, Z5
+	VFMADD213PD      Z4, Z2, Z5
+	VMULPD.BCST      actkernconst<>+5088(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+5088(SB), Z17, Z17
-	VBROADCASTSD     actkernconst<>+5112(SB), Z4
-	VFMADD213PD      Z13, Z4, Z8
-	VBROADCASTSD     actkernconst<>+5112(SB), Z4
-	VFMADD213PD      Z17, Z4, Z9
-	VADDPD           Z8, Z7, Z7
-	VADDPD           Z9, Z6, Z6
-	VADDPD           Z7, Z0, Z4
-	VADDPD           Z6, Z1, Z5
-	VSUBPD           Z0, Z4, Z0
-	VSUBPD           Z1, Z5, Z1
-	VSUBPD           Z0, Z7, Z7
-	VSUBPD           Z1, Z6, Z6
+	VBROADCASTSD     actkernconst<>+5112(SB), Z2
+	VFMADD213PD      Z16, Z2, Z3
+	VBROADCASTSD     actkernconst<>+5112(SB), Z2
+	VFMADD213PD      Z17, Z2, Z8
+	VADDPD           Z3, Z6, Z6
+	VADDPD           Z8, Z5, Z5
+	VADDPD           Z6, Z0, Z2
+	VADDPD           Z5, Z1, Z3
+	VSUBPD           Z0, Z2, Z0
+	VSUBPD           Z1, Z3, Z1
+	VSUBPD           Z0, Z6, Z6
+	VSUBPD           Z1, Z5, Z5
 	VMOVUPD          200(SP), Z0
 	VMULPD.BCST      actkernconst<>+5432(SB), Z0, Z1
-	VMOVUPD          136(SP), Z8
-	VMULPD.BCST      actkernconst<>+5432(SB), Z8, Z9
+	VMOVUPD          136(SP), Z4
+	VMULPD.BCST      actkernconst<>+5432(SB), Z4, Z8
 	VRNDSCALEPD      $0x08, Z1, Z1
-	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z11
 	VBROADCASTSD     actkernconst<>+5088(SB), Z12
 	VMOVAPD          Z10, Z13
 	VFMADD213PD      Z0, Z12, Z13
 	VBROADCASTSD     actkernconst<>+5088(SB), Z12
 	VMOVAPD          Z11, Z14
-	VFMADD213PD      Z8, Z12, Z14
+	VFMADD213PD      Z4, Z12, Z14
 	VMULPD.BCST      actkernconst<>+5112(SB), Z1, Z12
-	VMULPD.BCST      actkernconst<>+5112(SB), Z9, Z15
+	VMULPD.BCST      actkernconst<>+5112(SB), Z8, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
 	VBROADCASTSD     actkernconst<>+5112(SB), Z16
 	VMOVAPD          Z1, Z17
 	VFMADD213PD      Z12, Z16, Z17
 	VBROADCASTSD     actkernconst<>+5112(SB), Z16
-	VMOVAPD          Z9, Z18
+	VMOVAPD          Z8, Z18
 	VFMADD213PD      Z15, Z16, Z18
 	VADDPD           Z12, Z13, Z16
 	VADDPD           Z15, Z14, Z19
@@ -44569,94 +44699,94 @@ loop:
 	VSUBPD           Z19, Z13, Z19
 	VSUBPD           Z16, Z10, Z10
 	VSUBPD           Z19, Z11, Z11
-	VBLENDMPD        Z2, Z1, K4, Z2
-	VBLENDMPD        Z3, Z9, K5, Z3
-	VBLENDMPD        Z4, Z12, K4, Z4
-	VBLENDMPD        Z5, Z13, K5, Z5
-	VBLENDMPD        Z7, Z10, K4, Z7
-	VBLENDMPD        Z6, Z11, K5, Z6
-	VADDPD           Z7, Z4, Z4
-	VADDPD           Z6, Z5, Z5
-	VMULPD           Z4, Z4, Z1
-	VMULPD           Z5, Z5, Z6
-	VMULPD           Z1, Z4, Z7
-	VMULPD           Z6, Z5, Z9
+	VBLENDMPD        Z7, Z1, K4, Z7
+	VBLENDMPD        Z9, Z8, K5, Z9
+	VBLENDMPD        Z2, Z12, K4, Z2
+	VBLENDMPD        Z3, Z13, K5, Z3
+	VBLENDMPD        Z6, Z10, K4, Z6
+	VBLENDMPD        Z5, Z11, K5, Z5
+	VADDPD           Z6, Z2, Z2
+	VADDPD           Z5, Z3, Z3
+	VMULPD           Z2, Z2, Z1
+	VMULPD           Z3, Z3, Z5
+	VMULPD           Z1, Z2, Z6
+	VMULPD           Z5, Z3, Z8
 	VBROADCASTSD     actkernconst<>+5448(SB), Z10
 	VMOVAPD          Z1, Z11
 	VFMADD213PD.BCST actkernconst<>+5456(SB), Z10, Z11
 	VBROADCASTSD     actkernconst<>+5448(SB), Z10
-	VMOVAPD          Z6, Z12
+	VMOVAPD          Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5456(SB), Z10, Z12
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z6, Z12
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5472(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5472(SB), Z6, Z12
+	VFMADD213PD.BCST actkernconst<>+5472(SB), Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5480(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5480(SB), Z6, Z12
-	VFMADD213PD      Z4, Z11, Z7
-	VFMADD213PD      Z5, Z12, Z9
-	VMULPD           Z1, Z1, Z4
-	VMULPD           Z6, Z6, Z5
+	VFMADD213PD.BCST actkernconst<>+5480(SB), Z5, Z12
+	VFMADD213PD      Z2, Z11, Z6
+	VFMADD213PD      Z3, Z12, Z8
+	VMULPD           Z1, Z1, Z2
+	VMULPD           Z5, Z5, Z3
 	VBROADCASTSD     actkernconst<>+5488(SB), Z10
 	VMOVAPD          Z1, Z11
 	VFMADD213PD.BCST actkernconst<>+5496(SB), Z10, Z11
 	VBROADCASTSD     actkernconst<>+5488(SB), Z10
-	VMOVAPD          Z6, Z12
+	VMOVAPD          Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5496(SB), Z10, Z12
 	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z6, Z12
+	VFMADD213PD.BCST actkernconst<>+5504(SB), Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z6, Z12
+	VFMADD213PD.BCST actkernconst<>+5512(SB), Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5520(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z6, Z12
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z5, Z12
 	VBROADCASTSD     actkernconst<>+2504(SB), Z10
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z1
 	VBROADCASTSD     actkernconst<>+2504(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z6
-	VFMADD213PD      Z1, Z11, Z4
-	VFMADD213PD      Z6, Z12, Z5
-	VMULPD.BCST      actkernconst<>+5104(SB), Z2, Z1
-	VMULPD.BCST      actkernconst<>+5104(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z5
+	VFMADD213PD      Z1, Z11, Z2
+	VFMADD213PD      Z5, Z12, Z3
+	VMULPD.BCST      actkernconst<>+5104(SB), Z7, Z1
+	VMULPD.BCST      actkernconst<>+5104(SB), Z9, Z5
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VRNDSCALEPD      $0x09, Z6, Z6
+	VRNDSCALEPD      $0x09, Z5, Z5
 	VBROADCASTSD     actkernconst<>+5096(SB), Z10
-	VFMADD213PD      Z2, Z10, Z1
-	VBROADCASTSD     actkernconst<>+5096(SB), Z2
-	VFMADD213PD      Z3, Z2, Z6
-	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z2
-	VMULPD.BCST      actkernconst<>+1096(SB), Z6, Z3
-	VRNDSCALEPD      $0x09, Z2, Z2
-	VRNDSCALEPD      $0x09, Z3, Z3
+	VFMADD213PD      Z7, Z10, Z1
+	VBROADCASTSD     actkernconst<>+5096(SB), Z7
+	VFMADD213PD      Z9, Z7, Z5
+	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z7
+	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z9
+	VRNDSCALEPD      $0x09, Z7, Z7
+	VRNDSCALEPD      $0x09, Z9, Z9
 	VBROADCASTSD     actkernconst<>+5224(SB), Z10
-	VMOVAPD          Z2, Z11
+	VMOVAPD          Z7, Z11
 	VFMADD213PD      Z1, Z10, Z11
 	VBROADCASTSD     actkernconst<>+5224(SB), Z1
-	VMOVAPD          Z3, Z10
-	VFMADD213PD      Z6, Z1, Z10
+	VMOVAPD          Z9, Z10
+	VFMADD213PD      Z5, Z1, Z10
 	VBROADCASTSD     actkernconst<>+1096(SB), Z1
 	VCMPPD           $0x11, Z11, Z1, K4
 	VBROADCASTSD     actkernconst<>+1096(SB), Z1
 	VCMPPD           $0x11, Z10, Z1, K5
-	VBLENDMPD        Z4, Z7, K4, Z4
-	VBLENDMPD        Z5, Z9, K5, Z5
+	VBLENDMPD        Z2, Z6, K4, Z2
+	VBLENDMPD        Z3, Z8, K5, Z3
 	VBROADCASTSD     actkernconst<>+5224(SB), Z1
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z1, Z2
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z1, Z7
 	VBROADCASTSD     actkernconst<>+5224(SB), Z1
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z1, Z3
-	VMULPD           Z2, Z4, Z4
-	VMULPD           Z3, Z5, Z5
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z1, Z9
+	VMULPD           Z7, Z2, Z2
+	VMULPD           Z9, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z0, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z8, K5
-	VBLENDMPD        Z0, Z4, K4, Z0
-	VBLENDMPD        Z8, Z5, K5, Z8
+	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z4, K5
+	VBLENDMPD        Z0, Z2, K4, Z0
+	VBLENDMPD        Z4, Z3, K5, Z4
 	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z0, K2, Z0
-	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z8, K3, Z8
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z4, K3, Z4
 	VMOVUPD          72(SP), Z1
 	VCMPPD           $0x03, Z1, Z1, K2
 	VMOVUPD          8(SP), Z2
 	VCMPPD           $0x03, Z2, Z2, K3
 	VBLENDMPD        Z1, Z0, K2, Z1
-	VBLENDMPD        Z2, Z8, K3, Z2
+	VBLENDMPD        Z2, Z4, K3, Z2
 	VCVTPD2PS        Z1, Y1
 	VMOVUPS          Y1, (AX)
 	VCVTPD2PS        Z2, Y2
@@ -44790,64 +44920,67 @@ single:
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z2, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD213PD      Z5, Z3, Z2
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z5
-	VRNDSCALEPD      $0x08, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5096(SB), Z7
-	VFMADD213PD      Z4, Z7, Z5
-	VADDPD           Z2, Z5, Z5
-	VMULPD           Z6, Z3, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VFMADD213PD      Z4, Z3, Z6
-	VRNDSCALEPD      $0x08, Z2, Z4
-	VSUBPD           Z4, Z2, Z2
-	VMULPD           Z8, Z3, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z10
-	VFMADD213PD      Z10, Z3, Z8
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z2, Z7
+	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z2
+	VRNDSCALEPD      $0x08, Z2, Z2
+	VBROADCASTSD     actkernconst<>+5096(SB), Z5
+	VFMADD213PD      Z4, Z5, Z2
+	VADDPD           Z7, Z2, Z2
+	VMULPD           Z6, Z3, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z6, Z7
+	VRNDSCALEPD      $0x08, Z4, Z5
+	VSUBPD           Z5, Z4, Z4
+	VMULPD           Z8, Z3, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z10
+	VMOVAPD          Z3, Z11
+	VFMADD213PD      Z10, Z8, Z11
 	VMULPD           Z9, Z3, Z3
-	VADDPD           Z2, Z5, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VSUBPD           Z9, Z5, Z5
-	VADDPD           Z2, Z5, Z10
-	VSUBPD           Z5, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z11, Z2, Z2
-	VADDPD           Z2, Z5, Z5
-	VADDPD           Z6, Z5, Z5
-	VADDPD           Z7, Z5, Z2
-	VSUBPD           Z5, Z2, Z6
-	VSUBPD           Z6, Z2, Z11
-	VSUBPD           Z11, Z5, Z5
-	VSUBPD           Z6, Z7, Z7
-	VADDPD           Z7, Z5, Z5
-	VADDPD           Z2, Z10, Z6
-	VSUBPD           Z10, Z6, Z7
-	VSUBPD           Z7, Z6, Z11
-	VSUBPD           Z11, Z10, Z10
-	VSUBPD           Z7, Z2, Z2
-	VADDPD           Z2, Z10, Z10
-	VADDPD           Z9, Z4, Z4
-	VADDPD           Z5, Z10, Z10
-	VADDPD           Z8, Z10, Z10
-	VADDPD           Z3, Z10, Z10
+	VADDPD           Z4, Z2, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VSUBPD           Z8, Z2, Z2
+	VADDPD           Z4, Z2, Z9
+	VSUBPD           Z2, Z9, Z10
+	VSUBPD           Z10, Z9, Z12
+	VSUBPD           Z12, Z2, Z2
+	VSUBPD           Z10, Z4, Z4
+	VADDPD           Z4, Z2, Z2
+	VADDPD           Z7, Z2, Z2
+	VADDPD           Z6, Z2, Z4
+	VSUBPD           Z2, Z4, Z7
+	VSUBPD           Z7, Z4, Z10
+	VSUBPD           Z10, Z2, Z2
+	VSUBPD           Z7, Z6, Z6
+	VADDPD           Z6, Z2, Z2
+	VADDPD           Z4, Z9, Z6
+	VSUBPD           Z9, Z6, Z7
+	VSUBPD           Z7, Z6, Z10
+	VSUBPD           Z10, Z9, Z9
+	VSUBPD           Z7, Z4, Z4
+	VADDPD           Z4, Z9, Z9
+	VADDPD           Z8, Z5, Z5
+	VADDPD           Z2, Z9, Z9
+	VADDPD           Z11, Z9, Z9
+	VADDPD           Z3, Z9, Z9
 	VMULPD.BCST      actkernconst<>+5088(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5088(SB), Z5
+	VBROADCASTSD     actkernconst<>+5088(SB), Z4
 	VMOVAPD          Z6, Z7
-	VFMADD213PD      Z3, Z5, Z7
-	VMULPD.BCST      actkernconst<>+5088(SB), Z10, Z10
+	VFMADD213PD      Z3, Z4, Z7
+	VMULPD.BCST      actkernconst<>+5088(SB), Z9, Z9
 	VBROADCASTSD     actkernconst<>+5112(SB), Z3
-	VFMADD213PD      Z10, Z3, Z6
+	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
 	VMULPD.BCST      actkernconst<>+5432(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z5
+	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
 	VBROADCASTSD     actkernconst<>+5088(SB), Z6
-	VMOVAPD          Z5, Z8
+	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
 	VMULPD.BCST      actkernconst<>+5112(SB), Z2, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
@@ -44862,23 +44995,23 @@ single:
 	VADDPD           Z6, Z8, Z8
 	VSUBPD           Z10, Z8, Z8
 	VBROADCASTSD     actkernconst<>+5440(SB), Z6
-	VFMADD213PD      Z8, Z6, Z5
-	VADDPD           Z5, Z9, Z6
+	VFMADD213PD      Z8, Z6, Z4
+	VADDPD           Z4, Z9, Z6
 	VSUBPD           Z9, Z6, Z9
-	VSUBPD           Z9, Z5, Z5
-	VBLENDMPD        Z4, Z2, K3, Z4
+	VSUBPD           Z9, Z4, Z4
+	VBLENDMPD        Z5, Z2, K3, Z5
 	VBLENDMPD        Z3, Z6, K3, Z3
-	VBLENDMPD        Z7, Z5, K3, Z7
+	VBLENDMPD        Z7, Z4, K3, Z7
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z2
-	VMULPD           Z2, Z3, Z5
+	VMULPD           Z2, Z3, Z4
 	VBROADCASTSD     actkernconst<>+5448(SB), Z6
 	VMOVAPD          Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5456(SB), Z6, Z7
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5472(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5480(SB), Z2, Z7
-	VFMADD213PD      Z3, Z7, Z5
+	VFMADD213PD      Z3, Z7, Z4
 	VMULPD           Z2, Z2, Z3
 	VBROADCASTSD     actkernconst<>+5488(SB), Z6
 	VMOVAPD          Z2, Z7
@@ -44889,21 +45022,21 @@ single:
 	VBROADCASTSD     actkernconst<>+2504(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z2
 	VFMADD213PD      Z2, Z7, Z3
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+5104(SB), Z5, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VBROADCASTSD     actkernconst<>+5096(SB), Z6
-	VFMADD213PD      Z4, Z6, Z2
-	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z4
-	VRNDSCALEPD      $0x09, Z4, Z4
+	VFMADD213PD      Z5, Z6, Z2
+	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z5
+	VRNDSCALEPD      $0x09, Z5, Z5
 	VBROADCASTSD     actkernconst<>+5224(SB), Z6
-	VMOVAPD          Z4, Z7
+	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z2, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1096(SB), Z2
 	VCMPPD           $0x11, Z7, Z2, K3
-	VBLENDMPD        Z3, Z5, K3, Z3
+	VBLENDMPD        Z3, Z4, K3, Z3
 	VBROADCASTSD     actkernconst<>+5224(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z4
-	VMULPD           Z4, Z3, Z3
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z5
+	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z1, K2, Z1
@@ -45044,64 +45177,67 @@ tail:
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z2, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD213PD      Z5, Z3, Z2
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z5
-	VRNDSCALEPD      $0x08, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5096(SB), Z7
-	VFMADD213PD      Z4, Z7, Z5
-	VADDPD           Z2, Z5, Z5
-	VMULPD           Z6, Z3, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VFMADD213PD      Z4, Z3, Z6
-	VRNDSCALEPD      $0x08, Z2, Z4
-	VSUBPD           Z4, Z2, Z2
-	VMULPD           Z8, Z3, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z10
-	VFMADD213PD      Z10, Z3, Z8
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z2, Z7
+	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z2
+	VRNDSCALEPD      $0x08, Z2, Z2
+	VBROADCASTSD     actkernconst<>+5096(SB), Z5
+	VFMADD213PD      Z4, Z5, Z2
+	VADDPD           Z7, Z2, Z2
+	VMULPD           Z6, Z3, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z6, Z7
+	VRNDSCALEPD      $0x08, Z4, Z5
+	VSUBPD           Z5, Z4, Z4
+	VMULPD           Z8, Z3, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z10
+	VMOVAPD          Z3, Z11
+	VFMADD213PD      Z10, Z8, Z11
 	VMULPD           Z9, Z3, Z3
-	VADDPD           Z2, Z5, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VSUBPD           Z9, Z5, Z5
-	VADDPD           Z2, Z5, Z10
-	VSUBPD           Z5, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z11, Z2, Z2
-	VADDPD           Z2, Z5, Z5
-	VADDPD           Z6, Z5, Z5
-	VADDPD           Z7, Z5, Z2
-	VSUBPD           Z5, Z2, Z6
-	VSUBPD           Z6, Z2, Z11
-	VSUBPD           Z11, Z5, Z5
-	VSUBPD           Z6, Z7, Z7
-	VADDPD           Z7, Z5, Z5
-	VADDPD           Z2, Z10, Z6
-	VSUBPD           Z10, Z6, Z7
-	VSUBPD           Z7, Z6, Z11
-	VSUBPD           Z11, Z10, Z10
-	VSUBPD           Z7, Z2, Z2
-	VADDPD           Z2, Z10, Z10
-	VADDPD           Z9, Z4, Z4
-	VADDPD           Z5, Z10, Z10
-	VADDPD           Z8, Z10, Z10
-	VADDPD           Z3, Z10, Z10
+	VADDPD           Z4, Z2, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VSUBPD           Z8, Z2, Z2
+	VADDPD           Z4, Z2, Z9
+	VSUBPD           Z2, Z9, Z10
+	VSUBPD           Z10, Z9, Z12
+	VSUBPD           Z12, Z2, Z2
+	VSUBPD           Z10, Z4, Z4
+	VADDPD           Z4, Z2, Z2
+	VADDPD           Z7, Z2, Z2
+	VADDPD           Z6, Z2, Z4
+	VSUBPD           Z2, Z4, Z7
+	VSUBPD           Z7, Z4, Z10
+	VSUBPD           Z10, Z2, Z2
+	VSUBPD           Z7, Z6, Z6
+	VADDPD           Z6, Z2, Z2
+	VADDPD           Z4, Z9, Z6
+	VSUBPD           Z9, Z6, Z7
+	VSUBPD           Z7, Z6, Z10
+	VSUBPD           Z10, Z9, Z9
+	VSUBPD           Z7, Z4, Z4
+	VADDPD           Z4, Z9, Z9
+	VADDPD           Z8, Z5, Z5
+	VADDPD           Z2, Z9, Z9
+	VADDPD           Z11, Z9, Z9
+	VADDPD           Z3, Z9, Z9
 	VMULPD.BCST      actkernconst<>+5088(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5088(SB), Z5
+	VBROADCASTSD     actkernconst<>+5088(SB), Z4
 	VMOVAPD          Z6, Z7
-	VFMADD213PD      Z3, Z5, Z7
-	VMULPD.BCST      actkernconst<>+5088(SB), Z10, Z10
+	VFMADD213PD      Z3, Z4, Z7
+	VMULPD.BCST      actkernconst<>+5088(SB), Z9, Z9
 	VBROADCASTSD     actkernconst<>+5112(SB), Z3
-	VFMADD213PD      Z10, Z3, Z6
+	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
 	VMULPD.BCST      actkernconst<>+5432(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z5
+	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
 	VBROADCASTSD     actkernconst<>+5088(SB), Z6
-	VMOVAPD          Z5, Z8
+	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
 	VMULPD.BCST      actkernconst<>+5112(SB), Z2, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
@@ -45116,23 +45252,23 @@ tail:
 	VADDPD           Z6, Z8, Z8
 	VSUBPD           Z10, Z8, Z8
 	VBROADCASTSD     actkernconst<>+5440(SB), Z6
-	VFMADD213PD      Z8, Z6, Z5
-	VADDPD           Z5, Z9, Z6
+	VFMADD213PD      Z8, Z6, Z4
+	VADDPD           Z4, Z9, Z6
 	VSUBPD           Z9, Z6, Z9
-	VSUBPD           Z9, Z5, Z5
-	VBLENDMPD        Z4, Z2, K3, Z4
+	VSUBPD           Z9, Z4, Z4
+	VBLENDMPD        Z5, Z2, K3, Z5
 	VBLENDMPD        Z3, Z6, K3, Z3
-	VBLENDMPD        Z7, Z5, K3, Z7
+	VBLENDMPD        Z7, Z4, K3, Z7
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z2
-	VMULPD           Z2, Z3, Z5
+	VMULPD           Z2, Z3, Z4
 	VBROADCASTSD     actkernconst<>+5448(SB), Z6
 	VMOVAPD          Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5456(SB), Z6, Z7
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5472(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5480(SB), Z2, Z7
-	VFMADD213PD      Z3, Z7, Z5
+	VFMADD213PD      Z3, Z7, Z4
 	VMULPD           Z2, Z2, Z3
 	VBROADCASTSD     actkernconst<>+5488(SB), Z6
 	VMOVAPD          Z2, Z7
@@ -45143,21 +45279,21 @@ tail:
 	VBROADCASTSD     actkernconst<>+2504(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z2
 	VFMADD213PD      Z2, Z7, Z3
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+5104(SB), Z5, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VBROADCASTSD     actkernconst<>+5096(SB), Z6
-	VFMADD213PD      Z4, Z6, Z2
-	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z4
-	VRNDSCALEPD      $0x09, Z4, Z4
+	VFMADD213PD      Z5, Z6, Z2
+	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z5
+	VRNDSCALEPD      $0x09, Z5, Z5
 	VBROADCASTSD     actkernconst<>+5224(SB), Z6
-	VMOVAPD          Z4, Z7
+	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z2, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1096(SB), Z2
 	VCMPPD           $0x11, Z7, Z2, K3
-	VBLENDMPD        Z3, Z5, K3, Z3
+	VBLENDMPD        Z3, Z4, K3, Z3
 	VBROADCASTSD     actkernconst<>+5224(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z4
-	VMULPD           Z4, Z3, Z3
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z5
+	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z1, K2, Z1
@@ -45429,135 +45565,141 @@ loop:
 	VMULPD           Z2, Z6, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z7
-	VFMADD213PD      Z4, Z5, Z1
-	VFMADD213PD      Z7, Z6, Z2
-	VMULPD.BCST      actkernconst<>+5104(SB), Z0, Z4
-	VMULPD.BCST      actkernconst<>+5104(SB), Z3, Z7
+	VMOVAPD          Z5, Z8
+	VFMADD213PD      Z4, Z1, Z8
+	VMOVAPD          Z6, Z1
+	VFMADD213PD      Z7, Z2, Z1
+	VMULPD.BCST      actkernconst<>+5104(SB), Z0, Z2
+	VMULPD.BCST      actkernconst<>+5104(SB), Z3, Z4
+	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VRNDSCALEPD      $0x08, Z7, Z7
-	VBROADCASTSD     actkernconst<>+5096(SB), Z8
-	VFMADD213PD      Z0, Z8, Z4
+	VBROADCASTSD     actkernconst<>+5096(SB), Z7
+	VFMADD213PD      Z0, Z7, Z2
 	VBROADCASTSD     actkernconst<>+5096(SB), Z0
-	VFMADD213PD      Z3, Z0, Z7
+	VFMADD213PD      Z3, Z0, Z4
+	VADDPD           Z8, Z2, Z2
 	VADDPD           Z1, Z4, Z4
-	VADDPD           Z2, Z7, Z7
 	VMULPD           Z11, Z5, Z0
 	VMULPD           Z14, Z6, Z1
-	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z3
-	VFMADD213PD      Z2, Z5, Z11
-	VFMADD213PD      Z3, Z6, Z14
-	VRNDSCALEPD      $0x08, Z0, Z2
-	VRNDSCALEPD      $0x08, Z1, Z3
-	VSUBPD           Z2, Z0, Z0
-	VSUBPD           Z3, Z1, Z1
-	VMULPD           Z15, Z5, Z8
-	VMULPD           Z16, Z6, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z12
-	VFMADD213PD      Z10, Z5, Z15
-	VFMADD213PD      Z12, Z6, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z3
+	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z7
+	VMOVAPD          Z5, Z8
+	VFMADD213PD      Z3, Z11, Z8
+	VMOVAPD          Z6, Z3
+	VFMADD213PD      Z7, Z14, Z3
+	VRNDSCALEPD      $0x08, Z0, Z7
+	VRNDSCALEPD      $0x08, Z1, Z9
+	VSUBPD           Z7, Z0, Z0
+	VSUBPD           Z9, Z1, Z1
+	VMULPD           Z15, Z5, Z10
+	VMULPD           Z16, Z6, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
+	VMOVAPD          Z5, Z14
+	VFMADD213PD      Z12, Z15, Z14
+	VMOVAPD          Z6, Z12
+	VFMADD213PD      Z13, Z16, Z12
 	VMULPD           Z17, Z5, Z5
 	VMULPD           Z18, Z6, Z6
-	VADDPD           Z0, Z4, Z10
-	VADDPD           Z1, Z7, Z12
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VSUBPD           Z10, Z4, Z4
-	VSUBPD           Z12, Z7, Z7
-	VADDPD           Z0, Z4, Z13
-	VADDPD           Z1, Z7, Z17
-	VSUBPD           Z4, Z13, Z18
-	VSUBPD           Z7, Z17, Z19
-	VSUBPD           Z18, Z13, Z20
+	VADDPD           Z0, Z2, Z13
+	VADDPD           Z1, Z4, Z15
+	VRNDSCALEPD      $0x08, Z13, Z13
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VSUBPD           Z13, Z2, Z2
+	VSUBPD           Z15, Z4, Z4
+	VADDPD           Z0, Z2, Z16
+	VADDPD           Z1, Z4, Z17
+	VSUBPD           Z2, Z16, Z18
+	VSUBPD           Z4, Z17, Z19
+	VSUBPD           Z18, Z16, Z20
 	VSUBPD           Z19, Z17, Z21
-	VSUBPD           Z20, Z4, Z4
-	VSUBPD           Z21, Z7, Z7
+	VSUBPD           Z20, Z2, Z2
+	VSUBPD           Z21, Z4, Z4
 	VSUBPD           Z18, Z0, Z0
 	VSUBPD           Z19, Z1, Z1
-	VADDPD           Z0, Z4, Z4
-	VADDPD           Z1, Z7, Z7
-	VADDPD           Z11, Z4, Z4
-	VADDPD           Z14, Z7, Z7
-	VADDPD           Z8, Z4, Z0
-	VADDPD           Z9, Z7, Z1
-	VSUBPD           Z4, Z0, Z11
-	VSUBPD           Z7, Z1, Z14
-	VSUBPD           Z11, Z0, Z18
-	VSUBPD           Z14, Z1, Z19
-	VSUBPD           Z18, Z4, Z4
-	VSUBPD           Z19, Z7, Z7
-	VSUBPD           Z11, Z8, Z8
-	VSUBPD           Z14, Z9, Z9
-	VADDPD           Z8, Z4, Z4
-	VADDPD           Z9, Z7, Z7
-	VADDPD           Z0, Z13, Z8
-	VADDPD           Z1, Z17, Z9
-	VSUBPD           Z13, Z8, Z11
-	VSUBPD           Z17, Z9, Z14
-	VSUBPD           Z11, Z8, Z18
-	VSUBPD           Z14, Z9, Z19
-	VSUBPD           Z18, Z13, Z13
-	VSUBPD           Z19, Z17, Z17
-	VSUBPD           Z11, Z0, Z0
-	VSUBPD           Z14, Z1, Z1
-	VADDPD           Z0, Z13, Z13
-	VADDPD           Z1, Z17, Z17
+	VADDPD           Z0, Z2, Z2
+	VADDPD           Z1, Z4, Z4
+	VADDPD           Z8, Z2, Z2
+	VADDPD           Z3, Z4, Z4
+	VADDPD           Z10, Z2, Z0
+	VADDPD           Z11, Z4, Z1
+	VSUBPD           Z2, Z0, Z3
+	VSUBPD           Z4, Z1, Z8
+	VSUBPD           Z3, Z0, Z18
+	VSUBPD           Z8, Z1, Z19
+	VSUBPD           Z18, Z2, Z2
+	VSUBPD           Z19, Z4, Z4
+	VSUBPD           Z3, Z10, Z10
+	VSUBPD           Z8, Z11, Z11
 	VADDPD           Z10, Z2, Z2
-	VADDPD           Z12, Z3, Z3
-	VADDPD           Z4, Z13, Z13
-	VADDPD           Z7, Z17, Z17
-	VADDPD           Z15, Z13, Z13
-	VADDPD           Z16, Z17, Z17
-	VADDPD           Z5, Z13, Z13
+	VADDPD           Z11, Z4, Z4
+	VADDPD           Z0, Z16, Z3
+	VADDPD           Z1, Z17, Z8
+	VSUBPD           Z16, Z3, Z10
+	VSUBPD           Z17, Z8, Z11
+	VSUBPD           Z10, Z3, Z18
+	VSUBPD           Z11, Z8, Z19
+	VSUBPD           Z18, Z16, Z16
+	VSUBPD           Z19, Z17, Z17
+	VSUBPD           Z10, Z0, Z0
+	VSUBPD           Z11, Z1, Z1
+	VADDPD           Z0, Z16, Z16
+	VADDPD           Z1, Z17, Z17
+	VADDPD           Z13, Z7, Z7
+	VADDPD           Z15, Z9, Z9
+	VADDPD           Z2, Z16, Z16
+	VADDPD           Z4, Z17, Z17
+	VADDPD           Z14, Z16, Z16
+	VADDPD           Z12, Z17, Z17
+	VADDPD           Z5, Z16, Z16
 	VADDPD           Z6, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5088(SB), Z8, Z0
-	VMULPD.BCST      actkernconst<>+5088(SB), Z9, Z1
-	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z5
-	VBROADCASTSD     actkernconst<>+5088(SB), Z6
-	VMOVAPD          Z8, Z7
-	VFMADD213PD      Z4, Z6, Z7
-	VBROADCASTSD     actkernconst<>+5088(SB), Z4
-	VMOVAPD          Z9, Z6
-	VFMADD213PD      Z5, Z4, Z6
-	VMULPD.BCST      actkernconst<>+5088(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+5088(SB), Z3, Z0
+	VMULPD.BCST      actkernconst<>+5088(SB), Z8, Z1
+	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z2
+	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z4
+	VBROADCASTSD     actkernconst<>+5088(SB), Z5
+	VMOVAPD          Z3, Z6
+	VFMADD213PD      Z2, Z5, Z6
+	VBROADCASTSD     actkernconst<>+5088(SB), Z2
+	VMOVAPD          Z8, Z5
+	VFMADD213PD      Z4, Z2, Z5
+	VMULPD.BCST      actkernconst<>+5088(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+5088(SB), Z17, Z17
-	VBROADCASTSD     actkernconst<>+5112(SB), Z4
-	VFMADD213PD      Z13, Z4, Z8
-	VBROADCASTSD     actkernconst<>+5112(SB), Z4
-	VFMADD213PD      Z17, Z4, Z9
-	VADDPD           Z8, Z7, Z7
-	VADDPD           Z9, Z6, Z6
-	VADDPD           Z7, Z0, Z4
-	VADDPD           Z6, Z1, Z5
-	VSUBPD           Z0, Z4, Z0
-	VSUBPD           Z1, Z5, Z1
-	VSUBPD           Z0, Z7, Z7
-	VSUBPD           Z1, Z6, Z6
+	VBROADCASTSD     actkernconst<>+5112(SB), Z2
+	VFMADD213PD      Z16, Z2, Z3
+	VBROADCASTSD     actkernconst<>+5112(SB), Z2
+	VFMADD213PD      Z17, Z2, Z8
+	VADDPD           Z3, Z6, Z6
+	VADDPD           Z8, Z5, Z5
+	VADDPD           Z6, Z0, Z2
+	VADDPD           Z5, Z1, Z3
+	VSUBPD           Z0, Z2, Z0
+	VSUBPD           Z1, Z3, Z1
+	VSUBPD           Z0, Z6, Z6
+	VSUBPD           Z1, Z5, Z5
 	VMOVUPD          200(SP), Z0
 	VMULPD.BCST      actkernconst<>+5432(SB), Z0, Z1
-	VMOVUPD          136(SP), Z8
-	VMULPD.BCST      actkernconst<>+5432(SB), Z8, Z9
+	VMOVUPD          136(SP), Z4
+	VMULPD.BCST      actkernconst<>+5432(SB), Z4, Z8
 	VRNDSCALEPD      $0x08, Z1, Z1
-	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z11
 	VBROADCASTSD     actkernconst<>+5088(SB), Z12
 	VMOVAPD          Z10, Z13
 	VFMADD213PD      Z0, Z12, Z13
 	VBROADCASTSD     actkernconst<>+5088(SB), Z12
 	VMOVAPD          Z11, Z14
-	VFMADD213PD      Z8, Z12, Z14
+	VFMADD213PD      Z4, Z12, Z14
 	VMULPD.BCST      actkernconst<>+5112(SB), Z1, Z12
-	VMULPD.BCST      actkernconst<>+5112(SB), Z9, Z15
+	VMULPD.BCST      actkernconst<>+5112(SB), Z8, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
 	VBROADCASTSD     actkernconst<>+5112(SB), Z16
 	VMOVAPD          Z1, Z17
 	VFMADD213PD      Z12, Z16, Z17
 	VBROADCASTSD     actkernconst<>+5112(SB), Z16
-	VMOVAPD          Z9, Z18
+	VMOVAPD          Z8, Z18
 	VFMADD213PD      Z15, Z16, Z18
 	VADDPD           Z12, Z13, Z16
 	VADDPD           Z15, Z14, Z19
@@ -45583,94 +45725,94 @@ loop:
 	VSUBPD           Z19, Z13, Z19
 	VSUBPD           Z16, Z10, Z10
 	VSUBPD           Z19, Z11, Z11
-	VBLENDMPD        Z2, Z1, K4, Z2
-	VBLENDMPD        Z3, Z9, K5, Z3
-	VBLENDMPD        Z4, Z12, K4, Z4
-	VBLENDMPD        Z5, Z13, K5, Z5
-	VBLENDMPD        Z7, Z10, K4, Z7
-	VBLENDMPD        Z6, Z11, K5, Z6
-	VADDPD           Z7, Z4, Z4
-	VADDPD           Z6, Z5, Z5
-	VMULPD           Z4, Z4, Z1
-	VMULPD           Z5, Z5, Z6
-	VMULPD           Z1, Z4, Z7
-	VMULPD           Z6, Z5, Z9
+	VBLENDMPD        Z7, Z1, K4, Z7
+	VBLENDMPD        Z9, Z8, K5, Z9
+	VBLENDMPD        Z2, Z12, K4, Z2
+	VBLENDMPD        Z3, Z13, K5, Z3
+	VBLENDMPD        Z6, Z10, K4, Z6
+	VBLENDMPD        Z5, Z11, K5, Z5
+	VADDPD           Z6, Z2, Z2
+	VADDPD           Z5, Z3, Z3
+	VMULPD           Z2, Z2, Z1
+	VMULPD           Z3, Z3, Z5
+	VMULPD           Z1, Z2, Z6
+	VMULPD           Z5, Z3, Z8
 	VBROADCASTSD     actkernconst<>+5448(SB), Z10
 	VMOVAPD          Z1, Z11
 	VFMADD213PD.BCST actkernconst<>+5456(SB), Z10, Z11
 	VBROADCASTSD     actkernconst<>+5448(SB), Z10
-	VMOVAPD          Z6, Z12
+	VMOVAPD          Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5456(SB), Z10, Z12
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z6, Z12
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5472(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5472(SB), Z6, Z12
+	VFMADD213PD.BCST actkernconst<>+5472(SB), Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5480(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5480(SB), Z6, Z12
-	VFMADD213PD      Z4, Z11, Z7
-	VFMADD213PD      Z5, Z12, Z9
-	VMULPD           Z1, Z1, Z4
-	VMULPD           Z6, Z6, Z5
+	VFMADD213PD.BCST actkernconst<>+5480(SB), Z5, Z12
+	VFMADD213PD      Z2, Z11, Z6
+	VFMADD213PD      Z3, Z12, Z8
+	VMULPD           Z1, Z1, Z2
+	VMULPD           Z5, Z5, Z3
 	VBROADCASTSD     actkernconst<>+5488(SB), Z10
 	VMOVAPD          Z1, Z11
 	VFMADD213PD.BCST actkernconst<>+5496(SB), Z10, Z11
 	VBROADCASTSD     actkernconst<>+5488(SB), Z10
-	VMOVAPD          Z6, Z12
+	VMOVAPD          Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5496(SB), Z10, Z12
 	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z6, Z12
+	VFMADD213PD.BCST actkernconst<>+5504(SB), Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z6, Z12
+	VFMADD213PD.BCST actkernconst<>+5512(SB), Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5520(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z6, Z12
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z5, Z12
 	VBROADCASTSD     actkernconst<>+2504(SB), Z10
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z1
 	VBROADCASTSD     actkernconst<>+2504(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z6
-	VFMADD213PD      Z1, Z11, Z4
-	VFMADD213PD      Z6, Z12, Z5
-	VMULPD.BCST      actkernconst<>+5104(SB), Z2, Z1
-	VMULPD.BCST      actkernconst<>+5104(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z5
+	VFMADD213PD      Z1, Z11, Z2
+	VFMADD213PD      Z5, Z12, Z3
+	VMULPD.BCST      actkernconst<>+5104(SB), Z7, Z1
+	VMULPD.BCST      actkernconst<>+5104(SB), Z9, Z5
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VRNDSCALEPD      $0x09, Z6, Z6
+	VRNDSCALEPD      $0x09, Z5, Z5
 	VBROADCASTSD     actkernconst<>+5096(SB), Z10
-	VFMADD213PD      Z2, Z10, Z1
-	VBROADCASTSD     actkernconst<>+5096(SB), Z2
-	VFMADD213PD      Z3, Z2, Z6
-	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z2
-	VMULPD.BCST      actkernconst<>+1096(SB), Z6, Z3
-	VRNDSCALEPD      $0x09, Z2, Z2
-	VRNDSCALEPD      $0x09, Z3, Z3
+	VFMADD213PD      Z7, Z10, Z1
+	VBROADCASTSD     actkernconst<>+5096(SB), Z7
+	VFMADD213PD      Z9, Z7, Z5
+	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z7
+	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z9
+	VRNDSCALEPD      $0x09, Z7, Z7
+	VRNDSCALEPD      $0x09, Z9, Z9
 	VBROADCASTSD     actkernconst<>+5224(SB), Z10
-	VMOVAPD          Z2, Z11
+	VMOVAPD          Z7, Z11
 	VFMADD213PD      Z1, Z10, Z11
 	VBROADCASTSD     actkernconst<>+5224(SB), Z1
-	VMOVAPD          Z3, Z10
-	VFMADD213PD      Z6, Z1, Z10
+	VMOVAPD          Z9, Z10
+	VFMADD213PD      Z5, Z1, Z10
 	VBROADCASTSD     actkernconst<>+1096(SB), Z1
 	VCMPPD           $0x11, Z11, Z1, K4
 	VBROADCASTSD     actkernconst<>+1096(SB), Z1
 	VCMPPD           $0x11, Z10, Z1, K5
-	VBLENDMPD        Z4, Z7, K4, Z4
-	VBLENDMPD        Z5, Z9, K5, Z5
+	VBLENDMPD        Z2, Z6, K4, Z2
+	VBLENDMPD        Z3, Z8, K5, Z3
 	VBROADCASTSD     actkernconst<>+5224(SB), Z1
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z1, Z2
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z1, Z7
 	VBROADCASTSD     actkernconst<>+5224(SB), Z1
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z1, Z3
-	VMULPD           Z2, Z4, Z4
-	VMULPD           Z3, Z5, Z5
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z1, Z9
+	VMULPD           Z7, Z2, Z2
+	VMULPD           Z9, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z0, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z8, K5
-	VBLENDMPD        Z0, Z4, K4, Z0
-	VBLENDMPD        Z8, Z5, K5, Z8
+	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z4, K5
+	VBLENDMPD        Z0, Z2, K4, Z0
+	VBLENDMPD        Z4, Z3, K5, Z4
 	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z0, K2, Z0
-	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z8, K3, Z8
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z4, K3, Z4
 	VMOVUPD          72(SP), Z1
 	VCMPPD           $0x03, Z1, Z1, K2
 	VMOVUPD          8(SP), Z2
 	VCMPPD           $0x03, Z2, Z2, K3
 	VBLENDMPD        Z1, Z0, K2, Z1
-	VBLENDMPD        Z2, Z8, K3, Z2
+	VBLENDMPD        Z2, Z4, K3, Z2
 	VCVTPD2PS        Z1, Y1
 	VMOVNTPS         Y1, (AX)
 	VCVTPD2PS        Z2, Y2
@@ -45804,64 +45946,67 @@ single:
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z2, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD213PD      Z5, Z3, Z2
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z5
-	VRNDSCALEPD      $0x08, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5096(SB), Z7
-	VFMADD213PD      Z4, Z7, Z5
-	VADDPD           Z2, Z5, Z5
-	VMULPD           Z6, Z3, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VFMADD213PD      Z4, Z3, Z6
-	VRNDSCALEPD      $0x08, Z2, Z4
-	VSUBPD           Z4, Z2, Z2
-	VMULPD           Z8, Z3, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z10
-	VFMADD213PD      Z10, Z3, Z8
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z2, Z7
+	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z2
+	VRNDSCALEPD      $0x08, Z2, Z2
+	VBROADCASTSD     actkernconst<>+5096(SB), Z5
+	VFMADD213PD      Z4, Z5, Z2
+	VADDPD           Z7, Z2, Z2
+	VMULPD           Z6, Z3, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z6, Z7
+	VRNDSCALEPD      $0x08, Z4, Z5
+	VSUBPD           Z5, Z4, Z4
+	VMULPD           Z8, Z3, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z10
+	VMOVAPD          Z3, Z11
+	VFMADD213PD      Z10, Z8, Z11
 	VMULPD           Z9, Z3, Z3
-	VADDPD           Z2, Z5, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VSUBPD           Z9, Z5, Z5
-	VADDPD           Z2, Z5, Z10
-	VSUBPD           Z5, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z11, Z2, Z2
-	VADDPD           Z2, Z5, Z5
-	VADDPD           Z6, Z5, Z5
-	VADDPD           Z7, Z5, Z2
-	VSUBPD           Z5, Z2, Z6
-	VSUBPD           Z6, Z2, Z11
-	VSUBPD           Z11, Z5, Z5
-	VSUBPD           Z6, Z7, Z7
-	VADDPD           Z7, Z5, Z5
-	VADDPD           Z2, Z10, Z6
-	VSUBPD           Z10, Z6, Z7
-	VSUBPD           Z7, Z6, Z11
-	VSUBPD           Z11, Z10, Z10
-	VSUBPD           Z7, Z2, Z2
-	VADDPD           Z2, Z10, Z10
-	VADDPD           Z9, Z4, Z4
-	VADDPD           Z5, Z10, Z10
-	VADDPD           Z8, Z10, Z10
-	VADDPD           Z3, Z10, Z10
+	VADDPD           Z4, Z2, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VSUBPD           Z8, Z2, Z2
+	VADDPD           Z4, Z2, Z9
+	VSUBPD           Z2, Z9, Z10
+	VSUBPD           Z10, Z9, Z12
+	VSUBPD           Z12, Z2, Z2
+	VSUBPD           Z10, Z4, Z4
+	VADDPD           Z4, Z2, Z2
+	VADDPD           Z7, Z2, Z2
+	VADDPD           Z6, Z2, Z4
+	VSUBPD           Z2, Z4, Z7
+	VSUBPD           Z7, Z4, Z10
+	VSUBPD           Z10, Z2, Z2
+	VSUBPD           Z7, Z6, Z6
+	VADDPD           Z6, Z2, Z2
+	VADDPD           Z4, Z9, Z6
+	VSUBPD           Z9, Z6, Z7
+	VSUBPD           Z7, Z6, Z10
+	VSUBPD           Z10, Z9, Z9
+	VSUBPD           Z7, Z4, Z4
+	VADDPD           Z4, Z9, Z9
+	VADDPD           Z8, Z5, Z5
+	VADDPD           Z2, Z9, Z9
+	VADDPD           Z11, Z9, Z9
+	VADDPD           Z3, Z9, Z9
 	VMULPD.BCST      actkernconst<>+5088(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5088(SB), Z5
+	VBROADCASTSD     actkernconst<>+5088(SB), Z4
 	VMOVAPD          Z6, Z7
-	VFMADD213PD      Z3, Z5, Z7
-	VMULPD.BCST      actkernconst<>+5088(SB), Z10, Z10
+	VFMADD213PD      Z3, Z4, Z7
+	VMULPD.BCST      actkernconst<>+5088(SB), Z9, Z9
 	VBROADCASTSD     actkernconst<>+5112(SB), Z3
-	VFMADD213PD      Z10, Z3, Z6
+	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
 	VMULPD.BCST      actkernconst<>+5432(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z5
+	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
 	VBROADCASTSD     actkernconst<>+5088(SB), Z6
-	VMOVAPD          Z5, Z8
+	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
 	VMULPD.BCST      actkernconst<>+5112(SB), Z2, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
@@ -45876,23 +46021,23 @@ single:
 	VADDPD           Z6, Z8, Z8
 	VSUBPD           Z10, Z8, Z8
 	VBROADCASTSD     actkernconst<>+5440(SB), Z6
-	VFMADD213PD      Z8, Z6, Z5
-	VADDPD           Z5, Z9, Z6
+	VFMADD213PD      Z8, Z6, Z4
+	VADDPD           Z4, Z9, Z6
 	VSUBPD           Z9, Z6, Z9
-	VSUBPD           Z9, Z5, Z5
-	VBLENDMPD        Z4, Z2, K3, Z4
+	VSUBPD           Z9, Z4, Z4
+	VBLENDMPD        Z5, Z2, K3, Z5
 	VBLENDMPD        Z3, Z6, K3, Z3
-	VBLENDMPD        Z7, Z5, K3, Z7
+	VBLENDMPD        Z7, Z4, K3, Z7
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z2
-	VMULPD           Z2, Z3, Z5
+	VMULPD           Z2, Z3, Z4
 	VBROADCASTSD     actkernconst<>+5448(SB), Z6
 	VMOVAPD          Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5456(SB), Z6, Z7
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5472(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5480(SB), Z2, Z7
-	VFMADD213PD      Z3, Z7, Z5
+	VFMADD213PD      Z3, Z7, Z4
 	VMULPD           Z2, Z2, Z3
 	VBROADCASTSD     actkernconst<>+5488(SB), Z6
 	VMOVAPD          Z2, Z7
@@ -45903,21 +46048,21 @@ single:
 	VBROADCASTSD     actkernconst<>+2504(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z2
 	VFMADD213PD      Z2, Z7, Z3
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+5104(SB), Z5, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VBROADCASTSD     actkernconst<>+5096(SB), Z6
-	VFMADD213PD      Z4, Z6, Z2
-	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z4
-	VRNDSCALEPD      $0x09, Z4, Z4
+	VFMADD213PD      Z5, Z6, Z2
+	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z5
+	VRNDSCALEPD      $0x09, Z5, Z5
 	VBROADCASTSD     actkernconst<>+5224(SB), Z6
-	VMOVAPD          Z4, Z7
+	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z2, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1096(SB), Z2
 	VCMPPD           $0x11, Z7, Z2, K3
-	VBLENDMPD        Z3, Z5, K3, Z3
+	VBLENDMPD        Z3, Z4, K3, Z3
 	VBROADCASTSD     actkernconst<>+5224(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z4
-	VMULPD           Z4, Z3, Z3
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z5
+	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z1, K2, Z1
@@ -46058,64 +46203,67 @@ tail:
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z2, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD213PD      Z5, Z3, Z2
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z5
-	VRNDSCALEPD      $0x08, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5096(SB), Z7
-	VFMADD213PD      Z4, Z7, Z5
-	VADDPD           Z2, Z5, Z5
-	VMULPD           Z6, Z3, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VFMADD213PD      Z4, Z3, Z6
-	VRNDSCALEPD      $0x08, Z2, Z4
-	VSUBPD           Z4, Z2, Z2
-	VMULPD           Z8, Z3, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z10
-	VFMADD213PD      Z10, Z3, Z8
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z2, Z7
+	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z2
+	VRNDSCALEPD      $0x08, Z2, Z2
+	VBROADCASTSD     actkernconst<>+5096(SB), Z5
+	VFMADD213PD      Z4, Z5, Z2
+	VADDPD           Z7, Z2, Z2
+	VMULPD           Z6, Z3, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z6, Z7
+	VRNDSCALEPD      $0x08, Z4, Z5
+	VSUBPD           Z5, Z4, Z4
+	VMULPD           Z8, Z3, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z10
+	VMOVAPD          Z3, Z11
+	VFMADD213PD      Z10, Z8, Z11
 	VMULPD           Z9, Z3, Z3
-	VADDPD           Z2, Z5, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VSUBPD           Z9, Z5, Z5
-	VADDPD           Z2, Z5, Z10
-	VSUBPD           Z5, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z11, Z2, Z2
-	VADDPD           Z2, Z5, Z5
-	VADDPD           Z6, Z5, Z5
-	VADDPD           Z7, Z5, Z2
-	VSUBPD           Z5, Z2, Z6
-	VSUBPD           Z6, Z2, Z11
-	VSUBPD           Z11, Z5, Z5
-	VSUBPD           Z6, Z7, Z7
-	VADDPD           Z7, Z5, Z5
-	VADDPD           Z2, Z10, Z6
-	VSUBPD           Z10, Z6, Z7
-	VSUBPD           Z7, Z6, Z11
-	VSUBPD           Z11, Z10, Z10
-	VSUBPD           Z7, Z2, Z2
-	VADDPD           Z2, Z10, Z10
-	VADDPD           Z9, Z4, Z4
-	VADDPD           Z5, Z10, Z10
-	VADDPD           Z8, Z10, Z10
-	VADDPD           Z3, Z10, Z10
+	VADDPD           Z4, Z2, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VSUBPD           Z8, Z2, Z2
+	VADDPD           Z4, Z2, Z9
+	VSUBPD           Z2, Z9, Z10
+	VSUBPD           Z10, Z9, Z12
+	VSUBPD           Z12, Z2, Z2
+	VSUBPD           Z10, Z4, Z4
+	VADDPD           Z4, Z2, Z2
+	VADDPD           Z7, Z2, Z2
+	VADDPD           Z6, Z2, Z4
+	VSUBPD           Z2, Z4, Z7
+	VSUBPD           Z7, Z4, Z10
+	VSUBPD           Z10, Z2, Z2
+	VSUBPD           Z7, Z6, Z6
+	VADDPD           Z6, Z2, Z2
+	VADDPD           Z4, Z9, Z6
+	VSUBPD           Z9, Z6, Z7
+	VSUBPD           Z7, Z6, Z10
+	VSUBPD           Z10, Z9, Z9
+	VSUBPD           Z7, Z4, Z4
+	VADDPD           Z4, Z9, Z9
+	VADDPD           Z8, Z5, Z5
+	VADDPD           Z2, Z9, Z9
+	VADDPD           Z11, Z9, Z9
+	VADDPD           Z3, Z9, Z9
 	VMULPD.BCST      actkernconst<>+5088(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5088(SB), Z5
+	VBROADCASTSD     actkernconst<>+5088(SB), Z4
 	VMOVAPD          Z6, Z7
-	VFMADD213PD      Z3, Z5, Z7
-	VMULPD.BCST      actkernconst<>+5088(SB), Z10, Z10
+	VFMADD213PD      Z3, Z4, Z7
+	VMULPD.BCST      actkernconst<>+5088(SB), Z9, Z9
 	VBROADCASTSD     actkernconst<>+5112(SB), Z3
-	VFMADD213PD      Z10, Z3, Z6
+	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
 	VMULPD.BCST      actkernconst<>+5432(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z5
+	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
 	VBROADCASTSD     actkernconst<>+5088(SB), Z6
-	VMOVAPD          Z5, Z8
+	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
 	VMULPD.BCST      actkernconst<>+5112(SB), Z2, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
@@ -46130,23 +46278,23 @@ tail:
 	VADDPD           Z6, Z8, Z8
 	VSUBPD           Z10, Z8, Z8
 	VBROADCASTSD     actkernconst<>+5440(SB), Z6
-	VFMADD213PD      Z8, Z6, Z5
-	VADDPD           Z5, Z9, Z6
+	VFMADD213PD      Z8, Z6, Z4
+	VADDPD           Z4, Z9, Z6
 	VSUBPD           Z9, Z6, Z9
-	VSUBPD           Z9, Z5, Z5
-	VBLENDMPD        Z4, Z2, K3, Z4
+	VSUBPD           Z9, Z4, Z4
+	VBLENDMPD        Z5, Z2, K3, Z5
 	VBLENDMPD        Z3, Z6, K3, Z3
-	VBLENDMPD        Z7, Z5, K3, Z7
+	VBLENDMPD        Z7, Z4, K3, Z7
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z2
-	VMULPD           Z2, Z3, Z5
+	VMULPD           Z2, Z3, Z4
 	VBROADCASTSD     actkernconst<>+5448(SB), Z6
 	VMOVAPD          Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5456(SB), Z6, Z7
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5472(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5480(SB), Z2, Z7
-	VFMADD213PD      Z3, Z7, Z5
+	VFMADD213PD      Z3, Z7, Z4
 	VMULPD           Z2, Z2, Z3
 	VBROADCASTSD     actkernconst<>+5488(SB), Z6
 	VMOVAPD          Z2, Z7
@@ -46157,21 +46305,21 @@ tail:
 	VBROADCASTSD     actkernconst<>+2504(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z2
 	VFMADD213PD      Z2, Z7, Z3
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+5104(SB), Z5, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VBROADCASTSD     actkernconst<>+5096(SB), Z6
-	VFMADD213PD      Z4, Z6, Z2
-	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z4
-	VRNDSCALEPD      $0x09, Z4, Z4
+	VFMADD213PD      Z5, Z6, Z2
+	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z5
+	VRNDSCALEPD      $0x09, Z5, Z5
 	VBROADCASTSD     actkernconst<>+5224(SB), Z6
-	VMOVAPD          Z4, Z7
+	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z2, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1096(SB), Z2
 	VCMPPD           $0x11, Z7, Z2, K3
-	VBLENDMPD        Z3, Z5, K3, Z3
+	VBLENDMPD        Z3, Z4, K3, Z3
 	VBROADCASTSD     actkernconst<>+5224(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z4
-	VMULPD           Z4, Z3, Z3
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z5
+	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
 	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z1, K2, Z1
@@ -46749,260 +46897,268 @@ loop:
 	VADDPD      Y11, Y7, Y7
 	VADDPD      Y6, Y10, Y10
 	VADDPD      Y2, Y3, Y3
-	VMULPD      320(SP), Y1, Y0
-	VMULPD      288(SP), Y5, Y2
-	VXORPD      actkernconst<>+128(SB), Y0, Y6
-	VXORPD      actkernconst<>+128(SB), Y2, Y11
-	VMOVUPD     320(SP), Y12
-	VFMADD213PD Y6, Y12, Y1
+	VMOVUPD     320(SP), Y0
+	VMULPD      Y1, Y0, Y2
 	VMOVUPD     288(SP), Y6
-	VFMADD213PD Y11, Y6, Y5
-	VMULPD      actkernconst<>+5696(SB), Y0, Y11
-	VMULPD      actkernconst<>+5696(SB), Y2, Y13
-	VROUNDPD    $0x08, Y11, Y11
-	VROUNDPD    $0x08, Y13, Y13
-	VMOVUPD     actkernconst<>+5664(SB), Y14
-	VFMADD213PD Y0, Y14, Y11
-	VMOVUPD     actkernconst<>+5664(SB), Y0
-	VFMADD213PD Y2, Y0, Y13
-	VADDPD      Y1, Y11, Y11
-	VADDPD      Y5, Y13, Y13
-	VMULPD      Y8, Y12, Y0
-	VMULPD      Y4, Y6, Y1
-	VXORPD      actkernconst<>+128(SB), Y0, Y2
-	VXORPD      actkernconst<>+128(SB), Y1, Y5
-	VFMADD213PD Y2, Y12, Y8
-	VFMADD213PD Y5, Y6, Y4
-	VROUNDPD    $0x08, Y0, Y2
-	VROUNDPD    $0x08, Y1, Y5
-	VSUBPD      Y2, Y0, Y0
-	VSUBPD      Y5, Y1, Y1
-	VMULPD      Y9, Y12, Y14
-	VMOVUPD     Y5, 480(SP)
-	VMULPD      Y7, Y6, Y5
-	VMOVUPD     Y2, 736(SP)
-	VXORPD      actkernconst<>+128(SB), Y14, Y2
-	VMOVUPD     Y14, 608(SP)
-	VXORPD      actkernconst<>+128(SB), Y5, Y14
-	VFMADD213PD Y2, Y12, Y9
-	VFMADD213PD Y14, Y6, Y7
-	VMULPD      Y10, Y12, Y12
+	VMULPD      Y5, Y6, Y11
+	VXORPD      actkernconst<>+128(SB), Y2, Y12
+	VXORPD      actkernconst<>+128(SB), Y11, Y13
+	VMOVAPD     Y0, Y14
+	VFMADD213PD Y12, Y1, Y14
+	VMOVAPD     Y6, Y1
+	VFMADD213PD Y13, Y5, Y1
+	VMULPD      actkernconst<>+5696(SB), Y2, Y5
+	VMULPD      actkernconst<>+5696(SB), Y11, Y12
+	VROUNDPD    $0x08, Y5, Y5
+	VROUNDPD    $0x08, Y12, Y12
+	VMOVUPD     actkernconst<>+5664(SB), Y13
+	VFMADD213PD Y2, Y13, Y5
+	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VFMADD213PD Y11, Y2, Y12
+	VADDPD      Y14, Y5, Y5
+	VADDPD      Y1, Y12, Y12
+	VMULPD      Y8, Y0, Y1
+	VMULPD      Y4, Y6, Y2
+	VXORPD      actkernconst<>+128(SB), Y1, Y11
+	VXORPD      actkernconst<>+128(SB), Y2, Y13
+	VMOVAPD     Y0, Y14
+	VFMADD213PD Y11, Y8, Y14
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y13, Y4, Y8
+	VROUNDPD    $0x08, Y1, Y4
+	VROUNDPD    $0x08, Y2, Y11
+	VSUBPD      Y4, Y1, Y1
+	VSUBPD      Y11, Y2, Y2
+	VMULPD      Y9, Y0, Y13
+	VMOVUPD     Y11, 480(SP)
+	VMULPD      Y7, Y6, Y11
+	VMOVUPD     Y4, 736(SP)
+	VXORPD      actkernconst<>+128(SB), Y13, Y4
+	VMOVUPD     Y13, 608(SP)
+	VXORPD      actkernconst<>+128(SB), Y11, Y13
+	VMOVUPD     Y11, 352(SP)
+	VMOVAPD     Y0, Y11
+	VFMADD213PD Y4, Y9, Y11
+	VMOVAPD     Y6, Y4
+	VFMADD213PD Y13, Y7, Y4
+	VMULPD      Y10, Y0, Y0
 	VMULPD      Y3, Y6, Y6
-	VADDPD      Y0, Y11, Y2
-	VADDPD      Y1, Y13, Y3
-	VROUNDPD    $0x08, Y2, Y2
+	VADDPD      Y1, Y5, Y3
+	VADDPD      Y2, Y12, Y7
 	VROUNDPD    $0x08, Y3, Y3
-	VSUBPD      Y2, Y11, Y11
-	VSUBPD      Y3, Y13, Y13
-	VADDPD      Y0, Y11, Y10
-	VADDPD      Y1, Y13, Y14
+	VROUNDPD    $0x08, Y7, Y7
+	VSUBPD      Y3, Y5, Y5
+	VSUBPD      Y7, Y12, Y12
+	VADDPD      Y1, Y5, Y9
+	VADDPD      Y2, Y12, Y10
+	VSUBPD      Y5, Y9, Y13
 	VMOVUPD     Y6, 288(SP)
-	VSUBPD      Y11, Y10, Y6
-	VMOVUPD     Y12, 320(SP)
-	VSUBPD      Y13, Y14, Y12
-	VMOVUPD     Y7, 352(SP)
-	VSUBPD      Y6, Y10, Y7
-	VMOVUPD     Y9, 384(SP)
-	VSUBPD      Y12, Y14, Y9
-	VSUBPD      Y7, Y11, Y11
-	VSUBPD      Y9, Y13, Y13
-	VSUBPD      Y6, Y0, Y0
-	VSUBPD      Y12, Y1, Y1
-	VADDPD      Y0, Y11, Y11
-	VADDPD      Y1, Y13, Y13
-	VADDPD      Y8, Y11, Y11
-	VADDPD      Y4, Y13, Y13
-	VADDPD      608(SP), Y11, Y0
-	VADDPD      Y5, Y13, Y1
-	VSUBPD      Y11, Y0, Y4
-	VSUBPD      Y13, Y1, Y6
-	VSUBPD      Y4, Y0, Y7
-	VSUBPD      Y6, Y1, Y8
-	VSUBPD      Y7, Y11, Y11
-	VSUBPD      Y8, Y13, Y13
-	VMOVUPD     608(SP), Y7
-	VSUBPD      Y4, Y7, Y7
+	VSUBPD      Y12, Y10, Y6
+	VMOVUPD     Y0, 320(SP)
+	VSUBPD      Y13, Y9, Y0
+	VMOVUPD     Y4, 384(SP)
+	VSUBPD      Y6, Y10, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y4, Y12, Y12
+	VSUBPD      Y13, Y1, Y1
+	VSUBPD      Y6, Y2, Y2
+	VADDPD      Y1, Y5, Y5
+	VADDPD      Y2, Y12, Y12
+	VADDPD      Y14, Y5, Y5
+	VADDPD      Y8, Y12, Y12
+	VADDPD      608(SP), Y5, Y0
+	VADDPD      352(SP), Y12, Y1
+	VSUBPD      Y5, Y0, Y2
+	VSUBPD      Y12, Y1, Y4
+	VSUBPD      Y2, Y0, Y6
+	VSUBPD      Y4, Y1, Y8
 	VSUBPD      Y6, Y5, Y5
-	VADDPD      Y7, Y11, Y11
-	VADDPD      Y5, Y13, Y13
-	VADDPD      Y0, Y10, Y4
-	VADDPD      Y1, Y14, Y5
-	VSUBPD      Y10, Y4, Y6
-	VSUBPD      Y14, Y5, Y7
-	VSUBPD      Y6, Y4, Y8
-	VSUBPD      Y7, Y5, Y9
-	VSUBPD      Y8, Y10, Y10
-	VSUBPD      Y9, Y14, Y14
+	VSUBPD      Y8, Y12, Y12
+	VMOVUPD     608(SP), Y6
+	VSUBPD      Y2, Y6, Y6
+	VMOVUPD     352(SP), Y2
+	VSUBPD      Y4, Y2, Y2
+	VADDPD      Y6, Y5, Y5
+	VADDPD      Y2, Y12, Y12
+	VADDPD      Y0, Y9, Y2
+	VADDPD      Y1, Y10, Y4
+	VSUBPD      Y9, Y2, Y6
+	VSUBPD      Y10, Y4, Y8
+	VSUBPD      Y6, Y2, Y13
+	VSUBPD      Y8, Y4, Y14
+	VSUBPD      Y13, Y9, Y9
+	VSUBPD      Y14, Y10, Y10
 	VSUBPD      Y6, Y0, Y0
-	VSUBPD      Y7, Y1, Y1
-	VADDPD      Y0, Y10, Y10
-	VADDPD      Y1, Y14, Y14
-	VADDPD      736(SP), Y2, Y2
-	VADDPD      480(SP), Y3, Y3
-	VADDPD      Y11, Y10, Y10
-	VADDPD      Y13, Y14, Y14
+	VSUBPD      Y8, Y1, Y1
+	VADDPD      Y0, Y9, Y9
+	VADDPD      Y1, Y10, Y10
+	VMOVUPD     736(SP), Y0
+	VADDPD      Y3, Y0, Y0
+	VMOVUPD     480(SP), Y1
+	VADDPD      Y7, Y1, Y1
+	VADDPD      Y5, Y9, Y9
+	VADDPD      Y12, Y10, Y10
+	VADDPD      Y11, Y9, Y9
 	VADDPD      384(SP), Y10, Y10
-	VADDPD      352(SP), Y14, Y14
-	VADDPD      320(SP), Y10, Y10
-	VADDPD      288(SP), Y14, Y14
-	VMULPD      actkernconst<>+5632(SB), Y4, Y0
-	VMULPD      actkernconst<>+5632(SB), Y5, Y1
-	VXORPD      actkernconst<>+128(SB), Y0, Y6
-	VXORPD      actkernconst<>+128(SB), Y1, Y7
+	VADDPD      320(SP), Y9, Y9
+	VADDPD      288(SP), Y10, Y10
+	VMULPD      actkernconst<>+5632(SB), Y2, Y3
+	VMULPD      actkernconst<>+5632(SB), Y4, Y5
+	VXORPD      actkernconst<>+128(SB), Y3, Y6
+	VXORPD      actkernconst<>+128(SB), Y5, Y7
 	VMOVUPD     actkernconst<>+5632(SB), Y8
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y6, Y8, Y9
+	VMOVAPD     Y2, Y11
+	VFMADD213PD Y6, Y8, Y11
 	VMOVUPD     actkernconst<>+5632(SB), Y6
-	VMOVAPD     Y5, Y8
+	VMOVAPD     Y4, Y8
 	VFMADD213PD Y7, Y6, Y8
+	VMULPD      actkernconst<>+5632(SB), Y9, Y9
 	VMULPD      actkernconst<>+5632(SB), Y10, Y10
-	VMULPD      actkernconst<>+5632(SB), Y14, Y14
+	VMOVUPD     actkernconst<>+5728(SB), Y6
+	VFMADD213PD Y9, Y6, Y2
 	VMOVUPD     actkernconst<>+5728(SB), Y6
 	VFMADD213PD Y10, Y6, Y4
-	VMOVUPD     actkernconst<>+5728(SB), Y6
-	VFMADD213PD Y14, Y6, Y5
-	VADDPD      Y4, Y9, Y9
-	VADDPD      Y5, Y8, Y8
-	VADDPD      Y9, Y0, Y4
-	VADDPD      Y8, Y1, Y5
-	VSUBPD      Y0, Y4, Y0
-	VSUBPD      Y1, Y5, Y1
-	VSUBPD      Y0, Y9, Y9
-	VSUBPD      Y1, Y8, Y8
-	VMOVUPD     256(SP), Y0
-	VMULPD      actkernconst<>+7008(SB), Y0, Y1
+	VADDPD      Y2, Y11, Y11
+	VADDPD      Y4, Y8, Y8
+	VADDPD      Y11, Y3, Y2
+	VADDPD      Y8, Y5, Y4
+	VSUBPD      Y3, Y2, Y3
+	VSUBPD      Y5, Y4, Y5
+	VSUBPD      Y3, Y11, Y11
+	VSUBPD      Y5, Y8, Y8
+	VMOVUPD     256(SP), Y3
+	VMULPD      actkernconst<>+7008(SB), Y3, Y5
 	VMOVUPD     224(SP), Y6
 	VMULPD      actkernconst<>+7008(SB), Y6, Y7
-	VROUNDPD    $0x08, Y1, Y1
+	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y1, Y10
-	VXORPD      actkernconst<>+128(SB), Y7, Y11
+	VXORPD      actkernconst<>+128(SB), Y5, Y9
+	VXORPD      actkernconst<>+128(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5632(SB), Y12
-	VMOVAPD     Y10, Y13
-	VFMADD213PD Y0, Y12, Y13
+	VMOVAPD     Y9, Y13
+	VFMADD213PD Y3, Y12, Y13
 	VMOVUPD     actkernconst<>+5632(SB), Y12
-	VMOVAPD     Y11, Y14
+	VMOVAPD     Y10, Y14
 	VFMADD213PD Y6, Y12, Y14
-	VMULPD      actkernconst<>+5728(SB), Y1, Y12
+	VMULPD      actkernconst<>+5728(SB), Y5, Y12
 	VMULPD      actkernconst<>+5728(SB), Y7, Y6
 	VXORPD      actkernconst<>+128(SB), Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5728(SB), Y0
+	VMOVUPD     actkernconst<>+5728(SB), Y3
 	VMOVUPD     Y8, 288(SP)
-	VMOVAPD     Y1, Y8
-	VFMADD213PD Y12, Y0, Y8
-	VMOVUPD     actkernconst<>+5728(SB), Y0
-	VMOVUPD     Y9, 320(SP)
-	VMOVAPD     Y7, Y9
-	VFMADD213PD Y6, Y0, Y9
-	VADDPD      Y12, Y13, Y0
-	VMOVUPD     Y5, 352(SP)
-	VADDPD      Y6, Y14, Y5
+	VMOVAPD     Y5, Y8
+	VFMADD213PD Y12, Y3, Y8
+	VMOVUPD     actkernconst<>+5728(SB), Y3
+	VMOVUPD     Y11, 320(SP)
+	VMOVAPD     Y7, Y11
+	VFMADD213PD Y6, Y3, Y11
+	VADDPD      Y12, Y13, Y3
 	VMOVUPD     Y4, 384(SP)
-	VSUBPD      Y13, Y0, Y4
-	VMOVUPD     Y3, 480(SP)
-	VSUBPD      Y14, Y5, Y3
-	VMOVUPD     Y7, 736(SP)
-	VSUBPD      Y4, Y0, Y7
-	VMOVUPD     Y1, 608(SP)
-	VSUBPD      Y3, Y5, Y1
+	VADDPD      Y6, Y14, Y4
+	VMOVUPD     Y2, 480(SP)
+	VSUBPD      Y13, Y3, Y2
+	VMOVUPD     Y1, 736(SP)
+	VSUBPD      Y14, Y4, Y1
+	VMOVUPD     Y7, 352(SP)
+	VSUBPD      Y2, Y3, Y7
+	VMOVUPD     Y0, 608(SP)
+	VSUBPD      Y1, Y4, Y0
 	VSUBPD      Y7, Y13, Y13
-	VSUBPD      Y1, Y14, Y14
-	VSUBPD      Y4, Y12, Y12
-	VSUBPD      Y3, Y6, Y6
+	VSUBPD      Y0, Y14, Y14
+	VSUBPD      Y2, Y12, Y12
+	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y12, Y13, Y13
 	VADDPD      Y6, Y14, Y14
 	VSUBPD      Y8, Y13, Y13
-	VSUBPD      Y9, Y14, Y14
-	VMOVUPD     actkernconst<>+7040(SB), Y1
-	VFMADD213PD Y13, Y1, Y10
-	VMOVUPD     actkernconst<>+7040(SB), Y1
-	VFMADD213PD Y14, Y1, Y11
-	VADDPD      Y10, Y0, Y1
-	VADDPD      Y11, Y5, Y3
-	VSUBPD      Y0, Y1, Y0
-	VSUBPD      Y5, Y3, Y5
-	VSUBPD      Y0, Y10, Y10
-	VSUBPD      Y5, Y11, Y11
-	VMOVUPD     192(SP), Y0
-	VMOVUPD     608(SP), Y4
-	VBLENDVPD   Y0, Y2, Y4, Y2
-	VMOVUPD     160(SP), Y4
-	VMOVUPD     736(SP), Y5
-	VBLENDVPD   Y4, 480(SP), Y5, Y5
-	VBLENDVPD   Y0, 384(SP), Y1, Y1
-	VBLENDVPD   Y4, 352(SP), Y3, Y3
-	VBLENDVPD   Y0, 320(SP), Y10, Y0
-	VBLENDVPD   Y4, 288(SP), Y11, Y4
-	VADDPD      Y0, Y1, Y1
-	VADDPD      Y4, Y3, Y3
-	VMULPD      Y1, Y1, Y0
-	VMULPD      Y3, Y3, Y4
-	VMULPD      Y0, Y1, Y6
-	VMULPD      Y4, Y3, Y7
+	VSUBPD      Y11, Y14, Y14
+	VMOVUPD     actkernconst<>+7040(SB), Y0
+	VFMADD213PD Y13, Y0, Y9
+	VMOVUPD     actkernconst<>+7040(SB), Y0
+	VFMADD213PD Y14, Y0, Y10
+	VADDPD      Y9, Y3, Y0
+	VADDPD      Y10, Y4, Y1
+	VSUBPD      Y3, Y0, Y3
+	VSUBPD      Y4, Y1, Y4
+	VSUBPD      Y3, Y9, Y9
+	VSUBPD      Y4, Y10, Y10
+	VMOVUPD     192(SP), Y2
+	VBLENDVPD   Y2, 608(SP), Y5, Y5
+	VMOVUPD     160(SP), Y3
+	VMOVUPD     352(SP), Y4
+	VBLENDVPD   Y3, 736(SP), Y4, Y4
+	VBLENDVPD   Y2, 480(SP), Y0, Y0
+	VBLENDVPD   Y3, 384(SP), Y1, Y1
+	VBLENDVPD   Y2, 320(SP), Y9, Y2
+	VBLENDVPD   Y3, 288(SP), Y10, Y3
+	VADDPD      Y2, Y0, Y0
+	VADDPD      Y3, Y1, Y1
+	VMULPD      Y0, Y0, Y2
+	VMULPD      Y1, Y1, Y3
+	VMULPD      Y2, Y0, Y6
+	VMULPD      Y3, Y1, Y7
 	VMOVUPD     actkernconst<>+7072(SB), Y8
-	VMOVAPD     Y0, Y9
+	VMOVAPD     Y2, Y9
 	VFMADD213PD actkernconst<>+7104(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+7072(SB), Y8
-	VMOVAPD     Y4, Y10
+	VMOVAPD     Y3, Y10
 	VFMADD213PD actkernconst<>+7104(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7136(SB), Y0, Y9
-	VFMADD213PD actkernconst<>+7136(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y0, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7200(SB), Y0, Y9
-	VFMADD213PD actkernconst<>+7200(SB), Y4, Y10
-	VFMADD213PD Y1, Y9, Y6
-	VFMADD213PD Y3, Y10, Y7
-	VMULPD      Y0, Y0, Y1
-	VMULPD      Y4, Y4, Y3
+	VFMADD213PD actkernconst<>+7136(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7136(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7168(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7200(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7200(SB), Y3, Y10
+	VFMADD213PD Y0, Y9, Y6
+	VFMADD213PD Y1, Y10, Y7
+	VMULPD      Y2, Y2, Y0
+	VMULPD      Y3, Y3, Y1
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VMOVAPD     Y0, Y9
+	VMOVAPD     Y2, Y9
 	VFMADD213PD actkernconst<>+7264(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VMOVAPD     Y4, Y10
+	VMOVAPD     Y3, Y10
 	VFMADD213PD actkernconst<>+7264(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7296(SB), Y0, Y9
-	VFMADD213PD actkernconst<>+7296(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y0, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7360(SB), Y0, Y9
-	VFMADD213PD actkernconst<>+7360(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+7296(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7296(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7328(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y10
 	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y0
+	VFMADD213PD actkernconst<>+640(SB), Y8, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y4
-	VFMADD213PD Y0, Y9, Y1
-	VFMADD213PD Y4, Y10, Y3
-	VMULPD      actkernconst<>+5696(SB), Y2, Y0
-	VMULPD      actkernconst<>+5696(SB), Y5, Y4
-	VROUNDPD    $0x09, Y0, Y0
-	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y8
-	VFMADD213PD Y2, Y8, Y0
-	VMOVUPD     actkernconst<>+5664(SB), Y2
-	VFMADD213PD Y5, Y2, Y4
-	VMULPD      actkernconst<>+1376(SB), Y0, Y2
-	VMULPD      actkernconst<>+1376(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+640(SB), Y8, Y3
+	VFMADD213PD Y2, Y9, Y0
+	VFMADD213PD Y3, Y10, Y1
+	VMULPD      actkernconst<>+5696(SB), Y5, Y2
+	VMULPD      actkernconst<>+5696(SB), Y4, Y3
 	VROUNDPD    $0x09, Y2, Y2
+	VROUNDPD    $0x09, Y3, Y3
+	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VFMADD213PD Y5, Y8, Y2
+	VMOVUPD     actkernconst<>+5664(SB), Y5
+	VFMADD213PD Y4, Y5, Y3
+	VMULPD      actkernconst<>+1376(SB), Y2, Y4
+	VMULPD      actkernconst<>+1376(SB), Y3, Y5
+	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
 	VMOVUPD     actkernconst<>+6176(SB), Y8
-	VMOVAPD     Y2, Y9
-	VFMADD213PD Y0, Y8, Y9
-	VMOVUPD     actkernconst<>+6176(SB), Y0
+	VMOVAPD     Y4, Y9
+	VFMADD213PD Y2, Y8, Y9
+	VMOVUPD     actkernconst<>+6176(SB), Y2
 	VMOVAPD     Y5, Y8
-	VFMADD213PD Y4, Y0, Y8
-	VMOVUPD     actkernconst<>+1376(SB), Y0
-	VCMPPD      $0x11, Y9, Y0, Y9
-	VMOVUPD     actkernconst<>+1376(SB), Y0
-	VCMPPD      $0x11, Y8, Y0, Y8
-	VBLENDVPD   Y9, Y1, Y6, Y9
-	VBLENDVPD   Y8, Y3, Y7, Y8
+	VFMADD213PD Y3, Y2, Y8
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y9, Y2, Y9
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y8, Y2, Y8
+	VBLENDVPD   Y9, Y0, Y6, Y9
+	VBLENDVPD   Y8, Y1, Y7, Y8
 	VMOVUPD     actkernconst<>+6176(SB), Y0
-	VFMADD213PD actkernconst<>+640(SB), Y0, Y2
+	VFMADD213PD actkernconst<>+640(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+6176(SB), Y0
 	VFMADD213PD actkernconst<>+640(SB), Y0, Y5
-	VMULPD      Y2, Y9, Y9
+	VMULPD      Y4, Y9, Y9
 	VMULPD      Y5, Y8, Y8
 	VMOVUPD     256(SP), Y0
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
@@ -47281,73 +47437,76 @@ single:
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      224(SP), Y0, Y1
-	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VMOVUPD     224(SP), Y3
+	VMOVUPD     224(SP), Y1
+	VMULPD      Y0, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y0, Y7
+	VMULPD      actkernconst<>+5696(SB), Y2, Y0
+	VROUNDPD    $0x08, Y0, Y0
+	VMOVUPD     actkernconst<>+5664(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+5696(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VADDPD      Y3, Y8, Y8
+	VADDPD      Y7, Y0, Y0
+	VMULPD      Y4, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y4, Y7
+	VROUNDPD    $0x08, Y2, Y3
+	VSUBPD      Y3, Y2, Y2
+	VMULPD      Y5, Y1, Y4
+	VXORPD      actkernconst<>+128(SB), Y4, Y8
+	VMOVAPD     Y1, Y9
+	VFMADD213PD Y8, Y5, Y9
+	VMULPD      Y6, Y1, Y1
+	VADDPD      Y2, Y0, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VSUBPD      Y5, Y0, Y0
+	VADDPD      Y2, Y0, Y6
+	VSUBPD      Y0, Y6, Y8
+	VSUBPD      Y8, Y6, Y10
+	VSUBPD      Y10, Y0, Y0
+	VSUBPD      Y8, Y2, Y2
+	VADDPD      Y2, Y0, Y0
+	VADDPD      Y7, Y0, Y0
+	VADDPD      Y4, Y0, Y2
+	VSUBPD      Y0, Y2, Y7
+	VSUBPD      Y7, Y2, Y8
+	VSUBPD      Y8, Y0, Y0
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	VADDPD      Y2, Y6, Y4
+	VSUBPD      Y6, Y4, Y7
+	VSUBPD      Y7, Y4, Y8
+	VSUBPD      Y8, Y6, Y6
+	VSUBPD      Y7, Y2, Y2
+	VADDPD      Y2, Y6, Y6
+	VADDPD      Y5, Y3, Y3
+	VADDPD      Y0, Y6, Y6
+	VADDPD      Y9, Y6, Y6
+	VADDPD      Y1, Y6, Y6
 	VMULPD      actkernconst<>+5632(SB), Y4, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+5632(SB), Y3
+	VXORPD      actkernconst<>+128(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+5632(SB), Y2
 	VMOVAPD     Y4, Y5
-	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+5632(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+5728(SB), Y2
-	VFMADD213PD Y8, Y2, Y4
+	VFMADD213PD Y1, Y2, Y5
+	VMULPD      actkernconst<>+5632(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5728(SB), Y1
+	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
-	VADDPD      Y5, Y0, Y2
-	VSUBPD      Y0, Y2, Y0
+	VADDPD      Y5, Y0, Y1
+	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7008(SB), Y0, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMULPD      actkernconst<>+7008(SB), Y0, Y2
+	VROUNDPD    $0x08, Y2, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y4
 	VMOVUPD     actkernconst<>+5632(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5728(SB), Y3, Y6
+	VMULPD      actkernconst<>+5728(SB), Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMOVUPD     actkernconst<>+5728(SB), Y8
-	VMOVAPD     Y3, Y9
+	VMOVAPD     Y2, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
 	VSUBPD      Y7, Y8, Y10
@@ -47362,44 +47521,44 @@ single:
 	VSUBPD      Y8, Y6, Y8
 	VSUBPD      Y8, Y4, Y4
 	VMOVUPD     96(SP), Y7
-	VBLENDVPD   Y7, Y1, Y3, Y1
-	VBLENDVPD   Y7, Y2, Y6, Y2
+	VBLENDVPD   Y7, Y3, Y2, Y3
+	VBLENDVPD   Y7, Y1, Y6, Y1
 	VBLENDVPD   Y7, Y5, Y4, Y7
-	VADDPD      Y7, Y2, Y2
-	VMULPD      Y2, Y2, Y3
-	VMULPD      Y3, Y2, Y4
+	VADDPD      Y7, Y1, Y1
+	VMULPD      Y1, Y1, Y2
+	VMULPD      Y2, Y1, Y4
 	VMOVUPD     actkernconst<>+7072(SB), Y5
-	VMOVAPD     Y3, Y6
+	VMOVAPD     Y2, Y6
 	VFMADD213PD actkernconst<>+7104(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7136(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7200(SB), Y3, Y6
-	VFMADD213PD Y2, Y6, Y4
-	VMULPD      Y3, Y3, Y2
+	VFMADD213PD actkernconst<>+7136(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7168(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7200(SB), Y2, Y6
+	VFMADD213PD Y1, Y6, Y4
+	VMULPD      Y2, Y2, Y1
 	VMOVUPD     actkernconst<>+7232(SB), Y5
-	VMOVAPD     Y3, Y6
+	VMOVAPD     Y2, Y6
 	VFMADD213PD actkernconst<>+7264(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7296(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7360(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7296(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7328(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+2816(SB), Y5
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
-	VFMADD213PD Y3, Y6, Y2
-	VMULPD      actkernconst<>+5696(SB), Y1, Y3
-	VROUNDPD    $0x09, Y3, Y3
+	VFMADD213PD actkernconst<>+640(SB), Y5, Y2
+	VFMADD213PD Y2, Y6, Y1
+	VMULPD      actkernconst<>+5696(SB), Y3, Y2
+	VROUNDPD    $0x09, Y2, Y2
 	VMOVUPD     actkernconst<>+5664(SB), Y5
-	VFMADD213PD Y1, Y5, Y3
-	VMULPD      actkernconst<>+1376(SB), Y3, Y1
-	VROUNDPD    $0x09, Y1, Y1
+	VFMADD213PD Y3, Y5, Y2
+	VMULPD      actkernconst<>+1376(SB), Y2, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6176(SB), Y5
-	VMOVAPD     Y1, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMOVUPD     actkernconst<>+1376(SB), Y3
-	VCMPPD      $0x11, Y6, Y3, Y6
-	VBLENDVPD   Y6, Y2, Y4, Y6
-	VMOVUPD     actkernconst<>+6176(SB), Y2
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y1
-	VMULPD      Y1, Y6, Y6
+	VMOVAPD     Y3, Y6
+	VFMADD213PD Y2, Y5, Y6
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y6, Y2, Y6
+	VBLENDVPD   Y6, Y1, Y4, Y6
+	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VFMADD213PD actkernconst<>+640(SB), Y1, Y3
+	VMULPD      Y3, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
@@ -47670,73 +47829,76 @@ tail:
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      224(SP), Y0, Y1
-	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VMOVUPD     224(SP), Y3
+	VMOVUPD     224(SP), Y1
+	VMULPD      Y0, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y0, Y7
+	VMULPD      actkernconst<>+5696(SB), Y2, Y0
+	VROUNDPD    $0x08, Y0, Y0
+	VMOVUPD     actkernconst<>+5664(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+5696(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VADDPD      Y3, Y8, Y8
+	VADDPD      Y7, Y0, Y0
+	VMULPD      Y4, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y4, Y7
+	VROUNDPD    $0x08, Y2, Y3
+	VSUBPD      Y3, Y2, Y2
+	VMULPD      Y5, Y1, Y4
+	VXORPD      actkernconst<>+128(SB), Y4, Y8
+	VMOVAPD     Y1, Y9
+	VFMADD213PD Y8, Y5, Y9
+	VMULPD      Y6, Y1, Y1
+	VADDPD      Y2, Y0, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VSUBPD      Y5, Y0, Y0
+	VADDPD      Y2, Y0, Y6
+	VSUBPD      Y0, Y6, Y8
+	VSUBPD      Y8, Y6, Y10
+	VSUBPD      Y10, Y0, Y0
+	VSUBPD      Y8, Y2, Y2
+	VADDPD      Y2, Y0, Y0
+	VADDPD      Y7, Y0, Y0
+	VADDPD      Y4, Y0, Y2
+	VSUBPD      Y0, Y2, Y7
+	VSUBPD      Y7, Y2, Y8
+	VSUBPD      Y8, Y0, Y0
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	VADDPD      Y2, Y6, Y4
+	VSUBPD      Y6, Y4, Y7
+	VSUBPD      Y7, Y4, Y8
+	VSUBPD      Y8, Y6, Y6
+	VSUBPD      Y7, Y2, Y2
+	VADDPD      Y2, Y6, Y6
+	VADDPD      Y5, Y3, Y3
+	VADDPD      Y0, Y6, Y6
+	VADDPD      Y9, Y6, Y6
+	VADDPD      Y1, Y6, Y6
 	VMULPD      actkernconst<>+5632(SB), Y4, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+5632(SB), Y3
+	VXORPD      actkernconst<>+128(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+5632(SB), Y2
 	VMOVAPD     Y4, Y5
-	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+5632(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+5728(SB), Y2
-	VFMADD213PD Y8, Y2, Y4
+	VFMADD213PD Y1, Y2, Y5
+	VMULPD      actkernconst<>+5632(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5728(SB), Y1
+	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
-	VADDPD      Y5, Y0, Y2
-	VSUBPD      Y0, Y2, Y0
+	VADDPD      Y5, Y0, Y1
+	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     96(SP), Y0
-	VMULPD      actkernconst<>+7008(SB), Y0, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMULPD      actkernconst<>+7008(SB), Y0, Y2
+	VROUNDPD    $0x08, Y2, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y4
 	VMOVUPD     actkernconst<>+5632(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5728(SB), Y3, Y6
+	VMULPD      actkernconst<>+5728(SB), Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMOVUPD     actkernconst<>+5728(SB), Y8
-	VMOVAPD     Y3, Y9
+	VMOVAPD     Y2, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
 	VSUBPD      Y7, Y8, Y10
@@ -47751,44 +47913,44 @@ tail:
 	VSUBPD      Y8, Y6, Y8
 	VSUBPD      Y8, Y4, Y4
 	VMOVUPD     128(SP), Y7
-	VBLENDVPD   Y7, Y1, Y3, Y1
-	VBLENDVPD   Y7, Y2, Y6, Y2
+	VBLENDVPD   Y7, Y3, Y2, Y3
+	VBLENDVPD   Y7, Y1, Y6, Y1
 	VBLENDVPD   Y7, Y5, Y4, Y7
-	VADDPD      Y7, Y2, Y2
-	VMULPD      Y2, Y2, Y3
-	VMULPD      Y3, Y2, Y4
+	VADDPD      Y7, Y1, Y1
+	VMULPD      Y1, Y1, Y2
+	VMULPD      Y2, Y1, Y4
 	VMOVUPD     actkernconst<>+7072(SB), Y5
-	VMOVAPD     Y3, Y6
+	VMOVAPD     Y2, Y6
 	VFMADD213PD actkernconst<>+7104(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7136(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7200(SB), Y3, Y6
-	VFMADD213PD Y2, Y6, Y4
-	VMULPD      Y3, Y3, Y2
+	VFMADD213PD actkernconst<>+7136(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7168(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7200(SB), Y2, Y6
+	VFMADD213PD Y1, Y6, Y4
+	VMULPD      Y2, Y2, Y1
 	VMOVUPD     actkernconst<>+7232(SB), Y5
-	VMOVAPD     Y3, Y6
+	VMOVAPD     Y2, Y6
 	VFMADD213PD actkernconst<>+7264(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7296(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7360(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7296(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7328(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+2816(SB), Y5
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
-	VFMADD213PD Y3, Y6, Y2
-	VMULPD      actkernconst<>+5696(SB), Y1, Y3
-	VROUNDPD    $0x09, Y3, Y3
+	VFMADD213PD actkernconst<>+640(SB), Y5, Y2
+	VFMADD213PD Y2, Y6, Y1
+	VMULPD      actkernconst<>+5696(SB), Y3, Y2
+	VROUNDPD    $0x09, Y2, Y2
 	VMOVUPD     actkernconst<>+5664(SB), Y5
-	VFMADD213PD Y1, Y5, Y3
-	VMULPD      actkernconst<>+1376(SB), Y3, Y1
-	VROUNDPD    $0x09, Y1, Y1
+	VFMADD213PD Y3, Y5, Y2
+	VMULPD      actkernconst<>+1376(SB), Y2, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6176(SB), Y5
-	VMOVAPD     Y1, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMOVUPD     actkernconst<>+1376(SB), Y3
-	VCMPPD      $0x11, Y6, Y3, Y6
-	VBLENDVPD   Y6, Y2, Y4, Y6
-	VMOVUPD     actkernconst<>+6176(SB), Y2
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y1
-	VMULPD      Y1, Y6, Y6
+	VMOVAPD     Y3, Y6
+	VFMADD213PD Y2, Y5, Y6
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y6, Y2, Y6
+	VBLENDVPD   Y6, Y1, Y4, Y6
+	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VFMADD213PD actkernconst<>+640(SB), Y1, Y3
+	VMULPD      Y3, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
@@ -48367,260 +48529,268 @@ loop:
 	VADDPD      Y11, Y7, Y7
 	VADDPD      Y6, Y10, Y10
 	VADDPD      Y2, Y3, Y3
-	VMULPD      320(SP), Y1, Y0
-	VMULPD      288(SP), Y5, Y2
-	VXORPD      actkernconst<>+128(SB), Y0, Y6
-	VXORPD      actkernconst<>+128(SB), Y2, Y11
-	VMOVUPD     320(SP), Y12
-	VFMADD213PD Y6, Y12, Y1
+	VMOVUPD     320(SP), Y0
+	VMULPD      Y1, Y0, Y2
 	VMOVUPD     288(SP), Y6
-	VFMADD213PD Y11, Y6, Y5
-	VMULPD      actkernconst<>+5696(SB), Y0, Y11
-	VMULPD      actkernconst<>+5696(SB), Y2, Y13
-	VROUNDPD    $0x08, Y11, Y11
-	VROUNDPD    $0x08, Y13, Y13
-	VMOVUPD     actkernconst<>+5664(SB), Y14
-	VFMADD213PD Y0, Y14, Y11
-	VMOVUPD     actkernconst<>+5664(SB), Y0
-	VFMADD213PD Y2, Y0, Y13
-	VADDPD      Y1, Y11, Y11
-	VADDPD      Y5, Y13, Y13
-	VMULPD      Y8, Y12, Y0
-	VMULPD      Y4, Y6, Y1
-	VXORPD      actkernconst<>+128(SB), Y0, Y2
-	VXORPD      actkernconst<>+128(SB), Y1, Y5
-	VFMADD213PD Y2, Y12, Y8
-	VFMADD213PD Y5, Y6, Y4
-	VROUNDPD    $0x08, Y0, Y2
-	VROUNDPD    $0x08, Y1, Y5
-	VSUBPD      Y2, Y0, Y0
-	VSUBPD      Y5, Y1, Y1
-	VMULPD      Y9, Y12, Y14
-	VMOVUPD     Y5, 480(SP)
-	VMULPD      Y7, Y6, Y5
-	VMOVUPD     Y2, 736(SP)
-	VXORPD      actkernconst<>+128(SB), Y14, Y2
-	VMOVUPD     Y14, 608(SP)
-	VXORPD      actkernconst<>+128(SB), Y5, Y14
-	VFMADD213PD Y2, Y12, Y9
-	VFMADD213PD Y14, Y6, Y7
-	VMULPD      Y10, Y12, Y12
+	VMULPD      Y5, Y6, Y11
+	VXORPD      actkernconst<>+128(SB), Y2, Y12
+	VXORPD      actkernconst<>+128(SB), Y11, Y13
+	VMOVAPD     Y0, Y14
+	VFMADD213PD Y12, Y1, Y14
+	VMOVAPD     Y6, Y1
+	VFMADD213PD Y13, Y5, Y1
+	VMULPD      actkernconst<>+5696(SB), Y2, Y5
+	VMULPD      actkernconst<>+5696(SB), Y11, Y12
+	VROUNDPD    $0x08, Y5, Y5
+	VROUNDPD    $0x08, Y12, Y12
+	VMOVUPD     actkernconst<>+5664(SB), Y13
+	VFMADD213PD Y2, Y13, Y5
+	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VFMADD213PD Y11, Y2, Y12
+	VADDPD      Y14, Y5, Y5
+	VADDPD      Y1, Y12, Y12
+	VMULPD      Y8, Y0, Y1
+	VMULPD      Y4, Y6, Y2
+	VXORPD      actkernconst<>+128(SB), Y1, Y11
+	VXORPD      actkernconst<>+128(SB), Y2, Y13
+	VMOVAPD     Y0, Y14
+	VFMADD213PD Y11, Y8, Y14
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y13, Y4, Y8
+	VROUNDPD    $0x08, Y1, Y4
+	VROUNDPD    $0x08, Y2, Y11
+	VSUBPD      Y4, Y1, Y1
+	VSUBPD      Y11, Y2, Y2
+	VMULPD      Y9, Y0, Y13
+	VMOVUPD     Y11, 480(SP)
+	VMULPD      Y7, Y6, Y11
+	VMOVUPD     Y4, 736(SP)
+	VXORPD      actkernconst<>+128(SB), Y13, Y4
+	VMOVUPD     Y13, 608(SP)
+	VXORPD      actkernconst<>+128(SB), Y11, Y13
+	VMOVUPD     Y11, 352(SP)
+	VMOVAPD     Y0, Y11
+	VFMADD213PD Y4, Y9, Y11
+	VMOVAPD     Y6, Y4
+	VFMADD213PD Y13, Y7, Y4
+	VMULPD      Y10, Y0, Y0
 	VMULPD      Y3, Y6, Y6
-	VADDPD      Y0, Y11, Y2
-	VADDPD      Y1, Y13, Y3
-	VROUNDPD    $0x08, Y2, Y2
+	VADDPD      Y1, Y5, Y3
+	VADDPD      Y2, Y12, Y7
 	VROUNDPD    $0x08, Y3, Y3
-	VSUBPD      Y2, Y11, Y11
-	VSUBPD      Y3, Y13, Y13
-	VADDPD      Y0, Y11, Y10
-	VADDPD      Y1, Y13, Y14
+	VROUNDPD    $0x08, Y7, Y7
+	VSUBPD      Y3, Y5, Y5
+	VSUBPD      Y7, Y12, Y12
+	VADDPD      Y1, Y5, Y9
+	VADDPD      Y2, Y12, Y10
+	VSUBPD      Y5, Y9, Y13
 	VMOVUPD     Y6, 288(SP)
-	VSUBPD      Y11, Y10, Y6
-	VMOVUPD     Y12, 320(SP)
-	VSUBPD      Y13, Y14, Y12
-	VMOVUPD     Y7, 352(SP)
-	VSUBPD      Y6, Y10, Y7
-	VMOVUPD     Y9, 384(SP)
-	VSUBPD      Y12, Y14, Y9
-	VSUBPD      Y7, Y11, Y11
-	VSUBPD      Y9, Y13, Y13
-	VSUBPD      Y6, Y0, Y0
-	VSUBPD      Y12, Y1, Y1
-	VADDPD      Y0, Y11, Y11
-	VADDPD      Y1, Y13, Y13
-	VADDPD      Y8, Y11, Y11
-	VADDPD      Y4, Y13, Y13
-	VADDPD      608(SP), Y11, Y0
-	VADDPD      Y5, Y13, Y1
-	VSUBPD      Y11, Y0, Y4
-	VSUBPD      Y13, Y1, Y6
-	VSUBPD      Y4, Y0, Y7
-	VSUBPD      Y6, Y1, Y8
-	VSUBPD      Y7, Y11, Y11
-	VSUBPD      Y8, Y13, Y13
-	VMOVUPD     608(SP), Y7
-	VSUBPD      Y4, Y7, Y7
+	VSUBPD      Y12, Y10, Y6
+	VMOVUPD     Y0, 320(SP)
+	VSUBPD      Y13, Y9, Y0
+	VMOVUPD     Y4, 384(SP)
+	VSUBPD      Y6, Y10, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y4, Y12, Y12
+	VSUBPD      Y13, Y1, Y1
+	VSUBPD      Y6, Y2, Y2
+	VADDPD      Y1, Y5, Y5
+	VADDPD      Y2, Y12, Y12
+	VADDPD      Y14, Y5, Y5
+	VADDPD      Y8, Y12, Y12
+	VADDPD      608(SP), Y5, Y0
+	VADDPD      352(SP), Y12, Y1
+	VSUBPD      Y5, Y0, Y2
+	VSUBPD      Y12, Y1, Y4
+	VSUBPD      Y2, Y0, Y6
+	VSUBPD      Y4, Y1, Y8
 	VSUBPD      Y6, Y5, Y5
-	VADDPD      Y7, Y11, Y11
-	VADDPD      Y5, Y13, Y13
-	VADDPD      Y0, Y10, Y4
-	VADDPD      Y1, Y14, Y5
-	VSUBPD      Y10, Y4, Y6
-	VSUBPD      Y14, Y5, Y7
-	VSUBPD      Y6, Y4, Y8
-	VSUBPD      Y7, Y5, Y9
-	VSUBPD      Y8, Y10, Y10
-	VSUBPD      Y9, Y14, Y14
+	VSUBPD      Y8, Y12, Y12
+	VMOVUPD     608(SP), Y6
+	VSUBPD      Y2, Y6, Y6
+	VMOVUPD     352(SP), Y2
+	VSUBPD      Y4, Y2, Y2
+	VADDPD      Y6, Y5, Y5
+	VADDPD      Y2, Y12, Y12
+	VADDPD      Y0, Y9, Y2
+	VADDPD      Y1, Y10, Y4
+	VSUBPD      Y9, Y2, Y6
+	VSUBPD      Y10, Y4, Y8
+	VSUBPD      Y6, Y2, Y13
+	VSUBPD      Y8, Y4, Y14
+	VSUBPD      Y13, Y9, Y9
+	VSUBPD      Y14, Y10, Y10
 	VSUBPD      Y6, Y0, Y0
-	VSUBPD      Y7, Y1, Y1
-	VADDPD      Y0, Y10, Y10
-	VADDPD      Y1, Y14, Y14
-	VADDPD      736(SP), Y2, Y2
-	VADDPD      480(SP), Y3, Y3
-	VADDPD      Y11, Y10, Y10
-	VADDPD      Y13, Y14, Y14
+	VSUBPD      Y8, Y1, Y1
+	VADDPD      Y0, Y9, Y9
+	VADDPD      Y1, Y10, Y10
+	VMOVUPD     736(SP), Y0
+	VADDPD      Y3, Y0, Y0
+	VMOVUPD     480(SP), Y1
+	VADDPD      Y7, Y1, Y1
+	VADDPD      Y5, Y9, Y9
+	VADDPD      Y12, Y10, Y10
+	VADDPD      Y11, Y9, Y9
 	VADDPD      384(SP), Y10, Y10
-	VADDPD      352(SP), Y14, Y14
-	VADDPD      320(SP), Y10, Y10
-	VADDPD      288(SP), Y14, Y14
-	VMULPD      actkernconst<>+5632(SB), Y4, Y0
-	VMULPD      actkernconst<>+5632(SB), Y5, Y1
-	VXORPD      actkernconst<>+128(SB), Y0, Y6
-	VXORPD      actkernconst<>+128(SB), Y1, Y7
+	VADDPD      320(SP), Y9, Y9
+	VADDPD      288(SP), Y10, Y10
+	VMULPD      actkernconst<>+5632(SB), Y2, Y3
+	VMULPD      actkernconst<>+5632(SB), Y4, Y5
+	VXORPD      actkernconst<>+128(SB), Y3, Y6
+	VXORPD      actkernconst<>+128(SB), Y5, Y7
 	VMOVUPD     actkernconst<>+5632(SB), Y8
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y6, Y8, Y9
+	VMOVAPD     Y2, Y11
+	VFMADD213PD Y6, Y8, Y11
 	VMOVUPD     actkernconst<>+5632(SB), Y6
-	VMOVAPD     Y5, Y8
+	VMOVAPD     Y4, Y8
 	VFMADD213PD Y7, Y6, Y8
+	VMULPD      actkernconst<>+5632(SB), Y9, Y9
 	VMULPD      actkernconst<>+5632(SB), Y10, Y10
-	VMULPD      actkernconst<>+5632(SB), Y14, Y14
+	VMOVUPD     actkernconst<>+5728(SB), Y6
+	VFMADD213PD Y9, Y6, Y2
 	VMOVUPD     actkernconst<>+5728(SB), Y6
 	VFMADD213PD Y10, Y6, Y4
-	VMOVUPD     actkernconst<>+5728(SB), Y6
-	VFMADD213PD Y14, Y6, Y5
-	VADDPD      Y4, Y9, Y9
-	VADDPD      Y5, Y8, Y8
-	VADDPD      Y9, Y0, Y4
-	VADDPD      Y8, Y1, Y5
-	VSUBPD      Y0, Y4, Y0
-	VSUBPD      Y1, Y5, Y1
-	VSUBPD      Y0, Y9, Y9
-	VSUBPD      Y1, Y8, Y8
-	VMOVUPD     256(SP), Y0
-	VMULPD      actkernconst<>+7008(SB), Y0, Y1
+	VADDPD      Y2, Y11, Y11
+	VADDPD      Y4, Y8, Y8
+	VADDPD      Y11, Y3, Y2
+	VADDPD      Y8, Y5, Y4
+	VSUBPD      Y3, Y2, Y3
+	VSUBPD      Y5, Y4, Y5
+	VSUBPD      Y3, Y11, Y11
+	VSUBPD      Y5, Y8, Y8
+	VMOVUPD     256(SP), Y3
+	VMULPD      actkernconst<>+7008(SB), Y3, Y5
 	VMOVUPD     224(SP), Y6
 	VMULPD      actkernconst<>+7008(SB), Y6, Y7
-	VROUNDPD    $0x08, Y1, Y1
+	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y1, Y10
-	VXORPD      actkernconst<>+128(SB), Y7, Y11
+	VXORPD      actkernconst<>+128(SB), Y5, Y9
+	VXORPD      actkernconst<>+128(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5632(SB), Y12
-	VMOVAPD     Y10, Y13
-	VFMADD213PD Y0, Y12, Y13
+	VMOVAPD     Y9, Y13
+	VFMADD213PD Y3, Y12, Y13
 	VMOVUPD     actkernconst<>+5632(SB), Y12
-	VMOVAPD     Y11, Y14
+	VMOVAPD     Y10, Y14
 	VFMADD213PD Y6, Y12, Y14
-	VMULPD      actkernconst<>+5728(SB), Y1, Y12
+	VMULPD      actkernconst<>+5728(SB), Y5, Y12
 	VMULPD      actkernconst<>+5728(SB), Y7, Y6
 	VXORPD      actkernconst<>+128(SB), Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5728(SB), Y0
+	VMOVUPD     actkernconst<>+5728(SB), Y3
 	VMOVUPD     Y8, 288(SP)
-	VMOVAPD     Y1, Y8
-	VFMADD213PD Y12, Y0, Y8
-	VMOVUPD     actkernconst<>+5728(SB), Y0
-	VMOVUPD     Y9, 320(SP)
-	VMOVAPD     Y7, Y9
-	VFMADD213PD Y6, Y0, Y9
-	VADDPD      Y12, Y13, Y0
-	VMOVUPD     Y5, 352(SP)
-	VADDPD      Y6, Y14, Y5
+	VMOVAPD     Y5, Y8
+	VFMADD213PD Y12, Y3, Y8
+	VMOVUPD     actkernconst<>+5728(SB), Y3
+	VMOVUPD     Y11, 320(SP)
+	VMOVAPD     Y7, Y11
+	VFMADD213PD Y6, Y3, Y11
+	VADDPD      Y12, Y13, Y3
 	VMOVUPD     Y4, 384(SP)
-	VSUBPD      Y13, Y0, Y4
-	VMOVUPD     Y3, 480(SP)
-	VSUBPD      Y14, Y5, Y3
-	VMOVUPD     Y7, 736(SP)
-	VSUBPD      Y4, Y0, Y7
-	VMOVUPD     Y1, 608(SP)
-	VSUBPD      Y3, Y5, Y1
+	VADDPD      Y6, Y14, Y4
+	VMOVUPD     Y2, 480(SP)
+	VSUBPD      Y13, Y3, Y2
+	VMOVUPD     Y1, 736(SP)
+	VSUBPD      Y14, Y4, Y1
+	VMOVUPD     Y7, 352(SP)
+	VSUBPD      Y2, Y3, Y7
+	VMOVUPD     Y0, 608(SP)
+	VSUBPD      Y1, Y4, Y0
 	VSUBPD      Y7, Y13, Y13
-	VSUBPD      Y1, Y14, Y14
-	VSUBPD      Y4, Y12, Y12
-	VSUBPD      Y3, Y6, Y6
+	VSUBPD      Y0, Y14, Y14
+	VSUBPD      Y2, Y12, Y12
+	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y12, Y13, Y13
 	VADDPD      Y6, Y14, Y14
 	VSUBPD      Y8, Y13, Y13
-	VSUBPD      Y9, Y14, Y14
-	VMOVUPD     actkernconst<>+7040(SB), Y1
-	VFMADD213PD Y13, Y1, Y10
-	VMOVUPD     actkernconst<>+7040(SB), Y1
-	VFMADD213PD Y14, Y1, Y11
-	VADDPD      Y10, Y0, Y1
-	VADDPD      Y11, Y5, Y3
-	VSUBPD      Y0, Y1, Y0
-	VSUBPD      Y5, Y3, Y5
-	VSUBPD      Y0, Y10, Y10
-	VSUBPD      Y5, Y11, Y11
-	VMOVUPD     192(SP), Y0
-	VMOVUPD     608(SP), Y4
-	VBLENDVPD   Y0, Y2, Y4, Y2
-	VMOVUPD     160(SP), Y4
-	VMOVUPD     736(SP), Y5
-	VBLENDVPD   Y4, 480(SP), Y5, Y5
-	VBLENDVPD   Y0, 384(SP), Y1, Y1
-	VBLENDVPD   Y4, 352(SP), Y3, Y3
-	VBLENDVPD   Y0, 320(SP), Y10, Y0
-	VBLENDVPD   Y4, 288(SP), Y11, Y4
-	VADDPD      Y0, Y1, Y1
-	VADDPD      Y4, Y3, Y3
-	VMULPD      Y1, Y1, Y0
-	VMULPD      Y3, Y3, Y4
-	VMULPD      Y0, Y1, Y6
-	VMULPD      Y4, Y3, Y7
+	VSUBPD      Y11, Y14, Y14
+	VMOVUPD     actkernconst<>+7040(SB), Y0
+	VFMADD213PD Y13, Y0, Y9
+	VMOVUPD     actkernconst<>+7040(SB), Y0
+	VFMADD213PD Y14, Y0, Y10
+	VADDPD      Y9, Y3, Y0
+	VADDPD      Y10, Y4, Y1
+	VSUBPD      Y3, Y0, Y3
+	VSUBPD      Y4, Y1, Y4
+	VSUBPD      Y3, Y9, Y9
+	VSUBPD      Y4, Y10, Y10
+	VMOVUPD     192(SP), Y2
+	VBLENDVPD   Y2, 608(SP), Y5, Y5
+	VMOVUPD     160(SP), Y3
+	VMOVUPD     352(SP), Y4
+	VBLENDVPD   Y3, 736(SP), Y4, Y4
+	VBLENDVPD   Y2, 480(SP), Y0, Y0
+	VBLENDVPD   Y3, 384(SP), Y1, Y1
+	VBLENDVPD   Y2, 320(SP), Y9, Y2
+	VBLENDVPD   Y3, 288(SP), Y10, Y3
+	VADDPD      Y2, Y0, Y0
+	VADDPD      Y3, Y1, Y1
+	VMULPD      Y0, Y0, Y2
+	VMULPD      Y1, Y1, Y3
+	VMULPD      Y2, Y0, Y6
+	VMULPD      Y3, Y1, Y7
 	VMOVUPD     actkernconst<>+7072(SB), Y8
-	VMOVAPD     Y0, Y9
+	VMOVAPD     Y2, Y9
 	VFMADD213PD actkernconst<>+7104(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+7072(SB), Y8
-	VMOVAPD     Y4, Y10
+	VMOVAPD     Y3, Y10
 	VFMADD213PD actkernconst<>+7104(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7136(SB), Y0, Y9
-	VFMADD213PD actkernconst<>+7136(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y0, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7200(SB), Y0, Y9
-	VFMADD213PD actkernconst<>+7200(SB), Y4, Y10
-	VFMADD213PD Y1, Y9, Y6
-	VFMADD213PD Y3, Y10, Y7
-	VMULPD      Y0, Y0, Y1
-	VMULPD      Y4, Y4, Y3
+	VFMADD213PD actkernconst<>+7136(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7136(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7168(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7200(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7200(SB), Y3, Y10
+	VFMADD213PD Y0, Y9, Y6
+	VFMADD213PD Y1, Y10, Y7
+	VMULPD      Y2, Y2, Y0
+	VMULPD      Y3, Y3, Y1
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VMOVAPD     Y0, Y9
+	VMOVAPD     Y2, Y9
 	VFMADD213PD actkernconst<>+7264(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VMOVAPD     Y4, Y10
+	VMOVAPD     Y3, Y10
 	VFMADD213PD actkernconst<>+7264(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7296(SB), Y0, Y9
-	VFMADD213PD actkernconst<>+7296(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y0, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7360(SB), Y0, Y9
-	VFMADD213PD actkernconst<>+7360(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+7296(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7296(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7328(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y10
 	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y0
+	VFMADD213PD actkernconst<>+640(SB), Y8, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y4
-	VFMADD213PD Y0, Y9, Y1
-	VFMADD213PD Y4, Y10, Y3
-	VMULPD      actkernconst<>+5696(SB), Y2, Y0
-	VMULPD      actkernconst<>+5696(SB), Y5, Y4
-	VROUNDPD    $0x09, Y0, Y0
-	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y8
-	VFMADD213PD Y2, Y8, Y0
-	VMOVUPD     actkernconst<>+5664(SB), Y2
-	VFMADD213PD Y5, Y2, Y4
-	VMULPD      actkernconst<>+1376(SB), Y0, Y2
-	VMULPD      actkernconst<>+1376(SB), Y4, Y5
+	VFMADD213PD actkernconst<>+640(SB), Y8, Y3
+	VFMADD213PD Y2, Y9, Y0
+	VFMADD213PD Y3, Y10, Y1
+	VMULPD      actkernconst<>+5696(SB), Y5, Y2
+	VMULPD      actkernconst<>+5696(SB), Y4, Y3
 	VROUNDPD    $0x09, Y2, Y2
+	VROUNDPD    $0x09, Y3, Y3
+	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VFMADD213PD Y5, Y8, Y2
+	VMOVUPD     actkernconst<>+5664(SB), Y5
+	VFMADD213PD Y4, Y5, Y3
+	VMULPD      actkernconst<>+1376(SB), Y2, Y4
+	VMULPD      actkernconst<>+1376(SB), Y3, Y5
+	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
 	VMOVUPD     actkernconst<>+6176(SB), Y8
-	VMOVAPD     Y2, Y9
-	VFMADD213PD Y0, Y8, Y9
-	VMOVUPD     actkernconst<>+6176(SB), Y0
+	VMOVAPD     Y4, Y9
+	VFMADD213PD Y2, Y8, Y9
+	VMOVUPD     actkernconst<>+6176(SB), Y2
 	VMOVAPD     Y5, Y8
-	VFMADD213PD Y4, Y0, Y8
-	VMOVUPD     actkernconst<>+1376(SB), Y0
-	VCMPPD      $0x11, Y9, Y0, Y9
-	VMOVUPD     actkernconst<>+1376(SB), Y0
-	VCMPPD      $0x11, Y8, Y0, Y8
-	VBLENDVPD   Y9, Y1, Y6, Y9
-	VBLENDVPD   Y8, Y3, Y7, Y8
+	VFMADD213PD Y3, Y2, Y8
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y9, Y2, Y9
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y8, Y2, Y8
+	VBLENDVPD   Y9, Y0, Y6, Y9
+	VBLENDVPD   Y8, Y1, Y7, Y8
 	VMOVUPD     actkernconst<>+6176(SB), Y0
-	VFMADD213PD actkernconst<>+640(SB), Y0, Y2
+	VFMADD213PD actkernconst<>+640(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+6176(SB), Y0
 	VFMADD213PD actkernconst<>+640(SB), Y0, Y5
-	VMULPD      Y2, Y9, Y9
+	VMULPD      Y4, Y9, Y9
 	VMULPD      Y5, Y8, Y8
 	VMOVUPD     256(SP), Y0
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
@@ -48899,73 +49069,76 @@ single:
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      224(SP), Y0, Y1
-	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VMOVUPD     224(SP), Y3
+	VMOVUPD     224(SP), Y1
+	VMULPD      Y0, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y0, Y7
+	VMULPD      actkernconst<>+5696(SB), Y2, Y0
+	VROUNDPD    $0x08, Y0, Y0
+	VMOVUPD     actkernconst<>+5664(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+5696(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VADDPD      Y3, Y8, Y8
+	VADDPD      Y7, Y0, Y0
+	VMULPD      Y4, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y4, Y7
+	VROUNDPD    $0x08, Y2, Y3
+	VSUBPD      Y3, Y2, Y2
+	VMULPD      Y5, Y1, Y4
+	VXORPD      actkernconst<>+128(SB), Y4, Y8
+	VMOVAPD     Y1, Y9
+	VFMADD213PD Y8, Y5, Y9
+	VMULPD      Y6, Y1, Y1
+	VADDPD      Y2, Y0, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VSUBPD      Y5, Y0, Y0
+	VADDPD      Y2, Y0, Y6
+	VSUBPD      Y0, Y6, Y8
+	VSUBPD      Y8, Y6, Y10
+	VSUBPD      Y10, Y0, Y0
+	VSUBPD      Y8, Y2, Y2
+	VADDPD      Y2, Y0, Y0
+	VADDPD      Y7, Y0, Y0
+	VADDPD      Y4, Y0, Y2
+	VSUBPD      Y0, Y2, Y7
+	VSUBPD      Y7, Y2, Y8
+	VSUBPD      Y8, Y0, Y0
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	VADDPD      Y2, Y6, Y4
+	VSUBPD      Y6, Y4, Y7
+	VSUBPD      Y7, Y4, Y8
+	VSUBPD      Y8, Y6, Y6
+	VSUBPD      Y7, Y2, Y2
+	VADDPD      Y2, Y6, Y6
+	VADDPD      Y5, Y3, Y3
+	VADDPD      Y0, Y6, Y6
+	VADDPD      Y9, Y6, Y6
+	VADDPD      Y1, Y6, Y6
 	VMULPD      actkernconst<>+5632(SB), Y4, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+5632(SB), Y3
+	VXORPD      actkernconst<>+128(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+5632(SB), Y2
 	VMOVAPD     Y4, Y5
-	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+5632(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+5728(SB), Y2
-	VFMADD213PD Y8, Y2, Y4
+	VFMADD213PD Y1, Y2, Y5
+	VMULPD      actkernconst<>+5632(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5728(SB), Y1
+	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
-	VADDPD      Y5, Y0, Y2
-	VSUBPD      Y0, Y2, Y0
+	VADDPD      Y5, Y0, Y1
+	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7008(SB), Y0, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMULPD      actkernconst<>+7008(SB), Y0, Y2
+	VROUNDPD    $0x08, Y2, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y4
 	VMOVUPD     actkernconst<>+5632(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5728(SB), Y3, Y6
+	VMULPD      actkernconst<>+5728(SB), Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMOVUPD     actkernconst<>+5728(SB), Y8
-	VMOVAPD     Y3, Y9
+	VMOVAPD     Y2, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
 	VSUBPD      Y7, Y8, Y10
@@ -48980,44 +49153,44 @@ single:
 	VSUBPD      Y8, Y6, Y8
 	VSUBPD      Y8, Y4, Y4
 	VMOVUPD     96(SP), Y7
-	VBLENDVPD   Y7, Y1, Y3, Y1
-	VBLENDVPD   Y7, Y2, Y6, Y2
+	VBLENDVPD   Y7, Y3, Y2, Y3
+	VBLENDVPD   Y7, Y1, Y6, Y1
 	VBLENDVPD   Y7, Y5, Y4, Y7
-	VADDPD      Y7, Y2, Y2
-	VMULPD      Y2, Y2, Y3
-	VMULPD      Y3, Y2, Y4
+	VADDPD      Y7, Y1, Y1
+	VMULPD      Y1, Y1, Y2
+	VMULPD      Y2, Y1, Y4
 	VMOVUPD     actkernconst<>+7072(SB), Y5
-	VMOVAPD     Y3, Y6
+	VMOVAPD     Y2, Y6
 	VFMADD213PD actkernconst<>+7104(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7136(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7200(SB), Y3, Y6
-	VFMADD213PD Y2, Y6, Y4
-	VMULPD      Y3, Y3, Y2
+	VFMADD213PD actkernconst<>+7136(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7168(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7200(SB), Y2, Y6
+	VFMADD213PD Y1, Y6, Y4
+	VMULPD      Y2, Y2, Y1
 	VMOVUPD     actkernconst<>+7232(SB), Y5
-	VMOVAPD     Y3, Y6
+	VMOVAPD     Y2, Y6
 	VFMADD213PD actkernconst<>+7264(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7296(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7360(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7296(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7328(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+2816(SB), Y5
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
-	VFMADD213PD Y3, Y6, Y2
-	VMULPD      actkernconst<>+5696(SB), Y1, Y3
-	VROUNDPD    $0x09, Y3, Y3
+	VFMADD213PD actkernconst<>+640(SB), Y5, Y2
+	VFMADD213PD Y2, Y6, Y1
+	VMULPD      actkernconst<>+5696(SB), Y3, Y2
+	VROUNDPD    $0x09, Y2, Y2
 	VMOVUPD     actkernconst<>+5664(SB), Y5
-	VFMADD213PD Y1, Y5, Y3
-	VMULPD      actkernconst<>+1376(SB), Y3, Y1
-	VROUNDPD    $0x09, Y1, Y1
+	VFMADD213PD Y3, Y5, Y2
+	VMULPD      actkernconst<>+1376(SB), Y2, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6176(SB), Y5
-	VMOVAPD     Y1, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMOVUPD     actkernconst<>+1376(SB), Y3
-	VCMPPD      $0x11, Y6, Y3, Y6
-	VBLENDVPD   Y6, Y2, Y4, Y6
-	VMOVUPD     actkernconst<>+6176(SB), Y2
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y1
-	VMULPD      Y1, Y6, Y6
+	VMOVAPD     Y3, Y6
+	VFMADD213PD Y2, Y5, Y6
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y6, Y2, Y6
+	VBLENDVPD   Y6, Y1, Y4, Y6
+	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VFMADD213PD actkernconst<>+640(SB), Y1, Y3
+	VMULPD      Y3, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
@@ -49288,73 +49461,76 @@ tail:
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      224(SP), Y0, Y1
-	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VMOVUPD     224(SP), Y3
+	VMOVUPD     224(SP), Y1
+	VMULPD      Y0, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y0, Y7
+	VMULPD      actkernconst<>+5696(SB), Y2, Y0
+	VROUNDPD    $0x08, Y0, Y0
+	VMOVUPD     actkernconst<>+5664(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+5696(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VADDPD      Y3, Y8, Y8
+	VADDPD      Y7, Y0, Y0
+	VMULPD      Y4, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y4, Y7
+	VROUNDPD    $0x08, Y2, Y3
+	VSUBPD      Y3, Y2, Y2
+	VMULPD      Y5, Y1, Y4
+	VXORPD      actkernconst<>+128(SB), Y4, Y8
+	VMOVAPD     Y1, Y9
+	VFMADD213PD Y8, Y5, Y9
+	VMULPD      Y6, Y1, Y1
+	VADDPD      Y2, Y0, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VSUBPD      Y5, Y0, Y0
+	VADDPD      Y2, Y0, Y6
+	VSUBPD      Y0, Y6, Y8
+	VSUBPD      Y8, Y6, Y10
+	VSUBPD      Y10, Y0, Y0
+	VSUBPD      Y8, Y2, Y2
+	VADDPD      Y2, Y0, Y0
+	VADDPD      Y7, Y0, Y0
+	VADDPD      Y4, Y0, Y2
+	VSUBPD      Y0, Y2, Y7
+	VSUBPD      Y7, Y2, Y8
+	VSUBPD      Y8, Y0, Y0
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	VADDPD      Y2, Y6, Y4
+	VSUBPD      Y6, Y4, Y7
+	VSUBPD      Y7, Y4, Y8
+	VSUBPD      Y8, Y6, Y6
+	VSUBPD      Y7, Y2, Y2
+	VADDPD      Y2, Y6, Y6
+	VADDPD      Y5, Y3, Y3
+	VADDPD      Y0, Y6, Y6
+	VADDPD      Y9, Y6, Y6
+	VADDPD      Y1, Y6, Y6
 	VMULPD      actkernconst<>+5632(SB), Y4, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+5632(SB), Y3
+	VXORPD      actkernconst<>+128(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+5632(SB), Y2
 	VMOVAPD     Y4, Y5
-	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+5632(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+5728(SB), Y2
-	VFMADD213PD Y8, Y2, Y4
+	VFMADD213PD Y1, Y2, Y5
+	VMULPD      actkernconst<>+5632(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5728(SB), Y1
+	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
-	VADDPD      Y5, Y0, Y2
-	VSUBPD      Y0, Y2, Y0
+	VADDPD      Y5, Y0, Y1
+	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     96(SP), Y0
-	VMULPD      actkernconst<>+7008(SB), Y0, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMULPD      actkernconst<>+7008(SB), Y0, Y2
+	VROUNDPD    $0x08, Y2, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y4
 	VMOVUPD     actkernconst<>+5632(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5728(SB), Y3, Y6
+	VMULPD      actkernconst<>+5728(SB), Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMOVUPD     actkernconst<>+5728(SB), Y8
-	VMOVAPD     Y3, Y9
+	VMOVAPD     Y2, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
 	VSUBPD      Y7, Y8, Y10
@@ -49369,44 +49545,44 @@ tail:
 	VSUBPD      Y8, Y6, Y8
 	VSUBPD      Y8, Y4, Y4
 	VMOVUPD     128(SP), Y7
-	VBLENDVPD   Y7, Y1, Y3, Y1
-	VBLENDVPD   Y7, Y2, Y6, Y2
+	VBLENDVPD   Y7, Y3, Y2, Y3
+	VBLENDVPD   Y7, Y1, Y6, Y1
 	VBLENDVPD   Y7, Y5, Y4, Y7
-	VADDPD      Y7, Y2, Y2
-	VMULPD      Y2, Y2, Y3
-	VMULPD      Y3, Y2, Y4
+	VADDPD      Y7, Y1, Y1
+	VMULPD      Y1, Y1, Y2
+	VMULPD      Y2, Y1, Y4
 	VMOVUPD     actkernconst<>+7072(SB), Y5
-	VMOVAPD     Y3, Y6
+	VMOVAPD     Y2, Y6
 	VFMADD213PD actkernconst<>+7104(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7136(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7200(SB), Y3, Y6
-	VFMADD213PD Y2, Y6, Y4
-	VMULPD      Y3, Y3, Y2
+	VFMADD213PD actkernconst<>+7136(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7168(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7200(SB), Y2, Y6
+	VFMADD213PD Y1, Y6, Y4
+	VMULPD      Y2, Y2, Y1
 	VMOVUPD     actkernconst<>+7232(SB), Y5
-	VMOVAPD     Y3, Y6
+	VMOVAPD     Y2, Y6
 	VFMADD213PD actkernconst<>+7264(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7296(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+7360(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+7296(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7328(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+2816(SB), Y5
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
-	VFMADD213PD Y3, Y6, Y2
-	VMULPD      actkernconst<>+5696(SB), Y1, Y3
-	VROUNDPD    $0x09, Y3, Y3
+	VFMADD213PD actkernconst<>+640(SB), Y5, Y2
+	VFMADD213PD Y2, Y6, Y1
+	VMULPD      actkernconst<>+5696(SB), Y3, Y2
+	VROUNDPD    $0x09, Y2, Y2
 	VMOVUPD     actkernconst<>+5664(SB), Y5
-	VFMADD213PD Y1, Y5, Y3
-	VMULPD      actkernconst<>+1376(SB), Y3, Y1
-	VROUNDPD    $0x09, Y1, Y1
+	VFMADD213PD Y3, Y5, Y2
+	VMULPD      actkernconst<>+1376(SB), Y2, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6176(SB), Y5
-	VMOVAPD     Y1, Y6
-	VFMADD213PD Y3, Y5, Y6
-	VMOVUPD     actkernconst<>+1376(SB), Y3
-	VCMPPD      $0x11, Y6, Y3, Y6
-	VBLENDVPD   Y6, Y2, Y4, Y6
-	VMOVUPD     actkernconst<>+6176(SB), Y2
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y1
-	VMULPD      Y1, Y6, Y6
+	VMOVAPD     Y3, Y6
+	VFMADD213PD Y2, Y5, Y6
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y6, Y2, Y6
+	VBLENDVPD   Y6, Y1, Y4, Y6
+	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VFMADD213PD actkernconst<>+640(SB), Y1, Y3
+	VMULPD      Y3, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
@@ -51345,138 +51521,144 @@ loop:
 	VMULPD           Z2, Z6, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z7
-	VFMADD213PD      Z4, Z5, Z1
-	VFMADD213PD      Z7, Z6, Z2
-	VMULPD.BCST      actkernconst<>+5104(SB), Z0, Z4
-	VMULPD.BCST      actkernconst<>+5104(SB), Z3, Z7
+	VMOVAPD          Z5, Z8
+	VFMADD213PD      Z4, Z1, Z8
+	VMOVAPD          Z6, Z1
+	VFMADD213PD      Z7, Z2, Z1
+	VMULPD.BCST      actkernconst<>+5104(SB), Z0, Z2
+	VMULPD.BCST      actkernconst<>+5104(SB), Z3, Z4
+	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VRNDSCALEPD      $0x08, Z7, Z7
-	VBROADCASTSD     actkernconst<>+5096(SB), Z8
-	VFMADD213PD      Z0, Z8, Z4
+	VBROADCASTSD     actkernconst<>+5096(SB), Z7
+	VFMADD213PD      Z0, Z7, Z2
 	VBROADCASTSD     actkernconst<>+5096(SB), Z0
-	VFMADD213PD      Z3, Z0, Z7
+	VFMADD213PD      Z3, Z0, Z4
+	VADDPD           Z8, Z2, Z2
 	VADDPD           Z1, Z4, Z4
-	VADDPD           Z2, Z7, Z7
 	VMULPD           Z11, Z5, Z0
 	VMULPD           Z14, Z6, Z1
-	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z3
-	VFMADD213PD      Z2, Z5, Z11
-	VFMADD213PD      Z3, Z6, Z14
-	VRNDSCALEPD      $0x08, Z0, Z2
-	VRNDSCALEPD      $0x08, Z1, Z3
-	VSUBPD           Z2, Z0, Z0
-	VSUBPD           Z3, Z1, Z1
-	VMULPD           Z15, Z5, Z8
-	VMULPD           Z16, Z6, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z12
-	VFMADD213PD      Z10, Z5, Z15
-	VFMADD213PD      Z12, Z6, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z3
+	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z7
+	VMOVAPD          Z5, Z8
+	VFMADD213PD      Z3, Z11, Z8
+	VMOVAPD          Z6, Z3
+	VFMADD213PD      Z7, Z14, Z3
+	VRNDSCALEPD      $0x08, Z0, Z7
+	VRNDSCALEPD      $0x08, Z1, Z9
+	VSUBPD           Z7, Z0, Z0
+	VSUBPD           Z9, Z1, Z1
+	VMULPD           Z15, Z5, Z10
+	VMULPD           Z16, Z6, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
+	VMOVAPD          Z5, Z14
+	VFMADD213PD      Z12, Z15, Z14
+	VMOVAPD          Z6, Z12
+	VFMADD213PD      Z13, Z16, Z12
 	VMULPD           Z17, Z5, Z5
 	VMULPD           Z18, Z6, Z6
-	VADDPD           Z0, Z4, Z10
-	VADDPD           Z1, Z7, Z12
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VSUBPD           Z10, Z4, Z4
-	VSUBPD           Z12, Z7, Z7
-	VADDPD           Z0, Z4, Z13
-	VADDPD           Z1, Z7, Z17
-	VSUBPD           Z4, Z13, Z18
-	VSUBPD           Z7, Z17, Z19
-	VSUBPD           Z18, Z13, Z20
+	VADDPD           Z0, Z2, Z13
+	VADDPD           Z1, Z4, Z15
+	VRNDSCALEPD      $0x08, Z13, Z13
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VSUBPD           Z13, Z2, Z2
+	VSUBPD           Z15, Z4, Z4
+	VADDPD           Z0, Z2, Z16
+	VADDPD           Z1, Z4, Z17
+	VSUBPD           Z2, Z16, Z18
+	VSUBPD           Z4, Z17, Z19
+	VSUBPD           Z18, Z16, Z20
 	VSUBPD           Z19, Z17, Z21
-	VSUBPD           Z20, Z4, Z4
-	VSUBPD           Z21, Z7, Z7
+	VSUBPD           Z20, Z2, Z2
+	VSUBPD           Z21, Z4, Z4
 	VSUBPD           Z18, Z0, Z0
 	VSUBPD           Z19, Z1, Z1
-	VADDPD           Z0, Z4, Z4
-	VADDPD           Z1, Z7, Z7
-	VADDPD           Z11, Z4, Z4
-	VADDPD           Z14, Z7, Z7
-	VADDPD           Z8, Z4, Z0
-	VADDPD           Z9, Z7, Z1
-	VSUBPD           Z4, Z0, Z11
-	VSUBPD           Z7, Z1, Z14
-	VSUBPD           Z11, Z0, Z18
-	VSUBPD           Z14, Z1, Z19
-	VSUBPD           Z18, Z4, Z4
-	VSUBPD           Z19, Z7, Z7
-	VSUBPD           Z11, Z8, Z8
-	VSUBPD           Z14, Z9, Z9
-	VADDPD           Z8, Z4, Z4
-	VADDPD           Z9, Z7, Z7
-	VADDPD           Z0, Z13, Z8
-	VADDPD           Z1, Z17, Z9
-	VSUBPD           Z13, Z8, Z11
-	VSUBPD           Z17, Z9, Z14
-	VSUBPD           Z11, Z8, Z18
-	VSUBPD           Z14, Z9, Z19
-	VSUBPD           Z18, Z13, Z13
-	VSUBPD           Z19, Z17, Z17
-	VSUBPD           Z11, Z0, Z0
-	VSUBPD           Z14, Z1, Z1
-	VADDPD           Z0, Z13, Z13
-	VADDPD           Z1, Z17, Z17
+	VADDPD           Z0, Z2, Z2
+	VADDPD           Z1, Z4, Z4
+	VADDPD           Z8, Z2, Z2
+	VADDPD           Z3, Z4, Z4
+	VADDPD           Z10, Z2, Z0
+	VADDPD           Z11, Z4, Z1
+	VSUBPD           Z2, Z0, Z3
+	VSUBPD           Z4, Z1, Z8
+	VSUBPD           Z3, Z0, Z18
+	VSUBPD           Z8, Z1, Z19
+	VSUBPD           Z18, Z2, Z2
+	VSUBPD           Z19, Z4, Z4
+	VSUBPD           Z3, Z10, Z10
+	VSUBPD           Z8, Z11, Z11
 	VADDPD           Z10, Z2, Z2
-	VADDPD           Z12, Z3, Z3
-	VADDPD           Z4, Z13, Z13
-	VADDPD           Z7, Z17, Z17
-	VADDPD           Z15, Z13, Z13
-	VADDPD           Z16, Z17, Z17
-	VADDPD           Z5, Z13, Z13
+	VADDPD           Z11, Z4, Z4
+	VADDPD           Z0, Z16, Z3
+	VADDPD           Z1, Z17, Z8
+	VSUBPD           Z16, Z3, Z10
+	VSUBPD           Z17, Z8, Z11
+	VSUBPD           Z10, Z3, Z18
+	VSUBPD           Z11, Z8, Z19
+	VSUBPD           Z18, Z16, Z16
+	VSUBPD           Z19, Z17, Z17
+	VSUBPD           Z10, Z0, Z0
+	VSUBPD           Z11, Z1, Z1
+	VADDPD           Z0, Z16, Z16
+	VADDPD           Z1, Z17, Z17
+	VADDPD           Z13, Z7, Z7
+	VADDPD           Z15, Z9, Z9
+	VADDPD           Z2, Z16, Z16
+	VADDPD           Z4, Z17, Z17
+	VADDPD           Z14, Z16, Z16
+	VADDPD           Z12, Z17, Z17
+	VADDPD           Z5, Z16, Z16
 	VADDPD           Z6, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5088(SB), Z8, Z0
-	VMULPD.BCST      actkernconst<>+5088(SB), Z9, Z1
-	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z5
-	VBROADCASTSD     actkernconst<>+5088(SB), Z6
-	VMOVAPD          Z8, Z7
-	VFMADD213PD      Z4, Z6, Z7
-	VBROADCASTSD     actkernconst<>+5088(SB), Z4
-	VMOVAPD          Z9, Z6
-	VFMADD213PD      Z5, Z4, Z6
-	VMULPD.BCST      actkernconst<>+5088(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+5088(SB), Z3, Z0
+	VMULPD.BCST      actkernconst<>+5088(SB), Z8, Z1
+	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z2
+	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z4
+	VBROADCASTSD     actkernconst<>+5088(SB), Z5
+	VMOVAPD          Z3, Z6
+	VFMADD213PD      Z2, Z5, Z6
+	VBROADCASTSD     actkernconst<>+5088(SB), Z2
+	VMOVAPD          Z8, Z5
+	VFMADD213PD      Z4, Z2, Z5
+	VMULPD.BCST      actkernconst<>+5088(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+5088(SB), Z17, Z17
-	VBROADCASTSD     actkernconst<>+5112(SB), Z4
-	VFMADD213PD      Z13, Z4, Z8
-	VBROADCASTSD     actkernconst<>+5112(SB), Z4
-	VFMADD213PD      Z17, Z4, Z9
-	VADDPD           Z8, Z7, Z7
-	VADDPD           Z9, Z6, Z6
-	VADDPD           Z7, Z0, Z4
-	VADDPD           Z6, Z1, Z5
-	VSUBPD           Z0, Z4, Z0
-	VSUBPD           Z1, Z5, Z1
-	VSUBPD           Z0, Z7, Z7
-	VSUBPD           Z1, Z6, Z6
+	VBROADCASTSD     actkernconst<>+5112(SB), Z2
+	VFMADD213PD      Z16, Z2, Z3
+	VBROADCASTSD     actkernconst<>+5112(SB), Z2
+	VFMADD213PD      Z17, Z2, Z8
+	VADDPD           Z3, Z6, Z6
+	VADDPD           Z8, Z5, Z5
+	VADDPD           Z6, Z0, Z2
+	VADDPD           Z5, Z1, Z3
+	VSUBPD           Z0, Z2, Z0
+	VSUBPD           Z1, Z3, Z1
+	VSUBPD           Z0, Z6, Z6
+	VSUBPD           Z1, Z5, Z5
 	VMOVUPD          200(SP), Z0
 	VMULPD.BCST      actkernconst<>+5432(SB), Z0, Z1
-	VMOVUPD          136(SP), Z8
-	VMULPD.BCST      actkernconst<>+5432(SB), Z8, Z9
+	VMOVUPD          136(SP), Z4
+	VMULPD.BCST      actkernconst<>+5432(SB), Z4, Z8
 	VRNDSCALEPD      $0x08, Z1, Z1
-	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z11
 	VBROADCASTSD     actkernconst<>+5088(SB), Z12
 	VMOVAPD          Z10, Z13
 	VFMADD213PD      Z0, Z12, Z13
 	VBROADCASTSD     actkernconst<>+5088(SB), Z0
 	VMOVAPD          Z11, Z12
-	VFMADD213PD      Z8, Z0, Z12
+	VFMADD213PD      Z4, Z0, Z12
 	VMULPD.BCST      actkernconst<>+5112(SB), Z1, Z0
-	VMULPD.BCST      actkernconst<>+5112(SB), Z9, Z8
+	VMULPD.BCST      actkernconst<>+5112(SB), Z8, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z0
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z4
 	VBROADCASTSD     actkernconst<>+5112(SB), Z14
 	VMOVAPD          Z1, Z15
 	VFMADD213PD      Z0, Z14, Z15
 	VBROADCASTSD     actkernconst<>+5112(SB), Z14
-	VMOVAPD          Z9, Z16
-	VFMADD213PD      Z8, Z14, Z16
+	VMOVAPD          Z8, Z16
+	VFMADD213PD      Z4, Z14, Z16
 	VADDPD           Z0, Z13, Z14
-	VADDPD           Z8, Z12, Z17
+	VADDPD           Z4, Z12, Z17
 	VSUBPD           Z13, Z14, Z18
 	VSUBPD           Z12, Z17, Z19
 	VSUBPD           Z18, Z14, Z20
@@ -51484,9 +51666,9 @@ loop:
 	VSUBPD           Z20, Z13, Z13
 	VSUBPD           Z21, Z12, Z12
 	VSUBPD           Z18, Z0, Z0
-	VSUBPD           Z19, Z8, Z8
+	VSUBPD           Z19, Z4, Z4
 	VADDPD           Z0, Z13, Z13
-	VADDPD           Z8, Z12, Z12
+	VADDPD           Z4, Z12, Z12
 	VSUBPD           Z15, Z13, Z13
 	VSUBPD           Z16, Z12, Z12
 	VBROADCASTSD     actkernconst<>+5440(SB), Z0
@@ -51494,97 +51676,97 @@ loop:
 	VBROADCASTSD     actkernconst<>+5440(SB), Z0
 	VFMADD213PD      Z12, Z0, Z11
 	VADDPD           Z10, Z14, Z0
-	VADDPD           Z11, Z17, Z8
+	VADDPD           Z11, Z17, Z4
 	VSUBPD           Z14, Z0, Z14
-	VSUBPD           Z17, Z8, Z17
+	VSUBPD           Z17, Z4, Z17
 	VSUBPD           Z14, Z10, Z10
 	VSUBPD           Z17, Z11, Z11
-	VBLENDMPD        Z2, Z1, K4, Z2
-	VBLENDMPD        Z3, Z9, K5, Z3
-	VBLENDMPD        Z4, Z0, K4, Z4
-	VBLENDMPD        Z5, Z8, K5, Z5
-	VBLENDMPD        Z7, Z10, K4, Z7
-	VBLENDMPD        Z6, Z11, K5, Z6
-	VADDPD           Z7, Z4, Z4
-	VADDPD           Z6, Z5, Z5
-	VMULPD           Z4, Z4, Z0
-	VMULPD           Z5, Z5, Z1
-	VMULPD           Z0, Z4, Z6
-	VMULPD           Z1, Z5, Z7
-	VBROADCASTSD     actkernconst<>+5448(SB), Z8
-	VMOVAPD          Z0, Z9
-	VFMADD213PD.BCST actkernconst<>+5456(SB), Z8, Z9
-	VBROADCASTSD     actkernconst<>+5448(SB), Z8
+	VBLENDMPD        Z7, Z1, K4, Z7
+	VBLENDMPD        Z9, Z8, K5, Z9
+	VBLENDMPD        Z2, Z0, K4, Z2
+	VBLENDMPD        Z3, Z4, K5, Z3
+	VBLENDMPD        Z6, Z10, K4, Z6
+	VBLENDMPD        Z5, Z11, K5, Z5
+	VADDPD           Z6, Z2, Z2
+	VADDPD           Z5, Z3, Z3
+	VMULPD           Z2, Z2, Z0
+	VMULPD           Z3, Z3, Z1
+	VMULPD           Z0, Z2, Z4
+	VMULPD           Z1, Z3, Z5
+	VBROADCASTSD     actkernconst<>+5448(SB), Z6
+	VMOVAPD          Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5456(SB), Z6, Z8
+	VBROADCASTSD     actkernconst<>+5448(SB), Z6
 	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5456(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5456(SB), Z6, Z10
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5472(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5472(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5472(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5480(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5480(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5480(SB), Z1, Z10
-	VFMADD213PD      Z4, Z9, Z6
-	VFMADD213PD      Z5, Z10, Z7
-	VMULPD           Z0, Z0, Z4
-	VMULPD           Z1, Z1, Z5
-	VBROADCASTSD     actkernconst<>+5488(SB), Z8
-	VMOVAPD          Z0, Z9
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z8, Z9
-	VBROADCASTSD     actkernconst<>+5488(SB), Z8
+	VFMADD213PD      Z2, Z8, Z4
+	VFMADD213PD      Z3, Z10, Z5
+	VMULPD           Z0, Z0, Z2
+	VMULPD           Z1, Z1, Z3
+	VBROADCASTSD     actkernconst<>+5488(SB), Z6
+	VMOVAPD          Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5496(SB), Z6, Z8
+	VBROADCASTSD     actkernconst<>+5488(SB), Z6
 	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5496(SB), Z6, Z10
+	VFMADD213PD.BCST actkernconst<>+5504(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5512(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5520(SB), Z1, Z10
-	VBROADCASTSD     actkernconst<>+2504(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z0
-	VBROADCASTSD     actkernconst<>+2504(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z1
-	VFMADD213PD      Z0, Z9, Z4
-	VFMADD213PD      Z1, Z10, Z5
-	VADDPD.BCST      actkernconst<>+112(SB), Z2, Z2
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z3
-	VMULPD.BCST      actkernconst<>+5104(SB), Z2, Z0
-	VMULPD.BCST      actkernconst<>+5104(SB), Z3, Z1
+	VBROADCASTSD     actkernconst<>+2504(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z0
+	VBROADCASTSD     actkernconst<>+2504(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z1
+	VFMADD213PD      Z0, Z8, Z2
+	VFMADD213PD      Z1, Z10, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+112(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+5104(SB), Z7, Z0
+	VMULPD.BCST      actkernconst<>+5104(SB), Z9, Z1
 	VRNDSCALEPD      $0x09, Z0, Z0
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VBROADCASTSD     actkernconst<>+5096(SB), Z8
-	VFMADD213PD      Z2, Z8, Z0
-	VBROADCASTSD     actkernconst<>+5096(SB), Z2
-	VFMADD213PD      Z3, Z2, Z1
-	VMULPD.BCST      actkernconst<>+1096(SB), Z0, Z2
-	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z3
-	VRNDSCALEPD      $0x09, Z2, Z2
-	VRNDSCALEPD      $0x09, Z3, Z3
+	VBROADCASTSD     actkernconst<>+5096(SB), Z6
+	VFMADD213PD      Z7, Z6, Z0
+	VBROADCASTSD     actkernconst<>+5096(SB), Z6
+	VFMADD213PD      Z9, Z6, Z1
+	VMULPD.BCST      actkernconst<>+1096(SB), Z0, Z6
+	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z7
+	VRNDSCALEPD      $0x09, Z6, Z6
+	VRNDSCALEPD      $0x09, Z7, Z7
 	VBROADCASTSD     actkernconst<>+5224(SB), Z8
-	VMOVAPD          Z2, Z9
+	VMOVAPD          Z6, Z9
 	VFMADD213PD      Z0, Z8, Z9
 	VBROADCASTSD     actkernconst<>+5224(SB), Z0
-	VMOVAPD          Z3, Z8
+	VMOVAPD          Z7, Z8
 	VFMADD213PD      Z1, Z0, Z8
 	VBROADCASTSD     actkernconst<>+1096(SB), Z0
 	VCMPPD           $0x11, Z9, Z0, K4
 	VBROADCASTSD     actkernconst<>+1096(SB), Z0
 	VCMPPD           $0x11, Z8, Z0, K5
-	VBLENDMPD        Z4, Z6, K4, Z4
-	VBLENDMPD        Z5, Z7, K5, Z5
+	VBLENDMPD        Z2, Z4, K4, Z2
+	VBLENDMPD        Z3, Z5, K5, Z3
 	VBROADCASTSD     actkernconst<>+5224(SB), Z0
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z0, Z2
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z0, Z6
 	VBROADCASTSD     actkernconst<>+5224(SB), Z0
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z0, Z3
-	VMULPD           Z2, Z4, Z4
-	VMULPD           Z3, Z5, Z5
-	VMULPD.BCST      (SP), Z4, Z4
-	VMULPD.BCST      (SP), Z5, Z5
-	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z4, K2, Z4
-	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z5, K3, Z5
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z0, Z7
+	VMULPD           Z6, Z2, Z2
+	VMULPD           Z7, Z3, Z3
+	VMULPD.BCST      (SP), Z2, Z2
+	VMULPD.BCST      (SP), Z3, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K3, Z3
 	VCVTPS2PD        (DX), Z0
 	VCVTPS2PD        32(DX), Z1
-	VMULPD           Z4, Z0, Z0
-	VMULPD           Z5, Z1, Z1
+	VMULPD           Z2, Z0, Z0
+	VMULPD           Z3, Z1, Z1
 	VMOVUPD          72(SP), Z2
 	VCMPPD           $0x03, Z2, Z2, K2
 	VMOVUPD          8(SP), Z3
@@ -51725,64 +51907,67 @@ single:
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z2, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD213PD      Z5, Z3, Z2
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z5
-	VRNDSCALEPD      $0x08, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5096(SB), Z7
-	VFMADD213PD      Z4, Z7, Z5
-	VADDPD           Z2, Z5, Z5
-	VMULPD           Z6, Z3, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VFMADD213PD      Z4, Z3, Z6
-	VRNDSCALEPD      $0x08, Z2, Z4
-	VSUBPD           Z4, Z2, Z2
-	VMULPD           Z8, Z3, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z10
-	VFMADD213PD      Z10, Z3, Z8
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z2, Z7
+	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z2
+	VRNDSCALEPD      $0x08, Z2, Z2
+	VBROADCASTSD     actkernconst<>+5096(SB), Z5
+	VFMADD213PD      Z4, Z5, Z2
+	VADDPD           Z7, Z2, Z2
+	VMULPD           Z6, Z3, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z6, Z7
+	VRNDSCALEPD      $0x08, Z4, Z5
+	VSUBPD           Z5, Z4, Z4
+	VMULPD           Z8, Z3, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z10
+	VMOVAPD          Z3, Z11
+	VFMADD213PD      Z10, Z8, Z11
 	VMULPD           Z9, Z3, Z3
-	VADDPD           Z2, Z5, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VSUBPD           Z9, Z5, Z5
-	VADDPD           Z2, Z5, Z10
-	VSUBPD           Z5, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z11, Z2, Z2
-	VADDPD           Z2, Z5, Z5
-	VADDPD           Z6, Z5, Z5
-	VADDPD           Z7, Z5, Z2
-	VSUBPD           Z5, Z2, Z6
-	VSUBPD           Z6, Z2, Z11
-	VSUBPD           Z11, Z5, Z5
-	VSUBPD           Z6, Z7, Z7
-	VADDPD           Z7, Z5, Z5
-	VADDPD           Z2, Z10, Z6
-	VSUBPD           Z10, Z6, Z7
-	VSUBPD           Z7, Z6, Z11
-	VSUBPD           Z11, Z10, Z10
-	VSUBPD           Z7, Z2, Z2
-	VADDPD           Z2, Z10, Z10
-	VADDPD           Z9, Z4, Z4
-	VADDPD           Z5, Z10, Z10
-	VADDPD           Z8, Z10, Z10
-	VADDPD           Z3, Z10, Z10
+	VADDPD           Z4, Z2, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VSUBPD           Z8, Z2, Z2
+	VADDPD           Z4, Z2, Z9
+	VSUBPD           Z2, Z9, Z10
+	VSUBPD           Z10, Z9, Z12
+	VSUBPD           Z12, Z2, Z2
+	VSUBPD           Z10, Z4, Z4
+	VADDPD           Z4, Z2, Z2
+	VADDPD           Z7, Z2, Z2
+	VADDPD           Z6, Z2, Z4
+	VSUBPD           Z2, Z4, Z7
+	VSUBPD           Z7, Z4, Z10
+	VSUBPD           Z10, Z2, Z2
+	VSUBPD           Z7, Z6, Z6
+	VADDPD           Z6, Z2, Z2
+	VADDPD           Z4, Z9, Z6
+	VSUBPD           Z9, Z6, Z7
+	VSUBPD           Z7, Z6, Z10
+	VSUBPD           Z10, Z9, Z9
+	VSUBPD           Z7, Z4, Z4
+	VADDPD           Z4, Z9, Z9
+	VADDPD           Z8, Z5, Z5
+	VADDPD           Z2, Z9, Z9
+	VADDPD           Z11, Z9, Z9
+	VADDPD           Z3, Z9, Z9
 	VMULPD.BCST      actkernconst<>+5088(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5088(SB), Z5
+	VBROADCASTSD     actkernconst<>+5088(SB), Z4
 	VMOVAPD          Z6, Z7
-	VFMADD213PD      Z3, Z5, Z7
-	VMULPD.BCST      actkernconst<>+5088(SB), Z10, Z10
+	VFMADD213PD      Z3, Z4, Z7
+	VMULPD.BCST      actkernconst<>+5088(SB), Z9, Z9
 	VBROADCASTSD     actkernconst<>+5112(SB), Z3
-	VFMADD213PD      Z10, Z3, Z6
+	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
 	VMULPD.BCST      actkernconst<>+5432(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z5
+	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
 	VBROADCASTSD     actkernconst<>+5088(SB), Z6
-	VMOVAPD          Z5, Z8
+	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
 	VMULPD.BCST      actkernconst<>+5112(SB), Z2, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
@@ -51797,38 +51982,38 @@ single:
 	VADDPD           Z1, Z8, Z8
 	VSUBPD           Z9, Z8, Z8
 	VBROADCASTSD     actkernconst<>+5440(SB), Z1
-	VFMADD213PD      Z8, Z1, Z5
-	VADDPD           Z5, Z6, Z1
+	VFMADD213PD      Z8, Z1, Z4
+	VADDPD           Z4, Z6, Z1
 	VSUBPD           Z6, Z1, Z6
-	VSUBPD           Z6, Z5, Z5
-	VBLENDMPD        Z4, Z2, K3, Z4
+	VSUBPD           Z6, Z4, Z4
+	VBLENDMPD        Z5, Z2, K3, Z5
 	VBLENDMPD        Z3, Z1, K3, Z3
-	VBLENDMPD        Z7, Z5, K3, Z7
+	VBLENDMPD        Z7, Z4, K3, Z7
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z1
 	VMULPD           Z1, Z3, Z2
-	VBROADCASTSD     actkernconst<>+5448(SB), Z5
+	VBROADCASTSD     actkernconst<>+5448(SB), Z4
 	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5456(SB), Z5, Z6
+	VFMADD213PD.BCST actkernconst<>+5456(SB), Z4, Z6
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5472(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5480(SB), Z1, Z6
 	VFMADD213PD      Z3, Z6, Z2
 	VMULPD           Z1, Z1, Z3
-	VBROADCASTSD     actkernconst<>+5488(SB), Z5
+	VBROADCASTSD     actkernconst<>+5488(SB), Z4
 	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z5, Z6
+	VFMADD213PD.BCST actkernconst<>+5496(SB), Z4, Z6
 	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5520(SB), Z1, Z6
-	VBROADCASTSD     actkernconst<>+2504(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z1
+	VBROADCASTSD     actkernconst<>+2504(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z4, Z1
 	VFMADD213PD      Z1, Z6, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z1
+	VADDPD.BCST      actkernconst<>+112(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+5104(SB), Z5, Z1
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VBROADCASTSD     actkernconst<>+5096(SB), Z5
-	VFMADD213PD      Z4, Z5, Z1
+	VBROADCASTSD     actkernconst<>+5096(SB), Z4
+	VFMADD213PD      Z5, Z4, Z1
 	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VBROADCASTSD     actkernconst<>+5224(SB), Z5
@@ -51982,64 +52167,67 @@ tail:
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z2, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD213PD      Z5, Z3, Z2
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z5
-	VRNDSCALEPD      $0x08, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5096(SB), Z7
-	VFMADD213PD      Z4, Z7, Z5
-	VADDPD           Z2, Z5, Z5
-	VMULPD           Z6, Z3, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VFMADD213PD      Z4, Z3, Z6
-	VRNDSCALEPD      $0x08, Z2, Z4
-	VSUBPD           Z4, Z2, Z2
-	VMULPD           Z8, Z3, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z10
-	VFMADD213PD      Z10, Z3, Z8
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z2, Z7
+	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z2
+	VRNDSCALEPD      $0x08, Z2, Z2
+	VBROADCASTSD     actkernconst<>+5096(SB), Z5
+	VFMADD213PD      Z4, Z5, Z2
+	VADDPD           Z7, Z2, Z2
+	VMULPD           Z6, Z3, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z6, Z7
+	VRNDSCALEPD      $0x08, Z4, Z5
+	VSUBPD           Z5, Z4, Z4
+	VMULPD           Z8, Z3, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z10
+	VMOVAPD          Z3, Z11
+	VFMADD213PD      Z10, Z8, Z11
 	VMULPD           Z9, Z3, Z3
-	VADDPD           Z2, Z5, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VSUBPD           Z9, Z5, Z5
-	VADDPD           Z2, Z5, Z10
-	VSUBPD           Z5, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z11, Z2, Z2
-	VADDPD           Z2, Z5, Z5
-	VADDPD           Z6, Z5, Z5
-	VADDPD           Z7, Z5, Z2
-	VSUBPD           Z5, Z2, Z6
-	VSUBPD           Z6, Z2, Z11
-	VSUBPD           Z11, Z5, Z5
-	VSUBPD           Z6, Z7, Z7
-	VADDPD           Z7, Z5, Z5
-	VADDPD           Z2, Z10, Z6
-	VSUBPD           Z10, Z6, Z7
-	VSUBPD           Z7, Z6, Z11
-	VSUBPD           Z11, Z10, Z10
-	VSUBPD           Z7, Z2, Z2
-	VADDPD           Z2, Z10, Z10
-	VADDPD           Z9, Z4, Z4
-	VADDPD           Z5, Z10, Z10
-	VADDPD           Z8, Z10, Z10
-	VADDPD           Z3, Z10, Z10
+	VADDPD           Z4, Z2, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VSUBPD           Z8, Z2, Z2
+	VADDPD           Z4, Z2, Z9
+	VSUBPD           Z2, Z9, Z10
+	VSUBPD           Z10, Z9, Z12
+	VSUBPD           Z12, Z2, Z2
+	VSUBPD           Z10, Z4, Z4
+	VADDPD           Z4, Z2, Z2
+	VADDPD           Z7, Z2, Z2
+	VADDPD           Z6, Z2, Z4
+	VSUBPD           Z2, Z4, Z7
+	VSUBPD           Z7, Z4, Z10
+	VSUBPD           Z10, Z2, Z2
+	VSUBPD           Z7, Z6, Z6
+	VADDPD           Z6, Z2, Z2
+	VADDPD           Z4, Z9, Z6
+	VSUBPD           Z9, Z6, Z7
+	VSUBPD           Z7, Z6, Z10
+	VSUBPD           Z10, Z9, Z9
+	VSUBPD           Z7, Z4, Z4
+	VADDPD           Z4, Z9, Z9
+	VADDPD           Z8, Z5, Z5
+	VADDPD           Z2, Z9, Z9
+	VADDPD           Z11, Z9, Z9
+	VADDPD           Z3, Z9, Z9
 	VMULPD.BCST      actkernconst<>+5088(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5088(SB), Z5
+	VBROADCASTSD     actkernconst<>+5088(SB), Z4
 	VMOVAPD          Z6, Z7
-	VFMADD213PD      Z3, Z5, Z7
-	VMULPD.BCST      actkernconst<>+5088(SB), Z10, Z10
+	VFMADD213PD      Z3, Z4, Z7
+	VMULPD.BCST      actkernconst<>+5088(SB), Z9, Z9
 	VBROADCASTSD     actkernconst<>+5112(SB), Z3
-	VFMADD213PD      Z10, Z3, Z6
+	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
 	VMULPD.BCST      actkernconst<>+5432(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z5
+	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
 	VBROADCASTSD     actkernconst<>+5088(SB), Z6
-	VMOVAPD          Z5, Z8
+	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
 	VMULPD.BCST      actkernconst<>+5112(SB), Z2, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
@@ -52054,38 +52242,38 @@ tail:
 	VADDPD           Z1, Z8, Z8
 	VSUBPD           Z9, Z8, Z8
 	VBROADCASTSD     actkernconst<>+5440(SB), Z1
-	VFMADD213PD      Z8, Z1, Z5
-	VADDPD           Z5, Z6, Z1
+	VFMADD213PD      Z8, Z1, Z4
+	VADDPD           Z4, Z6, Z1
 	VSUBPD           Z6, Z1, Z6
-	VSUBPD           Z6, Z5, Z5
-	VBLENDMPD        Z4, Z2, K3, Z4
+	VSUBPD           Z6, Z4, Z4
+	VBLENDMPD        Z5, Z2, K3, Z5
 	VBLENDMPD        Z3, Z1, K3, Z3
-	VBLENDMPD        Z7, Z5, K3, Z7
+	VBLENDMPD        Z7, Z4, K3, Z7
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z1
 	VMULPD           Z1, Z3, Z2
-	VBROADCASTSD     actkernconst<>+5448(SB), Z5
+	VBROADCASTSD     actkernconst<>+5448(SB), Z4
 	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5456(SB), Z5, Z6
+	VFMADD213PD.BCST actkernconst<>+5456(SB), Z4, Z6
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5472(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5480(SB), Z1, Z6
 	VFMADD213PD      Z3, Z6, Z2
 	VMULPD           Z1, Z1, Z3
-	VBROADCASTSD     actkernconst<>+5488(SB), Z5
+	VBROADCASTSD     actkernconst<>+5488(SB), Z4
 	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z5, Z6
+	VFMADD213PD.BCST actkernconst<>+5496(SB), Z4, Z6
 	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5520(SB), Z1, Z6
-	VBROADCASTSD     actkernconst<>+2504(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z1
+	VBROADCASTSD     actkernconst<>+2504(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z4, Z1
 	VFMADD213PD      Z1, Z6, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z1
+	VADDPD.BCST      actkernconst<>+112(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+5104(SB), Z5, Z1
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VBROADCASTSD     actkernconst<>+5096(SB), Z5
-	VFMADD213PD      Z4, Z5, Z1
+	VBROADCASTSD     actkernconst<>+5096(SB), Z4
+	VFMADD213PD      Z5, Z4, Z1
 	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VBROADCASTSD     actkernconst<>+5224(SB), Z5
@@ -52371,138 +52559,144 @@ loop:
 	VMULPD           Z2, Z6, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z7
-	VFMADD213PD      Z4, Z5, Z1
-	VFMADD213PD      Z7, Z6, Z2
-	VMULPD.BCST      actkernconst<>+5104(SB), Z0, Z4
-	VMULPD.BCST      actkernconst<>+5104(SB), Z3, Z7
+	VMOVAPD          Z5, Z8
+	VFMADD213PD      Z4, Z1, Z8
+	VMOVAPD          Z6, Z1
+	VFMADD213PD      Z7, Z2, Z1
+	VMULPD.BCST      actkernconst<>+5104(SB), Z0, Z2
+	VMULPD.BCST      actkernconst<>+5104(SB), Z3, Z4
+	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VRNDSCALEPD      $0x08, Z7, Z7
-	VBROADCASTSD     actkernconst<>+5096(SB), Z8
-	VFMADD213PD      Z0, Z8, Z4
+	VBROADCASTSD     actkernconst<>+5096(SB), Z7
+	VFMADD213PD      Z0, Z7, Z2
 	VBROADCASTSD     actkernconst<>+5096(SB), Z0
-	VFMADD213PD      Z3, Z0, Z7
+	VFMADD213PD      Z3, Z0, Z4
+	VADDPD           Z8, Z2, Z2
 	VADDPD           Z1, Z4, Z4
-	VADDPD           Z2, Z7, Z7
 	VMULPD           Z11, Z5, Z0
 	VMULPD           Z14, Z6, Z1
-	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z3
-	VFMADD213PD      Z2, Z5, Z11
-	VFMADD213PD      Z3, Z6, Z14
-	VRNDSCALEPD      $0x08, Z0, Z2
-	VRNDSCALEPD      $0x08, Z1, Z3
-	VSUBPD           Z2, Z0, Z0
-	VSUBPD           Z3, Z1, Z1
-	VMULPD           Z15, Z5, Z8
-	VMULPD           Z16, Z6, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z12
-	VFMADD213PD      Z10, Z5, Z15
-	VFMADD213PD      Z12, Z6, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z3
+	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z7
+	VMOVAPD          Z5, Z8
+	VFMADD213PD      Z3, Z11, Z8
+	VMOVAPD          Z6, Z3
+	VFMADD213PD      Z7, Z14, Z3
+	VRNDSCALEPD      $0x08, Z0, Z7
+	VRNDSCALEPD      $0x08, Z1, Z9
+	VSUBPD           Z7, Z0, Z0
+	VSUBPD           Z9, Z1, Z1
+	VMULPD           Z15, Z5, Z10
+	VMULPD           Z16, Z6, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z13
+	VMOVAPD          Z5, Z14
+	VFMADD213PD      Z12, Z15, Z14
+	VMOVAPD          Z6, Z12
+	VFMADD213PD      Z13, Z16, Z12
 	VMULPD           Z17, Z5, Z5
 	VMULPD           Z18, Z6, Z6
-	VADDPD           Z0, Z4, Z10
-	VADDPD           Z1, Z7, Z12
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VSUBPD           Z10, Z4, Z4
-	VSUBPD           Z12, Z7, Z7
-	VADDPD           Z0, Z4, Z13
-	VADDPD           Z1, Z7, Z17
-	VSUBPD           Z4, Z13, Z18
-	VSUBPD           Z7, Z17, Z19
-	VSUBPD           Z18, Z13, Z20
+	VADDPD           Z0, Z2, Z13
+	VADDPD           Z1, Z4, Z15
+	VRNDSCALEPD      $0x08, Z13, Z13
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VSUBPD           Z13, Z2, Z2
+	VSUBPD           Z15, Z4, Z4
+	VADDPD           Z0, Z2, Z16
+	VADDPD           Z1, Z4, Z17
+	VSUBPD           Z2, Z16, Z18
+	VSUBPD           Z4, Z17, Z19
+	VSUBPD           Z18, Z16, Z20
 	VSUBPD           Z19, Z17, Z21
-	VSUBPD           Z20, Z4, Z4
-	VSUBPD           Z21, Z7, Z7
+	VSUBPD           Z20, Z2, Z2
+	VSUBPD           Z21, Z4, Z4
 	VSUBPD           Z18, Z0, Z0
 	VSUBPD           Z19, Z1, Z1
-	VADDPD           Z0, Z4, Z4
-	VADDPD           Z1, Z7, Z7
-	VADDPD           Z11, Z4, Z4
-	VADDPD           Z14, Z7, Z7
-	VADDPD           Z8, Z4, Z0
-	VADDPD           Z9, Z7, Z1
-	VSUBPD           Z4, Z0, Z11
-	VSUBPD           Z7, Z1, Z14
-	VSUBPD           Z11, Z0, Z18
-	VSUBPD           Z14, Z1, Z19
-	VSUBPD           Z18, Z4, Z4
-	VSUBPD           Z19, Z7, Z7
-	VSUBPD           Z11, Z8, Z8
-	VSUBPD           Z14, Z9, Z9
-	VADDPD           Z8, Z4, Z4
-	VADDPD           Z9, Z7, Z7
-	VADDPD           Z0, Z13, Z8
-	VADDPD           Z1, Z17, Z9
-	VSUBPD           Z13, Z8, Z11
-	VSUBPD           Z17, Z9, Z14
-	VSUBPD           Z11, Z8, Z18
-	VSUBPD           Z14, Z9, Z19
-	VSUBPD           Z18, Z13, Z13
-	VSUBPD           Z19, Z17, Z17
-	VSUBPD           Z11, Z0, Z0
-	VSUBPD           Z14, Z1, Z1
-	VADDPD           Z0, Z13, Z13
-	VADDPD           Z1, Z17, Z17
+	VADDPD           Z0, Z2, Z2
+	VADDPD           Z1, Z4, Z4
+	VADDPD           Z8, Z2, Z2
+	VADDPD           Z3, Z4, Z4
+	VADDPD           Z10, Z2, Z0
+	VADDPD           Z11, Z4, Z1
+	VSUBPD           Z2, Z0, Z3
+	VSUBPD           Z4, Z1, Z8
+	VSUBPD           Z3, Z0, Z18
+	VSUBPD           Z8, Z1, Z19
+	VSUBPD           Z18, Z2, Z2
+	VSUBPD           Z19, Z4, Z4
+	VSUBPD           Z3, Z10, Z10
+	VSUBPD           Z8, Z11, Z11
 	VADDPD           Z10, Z2, Z2
-	VADDPD           Z12, Z3, Z3
-	VADDPD           Z4, Z13, Z13
-	VADDPD           Z7, Z17, Z17
-	VADDPD           Z15, Z13, Z13
-	VADDPD           Z16, Z17, Z17
-	VADDPD           Z5, Z13, Z13
+	VADDPD           Z11, Z4, Z4
+	VADDPD           Z0, Z16, Z3
+	VADDPD           Z1, Z17, Z8
+	VSUBPD           Z16, Z3, Z10
+	VSUBPD           Z17, Z8, Z11
+	VSUBPD           Z10, Z3, Z18
+	VSUBPD           Z11, Z8, Z19
+	VSUBPD           Z18, Z16, Z16
+	VSUBPD           Z19, Z17, Z17
+	VSUBPD           Z10, Z0, Z0
+	VSUBPD           Z11, Z1, Z1
+	VADDPD           Z0, Z16, Z16
+	VADDPD           Z1, Z17, Z17
+	VADDPD           Z13, Z7, Z7
+	VADDPD           Z15, Z9, Z9
+	VADDPD           Z2, Z16, Z16
+	VADDPD           Z4, Z17, Z17
+	VADDPD           Z14, Z16, Z16
+	VADDPD           Z12, Z17, Z17
+	VADDPD           Z5, Z16, Z16
 	VADDPD           Z6, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5088(SB), Z8, Z0
-	VMULPD.BCST      actkernconst<>+5088(SB), Z9, Z1
-	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z5
-	VBROADCASTSD     actkernconst<>+5088(SB), Z6
-	VMOVAPD          Z8, Z7
-	VFMADD213PD      Z4, Z6, Z7
-	VBROADCASTSD     actkernconst<>+5088(SB), Z4
-	VMOVAPD          Z9, Z6
-	VFMADD213PD      Z5, Z4, Z6
-	VMULPD.BCST      actkernconst<>+5088(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+5088(SB), Z3, Z0
+	VMULPD.BCST      actkernconst<>+5088(SB), Z8, Z1
+	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z2
+	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z4
+	VBROADCASTSD     actkernconst<>+5088(SB), Z5
+	VMOVAPD          Z3, Z6
+	VFMADD213PD      Z2, Z5, Z6
+	VBROADCASTSD     actkernconst<>+5088(SB), Z2
+	VMOVAPD          Z8, Z5
+	VFMADD213PD      Z4, Z2, Z5
+	VMULPD.BCST      actkernconst<>+5088(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+5088(SB), Z17, Z17
-	VBROADCASTSD     actkernconst<>+5112(SB), Z4
-	VFMADD213PD      Z13, Z4, Z8
-	VBROADCASTSD     actkernconst<>+5112(SB), Z4
-	VFMADD213PD      Z17, Z4, Z9
-	VADDPD           Z8, Z7, Z7
-	VADDPD           Z9, Z6, Z6
-	VADDPD           Z7, Z0, Z4
-	VADDPD           Z6, Z1, Z5
-	VSUBPD           Z0, Z4, Z0
-	VSUBPD           Z1, Z5, Z1
-	VSUBPD           Z0, Z7, Z7
-	VSUBPD           Z1, Z6, Z6
+	VBROADCASTSD     actkernconst<>+5112(SB), Z2
+	VFMADD213PD      Z16, Z2, Z3
+	VBROADCASTSD     actkernconst<>+5112(SB), Z2
+	VFMADD213PD      Z17, Z2, Z8
+	VADDPD           Z3, Z6, Z6
+	VADDPD           Z8, Z5, Z5
+	VADDPD           Z6, Z0, Z2
+	VADDPD           Z5, Z1, Z3
+	VSUBPD           Z0, Z2, Z0
+	VSUBPD           Z1, Z3, Z1
+	VSUBPD           Z0, Z6, Z6
+	VSUBPD           Z1, Z5, Z5
 	VMOVUPD          200(SP), Z0
 	VMULPD.BCST      actkernconst<>+5432(SB), Z0, Z1
-	VMOVUPD          136(SP), Z8
-	VMULPD.BCST      actkernconst<>+5432(SB), Z8, Z9
+	VMOVUPD          136(SP), Z4
+	VMULPD.BCST      actkernconst<>+5432(SB), Z4, Z8
 	VRNDSCALEPD      $0x08, Z1, Z1
-	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z11
 	VBROADCASTSD     actkernconst<>+5088(SB), Z12
 	VMOVAPD          Z10, Z13
 	VFMADD213PD      Z0, Z12, Z13
 	VBROADCASTSD     actkernconst<>+5088(SB), Z0
 	VMOVAPD          Z11, Z12
-	VFMADD213PD      Z8, Z0, Z12
+	VFMADD213PD      Z4, Z0, Z12
 	VMULPD.BCST      actkernconst<>+5112(SB), Z1, Z0
-	VMULPD.BCST      actkernconst<>+5112(SB), Z9, Z8
+	VMULPD.BCST      actkernconst<>+5112(SB), Z8, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z0
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z4
 	VBROADCASTSD     actkernconst<>+5112(SB), Z14
 	VMOVAPD          Z1, Z15
 	VFMADD213PD      Z0, Z14, Z15
 	VBROADCASTSD     actkernconst<>+5112(SB), Z14
-	VMOVAPD          Z9, Z16
-	VFMADD213PD      Z8, Z14, Z16
+	VMOVAPD          Z8, Z16
+	VFMADD213PD      Z4, Z14, Z16
 	VADDPD           Z0, Z13, Z14
-	VADDPD           Z8, Z12, Z17
+	VADDPD           Z4, Z12, Z17
 	VSUBPD           Z13, Z14, Z18
 	VSUBPD           Z12, Z17, Z19
 	VSUBPD           Z18, Z14, Z20
@@ -52510,9 +52704,9 @@ loop:
 	VSUBPD           Z20, Z13, Z13
 	VSUBPD           Z21, Z12, Z12
 	VSUBPD           Z18, Z0, Z0
-	VSUBPD           Z19, Z8, Z8
+	VSUBPD           Z19, Z4, Z4
 	VADDPD           Z0, Z13, Z13
-	VADDPD           Z8, Z12, Z12
+	VADDPD           Z4, Z12, Z12
 	VSUBPD           Z15, Z13, Z13
 	VSUBPD           Z16, Z12, Z12
 	VBROADCASTSD     actkernconst<>+5440(SB), Z0
@@ -52520,97 +52714,97 @@ loop:
 	VBROADCASTSD     actkernconst<>+5440(SB), Z0
 	VFMADD213PD      Z12, Z0, Z11
 	VADDPD           Z10, Z14, Z0
-	VADDPD           Z11, Z17, Z8
+	VADDPD           Z11, Z17, Z4
 	VSUBPD           Z14, Z0, Z14
-	VSUBPD           Z17, Z8, Z17
+	VSUBPD           Z17, Z4, Z17
 	VSUBPD           Z14, Z10, Z10
 	VSUBPD           Z17, Z11, Z11
-	VBLENDMPD        Z2, Z1, K4, Z2
-	VBLENDMPD        Z3, Z9, K5, Z3
-	VBLENDMPD        Z4, Z0, K4, Z4
-	VBLENDMPD        Z5, Z8, K5, Z5
-	VBLENDMPD        Z7, Z10, K4, Z7
-	VBLENDMPD        Z6, Z11, K5, Z6
-	VADDPD           Z7, Z4, Z4
-	VADDPD           Z6, Z5, Z5
-	VMULPD           Z4, Z4, Z0
-	VMULPD           Z5, Z5, Z1
-	VMULPD           Z0, Z4, Z6
-	VMULPD           Z1, Z5, Z7
-	VBROADCASTSD     actkernconst<>+5448(SB), Z8
-	VMOVAPD          Z0, Z9
-	VFMADD213PD.BCST actkernconst<>+5456(SB), Z8, Z9
-	VBROADCASTSD     actkernconst<>+5448(SB), Z8
+	VBLENDMPD        Z7, Z1, K4, Z7
+	VBLENDMPD        Z9, Z8, K5, Z9
+	VBLENDMPD        Z2, Z0, K4, Z2
+	VBLENDMPD        Z3, Z4, K5, Z3
+	VBLENDMPD        Z6, Z10, K4, Z6
+	VBLENDMPD        Z5, Z11, K5, Z5
+	VADDPD           Z6, Z2, Z2
+	VADDPD           Z5, Z3, Z3
+	VMULPD           Z2, Z2, Z0
+	VMULPD           Z3, Z3, Z1
+	VMULPD           Z0, Z2, Z4
+	VMULPD           Z1, Z3, Z5
+	VBROADCASTSD     actkernconst<>+5448(SB), Z6
+	VMOVAPD          Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5456(SB), Z6, Z8
+	VBROADCASTSD     actkernconst<>+5448(SB), Z6
 	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5456(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5456(SB), Z6, Z10
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5472(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5472(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5472(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5480(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5480(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5480(SB), Z1, Z10
-	VFMADD213PD      Z4, Z9, Z6
-	VFMADD213PD      Z5, Z10, Z7
-	VMULPD           Z0, Z0, Z4
-	VMULPD           Z1, Z1, Z5
-	VBROADCASTSD     actkernconst<>+5488(SB), Z8
-	VMOVAPD          Z0, Z9
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z8, Z9
-	VBROADCASTSD     actkernconst<>+5488(SB), Z8
+	VFMADD213PD      Z2, Z8, Z4
+	VFMADD213PD      Z3, Z10, Z5
+	VMULPD           Z0, Z0, Z2
+	VMULPD           Z1, Z1, Z3
+	VBROADCASTSD     actkernconst<>+5488(SB), Z6
+	VMOVAPD          Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5496(SB), Z6, Z8
+	VBROADCASTSD     actkernconst<>+5488(SB), Z6
 	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5496(SB), Z6, Z10
+	VFMADD213PD.BCST actkernconst<>+5504(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5512(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5520(SB), Z1, Z10
-	VBROADCASTSD     actkernconst<>+2504(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z0
-	VBROADCASTSD     actkernconst<>+2504(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z1
-	VFMADD213PD      Z0, Z9, Z4
-	VFMADD213PD      Z1, Z10, Z5
-	VADDPD.BCST      actkernconst<>+112(SB), Z2, Z2
-	VADDPD.BCST      actkernconst<>+112(SB), Z3, Z3
-	VMULPD.BCST      actkernconst<>+5104(SB), Z2, Z0
-	VMULPD.BCST      actkernconst<>+5104(SB), Z3, Z1
+	VBROADCASTSD     actkernconst<>+2504(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z0
+	VBROADCASTSD     actkernconst<>+2504(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z1
+	VFMADD213PD      Z0, Z8, Z2
+	VFMADD213PD      Z1, Z10, Z3
+	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+112(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+5104(SB), Z7, Z0
+	VMULPD.BCST      actkernconst<>+5104(SB), Z9, Z1
 	VRNDSCALEPD      $0x09, Z0, Z0
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VBROADCASTSD     actkernconst<>+5096(SB), Z8
-	VFMADD213PD      Z2, Z8, Z0
-	VBROADCASTSD     actkernconst<>+5096(SB), Z2
-	VFMADD213PD      Z3, Z2, Z1
-	VMULPD.BCST      actkernconst<>+1096(SB), Z0, Z2
-	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z3
-	VRNDSCALEPD      $0x09, Z2, Z2
-	VRNDSCALEPD      $0x09, Z3, Z3
+	VBROADCASTSD     actkernconst<>+5096(SB), Z6
+	VFMADD213PD      Z7, Z6, Z0
+	VBROADCASTSD     actkernconst<>+5096(SB), Z6
+	VFMADD213PD      Z9, Z6, Z1
+	VMULPD.BCST      actkernconst<>+1096(SB), Z0, Z6
+	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z7
+	VRNDSCALEPD      $0x09, Z6, Z6
+	VRNDSCALEPD      $0x09, Z7, Z7
 	VBROADCASTSD     actkernconst<>+5224(SB), Z8
-	VMOVAPD          Z2, Z9
+	VMOVAPD          Z6, Z9
 	VFMADD213PD      Z0, Z8, Z9
 	VBROADCASTSD     actkernconst<>+5224(SB), Z0
-	VMOVAPD          Z3, Z8
+	VMOVAPD          Z7, Z8
 	VFMADD213PD      Z1, Z0, Z8
 	VBROADCASTSD     actkernconst<>+1096(SB), Z0
 	VCMPPD           $0x11, Z9, Z0, K4
 	VBROADCASTSD     actkernconst<>+1096(SB), Z0
 	VCMPPD           $0x11, Z8, Z0, K5
-	VBLENDMPD        Z4, Z6, K4, Z4
-	VBLENDMPD        Z5, Z7, K5, Z5
+	VBLENDMPD        Z2, Z4, K4, Z2
+	VBLENDMPD        Z3, Z5, K5, Z3
 	VBROADCASTSD     actkernconst<>+5224(SB), Z0
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z0, Z2
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z0, Z6
 	VBROADCASTSD     actkernconst<>+5224(SB), Z0
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z0, Z3
-	VMULPD           Z2, Z4, Z4
-	VMULPD           Z3, Z5, Z5
-	VMULPD.BCST      (SP), Z4, Z4
-	VMULPD.BCST      (SP), Z5, Z5
-	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z4, K2, Z4
-	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z5, K3, Z5
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z0, Z7
+	VMULPD           Z6, Z2, Z2
+	VMULPD           Z7, Z3, Z3
+	VMULPD.BCST      (SP), Z2, Z2
+	VMULPD.BCST      (SP), Z3, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K3, Z3
 	VCVTPS2PD        (DX), Z0
 	VCVTPS2PD        32(DX), Z1
-	VMULPD           Z4, Z0, Z0
-	VMULPD           Z5, Z1, Z1
+	VMULPD           Z2, Z0, Z0
+	VMULPD           Z3, Z1, Z1
 	VMOVUPD          72(SP), Z2
 	VCMPPD           $0x03, Z2, Z2, K2
 	VMOVUPD          8(SP), Z3
@@ -52751,64 +52945,67 @@ single:
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z2, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD213PD      Z5, Z3, Z2
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z5
-	VRNDSCALEPD      $0x08, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5096(SB), Z7
-	VFMADD213PD      Z4, Z7, Z5
-	VADDPD           Z2, Z5, Z5
-	VMULPD           Z6, Z3, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VFMADD213PD      Z4, Z3, Z6
-	VRNDSCALEPD      $0x08, Z2, Z4
-	VSUBPD           Z4, Z2, Z2
-	VMULPD           Z8, Z3, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z10
-	VFMADD213PD      Z10, Z3, Z8
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z2, Z7
+	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z2
+	VRNDSCALEPD      $0x08, Z2, Z2
+	VBROADCASTSD     actkernconst<>+5096(SB), Z5
+	VFMADD213PD      Z4, Z5, Z2
+	VADDPD           Z7, Z2, Z2
+	VMULPD           Z6, Z3, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z6, Z7
+	VRNDSCALEPD      $0x08, Z4, Z5
+	VSUBPD           Z5, Z4, Z4
+	VMULPD           Z8, Z3, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z10
+	VMOVAPD          Z3, Z11
+	VFMADD213PD      Z10, Z8, Z11
 	VMULPD           Z9, Z3, Z3
-	VADDPD           Z2, Z5, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VSUBPD           Z9, Z5, Z5
-	VADDPD           Z2, Z5, Z10
-	VSUBPD           Z5, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z11, Z2, Z2
-	VADDPD           Z2, Z5, Z5
-	VADDPD           Z6, Z5, Z5
-	VADDPD           Z7, Z5, Z2
-	VSUBPD           Z5, Z2, Z6
-	VSUBPD           Z6, Z2, Z11
-	VSUBPD           Z11, Z5, Z5
-	VSUBPD           Z6, Z7, Z7
-	VADDPD           Z7, Z5, Z5
-	VADDPD           Z2, Z10, Z6
-	VSUBPD           Z10, Z6, Z7
-	VSUBPD           Z7, Z6, Z11
-	VSUBPD           Z11, Z10, Z10
-	VSUBPD           Z7, Z2, Z2
-	VADDPD           Z2, Z10, Z10
-	VADDPD           Z9, Z4, Z4
-	VADDPD           Z5, Z10, Z10
-	VADDPD           Z8, Z10, Z10
-	VADDPD           Z3, Z10, Z10
+	VADDPD           Z4, Z2, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VSUBPD           Z8, Z2, Z2
+	VADDPD           Z4, Z2, Z9
+	VSUBPD           Z2, Z9, Z10
+	VSUBPD           Z10, Z9, Z12
+	VSUBPD           Z12, Z2, Z2
+	VSUBPD           Z10, Z4, Z4
+	VADDPD           Z4, Z2, Z2
+	VADDPD           Z7, Z2, Z2
+	VADDPD           Z6, Z2, Z4
+	VSUBPD           Z2, Z4, Z7
+	VSUBPD           Z7, Z4, Z10
+	VSUBPD           Z10, Z2, Z2
+	VSUBPD           Z7, Z6, Z6
+	VADDPD           Z6, Z2, Z2
+	VADDPD           Z4, Z9, Z6
+	VSUBPD           Z9, Z6, Z7
+	VSUBPD           Z7, Z6, Z10
+	VSUBPD           Z10, Z9, Z9
+	VSUBPD           Z7, Z4, Z4
+	VADDPD           Z4, Z9, Z9
+	VADDPD           Z8, Z5, Z5
+	VADDPD           Z2, Z9, Z9
+	VADDPD           Z11, Z9, Z9
+	VADDPD           Z3, Z9, Z9
 	VMULPD.BCST      actkernconst<>+5088(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5088(SB), Z5
+	VBROADCASTSD     actkernconst<>+5088(SB), Z4
 	VMOVAPD          Z6, Z7
-	VFMADD213PD      Z3, Z5, Z7
-	VMULPD.BCST      actkernconst<>+5088(SB), Z10, Z10
+	VFMADD213PD      Z3, Z4, Z7
+	VMULPD.BCST      actkernconst<>+5088(SB), Z9, Z9
 	VBROADCASTSD     actkernconst<>+5112(SB), Z3
-	VFMADD213PD      Z10, Z3, Z6
+	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
 	VMULPD.BCST      actkernconst<>+5432(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z5
+	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
 	VBROADCASTSD     actkernconst<>+5088(SB), Z6
-	VMOVAPD          Z5, Z8
+	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
 	VMULPD.BCST      actkernconst<>+5112(SB), Z2, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
@@ -52823,38 +53020,38 @@ single:
 	VADDPD           Z1, Z8, Z8
 	VSUBPD           Z9, Z8, Z8
 	VBROADCASTSD     actkernconst<>+5440(SB), Z1
-	VFMADD213PD      Z8, Z1, Z5
-	VADDPD           Z5, Z6, Z1
+	VFMADD213PD      Z8, Z1, Z4
+	VADDPD           Z4, Z6, Z1
 	VSUBPD           Z6, Z1, Z6
-	VSUBPD           Z6, Z5, Z5
-	VBLENDMPD        Z4, Z2, K3, Z4
+	VSUBPD           Z6, Z4, Z4
+	VBLENDMPD        Z5, Z2, K3, Z5
 	VBLENDMPD        Z3, Z1, K3, Z3
-	VBLENDMPD        Z7, Z5, K3, Z7
+	VBLENDMPD        Z7, Z4, K3, Z7
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z1
 	VMULPD           Z1, Z3, Z2
-	VBROADCASTSD     actkernconst<>+5448(SB), Z5
+	VBROADCASTSD     actkernconst<>+5448(SB), Z4
 	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5456(SB), Z5, Z6
+	VFMADD213PD.BCST actkernconst<>+5456(SB), Z4, Z6
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5472(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5480(SB), Z1, Z6
 	VFMADD213PD      Z3, Z6, Z2
 	VMULPD           Z1, Z1, Z3
-	VBROADCASTSD     actkernconst<>+5488(SB), Z5
+	VBROADCASTSD     actkernconst<>+5488(SB), Z4
 	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z5, Z6
+	VFMADD213PD.BCST actkernconst<>+5496(SB), Z4, Z6
 	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5520(SB), Z1, Z6
-	VBROADCASTSD     actkernconst<>+2504(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z1
+	VBROADCASTSD     actkernconst<>+2504(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z4, Z1
 	VFMADD213PD      Z1, Z6, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z1
+	VADDPD.BCST      actkernconst<>+112(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+5104(SB), Z5, Z1
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VBROADCASTSD     actkernconst<>+5096(SB), Z5
-	VFMADD213PD      Z4, Z5, Z1
+	VBROADCASTSD     actkernconst<>+5096(SB), Z4
+	VFMADD213PD      Z5, Z4, Z1
 	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VBROADCASTSD     actkernconst<>+5224(SB), Z5
@@ -53008,64 +53205,67 @@ tail:
 	VADDPD           Z17, Z9, Z9
 	VMULPD           Z2, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD213PD      Z5, Z3, Z2
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z5
-	VRNDSCALEPD      $0x08, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5096(SB), Z7
-	VFMADD213PD      Z4, Z7, Z5
-	VADDPD           Z2, Z5, Z5
-	VMULPD           Z6, Z3, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VFMADD213PD      Z4, Z3, Z6
-	VRNDSCALEPD      $0x08, Z2, Z4
-	VSUBPD           Z4, Z2, Z2
-	VMULPD           Z8, Z3, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z10
-	VFMADD213PD      Z10, Z3, Z8
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z2, Z7
+	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z2
+	VRNDSCALEPD      $0x08, Z2, Z2
+	VBROADCASTSD     actkernconst<>+5096(SB), Z5
+	VFMADD213PD      Z4, Z5, Z2
+	VADDPD           Z7, Z2, Z2
+	VMULPD           Z6, Z3, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VMOVAPD          Z3, Z7
+	VFMADD213PD      Z5, Z6, Z7
+	VRNDSCALEPD      $0x08, Z4, Z5
+	VSUBPD           Z5, Z4, Z4
+	VMULPD           Z8, Z3, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z10
+	VMOVAPD          Z3, Z11
+	VFMADD213PD      Z10, Z8, Z11
 	VMULPD           Z9, Z3, Z3
-	VADDPD           Z2, Z5, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VSUBPD           Z9, Z5, Z5
-	VADDPD           Z2, Z5, Z10
-	VSUBPD           Z5, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z11, Z2, Z2
-	VADDPD           Z2, Z5, Z5
-	VADDPD           Z6, Z5, Z5
-	VADDPD           Z7, Z5, Z2
-	VSUBPD           Z5, Z2, Z6
-	VSUBPD           Z6, Z2, Z11
-	VSUBPD           Z11, Z5, Z5
-	VSUBPD           Z6, Z7, Z7
-	VADDPD           Z7, Z5, Z5
-	VADDPD           Z2, Z10, Z6
-	VSUBPD           Z10, Z6, Z7
-	VSUBPD           Z7, Z6, Z11
-	VSUBPD           Z11, Z10, Z10
-	VSUBPD           Z7, Z2, Z2
-	VADDPD           Z2, Z10, Z10
-	VADDPD           Z9, Z4, Z4
-	VADDPD           Z5, Z10, Z10
-	VADDPD           Z8, Z10, Z10
-	VADDPD           Z3, Z10, Z10
+	VADDPD           Z4, Z2, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VSUBPD           Z8, Z2, Z2
+	VADDPD           Z4, Z2, Z9
+	VSUBPD           Z2, Z9, Z10
+	VSUBPD           Z10, Z9, Z12
+	VSUBPD           Z12, Z2, Z2
+	VSUBPD           Z10, Z4, Z4
+	VADDPD           Z4, Z2, Z2
+	VADDPD           Z7, Z2, Z2
+	VADDPD           Z6, Z2, Z4
+	VSUBPD           Z2, Z4, Z7
+	VSUBPD           Z7, Z4, Z10
+	VSUBPD           Z10, Z2, Z2
+	VSUBPD           Z7, Z6, Z6
+	VADDPD           Z6, Z2, Z2
+	VADDPD           Z4, Z9, Z6
+	VSUBPD           Z9, Z6, Z7
+	VSUBPD           Z7, Z6, Z10
+	VSUBPD           Z10, Z9, Z9
+	VSUBPD           Z7, Z4, Z4
+	VADDPD           Z4, Z9, Z9
+	VADDPD           Z8, Z5, Z5
+	VADDPD           Z2, Z9, Z9
+	VADDPD           Z11, Z9, Z9
+	VADDPD           Z3, Z9, Z9
 	VMULPD.BCST      actkernconst<>+5088(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5088(SB), Z5
+	VBROADCASTSD     actkernconst<>+5088(SB), Z4
 	VMOVAPD          Z6, Z7
-	VFMADD213PD      Z3, Z5, Z7
-	VMULPD.BCST      actkernconst<>+5088(SB), Z10, Z10
+	VFMADD213PD      Z3, Z4, Z7
+	VMULPD.BCST      actkernconst<>+5088(SB), Z9, Z9
 	VBROADCASTSD     actkernconst<>+5112(SB), Z3
-	VFMADD213PD      Z10, Z3, Z6
+	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
 	VMULPD.BCST      actkernconst<>+5432(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z5
+	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
 	VBROADCASTSD     actkernconst<>+5088(SB), Z6
-	VMOVAPD          Z5, Z8
+	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
 	VMULPD.BCST      actkernconst<>+5112(SB), Z2, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
@@ -53080,38 +53280,38 @@ tail:
 	VADDPD           Z1, Z8, Z8
 	VSUBPD           Z9, Z8, Z8
 	VBROADCASTSD     actkernconst<>+5440(SB), Z1
-	VFMADD213PD      Z8, Z1, Z5
-	VADDPD           Z5, Z6, Z1
+	VFMADD213PD      Z8, Z1, Z4
+	VADDPD           Z4, Z6, Z1
 	VSUBPD           Z6, Z1, Z6
-	VSUBPD           Z6, Z5, Z5
-	VBLENDMPD        Z4, Z2, K3, Z4
+	VSUBPD           Z6, Z4, Z4
+	VBLENDMPD        Z5, Z2, K3, Z5
 	VBLENDMPD        Z3, Z1, K3, Z3
-	VBLENDMPD        Z7, Z5, K3, Z7
+	VBLENDMPD        Z7, Z4, K3, Z7
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z1
 	VMULPD           Z1, Z3, Z2
-	VBROADCASTSD     actkernconst<>+5448(SB), Z5
+	VBROADCASTSD     actkernconst<>+5448(SB), Z4
 	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5456(SB), Z5, Z6
+	VFMADD213PD.BCST actkernconst<>+5456(SB), Z4, Z6
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5472(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5480(SB), Z1, Z6
 	VFMADD213PD      Z3, Z6, Z2
 	VMULPD           Z1, Z1, Z3
-	VBROADCASTSD     actkernconst<>+5488(SB), Z5
+	VBROADCASTSD     actkernconst<>+5488(SB), Z4
 	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z5, Z6
+	VFMADD213PD.BCST actkernconst<>+5496(SB), Z4, Z6
 	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5520(SB), Z1, Z6
-	VBROADCASTSD     actkernconst<>+2504(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z1
+	VBROADCASTSD     actkernconst<>+2504(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z4, Z1
 	VFMADD213PD      Z1, Z6, Z3
-	VADDPD.BCST      actkernconst<>+112(SB), Z4, Z4
-	VMULPD.BCST      actkernconst<>+5104(SB), Z4, Z1
+	VADDPD.BCST      actkernconst<>+112(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+5104(SB), Z5, Z1
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VBROADCASTSD     actkernconst<>+5096(SB), Z5
-	VFMADD213PD      Z4, Z5, Z1
+	VBROADCASTSD     actkernconst<>+5096(SB), Z4
+	VFMADD213PD      Z5, Z4, Z1
 	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VBROADCASTSD     actkernconst<>+5224(SB), Z5
@@ -53703,262 +53903,270 @@ loop:
 	VADDPD      Y11, Y7, Y7
 	VADDPD      Y6, Y10, Y10
 	VADDPD      Y2, Y3, Y3
-	VMULPD      320(SP), Y1, Y0
-	VMULPD      288(SP), Y5, Y2
-	VXORPD      actkernconst<>+128(SB), Y0, Y6
-	VXORPD      actkernconst<>+128(SB), Y2, Y11
-	VMOVUPD     320(SP), Y12
-	VFMADD213PD Y6, Y12, Y1
+	VMOVUPD     320(SP), Y0
+	VMULPD      Y1, Y0, Y2
 	VMOVUPD     288(SP), Y6
-	VFMADD213PD Y11, Y6, Y5
-	VMULPD      actkernconst<>+5696(SB), Y0, Y11
-	VMULPD      actkernconst<>+5696(SB), Y2, Y13
-	VROUNDPD    $0x08, Y11, Y11
-	VROUNDPD    $0x08, Y13, Y13
-	VMOVUPD     actkernconst<>+5664(SB), Y14
-	VFMADD213PD Y0, Y14, Y11
-	VMOVUPD     actkernconst<>+5664(SB), Y0
-	VFMADD213PD Y2, Y0, Y13
-	VADDPD      Y1, Y11, Y11
-	VADDPD      Y5, Y13, Y13
-	VMULPD      Y8, Y12, Y0
-	VMULPD      Y4, Y6, Y1
-	VXORPD      actkernconst<>+128(SB), Y0, Y2
-	VXORPD      actkernconst<>+128(SB), Y1, Y5
-	VFMADD213PD Y2, Y12, Y8
-	VFMADD213PD Y5, Y6, Y4
-	VROUNDPD    $0x08, Y0, Y2
-	VROUNDPD    $0x08, Y1, Y5
-	VSUBPD      Y2, Y0, Y0
-	VSUBPD      Y5, Y1, Y1
-	VMULPD      Y9, Y12, Y14
-	VMOVUPD     Y5, 480(SP)
-	VMULPD      Y7, Y6, Y5
-	VMOVUPD     Y2, 736(SP)
-	VXORPD      actkernconst<>+128(SB), Y14, Y2
-	VMOVUPD     Y14, 608(SP)
-	VXORPD      actkernconst<>+128(SB), Y5, Y14
-	VFMADD213PD Y2, Y12, Y9
-	VFMADD213PD Y14, Y6, Y7
-	VMULPD      Y10, Y12, Y12
+	VMULPD      Y5, Y6, Y11
+	VXORPD      actkernconst<>+128(SB), Y2, Y12
+	VXORPD      actkernconst<>+128(SB), Y11, Y13
+	VMOVAPD     Y0, Y14
+	VFMADD213PD Y12, Y1, Y14
+	VMOVAPD     Y6, Y1
+	VFMADD213PD Y13, Y5, Y1
+	VMULPD      actkernconst<>+5696(SB), Y2, Y5
+	VMULPD      actkernconst<>+5696(SB), Y11, Y12
+	VROUNDPD    $0x08, Y5, Y5
+	VROUNDPD    $0x08, Y12, Y12
+	VMOVUPD     actkernconst<>+5664(SB), Y13
+	VFMADD213PD Y2, Y13, Y5
+	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VFMADD213PD Y11, Y2, Y12
+	VADDPD      Y14, Y5, Y5
+	VADDPD      Y1, Y12, Y12
+	VMULPD      Y8, Y0, Y1
+	VMULPD      Y4, Y6, Y2
+	VXORPD      actkernconst<>+128(SB), Y1, Y11
+	VXORPD      actkernconst<>+128(SB), Y2, Y13
+	VMOVAPD     Y0, Y14
+	VFMADD213PD Y11, Y8, Y14
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y13, Y4, Y8
+	VROUNDPD    $0x08, Y1, Y4
+	VROUNDPD    $0x08, Y2, Y11
+	VSUBPD      Y4, Y1, Y1
+	VSUBPD      Y11, Y2, Y2
+	VMULPD      Y9, Y0, Y13
+	VMOVUPD     Y11, 480(SP)
+	VMULPD      Y7, Y6, Y11
+	VMOVUPD     Y4, 736(SP)
+	VXORPD      actkernconst<>+128(SB), Y13, Y4
+	VMOVUPD     Y13, 608(SP)
+	VXORPD      actkernconst<>+128(SB), Y11, Y13
+	VMOVUPD     Y11, 352(SP)
+	VMOVAPD     Y0, Y11
+	VFMADD213PD Y4, Y9, Y11
+	VMOVAPD     Y6, Y4
+	VFMADD213PD Y13, Y7, Y4
+	VMULPD      Y10, Y0, Y0
 	VMULPD      Y3, Y6, Y6
-	VADDPD      Y0, Y11, Y2
-	VADDPD      Y1, Y13, Y3
-	VROUNDPD    $0x08, Y2, Y2
+	VADDPD      Y1, Y5, Y3
+	VADDPD      Y2, Y12, Y7
 	VROUNDPD    $0x08, Y3, Y3
-	VSUBPD      Y2, Y11, Y11
-	VSUBPD      Y3, Y13, Y13
-	VADDPD      Y0, Y11, Y10
-	VADDPD      Y1, Y13, Y14
+	VROUNDPD    $0x08, Y7, Y7
+	VSUBPD      Y3, Y5, Y5
+	VSUBPD      Y7, Y12, Y12
+	VADDPD      Y1, Y5, Y9
+	VADDPD      Y2, Y12, Y10
+	VSUBPD      Y5, Y9, Y13
 	VMOVUPD     Y6, 288(SP)
-	VSUBPD      Y11, Y10, Y6
-	VMOVUPD     Y12, 320(SP)
-	VSUBPD      Y13, Y14, Y12
-	VMOVUPD     Y7, 352(SP)
-	VSUBPD      Y6, Y10, Y7
-	VMOVUPD     Y9, 384(SP)
-	VSUBPD      Y12, Y14, Y9
-	VSUBPD      Y7, Y11, Y11
-	VSUBPD      Y9, Y13, Y13
-	VSUBPD      Y6, Y0, Y0
-	VSUBPD      Y12, Y1, Y1
-	VADDPD      Y0, Y11, Y11
-	VADDPD      Y1, Y13, Y13
-	VADDPD      Y8, Y11, Y11
-	VADDPD      Y4, Y13, Y13
-	VADDPD      608(SP), Y11, Y0
-	VADDPD      Y5, Y13, Y1
-	VSUBPD      Y11, Y0, Y4
-	VSUBPD      Y13, Y1, Y6
-	VSUBPD      Y4, Y0, Y7
-	VSUBPD      Y6, Y1, Y8
-	VSUBPD      Y7, Y11, Y11
-	VSUBPD      Y8, Y13, Y13
-	VMOVUPD     608(SP), Y7
-	VSUBPD      Y4, Y7, Y7
+	VSUBPD      Y12, Y10, Y6
+	VMOVUPD     Y0, 320(SP)
+	VSUBPD      Y13, Y9, Y0
+	VMOVUPD     Y4, 384(SP)
+	VSUBPD      Y6, Y10, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y4, Y12, Y12
+	VSUBPD      Y13, Y1, Y1
+	VSUBPD      Y6, Y2, Y2
+	VADDPD      Y1, Y5, Y5
+	VADDPD      Y2, Y12, Y12
+	VADDPD      Y14, Y5, Y5
+	VADDPD      Y8, Y12, Y12
+	VADDPD      608(SP), Y5, Y0
+	VADDPD      352(SP), Y12, Y1
+	VSUBPD      Y5, Y0, Y2
+	VSUBPD      Y12, Y1, Y4
+	VSUBPD      Y2, Y0, Y6
+	VSUBPD      Y4, Y1, Y8
 	VSUBPD      Y6, Y5, Y5
-	VADDPD      Y7, Y11, Y11
-	VADDPD      Y5, Y13, Y13
-	VADDPD      Y0, Y10, Y4
-	VADDPD      Y1, Y14, Y5
-	VSUBPD      Y10, Y4, Y6
-	VSUBPD      Y14, Y5, Y7
-	VSUBPD      Y6, Y4, Y8
-	VSUBPD      Y7, Y5, Y9
-	VSUBPD      Y8, Y10, Y10
-	VSUBPD      Y9, Y14, Y14
+	VSUBPD      Y8, Y12, Y12
+	VMOVUPD     608(SP), Y6
+	VSUBPD      Y2, Y6, Y6
+	VMOVUPD     352(SP), Y2
+	VSUBPD      Y4, Y2, Y2
+	VADDPD      Y6, Y5, Y5
+	VADDPD      Y2, Y12, Y12
+	VADDPD      Y0, Y9, Y2
+	VADDPD      Y1, Y10, Y4
+	VSUBPD      Y9, Y2, Y6
+	VSUBPD      Y10, Y4, Y8
+	VSUBPD      Y6, Y2, Y13
+	VSUBPD      Y8, Y4, Y14
+	VSUBPD      Y13, Y9, Y9
+	VSUBPD      Y14, Y10, Y10
 	VSUBPD      Y6, Y0, Y0
-	VSUBPD      Y7, Y1, Y1
-	VADDPD      Y0, Y10, Y10
-	VADDPD      Y1, Y14, Y14
-	VADDPD      736(SP), Y2, Y2
-	VADDPD      480(SP), Y3, Y3
-	VADDPD      Y11, Y10, Y10
-	VADDPD      Y13, Y14, Y14
+	VSUBPD      Y8, Y1, Y1
+	VADDPD      Y0, Y9, Y9
+	VADDPD      Y1, Y10, Y10
+	VMOVUPD     736(SP), Y0
+	VADDPD      Y3, Y0, Y0
+	VMOVUPD     480(SP), Y1
+	VADDPD      Y7, Y1, Y1
+	VADDPD      Y5, Y9, Y9
+	VADDPD      Y12, Y10, Y10
+	VADDPD      Y11, Y9, Y9
 	VADDPD      384(SP), Y10, Y10
-	VADDPD      352(SP), Y14, Y14
-	VADDPD      320(SP), Y10, Y10
-	VADDPD      288(SP), Y14, Y14
-	VMULPD      actkernconst<>+5632(SB), Y4, Y0
-	VMULPD      actkernconst<>+5632(SB), Y5, Y1
-	VXORPD      actkernconst<>+128(SB), Y0, Y6
-	VXORPD      actkernconst<>+128(SB), Y1, Y7
+	VADDPD      320(SP), Y9, Y9
+	VADDPD      288(SP), Y10, Y10
+	VMULPD      actkernconst<>+5632(SB), Y2, Y3
+	VMULPD      actkernconst<>+5632(SB), Y4, Y5
+	VXORPD      actkernconst<>+128(SB), Y3, Y6
+	VXORPD      actkernconst<>+128(SB), Y5, Y7
 	VMOVUPD     actkernconst<>+5632(SB), Y8
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y6, Y8, Y9
+	VMOVAPD     Y2, Y11
+	VFMADD213PD Y6, Y8, Y11
 	VMOVUPD     actkernconst<>+5632(SB), Y6
-	VMOVAPD     Y5, Y8
+	VMOVAPD     Y4, Y8
 	VFMADD213PD Y7, Y6, Y8
+	VMULPD      actkernconst<>+5632(SB), Y9, Y9
 	VMULPD      actkernconst<>+5632(SB), Y10, Y10
-	VMULPD      actkernconst<>+5632(SB), Y14, Y14
+	VMOVUPD     actkernconst<>+5728(SB), Y6
+	VFMADD213PD Y9, Y6, Y2
 	VMOVUPD     actkernconst<>+5728(SB), Y6
 	VFMADD213PD Y10, Y6, Y4
-	VMOVUPD     actkernconst<>+5728(SB), Y6
-	VFMADD213PD Y14, Y6, Y5
-	VADDPD      Y4, Y9, Y9
-	VADDPD      Y5, Y8, Y8
-	VADDPD      Y9, Y0, Y4
-	VADDPD      Y8, Y1, Y5
-	VSUBPD      Y0, Y4, Y0
-	VSUBPD      Y1, Y5, Y1
-	VSUBPD      Y0, Y9, Y9
-	VSUBPD      Y1, Y8, Y8
-	VMOVUPD     256(SP), Y0
-	VMULPD      actkernconst<>+7008(SB), Y0, Y1
+	VADDPD      Y2, Y11, Y11
+	VADDPD      Y4, Y8, Y8
+	VADDPD      Y11, Y3, Y2
+	VADDPD      Y8, Y5, Y4
+	VSUBPD      Y3, Y2, Y3
+	VSUBPD      Y5, Y4, Y5
+	VSUBPD      Y3, Y11, Y11
+	VSUBPD      Y5, Y8, Y8
+	VMOVUPD     256(SP), Y3
+	VMULPD      actkernconst<>+7008(SB), Y3, Y5
 	VMOVUPD     224(SP), Y6
 	VMULPD      actkernconst<>+7008(SB), Y6, Y7
-	VROUNDPD    $0x08, Y1, Y1
+	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y1, Y10
-	VXORPD      actkernconst<>+128(SB), Y7, Y11
+	VXORPD      actkernconst<>+128(SB), Y5, Y9
+	VXORPD      actkernconst<>+128(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5632(SB), Y12
-	VMOVAPD     Y10, Y13
-	VFMADD213PD Y0, Y12, Y13
-	VMOVUPD     actkernconst<>+5632(SB), Y0
-	VMOVAPD     Y11, Y12
-	VFMADD213PD Y6, Y0, Y12
-	VMULPD      actkernconst<>+5728(SB), Y1, Y0
+	VMOVAPD     Y9, Y13
+	VFMADD213PD Y3, Y12, Y13
+	VMOVUPD     actkernconst<>+5632(SB), Y3
+	VMOVAPD     Y10, Y12
+	VFMADD213PD Y6, Y3, Y12
+	VMULPD      actkernconst<>+5728(SB), Y5, Y3
 	VMULPD      actkernconst<>+5728(SB), Y7, Y6
-	VXORPD      actkernconst<>+128(SB), Y0, Y0
+	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMOVUPD     actkernconst<>+5728(SB), Y14
 	VMOVUPD     Y8, 224(SP)
-	VMOVAPD     Y1, Y8
-	VFMADD213PD Y0, Y14, Y8
+	VMOVAPD     Y5, Y8
+	VFMADD213PD Y3, Y14, Y8
 	VMOVUPD     actkernconst<>+5728(SB), Y14
-	VMOVUPD     Y9, 256(SP)
-	VMOVAPD     Y7, Y9
-	VFMADD213PD Y6, Y14, Y9
-	VADDPD      Y0, Y13, Y14
-	VMOVUPD     Y5, 288(SP)
-	VADDPD      Y6, Y12, Y5
-	VMOVUPD     Y4, 320(SP)
-	VSUBPD      Y13, Y14, Y4
-	VMOVUPD     Y3, 352(SP)
-	VSUBPD      Y12, Y5, Y3
-	VMOVUPD     Y7, 384(SP)
-	VSUBPD      Y4, Y14, Y7
-	VMOVUPD     Y1, 480(SP)
-	VSUBPD      Y3, Y5, Y1
+	VMOVUPD     Y11, 256(SP)
+	VMOVAPD     Y7, Y11
+	VFMADD213PD Y6, Y14, Y11
+	VADDPD      Y3, Y13, Y14
+	VMOVUPD     Y4, 288(SP)
+	VADDPD      Y6, Y12, Y4
+	VMOVUPD     Y2, 320(SP)
+	VSUBPD      Y13, Y14, Y2
+	VMOVUPD     Y1, 384(SP)
+	VSUBPD      Y12, Y4, Y1
+	VMOVUPD     Y7, 480(SP)
+	VSUBPD      Y2, Y14, Y7
+	VMOVUPD     Y0, 736(SP)
+	VSUBPD      Y1, Y4, Y0
 	VSUBPD      Y7, Y13, Y13
-	VSUBPD      Y1, Y12, Y12
-	VSUBPD      Y4, Y0, Y0
-	VSUBPD      Y3, Y6, Y6
-	VADDPD      Y0, Y13, Y13
+	VSUBPD      Y0, Y12, Y12
+	VSUBPD      Y2, Y3, Y3
+	VSUBPD      Y1, Y6, Y6
+	VADDPD      Y3, Y13, Y13
 	VADDPD      Y6, Y12, Y12
 	VSUBPD      Y8, Y13, Y13
-	VSUBPD      Y9, Y12, Y12
+	VSUBPD      Y11, Y12, Y12
 	VMOVUPD     actkernconst<>+7040(SB), Y0
-	VFMADD213PD Y13, Y0, Y10
+	VFMADD213PD Y13, Y0, Y9
 	VMOVUPD     actkernconst<>+7040(SB), Y0
-	VFMADD213PD Y12, Y0, Y11
-	VADDPD      Y10, Y14, Y0
-	VADDPD      Y11, Y5, Y1
+	VFMADD213PD Y12, Y0, Y10
+	VADDPD      Y9, Y14, Y0
+	VADDPD      Y10, Y4, Y1
 	VSUBPD      Y14, Y0, Y14
-	VSUBPD      Y5, Y1, Y5
-	VSUBPD      Y14, Y10, Y10
-	VSUBPD      Y5, Y11, Y11
-	VMOVUPD     192(SP), Y3
+	VSUBPD      Y4, Y1, Y4
+	VSUBPD      Y14, Y9, Y9
+	VSUBPD      Y4, Y10, Y10
+	VMOVUPD     192(SP), Y2
+	VBLENDVPD   Y2, 736(SP), Y5, Y5
+	VMOVUPD     160(SP), Y3
 	VMOVUPD     480(SP), Y4
-	VBLENDVPD   Y3, Y2, Y4, Y2
-	VMOVUPD     160(SP), Y4
-	VMOVUPD     384(SP), Y5
-	VBLENDVPD   Y4, 352(SP), Y5, Y5
-	VBLENDVPD   Y3, 320(SP), Y0, Y0
-	VBLENDVPD   Y4, 288(SP), Y1, Y1
-	VBLENDVPD   Y3, 256(SP), Y10, Y3
-	VBLENDVPD   Y4, 224(SP), Y11, Y4
-	VADDPD      Y3, Y0, Y0
-	VADDPD      Y4, Y1, Y1
-	VMULPD      Y0, Y0, Y3
-	VMULPD      Y1, Y1, Y4
-	VMULPD      Y3, Y0, Y6
-	VMULPD      Y4, Y1, Y7
+	VBLENDVPD   Y3, 384(SP), Y4, Y4
+	VBLENDVPD   Y2, 320(SP), Y0, Y0
+	VBLENDVPD   Y3, 288(SP), Y1, Y1
+	VBLENDVPD   Y2, 256(SP), Y9, Y2
+	VBLENDVPD   Y3, 224(SP), Y10, Y3
+	VADDPD      Y2, Y0, Y0
+	VADDPD      Y3, Y1, Y1
+	VMULPD      Y0, Y0, Y2
+	VMULPD      Y1, Y1, Y3
+	VMULPD      Y2, Y0, Y6
+	VMULPD      Y3, Y1, Y7
 	VMOVUPD     actkernconst<>+7072(SB), Y8
-	VMOVAPD     Y3, Y9
+	VMOVAPD     Y2, Y9
 	VFMADD213PD actkernconst<>+7104(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+7072(SB), Y8
-	VMOVAPD     Y4, Y10
+	VMOVAPD     Y3, Y10
 	VFMADD213PD actkernconst<>+7104(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7136(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7136(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7200(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7200(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+7136(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7136(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7168(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7200(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7200(SB), Y3, Y10
 	VFMADD213PD Y0, Y9, Y6
 	VFMADD213PD Y1, Y10, Y7
-	VMULPD      Y3, Y3, Y0
-	VMULPD      Y4, Y4, Y1
+	VMULPD      Y2, Y2, Y0
+	VMULPD      Y3, Y3, Y1
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VMOVAPD     Y3, Y9
+	VMOVAPD     Y2, Y9
 	VFMADD213PD actkernconst<>+7264(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VMOVAPD     Y4, Y10
+	VMOVAPD     Y3, Y10
 	VFMADD213PD actkernconst<>+7264(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7296(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7296(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7360(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7360(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+7296(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7296(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7328(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y10
+	VMOVUPD     actkernconst<>+2816(SB), Y8
+	VFMADD213PD actkernconst<>+640(SB), Y8, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+640(SB), Y8, Y3
-	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y4
-	VFMADD213PD Y3, Y9, Y0
-	VFMADD213PD Y4, Y10, Y1
-	VADDPD      actkernconst<>+640(SB), Y2, Y2
+	VFMADD213PD Y2, Y9, Y0
+	VFMADD213PD Y3, Y10, Y1
 	VADDPD      actkernconst<>+640(SB), Y5, Y5
-	VMULPD      actkernconst<>+5696(SB), Y2, Y3
-	VMULPD      actkernconst<>+5696(SB), Y5, Y4
-	VROUNDPD    $0x09, Y3, Y3
-	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y8
-	VFMADD213PD Y2, Y8, Y3
-	VMOVUPD     actkernconst<>+5664(SB), Y2
-	VFMADD213PD Y5, Y2, Y4
-	VMULPD      actkernconst<>+1376(SB), Y3, Y2
-	VMULPD      actkernconst<>+1376(SB), Y4, Y5
+	VADDPD      actkernconst<>+640(SB), Y4, Y4
+	VMULPD      actkernconst<>+5696(SB), Y5, Y2
+	VMULPD      actkernconst<>+5696(SB), Y4, Y3
 	VROUNDPD    $0x09, Y2, Y2
+	VROUNDPD    $0x09, Y3, Y3
+	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VFMADD213PD Y5, Y8, Y2
+	VMOVUPD     actkernconst<>+5664(SB), Y5
+	VFMADD213PD Y4, Y5, Y3
+	VMULPD      actkernconst<>+1376(SB), Y2, Y4
+	VMULPD      actkernconst<>+1376(SB), Y3, Y5
+	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
 	VMOVUPD     actkernconst<>+6176(SB), Y8
-	VMOVAPD     Y2, Y9
-	VFMADD213PD Y3, Y8, Y9
-	VMOVUPD     actkernconst<>+6176(SB), Y3
+	VMOVAPD     Y4, Y9
+	VFMADD213PD Y2, Y8, Y9
+	VMOVUPD     actkernconst<>+6176(SB), Y2
 	VMOVAPD     Y5, Y8
-	VFMADD213PD Y4, Y3, Y8
-	VMOVUPD     actkernconst<>+1376(SB), Y3
-	VCMPPD      $0x11, Y9, Y3, Y9
-	VMOVUPD     actkernconst<>+1376(SB), Y3
-	VCMPPD      $0x11, Y8, Y3, Y8
+	VFMADD213PD Y3, Y2, Y8
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y9, Y2, Y9
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y8, Y2, Y8
 	VBLENDVPD   Y9, Y0, Y6, Y9
 	VBLENDVPD   Y8, Y1, Y7, Y8
 	VMOVUPD     actkernconst<>+6176(SB), Y0
-	VFMADD213PD actkernconst<>+640(SB), Y0, Y2
+	VFMADD213PD actkernconst<>+640(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+6176(SB), Y0
 	VFMADD213PD actkernconst<>+640(SB), Y0, Y5
-	VMULPD      Y2, Y9, Y9
+	VMULPD      Y4, Y9, Y9
 	VMULPD      Y5, Y8, Y8
 	VMULPD      (SP), Y9, Y9
 	VMULPD      (SP), Y8, Y8
@@ -54238,73 +54446,76 @@ single:
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      224(SP), Y0, Y1
-	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VMOVUPD     224(SP), Y3
+	VMOVUPD     224(SP), Y1
+	VMULPD      Y0, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y0, Y7
+	VMULPD      actkernconst<>+5696(SB), Y2, Y0
+	VROUNDPD    $0x08, Y0, Y0
+	VMOVUPD     actkernconst<>+5664(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+5696(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VADDPD      Y3, Y8, Y8
+	VADDPD      Y7, Y0, Y0
+	VMULPD      Y4, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y4, Y7
+	VROUNDPD    $0x08, Y2, Y3
+	VSUBPD      Y3, Y2, Y2
+	VMULPD      Y5, Y1, Y4
+	VXORPD      actkernconst<>+128(SB), Y4, Y8
+	VMOVAPD     Y1, Y9
+	VFMADD213PD Y8, Y5, Y9
+	VMULPD      Y6, Y1, Y1
+	VADDPD      Y2, Y0, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VSUBPD      Y5, Y0, Y0
+	VADDPD      Y2, Y0, Y6
+	VSUBPD      Y0, Y6, Y8
+	VSUBPD      Y8, Y6, Y10
+	VSUBPD      Y10, Y0, Y0
+	VSUBPD      Y8, Y2, Y2
+	VADDPD      Y2, Y0, Y0
+	VADDPD      Y7, Y0, Y0
+	VADDPD      Y4, Y0, Y2
+	VSUBPD      Y0, Y2, Y7
+	VSUBPD      Y7, Y2, Y8
+	VSUBPD      Y8, Y0, Y0
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	VADDPD      Y2, Y6, Y4
+	VSUBPD      Y6, Y4, Y7
+	VSUBPD      Y7, Y4, Y8
+	VSUBPD      Y8, Y6, Y6
+	VSUBPD      Y7, Y2, Y2
+	VADDPD      Y2, Y6, Y6
+	VADDPD      Y5, Y3, Y3
+	VADDPD      Y0, Y6, Y6
+	VADDPD      Y9, Y6, Y6
+	VADDPD      Y1, Y6, Y6
 	VMULPD      actkernconst<>+5632(SB), Y4, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+5632(SB), Y3
+	VXORPD      actkernconst<>+128(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+5632(SB), Y2
 	VMOVAPD     Y4, Y5
-	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+5632(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+5728(SB), Y2
-	VFMADD213PD Y8, Y2, Y4
+	VFMADD213PD Y1, Y2, Y5
+	VMULPD      actkernconst<>+5632(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5728(SB), Y1
+	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
-	VADDPD      Y5, Y0, Y2
-	VSUBPD      Y0, Y2, Y0
+	VADDPD      Y5, Y0, Y1
+	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7008(SB), Y0, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMULPD      actkernconst<>+7008(SB), Y0, Y2
+	VROUNDPD    $0x08, Y2, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y4
 	VMOVUPD     actkernconst<>+5632(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5728(SB), Y2, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y0
 	VMOVUPD     actkernconst<>+5728(SB), Y6
-	VMOVAPD     Y3, Y8
+	VMOVAPD     Y2, Y8
 	VFMADD213PD Y0, Y6, Y8
 	VADDPD      Y0, Y7, Y6
 	VSUBPD      Y7, Y6, Y9
@@ -54319,20 +54530,20 @@ single:
 	VSUBPD      Y6, Y0, Y6
 	VSUBPD      Y6, Y4, Y4
 	VMOVUPD     96(SP), Y6
-	VBLENDVPD   Y6, Y1, Y3, Y1
-	VBLENDVPD   Y6, Y2, Y0, Y2
+	VBLENDVPD   Y6, Y3, Y2, Y3
+	VBLENDVPD   Y6, Y1, Y0, Y1
 	VBLENDVPD   Y6, Y5, Y4, Y6
-	VADDPD      Y6, Y2, Y2
-	VMULPD      Y2, Y2, Y0
-	VMULPD      Y0, Y2, Y3
+	VADDPD      Y6, Y1, Y1
+	VMULPD      Y1, Y1, Y0
+	VMULPD      Y0, Y1, Y2
 	VMOVUPD     actkernconst<>+7072(SB), Y4
 	VMOVAPD     Y0, Y5
 	VFMADD213PD actkernconst<>+7104(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7136(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7168(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7200(SB), Y0, Y5
-	VFMADD213PD Y2, Y5, Y3
-	VMULPD      Y0, Y0, Y2
+	VFMADD213PD Y1, Y5, Y2
+	VMULPD      Y0, Y0, Y1
 	VMOVUPD     actkernconst<>+7232(SB), Y4
 	VMOVAPD     Y0, Y5
 	VFMADD213PD actkernconst<>+7264(SB), Y4, Y5
@@ -54341,23 +54552,23 @@ single:
 	VFMADD213PD actkernconst<>+7360(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VFMADD213PD actkernconst<>+640(SB), Y4, Y0
-	VFMADD213PD Y0, Y5, Y2
-	VADDPD      actkernconst<>+640(SB), Y1, Y1
-	VMULPD      actkernconst<>+5696(SB), Y1, Y0
+	VFMADD213PD Y0, Y5, Y1
+	VADDPD      actkernconst<>+640(SB), Y3, Y3
+	VMULPD      actkernconst<>+5696(SB), Y3, Y0
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     actkernconst<>+5664(SB), Y4
-	VFMADD213PD Y1, Y4, Y0
-	VMULPD      actkernconst<>+1376(SB), Y0, Y1
-	VROUNDPD    $0x09, Y1, Y1
+	VFMADD213PD Y3, Y4, Y0
+	VMULPD      actkernconst<>+1376(SB), Y0, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6176(SB), Y4
-	VMOVAPD     Y1, Y5
+	VMOVAPD     Y3, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+1376(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
-	VBLENDVPD   Y5, Y2, Y3, Y5
+	VBLENDVPD   Y5, Y1, Y2, Y5
 	VMOVUPD     actkernconst<>+6176(SB), Y0
-	VFMADD213PD actkernconst<>+640(SB), Y0, Y1
-	VMULPD      Y1, Y5, Y5
+	VFMADD213PD actkernconst<>+640(SB), Y0, Y3
+	VMULPD      Y3, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+4256(SB), Y5, Y0
@@ -54630,73 +54841,76 @@ tail:
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      224(SP), Y0, Y1
-	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VMOVUPD     224(SP), Y3
+	VMOVUPD     224(SP), Y1
+	VMULPD      Y0, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y0, Y7
+	VMULPD      actkernconst<>+5696(SB), Y2, Y0
+	VROUNDPD    $0x08, Y0, Y0
+	VMOVUPD     actkernconst<>+5664(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+5696(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VADDPD      Y3, Y8, Y8
+	VADDPD      Y7, Y0, Y0
+	VMULPD      Y4, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y4, Y7
+	VROUNDPD    $0x08, Y2, Y3
+	VSUBPD      Y3, Y2, Y2
+	VMULPD      Y5, Y1, Y4
+	VXORPD      actkernconst<>+128(SB), Y4, Y8
+	VMOVAPD     Y1, Y9
+	VFMADD213PD Y8, Y5, Y9
+	VMULPD      Y6, Y1, Y1
+	VADDPD      Y2, Y0, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VSUBPD      Y5, Y0, Y0
+	VADDPD      Y2, Y0, Y6
+	VSUBPD      Y0, Y6, Y8
+	VSUBPD      Y8, Y6, Y10
+	VSUBPD      Y10, Y0, Y0
+	VSUBPD      Y8, Y2, Y2
+	VADDPD      Y2, Y0, Y0
+	VADDPD      Y7, Y0, Y0
+	VADDPD      Y4, Y0, Y2
+	VSUBPD      Y0, Y2, Y7
+	VSUBPD      Y7, Y2, Y8
+	VSUBPD      Y8, Y0, Y0
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	VADDPD      Y2, Y6, Y4
+	VSUBPD      Y6, Y4, Y7
+	VSUBPD      Y7, Y4, Y8
+	VSUBPD      Y8, Y6, Y6
+	VSUBPD      Y7, Y2, Y2
+	VADDPD      Y2, Y6, Y6
+	VADDPD      Y5, Y3, Y3
+	VADDPD      Y0, Y6, Y6
+	VADDPD      Y9, Y6, Y6
+	VADDPD      Y1, Y6, Y6
 	VMULPD      actkernconst<>+5632(SB), Y4, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+5632(SB), Y3
+	VXORPD      actkernconst<>+128(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+5632(SB), Y2
 	VMOVAPD     Y4, Y5
-	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+5632(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+5728(SB), Y2
-	VFMADD213PD Y8, Y2, Y4
+	VFMADD213PD Y1, Y2, Y5
+	VMULPD      actkernconst<>+5632(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5728(SB), Y1
+	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
-	VADDPD      Y5, Y0, Y2
-	VSUBPD      Y0, Y2, Y0
+	VADDPD      Y5, Y0, Y1
+	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7008(SB), Y0, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMULPD      actkernconst<>+7008(SB), Y0, Y2
+	VROUNDPD    $0x08, Y2, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y4
 	VMOVUPD     actkernconst<>+5632(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5728(SB), Y2, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y0
 	VMOVUPD     actkernconst<>+5728(SB), Y6
-	VMOVAPD     Y3, Y8
+	VMOVAPD     Y2, Y8
 	VFMADD213PD Y0, Y6, Y8
 	VADDPD      Y0, Y7, Y6
 	VSUBPD      Y7, Y6, Y9
@@ -54711,20 +54925,20 @@ tail:
 	VSUBPD      Y6, Y0, Y6
 	VSUBPD      Y6, Y4, Y4
 	VMOVUPD     96(SP), Y6
-	VBLENDVPD   Y6, Y1, Y3, Y1
-	VBLENDVPD   Y6, Y2, Y0, Y2
+	VBLENDVPD   Y6, Y3, Y2, Y3
+	VBLENDVPD   Y6, Y1, Y0, Y1
 	VBLENDVPD   Y6, Y5, Y4, Y6
-	VADDPD      Y6, Y2, Y2
-	VMULPD      Y2, Y2, Y0
-	VMULPD      Y0, Y2, Y3
+	VADDPD      Y6, Y1, Y1
+	VMULPD      Y1, Y1, Y0
+	VMULPD      Y0, Y1, Y2
 	VMOVUPD     actkernconst<>+7072(SB), Y4
 	VMOVAPD     Y0, Y5
 	VFMADD213PD actkernconst<>+7104(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7136(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7168(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7200(SB), Y0, Y5
-	VFMADD213PD Y2, Y5, Y3
-	VMULPD      Y0, Y0, Y2
+	VFMADD213PD Y1, Y5, Y2
+	VMULPD      Y0, Y0, Y1
 	VMOVUPD     actkernconst<>+7232(SB), Y4
 	VMOVAPD     Y0, Y5
 	VFMADD213PD actkernconst<>+7264(SB), Y4, Y5
@@ -54733,23 +54947,23 @@ tail:
 	VFMADD213PD actkernconst<>+7360(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VFMADD213PD actkernconst<>+640(SB), Y4, Y0
-	VFMADD213PD Y0, Y5, Y2
-	VADDPD      actkernconst<>+640(SB), Y1, Y1
-	VMULPD      actkernconst<>+5696(SB), Y1, Y0
+	VFMADD213PD Y0, Y5, Y1
+	VADDPD      actkernconst<>+640(SB), Y3, Y3
+	VMULPD      actkernconst<>+5696(SB), Y3, Y0
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     actkernconst<>+5664(SB), Y4
-	VFMADD213PD Y1, Y4, Y0
-	VMULPD      actkernconst<>+1376(SB), Y0, Y1
-	VROUNDPD    $0x09, Y1, Y1
+	VFMADD213PD Y3, Y4, Y0
+	VMULPD      actkernconst<>+1376(SB), Y0, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6176(SB), Y4
-	VMOVAPD     Y1, Y5
+	VMOVAPD     Y3, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+1376(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
-	VBLENDVPD   Y5, Y2, Y3, Y5
+	VBLENDVPD   Y5, Y1, Y2, Y5
 	VMOVUPD     actkernconst<>+6176(SB), Y0
-	VFMADD213PD actkernconst<>+640(SB), Y0, Y1
-	VMULPD      Y1, Y5, Y5
+	VFMADD213PD actkernconst<>+640(SB), Y0, Y3
+	VMULPD      Y3, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+4256(SB), Y5, Y0
@@ -55331,262 +55545,270 @@ loop:
 	VADDPD      Y11, Y7, Y7
 	VADDPD      Y6, Y10, Y10
 	VADDPD      Y2, Y3, Y3
-	VMULPD      320(SP), Y1, Y0
-	VMULPD      288(SP), Y5, Y2
-	VXORPD      actkernconst<>+128(SB), Y0, Y6
-	VXORPD      actkernconst<>+128(SB), Y2, Y11
-	VMOVUPD     320(SP), Y12
-	VFMADD213PD Y6, Y12, Y1
+	VMOVUPD     320(SP), Y0
+	VMULPD      Y1, Y0, Y2
 	VMOVUPD     288(SP), Y6
-	VFMADD213PD Y11, Y6, Y5
-	VMULPD      actkernconst<>+5696(SB), Y0, Y11
-	VMULPD      actkernconst<>+5696(SB), Y2, Y13
-	VROUNDPD    $0x08, Y11, Y11
-	VROUNDPD    $0x08, Y13, Y13
-	VMOVUPD     actkernconst<>+5664(SB), Y14
-	VFMADD213PD Y0, Y14, Y11
-	VMOVUPD     actkernconst<>+5664(SB), Y0
-	VFMADD213PD Y2, Y0, Y13
-	VADDPD      Y1, Y11, Y11
-	VADDPD      Y5, Y13, Y13
-	VMULPD      Y8, Y12, Y0
-	VMULPD      Y4, Y6, Y1
-	VXORPD      actkernconst<>+128(SB), Y0, Y2
-	VXORPD      actkernconst<>+128(SB), Y1, Y5
-	VFMADD213PD Y2, Y12, Y8
-	VFMADD213PD Y5, Y6, Y4
-	VROUNDPD    $0x08, Y0, Y2
-	VROUNDPD    $0x08, Y1, Y5
-	VSUBPD      Y2, Y0, Y0
-	VSUBPD      Y5, Y1, Y1
-	VMULPD      Y9, Y12, Y14
-	VMOVUPD     Y5, 480(SP)
-	VMULPD      Y7, Y6, Y5
-	VMOVUPD     Y2, 736(SP)
-	VXORPD      actkernconst<>+128(SB), Y14, Y2
-	VMOVUPD     Y14, 608(SP)
-	VXORPD      actkernconst<>+128(SB), Y5, Y14
-	VFMADD213PD Y2, Y12, Y9
-	VFMADD213PD Y14, Y6, Y7
-	VMULPD      Y10, Y12, Y12
+	VMULPD      Y5, Y6, Y11
+	VXORPD      actkernconst<>+128(SB), Y2, Y12
+	VXORPD      actkernconst<>+128(SB), Y11, Y13
+	VMOVAPD     Y0, Y14
+	VFMADD213PD Y12, Y1, Y14
+	VMOVAPD     Y6, Y1
+	VFMADD213PD Y13, Y5, Y1
+	VMULPD      actkernconst<>+5696(SB), Y2, Y5
+	VMULPD      actkernconst<>+5696(SB), Y11, Y12
+	VROUNDPD    $0x08, Y5, Y5
+	VROUNDPD    $0x08, Y12, Y12
+	VMOVUPD     actkernconst<>+5664(SB), Y13
+	VFMADD213PD Y2, Y13, Y5
+	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VFMADD213PD Y11, Y2, Y12
+	VADDPD      Y14, Y5, Y5
+	VADDPD      Y1, Y12, Y12
+	VMULPD      Y8, Y0, Y1
+	VMULPD      Y4, Y6, Y2
+	VXORPD      actkernconst<>+128(SB), Y1, Y11
+	VXORPD      actkernconst<>+128(SB), Y2, Y13
+	VMOVAPD     Y0, Y14
+	VFMADD213PD Y11, Y8, Y14
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y13, Y4, Y8
+	VROUNDPD    $0x08, Y1, Y4
+	VROUNDPD    $0x08, Y2, Y11
+	VSUBPD      Y4, Y1, Y1
+	VSUBPD      Y11, Y2, Y2
+	VMULPD      Y9, Y0, Y13
+	VMOVUPD     Y11, 480(SP)
+	VMULPD      Y7, Y6, Y11
+	VMOVUPD     Y4, 736(SP)
+	VXORPD      actkernconst<>+128(SB), Y13, Y4
+	VMOVUPD     Y13, 608(SP)
+	VXORPD      actkernconst<>+128(SB), Y11, Y13
+	VMOVUPD     Y11, 352(SP)
+	VMOVAPD     Y0, Y11
+	VFMADD213PD Y4, Y9, Y11
+	VMOVAPD     Y6, Y4
+	VFMADD213PD Y13, Y7, Y4
+	VMULPD      Y10, Y0, Y0
 	VMULPD      Y3, Y6, Y6
-	VADDPD      Y0, Y11, Y2
-	VADDPD      Y1, Y13, Y3
-	VROUNDPD    $0x08, Y2, Y2
+	VADDPD      Y1, Y5, Y3
+	VADDPD      Y2, Y12, Y7
 	VROUNDPD    $0x08, Y3, Y3
-	VSUBPD      Y2, Y11, Y11
-	VSUBPD      Y3, Y13, Y13
-	VADDPD      Y0, Y11, Y10
-	VADDPD      Y1, Y13, Y14
+	VROUNDPD    $0x08, Y7, Y7
+	VSUBPD      Y3, Y5, Y5
+	VSUBPD      Y7, Y12, Y12
+	VADDPD      Y1, Y5, Y9
+	VADDPD      Y2, Y12, Y10
+	VSUBPD      Y5, Y9, Y13
 	VMOVUPD     Y6, 288(SP)
-	VSUBPD      Y11, Y10, Y6
-	VMOVUPD     Y12, 320(SP)
-	VSUBPD      Y13, Y14, Y12
-	VMOVUPD     Y7, 352(SP)
-	VSUBPD      Y6, Y10, Y7
-	VMOVUPD     Y9, 384(SP)
-	VSUBPD      Y12, Y14, Y9
-	VSUBPD      Y7, Y11, Y11
-	VSUBPD      Y9, Y13, Y13
-	VSUBPD      Y6, Y0, Y0
-	VSUBPD      Y12, Y1, Y1
-	VADDPD      Y0, Y11, Y11
-	VADDPD      Y1, Y13, Y13
-	VADDPD      Y8, Y11, Y11
-	VADDPD      Y4, Y13, Y13
-	VADDPD      608(SP), Y11, Y0
-	VADDPD      Y5, Y13, Y1
-	VSUBPD      Y11, Y0, Y4
-	VSUBPD      Y13, Y1, Y6
-	VSUBPD      Y4, Y0, Y7
-	VSUBPD      Y6, Y1, Y8
-	VSUBPD      Y7, Y11, Y11
-	VSUBPD      Y8, Y13, Y13
-	VMOVUPD     608(SP), Y7
-	VSUBPD      Y4, Y7, Y7
+	VSUBPD      Y12, Y10, Y6
+	VMOVUPD     Y0, 320(SP)
+	VSUBPD      Y13, Y9, Y0
+	VMOVUPD     Y4, 384(SP)
+	VSUBPD      Y6, Y10, Y4
+	VSUBPD      Y0, Y5, Y5
+	VSUBPD      Y4, Y12, Y12
+	VSUBPD      Y13, Y1, Y1
+	VSUBPD      Y6, Y2, Y2
+	VADDPD      Y1, Y5, Y5
+	VADDPD      Y2, Y12, Y12
+	VADDPD      Y14, Y5, Y5
+	VADDPD      Y8, Y12, Y12
+	VADDPD      608(SP), Y5, Y0
+	VADDPD      352(SP), Y12, Y1
+	VSUBPD      Y5, Y0, Y2
+	VSUBPD      Y12, Y1, Y4
+	VSUBPD      Y2, Y0, Y6
+	VSUBPD      Y4, Y1, Y8
 	VSUBPD      Y6, Y5, Y5
-	VADDPD      Y7, Y11, Y11
-	VADDPD      Y5, Y13, Y13
-	VADDPD      Y0, Y10, Y4
-	VADDPD      Y1, Y14, Y5
-	VSUBPD      Y10, Y4, Y6
-	VSUBPD      Y14, Y5, Y7
-	VSUBPD      Y6, Y4, Y8
-	VSUBPD      Y7, Y5, Y9
-	VSUBPD      Y8, Y10, Y10
-	VSUBPD      Y9, Y14, Y14
+	VSUBPD      Y8, Y12, Y12
+	VMOVUPD     608(SP), Y6
+	VSUBPD      Y2, Y6, Y6
+	VMOVUPD     352(SP), Y2
+	VSUBPD      Y4, Y2, Y2
+	VADDPD      Y6, Y5, Y5
+	VADDPD      Y2, Y12, Y12
+	VADDPD      Y0, Y9, Y2
+	VADDPD      Y1, Y10, Y4
+	VSUBPD      Y9, Y2, Y6
+	VSUBPD      Y10, Y4, Y8
+	VSUBPD      Y6, Y2, Y13
+	VSUBPD      Y8, Y4, Y14
+	VSUBPD      Y13, Y9, Y9
+	VSUBPD      Y14, Y10, Y10
 	VSUBPD      Y6, Y0, Y0
-	VSUBPD      Y7, Y1, Y1
-	VADDPD      Y0, Y10, Y10
-	VADDPD      Y1, Y14, Y14
-	VADDPD      736(SP), Y2, Y2
-	VADDPD      480(SP), Y3, Y3
-	VADDPD      Y11, Y10, Y10
-	VADDPD      Y13, Y14, Y14
+	VSUBPD      Y8, Y1, Y1
+	VADDPD      Y0, Y9, Y9
+	VADDPD      Y1, Y10, Y10
+	VMOVUPD     736(SP), Y0
+	VADDPD      Y3, Y0, Y0
+	VMOVUPD     480(SP), Y1
+	VADDPD      Y7, Y1, Y1
+	VADDPD      Y5, Y9, Y9
+	VADDPD      Y12, Y10, Y10
+	VADDPD      Y11, Y9, Y9
 	VADDPD      384(SP), Y10, Y10
-	VADDPD      352(SP), Y14, Y14
-	VADDPD      320(SP), Y10, Y10
-	VADDPD      288(SP), Y14, Y14
-	VMULPD      actkernconst<>+5632(SB), Y4, Y0
-	VMULPD      actkernconst<>+5632(SB), Y5, Y1
-	VXORPD      actkernconst<>+128(SB), Y0, Y6
-	VXORPD      actkernconst<>+128(SB), Y1, Y7
+	VADDPD      320(SP), Y9, Y9
+	VADDPD      288(SP), Y10, Y10
+	VMULPD      actkernconst<>+5632(SB), Y2, Y3
+	VMULPD      actkernconst<>+5632(SB), Y4, Y5
+	VXORPD      actkernconst<>+128(SB), Y3, Y6
+	VXORPD      actkernconst<>+128(SB), Y5, Y7
 	VMOVUPD     actkernconst<>+5632(SB), Y8
-	VMOVAPD     Y4, Y9
-	VFMADD213PD Y6, Y8, Y9
+	VMOVAPD     Y2, Y11
+	VFMADD213PD Y6, Y8, Y11
 	VMOVUPD     actkernconst<>+5632(SB), Y6
-	VMOVAPD     Y5, Y8
+	VMOVAPD     Y4, Y8
 	VFMADD213PD Y7, Y6, Y8
+	VMULPD      actkernconst<>+5632(SB), Y9, Y9
 	VMULPD      actkernconst<>+5632(SB), Y10, Y10
-	VMULPD      actkernconst<>+5632(SB), Y14, Y14
+	VMOVUPD     actkernconst<>+5728(SB), Y6
+	VFMADD213PD Y9, Y6, Y2
 	VMOVUPD     actkernconst<>+5728(SB), Y6
 	VFMADD213PD Y10, Y6, Y4
-	VMOVUPD     actkernconst<>+5728(SB), Y6
-	VFMADD213PD Y14, Y6, Y5
-	VADDPD      Y4, Y9, Y9
-	VADDPD      Y5, Y8, Y8
-	VADDPD      Y9, Y0, Y4
-	VADDPD      Y8, Y1, Y5
-	VSUBPD      Y0, Y4, Y0
-	VSUBPD      Y1, Y5, Y1
-	VSUBPD      Y0, Y9, Y9
-	VSUBPD      Y1, Y8, Y8
-	VMOVUPD     256(SP), Y0
-	VMULPD      actkernconst<>+7008(SB), Y0, Y1
+	VADDPD      Y2, Y11, Y11
+	VADDPD      Y4, Y8, Y8
+	VADDPD      Y11, Y3, Y2
+	VADDPD      Y8, Y5, Y4
+	VSUBPD      Y3, Y2, Y3
+	VSUBPD      Y5, Y4, Y5
+	VSUBPD      Y3, Y11, Y11
+	VSUBPD      Y5, Y8, Y8
+	VMOVUPD     256(SP), Y3
+	VMULPD      actkernconst<>+7008(SB), Y3, Y5
 	VMOVUPD     224(SP), Y6
 	VMULPD      actkernconst<>+7008(SB), Y6, Y7
-	VROUNDPD    $0x08, Y1, Y1
+	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y1, Y10
-	VXORPD      actkernconst<>+128(SB), Y7, Y11
+	VXORPD      actkernconst<>+128(SB), Y5, Y9
+	VXORPD      actkernconst<>+128(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5632(SB), Y12
-	VMOVAPD     Y10, Y13
-	VFMADD213PD Y0, Y12, Y13
-	VMOVUPD     actkernconst<>+5632(SB), Y0
-	VMOVAPD     Y11, Y12
-	VFMADD213PD Y6, Y0, Y12
-	VMULPD      actkernconst<>+5728(SB), Y1, Y0
+	VMOVAPD     Y9, Y13
+	VFMADD213PD Y3, Y12, Y13
+	VMOVUPD     actkernconst<>+5632(SB), Y3
+	VMOVAPD     Y10, Y12
+	VFMADD213PD Y6, Y3, Y12
+	VMULPD      actkernconst<>+5728(SB), Y5, Y3
 	VMULPD      actkernconst<>+5728(SB), Y7, Y6
-	VXORPD      actkernconst<>+128(SB), Y0, Y0
+	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMOVUPD     actkernconst<>+5728(SB), Y14
 	VMOVUPD     Y8, 224(SP)
-	VMOVAPD     Y1, Y8
-	VFMADD213PD Y0, Y14, Y8
+	VMOVAPD     Y5, Y8
+	VFMADD213PD Y3, Y14, Y8
 	VMOVUPD     actkernconst<>+5728(SB), Y14
-	VMOVUPD     Y9, 256(SP)
-	VMOVAPD     Y7, Y9
-	VFMADD213PD Y6, Y14, Y9
-	VADDPD      Y0, Y13, Y14
-	VMOVUPD     Y5, 288(SP)
-	VADDPD      Y6, Y12, Y5
-	VMOVUPD     Y4, 320(SP)
-	VSUBPD      Y13, Y14, Y4
-	VMOVUPD     Y3, 352(SP)
-	VSUBPD      Y12, Y5, Y3
-	VMOVUPD     Y7, 384(SP)
-	VSUBPD      Y4, Y14, Y7
-	VMOVUPD     Y1, 480(SP)
-	VSUBPD      Y3, Y5, Y1
+	VMOVUPD     Y11, 256(SP)
+	VMOVAPD     Y7, Y11
+	VFMADD213PD Y6, Y14, Y11
+	VADDPD      Y3, Y13, Y14
+	VMOVUPD     Y4, 288(SP)
+	VADDPD      Y6, Y12, Y4
+	VMOVUPD     Y2, 320(SP)
+	VSUBPD      Y13, Y14, Y2
+	VMOVUPD     Y1, 384(SP)
+	VSUBPD      Y12, Y4, Y1
+	VMOVUPD     Y7, 480(SP)
+	VSUBPD      Y2, Y14, Y7
+	VMOVUPD     Y0, 736(SP)
+	VSUBPD      Y1, Y4, Y0
 	VSUBPD      Y7, Y13, Y13
-	VSUBPD      Y1, Y12, Y12
-	VSUBPD      Y4, Y0, Y0
-	VSUBPD      Y3, Y6, Y6
-	VADDPD      Y0, Y13, Y13
+	VSUBPD      Y0, Y12, Y12
+	VSUBPD      Y2, Y3, Y3
+	VSUBPD      Y1, Y6, Y6
+	VADDPD      Y3, Y13, Y13
 	VADDPD      Y6, Y12, Y12
 	VSUBPD      Y8, Y13, Y13
-	VSUBPD      Y9, Y12, Y12
+	VSUBPD      Y11, Y12, Y12
 	VMOVUPD     actkernconst<>+7040(SB), Y0
-	VFMADD213PD Y13, Y0, Y10
+	VFMADD213PD Y13, Y0, Y9
 	VMOVUPD     actkernconst<>+7040(SB), Y0
-	VFMADD213PD Y12, Y0, Y11
-	VADDPD      Y10, Y14, Y0
-	VADDPD      Y11, Y5, Y1
+	VFMADD213PD Y12, Y0, Y10
+	VADDPD      Y9, Y14, Y0
+	VADDPD      Y10, Y4, Y1
 	VSUBPD      Y14, Y0, Y14
-	VSUBPD      Y5, Y1, Y5
-	VSUBPD      Y14, Y10, Y10
-	VSUBPD      Y5, Y11, Y11
-	VMOVUPD     192(SP), Y3
+	VSUBPD      Y4, Y1, Y4
+	VSUBPD      Y14, Y9, Y9
+	VSUBPD      Y4, Y10, Y10
+	VMOVUPD     192(SP), Y2
+	VBLENDVPD   Y2, 736(SP), Y5, Y5
+	VMOVUPD     160(SP), Y3
 	VMOVUPD     480(SP), Y4
-	VBLENDVPD   Y3, Y2, Y4, Y2
-	VMOVUPD     160(SP), Y4
-	VMOVUPD     384(SP), Y5
-	VBLENDVPD   Y4, 352(SP), Y5, Y5
-	VBLENDVPD   Y3, 320(SP), Y0, Y0
-	VBLENDVPD   Y4, 288(SP), Y1, Y1
-	VBLENDVPD   Y3, 256(SP), Y10, Y3
-	VBLENDVPD   Y4, 224(SP), Y11, Y4
-	VADDPD      Y3, Y0, Y0
-	VADDPD      Y4, Y1, Y1
-	VMULPD      Y0, Y0, Y3
-	VMULPD      Y1, Y1, Y4
-	VMULPD      Y3, Y0, Y6
-	VMULPD      Y4, Y1, Y7
+	VBLENDVPD   Y3, 384(SP), Y4, Y4
+	VBLENDVPD   Y2, 320(SP), Y0, Y0
+	VBLENDVPD   Y3, 288(SP), Y1, Y1
+	VBLENDVPD   Y2, 256(SP), Y9, Y2
+	VBLENDVPD   Y3, 224(SP), Y10, Y3
+	VADDPD      Y2, Y0, Y0
+	VADDPD      Y3, Y1, Y1
+	VMULPD      Y0, Y0, Y2
+	VMULPD      Y1, Y1, Y3
+	VMULPD      Y2, Y0, Y6
+	VMULPD      Y3, Y1, Y7
 	VMOVUPD     actkernconst<>+7072(SB), Y8
-	VMOVAPD     Y3, Y9
+	VMOVAPD     Y2, Y9
 	VFMADD213PD actkernconst<>+7104(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+7072(SB), Y8
-	VMOVAPD     Y4, Y10
+	VMOVAPD     Y3, Y10
 	VFMADD213PD actkernconst<>+7104(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7136(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7136(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7200(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7200(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+7136(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7136(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7168(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7200(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7200(SB), Y3, Y10
 	VFMADD213PD Y0, Y9, Y6
 	VFMADD213PD Y1, Y10, Y7
-	VMULPD      Y3, Y3, Y0
-	VMULPD      Y4, Y4, Y1
+	VMULPD      Y2, Y2, Y0
+	VMULPD      Y3, Y3, Y1
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VMOVAPD     Y3, Y9
+	VMOVAPD     Y2, Y9
 	VFMADD213PD actkernconst<>+7264(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+7232(SB), Y8
-	VMOVAPD     Y4, Y10
+	VMOVAPD     Y3, Y10
 	VFMADD213PD actkernconst<>+7264(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7296(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7296(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7360(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7360(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+7296(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7296(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7328(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y10
+	VMOVUPD     actkernconst<>+2816(SB), Y8
+	VFMADD213PD actkernconst<>+640(SB), Y8, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+640(SB), Y8, Y3
-	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y4
-	VFMADD213PD Y3, Y9, Y0
-	VFMADD213PD Y4, Y10, Y1
-	VADDPD      actkernconst<>+640(SB), Y2, Y2
+	VFMADD213PD Y2, Y9, Y0
+	VFMADD213PD Y3, Y10, Y1
 	VADDPD      actkernconst<>+640(SB), Y5, Y5
-	VMULPD      actkernconst<>+5696(SB), Y2, Y3
-	VMULPD      actkernconst<>+5696(SB), Y5, Y4
-	VROUNDPD    $0x09, Y3, Y3
-	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y8
-	VFMADD213PD Y2, Y8, Y3
-	VMOVUPD     actkernconst<>+5664(SB), Y2
-	VFMADD213PD Y5, Y2, Y4
-	VMULPD      actkernconst<>+1376(SB), Y3, Y2
-	VMULPD      actkernconst<>+1376(SB), Y4, Y5
+	VADDPD      actkernconst<>+640(SB), Y4, Y4
+	VMULPD      actkernconst<>+5696(SB), Y5, Y2
+	VMULPD      actkernconst<>+5696(SB), Y4, Y3
 	VROUNDPD    $0x09, Y2, Y2
+	VROUNDPD    $0x09, Y3, Y3
+	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VFMADD213PD Y5, Y8, Y2
+	VMOVUPD     actkernconst<>+5664(SB), Y5
+	VFMADD213PD Y4, Y5, Y3
+	VMULPD      actkernconst<>+1376(SB), Y2, Y4
+	VMULPD      actkernconst<>+1376(SB), Y3, Y5
+	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
 	VMOVUPD     actkernconst<>+6176(SB), Y8
-	VMOVAPD     Y2, Y9
-	VFMADD213PD Y3, Y8, Y9
-	VMOVUPD     actkernconst<>+6176(SB), Y3
+	VMOVAPD     Y4, Y9
+	VFMADD213PD Y2, Y8, Y9
+	VMOVUPD     actkernconst<>+6176(SB), Y2
 	VMOVAPD     Y5, Y8
-	VFMADD213PD Y4, Y3, Y8
-	VMOVUPD     actkernconst<>+1376(SB), Y3
-	VCMPPD      $0x11, Y9, Y3, Y9
-	VMOVUPD     actkernconst<>+1376(SB), Y3
-	VCMPPD      $0x11, Y8, Y3, Y8
+	VFMADD213PD Y3, Y2, Y8
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y9, Y2, Y9
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y8, Y2, Y8
 	VBLENDVPD   Y9, Y0, Y6, Y9
 	VBLENDVPD   Y8, Y1, Y7, Y8
 	VMOVUPD     actkernconst<>+6176(SB), Y0
-	VFMADD213PD actkernconst<>+640(SB), Y0, Y2
+	VFMADD213PD actkernconst<>+640(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+6176(SB), Y0
 	VFMADD213PD actkernconst<>+640(SB), Y0, Y5
-	VMULPD      Y2, Y9, Y9
+	VMULPD      Y4, Y9, Y9
 	VMULPD      Y5, Y8, Y8
 	VMULPD      (SP), Y9, Y9
 	VMULPD      (SP), Y8, Y8
@@ -55866,73 +56088,76 @@ single:
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      224(SP), Y0, Y1
-	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VMOVUPD     224(SP), Y3
+	VMOVUPD     224(SP), Y1
+	VMULPD      Y0, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y0, Y7
+	VMULPD      actkernconst<>+5696(SB), Y2, Y0
+	VROUNDPD    $0x08, Y0, Y0
+	VMOVUPD     actkernconst<>+5664(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+5696(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VADDPD      Y3, Y8, Y8
+	VADDPD      Y7, Y0, Y0
+	VMULPD      Y4, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y4, Y7
+	VROUNDPD    $0x08, Y2, Y3
+	VSUBPD      Y3, Y2, Y2
+	VMULPD      Y5, Y1, Y4
+	VXORPD      actkernconst<>+128(SB), Y4, Y8
+	VMOVAPD     Y1, Y9
+	VFMADD213PD Y8, Y5, Y9
+	VMULPD      Y6, Y1, Y1
+	VADDPD      Y2, Y0, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VSUBPD      Y5, Y0, Y0
+	VADDPD      Y2, Y0, Y6
+	VSUBPD      Y0, Y6, Y8
+	VSUBPD      Y8, Y6, Y10
+	VSUBPD      Y10, Y0, Y0
+	VSUBPD      Y8, Y2, Y2
+	VADDPD      Y2, Y0, Y0
+	VADDPD      Y7, Y0, Y0
+	VADDPD      Y4, Y0, Y2
+	VSUBPD      Y0, Y2, Y7
+	VSUBPD      Y7, Y2, Y8
+	VSUBPD      Y8, Y0, Y0
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	VADDPD      Y2, Y6, Y4
+	VSUBPD      Y6, Y4, Y7
+	VSUBPD      Y7, Y4, Y8
+	VSUBPD      Y8, Y6, Y6
+	VSUBPD      Y7, Y2, Y2
+	VADDPD      Y2, Y6, Y6
+	VADDPD      Y5, Y3, Y3
+	VADDPD      Y0, Y6, Y6
+	VADDPD      Y9, Y6, Y6
+	VADDPD      Y1, Y6, Y6
 	VMULPD      actkernconst<>+5632(SB), Y4, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+5632(SB), Y3
+	VXORPD      actkernconst<>+128(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+5632(SB), Y2
 	VMOVAPD     Y4, Y5
-	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+5632(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+5728(SB), Y2
-	VFMADD213PD Y8, Y2, Y4
+	VFMADD213PD Y1, Y2, Y5
+	VMULPD      actkernconst<>+5632(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5728(SB), Y1
+	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
-	VADDPD      Y5, Y0, Y2
-	VSUBPD      Y0, Y2, Y0
+	VADDPD      Y5, Y0, Y1
+	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7008(SB), Y0, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMULPD      actkernconst<>+7008(SB), Y0, Y2
+	VROUNDPD    $0x08, Y2, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y4
 	VMOVUPD     actkernconst<>+5632(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5728(SB), Y2, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y0
 	VMOVUPD     actkernconst<>+5728(SB), Y6
-	VMOVAPD     Y3, Y8
+	VMOVAPD     Y2, Y8
 	VFMADD213PD Y0, Y6, Y8
 	VADDPD      Y0, Y7, Y6
 	VSUBPD      Y7, Y6, Y9
@@ -55947,20 +56172,20 @@ single:
 	VSUBPD      Y6, Y0, Y6
 	VSUBPD      Y6, Y4, Y4
 	VMOVUPD     96(SP), Y6
-	VBLENDVPD   Y6, Y1, Y3, Y1
-	VBLENDVPD   Y6, Y2, Y0, Y2
+	VBLENDVPD   Y6, Y3, Y2, Y3
+	VBLENDVPD   Y6, Y1, Y0, Y1
 	VBLENDVPD   Y6, Y5, Y4, Y6
-	VADDPD      Y6, Y2, Y2
-	VMULPD      Y2, Y2, Y0
-	VMULPD      Y0, Y2, Y3
+	VADDPD      Y6, Y1, Y1
+	VMULPD      Y1, Y1, Y0
+	VMULPD      Y0, Y1, Y2
 	VMOVUPD     actkernconst<>+7072(SB), Y4
 	VMOVAPD     Y0, Y5
 	VFMADD213PD actkernconst<>+7104(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7136(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7168(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7200(SB), Y0, Y5
-	VFMADD213PD Y2, Y5, Y3
-	VMULPD      Y0, Y0, Y2
+	VFMADD213PD Y1, Y5, Y2
+	VMULPD      Y0, Y0, Y1
 	VMOVUPD     actkernconst<>+7232(SB), Y4
 	VMOVAPD     Y0, Y5
 	VFMADD213PD actkernconst<>+7264(SB), Y4, Y5
@@ -55969,23 +56194,23 @@ single:
 	VFMADD213PD actkernconst<>+7360(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VFMADD213PD actkernconst<>+640(SB), Y4, Y0
-	VFMADD213PD Y0, Y5, Y2
-	VADDPD      actkernconst<>+640(SB), Y1, Y1
-	VMULPD      actkernconst<>+5696(SB), Y1, Y0
+	VFMADD213PD Y0, Y5, Y1
+	VADDPD      actkernconst<>+640(SB), Y3, Y3
+	VMULPD      actkernconst<>+5696(SB), Y3, Y0
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     actkernconst<>+5664(SB), Y4
-	VFMADD213PD Y1, Y4, Y0
-	VMULPD      actkernconst<>+1376(SB), Y0, Y1
-	VROUNDPD    $0x09, Y1, Y1
+	VFMADD213PD Y3, Y4, Y0
+	VMULPD      actkernconst<>+1376(SB), Y0, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6176(SB), Y4
-	VMOVAPD     Y1, Y5
+	VMOVAPD     Y3, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+1376(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
-	VBLENDVPD   Y5, Y2, Y3, Y5
+	VBLENDVPD   Y5, Y1, Y2, Y5
 	VMOVUPD     actkernconst<>+6176(SB), Y0
-	VFMADD213PD actkernconst<>+640(SB), Y0, Y1
-	VMULPD      Y1, Y5, Y5
+	VFMADD213PD actkernconst<>+640(SB), Y0, Y3
+	VMULPD      Y3, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+4256(SB), Y5, Y0
@@ -56258,73 +56483,76 @@ tail:
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
-	VMULPD      224(SP), Y0, Y1
-	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VMOVUPD     224(SP), Y3
+	VMOVUPD     224(SP), Y1
+	VMULPD      Y0, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y0, Y7
+	VMULPD      actkernconst<>+5696(SB), Y2, Y0
+	VROUNDPD    $0x08, Y0, Y0
+	VMOVUPD     actkernconst<>+5664(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
-	VMULPD      actkernconst<>+5696(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VMOVUPD     actkernconst<>+5664(SB), Y7
-	VFMADD213PD Y1, Y7, Y2
-	VADDPD      Y0, Y2, Y2
-	VMULPD      Y4, Y3, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VFMADD213PD Y1, Y3, Y4
-	VROUNDPD    $0x08, Y0, Y1
-	VSUBPD      Y1, Y0, Y0
-	VMULPD      Y5, Y3, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD213PD Y8, Y3, Y5
-	VMULPD      Y6, Y3, Y3
-	VADDPD      Y0, Y2, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VSUBPD      Y6, Y2, Y2
-	VADDPD      Y0, Y2, Y8
-	VSUBPD      Y2, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y2, Y2
-	VSUBPD      Y9, Y0, Y0
-	VADDPD      Y0, Y2, Y2
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y7, Y2, Y0
-	VSUBPD      Y2, Y0, Y4
-	VSUBPD      Y4, Y0, Y9
-	VSUBPD      Y9, Y2, Y2
-	VSUBPD      Y4, Y7, Y7
-	VADDPD      Y7, Y2, Y2
-	VADDPD      Y0, Y8, Y4
-	VSUBPD      Y8, Y4, Y7
-	VSUBPD      Y7, Y4, Y9
-	VSUBPD      Y9, Y8, Y8
-	VSUBPD      Y7, Y0, Y0
-	VADDPD      Y0, Y8, Y8
-	VADDPD      Y6, Y1, Y1
-	VADDPD      Y2, Y8, Y8
-	VADDPD      Y5, Y8, Y8
-	VADDPD      Y3, Y8, Y8
+	VADDPD      Y7, Y0, Y0
+	VMULPD      Y4, Y1, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y3
+	VMOVAPD     Y1, Y7
+	VFMADD213PD Y3, Y4, Y7
+	VROUNDPD    $0x08, Y2, Y3
+	VSUBPD      Y3, Y2, Y2
+	VMULPD      Y5, Y1, Y4
+	VXORPD      actkernconst<>+128(SB), Y4, Y8
+	VMOVAPD     Y1, Y9
+	VFMADD213PD Y8, Y5, Y9
+	VMULPD      Y6, Y1, Y1
+	VADDPD      Y2, Y0, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VSUBPD      Y5, Y0, Y0
+	VADDPD      Y2, Y0, Y6
+	VSUBPD      Y0, Y6, Y8
+	VSUBPD      Y8, Y6, Y10
+	VSUBPD      Y10, Y0, Y0
+	VSUBPD      Y8, Y2, Y2
+	VADDPD      Y2, Y0, Y0
+	VADDPD      Y7, Y0, Y0
+	VADDPD      Y4, Y0, Y2
+	VSUBPD      Y0, Y2, Y7
+	VSUBPD      Y7, Y2, Y8
+	VSUBPD      Y8, Y0, Y0
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y4, Y0, Y0
+	VADDPD      Y2, Y6, Y4
+	VSUBPD      Y6, Y4, Y7
+	VSUBPD      Y7, Y4, Y8
+	VSUBPD      Y8, Y6, Y6
+	VSUBPD      Y7, Y2, Y2
+	VADDPD      Y2, Y6, Y6
+	VADDPD      Y5, Y3, Y3
+	VADDPD      Y0, Y6, Y6
+	VADDPD      Y9, Y6, Y6
+	VADDPD      Y1, Y6, Y6
 	VMULPD      actkernconst<>+5632(SB), Y4, Y0
-	VXORPD      actkernconst<>+128(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+5632(SB), Y3
+	VXORPD      actkernconst<>+128(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+5632(SB), Y2
 	VMOVAPD     Y4, Y5
-	VFMADD213PD Y2, Y3, Y5
-	VMULPD      actkernconst<>+5632(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+5728(SB), Y2
-	VFMADD213PD Y8, Y2, Y4
+	VFMADD213PD Y1, Y2, Y5
+	VMULPD      actkernconst<>+5632(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5728(SB), Y1
+	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
-	VADDPD      Y5, Y0, Y2
-	VSUBPD      Y0, Y2, Y0
+	VADDPD      Y5, Y0, Y1
+	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7008(SB), Y0, Y3
-	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMULPD      actkernconst<>+7008(SB), Y0, Y2
+	VROUNDPD    $0x08, Y2, Y2
+	VXORPD      actkernconst<>+128(SB), Y2, Y4
 	VMOVUPD     actkernconst<>+5632(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5728(SB), Y2, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y0
 	VMOVUPD     actkernconst<>+5728(SB), Y6
-	VMOVAPD     Y3, Y8
+	VMOVAPD     Y2, Y8
 	VFMADD213PD Y0, Y6, Y8
 	VADDPD      Y0, Y7, Y6
 	VSUBPD      Y7, Y6, Y9
@@ -56339,20 +56567,20 @@ tail:
 	VSUBPD      Y6, Y0, Y6
 	VSUBPD      Y6, Y4, Y4
 	VMOVUPD     96(SP), Y6
-	VBLENDVPD   Y6, Y1, Y3, Y1
-	VBLENDVPD   Y6, Y2, Y0, Y2
+	VBLENDVPD   Y6, Y3, Y2, Y3
+	VBLENDVPD   Y6, Y1, Y0, Y1
 	VBLENDVPD   Y6, Y5, Y4, Y6
-	VADDPD      Y6, Y2, Y2
-	VMULPD      Y2, Y2, Y0
-	VMULPD      Y0, Y2, Y3
+	VADDPD      Y6, Y1, Y1
+	VMULPD      Y1, Y1, Y0
+	VMULPD      Y0, Y1, Y2
 	VMOVUPD     actkernconst<>+7072(SB), Y4
 	VMOVAPD     Y0, Y5
 	VFMADD213PD actkernconst<>+7104(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7136(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7168(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7200(SB), Y0, Y5
-	VFMADD213PD Y2, Y5, Y3
-	VMULPD      Y0, Y0, Y2
+	VFMADD213PD Y1, Y5, Y2
+	VMULPD      Y0, Y0, Y1
 	VMOVUPD     actkernconst<>+7232(SB), Y4
 	VMOVAPD     Y0, Y5
 	VFMADD213PD actkernconst<>+7264(SB), Y4, Y5
@@ -56361,23 +56589,23 @@ tail:
 	VFMADD213PD actkernconst<>+7360(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VFMADD213PD actkernconst<>+640(SB), Y4, Y0
-	VFMADD213PD Y0, Y5, Y2
-	VADDPD      actkernconst<>+640(SB), Y1, Y1
-	VMULPD      actkernconst<>+5696(SB), Y1, Y0
+	VFMADD213PD Y0, Y5, Y1
+	VADDPD      actkernconst<>+640(SB), Y3, Y3
+	VMULPD      actkernconst<>+5696(SB), Y3, Y0
 	VROUNDPD    $0x09, Y0, Y0
 	VMOVUPD     actkernconst<>+5664(SB), Y4
-	VFMADD213PD Y1, Y4, Y0
-	VMULPD      actkernconst<>+1376(SB), Y0, Y1
-	VROUNDPD    $0x09, Y1, Y1
+	VFMADD213PD Y3, Y4, Y0
+	VMULPD      actkernconst<>+1376(SB), Y0, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6176(SB), Y4
-	VMOVAPD     Y1, Y5
+	VMOVAPD     Y3, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+1376(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
-	VBLENDVPD   Y5, Y2, Y3, Y5
+	VBLENDVPD   Y5, Y1, Y2, Y5
 	VMOVUPD     actkernconst<>+6176(SB), Y0
-	VFMADD213PD actkernconst<>+640(SB), Y0, Y1
-	VMULPD      Y1, Y5, Y5
+	VFMADD213PD actkernconst<>+640(SB), Y0, Y3
+	VMULPD      Y3, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+4256(SB), Y5, Y0
@@ -58694,61 +58922,61 @@ loop:
 	VMOVAPD     Y7, Y1
 	VFMADD213PD Y7, Y6, Y1
 	VMOVUPD     288(SP), Y2
-	VFMADD213PD Y2, Y2, Y8
-	VMOVUPD     448(SP), Y2
-	VFMADD213PD Y2, Y2, Y10
-	VMOVUPD     128(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+224(SB), Y0, Y2
+	VFMADD213PD 288(SP), Y8, Y2
+	VMOVUPD     448(SP), Y3
+	VFMADD213PD 448(SP), Y10, Y3
+	VMOVUPD     128(SP), Y4
+	VBLENDVPD   Y4, actkernconst<>+224(SB), Y0, Y4
 	VMOVUPD     96(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+224(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+224(SB), Y8, Y1
-	VMOVUPD     64(SP), Y3
-	VBLENDVPD   Y3, actkernconst<>+224(SB), Y10, Y3
-	VMOVUPD     256(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
+	VBLENDVPD   Y1, actkernconst<>+224(SB), Y2, Y1
+	VMOVUPD     64(SP), Y2
+	VBLENDVPD   Y2, actkernconst<>+224(SB), Y3, Y2
+	VMOVUPD     256(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y5
 	VMOVUPD     224(SP), Y6
 	VCMPPD      $0x03, Y6, Y6, Y7
 	VMOVUPD     192(SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y10
-	VMOVUPD     Y3, 64(SP)
-	VCMPPD      $0x03, Y9, Y9, Y3
-	VBLENDVPD   Y5, Y4, Y2, Y5
+	VMOVUPD     Y2, 64(SP)
+	VCMPPD      $0x03, Y9, Y9, Y2
+	VBLENDVPD   Y5, Y3, Y4, Y5
 	VBLENDVPD   Y7, Y6, Y0, Y7
 	VBLENDVPD   Y10, Y8, Y1, Y10
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y3, Y9, Y0, Y3
+	VBLENDVPD   Y2, Y9, Y0, Y2
 	VADDPD      Y5, Y11, Y0
 	VSUBPD      Y11, Y0, Y1
-	VSUBPD      Y1, Y0, Y2
-	VSUBPD      Y2, Y11, Y2
+	VSUBPD      Y1, Y0, Y3
+	VSUBPD      Y3, Y11, Y3
 	VSUBPD      Y1, Y5, Y1
-	VADDPD      Y1, Y2, Y2
-	VADDPD      Y2, Y13, Y13
+	VADDPD      Y1, Y3, Y3
+	VADDPD      Y3, Y13, Y13
 	VMOVAPD     Y0, Y11
 	VADDPD      Y7, Y12, Y0
 	VSUBPD      Y12, Y0, Y1
-	VSUBPD      Y1, Y0, Y2
-	VSUBPD      Y2, Y12, Y2
+	VSUBPD      Y1, Y0, Y3
+	VSUBPD      Y3, Y12, Y3
 	VSUBPD      Y1, Y7, Y1
-	VADDPD      Y1, Y2, Y2
-	VADDPD      Y2, Y14, Y14
+	VADDPD      Y1, Y3, Y3
+	VADDPD      Y3, Y14, Y14
 	VMOVAPD     Y0, Y12
 	VADDPD      Y10, Y11, Y0
 	VSUBPD      Y11, Y0, Y1
-	VSUBPD      Y1, Y0, Y2
-	VSUBPD      Y2, Y11, Y2
+	VSUBPD      Y1, Y0, Y3
+	VSUBPD      Y3, Y11, Y3
 	VSUBPD      Y1, Y10, Y1
-	VADDPD      Y1, Y2, Y2
-	VADDPD      Y2, Y13, Y13
+	VADDPD      Y1, Y3, Y3
+	VADDPD      Y3, Y13, Y13
 	VMOVAPD     Y0, Y11
-	VADDPD      Y3, Y12, Y0
+	VADDPD      Y2, Y12, Y0
 	VSUBPD      Y12, Y0, Y1
-	VSUBPD      Y1, Y0, Y2
-	VSUBPD      Y2, Y12, Y2
-	VSUBPD      Y1, Y3, Y1
-	VADDPD      Y1, Y2, Y2
-	VADDPD      Y2, Y14, Y14
+	VSUBPD      Y1, Y0, Y3
+	VSUBPD      Y3, Y12, Y3
+	VSUBPD      Y1, Y2, Y1
+	VADDPD      Y1, Y3, Y3
+	VADDPD      Y3, Y14, Y14
 	VMOVAPD     Y0, Y12
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -59680,41 +59908,41 @@ loop:
 	VMOVAPD     Y1, Y3
 	VFMADD213PD Y8, Y5, Y3
 	VMOVUPD     (SP), Y8
-	VMOVUPD     Y3, 192(SP)
-	VMOVAPD     Y6, Y3
-	VFMADD213PD Y9, Y8, Y3
+	VFMADD213PD Y9, Y6, Y8
 	VMOVUPD     32(SP), Y9
-	VMOVUPD     Y3, 224(SP)
-	VMOVAPD     Y7, Y3
-	VFMADD213PD Y10, Y9, Y3
+	VFMADD213PD Y10, Y7, Y9
 	VCMPPD      $0x03, Y0, Y0, Y10
+	VMOVUPD     Y9, 192(SP)
+	VCMPPD      $0x03, Y1, Y1, Y9
+	VMOVUPD     Y8, 224(SP)
+	VMOVUPD     (SP), Y8
 	VMOVUPD     Y3, 256(SP)
-	VCMPPD      $0x03, Y1, Y1, Y3
+	VCMPPD      $0x03, Y8, Y8, Y3
 	VMOVUPD     Y2, 288(SP)
-	VCMPPD      $0x03, Y8, Y8, Y2
+	VMOVUPD     32(SP), Y2
 	VMOVUPD     Y7, 320(SP)
-	VCMPPD      $0x03, Y9, Y9, Y7
+	VCMPPD      $0x03, Y2, Y2, Y7
 	VMOVUPD     Y6, 352(SP)
 	VMOVUPD     64(SP), Y6
 	VBLENDVPD   Y10, Y0, Y6, Y10
 	VMOVUPD     96(SP), Y0
-	VBLENDVPD   Y3, Y1, Y0, Y3
+	VBLENDVPD   Y9, Y1, Y0, Y9
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y2, Y8, Y0, Y2
+	VBLENDVPD   Y3, Y8, Y0, Y3
 	VMOVUPD     160(SP), Y0
-	VBLENDVPD   Y7, Y9, Y0, Y7
+	VBLENDVPD   Y7, Y2, Y0, Y7
 	VCMPPD      $0x03, Y4, Y4, Y0
 	VCMPPD      $0x03, Y5, Y5, Y1
-	VMOVUPD     352(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VMOVUPD     320(SP), Y9
+	VMOVUPD     352(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y6
+	VMOVUPD     320(SP), Y8
 	VMOVUPD     Y7, 160(SP)
-	VCMPPD      $0x03, Y9, Y9, Y7
+	VCMPPD      $0x03, Y8, Y8, Y7
 	VBLENDVPD   Y0, Y4, Y10, Y0
-	VBLENDVPD   Y1, Y5, Y3, Y1
-	VBLENDVPD   Y8, Y6, Y2, Y8
+	VBLENDVPD   Y1, Y5, Y9, Y1
+	VBLENDVPD   Y6, Y2, Y3, Y6
 	VMOVUPD     160(SP), Y2
-	VBLENDVPD   Y7, Y9, Y2, Y7
+	VBLENDVPD   Y7, Y8, Y2, Y7
 	VMOVUPD     288(SP), Y2
 	VADDPD      Y0, Y11, Y3
 	VSUBPD      Y11, Y3, Y4
@@ -59725,7 +59953,7 @@ loop:
 	VADDPD      Y2, Y5, Y5
 	VADDPD      Y5, Y13, Y13
 	VMOVAPD     Y3, Y11
-	VMOVUPD     192(SP), Y0
+	VMOVUPD     256(SP), Y0
 	VADDPD      Y1, Y12, Y2
 	VSUBPD      Y12, Y2, Y3
 	VSUBPD      Y3, Y2, Y4
@@ -59736,16 +59964,16 @@ loop:
 	VADDPD      Y4, Y14, Y14
 	VMOVAPD     Y2, Y12
 	VMOVUPD     224(SP), Y0
-	VADDPD      Y8, Y11, Y1
+	VADDPD      Y6, Y11, Y1
 	VSUBPD      Y11, Y1, Y2
 	VSUBPD      Y2, Y1, Y3
 	VSUBPD      Y3, Y11, Y3
-	VSUBPD      Y2, Y8, Y2
+	VSUBPD      Y2, Y6, Y2
 	VADDPD      Y2, Y3, Y3
 	VADDPD      Y0, Y3, Y3
 	VADDPD      Y3, Y13, Y13
 	VMOVAPD     Y1, Y11
-	VMOVUPD     256(SP), Y0
+	VMOVUPD     192(SP), Y0
 	VADDPD      Y7, Y12, Y1
 	VSUBPD      Y12, Y1, Y2
 	VSUBPD      Y2, Y1, Y3
@@ -60728,62 +60956,62 @@ loop:
 	VMOVAPD     Y7, Y2
 	VFMADD213PD Y7, Y1, Y2
 	VMOVUPD     416(SP), Y1
-	VFMADD213PD Y1, Y1, Y6
-	VMOVUPD     576(SP), Y1
-	VFMADD213PD Y1, Y1, Y8
-	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+224(SB), Y0, Y1
+	VFMADD213PD 416(SP), Y6, Y1
+	VMOVUPD     576(SP), Y3
+	VFMADD213PD 576(SP), Y8, Y3
+	VMOVUPD     96(SP), Y4
+	VBLENDVPD   Y4, actkernconst<>+224(SB), Y0, Y4
 	VMOVUPD     128(SP), Y0
 	VBLENDVPD   Y0, actkernconst<>+224(SB), Y2, Y0
 	VMOVUPD     160(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+224(SB), Y6, Y2
-	VMOVUPD     192(SP), Y3
-	VBLENDVPD   Y3, actkernconst<>+224(SB), Y8, Y3
-	VMOVUPD     384(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
+	VBLENDVPD   Y2, actkernconst<>+224(SB), Y1, Y2
+	VMOVUPD     192(SP), Y1
+	VBLENDVPD   Y1, actkernconst<>+224(SB), Y3, Y1
+	VMOVUPD     384(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y5
 	VMOVUPD     352(SP), Y6
 	VCMPPD      $0x03, Y6, Y6, Y7
 	VMOVUPD     320(SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
 	VMOVUPD     288(SP), Y10
-	VMOVUPD     Y3, 192(SP)
-	VCMPPD      $0x03, Y10, Y10, Y3
-	VBLENDVPD   Y5, Y4, Y1, Y5
+	VMOVUPD     Y1, 192(SP)
+	VCMPPD      $0x03, Y10, Y10, Y1
+	VBLENDVPD   Y5, Y3, Y4, Y5
 	VBLENDVPD   Y7, Y6, Y0, Y7
 	VBLENDVPD   Y9, Y8, Y2, Y9
 	VMOVUPD     192(SP), Y0
-	VBLENDVPD   Y3, Y10, Y0, Y3
+	VBLENDVPD   Y1, Y10, Y0, Y1
 	VADDPD      Y5, Y11, Y0
-	VSUBPD      Y11, Y0, Y1
-	VSUBPD      Y1, Y0, Y2
-	VSUBPD      Y2, Y11, Y2
-	VSUBPD      Y1, Y5, Y1
-	VADDPD      Y1, Y2, Y2
-	VADDPD      Y2, Y13, Y13
+	VSUBPD      Y11, Y0, Y2
+	VSUBPD      Y2, Y0, Y3
+	VSUBPD      Y3, Y11, Y3
+	VSUBPD      Y2, Y5, Y2
+	VADDPD      Y2, Y3, Y3
+	VADDPD      Y3, Y13, Y13
 	VMOVAPD     Y0, Y11
 	VADDPD      Y7, Y12, Y0
-	VSUBPD      Y12, Y0, Y1
-	VSUBPD      Y1, Y0, Y2
-	VSUBPD      Y2, Y12, Y2
-	VSUBPD      Y1, Y7, Y1
-	VADDPD      Y1, Y2, Y2
-	VADDPD      Y2, Y14, Y14
+	VSUBPD      Y12, Y0, Y2
+	VSUBPD      Y2, Y0, Y3
+	VSUBPD      Y3, Y12, Y3
+	VSUBPD      Y2, Y7, Y2
+	VADDPD      Y2, Y3, Y3
+	VADDPD      Y3, Y14, Y14
 	VMOVAPD     Y0, Y12
 	VADDPD      Y9, Y11, Y0
-	VSUBPD      Y11, Y0, Y1
-	VSUBPD      Y1, Y0, Y2
-	VSUBPD      Y2, Y11, Y2
-	VSUBPD      Y1, Y9, Y1
-	VADDPD      Y1, Y2, Y2
-	VADDPD      Y2, Y13, Y13
+	VSUBPD      Y11, Y0, Y2
+	VSUBPD      Y2, Y0, Y3
+	VSUBPD      Y3, Y11, Y3
+	VSUBPD      Y2, Y9, Y2
+	VADDPD      Y2, Y3, Y3
+	VADDPD      Y3, Y13, Y13
 	VMOVAPD     Y0, Y11
-	VADDPD      Y3, Y12, Y0
-	VSUBPD      Y12, Y0, Y1
-	VSUBPD      Y1, Y0, Y2
-	VSUBPD      Y2, Y12, Y2
-	VSUBPD      Y1, Y3, Y1
-	VADDPD      Y1, Y2, Y2
-	VADDPD      Y2, Y14, Y14
+	VADDPD      Y1, Y12, Y0
+	VSUBPD      Y12, Y0, Y2
+	VSUBPD      Y2, Y0, Y3
+	VSUBPD      Y3, Y12, Y3
+	VSUBPD      Y2, Y1, Y2
+	VADDPD      Y2, Y3, Y3
+	VADDPD      Y3, Y14, Y14
 	VMOVAPD     Y0, Y12
 	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
@@ -61697,41 +61925,41 @@ loop:
 	VMOVAPD     Y1, Y3
 	VFMADD213PD Y8, Y5, Y3
 	VMOVUPD     (SP), Y8
-	VMOVUPD     Y3, 192(SP)
-	VMOVAPD     Y6, Y3
-	VFMADD213PD Y9, Y8, Y3
+	VFMADD213PD Y9, Y6, Y8
 	VMOVUPD     32(SP), Y9
-	VMOVUPD     Y3, 224(SP)
-	VMOVAPD     Y7, Y3
-	VFMADD213PD Y10, Y9, Y3
+	VFMADD213PD Y10, Y7, Y9
 	VCMPPD      $0x03, Y0, Y0, Y10
+	VMOVUPD     Y9, 192(SP)
+	VCMPPD      $0x03, Y1, Y1, Y9
+	VMOVUPD     Y8, 224(SP)
+	VMOVUPD     (SP), Y8
 	VMOVUPD     Y3, 256(SP)
-	VCMPPD      $0x03, Y1, Y1, Y3
+	VCMPPD      $0x03, Y8, Y8, Y3
 	VMOVUPD     Y2, 288(SP)
-	VCMPPD      $0x03, Y8, Y8, Y2
+	VMOVUPD     32(SP), Y2
 	VMOVUPD     Y7, 320(SP)
-	VCMPPD      $0x03, Y9, Y9, Y7
+	VCMPPD      $0x03, Y2, Y2, Y7
 	VMOVUPD     Y6, 352(SP)
 	VMOVUPD     64(SP), Y6
 	VBLENDVPD   Y10, Y0, Y6, Y10
 	VMOVUPD     96(SP), Y0
-	VBLENDVPD   Y3, Y1, Y0, Y3
+	VBLENDVPD   Y9, Y1, Y0, Y9
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y2, Y8, Y0, Y2
+	VBLENDVPD   Y3, Y8, Y0, Y3
 	VMOVUPD     160(SP), Y0
-	VBLENDVPD   Y7, Y9, Y0, Y7
+	VBLENDVPD   Y7, Y2, Y0, Y7
 	VCMPPD      $0x03, Y4, Y4, Y0
 	VCMPPD      $0x03, Y5, Y5, Y1
-	VMOVUPD     352(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VMOVUPD     320(SP), Y9
+	VMOVUPD     352(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y6
+	VMOVUPD     320(SP), Y8
 	VMOVUPD     Y7, 160(SP)
-	VCMPPD      $0x03, Y9, Y9, Y7
+	VCMPPD      $0x03, Y8, Y8, Y7
 	VBLENDVPD   Y0, Y4, Y10, Y0
-	VBLENDVPD   Y1, Y5, Y3, Y1
-	VBLENDVPD   Y8, Y6, Y2, Y8
+	VBLENDVPD   Y1, Y5, Y9, Y1
+	VBLENDVPD   Y6, Y2, Y3, Y6
 	VMOVUPD     160(SP), Y2
-	VBLENDVPD   Y7, Y9, Y2, Y7
+	VBLENDVPD   Y7, Y8, Y2, Y7
 	VMOVUPD     288(SP), Y2
 	VADDPD      Y0, Y11, Y3
 	VSUBPD      Y11, Y3, Y4
@@ -61742,7 +61970,7 @@ loop:
 	VADDPD      Y2, Y5, Y5
 	VADDPD      Y5, Y13, Y13
 	VMOVAPD     Y3, Y11
-	VMOVUPD     192(SP), Y0
+	VMOVUPD     256(SP), Y0
 	VADDPD      Y1, Y12, Y2
 	VSUBPD      Y12, Y2, Y3
 	VSUBPD      Y3, Y2, Y4
@@ -61753,16 +61981,16 @@ loop:
 	VADDPD      Y4, Y14, Y14
 	VMOVAPD     Y2, Y12
 	VMOVUPD     224(SP), Y0
-	VADDPD      Y8, Y11, Y1
+	VADDPD      Y6, Y11, Y1
 	VSUBPD      Y11, Y1, Y2
 	VSUBPD      Y2, Y1, Y3
 	VSUBPD      Y3, Y11, Y3
-	VSUBPD      Y2, Y8, Y2
+	VSUBPD      Y2, Y6, Y2
 	VADDPD      Y2, Y3, Y3
 	VADDPD      Y0, Y3, Y3
 	VADDPD      Y3, Y13, Y13
 	VMOVAPD     Y1, Y11
-	VMOVUPD     256(SP), Y0
+	VMOVUPD     192(SP), Y0
 	VADDPD      Y7, Y12, Y1
 	VSUBPD      Y12, Y1, Y2
 	VSUBPD      Y2, Y1, Y3
@@ -66514,25 +66742,25 @@ loop:
 	VDIVPD      Y10, Y8, Y8
 	VDIVPD      Y11, Y0, Y0
 	VMOVUPD     256(SP), Y1
-	VFMADD213PD 288(SP), Y1, Y8
-	VMOVUPD     192(SP), Y1
-	VFMADD213PD 224(SP), Y1, Y0
-	VMOVUPD     128(SP), Y1
-	VBLENDVPD   Y1, 160(SP), Y8, Y1
-	VMOVUPD     64(SP), Y2
-	VBLENDVPD   Y2, 96(SP), Y0, Y2
-	VCVTPS2PD   (DX), Y0
+	VFMADD213PD 288(SP), Y8, Y1
+	VMOVUPD     192(SP), Y2
+	VFMADD213PD 224(SP), Y0, Y2
+	VMOVUPD     128(SP), Y0
+	VBLENDVPD   Y0, 160(SP), Y1, Y0
+	VMOVUPD     64(SP), Y1
+	VBLENDVPD   Y1, 96(SP), Y2, Y1
+	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y3
-	VMULPD      Y1, Y0, Y0
-	VMULPD      Y2, Y3, Y3
-	VMOVUPD     32(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
+	VMULPD      Y0, Y2, Y2
+	VMULPD      Y1, Y3, Y3
+	VMOVUPD     32(SP), Y0
+	VCMPPD      $0x03, Y0, Y0, Y1
 	VMOVUPD     (SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y2, Y1, Y0, Y2
+	VBLENDVPD   Y1, Y0, Y2, Y1
 	VBLENDVPD   Y5, Y4, Y3, Y5
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
 	VCVTPD2PSY  Y5, X5
 	VMOVUPS     X5, 16(AX)
 	ADDQ        $0x00000020, AX
@@ -66705,25 +66933,25 @@ loop:
 	VDIVPD      Y10, Y8, Y8
 	VDIVPD      Y11, Y0, Y0
 	VMOVUPD     256(SP), Y1
-	VFMADD213PD 288(SP), Y1, Y8
-	VMOVUPD     192(SP), Y1
-	VFMADD213PD 224(SP), Y1, Y0
-	VMOVUPD     128(SP), Y1
-	VBLENDVPD   Y1, 160(SP), Y8, Y1
-	VMOVUPD     64(SP), Y2
-	VBLENDVPD   Y2, 96(SP), Y0, Y2
-	VCVTPS2PD   (DX), Y0
+	VFMADD213PD 288(SP), Y8, Y1
+	VMOVUPD     192(SP), Y2
+	VFMADD213PD 224(SP), Y0, Y2
+	VMOVUPD     128(SP), Y0
+	VBLENDVPD   Y0, 160(SP), Y1, Y0
+	VMOVUPD     64(SP), Y1
+	VBLENDVPD   Y1, 96(SP), Y2, Y1
+	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y3
-	VMULPD      Y1, Y0, Y0
-	VMULPD      Y2, Y3, Y3
-	VMOVUPD     32(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
+	VMULPD      Y0, Y2, Y2
+	VMULPD      Y1, Y3, Y3
+	VMOVUPD     32(SP), Y0
+	VCMPPD      $0x03, Y0, Y0, Y1
 	VMOVUPD     (SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y2, Y1, Y0, Y2
+	VBLENDVPD   Y1, Y0, Y2, Y1
 	VBLENDVPD   Y5, Y4, Y3, Y5
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VCVTPD2PSY  Y1, X1
+	VMOVNTPS    X1, (AX)
 	VCVTPD2PSY  Y5, X5
 	VMOVNTPS    X5, 16(AX)
 	ADDQ        $0x00000020, AX
@@ -71205,10 +71433,12 @@ loop:
 	VMULPD           Z18, Z28, Z28
 	VADDPD           Z31, Z29, Z29
 	VADDPD           Z28, Z27, Z27
-	VFMADD213PD      Z29, Z23, Z25
-	VFMADD213PD      Z27, Z24, Z26
-	VADDPD           Z25, Z23, Z23
-	VADDPD           Z26, Z24, Z24
+	VMOVAPD          Z23, Z28
+	VFMADD213PD      Z29, Z25, Z28
+	VMOVAPD          Z24, Z25
+	VFMADD213PD      Z27, Z26, Z25
+	VADDPD           Z28, Z23, Z23
+	VADDPD           Z25, Z24, Z24
 	VMULPD.BCST      actkernconst<>+7624(SB), Z21, Z25
 	VMULPD.BCST      actkernconst<>+7624(SB), Z22, Z26
 	VADDPD.BCST      actkernconst<>+7616(SB), Z25, Z25
@@ -71374,8 +71604,9 @@ single:
 	VFMADD213PD      Z22, Z17, Z24
 	VMULPD           Z17, Z24, Z24
 	VADDPD           Z24, Z23, Z23
-	VFMADD213PD      Z23, Z20, Z21
-	VADDPD           Z21, Z20, Z20
+	VMOVAPD          Z20, Z22
+	VFMADD213PD      Z23, Z21, Z22
+	VADDPD           Z22, Z20, Z20
 	VMULPD.BCST      actkernconst<>+7624(SB), Z19, Z21
 	VADDPD.BCST      actkernconst<>+7616(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
@@ -71485,8 +71716,9 @@ tail:
 	VFMADD213PD      Z22, Z17, Z24
 	VMULPD           Z17, Z24, Z24
 	VADDPD           Z24, Z23, Z23
-	VFMADD213PD      Z23, Z20, Z21
-	VADDPD           Z21, Z20, Z20
+	VMOVAPD          Z20, Z22
+	VFMADD213PD      Z23, Z21, Z22
+	VADDPD           Z22, Z20, Z20
 	VMULPD.BCST      actkernconst<>+7624(SB), Z19, Z21
 	VADDPD.BCST      actkernconst<>+7616(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
@@ -71653,10 +71885,12 @@ loop:
 	VMULPD           Z18, Z28, Z28
 	VADDPD           Z31, Z29, Z29
 	VADDPD           Z28, Z27, Z27
-	VFMADD213PD      Z29, Z23, Z25
-	VFMADD213PD      Z27, Z24, Z26
-	VADDPD           Z25, Z23, Z23
-	VADDPD           Z26, Z24, Z24
+	VMOVAPD          Z23, Z28
+	VFMADD213PD      Z29, Z25, Z28
+	VMOVAPD          Z24, Z25
+	VFMADD213PD      Z27, Z26, Z25
+	VADDPD           Z28, Z23, Z23
+	VADDPD           Z25, Z24, Z24
 	VMULPD.BCST      actkernconst<>+7624(SB), Z21, Z25
 	VMULPD.BCST      actkernconst<>+7624(SB), Z22, Z26
 	VADDPD.BCST      actkernconst<>+7616(SB), Z25, Z25
@@ -71822,8 +72056,9 @@ single:
 	VFMADD213PD      Z22, Z17, Z24
 	VMULPD           Z17, Z24, Z24
 	VADDPD           Z24, Z23, Z23
-	VFMADD213PD      Z23, Z20, Z21
-	VADDPD           Z21, Z20, Z20
+	VMOVAPD          Z20, Z22
+	VFMADD213PD      Z23, Z21, Z22
+	VADDPD           Z22, Z20, Z20
 	VMULPD.BCST      actkernconst<>+7624(SB), Z19, Z21
 	VADDPD.BCST      actkernconst<>+7616(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
@@ -71933,8 +72168,9 @@ tail:
 	VFMADD213PD      Z22, Z17, Z24
 	VMULPD           Z17, Z24, Z24
 	VADDPD           Z24, Z23, Z23
-	VFMADD213PD      Z23, Z20, Z21
-	VADDPD           Z21, Z20, Z20
+	VMOVAPD          Z20, Z22
+	VFMADD213PD      Z23, Z21, Z22
+	VADDPD           Z22, Z20, Z20
 	VMULPD.BCST      actkernconst<>+7624(SB), Z19, Z21
 	VADDPD.BCST      actkernconst<>+7616(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
@@ -72089,10 +72325,12 @@ loop:
 	VMULPD      Y1, Y3, Y3
 	VADDPD      Y6, Y2, Y2
 	VADDPD      Y3, Y14, Y14
-	VFMADD213PD Y2, Y10, Y12
-	VFMADD213PD Y14, Y11, Y13
-	VADDPD      Y12, Y10, Y10
-	VADDPD      Y13, Y11, Y11
+	VMOVAPD     Y10, Y3
+	VFMADD213PD Y2, Y12, Y3
+	VMOVAPD     Y11, Y2
+	VFMADD213PD Y14, Y13, Y2
+	VADDPD      Y3, Y10, Y10
+	VADDPD      Y2, Y11, Y11
 	VMULPD      actkernconst<>+8544(SB), Y8, Y2
 	VMULPD      actkernconst<>+8544(SB), Y9, Y3
 	VADDPD      actkernconst<>+8512(SB), Y2, Y2
@@ -72274,8 +72512,9 @@ single:
 	VFMADD213PD Y7, Y0, Y9
 	VMULPD      Y0, Y9, Y9
 	VADDPD      Y9, Y8, Y8
-	VFMADD213PD Y8, Y5, Y6
-	VADDPD      Y6, Y5, Y5
+	VMOVAPD     Y5, Y7
+	VFMADD213PD Y8, Y6, Y7
+	VADDPD      Y7, Y5, Y5
 	VMULPD      actkernconst<>+8544(SB), Y4, Y6
 	VADDPD      actkernconst<>+8512(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
@@ -72391,8 +72630,9 @@ tail:
 	VFMADD213PD Y7, Y0, Y9
 	VMULPD      Y0, Y9, Y9
 	VADDPD      Y9, Y8, Y8
-	VFMADD213PD Y8, Y5, Y6
-	VADDPD      Y6, Y5, Y5
+	VMOVAPD     Y5, Y7
+	VFMADD213PD Y8, Y6, Y7
+	VADDPD      Y7, Y5, Y5
 	VMULPD      actkernconst<>+8544(SB), Y4, Y6
 	VADDPD      actkernconst<>+8512(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
@@ -72552,10 +72792,12 @@ loop:
 	VMULPD      Y1, Y3, Y3
 	VADDPD      Y6, Y2, Y2
 	VADDPD      Y3, Y14, Y14
-	VFMADD213PD Y2, Y10, Y12
-	VFMADD213PD Y14, Y11, Y13
-	VADDPD      Y12, Y10, Y10
-	VADDPD      Y13, Y11, Y11
+	VMOVAPD     Y10, Y3
+	VFMADD213PD Y2, Y12, Y3
+	VMOVAPD     Y11, Y2
+	VFMADD213PD Y14, Y13, Y2
+	VADDPD      Y3, Y10, Y10
+	VADDPD      Y2, Y11, Y11
 	VMULPD      actkernconst<>+8544(SB), Y8, Y2
 	VMULPD      actkernconst<>+8544(SB), Y9, Y3
 	VADDPD      actkernconst<>+8512(SB), Y2, Y2
@@ -72737,8 +72979,9 @@ single:
 	VFMADD213PD Y7, Y0, Y9
 	VMULPD      Y0, Y9, Y9
 	VADDPD      Y9, Y8, Y8
-	VFMADD213PD Y8, Y5, Y6
-	VADDPD      Y6, Y5, Y5
+	VMOVAPD     Y5, Y7
+	VFMADD213PD Y8, Y6, Y7
+	VADDPD      Y7, Y5, Y5
 	VMULPD      actkernconst<>+8544(SB), Y4, Y6
 	VADDPD      actkernconst<>+8512(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
@@ -72854,8 +73097,9 @@ tail:
 	VFMADD213PD Y7, Y0, Y9
 	VMULPD      Y0, Y9, Y9
 	VADDPD      Y9, Y8, Y8
-	VFMADD213PD Y8, Y5, Y6
-	VADDPD      Y6, Y5, Y5
+	VMOVAPD     Y5, Y7
+	VFMADD213PD Y8, Y6, Y7
+	VADDPD      Y7, Y5, Y5
 	VMULPD      actkernconst<>+8544(SB), Y4, Y6
 	VADDPD      actkernconst<>+8512(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
@@ -73017,10 +73261,12 @@ loop:
 	VMULPD           Z1, Z8, Z17
 	VADDPD           Z15, Z16, Z16
 	VADDPD           Z17, Z14, Z14
-	VFMADD213PD      Z16, Z9, Z12
-	VFMADD213PD      Z14, Z11, Z13
-	VADDPD           Z12, Z9, Z9
-	VADDPD           Z13, Z11, Z11
+	VMOVAPD          Z9, Z15
+	VFMADD213PD      Z16, Z12, Z15
+	VMOVAPD          Z11, Z12
+	VFMADD213PD      Z14, Z13, Z12
+	VADDPD           Z15, Z9, Z9
+	VADDPD           Z12, Z11, Z11
 	VMULPD.BCST      actkernconst<>+7624(SB), Z6, Z12
 	VMULPD.BCST      actkernconst<>+7624(SB), Z7, Z13
 	VADDPD.BCST      actkernconst<>+7616(SB), Z12, Z12
@@ -73211,8 +73457,9 @@ single:
 	VFMADD213PD      Z7, Z0, Z8
 	VMULPD           Z0, Z5, Z7
 	VADDPD           Z7, Z8, Z8
-	VFMADD213PD      Z8, Z4, Z6
-	VADDPD           Z6, Z4, Z4
+	VMOVAPD          Z4, Z7
+	VFMADD213PD      Z8, Z6, Z7
+	VADDPD           Z7, Z4, Z4
 	VMULPD.BCST      actkernconst<>+7624(SB), Z3, Z6
 	VADDPD.BCST      actkernconst<>+7616(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
@@ -73334,8 +73581,9 @@ tail:
 	VFMADD213PD      Z7, Z0, Z8
 	VMULPD           Z0, Z5, Z7
 	VADDPD           Z7, Z8, Z8
-	VFMADD213PD      Z8, Z4, Z6
-	VADDPD           Z6, Z4, Z4
+	VMOVAPD          Z4, Z7
+	VFMADD213PD      Z8, Z6, Z7
+	VADDPD           Z7, Z4, Z4
 	VMULPD.BCST      actkernconst<>+7624(SB), Z3, Z6
 	VADDPD.BCST      actkernconst<>+7616(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
@@ -73500,10 +73748,12 @@ loop:
 	VMULPD           Z1, Z8, Z17
 	VADDPD           Z15, Z16, Z16
 	VADDPD           Z17, Z14, Z14
-	VFMADD213PD      Z16, Z9, Z12
-	VFMADD213PD      Z14, Z11, Z13
-	VADDPD           Z12, Z9, Z9
-	VADDPD           Z13, Z11, Z11
+	VMOVAPD          Z9, Z15
+	VFMADD213PD      Z16, Z12, Z15
+	VMOVAPD          Z11, Z12
+	VFMADD213PD      Z14, Z13, Z12
+	VADDPD           Z15, Z9, Z9
+	VADDPD           Z12, Z11, Z11
 	VMULPD.BCST      actkernconst<>+7624(SB), Z6, Z12
 	VMULPD.BCST      actkernconst<>+7624(SB), Z7, Z13
 	VADDPD.BCST      actkernconst<>+7616(SB), Z12, Z12
@@ -73694,8 +73944,9 @@ single:
 	VFMADD213PD      Z7, Z0, Z8
 	VMULPD           Z0, Z5, Z7
 	VADDPD           Z7, Z8, Z8
-	VFMADD213PD      Z8, Z4, Z6
-	VADDPD           Z6, Z4, Z4
+	VMOVAPD          Z4, Z7
+	VFMADD213PD      Z8, Z6, Z7
+	VADDPD           Z7, Z4, Z4
 	VMULPD.BCST      actkernconst<>+7624(SB), Z3, Z6
 	VADDPD.BCST      actkernconst<>+7616(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
@@ -73817,8 +74068,9 @@ tail:
 	VFMADD213PD      Z7, Z0, Z8
 	VMULPD           Z0, Z5, Z7
 	VADDPD           Z7, Z8, Z8
-	VFMADD213PD      Z8, Z4, Z6
-	VADDPD           Z6, Z4, Z4
+	VMOVAPD          Z4, Z7
+	VFMADD213PD      Z8, Z6, Z7
+	VADDPD           Z7, Z4, Z4
 	VMULPD.BCST      actkernconst<>+7624(SB), Z3, Z6
 	VADDPD.BCST      actkernconst<>+7616(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
@@ -73993,10 +74245,12 @@ loop:
 	VMULPD      Y1, Y12, Y14
 	VADDPD      Y5, Y13, Y13
 	VADDPD      Y14, Y8, Y8
-	VFMADD213PD Y13, Y7, Y6
-	VFMADD213PD Y8, Y4, Y9
-	VADDPD      Y6, Y7, Y7
-	VADDPD      Y9, Y4, Y4
+	VMOVAPD     Y7, Y5
+	VFMADD213PD Y13, Y6, Y5
+	VMOVAPD     Y4, Y6
+	VFMADD213PD Y8, Y9, Y6
+	VADDPD      Y5, Y7, Y7
+	VADDPD      Y6, Y4, Y4
 	VMULPD      actkernconst<>+8544(SB), Y10, Y5
 	VMULPD      actkernconst<>+8544(SB), Y11, Y6
 	VADDPD      actkernconst<>+8512(SB), Y5, Y5
@@ -74134,15 +74388,16 @@ loop:
 	VSUBPD      Y11, Y4, Y4
 	VSUBPD      Y7, Y12, Y12
 	VADDPD      Y4, Y10, Y10
-	VADDPD      288(SP), Y12, Y12
+	VMOVUPD     288(SP), Y4
+	VADDPD      Y12, Y4, Y4
 	VMULPD      Y2, Y2, Y2
 	VMULPD      Y3, Y3, Y3
-	VMOVUPD     160(SP), Y4
-	VBLENDVPD   Y4, Y10, Y2, Y4
+	VMOVUPD     160(SP), Y7
+	VBLENDVPD   Y7, Y10, Y2, Y7
 	VMOVUPD     128(SP), Y2
-	VBLENDVPD   Y2, Y12, Y3, Y2
+	VBLENDVPD   Y2, Y4, Y3, Y2
 	VMOVUPD     64(SP), Y3
-	VBLENDVPD   Y3, 96(SP), Y4, Y3
+	VBLENDVPD   Y3, 96(SP), Y7, Y3
 	VMOVUPD     (SP), Y4
 	VBLENDVPD   Y4, 32(SP), Y2, Y4
 	VCVTPS2PD   (DX), Y2
@@ -74203,8 +74458,9 @@ single:
 	VFMADD213PD Y10, Y0, Y11
 	VMULPD      Y0, Y7, Y10
 	VADDPD      Y10, Y11, Y11
-	VFMADD213PD Y11, Y8, Y9
-	VADDPD      Y9, Y8, Y8
+	VMOVAPD     Y8, Y10
+	VFMADD213PD Y11, Y9, Y10
+	VADDPD      Y10, Y8, Y8
 	VMULPD      actkernconst<>+8544(SB), Y5, Y9
 	VADDPD      actkernconst<>+8512(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
@@ -74332,8 +74588,9 @@ tail:
 	VFMADD213PD Y10, Y0, Y11
 	VMULPD      Y0, Y7, Y10
 	VADDPD      Y10, Y11, Y11
-	VFMADD213PD Y11, Y8, Y9
-	VADDPD      Y9, Y8, Y8
+	VMOVAPD     Y8, Y10
+	VFMADD213PD Y11, Y9, Y10
+	VADDPD      Y10, Y8, Y8
 	VMULPD      actkernconst<>+8544(SB), Y5, Y9
 	VADDPD      actkernconst<>+8512(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
@@ -74513,10 +74770,12 @@ loop:
 	VMULPD      Y1, Y12, Y14
 	VADDPD      Y5, Y13, Y13
 	VADDPD      Y14, Y8, Y8
-	VFMADD213PD Y13, Y7, Y6
-	VFMADD213PD Y8, Y4, Y9
-	VADDPD      Y6, Y7, Y7
-	VADDPD      Y9, Y4, Y4
+	VMOVAPD     Y7, Y5
+	VFMADD213PD Y13, Y6, Y5
+	VMOVAPD     Y4, Y6
+	VFMADD213PD Y8, Y9, Y6
+	VADDPD      Y5, Y7, Y7
+	VADDPD      Y6, Y4, Y4
 	VMULPD      actkernconst<>+8544(SB), Y10, Y5
 	VMULPD      actkernconst<>+8544(SB), Y11, Y6
 	VADDPD      actkernconst<>+8512(SB), Y5, Y5
@@ -74654,15 +74913,16 @@ loop:
 	VSUBPD      Y11, Y4, Y4
 	VSUBPD      Y7, Y12, Y12
 	VADDPD      Y4, Y10, Y10
-	VADDPD      288(SP), Y12, Y12
+	VMOVUPD     288(SP), Y4
+	VADDPD      Y12, Y4, Y4
 	VMULPD      Y2, Y2, Y2
 	VMULPD      Y3, Y3, Y3
-	VMOVUPD     160(SP), Y4
-	VBLENDVPD   Y4, Y10, Y2, Y4
+	VMOVUPD     160(SP), Y7
+	VBLENDVPD   Y7, Y10, Y2, Y7
 	VMOVUPD     128(SP), Y2
-	VBLENDVPD   Y2, Y12, Y3, Y2
+	VBLENDVPD   Y2, Y4, Y3, Y2
 	VMOVUPD     64(SP), Y3
-	VBLENDVPD   Y3, 96(SP), Y4, Y3
+	VBLENDVPD   Y3, 96(SP), Y7, Y3
 	VMOVUPD     (SP), Y4
 	VBLENDVPD   Y4, 32(SP), Y2, Y4
 	VCVTPS2PD   (DX), Y2
@@ -74723,8 +74983,9 @@ single:
 	VFMADD213PD Y10, Y0, Y11
 	VMULPD      Y0, Y7, Y10
 	VADDPD      Y10, Y11, Y11
-	VFMADD213PD Y11, Y8, Y9
-	VADDPD      Y9, Y8, Y8
+	VMOVAPD     Y8, Y10
+	VFMADD213PD Y11, Y9, Y10
+	VADDPD      Y10, Y8, Y8
 	VMULPD      actkernconst<>+8544(SB), Y5, Y9
 	VADDPD      actkernconst<>+8512(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
@@ -74852,8 +75113,9 @@ tail:
 	VFMADD213PD Y10, Y0, Y11
 	VMULPD      Y0, Y7, Y10
 	VADDPD      Y10, Y11, Y11
-	VFMADD213PD Y11, Y8, Y9
-	VADDPD      Y9, Y8, Y8
+	VMOVAPD     Y8, Y10
+	VFMADD213PD Y11, Y9, Y10
+	VADDPD      Y10, Y8, Y8
 	VMULPD      actkernconst<>+8544(SB), Y5, Y9
 	VADDPD      actkernconst<>+8512(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
