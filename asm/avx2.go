@@ -199,15 +199,14 @@ func (a *avx2) ldexp(c *build.Context, v, n, dst reg.VecPhysical, s []reg.VecPhy
 	}
 	sub, mul := a.pick(c.VSUBPD, c.VSUBPS), a.pick(c.VMULPD, c.VMULPS)
 	minf, maxf := a.pick(c.VMINPD, c.VMINPS), a.pick(c.VMAXPD, c.VMAXPS)
-	pow2 := func(e, out reg.VecPhysical) { a.pow2(c, e, out) }
 	if midRange && !a.f32 {
 		cl, rest := s[0], s[1]
 		maxf(a.cf(-960), n, cl)
 		minf(a.cf(960), cl, cl)
 		sub(cl, n, rest)
-		pow2(cl, cl)
+		a.pow2(c, cl, cl)
 		mul(cl, v, dst)
-		pow2(rest, rest)
+		a.pow2(c, rest, rest)
 		mul(rest, dst, dst)
 		return
 	}
@@ -219,7 +218,7 @@ func (a *avx2) ldexp(c *build.Context, v, n, dst reg.VecPhysical, s []reg.VecPhy
 		c.VANDPD(a.cf(down), m, e)
 		cmp(operand.U8(cmpGTOQ), a.cf(emax), nn, m) // n > emax
 		blend(m, a.cf(emax), e, e)
-		pow2(e, p)
+		a.pow2(c, e, p)
 		mul(p, vv, dst)
 		sub(e, nn, r) // the exponent still to apply
 		vv, nn = dst, r
@@ -227,7 +226,7 @@ func (a *avx2) ldexp(c *build.Context, v, n, dst reg.VecPhysical, s []reg.VecPhy
 	// Clamp what is left into the normal range: the saturating cases.
 	maxf(a.cf(emin), nn, e)
 	minf(a.cf(emax), e, e)
-	pow2(e, p)
+	a.pow2(c, e, p)
 	mul(p, dst, dst)
 }
 
