@@ -99,7 +99,7 @@ func GatedFromSpec(a *spec.Activation, prec string) Gated {
 		da, db = dv, du
 	}
 	return Gated{Name: a.GoName, Consts: a.Gate.Consts(prec), Forward: fwd, DA: da, DB: db,
-		GateOn: a.GateOn, Gate: a.Gate.Forward.Expanded, GateDerivative: a.Gate.Derivative.Expanded}
+		GateOn: a.GateOn, Gate: a.Gate.Forward.Expanded}
 }
 
 // ChannelFromSpec describes a channel entry for RunChannel and FuzzChannel.

@@ -7,7 +7,7 @@ import "fmt"
 // GELUTanh sets dst[i] = f(x[i]) for every i: GELU with the tanh
 // approximation, f(x) = 0.5*x*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3))).
 //
-//	f(x) = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*p640*(l_lo + vl)), x*(sv + sv*(vl*svn)))))
+//	f(x) = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*((l_lo + vl)*p640)), x*(sv + sv*(vl*svn)))))
 //
 // with
 //
@@ -86,8 +86,8 @@ func GELUTanh(dst, x []float32) {
 // GELUTanhBackward is the gradient of GELUTanh: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*p640*(l_lo + vl)), x*(sv + sv*(vl*svn)))))
-//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(vh < -700, fma(ev*(e0*expm1(k_hi*t*(1 + 0.044715*q)) + k_hi*t*(1 + 0.134145*q)), p640, ev*(e0*expm1(k_hi*t*(1 + 0.044715*q)) + k_hi*t*(1 + 0.134145*q))*p640*(l_lo + vl)), where(x < -1 || x > -0.55, fma(sv, nb, sv*(nb_err + nb*(vl*svn))), fma(cc, nn, cc*nn_err + cc_err*nn)))))
+//	f(x)  = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*((l_lo + vl)*p640)), x*(sv + sv*(vl*svn)))))
+//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(vh < -700, fma(ev*(e0*expm1(k_hi*t*(1 + 0.044715*q)) + k_hi*t*(1 + 0.134145*q)), p640, ev*(e0*expm1(k_hi*t*(1 + 0.044715*q)) + k_hi*t*(1 + 0.134145*q))*((l_lo + vl)*p640)), where(x < -1 || x > -0.55, fma(sv, nb, sv*(nb_err + nb*(vl*svn))), fma(cc, nn, cc*nn_err + cc_err*nn)))))
 //
 // with
 //

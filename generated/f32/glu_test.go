@@ -9,7 +9,7 @@ import (
 	"github.com/actkern/actkern/kerneltest"
 )
 
-var gluGated = kerneltest.Gated{Name: "GLU", Consts: map[string]string{}, Forward: "(sigmoid(b)) * a", DA: "dy * (sigmoid(b))", DB: "dy * ((fma(-(sigmoid(-abs(b))), (sigmoid(-abs(b))), (sigmoid(-abs(b))))) * a)", GateOn: "b", Gate: "sigmoid(x)", GateDerivative: "fma(-(sigmoid(-abs(x))), (sigmoid(-abs(x))), (sigmoid(-abs(x))))"}
+var gluGated = kerneltest.Gated{Name: "GLU", Consts: map[string]string{}, Forward: "(sigmoid(b)) * a", DA: "dy * (sigmoid(b))", DB: "dy * ((fma(-(sigmoid(-abs(b))), (sigmoid(-abs(b))), (sigmoid(-abs(b))))) * a)", GateOn: "b", Gate: "sigmoid(x)"}
 
 func TestGLU(t *testing.T) {
 	kerneltest.RunGated(t, gluGated, kerneltest.GatedKernels[float32]{Forward: GLU, Backward: GLUBackward, Pair: GLUPair, PairBackward: GLUPairBackward})

@@ -8,7 +8,7 @@ import (
 	"github.com/actkern/actkern/kerneltest"
 )
 
-var regluGated = kerneltest.Gated{Name: "ReGLU", Consts: map[string]string{}, Forward: "(where(a < 0, 0, a)) * b", DA: "dy * ((where(a > 0, 1, 0)) * b)", DB: "dy * (where(a < 0, 0, a))", GateOn: "a", Gate: "where(x < 0, 0, x)", GateDerivative: "where(x > 0, 1, 0)"}
+var regluGated = kerneltest.Gated{Name: "ReGLU", Consts: map[string]string{}, Forward: "(where(a < 0, 0, a)) * b", DA: "dy * ((where(a > 0, 1, 0)) * b)", DB: "dy * (where(a < 0, 0, a))", GateOn: "a", Gate: "where(x < 0, 0, x)"}
 
 func TestReGLU(t *testing.T) {
 	kerneltest.RunGated(t, regluGated, kerneltest.GatedKernels[float32]{Forward: ReGLU, Backward: ReGLUBackward, Pair: ReGLUPair, PairBackward: ReGLUPairBackward})

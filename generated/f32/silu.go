@@ -60,7 +60,7 @@ func SiLU(dst, x []float32) {
 // every i, where
 //
 //	f(x)  = where(x < -800, -0.0, where(x < -745, (x*eh)*eh, x*sigmoid(x)))
-//	f'(x) = where(x < -800, -0.0, where(x > 45, 1, where(x < -708, (eh*(1 + x))*eh, where(x < -2, fma(sigmoid(x), nb, sigmoid(x)*nb_err), where(x < -0.5, c*fma(k0, expm1(t), t), fma(x, c, sigmoid(x)))))))
+//	f'(x) = where(x < -800, -0.0, where(x > 45, 1, where(x < -708, (eh*(1 + x))*eh, where(x < -2, fma(nb, sigmoid(x), nb_err*sigmoid(x)), where(x < -0.5, c*fma(k0, expm1(t), t), fma(x, c, sigmoid(x)))))))
 //
 // with
 //

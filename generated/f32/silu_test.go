@@ -18,7 +18,7 @@ var siluActivation = kerneltest.Activation{
 		"x0_lo": "-1.09469941830934374304504495189e-16",
 	},
 	Forward:    "where(x < -800, -0.0, where(x < -745, (x*(exp(0.5*x)))*(exp(0.5*x)), x*sigmoid(x)))",
-	Derivative: "where(x < -800, -0.0, where(x > 45, 1, where(x < -708, ((exp(0.5*x))*(1+x))*(exp(0.5*x)), where(x < -2, fma(sigmoid(x), (1+(x*(sigmoid(-x)))), sigmoid(x)*((1-((1+(x*(sigmoid(-x))))-(x*(sigmoid(-x)))))+(fma(x, (sigmoid(-x)), -(x*(sigmoid(-x))))+x*((fma(-(sigmoid(-x)), (1+(exp(x))), 1)-(sigmoid(-x))*((exp(x))-((1+(exp(x)))-1)))/(1+(exp(x))))))), where(x < -0.5, (fma(-(sigmoid(-abs(x))), (sigmoid(-abs(x))), (sigmoid(-abs(x)))))*fma(k0, expm1(((x-x0_hi)-x0_lo)), ((x-x0_hi)-x0_lo)), fma(x, (fma(-(sigmoid(-abs(x))), (sigmoid(-abs(x))), (sigmoid(-abs(x))))), sigmoid(x)))))))",
+	Derivative: "where(x < -800, -0.0, where(x > 45, 1, where(x < -708, ((exp(0.5*x))*(1+x))*(exp(0.5*x)), where(x < -2, fma((1+(x*(sigmoid(-x)))), sigmoid(x), ((1-((1+(x*(sigmoid(-x))))-(x*(sigmoid(-x)))))+(fma(x, (sigmoid(-x)), -(x*(sigmoid(-x))))+x*((fma(-(sigmoid(-x)), (1+(exp(x))), 1)-(sigmoid(-x))*((exp(x))-((1+(exp(x)))-1)))/(1+(exp(x))))))*sigmoid(x)), where(x < -0.5, (fma(-(sigmoid(-abs(x))), (sigmoid(-abs(x))), (sigmoid(-abs(x)))))*fma(k0, expm1(((x-x0_hi)-x0_lo)), ((x-x0_hi)-x0_lo)), fma(x, (fma(-(sigmoid(-abs(x))), (sigmoid(-abs(x))), (sigmoid(-abs(x))))), sigmoid(x)))))))",
 	Special: []kerneltest.Special{
 		{X: "-inf", Forward: "-0.0", Backward: "-0.0"},
 		{X: "-0.0", Forward: "-0.0", Backward: "0.5"},

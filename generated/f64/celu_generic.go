@@ -22,7 +22,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 136
+// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 138
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -49,12 +49,13 @@ func celuGeneric(dst, x []float64, alpha float64) {
 	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v52 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v53 := math.Float64frombits(0xbff0000000000000)  // -1
-	v71 := math.Float64frombits(0xc087500000000000)  // -746
-	v108 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v110 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v111 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v125 := math.Float64frombits(0xc089000000000000) // -800
-	v127 := math.Float64frombits(0x4085e00000000000) // 700
+	v71 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v108 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v110 := math.Float64frombits(0x408f400000000000) // 1000
+	v112 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v114 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v127 := math.Float64frombits(0xc089000000000000) // -800
+	v129 := math.Float64frombits(0x4085e00000000000) // 700
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 <= v0
@@ -157,51 +158,55 @@ func celuGeneric(dst, x []float64, alpha float64) {
 		v104 := float64(v52 - v103)
 		v105 := float64(v104 + v86)
 		v106 := float64(v105 + v102)
-		v109 := v75 < v108
-		v112 := float64(v111 - v75)
-		v113 := math.Ldexp(v110, int(v112))
-		v114 := v1
-		if v109 {
-			v114 = v113
+		v109 := float64(v108 - v75)
+		v111 := v110
+		if v109 < v110 {
+			v111 = v109
 		}
-		v115 := float64(v103 + v114)
-		v116 := float64(v115 - v114)
-		v117 := float64(v103 - v116)
-		v118 := float64(v117 + v106)
-		v119 := float64(v118 + v114)
-		v120 := float64(v119 - v114)
-		v121 := float64(v116 + v120)
-		v122 := math.Ldexp(v121, int(v75))
-		v123 := v122
+		v113 := v75 < v112
+		v115 := math.Ldexp(v114, int(v111))
+		v116 := v1
+		if v113 {
+			v116 = v115
+		}
+		v117 := float64(v103 + v116)
+		v118 := float64(v117 - v116)
+		v119 := float64(v103 - v118)
+		v120 := float64(v119 + v106)
+		v121 := float64(v120 + v116)
+		v122 := float64(v121 - v116)
+		v123 := float64(v118 + v122)
+		v124 := math.Ldexp(v123, int(v75))
+		v125 := v124
 		if v69 {
-			v123 = v4
+			v125 = v4
 		}
-		v126 := v125 < v4
-		v128 := v4 < v127
-		v129 := v126 && v128
-		v130 := -v4
-		v131 := math.FMA(v130, v3, v0)
-		v132 := v1
-		if v129 {
-			v132 = v131
+		v128 := v127 < v4
+		v130 := v4 < v129
+		v131 := v128 && v130
+		v132 := -v4
+		v133 := math.FMA(v132, v3, v0)
+		v134 := v1
+		if v131 {
+			v134 = v133
 		}
-		v133 := float64(v123 * v132)
-		v134 := math.FMA(v3, v70, v133)
-		v135 := v134
+		v135 := float64(v125 * v134)
+		v136 := math.FMA(v3, v70, v135)
+		v137 := v136
 		if v2 {
-			v135 = v0
-		}
-		v136 := math.IsNaN(v0)
-		v137 := v135
-		if v136 {
 			v137 = v0
 		}
-		dst[i] = v137
+		v138 := math.IsNaN(v0)
+		v139 := v137
+		if v138 {
+			v139 = v0
+		}
+		dst[i] = v139
 	}
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
-// compute, 204 operations): the scalar twin of the vector program the assembly
+// compute, 224 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -214,7 +219,7 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v6 := math.Float64frombits(0x4085e00000000000)   // 700
 	v7 := math.Float64frombits(0xc085e00000000000)   // -700
 	v9 := math.Float64frombits(0x407bb9d3beb8c86b)   // 443.614195558365
-	v11 := math.Float64frombits(0xc087500000000000)  // -746
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v13 := math.Float64frombits(0x4086300000000000)  // 710
 	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -230,16 +235,17 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v63 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v65 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v66 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v80 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
-	v82 := math.Float64frombits(0xc089000000000000)  // -800
-	v108 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v205 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v211 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v213 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v214 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v65 := math.Float64frombits(0x408f400000000000)  // 1000
+	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v82 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
+	v84 := math.Float64frombits(0xc089000000000000)  // -800
+	v110 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v224 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v230 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v232 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v233 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -287,187 +293,230 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v59 := float64(v3 - v58)
 		v60 := float64(v59 + v31)
 		v61 := float64(v60 + v57)
-		v64 := v17 < v63
-		v67 := float64(v66 - v17)
-		v68 := math.Ldexp(v65, int(v67))
-		v69 := v1
-		if v64 {
-			v69 = v68
+		v64 := float64(v63 - v17)
+		v66 := v65
+		if v64 < v65 {
+			v66 = v64
 		}
-		v70 := float64(v58 + v69)
-		v71 := float64(v70 - v69)
-		v72 := float64(v58 - v71)
-		v73 := float64(v72 + v61)
-		v74 := float64(v73 + v69)
-		v75 := float64(v74 - v69)
-		v76 := float64(v71 + v75)
-		v77 := math.Ldexp(v76, int(v17))
-		v78 := math.IsNaN(v10)
-		v79 := v77
-		if v78 {
-			v79 = v10
+		v68 := v17 < v67
+		v70 := math.Ldexp(v69, int(v66))
+		v71 := v1
+		if v68 {
+			v71 = v70
 		}
-		v83 := v82 < v5
-		v84 := v5 < v6
-		v85 := v83 && v84
-		v86 := -v5
-		v87 := math.FMA(v86, v4, v0)
-		v88 := v1
-		if v85 {
-			v88 = v87
+		v72 := float64(v58 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v58 - v73)
+		v75 := float64(v74 + v61)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v79 := math.Ldexp(v78, int(v17))
+		v80 := math.IsNaN(v10)
+		v81 := v79
+		if v80 {
+			v81 = v10
 		}
-		v89 := float64(v88 / v4)
-		v90 := float64(v80 + v89)
-		v91 := math.FMA(v79, v90, v79)
-		v109 := float64(v91 * v108)
-		v110 := v11
+		v85 := v84 < v5
+		v86 := v5 < v6
+		v87 := v85 && v86
+		v88 := -v5
+		v89 := math.FMA(v88, v4, v0)
+		v90 := v1
+		if v87 {
+			v90 = v89
+		}
+		v91 := float64(v90 / v4)
+		v92 := float64(v82 + v91)
+		v93 := math.FMA(v81, v92, v81)
+		v111 := float64(v93 * v110)
+		v112 := v11
 		if v5 > v11 {
-			v110 = v5
+			v112 = v5
 		}
-		v111 := v13
-		if v110 < v13 {
-			v111 = v110
+		v113 := v13
+		if v112 < v13 {
+			v113 = v112
 		}
-		v112 := float64(v111 * v15)
-		v113 := math.RoundToEven(v112)
-		v114 := -v113
-		v115 := math.FMA(v114, v19, v111)
-		v116 := math.FMA(v114, v21, v115)
-		v117 := float64(v115 - v116)
-		v118 := math.FMA(v114, v21, v117)
-		v119 := float64(v116 * v116)
-		v120 := -v119
-		v121 := math.FMA(v116, v116, v120)
-		v122 := float64(v25 * v119)
-		v123 := float64(v25 * v121)
-		v124 := float64(v116 + v122)
-		v125 := float64(v116 - v124)
-		v126 := float64(v125 + v122)
-		v127 := float64(v126 + v123)
-		v128 := math.FMA(v118, v116, v118)
-		v129 := float64(v127 + v128)
-		v130 := float64(v119 * v116)
-		v131 := math.FMA(v38, v116, v39)
-		v132 := math.FMA(v131, v116, v41)
-		v133 := math.FMA(v132, v116, v43)
-		v134 := math.FMA(v133, v116, v45)
-		v135 := math.FMA(v134, v116, v47)
-		v136 := math.FMA(v135, v116, v49)
-		v137 := math.FMA(v136, v116, v51)
-		v138 := math.FMA(v137, v116, v53)
-		v139 := math.FMA(v138, v116, v55)
-		v140 := math.FMA(v130, v139, v129)
-		v141 := float64(v3 + v124)
-		v142 := float64(v3 - v141)
-		v143 := float64(v142 + v124)
-		v144 := float64(v143 + v140)
-		v146 := v113 < v63
-		v147 := float64(v66 - v113)
-		v148 := math.Ldexp(v65, int(v147))
-		v149 := v1
-		if v146 {
+		v114 := float64(v113 * v15)
+		v115 := math.RoundToEven(v114)
+		v116 := -v115
+		v117 := math.FMA(v116, v19, v113)
+		v118 := math.FMA(v116, v21, v117)
+		v119 := float64(v117 - v118)
+		v120 := math.FMA(v116, v21, v119)
+		v121 := float64(v118 * v118)
+		v122 := -v121
+		v123 := math.FMA(v118, v118, v122)
+		v124 := float64(v25 * v121)
+		v125 := float64(v25 * v123)
+		v126 := float64(v118 + v124)
+		v127 := float64(v118 - v126)
+		v128 := float64(v127 + v124)
+		v129 := float64(v128 + v125)
+		v130 := math.FMA(v120, v118, v120)
+		v131 := float64(v129 + v130)
+		v132 := float64(v121 * v118)
+		v133 := math.FMA(v38, v118, v39)
+		v134 := math.FMA(v133, v118, v41)
+		v135 := math.FMA(v134, v118, v43)
+		v136 := math.FMA(v135, v118, v45)
+		v137 := math.FMA(v136, v118, v47)
+		v138 := math.FMA(v137, v118, v49)
+		v139 := math.FMA(v138, v118, v51)
+		v140 := math.FMA(v139, v118, v53)
+		v141 := math.FMA(v140, v118, v55)
+		v142 := math.FMA(v132, v141, v131)
+		v143 := float64(v3 + v126)
+		v144 := float64(v3 - v143)
+		v145 := float64(v144 + v126)
+		v146 := float64(v145 + v142)
+		v147 := v11 <= v5
+		v148 := float64(v63 - v115)
+		v149 := v65
+		if v148 < v65 {
 			v149 = v148
 		}
-		v150 := float64(v141 + v149)
-		v151 := float64(v150 - v149)
-		v152 := float64(v141 - v151)
-		v153 := float64(v152 + v144)
-		v154 := float64(v153 + v149)
-		v155 := float64(v154 - v149)
-		v156 := float64(v151 + v155)
-		v157 := math.Ldexp(v156, int(v113))
-		v158 := math.IsNaN(v5)
-		v159 := v157
-		if v158 {
-			v159 = v5
+		v150 := v115 < v67
+		v151 := math.Ldexp(v69, int(v149))
+		v152 := v1
+		if v150 {
+			v152 = v151
 		}
-		v160 := math.FMA(v159, v89, v159)
-		v161 := v160
+		v153 := float64(v143 + v152)
+		v154 := float64(v153 - v152)
+		v155 := float64(v143 - v154)
+		v156 := float64(v155 + v146)
+		v157 := float64(v156 + v152)
+		v158 := float64(v157 - v152)
+		v159 := float64(v154 + v158)
+		v160 := math.Ldexp(v159, int(v115))
+		v161 := math.IsNaN(v5)
+		v162 := v160
+		if v161 {
+			v162 = v5
+		}
+		v163 := math.FMA(v162, v91, v162)
+		v164 := v163
 		if v8 {
-			v161 = v109
+			v164 = v111
 		}
-		v162 := v161
+		v165 := v164
 		if v2 {
-			v162 = v3
+			v165 = v3
 		}
-		v163 := dy[i]
-		v164 := float64(v163 * v3)
-		v165 := float64(v163 * v108)
-		v166 := float64(v165 * v79)
-		v167 := -v166
-		v168 := math.FMA(v165, v79, v167)
-		v169 := float64(v166 * v90)
+		v166 := dy[i]
+		v167 := float64(v166 * v3)
+		v168 := float64(v166 * v110)
+		v169 := float64(v168 * v81)
 		v170 := -v169
-		v171 := math.FMA(v166, v90, v170)
-		v172 := math.FMA(v168, v90, v171)
-		v173 := float64(v169 + v166)
-		v174 := float64(v173 - v169)
-		v175 := float64(v173 - v174)
-		v176 := float64(v169 - v175)
-		v177 := float64(v166 - v174)
-		v178 := float64(v176 + v177)
-		v179 := float64(v178 + v172)
-		v180 := float64(v179 + v168)
-		v181 := float64(v163 * v159)
-		v182 := -v181
-		v183 := math.FMA(v163, v159, v182)
-		v184 := float64(v181 * v89)
+		v171 := math.FMA(v168, v81, v170)
+		v172 := float64(v169 * v92)
+		v173 := -v172
+		v174 := math.FMA(v169, v92, v173)
+		v175 := math.FMA(v171, v92, v174)
+		v176 := float64(v172 + v169)
+		v177 := float64(v176 - v172)
+		v178 := float64(v176 - v177)
+		v179 := float64(v172 - v178)
+		v180 := float64(v169 - v177)
+		v181 := float64(v179 + v180)
+		v182 := float64(v181 + v175)
+		v183 := float64(v182 + v171)
+		v184 := float64(v166 * v5)
 		v185 := -v184
-		v186 := math.FMA(v181, v89, v185)
-		v187 := math.FMA(v183, v89, v186)
-		v188 := float64(v184 + v181)
-		v189 := float64(v188 - v184)
-		v190 := float64(v188 - v189)
-		v191 := float64(v184 - v190)
-		v192 := float64(v181 - v189)
-		v193 := float64(v191 + v192)
-		v194 := float64(v193 + v187)
-		v195 := float64(v194 + v183)
-		v196 := v188
+		v186 := math.FMA(v166, v5, v185)
+		v187 := v1
+		if v147 {
+			v187 = v143
+		}
+		v188 := float64(v166 * v187)
+		v189 := -v188
+		v190 := math.FMA(v166, v187, v189)
+		v191 := v1
+		if v147 {
+			v191 = v146
+		}
+		v192 := float64(v166 * v191)
+		v193 := float64(v190 + v192)
+		v194 := float64(v188 + v193)
+		v195 := math.Ldexp(v194, int(v115))
+		v196 := float64(v166 * v160)
+		v197 := -v196
+		v198 := math.FMA(v166, v160, v197)
+		v199 := v196
+		if v150 {
+			v199 = v195
+		}
+		v200 := v198
+		if v150 {
+			v200 = v1
+		}
+		v201 := v199
+		if v161 {
+			v201 = v184
+		}
+		v202 := v200
+		if v161 {
+			v202 = v186
+		}
+		v203 := float64(v201 * v91)
+		v204 := -v203
+		v205 := math.FMA(v201, v91, v204)
+		v206 := math.FMA(v202, v91, v205)
+		v207 := float64(v203 + v201)
+		v208 := float64(v207 - v203)
+		v209 := float64(v207 - v208)
+		v210 := float64(v203 - v209)
+		v211 := float64(v201 - v208)
+		v212 := float64(v210 + v211)
+		v213 := float64(v212 + v206)
+		v214 := float64(v213 + v202)
+		v215 := v207
 		if v8 {
-			v196 = v173
+			v215 = v176
 		}
-		v197 := v195
+		v216 := v214
 		if v8 {
-			v197 = v180
+			v216 = v183
 		}
-		v198 := v196
+		v217 := v215
 		if v2 {
-			v198 = v164
+			v217 = v167
 		}
-		v199 := v197
+		v218 := v216
 		if v2 {
-			v199 = v1
+			v218 = v1
 		}
-		v200 := float64(v198 + v199)
-		v201 := float64(v163 * v162)
-		v202 := float64(v200 - v201)
-		v203 := math.Abs(v202)
-		v204 := math.Abs(v201)
-		v206 := float64(v204 * v205)
-		v207 := v203 <= v206
-		v208 := math.Abs(v163)
-		v209 := math.Abs(v165)
-		v210 := v208
-		if v209 > v208 {
-			v210 = v209
+		v219 := float64(v217 + v218)
+		v220 := float64(v166 * v165)
+		v221 := float64(v219 - v220)
+		v222 := math.Abs(v221)
+		v223 := math.Abs(v220)
+		v225 := float64(v223 * v224)
+		v226 := v222 <= v225
+		v227 := math.Abs(v166)
+		v228 := math.Abs(v168)
+		v229 := v227
+		if v228 > v227 {
+			v229 = v228
 		}
-		v212 := float64(v203 * v211)
-		v215 := math.FMA(v210, v213, v214)
-		v216 := v212 <= v215
-		v217 := v207 || v216
-		v218 := v200 == v1
-		v219 := v217 && !v218
-		v220 := v201
-		if v219 {
-			v220 = v200
+		v231 := float64(v222 * v230)
+		v234 := math.FMA(v229, v232, v233)
+		v235 := v231 <= v234
+		v236 := v226 || v235
+		v237 := v219 == v1
+		v238 := v236 && !v237
+		v239 := v220
+		if v238 {
+			v239 = v219
 		}
-		v221 := math.IsNaN(v0)
-		v222 := v220
-		if v221 {
-			v222 = v0
+		v240 := math.IsNaN(v0)
+		v241 := v239
+		if v240 {
+			v241 = v0
 		}
-		dx[i] = v222
+		dx[i] = v241
 	}
 }
 

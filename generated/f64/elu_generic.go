@@ -123,7 +123,7 @@ func eluGeneric(dst, x []float64, alpha float64) {
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f64 memory, f64
-// compute, 121 operations): the scalar twin of the vector program the assembly
+// compute, 123 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -133,7 +133,7 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
-	v5 := math.Float64frombits(0xc087500000000000)   // -746
+	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v7 := math.Float64frombits(0x4086300000000000)   // 710
 	v9 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
 	v13 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -149,13 +149,14 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v45 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v57 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v59 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v104 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v110 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v112 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v113 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v57 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v59 := math.Float64frombits(0x408f400000000000)  // 1000
+	v61 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v63 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v106 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v112 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v114 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v115 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -201,100 +202,104 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v54 := float64(v53 + v25)
 		v55 := float64(v54 + v51)
 		v56 := v5 <= v0
-		v58 := v11 < v57
-		v61 := float64(v60 - v11)
-		v62 := math.Ldexp(v59, int(v61))
-		v63 := v1
-		if v58 {
-			v63 = v62
+		v58 := float64(v57 - v11)
+		v60 := v59
+		if v58 < v59 {
+			v60 = v58
 		}
-		v64 := float64(v52 + v63)
-		v65 := float64(v64 - v63)
-		v66 := float64(v52 - v65)
-		v67 := float64(v66 + v55)
-		v68 := float64(v67 + v63)
-		v69 := float64(v68 - v63)
-		v70 := float64(v65 + v69)
-		v71 := math.Ldexp(v70, int(v11))
-		v72 := math.IsNaN(v0)
-		v73 := v71
-		if v72 {
-			v73 = v0
+		v62 := v11 < v61
+		v64 := math.Ldexp(v63, int(v60))
+		v65 := v1
+		if v62 {
+			v65 = v64
 		}
-		v74 := float64(v4 * v73)
-		v75 := v74
+		v66 := float64(v52 + v65)
+		v67 := float64(v66 - v65)
+		v68 := float64(v52 - v67)
+		v69 := float64(v68 + v55)
+		v70 := float64(v69 + v65)
+		v71 := float64(v70 - v65)
+		v72 := float64(v67 + v71)
+		v73 := math.Ldexp(v72, int(v11))
+		v74 := math.IsNaN(v0)
+		v75 := v73
+		if v74 {
+			v75 = v0
+		}
+		v76 := float64(v4 * v75)
+		v77 := v76
 		if v2 {
-			v75 = v3
+			v77 = v3
 		}
-		v76 := dy[i]
-		v77 := float64(v76 * v3)
-		v78 := float64(v76 * v4)
-		v79 := -v78
-		v80 := math.FMA(v76, v4, v79)
-		v81 := float64(v78 * v0)
-		v82 := -v81
-		v83 := math.FMA(v78, v0, v82)
-		v84 := math.FMA(v80, v0, v83)
-		v85 := v1
+		v78 := dy[i]
+		v79 := float64(v78 * v3)
+		v80 := float64(v78 * v4)
+		v81 := -v80
+		v82 := math.FMA(v78, v4, v81)
+		v83 := float64(v80 * v0)
+		v84 := -v83
+		v85 := math.FMA(v80, v0, v84)
+		v86 := math.FMA(v82, v0, v85)
+		v87 := v1
 		if v56 {
-			v85 = v52
+			v87 = v52
 		}
-		v86 := float64(v78 * v85)
-		v87 := -v86
-		v88 := math.FMA(v78, v85, v87)
-		v89 := math.FMA(v80, v85, v88)
-		v90 := v1
+		v88 := float64(v80 * v87)
+		v89 := -v88
+		v90 := math.FMA(v80, v87, v89)
+		v91 := math.FMA(v82, v87, v90)
+		v92 := v1
 		if v56 {
-			v90 = v55
+			v92 = v55
 		}
-		v91 := float64(v78 * v90)
-		v92 := float64(v89 + v91)
-		v93 := float64(v86 + v92)
-		v94 := math.Ldexp(v93, int(v11))
-		v95 := v94
-		if v72 {
-			v95 = v81
+		v93 := float64(v80 * v92)
+		v94 := float64(v91 + v93)
+		v95 := float64(v88 + v94)
+		v96 := math.Ldexp(v95, int(v11))
+		v97 := v96
+		if v74 {
+			v97 = v83
 		}
-		v96 := v1
-		if v72 {
-			v96 = v84
+		v98 := v1
+		if v74 {
+			v98 = v86
 		}
-		v97 := v95
+		v99 := v97
 		if v2 {
-			v97 = v77
+			v99 = v79
 		}
-		v98 := v96
+		v100 := v98
 		if v2 {
-			v98 = v1
+			v100 = v1
 		}
-		v99 := float64(v97 + v98)
-		v100 := float64(v76 * v75)
-		v101 := float64(v99 - v100)
-		v102 := math.Abs(v101)
-		v103 := math.Abs(v100)
-		v105 := float64(v103 * v104)
-		v106 := v102 <= v105
-		v107 := math.Abs(v76)
-		v108 := math.Abs(v78)
-		v109 := v107
-		if v108 > v107 {
-			v109 = v108
+		v101 := float64(v99 + v100)
+		v102 := float64(v78 * v77)
+		v103 := float64(v101 - v102)
+		v104 := math.Abs(v103)
+		v105 := math.Abs(v102)
+		v107 := float64(v105 * v106)
+		v108 := v104 <= v107
+		v109 := math.Abs(v78)
+		v110 := math.Abs(v80)
+		v111 := v109
+		if v110 > v109 {
+			v111 = v110
 		}
-		v111 := float64(v102 * v110)
-		v114 := math.FMA(v109, v112, v113)
-		v115 := v111 <= v114
-		v116 := v106 || v115
-		v117 := v99 == v1
-		v118 := v116 && !v117
-		v119 := v100
-		if v118 {
-			v119 = v99
+		v113 := float64(v104 * v112)
+		v116 := math.FMA(v111, v114, v115)
+		v117 := v113 <= v116
+		v118 := v108 || v117
+		v119 := v101 == v1
+		v120 := v118 && !v119
+		v121 := v102
+		if v120 {
+			v121 = v101
 		}
-		v120 := v119
-		if v72 {
-			v120 = v0
+		v122 := v121
+		if v74 {
+			v122 = v0
 		}
-		dx[i] = v120
+		dx[i] = v122
 	}
 }
 

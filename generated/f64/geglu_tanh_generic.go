@@ -13,7 +13,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
-// compute, 342 operations): the scalar twin of the vector program the assembly
+// compute, 349 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -28,7 +28,7 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
 	v16 := math.Float64frombits(0xc085e00000000000)  // -700
 	v18 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v20 := math.Float64frombits(0xc087500000000000)  // -746
+	v20 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v22 := math.Float64frombits(0x4086300000000000)  // 710
 	v24 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v28 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -45,17 +45,19 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v62 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v64 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v67 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v73 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v75 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v76 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v107 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v109 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v341 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v349 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v351 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v352 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v75 := math.Float64frombits(0x408f400000000000)  // 1000
+	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v109 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v110 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v128 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v134 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v181 := math.Float64frombits(0xc091300000000000) // -1100
+	v348 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v356 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v358 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v359 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -108,357 +110,377 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v69 := float64(v67 - v68)
 		v70 := float64(v69 + v40)
 		v71 := float64(v70 + v66)
-		v74 := v26 < v73
-		v77 := float64(v76 - v26)
-		v78 := math.Ldexp(v75, int(v77))
-		v79 := v4
-		if v74 {
-			v79 = v78
+		v74 := float64(v73 - v26)
+		v76 := v75
+		if v74 < v75 {
+			v76 = v74
 		}
-		v80 := float64(v68 + v79)
-		v81 := float64(v80 - v79)
-		v82 := float64(v68 - v81)
-		v83 := float64(v82 + v71)
-		v84 := float64(v83 + v79)
-		v85 := float64(v84 - v79)
-		v86 := float64(v81 + v85)
-		v87 := math.Ldexp(v86, int(v26))
-		v88 := math.IsNaN(v19)
-		v89 := v87
-		if v88 {
-			v89 = v19
+		v78 := v26 < v77
+		v80 := math.Ldexp(v79, int(v76))
+		v81 := v4
+		if v78 {
+			v81 = v80
 		}
-		v90 := float64(v0 * v89)
-		v108 := float64(v90 * v107)
-		v110 := -v14
-		v111 := math.FMA(v8, v13, v110)
-		v112 := float64(v13 - v0)
-		v113 := float64(v13 - v112)
-		v114 := float64(v0 - v113)
-		v115 := float64(v12 - v112)
-		v116 := float64(v114 + v115)
-		v117 := -v12
-		v118 := math.FMA(v9, v11, v117)
-		v119 := -v11
-		v120 := math.FMA(v10, v0, v119)
-		v121 := -v10
-		v122 := math.FMA(v0, v0, v121)
-		v123 := float64(v122 * v0)
-		v124 := float64(v120 + v123)
-		v125 := float64(v9 * v124)
-		v126 := float64(v118 + v125)
-		v128 := float64(v127 * v11)
-		v129 := float64(v126 + v128)
-		v130 := float64(v116 + v129)
-		v131 := float64(v8 * v130)
-		v132 := float64(v111 + v131)
-		v134 := float64(v133 * v13)
-		v135 := float64(v132 + v134)
-		v136 := float64(v109 + v135)
-		v137 := float64(v108 * v136)
-		v138 := math.FMA(v90, v107, v137)
-		v139 := math.Abs(v14)
-		v140 := -v139
-		v141 := v20
-		if v140 > v20 {
-			v141 = v140
+		v82 := float64(v68 + v81)
+		v83 := float64(v82 - v81)
+		v84 := float64(v68 - v83)
+		v85 := float64(v84 + v71)
+		v86 := float64(v85 + v81)
+		v87 := float64(v86 - v81)
+		v88 := float64(v83 + v87)
+		v89 := math.Ldexp(v88, int(v26))
+		v90 := math.IsNaN(v19)
+		v91 := v89
+		if v90 {
+			v91 = v19
 		}
-		v142 := v14 < v4
-		v143 := float64(v141 * v24)
-		v144 := math.RoundToEven(v143)
-		v145 := -v144
-		v146 := math.FMA(v145, v28, v141)
-		v147 := math.FMA(v145, v30, v146)
-		v148 := float64(v146 - v147)
-		v149 := math.FMA(v145, v30, v148)
-		v150 := float64(v147 * v147)
-		v151 := -v150
-		v152 := math.FMA(v147, v147, v151)
-		v153 := float64(v34 * v150)
-		v154 := float64(v34 * v152)
-		v155 := float64(v147 + v153)
-		v156 := float64(v147 - v155)
-		v157 := float64(v156 + v153)
-		v158 := float64(v157 + v154)
-		v159 := math.FMA(v149, v147, v149)
-		v160 := float64(v158 + v159)
-		v161 := float64(v150 * v147)
-		v162 := math.FMA(v47, v147, v48)
-		v163 := math.FMA(v162, v147, v50)
-		v164 := math.FMA(v163, v147, v52)
-		v165 := math.FMA(v164, v147, v54)
-		v166 := math.FMA(v165, v147, v56)
-		v167 := math.FMA(v166, v147, v58)
-		v168 := math.FMA(v167, v147, v60)
-		v169 := math.FMA(v168, v147, v62)
-		v170 := math.FMA(v169, v147, v64)
-		v171 := math.FMA(v161, v170, v160)
-		v172 := float64(v67 + v155)
-		v173 := float64(v67 - v172)
-		v174 := float64(v173 + v155)
-		v175 := float64(v174 + v171)
-		v176 := float64(v172 + v175)
-		v177 := float64(v172 - v176)
-		v178 := float64(v177 + v175)
-		v179 := ldexpMid(v67, v144)
-		v180 := float64(v176 * v179)
-		v181 := float64(v178 * v179)
-		v182 := float64(v67 + v180)
-		v183 := float64(v67 - v182)
-		v184 := float64(v183 + v180)
-		v185 := float64(v184 + v181)
-		v186 := v67
-		if v142 {
-			v186 = v176
+		v92 := float64(v0 * v91)
+		v111 := -v14
+		v112 := math.FMA(v8, v13, v111)
+		v113 := float64(v13 - v0)
+		v114 := float64(v13 - v113)
+		v115 := float64(v0 - v114)
+		v116 := float64(v12 - v113)
+		v117 := float64(v115 + v116)
+		v118 := -v12
+		v119 := math.FMA(v9, v11, v118)
+		v120 := -v11
+		v121 := math.FMA(v10, v0, v120)
+		v122 := -v10
+		v123 := math.FMA(v0, v0, v122)
+		v124 := float64(v123 * v0)
+		v125 := float64(v121 + v124)
+		v126 := float64(v9 * v125)
+		v127 := float64(v119 + v126)
+		v129 := float64(v128 * v11)
+		v130 := float64(v127 + v129)
+		v131 := float64(v117 + v130)
+		v132 := float64(v8 * v131)
+		v133 := float64(v112 + v132)
+		v135 := float64(v134 * v13)
+		v136 := float64(v133 + v135)
+		v137 := float64(v110 + v136)
+		v138 := float64(v137 * v109)
+		v139 := float64(v92 * v138)
+		v140 := math.FMA(v92, v109, v139)
+		v141 := math.Abs(v14)
+		v142 := -v141
+		v143 := v20
+		if v142 > v20 {
+			v143 = v142
 		}
-		v187 := v4
-		if v142 {
-			v187 = v178
+		v144 := v14 < v4
+		v145 := float64(v143 * v24)
+		v146 := math.RoundToEven(v145)
+		v147 := -v146
+		v148 := math.FMA(v147, v28, v143)
+		v149 := math.FMA(v147, v30, v148)
+		v150 := float64(v148 - v149)
+		v151 := math.FMA(v147, v30, v150)
+		v152 := float64(v149 * v149)
+		v153 := -v152
+		v154 := math.FMA(v149, v149, v153)
+		v155 := float64(v34 * v152)
+		v156 := float64(v34 * v154)
+		v157 := float64(v149 + v155)
+		v158 := float64(v149 - v157)
+		v159 := float64(v158 + v155)
+		v160 := float64(v159 + v156)
+		v161 := math.FMA(v151, v149, v151)
+		v162 := float64(v160 + v161)
+		v163 := float64(v152 * v149)
+		v164 := math.FMA(v47, v149, v48)
+		v165 := math.FMA(v164, v149, v50)
+		v166 := math.FMA(v165, v149, v52)
+		v167 := math.FMA(v166, v149, v54)
+		v168 := math.FMA(v167, v149, v56)
+		v169 := math.FMA(v168, v149, v58)
+		v170 := math.FMA(v169, v149, v60)
+		v171 := math.FMA(v170, v149, v62)
+		v172 := math.FMA(v171, v149, v64)
+		v173 := math.FMA(v163, v172, v162)
+		v174 := float64(v67 + v157)
+		v175 := float64(v67 - v174)
+		v176 := float64(v175 + v157)
+		v177 := float64(v176 + v173)
+		v178 := float64(v174 + v177)
+		v179 := float64(v174 - v178)
+		v180 := float64(v179 + v177)
+		v182 := v181
+		if v146 > v181 {
+			v182 = v146
 		}
-		v188 := float64(v67 / v182)
-		v189 := float64(v186 * v188)
-		v190 := -v189
-		v191 := math.FMA(v190, v182, v186)
-		v192 := math.FMA(v190, v185, v191)
-		v193 := float64(v192 + v187)
-		v195 := float64(v193 * v188)
-		v196 := v4
-		if v142 {
-			v196 = v144
+		v183 := ldexpMid(v67, v182)
+		v184 := float64(v178 * v183)
+		v185 := float64(v180 * v183)
+		v186 := float64(v67 + v184)
+		v187 := float64(v67 - v186)
+		v188 := float64(v187 + v184)
+		v189 := float64(v188 + v185)
+		v190 := v67
+		if v144 {
+			v190 = v178
 		}
-		v197 := v196 < v73
-		v198 := float64(v76 - v196)
-		v199 := math.Ldexp(v75, int(v198))
+		v191 := v4
+		if v144 {
+			v191 = v180
+		}
+		v192 := float64(v67 / v186)
+		v193 := float64(v190 * v192)
+		v194 := -v193
+		v195 := math.FMA(v194, v186, v190)
+		v196 := math.FMA(v194, v189, v195)
+		v197 := float64(v196 + v191)
+		v199 := float64(v197 * v192)
 		v200 := v4
-		if v197 {
-			v200 = v199
+		if v144 {
+			v200 = v146
 		}
-		v201 := float64(v189 + v200)
-		v202 := float64(v201 - v200)
-		v203 := float64(v189 - v202)
-		v204 := float64(v203 + v195)
-		v205 := float64(v204 + v200)
-		v206 := float64(v205 - v200)
-		v207 := float64(v202 + v206)
-		v208 := math.Ldexp(v207, int(v196))
-		v209 := math.IsNaN(v14)
-		v210 := v208
-		if v209 {
-			v210 = v14
+		v201 := float64(v73 - v200)
+		v202 := v75
+		if v201 < v75 {
+			v202 = v201
 		}
-		v211 := math.Abs(v110)
-		v212 := -v211
-		v213 := v20
-		if v212 > v20 {
-			v213 = v212
+		v203 := v200 < v77
+		v204 := math.Ldexp(v79, int(v202))
+		v205 := v4
+		if v203 {
+			v205 = v204
 		}
-		v214 := v110 < v4
-		v215 := float64(v213 * v24)
-		v216 := math.RoundToEven(v215)
+		v206 := float64(v193 + v205)
+		v207 := float64(v206 - v205)
+		v208 := float64(v193 - v207)
+		v209 := float64(v208 + v199)
+		v210 := float64(v209 + v205)
+		v211 := float64(v210 - v205)
+		v212 := float64(v207 + v211)
+		v213 := math.Ldexp(v212, int(v200))
+		v214 := math.IsNaN(v14)
+		v215 := v213
+		if v214 {
+			v215 = v14
+		}
+		v216 := math.Abs(v111)
 		v217 := -v216
-		v218 := math.FMA(v217, v28, v213)
-		v219 := math.FMA(v217, v30, v218)
-		v220 := float64(v218 - v219)
-		v221 := math.FMA(v217, v30, v220)
-		v222 := float64(v219 * v219)
-		v223 := -v222
-		v224 := math.FMA(v219, v219, v223)
-		v225 := float64(v34 * v222)
-		v226 := float64(v34 * v224)
-		v227 := float64(v219 + v225)
-		v228 := float64(v219 - v227)
-		v229 := float64(v228 + v225)
-		v230 := float64(v229 + v226)
-		v231 := math.FMA(v221, v219, v221)
-		v232 := float64(v230 + v231)
-		v233 := float64(v222 * v219)
-		v234 := math.FMA(v47, v219, v48)
-		v235 := math.FMA(v234, v219, v50)
-		v236 := math.FMA(v235, v219, v52)
-		v237 := math.FMA(v236, v219, v54)
-		v238 := math.FMA(v237, v219, v56)
-		v239 := math.FMA(v238, v219, v58)
-		v240 := math.FMA(v239, v219, v60)
-		v241 := math.FMA(v240, v219, v62)
-		v242 := math.FMA(v241, v219, v64)
-		v243 := math.FMA(v233, v242, v232)
-		v244 := float64(v67 + v227)
-		v245 := float64(v67 - v244)
-		v246 := float64(v245 + v227)
-		v247 := float64(v246 + v243)
-		v248 := float64(v244 + v247)
-		v249 := float64(v244 - v248)
-		v250 := float64(v249 + v247)
-		v251 := ldexpMid(v67, v216)
-		v252 := float64(v248 * v251)
-		v253 := float64(v250 * v251)
-		v254 := float64(v67 + v252)
-		v255 := float64(v67 - v254)
-		v256 := float64(v255 + v252)
-		v257 := float64(v256 + v253)
-		v258 := v67
-		if v214 {
-			v258 = v248
+		v218 := v20
+		if v217 > v20 {
+			v218 = v217
 		}
-		v259 := v4
-		if v214 {
-			v259 = v250
+		v219 := v111 < v4
+		v220 := float64(v218 * v24)
+		v221 := math.RoundToEven(v220)
+		v222 := -v221
+		v223 := math.FMA(v222, v28, v218)
+		v224 := math.FMA(v222, v30, v223)
+		v225 := float64(v223 - v224)
+		v226 := math.FMA(v222, v30, v225)
+		v227 := float64(v224 * v224)
+		v228 := -v227
+		v229 := math.FMA(v224, v224, v228)
+		v230 := float64(v34 * v227)
+		v231 := float64(v34 * v229)
+		v232 := float64(v224 + v230)
+		v233 := float64(v224 - v232)
+		v234 := float64(v233 + v230)
+		v235 := float64(v234 + v231)
+		v236 := math.FMA(v226, v224, v226)
+		v237 := float64(v235 + v236)
+		v238 := float64(v227 * v224)
+		v239 := math.FMA(v47, v224, v48)
+		v240 := math.FMA(v239, v224, v50)
+		v241 := math.FMA(v240, v224, v52)
+		v242 := math.FMA(v241, v224, v54)
+		v243 := math.FMA(v242, v224, v56)
+		v244 := math.FMA(v243, v224, v58)
+		v245 := math.FMA(v244, v224, v60)
+		v246 := math.FMA(v245, v224, v62)
+		v247 := math.FMA(v246, v224, v64)
+		v248 := math.FMA(v238, v247, v237)
+		v249 := float64(v67 + v232)
+		v250 := float64(v67 - v249)
+		v251 := float64(v250 + v232)
+		v252 := float64(v251 + v248)
+		v253 := float64(v249 + v252)
+		v254 := float64(v249 - v253)
+		v255 := float64(v254 + v252)
+		v256 := v181
+		if v221 > v181 {
+			v256 = v221
 		}
-		v260 := float64(v67 / v254)
-		v261 := float64(v258 * v260)
-		v262 := -v261
-		v263 := math.FMA(v262, v254, v258)
-		v264 := math.FMA(v262, v257, v263)
-		v265 := float64(v264 + v259)
-		v267 := float64(v265 * v260)
-		v268 := v4
-		if v214 {
-			v268 = v216
+		v257 := ldexpMid(v67, v256)
+		v258 := float64(v253 * v257)
+		v259 := float64(v255 * v257)
+		v260 := float64(v67 + v258)
+		v261 := float64(v67 - v260)
+		v262 := float64(v261 + v258)
+		v263 := float64(v262 + v259)
+		v264 := v67
+		if v219 {
+			v264 = v253
 		}
-		v269 := v268 < v73
-		v270 := float64(v76 - v268)
-		v271 := math.Ldexp(v75, int(v270))
-		v272 := v4
-		if v269 {
-			v272 = v271
+		v265 := v4
+		if v219 {
+			v265 = v255
 		}
-		v273 := float64(v261 + v272)
-		v274 := float64(v273 - v272)
-		v275 := float64(v261 - v274)
-		v276 := float64(v275 + v267)
-		v277 := float64(v276 + v272)
-		v278 := float64(v277 - v272)
-		v279 := float64(v274 + v278)
-		v280 := math.Ldexp(v279, int(v268))
-		v281 := math.IsNaN(v110)
-		v282 := v280
-		if v281 {
-			v282 = v110
+		v266 := float64(v67 / v260)
+		v267 := float64(v264 * v266)
+		v268 := -v267
+		v269 := math.FMA(v268, v260, v264)
+		v270 := math.FMA(v268, v263, v269)
+		v271 := float64(v270 + v265)
+		v273 := float64(v271 * v266)
+		v274 := v4
+		if v219 {
+			v274 = v221
 		}
-		v283 := float64(v135 * v282)
-		v284 := float64(v210 * v283)
-		v285 := float64(v210 + v284)
-		v286 := float64(v0 * v285)
-		v287 := v286
+		v275 := float64(v73 - v274)
+		v276 := v75
+		if v275 < v75 {
+			v276 = v275
+		}
+		v277 := v274 < v77
+		v278 := math.Ldexp(v79, int(v276))
+		v279 := v4
+		if v277 {
+			v279 = v278
+		}
+		v280 := float64(v267 + v279)
+		v281 := float64(v280 - v279)
+		v282 := float64(v267 - v281)
+		v283 := float64(v282 + v273)
+		v284 := float64(v283 + v279)
+		v285 := float64(v284 - v279)
+		v286 := float64(v281 + v285)
+		v287 := math.Ldexp(v286, int(v274))
+		v288 := math.IsNaN(v111)
+		v289 := v287
+		if v288 {
+			v289 = v111
+		}
+		v290 := float64(v136 * v289)
+		v291 := float64(v215 * v290)
+		v292 := float64(v215 + v291)
+		v293 := float64(v0 * v292)
+		v294 := v293
 		if v17 {
-			v287 = v138
+			v294 = v140
 		}
-		v288 := v287
+		v295 := v294
 		if v7 {
-			v288 = v0
+			v295 = v0
 		}
-		v289 := v288
+		v296 := v295
 		if v3 {
-			v289 = v5
+			v296 = v5
 		}
-		v290 := b[i]
-		v291 := float64(v290 * v5)
-		v292 := float64(v290 * v0)
-		v293 := -v292
-		v294 := math.FMA(v290, v0, v293)
-		v295 := float64(v290 * v107)
-		v296 := float64(v295 * v90)
-		v297 := -v296
-		v298 := math.FMA(v295, v90, v297)
-		v299 := float64(v290 * v108)
+		v297 := b[i]
+		v298 := float64(v297 * v5)
+		v299 := float64(v297 * v0)
 		v300 := -v299
-		v301 := math.FMA(v290, v108, v300)
-		v302 := float64(v299 * v136)
-		v303 := -v302
-		v304 := math.FMA(v299, v136, v303)
-		v305 := math.FMA(v301, v136, v304)
-		v306 := float64(v296 + v302)
-		v307 := float64(v306 - v296)
-		v308 := float64(v306 - v307)
-		v309 := float64(v296 - v308)
-		v310 := float64(v302 - v307)
-		v311 := float64(v309 + v310)
-		v312 := float64(v311 + v298)
-		v313 := float64(v312 + v305)
-		v314 := float64(v292 * v210)
-		v315 := -v314
-		v316 := math.FMA(v292, v210, v315)
-		v317 := math.FMA(v294, v210, v316)
-		v318 := float64(v292 * v284)
-		v319 := -v318
-		v320 := math.FMA(v292, v284, v319)
-		v321 := math.FMA(v294, v284, v320)
-		v322 := float64(v314 + v318)
-		v323 := float64(v322 - v314)
-		v324 := float64(v322 - v323)
-		v325 := float64(v314 - v324)
-		v326 := float64(v318 - v323)
-		v327 := float64(v325 + v326)
-		v328 := float64(v327 + v317)
-		v329 := float64(v328 + v321)
-		v330 := v322
+		v301 := math.FMA(v297, v0, v300)
+		v302 := float64(v297 * v109)
+		v303 := float64(v302 * v92)
+		v304 := -v303
+		v305 := math.FMA(v302, v92, v304)
+		v306 := float64(v297 * v92)
+		v307 := -v306
+		v308 := math.FMA(v297, v92, v307)
+		v309 := float64(v306 * v138)
+		v310 := -v309
+		v311 := math.FMA(v306, v138, v310)
+		v312 := math.FMA(v308, v138, v311)
+		v313 := float64(v303 + v309)
+		v314 := float64(v313 - v303)
+		v315 := float64(v313 - v314)
+		v316 := float64(v303 - v315)
+		v317 := float64(v309 - v314)
+		v318 := float64(v316 + v317)
+		v319 := float64(v318 + v305)
+		v320 := float64(v319 + v312)
+		v321 := float64(v299 * v215)
+		v322 := -v321
+		v323 := math.FMA(v299, v215, v322)
+		v324 := math.FMA(v301, v215, v323)
+		v325 := float64(v299 * v291)
+		v326 := -v325
+		v327 := math.FMA(v299, v291, v326)
+		v328 := math.FMA(v301, v291, v327)
+		v329 := float64(v321 + v325)
+		v330 := float64(v329 - v321)
+		v331 := float64(v329 - v330)
+		v332 := float64(v321 - v331)
+		v333 := float64(v325 - v330)
+		v334 := float64(v332 + v333)
+		v335 := float64(v334 + v324)
+		v336 := float64(v335 + v328)
+		v337 := v329
 		if v17 {
-			v330 = v306
+			v337 = v313
 		}
-		v331 := v329
+		v338 := v336
 		if v17 {
-			v331 = v313
+			v338 = v320
 		}
-		v332 := v330
+		v339 := v337
 		if v7 {
-			v332 = v292
+			v339 = v299
 		}
-		v333 := v331
+		v340 := v338
 		if v7 {
-			v333 = v294
+			v340 = v301
 		}
-		v334 := v332
+		v341 := v339
 		if v3 {
-			v334 = v291
+			v341 = v298
 		}
-		v335 := v333
+		v342 := v340
 		if v3 {
-			v335 = v4
+			v342 = v4
 		}
-		v336 := float64(v334 + v335)
-		v337 := float64(v290 * v289)
-		v338 := float64(v336 - v337)
-		v339 := math.Abs(v338)
-		v340 := math.Abs(v337)
-		v342 := float64(v340 * v341)
-		v343 := v339 <= v342
-		v344 := math.Abs(v290)
-		v345 := math.Abs(v295)
-		v346 := v344
-		if v345 > v344 {
-			v346 = v345
+		v343 := float64(v341 + v342)
+		v344 := float64(v297 * v296)
+		v345 := float64(v343 - v344)
+		v346 := math.Abs(v345)
+		v347 := math.Abs(v344)
+		v349 := float64(v347 * v348)
+		v350 := v346 <= v349
+		v351 := math.Abs(v297)
+		v352 := math.Abs(v302)
+		v353 := v351
+		if v352 > v351 {
+			v353 = v352
 		}
-		v347 := math.Abs(v292)
-		v348 := v346
-		if v347 > v346 {
-			v348 = v347
+		v354 := math.Abs(v299)
+		v355 := v353
+		if v354 > v353 {
+			v355 = v354
 		}
-		v350 := float64(v339 * v349)
-		v353 := math.FMA(v348, v351, v352)
-		v354 := v350 <= v353
-		v355 := v343 || v354
-		v356 := v336 == v4
-		v357 := v355 && !v356
-		v358 := v337
-		if v357 {
-			v358 = v336
+		v357 := float64(v346 * v356)
+		v360 := math.FMA(v355, v358, v359)
+		v361 := v357 <= v360
+		v362 := v350 || v361
+		v363 := v343 == v4
+		v364 := v362 && !v363
+		v365 := v344
+		if v364 {
+			v365 = v343
 		}
-		v359 := math.IsNaN(v290)
-		v360 := v358
-		if v359 {
-			v360 = v290
+		v366 := math.IsNaN(v297)
+		v367 := v365
+		if v366 {
+			v367 = v297
 		}
-		v361 := math.IsNaN(v0)
-		v362 := v360
-		if v361 {
-			v362 = v0
+		v368 := math.IsNaN(v0)
+		v369 := v367
+		if v368 {
+			v369 = v0
 		}
-		dst[i] = v362
+		dst[i] = v369
 	}
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 643 operations): the scalar twin of the vector program
+// memory, f64 compute, 798 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -475,7 +497,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v10 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
 	v17 := math.Float64frombits(0xc085e00000000000)  // -700
 	v19 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v21 := math.Float64frombits(0xc087500000000000)  // -746
+	v21 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v23 := math.Float64frombits(0x4086300000000000)  // 710
 	v25 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v29 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -491,26 +513,29 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v61 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v63 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v65 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v73 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v75 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v76 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v90 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
-	v91 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
-	v93 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
-	v98 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
-	v103 := math.Float64frombits(0xc044000000000000) // -40
-	v135 := math.Float64frombits(0xbff0000000000000) // -1
-	v154 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v176 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v178 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v196 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v202 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v210 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v357 := math.Float64frombits(0x4000000000000000) // 2
-	v646 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v652 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v654 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v655 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v75 := math.Float64frombits(0x408f400000000000)  // 1000
+	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v92 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
+	v93 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
+	v95 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
+	v100 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v105 := math.Float64frombits(0xc044000000000000) // -40
+	v137 := math.Float64frombits(0xbff0000000000000) // -1
+	v156 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v178 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v179 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v197 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v203 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v212 := math.Float64frombits(0xbfe199999999999a) // -0.55
+	v255 := math.Float64frombits(0xc091300000000000) // -1100
+	v364 := math.Float64frombits(0x4000000000000000) // 2
+	v676 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v682 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v684 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v685 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v809 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -563,685 +588,924 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v69 := float64(v8 - v68)
 		v70 := float64(v69 + v41)
 		v71 := float64(v70 + v67)
-		v74 := v27 < v73
-		v77 := float64(v76 - v27)
-		v78 := math.Ldexp(v75, int(v77))
-		v79 := v4
-		if v74 {
-			v79 = v78
+		v74 := float64(v73 - v27)
+		v76 := v75
+		if v74 < v75 {
+			v76 = v74
 		}
-		v80 := float64(v68 + v79)
-		v81 := float64(v80 - v79)
-		v82 := float64(v68 - v81)
-		v83 := float64(v82 + v71)
-		v84 := float64(v83 + v79)
-		v85 := float64(v84 - v79)
-		v86 := float64(v81 + v85)
-		v87 := math.Ldexp(v86, int(v27))
-		v88 := math.IsNaN(v20)
-		v89 := v87
-		if v88 {
-			v89 = v20
+		v78 := v27 < v77
+		v80 := math.Ldexp(v79, int(v76))
+		v81 := v4
+		if v78 {
+			v81 = v80
 		}
-		v92 := float64(v0 - v91)
-		v94 := float64(v92 - v93)
-		v95 := float64(v9 * v94)
-		v96 := float64(v0 * v91)
-		v97 := float64(v11 + v96)
-		v99 := float64(v97 + v98)
-		v100 := float64(v10 * v99)
-		v101 := float64(v8 + v100)
-		v102 := float64(v95 * v101)
-		v104 := v103
-		if v102 > v103 {
-			v104 = v102
+		v82 := float64(v68 + v81)
+		v83 := float64(v82 - v81)
+		v84 := float64(v68 - v83)
+		v85 := float64(v84 + v71)
+		v86 := float64(v85 + v81)
+		v87 := float64(v86 - v81)
+		v88 := float64(v83 + v87)
+		v89 := math.Ldexp(v88, int(v27))
+		v90 := math.IsNaN(v20)
+		v91 := v89
+		if v90 {
+			v91 = v20
 		}
-		v105 := v23
-		if v104 < v23 {
-			v105 = v104
+		v94 := float64(v0 - v93)
+		v96 := float64(v94 - v95)
+		v97 := float64(v9 * v96)
+		v98 := float64(v0 * v93)
+		v99 := float64(v11 + v98)
+		v101 := float64(v99 + v100)
+		v102 := float64(v10 * v101)
+		v103 := float64(v8 + v102)
+		v104 := float64(v97 * v103)
+		v106 := v105
+		if v104 > v105 {
+			v106 = v104
 		}
-		v106 := float64(v105 * v25)
-		v107 := math.RoundToEven(v106)
-		v108 := -v107
-		v109 := math.FMA(v108, v29, v105)
-		v110 := math.FMA(v108, v31, v109)
-		v111 := float64(v109 - v110)
-		v112 := math.FMA(v108, v31, v111)
-		v113 := float64(v110 * v110)
-		v114 := -v113
-		v115 := math.FMA(v110, v110, v114)
-		v116 := float64(v35 * v113)
-		v117 := float64(v35 * v115)
-		v118 := float64(v110 + v116)
-		v119 := float64(v110 - v118)
-		v120 := float64(v119 + v116)
-		v121 := float64(v120 + v117)
-		v122 := math.FMA(v112, v110, v112)
-		v123 := float64(v121 + v122)
-		v124 := float64(v113 * v110)
-		v125 := math.FMA(v48, v110, v49)
-		v126 := math.FMA(v125, v110, v51)
-		v127 := math.FMA(v126, v110, v53)
-		v128 := math.FMA(v127, v110, v55)
-		v129 := math.FMA(v128, v110, v57)
-		v130 := math.FMA(v129, v110, v59)
-		v131 := math.FMA(v130, v110, v61)
-		v132 := math.FMA(v131, v110, v63)
-		v133 := math.FMA(v132, v110, v65)
-		v134 := math.FMA(v124, v133, v123)
-		v136 := ldexpMid(v135, v108)
-		v137 := float64(v8 + v136)
-		v138 := float64(v137 - v8)
-		v139 := float64(v137 - v138)
-		v140 := float64(v8 - v139)
-		v141 := float64(v136 - v138)
-		v142 := float64(v140 + v141)
-		v143 := float64(v134 + v142)
-		v144 := float64(v137 + v118)
-		v145 := float64(v137 - v144)
-		v146 := float64(v145 + v118)
-		v147 := float64(v146 + v143)
-		v148 := float64(v144 + v147)
-		v149 := ldexpMid(v148, v107)
-		v150 := math.Copysign(v149, v102)
-		v151 := math.IsNaN(v102)
-		v152 := v150
-		if v151 {
-			v152 = v102
+		v107 := v23
+		if v106 < v23 {
+			v107 = v106
 		}
-		v153 := float64(v90 * v152)
-		v155 := float64(v154 * v99)
-		v156 := float64(v8 + v155)
-		v157 := float64(v95 * v156)
-		v158 := float64(v153 + v157)
-		v159 := float64(v89 * v158)
-		v177 := float64(v159 * v176)
-		v179 := -v15
-		v180 := math.FMA(v9, v14, v179)
-		v181 := float64(v14 - v0)
-		v182 := float64(v14 - v181)
-		v183 := float64(v0 - v182)
-		v184 := float64(v13 - v181)
-		v185 := float64(v183 + v184)
-		v186 := -v13
-		v187 := math.FMA(v10, v12, v186)
-		v188 := -v12
-		v189 := math.FMA(v11, v0, v188)
-		v190 := -v11
-		v191 := math.FMA(v0, v0, v190)
-		v192 := float64(v191 * v0)
-		v193 := float64(v189 + v192)
-		v194 := float64(v10 * v193)
-		v195 := float64(v187 + v194)
-		v197 := float64(v196 * v12)
-		v198 := float64(v195 + v197)
-		v199 := float64(v185 + v198)
-		v200 := float64(v9 * v199)
-		v201 := float64(v180 + v200)
-		v203 := float64(v202 * v14)
-		v204 := float64(v201 + v203)
-		v205 := float64(v178 + v204)
-		v206 := float64(v177 * v205)
-		v207 := math.FMA(v159, v176, v206)
-		v208 := v0 < v135
-		v211 := v210 < v0
-		v212 := v208 || v211
-		v213 := math.Abs(v15)
-		v214 := -v213
-		v215 := v21
-		if v214 > v21 {
-			v215 = v214
+		v108 := float64(v107 * v25)
+		v109 := math.RoundToEven(v108)
+		v110 := -v109
+		v111 := math.FMA(v110, v29, v107)
+		v112 := math.FMA(v110, v31, v111)
+		v113 := float64(v111 - v112)
+		v114 := math.FMA(v110, v31, v113)
+		v115 := float64(v112 * v112)
+		v116 := -v115
+		v117 := math.FMA(v112, v112, v116)
+		v118 := float64(v35 * v115)
+		v119 := float64(v35 * v117)
+		v120 := float64(v112 + v118)
+		v121 := float64(v112 - v120)
+		v122 := float64(v121 + v118)
+		v123 := float64(v122 + v119)
+		v124 := math.FMA(v114, v112, v114)
+		v125 := float64(v123 + v124)
+		v126 := float64(v115 * v112)
+		v127 := math.FMA(v48, v112, v49)
+		v128 := math.FMA(v127, v112, v51)
+		v129 := math.FMA(v128, v112, v53)
+		v130 := math.FMA(v129, v112, v55)
+		v131 := math.FMA(v130, v112, v57)
+		v132 := math.FMA(v131, v112, v59)
+		v133 := math.FMA(v132, v112, v61)
+		v134 := math.FMA(v133, v112, v63)
+		v135 := math.FMA(v134, v112, v65)
+		v136 := math.FMA(v126, v135, v125)
+		v138 := ldexpMid(v137, v110)
+		v139 := float64(v8 + v138)
+		v140 := float64(v139 - v8)
+		v141 := float64(v139 - v140)
+		v142 := float64(v8 - v141)
+		v143 := float64(v138 - v140)
+		v144 := float64(v142 + v143)
+		v145 := float64(v136 + v144)
+		v146 := float64(v139 + v120)
+		v147 := float64(v139 - v146)
+		v148 := float64(v147 + v120)
+		v149 := float64(v148 + v145)
+		v150 := float64(v146 + v149)
+		v151 := ldexpMid(v150, v109)
+		v152 := math.Copysign(v151, v104)
+		v153 := math.IsNaN(v104)
+		v154 := v152
+		if v153 {
+			v154 = v104
 		}
-		v216 := v15 < v4
-		v217 := float64(v215 * v25)
-		v218 := math.RoundToEven(v217)
-		v219 := -v218
-		v220 := math.FMA(v219, v29, v215)
-		v221 := math.FMA(v219, v31, v220)
-		v222 := float64(v220 - v221)
-		v223 := math.FMA(v219, v31, v222)
-		v224 := float64(v221 * v221)
-		v225 := -v224
-		v226 := math.FMA(v221, v221, v225)
-		v227 := float64(v35 * v224)
-		v228 := float64(v35 * v226)
-		v229 := float64(v221 + v227)
-		v230 := float64(v221 - v229)
-		v231 := float64(v230 + v227)
-		v232 := float64(v231 + v228)
-		v233 := math.FMA(v223, v221, v223)
-		v234 := float64(v232 + v233)
-		v235 := float64(v224 * v221)
-		v236 := math.FMA(v48, v221, v49)
-		v237 := math.FMA(v236, v221, v51)
-		v238 := math.FMA(v237, v221, v53)
-		v239 := math.FMA(v238, v221, v55)
-		v240 := math.FMA(v239, v221, v57)
-		v241 := math.FMA(v240, v221, v59)
-		v242 := math.FMA(v241, v221, v61)
-		v243 := math.FMA(v242, v221, v63)
-		v244 := math.FMA(v243, v221, v65)
-		v245 := math.FMA(v235, v244, v234)
-		v246 := float64(v8 + v229)
-		v247 := float64(v8 - v246)
-		v248 := float64(v247 + v229)
-		v249 := float64(v248 + v245)
-		v250 := float64(v246 + v249)
-		v251 := float64(v246 - v250)
-		v252 := float64(v251 + v249)
-		v253 := ldexpMid(v8, v218)
-		v254 := float64(v250 * v253)
-		v255 := float64(v252 * v253)
-		v256 := float64(v8 + v254)
-		v257 := float64(v8 - v256)
-		v258 := float64(v257 + v254)
-		v259 := float64(v258 + v255)
-		v260 := v8
-		if v216 {
-			v260 = v250
+		v155 := float64(v92 * v154)
+		v157 := float64(v156 * v101)
+		v158 := float64(v8 + v157)
+		v159 := float64(v97 * v158)
+		v160 := float64(v155 + v159)
+		v161 := float64(v91 * v160)
+		v180 := -v15
+		v181 := math.FMA(v9, v14, v180)
+		v182 := float64(v14 - v0)
+		v183 := float64(v14 - v182)
+		v184 := float64(v0 - v183)
+		v185 := float64(v13 - v182)
+		v186 := float64(v184 + v185)
+		v187 := -v13
+		v188 := math.FMA(v10, v12, v187)
+		v189 := -v12
+		v190 := math.FMA(v11, v0, v189)
+		v191 := -v11
+		v192 := math.FMA(v0, v0, v191)
+		v193 := float64(v192 * v0)
+		v194 := float64(v190 + v193)
+		v195 := float64(v10 * v194)
+		v196 := float64(v188 + v195)
+		v198 := float64(v197 * v12)
+		v199 := float64(v196 + v198)
+		v200 := float64(v186 + v199)
+		v201 := float64(v9 * v200)
+		v202 := float64(v181 + v201)
+		v204 := float64(v203 * v14)
+		v205 := float64(v202 + v204)
+		v206 := float64(v179 + v205)
+		v207 := float64(v206 * v178)
+		v208 := float64(v161 * v207)
+		v209 := math.FMA(v161, v178, v208)
+		v210 := v0 < v137
+		v213 := v212 < v0
+		v214 := v210 || v213
+		v215 := math.Abs(v15)
+		v216 := -v215
+		v217 := v21
+		if v216 > v21 {
+			v217 = v216
 		}
-		v261 := v4
-		if v216 {
-			v261 = v252
+		v218 := v15 < v4
+		v219 := float64(v217 * v25)
+		v220 := math.RoundToEven(v219)
+		v221 := -v220
+		v222 := math.FMA(v221, v29, v217)
+		v223 := math.FMA(v221, v31, v222)
+		v224 := float64(v222 - v223)
+		v225 := math.FMA(v221, v31, v224)
+		v226 := float64(v223 * v223)
+		v227 := -v226
+		v228 := math.FMA(v223, v223, v227)
+		v229 := float64(v35 * v226)
+		v230 := float64(v35 * v228)
+		v231 := float64(v223 + v229)
+		v232 := float64(v223 - v231)
+		v233 := float64(v232 + v229)
+		v234 := float64(v233 + v230)
+		v235 := math.FMA(v225, v223, v225)
+		v236 := float64(v234 + v235)
+		v237 := float64(v226 * v223)
+		v238 := math.FMA(v48, v223, v49)
+		v239 := math.FMA(v238, v223, v51)
+		v240 := math.FMA(v239, v223, v53)
+		v241 := math.FMA(v240, v223, v55)
+		v242 := math.FMA(v241, v223, v57)
+		v243 := math.FMA(v242, v223, v59)
+		v244 := math.FMA(v243, v223, v61)
+		v245 := math.FMA(v244, v223, v63)
+		v246 := math.FMA(v245, v223, v65)
+		v247 := math.FMA(v237, v246, v236)
+		v248 := float64(v8 + v231)
+		v249 := float64(v8 - v248)
+		v250 := float64(v249 + v231)
+		v251 := float64(v250 + v247)
+		v252 := float64(v248 + v251)
+		v253 := float64(v248 - v252)
+		v254 := float64(v253 + v251)
+		v256 := v255
+		if v220 > v255 {
+			v256 = v220
 		}
-		v262 := float64(v8 / v256)
-		v263 := float64(v260 * v262)
-		v264 := -v263
-		v265 := math.FMA(v264, v256, v260)
-		v266 := math.FMA(v264, v259, v265)
-		v267 := float64(v266 + v261)
-		v269 := float64(v267 * v262)
-		v270 := v4
-		if v216 {
-			v270 = v218
+		v257 := ldexpMid(v8, v256)
+		v258 := float64(v252 * v257)
+		v259 := float64(v254 * v257)
+		v260 := float64(v8 + v258)
+		v261 := float64(v8 - v260)
+		v262 := float64(v261 + v258)
+		v263 := float64(v262 + v259)
+		v264 := v8
+		if v218 {
+			v264 = v252
 		}
-		v271 := v270 < v73
-		v272 := float64(v76 - v270)
-		v273 := math.Ldexp(v75, int(v272))
+		v265 := v4
+		if v218 {
+			v265 = v254
+		}
+		v266 := float64(v8 / v260)
+		v267 := float64(v264 * v266)
+		v268 := -v267
+		v269 := math.FMA(v268, v260, v264)
+		v270 := math.FMA(v268, v263, v269)
+		v271 := float64(v270 + v265)
+		v272 := v21 <= v216
+		v273 := float64(v271 * v266)
 		v274 := v4
-		if v271 {
-			v274 = v273
+		if v218 {
+			v274 = v220
 		}
-		v275 := float64(v263 + v274)
-		v276 := float64(v275 - v274)
-		v277 := float64(v263 - v276)
-		v278 := float64(v277 + v269)
-		v279 := float64(v278 + v274)
-		v280 := float64(v279 - v274)
-		v281 := float64(v276 + v280)
-		v282 := math.Ldexp(v281, int(v270))
-		v283 := math.IsNaN(v15)
-		v284 := v282
-		if v283 {
-			v284 = v15
+		v275 := float64(v73 - v274)
+		v276 := v75
+		if v275 < v75 {
+			v276 = v275
 		}
-		v285 := math.Abs(v179)
-		v286 := -v285
-		v287 := v21
-		if v286 > v21 {
-			v287 = v286
+		v277 := v274 < v77
+		v278 := math.Ldexp(v79, int(v276))
+		v279 := v4
+		if v277 {
+			v279 = v278
 		}
-		v288 := v179 < v4
-		v289 := float64(v287 * v25)
-		v290 := math.RoundToEven(v289)
+		v280 := float64(v267 + v279)
+		v281 := float64(v280 - v279)
+		v282 := float64(v267 - v281)
+		v283 := float64(v282 + v273)
+		v284 := float64(v283 + v279)
+		v285 := float64(v284 - v279)
+		v286 := float64(v281 + v285)
+		v287 := math.Ldexp(v286, int(v274))
+		v288 := math.IsNaN(v15)
+		v289 := v287
+		if v288 {
+			v289 = v15
+		}
+		v290 := math.Abs(v180)
 		v291 := -v290
-		v292 := math.FMA(v291, v29, v287)
-		v293 := math.FMA(v291, v31, v292)
-		v294 := float64(v292 - v293)
-		v295 := math.FMA(v291, v31, v294)
-		v296 := float64(v293 * v293)
-		v297 := -v296
-		v298 := math.FMA(v293, v293, v297)
-		v299 := float64(v35 * v296)
-		v300 := float64(v35 * v298)
-		v301 := float64(v293 + v299)
-		v302 := float64(v293 - v301)
-		v303 := float64(v302 + v299)
-		v304 := float64(v303 + v300)
-		v305 := math.FMA(v295, v293, v295)
-		v306 := float64(v304 + v305)
-		v307 := float64(v296 * v293)
-		v308 := math.FMA(v48, v293, v49)
-		v309 := math.FMA(v308, v293, v51)
-		v310 := math.FMA(v309, v293, v53)
-		v311 := math.FMA(v310, v293, v55)
-		v312 := math.FMA(v311, v293, v57)
-		v313 := math.FMA(v312, v293, v59)
-		v314 := math.FMA(v313, v293, v61)
-		v315 := math.FMA(v314, v293, v63)
-		v316 := math.FMA(v315, v293, v65)
-		v317 := math.FMA(v307, v316, v306)
-		v318 := float64(v8 + v301)
-		v319 := float64(v8 - v318)
-		v320 := float64(v319 + v301)
-		v321 := float64(v320 + v317)
-		v322 := float64(v318 + v321)
-		v323 := float64(v318 - v322)
-		v324 := float64(v323 + v321)
-		v325 := ldexpMid(v8, v290)
-		v326 := float64(v322 * v325)
-		v327 := float64(v324 * v325)
-		v328 := float64(v8 + v326)
-		v329 := float64(v8 - v328)
-		v330 := float64(v329 + v326)
-		v331 := float64(v330 + v327)
-		v332 := v8
-		if v288 {
-			v332 = v322
+		v292 := v21
+		if v291 > v21 {
+			v292 = v291
 		}
-		v333 := v4
-		if v288 {
-			v333 = v324
+		v293 := v180 < v4
+		v294 := float64(v292 * v25)
+		v295 := math.RoundToEven(v294)
+		v296 := -v295
+		v297 := math.FMA(v296, v29, v292)
+		v298 := math.FMA(v296, v31, v297)
+		v299 := float64(v297 - v298)
+		v300 := math.FMA(v296, v31, v299)
+		v301 := float64(v298 * v298)
+		v302 := -v301
+		v303 := math.FMA(v298, v298, v302)
+		v304 := float64(v35 * v301)
+		v305 := float64(v35 * v303)
+		v306 := float64(v298 + v304)
+		v307 := float64(v298 - v306)
+		v308 := float64(v307 + v304)
+		v309 := float64(v308 + v305)
+		v310 := math.FMA(v300, v298, v300)
+		v311 := float64(v309 + v310)
+		v312 := float64(v301 * v298)
+		v313 := math.FMA(v48, v298, v49)
+		v314 := math.FMA(v313, v298, v51)
+		v315 := math.FMA(v314, v298, v53)
+		v316 := math.FMA(v315, v298, v55)
+		v317 := math.FMA(v316, v298, v57)
+		v318 := math.FMA(v317, v298, v59)
+		v319 := math.FMA(v318, v298, v61)
+		v320 := math.FMA(v319, v298, v63)
+		v321 := math.FMA(v320, v298, v65)
+		v322 := math.FMA(v312, v321, v311)
+		v323 := float64(v8 + v306)
+		v324 := float64(v8 - v323)
+		v325 := float64(v324 + v306)
+		v326 := float64(v325 + v322)
+		v327 := float64(v323 + v326)
+		v328 := float64(v323 - v327)
+		v329 := float64(v328 + v326)
+		v330 := v255
+		if v295 > v255 {
+			v330 = v295
 		}
-		v334 := float64(v8 / v328)
-		v335 := float64(v332 * v334)
-		v336 := -v335
-		v337 := math.FMA(v336, v328, v332)
-		v338 := math.FMA(v336, v331, v337)
-		v339 := float64(v338 + v333)
-		v341 := float64(v339 * v334)
-		v342 := v4
-		if v288 {
-			v342 = v290
+		v331 := ldexpMid(v8, v330)
+		v332 := float64(v327 * v331)
+		v333 := float64(v329 * v331)
+		v334 := float64(v8 + v332)
+		v335 := float64(v8 - v334)
+		v336 := float64(v335 + v332)
+		v337 := float64(v336 + v333)
+		v338 := v8
+		if v293 {
+			v338 = v327
 		}
-		v343 := v342 < v73
-		v344 := float64(v76 - v342)
-		v345 := math.Ldexp(v75, int(v344))
-		v346 := v4
-		if v343 {
-			v346 = v345
+		v339 := v4
+		if v293 {
+			v339 = v329
 		}
-		v347 := float64(v335 + v346)
-		v348 := float64(v347 - v346)
-		v349 := float64(v335 - v348)
-		v350 := float64(v349 + v341)
-		v351 := float64(v350 + v346)
-		v352 := float64(v351 - v346)
-		v353 := float64(v348 + v352)
-		v354 := math.Ldexp(v353, int(v342))
-		v355 := math.IsNaN(v179)
-		v356 := v354
-		if v355 {
-			v356 = v179
+		v340 := float64(v8 / v334)
+		v341 := float64(v338 * v340)
+		v342 := -v341
+		v343 := math.FMA(v342, v334, v338)
+		v344 := math.FMA(v342, v337, v343)
+		v345 := float64(v344 + v339)
+		v347 := float64(v345 * v340)
+		v348 := v4
+		if v293 {
+			v348 = v295
 		}
-		v358 := float64(v357 * v13)
-		v359 := float64(v14 + v358)
-		v360 := float64(v9 * v359)
-		v361 := float64(v356 * v360)
-		v362 := float64(v8 + v361)
-		v363 := float64(v362 - v361)
-		v364 := float64(v362 - v363)
-		v365 := float64(v361 - v364)
-		v366 := float64(v8 - v363)
-		v367 := float64(v365 + v366)
-		v368 := -v361
-		v369 := math.FMA(v356, v360, v368)
-		v370 := -v360
-		v371 := math.FMA(v9, v359, v370)
-		v372 := float64(v359 - v14)
-		v373 := float64(v359 - v372)
-		v374 := float64(v14 - v373)
-		v375 := float64(v358 - v372)
-		v376 := float64(v374 + v375)
-		v377 := float64(v376 + v199)
-		v378 := float64(v357 * v198)
-		v379 := float64(v377 + v378)
-		v380 := float64(v9 * v379)
-		v381 := float64(v371 + v380)
-		v382 := float64(v202 * v359)
+		v349 := float64(v73 - v348)
+		v350 := v75
+		if v349 < v75 {
+			v350 = v349
+		}
+		v351 := v348 < v77
+		v352 := math.Ldexp(v79, int(v350))
+		v353 := v4
+		if v351 {
+			v353 = v352
+		}
+		v354 := float64(v341 + v353)
+		v355 := float64(v354 - v353)
+		v356 := float64(v341 - v355)
+		v357 := float64(v356 + v347)
+		v358 := float64(v357 + v353)
+		v359 := float64(v358 - v353)
+		v360 := float64(v355 + v359)
+		v361 := math.Ldexp(v360, int(v348))
+		v362 := math.IsNaN(v180)
+		v363 := v361
+		if v362 {
+			v363 = v180
+		}
+		v365 := float64(v364 * v13)
+		v366 := float64(v14 + v365)
+		v367 := float64(v9 * v366)
+		v368 := float64(v363 * v367)
+		v369 := float64(v8 + v368)
+		v370 := float64(v369 - v368)
+		v371 := float64(v369 - v370)
+		v372 := float64(v368 - v371)
+		v373 := float64(v8 - v370)
+		v374 := float64(v372 + v373)
+		v375 := -v368
+		v376 := math.FMA(v363, v367, v375)
+		v377 := -v367
+		v378 := math.FMA(v9, v366, v377)
+		v379 := float64(v366 - v14)
+		v380 := float64(v366 - v379)
+		v381 := float64(v14 - v380)
+		v382 := float64(v365 - v379)
 		v383 := float64(v381 + v382)
-		v384 := float64(v356 * v383)
-		v385 := float64(v369 + v384)
-		v386 := -v356
-		v387 := v21
+		v384 := float64(v383 + v200)
+		v385 := float64(v364 * v199)
+		v386 := float64(v384 + v385)
+		v387 := float64(v9 * v386)
+		v388 := float64(v378 + v387)
+		v389 := float64(v203 * v366)
+		v390 := float64(v388 + v389)
+		v391 := float64(v363 * v390)
+		v392 := float64(v376 + v391)
+		v393 := -v363
+		v394 := v21
 		if v15 > v21 {
-			v387 = v15
+			v394 = v15
 		}
-		v388 := v23
-		if v387 < v23 {
-			v388 = v387
+		v395 := v23
+		if v394 < v23 {
+			v395 = v394
 		}
-		v389 := float64(v388 * v25)
-		v390 := math.RoundToEven(v389)
-		v391 := -v390
-		v392 := math.FMA(v391, v29, v388)
-		v393 := math.FMA(v391, v31, v392)
-		v394 := float64(v392 - v393)
-		v395 := math.FMA(v391, v31, v394)
-		v396 := float64(v393 * v393)
-		v397 := -v396
-		v398 := math.FMA(v393, v393, v397)
-		v399 := float64(v35 * v396)
-		v400 := float64(v35 * v398)
-		v401 := float64(v393 + v399)
-		v402 := float64(v393 - v401)
-		v403 := float64(v402 + v399)
-		v404 := float64(v403 + v400)
-		v405 := math.FMA(v395, v393, v395)
-		v406 := float64(v404 + v405)
-		v407 := float64(v396 * v393)
-		v408 := math.FMA(v48, v393, v49)
-		v409 := math.FMA(v408, v393, v51)
-		v410 := math.FMA(v409, v393, v53)
-		v411 := math.FMA(v410, v393, v55)
-		v412 := math.FMA(v411, v393, v57)
-		v413 := math.FMA(v412, v393, v59)
-		v414 := math.FMA(v413, v393, v61)
-		v415 := math.FMA(v414, v393, v63)
-		v416 := math.FMA(v415, v393, v65)
-		v417 := math.FMA(v407, v416, v406)
-		v418 := float64(v8 + v401)
-		v419 := float64(v8 - v418)
-		v420 := float64(v419 + v401)
-		v421 := float64(v420 + v417)
-		v423 := v390 < v73
-		v424 := float64(v76 - v390)
-		v425 := math.Ldexp(v75, int(v424))
-		v426 := v4
-		if v423 {
-			v426 = v425
+		v396 := float64(v395 * v25)
+		v397 := math.RoundToEven(v396)
+		v398 := -v397
+		v399 := math.FMA(v398, v29, v395)
+		v400 := math.FMA(v398, v31, v399)
+		v401 := float64(v399 - v400)
+		v402 := math.FMA(v398, v31, v401)
+		v403 := float64(v400 * v400)
+		v404 := -v403
+		v405 := math.FMA(v400, v400, v404)
+		v406 := float64(v35 * v403)
+		v407 := float64(v35 * v405)
+		v408 := float64(v400 + v406)
+		v409 := float64(v400 - v408)
+		v410 := float64(v409 + v406)
+		v411 := float64(v410 + v407)
+		v412 := math.FMA(v402, v400, v402)
+		v413 := float64(v411 + v412)
+		v414 := float64(v403 * v400)
+		v415 := math.FMA(v48, v400, v49)
+		v416 := math.FMA(v415, v400, v51)
+		v417 := math.FMA(v416, v400, v53)
+		v418 := math.FMA(v417, v400, v55)
+		v419 := math.FMA(v418, v400, v57)
+		v420 := math.FMA(v419, v400, v59)
+		v421 := math.FMA(v420, v400, v61)
+		v422 := math.FMA(v421, v400, v63)
+		v423 := math.FMA(v422, v400, v65)
+		v424 := math.FMA(v414, v423, v413)
+		v425 := float64(v8 + v408)
+		v426 := float64(v8 - v425)
+		v427 := float64(v426 + v408)
+		v428 := float64(v427 + v424)
+		v430 := float64(v73 - v397)
+		v431 := v75
+		if v430 < v75 {
+			v431 = v430
 		}
-		v427 := float64(v418 + v426)
-		v428 := float64(v427 - v426)
-		v429 := float64(v418 - v428)
-		v430 := float64(v429 + v421)
-		v431 := float64(v430 + v426)
-		v432 := float64(v431 - v426)
-		v433 := float64(v428 + v432)
-		v434 := math.Ldexp(v433, int(v390))
-		v435 := v434
-		if v283 {
-			v435 = v15
+		v432 := v397 < v77
+		v433 := math.Ldexp(v79, int(v431))
+		v434 := v4
+		if v432 {
+			v434 = v433
 		}
-		v436 := float64(v8 + v435)
-		v437 := math.FMA(v386, v436, v8)
-		v438 := float64(v436 - v8)
-		v439 := float64(v436 - v438)
-		v440 := float64(v8 - v439)
-		v441 := float64(v435 - v438)
-		v442 := float64(v440 + v441)
-		v443 := float64(v356 * v442)
-		v444 := float64(v437 - v443)
-		v445 := float64(v444 / v436)
-		v446 := float64(v204 * v284)
-		v447 := float64(v356 * v446)
-		v448 := float64(v445 - v447)
-		v449 := float64(v360 * v448)
-		v450 := float64(v385 + v449)
-		v451 := float64(v367 + v450)
-		v452 := float64(v204 * v356)
-		v453 := float64(v362 * v452)
-		v454 := float64(v451 + v453)
-		v455 := float64(v284 * v454)
-		v456 := math.FMA(v284, v362, v455)
-		v457 := float64(v284 * v356)
-		v458 := math.FMA(v95, v100, v95)
-		v459 := v103
-		if v458 > v103 {
-			v459 = v458
+		v435 := float64(v425 + v434)
+		v436 := float64(v435 - v434)
+		v437 := float64(v425 - v436)
+		v438 := float64(v437 + v428)
+		v439 := float64(v438 + v434)
+		v440 := float64(v439 - v434)
+		v441 := float64(v436 + v440)
+		v442 := math.Ldexp(v441, int(v397))
+		v443 := v442
+		if v288 {
+			v443 = v15
 		}
-		v460 := v23
-		if v459 < v23 {
-			v460 = v459
+		v444 := float64(v8 + v443)
+		v445 := math.FMA(v393, v444, v8)
+		v446 := float64(v444 - v8)
+		v447 := float64(v444 - v446)
+		v448 := float64(v8 - v447)
+		v449 := float64(v443 - v446)
+		v450 := float64(v448 + v449)
+		v451 := float64(v363 * v450)
+		v452 := float64(v445 - v451)
+		v453 := float64(v452 / v444)
+		v454 := float64(v205 * v289)
+		v455 := float64(v363 * v454)
+		v456 := float64(v453 - v455)
+		v457 := float64(v367 * v456)
+		v458 := float64(v392 + v457)
+		v459 := float64(v374 + v458)
+		v460 := float64(v205 * v363)
+		v461 := float64(v369 * v460)
+		v462 := float64(v459 + v461)
+		v463 := float64(v289 * v462)
+		v464 := math.FMA(v289, v369, v463)
+		v465 := float64(v289 * v363)
+		v466 := math.FMA(v97, v102, v97)
+		v467 := v105
+		if v466 > v105 {
+			v467 = v466
 		}
-		v461 := float64(v460 * v25)
-		v462 := math.RoundToEven(v461)
-		v463 := -v462
-		v464 := math.FMA(v463, v29, v460)
-		v465 := math.FMA(v463, v31, v464)
-		v466 := float64(v464 - v465)
-		v467 := math.FMA(v463, v31, v466)
-		v468 := float64(v465 * v465)
-		v469 := -v468
-		v470 := math.FMA(v465, v465, v469)
-		v471 := float64(v35 * v468)
-		v472 := float64(v35 * v470)
-		v473 := float64(v465 + v471)
-		v474 := float64(v465 - v473)
-		v475 := float64(v474 + v471)
-		v476 := float64(v475 + v472)
-		v477 := math.FMA(v467, v465, v467)
-		v478 := float64(v476 + v477)
-		v479 := float64(v468 * v465)
-		v480 := math.FMA(v48, v465, v49)
-		v481 := math.FMA(v480, v465, v51)
-		v482 := math.FMA(v481, v465, v53)
-		v483 := math.FMA(v482, v465, v55)
-		v484 := math.FMA(v483, v465, v57)
-		v485 := math.FMA(v484, v465, v59)
-		v486 := math.FMA(v485, v465, v61)
-		v487 := math.FMA(v486, v465, v63)
-		v488 := math.FMA(v487, v465, v65)
-		v489 := math.FMA(v479, v488, v478)
-		v490 := ldexpMid(v135, v463)
-		v491 := float64(v8 + v490)
-		v492 := float64(v491 - v8)
-		v493 := float64(v491 - v492)
-		v494 := float64(v8 - v493)
-		v495 := float64(v490 - v492)
-		v496 := float64(v494 + v495)
-		v497 := float64(v489 + v496)
-		v498 := float64(v491 + v473)
-		v499 := float64(v491 - v498)
-		v500 := float64(v499 + v473)
-		v501 := float64(v500 + v497)
-		v502 := float64(v498 + v501)
-		v503 := ldexpMid(v502, v462)
-		v504 := math.Copysign(v503, v458)
-		v505 := math.IsNaN(v458)
-		v506 := v504
-		if v505 {
-			v506 = v458
+		v468 := v23
+		if v467 < v23 {
+			v468 = v467
 		}
-		v507 := math.FMA(v95, v155, v95)
-		v508 := math.FMA(v90, v506, v507)
-		v509 := -v95
-		v510 := math.FMA(v9, v94, v509)
-		v511 := float64(v92 - v94)
-		v512 := float64(v511 - v93)
-		v513 := float64(v9 * v512)
-		v514 := float64(v510 + v513)
-		v515 := float64(v202 * v94)
-		v516 := float64(v514 + v515)
-		v517 := float64(v516 * v156)
-		v518 := float64(v8 + v506)
-		v519 := float64(v90 * v518)
-		v520 := float64(v516 * v101)
-		v521 := float64(v519 * v520)
-		v522 := float64(v517 + v521)
-		v523 := float64(v457 * v522)
-		v524 := -v457
-		v525 := math.FMA(v284, v356, v524)
-		v526 := -v284
-		v527 := math.FMA(v526, v436, v435)
-		v528 := float64(v284 * v442)
-		v529 := float64(v527 - v528)
-		v530 := float64(v529 / v436)
-		v531 := float64(v284 * v452)
-		v532 := float64(v530 + v531)
-		v533 := float64(v356 * v532)
-		v534 := float64(v525 + v533)
-		v535 := float64(v284 * v448)
-		v536 := float64(v534 + v535)
-		v537 := float64(v536 * v508)
-		v538 := float64(v523 + v537)
-		v539 := math.FMA(v457, v508, v538)
-		v540 := v539
-		if v212 {
-			v540 = v456
+		v469 := float64(v468 * v25)
+		v470 := math.RoundToEven(v469)
+		v471 := -v470
+		v472 := math.FMA(v471, v29, v468)
+		v473 := math.FMA(v471, v31, v472)
+		v474 := float64(v472 - v473)
+		v475 := math.FMA(v471, v31, v474)
+		v476 := float64(v473 * v473)
+		v477 := -v476
+		v478 := math.FMA(v473, v473, v477)
+		v479 := float64(v35 * v476)
+		v480 := float64(v35 * v478)
+		v481 := float64(v473 + v479)
+		v482 := float64(v473 - v481)
+		v483 := float64(v482 + v479)
+		v484 := float64(v483 + v480)
+		v485 := math.FMA(v475, v473, v475)
+		v486 := float64(v484 + v485)
+		v487 := float64(v476 * v473)
+		v488 := math.FMA(v48, v473, v49)
+		v489 := math.FMA(v488, v473, v51)
+		v490 := math.FMA(v489, v473, v53)
+		v491 := math.FMA(v490, v473, v55)
+		v492 := math.FMA(v491, v473, v57)
+		v493 := math.FMA(v492, v473, v59)
+		v494 := math.FMA(v493, v473, v61)
+		v495 := math.FMA(v494, v473, v63)
+		v496 := math.FMA(v495, v473, v65)
+		v497 := math.FMA(v487, v496, v486)
+		v498 := ldexpMid(v137, v471)
+		v499 := float64(v8 + v498)
+		v500 := float64(v499 - v8)
+		v501 := float64(v499 - v500)
+		v502 := float64(v8 - v501)
+		v503 := float64(v498 - v500)
+		v504 := float64(v502 + v503)
+		v505 := float64(v497 + v504)
+		v506 := float64(v499 + v481)
+		v507 := float64(v499 - v506)
+		v508 := float64(v507 + v481)
+		v509 := float64(v508 + v505)
+		v510 := float64(v506 + v509)
+		v511 := ldexpMid(v510, v470)
+		v512 := math.Copysign(v511, v466)
+		v513 := math.IsNaN(v466)
+		v514 := v512
+		if v513 {
+			v514 = v466
 		}
-		v541 := v540
+		v515 := math.FMA(v97, v157, v97)
+		v516 := math.FMA(v92, v514, v515)
+		v517 := -v97
+		v518 := math.FMA(v9, v96, v517)
+		v519 := float64(v94 - v96)
+		v520 := float64(v519 - v95)
+		v521 := float64(v9 * v520)
+		v522 := float64(v518 + v521)
+		v523 := float64(v203 * v96)
+		v524 := float64(v522 + v523)
+		v525 := float64(v524 * v158)
+		v526 := float64(v8 + v514)
+		v527 := float64(v92 * v526)
+		v528 := float64(v524 * v103)
+		v529 := float64(v527 * v528)
+		v530 := float64(v525 + v529)
+		v531 := float64(v465 * v530)
+		v532 := -v465
+		v533 := math.FMA(v289, v363, v532)
+		v534 := -v289
+		v535 := math.FMA(v534, v444, v443)
+		v536 := float64(v289 * v450)
+		v537 := float64(v535 - v536)
+		v538 := float64(v537 / v444)
+		v539 := float64(v289 * v460)
+		v540 := float64(v538 + v539)
+		v541 := float64(v363 * v540)
+		v542 := float64(v533 + v541)
+		v543 := float64(v289 * v456)
+		v544 := float64(v542 + v543)
+		v545 := float64(v544 * v516)
+		v546 := float64(v531 + v545)
+		v547 := math.FMA(v465, v516, v546)
+		v548 := v547
+		if v214 {
+			v548 = v464
+		}
+		v549 := v548
 		if v18 {
-			v541 = v207
+			v549 = v209
 		}
-		v542 := v541
+		v550 := v549
 		if v7 {
-			v542 = v8
+			v550 = v8
 		}
-		v543 := v542
+		v551 := v550
 		if v3 {
-			v543 = v5
+			v551 = v5
 		}
-		v544 := b[i]
-		v545 := dy[i]
-		v546 := float64(v544 * v545)
-		v547 := -v546
-		v548 := math.FMA(v544, v545, v547)
-		v549 := float64(v546 * v5)
-		v550 := -v549
-		v551 := math.FMA(v546, v5, v550)
-		v552 := math.FMA(v548, v5, v551)
-		v553 := float64(v546 * v8)
-		v554 := -v553
-		v555 := math.FMA(v546, v8, v554)
-		v556 := math.FMA(v548, v8, v555)
-		v557 := float64(v546 * v176)
+		v552 := b[i]
+		v553 := dy[i]
+		v554 := float64(v552 * v553)
+		v555 := -v554
+		v556 := math.FMA(v552, v553, v555)
+		v557 := float64(v554 * v5)
 		v558 := -v557
-		v559 := math.FMA(v546, v176, v558)
-		v560 := math.FMA(v548, v176, v559)
-		v561 := float64(v557 * v159)
+		v559 := math.FMA(v554, v5, v558)
+		v560 := math.FMA(v556, v5, v559)
+		v561 := float64(v554 * v8)
 		v562 := -v561
-		v563 := math.FMA(v557, v159, v562)
-		v564 := math.FMA(v560, v159, v563)
-		v565 := float64(v546 * v177)
+		v563 := math.FMA(v554, v8, v562)
+		v564 := math.FMA(v556, v8, v563)
+		v565 := float64(v554 * v178)
 		v566 := -v565
-		v567 := math.FMA(v546, v177, v566)
-		v568 := math.FMA(v548, v177, v567)
-		v569 := float64(v565 * v205)
+		v567 := math.FMA(v554, v178, v566)
+		v568 := math.FMA(v556, v178, v567)
+		v569 := float64(v565 * v161)
 		v570 := -v569
-		v571 := math.FMA(v565, v205, v570)
-		v572 := math.FMA(v568, v205, v571)
-		v573 := float64(v561 + v569)
-		v574 := float64(v573 - v561)
-		v575 := float64(v573 - v574)
-		v576 := float64(v561 - v575)
-		v577 := float64(v569 - v574)
-		v578 := float64(v576 + v577)
-		v579 := float64(v578 + v564)
-		v580 := float64(v579 + v572)
-		v581 := float64(v546 * v284)
-		v582 := -v581
-		v583 := math.FMA(v546, v284, v582)
-		v584 := math.FMA(v548, v284, v583)
-		v585 := float64(v581 * v362)
-		v586 := -v585
-		v587 := math.FMA(v581, v362, v586)
-		v588 := math.FMA(v584, v362, v587)
-		v589 := float64(v581 * v454)
+		v571 := math.FMA(v565, v161, v570)
+		v572 := math.FMA(v568, v161, v571)
+		v573 := float64(v554 * v161)
+		v574 := -v573
+		v575 := math.FMA(v554, v161, v574)
+		v576 := math.FMA(v556, v161, v575)
+		v577 := float64(v573 * v207)
+		v578 := -v577
+		v579 := math.FMA(v573, v207, v578)
+		v580 := math.FMA(v576, v207, v579)
+		v581 := float64(v569 + v577)
+		v582 := float64(v581 - v569)
+		v583 := float64(v581 - v582)
+		v584 := float64(v569 - v583)
+		v585 := float64(v577 - v582)
+		v586 := float64(v584 + v585)
+		v587 := float64(v586 + v572)
+		v588 := float64(v587 + v580)
+		v589 := float64(v554 * v15)
 		v590 := -v589
-		v591 := math.FMA(v581, v454, v590)
-		v592 := math.FMA(v584, v454, v591)
-		v593 := float64(v585 + v589)
-		v594 := float64(v593 - v585)
-		v595 := float64(v593 - v594)
-		v596 := float64(v585 - v595)
-		v597 := float64(v589 - v594)
-		v598 := float64(v596 + v597)
-		v599 := float64(v598 + v588)
-		v600 := float64(v599 + v592)
-		v601 := float64(v546 * v457)
-		v602 := -v601
-		v603 := math.FMA(v546, v457, v602)
-		v604 := math.FMA(v548, v457, v603)
-		v605 := float64(v601 * v508)
-		v606 := -v605
-		v607 := math.FMA(v601, v508, v606)
-		v608 := math.FMA(v604, v508, v607)
-		v609 := float64(v546 * v523)
-		v610 := -v609
-		v611 := math.FMA(v546, v523, v610)
-		v612 := math.FMA(v548, v523, v611)
-		v613 := float64(v546 * v537)
-		v614 := -v613
-		v615 := math.FMA(v546, v537, v614)
-		v616 := math.FMA(v548, v537, v615)
-		v617 := float64(v609 + v613)
-		v618 := float64(v617 - v609)
-		v619 := float64(v617 - v618)
-		v620 := float64(v609 - v619)
-		v621 := float64(v613 - v618)
-		v622 := float64(v620 + v621)
-		v623 := float64(v622 + v612)
-		v624 := float64(v623 + v616)
-		v625 := float64(v605 + v617)
-		v626 := float64(v625 - v605)
-		v627 := float64(v625 - v626)
-		v628 := float64(v605 - v627)
-		v629 := float64(v617 - v626)
-		v630 := float64(v628 + v629)
-		v631 := float64(v630 + v608)
-		v632 := float64(v631 + v624)
-		v633 := v625
-		if v212 {
-			v633 = v593
+		v591 := math.FMA(v554, v15, v590)
+		v592 := math.FMA(v556, v15, v591)
+		v593 := v4
+		if v272 {
+			v593 = v267
 		}
-		v634 := v632
-		if v212 {
-			v634 = v600
+		v594 := float64(v554 * v593)
+		v595 := -v594
+		v596 := math.FMA(v554, v593, v595)
+		v597 := math.FMA(v556, v593, v596)
+		v598 := v4
+		if v272 {
+			v598 = v273
 		}
-		v635 := v633
-		if v18 {
-			v635 = v573
+		v599 := float64(v554 * v598)
+		v600 := float64(v597 + v599)
+		v601 := float64(v594 + v600)
+		v602 := math.Ldexp(v601, int(v274))
+		v603 := float64(v554 * v287)
+		v604 := -v603
+		v605 := math.FMA(v554, v287, v604)
+		v606 := math.FMA(v556, v287, v605)
+		v607 := v603
+		if v277 {
+			v607 = v602
 		}
-		v636 := v634
-		if v18 {
-			v636 = v580
+		v608 := v606
+		if v277 {
+			v608 = v4
 		}
-		v637 := v635
-		if v7 {
-			v637 = v553
+		v609 := v607
+		if v288 {
+			v609 = v589
 		}
-		v638 := v636
-		if v7 {
-			v638 = v556
+		v610 := v608
+		if v288 {
+			v610 = v592
 		}
-		v639 := v637
-		if v3 {
-			v639 = v549
+		v611 := float64(v609 * v369)
+		v612 := -v611
+		v613 := math.FMA(v609, v369, v612)
+		v614 := math.FMA(v610, v369, v613)
+		v615 := float64(v554 * v289)
+		v616 := -v615
+		v617 := math.FMA(v554, v289, v616)
+		v618 := math.FMA(v556, v289, v617)
+		v619 := float64(v615 * v462)
+		v620 := -v619
+		v621 := math.FMA(v615, v462, v620)
+		v622 := math.FMA(v618, v462, v621)
+		v623 := float64(v611 + v619)
+		v624 := float64(v623 - v611)
+		v625 := float64(v623 - v624)
+		v626 := float64(v611 - v625)
+		v627 := float64(v619 - v624)
+		v628 := float64(v626 + v627)
+		v629 := float64(v628 + v614)
+		v630 := float64(v629 + v622)
+		v631 := float64(v554 * v465)
+		v632 := -v631
+		v633 := math.FMA(v554, v465, v632)
+		v634 := math.FMA(v556, v465, v633)
+		v635 := float64(v631 * v516)
+		v636 := -v635
+		v637 := math.FMA(v631, v516, v636)
+		v638 := math.FMA(v634, v516, v637)
+		v639 := float64(v554 * v531)
+		v640 := -v639
+		v641 := math.FMA(v554, v531, v640)
+		v642 := math.FMA(v556, v531, v641)
+		v643 := float64(v554 * v545)
+		v644 := -v643
+		v645 := math.FMA(v554, v545, v644)
+		v646 := math.FMA(v556, v545, v645)
+		v647 := float64(v639 + v643)
+		v648 := float64(v647 - v639)
+		v649 := float64(v647 - v648)
+		v650 := float64(v639 - v649)
+		v651 := float64(v643 - v648)
+		v652 := float64(v650 + v651)
+		v653 := float64(v652 + v642)
+		v654 := float64(v653 + v646)
+		v655 := float64(v635 + v647)
+		v656 := float64(v655 - v635)
+		v657 := float64(v655 - v656)
+		v658 := float64(v635 - v657)
+		v659 := float64(v647 - v656)
+		v660 := float64(v658 + v659)
+		v661 := float64(v660 + v638)
+		v662 := float64(v661 + v654)
+		v663 := v655
+		if v214 {
+			v663 = v623
 		}
-		v640 := v638
-		if v3 {
-			v640 = v552
+		v664 := v662
+		if v214 {
+			v664 = v630
 		}
-		v641 := float64(v639 + v640)
-		v642 := float64(v546 * v543)
-		v643 := float64(v641 - v642)
-		v644 := math.Abs(v643)
-		v645 := math.Abs(v642)
-		v647 := float64(v645 * v646)
-		v648 := v644 <= v647
-		v649 := math.Abs(v546)
-		v650 := math.Abs(v557)
-		v651 := v649
-		if v650 > v649 {
-			v651 = v650
-		}
-		v653 := float64(v644 * v652)
-		v656 := math.FMA(v651, v654, v655)
-		v657 := v653 <= v656
-		v658 := v648 || v657
-		v659 := v641 == v4
-		v660 := v658 && !v659
-		v661 := v642
-		if v660 {
-			v661 = v641
-		}
-		v662 := math.IsNaN(v544)
-		v663 := v661
-		if v662 {
-			v663 = v544
-		}
-		v664 := math.IsNaN(v0)
 		v665 := v663
-		if v664 {
-			v665 = v0
+		if v18 {
+			v665 = v581
 		}
-		da[i] = v665
+		v666 := v664
+		if v18 {
+			v666 = v588
+		}
+		v667 := v665
+		if v7 {
+			v667 = v561
+		}
+		v668 := v666
+		if v7 {
+			v668 = v564
+		}
+		v669 := v667
+		if v3 {
+			v669 = v557
+		}
+		v670 := v668
+		if v3 {
+			v670 = v560
+		}
+		v671 := float64(v669 + v670)
+		v672 := float64(v554 * v551)
+		v673 := float64(v671 - v672)
+		v674 := math.Abs(v673)
+		v675 := math.Abs(v672)
+		v677 := float64(v675 * v676)
+		v678 := v674 <= v677
+		v679 := math.Abs(v554)
+		v680 := math.Abs(v565)
+		v681 := v679
+		if v680 > v679 {
+			v681 = v680
+		}
+		v683 := float64(v674 * v682)
+		v686 := math.FMA(v681, v684, v685)
+		v687 := v683 <= v686
+		v688 := v678 || v687
+		v689 := v671 == v4
+		v690 := v688 && !v689
+		v691 := v672
+		if v690 {
+			v691 = v671
+		}
+		v692 := math.Abs(v553)
+		v693 := math.Abs(v552)
+		v694 := v692 < v693
+		v695 := v553
+		if v694 {
+			v695 = v552
+		}
+		v696 := v552
+		if v694 {
+			v696 = v553
+		}
+		v697 := float64(v695 * v5)
+		v698 := float64(v695 * v8)
+		v699 := float64(v695 * v178)
+		v700 := float64(v699 * v161)
+		v701 := -v700
+		v702 := math.FMA(v699, v161, v701)
+		v703 := float64(v695 * v161)
+		v704 := -v703
+		v705 := math.FMA(v695, v161, v704)
+		v706 := float64(v703 * v207)
+		v707 := -v706
+		v708 := math.FMA(v703, v207, v707)
+		v709 := math.FMA(v705, v207, v708)
+		v710 := float64(v700 + v706)
+		v711 := float64(v710 - v700)
+		v712 := float64(v710 - v711)
+		v713 := float64(v700 - v712)
+		v714 := float64(v706 - v711)
+		v715 := float64(v713 + v714)
+		v716 := float64(v715 + v702)
+		v717 := float64(v716 + v709)
+		v718 := float64(v695 * v15)
+		v719 := -v718
+		v720 := math.FMA(v695, v15, v719)
+		v721 := float64(v695 * v593)
+		v722 := -v721
+		v723 := math.FMA(v695, v593, v722)
+		v724 := float64(v695 * v598)
+		v725 := float64(v723 + v724)
+		v726 := float64(v721 + v725)
+		v727 := math.Ldexp(v726, int(v274))
+		v728 := float64(v695 * v287)
+		v729 := -v728
+		v730 := math.FMA(v695, v287, v729)
+		v731 := v728
+		if v277 {
+			v731 = v727
+		}
+		v732 := v730
+		if v277 {
+			v732 = v4
+		}
+		v733 := v731
+		if v288 {
+			v733 = v718
+		}
+		v734 := v732
+		if v288 {
+			v734 = v720
+		}
+		v735 := float64(v733 * v369)
+		v736 := -v735
+		v737 := math.FMA(v733, v369, v736)
+		v738 := math.FMA(v734, v369, v737)
+		v739 := float64(v695 * v289)
+		v740 := -v739
+		v741 := math.FMA(v695, v289, v740)
+		v742 := float64(v739 * v462)
+		v743 := -v742
+		v744 := math.FMA(v739, v462, v743)
+		v745 := math.FMA(v741, v462, v744)
+		v746 := float64(v735 + v742)
+		v747 := float64(v746 - v735)
+		v748 := float64(v746 - v747)
+		v749 := float64(v735 - v748)
+		v750 := float64(v742 - v747)
+		v751 := float64(v749 + v750)
+		v752 := float64(v751 + v738)
+		v753 := float64(v752 + v745)
+		v754 := float64(v695 * v465)
+		v755 := -v754
+		v756 := math.FMA(v695, v465, v755)
+		v757 := float64(v754 * v516)
+		v758 := -v757
+		v759 := math.FMA(v754, v516, v758)
+		v760 := math.FMA(v756, v516, v759)
+		v761 := float64(v695 * v531)
+		v762 := -v761
+		v763 := math.FMA(v695, v531, v762)
+		v764 := float64(v695 * v545)
+		v765 := -v764
+		v766 := math.FMA(v695, v545, v765)
+		v767 := float64(v761 + v764)
+		v768 := float64(v767 - v761)
+		v769 := float64(v767 - v768)
+		v770 := float64(v761 - v769)
+		v771 := float64(v764 - v768)
+		v772 := float64(v770 + v771)
+		v773 := float64(v772 + v763)
+		v774 := float64(v773 + v766)
+		v775 := float64(v757 + v767)
+		v776 := float64(v775 - v757)
+		v777 := float64(v775 - v776)
+		v778 := float64(v757 - v777)
+		v779 := float64(v767 - v776)
+		v780 := float64(v778 + v779)
+		v781 := float64(v780 + v760)
+		v782 := float64(v781 + v774)
+		v783 := v775
+		if v214 {
+			v783 = v746
+		}
+		v784 := v782
+		if v214 {
+			v784 = v753
+		}
+		v785 := v783
+		if v18 {
+			v785 = v710
+		}
+		v786 := v784
+		if v18 {
+			v786 = v717
+		}
+		v787 := v785
+		if v7 {
+			v787 = v698
+		}
+		v788 := v786
+		if v7 {
+			v788 = v4
+		}
+		v789 := v787
+		if v3 {
+			v789 = v697
+		}
+		v790 := v788
+		if v3 {
+			v790 = v4
+		}
+		v791 := float64(v789 + v790)
+		v792 := float64(v695 * v551)
+		v793 := float64(v791 - v792)
+		v794 := math.Abs(v793)
+		v795 := math.Abs(v792)
+		v796 := float64(v795 * v676)
+		v797 := v794 <= v796
+		v798 := math.Abs(v695)
+		v799 := math.Abs(v699)
+		v800 := v798
+		if v799 > v798 {
+			v800 = v799
+		}
+		v801 := float64(v794 * v682)
+		v802 := math.FMA(v800, v684, v685)
+		v803 := v801 <= v802
+		v804 := v797 || v803
+		v805 := v791 == v4
+		v806 := v804 && !v805
+		v807 := v792
+		if v806 {
+			v807 = v791
+		}
+		v808 := float64(v696 * v807)
+		v810 := v679 == v809
+		v811 := v693 == v809
+		v812 := v692 == v809
+		v813 := v811 || v812
+		v814 := v810 && !v813
+		v815 := v691
+		if v814 {
+			v815 = v808
+		}
+		v816 := math.IsNaN(v552)
+		v817 := v815
+		if v816 {
+			v817 = v552
+		}
+		v818 := math.IsNaN(v0)
+		v819 := v817
+		if v818 {
+			v819 = v0
+		}
+		da[i] = v819
 	}
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
-// memory, f64 compute, 340 operations): the scalar twin of the vector program
+// memory, f64 compute, 347 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -1257,7 +1521,7 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
 	v16 := math.Float64frombits(0xc085e00000000000)  // -700
 	v18 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v20 := math.Float64frombits(0xc087500000000000)  // -746
+	v20 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v22 := math.Float64frombits(0x4086300000000000)  // 710
 	v24 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v28 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -1274,17 +1538,19 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v62 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v64 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v67 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v73 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v75 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v76 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v107 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v109 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v341 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v349 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v351 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v352 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v75 := math.Float64frombits(0x408f400000000000)  // 1000
+	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v109 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v110 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v128 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v134 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v181 := math.Float64frombits(0xc091300000000000) // -1100
+	v348 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v356 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v358 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v359 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1337,346 +1603,366 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v69 := float64(v67 - v68)
 		v70 := float64(v69 + v40)
 		v71 := float64(v70 + v66)
-		v74 := v26 < v73
-		v77 := float64(v76 - v26)
-		v78 := math.Ldexp(v75, int(v77))
-		v79 := v4
-		if v74 {
-			v79 = v78
+		v74 := float64(v73 - v26)
+		v76 := v75
+		if v74 < v75 {
+			v76 = v74
 		}
-		v80 := float64(v68 + v79)
-		v81 := float64(v80 - v79)
-		v82 := float64(v68 - v81)
-		v83 := float64(v82 + v71)
-		v84 := float64(v83 + v79)
-		v85 := float64(v84 - v79)
-		v86 := float64(v81 + v85)
-		v87 := math.Ldexp(v86, int(v26))
-		v88 := math.IsNaN(v19)
-		v89 := v87
-		if v88 {
-			v89 = v19
+		v78 := v26 < v77
+		v80 := math.Ldexp(v79, int(v76))
+		v81 := v4
+		if v78 {
+			v81 = v80
 		}
-		v90 := float64(v0 * v89)
-		v108 := float64(v90 * v107)
-		v110 := -v14
-		v111 := math.FMA(v8, v13, v110)
-		v112 := float64(v13 - v0)
-		v113 := float64(v13 - v112)
-		v114 := float64(v0 - v113)
-		v115 := float64(v12 - v112)
-		v116 := float64(v114 + v115)
-		v117 := -v12
-		v118 := math.FMA(v9, v11, v117)
-		v119 := -v11
-		v120 := math.FMA(v10, v0, v119)
-		v121 := -v10
-		v122 := math.FMA(v0, v0, v121)
-		v123 := float64(v122 * v0)
-		v124 := float64(v120 + v123)
-		v125 := float64(v9 * v124)
-		v126 := float64(v118 + v125)
-		v128 := float64(v127 * v11)
-		v129 := float64(v126 + v128)
-		v130 := float64(v116 + v129)
-		v131 := float64(v8 * v130)
-		v132 := float64(v111 + v131)
-		v134 := float64(v133 * v13)
-		v135 := float64(v132 + v134)
-		v136 := float64(v109 + v135)
-		v137 := float64(v108 * v136)
-		v138 := math.FMA(v90, v107, v137)
-		v139 := math.Abs(v14)
-		v140 := -v139
-		v141 := v20
-		if v140 > v20 {
-			v141 = v140
+		v82 := float64(v68 + v81)
+		v83 := float64(v82 - v81)
+		v84 := float64(v68 - v83)
+		v85 := float64(v84 + v71)
+		v86 := float64(v85 + v81)
+		v87 := float64(v86 - v81)
+		v88 := float64(v83 + v87)
+		v89 := math.Ldexp(v88, int(v26))
+		v90 := math.IsNaN(v19)
+		v91 := v89
+		if v90 {
+			v91 = v19
 		}
-		v142 := v14 < v4
-		v143 := float64(v141 * v24)
-		v144 := math.RoundToEven(v143)
-		v145 := -v144
-		v146 := math.FMA(v145, v28, v141)
-		v147 := math.FMA(v145, v30, v146)
-		v148 := float64(v146 - v147)
-		v149 := math.FMA(v145, v30, v148)
-		v150 := float64(v147 * v147)
-		v151 := -v150
-		v152 := math.FMA(v147, v147, v151)
-		v153 := float64(v34 * v150)
-		v154 := float64(v34 * v152)
-		v155 := float64(v147 + v153)
-		v156 := float64(v147 - v155)
-		v157 := float64(v156 + v153)
-		v158 := float64(v157 + v154)
-		v159 := math.FMA(v149, v147, v149)
-		v160 := float64(v158 + v159)
-		v161 := float64(v150 * v147)
-		v162 := math.FMA(v47, v147, v48)
-		v163 := math.FMA(v162, v147, v50)
-		v164 := math.FMA(v163, v147, v52)
-		v165 := math.FMA(v164, v147, v54)
-		v166 := math.FMA(v165, v147, v56)
-		v167 := math.FMA(v166, v147, v58)
-		v168 := math.FMA(v167, v147, v60)
-		v169 := math.FMA(v168, v147, v62)
-		v170 := math.FMA(v169, v147, v64)
-		v171 := math.FMA(v161, v170, v160)
-		v172 := float64(v67 + v155)
-		v173 := float64(v67 - v172)
-		v174 := float64(v173 + v155)
-		v175 := float64(v174 + v171)
-		v176 := float64(v172 + v175)
-		v177 := float64(v172 - v176)
-		v178 := float64(v177 + v175)
-		v179 := ldexpMid(v67, v144)
-		v180 := float64(v176 * v179)
-		v181 := float64(v178 * v179)
-		v182 := float64(v67 + v180)
-		v183 := float64(v67 - v182)
-		v184 := float64(v183 + v180)
-		v185 := float64(v184 + v181)
-		v186 := v67
-		if v142 {
-			v186 = v176
+		v92 := float64(v0 * v91)
+		v111 := -v14
+		v112 := math.FMA(v8, v13, v111)
+		v113 := float64(v13 - v0)
+		v114 := float64(v13 - v113)
+		v115 := float64(v0 - v114)
+		v116 := float64(v12 - v113)
+		v117 := float64(v115 + v116)
+		v118 := -v12
+		v119 := math.FMA(v9, v11, v118)
+		v120 := -v11
+		v121 := math.FMA(v10, v0, v120)
+		v122 := -v10
+		v123 := math.FMA(v0, v0, v122)
+		v124 := float64(v123 * v0)
+		v125 := float64(v121 + v124)
+		v126 := float64(v9 * v125)
+		v127 := float64(v119 + v126)
+		v129 := float64(v128 * v11)
+		v130 := float64(v127 + v129)
+		v131 := float64(v117 + v130)
+		v132 := float64(v8 * v131)
+		v133 := float64(v112 + v132)
+		v135 := float64(v134 * v13)
+		v136 := float64(v133 + v135)
+		v137 := float64(v110 + v136)
+		v138 := float64(v137 * v109)
+		v139 := float64(v92 * v138)
+		v140 := math.FMA(v92, v109, v139)
+		v141 := math.Abs(v14)
+		v142 := -v141
+		v143 := v20
+		if v142 > v20 {
+			v143 = v142
 		}
-		v187 := v4
-		if v142 {
-			v187 = v178
+		v144 := v14 < v4
+		v145 := float64(v143 * v24)
+		v146 := math.RoundToEven(v145)
+		v147 := -v146
+		v148 := math.FMA(v147, v28, v143)
+		v149 := math.FMA(v147, v30, v148)
+		v150 := float64(v148 - v149)
+		v151 := math.FMA(v147, v30, v150)
+		v152 := float64(v149 * v149)
+		v153 := -v152
+		v154 := math.FMA(v149, v149, v153)
+		v155 := float64(v34 * v152)
+		v156 := float64(v34 * v154)
+		v157 := float64(v149 + v155)
+		v158 := float64(v149 - v157)
+		v159 := float64(v158 + v155)
+		v160 := float64(v159 + v156)
+		v161 := math.FMA(v151, v149, v151)
+		v162 := float64(v160 + v161)
+		v163 := float64(v152 * v149)
+		v164 := math.FMA(v47, v149, v48)
+		v165 := math.FMA(v164, v149, v50)
+		v166 := math.FMA(v165, v149, v52)
+		v167 := math.FMA(v166, v149, v54)
+		v168 := math.FMA(v167, v149, v56)
+		v169 := math.FMA(v168, v149, v58)
+		v170 := math.FMA(v169, v149, v60)
+		v171 := math.FMA(v170, v149, v62)
+		v172 := math.FMA(v171, v149, v64)
+		v173 := math.FMA(v163, v172, v162)
+		v174 := float64(v67 + v157)
+		v175 := float64(v67 - v174)
+		v176 := float64(v175 + v157)
+		v177 := float64(v176 + v173)
+		v178 := float64(v174 + v177)
+		v179 := float64(v174 - v178)
+		v180 := float64(v179 + v177)
+		v182 := v181
+		if v146 > v181 {
+			v182 = v146
 		}
-		v188 := float64(v67 / v182)
-		v189 := float64(v186 * v188)
-		v190 := -v189
-		v191 := math.FMA(v190, v182, v186)
-		v192 := math.FMA(v190, v185, v191)
-		v193 := float64(v192 + v187)
-		v195 := float64(v193 * v188)
-		v196 := v4
-		if v142 {
-			v196 = v144
+		v183 := ldexpMid(v67, v182)
+		v184 := float64(v178 * v183)
+		v185 := float64(v180 * v183)
+		v186 := float64(v67 + v184)
+		v187 := float64(v67 - v186)
+		v188 := float64(v187 + v184)
+		v189 := float64(v188 + v185)
+		v190 := v67
+		if v144 {
+			v190 = v178
 		}
-		v197 := v196 < v73
-		v198 := float64(v76 - v196)
-		v199 := math.Ldexp(v75, int(v198))
+		v191 := v4
+		if v144 {
+			v191 = v180
+		}
+		v192 := float64(v67 / v186)
+		v193 := float64(v190 * v192)
+		v194 := -v193
+		v195 := math.FMA(v194, v186, v190)
+		v196 := math.FMA(v194, v189, v195)
+		v197 := float64(v196 + v191)
+		v199 := float64(v197 * v192)
 		v200 := v4
-		if v197 {
-			v200 = v199
+		if v144 {
+			v200 = v146
 		}
-		v201 := float64(v189 + v200)
-		v202 := float64(v201 - v200)
-		v203 := float64(v189 - v202)
-		v204 := float64(v203 + v195)
-		v205 := float64(v204 + v200)
-		v206 := float64(v205 - v200)
-		v207 := float64(v202 + v206)
-		v208 := math.Ldexp(v207, int(v196))
-		v209 := math.IsNaN(v14)
-		v210 := v208
-		if v209 {
-			v210 = v14
+		v201 := float64(v73 - v200)
+		v202 := v75
+		if v201 < v75 {
+			v202 = v201
 		}
-		v211 := math.Abs(v110)
-		v212 := -v211
-		v213 := v20
-		if v212 > v20 {
-			v213 = v212
+		v203 := v200 < v77
+		v204 := math.Ldexp(v79, int(v202))
+		v205 := v4
+		if v203 {
+			v205 = v204
 		}
-		v214 := v110 < v4
-		v215 := float64(v213 * v24)
-		v216 := math.RoundToEven(v215)
+		v206 := float64(v193 + v205)
+		v207 := float64(v206 - v205)
+		v208 := float64(v193 - v207)
+		v209 := float64(v208 + v199)
+		v210 := float64(v209 + v205)
+		v211 := float64(v210 - v205)
+		v212 := float64(v207 + v211)
+		v213 := math.Ldexp(v212, int(v200))
+		v214 := math.IsNaN(v14)
+		v215 := v213
+		if v214 {
+			v215 = v14
+		}
+		v216 := math.Abs(v111)
 		v217 := -v216
-		v218 := math.FMA(v217, v28, v213)
-		v219 := math.FMA(v217, v30, v218)
-		v220 := float64(v218 - v219)
-		v221 := math.FMA(v217, v30, v220)
-		v222 := float64(v219 * v219)
-		v223 := -v222
-		v224 := math.FMA(v219, v219, v223)
-		v225 := float64(v34 * v222)
-		v226 := float64(v34 * v224)
-		v227 := float64(v219 + v225)
-		v228 := float64(v219 - v227)
-		v229 := float64(v228 + v225)
-		v230 := float64(v229 + v226)
-		v231 := math.FMA(v221, v219, v221)
-		v232 := float64(v230 + v231)
-		v233 := float64(v222 * v219)
-		v234 := math.FMA(v47, v219, v48)
-		v235 := math.FMA(v234, v219, v50)
-		v236 := math.FMA(v235, v219, v52)
-		v237 := math.FMA(v236, v219, v54)
-		v238 := math.FMA(v237, v219, v56)
-		v239 := math.FMA(v238, v219, v58)
-		v240 := math.FMA(v239, v219, v60)
-		v241 := math.FMA(v240, v219, v62)
-		v242 := math.FMA(v241, v219, v64)
-		v243 := math.FMA(v233, v242, v232)
-		v244 := float64(v67 + v227)
-		v245 := float64(v67 - v244)
-		v246 := float64(v245 + v227)
-		v247 := float64(v246 + v243)
-		v248 := float64(v244 + v247)
-		v249 := float64(v244 - v248)
-		v250 := float64(v249 + v247)
-		v251 := ldexpMid(v67, v216)
-		v252 := float64(v248 * v251)
-		v253 := float64(v250 * v251)
-		v254 := float64(v67 + v252)
-		v255 := float64(v67 - v254)
-		v256 := float64(v255 + v252)
-		v257 := float64(v256 + v253)
-		v258 := v67
-		if v214 {
-			v258 = v248
+		v218 := v20
+		if v217 > v20 {
+			v218 = v217
 		}
-		v259 := v4
-		if v214 {
-			v259 = v250
+		v219 := v111 < v4
+		v220 := float64(v218 * v24)
+		v221 := math.RoundToEven(v220)
+		v222 := -v221
+		v223 := math.FMA(v222, v28, v218)
+		v224 := math.FMA(v222, v30, v223)
+		v225 := float64(v223 - v224)
+		v226 := math.FMA(v222, v30, v225)
+		v227 := float64(v224 * v224)
+		v228 := -v227
+		v229 := math.FMA(v224, v224, v228)
+		v230 := float64(v34 * v227)
+		v231 := float64(v34 * v229)
+		v232 := float64(v224 + v230)
+		v233 := float64(v224 - v232)
+		v234 := float64(v233 + v230)
+		v235 := float64(v234 + v231)
+		v236 := math.FMA(v226, v224, v226)
+		v237 := float64(v235 + v236)
+		v238 := float64(v227 * v224)
+		v239 := math.FMA(v47, v224, v48)
+		v240 := math.FMA(v239, v224, v50)
+		v241 := math.FMA(v240, v224, v52)
+		v242 := math.FMA(v241, v224, v54)
+		v243 := math.FMA(v242, v224, v56)
+		v244 := math.FMA(v243, v224, v58)
+		v245 := math.FMA(v244, v224, v60)
+		v246 := math.FMA(v245, v224, v62)
+		v247 := math.FMA(v246, v224, v64)
+		v248 := math.FMA(v238, v247, v237)
+		v249 := float64(v67 + v232)
+		v250 := float64(v67 - v249)
+		v251 := float64(v250 + v232)
+		v252 := float64(v251 + v248)
+		v253 := float64(v249 + v252)
+		v254 := float64(v249 - v253)
+		v255 := float64(v254 + v252)
+		v256 := v181
+		if v221 > v181 {
+			v256 = v221
 		}
-		v260 := float64(v67 / v254)
-		v261 := float64(v258 * v260)
-		v262 := -v261
-		v263 := math.FMA(v262, v254, v258)
-		v264 := math.FMA(v262, v257, v263)
-		v265 := float64(v264 + v259)
-		v267 := float64(v265 * v260)
-		v268 := v4
-		if v214 {
-			v268 = v216
+		v257 := ldexpMid(v67, v256)
+		v258 := float64(v253 * v257)
+		v259 := float64(v255 * v257)
+		v260 := float64(v67 + v258)
+		v261 := float64(v67 - v260)
+		v262 := float64(v261 + v258)
+		v263 := float64(v262 + v259)
+		v264 := v67
+		if v219 {
+			v264 = v253
 		}
-		v269 := v268 < v73
-		v270 := float64(v76 - v268)
-		v271 := math.Ldexp(v75, int(v270))
-		v272 := v4
-		if v269 {
-			v272 = v271
+		v265 := v4
+		if v219 {
+			v265 = v255
 		}
-		v273 := float64(v261 + v272)
-		v274 := float64(v273 - v272)
-		v275 := float64(v261 - v274)
-		v276 := float64(v275 + v267)
-		v277 := float64(v276 + v272)
-		v278 := float64(v277 - v272)
-		v279 := float64(v274 + v278)
-		v280 := math.Ldexp(v279, int(v268))
-		v281 := math.IsNaN(v110)
-		v282 := v280
-		if v281 {
-			v282 = v110
+		v266 := float64(v67 / v260)
+		v267 := float64(v264 * v266)
+		v268 := -v267
+		v269 := math.FMA(v268, v260, v264)
+		v270 := math.FMA(v268, v263, v269)
+		v271 := float64(v270 + v265)
+		v273 := float64(v271 * v266)
+		v274 := v4
+		if v219 {
+			v274 = v221
 		}
-		v283 := float64(v135 * v282)
-		v284 := float64(v210 * v283)
-		v285 := float64(v210 + v284)
-		v286 := float64(v0 * v285)
-		v287 := v286
+		v275 := float64(v73 - v274)
+		v276 := v75
+		if v275 < v75 {
+			v276 = v275
+		}
+		v277 := v274 < v77
+		v278 := math.Ldexp(v79, int(v276))
+		v279 := v4
+		if v277 {
+			v279 = v278
+		}
+		v280 := float64(v267 + v279)
+		v281 := float64(v280 - v279)
+		v282 := float64(v267 - v281)
+		v283 := float64(v282 + v273)
+		v284 := float64(v283 + v279)
+		v285 := float64(v284 - v279)
+		v286 := float64(v281 + v285)
+		v287 := math.Ldexp(v286, int(v274))
+		v288 := math.IsNaN(v111)
+		v289 := v287
+		if v288 {
+			v289 = v111
+		}
+		v290 := float64(v136 * v289)
+		v291 := float64(v215 * v290)
+		v292 := float64(v215 + v291)
+		v293 := float64(v0 * v292)
+		v294 := v293
 		if v17 {
-			v287 = v138
+			v294 = v140
 		}
-		v288 := v287
+		v295 := v294
 		if v7 {
-			v288 = v0
+			v295 = v0
 		}
-		v289 := v288
+		v296 := v295
 		if v3 {
-			v289 = v5
+			v296 = v5
 		}
-		v290 := dy[i]
-		v291 := float64(v290 * v5)
-		v292 := float64(v290 * v0)
-		v293 := -v292
-		v294 := math.FMA(v290, v0, v293)
-		v295 := float64(v290 * v107)
-		v296 := float64(v295 * v90)
-		v297 := -v296
-		v298 := math.FMA(v295, v90, v297)
-		v299 := float64(v290 * v108)
+		v297 := dy[i]
+		v298 := float64(v297 * v5)
+		v299 := float64(v297 * v0)
 		v300 := -v299
-		v301 := math.FMA(v290, v108, v300)
-		v302 := float64(v299 * v136)
-		v303 := -v302
-		v304 := math.FMA(v299, v136, v303)
-		v305 := math.FMA(v301, v136, v304)
-		v306 := float64(v296 + v302)
-		v307 := float64(v306 - v296)
-		v308 := float64(v306 - v307)
-		v309 := float64(v296 - v308)
-		v310 := float64(v302 - v307)
-		v311 := float64(v309 + v310)
-		v312 := float64(v311 + v298)
-		v313 := float64(v312 + v305)
-		v314 := float64(v292 * v210)
-		v315 := -v314
-		v316 := math.FMA(v292, v210, v315)
-		v317 := math.FMA(v294, v210, v316)
-		v318 := float64(v292 * v284)
-		v319 := -v318
-		v320 := math.FMA(v292, v284, v319)
-		v321 := math.FMA(v294, v284, v320)
-		v322 := float64(v314 + v318)
-		v323 := float64(v322 - v314)
-		v324 := float64(v322 - v323)
-		v325 := float64(v314 - v324)
-		v326 := float64(v318 - v323)
-		v327 := float64(v325 + v326)
-		v328 := float64(v327 + v317)
-		v329 := float64(v328 + v321)
-		v330 := v322
+		v301 := math.FMA(v297, v0, v300)
+		v302 := float64(v297 * v109)
+		v303 := float64(v302 * v92)
+		v304 := -v303
+		v305 := math.FMA(v302, v92, v304)
+		v306 := float64(v297 * v92)
+		v307 := -v306
+		v308 := math.FMA(v297, v92, v307)
+		v309 := float64(v306 * v138)
+		v310 := -v309
+		v311 := math.FMA(v306, v138, v310)
+		v312 := math.FMA(v308, v138, v311)
+		v313 := float64(v303 + v309)
+		v314 := float64(v313 - v303)
+		v315 := float64(v313 - v314)
+		v316 := float64(v303 - v315)
+		v317 := float64(v309 - v314)
+		v318 := float64(v316 + v317)
+		v319 := float64(v318 + v305)
+		v320 := float64(v319 + v312)
+		v321 := float64(v299 * v215)
+		v322 := -v321
+		v323 := math.FMA(v299, v215, v322)
+		v324 := math.FMA(v301, v215, v323)
+		v325 := float64(v299 * v291)
+		v326 := -v325
+		v327 := math.FMA(v299, v291, v326)
+		v328 := math.FMA(v301, v291, v327)
+		v329 := float64(v321 + v325)
+		v330 := float64(v329 - v321)
+		v331 := float64(v329 - v330)
+		v332 := float64(v321 - v331)
+		v333 := float64(v325 - v330)
+		v334 := float64(v332 + v333)
+		v335 := float64(v334 + v324)
+		v336 := float64(v335 + v328)
+		v337 := v329
 		if v17 {
-			v330 = v306
+			v337 = v313
 		}
-		v331 := v329
+		v338 := v336
 		if v17 {
-			v331 = v313
+			v338 = v320
 		}
-		v332 := v330
+		v339 := v337
 		if v7 {
-			v332 = v292
+			v339 = v299
 		}
-		v333 := v331
+		v340 := v338
 		if v7 {
-			v333 = v294
+			v340 = v301
 		}
-		v334 := v332
+		v341 := v339
 		if v3 {
-			v334 = v291
+			v341 = v298
 		}
-		v335 := v333
+		v342 := v340
 		if v3 {
-			v335 = v4
+			v342 = v4
 		}
-		v336 := float64(v334 + v335)
-		v337 := float64(v290 * v289)
-		v338 := float64(v336 - v337)
-		v339 := math.Abs(v338)
-		v340 := math.Abs(v337)
-		v342 := float64(v340 * v341)
-		v343 := v339 <= v342
-		v344 := math.Abs(v290)
-		v345 := math.Abs(v295)
-		v346 := v344
-		if v345 > v344 {
-			v346 = v345
+		v343 := float64(v341 + v342)
+		v344 := float64(v297 * v296)
+		v345 := float64(v343 - v344)
+		v346 := math.Abs(v345)
+		v347 := math.Abs(v344)
+		v349 := float64(v347 * v348)
+		v350 := v346 <= v349
+		v351 := math.Abs(v297)
+		v352 := math.Abs(v302)
+		v353 := v351
+		if v352 > v351 {
+			v353 = v352
 		}
-		v347 := math.Abs(v292)
-		v348 := v346
-		if v347 > v346 {
-			v348 = v347
+		v354 := math.Abs(v299)
+		v355 := v353
+		if v354 > v353 {
+			v355 = v354
 		}
-		v350 := float64(v339 * v349)
-		v353 := math.FMA(v348, v351, v352)
-		v354 := v350 <= v353
-		v355 := v343 || v354
-		v356 := v336 == v4
-		v357 := v355 && !v356
-		v358 := v337
-		if v357 {
-			v358 = v336
+		v357 := float64(v346 * v356)
+		v360 := math.FMA(v355, v358, v359)
+		v361 := v357 <= v360
+		v362 := v350 || v361
+		v363 := v343 == v4
+		v364 := v362 && !v363
+		v365 := v344
+		if v364 {
+			v365 = v343
 		}
-		v359 := math.IsNaN(v0)
-		v360 := v358
-		if v359 {
-			v360 = v0
+		v366 := math.IsNaN(v0)
+		v367 := v365
+		if v366 {
+			v367 = v0
 		}
-		db[i] = v360
+		db[i] = v367
 	}
 }

@@ -21,7 +21,7 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f64 memory, f64 compute,
-// 311 operations): the scalar twin of the vector program the assembly kernels
+// 318 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -35,7 +35,7 @@ func geluTanhGeneric(dst, x []float64) {
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
 	v16 := math.Float64frombits(0xc085e00000000000)  // -700
 	v18 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v20 := math.Float64frombits(0xc087500000000000)  // -746
+	v20 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v22 := math.Float64frombits(0x4086300000000000)  // 710
 	v24 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v28 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -52,17 +52,19 @@ func geluTanhGeneric(dst, x []float64) {
 	v62 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v64 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v67 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v73 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v75 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v76 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v107 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v109 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v315 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v320 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v322 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v323 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v75 := math.Float64frombits(0x408f400000000000)  // 1000
+	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v109 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v110 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v128 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v134 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v181 := math.Float64frombits(0xc091300000000000) // -1100
+	v322 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v327 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v329 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v330 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -115,320 +117,340 @@ func geluTanhGeneric(dst, x []float64) {
 		v69 := float64(v67 - v68)
 		v70 := float64(v69 + v40)
 		v71 := float64(v70 + v66)
-		v74 := v26 < v73
-		v77 := float64(v76 - v26)
-		v78 := math.Ldexp(v75, int(v77))
-		v79 := v4
-		if v74 {
-			v79 = v78
+		v74 := float64(v73 - v26)
+		v76 := v75
+		if v74 < v75 {
+			v76 = v74
 		}
-		v80 := float64(v68 + v79)
-		v81 := float64(v80 - v79)
-		v82 := float64(v68 - v81)
-		v83 := float64(v82 + v71)
-		v84 := float64(v83 + v79)
-		v85 := float64(v84 - v79)
-		v86 := float64(v81 + v85)
-		v87 := math.Ldexp(v86, int(v26))
-		v88 := math.IsNaN(v19)
-		v89 := v87
-		if v88 {
-			v89 = v19
+		v78 := v26 < v77
+		v80 := math.Ldexp(v79, int(v76))
+		v81 := v4
+		if v78 {
+			v81 = v80
 		}
-		v90 := float64(v0 * v89)
-		v108 := float64(v90 * v107)
-		v110 := -v14
-		v111 := math.FMA(v8, v13, v110)
-		v112 := float64(v13 - v0)
-		v113 := float64(v13 - v112)
-		v114 := float64(v0 - v113)
-		v115 := float64(v12 - v112)
-		v116 := float64(v114 + v115)
-		v117 := -v12
-		v118 := math.FMA(v9, v11, v117)
-		v119 := -v11
-		v120 := math.FMA(v10, v0, v119)
-		v121 := -v10
-		v122 := math.FMA(v0, v0, v121)
-		v123 := float64(v122 * v0)
-		v124 := float64(v120 + v123)
-		v125 := float64(v9 * v124)
-		v126 := float64(v118 + v125)
-		v128 := float64(v127 * v11)
-		v129 := float64(v126 + v128)
-		v130 := float64(v116 + v129)
-		v131 := float64(v8 * v130)
-		v132 := float64(v111 + v131)
-		v134 := float64(v133 * v13)
-		v135 := float64(v132 + v134)
-		v136 := float64(v109 + v135)
-		v137 := float64(v108 * v136)
-		v138 := math.FMA(v90, v107, v137)
-		v139 := math.Abs(v14)
-		v140 := -v139
-		v141 := v20
-		if v140 > v20 {
-			v141 = v140
+		v82 := float64(v68 + v81)
+		v83 := float64(v82 - v81)
+		v84 := float64(v68 - v83)
+		v85 := float64(v84 + v71)
+		v86 := float64(v85 + v81)
+		v87 := float64(v86 - v81)
+		v88 := float64(v83 + v87)
+		v89 := math.Ldexp(v88, int(v26))
+		v90 := math.IsNaN(v19)
+		v91 := v89
+		if v90 {
+			v91 = v19
 		}
-		v142 := v14 < v4
-		v143 := float64(v141 * v24)
-		v144 := math.RoundToEven(v143)
-		v145 := -v144
-		v146 := math.FMA(v145, v28, v141)
-		v147 := math.FMA(v145, v30, v146)
-		v148 := float64(v146 - v147)
-		v149 := math.FMA(v145, v30, v148)
-		v150 := float64(v147 * v147)
-		v151 := -v150
-		v152 := math.FMA(v147, v147, v151)
-		v153 := float64(v34 * v150)
-		v154 := float64(v34 * v152)
-		v155 := float64(v147 + v153)
-		v156 := float64(v147 - v155)
-		v157 := float64(v156 + v153)
-		v158 := float64(v157 + v154)
-		v159 := math.FMA(v149, v147, v149)
-		v160 := float64(v158 + v159)
-		v161 := float64(v150 * v147)
-		v162 := math.FMA(v47, v147, v48)
-		v163 := math.FMA(v162, v147, v50)
-		v164 := math.FMA(v163, v147, v52)
-		v165 := math.FMA(v164, v147, v54)
-		v166 := math.FMA(v165, v147, v56)
-		v167 := math.FMA(v166, v147, v58)
-		v168 := math.FMA(v167, v147, v60)
-		v169 := math.FMA(v168, v147, v62)
-		v170 := math.FMA(v169, v147, v64)
-		v171 := math.FMA(v161, v170, v160)
-		v172 := float64(v67 + v155)
-		v173 := float64(v67 - v172)
-		v174 := float64(v173 + v155)
-		v175 := float64(v174 + v171)
-		v176 := float64(v172 + v175)
-		v177 := float64(v172 - v176)
-		v178 := float64(v177 + v175)
-		v179 := ldexpMid(v67, v144)
-		v180 := float64(v176 * v179)
-		v181 := float64(v178 * v179)
-		v182 := float64(v67 + v180)
-		v183 := float64(v67 - v182)
-		v184 := float64(v183 + v180)
-		v185 := float64(v184 + v181)
-		v186 := v67
-		if v142 {
-			v186 = v176
+		v92 := float64(v0 * v91)
+		v111 := -v14
+		v112 := math.FMA(v8, v13, v111)
+		v113 := float64(v13 - v0)
+		v114 := float64(v13 - v113)
+		v115 := float64(v0 - v114)
+		v116 := float64(v12 - v113)
+		v117 := float64(v115 + v116)
+		v118 := -v12
+		v119 := math.FMA(v9, v11, v118)
+		v120 := -v11
+		v121 := math.FMA(v10, v0, v120)
+		v122 := -v10
+		v123 := math.FMA(v0, v0, v122)
+		v124 := float64(v123 * v0)
+		v125 := float64(v121 + v124)
+		v126 := float64(v9 * v125)
+		v127 := float64(v119 + v126)
+		v129 := float64(v128 * v11)
+		v130 := float64(v127 + v129)
+		v131 := float64(v117 + v130)
+		v132 := float64(v8 * v131)
+		v133 := float64(v112 + v132)
+		v135 := float64(v134 * v13)
+		v136 := float64(v133 + v135)
+		v137 := float64(v110 + v136)
+		v138 := float64(v137 * v109)
+		v139 := float64(v92 * v138)
+		v140 := math.FMA(v92, v109, v139)
+		v141 := math.Abs(v14)
+		v142 := -v141
+		v143 := v20
+		if v142 > v20 {
+			v143 = v142
 		}
-		v187 := v4
-		if v142 {
-			v187 = v178
+		v144 := v14 < v4
+		v145 := float64(v143 * v24)
+		v146 := math.RoundToEven(v145)
+		v147 := -v146
+		v148 := math.FMA(v147, v28, v143)
+		v149 := math.FMA(v147, v30, v148)
+		v150 := float64(v148 - v149)
+		v151 := math.FMA(v147, v30, v150)
+		v152 := float64(v149 * v149)
+		v153 := -v152
+		v154 := math.FMA(v149, v149, v153)
+		v155 := float64(v34 * v152)
+		v156 := float64(v34 * v154)
+		v157 := float64(v149 + v155)
+		v158 := float64(v149 - v157)
+		v159 := float64(v158 + v155)
+		v160 := float64(v159 + v156)
+		v161 := math.FMA(v151, v149, v151)
+		v162 := float64(v160 + v161)
+		v163 := float64(v152 * v149)
+		v164 := math.FMA(v47, v149, v48)
+		v165 := math.FMA(v164, v149, v50)
+		v166 := math.FMA(v165, v149, v52)
+		v167 := math.FMA(v166, v149, v54)
+		v168 := math.FMA(v167, v149, v56)
+		v169 := math.FMA(v168, v149, v58)
+		v170 := math.FMA(v169, v149, v60)
+		v171 := math.FMA(v170, v149, v62)
+		v172 := math.FMA(v171, v149, v64)
+		v173 := math.FMA(v163, v172, v162)
+		v174 := float64(v67 + v157)
+		v175 := float64(v67 - v174)
+		v176 := float64(v175 + v157)
+		v177 := float64(v176 + v173)
+		v178 := float64(v174 + v177)
+		v179 := float64(v174 - v178)
+		v180 := float64(v179 + v177)
+		v182 := v181
+		if v146 > v181 {
+			v182 = v146
 		}
-		v188 := float64(v67 / v182)
-		v189 := float64(v186 * v188)
-		v190 := -v189
-		v191 := math.FMA(v190, v182, v186)
-		v192 := math.FMA(v190, v185, v191)
-		v193 := float64(v192 + v187)
-		v195 := float64(v193 * v188)
-		v196 := v4
-		if v142 {
-			v196 = v144
+		v183 := ldexpMid(v67, v182)
+		v184 := float64(v178 * v183)
+		v185 := float64(v180 * v183)
+		v186 := float64(v67 + v184)
+		v187 := float64(v67 - v186)
+		v188 := float64(v187 + v184)
+		v189 := float64(v188 + v185)
+		v190 := v67
+		if v144 {
+			v190 = v178
 		}
-		v197 := v196 < v73
-		v198 := float64(v76 - v196)
-		v199 := math.Ldexp(v75, int(v198))
+		v191 := v4
+		if v144 {
+			v191 = v180
+		}
+		v192 := float64(v67 / v186)
+		v193 := float64(v190 * v192)
+		v194 := -v193
+		v195 := math.FMA(v194, v186, v190)
+		v196 := math.FMA(v194, v189, v195)
+		v197 := float64(v196 + v191)
+		v199 := float64(v197 * v192)
 		v200 := v4
-		if v197 {
-			v200 = v199
+		if v144 {
+			v200 = v146
 		}
-		v201 := float64(v189 + v200)
-		v202 := float64(v201 - v200)
-		v203 := float64(v189 - v202)
-		v204 := float64(v203 + v195)
-		v205 := float64(v204 + v200)
-		v206 := float64(v205 - v200)
-		v207 := float64(v202 + v206)
-		v208 := math.Ldexp(v207, int(v196))
-		v209 := math.IsNaN(v14)
-		v210 := v208
-		if v209 {
-			v210 = v14
+		v201 := float64(v73 - v200)
+		v202 := v75
+		if v201 < v75 {
+			v202 = v201
 		}
-		v211 := math.Abs(v110)
-		v212 := -v211
-		v213 := v20
-		if v212 > v20 {
-			v213 = v212
+		v203 := v200 < v77
+		v204 := math.Ldexp(v79, int(v202))
+		v205 := v4
+		if v203 {
+			v205 = v204
 		}
-		v214 := v110 < v4
-		v215 := float64(v213 * v24)
-		v216 := math.RoundToEven(v215)
+		v206 := float64(v193 + v205)
+		v207 := float64(v206 - v205)
+		v208 := float64(v193 - v207)
+		v209 := float64(v208 + v199)
+		v210 := float64(v209 + v205)
+		v211 := float64(v210 - v205)
+		v212 := float64(v207 + v211)
+		v213 := math.Ldexp(v212, int(v200))
+		v214 := math.IsNaN(v14)
+		v215 := v213
+		if v214 {
+			v215 = v14
+		}
+		v216 := math.Abs(v111)
 		v217 := -v216
-		v218 := math.FMA(v217, v28, v213)
-		v219 := math.FMA(v217, v30, v218)
-		v220 := float64(v218 - v219)
-		v221 := math.FMA(v217, v30, v220)
-		v222 := float64(v219 * v219)
-		v223 := -v222
-		v224 := math.FMA(v219, v219, v223)
-		v225 := float64(v34 * v222)
-		v226 := float64(v34 * v224)
-		v227 := float64(v219 + v225)
-		v228 := float64(v219 - v227)
-		v229 := float64(v228 + v225)
-		v230 := float64(v229 + v226)
-		v231 := math.FMA(v221, v219, v221)
-		v232 := float64(v230 + v231)
-		v233 := float64(v222 * v219)
-		v234 := math.FMA(v47, v219, v48)
-		v235 := math.FMA(v234, v219, v50)
-		v236 := math.FMA(v235, v219, v52)
-		v237 := math.FMA(v236, v219, v54)
-		v238 := math.FMA(v237, v219, v56)
-		v239 := math.FMA(v238, v219, v58)
-		v240 := math.FMA(v239, v219, v60)
-		v241 := math.FMA(v240, v219, v62)
-		v242 := math.FMA(v241, v219, v64)
-		v243 := math.FMA(v233, v242, v232)
-		v244 := float64(v67 + v227)
-		v245 := float64(v67 - v244)
-		v246 := float64(v245 + v227)
-		v247 := float64(v246 + v243)
-		v248 := float64(v244 + v247)
-		v249 := float64(v244 - v248)
-		v250 := float64(v249 + v247)
-		v251 := ldexpMid(v67, v216)
-		v252 := float64(v248 * v251)
-		v253 := float64(v250 * v251)
-		v254 := float64(v67 + v252)
-		v255 := float64(v67 - v254)
-		v256 := float64(v255 + v252)
-		v257 := float64(v256 + v253)
-		v258 := v67
-		if v214 {
-			v258 = v248
+		v218 := v20
+		if v217 > v20 {
+			v218 = v217
 		}
-		v259 := v4
-		if v214 {
-			v259 = v250
+		v219 := v111 < v4
+		v220 := float64(v218 * v24)
+		v221 := math.RoundToEven(v220)
+		v222 := -v221
+		v223 := math.FMA(v222, v28, v218)
+		v224 := math.FMA(v222, v30, v223)
+		v225 := float64(v223 - v224)
+		v226 := math.FMA(v222, v30, v225)
+		v227 := float64(v224 * v224)
+		v228 := -v227
+		v229 := math.FMA(v224, v224, v228)
+		v230 := float64(v34 * v227)
+		v231 := float64(v34 * v229)
+		v232 := float64(v224 + v230)
+		v233 := float64(v224 - v232)
+		v234 := float64(v233 + v230)
+		v235 := float64(v234 + v231)
+		v236 := math.FMA(v226, v224, v226)
+		v237 := float64(v235 + v236)
+		v238 := float64(v227 * v224)
+		v239 := math.FMA(v47, v224, v48)
+		v240 := math.FMA(v239, v224, v50)
+		v241 := math.FMA(v240, v224, v52)
+		v242 := math.FMA(v241, v224, v54)
+		v243 := math.FMA(v242, v224, v56)
+		v244 := math.FMA(v243, v224, v58)
+		v245 := math.FMA(v244, v224, v60)
+		v246 := math.FMA(v245, v224, v62)
+		v247 := math.FMA(v246, v224, v64)
+		v248 := math.FMA(v238, v247, v237)
+		v249 := float64(v67 + v232)
+		v250 := float64(v67 - v249)
+		v251 := float64(v250 + v232)
+		v252 := float64(v251 + v248)
+		v253 := float64(v249 + v252)
+		v254 := float64(v249 - v253)
+		v255 := float64(v254 + v252)
+		v256 := v181
+		if v221 > v181 {
+			v256 = v221
 		}
-		v260 := float64(v67 / v254)
-		v261 := float64(v258 * v260)
-		v262 := -v261
-		v263 := math.FMA(v262, v254, v258)
-		v264 := math.FMA(v262, v257, v263)
-		v265 := float64(v264 + v259)
-		v267 := float64(v265 * v260)
-		v268 := v4
-		if v214 {
-			v268 = v216
+		v257 := ldexpMid(v67, v256)
+		v258 := float64(v253 * v257)
+		v259 := float64(v255 * v257)
+		v260 := float64(v67 + v258)
+		v261 := float64(v67 - v260)
+		v262 := float64(v261 + v258)
+		v263 := float64(v262 + v259)
+		v264 := v67
+		if v219 {
+			v264 = v253
 		}
-		v269 := v268 < v73
-		v270 := float64(v76 - v268)
-		v271 := math.Ldexp(v75, int(v270))
-		v272 := v4
-		if v269 {
-			v272 = v271
+		v265 := v4
+		if v219 {
+			v265 = v255
 		}
-		v273 := float64(v261 + v272)
-		v274 := float64(v273 - v272)
-		v275 := float64(v261 - v274)
-		v276 := float64(v275 + v267)
-		v277 := float64(v276 + v272)
-		v278 := float64(v277 - v272)
-		v279 := float64(v274 + v278)
-		v280 := math.Ldexp(v279, int(v268))
-		v281 := math.IsNaN(v110)
-		v282 := v280
-		if v281 {
-			v282 = v110
+		v266 := float64(v67 / v260)
+		v267 := float64(v264 * v266)
+		v268 := -v267
+		v269 := math.FMA(v268, v260, v264)
+		v270 := math.FMA(v268, v263, v269)
+		v271 := float64(v270 + v265)
+		v273 := float64(v271 * v266)
+		v274 := v4
+		if v219 {
+			v274 = v221
 		}
-		v283 := float64(v135 * v282)
-		v284 := float64(v210 * v283)
-		v285 := float64(v210 + v284)
-		v286 := float64(v0 * v285)
-		v287 := v286
+		v275 := float64(v73 - v274)
+		v276 := v75
+		if v275 < v75 {
+			v276 = v275
+		}
+		v277 := v274 < v77
+		v278 := math.Ldexp(v79, int(v276))
+		v279 := v4
+		if v277 {
+			v279 = v278
+		}
+		v280 := float64(v267 + v279)
+		v281 := float64(v280 - v279)
+		v282 := float64(v267 - v281)
+		v283 := float64(v282 + v273)
+		v284 := float64(v283 + v279)
+		v285 := float64(v284 - v279)
+		v286 := float64(v281 + v285)
+		v287 := math.Ldexp(v286, int(v274))
+		v288 := math.IsNaN(v111)
+		v289 := v287
+		if v288 {
+			v289 = v111
+		}
+		v290 := float64(v136 * v289)
+		v291 := float64(v215 * v290)
+		v292 := float64(v215 + v291)
+		v293 := float64(v0 * v292)
+		v294 := v293
 		if v17 {
-			v287 = v138
+			v294 = v140
 		}
-		v288 := v287
+		v295 := v294
 		if v7 {
-			v288 = v0
+			v295 = v0
 		}
-		v289 := v288
+		v296 := v295
 		if v3 {
-			v289 = v5
+			v296 = v5
 		}
-		v290 := float64(v0 * v210)
-		v291 := -v290
-		v292 := math.FMA(v0, v210, v291)
-		v293 := float64(v0 * v284)
-		v294 := -v293
-		v295 := math.FMA(v0, v284, v294)
-		v296 := float64(v290 + v293)
-		v297 := float64(v296 - v290)
-		v298 := float64(v296 - v297)
-		v299 := float64(v290 - v298)
-		v300 := float64(v293 - v297)
-		v301 := float64(v299 + v300)
-		v302 := float64(v301 + v292)
-		v303 := float64(v302 + v295)
-		v304 := v296
+		v297 := float64(v0 * v215)
+		v298 := -v297
+		v299 := math.FMA(v0, v215, v298)
+		v300 := float64(v0 * v291)
+		v301 := -v300
+		v302 := math.FMA(v0, v291, v301)
+		v303 := float64(v297 + v300)
+		v304 := float64(v303 - v297)
+		v305 := float64(v303 - v304)
+		v306 := float64(v297 - v305)
+		v307 := float64(v300 - v304)
+		v308 := float64(v306 + v307)
+		v309 := float64(v308 + v299)
+		v310 := float64(v309 + v302)
+		v311 := v303
 		if v17 {
-			v304 = v138
+			v311 = v140
 		}
-		v305 := v303
+		v312 := v310
 		if v17 {
-			v305 = v4
+			v312 = v4
 		}
-		v306 := v304
+		v313 := v311
 		if v7 {
-			v306 = v0
+			v313 = v0
 		}
-		v307 := v305
+		v314 := v312
 		if v7 {
-			v307 = v4
+			v314 = v4
 		}
-		v308 := v306
+		v315 := v313
 		if v3 {
-			v308 = v5
+			v315 = v5
 		}
-		v309 := v307
+		v316 := v314
 		if v3 {
-			v309 = v4
+			v316 = v4
 		}
-		v310 := float64(v308 + v309)
-		v311 := float64(v67 * v289)
-		v312 := float64(v310 - v311)
-		v313 := math.Abs(v312)
-		v314 := math.Abs(v311)
-		v316 := float64(v314 * v315)
-		v317 := v313 <= v316
-		v318 := math.Abs(v0)
-		v319 := v67
-		if v318 > v67 {
-			v319 = v318
+		v317 := float64(v315 + v316)
+		v318 := float64(v67 * v296)
+		v319 := float64(v317 - v318)
+		v320 := math.Abs(v319)
+		v321 := math.Abs(v318)
+		v323 := float64(v321 * v322)
+		v324 := v320 <= v323
+		v325 := math.Abs(v0)
+		v326 := v67
+		if v325 > v67 {
+			v326 = v325
 		}
-		v321 := float64(v313 * v320)
-		v324 := math.FMA(v319, v322, v323)
-		v325 := v321 <= v324
-		v326 := v317 || v325
-		v327 := v310 == v4
-		v328 := v326 && !v327
-		v329 := v311
-		if v328 {
-			v329 = v310
+		v328 := float64(v320 * v327)
+		v331 := math.FMA(v326, v329, v330)
+		v332 := v328 <= v331
+		v333 := v324 || v332
+		v334 := v317 == v4
+		v335 := v333 && !v334
+		v336 := v318
+		if v335 {
+			v336 = v317
 		}
-		v330 := math.IsNaN(v0)
-		v331 := v329
-		if v330 {
-			v331 = v0
+		v337 := math.IsNaN(v0)
+		v338 := v336
+		if v337 {
+			v338 = v0
 		}
-		dst[i] = v331
+		dst[i] = v338
 	}
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
-// memory, f64 compute, 622 operations): the scalar twin of the vector program
+// memory, f64 compute, 650 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -444,7 +466,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v10 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
 	v17 := math.Float64frombits(0xc085e00000000000)  // -700
 	v19 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v21 := math.Float64frombits(0xc087500000000000)  // -746
+	v21 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v23 := math.Float64frombits(0x4086300000000000)  // 710
 	v25 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v29 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -460,26 +482,28 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v61 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v63 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v65 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v73 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v75 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v76 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v90 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
-	v91 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
-	v93 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
-	v98 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
-	v103 := math.Float64frombits(0xc044000000000000) // -40
-	v135 := math.Float64frombits(0xbff0000000000000) // -1
-	v154 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v176 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v178 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v196 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v202 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v210 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v357 := math.Float64frombits(0x4000000000000000) // 2
-	v627 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v633 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v635 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v636 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v75 := math.Float64frombits(0x408f400000000000)  // 1000
+	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v92 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
+	v93 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
+	v95 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
+	v100 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v105 := math.Float64frombits(0xc044000000000000) // -40
+	v137 := math.Float64frombits(0xbff0000000000000) // -1
+	v156 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v178 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v179 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v197 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v203 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v212 := math.Float64frombits(0xbfe199999999999a) // -0.55
+	v255 := math.Float64frombits(0xc091300000000000) // -1100
+	v364 := math.Float64frombits(0x4000000000000000) // 2
+	v654 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v660 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v662 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v663 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -532,655 +556,717 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		v69 := float64(v8 - v68)
 		v70 := float64(v69 + v41)
 		v71 := float64(v70 + v67)
-		v74 := v27 < v73
-		v77 := float64(v76 - v27)
-		v78 := math.Ldexp(v75, int(v77))
-		v79 := v4
-		if v74 {
-			v79 = v78
+		v74 := float64(v73 - v27)
+		v76 := v75
+		if v74 < v75 {
+			v76 = v74
 		}
-		v80 := float64(v68 + v79)
-		v81 := float64(v80 - v79)
-		v82 := float64(v68 - v81)
-		v83 := float64(v82 + v71)
-		v84 := float64(v83 + v79)
-		v85 := float64(v84 - v79)
-		v86 := float64(v81 + v85)
-		v87 := math.Ldexp(v86, int(v27))
-		v88 := math.IsNaN(v20)
-		v89 := v87
-		if v88 {
-			v89 = v20
+		v78 := v27 < v77
+		v80 := math.Ldexp(v79, int(v76))
+		v81 := v4
+		if v78 {
+			v81 = v80
 		}
-		v92 := float64(v0 - v91)
-		v94 := float64(v92 - v93)
-		v95 := float64(v9 * v94)
-		v96 := float64(v0 * v91)
-		v97 := float64(v11 + v96)
-		v99 := float64(v97 + v98)
-		v100 := float64(v10 * v99)
-		v101 := float64(v8 + v100)
-		v102 := float64(v95 * v101)
-		v104 := v103
-		if v102 > v103 {
-			v104 = v102
+		v82 := float64(v68 + v81)
+		v83 := float64(v82 - v81)
+		v84 := float64(v68 - v83)
+		v85 := float64(v84 + v71)
+		v86 := float64(v85 + v81)
+		v87 := float64(v86 - v81)
+		v88 := float64(v83 + v87)
+		v89 := math.Ldexp(v88, int(v27))
+		v90 := math.IsNaN(v20)
+		v91 := v89
+		if v90 {
+			v91 = v20
 		}
-		v105 := v23
-		if v104 < v23 {
-			v105 = v104
+		v94 := float64(v0 - v93)
+		v96 := float64(v94 - v95)
+		v97 := float64(v9 * v96)
+		v98 := float64(v0 * v93)
+		v99 := float64(v11 + v98)
+		v101 := float64(v99 + v100)
+		v102 := float64(v10 * v101)
+		v103 := float64(v8 + v102)
+		v104 := float64(v97 * v103)
+		v106 := v105
+		if v104 > v105 {
+			v106 = v104
 		}
-		v106 := float64(v105 * v25)
-		v107 := math.RoundToEven(v106)
-		v108 := -v107
-		v109 := math.FMA(v108, v29, v105)
-		v110 := math.FMA(v108, v31, v109)
-		v111 := float64(v109 - v110)
-		v112 := math.FMA(v108, v31, v111)
-		v113 := float64(v110 * v110)
-		v114 := -v113
-		v115 := math.FMA(v110, v110, v114)
-		v116 := float64(v35 * v113)
-		v117 := float64(v35 * v115)
-		v118 := float64(v110 + v116)
-		v119 := float64(v110 - v118)
-		v120 := float64(v119 + v116)
-		v121 := float64(v120 + v117)
-		v122 := math.FMA(v112, v110, v112)
-		v123 := float64(v121 + v122)
-		v124 := float64(v113 * v110)
-		v125 := math.FMA(v48, v110, v49)
-		v126 := math.FMA(v125, v110, v51)
-		v127 := math.FMA(v126, v110, v53)
-		v128 := math.FMA(v127, v110, v55)
-		v129 := math.FMA(v128, v110, v57)
-		v130 := math.FMA(v129, v110, v59)
-		v131 := math.FMA(v130, v110, v61)
-		v132 := math.FMA(v131, v110, v63)
-		v133 := math.FMA(v132, v110, v65)
-		v134 := math.FMA(v124, v133, v123)
-		v136 := ldexpMid(v135, v108)
-		v137 := float64(v8 + v136)
-		v138 := float64(v137 - v8)
-		v139 := float64(v137 - v138)
-		v140 := float64(v8 - v139)
-		v141 := float64(v136 - v138)
-		v142 := float64(v140 + v141)
-		v143 := float64(v134 + v142)
-		v144 := float64(v137 + v118)
-		v145 := float64(v137 - v144)
-		v146 := float64(v145 + v118)
-		v147 := float64(v146 + v143)
-		v148 := float64(v144 + v147)
-		v149 := ldexpMid(v148, v107)
-		v150 := math.Copysign(v149, v102)
-		v151 := math.IsNaN(v102)
-		v152 := v150
-		if v151 {
-			v152 = v102
+		v107 := v23
+		if v106 < v23 {
+			v107 = v106
 		}
-		v153 := float64(v90 * v152)
-		v155 := float64(v154 * v99)
-		v156 := float64(v8 + v155)
-		v157 := float64(v95 * v156)
-		v158 := float64(v153 + v157)
-		v159 := float64(v89 * v158)
-		v177 := float64(v159 * v176)
-		v179 := -v15
-		v180 := math.FMA(v9, v14, v179)
-		v181 := float64(v14 - v0)
-		v182 := float64(v14 - v181)
-		v183 := float64(v0 - v182)
-		v184 := float64(v13 - v181)
-		v185 := float64(v183 + v184)
-		v186 := -v13
-		v187 := math.FMA(v10, v12, v186)
-		v188 := -v12
-		v189 := math.FMA(v11, v0, v188)
-		v190 := -v11
-		v191 := math.FMA(v0, v0, v190)
-		v192 := float64(v191 * v0)
-		v193 := float64(v189 + v192)
-		v194 := float64(v10 * v193)
-		v195 := float64(v187 + v194)
-		v197 := float64(v196 * v12)
-		v198 := float64(v195 + v197)
-		v199 := float64(v185 + v198)
-		v200 := float64(v9 * v199)
-		v201 := float64(v180 + v200)
-		v203 := float64(v202 * v14)
-		v204 := float64(v201 + v203)
-		v205 := float64(v178 + v204)
-		v206 := float64(v177 * v205)
-		v207 := math.FMA(v159, v176, v206)
-		v208 := v0 < v135
-		v211 := v210 < v0
-		v212 := v208 || v211
-		v213 := math.Abs(v15)
-		v214 := -v213
-		v215 := v21
-		if v214 > v21 {
-			v215 = v214
+		v108 := float64(v107 * v25)
+		v109 := math.RoundToEven(v108)
+		v110 := -v109
+		v111 := math.FMA(v110, v29, v107)
+		v112 := math.FMA(v110, v31, v111)
+		v113 := float64(v111 - v112)
+		v114 := math.FMA(v110, v31, v113)
+		v115 := float64(v112 * v112)
+		v116 := -v115
+		v117 := math.FMA(v112, v112, v116)
+		v118 := float64(v35 * v115)
+		v119 := float64(v35 * v117)
+		v120 := float64(v112 + v118)
+		v121 := float64(v112 - v120)
+		v122 := float64(v121 + v118)
+		v123 := float64(v122 + v119)
+		v124 := math.FMA(v114, v112, v114)
+		v125 := float64(v123 + v124)
+		v126 := float64(v115 * v112)
+		v127 := math.FMA(v48, v112, v49)
+		v128 := math.FMA(v127, v112, v51)
+		v129 := math.FMA(v128, v112, v53)
+		v130 := math.FMA(v129, v112, v55)
+		v131 := math.FMA(v130, v112, v57)
+		v132 := math.FMA(v131, v112, v59)
+		v133 := math.FMA(v132, v112, v61)
+		v134 := math.FMA(v133, v112, v63)
+		v135 := math.FMA(v134, v112, v65)
+		v136 := math.FMA(v126, v135, v125)
+		v138 := ldexpMid(v137, v110)
+		v139 := float64(v8 + v138)
+		v140 := float64(v139 - v8)
+		v141 := float64(v139 - v140)
+		v142 := float64(v8 - v141)
+		v143 := float64(v138 - v140)
+		v144 := float64(v142 + v143)
+		v145 := float64(v136 + v144)
+		v146 := float64(v139 + v120)
+		v147 := float64(v139 - v146)
+		v148 := float64(v147 + v120)
+		v149 := float64(v148 + v145)
+		v150 := float64(v146 + v149)
+		v151 := ldexpMid(v150, v109)
+		v152 := math.Copysign(v151, v104)
+		v153 := math.IsNaN(v104)
+		v154 := v152
+		if v153 {
+			v154 = v104
 		}
-		v216 := v15 < v4
-		v217 := float64(v215 * v25)
-		v218 := math.RoundToEven(v217)
-		v219 := -v218
-		v220 := math.FMA(v219, v29, v215)
-		v221 := math.FMA(v219, v31, v220)
-		v222 := float64(v220 - v221)
-		v223 := math.FMA(v219, v31, v222)
-		v224 := float64(v221 * v221)
-		v225 := -v224
-		v226 := math.FMA(v221, v221, v225)
-		v227 := float64(v35 * v224)
-		v228 := float64(v35 * v226)
-		v229 := float64(v221 + v227)
-		v230 := float64(v221 - v229)
-		v231 := float64(v230 + v227)
-		v232 := float64(v231 + v228)
-		v233 := math.FMA(v223, v221, v223)
-		v234 := float64(v232 + v233)
-		v235 := float64(v224 * v221)
-		v236 := math.FMA(v48, v221, v49)
-		v237 := math.FMA(v236, v221, v51)
-		v238 := math.FMA(v237, v221, v53)
-		v239 := math.FMA(v238, v221, v55)
-		v240 := math.FMA(v239, v221, v57)
-		v241 := math.FMA(v240, v221, v59)
-		v242 := math.FMA(v241, v221, v61)
-		v243 := math.FMA(v242, v221, v63)
-		v244 := math.FMA(v243, v221, v65)
-		v245 := math.FMA(v235, v244, v234)
-		v246 := float64(v8 + v229)
-		v247 := float64(v8 - v246)
-		v248 := float64(v247 + v229)
-		v249 := float64(v248 + v245)
-		v250 := float64(v246 + v249)
-		v251 := float64(v246 - v250)
-		v252 := float64(v251 + v249)
-		v253 := ldexpMid(v8, v218)
-		v254 := float64(v250 * v253)
-		v255 := float64(v252 * v253)
-		v256 := float64(v8 + v254)
-		v257 := float64(v8 - v256)
-		v258 := float64(v257 + v254)
-		v259 := float64(v258 + v255)
-		v260 := v8
-		if v216 {
-			v260 = v250
+		v155 := float64(v92 * v154)
+		v157 := float64(v156 * v101)
+		v158 := float64(v8 + v157)
+		v159 := float64(v97 * v158)
+		v160 := float64(v155 + v159)
+		v161 := float64(v91 * v160)
+		v180 := -v15
+		v181 := math.FMA(v9, v14, v180)
+		v182 := float64(v14 - v0)
+		v183 := float64(v14 - v182)
+		v184 := float64(v0 - v183)
+		v185 := float64(v13 - v182)
+		v186 := float64(v184 + v185)
+		v187 := -v13
+		v188 := math.FMA(v10, v12, v187)
+		v189 := -v12
+		v190 := math.FMA(v11, v0, v189)
+		v191 := -v11
+		v192 := math.FMA(v0, v0, v191)
+		v193 := float64(v192 * v0)
+		v194 := float64(v190 + v193)
+		v195 := float64(v10 * v194)
+		v196 := float64(v188 + v195)
+		v198 := float64(v197 * v12)
+		v199 := float64(v196 + v198)
+		v200 := float64(v186 + v199)
+		v201 := float64(v9 * v200)
+		v202 := float64(v181 + v201)
+		v204 := float64(v203 * v14)
+		v205 := float64(v202 + v204)
+		v206 := float64(v179 + v205)
+		v207 := float64(v206 * v178)
+		v208 := float64(v161 * v207)
+		v209 := math.FMA(v161, v178, v208)
+		v210 := v0 < v137
+		v213 := v212 < v0
+		v214 := v210 || v213
+		v215 := math.Abs(v15)
+		v216 := -v215
+		v217 := v21
+		if v216 > v21 {
+			v217 = v216
 		}
-		v261 := v4
-		if v216 {
-			v261 = v252
+		v218 := v15 < v4
+		v219 := float64(v217 * v25)
+		v220 := math.RoundToEven(v219)
+		v221 := -v220
+		v222 := math.FMA(v221, v29, v217)
+		v223 := math.FMA(v221, v31, v222)
+		v224 := float64(v222 - v223)
+		v225 := math.FMA(v221, v31, v224)
+		v226 := float64(v223 * v223)
+		v227 := -v226
+		v228 := math.FMA(v223, v223, v227)
+		v229 := float64(v35 * v226)
+		v230 := float64(v35 * v228)
+		v231 := float64(v223 + v229)
+		v232 := float64(v223 - v231)
+		v233 := float64(v232 + v229)
+		v234 := float64(v233 + v230)
+		v235 := math.FMA(v225, v223, v225)
+		v236 := float64(v234 + v235)
+		v237 := float64(v226 * v223)
+		v238 := math.FMA(v48, v223, v49)
+		v239 := math.FMA(v238, v223, v51)
+		v240 := math.FMA(v239, v223, v53)
+		v241 := math.FMA(v240, v223, v55)
+		v242 := math.FMA(v241, v223, v57)
+		v243 := math.FMA(v242, v223, v59)
+		v244 := math.FMA(v243, v223, v61)
+		v245 := math.FMA(v244, v223, v63)
+		v246 := math.FMA(v245, v223, v65)
+		v247 := math.FMA(v237, v246, v236)
+		v248 := float64(v8 + v231)
+		v249 := float64(v8 - v248)
+		v250 := float64(v249 + v231)
+		v251 := float64(v250 + v247)
+		v252 := float64(v248 + v251)
+		v253 := float64(v248 - v252)
+		v254 := float64(v253 + v251)
+		v256 := v255
+		if v220 > v255 {
+			v256 = v220
 		}
-		v262 := float64(v8 / v256)
-		v263 := float64(v260 * v262)
-		v264 := -v263
-		v265 := math.FMA(v264, v256, v260)
-		v266 := math.FMA(v264, v259, v265)
-		v267 := float64(v266 + v261)
-		v269 := float64(v267 * v262)
-		v270 := v4
-		if v216 {
-			v270 = v218
+		v257 := ldexpMid(v8, v256)
+		v258 := float64(v252 * v257)
+		v259 := float64(v254 * v257)
+		v260 := float64(v8 + v258)
+		v261 := float64(v8 - v260)
+		v262 := float64(v261 + v258)
+		v263 := float64(v262 + v259)
+		v264 := v8
+		if v218 {
+			v264 = v252
 		}
-		v271 := v270 < v73
-		v272 := float64(v76 - v270)
-		v273 := math.Ldexp(v75, int(v272))
+		v265 := v4
+		if v218 {
+			v265 = v254
+		}
+		v266 := float64(v8 / v260)
+		v267 := float64(v264 * v266)
+		v268 := -v267
+		v269 := math.FMA(v268, v260, v264)
+		v270 := math.FMA(v268, v263, v269)
+		v271 := float64(v270 + v265)
+		v272 := v21 <= v216
+		v273 := float64(v271 * v266)
 		v274 := v4
-		if v271 {
-			v274 = v273
+		if v218 {
+			v274 = v220
 		}
-		v275 := float64(v263 + v274)
-		v276 := float64(v275 - v274)
-		v277 := float64(v263 - v276)
-		v278 := float64(v277 + v269)
-		v279 := float64(v278 + v274)
-		v280 := float64(v279 - v274)
-		v281 := float64(v276 + v280)
-		v282 := math.Ldexp(v281, int(v270))
-		v283 := math.IsNaN(v15)
-		v284 := v282
-		if v283 {
-			v284 = v15
+		v275 := float64(v73 - v274)
+		v276 := v75
+		if v275 < v75 {
+			v276 = v275
 		}
-		v285 := math.Abs(v179)
-		v286 := -v285
-		v287 := v21
-		if v286 > v21 {
-			v287 = v286
+		v277 := v274 < v77
+		v278 := math.Ldexp(v79, int(v276))
+		v279 := v4
+		if v277 {
+			v279 = v278
 		}
-		v288 := v179 < v4
-		v289 := float64(v287 * v25)
-		v290 := math.RoundToEven(v289)
+		v280 := float64(v267 + v279)
+		v281 := float64(v280 - v279)
+		v282 := float64(v267 - v281)
+		v283 := float64(v282 + v273)
+		v284 := float64(v283 + v279)
+		v285 := float64(v284 - v279)
+		v286 := float64(v281 + v285)
+		v287 := math.Ldexp(v286, int(v274))
+		v288 := math.IsNaN(v15)
+		v289 := v287
+		if v288 {
+			v289 = v15
+		}
+		v290 := math.Abs(v180)
 		v291 := -v290
-		v292 := math.FMA(v291, v29, v287)
-		v293 := math.FMA(v291, v31, v292)
-		v294 := float64(v292 - v293)
-		v295 := math.FMA(v291, v31, v294)
-		v296 := float64(v293 * v293)
-		v297 := -v296
-		v298 := math.FMA(v293, v293, v297)
-		v299 := float64(v35 * v296)
-		v300 := float64(v35 * v298)
-		v301 := float64(v293 + v299)
-		v302 := float64(v293 - v301)
-		v303 := float64(v302 + v299)
-		v304 := float64(v303 + v300)
-		v305 := math.FMA(v295, v293, v295)
-		v306 := float64(v304 + v305)
-		v307 := float64(v296 * v293)
-		v308 := math.FMA(v48, v293, v49)
-		v309 := math.FMA(v308, v293, v51)
-		v310 := math.FMA(v309, v293, v53)
-		v311 := math.FMA(v310, v293, v55)
-		v312 := math.FMA(v311, v293, v57)
-		v313 := math.FMA(v312, v293, v59)
-		v314 := math.FMA(v313, v293, v61)
-		v315 := math.FMA(v314, v293, v63)
-		v316 := math.FMA(v315, v293, v65)
-		v317 := math.FMA(v307, v316, v306)
-		v318 := float64(v8 + v301)
-		v319 := float64(v8 - v318)
-		v320 := float64(v319 + v301)
-		v321 := float64(v320 + v317)
-		v322 := float64(v318 + v321)
-		v323 := float64(v318 - v322)
-		v324 := float64(v323 + v321)
-		v325 := ldexpMid(v8, v290)
-		v326 := float64(v322 * v325)
-		v327 := float64(v324 * v325)
-		v328 := float64(v8 + v326)
-		v329 := float64(v8 - v328)
-		v330 := float64(v329 + v326)
-		v331 := float64(v330 + v327)
-		v332 := v8
-		if v288 {
-			v332 = v322
+		v292 := v21
+		if v291 > v21 {
+			v292 = v291
 		}
-		v333 := v4
-		if v288 {
-			v333 = v324
+		v293 := v180 < v4
+		v294 := float64(v292 * v25)
+		v295 := math.RoundToEven(v294)
+		v296 := -v295
+		v297 := math.FMA(v296, v29, v292)
+		v298 := math.FMA(v296, v31, v297)
+		v299 := float64(v297 - v298)
+		v300 := math.FMA(v296, v31, v299)
+		v301 := float64(v298 * v298)
+		v302 := -v301
+		v303 := math.FMA(v298, v298, v302)
+		v304 := float64(v35 * v301)
+		v305 := float64(v35 * v303)
+		v306 := float64(v298 + v304)
+		v307 := float64(v298 - v306)
+		v308 := float64(v307 + v304)
+		v309 := float64(v308 + v305)
+		v310 := math.FMA(v300, v298, v300)
+		v311 := float64(v309 + v310)
+		v312 := float64(v301 * v298)
+		v313 := math.FMA(v48, v298, v49)
+		v314 := math.FMA(v313, v298, v51)
+		v315 := math.FMA(v314, v298, v53)
+		v316 := math.FMA(v315, v298, v55)
+		v317 := math.FMA(v316, v298, v57)
+		v318 := math.FMA(v317, v298, v59)
+		v319 := math.FMA(v318, v298, v61)
+		v320 := math.FMA(v319, v298, v63)
+		v321 := math.FMA(v320, v298, v65)
+		v322 := math.FMA(v312, v321, v311)
+		v323 := float64(v8 + v306)
+		v324 := float64(v8 - v323)
+		v325 := float64(v324 + v306)
+		v326 := float64(v325 + v322)
+		v327 := float64(v323 + v326)
+		v328 := float64(v323 - v327)
+		v329 := float64(v328 + v326)
+		v330 := v255
+		if v295 > v255 {
+			v330 = v295
 		}
-		v334 := float64(v8 / v328)
-		v335 := float64(v332 * v334)
-		v336 := -v335
-		v337 := math.FMA(v336, v328, v332)
-		v338 := math.FMA(v336, v331, v337)
-		v339 := float64(v338 + v333)
-		v341 := float64(v339 * v334)
-		v342 := v4
-		if v288 {
-			v342 = v290
+		v331 := ldexpMid(v8, v330)
+		v332 := float64(v327 * v331)
+		v333 := float64(v329 * v331)
+		v334 := float64(v8 + v332)
+		v335 := float64(v8 - v334)
+		v336 := float64(v335 + v332)
+		v337 := float64(v336 + v333)
+		v338 := v8
+		if v293 {
+			v338 = v327
 		}
-		v343 := v342 < v73
-		v344 := float64(v76 - v342)
-		v345 := math.Ldexp(v75, int(v344))
-		v346 := v4
-		if v343 {
-			v346 = v345
+		v339 := v4
+		if v293 {
+			v339 = v329
 		}
-		v347 := float64(v335 + v346)
-		v348 := float64(v347 - v346)
-		v349 := float64(v335 - v348)
-		v350 := float64(v349 + v341)
-		v351 := float64(v350 + v346)
-		v352 := float64(v351 - v346)
-		v353 := float64(v348 + v352)
-		v354 := math.Ldexp(v353, int(v342))
-		v355 := math.IsNaN(v179)
-		v356 := v354
-		if v355 {
-			v356 = v179
+		v340 := float64(v8 / v334)
+		v341 := float64(v338 * v340)
+		v342 := -v341
+		v343 := math.FMA(v342, v334, v338)
+		v344 := math.FMA(v342, v337, v343)
+		v345 := float64(v344 + v339)
+		v347 := float64(v345 * v340)
+		v348 := v4
+		if v293 {
+			v348 = v295
 		}
-		v358 := float64(v357 * v13)
-		v359 := float64(v14 + v358)
-		v360 := float64(v9 * v359)
-		v361 := float64(v356 * v360)
-		v362 := float64(v8 + v361)
-		v363 := float64(v362 - v361)
-		v364 := float64(v362 - v363)
-		v365 := float64(v361 - v364)
-		v366 := float64(v8 - v363)
-		v367 := float64(v365 + v366)
-		v368 := -v361
-		v369 := math.FMA(v356, v360, v368)
-		v370 := -v360
-		v371 := math.FMA(v9, v359, v370)
-		v372 := float64(v359 - v14)
-		v373 := float64(v359 - v372)
-		v374 := float64(v14 - v373)
-		v375 := float64(v358 - v372)
-		v376 := float64(v374 + v375)
-		v377 := float64(v376 + v199)
-		v378 := float64(v357 * v198)
-		v379 := float64(v377 + v378)
-		v380 := float64(v9 * v379)
-		v381 := float64(v371 + v380)
-		v382 := float64(v202 * v359)
+		v349 := float64(v73 - v348)
+		v350 := v75
+		if v349 < v75 {
+			v350 = v349
+		}
+		v351 := v348 < v77
+		v352 := math.Ldexp(v79, int(v350))
+		v353 := v4
+		if v351 {
+			v353 = v352
+		}
+		v354 := float64(v341 + v353)
+		v355 := float64(v354 - v353)
+		v356 := float64(v341 - v355)
+		v357 := float64(v356 + v347)
+		v358 := float64(v357 + v353)
+		v359 := float64(v358 - v353)
+		v360 := float64(v355 + v359)
+		v361 := math.Ldexp(v360, int(v348))
+		v362 := math.IsNaN(v180)
+		v363 := v361
+		if v362 {
+			v363 = v180
+		}
+		v365 := float64(v364 * v13)
+		v366 := float64(v14 + v365)
+		v367 := float64(v9 * v366)
+		v368 := float64(v363 * v367)
+		v369 := float64(v8 + v368)
+		v370 := float64(v369 - v368)
+		v371 := float64(v369 - v370)
+		v372 := float64(v368 - v371)
+		v373 := float64(v8 - v370)
+		v374 := float64(v372 + v373)
+		v375 := -v368
+		v376 := math.FMA(v363, v367, v375)
+		v377 := -v367
+		v378 := math.FMA(v9, v366, v377)
+		v379 := float64(v366 - v14)
+		v380 := float64(v366 - v379)
+		v381 := float64(v14 - v380)
+		v382 := float64(v365 - v379)
 		v383 := float64(v381 + v382)
-		v384 := float64(v356 * v383)
-		v385 := float64(v369 + v384)
-		v386 := -v356
-		v387 := v21
+		v384 := float64(v383 + v200)
+		v385 := float64(v364 * v199)
+		v386 := float64(v384 + v385)
+		v387 := float64(v9 * v386)
+		v388 := float64(v378 + v387)
+		v389 := float64(v203 * v366)
+		v390 := float64(v388 + v389)
+		v391 := float64(v363 * v390)
+		v392 := float64(v376 + v391)
+		v393 := -v363
+		v394 := v21
 		if v15 > v21 {
-			v387 = v15
+			v394 = v15
 		}
-		v388 := v23
-		if v387 < v23 {
-			v388 = v387
+		v395 := v23
+		if v394 < v23 {
+			v395 = v394
 		}
-		v389 := float64(v388 * v25)
-		v390 := math.RoundToEven(v389)
-		v391 := -v390
-		v392 := math.FMA(v391, v29, v388)
-		v393 := math.FMA(v391, v31, v392)
-		v394 := float64(v392 - v393)
-		v395 := math.FMA(v391, v31, v394)
-		v396 := float64(v393 * v393)
-		v397 := -v396
-		v398 := math.FMA(v393, v393, v397)
-		v399 := float64(v35 * v396)
-		v400 := float64(v35 * v398)
-		v401 := float64(v393 + v399)
-		v402 := float64(v393 - v401)
-		v403 := float64(v402 + v399)
-		v404 := float64(v403 + v400)
-		v405 := math.FMA(v395, v393, v395)
-		v406 := float64(v404 + v405)
-		v407 := float64(v396 * v393)
-		v408 := math.FMA(v48, v393, v49)
-		v409 := math.FMA(v408, v393, v51)
-		v410 := math.FMA(v409, v393, v53)
-		v411 := math.FMA(v410, v393, v55)
-		v412 := math.FMA(v411, v393, v57)
-		v413 := math.FMA(v412, v393, v59)
-		v414 := math.FMA(v413, v393, v61)
-		v415 := math.FMA(v414, v393, v63)
-		v416 := math.FMA(v415, v393, v65)
-		v417 := math.FMA(v407, v416, v406)
-		v418 := float64(v8 + v401)
-		v419 := float64(v8 - v418)
-		v420 := float64(v419 + v401)
-		v421 := float64(v420 + v417)
-		v423 := v390 < v73
-		v424 := float64(v76 - v390)
-		v425 := math.Ldexp(v75, int(v424))
-		v426 := v4
-		if v423 {
-			v426 = v425
+		v396 := float64(v395 * v25)
+		v397 := math.RoundToEven(v396)
+		v398 := -v397
+		v399 := math.FMA(v398, v29, v395)
+		v400 := math.FMA(v398, v31, v399)
+		v401 := float64(v399 - v400)
+		v402 := math.FMA(v398, v31, v401)
+		v403 := float64(v400 * v400)
+		v404 := -v403
+		v405 := math.FMA(v400, v400, v404)
+		v406 := float64(v35 * v403)
+		v407 := float64(v35 * v405)
+		v408 := float64(v400 + v406)
+		v409 := float64(v400 - v408)
+		v410 := float64(v409 + v406)
+		v411 := float64(v410 + v407)
+		v412 := math.FMA(v402, v400, v402)
+		v413 := float64(v411 + v412)
+		v414 := float64(v403 * v400)
+		v415 := math.FMA(v48, v400, v49)
+		v416 := math.FMA(v415, v400, v51)
+		v417 := math.FMA(v416, v400, v53)
+		v418 := math.FMA(v417, v400, v55)
+		v419 := math.FMA(v418, v400, v57)
+		v420 := math.FMA(v419, v400, v59)
+		v421 := math.FMA(v420, v400, v61)
+		v422 := math.FMA(v421, v400, v63)
+		v423 := math.FMA(v422, v400, v65)
+		v424 := math.FMA(v414, v423, v413)
+		v425 := float64(v8 + v408)
+		v426 := float64(v8 - v425)
+		v427 := float64(v426 + v408)
+		v428 := float64(v427 + v424)
+		v430 := float64(v73 - v397)
+		v431 := v75
+		if v430 < v75 {
+			v431 = v430
 		}
-		v427 := float64(v418 + v426)
-		v428 := float64(v427 - v426)
-		v429 := float64(v418 - v428)
-		v430 := float64(v429 + v421)
-		v431 := float64(v430 + v426)
-		v432 := float64(v431 - v426)
-		v433 := float64(v428 + v432)
-		v434 := math.Ldexp(v433, int(v390))
-		v435 := v434
-		if v283 {
-			v435 = v15
+		v432 := v397 < v77
+		v433 := math.Ldexp(v79, int(v431))
+		v434 := v4
+		if v432 {
+			v434 = v433
 		}
-		v436 := float64(v8 + v435)
-		v437 := math.FMA(v386, v436, v8)
-		v438 := float64(v436 - v8)
-		v439 := float64(v436 - v438)
-		v440 := float64(v8 - v439)
-		v441 := float64(v435 - v438)
-		v442 := float64(v440 + v441)
-		v443 := float64(v356 * v442)
-		v444 := float64(v437 - v443)
-		v445 := float64(v444 / v436)
-		v446 := float64(v204 * v284)
-		v447 := float64(v356 * v446)
-		v448 := float64(v445 - v447)
-		v449 := float64(v360 * v448)
-		v450 := float64(v385 + v449)
-		v451 := float64(v367 + v450)
-		v452 := float64(v204 * v356)
-		v453 := float64(v362 * v452)
-		v454 := float64(v451 + v453)
-		v455 := float64(v284 * v454)
-		v456 := math.FMA(v284, v362, v455)
-		v457 := float64(v284 * v356)
-		v458 := math.FMA(v95, v100, v95)
-		v459 := v103
-		if v458 > v103 {
-			v459 = v458
+		v435 := float64(v425 + v434)
+		v436 := float64(v435 - v434)
+		v437 := float64(v425 - v436)
+		v438 := float64(v437 + v428)
+		v439 := float64(v438 + v434)
+		v440 := float64(v439 - v434)
+		v441 := float64(v436 + v440)
+		v442 := math.Ldexp(v441, int(v397))
+		v443 := v442
+		if v288 {
+			v443 = v15
 		}
-		v460 := v23
-		if v459 < v23 {
-			v460 = v459
+		v444 := float64(v8 + v443)
+		v445 := math.FMA(v393, v444, v8)
+		v446 := float64(v444 - v8)
+		v447 := float64(v444 - v446)
+		v448 := float64(v8 - v447)
+		v449 := float64(v443 - v446)
+		v450 := float64(v448 + v449)
+		v451 := float64(v363 * v450)
+		v452 := float64(v445 - v451)
+		v453 := float64(v452 / v444)
+		v454 := float64(v205 * v289)
+		v455 := float64(v363 * v454)
+		v456 := float64(v453 - v455)
+		v457 := float64(v367 * v456)
+		v458 := float64(v392 + v457)
+		v459 := float64(v374 + v458)
+		v460 := float64(v205 * v363)
+		v461 := float64(v369 * v460)
+		v462 := float64(v459 + v461)
+		v463 := float64(v289 * v462)
+		v464 := math.FMA(v289, v369, v463)
+		v465 := float64(v289 * v363)
+		v466 := math.FMA(v97, v102, v97)
+		v467 := v105
+		if v466 > v105 {
+			v467 = v466
 		}
-		v461 := float64(v460 * v25)
-		v462 := math.RoundToEven(v461)
-		v463 := -v462
-		v464 := math.FMA(v463, v29, v460)
-		v465 := math.FMA(v463, v31, v464)
-		v466 := float64(v464 - v465)
-		v467 := math.FMA(v463, v31, v466)
-		v468 := float64(v465 * v465)
-		v469 := -v468
-		v470 := math.FMA(v465, v465, v469)
-		v471 := float64(v35 * v468)
-		v472 := float64(v35 * v470)
-		v473 := float64(v465 + v471)
-		v474 := float64(v465 - v473)
-		v475 := float64(v474 + v471)
-		v476 := float64(v475 + v472)
-		v477 := math.FMA(v467, v465, v467)
-		v478 := float64(v476 + v477)
-		v479 := float64(v468 * v465)
-		v480 := math.FMA(v48, v465, v49)
-		v481 := math.FMA(v480, v465, v51)
-		v482 := math.FMA(v481, v465, v53)
-		v483 := math.FMA(v482, v465, v55)
-		v484 := math.FMA(v483, v465, v57)
-		v485 := math.FMA(v484, v465, v59)
-		v486 := math.FMA(v485, v465, v61)
-		v487 := math.FMA(v486, v465, v63)
-		v488 := math.FMA(v487, v465, v65)
-		v489 := math.FMA(v479, v488, v478)
-		v490 := ldexpMid(v135, v463)
-		v491 := float64(v8 + v490)
-		v492 := float64(v491 - v8)
-		v493 := float64(v491 - v492)
-		v494 := float64(v8 - v493)
-		v495 := float64(v490 - v492)
-		v496 := float64(v494 + v495)
-		v497 := float64(v489 + v496)
-		v498 := float64(v491 + v473)
-		v499 := float64(v491 - v498)
-		v500 := float64(v499 + v473)
-		v501 := float64(v500 + v497)
-		v502 := float64(v498 + v501)
-		v503 := ldexpMid(v502, v462)
-		v504 := math.Copysign(v503, v458)
-		v505 := math.IsNaN(v458)
-		v506 := v504
-		if v505 {
-			v506 = v458
+		v468 := v23
+		if v467 < v23 {
+			v468 = v467
 		}
-		v507 := math.FMA(v95, v155, v95)
-		v508 := math.FMA(v90, v506, v507)
-		v509 := -v95
-		v510 := math.FMA(v9, v94, v509)
-		v511 := float64(v92 - v94)
-		v512 := float64(v511 - v93)
-		v513 := float64(v9 * v512)
-		v514 := float64(v510 + v513)
-		v515 := float64(v202 * v94)
-		v516 := float64(v514 + v515)
-		v517 := float64(v516 * v156)
-		v518 := float64(v8 + v506)
-		v519 := float64(v90 * v518)
-		v520 := float64(v516 * v101)
-		v521 := float64(v519 * v520)
-		v522 := float64(v517 + v521)
-		v523 := float64(v457 * v522)
-		v524 := -v457
-		v525 := math.FMA(v284, v356, v524)
-		v526 := -v284
-		v527 := math.FMA(v526, v436, v435)
-		v528 := float64(v284 * v442)
-		v529 := float64(v527 - v528)
-		v530 := float64(v529 / v436)
-		v531 := float64(v284 * v452)
-		v532 := float64(v530 + v531)
-		v533 := float64(v356 * v532)
-		v534 := float64(v525 + v533)
-		v535 := float64(v284 * v448)
-		v536 := float64(v534 + v535)
-		v537 := float64(v536 * v508)
-		v538 := float64(v523 + v537)
-		v539 := math.FMA(v457, v508, v538)
-		v540 := v539
-		if v212 {
-			v540 = v456
+		v469 := float64(v468 * v25)
+		v470 := math.RoundToEven(v469)
+		v471 := -v470
+		v472 := math.FMA(v471, v29, v468)
+		v473 := math.FMA(v471, v31, v472)
+		v474 := float64(v472 - v473)
+		v475 := math.FMA(v471, v31, v474)
+		v476 := float64(v473 * v473)
+		v477 := -v476
+		v478 := math.FMA(v473, v473, v477)
+		v479 := float64(v35 * v476)
+		v480 := float64(v35 * v478)
+		v481 := float64(v473 + v479)
+		v482 := float64(v473 - v481)
+		v483 := float64(v482 + v479)
+		v484 := float64(v483 + v480)
+		v485 := math.FMA(v475, v473, v475)
+		v486 := float64(v484 + v485)
+		v487 := float64(v476 * v473)
+		v488 := math.FMA(v48, v473, v49)
+		v489 := math.FMA(v488, v473, v51)
+		v490 := math.FMA(v489, v473, v53)
+		v491 := math.FMA(v490, v473, v55)
+		v492 := math.FMA(v491, v473, v57)
+		v493 := math.FMA(v492, v473, v59)
+		v494 := math.FMA(v493, v473, v61)
+		v495 := math.FMA(v494, v473, v63)
+		v496 := math.FMA(v495, v473, v65)
+		v497 := math.FMA(v487, v496, v486)
+		v498 := ldexpMid(v137, v471)
+		v499 := float64(v8 + v498)
+		v500 := float64(v499 - v8)
+		v501 := float64(v499 - v500)
+		v502 := float64(v8 - v501)
+		v503 := float64(v498 - v500)
+		v504 := float64(v502 + v503)
+		v505 := float64(v497 + v504)
+		v506 := float64(v499 + v481)
+		v507 := float64(v499 - v506)
+		v508 := float64(v507 + v481)
+		v509 := float64(v508 + v505)
+		v510 := float64(v506 + v509)
+		v511 := ldexpMid(v510, v470)
+		v512 := math.Copysign(v511, v466)
+		v513 := math.IsNaN(v466)
+		v514 := v512
+		if v513 {
+			v514 = v466
 		}
-		v541 := v540
+		v515 := math.FMA(v97, v157, v97)
+		v516 := math.FMA(v92, v514, v515)
+		v517 := -v97
+		v518 := math.FMA(v9, v96, v517)
+		v519 := float64(v94 - v96)
+		v520 := float64(v519 - v95)
+		v521 := float64(v9 * v520)
+		v522 := float64(v518 + v521)
+		v523 := float64(v203 * v96)
+		v524 := float64(v522 + v523)
+		v525 := float64(v524 * v158)
+		v526 := float64(v8 + v514)
+		v527 := float64(v92 * v526)
+		v528 := float64(v524 * v103)
+		v529 := float64(v527 * v528)
+		v530 := float64(v525 + v529)
+		v531 := float64(v465 * v530)
+		v532 := -v465
+		v533 := math.FMA(v289, v363, v532)
+		v534 := -v289
+		v535 := math.FMA(v534, v444, v443)
+		v536 := float64(v289 * v450)
+		v537 := float64(v535 - v536)
+		v538 := float64(v537 / v444)
+		v539 := float64(v289 * v460)
+		v540 := float64(v538 + v539)
+		v541 := float64(v363 * v540)
+		v542 := float64(v533 + v541)
+		v543 := float64(v289 * v456)
+		v544 := float64(v542 + v543)
+		v545 := float64(v544 * v516)
+		v546 := float64(v531 + v545)
+		v547 := math.FMA(v465, v516, v546)
+		v548 := v547
+		if v214 {
+			v548 = v464
+		}
+		v549 := v548
 		if v18 {
-			v541 = v207
+			v549 = v209
 		}
-		v542 := v541
+		v550 := v549
 		if v7 {
-			v542 = v8
+			v550 = v8
 		}
-		v543 := v542
+		v551 := v550
 		if v3 {
-			v543 = v5
+			v551 = v5
 		}
-		v544 := dy[i]
-		v545 := float64(v544 * v5)
-		v546 := float64(v544 * v8)
-		v547 := float64(v544 * v176)
-		v548 := float64(v547 * v159)
-		v549 := -v548
-		v550 := math.FMA(v547, v159, v549)
-		v551 := float64(v544 * v177)
-		v552 := -v551
-		v553 := math.FMA(v544, v177, v552)
-		v554 := float64(v551 * v205)
-		v555 := -v554
-		v556 := math.FMA(v551, v205, v555)
-		v557 := math.FMA(v553, v205, v556)
-		v558 := float64(v548 + v554)
-		v559 := float64(v558 - v548)
-		v560 := float64(v558 - v559)
-		v561 := float64(v548 - v560)
-		v562 := float64(v554 - v559)
-		v563 := float64(v561 + v562)
-		v564 := float64(v563 + v550)
-		v565 := float64(v564 + v557)
-		v566 := float64(v544 * v284)
-		v567 := -v566
-		v568 := math.FMA(v544, v284, v567)
-		v569 := float64(v566 * v362)
-		v570 := -v569
-		v571 := math.FMA(v566, v362, v570)
-		v572 := math.FMA(v568, v362, v571)
-		v573 := float64(v566 * v454)
-		v574 := -v573
-		v575 := math.FMA(v566, v454, v574)
-		v576 := math.FMA(v568, v454, v575)
-		v577 := float64(v569 + v573)
-		v578 := float64(v577 - v569)
-		v579 := float64(v577 - v578)
-		v580 := float64(v569 - v579)
-		v581 := float64(v573 - v578)
-		v582 := float64(v580 + v581)
-		v583 := float64(v582 + v572)
-		v584 := float64(v583 + v576)
-		v585 := float64(v544 * v457)
-		v586 := -v585
-		v587 := math.FMA(v544, v457, v586)
-		v588 := float64(v585 * v508)
-		v589 := -v588
-		v590 := math.FMA(v585, v508, v589)
-		v591 := math.FMA(v587, v508, v590)
-		v592 := float64(v544 * v523)
-		v593 := -v592
-		v594 := math.FMA(v544, v523, v593)
-		v595 := float64(v544 * v537)
-		v596 := -v595
-		v597 := math.FMA(v544, v537, v596)
-		v598 := float64(v592 + v595)
-		v599 := float64(v598 - v592)
-		v600 := float64(v598 - v599)
-		v601 := float64(v592 - v600)
-		v602 := float64(v595 - v599)
-		v603 := float64(v601 + v602)
-		v604 := float64(v603 + v594)
-		v605 := float64(v604 + v597)
-		v606 := float64(v588 + v598)
-		v607 := float64(v606 - v588)
-		v608 := float64(v606 - v607)
-		v609 := float64(v588 - v608)
-		v610 := float64(v598 - v607)
-		v611 := float64(v609 + v610)
-		v612 := float64(v611 + v591)
-		v613 := float64(v612 + v605)
-		v614 := v606
-		if v212 {
-			v614 = v577
+		v552 := dy[i]
+		v553 := float64(v552 * v5)
+		v554 := float64(v552 * v8)
+		v555 := float64(v552 * v178)
+		v556 := float64(v555 * v161)
+		v557 := -v556
+		v558 := math.FMA(v555, v161, v557)
+		v559 := float64(v552 * v161)
+		v560 := -v559
+		v561 := math.FMA(v552, v161, v560)
+		v562 := float64(v559 * v207)
+		v563 := -v562
+		v564 := math.FMA(v559, v207, v563)
+		v565 := math.FMA(v561, v207, v564)
+		v566 := float64(v556 + v562)
+		v567 := float64(v566 - v556)
+		v568 := float64(v566 - v567)
+		v569 := float64(v556 - v568)
+		v570 := float64(v562 - v567)
+		v571 := float64(v569 + v570)
+		v572 := float64(v571 + v558)
+		v573 := float64(v572 + v565)
+		v574 := float64(v552 * v15)
+		v575 := -v574
+		v576 := math.FMA(v552, v15, v575)
+		v577 := v4
+		if v272 {
+			v577 = v267
 		}
-		v615 := v613
-		if v212 {
-			v615 = v584
+		v578 := float64(v552 * v577)
+		v579 := -v578
+		v580 := math.FMA(v552, v577, v579)
+		v581 := v4
+		if v272 {
+			v581 = v273
 		}
-		v616 := v614
+		v582 := float64(v552 * v581)
+		v583 := float64(v580 + v582)
+		v584 := float64(v578 + v583)
+		v585 := math.Ldexp(v584, int(v274))
+		v586 := float64(v552 * v287)
+		v587 := -v586
+		v588 := math.FMA(v552, v287, v587)
+		v589 := v586
+		if v277 {
+			v589 = v585
+		}
+		v590 := v588
+		if v277 {
+			v590 = v4
+		}
+		v591 := v589
+		if v288 {
+			v591 = v574
+		}
+		v592 := v590
+		if v288 {
+			v592 = v576
+		}
+		v593 := float64(v591 * v369)
+		v594 := -v593
+		v595 := math.FMA(v591, v369, v594)
+		v596 := math.FMA(v592, v369, v595)
+		v597 := float64(v552 * v289)
+		v598 := -v597
+		v599 := math.FMA(v552, v289, v598)
+		v600 := float64(v597 * v462)
+		v601 := -v600
+		v602 := math.FMA(v597, v462, v601)
+		v603 := math.FMA(v599, v462, v602)
+		v604 := float64(v593 + v600)
+		v605 := float64(v604 - v593)
+		v606 := float64(v604 - v605)
+		v607 := float64(v593 - v606)
+		v608 := float64(v600 - v605)
+		v609 := float64(v607 + v608)
+		v610 := float64(v609 + v596)
+		v611 := float64(v610 + v603)
+		v612 := float64(v552 * v465)
+		v613 := -v612
+		v614 := math.FMA(v552, v465, v613)
+		v615 := float64(v612 * v516)
+		v616 := -v615
+		v617 := math.FMA(v612, v516, v616)
+		v618 := math.FMA(v614, v516, v617)
+		v619 := float64(v552 * v531)
+		v620 := -v619
+		v621 := math.FMA(v552, v531, v620)
+		v622 := float64(v552 * v545)
+		v623 := -v622
+		v624 := math.FMA(v552, v545, v623)
+		v625 := float64(v619 + v622)
+		v626 := float64(v625 - v619)
+		v627 := float64(v625 - v626)
+		v628 := float64(v619 - v627)
+		v629 := float64(v622 - v626)
+		v630 := float64(v628 + v629)
+		v631 := float64(v630 + v621)
+		v632 := float64(v631 + v624)
+		v633 := float64(v615 + v625)
+		v634 := float64(v633 - v615)
+		v635 := float64(v633 - v634)
+		v636 := float64(v615 - v635)
+		v637 := float64(v625 - v634)
+		v638 := float64(v636 + v637)
+		v639 := float64(v638 + v618)
+		v640 := float64(v639 + v632)
+		v641 := v633
+		if v214 {
+			v641 = v604
+		}
+		v642 := v640
+		if v214 {
+			v642 = v611
+		}
+		v643 := v641
 		if v18 {
-			v616 = v558
+			v643 = v566
 		}
-		v617 := v615
-		if v18 {
-			v617 = v565
-		}
-		v618 := v616
-		if v7 {
-			v618 = v546
-		}
-		v619 := v617
-		if v7 {
-			v619 = v4
-		}
-		v620 := v618
-		if v3 {
-			v620 = v545
-		}
-		v621 := v619
-		if v3 {
-			v621 = v4
-		}
-		v622 := float64(v620 + v621)
-		v623 := float64(v544 * v543)
-		v624 := float64(v622 - v623)
-		v625 := math.Abs(v624)
-		v626 := math.Abs(v623)
-		v628 := float64(v626 * v627)
-		v629 := v625 <= v628
-		v630 := math.Abs(v544)
-		v631 := math.Abs(v547)
-		v632 := v630
-		if v631 > v630 {
-			v632 = v631
-		}
-		v634 := float64(v625 * v633)
-		v637 := math.FMA(v632, v635, v636)
-		v638 := v634 <= v637
-		v639 := v629 || v638
-		v640 := v622 == v4
-		v641 := v639 && !v640
-		v642 := v623
-		if v641 {
-			v642 = v622
-		}
-		v643 := math.IsNaN(v0)
 		v644 := v642
-		if v643 {
-			v644 = v0
+		if v18 {
+			v644 = v573
 		}
-		dx[i] = v644
+		v645 := v643
+		if v7 {
+			v645 = v554
+		}
+		v646 := v644
+		if v7 {
+			v646 = v4
+		}
+		v647 := v645
+		if v3 {
+			v647 = v553
+		}
+		v648 := v646
+		if v3 {
+			v648 = v4
+		}
+		v649 := float64(v647 + v648)
+		v650 := float64(v552 * v551)
+		v651 := float64(v649 - v650)
+		v652 := math.Abs(v651)
+		v653 := math.Abs(v650)
+		v655 := float64(v653 * v654)
+		v656 := v652 <= v655
+		v657 := math.Abs(v552)
+		v658 := math.Abs(v555)
+		v659 := v657
+		if v658 > v657 {
+			v659 = v658
+		}
+		v661 := float64(v652 * v660)
+		v664 := math.FMA(v659, v662, v663)
+		v665 := v661 <= v664
+		v666 := v656 || v665
+		v667 := v649 == v4
+		v668 := v666 && !v667
+		v669 := v650
+		if v668 {
+			v669 = v649
+		}
+		v670 := math.IsNaN(v0)
+		v671 := v669
+		if v670 {
+			v671 = v0
+		}
+		dx[i] = v671
 	}
 }

@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 130
+// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 134
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -20,7 +20,7 @@ var (
 func gluGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v3 := math.Float64frombits(0xc087500000000000)   // -746
+	v3 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v5 := math.Float64frombits(0x0000000000000000)   // 0
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
@@ -37,13 +37,15 @@ func gluGeneric(dst, a, b []float64) {
 	v44 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v76 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v78 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v119 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v120 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v58 := math.Float64frombits(0xc091300000000000)  // -1100
+	v78 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v80 := math.Float64frombits(0x408f400000000000)  // 1000
+	v82 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v84 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v117 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v121 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v123 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v124 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -89,113 +91,121 @@ func gluGeneric(dst, a, b []float64) {
 		v55 := float64(v51 + v54)
 		v56 := float64(v51 - v55)
 		v57 := float64(v56 + v54)
-		v58 := ldexpMid(v7, v10)
-		v59 := float64(v55 * v58)
-		v60 := float64(v57 * v58)
-		v61 := float64(v7 + v59)
-		v62 := float64(v7 - v61)
-		v63 := float64(v62 + v59)
-		v64 := float64(v63 + v60)
-		v65 := v7
+		v59 := v58
+		if v10 > v58 {
+			v59 = v10
+		}
+		v60 := ldexpMid(v7, v59)
+		v61 := float64(v55 * v60)
+		v62 := float64(v57 * v60)
+		v63 := float64(v7 + v61)
+		v64 := float64(v7 - v63)
+		v65 := float64(v64 + v61)
+		v66 := float64(v65 + v62)
+		v67 := v7
 		if v6 {
-			v65 = v55
+			v67 = v55
 		}
-		v66 := v5
+		v68 := v5
 		if v6 {
-			v66 = v57
+			v68 = v57
 		}
-		v67 := float64(v7 / v61)
-		v68 := float64(v65 * v67)
-		v69 := -v68
-		v70 := math.FMA(v69, v61, v65)
-		v71 := math.FMA(v69, v64, v70)
-		v72 := float64(v71 + v66)
-		v73 := v3 <= v2
-		v74 := float64(v72 * v67)
-		v75 := v5
+		v69 := float64(v7 / v63)
+		v70 := float64(v67 * v69)
+		v71 := -v70
+		v72 := math.FMA(v71, v63, v67)
+		v73 := math.FMA(v71, v66, v72)
+		v74 := float64(v73 + v68)
+		v75 := v3 <= v2
+		v76 := float64(v74 * v69)
+		v77 := v5
 		if v6 {
-			v75 = v10
+			v77 = v10
 		}
-		v77 := v75 < v76
-		v80 := float64(v79 - v75)
-		v81 := math.Ldexp(v78, int(v80))
-		v82 := v5
-		if v77 {
-			v82 = v81
+		v79 := float64(v78 - v77)
+		v81 := v80
+		if v79 < v80 {
+			v81 = v79
 		}
-		v83 := float64(v68 + v82)
-		v84 := float64(v83 - v82)
-		v85 := float64(v68 - v84)
-		v86 := float64(v85 + v74)
-		v87 := float64(v86 + v82)
-		v88 := float64(v87 - v82)
-		v89 := float64(v84 + v88)
-		v90 := math.Ldexp(v89, int(v75))
-		v91 := math.IsNaN(v0)
-		v92 := v90
-		if v91 {
-			v92 = v0
+		v83 := v77 < v82
+		v85 := math.Ldexp(v84, int(v81))
+		v86 := v5
+		if v83 {
+			v86 = v85
 		}
-		v93 := a[i]
-		v94 := float64(v93 * v0)
-		v95 := -v94
-		v96 := math.FMA(v93, v0, v95)
-		v97 := v5
-		if v73 {
-			v97 = v68
+		v87 := float64(v70 + v86)
+		v88 := float64(v87 - v86)
+		v89 := float64(v70 - v88)
+		v90 := float64(v89 + v76)
+		v91 := float64(v90 + v86)
+		v92 := float64(v91 - v86)
+		v93 := float64(v88 + v92)
+		v94 := math.Ldexp(v93, int(v77))
+		v95 := math.IsNaN(v0)
+		v96 := v94
+		if v95 {
+			v96 = v0
 		}
-		v98 := float64(v93 * v97)
+		v97 := a[i]
+		v98 := float64(v97 * v0)
 		v99 := -v98
-		v100 := math.FMA(v93, v97, v99)
+		v100 := math.FMA(v97, v0, v99)
 		v101 := v5
-		if v73 {
-			v101 = v74
+		if v75 {
+			v101 = v70
 		}
-		v102 := float64(v93 * v101)
-		v103 := float64(v100 + v102)
-		v104 := float64(v98 + v103)
-		v105 := math.Ldexp(v104, int(v75))
-		v106 := v105
-		if v91 {
-			v106 = v94
+		v102 := float64(v97 * v101)
+		v103 := -v102
+		v104 := math.FMA(v97, v101, v103)
+		v105 := v5
+		if v75 {
+			v105 = v76
 		}
-		v107 := v5
-		if v91 {
-			v107 = v96
+		v106 := float64(v97 * v105)
+		v107 := float64(v104 + v106)
+		v108 := float64(v102 + v107)
+		v109 := math.Ldexp(v108, int(v77))
+		v110 := v109
+		if v95 {
+			v110 = v98
 		}
-		v108 := float64(v106 + v107)
-		v109 := float64(v93 * v92)
-		v110 := float64(v108 - v109)
-		v111 := math.Abs(v110)
-		v112 := math.Abs(v109)
-		v114 := float64(v112 * v113)
-		v115 := v111 <= v114
-		v116 := math.Abs(v93)
-		v118 := float64(v111 * v117)
-		v121 := math.FMA(v116, v119, v120)
-		v122 := v118 <= v121
-		v123 := v115 || v122
-		v124 := v108 == v5
-		v125 := v123 && !v124
-		v126 := v109
-		if v125 {
-			v126 = v108
+		v111 := v5
+		if v95 {
+			v111 = v100
 		}
-		v127 := v126
-		if v91 {
-			v127 = v0
+		v112 := float64(v110 + v111)
+		v113 := float64(v97 * v96)
+		v114 := float64(v112 - v113)
+		v115 := math.Abs(v114)
+		v116 := math.Abs(v113)
+		v118 := float64(v116 * v117)
+		v119 := v115 <= v118
+		v120 := math.Abs(v97)
+		v122 := float64(v115 * v121)
+		v125 := math.FMA(v120, v123, v124)
+		v126 := v122 <= v125
+		v127 := v119 || v126
+		v128 := v112 == v5
+		v129 := v127 && !v128
+		v130 := v113
+		if v129 {
+			v130 = v112
 		}
-		v128 := math.IsNaN(v93)
-		v129 := v127
-		if v128 {
-			v129 = v93
+		v131 := v130
+		if v95 {
+			v131 = v0
 		}
-		dst[i] = v129
+		v132 := math.IsNaN(v97)
+		v133 := v131
+		if v132 {
+			v133 = v97
+		}
+		dst[i] = v133
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f64 memory, f64
-// compute, 128 operations): the scalar twin of the vector program the assembly
+// compute, 132 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -203,7 +213,7 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v3 := math.Float64frombits(0xc087500000000000)   // -746
+	v3 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v5 := math.Float64frombits(0x0000000000000000)   // 0
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
@@ -220,13 +230,15 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 	v44 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v76 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v78 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v119 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v120 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v58 := math.Float64frombits(0xc091300000000000)  // -1100
+	v78 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v80 := math.Float64frombits(0x408f400000000000)  // 1000
+	v82 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v84 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v117 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v121 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v123 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v124 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -272,108 +284,116 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v55 := float64(v51 + v54)
 		v56 := float64(v51 - v55)
 		v57 := float64(v56 + v54)
-		v58 := ldexpMid(v7, v10)
-		v59 := float64(v55 * v58)
-		v60 := float64(v57 * v58)
-		v61 := float64(v7 + v59)
-		v62 := float64(v7 - v61)
-		v63 := float64(v62 + v59)
-		v64 := float64(v63 + v60)
-		v65 := v7
+		v59 := v58
+		if v10 > v58 {
+			v59 = v10
+		}
+		v60 := ldexpMid(v7, v59)
+		v61 := float64(v55 * v60)
+		v62 := float64(v57 * v60)
+		v63 := float64(v7 + v61)
+		v64 := float64(v7 - v63)
+		v65 := float64(v64 + v61)
+		v66 := float64(v65 + v62)
+		v67 := v7
 		if v6 {
-			v65 = v55
+			v67 = v55
 		}
-		v66 := v5
+		v68 := v5
 		if v6 {
-			v66 = v57
+			v68 = v57
 		}
-		v67 := float64(v7 / v61)
-		v68 := float64(v65 * v67)
-		v69 := -v68
-		v70 := math.FMA(v69, v61, v65)
-		v71 := math.FMA(v69, v64, v70)
-		v72 := float64(v71 + v66)
-		v73 := v3 <= v2
-		v74 := float64(v72 * v67)
-		v75 := v5
+		v69 := float64(v7 / v63)
+		v70 := float64(v67 * v69)
+		v71 := -v70
+		v72 := math.FMA(v71, v63, v67)
+		v73 := math.FMA(v71, v66, v72)
+		v74 := float64(v73 + v68)
+		v75 := v3 <= v2
+		v76 := float64(v74 * v69)
+		v77 := v5
 		if v6 {
-			v75 = v10
+			v77 = v10
 		}
-		v77 := v75 < v76
-		v80 := float64(v79 - v75)
-		v81 := math.Ldexp(v78, int(v80))
-		v82 := v5
-		if v77 {
-			v82 = v81
+		v79 := float64(v78 - v77)
+		v81 := v80
+		if v79 < v80 {
+			v81 = v79
 		}
-		v83 := float64(v68 + v82)
-		v84 := float64(v83 - v82)
-		v85 := float64(v68 - v84)
-		v86 := float64(v85 + v74)
-		v87 := float64(v86 + v82)
-		v88 := float64(v87 - v82)
-		v89 := float64(v84 + v88)
-		v90 := math.Ldexp(v89, int(v75))
-		v91 := math.IsNaN(v0)
-		v92 := v90
-		if v91 {
-			v92 = v0
+		v83 := v77 < v82
+		v85 := math.Ldexp(v84, int(v81))
+		v86 := v5
+		if v83 {
+			v86 = v85
 		}
-		v93 := dy[i]
-		v94 := float64(v93 * v0)
-		v95 := -v94
-		v96 := math.FMA(v93, v0, v95)
-		v97 := v5
-		if v73 {
-			v97 = v68
+		v87 := float64(v70 + v86)
+		v88 := float64(v87 - v86)
+		v89 := float64(v70 - v88)
+		v90 := float64(v89 + v76)
+		v91 := float64(v90 + v86)
+		v92 := float64(v91 - v86)
+		v93 := float64(v88 + v92)
+		v94 := math.Ldexp(v93, int(v77))
+		v95 := math.IsNaN(v0)
+		v96 := v94
+		if v95 {
+			v96 = v0
 		}
-		v98 := float64(v93 * v97)
+		v97 := dy[i]
+		v98 := float64(v97 * v0)
 		v99 := -v98
-		v100 := math.FMA(v93, v97, v99)
+		v100 := math.FMA(v97, v0, v99)
 		v101 := v5
-		if v73 {
-			v101 = v74
+		if v75 {
+			v101 = v70
 		}
-		v102 := float64(v93 * v101)
-		v103 := float64(v100 + v102)
-		v104 := float64(v98 + v103)
-		v105 := math.Ldexp(v104, int(v75))
-		v106 := v105
-		if v91 {
-			v106 = v94
+		v102 := float64(v97 * v101)
+		v103 := -v102
+		v104 := math.FMA(v97, v101, v103)
+		v105 := v5
+		if v75 {
+			v105 = v76
 		}
-		v107 := v5
-		if v91 {
-			v107 = v96
+		v106 := float64(v97 * v105)
+		v107 := float64(v104 + v106)
+		v108 := float64(v102 + v107)
+		v109 := math.Ldexp(v108, int(v77))
+		v110 := v109
+		if v95 {
+			v110 = v98
 		}
-		v108 := float64(v106 + v107)
-		v109 := float64(v93 * v92)
-		v110 := float64(v108 - v109)
-		v111 := math.Abs(v110)
-		v112 := math.Abs(v109)
-		v114 := float64(v112 * v113)
-		v115 := v111 <= v114
-		v116 := math.Abs(v93)
-		v118 := float64(v111 * v117)
-		v121 := math.FMA(v116, v119, v120)
-		v122 := v118 <= v121
-		v123 := v115 || v122
-		v124 := v108 == v5
-		v125 := v123 && !v124
-		v126 := v109
-		if v125 {
-			v126 = v108
+		v111 := v5
+		if v95 {
+			v111 = v100
 		}
-		v127 := v126
-		if v91 {
-			v127 = v0
+		v112 := float64(v110 + v111)
+		v113 := float64(v97 * v96)
+		v114 := float64(v112 - v113)
+		v115 := math.Abs(v114)
+		v116 := math.Abs(v113)
+		v118 := float64(v116 * v117)
+		v119 := v115 <= v118
+		v120 := math.Abs(v97)
+		v122 := float64(v115 * v121)
+		v125 := math.FMA(v120, v123, v124)
+		v126 := v122 <= v125
+		v127 := v119 || v126
+		v128 := v112 == v5
+		v129 := v127 && !v128
+		v130 := v113
+		if v129 {
+			v130 = v112
 		}
-		da[i] = v127
+		v131 := v130
+		if v95 {
+			v131 = v0
+		}
+		da[i] = v131
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f64 memory, f64
-// compute, 141 operations): the scalar twin of the vector program the assembly
+// compute, 224 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -381,7 +401,7 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v5 := math.Float64frombits(0xc087500000000000)   // -746
+	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v7 := math.Float64frombits(0x0000000000000000)   // 0
 	v9 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v10 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
@@ -398,13 +418,16 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 	v46 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v48 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v50 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v78 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v124 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v128 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v130 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v131 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v60 := math.Float64frombits(0xc091300000000000)  // -1100
+	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v82 := math.Float64frombits(0x408f400000000000)  // 1000
+	v84 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v86 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v147 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v151 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v153 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v154 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v213 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range db {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -452,104 +475,232 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 		v57 := float64(v53 + v56)
 		v58 := float64(v53 - v57)
 		v59 := float64(v58 + v56)
-		v60 := ldexpMid(v9, v12)
-		v61 := float64(v57 * v60)
-		v62 := float64(v59 * v60)
-		v63 := float64(v9 + v61)
-		v64 := float64(v9 - v63)
-		v65 := float64(v64 + v61)
-		v66 := float64(v65 + v62)
-		v67 := v9
+		v61 := v60
+		if v12 > v60 {
+			v61 = v12
+		}
+		v62 := ldexpMid(v9, v61)
+		v63 := float64(v57 * v62)
+		v64 := float64(v59 * v62)
+		v65 := float64(v9 + v63)
+		v66 := float64(v9 - v65)
+		v67 := float64(v66 + v63)
+		v68 := float64(v67 + v64)
+		v69 := v9
 		if v8 {
-			v67 = v57
+			v69 = v57
 		}
-		v68 := v7
+		v70 := v7
 		if v8 {
-			v68 = v59
+			v70 = v59
 		}
-		v69 := float64(v9 / v63)
-		v70 := float64(v67 * v69)
-		v71 := -v70
-		v72 := math.FMA(v71, v63, v67)
-		v73 := math.FMA(v71, v66, v72)
-		v74 := float64(v73 + v68)
-		v76 := float64(v74 * v69)
-		v77 := v7
+		v71 := float64(v9 / v65)
+		v72 := float64(v69 * v71)
+		v73 := -v72
+		v74 := math.FMA(v73, v65, v69)
+		v75 := math.FMA(v73, v68, v74)
+		v76 := float64(v75 + v70)
+		v77 := v5 <= v4
+		v78 := float64(v76 * v71)
+		v79 := v7
 		if v8 {
-			v77 = v12
+			v79 = v12
 		}
-		v79 := v77 < v78
-		v82 := float64(v81 - v77)
-		v83 := math.Ldexp(v80, int(v82))
-		v84 := v7
-		if v79 {
-			v84 = v83
+		v81 := float64(v80 - v79)
+		v83 := v82
+		if v81 < v82 {
+			v83 = v81
 		}
-		v85 := float64(v70 + v84)
-		v86 := float64(v85 - v84)
-		v87 := float64(v70 - v86)
-		v88 := float64(v87 + v76)
-		v89 := float64(v88 + v84)
-		v90 := float64(v89 - v84)
-		v91 := float64(v86 + v90)
-		v92 := math.Ldexp(v91, int(v77))
-		v93 := math.IsNaN(v2)
-		v94 := v92
-		if v93 {
-			v94 = v2
+		v85 := v79 < v84
+		v87 := math.Ldexp(v86, int(v83))
+		v88 := v7
+		if v85 {
+			v88 = v87
 		}
-		v95 := -v94
-		v96 := math.FMA(v95, v94, v94)
-		v97 := a[i]
-		v98 := dy[i]
-		v99 := float64(v97 * v98)
-		v100 := -v99
-		v101 := math.FMA(v97, v98, v100)
-		v102 := float64(v99 * v94)
-		v103 := -v102
-		v104 := math.FMA(v99, v94, v103)
-		v105 := math.FMA(v101, v94, v104)
-		v106 := -v105
-		v107 := float64(v103 * v94)
-		v108 := -v107
-		v109 := math.FMA(v103, v94, v108)
-		v110 := math.FMA(v106, v94, v109)
-		v111 := float64(v107 + v102)
-		v112 := float64(v111 - v107)
-		v113 := float64(v111 - v112)
-		v114 := float64(v107 - v113)
-		v115 := float64(v102 - v112)
-		v116 := float64(v114 + v115)
-		v117 := float64(v116 + v110)
-		v118 := float64(v117 + v105)
-		v119 := float64(v111 + v118)
-		v120 := float64(v99 * v96)
-		v121 := float64(v119 - v120)
-		v122 := math.Abs(v121)
-		v123 := math.Abs(v120)
-		v125 := float64(v123 * v124)
-		v126 := v122 <= v125
-		v127 := math.Abs(v99)
-		v129 := float64(v122 * v128)
-		v132 := math.FMA(v127, v130, v131)
-		v133 := v129 <= v132
-		v134 := v126 || v133
-		v135 := v119 == v7
-		v136 := v134 && !v135
-		v137 := v120
-		if v136 {
-			v137 = v119
+		v89 := float64(v72 + v88)
+		v90 := float64(v89 - v88)
+		v91 := float64(v72 - v90)
+		v92 := float64(v91 + v78)
+		v93 := float64(v92 + v88)
+		v94 := float64(v93 - v88)
+		v95 := float64(v90 + v94)
+		v96 := math.Ldexp(v95, int(v79))
+		v97 := math.IsNaN(v2)
+		v98 := v96
+		if v97 {
+			v98 = v2
 		}
-		v138 := math.IsNaN(v0)
-		v139 := v137
-		if v138 {
-			v139 = v0
+		v99 := -v98
+		v100 := math.FMA(v99, v98, v98)
+		v101 := a[i]
+		v102 := dy[i]
+		v103 := float64(v101 * v102)
+		v104 := -v103
+		v105 := math.FMA(v101, v102, v104)
+		v106 := float64(v103 * v2)
+		v107 := -v106
+		v108 := math.FMA(v103, v2, v107)
+		v109 := math.FMA(v105, v2, v108)
+		v110 := v7
+		if v77 {
+			v110 = v72
 		}
-		v140 := math.IsNaN(v97)
-		v141 := v139
-		if v140 {
-			v141 = v97
+		v111 := float64(v103 * v110)
+		v112 := -v111
+		v113 := math.FMA(v103, v110, v112)
+		v114 := math.FMA(v105, v110, v113)
+		v115 := v7
+		if v77 {
+			v115 = v78
 		}
-		db[i] = v141
+		v116 := float64(v103 * v115)
+		v117 := float64(v114 + v116)
+		v118 := float64(v111 + v117)
+		v119 := math.Ldexp(v118, int(v79))
+		v120 := float64(v103 * v96)
+		v121 := -v120
+		v122 := math.FMA(v103, v96, v121)
+		v123 := math.FMA(v105, v96, v122)
+		v124 := v120
+		if v85 {
+			v124 = v119
+		}
+		v125 := v123
+		if v85 {
+			v125 = v7
+		}
+		v126 := v124
+		if v97 {
+			v126 = v106
+		}
+		v127 := v125
+		if v97 {
+			v127 = v109
+		}
+		v128 := -v126
+		v129 := -v127
+		v130 := float64(v128 * v98)
+		v131 := -v130
+		v132 := math.FMA(v128, v98, v131)
+		v133 := math.FMA(v129, v98, v132)
+		v134 := float64(v130 + v126)
+		v135 := float64(v134 - v130)
+		v136 := float64(v134 - v135)
+		v137 := float64(v130 - v136)
+		v138 := float64(v126 - v135)
+		v139 := float64(v137 + v138)
+		v140 := float64(v139 + v133)
+		v141 := float64(v140 + v127)
+		v142 := float64(v134 + v141)
+		v143 := float64(v103 * v100)
+		v144 := float64(v142 - v143)
+		v145 := math.Abs(v144)
+		v146 := math.Abs(v143)
+		v148 := float64(v146 * v147)
+		v149 := v145 <= v148
+		v150 := math.Abs(v103)
+		v152 := float64(v145 * v151)
+		v155 := math.FMA(v150, v153, v154)
+		v156 := v152 <= v155
+		v157 := v149 || v156
+		v158 := v142 == v7
+		v159 := v157 && !v158
+		v160 := v143
+		if v159 {
+			v160 = v142
+		}
+		v161 := math.Abs(v102)
+		v162 := math.Abs(v101)
+		v163 := v161 < v162
+		v164 := v102
+		if v163 {
+			v164 = v101
+		}
+		v165 := v101
+		if v163 {
+			v165 = v102
+		}
+		v166 := float64(v164 * v2)
+		v167 := -v166
+		v168 := math.FMA(v164, v2, v167)
+		v169 := float64(v164 * v110)
+		v170 := -v169
+		v171 := math.FMA(v164, v110, v170)
+		v172 := float64(v164 * v115)
+		v173 := float64(v171 + v172)
+		v174 := float64(v169 + v173)
+		v175 := math.Ldexp(v174, int(v79))
+		v176 := float64(v164 * v96)
+		v177 := -v176
+		v178 := math.FMA(v164, v96, v177)
+		v179 := v176
+		if v85 {
+			v179 = v175
+		}
+		v180 := v178
+		if v85 {
+			v180 = v7
+		}
+		v181 := v179
+		if v97 {
+			v181 = v166
+		}
+		v182 := v180
+		if v97 {
+			v182 = v168
+		}
+		v183 := -v181
+		v184 := -v182
+		v185 := float64(v183 * v98)
+		v186 := -v185
+		v187 := math.FMA(v183, v98, v186)
+		v188 := math.FMA(v184, v98, v187)
+		v189 := float64(v185 + v181)
+		v190 := float64(v189 - v185)
+		v191 := float64(v189 - v190)
+		v192 := float64(v185 - v191)
+		v193 := float64(v181 - v190)
+		v194 := float64(v192 + v193)
+		v195 := float64(v194 + v188)
+		v196 := float64(v195 + v182)
+		v197 := float64(v189 + v196)
+		v198 := float64(v164 * v100)
+		v199 := float64(v197 - v198)
+		v200 := math.Abs(v199)
+		v201 := math.Abs(v198)
+		v202 := float64(v201 * v147)
+		v203 := v200 <= v202
+		v204 := math.Abs(v164)
+		v205 := float64(v200 * v151)
+		v206 := math.FMA(v204, v153, v154)
+		v207 := v205 <= v206
+		v208 := v203 || v207
+		v209 := v197 == v7
+		v210 := v208 && !v209
+		v211 := v198
+		if v210 {
+			v211 = v197
+		}
+		v212 := float64(v165 * v211)
+		v214 := v150 == v213
+		v215 := v162 == v213
+		v216 := v161 == v213
+		v217 := v215 || v216
+		v218 := v214 && !v217
+		v219 := v160
+		if v218 {
+			v219 = v212
+		}
+		v220 := math.IsNaN(v0)
+		v221 := v219
+		if v220 {
+			v221 = v0
+		}
+		v222 := math.IsNaN(v101)
+		v223 := v221
+		if v222 {
+			v223 = v101
+		}
+		db[i] = v223
 	}
 }

@@ -1420,13 +1420,13 @@ func sigmoidAVX2(dst, in0 []float64)
 //go:noescape
 func sigmoidAVX2Stream(dst, in0 []float64)
 
-// sigmoidBackwardAVX512 computes sigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
+// sigmoidBackwardAVX512 computes sigmoidBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func sigmoidBackwardAVX512(dst, in0, in1 []float64)
 
-// sigmoidBackwardAVX512Stream computes sigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// sigmoidBackwardAVX512Stream computes sigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape

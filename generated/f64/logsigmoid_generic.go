@@ -23,14 +23,14 @@ var (
 )
 
 // logsigmoidGeneric is the pure-Go kernel of logsigmoid (f64 memory, f64
-// compute, 274 operations): the scalar twin of the vector program the assembly
+// compute, 277 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func logsigmoidGeneric(dst, x []float64) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0x0000000000000000)   // 0
-	v4 := math.Float64frombits(0xc087500000000000)   // -746
+	v4 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v6 := math.Float64frombits(0x4086300000000000)   // 710
 	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
 	v12 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -47,27 +47,28 @@ func logsigmoidGeneric(dst, x []float64) {
 	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v51 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v57 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v59 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v74 := math.Float64frombits(0xbff0000000000000)  // -1
-	v76 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v84 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v88 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
-	v100 := math.Float64frombits(0x4000000000000000) // 2
-	v104 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v105 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v107 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v109 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v111 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v113 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v115 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v117 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v135 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v137 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v147 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v149 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v153 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v57 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v59 := math.Float64frombits(0x408f400000000000)  // 1000
+	v61 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v63 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v76 := math.Float64frombits(0xbff0000000000000)  // -1
+	v78 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v86 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
+	v90 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
+	v102 := math.Float64frombits(0x4000000000000000) // 2
+	v106 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v107 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v109 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v111 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v113 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v115 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v117 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v119 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v137 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v139 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v149 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v151 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v155 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -113,306 +114,314 @@ func logsigmoidGeneric(dst, x []float64) {
 		v53 := float64(v51 - v52)
 		v54 := float64(v53 + v24)
 		v55 := float64(v54 + v50)
-		v58 := v10 < v57
-		v61 := float64(v60 - v10)
-		v62 := math.Ldexp(v59, int(v61))
-		v63 := v1
-		if v58 {
-			v63 = v62
+		v58 := float64(v57 - v10)
+		v60 := v59
+		if v58 < v59 {
+			v60 = v58
 		}
-		v64 := float64(v52 + v63)
-		v65 := float64(v64 - v63)
-		v66 := float64(v52 - v65)
-		v67 := float64(v66 + v55)
-		v68 := float64(v67 + v63)
-		v69 := float64(v68 - v63)
-		v70 := float64(v65 + v69)
-		v71 := math.Ldexp(v70, int(v10))
-		v72 := math.IsNaN(v3)
-		v73 := v71
-		if v72 {
-			v73 = v3
+		v62 := v10 < v61
+		v64 := math.Ldexp(v63, int(v60))
+		v65 := v1
+		if v62 {
+			v65 = v64
 		}
-		v75 := v74
-		if v73 > v74 {
-			v75 = v73
+		v66 := float64(v52 + v65)
+		v67 := float64(v66 - v65)
+		v68 := float64(v52 - v67)
+		v69 := float64(v68 + v55)
+		v70 := float64(v69 + v65)
+		v71 := float64(v70 - v65)
+		v72 := float64(v67 + v71)
+		v73 := math.Ldexp(v72, int(v10))
+		v74 := math.IsNaN(v3)
+		v75 := v73
+		if v74 {
+			v75 = v3
 		}
 		v77 := v76
-		if v75 < v76 {
+		if v75 > v76 {
 			v77 = v75
 		}
-		v78 := float64(v51 + v77)
-		v79 := float64(v78 - v51)
-		v80 := float64(v78 - v79)
-		v81 := float64(v51 - v80)
-		v82 := float64(v77 - v79)
-		v83 := float64(v81 + v82)
-		v85 := v84
-		if v78 > v84 {
-			v85 = v78
+		v79 := v78
+		if v77 < v78 {
+			v79 = v77
 		}
-		v86 := getMant64(v85)
-		v87 := getExp64(v85)
-		v89 := v88 <= v86
-		v90 := float64(v86 * v18)
-		v91 := v86
-		if v89 {
-			v91 = v90
+		v80 := float64(v51 + v79)
+		v81 := float64(v80 - v51)
+		v82 := float64(v80 - v81)
+		v83 := float64(v51 - v82)
+		v84 := float64(v79 - v81)
+		v85 := float64(v83 + v84)
+		v87 := v86
+		if v80 > v86 {
+			v87 = v80
 		}
-		v92 := float64(v87 + v51)
-		v93 := v87
-		if v89 {
+		v88 := getMant64(v87)
+		v89 := getExp64(v87)
+		v91 := v90 <= v88
+		v92 := float64(v88 * v18)
+		v93 := v88
+		if v91 {
 			v93 = v92
 		}
-		v94 := float64(v91 - v51)
-		v95 := v93 == v1
-		v96 := v94
-		if v95 {
-			v96 = v77
+		v94 := float64(v89 + v51)
+		v95 := v89
+		if v91 {
+			v95 = v94
 		}
-		v97 := -v93
-		v98 := math.Ldexp(v83, int(v97))
-		v99 := v98
-		if v95 {
-			v99 = v1
+		v96 := float64(v93 - v51)
+		v97 := v95 == v1
+		v98 := v96
+		if v97 {
+			v98 = v79
 		}
-		v101 := float64(v100 + v96)
-		v102 := float64(v96 / v101)
-		v103 := float64(v102 * v102)
-		v106 := math.FMA(v104, v103, v105)
-		v108 := math.FMA(v106, v103, v107)
-		v110 := math.FMA(v108, v103, v109)
-		v112 := math.FMA(v110, v103, v111)
-		v114 := math.FMA(v112, v103, v113)
-		v116 := math.FMA(v114, v103, v115)
-		v118 := math.FMA(v116, v103, v117)
-		v119 := float64(v103 * v118)
-		v120 := float64(v96 * v96)
-		v121 := float64(v18 * v120)
-		v122 := -v120
-		v123 := math.FMA(v96, v96, v122)
-		v124 := float64(v18 * v123)
-		v125 := float64(v96 - v121)
-		v126 := float64(v96 - v125)
-		v127 := float64(v126 - v121)
-		v128 := float64(v121 + v119)
-		v129 := float64(v127 - v124)
-		v130 := math.FMA(v102, v128, v129)
-		v131 := float64(v96 - v51)
-		v132 := float64(v96 * v131)
-		v133 := math.FMA(v99, v132, v99)
-		v134 := float64(v130 + v133)
-		v136 := float64(v93 * v135)
-		v138 := float64(v93 * v137)
-		v139 := float64(v136 + v125)
-		v140 := float64(v136 - v139)
-		v141 := float64(v140 + v125)
-		v142 := float64(v138 + v134)
-		v143 := float64(v141 + v142)
-		v144 := float64(v139 + v143)
-		v145 := math.Copysign(v144, v73)
-		v146 := v73 == v74
-		v148 := v145
-		if v146 {
-			v148 = v147
+		v99 := -v95
+		v100 := math.Ldexp(v85, int(v99))
+		v101 := v100
+		if v97 {
+			v101 = v1
 		}
-		v150 := v73 == v149
-		v151 := v148
-		if v150 {
-			v151 = v73
+		v103 := float64(v102 + v98)
+		v104 := float64(v98 / v103)
+		v105 := float64(v104 * v104)
+		v108 := math.FMA(v106, v105, v107)
+		v110 := math.FMA(v108, v105, v109)
+		v112 := math.FMA(v110, v105, v111)
+		v114 := math.FMA(v112, v105, v113)
+		v116 := math.FMA(v114, v105, v115)
+		v118 := math.FMA(v116, v105, v117)
+		v120 := math.FMA(v118, v105, v119)
+		v121 := float64(v105 * v120)
+		v122 := float64(v98 * v98)
+		v123 := float64(v18 * v122)
+		v124 := -v122
+		v125 := math.FMA(v98, v98, v124)
+		v126 := float64(v18 * v125)
+		v127 := float64(v98 - v123)
+		v128 := float64(v98 - v127)
+		v129 := float64(v128 - v123)
+		v130 := float64(v123 + v121)
+		v131 := float64(v129 - v126)
+		v132 := math.FMA(v104, v130, v131)
+		v133 := float64(v98 - v51)
+		v134 := float64(v98 * v133)
+		v135 := math.FMA(v101, v134, v101)
+		v136 := float64(v132 + v135)
+		v138 := float64(v95 * v137)
+		v140 := float64(v95 * v139)
+		v141 := float64(v138 + v127)
+		v142 := float64(v138 - v141)
+		v143 := float64(v142 + v127)
+		v144 := float64(v140 + v136)
+		v145 := float64(v143 + v144)
+		v146 := float64(v141 + v145)
+		v147 := math.Copysign(v146, v75)
+		v148 := v75 == v76
+		v150 := v147
+		if v148 {
+			v150 = v149
 		}
-		v152 := v73 < v74
-		v154 := v151
+		v152 := v75 == v151
+		v153 := v150
 		if v152 {
-			v154 = v153
+			v153 = v75
 		}
-		v155 := math.IsNaN(v73)
-		v156 := v154
-		if v155 {
-			v156 = v73
+		v154 := v75 < v76
+		v156 := v153
+		if v154 {
+			v156 = v155
 		}
-		v157 := -v156
-		v158 := v4
+		v157 := math.IsNaN(v75)
+		v158 := v156
+		if v157 {
+			v158 = v75
+		}
+		v159 := -v158
+		v160 := v4
 		if v0 > v4 {
-			v158 = v0
+			v160 = v0
 		}
-		v159 := v6
-		if v158 < v6 {
-			v159 = v158
+		v161 := v6
+		if v160 < v6 {
+			v161 = v160
 		}
-		v160 := float64(v159 * v8)
-		v161 := math.RoundToEven(v160)
-		v162 := -v161
-		v163 := math.FMA(v162, v12, v159)
-		v164 := math.FMA(v162, v14, v163)
-		v165 := float64(v163 - v164)
-		v166 := math.FMA(v162, v14, v165)
-		v167 := float64(v164 * v164)
-		v168 := -v167
-		v169 := math.FMA(v164, v164, v168)
-		v170 := float64(v18 * v167)
-		v171 := float64(v18 * v169)
-		v172 := float64(v164 + v170)
-		v173 := float64(v164 - v172)
-		v174 := float64(v173 + v170)
-		v175 := float64(v174 + v171)
-		v176 := math.FMA(v166, v164, v166)
-		v177 := float64(v175 + v176)
-		v178 := float64(v167 * v164)
-		v179 := math.FMA(v31, v164, v32)
-		v180 := math.FMA(v179, v164, v34)
-		v181 := math.FMA(v180, v164, v36)
-		v182 := math.FMA(v181, v164, v38)
-		v183 := math.FMA(v182, v164, v40)
-		v184 := math.FMA(v183, v164, v42)
-		v185 := math.FMA(v184, v164, v44)
-		v186 := math.FMA(v185, v164, v46)
-		v187 := math.FMA(v186, v164, v48)
-		v188 := math.FMA(v178, v187, v177)
-		v189 := float64(v51 + v172)
-		v190 := float64(v51 - v189)
-		v191 := float64(v190 + v172)
-		v192 := float64(v191 + v188)
-		v194 := v161 < v57
-		v195 := float64(v60 - v161)
-		v196 := math.Ldexp(v59, int(v195))
-		v197 := v1
-		if v194 {
+		v162 := float64(v161 * v8)
+		v163 := math.RoundToEven(v162)
+		v164 := -v163
+		v165 := math.FMA(v164, v12, v161)
+		v166 := math.FMA(v164, v14, v165)
+		v167 := float64(v165 - v166)
+		v168 := math.FMA(v164, v14, v167)
+		v169 := float64(v166 * v166)
+		v170 := -v169
+		v171 := math.FMA(v166, v166, v170)
+		v172 := float64(v18 * v169)
+		v173 := float64(v18 * v171)
+		v174 := float64(v166 + v172)
+		v175 := float64(v166 - v174)
+		v176 := float64(v175 + v172)
+		v177 := float64(v176 + v173)
+		v178 := math.FMA(v168, v166, v168)
+		v179 := float64(v177 + v178)
+		v180 := float64(v169 * v166)
+		v181 := math.FMA(v31, v166, v32)
+		v182 := math.FMA(v181, v166, v34)
+		v183 := math.FMA(v182, v166, v36)
+		v184 := math.FMA(v183, v166, v38)
+		v185 := math.FMA(v184, v166, v40)
+		v186 := math.FMA(v185, v166, v42)
+		v187 := math.FMA(v186, v166, v44)
+		v188 := math.FMA(v187, v166, v46)
+		v189 := math.FMA(v188, v166, v48)
+		v190 := math.FMA(v180, v189, v179)
+		v191 := float64(v51 + v174)
+		v192 := float64(v51 - v191)
+		v193 := float64(v192 + v174)
+		v194 := float64(v193 + v190)
+		v196 := float64(v57 - v163)
+		v197 := v59
+		if v196 < v59 {
 			v197 = v196
 		}
-		v198 := float64(v189 + v197)
-		v199 := float64(v198 - v197)
-		v200 := float64(v189 - v199)
-		v201 := float64(v200 + v192)
-		v202 := float64(v201 + v197)
-		v203 := float64(v202 - v197)
-		v204 := float64(v199 + v203)
-		v205 := math.Ldexp(v204, int(v161))
-		v206 := math.IsNaN(v0)
-		v207 := v205
-		if v206 {
-			v207 = v0
+		v198 := v163 < v61
+		v199 := math.Ldexp(v63, int(v197))
+		v200 := v1
+		if v198 {
+			v200 = v199
 		}
-		v208 := v74
-		if v207 > v74 {
-			v208 = v207
+		v201 := float64(v191 + v200)
+		v202 := float64(v201 - v200)
+		v203 := float64(v191 - v202)
+		v204 := float64(v203 + v194)
+		v205 := float64(v204 + v200)
+		v206 := float64(v205 - v200)
+		v207 := float64(v202 + v206)
+		v208 := math.Ldexp(v207, int(v163))
+		v209 := math.IsNaN(v0)
+		v210 := v208
+		if v209 {
+			v210 = v0
 		}
-		v209 := v76
-		if v208 < v76 {
-			v209 = v208
+		v211 := v76
+		if v210 > v76 {
+			v211 = v210
 		}
-		v210 := float64(v51 + v209)
-		v211 := float64(v210 - v51)
-		v212 := float64(v210 - v211)
-		v213 := float64(v51 - v212)
-		v214 := float64(v209 - v211)
-		v215 := float64(v213 + v214)
-		v216 := v84
-		if v210 > v84 {
-			v216 = v210
+		v212 := v78
+		if v211 < v78 {
+			v212 = v211
 		}
-		v217 := getMant64(v216)
-		v218 := getExp64(v216)
-		v219 := v88 <= v217
-		v220 := float64(v217 * v18)
-		v221 := v217
-		if v219 {
-			v221 = v220
+		v213 := float64(v51 + v212)
+		v214 := float64(v213 - v51)
+		v215 := float64(v213 - v214)
+		v216 := float64(v51 - v215)
+		v217 := float64(v212 - v214)
+		v218 := float64(v216 + v217)
+		v219 := v86
+		if v213 > v86 {
+			v219 = v213
 		}
-		v222 := float64(v218 + v51)
-		v223 := v218
-		if v219 {
-			v223 = v222
+		v220 := getMant64(v219)
+		v221 := getExp64(v219)
+		v222 := v90 <= v220
+		v223 := float64(v220 * v18)
+		v224 := v220
+		if v222 {
+			v224 = v223
 		}
-		v224 := float64(v221 - v51)
-		v225 := v223 == v1
-		v226 := v224
-		if v225 {
-			v226 = v209
+		v225 := float64(v221 + v51)
+		v226 := v221
+		if v222 {
+			v226 = v225
 		}
-		v227 := -v223
-		v228 := math.Ldexp(v215, int(v227))
-		v229 := v228
-		if v225 {
-			v229 = v1
+		v227 := float64(v224 - v51)
+		v228 := v226 == v1
+		v229 := v227
+		if v228 {
+			v229 = v212
 		}
-		v230 := float64(v100 + v226)
-		v231 := float64(v226 / v230)
-		v232 := float64(v231 * v231)
-		v233 := math.FMA(v104, v232, v105)
-		v234 := math.FMA(v233, v232, v107)
-		v235 := math.FMA(v234, v232, v109)
-		v236 := math.FMA(v235, v232, v111)
-		v237 := math.FMA(v236, v232, v113)
-		v238 := math.FMA(v237, v232, v115)
-		v239 := math.FMA(v238, v232, v117)
-		v240 := float64(v232 * v239)
-		v241 := float64(v226 * v226)
-		v242 := float64(v18 * v241)
-		v243 := -v241
-		v244 := math.FMA(v226, v226, v243)
+		v230 := -v226
+		v231 := math.Ldexp(v218, int(v230))
+		v232 := v231
+		if v228 {
+			v232 = v1
+		}
+		v233 := float64(v102 + v229)
+		v234 := float64(v229 / v233)
+		v235 := float64(v234 * v234)
+		v236 := math.FMA(v106, v235, v107)
+		v237 := math.FMA(v236, v235, v109)
+		v238 := math.FMA(v237, v235, v111)
+		v239 := math.FMA(v238, v235, v113)
+		v240 := math.FMA(v239, v235, v115)
+		v241 := math.FMA(v240, v235, v117)
+		v242 := math.FMA(v241, v235, v119)
+		v243 := float64(v235 * v242)
+		v244 := float64(v229 * v229)
 		v245 := float64(v18 * v244)
-		v246 := float64(v226 - v242)
-		v247 := float64(v226 - v246)
-		v248 := float64(v247 - v242)
-		v249 := float64(v242 + v240)
-		v250 := float64(v248 - v245)
-		v251 := math.FMA(v231, v249, v250)
-		v252 := float64(v226 - v51)
-		v253 := float64(v226 * v252)
-		v254 := math.FMA(v229, v253, v229)
-		v255 := float64(v251 + v254)
-		v256 := float64(v223 * v135)
-		v257 := float64(v223 * v137)
-		v258 := float64(v256 + v246)
-		v259 := float64(v256 - v258)
-		v260 := float64(v259 + v246)
-		v261 := float64(v257 + v255)
-		v262 := float64(v260 + v261)
-		v263 := float64(v258 + v262)
-		v264 := math.Copysign(v263, v207)
-		v265 := v207 == v74
-		v266 := v264
-		if v265 {
-			v266 = v147
+		v246 := -v244
+		v247 := math.FMA(v229, v229, v246)
+		v248 := float64(v18 * v247)
+		v249 := float64(v229 - v245)
+		v250 := float64(v229 - v249)
+		v251 := float64(v250 - v245)
+		v252 := float64(v245 + v243)
+		v253 := float64(v251 - v248)
+		v254 := math.FMA(v234, v252, v253)
+		v255 := float64(v229 - v51)
+		v256 := float64(v229 * v255)
+		v257 := math.FMA(v232, v256, v232)
+		v258 := float64(v254 + v257)
+		v259 := float64(v226 * v137)
+		v260 := float64(v226 * v139)
+		v261 := float64(v259 + v249)
+		v262 := float64(v259 - v261)
+		v263 := float64(v262 + v249)
+		v264 := float64(v260 + v258)
+		v265 := float64(v263 + v264)
+		v266 := float64(v261 + v265)
+		v267 := math.Copysign(v266, v210)
+		v268 := v210 == v76
+		v269 := v267
+		if v268 {
+			v269 = v149
 		}
-		v267 := v207 == v149
-		v268 := v266
-		if v267 {
-			v268 = v207
+		v270 := v210 == v151
+		v271 := v269
+		if v270 {
+			v271 = v210
 		}
-		v269 := v207 < v74
-		v270 := v268
-		if v269 {
-			v270 = v153
+		v272 := v210 < v76
+		v273 := v271
+		if v272 {
+			v273 = v155
 		}
-		v271 := math.IsNaN(v207)
-		v272 := v270
-		if v271 {
-			v272 = v207
+		v274 := math.IsNaN(v210)
+		v275 := v273
+		if v274 {
+			v275 = v210
 		}
-		v273 := float64(v0 - v272)
-		v274 := v273
+		v276 := float64(v0 - v275)
+		v277 := v276
 		if v2 {
-			v274 = v157
+			v277 = v159
 		}
-		v275 := v274
-		if v206 {
-			v275 = v0
+		v278 := v277
+		if v209 {
+			v278 = v0
 		}
-		dst[i] = v275
+		dst[i] = v278
 	}
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f64
-// memory, f64 compute, 130 operations): the scalar twin of the vector program
+// memory, f64 compute, 134 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v4 := math.Float64frombits(0xc087500000000000)   // -746
+	v4 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v6 := math.Float64frombits(0x0000000000000000)   // 0
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v9 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
@@ -429,13 +438,15 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 	v45 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v114 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v118 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v120 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v121 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v59 := math.Float64frombits(0xc091300000000000)  // -1100
+	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v81 := math.Float64frombits(0x408f400000000000)  // 1000
+	v83 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v85 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v118 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v122 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v124 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v125 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := -v0
@@ -482,104 +493,112 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 		v56 := float64(v52 + v55)
 		v57 := float64(v52 - v56)
 		v58 := float64(v57 + v55)
-		v59 := ldexpMid(v8, v11)
-		v60 := float64(v56 * v59)
-		v61 := float64(v58 * v59)
-		v62 := float64(v8 + v60)
-		v63 := float64(v8 - v62)
-		v64 := float64(v63 + v60)
-		v65 := float64(v64 + v61)
-		v66 := v8
+		v60 := v59
+		if v11 > v59 {
+			v60 = v11
+		}
+		v61 := ldexpMid(v8, v60)
+		v62 := float64(v56 * v61)
+		v63 := float64(v58 * v61)
+		v64 := float64(v8 + v62)
+		v65 := float64(v8 - v64)
+		v66 := float64(v65 + v62)
+		v67 := float64(v66 + v63)
+		v68 := v8
 		if v7 {
-			v66 = v56
+			v68 = v56
 		}
-		v67 := v6
+		v69 := v6
 		if v7 {
-			v67 = v58
+			v69 = v58
 		}
-		v68 := float64(v8 / v62)
-		v69 := float64(v66 * v68)
-		v70 := -v69
-		v71 := math.FMA(v70, v62, v66)
-		v72 := math.FMA(v70, v65, v71)
-		v73 := float64(v72 + v67)
-		v74 := v4 <= v3
-		v75 := float64(v73 * v68)
-		v76 := v6
+		v70 := float64(v8 / v64)
+		v71 := float64(v68 * v70)
+		v72 := -v71
+		v73 := math.FMA(v72, v64, v68)
+		v74 := math.FMA(v72, v67, v73)
+		v75 := float64(v74 + v69)
+		v76 := v4 <= v3
+		v77 := float64(v75 * v70)
+		v78 := v6
 		if v7 {
-			v76 = v11
+			v78 = v11
 		}
-		v78 := v76 < v77
-		v81 := float64(v80 - v76)
-		v82 := math.Ldexp(v79, int(v81))
-		v83 := v6
-		if v78 {
-			v83 = v82
+		v80 := float64(v79 - v78)
+		v82 := v81
+		if v80 < v81 {
+			v82 = v80
 		}
-		v84 := float64(v69 + v83)
-		v85 := float64(v84 - v83)
-		v86 := float64(v69 - v85)
-		v87 := float64(v86 + v75)
-		v88 := float64(v87 + v83)
-		v89 := float64(v88 - v83)
-		v90 := float64(v85 + v89)
-		v91 := math.Ldexp(v90, int(v76))
-		v92 := math.IsNaN(v1)
-		v93 := v91
-		if v92 {
-			v93 = v1
+		v84 := v78 < v83
+		v86 := math.Ldexp(v85, int(v82))
+		v87 := v6
+		if v84 {
+			v87 = v86
 		}
-		v94 := dy[i]
-		v95 := float64(v94 * v1)
-		v96 := -v95
-		v97 := math.FMA(v94, v1, v96)
-		v98 := v6
-		if v74 {
-			v98 = v69
+		v88 := float64(v71 + v87)
+		v89 := float64(v88 - v87)
+		v90 := float64(v71 - v89)
+		v91 := float64(v90 + v77)
+		v92 := float64(v91 + v87)
+		v93 := float64(v92 - v87)
+		v94 := float64(v89 + v93)
+		v95 := math.Ldexp(v94, int(v78))
+		v96 := math.IsNaN(v1)
+		v97 := v95
+		if v96 {
+			v97 = v1
 		}
-		v99 := float64(v94 * v98)
+		v98 := dy[i]
+		v99 := float64(v98 * v1)
 		v100 := -v99
-		v101 := math.FMA(v94, v98, v100)
+		v101 := math.FMA(v98, v1, v100)
 		v102 := v6
-		if v74 {
-			v102 = v75
+		if v76 {
+			v102 = v71
 		}
-		v103 := float64(v94 * v102)
-		v104 := float64(v101 + v103)
-		v105 := float64(v99 + v104)
-		v106 := math.Ldexp(v105, int(v76))
-		v107 := v106
-		if v92 {
-			v107 = v95
+		v103 := float64(v98 * v102)
+		v104 := -v103
+		v105 := math.FMA(v98, v102, v104)
+		v106 := v6
+		if v76 {
+			v106 = v77
 		}
-		v108 := v6
-		if v92 {
-			v108 = v97
+		v107 := float64(v98 * v106)
+		v108 := float64(v105 + v107)
+		v109 := float64(v103 + v108)
+		v110 := math.Ldexp(v109, int(v78))
+		v111 := v110
+		if v96 {
+			v111 = v99
 		}
-		v109 := float64(v107 + v108)
-		v110 := float64(v94 * v93)
-		v111 := float64(v109 - v110)
-		v112 := math.Abs(v111)
-		v113 := math.Abs(v110)
-		v115 := float64(v113 * v114)
-		v116 := v112 <= v115
-		v117 := math.Abs(v94)
-		v119 := float64(v112 * v118)
-		v122 := math.FMA(v117, v120, v121)
-		v123 := v119 <= v122
-		v124 := v116 || v123
-		v125 := v109 == v6
-		v126 := v124 && !v125
-		v127 := v110
-		if v126 {
-			v127 = v109
+		v112 := v6
+		if v96 {
+			v112 = v101
 		}
-		v128 := math.IsNaN(v0)
-		v129 := v127
-		if v128 {
-			v129 = v0
+		v113 := float64(v111 + v112)
+		v114 := float64(v98 * v97)
+		v115 := float64(v113 - v114)
+		v116 := math.Abs(v115)
+		v117 := math.Abs(v114)
+		v119 := float64(v117 * v118)
+		v120 := v116 <= v119
+		v121 := math.Abs(v98)
+		v123 := float64(v116 * v122)
+		v126 := math.FMA(v121, v124, v125)
+		v127 := v123 <= v126
+		v128 := v120 || v127
+		v129 := v113 == v6
+		v130 := v128 && !v129
+		v131 := v114
+		if v130 {
+			v131 = v113
 		}
-		dx[i] = v129
+		v132 := math.IsNaN(v0)
+		v133 := v131
+		if v132 {
+			v133 = v0
+		}
+		dx[i] = v133
 	}
 }
 

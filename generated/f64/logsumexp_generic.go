@@ -30,7 +30,7 @@ func logsumexpReduceMGeneric(acc *[16]float64, x []float64) {
 }
 
 // logsumexpReduceS1Generic is the pure-Go kernel of logsumexpReduceS1 (f64
-// memory, f64 compute, 85 operations): the scalar twin of the vector program
+// memory, f64 compute, 88 operations): the scalar twin of the vector program
 // the assembly kernels run. It folds each element's value into acc by sum,
 // element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
 // the same bits. The caller guarantees equal lengths.
@@ -38,115 +38,121 @@ func logsumexpReduceS1Generic(acc *[16]float64, x []float64, m float64) {
 	v1 := m
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
 	v6 := math.Float64frombits(0xc087500000000000)  // -746
-	v9 := math.Float64frombits(0x4086300000000000)  // 710
-	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v34 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v35 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v37 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v39 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v41 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v43 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v45 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v47 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v49 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v51 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v54 := math.Float64frombits(0x3ff0000000000000) // 1
-	v60 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v62 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v63 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v8 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v10 := math.Float64frombits(0x4086300000000000) // 710
+	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v18 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v22 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v35 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v36 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v38 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v40 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v42 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v44 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v46 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v48 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v50 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v52 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v55 := math.Float64frombits(0x3ff0000000000000) // 1
+	v61 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v63 := math.Float64frombits(0x408f400000000000) // 1000
+	v65 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v67 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	for i := range x {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
 		v4 := v2 == v3
 		v7 := v2 < v6
-		v8 := v6
-		if v2 > v6 {
-			v8 = v2
+		v9 := v8
+		if v2 > v8 {
+			v9 = v2
 		}
-		v10 := v9
-		if v8 < v9 {
-			v10 = v8
+		v11 := v10
+		if v9 < v10 {
+			v11 = v9
 		}
-		v12 := float64(v10 * v11)
-		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v18 := math.FMA(v14, v17, v16)
-		v19 := float64(v16 - v18)
-		v20 := math.FMA(v14, v17, v19)
-		v22 := float64(v18 * v18)
-		v23 := -v22
-		v24 := math.FMA(v18, v18, v23)
-		v25 := float64(v21 * v22)
-		v26 := float64(v21 * v24)
-		v27 := float64(v18 + v25)
-		v28 := float64(v18 - v27)
-		v29 := float64(v28 + v25)
+		v13 := float64(v11 * v12)
+		v14 := math.RoundToEven(v13)
+		v15 := -v14
+		v17 := math.FMA(v15, v16, v11)
+		v19 := math.FMA(v15, v18, v17)
+		v20 := float64(v17 - v19)
+		v21 := math.FMA(v15, v18, v20)
+		v23 := float64(v19 * v19)
+		v24 := -v23
+		v25 := math.FMA(v19, v19, v24)
+		v26 := float64(v22 * v23)
+		v27 := float64(v22 * v25)
+		v28 := float64(v19 + v26)
+		v29 := float64(v19 - v28)
 		v30 := float64(v29 + v26)
-		v31 := math.FMA(v20, v18, v20)
-		v32 := float64(v30 + v31)
-		v33 := float64(v22 * v18)
-		v36 := math.FMA(v34, v18, v35)
-		v38 := math.FMA(v36, v18, v37)
-		v40 := math.FMA(v38, v18, v39)
-		v42 := math.FMA(v40, v18, v41)
-		v44 := math.FMA(v42, v18, v43)
-		v46 := math.FMA(v44, v18, v45)
-		v48 := math.FMA(v46, v18, v47)
-		v50 := math.FMA(v48, v18, v49)
-		v52 := math.FMA(v50, v18, v51)
-		v53 := math.FMA(v33, v52, v32)
-		v55 := float64(v54 + v27)
-		v56 := float64(v54 - v55)
-		v57 := float64(v56 + v27)
-		v58 := float64(v57 + v53)
-		v61 := v13 < v60
-		v64 := float64(v63 - v13)
-		v65 := math.Ldexp(v62, int(v64))
-		v66 := v3
-		if v61 {
-			v66 = v65
+		v31 := float64(v30 + v27)
+		v32 := math.FMA(v21, v19, v21)
+		v33 := float64(v31 + v32)
+		v34 := float64(v23 * v19)
+		v37 := math.FMA(v35, v19, v36)
+		v39 := math.FMA(v37, v19, v38)
+		v41 := math.FMA(v39, v19, v40)
+		v43 := math.FMA(v41, v19, v42)
+		v45 := math.FMA(v43, v19, v44)
+		v47 := math.FMA(v45, v19, v46)
+		v49 := math.FMA(v47, v19, v48)
+		v51 := math.FMA(v49, v19, v50)
+		v53 := math.FMA(v51, v19, v52)
+		v54 := math.FMA(v34, v53, v33)
+		v56 := float64(v55 + v28)
+		v57 := float64(v55 - v56)
+		v58 := float64(v57 + v28)
+		v59 := float64(v58 + v54)
+		v62 := float64(v61 - v14)
+		v64 := v63
+		if v62 < v63 {
+			v64 = v62
 		}
-		v67 := float64(v55 + v66)
-		v68 := float64(v67 - v66)
-		v69 := float64(v55 - v68)
-		v70 := float64(v69 + v58)
-		v71 := float64(v70 + v66)
-		v72 := float64(v71 - v66)
-		v73 := float64(v68 + v72)
-		v74 := math.Ldexp(v73, int(v13))
-		v75 := math.IsNaN(v2)
-		v76 := v74
-		if v75 {
-			v76 = v2
+		v66 := v14 < v65
+		v68 := math.Ldexp(v67, int(v64))
+		v69 := v3
+		if v66 {
+			v69 = v68
 		}
-		v77 := float64(v2 - v0)
-		v78 := float64(v2 - v77)
-		v79 := float64(v0 - v78)
-		v80 := float64(v1 + v77)
-		v81 := float64(v79 - v80)
-		v82 := math.FMA(v76, v81, v76)
-		v83 := v82
+		v70 := float64(v56 + v69)
+		v71 := float64(v70 - v69)
+		v72 := float64(v56 - v71)
+		v73 := float64(v72 + v59)
+		v74 := float64(v73 + v69)
+		v75 := float64(v74 - v69)
+		v76 := float64(v71 + v75)
+		v77 := math.Ldexp(v76, int(v14))
+		v78 := math.IsNaN(v2)
+		v79 := v77
+		if v78 {
+			v79 = v2
+		}
+		v80 := float64(v2 - v0)
+		v81 := float64(v2 - v80)
+		v82 := float64(v0 - v81)
+		v83 := float64(v1 + v80)
+		v84 := float64(v82 - v83)
+		v85 := math.FMA(v79, v84, v79)
+		v86 := v85
 		if v7 {
-			v83 = v3
+			v86 = v3
 		}
-		v84 := v83
+		v87 := v86
 		if v4 {
-			v84 = v3
+			v87 = v3
 		}
-		v85 := math.IsNaN(v0)
-		v86 := v84
-		if v85 {
-			v86 = v0
+		v88 := math.IsNaN(v0)
+		v89 := v87
+		if v88 {
+			v89 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v86
+		foldT := foldS + v89
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v86 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v89 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
@@ -338,7 +344,7 @@ func logsumexpGeneric(dst, m, s1, s1_lo, n0 []float64) {
 }
 
 // logsumexpBackwardGeneric is the pure-Go kernel of logsumexpBackward (f64
-// memory, f64 compute, 85 operations): the scalar twin of the vector program
+// memory, f64 compute, 88 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -348,106 +354,112 @@ func logsumexpBackwardGeneric(dx, x []float64, yParam, dyParam float64) {
 	v2 := yParam
 	v5 := math.Float64frombits(0xc087500000000000)  // -746
 	v7 := math.Float64frombits(0x0000000000000000)  // 0
-	v9 := math.Float64frombits(0x4086300000000000)  // 710
-	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v34 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v35 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v37 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v39 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v41 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v43 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v45 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v47 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v49 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v51 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v54 := math.Float64frombits(0x3ff0000000000000) // 1
-	v60 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v62 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v63 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v8 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v10 := math.Float64frombits(0x4086300000000000) // 710
+	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v18 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v22 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v35 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v36 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v38 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v40 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v42 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v44 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v46 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v48 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v50 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v52 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v55 := math.Float64frombits(0x3ff0000000000000) // 1
+	v61 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v63 := math.Float64frombits(0x408f400000000000) // 1000
+	v65 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v67 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	for i := range dx {
 		v1 := x[i]
 		v3 := float64(v1 - v2)
 		v6 := v3 < v5
-		v8 := v5
-		if v3 > v5 {
-			v8 = v3
+		v9 := v8
+		if v3 > v8 {
+			v9 = v3
 		}
-		v10 := v9
-		if v8 < v9 {
-			v10 = v8
+		v11 := v10
+		if v9 < v10 {
+			v11 = v9
 		}
-		v12 := float64(v10 * v11)
-		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v18 := math.FMA(v14, v17, v16)
-		v19 := float64(v16 - v18)
-		v20 := math.FMA(v14, v17, v19)
-		v22 := float64(v18 * v18)
-		v23 := -v22
-		v24 := math.FMA(v18, v18, v23)
-		v25 := float64(v21 * v22)
-		v26 := float64(v21 * v24)
-		v27 := float64(v18 + v25)
-		v28 := float64(v18 - v27)
-		v29 := float64(v28 + v25)
+		v13 := float64(v11 * v12)
+		v14 := math.RoundToEven(v13)
+		v15 := -v14
+		v17 := math.FMA(v15, v16, v11)
+		v19 := math.FMA(v15, v18, v17)
+		v20 := float64(v17 - v19)
+		v21 := math.FMA(v15, v18, v20)
+		v23 := float64(v19 * v19)
+		v24 := -v23
+		v25 := math.FMA(v19, v19, v24)
+		v26 := float64(v22 * v23)
+		v27 := float64(v22 * v25)
+		v28 := float64(v19 + v26)
+		v29 := float64(v19 - v28)
 		v30 := float64(v29 + v26)
-		v31 := math.FMA(v20, v18, v20)
-		v32 := float64(v30 + v31)
-		v33 := float64(v22 * v18)
-		v36 := math.FMA(v34, v18, v35)
-		v38 := math.FMA(v36, v18, v37)
-		v40 := math.FMA(v38, v18, v39)
-		v42 := math.FMA(v40, v18, v41)
-		v44 := math.FMA(v42, v18, v43)
-		v46 := math.FMA(v44, v18, v45)
-		v48 := math.FMA(v46, v18, v47)
-		v50 := math.FMA(v48, v18, v49)
-		v52 := math.FMA(v50, v18, v51)
-		v53 := math.FMA(v33, v52, v32)
-		v55 := float64(v54 + v27)
-		v56 := float64(v54 - v55)
-		v57 := float64(v56 + v27)
-		v58 := float64(v57 + v53)
-		v61 := v13 < v60
-		v64 := float64(v63 - v13)
-		v65 := math.Ldexp(v62, int(v64))
-		v66 := v7
-		if v61 {
-			v66 = v65
+		v31 := float64(v30 + v27)
+		v32 := math.FMA(v21, v19, v21)
+		v33 := float64(v31 + v32)
+		v34 := float64(v23 * v19)
+		v37 := math.FMA(v35, v19, v36)
+		v39 := math.FMA(v37, v19, v38)
+		v41 := math.FMA(v39, v19, v40)
+		v43 := math.FMA(v41, v19, v42)
+		v45 := math.FMA(v43, v19, v44)
+		v47 := math.FMA(v45, v19, v46)
+		v49 := math.FMA(v47, v19, v48)
+		v51 := math.FMA(v49, v19, v50)
+		v53 := math.FMA(v51, v19, v52)
+		v54 := math.FMA(v34, v53, v33)
+		v56 := float64(v55 + v28)
+		v57 := float64(v55 - v56)
+		v58 := float64(v57 + v28)
+		v59 := float64(v58 + v54)
+		v62 := float64(v61 - v14)
+		v64 := v63
+		if v62 < v63 {
+			v64 = v62
 		}
-		v67 := float64(v55 + v66)
-		v68 := float64(v67 - v66)
-		v69 := float64(v55 - v68)
-		v70 := float64(v69 + v58)
-		v71 := float64(v70 + v66)
-		v72 := float64(v71 - v66)
-		v73 := float64(v68 + v72)
-		v74 := math.Ldexp(v73, int(v13))
-		v75 := math.IsNaN(v3)
-		v76 := v74
-		if v75 {
-			v76 = v3
+		v66 := v14 < v65
+		v68 := math.Ldexp(v67, int(v64))
+		v69 := v7
+		if v66 {
+			v69 = v68
 		}
-		v77 := float64(v3 - v1)
-		v78 := float64(v3 - v77)
-		v79 := float64(v1 - v78)
-		v80 := float64(v2 + v77)
-		v81 := float64(v79 - v80)
-		v82 := math.FMA(v76, v81, v76)
-		v83 := v82
+		v70 := float64(v56 + v69)
+		v71 := float64(v70 - v69)
+		v72 := float64(v56 - v71)
+		v73 := float64(v72 + v59)
+		v74 := float64(v73 + v69)
+		v75 := float64(v74 - v69)
+		v76 := float64(v71 + v75)
+		v77 := math.Ldexp(v76, int(v14))
+		v78 := math.IsNaN(v3)
+		v79 := v77
+		if v78 {
+			v79 = v3
+		}
+		v80 := float64(v3 - v1)
+		v81 := float64(v3 - v80)
+		v82 := float64(v1 - v81)
+		v83 := float64(v2 + v80)
+		v84 := float64(v82 - v83)
+		v85 := math.FMA(v79, v84, v79)
+		v86 := v85
 		if v6 {
-			v83 = v7
+			v86 = v7
 		}
-		v84 := float64(v0 * v83)
-		v85 := math.IsNaN(v1)
-		v86 := v84
-		if v85 {
-			v86 = v1
+		v87 := float64(v0 * v86)
+		v88 := math.IsNaN(v1)
+		v89 := v87
+		if v88 {
+			v89 = v1
 		}
-		dx[i] = v86
+		dx[i] = v89
 	}
 }

@@ -20,7 +20,7 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 190
+// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 193
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -33,7 +33,7 @@ func mishGeneric(dst, x []float64) {
 	v6 := math.Float64frombits(0x4034000000000000)   // 20
 	v9 := math.Float64frombits(0xc086200000000000)   // -708
 	v11 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v13 := math.Float64frombits(0xc087500000000000)  // -746
+	v13 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v15 := math.Float64frombits(0x4086300000000000)  // 710
 	v17 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v21 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -49,14 +49,15 @@ func mishGeneric(dst, x []float64) {
 	v54 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v56 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v59 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v65 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v134 := math.Float64frombits(0x4000000000000000) // 2
-	v178 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v183 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v185 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v186 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v67 := math.Float64frombits(0x408f400000000000)  // 1000
+	v69 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v71 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v137 := math.Float64frombits(0x4000000000000000) // 2
+	v181 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v186 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v188 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v189 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -104,177 +105,185 @@ func mishGeneric(dst, x []float64) {
 		v61 := float64(v59 - v60)
 		v62 := float64(v61 + v32)
 		v63 := float64(v62 + v58)
-		v66 := v19 < v65
-		v69 := float64(v68 - v19)
-		v70 := math.Ldexp(v67, int(v69))
-		v71 := v4
-		if v66 {
-			v71 = v70
+		v66 := float64(v65 - v19)
+		v68 := v67
+		if v66 < v67 {
+			v68 = v66
 		}
-		v72 := float64(v60 + v71)
-		v73 := float64(v72 - v71)
-		v74 := float64(v60 - v73)
-		v75 := float64(v74 + v63)
-		v76 := float64(v75 + v71)
-		v77 := float64(v76 - v71)
-		v78 := float64(v73 + v77)
-		v79 := math.Ldexp(v78, int(v19))
-		v80 := math.IsNaN(v12)
-		v81 := v79
-		if v80 {
-			v81 = v12
+		v70 := v19 < v69
+		v72 := math.Ldexp(v71, int(v68))
+		v73 := v4
+		if v70 {
+			v73 = v72
 		}
-		v82 := float64(v0 * v81)
-		v83 := float64(v82 * v81)
-		v84 := v13
+		v74 := float64(v60 + v73)
+		v75 := float64(v74 - v73)
+		v76 := float64(v60 - v75)
+		v77 := float64(v76 + v63)
+		v78 := float64(v77 + v73)
+		v79 := float64(v78 - v73)
+		v80 := float64(v75 + v79)
+		v81 := math.Ldexp(v80, int(v19))
+		v82 := math.IsNaN(v12)
+		v83 := v81
+		if v82 {
+			v83 = v12
+		}
+		v84 := float64(v0 * v83)
+		v85 := float64(v84 * v83)
+		v86 := v13
 		if v0 > v13 {
-			v84 = v0
+			v86 = v0
 		}
-		v85 := v15
-		if v84 < v15 {
-			v85 = v84
+		v87 := v15
+		if v86 < v15 {
+			v87 = v86
 		}
-		v86 := float64(v85 * v17)
-		v87 := math.RoundToEven(v86)
-		v88 := -v87
-		v89 := math.FMA(v88, v21, v85)
-		v90 := math.FMA(v88, v23, v89)
-		v91 := float64(v89 - v90)
-		v92 := math.FMA(v88, v23, v91)
-		v93 := float64(v90 * v90)
-		v94 := -v93
-		v95 := math.FMA(v90, v90, v94)
-		v96 := float64(v11 * v93)
-		v97 := float64(v11 * v95)
-		v98 := float64(v90 + v96)
-		v99 := float64(v90 - v98)
-		v100 := float64(v99 + v96)
-		v101 := float64(v100 + v97)
-		v102 := math.FMA(v92, v90, v92)
-		v103 := float64(v101 + v102)
-		v104 := float64(v93 * v90)
-		v105 := math.FMA(v39, v90, v40)
-		v106 := math.FMA(v105, v90, v42)
-		v107 := math.FMA(v106, v90, v44)
-		v108 := math.FMA(v107, v90, v46)
-		v109 := math.FMA(v108, v90, v48)
-		v110 := math.FMA(v109, v90, v50)
-		v111 := math.FMA(v110, v90, v52)
-		v112 := math.FMA(v111, v90, v54)
-		v113 := math.FMA(v112, v90, v56)
-		v114 := math.FMA(v104, v113, v103)
-		v115 := float64(v59 + v98)
-		v116 := float64(v59 - v115)
-		v117 := float64(v116 + v98)
-		v118 := float64(v117 + v114)
-		v120 := v87 < v65
-		v121 := float64(v68 - v87)
-		v122 := math.Ldexp(v67, int(v121))
-		v123 := v4
-		if v120 {
+		v88 := float64(v87 * v17)
+		v89 := math.RoundToEven(v88)
+		v90 := -v89
+		v91 := math.FMA(v90, v21, v87)
+		v92 := math.FMA(v90, v23, v91)
+		v93 := float64(v91 - v92)
+		v94 := math.FMA(v90, v23, v93)
+		v95 := float64(v92 * v92)
+		v96 := -v95
+		v97 := math.FMA(v92, v92, v96)
+		v98 := float64(v11 * v95)
+		v99 := float64(v11 * v97)
+		v100 := float64(v92 + v98)
+		v101 := float64(v92 - v100)
+		v102 := float64(v101 + v98)
+		v103 := float64(v102 + v99)
+		v104 := math.FMA(v94, v92, v94)
+		v105 := float64(v103 + v104)
+		v106 := float64(v95 * v92)
+		v107 := math.FMA(v39, v92, v40)
+		v108 := math.FMA(v107, v92, v42)
+		v109 := math.FMA(v108, v92, v44)
+		v110 := math.FMA(v109, v92, v46)
+		v111 := math.FMA(v110, v92, v48)
+		v112 := math.FMA(v111, v92, v50)
+		v113 := math.FMA(v112, v92, v52)
+		v114 := math.FMA(v113, v92, v54)
+		v115 := math.FMA(v114, v92, v56)
+		v116 := math.FMA(v106, v115, v105)
+		v117 := float64(v59 + v100)
+		v118 := float64(v59 - v117)
+		v119 := float64(v118 + v100)
+		v120 := float64(v119 + v116)
+		v122 := float64(v65 - v89)
+		v123 := v67
+		if v122 < v67 {
 			v123 = v122
 		}
-		v124 := float64(v115 + v123)
-		v125 := float64(v124 - v123)
-		v126 := float64(v115 - v125)
-		v127 := float64(v126 + v118)
-		v128 := float64(v127 + v123)
-		v129 := float64(v128 - v123)
-		v130 := float64(v125 + v129)
-		v131 := math.Ldexp(v130, int(v87))
-		v132 := math.IsNaN(v0)
-		v133 := v131
-		if v132 {
-			v133 = v0
+		v124 := v89 < v69
+		v125 := math.Ldexp(v71, int(v123))
+		v126 := v4
+		if v124 {
+			v126 = v125
 		}
-		v135 := float64(v133 + v134)
-		v136 := float64(v133 * v135)
-		v137 := float64(v136 + v134)
-		v138 := float64(v136 / v137)
-		v139 := -v138
-		v140 := math.FMA(v139, v137, v136)
-		v141 := -v136
-		v142 := math.FMA(v133, v135, v141)
-		v143 := float64(v135 - v133)
-		v144 := float64(v135 - v143)
-		v145 := float64(v133 - v144)
-		v146 := float64(v134 - v143)
-		v147 := float64(v145 + v146)
-		v148 := float64(v133 * v147)
-		v149 := float64(v142 + v148)
-		v150 := float64(v140 + v149)
-		v151 := float64(v137 - v136)
-		v152 := float64(v137 - v151)
-		v153 := float64(v136 - v152)
-		v154 := float64(v134 - v151)
-		v155 := float64(v153 + v154)
-		v156 := float64(v155 + v149)
-		v157 := float64(v138 * v156)
-		v158 := float64(v150 - v157)
-		v159 := float64(v158 / v137)
-		v160 := float64(v0 * v159)
-		v161 := math.FMA(v0, v138, v160)
-		v162 := v161
+		v127 := float64(v117 + v126)
+		v128 := float64(v127 - v126)
+		v129 := float64(v117 - v128)
+		v130 := float64(v129 + v120)
+		v131 := float64(v130 + v126)
+		v132 := float64(v131 - v126)
+		v133 := float64(v128 + v132)
+		v134 := math.Ldexp(v133, int(v89))
+		v135 := math.IsNaN(v0)
+		v136 := v134
+		if v135 {
+			v136 = v0
+		}
+		v138 := float64(v136 + v137)
+		v139 := float64(v136 * v138)
+		v140 := float64(v139 + v137)
+		v141 := float64(v139 / v140)
+		v142 := -v141
+		v143 := math.FMA(v142, v140, v139)
+		v144 := -v139
+		v145 := math.FMA(v136, v138, v144)
+		v146 := float64(v138 - v136)
+		v147 := float64(v138 - v146)
+		v148 := float64(v136 - v147)
+		v149 := float64(v137 - v146)
+		v150 := float64(v148 + v149)
+		v151 := float64(v136 * v150)
+		v152 := float64(v145 + v151)
+		v153 := float64(v143 + v152)
+		v154 := float64(v140 - v139)
+		v155 := float64(v140 - v154)
+		v156 := float64(v139 - v155)
+		v157 := float64(v137 - v154)
+		v158 := float64(v156 + v157)
+		v159 := float64(v158 + v152)
+		v160 := float64(v141 * v159)
+		v161 := float64(v153 - v160)
+		v162 := float64(v161 / v140)
+		v163 := float64(v0 * v162)
+		v164 := math.FMA(v0, v141, v163)
+		v165 := v164
 		if v10 {
-			v162 = v83
+			v165 = v85
 		}
-		v163 := v162
+		v166 := v165
 		if v7 {
-			v163 = v0
+			v166 = v0
 		}
-		v164 := v163
+		v167 := v166
 		if v3 {
-			v164 = v5
+			v167 = v5
 		}
-		v165 := -v82
-		v166 := math.FMA(v0, v81, v165)
-		v167 := -v83
-		v168 := math.FMA(v82, v81, v167)
-		v169 := math.FMA(v166, v81, v168)
-		v170 := v4
+		v168 := -v84
+		v169 := math.FMA(v0, v83, v168)
+		v170 := -v85
+		v171 := math.FMA(v84, v83, v170)
+		v172 := math.FMA(v169, v83, v171)
+		v173 := v4
 		if v10 {
-			v170 = v169
+			v173 = v172
 		}
-		v171 := v170
+		v174 := v173
 		if v7 {
-			v171 = v4
+			v174 = v4
 		}
-		v172 := v171
+		v175 := v174
 		if v3 {
-			v172 = v4
+			v175 = v4
 		}
-		v173 := float64(v164 + v172)
-		v174 := float64(v59 * v164)
-		v175 := float64(v173 - v174)
-		v176 := math.Abs(v175)
-		v177 := math.Abs(v174)
-		v179 := float64(v177 * v178)
-		v180 := v176 <= v179
-		v181 := math.Abs(v0)
-		v182 := v59
-		if v181 > v59 {
-			v182 = v181
+		v176 := float64(v167 + v175)
+		v177 := float64(v59 * v167)
+		v178 := float64(v176 - v177)
+		v179 := math.Abs(v178)
+		v180 := math.Abs(v177)
+		v182 := float64(v180 * v181)
+		v183 := v179 <= v182
+		v184 := math.Abs(v0)
+		v185 := v59
+		if v184 > v59 {
+			v185 = v184
 		}
-		v184 := float64(v176 * v183)
-		v187 := math.FMA(v182, v185, v186)
-		v188 := v184 <= v187
-		v189 := v180 || v188
-		v190 := v173 == v4
-		v191 := v189 && !v190
-		v192 := v174
-		if v191 {
-			v192 = v173
+		v187 := float64(v179 * v186)
+		v190 := math.FMA(v185, v188, v189)
+		v191 := v187 <= v190
+		v192 := v183 || v191
+		v193 := v176 == v4
+		v194 := v192 && !v193
+		v195 := v177
+		if v194 {
+			v195 = v176
 		}
-		v193 := v192
-		if v132 {
-			v193 = v0
+		v196 := v195
+		if v135 {
+			v196 = v0
 		}
-		dst[i] = v193
+		dst[i] = v196
 	}
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f64 memory, f64
-// compute, 381 operations): the scalar twin of the vector program the assembly
+// compute, 384 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -288,7 +297,7 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v10 := math.Float64frombits(0xc086200000000000)  // -708
 	v12 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v14 := math.Float64frombits(0xc087500000000000)  // -746
+	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v16 := math.Float64frombits(0x4086300000000000)  // 710
 	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -303,25 +312,26 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v65 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v86 := math.Float64frombits(0xbfd3333333333333)  // -0.3
-	v138 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
-	v140 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
-	v142 := math.Float64frombits(0xc044000000000000) // -40
-	v174 := math.Float64frombits(0xbff0000000000000) // -1
-	v192 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v194 := math.Float64frombits(0x4008000000000000) // 3
-	v199 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v200 := math.Float64frombits(0x4000000000000000) // 2
-	v204 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v207 := math.Float64frombits(0x4010000000000000) // 4
-	v230 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v371 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v375 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v377 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v378 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v67 := math.Float64frombits(0x408f400000000000)  // 1000
+	v69 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v71 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v88 := math.Float64frombits(0xbfd3333333333333)  // -0.3
+	v141 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
+	v143 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
+	v145 := math.Float64frombits(0xc044000000000000) // -40
+	v177 := math.Float64frombits(0xbff0000000000000) // -1
+	v195 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v197 := math.Float64frombits(0x4008000000000000) // 3
+	v202 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v203 := math.Float64frombits(0x4000000000000000) // 2
+	v207 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v210 := math.Float64frombits(0x4010000000000000) // 4
+	v233 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v374 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v378 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v380 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v381 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -369,375 +379,383 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v61 := float64(v8 - v60)
 		v62 := float64(v61 + v33)
 		v63 := float64(v62 + v59)
-		v66 := v20 < v65
-		v69 := float64(v68 - v20)
-		v70 := math.Ldexp(v67, int(v69))
-		v71 := v4
-		if v66 {
-			v71 = v70
+		v66 := float64(v65 - v20)
+		v68 := v67
+		if v66 < v67 {
+			v68 = v66
 		}
-		v72 := float64(v60 + v71)
-		v73 := float64(v72 - v71)
-		v74 := float64(v60 - v73)
-		v75 := float64(v74 + v63)
-		v76 := float64(v75 + v71)
-		v77 := float64(v76 - v71)
-		v78 := float64(v73 + v77)
-		v79 := math.Ldexp(v78, int(v20))
-		v80 := math.IsNaN(v13)
-		v81 := v79
-		if v80 {
-			v81 = v13
+		v70 := v20 < v69
+		v72 := math.Ldexp(v71, int(v68))
+		v73 := v4
+		if v70 {
+			v73 = v72
 		}
-		v82 := float64(v8 + v0)
-		v83 := float64(v81 * v82)
-		v84 := float64(v83 * v81)
-		v87 := v0 < v86
-		v88 := v14
+		v74 := float64(v60 + v73)
+		v75 := float64(v74 - v73)
+		v76 := float64(v60 - v75)
+		v77 := float64(v76 + v63)
+		v78 := float64(v77 + v73)
+		v79 := float64(v78 - v73)
+		v80 := float64(v75 + v79)
+		v81 := math.Ldexp(v80, int(v20))
+		v82 := math.IsNaN(v13)
+		v83 := v81
+		if v82 {
+			v83 = v13
+		}
+		v84 := float64(v8 + v0)
+		v85 := float64(v83 * v84)
+		v86 := float64(v85 * v83)
+		v89 := v0 < v88
+		v90 := v14
 		if v0 > v14 {
-			v88 = v0
+			v90 = v0
 		}
-		v89 := v16
-		if v88 < v16 {
-			v89 = v88
+		v91 := v16
+		if v90 < v16 {
+			v91 = v90
 		}
-		v90 := float64(v89 * v18)
-		v91 := math.RoundToEven(v90)
-		v92 := -v91
-		v93 := math.FMA(v92, v22, v89)
-		v94 := math.FMA(v92, v24, v93)
-		v95 := float64(v93 - v94)
-		v96 := math.FMA(v92, v24, v95)
-		v97 := float64(v94 * v94)
-		v98 := -v97
-		v99 := math.FMA(v94, v94, v98)
-		v100 := float64(v12 * v97)
-		v101 := float64(v12 * v99)
-		v102 := float64(v94 + v100)
-		v103 := float64(v94 - v102)
-		v104 := float64(v103 + v100)
-		v105 := float64(v104 + v101)
-		v106 := math.FMA(v96, v94, v96)
-		v107 := float64(v105 + v106)
-		v108 := float64(v97 * v94)
-		v109 := math.FMA(v40, v94, v41)
-		v110 := math.FMA(v109, v94, v43)
-		v111 := math.FMA(v110, v94, v45)
-		v112 := math.FMA(v111, v94, v47)
-		v113 := math.FMA(v112, v94, v49)
-		v114 := math.FMA(v113, v94, v51)
-		v115 := math.FMA(v114, v94, v53)
-		v116 := math.FMA(v115, v94, v55)
-		v117 := math.FMA(v116, v94, v57)
-		v118 := math.FMA(v108, v117, v107)
-		v119 := float64(v8 + v102)
-		v120 := float64(v8 - v119)
-		v121 := float64(v120 + v102)
-		v122 := float64(v121 + v118)
-		v124 := v91 < v65
-		v125 := float64(v68 - v91)
-		v126 := math.Ldexp(v67, int(v125))
-		v127 := v4
-		if v124 {
+		v92 := float64(v91 * v18)
+		v93 := math.RoundToEven(v92)
+		v94 := -v93
+		v95 := math.FMA(v94, v22, v91)
+		v96 := math.FMA(v94, v24, v95)
+		v97 := float64(v95 - v96)
+		v98 := math.FMA(v94, v24, v97)
+		v99 := float64(v96 * v96)
+		v100 := -v99
+		v101 := math.FMA(v96, v96, v100)
+		v102 := float64(v12 * v99)
+		v103 := float64(v12 * v101)
+		v104 := float64(v96 + v102)
+		v105 := float64(v96 - v104)
+		v106 := float64(v105 + v102)
+		v107 := float64(v106 + v103)
+		v108 := math.FMA(v98, v96, v98)
+		v109 := float64(v107 + v108)
+		v110 := float64(v99 * v96)
+		v111 := math.FMA(v40, v96, v41)
+		v112 := math.FMA(v111, v96, v43)
+		v113 := math.FMA(v112, v96, v45)
+		v114 := math.FMA(v113, v96, v47)
+		v115 := math.FMA(v114, v96, v49)
+		v116 := math.FMA(v115, v96, v51)
+		v117 := math.FMA(v116, v96, v53)
+		v118 := math.FMA(v117, v96, v55)
+		v119 := math.FMA(v118, v96, v57)
+		v120 := math.FMA(v110, v119, v109)
+		v121 := float64(v8 + v104)
+		v122 := float64(v8 - v121)
+		v123 := float64(v122 + v104)
+		v124 := float64(v123 + v120)
+		v126 := float64(v65 - v93)
+		v127 := v67
+		if v126 < v67 {
 			v127 = v126
 		}
-		v128 := float64(v119 + v127)
-		v129 := float64(v128 - v127)
-		v130 := float64(v119 - v129)
-		v131 := float64(v130 + v122)
-		v132 := float64(v131 + v127)
-		v133 := float64(v132 - v127)
-		v134 := float64(v129 + v133)
-		v135 := math.Ldexp(v134, int(v91))
-		v136 := math.IsNaN(v0)
-		v137 := v135
-		if v136 {
-			v137 = v0
+		v128 := v93 < v69
+		v129 := math.Ldexp(v71, int(v127))
+		v130 := v4
+		if v128 {
+			v130 = v129
 		}
-		v139 := float64(v0 - v138)
-		v141 := float64(v139 - v140)
-		v143 := v142
-		if v141 > v142 {
-			v143 = v141
+		v131 := float64(v121 + v130)
+		v132 := float64(v131 - v130)
+		v133 := float64(v121 - v132)
+		v134 := float64(v133 + v124)
+		v135 := float64(v134 + v130)
+		v136 := float64(v135 - v130)
+		v137 := float64(v132 + v136)
+		v138 := math.Ldexp(v137, int(v93))
+		v139 := math.IsNaN(v0)
+		v140 := v138
+		if v139 {
+			v140 = v0
 		}
-		v144 := v16
-		if v143 < v16 {
-			v144 = v143
+		v142 := float64(v0 - v141)
+		v144 := float64(v142 - v143)
+		v146 := v145
+		if v144 > v145 {
+			v146 = v144
 		}
-		v145 := float64(v144 * v18)
-		v146 := math.RoundToEven(v145)
-		v147 := -v146
-		v148 := math.FMA(v147, v22, v144)
-		v149 := math.FMA(v147, v24, v148)
-		v150 := float64(v148 - v149)
-		v151 := math.FMA(v147, v24, v150)
-		v152 := float64(v149 * v149)
-		v153 := -v152
-		v154 := math.FMA(v149, v149, v153)
-		v155 := float64(v12 * v152)
-		v156 := float64(v12 * v154)
-		v157 := float64(v149 + v155)
-		v158 := float64(v149 - v157)
-		v159 := float64(v158 + v155)
-		v160 := float64(v159 + v156)
-		v161 := math.FMA(v151, v149, v151)
-		v162 := float64(v160 + v161)
-		v163 := float64(v152 * v149)
-		v164 := math.FMA(v40, v149, v41)
-		v165 := math.FMA(v164, v149, v43)
-		v166 := math.FMA(v165, v149, v45)
-		v167 := math.FMA(v166, v149, v47)
-		v168 := math.FMA(v167, v149, v49)
-		v169 := math.FMA(v168, v149, v51)
-		v170 := math.FMA(v169, v149, v53)
-		v171 := math.FMA(v170, v149, v55)
-		v172 := math.FMA(v171, v149, v57)
-		v173 := math.FMA(v163, v172, v162)
-		v175 := ldexpMid(v174, v147)
-		v176 := float64(v8 + v175)
-		v177 := float64(v176 - v8)
-		v178 := float64(v176 - v177)
-		v179 := float64(v8 - v178)
-		v180 := float64(v175 - v177)
-		v181 := float64(v179 + v180)
-		v182 := float64(v173 + v181)
-		v183 := float64(v176 + v157)
-		v184 := float64(v176 - v183)
-		v185 := float64(v184 + v157)
-		v186 := float64(v185 + v182)
-		v187 := float64(v183 + v186)
-		v188 := ldexpMid(v187, v146)
-		v189 := math.Copysign(v188, v141)
-		v190 := math.IsNaN(v141)
-		v191 := v189
-		if v190 {
-			v191 = v141
+		v147 := v16
+		if v146 < v16 {
+			v147 = v146
 		}
-		v193 := float64(v191 * v191)
-		v195 := float64(v194 * v191)
-		v196 := float64(v193 + v195)
-		v197 := float64(v196 + v194)
-		v198 := float64(v192 * v197)
-		v201 := float64(v191 + v200)
-		v202 := float64(v199 * v201)
-		v203 := float64(v198 + v202)
-		v205 := float64(v203 + v204)
-		v206 := float64(v191 * v205)
-		v208 := float64(v207 * v141)
-		v209 := float64(v8 + v137)
-		v210 := float64(v208 * v209)
-		v211 := float64(v206 + v210)
-		v212 := float64(v137 * v211)
-		v213 := float64(v137 + v200)
-		v214 := float64(v137 * v213)
-		v215 := float64(v214 + v200)
-		v216 := float64(v215 * v215)
-		v217 := float64(v212 / v216)
-		v218 := -v217
-		v219 := math.FMA(v218, v216, v212)
-		v220 := -v212
-		v221 := math.FMA(v137, v211, v220)
-		v222 := float64(v211 - v210)
-		v223 := float64(v206 - v222)
-		v224 := -v206
-		v225 := math.FMA(v191, v205, v224)
-		v226 := float64(v8 + v191)
-		v227 := float64(v139 - v0)
-		v228 := float64(v139 - v227)
-		v229 := float64(v0 - v228)
-		v231 := float64(v230 - v227)
-		v232 := float64(v229 + v231)
-		v233 := float64(v139 - v141)
-		v234 := float64(v233 - v140)
+		v148 := float64(v147 * v18)
+		v149 := math.RoundToEven(v148)
+		v150 := -v149
+		v151 := math.FMA(v150, v22, v147)
+		v152 := math.FMA(v150, v24, v151)
+		v153 := float64(v151 - v152)
+		v154 := math.FMA(v150, v24, v153)
+		v155 := float64(v152 * v152)
+		v156 := -v155
+		v157 := math.FMA(v152, v152, v156)
+		v158 := float64(v12 * v155)
+		v159 := float64(v12 * v157)
+		v160 := float64(v152 + v158)
+		v161 := float64(v152 - v160)
+		v162 := float64(v161 + v158)
+		v163 := float64(v162 + v159)
+		v164 := math.FMA(v154, v152, v154)
+		v165 := float64(v163 + v164)
+		v166 := float64(v155 * v152)
+		v167 := math.FMA(v40, v152, v41)
+		v168 := math.FMA(v167, v152, v43)
+		v169 := math.FMA(v168, v152, v45)
+		v170 := math.FMA(v169, v152, v47)
+		v171 := math.FMA(v170, v152, v49)
+		v172 := math.FMA(v171, v152, v51)
+		v173 := math.FMA(v172, v152, v53)
+		v174 := math.FMA(v173, v152, v55)
+		v175 := math.FMA(v174, v152, v57)
+		v176 := math.FMA(v166, v175, v165)
+		v178 := ldexpMid(v177, v150)
+		v179 := float64(v8 + v178)
+		v180 := float64(v179 - v8)
+		v181 := float64(v179 - v180)
+		v182 := float64(v8 - v181)
+		v183 := float64(v178 - v180)
+		v184 := float64(v182 + v183)
+		v185 := float64(v176 + v184)
+		v186 := float64(v179 + v160)
+		v187 := float64(v179 - v186)
+		v188 := float64(v187 + v160)
+		v189 := float64(v188 + v185)
+		v190 := float64(v186 + v189)
+		v191 := ldexpMid(v190, v149)
+		v192 := math.Copysign(v191, v144)
+		v193 := math.IsNaN(v144)
+		v194 := v192
+		if v193 {
+			v194 = v144
+		}
+		v196 := float64(v194 * v194)
+		v198 := float64(v197 * v194)
+		v199 := float64(v196 + v198)
+		v200 := float64(v199 + v197)
+		v201 := float64(v195 * v200)
+		v204 := float64(v194 + v203)
+		v205 := float64(v202 * v204)
+		v206 := float64(v201 + v205)
+		v208 := float64(v206 + v207)
+		v209 := float64(v194 * v208)
+		v211 := float64(v210 * v144)
+		v212 := float64(v8 + v140)
+		v213 := float64(v211 * v212)
+		v214 := float64(v209 + v213)
+		v215 := float64(v140 * v214)
+		v216 := float64(v140 + v203)
+		v217 := float64(v140 * v216)
+		v218 := float64(v217 + v203)
+		v219 := float64(v218 * v218)
+		v220 := float64(v215 / v219)
+		v221 := -v220
+		v222 := math.FMA(v221, v219, v215)
+		v223 := -v215
+		v224 := math.FMA(v140, v214, v223)
+		v225 := float64(v214 - v213)
+		v226 := float64(v209 - v225)
+		v227 := -v209
+		v228 := math.FMA(v194, v208, v227)
+		v229 := float64(v8 + v194)
+		v230 := float64(v142 - v0)
+		v231 := float64(v142 - v230)
+		v232 := float64(v0 - v231)
+		v234 := float64(v233 - v230)
 		v235 := float64(v232 + v234)
-		v236 := float64(v226 * v235)
-		v237 := float64(v200 * v191)
-		v238 := float64(v237 + v194)
-		v239 := float64(v192 * v238)
-		v240 := float64(v239 + v199)
-		v241 := float64(v191 * v240)
-		v242 := float64(v205 + v241)
-		v243 := float64(v236 * v242)
-		v244 := float64(v225 + v243)
-		v245 := float64(v223 + v244)
-		v246 := -v210
-		v247 := math.FMA(v208, v209, v246)
-		v248 := float64(v235 * v209)
-		v249 := float64(v209 - v8)
-		v250 := float64(v137 - v249)
-		v251 := float64(v141 * v250)
-		v252 := float64(v248 + v251)
-		v253 := float64(v207 * v252)
-		v254 := float64(v247 + v253)
-		v255 := float64(v245 + v254)
-		v256 := float64(v137 * v255)
-		v257 := float64(v221 + v256)
-		v258 := float64(v219 + v257)
-		v259 := -v216
-		v260 := math.FMA(v215, v215, v259)
-		v261 := float64(v200 * v215)
-		v262 := float64(v215 - v214)
-		v263 := float64(v215 - v262)
-		v264 := float64(v214 - v263)
-		v265 := float64(v200 - v262)
-		v266 := float64(v264 + v265)
-		v267 := -v214
-		v268 := math.FMA(v137, v213, v267)
-		v269 := float64(v213 - v137)
-		v270 := float64(v213 - v269)
-		v271 := float64(v137 - v270)
-		v272 := float64(v200 - v269)
-		v273 := float64(v271 + v272)
-		v274 := float64(v137 * v273)
-		v275 := float64(v268 + v274)
-		v276 := float64(v266 + v275)
-		v277 := float64(v261 * v276)
-		v278 := float64(v260 + v277)
-		v279 := float64(v217 * v278)
-		v280 := float64(v258 - v279)
-		v281 := float64(v280 / v216)
-		v282 := float64(v217 + v281)
-		v283 := float64(v214 / v215)
-		v284 := -v283
-		v285 := math.FMA(v284, v215, v214)
-		v286 := float64(v285 + v275)
-		v287 := float64(v283 * v276)
-		v288 := float64(v286 - v287)
-		v289 := float64(v288 / v215)
-		v290 := float64(v207 * v0)
-		v291 := float64(v290 * v137)
-		v292 := float64(v291 * v209)
-		v293 := float64(v292 / v216)
-		v294 := float64(v289 + v293)
-		v295 := float64(v283 + v294)
-		v296 := v295
-		if v87 {
-			v296 = v282
-		}
-		v297 := v296
-		if v11 {
-			v297 = v84
-		}
-		v298 := v297
-		if v7 {
-			v298 = v8
-		}
+		v236 := float64(v142 - v144)
+		v237 := float64(v236 - v143)
+		v238 := float64(v235 + v237)
+		v239 := float64(v229 * v238)
+		v240 := float64(v203 * v194)
+		v241 := float64(v240 + v197)
+		v242 := float64(v195 * v241)
+		v243 := float64(v242 + v202)
+		v244 := float64(v194 * v243)
+		v245 := float64(v208 + v244)
+		v246 := float64(v239 * v245)
+		v247 := float64(v228 + v246)
+		v248 := float64(v226 + v247)
+		v249 := -v213
+		v250 := math.FMA(v211, v212, v249)
+		v251 := float64(v238 * v212)
+		v252 := float64(v212 - v8)
+		v253 := float64(v140 - v252)
+		v254 := float64(v144 * v253)
+		v255 := float64(v251 + v254)
+		v256 := float64(v210 * v255)
+		v257 := float64(v250 + v256)
+		v258 := float64(v248 + v257)
+		v259 := float64(v140 * v258)
+		v260 := float64(v224 + v259)
+		v261 := float64(v222 + v260)
+		v262 := -v219
+		v263 := math.FMA(v218, v218, v262)
+		v264 := float64(v203 * v218)
+		v265 := float64(v218 - v217)
+		v266 := float64(v218 - v265)
+		v267 := float64(v217 - v266)
+		v268 := float64(v203 - v265)
+		v269 := float64(v267 + v268)
+		v270 := -v217
+		v271 := math.FMA(v140, v216, v270)
+		v272 := float64(v216 - v140)
+		v273 := float64(v216 - v272)
+		v274 := float64(v140 - v273)
+		v275 := float64(v203 - v272)
+		v276 := float64(v274 + v275)
+		v277 := float64(v140 * v276)
+		v278 := float64(v271 + v277)
+		v279 := float64(v269 + v278)
+		v280 := float64(v264 * v279)
+		v281 := float64(v263 + v280)
+		v282 := float64(v220 * v281)
+		v283 := float64(v261 - v282)
+		v284 := float64(v283 / v219)
+		v285 := float64(v220 + v284)
+		v286 := float64(v217 / v218)
+		v287 := -v286
+		v288 := math.FMA(v287, v218, v217)
+		v289 := float64(v288 + v278)
+		v290 := float64(v286 * v279)
+		v291 := float64(v289 - v290)
+		v292 := float64(v291 / v218)
+		v293 := float64(v210 * v0)
+		v294 := float64(v293 * v140)
+		v295 := float64(v294 * v212)
+		v296 := float64(v295 / v219)
+		v297 := float64(v292 + v296)
+		v298 := float64(v286 + v297)
 		v299 := v298
+		if v89 {
+			v299 = v285
+		}
+		v300 := v299
+		if v11 {
+			v300 = v86
+		}
+		v301 := v300
+		if v7 {
+			v301 = v8
+		}
+		v302 := v301
 		if v3 {
-			v299 = v5
+			v302 = v5
 		}
-		v300 := dy[i]
-		v301 := float64(v300 * v5)
-		v302 := float64(v300 * v8)
-		v303 := float64(v300 * v81)
-		v304 := -v303
-		v305 := math.FMA(v300, v81, v304)
-		v306 := float64(v303 * v82)
+		v303 := dy[i]
+		v304 := float64(v303 * v5)
+		v305 := float64(v303 * v8)
+		v306 := float64(v303 * v83)
 		v307 := -v306
-		v308 := math.FMA(v303, v82, v307)
-		v309 := math.FMA(v305, v82, v308)
-		v310 := float64(v306 * v81)
-		v311 := -v310
-		v312 := math.FMA(v306, v81, v311)
-		v313 := math.FMA(v309, v81, v312)
-		v314 := float64(v300 * v217)
-		v315 := -v314
-		v316 := math.FMA(v300, v217, v315)
-		v317 := float64(v300 * v280)
+		v308 := math.FMA(v303, v83, v307)
+		v309 := float64(v306 * v84)
+		v310 := -v309
+		v311 := math.FMA(v306, v84, v310)
+		v312 := math.FMA(v308, v84, v311)
+		v313 := float64(v309 * v83)
+		v314 := -v313
+		v315 := math.FMA(v309, v83, v314)
+		v316 := math.FMA(v312, v83, v315)
+		v317 := float64(v303 * v220)
 		v318 := -v317
-		v319 := math.FMA(v300, v280, v318)
-		v320 := float64(v317 / v216)
+		v319 := math.FMA(v303, v220, v318)
+		v320 := float64(v303 * v283)
 		v321 := -v320
-		v322 := math.FMA(v321, v216, v317)
-		v323 := float64(v322 + v319)
-		v324 := float64(v323 / v216)
-		v325 := float64(v314 + v320)
-		v326 := float64(v325 - v314)
-		v327 := float64(v325 - v326)
-		v328 := float64(v314 - v327)
-		v329 := float64(v320 - v326)
-		v330 := float64(v328 + v329)
-		v331 := float64(v330 + v316)
-		v332 := float64(v331 + v324)
-		v333 := float64(v300 * v283)
-		v334 := -v333
-		v335 := math.FMA(v300, v283, v334)
-		v336 := float64(v300 * v289)
+		v322 := math.FMA(v303, v283, v321)
+		v323 := float64(v320 / v219)
+		v324 := -v323
+		v325 := math.FMA(v324, v219, v320)
+		v326 := float64(v325 + v322)
+		v327 := float64(v326 / v219)
+		v328 := float64(v317 + v323)
+		v329 := float64(v328 - v317)
+		v330 := float64(v328 - v329)
+		v331 := float64(v317 - v330)
+		v332 := float64(v323 - v329)
+		v333 := float64(v331 + v332)
+		v334 := float64(v333 + v319)
+		v335 := float64(v334 + v327)
+		v336 := float64(v303 * v286)
 		v337 := -v336
-		v338 := math.FMA(v300, v289, v337)
-		v339 := float64(v300 * v293)
+		v338 := math.FMA(v303, v286, v337)
+		v339 := float64(v303 * v292)
 		v340 := -v339
-		v341 := math.FMA(v300, v293, v340)
-		v342 := float64(v336 + v339)
-		v343 := float64(v342 - v336)
-		v344 := float64(v342 - v343)
-		v345 := float64(v336 - v344)
-		v346 := float64(v339 - v343)
-		v347 := float64(v345 + v346)
-		v348 := float64(v347 + v338)
-		v349 := float64(v348 + v341)
-		v350 := float64(v333 + v342)
-		v351 := float64(v350 - v333)
-		v352 := float64(v350 - v351)
-		v353 := float64(v333 - v352)
-		v354 := float64(v342 - v351)
-		v355 := float64(v353 + v354)
-		v356 := float64(v355 + v335)
-		v357 := float64(v356 + v349)
-		v358 := v350
-		if v87 {
-			v358 = v325
-		}
-		v359 := v357
-		if v87 {
-			v359 = v332
-		}
-		v360 := v358
-		if v11 {
-			v360 = v310
-		}
-		v361 := v359
-		if v11 {
-			v361 = v313
+		v341 := math.FMA(v303, v292, v340)
+		v342 := float64(v303 * v296)
+		v343 := -v342
+		v344 := math.FMA(v303, v296, v343)
+		v345 := float64(v339 + v342)
+		v346 := float64(v345 - v339)
+		v347 := float64(v345 - v346)
+		v348 := float64(v339 - v347)
+		v349 := float64(v342 - v346)
+		v350 := float64(v348 + v349)
+		v351 := float64(v350 + v341)
+		v352 := float64(v351 + v344)
+		v353 := float64(v336 + v345)
+		v354 := float64(v353 - v336)
+		v355 := float64(v353 - v354)
+		v356 := float64(v336 - v355)
+		v357 := float64(v345 - v354)
+		v358 := float64(v356 + v357)
+		v359 := float64(v358 + v338)
+		v360 := float64(v359 + v352)
+		v361 := v353
+		if v89 {
+			v361 = v328
 		}
 		v362 := v360
-		if v7 {
-			v362 = v302
+		if v89 {
+			v362 = v335
 		}
 		v363 := v361
-		if v7 {
-			v363 = v4
+		if v11 {
+			v363 = v313
 		}
 		v364 := v362
-		if v3 {
-			v364 = v301
+		if v11 {
+			v364 = v316
 		}
 		v365 := v363
+		if v7 {
+			v365 = v305
+		}
+		v366 := v364
+		if v7 {
+			v366 = v4
+		}
+		v367 := v365
 		if v3 {
-			v365 = v4
+			v367 = v304
 		}
-		v366 := float64(v364 + v365)
-		v367 := float64(v300 * v299)
-		v368 := float64(v366 - v367)
-		v369 := math.Abs(v368)
-		v370 := math.Abs(v367)
-		v372 := float64(v370 * v371)
-		v373 := v369 <= v372
-		v374 := math.Abs(v300)
-		v376 := float64(v369 * v375)
-		v379 := math.FMA(v374, v377, v378)
-		v380 := v376 <= v379
-		v381 := v373 || v380
-		v382 := v366 == v4
-		v383 := v381 && !v382
-		v384 := v367
-		if v383 {
-			v384 = v366
+		v368 := v366
+		if v3 {
+			v368 = v4
 		}
-		v385 := v384
-		if v136 {
-			v385 = v0
+		v369 := float64(v367 + v368)
+		v370 := float64(v303 * v302)
+		v371 := float64(v369 - v370)
+		v372 := math.Abs(v371)
+		v373 := math.Abs(v370)
+		v375 := float64(v373 * v374)
+		v376 := v372 <= v375
+		v377 := math.Abs(v303)
+		v379 := float64(v372 * v378)
+		v382 := math.FMA(v377, v380, v381)
+		v383 := v379 <= v382
+		v384 := v376 || v383
+		v385 := v369 == v4
+		v386 := v384 && !v385
+		v387 := v370
+		if v386 {
+			v387 = v369
 		}
-		dx[i] = v385
+		v388 := v387
+		if v139 {
+			v388 = v0
+		}
+		dx[i] = v388
 	}
 }

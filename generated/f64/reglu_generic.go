@@ -45,7 +45,7 @@ func regluGeneric(dst, a, b []float64) {
 }
 
 // regluBackwardAGeneric is the pure-Go kernel of regluBackwardA (f64 memory,
-// f64 compute, 43 operations): the scalar twin of the vector program the
+// f64 compute, 57 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -59,6 +59,7 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 	v29 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v31 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
 	v32 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v49 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v1 < v0
@@ -105,17 +106,39 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 		if v37 {
 			v38 = v20
 		}
-		v39 := math.IsNaN(v5)
-		v40 := v38
-		if v39 {
-			v40 = v5
-		}
-		v41 := math.IsNaN(v0)
-		v42 := v40
+		v39 := math.Abs(v6)
+		v40 := math.Abs(v5)
+		v41 := v39 < v40
+		v42 := v6
 		if v41 {
-			v42 = v0
+			v42 = v5
 		}
-		da[i] = v42
+		v43 := v5
+		if v41 {
+			v43 = v6
+		}
+		v47 := float64(v42 * v4)
+		v48 := float64(v43 * v47)
+		v50 := v28 == v49
+		v51 := v40 == v49
+		v52 := v39 == v49
+		v53 := v51 || v52
+		v54 := v50 && !v53
+		v55 := v38
+		if v54 {
+			v55 = v48
+		}
+		v56 := math.IsNaN(v5)
+		v57 := v55
+		if v56 {
+			v57 = v5
+		}
+		v58 := math.IsNaN(v0)
+		v59 := v57
+		if v58 {
+			v59 = v0
+		}
+		da[i] = v59
 	}
 }
 

@@ -125,7 +125,7 @@ func seluGeneric(dst, x []float64) {
 }
 
 // seluBackwardGeneric is the pure-Go kernel of seluBackward (f64 memory, f64
-// compute, 124 operations): the scalar twin of the vector program the assembly
+// compute, 126 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -135,7 +135,7 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 	v1 := math.Float64frombits(0x0000000000000000)   // 0
 	v3 := math.Float64frombits(0x3ff0cfabd6a91132)   // 1.0507009873554805
 	v4 := math.Float64frombits(0x3ffc212cc640f031)   // 1.7580993408473768
-	v5 := math.Float64frombits(0xc087500000000000)   // -746
+	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v7 := math.Float64frombits(0x4086300000000000)   // 710
 	v9 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
 	v13 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -152,13 +152,14 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v52 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v58 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v60 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v61 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v107 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v113 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v115 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v116 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v58 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v60 := math.Float64frombits(0x408f400000000000)  // 1000
+	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v109 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v115 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v117 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v118 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -204,102 +205,106 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 		v55 := float64(v54 + v25)
 		v56 := float64(v55 + v51)
 		v57 := v5 <= v0
-		v59 := v11 < v58
-		v62 := float64(v61 - v11)
-		v63 := math.Ldexp(v60, int(v62))
-		v64 := v1
-		if v59 {
-			v64 = v63
+		v59 := float64(v58 - v11)
+		v61 := v60
+		if v59 < v60 {
+			v61 = v59
 		}
-		v65 := float64(v53 + v64)
-		v66 := float64(v65 - v64)
-		v67 := float64(v53 - v66)
-		v68 := float64(v67 + v56)
-		v69 := float64(v68 + v64)
-		v70 := float64(v69 - v64)
-		v71 := float64(v66 + v70)
-		v72 := math.Ldexp(v71, int(v11))
-		v73 := math.IsNaN(v0)
-		v74 := v72
-		if v73 {
-			v74 = v0
+		v63 := v11 < v62
+		v65 := math.Ldexp(v64, int(v61))
+		v66 := v1
+		if v63 {
+			v66 = v65
 		}
-		v75 := float64(v4 * v74)
-		v76 := v75
+		v67 := float64(v53 + v66)
+		v68 := float64(v67 - v66)
+		v69 := float64(v53 - v68)
+		v70 := float64(v69 + v56)
+		v71 := float64(v70 + v66)
+		v72 := float64(v71 - v66)
+		v73 := float64(v68 + v72)
+		v74 := math.Ldexp(v73, int(v11))
+		v75 := math.IsNaN(v0)
+		v76 := v74
+		if v75 {
+			v76 = v0
+		}
+		v77 := float64(v4 * v76)
+		v78 := v77
 		if v2 {
-			v76 = v3
+			v78 = v3
 		}
-		v77 := dy[i]
-		v78 := float64(v77 * v3)
-		v79 := -v78
-		v80 := math.FMA(v77, v3, v79)
-		v81 := float64(v77 * v4)
-		v82 := -v81
-		v83 := math.FMA(v77, v4, v82)
-		v84 := float64(v81 * v0)
-		v85 := -v84
-		v86 := math.FMA(v81, v0, v85)
-		v87 := math.FMA(v83, v0, v86)
-		v88 := v1
+		v79 := dy[i]
+		v80 := float64(v79 * v3)
+		v81 := -v80
+		v82 := math.FMA(v79, v3, v81)
+		v83 := float64(v79 * v4)
+		v84 := -v83
+		v85 := math.FMA(v79, v4, v84)
+		v86 := float64(v83 * v0)
+		v87 := -v86
+		v88 := math.FMA(v83, v0, v87)
+		v89 := math.FMA(v85, v0, v88)
+		v90 := v1
 		if v57 {
-			v88 = v53
+			v90 = v53
 		}
-		v89 := float64(v81 * v88)
-		v90 := -v89
-		v91 := math.FMA(v81, v88, v90)
-		v92 := math.FMA(v83, v88, v91)
-		v93 := v1
+		v91 := float64(v83 * v90)
+		v92 := -v91
+		v93 := math.FMA(v83, v90, v92)
+		v94 := math.FMA(v85, v90, v93)
+		v95 := v1
 		if v57 {
-			v93 = v56
+			v95 = v56
 		}
-		v94 := float64(v81 * v93)
-		v95 := float64(v92 + v94)
-		v96 := float64(v89 + v95)
-		v97 := math.Ldexp(v96, int(v11))
-		v98 := v97
-		if v73 {
-			v98 = v84
+		v96 := float64(v83 * v95)
+		v97 := float64(v94 + v96)
+		v98 := float64(v91 + v97)
+		v99 := math.Ldexp(v98, int(v11))
+		v100 := v99
+		if v75 {
+			v100 = v86
 		}
-		v99 := v1
-		if v73 {
-			v99 = v87
+		v101 := v1
+		if v75 {
+			v101 = v89
 		}
-		v100 := v98
+		v102 := v100
 		if v2 {
-			v100 = v78
+			v102 = v80
 		}
-		v101 := v99
+		v103 := v101
 		if v2 {
-			v101 = v80
+			v103 = v82
 		}
-		v102 := float64(v100 + v101)
-		v103 := float64(v77 * v76)
-		v104 := float64(v102 - v103)
-		v105 := math.Abs(v104)
-		v106 := math.Abs(v103)
-		v108 := float64(v106 * v107)
-		v109 := v105 <= v108
-		v110 := math.Abs(v77)
-		v111 := math.Abs(v81)
-		v112 := v110
-		if v111 > v110 {
-			v112 = v111
+		v104 := float64(v102 + v103)
+		v105 := float64(v79 * v78)
+		v106 := float64(v104 - v105)
+		v107 := math.Abs(v106)
+		v108 := math.Abs(v105)
+		v110 := float64(v108 * v109)
+		v111 := v107 <= v110
+		v112 := math.Abs(v79)
+		v113 := math.Abs(v83)
+		v114 := v112
+		if v113 > v112 {
+			v114 = v113
 		}
-		v114 := float64(v105 * v113)
-		v117 := math.FMA(v112, v115, v116)
-		v118 := v114 <= v117
-		v119 := v109 || v118
-		v120 := v102 == v1
-		v121 := v119 && !v120
-		v122 := v103
-		if v121 {
-			v122 = v102
+		v116 := float64(v107 * v115)
+		v119 := math.FMA(v114, v117, v118)
+		v120 := v116 <= v119
+		v121 := v111 || v120
+		v122 := v104 == v1
+		v123 := v121 && !v122
+		v124 := v105
+		if v123 {
+			v124 = v104
 		}
-		v123 := v122
-		if v73 {
-			v123 = v0
+		v125 := v124
+		if v75 {
+			v125 = v0
 		}
-		dx[i] = v123
+		dx[i] = v125
 	}
 }
 

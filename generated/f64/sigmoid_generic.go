@@ -22,14 +22,14 @@ var (
 	sigmoidBackwardFromOutputStreamImpl func(dx, y, dy []float64)
 )
 
-// sigmoidGeneric is the pure-Go kernel of sigmoid (f64 memory, f64 compute, 92
+// sigmoidGeneric is the pure-Go kernel of sigmoid (f64 memory, f64 compute, 96
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func sigmoidGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v3 := math.Float64frombits(0xc087500000000000)  // -746
+	v3 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v5 := math.Float64frombits(0x0000000000000000)  // 0
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
@@ -46,9 +46,11 @@ func sigmoidGeneric(dst, x []float64) {
 	v44 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
 	v46 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v48 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v76 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v78 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v79 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v58 := math.Float64frombits(0xc091300000000000) // -1100
+	v78 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v80 := math.Float64frombits(0x408f400000000000) // 1000
+	v82 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v84 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	for i := range dst {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -94,65 +96,73 @@ func sigmoidGeneric(dst, x []float64) {
 		v55 := float64(v51 + v54)
 		v56 := float64(v51 - v55)
 		v57 := float64(v56 + v54)
-		v58 := ldexpMid(v7, v10)
-		v59 := float64(v55 * v58)
-		v60 := float64(v57 * v58)
-		v61 := float64(v7 + v59)
-		v62 := float64(v7 - v61)
-		v63 := float64(v62 + v59)
-		v64 := float64(v63 + v60)
-		v65 := v7
+		v59 := v58
+		if v10 > v58 {
+			v59 = v10
+		}
+		v60 := ldexpMid(v7, v59)
+		v61 := float64(v55 * v60)
+		v62 := float64(v57 * v60)
+		v63 := float64(v7 + v61)
+		v64 := float64(v7 - v63)
+		v65 := float64(v64 + v61)
+		v66 := float64(v65 + v62)
+		v67 := v7
 		if v6 {
-			v65 = v55
+			v67 = v55
 		}
-		v66 := v5
+		v68 := v5
 		if v6 {
-			v66 = v57
+			v68 = v57
 		}
-		v67 := float64(v7 / v61)
-		v68 := float64(v65 * v67)
-		v69 := -v68
-		v70 := math.FMA(v69, v61, v65)
-		v71 := math.FMA(v69, v64, v70)
-		v72 := float64(v71 + v66)
-		v74 := float64(v72 * v67)
-		v75 := v5
+		v69 := float64(v7 / v63)
+		v70 := float64(v67 * v69)
+		v71 := -v70
+		v72 := math.FMA(v71, v63, v67)
+		v73 := math.FMA(v71, v66, v72)
+		v74 := float64(v73 + v68)
+		v76 := float64(v74 * v69)
+		v77 := v5
 		if v6 {
-			v75 = v10
+			v77 = v10
 		}
-		v77 := v75 < v76
-		v80 := float64(v79 - v75)
-		v81 := math.Ldexp(v78, int(v80))
-		v82 := v5
-		if v77 {
-			v82 = v81
+		v79 := float64(v78 - v77)
+		v81 := v80
+		if v79 < v80 {
+			v81 = v79
 		}
-		v83 := float64(v68 + v82)
-		v84 := float64(v83 - v82)
-		v85 := float64(v68 - v84)
-		v86 := float64(v85 + v74)
-		v87 := float64(v86 + v82)
-		v88 := float64(v87 - v82)
-		v89 := float64(v84 + v88)
-		v90 := math.Ldexp(v89, int(v75))
-		v91 := math.IsNaN(v0)
-		v92 := v90
-		if v91 {
-			v92 = v0
+		v83 := v77 < v82
+		v85 := math.Ldexp(v84, int(v81))
+		v86 := v5
+		if v83 {
+			v86 = v85
 		}
-		dst[i] = v92
+		v87 := float64(v70 + v86)
+		v88 := float64(v87 - v86)
+		v89 := float64(v70 - v88)
+		v90 := float64(v89 + v76)
+		v91 := float64(v90 + v86)
+		v92 := float64(v91 - v86)
+		v93 := float64(v88 + v92)
+		v94 := math.Ldexp(v93, int(v77))
+		v95 := math.IsNaN(v0)
+		v96 := v94
+		if v95 {
+			v96 = v0
+		}
+		dst[i] = v96
 	}
 }
 
 // sigmoidBackwardGeneric is the pure-Go kernel of sigmoidBackward (f64 memory,
-// f64 compute, 134 operations): the scalar twin of the vector program the
+// f64 compute, 156 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dx
 // may be the same slice as an input.
 func sigmoidBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v5 := math.Float64frombits(0xc087500000000000)   // -746
+	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v7 := math.Float64frombits(0x0000000000000000)   // 0
 	v9 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v10 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
@@ -169,13 +179,15 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 	v46 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v48 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v50 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v78 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v119 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v123 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v125 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v126 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v60 := math.Float64frombits(0xc091300000000000)  // -1100
+	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v82 := math.Float64frombits(0x408f400000000000)  // 1000
+	v84 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v86 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v140 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v144 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v146 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v147 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -223,95 +235,139 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 		v57 := float64(v53 + v56)
 		v58 := float64(v53 - v57)
 		v59 := float64(v58 + v56)
-		v60 := ldexpMid(v9, v12)
-		v61 := float64(v57 * v60)
-		v62 := float64(v59 * v60)
-		v63 := float64(v9 + v61)
-		v64 := float64(v9 - v63)
-		v65 := float64(v64 + v61)
-		v66 := float64(v65 + v62)
-		v67 := v9
+		v61 := v60
+		if v12 > v60 {
+			v61 = v12
+		}
+		v62 := ldexpMid(v9, v61)
+		v63 := float64(v57 * v62)
+		v64 := float64(v59 * v62)
+		v65 := float64(v9 + v63)
+		v66 := float64(v9 - v65)
+		v67 := float64(v66 + v63)
+		v68 := float64(v67 + v64)
+		v69 := v9
 		if v8 {
-			v67 = v57
+			v69 = v57
 		}
-		v68 := v7
+		v70 := v7
 		if v8 {
-			v68 = v59
+			v70 = v59
 		}
-		v69 := float64(v9 / v63)
-		v70 := float64(v67 * v69)
-		v71 := -v70
-		v72 := math.FMA(v71, v63, v67)
-		v73 := math.FMA(v71, v66, v72)
-		v74 := float64(v73 + v68)
-		v76 := float64(v74 * v69)
-		v77 := v7
+		v71 := float64(v9 / v65)
+		v72 := float64(v69 * v71)
+		v73 := -v72
+		v74 := math.FMA(v73, v65, v69)
+		v75 := math.FMA(v73, v68, v74)
+		v76 := float64(v75 + v70)
+		v77 := v5 <= v4
+		v78 := float64(v76 * v71)
+		v79 := v7
 		if v8 {
-			v77 = v12
+			v79 = v12
 		}
-		v79 := v77 < v78
-		v82 := float64(v81 - v77)
-		v83 := math.Ldexp(v80, int(v82))
-		v84 := v7
-		if v79 {
-			v84 = v83
+		v81 := float64(v80 - v79)
+		v83 := v82
+		if v81 < v82 {
+			v83 = v81
 		}
-		v85 := float64(v70 + v84)
-		v86 := float64(v85 - v84)
-		v87 := float64(v70 - v86)
-		v88 := float64(v87 + v76)
-		v89 := float64(v88 + v84)
-		v90 := float64(v89 - v84)
-		v91 := float64(v86 + v90)
-		v92 := math.Ldexp(v91, int(v77))
-		v93 := math.IsNaN(v2)
-		v94 := v92
-		if v93 {
-			v94 = v2
+		v85 := v79 < v84
+		v87 := math.Ldexp(v86, int(v83))
+		v88 := v7
+		if v85 {
+			v88 = v87
 		}
-		v95 := -v94
-		v96 := math.FMA(v95, v94, v94)
-		v97 := dy[i]
-		v98 := float64(v97 * v94)
+		v89 := float64(v72 + v88)
+		v90 := float64(v89 - v88)
+		v91 := float64(v72 - v90)
+		v92 := float64(v91 + v78)
+		v93 := float64(v92 + v88)
+		v94 := float64(v93 - v88)
+		v95 := float64(v90 + v94)
+		v96 := math.Ldexp(v95, int(v79))
+		v97 := math.IsNaN(v2)
+		v98 := v96
+		if v97 {
+			v98 = v2
+		}
 		v99 := -v98
-		v100 := math.FMA(v97, v94, v99)
-		v101 := -v100
-		v102 := float64(v99 * v94)
+		v100 := math.FMA(v99, v98, v98)
+		v101 := dy[i]
+		v102 := float64(v101 * v2)
 		v103 := -v102
-		v104 := math.FMA(v99, v94, v103)
-		v105 := math.FMA(v101, v94, v104)
-		v106 := float64(v102 + v98)
-		v107 := float64(v106 - v102)
-		v108 := float64(v106 - v107)
-		v109 := float64(v102 - v108)
-		v110 := float64(v98 - v107)
-		v111 := float64(v109 + v110)
-		v112 := float64(v111 + v105)
-		v113 := float64(v112 + v100)
-		v114 := float64(v106 + v113)
-		v115 := float64(v97 * v96)
-		v116 := float64(v114 - v115)
-		v117 := math.Abs(v116)
-		v118 := math.Abs(v115)
-		v120 := float64(v118 * v119)
-		v121 := v117 <= v120
-		v122 := math.Abs(v97)
-		v124 := float64(v117 * v123)
-		v127 := math.FMA(v122, v125, v126)
-		v128 := v124 <= v127
-		v129 := v121 || v128
-		v130 := v114 == v7
-		v131 := v129 && !v130
-		v132 := v115
-		if v131 {
-			v132 = v114
+		v104 := math.FMA(v101, v2, v103)
+		v105 := v7
+		if v77 {
+			v105 = v72
 		}
-		v133 := math.IsNaN(v0)
-		v134 := v132
-		if v133 {
-			v134 = v0
+		v106 := float64(v101 * v105)
+		v107 := -v106
+		v108 := math.FMA(v101, v105, v107)
+		v109 := v7
+		if v77 {
+			v109 = v78
 		}
-		dx[i] = v134
+		v110 := float64(v101 * v109)
+		v111 := float64(v108 + v110)
+		v112 := float64(v106 + v111)
+		v113 := math.Ldexp(v112, int(v79))
+		v114 := float64(v101 * v96)
+		v115 := -v114
+		v116 := math.FMA(v101, v96, v115)
+		v117 := v114
+		if v85 {
+			v117 = v113
+		}
+		v118 := v116
+		if v85 {
+			v118 = v7
+		}
+		v119 := v117
+		if v97 {
+			v119 = v102
+		}
+		v120 := v118
+		if v97 {
+			v120 = v104
+		}
+		v121 := -v119
+		v122 := -v120
+		v123 := float64(v121 * v98)
+		v124 := -v123
+		v125 := math.FMA(v121, v98, v124)
+		v126 := math.FMA(v122, v98, v125)
+		v127 := float64(v123 + v119)
+		v128 := float64(v127 - v123)
+		v129 := float64(v127 - v128)
+		v130 := float64(v123 - v129)
+		v131 := float64(v119 - v128)
+		v132 := float64(v130 + v131)
+		v133 := float64(v132 + v126)
+		v134 := float64(v133 + v120)
+		v135 := float64(v127 + v134)
+		v136 := float64(v101 * v100)
+		v137 := float64(v135 - v136)
+		v138 := math.Abs(v137)
+		v139 := math.Abs(v136)
+		v141 := float64(v139 * v140)
+		v142 := v138 <= v141
+		v143 := math.Abs(v101)
+		v145 := float64(v138 * v144)
+		v148 := math.FMA(v143, v146, v147)
+		v149 := v145 <= v148
+		v150 := v142 || v149
+		v151 := v135 == v7
+		v152 := v150 && !v151
+		v153 := v136
+		if v152 {
+			v153 = v135
+		}
+		v154 := math.IsNaN(v0)
+		v155 := v153
+		if v154 {
+			v155 = v0
+		}
+		dx[i] = v155
 	}
 }
 

@@ -20,7 +20,7 @@ var (
 	siluBackwardStreamImpl func(dx, x, dy []float64)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 198
+// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 203
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -32,7 +32,7 @@ func siluGeneric(dst, x []float64) {
 	v5 := math.Float64frombits(0x8000000000000000)   // -0
 	v7 := math.Float64frombits(0xc087480000000000)   // -745
 	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
-	v11 := math.Float64frombits(0xc087500000000000)  // -746
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v13 := math.Float64frombits(0x4086300000000000)  // 710
 	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -48,13 +48,15 @@ func siluGeneric(dst, x []float64) {
 	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v63 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v65 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v66 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v185 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v190 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v192 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v193 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v65 := math.Float64frombits(0x408f400000000000)  // 1000
+	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v124 := math.Float64frombits(0xc091300000000000) // -1100
+	v190 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v195 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v197 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v198 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -101,209 +103,221 @@ func siluGeneric(dst, x []float64) {
 		v59 := float64(v57 - v58)
 		v60 := float64(v59 + v30)
 		v61 := float64(v60 + v56)
-		v64 := v17 < v63
-		v67 := float64(v66 - v17)
-		v68 := math.Ldexp(v65, int(v67))
-		v69 := v4
-		if v64 {
-			v69 = v68
+		v64 := float64(v63 - v17)
+		v66 := v65
+		if v64 < v65 {
+			v66 = v64
 		}
-		v70 := float64(v58 + v69)
-		v71 := float64(v70 - v69)
-		v72 := float64(v58 - v71)
-		v73 := float64(v72 + v61)
-		v74 := float64(v73 + v69)
-		v75 := float64(v74 - v69)
-		v76 := float64(v71 + v75)
-		v77 := math.Ldexp(v76, int(v17))
-		v78 := math.IsNaN(v10)
-		v79 := v77
-		if v78 {
-			v79 = v10
+		v68 := v17 < v67
+		v70 := math.Ldexp(v69, int(v66))
+		v71 := v4
+		if v68 {
+			v71 = v70
 		}
-		v80 := float64(v0 * v79)
-		v81 := float64(v80 * v79)
-		v82 := math.Abs(v0)
-		v83 := -v82
-		v84 := v11
-		if v83 > v11 {
-			v84 = v83
+		v72 := float64(v58 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v58 - v73)
+		v75 := float64(v74 + v61)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v79 := math.Ldexp(v78, int(v17))
+		v80 := math.IsNaN(v10)
+		v81 := v79
+		if v80 {
+			v81 = v10
 		}
-		v85 := v0 < v4
-		v86 := float64(v84 * v15)
-		v87 := math.RoundToEven(v86)
-		v88 := -v87
-		v89 := math.FMA(v88, v19, v84)
-		v90 := math.FMA(v88, v21, v89)
-		v91 := float64(v89 - v90)
-		v92 := math.FMA(v88, v21, v91)
-		v93 := float64(v90 * v90)
-		v94 := -v93
-		v95 := math.FMA(v90, v90, v94)
-		v96 := float64(v9 * v93)
-		v97 := float64(v9 * v95)
-		v98 := float64(v90 + v96)
-		v99 := float64(v90 - v98)
-		v100 := float64(v99 + v96)
-		v101 := float64(v100 + v97)
-		v102 := math.FMA(v92, v90, v92)
-		v103 := float64(v101 + v102)
-		v104 := float64(v93 * v90)
-		v105 := math.FMA(v37, v90, v38)
-		v106 := math.FMA(v105, v90, v40)
-		v107 := math.FMA(v106, v90, v42)
-		v108 := math.FMA(v107, v90, v44)
-		v109 := math.FMA(v108, v90, v46)
-		v110 := math.FMA(v109, v90, v48)
-		v111 := math.FMA(v110, v90, v50)
-		v112 := math.FMA(v111, v90, v52)
-		v113 := math.FMA(v112, v90, v54)
-		v114 := math.FMA(v104, v113, v103)
-		v115 := float64(v57 + v98)
-		v116 := float64(v57 - v115)
-		v117 := float64(v116 + v98)
-		v118 := float64(v117 + v114)
-		v119 := float64(v115 + v118)
-		v120 := float64(v115 - v119)
-		v121 := float64(v120 + v118)
-		v122 := ldexpMid(v57, v87)
-		v123 := float64(v119 * v122)
-		v124 := float64(v121 * v122)
-		v125 := float64(v57 + v123)
-		v126 := float64(v57 - v125)
-		v127 := float64(v126 + v123)
-		v128 := float64(v127 + v124)
-		v129 := v57
-		if v85 {
-			v129 = v119
+		v82 := float64(v0 * v81)
+		v83 := float64(v82 * v81)
+		v84 := math.Abs(v0)
+		v85 := -v84
+		v86 := v11
+		if v85 > v11 {
+			v86 = v85
 		}
-		v130 := v4
-		if v85 {
-			v130 = v121
+		v87 := v0 < v4
+		v88 := float64(v86 * v15)
+		v89 := math.RoundToEven(v88)
+		v90 := -v89
+		v91 := math.FMA(v90, v19, v86)
+		v92 := math.FMA(v90, v21, v91)
+		v93 := float64(v91 - v92)
+		v94 := math.FMA(v90, v21, v93)
+		v95 := float64(v92 * v92)
+		v96 := -v95
+		v97 := math.FMA(v92, v92, v96)
+		v98 := float64(v9 * v95)
+		v99 := float64(v9 * v97)
+		v100 := float64(v92 + v98)
+		v101 := float64(v92 - v100)
+		v102 := float64(v101 + v98)
+		v103 := float64(v102 + v99)
+		v104 := math.FMA(v94, v92, v94)
+		v105 := float64(v103 + v104)
+		v106 := float64(v95 * v92)
+		v107 := math.FMA(v37, v92, v38)
+		v108 := math.FMA(v107, v92, v40)
+		v109 := math.FMA(v108, v92, v42)
+		v110 := math.FMA(v109, v92, v44)
+		v111 := math.FMA(v110, v92, v46)
+		v112 := math.FMA(v111, v92, v48)
+		v113 := math.FMA(v112, v92, v50)
+		v114 := math.FMA(v113, v92, v52)
+		v115 := math.FMA(v114, v92, v54)
+		v116 := math.FMA(v106, v115, v105)
+		v117 := float64(v57 + v100)
+		v118 := float64(v57 - v117)
+		v119 := float64(v118 + v100)
+		v120 := float64(v119 + v116)
+		v121 := float64(v117 + v120)
+		v122 := float64(v117 - v121)
+		v123 := float64(v122 + v120)
+		v125 := v124
+		if v89 > v124 {
+			v125 = v89
 		}
-		v131 := float64(v57 / v125)
-		v132 := float64(v129 * v131)
-		v133 := -v132
-		v134 := math.FMA(v133, v125, v129)
-		v135 := math.FMA(v133, v128, v134)
-		v136 := float64(v135 + v130)
-		v137 := v11 <= v83
-		v138 := float64(v136 * v131)
-		v139 := v4
-		if v85 {
-			v139 = v87
+		v126 := ldexpMid(v57, v125)
+		v127 := float64(v121 * v126)
+		v128 := float64(v123 * v126)
+		v129 := float64(v57 + v127)
+		v130 := float64(v57 - v129)
+		v131 := float64(v130 + v127)
+		v132 := float64(v131 + v128)
+		v133 := v57
+		if v87 {
+			v133 = v121
 		}
-		v140 := v139 < v63
-		v141 := float64(v66 - v139)
-		v142 := math.Ldexp(v65, int(v141))
+		v134 := v4
+		if v87 {
+			v134 = v123
+		}
+		v135 := float64(v57 / v129)
+		v136 := float64(v133 * v135)
+		v137 := -v136
+		v138 := math.FMA(v137, v129, v133)
+		v139 := math.FMA(v137, v132, v138)
+		v140 := float64(v139 + v134)
+		v141 := v11 <= v85
+		v142 := float64(v140 * v135)
 		v143 := v4
-		if v140 {
-			v143 = v142
+		if v87 {
+			v143 = v89
 		}
-		v144 := float64(v132 + v143)
-		v145 := float64(v144 - v143)
-		v146 := float64(v132 - v145)
-		v147 := float64(v146 + v138)
-		v148 := float64(v147 + v143)
-		v149 := float64(v148 - v143)
-		v150 := float64(v145 + v149)
-		v151 := math.Ldexp(v150, int(v139))
-		v152 := math.IsNaN(v0)
-		v153 := v151
-		if v152 {
-			v153 = v0
+		v144 := float64(v63 - v143)
+		v145 := v65
+		if v144 < v65 {
+			v145 = v144
 		}
-		v154 := float64(v0 * v153)
-		v155 := v154
+		v146 := v143 < v67
+		v147 := math.Ldexp(v69, int(v145))
+		v148 := v4
+		if v146 {
+			v148 = v147
+		}
+		v149 := float64(v136 + v148)
+		v150 := float64(v149 - v148)
+		v151 := float64(v136 - v150)
+		v152 := float64(v151 + v142)
+		v153 := float64(v152 + v148)
+		v154 := float64(v153 - v148)
+		v155 := float64(v150 + v154)
+		v156 := math.Ldexp(v155, int(v143))
+		v157 := math.IsNaN(v0)
+		v158 := v156
+		if v157 {
+			v158 = v0
+		}
+		v159 := float64(v0 * v158)
+		v160 := v159
 		if v8 {
-			v155 = v81
+			v160 = v83
 		}
-		v156 := v155
+		v161 := v160
 		if v3 {
-			v156 = v5
+			v161 = v5
 		}
-		v157 := -v80
-		v158 := math.FMA(v0, v79, v157)
-		v159 := -v81
-		v160 := math.FMA(v80, v79, v159)
-		v161 := math.FMA(v158, v79, v160)
-		v162 := float64(v0 * v0)
-		v163 := -v162
-		v164 := math.FMA(v0, v0, v163)
-		v165 := v4
-		if v137 {
-			v165 = v132
+		v162 := -v82
+		v163 := math.FMA(v0, v81, v162)
+		v164 := -v83
+		v165 := math.FMA(v82, v81, v164)
+		v166 := math.FMA(v163, v81, v165)
+		v167 := float64(v0 * v0)
+		v168 := -v167
+		v169 := math.FMA(v0, v0, v168)
+		v170 := v4
+		if v141 {
+			v170 = v136
 		}
-		v166 := float64(v0 * v165)
-		v167 := -v166
-		v168 := math.FMA(v0, v165, v167)
-		v169 := v4
-		if v137 {
-			v169 = v138
+		v171 := float64(v0 * v170)
+		v172 := -v171
+		v173 := math.FMA(v0, v170, v172)
+		v174 := v4
+		if v141 {
+			v174 = v142
 		}
-		v170 := float64(v0 * v169)
-		v171 := float64(v168 + v170)
-		v172 := float64(v166 + v171)
-		v173 := math.Ldexp(v172, int(v139))
-		v174 := v173
-		if v152 {
-			v174 = v162
+		v175 := float64(v0 * v174)
+		v176 := float64(v173 + v175)
+		v177 := float64(v171 + v176)
+		v178 := math.Ldexp(v177, int(v143))
+		v179 := v178
+		if v157 {
+			v179 = v167
 		}
-		v175 := v4
-		if v152 {
-			v175 = v164
+		v180 := v4
+		if v157 {
+			v180 = v169
 		}
-		v176 := v174
+		v181 := v179
 		if v8 {
-			v176 = v81
+			v181 = v83
 		}
-		v177 := v175
+		v182 := v180
 		if v8 {
-			v177 = v161
+			v182 = v166
 		}
-		v178 := v176
+		v183 := v181
 		if v3 {
-			v178 = v5
+			v183 = v5
 		}
-		v179 := v177
+		v184 := v182
 		if v3 {
-			v179 = v4
+			v184 = v4
 		}
-		v180 := float64(v178 + v179)
-		v181 := float64(v57 * v156)
-		v182 := float64(v180 - v181)
-		v183 := math.Abs(v182)
-		v184 := math.Abs(v181)
-		v186 := float64(v184 * v185)
-		v187 := v183 <= v186
-		v188 := v57
-		if v82 > v57 {
-			v188 = v82
+		v185 := float64(v183 + v184)
+		v186 := float64(v57 * v161)
+		v187 := float64(v185 - v186)
+		v188 := math.Abs(v187)
+		v189 := math.Abs(v186)
+		v191 := float64(v189 * v190)
+		v192 := v188 <= v191
+		v193 := v57
+		if v84 > v57 {
+			v193 = v84
 		}
-		v189 := v188
-		if v82 > v188 {
-			v189 = v82
+		v194 := v193
+		if v84 > v193 {
+			v194 = v84
 		}
-		v191 := float64(v183 * v190)
-		v194 := math.FMA(v189, v192, v193)
-		v195 := v191 <= v194
-		v196 := v187 || v195
-		v197 := v180 == v4
-		v198 := v196 && !v197
-		v199 := v181
-		if v198 {
-			v199 = v180
+		v196 := float64(v188 * v195)
+		v199 := math.FMA(v194, v197, v198)
+		v200 := v196 <= v199
+		v201 := v192 || v200
+		v202 := v185 == v4
+		v203 := v201 && !v202
+		v204 := v186
+		if v203 {
+			v204 = v185
 		}
-		v200 := v199
-		if v152 {
-			v200 = v0
+		v205 := v204
+		if v157 {
+			v205 = v0
 		}
-		dst[i] = v200
+		dst[i] = v205
 	}
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 519 operations): the scalar twin of the vector program the assembly
+// compute, 549 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -317,7 +331,7 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v10 := math.Float64frombits(0xc086200000000000)  // -708
 	v12 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v14 := math.Float64frombits(0xc087500000000000)  // -746
+	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v16 := math.Float64frombits(0x4086300000000000)  // 710
 	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -332,20 +346,22 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v65 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v86 := math.Float64frombits(0xc000000000000000)  // -2
-	v301 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v377 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v378 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v380 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v382 := math.Float64frombits(0xc044000000000000) // -40
-	v414 := math.Float64frombits(0xbff0000000000000) // -1
-	v510 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v516 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v518 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v519 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v67 := math.Float64frombits(0x408f400000000000)  // 1000
+	v69 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v71 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v88 := math.Float64frombits(0xc000000000000000)  // -2
+	v131 := math.Float64frombits(0xc091300000000000) // -1100
+	v309 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v387 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v388 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v390 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v392 := math.Float64frombits(0xc044000000000000) // -40
+	v424 := math.Float64frombits(0xbff0000000000000) // -1
+	v539 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v545 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v547 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v548 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -393,584 +409,654 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 		v61 := float64(v8 - v60)
 		v62 := float64(v61 + v33)
 		v63 := float64(v62 + v59)
-		v66 := v20 < v65
-		v69 := float64(v68 - v20)
-		v70 := math.Ldexp(v67, int(v69))
-		v71 := v4
-		if v66 {
-			v71 = v70
+		v66 := float64(v65 - v20)
+		v68 := v67
+		if v66 < v67 {
+			v68 = v66
 		}
-		v72 := float64(v60 + v71)
-		v73 := float64(v72 - v71)
-		v74 := float64(v60 - v73)
-		v75 := float64(v74 + v63)
-		v76 := float64(v75 + v71)
-		v77 := float64(v76 - v71)
-		v78 := float64(v73 + v77)
-		v79 := math.Ldexp(v78, int(v20))
-		v80 := math.IsNaN(v13)
-		v81 := v79
-		if v80 {
-			v81 = v13
+		v70 := v20 < v69
+		v72 := math.Ldexp(v71, int(v68))
+		v73 := v4
+		if v70 {
+			v73 = v72
 		}
-		v82 := float64(v8 + v0)
-		v83 := float64(v81 * v82)
-		v84 := float64(v83 * v81)
-		v87 := v0 < v86
-		v88 := math.Abs(v0)
-		v89 := -v88
-		v90 := v14
-		if v89 > v14 {
-			v90 = v89
+		v74 := float64(v60 + v73)
+		v75 := float64(v74 - v73)
+		v76 := float64(v60 - v75)
+		v77 := float64(v76 + v63)
+		v78 := float64(v77 + v73)
+		v79 := float64(v78 - v73)
+		v80 := float64(v75 + v79)
+		v81 := math.Ldexp(v80, int(v20))
+		v82 := math.IsNaN(v13)
+		v83 := v81
+		if v82 {
+			v83 = v13
 		}
-		v91 := v0 < v4
-		v92 := float64(v90 * v18)
-		v93 := math.RoundToEven(v92)
-		v94 := -v93
-		v95 := math.FMA(v94, v22, v90)
-		v96 := math.FMA(v94, v24, v95)
-		v97 := float64(v95 - v96)
-		v98 := math.FMA(v94, v24, v97)
-		v99 := float64(v96 * v96)
-		v100 := -v99
-		v101 := math.FMA(v96, v96, v100)
-		v102 := float64(v12 * v99)
-		v103 := float64(v12 * v101)
-		v104 := float64(v96 + v102)
-		v105 := float64(v96 - v104)
-		v106 := float64(v105 + v102)
-		v107 := float64(v106 + v103)
-		v108 := math.FMA(v98, v96, v98)
-		v109 := float64(v107 + v108)
-		v110 := float64(v99 * v96)
-		v111 := math.FMA(v40, v96, v41)
-		v112 := math.FMA(v111, v96, v43)
-		v113 := math.FMA(v112, v96, v45)
-		v114 := math.FMA(v113, v96, v47)
-		v115 := math.FMA(v114, v96, v49)
-		v116 := math.FMA(v115, v96, v51)
-		v117 := math.FMA(v116, v96, v53)
-		v118 := math.FMA(v117, v96, v55)
-		v119 := math.FMA(v118, v96, v57)
-		v120 := math.FMA(v110, v119, v109)
-		v121 := float64(v8 + v104)
-		v122 := float64(v8 - v121)
-		v123 := float64(v122 + v104)
-		v124 := float64(v123 + v120)
-		v125 := float64(v121 + v124)
-		v126 := float64(v121 - v125)
-		v127 := float64(v126 + v124)
-		v128 := ldexpMid(v8, v93)
-		v129 := float64(v125 * v128)
-		v130 := float64(v127 * v128)
-		v131 := float64(v8 + v129)
-		v132 := float64(v8 - v131)
-		v133 := float64(v132 + v129)
-		v134 := float64(v133 + v130)
-		v135 := v8
-		if v91 {
-			v135 = v125
+		v84 := float64(v8 + v0)
+		v85 := float64(v83 * v84)
+		v86 := float64(v85 * v83)
+		v89 := v0 < v88
+		v90 := -v0
+		v91 := math.Abs(v90)
+		v92 := -v91
+		v93 := v14
+		if v92 > v14 {
+			v93 = v92
 		}
-		v136 := v4
-		if v91 {
-			v136 = v127
+		v94 := v90 < v4
+		v95 := float64(v93 * v18)
+		v96 := math.RoundToEven(v95)
+		v97 := -v96
+		v98 := math.FMA(v97, v22, v93)
+		v99 := math.FMA(v97, v24, v98)
+		v100 := float64(v98 - v99)
+		v101 := math.FMA(v97, v24, v100)
+		v102 := float64(v99 * v99)
+		v103 := -v102
+		v104 := math.FMA(v99, v99, v103)
+		v105 := float64(v12 * v102)
+		v106 := float64(v12 * v104)
+		v107 := float64(v99 + v105)
+		v108 := float64(v99 - v107)
+		v109 := float64(v108 + v105)
+		v110 := float64(v109 + v106)
+		v111 := math.FMA(v101, v99, v101)
+		v112 := float64(v110 + v111)
+		v113 := float64(v102 * v99)
+		v114 := math.FMA(v40, v99, v41)
+		v115 := math.FMA(v114, v99, v43)
+		v116 := math.FMA(v115, v99, v45)
+		v117 := math.FMA(v116, v99, v47)
+		v118 := math.FMA(v117, v99, v49)
+		v119 := math.FMA(v118, v99, v51)
+		v120 := math.FMA(v119, v99, v53)
+		v121 := math.FMA(v120, v99, v55)
+		v122 := math.FMA(v121, v99, v57)
+		v123 := math.FMA(v113, v122, v112)
+		v124 := float64(v8 + v107)
+		v125 := float64(v8 - v124)
+		v126 := float64(v125 + v107)
+		v127 := float64(v126 + v123)
+		v128 := float64(v124 + v127)
+		v129 := float64(v124 - v128)
+		v130 := float64(v129 + v127)
+		v132 := v131
+		if v96 > v131 {
+			v132 = v96
 		}
-		v137 := float64(v8 / v131)
-		v138 := float64(v135 * v137)
-		v139 := -v138
-		v140 := math.FMA(v139, v131, v135)
-		v141 := math.FMA(v139, v134, v140)
-		v142 := float64(v141 + v136)
-		v144 := float64(v142 * v137)
-		v145 := v4
-		if v91 {
-			v145 = v93
+		v133 := ldexpMid(v8, v132)
+		v134 := float64(v128 * v133)
+		v135 := float64(v130 * v133)
+		v136 := float64(v8 + v134)
+		v137 := float64(v8 - v136)
+		v138 := float64(v137 + v134)
+		v139 := float64(v138 + v135)
+		v140 := v8
+		if v94 {
+			v140 = v128
 		}
-		v146 := v145 < v65
-		v147 := float64(v68 - v145)
-		v148 := math.Ldexp(v67, int(v147))
-		v149 := v4
-		if v146 {
-			v149 = v148
+		v141 := v4
+		if v94 {
+			v141 = v130
 		}
-		v150 := float64(v138 + v149)
-		v151 := float64(v150 - v149)
-		v152 := float64(v138 - v151)
-		v153 := float64(v152 + v144)
-		v154 := float64(v153 + v149)
-		v155 := float64(v154 - v149)
-		v156 := float64(v151 + v155)
-		v157 := math.Ldexp(v156, int(v145))
-		v158 := math.IsNaN(v0)
-		v159 := v157
-		if v158 {
-			v159 = v0
+		v142 := float64(v8 / v136)
+		v143 := float64(v140 * v142)
+		v144 := -v143
+		v145 := math.FMA(v144, v136, v140)
+		v146 := math.FMA(v144, v139, v145)
+		v147 := float64(v146 + v141)
+		v149 := float64(v147 * v142)
+		v150 := v4
+		if v94 {
+			v150 = v96
 		}
-		v160 := -v0
-		v161 := math.Abs(v160)
-		v162 := -v161
-		v163 := v14
-		if v162 > v14 {
-			v163 = v162
+		v151 := float64(v65 - v150)
+		v152 := v67
+		if v151 < v67 {
+			v152 = v151
 		}
-		v164 := v160 < v4
-		v165 := float64(v163 * v18)
-		v166 := math.RoundToEven(v165)
-		v167 := -v166
-		v168 := math.FMA(v167, v22, v163)
-		v169 := math.FMA(v167, v24, v168)
-		v170 := float64(v168 - v169)
-		v171 := math.FMA(v167, v24, v170)
-		v172 := float64(v169 * v169)
-		v173 := -v172
-		v174 := math.FMA(v169, v169, v173)
-		v175 := float64(v12 * v172)
-		v176 := float64(v12 * v174)
-		v177 := float64(v169 + v175)
-		v178 := float64(v169 - v177)
-		v179 := float64(v178 + v175)
-		v180 := float64(v179 + v176)
-		v181 := math.FMA(v171, v169, v171)
-		v182 := float64(v180 + v181)
-		v183 := float64(v172 * v169)
-		v184 := math.FMA(v40, v169, v41)
-		v185 := math.FMA(v184, v169, v43)
-		v186 := math.FMA(v185, v169, v45)
-		v187 := math.FMA(v186, v169, v47)
-		v188 := math.FMA(v187, v169, v49)
-		v189 := math.FMA(v188, v169, v51)
-		v190 := math.FMA(v189, v169, v53)
-		v191 := math.FMA(v190, v169, v55)
-		v192 := math.FMA(v191, v169, v57)
-		v193 := math.FMA(v183, v192, v182)
-		v194 := float64(v8 + v177)
-		v195 := float64(v8 - v194)
-		v196 := float64(v195 + v177)
-		v197 := float64(v196 + v193)
-		v198 := float64(v194 + v197)
-		v199 := float64(v194 - v198)
-		v200 := float64(v199 + v197)
-		v201 := ldexpMid(v8, v166)
-		v202 := float64(v198 * v201)
-		v203 := float64(v200 * v201)
-		v204 := float64(v8 + v202)
-		v205 := float64(v8 - v204)
-		v206 := float64(v205 + v202)
-		v207 := float64(v206 + v203)
-		v208 := v8
+		v153 := v150 < v69
+		v154 := math.Ldexp(v71, int(v152))
+		v155 := v4
+		if v153 {
+			v155 = v154
+		}
+		v156 := float64(v143 + v155)
+		v157 := float64(v156 - v155)
+		v158 := float64(v143 - v157)
+		v159 := float64(v158 + v149)
+		v160 := float64(v159 + v155)
+		v161 := float64(v160 - v155)
+		v162 := float64(v157 + v161)
+		v163 := math.Ldexp(v162, int(v150))
+		v164 := math.IsNaN(v90)
+		v165 := v163
 		if v164 {
-			v208 = v198
+			v165 = v90
 		}
-		v209 := v4
-		if v164 {
-			v209 = v200
+		v166 := float64(v0 * v165)
+		v167 := float64(v8 + v166)
+		v168 := math.Abs(v0)
+		v169 := -v168
+		v170 := v14
+		if v169 > v14 {
+			v170 = v169
 		}
-		v210 := float64(v8 / v204)
-		v211 := float64(v208 * v210)
-		v212 := -v211
-		v213 := math.FMA(v212, v204, v208)
-		v214 := math.FMA(v212, v207, v213)
-		v215 := float64(v214 + v209)
-		v217 := float64(v215 * v210)
-		v218 := v4
-		if v164 {
-			v218 = v166
+		v171 := v0 < v4
+		v172 := float64(v170 * v18)
+		v173 := math.RoundToEven(v172)
+		v174 := -v173
+		v175 := math.FMA(v174, v22, v170)
+		v176 := math.FMA(v174, v24, v175)
+		v177 := float64(v175 - v176)
+		v178 := math.FMA(v174, v24, v177)
+		v179 := float64(v176 * v176)
+		v180 := -v179
+		v181 := math.FMA(v176, v176, v180)
+		v182 := float64(v12 * v179)
+		v183 := float64(v12 * v181)
+		v184 := float64(v176 + v182)
+		v185 := float64(v176 - v184)
+		v186 := float64(v185 + v182)
+		v187 := float64(v186 + v183)
+		v188 := math.FMA(v178, v176, v178)
+		v189 := float64(v187 + v188)
+		v190 := float64(v179 * v176)
+		v191 := math.FMA(v40, v176, v41)
+		v192 := math.FMA(v191, v176, v43)
+		v193 := math.FMA(v192, v176, v45)
+		v194 := math.FMA(v193, v176, v47)
+		v195 := math.FMA(v194, v176, v49)
+		v196 := math.FMA(v195, v176, v51)
+		v197 := math.FMA(v196, v176, v53)
+		v198 := math.FMA(v197, v176, v55)
+		v199 := math.FMA(v198, v176, v57)
+		v200 := math.FMA(v190, v199, v189)
+		v201 := float64(v8 + v184)
+		v202 := float64(v8 - v201)
+		v203 := float64(v202 + v184)
+		v204 := float64(v203 + v200)
+		v205 := float64(v201 + v204)
+		v206 := float64(v201 - v205)
+		v207 := float64(v206 + v204)
+		v208 := v131
+		if v173 > v131 {
+			v208 = v173
 		}
-		v219 := v218 < v65
-		v220 := float64(v68 - v218)
-		v221 := math.Ldexp(v67, int(v220))
-		v222 := v4
-		if v219 {
-			v222 = v221
+		v209 := ldexpMid(v8, v208)
+		v210 := float64(v205 * v209)
+		v211 := float64(v207 * v209)
+		v212 := float64(v8 + v210)
+		v213 := float64(v8 - v212)
+		v214 := float64(v213 + v210)
+		v215 := float64(v214 + v211)
+		v216 := v8
+		if v171 {
+			v216 = v205
 		}
-		v223 := float64(v211 + v222)
-		v224 := float64(v223 - v222)
-		v225 := float64(v211 - v224)
-		v226 := float64(v225 + v217)
-		v227 := float64(v226 + v222)
-		v228 := float64(v227 - v222)
-		v229 := float64(v224 + v228)
-		v230 := math.Ldexp(v229, int(v218))
-		v231 := math.IsNaN(v160)
-		v232 := v230
-		if v231 {
-			v232 = v160
+		v217 := v4
+		if v171 {
+			v217 = v207
 		}
-		v233 := float64(v0 * v232)
-		v234 := float64(v8 + v233)
-		v235 := float64(v234 - v233)
-		v236 := float64(v8 - v235)
-		v237 := -v233
-		v238 := math.FMA(v0, v232, v237)
-		v239 := -v232
-		v240 := v14
+		v218 := float64(v8 / v212)
+		v219 := float64(v216 * v218)
+		v220 := -v219
+		v221 := math.FMA(v220, v212, v216)
+		v222 := math.FMA(v220, v215, v221)
+		v223 := float64(v222 + v217)
+		v224 := v14 <= v169
+		v225 := float64(v223 * v218)
+		v226 := v4
+		if v171 {
+			v226 = v173
+		}
+		v227 := float64(v65 - v226)
+		v228 := v67
+		if v227 < v67 {
+			v228 = v227
+		}
+		v229 := v226 < v69
+		v230 := math.Ldexp(v71, int(v228))
+		v231 := v4
+		if v229 {
+			v231 = v230
+		}
+		v232 := float64(v219 + v231)
+		v233 := float64(v232 - v231)
+		v234 := float64(v219 - v233)
+		v235 := float64(v234 + v225)
+		v236 := float64(v235 + v231)
+		v237 := float64(v236 - v231)
+		v238 := float64(v233 + v237)
+		v239 := math.Ldexp(v238, int(v226))
+		v240 := math.IsNaN(v0)
+		v241 := v239
+		if v240 {
+			v241 = v0
+		}
+		v242 := float64(v167 - v166)
+		v243 := float64(v8 - v242)
+		v244 := -v166
+		v245 := math.FMA(v0, v165, v244)
+		v246 := -v165
+		v247 := v14
 		if v0 > v14 {
-			v240 = v0
+			v247 = v0
 		}
-		v241 := v16
-		if v240 < v16 {
-			v241 = v240
+		v248 := v16
+		if v247 < v16 {
+			v248 = v247
 		}
-		v242 := float64(v241 * v18)
-		v243 := math.RoundToEven(v242)
-		v244 := -v243
-		v245 := math.FMA(v244, v22, v241)
-		v246 := math.FMA(v244, v24, v245)
-		v247 := float64(v245 - v246)
-		v248 := math.FMA(v244, v24, v247)
-		v249 := float64(v246 * v246)
-		v250 := -v249
-		v251 := math.FMA(v246, v246, v250)
-		v252 := float64(v12 * v249)
-		v253 := float64(v12 * v251)
-		v254 := float64(v246 + v252)
-		v255 := float64(v246 - v254)
-		v256 := float64(v255 + v252)
-		v257 := float64(v256 + v253)
-		v258 := math.FMA(v248, v246, v248)
-		v259 := float64(v257 + v258)
-		v260 := float64(v249 * v246)
-		v261 := math.FMA(v40, v246, v41)
-		v262 := math.FMA(v261, v246, v43)
-		v263 := math.FMA(v262, v246, v45)
-		v264 := math.FMA(v263, v246, v47)
-		v265 := math.FMA(v264, v246, v49)
-		v266 := math.FMA(v265, v246, v51)
-		v267 := math.FMA(v266, v246, v53)
-		v268 := math.FMA(v267, v246, v55)
-		v269 := math.FMA(v268, v246, v57)
-		v270 := math.FMA(v260, v269, v259)
-		v271 := float64(v8 + v254)
-		v272 := float64(v8 - v271)
-		v273 := float64(v272 + v254)
-		v274 := float64(v273 + v270)
-		v276 := v243 < v65
-		v277 := float64(v68 - v243)
-		v278 := math.Ldexp(v67, int(v277))
-		v279 := v4
-		if v276 {
-			v279 = v278
+		v249 := float64(v248 * v18)
+		v250 := math.RoundToEven(v249)
+		v251 := -v250
+		v252 := math.FMA(v251, v22, v248)
+		v253 := math.FMA(v251, v24, v252)
+		v254 := float64(v252 - v253)
+		v255 := math.FMA(v251, v24, v254)
+		v256 := float64(v253 * v253)
+		v257 := -v256
+		v258 := math.FMA(v253, v253, v257)
+		v259 := float64(v12 * v256)
+		v260 := float64(v12 * v258)
+		v261 := float64(v253 + v259)
+		v262 := float64(v253 - v261)
+		v263 := float64(v262 + v259)
+		v264 := float64(v263 + v260)
+		v265 := math.FMA(v255, v253, v255)
+		v266 := float64(v264 + v265)
+		v267 := float64(v256 * v253)
+		v268 := math.FMA(v40, v253, v41)
+		v269 := math.FMA(v268, v253, v43)
+		v270 := math.FMA(v269, v253, v45)
+		v271 := math.FMA(v270, v253, v47)
+		v272 := math.FMA(v271, v253, v49)
+		v273 := math.FMA(v272, v253, v51)
+		v274 := math.FMA(v273, v253, v53)
+		v275 := math.FMA(v274, v253, v55)
+		v276 := math.FMA(v275, v253, v57)
+		v277 := math.FMA(v267, v276, v266)
+		v278 := float64(v8 + v261)
+		v279 := float64(v8 - v278)
+		v280 := float64(v279 + v261)
+		v281 := float64(v280 + v277)
+		v283 := float64(v65 - v250)
+		v284 := v67
+		if v283 < v67 {
+			v284 = v283
 		}
-		v280 := float64(v271 + v279)
-		v281 := float64(v280 - v279)
-		v282 := float64(v271 - v281)
-		v283 := float64(v282 + v274)
-		v284 := float64(v283 + v279)
-		v285 := float64(v284 - v279)
-		v286 := float64(v281 + v285)
-		v287 := math.Ldexp(v286, int(v243))
-		v288 := v287
-		if v158 {
-			v288 = v0
+		v285 := v250 < v69
+		v286 := math.Ldexp(v71, int(v284))
+		v287 := v4
+		if v285 {
+			v287 = v286
 		}
-		v289 := float64(v8 + v288)
-		v290 := math.FMA(v239, v289, v8)
-		v291 := float64(v289 - v8)
-		v292 := float64(v288 - v291)
-		v293 := float64(v232 * v292)
-		v294 := float64(v290 - v293)
-		v295 := float64(v294 / v289)
-		v296 := float64(v0 * v295)
-		v297 := float64(v238 + v296)
-		v298 := float64(v236 + v297)
-		v299 := float64(v159 * v298)
-		v300 := math.FMA(v159, v234, v299)
-		v302 := v0 < v301
-		v303 := math.Abs(v89)
-		v304 := -v303
-		v305 := v14
-		if v304 > v14 {
-			v305 = v304
+		v288 := float64(v278 + v287)
+		v289 := float64(v288 - v287)
+		v290 := float64(v278 - v289)
+		v291 := float64(v290 + v281)
+		v292 := float64(v291 + v287)
+		v293 := float64(v292 - v287)
+		v294 := float64(v289 + v293)
+		v295 := math.Ldexp(v294, int(v250))
+		v296 := v295
+		if v240 {
+			v296 = v0
 		}
-		v306 := v89 < v4
-		v307 := float64(v305 * v18)
-		v308 := math.RoundToEven(v307)
-		v309 := -v308
-		v310 := math.FMA(v309, v22, v305)
-		v311 := math.FMA(v309, v24, v310)
-		v312 := float64(v310 - v311)
-		v313 := math.FMA(v309, v24, v312)
-		v314 := float64(v311 * v311)
-		v315 := -v314
-		v316 := math.FMA(v311, v311, v315)
-		v317 := float64(v12 * v314)
-		v318 := float64(v12 * v316)
-		v319 := float64(v311 + v317)
-		v320 := float64(v311 - v319)
-		v321 := float64(v320 + v317)
-		v322 := float64(v321 + v318)
-		v323 := math.FMA(v313, v311, v313)
-		v324 := float64(v322 + v323)
-		v325 := float64(v314 * v311)
-		v326 := math.FMA(v40, v311, v41)
-		v327 := math.FMA(v326, v311, v43)
-		v328 := math.FMA(v327, v311, v45)
-		v329 := math.FMA(v328, v311, v47)
-		v330 := math.FMA(v329, v311, v49)
-		v331 := math.FMA(v330, v311, v51)
-		v332 := math.FMA(v331, v311, v53)
-		v333 := math.FMA(v332, v311, v55)
-		v334 := math.FMA(v333, v311, v57)
-		v335 := math.FMA(v325, v334, v324)
-		v336 := float64(v8 + v319)
-		v337 := float64(v8 - v336)
-		v338 := float64(v337 + v319)
-		v339 := float64(v338 + v335)
-		v340 := float64(v336 + v339)
-		v341 := float64(v336 - v340)
-		v342 := float64(v341 + v339)
-		v343 := ldexpMid(v8, v308)
-		v344 := float64(v340 * v343)
-		v345 := float64(v342 * v343)
-		v346 := float64(v8 + v344)
-		v347 := float64(v8 - v346)
-		v348 := float64(v347 + v344)
-		v349 := float64(v348 + v345)
-		v350 := v8
-		if v306 {
-			v350 = v340
+		v297 := float64(v8 + v296)
+		v298 := math.FMA(v246, v297, v8)
+		v299 := float64(v297 - v8)
+		v300 := float64(v296 - v299)
+		v301 := float64(v165 * v300)
+		v302 := float64(v298 - v301)
+		v303 := float64(v302 / v297)
+		v304 := float64(v0 * v303)
+		v305 := float64(v245 + v304)
+		v306 := float64(v243 + v305)
+		v307 := float64(v306 * v241)
+		v308 := math.FMA(v167, v241, v307)
+		v310 := v0 < v309
+		v311 := math.Abs(v169)
+		v312 := -v311
+		v313 := v14
+		if v312 > v14 {
+			v313 = v312
 		}
-		v351 := v4
-		if v306 {
-			v351 = v342
+		v314 := v169 < v4
+		v315 := float64(v313 * v18)
+		v316 := math.RoundToEven(v315)
+		v317 := -v316
+		v318 := math.FMA(v317, v22, v313)
+		v319 := math.FMA(v317, v24, v318)
+		v320 := float64(v318 - v319)
+		v321 := math.FMA(v317, v24, v320)
+		v322 := float64(v319 * v319)
+		v323 := -v322
+		v324 := math.FMA(v319, v319, v323)
+		v325 := float64(v12 * v322)
+		v326 := float64(v12 * v324)
+		v327 := float64(v319 + v325)
+		v328 := float64(v319 - v327)
+		v329 := float64(v328 + v325)
+		v330 := float64(v329 + v326)
+		v331 := math.FMA(v321, v319, v321)
+		v332 := float64(v330 + v331)
+		v333 := float64(v322 * v319)
+		v334 := math.FMA(v40, v319, v41)
+		v335 := math.FMA(v334, v319, v43)
+		v336 := math.FMA(v335, v319, v45)
+		v337 := math.FMA(v336, v319, v47)
+		v338 := math.FMA(v337, v319, v49)
+		v339 := math.FMA(v338, v319, v51)
+		v340 := math.FMA(v339, v319, v53)
+		v341 := math.FMA(v340, v319, v55)
+		v342 := math.FMA(v341, v319, v57)
+		v343 := math.FMA(v333, v342, v332)
+		v344 := float64(v8 + v327)
+		v345 := float64(v8 - v344)
+		v346 := float64(v345 + v327)
+		v347 := float64(v346 + v343)
+		v348 := float64(v344 + v347)
+		v349 := float64(v344 - v348)
+		v350 := float64(v349 + v347)
+		v351 := v131
+		if v316 > v131 {
+			v351 = v316
 		}
-		v352 := float64(v8 / v346)
-		v353 := float64(v350 * v352)
-		v354 := -v353
-		v355 := math.FMA(v354, v346, v350)
-		v356 := math.FMA(v354, v349, v355)
-		v357 := float64(v356 + v351)
-		v359 := float64(v357 * v352)
+		v352 := ldexpMid(v8, v351)
+		v353 := float64(v348 * v352)
+		v354 := float64(v350 * v352)
+		v355 := float64(v8 + v353)
+		v356 := float64(v8 - v355)
+		v357 := float64(v356 + v353)
+		v358 := float64(v357 + v354)
+		v359 := v8
+		if v314 {
+			v359 = v348
+		}
 		v360 := v4
-		if v306 {
-			v360 = v308
+		if v314 {
+			v360 = v350
 		}
-		v361 := v360 < v65
-		v362 := float64(v68 - v360)
-		v363 := math.Ldexp(v67, int(v362))
-		v364 := v4
-		if v361 {
-			v364 = v363
+		v361 := float64(v8 / v355)
+		v362 := float64(v359 * v361)
+		v363 := -v362
+		v364 := math.FMA(v363, v355, v359)
+		v365 := math.FMA(v363, v358, v364)
+		v366 := float64(v365 + v360)
+		v368 := float64(v366 * v361)
+		v369 := v4
+		if v314 {
+			v369 = v316
 		}
-		v365 := float64(v353 + v364)
-		v366 := float64(v365 - v364)
-		v367 := float64(v353 - v366)
-		v368 := float64(v367 + v359)
-		v369 := float64(v368 + v364)
-		v370 := float64(v369 - v364)
-		v371 := float64(v366 + v370)
-		v372 := math.Ldexp(v371, int(v360))
-		v373 := math.IsNaN(v89)
-		v374 := v372
-		if v373 {
-			v374 = v89
+		v370 := float64(v65 - v369)
+		v371 := v67
+		if v370 < v67 {
+			v371 = v370
 		}
-		v375 := -v374
-		v376 := math.FMA(v375, v374, v374)
-		v379 := float64(v0 - v378)
-		v381 := float64(v379 - v380)
-		v383 := v382
-		if v381 > v382 {
-			v383 = v381
+		v372 := v369 < v69
+		v373 := math.Ldexp(v71, int(v371))
+		v374 := v4
+		if v372 {
+			v374 = v373
 		}
-		v384 := v16
-		if v383 < v16 {
-			v384 = v383
+		v375 := float64(v362 + v374)
+		v376 := float64(v375 - v374)
+		v377 := float64(v362 - v376)
+		v378 := float64(v377 + v368)
+		v379 := float64(v378 + v374)
+		v380 := float64(v379 - v374)
+		v381 := float64(v376 + v380)
+		v382 := math.Ldexp(v381, int(v369))
+		v383 := math.IsNaN(v169)
+		v384 := v382
+		if v383 {
+			v384 = v169
 		}
-		v385 := float64(v384 * v18)
-		v386 := math.RoundToEven(v385)
-		v387 := -v386
-		v388 := math.FMA(v387, v22, v384)
-		v389 := math.FMA(v387, v24, v388)
-		v390 := float64(v388 - v389)
-		v391 := math.FMA(v387, v24, v390)
-		v392 := float64(v389 * v389)
-		v393 := -v392
-		v394 := math.FMA(v389, v389, v393)
-		v395 := float64(v12 * v392)
-		v396 := float64(v12 * v394)
-		v397 := float64(v389 + v395)
-		v398 := float64(v389 - v397)
-		v399 := float64(v398 + v395)
-		v400 := float64(v399 + v396)
-		v401 := math.FMA(v391, v389, v391)
-		v402 := float64(v400 + v401)
-		v403 := float64(v392 * v389)
-		v404 := math.FMA(v40, v389, v41)
-		v405 := math.FMA(v404, v389, v43)
-		v406 := math.FMA(v405, v389, v45)
-		v407 := math.FMA(v406, v389, v47)
-		v408 := math.FMA(v407, v389, v49)
-		v409 := math.FMA(v408, v389, v51)
-		v410 := math.FMA(v409, v389, v53)
-		v411 := math.FMA(v410, v389, v55)
-		v412 := math.FMA(v411, v389, v57)
-		v413 := math.FMA(v403, v412, v402)
-		v415 := ldexpMid(v414, v387)
-		v416 := float64(v8 + v415)
-		v417 := float64(v416 - v8)
-		v418 := float64(v416 - v417)
-		v419 := float64(v8 - v418)
-		v420 := float64(v415 - v417)
-		v421 := float64(v419 + v420)
-		v422 := float64(v413 + v421)
-		v423 := float64(v416 + v397)
-		v424 := float64(v416 - v423)
-		v425 := float64(v424 + v397)
-		v426 := float64(v425 + v422)
-		v427 := float64(v423 + v426)
-		v428 := ldexpMid(v427, v386)
-		v429 := math.Copysign(v428, v381)
-		v430 := math.IsNaN(v381)
-		v431 := v429
-		if v430 {
-			v431 = v381
+		v385 := -v384
+		v386 := math.FMA(v385, v384, v384)
+		v389 := float64(v0 - v388)
+		v391 := float64(v389 - v390)
+		v393 := v392
+		if v391 > v392 {
+			v393 = v391
 		}
-		v432 := math.FMA(v377, v431, v381)
-		v433 := float64(v376 * v432)
-		v434 := math.FMA(v0, v376, v159)
-		v435 := v434
-		if v302 {
-			v435 = v433
+		v394 := v16
+		if v393 < v16 {
+			v394 = v393
 		}
-		v436 := v435
-		if v87 {
-			v436 = v300
+		v395 := float64(v394 * v18)
+		v396 := math.RoundToEven(v395)
+		v397 := -v396
+		v398 := math.FMA(v397, v22, v394)
+		v399 := math.FMA(v397, v24, v398)
+		v400 := float64(v398 - v399)
+		v401 := math.FMA(v397, v24, v400)
+		v402 := float64(v399 * v399)
+		v403 := -v402
+		v404 := math.FMA(v399, v399, v403)
+		v405 := float64(v12 * v402)
+		v406 := float64(v12 * v404)
+		v407 := float64(v399 + v405)
+		v408 := float64(v399 - v407)
+		v409 := float64(v408 + v405)
+		v410 := float64(v409 + v406)
+		v411 := math.FMA(v401, v399, v401)
+		v412 := float64(v410 + v411)
+		v413 := float64(v402 * v399)
+		v414 := math.FMA(v40, v399, v41)
+		v415 := math.FMA(v414, v399, v43)
+		v416 := math.FMA(v415, v399, v45)
+		v417 := math.FMA(v416, v399, v47)
+		v418 := math.FMA(v417, v399, v49)
+		v419 := math.FMA(v418, v399, v51)
+		v420 := math.FMA(v419, v399, v53)
+		v421 := math.FMA(v420, v399, v55)
+		v422 := math.FMA(v421, v399, v57)
+		v423 := math.FMA(v413, v422, v412)
+		v425 := ldexpMid(v424, v397)
+		v426 := float64(v8 + v425)
+		v427 := float64(v426 - v8)
+		v428 := float64(v426 - v427)
+		v429 := float64(v8 - v428)
+		v430 := float64(v425 - v427)
+		v431 := float64(v429 + v430)
+		v432 := float64(v423 + v431)
+		v433 := float64(v426 + v407)
+		v434 := float64(v426 - v433)
+		v435 := float64(v434 + v407)
+		v436 := float64(v435 + v432)
+		v437 := float64(v433 + v436)
+		v438 := ldexpMid(v437, v396)
+		v439 := math.Copysign(v438, v391)
+		v440 := math.IsNaN(v391)
+		v441 := v439
+		if v440 {
+			v441 = v391
 		}
-		v437 := v436
+		v442 := math.FMA(v387, v441, v391)
+		v443 := float64(v386 * v442)
+		v444 := math.FMA(v0, v386, v241)
+		v445 := v444
+		if v310 {
+			v445 = v443
+		}
+		v446 := v445
+		if v89 {
+			v446 = v308
+		}
+		v447 := v446
 		if v11 {
-			v437 = v84
+			v447 = v86
 		}
-		v438 := v437
+		v448 := v447
 		if v7 {
-			v438 = v8
+			v448 = v8
 		}
-		v439 := v438
+		v449 := v448
 		if v3 {
-			v439 = v5
+			v449 = v5
 		}
-		v440 := dy[i]
-		v441 := float64(v440 * v5)
-		v442 := float64(v440 * v8)
-		v443 := float64(v440 * v81)
-		v444 := -v443
-		v445 := math.FMA(v440, v81, v444)
-		v446 := float64(v443 * v82)
-		v447 := -v446
-		v448 := math.FMA(v443, v82, v447)
-		v449 := math.FMA(v445, v82, v448)
-		v450 := float64(v446 * v81)
-		v451 := -v450
-		v452 := math.FMA(v446, v81, v451)
-		v453 := math.FMA(v449, v81, v452)
-		v454 := float64(v440 * v159)
-		v455 := -v454
-		v456 := math.FMA(v440, v159, v455)
-		v457 := float64(v454 * v234)
-		v458 := -v457
-		v459 := math.FMA(v454, v234, v458)
-		v460 := math.FMA(v456, v234, v459)
-		v461 := float64(v454 * v298)
-		v462 := -v461
-		v463 := math.FMA(v454, v298, v462)
-		v464 := math.FMA(v456, v298, v463)
-		v465 := float64(v457 + v461)
-		v466 := float64(v465 - v457)
-		v467 := float64(v465 - v466)
-		v468 := float64(v457 - v467)
-		v469 := float64(v461 - v466)
-		v470 := float64(v468 + v469)
-		v471 := float64(v470 + v460)
-		v472 := float64(v471 + v464)
-		v473 := float64(v440 * v376)
-		v474 := -v473
-		v475 := math.FMA(v440, v376, v474)
-		v476 := float64(v473 * v432)
-		v477 := -v476
-		v478 := math.FMA(v473, v432, v477)
-		v479 := math.FMA(v475, v432, v478)
-		v480 := float64(v440 * v0)
-		v481 := -v480
-		v482 := math.FMA(v440, v0, v481)
-		v483 := float64(v480 * v376)
-		v484 := -v483
-		v485 := math.FMA(v480, v376, v484)
-		v486 := math.FMA(v482, v376, v485)
-		v487 := float64(v483 + v454)
-		v488 := float64(v487 - v483)
-		v489 := float64(v487 - v488)
-		v490 := float64(v483 - v489)
-		v491 := float64(v454 - v488)
-		v492 := float64(v490 + v491)
-		v493 := float64(v492 + v486)
-		v494 := float64(v493 + v456)
-		v495 := v487
-		if v302 {
-			v495 = v476
+		v450 := dy[i]
+		v451 := float64(v450 * v5)
+		v452 := float64(v450 * v8)
+		v453 := float64(v450 * v83)
+		v454 := -v453
+		v455 := math.FMA(v450, v83, v454)
+		v456 := float64(v453 * v84)
+		v457 := -v456
+		v458 := math.FMA(v453, v84, v457)
+		v459 := math.FMA(v455, v84, v458)
+		v460 := float64(v456 * v83)
+		v461 := -v460
+		v462 := math.FMA(v456, v83, v461)
+		v463 := math.FMA(v459, v83, v462)
+		v464 := float64(v450 * v167)
+		v465 := -v464
+		v466 := math.FMA(v450, v167, v465)
+		v467 := float64(v464 * v241)
+		v468 := -v467
+		v469 := math.FMA(v464, v241, v468)
+		v470 := math.FMA(v466, v241, v469)
+		v471 := float64(v450 * v306)
+		v472 := -v471
+		v473 := math.FMA(v450, v306, v472)
+		v474 := float64(v471 * v241)
+		v475 := -v474
+		v476 := math.FMA(v471, v241, v475)
+		v477 := math.FMA(v473, v241, v476)
+		v478 := float64(v467 + v474)
+		v479 := float64(v478 - v467)
+		v480 := float64(v478 - v479)
+		v481 := float64(v467 - v480)
+		v482 := float64(v474 - v479)
+		v483 := float64(v481 + v482)
+		v484 := float64(v483 + v470)
+		v485 := float64(v484 + v477)
+		v486 := float64(v450 * v386)
+		v487 := -v486
+		v488 := math.FMA(v450, v386, v487)
+		v489 := float64(v486 * v442)
+		v490 := -v489
+		v491 := math.FMA(v486, v442, v490)
+		v492 := math.FMA(v488, v442, v491)
+		v493 := float64(v450 * v0)
+		v494 := -v493
+		v495 := math.FMA(v450, v0, v494)
+		v496 := float64(v493 * v386)
+		v497 := -v496
+		v498 := math.FMA(v493, v386, v497)
+		v499 := math.FMA(v495, v386, v498)
+		v500 := v4
+		if v224 {
+			v500 = v219
 		}
-		v496 := v494
-		if v302 {
-			v496 = v479
+		v501 := float64(v450 * v500)
+		v502 := -v501
+		v503 := math.FMA(v450, v500, v502)
+		v504 := v4
+		if v224 {
+			v504 = v225
 		}
-		v497 := v495
-		if v87 {
-			v497 = v465
+		v505 := float64(v450 * v504)
+		v506 := float64(v503 + v505)
+		v507 := float64(v501 + v506)
+		v508 := math.Ldexp(v507, int(v226))
+		v509 := float64(v450 * v239)
+		v510 := -v509
+		v511 := math.FMA(v450, v239, v510)
+		v512 := v509
+		if v229 {
+			v512 = v508
 		}
-		v498 := v496
-		if v87 {
-			v498 = v472
+		v513 := v511
+		if v229 {
+			v513 = v4
 		}
-		v499 := v497
-		if v11 {
-			v499 = v450
+		v514 := v512
+		if v240 {
+			v514 = v493
 		}
-		v500 := v498
-		if v11 {
-			v500 = v453
-		}
-		v501 := v499
-		if v7 {
-			v501 = v442
-		}
-		v502 := v500
-		if v7 {
-			v502 = v4
-		}
-		v503 := v501
-		if v3 {
-			v503 = v441
-		}
-		v504 := v502
-		if v3 {
-			v504 = v4
-		}
-		v505 := float64(v503 + v504)
-		v506 := float64(v440 * v439)
-		v507 := float64(v505 - v506)
-		v508 := math.Abs(v507)
-		v509 := math.Abs(v506)
-		v511 := float64(v509 * v510)
-		v512 := v508 <= v511
-		v513 := math.Abs(v440)
-		v514 := math.Abs(v480)
 		v515 := v513
-		if v514 > v513 {
-			v515 = v514
+		if v240 {
+			v515 = v495
 		}
-		v517 := float64(v508 * v516)
-		v520 := math.FMA(v515, v518, v519)
-		v521 := v517 <= v520
-		v522 := v512 || v521
-		v523 := v505 == v4
-		v524 := v522 && !v523
-		v525 := v506
-		if v524 {
-			v525 = v505
+		v516 := float64(v496 + v514)
+		v517 := float64(v516 - v496)
+		v518 := float64(v516 - v517)
+		v519 := float64(v496 - v518)
+		v520 := float64(v514 - v517)
+		v521 := float64(v519 + v520)
+		v522 := float64(v521 + v499)
+		v523 := float64(v522 + v515)
+		v524 := v516
+		if v310 {
+			v524 = v489
 		}
-		v526 := v525
-		if v158 {
-			v526 = v0
+		v525 := v523
+		if v310 {
+			v525 = v492
 		}
-		dx[i] = v526
+		v526 := v524
+		if v89 {
+			v526 = v478
+		}
+		v527 := v525
+		if v89 {
+			v527 = v485
+		}
+		v528 := v526
+		if v11 {
+			v528 = v460
+		}
+		v529 := v527
+		if v11 {
+			v529 = v463
+		}
+		v530 := v528
+		if v7 {
+			v530 = v452
+		}
+		v531 := v529
+		if v7 {
+			v531 = v4
+		}
+		v532 := v530
+		if v3 {
+			v532 = v451
+		}
+		v533 := v531
+		if v3 {
+			v533 = v4
+		}
+		v534 := float64(v532 + v533)
+		v535 := float64(v450 * v449)
+		v536 := float64(v534 - v535)
+		v537 := math.Abs(v536)
+		v538 := math.Abs(v535)
+		v540 := float64(v538 * v539)
+		v541 := v537 <= v540
+		v542 := math.Abs(v450)
+		v543 := math.Abs(v493)
+		v544 := v542
+		if v543 > v542 {
+			v544 = v543
+		}
+		v546 := float64(v537 * v545)
+		v549 := math.FMA(v544, v547, v548)
+		v550 := v546 <= v549
+		v551 := v541 || v550
+		v552 := v534 == v4
+		v553 := v551 && !v552
+		v554 := v535
+		if v553 {
+			v554 = v534
+		}
+		v555 := v554
+		if v240 {
+			v555 = v0
+		}
+		dx[i] = v555
 	}
 }

@@ -30,7 +30,7 @@ func softmaxReduceMGeneric(acc *[16]float64, x []float64) {
 }
 
 // softmaxReduceSGeneric is the pure-Go kernel of softmaxReduceS (f64 memory,
-// f64 compute, 83 operations): the scalar twin of the vector program the
+// f64 compute, 86 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by sum, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
@@ -38,116 +38,122 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 	v1 := m
 	v4 := math.Float64frombits(0xc087500000000000)  // -746
 	v6 := math.Float64frombits(0x0000000000000000)  // 0
-	v8 := math.Float64frombits(0x4086300000000000)  // 710
-	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v16 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v20 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v33 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v34 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v36 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v38 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v40 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v42 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v44 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v46 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v48 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v50 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v53 := math.Float64frombits(0x3ff0000000000000) // 1
-	v59 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v61 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v7 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v21 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v34 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v35 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v37 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v39 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v41 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v43 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v45 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v47 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v49 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v51 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v54 := math.Float64frombits(0x3ff0000000000000) // 1
+	v60 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v62 := math.Float64frombits(0x408f400000000000) // 1000
+	v64 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v66 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	for i := range x {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
 		v5 := v2 < v4
-		v7 := v4
-		if v2 > v4 {
-			v7 = v2
+		v8 := v7
+		if v2 > v7 {
+			v8 = v2
 		}
-		v9 := v8
-		if v7 < v8 {
-			v9 = v7
+		v10 := v9
+		if v8 < v9 {
+			v10 = v8
 		}
-		v11 := float64(v9 * v10)
-		v12 := math.RoundToEven(v11)
-		v13 := -v12
-		v15 := math.FMA(v13, v14, v9)
-		v17 := math.FMA(v13, v16, v15)
-		v18 := float64(v15 - v17)
-		v19 := math.FMA(v13, v16, v18)
-		v21 := float64(v17 * v17)
-		v22 := -v21
-		v23 := math.FMA(v17, v17, v22)
-		v24 := float64(v20 * v21)
-		v25 := float64(v20 * v23)
-		v26 := float64(v17 + v24)
-		v27 := float64(v17 - v26)
-		v28 := float64(v27 + v24)
+		v12 := float64(v10 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v10)
+		v18 := math.FMA(v14, v17, v16)
+		v19 := float64(v16 - v18)
+		v20 := math.FMA(v14, v17, v19)
+		v22 := float64(v18 * v18)
+		v23 := -v22
+		v24 := math.FMA(v18, v18, v23)
+		v25 := float64(v21 * v22)
+		v26 := float64(v21 * v24)
+		v27 := float64(v18 + v25)
+		v28 := float64(v18 - v27)
 		v29 := float64(v28 + v25)
-		v30 := math.FMA(v19, v17, v19)
-		v31 := float64(v29 + v30)
-		v32 := float64(v21 * v17)
-		v35 := math.FMA(v33, v17, v34)
-		v37 := math.FMA(v35, v17, v36)
-		v39 := math.FMA(v37, v17, v38)
-		v41 := math.FMA(v39, v17, v40)
-		v43 := math.FMA(v41, v17, v42)
-		v45 := math.FMA(v43, v17, v44)
-		v47 := math.FMA(v45, v17, v46)
-		v49 := math.FMA(v47, v17, v48)
-		v51 := math.FMA(v49, v17, v50)
-		v52 := math.FMA(v32, v51, v31)
-		v54 := float64(v53 + v26)
-		v55 := float64(v53 - v54)
-		v56 := float64(v55 + v26)
-		v57 := float64(v56 + v52)
-		v60 := v12 < v59
-		v63 := float64(v62 - v12)
-		v64 := math.Ldexp(v61, int(v63))
-		v65 := v6
-		if v60 {
-			v65 = v64
+		v30 := float64(v29 + v26)
+		v31 := math.FMA(v20, v18, v20)
+		v32 := float64(v30 + v31)
+		v33 := float64(v22 * v18)
+		v36 := math.FMA(v34, v18, v35)
+		v38 := math.FMA(v36, v18, v37)
+		v40 := math.FMA(v38, v18, v39)
+		v42 := math.FMA(v40, v18, v41)
+		v44 := math.FMA(v42, v18, v43)
+		v46 := math.FMA(v44, v18, v45)
+		v48 := math.FMA(v46, v18, v47)
+		v50 := math.FMA(v48, v18, v49)
+		v52 := math.FMA(v50, v18, v51)
+		v53 := math.FMA(v33, v52, v32)
+		v55 := float64(v54 + v27)
+		v56 := float64(v54 - v55)
+		v57 := float64(v56 + v27)
+		v58 := float64(v57 + v53)
+		v61 := float64(v60 - v13)
+		v63 := v62
+		if v61 < v62 {
+			v63 = v61
 		}
-		v66 := float64(v54 + v65)
-		v67 := float64(v66 - v65)
-		v68 := float64(v54 - v67)
-		v69 := float64(v68 + v57)
-		v70 := float64(v69 + v65)
-		v71 := float64(v70 - v65)
-		v72 := float64(v67 + v71)
-		v73 := math.Ldexp(v72, int(v12))
-		v74 := math.IsNaN(v2)
-		v75 := v73
-		if v74 {
-			v75 = v2
+		v65 := v13 < v64
+		v67 := math.Ldexp(v66, int(v63))
+		v68 := v6
+		if v65 {
+			v68 = v67
 		}
-		v76 := float64(v2 - v0)
-		v77 := float64(v2 - v76)
-		v78 := float64(v0 - v77)
-		v79 := float64(v1 + v76)
-		v80 := float64(v78 - v79)
-		v81 := math.FMA(v75, v80, v75)
-		v82 := v81
+		v69 := float64(v55 + v68)
+		v70 := float64(v69 - v68)
+		v71 := float64(v55 - v70)
+		v72 := float64(v71 + v58)
+		v73 := float64(v72 + v68)
+		v74 := float64(v73 - v68)
+		v75 := float64(v70 + v74)
+		v76 := math.Ldexp(v75, int(v13))
+		v77 := math.IsNaN(v2)
+		v78 := v76
+		if v77 {
+			v78 = v2
+		}
+		v79 := float64(v2 - v0)
+		v80 := float64(v2 - v79)
+		v81 := float64(v0 - v80)
+		v82 := float64(v1 + v79)
+		v83 := float64(v81 - v82)
+		v84 := math.FMA(v78, v83, v78)
+		v85 := v84
 		if v5 {
-			v82 = v6
+			v85 = v6
 		}
-		v83 := math.IsNaN(v0)
-		v84 := v82
-		if v83 {
-			v84 = v0
+		v86 := math.IsNaN(v0)
+		v87 := v85
+		if v86 {
+			v87 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v84
+		foldT := foldS + v87
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v84 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v87 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
 }
 
-// softmaxGeneric is the pure-Go kernel of softmax (f64 memory, f64 compute, 85
+// softmaxGeneric is the pure-Go kernel of softmax (f64 memory, f64 compute, 88
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -157,108 +163,114 @@ func softmaxGeneric(dst, x []float64, m, s, sLo float64) {
 	v1 := m
 	v4 := math.Float64frombits(0xc087500000000000)  // -746
 	v6 := math.Float64frombits(0x0000000000000000)  // 0
-	v8 := math.Float64frombits(0x4086300000000000)  // 710
-	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v16 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v20 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v33 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v34 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v36 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v38 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v40 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v42 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v44 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v46 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v48 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v50 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v53 := math.Float64frombits(0x3ff0000000000000) // 1
-	v59 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v61 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v83 := s
+	v7 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v21 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v34 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v35 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v37 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v39 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v41 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v43 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v45 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v47 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v49 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v51 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v54 := math.Float64frombits(0x3ff0000000000000) // 1
+	v60 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v62 := math.Float64frombits(0x408f400000000000) // 1000
+	v64 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v66 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v86 := s
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
 		v5 := v2 < v4
-		v7 := v4
-		if v2 > v4 {
-			v7 = v2
+		v8 := v7
+		if v2 > v7 {
+			v8 = v2
 		}
-		v9 := v8
-		if v7 < v8 {
-			v9 = v7
+		v10 := v9
+		if v8 < v9 {
+			v10 = v8
 		}
-		v11 := float64(v9 * v10)
-		v12 := math.RoundToEven(v11)
-		v13 := -v12
-		v15 := math.FMA(v13, v14, v9)
-		v17 := math.FMA(v13, v16, v15)
-		v18 := float64(v15 - v17)
-		v19 := math.FMA(v13, v16, v18)
-		v21 := float64(v17 * v17)
-		v22 := -v21
-		v23 := math.FMA(v17, v17, v22)
-		v24 := float64(v20 * v21)
-		v25 := float64(v20 * v23)
-		v26 := float64(v17 + v24)
-		v27 := float64(v17 - v26)
-		v28 := float64(v27 + v24)
+		v12 := float64(v10 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v10)
+		v18 := math.FMA(v14, v17, v16)
+		v19 := float64(v16 - v18)
+		v20 := math.FMA(v14, v17, v19)
+		v22 := float64(v18 * v18)
+		v23 := -v22
+		v24 := math.FMA(v18, v18, v23)
+		v25 := float64(v21 * v22)
+		v26 := float64(v21 * v24)
+		v27 := float64(v18 + v25)
+		v28 := float64(v18 - v27)
 		v29 := float64(v28 + v25)
-		v30 := math.FMA(v19, v17, v19)
-		v31 := float64(v29 + v30)
-		v32 := float64(v21 * v17)
-		v35 := math.FMA(v33, v17, v34)
-		v37 := math.FMA(v35, v17, v36)
-		v39 := math.FMA(v37, v17, v38)
-		v41 := math.FMA(v39, v17, v40)
-		v43 := math.FMA(v41, v17, v42)
-		v45 := math.FMA(v43, v17, v44)
-		v47 := math.FMA(v45, v17, v46)
-		v49 := math.FMA(v47, v17, v48)
-		v51 := math.FMA(v49, v17, v50)
-		v52 := math.FMA(v32, v51, v31)
-		v54 := float64(v53 + v26)
-		v55 := float64(v53 - v54)
-		v56 := float64(v55 + v26)
-		v57 := float64(v56 + v52)
-		v60 := v12 < v59
-		v63 := float64(v62 - v12)
-		v64 := math.Ldexp(v61, int(v63))
-		v65 := v6
-		if v60 {
-			v65 = v64
+		v30 := float64(v29 + v26)
+		v31 := math.FMA(v20, v18, v20)
+		v32 := float64(v30 + v31)
+		v33 := float64(v22 * v18)
+		v36 := math.FMA(v34, v18, v35)
+		v38 := math.FMA(v36, v18, v37)
+		v40 := math.FMA(v38, v18, v39)
+		v42 := math.FMA(v40, v18, v41)
+		v44 := math.FMA(v42, v18, v43)
+		v46 := math.FMA(v44, v18, v45)
+		v48 := math.FMA(v46, v18, v47)
+		v50 := math.FMA(v48, v18, v49)
+		v52 := math.FMA(v50, v18, v51)
+		v53 := math.FMA(v33, v52, v32)
+		v55 := float64(v54 + v27)
+		v56 := float64(v54 - v55)
+		v57 := float64(v56 + v27)
+		v58 := float64(v57 + v53)
+		v61 := float64(v60 - v13)
+		v63 := v62
+		if v61 < v62 {
+			v63 = v61
 		}
-		v66 := float64(v54 + v65)
-		v67 := float64(v66 - v65)
-		v68 := float64(v54 - v67)
-		v69 := float64(v68 + v57)
-		v70 := float64(v69 + v65)
-		v71 := float64(v70 - v65)
-		v72 := float64(v67 + v71)
-		v73 := math.Ldexp(v72, int(v12))
-		v74 := math.IsNaN(v2)
-		v75 := v73
-		if v74 {
-			v75 = v2
+		v65 := v13 < v64
+		v67 := math.Ldexp(v66, int(v63))
+		v68 := v6
+		if v65 {
+			v68 = v67
 		}
-		v76 := float64(v2 - v0)
-		v77 := float64(v2 - v76)
-		v78 := float64(v0 - v77)
-		v79 := float64(v1 + v76)
-		v80 := float64(v78 - v79)
-		v81 := math.FMA(v75, v80, v75)
-		v82 := v81
+		v69 := float64(v55 + v68)
+		v70 := float64(v69 - v68)
+		v71 := float64(v55 - v70)
+		v72 := float64(v71 + v58)
+		v73 := float64(v72 + v68)
+		v74 := float64(v73 - v68)
+		v75 := float64(v70 + v74)
+		v76 := math.Ldexp(v75, int(v13))
+		v77 := math.IsNaN(v2)
+		v78 := v76
+		if v77 {
+			v78 = v2
+		}
+		v79 := float64(v2 - v0)
+		v80 := float64(v2 - v79)
+		v81 := float64(v0 - v80)
+		v82 := float64(v1 + v79)
+		v83 := float64(v81 - v82)
+		v84 := math.FMA(v78, v83, v78)
+		v85 := v84
 		if v5 {
-			v82 = v6
+			v85 = v6
 		}
-		v84 := float64(v82 / v83)
-		v85 := math.IsNaN(v0)
-		v86 := v84
-		if v85 {
-			v86 = v0
+		v87 := float64(v85 / v86)
+		v88 := math.IsNaN(v0)
+		v89 := v87
+		if v88 {
+			v89 = v0
 		}
-		dst[i] = v86
+		dst[i] = v89
 	}
 }
 

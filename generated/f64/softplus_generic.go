@@ -21,7 +21,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
-// 241 operations): the scalar twin of the vector program the assembly kernels
+// 246 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -30,7 +30,7 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 	v1 := beta
 	v3 := threshold
 	v5 := math.Float64frombits(0x0000000000000000)   // 0
-	v9 := math.Float64frombits(0xc087500000000000)   // -746
+	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v11 := math.Float64frombits(0x4086300000000000)  // 710
 	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v17 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -47,28 +47,30 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v56 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v79 := math.Float64frombits(0xbff0000000000000)  // -1
-	v81 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v89 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v93 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
-	v105 := math.Float64frombits(0x4000000000000000) // 2
-	v109 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v110 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v112 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v114 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v116 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v118 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v120 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v122 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v140 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v142 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v152 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v154 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v158 := math.Float64frombits(0x7ff8000000000001) // NaN
-	v231 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v62 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v64 := math.Float64frombits(0x408f400000000000)  // 1000
+	v66 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v68 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v81 := math.Float64frombits(0xbff0000000000000)  // -1
+	v83 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v91 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
+	v95 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
+	v107 := math.Float64frombits(0x4000000000000000) // 2
+	v111 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v112 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v114 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v116 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v118 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v120 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v122 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v124 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v142 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v144 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v154 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v156 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v160 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v202 := math.Float64frombits(0xc091300000000000) // -1100
+	v236 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -120,233 +122,245 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 		v58 := float64(v56 - v57)
 		v59 := float64(v58 + v29)
 		v60 := float64(v59 + v55)
-		v63 := v15 < v62
-		v66 := float64(v65 - v15)
-		v67 := math.Ldexp(v64, int(v66))
-		v68 := v5
-		if v63 {
-			v68 = v67
+		v63 := float64(v62 - v15)
+		v65 := v64
+		if v63 < v64 {
+			v65 = v63
 		}
-		v69 := float64(v57 + v68)
-		v70 := float64(v69 - v68)
-		v71 := float64(v57 - v70)
-		v72 := float64(v71 + v60)
-		v73 := float64(v72 + v68)
-		v74 := float64(v73 - v68)
-		v75 := float64(v70 + v74)
-		v76 := math.Ldexp(v75, int(v15))
-		v77 := math.IsNaN(v8)
-		v78 := v76
-		if v77 {
-			v78 = v8
+		v67 := v15 < v66
+		v69 := math.Ldexp(v68, int(v65))
+		v70 := v5
+		if v67 {
+			v70 = v69
 		}
-		v80 := v79
-		if v78 > v79 {
-			v80 = v78
+		v71 := float64(v57 + v70)
+		v72 := float64(v71 - v70)
+		v73 := float64(v57 - v72)
+		v74 := float64(v73 + v60)
+		v75 := float64(v74 + v70)
+		v76 := float64(v75 - v70)
+		v77 := float64(v72 + v76)
+		v78 := math.Ldexp(v77, int(v15))
+		v79 := math.IsNaN(v8)
+		v80 := v78
+		if v79 {
+			v80 = v8
 		}
 		v82 := v81
-		if v80 < v81 {
+		if v80 > v81 {
 			v82 = v80
 		}
-		v83 := float64(v56 + v82)
-		v84 := float64(v83 - v56)
-		v85 := float64(v83 - v84)
-		v86 := float64(v56 - v85)
-		v87 := float64(v82 - v84)
-		v88 := float64(v86 + v87)
-		v90 := v89
-		if v83 > v89 {
-			v90 = v83
+		v84 := v83
+		if v82 < v83 {
+			v84 = v82
 		}
-		v91 := getMant64(v90)
-		v92 := getExp64(v90)
-		v94 := v93 <= v91
-		v95 := float64(v91 * v23)
-		v96 := v91
-		if v94 {
-			v96 = v95
+		v85 := float64(v56 + v84)
+		v86 := float64(v85 - v56)
+		v87 := float64(v85 - v86)
+		v88 := float64(v56 - v87)
+		v89 := float64(v84 - v86)
+		v90 := float64(v88 + v89)
+		v92 := v91
+		if v85 > v91 {
+			v92 = v85
 		}
-		v97 := float64(v92 + v56)
-		v98 := v92
-		if v94 {
+		v93 := getMant64(v92)
+		v94 := getExp64(v92)
+		v96 := v95 <= v93
+		v97 := float64(v93 * v23)
+		v98 := v93
+		if v96 {
 			v98 = v97
 		}
-		v99 := float64(v96 - v56)
-		v100 := v98 == v5
-		v101 := v99
-		if v100 {
-			v101 = v82
+		v99 := float64(v94 + v56)
+		v100 := v94
+		if v96 {
+			v100 = v99
 		}
-		v102 := -v98
-		v103 := math.Ldexp(v88, int(v102))
-		v104 := v103
-		if v100 {
-			v104 = v5
+		v101 := float64(v98 - v56)
+		v102 := v100 == v5
+		v103 := v101
+		if v102 {
+			v103 = v84
 		}
-		v106 := float64(v105 + v101)
-		v107 := float64(v101 / v106)
-		v108 := float64(v107 * v107)
-		v111 := math.FMA(v109, v108, v110)
-		v113 := math.FMA(v111, v108, v112)
-		v115 := math.FMA(v113, v108, v114)
-		v117 := math.FMA(v115, v108, v116)
-		v119 := math.FMA(v117, v108, v118)
-		v121 := math.FMA(v119, v108, v120)
-		v123 := math.FMA(v121, v108, v122)
-		v124 := float64(v108 * v123)
-		v125 := float64(v101 * v101)
-		v126 := float64(v23 * v125)
-		v127 := -v125
-		v128 := math.FMA(v101, v101, v127)
-		v129 := float64(v23 * v128)
-		v130 := float64(v101 - v126)
-		v131 := float64(v101 - v130)
-		v132 := float64(v131 - v126)
-		v133 := float64(v126 + v124)
-		v134 := float64(v132 - v129)
-		v135 := math.FMA(v107, v133, v134)
-		v136 := float64(v101 - v56)
-		v137 := float64(v101 * v136)
-		v138 := math.FMA(v104, v137, v104)
-		v139 := float64(v135 + v138)
-		v141 := float64(v98 * v140)
-		v143 := float64(v98 * v142)
-		v144 := float64(v141 + v130)
-		v145 := float64(v141 - v144)
-		v146 := float64(v145 + v130)
-		v147 := float64(v143 + v139)
-		v148 := float64(v146 + v147)
-		v149 := float64(v144 + v148)
-		v150 := math.Copysign(v149, v78)
-		v151 := v78 == v79
-		v153 := v150
-		if v151 {
-			v153 = v152
+		v104 := -v100
+		v105 := math.Ldexp(v90, int(v104))
+		v106 := v105
+		if v102 {
+			v106 = v5
 		}
-		v155 := v78 == v154
-		v156 := v153
-		if v155 {
-			v156 = v78
+		v108 := float64(v107 + v103)
+		v109 := float64(v103 / v108)
+		v110 := float64(v109 * v109)
+		v113 := math.FMA(v111, v110, v112)
+		v115 := math.FMA(v113, v110, v114)
+		v117 := math.FMA(v115, v110, v116)
+		v119 := math.FMA(v117, v110, v118)
+		v121 := math.FMA(v119, v110, v120)
+		v123 := math.FMA(v121, v110, v122)
+		v125 := math.FMA(v123, v110, v124)
+		v126 := float64(v110 * v125)
+		v127 := float64(v103 * v103)
+		v128 := float64(v23 * v127)
+		v129 := -v127
+		v130 := math.FMA(v103, v103, v129)
+		v131 := float64(v23 * v130)
+		v132 := float64(v103 - v128)
+		v133 := float64(v103 - v132)
+		v134 := float64(v133 - v128)
+		v135 := float64(v128 + v126)
+		v136 := float64(v134 - v131)
+		v137 := math.FMA(v109, v135, v136)
+		v138 := float64(v103 - v56)
+		v139 := float64(v103 * v138)
+		v140 := math.FMA(v106, v139, v106)
+		v141 := float64(v137 + v140)
+		v143 := float64(v100 * v142)
+		v145 := float64(v100 * v144)
+		v146 := float64(v143 + v132)
+		v147 := float64(v143 - v146)
+		v148 := float64(v147 + v132)
+		v149 := float64(v145 + v141)
+		v150 := float64(v148 + v149)
+		v151 := float64(v146 + v150)
+		v152 := math.Copysign(v151, v80)
+		v153 := v80 == v81
+		v155 := v152
+		if v153 {
+			v155 = v154
 		}
-		v157 := v78 < v79
-		v159 := v156
+		v157 := v80 == v156
+		v158 := v155
 		if v157 {
-			v159 = v158
+			v158 = v80
 		}
-		v160 := math.IsNaN(v78)
-		v161 := v159
-		if v160 {
-			v161 = v78
+		v159 := v80 < v81
+		v161 := v158
+		if v159 {
+			v161 = v160
 		}
-		v162 := float64(v6 + v161)
-		v163 := v2 < v5
-		v164 := float64(v10 * v13)
-		v165 := math.RoundToEven(v164)
-		v166 := -v165
-		v167 := math.FMA(v166, v17, v10)
-		v168 := math.FMA(v166, v19, v167)
-		v169 := float64(v167 - v168)
-		v170 := math.FMA(v166, v19, v169)
-		v171 := float64(v168 * v168)
-		v172 := -v171
-		v173 := math.FMA(v168, v168, v172)
-		v174 := float64(v23 * v171)
-		v175 := float64(v23 * v173)
-		v176 := float64(v168 + v174)
-		v177 := float64(v168 - v176)
-		v178 := float64(v177 + v174)
-		v179 := float64(v178 + v175)
-		v180 := math.FMA(v170, v168, v170)
-		v181 := float64(v179 + v180)
-		v182 := float64(v171 * v168)
-		v183 := math.FMA(v36, v168, v37)
-		v184 := math.FMA(v183, v168, v39)
-		v185 := math.FMA(v184, v168, v41)
-		v186 := math.FMA(v185, v168, v43)
-		v187 := math.FMA(v186, v168, v45)
-		v188 := math.FMA(v187, v168, v47)
-		v189 := math.FMA(v188, v168, v49)
-		v190 := math.FMA(v189, v168, v51)
-		v191 := math.FMA(v190, v168, v53)
-		v192 := math.FMA(v182, v191, v181)
-		v193 := float64(v56 + v176)
-		v194 := float64(v56 - v193)
-		v195 := float64(v194 + v176)
-		v196 := float64(v195 + v192)
-		v197 := float64(v193 + v196)
-		v198 := float64(v193 - v197)
-		v199 := float64(v198 + v196)
-		v200 := ldexpMid(v56, v165)
-		v201 := float64(v197 * v200)
-		v202 := float64(v199 * v200)
-		v203 := float64(v56 + v201)
-		v204 := float64(v56 - v203)
-		v205 := float64(v204 + v201)
-		v206 := float64(v205 + v202)
-		v207 := v56
-		if v163 {
-			v207 = v197
+		v162 := math.IsNaN(v80)
+		v163 := v161
+		if v162 {
+			v163 = v80
 		}
-		v208 := v5
-		if v163 {
-			v208 = v199
+		v164 := float64(v6 + v163)
+		v165 := v2 < v5
+		v166 := float64(v10 * v13)
+		v167 := math.RoundToEven(v166)
+		v168 := -v167
+		v169 := math.FMA(v168, v17, v10)
+		v170 := math.FMA(v168, v19, v169)
+		v171 := float64(v169 - v170)
+		v172 := math.FMA(v168, v19, v171)
+		v173 := float64(v170 * v170)
+		v174 := -v173
+		v175 := math.FMA(v170, v170, v174)
+		v176 := float64(v23 * v173)
+		v177 := float64(v23 * v175)
+		v178 := float64(v170 + v176)
+		v179 := float64(v170 - v178)
+		v180 := float64(v179 + v176)
+		v181 := float64(v180 + v177)
+		v182 := math.FMA(v172, v170, v172)
+		v183 := float64(v181 + v182)
+		v184 := float64(v173 * v170)
+		v185 := math.FMA(v36, v170, v37)
+		v186 := math.FMA(v185, v170, v39)
+		v187 := math.FMA(v186, v170, v41)
+		v188 := math.FMA(v187, v170, v43)
+		v189 := math.FMA(v188, v170, v45)
+		v190 := math.FMA(v189, v170, v47)
+		v191 := math.FMA(v190, v170, v49)
+		v192 := math.FMA(v191, v170, v51)
+		v193 := math.FMA(v192, v170, v53)
+		v194 := math.FMA(v184, v193, v183)
+		v195 := float64(v56 + v178)
+		v196 := float64(v56 - v195)
+		v197 := float64(v196 + v178)
+		v198 := float64(v197 + v194)
+		v199 := float64(v195 + v198)
+		v200 := float64(v195 - v199)
+		v201 := float64(v200 + v198)
+		v203 := v202
+		if v167 > v202 {
+			v203 = v167
 		}
-		v209 := float64(v56 / v203)
-		v210 := float64(v207 * v209)
-		v211 := -v210
-		v212 := math.FMA(v211, v203, v207)
-		v213 := math.FMA(v211, v206, v212)
-		v214 := float64(v213 + v208)
-		v215 := float64(v214 * v209)
-		v216 := v5
-		if v163 {
-			v216 = v165
+		v204 := ldexpMid(v56, v203)
+		v205 := float64(v199 * v204)
+		v206 := float64(v201 * v204)
+		v207 := float64(v56 + v205)
+		v208 := float64(v56 - v207)
+		v209 := float64(v208 + v205)
+		v210 := float64(v209 + v206)
+		v211 := v56
+		if v165 {
+			v211 = v199
 		}
-		v217 := v216 < v62
-		v218 := float64(v65 - v216)
-		v219 := math.Ldexp(v64, int(v218))
+		v212 := v5
+		if v165 {
+			v212 = v201
+		}
+		v213 := float64(v56 / v207)
+		v214 := float64(v211 * v213)
+		v215 := -v214
+		v216 := math.FMA(v215, v207, v211)
+		v217 := math.FMA(v215, v210, v216)
+		v218 := float64(v217 + v212)
+		v219 := float64(v218 * v213)
 		v220 := v5
-		if v217 {
-			v220 = v219
+		if v165 {
+			v220 = v167
 		}
-		v221 := float64(v210 + v220)
-		v222 := float64(v221 - v220)
-		v223 := float64(v210 - v222)
-		v224 := float64(v223 + v215)
-		v225 := float64(v224 + v220)
-		v226 := float64(v225 - v220)
-		v227 := float64(v222 + v226)
-		v228 := math.Ldexp(v227, int(v216))
-		v229 := math.IsNaN(v2)
-		v230 := v228
-		if v229 {
-			v230 = v2
+		v221 := float64(v62 - v220)
+		v222 := v64
+		if v221 < v64 {
+			v222 = v221
 		}
-		v232 := v7 < v231
-		v233 := -v2
-		v234 := math.FMA(v1, v0, v233)
-		v235 := v5
-		if v232 {
-			v235 = v234
+		v223 := v220 < v66
+		v224 := math.Ldexp(v68, int(v222))
+		v225 := v5
+		if v223 {
+			v225 = v224
 		}
-		v236 := float64(v230 * v235)
-		v237 := float64(v162 + v236)
-		v238 := float64(v237 / v1)
-		v239 := v238
+		v226 := float64(v214 + v225)
+		v227 := float64(v226 - v225)
+		v228 := float64(v214 - v227)
+		v229 := float64(v228 + v219)
+		v230 := float64(v229 + v225)
+		v231 := float64(v230 - v225)
+		v232 := float64(v227 + v231)
+		v233 := math.Ldexp(v232, int(v220))
+		v234 := math.IsNaN(v2)
+		v235 := v233
+		if v234 {
+			v235 = v2
+		}
+		v237 := v7 < v236
+		v238 := -v2
+		v239 := math.FMA(v1, v0, v238)
+		v240 := v5
+		if v237 {
+			v240 = v239
+		}
+		v241 := float64(v235 * v240)
+		v242 := float64(v164 + v241)
+		v243 := float64(v242 / v1)
+		v244 := v243
 		if v4 {
-			v239 = v0
+			v244 = v0
 		}
-		v240 := math.IsNaN(v0)
-		v241 := v239
-		if v240 {
-			v241 = v0
+		v245 := math.IsNaN(v0)
+		v246 := v244
+		if v245 {
+			v246 = v0
 		}
-		dst[i] = v241
+		dst[i] = v246
 	}
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f64
-// memory, f64 compute, 219 operations): the scalar twin of the vector program
+// memory, f64 compute, 242 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -356,7 +370,7 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v1 := beta
 	v3 := threshold
 	v5 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v8 := math.Float64frombits(0xc087500000000000)   // -746
+	v8 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v10 := math.Float64frombits(0x0000000000000000)  // 0
 	v12 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v16 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -372,14 +386,16 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v80 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v82 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v83 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v171 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v205 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v209 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v211 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v212 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v62 := math.Float64frombits(0xc091300000000000)  // -1100
+	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v84 := math.Float64frombits(0x408f400000000000)  // 1000
+	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v177 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v227 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v231 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v233 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v234 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -427,206 +443,257 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v59 := float64(v55 + v58)
 		v60 := float64(v55 - v59)
 		v61 := float64(v60 + v58)
-		v62 := ldexpMid(v5, v14)
-		v63 := float64(v59 * v62)
-		v64 := float64(v61 * v62)
-		v65 := float64(v5 + v63)
-		v66 := float64(v5 - v65)
-		v67 := float64(v66 + v63)
-		v68 := float64(v67 + v64)
-		v69 := v5
+		v63 := v62
+		if v14 > v62 {
+			v63 = v14
+		}
+		v64 := ldexpMid(v5, v63)
+		v65 := float64(v59 * v64)
+		v66 := float64(v61 * v64)
+		v67 := float64(v5 + v65)
+		v68 := float64(v5 - v67)
+		v69 := float64(v68 + v65)
+		v70 := float64(v69 + v66)
+		v71 := v5
 		if v11 {
-			v69 = v59
+			v71 = v59
 		}
-		v70 := v10
+		v72 := v10
 		if v11 {
-			v70 = v61
+			v72 = v61
 		}
-		v71 := float64(v5 / v65)
-		v72 := float64(v69 * v71)
-		v73 := -v72
-		v74 := math.FMA(v73, v65, v69)
-		v75 := math.FMA(v73, v68, v74)
-		v76 := float64(v75 + v70)
-		v78 := float64(v76 * v71)
-		v79 := v10
+		v73 := float64(v5 / v67)
+		v74 := float64(v71 * v73)
+		v75 := -v74
+		v76 := math.FMA(v75, v67, v71)
+		v77 := math.FMA(v75, v70, v76)
+		v78 := float64(v77 + v72)
+		v79 := v8 <= v7
+		v80 := float64(v78 * v73)
+		v81 := v10
 		if v11 {
-			v79 = v14
+			v81 = v14
 		}
-		v81 := v79 < v80
-		v84 := float64(v83 - v79)
-		v85 := math.Ldexp(v82, int(v84))
-		v86 := v10
-		if v81 {
-			v86 = v85
+		v83 := float64(v82 - v81)
+		v85 := v84
+		if v83 < v84 {
+			v85 = v83
 		}
-		v87 := float64(v72 + v86)
-		v88 := float64(v87 - v86)
-		v89 := float64(v72 - v88)
-		v90 := float64(v89 + v78)
-		v91 := float64(v90 + v86)
-		v92 := float64(v91 - v86)
-		v93 := float64(v88 + v92)
-		v94 := math.Ldexp(v93, int(v79))
-		v95 := math.IsNaN(v2)
-		v96 := v94
-		if v95 {
-			v96 = v2
+		v87 := v81 < v86
+		v89 := math.Ldexp(v88, int(v85))
+		v90 := v10
+		if v87 {
+			v90 = v89
 		}
-		v97 := -v2
-		v98 := math.Abs(v97)
-		v99 := -v98
-		v100 := v8
-		if v99 > v8 {
-			v100 = v99
+		v91 := float64(v74 + v90)
+		v92 := float64(v91 - v90)
+		v93 := float64(v74 - v92)
+		v94 := float64(v93 + v80)
+		v95 := float64(v94 + v90)
+		v96 := float64(v95 - v90)
+		v97 := float64(v92 + v96)
+		v98 := math.Ldexp(v97, int(v81))
+		v99 := math.IsNaN(v2)
+		v100 := v98
+		if v99 {
+			v100 = v2
 		}
-		v101 := v97 < v10
-		v102 := float64(v100 * v12)
-		v103 := math.RoundToEven(v102)
-		v104 := -v103
-		v105 := math.FMA(v104, v16, v100)
-		v106 := math.FMA(v104, v18, v105)
-		v107 := float64(v105 - v106)
-		v108 := math.FMA(v104, v18, v107)
-		v109 := float64(v106 * v106)
-		v110 := -v109
-		v111 := math.FMA(v106, v106, v110)
-		v112 := float64(v22 * v109)
-		v113 := float64(v22 * v111)
-		v114 := float64(v106 + v112)
-		v115 := float64(v106 - v114)
-		v116 := float64(v115 + v112)
-		v117 := float64(v116 + v113)
-		v118 := math.FMA(v108, v106, v108)
-		v119 := float64(v117 + v118)
-		v120 := float64(v109 * v106)
-		v121 := math.FMA(v35, v106, v36)
-		v122 := math.FMA(v121, v106, v38)
-		v123 := math.FMA(v122, v106, v40)
-		v124 := math.FMA(v123, v106, v42)
-		v125 := math.FMA(v124, v106, v44)
-		v126 := math.FMA(v125, v106, v46)
-		v127 := math.FMA(v126, v106, v48)
-		v128 := math.FMA(v127, v106, v50)
-		v129 := math.FMA(v128, v106, v52)
-		v130 := math.FMA(v120, v129, v119)
-		v131 := float64(v5 + v114)
-		v132 := float64(v5 - v131)
-		v133 := float64(v132 + v114)
-		v134 := float64(v133 + v130)
-		v135 := float64(v131 + v134)
-		v136 := float64(v131 - v135)
-		v137 := float64(v136 + v134)
-		v138 := ldexpMid(v5, v103)
-		v139 := float64(v135 * v138)
-		v140 := float64(v137 * v138)
-		v141 := float64(v5 + v139)
-		v142 := float64(v5 - v141)
-		v143 := float64(v142 + v139)
-		v144 := float64(v143 + v140)
-		v145 := v5
-		if v101 {
-			v145 = v135
+		v101 := -v2
+		v102 := math.Abs(v101)
+		v103 := -v102
+		v104 := v8
+		if v103 > v8 {
+			v104 = v103
 		}
-		v146 := v10
-		if v101 {
-			v146 = v137
+		v105 := v101 < v10
+		v106 := float64(v104 * v12)
+		v107 := math.RoundToEven(v106)
+		v108 := -v107
+		v109 := math.FMA(v108, v16, v104)
+		v110 := math.FMA(v108, v18, v109)
+		v111 := float64(v109 - v110)
+		v112 := math.FMA(v108, v18, v111)
+		v113 := float64(v110 * v110)
+		v114 := -v113
+		v115 := math.FMA(v110, v110, v114)
+		v116 := float64(v22 * v113)
+		v117 := float64(v22 * v115)
+		v118 := float64(v110 + v116)
+		v119 := float64(v110 - v118)
+		v120 := float64(v119 + v116)
+		v121 := float64(v120 + v117)
+		v122 := math.FMA(v112, v110, v112)
+		v123 := float64(v121 + v122)
+		v124 := float64(v113 * v110)
+		v125 := math.FMA(v35, v110, v36)
+		v126 := math.FMA(v125, v110, v38)
+		v127 := math.FMA(v126, v110, v40)
+		v128 := math.FMA(v127, v110, v42)
+		v129 := math.FMA(v128, v110, v44)
+		v130 := math.FMA(v129, v110, v46)
+		v131 := math.FMA(v130, v110, v48)
+		v132 := math.FMA(v131, v110, v50)
+		v133 := math.FMA(v132, v110, v52)
+		v134 := math.FMA(v124, v133, v123)
+		v135 := float64(v5 + v118)
+		v136 := float64(v5 - v135)
+		v137 := float64(v136 + v118)
+		v138 := float64(v137 + v134)
+		v139 := float64(v135 + v138)
+		v140 := float64(v135 - v139)
+		v141 := float64(v140 + v138)
+		v142 := v62
+		if v107 > v62 {
+			v142 = v107
 		}
-		v147 := float64(v5 / v141)
-		v148 := float64(v145 * v147)
-		v149 := -v148
-		v150 := math.FMA(v149, v141, v145)
-		v151 := math.FMA(v149, v144, v150)
-		v152 := float64(v151 + v146)
-		v154 := float64(v152 * v147)
-		v155 := v10
-		if v101 {
-			v155 = v103
+		v143 := ldexpMid(v5, v142)
+		v144 := float64(v139 * v143)
+		v145 := float64(v141 * v143)
+		v146 := float64(v5 + v144)
+		v147 := float64(v5 - v146)
+		v148 := float64(v147 + v144)
+		v149 := float64(v148 + v145)
+		v150 := v5
+		if v105 {
+			v150 = v139
 		}
-		v156 := v155 < v80
-		v157 := float64(v83 - v155)
-		v158 := math.Ldexp(v82, int(v157))
-		v159 := v10
-		if v156 {
-			v159 = v158
+		v151 := v10
+		if v105 {
+			v151 = v141
 		}
-		v160 := float64(v148 + v159)
-		v161 := float64(v160 - v159)
-		v162 := float64(v148 - v161)
-		v163 := float64(v162 + v154)
-		v164 := float64(v163 + v159)
-		v165 := float64(v164 - v159)
-		v166 := float64(v161 + v165)
-		v167 := math.Ldexp(v166, int(v155))
-		v168 := math.IsNaN(v97)
-		v169 := v167
-		if v168 {
-			v169 = v97
+		v152 := float64(v5 / v146)
+		v153 := float64(v150 * v152)
+		v154 := -v153
+		v155 := math.FMA(v154, v146, v150)
+		v156 := math.FMA(v154, v149, v155)
+		v157 := float64(v156 + v151)
+		v159 := float64(v157 * v152)
+		v160 := v10
+		if v105 {
+			v160 = v107
 		}
-		v170 := float64(v96 * v169)
-		v172 := v6 < v171
-		v173 := math.FMA(v1, v0, v97)
-		v174 := v10
-		if v172 {
-			v174 = v173
+		v161 := float64(v82 - v160)
+		v162 := v84
+		if v161 < v84 {
+			v162 = v161
 		}
-		v175 := float64(v170 * v174)
-		v176 := float64(v96 + v175)
-		v177 := v176
+		v163 := v160 < v86
+		v164 := math.Ldexp(v88, int(v162))
+		v165 := v10
+		if v163 {
+			v165 = v164
+		}
+		v166 := float64(v153 + v165)
+		v167 := float64(v166 - v165)
+		v168 := float64(v153 - v167)
+		v169 := float64(v168 + v159)
+		v170 := float64(v169 + v165)
+		v171 := float64(v170 - v165)
+		v172 := float64(v167 + v171)
+		v173 := math.Ldexp(v172, int(v160))
+		v174 := math.IsNaN(v101)
+		v175 := v173
+		if v174 {
+			v175 = v101
+		}
+		v176 := float64(v100 * v175)
+		v178 := v6 < v177
+		v179 := math.FMA(v1, v0, v101)
+		v180 := v10
+		if v178 {
+			v180 = v179
+		}
+		v181 := float64(v176 * v180)
+		v182 := float64(v100 + v181)
+		v183 := v182
 		if v4 {
-			v177 = v5
+			v183 = v5
 		}
-		v178 := dy[i]
-		v179 := float64(v178 * v5)
-		v180 := float64(v178 * v96)
-		v181 := -v180
-		v182 := math.FMA(v178, v96, v181)
-		v183 := float64(v178 * v170)
-		v184 := -v183
-		v185 := math.FMA(v178, v170, v184)
-		v186 := float64(v183 * v174)
+		v184 := dy[i]
+		v185 := float64(v184 * v5)
+		v186 := float64(v184 * v2)
 		v187 := -v186
-		v188 := math.FMA(v183, v174, v187)
-		v189 := math.FMA(v185, v174, v188)
-		v190 := float64(v180 + v186)
-		v191 := float64(v190 - v180)
-		v192 := float64(v190 - v191)
-		v193 := float64(v180 - v192)
-		v194 := float64(v186 - v191)
-		v195 := float64(v193 + v194)
-		v196 := float64(v195 + v182)
-		v197 := float64(v196 + v189)
-		v198 := v190
+		v188 := math.FMA(v184, v2, v187)
+		v189 := v10
+		if v79 {
+			v189 = v74
+		}
+		v190 := float64(v184 * v189)
+		v191 := -v190
+		v192 := math.FMA(v184, v189, v191)
+		v193 := v10
+		if v79 {
+			v193 = v80
+		}
+		v194 := float64(v184 * v193)
+		v195 := float64(v192 + v194)
+		v196 := float64(v190 + v195)
+		v197 := math.Ldexp(v196, int(v81))
+		v198 := float64(v184 * v98)
+		v199 := -v198
+		v200 := math.FMA(v184, v98, v199)
+		v201 := v198
+		if v87 {
+			v201 = v197
+		}
+		v202 := v200
+		if v87 {
+			v202 = v10
+		}
+		v203 := v201
+		if v99 {
+			v203 = v186
+		}
+		v204 := v202
+		if v99 {
+			v204 = v188
+		}
+		v205 := float64(v184 * v176)
+		v206 := -v205
+		v207 := math.FMA(v184, v176, v206)
+		v208 := float64(v205 * v180)
+		v209 := -v208
+		v210 := math.FMA(v205, v180, v209)
+		v211 := math.FMA(v207, v180, v210)
+		v212 := float64(v203 + v208)
+		v213 := float64(v212 - v203)
+		v214 := float64(v212 - v213)
+		v215 := float64(v203 - v214)
+		v216 := float64(v208 - v213)
+		v217 := float64(v215 + v216)
+		v218 := float64(v217 + v204)
+		v219 := float64(v218 + v211)
+		v220 := v212
 		if v4 {
-			v198 = v179
+			v220 = v185
 		}
-		v199 := v197
+		v221 := v219
 		if v4 {
-			v199 = v10
+			v221 = v10
 		}
-		v200 := float64(v198 + v199)
-		v201 := float64(v178 * v177)
-		v202 := float64(v200 - v201)
-		v203 := math.Abs(v202)
-		v204 := math.Abs(v201)
-		v206 := float64(v204 * v205)
-		v207 := v203 <= v206
-		v208 := math.Abs(v178)
-		v210 := float64(v203 * v209)
-		v213 := math.FMA(v208, v211, v212)
-		v214 := v210 <= v213
-		v215 := v207 || v214
-		v216 := v200 == v10
-		v217 := v215 && !v216
-		v218 := v201
-		if v217 {
-			v218 = v200
+		v222 := float64(v220 + v221)
+		v223 := float64(v184 * v183)
+		v224 := float64(v222 - v223)
+		v225 := math.Abs(v224)
+		v226 := math.Abs(v223)
+		v228 := float64(v226 * v227)
+		v229 := v225 <= v228
+		v230 := math.Abs(v184)
+		v232 := float64(v225 * v231)
+		v235 := math.FMA(v230, v233, v234)
+		v236 := v232 <= v235
+		v237 := v229 || v236
+		v238 := v222 == v10
+		v239 := v237 && !v238
+		v240 := v223
+		if v239 {
+			v240 = v222
 		}
-		v219 := math.IsNaN(v0)
-		v220 := v218
-		if v219 {
-			v220 = v0
+		v241 := math.IsNaN(v0)
+		v242 := v240
+		if v241 {
+			v242 = v0
 		}
-		dx[i] = v220
+		dx[i] = v242
 	}
 }

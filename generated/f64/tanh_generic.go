@@ -127,7 +127,7 @@ func tanhGeneric(dst, x []float64) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f64 memory, f64
-// compute, 230 operations): the scalar twin of the vector program the assembly
+// compute, 235 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -138,7 +138,7 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v4 := math.Float64frombits(0x4010000000000000)   // 4
 	v5 := math.Float64frombits(0x407bb9d3beb8c86b)   // 443.614195558365
 	v6 := math.Float64frombits(0x4000000000000000)   // 2
-	v9 := math.Float64frombits(0xc087500000000000)   // -746
+	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v11 := math.Float64frombits(0x4086300000000000)  // 710
 	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v17 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
@@ -155,17 +155,19 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v56 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v68 := math.Float64frombits(0x0000000000000000)  // 0
-	v97 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v99 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
-	v102 := math.Float64frombits(0xc000000000000000) // -2
-	v226 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v236 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v238 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v239 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v62 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v64 := math.Float64frombits(0x408f400000000000)  // 1000
+	v66 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v68 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v70 := math.Float64frombits(0x0000000000000000)  // 0
+	v99 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v101 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v104 := math.Float64frombits(0xc000000000000000) // -2
+	v146 := math.Float64frombits(0xc091300000000000) // -1100
+	v231 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v241 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v243 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v244 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -213,213 +215,225 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v58 := float64(v56 - v57)
 		v59 := float64(v58 + v29)
 		v60 := float64(v59 + v55)
-		v63 := v15 < v62
-		v66 := float64(v65 - v15)
-		v67 := math.Ldexp(v64, int(v66))
-		v69 := v68
-		if v63 {
-			v69 = v67
+		v63 := float64(v62 - v15)
+		v65 := v64
+		if v63 < v64 {
+			v65 = v63
 		}
-		v70 := float64(v57 + v69)
-		v71 := float64(v70 - v69)
-		v72 := float64(v57 - v71)
-		v73 := float64(v72 + v60)
-		v74 := float64(v73 + v69)
-		v75 := float64(v74 - v69)
-		v76 := float64(v71 + v75)
-		v77 := math.Ldexp(v76, int(v15))
-		v78 := math.IsNaN(v8)
-		v79 := v77
-		if v78 {
-			v79 = v8
+		v67 := v15 < v66
+		v69 := math.Ldexp(v68, int(v65))
+		v71 := v70
+		if v67 {
+			v71 = v69
 		}
-		v80 := float64(v4 * v79)
-		v98 := float64(v80 * v97)
-		v100 := float64(v98 * v99)
-		v101 := math.FMA(v80, v97, v100)
-		v103 := float64(v102 * v1)
-		v104 := math.Abs(v103)
-		v105 := -v104
-		v106 := v9
-		if v105 > v9 {
-			v106 = v105
+		v72 := float64(v57 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v57 - v73)
+		v75 := float64(v74 + v60)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v79 := math.Ldexp(v78, int(v15))
+		v80 := math.IsNaN(v8)
+		v81 := v79
+		if v80 {
+			v81 = v8
 		}
-		v107 := v103 < v68
-		v108 := float64(v106 * v13)
-		v109 := math.RoundToEven(v108)
-		v110 := -v109
-		v111 := math.FMA(v110, v17, v106)
-		v112 := math.FMA(v110, v19, v111)
-		v113 := float64(v111 - v112)
-		v114 := math.FMA(v110, v19, v113)
-		v115 := float64(v112 * v112)
-		v116 := -v115
-		v117 := math.FMA(v112, v112, v116)
-		v118 := float64(v23 * v115)
-		v119 := float64(v23 * v117)
-		v120 := float64(v112 + v118)
-		v121 := float64(v112 - v120)
-		v122 := float64(v121 + v118)
-		v123 := float64(v122 + v119)
-		v124 := math.FMA(v114, v112, v114)
-		v125 := float64(v123 + v124)
-		v126 := float64(v115 * v112)
-		v127 := math.FMA(v36, v112, v37)
-		v128 := math.FMA(v127, v112, v39)
-		v129 := math.FMA(v128, v112, v41)
-		v130 := math.FMA(v129, v112, v43)
-		v131 := math.FMA(v130, v112, v45)
-		v132 := math.FMA(v131, v112, v47)
-		v133 := math.FMA(v132, v112, v49)
-		v134 := math.FMA(v133, v112, v51)
-		v135 := math.FMA(v134, v112, v53)
-		v136 := math.FMA(v126, v135, v125)
-		v137 := float64(v56 + v120)
-		v138 := float64(v56 - v137)
-		v139 := float64(v138 + v120)
-		v140 := float64(v139 + v136)
-		v141 := float64(v137 + v140)
-		v142 := float64(v137 - v141)
-		v143 := float64(v142 + v140)
-		v144 := ldexpMid(v56, v109)
-		v145 := float64(v141 * v144)
-		v146 := float64(v143 * v144)
-		v147 := float64(v56 + v145)
-		v148 := float64(v56 - v147)
-		v149 := float64(v148 + v145)
-		v150 := float64(v149 + v146)
-		v151 := v56
-		if v107 {
-			v151 = v141
+		v82 := float64(v4 * v81)
+		v100 := float64(v82 * v99)
+		v102 := float64(v100 * v101)
+		v103 := math.FMA(v82, v99, v102)
+		v105 := float64(v104 * v1)
+		v106 := math.Abs(v105)
+		v107 := -v106
+		v108 := v9
+		if v107 > v9 {
+			v108 = v107
 		}
-		v152 := v68
-		if v107 {
-			v152 = v143
+		v109 := v105 < v70
+		v110 := float64(v108 * v13)
+		v111 := math.RoundToEven(v110)
+		v112 := -v111
+		v113 := math.FMA(v112, v17, v108)
+		v114 := math.FMA(v112, v19, v113)
+		v115 := float64(v113 - v114)
+		v116 := math.FMA(v112, v19, v115)
+		v117 := float64(v114 * v114)
+		v118 := -v117
+		v119 := math.FMA(v114, v114, v118)
+		v120 := float64(v23 * v117)
+		v121 := float64(v23 * v119)
+		v122 := float64(v114 + v120)
+		v123 := float64(v114 - v122)
+		v124 := float64(v123 + v120)
+		v125 := float64(v124 + v121)
+		v126 := math.FMA(v116, v114, v116)
+		v127 := float64(v125 + v126)
+		v128 := float64(v117 * v114)
+		v129 := math.FMA(v36, v114, v37)
+		v130 := math.FMA(v129, v114, v39)
+		v131 := math.FMA(v130, v114, v41)
+		v132 := math.FMA(v131, v114, v43)
+		v133 := math.FMA(v132, v114, v45)
+		v134 := math.FMA(v133, v114, v47)
+		v135 := math.FMA(v134, v114, v49)
+		v136 := math.FMA(v135, v114, v51)
+		v137 := math.FMA(v136, v114, v53)
+		v138 := math.FMA(v128, v137, v127)
+		v139 := float64(v56 + v122)
+		v140 := float64(v56 - v139)
+		v141 := float64(v140 + v122)
+		v142 := float64(v141 + v138)
+		v143 := float64(v139 + v142)
+		v144 := float64(v139 - v143)
+		v145 := float64(v144 + v142)
+		v147 := v146
+		if v111 > v146 {
+			v147 = v111
 		}
-		v153 := float64(v56 / v147)
-		v154 := float64(v151 * v153)
-		v155 := -v154
-		v156 := math.FMA(v155, v147, v151)
-		v157 := math.FMA(v155, v150, v156)
-		v158 := float64(v157 + v152)
-		v160 := float64(v158 * v153)
-		v161 := v68
-		if v107 {
-			v161 = v109
+		v148 := ldexpMid(v56, v147)
+		v149 := float64(v143 * v148)
+		v150 := float64(v145 * v148)
+		v151 := float64(v56 + v149)
+		v152 := float64(v56 - v151)
+		v153 := float64(v152 + v149)
+		v154 := float64(v153 + v150)
+		v155 := v56
+		if v109 {
+			v155 = v143
 		}
-		v162 := v161 < v62
-		v163 := float64(v65 - v161)
-		v164 := math.Ldexp(v64, int(v163))
-		v165 := v68
-		if v162 {
-			v165 = v164
+		v156 := v70
+		if v109 {
+			v156 = v145
 		}
-		v166 := float64(v154 + v165)
-		v167 := float64(v166 - v165)
-		v168 := float64(v154 - v167)
-		v169 := float64(v168 + v160)
-		v170 := float64(v169 + v165)
-		v171 := float64(v170 - v165)
-		v172 := float64(v167 + v171)
-		v173 := math.Ldexp(v172, int(v161))
-		v174 := math.IsNaN(v103)
-		v175 := v173
-		if v174 {
-			v175 = v103
+		v157 := float64(v56 / v151)
+		v158 := float64(v155 * v157)
+		v159 := -v158
+		v160 := math.FMA(v159, v151, v155)
+		v161 := math.FMA(v159, v154, v160)
+		v162 := float64(v161 + v156)
+		v164 := float64(v162 * v157)
+		v165 := v70
+		if v109 {
+			v165 = v111
 		}
-		v176 := -v175
-		v177 := math.FMA(v176, v175, v175)
-		v178 := float64(v4 * v177)
-		v179 := v178
+		v166 := float64(v62 - v165)
+		v167 := v64
+		if v166 < v64 {
+			v167 = v166
+		}
+		v168 := v165 < v66
+		v169 := math.Ldexp(v68, int(v167))
+		v170 := v70
+		if v168 {
+			v170 = v169
+		}
+		v171 := float64(v158 + v170)
+		v172 := float64(v171 - v170)
+		v173 := float64(v158 - v172)
+		v174 := float64(v173 + v164)
+		v175 := float64(v174 + v170)
+		v176 := float64(v175 - v170)
+		v177 := float64(v172 + v176)
+		v178 := math.Ldexp(v177, int(v165))
+		v179 := math.IsNaN(v105)
+		v180 := v178
+		if v179 {
+			v180 = v105
+		}
+		v181 := -v180
+		v182 := math.FMA(v181, v180, v180)
+		v183 := float64(v4 * v182)
+		v184 := v183
 		if v3 {
-			v179 = v101
+			v184 = v103
 		}
-		v180 := dy[i]
-		v181 := float64(v180 * v97)
-		v182 := float64(v181 * v80)
-		v183 := -v182
-		v184 := math.FMA(v181, v80, v183)
-		v185 := float64(v180 * v99)
-		v186 := -v185
-		v187 := math.FMA(v180, v99, v186)
-		v188 := float64(v185 * v98)
-		v189 := -v188
-		v190 := math.FMA(v185, v98, v189)
-		v191 := math.FMA(v187, v98, v190)
-		v192 := float64(v182 + v188)
-		v193 := float64(v192 - v182)
-		v194 := float64(v192 - v193)
-		v195 := float64(v182 - v194)
-		v196 := float64(v188 - v193)
-		v197 := float64(v195 + v196)
-		v198 := float64(v197 + v184)
-		v199 := float64(v198 + v191)
-		v200 := float64(v180 * v4)
-		v201 := float64(v200 * v176)
-		v202 := -v201
-		v203 := math.FMA(v200, v176, v202)
-		v204 := float64(v201 * v175)
-		v205 := -v204
-		v206 := math.FMA(v201, v175, v205)
-		v207 := math.FMA(v203, v175, v206)
-		v208 := float64(v200 * v175)
-		v209 := -v208
-		v210 := math.FMA(v200, v175, v209)
-		v211 := float64(v204 + v208)
-		v212 := float64(v211 - v204)
-		v213 := float64(v211 - v212)
-		v214 := float64(v204 - v213)
-		v215 := float64(v208 - v212)
-		v216 := float64(v214 + v215)
-		v217 := float64(v216 + v207)
-		v218 := float64(v217 + v210)
-		v219 := v211
-		if v3 {
-			v219 = v192
-		}
-		v220 := v218
-		if v3 {
-			v220 = v199
-		}
+		v185 := dy[i]
+		v186 := float64(v185 * v99)
+		v187 := float64(v186 * v82)
+		v188 := -v187
+		v189 := math.FMA(v186, v82, v188)
+		v190 := float64(v185 * v101)
+		v191 := -v190
+		v192 := math.FMA(v185, v101, v191)
+		v193 := float64(v190 * v100)
+		v194 := -v193
+		v195 := math.FMA(v190, v100, v194)
+		v196 := math.FMA(v192, v100, v195)
+		v197 := float64(v187 + v193)
+		v198 := float64(v197 - v187)
+		v199 := float64(v197 - v198)
+		v200 := float64(v187 - v199)
+		v201 := float64(v193 - v198)
+		v202 := float64(v200 + v201)
+		v203 := float64(v202 + v189)
+		v204 := float64(v203 + v196)
+		v205 := float64(v185 * v4)
+		v206 := float64(v205 * v181)
+		v207 := -v206
+		v208 := math.FMA(v205, v181, v207)
+		v209 := float64(v206 * v180)
+		v210 := -v209
+		v211 := math.FMA(v206, v180, v210)
+		v212 := math.FMA(v208, v180, v211)
+		v213 := float64(v205 * v180)
+		v214 := -v213
+		v215 := math.FMA(v205, v180, v214)
+		v216 := float64(v209 + v213)
+		v217 := float64(v216 - v209)
+		v218 := float64(v216 - v217)
+		v219 := float64(v209 - v218)
+		v220 := float64(v213 - v217)
 		v221 := float64(v219 + v220)
-		v222 := float64(v180 * v179)
-		v223 := float64(v221 - v222)
-		v224 := math.Abs(v223)
-		v225 := math.Abs(v222)
-		v227 := float64(v225 * v226)
-		v228 := v224 <= v227
-		v229 := math.Abs(v180)
-		v230 := math.Abs(v181)
-		v231 := v229
-		if v230 > v229 {
-			v231 = v230
+		v222 := float64(v221 + v212)
+		v223 := float64(v222 + v215)
+		v224 := v216
+		if v3 {
+			v224 = v197
 		}
-		v232 := math.Abs(v185)
-		v233 := v231
-		if v232 > v231 {
-			v233 = v232
+		v225 := v223
+		if v3 {
+			v225 = v204
 		}
-		v234 := math.Abs(v200)
-		v235 := v233
-		if v234 > v233 {
-			v235 = v234
+		v226 := float64(v224 + v225)
+		v227 := float64(v185 * v184)
+		v228 := float64(v226 - v227)
+		v229 := math.Abs(v228)
+		v230 := math.Abs(v227)
+		v232 := float64(v230 * v231)
+		v233 := v229 <= v232
+		v234 := math.Abs(v185)
+		v235 := math.Abs(v186)
+		v236 := v234
+		if v235 > v234 {
+			v236 = v235
 		}
-		v237 := float64(v224 * v236)
-		v240 := math.FMA(v235, v238, v239)
-		v241 := v237 <= v240
-		v242 := v228 || v241
-		v243 := v221 == v68
-		v244 := v242 && !v243
-		v245 := v222
-		if v244 {
-			v245 = v221
+		v237 := math.Abs(v190)
+		v238 := v236
+		if v237 > v236 {
+			v238 = v237
 		}
-		v246 := math.IsNaN(v0)
-		v247 := v245
-		if v246 {
-			v247 = v0
+		v239 := math.Abs(v205)
+		v240 := v238
+		if v239 > v238 {
+			v240 = v239
 		}
-		dx[i] = v247
+		v242 := float64(v229 * v241)
+		v245 := math.FMA(v240, v243, v244)
+		v246 := v242 <= v245
+		v247 := v233 || v246
+		v248 := v226 == v70
+		v249 := v247 && !v248
+		v250 := v227
+		if v249 {
+			v250 = v226
+		}
+		v251 := math.IsNaN(v0)
+		v252 := v250
+		if v251 {
+			v252 = v0
+		}
+		dx[i] = v252
 	}
 }
 

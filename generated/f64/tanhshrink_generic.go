@@ -244,7 +244,7 @@ func tanhshrinkGeneric(dst, x []float64) {
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f64
-// memory, f64 compute, 287 operations): the scalar twin of the vector program
+// memory, f64 compute, 291 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -281,7 +281,7 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 	v109 := math.Float64frombits(0x4000000000000000) // 2
 	v115 := math.Float64frombits(0x4010000000000000) // 4
 	v116 := math.Float64frombits(0xc000000000000000) // -2
-	v120 := math.Float64frombits(0xc087500000000000) // -746
+	v120 := math.Float64frombits(0xc096d00000000000) // -1460
 	v122 := math.Float64frombits(0x0000000000000000) // 0
 	v124 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v128 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -297,12 +297,14 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 	v160 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
 	v162 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v164 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v192 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v174 := math.Float64frombits(0xc091300000000000) // -1100
 	v194 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v270 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v276 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v278 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v279 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v196 := math.Float64frombits(0x408f400000000000) // 1000
+	v198 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v274 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v280 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v282 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v283 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -435,155 +437,163 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		v171 := float64(v167 + v170)
 		v172 := float64(v167 - v171)
 		v173 := float64(v172 + v170)
-		v174 := ldexpMid(v5, v126)
-		v175 := float64(v171 * v174)
-		v176 := float64(v173 * v174)
-		v177 := float64(v5 + v175)
-		v178 := float64(v5 - v177)
-		v179 := float64(v178 + v175)
-		v180 := float64(v179 + v176)
-		v181 := v5
+		v175 := v174
+		if v126 > v174 {
+			v175 = v126
+		}
+		v176 := ldexpMid(v5, v175)
+		v177 := float64(v171 * v176)
+		v178 := float64(v173 * v176)
+		v179 := float64(v5 + v177)
+		v180 := float64(v5 - v179)
+		v181 := float64(v180 + v177)
+		v182 := float64(v181 + v178)
+		v183 := v5
 		if v123 {
-			v181 = v171
+			v183 = v171
 		}
-		v182 := v122
+		v184 := v122
 		if v123 {
-			v182 = v173
+			v184 = v173
 		}
-		v183 := float64(v5 / v177)
-		v184 := float64(v181 * v183)
-		v185 := -v184
-		v186 := math.FMA(v185, v177, v181)
-		v187 := math.FMA(v185, v180, v186)
-		v188 := float64(v187 + v182)
-		v190 := float64(v188 * v183)
-		v191 := v122
+		v185 := float64(v5 / v179)
+		v186 := float64(v183 * v185)
+		v187 := -v186
+		v188 := math.FMA(v187, v179, v183)
+		v189 := math.FMA(v187, v182, v188)
+		v190 := float64(v189 + v184)
+		v192 := float64(v190 * v185)
+		v193 := v122
 		if v123 {
-			v191 = v126
+			v193 = v126
 		}
-		v193 := v191 < v192
-		v195 := float64(v194 - v191)
-		v196 := math.Ldexp(v53, int(v195))
-		v197 := v122
-		if v193 {
-			v197 = v196
+		v195 := float64(v194 - v193)
+		v197 := v196
+		if v195 < v196 {
+			v197 = v195
 		}
-		v198 := float64(v184 + v197)
-		v199 := float64(v198 - v197)
-		v200 := float64(v184 - v199)
-		v201 := float64(v200 + v190)
-		v202 := float64(v201 + v197)
-		v203 := float64(v202 - v197)
-		v204 := float64(v199 + v203)
-		v205 := math.Ldexp(v204, int(v191))
-		v206 := math.IsNaN(v117)
-		v207 := v205
-		if v206 {
-			v207 = v117
+		v199 := v193 < v198
+		v200 := math.Ldexp(v53, int(v197))
+		v201 := v122
+		if v199 {
+			v201 = v200
 		}
-		v208 := -v207
-		v209 := math.FMA(v208, v207, v207)
-		v210 := float64(v115 * v209)
-		v211 := float64(v5 - v210)
-		v212 := v211
+		v202 := float64(v186 + v201)
+		v203 := float64(v202 - v201)
+		v204 := float64(v186 - v203)
+		v205 := float64(v204 + v192)
+		v206 := float64(v205 + v201)
+		v207 := float64(v206 - v201)
+		v208 := float64(v203 + v207)
+		v209 := math.Ldexp(v208, int(v193))
+		v210 := math.IsNaN(v117)
+		v211 := v209
+		if v210 {
+			v211 = v117
+		}
+		v212 := -v211
+		v213 := math.FMA(v212, v211, v211)
+		v214 := float64(v115 * v213)
+		v215 := float64(v5 - v214)
+		v216 := v215
 		if v6 {
-			v212 = v114
+			v216 = v114
 		}
-		v213 := v212
+		v217 := v216
 		if v3 {
-			v213 = v4
+			v217 = v4
 		}
-		v214 := dy[i]
-		v215 := float64(v214 * v1)
-		v216 := -v215
-		v217 := math.FMA(v214, v1, v216)
-		v218 := float64(v215 * v1)
-		v219 := -v218
-		v220 := math.FMA(v215, v1, v219)
-		v221 := math.FMA(v217, v1, v220)
-		v222 := float64(v214 * v7)
+		v218 := dy[i]
+		v219 := float64(v218 * v1)
+		v220 := -v219
+		v221 := math.FMA(v218, v1, v220)
+		v222 := float64(v219 * v1)
 		v223 := -v222
-		v224 := math.FMA(v214, v7, v223)
-		v225 := float64(v214 * v9)
-		v226 := -v225
-		v227 := math.FMA(v214, v9, v226)
-		v228 := float64(v214 * v112)
-		v229 := -v228
-		v230 := math.FMA(v214, v112, v229)
-		v231 := -v230
-		v232 := float64(v225 + v229)
-		v233 := float64(v232 - v225)
-		v234 := float64(v232 - v233)
-		v235 := float64(v225 - v234)
-		v236 := float64(v229 - v233)
-		v237 := float64(v235 + v236)
-		v238 := float64(v237 + v227)
-		v239 := float64(v238 + v231)
-		v240 := float64(v222 + v232)
-		v241 := float64(v240 - v222)
-		v242 := float64(v240 - v241)
-		v243 := float64(v222 - v242)
-		v244 := float64(v232 - v241)
-		v245 := float64(v243 + v244)
-		v246 := float64(v245 + v224)
-		v247 := float64(v246 + v239)
-		v248 := float64(v214 * v5)
-		v249 := float64(v214 * v115)
-		v250 := float64(v249 * v209)
-		v251 := -v250
-		v252 := math.FMA(v249, v209, v251)
-		v253 := -v252
-		v254 := float64(v248 + v251)
-		v255 := float64(v254 - v248)
-		v256 := float64(v254 - v255)
-		v257 := float64(v248 - v256)
-		v258 := float64(v251 - v255)
-		v259 := float64(v257 + v258)
-		v260 := float64(v259 + v253)
-		v261 := v254
+		v224 := math.FMA(v219, v1, v223)
+		v225 := math.FMA(v221, v1, v224)
+		v226 := float64(v218 * v7)
+		v227 := -v226
+		v228 := math.FMA(v218, v7, v227)
+		v229 := float64(v218 * v9)
+		v230 := -v229
+		v231 := math.FMA(v218, v9, v230)
+		v232 := float64(v218 * v112)
+		v233 := -v232
+		v234 := math.FMA(v218, v112, v233)
+		v235 := -v234
+		v236 := float64(v229 + v233)
+		v237 := float64(v236 - v229)
+		v238 := float64(v236 - v237)
+		v239 := float64(v229 - v238)
+		v240 := float64(v233 - v237)
+		v241 := float64(v239 + v240)
+		v242 := float64(v241 + v231)
+		v243 := float64(v242 + v235)
+		v244 := float64(v226 + v236)
+		v245 := float64(v244 - v226)
+		v246 := float64(v244 - v245)
+		v247 := float64(v226 - v246)
+		v248 := float64(v236 - v245)
+		v249 := float64(v247 + v248)
+		v250 := float64(v249 + v228)
+		v251 := float64(v250 + v243)
+		v252 := float64(v218 * v5)
+		v253 := float64(v218 * v115)
+		v254 := float64(v253 * v213)
+		v255 := -v254
+		v256 := math.FMA(v253, v213, v255)
+		v257 := -v256
+		v258 := float64(v252 + v255)
+		v259 := float64(v258 - v252)
+		v260 := float64(v258 - v259)
+		v261 := float64(v252 - v260)
+		v262 := float64(v255 - v259)
+		v263 := float64(v261 + v262)
+		v264 := float64(v263 + v257)
+		v265 := v258
 		if v6 {
-			v261 = v240
+			v265 = v244
 		}
-		v262 := v260
+		v266 := v264
 		if v6 {
-			v262 = v247
+			v266 = v251
 		}
-		v263 := v261
+		v267 := v265
 		if v3 {
-			v263 = v218
+			v267 = v222
 		}
-		v264 := v262
+		v268 := v266
 		if v3 {
-			v264 = v221
+			v268 = v225
 		}
-		v265 := float64(v263 + v264)
-		v266 := float64(v214 * v213)
-		v267 := float64(v265 - v266)
-		v268 := math.Abs(v267)
-		v269 := math.Abs(v266)
-		v271 := float64(v269 * v270)
-		v272 := v268 <= v271
-		v273 := math.Abs(v214)
-		v274 := math.Abs(v249)
-		v275 := v273
-		if v274 > v273 {
-			v275 = v274
+		v269 := float64(v267 + v268)
+		v270 := float64(v218 * v217)
+		v271 := float64(v269 - v270)
+		v272 := math.Abs(v271)
+		v273 := math.Abs(v270)
+		v275 := float64(v273 * v274)
+		v276 := v272 <= v275
+		v277 := math.Abs(v218)
+		v278 := math.Abs(v253)
+		v279 := v277
+		if v278 > v277 {
+			v279 = v278
 		}
-		v277 := float64(v268 * v276)
-		v280 := math.FMA(v275, v278, v279)
-		v281 := v277 <= v280
-		v282 := v272 || v281
-		v283 := v265 == v122
-		v284 := v282 && !v283
-		v285 := v266
-		if v284 {
-			v285 = v265
+		v281 := float64(v272 * v280)
+		v284 := math.FMA(v279, v282, v283)
+		v285 := v281 <= v284
+		v286 := v276 || v285
+		v287 := v269 == v122
+		v288 := v286 && !v287
+		v289 := v270
+		if v288 {
+			v289 = v269
 		}
-		v286 := math.IsNaN(v0)
-		v287 := v285
-		if v286 {
-			v287 = v0
+		v290 := math.IsNaN(v0)
+		v291 := v289
+		if v290 {
+			v291 = v0
 		}
-		dx[i] = v287
+		dx[i] = v291
 	}
 }

@@ -14,7 +14,8 @@ package vprog
 
 // Cody–Waite split of ln2 for the F64 reduction. expLn2Hi is ln2 rounded to
 // float64; expLn2Lo is the next 53 bits. x − k·expLn2Hi is exact in one FMA
-// (see expReduce), and k·(ln2 − expLn2Hi − expLn2Lo) < 2^-97 is negligible.
+// (see expReduce), and k·(ln2 − expLn2Hi − expLn2Lo), below 2^-99 for
+// |k| ≤ 2107, is negligible.
 const (
 	expLog2e = 0x1.71547652b82fep+0 // 1/ln2
 	expLn2Hi = 0x1.62e42fefa39efp-1
@@ -31,6 +32,13 @@ const (
 	// compute type.
 	expMaxArg = 710.0
 	expMinArg = -746.0
+	// A float64 target reduces arguments down to -1460 all the same: the
+	// value still rounds to +0 there, but a scaled product (scale.go) that
+	// multiplies the unrounded 2^k·(y0 + w) by up to MaxFloat64 = 2^1024
+	// has results down to 2^-1075 to recover, which need e^x ≥ 2^-2099,
+	// x ≥ -1455. The reduction stays exact (x − k·expLn2Hi is a multiple of
+	// 2^-53 below 0.35) and k ≥ -2107 is within Ldexp's range.
+	expMinArgF64 = -1460.0
 	// expm1(x) rounds to -1 for x < -37.43 (e^x < 2^-54); -40 keeps k ≥ -58.
 	expm1MinArg = -40.0
 	// expm1 for a float32 target stops at 708, which keeps k ≤ 1022: then
@@ -93,7 +101,7 @@ func expTwoSum(b *Builder, a, c Value) (s, e Value) {
 }
 
 // expReduce returns k = round(x/ln2) and r + rlo = x − k·ln2 (to ~2^-100
-// absolute), for finite x with |x| ≤ 746.
+// absolute), for finite x in [expMinArgF64, 746].
 func expReduce(b *Builder, x Value) (k, r, rlo Value) {
 	k = b.Round(b.Mul(x, b.Const(expLog2e)), RoundNearestEven)
 	nk := b.Neg(k)
@@ -108,8 +116,9 @@ func expReduce(b *Builder, x Value) (k, r, rlo Value) {
 	return k, r, rlo
 }
 
-// expCore returns k and s + t ≈ expm1(x − k·ln2) for finite |x| ≤ 746, with
-// |t| ≲ 2^-52·|s| and an error near 2^-62 relative to |s|, for F64 targets.
+// expCore returns k and s + t ≈ expm1(x − k·ln2) for finite x in
+// [expMinArgF64, 746], with |t| ≲ 2^-52·|s| and an error near 2^-62
+// relative to |s|, for F64 targets.
 //
 // expm1(r) = r + r²/2 + r³·R(r): r²/2 is split exactly with an FMA, so the
 // leading part r + r²/2 is a compensated sum and only r³·R(r) (at most
@@ -157,7 +166,10 @@ func expSplit(b *Builder, y0, w Value) (y, ylo Value) {
 // plain Ldexp(y0 + w, k). unclamped is the mask of lanes whose argument
 // was not clamped (where y0 + w is the value), for NoteUnrounded.
 func expLdexpDD(b *Builder, y0, w, k, unclamped Value) Value {
-	c := b.Select(b.LT(k, b.Const(-1021)), b.Ldexp(b.Const(1.5), b.Sub(b.Const(-1022), k)), b.Const(0))
+	// For k < -2021 (x < -1401) c stops at 1.5·2^1000, not a power that
+	// overflows: u is then far above 2 and the result the +0 it should be.
+	ce := b.Min(b.Sub(b.Const(-1022), k), b.Const(1000))
+	c := b.Select(b.LT(k, b.Const(-1021)), b.Ldexp(b.Const(1.5), ce), b.Const(0))
 	hi := b.Sub(b.Add(y0, c), c) // y0 rounded to a multiple of u (exact steps)
 	d := b.Sub(y0, hi)           // exact, |d| ≤ u/2
 	corr := b.Sub(b.Add(b.Add(d, w), c), c)
@@ -166,7 +178,7 @@ func expLdexpDD(b *Builder, y0, w, k, unclamped Value) Value {
 	return b.Ldexp(sum, k)
 }
 
-// expDD returns k and y0 + w ≈ exp(x)/2^k for finite |x| ≤ 746, with
+// expDD returns k and y0 + w ≈ exp(x)/2^k for finite x in [expMinArgF64, 746], with
 // fl(y0 + w) in [0.7, 1.42] (F64 target).
 func expDD(b *Builder, x Value) (k, y0, w Value) {
 	k, s, t := expCore(b, x)
@@ -212,12 +224,13 @@ func expm132(b *Builder, x Value) Value {
 // expLower is exp(x): +Inf above the overflow threshold, gradual underflow
 // to +0 (one rounding, by Ldexp), exp(±Inf) = +Inf/+0, NaN → NaN.
 func expLower(b *Builder, x Value, target Type) Value {
-	xc := expClamp(b, x, expMinArg, expMaxArg)
 	var res Value
 	if target == F64 {
+		xc := expClamp(b, x, expMinArgF64, expMaxArg)
 		k, y0, w := expDD(b, xc)
-		res = expLdexpDD(b, y0, w, k, b.LE(b.Const(expMinArg), x))
+		res = expLdexpDD(b, y0, w, k, b.LE(b.Const(expMinArgF64), x))
 	} else {
+		xc := expClamp(b, x, expMinArg, expMaxArg)
 		k, p := exp32Scaled(b, xc)
 		res = b.LdexpMidRange(p, k) // p near 1
 	}

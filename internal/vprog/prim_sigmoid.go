@@ -3,7 +3,9 @@ package vprog
 // sigmoid(x) = 1/(1 + e^-x), computed from e = exp(−|x|) ≤ 1 so that
 // nothing overflows: sigmoid(x) = 1/(1+e) for x ≥ 0 and e/(1+e) for x < 0.
 // The smallest results (x ≲ −708) are e itself, subnormal down to
-// sigmoid(−745.13…) and then 0, rounded once by Ldexp.
+// sigmoid(−745.13…) and then 0, rounded once by Ldexp; float64 targets
+// reduce down to −1460 all the same, for a scaled product (see
+// expMinArgF64).
 //
 // Float64 targets keep e and 1+e as double-doubles and divide with one
 // correction step (sigmoidDivParts), about 0.5 ULP in all; float32 targets
@@ -37,8 +39,13 @@ func sigmoidDivParts(b *Builder, nh, nl, dh, dl Value) (y0, rem, q Value) {
 }
 
 func sigmoidLower(b *Builder, x Value, target Type) Value {
-	// −|x| clamped below at expMinArg, where exp is already 0 (NaN → expMinArg).
-	t := b.Max(b.Neg(b.Abs(x)), b.Const(expMinArg))
+	// −|x| clamped below where exp is 0 (for a float64 target: where it
+	// stays 0 however it is scaled); NaN → the clamp.
+	minArg := expMinArg
+	if target == F64 {
+		minArg = expMinArgF64
+	}
+	t := b.Max(b.Neg(b.Abs(x)), b.Const(minArg))
 	neg := b.LT(x, b.Const(0))
 	one := b.Const(1)
 	var res Value
@@ -48,10 +55,11 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 		y, ylo := expSplit(b, y0, w)
 		// A product by p = 2^k is Ldexp, one rounding, while p is normal or
 		// subnormal; below (p = 0), e < 2^-1074 is far too small to matter
-		// in 1 + e. Where el loses bits to underflow, e < 2^-1000 and dl no
-		// longer matters either. One power of two and two products cost
-		// AVX2 far less than two general Ldexps.
-		p := b.LdexpMidRange(one, k)
+		// in 1 + e, so k stops at -1100, within LdexpMidRange's range.
+		// Where el loses bits to underflow, e < 2^-1000 and dl no longer
+		// matters either. One power of two and two products cost AVX2 far
+		// less than two general Ldexps.
+		p := b.LdexpMidRange(one, b.Max(k, b.Const(-1100)))
 		eh := b.Mul(y, p)
 		el := b.Mul(ylo, p)
 		// 1 + e = dh + dl (Fast2Sum, e ≤ 1).
@@ -63,7 +71,7 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 		nh := b.Select(neg, y, one)
 		nl := b.Select(neg, ylo, b.Const(0))
 		q0, rem, q := sigmoidDivParts(b, nh, nl, dh, dl)
-		unclamped := b.LE(b.Const(expMinArg), b.Neg(b.Abs(x)))
+		unclamped := b.LE(b.Const(minArg), b.Neg(b.Abs(x)))
 		res = expLdexpDD(b, q0, b.Mul(rem, q), b.Select(neg, k, b.Const(0)), unclamped)
 	} else {
 		k, p := exp32Scaled(b, t)

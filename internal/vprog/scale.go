@@ -82,9 +82,10 @@ type scaler struct {
 	// path with the most.
 	captured int
 	// uses counts each value's uses. Only a value used once is looked
-	// into: one used elsewhere too may have its rounding error computed
-	// there (x2 + fma(x, x, -x2)), and the scaled sum must then see the
-	// rounded value, not the exact one, or it would count the error twice.
+	// into (but see shared): one used elsewhere too may have its rounding
+	// error computed there (x2 + fma(x, x, -x2)), and the scaled sum must
+	// then see the rounded value, not the exact one, or it would count the
+	// error twice.
 	uses []int
 	// folded holds the scales that leaf factors were multiplied into.
 	folded []Value
@@ -102,18 +103,15 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 		// carried in; the rest is v's own evaluation.
 		return v, NoLow
 	}
-	if depth > 0 && sc.uses[v] <= 1 {
+	if depth > 0 && sc.uses[v] > 1 {
+		return sc.shared(v, sh, sl)
+	}
+	if depth > 0 {
 		switch in.Op {
 		case OpSelect: // no rounding: both branches at the same depth
-			// A lane takes one branch: count the roundings of the
-			// branch that has more.
-			before := sc.captured
-			h1, l1 := sc.pair(a[1], depth, sh, sl)
-			first := sc.captured - before
-			sc.captured = before
-			h2, l2 := sc.pair(a[2], depth, sh, sl)
-			sc.captured = max(sc.captured, before+first)
-			return b.Select(a[0], h1, h2), sc.selectLow(a[0], l1, l2)
+			return sc.selectPair(a[0],
+				func() (Value, Value) { return sc.pair(a[1], depth, sh, sl) },
+				func() (Value, Value) { return sc.pair(a[2], depth, sh, sl) })
 		case OpNeg:
 			h1, l1 := sc.pair(a[0], depth, sh, sl)
 			return b.Neg(h1), sc.neg(l1)
@@ -169,25 +167,98 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 			if in.Imm != 0 {
 				break // its operand's or exponent's range is promised, a scaled one's is not
 			}
-			var h1, l1 Value
 			if parts, ok := b.unrounded[a[0]]; ok {
-				// The operand was rounded to a subnormal result's grid
-				// so that this scaling is exact: scale the exact sum
-				// instead, and round once, here. Where the primitive
-				// clamped its argument (exp(-746) standing for
-				// exp(-2000)) the sum is not the value, and 0 is used.
-				keep := parts[2]
-				zero := b.Const(0)
-				h1, l1 = sc.times(sh, sl, b.Select(keep, parts[0], zero))
-				l1 = sc.add(l1, b.Mul(sh, b.Select(keep, parts[1], zero)))
-			} else {
-				h1, l1 = sc.pair(a[0], depth-1, sh, sl)
+				return sc.unroundedTimes(parts, a[1], sh, sl), NoLow
 			}
+			h1, l1 := sc.pair(a[0], depth-1, sh, sl)
 			sc.captured++
 			return b.Ldexp(sc.add(h1, l1), a[1]), NoLow
 		}
 	}
 	return sc.times(sh, sl, v)
+}
+
+// selectPair is the pair of a select whose branches' pairs first and
+// second give: a lane takes one branch, so the roundings counted are
+// those of the branch that has more.
+func (sc *scaler) selectPair(m Value, first, second func() (Value, Value)) (Value, Value) {
+	before := sc.captured
+	h1, l1 := first()
+	one := sc.captured - before
+	sc.captured = before
+	h2, l2 := second()
+	sc.captured = max(sc.captured, before+one)
+	return sc.b.Select(m, h1, h2), sc.selectLow(m, l1, l2)
+}
+
+// unroundedTimes is s·2^k·(hi + lo) rounded once, for an operand of a
+// power-of-two scaling that a primitive rounded to a subnormal result's
+// grid so that the scaling is exact (parts = hi, lo and the mask of lanes
+// where their sum is the value; see NoteUnrounded): the exact sum is
+// scaled instead. Where the primitive clamped its argument (exp(-1460)
+// standing for exp(-2000)) the sum is not the value, and 0 is used.
+func (sc *scaler) unroundedTimes(parts [3]Value, k, sh, sl Value) Value {
+	b := sc.b
+	keep := parts[2]
+	zero := b.Const(0)
+	h, l := sc.times(sh, sl, b.Select(keep, parts[0], zero))
+	l = sc.add(l, b.Mul(sh, b.Select(keep, parts[1], zero)))
+	sc.captured++
+	return b.Ldexp(sc.add(h, l), k)
+}
+
+// shared is the pair of s·v for a value v that is used elsewhere too (s in
+// sigmoid's s - s·s). Its other uses see the rounded v, so the pair must
+// too, or it would mix v's exact and rounded values and count the error
+// twice: s·v is TwoProd'ed. Except below the normal range: there v's own
+// rounding to the subnormal grid is a large relative error, which the
+// product by s would magnify, and the other uses' share of the result,
+// second order in v, is negligible; so where a power-of-two scaling with
+// an unrounded operand (through selects) makes v subnormal, the exact
+// operand is scaled instead (unroundedTimes).
+func (sc *scaler) shared(v, sh, sl Value) (Value, Value) {
+	b := sc.b
+	if !sc.scalesUnrounded(v) {
+		return sc.times(sh, sl, v)
+	}
+	in := b.p.Instrs[v]
+	a := in.Args
+	switch in.Op {
+	case OpSelect:
+		return sc.selectPair(a[0],
+			func() (Value, Value) { return sc.shared(a[1], sh, sl) },
+			func() (Value, Value) { return sc.shared(a[2], sh, sl) })
+	case OpLdexp:
+		parts, ok := b.unrounded[a[0]]
+		if !ok || in.Imm != 0 {
+			break
+		}
+		before := sc.captured
+		tiny := sc.unroundedTimes(parts, a[1], sh, sl)
+		viaTiny := sc.captured
+		sc.captured = before
+		h, l := sc.times(sh, sl, v)
+		sc.captured = max(sc.captured, viaTiny)
+		// k < -1021 is where the primitive rounded to a grid coarser
+		// than 53 bits (expLdexpDD).
+		sub := b.LT(a[1], b.Const(-1021))
+		return b.Select(sub, tiny, h), sc.selectLow(sub, NoLow, l)
+	}
+	return sc.times(sh, sl, v)
+}
+
+// scalesUnrounded reports whether v is, through selects, a power-of-two
+// scaling of an operand a primitive left unrounded.
+func (sc *scaler) scalesUnrounded(v Value) bool {
+	in := sc.b.p.Instrs[v]
+	switch in.Op {
+	case OpSelect:
+		return sc.scalesUnrounded(in.Args[1]) || sc.scalesUnrounded(in.Args[2])
+	case OpLdexp:
+		_, ok := sc.b.unrounded[in.Args[0]]
+		return ok && in.Imm == 0
+	}
+	return false
 }
 
 // times is (h + l)·y as a pair: TwoProd of h·y plus l·y.
@@ -288,6 +359,20 @@ func (l *lowerer) scaled(scale []Value, v Value) Value {
 	case 2: // the product of the two, exactly: TwoProd
 		sh = b.Mul(scale[0], scale[1])
 		sl = b.FMA(scale[0], scale[1], b.Neg(sh))
+		// Where that product overflows (a gated kernel's dy·b with b
+		// near MaxFloat64) the result may still be a number (v is small):
+		// there the scales multiply in one at a time, the larger first,
+		// two roundings. The result is then within 1 ULP unless the
+		// first product is below the normal range (|v| < 2^-1534, as
+		// the larger scale exceeds 2^512). Where a scale is infinite the
+		// plain product gives what IEEE says.
+		res := b.ScaledProduct(sh, sl, v)
+		first := b.LT(b.Abs(scale[1]), b.Abs(scale[0]))
+		big, small := b.Select(first, scale[0], scale[1]), b.Select(first, scale[1], scale[0])
+		alt := b.Mul(small, b.ScaledProduct(big, NoLow, v))
+		inf := b.Const(math.Inf(1))
+		overflow := b.AndNot(b.EQ(b.Abs(sh), inf), b.Or(b.EQ(b.Abs(scale[0]), inf), b.EQ(b.Abs(scale[1]), inf)))
+		return b.Select(overflow, alt, res)
 	default:
 		panic(fmt.Sprintf("vprog: %s: %d scale inputs, at most 2", b.p.Name, len(scale)))
 	}
