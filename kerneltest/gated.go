@@ -173,8 +173,9 @@ func RunGated[T float32 | float64](t *testing.T, g Gated, k GatedKernels[T]) {
 // gate's value and derivative are far below the normal range: the gated
 // half in [-745, -700] (float64; [-104, -87] for float32), where they are
 // subnormal, or beyond, where they underflow to 0, while the other half
-// and dy are large (up to 1e300, or 1e30) so that the true products are
-// numbers. A kernel that rounds the gate first and multiplies after gets
+// and dy are large (up to 1e300 and 1e100, or 1e30 and 1e10) so that the
+// true products are numbers, and dy times the other half sometimes
+// overflows. A kernel that rounds the gate first and multiplies after gets
 // them wrong by many ULPs or gives 0.
 func tinyGates[T float32 | float64](rng *rand.Rand, gateOnB bool, x, dy []T, cols int) {
 	lo, hi, big := -745.0, -700.0, 300.0

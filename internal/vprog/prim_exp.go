@@ -166,7 +166,7 @@ func expSplit(b *Builder, y0, w Value) (y, ylo Value) {
 // plain Ldexp(y0 + w, k). unclamped is the mask of lanes whose argument
 // was not clamped (where y0 + w is the value), for NoteUnrounded.
 func expLdexpDD(b *Builder, y0, w, k, unclamped Value) Value {
-	// For k < -2021 (x < -1401) c stops at 1.5·2^1000, not a power that
+	// For k < -2022 (x < -1401) c stops at 1.5·2^1000, not a power that
 	// overflows: u is then far above 2 and the result the +0 it should be.
 	ce := b.Min(b.Sub(b.Const(-1022), k), b.Const(1000))
 	c := b.Select(b.LT(k, b.Const(-1021)), b.Ldexp(b.Const(1.5), ce), b.Const(0))

@@ -361,11 +361,11 @@ func (l *lowerer) scaled(scale []Value, v Value) Value {
 		sl = b.FMA(scale[0], scale[1], b.Neg(sh))
 		// Where that product overflows (a gated kernel's dy·b with b
 		// near MaxFloat64) the result may still be a number (v is small):
-		// there the scales multiply in one at a time, the larger first,
-		// two roundings. The result is then within 1 ULP unless the
-		// first product is below the normal range (|v| < 2^-1534, as
-		// the larger scale exceeds 2^512). Where a scale is infinite the
-		// plain product gives what IEEE says.
+		// there the scales multiply in one at a time, the larger first:
+		// two roundings, and bits lost where that first product is below
+		// the normal range (|v| < 2^-1534, since the larger scale then
+		// exceeds 2^512). Where a scale is infinite the plain product
+		// gives what IEEE says.
 		res := b.ScaledProduct(sh, sl, v)
 		first := b.LT(b.Abs(scale[1]), b.Abs(scale[0]))
 		big, small := b.Select(first, scale[0], scale[1]), b.Select(first, scale[1], scale[0])
