@@ -17,13 +17,19 @@ func softplusCheck(beta, threshold float32) error {
 // Softplus sets dst[i] = f(x[i]) for every i: Smooth approximation of ReLU,
 // f(x) = log(1 + exp(beta*x))/beta; linear where beta*x > threshold.
 //
-//	f(x) = where(p > threshold, x, (max(p, 0) + log1p(exp(-abs(p))) + sp*err) / beta)
+//	f(x) = where(p > threshold, x, q + (fma(-q, beta, s) + s_err)/beta)
 //
 // with
 //
 //	p = beta*x
 //	err = where(abs(p) < 1e300, fma(beta, x, -p), 0)
 //	sp = sigmoid(p)
+//	m = max(p, 0)
+//	l = log1p(exp(-abs(p)))
+//	s1 = m + l
+//	s = s1 + sp*err
+//	s_err = where(s1 < 1e300, ((m - (s1 - (s1 - m))) + (l - (s1 - m))) + ((s1 - s) + sp*err), 0)
+//	q = s/beta
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
@@ -66,7 +72,7 @@ func Softplus(dst, x []float32, beta, threshold float32) {
 // SoftplusBackward is the gradient of Softplus: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(p > threshold, x, (max(p, 0) + log1p(exp(-abs(p))) + sp*err) / beta)
+//	f(x)  = where(p > threshold, x, q + (fma(-q, beta, s) + s_err)/beta)
 //	f'(x) = where(p > threshold, 1, sp + sp*sigmoid(-p)*err)
 //
 // with
@@ -74,6 +80,12 @@ func Softplus(dst, x []float32, beta, threshold float32) {
 //	p = beta*x
 //	err = where(abs(p) < 1e300, fma(beta, x, -p), 0)
 //	sp = sigmoid(p)
+//	m = max(p, 0)
+//	l = log1p(exp(-abs(p)))
+//	s1 = m + l
+//	s = s1 + sp*err
+//	s_err = where(s1 < 1e300, ((m - (s1 - (s1 - m))) + (l - (s1 - m))) + ((s1 - s) + sp*err), 0)
+//	q = s/beta
 //
 // At x = threshold/beta, where f' jumps, the gradient is sigmoid(threshold):
 // PyTorch: the linear branch needs beta*x > threshold (strict), so at equality

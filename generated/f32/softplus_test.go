@@ -16,7 +16,7 @@ var softplusActivation = kerneltest.Activation{
 		{Name: "beta", Default: 1.0},
 		{Name: "threshold", Default: 20.0},
 	},
-	Forward:    "where((beta*x) > threshold, x, (max((beta*x), 0)+log1p(exp(-abs((beta*x))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta)",
+	Forward:    "where((beta*x) > threshold, x, ((((max((beta*x), 0))+(log1p(exp(-abs((beta * x))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta)+(fma(-((((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta), beta, (((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))+(where(((max((beta*x), 0))+(log1p(exp(-abs((beta*x)))))) < 1e300, (((max((beta*x), 0))-(((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))-(((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))-(max((beta*x), 0)))))+((log1p(exp(-abs((beta*x)))))-(((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))-(max((beta*x), 0)))))+((((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))-(((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))), 0)))/beta)",
 	Derivative: "where((beta*x) > threshold, 1, (sigmoid((beta * x)))+(sigmoid((beta*x)))*sigmoid(-(beta*x))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))",
 	Kinks: []kerneltest.Kink{
 		{At: "threshold / beta", Gradient: "sigmoid(threshold)"},

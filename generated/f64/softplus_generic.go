@@ -21,7 +21,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
-// 246 operations): the scalar twin of the vector program the assembly kernels
+// 261 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -346,16 +346,34 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 		v241 := float64(v235 * v240)
 		v242 := float64(v164 + v241)
 		v243 := float64(v242 / v1)
-		v244 := v243
+		v244 := -v243
+		v245 := math.FMA(v244, v1, v242)
+		v246 := v164 < v236
+		v247 := float64(v164 - v6)
+		v248 := float64(v164 - v247)
+		v249 := float64(v6 - v248)
+		v250 := float64(v163 - v247)
+		v251 := float64(v249 + v250)
+		v252 := float64(v164 - v242)
+		v253 := float64(v252 + v241)
+		v254 := float64(v251 + v253)
+		v255 := v5
+		if v246 {
+			v255 = v254
+		}
+		v256 := float64(v245 + v255)
+		v257 := float64(v256 / v1)
+		v258 := float64(v243 + v257)
+		v259 := v258
 		if v4 {
-			v244 = v0
+			v259 = v0
 		}
-		v245 := math.IsNaN(v0)
-		v246 := v244
-		if v245 {
-			v246 = v0
+		v260 := math.IsNaN(v0)
+		v261 := v259
+		if v260 {
+			v261 = v0
 		}
-		dst[i] = v246
+		dst[i] = v261
 	}
 }
 
