@@ -24,11 +24,12 @@ func softplusCheck(beta, threshold float32) error {
 //	p = beta*x
 //	err = where(abs(p) < 1e300, fma(beta, x, -p), 0)
 //	sp = sigmoid(p)
+//	en = exp(-abs(p))
 //	m = max(p, 0)
-//	l = log1p(exp(-abs(p)))
+//	l = log1p(en)
 //	s1 = m + l
 //	s = s1 + sp*err
-//	s_err = where(s1 < 1e300, ((m - (s1 - (s1 - m))) + (l - (s1 - m))) + ((s1 - s) + sp*err), 0)
+//	s_err = where(s1 < 1e300, ((m - (s1 - (s1 - m))) + (l - (s1 - m))) + ((s1 - s) + sp*err) + exp_err(-abs(p))/(1 + en), 0)
 //	q = s/beta
 //
 // The float32 kernels compute the same function from a formula without the
@@ -80,11 +81,12 @@ func Softplus(dst, x []float32, beta, threshold float32) {
 //	p = beta*x
 //	err = where(abs(p) < 1e300, fma(beta, x, -p), 0)
 //	sp = sigmoid(p)
+//	en = exp(-abs(p))
 //	m = max(p, 0)
-//	l = log1p(exp(-abs(p)))
+//	l = log1p(en)
 //	s1 = m + l
 //	s = s1 + sp*err
-//	s_err = where(s1 < 1e300, ((m - (s1 - (s1 - m))) + (l - (s1 - m))) + ((s1 - s) + sp*err), 0)
+//	s_err = where(s1 < 1e300, ((m - (s1 - (s1 - m))) + (l - (s1 - m))) + ((s1 - s) + sp*err) + exp_err(-abs(p))/(1 + en), 0)
 //	q = s/beta
 //
 // At x = threshold/beta, where f' jumps, the gradient is sigmoid(threshold):

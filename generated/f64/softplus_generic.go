@@ -21,7 +21,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
-// 261 operations): the scalar twin of the vector program the assembly kernels
+// 274 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -71,6 +71,7 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 	v160 := math.Float64frombits(0x7ff8000000000001) // NaN
 	v202 := math.Float64frombits(0xc091300000000000) // -1100
 	v236 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v259 := math.Float64frombits(0x4086280000000000) // 709
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -357,23 +358,41 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 		v252 := float64(v164 - v242)
 		v253 := float64(v252 + v241)
 		v254 := float64(v251 + v253)
-		v255 := v5
+		v255 := float64(v57 + v60)
+		v256 := float64(v57 - v255)
+		v257 := float64(v256 + v60)
+		v258 := v66 <= v15
+		v260 := v259 < v8
+		v261 := v258 && !v260
+		v262 := math.Ldexp(v257, int(v15))
+		v263 := v5
+		if v261 {
+			v263 = v262
+		}
+		v264 := v263
+		if v79 {
+			v264 = v8
+		}
+		v265 := float64(v56 + v80)
+		v266 := float64(v264 / v265)
+		v267 := float64(v254 + v266)
+		v268 := v5
 		if v246 {
-			v255 = v254
+			v268 = v267
 		}
-		v256 := float64(v245 + v255)
-		v257 := float64(v256 / v1)
-		v258 := float64(v243 + v257)
-		v259 := v258
+		v269 := float64(v245 + v268)
+		v270 := float64(v269 / v1)
+		v271 := float64(v243 + v270)
+		v272 := v271
 		if v4 {
-			v259 = v0
+			v272 = v0
 		}
-		v260 := math.IsNaN(v0)
-		v261 := v259
-		if v260 {
-			v261 = v0
+		v273 := math.IsNaN(v0)
+		v274 := v272
+		if v273 {
+			v274 = v0
 		}
-		dst[i] = v261
+		dst[i] = v274
 	}
 }
 

@@ -16,7 +16,7 @@ var softplusActivation = kerneltest.Activation{
 		{Name: "beta", Default: 1.0},
 		{Name: "threshold", Default: 20.0},
 	},
-	Forward:    "where((beta*x) > threshold, x, ((((max((beta*x), 0))+(log1p(exp(-abs((beta * x))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta)+(fma(-((((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta), beta, (((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))+(where(((max((beta*x), 0))+(log1p(exp(-abs((beta*x)))))) < 1e300, (((max((beta*x), 0))-(((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))-(((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))-(max((beta*x), 0)))))+((log1p(exp(-abs((beta*x)))))-(((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))-(max((beta*x), 0)))))+((((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))-(((max((beta*x), 0))+(log1p(exp(-abs((beta*x))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))), 0)))/beta)",
+	Forward:    "where((beta*x) > threshold, x, ((((max((beta*x), 0))+(log1p((exp(-abs((beta * x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta)+(fma(-((((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta), beta, (((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))+(where(((max((beta*x), 0))+(log1p((exp(-abs((beta*x))))))) < 1e300, (((max((beta*x), 0))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(max((beta*x), 0)))))+((log1p((exp(-abs((beta*x))))))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(max((beta*x), 0)))))+((((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))+exp_err(-abs((beta*x)))/(1+(exp(-abs((beta*x))))), 0)))/beta)",
 	Derivative: "where((beta*x) > threshold, 1, (sigmoid((beta * x)))+(sigmoid((beta*x)))*sigmoid(-(beta*x))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))",
 	Kinks: []kerneltest.Kink{
 		{At: "threshold / beta", Gradient: "sigmoid(threshold)"},
@@ -60,24 +60,24 @@ func plainSoftplus(x, beta, threshold float64) float64 {
 		if (beta * x) > threshold {
 			return x
 		}
-		return ((((math.Max((beta * x), 0.0)) + (math.Log1p(math.Exp(-(math.Abs((beta * x))))))) + (1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
+		return ((((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) + (1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
 			if math.Abs((beta * x)) < 1e+300 {
 				return math.FMA(beta, x, -(beta * x))
 			}
 			return 0.0
-		}())) / beta) + (math.FMA(-((((math.Max((beta*x), 0.0))+(math.Log1p(math.Exp(-(math.Abs((beta * x)))))))+(1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
+		}())) / beta) + (math.FMA(-((((math.Max((beta*x), 0.0))+(math.Log1p((math.Exp(-(math.Abs((beta * x))))))))+(1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
 			if math.Abs((beta * x)) < 1e+300 {
 				return math.FMA(beta, x, -(beta * x))
 			}
 			return 0.0
-		}()))/beta), beta, (((math.Max((beta*x), 0.0))+(math.Log1p(math.Exp(-(math.Abs((beta * x)))))))+(1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
+		}()))/beta), beta, (((math.Max((beta*x), 0.0))+(math.Log1p((math.Exp(-(math.Abs((beta * x))))))))+(1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
 			if math.Abs((beta * x)) < 1e+300 {
 				return math.FMA(beta, x, -(beta * x))
 			}
 			return 0.0
 		}())))+(func() float64 {
-			if ((math.Max((beta * x), 0.0)) + (math.Log1p(math.Exp(-(math.Abs((beta * x))))))) < 1e+300 {
-				return (((math.Max((beta * x), 0.0)) - (((math.Max((beta * x), 0.0)) + (math.Log1p(math.Exp(-(math.Abs((beta * x))))))) - (((math.Max((beta * x), 0.0)) + (math.Log1p(math.Exp(-(math.Abs((beta * x))))))) - (math.Max((beta * x), 0.0))))) + ((math.Log1p(math.Exp(-(math.Abs((beta * x)))))) - (((math.Max((beta * x), 0.0)) + (math.Log1p(math.Exp(-(math.Abs((beta * x))))))) - (math.Max((beta * x), 0.0))))) + ((((math.Max((beta * x), 0.0)) + (math.Log1p(math.Exp(-(math.Abs((beta * x))))))) - (((math.Max((beta * x), 0.0)) + (math.Log1p(math.Exp(-(math.Abs((beta * x))))))) + (1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
+			if ((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) < 1e+300 {
+				return (((math.Max((beta * x), 0.0)) - (((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) - (((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) - (math.Max((beta * x), 0.0))))) + ((math.Log1p((math.Exp(-(math.Abs((beta * x))))))) - (((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) - (math.Max((beta * x), 0.0))))) + ((((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) - (((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) + (1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
 					if math.Abs((beta * x)) < 1e+300 {
 						return math.FMA(beta, x, -(beta * x))
 					}
@@ -87,7 +87,7 @@ func plainSoftplus(x, beta, threshold float64) float64 {
 						return math.FMA(beta, x, -(beta * x))
 					}
 					return 0.0
-				}()))
+				}())) + 0.0/(1.0+(math.Exp(-(math.Abs((beta * x))))))
 			}
 			return 0.0
 		}()))/beta

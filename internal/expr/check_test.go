@@ -47,7 +47,7 @@ func TestCheckRefuses(t *testing.T) {
 		offset int
 		msg    string
 	}{
-		{"exp(x) + expp(x)", false, 9, "unknown function expp (did you mean exp?); known functions: abs, cos, erf, erfc, exp, expm1, fma, log, log1p, max, min, sigmoid, sin, sqrt, tanh, where"},
+		{"exp(x) + expp(x)", false, 9, "unknown function expp (did you mean exp?); known functions: abs, cos, erf, erfc, exp, exp_err, expm1, fma, log, log1p, max, min, sigmoid, sin, sqrt, tanh, where"},
 		{"beta(x)", false, 0, "beta is not a function; known functions: "},
 		{"1 + max(x)", false, 4, "max takes 2 arguments, got 1"},
 		{"exp(x, x)", false, 0, "exp takes 1 argument, got 2"},

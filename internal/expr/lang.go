@@ -16,8 +16,15 @@ package expr
 // costs ~17 operations and breaks if anything contracts it into an FMA);
 // in the reference the same term is exactly 0, so the mathematics it
 // checks is unchanged.
+//
+// exp_err(x) is the same idea for exp: in a kernel, exp(x) minus the
+// rounded exp(x) it computes (what a double-float exp carries as its low
+// part; 0 where that result is not a normal number), and exactly 0 in the
+// reference. log1p(exp(t)) amplifies exp's rounding by up to 1/log1p(e^t)·
+// e^t/(1 + e^t) ≈ 1: exp_err(t)/(1 + exp(t)) is the term that removes it.
 var Functions = map[string]int{
 	"exp":     1,
+	"exp_err": 1,
 	"expm1":   1,
 	"log":     1,
 	"log1p":   1,

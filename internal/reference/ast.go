@@ -272,6 +272,7 @@ var fastUnaries = map[string]func(float64) float64{
 	"sqrt":    math.Sqrt,
 	"abs":     math.Abs,
 	"sigmoid": fastSigmoid,
+	"exp_err": fastExpErr,
 }
 
 func (c *compiler) call(e *ast.CallExpr) (int, error) {
@@ -386,6 +387,7 @@ var conditionBits = map[string]func(x, r *big.Float) int{
 	"erf":     func(_, _ *big.Float) int { return 1 },
 	"erfc":    func(x, _ *big.Float) int { return 2*max(0, expo(x)) + 3 },
 	"sqrt":    func(_, _ *big.Float) int { return 1 },
+	"exp_err": func(_, _ *big.Float) int { return 0 }, // constant 0
 }
 
 // fma is a*b + c with the product exact: the reference has no rounding to
@@ -404,6 +406,14 @@ func fma(a, b, c Num, prec uint) Num {
 
 // fastSigmoid is 1/(1+e^{-x}), written e^x/(1+e^x) for x < 0 so that the
 // subnormal results below x ≈ -709 are not lost to e^{-x} overflowing.
+// fastExpErr is exp_err in exact arithmetic: 0 (NaN for NaN).
+func fastExpErr(x float64) float64 {
+	if math.IsNaN(x) {
+		return x
+	}
+	return 0
+}
+
 func fastSigmoid(x float64) float64 {
 	if x < 0 {
 		e := math.Exp(x)

@@ -36,8 +36,10 @@ func infOf(negative bool) func(uint) Num {
 func zeroOf(prec uint) Num { return num(signedZero(false, prec)) }
 
 var unaries = map[string]unary{
-	"exp":   finite(expFinite, zeroOf, infOf(false)),
-	"expm1": finite(expm1Finite, constNum(-1), infOf(false)),
+	"exp": finite(expFinite, zeroOf, infOf(false)),
+	// exp's rounding error: exactly 0 here (see expr.Functions).
+	"exp_err": finite(func(_ *big.Float, prec uint) *big.Float { return new(big.Float).SetPrec(prec) }, zeroOf, zeroOf),
+	"expm1":   finite(expm1Finite, constNum(-1), infOf(false)),
 	"log": func(x Num, prec uint) Num {
 		switch {
 		case x.NaN, x.F.Sign() < 0: // log of a negative number (or -Inf)

@@ -77,6 +77,9 @@ func init() {
 	register("expm1", func(b *Builder, args []Value, target Type) Value {
 		return expm1Lower(b, args[0], target)
 	})
+	register("exp_err", func(b *Builder, args []Value, target Type) Value {
+		return expErrLower(b, args[0], target)
+	})
 }
 
 // expClamp is min(max(x, lo), hi), with NaN mapped to lo.
@@ -233,6 +236,27 @@ func expLower(b *Builder, x Value, target Type) Value {
 		xc := expClamp(b, x, expMinArg, expMaxArg)
 		k, p := exp32Scaled(b, xc)
 		res = b.LdexpMidRange(p, k) // p near 1
+	}
+	return b.Select(b.IsNaN(x), x, res)
+}
+
+// expErrLower is exp(x) minus expLower's rounded result, for a formula
+// that carries exp as a double-float (expr.Functions: exp_err): for a
+// float64 target the low part of y0 + w, scaled by 2^k; the same
+// instructions as expLower's up to y0 + w, so the builder shares them. It
+// is 0 for k < -1021 (x < -707.7, results below 2^-1021, whose error is
+// below 2^-1075), near overflow (x > 709), and for a float32 target, whose
+// result is a float64 rounded far below float32's precision. NaN gives
+// NaN.
+func expErrLower(b *Builder, x Value, target Type) Value {
+	zero := b.Const(0)
+	res := zero
+	if target == F64 {
+		xc := expClamp(b, x, expMinArgF64, expMaxArg)
+		k, y0, w := expDD(b, xc)
+		_, ylo := expSplit(b, y0, w)
+		normal := b.AndNot(b.LE(b.Const(-1021), k), b.LT(b.Const(709), x))
+		res = b.Select(normal, b.Ldexp(ylo, k), zero)
 	}
 	return b.Select(b.IsNaN(x), x, res)
 }

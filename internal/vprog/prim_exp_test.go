@@ -344,3 +344,38 @@ func TestPrimExpm1Special(t *testing.T) {
 		{709.7827128933841, inf},
 	})
 }
+
+// exp_err is the low part of a double-float exp: fl(exp(x)) + exp_err(x)
+// must be exp(x) to far better than a float64 ulp wherever exp(x) is
+// normal (2^-57 relative, 16 times below the ulp; expCore's double-float
+// is good to about 2^-58) down to x = -670, below which the low part
+// itself leaves the normal range; 0 below 2^-1021 (x < -707.7) and where
+// exp overflows; NaN for NaN. A float32 target gives 0.
+func TestPrimExpErr(t *testing.T) {
+	exp, expErr := expProgram(t, "exp", F64, F64), expProgram(t, "exp_err", F64, F64)
+	f, err := reference.CompileString("exp(x)", []string{"x"}, nil)
+	require.NoError(t, err)
+	r := testutil.NewRand(21)
+	xs := []float64{0, 1, -1, 0.5, math.Ln2, 700, -670, 709}
+	for range expNum(50000) {
+		xs = append(xs, -670+1379*r.Float64(), testutil.LogUniform[float64](r, 1e-20, 1))
+	}
+	worst := 0.0
+	for _, x := range xs {
+		hi, lo := expRun(exp, x), expRun(expErr, x)
+		exact := f.BigNum(reference.DefaultPrec, reference.NumFloat64(x)).F
+		sum := new(big.Float).SetPrec(200).SetFloat64(hi)
+		sum.Add(sum, new(big.Float).SetFloat64(lo))
+		d := new(big.Float).SetPrec(200).Sub(sum, exact)
+		d.Quo(d, exact)
+		rel, _ := d.Float64()
+		worst = max(worst, math.Abs(rel))
+		require.LessOrEqual(t, math.Abs(rel), 0x1p-57, "exp(%v): %v + %v is %g off, relative", x, hi, lo, rel)
+	}
+	t.Logf("fl(exp) + exp_err within 2^%.1f of exp, relative, on %d inputs", math.Log2(worst), len(xs))
+	for _, x := range []float64{-708.39, -745, -1000, math.Inf(-1), 710, math.Inf(1)} {
+		require.Zero(t, expRun(expErr, x), "exp_err(%v)", x)
+	}
+	require.True(t, math.IsNaN(expRun(expErr, math.NaN())))
+	require.Zero(t, expRun(expProgram(t, "exp_err", F32, F32), 1.5))
+}
