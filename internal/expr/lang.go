@@ -20,8 +20,9 @@ package expr
 // exp_err(x) is the same idea for exp: in a kernel, exp(x) minus the
 // rounded exp(x) it computes (what a double-float exp carries as its low
 // part; 0 where that result is not a normal number), and exactly 0 in the
-// reference. log1p(exp(t)) amplifies exp's rounding by up to 1/log1p(e^t)·
-// e^t/(1 + e^t) ≈ 1: exp_err(t)/(1 + exp(t)) is the term that removes it.
+// reference. log1p(exp(t)) passes exp's relative rounding error on times
+// e^t/((1 + e^t)·log1p(e^t)), at most 1: exp_err(t)/(1 + exp(t)) is the
+// term that removes it.
 var Functions = map[string]int{
 	"exp":     1,
 	"exp_err": 1,
