@@ -1900,26 +1900,26 @@ func softsignAVX2(dst, in0 []float32)
 //go:noescape
 func softsignAVX2Stream(dst, in0 []float32)
 
-// softsignBackwardAVX512 computes softsignBackward with AVX512 (2 vectors per iteration, masked tail).
+// softsignBackwardAVX512 computes softsignBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func softsignBackwardAVX512(dst, in0, in1 []float32)
 
-// softsignBackwardAVX512Stream computes softsignBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// softsignBackwardAVX512Stream computes softsignBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func softsignBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// softsignBackwardAVX2 computes softsignBackward with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, FMA3.
+// softsignBackwardAVX2 computes softsignBackward with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
 //
 //go:noescape
 func softsignBackwardAVX2(dst, in0, in1 []float32)
 
-// softsignBackwardAVX2Stream computes softsignBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, FMA3, MMX+.
+// softsignBackwardAVX2Stream computes softsignBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, MMX+.
 //
 //go:noescape
 func softsignBackwardAVX2Stream(dst, in0, in1 []float32)

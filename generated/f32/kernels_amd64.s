@@ -66347,115 +66347,78 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softsignBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+112(SB), Z0
-	VBROADCASTSD actkernconst<>+7488(SB), Z1
-	VBROADCASTSD actkernconst<>+1352(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000010
+	CMPQ        BX, $0x00000020
 	JB          single
-	VCVTPS2PD   (CX), Z3
-	VCVTPS2PD   32(CX), Z4
-	VANDPD.BCST actkernconst<>+1088(SB), Z3, Z5
-	VANDPD.BCST actkernconst<>+1088(SB), Z4, Z6
-	VCMPPD      $0x11, Z5, Z1, K2
-	VCMPPD      $0x11, Z6, Z1, K3
-	VDIVPD      Z5, Z0, Z7
-	VDIVPD      Z6, Z0, Z8
-	VDIVPD      Z5, Z7, Z7
-	VDIVPD      Z6, Z8, Z8
-	VADDPD      Z5, Z0, Z9
-	VADDPD      Z6, Z0, Z10
-	VMULPD      Z9, Z9, Z11
-	VMULPD      Z10, Z10, Z12
-	VDIVPD      Z11, Z0, Z13
-	VDIVPD      Z12, Z0, Z14
-	VXORPD.BCST actkernconst<>+0(SB), Z13, Z15
-	VXORPD.BCST actkernconst<>+0(SB), Z14, Z16
-	VXORPD.BCST actkernconst<>+0(SB), Z11, Z17
-	VXORPD.BCST actkernconst<>+0(SB), Z12, Z18
-	VMOVAPD     Z9, Z19
-	VFMADD213PD Z17, Z9, Z19
-	VMOVAPD     Z10, Z17
-	VFMADD213PD Z18, Z10, Z17
-	VMULPD      Z9, Z2, Z18
-	VMULPD      Z10, Z2, Z20
-	VCMPPD      $0x11, Z0, Z5, K4
-	VCMPPD      $0x11, Z0, Z6, K5
-	VSUBPD      Z9, Z0, Z21
-	VSUBPD      Z10, Z0, Z22
-	VADDPD      Z5, Z21, Z21
-	VADDPD      Z6, Z22, Z22
-	VSUBPD      Z9, Z5, Z5
-	VSUBPD      Z10, Z6, Z6
-	VADDPD      Z0, Z5, Z5
-	VADDPD      Z0, Z6, Z6
-	VBLENDMPD   Z21, Z5, K4, Z21
-	VBLENDMPD   Z22, Z6, K5, Z22
-	VMULPD      Z21, Z18, Z18
-	VMULPD      Z22, Z20, Z20
-	VADDPD      Z18, Z19, Z19
-	VADDPD      Z20, Z17, Z17
-	VDIVPD      Z11, Z19, Z19
-	VDIVPD      Z12, Z17, Z17
-	VFMADD213PD Z13, Z19, Z15
-	VFMADD213PD Z14, Z17, Z16
-	VBLENDMPD   Z7, Z15, K2, Z7
-	VBLENDMPD   Z8, Z16, K3, Z8
-	VCVTPS2PD   (DX), Z5
-	VCVTPS2PD   32(DX), Z6
-	VMULPD      Z7, Z5, Z5
-	VMULPD      Z8, Z6, Z6
-	VCMPPD      $0x03, Z3, Z3, K2
-	VCMPPD      $0x03, Z4, Z4, K3
-	VBLENDMPD   Z3, Z5, K2, Z3
-	VBLENDMPD   Z4, Z6, K3, Z4
+	VCVTPS2PD   (CX), Z1
+	VCVTPS2PD   32(CX), Z2
+	VCVTPS2PD   64(CX), Z3
+	VCVTPS2PD   96(CX), Z4
+	VANDPD.BCST actkernconst<>+1088(SB), Z1, Z5
+	VANDPD.BCST actkernconst<>+1088(SB), Z2, Z6
+	VANDPD.BCST actkernconst<>+1088(SB), Z3, Z7
+	VANDPD.BCST actkernconst<>+1088(SB), Z4, Z8
+	VADDPD      Z5, Z0, Z5
+	VADDPD      Z6, Z0, Z6
+	VADDPD      Z7, Z0, Z7
+	VADDPD      Z8, Z0, Z8
+	VMULPD      Z5, Z5, Z5
+	VMULPD      Z6, Z6, Z6
+	VMULPD      Z7, Z7, Z7
+	VMULPD      Z8, Z8, Z8
+	VDIVPD      Z5, Z0, Z5
+	VDIVPD      Z6, Z0, Z6
+	VDIVPD      Z7, Z0, Z7
+	VDIVPD      Z8, Z0, Z8
+	VCVTPS2PD   (DX), Z9
+	VCVTPS2PD   32(DX), Z10
+	VCVTPS2PD   64(DX), Z11
+	VCVTPS2PD   96(DX), Z12
+	VMULPD      Z5, Z9, Z9
+	VMULPD      Z6, Z10, Z10
+	VMULPD      Z7, Z11, Z11
+	VMULPD      Z8, Z12, Z12
+	VCMPPD      $0x03, Z1, Z1, K2
+	VCMPPD      $0x03, Z2, Z2, K3
+	VCMPPD      $0x03, Z3, Z3, K4
+	VCMPPD      $0x03, Z4, Z4, K5
+	VBLENDMPD   Z1, Z9, K2, Z1
+	VBLENDMPD   Z2, Z10, K3, Z2
+	VBLENDMPD   Z3, Z11, K4, Z3
+	VBLENDMPD   Z4, Z12, K5, Z4
+	VCVTPD2PS   Z1, Y1
+	VMOVUPS     Y1, (AX)
+	VCVTPD2PS   Z2, Y2
+	VMOVUPS     Y2, 32(AX)
 	VCVTPD2PS   Z3, Y3
-	VMOVUPS     Y3, (AX)
+	VMOVUPS     Y3, 64(AX)
 	VCVTPD2PS   Z4, Y4
-	VMOVUPS     Y4, 32(AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	ADDQ        $0x00000040, DX
-	SUBQ        $0x00000010, BX
+	VMOVUPS     Y4, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
 	JMP         loop
 
 single:
 	CMPQ        BX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Z3
-	VANDPD.BCST actkernconst<>+1088(SB), Z3, Z4
-	VCMPPD      $0x11, Z4, Z1, K2
-	VDIVPD      Z4, Z0, Z5
-	VDIVPD      Z4, Z5, Z5
-	VADDPD      Z4, Z0, Z6
-	VMULPD      Z6, Z6, Z7
-	VDIVPD      Z7, Z0, Z8
-	VXORPD.BCST actkernconst<>+0(SB), Z8, Z9
-	VXORPD.BCST actkernconst<>+0(SB), Z7, Z10
-	VMOVAPD     Z6, Z11
-	VFMADD213PD Z10, Z6, Z11
-	VMULPD      Z6, Z2, Z10
-	VCMPPD      $0x11, Z0, Z4, K3
-	VSUBPD      Z6, Z0, Z12
-	VADDPD      Z4, Z12, Z12
-	VSUBPD      Z6, Z4, Z4
-	VADDPD      Z0, Z4, Z4
-	VBLENDMPD   Z12, Z4, K3, Z12
-	VMULPD      Z12, Z10, Z10
-	VADDPD      Z10, Z11, Z11
-	VDIVPD      Z7, Z11, Z11
-	VFMADD213PD Z8, Z11, Z9
-	VBLENDMPD   Z5, Z9, K2, Z5
-	VCVTPS2PD   (DX), Z4
-	VMULPD      Z5, Z4, Z4
-	VCMPPD      $0x03, Z3, Z3, K2
-	VBLENDMPD   Z3, Z4, K2, Z3
-	VCVTPD2PS   Z3, Y3
-	VMOVUPS     Y3, (AX)
+	VCVTPS2PD   (CX), Z1
+	VANDPD.BCST actkernconst<>+1088(SB), Z1, Z2
+	VADDPD      Z2, Z0, Z2
+	VMULPD      Z2, Z2, Z2
+	VDIVPD      Z2, Z0, Z2
+	VCVTPS2PD   (DX), Z3
+	VMULPD      Z2, Z3, Z3
+	VCMPPD      $0x03, Z1, Z1, K2
+	VBLENDMPD   Z1, Z3, K2, Z1
+	VCVTPD2PS   Z1, Y1
+	VMOVUPS     Y1, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -66468,38 +66431,19 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Y3
+	VMOVUPS.Z   (CX), K1, Y1
+	VCVTPS2PD   Y1, Z1
+	VANDPD.BCST actkernconst<>+1088(SB), Z1, Z2
+	VADDPD      Z2, Z0, Z2
+	VMULPD      Z2, Z2, Z2
+	VDIVPD      Z2, Z0, Z2
+	VMOVUPS.Z   (DX), K1, Y3
 	VCVTPS2PD   Y3, Z3
-	VANDPD.BCST actkernconst<>+1088(SB), Z3, Z4
-	VCMPPD      $0x11, Z4, Z1, K2
-	VDIVPD      Z4, Z0, Z5
-	VDIVPD      Z4, Z5, Z5
-	VADDPD      Z4, Z0, Z6
-	VMULPD      Z6, Z6, Z7
-	VDIVPD      Z7, Z0, Z8
-	VXORPD.BCST actkernconst<>+0(SB), Z8, Z9
-	VXORPD.BCST actkernconst<>+0(SB), Z7, Z10
-	VMOVAPD     Z6, Z11
-	VFMADD213PD Z10, Z6, Z11
-	VMULPD      Z6, Z2, Z10
-	VCMPPD      $0x11, Z0, Z4, K3
-	VSUBPD      Z6, Z0, Z12
-	VADDPD      Z4, Z12, Z12
-	VSUBPD      Z6, Z4, Z4
-	VADDPD      Z0, Z4, Z4
-	VBLENDMPD   Z12, Z4, K3, Z12
-	VMULPD      Z12, Z10, Z10
-	VADDPD      Z10, Z11, Z11
-	VDIVPD      Z7, Z11, Z11
-	VFMADD213PD Z8, Z11, Z9
-	VBLENDMPD   Z5, Z9, K2, Z5
-	VMOVUPS.Z   (DX), K1, Y4
-	VCVTPS2PD   Y4, Z4
-	VMULPD      Z5, Z4, Z4
-	VCMPPD      $0x03, Z3, Z3, K2
-	VBLENDMPD   Z3, Z4, K2, Z3
-	VCVTPD2PS   Z3, Y3
-	VMOVUPS     Y3, K1, (AX)
+	VMULPD      Z2, Z3, Z3
+	VCMPPD      $0x03, Z1, Z1, K2
+	VBLENDMPD   Z1, Z3, K2, Z1
+	VCVTPD2PS   Z1, Y1
+	VMOVUPS     Y1, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -66509,115 +66453,78 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softsignBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+112(SB), Z0
-	VBROADCASTSD actkernconst<>+7488(SB), Z1
-	VBROADCASTSD actkernconst<>+1352(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000010
+	CMPQ        BX, $0x00000020
 	JB          single
-	VCVTPS2PD   (CX), Z3
-	VCVTPS2PD   32(CX), Z4
-	VANDPD.BCST actkernconst<>+1088(SB), Z3, Z5
-	VANDPD.BCST actkernconst<>+1088(SB), Z4, Z6
-	VCMPPD      $0x11, Z5, Z1, K2
-	VCMPPD      $0x11, Z6, Z1, K3
-	VDIVPD      Z5, Z0, Z7
-	VDIVPD      Z6, Z0, Z8
-	VDIVPD      Z5, Z7, Z7
-	VDIVPD      Z6, Z8, Z8
-	VADDPD      Z5, Z0, Z9
-	VADDPD      Z6, Z0, Z10
-	VMULPD      Z9, Z9, Z11
-	VMULPD      Z10, Z10, Z12
-	VDIVPD      Z11, Z0, Z13
-	VDIVPD      Z12, Z0, Z14
-	VXORPD.BCST actkernconst<>+0(SB), Z13, Z15
-	VXORPD.BCST actkernconst<>+0(SB), Z14, Z16
-	VXORPD.BCST actkernconst<>+0(SB), Z11, Z17
-	VXORPD.BCST actkernconst<>+0(SB), Z12, Z18
-	VMOVAPD     Z9, Z19
-	VFMADD213PD Z17, Z9, Z19
-	VMOVAPD     Z10, Z17
-	VFMADD213PD Z18, Z10, Z17
-	VMULPD      Z9, Z2, Z18
-	VMULPD      Z10, Z2, Z20
-	VCMPPD      $0x11, Z0, Z5, K4
-	VCMPPD      $0x11, Z0, Z6, K5
-	VSUBPD      Z9, Z0, Z21
-	VSUBPD      Z10, Z0, Z22
-	VADDPD      Z5, Z21, Z21
-	VADDPD      Z6, Z22, Z22
-	VSUBPD      Z9, Z5, Z5
-	VSUBPD      Z10, Z6, Z6
-	VADDPD      Z0, Z5, Z5
-	VADDPD      Z0, Z6, Z6
-	VBLENDMPD   Z21, Z5, K4, Z21
-	VBLENDMPD   Z22, Z6, K5, Z22
-	VMULPD      Z21, Z18, Z18
-	VMULPD      Z22, Z20, Z20
-	VADDPD      Z18, Z19, Z19
-	VADDPD      Z20, Z17, Z17
-	VDIVPD      Z11, Z19, Z19
-	VDIVPD      Z12, Z17, Z17
-	VFMADD213PD Z13, Z19, Z15
-	VFMADD213PD Z14, Z17, Z16
-	VBLENDMPD   Z7, Z15, K2, Z7
-	VBLENDMPD   Z8, Z16, K3, Z8
-	VCVTPS2PD   (DX), Z5
-	VCVTPS2PD   32(DX), Z6
-	VMULPD      Z7, Z5, Z5
-	VMULPD      Z8, Z6, Z6
-	VCMPPD      $0x03, Z3, Z3, K2
-	VCMPPD      $0x03, Z4, Z4, K3
-	VBLENDMPD   Z3, Z5, K2, Z3
-	VBLENDMPD   Z4, Z6, K3, Z4
+	VCVTPS2PD   (CX), Z1
+	VCVTPS2PD   32(CX), Z2
+	VCVTPS2PD   64(CX), Z3
+	VCVTPS2PD   96(CX), Z4
+	VANDPD.BCST actkernconst<>+1088(SB), Z1, Z5
+	VANDPD.BCST actkernconst<>+1088(SB), Z2, Z6
+	VANDPD.BCST actkernconst<>+1088(SB), Z3, Z7
+	VANDPD.BCST actkernconst<>+1088(SB), Z4, Z8
+	VADDPD      Z5, Z0, Z5
+	VADDPD      Z6, Z0, Z6
+	VADDPD      Z7, Z0, Z7
+	VADDPD      Z8, Z0, Z8
+	VMULPD      Z5, Z5, Z5
+	VMULPD      Z6, Z6, Z6
+	VMULPD      Z7, Z7, Z7
+	VMULPD      Z8, Z8, Z8
+	VDIVPD      Z5, Z0, Z5
+	VDIVPD      Z6, Z0, Z6
+	VDIVPD      Z7, Z0, Z7
+	VDIVPD      Z8, Z0, Z8
+	VCVTPS2PD   (DX), Z9
+	VCVTPS2PD   32(DX), Z10
+	VCVTPS2PD   64(DX), Z11
+	VCVTPS2PD   96(DX), Z12
+	VMULPD      Z5, Z9, Z9
+	VMULPD      Z6, Z10, Z10
+	VMULPD      Z7, Z11, Z11
+	VMULPD      Z8, Z12, Z12
+	VCMPPD      $0x03, Z1, Z1, K2
+	VCMPPD      $0x03, Z2, Z2, K3
+	VCMPPD      $0x03, Z3, Z3, K4
+	VCMPPD      $0x03, Z4, Z4, K5
+	VBLENDMPD   Z1, Z9, K2, Z1
+	VBLENDMPD   Z2, Z10, K3, Z2
+	VBLENDMPD   Z3, Z11, K4, Z3
+	VBLENDMPD   Z4, Z12, K5, Z4
+	VCVTPD2PS   Z1, Y1
+	VMOVNTPS    Y1, (AX)
+	VCVTPD2PS   Z2, Y2
+	VMOVNTPS    Y2, 32(AX)
 	VCVTPD2PS   Z3, Y3
-	VMOVNTPS    Y3, (AX)
+	VMOVNTPS    Y3, 64(AX)
 	VCVTPD2PS   Z4, Y4
-	VMOVNTPS    Y4, 32(AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	ADDQ        $0x00000040, DX
-	SUBQ        $0x00000010, BX
+	VMOVNTPS    Y4, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
 	JMP         loop
 
 single:
 	CMPQ        BX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Z3
-	VANDPD.BCST actkernconst<>+1088(SB), Z3, Z4
-	VCMPPD      $0x11, Z4, Z1, K2
-	VDIVPD      Z4, Z0, Z5
-	VDIVPD      Z4, Z5, Z5
-	VADDPD      Z4, Z0, Z6
-	VMULPD      Z6, Z6, Z7
-	VDIVPD      Z7, Z0, Z8
-	VXORPD.BCST actkernconst<>+0(SB), Z8, Z9
-	VXORPD.BCST actkernconst<>+0(SB), Z7, Z10
-	VMOVAPD     Z6, Z11
-	VFMADD213PD Z10, Z6, Z11
-	VMULPD      Z6, Z2, Z10
-	VCMPPD      $0x11, Z0, Z4, K3
-	VSUBPD      Z6, Z0, Z12
-	VADDPD      Z4, Z12, Z12
-	VSUBPD      Z6, Z4, Z4
-	VADDPD      Z0, Z4, Z4
-	VBLENDMPD   Z12, Z4, K3, Z12
-	VMULPD      Z12, Z10, Z10
-	VADDPD      Z10, Z11, Z11
-	VDIVPD      Z7, Z11, Z11
-	VFMADD213PD Z8, Z11, Z9
-	VBLENDMPD   Z5, Z9, K2, Z5
-	VCVTPS2PD   (DX), Z4
-	VMULPD      Z5, Z4, Z4
-	VCMPPD      $0x03, Z3, Z3, K2
-	VBLENDMPD   Z3, Z4, K2, Z3
-	VCVTPD2PS   Z3, Y3
-	VMOVNTPS    Y3, (AX)
+	VCVTPS2PD   (CX), Z1
+	VANDPD.BCST actkernconst<>+1088(SB), Z1, Z2
+	VADDPD      Z2, Z0, Z2
+	VMULPD      Z2, Z2, Z2
+	VDIVPD      Z2, Z0, Z2
+	VCVTPS2PD   (DX), Z3
+	VMULPD      Z2, Z3, Z3
+	VCMPPD      $0x03, Z1, Z1, K2
+	VBLENDMPD   Z1, Z3, K2, Z1
+	VCVTPD2PS   Z1, Y1
+	VMOVNTPS    Y1, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -66630,38 +66537,19 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Y3
+	VMOVUPS.Z   (CX), K1, Y1
+	VCVTPS2PD   Y1, Z1
+	VANDPD.BCST actkernconst<>+1088(SB), Z1, Z2
+	VADDPD      Z2, Z0, Z2
+	VMULPD      Z2, Z2, Z2
+	VDIVPD      Z2, Z0, Z2
+	VMOVUPS.Z   (DX), K1, Y3
 	VCVTPS2PD   Y3, Z3
-	VANDPD.BCST actkernconst<>+1088(SB), Z3, Z4
-	VCMPPD      $0x11, Z4, Z1, K2
-	VDIVPD      Z4, Z0, Z5
-	VDIVPD      Z4, Z5, Z5
-	VADDPD      Z4, Z0, Z6
-	VMULPD      Z6, Z6, Z7
-	VDIVPD      Z7, Z0, Z8
-	VXORPD.BCST actkernconst<>+0(SB), Z8, Z9
-	VXORPD.BCST actkernconst<>+0(SB), Z7, Z10
-	VMOVAPD     Z6, Z11
-	VFMADD213PD Z10, Z6, Z11
-	VMULPD      Z6, Z2, Z10
-	VCMPPD      $0x11, Z0, Z4, K3
-	VSUBPD      Z6, Z0, Z12
-	VADDPD      Z4, Z12, Z12
-	VSUBPD      Z6, Z4, Z4
-	VADDPD      Z0, Z4, Z4
-	VBLENDMPD   Z12, Z4, K3, Z12
-	VMULPD      Z12, Z10, Z10
-	VADDPD      Z10, Z11, Z11
-	VDIVPD      Z7, Z11, Z11
-	VFMADD213PD Z8, Z11, Z9
-	VBLENDMPD   Z5, Z9, K2, Z5
-	VMOVUPS.Z   (DX), K1, Y4
-	VCVTPS2PD   Y4, Z4
-	VMULPD      Z5, Z4, Z4
-	VCMPPD      $0x03, Z3, Z3, K2
-	VBLENDMPD   Z3, Z4, K2, Z3
-	VCVTPD2PS   Z3, Y3
-	VMOVUPS     Y3, K1, (AX)
+	VMULPD      Z2, Z3, Z3
+	VCMPPD      $0x03, Z1, Z1, K2
+	VBLENDMPD   Z1, Z3, K2, Z1
+	VCVTPD2PS   Z1, Y1
+	VMOVUPS     Y1, K1, (AX)
 
 done:
 	SFENCE
@@ -66669,382 +66557,212 @@ done:
 	RET
 
 // func softsignBackwardAVX2(dst []float32, in0 []float32, in1 []float32)
-// Requires: AVX, FMA3
-TEXT ·softsignBackwardAVX2(SB), $320-72
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ in1_base+48(FP), DX
-	MOVQ dst_len+8(FP), BX
+// Requires: AVX
+TEXT ·softsignBackwardAVX2(SB), NOSPLIT, $0-72
+	VMOVUPD actkernconst<>+640(SB), Y0
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    in0_base+24(FP), CX
+	MOVQ    in1_base+48(FP), DX
+	MOVQ    dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000008
-	JB          single
-	VCVTPS2PD   (CX), Y0
-	VCVTPS2PD   16(CX), Y1
-	VANDPD      actkernconst<>+192(SB), Y0, Y2
-	VANDPD      actkernconst<>+192(SB), Y1, Y3
-	VMOVUPD     actkernconst<>+7520(SB), Y4
-	VCMPPD      $0x11, Y2, Y4, Y5
-	VMOVUPD     actkernconst<>+7520(SB), Y4
-	VCMPPD      $0x11, Y3, Y4, Y6
-	VMOVUPD     actkernconst<>+640(SB), Y4
-	VDIVPD      Y2, Y4, Y7
-	VMOVUPD     actkernconst<>+640(SB), Y4
-	VDIVPD      Y3, Y4, Y8
-	VDIVPD      Y2, Y7, Y7
-	VDIVPD      Y3, Y8, Y8
-	VADDPD      actkernconst<>+640(SB), Y2, Y4
-	VADDPD      actkernconst<>+640(SB), Y3, Y9
-	VMULPD      Y4, Y4, Y10
-	VMULPD      Y9, Y9, Y11
-	VMOVUPD     actkernconst<>+640(SB), Y12
-	VDIVPD      Y10, Y12, Y13
-	VMOVUPD     actkernconst<>+640(SB), Y12
-	VDIVPD      Y11, Y12, Y14
-	VXORPD      actkernconst<>+128(SB), Y13, Y12
-	VMOVUPD     Y1, (SP)
-	VXORPD      actkernconst<>+128(SB), Y14, Y1
-	VMOVUPD     Y0, 32(SP)
-	VXORPD      actkernconst<>+128(SB), Y10, Y0
-	VMOVUPD     Y6, 64(SP)
-	VXORPD      actkernconst<>+128(SB), Y11, Y6
-	VMOVUPD     Y8, 96(SP)
-	VMOVAPD     Y4, Y8
-	VFMADD213PD Y0, Y4, Y8
-	VMOVAPD     Y9, Y0
-	VFMADD213PD Y6, Y9, Y0
-	VMULPD      actkernconst<>+2400(SB), Y4, Y6
-	VMOVUPD     Y5, 128(SP)
-	VMULPD      actkernconst<>+2400(SB), Y9, Y5
-	VMOVUPD     Y7, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y7
-	VMOVUPD     Y1, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+640(SB), Y3, Y1
-	VMOVUPD     Y14, 224(SP)
-	VMOVUPD     actkernconst<>+640(SB), Y14
-	VMOVUPD     Y12, 256(SP)
-	VSUBPD      Y4, Y14, Y12
-	VMOVUPD     actkernconst<>+640(SB), Y14
-	VMOVUPD     Y13, 288(SP)
-	VSUBPD      Y9, Y14, Y13
-	VADDPD      Y2, Y12, Y12
-	VADDPD      Y3, Y13, Y13
-	VSUBPD      Y4, Y2, Y2
-	VSUBPD      Y9, Y3, Y3
-	VADDPD      actkernconst<>+640(SB), Y2, Y2
-	VADDPD      actkernconst<>+640(SB), Y3, Y3
-	VBLENDVPD   Y7, Y12, Y2, Y7
-	VBLENDVPD   Y1, Y13, Y3, Y1
-	VMULPD      Y7, Y6, Y6
-	VMULPD      Y1, Y5, Y5
-	VADDPD      Y6, Y8, Y8
-	VADDPD      Y5, Y0, Y0
-	VDIVPD      Y10, Y8, Y8
-	VDIVPD      Y11, Y0, Y0
-	VMOVUPD     256(SP), Y1
-	VFMADD213PD 288(SP), Y8, Y1
-	VMOVUPD     192(SP), Y2
-	VFMADD213PD 224(SP), Y0, Y2
-	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, 160(SP), Y1, Y0
-	VMOVUPD     64(SP), Y1
-	VBLENDVPD   Y1, 96(SP), Y2, Y1
-	VCVTPS2PD   (DX), Y2
-	VCVTPS2PD   16(DX), Y3
-	VMULPD      Y0, Y2, Y2
-	VMULPD      Y1, Y3, Y3
-	VMOVUPD     32(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VMOVUPD     (SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VBLENDVPD   Y5, Y4, Y3, Y5
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, 16(AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, DX
-	SUBQ        $0x00000008, BX
-	JMP         loop
+	CMPQ       BX, $0x00000010
+	JB         single
+	VCVTPS2PD  (CX), Y1
+	VCVTPS2PD  16(CX), Y2
+	VCVTPS2PD  32(CX), Y3
+	VCVTPS2PD  48(CX), Y4
+	VANDPD     actkernconst<>+192(SB), Y1, Y5
+	VANDPD     actkernconst<>+192(SB), Y2, Y6
+	VANDPD     actkernconst<>+192(SB), Y3, Y7
+	VANDPD     actkernconst<>+192(SB), Y4, Y8
+	VADDPD     Y5, Y0, Y5
+	VADDPD     Y6, Y0, Y6
+	VADDPD     Y7, Y0, Y7
+	VADDPD     Y8, Y0, Y8
+	VMULPD     Y5, Y5, Y5
+	VMULPD     Y6, Y6, Y6
+	VMULPD     Y7, Y7, Y7
+	VMULPD     Y8, Y8, Y8
+	VDIVPD     Y5, Y0, Y5
+	VDIVPD     Y6, Y0, Y6
+	VDIVPD     Y7, Y0, Y7
+	VDIVPD     Y8, Y0, Y8
+	VCVTPS2PD  (DX), Y9
+	VCVTPS2PD  16(DX), Y10
+	VCVTPS2PD  32(DX), Y11
+	VCVTPS2PD  48(DX), Y12
+	VMULPD     Y5, Y9, Y9
+	VMULPD     Y6, Y10, Y10
+	VMULPD     Y7, Y11, Y11
+	VMULPD     Y8, Y12, Y12
+	VCMPPD     $0x03, Y1, Y1, Y5
+	VCMPPD     $0x03, Y2, Y2, Y6
+	VCMPPD     $0x03, Y3, Y3, Y7
+	VCMPPD     $0x03, Y4, Y4, Y8
+	VBLENDVPD  Y5, Y1, Y9, Y5
+	VBLENDVPD  Y6, Y2, Y10, Y6
+	VBLENDVPD  Y7, Y3, Y11, Y7
+	VBLENDVPD  Y8, Y4, Y12, Y8
+	VCVTPD2PSY Y5, X5
+	VMOVUPS    X5, (AX)
+	VCVTPD2PSY Y6, X6
+	VMOVUPS    X6, 16(AX)
+	VCVTPD2PSY Y7, X7
+	VMOVUPS    X7, 32(AX)
+	VCVTPD2PSY Y8, X8
+	VMOVUPS    X8, 48(AX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, DX
+	SUBQ       $0x00000010, BX
+	JMP        loop
 
 single:
-	CMPQ        BX, $0x00000004
-	JB          tail
-	VCVTPS2PD   (CX), Y0
-	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+7520(SB), Y2
-	VCMPPD      $0x11, Y1, Y2, Y3
-	VMOVUPD     actkernconst<>+640(SB), Y2
-	VDIVPD      Y1, Y2, Y4
-	VDIVPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+640(SB), Y1, Y2
-	VMULPD      Y2, Y2, Y5
-	VMOVUPD     actkernconst<>+640(SB), Y6
-	VDIVPD      Y5, Y6, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y8
-	VMOVAPD     Y2, Y9
-	VFMADD213PD Y8, Y2, Y9
-	VMULPD      actkernconst<>+2400(SB), Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y10
-	VMOVUPD     actkernconst<>+640(SB), Y11
-	VSUBPD      Y2, Y11, Y12
-	VADDPD      Y1, Y12, Y12
-	VSUBPD      Y2, Y1, Y1
-	VADDPD      actkernconst<>+640(SB), Y1, Y1
-	VBLENDVPD   Y10, Y12, Y1, Y10
-	VMULPD      Y10, Y8, Y8
-	VADDPD      Y8, Y9, Y9
-	VDIVPD      Y5, Y9, Y9
-	VFMADD213PD Y7, Y9, Y6
-	VBLENDVPD   Y3, Y4, Y6, Y3
-	VCVTPS2PD   (DX), Y1
-	VMULPD      Y3, Y1, Y1
-	VCMPPD      $0x03, Y0, Y0, Y2
-	VBLENDVPD   Y2, Y0, Y1, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
-	ADDQ        $0x00000010, AX
-	ADDQ        $0x00000010, CX
-	ADDQ        $0x00000010, DX
-	SUBQ        $0x00000004, BX
-	JMP         single
+	CMPQ       BX, $0x00000004
+	JB         tail
+	VCVTPS2PD  (CX), Y1
+	VANDPD     actkernconst<>+192(SB), Y1, Y2
+	VADDPD     Y2, Y0, Y2
+	VMULPD     Y2, Y2, Y2
+	VDIVPD     Y2, Y0, Y2
+	VCVTPS2PD  (DX), Y3
+	VMULPD     Y2, Y3, Y3
+	VCMPPD     $0x03, Y1, Y1, Y2
+	VBLENDVPD  Y2, Y1, Y3, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVUPS    X2, (AX)
+	ADDQ       $0x00000010, AX
+	ADDQ       $0x00000010, CX
+	ADDQ       $0x00000010, DX
+	SUBQ       $0x00000004, BX
+	JMP        single
 
 tail:
-	TESTQ       BX, BX
-	JZ          done
-	LEAQ        actkernconst<>+704(SB), SI
-	NEGQ        BX
-	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+7520(SB), Y2
-	VCMPPD      $0x11, Y1, Y2, Y3
-	VMOVUPD     actkernconst<>+640(SB), Y2
-	VDIVPD      Y1, Y2, Y4
-	VDIVPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+640(SB), Y1, Y2
-	VMULPD      Y2, Y2, Y5
-	VMOVUPD     actkernconst<>+640(SB), Y6
-	VDIVPD      Y5, Y6, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y8
-	VMOVAPD     Y2, Y9
-	VFMADD213PD Y8, Y2, Y9
-	VMULPD      actkernconst<>+2400(SB), Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y10
-	VMOVUPD     actkernconst<>+640(SB), Y11
-	VSUBPD      Y2, Y11, Y12
-	VADDPD      Y1, Y12, Y12
-	VSUBPD      Y2, Y1, Y1
-	VADDPD      actkernconst<>+640(SB), Y1, Y1
-	VBLENDVPD   Y10, Y12, Y1, Y10
-	VMULPD      Y10, Y8, Y8
-	VADDPD      Y8, Y9, Y9
-	VDIVPD      Y5, Y9, Y9
-	VFMADD213PD Y7, Y9, Y6
-	VBLENDVPD   Y3, Y4, Y6, Y3
-	VMASKMOVPS  (DX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VMULPD      Y3, Y1, Y1
-	VCMPPD      $0x03, Y0, Y0, Y2
-	VBLENDVPD   Y2, Y0, Y1, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	TESTQ      BX, BX
+	JZ         done
+	LEAQ       actkernconst<>+704(SB), SI
+	NEGQ       BX
+	VMOVDQU    32(SI)(BX*4), X15
+	VMASKMOVPS (CX), X15, X1
+	VCVTPS2PD  X1, Y1
+	VANDPD     actkernconst<>+192(SB), Y1, Y2
+	VADDPD     Y2, Y0, Y2
+	VMULPD     Y2, Y2, Y2
+	VDIVPD     Y2, Y0, Y2
+	VMASKMOVPS (DX), X15, X3
+	VCVTPS2PD  X3, Y3
+	VMULPD     Y2, Y3, Y3
+	VCMPPD     $0x03, Y1, Y1, Y2
+	VBLENDVPD  Y2, Y1, Y3, Y2
+	VCVTPD2PSY Y2, X2
+	VMASKMOVPS X2, X15, (AX)
 
 done:
 	VZEROUPPER
 	RET
 
 // func softsignBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32)
-// Requires: AVX, FMA3, MMX+
-TEXT ·softsignBackwardAVX2Stream(SB), $320-72
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ in1_base+48(FP), DX
-	MOVQ dst_len+8(FP), BX
+// Requires: AVX, MMX+
+TEXT ·softsignBackwardAVX2Stream(SB), NOSPLIT, $0-72
+	VMOVUPD actkernconst<>+640(SB), Y0
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    in0_base+24(FP), CX
+	MOVQ    in1_base+48(FP), DX
+	MOVQ    dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000008
-	JB          single
-	VCVTPS2PD   (CX), Y0
-	VCVTPS2PD   16(CX), Y1
-	VANDPD      actkernconst<>+192(SB), Y0, Y2
-	VANDPD      actkernconst<>+192(SB), Y1, Y3
-	VMOVUPD     actkernconst<>+7520(SB), Y4
-	VCMPPD      $0x11, Y2, Y4, Y5
-	VMOVUPD     actkernconst<>+7520(SB), Y4
-	VCMPPD      $0x11, Y3, Y4, Y6
-	VMOVUPD     actkernconst<>+640(SB), Y4
-	VDIVPD      Y2, Y4, Y7
-	VMOVUPD     actkernconst<>+640(SB), Y4
-	VDIVPD      Y3, Y4, Y8
-	VDIVPD      Y2, Y7, Y7
-	VDIVPD      Y3, Y8, Y8
-	VADDPD      actkernconst<>+640(SB), Y2, Y4
-	VADDPD      actkernconst<>+640(SB), Y3, Y9
-	VMULPD      Y4, Y4, Y10
-	VMULPD      Y9, Y9, Y11
-	VMOVUPD     actkernconst<>+640(SB), Y12
-	VDIVPD      Y10, Y12, Y13
-	VMOVUPD     actkernconst<>+640(SB), Y12
-	VDIVPD      Y11, Y12, Y14
-	VXORPD      actkernconst<>+128(SB), Y13, Y12
-	VMOVUPD     Y1, (SP)
-	VXORPD      actkernconst<>+128(SB), Y14, Y1
-	VMOVUPD     Y0, 32(SP)
-	VXORPD      actkernconst<>+128(SB), Y10, Y0
-	VMOVUPD     Y6, 64(SP)
-	VXORPD      actkernconst<>+128(SB), Y11, Y6
-	VMOVUPD     Y8, 96(SP)
-	VMOVAPD     Y4, Y8
-	VFMADD213PD Y0, Y4, Y8
-	VMOVAPD     Y9, Y0
-	VFMADD213PD Y6, Y9, Y0
-	VMULPD      actkernconst<>+2400(SB), Y4, Y6
-	VMOVUPD     Y5, 128(SP)
-	VMULPD      actkernconst<>+2400(SB), Y9, Y5
-	VMOVUPD     Y7, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y7
-	VMOVUPD     Y1, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+640(SB), Y3, Y1
-	VMOVUPD     Y14, 224(SP)
-	VMOVUPD     actkernconst<>+640(SB), Y14
-	VMOVUPD     Y12, 256(SP)
-	VSUBPD      Y4, Y14, Y12
-	VMOVUPD     actkernconst<>+640(SB), Y14
-	VMOVUPD     Y13, 288(SP)
-	VSUBPD      Y9, Y14, Y13
-	VADDPD      Y2, Y12, Y12
-	VADDPD      Y3, Y13, Y13
-	VSUBPD      Y4, Y2, Y2
-	VSUBPD      Y9, Y3, Y3
-	VADDPD      actkernconst<>+640(SB), Y2, Y2
-	VADDPD      actkernconst<>+640(SB), Y3, Y3
-	VBLENDVPD   Y7, Y12, Y2, Y7
-	VBLENDVPD   Y1, Y13, Y3, Y1
-	VMULPD      Y7, Y6, Y6
-	VMULPD      Y1, Y5, Y5
-	VADDPD      Y6, Y8, Y8
-	VADDPD      Y5, Y0, Y0
-	VDIVPD      Y10, Y8, Y8
-	VDIVPD      Y11, Y0, Y0
-	VMOVUPD     256(SP), Y1
-	VFMADD213PD 288(SP), Y8, Y1
-	VMOVUPD     192(SP), Y2
-	VFMADD213PD 224(SP), Y0, Y2
-	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, 160(SP), Y1, Y0
-	VMOVUPD     64(SP), Y1
-	VBLENDVPD   Y1, 96(SP), Y2, Y1
-	VCVTPS2PD   (DX), Y2
-	VCVTPS2PD   16(DX), Y3
-	VMULPD      Y0, Y2, Y2
-	VMULPD      Y1, Y3, Y3
-	VMOVUPD     32(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VMOVUPD     (SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VBLENDVPD   Y5, Y4, Y3, Y5
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, (AX)
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, 16(AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, DX
-	SUBQ        $0x00000008, BX
-	JMP         loop
+	CMPQ       BX, $0x00000010
+	JB         single
+	VCVTPS2PD  (CX), Y1
+	VCVTPS2PD  16(CX), Y2
+	VCVTPS2PD  32(CX), Y3
+	VCVTPS2PD  48(CX), Y4
+	VANDPD     actkernconst<>+192(SB), Y1, Y5
+	VANDPD     actkernconst<>+192(SB), Y2, Y6
+	VANDPD     actkernconst<>+192(SB), Y3, Y7
+	VANDPD     actkernconst<>+192(SB), Y4, Y8
+	VADDPD     Y5, Y0, Y5
+	VADDPD     Y6, Y0, Y6
+	VADDPD     Y7, Y0, Y7
+	VADDPD     Y8, Y0, Y8
+	VMULPD     Y5, Y5, Y5
+	VMULPD     Y6, Y6, Y6
+	VMULPD     Y7, Y7, Y7
+	VMULPD     Y8, Y8, Y8
+	VDIVPD     Y5, Y0, Y5
+	VDIVPD     Y6, Y0, Y6
+	VDIVPD     Y7, Y0, Y7
+	VDIVPD     Y8, Y0, Y8
+	VCVTPS2PD  (DX), Y9
+	VCVTPS2PD  16(DX), Y10
+	VCVTPS2PD  32(DX), Y11
+	VCVTPS2PD  48(DX), Y12
+	VMULPD     Y5, Y9, Y9
+	VMULPD     Y6, Y10, Y10
+	VMULPD     Y7, Y11, Y11
+	VMULPD     Y8, Y12, Y12
+	VCMPPD     $0x03, Y1, Y1, Y5
+	VCMPPD     $0x03, Y2, Y2, Y6
+	VCMPPD     $0x03, Y3, Y3, Y7
+	VCMPPD     $0x03, Y4, Y4, Y8
+	VBLENDVPD  Y5, Y1, Y9, Y5
+	VBLENDVPD  Y6, Y2, Y10, Y6
+	VBLENDVPD  Y7, Y3, Y11, Y7
+	VBLENDVPD  Y8, Y4, Y12, Y8
+	VCVTPD2PSY Y5, X5
+	VMOVNTPS   X5, (AX)
+	VCVTPD2PSY Y6, X6
+	VMOVNTPS   X6, 16(AX)
+	VCVTPD2PSY Y7, X7
+	VMOVNTPS   X7, 32(AX)
+	VCVTPD2PSY Y8, X8
+	VMOVNTPS   X8, 48(AX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, DX
+	SUBQ       $0x00000010, BX
+	JMP        loop
 
 single:
-	CMPQ        BX, $0x00000004
-	JB          tail
-	VCVTPS2PD   (CX), Y0
-	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+7520(SB), Y2
-	VCMPPD      $0x11, Y1, Y2, Y3
-	VMOVUPD     actkernconst<>+640(SB), Y2
-	VDIVPD      Y1, Y2, Y4
-	VDIVPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+640(SB), Y1, Y2
-	VMULPD      Y2, Y2, Y5
-	VMOVUPD     actkernconst<>+640(SB), Y6
-	VDIVPD      Y5, Y6, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y8
-	VMOVAPD     Y2, Y9
-	VFMADD213PD Y8, Y2, Y9
-	VMULPD      actkernconst<>+2400(SB), Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y10
-	VMOVUPD     actkernconst<>+640(SB), Y11
-	VSUBPD      Y2, Y11, Y12
-	VADDPD      Y1, Y12, Y12
-	VSUBPD      Y2, Y1, Y1
-	VADDPD      actkernconst<>+640(SB), Y1, Y1
-	VBLENDVPD   Y10, Y12, Y1, Y10
-	VMULPD      Y10, Y8, Y8
-	VADDPD      Y8, Y9, Y9
-	VDIVPD      Y5, Y9, Y9
-	VFMADD213PD Y7, Y9, Y6
-	VBLENDVPD   Y3, Y4, Y6, Y3
-	VCVTPS2PD   (DX), Y1
-	VMULPD      Y3, Y1, Y1
-	VCMPPD      $0x03, Y0, Y0, Y2
-	VBLENDVPD   Y2, Y0, Y1, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
-	ADDQ        $0x00000010, AX
-	ADDQ        $0x00000010, CX
-	ADDQ        $0x00000010, DX
-	SUBQ        $0x00000004, BX
-	JMP         single
+	CMPQ       BX, $0x00000004
+	JB         tail
+	VCVTPS2PD  (CX), Y1
+	VANDPD     actkernconst<>+192(SB), Y1, Y2
+	VADDPD     Y2, Y0, Y2
+	VMULPD     Y2, Y2, Y2
+	VDIVPD     Y2, Y0, Y2
+	VCVTPS2PD  (DX), Y3
+	VMULPD     Y2, Y3, Y3
+	VCMPPD     $0x03, Y1, Y1, Y2
+	VBLENDVPD  Y2, Y1, Y3, Y2
+	VCVTPD2PSY Y2, X2
+	VMOVNTPS   X2, (AX)
+	ADDQ       $0x00000010, AX
+	ADDQ       $0x00000010, CX
+	ADDQ       $0x00000010, DX
+	SUBQ       $0x00000004, BX
+	JMP        single
 
 tail:
-	TESTQ       BX, BX
-	JZ          done
-	LEAQ        actkernconst<>+704(SB), SI
-	NEGQ        BX
-	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+7520(SB), Y2
-	VCMPPD      $0x11, Y1, Y2, Y3
-	VMOVUPD     actkernconst<>+640(SB), Y2
-	VDIVPD      Y1, Y2, Y4
-	VDIVPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+640(SB), Y1, Y2
-	VMULPD      Y2, Y2, Y5
-	VMOVUPD     actkernconst<>+640(SB), Y6
-	VDIVPD      Y5, Y6, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y8
-	VMOVAPD     Y2, Y9
-	VFMADD213PD Y8, Y2, Y9
-	VMULPD      actkernconst<>+2400(SB), Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y10
-	VMOVUPD     actkernconst<>+640(SB), Y11
-	VSUBPD      Y2, Y11, Y12
-	VADDPD      Y1, Y12, Y12
-	VSUBPD      Y2, Y1, Y1
-	VADDPD      actkernconst<>+640(SB), Y1, Y1
-	VBLENDVPD   Y10, Y12, Y1, Y10
-	VMULPD      Y10, Y8, Y8
-	VADDPD      Y8, Y9, Y9
-	VDIVPD      Y5, Y9, Y9
-	VFMADD213PD Y7, Y9, Y6
-	VBLENDVPD   Y3, Y4, Y6, Y3
-	VMASKMOVPS  (DX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VMULPD      Y3, Y1, Y1
-	VCMPPD      $0x03, Y0, Y0, Y2
-	VBLENDVPD   Y2, Y0, Y1, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	TESTQ      BX, BX
+	JZ         done
+	LEAQ       actkernconst<>+704(SB), SI
+	NEGQ       BX
+	VMOVDQU    32(SI)(BX*4), X15
+	VMASKMOVPS (CX), X15, X1
+	VCVTPS2PD  X1, Y1
+	VANDPD     actkernconst<>+192(SB), Y1, Y2
+	VADDPD     Y2, Y0, Y2
+	VMULPD     Y2, Y2, Y2
+	VDIVPD     Y2, Y0, Y2
+	VMASKMOVPS (DX), X15, X3
+	VCVTPS2PD  X3, Y3
+	VMULPD     Y2, Y3, Y3
+	VCMPPD     $0x03, Y1, Y1, Y2
+	VBLENDVPD  Y2, Y1, Y3, Y2
+	VCVTPD2PSY Y2, X2
+	VMASKMOVPS X2, X15, (AX)
 
 done:
 	SFENCE
@@ -71336,22 +71054,22 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+7632(SB), Z1
-	VBROADCASTSD actkernconst<>+7640(SB), Z2
-	VBROADCASTSD actkernconst<>+7648(SB), Z3
-	VBROADCASTSD actkernconst<>+7656(SB), Z4
-	VBROADCASTSD actkernconst<>+7664(SB), Z5
-	VBROADCASTSD actkernconst<>+7672(SB), Z6
-	VBROADCASTSD actkernconst<>+7680(SB), Z7
-	VBROADCASTSD actkernconst<>+7688(SB), Z8
-	VBROADCASTSD actkernconst<>+7696(SB), Z9
-	VBROADCASTSD actkernconst<>+7704(SB), Z10
-	VBROADCASTSD actkernconst<>+7712(SB), Z11
-	VBROADCASTSD actkernconst<>+7720(SB), Z12
-	VBROADCASTSD actkernconst<>+7728(SB), Z13
+	VBROADCASTSD actkernconst<>+7568(SB), Z1
+	VBROADCASTSD actkernconst<>+7576(SB), Z2
+	VBROADCASTSD actkernconst<>+7584(SB), Z3
+	VBROADCASTSD actkernconst<>+7592(SB), Z4
+	VBROADCASTSD actkernconst<>+7600(SB), Z5
+	VBROADCASTSD actkernconst<>+7608(SB), Z6
+	VBROADCASTSD actkernconst<>+7616(SB), Z7
+	VBROADCASTSD actkernconst<>+7624(SB), Z8
+	VBROADCASTSD actkernconst<>+7632(SB), Z9
+	VBROADCASTSD actkernconst<>+7640(SB), Z10
+	VBROADCASTSD actkernconst<>+7648(SB), Z11
+	VBROADCASTSD actkernconst<>+7656(SB), Z12
+	VBROADCASTSD actkernconst<>+7664(SB), Z13
 	VBROADCASTSD actkernconst<>+3424(SB), Z14
-	VBROADCASTSD actkernconst<>+7736(SB), Z15
-	VBROADCASTSD actkernconst<>+7744(SB), Z16
+	VBROADCASTSD actkernconst<>+7672(SB), Z15
+	VBROADCASTSD actkernconst<>+7680(SB), Z16
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -71439,42 +71157,42 @@ loop:
 	VFMADD213PD      Z27, Z26, Z25
 	VADDPD           Z28, Z23, Z23
 	VADDPD           Z25, Z24, Z24
-	VMULPD.BCST      actkernconst<>+7624(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+7624(SB), Z22, Z26
-	VADDPD.BCST      actkernconst<>+7616(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7616(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7608(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7608(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7600(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7600(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7592(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7592(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7584(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7584(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7576(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7576(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7568(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7568(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7560(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7560(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
+	VMULPD.BCST      actkernconst<>+7560(SB), Z21, Z25
+	VMULPD.BCST      actkernconst<>+7560(SB), Z22, Z26
 	VADDPD.BCST      actkernconst<>+7552(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+7552(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7544(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7544(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7536(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7536(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7528(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7528(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7520(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7520(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7512(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7512(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7504(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7504(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7496(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7496(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7488(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7488(SB), Z26, Z26
 	VMULPD           Z25, Z21, Z25
 	VMULPD           Z26, Z22, Z26
 	VADDPD           Z25, Z16, Z25
@@ -71607,24 +71325,24 @@ single:
 	VMOVAPD          Z20, Z22
 	VFMADD213PD      Z23, Z21, Z22
 	VADDPD           Z22, Z20, Z20
-	VMULPD.BCST      actkernconst<>+7624(SB), Z19, Z21
-	VADDPD.BCST      actkernconst<>+7616(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7608(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7600(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7592(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7584(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7576(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7568(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7560(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
+	VMULPD.BCST      actkernconst<>+7560(SB), Z19, Z21
 	VADDPD.BCST      actkernconst<>+7552(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7544(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7536(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7528(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7520(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7512(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7504(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7496(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7488(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z16, Z21
 	VMULPD           Z21, Z19, Z21
@@ -71719,24 +71437,24 @@ tail:
 	VMOVAPD          Z20, Z22
 	VFMADD213PD      Z23, Z21, Z22
 	VADDPD           Z22, Z20, Z20
-	VMULPD.BCST      actkernconst<>+7624(SB), Z19, Z21
-	VADDPD.BCST      actkernconst<>+7616(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7608(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7600(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7592(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7584(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7576(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7568(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7560(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
+	VMULPD.BCST      actkernconst<>+7560(SB), Z19, Z21
 	VADDPD.BCST      actkernconst<>+7552(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7544(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7536(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7528(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7520(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7512(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7504(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7496(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7488(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z16, Z21
 	VMULPD           Z21, Z19, Z21
@@ -71788,22 +71506,22 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+7632(SB), Z1
-	VBROADCASTSD actkernconst<>+7640(SB), Z2
-	VBROADCASTSD actkernconst<>+7648(SB), Z3
-	VBROADCASTSD actkernconst<>+7656(SB), Z4
-	VBROADCASTSD actkernconst<>+7664(SB), Z5
-	VBROADCASTSD actkernconst<>+7672(SB), Z6
-	VBROADCASTSD actkernconst<>+7680(SB), Z7
-	VBROADCASTSD actkernconst<>+7688(SB), Z8
-	VBROADCASTSD actkernconst<>+7696(SB), Z9
-	VBROADCASTSD actkernconst<>+7704(SB), Z10
-	VBROADCASTSD actkernconst<>+7712(SB), Z11
-	VBROADCASTSD actkernconst<>+7720(SB), Z12
-	VBROADCASTSD actkernconst<>+7728(SB), Z13
+	VBROADCASTSD actkernconst<>+7568(SB), Z1
+	VBROADCASTSD actkernconst<>+7576(SB), Z2
+	VBROADCASTSD actkernconst<>+7584(SB), Z3
+	VBROADCASTSD actkernconst<>+7592(SB), Z4
+	VBROADCASTSD actkernconst<>+7600(SB), Z5
+	VBROADCASTSD actkernconst<>+7608(SB), Z6
+	VBROADCASTSD actkernconst<>+7616(SB), Z7
+	VBROADCASTSD actkernconst<>+7624(SB), Z8
+	VBROADCASTSD actkernconst<>+7632(SB), Z9
+	VBROADCASTSD actkernconst<>+7640(SB), Z10
+	VBROADCASTSD actkernconst<>+7648(SB), Z11
+	VBROADCASTSD actkernconst<>+7656(SB), Z12
+	VBROADCASTSD actkernconst<>+7664(SB), Z13
 	VBROADCASTSD actkernconst<>+3424(SB), Z14
-	VBROADCASTSD actkernconst<>+7736(SB), Z15
-	VBROADCASTSD actkernconst<>+7744(SB), Z16
+	VBROADCASTSD actkernconst<>+7672(SB), Z15
+	VBROADCASTSD actkernconst<>+7680(SB), Z16
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -71891,42 +71609,42 @@ loop:
 	VFMADD213PD      Z27, Z26, Z25
 	VADDPD           Z28, Z23, Z23
 	VADDPD           Z25, Z24, Z24
-	VMULPD.BCST      actkernconst<>+7624(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+7624(SB), Z22, Z26
-	VADDPD.BCST      actkernconst<>+7616(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7616(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7608(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7608(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7600(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7600(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7592(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7592(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7584(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7584(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7576(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7576(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7568(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7568(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7560(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7560(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
+	VMULPD.BCST      actkernconst<>+7560(SB), Z21, Z25
+	VMULPD.BCST      actkernconst<>+7560(SB), Z22, Z26
 	VADDPD.BCST      actkernconst<>+7552(SB), Z25, Z25
 	VADDPD.BCST      actkernconst<>+7552(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7544(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7544(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7536(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7536(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7528(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7528(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7520(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7520(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7512(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7512(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7504(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7504(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7496(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7496(SB), Z26, Z26
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VADDPD.BCST      actkernconst<>+7488(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7488(SB), Z26, Z26
 	VMULPD           Z25, Z21, Z25
 	VMULPD           Z26, Z22, Z26
 	VADDPD           Z25, Z16, Z25
@@ -72059,24 +71777,24 @@ single:
 	VMOVAPD          Z20, Z22
 	VFMADD213PD      Z23, Z21, Z22
 	VADDPD           Z22, Z20, Z20
-	VMULPD.BCST      actkernconst<>+7624(SB), Z19, Z21
-	VADDPD.BCST      actkernconst<>+7616(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7608(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7600(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7592(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7584(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7576(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7568(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7560(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
+	VMULPD.BCST      actkernconst<>+7560(SB), Z19, Z21
 	VADDPD.BCST      actkernconst<>+7552(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7544(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7536(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7528(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7520(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7512(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7504(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7496(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7488(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z16, Z21
 	VMULPD           Z21, Z19, Z21
@@ -72171,24 +71889,24 @@ tail:
 	VMOVAPD          Z20, Z22
 	VFMADD213PD      Z23, Z21, Z22
 	VADDPD           Z22, Z20, Z20
-	VMULPD.BCST      actkernconst<>+7624(SB), Z19, Z21
-	VADDPD.BCST      actkernconst<>+7616(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7608(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7600(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7592(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7584(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7576(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7568(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7560(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
+	VMULPD.BCST      actkernconst<>+7560(SB), Z19, Z21
 	VADDPD.BCST      actkernconst<>+7552(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7544(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7536(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7528(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7520(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7512(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7504(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7496(SB), Z21, Z21
+	VMULPD           Z21, Z19, Z21
+	VADDPD.BCST      actkernconst<>+7488(SB), Z21, Z21
 	VMULPD           Z21, Z19, Z21
 	VADDPD           Z21, Z16, Z21
 	VMULPD           Z21, Z19, Z21
@@ -72253,22 +71971,14 @@ loop:
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y0, Y4
 	VANDPD      actkernconst<>+192(SB), Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y4, Y6
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y4, Y6
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y5, Y7
 	VMULPD      Y0, Y0, Y8
 	VMULPD      Y1, Y1, Y9
 	VMULPD      Y0, Y8, Y10
 	VMULPD      Y1, Y9, Y11
-	VMULPD      actkernconst<>+8160(SB), Y8, Y12
-	VMULPD      actkernconst<>+8160(SB), Y9, Y13
-	VADDPD      actkernconst<>+8128(SB), Y12, Y12
-	VADDPD      actkernconst<>+8128(SB), Y13, Y13
-	VMULPD      Y12, Y8, Y12
-	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+8096(SB), Y12, Y12
-	VADDPD      actkernconst<>+8096(SB), Y13, Y13
-	VMULPD      Y12, Y8, Y12
-	VMULPD      Y13, Y9, Y13
+	VMULPD      actkernconst<>+8096(SB), Y8, Y12
+	VMULPD      actkernconst<>+8096(SB), Y9, Y13
 	VADDPD      actkernconst<>+8064(SB), Y12, Y12
 	VADDPD      actkernconst<>+8064(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
@@ -72305,6 +72015,14 @@ loop:
 	VADDPD      actkernconst<>+7808(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
+	VADDPD      actkernconst<>+7776(SB), Y12, Y12
+	VADDPD      actkernconst<>+7776(SB), Y13, Y13
+	VMULPD      Y12, Y8, Y12
+	VMULPD      Y13, Y9, Y13
+	VADDPD      actkernconst<>+7744(SB), Y12, Y12
+	VADDPD      actkernconst<>+7744(SB), Y13, Y13
+	VMULPD      Y12, Y8, Y12
+	VMULPD      Y13, Y9, Y13
 	VXORPD      actkernconst<>+128(SB), Y10, Y14
 	VMOVUPD     Y3, (SP)
 	VXORPD      actkernconst<>+128(SB), Y11, Y3
@@ -72331,16 +72049,8 @@ loop:
 	VFMADD213PD Y14, Y13, Y2
 	VADDPD      Y3, Y10, Y10
 	VADDPD      Y2, Y11, Y11
-	VMULPD      actkernconst<>+8544(SB), Y8, Y2
-	VMULPD      actkernconst<>+8544(SB), Y9, Y3
-	VADDPD      actkernconst<>+8512(SB), Y2, Y2
-	VADDPD      actkernconst<>+8512(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8480(SB), Y2, Y2
-	VADDPD      actkernconst<>+8480(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
+	VMULPD      actkernconst<>+8480(SB), Y8, Y2
+	VMULPD      actkernconst<>+8480(SB), Y9, Y3
 	VADDPD      actkernconst<>+8448(SB), Y2, Y2
 	VADDPD      actkernconst<>+8448(SB), Y3, Y3
 	VMULPD      Y2, Y8, Y2
@@ -72375,6 +72085,14 @@ loop:
 	VMULPD      Y3, Y9, Y3
 	VADDPD      actkernconst<>+8192(SB), Y2, Y2
 	VADDPD      actkernconst<>+8192(SB), Y3, Y3
+	VMULPD      Y2, Y8, Y2
+	VMULPD      Y3, Y9, Y3
+	VADDPD      actkernconst<>+8160(SB), Y2, Y2
+	VADDPD      actkernconst<>+8160(SB), Y3, Y3
+	VMULPD      Y2, Y8, Y2
+	VMULPD      Y3, Y9, Y3
+	VADDPD      actkernconst<>+8128(SB), Y2, Y2
+	VADDPD      actkernconst<>+8128(SB), Y3, Y3
 	VMULPD      Y2, Y8, Y8
 	VMULPD      Y3, Y9, Y9
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
@@ -72478,14 +72196,10 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+8160(SB), Y4, Y6
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8096(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
+	VMULPD      actkernconst<>+8096(SB), Y4, Y6
 	VADDPD      actkernconst<>+8064(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+8032(SB), Y6, Y6
@@ -72504,6 +72218,10 @@ single:
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7808(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7776(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7744(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VXORPD      actkernconst<>+128(SB), Y5, Y7
 	VMOVAPD     Y4, Y8
 	VFMADD213PD Y7, Y0, Y8
@@ -72515,11 +72233,7 @@ single:
 	VMOVAPD     Y5, Y7
 	VFMADD213PD Y8, Y6, Y7
 	VADDPD      Y7, Y5, Y5
-	VMULPD      actkernconst<>+8544(SB), Y4, Y6
-	VADDPD      actkernconst<>+8512(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8480(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
+	VMULPD      actkernconst<>+8480(SB), Y4, Y6
 	VADDPD      actkernconst<>+8448(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+8416(SB), Y6, Y6
@@ -72537,6 +72251,10 @@ single:
 	VADDPD      actkernconst<>+8224(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8128(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
@@ -72596,14 +72314,10 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+8160(SB), Y4, Y6
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8096(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
+	VMULPD      actkernconst<>+8096(SB), Y4, Y6
 	VADDPD      actkernconst<>+8064(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+8032(SB), Y6, Y6
@@ -72622,6 +72336,10 @@ tail:
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7808(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7776(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7744(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VXORPD      actkernconst<>+128(SB), Y5, Y7
 	VMOVAPD     Y4, Y8
 	VFMADD213PD Y7, Y0, Y8
@@ -72633,11 +72351,7 @@ tail:
 	VMOVAPD     Y5, Y7
 	VFMADD213PD Y8, Y6, Y7
 	VADDPD      Y7, Y5, Y5
-	VMULPD      actkernconst<>+8544(SB), Y4, Y6
-	VADDPD      actkernconst<>+8512(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8480(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
+	VMULPD      actkernconst<>+8480(SB), Y4, Y6
 	VADDPD      actkernconst<>+8448(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+8416(SB), Y6, Y6
@@ -72655,6 +72369,10 @@ tail:
 	VADDPD      actkernconst<>+8224(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8128(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
@@ -72720,22 +72438,14 @@ loop:
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y0, Y4
 	VANDPD      actkernconst<>+192(SB), Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y4, Y6
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y4, Y6
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y5, Y7
 	VMULPD      Y0, Y0, Y8
 	VMULPD      Y1, Y1, Y9
 	VMULPD      Y0, Y8, Y10
 	VMULPD      Y1, Y9, Y11
-	VMULPD      actkernconst<>+8160(SB), Y8, Y12
-	VMULPD      actkernconst<>+8160(SB), Y9, Y13
-	VADDPD      actkernconst<>+8128(SB), Y12, Y12
-	VADDPD      actkernconst<>+8128(SB), Y13, Y13
-	VMULPD      Y12, Y8, Y12
-	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+8096(SB), Y12, Y12
-	VADDPD      actkernconst<>+8096(SB), Y13, Y13
-	VMULPD      Y12, Y8, Y12
-	VMULPD      Y13, Y9, Y13
+	VMULPD      actkernconst<>+8096(SB), Y8, Y12
+	VMULPD      actkernconst<>+8096(SB), Y9, Y13
 	VADDPD      actkernconst<>+8064(SB), Y12, Y12
 	VADDPD      actkernconst<>+8064(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
@@ -72772,6 +72482,14 @@ loop:
 	VADDPD      actkernconst<>+7808(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
+	VADDPD      actkernconst<>+7776(SB), Y12, Y12
+	VADDPD      actkernconst<>+7776(SB), Y13, Y13
+	VMULPD      Y12, Y8, Y12
+	VMULPD      Y13, Y9, Y13
+	VADDPD      actkernconst<>+7744(SB), Y12, Y12
+	VADDPD      actkernconst<>+7744(SB), Y13, Y13
+	VMULPD      Y12, Y8, Y12
+	VMULPD      Y13, Y9, Y13
 	VXORPD      actkernconst<>+128(SB), Y10, Y14
 	VMOVUPD     Y3, (SP)
 	VXORPD      actkernconst<>+128(SB), Y11, Y3
@@ -72798,16 +72516,8 @@ loop:
 	VFMADD213PD Y14, Y13, Y2
 	VADDPD      Y3, Y10, Y10
 	VADDPD      Y2, Y11, Y11
-	VMULPD      actkernconst<>+8544(SB), Y8, Y2
-	VMULPD      actkernconst<>+8544(SB), Y9, Y3
-	VADDPD      actkernconst<>+8512(SB), Y2, Y2
-	VADDPD      actkernconst<>+8512(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8480(SB), Y2, Y2
-	VADDPD      actkernconst<>+8480(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
+	VMULPD      actkernconst<>+8480(SB), Y8, Y2
+	VMULPD      actkernconst<>+8480(SB), Y9, Y3
 	VADDPD      actkernconst<>+8448(SB), Y2, Y2
 	VADDPD      actkernconst<>+8448(SB), Y3, Y3
 	VMULPD      Y2, Y8, Y2
@@ -72842,6 +72552,14 @@ loop:
 	VMULPD      Y3, Y9, Y3
 	VADDPD      actkernconst<>+8192(SB), Y2, Y2
 	VADDPD      actkernconst<>+8192(SB), Y3, Y3
+	VMULPD      Y2, Y8, Y2
+	VMULPD      Y3, Y9, Y3
+	VADDPD      actkernconst<>+8160(SB), Y2, Y2
+	VADDPD      actkernconst<>+8160(SB), Y3, Y3
+	VMULPD      Y2, Y8, Y2
+	VMULPD      Y3, Y9, Y3
+	VADDPD      actkernconst<>+8128(SB), Y2, Y2
+	VADDPD      actkernconst<>+8128(SB), Y3, Y3
 	VMULPD      Y2, Y8, Y8
 	VMULPD      Y3, Y9, Y9
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
@@ -72945,14 +72663,10 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+8160(SB), Y4, Y6
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8096(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
+	VMULPD      actkernconst<>+8096(SB), Y4, Y6
 	VADDPD      actkernconst<>+8064(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+8032(SB), Y6, Y6
@@ -72971,6 +72685,10 @@ single:
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7808(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7776(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7744(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VXORPD      actkernconst<>+128(SB), Y5, Y7
 	VMOVAPD     Y4, Y8
 	VFMADD213PD Y7, Y0, Y8
@@ -72982,11 +72700,7 @@ single:
 	VMOVAPD     Y5, Y7
 	VFMADD213PD Y8, Y6, Y7
 	VADDPD      Y7, Y5, Y5
-	VMULPD      actkernconst<>+8544(SB), Y4, Y6
-	VADDPD      actkernconst<>+8512(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8480(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
+	VMULPD      actkernconst<>+8480(SB), Y4, Y6
 	VADDPD      actkernconst<>+8448(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+8416(SB), Y6, Y6
@@ -73004,6 +72718,10 @@ single:
 	VADDPD      actkernconst<>+8224(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8128(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
@@ -73063,14 +72781,10 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+8160(SB), Y4, Y6
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8096(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
+	VMULPD      actkernconst<>+8096(SB), Y4, Y6
 	VADDPD      actkernconst<>+8064(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+8032(SB), Y6, Y6
@@ -73089,6 +72803,10 @@ tail:
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7808(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7776(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7744(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VXORPD      actkernconst<>+128(SB), Y5, Y7
 	VMOVAPD     Y4, Y8
 	VFMADD213PD Y7, Y0, Y8
@@ -73100,11 +72818,7 @@ tail:
 	VMOVAPD     Y5, Y7
 	VFMADD213PD Y8, Y6, Y7
 	VADDPD      Y7, Y5, Y5
-	VMULPD      actkernconst<>+8544(SB), Y4, Y6
-	VADDPD      actkernconst<>+8512(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8480(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
+	VMULPD      actkernconst<>+8480(SB), Y4, Y6
 	VADDPD      actkernconst<>+8448(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+8416(SB), Y6, Y6
@@ -73122,6 +72836,10 @@ tail:
 	VADDPD      actkernconst<>+8224(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8128(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
@@ -73187,8 +72905,8 @@ loop:
 	VCVTPS2PD        32(CX), Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z2
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z3
-	VCMPPD.BCST      $0x11, actkernconst<>+8576(SB), Z2, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+8576(SB), Z3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z3, K3
 	VMULPD           Z2, Z2, Z4
 	VMULPD           Z3, Z3, Z5
 	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z2, K4
@@ -73201,44 +72919,12 @@ loop:
 	VFMADD213PD      Z8, Z0, Z10
 	VMOVAPD          Z1, Z8
 	VFMADD213PD      Z9, Z1, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+7632(SB), Z2, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+7632(SB), Z3, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z2, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z3, K7
 	VMULPD           Z0, Z6, Z9
 	VMULPD           Z1, Z7, Z11
-	VMULPD.BCST      actkernconst<>+7728(SB), Z6, Z12
-	VMULPD.BCST      actkernconst<>+7728(SB), Z7, Z13
-	VADDPD.BCST      actkernconst<>+7720(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7720(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7712(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7712(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7704(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7704(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7696(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7696(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7688(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7688(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7680(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7680(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7672(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7672(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7664(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7664(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
+	VMULPD.BCST      actkernconst<>+7664(SB), Z6, Z12
+	VMULPD.BCST      actkernconst<>+7664(SB), Z7, Z13
 	VADDPD.BCST      actkernconst<>+7656(SB), Z12, Z12
 	VADDPD.BCST      actkernconst<>+7656(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
@@ -73251,24 +72937,14 @@ loop:
 	VADDPD.BCST      actkernconst<>+7640(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
 	VMULPD           Z13, Z7, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VMOVAPD          Z6, Z16
-	VFMADD213PD      Z14, Z0, Z16
-	VMOVAPD          Z7, Z14
-	VFMADD213PD      Z15, Z1, Z14
-	VMULPD           Z0, Z10, Z15
-	VMULPD           Z1, Z8, Z17
-	VADDPD           Z15, Z16, Z16
-	VADDPD           Z17, Z14, Z14
-	VMOVAPD          Z9, Z15
-	VFMADD213PD      Z16, Z12, Z15
-	VMOVAPD          Z11, Z12
-	VFMADD213PD      Z14, Z13, Z12
-	VADDPD           Z15, Z9, Z9
-	VADDPD           Z12, Z11, Z11
-	VMULPD.BCST      actkernconst<>+7624(SB), Z6, Z12
-	VMULPD.BCST      actkernconst<>+7624(SB), Z7, Z13
+	VADDPD.BCST      actkernconst<>+7632(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7632(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7624(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7624(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
 	VADDPD.BCST      actkernconst<>+7616(SB), Z12, Z12
 	VADDPD.BCST      actkernconst<>+7616(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
@@ -73293,24 +72969,66 @@ loop:
 	VADDPD.BCST      actkernconst<>+7576(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
 	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7568(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7568(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7560(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7560(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
+	VMOVAPD          Z6, Z16
+	VFMADD213PD      Z14, Z0, Z16
+	VMOVAPD          Z7, Z14
+	VFMADD213PD      Z15, Z1, Z14
+	VMULPD           Z0, Z10, Z15
+	VMULPD           Z1, Z8, Z17
+	VADDPD           Z15, Z16, Z16
+	VADDPD           Z17, Z14, Z14
+	VMOVAPD          Z9, Z15
+	VFMADD213PD      Z16, Z12, Z15
+	VMOVAPD          Z11, Z12
+	VFMADD213PD      Z14, Z13, Z12
+	VADDPD           Z15, Z9, Z9
+	VADDPD           Z12, Z11, Z11
+	VMULPD.BCST      actkernconst<>+7560(SB), Z6, Z12
+	VMULPD.BCST      actkernconst<>+7560(SB), Z7, Z13
 	VADDPD.BCST      actkernconst<>+7552(SB), Z12, Z12
 	VADDPD.BCST      actkernconst<>+7552(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
 	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7744(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7744(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+7544(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7544(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
 	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7736(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7736(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+7536(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7536(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7528(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7528(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7520(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7520(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7512(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7512(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7504(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7504(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7496(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7496(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7488(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7488(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7680(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7680(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7672(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7672(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
 	VMULPD           Z13, Z7, Z13
 	VADDPD.BCST      actkernconst<>+3424(SB), Z12, Z12
@@ -73420,47 +73138,26 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z0
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+8576(SB), Z1, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z1, K2
 	VMULPD           Z1, Z1, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z1, K3
 	VMULPD           Z0, Z0, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
 	VMOVAPD          Z0, Z5
 	VFMADD213PD      Z4, Z0, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+7632(SB), Z1, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z1, K4
 	VMULPD           Z0, Z3, Z4
-	VMULPD.BCST      actkernconst<>+7728(SB), Z3, Z6
-	VADDPD.BCST      actkernconst<>+7720(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7712(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7704(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7696(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7688(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7680(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7672(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7664(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
+	VMULPD.BCST      actkernconst<>+7664(SB), Z3, Z6
 	VADDPD.BCST      actkernconst<>+7656(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7648(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7640(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z7
-	VMOVAPD          Z3, Z8
-	VFMADD213PD      Z7, Z0, Z8
-	VMULPD           Z0, Z5, Z7
-	VADDPD           Z7, Z8, Z8
-	VMOVAPD          Z4, Z7
-	VFMADD213PD      Z8, Z6, Z7
-	VADDPD           Z7, Z4, Z4
-	VMULPD.BCST      actkernconst<>+7624(SB), Z3, Z6
+	VADDPD.BCST      actkernconst<>+7632(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7624(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7616(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7608(SB), Z6, Z6
@@ -73473,15 +73170,36 @@ single:
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7576(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7568(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7560(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z7
+	VMOVAPD          Z3, Z8
+	VFMADD213PD      Z7, Z0, Z8
+	VMULPD           Z0, Z5, Z7
+	VADDPD           Z7, Z8, Z8
+	VMOVAPD          Z4, Z7
+	VFMADD213PD      Z8, Z6, Z7
+	VADDPD           Z7, Z4, Z4
+	VMULPD.BCST      actkernconst<>+7560(SB), Z3, Z6
 	VADDPD.BCST      actkernconst<>+7552(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7744(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+7544(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7736(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+7536(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7528(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7520(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7512(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7504(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7496(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7488(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7680(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7672(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+3424(SB), Z6, Z6
 	VDIVPD           Z6, Z4, Z4
@@ -73544,47 +73262,26 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y0
 	VCVTPS2PD        Y0, Z0
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+8576(SB), Z1, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z1, K2
 	VMULPD           Z1, Z1, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z1, K3
 	VMULPD           Z0, Z0, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
 	VMOVAPD          Z0, Z5
 	VFMADD213PD      Z4, Z0, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+7632(SB), Z1, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z1, K4
 	VMULPD           Z0, Z3, Z4
-	VMULPD.BCST      actkernconst<>+7728(SB), Z3, Z6
-	VADDPD.BCST      actkernconst<>+7720(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7712(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7704(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7696(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7688(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7680(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7672(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7664(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
+	VMULPD.BCST      actkernconst<>+7664(SB), Z3, Z6
 	VADDPD.BCST      actkernconst<>+7656(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7648(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7640(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z7
-	VMOVAPD          Z3, Z8
-	VFMADD213PD      Z7, Z0, Z8
-	VMULPD           Z0, Z5, Z7
-	VADDPD           Z7, Z8, Z8
-	VMOVAPD          Z4, Z7
-	VFMADD213PD      Z8, Z6, Z7
-	VADDPD           Z7, Z4, Z4
-	VMULPD.BCST      actkernconst<>+7624(SB), Z3, Z6
+	VADDPD.BCST      actkernconst<>+7632(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7624(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7616(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7608(SB), Z6, Z6
@@ -73597,15 +73294,36 @@ tail:
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7576(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7568(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7560(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z7
+	VMOVAPD          Z3, Z8
+	VFMADD213PD      Z7, Z0, Z8
+	VMULPD           Z0, Z5, Z7
+	VADDPD           Z7, Z8, Z8
+	VMOVAPD          Z4, Z7
+	VFMADD213PD      Z8, Z6, Z7
+	VADDPD           Z7, Z4, Z4
+	VMULPD.BCST      actkernconst<>+7560(SB), Z3, Z6
 	VADDPD.BCST      actkernconst<>+7552(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7744(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+7544(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7736(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+7536(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7528(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7520(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7512(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7504(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7496(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7488(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7680(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7672(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+3424(SB), Z6, Z6
 	VDIVPD           Z6, Z4, Z4
@@ -73674,8 +73392,8 @@ loop:
 	VCVTPS2PD        32(CX), Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z2
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z3
-	VCMPPD.BCST      $0x11, actkernconst<>+8576(SB), Z2, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+8576(SB), Z3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z3, K3
 	VMULPD           Z2, Z2, Z4
 	VMULPD           Z3, Z3, Z5
 	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z2, K4
@@ -73688,44 +73406,12 @@ loop:
 	VFMADD213PD      Z8, Z0, Z10
 	VMOVAPD          Z1, Z8
 	VFMADD213PD      Z9, Z1, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+7632(SB), Z2, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+7632(SB), Z3, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z2, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z3, K7
 	VMULPD           Z0, Z6, Z9
 	VMULPD           Z1, Z7, Z11
-	VMULPD.BCST      actkernconst<>+7728(SB), Z6, Z12
-	VMULPD.BCST      actkernconst<>+7728(SB), Z7, Z13
-	VADDPD.BCST      actkernconst<>+7720(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7720(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7712(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7712(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7704(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7704(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7696(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7696(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7688(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7688(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7680(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7680(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7672(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7672(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7664(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7664(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
+	VMULPD.BCST      actkernconst<>+7664(SB), Z6, Z12
+	VMULPD.BCST      actkernconst<>+7664(SB), Z7, Z13
 	VADDPD.BCST      actkernconst<>+7656(SB), Z12, Z12
 	VADDPD.BCST      actkernconst<>+7656(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
@@ -73738,24 +73424,14 @@ loop:
 	VADDPD.BCST      actkernconst<>+7640(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
 	VMULPD           Z13, Z7, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VMOVAPD          Z6, Z16
-	VFMADD213PD      Z14, Z0, Z16
-	VMOVAPD          Z7, Z14
-	VFMADD213PD      Z15, Z1, Z14
-	VMULPD           Z0, Z10, Z15
-	VMULPD           Z1, Z8, Z17
-	VADDPD           Z15, Z16, Z16
-	VADDPD           Z17, Z14, Z14
-	VMOVAPD          Z9, Z15
-	VFMADD213PD      Z16, Z12, Z15
-	VMOVAPD          Z11, Z12
-	VFMADD213PD      Z14, Z13, Z12
-	VADDPD           Z15, Z9, Z9
-	VADDPD           Z12, Z11, Z11
-	VMULPD.BCST      actkernconst<>+7624(SB), Z6, Z12
-	VMULPD.BCST      actkernconst<>+7624(SB), Z7, Z13
+	VADDPD.BCST      actkernconst<>+7632(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7632(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7624(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7624(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
 	VADDPD.BCST      actkernconst<>+7616(SB), Z12, Z12
 	VADDPD.BCST      actkernconst<>+7616(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
@@ -73780,24 +73456,66 @@ loop:
 	VADDPD.BCST      actkernconst<>+7576(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
 	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7568(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7568(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7560(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7560(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
+	VMOVAPD          Z6, Z16
+	VFMADD213PD      Z14, Z0, Z16
+	VMOVAPD          Z7, Z14
+	VFMADD213PD      Z15, Z1, Z14
+	VMULPD           Z0, Z10, Z15
+	VMULPD           Z1, Z8, Z17
+	VADDPD           Z15, Z16, Z16
+	VADDPD           Z17, Z14, Z14
+	VMOVAPD          Z9, Z15
+	VFMADD213PD      Z16, Z12, Z15
+	VMOVAPD          Z11, Z12
+	VFMADD213PD      Z14, Z13, Z12
+	VADDPD           Z15, Z9, Z9
+	VADDPD           Z12, Z11, Z11
+	VMULPD.BCST      actkernconst<>+7560(SB), Z6, Z12
+	VMULPD.BCST      actkernconst<>+7560(SB), Z7, Z13
 	VADDPD.BCST      actkernconst<>+7552(SB), Z12, Z12
 	VADDPD.BCST      actkernconst<>+7552(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
 	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7744(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7744(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+7544(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7544(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
 	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7736(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7736(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+7536(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7536(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7528(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7528(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7520(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7520(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7512(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7512(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7504(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7504(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7496(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7496(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7488(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7488(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7680(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7680(SB), Z13, Z13
+	VMULPD           Z12, Z6, Z12
+	VMULPD           Z13, Z7, Z13
+	VADDPD.BCST      actkernconst<>+7672(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+7672(SB), Z13, Z13
 	VMULPD           Z12, Z6, Z12
 	VMULPD           Z13, Z7, Z13
 	VADDPD.BCST      actkernconst<>+3424(SB), Z12, Z12
@@ -73907,47 +73625,26 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z0
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+8576(SB), Z1, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z1, K2
 	VMULPD           Z1, Z1, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z1, K3
 	VMULPD           Z0, Z0, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
 	VMOVAPD          Z0, Z5
 	VFMADD213PD      Z4, Z0, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+7632(SB), Z1, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z1, K4
 	VMULPD           Z0, Z3, Z4
-	VMULPD.BCST      actkernconst<>+7728(SB), Z3, Z6
-	VADDPD.BCST      actkernconst<>+7720(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7712(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7704(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7696(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7688(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7680(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7672(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7664(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
+	VMULPD.BCST      actkernconst<>+7664(SB), Z3, Z6
 	VADDPD.BCST      actkernconst<>+7656(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7648(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7640(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z7
-	VMOVAPD          Z3, Z8
-	VFMADD213PD      Z7, Z0, Z8
-	VMULPD           Z0, Z5, Z7
-	VADDPD           Z7, Z8, Z8
-	VMOVAPD          Z4, Z7
-	VFMADD213PD      Z8, Z6, Z7
-	VADDPD           Z7, Z4, Z4
-	VMULPD.BCST      actkernconst<>+7624(SB), Z3, Z6
+	VADDPD.BCST      actkernconst<>+7632(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7624(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7616(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7608(SB), Z6, Z6
@@ -73960,15 +73657,36 @@ single:
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7576(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7568(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7560(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z7
+	VMOVAPD          Z3, Z8
+	VFMADD213PD      Z7, Z0, Z8
+	VMULPD           Z0, Z5, Z7
+	VADDPD           Z7, Z8, Z8
+	VMOVAPD          Z4, Z7
+	VFMADD213PD      Z8, Z6, Z7
+	VADDPD           Z7, Z4, Z4
+	VMULPD.BCST      actkernconst<>+7560(SB), Z3, Z6
 	VADDPD.BCST      actkernconst<>+7552(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7744(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+7544(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7736(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+7536(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7528(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7520(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7512(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7504(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7496(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7488(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7680(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7672(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+3424(SB), Z6, Z6
 	VDIVPD           Z6, Z4, Z4
@@ -74031,47 +73749,26 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y0
 	VCVTPS2PD        Y0, Z0
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+8576(SB), Z1, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z1, K2
 	VMULPD           Z1, Z1, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z1, K3
 	VMULPD           Z0, Z0, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
 	VMOVAPD          Z0, Z5
 	VFMADD213PD      Z4, Z0, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+7632(SB), Z1, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z1, K4
 	VMULPD           Z0, Z3, Z4
-	VMULPD.BCST      actkernconst<>+7728(SB), Z3, Z6
-	VADDPD.BCST      actkernconst<>+7720(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7712(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7704(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7696(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7688(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7680(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7672(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7664(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
+	VMULPD.BCST      actkernconst<>+7664(SB), Z3, Z6
 	VADDPD.BCST      actkernconst<>+7656(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7648(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7640(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z7
-	VMOVAPD          Z3, Z8
-	VFMADD213PD      Z7, Z0, Z8
-	VMULPD           Z0, Z5, Z7
-	VADDPD           Z7, Z8, Z8
-	VMOVAPD          Z4, Z7
-	VFMADD213PD      Z8, Z6, Z7
-	VADDPD           Z7, Z4, Z4
-	VMULPD.BCST      actkernconst<>+7624(SB), Z3, Z6
+	VADDPD.BCST      actkernconst<>+7632(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7624(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7616(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7608(SB), Z6, Z6
@@ -74084,15 +73781,36 @@ tail:
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+7576(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7568(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7560(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z7
+	VMOVAPD          Z3, Z8
+	VFMADD213PD      Z7, Z0, Z8
+	VMULPD           Z0, Z5, Z7
+	VADDPD           Z7, Z8, Z8
+	VMOVAPD          Z4, Z7
+	VFMADD213PD      Z8, Z6, Z7
+	VADDPD           Z7, Z4, Z4
+	VMULPD.BCST      actkernconst<>+7560(SB), Z3, Z6
 	VADDPD.BCST      actkernconst<>+7552(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7744(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+7544(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7736(SB), Z6, Z6
+	VADDPD.BCST      actkernconst<>+7536(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7528(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7520(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7512(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7504(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7496(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7488(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7680(SB), Z6, Z6
+	VMULPD           Z6, Z3, Z6
+	VADDPD.BCST      actkernconst<>+7672(SB), Z6, Z6
 	VMULPD           Z6, Z3, Z6
 	VADDPD.BCST      actkernconst<>+3424(SB), Z6, Z6
 	VDIVPD           Z6, Z4, Z4
@@ -74162,8 +73880,8 @@ loop:
 	VCVTPS2PD   16(CX), Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+8608(SB), Y2, Y4
-	VCMPPD      $0x11, actkernconst<>+8608(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+8544(SB), Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+8544(SB), Y3, Y5
 	VMULPD      Y2, Y2, Y6
 	VMULPD      Y3, Y3, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y8
@@ -74176,25 +73894,17 @@ loop:
 	VFMADD213PD Y12, Y0, Y14
 	VMOVAPD     Y1, Y12
 	VFMADD213PD Y13, Y1, Y12
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y2, Y13
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y2, Y13
 	VMOVUPD     Y5, (SP)
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y3, Y5
 	VMOVUPD     Y7, 32(SP)
 	VMULPD      Y0, Y10, Y7
 	VMOVUPD     Y4, 64(SP)
 	VMULPD      Y1, Y11, Y4
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+8160(SB), Y10, Y6
+	VMULPD      actkernconst<>+8096(SB), Y10, Y6
 	VMOVUPD     Y9, 128(SP)
-	VMULPD      actkernconst<>+8160(SB), Y11, Y9
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+8096(SB), Y6, Y6
-	VADDPD      actkernconst<>+8096(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
+	VMULPD      actkernconst<>+8096(SB), Y11, Y9
 	VADDPD      actkernconst<>+8064(SB), Y6, Y6
 	VADDPD      actkernconst<>+8064(SB), Y9, Y9
 	VMULPD      Y6, Y10, Y6
@@ -74231,6 +73941,14 @@ loop:
 	VADDPD      actkernconst<>+7808(SB), Y9, Y9
 	VMULPD      Y6, Y10, Y6
 	VMULPD      Y9, Y11, Y9
+	VADDPD      actkernconst<>+7776(SB), Y6, Y6
+	VADDPD      actkernconst<>+7776(SB), Y9, Y9
+	VMULPD      Y6, Y10, Y6
+	VMULPD      Y9, Y11, Y9
+	VADDPD      actkernconst<>+7744(SB), Y6, Y6
+	VADDPD      actkernconst<>+7744(SB), Y9, Y9
+	VMULPD      Y6, Y10, Y6
+	VMULPD      Y9, Y11, Y9
 	VMOVUPD     Y8, 160(SP)
 	VXORPD      actkernconst<>+128(SB), Y7, Y8
 	VMOVUPD     Y5, 192(SP)
@@ -74251,16 +73969,8 @@ loop:
 	VFMADD213PD Y8, Y9, Y6
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y6, Y4, Y4
-	VMULPD      actkernconst<>+8544(SB), Y10, Y5
-	VMULPD      actkernconst<>+8544(SB), Y11, Y6
-	VADDPD      actkernconst<>+8512(SB), Y5, Y5
-	VADDPD      actkernconst<>+8512(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8480(SB), Y5, Y5
-	VADDPD      actkernconst<>+8480(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
+	VMULPD      actkernconst<>+8480(SB), Y10, Y5
+	VMULPD      actkernconst<>+8480(SB), Y11, Y6
 	VADDPD      actkernconst<>+8448(SB), Y5, Y5
 	VADDPD      actkernconst<>+8448(SB), Y6, Y6
 	VMULPD      Y5, Y10, Y5
@@ -74295,6 +74005,14 @@ loop:
 	VMULPD      Y6, Y11, Y6
 	VADDPD      actkernconst<>+8192(SB), Y5, Y5
 	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VMULPD      Y5, Y10, Y5
+	VMULPD      Y6, Y11, Y6
+	VADDPD      actkernconst<>+8160(SB), Y5, Y5
+	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VMULPD      Y5, Y10, Y5
+	VMULPD      Y6, Y11, Y6
+	VADDPD      actkernconst<>+8128(SB), Y5, Y5
+	VADDPD      actkernconst<>+8128(SB), Y6, Y6
 	VMULPD      Y5, Y10, Y5
 	VMULPD      Y6, Y11, Y6
 	VADDPD      actkernconst<>+3456(SB), Y5, Y5
@@ -74421,20 +74139,16 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8608(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8544(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VMOVAPD     Y0, Y7
 	VFMADD213PD Y6, Y0, Y7
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y1, Y6
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y1, Y6
 	VMULPD      Y0, Y5, Y8
-	VMULPD      actkernconst<>+8160(SB), Y5, Y9
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8096(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+8096(SB), Y5, Y9
 	VADDPD      actkernconst<>+8064(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8032(SB), Y9, Y9
@@ -74453,6 +74167,10 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+7808(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+7776(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+7744(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+128(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
 	VFMADD213PD Y10, Y0, Y11
@@ -74461,11 +74179,7 @@ single:
 	VMOVAPD     Y8, Y10
 	VFMADD213PD Y11, Y9, Y10
 	VADDPD      Y10, Y8, Y8
-	VMULPD      actkernconst<>+8544(SB), Y5, Y9
-	VADDPD      actkernconst<>+8512(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8480(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+8480(SB), Y5, Y9
 	VADDPD      actkernconst<>+8448(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8416(SB), Y9, Y9
@@ -74483,6 +74197,10 @@ single:
 	VADDPD      actkernconst<>+8224(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8192(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8160(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8128(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+3456(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
@@ -74551,20 +74269,16 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8608(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8544(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VMOVAPD     Y0, Y7
 	VFMADD213PD Y6, Y0, Y7
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y1, Y6
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y1, Y6
 	VMULPD      Y0, Y5, Y8
-	VMULPD      actkernconst<>+8160(SB), Y5, Y9
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8096(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+8096(SB), Y5, Y9
 	VADDPD      actkernconst<>+8064(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8032(SB), Y9, Y9
@@ -74583,6 +74297,10 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+7808(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+7776(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+7744(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+128(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
 	VFMADD213PD Y10, Y0, Y11
@@ -74591,11 +74309,7 @@ tail:
 	VMOVAPD     Y8, Y10
 	VFMADD213PD Y11, Y9, Y10
 	VADDPD      Y10, Y8, Y8
-	VMULPD      actkernconst<>+8544(SB), Y5, Y9
-	VADDPD      actkernconst<>+8512(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8480(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+8480(SB), Y5, Y9
 	VADDPD      actkernconst<>+8448(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8416(SB), Y9, Y9
@@ -74613,6 +74327,10 @@ tail:
 	VADDPD      actkernconst<>+8224(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8192(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8160(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8128(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+3456(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
@@ -74687,8 +74405,8 @@ loop:
 	VCVTPS2PD   16(CX), Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+8608(SB), Y2, Y4
-	VCMPPD      $0x11, actkernconst<>+8608(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+8544(SB), Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+8544(SB), Y3, Y5
 	VMULPD      Y2, Y2, Y6
 	VMULPD      Y3, Y3, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y8
@@ -74701,25 +74419,17 @@ loop:
 	VFMADD213PD Y12, Y0, Y14
 	VMOVAPD     Y1, Y12
 	VFMADD213PD Y13, Y1, Y12
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y2, Y13
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y2, Y13
 	VMOVUPD     Y5, (SP)
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y3, Y5
 	VMOVUPD     Y7, 32(SP)
 	VMULPD      Y0, Y10, Y7
 	VMOVUPD     Y4, 64(SP)
 	VMULPD      Y1, Y11, Y4
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+8160(SB), Y10, Y6
+	VMULPD      actkernconst<>+8096(SB), Y10, Y6
 	VMOVUPD     Y9, 128(SP)
-	VMULPD      actkernconst<>+8160(SB), Y11, Y9
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+8096(SB), Y6, Y6
-	VADDPD      actkernconst<>+8096(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
+	VMULPD      actkernconst<>+8096(SB), Y11, Y9
 	VADDPD      actkernconst<>+8064(SB), Y6, Y6
 	VADDPD      actkernconst<>+8064(SB), Y9, Y9
 	VMULPD      Y6, Y10, Y6
@@ -74756,6 +74466,14 @@ loop:
 	VADDPD      actkernconst<>+7808(SB), Y9, Y9
 	VMULPD      Y6, Y10, Y6
 	VMULPD      Y9, Y11, Y9
+	VADDPD      actkernconst<>+7776(SB), Y6, Y6
+	VADDPD      actkernconst<>+7776(SB), Y9, Y9
+	VMULPD      Y6, Y10, Y6
+	VMULPD      Y9, Y11, Y9
+	VADDPD      actkernconst<>+7744(SB), Y6, Y6
+	VADDPD      actkernconst<>+7744(SB), Y9, Y9
+	VMULPD      Y6, Y10, Y6
+	VMULPD      Y9, Y11, Y9
 	VMOVUPD     Y8, 160(SP)
 	VXORPD      actkernconst<>+128(SB), Y7, Y8
 	VMOVUPD     Y5, 192(SP)
@@ -74776,16 +74494,8 @@ loop:
 	VFMADD213PD Y8, Y9, Y6
 	VADDPD      Y5, Y7, Y7
 	VADDPD      Y6, Y4, Y4
-	VMULPD      actkernconst<>+8544(SB), Y10, Y5
-	VMULPD      actkernconst<>+8544(SB), Y11, Y6
-	VADDPD      actkernconst<>+8512(SB), Y5, Y5
-	VADDPD      actkernconst<>+8512(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8480(SB), Y5, Y5
-	VADDPD      actkernconst<>+8480(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
+	VMULPD      actkernconst<>+8480(SB), Y10, Y5
+	VMULPD      actkernconst<>+8480(SB), Y11, Y6
 	VADDPD      actkernconst<>+8448(SB), Y5, Y5
 	VADDPD      actkernconst<>+8448(SB), Y6, Y6
 	VMULPD      Y5, Y10, Y5
@@ -74820,6 +74530,14 @@ loop:
 	VMULPD      Y6, Y11, Y6
 	VADDPD      actkernconst<>+8192(SB), Y5, Y5
 	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VMULPD      Y5, Y10, Y5
+	VMULPD      Y6, Y11, Y6
+	VADDPD      actkernconst<>+8160(SB), Y5, Y5
+	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VMULPD      Y5, Y10, Y5
+	VMULPD      Y6, Y11, Y6
+	VADDPD      actkernconst<>+8128(SB), Y5, Y5
+	VADDPD      actkernconst<>+8128(SB), Y6, Y6
 	VMULPD      Y5, Y10, Y5
 	VMULPD      Y6, Y11, Y6
 	VADDPD      actkernconst<>+3456(SB), Y5, Y5
@@ -74946,20 +74664,16 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8608(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8544(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VMOVAPD     Y0, Y7
 	VFMADD213PD Y6, Y0, Y7
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y1, Y6
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y1, Y6
 	VMULPD      Y0, Y5, Y8
-	VMULPD      actkernconst<>+8160(SB), Y5, Y9
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8096(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+8096(SB), Y5, Y9
 	VADDPD      actkernconst<>+8064(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8032(SB), Y9, Y9
@@ -74978,6 +74692,10 @@ single:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+7808(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+7776(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+7744(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+128(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
 	VFMADD213PD Y10, Y0, Y11
@@ -74986,11 +74704,7 @@ single:
 	VMOVAPD     Y8, Y10
 	VFMADD213PD Y11, Y9, Y10
 	VADDPD      Y10, Y8, Y8
-	VMULPD      actkernconst<>+8544(SB), Y5, Y9
-	VADDPD      actkernconst<>+8512(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8480(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+8480(SB), Y5, Y9
 	VADDPD      actkernconst<>+8448(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8416(SB), Y9, Y9
@@ -75008,6 +74722,10 @@ single:
 	VADDPD      actkernconst<>+8224(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8192(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8160(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8128(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+3456(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
@@ -75076,20 +74794,16 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8608(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8544(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VMOVAPD     Y0, Y7
 	VFMADD213PD Y6, Y0, Y7
-	VCMPPD      $0x11, actkernconst<>+7776(SB), Y1, Y6
+	VCMPPD      $0x11, actkernconst<>+7712(SB), Y1, Y6
 	VMULPD      Y0, Y5, Y8
-	VMULPD      actkernconst<>+8160(SB), Y5, Y9
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8096(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+8096(SB), Y5, Y9
 	VADDPD      actkernconst<>+8064(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8032(SB), Y9, Y9
@@ -75108,6 +74822,10 @@ tail:
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+7808(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+7776(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+7744(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
 	VXORPD      actkernconst<>+128(SB), Y8, Y10
 	VMOVAPD     Y5, Y11
 	VFMADD213PD Y10, Y0, Y11
@@ -75116,11 +74834,7 @@ tail:
 	VMOVAPD     Y8, Y10
 	VFMADD213PD Y11, Y9, Y10
 	VADDPD      Y10, Y8, Y8
-	VMULPD      actkernconst<>+8544(SB), Y5, Y9
-	VADDPD      actkernconst<>+8512(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8480(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
+	VMULPD      actkernconst<>+8480(SB), Y5, Y9
 	VADDPD      actkernconst<>+8448(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8416(SB), Y9, Y9
@@ -75138,6 +74852,10 @@ tail:
 	VADDPD      actkernconst<>+8224(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+8192(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8160(SB), Y9, Y9
+	VMULPD      Y9, Y5, Y9
+	VADDPD      actkernconst<>+8128(SB), Y9, Y9
 	VMULPD      Y9, Y5, Y9
 	VADDPD      actkernconst<>+3456(SB), Y9, Y9
 	VDIVPD      Y9, Y8, Y8
@@ -77192,148 +76910,140 @@ DATA actkernconst<>+7456(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+7464(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+7472(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+7480(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7488(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+7496(SB)/8, $0x0000000000000000
-DATA actkernconst<>+7504(SB)/8, $0x0000000000000000
-DATA actkernconst<>+7512(SB)/8, $0x0000000000000000
-DATA actkernconst<>+7520(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+7528(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+7536(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+7544(SB)/8, $0x5f138d352e5096af
-DATA actkernconst<>+7552(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+7560(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+7568(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+7576(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+7584(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+7592(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+7600(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+7608(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+7616(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+7624(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+7632(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+7640(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7648(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7656(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7664(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7672(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7680(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7688(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+7696(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+7704(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+7712(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+7720(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+7728(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+7736(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+7744(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+7752(SB)/8, $0x0000000000000000
-DATA actkernconst<>+7760(SB)/8, $0x0000000000000000
-DATA actkernconst<>+7768(SB)/8, $0x0000000000000000
-DATA actkernconst<>+7776(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+7784(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+7792(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+7800(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+7808(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7816(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7824(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7832(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7840(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7848(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7856(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7864(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7872(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7880(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7888(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7896(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7904(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7912(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7920(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7928(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7936(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7944(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7952(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7960(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7968(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7976(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7984(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7992(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8000(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8008(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8016(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8024(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+8032(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8040(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8048(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8056(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8064(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8072(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8080(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8088(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8096(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8104(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8112(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8120(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8128(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8136(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8144(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8152(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8160(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8168(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8176(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8184(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8192(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8200(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8208(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8216(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8224(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8232(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8240(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8248(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8256(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8264(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8272(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8280(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8288(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8296(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8304(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8312(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8320(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8328(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8336(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8344(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8352(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8360(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8368(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8376(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8384(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8392(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8400(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8408(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8416(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+8424(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+8432(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+8440(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+8448(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+8456(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+8464(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+8472(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+8480(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+8488(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+8496(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+8504(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+8512(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+8520(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+8528(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+8536(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+8544(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+8552(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+8560(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+8568(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+8576(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8584(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8592(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8600(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8608(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8616(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8624(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8632(SB)/8, $0x2b2bff2ee48e0530
-GLOBL actkernconst<>(SB), RODATA|TLSBSS, $8640
+DATA actkernconst<>+7488(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+7496(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+7504(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+7512(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+7520(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+7528(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+7536(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+7544(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+7552(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+7560(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+7568(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+7576(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7584(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7592(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7600(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7608(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7616(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7624(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+7632(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+7640(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+7648(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+7656(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+7664(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+7672(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7680(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+7688(SB)/8, $0x0000000000000000
+DATA actkernconst<>+7696(SB)/8, $0x0000000000000000
+DATA actkernconst<>+7704(SB)/8, $0x0000000000000000
+DATA actkernconst<>+7712(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+7720(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+7728(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+7736(SB)/8, $0x3ff999999999999a
+DATA actkernconst<>+7744(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7752(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7760(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7768(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7776(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7784(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7792(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7800(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7808(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7816(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7824(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7832(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7840(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7848(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7856(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7864(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7872(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7880(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7888(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7896(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7904(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7912(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7920(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7928(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7936(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+7944(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+7952(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+7960(SB)/8, $0x3d42fe15942481f8
+DATA actkernconst<>+7968(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+7976(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+7984(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+7992(SB)/8, $0x3cbffcc606fa1e43
+DATA actkernconst<>+8000(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8008(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8016(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8024(SB)/8, $0x3c35a9d6076f261a
+DATA actkernconst<>+8032(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8040(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8048(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8056(SB)/8, $0x3ba81cc1b3aee9db
+DATA actkernconst<>+8064(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8072(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8080(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8088(SB)/8, $0x3b16724678b92b9e
+DATA actkernconst<>+8096(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8104(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8112(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8120(SB)/8, $0x3a81bc4452be8deb
+DATA actkernconst<>+8128(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8136(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8144(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8152(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8160(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8168(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8176(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8184(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8192(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8200(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8208(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8216(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8224(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8232(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8240(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8248(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8256(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8264(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8272(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8280(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8288(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8296(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8304(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8312(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8320(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+8328(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+8336(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+8344(SB)/8, $0x3dc2eb177e905d76
+DATA actkernconst<>+8352(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+8360(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+8368(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+8376(SB)/8, $0x3d442df6ed66ca17
+DATA actkernconst<>+8384(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+8392(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+8400(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+8408(SB)/8, $0x3cc0e1da4acb1e32
+DATA actkernconst<>+8416(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+8424(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+8432(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+8440(SB)/8, $0x3c36bf20bb01819c
+DATA actkernconst<>+8448(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+8456(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+8464(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+8472(SB)/8, $0x3ba935562493f47c
+DATA actkernconst<>+8480(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+8488(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+8496(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+8504(SB)/8, $0x3b1761b41316381a
+DATA actkernconst<>+8512(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8520(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8528(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8536(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8544(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8552(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8560(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8568(SB)/8, $0x2b2bff2ee48e0530
+GLOBL actkernconst<>(SB), RODATA|TLSBSS, $8576

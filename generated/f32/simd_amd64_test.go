@@ -1326,7 +1326,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softsignBackward", Inputs: 2, MaxLen: 49,
+		Name: "softsignBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { softsignBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { softsignBackwardAVX512(d, in[0], in[1]) }},

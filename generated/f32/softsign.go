@@ -57,6 +57,11 @@ func Softsign(dst, x []float32) {
 //	r = 1/sq
 //	rel = (fma(dh, dh, -sq) + 2*dh*dl)/sq
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f'(x) = 1/((1 + abs(x))*(1 + abs(x)))
+//
 // PyTorch equivalent: torch.nn.Softsign.
 //
 // Deviations from PyTorch:

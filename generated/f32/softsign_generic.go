@@ -58,54 +58,28 @@ func softsignGeneric(dst, x []float32) {
 }
 
 // softsignBackwardGeneric is the pure-Go kernel of softsignBackward (f32
-// memory, f64 compute, 30 operations): the scalar twin of the vector program
+// memory, f64 compute, 10 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func softsignBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0x5f138d352e5096af)  // 1e+150
-	v4 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v13 := math.Float64frombits(0x4000000000000000) // 2
+	v1 := math.Float64frombits(0x3ff0000000000000) // 1
 	for i := range dx {
 		v0 := float64(x[i])
-		v1 := math.Abs(v0)
-		v3 := v2 < v1
-		v5 := float64(v4 / v1)
-		v6 := float64(v5 / v1)
-		v7 := float64(v4 + v1)
-		v8 := float64(v7 * v7)
-		v9 := float64(v4 / v8)
-		v10 := -v9
-		v11 := -v8
-		v12 := math.FMA(v7, v7, v11)
-		v14 := float64(v13 * v7)
-		v15 := v1 < v4
-		v16 := float64(v4 - v7)
-		v17 := float64(v16 + v1)
-		v18 := float64(v1 - v7)
-		v19 := float64(v18 + v4)
-		v20 := v19
-		if v15 {
-			v20 = v17
+		v2 := math.Abs(v0)
+		v3 := float64(v1 + v2)
+		v4 := float64(v3 * v3)
+		v5 := float64(v1 / v4)
+		v6 := float64(dy[i])
+		v7 := float64(v6 * v5)
+		v8 := math.IsNaN(v0)
+		v9 := v7
+		if v8 {
+			v9 = v0
 		}
-		v21 := float64(v14 * v20)
-		v22 := float64(v12 + v21)
-		v23 := float64(v22 / v8)
-		v24 := math.FMA(v10, v23, v9)
-		v25 := v24
-		if v3 {
-			v25 = v6
-		}
-		v26 := float64(dy[i])
-		v27 := float64(v26 * v25)
-		v28 := math.IsNaN(v0)
-		v29 := v27
-		if v28 {
-			v29 = v0
-		}
-		dx[i] = float32(v29)
+		dx[i] = float32(v9)
 	}
 }
 

@@ -61,17 +61,7 @@ func plainSoftsign(x float64) float64 {
 
 // plainSoftsignDerivative is f'(x) written directly over package math.
 func plainSoftsignDerivative(x float64) float64 {
-	return func() float64 {
-		if (math.Abs(x)) > 1e+150 {
-			return (1.0 / (math.Abs(x))) / (math.Abs(x))
-		}
-		return math.FMA(-(1.0 / ((1.0 + (math.Abs(x))) * (1.0 + (math.Abs(x))))), ((math.FMA((1.0+(math.Abs(x))), (1.0+(math.Abs(x))), -((1.0+(math.Abs(x)))*(1.0+(math.Abs(x))))) + 2.0*(1.0+(math.Abs(x)))*(func() float64 {
-			if (math.Abs(x)) < 1.0 {
-				return (1.0 - (1.0 + (math.Abs(x)))) + (math.Abs(x))
-			}
-			return ((math.Abs(x)) - (1.0 + (math.Abs(x)))) + 1.0
-		}())) / ((1.0 + (math.Abs(x))) * (1.0 + (math.Abs(x))))), (1.0 / ((1.0 + (math.Abs(x))) * (1.0 + (math.Abs(x))))))
-	}()
+	return 1.0 / ((1.0 + math.Abs(x)) * (1.0 + math.Abs(x)))
 }
 
 // BenchmarkSoftsign times Softsign at every ISA level this build runs, beside the plain-Go loop over package math.
