@@ -71053,23 +71053,25 @@ done:
 // func tanhshrinkAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+7568(SB), Z1
-	VBROADCASTSD actkernconst<>+7576(SB), Z2
-	VBROADCASTSD actkernconst<>+7584(SB), Z3
-	VBROADCASTSD actkernconst<>+7592(SB), Z4
-	VBROADCASTSD actkernconst<>+7600(SB), Z5
-	VBROADCASTSD actkernconst<>+7608(SB), Z6
-	VBROADCASTSD actkernconst<>+7616(SB), Z7
-	VBROADCASTSD actkernconst<>+7624(SB), Z8
-	VBROADCASTSD actkernconst<>+7632(SB), Z9
-	VBROADCASTSD actkernconst<>+7640(SB), Z10
-	VBROADCASTSD actkernconst<>+7648(SB), Z11
-	VBROADCASTSD actkernconst<>+7656(SB), Z12
-	VBROADCASTSD actkernconst<>+7664(SB), Z13
-	VBROADCASTSD actkernconst<>+3424(SB), Z14
-	VBROADCASTSD actkernconst<>+7672(SB), Z15
-	VBROADCASTSD actkernconst<>+7680(SB), Z16
+	VBROADCASTSD actkernconst<>+112(SB), Z0
+	VBROADCASTSD actkernconst<>+8(SB), Z1
+	VBROADCASTSD actkernconst<>+7488(SB), Z2
+	VBROADCASTSD actkernconst<>+7496(SB), Z3
+	VBROADCASTSD actkernconst<>+7504(SB), Z4
+	VBROADCASTSD actkernconst<>+7512(SB), Z5
+	VBROADCASTSD actkernconst<>+7520(SB), Z6
+	VBROADCASTSD actkernconst<>+7528(SB), Z7
+	VBROADCASTSD actkernconst<>+3424(SB), Z8
+	VBROADCASTSD actkernconst<>+7536(SB), Z9
+	VBROADCASTSD actkernconst<>+7544(SB), Z10
+	VBROADCASTSD actkernconst<>+7552(SB), Z11
+	VBROADCASTSD actkernconst<>+7560(SB), Z12
+	VBROADCASTSD actkernconst<>+7568(SB), Z13
+	VBROADCASTSD actkernconst<>+7576(SB), Z14
+	VBROADCASTSD actkernconst<>+5224(SB), Z15
+	VBROADCASTSD actkernconst<>+16(SB), Z16
+	VBROADCASTSD actkernconst<>+1352(SB), Z17
+	VBROADCASTSD actkernconst<>+32(SB), Z18
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -71077,206 +71079,140 @@ TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 loop:
 	CMPQ             DX, $0x00000010
 	JB               single
-	VCVTPS2PD        (CX), Z17
-	VCVTPS2PD        32(CX), Z18
-	VCMPPD           $0x00, Z0, Z17, K2
-	VCMPPD           $0x00, Z0, Z18, K3
-	VANDPD.BCST      actkernconst<>+1088(SB), Z17, Z19
-	VANDPD.BCST      actkernconst<>+1088(SB), Z18, Z20
-	VCMPPD           $0x11, Z1, Z19, K4
-	VCMPPD           $0x11, Z1, Z20, K5
-	VMULPD           Z17, Z17, Z21
-	VMULPD           Z18, Z18, Z22
-	VMULPD           Z17, Z21, Z23
+	VCVTPS2PD        (CX), Z19
+	VCVTPS2PD        32(CX), Z20
+	VCMPPD           $0x00, Z1, Z19, K2
+	VCMPPD           $0x00, Z1, Z20, K3
+	VANDPD.BCST      actkernconst<>+1088(SB), Z19, Z21
+	VANDPD.BCST      actkernconst<>+1088(SB), Z20, Z22
+	VCMPPD           $0x11, Z0, Z21, K4
+	VCMPPD           $0x11, Z0, Z22, K5
+	VMULPD           Z19, Z19, Z23
+	VMULPD           Z20, Z20, Z24
+	VMULPD           Z19, Z23, Z25
+	VMULPD           Z20, Z24, Z26
+	VMULPD           Z7, Z23, Z27
+	VMULPD           Z7, Z24, Z28
+	VADDPD           Z27, Z6, Z27
+	VADDPD           Z28, Z6, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z5, Z27
+	VADDPD           Z28, Z5, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z4, Z27
+	VADDPD           Z28, Z4, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z3, Z27
+	VADDPD           Z28, Z3, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z2, Z27
+	VADDPD           Z28, Z2, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z0, Z27
+	VADDPD           Z28, Z0, Z28
+	VMULPD           Z27, Z25, Z25
+	VMULPD           Z28, Z26, Z26
+	VMULPD           Z14, Z23, Z27
+	VMULPD           Z14, Z24, Z28
+	VADDPD           Z27, Z13, Z27
+	VADDPD           Z28, Z13, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z12, Z27
+	VADDPD           Z28, Z12, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z11, Z27
+	VADDPD           Z28, Z11, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z10, Z27
+	VADDPD           Z28, Z10, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z9, Z27
+	VADDPD           Z28, Z9, Z28
+	VMULPD           Z27, Z23, Z23
+	VMULPD           Z28, Z24, Z24
+	VADDPD           Z23, Z8, Z23
+	VADDPD           Z24, Z8, Z24
+	VDIVPD           Z23, Z25, Z25
+	VDIVPD           Z24, Z26, Z26
+	VMULPD           Z15, Z21, Z21
+	VMULPD           Z15, Z22, Z22
+	VMAXPD           Z16, Z21, Z21
+	VMAXPD           Z16, Z22, Z22
+	VMULPD           Z18, Z21, Z23
 	VMULPD           Z18, Z22, Z24
-	VMULPD           Z13, Z21, Z25
-	VMULPD           Z13, Z22, Z26
-	VADDPD           Z25, Z12, Z25
-	VADDPD           Z26, Z12, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z11, Z25
-	VADDPD           Z26, Z11, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z10, Z25
-	VADDPD           Z26, Z10, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z9, Z25
-	VADDPD           Z26, Z9, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z8, Z25
-	VADDPD           Z26, Z8, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z7, Z25
-	VADDPD           Z26, Z7, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z6, Z25
-	VADDPD           Z26, Z6, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z5, Z25
-	VADDPD           Z26, Z5, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z4, Z25
-	VADDPD           Z26, Z4, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z3, Z25
-	VADDPD           Z26, Z3, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z2, Z25
-	VADDPD           Z26, Z2, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
+	VRNDSCALEPD      $0x08, Z23, Z23
+	VRNDSCALEPD      $0x08, Z24, Z24
 	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z27
 	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z28
-	VMOVAPD          Z21, Z29
-	VFMADD213PD      Z27, Z17, Z29
-	VMOVAPD          Z22, Z27
-	VFMADD213PD      Z28, Z18, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z30
-	VMOVAPD          Z17, Z31
-	VFMADD213PD      Z28, Z17, Z31
-	VMOVAPD          Z18, Z28
-	VFMADD213PD      Z30, Z18, Z28
-	VMULPD           Z17, Z31, Z31
-	VMULPD           Z18, Z28, Z28
-	VADDPD           Z31, Z29, Z29
-	VADDPD           Z28, Z27, Z27
-	VMOVAPD          Z23, Z28
-	VFMADD213PD      Z29, Z25, Z28
-	VMOVAPD          Z24, Z25
-	VFMADD213PD      Z27, Z26, Z25
-	VADDPD           Z28, Z23, Z23
-	VADDPD           Z25, Z24, Z24
-	VMULPD.BCST      actkernconst<>+7560(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+7560(SB), Z22, Z26
-	VADDPD.BCST      actkernconst<>+7552(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7552(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7544(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7544(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7536(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7536(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7528(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7528(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7520(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7520(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7512(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7512(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7504(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7504(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7496(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7496(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7488(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7488(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z16, Z25
-	VADDPD           Z26, Z16, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z15, Z25
-	VADDPD           Z26, Z15, Z26
-	VMULPD           Z25, Z21, Z21
-	VMULPD           Z26, Z22, Z22
-	VADDPD           Z21, Z14, Z21
-	VADDPD           Z22, Z14, Z22
-	VDIVPD           Z21, Z23, Z23
-	VDIVPD           Z22, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5224(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+5224(SB), Z20, Z20
-	VMAXPD.BCST      actkernconst<>+16(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+16(SB), Z20, Z20
-	VMULPD.BCST      actkernconst<>+32(SB), Z19, Z21
-	VMULPD.BCST      actkernconst<>+32(SB), Z20, Z22
-	VRNDSCALEPD      $0x08, Z21, Z21
-	VRNDSCALEPD      $0x08, Z22, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z25
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z26
-	VBROADCASTSD     actkernconst<>+40(SB), Z27
-	VMOVAPD          Z25, Z28
-	VFMADD213PD      Z19, Z27, Z28
-	VBROADCASTSD     actkernconst<>+40(SB), Z19
-	VMOVAPD          Z26, Z27
-	VFMADD213PD      Z20, Z19, Z27
-	VBROADCASTSD     actkernconst<>+48(SB), Z19
-	VMOVAPD          Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z19, Z20
-	VBROADCASTSD     actkernconst<>+48(SB), Z19
-	VMOVAPD          Z27, Z29
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z19, Z29
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z27, Z29
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z27, Z29
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z27, Z29
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z27, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z27, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z27, Z29
-	VMULPD           Z20, Z28, Z28
-	VMULPD           Z29, Z27, Z27
-	VBROADCASTSD     actkernconst<>+120(SB), Z19
-	VSCALEFPD        Z25, Z19, Z25
-	VBROADCASTSD     actkernconst<>+120(SB), Z19
-	VSCALEFPD        Z26, Z19, Z26
-	VADDPD.BCST      actkernconst<>+112(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+112(SB), Z26, Z26
-	VADDPD           Z28, Z25, Z25
-	VADDPD           Z27, Z26, Z26
-	VSCALEFPD        Z21, Z25, Z25
-	VSCALEFPD        Z22, Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z20
-	VADDPD.BCST      actkernconst<>+1352(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+1352(SB), Z26, Z26
-	VDIVPD           Z25, Z19, Z19
-	VDIVPD           Z26, Z20, Z20
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z17, Z19
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z18, Z20
-	VCMPPD           $0x03, Z17, Z17, K6
-	VCMPPD           $0x03, Z18, Z18, K7
-	VBLENDMPD        Z17, Z19, K6, Z19
-	VBLENDMPD        Z18, Z20, K7, Z20
-	VSUBPD           Z19, Z17, Z19
-	VSUBPD           Z20, Z18, Z20
-	VBLENDMPD        Z23, Z19, K4, Z23
-	VBLENDMPD        Z24, Z20, K5, Z24
-	VBLENDMPD        Z17, Z23, K2, Z23
-	VBLENDMPD        Z18, Z24, K3, Z24
-	VBLENDMPD        Z17, Z23, K6, Z17
-	VBLENDMPD        Z18, Z24, K7, Z18
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, (AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVUPS          Y18, 32(AX)
+	VBROADCASTSD     actkernconst<>+40(SB), Z29
+	VMOVAPD          Z27, Z30
+	VFMADD213PD      Z21, Z29, Z30
+	VBROADCASTSD     actkernconst<>+40(SB), Z21
+	VMOVAPD          Z28, Z29
+	VFMADD213PD      Z22, Z21, Z29
+	VBROADCASTSD     actkernconst<>+48(SB), Z21
+	VMOVAPD          Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z21, Z22
+	VBROADCASTSD     actkernconst<>+48(SB), Z21
+	VMOVAPD          Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z21, Z31
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z29, Z31
+	VMULPD           Z22, Z30, Z30
+	VMULPD           Z31, Z29, Z29
+	VBROADCASTSD     actkernconst<>+120(SB), Z21
+	VSCALEFPD        Z27, Z21, Z27
+	VBROADCASTSD     actkernconst<>+120(SB), Z21
+	VSCALEFPD        Z28, Z21, Z28
+	VADDPD           Z27, Z0, Z27
+	VADDPD           Z28, Z0, Z28
+	VADDPD           Z30, Z27, Z27
+	VADDPD           Z29, Z28, Z28
+	VSCALEFPD        Z23, Z27, Z27
+	VSCALEFPD        Z24, Z28, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z22
+	VADDPD           Z27, Z17, Z27
+	VADDPD           Z28, Z17, Z28
+	VDIVPD           Z27, Z21, Z21
+	VDIVPD           Z28, Z22, Z22
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z19, Z21
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z20, Z22
+	VCMPPD           $0x03, Z19, Z19, K6
+	VCMPPD           $0x03, Z20, Z20, K7
+	VBLENDMPD        Z19, Z21, K6, Z21
+	VBLENDMPD        Z20, Z22, K7, Z22
+	VSUBPD           Z21, Z19, Z21
+	VSUBPD           Z22, Z20, Z22
+	VBLENDMPD        Z25, Z21, K4, Z25
+	VBLENDMPD        Z26, Z22, K5, Z26
+	VBLENDMPD        Z19, Z25, K2, Z25
+	VBLENDMPD        Z20, Z26, K3, Z26
+	VBLENDMPD        Z19, Z25, K6, Z19
+	VBLENDMPD        Z20, Z26, K7, Z20
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, (AX)
+	VCVTPD2PS        Z20, Y20
+	VMOVUPS          Y20, 32(AX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	SUBQ             $0x00000010, DX
@@ -71285,106 +71221,73 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z17
-	VCMPPD           $0x00, Z0, Z17, K2
-	VANDPD.BCST      actkernconst<>+1088(SB), Z17, Z18
-	VCMPPD           $0x11, Z1, Z18, K3
-	VMULPD           Z17, Z17, Z19
-	VMULPD           Z17, Z19, Z20
-	VMULPD           Z13, Z19, Z21
-	VADDPD           Z21, Z12, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z11, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z10, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z9, Z21
-	VMULPD           Z21, Z19, Z21
+	VCVTPS2PD        (CX), Z19
+	VCMPPD           $0x00, Z1, Z19, K2
+	VANDPD.BCST      actkernconst<>+1088(SB), Z19, Z20
+	VCMPPD           $0x11, Z0, Z20, K3
+	VMULPD           Z19, Z19, Z21
+	VMULPD           Z19, Z21, Z22
+	VMULPD           Z7, Z21, Z23
+	VADDPD           Z23, Z6, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z5, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z4, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z3, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z2, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z0, Z23
+	VMULPD           Z23, Z22, Z22
+	VMULPD           Z14, Z21, Z23
+	VADDPD           Z23, Z13, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z12, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z11, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z10, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z9, Z23
+	VMULPD           Z23, Z21, Z21
 	VADDPD           Z21, Z8, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z7, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z6, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z5, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z4, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z3, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z2, Z21
-	VMULPD           Z21, Z19, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VMOVAPD          Z19, Z23
-	VFMADD213PD      Z22, Z17, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z22
-	VMOVAPD          Z17, Z24
-	VFMADD213PD      Z22, Z17, Z24
-	VMULPD           Z17, Z24, Z24
-	VADDPD           Z24, Z23, Z23
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z23, Z21, Z22
-	VADDPD           Z22, Z20, Z20
-	VMULPD.BCST      actkernconst<>+7560(SB), Z19, Z21
-	VADDPD.BCST      actkernconst<>+7552(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7544(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7536(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7528(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7520(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7512(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7504(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7496(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7488(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z16, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z15, Z21
-	VMULPD           Z21, Z19, Z19
-	VADDPD           Z19, Z14, Z19
-	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+5224(SB), Z18, Z18
-	VMAXPD.BCST      actkernconst<>+16(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+32(SB), Z18, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z21
-	VBROADCASTSD     actkernconst<>+40(SB), Z22
-	VMOVAPD          Z21, Z23
-	VFMADD213PD      Z18, Z22, Z23
-	VBROADCASTSD     actkernconst<>+48(SB), Z18
-	VMOVAPD          Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z22
-	VMULPD           Z22, Z23, Z23
-	VBROADCASTSD     actkernconst<>+120(SB), Z18
-	VSCALEFPD        Z21, Z18, Z21
-	VADDPD.BCST      actkernconst<>+112(SB), Z21, Z21
-	VADDPD           Z23, Z21, Z21
-	VSCALEFPD        Z19, Z21, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z18
-	VADDPD.BCST      actkernconst<>+1352(SB), Z21, Z21
-	VDIVPD           Z21, Z18, Z18
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z17, Z18
-	VCMPPD           $0x03, Z17, Z17, K4
-	VBLENDMPD        Z17, Z18, K4, Z18
-	VSUBPD           Z18, Z17, Z18
-	VBLENDMPD        Z20, Z18, K3, Z20
-	VBLENDMPD        Z17, Z20, K2, Z20
-	VBLENDMPD        Z17, Z20, K4, Z17
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, (AX)
+	VDIVPD           Z21, Z22, Z22
+	VMULPD           Z15, Z20, Z20
+	VMAXPD           Z16, Z20, Z20
+	VMULPD           Z18, Z20, Z21
+	VRNDSCALEPD      $0x08, Z21, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z23
+	VBROADCASTSD     actkernconst<>+40(SB), Z24
+	VMOVAPD          Z23, Z25
+	VFMADD213PD      Z20, Z24, Z25
+	VBROADCASTSD     actkernconst<>+48(SB), Z20
+	VMOVAPD          Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z25, Z24
+	VMULPD           Z24, Z25, Z25
+	VBROADCASTSD     actkernconst<>+120(SB), Z20
+	VSCALEFPD        Z23, Z20, Z23
+	VADDPD           Z23, Z0, Z23
+	VADDPD           Z25, Z23, Z23
+	VSCALEFPD        Z21, Z23, Z23
+	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z20
+	VADDPD           Z23, Z17, Z23
+	VDIVPD           Z23, Z20, Z20
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z19, Z20
+	VCMPPD           $0x03, Z19, Z19, K4
+	VBLENDMPD        Z19, Z20, K4, Z20
+	VSUBPD           Z20, Z19, Z20
+	VBLENDMPD        Z22, Z20, K3, Z22
+	VBLENDMPD        Z19, Z22, K2, Z22
+	VBLENDMPD        Z19, Z22, K4, Z19
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -71396,107 +71299,74 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y17
-	VCVTPS2PD        Y17, Z17
-	VCMPPD           $0x00, Z0, Z17, K2
-	VANDPD.BCST      actkernconst<>+1088(SB), Z17, Z18
-	VCMPPD           $0x11, Z1, Z18, K3
-	VMULPD           Z17, Z17, Z19
-	VMULPD           Z17, Z19, Z20
-	VMULPD           Z13, Z19, Z21
-	VADDPD           Z21, Z12, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z11, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z10, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z9, Z21
-	VMULPD           Z21, Z19, Z21
+	VMOVUPS.Z        (CX), K1, Y19
+	VCVTPS2PD        Y19, Z19
+	VCMPPD           $0x00, Z1, Z19, K2
+	VANDPD.BCST      actkernconst<>+1088(SB), Z19, Z20
+	VCMPPD           $0x11, Z0, Z20, K3
+	VMULPD           Z19, Z19, Z21
+	VMULPD           Z19, Z21, Z22
+	VMULPD           Z7, Z21, Z23
+	VADDPD           Z23, Z6, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z5, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z4, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z3, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z2, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z0, Z23
+	VMULPD           Z23, Z22, Z22
+	VMULPD           Z14, Z21, Z23
+	VADDPD           Z23, Z13, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z12, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z11, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z10, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z9, Z23
+	VMULPD           Z23, Z21, Z21
 	VADDPD           Z21, Z8, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z7, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z6, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z5, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z4, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z3, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z2, Z21
-	VMULPD           Z21, Z19, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VMOVAPD          Z19, Z23
-	VFMADD213PD      Z22, Z17, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z22
-	VMOVAPD          Z17, Z24
-	VFMADD213PD      Z22, Z17, Z24
-	VMULPD           Z17, Z24, Z24
-	VADDPD           Z24, Z23, Z23
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z23, Z21, Z22
-	VADDPD           Z22, Z20, Z20
-	VMULPD.BCST      actkernconst<>+7560(SB), Z19, Z21
-	VADDPD.BCST      actkernconst<>+7552(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7544(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7536(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7528(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7520(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7512(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7504(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7496(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7488(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z16, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z15, Z21
-	VMULPD           Z21, Z19, Z19
-	VADDPD           Z19, Z14, Z19
-	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+5224(SB), Z18, Z18
-	VMAXPD.BCST      actkernconst<>+16(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+32(SB), Z18, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z21
-	VBROADCASTSD     actkernconst<>+40(SB), Z22
-	VMOVAPD          Z21, Z23
-	VFMADD213PD      Z18, Z22, Z23
-	VBROADCASTSD     actkernconst<>+48(SB), Z18
-	VMOVAPD          Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z22
-	VMULPD           Z22, Z23, Z23
-	VBROADCASTSD     actkernconst<>+120(SB), Z18
-	VSCALEFPD        Z21, Z18, Z21
-	VADDPD.BCST      actkernconst<>+112(SB), Z21, Z21
-	VADDPD           Z23, Z21, Z21
-	VSCALEFPD        Z19, Z21, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z18
-	VADDPD.BCST      actkernconst<>+1352(SB), Z21, Z21
-	VDIVPD           Z21, Z18, Z18
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z17, Z18
-	VCMPPD           $0x03, Z17, Z17, K4
-	VBLENDMPD        Z17, Z18, K4, Z18
-	VSUBPD           Z18, Z17, Z18
-	VBLENDMPD        Z20, Z18, K3, Z20
-	VBLENDMPD        Z17, Z20, K2, Z20
-	VBLENDMPD        Z17, Z20, K4, Z17
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, K1, (AX)
+	VDIVPD           Z21, Z22, Z22
+	VMULPD           Z15, Z20, Z20
+	VMAXPD           Z16, Z20, Z20
+	VMULPD           Z18, Z20, Z21
+	VRNDSCALEPD      $0x08, Z21, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z23
+	VBROADCASTSD     actkernconst<>+40(SB), Z24
+	VMOVAPD          Z23, Z25
+	VFMADD213PD      Z20, Z24, Z25
+	VBROADCASTSD     actkernconst<>+48(SB), Z20
+	VMOVAPD          Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z25, Z24
+	VMULPD           Z24, Z25, Z25
+	VBROADCASTSD     actkernconst<>+120(SB), Z20
+	VSCALEFPD        Z23, Z20, Z23
+	VADDPD           Z23, Z0, Z23
+	VADDPD           Z25, Z23, Z23
+	VSCALEFPD        Z21, Z23, Z23
+	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z20
+	VADDPD           Z23, Z17, Z23
+	VDIVPD           Z23, Z20, Z20
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z19, Z20
+	VCMPPD           $0x03, Z19, Z19, K4
+	VBLENDMPD        Z19, Z20, K4, Z20
+	VSUBPD           Z20, Z19, Z20
+	VBLENDMPD        Z22, Z20, K3, Z22
+	VBLENDMPD        Z19, Z22, K2, Z22
+	VBLENDMPD        Z19, Z22, K4, Z19
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -71505,23 +71375,25 @@ done:
 // func tanhshrinkAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+7568(SB), Z1
-	VBROADCASTSD actkernconst<>+7576(SB), Z2
-	VBROADCASTSD actkernconst<>+7584(SB), Z3
-	VBROADCASTSD actkernconst<>+7592(SB), Z4
-	VBROADCASTSD actkernconst<>+7600(SB), Z5
-	VBROADCASTSD actkernconst<>+7608(SB), Z6
-	VBROADCASTSD actkernconst<>+7616(SB), Z7
-	VBROADCASTSD actkernconst<>+7624(SB), Z8
-	VBROADCASTSD actkernconst<>+7632(SB), Z9
-	VBROADCASTSD actkernconst<>+7640(SB), Z10
-	VBROADCASTSD actkernconst<>+7648(SB), Z11
-	VBROADCASTSD actkernconst<>+7656(SB), Z12
-	VBROADCASTSD actkernconst<>+7664(SB), Z13
-	VBROADCASTSD actkernconst<>+3424(SB), Z14
-	VBROADCASTSD actkernconst<>+7672(SB), Z15
-	VBROADCASTSD actkernconst<>+7680(SB), Z16
+	VBROADCASTSD actkernconst<>+112(SB), Z0
+	VBROADCASTSD actkernconst<>+8(SB), Z1
+	VBROADCASTSD actkernconst<>+7488(SB), Z2
+	VBROADCASTSD actkernconst<>+7496(SB), Z3
+	VBROADCASTSD actkernconst<>+7504(SB), Z4
+	VBROADCASTSD actkernconst<>+7512(SB), Z5
+	VBROADCASTSD actkernconst<>+7520(SB), Z6
+	VBROADCASTSD actkernconst<>+7528(SB), Z7
+	VBROADCASTSD actkernconst<>+3424(SB), Z8
+	VBROADCASTSD actkernconst<>+7536(SB), Z9
+	VBROADCASTSD actkernconst<>+7544(SB), Z10
+	VBROADCASTSD actkernconst<>+7552(SB), Z11
+	VBROADCASTSD actkernconst<>+7560(SB), Z12
+	VBROADCASTSD actkernconst<>+7568(SB), Z13
+	VBROADCASTSD actkernconst<>+7576(SB), Z14
+	VBROADCASTSD actkernconst<>+5224(SB), Z15
+	VBROADCASTSD actkernconst<>+16(SB), Z16
+	VBROADCASTSD actkernconst<>+1352(SB), Z17
+	VBROADCASTSD actkernconst<>+32(SB), Z18
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -71529,206 +71401,140 @@ TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 loop:
 	CMPQ             DX, $0x00000010
 	JB               single
-	VCVTPS2PD        (CX), Z17
-	VCVTPS2PD        32(CX), Z18
-	VCMPPD           $0x00, Z0, Z17, K2
-	VCMPPD           $0x00, Z0, Z18, K3
-	VANDPD.BCST      actkernconst<>+1088(SB), Z17, Z19
-	VANDPD.BCST      actkernconst<>+1088(SB), Z18, Z20
-	VCMPPD           $0x11, Z1, Z19, K4
-	VCMPPD           $0x11, Z1, Z20, K5
-	VMULPD           Z17, Z17, Z21
-	VMULPD           Z18, Z18, Z22
-	VMULPD           Z17, Z21, Z23
+	VCVTPS2PD        (CX), Z19
+	VCVTPS2PD        32(CX), Z20
+	VCMPPD           $0x00, Z1, Z19, K2
+	VCMPPD           $0x00, Z1, Z20, K3
+	VANDPD.BCST      actkernconst<>+1088(SB), Z19, Z21
+	VANDPD.BCST      actkernconst<>+1088(SB), Z20, Z22
+	VCMPPD           $0x11, Z0, Z21, K4
+	VCMPPD           $0x11, Z0, Z22, K5
+	VMULPD           Z19, Z19, Z23
+	VMULPD           Z20, Z20, Z24
+	VMULPD           Z19, Z23, Z25
+	VMULPD           Z20, Z24, Z26
+	VMULPD           Z7, Z23, Z27
+	VMULPD           Z7, Z24, Z28
+	VADDPD           Z27, Z6, Z27
+	VADDPD           Z28, Z6, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z5, Z27
+	VADDPD           Z28, Z5, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z4, Z27
+	VADDPD           Z28, Z4, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z3, Z27
+	VADDPD           Z28, Z3, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z2, Z27
+	VADDPD           Z28, Z2, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z0, Z27
+	VADDPD           Z28, Z0, Z28
+	VMULPD           Z27, Z25, Z25
+	VMULPD           Z28, Z26, Z26
+	VMULPD           Z14, Z23, Z27
+	VMULPD           Z14, Z24, Z28
+	VADDPD           Z27, Z13, Z27
+	VADDPD           Z28, Z13, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z12, Z27
+	VADDPD           Z28, Z12, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z11, Z27
+	VADDPD           Z28, Z11, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z10, Z27
+	VADDPD           Z28, Z10, Z28
+	VMULPD           Z27, Z23, Z27
+	VMULPD           Z28, Z24, Z28
+	VADDPD           Z27, Z9, Z27
+	VADDPD           Z28, Z9, Z28
+	VMULPD           Z27, Z23, Z23
+	VMULPD           Z28, Z24, Z24
+	VADDPD           Z23, Z8, Z23
+	VADDPD           Z24, Z8, Z24
+	VDIVPD           Z23, Z25, Z25
+	VDIVPD           Z24, Z26, Z26
+	VMULPD           Z15, Z21, Z21
+	VMULPD           Z15, Z22, Z22
+	VMAXPD           Z16, Z21, Z21
+	VMAXPD           Z16, Z22, Z22
+	VMULPD           Z18, Z21, Z23
 	VMULPD           Z18, Z22, Z24
-	VMULPD           Z13, Z21, Z25
-	VMULPD           Z13, Z22, Z26
-	VADDPD           Z25, Z12, Z25
-	VADDPD           Z26, Z12, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z11, Z25
-	VADDPD           Z26, Z11, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z10, Z25
-	VADDPD           Z26, Z10, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z9, Z25
-	VADDPD           Z26, Z9, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z8, Z25
-	VADDPD           Z26, Z8, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z7, Z25
-	VADDPD           Z26, Z7, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z6, Z25
-	VADDPD           Z26, Z6, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z5, Z25
-	VADDPD           Z26, Z5, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z4, Z25
-	VADDPD           Z26, Z4, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z3, Z25
-	VADDPD           Z26, Z3, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z2, Z25
-	VADDPD           Z26, Z2, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
+	VRNDSCALEPD      $0x08, Z23, Z23
+	VRNDSCALEPD      $0x08, Z24, Z24
 	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z27
 	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z28
-	VMOVAPD          Z21, Z29
-	VFMADD213PD      Z27, Z17, Z29
-	VMOVAPD          Z22, Z27
-	VFMADD213PD      Z28, Z18, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z30
-	VMOVAPD          Z17, Z31
-	VFMADD213PD      Z28, Z17, Z31
-	VMOVAPD          Z18, Z28
-	VFMADD213PD      Z30, Z18, Z28
-	VMULPD           Z17, Z31, Z31
-	VMULPD           Z18, Z28, Z28
-	VADDPD           Z31, Z29, Z29
-	VADDPD           Z28, Z27, Z27
-	VMOVAPD          Z23, Z28
-	VFMADD213PD      Z29, Z25, Z28
-	VMOVAPD          Z24, Z25
-	VFMADD213PD      Z27, Z26, Z25
-	VADDPD           Z28, Z23, Z23
-	VADDPD           Z25, Z24, Z24
-	VMULPD.BCST      actkernconst<>+7560(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+7560(SB), Z22, Z26
-	VADDPD.BCST      actkernconst<>+7552(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7552(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7544(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7544(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7536(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7536(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7528(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7528(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7520(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7520(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7512(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7512(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7504(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7504(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7496(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7496(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD.BCST      actkernconst<>+7488(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7488(SB), Z26, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z16, Z25
-	VADDPD           Z26, Z16, Z26
-	VMULPD           Z25, Z21, Z25
-	VMULPD           Z26, Z22, Z26
-	VADDPD           Z25, Z15, Z25
-	VADDPD           Z26, Z15, Z26
-	VMULPD           Z25, Z21, Z21
-	VMULPD           Z26, Z22, Z22
-	VADDPD           Z21, Z14, Z21
-	VADDPD           Z22, Z14, Z22
-	VDIVPD           Z21, Z23, Z23
-	VDIVPD           Z22, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5224(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+5224(SB), Z20, Z20
-	VMAXPD.BCST      actkernconst<>+16(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+16(SB), Z20, Z20
-	VMULPD.BCST      actkernconst<>+32(SB), Z19, Z21
-	VMULPD.BCST      actkernconst<>+32(SB), Z20, Z22
-	VRNDSCALEPD      $0x08, Z21, Z21
-	VRNDSCALEPD      $0x08, Z22, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z25
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z26
-	VBROADCASTSD     actkernconst<>+40(SB), Z27
-	VMOVAPD          Z25, Z28
-	VFMADD213PD      Z19, Z27, Z28
-	VBROADCASTSD     actkernconst<>+40(SB), Z19
-	VMOVAPD          Z26, Z27
-	VFMADD213PD      Z20, Z19, Z27
-	VBROADCASTSD     actkernconst<>+48(SB), Z19
-	VMOVAPD          Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z19, Z20
-	VBROADCASTSD     actkernconst<>+48(SB), Z19
-	VMOVAPD          Z27, Z29
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z19, Z29
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z27, Z29
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z27, Z29
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z27, Z29
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z27, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z27, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z27, Z29
-	VMULPD           Z20, Z28, Z28
-	VMULPD           Z29, Z27, Z27
-	VBROADCASTSD     actkernconst<>+120(SB), Z19
-	VSCALEFPD        Z25, Z19, Z25
-	VBROADCASTSD     actkernconst<>+120(SB), Z19
-	VSCALEFPD        Z26, Z19, Z26
-	VADDPD.BCST      actkernconst<>+112(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+112(SB), Z26, Z26
-	VADDPD           Z28, Z25, Z25
-	VADDPD           Z27, Z26, Z26
-	VSCALEFPD        Z21, Z25, Z25
-	VSCALEFPD        Z22, Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z20
-	VADDPD.BCST      actkernconst<>+1352(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+1352(SB), Z26, Z26
-	VDIVPD           Z25, Z19, Z19
-	VDIVPD           Z26, Z20, Z20
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z17, Z19
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z18, Z20
-	VCMPPD           $0x03, Z17, Z17, K6
-	VCMPPD           $0x03, Z18, Z18, K7
-	VBLENDMPD        Z17, Z19, K6, Z19
-	VBLENDMPD        Z18, Z20, K7, Z20
-	VSUBPD           Z19, Z17, Z19
-	VSUBPD           Z20, Z18, Z20
-	VBLENDMPD        Z23, Z19, K4, Z23
-	VBLENDMPD        Z24, Z20, K5, Z24
-	VBLENDMPD        Z17, Z23, K2, Z23
-	VBLENDMPD        Z18, Z24, K3, Z24
-	VBLENDMPD        Z17, Z23, K6, Z17
-	VBLENDMPD        Z18, Z24, K7, Z18
-	VCVTPD2PS        Z17, Y17
-	VMOVNTPS         Y17, (AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVNTPS         Y18, 32(AX)
+	VBROADCASTSD     actkernconst<>+40(SB), Z29
+	VMOVAPD          Z27, Z30
+	VFMADD213PD      Z21, Z29, Z30
+	VBROADCASTSD     actkernconst<>+40(SB), Z21
+	VMOVAPD          Z28, Z29
+	VFMADD213PD      Z22, Z21, Z29
+	VBROADCASTSD     actkernconst<>+48(SB), Z21
+	VMOVAPD          Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z21, Z22
+	VBROADCASTSD     actkernconst<>+48(SB), Z21
+	VMOVAPD          Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z21, Z31
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z29, Z31
+	VMULPD           Z22, Z30, Z30
+	VMULPD           Z31, Z29, Z29
+	VBROADCASTSD     actkernconst<>+120(SB), Z21
+	VSCALEFPD        Z27, Z21, Z27
+	VBROADCASTSD     actkernconst<>+120(SB), Z21
+	VSCALEFPD        Z28, Z21, Z28
+	VADDPD           Z27, Z0, Z27
+	VADDPD           Z28, Z0, Z28
+	VADDPD           Z30, Z27, Z27
+	VADDPD           Z29, Z28, Z28
+	VSCALEFPD        Z23, Z27, Z27
+	VSCALEFPD        Z24, Z28, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z22
+	VADDPD           Z27, Z17, Z27
+	VADDPD           Z28, Z17, Z28
+	VDIVPD           Z27, Z21, Z21
+	VDIVPD           Z28, Z22, Z22
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z19, Z21
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z20, Z22
+	VCMPPD           $0x03, Z19, Z19, K6
+	VCMPPD           $0x03, Z20, Z20, K7
+	VBLENDMPD        Z19, Z21, K6, Z21
+	VBLENDMPD        Z20, Z22, K7, Z22
+	VSUBPD           Z21, Z19, Z21
+	VSUBPD           Z22, Z20, Z22
+	VBLENDMPD        Z25, Z21, K4, Z25
+	VBLENDMPD        Z26, Z22, K5, Z26
+	VBLENDMPD        Z19, Z25, K2, Z25
+	VBLENDMPD        Z20, Z26, K3, Z26
+	VBLENDMPD        Z19, Z25, K6, Z19
+	VBLENDMPD        Z20, Z26, K7, Z20
+	VCVTPD2PS        Z19, Y19
+	VMOVNTPS         Y19, (AX)
+	VCVTPD2PS        Z20, Y20
+	VMOVNTPS         Y20, 32(AX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	SUBQ             $0x00000010, DX
@@ -71737,106 +71543,73 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z17
-	VCMPPD           $0x00, Z0, Z17, K2
-	VANDPD.BCST      actkernconst<>+1088(SB), Z17, Z18
-	VCMPPD           $0x11, Z1, Z18, K3
-	VMULPD           Z17, Z17, Z19
-	VMULPD           Z17, Z19, Z20
-	VMULPD           Z13, Z19, Z21
-	VADDPD           Z21, Z12, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z11, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z10, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z9, Z21
-	VMULPD           Z21, Z19, Z21
+	VCVTPS2PD        (CX), Z19
+	VCMPPD           $0x00, Z1, Z19, K2
+	VANDPD.BCST      actkernconst<>+1088(SB), Z19, Z20
+	VCMPPD           $0x11, Z0, Z20, K3
+	VMULPD           Z19, Z19, Z21
+	VMULPD           Z19, Z21, Z22
+	VMULPD           Z7, Z21, Z23
+	VADDPD           Z23, Z6, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z5, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z4, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z3, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z2, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z0, Z23
+	VMULPD           Z23, Z22, Z22
+	VMULPD           Z14, Z21, Z23
+	VADDPD           Z23, Z13, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z12, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z11, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z10, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z9, Z23
+	VMULPD           Z23, Z21, Z21
 	VADDPD           Z21, Z8, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z7, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z6, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z5, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z4, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z3, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z2, Z21
-	VMULPD           Z21, Z19, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VMOVAPD          Z19, Z23
-	VFMADD213PD      Z22, Z17, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z22
-	VMOVAPD          Z17, Z24
-	VFMADD213PD      Z22, Z17, Z24
-	VMULPD           Z17, Z24, Z24
-	VADDPD           Z24, Z23, Z23
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z23, Z21, Z22
-	VADDPD           Z22, Z20, Z20
-	VMULPD.BCST      actkernconst<>+7560(SB), Z19, Z21
-	VADDPD.BCST      actkernconst<>+7552(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7544(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7536(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7528(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7520(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7512(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7504(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7496(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7488(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z16, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z15, Z21
-	VMULPD           Z21, Z19, Z19
-	VADDPD           Z19, Z14, Z19
-	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+5224(SB), Z18, Z18
-	VMAXPD.BCST      actkernconst<>+16(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+32(SB), Z18, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z21
-	VBROADCASTSD     actkernconst<>+40(SB), Z22
-	VMOVAPD          Z21, Z23
-	VFMADD213PD      Z18, Z22, Z23
-	VBROADCASTSD     actkernconst<>+48(SB), Z18
-	VMOVAPD          Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z22
-	VMULPD           Z22, Z23, Z23
-	VBROADCASTSD     actkernconst<>+120(SB), Z18
-	VSCALEFPD        Z21, Z18, Z21
-	VADDPD.BCST      actkernconst<>+112(SB), Z21, Z21
-	VADDPD           Z23, Z21, Z21
-	VSCALEFPD        Z19, Z21, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z18
-	VADDPD.BCST      actkernconst<>+1352(SB), Z21, Z21
-	VDIVPD           Z21, Z18, Z18
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z17, Z18
-	VCMPPD           $0x03, Z17, Z17, K4
-	VBLENDMPD        Z17, Z18, K4, Z18
-	VSUBPD           Z18, Z17, Z18
-	VBLENDMPD        Z20, Z18, K3, Z20
-	VBLENDMPD        Z17, Z20, K2, Z20
-	VBLENDMPD        Z17, Z20, K4, Z17
-	VCVTPD2PS        Z17, Y17
-	VMOVNTPS         Y17, (AX)
+	VDIVPD           Z21, Z22, Z22
+	VMULPD           Z15, Z20, Z20
+	VMAXPD           Z16, Z20, Z20
+	VMULPD           Z18, Z20, Z21
+	VRNDSCALEPD      $0x08, Z21, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z23
+	VBROADCASTSD     actkernconst<>+40(SB), Z24
+	VMOVAPD          Z23, Z25
+	VFMADD213PD      Z20, Z24, Z25
+	VBROADCASTSD     actkernconst<>+48(SB), Z20
+	VMOVAPD          Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z25, Z24
+	VMULPD           Z24, Z25, Z25
+	VBROADCASTSD     actkernconst<>+120(SB), Z20
+	VSCALEFPD        Z23, Z20, Z23
+	VADDPD           Z23, Z0, Z23
+	VADDPD           Z25, Z23, Z23
+	VSCALEFPD        Z21, Z23, Z23
+	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z20
+	VADDPD           Z23, Z17, Z23
+	VDIVPD           Z23, Z20, Z20
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z19, Z20
+	VCMPPD           $0x03, Z19, Z19, K4
+	VBLENDMPD        Z19, Z20, K4, Z20
+	VSUBPD           Z20, Z19, Z20
+	VBLENDMPD        Z22, Z20, K3, Z22
+	VBLENDMPD        Z19, Z22, K2, Z22
+	VBLENDMPD        Z19, Z22, K4, Z19
+	VCVTPD2PS        Z19, Y19
+	VMOVNTPS         Y19, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -71848,107 +71621,74 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y17
-	VCVTPS2PD        Y17, Z17
-	VCMPPD           $0x00, Z0, Z17, K2
-	VANDPD.BCST      actkernconst<>+1088(SB), Z17, Z18
-	VCMPPD           $0x11, Z1, Z18, K3
-	VMULPD           Z17, Z17, Z19
-	VMULPD           Z17, Z19, Z20
-	VMULPD           Z13, Z19, Z21
-	VADDPD           Z21, Z12, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z11, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z10, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z9, Z21
-	VMULPD           Z21, Z19, Z21
+	VMOVUPS.Z        (CX), K1, Y19
+	VCVTPS2PD        Y19, Z19
+	VCMPPD           $0x00, Z1, Z19, K2
+	VANDPD.BCST      actkernconst<>+1088(SB), Z19, Z20
+	VCMPPD           $0x11, Z0, Z20, K3
+	VMULPD           Z19, Z19, Z21
+	VMULPD           Z19, Z21, Z22
+	VMULPD           Z7, Z21, Z23
+	VADDPD           Z23, Z6, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z5, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z4, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z3, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z2, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z0, Z23
+	VMULPD           Z23, Z22, Z22
+	VMULPD           Z14, Z21, Z23
+	VADDPD           Z23, Z13, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z12, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z11, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z10, Z23
+	VMULPD           Z23, Z21, Z23
+	VADDPD           Z23, Z9, Z23
+	VMULPD           Z23, Z21, Z21
 	VADDPD           Z21, Z8, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z7, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z6, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z5, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z4, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z3, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z2, Z21
-	VMULPD           Z21, Z19, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
-	VMOVAPD          Z19, Z23
-	VFMADD213PD      Z22, Z17, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z22
-	VMOVAPD          Z17, Z24
-	VFMADD213PD      Z22, Z17, Z24
-	VMULPD           Z17, Z24, Z24
-	VADDPD           Z24, Z23, Z23
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z23, Z21, Z22
-	VADDPD           Z22, Z20, Z20
-	VMULPD.BCST      actkernconst<>+7560(SB), Z19, Z21
-	VADDPD.BCST      actkernconst<>+7552(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7544(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7536(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7528(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7520(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7512(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7504(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7496(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD.BCST      actkernconst<>+7488(SB), Z21, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z16, Z21
-	VMULPD           Z21, Z19, Z21
-	VADDPD           Z21, Z15, Z21
-	VMULPD           Z21, Z19, Z19
-	VADDPD           Z19, Z14, Z19
-	VDIVPD           Z19, Z20, Z20
-	VMULPD.BCST      actkernconst<>+5224(SB), Z18, Z18
-	VMAXPD.BCST      actkernconst<>+16(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+32(SB), Z18, Z19
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z21
-	VBROADCASTSD     actkernconst<>+40(SB), Z22
-	VMOVAPD          Z21, Z23
-	VFMADD213PD      Z18, Z22, Z23
-	VBROADCASTSD     actkernconst<>+48(SB), Z18
-	VMOVAPD          Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z23, Z22
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z22
-	VMULPD           Z22, Z23, Z23
-	VBROADCASTSD     actkernconst<>+120(SB), Z18
-	VSCALEFPD        Z21, Z18, Z21
-	VADDPD.BCST      actkernconst<>+112(SB), Z21, Z21
-	VADDPD           Z23, Z21, Z21
-	VSCALEFPD        Z19, Z21, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z18
-	VADDPD.BCST      actkernconst<>+1352(SB), Z21, Z21
-	VDIVPD           Z21, Z18, Z18
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z17, Z18
-	VCMPPD           $0x03, Z17, Z17, K4
-	VBLENDMPD        Z17, Z18, K4, Z18
-	VSUBPD           Z18, Z17, Z18
-	VBLENDMPD        Z20, Z18, K3, Z20
-	VBLENDMPD        Z17, Z20, K2, Z20
-	VBLENDMPD        Z17, Z20, K4, Z17
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, K1, (AX)
+	VDIVPD           Z21, Z22, Z22
+	VMULPD           Z15, Z20, Z20
+	VMAXPD           Z16, Z20, Z20
+	VMULPD           Z18, Z20, Z21
+	VRNDSCALEPD      $0x08, Z21, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z23
+	VBROADCASTSD     actkernconst<>+40(SB), Z24
+	VMOVAPD          Z23, Z25
+	VFMADD213PD      Z20, Z24, Z25
+	VBROADCASTSD     actkernconst<>+48(SB), Z20
+	VMOVAPD          Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z25, Z24
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z25, Z24
+	VMULPD           Z24, Z25, Z25
+	VBROADCASTSD     actkernconst<>+120(SB), Z20
+	VSCALEFPD        Z23, Z20, Z23
+	VADDPD           Z23, Z0, Z23
+	VADDPD           Z25, Z23, Z23
+	VSCALEFPD        Z21, Z23, Z23
+	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z20
+	VADDPD           Z23, Z17, Z23
+	VDIVPD           Z23, Z20, Z20
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z19, Z20
+	VCMPPD           $0x03, Z19, Z19, K4
+	VBLENDMPD        Z19, Z20, K4, Z20
+	VSUBPD           Z20, Z19, Z20
+	VBLENDMPD        Z22, Z20, K3, Z22
+	VBLENDMPD        Z19, Z22, K2, Z22
+	VBLENDMPD        Z19, Z22, K4, Z19
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, K1, (AX)
 
 done:
 	SFENCE
@@ -71957,7 +71697,7 @@ done:
 
 // func tanhshrinkAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·tanhshrinkAVX2(SB), NOSPLIT, $128-48
+TEXT ·tanhshrinkAVX2(SB), NOSPLIT, $64-48
 	MOVQ dst_base+0(FP), AX
 	MOVQ in0_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -71971,34 +71711,40 @@ loop:
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y0, Y4
 	VANDPD      actkernconst<>+192(SB), Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y4, Y6
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y4, Y6
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y7
 	VMULPD      Y0, Y0, Y8
 	VMULPD      Y1, Y1, Y9
 	VMULPD      Y0, Y8, Y10
 	VMULPD      Y1, Y9, Y11
-	VMULPD      actkernconst<>+8096(SB), Y8, Y12
-	VMULPD      actkernconst<>+8096(SB), Y9, Y13
-	VADDPD      actkernconst<>+8064(SB), Y12, Y12
-	VADDPD      actkernconst<>+8064(SB), Y13, Y13
+	VMULPD      actkernconst<>+7744(SB), Y8, Y12
+	VMULPD      actkernconst<>+7744(SB), Y9, Y13
+	VADDPD      actkernconst<>+7712(SB), Y12, Y12
+	VADDPD      actkernconst<>+7712(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+8032(SB), Y12, Y12
-	VADDPD      actkernconst<>+8032(SB), Y13, Y13
+	VADDPD      actkernconst<>+7680(SB), Y12, Y12
+	VADDPD      actkernconst<>+7680(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+8000(SB), Y12, Y12
-	VADDPD      actkernconst<>+8000(SB), Y13, Y13
+	VADDPD      actkernconst<>+7648(SB), Y12, Y12
+	VADDPD      actkernconst<>+7648(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+7968(SB), Y12, Y12
-	VADDPD      actkernconst<>+7968(SB), Y13, Y13
+	VADDPD      actkernconst<>+7616(SB), Y12, Y12
+	VADDPD      actkernconst<>+7616(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+7936(SB), Y12, Y12
-	VADDPD      actkernconst<>+7936(SB), Y13, Y13
+	VADDPD      actkernconst<>+7584(SB), Y12, Y12
+	VADDPD      actkernconst<>+7584(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
+	VADDPD      actkernconst<>+640(SB), Y12, Y12
+	VADDPD      actkernconst<>+640(SB), Y13, Y13
+	VMULPD      Y12, Y10, Y10
+	VMULPD      Y13, Y11, Y11
+	VMULPD      actkernconst<>+7936(SB), Y8, Y12
+	VMULPD      actkernconst<>+7936(SB), Y9, Y13
 	VADDPD      actkernconst<>+7904(SB), Y12, Y12
 	VADDPD      actkernconst<>+7904(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
@@ -72017,84 +71763,8 @@ loop:
 	VMULPD      Y13, Y9, Y13
 	VADDPD      actkernconst<>+7776(SB), Y12, Y12
 	VADDPD      actkernconst<>+7776(SB), Y13, Y13
-	VMULPD      Y12, Y8, Y12
-	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+7744(SB), Y12, Y12
-	VADDPD      actkernconst<>+7744(SB), Y13, Y13
-	VMULPD      Y12, Y8, Y12
-	VMULPD      Y13, Y9, Y13
-	VXORPD      actkernconst<>+128(SB), Y10, Y14
-	VMOVUPD     Y3, (SP)
-	VXORPD      actkernconst<>+128(SB), Y11, Y3
-	VMOVUPD     Y2, 32(SP)
-	VMOVAPD     Y8, Y2
-	VFMADD213PD Y14, Y0, Y2
-	VMOVAPD     Y9, Y14
-	VFMADD213PD Y3, Y1, Y14
-	VXORPD      actkernconst<>+128(SB), Y8, Y3
-	VMOVUPD     Y7, 64(SP)
-	VXORPD      actkernconst<>+128(SB), Y9, Y7
-	VMOVUPD     Y6, 96(SP)
-	VMOVAPD     Y0, Y6
-	VFMADD213PD Y3, Y0, Y6
-	VMOVAPD     Y1, Y3
-	VFMADD213PD Y7, Y1, Y3
-	VMULPD      Y0, Y6, Y6
-	VMULPD      Y1, Y3, Y3
-	VADDPD      Y6, Y2, Y2
-	VADDPD      Y3, Y14, Y14
-	VMOVAPD     Y10, Y3
-	VFMADD213PD Y2, Y12, Y3
-	VMOVAPD     Y11, Y2
-	VFMADD213PD Y14, Y13, Y2
-	VADDPD      Y3, Y10, Y10
-	VADDPD      Y2, Y11, Y11
-	VMULPD      actkernconst<>+8480(SB), Y8, Y2
-	VMULPD      actkernconst<>+8480(SB), Y9, Y3
-	VADDPD      actkernconst<>+8448(SB), Y2, Y2
-	VADDPD      actkernconst<>+8448(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8416(SB), Y2, Y2
-	VADDPD      actkernconst<>+8416(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8384(SB), Y2, Y2
-	VADDPD      actkernconst<>+8384(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8352(SB), Y2, Y2
-	VADDPD      actkernconst<>+8352(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8320(SB), Y2, Y2
-	VADDPD      actkernconst<>+8320(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8288(SB), Y2, Y2
-	VADDPD      actkernconst<>+8288(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8256(SB), Y2, Y2
-	VADDPD      actkernconst<>+8256(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8224(SB), Y2, Y2
-	VADDPD      actkernconst<>+8224(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8192(SB), Y2, Y2
-	VADDPD      actkernconst<>+8192(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8160(SB), Y2, Y2
-	VADDPD      actkernconst<>+8160(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8128(SB), Y2, Y2
-	VADDPD      actkernconst<>+8128(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y8
-	VMULPD      Y3, Y9, Y9
+	VMULPD      Y12, Y8, Y8
+	VMULPD      Y13, Y9, Y9
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
 	VADDPD      actkernconst<>+3456(SB), Y9, Y9
 	VDIVPD      Y8, Y10, Y10
@@ -72103,62 +71773,64 @@ loop:
 	VMULPD      actkernconst<>+6176(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
-	VMULPD      actkernconst<>+320(SB), Y4, Y2
-	VMULPD      actkernconst<>+320(SB), Y5, Y3
-	VROUNDPD    $0x08, Y2, Y2
-	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y2, Y6
-	VXORPD      actkernconst<>+128(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+352(SB), Y8
-	VMOVAPD     Y6, Y9
-	VFMADD213PD Y4, Y8, Y9
+	VMULPD      actkernconst<>+320(SB), Y4, Y8
+	VMULPD      actkernconst<>+320(SB), Y5, Y9
+	VROUNDPD    $0x08, Y8, Y8
+	VROUNDPD    $0x08, Y9, Y9
+	VXORPD      actkernconst<>+128(SB), Y8, Y12
+	VXORPD      actkernconst<>+128(SB), Y9, Y13
+	VMOVUPD     actkernconst<>+352(SB), Y14
+	VMOVUPD     Y3, (SP)
+	VMOVAPD     Y12, Y3
+	VFMADD213PD Y4, Y14, Y3
 	VMOVUPD     actkernconst<>+352(SB), Y4
-	VMOVAPD     Y7, Y8
-	VFMADD213PD Y5, Y4, Y8
+	VMOVAPD     Y13, Y14
+	VFMADD213PD Y5, Y4, Y14
 	VMOVUPD     actkernconst<>+384(SB), Y4
-	VMOVAPD     Y9, Y5
+	VMOVAPD     Y3, Y5
 	VFMADD213PD actkernconst<>+416(SB), Y4, Y5
 	VMOVUPD     actkernconst<>+384(SB), Y4
-	VMOVAPD     Y8, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y4, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+608(SB), Y8, Y12
-	VMULPD      Y5, Y9, Y9
-	VMULPD      Y12, Y8, Y8
-	VMOVUPD     actkernconst<>+672(SB), Y4
-	VADDPD      actkernconst<>+160(SB), Y6, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y4, Y6
-	VMOVUPD     actkernconst<>+672(SB), Y4
-	VADDPD      actkernconst<>+160(SB), Y7, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y4, Y7
-	VADDPD      actkernconst<>+640(SB), Y6, Y6
-	VADDPD      actkernconst<>+640(SB), Y7, Y7
-	VADDPD      Y9, Y6, Y6
-	VADDPD      Y8, Y7, Y7
-	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VMOVUPD     Y2, 32(SP)
+	VMOVAPD     Y14, Y2
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y2
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y2
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y2
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y2
+	VMULPD      Y5, Y3, Y3
+	VMULPD      Y2, Y14, Y14
+	VMOVUPD     actkernconst<>+672(SB), Y2
+	VADDPD      actkernconst<>+160(SB), Y12, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y6, Y6
-	VADDPD      actkernconst<>+160(SB), Y3, Y2
+	VMULPD      Y4, Y2, Y12
+	VMOVUPD     actkernconst<>+672(SB), Y2
+	VADDPD      actkernconst<>+160(SB), Y13, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y4, Y2, Y13
+	VADDPD      actkernconst<>+640(SB), Y12, Y12
+	VADDPD      actkernconst<>+640(SB), Y13, Y13
+	VADDPD      Y3, Y12, Y12
+	VADDPD      Y14, Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y8, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y6, Y2
-	VXORPD      actkernconst<>+128(SB), Y7, Y3
-	VADDPD      actkernconst<>+2400(SB), Y6, Y6
-	VADDPD      actkernconst<>+2400(SB), Y7, Y7
-	VDIVPD      Y6, Y2, Y2
-	VDIVPD      Y7, Y3, Y3
+	VMULPD      Y2, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y9, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y2, Y13, Y13
+	VXORPD      actkernconst<>+128(SB), Y12, Y2
+	VXORPD      actkernconst<>+128(SB), Y13, Y3
+	VADDPD      actkernconst<>+2400(SB), Y12, Y12
+	VADDPD      actkernconst<>+2400(SB), Y13, Y13
+	VDIVPD      Y12, Y2, Y2
+	VDIVPD      Y13, Y3, Y3
 	VANDPD      actkernconst<>+128(SB), Y0, Y4
 	VANDPD      actkernconst<>+192(SB), Y2, Y2
 	VORPD       Y4, Y2, Y2
@@ -72171,16 +71843,14 @@ loop:
 	VBLENDVPD   Y5, Y1, Y3, Y3
 	VSUBPD      Y2, Y0, Y2
 	VSUBPD      Y3, Y1, Y3
-	VMOVUPD     96(SP), Y6
 	VBLENDVPD   Y6, Y10, Y2, Y6
-	VMOVUPD     64(SP), Y2
-	VBLENDVPD   Y2, Y11, Y3, Y2
-	VMOVUPD     32(SP), Y3
-	VBLENDVPD   Y3, Y0, Y6, Y3
-	VMOVUPD     (SP), Y6
-	VBLENDVPD   Y6, Y1, Y2, Y6
-	VBLENDVPD   Y4, Y0, Y3, Y4
-	VBLENDVPD   Y5, Y1, Y6, Y5
+	VBLENDVPD   Y7, Y11, Y3, Y7
+	VMOVUPD     32(SP), Y2
+	VBLENDVPD   Y2, Y0, Y6, Y2
+	VMOVUPD     (SP), Y3
+	VBLENDVPD   Y3, Y1, Y7, Y3
+	VBLENDVPD   Y4, Y0, Y2, Y4
+	VBLENDVPD   Y5, Y1, Y3, Y5
 	VCVTPD2PSY  Y4, X4
 	VMOVUPS     X4, (AX)
 	VCVTPD2PSY  Y5, X5
@@ -72196,20 +71866,23 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+8096(SB), Y4, Y6
-	VADDPD      actkernconst<>+8064(SB), Y6, Y6
+	VMULPD      actkernconst<>+7744(SB), Y4, Y6
+	VADDPD      actkernconst<>+7712(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8032(SB), Y6, Y6
+	VADDPD      actkernconst<>+7680(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8000(SB), Y6, Y6
+	VADDPD      actkernconst<>+7648(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7968(SB), Y6, Y6
+	VADDPD      actkernconst<>+7616(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7936(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+640(SB), Y6, Y6
+	VMULPD      Y6, Y5, Y5
+	VMULPD      actkernconst<>+7936(SB), Y4, Y6
 	VADDPD      actkernconst<>+7904(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7872(SB), Y6, Y6
@@ -72219,42 +71892,6 @@ single:
 	VADDPD      actkernconst<>+7808(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7776(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7744(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VMOVAPD     Y4, Y8
-	VFMADD213PD Y7, Y0, Y8
-	VXORPD      actkernconst<>+128(SB), Y4, Y7
-	VMOVAPD     Y0, Y9
-	VFMADD213PD Y7, Y0, Y9
-	VMULPD      Y0, Y9, Y9
-	VADDPD      Y9, Y8, Y8
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y8, Y6, Y7
-	VADDPD      Y7, Y5, Y5
-	VMULPD      actkernconst<>+8480(SB), Y4, Y6
-	VADDPD      actkernconst<>+8448(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8416(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8384(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8352(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8320(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8288(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8256(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8224(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8192(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8160(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
@@ -72314,20 +71951,23 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+8096(SB), Y4, Y6
-	VADDPD      actkernconst<>+8064(SB), Y6, Y6
+	VMULPD      actkernconst<>+7744(SB), Y4, Y6
+	VADDPD      actkernconst<>+7712(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8032(SB), Y6, Y6
+	VADDPD      actkernconst<>+7680(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8000(SB), Y6, Y6
+	VADDPD      actkernconst<>+7648(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7968(SB), Y6, Y6
+	VADDPD      actkernconst<>+7616(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7936(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+640(SB), Y6, Y6
+	VMULPD      Y6, Y5, Y5
+	VMULPD      actkernconst<>+7936(SB), Y4, Y6
 	VADDPD      actkernconst<>+7904(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7872(SB), Y6, Y6
@@ -72337,42 +71977,6 @@ tail:
 	VADDPD      actkernconst<>+7808(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7776(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7744(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VMOVAPD     Y4, Y8
-	VFMADD213PD Y7, Y0, Y8
-	VXORPD      actkernconst<>+128(SB), Y4, Y7
-	VMOVAPD     Y0, Y9
-	VFMADD213PD Y7, Y0, Y9
-	VMULPD      Y0, Y9, Y9
-	VADDPD      Y9, Y8, Y8
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y8, Y6, Y7
-	VADDPD      Y7, Y5, Y5
-	VMULPD      actkernconst<>+8480(SB), Y4, Y6
-	VADDPD      actkernconst<>+8448(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8416(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8384(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8352(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8320(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8288(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8256(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8224(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8192(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8160(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
@@ -72424,7 +72028,7 @@ done:
 
 // func tanhshrinkAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·tanhshrinkAVX2Stream(SB), NOSPLIT, $128-48
+TEXT ·tanhshrinkAVX2Stream(SB), NOSPLIT, $64-48
 	MOVQ dst_base+0(FP), AX
 	MOVQ in0_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
@@ -72438,34 +72042,40 @@ loop:
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y0, Y4
 	VANDPD      actkernconst<>+192(SB), Y1, Y5
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y4, Y6
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y4, Y6
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y7
 	VMULPD      Y0, Y0, Y8
 	VMULPD      Y1, Y1, Y9
 	VMULPD      Y0, Y8, Y10
 	VMULPD      Y1, Y9, Y11
-	VMULPD      actkernconst<>+8096(SB), Y8, Y12
-	VMULPD      actkernconst<>+8096(SB), Y9, Y13
-	VADDPD      actkernconst<>+8064(SB), Y12, Y12
-	VADDPD      actkernconst<>+8064(SB), Y13, Y13
+	VMULPD      actkernconst<>+7744(SB), Y8, Y12
+	VMULPD      actkernconst<>+7744(SB), Y9, Y13
+	VADDPD      actkernconst<>+7712(SB), Y12, Y12
+	VADDPD      actkernconst<>+7712(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+8032(SB), Y12, Y12
-	VADDPD      actkernconst<>+8032(SB), Y13, Y13
+	VADDPD      actkernconst<>+7680(SB), Y12, Y12
+	VADDPD      actkernconst<>+7680(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+8000(SB), Y12, Y12
-	VADDPD      actkernconst<>+8000(SB), Y13, Y13
+	VADDPD      actkernconst<>+7648(SB), Y12, Y12
+	VADDPD      actkernconst<>+7648(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+7968(SB), Y12, Y12
-	VADDPD      actkernconst<>+7968(SB), Y13, Y13
+	VADDPD      actkernconst<>+7616(SB), Y12, Y12
+	VADDPD      actkernconst<>+7616(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+7936(SB), Y12, Y12
-	VADDPD      actkernconst<>+7936(SB), Y13, Y13
+	VADDPD      actkernconst<>+7584(SB), Y12, Y12
+	VADDPD      actkernconst<>+7584(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
+	VADDPD      actkernconst<>+640(SB), Y12, Y12
+	VADDPD      actkernconst<>+640(SB), Y13, Y13
+	VMULPD      Y12, Y10, Y10
+	VMULPD      Y13, Y11, Y11
+	VMULPD      actkernconst<>+7936(SB), Y8, Y12
+	VMULPD      actkernconst<>+7936(SB), Y9, Y13
 	VADDPD      actkernconst<>+7904(SB), Y12, Y12
 	VADDPD      actkernconst<>+7904(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
@@ -72484,84 +72094,8 @@ loop:
 	VMULPD      Y13, Y9, Y13
 	VADDPD      actkernconst<>+7776(SB), Y12, Y12
 	VADDPD      actkernconst<>+7776(SB), Y13, Y13
-	VMULPD      Y12, Y8, Y12
-	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+7744(SB), Y12, Y12
-	VADDPD      actkernconst<>+7744(SB), Y13, Y13
-	VMULPD      Y12, Y8, Y12
-	VMULPD      Y13, Y9, Y13
-	VXORPD      actkernconst<>+128(SB), Y10, Y14
-	VMOVUPD     Y3, (SP)
-	VXORPD      actkernconst<>+128(SB), Y11, Y3
-	VMOVUPD     Y2, 32(SP)
-	VMOVAPD     Y8, Y2
-	VFMADD213PD Y14, Y0, Y2
-	VMOVAPD     Y9, Y14
-	VFMADD213PD Y3, Y1, Y14
-	VXORPD      actkernconst<>+128(SB), Y8, Y3
-	VMOVUPD     Y7, 64(SP)
-	VXORPD      actkernconst<>+128(SB), Y9, Y7
-	VMOVUPD     Y6, 96(SP)
-	VMOVAPD     Y0, Y6
-	VFMADD213PD Y3, Y0, Y6
-	VMOVAPD     Y1, Y3
-	VFMADD213PD Y7, Y1, Y3
-	VMULPD      Y0, Y6, Y6
-	VMULPD      Y1, Y3, Y3
-	VADDPD      Y6, Y2, Y2
-	VADDPD      Y3, Y14, Y14
-	VMOVAPD     Y10, Y3
-	VFMADD213PD Y2, Y12, Y3
-	VMOVAPD     Y11, Y2
-	VFMADD213PD Y14, Y13, Y2
-	VADDPD      Y3, Y10, Y10
-	VADDPD      Y2, Y11, Y11
-	VMULPD      actkernconst<>+8480(SB), Y8, Y2
-	VMULPD      actkernconst<>+8480(SB), Y9, Y3
-	VADDPD      actkernconst<>+8448(SB), Y2, Y2
-	VADDPD      actkernconst<>+8448(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8416(SB), Y2, Y2
-	VADDPD      actkernconst<>+8416(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8384(SB), Y2, Y2
-	VADDPD      actkernconst<>+8384(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8352(SB), Y2, Y2
-	VADDPD      actkernconst<>+8352(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8320(SB), Y2, Y2
-	VADDPD      actkernconst<>+8320(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8288(SB), Y2, Y2
-	VADDPD      actkernconst<>+8288(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8256(SB), Y2, Y2
-	VADDPD      actkernconst<>+8256(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8224(SB), Y2, Y2
-	VADDPD      actkernconst<>+8224(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8192(SB), Y2, Y2
-	VADDPD      actkernconst<>+8192(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8160(SB), Y2, Y2
-	VADDPD      actkernconst<>+8160(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y2
-	VMULPD      Y3, Y9, Y3
-	VADDPD      actkernconst<>+8128(SB), Y2, Y2
-	VADDPD      actkernconst<>+8128(SB), Y3, Y3
-	VMULPD      Y2, Y8, Y8
-	VMULPD      Y3, Y9, Y9
+	VMULPD      Y12, Y8, Y8
+	VMULPD      Y13, Y9, Y9
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
 	VADDPD      actkernconst<>+3456(SB), Y9, Y9
 	VDIVPD      Y8, Y10, Y10
@@ -72570,62 +72104,64 @@ loop:
 	VMULPD      actkernconst<>+6176(SB), Y5, Y5
 	VMAXPD      actkernconst<>+256(SB), Y4, Y4
 	VMAXPD      actkernconst<>+256(SB), Y5, Y5
-	VMULPD      actkernconst<>+320(SB), Y4, Y2
-	VMULPD      actkernconst<>+320(SB), Y5, Y3
-	VROUNDPD    $0x08, Y2, Y2
-	VROUNDPD    $0x08, Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y2, Y6
-	VXORPD      actkernconst<>+128(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+352(SB), Y8
-	VMOVAPD     Y6, Y9
-	VFMADD213PD Y4, Y8, Y9
+	VMULPD      actkernconst<>+320(SB), Y4, Y8
+	VMULPD      actkernconst<>+320(SB), Y5, Y9
+	VROUNDPD    $0x08, Y8, Y8
+	VROUNDPD    $0x08, Y9, Y9
+	VXORPD      actkernconst<>+128(SB), Y8, Y12
+	VXORPD      actkernconst<>+128(SB), Y9, Y13
+	VMOVUPD     actkernconst<>+352(SB), Y14
+	VMOVUPD     Y3, (SP)
+	VMOVAPD     Y12, Y3
+	VFMADD213PD Y4, Y14, Y3
 	VMOVUPD     actkernconst<>+352(SB), Y4
-	VMOVAPD     Y7, Y8
-	VFMADD213PD Y5, Y4, Y8
+	VMOVAPD     Y13, Y14
+	VFMADD213PD Y5, Y4, Y14
 	VMOVUPD     actkernconst<>+384(SB), Y4
-	VMOVAPD     Y9, Y5
+	VMOVAPD     Y3, Y5
 	VFMADD213PD actkernconst<>+416(SB), Y4, Y5
 	VMOVUPD     actkernconst<>+384(SB), Y4
-	VMOVAPD     Y8, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y4, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+608(SB), Y8, Y12
-	VMULPD      Y5, Y9, Y9
-	VMULPD      Y12, Y8, Y8
-	VMOVUPD     actkernconst<>+672(SB), Y4
-	VADDPD      actkernconst<>+160(SB), Y6, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y4, Y6
-	VMOVUPD     actkernconst<>+672(SB), Y4
-	VADDPD      actkernconst<>+160(SB), Y7, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y4, Y7
-	VADDPD      actkernconst<>+640(SB), Y6, Y6
-	VADDPD      actkernconst<>+640(SB), Y7, Y7
-	VADDPD      Y9, Y6, Y6
-	VADDPD      Y8, Y7, Y7
-	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VMOVUPD     Y2, 32(SP)
+	VMOVAPD     Y14, Y2
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y2
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y2
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y2
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y2
+	VMULPD      Y5, Y3, Y3
+	VMULPD      Y2, Y14, Y14
+	VMOVUPD     actkernconst<>+672(SB), Y2
+	VADDPD      actkernconst<>+160(SB), Y12, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y6, Y6
-	VADDPD      actkernconst<>+160(SB), Y3, Y2
+	VMULPD      Y4, Y2, Y12
+	VMOVUPD     actkernconst<>+672(SB), Y2
+	VADDPD      actkernconst<>+160(SB), Y13, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y4, Y2, Y13
+	VADDPD      actkernconst<>+640(SB), Y12, Y12
+	VADDPD      actkernconst<>+640(SB), Y13, Y13
+	VADDPD      Y3, Y12, Y12
+	VADDPD      Y14, Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y8, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y6, Y2
-	VXORPD      actkernconst<>+128(SB), Y7, Y3
-	VADDPD      actkernconst<>+2400(SB), Y6, Y6
-	VADDPD      actkernconst<>+2400(SB), Y7, Y7
-	VDIVPD      Y6, Y2, Y2
-	VDIVPD      Y7, Y3, Y3
+	VMULPD      Y2, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y9, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y2, Y13, Y13
+	VXORPD      actkernconst<>+128(SB), Y12, Y2
+	VXORPD      actkernconst<>+128(SB), Y13, Y3
+	VADDPD      actkernconst<>+2400(SB), Y12, Y12
+	VADDPD      actkernconst<>+2400(SB), Y13, Y13
+	VDIVPD      Y12, Y2, Y2
+	VDIVPD      Y13, Y3, Y3
 	VANDPD      actkernconst<>+128(SB), Y0, Y4
 	VANDPD      actkernconst<>+192(SB), Y2, Y2
 	VORPD       Y4, Y2, Y2
@@ -72638,16 +72174,14 @@ loop:
 	VBLENDVPD   Y5, Y1, Y3, Y3
 	VSUBPD      Y2, Y0, Y2
 	VSUBPD      Y3, Y1, Y3
-	VMOVUPD     96(SP), Y6
 	VBLENDVPD   Y6, Y10, Y2, Y6
-	VMOVUPD     64(SP), Y2
-	VBLENDVPD   Y2, Y11, Y3, Y2
-	VMOVUPD     32(SP), Y3
-	VBLENDVPD   Y3, Y0, Y6, Y3
-	VMOVUPD     (SP), Y6
-	VBLENDVPD   Y6, Y1, Y2, Y6
-	VBLENDVPD   Y4, Y0, Y3, Y4
-	VBLENDVPD   Y5, Y1, Y6, Y5
+	VBLENDVPD   Y7, Y11, Y3, Y7
+	VMOVUPD     32(SP), Y2
+	VBLENDVPD   Y2, Y0, Y6, Y2
+	VMOVUPD     (SP), Y3
+	VBLENDVPD   Y3, Y1, Y7, Y3
+	VBLENDVPD   Y4, Y0, Y2, Y4
+	VBLENDVPD   Y5, Y1, Y3, Y5
 	VCVTPD2PSY  Y4, X4
 	VMOVNTPS    X4, (AX)
 	VCVTPD2PSY  Y5, X5
@@ -72663,20 +72197,23 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+8096(SB), Y4, Y6
-	VADDPD      actkernconst<>+8064(SB), Y6, Y6
+	VMULPD      actkernconst<>+7744(SB), Y4, Y6
+	VADDPD      actkernconst<>+7712(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8032(SB), Y6, Y6
+	VADDPD      actkernconst<>+7680(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8000(SB), Y6, Y6
+	VADDPD      actkernconst<>+7648(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7968(SB), Y6, Y6
+	VADDPD      actkernconst<>+7616(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7936(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+640(SB), Y6, Y6
+	VMULPD      Y6, Y5, Y5
+	VMULPD      actkernconst<>+7936(SB), Y4, Y6
 	VADDPD      actkernconst<>+7904(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7872(SB), Y6, Y6
@@ -72686,42 +72223,6 @@ single:
 	VADDPD      actkernconst<>+7808(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7776(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7744(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VMOVAPD     Y4, Y8
-	VFMADD213PD Y7, Y0, Y8
-	VXORPD      actkernconst<>+128(SB), Y4, Y7
-	VMOVAPD     Y0, Y9
-	VFMADD213PD Y7, Y0, Y9
-	VMULPD      Y0, Y9, Y9
-	VADDPD      Y9, Y8, Y8
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y8, Y6, Y7
-	VADDPD      Y7, Y5, Y5
-	VMULPD      actkernconst<>+8480(SB), Y4, Y6
-	VADDPD      actkernconst<>+8448(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8416(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8384(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8352(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8320(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8288(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8256(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8224(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8192(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8160(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
@@ -72781,20 +72282,23 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+8096(SB), Y4, Y6
-	VADDPD      actkernconst<>+8064(SB), Y6, Y6
+	VMULPD      actkernconst<>+7744(SB), Y4, Y6
+	VADDPD      actkernconst<>+7712(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8032(SB), Y6, Y6
+	VADDPD      actkernconst<>+7680(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8000(SB), Y6, Y6
+	VADDPD      actkernconst<>+7648(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7968(SB), Y6, Y6
+	VADDPD      actkernconst<>+7616(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7936(SB), Y6, Y6
+	VADDPD      actkernconst<>+7584(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+640(SB), Y6, Y6
+	VMULPD      Y6, Y5, Y5
+	VMULPD      actkernconst<>+7936(SB), Y4, Y6
 	VADDPD      actkernconst<>+7904(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7872(SB), Y6, Y6
@@ -72804,42 +72308,6 @@ tail:
 	VADDPD      actkernconst<>+7808(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7776(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7744(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VMOVAPD     Y4, Y8
-	VFMADD213PD Y7, Y0, Y8
-	VXORPD      actkernconst<>+128(SB), Y4, Y7
-	VMOVAPD     Y0, Y9
-	VFMADD213PD Y7, Y0, Y9
-	VMULPD      Y0, Y9, Y9
-	VADDPD      Y9, Y8, Y8
-	VMOVAPD     Y5, Y7
-	VFMADD213PD Y8, Y6, Y7
-	VADDPD      Y7, Y5, Y5
-	VMULPD      actkernconst<>+8480(SB), Y4, Y6
-	VADDPD      actkernconst<>+8448(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8416(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8384(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8352(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8320(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8288(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8256(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8224(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8192(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8160(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
@@ -72892,241 +72360,188 @@ done:
 
 // func tanhshrinkBackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·tanhshrinkBackwardAVX512(SB), NOSPLIT, $16-72
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ in1_base+48(FP), DX
-	MOVQ dst_len+8(FP), BX
+TEXT ·tanhshrinkBackwardAVX512(SB), NOSPLIT, $0-72
+	VBROADCASTSD actkernconst<>+112(SB), Z0
+	VBROADCASTSD actkernconst<>+1352(SB), Z1
+	VBROADCASTSD actkernconst<>+7968(SB), Z2
+	VBROADCASTSD actkernconst<>+7488(SB), Z3
+	VBROADCASTSD actkernconst<>+7496(SB), Z4
+	VBROADCASTSD actkernconst<>+7504(SB), Z5
+	VBROADCASTSD actkernconst<>+7512(SB), Z6
+	VBROADCASTSD actkernconst<>+7520(SB), Z7
+	VBROADCASTSD actkernconst<>+7528(SB), Z8
+	VBROADCASTSD actkernconst<>+3424(SB), Z9
+	VBROADCASTSD actkernconst<>+7536(SB), Z10
+	VBROADCASTSD actkernconst<>+7544(SB), Z11
+	VBROADCASTSD actkernconst<>+7552(SB), Z12
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
 
 loop:
 	CMPQ             BX, $0x00000010
 	JB               single
-	VCVTPS2PD        (CX), Z0
-	VCVTPS2PD        32(CX), Z1
-	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z2
-	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z3
-	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z2, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z3, K3
-	VMULPD           Z2, Z2, Z4
-	VMULPD           Z3, Z3, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z2, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z3, K5
-	VMULPD           Z0, Z0, Z6
-	VMULPD           Z1, Z1, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z9
-	VMOVAPD          Z0, Z10
-	VFMADD213PD      Z8, Z0, Z10
-	VMOVAPD          Z1, Z8
-	VFMADD213PD      Z9, Z1, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z2, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z3, K7
-	VMULPD           Z0, Z6, Z9
-	VMULPD           Z1, Z7, Z11
-	VMULPD.BCST      actkernconst<>+7664(SB), Z6, Z12
-	VMULPD.BCST      actkernconst<>+7664(SB), Z7, Z13
-	VADDPD.BCST      actkernconst<>+7656(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7656(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7648(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7648(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7640(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7640(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7632(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7632(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7624(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7624(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7616(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7616(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7608(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7608(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7600(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7600(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7592(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7592(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7584(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7584(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7576(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7576(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VMOVAPD          Z6, Z16
-	VFMADD213PD      Z14, Z0, Z16
-	VMOVAPD          Z7, Z14
-	VFMADD213PD      Z15, Z1, Z14
-	VMULPD           Z0, Z10, Z15
-	VMULPD           Z1, Z8, Z17
-	VADDPD           Z15, Z16, Z16
-	VADDPD           Z17, Z14, Z14
-	VMOVAPD          Z9, Z15
-	VFMADD213PD      Z16, Z12, Z15
-	VMOVAPD          Z11, Z12
-	VFMADD213PD      Z14, Z13, Z12
-	VADDPD           Z15, Z9, Z9
-	VADDPD           Z12, Z11, Z11
-	VMULPD.BCST      actkernconst<>+7560(SB), Z6, Z12
-	VMULPD.BCST      actkernconst<>+7560(SB), Z7, Z13
-	VADDPD.BCST      actkernconst<>+7552(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7552(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7544(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7544(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7536(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7536(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7528(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7528(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7520(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7520(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7512(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7512(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7504(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7504(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7496(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7496(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7488(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7488(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7680(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7680(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7672(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7672(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+3424(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+3424(SB), Z13, Z13
-	VDIVPD           Z12, Z9, Z9
-	VDIVPD           Z13, Z11, Z11
-	VMULPD.BCST      actkernconst<>+5224(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+5224(SB), Z3, Z3
-	VMAXPD.BCST      actkernconst<>+16(SB), Z2, Z2
-	VMAXPD.BCST      actkernconst<>+16(SB), Z3, Z3
-	VMULPD.BCST      actkernconst<>+32(SB), Z2, Z12
-	VMULPD.BCST      actkernconst<>+32(SB), Z3, Z13
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z15
-	VBROADCASTSD     actkernconst<>+40(SB), Z16
-	VMOVAPD          Z14, Z17
-	VFMADD213PD      Z2, Z16, Z17
-	VBROADCASTSD     actkernconst<>+40(SB), Z2
-	VMOVAPD          Z15, Z16
-	VFMADD213PD      Z3, Z2, Z16
-	VBROADCASTSD     actkernconst<>+48(SB), Z2
-	VMOVAPD          Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+48(SB), Z2
-	VMOVAPD          Z16, Z18
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z2, Z18
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z16, Z18
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z16, Z18
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z16, Z18
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z16, Z18
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z16, Z18
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z18
-	VMULPD           Z3, Z17, Z17
+	VCVTPS2PD        (CX), Z13
+	VCVTPS2PD        32(CX), Z14
+	VANDPD.BCST      actkernconst<>+1088(SB), Z13, Z15
+	VANDPD.BCST      actkernconst<>+1088(SB), Z14, Z16
+	VCMPPD           $0x11, Z2, Z15, K2
+	VCMPPD           $0x11, Z2, Z16, K3
+	VMULPD           Z15, Z15, Z17
+	VMULPD           Z16, Z16, Z18
+	VCMPPD           $0x11, Z0, Z15, K4
+	VCMPPD           $0x11, Z0, Z16, K5
+	VMULPD           Z13, Z13, Z19
+	VMULPD           Z14, Z14, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
+	VMOVAPD          Z13, Z23
+	VFMADD213PD      Z21, Z13, Z23
+	VMOVAPD          Z14, Z21
+	VFMADD213PD      Z22, Z14, Z21
+	VMULPD           Z13, Z19, Z22
+	VMULPD           Z14, Z20, Z24
+	VMULPD           Z8, Z19, Z25
+	VMULPD           Z8, Z20, Z26
+	VADDPD           Z25, Z7, Z25
+	VADDPD           Z26, Z7, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z6, Z25
+	VADDPD           Z26, Z6, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z5, Z25
+	VADDPD           Z26, Z5, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z4, Z25
+	VADDPD           Z26, Z4, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z3, Z25
+	VADDPD           Z26, Z3, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z0, Z25
+	VADDPD           Z26, Z0, Z26
+	VMULPD           Z25, Z22, Z22
+	VMULPD           Z26, Z24, Z24
+	VMULPD.BCST      actkernconst<>+7576(SB), Z19, Z25
+	VMULPD.BCST      actkernconst<>+7576(SB), Z20, Z26
+	VADDPD.BCST      actkernconst<>+7568(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7568(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+7560(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7560(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z12, Z25
+	VADDPD           Z26, Z12, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z11, Z25
+	VADDPD           Z26, Z11, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z10, Z25
+	VADDPD           Z26, Z10, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z9, Z25
+	VADDPD           Z26, Z9, Z26
+	VDIVPD           Z25, Z22, Z22
+	VDIVPD           Z26, Z24, Z24
+	VMULPD.BCST      actkernconst<>+5224(SB), Z15, Z15
+	VMULPD.BCST      actkernconst<>+5224(SB), Z16, Z16
+	VMAXPD.BCST      actkernconst<>+16(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+16(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+32(SB), Z15, Z25
+	VMULPD.BCST      actkernconst<>+32(SB), Z16, Z26
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z27
+	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z28
+	VBROADCASTSD     actkernconst<>+40(SB), Z29
+	VMOVAPD          Z27, Z30
+	VFMADD213PD      Z15, Z29, Z30
+	VBROADCASTSD     actkernconst<>+40(SB), Z15
+	VMOVAPD          Z28, Z29
+	VFMADD213PD      Z16, Z15, Z29
+	VBROADCASTSD     actkernconst<>+48(SB), Z15
+	VMOVAPD          Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z15, Z16
+	VBROADCASTSD     actkernconst<>+48(SB), Z15
+	VMOVAPD          Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z29, Z31
+	VMULPD           Z16, Z30, Z30
+	VMULPD           Z31, Z29, Z29
+	VBROADCASTSD     actkernconst<>+120(SB), Z15
+	VSCALEFPD        Z27, Z15, Z27
+	VBROADCASTSD     actkernconst<>+120(SB), Z15
+	VSCALEFPD        Z28, Z15, Z28
+	VADDPD           Z27, Z0, Z27
+	VADDPD           Z28, Z0, Z28
+	VADDPD           Z30, Z27, Z27
+	VADDPD           Z29, Z28, Z28
+	VSCALEFPD        Z25, Z27, Z27
+	VSCALEFPD        Z26, Z28, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VADDPD           Z27, Z1, Z27
+	VADDPD           Z28, Z1, Z28
+	VDIVPD           Z27, Z15, Z15
+	VDIVPD           Z28, Z16, Z16
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z15
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z14, Z16
+	VCMPPD           $0x03, Z13, Z13, K6
+	VCMPPD           $0x03, Z14, Z14, K7
+	VBLENDMPD        Z13, Z15, K6, Z15
+	VBLENDMPD        Z14, Z16, K7, Z16
+	VSUBPD           Z15, Z13, Z25
+	VSUBPD           Z16, Z14, Z26
+	VBLENDMPD        Z22, Z25, K4, Z22
+	VBLENDMPD        Z24, Z26, K5, Z24
+	VMULPD           Z13, Z1, Z25
+	VMULPD           Z14, Z1, Z26
+	VSUBPD           Z22, Z25, Z25
+	VSUBPD           Z24, Z26, Z26
+	VMULPD           Z25, Z22, Z22
+	VMULPD           Z26, Z24, Z24
+	VSUBPD           Z22, Z23, Z23
+	VSUBPD           Z24, Z21, Z21
+	VADDPD           Z23, Z19, Z19
+	VADDPD           Z21, Z20, Z20
+	VMULPD           Z15, Z15, Z15
+	VMULPD           Z16, Z16, Z16
+	VBLENDMPD        Z19, Z15, K4, Z19
+	VBLENDMPD        Z20, Z16, K5, Z20
+	VBLENDMPD        Z17, Z19, K2, Z17
+	VBLENDMPD        Z18, Z20, K3, Z18
+	VCVTPS2PD        (DX), Z15
+	VCVTPS2PD        32(DX), Z16
+	VMULPD           Z17, Z15, Z15
 	VMULPD           Z18, Z16, Z16
-	VBROADCASTSD     actkernconst<>+120(SB), Z2
-	VSCALEFPD        Z14, Z2, Z14
-	VBROADCASTSD     actkernconst<>+120(SB), Z2
-	VSCALEFPD        Z15, Z2, Z15
-	VADDPD.BCST      actkernconst<>+112(SB), Z14, Z14
-	VADDPD.BCST      actkernconst<>+112(SB), Z15, Z15
-	VADDPD           Z17, Z14, Z14
-	VADDPD           Z16, Z15, Z15
-	VSCALEFPD        Z12, Z14, Z14
-	VSCALEFPD        Z13, Z15, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z3
-	VADDPD.BCST      actkernconst<>+1352(SB), Z14, Z14
-	VADDPD.BCST      actkernconst<>+1352(SB), Z15, Z15
-	VDIVPD           Z14, Z2, Z2
-	VDIVPD           Z15, Z3, Z3
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z2
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z3
-	KMOVW            K3, (SP)
-	VCMPPD           $0x03, Z0, Z0, K3
-	KMOVW            K2, 8(SP)
-	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z0, Z2, K3, Z2
-	VBLENDMPD        Z1, Z3, K2, Z3
-	VSUBPD           Z2, Z0, Z12
-	VSUBPD           Z3, Z1, Z13
-	VBLENDMPD        Z9, Z12, K6, Z9
-	VBLENDMPD        Z11, Z13, K7, Z11
-	VMULPD.BCST      actkernconst<>+1352(SB), Z0, Z12
-	VMULPD.BCST      actkernconst<>+1352(SB), Z1, Z13
-	VSUBPD           Z9, Z12, Z12
-	VSUBPD           Z11, Z13, Z13
-	VMULPD           Z12, Z9, Z9
-	VMULPD           Z13, Z11, Z11
-	VSUBPD           Z9, Z10, Z10
-	VSUBPD           Z11, Z8, Z8
-	VADDPD           Z10, Z6, Z6
-	VADDPD           Z8, Z7, Z7
-	VMULPD           Z2, Z2, Z2
-	VMULPD           Z3, Z3, Z3
-	VBLENDMPD        Z6, Z2, K4, Z6
-	VBLENDMPD        Z7, Z3, K5, Z7
-	KMOVW            8(SP), K4
-	VBLENDMPD        Z4, Z6, K4, Z4
-	KMOVW            (SP), K4
-	VBLENDMPD        Z5, Z7, K4, Z5
-	VCVTPS2PD        (DX), Z2
-	VCVTPS2PD        32(DX), Z3
-	VMULPD           Z4, Z2, Z2
-	VMULPD           Z5, Z3, Z3
-	VBLENDMPD        Z0, Z2, K3, Z0
-	VBLENDMPD        Z1, Z3, K2, Z1
-	VCVTPD2PS        Z0, Y0
-	VMOVUPS          Y0, (AX)
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, 32(AX)
+	VBLENDMPD        Z13, Z15, K6, Z13
+	VBLENDMPD        Z14, Z16, K7, Z14
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 32(AX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	ADDQ             $0x00000040, DX
@@ -73136,117 +72551,86 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z0
-	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z1, K2
-	VMULPD           Z1, Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z1, K3
-	VMULPD           Z0, Z0, Z3
-	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
-	VMOVAPD          Z0, Z5
-	VFMADD213PD      Z4, Z0, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z1, K4
-	VMULPD           Z0, Z3, Z4
-	VMULPD.BCST      actkernconst<>+7664(SB), Z3, Z6
-	VADDPD.BCST      actkernconst<>+7656(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7648(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7640(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7632(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7624(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7616(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7608(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7600(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7592(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7584(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7576(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z7
-	VMOVAPD          Z3, Z8
-	VFMADD213PD      Z7, Z0, Z8
-	VMULPD           Z0, Z5, Z7
-	VADDPD           Z7, Z8, Z8
-	VMOVAPD          Z4, Z7
-	VFMADD213PD      Z8, Z6, Z7
-	VADDPD           Z7, Z4, Z4
-	VMULPD.BCST      actkernconst<>+7560(SB), Z3, Z6
-	VADDPD.BCST      actkernconst<>+7552(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7544(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7536(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7528(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7520(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7512(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7504(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7496(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7488(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7680(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7672(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+3424(SB), Z6, Z6
-	VDIVPD           Z6, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5224(SB), Z1, Z1
-	VMAXPD.BCST      actkernconst<>+16(SB), Z1, Z1
-	VMULPD.BCST      actkernconst<>+32(SB), Z1, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
-	VBROADCASTSD     actkernconst<>+40(SB), Z8
-	VMOVAPD          Z7, Z9
-	VFMADD213PD      Z1, Z8, Z9
-	VBROADCASTSD     actkernconst<>+48(SB), Z1
-	VMOVAPD          Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z1, Z8
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z8
-	VMULPD           Z8, Z9, Z9
-	VBROADCASTSD     actkernconst<>+120(SB), Z1
-	VSCALEFPD        Z7, Z1, Z7
-	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z7
-	VADDPD           Z9, Z7, Z7
-	VSCALEFPD        Z6, Z7, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z1
-	VADDPD.BCST      actkernconst<>+1352(SB), Z7, Z7
-	VDIVPD           Z7, Z1, Z1
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z1
-	VCMPPD           $0x03, Z0, Z0, K5
-	VBLENDMPD        Z0, Z1, K5, Z1
-	VSUBPD           Z1, Z0, Z6
-	VBLENDMPD        Z4, Z6, K4, Z4
-	VMULPD.BCST      actkernconst<>+1352(SB), Z0, Z6
-	VSUBPD           Z4, Z6, Z6
-	VMULPD           Z6, Z4, Z4
-	VSUBPD           Z4, Z5, Z5
-	VADDPD           Z5, Z3, Z3
-	VMULPD           Z1, Z1, Z1
-	VBLENDMPD        Z3, Z1, K3, Z3
-	VBLENDMPD        Z2, Z3, K2, Z2
-	VCVTPS2PD        (DX), Z1
-	VMULPD           Z2, Z1, Z1
-	VBLENDMPD        Z0, Z1, K5, Z0
-	VCVTPD2PS        Z0, Y0
-	VMOVUPS          Y0, (AX)
+	VCVTPS2PD        (CX), Z13
+	VANDPD.BCST      actkernconst<>+1088(SB), Z13, Z14
+	VCMPPD           $0x11, Z2, Z14, K2
+	VMULPD           Z14, Z14, Z15
+	VCMPPD           $0x11, Z0, Z14, K3
+	VMULPD           Z13, Z13, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z13, Z18
+	VFMADD213PD      Z17, Z13, Z18
+	VMULPD           Z13, Z16, Z17
+	VMULPD           Z8, Z16, Z19
+	VADDPD           Z19, Z7, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z6, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z5, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z4, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z3, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z0, Z19
+	VMULPD           Z19, Z17, Z17
+	VMULPD.BCST      actkernconst<>+7576(SB), Z16, Z19
+	VADDPD.BCST      actkernconst<>+7568(SB), Z19, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD.BCST      actkernconst<>+7560(SB), Z19, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z12, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z11, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z10, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z9, Z19
+	VDIVPD           Z19, Z17, Z17
+	VMULPD.BCST      actkernconst<>+5224(SB), Z14, Z14
+	VMAXPD.BCST      actkernconst<>+16(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+32(SB), Z14, Z19
+	VRNDSCALEPD      $0x08, Z19, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
+	VBROADCASTSD     actkernconst<>+40(SB), Z21
+	VMOVAPD          Z20, Z22
+	VFMADD213PD      Z14, Z21, Z22
+	VBROADCASTSD     actkernconst<>+48(SB), Z14
+	VMOVAPD          Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z21
+	VMULPD           Z21, Z22, Z22
+	VBROADCASTSD     actkernconst<>+120(SB), Z14
+	VSCALEFPD        Z20, Z14, Z20
+	VADDPD           Z20, Z0, Z20
+	VADDPD           Z22, Z20, Z20
+	VSCALEFPD        Z19, Z20, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z14
+	VADDPD           Z20, Z1, Z20
+	VDIVPD           Z20, Z14, Z14
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x03, Z13, Z13, K4
+	VBLENDMPD        Z13, Z14, K4, Z14
+	VSUBPD           Z14, Z13, Z19
+	VBLENDMPD        Z17, Z19, K3, Z17
+	VMULPD           Z13, Z1, Z19
+	VSUBPD           Z17, Z19, Z19
+	VMULPD           Z19, Z17, Z17
+	VSUBPD           Z17, Z18, Z18
+	VADDPD           Z18, Z16, Z16
+	VMULPD           Z14, Z14, Z14
+	VBLENDMPD        Z16, Z14, K3, Z16
+	VBLENDMPD        Z15, Z16, K2, Z15
+	VCVTPS2PD        (DX), Z14
+	VMULPD           Z15, Z14, Z14
+	VBLENDMPD        Z13, Z14, K4, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -73259,119 +72643,88 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y0
-	VCVTPS2PD        Y0, Z0
-	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z1, K2
-	VMULPD           Z1, Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z1, K3
-	VMULPD           Z0, Z0, Z3
-	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
-	VMOVAPD          Z0, Z5
-	VFMADD213PD      Z4, Z0, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z1, K4
-	VMULPD           Z0, Z3, Z4
-	VMULPD.BCST      actkernconst<>+7664(SB), Z3, Z6
-	VADDPD.BCST      actkernconst<>+7656(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7648(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7640(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7632(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7624(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7616(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7608(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7600(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7592(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7584(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7576(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z7
-	VMOVAPD          Z3, Z8
-	VFMADD213PD      Z7, Z0, Z8
-	VMULPD           Z0, Z5, Z7
-	VADDPD           Z7, Z8, Z8
-	VMOVAPD          Z4, Z7
-	VFMADD213PD      Z8, Z6, Z7
-	VADDPD           Z7, Z4, Z4
-	VMULPD.BCST      actkernconst<>+7560(SB), Z3, Z6
-	VADDPD.BCST      actkernconst<>+7552(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7544(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7536(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7528(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7520(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7512(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7504(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7496(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7488(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7680(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7672(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+3424(SB), Z6, Z6
-	VDIVPD           Z6, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5224(SB), Z1, Z1
-	VMAXPD.BCST      actkernconst<>+16(SB), Z1, Z1
-	VMULPD.BCST      actkernconst<>+32(SB), Z1, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
-	VBROADCASTSD     actkernconst<>+40(SB), Z8
-	VMOVAPD          Z7, Z9
-	VFMADD213PD      Z1, Z8, Z9
-	VBROADCASTSD     actkernconst<>+48(SB), Z1
-	VMOVAPD          Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z1, Z8
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z8
-	VMULPD           Z8, Z9, Z9
-	VBROADCASTSD     actkernconst<>+120(SB), Z1
-	VSCALEFPD        Z7, Z1, Z7
-	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z7
-	VADDPD           Z9, Z7, Z7
-	VSCALEFPD        Z6, Z7, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z1
-	VADDPD.BCST      actkernconst<>+1352(SB), Z7, Z7
-	VDIVPD           Z7, Z1, Z1
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z1
-	VCMPPD           $0x03, Z0, Z0, K5
-	VBLENDMPD        Z0, Z1, K5, Z1
-	VSUBPD           Z1, Z0, Z6
-	VBLENDMPD        Z4, Z6, K4, Z4
-	VMULPD.BCST      actkernconst<>+1352(SB), Z0, Z6
-	VSUBPD           Z4, Z6, Z6
-	VMULPD           Z6, Z4, Z4
-	VSUBPD           Z4, Z5, Z5
-	VADDPD           Z5, Z3, Z3
-	VMULPD           Z1, Z1, Z1
-	VBLENDMPD        Z3, Z1, K3, Z3
-	VBLENDMPD        Z2, Z3, K2, Z2
-	VMOVUPS.Z        (DX), K1, Y1
-	VCVTPS2PD        Y1, Z1
-	VMULPD           Z2, Z1, Z1
-	VBLENDMPD        Z0, Z1, K5, Z0
-	VCVTPD2PS        Z0, Y0
-	VMOVUPS          Y0, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y13
+	VCVTPS2PD        Y13, Z13
+	VANDPD.BCST      actkernconst<>+1088(SB), Z13, Z14
+	VCMPPD           $0x11, Z2, Z14, K2
+	VMULPD           Z14, Z14, Z15
+	VCMPPD           $0x11, Z0, Z14, K3
+	VMULPD           Z13, Z13, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z13, Z18
+	VFMADD213PD      Z17, Z13, Z18
+	VMULPD           Z13, Z16, Z17
+	VMULPD           Z8, Z16, Z19
+	VADDPD           Z19, Z7, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z6, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z5, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z4, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z3, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z0, Z19
+	VMULPD           Z19, Z17, Z17
+	VMULPD.BCST      actkernconst<>+7576(SB), Z16, Z19
+	VADDPD.BCST      actkernconst<>+7568(SB), Z19, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD.BCST      actkernconst<>+7560(SB), Z19, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z12, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z11, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z10, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z9, Z19
+	VDIVPD           Z19, Z17, Z17
+	VMULPD.BCST      actkernconst<>+5224(SB), Z14, Z14
+	VMAXPD.BCST      actkernconst<>+16(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+32(SB), Z14, Z19
+	VRNDSCALEPD      $0x08, Z19, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
+	VBROADCASTSD     actkernconst<>+40(SB), Z21
+	VMOVAPD          Z20, Z22
+	VFMADD213PD      Z14, Z21, Z22
+	VBROADCASTSD     actkernconst<>+48(SB), Z14
+	VMOVAPD          Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z21
+	VMULPD           Z21, Z22, Z22
+	VBROADCASTSD     actkernconst<>+120(SB), Z14
+	VSCALEFPD        Z20, Z14, Z20
+	VADDPD           Z20, Z0, Z20
+	VADDPD           Z22, Z20, Z20
+	VSCALEFPD        Z19, Z20, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z14
+	VADDPD           Z20, Z1, Z20
+	VDIVPD           Z20, Z14, Z14
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x03, Z13, Z13, K4
+	VBLENDMPD        Z13, Z14, K4, Z14
+	VSUBPD           Z14, Z13, Z19
+	VBLENDMPD        Z17, Z19, K3, Z17
+	VMULPD           Z13, Z1, Z19
+	VSUBPD           Z17, Z19, Z19
+	VMULPD           Z19, Z17, Z17
+	VSUBPD           Z17, Z18, Z18
+	VADDPD           Z18, Z16, Z16
+	VMULPD           Z14, Z14, Z14
+	VBLENDMPD        Z16, Z14, K3, Z16
+	VBLENDMPD        Z15, Z16, K2, Z15
+	VMOVUPS.Z        (DX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z15, Z14, Z14
+	VBLENDMPD        Z13, Z14, K4, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -73379,241 +72732,188 @@ done:
 
 // func tanhshrinkBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·tanhshrinkBackwardAVX512Stream(SB), NOSPLIT, $16-72
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ in1_base+48(FP), DX
-	MOVQ dst_len+8(FP), BX
+TEXT ·tanhshrinkBackwardAVX512Stream(SB), NOSPLIT, $0-72
+	VBROADCASTSD actkernconst<>+112(SB), Z0
+	VBROADCASTSD actkernconst<>+1352(SB), Z1
+	VBROADCASTSD actkernconst<>+7968(SB), Z2
+	VBROADCASTSD actkernconst<>+7488(SB), Z3
+	VBROADCASTSD actkernconst<>+7496(SB), Z4
+	VBROADCASTSD actkernconst<>+7504(SB), Z5
+	VBROADCASTSD actkernconst<>+7512(SB), Z6
+	VBROADCASTSD actkernconst<>+7520(SB), Z7
+	VBROADCASTSD actkernconst<>+7528(SB), Z8
+	VBROADCASTSD actkernconst<>+3424(SB), Z9
+	VBROADCASTSD actkernconst<>+7536(SB), Z10
+	VBROADCASTSD actkernconst<>+7544(SB), Z11
+	VBROADCASTSD actkernconst<>+7552(SB), Z12
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
 
 loop:
 	CMPQ             BX, $0x00000010
 	JB               single
-	VCVTPS2PD        (CX), Z0
-	VCVTPS2PD        32(CX), Z1
-	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z2
-	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z3
-	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z2, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z3, K3
-	VMULPD           Z2, Z2, Z4
-	VMULPD           Z3, Z3, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z2, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z3, K5
-	VMULPD           Z0, Z0, Z6
-	VMULPD           Z1, Z1, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z9
-	VMOVAPD          Z0, Z10
-	VFMADD213PD      Z8, Z0, Z10
-	VMOVAPD          Z1, Z8
-	VFMADD213PD      Z9, Z1, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z2, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z3, K7
-	VMULPD           Z0, Z6, Z9
-	VMULPD           Z1, Z7, Z11
-	VMULPD.BCST      actkernconst<>+7664(SB), Z6, Z12
-	VMULPD.BCST      actkernconst<>+7664(SB), Z7, Z13
-	VADDPD.BCST      actkernconst<>+7656(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7656(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7648(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7648(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7640(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7640(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7632(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7632(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7624(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7624(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7616(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7616(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7608(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7608(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7600(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7600(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7592(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7592(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7584(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7584(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7576(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7576(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VMOVAPD          Z6, Z16
-	VFMADD213PD      Z14, Z0, Z16
-	VMOVAPD          Z7, Z14
-	VFMADD213PD      Z15, Z1, Z14
-	VMULPD           Z0, Z10, Z15
-	VMULPD           Z1, Z8, Z17
-	VADDPD           Z15, Z16, Z16
-	VADDPD           Z17, Z14, Z14
-	VMOVAPD          Z9, Z15
-	VFMADD213PD      Z16, Z12, Z15
-	VMOVAPD          Z11, Z12
-	VFMADD213PD      Z14, Z13, Z12
-	VADDPD           Z15, Z9, Z9
-	VADDPD           Z12, Z11, Z11
-	VMULPD.BCST      actkernconst<>+7560(SB), Z6, Z12
-	VMULPD.BCST      actkernconst<>+7560(SB), Z7, Z13
-	VADDPD.BCST      actkernconst<>+7552(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7552(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7544(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7544(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7536(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7536(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7528(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7528(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7520(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7520(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7512(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7512(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7504(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7504(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7496(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7496(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7488(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7488(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7680(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7680(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+7672(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+7672(SB), Z13, Z13
-	VMULPD           Z12, Z6, Z12
-	VMULPD           Z13, Z7, Z13
-	VADDPD.BCST      actkernconst<>+3424(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+3424(SB), Z13, Z13
-	VDIVPD           Z12, Z9, Z9
-	VDIVPD           Z13, Z11, Z11
-	VMULPD.BCST      actkernconst<>+5224(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+5224(SB), Z3, Z3
-	VMAXPD.BCST      actkernconst<>+16(SB), Z2, Z2
-	VMAXPD.BCST      actkernconst<>+16(SB), Z3, Z3
-	VMULPD.BCST      actkernconst<>+32(SB), Z2, Z12
-	VMULPD.BCST      actkernconst<>+32(SB), Z3, Z13
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z15
-	VBROADCASTSD     actkernconst<>+40(SB), Z16
-	VMOVAPD          Z14, Z17
-	VFMADD213PD      Z2, Z16, Z17
-	VBROADCASTSD     actkernconst<>+40(SB), Z2
-	VMOVAPD          Z15, Z16
-	VFMADD213PD      Z3, Z2, Z16
-	VBROADCASTSD     actkernconst<>+48(SB), Z2
-	VMOVAPD          Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+48(SB), Z2
-	VMOVAPD          Z16, Z18
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z2, Z18
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z16, Z18
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z16, Z18
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z16, Z18
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z16, Z18
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z16, Z18
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z17, Z3
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z18
-	VMULPD           Z3, Z17, Z17
+	VCVTPS2PD        (CX), Z13
+	VCVTPS2PD        32(CX), Z14
+	VANDPD.BCST      actkernconst<>+1088(SB), Z13, Z15
+	VANDPD.BCST      actkernconst<>+1088(SB), Z14, Z16
+	VCMPPD           $0x11, Z2, Z15, K2
+	VCMPPD           $0x11, Z2, Z16, K3
+	VMULPD           Z15, Z15, Z17
+	VMULPD           Z16, Z16, Z18
+	VCMPPD           $0x11, Z0, Z15, K4
+	VCMPPD           $0x11, Z0, Z16, K5
+	VMULPD           Z13, Z13, Z19
+	VMULPD           Z14, Z14, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z22
+	VMOVAPD          Z13, Z23
+	VFMADD213PD      Z21, Z13, Z23
+	VMOVAPD          Z14, Z21
+	VFMADD213PD      Z22, Z14, Z21
+	VMULPD           Z13, Z19, Z22
+	VMULPD           Z14, Z20, Z24
+	VMULPD           Z8, Z19, Z25
+	VMULPD           Z8, Z20, Z26
+	VADDPD           Z25, Z7, Z25
+	VADDPD           Z26, Z7, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z6, Z25
+	VADDPD           Z26, Z6, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z5, Z25
+	VADDPD           Z26, Z5, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z4, Z25
+	VADDPD           Z26, Z4, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z3, Z25
+	VADDPD           Z26, Z3, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z0, Z25
+	VADDPD           Z26, Z0, Z26
+	VMULPD           Z25, Z22, Z22
+	VMULPD           Z26, Z24, Z24
+	VMULPD.BCST      actkernconst<>+7576(SB), Z19, Z25
+	VMULPD.BCST      actkernconst<>+7576(SB), Z20, Z26
+	VADDPD.BCST      actkernconst<>+7568(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7568(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD.BCST      actkernconst<>+7560(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7560(SB), Z26, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z12, Z25
+	VADDPD           Z26, Z12, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z11, Z25
+	VADDPD           Z26, Z11, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z10, Z25
+	VADDPD           Z26, Z10, Z26
+	VMULPD           Z25, Z19, Z25
+	VMULPD           Z26, Z20, Z26
+	VADDPD           Z25, Z9, Z25
+	VADDPD           Z26, Z9, Z26
+	VDIVPD           Z25, Z22, Z22
+	VDIVPD           Z26, Z24, Z24
+	VMULPD.BCST      actkernconst<>+5224(SB), Z15, Z15
+	VMULPD.BCST      actkernconst<>+5224(SB), Z16, Z16
+	VMAXPD.BCST      actkernconst<>+16(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+16(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+32(SB), Z15, Z25
+	VMULPD.BCST      actkernconst<>+32(SB), Z16, Z26
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z27
+	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z28
+	VBROADCASTSD     actkernconst<>+40(SB), Z29
+	VMOVAPD          Z27, Z30
+	VFMADD213PD      Z15, Z29, Z30
+	VBROADCASTSD     actkernconst<>+40(SB), Z15
+	VMOVAPD          Z28, Z29
+	VFMADD213PD      Z16, Z15, Z29
+	VBROADCASTSD     actkernconst<>+48(SB), Z15
+	VMOVAPD          Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z15, Z16
+	VBROADCASTSD     actkernconst<>+48(SB), Z15
+	VMOVAPD          Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z29, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z16
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z29, Z31
+	VMULPD           Z16, Z30, Z30
+	VMULPD           Z31, Z29, Z29
+	VBROADCASTSD     actkernconst<>+120(SB), Z15
+	VSCALEFPD        Z27, Z15, Z27
+	VBROADCASTSD     actkernconst<>+120(SB), Z15
+	VSCALEFPD        Z28, Z15, Z28
+	VADDPD           Z27, Z0, Z27
+	VADDPD           Z28, Z0, Z28
+	VADDPD           Z30, Z27, Z27
+	VADDPD           Z29, Z28, Z28
+	VSCALEFPD        Z25, Z27, Z27
+	VSCALEFPD        Z26, Z28, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VADDPD           Z27, Z1, Z27
+	VADDPD           Z28, Z1, Z28
+	VDIVPD           Z27, Z15, Z15
+	VDIVPD           Z28, Z16, Z16
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z15
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z14, Z16
+	VCMPPD           $0x03, Z13, Z13, K6
+	VCMPPD           $0x03, Z14, Z14, K7
+	VBLENDMPD        Z13, Z15, K6, Z15
+	VBLENDMPD        Z14, Z16, K7, Z16
+	VSUBPD           Z15, Z13, Z25
+	VSUBPD           Z16, Z14, Z26
+	VBLENDMPD        Z22, Z25, K4, Z22
+	VBLENDMPD        Z24, Z26, K5, Z24
+	VMULPD           Z13, Z1, Z25
+	VMULPD           Z14, Z1, Z26
+	VSUBPD           Z22, Z25, Z25
+	VSUBPD           Z24, Z26, Z26
+	VMULPD           Z25, Z22, Z22
+	VMULPD           Z26, Z24, Z24
+	VSUBPD           Z22, Z23, Z23
+	VSUBPD           Z24, Z21, Z21
+	VADDPD           Z23, Z19, Z19
+	VADDPD           Z21, Z20, Z20
+	VMULPD           Z15, Z15, Z15
+	VMULPD           Z16, Z16, Z16
+	VBLENDMPD        Z19, Z15, K4, Z19
+	VBLENDMPD        Z20, Z16, K5, Z20
+	VBLENDMPD        Z17, Z19, K2, Z17
+	VBLENDMPD        Z18, Z20, K3, Z18
+	VCVTPS2PD        (DX), Z15
+	VCVTPS2PD        32(DX), Z16
+	VMULPD           Z17, Z15, Z15
 	VMULPD           Z18, Z16, Z16
-	VBROADCASTSD     actkernconst<>+120(SB), Z2
-	VSCALEFPD        Z14, Z2, Z14
-	VBROADCASTSD     actkernconst<>+120(SB), Z2
-	VSCALEFPD        Z15, Z2, Z15
-	VADDPD.BCST      actkernconst<>+112(SB), Z14, Z14
-	VADDPD.BCST      actkernconst<>+112(SB), Z15, Z15
-	VADDPD           Z17, Z14, Z14
-	VADDPD           Z16, Z15, Z15
-	VSCALEFPD        Z12, Z14, Z14
-	VSCALEFPD        Z13, Z15, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z2
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z3
-	VADDPD.BCST      actkernconst<>+1352(SB), Z14, Z14
-	VADDPD.BCST      actkernconst<>+1352(SB), Z15, Z15
-	VDIVPD           Z14, Z2, Z2
-	VDIVPD           Z15, Z3, Z3
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z2
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z3
-	KMOVW            K3, (SP)
-	VCMPPD           $0x03, Z0, Z0, K3
-	KMOVW            K2, 8(SP)
-	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z0, Z2, K3, Z2
-	VBLENDMPD        Z1, Z3, K2, Z3
-	VSUBPD           Z2, Z0, Z12
-	VSUBPD           Z3, Z1, Z13
-	VBLENDMPD        Z9, Z12, K6, Z9
-	VBLENDMPD        Z11, Z13, K7, Z11
-	VMULPD.BCST      actkernconst<>+1352(SB), Z0, Z12
-	VMULPD.BCST      actkernconst<>+1352(SB), Z1, Z13
-	VSUBPD           Z9, Z12, Z12
-	VSUBPD           Z11, Z13, Z13
-	VMULPD           Z12, Z9, Z9
-	VMULPD           Z13, Z11, Z11
-	VSUBPD           Z9, Z10, Z10
-	VSUBPD           Z11, Z8, Z8
-	VADDPD           Z10, Z6, Z6
-	VADDPD           Z8, Z7, Z7
-	VMULPD           Z2, Z2, Z2
-	VMULPD           Z3, Z3, Z3
-	VBLENDMPD        Z6, Z2, K4, Z6
-	VBLENDMPD        Z7, Z3, K5, Z7
-	KMOVW            8(SP), K4
-	VBLENDMPD        Z4, Z6, K4, Z4
-	KMOVW            (SP), K4
-	VBLENDMPD        Z5, Z7, K4, Z5
-	VCVTPS2PD        (DX), Z2
-	VCVTPS2PD        32(DX), Z3
-	VMULPD           Z4, Z2, Z2
-	VMULPD           Z5, Z3, Z3
-	VBLENDMPD        Z0, Z2, K3, Z0
-	VBLENDMPD        Z1, Z3, K2, Z1
-	VCVTPD2PS        Z0, Y0
-	VMOVNTPS         Y0, (AX)
-	VCVTPD2PS        Z1, Y1
-	VMOVNTPS         Y1, 32(AX)
+	VBLENDMPD        Z13, Z15, K6, Z13
+	VBLENDMPD        Z14, Z16, K7, Z14
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, (AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, 32(AX)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, CX
 	ADDQ             $0x00000040, DX
@@ -73623,117 +72923,86 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z0
-	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z1, K2
-	VMULPD           Z1, Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z1, K3
-	VMULPD           Z0, Z0, Z3
-	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
-	VMOVAPD          Z0, Z5
-	VFMADD213PD      Z4, Z0, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z1, K4
-	VMULPD           Z0, Z3, Z4
-	VMULPD.BCST      actkernconst<>+7664(SB), Z3, Z6
-	VADDPD.BCST      actkernconst<>+7656(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7648(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7640(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7632(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7624(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7616(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7608(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7600(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7592(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7584(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7576(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z7
-	VMOVAPD          Z3, Z8
-	VFMADD213PD      Z7, Z0, Z8
-	VMULPD           Z0, Z5, Z7
-	VADDPD           Z7, Z8, Z8
-	VMOVAPD          Z4, Z7
-	VFMADD213PD      Z8, Z6, Z7
-	VADDPD           Z7, Z4, Z4
-	VMULPD.BCST      actkernconst<>+7560(SB), Z3, Z6
-	VADDPD.BCST      actkernconst<>+7552(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7544(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7536(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7528(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7520(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7512(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7504(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7496(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7488(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7680(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7672(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+3424(SB), Z6, Z6
-	VDIVPD           Z6, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5224(SB), Z1, Z1
-	VMAXPD.BCST      actkernconst<>+16(SB), Z1, Z1
-	VMULPD.BCST      actkernconst<>+32(SB), Z1, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
-	VBROADCASTSD     actkernconst<>+40(SB), Z8
-	VMOVAPD          Z7, Z9
-	VFMADD213PD      Z1, Z8, Z9
-	VBROADCASTSD     actkernconst<>+48(SB), Z1
-	VMOVAPD          Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z1, Z8
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z8
-	VMULPD           Z8, Z9, Z9
-	VBROADCASTSD     actkernconst<>+120(SB), Z1
-	VSCALEFPD        Z7, Z1, Z7
-	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z7
-	VADDPD           Z9, Z7, Z7
-	VSCALEFPD        Z6, Z7, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z1
-	VADDPD.BCST      actkernconst<>+1352(SB), Z7, Z7
-	VDIVPD           Z7, Z1, Z1
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z1
-	VCMPPD           $0x03, Z0, Z0, K5
-	VBLENDMPD        Z0, Z1, K5, Z1
-	VSUBPD           Z1, Z0, Z6
-	VBLENDMPD        Z4, Z6, K4, Z4
-	VMULPD.BCST      actkernconst<>+1352(SB), Z0, Z6
-	VSUBPD           Z4, Z6, Z6
-	VMULPD           Z6, Z4, Z4
-	VSUBPD           Z4, Z5, Z5
-	VADDPD           Z5, Z3, Z3
-	VMULPD           Z1, Z1, Z1
-	VBLENDMPD        Z3, Z1, K3, Z3
-	VBLENDMPD        Z2, Z3, K2, Z2
-	VCVTPS2PD        (DX), Z1
-	VMULPD           Z2, Z1, Z1
-	VBLENDMPD        Z0, Z1, K5, Z0
-	VCVTPD2PS        Z0, Y0
-	VMOVNTPS         Y0, (AX)
+	VCVTPS2PD        (CX), Z13
+	VANDPD.BCST      actkernconst<>+1088(SB), Z13, Z14
+	VCMPPD           $0x11, Z2, Z14, K2
+	VMULPD           Z14, Z14, Z15
+	VCMPPD           $0x11, Z0, Z14, K3
+	VMULPD           Z13, Z13, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z13, Z18
+	VFMADD213PD      Z17, Z13, Z18
+	VMULPD           Z13, Z16, Z17
+	VMULPD           Z8, Z16, Z19
+	VADDPD           Z19, Z7, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z6, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z5, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z4, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z3, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z0, Z19
+	VMULPD           Z19, Z17, Z17
+	VMULPD.BCST      actkernconst<>+7576(SB), Z16, Z19
+	VADDPD.BCST      actkernconst<>+7568(SB), Z19, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD.BCST      actkernconst<>+7560(SB), Z19, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z12, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z11, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z10, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z9, Z19
+	VDIVPD           Z19, Z17, Z17
+	VMULPD.BCST      actkernconst<>+5224(SB), Z14, Z14
+	VMAXPD.BCST      actkernconst<>+16(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+32(SB), Z14, Z19
+	VRNDSCALEPD      $0x08, Z19, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
+	VBROADCASTSD     actkernconst<>+40(SB), Z21
+	VMOVAPD          Z20, Z22
+	VFMADD213PD      Z14, Z21, Z22
+	VBROADCASTSD     actkernconst<>+48(SB), Z14
+	VMOVAPD          Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z21
+	VMULPD           Z21, Z22, Z22
+	VBROADCASTSD     actkernconst<>+120(SB), Z14
+	VSCALEFPD        Z20, Z14, Z20
+	VADDPD           Z20, Z0, Z20
+	VADDPD           Z22, Z20, Z20
+	VSCALEFPD        Z19, Z20, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z14
+	VADDPD           Z20, Z1, Z20
+	VDIVPD           Z20, Z14, Z14
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x03, Z13, Z13, K4
+	VBLENDMPD        Z13, Z14, K4, Z14
+	VSUBPD           Z14, Z13, Z19
+	VBLENDMPD        Z17, Z19, K3, Z17
+	VMULPD           Z13, Z1, Z19
+	VSUBPD           Z17, Z19, Z19
+	VMULPD           Z19, Z17, Z17
+	VSUBPD           Z17, Z18, Z18
+	VADDPD           Z18, Z16, Z16
+	VMULPD           Z14, Z14, Z14
+	VBLENDMPD        Z16, Z14, K3, Z16
+	VBLENDMPD        Z15, Z16, K2, Z15
+	VCVTPS2PD        (DX), Z14
+	VMULPD           Z15, Z14, Z14
+	VBLENDMPD        Z13, Z14, K4, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -73746,119 +73015,88 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y0
-	VCVTPS2PD        Y0, Z0
-	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+8512(SB), Z1, K2
-	VMULPD           Z1, Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+112(SB), Z1, K3
-	VMULPD           Z0, Z0, Z3
-	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
-	VMOVAPD          Z0, Z5
-	VFMADD213PD      Z4, Z0, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+7568(SB), Z1, K4
-	VMULPD           Z0, Z3, Z4
-	VMULPD.BCST      actkernconst<>+7664(SB), Z3, Z6
-	VADDPD.BCST      actkernconst<>+7656(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7648(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7640(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7632(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7624(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7616(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7608(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7600(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7592(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7584(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7576(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z7
-	VMOVAPD          Z3, Z8
-	VFMADD213PD      Z7, Z0, Z8
-	VMULPD           Z0, Z5, Z7
-	VADDPD           Z7, Z8, Z8
-	VMOVAPD          Z4, Z7
-	VFMADD213PD      Z8, Z6, Z7
-	VADDPD           Z7, Z4, Z4
-	VMULPD.BCST      actkernconst<>+7560(SB), Z3, Z6
-	VADDPD.BCST      actkernconst<>+7552(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7544(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7536(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7528(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7520(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7512(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7504(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7496(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7488(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7680(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+7672(SB), Z6, Z6
-	VMULPD           Z6, Z3, Z6
-	VADDPD.BCST      actkernconst<>+3424(SB), Z6, Z6
-	VDIVPD           Z6, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5224(SB), Z1, Z1
-	VMAXPD.BCST      actkernconst<>+16(SB), Z1, Z1
-	VMULPD.BCST      actkernconst<>+32(SB), Z1, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
-	VBROADCASTSD     actkernconst<>+40(SB), Z8
-	VMOVAPD          Z7, Z9
-	VFMADD213PD      Z1, Z8, Z9
-	VBROADCASTSD     actkernconst<>+48(SB), Z1
-	VMOVAPD          Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z1, Z8
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+72(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+80(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z8
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z8
-	VMULPD           Z8, Z9, Z9
-	VBROADCASTSD     actkernconst<>+120(SB), Z1
-	VSCALEFPD        Z7, Z1, Z7
-	VADDPD.BCST      actkernconst<>+112(SB), Z7, Z7
-	VADDPD           Z9, Z7, Z7
-	VSCALEFPD        Z6, Z7, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z1
-	VADDPD.BCST      actkernconst<>+1352(SB), Z7, Z7
-	VDIVPD           Z7, Z1, Z1
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z1
-	VCMPPD           $0x03, Z0, Z0, K5
-	VBLENDMPD        Z0, Z1, K5, Z1
-	VSUBPD           Z1, Z0, Z6
-	VBLENDMPD        Z4, Z6, K4, Z4
-	VMULPD.BCST      actkernconst<>+1352(SB), Z0, Z6
-	VSUBPD           Z4, Z6, Z6
-	VMULPD           Z6, Z4, Z4
-	VSUBPD           Z4, Z5, Z5
-	VADDPD           Z5, Z3, Z3
-	VMULPD           Z1, Z1, Z1
-	VBLENDMPD        Z3, Z1, K3, Z3
-	VBLENDMPD        Z2, Z3, K2, Z2
-	VMOVUPS.Z        (DX), K1, Y1
-	VCVTPS2PD        Y1, Z1
-	VMULPD           Z2, Z1, Z1
-	VBLENDMPD        Z0, Z1, K5, Z0
-	VCVTPD2PS        Z0, Y0
-	VMOVUPS          Y0, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y13
+	VCVTPS2PD        Y13, Z13
+	VANDPD.BCST      actkernconst<>+1088(SB), Z13, Z14
+	VCMPPD           $0x11, Z2, Z14, K2
+	VMULPD           Z14, Z14, Z15
+	VCMPPD           $0x11, Z0, Z14, K3
+	VMULPD           Z13, Z13, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
+	VMOVAPD          Z13, Z18
+	VFMADD213PD      Z17, Z13, Z18
+	VMULPD           Z13, Z16, Z17
+	VMULPD           Z8, Z16, Z19
+	VADDPD           Z19, Z7, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z6, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z5, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z4, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z3, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z0, Z19
+	VMULPD           Z19, Z17, Z17
+	VMULPD.BCST      actkernconst<>+7576(SB), Z16, Z19
+	VADDPD.BCST      actkernconst<>+7568(SB), Z19, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD.BCST      actkernconst<>+7560(SB), Z19, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z12, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z11, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z10, Z19
+	VMULPD           Z19, Z16, Z19
+	VADDPD           Z19, Z9, Z19
+	VDIVPD           Z19, Z17, Z17
+	VMULPD.BCST      actkernconst<>+5224(SB), Z14, Z14
+	VMAXPD.BCST      actkernconst<>+16(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+32(SB), Z14, Z19
+	VRNDSCALEPD      $0x08, Z19, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z20
+	VBROADCASTSD     actkernconst<>+40(SB), Z21
+	VMOVAPD          Z20, Z22
+	VFMADD213PD      Z14, Z21, Z22
+	VBROADCASTSD     actkernconst<>+48(SB), Z14
+	VMOVAPD          Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+72(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+80(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+88(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z21
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z21
+	VMULPD           Z21, Z22, Z22
+	VBROADCASTSD     actkernconst<>+120(SB), Z14
+	VSCALEFPD        Z20, Z14, Z20
+	VADDPD           Z20, Z0, Z20
+	VADDPD           Z22, Z20, Z20
+	VSCALEFPD        Z19, Z20, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z14
+	VADDPD           Z20, Z1, Z20
+	VDIVPD           Z20, Z14, Z14
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x03, Z13, Z13, K4
+	VBLENDMPD        Z13, Z14, K4, Z14
+	VSUBPD           Z14, Z13, Z19
+	VBLENDMPD        Z17, Z19, K3, Z17
+	VMULPD           Z13, Z1, Z19
+	VSUBPD           Z17, Z19, Z19
+	VMULPD           Z19, Z17, Z17
+	VSUBPD           Z17, Z18, Z18
+	VADDPD           Z18, Z16, Z16
+	VMULPD           Z14, Z14, Z14
+	VBLENDMPD        Z16, Z14, K3, Z16
+	VBLENDMPD        Z15, Z16, K2, Z15
+	VMOVUPS.Z        (DX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z15, Z14, Z14
+	VBLENDMPD        Z13, Z14, K4, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	SFENCE
@@ -73867,7 +73105,7 @@ done:
 
 // func tanhshrinkBackwardAVX2(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·tanhshrinkBackwardAVX2(SB), $320-72
+TEXT ·tanhshrinkBackwardAVX2(SB), NOSPLIT, $256-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ in0_base+24(FP), CX
 	MOVQ in1_base+48(FP), DX
@@ -73880,8 +73118,8 @@ loop:
 	VCVTPS2PD   16(CX), Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+8544(SB), Y2, Y4
-	VCMPPD      $0x11, actkernconst<>+8544(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+8000(SB), Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+8000(SB), Y3, Y5
 	VMULPD      Y2, Y2, Y6
 	VMULPD      Y3, Y3, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y8
@@ -73894,238 +73132,172 @@ loop:
 	VFMADD213PD Y12, Y0, Y14
 	VMOVAPD     Y1, Y12
 	VFMADD213PD Y13, Y1, Y12
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y2, Y13
+	VMULPD      Y0, Y10, Y13
 	VMOVUPD     Y5, (SP)
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y3, Y5
+	VMULPD      Y1, Y11, Y5
 	VMOVUPD     Y7, 32(SP)
-	VMULPD      Y0, Y10, Y7
+	VMULPD      actkernconst<>+7744(SB), Y10, Y7
 	VMOVUPD     Y4, 64(SP)
-	VMULPD      Y1, Y11, Y4
-	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+8096(SB), Y10, Y6
-	VMOVUPD     Y9, 128(SP)
-	VMULPD      actkernconst<>+8096(SB), Y11, Y9
-	VADDPD      actkernconst<>+8064(SB), Y6, Y6
-	VADDPD      actkernconst<>+8064(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+8032(SB), Y6, Y6
-	VADDPD      actkernconst<>+8032(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+8000(SB), Y6, Y6
-	VADDPD      actkernconst<>+8000(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7968(SB), Y6, Y6
-	VADDPD      actkernconst<>+7968(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7936(SB), Y6, Y6
-	VADDPD      actkernconst<>+7936(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7904(SB), Y6, Y6
-	VADDPD      actkernconst<>+7904(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7872(SB), Y6, Y6
-	VADDPD      actkernconst<>+7872(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7840(SB), Y6, Y6
-	VADDPD      actkernconst<>+7840(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7808(SB), Y6, Y6
-	VADDPD      actkernconst<>+7808(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7776(SB), Y6, Y6
-	VADDPD      actkernconst<>+7776(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7744(SB), Y6, Y6
-	VADDPD      actkernconst<>+7744(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VMOVUPD     Y8, 160(SP)
-	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VMOVUPD     Y5, 192(SP)
-	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VMOVUPD     Y13, 224(SP)
-	VMOVAPD     Y10, Y13
-	VFMADD213PD Y8, Y0, Y13
-	VMOVAPD     Y11, Y8
-	VFMADD213PD Y5, Y1, Y8
-	VMULPD      Y0, Y14, Y5
-	VMOVUPD     Y14, 256(SP)
-	VMULPD      Y1, Y12, Y14
-	VADDPD      Y5, Y13, Y13
-	VADDPD      Y14, Y8, Y8
-	VMOVAPD     Y7, Y5
-	VFMADD213PD Y13, Y6, Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y8, Y9, Y6
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y6, Y4, Y4
-	VMULPD      actkernconst<>+8480(SB), Y10, Y5
-	VMULPD      actkernconst<>+8480(SB), Y11, Y6
-	VADDPD      actkernconst<>+8448(SB), Y5, Y5
-	VADDPD      actkernconst<>+8448(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8416(SB), Y5, Y5
-	VADDPD      actkernconst<>+8416(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8384(SB), Y5, Y5
-	VADDPD      actkernconst<>+8384(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8352(SB), Y5, Y5
-	VADDPD      actkernconst<>+8352(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8320(SB), Y5, Y5
-	VADDPD      actkernconst<>+8320(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8288(SB), Y5, Y5
-	VADDPD      actkernconst<>+8288(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8256(SB), Y5, Y5
-	VADDPD      actkernconst<>+8256(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8224(SB), Y5, Y5
-	VADDPD      actkernconst<>+8224(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8192(SB), Y5, Y5
-	VADDPD      actkernconst<>+8192(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8160(SB), Y5, Y5
-	VADDPD      actkernconst<>+8160(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8128(SB), Y5, Y5
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+3456(SB), Y5, Y5
-	VADDPD      actkernconst<>+3456(SB), Y6, Y6
-	VDIVPD      Y5, Y7, Y7
-	VDIVPD      Y6, Y4, Y4
+	VMULPD      actkernconst<>+7744(SB), Y11, Y4
+	VADDPD      actkernconst<>+7712(SB), Y7, Y7
+	VADDPD      actkernconst<>+7712(SB), Y4, Y4
+	VMULPD      Y7, Y10, Y7
+	VMULPD      Y4, Y11, Y4
+	VADDPD      actkernconst<>+7680(SB), Y7, Y7
+	VADDPD      actkernconst<>+7680(SB), Y4, Y4
+	VMULPD      Y7, Y10, Y7
+	VMULPD      Y4, Y11, Y4
+	VADDPD      actkernconst<>+7648(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y4, Y4
+	VMULPD      Y7, Y10, Y7
+	VMULPD      Y4, Y11, Y4
+	VADDPD      actkernconst<>+7616(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y4, Y4
+	VMULPD      Y7, Y10, Y7
+	VMULPD      Y4, Y11, Y4
+	VADDPD      actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+7584(SB), Y4, Y4
+	VMULPD      Y7, Y10, Y7
+	VMULPD      Y4, Y11, Y4
+	VADDPD      actkernconst<>+640(SB), Y7, Y7
+	VADDPD      actkernconst<>+640(SB), Y4, Y4
+	VMULPD      Y7, Y13, Y13
+	VMULPD      Y4, Y5, Y5
+	VMULPD      actkernconst<>+7936(SB), Y10, Y4
+	VMULPD      actkernconst<>+7936(SB), Y11, Y7
+	VADDPD      actkernconst<>+7904(SB), Y4, Y4
+	VADDPD      actkernconst<>+7904(SB), Y7, Y7
+	VMULPD      Y4, Y10, Y4
+	VMULPD      Y7, Y11, Y7
+	VADDPD      actkernconst<>+7872(SB), Y4, Y4
+	VADDPD      actkernconst<>+7872(SB), Y7, Y7
+	VMULPD      Y4, Y10, Y4
+	VMULPD      Y7, Y11, Y7
+	VADDPD      actkernconst<>+7840(SB), Y4, Y4
+	VADDPD      actkernconst<>+7840(SB), Y7, Y7
+	VMULPD      Y4, Y10, Y4
+	VMULPD      Y7, Y11, Y7
+	VADDPD      actkernconst<>+7808(SB), Y4, Y4
+	VADDPD      actkernconst<>+7808(SB), Y7, Y7
+	VMULPD      Y4, Y10, Y4
+	VMULPD      Y7, Y11, Y7
+	VADDPD      actkernconst<>+7776(SB), Y4, Y4
+	VADDPD      actkernconst<>+7776(SB), Y7, Y7
+	VMULPD      Y4, Y10, Y4
+	VMULPD      Y7, Y11, Y7
+	VADDPD      actkernconst<>+3456(SB), Y4, Y4
+	VADDPD      actkernconst<>+3456(SB), Y7, Y7
+	VDIVPD      Y4, Y13, Y13
+	VDIVPD      Y7, Y5, Y5
 	VMULPD      actkernconst<>+6176(SB), Y2, Y2
 	VMULPD      actkernconst<>+6176(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y2, Y2
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y2, Y5
-	VMULPD      actkernconst<>+320(SB), Y3, Y6
-	VROUNDPD    $0x08, Y5, Y5
-	VROUNDPD    $0x08, Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y8
-	VXORPD      actkernconst<>+128(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+352(SB), Y13
-	VMOVAPD     Y8, Y14
-	VFMADD213PD Y2, Y13, Y14
+	VMULPD      actkernconst<>+320(SB), Y2, Y4
+	VMULPD      actkernconst<>+320(SB), Y3, Y7
+	VROUNDPD    $0x08, Y4, Y4
+	VROUNDPD    $0x08, Y7, Y7
+	VMOVUPD     Y6, 96(SP)
+	VXORPD      actkernconst<>+128(SB), Y4, Y6
+	VMOVUPD     Y11, 128(SP)
+	VXORPD      actkernconst<>+128(SB), Y7, Y11
+	VMOVUPD     Y10, 160(SP)
+	VMOVUPD     actkernconst<>+352(SB), Y10
+	VMOVUPD     Y12, 192(SP)
+	VMOVAPD     Y6, Y12
+	VFMADD213PD Y2, Y10, Y12
 	VMOVUPD     actkernconst<>+352(SB), Y2
-	VMOVAPD     Y9, Y13
-	VFMADD213PD Y3, Y2, Y13
+	VMOVAPD     Y11, Y10
+	VFMADD213PD Y3, Y2, Y10
 	VMOVUPD     actkernconst<>+384(SB), Y2
-	VMOVAPD     Y14, Y3
+	VMOVAPD     Y12, Y3
 	VFMADD213PD actkernconst<>+416(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+384(SB), Y2
-	VMOVUPD     Y11, 288(SP)
-	VMOVAPD     Y13, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y14, Y3
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y14, Y3
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+608(SB), Y14, Y3
-	VFMADD213PD actkernconst<>+608(SB), Y13, Y11
-	VMULPD      Y3, Y14, Y14
-	VMULPD      Y11, Y13, Y13
+	VMOVUPD     Y14, 224(SP)
+	VMOVAPD     Y10, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y14
+	VMULPD      Y3, Y12, Y12
+	VMULPD      Y14, Y10, Y10
 	VMOVUPD     actkernconst<>+672(SB), Y2
-	VADDPD      actkernconst<>+160(SB), Y8, Y3
+	VADDPD      actkernconst<>+160(SB), Y6, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y2, Y8
+	VMULPD      Y3, Y2, Y6
 	VMOVUPD     actkernconst<>+672(SB), Y2
-	VADDPD      actkernconst<>+160(SB), Y9, Y3
+	VADDPD      actkernconst<>+160(SB), Y11, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y2, Y9
-	VADDPD      actkernconst<>+640(SB), Y8, Y8
-	VADDPD      actkernconst<>+640(SB), Y9, Y9
-	VADDPD      Y14, Y8, Y8
-	VADDPD      Y13, Y9, Y9
-	VADDPD      actkernconst<>+160(SB), Y5, Y2
+	VMULPD      Y3, Y2, Y11
+	VADDPD      actkernconst<>+640(SB), Y6, Y6
+	VADDPD      actkernconst<>+640(SB), Y11, Y11
+	VADDPD      Y12, Y6, Y6
+	VADDPD      Y10, Y11, Y11
+	VADDPD      actkernconst<>+160(SB), Y4, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y8, Y8
-	VADDPD      actkernconst<>+160(SB), Y6, Y2
+	VMULPD      Y2, Y6, Y6
+	VADDPD      actkernconst<>+160(SB), Y7, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y9, Y9
-	VXORPD      actkernconst<>+128(SB), Y8, Y2
-	VXORPD      actkernconst<>+128(SB), Y9, Y3
-	VADDPD      actkernconst<>+2400(SB), Y8, Y8
-	VADDPD      actkernconst<>+2400(SB), Y9, Y9
-	VDIVPD      Y8, Y2, Y2
-	VDIVPD      Y9, Y3, Y3
-	VANDPD      actkernconst<>+128(SB), Y0, Y5
+	VMULPD      Y2, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y6, Y2
+	VXORPD      actkernconst<>+128(SB), Y11, Y3
+	VADDPD      actkernconst<>+2400(SB), Y6, Y6
+	VADDPD      actkernconst<>+2400(SB), Y11, Y11
+	VDIVPD      Y6, Y2, Y2
+	VDIVPD      Y11, Y3, Y3
+	VANDPD      actkernconst<>+128(SB), Y0, Y4
 	VANDPD      actkernconst<>+192(SB), Y2, Y2
-	VORPD       Y5, Y2, Y2
-	VANDPD      actkernconst<>+128(SB), Y1, Y5
+	VORPD       Y4, Y2, Y2
+	VANDPD      actkernconst<>+128(SB), Y1, Y4
 	VANDPD      actkernconst<>+192(SB), Y3, Y3
-	VORPD       Y5, Y3, Y3
-	VCMPPD      $0x03, Y0, Y0, Y5
+	VORPD       Y4, Y3, Y3
+	VCMPPD      $0x03, Y0, Y0, Y4
 	VCMPPD      $0x03, Y1, Y1, Y6
-	VBLENDVPD   Y5, Y0, Y2, Y2
+	VBLENDVPD   Y4, Y0, Y2, Y2
 	VBLENDVPD   Y6, Y1, Y3, Y3
-	VSUBPD      Y2, Y0, Y8
-	VSUBPD      Y3, Y1, Y9
-	VMOVUPD     224(SP), Y11
-	VBLENDVPD   Y11, Y7, Y8, Y11
-	VMOVUPD     192(SP), Y7
-	VBLENDVPD   Y7, Y4, Y9, Y7
-	VMULPD      actkernconst<>+2400(SB), Y0, Y4
-	VMULPD      actkernconst<>+2400(SB), Y1, Y8
-	VSUBPD      Y11, Y4, Y4
-	VSUBPD      Y7, Y8, Y8
-	VMULPD      Y4, Y11, Y11
-	VMULPD      Y8, Y7, Y7
-	VMOVUPD     256(SP), Y4
-	VSUBPD      Y11, Y4, Y4
-	VSUBPD      Y7, Y12, Y12
-	VADDPD      Y4, Y10, Y10
-	VMOVUPD     288(SP), Y4
-	VADDPD      Y12, Y4, Y4
+	VSUBPD      Y2, Y0, Y7
+	VSUBPD      Y3, Y1, Y10
+	VBLENDVPD   Y8, Y13, Y7, Y13
+	VBLENDVPD   Y9, Y5, Y10, Y5
+	VMULPD      actkernconst<>+2400(SB), Y0, Y7
+	VMULPD      actkernconst<>+2400(SB), Y1, Y10
+	VSUBPD      Y13, Y7, Y7
+	VSUBPD      Y5, Y10, Y10
+	VMULPD      Y7, Y13, Y13
+	VMULPD      Y10, Y5, Y5
+	VMOVUPD     224(SP), Y7
+	VSUBPD      Y13, Y7, Y7
+	VMOVUPD     192(SP), Y10
+	VSUBPD      Y5, Y10, Y10
+	VMOVUPD     160(SP), Y5
+	VADDPD      Y7, Y5, Y5
+	VMOVUPD     128(SP), Y7
+	VADDPD      Y10, Y7, Y7
 	VMULPD      Y2, Y2, Y2
 	VMULPD      Y3, Y3, Y3
-	VMOVUPD     160(SP), Y7
-	VBLENDVPD   Y7, Y10, Y2, Y7
-	VMOVUPD     128(SP), Y2
-	VBLENDVPD   Y2, Y4, Y3, Y2
-	VMOVUPD     64(SP), Y3
-	VBLENDVPD   Y3, 96(SP), Y7, Y3
-	VMOVUPD     (SP), Y4
-	VBLENDVPD   Y4, 32(SP), Y2, Y4
-	VCVTPS2PD   (DX), Y2
+	VBLENDVPD   Y8, Y5, Y2, Y8
+	VBLENDVPD   Y9, Y7, Y3, Y9
+	VMOVUPD     64(SP), Y2
+	VBLENDVPD   Y2, 96(SP), Y8, Y2
+	VMOVUPD     (SP), Y3
+	VBLENDVPD   Y3, 32(SP), Y9, Y3
+	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y7
-	VMULPD      Y3, Y2, Y2
-	VMULPD      Y4, Y7, Y7
-	VBLENDVPD   Y5, Y0, Y2, Y5
+	VMULPD      Y2, Y5, Y5
+	VMULPD      Y3, Y7, Y7
+	VBLENDVPD   Y4, Y0, Y5, Y4
 	VBLENDVPD   Y6, Y1, Y7, Y6
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, (AX)
 	VCVTPD2PSY  Y6, X6
 	VMOVUPS     X6, 16(AX)
 	ADDQ        $0x00000020, AX
@@ -74139,111 +73311,80 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8544(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8000(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VMOVAPD     Y0, Y7
 	VFMADD213PD Y6, Y0, Y7
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y1, Y6
-	VMULPD      Y0, Y5, Y8
-	VMULPD      actkernconst<>+8096(SB), Y5, Y9
-	VADDPD      actkernconst<>+8064(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8032(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8000(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7968(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7936(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7904(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7872(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7840(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7808(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7776(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7744(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VXORPD      actkernconst<>+128(SB), Y8, Y10
-	VMOVAPD     Y5, Y11
-	VFMADD213PD Y10, Y0, Y11
-	VMULPD      Y0, Y7, Y10
-	VADDPD      Y10, Y11, Y11
-	VMOVAPD     Y8, Y10
-	VFMADD213PD Y11, Y9, Y10
-	VADDPD      Y10, Y8, Y8
-	VMULPD      actkernconst<>+8480(SB), Y5, Y9
-	VADDPD      actkernconst<>+8448(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8416(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8384(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8352(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8320(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8288(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8256(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8224(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8192(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8160(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+3456(SB), Y9, Y9
-	VDIVPD      Y9, Y8, Y8
+	VMULPD      Y0, Y5, Y6
+	VMULPD      actkernconst<>+7744(SB), Y5, Y8
+	VADDPD      actkernconst<>+7712(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7680(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7648(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7616(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7584(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+640(SB), Y8, Y8
+	VMULPD      Y8, Y6, Y6
+	VMULPD      actkernconst<>+7936(SB), Y5, Y8
+	VADDPD      actkernconst<>+7904(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7872(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7840(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7808(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7776(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+3456(SB), Y8, Y8
+	VDIVPD      Y8, Y6, Y6
 	VMULPD      actkernconst<>+6176(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
-	VMULPD      actkernconst<>+320(SB), Y1, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+352(SB), Y11
-	VMOVAPD     Y10, Y12
-	VFMADD213PD Y1, Y11, Y12
+	VMULPD      actkernconst<>+320(SB), Y1, Y8
+	VROUNDPD    $0x08, Y8, Y8
+	VXORPD      actkernconst<>+128(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+352(SB), Y10
+	VMOVAPD     Y9, Y11
+	VFMADD213PD Y1, Y10, Y11
 	VMOVUPD     actkernconst<>+384(SB), Y1
-	VMOVAPD     Y12, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+608(SB), Y12, Y11
-	VMULPD      Y11, Y12, Y12
+	VMOVAPD     Y11, Y10
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y10
+	VMULPD      Y10, Y11, Y11
 	VMOVUPD     actkernconst<>+672(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y10, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y1, Y10
-	VADDPD      actkernconst<>+640(SB), Y10, Y10
-	VADDPD      Y12, Y10, Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y1
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y10, Y1, Y9
+	VADDPD      actkernconst<>+640(SB), Y9, Y9
+	VADDPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y1
-	VADDPD      actkernconst<>+2400(SB), Y10, Y10
-	VDIVPD      Y10, Y1, Y1
-	VANDPD      actkernconst<>+128(SB), Y0, Y9
+	VMULPD      Y1, Y9, Y9
+	VXORPD      actkernconst<>+128(SB), Y9, Y1
+	VADDPD      actkernconst<>+2400(SB), Y9, Y9
+	VDIVPD      Y9, Y1, Y1
+	VANDPD      actkernconst<>+128(SB), Y0, Y8
 	VANDPD      actkernconst<>+192(SB), Y1, Y1
-	VORPD       Y9, Y1, Y1
-	VCMPPD      $0x03, Y0, Y0, Y9
-	VBLENDVPD   Y9, Y0, Y1, Y1
-	VSUBPD      Y1, Y0, Y10
-	VBLENDVPD   Y6, Y8, Y10, Y6
-	VMULPD      actkernconst<>+2400(SB), Y0, Y8
-	VSUBPD      Y6, Y8, Y8
-	VMULPD      Y8, Y6, Y6
+	VORPD       Y8, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y8
+	VBLENDVPD   Y8, Y0, Y1, Y1
+	VSUBPD      Y1, Y0, Y9
+	VBLENDVPD   Y4, Y6, Y9, Y6
+	VMULPD      actkernconst<>+2400(SB), Y0, Y9
+	VSUBPD      Y6, Y9, Y9
+	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y6, Y7, Y7
 	VADDPD      Y7, Y5, Y5
 	VMULPD      Y1, Y1, Y1
@@ -74251,9 +73392,9 @@ single:
 	VBLENDVPD   Y2, Y3, Y4, Y2
 	VCVTPS2PD   (DX), Y1
 	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y9, Y0, Y1, Y9
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, (AX)
+	VBLENDVPD   Y8, Y0, Y1, Y8
+	VCVTPD2PSY  Y8, X8
+	VMOVUPS     X8, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -74269,111 +73410,80 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8544(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8000(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VMOVAPD     Y0, Y7
 	VFMADD213PD Y6, Y0, Y7
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y1, Y6
-	VMULPD      Y0, Y5, Y8
-	VMULPD      actkernconst<>+8096(SB), Y5, Y9
-	VADDPD      actkernconst<>+8064(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8032(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8000(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7968(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7936(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7904(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7872(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7840(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7808(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7776(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7744(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VXORPD      actkernconst<>+128(SB), Y8, Y10
-	VMOVAPD     Y5, Y11
-	VFMADD213PD Y10, Y0, Y11
-	VMULPD      Y0, Y7, Y10
-	VADDPD      Y10, Y11, Y11
-	VMOVAPD     Y8, Y10
-	VFMADD213PD Y11, Y9, Y10
-	VADDPD      Y10, Y8, Y8
-	VMULPD      actkernconst<>+8480(SB), Y5, Y9
-	VADDPD      actkernconst<>+8448(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8416(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8384(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8352(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8320(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8288(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8256(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8224(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8192(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8160(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+3456(SB), Y9, Y9
-	VDIVPD      Y9, Y8, Y8
+	VMULPD      Y0, Y5, Y6
+	VMULPD      actkernconst<>+7744(SB), Y5, Y8
+	VADDPD      actkernconst<>+7712(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7680(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7648(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7616(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7584(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+640(SB), Y8, Y8
+	VMULPD      Y8, Y6, Y6
+	VMULPD      actkernconst<>+7936(SB), Y5, Y8
+	VADDPD      actkernconst<>+7904(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7872(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7840(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7808(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7776(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+3456(SB), Y8, Y8
+	VDIVPD      Y8, Y6, Y6
 	VMULPD      actkernconst<>+6176(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
-	VMULPD      actkernconst<>+320(SB), Y1, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+352(SB), Y11
-	VMOVAPD     Y10, Y12
-	VFMADD213PD Y1, Y11, Y12
+	VMULPD      actkernconst<>+320(SB), Y1, Y8
+	VROUNDPD    $0x08, Y8, Y8
+	VXORPD      actkernconst<>+128(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+352(SB), Y10
+	VMOVAPD     Y9, Y11
+	VFMADD213PD Y1, Y10, Y11
 	VMOVUPD     actkernconst<>+384(SB), Y1
-	VMOVAPD     Y12, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+608(SB), Y12, Y11
-	VMULPD      Y11, Y12, Y12
+	VMOVAPD     Y11, Y10
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y10
+	VMULPD      Y10, Y11, Y11
 	VMOVUPD     actkernconst<>+672(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y10, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y1, Y10
-	VADDPD      actkernconst<>+640(SB), Y10, Y10
-	VADDPD      Y12, Y10, Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y1
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y10, Y1, Y9
+	VADDPD      actkernconst<>+640(SB), Y9, Y9
+	VADDPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y1
-	VADDPD      actkernconst<>+2400(SB), Y10, Y10
-	VDIVPD      Y10, Y1, Y1
-	VANDPD      actkernconst<>+128(SB), Y0, Y9
+	VMULPD      Y1, Y9, Y9
+	VXORPD      actkernconst<>+128(SB), Y9, Y1
+	VADDPD      actkernconst<>+2400(SB), Y9, Y9
+	VDIVPD      Y9, Y1, Y1
+	VANDPD      actkernconst<>+128(SB), Y0, Y8
 	VANDPD      actkernconst<>+192(SB), Y1, Y1
-	VORPD       Y9, Y1, Y1
-	VCMPPD      $0x03, Y0, Y0, Y9
-	VBLENDVPD   Y9, Y0, Y1, Y1
-	VSUBPD      Y1, Y0, Y10
-	VBLENDVPD   Y6, Y8, Y10, Y6
-	VMULPD      actkernconst<>+2400(SB), Y0, Y8
-	VSUBPD      Y6, Y8, Y8
-	VMULPD      Y8, Y6, Y6
+	VORPD       Y8, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y8
+	VBLENDVPD   Y8, Y0, Y1, Y1
+	VSUBPD      Y1, Y0, Y9
+	VBLENDVPD   Y4, Y6, Y9, Y6
+	VMULPD      actkernconst<>+2400(SB), Y0, Y9
+	VSUBPD      Y6, Y9, Y9
+	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y6, Y7, Y7
 	VADDPD      Y7, Y5, Y5
 	VMULPD      Y1, Y1, Y1
@@ -74382,9 +73492,9 @@ tail:
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y9, Y0, Y1, Y9
-	VCVTPD2PSY  Y9, X9
-	VMASKMOVPS  X9, X15, (AX)
+	VBLENDVPD   Y8, Y0, Y1, Y8
+	VCVTPD2PSY  Y8, X8
+	VMASKMOVPS  X8, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -74392,7 +73502,7 @@ done:
 
 // func tanhshrinkBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·tanhshrinkBackwardAVX2Stream(SB), $320-72
+TEXT ·tanhshrinkBackwardAVX2Stream(SB), NOSPLIT, $256-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ in0_base+24(FP), CX
 	MOVQ in1_base+48(FP), DX
@@ -74405,8 +73515,8 @@ loop:
 	VCVTPS2PD   16(CX), Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+8544(SB), Y2, Y4
-	VCMPPD      $0x11, actkernconst<>+8544(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+8000(SB), Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+8000(SB), Y3, Y5
 	VMULPD      Y2, Y2, Y6
 	VMULPD      Y3, Y3, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y8
@@ -74419,238 +73529,172 @@ loop:
 	VFMADD213PD Y12, Y0, Y14
 	VMOVAPD     Y1, Y12
 	VFMADD213PD Y13, Y1, Y12
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y2, Y13
+	VMULPD      Y0, Y10, Y13
 	VMOVUPD     Y5, (SP)
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y3, Y5
+	VMULPD      Y1, Y11, Y5
 	VMOVUPD     Y7, 32(SP)
-	VMULPD      Y0, Y10, Y7
+	VMULPD      actkernconst<>+7744(SB), Y10, Y7
 	VMOVUPD     Y4, 64(SP)
-	VMULPD      Y1, Y11, Y4
-	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+8096(SB), Y10, Y6
-	VMOVUPD     Y9, 128(SP)
-	VMULPD      actkernconst<>+8096(SB), Y11, Y9
-	VADDPD      actkernconst<>+8064(SB), Y6, Y6
-	VADDPD      actkernconst<>+8064(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+8032(SB), Y6, Y6
-	VADDPD      actkernconst<>+8032(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+8000(SB), Y6, Y6
-	VADDPD      actkernconst<>+8000(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7968(SB), Y6, Y6
-	VADDPD      actkernconst<>+7968(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7936(SB), Y6, Y6
-	VADDPD      actkernconst<>+7936(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7904(SB), Y6, Y6
-	VADDPD      actkernconst<>+7904(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7872(SB), Y6, Y6
-	VADDPD      actkernconst<>+7872(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7840(SB), Y6, Y6
-	VADDPD      actkernconst<>+7840(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7808(SB), Y6, Y6
-	VADDPD      actkernconst<>+7808(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7776(SB), Y6, Y6
-	VADDPD      actkernconst<>+7776(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VADDPD      actkernconst<>+7744(SB), Y6, Y6
-	VADDPD      actkernconst<>+7744(SB), Y9, Y9
-	VMULPD      Y6, Y10, Y6
-	VMULPD      Y9, Y11, Y9
-	VMOVUPD     Y8, 160(SP)
-	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VMOVUPD     Y5, 192(SP)
-	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VMOVUPD     Y13, 224(SP)
-	VMOVAPD     Y10, Y13
-	VFMADD213PD Y8, Y0, Y13
-	VMOVAPD     Y11, Y8
-	VFMADD213PD Y5, Y1, Y8
-	VMULPD      Y0, Y14, Y5
-	VMOVUPD     Y14, 256(SP)
-	VMULPD      Y1, Y12, Y14
-	VADDPD      Y5, Y13, Y13
-	VADDPD      Y14, Y8, Y8
-	VMOVAPD     Y7, Y5
-	VFMADD213PD Y13, Y6, Y5
-	VMOVAPD     Y4, Y6
-	VFMADD213PD Y8, Y9, Y6
-	VADDPD      Y5, Y7, Y7
-	VADDPD      Y6, Y4, Y4
-	VMULPD      actkernconst<>+8480(SB), Y10, Y5
-	VMULPD      actkernconst<>+8480(SB), Y11, Y6
-	VADDPD      actkernconst<>+8448(SB), Y5, Y5
-	VADDPD      actkernconst<>+8448(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8416(SB), Y5, Y5
-	VADDPD      actkernconst<>+8416(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8384(SB), Y5, Y5
-	VADDPD      actkernconst<>+8384(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8352(SB), Y5, Y5
-	VADDPD      actkernconst<>+8352(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8320(SB), Y5, Y5
-	VADDPD      actkernconst<>+8320(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8288(SB), Y5, Y5
-	VADDPD      actkernconst<>+8288(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8256(SB), Y5, Y5
-	VADDPD      actkernconst<>+8256(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8224(SB), Y5, Y5
-	VADDPD      actkernconst<>+8224(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8192(SB), Y5, Y5
-	VADDPD      actkernconst<>+8192(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8160(SB), Y5, Y5
-	VADDPD      actkernconst<>+8160(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+8128(SB), Y5, Y5
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
-	VMULPD      Y5, Y10, Y5
-	VMULPD      Y6, Y11, Y6
-	VADDPD      actkernconst<>+3456(SB), Y5, Y5
-	VADDPD      actkernconst<>+3456(SB), Y6, Y6
-	VDIVPD      Y5, Y7, Y7
-	VDIVPD      Y6, Y4, Y4
+	VMULPD      actkernconst<>+7744(SB), Y11, Y4
+	VADDPD      actkernconst<>+7712(SB), Y7, Y7
+	VADDPD      actkernconst<>+7712(SB), Y4, Y4
+	VMULPD      Y7, Y10, Y7
+	VMULPD      Y4, Y11, Y4
+	VADDPD      actkernconst<>+7680(SB), Y7, Y7
+	VADDPD      actkernconst<>+7680(SB), Y4, Y4
+	VMULPD      Y7, Y10, Y7
+	VMULPD      Y4, Y11, Y4
+	VADDPD      actkernconst<>+7648(SB), Y7, Y7
+	VADDPD      actkernconst<>+7648(SB), Y4, Y4
+	VMULPD      Y7, Y10, Y7
+	VMULPD      Y4, Y11, Y4
+	VADDPD      actkernconst<>+7616(SB), Y7, Y7
+	VADDPD      actkernconst<>+7616(SB), Y4, Y4
+	VMULPD      Y7, Y10, Y7
+	VMULPD      Y4, Y11, Y4
+	VADDPD      actkernconst<>+7584(SB), Y7, Y7
+	VADDPD      actkernconst<>+7584(SB), Y4, Y4
+	VMULPD      Y7, Y10, Y7
+	VMULPD      Y4, Y11, Y4
+	VADDPD      actkernconst<>+640(SB), Y7, Y7
+	VADDPD      actkernconst<>+640(SB), Y4, Y4
+	VMULPD      Y7, Y13, Y13
+	VMULPD      Y4, Y5, Y5
+	VMULPD      actkernconst<>+7936(SB), Y10, Y4
+	VMULPD      actkernconst<>+7936(SB), Y11, Y7
+	VADDPD      actkernconst<>+7904(SB), Y4, Y4
+	VADDPD      actkernconst<>+7904(SB), Y7, Y7
+	VMULPD      Y4, Y10, Y4
+	VMULPD      Y7, Y11, Y7
+	VADDPD      actkernconst<>+7872(SB), Y4, Y4
+	VADDPD      actkernconst<>+7872(SB), Y7, Y7
+	VMULPD      Y4, Y10, Y4
+	VMULPD      Y7, Y11, Y7
+	VADDPD      actkernconst<>+7840(SB), Y4, Y4
+	VADDPD      actkernconst<>+7840(SB), Y7, Y7
+	VMULPD      Y4, Y10, Y4
+	VMULPD      Y7, Y11, Y7
+	VADDPD      actkernconst<>+7808(SB), Y4, Y4
+	VADDPD      actkernconst<>+7808(SB), Y7, Y7
+	VMULPD      Y4, Y10, Y4
+	VMULPD      Y7, Y11, Y7
+	VADDPD      actkernconst<>+7776(SB), Y4, Y4
+	VADDPD      actkernconst<>+7776(SB), Y7, Y7
+	VMULPD      Y4, Y10, Y4
+	VMULPD      Y7, Y11, Y7
+	VADDPD      actkernconst<>+3456(SB), Y4, Y4
+	VADDPD      actkernconst<>+3456(SB), Y7, Y7
+	VDIVPD      Y4, Y13, Y13
+	VDIVPD      Y7, Y5, Y5
 	VMULPD      actkernconst<>+6176(SB), Y2, Y2
 	VMULPD      actkernconst<>+6176(SB), Y3, Y3
 	VMAXPD      actkernconst<>+256(SB), Y2, Y2
 	VMAXPD      actkernconst<>+256(SB), Y3, Y3
-	VMULPD      actkernconst<>+320(SB), Y2, Y5
-	VMULPD      actkernconst<>+320(SB), Y3, Y6
-	VROUNDPD    $0x08, Y5, Y5
-	VROUNDPD    $0x08, Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y8
-	VXORPD      actkernconst<>+128(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+352(SB), Y13
-	VMOVAPD     Y8, Y14
-	VFMADD213PD Y2, Y13, Y14
+	VMULPD      actkernconst<>+320(SB), Y2, Y4
+	VMULPD      actkernconst<>+320(SB), Y3, Y7
+	VROUNDPD    $0x08, Y4, Y4
+	VROUNDPD    $0x08, Y7, Y7
+	VMOVUPD     Y6, 96(SP)
+	VXORPD      actkernconst<>+128(SB), Y4, Y6
+	VMOVUPD     Y11, 128(SP)
+	VXORPD      actkernconst<>+128(SB), Y7, Y11
+	VMOVUPD     Y10, 160(SP)
+	VMOVUPD     actkernconst<>+352(SB), Y10
+	VMOVUPD     Y12, 192(SP)
+	VMOVAPD     Y6, Y12
+	VFMADD213PD Y2, Y10, Y12
 	VMOVUPD     actkernconst<>+352(SB), Y2
-	VMOVAPD     Y9, Y13
-	VFMADD213PD Y3, Y2, Y13
+	VMOVAPD     Y11, Y10
+	VFMADD213PD Y3, Y2, Y10
 	VMOVUPD     actkernconst<>+384(SB), Y2
-	VMOVAPD     Y14, Y3
+	VMOVAPD     Y12, Y3
 	VFMADD213PD actkernconst<>+416(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+384(SB), Y2
-	VMOVUPD     Y11, 288(SP)
-	VMOVAPD     Y13, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y14, Y3
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y14, Y3
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y11
-	VFMADD213PD actkernconst<>+608(SB), Y14, Y3
-	VFMADD213PD actkernconst<>+608(SB), Y13, Y11
-	VMULPD      Y3, Y14, Y14
-	VMULPD      Y11, Y13, Y13
+	VMOVUPD     Y14, 224(SP)
+	VMOVAPD     Y10, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y14
+	VMULPD      Y3, Y12, Y12
+	VMULPD      Y14, Y10, Y10
 	VMOVUPD     actkernconst<>+672(SB), Y2
-	VADDPD      actkernconst<>+160(SB), Y8, Y3
+	VADDPD      actkernconst<>+160(SB), Y6, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y2, Y8
+	VMULPD      Y3, Y2, Y6
 	VMOVUPD     actkernconst<>+672(SB), Y2
-	VADDPD      actkernconst<>+160(SB), Y9, Y3
+	VADDPD      actkernconst<>+160(SB), Y11, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y2, Y9
-	VADDPD      actkernconst<>+640(SB), Y8, Y8
-	VADDPD      actkernconst<>+640(SB), Y9, Y9
-	VADDPD      Y14, Y8, Y8
-	VADDPD      Y13, Y9, Y9
-	VADDPD      actkernconst<>+160(SB), Y5, Y2
+	VMULPD      Y3, Y2, Y11
+	VADDPD      actkernconst<>+640(SB), Y6, Y6
+	VADDPD      actkernconst<>+640(SB), Y11, Y11
+	VADDPD      Y12, Y6, Y6
+	VADDPD      Y10, Y11, Y11
+	VADDPD      actkernconst<>+160(SB), Y4, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y8, Y8
-	VADDPD      actkernconst<>+160(SB), Y6, Y2
+	VMULPD      Y2, Y6, Y6
+	VADDPD      actkernconst<>+160(SB), Y7, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y9, Y9
-	VXORPD      actkernconst<>+128(SB), Y8, Y2
-	VXORPD      actkernconst<>+128(SB), Y9, Y3
-	VADDPD      actkernconst<>+2400(SB), Y8, Y8
-	VADDPD      actkernconst<>+2400(SB), Y9, Y9
-	VDIVPD      Y8, Y2, Y2
-	VDIVPD      Y9, Y3, Y3
-	VANDPD      actkernconst<>+128(SB), Y0, Y5
+	VMULPD      Y2, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y6, Y2
+	VXORPD      actkernconst<>+128(SB), Y11, Y3
+	VADDPD      actkernconst<>+2400(SB), Y6, Y6
+	VADDPD      actkernconst<>+2400(SB), Y11, Y11
+	VDIVPD      Y6, Y2, Y2
+	VDIVPD      Y11, Y3, Y3
+	VANDPD      actkernconst<>+128(SB), Y0, Y4
 	VANDPD      actkernconst<>+192(SB), Y2, Y2
-	VORPD       Y5, Y2, Y2
-	VANDPD      actkernconst<>+128(SB), Y1, Y5
+	VORPD       Y4, Y2, Y2
+	VANDPD      actkernconst<>+128(SB), Y1, Y4
 	VANDPD      actkernconst<>+192(SB), Y3, Y3
-	VORPD       Y5, Y3, Y3
-	VCMPPD      $0x03, Y0, Y0, Y5
+	VORPD       Y4, Y3, Y3
+	VCMPPD      $0x03, Y0, Y0, Y4
 	VCMPPD      $0x03, Y1, Y1, Y6
-	VBLENDVPD   Y5, Y0, Y2, Y2
+	VBLENDVPD   Y4, Y0, Y2, Y2
 	VBLENDVPD   Y6, Y1, Y3, Y3
-	VSUBPD      Y2, Y0, Y8
-	VSUBPD      Y3, Y1, Y9
-	VMOVUPD     224(SP), Y11
-	VBLENDVPD   Y11, Y7, Y8, Y11
-	VMOVUPD     192(SP), Y7
-	VBLENDVPD   Y7, Y4, Y9, Y7
-	VMULPD      actkernconst<>+2400(SB), Y0, Y4
-	VMULPD      actkernconst<>+2400(SB), Y1, Y8
-	VSUBPD      Y11, Y4, Y4
-	VSUBPD      Y7, Y8, Y8
-	VMULPD      Y4, Y11, Y11
-	VMULPD      Y8, Y7, Y7
-	VMOVUPD     256(SP), Y4
-	VSUBPD      Y11, Y4, Y4
-	VSUBPD      Y7, Y12, Y12
-	VADDPD      Y4, Y10, Y10
-	VMOVUPD     288(SP), Y4
-	VADDPD      Y12, Y4, Y4
+	VSUBPD      Y2, Y0, Y7
+	VSUBPD      Y3, Y1, Y10
+	VBLENDVPD   Y8, Y13, Y7, Y13
+	VBLENDVPD   Y9, Y5, Y10, Y5
+	VMULPD      actkernconst<>+2400(SB), Y0, Y7
+	VMULPD      actkernconst<>+2400(SB), Y1, Y10
+	VSUBPD      Y13, Y7, Y7
+	VSUBPD      Y5, Y10, Y10
+	VMULPD      Y7, Y13, Y13
+	VMULPD      Y10, Y5, Y5
+	VMOVUPD     224(SP), Y7
+	VSUBPD      Y13, Y7, Y7
+	VMOVUPD     192(SP), Y10
+	VSUBPD      Y5, Y10, Y10
+	VMOVUPD     160(SP), Y5
+	VADDPD      Y7, Y5, Y5
+	VMOVUPD     128(SP), Y7
+	VADDPD      Y10, Y7, Y7
 	VMULPD      Y2, Y2, Y2
 	VMULPD      Y3, Y3, Y3
-	VMOVUPD     160(SP), Y7
-	VBLENDVPD   Y7, Y10, Y2, Y7
-	VMOVUPD     128(SP), Y2
-	VBLENDVPD   Y2, Y4, Y3, Y2
-	VMOVUPD     64(SP), Y3
-	VBLENDVPD   Y3, 96(SP), Y7, Y3
-	VMOVUPD     (SP), Y4
-	VBLENDVPD   Y4, 32(SP), Y2, Y4
-	VCVTPS2PD   (DX), Y2
+	VBLENDVPD   Y8, Y5, Y2, Y8
+	VBLENDVPD   Y9, Y7, Y3, Y9
+	VMOVUPD     64(SP), Y2
+	VBLENDVPD   Y2, 96(SP), Y8, Y2
+	VMOVUPD     (SP), Y3
+	VBLENDVPD   Y3, 32(SP), Y9, Y3
+	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y7
-	VMULPD      Y3, Y2, Y2
-	VMULPD      Y4, Y7, Y7
-	VBLENDVPD   Y5, Y0, Y2, Y5
+	VMULPD      Y2, Y5, Y5
+	VMULPD      Y3, Y7, Y7
+	VBLENDVPD   Y4, Y0, Y5, Y4
 	VBLENDVPD   Y6, Y1, Y7, Y6
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, (AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVNTPS    X4, (AX)
 	VCVTPD2PSY  Y6, X6
 	VMOVNTPS    X6, 16(AX)
 	ADDQ        $0x00000020, AX
@@ -74664,111 +73708,80 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8544(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8000(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VMOVAPD     Y0, Y7
 	VFMADD213PD Y6, Y0, Y7
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y1, Y6
-	VMULPD      Y0, Y5, Y8
-	VMULPD      actkernconst<>+8096(SB), Y5, Y9
-	VADDPD      actkernconst<>+8064(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8032(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8000(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7968(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7936(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7904(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7872(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7840(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7808(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7776(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7744(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VXORPD      actkernconst<>+128(SB), Y8, Y10
-	VMOVAPD     Y5, Y11
-	VFMADD213PD Y10, Y0, Y11
-	VMULPD      Y0, Y7, Y10
-	VADDPD      Y10, Y11, Y11
-	VMOVAPD     Y8, Y10
-	VFMADD213PD Y11, Y9, Y10
-	VADDPD      Y10, Y8, Y8
-	VMULPD      actkernconst<>+8480(SB), Y5, Y9
-	VADDPD      actkernconst<>+8448(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8416(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8384(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8352(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8320(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8288(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8256(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8224(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8192(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8160(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+3456(SB), Y9, Y9
-	VDIVPD      Y9, Y8, Y8
+	VMULPD      Y0, Y5, Y6
+	VMULPD      actkernconst<>+7744(SB), Y5, Y8
+	VADDPD      actkernconst<>+7712(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7680(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7648(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7616(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7584(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+640(SB), Y8, Y8
+	VMULPD      Y8, Y6, Y6
+	VMULPD      actkernconst<>+7936(SB), Y5, Y8
+	VADDPD      actkernconst<>+7904(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7872(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7840(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7808(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7776(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+3456(SB), Y8, Y8
+	VDIVPD      Y8, Y6, Y6
 	VMULPD      actkernconst<>+6176(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
-	VMULPD      actkernconst<>+320(SB), Y1, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+352(SB), Y11
-	VMOVAPD     Y10, Y12
-	VFMADD213PD Y1, Y11, Y12
+	VMULPD      actkernconst<>+320(SB), Y1, Y8
+	VROUNDPD    $0x08, Y8, Y8
+	VXORPD      actkernconst<>+128(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+352(SB), Y10
+	VMOVAPD     Y9, Y11
+	VFMADD213PD Y1, Y10, Y11
 	VMOVUPD     actkernconst<>+384(SB), Y1
-	VMOVAPD     Y12, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+608(SB), Y12, Y11
-	VMULPD      Y11, Y12, Y12
+	VMOVAPD     Y11, Y10
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y10
+	VMULPD      Y10, Y11, Y11
 	VMOVUPD     actkernconst<>+672(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y10, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y1, Y10
-	VADDPD      actkernconst<>+640(SB), Y10, Y10
-	VADDPD      Y12, Y10, Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y1
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y10, Y1, Y9
+	VADDPD      actkernconst<>+640(SB), Y9, Y9
+	VADDPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y1
-	VADDPD      actkernconst<>+2400(SB), Y10, Y10
-	VDIVPD      Y10, Y1, Y1
-	VANDPD      actkernconst<>+128(SB), Y0, Y9
+	VMULPD      Y1, Y9, Y9
+	VXORPD      actkernconst<>+128(SB), Y9, Y1
+	VADDPD      actkernconst<>+2400(SB), Y9, Y9
+	VDIVPD      Y9, Y1, Y1
+	VANDPD      actkernconst<>+128(SB), Y0, Y8
 	VANDPD      actkernconst<>+192(SB), Y1, Y1
-	VORPD       Y9, Y1, Y1
-	VCMPPD      $0x03, Y0, Y0, Y9
-	VBLENDVPD   Y9, Y0, Y1, Y1
-	VSUBPD      Y1, Y0, Y10
-	VBLENDVPD   Y6, Y8, Y10, Y6
-	VMULPD      actkernconst<>+2400(SB), Y0, Y8
-	VSUBPD      Y6, Y8, Y8
-	VMULPD      Y8, Y6, Y6
+	VORPD       Y8, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y8
+	VBLENDVPD   Y8, Y0, Y1, Y1
+	VSUBPD      Y1, Y0, Y9
+	VBLENDVPD   Y4, Y6, Y9, Y6
+	VMULPD      actkernconst<>+2400(SB), Y0, Y9
+	VSUBPD      Y6, Y9, Y9
+	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y6, Y7, Y7
 	VADDPD      Y7, Y5, Y5
 	VMULPD      Y1, Y1, Y1
@@ -74776,9 +73789,9 @@ single:
 	VBLENDVPD   Y2, Y3, Y4, Y2
 	VCVTPS2PD   (DX), Y1
 	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y9, Y0, Y1, Y9
-	VCVTPD2PSY  Y9, X9
-	VMOVNTPS    X9, (AX)
+	VBLENDVPD   Y8, Y0, Y1, Y8
+	VCVTPD2PSY  Y8, X8
+	VMOVNTPS    X8, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -74794,111 +73807,80 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8544(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8000(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VMOVAPD     Y0, Y7
 	VFMADD213PD Y6, Y0, Y7
-	VCMPPD      $0x11, actkernconst<>+7712(SB), Y1, Y6
-	VMULPD      Y0, Y5, Y8
-	VMULPD      actkernconst<>+8096(SB), Y5, Y9
-	VADDPD      actkernconst<>+8064(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8032(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8000(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7968(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7936(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7904(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7872(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7840(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7808(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7776(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+7744(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VXORPD      actkernconst<>+128(SB), Y8, Y10
-	VMOVAPD     Y5, Y11
-	VFMADD213PD Y10, Y0, Y11
-	VMULPD      Y0, Y7, Y10
-	VADDPD      Y10, Y11, Y11
-	VMOVAPD     Y8, Y10
-	VFMADD213PD Y11, Y9, Y10
-	VADDPD      Y10, Y8, Y8
-	VMULPD      actkernconst<>+8480(SB), Y5, Y9
-	VADDPD      actkernconst<>+8448(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8416(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8384(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8352(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8320(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8288(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8256(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8224(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8192(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8160(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
-	VMULPD      Y9, Y5, Y9
-	VADDPD      actkernconst<>+3456(SB), Y9, Y9
-	VDIVPD      Y9, Y8, Y8
+	VMULPD      Y0, Y5, Y6
+	VMULPD      actkernconst<>+7744(SB), Y5, Y8
+	VADDPD      actkernconst<>+7712(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7680(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7648(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7616(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7584(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+640(SB), Y8, Y8
+	VMULPD      Y8, Y6, Y6
+	VMULPD      actkernconst<>+7936(SB), Y5, Y8
+	VADDPD      actkernconst<>+7904(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7872(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7840(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7808(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+7776(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
+	VADDPD      actkernconst<>+3456(SB), Y8, Y8
+	VDIVPD      Y8, Y6, Y6
 	VMULPD      actkernconst<>+6176(SB), Y1, Y1
 	VMAXPD      actkernconst<>+256(SB), Y1, Y1
-	VMULPD      actkernconst<>+320(SB), Y1, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+352(SB), Y11
-	VMOVAPD     Y10, Y12
-	VFMADD213PD Y1, Y11, Y12
+	VMULPD      actkernconst<>+320(SB), Y1, Y8
+	VROUNDPD    $0x08, Y8, Y8
+	VXORPD      actkernconst<>+128(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+352(SB), Y10
+	VMOVAPD     Y9, Y11
+	VFMADD213PD Y1, Y10, Y11
 	VMOVUPD     actkernconst<>+384(SB), Y1
-	VMOVAPD     Y12, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y11
-	VFMADD213PD actkernconst<>+608(SB), Y12, Y11
-	VMULPD      Y11, Y12, Y12
+	VMOVAPD     Y11, Y10
+	VFMADD213PD actkernconst<>+416(SB), Y1, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y10
+	VMULPD      Y10, Y11, Y11
 	VMOVUPD     actkernconst<>+672(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y10, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y1, Y10
-	VADDPD      actkernconst<>+640(SB), Y10, Y10
-	VADDPD      Y12, Y10, Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y1
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y10, Y1, Y9
+	VADDPD      actkernconst<>+640(SB), Y9, Y9
+	VADDPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y1
-	VADDPD      actkernconst<>+2400(SB), Y10, Y10
-	VDIVPD      Y10, Y1, Y1
-	VANDPD      actkernconst<>+128(SB), Y0, Y9
+	VMULPD      Y1, Y9, Y9
+	VXORPD      actkernconst<>+128(SB), Y9, Y1
+	VADDPD      actkernconst<>+2400(SB), Y9, Y9
+	VDIVPD      Y9, Y1, Y1
+	VANDPD      actkernconst<>+128(SB), Y0, Y8
 	VANDPD      actkernconst<>+192(SB), Y1, Y1
-	VORPD       Y9, Y1, Y1
-	VCMPPD      $0x03, Y0, Y0, Y9
-	VBLENDVPD   Y9, Y0, Y1, Y1
-	VSUBPD      Y1, Y0, Y10
-	VBLENDVPD   Y6, Y8, Y10, Y6
-	VMULPD      actkernconst<>+2400(SB), Y0, Y8
-	VSUBPD      Y6, Y8, Y8
-	VMULPD      Y8, Y6, Y6
+	VORPD       Y8, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y8
+	VBLENDVPD   Y8, Y0, Y1, Y1
+	VSUBPD      Y1, Y0, Y9
+	VBLENDVPD   Y4, Y6, Y9, Y6
+	VMULPD      actkernconst<>+2400(SB), Y0, Y9
+	VSUBPD      Y6, Y9, Y9
+	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y6, Y7, Y7
 	VADDPD      Y7, Y5, Y5
 	VMULPD      Y1, Y1, Y1
@@ -74907,9 +73889,9 @@ tail:
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y9, Y0, Y1, Y9
-	VCVTPD2PSY  Y9, X9
-	VMASKMOVPS  X9, X15, (AX)
+	VBLENDVPD   Y8, Y0, Y1, Y8
+	VCVTPD2PSY  Y8, X8
+	VMASKMOVPS  X8, X15, (AX)
 
 done:
 	SFENCE
@@ -76910,140 +75892,72 @@ DATA actkernconst<>+7456(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+7464(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+7472(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+7480(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7488(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+7496(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+7504(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+7512(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+7520(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+7528(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+7536(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+7544(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+7552(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+7560(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+7568(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+7576(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7584(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7592(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7600(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7608(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7616(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7624(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+7632(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+7640(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+7648(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+7656(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+7664(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+7672(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+7680(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+7688(SB)/8, $0x0000000000000000
-DATA actkernconst<>+7696(SB)/8, $0x0000000000000000
-DATA actkernconst<>+7704(SB)/8, $0x0000000000000000
-DATA actkernconst<>+7712(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+7720(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+7728(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+7736(SB)/8, $0x3ff999999999999a
-DATA actkernconst<>+7744(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7752(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7760(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7768(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7776(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7784(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7792(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7800(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7808(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7816(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7824(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7832(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7840(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7848(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7856(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7864(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7872(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7880(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7888(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7896(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7904(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7912(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7920(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7928(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7936(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+7944(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+7952(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+7960(SB)/8, $0x3d42fe15942481f8
-DATA actkernconst<>+7968(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+7976(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+7984(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+7992(SB)/8, $0x3cbffcc606fa1e43
-DATA actkernconst<>+8000(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8008(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8016(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8024(SB)/8, $0x3c35a9d6076f261a
-DATA actkernconst<>+8032(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8040(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8048(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8056(SB)/8, $0x3ba81cc1b3aee9db
-DATA actkernconst<>+8064(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8072(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8080(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8088(SB)/8, $0x3b16724678b92b9e
-DATA actkernconst<>+8096(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8104(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8112(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8120(SB)/8, $0x3a81bc4452be8deb
-DATA actkernconst<>+8128(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8136(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8144(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8152(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8160(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8168(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8176(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8184(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8192(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8200(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8208(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8216(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8224(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8232(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8240(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8248(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8256(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8264(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8272(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8280(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8288(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8296(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8304(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8312(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8320(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8328(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8336(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8344(SB)/8, $0x3dc2eb177e905d76
-DATA actkernconst<>+8352(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+8360(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+8368(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+8376(SB)/8, $0x3d442df6ed66ca17
-DATA actkernconst<>+8384(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+8392(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+8400(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+8408(SB)/8, $0x3cc0e1da4acb1e32
-DATA actkernconst<>+8416(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+8424(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+8432(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+8440(SB)/8, $0x3c36bf20bb01819c
-DATA actkernconst<>+8448(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+8456(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+8464(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+8472(SB)/8, $0x3ba935562493f47c
-DATA actkernconst<>+8480(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+8488(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+8496(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+8504(SB)/8, $0x3b1761b41316381a
-DATA actkernconst<>+8512(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8520(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8528(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8536(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8544(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8552(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8560(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8568(SB)/8, $0x2b2bff2ee48e0530
-GLOBL actkernconst<>(SB), RODATA|TLSBSS, $8576
+DATA actkernconst<>+7488(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7496(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7504(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7512(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7520(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7528(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7536(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7544(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+7552(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+7560(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+7568(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+7576(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+7584(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7592(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7600(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7608(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7616(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7624(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7632(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7640(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7648(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7656(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7664(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7672(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7680(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7688(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7696(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7704(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7712(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7720(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7728(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7736(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7744(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7752(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7760(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7768(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7776(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7784(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7792(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7800(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7808(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+7816(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+7824(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+7832(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+7840(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+7848(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+7856(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+7864(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+7872(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+7880(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+7888(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+7896(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+7904(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+7912(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+7920(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+7928(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+7936(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+7944(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+7952(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+7960(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+7968(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+7976(SB)/8, $0x0000000000000000
+DATA actkernconst<>+7984(SB)/8, $0x0000000000000000
+DATA actkernconst<>+7992(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8000(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8008(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8016(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8024(SB)/8, $0x2b2bff2ee48e0530
+GLOBL actkernconst<>(SB), RODATA|TLSBSS, $8032

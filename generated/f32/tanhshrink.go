@@ -27,7 +27,9 @@ import "fmt"
 //	s2 = sigmoid(-2*abs(x))
 //	tsr = tq + ((fma(-tq, dh, nh) + nl) - tq*dl)/dh
 //	ts = where(abs(x) < 1.6, tsr, x - tanh(x))
-//	ts32 = where(abs(x) < 1.6, (x3 + nt)/(3 + dm), x - tanh(x))
+//	w32 = x2*(0.1 + x2*(0.003571428571428571428571 + x2*(0.00006613756613756613756614 + x2*(7.515632515632515632516e-7 + x2*(5.781255781255781255781e-9 + x2*3.211808767364322919878e-11)))))
+//	cm32 = 1.5 + x2*(0.125 + x2*(0.004166666666666666666667 + x2*(0.0000744047619047619047619 + x2*(8.267195767195767195767e-7 + x2*6.263027096360429693763e-9))))
+//	ts32 = where(abs(x) < 1, x3*(1 + w32)/(3 + x2*cm32), x - tanh(x))
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
@@ -85,7 +87,9 @@ func Tanhshrink(dst, x []float32) {
 //	s2 = sigmoid(-2*abs(x))
 //	tsr = tq + ((fma(-tq, dh, nh) + nl) - tq*dl)/dh
 //	ts = where(abs(x) < 1.6, tsr, x - tanh(x))
-//	ts32 = where(abs(x) < 1.6, (x3 + nt)/(3 + dm), x - tanh(x))
+//	w32 = x2*(0.1 + x2*(0.003571428571428571428571 + x2*(0.00006613756613756613756614 + x2*(7.515632515632515632516e-7 + x2*(5.781255781255781255781e-9 + x2*3.211808767364322919878e-11)))))
+//	cm32 = 1.5 + x2*(0.125 + x2*(0.004166666666666666666667 + x2*(0.0000744047619047619047619 + x2*(8.267195767195767195767e-7 + x2*6.263027096360429693763e-9))))
+//	ts32 = where(abs(x) < 1, x3*(1 + w32)/(3 + x2*cm32), x - tanh(x))
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:

@@ -21,54 +21,41 @@ var (
 )
 
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f32 memory, f64
-// compute, 132 operations): the scalar twin of the vector program the assembly
+// compute, 89 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func tanhshrinkGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x0000000000000000)   // 0
-	v4 := math.Float64frombits(0x3ff999999999999a)   // 1.6
-	v8 := math.Float64frombits(0x3fb999999999999a)   // 0.1
-	v9 := math.Float64frombits(0x3f6d41d41d41d41d)   // 0.0035714285714285713
-	v10 := math.Float64frombits(0x3f11566abc011567)  // 6.613756613756614e-05
-	v11 := math.Float64frombits(0x3ea937e11175f095)  // 7.515632515632515e-07
-	v12 := math.Float64frombits(0x3e38d48ed61d7aab)  // 5.7812557812557815e-09
-	v13 := math.Float64frombits(0x3dc1a8380fb9f0d4)  // 3.2118087673643227e-11
-	v14 := math.Float64frombits(0x3d42fe15942481f8)  // 1.34949948208585e-13
-	v15 := math.Float64frombits(0x3cbffcc606fa1e43)  // 4.439143033177138e-16
-	v16 := math.Float64frombits(0x3c35a9d6076f261a)  // 1.1743764638034756e-18
-	v17 := math.Float64frombits(0x3ba81cc1b3aee9db)  // 2.5529923126162516e-21
-	v18 := math.Float64frombits(0x3b16724678b92b9e)  // 4.641804204756821e-24
-	v19 := math.Float64frombits(0x3a81bc4452be8deb)  // 7.163278093760525e-27
-	v51 := math.Float64frombits(0x4008000000000000)  // 3
-	v52 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v53 := math.Float64frombits(0x3fc0000000000000)  // 0.125
-	v54 := math.Float64frombits(0x3f71111111111111)  // 0.004166666666666667
-	v55 := math.Float64frombits(0x3f13813813813814)  // 7.440476190476191e-05
-	v56 := math.Float64frombits(0x3eabbd779334ef0b)  // 8.267195767195768e-07
-	v57 := math.Float64frombits(0x3e3ae64567f544e4)  // 6.26302709636043e-09
-	v58 := math.Float64frombits(0x3dc2eb177e905d76)  // 3.4412236793189175e-11
-	v59 := math.Float64frombits(0x3d442df6ed66ca17)  // 1.4338431997162155e-13
-	v60 := math.Float64frombits(0x3cc0e1da4acb1e32)  // 4.685762090575868e-16
-	v61 := math.Float64frombits(0x3c36bf20bb01819c)  // 1.2330952869936495e-18
-	v62 := math.Float64frombits(0x3ba935562493f47c)  // 2.669037417735172e-21
-	v63 := math.Float64frombits(0x3b1761b41316381a)  // 4.835212713288355e-24
-	v89 := math.Float64frombits(0xc000000000000000)  // -2
-	v91 := math.Float64frombits(0xc044000000000000)  // -40
-	v93 := math.Float64frombits(0x4000000000000000)  // 2
-	v94 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v98 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v100 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v101 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v103 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v105 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v107 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v109 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v111 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v113 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v116 := math.Float64frombits(0x3ff0000000000000) // 1
-	v117 := math.Float64frombits(0xbff0000000000000) // -1
+	v1 := math.Float64frombits(0x0000000000000000)  // 0
+	v4 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v8 := math.Float64frombits(0x3fb999999999999a)  // 0.1
+	v9 := math.Float64frombits(0x3f6d41d41d41d41d)  // 0.0035714285714285713
+	v10 := math.Float64frombits(0x3f11566abc011567) // 6.613756613756614e-05
+	v11 := math.Float64frombits(0x3ea937e11175f095) // 7.515632515632515e-07
+	v12 := math.Float64frombits(0x3e38d48ed61d7aab) // 5.7812557812557815e-09
+	v13 := math.Float64frombits(0x3dc1a8380fb9f0d4) // 3.2118087673643227e-11
+	v27 := math.Float64frombits(0x4008000000000000) // 3
+	v28 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v29 := math.Float64frombits(0x3fc0000000000000) // 0.125
+	v30 := math.Float64frombits(0x3f71111111111111) // 0.004166666666666667
+	v31 := math.Float64frombits(0x3f13813813813814) // 7.440476190476191e-05
+	v32 := math.Float64frombits(0x3eabbd779334ef0b) // 8.267195767195768e-07
+	v33 := math.Float64frombits(0x3e3ae64567f544e4) // 6.26302709636043e-09
+	v47 := math.Float64frombits(0xc000000000000000) // -2
+	v49 := math.Float64frombits(0xc044000000000000) // -40
+	v51 := math.Float64frombits(0x4000000000000000) // 2
+	v52 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v56 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v58 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v59 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v61 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v63 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v65 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v67 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v69 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v71 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v74 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v0 == v1
@@ -76,159 +63,116 @@ func tanhshrinkGeneric(dst, x []float32) {
 		v5 := v3 < v4
 		v6 := float64(v0 * v0)
 		v7 := float64(v6 * v0)
+		v14 := float64(v6 * v13)
+		v15 := float64(v12 + v14)
+		v16 := float64(v6 * v15)
+		v17 := float64(v11 + v16)
+		v18 := float64(v6 * v17)
+		v19 := float64(v10 + v18)
 		v20 := float64(v6 * v19)
-		v21 := float64(v18 + v20)
+		v21 := float64(v9 + v20)
 		v22 := float64(v6 * v21)
-		v23 := float64(v17 + v22)
+		v23 := float64(v8 + v22)
 		v24 := float64(v6 * v23)
-		v25 := float64(v16 + v24)
-		v26 := float64(v6 * v25)
-		v27 := float64(v15 + v26)
-		v28 := float64(v6 * v27)
-		v29 := float64(v14 + v28)
-		v30 := float64(v6 * v29)
-		v31 := float64(v13 + v30)
-		v32 := float64(v6 * v31)
-		v33 := float64(v12 + v32)
+		v25 := float64(v4 + v24)
+		v26 := float64(v7 * v25)
 		v34 := float64(v6 * v33)
-		v35 := float64(v11 + v34)
+		v35 := float64(v32 + v34)
 		v36 := float64(v6 * v35)
-		v37 := float64(v10 + v36)
+		v37 := float64(v31 + v36)
 		v38 := float64(v6 * v37)
-		v39 := float64(v9 + v38)
+		v39 := float64(v30 + v38)
 		v40 := float64(v6 * v39)
-		v41 := float64(v8 + v40)
+		v41 := float64(v29 + v40)
 		v42 := float64(v6 * v41)
-		v43 := -v7
-		v44 := math.FMA(v6, v0, v43)
-		v45 := -v6
-		v46 := math.FMA(v0, v0, v45)
-		v47 := float64(v46 * v0)
-		v48 := float64(v44 + v47)
-		v49 := math.FMA(v7, v42, v48)
-		v50 := float64(v7 + v49)
-		v64 := float64(v6 * v63)
-		v65 := float64(v62 + v64)
-		v66 := float64(v6 * v65)
-		v67 := float64(v61 + v66)
-		v68 := float64(v6 * v67)
-		v69 := float64(v60 + v68)
-		v70 := float64(v6 * v69)
-		v71 := float64(v59 + v70)
-		v72 := float64(v6 * v71)
-		v73 := float64(v58 + v72)
-		v74 := float64(v6 * v73)
-		v75 := float64(v57 + v74)
-		v76 := float64(v6 * v75)
-		v77 := float64(v56 + v76)
-		v78 := float64(v6 * v77)
-		v79 := float64(v55 + v78)
-		v80 := float64(v6 * v79)
-		v81 := float64(v54 + v80)
-		v82 := float64(v6 * v81)
-		v83 := float64(v53 + v82)
-		v84 := float64(v6 * v83)
-		v85 := float64(v52 + v84)
-		v86 := float64(v6 * v85)
-		v87 := float64(v51 + v86)
-		v88 := float64(v50 / v87)
-		v90 := float64(v3 * v89)
-		v92 := v91
-		if v90 > v91 {
-			v92 = v90
+		v43 := float64(v28 + v42)
+		v44 := float64(v6 * v43)
+		v45 := float64(v27 + v44)
+		v46 := float64(v26 / v45)
+		v48 := float64(v3 * v47)
+		v50 := v49
+		if v48 > v49 {
+			v50 = v48
 		}
-		v95 := float64(v92 * v94)
-		v96 := math.RoundToEven(v95)
-		v97 := -v96
-		v99 := math.FMA(v97, v98, v92)
-		v102 := math.FMA(v100, v99, v101)
-		v104 := math.FMA(v102, v99, v103)
-		v106 := math.FMA(v104, v99, v105)
-		v108 := math.FMA(v106, v99, v107)
-		v110 := math.FMA(v108, v99, v109)
-		v112 := math.FMA(v110, v99, v111)
-		v114 := math.FMA(v112, v99, v113)
-		v115 := float64(v99 * v114)
-		v118 := ldexpNormal(v117, v97)
-		v119 := float64(v116 + v118)
-		v120 := float64(v119 + v115)
-		v121 := ldexpNormal(v120, v96)
-		v122 := -v121
-		v123 := float64(v93 + v121)
-		v124 := float64(v122 / v123)
-		v125 := math.Copysign(v124, v0)
-		v126 := math.IsNaN(v0)
-		v127 := v125
-		if v126 {
-			v127 = v0
+		v53 := float64(v50 * v52)
+		v54 := math.RoundToEven(v53)
+		v55 := -v54
+		v57 := math.FMA(v55, v56, v50)
+		v60 := math.FMA(v58, v57, v59)
+		v62 := math.FMA(v60, v57, v61)
+		v64 := math.FMA(v62, v57, v63)
+		v66 := math.FMA(v64, v57, v65)
+		v68 := math.FMA(v66, v57, v67)
+		v70 := math.FMA(v68, v57, v69)
+		v72 := math.FMA(v70, v57, v71)
+		v73 := float64(v57 * v72)
+		v75 := ldexpNormal(v74, v55)
+		v76 := float64(v4 + v75)
+		v77 := float64(v76 + v73)
+		v78 := ldexpNormal(v77, v54)
+		v79 := -v78
+		v80 := float64(v51 + v78)
+		v81 := float64(v79 / v80)
+		v82 := math.Copysign(v81, v0)
+		v83 := math.IsNaN(v0)
+		v84 := v82
+		if v83 {
+			v84 = v0
 		}
-		v128 := float64(v0 - v127)
-		v129 := v128
+		v85 := float64(v0 - v84)
+		v86 := v85
 		if v5 {
-			v129 = v88
+			v86 = v46
 		}
-		v130 := v129
+		v87 := v86
 		if v2 {
-			v130 = v0
+			v87 = v0
 		}
-		v131 := v130
-		if v126 {
-			v131 = v0
+		v88 := v87
+		if v83 {
+			v88 = v0
 		}
-		dst[i] = float32(v131)
+		dst[i] = float32(v88)
 	}
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f32
-// memory, f64 compute, 143 operations): the scalar twin of the vector program
+// memory, f64 compute, 101 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0x2b2bff2ee48e0530)   // 1e-100
-	v5 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v10 := math.Float64frombits(0x3ff999999999999a)  // 1.6
-	v13 := math.Float64frombits(0x3fb999999999999a)  // 0.1
-	v14 := math.Float64frombits(0x3f6d41d41d41d41d)  // 0.0035714285714285713
-	v15 := math.Float64frombits(0x3f11566abc011567)  // 6.613756613756614e-05
-	v16 := math.Float64frombits(0x3ea937e11175f095)  // 7.515632515632515e-07
-	v17 := math.Float64frombits(0x3e38d48ed61d7aab)  // 5.7812557812557815e-09
-	v18 := math.Float64frombits(0x3dc1a8380fb9f0d4)  // 3.2118087673643227e-11
-	v19 := math.Float64frombits(0x3d42fe15942481f8)  // 1.34949948208585e-13
-	v20 := math.Float64frombits(0x3cbffcc606fa1e43)  // 4.439143033177138e-16
-	v21 := math.Float64frombits(0x3c35a9d6076f261a)  // 1.1743764638034756e-18
-	v22 := math.Float64frombits(0x3ba81cc1b3aee9db)  // 2.5529923126162516e-21
-	v23 := math.Float64frombits(0x3b16724678b92b9e)  // 4.641804204756821e-24
-	v24 := math.Float64frombits(0x3a81bc4452be8deb)  // 7.163278093760525e-27
-	v54 := math.Float64frombits(0x4008000000000000)  // 3
-	v55 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v56 := math.Float64frombits(0x3fc0000000000000)  // 0.125
-	v57 := math.Float64frombits(0x3f71111111111111)  // 0.004166666666666667
-	v58 := math.Float64frombits(0x3f13813813813814)  // 7.440476190476191e-05
-	v59 := math.Float64frombits(0x3eabbd779334ef0b)  // 8.267195767195768e-07
-	v60 := math.Float64frombits(0x3e3ae64567f544e4)  // 6.26302709636043e-09
-	v61 := math.Float64frombits(0x3dc2eb177e905d76)  // 3.4412236793189175e-11
-	v62 := math.Float64frombits(0x3d442df6ed66ca17)  // 1.4338431997162155e-13
-	v63 := math.Float64frombits(0x3cc0e1da4acb1e32)  // 4.685762090575868e-16
-	v64 := math.Float64frombits(0x3c36bf20bb01819c)  // 1.2330952869936495e-18
-	v65 := math.Float64frombits(0x3ba935562493f47c)  // 2.669037417735172e-21
-	v66 := math.Float64frombits(0x3b1761b41316381a)  // 4.835212713288355e-24
-	v92 := math.Float64frombits(0xc000000000000000)  // -2
-	v94 := math.Float64frombits(0xc044000000000000)  // -40
-	v96 := math.Float64frombits(0x4000000000000000)  // 2
-	v97 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v101 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v103 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v104 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v106 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v108 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v110 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v112 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v114 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v116 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v119 := math.Float64frombits(0xbff0000000000000) // -1
+	v2 := math.Float64frombits(0x2b2bff2ee48e0530)  // 1e-100
+	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v11 := math.Float64frombits(0x3fb999999999999a) // 0.1
+	v12 := math.Float64frombits(0x3f6d41d41d41d41d) // 0.0035714285714285713
+	v13 := math.Float64frombits(0x3f11566abc011567) // 6.613756613756614e-05
+	v14 := math.Float64frombits(0x3ea937e11175f095) // 7.515632515632515e-07
+	v15 := math.Float64frombits(0x3e38d48ed61d7aab) // 5.7812557812557815e-09
+	v16 := math.Float64frombits(0x3dc1a8380fb9f0d4) // 3.2118087673643227e-11
+	v30 := math.Float64frombits(0x4008000000000000) // 3
+	v31 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v32 := math.Float64frombits(0x3fc0000000000000) // 0.125
+	v33 := math.Float64frombits(0x3f71111111111111) // 0.004166666666666667
+	v34 := math.Float64frombits(0x3f13813813813814) // 7.440476190476191e-05
+	v35 := math.Float64frombits(0x3eabbd779334ef0b) // 8.267195767195768e-07
+	v36 := math.Float64frombits(0x3e3ae64567f544e4) // 6.26302709636043e-09
+	v50 := math.Float64frombits(0xc000000000000000) // -2
+	v52 := math.Float64frombits(0xc044000000000000) // -40
+	v54 := math.Float64frombits(0x4000000000000000) // 2
+	v55 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v59 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v61 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v62 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v64 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v66 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v68 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v70 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v72 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v74 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v77 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dx {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -238,117 +182,88 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 		v7 := float64(v0 * v0)
 		v8 := -v7
 		v9 := math.FMA(v0, v0, v8)
-		v11 := v1 < v10
-		v12 := float64(v7 * v0)
+		v10 := float64(v7 * v0)
+		v17 := float64(v7 * v16)
+		v18 := float64(v15 + v17)
+		v19 := float64(v7 * v18)
+		v20 := float64(v14 + v19)
+		v21 := float64(v7 * v20)
+		v22 := float64(v13 + v21)
+		v23 := float64(v7 * v22)
+		v24 := float64(v12 + v23)
 		v25 := float64(v7 * v24)
-		v26 := float64(v23 + v25)
+		v26 := float64(v11 + v25)
 		v27 := float64(v7 * v26)
-		v28 := float64(v22 + v27)
-		v29 := float64(v7 * v28)
-		v30 := float64(v21 + v29)
-		v31 := float64(v7 * v30)
-		v32 := float64(v20 + v31)
-		v33 := float64(v7 * v32)
-		v34 := float64(v19 + v33)
-		v35 := float64(v7 * v34)
-		v36 := float64(v18 + v35)
+		v28 := float64(v5 + v27)
+		v29 := float64(v10 * v28)
 		v37 := float64(v7 * v36)
-		v38 := float64(v17 + v37)
+		v38 := float64(v35 + v37)
 		v39 := float64(v7 * v38)
-		v40 := float64(v16 + v39)
+		v40 := float64(v34 + v39)
 		v41 := float64(v7 * v40)
-		v42 := float64(v15 + v41)
+		v42 := float64(v33 + v41)
 		v43 := float64(v7 * v42)
-		v44 := float64(v14 + v43)
+		v44 := float64(v32 + v43)
 		v45 := float64(v7 * v44)
-		v46 := float64(v13 + v45)
+		v46 := float64(v31 + v45)
 		v47 := float64(v7 * v46)
-		v48 := -v12
-		v49 := math.FMA(v7, v0, v48)
-		v50 := float64(v9 * v0)
-		v51 := float64(v49 + v50)
-		v52 := math.FMA(v12, v47, v51)
-		v53 := float64(v12 + v52)
-		v67 := float64(v7 * v66)
-		v68 := float64(v65 + v67)
-		v69 := float64(v7 * v68)
-		v70 := float64(v64 + v69)
-		v71 := float64(v7 * v70)
-		v72 := float64(v63 + v71)
-		v73 := float64(v7 * v72)
-		v74 := float64(v62 + v73)
-		v75 := float64(v7 * v74)
-		v76 := float64(v61 + v75)
-		v77 := float64(v7 * v76)
-		v78 := float64(v60 + v77)
-		v79 := float64(v7 * v78)
-		v80 := float64(v59 + v79)
-		v81 := float64(v7 * v80)
-		v82 := float64(v58 + v81)
-		v83 := float64(v7 * v82)
-		v84 := float64(v57 + v83)
-		v85 := float64(v7 * v84)
-		v86 := float64(v56 + v85)
-		v87 := float64(v7 * v86)
-		v88 := float64(v55 + v87)
-		v89 := float64(v7 * v88)
-		v90 := float64(v54 + v89)
-		v91 := float64(v53 / v90)
-		v93 := float64(v1 * v92)
-		v95 := v94
-		if v93 > v94 {
-			v95 = v93
+		v48 := float64(v30 + v47)
+		v49 := float64(v29 / v48)
+		v51 := float64(v1 * v50)
+		v53 := v52
+		if v51 > v52 {
+			v53 = v51
 		}
-		v98 := float64(v95 * v97)
-		v99 := math.RoundToEven(v98)
-		v100 := -v99
-		v102 := math.FMA(v100, v101, v95)
-		v105 := math.FMA(v103, v102, v104)
-		v107 := math.FMA(v105, v102, v106)
-		v109 := math.FMA(v107, v102, v108)
-		v111 := math.FMA(v109, v102, v110)
-		v113 := math.FMA(v111, v102, v112)
-		v115 := math.FMA(v113, v102, v114)
-		v117 := math.FMA(v115, v102, v116)
-		v118 := float64(v102 * v117)
-		v120 := ldexpNormal(v119, v100)
-		v121 := float64(v5 + v120)
-		v122 := float64(v121 + v118)
-		v123 := ldexpNormal(v122, v99)
-		v124 := -v123
-		v125 := float64(v96 + v123)
-		v126 := float64(v124 / v125)
-		v127 := math.Copysign(v126, v0)
-		v128 := math.IsNaN(v0)
-		v129 := v127
-		if v128 {
-			v129 = v0
+		v56 := float64(v53 * v55)
+		v57 := math.RoundToEven(v56)
+		v58 := -v57
+		v60 := math.FMA(v58, v59, v53)
+		v63 := math.FMA(v61, v60, v62)
+		v65 := math.FMA(v63, v60, v64)
+		v67 := math.FMA(v65, v60, v66)
+		v69 := math.FMA(v67, v60, v68)
+		v71 := math.FMA(v69, v60, v70)
+		v73 := math.FMA(v71, v60, v72)
+		v75 := math.FMA(v73, v60, v74)
+		v76 := float64(v60 * v75)
+		v78 := ldexpNormal(v77, v58)
+		v79 := float64(v5 + v78)
+		v80 := float64(v79 + v76)
+		v81 := ldexpNormal(v80, v57)
+		v82 := -v81
+		v83 := float64(v54 + v81)
+		v84 := float64(v82 / v83)
+		v85 := math.Copysign(v84, v0)
+		v86 := math.IsNaN(v0)
+		v87 := v85
+		if v86 {
+			v87 = v0
 		}
-		v130 := float64(v0 - v129)
-		v131 := v130
-		if v11 {
-			v131 = v91
-		}
-		v132 := float64(v96 * v0)
-		v133 := float64(v132 - v131)
-		v134 := float64(v131 * v133)
-		v135 := float64(v9 - v134)
-		v136 := float64(v7 + v135)
-		v137 := float64(v129 * v129)
-		v138 := v137
+		v88 := float64(v0 - v87)
+		v89 := v88
 		if v6 {
-			v138 = v136
+			v89 = v49
 		}
-		v139 := v138
+		v90 := float64(v54 * v0)
+		v91 := float64(v90 - v89)
+		v92 := float64(v89 * v91)
+		v93 := float64(v9 - v92)
+		v94 := float64(v7 + v93)
+		v95 := float64(v87 * v87)
+		v96 := v95
+		if v6 {
+			v96 = v94
+		}
+		v97 := v96
 		if v3 {
-			v139 = v4
+			v97 = v4
 		}
-		v140 := float64(dy[i])
-		v141 := float64(v140 * v139)
-		v142 := v141
-		if v128 {
-			v142 = v0
+		v98 := float64(dy[i])
+		v99 := float64(v98 * v97)
+		v100 := v99
+		if v86 {
+			v100 = v0
 		}
-		dx[i] = float32(v142)
+		dx[i] = float32(v100)
 	}
 }
