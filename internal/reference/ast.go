@@ -404,8 +404,6 @@ func fma(a, b, c Num, prec uint) Num {
 	return add(p, c, prec)
 }
 
-// fastSigmoid is 1/(1+e^{-x}), written e^x/(1+e^x) for x < 0 so that the
-// subnormal results below x ≈ -709 are not lost to e^{-x} overflowing.
 // fastExpErr is exp_err in exact arithmetic: 0 (NaN for NaN).
 func fastExpErr(x float64) float64 {
 	if math.IsNaN(x) {
@@ -414,6 +412,8 @@ func fastExpErr(x float64) float64 {
 	return 0
 }
 
+// fastSigmoid is 1/(1+e^{-x}), written e^x/(1+e^x) for x < 0 so that the
+// subnormal results below x ≈ -709 are not lost to e^{-x} overflowing.
 func fastSigmoid(x float64) float64 {
 	if x < 0 {
 		e := math.Exp(x)

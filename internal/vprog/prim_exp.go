@@ -181,8 +181,8 @@ func expLdexpDD(b *Builder, y0, w, k, unclamped Value) Value {
 	return b.Ldexp(sum, k)
 }
 
-// expDD returns k and y0 + w ≈ exp(x)/2^k for finite x in [expMinArgF64, 746], with
-// fl(y0 + w) in [0.7, 1.42] (F64 target).
+// expDD returns k and y0 + w ≈ exp(x)/2^k for finite x in [expMinArgF64,
+// 746], with fl(y0 + w) in [0.7, 1.42] (F64 target).
 func expDD(b *Builder, x Value) (k, y0, w Value) {
 	k, s, t := expCore(b, x)
 	y0, w = expScaled(b, b.Const(1), s, t)
@@ -224,13 +224,18 @@ func expm132(b *Builder, x Value) Value {
 	return b.LdexpNormal(b.Add(c, p), k)
 }
 
+// expDD64 is expDD of x clamped to [expMinArgF64, expMaxArg] (NaN to the
+// low end): the float64 exp's reduction, which exp and exp_err share.
+func expDD64(b *Builder, x Value) (k, y0, w Value) {
+	return expDD(b, expClamp(b, x, expMinArgF64, expMaxArg))
+}
+
 // expLower is exp(x): +Inf above the overflow threshold, gradual underflow
 // to +0 (one rounding, by Ldexp), exp(±Inf) = +Inf/+0, NaN → NaN.
 func expLower(b *Builder, x Value, target Type) Value {
 	var res Value
 	if target == F64 {
-		xc := expClamp(b, x, expMinArgF64, expMaxArg)
-		k, y0, w := expDD(b, xc)
+		k, y0, w := expDD64(b, x)
 		res = expLdexpDD(b, y0, w, k, b.LE(b.Const(expMinArgF64), x))
 	} else {
 		xc := expClamp(b, x, expMinArg, expMaxArg)
@@ -252,8 +257,7 @@ func expErrLower(b *Builder, x Value, target Type) Value {
 	zero := b.Const(0)
 	res := zero
 	if target == F64 {
-		xc := expClamp(b, x, expMinArgF64, expMaxArg)
-		k, y0, w := expDD(b, xc)
+		k, y0, w := expDD64(b, x)
 		_, ylo := expSplit(b, y0, w)
 		normal := b.AndNot(b.LE(b.Const(-1021), k), b.LT(b.Const(709), x))
 		res = b.Select(normal, b.Ldexp(ylo, k), zero)
