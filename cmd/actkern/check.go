@@ -26,7 +26,7 @@ import (
 	builtin "github.com/actkern/actkern/spec"
 )
 
-const checkUsageLine = "[-func a,b] [-type f32|f64] [-dir forward,backward,backward_from_output] [-isa generic,avx2,avx512|best] [-range lo:hi] [-sample N] [-n N] [-spec file] [-out file] [-progress D]"
+const checkUsageLine = "[-func a,b] [-type f32|f64] [-dir forward,backward,backward_from_output] [-isa generic,avx2,avx512|best] [-range lo:hi] [-sample N] [-n N] [-spec file] [-out file] [-state file] [-progress D]"
 
 // Chunk sizes: one chunk is the unit a goroutine takes, merges and, on
 // Ctrl-C, abandons. A float32 input costs ~0.05-1 µs of CPU (kernels and
@@ -58,6 +58,7 @@ type checkOptions struct {
 	out      string
 	progress time.Duration
 	specPath string
+	state    *checkState // nil: no -state
 }
 
 // checkCmd is `actkern check`: the exhaustive float32 sweep and the
@@ -75,6 +76,7 @@ func checkCmd(args []string, std stdio) error {
 	progress := fs.Duration("progress", 10*time.Second, "interval between progress lines when standard error is not a terminal")
 	specPath := fs.String("spec", "", "the spec the packages were generated from (default: actkern's own, built in)")
 	workerMode := fs.Bool("worker", false, "internal: serve one ISA level's kernels to a parent check process")
+	statePath := fs.String("state", "", "record each finished job in `file`, and take the jobs it records for the same sources from it instead of sweeping them again (a sweep in several sittings)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the reference side of the sweep) to `file`")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -120,9 +122,10 @@ func checkCmd(args []string, std stdio) error {
 		return fmt.Errorf("-progress %v: want a positive interval", o.progress)
 	}
 	var s *spec.Spec
+	specBytes := builtin.YAML
 	if o.specPath == "" {
 		s, err = spec.Parse(builtin.File, builtin.YAML)
-	} else {
+	} else if specBytes, err = os.ReadFile(o.specPath); err == nil {
 		s, err = spec.Load(o.specPath)
 	}
 	if err != nil {
@@ -152,6 +155,17 @@ func checkCmd(args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
+	restored := 0
+	if *statePath != "" {
+		fp, err := sourceFingerprint(specBytes)
+		if err != nil {
+			return err
+		}
+		if o.state, err = openState(*statePath, fp, func(m string) { fmt.Fprintf(std.err, "actkern check: %s\n", m) }); err != nil {
+			return err
+		}
+		restored = o.state.restore(jobs, backends)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -166,6 +180,9 @@ func checkCmd(args []string, std stdio) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
+	if o.state != nil {
+		o.state.startRun(start)
+	}
 	cpu0, cpuOK := cpuTime()
 	runErr := runCheck(ctx, jobs, backends, o, std)
 	cpu1, _ := cpuTime()
@@ -176,9 +193,14 @@ func checkCmd(args []string, std stdio) error {
 		}
 		partial = true
 	}
-	rep := checkReport{opts: o, jobs: jobs, backends: backends, notes: notes, wall: time.Since(start), partial: partial}
+	rep := checkReport{opts: o, jobs: jobs, backends: backends, notes: notes, wall: time.Since(start), partial: partial, restored: restored}
 	if cpuOK {
 		rep.cpu = cpu1 - cpu0
+	}
+	if o.state != nil {
+		if err := o.state.endRun(rep.wall, rep.cpu); err != nil {
+			return err
+		}
 	}
 	text := rep.markdown()
 	if partial {
@@ -350,6 +372,7 @@ type checkJob struct {
 	exact    int64         // big.Float evaluations
 	busy     time.Duration // goroutine time spent on the job's chunks
 	specDone bool
+	restored bool // its results come from the -state file
 }
 
 type jobRunner interface {
@@ -987,6 +1010,9 @@ func runCheck(ctx context.Context, jobs []*checkJob, backends []string, o *check
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	var total uint64
 	for _, j := range jobs {
+		if j.restored {
+			continue
+		}
 		j.stats = newStats(len(j.dirs), len(backends))
 		j.special = make([]specialVerdict, len(backends))
 		total += j.count
@@ -1000,6 +1026,9 @@ func runCheck(ctx context.Context, jobs []*checkJob, backends []string, o *check
 	go func() {
 		defer close(next)
 		for _, j := range jobs {
+			if j.restored {
+				continue
+			}
 			size := uint64(chunk32)
 			if j.typ == "f64" {
 				size = chunk64
@@ -1057,8 +1086,15 @@ func runCheck(ctx context.Context, jobs []*checkJob, backends []string, o *check
 				j.done += wk.i1 - wk.i0
 				j.exact += r.exact
 				j.busy += time.Since(t0)
+				finished := j.done == j.count
 				j.mu.Unlock()
 				prog.add(wk.i1 - wk.i0)
+				if finished && o.state != nil {
+					if err := o.state.finish(j, backends); err != nil {
+						cancel(err)
+						return
+					}
+				}
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -21,6 +22,7 @@ type checkReport struct {
 	wall     time.Duration
 	cpu      time.Duration // of the sweep, in this process and its workers (0: not measured)
 	partial  bool
+	restored int // jobs whose results came from the -state file
 }
 
 // row is one kernel on one backend.
@@ -126,6 +128,11 @@ func (r *checkReport) markdown() string {
 	for _, n := range r.notes {
 		fmt.Fprintf(&b, " %s.", n)
 	}
+	if st := o.state; st != nil {
+		wall, cpu := st.totals()
+		fmt.Fprintf(&b, " The state file `%s` gave the results of %d of the %d jobs, recorded by earlier runs of the same sources; all %d runs together took %s of wall time and %s of CPU time.",
+			filepath.ToSlash(st.path), r.restored, len(r.jobs), len(st.Runs), wall.Round(time.Second), cpu.Round(time.Second))
+	}
 	b.WriteString("\n\n")
 	dys := make([]string, len(dySet))
 	for i, d := range dySet {
@@ -200,7 +207,11 @@ func (r *checkReport) markdown() string {
 		j.mu.Unlock()
 	}
 	fmt.Fprintf(&b, "\nIn all: %s of goroutine time", busy.Round(time.Second))
-	if r.cpu > 0 {
+	if r.opts.state != nil {
+		// Restored jobs' goroutine time is in busy: so is every run's CPU.
+		_, cpu := r.opts.state.totals()
+		fmt.Fprintf(&b, " and %s of CPU time over all the runs of the state file", cpu.Round(time.Second))
+	} else if r.cpu > 0 {
 		// Goroutine time counts waiting for the workers and for a CPU;
 		// this is what the sweep cost the machine.
 		cpu := r.cpu.Round(time.Second)
