@@ -157,14 +157,16 @@ func checkCmd(args []string, std stdio) error {
 	}
 	restored := 0
 	if *statePath != "" {
-		fp, err := sourceFingerprint(specBytes)
-		if err != nil {
+		if o.state, err = openState(*statePath, specBytes, s); err != nil {
 			return err
 		}
-		if o.state, err = openState(*statePath, fp, func(m string) { fmt.Fprintf(std.err, "actkern check: %s\n", m) }); err != nil {
+		stale := 0
+		if restored, stale, err = o.state.restore(jobs, backends); err != nil {
 			return err
 		}
-		restored = o.state.restore(jobs, backends)
+		if stale > 0 {
+			fmt.Fprintf(std.err, "actkern check: %s records %d of these jobs for other sources: they are swept again\n", *statePath, stale)
+		}
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

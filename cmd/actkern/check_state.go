@@ -6,26 +6,25 @@ package main
 // takes the recorded results instead of sweeping the job again. A job cut
 // off by Ctrl-C is not recorded: it is swept again from its start.
 //
-// The results are valid for the sources that produced them, so the state
-// carries a fingerprint of those sources (sourceFingerprint); a state with
-// another fingerprint is set aside and the sweep starts afresh.
+// The results are valid for the sources that produced them, so each
+// record carries a fingerprint of those sources (check_fingerprint.go): of
+// the job's own kernels and spec entry, and of everything every job
+// shares. A record whose job now has another fingerprint is swept again;
+// a change to one activation's kernels leaves the others' records valid.
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/actkern/actkern/internal/spec"
 )
 
 // fingerprintPaths are the files and folders, relative to the module root,
@@ -38,11 +37,11 @@ var fingerprintPaths = []string{
 
 // checkState is the state file's content.
 type checkState struct {
-	Fingerprint string                `json:"fingerprint"`
-	Runs        []stateRun            `json:"runs"`
-	Jobs        map[string]*jobRecord `json:"jobs"`
+	Runs []stateRun            `json:"runs"`
+	Jobs map[string]*jobRecord `json:"jobs"`
 
 	path string
+	fp   *fingerprinter
 	mu   sync.Mutex
 }
 
@@ -57,11 +56,12 @@ type stateRun struct {
 
 // jobRecord is a finished job's results.
 type jobRecord struct {
-	Stats   [][]statsRecord  `json:"stats"` // [dir][backend]
-	Special []specialVerdict `json:"special"`
-	Inputs  uint64           `json:"inputs"`
-	Exact   int64            `json:"exact"`
-	Busy    time.Duration    `json:"busy"`
+	Fingerprint string           `json:"fingerprint"`
+	Stats       [][]statsRecord  `json:"stats"` // [dir][backend]
+	Special     []specialVerdict `json:"special"`
+	Inputs      uint64           `json:"inputs"`
+	Exact       int64            `json:"exact"`
+	Busy        time.Duration    `json:"busy"`
 }
 
 // statsRecord is dirStats in a form JSON can hold (NaN and ±Inf occur).
@@ -132,11 +132,15 @@ func stateKey(j *checkJob, backends []string) string {
 		j.act.Name, j.typ, j.label, strings.Join(j.dirs, ","), j.lo, j.stride, j.count, strings.Join(backends, ","))
 }
 
-// openState reads the state at path for a check of sources with
-// fingerprint fp. A missing file is an empty state; a state of other
-// sources is reported on warn and replaced.
-func openState(path, fp string, warn func(string)) (*checkState, error) {
-	st := &checkState{Fingerprint: fp, Jobs: map[string]*jobRecord{}, path: path}
+// openState reads the state at path (a missing file is an empty state)
+// for a check of the sources in the module around the working directory,
+// with the spec specText.
+func openState(path string, specText []byte, s *spec.Spec) (*checkState, error) {
+	fp, err := newFingerprinter(specText, s)
+	if err != nil {
+		return nil, err
+	}
+	st := &checkState{Jobs: map[string]*jobRecord{}, path: path, fp: fp}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
@@ -144,35 +148,36 @@ func openState(path, fp string, warn func(string)) (*checkState, error) {
 	if err != nil {
 		return nil, err
 	}
-	var old checkState
-	if err := json.Unmarshal(b, &old); err != nil {
+	if err := json.Unmarshal(b, st); err != nil {
 		return nil, fmt.Errorf("%s: %w (delete it to start afresh)", path, err)
 	}
-	if old.Fingerprint != fp {
-		warn(fmt.Sprintf("%s holds results of other sources (%d jobs): starting afresh", path, len(old.Jobs)))
-		return st, nil
+	if st.Jobs == nil {
+		st.Jobs = map[string]*jobRecord{}
 	}
-	if old.Jobs != nil {
-		st.Jobs = old.Jobs
-	}
-	st.Runs = old.Runs
 	return st, nil
 }
 
-// restore gives every job the state has results for those results, and
-// reports how many it restored.
-func (st *checkState) restore(jobs []*checkJob, backends []string) int {
-	n := 0
+// restore gives every job the state holds a record of, for the job's
+// present fingerprint, that record's results. It returns how many jobs it
+// restored and how many records it found stale.
+func (st *checkState) restore(jobs []*checkJob, backends []string) (restored, stale int, err error) {
 	for _, j := range jobs {
+		// Every job's fingerprint is taken now, from the sources as they
+		// are when the sweep starts, and is the one its record gets.
+		fp, err := st.fp.job(j.act.Name, j.typ)
+		if err != nil {
+			return 0, 0, err
+		}
 		rec, ok := st.Jobs[stateKey(j, backends)]
-		if !ok || len(rec.Stats) != len(j.dirs) || len(rec.Special) != len(backends) {
+		if !ok {
+			continue
+		}
+		if rec.Fingerprint != fp || !rec.fits(len(j.dirs), len(backends)) {
+			stale++
 			continue
 		}
 		j.stats = newStats(len(j.dirs), len(backends))
 		for d := range rec.Stats {
-			if len(rec.Stats[d]) != len(backends) {
-				return n // a malformed record: this and later jobs are swept
-			}
 			for b := range rec.Stats[d] {
 				j.stats[d][b] = rec.Stats[d][b].stats()
 			}
@@ -180,16 +185,34 @@ func (st *checkState) restore(jobs []*checkJob, backends []string) int {
 		j.special, j.specDone = rec.Special, true
 		j.done, j.exact, j.busy = rec.Inputs, rec.Exact, rec.Busy
 		j.restored = true
-		n++
+		restored++
 	}
-	return n
+	return restored, stale, nil
+}
+
+// fits says whether the record has the shape of a job with dirs
+// directions on backends backends.
+func (rec *jobRecord) fits(dirs, backends int) bool {
+	if len(rec.Stats) != dirs || len(rec.Special) != backends {
+		return false
+	}
+	for _, row := range rec.Stats {
+		if len(row) != backends {
+			return false
+		}
+	}
+	return true
 }
 
 // finish records job j, which has swept all its inputs, and writes the
 // state file.
 func (st *checkState) finish(j *checkJob, backends []string) error {
+	fp, err := st.fp.job(j.act.Name, j.typ)
+	if err != nil {
+		return err
+	}
 	j.mu.Lock()
-	rec := &jobRecord{Special: j.special, Inputs: j.done, Exact: j.exact, Busy: j.busy}
+	rec := &jobRecord{Fingerprint: fp, Special: j.special, Inputs: j.done, Exact: j.exact, Busy: j.busy}
 	for d := range j.stats {
 		row := make([]statsRecord, len(j.stats[d]))
 		for b := range row {
@@ -243,62 +266,4 @@ func (st *checkState) write() error {
 		return err
 	}
 	return os.Rename(tmp, st.path)
-}
-
-// sourceFingerprint hashes the files of fingerprintPaths under the module
-// root (found from the working directory up), with the Go version and
-// the spec the check uses.
-func sourceFingerprint(specBytes []byte) (string, error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return "", err
-	}
-	var files []string
-	for _, p := range fingerprintPaths {
-		err := filepath.WalkDir(filepath.Join(root, p), func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() {
-				files = append(files, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return "", err
-		}
-	}
-	slices.Sort(files)
-	h := sha256.New()
-	fmt.Fprintf(h, "%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	h.Write(specBytes)
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		rel, _ := filepath.Rel(root, f)
-		fmt.Fprintf(h, "\n%s %d\n", filepath.ToSlash(rel), len(b))
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// moduleRoot is the nearest folder at or above the working directory whose
-// go.mod declares actkern's module.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.HasPrefix(string(b), "module github.com/actkern/actkern\n") {
-			return dir, nil
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			return "", errors.New("-state: run the check inside actkern's module (the state is tied to its source files)")
-		}
-		dir = up
-	}
 }

@@ -37,15 +37,22 @@ func TestCheckState(t *testing.T) {
 	assert.Equal(t, reportRows(first), reportRows(second))
 	assert.Contains(t, stderr, "(0 of 0 inputs)", "nothing is swept again")
 
-	// Other sources: a changed fingerprint.
-	st.Fingerprint = "0" + st.Fingerprint[1:]
+	// Other sources: one job's record has another fingerprint.
+	key := ""
+	for k := range st.Jobs {
+		if strings.HasPrefix(k, "relu f32 ") {
+			key = k
+		}
+	}
+	require.NotEmpty(t, key)
+	st.Jobs[key].Fingerprint = "other"
 	b, err = json.Marshal(&st)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(state, b, 0o644))
 	third, stderr, code := checkBin(t, args...)
 	require.Equal(t, 0, code, stderr)
-	assert.Contains(t, stderr, "holds results of other sources (4 jobs): starting afresh")
-	assert.Contains(t, third, "gave the results of 0 of the 4 jobs")
+	assert.Contains(t, stderr, "records 1 of these jobs for other sources: they are swept again")
+	assert.Contains(t, third, "gave the results of 3 of the 4 jobs")
 	assert.Equal(t, reportRows(first), reportRows(third))
 
 	// A state that is not JSON is an error, not a fresh start.

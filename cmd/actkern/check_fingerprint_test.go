@@ -1,0 +1,107 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/actkern/actkern/internal/spec"
+	builtin "github.com/actkern/actkern/spec"
+)
+
+// TestParseAsm: a function's text carries the constants it reads, not
+// their offsets in the pool, and nothing of the pool's size.
+func TestParseAsm(t *testing.T) {
+	const a = `#include "textflag.h"
+
+TEXT ·fooAVX2(SB), NOSPLIT, $0-48
+	VMULPD      actkernconst<>+0(SB), Y0, Y0
+	RET
+
+TEXT ·barAVX2(SB), NOSPLIT, $0-48
+	VADDPD      actkernconst<>+8(SB), Y0, Y0
+	RET
+
+DATA actkernconst<>+0(SB)/8, $0x3ff0000000000000
+DATA actkernconst<>+8(SB)/8, $0x4000000000000000
+GLOBL actkernconst<>(SB), RODATA|NOPTR, $16
+`
+	// The same functions with the pool in the other order and grown.
+	const b = `#include "textflag.h"
+
+TEXT ·fooAVX2(SB), NOSPLIT, $0-48
+	VMULPD      actkernconst<>+8(SB), Y0, Y0
+	RET
+
+TEXT ·barAVX2(SB), NOSPLIT, $0-48
+	VADDPD      actkernconst<>+0(SB), Y0, Y0
+	RET
+
+DATA actkernconst<>+0(SB)/8, $0x4000000000000000
+DATA actkernconst<>+8(SB)/8, $0x3ff0000000000000
+DATA actkernconst<>+16(SB)/8, $0x4008000000000000
+GLOBL actkernconst<>(SB), RODATA|NOPTR, $24
+`
+	fa, fb := parseAsm([]byte(a)), parseAsm([]byte(b))
+	require.Len(t, fa, 2)
+	assert.Contains(t, string(fa["fooAVX2"]), "0x3ff0000000000000")
+	assert.NotContains(t, string(fa["barAVX2"]), "GLOBL")
+	// A Y register reads 32 bytes: foo reads 1.0 and what follows it in
+	// the pool, 2.0 in a, 3.0 in b.
+	assert.NotEqual(t, string(fa["fooAVX2"]), string(fb["fooAVX2"]))
+	assert.Contains(t, string(fb["barAVX2"]), "; 0x4000000000000000 0x3ff0000000000000 0x4008000000000000")
+	// A broadcast reads its 8 bytes only, wherever they are.
+	bcst := func(off, other string) string {
+		return "TEXT ·bazAVX512(SB), NOSPLIT, $0-48\n\tVMULPD.BCST actkernconst<>+" + off + "(SB), Z0, Z0\n" +
+			"DATA actkernconst<>+0(SB)/8, $" + other + "\nDATA actkernconst<>+8(SB)/8, $0x3ff0000000000000\n"
+	}
+	assert.Equal(t, parseAsm([]byte(bcst("8", "0x1"))), parseAsm([]byte(bcst("8", "0x2"))))
+	fc := parseAsm([]byte(a[:len(a)-len("GLOBL actkernconst<>(SB), RODATA|NOPTR, $16\n")] + "GLOBL actkernconst<>(SB), RODATA|NOPTR, $64\n"))
+	assert.Equal(t, fa, fc, "the pool's size is no function's")
+}
+
+// TestJobFingerprints: on the real sources, every assembly function
+// belongs to exactly one activation, each elementwise activation owns some
+// (on amd64), and the jobs' fingerprints are all different.
+func TestJobFingerprints(t *testing.T) {
+	s, err := spec.Parse(builtin.File, builtin.YAML)
+	require.NoError(t, err)
+	f, err := newFingerprinter(builtin.YAML, s)
+	require.NoError(t, err)
+	seen := map[string]string{}
+	for _, typ := range []string{"f32", "f64"} {
+		funcs, err := f.asmFuncs(typ)
+		require.NoError(t, err)
+		owner := map[string]string{}
+		for _, a := range s.Activations {
+			generic, err := os.ReadFile(filepath.Join(f.root, "generated", typ, a.Name+"_generic.go"))
+			if err != nil {
+				continue
+			}
+			own := ownAsm(generic, funcs)
+			if a.Kind == "elementwise" && len(funcs) > 0 {
+				assert.NotEmpty(t, own, "%s %s owns no assembly", a.Name, typ)
+			}
+			for _, fn := range own {
+				assert.Empty(t, owner[fn], "%s is %s's and %s's", fn, owner[fn], a.Name)
+				owner[fn] = a.Name
+			}
+			if a.Kind != "elementwise" {
+				continue
+			}
+			fp, err := f.job(a.Name, typ)
+			require.NoError(t, err)
+			assert.Empty(t, seen[fp], "%s %s has the fingerprint of %s", a.Name, typ, seen[fp])
+			seen[fp] = a.Name + " " + typ
+			again, err := f.job(a.Name, typ)
+			require.NoError(t, err)
+			assert.Equal(t, fp, again)
+		}
+		for fn := range funcs {
+			assert.NotEmpty(t, owner[fn], "%s: no activation owns %s", typ, fn)
+		}
+	}
+}
