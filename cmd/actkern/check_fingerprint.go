@@ -5,7 +5,9 @@ package main
 //   - what every job of its precision shares: the Go version, go.mod and
 //     go.sum, the reference, the judging (kerneltest, internal/testutil,
 //     the check's sweep code), the spec outside the activations' entries,
-//     and the generated package's files that belong to no activation;
+//     and the generated package's Go files that belong to no activation
+//     (but not its tests, nor kernels_amd64.go, whose declarations say
+//     again what the assembly functions' text says);
 //   - what is the job's own: its activation's spec entry, its generated Go
 //     files, and its assembly functions, with each reference to the shared
 //     constant pool replaced by the constants it can read (the pool's
@@ -38,9 +40,16 @@ var sharedPaths = []string{
 	"cmd/actkern/check.go", "cmd/actkern/check_worker.go",
 }
 
-// asmFile is the generated assembly of a package; its functions are
-// attributed to activations one by one.
-const asmFile = "kernels_amd64.s"
+// asmFile is the generated assembly of a package, whose functions are
+// attributed to activations one by one, and asmDecls their declarations.
+const (
+	asmFile  = "kernels_amd64.s"
+	asmDecls = "kernels_amd64.go"
+)
+
+// ownSuffixes name an activation's own generated files: activation name +
+// suffix.
+var ownSuffixes = []string{".go", "_generic.go"}
 
 // readWidth is how many bytes of the constant pool an instruction can
 // read from the address it names, at most: 8 for a broadcast, the width of
@@ -90,7 +99,7 @@ func newFingerprinter(specText []byte, s *spec.Spec) (*fingerprinter, error) {
 			end = acts[i+1].Pos.Line
 		}
 		f.entries[a.Name] = bytes.Join(lines[a.Pos.Line-1:end-1], nil)
-		for _, suffix := range []string{".go", "_generic.go", "_test.go"} {
+		for _, suffix := range ownSuffixes {
 			f.files[a.Name+suffix] = true
 		}
 	}
@@ -119,7 +128,7 @@ func (f *fingerprinter) job(name, typ string) (string, error) {
 	writePart(h, "spec entry", entry)
 	dir := filepath.Join(f.root, "generated", typ)
 	var generic []byte
-	for _, suffix := range []string{".go", "_generic.go", "_test.go"} {
+	for _, suffix := range ownSuffixes {
 		b, err := os.ReadFile(filepath.Join(dir, name+suffix))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -196,7 +205,8 @@ func (f *fingerprinter) sharedHash(typ string) ([]byte, error) {
 		return nil, err
 	}
 	for _, e := range ents {
-		if !e.IsDir() && !f.files[e.Name()] && e.Name() != asmFile {
+		n := e.Name()
+		if !e.IsDir() && strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") && !f.files[n] && n != asmDecls {
 			files = append(files, filepath.Join(dir, e.Name()))
 		}
 	}
@@ -278,7 +288,9 @@ func parseAsm(b []byte) map[string][]byte {
 		if cur == "" {
 			continue
 		}
-		text.WriteString(line)
+		// The offsets are left out: they are where the constants are, and
+		// the constants follow.
+		text.WriteString(constRef.ReplaceAllString(line, "actkernconst<>(SB)"))
 		for _, m := range constRef.FindAllStringSubmatch(line, -1) {
 			off, _ := strconv.Atoi(m[1])
 			text.WriteString(" ;")

@@ -53,6 +53,7 @@ GLOBL actkernconst<>(SB), RODATA|NOPTR, $24
 	// the pool, 2.0 in a, 3.0 in b.
 	assert.NotEqual(t, string(fa["fooAVX2"]), string(fb["fooAVX2"]))
 	assert.Contains(t, string(fb["barAVX2"]), "; 0x4000000000000000 0x3ff0000000000000 0x4008000000000000")
+	assert.NotContains(t, string(fa["fooAVX2"]), "+0(SB)", "offsets are left out")
 	// A broadcast reads its 8 bytes only, wherever they are.
 	bcst := func(off, other string) string {
 		return "TEXT ·bazAVX512(SB), NOSPLIT, $0-48\n\tVMULPD.BCST actkernconst<>+" + off + "(SB), Z0, Z0\n" +
