@@ -80,13 +80,18 @@ func FuzzGated[T float32 | float64](f *testing.F, g Gated, k GatedKernels[T]) {
 			}
 		}
 		gu := gate.Float64(float64(u))
-		if math.IsInf(float64(v), 0) && gu == 0 {
+		infGate := math.IsInf(float64(v), 0)
+		if infGate && gu == 0 {
 			// The gate is 0 in float64 (the lanes of both precisions),
 			// underflowed if not exactly: ±Inf·0 is NaN, as in PyTorch,
 			// where the mathematical limit may be ±Inf.
 			want = T(math.NaN())
 		}
-		if _, ok := within(y[0], want, MaxULP); !ok && !(y[0] != y[0] && want != want) {
+		// A float32 kernel's exp and erfc are 0 where they are below
+		// about 2^-1014 and 2^-980 (vprog's exp32MinArg, erfc32MaxArg),
+		// so a gate under 2^-970 may be 0 there: NaN is right too.
+		flushed := infGate && testutil.Is32[T]() && math.Abs(gu) < 0x1p-970 && y[0] != y[0]
+		if _, ok := within(y[0], want, MaxULP); !ok && !(y[0] != y[0] && want != want) && !flushed {
 			t.Fatalf("%s(a=%v, b=%v) = %v, want %v", g.Name, T(a), T(b), y[0], want)
 		}
 		dx := make([]T, 2*cols)

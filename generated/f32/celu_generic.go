@@ -94,7 +94,7 @@ func celuGeneric(dst, x []float32, alpha float32) {
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f32 memory, f64
-// compute, 39 operations): the scalar twin of the vector program the assembly
+// compute, 41 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -104,7 +104,7 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := float64(alpha)
-	v6 := math.Float64frombits(0xc087500000000000)  // -746
+	v6 := math.Float64frombits(0xc085f80000000000)  // -703
 	v8 := math.Float64frombits(0x4086300000000000)  // 710
 	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -140,23 +140,28 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 		v28 := math.FMA(v26, v15, v27)
 		v30 := math.FMA(v28, v15, v29)
 		v31 := ldexpMid(v30, v12)
-		v32 := math.IsNaN(v5)
+		v32 := v5 < v6
 		v33 := v31
 		if v32 {
-			v33 = v5
+			v33 = v1
 		}
-		v34 := v33
+		v34 := math.IsNaN(v5)
+		v35 := v33
+		if v34 {
+			v35 = v5
+		}
+		v36 := v35
 		if v2 {
-			v34 = v3
+			v36 = v3
 		}
-		v35 := float64(dy[i])
-		v36 := float64(v35 * v34)
-		v37 := math.IsNaN(v0)
-		v38 := v36
-		if v37 {
-			v38 = v0
+		v37 := float64(dy[i])
+		v38 := float64(v37 * v36)
+		v39 := math.IsNaN(v0)
+		v40 := v38
+		if v39 {
+			v40 = v0
 		}
-		dx[i] = float32(v38)
+		dx[i] = float32(v40)
 	}
 }
 

@@ -92,7 +92,7 @@ func eluGeneric(dst, x []float32, alpha float32) {
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f32 memory, f64
-// compute, 38 operations): the scalar twin of the vector program the assembly
+// compute, 40 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -102,7 +102,7 @@ func eluBackwardGeneric(dx, x, dy []float32, alpha float32) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := float64(alpha)
-	v5 := math.Float64frombits(0xc087500000000000)  // -746
+	v5 := math.Float64frombits(0xc085f80000000000)  // -703
 	v7 := math.Float64frombits(0x4086300000000000)  // 710
 	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v13 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -137,23 +137,28 @@ func eluBackwardGeneric(dx, x, dy []float32, alpha float32) {
 		v27 := math.FMA(v25, v14, v26)
 		v29 := math.FMA(v27, v14, v28)
 		v30 := ldexpMid(v29, v11)
-		v31 := math.IsNaN(v0)
+		v31 := v0 < v5
 		v32 := v30
 		if v31 {
-			v32 = v0
+			v32 = v1
 		}
-		v33 := float64(v4 * v32)
-		v34 := v33
+		v33 := math.IsNaN(v0)
+		v34 := v32
+		if v33 {
+			v34 = v0
+		}
+		v35 := float64(v4 * v34)
+		v36 := v35
 		if v2 {
-			v34 = v3
+			v36 = v3
 		}
-		v35 := float64(dy[i])
-		v36 := float64(v35 * v34)
-		v37 := v36
-		if v31 {
-			v37 = v0
+		v37 := float64(dy[i])
+		v38 := float64(v37 * v36)
+		v39 := v38
+		if v33 {
+			v39 = v0
 		}
-		dx[i] = float32(v37)
+		dx[i] = float32(v39)
 	}
 }
 

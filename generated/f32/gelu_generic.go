@@ -20,7 +20,7 @@ var (
 	geluBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// geluGeneric is the pure-Go kernel of gelu (f32 memory, f64 compute, 110
+// geluGeneric is the pure-Go kernel of gelu (f32 memory, f64 compute, 112
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -40,7 +40,7 @@ func geluGeneric(dst, x []float32) {
 	v21 := math.Float64frombits(0x3fbce2ef239ee029)  // 0.11283774013179539
 	v23 := math.Float64frombits(0xbfd8127466f5b8a1)  // -0.37612638525650693
 	v25 := math.Float64frombits(0x3fc06eba820da750)  // 0.12837916708240948
-	v27 := math.Float64frombits(0x403c000000000000)  // 28
+	v27 := math.Float64frombits(0x403a000000000000)  // 26
 	v32 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v36 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
 	v38 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
@@ -133,35 +133,40 @@ func geluGeneric(dst, x []float32) {
 		v99 := float64(v94 + v98)
 		v101 := ldexpMid(v91, v35)
 		v102 := float64(v100 - v101)
-		v103 := v12 < v4
+		v103 := v27 < v14
 		v104 := v101
 		if v103 {
-			v104 = v102
+			v104 = v4
 		}
-		v105 := v104
-		if v92 {
-			v105 = v99
+		v105 := v12 < v4
+		v106 := v104
+		if v105 {
+			v106 = v102
 		}
-		v106 := float64(v9 * v105)
 		v107 := v106
+		if v92 {
+			v107 = v99
+		}
+		v108 := float64(v9 * v107)
+		v109 := v108
 		if v7 {
-			v107 = v0
+			v109 = v0
 		}
-		v108 := v107
+		v110 := v109
 		if v3 {
-			v108 = v5
+			v110 = v5
 		}
-		v109 := math.IsNaN(v0)
-		v110 := v108
-		if v109 {
-			v110 = v0
+		v111 := math.IsNaN(v0)
+		v112 := v110
+		if v111 {
+			v112 = v0
 		}
-		dst[i] = float32(v110)
+		dst[i] = float32(v112)
 	}
 }
 
 // geluBackwardGeneric is the pure-Go kernel of geluBackward (f32 memory, f64
-// compute, 166 operations): the scalar twin of the vector program the assembly
+// compute, 170 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -189,7 +194,7 @@ func geluBackwardGeneric(dx, x, dy []float32) {
 	v44 := math.Float64frombits(0x3fbce2ef239ee029)  // 0.11283774013179539
 	v46 := math.Float64frombits(0xbfd8127466f5b8a1)  // -0.37612638525650693
 	v48 := math.Float64frombits(0x3fc06eba820da750)  // 0.12837916708240948
-	v50 := math.Float64frombits(0x403c000000000000)  // 28
+	v50 := math.Float64frombits(0x403a000000000000)  // 26
 	v55 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v59 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
 	v61 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
@@ -215,18 +220,18 @@ func geluBackwardGeneric(dx, x, dy []float32) {
 	v109 := math.Float64frombits(0xbfef3fe31ed01a2c) // -0.9765487291159096
 	v111 := math.Float64frombits(0x3ff18932bf097075) // 1.095995661008627
 	v123 := math.Float64frombits(0x4000000000000000) // 2
-	v130 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
-	v132 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v135 := math.Float64frombits(0xc087500000000000) // -746
-	v137 := math.Float64frombits(0x4086300000000000) // 710
-	v143 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v144 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v146 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v148 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v150 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v152 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v154 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v156 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v132 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
+	v134 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v137 := math.Float64frombits(0xc085f80000000000) // -703
+	v139 := math.Float64frombits(0x4086300000000000) // 710
+	v145 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v146 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v148 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v150 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v152 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v154 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v156 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v158 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -306,65 +311,75 @@ func geluBackwardGeneric(dx, x, dy []float32) {
 		v122 := float64(v117 + v121)
 		v124 := ldexpMid(v114, v58)
 		v125 := float64(v123 - v124)
-		v126 := v36 < v4
+		v126 := v50 < v37
 		v127 := v124
 		if v126 {
-			v127 = v125
+			v127 = v4
 		}
-		v128 := v127
+		v128 := v36 < v4
+		v129 := v127
+		if v128 {
+			v129 = v125
+		}
+		v130 := v129
 		if v115 {
-			v128 = v122
+			v130 = v122
 		}
-		v129 := float64(v33 * v128)
-		v131 := float64(v0 * v130)
-		v133 := float64(v132 * v0)
-		v134 := float64(v133 * v0)
-		v136 := v135
-		if v134 > v135 {
-			v136 = v134
-		}
+		v131 := float64(v33 * v130)
+		v133 := float64(v0 * v132)
+		v135 := float64(v134 * v0)
+		v136 := float64(v135 * v0)
 		v138 := v137
-		if v136 < v137 {
+		if v136 > v137 {
 			v138 = v136
 		}
-		v139 := float64(v138 * v55)
-		v140 := math.RoundToEven(v139)
-		v141 := -v140
-		v142 := math.FMA(v141, v59, v138)
-		v145 := math.FMA(v143, v142, v144)
-		v147 := math.FMA(v145, v142, v146)
-		v149 := math.FMA(v147, v142, v148)
-		v151 := math.FMA(v149, v142, v150)
-		v153 := math.FMA(v151, v142, v152)
-		v155 := math.FMA(v153, v142, v154)
-		v157 := math.FMA(v155, v142, v156)
-		v158 := ldexpMid(v157, v140)
-		v159 := math.IsNaN(v134)
-		v160 := v158
-		if v159 {
-			v160 = v134
+		v140 := v139
+		if v138 < v139 {
+			v140 = v138
 		}
-		v161 := float64(v131 * v160)
-		v162 := float64(v129 + v161)
-		v163 := v162
+		v141 := float64(v140 * v55)
+		v142 := math.RoundToEven(v141)
+		v143 := -v142
+		v144 := math.FMA(v143, v59, v140)
+		v147 := math.FMA(v145, v144, v146)
+		v149 := math.FMA(v147, v144, v148)
+		v151 := math.FMA(v149, v144, v150)
+		v153 := math.FMA(v151, v144, v152)
+		v155 := math.FMA(v153, v144, v154)
+		v157 := math.FMA(v155, v144, v156)
+		v159 := math.FMA(v157, v144, v158)
+		v160 := ldexpMid(v159, v142)
+		v161 := v136 < v137
+		v162 := v160
+		if v161 {
+			v162 = v4
+		}
+		v163 := math.IsNaN(v136)
+		v164 := v162
+		if v163 {
+			v164 = v136
+		}
+		v165 := float64(v133 * v164)
+		v166 := float64(v131 + v165)
+		v167 := v166
 		if v13 {
-			v163 = v32
+			v167 = v32
 		}
-		v164 := v163
+		v168 := v167
 		if v7 {
-			v164 = v8
+			v168 = v8
 		}
-		v165 := v164
+		v169 := v168
 		if v3 {
-			v165 = v5
+			v169 = v5
 		}
-		v166 := float64(dy[i])
-		v167 := float64(v166 * v165)
-		v168 := math.IsNaN(v0)
-		v169 := v167
-		if v168 {
-			v169 = v0
+		v170 := float64(dy[i])
+		v171 := float64(v170 * v169)
+		v172 := math.IsNaN(v0)
+		v173 := v171
+		if v172 {
+			v173 = v0
 		}
-		dx[i] = float32(v169)
+		dx[i] = float32(v173)
 	}
 }

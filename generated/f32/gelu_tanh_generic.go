@@ -21,7 +21,7 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f32 memory, f64 compute,
-// 52 operations): the scalar twin of the vector program the assembly kernels
+// 54 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -33,7 +33,7 @@ func geluTanhGeneric(dst, x []float32) {
 	v6 := math.Float64frombits(0x4024000000000000)  // 10
 	v8 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v17 := math.Float64frombits(0xc087500000000000) // -746
+	v17 := math.Float64frombits(0xc085f80000000000) // -703
 	v20 := math.Float64frombits(0x3ff0000000000000) // 1
 	v21 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v25 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -73,37 +73,42 @@ func geluTanhGeneric(dst, x []float32) {
 		v39 := math.FMA(v37, v26, v38)
 		v41 := math.FMA(v39, v26, v40)
 		v42 := ldexpMid(v41, v23)
-		v43 := v20
+		v43 := v16 < v17
+		v44 := v42
+		if v43 {
+			v44 = v4
+		}
+		v45 := v20
 		if v19 {
-			v43 = v42
+			v45 = v44
 		}
-		v44 := float64(v20 + v42)
-		v45 := float64(v43 / v44)
-		v46 := math.IsNaN(v14)
-		v47 := v45
-		if v46 {
-			v47 = v14
+		v46 := float64(v20 + v44)
+		v47 := float64(v45 / v46)
+		v48 := math.IsNaN(v14)
+		v49 := v47
+		if v48 {
+			v49 = v14
 		}
-		v48 := float64(v0 * v47)
-		v49 := v48
+		v50 := float64(v0 * v49)
+		v51 := v50
 		if v7 {
-			v49 = v0
+			v51 = v0
 		}
-		v50 := v49
+		v52 := v51
 		if v3 {
-			v50 = v5
+			v52 = v5
 		}
-		v51 := math.IsNaN(v0)
-		v52 := v50
-		if v51 {
-			v52 = v0
+		v53 := math.IsNaN(v0)
+		v54 := v52
+		if v53 {
+			v54 = v0
 		}
-		dst[i] = float32(v52)
+		dst[i] = float32(v54)
 	}
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f32
-// memory, f64 compute, 111 operations): the scalar twin of the vector program
+// memory, f64 compute, 113 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -119,7 +124,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 	v12 := math.Float64frombits(0xbfe199999999999a)  // -0.55
 	v15 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
 	v16 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v24 := math.Float64frombits(0xc087500000000000)  // -746
+	v24 := math.Float64frombits(0xc085f80000000000)  // -703
 	v27 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v31 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
 	v33 := math.Float64frombits(0x3f2a17e35818933c)  // 0.0001990761775668928
@@ -130,18 +135,18 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 	v42 := math.Float64frombits(0x3fe0000005cbdd4b)  // 0.5000000107965347
 	v44 := math.Float64frombits(0x3fefffffffff6187)  // 0.9999999999954959
 	v46 := math.Float64frombits(0x3feffffffffa6d0c)  // 0.9999999999594436
-	v55 := math.Float64frombits(0x4000000000000000)  // 2
-	v62 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
-	v63 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
-	v65 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
-	v70 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
-	v74 := math.Float64frombits(0xc044000000000000)  // -40
-	v76 := math.Float64frombits(0x4086200000000000)  // 708
-	v82 := math.Float64frombits(0x3efa136e5a92400e)  // 2.4867918601290165e-05
-	v84 := math.Float64frombits(0x3f56c166bc75e823)  // 0.0013888839037847843
-	v87 := math.Float64frombits(0x3fa55555565ce931)  // 0.04166666678652787
-	v90 := math.Float64frombits(0x3fdfffffffffe051)  // 0.49999999999954975
-	v101 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v57 := math.Float64frombits(0x4000000000000000)  // 2
+	v64 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
+	v65 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
+	v67 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
+	v72 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
+	v76 := math.Float64frombits(0xc044000000000000)  // -40
+	v78 := math.Float64frombits(0x4086200000000000)  // 708
+	v84 := math.Float64frombits(0x3efa136e5a92400e)  // 2.4867918601290165e-05
+	v86 := math.Float64frombits(0x3f56c166bc75e823)  // 0.0013888839037847843
+	v89 := math.Float64frombits(0x3fa55555565ce931)  // 0.04166666678652787
+	v92 := math.Float64frombits(0x3fdfffffffffe051)  // 0.49999999999954975
+	v103 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -173,85 +178,90 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 		v45 := math.FMA(v43, v32, v44)
 		v47 := math.FMA(v45, v32, v46)
 		v48 := ldexpMid(v47, v29)
-		v49 := v8
+		v49 := v23 < v24
+		v50 := v48
+		if v49 {
+			v50 = v4
+		}
+		v51 := v8
 		if v26 {
-			v49 = v48
+			v51 = v50
 		}
-		v50 := float64(v8 + v48)
-		v51 := float64(v49 / v50)
-		v52 := math.IsNaN(v21)
-		v53 := v51
-		if v52 {
-			v53 = v21
+		v52 := float64(v8 + v50)
+		v53 := float64(v51 / v52)
+		v54 := math.IsNaN(v21)
+		v55 := v53
+		if v54 {
+			v55 = v21
 		}
-		v54 := float64(v8 - v53)
-		v56 := float64(v55 * v19)
-		v57 := float64(v20 + v56)
-		v58 := float64(v15 * v57)
-		v59 := float64(v54 * v58)
-		v60 := math.FMA(v53, v59, v53)
-		v61 := float64(v53 * v54)
-		v64 := float64(v0 - v63)
-		v66 := float64(v64 - v65)
-		v67 := float64(v15 * v66)
-		v68 := float64(v0 * v63)
-		v69 := float64(v17 + v68)
-		v71 := float64(v69 + v70)
-		v72 := float64(v16 * v71)
-		v73 := math.FMA(v67, v72, v67)
-		v75 := v74
-		if v73 > v74 {
-			v75 = v73
-		}
+		v56 := float64(v8 - v55)
+		v58 := float64(v57 * v19)
+		v59 := float64(v20 + v58)
+		v60 := float64(v15 * v59)
+		v61 := float64(v56 * v60)
+		v62 := math.FMA(v55, v61, v55)
+		v63 := float64(v55 * v56)
+		v66 := float64(v0 - v65)
+		v68 := float64(v66 - v67)
+		v69 := float64(v15 * v68)
+		v70 := float64(v0 * v65)
+		v71 := float64(v17 + v70)
+		v73 := float64(v71 + v72)
+		v74 := float64(v16 * v73)
+		v75 := math.FMA(v69, v74, v69)
 		v77 := v76
-		if v75 < v76 {
+		if v75 > v76 {
 			v77 = v75
 		}
-		v78 := float64(v77 * v27)
-		v79 := math.RoundToEven(v78)
-		v80 := -v79
-		v81 := math.FMA(v80, v31, v77)
-		v83 := math.FMA(v82, v81, v33)
-		v85 := math.FMA(v83, v81, v84)
-		v86 := math.FMA(v85, v81, v36)
-		v88 := math.FMA(v86, v81, v87)
-		v89 := math.FMA(v88, v81, v40)
-		v91 := math.FMA(v89, v81, v90)
-		v92 := math.FMA(v91, v81, v44)
-		v93 := float64(v81 * v92)
-		v94 := ldexpNormal(v9, v80)
-		v95 := float64(v8 + v94)
-		v96 := float64(v95 + v93)
-		v97 := ldexpNormal(v96, v79)
-		v98 := math.Copysign(v97, v73)
-		v99 := math.IsNaN(v73)
-		v100 := v98
-		if v99 {
-			v100 = v73
+		v79 := v78
+		if v77 < v78 {
+			v79 = v77
 		}
-		v102 := float64(v101 * v71)
-		v103 := math.FMA(v67, v102, v67)
-		v104 := math.FMA(v62, v100, v103)
-		v105 := float64(v61 * v104)
-		v106 := v105
-		if v14 {
-			v106 = v60
+		v80 := float64(v79 * v27)
+		v81 := math.RoundToEven(v80)
+		v82 := -v81
+		v83 := math.FMA(v82, v31, v79)
+		v85 := math.FMA(v84, v83, v33)
+		v87 := math.FMA(v85, v83, v86)
+		v88 := math.FMA(v87, v83, v36)
+		v90 := math.FMA(v88, v83, v89)
+		v91 := math.FMA(v90, v83, v40)
+		v93 := math.FMA(v91, v83, v92)
+		v94 := math.FMA(v93, v83, v44)
+		v95 := float64(v83 * v94)
+		v96 := ldexpNormal(v9, v82)
+		v97 := float64(v8 + v96)
+		v98 := float64(v97 + v95)
+		v99 := ldexpNormal(v98, v81)
+		v100 := math.Copysign(v99, v75)
+		v101 := math.IsNaN(v75)
+		v102 := v100
+		if v101 {
+			v102 = v75
 		}
-		v107 := v106
-		if v7 {
-			v107 = v8
-		}
+		v104 := float64(v103 * v73)
+		v105 := math.FMA(v69, v104, v69)
+		v106 := math.FMA(v64, v102, v105)
+		v107 := float64(v63 * v106)
 		v108 := v107
+		if v14 {
+			v108 = v62
+		}
+		v109 := v108
+		if v7 {
+			v109 = v8
+		}
+		v110 := v109
 		if v3 {
-			v108 = v5
+			v110 = v5
 		}
-		v109 := float64(dy[i])
-		v110 := float64(v109 * v108)
-		v111 := math.IsNaN(v0)
-		v112 := v110
-		if v111 {
-			v112 = v0
+		v111 := float64(dy[i])
+		v112 := float64(v111 * v110)
+		v113 := math.IsNaN(v0)
+		v114 := v112
+		if v113 {
+			v114 = v0
 		}
-		dx[i] = float32(v112)
+		dx[i] = float32(v114)
 	}
 }

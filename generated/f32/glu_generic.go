@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f32 memory, f64 compute, 40
+// gluGeneric is the pure-Go kernel of glu (f32 memory, f64 compute, 42
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -20,7 +20,7 @@ var (
 func gluGeneric(dst, a, b []float32) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v3 := math.Float64frombits(0xc087500000000000)  // -746
+	v3 := math.Float64frombits(0xc085f80000000000)  // -703
 	v5 := math.Float64frombits(0x0000000000000000)  // 0
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
@@ -54,34 +54,39 @@ func gluGeneric(dst, a, b []float32) {
 		v26 := math.FMA(v24, v13, v25)
 		v28 := math.FMA(v26, v13, v27)
 		v29 := ldexpMid(v28, v10)
-		v30 := v7
+		v30 := v2 < v3
+		v31 := v29
+		if v30 {
+			v31 = v5
+		}
+		v32 := v7
 		if v6 {
-			v30 = v29
+			v32 = v31
 		}
-		v31 := float64(v7 + v29)
-		v32 := float64(v30 / v31)
-		v33 := math.IsNaN(v0)
-		v34 := v32
-		if v33 {
-			v34 = v0
+		v33 := float64(v7 + v31)
+		v34 := float64(v32 / v33)
+		v35 := math.IsNaN(v0)
+		v36 := v34
+		if v35 {
+			v36 = v0
 		}
-		v35 := float64(a[i])
-		v36 := float64(v35 * v34)
-		v37 := v36
-		if v33 {
-			v37 = v0
+		v37 := float64(a[i])
+		v38 := float64(v37 * v36)
+		v39 := v38
+		if v35 {
+			v39 = v0
 		}
-		v38 := math.IsNaN(v35)
-		v39 := v37
-		if v38 {
-			v39 = v35
+		v40 := math.IsNaN(v37)
+		v41 := v39
+		if v40 {
+			v41 = v37
 		}
-		dst[i] = float32(v39)
+		dst[i] = float32(v41)
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f32 memory, f64
-// compute, 38 operations): the scalar twin of the vector program the assembly
+// compute, 40 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -89,7 +94,7 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v3 := math.Float64frombits(0xc087500000000000)  // -746
+	v3 := math.Float64frombits(0xc085f80000000000)  // -703
 	v5 := math.Float64frombits(0x0000000000000000)  // 0
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
@@ -123,29 +128,34 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 		v26 := math.FMA(v24, v13, v25)
 		v28 := math.FMA(v26, v13, v27)
 		v29 := ldexpMid(v28, v10)
-		v30 := v7
+		v30 := v2 < v3
+		v31 := v29
+		if v30 {
+			v31 = v5
+		}
+		v32 := v7
 		if v6 {
-			v30 = v29
+			v32 = v31
 		}
-		v31 := float64(v7 + v29)
-		v32 := float64(v30 / v31)
-		v33 := math.IsNaN(v0)
-		v34 := v32
-		if v33 {
-			v34 = v0
+		v33 := float64(v7 + v31)
+		v34 := float64(v32 / v33)
+		v35 := math.IsNaN(v0)
+		v36 := v34
+		if v35 {
+			v36 = v0
 		}
-		v35 := float64(dy[i])
-		v36 := float64(v35 * v34)
-		v37 := v36
-		if v33 {
-			v37 = v0
+		v37 := float64(dy[i])
+		v38 := float64(v37 * v36)
+		v39 := v38
+		if v35 {
+			v39 = v0
 		}
-		da[i] = float32(v37)
+		da[i] = float32(v39)
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f32 memory, f64
-// compute, 47 operations): the scalar twin of the vector program the assembly
+// compute, 49 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -153,7 +163,7 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v5 := math.Float64frombits(0xc087500000000000)  // -746
+	v5 := math.Float64frombits(0xc085f80000000000)  // -703
 	v7 := math.Float64frombits(0x0000000000000000)  // 0
 	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
@@ -189,33 +199,38 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 		v28 := math.FMA(v26, v15, v27)
 		v30 := math.FMA(v28, v15, v29)
 		v31 := ldexpMid(v30, v12)
-		v32 := v9
+		v32 := v4 < v5
+		v33 := v31
+		if v32 {
+			v33 = v7
+		}
+		v34 := v9
 		if v8 {
-			v32 = v31
+			v34 = v33
 		}
-		v33 := float64(v9 + v31)
-		v34 := float64(v32 / v33)
-		v35 := math.IsNaN(v2)
-		v36 := v34
-		if v35 {
-			v36 = v2
+		v35 := float64(v9 + v33)
+		v36 := float64(v34 / v35)
+		v37 := math.IsNaN(v2)
+		v38 := v36
+		if v37 {
+			v38 = v2
 		}
-		v37 := -v36
-		v38 := math.FMA(v37, v36, v36)
-		v39 := float64(a[i])
-		v40 := float64(dy[i])
-		v41 := float64(v39 * v38)
-		v42 := float64(v40 * v41)
-		v43 := math.IsNaN(v0)
-		v44 := v42
-		if v43 {
-			v44 = v0
-		}
-		v45 := math.IsNaN(v39)
+		v39 := -v38
+		v40 := math.FMA(v39, v38, v38)
+		v41 := float64(a[i])
+		v42 := float64(dy[i])
+		v43 := float64(v41 * v40)
+		v44 := float64(v42 * v43)
+		v45 := math.IsNaN(v0)
 		v46 := v44
 		if v45 {
-			v46 = v39
+			v46 = v0
 		}
-		db[i] = float32(v46)
+		v47 := math.IsNaN(v41)
+		v48 := v46
+		if v47 {
+			v48 = v41
+		}
+		db[i] = float32(v48)
 	}
 }

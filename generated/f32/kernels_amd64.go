@@ -316,7 +316,7 @@ func geluTanhBackwardAVX2(dst, in0, in1 []float32)
 //go:noescape
 func geluTanhBackwardAVX2Stream(dst, in0, in1 []float32)
 
-// gluAVX512 computes glu with AVX512 (4 vectors per iteration, masked tail).
+// gluAVX512 computes glu with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
@@ -328,7 +328,7 @@ func gluAVX512(dst, in0, in1 []float32)
 //go:noescape
 func gluAVX2(dst, in0, in1 []float32)
 
-// gluBackwardAAVX512 computes gluBackwardA with AVX512 (4 vectors per iteration, masked tail).
+// gluBackwardAAVX512 computes gluBackwardA with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
@@ -1396,13 +1396,13 @@ func seluBackwardFromOutputAVX2(dst, in0, in1 []float32)
 //go:noescape
 func seluBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
-// sigmoidAVX512 computes sigmoid with AVX512 (4 vectors per iteration, masked tail).
+// sigmoidAVX512 computes sigmoid with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func sigmoidAVX512(dst, in0 []float32)
 
-// sigmoidAVX512Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
+// sigmoidAVX512Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
@@ -1780,13 +1780,13 @@ func softplusAVX2(dst, in0 []float32, beta, threshold float32)
 //go:noescape
 func softplusAVX2Stream(dst, in0 []float32, beta, threshold float32)
 
-// softplusBackwardAVX512 computes softplusBackward with AVX512 (3 vectors per iteration, masked tail).
+// softplusBackwardAVX512 computes softplusBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func softplusBackwardAVX512(dst, in0, in1 []float32, beta, threshold float32)
 
-// softplusBackwardAVX512Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// softplusBackwardAVX512Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -2008,13 +2008,13 @@ func tanhAVX2(dst, in0 []float32)
 //go:noescape
 func tanhAVX2Stream(dst, in0 []float32)
 
-// tanhBackwardAVX512 computes tanhBackward with AVX512 (3 vectors per iteration, masked tail).
+// tanhBackwardAVX512 computes tanhBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func tanhBackwardAVX512(dst, in0, in1 []float32)
 
-// tanhBackwardAVX512Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// tanhBackwardAVX512Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape

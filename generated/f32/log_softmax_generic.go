@@ -31,7 +31,7 @@ func logSoftmaxReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // logSoftmaxReduceS1Generic is the pure-Go kernel of logSoftmaxReduceS1 (f32
-// memory, f64 compute, 44 operations): the scalar twin of the vector program
+// memory, f64 compute, 47 operations): the scalar twin of the vector program
 // the assembly kernels run. It folds each element's value into acc by sum,
 // element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
 // the same bits. The caller guarantees equal lengths.
@@ -39,71 +39,77 @@ func logSoftmaxReduceS1Generic(acc *[16]float64, x []float32, m float32) {
 	v1 := float64(m)
 	v3 := math.Float64frombits(0x0000000000000000)  // 0
 	v6 := math.Float64frombits(0xc087500000000000)  // -746
-	v9 := math.Float64frombits(0x4086300000000000)  // 710
-	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v22 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v8 := math.Float64frombits(0xc085f80000000000)  // -703
+	v10 := math.Float64frombits(0x4086300000000000) // 710
+	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v19 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v21 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v23 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v25 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v27 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v31 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range x {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
 		v4 := v2 == v3
 		v7 := v2 < v6
-		v8 := v6
-		if v2 > v6 {
-			v8 = v2
+		v9 := v8
+		if v2 > v8 {
+			v9 = v2
 		}
-		v10 := v9
-		if v8 < v9 {
-			v10 = v8
+		v11 := v10
+		if v9 < v10 {
+			v11 = v9
 		}
-		v12 := float64(v10 * v11)
-		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v19 := math.FMA(v17, v16, v18)
-		v21 := math.FMA(v19, v16, v20)
-		v23 := math.FMA(v21, v16, v22)
-		v25 := math.FMA(v23, v16, v24)
-		v27 := math.FMA(v25, v16, v26)
-		v29 := math.FMA(v27, v16, v28)
-		v31 := math.FMA(v29, v16, v30)
-		v32 := ldexpMid(v31, v13)
-		v33 := math.IsNaN(v2)
-		v34 := v32
-		if v33 {
-			v34 = v2
+		v13 := float64(v11 * v12)
+		v14 := math.RoundToEven(v13)
+		v15 := -v14
+		v17 := math.FMA(v15, v16, v11)
+		v20 := math.FMA(v18, v17, v19)
+		v22 := math.FMA(v20, v17, v21)
+		v24 := math.FMA(v22, v17, v23)
+		v26 := math.FMA(v24, v17, v25)
+		v28 := math.FMA(v26, v17, v27)
+		v30 := math.FMA(v28, v17, v29)
+		v32 := math.FMA(v30, v17, v31)
+		v33 := ldexpMid(v32, v14)
+		v34 := v2 < v8
+		v35 := v33
+		if v34 {
+			v35 = v3
 		}
-		v35 := float64(v2 - v0)
-		v36 := float64(v2 - v35)
-		v37 := float64(v0 - v36)
-		v38 := float64(v1 + v35)
-		v39 := float64(v37 - v38)
-		v40 := math.FMA(v34, v39, v34)
-		v41 := v40
+		v36 := math.IsNaN(v2)
+		v37 := v35
+		if v36 {
+			v37 = v2
+		}
+		v38 := float64(v2 - v0)
+		v39 := float64(v2 - v38)
+		v40 := float64(v0 - v39)
+		v41 := float64(v1 + v38)
+		v42 := float64(v40 - v41)
+		v43 := math.FMA(v37, v42, v37)
+		v44 := v43
 		if v7 {
-			v41 = v3
+			v44 = v3
 		}
-		v42 := v41
+		v45 := v44
 		if v4 {
-			v42 = v3
+			v45 = v3
 		}
-		v43 := math.IsNaN(v0)
-		v44 := v42
-		if v43 {
-			v44 = v0
+		v46 := math.IsNaN(v0)
+		v47 := v45
+		if v46 {
+			v47 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v44
+		foldT := foldS + v47
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v44 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v47 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
@@ -283,14 +289,14 @@ func logSoftmaxBackwardReduceRGeneric(acc *[16]float64, y, dy []float32) {
 }
 
 // logSoftmaxBackwardGeneric is the pure-Go kernel of logSoftmaxBackward (f32
-// memory, f64 compute, 38 operations): the scalar twin of the vector program
+// memory, f64 compute, 41 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0xc087500000000000)  // -746
+	v2 := math.Float64frombits(0xc085f80000000000)  // -703
 	v4 := math.Float64frombits(0x4086300000000000)  // 710
 	v6 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v10 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -302,9 +308,10 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 	v21 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v23 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v25 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v30 := float64(r)
-	v31 := float64(rLo)
-	v32 := float64(v30 + v31)
+	v29 := math.Float64frombits(0x0000000000000000) // 0
+	v33 := float64(r)
+	v34 := float64(rLo)
+	v35 := float64(v33 + v34)
 	for i := range dx {
 		v0 := float64(dy[i])
 		v1 := float64(y[i])
@@ -328,22 +335,27 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 		v24 := math.FMA(v22, v11, v23)
 		v26 := math.FMA(v24, v11, v25)
 		v27 := ldexpMid(v26, v8)
-		v28 := math.IsNaN(v1)
-		v29 := v27
+		v28 := v1 < v2
+		v30 := v27
 		if v28 {
-			v29 = v1
+			v30 = v29
 		}
-		v33 := float64(v29 * v32)
-		v34 := float64(v0 - v33)
-		v35 := math.IsNaN(v0)
-		v36 := v34
-		if v35 {
-			v36 = v0
+		v31 := math.IsNaN(v1)
+		v32 := v30
+		if v31 {
+			v32 = v1
 		}
-		v37 := v36
-		if v28 {
-			v37 = v1
+		v36 := float64(v32 * v35)
+		v37 := float64(v0 - v36)
+		v38 := math.IsNaN(v0)
+		v39 := v37
+		if v38 {
+			v39 = v0
 		}
-		dx[i] = float32(v37)
+		v40 := v39
+		if v31 {
+			v40 = v1
+		}
+		dx[i] = float32(v40)
 	}
 }

@@ -23,13 +23,13 @@ var (
 )
 
 // logsigmoidGeneric is the pure-Go kernel of logsigmoid (f32 memory, f64
-// compute, 86 operations): the scalar twin of the vector program the assembly
+// compute, 88 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func logsigmoidGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v3 := math.Float64frombits(0xc087500000000000)  // -746
+	v3 := math.Float64frombits(0xc085f80000000000)  // -703
 	v5 := math.Float64frombits(0x4086300000000000)  // 710
 	v7 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v11 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -41,22 +41,22 @@ func logsigmoidGeneric(dst, x []float32) {
 	v22 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v24 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v26 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v31 := math.Float64frombits(0xbff0000000000000) // -1
-	v33 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
-	v35 := math.Float64frombits(0x3ff0000000000000) // 1
-	v42 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v46 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v48 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v54 := math.Float64frombits(0x0000000000000000) // 0
-	v57 := math.Float64frombits(0x4000000000000000) // 2
-	v61 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
-	v62 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
-	v64 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
-	v66 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
-	v68 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
-	v76 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v78 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v82 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v30 := math.Float64frombits(0x0000000000000000) // 0
+	v34 := math.Float64frombits(0xbff0000000000000) // -1
+	v36 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
+	v38 := math.Float64frombits(0x3ff0000000000000) // 1
+	v45 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v49 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v51 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v59 := math.Float64frombits(0x4000000000000000) // 2
+	v63 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
+	v64 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
+	v66 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
+	v68 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
+	v70 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
+	v78 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v80 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v84 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -81,99 +81,104 @@ func logsigmoidGeneric(dst, x []float32) {
 		v25 := math.FMA(v23, v12, v24)
 		v27 := math.FMA(v25, v12, v26)
 		v28 := ldexpMid(v27, v9)
-		v29 := math.IsNaN(v2)
-		v30 := v28
+		v29 := v2 < v3
+		v31 := v28
 		if v29 {
-			v30 = v2
+			v31 = v30
 		}
-		v32 := v31
-		if v30 > v31 {
-			v32 = v30
+		v32 := math.IsNaN(v2)
+		v33 := v31
+		if v32 {
+			v33 = v2
 		}
-		v34 := v33
-		if v32 < v33 {
-			v34 = v32
+		v35 := v34
+		if v33 > v34 {
+			v35 = v33
 		}
-		v36 := float64(v35 + v34)
-		v43 := v42
-		if v36 > v42 {
-			v43 = v36
+		v37 := v36
+		if v35 < v36 {
+			v37 = v35
 		}
-		v44 := getMant64(v43)
-		v45 := getExp64(v43)
-		v47 := v46 <= v44
-		v49 := float64(v44 * v48)
-		v50 := v44
-		if v47 {
-			v50 = v49
+		v39 := float64(v38 + v37)
+		v46 := v45
+		if v39 > v45 {
+			v46 = v39
 		}
-		v51 := float64(v45 + v35)
-		v52 := v45
-		if v47 {
-			v52 = v51
+		v47 := getMant64(v46)
+		v48 := getExp64(v46)
+		v50 := v49 <= v47
+		v52 := float64(v47 * v51)
+		v53 := v47
+		if v50 {
+			v53 = v52
 		}
-		v53 := float64(v50 - v35)
-		v55 := v52 == v54
-		v56 := v53
-		if v55 {
-			v56 = v34
+		v54 := float64(v48 + v38)
+		v55 := v48
+		if v50 {
+			v55 = v54
 		}
-		v58 := float64(v57 + v56)
-		v59 := float64(v56 / v58)
-		v60 := float64(v59 * v59)
-		v63 := math.FMA(v61, v60, v62)
-		v65 := math.FMA(v63, v60, v64)
-		v67 := math.FMA(v65, v60, v66)
-		v69 := math.FMA(v67, v60, v68)
-		v70 := float64(v60 * v69)
-		v71 := float64(v70 - v56)
-		v72 := math.FMA(v59, v71, v56)
-		v73 := math.FMA(v52, v11, v72)
-		v74 := math.Copysign(v73, v30)
-		v75 := v30 == v31
-		v77 := v74
-		if v75 {
-			v77 = v76
+		v56 := float64(v53 - v38)
+		v57 := v55 == v30
+		v58 := v56
+		if v57 {
+			v58 = v37
 		}
-		v79 := v30 == v78
-		v80 := v77
-		if v79 {
-			v80 = v30
+		v60 := float64(v59 + v58)
+		v61 := float64(v58 / v60)
+		v62 := float64(v61 * v61)
+		v65 := math.FMA(v63, v62, v64)
+		v67 := math.FMA(v65, v62, v66)
+		v69 := math.FMA(v67, v62, v68)
+		v71 := math.FMA(v69, v62, v70)
+		v72 := float64(v62 * v71)
+		v73 := float64(v72 - v58)
+		v74 := math.FMA(v61, v73, v58)
+		v75 := math.FMA(v55, v11, v74)
+		v76 := math.Copysign(v75, v33)
+		v77 := v33 == v34
+		v79 := v76
+		if v77 {
+			v79 = v78
 		}
-		v81 := v30 < v31
-		v83 := v80
+		v81 := v33 == v80
+		v82 := v79
 		if v81 {
-			v83 = v82
+			v82 = v33
 		}
-		v84 := math.IsNaN(v30)
-		v85 := v83
-		if v84 {
-			v85 = v30
+		v83 := v33 < v34
+		v85 := v82
+		if v83 {
+			v85 = v84
 		}
-		v86 := v0
-		if v54 < v0 {
-			v86 = v54
+		v86 := math.IsNaN(v33)
+		v87 := v85
+		if v86 {
+			v87 = v33
 		}
-		v87 := float64(v85 - v86)
-		v88 := -v87
-		v89 := math.IsNaN(v0)
-		v90 := v88
-		if v89 {
-			v90 = v0
+		v88 := v0
+		if v30 < v0 {
+			v88 = v30
 		}
-		dst[i] = float32(v90)
+		v89 := float64(v87 - v88)
+		v90 := -v89
+		v91 := math.IsNaN(v0)
+		v92 := v90
+		if v91 {
+			v92 = v0
+		}
+		dst[i] = float32(v92)
 	}
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f32
-// memory, f64 compute, 40 operations): the scalar twin of the vector program
+// memory, f64 compute, 42 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v4 := math.Float64frombits(0xc087500000000000)  // -746
+	v4 := math.Float64frombits(0xc085f80000000000)  // -703
 	v6 := math.Float64frombits(0x0000000000000000)  // 0
 	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
@@ -208,25 +213,30 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 		v27 := math.FMA(v25, v14, v26)
 		v29 := math.FMA(v27, v14, v28)
 		v30 := ldexpMid(v29, v11)
-		v31 := v8
+		v31 := v3 < v4
+		v32 := v30
+		if v31 {
+			v32 = v6
+		}
+		v33 := v8
 		if v7 {
-			v31 = v30
+			v33 = v32
 		}
-		v32 := float64(v8 + v30)
-		v33 := float64(v31 / v32)
-		v34 := math.IsNaN(v1)
-		v35 := v33
-		if v34 {
-			v35 = v1
+		v34 := float64(v8 + v32)
+		v35 := float64(v33 / v34)
+		v36 := math.IsNaN(v1)
+		v37 := v35
+		if v36 {
+			v37 = v1
 		}
-		v36 := float64(dy[i])
-		v37 := float64(v36 * v35)
-		v38 := math.IsNaN(v0)
-		v39 := v37
-		if v38 {
-			v39 = v0
+		v38 := float64(dy[i])
+		v39 := float64(v38 * v37)
+		v40 := math.IsNaN(v0)
+		v41 := v39
+		if v40 {
+			v41 = v0
 		}
-		dx[i] = float32(v39)
+		dx[i] = float32(v41)
 	}
 }
 

@@ -20,7 +20,7 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 43
+// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 46
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -28,9 +28,10 @@ var (
 func mishGeneric(dst, x []float32) {
 	x = x[:len(dst)]
 	v2 := math.Float64frombits(0xc089000000000000)  // -800
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
 	v5 := math.Float64frombits(0x8000000000000000)  // -0
 	v6 := math.Float64frombits(0x4034000000000000)  // 20
-	v8 := math.Float64frombits(0xc087500000000000)  // -746
+	v8 := math.Float64frombits(0xc085f80000000000)  // -703
 	v10 := math.Float64frombits(0x4086300000000000) // 710
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -42,7 +43,7 @@ func mishGeneric(dst, x []float32) {
 	v27 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v31 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v36 := math.Float64frombits(0x4000000000000000) // 2
+	v38 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -67,34 +68,39 @@ func mishGeneric(dst, x []float32) {
 		v30 := math.FMA(v28, v17, v29)
 		v32 := math.FMA(v30, v17, v31)
 		v33 := ldexpMid(v32, v14)
-		v34 := math.IsNaN(v0)
+		v34 := v0 < v8
 		v35 := v33
 		if v34 {
-			v35 = v0
+			v35 = v4
 		}
-		v37 := float64(v35 + v36)
-		v38 := float64(v35 * v37)
-		v39 := float64(v38 + v36)
-		v40 := float64(v38 / v39)
-		v41 := float64(v0 * v40)
-		v42 := v41
-		if v7 {
-			v42 = v0
+		v36 := math.IsNaN(v0)
+		v37 := v35
+		if v36 {
+			v37 = v0
 		}
-		v43 := v42
-		if v3 {
-			v43 = v5
-		}
+		v39 := float64(v37 + v38)
+		v40 := float64(v37 * v39)
+		v41 := float64(v40 + v38)
+		v42 := float64(v40 / v41)
+		v43 := float64(v0 * v42)
 		v44 := v43
-		if v34 {
+		if v7 {
 			v44 = v0
 		}
-		dst[i] = float32(v44)
+		v45 := v44
+		if v3 {
+			v45 = v5
+		}
+		v46 := v45
+		if v36 {
+			v46 = v0
+		}
+		dst[i] = float32(v46)
 	}
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f32 memory, f64
-// compute, 75 operations): the scalar twin of the vector program the assembly
+// compute, 78 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -102,6 +108,7 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v2 := math.Float64frombits(0xc089000000000000)  // -800
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
 	v5 := math.Float64frombits(0x8000000000000000)  // -0
 	v6 := math.Float64frombits(0x4039000000000000)  // 25
 	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
@@ -113,7 +120,7 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 	v18 := math.Float64frombits(0x3fa574f121a868db) // 0.04190782104360987
 	v20 := math.Float64frombits(0xbf94c222fe64d4fb) // -0.020271822716684245
 	v22 := math.Float64frombits(0xbf903369d4ac90fa) // -0.01582112656173338
-	v32 := math.Float64frombits(0xc087500000000000) // -746
+	v32 := math.Float64frombits(0xc085f80000000000) // -703
 	v34 := math.Float64frombits(0x4086300000000000) // 710
 	v36 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v40 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -125,8 +132,8 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 	v51 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v53 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v55 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v60 := math.Float64frombits(0x4000000000000000) // 2
-	v65 := math.Float64frombits(0x4010000000000000) // 4
+	v62 := math.Float64frombits(0x4000000000000000) // 2
+	v67 := math.Float64frombits(0x4010000000000000) // 4
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -164,40 +171,45 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 		v54 := math.FMA(v52, v41, v53)
 		v56 := math.FMA(v54, v41, v55)
 		v57 := ldexpMid(v56, v38)
-		v58 := math.IsNaN(v0)
+		v58 := v0 < v32
 		v59 := v57
 		if v58 {
-			v59 = v0
+			v59 = v4
 		}
-		v61 := float64(v59 + v60)
-		v62 := float64(v59 * v61)
-		v63 := float64(v62 + v60)
-		v64 := float64(v62 / v63)
-		v66 := float64(v65 * v0)
-		v67 := float64(v66 * v59)
-		v68 := float64(v8 + v59)
-		v69 := float64(v67 * v68)
-		v70 := float64(v63 * v63)
-		v71 := float64(v69 / v70)
-		v72 := float64(v64 + v71)
-		v73 := v72
-		if v15 {
-			v73 = v31
+		v60 := math.IsNaN(v0)
+		v61 := v59
+		if v60 {
+			v61 = v0
 		}
-		v74 := v73
-		if v7 {
-			v74 = v8
-		}
+		v63 := float64(v61 + v62)
+		v64 := float64(v61 * v63)
+		v65 := float64(v64 + v62)
+		v66 := float64(v64 / v65)
+		v68 := float64(v67 * v0)
+		v69 := float64(v68 * v61)
+		v70 := float64(v8 + v61)
+		v71 := float64(v69 * v70)
+		v72 := float64(v65 * v65)
+		v73 := float64(v71 / v72)
+		v74 := float64(v66 + v73)
 		v75 := v74
+		if v15 {
+			v75 = v31
+		}
+		v76 := v75
+		if v7 {
+			v76 = v8
+		}
+		v77 := v76
 		if v3 {
-			v75 = v5
+			v77 = v5
 		}
-		v76 := float64(dy[i])
-		v77 := float64(v76 * v75)
-		v78 := v77
-		if v58 {
-			v78 = v0
+		v78 := float64(dy[i])
+		v79 := float64(v78 * v77)
+		v80 := v79
+		if v60 {
+			v80 = v0
 		}
-		dx[i] = float32(v78)
+		dx[i] = float32(v80)
 	}
 }

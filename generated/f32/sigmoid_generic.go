@@ -22,14 +22,14 @@ var (
 	sigmoidBackwardFromOutputStreamImpl func(dx, y, dy []float32)
 )
 
-// sigmoidGeneric is the pure-Go kernel of sigmoid (f32 memory, f64 compute, 35
+// sigmoidGeneric is the pure-Go kernel of sigmoid (f32 memory, f64 compute, 37
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func sigmoidGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v3 := math.Float64frombits(0xc087500000000000)  // -746
+	v3 := math.Float64frombits(0xc085f80000000000)  // -703
 	v5 := math.Float64frombits(0x0000000000000000)  // 0
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
@@ -63,30 +63,35 @@ func sigmoidGeneric(dst, x []float32) {
 		v26 := math.FMA(v24, v13, v25)
 		v28 := math.FMA(v26, v13, v27)
 		v29 := ldexpMid(v28, v10)
-		v30 := v7
+		v30 := v2 < v3
+		v31 := v29
+		if v30 {
+			v31 = v5
+		}
+		v32 := v7
 		if v6 {
-			v30 = v29
+			v32 = v31
 		}
-		v31 := float64(v7 + v29)
-		v32 := float64(v30 / v31)
-		v33 := math.IsNaN(v0)
-		v34 := v32
-		if v33 {
-			v34 = v0
+		v33 := float64(v7 + v31)
+		v34 := float64(v32 / v33)
+		v35 := math.IsNaN(v0)
+		v36 := v34
+		if v35 {
+			v36 = v0
 		}
-		dst[i] = float32(v34)
+		dst[i] = float32(v36)
 	}
 }
 
 // sigmoidBackwardGeneric is the pure-Go kernel of sigmoidBackward (f32 memory,
-// f64 compute, 43 operations): the scalar twin of the vector program the
+// f64 compute, 45 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dx
 // may be the same slice as an input.
 func sigmoidBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v5 := math.Float64frombits(0xc087500000000000)  // -746
+	v5 := math.Float64frombits(0xc085f80000000000)  // -703
 	v7 := math.Float64frombits(0x0000000000000000)  // 0
 	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
@@ -122,27 +127,32 @@ func sigmoidBackwardGeneric(dx, x, dy []float32) {
 		v28 := math.FMA(v26, v15, v27)
 		v30 := math.FMA(v28, v15, v29)
 		v31 := ldexpMid(v30, v12)
-		v32 := v9
+		v32 := v4 < v5
+		v33 := v31
+		if v32 {
+			v33 = v7
+		}
+		v34 := v9
 		if v8 {
-			v32 = v31
+			v34 = v33
 		}
-		v33 := float64(v9 + v31)
-		v34 := float64(v32 / v33)
-		v35 := math.IsNaN(v2)
-		v36 := v34
-		if v35 {
-			v36 = v2
+		v35 := float64(v9 + v33)
+		v36 := float64(v34 / v35)
+		v37 := math.IsNaN(v2)
+		v38 := v36
+		if v37 {
+			v38 = v2
 		}
-		v37 := -v36
-		v38 := math.FMA(v37, v36, v36)
-		v39 := float64(dy[i])
-		v40 := float64(v39 * v38)
-		v41 := math.IsNaN(v0)
-		v42 := v40
-		if v41 {
-			v42 = v0
+		v39 := -v38
+		v40 := math.FMA(v39, v38, v38)
+		v41 := float64(dy[i])
+		v42 := float64(v41 * v40)
+		v43 := math.IsNaN(v0)
+		v44 := v42
+		if v43 {
+			v44 = v0
 		}
-		dx[i] = float32(v42)
+		dx[i] = float32(v44)
 	}
 }
 

@@ -248,7 +248,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "glu", Inputs: 2, MaxLen: 97,
+		Name: "glu", Inputs: 2, MaxLen: 73,
 		Generic: func(d []float32, in [][]float32, p []float32) { gluGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gluAVX512(d, in[0], in[1]) }},
@@ -256,7 +256,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gluBackwardA", Inputs: 3, MaxLen: 97,
+		Name: "gluBackwardA", Inputs: 3, MaxLen: 73,
 		Generic: func(d []float32, in [][]float32, p []float32) { gluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gluBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -1005,7 +1005,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sigmoid", Inputs: 1, MaxLen: 97,
+		Name: "sigmoid", Inputs: 1, MaxLen: 73,
 		Generic: func(d []float32, in [][]float32, p []float32) { sigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { sigmoidAVX512(d, in[0]) }},
@@ -1226,7 +1226,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softplusBackward", Inputs: 2, MaxLen: 73,
+		Name: "softplusBackward", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float32{{float32(0x1p+00), float32(0x1.4p+04)}, {float32(0x1p+01), float32(0x1.4p+03)}, {float32(0x1.666666p-01), float32(0x1.4p+04)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { softplusBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1404,7 +1404,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "tanhBackward", Inputs: 2, MaxLen: 73,
+		Name: "tanhBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhBackwardAVX512(d, in[0], in[1]) }},

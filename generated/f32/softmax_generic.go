@@ -30,7 +30,7 @@ func softmaxReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // softmaxReduceSGeneric is the pure-Go kernel of softmaxReduceS (f32 memory,
-// f64 compute, 42 operations): the scalar twin of the vector program the
+// f64 compute, 45 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by sum, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
@@ -38,72 +38,78 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 	v1 := float64(m)
 	v4 := math.Float64frombits(0xc087500000000000)  // -746
 	v6 := math.Float64frombits(0x0000000000000000)  // 0
-	v8 := math.Float64frombits(0x4086300000000000)  // 710
-	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v7 := math.Float64frombits(0xc085f80000000000)  // -703
+	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v22 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range x {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
 		v5 := v2 < v4
-		v7 := v4
-		if v2 > v4 {
-			v7 = v2
+		v8 := v7
+		if v2 > v7 {
+			v8 = v2
 		}
-		v9 := v8
-		if v7 < v8 {
-			v9 = v7
+		v10 := v9
+		if v8 < v9 {
+			v10 = v8
 		}
-		v11 := float64(v9 * v10)
-		v12 := math.RoundToEven(v11)
-		v13 := -v12
-		v15 := math.FMA(v13, v14, v9)
-		v18 := math.FMA(v16, v15, v17)
-		v20 := math.FMA(v18, v15, v19)
-		v22 := math.FMA(v20, v15, v21)
-		v24 := math.FMA(v22, v15, v23)
-		v26 := math.FMA(v24, v15, v25)
-		v28 := math.FMA(v26, v15, v27)
-		v30 := math.FMA(v28, v15, v29)
-		v31 := ldexpMid(v30, v12)
-		v32 := math.IsNaN(v2)
-		v33 := v31
-		if v32 {
-			v33 = v2
+		v12 := float64(v10 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v10)
+		v19 := math.FMA(v17, v16, v18)
+		v21 := math.FMA(v19, v16, v20)
+		v23 := math.FMA(v21, v16, v22)
+		v25 := math.FMA(v23, v16, v24)
+		v27 := math.FMA(v25, v16, v26)
+		v29 := math.FMA(v27, v16, v28)
+		v31 := math.FMA(v29, v16, v30)
+		v32 := ldexpMid(v31, v13)
+		v33 := v2 < v7
+		v34 := v32
+		if v33 {
+			v34 = v6
 		}
-		v34 := float64(v2 - v0)
-		v35 := float64(v2 - v34)
-		v36 := float64(v0 - v35)
-		v37 := float64(v1 + v34)
-		v38 := float64(v36 - v37)
-		v39 := math.FMA(v33, v38, v33)
-		v40 := v39
+		v35 := math.IsNaN(v2)
+		v36 := v34
+		if v35 {
+			v36 = v2
+		}
+		v37 := float64(v2 - v0)
+		v38 := float64(v2 - v37)
+		v39 := float64(v0 - v38)
+		v40 := float64(v1 + v37)
+		v41 := float64(v39 - v40)
+		v42 := math.FMA(v36, v41, v36)
+		v43 := v42
 		if v5 {
-			v40 = v6
+			v43 = v6
 		}
-		v41 := math.IsNaN(v0)
-		v42 := v40
-		if v41 {
-			v42 = v0
+		v44 := math.IsNaN(v0)
+		v45 := v43
+		if v44 {
+			v45 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v42
+		foldT := foldS + v45
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v42 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v45 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
 }
 
-// softmaxGeneric is the pure-Go kernel of softmax (f32 memory, f64 compute, 44
+// softmaxGeneric is the pure-Go kernel of softmax (f32 memory, f64 compute, 47
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -113,64 +119,70 @@ func softmaxGeneric(dst, x []float32, m, s, sLo float32) {
 	v1 := float64(m)
 	v4 := math.Float64frombits(0xc087500000000000)  // -746
 	v6 := math.Float64frombits(0x0000000000000000)  // 0
-	v8 := math.Float64frombits(0x4086300000000000)  // 710
-	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v41 := float64(s)
+	v7 := math.Float64frombits(0xc085f80000000000)  // -703
+	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v22 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v44 := float64(s)
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
 		v5 := v2 < v4
-		v7 := v4
-		if v2 > v4 {
-			v7 = v2
+		v8 := v7
+		if v2 > v7 {
+			v8 = v2
 		}
-		v9 := v8
-		if v7 < v8 {
-			v9 = v7
+		v10 := v9
+		if v8 < v9 {
+			v10 = v8
 		}
-		v11 := float64(v9 * v10)
-		v12 := math.RoundToEven(v11)
-		v13 := -v12
-		v15 := math.FMA(v13, v14, v9)
-		v18 := math.FMA(v16, v15, v17)
-		v20 := math.FMA(v18, v15, v19)
-		v22 := math.FMA(v20, v15, v21)
-		v24 := math.FMA(v22, v15, v23)
-		v26 := math.FMA(v24, v15, v25)
-		v28 := math.FMA(v26, v15, v27)
-		v30 := math.FMA(v28, v15, v29)
-		v31 := ldexpMid(v30, v12)
-		v32 := math.IsNaN(v2)
-		v33 := v31
-		if v32 {
-			v33 = v2
+		v12 := float64(v10 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v10)
+		v19 := math.FMA(v17, v16, v18)
+		v21 := math.FMA(v19, v16, v20)
+		v23 := math.FMA(v21, v16, v22)
+		v25 := math.FMA(v23, v16, v24)
+		v27 := math.FMA(v25, v16, v26)
+		v29 := math.FMA(v27, v16, v28)
+		v31 := math.FMA(v29, v16, v30)
+		v32 := ldexpMid(v31, v13)
+		v33 := v2 < v7
+		v34 := v32
+		if v33 {
+			v34 = v6
 		}
-		v34 := float64(v2 - v0)
-		v35 := float64(v2 - v34)
-		v36 := float64(v0 - v35)
-		v37 := float64(v1 + v34)
-		v38 := float64(v36 - v37)
-		v39 := math.FMA(v33, v38, v33)
-		v40 := v39
+		v35 := math.IsNaN(v2)
+		v36 := v34
+		if v35 {
+			v36 = v2
+		}
+		v37 := float64(v2 - v0)
+		v38 := float64(v2 - v37)
+		v39 := float64(v0 - v38)
+		v40 := float64(v1 + v37)
+		v41 := float64(v39 - v40)
+		v42 := math.FMA(v36, v41, v36)
+		v43 := v42
 		if v5 {
-			v40 = v6
+			v43 = v6
 		}
-		v42 := float64(v40 / v41)
-		v43 := math.IsNaN(v0)
-		v44 := v42
-		if v43 {
-			v44 = v0
+		v45 := float64(v43 / v44)
+		v46 := math.IsNaN(v0)
+		v47 := v45
+		if v46 {
+			v47 = v0
 		}
-		dst[i] = float32(v44)
+		dst[i] = float32(v47)
 	}
 }
 

@@ -21,7 +21,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f32 memory, f64 compute,
-// 91 operations): the scalar twin of the vector program the assembly kernels
+// 93 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -30,7 +30,7 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 	v1 := float64(beta)
 	v3 := float64(threshold)
 	v5 := math.Float64frombits(0x0000000000000000)  // 0
-	v9 := math.Float64frombits(0xc087500000000000)  // -746
+	v9 := math.Float64frombits(0xc085f80000000000)  // -703
 	v11 := math.Float64frombits(0x4086300000000000) // 710
 	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v17 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -42,21 +42,21 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 	v28 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v32 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v37 := math.Float64frombits(0xbff0000000000000) // -1
-	v39 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
-	v41 := math.Float64frombits(0x3ff0000000000000) // 1
-	v48 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v52 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v54 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v62 := math.Float64frombits(0x4000000000000000) // 2
-	v66 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
-	v67 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
-	v69 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
-	v71 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
-	v73 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
-	v81 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v83 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v87 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v39 := math.Float64frombits(0xbff0000000000000) // -1
+	v41 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
+	v43 := math.Float64frombits(0x3ff0000000000000) // 1
+	v50 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v54 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v56 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v64 := math.Float64frombits(0x4000000000000000) // 2
+	v68 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
+	v69 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
+	v71 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
+	v73 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
+	v75 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
+	v83 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v85 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v89 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -87,92 +87,97 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 		v31 := math.FMA(v29, v18, v30)
 		v33 := math.FMA(v31, v18, v32)
 		v34 := ldexpMid(v33, v15)
-		v35 := math.IsNaN(v8)
+		v35 := v8 < v9
 		v36 := v34
 		if v35 {
-			v36 = v8
+			v36 = v5
 		}
-		v38 := v37
-		if v36 > v37 {
-			v38 = v36
+		v37 := math.IsNaN(v8)
+		v38 := v36
+		if v37 {
+			v38 = v8
 		}
 		v40 := v39
-		if v38 < v39 {
+		if v38 > v39 {
 			v40 = v38
 		}
-		v42 := float64(v41 + v40)
-		v49 := v48
-		if v42 > v48 {
-			v49 = v42
+		v42 := v41
+		if v40 < v41 {
+			v42 = v40
 		}
-		v50 := getMant64(v49)
-		v51 := getExp64(v49)
-		v53 := v52 <= v50
-		v55 := float64(v50 * v54)
-		v56 := v50
-		if v53 {
-			v56 = v55
+		v44 := float64(v43 + v42)
+		v51 := v50
+		if v44 > v50 {
+			v51 = v44
 		}
-		v57 := float64(v51 + v41)
-		v58 := v51
-		if v53 {
+		v52 := getMant64(v51)
+		v53 := getExp64(v51)
+		v55 := v54 <= v52
+		v57 := float64(v52 * v56)
+		v58 := v52
+		if v55 {
 			v58 = v57
 		}
-		v59 := float64(v56 - v41)
-		v60 := v58 == v5
-		v61 := v59
-		if v60 {
-			v61 = v40
+		v59 := float64(v53 + v43)
+		v60 := v53
+		if v55 {
+			v60 = v59
 		}
-		v63 := float64(v62 + v61)
-		v64 := float64(v61 / v63)
-		v65 := float64(v64 * v64)
-		v68 := math.FMA(v66, v65, v67)
-		v70 := math.FMA(v68, v65, v69)
-		v72 := math.FMA(v70, v65, v71)
-		v74 := math.FMA(v72, v65, v73)
-		v75 := float64(v65 * v74)
-		v76 := float64(v75 - v61)
-		v77 := math.FMA(v64, v76, v61)
-		v78 := math.FMA(v58, v17, v77)
-		v79 := math.Copysign(v78, v36)
-		v80 := v36 == v37
-		v82 := v79
-		if v80 {
-			v82 = v81
+		v61 := float64(v58 - v43)
+		v62 := v60 == v5
+		v63 := v61
+		if v62 {
+			v63 = v42
 		}
-		v84 := v36 == v83
-		v85 := v82
-		if v84 {
-			v85 = v36
+		v65 := float64(v64 + v63)
+		v66 := float64(v63 / v65)
+		v67 := float64(v66 * v66)
+		v70 := math.FMA(v68, v67, v69)
+		v72 := math.FMA(v70, v67, v71)
+		v74 := math.FMA(v72, v67, v73)
+		v76 := math.FMA(v74, v67, v75)
+		v77 := float64(v67 * v76)
+		v78 := float64(v77 - v63)
+		v79 := math.FMA(v66, v78, v63)
+		v80 := math.FMA(v60, v17, v79)
+		v81 := math.Copysign(v80, v38)
+		v82 := v38 == v39
+		v84 := v81
+		if v82 {
+			v84 = v83
 		}
-		v86 := v36 < v37
-		v88 := v85
+		v86 := v38 == v85
+		v87 := v84
 		if v86 {
-			v88 = v87
+			v87 = v38
 		}
-		v89 := math.IsNaN(v36)
-		v90 := v88
-		if v89 {
-			v90 = v36
+		v88 := v38 < v39
+		v90 := v87
+		if v88 {
+			v90 = v89
 		}
-		v91 := float64(v6 + v90)
-		v92 := float64(v91 / v1)
-		v93 := v92
+		v91 := math.IsNaN(v38)
+		v92 := v90
+		if v91 {
+			v92 = v38
+		}
+		v93 := float64(v6 + v92)
+		v94 := float64(v93 / v1)
+		v95 := v94
 		if v4 {
-			v93 = v0
-		}
-		v94 := math.IsNaN(v0)
-		v95 := v93
-		if v94 {
 			v95 = v0
 		}
-		dst[i] = float32(v95)
+		v96 := math.IsNaN(v0)
+		v97 := v95
+		if v96 {
+			v97 = v0
+		}
+		dst[i] = float32(v97)
 	}
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f32
-// memory, f64 compute, 44 operations): the scalar twin of the vector program
+// memory, f64 compute, 46 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -182,7 +187,7 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 	v1 := float64(beta)
 	v3 := float64(threshold)
 	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v8 := math.Float64frombits(0xc087500000000000)  // -746
+	v8 := math.Float64frombits(0xc085f80000000000)  // -703
 	v10 := math.Float64frombits(0x0000000000000000) // 0
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -217,28 +222,33 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 		v30 := math.FMA(v28, v17, v29)
 		v32 := math.FMA(v30, v17, v31)
 		v33 := ldexpMid(v32, v14)
-		v34 := v5
+		v34 := v7 < v8
+		v35 := v33
+		if v34 {
+			v35 = v10
+		}
+		v36 := v5
 		if v11 {
-			v34 = v33
+			v36 = v35
 		}
-		v35 := float64(v5 + v33)
-		v36 := float64(v34 / v35)
-		v37 := math.IsNaN(v2)
-		v38 := v36
-		if v37 {
-			v38 = v2
+		v37 := float64(v5 + v35)
+		v38 := float64(v36 / v37)
+		v39 := math.IsNaN(v2)
+		v40 := v38
+		if v39 {
+			v40 = v2
 		}
-		v39 := v38
+		v41 := v40
 		if v4 {
-			v39 = v5
+			v41 = v5
 		}
-		v40 := float64(dy[i])
-		v41 := float64(v40 * v39)
-		v42 := math.IsNaN(v0)
-		v43 := v41
-		if v42 {
-			v43 = v0
+		v42 := float64(dy[i])
+		v43 := float64(v42 * v41)
+		v44 := math.IsNaN(v0)
+		v45 := v43
+		if v44 {
+			v45 = v0
 		}
-		dx[i] = float32(v43)
+		dx[i] = float32(v45)
 	}
 }

@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 51
+// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 53
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -23,7 +23,7 @@ func swigluGeneric(dst, a, b []float32) {
 	v2 := math.Float64frombits(0xc089000000000000)  // -800
 	v4 := math.Float64frombits(0x0000000000000000)  // 0
 	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v11 := math.Float64frombits(0xc087500000000000) // -746
+	v11 := math.Float64frombits(0xc085f80000000000) // -703
 	v14 := math.Float64frombits(0x3ff0000000000000) // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -60,45 +60,50 @@ func swigluGeneric(dst, a, b []float32) {
 		v33 := math.FMA(v31, v20, v32)
 		v35 := math.FMA(v33, v20, v34)
 		v36 := ldexpMid(v35, v17)
-		v37 := v14
+		v37 := v10 < v11
+		v38 := v36
+		if v37 {
+			v38 = v4
+		}
+		v39 := v14
 		if v13 {
-			v37 = v36
+			v39 = v38
 		}
-		v38 := float64(v14 + v36)
-		v39 := float64(v37 / v38)
-		v40 := math.IsNaN(v8)
-		v41 := v39
-		if v40 {
-			v41 = v8
+		v40 := float64(v14 + v38)
+		v41 := float64(v39 / v40)
+		v42 := math.IsNaN(v8)
+		v43 := v41
+		if v42 {
+			v43 = v8
 		}
-		v42 := float64(v14 - v41)
-		v43 := v42
-		if v6 {
-			v43 = v41
-		}
-		v44 := float64(v0 * v43)
+		v44 := float64(v14 - v43)
 		v45 := v44
+		if v6 {
+			v45 = v43
+		}
+		v46 := float64(v0 * v45)
+		v47 := v46
 		if v3 {
-			v45 = v5
+			v47 = v5
 		}
-		v46 := float64(b[i])
-		v47 := float64(v46 * v45)
-		v48 := math.IsNaN(v46)
-		v49 := v47
-		if v48 {
-			v49 = v46
-		}
-		v50 := math.IsNaN(v0)
+		v48 := float64(b[i])
+		v49 := float64(v48 * v47)
+		v50 := math.IsNaN(v48)
 		v51 := v49
 		if v50 {
-			v51 = v0
+			v51 = v48
 		}
-		dst[i] = float32(v51)
+		v52 := math.IsNaN(v0)
+		v53 := v51
+		if v52 {
+			v53 = v0
+		}
+		dst[i] = float32(v53)
 	}
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f32 memory,
-// f64 compute, 99 operations): the scalar twin of the vector program the
+// f64 compute, 101 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -113,7 +118,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v10 := math.Float64frombits(0xc004000000000000) // -2.5
 	v13 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v20 := math.Float64frombits(0xc087500000000000) // -746
+	v20 := math.Float64frombits(0xc085f80000000000) // -703
 	v23 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v27 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
 	v29 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -124,16 +129,16 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 	v38 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v40 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v42 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v56 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v57 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v59 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v61 := math.Float64frombits(0xc044000000000000) // -40
-	v63 := math.Float64frombits(0x4086200000000000) // 708
-	v69 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v71 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v74 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v77 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v81 := math.Float64frombits(0xbff0000000000000) // -1
+	v58 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v59 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v61 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v63 := math.Float64frombits(0xc044000000000000) // -40
+	v65 := math.Float64frombits(0x4086200000000000) // 708
+	v71 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v73 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v76 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v79 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v83 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range da {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -162,92 +167,97 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 		v41 := math.FMA(v39, v28, v40)
 		v43 := math.FMA(v41, v28, v42)
 		v44 := ldexpMid(v43, v25)
-		v45 := v8
+		v45 := v19 < v20
+		v46 := v44
+		if v45 {
+			v46 = v4
+		}
+		v47 := v8
 		if v22 {
-			v45 = v44
+			v47 = v46
 		}
-		v46 := float64(v8 + v44)
-		v47 := float64(v45 / v46)
-		v48 := math.IsNaN(v17)
-		v49 := v47
-		if v48 {
-			v49 = v17
+		v48 := float64(v8 + v46)
+		v49 := float64(v47 / v48)
+		v50 := math.IsNaN(v17)
+		v51 := v49
+		if v50 {
+			v51 = v17
 		}
-		v50 := -v49
-		v51 := math.FMA(v50, v49, v49)
-		v52 := v0 < v4
-		v53 := float64(v8 - v49)
-		v54 := v53
-		if v52 {
-			v54 = v49
+		v52 := -v51
+		v53 := math.FMA(v52, v51, v51)
+		v54 := v0 < v4
+		v55 := float64(v8 - v51)
+		v56 := v55
+		if v54 {
+			v56 = v51
 		}
-		v55 := math.FMA(v0, v51, v54)
-		v58 := float64(v0 - v57)
-		v60 := float64(v58 - v59)
-		v62 := v61
-		if v60 > v61 {
-			v62 = v60
-		}
+		v57 := math.FMA(v0, v53, v56)
+		v60 := float64(v0 - v59)
+		v62 := float64(v60 - v61)
 		v64 := v63
-		if v62 < v63 {
+		if v62 > v63 {
 			v64 = v62
 		}
-		v65 := float64(v64 * v23)
-		v66 := math.RoundToEven(v65)
-		v67 := -v66
-		v68 := math.FMA(v67, v27, v64)
-		v70 := math.FMA(v69, v68, v29)
-		v72 := math.FMA(v70, v68, v71)
-		v73 := math.FMA(v72, v68, v32)
-		v75 := math.FMA(v73, v68, v74)
-		v76 := math.FMA(v75, v68, v36)
-		v78 := math.FMA(v76, v68, v77)
-		v79 := math.FMA(v78, v68, v40)
-		v80 := float64(v68 * v79)
-		v82 := ldexpNormal(v81, v67)
-		v83 := float64(v8 + v82)
-		v84 := float64(v83 + v80)
-		v85 := ldexpNormal(v84, v66)
-		v86 := math.Copysign(v85, v60)
-		v87 := math.IsNaN(v60)
-		v88 := v86
-		if v87 {
-			v88 = v60
+		v66 := v65
+		if v64 < v65 {
+			v66 = v64
 		}
-		v89 := math.FMA(v56, v88, v60)
-		v90 := float64(v51 * v89)
-		v91 := v90
-		if v15 {
-			v91 = v55
+		v67 := float64(v66 * v23)
+		v68 := math.RoundToEven(v67)
+		v69 := -v68
+		v70 := math.FMA(v69, v27, v66)
+		v72 := math.FMA(v71, v70, v29)
+		v74 := math.FMA(v72, v70, v73)
+		v75 := math.FMA(v74, v70, v32)
+		v77 := math.FMA(v75, v70, v76)
+		v78 := math.FMA(v77, v70, v36)
+		v80 := math.FMA(v78, v70, v79)
+		v81 := math.FMA(v80, v70, v40)
+		v82 := float64(v70 * v81)
+		v84 := ldexpNormal(v83, v69)
+		v85 := float64(v8 + v84)
+		v86 := float64(v85 + v82)
+		v87 := ldexpNormal(v86, v68)
+		v88 := math.Copysign(v87, v62)
+		v89 := math.IsNaN(v62)
+		v90 := v88
+		if v89 {
+			v90 = v62
 		}
-		v92 := v91
-		if v7 {
-			v92 = v8
-		}
+		v91 := math.FMA(v58, v90, v62)
+		v92 := float64(v53 * v91)
 		v93 := v92
+		if v15 {
+			v93 = v57
+		}
+		v94 := v93
+		if v7 {
+			v94 = v8
+		}
+		v95 := v94
 		if v3 {
-			v93 = v5
+			v95 = v5
 		}
-		v94 := float64(b[i])
-		v95 := float64(dy[i])
-		v96 := float64(v94 * v93)
-		v97 := float64(v95 * v96)
-		v98 := math.IsNaN(v94)
-		v99 := v97
-		if v98 {
-			v99 = v94
-		}
-		v100 := math.IsNaN(v0)
+		v96 := float64(b[i])
+		v97 := float64(dy[i])
+		v98 := float64(v96 * v95)
+		v99 := float64(v97 * v98)
+		v100 := math.IsNaN(v96)
 		v101 := v99
 		if v100 {
-			v101 = v0
+			v101 = v96
 		}
-		da[i] = float32(v101)
+		v102 := math.IsNaN(v0)
+		v103 := v101
+		if v102 {
+			v103 = v0
+		}
+		da[i] = float32(v103)
 	}
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f32 memory,
-// f64 compute, 49 operations): the scalar twin of the vector program the
+// f64 compute, 51 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -258,7 +268,7 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 	v2 := math.Float64frombits(0xc089000000000000)  // -800
 	v4 := math.Float64frombits(0x0000000000000000)  // 0
 	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v11 := math.Float64frombits(0xc087500000000000) // -746
+	v11 := math.Float64frombits(0xc085f80000000000) // -703
 	v14 := math.Float64frombits(0x3ff0000000000000) // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
@@ -295,34 +305,39 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 		v33 := math.FMA(v31, v20, v32)
 		v35 := math.FMA(v33, v20, v34)
 		v36 := ldexpMid(v35, v17)
-		v37 := v14
+		v37 := v10 < v11
+		v38 := v36
+		if v37 {
+			v38 = v4
+		}
+		v39 := v14
 		if v13 {
-			v37 = v36
+			v39 = v38
 		}
-		v38 := float64(v14 + v36)
-		v39 := float64(v37 / v38)
-		v40 := math.IsNaN(v8)
-		v41 := v39
-		if v40 {
-			v41 = v8
+		v40 := float64(v14 + v38)
+		v41 := float64(v39 / v40)
+		v42 := math.IsNaN(v8)
+		v43 := v41
+		if v42 {
+			v43 = v8
 		}
-		v42 := float64(v14 - v41)
-		v43 := v42
-		if v6 {
-			v43 = v41
-		}
-		v44 := float64(v0 * v43)
+		v44 := float64(v14 - v43)
 		v45 := v44
+		if v6 {
+			v45 = v43
+		}
+		v46 := float64(v0 * v45)
+		v47 := v46
 		if v3 {
-			v45 = v5
+			v47 = v5
 		}
-		v46 := float64(dy[i])
-		v47 := float64(v46 * v45)
-		v48 := math.IsNaN(v0)
-		v49 := v47
-		if v48 {
-			v49 = v0
+		v48 := float64(dy[i])
+		v49 := float64(v48 * v47)
+		v50 := math.IsNaN(v0)
+		v51 := v49
+		if v50 {
+			v51 = v0
 		}
-		db[i] = float32(v49)
+		db[i] = float32(v51)
 	}
 }

@@ -82,7 +82,7 @@ func tanhGeneric(dst, x []float32) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f32 memory, f64
-// compute, 46 operations): the scalar twin of the vector program the assembly
+// compute, 48 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -91,7 +91,7 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0x4010000000000000)  // 4
 	v3 := math.Float64frombits(0xc000000000000000)  // -2
-	v8 := math.Float64frombits(0xc087500000000000)  // -746
+	v8 := math.Float64frombits(0xc085f80000000000)  // -703
 	v10 := math.Float64frombits(0x0000000000000000) // 0
 	v12 := math.Float64frombits(0x3ff0000000000000) // 1
 	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
@@ -127,28 +127,33 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v31 := math.FMA(v29, v18, v30)
 		v33 := math.FMA(v31, v18, v32)
 		v34 := ldexpMid(v33, v15)
-		v35 := v12
+		v35 := v7 < v8
+		v36 := v34
+		if v35 {
+			v36 = v10
+		}
+		v37 := v12
 		if v11 {
-			v35 = v34
+			v37 = v36
 		}
-		v36 := float64(v12 + v34)
-		v37 := float64(v35 / v36)
-		v38 := math.IsNaN(v5)
-		v39 := v37
-		if v38 {
-			v39 = v5
+		v38 := float64(v12 + v36)
+		v39 := float64(v37 / v38)
+		v40 := math.IsNaN(v5)
+		v41 := v39
+		if v40 {
+			v41 = v5
 		}
-		v40 := -v39
-		v41 := math.FMA(v40, v39, v39)
-		v42 := float64(v1 * v41)
-		v43 := float64(dy[i])
-		v44 := float64(v43 * v42)
-		v45 := math.IsNaN(v0)
-		v46 := v44
-		if v45 {
-			v46 = v0
+		v42 := -v41
+		v43 := math.FMA(v42, v41, v41)
+		v44 := float64(v1 * v43)
+		v45 := float64(dy[i])
+		v46 := float64(v45 * v44)
+		v47 := math.IsNaN(v0)
+		v48 := v46
+		if v47 {
+			v48 = v0
 		}
-		dx[i] = float32(v46)
+		dx[i] = float32(v48)
 	}
 }
 

@@ -170,6 +170,10 @@ const (
 	// (e^{-784} < 2^-1131), so every larger a (and +Inf) gives the same
 	// lanes, and a² cannot overflow.
 	erfClamp = 28
+	// A float32 target's erfc is 0 above erfc32MaxArg, where it is below
+	// 2^-980 (and th·2^-k normal up to it): for the reason, see
+	// exp32MinArg.
+	erfc32MaxArg = 26
 )
 
 // erfTwoSum is Knuth's TwoSum: s + e = x + y exactly, s = fl(x + y).
@@ -201,7 +205,11 @@ func erfLower(b *Builder, x Value, target Type, complement bool) Value {
 
 	// Tail: erfc(|x|) = th + tl (before the final scaling by 2^-k).
 	// MINPD order: a second, so NaN passes through the clamp.
-	ac := b.Min(b.Const(erfClamp), a)
+	clamp := float64(erfClamp)
+	if target == F32 {
+		clamp = erfc32MaxArg
+	}
+	ac := b.Min(b.Const(clamp), a)
 	var th, tl, negk Value
 	if target == F32 {
 		th, negk = erfcTail32(b, ac)
@@ -238,6 +246,7 @@ func erfLower(b *Builder, x Value, target Type, complement bool) Value {
 	if target == F32 {
 		pos = b.LdexpMidRange(th, negk) // th in [0.01, 1]
 		neg = b.Sub(two, pos)
+		pos = b.Select(b.LT(b.Const(erfc32MaxArg), a), b.Const(0), pos)
 	} else {
 		// Scale the unevaluated sum once: one rounding, also into the
 		// subnormal range.

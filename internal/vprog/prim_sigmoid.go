@@ -5,7 +5,8 @@ package vprog
 // The smallest results (x ≲ −708) are e itself, subnormal down to
 // sigmoid(−745.13…) and then 0, rounded once by Ldexp; float64 targets
 // reduce down to −1460 all the same, for a scaled product (see
-// expMinArgF64).
+// expMinArgF64). A float32 target's e is 0 below exp32MinArg, so that no
+// lane holds a subnormal.
 //
 // Float64 targets keep e and 1+e as double-doubles and divide with one
 // correction step (sigmoidDivParts), about 0.5 ULP in all; float32 targets
@@ -41,11 +42,12 @@ func sigmoidDivParts(b *Builder, nh, nl, dh, dl Value) (y0, rem, q Value) {
 func sigmoidLower(b *Builder, x Value, target Type) Value {
 	// −|x| clamped below where exp is 0 (for a float64 target: where it
 	// stays 0 however it is scaled); NaN → the clamp.
-	minArg := expMinArg
+	minArg := exp32MinArg
 	if target == F64 {
 		minArg = expMinArgF64
 	}
-	t := b.Max(b.Neg(b.Abs(x)), b.Const(minArg))
+	nax := b.Neg(b.Abs(x))
+	t := b.Max(nax, b.Const(minArg))
 	neg := b.LT(x, b.Const(0))
 	one := b.Const(1)
 	var res Value
@@ -71,11 +73,11 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 		nh := b.Select(neg, y, one)
 		nl := b.Select(neg, ylo, b.Const(0))
 		q0, rem, q := sigmoidDivParts(b, nh, nl, dh, dl)
-		unclamped := b.LE(b.Const(minArg), b.Neg(b.Abs(x)))
+		unclamped := b.LE(b.Const(minArg), nax)
 		res = expLdexpDD(b, q0, b.Mul(rem, q), b.Select(neg, k, b.Const(0)), unclamped)
 	} else {
 		k, p := exp32Scaled(b, t)
-		e := b.LdexpMidRange(p, k) // p near 1
+		e := exp32Flush(b, nax, b.LdexpMidRange(p, k)) // p near 1
 		res = b.Div(b.Select(neg, e, one), b.Add(one, e))
 	}
 	return b.Select(b.IsNaN(x), x, res)
