@@ -27,14 +27,6 @@ import (
 	"github.com/actkern/actkern/internal/spec"
 )
 
-// fingerprintPaths are the files and folders, relative to the module root,
-// whose content decides a check's verdicts: the kernels, the reference and
-// the judging, the spec, and the module's dependencies.
-var fingerprintPaths = []string{
-	"go.mod", "go.sum", "spec", "generated", "internal/reference", "internal/testutil",
-	"kerneltest", "cmd/actkern/check.go", "cmd/actkern/check_worker.go",
-}
-
 // checkState is the state file's content.
 type checkState struct {
 	Runs []stateRun            `json:"runs"`
