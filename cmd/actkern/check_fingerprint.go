@@ -4,10 +4,11 @@ package main
 // state file (check_state.go). A job's fingerprint hashes
 //   - what every job of its precision shares: the Go version, go.mod and
 //     go.sum, the reference, the judging (kerneltest, internal/testutil,
-//     the check's sweep code), the spec outside the activations' entries,
-//     and the generated package's Go files that belong to no activation
-//     (but not its tests, nor kernels_amd64.go, whose declarations say
-//     again what the assembly functions' text says);
+//     check_sweep.go and check_worker.go), the spec outside the
+//     activations' entries, and the generated package's Go files that
+//     belong to no activation (but not its tests, nor kernels_amd64.go,
+//     whose declarations say again what the assembly functions' text
+//     says);
 //   - what is the job's own: its activation's spec entry, its generated Go
 //     files, and its assembly functions, with each reference to the shared
 //     constant pool replaced by the constants it can read (the pool's
@@ -37,7 +38,7 @@ import (
 // every job's verdicts depend on besides its generated package.
 var sharedPaths = []string{
 	"go.mod", "go.sum", "internal/reference", "internal/testutil", "kerneltest",
-	"cmd/actkern/check.go", "cmd/actkern/check_worker.go",
+	"cmd/actkern/check_sweep.go", "cmd/actkern/check_worker.go",
 }
 
 // asmFile is the generated assembly of a package, whose functions are
