@@ -24,6 +24,20 @@ import "fmt"
 //	b_err = fma(x, sb, -bh) + x*sb_err
 //	nb = 1 + bh
 //	nb_err = (1 - (nb - bh)) + b_err
+//	ae = a_err + exp_err(x)
+//	sn_err = (fma(-sn, a, ex) + exp_err(x) - sn*ae)/a
+//	sd = 1 - sn
+//	sd_err = ((1 - sd) - sn) - sn_err
+//	ch = sn*sd
+//	cl = fma(sn, sd, -ch) + (sn*sd_err + sn_err*sd)
+//	th = x - x0_hi
+//	th_err = (x - (th - (th - x))) + (-x0_hi - (th - x))
+//	tt = th - x0_lo
+//	tt_err = ((th - tt) - x0_lo) + th_err
+//	m = expm1(tt)
+//	ph = (-1 - x0_hi)*m
+//	nh = tt + ph
+//	nl = ((tt - nh) + ph) + ((fma(-1 - x0_hi, m, -ph) - x0_lo*m) + tt_err*(1 + k0*(1 + m)))
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
@@ -60,7 +74,7 @@ func SiLU(dst, x []float32) {
 // every i, where
 //
 //	f(x)  = where(x < -800, -0.0, where(x < -745, (x*eh)*eh, x*sigmoid(x)))
-//	f'(x) = where(x < -800, -0.0, where(x > 45, 1, where(x < -708, (eh*(1 + x))*eh, where(x < -2, fma(nb, sigmoid(x), nb_err*sigmoid(x)), where(x < -0.5, c*fma(k0, expm1(t), t), fma(x, c, sigmoid(x)))))))
+//	f'(x) = where(x < -800, -0.0, where(x > 45, 1, where(x < -708, (eh*(1 + x))*eh, where(x < -2, fma(nb, sigmoid(x), nb_err*sigmoid(x)), where(x < -0.5, fma(ch, nh, ch*nl + cl*nh), fma(x, c, sigmoid(x)))))))
 //
 // with
 //
@@ -77,6 +91,20 @@ func SiLU(dst, x []float32) {
 //	b_err = fma(x, sb, -bh) + x*sb_err
 //	nb = 1 + bh
 //	nb_err = (1 - (nb - bh)) + b_err
+//	ae = a_err + exp_err(x)
+//	sn_err = (fma(-sn, a, ex) + exp_err(x) - sn*ae)/a
+//	sd = 1 - sn
+//	sd_err = ((1 - sd) - sn) - sn_err
+//	ch = sn*sd
+//	cl = fma(sn, sd, -ch) + (sn*sd_err + sn_err*sd)
+//	th = x - x0_hi
+//	th_err = (x - (th - (th - x))) + (-x0_hi - (th - x))
+//	tt = th - x0_lo
+//	tt_err = ((th - tt) - x0_lo) + th_err
+//	m = expm1(tt)
+//	ph = (-1 - x0_hi)*m
+//	nh = tt + ph
+//	nl = ((tt - nh) + ph) + ((fma(-1 - x0_hi, m, -ph) - x0_lo*m) + tt_err*(1 + k0*(1 + m)))
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:

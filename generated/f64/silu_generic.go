@@ -317,7 +317,7 @@ func siluGeneric(dst, x []float64) {
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 549 operations): the scalar twin of the vector program the assembly
+// compute, 640 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -353,15 +353,18 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v88 := math.Float64frombits(0xc000000000000000)  // -2
 	v131 := math.Float64frombits(0xc091300000000000) // -1100
 	v309 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v387 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v388 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v390 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v392 := math.Float64frombits(0xc044000000000000) // -40
-	v424 := math.Float64frombits(0xbff0000000000000) // -1
-	v539 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v545 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v547 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v548 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v387 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v389 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v391 := math.Float64frombits(0xbff0000000000000) // -1
+	v392 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v393 := math.Float64frombits(0xc044000000000000) // -40
+	v455 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v459 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v477 := math.Float64frombits(0x4086280000000000) // 709
+	v630 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v636 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v638 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v639 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -814,249 +817,343 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 		if v383 {
 			v384 = v169
 		}
-		v385 := -v384
-		v386 := math.FMA(v385, v384, v384)
-		v389 := float64(v0 - v388)
-		v391 := float64(v389 - v390)
-		v393 := v392
-		if v391 > v392 {
-			v393 = v391
+		v385 := float64(v8 - v384)
+		v386 := float64(v384 * v385)
+		v388 := float64(v0 - v387)
+		v390 := float64(v388 - v389)
+		v394 := v393
+		if v390 > v393 {
+			v394 = v390
 		}
-		v394 := v16
-		if v393 < v16 {
-			v394 = v393
+		v395 := v16
+		if v394 < v16 {
+			v395 = v394
 		}
-		v395 := float64(v394 * v18)
-		v396 := math.RoundToEven(v395)
-		v397 := -v396
-		v398 := math.FMA(v397, v22, v394)
-		v399 := math.FMA(v397, v24, v398)
-		v400 := float64(v398 - v399)
-		v401 := math.FMA(v397, v24, v400)
-		v402 := float64(v399 * v399)
-		v403 := -v402
-		v404 := math.FMA(v399, v399, v403)
-		v405 := float64(v12 * v402)
-		v406 := float64(v12 * v404)
-		v407 := float64(v399 + v405)
-		v408 := float64(v399 - v407)
-		v409 := float64(v408 + v405)
+		v396 := float64(v395 * v18)
+		v397 := math.RoundToEven(v396)
+		v398 := -v397
+		v399 := math.FMA(v398, v22, v395)
+		v400 := math.FMA(v398, v24, v399)
+		v401 := float64(v399 - v400)
+		v402 := math.FMA(v398, v24, v401)
+		v403 := float64(v400 * v400)
+		v404 := -v403
+		v405 := math.FMA(v400, v400, v404)
+		v406 := float64(v12 * v403)
+		v407 := float64(v12 * v405)
+		v408 := float64(v400 + v406)
+		v409 := float64(v400 - v408)
 		v410 := float64(v409 + v406)
-		v411 := math.FMA(v401, v399, v401)
-		v412 := float64(v410 + v411)
-		v413 := float64(v402 * v399)
-		v414 := math.FMA(v40, v399, v41)
-		v415 := math.FMA(v414, v399, v43)
-		v416 := math.FMA(v415, v399, v45)
-		v417 := math.FMA(v416, v399, v47)
-		v418 := math.FMA(v417, v399, v49)
-		v419 := math.FMA(v418, v399, v51)
-		v420 := math.FMA(v419, v399, v53)
-		v421 := math.FMA(v420, v399, v55)
-		v422 := math.FMA(v421, v399, v57)
-		v423 := math.FMA(v413, v422, v412)
-		v425 := ldexpMid(v424, v397)
+		v411 := float64(v410 + v407)
+		v412 := math.FMA(v402, v400, v402)
+		v413 := float64(v411 + v412)
+		v414 := float64(v403 * v400)
+		v415 := math.FMA(v40, v400, v41)
+		v416 := math.FMA(v415, v400, v43)
+		v417 := math.FMA(v416, v400, v45)
+		v418 := math.FMA(v417, v400, v47)
+		v419 := math.FMA(v418, v400, v49)
+		v420 := math.FMA(v419, v400, v51)
+		v421 := math.FMA(v420, v400, v53)
+		v422 := math.FMA(v421, v400, v55)
+		v423 := math.FMA(v422, v400, v57)
+		v424 := math.FMA(v414, v423, v413)
+		v425 := ldexpMid(v391, v398)
 		v426 := float64(v8 + v425)
 		v427 := float64(v426 - v8)
 		v428 := float64(v426 - v427)
 		v429 := float64(v8 - v428)
 		v430 := float64(v425 - v427)
 		v431 := float64(v429 + v430)
-		v432 := float64(v423 + v431)
-		v433 := float64(v426 + v407)
+		v432 := float64(v424 + v431)
+		v433 := float64(v426 + v408)
 		v434 := float64(v426 - v433)
-		v435 := float64(v434 + v407)
+		v435 := float64(v434 + v408)
 		v436 := float64(v435 + v432)
 		v437 := float64(v433 + v436)
-		v438 := ldexpMid(v437, v396)
-		v439 := math.Copysign(v438, v391)
-		v440 := math.IsNaN(v391)
+		v438 := ldexpMid(v437, v397)
+		v439 := math.Copysign(v438, v390)
+		v440 := math.IsNaN(v390)
 		v441 := v439
 		if v440 {
-			v441 = v391
+			v441 = v390
 		}
-		v442 := math.FMA(v387, v441, v391)
-		v443 := float64(v386 * v442)
-		v444 := math.FMA(v0, v386, v241)
-		v445 := v444
+		v442 := float64(v392 * v441)
+		v443 := float64(v390 + v442)
+		v444 := float64(v390 - v443)
+		v445 := float64(v444 + v442)
+		v446 := -v442
+		v447 := math.FMA(v392, v441, v446)
+		v448 := float64(v389 * v441)
+		v449 := float64(v447 - v448)
+		v450 := float64(v388 - v390)
+		v451 := float64(v450 - v389)
+		v452 := float64(v388 - v0)
+		v453 := float64(v388 - v452)
+		v454 := float64(v0 - v453)
+		v456 := float64(v455 - v452)
+		v457 := float64(v454 + v456)
+		v458 := float64(v451 + v457)
+		v460 := float64(v8 + v441)
+		v461 := float64(v459 * v460)
+		v462 := float64(v8 + v461)
+		v463 := float64(v458 * v462)
+		v464 := float64(v449 + v463)
+		v465 := float64(v445 + v464)
+		v466 := float64(v386 * v465)
+		v467 := -v386
+		v468 := math.FMA(v384, v385, v467)
+		v469 := float64(v8 - v385)
+		v470 := float64(v469 - v384)
+		v471 := -v384
+		v472 := math.FMA(v471, v297, v296)
+		v473 := float64(v278 + v281)
+		v474 := float64(v278 - v473)
+		v475 := float64(v474 + v281)
+		v476 := v69 <= v250
+		v478 := v477 < v0
+		v479 := v476 && !v478
+		v480 := math.Ldexp(v475, int(v250))
+		v481 := v4
+		if v479 {
+			v481 = v480
+		}
+		v482 := v481
+		if v240 {
+			v482 = v0
+		}
+		v483 := float64(v472 + v482)
+		v484 := float64(v300 + v482)
+		v485 := float64(v384 * v484)
+		v486 := float64(v483 - v485)
+		v487 := float64(v486 / v297)
+		v488 := float64(v470 - v487)
+		v489 := float64(v384 * v488)
+		v490 := float64(v487 * v385)
+		v491 := float64(v489 + v490)
+		v492 := float64(v468 + v491)
+		v493 := float64(v492 * v443)
+		v494 := float64(v466 + v493)
+		v495 := math.FMA(v386, v443, v494)
+		v496 := math.FMA(v471, v384, v384)
+		v497 := math.FMA(v0, v496, v241)
+		v498 := v497
 		if v310 {
-			v445 = v443
+			v498 = v495
 		}
-		v446 := v445
+		v499 := v498
 		if v89 {
-			v446 = v308
+			v499 = v308
 		}
-		v447 := v446
+		v500 := v499
 		if v11 {
-			v447 = v86
+			v500 = v86
 		}
-		v448 := v447
+		v501 := v500
 		if v7 {
-			v448 = v8
+			v501 = v8
 		}
-		v449 := v448
+		v502 := v501
 		if v3 {
-			v449 = v5
+			v502 = v5
 		}
-		v450 := dy[i]
-		v451 := float64(v450 * v5)
-		v452 := float64(v450 * v8)
-		v453 := float64(v450 * v83)
-		v454 := -v453
-		v455 := math.FMA(v450, v83, v454)
-		v456 := float64(v453 * v84)
-		v457 := -v456
-		v458 := math.FMA(v453, v84, v457)
-		v459 := math.FMA(v455, v84, v458)
-		v460 := float64(v456 * v83)
-		v461 := -v460
-		v462 := math.FMA(v456, v83, v461)
-		v463 := math.FMA(v459, v83, v462)
-		v464 := float64(v450 * v167)
-		v465 := -v464
-		v466 := math.FMA(v450, v167, v465)
-		v467 := float64(v464 * v241)
-		v468 := -v467
-		v469 := math.FMA(v464, v241, v468)
-		v470 := math.FMA(v466, v241, v469)
-		v471 := float64(v450 * v306)
-		v472 := -v471
-		v473 := math.FMA(v450, v306, v472)
-		v474 := float64(v471 * v241)
-		v475 := -v474
-		v476 := math.FMA(v471, v241, v475)
-		v477 := math.FMA(v473, v241, v476)
-		v478 := float64(v467 + v474)
-		v479 := float64(v478 - v467)
-		v480 := float64(v478 - v479)
-		v481 := float64(v467 - v480)
-		v482 := float64(v474 - v479)
-		v483 := float64(v481 + v482)
-		v484 := float64(v483 + v470)
-		v485 := float64(v484 + v477)
-		v486 := float64(v450 * v386)
-		v487 := -v486
-		v488 := math.FMA(v450, v386, v487)
-		v489 := float64(v486 * v442)
-		v490 := -v489
-		v491 := math.FMA(v486, v442, v490)
-		v492 := math.FMA(v488, v442, v491)
-		v493 := float64(v450 * v0)
-		v494 := -v493
-		v495 := math.FMA(v450, v0, v494)
-		v496 := float64(v493 * v386)
-		v497 := -v496
-		v498 := math.FMA(v493, v386, v497)
-		v499 := math.FMA(v495, v386, v498)
-		v500 := v4
-		if v224 {
-			v500 = v219
-		}
-		v501 := float64(v450 * v500)
-		v502 := -v501
-		v503 := math.FMA(v450, v500, v502)
-		v504 := v4
-		if v224 {
-			v504 = v225
-		}
-		v505 := float64(v450 * v504)
-		v506 := float64(v503 + v505)
-		v507 := float64(v501 + v506)
-		v508 := math.Ldexp(v507, int(v226))
-		v509 := float64(v450 * v239)
+		v503 := dy[i]
+		v504 := float64(v503 * v5)
+		v505 := float64(v503 * v8)
+		v506 := float64(v503 * v83)
+		v507 := -v506
+		v508 := math.FMA(v503, v83, v507)
+		v509 := float64(v506 * v84)
 		v510 := -v509
-		v511 := math.FMA(v450, v239, v510)
-		v512 := v509
+		v511 := math.FMA(v506, v84, v510)
+		v512 := math.FMA(v508, v84, v511)
+		v513 := float64(v509 * v83)
+		v514 := -v513
+		v515 := math.FMA(v509, v83, v514)
+		v516 := math.FMA(v512, v83, v515)
+		v517 := float64(v503 * v167)
+		v518 := -v517
+		v519 := math.FMA(v503, v167, v518)
+		v520 := float64(v517 * v241)
+		v521 := -v520
+		v522 := math.FMA(v517, v241, v521)
+		v523 := math.FMA(v519, v241, v522)
+		v524 := float64(v503 * v306)
+		v525 := -v524
+		v526 := math.FMA(v503, v306, v525)
+		v527 := float64(v524 * v241)
+		v528 := -v527
+		v529 := math.FMA(v524, v241, v528)
+		v530 := math.FMA(v526, v241, v529)
+		v531 := float64(v520 + v527)
+		v532 := float64(v531 - v520)
+		v533 := float64(v531 - v532)
+		v534 := float64(v520 - v533)
+		v535 := float64(v527 - v532)
+		v536 := float64(v534 + v535)
+		v537 := float64(v536 + v523)
+		v538 := float64(v537 + v530)
+		v539 := float64(v503 * v386)
+		v540 := -v539
+		v541 := math.FMA(v503, v386, v540)
+		v542 := float64(v539 * v443)
+		v543 := -v542
+		v544 := math.FMA(v539, v443, v543)
+		v545 := math.FMA(v541, v443, v544)
+		v546 := float64(v503 * v466)
+		v547 := -v546
+		v548 := math.FMA(v503, v466, v547)
+		v549 := float64(v503 * v493)
+		v550 := -v549
+		v551 := math.FMA(v503, v493, v550)
+		v552 := float64(v546 + v549)
+		v553 := float64(v552 - v546)
+		v554 := float64(v552 - v553)
+		v555 := float64(v546 - v554)
+		v556 := float64(v549 - v553)
+		v557 := float64(v555 + v556)
+		v558 := float64(v557 + v548)
+		v559 := float64(v558 + v551)
+		v560 := float64(v542 + v552)
+		v561 := float64(v560 - v542)
+		v562 := float64(v560 - v561)
+		v563 := float64(v542 - v562)
+		v564 := float64(v552 - v561)
+		v565 := float64(v563 + v564)
+		v566 := float64(v565 + v545)
+		v567 := float64(v566 + v559)
+		v568 := float64(v503 * v0)
+		v569 := -v568
+		v570 := math.FMA(v503, v0, v569)
+		v571 := float64(v568 * v471)
+		v572 := -v571
+		v573 := math.FMA(v568, v471, v572)
+		v574 := math.FMA(v570, v471, v573)
+		v575 := float64(v571 * v384)
+		v576 := -v575
+		v577 := math.FMA(v571, v384, v576)
+		v578 := math.FMA(v574, v384, v577)
+		v579 := float64(v568 * v384)
+		v580 := -v579
+		v581 := math.FMA(v568, v384, v580)
+		v582 := math.FMA(v570, v384, v581)
+		v583 := float64(v575 + v579)
+		v584 := float64(v583 - v575)
+		v585 := float64(v583 - v584)
+		v586 := float64(v575 - v585)
+		v587 := float64(v579 - v584)
+		v588 := float64(v586 + v587)
+		v589 := float64(v588 + v578)
+		v590 := float64(v589 + v582)
+		v591 := v4
+		if v224 {
+			v591 = v219
+		}
+		v592 := float64(v503 * v591)
+		v593 := -v592
+		v594 := math.FMA(v503, v591, v593)
+		v595 := v4
+		if v224 {
+			v595 = v225
+		}
+		v596 := float64(v503 * v595)
+		v597 := float64(v594 + v596)
+		v598 := float64(v592 + v597)
+		v599 := math.Ldexp(v598, int(v226))
+		v600 := float64(v503 * v239)
+		v601 := -v600
+		v602 := math.FMA(v503, v239, v601)
+		v603 := v600
 		if v229 {
-			v512 = v508
+			v603 = v599
 		}
-		v513 := v511
+		v604 := v602
 		if v229 {
-			v513 = v4
+			v604 = v4
 		}
-		v514 := v512
+		v605 := v603
 		if v240 {
-			v514 = v493
+			v605 = v568
 		}
-		v515 := v513
+		v606 := v604
 		if v240 {
-			v515 = v495
+			v606 = v570
 		}
-		v516 := float64(v496 + v514)
-		v517 := float64(v516 - v496)
-		v518 := float64(v516 - v517)
-		v519 := float64(v496 - v518)
-		v520 := float64(v514 - v517)
-		v521 := float64(v519 + v520)
-		v522 := float64(v521 + v499)
-		v523 := float64(v522 + v515)
-		v524 := v516
+		v607 := float64(v583 + v605)
+		v608 := float64(v607 - v583)
+		v609 := float64(v607 - v608)
+		v610 := float64(v583 - v609)
+		v611 := float64(v605 - v608)
+		v612 := float64(v610 + v611)
+		v613 := float64(v612 + v590)
+		v614 := float64(v613 + v606)
+		v615 := v607
 		if v310 {
-			v524 = v489
+			v615 = v560
 		}
-		v525 := v523
+		v616 := v614
 		if v310 {
-			v525 = v492
+			v616 = v567
 		}
-		v526 := v524
+		v617 := v615
 		if v89 {
-			v526 = v478
+			v617 = v531
 		}
-		v527 := v525
+		v618 := v616
 		if v89 {
-			v527 = v485
+			v618 = v538
 		}
-		v528 := v526
+		v619 := v617
 		if v11 {
-			v528 = v460
+			v619 = v513
 		}
-		v529 := v527
+		v620 := v618
 		if v11 {
-			v529 = v463
+			v620 = v516
 		}
-		v530 := v528
+		v621 := v619
 		if v7 {
-			v530 = v452
+			v621 = v505
 		}
-		v531 := v529
+		v622 := v620
 		if v7 {
-			v531 = v4
+			v622 = v4
 		}
-		v532 := v530
+		v623 := v621
 		if v3 {
-			v532 = v451
+			v623 = v504
 		}
-		v533 := v531
+		v624 := v622
 		if v3 {
-			v533 = v4
+			v624 = v4
 		}
-		v534 := float64(v532 + v533)
-		v535 := float64(v450 * v449)
-		v536 := float64(v534 - v535)
-		v537 := math.Abs(v536)
-		v538 := math.Abs(v535)
-		v540 := float64(v538 * v539)
-		v541 := v537 <= v540
-		v542 := math.Abs(v450)
-		v543 := math.Abs(v493)
-		v544 := v542
-		if v543 > v542 {
-			v544 = v543
+		v625 := float64(v623 + v624)
+		v626 := float64(v503 * v502)
+		v627 := float64(v625 - v626)
+		v628 := math.Abs(v627)
+		v629 := math.Abs(v626)
+		v631 := float64(v629 * v630)
+		v632 := v628 <= v631
+		v633 := math.Abs(v503)
+		v634 := math.Abs(v568)
+		v635 := v633
+		if v634 > v633 {
+			v635 = v634
 		}
-		v546 := float64(v537 * v545)
-		v549 := math.FMA(v544, v547, v548)
-		v550 := v546 <= v549
-		v551 := v541 || v550
-		v552 := v534 == v4
-		v553 := v551 && !v552
-		v554 := v535
-		if v553 {
-			v554 = v534
+		v637 := float64(v628 * v636)
+		v640 := math.FMA(v635, v638, v639)
+		v641 := v637 <= v640
+		v642 := v632 || v641
+		v643 := v625 == v4
+		v644 := v642 && !v643
+		v645 := v626
+		if v644 {
+			v645 = v625
 		}
-		v555 := v554
+		v646 := v645
 		if v240 {
-			v555 = v0
+			v646 = v0
 		}
-		dx[i] = v555
+		dx[i] = v646
 	}
 }

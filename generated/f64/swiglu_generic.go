@@ -327,7 +327,7 @@ func swigluGeneric(dst, a, b []float64) {
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 679 operations): the scalar twin of the vector program the
+// f64 compute, 810 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -364,16 +364,19 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v88 := math.Float64frombits(0xc000000000000000)  // -2
 	v131 := math.Float64frombits(0xc091300000000000) // -1100
 	v309 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v387 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v388 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v390 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v392 := math.Float64frombits(0xc044000000000000) // -40
-	v424 := math.Float64frombits(0xbff0000000000000) // -1
-	v556 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v562 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v564 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v565 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v676 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v387 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v389 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v391 := math.Float64frombits(0xbff0000000000000) // -1
+	v392 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v393 := math.Float64frombits(0xc044000000000000) // -40
+	v455 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v459 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v477 := math.Float64frombits(0x4086280000000000) // 709
+	v649 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v655 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v657 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v658 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v807 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -826,439 +829,573 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		if v383 {
 			v384 = v169
 		}
-		v385 := -v384
-		v386 := math.FMA(v385, v384, v384)
-		v389 := float64(v0 - v388)
-		v391 := float64(v389 - v390)
-		v393 := v392
-		if v391 > v392 {
-			v393 = v391
+		v385 := float64(v8 - v384)
+		v386 := float64(v384 * v385)
+		v388 := float64(v0 - v387)
+		v390 := float64(v388 - v389)
+		v394 := v393
+		if v390 > v393 {
+			v394 = v390
 		}
-		v394 := v16
-		if v393 < v16 {
-			v394 = v393
+		v395 := v16
+		if v394 < v16 {
+			v395 = v394
 		}
-		v395 := float64(v394 * v18)
-		v396 := math.RoundToEven(v395)
-		v397 := -v396
-		v398 := math.FMA(v397, v22, v394)
-		v399 := math.FMA(v397, v24, v398)
-		v400 := float64(v398 - v399)
-		v401 := math.FMA(v397, v24, v400)
-		v402 := float64(v399 * v399)
-		v403 := -v402
-		v404 := math.FMA(v399, v399, v403)
-		v405 := float64(v12 * v402)
-		v406 := float64(v12 * v404)
-		v407 := float64(v399 + v405)
-		v408 := float64(v399 - v407)
-		v409 := float64(v408 + v405)
+		v396 := float64(v395 * v18)
+		v397 := math.RoundToEven(v396)
+		v398 := -v397
+		v399 := math.FMA(v398, v22, v395)
+		v400 := math.FMA(v398, v24, v399)
+		v401 := float64(v399 - v400)
+		v402 := math.FMA(v398, v24, v401)
+		v403 := float64(v400 * v400)
+		v404 := -v403
+		v405 := math.FMA(v400, v400, v404)
+		v406 := float64(v12 * v403)
+		v407 := float64(v12 * v405)
+		v408 := float64(v400 + v406)
+		v409 := float64(v400 - v408)
 		v410 := float64(v409 + v406)
-		v411 := math.FMA(v401, v399, v401)
-		v412 := float64(v410 + v411)
-		v413 := float64(v402 * v399)
-		v414 := math.FMA(v40, v399, v41)
-		v415 := math.FMA(v414, v399, v43)
-		v416 := math.FMA(v415, v399, v45)
-		v417 := math.FMA(v416, v399, v47)
-		v418 := math.FMA(v417, v399, v49)
-		v419 := math.FMA(v418, v399, v51)
-		v420 := math.FMA(v419, v399, v53)
-		v421 := math.FMA(v420, v399, v55)
-		v422 := math.FMA(v421, v399, v57)
-		v423 := math.FMA(v413, v422, v412)
-		v425 := ldexpMid(v424, v397)
+		v411 := float64(v410 + v407)
+		v412 := math.FMA(v402, v400, v402)
+		v413 := float64(v411 + v412)
+		v414 := float64(v403 * v400)
+		v415 := math.FMA(v40, v400, v41)
+		v416 := math.FMA(v415, v400, v43)
+		v417 := math.FMA(v416, v400, v45)
+		v418 := math.FMA(v417, v400, v47)
+		v419 := math.FMA(v418, v400, v49)
+		v420 := math.FMA(v419, v400, v51)
+		v421 := math.FMA(v420, v400, v53)
+		v422 := math.FMA(v421, v400, v55)
+		v423 := math.FMA(v422, v400, v57)
+		v424 := math.FMA(v414, v423, v413)
+		v425 := ldexpMid(v391, v398)
 		v426 := float64(v8 + v425)
 		v427 := float64(v426 - v8)
 		v428 := float64(v426 - v427)
 		v429 := float64(v8 - v428)
 		v430 := float64(v425 - v427)
 		v431 := float64(v429 + v430)
-		v432 := float64(v423 + v431)
-		v433 := float64(v426 + v407)
+		v432 := float64(v424 + v431)
+		v433 := float64(v426 + v408)
 		v434 := float64(v426 - v433)
-		v435 := float64(v434 + v407)
+		v435 := float64(v434 + v408)
 		v436 := float64(v435 + v432)
 		v437 := float64(v433 + v436)
-		v438 := ldexpMid(v437, v396)
-		v439 := math.Copysign(v438, v391)
-		v440 := math.IsNaN(v391)
+		v438 := ldexpMid(v437, v397)
+		v439 := math.Copysign(v438, v390)
+		v440 := math.IsNaN(v390)
 		v441 := v439
 		if v440 {
-			v441 = v391
+			v441 = v390
 		}
-		v442 := math.FMA(v387, v441, v391)
-		v443 := float64(v386 * v442)
-		v444 := math.FMA(v0, v386, v241)
-		v445 := v444
+		v442 := float64(v392 * v441)
+		v443 := float64(v390 + v442)
+		v444 := float64(v390 - v443)
+		v445 := float64(v444 + v442)
+		v446 := -v442
+		v447 := math.FMA(v392, v441, v446)
+		v448 := float64(v389 * v441)
+		v449 := float64(v447 - v448)
+		v450 := float64(v388 - v390)
+		v451 := float64(v450 - v389)
+		v452 := float64(v388 - v0)
+		v453 := float64(v388 - v452)
+		v454 := float64(v0 - v453)
+		v456 := float64(v455 - v452)
+		v457 := float64(v454 + v456)
+		v458 := float64(v451 + v457)
+		v460 := float64(v8 + v441)
+		v461 := float64(v459 * v460)
+		v462 := float64(v8 + v461)
+		v463 := float64(v458 * v462)
+		v464 := float64(v449 + v463)
+		v465 := float64(v445 + v464)
+		v466 := float64(v386 * v465)
+		v467 := -v386
+		v468 := math.FMA(v384, v385, v467)
+		v469 := float64(v8 - v385)
+		v470 := float64(v469 - v384)
+		v471 := -v384
+		v472 := math.FMA(v471, v297, v296)
+		v473 := float64(v278 + v281)
+		v474 := float64(v278 - v473)
+		v475 := float64(v474 + v281)
+		v476 := v69 <= v250
+		v478 := v477 < v0
+		v479 := v476 && !v478
+		v480 := math.Ldexp(v475, int(v250))
+		v481 := v4
+		if v479 {
+			v481 = v480
+		}
+		v482 := v481
+		if v240 {
+			v482 = v0
+		}
+		v483 := float64(v472 + v482)
+		v484 := float64(v300 + v482)
+		v485 := float64(v384 * v484)
+		v486 := float64(v483 - v485)
+		v487 := float64(v486 / v297)
+		v488 := float64(v470 - v487)
+		v489 := float64(v384 * v488)
+		v490 := float64(v487 * v385)
+		v491 := float64(v489 + v490)
+		v492 := float64(v468 + v491)
+		v493 := float64(v492 * v443)
+		v494 := float64(v466 + v493)
+		v495 := math.FMA(v386, v443, v494)
+		v496 := math.FMA(v471, v384, v384)
+		v497 := math.FMA(v0, v496, v241)
+		v498 := v497
 		if v310 {
-			v445 = v443
+			v498 = v495
 		}
-		v446 := v445
+		v499 := v498
 		if v89 {
-			v446 = v308
+			v499 = v308
 		}
-		v447 := v446
+		v500 := v499
 		if v11 {
-			v447 = v86
+			v500 = v86
 		}
-		v448 := v447
+		v501 := v500
 		if v7 {
-			v448 = v8
+			v501 = v8
 		}
-		v449 := v448
+		v502 := v501
 		if v3 {
-			v449 = v5
+			v502 = v5
 		}
-		v450 := b[i]
-		v451 := dy[i]
-		v452 := float64(v450 * v451)
-		v453 := -v452
-		v454 := math.FMA(v450, v451, v453)
-		v455 := float64(v452 * v5)
-		v456 := -v455
-		v457 := math.FMA(v452, v5, v456)
-		v458 := math.FMA(v454, v5, v457)
-		v459 := float64(v452 * v8)
-		v460 := -v459
-		v461 := math.FMA(v452, v8, v460)
-		v462 := math.FMA(v454, v8, v461)
-		v463 := float64(v452 * v83)
-		v464 := -v463
-		v465 := math.FMA(v452, v83, v464)
-		v466 := math.FMA(v454, v83, v465)
-		v467 := float64(v463 * v84)
-		v468 := -v467
-		v469 := math.FMA(v463, v84, v468)
-		v470 := math.FMA(v466, v84, v469)
-		v471 := float64(v467 * v83)
-		v472 := -v471
-		v473 := math.FMA(v467, v83, v472)
-		v474 := math.FMA(v470, v83, v473)
-		v475 := float64(v452 * v167)
-		v476 := -v475
-		v477 := math.FMA(v452, v167, v476)
-		v478 := math.FMA(v454, v167, v477)
-		v479 := float64(v475 * v241)
-		v480 := -v479
-		v481 := math.FMA(v475, v241, v480)
-		v482 := math.FMA(v478, v241, v481)
-		v483 := float64(v452 * v306)
-		v484 := -v483
-		v485 := math.FMA(v452, v306, v484)
-		v486 := math.FMA(v454, v306, v485)
-		v487 := float64(v483 * v241)
-		v488 := -v487
-		v489 := math.FMA(v483, v241, v488)
-		v490 := math.FMA(v486, v241, v489)
-		v491 := float64(v479 + v487)
-		v492 := float64(v491 - v479)
-		v493 := float64(v491 - v492)
-		v494 := float64(v479 - v493)
-		v495 := float64(v487 - v492)
-		v496 := float64(v494 + v495)
-		v497 := float64(v496 + v482)
-		v498 := float64(v497 + v490)
-		v499 := float64(v452 * v386)
-		v500 := -v499
-		v501 := math.FMA(v452, v386, v500)
-		v502 := math.FMA(v454, v386, v501)
-		v503 := float64(v499 * v442)
-		v504 := -v503
-		v505 := math.FMA(v499, v442, v504)
-		v506 := math.FMA(v502, v442, v505)
-		v507 := float64(v452 * v0)
-		v508 := -v507
-		v509 := math.FMA(v452, v0, v508)
-		v510 := math.FMA(v454, v0, v509)
-		v511 := float64(v507 * v386)
-		v512 := -v511
-		v513 := math.FMA(v507, v386, v512)
-		v514 := math.FMA(v510, v386, v513)
-		v515 := v4
-		if v224 {
-			v515 = v219
-		}
-		v516 := float64(v452 * v515)
+		v503 := b[i]
+		v504 := dy[i]
+		v505 := float64(v503 * v504)
+		v506 := -v505
+		v507 := math.FMA(v503, v504, v506)
+		v508 := float64(v505 * v5)
+		v509 := -v508
+		v510 := math.FMA(v505, v5, v509)
+		v511 := math.FMA(v507, v5, v510)
+		v512 := float64(v505 * v8)
+		v513 := -v512
+		v514 := math.FMA(v505, v8, v513)
+		v515 := math.FMA(v507, v8, v514)
+		v516 := float64(v505 * v83)
 		v517 := -v516
-		v518 := math.FMA(v452, v515, v517)
-		v519 := math.FMA(v454, v515, v518)
-		v520 := v4
+		v518 := math.FMA(v505, v83, v517)
+		v519 := math.FMA(v507, v83, v518)
+		v520 := float64(v516 * v84)
+		v521 := -v520
+		v522 := math.FMA(v516, v84, v521)
+		v523 := math.FMA(v519, v84, v522)
+		v524 := float64(v520 * v83)
+		v525 := -v524
+		v526 := math.FMA(v520, v83, v525)
+		v527 := math.FMA(v523, v83, v526)
+		v528 := float64(v505 * v167)
+		v529 := -v528
+		v530 := math.FMA(v505, v167, v529)
+		v531 := math.FMA(v507, v167, v530)
+		v532 := float64(v528 * v241)
+		v533 := -v532
+		v534 := math.FMA(v528, v241, v533)
+		v535 := math.FMA(v531, v241, v534)
+		v536 := float64(v505 * v306)
+		v537 := -v536
+		v538 := math.FMA(v505, v306, v537)
+		v539 := math.FMA(v507, v306, v538)
+		v540 := float64(v536 * v241)
+		v541 := -v540
+		v542 := math.FMA(v536, v241, v541)
+		v543 := math.FMA(v539, v241, v542)
+		v544 := float64(v532 + v540)
+		v545 := float64(v544 - v532)
+		v546 := float64(v544 - v545)
+		v547 := float64(v532 - v546)
+		v548 := float64(v540 - v545)
+		v549 := float64(v547 + v548)
+		v550 := float64(v549 + v535)
+		v551 := float64(v550 + v543)
+		v552 := float64(v505 * v386)
+		v553 := -v552
+		v554 := math.FMA(v505, v386, v553)
+		v555 := math.FMA(v507, v386, v554)
+		v556 := float64(v552 * v443)
+		v557 := -v556
+		v558 := math.FMA(v552, v443, v557)
+		v559 := math.FMA(v555, v443, v558)
+		v560 := float64(v505 * v466)
+		v561 := -v560
+		v562 := math.FMA(v505, v466, v561)
+		v563 := math.FMA(v507, v466, v562)
+		v564 := float64(v505 * v493)
+		v565 := -v564
+		v566 := math.FMA(v505, v493, v565)
+		v567 := math.FMA(v507, v493, v566)
+		v568 := float64(v560 + v564)
+		v569 := float64(v568 - v560)
+		v570 := float64(v568 - v569)
+		v571 := float64(v560 - v570)
+		v572 := float64(v564 - v569)
+		v573 := float64(v571 + v572)
+		v574 := float64(v573 + v563)
+		v575 := float64(v574 + v567)
+		v576 := float64(v556 + v568)
+		v577 := float64(v576 - v556)
+		v578 := float64(v576 - v577)
+		v579 := float64(v556 - v578)
+		v580 := float64(v568 - v577)
+		v581 := float64(v579 + v580)
+		v582 := float64(v581 + v559)
+		v583 := float64(v582 + v575)
+		v584 := float64(v505 * v0)
+		v585 := -v584
+		v586 := math.FMA(v505, v0, v585)
+		v587 := math.FMA(v507, v0, v586)
+		v588 := float64(v584 * v471)
+		v589 := -v588
+		v590 := math.FMA(v584, v471, v589)
+		v591 := math.FMA(v587, v471, v590)
+		v592 := float64(v588 * v384)
+		v593 := -v592
+		v594 := math.FMA(v588, v384, v593)
+		v595 := math.FMA(v591, v384, v594)
+		v596 := float64(v584 * v384)
+		v597 := -v596
+		v598 := math.FMA(v584, v384, v597)
+		v599 := math.FMA(v587, v384, v598)
+		v600 := float64(v592 + v596)
+		v601 := float64(v600 - v592)
+		v602 := float64(v600 - v601)
+		v603 := float64(v592 - v602)
+		v604 := float64(v596 - v601)
+		v605 := float64(v603 + v604)
+		v606 := float64(v605 + v595)
+		v607 := float64(v606 + v599)
+		v608 := v4
 		if v224 {
-			v520 = v225
+			v608 = v219
 		}
-		v521 := float64(v452 * v520)
-		v522 := float64(v519 + v521)
-		v523 := float64(v516 + v522)
-		v524 := math.Ldexp(v523, int(v226))
-		v525 := float64(v452 * v239)
-		v526 := -v525
-		v527 := math.FMA(v452, v239, v526)
-		v528 := math.FMA(v454, v239, v527)
-		v529 := v525
+		v609 := float64(v505 * v608)
+		v610 := -v609
+		v611 := math.FMA(v505, v608, v610)
+		v612 := math.FMA(v507, v608, v611)
+		v613 := v4
+		if v224 {
+			v613 = v225
+		}
+		v614 := float64(v505 * v613)
+		v615 := float64(v612 + v614)
+		v616 := float64(v609 + v615)
+		v617 := math.Ldexp(v616, int(v226))
+		v618 := float64(v505 * v239)
+		v619 := -v618
+		v620 := math.FMA(v505, v239, v619)
+		v621 := math.FMA(v507, v239, v620)
+		v622 := v618
 		if v229 {
-			v529 = v524
+			v622 = v617
 		}
-		v530 := v528
+		v623 := v621
 		if v229 {
-			v530 = v4
+			v623 = v4
 		}
-		v531 := v529
+		v624 := v622
 		if v240 {
-			v531 = v507
+			v624 = v584
 		}
-		v532 := v530
+		v625 := v623
 		if v240 {
-			v532 = v510
+			v625 = v587
 		}
-		v533 := float64(v511 + v531)
-		v534 := float64(v533 - v511)
-		v535 := float64(v533 - v534)
-		v536 := float64(v511 - v535)
-		v537 := float64(v531 - v534)
-		v538 := float64(v536 + v537)
-		v539 := float64(v538 + v514)
-		v540 := float64(v539 + v532)
-		v541 := v533
+		v626 := float64(v600 + v624)
+		v627 := float64(v626 - v600)
+		v628 := float64(v626 - v627)
+		v629 := float64(v600 - v628)
+		v630 := float64(v624 - v627)
+		v631 := float64(v629 + v630)
+		v632 := float64(v631 + v607)
+		v633 := float64(v632 + v625)
+		v634 := v626
 		if v310 {
-			v541 = v503
+			v634 = v576
 		}
-		v542 := v540
+		v635 := v633
 		if v310 {
-			v542 = v506
+			v635 = v583
 		}
-		v543 := v541
+		v636 := v634
 		if v89 {
-			v543 = v491
-		}
-		v544 := v542
-		if v89 {
-			v544 = v498
-		}
-		v545 := v543
-		if v11 {
-			v545 = v471
-		}
-		v546 := v544
-		if v11 {
-			v546 = v474
-		}
-		v547 := v545
-		if v7 {
-			v547 = v459
-		}
-		v548 := v546
-		if v7 {
-			v548 = v462
-		}
-		v549 := v547
-		if v3 {
-			v549 = v455
-		}
-		v550 := v548
-		if v3 {
-			v550 = v458
-		}
-		v551 := float64(v549 + v550)
-		v552 := float64(v452 * v449)
-		v553 := float64(v551 - v552)
-		v554 := math.Abs(v553)
-		v555 := math.Abs(v552)
-		v557 := float64(v555 * v556)
-		v558 := v554 <= v557
-		v559 := math.Abs(v452)
-		v560 := math.Abs(v507)
-		v561 := v559
-		if v560 > v559 {
-			v561 = v560
-		}
-		v563 := float64(v554 * v562)
-		v566 := math.FMA(v561, v564, v565)
-		v567 := v563 <= v566
-		v568 := v558 || v567
-		v569 := v551 == v4
-		v570 := v568 && !v569
-		v571 := v552
-		if v570 {
-			v571 = v551
-		}
-		v572 := math.Abs(v451)
-		v573 := math.Abs(v450)
-		v574 := v572 < v573
-		v575 := v451
-		if v574 {
-			v575 = v450
-		}
-		v576 := v450
-		if v574 {
-			v576 = v451
-		}
-		v577 := float64(v575 * v5)
-		v578 := float64(v575 * v8)
-		v579 := float64(v575 * v83)
-		v580 := -v579
-		v581 := math.FMA(v575, v83, v580)
-		v582 := float64(v579 * v84)
-		v583 := -v582
-		v584 := math.FMA(v579, v84, v583)
-		v585 := math.FMA(v581, v84, v584)
-		v586 := float64(v582 * v83)
-		v587 := -v586
-		v588 := math.FMA(v582, v83, v587)
-		v589 := math.FMA(v585, v83, v588)
-		v590 := float64(v575 * v167)
-		v591 := -v590
-		v592 := math.FMA(v575, v167, v591)
-		v593 := float64(v590 * v241)
-		v594 := -v593
-		v595 := math.FMA(v590, v241, v594)
-		v596 := math.FMA(v592, v241, v595)
-		v597 := float64(v575 * v306)
-		v598 := -v597
-		v599 := math.FMA(v575, v306, v598)
-		v600 := float64(v597 * v241)
-		v601 := -v600
-		v602 := math.FMA(v597, v241, v601)
-		v603 := math.FMA(v599, v241, v602)
-		v604 := float64(v593 + v600)
-		v605 := float64(v604 - v593)
-		v606 := float64(v604 - v605)
-		v607 := float64(v593 - v606)
-		v608 := float64(v600 - v605)
-		v609 := float64(v607 + v608)
-		v610 := float64(v609 + v596)
-		v611 := float64(v610 + v603)
-		v612 := float64(v575 * v386)
-		v613 := -v612
-		v614 := math.FMA(v575, v386, v613)
-		v615 := float64(v612 * v442)
-		v616 := -v615
-		v617 := math.FMA(v612, v442, v616)
-		v618 := math.FMA(v614, v442, v617)
-		v619 := float64(v575 * v0)
-		v620 := -v619
-		v621 := math.FMA(v575, v0, v620)
-		v622 := float64(v619 * v386)
-		v623 := -v622
-		v624 := math.FMA(v619, v386, v623)
-		v625 := math.FMA(v621, v386, v624)
-		v626 := float64(v575 * v515)
-		v627 := -v626
-		v628 := math.FMA(v575, v515, v627)
-		v629 := float64(v575 * v520)
-		v630 := float64(v628 + v629)
-		v631 := float64(v626 + v630)
-		v632 := math.Ldexp(v631, int(v226))
-		v633 := float64(v575 * v239)
-		v634 := -v633
-		v635 := math.FMA(v575, v239, v634)
-		v636 := v633
-		if v229 {
-			v636 = v632
+			v636 = v544
 		}
 		v637 := v635
-		if v229 {
-			v637 = v4
+		if v89 {
+			v637 = v551
 		}
 		v638 := v636
-		if v240 {
-			v638 = v619
+		if v11 {
+			v638 = v524
 		}
 		v639 := v637
-		if v240 {
-			v639 = v621
-		}
-		v640 := float64(v622 + v638)
-		v641 := float64(v640 - v622)
-		v642 := float64(v640 - v641)
-		v643 := float64(v622 - v642)
-		v644 := float64(v638 - v641)
-		v645 := float64(v643 + v644)
-		v646 := float64(v645 + v625)
-		v647 := float64(v646 + v639)
-		v648 := v640
-		if v310 {
-			v648 = v615
-		}
-		v649 := v647
-		if v310 {
-			v649 = v618
-		}
-		v650 := v648
-		if v89 {
-			v650 = v604
-		}
-		v651 := v649
-		if v89 {
-			v651 = v611
-		}
-		v652 := v650
 		if v11 {
-			v652 = v586
+			v639 = v527
 		}
-		v653 := v651
-		if v11 {
-			v653 = v589
+		v640 := v638
+		if v7 {
+			v640 = v512
 		}
+		v641 := v639
+		if v7 {
+			v641 = v515
+		}
+		v642 := v640
+		if v3 {
+			v642 = v508
+		}
+		v643 := v641
+		if v3 {
+			v643 = v511
+		}
+		v644 := float64(v642 + v643)
+		v645 := float64(v505 * v502)
+		v646 := float64(v644 - v645)
+		v647 := math.Abs(v646)
+		v648 := math.Abs(v645)
+		v650 := float64(v648 * v649)
+		v651 := v647 <= v650
+		v652 := math.Abs(v505)
+		v653 := math.Abs(v584)
 		v654 := v652
-		if v7 {
-			v654 = v578
+		if v653 > v652 {
+			v654 = v653
 		}
-		v655 := v653
-		if v7 {
-			v655 = v4
+		v656 := float64(v647 * v655)
+		v659 := math.FMA(v654, v657, v658)
+		v660 := v656 <= v659
+		v661 := v651 || v660
+		v662 := v644 == v4
+		v663 := v661 && !v662
+		v664 := v645
+		if v663 {
+			v664 = v644
 		}
-		v656 := v654
-		if v3 {
-			v656 = v577
+		v665 := math.Abs(v504)
+		v666 := math.Abs(v503)
+		v667 := v665 < v666
+		v668 := v504
+		if v667 {
+			v668 = v503
 		}
-		v657 := v655
-		if v3 {
-			v657 = v4
+		v669 := v503
+		if v667 {
+			v669 = v504
 		}
-		v658 := float64(v656 + v657)
-		v659 := float64(v575 * v449)
-		v660 := float64(v658 - v659)
-		v661 := math.Abs(v660)
-		v662 := math.Abs(v659)
-		v663 := float64(v662 * v556)
-		v664 := v661 <= v663
-		v665 := math.Abs(v575)
-		v666 := math.Abs(v619)
-		v667 := v665
-		if v666 > v665 {
-			v667 = v666
+		v670 := float64(v668 * v5)
+		v671 := float64(v668 * v8)
+		v672 := float64(v668 * v83)
+		v673 := -v672
+		v674 := math.FMA(v668, v83, v673)
+		v675 := float64(v672 * v84)
+		v676 := -v675
+		v677 := math.FMA(v672, v84, v676)
+		v678 := math.FMA(v674, v84, v677)
+		v679 := float64(v675 * v83)
+		v680 := -v679
+		v681 := math.FMA(v675, v83, v680)
+		v682 := math.FMA(v678, v83, v681)
+		v683 := float64(v668 * v167)
+		v684 := -v683
+		v685 := math.FMA(v668, v167, v684)
+		v686 := float64(v683 * v241)
+		v687 := -v686
+		v688 := math.FMA(v683, v241, v687)
+		v689 := math.FMA(v685, v241, v688)
+		v690 := float64(v668 * v306)
+		v691 := -v690
+		v692 := math.FMA(v668, v306, v691)
+		v693 := float64(v690 * v241)
+		v694 := -v693
+		v695 := math.FMA(v690, v241, v694)
+		v696 := math.FMA(v692, v241, v695)
+		v697 := float64(v686 + v693)
+		v698 := float64(v697 - v686)
+		v699 := float64(v697 - v698)
+		v700 := float64(v686 - v699)
+		v701 := float64(v693 - v698)
+		v702 := float64(v700 + v701)
+		v703 := float64(v702 + v689)
+		v704 := float64(v703 + v696)
+		v705 := float64(v668 * v386)
+		v706 := -v705
+		v707 := math.FMA(v668, v386, v706)
+		v708 := float64(v705 * v443)
+		v709 := -v708
+		v710 := math.FMA(v705, v443, v709)
+		v711 := math.FMA(v707, v443, v710)
+		v712 := float64(v668 * v466)
+		v713 := -v712
+		v714 := math.FMA(v668, v466, v713)
+		v715 := float64(v668 * v493)
+		v716 := -v715
+		v717 := math.FMA(v668, v493, v716)
+		v718 := float64(v712 + v715)
+		v719 := float64(v718 - v712)
+		v720 := float64(v718 - v719)
+		v721 := float64(v712 - v720)
+		v722 := float64(v715 - v719)
+		v723 := float64(v721 + v722)
+		v724 := float64(v723 + v714)
+		v725 := float64(v724 + v717)
+		v726 := float64(v708 + v718)
+		v727 := float64(v726 - v708)
+		v728 := float64(v726 - v727)
+		v729 := float64(v708 - v728)
+		v730 := float64(v718 - v727)
+		v731 := float64(v729 + v730)
+		v732 := float64(v731 + v711)
+		v733 := float64(v732 + v725)
+		v734 := float64(v668 * v0)
+		v735 := -v734
+		v736 := math.FMA(v668, v0, v735)
+		v737 := float64(v734 * v471)
+		v738 := -v737
+		v739 := math.FMA(v734, v471, v738)
+		v740 := math.FMA(v736, v471, v739)
+		v741 := float64(v737 * v384)
+		v742 := -v741
+		v743 := math.FMA(v737, v384, v742)
+		v744 := math.FMA(v740, v384, v743)
+		v745 := float64(v734 * v384)
+		v746 := -v745
+		v747 := math.FMA(v734, v384, v746)
+		v748 := math.FMA(v736, v384, v747)
+		v749 := float64(v741 + v745)
+		v750 := float64(v749 - v741)
+		v751 := float64(v749 - v750)
+		v752 := float64(v741 - v751)
+		v753 := float64(v745 - v750)
+		v754 := float64(v752 + v753)
+		v755 := float64(v754 + v744)
+		v756 := float64(v755 + v748)
+		v757 := float64(v668 * v608)
+		v758 := -v757
+		v759 := math.FMA(v668, v608, v758)
+		v760 := float64(v668 * v613)
+		v761 := float64(v759 + v760)
+		v762 := float64(v757 + v761)
+		v763 := math.Ldexp(v762, int(v226))
+		v764 := float64(v668 * v239)
+		v765 := -v764
+		v766 := math.FMA(v668, v239, v765)
+		v767 := v764
+		if v229 {
+			v767 = v763
 		}
-		v668 := float64(v661 * v562)
-		v669 := math.FMA(v667, v564, v565)
-		v670 := v668 <= v669
-		v671 := v664 || v670
-		v672 := v658 == v4
-		v673 := v671 && !v672
-		v674 := v659
-		if v673 {
-			v674 = v658
+		v768 := v766
+		if v229 {
+			v768 = v4
 		}
-		v675 := float64(v576 * v674)
-		v677 := v559 == v676
-		v678 := v573 == v676
-		v679 := v572 == v676
-		v680 := v678 || v679
-		v681 := v677 && !v680
-		v682 := v571
-		if v681 {
-			v682 = v675
-		}
-		v683 := math.IsNaN(v450)
-		v684 := v682
-		if v683 {
-			v684 = v450
-		}
-		v685 := v684
+		v769 := v767
 		if v240 {
-			v685 = v0
+			v769 = v734
 		}
-		da[i] = v685
+		v770 := v768
+		if v240 {
+			v770 = v736
+		}
+		v771 := float64(v749 + v769)
+		v772 := float64(v771 - v749)
+		v773 := float64(v771 - v772)
+		v774 := float64(v749 - v773)
+		v775 := float64(v769 - v772)
+		v776 := float64(v774 + v775)
+		v777 := float64(v776 + v756)
+		v778 := float64(v777 + v770)
+		v779 := v771
+		if v310 {
+			v779 = v726
+		}
+		v780 := v778
+		if v310 {
+			v780 = v733
+		}
+		v781 := v779
+		if v89 {
+			v781 = v697
+		}
+		v782 := v780
+		if v89 {
+			v782 = v704
+		}
+		v783 := v781
+		if v11 {
+			v783 = v679
+		}
+		v784 := v782
+		if v11 {
+			v784 = v682
+		}
+		v785 := v783
+		if v7 {
+			v785 = v671
+		}
+		v786 := v784
+		if v7 {
+			v786 = v4
+		}
+		v787 := v785
+		if v3 {
+			v787 = v670
+		}
+		v788 := v786
+		if v3 {
+			v788 = v4
+		}
+		v789 := float64(v787 + v788)
+		v790 := float64(v668 * v502)
+		v791 := float64(v789 - v790)
+		v792 := math.Abs(v791)
+		v793 := math.Abs(v790)
+		v794 := float64(v793 * v649)
+		v795 := v792 <= v794
+		v796 := math.Abs(v668)
+		v797 := math.Abs(v734)
+		v798 := v796
+		if v797 > v796 {
+			v798 = v797
+		}
+		v799 := float64(v792 * v655)
+		v800 := math.FMA(v798, v657, v658)
+		v801 := v799 <= v800
+		v802 := v795 || v801
+		v803 := v789 == v4
+		v804 := v802 && !v803
+		v805 := v790
+		if v804 {
+			v805 = v789
+		}
+		v806 := float64(v669 * v805)
+		v808 := v652 == v807
+		v809 := v666 == v807
+		v810 := v665 == v807
+		v811 := v809 || v810
+		v812 := v808 && !v811
+		v813 := v664
+		if v812 {
+			v813 = v806
+		}
+		v814 := math.IsNaN(v503)
+		v815 := v813
+		if v814 {
+			v815 = v503
+		}
+		v816 := v815
+		if v240 {
+			v816 = v0
+		}
+		da[i] = v816
 	}
 }
 
