@@ -480,7 +480,7 @@ func gegluTanhGeneric(dst, a, b []float64) {
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 798 operations): the scalar twin of the vector program
+// memory, f64 compute, 831 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -531,11 +531,12 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v212 := math.Float64frombits(0xbfe199999999999a) // -0.55
 	v255 := math.Float64frombits(0xc091300000000000) // -1100
 	v364 := math.Float64frombits(0x4000000000000000) // 2
-	v676 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v682 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v684 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v685 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v809 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v455 := math.Float64frombits(0x4086280000000000) // 709
+	v709 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v715 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v717 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v718 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v842 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1010,497 +1011,535 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v448 := float64(v8 - v447)
 		v449 := float64(v443 - v446)
 		v450 := float64(v448 + v449)
-		v451 := float64(v363 * v450)
-		v452 := float64(v445 - v451)
-		v453 := float64(v452 / v444)
-		v454 := float64(v205 * v289)
-		v455 := float64(v363 * v454)
-		v456 := float64(v453 - v455)
-		v457 := float64(v367 * v456)
-		v458 := float64(v392 + v457)
-		v459 := float64(v374 + v458)
-		v460 := float64(v205 * v363)
-		v461 := float64(v369 * v460)
-		v462 := float64(v459 + v461)
-		v463 := float64(v289 * v462)
-		v464 := math.FMA(v289, v369, v463)
-		v465 := float64(v289 * v363)
-		v466 := math.FMA(v97, v102, v97)
-		v467 := v105
-		if v466 > v105 {
-			v467 = v466
+		v451 := float64(v425 + v428)
+		v452 := float64(v425 - v451)
+		v453 := float64(v452 + v428)
+		v454 := v77 <= v397
+		v456 := v455 < v15
+		v457 := v454 && !v456
+		v458 := math.Ldexp(v453, int(v397))
+		v459 := v4
+		if v457 {
+			v459 = v458
 		}
-		v468 := v23
-		if v467 < v23 {
-			v468 = v467
+		v460 := v459
+		if v288 {
+			v460 = v15
 		}
-		v469 := float64(v468 * v25)
-		v470 := math.RoundToEven(v469)
-		v471 := -v470
-		v472 := math.FMA(v471, v29, v468)
-		v473 := math.FMA(v471, v31, v472)
-		v474 := float64(v472 - v473)
-		v475 := math.FMA(v471, v31, v474)
-		v476 := float64(v473 * v473)
-		v477 := -v476
-		v478 := math.FMA(v473, v473, v477)
-		v479 := float64(v35 * v476)
-		v480 := float64(v35 * v478)
-		v481 := float64(v473 + v479)
-		v482 := float64(v473 - v481)
-		v483 := float64(v482 + v479)
-		v484 := float64(v483 + v480)
-		v485 := math.FMA(v475, v473, v475)
-		v486 := float64(v484 + v485)
-		v487 := float64(v476 * v473)
-		v488 := math.FMA(v48, v473, v49)
-		v489 := math.FMA(v488, v473, v51)
-		v490 := math.FMA(v489, v473, v53)
-		v491 := math.FMA(v490, v473, v55)
-		v492 := math.FMA(v491, v473, v57)
-		v493 := math.FMA(v492, v473, v59)
-		v494 := math.FMA(v493, v473, v61)
-		v495 := math.FMA(v494, v473, v63)
-		v496 := math.FMA(v495, v473, v65)
-		v497 := math.FMA(v487, v496, v486)
-		v498 := ldexpMid(v137, v471)
-		v499 := float64(v8 + v498)
-		v500 := float64(v499 - v8)
-		v501 := float64(v499 - v500)
-		v502 := float64(v8 - v501)
-		v503 := float64(v498 - v500)
-		v504 := float64(v502 + v503)
-		v505 := float64(v497 + v504)
-		v506 := float64(v499 + v481)
-		v507 := float64(v499 - v506)
-		v508 := float64(v507 + v481)
-		v509 := float64(v508 + v505)
-		v510 := float64(v506 + v509)
-		v511 := ldexpMid(v510, v470)
-		v512 := math.Copysign(v511, v466)
-		v513 := math.IsNaN(v466)
-		v514 := v512
-		if v513 {
-			v514 = v466
+		v461 := float64(v450 + v460)
+		v462 := float64(v363 * v461)
+		v463 := float64(v445 - v462)
+		v464 := float64(v463 / v444)
+		v465 := float64(v205 * v289)
+		v466 := float64(v363 * v465)
+		v467 := float64(v464 - v466)
+		v468 := float64(v367 * v467)
+		v469 := float64(v392 + v468)
+		v470 := float64(v374 + v469)
+		v471 := float64(v205 * v363)
+		v472 := float64(v369 * v471)
+		v473 := float64(v470 + v472)
+		v474 := float64(v289 * v473)
+		v475 := math.FMA(v289, v369, v474)
+		v476 := float64(v289 * v363)
+		v477 := float64(v97 * v157)
+		v478 := float64(v97 + v477)
+		v479 := float64(v97 * v102)
+		v480 := float64(v97 + v479)
+		v481 := v105
+		if v480 > v105 {
+			v481 = v480
 		}
-		v515 := math.FMA(v97, v157, v97)
-		v516 := math.FMA(v92, v514, v515)
-		v517 := -v97
-		v518 := math.FMA(v9, v96, v517)
-		v519 := float64(v94 - v96)
-		v520 := float64(v519 - v95)
-		v521 := float64(v9 * v520)
-		v522 := float64(v518 + v521)
-		v523 := float64(v203 * v96)
-		v524 := float64(v522 + v523)
-		v525 := float64(v524 * v158)
-		v526 := float64(v8 + v514)
-		v527 := float64(v92 * v526)
-		v528 := float64(v524 * v103)
-		v529 := float64(v527 * v528)
-		v530 := float64(v525 + v529)
-		v531 := float64(v465 * v530)
-		v532 := -v465
-		v533 := math.FMA(v289, v363, v532)
-		v534 := -v289
-		v535 := math.FMA(v534, v444, v443)
-		v536 := float64(v289 * v450)
-		v537 := float64(v535 - v536)
-		v538 := float64(v537 / v444)
-		v539 := float64(v289 * v460)
-		v540 := float64(v538 + v539)
-		v541 := float64(v363 * v540)
-		v542 := float64(v533 + v541)
-		v543 := float64(v289 * v456)
+		v482 := v23
+		if v481 < v23 {
+			v482 = v481
+		}
+		v483 := float64(v482 * v25)
+		v484 := math.RoundToEven(v483)
+		v485 := -v484
+		v486 := math.FMA(v485, v29, v482)
+		v487 := math.FMA(v485, v31, v486)
+		v488 := float64(v486 - v487)
+		v489 := math.FMA(v485, v31, v488)
+		v490 := float64(v487 * v487)
+		v491 := -v490
+		v492 := math.FMA(v487, v487, v491)
+		v493 := float64(v35 * v490)
+		v494 := float64(v35 * v492)
+		v495 := float64(v487 + v493)
+		v496 := float64(v487 - v495)
+		v497 := float64(v496 + v493)
+		v498 := float64(v497 + v494)
+		v499 := math.FMA(v489, v487, v489)
+		v500 := float64(v498 + v499)
+		v501 := float64(v490 * v487)
+		v502 := math.FMA(v48, v487, v49)
+		v503 := math.FMA(v502, v487, v51)
+		v504 := math.FMA(v503, v487, v53)
+		v505 := math.FMA(v504, v487, v55)
+		v506 := math.FMA(v505, v487, v57)
+		v507 := math.FMA(v506, v487, v59)
+		v508 := math.FMA(v507, v487, v61)
+		v509 := math.FMA(v508, v487, v63)
+		v510 := math.FMA(v509, v487, v65)
+		v511 := math.FMA(v501, v510, v500)
+		v512 := ldexpMid(v137, v485)
+		v513 := float64(v8 + v512)
+		v514 := float64(v513 - v8)
+		v515 := float64(v513 - v514)
+		v516 := float64(v8 - v515)
+		v517 := float64(v512 - v514)
+		v518 := float64(v516 + v517)
+		v519 := float64(v511 + v518)
+		v520 := float64(v513 + v495)
+		v521 := float64(v513 - v520)
+		v522 := float64(v521 + v495)
+		v523 := float64(v522 + v519)
+		v524 := float64(v520 + v523)
+		v525 := ldexpMid(v524, v484)
+		v526 := math.Copysign(v525, v480)
+		v527 := math.IsNaN(v480)
+		v528 := v526
+		if v527 {
+			v528 = v480
+		}
+		v529 := float64(v92 * v528)
+		v530 := float64(v478 + v529)
+		v531 := float64(v478 - v530)
+		v532 := float64(v531 + v529)
+		v533 := float64(v97 - v478)
+		v534 := float64(v533 + v477)
+		v535 := -v477
+		v536 := math.FMA(v97, v157, v535)
+		v537 := -v97
+		v538 := math.FMA(v9, v96, v537)
+		v539 := float64(v94 - v96)
+		v540 := float64(v539 - v95)
+		v541 := float64(v9 * v540)
+		v542 := float64(v538 + v541)
+		v543 := float64(v203 * v96)
 		v544 := float64(v542 + v543)
-		v545 := float64(v544 * v516)
-		v546 := float64(v531 + v545)
-		v547 := math.FMA(v465, v516, v546)
-		v548 := v547
+		v545 := float64(v544 * v158)
+		v546 := float64(v536 + v545)
+		v547 := float64(v534 + v546)
+		v548 := -v529
+		v549 := math.FMA(v92, v528, v548)
+		v550 := float64(v8 + v528)
+		v551 := float64(v92 * v550)
+		v552 := float64(v97 - v480)
+		v553 := float64(v552 + v479)
+		v554 := -v479
+		v555 := math.FMA(v97, v102, v554)
+		v556 := float64(v544 * v103)
+		v557 := float64(v555 + v556)
+		v558 := float64(v553 + v557)
+		v559 := float64(v551 * v558)
+		v560 := float64(v549 + v559)
+		v561 := float64(v547 + v560)
+		v562 := float64(v532 + v561)
+		v563 := float64(v476 * v562)
+		v564 := -v476
+		v565 := math.FMA(v289, v363, v564)
+		v566 := -v289
+		v567 := math.FMA(v566, v444, v443)
+		v568 := float64(v567 + v460)
+		v569 := float64(v289 * v461)
+		v570 := float64(v568 - v569)
+		v571 := float64(v570 / v444)
+		v572 := float64(v289 * v471)
+		v573 := float64(v571 + v572)
+		v574 := float64(v363 * v573)
+		v575 := float64(v565 + v574)
+		v576 := float64(v289 * v467)
+		v577 := float64(v575 + v576)
+		v578 := float64(v577 * v530)
+		v579 := float64(v563 + v578)
+		v580 := math.FMA(v476, v530, v579)
+		v581 := v580
 		if v214 {
-			v548 = v464
+			v581 = v475
 		}
-		v549 := v548
+		v582 := v581
 		if v18 {
-			v549 = v209
+			v582 = v209
 		}
-		v550 := v549
+		v583 := v582
 		if v7 {
-			v550 = v8
+			v583 = v8
 		}
-		v551 := v550
+		v584 := v583
 		if v3 {
-			v551 = v5
+			v584 = v5
 		}
-		v552 := b[i]
-		v553 := dy[i]
-		v554 := float64(v552 * v553)
-		v555 := -v554
-		v556 := math.FMA(v552, v553, v555)
-		v557 := float64(v554 * v5)
-		v558 := -v557
-		v559 := math.FMA(v554, v5, v558)
-		v560 := math.FMA(v556, v5, v559)
-		v561 := float64(v554 * v8)
-		v562 := -v561
-		v563 := math.FMA(v554, v8, v562)
-		v564 := math.FMA(v556, v8, v563)
-		v565 := float64(v554 * v178)
-		v566 := -v565
-		v567 := math.FMA(v554, v178, v566)
-		v568 := math.FMA(v556, v178, v567)
-		v569 := float64(v565 * v161)
-		v570 := -v569
-		v571 := math.FMA(v565, v161, v570)
-		v572 := math.FMA(v568, v161, v571)
-		v573 := float64(v554 * v161)
-		v574 := -v573
-		v575 := math.FMA(v554, v161, v574)
-		v576 := math.FMA(v556, v161, v575)
-		v577 := float64(v573 * v207)
-		v578 := -v577
-		v579 := math.FMA(v573, v207, v578)
-		v580 := math.FMA(v576, v207, v579)
-		v581 := float64(v569 + v577)
-		v582 := float64(v581 - v569)
-		v583 := float64(v581 - v582)
-		v584 := float64(v569 - v583)
-		v585 := float64(v577 - v582)
-		v586 := float64(v584 + v585)
-		v587 := float64(v586 + v572)
-		v588 := float64(v587 + v580)
-		v589 := float64(v554 * v15)
-		v590 := -v589
-		v591 := math.FMA(v554, v15, v590)
-		v592 := math.FMA(v556, v15, v591)
-		v593 := v4
-		if v272 {
-			v593 = v267
-		}
-		v594 := float64(v554 * v593)
+		v585 := b[i]
+		v586 := dy[i]
+		v587 := float64(v585 * v586)
+		v588 := -v587
+		v589 := math.FMA(v585, v586, v588)
+		v590 := float64(v587 * v5)
+		v591 := -v590
+		v592 := math.FMA(v587, v5, v591)
+		v593 := math.FMA(v589, v5, v592)
+		v594 := float64(v587 * v8)
 		v595 := -v594
-		v596 := math.FMA(v554, v593, v595)
-		v597 := math.FMA(v556, v593, v596)
-		v598 := v4
+		v596 := math.FMA(v587, v8, v595)
+		v597 := math.FMA(v589, v8, v596)
+		v598 := float64(v587 * v178)
+		v599 := -v598
+		v600 := math.FMA(v587, v178, v599)
+		v601 := math.FMA(v589, v178, v600)
+		v602 := float64(v598 * v161)
+		v603 := -v602
+		v604 := math.FMA(v598, v161, v603)
+		v605 := math.FMA(v601, v161, v604)
+		v606 := float64(v587 * v161)
+		v607 := -v606
+		v608 := math.FMA(v587, v161, v607)
+		v609 := math.FMA(v589, v161, v608)
+		v610 := float64(v606 * v207)
+		v611 := -v610
+		v612 := math.FMA(v606, v207, v611)
+		v613 := math.FMA(v609, v207, v612)
+		v614 := float64(v602 + v610)
+		v615 := float64(v614 - v602)
+		v616 := float64(v614 - v615)
+		v617 := float64(v602 - v616)
+		v618 := float64(v610 - v615)
+		v619 := float64(v617 + v618)
+		v620 := float64(v619 + v605)
+		v621 := float64(v620 + v613)
+		v622 := float64(v587 * v15)
+		v623 := -v622
+		v624 := math.FMA(v587, v15, v623)
+		v625 := math.FMA(v589, v15, v624)
+		v626 := v4
 		if v272 {
-			v598 = v273
+			v626 = v267
 		}
-		v599 := float64(v554 * v598)
-		v600 := float64(v597 + v599)
-		v601 := float64(v594 + v600)
-		v602 := math.Ldexp(v601, int(v274))
-		v603 := float64(v554 * v287)
-		v604 := -v603
-		v605 := math.FMA(v554, v287, v604)
-		v606 := math.FMA(v556, v287, v605)
-		v607 := v603
+		v627 := float64(v587 * v626)
+		v628 := -v627
+		v629 := math.FMA(v587, v626, v628)
+		v630 := math.FMA(v589, v626, v629)
+		v631 := v4
+		if v272 {
+			v631 = v273
+		}
+		v632 := float64(v587 * v631)
+		v633 := float64(v630 + v632)
+		v634 := float64(v627 + v633)
+		v635 := math.Ldexp(v634, int(v274))
+		v636 := float64(v587 * v287)
+		v637 := -v636
+		v638 := math.FMA(v587, v287, v637)
+		v639 := math.FMA(v589, v287, v638)
+		v640 := v636
 		if v277 {
-			v607 = v602
+			v640 = v635
 		}
-		v608 := v606
+		v641 := v639
 		if v277 {
-			v608 = v4
+			v641 = v4
 		}
-		v609 := v607
+		v642 := v640
 		if v288 {
-			v609 = v589
+			v642 = v622
 		}
-		v610 := v608
+		v643 := v641
 		if v288 {
-			v610 = v592
+			v643 = v625
 		}
-		v611 := float64(v609 * v369)
-		v612 := -v611
-		v613 := math.FMA(v609, v369, v612)
-		v614 := math.FMA(v610, v369, v613)
-		v615 := float64(v554 * v289)
-		v616 := -v615
-		v617 := math.FMA(v554, v289, v616)
-		v618 := math.FMA(v556, v289, v617)
-		v619 := float64(v615 * v462)
-		v620 := -v619
-		v621 := math.FMA(v615, v462, v620)
-		v622 := math.FMA(v618, v462, v621)
-		v623 := float64(v611 + v619)
-		v624 := float64(v623 - v611)
-		v625 := float64(v623 - v624)
-		v626 := float64(v611 - v625)
-		v627 := float64(v619 - v624)
-		v628 := float64(v626 + v627)
-		v629 := float64(v628 + v614)
-		v630 := float64(v629 + v622)
-		v631 := float64(v554 * v465)
-		v632 := -v631
-		v633 := math.FMA(v554, v465, v632)
-		v634 := math.FMA(v556, v465, v633)
-		v635 := float64(v631 * v516)
-		v636 := -v635
-		v637 := math.FMA(v631, v516, v636)
-		v638 := math.FMA(v634, v516, v637)
-		v639 := float64(v554 * v531)
-		v640 := -v639
-		v641 := math.FMA(v554, v531, v640)
-		v642 := math.FMA(v556, v531, v641)
-		v643 := float64(v554 * v545)
-		v644 := -v643
-		v645 := math.FMA(v554, v545, v644)
-		v646 := math.FMA(v556, v545, v645)
-		v647 := float64(v639 + v643)
-		v648 := float64(v647 - v639)
-		v649 := float64(v647 - v648)
-		v650 := float64(v639 - v649)
-		v651 := float64(v643 - v648)
-		v652 := float64(v650 + v651)
-		v653 := float64(v652 + v642)
-		v654 := float64(v653 + v646)
-		v655 := float64(v635 + v647)
-		v656 := float64(v655 - v635)
-		v657 := float64(v655 - v656)
-		v658 := float64(v635 - v657)
-		v659 := float64(v647 - v656)
-		v660 := float64(v658 + v659)
-		v661 := float64(v660 + v638)
-		v662 := float64(v661 + v654)
-		v663 := v655
+		v644 := float64(v642 * v369)
+		v645 := -v644
+		v646 := math.FMA(v642, v369, v645)
+		v647 := math.FMA(v643, v369, v646)
+		v648 := float64(v587 * v289)
+		v649 := -v648
+		v650 := math.FMA(v587, v289, v649)
+		v651 := math.FMA(v589, v289, v650)
+		v652 := float64(v648 * v473)
+		v653 := -v652
+		v654 := math.FMA(v648, v473, v653)
+		v655 := math.FMA(v651, v473, v654)
+		v656 := float64(v644 + v652)
+		v657 := float64(v656 - v644)
+		v658 := float64(v656 - v657)
+		v659 := float64(v644 - v658)
+		v660 := float64(v652 - v657)
+		v661 := float64(v659 + v660)
+		v662 := float64(v661 + v647)
+		v663 := float64(v662 + v655)
+		v664 := float64(v587 * v476)
+		v665 := -v664
+		v666 := math.FMA(v587, v476, v665)
+		v667 := math.FMA(v589, v476, v666)
+		v668 := float64(v664 * v530)
+		v669 := -v668
+		v670 := math.FMA(v664, v530, v669)
+		v671 := math.FMA(v667, v530, v670)
+		v672 := float64(v587 * v563)
+		v673 := -v672
+		v674 := math.FMA(v587, v563, v673)
+		v675 := math.FMA(v589, v563, v674)
+		v676 := float64(v587 * v578)
+		v677 := -v676
+		v678 := math.FMA(v587, v578, v677)
+		v679 := math.FMA(v589, v578, v678)
+		v680 := float64(v672 + v676)
+		v681 := float64(v680 - v672)
+		v682 := float64(v680 - v681)
+		v683 := float64(v672 - v682)
+		v684 := float64(v676 - v681)
+		v685 := float64(v683 + v684)
+		v686 := float64(v685 + v675)
+		v687 := float64(v686 + v679)
+		v688 := float64(v668 + v680)
+		v689 := float64(v688 - v668)
+		v690 := float64(v688 - v689)
+		v691 := float64(v668 - v690)
+		v692 := float64(v680 - v689)
+		v693 := float64(v691 + v692)
+		v694 := float64(v693 + v671)
+		v695 := float64(v694 + v687)
+		v696 := v688
 		if v214 {
-			v663 = v623
+			v696 = v656
 		}
-		v664 := v662
+		v697 := v695
 		if v214 {
-			v664 = v630
+			v697 = v663
 		}
-		v665 := v663
+		v698 := v696
 		if v18 {
-			v665 = v581
+			v698 = v614
 		}
-		v666 := v664
+		v699 := v697
 		if v18 {
-			v666 = v588
+			v699 = v621
 		}
-		v667 := v665
+		v700 := v698
 		if v7 {
-			v667 = v561
+			v700 = v594
 		}
-		v668 := v666
+		v701 := v699
 		if v7 {
-			v668 = v564
+			v701 = v597
 		}
-		v669 := v667
+		v702 := v700
 		if v3 {
-			v669 = v557
+			v702 = v590
 		}
-		v670 := v668
+		v703 := v701
 		if v3 {
-			v670 = v560
+			v703 = v593
 		}
-		v671 := float64(v669 + v670)
-		v672 := float64(v554 * v551)
-		v673 := float64(v671 - v672)
-		v674 := math.Abs(v673)
-		v675 := math.Abs(v672)
-		v677 := float64(v675 * v676)
-		v678 := v674 <= v677
-		v679 := math.Abs(v554)
-		v680 := math.Abs(v565)
-		v681 := v679
-		if v680 > v679 {
-			v681 = v680
+		v704 := float64(v702 + v703)
+		v705 := float64(v587 * v584)
+		v706 := float64(v704 - v705)
+		v707 := math.Abs(v706)
+		v708 := math.Abs(v705)
+		v710 := float64(v708 * v709)
+		v711 := v707 <= v710
+		v712 := math.Abs(v587)
+		v713 := math.Abs(v598)
+		v714 := v712
+		if v713 > v712 {
+			v714 = v713
 		}
-		v683 := float64(v674 * v682)
-		v686 := math.FMA(v681, v684, v685)
-		v687 := v683 <= v686
-		v688 := v678 || v687
-		v689 := v671 == v4
-		v690 := v688 && !v689
-		v691 := v672
-		if v690 {
-			v691 = v671
+		v716 := float64(v707 * v715)
+		v719 := math.FMA(v714, v717, v718)
+		v720 := v716 <= v719
+		v721 := v711 || v720
+		v722 := v704 == v4
+		v723 := v721 && !v722
+		v724 := v705
+		if v723 {
+			v724 = v704
 		}
-		v692 := math.Abs(v553)
-		v693 := math.Abs(v552)
-		v694 := v692 < v693
-		v695 := v553
-		if v694 {
-			v695 = v552
+		v725 := math.Abs(v586)
+		v726 := math.Abs(v585)
+		v727 := v725 < v726
+		v728 := v586
+		if v727 {
+			v728 = v585
 		}
-		v696 := v552
-		if v694 {
-			v696 = v553
+		v729 := v585
+		if v727 {
+			v729 = v586
 		}
-		v697 := float64(v695 * v5)
-		v698 := float64(v695 * v8)
-		v699 := float64(v695 * v178)
-		v700 := float64(v699 * v161)
-		v701 := -v700
-		v702 := math.FMA(v699, v161, v701)
-		v703 := float64(v695 * v161)
-		v704 := -v703
-		v705 := math.FMA(v695, v161, v704)
-		v706 := float64(v703 * v207)
-		v707 := -v706
-		v708 := math.FMA(v703, v207, v707)
-		v709 := math.FMA(v705, v207, v708)
-		v710 := float64(v700 + v706)
-		v711 := float64(v710 - v700)
-		v712 := float64(v710 - v711)
-		v713 := float64(v700 - v712)
-		v714 := float64(v706 - v711)
-		v715 := float64(v713 + v714)
-		v716 := float64(v715 + v702)
-		v717 := float64(v716 + v709)
-		v718 := float64(v695 * v15)
-		v719 := -v718
-		v720 := math.FMA(v695, v15, v719)
-		v721 := float64(v695 * v593)
-		v722 := -v721
-		v723 := math.FMA(v695, v593, v722)
-		v724 := float64(v695 * v598)
-		v725 := float64(v723 + v724)
-		v726 := float64(v721 + v725)
-		v727 := math.Ldexp(v726, int(v274))
-		v728 := float64(v695 * v287)
-		v729 := -v728
-		v730 := math.FMA(v695, v287, v729)
-		v731 := v728
-		if v277 {
-			v731 = v727
-		}
-		v732 := v730
-		if v277 {
-			v732 = v4
-		}
-		v733 := v731
-		if v288 {
-			v733 = v718
-		}
-		v734 := v732
-		if v288 {
-			v734 = v720
-		}
-		v735 := float64(v733 * v369)
-		v736 := -v735
-		v737 := math.FMA(v733, v369, v736)
-		v738 := math.FMA(v734, v369, v737)
-		v739 := float64(v695 * v289)
+		v730 := float64(v728 * v5)
+		v731 := float64(v728 * v8)
+		v732 := float64(v728 * v178)
+		v733 := float64(v732 * v161)
+		v734 := -v733
+		v735 := math.FMA(v732, v161, v734)
+		v736 := float64(v728 * v161)
+		v737 := -v736
+		v738 := math.FMA(v728, v161, v737)
+		v739 := float64(v736 * v207)
 		v740 := -v739
-		v741 := math.FMA(v695, v289, v740)
-		v742 := float64(v739 * v462)
-		v743 := -v742
-		v744 := math.FMA(v739, v462, v743)
-		v745 := math.FMA(v741, v462, v744)
-		v746 := float64(v735 + v742)
-		v747 := float64(v746 - v735)
-		v748 := float64(v746 - v747)
-		v749 := float64(v735 - v748)
-		v750 := float64(v742 - v747)
-		v751 := float64(v749 + v750)
-		v752 := float64(v751 + v738)
-		v753 := float64(v752 + v745)
-		v754 := float64(v695 * v465)
+		v741 := math.FMA(v736, v207, v740)
+		v742 := math.FMA(v738, v207, v741)
+		v743 := float64(v733 + v739)
+		v744 := float64(v743 - v733)
+		v745 := float64(v743 - v744)
+		v746 := float64(v733 - v745)
+		v747 := float64(v739 - v744)
+		v748 := float64(v746 + v747)
+		v749 := float64(v748 + v735)
+		v750 := float64(v749 + v742)
+		v751 := float64(v728 * v15)
+		v752 := -v751
+		v753 := math.FMA(v728, v15, v752)
+		v754 := float64(v728 * v626)
 		v755 := -v754
-		v756 := math.FMA(v695, v465, v755)
-		v757 := float64(v754 * v516)
-		v758 := -v757
-		v759 := math.FMA(v754, v516, v758)
-		v760 := math.FMA(v756, v516, v759)
-		v761 := float64(v695 * v531)
+		v756 := math.FMA(v728, v626, v755)
+		v757 := float64(v728 * v631)
+		v758 := float64(v756 + v757)
+		v759 := float64(v754 + v758)
+		v760 := math.Ldexp(v759, int(v274))
+		v761 := float64(v728 * v287)
 		v762 := -v761
-		v763 := math.FMA(v695, v531, v762)
-		v764 := float64(v695 * v545)
-		v765 := -v764
-		v766 := math.FMA(v695, v545, v765)
-		v767 := float64(v761 + v764)
-		v768 := float64(v767 - v761)
-		v769 := float64(v767 - v768)
-		v770 := float64(v761 - v769)
-		v771 := float64(v764 - v768)
-		v772 := float64(v770 + v771)
-		v773 := float64(v772 + v763)
-		v774 := float64(v773 + v766)
-		v775 := float64(v757 + v767)
-		v776 := float64(v775 - v757)
-		v777 := float64(v775 - v776)
-		v778 := float64(v757 - v777)
-		v779 := float64(v767 - v776)
-		v780 := float64(v778 + v779)
-		v781 := float64(v780 + v760)
-		v782 := float64(v781 + v774)
-		v783 := v775
+		v763 := math.FMA(v728, v287, v762)
+		v764 := v761
+		if v277 {
+			v764 = v760
+		}
+		v765 := v763
+		if v277 {
+			v765 = v4
+		}
+		v766 := v764
+		if v288 {
+			v766 = v751
+		}
+		v767 := v765
+		if v288 {
+			v767 = v753
+		}
+		v768 := float64(v766 * v369)
+		v769 := -v768
+		v770 := math.FMA(v766, v369, v769)
+		v771 := math.FMA(v767, v369, v770)
+		v772 := float64(v728 * v289)
+		v773 := -v772
+		v774 := math.FMA(v728, v289, v773)
+		v775 := float64(v772 * v473)
+		v776 := -v775
+		v777 := math.FMA(v772, v473, v776)
+		v778 := math.FMA(v774, v473, v777)
+		v779 := float64(v768 + v775)
+		v780 := float64(v779 - v768)
+		v781 := float64(v779 - v780)
+		v782 := float64(v768 - v781)
+		v783 := float64(v775 - v780)
+		v784 := float64(v782 + v783)
+		v785 := float64(v784 + v771)
+		v786 := float64(v785 + v778)
+		v787 := float64(v728 * v476)
+		v788 := -v787
+		v789 := math.FMA(v728, v476, v788)
+		v790 := float64(v787 * v530)
+		v791 := -v790
+		v792 := math.FMA(v787, v530, v791)
+		v793 := math.FMA(v789, v530, v792)
+		v794 := float64(v728 * v563)
+		v795 := -v794
+		v796 := math.FMA(v728, v563, v795)
+		v797 := float64(v728 * v578)
+		v798 := -v797
+		v799 := math.FMA(v728, v578, v798)
+		v800 := float64(v794 + v797)
+		v801 := float64(v800 - v794)
+		v802 := float64(v800 - v801)
+		v803 := float64(v794 - v802)
+		v804 := float64(v797 - v801)
+		v805 := float64(v803 + v804)
+		v806 := float64(v805 + v796)
+		v807 := float64(v806 + v799)
+		v808 := float64(v790 + v800)
+		v809 := float64(v808 - v790)
+		v810 := float64(v808 - v809)
+		v811 := float64(v790 - v810)
+		v812 := float64(v800 - v809)
+		v813 := float64(v811 + v812)
+		v814 := float64(v813 + v793)
+		v815 := float64(v814 + v807)
+		v816 := v808
 		if v214 {
-			v783 = v746
+			v816 = v779
 		}
-		v784 := v782
-		if v214 {
-			v784 = v753
-		}
-		v785 := v783
-		if v18 {
-			v785 = v710
-		}
-		v786 := v784
-		if v18 {
-			v786 = v717
-		}
-		v787 := v785
-		if v7 {
-			v787 = v698
-		}
-		v788 := v786
-		if v7 {
-			v788 = v4
-		}
-		v789 := v787
-		if v3 {
-			v789 = v697
-		}
-		v790 := v788
-		if v3 {
-			v790 = v4
-		}
-		v791 := float64(v789 + v790)
-		v792 := float64(v695 * v551)
-		v793 := float64(v791 - v792)
-		v794 := math.Abs(v793)
-		v795 := math.Abs(v792)
-		v796 := float64(v795 * v676)
-		v797 := v794 <= v796
-		v798 := math.Abs(v695)
-		v799 := math.Abs(v699)
-		v800 := v798
-		if v799 > v798 {
-			v800 = v799
-		}
-		v801 := float64(v794 * v682)
-		v802 := math.FMA(v800, v684, v685)
-		v803 := v801 <= v802
-		v804 := v797 || v803
-		v805 := v791 == v4
-		v806 := v804 && !v805
-		v807 := v792
-		if v806 {
-			v807 = v791
-		}
-		v808 := float64(v696 * v807)
-		v810 := v679 == v809
-		v811 := v693 == v809
-		v812 := v692 == v809
-		v813 := v811 || v812
-		v814 := v810 && !v813
-		v815 := v691
-		if v814 {
-			v815 = v808
-		}
-		v816 := math.IsNaN(v552)
 		v817 := v815
-		if v816 {
-			v817 = v552
+		if v214 {
+			v817 = v786
 		}
-		v818 := math.IsNaN(v0)
+		v818 := v816
+		if v18 {
+			v818 = v743
+		}
 		v819 := v817
-		if v818 {
-			v819 = v0
+		if v18 {
+			v819 = v750
 		}
-		da[i] = v819
+		v820 := v818
+		if v7 {
+			v820 = v731
+		}
+		v821 := v819
+		if v7 {
+			v821 = v4
+		}
+		v822 := v820
+		if v3 {
+			v822 = v730
+		}
+		v823 := v821
+		if v3 {
+			v823 = v4
+		}
+		v824 := float64(v822 + v823)
+		v825 := float64(v728 * v584)
+		v826 := float64(v824 - v825)
+		v827 := math.Abs(v826)
+		v828 := math.Abs(v825)
+		v829 := float64(v828 * v709)
+		v830 := v827 <= v829
+		v831 := math.Abs(v728)
+		v832 := math.Abs(v732)
+		v833 := v831
+		if v832 > v831 {
+			v833 = v832
+		}
+		v834 := float64(v827 * v715)
+		v835 := math.FMA(v833, v717, v718)
+		v836 := v834 <= v835
+		v837 := v830 || v836
+		v838 := v824 == v4
+		v839 := v837 && !v838
+		v840 := v825
+		if v839 {
+			v840 = v824
+		}
+		v841 := float64(v729 * v840)
+		v843 := v712 == v842
+		v844 := v726 == v842
+		v845 := v725 == v842
+		v846 := v844 || v845
+		v847 := v843 && !v846
+		v848 := v724
+		if v847 {
+			v848 = v841
+		}
+		v849 := math.IsNaN(v585)
+		v850 := v848
+		if v849 {
+			v850 = v585
+		}
+		v851 := math.IsNaN(v0)
+		v852 := v850
+		if v851 {
+			v852 = v0
+		}
+		da[i] = v852
 	}
 }
 

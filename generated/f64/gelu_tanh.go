@@ -34,7 +34,8 @@ import "fmt"
 //	ev0 = exp(vh)
 //	a = 1 + ev0
 //	a_err = (1 - (a - (a - 1))) + (ev0 - (a - 1))
-//	svn_err = (fma(-svn, a, 1) - svn*a_err)/a - svn*(vl*sv)
+//	ae = a_err + exp_err(vh)
+//	svn_err = (fma(-svn, a, 1) - svn*ae)/a - svn*(vl*sv)
 //	bh = svn*xv
 //	b_err = fma(svn, xv, -bh) + svn*xv_err + xv*svn_err
 //	nb = 1 + bh
@@ -46,8 +47,20 @@ import "fmt"
 //	nk = fma(kt, 0.134145*q, kt)
 //	em = expm1(na)
 //	nn = fma(e0, em, nk)
-//	nn_err = kt_err*(1 + 0.134145*q) + e0*(1 + em)*(kt_err*(1 + 0.044715*q))
-//	sv_err = (fma(-sv, a, ev0) - sv*a_err)/a + sv*(vl*svn)
+//	hq = 0.044715*q
+//	gq = 0.134145*q
+//	pa = kt*hq
+//	nah = kt + pa
+//	nah_err = ((kt - nah) + pa) + (fma(kt, hq, -pa) + kt_err*(1 + hq))
+//	emh = expm1(nah)
+//	pk = kt*gq
+//	nkh = kt + pk
+//	nkh_err = ((kt - nkh) + pk) + (fma(kt, gq, -pk) + kt_err*(1 + gq))
+//	pe = e0*emh
+//	pe_err = fma(e0, emh, -pe) + e0*(1 + emh)*nah_err
+//	nh = nkh + pe
+//	nh_err = ((nkh - nh) + pe) + (nkh_err + pe_err)
+//	sv_err = (fma(-sv, a, ev0) + exp_err(vh) - sv*ae)/a + sv*(vl*svn)
 //	cc = sv*svn
 //	svn32 = 1 - sv
 //	cc_err = fma(sv, svn, -cc) + svn*sv_err + sv*svn_err
@@ -82,7 +95,7 @@ func GELUTanh(dst, x []float64) {
 // f'(x[i]) for every i, where
 //
 //	f(x)  = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*((l_lo + vl)*p640)), x*(sv + sv*(vl*svn)))))
-//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(vh < -700, fma(ev*(e0*expm1(k_hi*t*(1 + 0.044715*q)) + k_hi*t*(1 + 0.134145*q)), p640, ev*(e0*expm1(k_hi*t*(1 + 0.044715*q)) + k_hi*t*(1 + 0.134145*q))*((l_lo + vl)*p640)), where(x < -1 || x > -0.55, fma(sv, nb, sv*(nb_err + nb*(vl*svn))), fma(cc, nn, cc*nn_err + cc_err*nn)))))
+//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(vh < -700, fma(ev*(e0*expm1(k_hi*t*(1 + 0.044715*q)) + k_hi*t*(1 + 0.134145*q)), p640, ev*(e0*expm1(k_hi*t*(1 + 0.044715*q)) + k_hi*t*(1 + 0.134145*q))*((l_lo + vl)*p640)), where(x < -1 || x > -0.55, fma(sv, nb, sv*(nb_err + nb*(vl*svn))), fma(cc, nh, cc*nh_err + cc_err*nh)))))
 //
 // with
 //
@@ -109,7 +122,8 @@ func GELUTanh(dst, x []float64) {
 //	ev0 = exp(vh)
 //	a = 1 + ev0
 //	a_err = (1 - (a - (a - 1))) + (ev0 - (a - 1))
-//	svn_err = (fma(-svn, a, 1) - svn*a_err)/a - svn*(vl*sv)
+//	ae = a_err + exp_err(vh)
+//	svn_err = (fma(-svn, a, 1) - svn*ae)/a - svn*(vl*sv)
 //	bh = svn*xv
 //	b_err = fma(svn, xv, -bh) + svn*xv_err + xv*svn_err
 //	nb = 1 + bh
@@ -121,8 +135,20 @@ func GELUTanh(dst, x []float64) {
 //	nk = fma(kt, 0.134145*q, kt)
 //	em = expm1(na)
 //	nn = fma(e0, em, nk)
-//	nn_err = kt_err*(1 + 0.134145*q) + e0*(1 + em)*(kt_err*(1 + 0.044715*q))
-//	sv_err = (fma(-sv, a, ev0) - sv*a_err)/a + sv*(vl*svn)
+//	hq = 0.044715*q
+//	gq = 0.134145*q
+//	pa = kt*hq
+//	nah = kt + pa
+//	nah_err = ((kt - nah) + pa) + (fma(kt, hq, -pa) + kt_err*(1 + hq))
+//	emh = expm1(nah)
+//	pk = kt*gq
+//	nkh = kt + pk
+//	nkh_err = ((kt - nkh) + pk) + (fma(kt, gq, -pk) + kt_err*(1 + gq))
+//	pe = e0*emh
+//	pe_err = fma(e0, emh, -pe) + e0*(1 + emh)*nah_err
+//	nh = nkh + pe
+//	nh_err = ((nkh - nh) + pe) + (nkh_err + pe_err)
+//	sv_err = (fma(-sv, a, ev0) + exp_err(vh) - sv*ae)/a + sv*(vl*svn)
 //	cc = sv*svn
 //	svn32 = 1 - sv
 //	cc_err = fma(sv, svn, -cc) + svn*sv_err + sv*svn_err

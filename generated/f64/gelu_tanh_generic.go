@@ -450,7 +450,7 @@ func geluTanhGeneric(dst, x []float64) {
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
-// memory, f64 compute, 650 operations): the scalar twin of the vector program
+// memory, f64 compute, 683 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -500,10 +500,11 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v212 := math.Float64frombits(0xbfe199999999999a) // -0.55
 	v255 := math.Float64frombits(0xc091300000000000) // -1100
 	v364 := math.Float64frombits(0x4000000000000000) // 2
-	v654 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v660 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v662 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v663 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v455 := math.Float64frombits(0x4086280000000000) // 709
+	v687 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v693 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v695 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v696 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -978,295 +979,333 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		v448 := float64(v8 - v447)
 		v449 := float64(v443 - v446)
 		v450 := float64(v448 + v449)
-		v451 := float64(v363 * v450)
-		v452 := float64(v445 - v451)
-		v453 := float64(v452 / v444)
-		v454 := float64(v205 * v289)
-		v455 := float64(v363 * v454)
-		v456 := float64(v453 - v455)
-		v457 := float64(v367 * v456)
-		v458 := float64(v392 + v457)
-		v459 := float64(v374 + v458)
-		v460 := float64(v205 * v363)
-		v461 := float64(v369 * v460)
-		v462 := float64(v459 + v461)
-		v463 := float64(v289 * v462)
-		v464 := math.FMA(v289, v369, v463)
-		v465 := float64(v289 * v363)
-		v466 := math.FMA(v97, v102, v97)
-		v467 := v105
-		if v466 > v105 {
-			v467 = v466
+		v451 := float64(v425 + v428)
+		v452 := float64(v425 - v451)
+		v453 := float64(v452 + v428)
+		v454 := v77 <= v397
+		v456 := v455 < v15
+		v457 := v454 && !v456
+		v458 := math.Ldexp(v453, int(v397))
+		v459 := v4
+		if v457 {
+			v459 = v458
 		}
-		v468 := v23
-		if v467 < v23 {
-			v468 = v467
+		v460 := v459
+		if v288 {
+			v460 = v15
 		}
-		v469 := float64(v468 * v25)
-		v470 := math.RoundToEven(v469)
-		v471 := -v470
-		v472 := math.FMA(v471, v29, v468)
-		v473 := math.FMA(v471, v31, v472)
-		v474 := float64(v472 - v473)
-		v475 := math.FMA(v471, v31, v474)
-		v476 := float64(v473 * v473)
-		v477 := -v476
-		v478 := math.FMA(v473, v473, v477)
-		v479 := float64(v35 * v476)
-		v480 := float64(v35 * v478)
-		v481 := float64(v473 + v479)
-		v482 := float64(v473 - v481)
-		v483 := float64(v482 + v479)
-		v484 := float64(v483 + v480)
-		v485 := math.FMA(v475, v473, v475)
-		v486 := float64(v484 + v485)
-		v487 := float64(v476 * v473)
-		v488 := math.FMA(v48, v473, v49)
-		v489 := math.FMA(v488, v473, v51)
-		v490 := math.FMA(v489, v473, v53)
-		v491 := math.FMA(v490, v473, v55)
-		v492 := math.FMA(v491, v473, v57)
-		v493 := math.FMA(v492, v473, v59)
-		v494 := math.FMA(v493, v473, v61)
-		v495 := math.FMA(v494, v473, v63)
-		v496 := math.FMA(v495, v473, v65)
-		v497 := math.FMA(v487, v496, v486)
-		v498 := ldexpMid(v137, v471)
-		v499 := float64(v8 + v498)
-		v500 := float64(v499 - v8)
-		v501 := float64(v499 - v500)
-		v502 := float64(v8 - v501)
-		v503 := float64(v498 - v500)
-		v504 := float64(v502 + v503)
-		v505 := float64(v497 + v504)
-		v506 := float64(v499 + v481)
-		v507 := float64(v499 - v506)
-		v508 := float64(v507 + v481)
-		v509 := float64(v508 + v505)
-		v510 := float64(v506 + v509)
-		v511 := ldexpMid(v510, v470)
-		v512 := math.Copysign(v511, v466)
-		v513 := math.IsNaN(v466)
-		v514 := v512
-		if v513 {
-			v514 = v466
+		v461 := float64(v450 + v460)
+		v462 := float64(v363 * v461)
+		v463 := float64(v445 - v462)
+		v464 := float64(v463 / v444)
+		v465 := float64(v205 * v289)
+		v466 := float64(v363 * v465)
+		v467 := float64(v464 - v466)
+		v468 := float64(v367 * v467)
+		v469 := float64(v392 + v468)
+		v470 := float64(v374 + v469)
+		v471 := float64(v205 * v363)
+		v472 := float64(v369 * v471)
+		v473 := float64(v470 + v472)
+		v474 := float64(v289 * v473)
+		v475 := math.FMA(v289, v369, v474)
+		v476 := float64(v289 * v363)
+		v477 := float64(v97 * v157)
+		v478 := float64(v97 + v477)
+		v479 := float64(v97 * v102)
+		v480 := float64(v97 + v479)
+		v481 := v105
+		if v480 > v105 {
+			v481 = v480
 		}
-		v515 := math.FMA(v97, v157, v97)
-		v516 := math.FMA(v92, v514, v515)
-		v517 := -v97
-		v518 := math.FMA(v9, v96, v517)
-		v519 := float64(v94 - v96)
-		v520 := float64(v519 - v95)
-		v521 := float64(v9 * v520)
-		v522 := float64(v518 + v521)
-		v523 := float64(v203 * v96)
-		v524 := float64(v522 + v523)
-		v525 := float64(v524 * v158)
-		v526 := float64(v8 + v514)
-		v527 := float64(v92 * v526)
-		v528 := float64(v524 * v103)
-		v529 := float64(v527 * v528)
-		v530 := float64(v525 + v529)
-		v531 := float64(v465 * v530)
-		v532 := -v465
-		v533 := math.FMA(v289, v363, v532)
-		v534 := -v289
-		v535 := math.FMA(v534, v444, v443)
-		v536 := float64(v289 * v450)
-		v537 := float64(v535 - v536)
-		v538 := float64(v537 / v444)
-		v539 := float64(v289 * v460)
-		v540 := float64(v538 + v539)
-		v541 := float64(v363 * v540)
-		v542 := float64(v533 + v541)
-		v543 := float64(v289 * v456)
+		v482 := v23
+		if v481 < v23 {
+			v482 = v481
+		}
+		v483 := float64(v482 * v25)
+		v484 := math.RoundToEven(v483)
+		v485 := -v484
+		v486 := math.FMA(v485, v29, v482)
+		v487 := math.FMA(v485, v31, v486)
+		v488 := float64(v486 - v487)
+		v489 := math.FMA(v485, v31, v488)
+		v490 := float64(v487 * v487)
+		v491 := -v490
+		v492 := math.FMA(v487, v487, v491)
+		v493 := float64(v35 * v490)
+		v494 := float64(v35 * v492)
+		v495 := float64(v487 + v493)
+		v496 := float64(v487 - v495)
+		v497 := float64(v496 + v493)
+		v498 := float64(v497 + v494)
+		v499 := math.FMA(v489, v487, v489)
+		v500 := float64(v498 + v499)
+		v501 := float64(v490 * v487)
+		v502 := math.FMA(v48, v487, v49)
+		v503 := math.FMA(v502, v487, v51)
+		v504 := math.FMA(v503, v487, v53)
+		v505 := math.FMA(v504, v487, v55)
+		v506 := math.FMA(v505, v487, v57)
+		v507 := math.FMA(v506, v487, v59)
+		v508 := math.FMA(v507, v487, v61)
+		v509 := math.FMA(v508, v487, v63)
+		v510 := math.FMA(v509, v487, v65)
+		v511 := math.FMA(v501, v510, v500)
+		v512 := ldexpMid(v137, v485)
+		v513 := float64(v8 + v512)
+		v514 := float64(v513 - v8)
+		v515 := float64(v513 - v514)
+		v516 := float64(v8 - v515)
+		v517 := float64(v512 - v514)
+		v518 := float64(v516 + v517)
+		v519 := float64(v511 + v518)
+		v520 := float64(v513 + v495)
+		v521 := float64(v513 - v520)
+		v522 := float64(v521 + v495)
+		v523 := float64(v522 + v519)
+		v524 := float64(v520 + v523)
+		v525 := ldexpMid(v524, v484)
+		v526 := math.Copysign(v525, v480)
+		v527 := math.IsNaN(v480)
+		v528 := v526
+		if v527 {
+			v528 = v480
+		}
+		v529 := float64(v92 * v528)
+		v530 := float64(v478 + v529)
+		v531 := float64(v478 - v530)
+		v532 := float64(v531 + v529)
+		v533 := float64(v97 - v478)
+		v534 := float64(v533 + v477)
+		v535 := -v477
+		v536 := math.FMA(v97, v157, v535)
+		v537 := -v97
+		v538 := math.FMA(v9, v96, v537)
+		v539 := float64(v94 - v96)
+		v540 := float64(v539 - v95)
+		v541 := float64(v9 * v540)
+		v542 := float64(v538 + v541)
+		v543 := float64(v203 * v96)
 		v544 := float64(v542 + v543)
-		v545 := float64(v544 * v516)
-		v546 := float64(v531 + v545)
-		v547 := math.FMA(v465, v516, v546)
-		v548 := v547
+		v545 := float64(v544 * v158)
+		v546 := float64(v536 + v545)
+		v547 := float64(v534 + v546)
+		v548 := -v529
+		v549 := math.FMA(v92, v528, v548)
+		v550 := float64(v8 + v528)
+		v551 := float64(v92 * v550)
+		v552 := float64(v97 - v480)
+		v553 := float64(v552 + v479)
+		v554 := -v479
+		v555 := math.FMA(v97, v102, v554)
+		v556 := float64(v544 * v103)
+		v557 := float64(v555 + v556)
+		v558 := float64(v553 + v557)
+		v559 := float64(v551 * v558)
+		v560 := float64(v549 + v559)
+		v561 := float64(v547 + v560)
+		v562 := float64(v532 + v561)
+		v563 := float64(v476 * v562)
+		v564 := -v476
+		v565 := math.FMA(v289, v363, v564)
+		v566 := -v289
+		v567 := math.FMA(v566, v444, v443)
+		v568 := float64(v567 + v460)
+		v569 := float64(v289 * v461)
+		v570 := float64(v568 - v569)
+		v571 := float64(v570 / v444)
+		v572 := float64(v289 * v471)
+		v573 := float64(v571 + v572)
+		v574 := float64(v363 * v573)
+		v575 := float64(v565 + v574)
+		v576 := float64(v289 * v467)
+		v577 := float64(v575 + v576)
+		v578 := float64(v577 * v530)
+		v579 := float64(v563 + v578)
+		v580 := math.FMA(v476, v530, v579)
+		v581 := v580
 		if v214 {
-			v548 = v464
+			v581 = v475
 		}
-		v549 := v548
+		v582 := v581
 		if v18 {
-			v549 = v209
+			v582 = v209
 		}
-		v550 := v549
+		v583 := v582
 		if v7 {
-			v550 = v8
+			v583 = v8
 		}
-		v551 := v550
+		v584 := v583
 		if v3 {
-			v551 = v5
+			v584 = v5
 		}
-		v552 := dy[i]
-		v553 := float64(v552 * v5)
-		v554 := float64(v552 * v8)
-		v555 := float64(v552 * v178)
-		v556 := float64(v555 * v161)
-		v557 := -v556
-		v558 := math.FMA(v555, v161, v557)
-		v559 := float64(v552 * v161)
-		v560 := -v559
-		v561 := math.FMA(v552, v161, v560)
-		v562 := float64(v559 * v207)
-		v563 := -v562
-		v564 := math.FMA(v559, v207, v563)
-		v565 := math.FMA(v561, v207, v564)
-		v566 := float64(v556 + v562)
-		v567 := float64(v566 - v556)
-		v568 := float64(v566 - v567)
-		v569 := float64(v556 - v568)
-		v570 := float64(v562 - v567)
-		v571 := float64(v569 + v570)
-		v572 := float64(v571 + v558)
-		v573 := float64(v572 + v565)
-		v574 := float64(v552 * v15)
-		v575 := -v574
-		v576 := math.FMA(v552, v15, v575)
-		v577 := v4
+		v585 := dy[i]
+		v586 := float64(v585 * v5)
+		v587 := float64(v585 * v8)
+		v588 := float64(v585 * v178)
+		v589 := float64(v588 * v161)
+		v590 := -v589
+		v591 := math.FMA(v588, v161, v590)
+		v592 := float64(v585 * v161)
+		v593 := -v592
+		v594 := math.FMA(v585, v161, v593)
+		v595 := float64(v592 * v207)
+		v596 := -v595
+		v597 := math.FMA(v592, v207, v596)
+		v598 := math.FMA(v594, v207, v597)
+		v599 := float64(v589 + v595)
+		v600 := float64(v599 - v589)
+		v601 := float64(v599 - v600)
+		v602 := float64(v589 - v601)
+		v603 := float64(v595 - v600)
+		v604 := float64(v602 + v603)
+		v605 := float64(v604 + v591)
+		v606 := float64(v605 + v598)
+		v607 := float64(v585 * v15)
+		v608 := -v607
+		v609 := math.FMA(v585, v15, v608)
+		v610 := v4
 		if v272 {
-			v577 = v267
+			v610 = v267
 		}
-		v578 := float64(v552 * v577)
-		v579 := -v578
-		v580 := math.FMA(v552, v577, v579)
-		v581 := v4
+		v611 := float64(v585 * v610)
+		v612 := -v611
+		v613 := math.FMA(v585, v610, v612)
+		v614 := v4
 		if v272 {
-			v581 = v273
+			v614 = v273
 		}
-		v582 := float64(v552 * v581)
-		v583 := float64(v580 + v582)
-		v584 := float64(v578 + v583)
-		v585 := math.Ldexp(v584, int(v274))
-		v586 := float64(v552 * v287)
-		v587 := -v586
-		v588 := math.FMA(v552, v287, v587)
-		v589 := v586
-		if v277 {
-			v589 = v585
-		}
-		v590 := v588
-		if v277 {
-			v590 = v4
-		}
-		v591 := v589
-		if v288 {
-			v591 = v574
-		}
-		v592 := v590
-		if v288 {
-			v592 = v576
-		}
-		v593 := float64(v591 * v369)
-		v594 := -v593
-		v595 := math.FMA(v591, v369, v594)
-		v596 := math.FMA(v592, v369, v595)
-		v597 := float64(v552 * v289)
-		v598 := -v597
-		v599 := math.FMA(v552, v289, v598)
-		v600 := float64(v597 * v462)
-		v601 := -v600
-		v602 := math.FMA(v597, v462, v601)
-		v603 := math.FMA(v599, v462, v602)
-		v604 := float64(v593 + v600)
-		v605 := float64(v604 - v593)
-		v606 := float64(v604 - v605)
-		v607 := float64(v593 - v606)
-		v608 := float64(v600 - v605)
-		v609 := float64(v607 + v608)
-		v610 := float64(v609 + v596)
-		v611 := float64(v610 + v603)
-		v612 := float64(v552 * v465)
-		v613 := -v612
-		v614 := math.FMA(v552, v465, v613)
-		v615 := float64(v612 * v516)
-		v616 := -v615
-		v617 := math.FMA(v612, v516, v616)
-		v618 := math.FMA(v614, v516, v617)
-		v619 := float64(v552 * v531)
+		v615 := float64(v585 * v614)
+		v616 := float64(v613 + v615)
+		v617 := float64(v611 + v616)
+		v618 := math.Ldexp(v617, int(v274))
+		v619 := float64(v585 * v287)
 		v620 := -v619
-		v621 := math.FMA(v552, v531, v620)
-		v622 := float64(v552 * v545)
-		v623 := -v622
-		v624 := math.FMA(v552, v545, v623)
-		v625 := float64(v619 + v622)
-		v626 := float64(v625 - v619)
-		v627 := float64(v625 - v626)
-		v628 := float64(v619 - v627)
-		v629 := float64(v622 - v626)
-		v630 := float64(v628 + v629)
-		v631 := float64(v630 + v621)
-		v632 := float64(v631 + v624)
-		v633 := float64(v615 + v625)
-		v634 := float64(v633 - v615)
-		v635 := float64(v633 - v634)
-		v636 := float64(v615 - v635)
-		v637 := float64(v625 - v634)
-		v638 := float64(v636 + v637)
-		v639 := float64(v638 + v618)
-		v640 := float64(v639 + v632)
-		v641 := v633
+		v621 := math.FMA(v585, v287, v620)
+		v622 := v619
+		if v277 {
+			v622 = v618
+		}
+		v623 := v621
+		if v277 {
+			v623 = v4
+		}
+		v624 := v622
+		if v288 {
+			v624 = v607
+		}
+		v625 := v623
+		if v288 {
+			v625 = v609
+		}
+		v626 := float64(v624 * v369)
+		v627 := -v626
+		v628 := math.FMA(v624, v369, v627)
+		v629 := math.FMA(v625, v369, v628)
+		v630 := float64(v585 * v289)
+		v631 := -v630
+		v632 := math.FMA(v585, v289, v631)
+		v633 := float64(v630 * v473)
+		v634 := -v633
+		v635 := math.FMA(v630, v473, v634)
+		v636 := math.FMA(v632, v473, v635)
+		v637 := float64(v626 + v633)
+		v638 := float64(v637 - v626)
+		v639 := float64(v637 - v638)
+		v640 := float64(v626 - v639)
+		v641 := float64(v633 - v638)
+		v642 := float64(v640 + v641)
+		v643 := float64(v642 + v629)
+		v644 := float64(v643 + v636)
+		v645 := float64(v585 * v476)
+		v646 := -v645
+		v647 := math.FMA(v585, v476, v646)
+		v648 := float64(v645 * v530)
+		v649 := -v648
+		v650 := math.FMA(v645, v530, v649)
+		v651 := math.FMA(v647, v530, v650)
+		v652 := float64(v585 * v563)
+		v653 := -v652
+		v654 := math.FMA(v585, v563, v653)
+		v655 := float64(v585 * v578)
+		v656 := -v655
+		v657 := math.FMA(v585, v578, v656)
+		v658 := float64(v652 + v655)
+		v659 := float64(v658 - v652)
+		v660 := float64(v658 - v659)
+		v661 := float64(v652 - v660)
+		v662 := float64(v655 - v659)
+		v663 := float64(v661 + v662)
+		v664 := float64(v663 + v654)
+		v665 := float64(v664 + v657)
+		v666 := float64(v648 + v658)
+		v667 := float64(v666 - v648)
+		v668 := float64(v666 - v667)
+		v669 := float64(v648 - v668)
+		v670 := float64(v658 - v667)
+		v671 := float64(v669 + v670)
+		v672 := float64(v671 + v651)
+		v673 := float64(v672 + v665)
+		v674 := v666
 		if v214 {
-			v641 = v604
+			v674 = v637
 		}
-		v642 := v640
+		v675 := v673
 		if v214 {
-			v642 = v611
+			v675 = v644
 		}
-		v643 := v641
+		v676 := v674
 		if v18 {
-			v643 = v566
+			v676 = v599
 		}
-		v644 := v642
+		v677 := v675
 		if v18 {
-			v644 = v573
+			v677 = v606
 		}
-		v645 := v643
+		v678 := v676
 		if v7 {
-			v645 = v554
+			v678 = v587
 		}
-		v646 := v644
+		v679 := v677
 		if v7 {
-			v646 = v4
+			v679 = v4
 		}
-		v647 := v645
+		v680 := v678
 		if v3 {
-			v647 = v553
+			v680 = v586
 		}
-		v648 := v646
+		v681 := v679
 		if v3 {
-			v648 = v4
+			v681 = v4
 		}
-		v649 := float64(v647 + v648)
-		v650 := float64(v552 * v551)
-		v651 := float64(v649 - v650)
-		v652 := math.Abs(v651)
-		v653 := math.Abs(v650)
-		v655 := float64(v653 * v654)
-		v656 := v652 <= v655
-		v657 := math.Abs(v552)
-		v658 := math.Abs(v555)
-		v659 := v657
-		if v658 > v657 {
-			v659 = v658
+		v682 := float64(v680 + v681)
+		v683 := float64(v585 * v584)
+		v684 := float64(v682 - v683)
+		v685 := math.Abs(v684)
+		v686 := math.Abs(v683)
+		v688 := float64(v686 * v687)
+		v689 := v685 <= v688
+		v690 := math.Abs(v585)
+		v691 := math.Abs(v588)
+		v692 := v690
+		if v691 > v690 {
+			v692 = v691
 		}
-		v661 := float64(v652 * v660)
-		v664 := math.FMA(v659, v662, v663)
-		v665 := v661 <= v664
-		v666 := v656 || v665
-		v667 := v649 == v4
-		v668 := v666 && !v667
-		v669 := v650
-		if v668 {
-			v669 = v649
+		v694 := float64(v685 * v693)
+		v697 := math.FMA(v692, v695, v696)
+		v698 := v694 <= v697
+		v699 := v689 || v698
+		v700 := v682 == v4
+		v701 := v699 && !v700
+		v702 := v683
+		if v701 {
+			v702 = v682
 		}
-		v670 := math.IsNaN(v0)
-		v671 := v669
-		if v670 {
-			v671 = v0
+		v703 := math.IsNaN(v0)
+		v704 := v702
+		if v703 {
+			v704 = v0
 		}
-		dx[i] = v671
+		dx[i] = v704
 	}
 }
