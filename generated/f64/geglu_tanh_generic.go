@@ -480,7 +480,7 @@ func gegluTanhGeneric(dst, a, b []float64) {
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 831 operations): the scalar twin of the vector program
+// memory, f64 compute, 791 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -517,26 +517,26 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v75 := math.Float64frombits(0x408f400000000000)  // 1000
 	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v92 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
-	v93 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
-	v95 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
-	v100 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v105 := math.Float64frombits(0xc044000000000000) // -40
-	v137 := math.Float64frombits(0xbff0000000000000) // -1
-	v156 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v92 := math.Float64frombits(0x4000000000000000)  // 2
+	v104 := math.Float64frombits(0x4086280000000000) // 709
+	v135 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v144 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v151 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v178 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v179 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v197 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v203 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v212 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v255 := math.Float64frombits(0xc091300000000000) // -1100
-	v364 := math.Float64frombits(0x4000000000000000) // 2
-	v455 := math.Float64frombits(0x4086280000000000) // 709
-	v709 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v715 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v717 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v718 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v842 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v180 := math.Float64frombits(0xbff0000000000000) // -1
+	v183 := math.Float64frombits(0xbfe199999999999a) // -0.55
+	v226 := math.Float64frombits(0xc091300000000000) // -1100
+	v429 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v431 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v434 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v437 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v442 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v446 := math.Float64frombits(0xc044000000000000) // -40
+	v673 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v679 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v681 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v682 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v802 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -613,933 +613,890 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		if v90 {
 			v91 = v20
 		}
-		v94 := float64(v0 - v93)
-		v96 := float64(v94 - v95)
-		v97 := float64(v9 * v96)
-		v98 := float64(v0 * v93)
-		v99 := float64(v11 + v98)
-		v101 := float64(v99 + v100)
-		v102 := float64(v10 * v101)
-		v103 := float64(v8 + v102)
-		v104 := float64(v97 * v103)
-		v106 := v105
-		if v104 > v105 {
-			v106 = v104
+		v93 := float64(v92 * v13)
+		v94 := float64(v14 + v93)
+		v95 := float64(v9 * v94)
+		v96 := float64(v8 + v95)
+		v97 := float64(v91 * v96)
+		v98 := -v97
+		v99 := math.FMA(v91, v96, v98)
+		v100 := float64(v68 + v71)
+		v101 := float64(v68 - v100)
+		v102 := float64(v101 + v71)
+		v103 := v77 <= v27
+		v105 := v104 < v20
+		v106 := v103 && !v105
+		v107 := math.Ldexp(v102, int(v27))
+		v108 := v4
+		if v106 {
+			v108 = v107
 		}
-		v107 := v23
-		if v106 < v23 {
-			v107 = v106
+		v109 := v108
+		if v90 {
+			v109 = v20
 		}
-		v108 := float64(v107 * v25)
-		v109 := math.RoundToEven(v108)
-		v110 := -v109
-		v111 := math.FMA(v110, v29, v107)
-		v112 := math.FMA(v110, v31, v111)
-		v113 := float64(v111 - v112)
-		v114 := math.FMA(v110, v31, v113)
-		v115 := float64(v112 * v112)
-		v116 := -v115
-		v117 := math.FMA(v112, v112, v116)
-		v118 := float64(v35 * v115)
-		v119 := float64(v35 * v117)
-		v120 := float64(v112 + v118)
-		v121 := float64(v112 - v120)
-		v122 := float64(v121 + v118)
-		v123 := float64(v122 + v119)
-		v124 := math.FMA(v114, v112, v114)
-		v125 := float64(v123 + v124)
-		v126 := float64(v115 * v112)
-		v127 := math.FMA(v48, v112, v49)
-		v128 := math.FMA(v127, v112, v51)
-		v129 := math.FMA(v128, v112, v53)
-		v130 := math.FMA(v129, v112, v55)
-		v131 := math.FMA(v130, v112, v57)
-		v132 := math.FMA(v131, v112, v59)
-		v133 := math.FMA(v132, v112, v61)
-		v134 := math.FMA(v133, v112, v63)
-		v135 := math.FMA(v134, v112, v65)
-		v136 := math.FMA(v126, v135, v125)
-		v138 := ldexpMid(v137, v110)
-		v139 := float64(v8 + v138)
-		v140 := float64(v139 - v8)
-		v141 := float64(v139 - v140)
-		v142 := float64(v8 - v141)
-		v143 := float64(v138 - v140)
-		v144 := float64(v142 + v143)
-		v145 := float64(v136 + v144)
-		v146 := float64(v139 + v120)
-		v147 := float64(v139 - v146)
-		v148 := float64(v147 + v120)
-		v149 := float64(v148 + v145)
-		v150 := float64(v146 + v149)
-		v151 := ldexpMid(v150, v109)
-		v152 := math.Copysign(v151, v104)
-		v153 := math.IsNaN(v104)
-		v154 := v152
-		if v153 {
-			v154 = v104
-		}
-		v155 := float64(v92 * v154)
-		v157 := float64(v156 * v101)
-		v158 := float64(v8 + v157)
+		v110 := float64(v109 * v96)
+		v111 := float64(v95 - v96)
+		v112 := float64(v111 + v8)
+		v113 := -v95
+		v114 := math.FMA(v9, v94, v113)
+		v115 := float64(v94 - v14)
+		v116 := float64(v94 - v115)
+		v117 := float64(v14 - v116)
+		v118 := float64(v93 - v115)
+		v119 := float64(v117 + v118)
+		v120 := float64(v14 - v0)
+		v121 := float64(v14 - v120)
+		v122 := float64(v0 - v121)
+		v123 := float64(v13 - v120)
+		v124 := float64(v122 + v123)
+		v125 := -v13
+		v126 := math.FMA(v10, v12, v125)
+		v127 := -v12
+		v128 := math.FMA(v11, v0, v127)
+		v129 := -v11
+		v130 := math.FMA(v0, v0, v129)
+		v131 := float64(v130 * v0)
+		v132 := float64(v128 + v131)
+		v133 := float64(v10 * v132)
+		v134 := float64(v126 + v133)
+		v136 := float64(v135 * v12)
+		v137 := float64(v134 + v136)
+		v138 := float64(v124 + v137)
+		v139 := float64(v119 + v138)
+		v140 := float64(v92 * v137)
+		v141 := float64(v139 + v140)
+		v142 := float64(v9 * v141)
+		v143 := float64(v114 + v142)
+		v145 := float64(v144 * v94)
+		v146 := float64(v143 + v145)
+		v147 := float64(v112 + v146)
+		v148 := float64(v91 * v147)
+		v149 := float64(v110 + v148)
+		v150 := float64(v99 + v149)
+		v152 := -v15
+		v153 := math.FMA(v9, v14, v152)
+		v154 := float64(v9 * v138)
+		v155 := float64(v153 + v154)
+		v156 := float64(v144 * v14)
+		v157 := float64(v155 + v156)
+		v158 := float64(v151 + v157)
 		v159 := float64(v97 * v158)
-		v160 := float64(v155 + v159)
-		v161 := float64(v91 * v160)
-		v180 := -v15
-		v181 := math.FMA(v9, v14, v180)
-		v182 := float64(v14 - v0)
-		v183 := float64(v14 - v182)
-		v184 := float64(v0 - v183)
-		v185 := float64(v13 - v182)
-		v186 := float64(v184 + v185)
-		v187 := -v13
-		v188 := math.FMA(v10, v12, v187)
-		v189 := -v12
-		v190 := math.FMA(v11, v0, v189)
-		v191 := -v11
-		v192 := math.FMA(v0, v0, v191)
-		v193 := float64(v192 * v0)
-		v194 := float64(v190 + v193)
-		v195 := float64(v10 * v194)
-		v196 := float64(v188 + v195)
-		v198 := float64(v197 * v12)
-		v199 := float64(v196 + v198)
-		v200 := float64(v186 + v199)
-		v201 := float64(v9 * v200)
-		v202 := float64(v181 + v201)
-		v204 := float64(v203 * v14)
-		v205 := float64(v202 + v204)
-		v206 := float64(v179 + v205)
-		v207 := float64(v206 * v178)
-		v208 := float64(v161 * v207)
-		v209 := math.FMA(v161, v178, v208)
-		v210 := v0 < v137
-		v213 := v212 < v0
-		v214 := v210 || v213
-		v215 := math.Abs(v15)
-		v216 := -v215
-		v217 := v21
-		if v216 > v21 {
-			v217 = v216
+		v160 := float64(v150 + v159)
+		v161 := float64(v97 + v160)
+		v179 := float64(v161 * v178)
+		v181 := v0 < v180
+		v184 := v183 < v0
+		v185 := v181 || v184
+		v186 := math.Abs(v15)
+		v187 := -v186
+		v188 := v21
+		if v187 > v21 {
+			v188 = v187
 		}
-		v218 := v15 < v4
-		v219 := float64(v217 * v25)
-		v220 := math.RoundToEven(v219)
-		v221 := -v220
-		v222 := math.FMA(v221, v29, v217)
-		v223 := math.FMA(v221, v31, v222)
-		v224 := float64(v222 - v223)
-		v225 := math.FMA(v221, v31, v224)
-		v226 := float64(v223 * v223)
-		v227 := -v226
-		v228 := math.FMA(v223, v223, v227)
-		v229 := float64(v35 * v226)
-		v230 := float64(v35 * v228)
-		v231 := float64(v223 + v229)
-		v232 := float64(v223 - v231)
+		v189 := v15 < v4
+		v190 := float64(v188 * v25)
+		v191 := math.RoundToEven(v190)
+		v192 := -v191
+		v193 := math.FMA(v192, v29, v188)
+		v194 := math.FMA(v192, v31, v193)
+		v195 := float64(v193 - v194)
+		v196 := math.FMA(v192, v31, v195)
+		v197 := float64(v194 * v194)
+		v198 := -v197
+		v199 := math.FMA(v194, v194, v198)
+		v200 := float64(v35 * v197)
+		v201 := float64(v35 * v199)
+		v202 := float64(v194 + v200)
+		v203 := float64(v194 - v202)
+		v204 := float64(v203 + v200)
+		v205 := float64(v204 + v201)
+		v206 := math.FMA(v196, v194, v196)
+		v207 := float64(v205 + v206)
+		v208 := float64(v197 * v194)
+		v209 := math.FMA(v48, v194, v49)
+		v210 := math.FMA(v209, v194, v51)
+		v211 := math.FMA(v210, v194, v53)
+		v212 := math.FMA(v211, v194, v55)
+		v213 := math.FMA(v212, v194, v57)
+		v214 := math.FMA(v213, v194, v59)
+		v215 := math.FMA(v214, v194, v61)
+		v216 := math.FMA(v215, v194, v63)
+		v217 := math.FMA(v216, v194, v65)
+		v218 := math.FMA(v208, v217, v207)
+		v219 := float64(v8 + v202)
+		v220 := float64(v8 - v219)
+		v221 := float64(v220 + v202)
+		v222 := float64(v221 + v218)
+		v223 := float64(v219 + v222)
+		v224 := float64(v219 - v223)
+		v225 := float64(v224 + v222)
+		v227 := v226
+		if v191 > v226 {
+			v227 = v191
+		}
+		v228 := ldexpMid(v8, v227)
+		v229 := float64(v223 * v228)
+		v230 := float64(v225 * v228)
+		v231 := float64(v8 + v229)
+		v232 := float64(v8 - v231)
 		v233 := float64(v232 + v229)
 		v234 := float64(v233 + v230)
-		v235 := math.FMA(v225, v223, v225)
-		v236 := float64(v234 + v235)
-		v237 := float64(v226 * v223)
-		v238 := math.FMA(v48, v223, v49)
-		v239 := math.FMA(v238, v223, v51)
-		v240 := math.FMA(v239, v223, v53)
-		v241 := math.FMA(v240, v223, v55)
-		v242 := math.FMA(v241, v223, v57)
-		v243 := math.FMA(v242, v223, v59)
-		v244 := math.FMA(v243, v223, v61)
-		v245 := math.FMA(v244, v223, v63)
-		v246 := math.FMA(v245, v223, v65)
-		v247 := math.FMA(v237, v246, v236)
-		v248 := float64(v8 + v231)
-		v249 := float64(v8 - v248)
-		v250 := float64(v249 + v231)
-		v251 := float64(v250 + v247)
-		v252 := float64(v248 + v251)
-		v253 := float64(v248 - v252)
-		v254 := float64(v253 + v251)
-		v256 := v255
-		if v220 > v255 {
-			v256 = v220
+		v235 := v8
+		if v189 {
+			v235 = v223
 		}
-		v257 := ldexpMid(v8, v256)
-		v258 := float64(v252 * v257)
-		v259 := float64(v254 * v257)
-		v260 := float64(v8 + v258)
-		v261 := float64(v8 - v260)
-		v262 := float64(v261 + v258)
-		v263 := float64(v262 + v259)
-		v264 := v8
-		if v218 {
-			v264 = v252
+		v236 := v4
+		if v189 {
+			v236 = v225
 		}
-		v265 := v4
-		if v218 {
-			v265 = v254
+		v237 := float64(v8 / v231)
+		v238 := float64(v235 * v237)
+		v239 := -v238
+		v240 := math.FMA(v239, v231, v235)
+		v241 := math.FMA(v239, v234, v240)
+		v242 := float64(v241 + v236)
+		v243 := v21 <= v187
+		v244 := float64(v242 * v237)
+		v245 := v4
+		if v189 {
+			v245 = v191
 		}
-		v266 := float64(v8 / v260)
-		v267 := float64(v264 * v266)
-		v268 := -v267
-		v269 := math.FMA(v268, v260, v264)
-		v270 := math.FMA(v268, v263, v269)
-		v271 := float64(v270 + v265)
-		v272 := v21 <= v216
-		v273 := float64(v271 * v266)
-		v274 := v4
-		if v218 {
-			v274 = v220
+		v246 := float64(v73 - v245)
+		v247 := v75
+		if v246 < v75 {
+			v247 = v246
 		}
-		v275 := float64(v73 - v274)
-		v276 := v75
-		if v275 < v75 {
-			v276 = v275
+		v248 := v245 < v77
+		v249 := math.Ldexp(v79, int(v247))
+		v250 := v4
+		if v248 {
+			v250 = v249
 		}
-		v277 := v274 < v77
-		v278 := math.Ldexp(v79, int(v276))
-		v279 := v4
-		if v277 {
-			v279 = v278
+		v251 := float64(v238 + v250)
+		v252 := float64(v251 - v250)
+		v253 := float64(v238 - v252)
+		v254 := float64(v253 + v244)
+		v255 := float64(v254 + v250)
+		v256 := float64(v255 - v250)
+		v257 := float64(v252 + v256)
+		v258 := math.Ldexp(v257, int(v245))
+		v259 := math.IsNaN(v15)
+		v260 := v258
+		if v259 {
+			v260 = v15
 		}
-		v280 := float64(v267 + v279)
-		v281 := float64(v280 - v279)
-		v282 := float64(v267 - v281)
-		v283 := float64(v282 + v273)
-		v284 := float64(v283 + v279)
-		v285 := float64(v284 - v279)
-		v286 := float64(v281 + v285)
-		v287 := math.Ldexp(v286, int(v274))
-		v288 := math.IsNaN(v15)
-		v289 := v287
-		if v288 {
-			v289 = v15
+		v261 := math.Abs(v152)
+		v262 := -v261
+		v263 := v21
+		if v262 > v21 {
+			v263 = v262
 		}
-		v290 := math.Abs(v180)
-		v291 := -v290
-		v292 := v21
-		if v291 > v21 {
-			v292 = v291
+		v264 := v152 < v4
+		v265 := float64(v263 * v25)
+		v266 := math.RoundToEven(v265)
+		v267 := -v266
+		v268 := math.FMA(v267, v29, v263)
+		v269 := math.FMA(v267, v31, v268)
+		v270 := float64(v268 - v269)
+		v271 := math.FMA(v267, v31, v270)
+		v272 := float64(v269 * v269)
+		v273 := -v272
+		v274 := math.FMA(v269, v269, v273)
+		v275 := float64(v35 * v272)
+		v276 := float64(v35 * v274)
+		v277 := float64(v269 + v275)
+		v278 := float64(v269 - v277)
+		v279 := float64(v278 + v275)
+		v280 := float64(v279 + v276)
+		v281 := math.FMA(v271, v269, v271)
+		v282 := float64(v280 + v281)
+		v283 := float64(v272 * v269)
+		v284 := math.FMA(v48, v269, v49)
+		v285 := math.FMA(v284, v269, v51)
+		v286 := math.FMA(v285, v269, v53)
+		v287 := math.FMA(v286, v269, v55)
+		v288 := math.FMA(v287, v269, v57)
+		v289 := math.FMA(v288, v269, v59)
+		v290 := math.FMA(v289, v269, v61)
+		v291 := math.FMA(v290, v269, v63)
+		v292 := math.FMA(v291, v269, v65)
+		v293 := math.FMA(v283, v292, v282)
+		v294 := float64(v8 + v277)
+		v295 := float64(v8 - v294)
+		v296 := float64(v295 + v277)
+		v297 := float64(v296 + v293)
+		v298 := float64(v294 + v297)
+		v299 := float64(v294 - v298)
+		v300 := float64(v299 + v297)
+		v301 := v226
+		if v266 > v226 {
+			v301 = v266
 		}
-		v293 := v180 < v4
-		v294 := float64(v292 * v25)
-		v295 := math.RoundToEven(v294)
-		v296 := -v295
-		v297 := math.FMA(v296, v29, v292)
-		v298 := math.FMA(v296, v31, v297)
-		v299 := float64(v297 - v298)
-		v300 := math.FMA(v296, v31, v299)
-		v301 := float64(v298 * v298)
-		v302 := -v301
-		v303 := math.FMA(v298, v298, v302)
-		v304 := float64(v35 * v301)
-		v305 := float64(v35 * v303)
-		v306 := float64(v298 + v304)
-		v307 := float64(v298 - v306)
+		v302 := ldexpMid(v8, v301)
+		v303 := float64(v298 * v302)
+		v304 := float64(v300 * v302)
+		v305 := float64(v8 + v303)
+		v306 := float64(v8 - v305)
+		v307 := float64(v306 + v303)
 		v308 := float64(v307 + v304)
-		v309 := float64(v308 + v305)
-		v310 := math.FMA(v300, v298, v300)
-		v311 := float64(v309 + v310)
-		v312 := float64(v301 * v298)
-		v313 := math.FMA(v48, v298, v49)
-		v314 := math.FMA(v313, v298, v51)
-		v315 := math.FMA(v314, v298, v53)
-		v316 := math.FMA(v315, v298, v55)
-		v317 := math.FMA(v316, v298, v57)
-		v318 := math.FMA(v317, v298, v59)
-		v319 := math.FMA(v318, v298, v61)
-		v320 := math.FMA(v319, v298, v63)
-		v321 := math.FMA(v320, v298, v65)
-		v322 := math.FMA(v312, v321, v311)
-		v323 := float64(v8 + v306)
-		v324 := float64(v8 - v323)
-		v325 := float64(v324 + v306)
-		v326 := float64(v325 + v322)
-		v327 := float64(v323 + v326)
-		v328 := float64(v323 - v327)
-		v329 := float64(v328 + v326)
-		v330 := v255
-		if v295 > v255 {
-			v330 = v295
+		v309 := v8
+		if v264 {
+			v309 = v298
 		}
-		v331 := ldexpMid(v8, v330)
-		v332 := float64(v327 * v331)
-		v333 := float64(v329 * v331)
-		v334 := float64(v8 + v332)
-		v335 := float64(v8 - v334)
-		v336 := float64(v335 + v332)
-		v337 := float64(v336 + v333)
-		v338 := v8
-		if v293 {
-			v338 = v327
+		v310 := v4
+		if v264 {
+			v310 = v300
 		}
-		v339 := v4
-		if v293 {
-			v339 = v329
+		v311 := float64(v8 / v305)
+		v312 := float64(v309 * v311)
+		v313 := -v312
+		v314 := math.FMA(v313, v305, v309)
+		v315 := math.FMA(v313, v308, v314)
+		v316 := float64(v315 + v310)
+		v318 := float64(v316 * v311)
+		v319 := v4
+		if v264 {
+			v319 = v266
 		}
-		v340 := float64(v8 / v334)
-		v341 := float64(v338 * v340)
-		v342 := -v341
-		v343 := math.FMA(v342, v334, v338)
-		v344 := math.FMA(v342, v337, v343)
-		v345 := float64(v344 + v339)
-		v347 := float64(v345 * v340)
-		v348 := v4
-		if v293 {
-			v348 = v295
+		v320 := float64(v73 - v319)
+		v321 := v75
+		if v320 < v75 {
+			v321 = v320
 		}
-		v349 := float64(v73 - v348)
-		v350 := v75
-		if v349 < v75 {
-			v350 = v349
+		v322 := v319 < v77
+		v323 := math.Ldexp(v79, int(v321))
+		v324 := v4
+		if v322 {
+			v324 = v323
 		}
-		v351 := v348 < v77
-		v352 := math.Ldexp(v79, int(v350))
-		v353 := v4
-		if v351 {
-			v353 = v352
+		v325 := float64(v312 + v324)
+		v326 := float64(v325 - v324)
+		v327 := float64(v312 - v326)
+		v328 := float64(v327 + v318)
+		v329 := float64(v328 + v324)
+		v330 := float64(v329 - v324)
+		v331 := float64(v326 + v330)
+		v332 := math.Ldexp(v331, int(v319))
+		v333 := math.IsNaN(v152)
+		v334 := v332
+		if v333 {
+			v334 = v152
 		}
-		v354 := float64(v341 + v353)
-		v355 := float64(v354 - v353)
-		v356 := float64(v341 - v355)
-		v357 := float64(v356 + v347)
-		v358 := float64(v357 + v353)
-		v359 := float64(v358 - v353)
-		v360 := float64(v355 + v359)
-		v361 := math.Ldexp(v360, int(v348))
-		v362 := math.IsNaN(v180)
-		v363 := v361
-		if v362 {
-			v363 = v180
-		}
-		v365 := float64(v364 * v13)
-		v366 := float64(v14 + v365)
-		v367 := float64(v9 * v366)
-		v368 := float64(v363 * v367)
-		v369 := float64(v8 + v368)
-		v370 := float64(v369 - v368)
-		v371 := float64(v369 - v370)
-		v372 := float64(v368 - v371)
-		v373 := float64(v8 - v370)
-		v374 := float64(v372 + v373)
-		v375 := -v368
-		v376 := math.FMA(v363, v367, v375)
-		v377 := -v367
-		v378 := math.FMA(v9, v366, v377)
-		v379 := float64(v366 - v14)
-		v380 := float64(v366 - v379)
-		v381 := float64(v14 - v380)
-		v382 := float64(v365 - v379)
-		v383 := float64(v381 + v382)
-		v384 := float64(v383 + v200)
-		v385 := float64(v364 * v199)
-		v386 := float64(v384 + v385)
-		v387 := float64(v9 * v386)
-		v388 := float64(v378 + v387)
-		v389 := float64(v203 * v366)
-		v390 := float64(v388 + v389)
-		v391 := float64(v363 * v390)
-		v392 := float64(v376 + v391)
-		v393 := -v363
-		v394 := v21
+		v335 := float64(v334 * v95)
+		v336 := float64(v8 + v335)
+		v337 := float64(v336 - v335)
+		v338 := float64(v336 - v337)
+		v339 := float64(v335 - v338)
+		v340 := float64(v8 - v337)
+		v341 := float64(v339 + v340)
+		v342 := -v335
+		v343 := math.FMA(v334, v95, v342)
+		v344 := float64(v334 * v146)
+		v345 := float64(v343 + v344)
+		v346 := -v334
+		v347 := v21
 		if v15 > v21 {
-			v394 = v15
+			v347 = v15
 		}
-		v395 := v23
-		if v394 < v23 {
-			v395 = v394
+		v348 := v23
+		if v347 < v23 {
+			v348 = v347
 		}
-		v396 := float64(v395 * v25)
-		v397 := math.RoundToEven(v396)
-		v398 := -v397
-		v399 := math.FMA(v398, v29, v395)
-		v400 := math.FMA(v398, v31, v399)
-		v401 := float64(v399 - v400)
-		v402 := math.FMA(v398, v31, v401)
-		v403 := float64(v400 * v400)
-		v404 := -v403
-		v405 := math.FMA(v400, v400, v404)
-		v406 := float64(v35 * v403)
-		v407 := float64(v35 * v405)
-		v408 := float64(v400 + v406)
-		v409 := float64(v400 - v408)
-		v410 := float64(v409 + v406)
-		v411 := float64(v410 + v407)
-		v412 := math.FMA(v402, v400, v402)
-		v413 := float64(v411 + v412)
-		v414 := float64(v403 * v400)
-		v415 := math.FMA(v48, v400, v49)
-		v416 := math.FMA(v415, v400, v51)
-		v417 := math.FMA(v416, v400, v53)
-		v418 := math.FMA(v417, v400, v55)
-		v419 := math.FMA(v418, v400, v57)
-		v420 := math.FMA(v419, v400, v59)
-		v421 := math.FMA(v420, v400, v61)
-		v422 := math.FMA(v421, v400, v63)
-		v423 := math.FMA(v422, v400, v65)
-		v424 := math.FMA(v414, v423, v413)
-		v425 := float64(v8 + v408)
-		v426 := float64(v8 - v425)
-		v427 := float64(v426 + v408)
-		v428 := float64(v427 + v424)
-		v430 := float64(v73 - v397)
-		v431 := v75
-		if v430 < v75 {
-			v431 = v430
+		v349 := float64(v348 * v25)
+		v350 := math.RoundToEven(v349)
+		v351 := -v350
+		v352 := math.FMA(v351, v29, v348)
+		v353 := math.FMA(v351, v31, v352)
+		v354 := float64(v352 - v353)
+		v355 := math.FMA(v351, v31, v354)
+		v356 := float64(v353 * v353)
+		v357 := -v356
+		v358 := math.FMA(v353, v353, v357)
+		v359 := float64(v35 * v356)
+		v360 := float64(v35 * v358)
+		v361 := float64(v353 + v359)
+		v362 := float64(v353 - v361)
+		v363 := float64(v362 + v359)
+		v364 := float64(v363 + v360)
+		v365 := math.FMA(v355, v353, v355)
+		v366 := float64(v364 + v365)
+		v367 := float64(v356 * v353)
+		v368 := math.FMA(v48, v353, v49)
+		v369 := math.FMA(v368, v353, v51)
+		v370 := math.FMA(v369, v353, v53)
+		v371 := math.FMA(v370, v353, v55)
+		v372 := math.FMA(v371, v353, v57)
+		v373 := math.FMA(v372, v353, v59)
+		v374 := math.FMA(v373, v353, v61)
+		v375 := math.FMA(v374, v353, v63)
+		v376 := math.FMA(v375, v353, v65)
+		v377 := math.FMA(v367, v376, v366)
+		v378 := float64(v8 + v361)
+		v379 := float64(v8 - v378)
+		v380 := float64(v379 + v361)
+		v381 := float64(v380 + v377)
+		v383 := float64(v73 - v350)
+		v384 := v75
+		if v383 < v75 {
+			v384 = v383
 		}
-		v432 := v397 < v77
-		v433 := math.Ldexp(v79, int(v431))
-		v434 := v4
-		if v432 {
-			v434 = v433
+		v385 := v350 < v77
+		v386 := math.Ldexp(v79, int(v384))
+		v387 := v4
+		if v385 {
+			v387 = v386
 		}
-		v435 := float64(v425 + v434)
-		v436 := float64(v435 - v434)
-		v437 := float64(v425 - v436)
-		v438 := float64(v437 + v428)
-		v439 := float64(v438 + v434)
-		v440 := float64(v439 - v434)
-		v441 := float64(v436 + v440)
-		v442 := math.Ldexp(v441, int(v397))
-		v443 := v442
-		if v288 {
-			v443 = v15
+		v388 := float64(v378 + v387)
+		v389 := float64(v388 - v387)
+		v390 := float64(v378 - v389)
+		v391 := float64(v390 + v381)
+		v392 := float64(v391 + v387)
+		v393 := float64(v392 - v387)
+		v394 := float64(v389 + v393)
+		v395 := math.Ldexp(v394, int(v350))
+		v396 := v395
+		if v259 {
+			v396 = v15
 		}
-		v444 := float64(v8 + v443)
-		v445 := math.FMA(v393, v444, v8)
-		v446 := float64(v444 - v8)
-		v447 := float64(v444 - v446)
-		v448 := float64(v8 - v447)
-		v449 := float64(v443 - v446)
-		v450 := float64(v448 + v449)
-		v451 := float64(v425 + v428)
-		v452 := float64(v425 - v451)
-		v453 := float64(v452 + v428)
-		v454 := v77 <= v397
-		v456 := v455 < v15
-		v457 := v454 && !v456
-		v458 := math.Ldexp(v453, int(v397))
-		v459 := v4
-		if v457 {
-			v459 = v458
+		v397 := float64(v8 + v396)
+		v398 := math.FMA(v346, v397, v8)
+		v399 := float64(v397 - v8)
+		v400 := float64(v397 - v399)
+		v401 := float64(v8 - v400)
+		v402 := float64(v396 - v399)
+		v403 := float64(v401 + v402)
+		v404 := float64(v378 + v381)
+		v405 := float64(v378 - v404)
+		v406 := float64(v405 + v381)
+		v407 := v77 <= v350
+		v408 := v104 < v15
+		v409 := v407 && !v408
+		v410 := math.Ldexp(v406, int(v350))
+		v411 := v4
+		if v409 {
+			v411 = v410
 		}
-		v460 := v459
-		if v288 {
-			v460 = v15
+		v412 := v411
+		if v259 {
+			v412 = v15
 		}
-		v461 := float64(v450 + v460)
-		v462 := float64(v363 * v461)
-		v463 := float64(v445 - v462)
-		v464 := float64(v463 / v444)
-		v465 := float64(v205 * v289)
-		v466 := float64(v363 * v465)
-		v467 := float64(v464 - v466)
-		v468 := float64(v367 * v467)
-		v469 := float64(v392 + v468)
-		v470 := float64(v374 + v469)
-		v471 := float64(v205 * v363)
-		v472 := float64(v369 * v471)
-		v473 := float64(v470 + v472)
-		v474 := float64(v289 * v473)
-		v475 := math.FMA(v289, v369, v474)
-		v476 := float64(v289 * v363)
-		v477 := float64(v97 * v157)
-		v478 := float64(v97 + v477)
-		v479 := float64(v97 * v102)
-		v480 := float64(v97 + v479)
-		v481 := v105
-		if v480 > v105 {
-			v481 = v480
+		v413 := float64(v403 + v412)
+		v414 := float64(v334 * v413)
+		v415 := float64(v398 - v414)
+		v416 := float64(v415 / v397)
+		v417 := float64(v157 * v260)
+		v418 := float64(v334 * v417)
+		v419 := float64(v416 - v418)
+		v420 := float64(v95 * v419)
+		v421 := float64(v345 + v420)
+		v422 := float64(v341 + v421)
+		v423 := float64(v157 * v334)
+		v424 := float64(v336 * v423)
+		v425 := float64(v422 + v424)
+		v426 := float64(v260 * v425)
+		v427 := math.FMA(v260, v336, v426)
+		v428 := float64(v260 * v334)
+		v430 := float64(v0 - v429)
+		v432 := float64(v430 - v431)
+		v433 := float64(v9 * v432)
+		v435 := float64(v0 * v429)
+		v436 := float64(v11 + v435)
+		v438 := float64(v436 + v437)
+		v439 := float64(v434 * v438)
+		v440 := float64(v433 * v439)
+		v441 := float64(v433 + v440)
+		v443 := float64(v10 * v438)
+		v444 := float64(v433 * v443)
+		v445 := float64(v433 + v444)
+		v447 := v446
+		if v445 > v446 {
+			v447 = v445
 		}
-		v482 := v23
-		if v481 < v23 {
-			v482 = v481
+		v448 := v23
+		if v447 < v23 {
+			v448 = v447
 		}
-		v483 := float64(v482 * v25)
-		v484 := math.RoundToEven(v483)
-		v485 := -v484
-		v486 := math.FMA(v485, v29, v482)
-		v487 := math.FMA(v485, v31, v486)
-		v488 := float64(v486 - v487)
-		v489 := math.FMA(v485, v31, v488)
-		v490 := float64(v487 * v487)
-		v491 := -v490
-		v492 := math.FMA(v487, v487, v491)
-		v493 := float64(v35 * v490)
-		v494 := float64(v35 * v492)
-		v495 := float64(v487 + v493)
-		v496 := float64(v487 - v495)
-		v497 := float64(v496 + v493)
-		v498 := float64(v497 + v494)
-		v499 := math.FMA(v489, v487, v489)
-		v500 := float64(v498 + v499)
-		v501 := float64(v490 * v487)
-		v502 := math.FMA(v48, v487, v49)
-		v503 := math.FMA(v502, v487, v51)
-		v504 := math.FMA(v503, v487, v53)
-		v505 := math.FMA(v504, v487, v55)
-		v506 := math.FMA(v505, v487, v57)
-		v507 := math.FMA(v506, v487, v59)
-		v508 := math.FMA(v507, v487, v61)
-		v509 := math.FMA(v508, v487, v63)
-		v510 := math.FMA(v509, v487, v65)
-		v511 := math.FMA(v501, v510, v500)
-		v512 := ldexpMid(v137, v485)
-		v513 := float64(v8 + v512)
-		v514 := float64(v513 - v8)
-		v515 := float64(v513 - v514)
-		v516 := float64(v8 - v515)
-		v517 := float64(v512 - v514)
-		v518 := float64(v516 + v517)
-		v519 := float64(v511 + v518)
-		v520 := float64(v513 + v495)
-		v521 := float64(v513 - v520)
-		v522 := float64(v521 + v495)
-		v523 := float64(v522 + v519)
-		v524 := float64(v520 + v523)
-		v525 := ldexpMid(v524, v484)
-		v526 := math.Copysign(v525, v480)
-		v527 := math.IsNaN(v480)
-		v528 := v526
-		if v527 {
-			v528 = v480
+		v449 := float64(v448 * v25)
+		v450 := math.RoundToEven(v449)
+		v451 := -v450
+		v452 := math.FMA(v451, v29, v448)
+		v453 := math.FMA(v451, v31, v452)
+		v454 := float64(v452 - v453)
+		v455 := math.FMA(v451, v31, v454)
+		v456 := float64(v453 * v453)
+		v457 := -v456
+		v458 := math.FMA(v453, v453, v457)
+		v459 := float64(v35 * v456)
+		v460 := float64(v35 * v458)
+		v461 := float64(v453 + v459)
+		v462 := float64(v453 - v461)
+		v463 := float64(v462 + v459)
+		v464 := float64(v463 + v460)
+		v465 := math.FMA(v455, v453, v455)
+		v466 := float64(v464 + v465)
+		v467 := float64(v456 * v453)
+		v468 := math.FMA(v48, v453, v49)
+		v469 := math.FMA(v468, v453, v51)
+		v470 := math.FMA(v469, v453, v53)
+		v471 := math.FMA(v470, v453, v55)
+		v472 := math.FMA(v471, v453, v57)
+		v473 := math.FMA(v472, v453, v59)
+		v474 := math.FMA(v473, v453, v61)
+		v475 := math.FMA(v474, v453, v63)
+		v476 := math.FMA(v475, v453, v65)
+		v477 := math.FMA(v467, v476, v466)
+		v478 := ldexpMid(v180, v451)
+		v479 := float64(v8 + v478)
+		v480 := float64(v479 - v8)
+		v481 := float64(v479 - v480)
+		v482 := float64(v8 - v481)
+		v483 := float64(v478 - v480)
+		v484 := float64(v482 + v483)
+		v485 := float64(v477 + v484)
+		v486 := float64(v479 + v461)
+		v487 := float64(v479 - v486)
+		v488 := float64(v487 + v461)
+		v489 := float64(v488 + v485)
+		v490 := float64(v486 + v489)
+		v491 := ldexpMid(v490, v450)
+		v492 := math.Copysign(v491, v445)
+		v493 := math.IsNaN(v445)
+		v494 := v492
+		if v493 {
+			v494 = v445
 		}
-		v529 := float64(v92 * v528)
-		v530 := float64(v478 + v529)
-		v531 := float64(v478 - v530)
-		v532 := float64(v531 + v529)
-		v533 := float64(v97 - v478)
-		v534 := float64(v533 + v477)
-		v535 := -v477
-		v536 := math.FMA(v97, v157, v535)
-		v537 := -v97
-		v538 := math.FMA(v9, v96, v537)
-		v539 := float64(v94 - v96)
-		v540 := float64(v539 - v95)
-		v541 := float64(v9 * v540)
-		v542 := float64(v538 + v541)
-		v543 := float64(v203 * v96)
-		v544 := float64(v542 + v543)
-		v545 := float64(v544 * v158)
-		v546 := float64(v536 + v545)
-		v547 := float64(v534 + v546)
-		v548 := -v529
-		v549 := math.FMA(v92, v528, v548)
-		v550 := float64(v8 + v528)
-		v551 := float64(v92 * v550)
-		v552 := float64(v97 - v480)
-		v553 := float64(v552 + v479)
-		v554 := -v479
-		v555 := math.FMA(v97, v102, v554)
-		v556 := float64(v544 * v103)
-		v557 := float64(v555 + v556)
-		v558 := float64(v553 + v557)
-		v559 := float64(v551 * v558)
-		v560 := float64(v549 + v559)
-		v561 := float64(v547 + v560)
-		v562 := float64(v532 + v561)
-		v563 := float64(v476 * v562)
-		v564 := -v476
-		v565 := math.FMA(v289, v363, v564)
-		v566 := -v289
-		v567 := math.FMA(v566, v444, v443)
-		v568 := float64(v567 + v460)
-		v569 := float64(v289 * v461)
-		v570 := float64(v568 - v569)
-		v571 := float64(v570 / v444)
-		v572 := float64(v289 * v471)
-		v573 := float64(v571 + v572)
-		v574 := float64(v363 * v573)
-		v575 := float64(v565 + v574)
-		v576 := float64(v289 * v467)
-		v577 := float64(v575 + v576)
-		v578 := float64(v577 * v530)
-		v579 := float64(v563 + v578)
-		v580 := math.FMA(v476, v530, v579)
-		v581 := v580
-		if v214 {
-			v581 = v475
+		v495 := float64(v442 * v494)
+		v496 := float64(v441 + v495)
+		v497 := float64(v441 - v496)
+		v498 := float64(v497 + v495)
+		v499 := float64(v433 - v441)
+		v500 := float64(v499 + v440)
+		v501 := -v440
+		v502 := math.FMA(v433, v439, v501)
+		v503 := -v433
+		v504 := math.FMA(v9, v432, v503)
+		v505 := float64(v430 - v432)
+		v506 := float64(v505 - v431)
+		v507 := float64(v9 * v506)
+		v508 := float64(v504 + v507)
+		v509 := float64(v144 * v432)
+		v510 := float64(v508 + v509)
+		v511 := float64(v8 + v439)
+		v512 := float64(v510 * v511)
+		v513 := float64(v502 + v512)
+		v514 := float64(v500 + v513)
+		v515 := -v495
+		v516 := math.FMA(v442, v494, v515)
+		v517 := float64(v8 + v494)
+		v518 := float64(v442 * v517)
+		v519 := float64(v433 - v445)
+		v520 := float64(v519 + v444)
+		v521 := -v444
+		v522 := math.FMA(v433, v443, v521)
+		v523 := float64(v8 + v443)
+		v524 := float64(v510 * v523)
+		v525 := float64(v522 + v524)
+		v526 := float64(v520 + v525)
+		v527 := float64(v518 * v526)
+		v528 := float64(v516 + v527)
+		v529 := float64(v514 + v528)
+		v530 := float64(v498 + v529)
+		v531 := float64(v428 * v530)
+		v532 := -v428
+		v533 := math.FMA(v260, v334, v532)
+		v534 := -v260
+		v535 := math.FMA(v534, v397, v396)
+		v536 := float64(v535 + v412)
+		v537 := float64(v260 * v413)
+		v538 := float64(v536 - v537)
+		v539 := float64(v538 / v397)
+		v540 := float64(v260 * v423)
+		v541 := float64(v539 + v540)
+		v542 := float64(v334 * v541)
+		v543 := float64(v533 + v542)
+		v544 := float64(v260 * v419)
+		v545 := float64(v543 + v544)
+		v546 := float64(v545 * v496)
+		v547 := float64(v531 + v546)
+		v548 := math.FMA(v428, v496, v547)
+		v549 := v548
+		if v185 {
+			v549 = v427
 		}
-		v582 := v581
+		v550 := v549
 		if v18 {
-			v582 = v209
+			v550 = v179
 		}
-		v583 := v582
+		v551 := v550
 		if v7 {
-			v583 = v8
+			v551 = v8
 		}
-		v584 := v583
+		v552 := v551
 		if v3 {
-			v584 = v5
+			v552 = v5
 		}
-		v585 := b[i]
-		v586 := dy[i]
-		v587 := float64(v585 * v586)
-		v588 := -v587
-		v589 := math.FMA(v585, v586, v588)
-		v590 := float64(v587 * v5)
-		v591 := -v590
-		v592 := math.FMA(v587, v5, v591)
-		v593 := math.FMA(v589, v5, v592)
-		v594 := float64(v587 * v8)
-		v595 := -v594
-		v596 := math.FMA(v587, v8, v595)
-		v597 := math.FMA(v589, v8, v596)
-		v598 := float64(v587 * v178)
-		v599 := -v598
-		v600 := math.FMA(v587, v178, v599)
-		v601 := math.FMA(v589, v178, v600)
-		v602 := float64(v598 * v161)
-		v603 := -v602
-		v604 := math.FMA(v598, v161, v603)
-		v605 := math.FMA(v601, v161, v604)
-		v606 := float64(v587 * v161)
-		v607 := -v606
-		v608 := math.FMA(v587, v161, v607)
-		v609 := math.FMA(v589, v161, v608)
-		v610 := float64(v606 * v207)
-		v611 := -v610
-		v612 := math.FMA(v606, v207, v611)
-		v613 := math.FMA(v609, v207, v612)
-		v614 := float64(v602 + v610)
-		v615 := float64(v614 - v602)
-		v616 := float64(v614 - v615)
-		v617 := float64(v602 - v616)
-		v618 := float64(v610 - v615)
-		v619 := float64(v617 + v618)
-		v620 := float64(v619 + v605)
-		v621 := float64(v620 + v613)
-		v622 := float64(v587 * v15)
-		v623 := -v622
-		v624 := math.FMA(v587, v15, v623)
-		v625 := math.FMA(v589, v15, v624)
-		v626 := v4
-		if v272 {
-			v626 = v267
+		v553 := b[i]
+		v554 := dy[i]
+		v555 := float64(v553 * v554)
+		v556 := -v555
+		v557 := math.FMA(v553, v554, v556)
+		v558 := float64(v555 * v5)
+		v559 := -v558
+		v560 := math.FMA(v555, v5, v559)
+		v561 := math.FMA(v557, v5, v560)
+		v562 := float64(v555 * v8)
+		v563 := -v562
+		v564 := math.FMA(v555, v8, v563)
+		v565 := math.FMA(v557, v8, v564)
+		v566 := float64(v555 * v178)
+		v567 := -v566
+		v568 := math.FMA(v555, v178, v567)
+		v569 := math.FMA(v557, v178, v568)
+		v570 := float64(v566 * v97)
+		v571 := -v570
+		v572 := math.FMA(v566, v97, v571)
+		v573 := math.FMA(v569, v97, v572)
+		v574 := float64(v566 * v160)
+		v575 := -v574
+		v576 := math.FMA(v566, v160, v575)
+		v577 := math.FMA(v569, v160, v576)
+		v578 := float64(v570 + v574)
+		v579 := float64(v578 - v570)
+		v580 := float64(v578 - v579)
+		v581 := float64(v570 - v580)
+		v582 := float64(v574 - v579)
+		v583 := float64(v581 + v582)
+		v584 := float64(v583 + v573)
+		v585 := float64(v584 + v577)
+		v586 := float64(v555 * v15)
+		v587 := -v586
+		v588 := math.FMA(v555, v15, v587)
+		v589 := math.FMA(v557, v15, v588)
+		v590 := v4
+		if v243 {
+			v590 = v238
 		}
-		v627 := float64(v587 * v626)
-		v628 := -v627
-		v629 := math.FMA(v587, v626, v628)
-		v630 := math.FMA(v589, v626, v629)
-		v631 := v4
-		if v272 {
-			v631 = v273
+		v591 := float64(v555 * v590)
+		v592 := -v591
+		v593 := math.FMA(v555, v590, v592)
+		v594 := math.FMA(v557, v590, v593)
+		v595 := v4
+		if v243 {
+			v595 = v244
 		}
-		v632 := float64(v587 * v631)
-		v633 := float64(v630 + v632)
-		v634 := float64(v627 + v633)
-		v635 := math.Ldexp(v634, int(v274))
-		v636 := float64(v587 * v287)
+		v596 := float64(v555 * v595)
+		v597 := float64(v594 + v596)
+		v598 := float64(v591 + v597)
+		v599 := math.Ldexp(v598, int(v245))
+		v600 := float64(v555 * v258)
+		v601 := -v600
+		v602 := math.FMA(v555, v258, v601)
+		v603 := math.FMA(v557, v258, v602)
+		v604 := v600
+		if v248 {
+			v604 = v599
+		}
+		v605 := v603
+		if v248 {
+			v605 = v4
+		}
+		v606 := v604
+		if v259 {
+			v606 = v586
+		}
+		v607 := v605
+		if v259 {
+			v607 = v589
+		}
+		v608 := float64(v606 * v336)
+		v609 := -v608
+		v610 := math.FMA(v606, v336, v609)
+		v611 := math.FMA(v607, v336, v610)
+		v612 := float64(v555 * v260)
+		v613 := -v612
+		v614 := math.FMA(v555, v260, v613)
+		v615 := math.FMA(v557, v260, v614)
+		v616 := float64(v612 * v425)
+		v617 := -v616
+		v618 := math.FMA(v612, v425, v617)
+		v619 := math.FMA(v615, v425, v618)
+		v620 := float64(v608 + v616)
+		v621 := float64(v620 - v608)
+		v622 := float64(v620 - v621)
+		v623 := float64(v608 - v622)
+		v624 := float64(v616 - v621)
+		v625 := float64(v623 + v624)
+		v626 := float64(v625 + v611)
+		v627 := float64(v626 + v619)
+		v628 := float64(v555 * v428)
+		v629 := -v628
+		v630 := math.FMA(v555, v428, v629)
+		v631 := math.FMA(v557, v428, v630)
+		v632 := float64(v628 * v496)
+		v633 := -v632
+		v634 := math.FMA(v628, v496, v633)
+		v635 := math.FMA(v631, v496, v634)
+		v636 := float64(v555 * v531)
 		v637 := -v636
-		v638 := math.FMA(v587, v287, v637)
-		v639 := math.FMA(v589, v287, v638)
-		v640 := v636
-		if v277 {
-			v640 = v635
+		v638 := math.FMA(v555, v531, v637)
+		v639 := math.FMA(v557, v531, v638)
+		v640 := float64(v555 * v546)
+		v641 := -v640
+		v642 := math.FMA(v555, v546, v641)
+		v643 := math.FMA(v557, v546, v642)
+		v644 := float64(v636 + v640)
+		v645 := float64(v644 - v636)
+		v646 := float64(v644 - v645)
+		v647 := float64(v636 - v646)
+		v648 := float64(v640 - v645)
+		v649 := float64(v647 + v648)
+		v650 := float64(v649 + v639)
+		v651 := float64(v650 + v643)
+		v652 := float64(v632 + v644)
+		v653 := float64(v652 - v632)
+		v654 := float64(v652 - v653)
+		v655 := float64(v632 - v654)
+		v656 := float64(v644 - v653)
+		v657 := float64(v655 + v656)
+		v658 := float64(v657 + v635)
+		v659 := float64(v658 + v651)
+		v660 := v652
+		if v185 {
+			v660 = v620
 		}
-		v641 := v639
-		if v277 {
-			v641 = v4
+		v661 := v659
+		if v185 {
+			v661 = v627
 		}
-		v642 := v640
-		if v288 {
-			v642 = v622
-		}
-		v643 := v641
-		if v288 {
-			v643 = v625
-		}
-		v644 := float64(v642 * v369)
-		v645 := -v644
-		v646 := math.FMA(v642, v369, v645)
-		v647 := math.FMA(v643, v369, v646)
-		v648 := float64(v587 * v289)
-		v649 := -v648
-		v650 := math.FMA(v587, v289, v649)
-		v651 := math.FMA(v589, v289, v650)
-		v652 := float64(v648 * v473)
-		v653 := -v652
-		v654 := math.FMA(v648, v473, v653)
-		v655 := math.FMA(v651, v473, v654)
-		v656 := float64(v644 + v652)
-		v657 := float64(v656 - v644)
-		v658 := float64(v656 - v657)
-		v659 := float64(v644 - v658)
-		v660 := float64(v652 - v657)
-		v661 := float64(v659 + v660)
-		v662 := float64(v661 + v647)
-		v663 := float64(v662 + v655)
-		v664 := float64(v587 * v476)
-		v665 := -v664
-		v666 := math.FMA(v587, v476, v665)
-		v667 := math.FMA(v589, v476, v666)
-		v668 := float64(v664 * v530)
-		v669 := -v668
-		v670 := math.FMA(v664, v530, v669)
-		v671 := math.FMA(v667, v530, v670)
-		v672 := float64(v587 * v563)
-		v673 := -v672
-		v674 := math.FMA(v587, v563, v673)
-		v675 := math.FMA(v589, v563, v674)
-		v676 := float64(v587 * v578)
-		v677 := -v676
-		v678 := math.FMA(v587, v578, v677)
-		v679 := math.FMA(v589, v578, v678)
-		v680 := float64(v672 + v676)
-		v681 := float64(v680 - v672)
-		v682 := float64(v680 - v681)
-		v683 := float64(v672 - v682)
-		v684 := float64(v676 - v681)
-		v685 := float64(v683 + v684)
-		v686 := float64(v685 + v675)
-		v687 := float64(v686 + v679)
-		v688 := float64(v668 + v680)
-		v689 := float64(v688 - v668)
-		v690 := float64(v688 - v689)
-		v691 := float64(v668 - v690)
-		v692 := float64(v680 - v689)
-		v693 := float64(v691 + v692)
-		v694 := float64(v693 + v671)
-		v695 := float64(v694 + v687)
-		v696 := v688
-		if v214 {
-			v696 = v656
-		}
-		v697 := v695
-		if v214 {
-			v697 = v663
-		}
-		v698 := v696
+		v662 := v660
 		if v18 {
-			v698 = v614
+			v662 = v578
 		}
-		v699 := v697
+		v663 := v661
 		if v18 {
-			v699 = v621
+			v663 = v585
 		}
-		v700 := v698
+		v664 := v662
 		if v7 {
-			v700 = v594
+			v664 = v562
 		}
-		v701 := v699
+		v665 := v663
 		if v7 {
-			v701 = v597
+			v665 = v565
 		}
-		v702 := v700
+		v666 := v664
 		if v3 {
-			v702 = v590
+			v666 = v558
 		}
-		v703 := v701
+		v667 := v665
 		if v3 {
-			v703 = v593
+			v667 = v561
 		}
-		v704 := float64(v702 + v703)
-		v705 := float64(v587 * v584)
-		v706 := float64(v704 - v705)
-		v707 := math.Abs(v706)
-		v708 := math.Abs(v705)
-		v710 := float64(v708 * v709)
-		v711 := v707 <= v710
-		v712 := math.Abs(v587)
-		v713 := math.Abs(v598)
-		v714 := v712
-		if v713 > v712 {
-			v714 = v713
+		v668 := float64(v666 + v667)
+		v669 := float64(v555 * v552)
+		v670 := float64(v668 - v669)
+		v671 := math.Abs(v670)
+		v672 := math.Abs(v669)
+		v674 := float64(v672 * v673)
+		v675 := v671 <= v674
+		v676 := math.Abs(v555)
+		v677 := math.Abs(v566)
+		v678 := v676
+		if v677 > v676 {
+			v678 = v677
 		}
-		v716 := float64(v707 * v715)
-		v719 := math.FMA(v714, v717, v718)
-		v720 := v716 <= v719
-		v721 := v711 || v720
-		v722 := v704 == v4
-		v723 := v721 && !v722
-		v724 := v705
-		if v723 {
-			v724 = v704
+		v680 := float64(v671 * v679)
+		v683 := math.FMA(v678, v681, v682)
+		v684 := v680 <= v683
+		v685 := v675 || v684
+		v686 := v668 == v4
+		v687 := v685 && !v686
+		v688 := v669
+		if v687 {
+			v688 = v668
 		}
-		v725 := math.Abs(v586)
-		v726 := math.Abs(v585)
-		v727 := v725 < v726
-		v728 := v586
-		if v727 {
-			v728 = v585
+		v689 := math.Abs(v554)
+		v690 := math.Abs(v553)
+		v691 := v689 < v690
+		v692 := v554
+		if v691 {
+			v692 = v553
 		}
-		v729 := v585
-		if v727 {
-			v729 = v586
+		v693 := v553
+		if v691 {
+			v693 = v554
 		}
-		v730 := float64(v728 * v5)
-		v731 := float64(v728 * v8)
-		v732 := float64(v728 * v178)
-		v733 := float64(v732 * v161)
-		v734 := -v733
-		v735 := math.FMA(v732, v161, v734)
-		v736 := float64(v728 * v161)
-		v737 := -v736
-		v738 := math.FMA(v728, v161, v737)
-		v739 := float64(v736 * v207)
-		v740 := -v739
-		v741 := math.FMA(v736, v207, v740)
-		v742 := math.FMA(v738, v207, v741)
-		v743 := float64(v733 + v739)
-		v744 := float64(v743 - v733)
-		v745 := float64(v743 - v744)
-		v746 := float64(v733 - v745)
-		v747 := float64(v739 - v744)
-		v748 := float64(v746 + v747)
-		v749 := float64(v748 + v735)
-		v750 := float64(v749 + v742)
-		v751 := float64(v728 * v15)
-		v752 := -v751
-		v753 := math.FMA(v728, v15, v752)
-		v754 := float64(v728 * v626)
+		v694 := float64(v692 * v5)
+		v695 := float64(v692 * v8)
+		v696 := float64(v692 * v178)
+		v697 := float64(v696 * v97)
+		v698 := -v697
+		v699 := math.FMA(v696, v97, v698)
+		v700 := float64(v696 * v160)
+		v701 := -v700
+		v702 := math.FMA(v696, v160, v701)
+		v703 := float64(v697 + v700)
+		v704 := float64(v703 - v697)
+		v705 := float64(v703 - v704)
+		v706 := float64(v697 - v705)
+		v707 := float64(v700 - v704)
+		v708 := float64(v706 + v707)
+		v709 := float64(v708 + v699)
+		v710 := float64(v709 + v702)
+		v711 := float64(v692 * v15)
+		v712 := -v711
+		v713 := math.FMA(v692, v15, v712)
+		v714 := float64(v692 * v590)
+		v715 := -v714
+		v716 := math.FMA(v692, v590, v715)
+		v717 := float64(v692 * v595)
+		v718 := float64(v716 + v717)
+		v719 := float64(v714 + v718)
+		v720 := math.Ldexp(v719, int(v245))
+		v721 := float64(v692 * v258)
+		v722 := -v721
+		v723 := math.FMA(v692, v258, v722)
+		v724 := v721
+		if v248 {
+			v724 = v720
+		}
+		v725 := v723
+		if v248 {
+			v725 = v4
+		}
+		v726 := v724
+		if v259 {
+			v726 = v711
+		}
+		v727 := v725
+		if v259 {
+			v727 = v713
+		}
+		v728 := float64(v726 * v336)
+		v729 := -v728
+		v730 := math.FMA(v726, v336, v729)
+		v731 := math.FMA(v727, v336, v730)
+		v732 := float64(v692 * v260)
+		v733 := -v732
+		v734 := math.FMA(v692, v260, v733)
+		v735 := float64(v732 * v425)
+		v736 := -v735
+		v737 := math.FMA(v732, v425, v736)
+		v738 := math.FMA(v734, v425, v737)
+		v739 := float64(v728 + v735)
+		v740 := float64(v739 - v728)
+		v741 := float64(v739 - v740)
+		v742 := float64(v728 - v741)
+		v743 := float64(v735 - v740)
+		v744 := float64(v742 + v743)
+		v745 := float64(v744 + v731)
+		v746 := float64(v745 + v738)
+		v747 := float64(v692 * v428)
+		v748 := -v747
+		v749 := math.FMA(v692, v428, v748)
+		v750 := float64(v747 * v496)
+		v751 := -v750
+		v752 := math.FMA(v747, v496, v751)
+		v753 := math.FMA(v749, v496, v752)
+		v754 := float64(v692 * v531)
 		v755 := -v754
-		v756 := math.FMA(v728, v626, v755)
-		v757 := float64(v728 * v631)
-		v758 := float64(v756 + v757)
-		v759 := float64(v754 + v758)
-		v760 := math.Ldexp(v759, int(v274))
-		v761 := float64(v728 * v287)
-		v762 := -v761
-		v763 := math.FMA(v728, v287, v762)
-		v764 := v761
-		if v277 {
-			v764 = v760
+		v756 := math.FMA(v692, v531, v755)
+		v757 := float64(v692 * v546)
+		v758 := -v757
+		v759 := math.FMA(v692, v546, v758)
+		v760 := float64(v754 + v757)
+		v761 := float64(v760 - v754)
+		v762 := float64(v760 - v761)
+		v763 := float64(v754 - v762)
+		v764 := float64(v757 - v761)
+		v765 := float64(v763 + v764)
+		v766 := float64(v765 + v756)
+		v767 := float64(v766 + v759)
+		v768 := float64(v750 + v760)
+		v769 := float64(v768 - v750)
+		v770 := float64(v768 - v769)
+		v771 := float64(v750 - v770)
+		v772 := float64(v760 - v769)
+		v773 := float64(v771 + v772)
+		v774 := float64(v773 + v753)
+		v775 := float64(v774 + v767)
+		v776 := v768
+		if v185 {
+			v776 = v739
 		}
-		v765 := v763
-		if v277 {
-			v765 = v4
+		v777 := v775
+		if v185 {
+			v777 = v746
 		}
-		v766 := v764
-		if v288 {
-			v766 = v751
+		v778 := v776
+		if v18 {
+			v778 = v703
 		}
-		v767 := v765
-		if v288 {
-			v767 = v753
+		v779 := v777
+		if v18 {
+			v779 = v710
 		}
-		v768 := float64(v766 * v369)
-		v769 := -v768
-		v770 := math.FMA(v766, v369, v769)
-		v771 := math.FMA(v767, v369, v770)
-		v772 := float64(v728 * v289)
-		v773 := -v772
-		v774 := math.FMA(v728, v289, v773)
-		v775 := float64(v772 * v473)
-		v776 := -v775
-		v777 := math.FMA(v772, v473, v776)
-		v778 := math.FMA(v774, v473, v777)
-		v779 := float64(v768 + v775)
-		v780 := float64(v779 - v768)
-		v781 := float64(v779 - v780)
-		v782 := float64(v768 - v781)
-		v783 := float64(v775 - v780)
+		v780 := v778
+		if v7 {
+			v780 = v695
+		}
+		v781 := v779
+		if v7 {
+			v781 = v4
+		}
+		v782 := v780
+		if v3 {
+			v782 = v694
+		}
+		v783 := v781
+		if v3 {
+			v783 = v4
+		}
 		v784 := float64(v782 + v783)
-		v785 := float64(v784 + v771)
-		v786 := float64(v785 + v778)
-		v787 := float64(v728 * v476)
-		v788 := -v787
-		v789 := math.FMA(v728, v476, v788)
-		v790 := float64(v787 * v530)
-		v791 := -v790
-		v792 := math.FMA(v787, v530, v791)
-		v793 := math.FMA(v789, v530, v792)
-		v794 := float64(v728 * v563)
-		v795 := -v794
-		v796 := math.FMA(v728, v563, v795)
-		v797 := float64(v728 * v578)
-		v798 := -v797
-		v799 := math.FMA(v728, v578, v798)
-		v800 := float64(v794 + v797)
-		v801 := float64(v800 - v794)
-		v802 := float64(v800 - v801)
-		v803 := float64(v794 - v802)
-		v804 := float64(v797 - v801)
-		v805 := float64(v803 + v804)
-		v806 := float64(v805 + v796)
-		v807 := float64(v806 + v799)
-		v808 := float64(v790 + v800)
-		v809 := float64(v808 - v790)
-		v810 := float64(v808 - v809)
-		v811 := float64(v790 - v810)
-		v812 := float64(v800 - v809)
-		v813 := float64(v811 + v812)
-		v814 := float64(v813 + v793)
-		v815 := float64(v814 + v807)
-		v816 := v808
-		if v214 {
-			v816 = v779
+		v785 := float64(v692 * v552)
+		v786 := float64(v784 - v785)
+		v787 := math.Abs(v786)
+		v788 := math.Abs(v785)
+		v789 := float64(v788 * v673)
+		v790 := v787 <= v789
+		v791 := math.Abs(v692)
+		v792 := math.Abs(v696)
+		v793 := v791
+		if v792 > v791 {
+			v793 = v792
 		}
-		v817 := v815
-		if v214 {
-			v817 = v786
+		v794 := float64(v787 * v679)
+		v795 := math.FMA(v793, v681, v682)
+		v796 := v794 <= v795
+		v797 := v790 || v796
+		v798 := v784 == v4
+		v799 := v797 && !v798
+		v800 := v785
+		if v799 {
+			v800 = v784
 		}
-		v818 := v816
-		if v18 {
-			v818 = v743
+		v801 := float64(v693 * v800)
+		v803 := v676 == v802
+		v804 := v690 == v802
+		v805 := v689 == v802
+		v806 := v804 || v805
+		v807 := v803 && !v806
+		v808 := v688
+		if v807 {
+			v808 = v801
 		}
-		v819 := v817
-		if v18 {
-			v819 = v750
+		v809 := math.IsNaN(v553)
+		v810 := v808
+		if v809 {
+			v810 = v553
 		}
-		v820 := v818
-		if v7 {
-			v820 = v731
+		v811 := math.IsNaN(v0)
+		v812 := v810
+		if v811 {
+			v812 = v0
 		}
-		v821 := v819
-		if v7 {
-			v821 = v4
-		}
-		v822 := v820
-		if v3 {
-			v822 = v730
-		}
-		v823 := v821
-		if v3 {
-			v823 = v4
-		}
-		v824 := float64(v822 + v823)
-		v825 := float64(v728 * v584)
-		v826 := float64(v824 - v825)
-		v827 := math.Abs(v826)
-		v828 := math.Abs(v825)
-		v829 := float64(v828 * v709)
-		v830 := v827 <= v829
-		v831 := math.Abs(v728)
-		v832 := math.Abs(v732)
-		v833 := v831
-		if v832 > v831 {
-			v833 = v832
-		}
-		v834 := float64(v827 * v715)
-		v835 := math.FMA(v833, v717, v718)
-		v836 := v834 <= v835
-		v837 := v830 || v836
-		v838 := v824 == v4
-		v839 := v837 && !v838
-		v840 := v825
-		if v839 {
-			v840 = v824
-		}
-		v841 := float64(v729 * v840)
-		v843 := v712 == v842
-		v844 := v726 == v842
-		v845 := v725 == v842
-		v846 := v844 || v845
-		v847 := v843 && !v846
-		v848 := v724
-		if v847 {
-			v848 = v841
-		}
-		v849 := math.IsNaN(v585)
-		v850 := v848
-		if v849 {
-			v850 = v585
-		}
-		v851 := math.IsNaN(v0)
-		v852 := v850
-		if v851 {
-			v852 = v0
-		}
-		da[i] = v852
+		da[i] = v812
 	}
 }
 

@@ -60,6 +60,10 @@ import "fmt"
 //	pe_err = fma(e0, emh, -pe) + e0*(1 + emh)*nah_err
 //	nh = nkh + pe
 //	nh_err = ((nkh - nh) + pe) + (nkh_err + pe_err)
+//	n1 = 1 + xv
+//	n1_err = ((xv - n1) + 1) + xv_err
+//	evn = ev*n1
+//	evn_err = fma(ev, n1, -evn) + (exp_err(vh + l_hi)*n1 + ev*n1_err)
 //	sv_err = (fma(-sv, a, ev0) + exp_err(vh) - sv*ae)/a + sv*(vl*svn)
 //	cc = sv*svn
 //	svn32 = 1 - sv
@@ -95,7 +99,7 @@ func GELUTanh(dst, x []float64) {
 // f'(x[i]) for every i, where
 //
 //	f(x)  = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*((l_lo + vl)*p640)), x*(sv + sv*(vl*svn)))))
-//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(vh < -700, fma(ev*(e0*expm1(k_hi*t*(1 + 0.044715*q)) + k_hi*t*(1 + 0.134145*q)), p640, ev*(e0*expm1(k_hi*t*(1 + 0.044715*q)) + k_hi*t*(1 + 0.134145*q))*((l_lo + vl)*p640)), where(x < -1 || x > -0.55, fma(sv, nb, sv*(nb_err + nb*(vl*svn))), fma(cc, nh, cc*nh_err + cc_err*nh)))))
+//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(vh < -700, (evn + (evn_err + evn*(l_lo + vl)))*p640, where(x < -1 || x > -0.55, fma(sv, nb, sv*(nb_err + nb*(vl*svn))), fma(cc, nh, cc*nh_err + cc_err*nh)))))
 //
 // with
 //
@@ -148,6 +152,10 @@ func GELUTanh(dst, x []float64) {
 //	pe_err = fma(e0, emh, -pe) + e0*(1 + emh)*nah_err
 //	nh = nkh + pe
 //	nh_err = ((nkh - nh) + pe) + (nkh_err + pe_err)
+//	n1 = 1 + xv
+//	n1_err = ((xv - n1) + 1) + xv_err
+//	evn = ev*n1
+//	evn_err = fma(ev, n1, -evn) + (exp_err(vh + l_hi)*n1 + ev*n1_err)
 //	sv_err = (fma(-sv, a, ev0) + exp_err(vh) - sv*ae)/a + sv*(vl*svn)
 //	cc = sv*svn
 //	svn32 = 1 - sv

@@ -450,7 +450,7 @@ func geluTanhGeneric(dst, x []float64) {
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
-// memory, f64 compute, 683 operations): the scalar twin of the vector program
+// memory, f64 compute, 647 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -486,25 +486,25 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v75 := math.Float64frombits(0x408f400000000000)  // 1000
 	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v92 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
-	v93 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
-	v95 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
-	v100 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v105 := math.Float64frombits(0xc044000000000000) // -40
-	v137 := math.Float64frombits(0xbff0000000000000) // -1
-	v156 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v92 := math.Float64frombits(0x4000000000000000)  // 2
+	v104 := math.Float64frombits(0x4086280000000000) // 709
+	v135 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v144 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v151 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v178 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v179 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v197 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v203 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v212 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v255 := math.Float64frombits(0xc091300000000000) // -1100
-	v364 := math.Float64frombits(0x4000000000000000) // 2
-	v455 := math.Float64frombits(0x4086280000000000) // 709
-	v687 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v693 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v695 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v696 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v180 := math.Float64frombits(0xbff0000000000000) // -1
+	v183 := math.Float64frombits(0xbfe199999999999a) // -0.55
+	v226 := math.Float64frombits(0xc091300000000000) // -1100
+	v429 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v431 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v434 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v437 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v442 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v446 := math.Float64frombits(0xc044000000000000) // -40
+	v651 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v657 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v659 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v660 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -581,731 +581,692 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		if v90 {
 			v91 = v20
 		}
-		v94 := float64(v0 - v93)
-		v96 := float64(v94 - v95)
-		v97 := float64(v9 * v96)
-		v98 := float64(v0 * v93)
-		v99 := float64(v11 + v98)
-		v101 := float64(v99 + v100)
-		v102 := float64(v10 * v101)
-		v103 := float64(v8 + v102)
-		v104 := float64(v97 * v103)
-		v106 := v105
-		if v104 > v105 {
-			v106 = v104
+		v93 := float64(v92 * v13)
+		v94 := float64(v14 + v93)
+		v95 := float64(v9 * v94)
+		v96 := float64(v8 + v95)
+		v97 := float64(v91 * v96)
+		v98 := -v97
+		v99 := math.FMA(v91, v96, v98)
+		v100 := float64(v68 + v71)
+		v101 := float64(v68 - v100)
+		v102 := float64(v101 + v71)
+		v103 := v77 <= v27
+		v105 := v104 < v20
+		v106 := v103 && !v105
+		v107 := math.Ldexp(v102, int(v27))
+		v108 := v4
+		if v106 {
+			v108 = v107
 		}
-		v107 := v23
-		if v106 < v23 {
-			v107 = v106
+		v109 := v108
+		if v90 {
+			v109 = v20
 		}
-		v108 := float64(v107 * v25)
-		v109 := math.RoundToEven(v108)
-		v110 := -v109
-		v111 := math.FMA(v110, v29, v107)
-		v112 := math.FMA(v110, v31, v111)
-		v113 := float64(v111 - v112)
-		v114 := math.FMA(v110, v31, v113)
-		v115 := float64(v112 * v112)
-		v116 := -v115
-		v117 := math.FMA(v112, v112, v116)
-		v118 := float64(v35 * v115)
-		v119 := float64(v35 * v117)
-		v120 := float64(v112 + v118)
-		v121 := float64(v112 - v120)
-		v122 := float64(v121 + v118)
-		v123 := float64(v122 + v119)
-		v124 := math.FMA(v114, v112, v114)
-		v125 := float64(v123 + v124)
-		v126 := float64(v115 * v112)
-		v127 := math.FMA(v48, v112, v49)
-		v128 := math.FMA(v127, v112, v51)
-		v129 := math.FMA(v128, v112, v53)
-		v130 := math.FMA(v129, v112, v55)
-		v131 := math.FMA(v130, v112, v57)
-		v132 := math.FMA(v131, v112, v59)
-		v133 := math.FMA(v132, v112, v61)
-		v134 := math.FMA(v133, v112, v63)
-		v135 := math.FMA(v134, v112, v65)
-		v136 := math.FMA(v126, v135, v125)
-		v138 := ldexpMid(v137, v110)
-		v139 := float64(v8 + v138)
-		v140 := float64(v139 - v8)
-		v141 := float64(v139 - v140)
-		v142 := float64(v8 - v141)
-		v143 := float64(v138 - v140)
-		v144 := float64(v142 + v143)
-		v145 := float64(v136 + v144)
-		v146 := float64(v139 + v120)
-		v147 := float64(v139 - v146)
-		v148 := float64(v147 + v120)
-		v149 := float64(v148 + v145)
-		v150 := float64(v146 + v149)
-		v151 := ldexpMid(v150, v109)
-		v152 := math.Copysign(v151, v104)
-		v153 := math.IsNaN(v104)
-		v154 := v152
-		if v153 {
-			v154 = v104
-		}
-		v155 := float64(v92 * v154)
-		v157 := float64(v156 * v101)
-		v158 := float64(v8 + v157)
+		v110 := float64(v109 * v96)
+		v111 := float64(v95 - v96)
+		v112 := float64(v111 + v8)
+		v113 := -v95
+		v114 := math.FMA(v9, v94, v113)
+		v115 := float64(v94 - v14)
+		v116 := float64(v94 - v115)
+		v117 := float64(v14 - v116)
+		v118 := float64(v93 - v115)
+		v119 := float64(v117 + v118)
+		v120 := float64(v14 - v0)
+		v121 := float64(v14 - v120)
+		v122 := float64(v0 - v121)
+		v123 := float64(v13 - v120)
+		v124 := float64(v122 + v123)
+		v125 := -v13
+		v126 := math.FMA(v10, v12, v125)
+		v127 := -v12
+		v128 := math.FMA(v11, v0, v127)
+		v129 := -v11
+		v130 := math.FMA(v0, v0, v129)
+		v131 := float64(v130 * v0)
+		v132 := float64(v128 + v131)
+		v133 := float64(v10 * v132)
+		v134 := float64(v126 + v133)
+		v136 := float64(v135 * v12)
+		v137 := float64(v134 + v136)
+		v138 := float64(v124 + v137)
+		v139 := float64(v119 + v138)
+		v140 := float64(v92 * v137)
+		v141 := float64(v139 + v140)
+		v142 := float64(v9 * v141)
+		v143 := float64(v114 + v142)
+		v145 := float64(v144 * v94)
+		v146 := float64(v143 + v145)
+		v147 := float64(v112 + v146)
+		v148 := float64(v91 * v147)
+		v149 := float64(v110 + v148)
+		v150 := float64(v99 + v149)
+		v152 := -v15
+		v153 := math.FMA(v9, v14, v152)
+		v154 := float64(v9 * v138)
+		v155 := float64(v153 + v154)
+		v156 := float64(v144 * v14)
+		v157 := float64(v155 + v156)
+		v158 := float64(v151 + v157)
 		v159 := float64(v97 * v158)
-		v160 := float64(v155 + v159)
-		v161 := float64(v91 * v160)
-		v180 := -v15
-		v181 := math.FMA(v9, v14, v180)
-		v182 := float64(v14 - v0)
-		v183 := float64(v14 - v182)
-		v184 := float64(v0 - v183)
-		v185 := float64(v13 - v182)
-		v186 := float64(v184 + v185)
-		v187 := -v13
-		v188 := math.FMA(v10, v12, v187)
-		v189 := -v12
-		v190 := math.FMA(v11, v0, v189)
-		v191 := -v11
-		v192 := math.FMA(v0, v0, v191)
-		v193 := float64(v192 * v0)
-		v194 := float64(v190 + v193)
-		v195 := float64(v10 * v194)
-		v196 := float64(v188 + v195)
-		v198 := float64(v197 * v12)
-		v199 := float64(v196 + v198)
-		v200 := float64(v186 + v199)
-		v201 := float64(v9 * v200)
-		v202 := float64(v181 + v201)
-		v204 := float64(v203 * v14)
-		v205 := float64(v202 + v204)
-		v206 := float64(v179 + v205)
-		v207 := float64(v206 * v178)
-		v208 := float64(v161 * v207)
-		v209 := math.FMA(v161, v178, v208)
-		v210 := v0 < v137
-		v213 := v212 < v0
-		v214 := v210 || v213
-		v215 := math.Abs(v15)
-		v216 := -v215
-		v217 := v21
-		if v216 > v21 {
-			v217 = v216
+		v160 := float64(v150 + v159)
+		v161 := float64(v97 + v160)
+		v179 := float64(v161 * v178)
+		v181 := v0 < v180
+		v184 := v183 < v0
+		v185 := v181 || v184
+		v186 := math.Abs(v15)
+		v187 := -v186
+		v188 := v21
+		if v187 > v21 {
+			v188 = v187
 		}
-		v218 := v15 < v4
-		v219 := float64(v217 * v25)
-		v220 := math.RoundToEven(v219)
-		v221 := -v220
-		v222 := math.FMA(v221, v29, v217)
-		v223 := math.FMA(v221, v31, v222)
-		v224 := float64(v222 - v223)
-		v225 := math.FMA(v221, v31, v224)
-		v226 := float64(v223 * v223)
-		v227 := -v226
-		v228 := math.FMA(v223, v223, v227)
-		v229 := float64(v35 * v226)
-		v230 := float64(v35 * v228)
-		v231 := float64(v223 + v229)
-		v232 := float64(v223 - v231)
+		v189 := v15 < v4
+		v190 := float64(v188 * v25)
+		v191 := math.RoundToEven(v190)
+		v192 := -v191
+		v193 := math.FMA(v192, v29, v188)
+		v194 := math.FMA(v192, v31, v193)
+		v195 := float64(v193 - v194)
+		v196 := math.FMA(v192, v31, v195)
+		v197 := float64(v194 * v194)
+		v198 := -v197
+		v199 := math.FMA(v194, v194, v198)
+		v200 := float64(v35 * v197)
+		v201 := float64(v35 * v199)
+		v202 := float64(v194 + v200)
+		v203 := float64(v194 - v202)
+		v204 := float64(v203 + v200)
+		v205 := float64(v204 + v201)
+		v206 := math.FMA(v196, v194, v196)
+		v207 := float64(v205 + v206)
+		v208 := float64(v197 * v194)
+		v209 := math.FMA(v48, v194, v49)
+		v210 := math.FMA(v209, v194, v51)
+		v211 := math.FMA(v210, v194, v53)
+		v212 := math.FMA(v211, v194, v55)
+		v213 := math.FMA(v212, v194, v57)
+		v214 := math.FMA(v213, v194, v59)
+		v215 := math.FMA(v214, v194, v61)
+		v216 := math.FMA(v215, v194, v63)
+		v217 := math.FMA(v216, v194, v65)
+		v218 := math.FMA(v208, v217, v207)
+		v219 := float64(v8 + v202)
+		v220 := float64(v8 - v219)
+		v221 := float64(v220 + v202)
+		v222 := float64(v221 + v218)
+		v223 := float64(v219 + v222)
+		v224 := float64(v219 - v223)
+		v225 := float64(v224 + v222)
+		v227 := v226
+		if v191 > v226 {
+			v227 = v191
+		}
+		v228 := ldexpMid(v8, v227)
+		v229 := float64(v223 * v228)
+		v230 := float64(v225 * v228)
+		v231 := float64(v8 + v229)
+		v232 := float64(v8 - v231)
 		v233 := float64(v232 + v229)
 		v234 := float64(v233 + v230)
-		v235 := math.FMA(v225, v223, v225)
-		v236 := float64(v234 + v235)
-		v237 := float64(v226 * v223)
-		v238 := math.FMA(v48, v223, v49)
-		v239 := math.FMA(v238, v223, v51)
-		v240 := math.FMA(v239, v223, v53)
-		v241 := math.FMA(v240, v223, v55)
-		v242 := math.FMA(v241, v223, v57)
-		v243 := math.FMA(v242, v223, v59)
-		v244 := math.FMA(v243, v223, v61)
-		v245 := math.FMA(v244, v223, v63)
-		v246 := math.FMA(v245, v223, v65)
-		v247 := math.FMA(v237, v246, v236)
-		v248 := float64(v8 + v231)
-		v249 := float64(v8 - v248)
-		v250 := float64(v249 + v231)
-		v251 := float64(v250 + v247)
-		v252 := float64(v248 + v251)
-		v253 := float64(v248 - v252)
-		v254 := float64(v253 + v251)
-		v256 := v255
-		if v220 > v255 {
-			v256 = v220
+		v235 := v8
+		if v189 {
+			v235 = v223
 		}
-		v257 := ldexpMid(v8, v256)
-		v258 := float64(v252 * v257)
-		v259 := float64(v254 * v257)
-		v260 := float64(v8 + v258)
-		v261 := float64(v8 - v260)
-		v262 := float64(v261 + v258)
-		v263 := float64(v262 + v259)
-		v264 := v8
-		if v218 {
-			v264 = v252
+		v236 := v4
+		if v189 {
+			v236 = v225
 		}
-		v265 := v4
-		if v218 {
-			v265 = v254
+		v237 := float64(v8 / v231)
+		v238 := float64(v235 * v237)
+		v239 := -v238
+		v240 := math.FMA(v239, v231, v235)
+		v241 := math.FMA(v239, v234, v240)
+		v242 := float64(v241 + v236)
+		v243 := v21 <= v187
+		v244 := float64(v242 * v237)
+		v245 := v4
+		if v189 {
+			v245 = v191
 		}
-		v266 := float64(v8 / v260)
-		v267 := float64(v264 * v266)
-		v268 := -v267
-		v269 := math.FMA(v268, v260, v264)
-		v270 := math.FMA(v268, v263, v269)
-		v271 := float64(v270 + v265)
-		v272 := v21 <= v216
-		v273 := float64(v271 * v266)
-		v274 := v4
-		if v218 {
-			v274 = v220
+		v246 := float64(v73 - v245)
+		v247 := v75
+		if v246 < v75 {
+			v247 = v246
 		}
-		v275 := float64(v73 - v274)
-		v276 := v75
-		if v275 < v75 {
-			v276 = v275
+		v248 := v245 < v77
+		v249 := math.Ldexp(v79, int(v247))
+		v250 := v4
+		if v248 {
+			v250 = v249
 		}
-		v277 := v274 < v77
-		v278 := math.Ldexp(v79, int(v276))
-		v279 := v4
-		if v277 {
-			v279 = v278
+		v251 := float64(v238 + v250)
+		v252 := float64(v251 - v250)
+		v253 := float64(v238 - v252)
+		v254 := float64(v253 + v244)
+		v255 := float64(v254 + v250)
+		v256 := float64(v255 - v250)
+		v257 := float64(v252 + v256)
+		v258 := math.Ldexp(v257, int(v245))
+		v259 := math.IsNaN(v15)
+		v260 := v258
+		if v259 {
+			v260 = v15
 		}
-		v280 := float64(v267 + v279)
-		v281 := float64(v280 - v279)
-		v282 := float64(v267 - v281)
-		v283 := float64(v282 + v273)
-		v284 := float64(v283 + v279)
-		v285 := float64(v284 - v279)
-		v286 := float64(v281 + v285)
-		v287 := math.Ldexp(v286, int(v274))
-		v288 := math.IsNaN(v15)
-		v289 := v287
-		if v288 {
-			v289 = v15
+		v261 := math.Abs(v152)
+		v262 := -v261
+		v263 := v21
+		if v262 > v21 {
+			v263 = v262
 		}
-		v290 := math.Abs(v180)
-		v291 := -v290
-		v292 := v21
-		if v291 > v21 {
-			v292 = v291
+		v264 := v152 < v4
+		v265 := float64(v263 * v25)
+		v266 := math.RoundToEven(v265)
+		v267 := -v266
+		v268 := math.FMA(v267, v29, v263)
+		v269 := math.FMA(v267, v31, v268)
+		v270 := float64(v268 - v269)
+		v271 := math.FMA(v267, v31, v270)
+		v272 := float64(v269 * v269)
+		v273 := -v272
+		v274 := math.FMA(v269, v269, v273)
+		v275 := float64(v35 * v272)
+		v276 := float64(v35 * v274)
+		v277 := float64(v269 + v275)
+		v278 := float64(v269 - v277)
+		v279 := float64(v278 + v275)
+		v280 := float64(v279 + v276)
+		v281 := math.FMA(v271, v269, v271)
+		v282 := float64(v280 + v281)
+		v283 := float64(v272 * v269)
+		v284 := math.FMA(v48, v269, v49)
+		v285 := math.FMA(v284, v269, v51)
+		v286 := math.FMA(v285, v269, v53)
+		v287 := math.FMA(v286, v269, v55)
+		v288 := math.FMA(v287, v269, v57)
+		v289 := math.FMA(v288, v269, v59)
+		v290 := math.FMA(v289, v269, v61)
+		v291 := math.FMA(v290, v269, v63)
+		v292 := math.FMA(v291, v269, v65)
+		v293 := math.FMA(v283, v292, v282)
+		v294 := float64(v8 + v277)
+		v295 := float64(v8 - v294)
+		v296 := float64(v295 + v277)
+		v297 := float64(v296 + v293)
+		v298 := float64(v294 + v297)
+		v299 := float64(v294 - v298)
+		v300 := float64(v299 + v297)
+		v301 := v226
+		if v266 > v226 {
+			v301 = v266
 		}
-		v293 := v180 < v4
-		v294 := float64(v292 * v25)
-		v295 := math.RoundToEven(v294)
-		v296 := -v295
-		v297 := math.FMA(v296, v29, v292)
-		v298 := math.FMA(v296, v31, v297)
-		v299 := float64(v297 - v298)
-		v300 := math.FMA(v296, v31, v299)
-		v301 := float64(v298 * v298)
-		v302 := -v301
-		v303 := math.FMA(v298, v298, v302)
-		v304 := float64(v35 * v301)
-		v305 := float64(v35 * v303)
-		v306 := float64(v298 + v304)
-		v307 := float64(v298 - v306)
+		v302 := ldexpMid(v8, v301)
+		v303 := float64(v298 * v302)
+		v304 := float64(v300 * v302)
+		v305 := float64(v8 + v303)
+		v306 := float64(v8 - v305)
+		v307 := float64(v306 + v303)
 		v308 := float64(v307 + v304)
-		v309 := float64(v308 + v305)
-		v310 := math.FMA(v300, v298, v300)
-		v311 := float64(v309 + v310)
-		v312 := float64(v301 * v298)
-		v313 := math.FMA(v48, v298, v49)
-		v314 := math.FMA(v313, v298, v51)
-		v315 := math.FMA(v314, v298, v53)
-		v316 := math.FMA(v315, v298, v55)
-		v317 := math.FMA(v316, v298, v57)
-		v318 := math.FMA(v317, v298, v59)
-		v319 := math.FMA(v318, v298, v61)
-		v320 := math.FMA(v319, v298, v63)
-		v321 := math.FMA(v320, v298, v65)
-		v322 := math.FMA(v312, v321, v311)
-		v323 := float64(v8 + v306)
-		v324 := float64(v8 - v323)
-		v325 := float64(v324 + v306)
-		v326 := float64(v325 + v322)
-		v327 := float64(v323 + v326)
-		v328 := float64(v323 - v327)
-		v329 := float64(v328 + v326)
-		v330 := v255
-		if v295 > v255 {
-			v330 = v295
+		v309 := v8
+		if v264 {
+			v309 = v298
 		}
-		v331 := ldexpMid(v8, v330)
-		v332 := float64(v327 * v331)
-		v333 := float64(v329 * v331)
-		v334 := float64(v8 + v332)
-		v335 := float64(v8 - v334)
-		v336 := float64(v335 + v332)
-		v337 := float64(v336 + v333)
-		v338 := v8
-		if v293 {
-			v338 = v327
+		v310 := v4
+		if v264 {
+			v310 = v300
 		}
-		v339 := v4
-		if v293 {
-			v339 = v329
+		v311 := float64(v8 / v305)
+		v312 := float64(v309 * v311)
+		v313 := -v312
+		v314 := math.FMA(v313, v305, v309)
+		v315 := math.FMA(v313, v308, v314)
+		v316 := float64(v315 + v310)
+		v318 := float64(v316 * v311)
+		v319 := v4
+		if v264 {
+			v319 = v266
 		}
-		v340 := float64(v8 / v334)
-		v341 := float64(v338 * v340)
-		v342 := -v341
-		v343 := math.FMA(v342, v334, v338)
-		v344 := math.FMA(v342, v337, v343)
-		v345 := float64(v344 + v339)
-		v347 := float64(v345 * v340)
-		v348 := v4
-		if v293 {
-			v348 = v295
+		v320 := float64(v73 - v319)
+		v321 := v75
+		if v320 < v75 {
+			v321 = v320
 		}
-		v349 := float64(v73 - v348)
-		v350 := v75
-		if v349 < v75 {
-			v350 = v349
+		v322 := v319 < v77
+		v323 := math.Ldexp(v79, int(v321))
+		v324 := v4
+		if v322 {
+			v324 = v323
 		}
-		v351 := v348 < v77
-		v352 := math.Ldexp(v79, int(v350))
-		v353 := v4
-		if v351 {
-			v353 = v352
+		v325 := float64(v312 + v324)
+		v326 := float64(v325 - v324)
+		v327 := float64(v312 - v326)
+		v328 := float64(v327 + v318)
+		v329 := float64(v328 + v324)
+		v330 := float64(v329 - v324)
+		v331 := float64(v326 + v330)
+		v332 := math.Ldexp(v331, int(v319))
+		v333 := math.IsNaN(v152)
+		v334 := v332
+		if v333 {
+			v334 = v152
 		}
-		v354 := float64(v341 + v353)
-		v355 := float64(v354 - v353)
-		v356 := float64(v341 - v355)
-		v357 := float64(v356 + v347)
-		v358 := float64(v357 + v353)
-		v359 := float64(v358 - v353)
-		v360 := float64(v355 + v359)
-		v361 := math.Ldexp(v360, int(v348))
-		v362 := math.IsNaN(v180)
-		v363 := v361
-		if v362 {
-			v363 = v180
-		}
-		v365 := float64(v364 * v13)
-		v366 := float64(v14 + v365)
-		v367 := float64(v9 * v366)
-		v368 := float64(v363 * v367)
-		v369 := float64(v8 + v368)
-		v370 := float64(v369 - v368)
-		v371 := float64(v369 - v370)
-		v372 := float64(v368 - v371)
-		v373 := float64(v8 - v370)
-		v374 := float64(v372 + v373)
-		v375 := -v368
-		v376 := math.FMA(v363, v367, v375)
-		v377 := -v367
-		v378 := math.FMA(v9, v366, v377)
-		v379 := float64(v366 - v14)
-		v380 := float64(v366 - v379)
-		v381 := float64(v14 - v380)
-		v382 := float64(v365 - v379)
-		v383 := float64(v381 + v382)
-		v384 := float64(v383 + v200)
-		v385 := float64(v364 * v199)
-		v386 := float64(v384 + v385)
-		v387 := float64(v9 * v386)
-		v388 := float64(v378 + v387)
-		v389 := float64(v203 * v366)
-		v390 := float64(v388 + v389)
-		v391 := float64(v363 * v390)
-		v392 := float64(v376 + v391)
-		v393 := -v363
-		v394 := v21
+		v335 := float64(v334 * v95)
+		v336 := float64(v8 + v335)
+		v337 := float64(v336 - v335)
+		v338 := float64(v336 - v337)
+		v339 := float64(v335 - v338)
+		v340 := float64(v8 - v337)
+		v341 := float64(v339 + v340)
+		v342 := -v335
+		v343 := math.FMA(v334, v95, v342)
+		v344 := float64(v334 * v146)
+		v345 := float64(v343 + v344)
+		v346 := -v334
+		v347 := v21
 		if v15 > v21 {
-			v394 = v15
+			v347 = v15
 		}
-		v395 := v23
-		if v394 < v23 {
-			v395 = v394
+		v348 := v23
+		if v347 < v23 {
+			v348 = v347
 		}
-		v396 := float64(v395 * v25)
-		v397 := math.RoundToEven(v396)
-		v398 := -v397
-		v399 := math.FMA(v398, v29, v395)
-		v400 := math.FMA(v398, v31, v399)
-		v401 := float64(v399 - v400)
-		v402 := math.FMA(v398, v31, v401)
-		v403 := float64(v400 * v400)
-		v404 := -v403
-		v405 := math.FMA(v400, v400, v404)
-		v406 := float64(v35 * v403)
-		v407 := float64(v35 * v405)
-		v408 := float64(v400 + v406)
-		v409 := float64(v400 - v408)
-		v410 := float64(v409 + v406)
-		v411 := float64(v410 + v407)
-		v412 := math.FMA(v402, v400, v402)
-		v413 := float64(v411 + v412)
-		v414 := float64(v403 * v400)
-		v415 := math.FMA(v48, v400, v49)
-		v416 := math.FMA(v415, v400, v51)
-		v417 := math.FMA(v416, v400, v53)
-		v418 := math.FMA(v417, v400, v55)
-		v419 := math.FMA(v418, v400, v57)
-		v420 := math.FMA(v419, v400, v59)
-		v421 := math.FMA(v420, v400, v61)
-		v422 := math.FMA(v421, v400, v63)
-		v423 := math.FMA(v422, v400, v65)
-		v424 := math.FMA(v414, v423, v413)
-		v425 := float64(v8 + v408)
-		v426 := float64(v8 - v425)
-		v427 := float64(v426 + v408)
-		v428 := float64(v427 + v424)
-		v430 := float64(v73 - v397)
-		v431 := v75
-		if v430 < v75 {
-			v431 = v430
+		v349 := float64(v348 * v25)
+		v350 := math.RoundToEven(v349)
+		v351 := -v350
+		v352 := math.FMA(v351, v29, v348)
+		v353 := math.FMA(v351, v31, v352)
+		v354 := float64(v352 - v353)
+		v355 := math.FMA(v351, v31, v354)
+		v356 := float64(v353 * v353)
+		v357 := -v356
+		v358 := math.FMA(v353, v353, v357)
+		v359 := float64(v35 * v356)
+		v360 := float64(v35 * v358)
+		v361 := float64(v353 + v359)
+		v362 := float64(v353 - v361)
+		v363 := float64(v362 + v359)
+		v364 := float64(v363 + v360)
+		v365 := math.FMA(v355, v353, v355)
+		v366 := float64(v364 + v365)
+		v367 := float64(v356 * v353)
+		v368 := math.FMA(v48, v353, v49)
+		v369 := math.FMA(v368, v353, v51)
+		v370 := math.FMA(v369, v353, v53)
+		v371 := math.FMA(v370, v353, v55)
+		v372 := math.FMA(v371, v353, v57)
+		v373 := math.FMA(v372, v353, v59)
+		v374 := math.FMA(v373, v353, v61)
+		v375 := math.FMA(v374, v353, v63)
+		v376 := math.FMA(v375, v353, v65)
+		v377 := math.FMA(v367, v376, v366)
+		v378 := float64(v8 + v361)
+		v379 := float64(v8 - v378)
+		v380 := float64(v379 + v361)
+		v381 := float64(v380 + v377)
+		v383 := float64(v73 - v350)
+		v384 := v75
+		if v383 < v75 {
+			v384 = v383
 		}
-		v432 := v397 < v77
-		v433 := math.Ldexp(v79, int(v431))
-		v434 := v4
-		if v432 {
-			v434 = v433
+		v385 := v350 < v77
+		v386 := math.Ldexp(v79, int(v384))
+		v387 := v4
+		if v385 {
+			v387 = v386
 		}
-		v435 := float64(v425 + v434)
-		v436 := float64(v435 - v434)
-		v437 := float64(v425 - v436)
-		v438 := float64(v437 + v428)
-		v439 := float64(v438 + v434)
-		v440 := float64(v439 - v434)
-		v441 := float64(v436 + v440)
-		v442 := math.Ldexp(v441, int(v397))
-		v443 := v442
-		if v288 {
-			v443 = v15
+		v388 := float64(v378 + v387)
+		v389 := float64(v388 - v387)
+		v390 := float64(v378 - v389)
+		v391 := float64(v390 + v381)
+		v392 := float64(v391 + v387)
+		v393 := float64(v392 - v387)
+		v394 := float64(v389 + v393)
+		v395 := math.Ldexp(v394, int(v350))
+		v396 := v395
+		if v259 {
+			v396 = v15
 		}
-		v444 := float64(v8 + v443)
-		v445 := math.FMA(v393, v444, v8)
-		v446 := float64(v444 - v8)
-		v447 := float64(v444 - v446)
-		v448 := float64(v8 - v447)
-		v449 := float64(v443 - v446)
-		v450 := float64(v448 + v449)
-		v451 := float64(v425 + v428)
-		v452 := float64(v425 - v451)
-		v453 := float64(v452 + v428)
-		v454 := v77 <= v397
-		v456 := v455 < v15
-		v457 := v454 && !v456
-		v458 := math.Ldexp(v453, int(v397))
-		v459 := v4
-		if v457 {
-			v459 = v458
+		v397 := float64(v8 + v396)
+		v398 := math.FMA(v346, v397, v8)
+		v399 := float64(v397 - v8)
+		v400 := float64(v397 - v399)
+		v401 := float64(v8 - v400)
+		v402 := float64(v396 - v399)
+		v403 := float64(v401 + v402)
+		v404 := float64(v378 + v381)
+		v405 := float64(v378 - v404)
+		v406 := float64(v405 + v381)
+		v407 := v77 <= v350
+		v408 := v104 < v15
+		v409 := v407 && !v408
+		v410 := math.Ldexp(v406, int(v350))
+		v411 := v4
+		if v409 {
+			v411 = v410
 		}
-		v460 := v459
-		if v288 {
-			v460 = v15
+		v412 := v411
+		if v259 {
+			v412 = v15
 		}
-		v461 := float64(v450 + v460)
-		v462 := float64(v363 * v461)
-		v463 := float64(v445 - v462)
-		v464 := float64(v463 / v444)
-		v465 := float64(v205 * v289)
-		v466 := float64(v363 * v465)
-		v467 := float64(v464 - v466)
-		v468 := float64(v367 * v467)
-		v469 := float64(v392 + v468)
-		v470 := float64(v374 + v469)
-		v471 := float64(v205 * v363)
-		v472 := float64(v369 * v471)
-		v473 := float64(v470 + v472)
-		v474 := float64(v289 * v473)
-		v475 := math.FMA(v289, v369, v474)
-		v476 := float64(v289 * v363)
-		v477 := float64(v97 * v157)
-		v478 := float64(v97 + v477)
-		v479 := float64(v97 * v102)
-		v480 := float64(v97 + v479)
-		v481 := v105
-		if v480 > v105 {
-			v481 = v480
+		v413 := float64(v403 + v412)
+		v414 := float64(v334 * v413)
+		v415 := float64(v398 - v414)
+		v416 := float64(v415 / v397)
+		v417 := float64(v157 * v260)
+		v418 := float64(v334 * v417)
+		v419 := float64(v416 - v418)
+		v420 := float64(v95 * v419)
+		v421 := float64(v345 + v420)
+		v422 := float64(v341 + v421)
+		v423 := float64(v157 * v334)
+		v424 := float64(v336 * v423)
+		v425 := float64(v422 + v424)
+		v426 := float64(v260 * v425)
+		v427 := math.FMA(v260, v336, v426)
+		v428 := float64(v260 * v334)
+		v430 := float64(v0 - v429)
+		v432 := float64(v430 - v431)
+		v433 := float64(v9 * v432)
+		v435 := float64(v0 * v429)
+		v436 := float64(v11 + v435)
+		v438 := float64(v436 + v437)
+		v439 := float64(v434 * v438)
+		v440 := float64(v433 * v439)
+		v441 := float64(v433 + v440)
+		v443 := float64(v10 * v438)
+		v444 := float64(v433 * v443)
+		v445 := float64(v433 + v444)
+		v447 := v446
+		if v445 > v446 {
+			v447 = v445
 		}
-		v482 := v23
-		if v481 < v23 {
-			v482 = v481
+		v448 := v23
+		if v447 < v23 {
+			v448 = v447
 		}
-		v483 := float64(v482 * v25)
-		v484 := math.RoundToEven(v483)
-		v485 := -v484
-		v486 := math.FMA(v485, v29, v482)
-		v487 := math.FMA(v485, v31, v486)
-		v488 := float64(v486 - v487)
-		v489 := math.FMA(v485, v31, v488)
-		v490 := float64(v487 * v487)
-		v491 := -v490
-		v492 := math.FMA(v487, v487, v491)
-		v493 := float64(v35 * v490)
-		v494 := float64(v35 * v492)
-		v495 := float64(v487 + v493)
-		v496 := float64(v487 - v495)
-		v497 := float64(v496 + v493)
-		v498 := float64(v497 + v494)
-		v499 := math.FMA(v489, v487, v489)
-		v500 := float64(v498 + v499)
-		v501 := float64(v490 * v487)
-		v502 := math.FMA(v48, v487, v49)
-		v503 := math.FMA(v502, v487, v51)
-		v504 := math.FMA(v503, v487, v53)
-		v505 := math.FMA(v504, v487, v55)
-		v506 := math.FMA(v505, v487, v57)
-		v507 := math.FMA(v506, v487, v59)
-		v508 := math.FMA(v507, v487, v61)
-		v509 := math.FMA(v508, v487, v63)
-		v510 := math.FMA(v509, v487, v65)
-		v511 := math.FMA(v501, v510, v500)
-		v512 := ldexpMid(v137, v485)
-		v513 := float64(v8 + v512)
-		v514 := float64(v513 - v8)
-		v515 := float64(v513 - v514)
-		v516 := float64(v8 - v515)
-		v517 := float64(v512 - v514)
-		v518 := float64(v516 + v517)
-		v519 := float64(v511 + v518)
-		v520 := float64(v513 + v495)
-		v521 := float64(v513 - v520)
-		v522 := float64(v521 + v495)
-		v523 := float64(v522 + v519)
-		v524 := float64(v520 + v523)
-		v525 := ldexpMid(v524, v484)
-		v526 := math.Copysign(v525, v480)
-		v527 := math.IsNaN(v480)
-		v528 := v526
-		if v527 {
-			v528 = v480
+		v449 := float64(v448 * v25)
+		v450 := math.RoundToEven(v449)
+		v451 := -v450
+		v452 := math.FMA(v451, v29, v448)
+		v453 := math.FMA(v451, v31, v452)
+		v454 := float64(v452 - v453)
+		v455 := math.FMA(v451, v31, v454)
+		v456 := float64(v453 * v453)
+		v457 := -v456
+		v458 := math.FMA(v453, v453, v457)
+		v459 := float64(v35 * v456)
+		v460 := float64(v35 * v458)
+		v461 := float64(v453 + v459)
+		v462 := float64(v453 - v461)
+		v463 := float64(v462 + v459)
+		v464 := float64(v463 + v460)
+		v465 := math.FMA(v455, v453, v455)
+		v466 := float64(v464 + v465)
+		v467 := float64(v456 * v453)
+		v468 := math.FMA(v48, v453, v49)
+		v469 := math.FMA(v468, v453, v51)
+		v470 := math.FMA(v469, v453, v53)
+		v471 := math.FMA(v470, v453, v55)
+		v472 := math.FMA(v471, v453, v57)
+		v473 := math.FMA(v472, v453, v59)
+		v474 := math.FMA(v473, v453, v61)
+		v475 := math.FMA(v474, v453, v63)
+		v476 := math.FMA(v475, v453, v65)
+		v477 := math.FMA(v467, v476, v466)
+		v478 := ldexpMid(v180, v451)
+		v479 := float64(v8 + v478)
+		v480 := float64(v479 - v8)
+		v481 := float64(v479 - v480)
+		v482 := float64(v8 - v481)
+		v483 := float64(v478 - v480)
+		v484 := float64(v482 + v483)
+		v485 := float64(v477 + v484)
+		v486 := float64(v479 + v461)
+		v487 := float64(v479 - v486)
+		v488 := float64(v487 + v461)
+		v489 := float64(v488 + v485)
+		v490 := float64(v486 + v489)
+		v491 := ldexpMid(v490, v450)
+		v492 := math.Copysign(v491, v445)
+		v493 := math.IsNaN(v445)
+		v494 := v492
+		if v493 {
+			v494 = v445
 		}
-		v529 := float64(v92 * v528)
-		v530 := float64(v478 + v529)
-		v531 := float64(v478 - v530)
-		v532 := float64(v531 + v529)
-		v533 := float64(v97 - v478)
-		v534 := float64(v533 + v477)
-		v535 := -v477
-		v536 := math.FMA(v97, v157, v535)
-		v537 := -v97
-		v538 := math.FMA(v9, v96, v537)
-		v539 := float64(v94 - v96)
-		v540 := float64(v539 - v95)
-		v541 := float64(v9 * v540)
-		v542 := float64(v538 + v541)
-		v543 := float64(v203 * v96)
-		v544 := float64(v542 + v543)
-		v545 := float64(v544 * v158)
-		v546 := float64(v536 + v545)
-		v547 := float64(v534 + v546)
-		v548 := -v529
-		v549 := math.FMA(v92, v528, v548)
-		v550 := float64(v8 + v528)
-		v551 := float64(v92 * v550)
-		v552 := float64(v97 - v480)
-		v553 := float64(v552 + v479)
-		v554 := -v479
-		v555 := math.FMA(v97, v102, v554)
-		v556 := float64(v544 * v103)
-		v557 := float64(v555 + v556)
-		v558 := float64(v553 + v557)
-		v559 := float64(v551 * v558)
-		v560 := float64(v549 + v559)
-		v561 := float64(v547 + v560)
-		v562 := float64(v532 + v561)
-		v563 := float64(v476 * v562)
-		v564 := -v476
-		v565 := math.FMA(v289, v363, v564)
-		v566 := -v289
-		v567 := math.FMA(v566, v444, v443)
-		v568 := float64(v567 + v460)
-		v569 := float64(v289 * v461)
-		v570 := float64(v568 - v569)
-		v571 := float64(v570 / v444)
-		v572 := float64(v289 * v471)
-		v573 := float64(v571 + v572)
-		v574 := float64(v363 * v573)
-		v575 := float64(v565 + v574)
-		v576 := float64(v289 * v467)
-		v577 := float64(v575 + v576)
-		v578 := float64(v577 * v530)
-		v579 := float64(v563 + v578)
-		v580 := math.FMA(v476, v530, v579)
-		v581 := v580
-		if v214 {
-			v581 = v475
+		v495 := float64(v442 * v494)
+		v496 := float64(v441 + v495)
+		v497 := float64(v441 - v496)
+		v498 := float64(v497 + v495)
+		v499 := float64(v433 - v441)
+		v500 := float64(v499 + v440)
+		v501 := -v440
+		v502 := math.FMA(v433, v439, v501)
+		v503 := -v433
+		v504 := math.FMA(v9, v432, v503)
+		v505 := float64(v430 - v432)
+		v506 := float64(v505 - v431)
+		v507 := float64(v9 * v506)
+		v508 := float64(v504 + v507)
+		v509 := float64(v144 * v432)
+		v510 := float64(v508 + v509)
+		v511 := float64(v8 + v439)
+		v512 := float64(v510 * v511)
+		v513 := float64(v502 + v512)
+		v514 := float64(v500 + v513)
+		v515 := -v495
+		v516 := math.FMA(v442, v494, v515)
+		v517 := float64(v8 + v494)
+		v518 := float64(v442 * v517)
+		v519 := float64(v433 - v445)
+		v520 := float64(v519 + v444)
+		v521 := -v444
+		v522 := math.FMA(v433, v443, v521)
+		v523 := float64(v8 + v443)
+		v524 := float64(v510 * v523)
+		v525 := float64(v522 + v524)
+		v526 := float64(v520 + v525)
+		v527 := float64(v518 * v526)
+		v528 := float64(v516 + v527)
+		v529 := float64(v514 + v528)
+		v530 := float64(v498 + v529)
+		v531 := float64(v428 * v530)
+		v532 := -v428
+		v533 := math.FMA(v260, v334, v532)
+		v534 := -v260
+		v535 := math.FMA(v534, v397, v396)
+		v536 := float64(v535 + v412)
+		v537 := float64(v260 * v413)
+		v538 := float64(v536 - v537)
+		v539 := float64(v538 / v397)
+		v540 := float64(v260 * v423)
+		v541 := float64(v539 + v540)
+		v542 := float64(v334 * v541)
+		v543 := float64(v533 + v542)
+		v544 := float64(v260 * v419)
+		v545 := float64(v543 + v544)
+		v546 := float64(v545 * v496)
+		v547 := float64(v531 + v546)
+		v548 := math.FMA(v428, v496, v547)
+		v549 := v548
+		if v185 {
+			v549 = v427
 		}
-		v582 := v581
+		v550 := v549
 		if v18 {
-			v582 = v209
+			v550 = v179
 		}
-		v583 := v582
+		v551 := v550
 		if v7 {
-			v583 = v8
+			v551 = v8
 		}
-		v584 := v583
+		v552 := v551
 		if v3 {
-			v584 = v5
+			v552 = v5
 		}
-		v585 := dy[i]
-		v586 := float64(v585 * v5)
-		v587 := float64(v585 * v8)
-		v588 := float64(v585 * v178)
-		v589 := float64(v588 * v161)
-		v590 := -v589
-		v591 := math.FMA(v588, v161, v590)
-		v592 := float64(v585 * v161)
-		v593 := -v592
-		v594 := math.FMA(v585, v161, v593)
-		v595 := float64(v592 * v207)
-		v596 := -v595
-		v597 := math.FMA(v592, v207, v596)
-		v598 := math.FMA(v594, v207, v597)
-		v599 := float64(v589 + v595)
-		v600 := float64(v599 - v589)
-		v601 := float64(v599 - v600)
-		v602 := float64(v589 - v601)
-		v603 := float64(v595 - v600)
-		v604 := float64(v602 + v603)
-		v605 := float64(v604 + v591)
-		v606 := float64(v605 + v598)
-		v607 := float64(v585 * v15)
-		v608 := -v607
-		v609 := math.FMA(v585, v15, v608)
-		v610 := v4
-		if v272 {
-			v610 = v267
+		v553 := dy[i]
+		v554 := float64(v553 * v5)
+		v555 := float64(v553 * v8)
+		v556 := float64(v553 * v178)
+		v557 := float64(v556 * v97)
+		v558 := -v557
+		v559 := math.FMA(v556, v97, v558)
+		v560 := float64(v556 * v160)
+		v561 := -v560
+		v562 := math.FMA(v556, v160, v561)
+		v563 := float64(v557 + v560)
+		v564 := float64(v563 - v557)
+		v565 := float64(v563 - v564)
+		v566 := float64(v557 - v565)
+		v567 := float64(v560 - v564)
+		v568 := float64(v566 + v567)
+		v569 := float64(v568 + v559)
+		v570 := float64(v569 + v562)
+		v571 := float64(v553 * v15)
+		v572 := -v571
+		v573 := math.FMA(v553, v15, v572)
+		v574 := v4
+		if v243 {
+			v574 = v238
 		}
-		v611 := float64(v585 * v610)
-		v612 := -v611
-		v613 := math.FMA(v585, v610, v612)
-		v614 := v4
-		if v272 {
-			v614 = v273
+		v575 := float64(v553 * v574)
+		v576 := -v575
+		v577 := math.FMA(v553, v574, v576)
+		v578 := v4
+		if v243 {
+			v578 = v244
 		}
-		v615 := float64(v585 * v614)
-		v616 := float64(v613 + v615)
-		v617 := float64(v611 + v616)
-		v618 := math.Ldexp(v617, int(v274))
-		v619 := float64(v585 * v287)
+		v579 := float64(v553 * v578)
+		v580 := float64(v577 + v579)
+		v581 := float64(v575 + v580)
+		v582 := math.Ldexp(v581, int(v245))
+		v583 := float64(v553 * v258)
+		v584 := -v583
+		v585 := math.FMA(v553, v258, v584)
+		v586 := v583
+		if v248 {
+			v586 = v582
+		}
+		v587 := v585
+		if v248 {
+			v587 = v4
+		}
+		v588 := v586
+		if v259 {
+			v588 = v571
+		}
+		v589 := v587
+		if v259 {
+			v589 = v573
+		}
+		v590 := float64(v588 * v336)
+		v591 := -v590
+		v592 := math.FMA(v588, v336, v591)
+		v593 := math.FMA(v589, v336, v592)
+		v594 := float64(v553 * v260)
+		v595 := -v594
+		v596 := math.FMA(v553, v260, v595)
+		v597 := float64(v594 * v425)
+		v598 := -v597
+		v599 := math.FMA(v594, v425, v598)
+		v600 := math.FMA(v596, v425, v599)
+		v601 := float64(v590 + v597)
+		v602 := float64(v601 - v590)
+		v603 := float64(v601 - v602)
+		v604 := float64(v590 - v603)
+		v605 := float64(v597 - v602)
+		v606 := float64(v604 + v605)
+		v607 := float64(v606 + v593)
+		v608 := float64(v607 + v600)
+		v609 := float64(v553 * v428)
+		v610 := -v609
+		v611 := math.FMA(v553, v428, v610)
+		v612 := float64(v609 * v496)
+		v613 := -v612
+		v614 := math.FMA(v609, v496, v613)
+		v615 := math.FMA(v611, v496, v614)
+		v616 := float64(v553 * v531)
+		v617 := -v616
+		v618 := math.FMA(v553, v531, v617)
+		v619 := float64(v553 * v546)
 		v620 := -v619
-		v621 := math.FMA(v585, v287, v620)
-		v622 := v619
-		if v277 {
-			v622 = v618
+		v621 := math.FMA(v553, v546, v620)
+		v622 := float64(v616 + v619)
+		v623 := float64(v622 - v616)
+		v624 := float64(v622 - v623)
+		v625 := float64(v616 - v624)
+		v626 := float64(v619 - v623)
+		v627 := float64(v625 + v626)
+		v628 := float64(v627 + v618)
+		v629 := float64(v628 + v621)
+		v630 := float64(v612 + v622)
+		v631 := float64(v630 - v612)
+		v632 := float64(v630 - v631)
+		v633 := float64(v612 - v632)
+		v634 := float64(v622 - v631)
+		v635 := float64(v633 + v634)
+		v636 := float64(v635 + v615)
+		v637 := float64(v636 + v629)
+		v638 := v630
+		if v185 {
+			v638 = v601
 		}
-		v623 := v621
-		if v277 {
-			v623 = v4
+		v639 := v637
+		if v185 {
+			v639 = v608
 		}
-		v624 := v622
-		if v288 {
-			v624 = v607
-		}
-		v625 := v623
-		if v288 {
-			v625 = v609
-		}
-		v626 := float64(v624 * v369)
-		v627 := -v626
-		v628 := math.FMA(v624, v369, v627)
-		v629 := math.FMA(v625, v369, v628)
-		v630 := float64(v585 * v289)
-		v631 := -v630
-		v632 := math.FMA(v585, v289, v631)
-		v633 := float64(v630 * v473)
-		v634 := -v633
-		v635 := math.FMA(v630, v473, v634)
-		v636 := math.FMA(v632, v473, v635)
-		v637 := float64(v626 + v633)
-		v638 := float64(v637 - v626)
-		v639 := float64(v637 - v638)
-		v640 := float64(v626 - v639)
-		v641 := float64(v633 - v638)
-		v642 := float64(v640 + v641)
-		v643 := float64(v642 + v629)
-		v644 := float64(v643 + v636)
-		v645 := float64(v585 * v476)
-		v646 := -v645
-		v647 := math.FMA(v585, v476, v646)
-		v648 := float64(v645 * v530)
-		v649 := -v648
-		v650 := math.FMA(v645, v530, v649)
-		v651 := math.FMA(v647, v530, v650)
-		v652 := float64(v585 * v563)
-		v653 := -v652
-		v654 := math.FMA(v585, v563, v653)
-		v655 := float64(v585 * v578)
-		v656 := -v655
-		v657 := math.FMA(v585, v578, v656)
-		v658 := float64(v652 + v655)
-		v659 := float64(v658 - v652)
-		v660 := float64(v658 - v659)
-		v661 := float64(v652 - v660)
-		v662 := float64(v655 - v659)
-		v663 := float64(v661 + v662)
-		v664 := float64(v663 + v654)
-		v665 := float64(v664 + v657)
-		v666 := float64(v648 + v658)
-		v667 := float64(v666 - v648)
-		v668 := float64(v666 - v667)
-		v669 := float64(v648 - v668)
-		v670 := float64(v658 - v667)
-		v671 := float64(v669 + v670)
-		v672 := float64(v671 + v651)
-		v673 := float64(v672 + v665)
-		v674 := v666
-		if v214 {
-			v674 = v637
-		}
-		v675 := v673
-		if v214 {
-			v675 = v644
-		}
-		v676 := v674
+		v640 := v638
 		if v18 {
-			v676 = v599
+			v640 = v563
 		}
-		v677 := v675
+		v641 := v639
 		if v18 {
-			v677 = v606
+			v641 = v570
 		}
-		v678 := v676
+		v642 := v640
 		if v7 {
-			v678 = v587
+			v642 = v555
 		}
-		v679 := v677
+		v643 := v641
 		if v7 {
-			v679 = v4
+			v643 = v4
 		}
-		v680 := v678
+		v644 := v642
 		if v3 {
-			v680 = v586
+			v644 = v554
 		}
-		v681 := v679
+		v645 := v643
 		if v3 {
-			v681 = v4
+			v645 = v4
 		}
-		v682 := float64(v680 + v681)
-		v683 := float64(v585 * v584)
-		v684 := float64(v682 - v683)
-		v685 := math.Abs(v684)
-		v686 := math.Abs(v683)
-		v688 := float64(v686 * v687)
-		v689 := v685 <= v688
-		v690 := math.Abs(v585)
-		v691 := math.Abs(v588)
-		v692 := v690
-		if v691 > v690 {
-			v692 = v691
+		v646 := float64(v644 + v645)
+		v647 := float64(v553 * v552)
+		v648 := float64(v646 - v647)
+		v649 := math.Abs(v648)
+		v650 := math.Abs(v647)
+		v652 := float64(v650 * v651)
+		v653 := v649 <= v652
+		v654 := math.Abs(v553)
+		v655 := math.Abs(v556)
+		v656 := v654
+		if v655 > v654 {
+			v656 = v655
 		}
-		v694 := float64(v685 * v693)
-		v697 := math.FMA(v692, v695, v696)
-		v698 := v694 <= v697
-		v699 := v689 || v698
-		v700 := v682 == v4
-		v701 := v699 && !v700
-		v702 := v683
-		if v701 {
-			v702 = v682
+		v658 := float64(v649 * v657)
+		v661 := math.FMA(v656, v659, v660)
+		v662 := v658 <= v661
+		v663 := v653 || v662
+		v664 := v646 == v4
+		v665 := v663 && !v664
+		v666 := v647
+		if v665 {
+			v666 = v646
 		}
-		v703 := math.IsNaN(v0)
-		v704 := v702
-		if v703 {
-			v704 = v0
+		v667 := math.IsNaN(v0)
+		v668 := v666
+		if v667 {
+			v668 = v0
 		}
-		dx[i] = v704
+		dx[i] = v668
 	}
 }
