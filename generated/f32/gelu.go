@@ -79,7 +79,7 @@ func GELU(dst, x []float32) {
 // every i, where
 //
 //	f(x)  = where(x < -40, -0.0, where(x > 10, x, where(x < -37, -((pa + fma(-pa, ser, pa_err))*p640), fma(0.5*x, erfc(-xs), 0.5*x*phic))))
-//	f'(x) = where(x < -40, -0.0, where(x > 10, 1, where(x < -37, (qa + fma(-qa, w2, qa_err))*p640, where(x > -1.6 && x < -0.25, fma(th, qh, th*q_err + tl*qh), fma(xc, g, 0.5*phi2 + (xc_err*g + xc*(g*expm1(-0.5*xx_err))))))))
+//	f'(x) = where(x < -40, -0.0, where(x > 10, 1, where(x < -37, (qa + fma(-qa, w2, qa_err))*p640, where(x > -1.6 && x < -0.25, fma(th, qh, th*q_err + tl*qh), fma(xc, g, 0.5*phi2 + (xc_err*g + xc*(g*expm1(-0.5*xx_err) + exp_err(-0.5*xx))))))))
 //
 // with
 //

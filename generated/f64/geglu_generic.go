@@ -596,7 +596,7 @@ func gegluGeneric(dst, a, b []float64) {
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f64 memory,
-// f64 compute, 895 operations): the scalar twin of the vector program the
+// f64 compute, 906 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -730,11 +730,12 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 	v564 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v618 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v662 := math.Float64frombits(0xbff0000000000000) // -1
-	v799 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v805 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v807 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v808 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v921 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v685 := math.Float64frombits(0x4086280000000000) // 709
+	v810 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v816 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v818 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v819 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v932 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1317,340 +1318,356 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 			v679 = v630
 		}
 		v680 := float64(v338 * v679)
-		v681 := float64(v285 * v680)
-		v682 := float64(v629 + v681)
-		v683 := float64(v624 + v682)
-		v684 := math.FMA(v285, v338, v683)
-		v685 := v684
+		v681 := float64(v319 + v322)
+		v682 := float64(v319 - v681)
+		v683 := float64(v682 + v322)
+		v684 := v72 <= v291
+		v686 := v685 < v287
+		v687 := v684 && !v686
+		v688 := math.Ldexp(v683, int(v291))
+		v689 := v4
+		if v687 {
+			v689 = v688
+		}
+		v690 := v689
+		if v337 {
+			v690 = v287
+		}
+		v691 := float64(v680 + v690)
+		v692 := float64(v285 * v691)
+		v693 := float64(v629 + v692)
+		v694 := float64(v624 + v693)
+		v695 := math.FMA(v285, v338, v694)
+		v696 := v695
 		if v163 {
-			v685 = v284
+			v696 = v284
 		}
-		v686 := v685
+		v697 := v696
 		if v11 {
-			v686 = v156
+			v697 = v156
 		}
-		v687 := v686
+		v698 := v697
 		if v7 {
-			v687 = v8
+			v698 = v8
 		}
-		v688 := v687
+		v699 := v698
 		if v3 {
-			v688 = v5
+			v699 = v5
 		}
-		v689 := b[i]
-		v690 := dy[i]
-		v691 := float64(v689 * v690)
-		v692 := -v691
-		v693 := math.FMA(v689, v690, v692)
-		v694 := float64(v691 * v5)
-		v695 := -v694
-		v696 := math.FMA(v691, v5, v695)
-		v697 := math.FMA(v693, v5, v696)
-		v698 := float64(v691 * v8)
-		v699 := -v698
-		v700 := math.FMA(v691, v8, v699)
-		v701 := math.FMA(v693, v8, v700)
-		v702 := float64(v691 * v155)
+		v700 := b[i]
+		v701 := dy[i]
+		v702 := float64(v700 * v701)
 		v703 := -v702
-		v704 := math.FMA(v691, v155, v703)
-		v705 := math.FMA(v693, v155, v704)
-		v706 := float64(v702 * v89)
-		v707 := -v706
-		v708 := math.FMA(v702, v89, v707)
-		v709 := math.FMA(v705, v89, v708)
-		v710 := float64(v702 * v137)
-		v711 := -v710
-		v712 := math.FMA(v702, v137, v711)
-		v713 := math.FMA(v705, v137, v712)
-		v714 := float64(v706 + v710)
-		v715 := float64(v714 - v706)
-		v716 := float64(v714 - v715)
-		v717 := float64(v706 - v716)
-		v718 := float64(v710 - v715)
-		v719 := float64(v717 + v718)
-		v720 := float64(v719 + v709)
-		v721 := float64(v720 + v713)
-		v722 := float64(v691 * v165)
-		v723 := -v722
-		v724 := math.FMA(v691, v165, v723)
-		v725 := math.FMA(v693, v165, v724)
-		v726 := float64(v722 * v260)
-		v727 := -v726
-		v728 := math.FMA(v722, v260, v727)
-		v729 := math.FMA(v725, v260, v728)
-		v730 := float64(v691 * v281)
-		v731 := -v730
-		v732 := math.FMA(v691, v281, v731)
-		v733 := math.FMA(v693, v281, v732)
-		v734 := float64(v691 * v282)
-		v735 := -v734
-		v736 := math.FMA(v691, v282, v735)
-		v737 := math.FMA(v693, v282, v736)
-		v738 := float64(v730 + v734)
-		v739 := float64(v738 - v730)
-		v740 := float64(v738 - v739)
-		v741 := float64(v730 - v740)
-		v742 := float64(v734 - v739)
-		v743 := float64(v741 + v742)
-		v744 := float64(v743 + v733)
-		v745 := float64(v744 + v737)
-		v746 := float64(v726 + v738)
-		v747 := float64(v746 - v726)
-		v748 := float64(v746 - v747)
-		v749 := float64(v726 - v748)
-		v750 := float64(v738 - v747)
-		v751 := float64(v749 + v750)
-		v752 := float64(v751 + v729)
-		v753 := float64(v752 + v745)
-		v754 := float64(v691 * v285)
-		v755 := -v754
-		v756 := math.FMA(v691, v285, v755)
-		v757 := math.FMA(v693, v285, v756)
-		v758 := float64(v754 * v338)
-		v759 := -v758
-		v760 := math.FMA(v754, v338, v759)
-		v761 := math.FMA(v757, v338, v760)
-		v762 := float64(v691 * v624)
-		v763 := -v762
-		v764 := math.FMA(v691, v624, v763)
-		v765 := math.FMA(v693, v624, v764)
-		v766 := float64(v691 * v682)
-		v767 := -v766
-		v768 := math.FMA(v691, v682, v767)
-		v769 := math.FMA(v693, v682, v768)
-		v770 := float64(v762 + v766)
-		v771 := float64(v770 - v762)
-		v772 := float64(v770 - v771)
-		v773 := float64(v762 - v772)
-		v774 := float64(v766 - v771)
-		v775 := float64(v773 + v774)
-		v776 := float64(v775 + v765)
-		v777 := float64(v776 + v769)
-		v778 := float64(v758 + v770)
-		v779 := float64(v778 - v758)
-		v780 := float64(v778 - v779)
-		v781 := float64(v758 - v780)
-		v782 := float64(v770 - v779)
-		v783 := float64(v781 + v782)
-		v784 := float64(v783 + v761)
-		v785 := float64(v784 + v777)
-		v786 := v778
-		if v163 {
-			v786 = v746
-		}
-		v787 := v785
-		if v163 {
-			v787 = v753
-		}
-		v788 := v786
-		if v11 {
-			v788 = v714
-		}
-		v789 := v787
-		if v11 {
-			v789 = v721
-		}
-		v790 := v788
-		if v7 {
-			v790 = v698
-		}
-		v791 := v789
-		if v7 {
-			v791 = v701
-		}
-		v792 := v790
-		if v3 {
-			v792 = v694
-		}
-		v793 := v791
-		if v3 {
-			v793 = v697
-		}
+		v704 := math.FMA(v700, v701, v703)
+		v705 := float64(v702 * v5)
+		v706 := -v705
+		v707 := math.FMA(v702, v5, v706)
+		v708 := math.FMA(v704, v5, v707)
+		v709 := float64(v702 * v8)
+		v710 := -v709
+		v711 := math.FMA(v702, v8, v710)
+		v712 := math.FMA(v704, v8, v711)
+		v713 := float64(v702 * v155)
+		v714 := -v713
+		v715 := math.FMA(v702, v155, v714)
+		v716 := math.FMA(v704, v155, v715)
+		v717 := float64(v713 * v89)
+		v718 := -v717
+		v719 := math.FMA(v713, v89, v718)
+		v720 := math.FMA(v716, v89, v719)
+		v721 := float64(v713 * v137)
+		v722 := -v721
+		v723 := math.FMA(v713, v137, v722)
+		v724 := math.FMA(v716, v137, v723)
+		v725 := float64(v717 + v721)
+		v726 := float64(v725 - v717)
+		v727 := float64(v725 - v726)
+		v728 := float64(v717 - v727)
+		v729 := float64(v721 - v726)
+		v730 := float64(v728 + v729)
+		v731 := float64(v730 + v720)
+		v732 := float64(v731 + v724)
+		v733 := float64(v702 * v165)
+		v734 := -v733
+		v735 := math.FMA(v702, v165, v734)
+		v736 := math.FMA(v704, v165, v735)
+		v737 := float64(v733 * v260)
+		v738 := -v737
+		v739 := math.FMA(v733, v260, v738)
+		v740 := math.FMA(v736, v260, v739)
+		v741 := float64(v702 * v281)
+		v742 := -v741
+		v743 := math.FMA(v702, v281, v742)
+		v744 := math.FMA(v704, v281, v743)
+		v745 := float64(v702 * v282)
+		v746 := -v745
+		v747 := math.FMA(v702, v282, v746)
+		v748 := math.FMA(v704, v282, v747)
+		v749 := float64(v741 + v745)
+		v750 := float64(v749 - v741)
+		v751 := float64(v749 - v750)
+		v752 := float64(v741 - v751)
+		v753 := float64(v745 - v750)
+		v754 := float64(v752 + v753)
+		v755 := float64(v754 + v744)
+		v756 := float64(v755 + v748)
+		v757 := float64(v737 + v749)
+		v758 := float64(v757 - v737)
+		v759 := float64(v757 - v758)
+		v760 := float64(v737 - v759)
+		v761 := float64(v749 - v758)
+		v762 := float64(v760 + v761)
+		v763 := float64(v762 + v740)
+		v764 := float64(v763 + v756)
+		v765 := float64(v702 * v285)
+		v766 := -v765
+		v767 := math.FMA(v702, v285, v766)
+		v768 := math.FMA(v704, v285, v767)
+		v769 := float64(v765 * v338)
+		v770 := -v769
+		v771 := math.FMA(v765, v338, v770)
+		v772 := math.FMA(v768, v338, v771)
+		v773 := float64(v702 * v624)
+		v774 := -v773
+		v775 := math.FMA(v702, v624, v774)
+		v776 := math.FMA(v704, v624, v775)
+		v777 := float64(v702 * v693)
+		v778 := -v777
+		v779 := math.FMA(v702, v693, v778)
+		v780 := math.FMA(v704, v693, v779)
+		v781 := float64(v773 + v777)
+		v782 := float64(v781 - v773)
+		v783 := float64(v781 - v782)
+		v784 := float64(v773 - v783)
+		v785 := float64(v777 - v782)
+		v786 := float64(v784 + v785)
+		v787 := float64(v786 + v776)
+		v788 := float64(v787 + v780)
+		v789 := float64(v769 + v781)
+		v790 := float64(v789 - v769)
+		v791 := float64(v789 - v790)
+		v792 := float64(v769 - v791)
+		v793 := float64(v781 - v790)
 		v794 := float64(v792 + v793)
-		v795 := float64(v691 * v688)
-		v796 := float64(v794 - v795)
-		v797 := math.Abs(v796)
-		v798 := math.Abs(v795)
-		v800 := float64(v798 * v799)
-		v801 := v797 <= v800
-		v802 := math.Abs(v691)
-		v803 := math.Abs(v702)
+		v795 := float64(v794 + v772)
+		v796 := float64(v795 + v788)
+		v797 := v789
+		if v163 {
+			v797 = v757
+		}
+		v798 := v796
+		if v163 {
+			v798 = v764
+		}
+		v799 := v797
+		if v11 {
+			v799 = v725
+		}
+		v800 := v798
+		if v11 {
+			v800 = v732
+		}
+		v801 := v799
+		if v7 {
+			v801 = v709
+		}
+		v802 := v800
+		if v7 {
+			v802 = v712
+		}
+		v803 := v801
+		if v3 {
+			v803 = v705
+		}
 		v804 := v802
-		if v803 > v802 {
-			v804 = v803
+		if v3 {
+			v804 = v708
 		}
-		v806 := float64(v797 * v805)
-		v809 := math.FMA(v804, v807, v808)
-		v810 := v806 <= v809
-		v811 := v801 || v810
-		v812 := v794 == v4
-		v813 := v811 && !v812
-		v814 := v795
-		if v813 {
-			v814 = v794
+		v805 := float64(v803 + v804)
+		v806 := float64(v702 * v699)
+		v807 := float64(v805 - v806)
+		v808 := math.Abs(v807)
+		v809 := math.Abs(v806)
+		v811 := float64(v809 * v810)
+		v812 := v808 <= v811
+		v813 := math.Abs(v702)
+		v814 := math.Abs(v713)
+		v815 := v813
+		if v814 > v813 {
+			v815 = v814
 		}
-		v815 := math.Abs(v690)
-		v816 := math.Abs(v689)
-		v817 := v815 < v816
-		v818 := v690
-		if v817 {
-			v818 = v689
+		v817 := float64(v808 * v816)
+		v820 := math.FMA(v815, v818, v819)
+		v821 := v817 <= v820
+		v822 := v812 || v821
+		v823 := v805 == v4
+		v824 := v822 && !v823
+		v825 := v806
+		if v824 {
+			v825 = v805
 		}
-		v819 := v689
-		if v817 {
-			v819 = v690
+		v826 := math.Abs(v701)
+		v827 := math.Abs(v700)
+		v828 := v826 < v827
+		v829 := v701
+		if v828 {
+			v829 = v700
 		}
-		v820 := float64(v818 * v5)
-		v821 := float64(v818 * v8)
-		v822 := float64(v818 * v155)
-		v823 := float64(v822 * v89)
-		v824 := -v823
-		v825 := math.FMA(v822, v89, v824)
-		v826 := float64(v822 * v137)
-		v827 := -v826
-		v828 := math.FMA(v822, v137, v827)
-		v829 := float64(v823 + v826)
-		v830 := float64(v829 - v823)
-		v831 := float64(v829 - v830)
-		v832 := float64(v823 - v831)
-		v833 := float64(v826 - v830)
-		v834 := float64(v832 + v833)
-		v835 := float64(v834 + v825)
-		v836 := float64(v835 + v828)
-		v837 := float64(v818 * v165)
+		v830 := v700
+		if v828 {
+			v830 = v701
+		}
+		v831 := float64(v829 * v5)
+		v832 := float64(v829 * v8)
+		v833 := float64(v829 * v155)
+		v834 := float64(v833 * v89)
+		v835 := -v834
+		v836 := math.FMA(v833, v89, v835)
+		v837 := float64(v833 * v137)
 		v838 := -v837
-		v839 := math.FMA(v818, v165, v838)
-		v840 := float64(v837 * v260)
-		v841 := -v840
-		v842 := math.FMA(v837, v260, v841)
-		v843 := math.FMA(v839, v260, v842)
-		v844 := float64(v818 * v281)
-		v845 := -v844
-		v846 := math.FMA(v818, v281, v845)
-		v847 := float64(v818 * v282)
-		v848 := -v847
-		v849 := math.FMA(v818, v282, v848)
-		v850 := float64(v844 + v847)
-		v851 := float64(v850 - v844)
-		v852 := float64(v850 - v851)
-		v853 := float64(v844 - v852)
-		v854 := float64(v847 - v851)
-		v855 := float64(v853 + v854)
-		v856 := float64(v855 + v846)
-		v857 := float64(v856 + v849)
-		v858 := float64(v840 + v850)
-		v859 := float64(v858 - v840)
-		v860 := float64(v858 - v859)
-		v861 := float64(v840 - v860)
-		v862 := float64(v850 - v859)
-		v863 := float64(v861 + v862)
-		v864 := float64(v863 + v843)
-		v865 := float64(v864 + v857)
-		v866 := float64(v818 * v285)
-		v867 := -v866
-		v868 := math.FMA(v818, v285, v867)
-		v869 := float64(v866 * v338)
-		v870 := -v869
-		v871 := math.FMA(v866, v338, v870)
-		v872 := math.FMA(v868, v338, v871)
-		v873 := float64(v818 * v624)
-		v874 := -v873
-		v875 := math.FMA(v818, v624, v874)
-		v876 := float64(v818 * v682)
-		v877 := -v876
-		v878 := math.FMA(v818, v682, v877)
-		v879 := float64(v873 + v876)
-		v880 := float64(v879 - v873)
-		v881 := float64(v879 - v880)
-		v882 := float64(v873 - v881)
-		v883 := float64(v876 - v880)
-		v884 := float64(v882 + v883)
-		v885 := float64(v884 + v875)
-		v886 := float64(v885 + v878)
-		v887 := float64(v869 + v879)
-		v888 := float64(v887 - v869)
-		v889 := float64(v887 - v888)
-		v890 := float64(v869 - v889)
-		v891 := float64(v879 - v888)
-		v892 := float64(v890 + v891)
-		v893 := float64(v892 + v872)
-		v894 := float64(v893 + v886)
-		v895 := v887
-		if v163 {
-			v895 = v858
-		}
-		v896 := v894
-		if v163 {
-			v896 = v865
-		}
-		v897 := v895
-		if v11 {
-			v897 = v829
-		}
-		v898 := v896
-		if v11 {
-			v898 = v836
-		}
-		v899 := v897
-		if v7 {
-			v899 = v821
-		}
-		v900 := v898
-		if v7 {
-			v900 = v4
-		}
-		v901 := v899
-		if v3 {
-			v901 = v820
-		}
-		v902 := v900
-		if v3 {
-			v902 = v4
-		}
+		v839 := math.FMA(v833, v137, v838)
+		v840 := float64(v834 + v837)
+		v841 := float64(v840 - v834)
+		v842 := float64(v840 - v841)
+		v843 := float64(v834 - v842)
+		v844 := float64(v837 - v841)
+		v845 := float64(v843 + v844)
+		v846 := float64(v845 + v836)
+		v847 := float64(v846 + v839)
+		v848 := float64(v829 * v165)
+		v849 := -v848
+		v850 := math.FMA(v829, v165, v849)
+		v851 := float64(v848 * v260)
+		v852 := -v851
+		v853 := math.FMA(v848, v260, v852)
+		v854 := math.FMA(v850, v260, v853)
+		v855 := float64(v829 * v281)
+		v856 := -v855
+		v857 := math.FMA(v829, v281, v856)
+		v858 := float64(v829 * v282)
+		v859 := -v858
+		v860 := math.FMA(v829, v282, v859)
+		v861 := float64(v855 + v858)
+		v862 := float64(v861 - v855)
+		v863 := float64(v861 - v862)
+		v864 := float64(v855 - v863)
+		v865 := float64(v858 - v862)
+		v866 := float64(v864 + v865)
+		v867 := float64(v866 + v857)
+		v868 := float64(v867 + v860)
+		v869 := float64(v851 + v861)
+		v870 := float64(v869 - v851)
+		v871 := float64(v869 - v870)
+		v872 := float64(v851 - v871)
+		v873 := float64(v861 - v870)
+		v874 := float64(v872 + v873)
+		v875 := float64(v874 + v854)
+		v876 := float64(v875 + v868)
+		v877 := float64(v829 * v285)
+		v878 := -v877
+		v879 := math.FMA(v829, v285, v878)
+		v880 := float64(v877 * v338)
+		v881 := -v880
+		v882 := math.FMA(v877, v338, v881)
+		v883 := math.FMA(v879, v338, v882)
+		v884 := float64(v829 * v624)
+		v885 := -v884
+		v886 := math.FMA(v829, v624, v885)
+		v887 := float64(v829 * v693)
+		v888 := -v887
+		v889 := math.FMA(v829, v693, v888)
+		v890 := float64(v884 + v887)
+		v891 := float64(v890 - v884)
+		v892 := float64(v890 - v891)
+		v893 := float64(v884 - v892)
+		v894 := float64(v887 - v891)
+		v895 := float64(v893 + v894)
+		v896 := float64(v895 + v886)
+		v897 := float64(v896 + v889)
+		v898 := float64(v880 + v890)
+		v899 := float64(v898 - v880)
+		v900 := float64(v898 - v899)
+		v901 := float64(v880 - v900)
+		v902 := float64(v890 - v899)
 		v903 := float64(v901 + v902)
-		v904 := float64(v818 * v688)
-		v905 := float64(v903 - v904)
-		v906 := math.Abs(v905)
-		v907 := math.Abs(v904)
-		v908 := float64(v907 * v799)
-		v909 := v906 <= v908
-		v910 := math.Abs(v818)
-		v911 := math.Abs(v822)
+		v904 := float64(v903 + v883)
+		v905 := float64(v904 + v897)
+		v906 := v898
+		if v163 {
+			v906 = v869
+		}
+		v907 := v905
+		if v163 {
+			v907 = v876
+		}
+		v908 := v906
+		if v11 {
+			v908 = v840
+		}
+		v909 := v907
+		if v11 {
+			v909 = v847
+		}
+		v910 := v908
+		if v7 {
+			v910 = v832
+		}
+		v911 := v909
+		if v7 {
+			v911 = v4
+		}
 		v912 := v910
-		if v911 > v910 {
-			v912 = v911
+		if v3 {
+			v912 = v831
 		}
-		v913 := float64(v906 * v805)
-		v914 := math.FMA(v912, v807, v808)
-		v915 := v913 <= v914
-		v916 := v909 || v915
-		v917 := v903 == v4
-		v918 := v916 && !v917
-		v919 := v904
-		if v918 {
-			v919 = v903
+		v913 := v911
+		if v3 {
+			v913 = v4
 		}
-		v920 := float64(v819 * v919)
-		v922 := v802 == v921
-		v923 := v816 == v921
-		v924 := v815 == v921
-		v925 := v923 || v924
-		v926 := v922 && !v925
-		v927 := v814
-		if v926 {
-			v927 = v920
+		v914 := float64(v912 + v913)
+		v915 := float64(v829 * v699)
+		v916 := float64(v914 - v915)
+		v917 := math.Abs(v916)
+		v918 := math.Abs(v915)
+		v919 := float64(v918 * v810)
+		v920 := v917 <= v919
+		v921 := math.Abs(v829)
+		v922 := math.Abs(v833)
+		v923 := v921
+		if v922 > v921 {
+			v923 = v922
 		}
-		v928 := math.IsNaN(v689)
-		v929 := v927
-		if v928 {
-			v929 = v689
+		v924 := float64(v917 * v816)
+		v925 := math.FMA(v923, v818, v819)
+		v926 := v924 <= v925
+		v927 := v920 || v926
+		v928 := v914 == v4
+		v929 := v927 && !v928
+		v930 := v915
+		if v929 {
+			v930 = v914
 		}
-		v930 := math.IsNaN(v0)
-		v931 := v929
-		if v930 {
-			v931 = v0
+		v931 := float64(v830 * v930)
+		v933 := v813 == v932
+		v934 := v827 == v932
+		v935 := v826 == v932
+		v936 := v934 || v935
+		v937 := v933 && !v936
+		v938 := v825
+		if v937 {
+			v938 = v931
 		}
-		da[i] = v931
+		v939 := math.IsNaN(v700)
+		v940 := v938
+		if v939 {
+			v940 = v700
+		}
+		v941 := math.IsNaN(v0)
+		v942 := v940
+		if v941 {
+			v942 = v0
+		}
+		da[i] = v942
 	}
 }
 

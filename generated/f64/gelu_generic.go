@@ -506,7 +506,7 @@ func geluGeneric(dst, x []float64) {
 }
 
 // geluBackwardGeneric is the pure-Go kernel of geluBackward (f64 memory, f64
-// compute, 759 operations): the scalar twin of the vector program the assembly
+// compute, 770 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -639,10 +639,11 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 	v564 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v618 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	v662 := math.Float64frombits(0xbff0000000000000) // -1
-	v778 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v784 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v786 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v787 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v685 := math.Float64frombits(0x4086280000000000) // 709
+	v789 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v795 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v797 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v798 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -1225,162 +1226,178 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 			v679 = v630
 		}
 		v680 := float64(v338 * v679)
-		v681 := float64(v285 * v680)
-		v682 := float64(v629 + v681)
-		v683 := float64(v624 + v682)
-		v684 := math.FMA(v285, v338, v683)
-		v685 := v684
+		v681 := float64(v319 + v322)
+		v682 := float64(v319 - v681)
+		v683 := float64(v682 + v322)
+		v684 := v72 <= v291
+		v686 := v685 < v287
+		v687 := v684 && !v686
+		v688 := math.Ldexp(v683, int(v291))
+		v689 := v4
+		if v687 {
+			v689 = v688
+		}
+		v690 := v689
+		if v337 {
+			v690 = v287
+		}
+		v691 := float64(v680 + v690)
+		v692 := float64(v285 * v691)
+		v693 := float64(v629 + v692)
+		v694 := float64(v624 + v693)
+		v695 := math.FMA(v285, v338, v694)
+		v696 := v695
 		if v163 {
-			v685 = v284
+			v696 = v284
 		}
-		v686 := v685
+		v697 := v696
 		if v11 {
-			v686 = v156
+			v697 = v156
 		}
-		v687 := v686
+		v698 := v697
 		if v7 {
-			v687 = v8
+			v698 = v8
 		}
-		v688 := v687
+		v699 := v698
 		if v3 {
-			v688 = v5
+			v699 = v5
 		}
-		v689 := dy[i]
-		v690 := float64(v689 * v5)
-		v691 := float64(v689 * v8)
-		v692 := float64(v689 * v155)
-		v693 := float64(v692 * v89)
-		v694 := -v693
-		v695 := math.FMA(v692, v89, v694)
-		v696 := float64(v692 * v137)
-		v697 := -v696
-		v698 := math.FMA(v692, v137, v697)
-		v699 := float64(v693 + v696)
-		v700 := float64(v699 - v693)
-		v701 := float64(v699 - v700)
-		v702 := float64(v693 - v701)
-		v703 := float64(v696 - v700)
-		v704 := float64(v702 + v703)
-		v705 := float64(v704 + v695)
-		v706 := float64(v705 + v698)
-		v707 := float64(v689 * v165)
+		v700 := dy[i]
+		v701 := float64(v700 * v5)
+		v702 := float64(v700 * v8)
+		v703 := float64(v700 * v155)
+		v704 := float64(v703 * v89)
+		v705 := -v704
+		v706 := math.FMA(v703, v89, v705)
+		v707 := float64(v703 * v137)
 		v708 := -v707
-		v709 := math.FMA(v689, v165, v708)
-		v710 := float64(v707 * v260)
-		v711 := -v710
-		v712 := math.FMA(v707, v260, v711)
-		v713 := math.FMA(v709, v260, v712)
-		v714 := float64(v689 * v281)
-		v715 := -v714
-		v716 := math.FMA(v689, v281, v715)
-		v717 := float64(v689 * v282)
-		v718 := -v717
-		v719 := math.FMA(v689, v282, v718)
-		v720 := float64(v714 + v717)
-		v721 := float64(v720 - v714)
-		v722 := float64(v720 - v721)
-		v723 := float64(v714 - v722)
-		v724 := float64(v717 - v721)
-		v725 := float64(v723 + v724)
-		v726 := float64(v725 + v716)
-		v727 := float64(v726 + v719)
-		v728 := float64(v710 + v720)
-		v729 := float64(v728 - v710)
-		v730 := float64(v728 - v729)
-		v731 := float64(v710 - v730)
-		v732 := float64(v720 - v729)
-		v733 := float64(v731 + v732)
-		v734 := float64(v733 + v713)
-		v735 := float64(v734 + v727)
-		v736 := float64(v689 * v285)
-		v737 := -v736
-		v738 := math.FMA(v689, v285, v737)
-		v739 := float64(v736 * v338)
-		v740 := -v739
-		v741 := math.FMA(v736, v338, v740)
-		v742 := math.FMA(v738, v338, v741)
-		v743 := float64(v689 * v624)
-		v744 := -v743
-		v745 := math.FMA(v689, v624, v744)
-		v746 := float64(v689 * v682)
-		v747 := -v746
-		v748 := math.FMA(v689, v682, v747)
-		v749 := float64(v743 + v746)
-		v750 := float64(v749 - v743)
-		v751 := float64(v749 - v750)
-		v752 := float64(v743 - v751)
-		v753 := float64(v746 - v750)
-		v754 := float64(v752 + v753)
-		v755 := float64(v754 + v745)
-		v756 := float64(v755 + v748)
-		v757 := float64(v739 + v749)
-		v758 := float64(v757 - v739)
-		v759 := float64(v757 - v758)
-		v760 := float64(v739 - v759)
-		v761 := float64(v749 - v758)
-		v762 := float64(v760 + v761)
-		v763 := float64(v762 + v742)
-		v764 := float64(v763 + v756)
-		v765 := v757
-		if v163 {
-			v765 = v728
-		}
-		v766 := v764
-		if v163 {
-			v766 = v735
-		}
-		v767 := v765
-		if v11 {
-			v767 = v699
-		}
-		v768 := v766
-		if v11 {
-			v768 = v706
-		}
-		v769 := v767
-		if v7 {
-			v769 = v691
-		}
-		v770 := v768
-		if v7 {
-			v770 = v4
-		}
-		v771 := v769
-		if v3 {
-			v771 = v690
-		}
-		v772 := v770
-		if v3 {
-			v772 = v4
-		}
+		v709 := math.FMA(v703, v137, v708)
+		v710 := float64(v704 + v707)
+		v711 := float64(v710 - v704)
+		v712 := float64(v710 - v711)
+		v713 := float64(v704 - v712)
+		v714 := float64(v707 - v711)
+		v715 := float64(v713 + v714)
+		v716 := float64(v715 + v706)
+		v717 := float64(v716 + v709)
+		v718 := float64(v700 * v165)
+		v719 := -v718
+		v720 := math.FMA(v700, v165, v719)
+		v721 := float64(v718 * v260)
+		v722 := -v721
+		v723 := math.FMA(v718, v260, v722)
+		v724 := math.FMA(v720, v260, v723)
+		v725 := float64(v700 * v281)
+		v726 := -v725
+		v727 := math.FMA(v700, v281, v726)
+		v728 := float64(v700 * v282)
+		v729 := -v728
+		v730 := math.FMA(v700, v282, v729)
+		v731 := float64(v725 + v728)
+		v732 := float64(v731 - v725)
+		v733 := float64(v731 - v732)
+		v734 := float64(v725 - v733)
+		v735 := float64(v728 - v732)
+		v736 := float64(v734 + v735)
+		v737 := float64(v736 + v727)
+		v738 := float64(v737 + v730)
+		v739 := float64(v721 + v731)
+		v740 := float64(v739 - v721)
+		v741 := float64(v739 - v740)
+		v742 := float64(v721 - v741)
+		v743 := float64(v731 - v740)
+		v744 := float64(v742 + v743)
+		v745 := float64(v744 + v724)
+		v746 := float64(v745 + v738)
+		v747 := float64(v700 * v285)
+		v748 := -v747
+		v749 := math.FMA(v700, v285, v748)
+		v750 := float64(v747 * v338)
+		v751 := -v750
+		v752 := math.FMA(v747, v338, v751)
+		v753 := math.FMA(v749, v338, v752)
+		v754 := float64(v700 * v624)
+		v755 := -v754
+		v756 := math.FMA(v700, v624, v755)
+		v757 := float64(v700 * v693)
+		v758 := -v757
+		v759 := math.FMA(v700, v693, v758)
+		v760 := float64(v754 + v757)
+		v761 := float64(v760 - v754)
+		v762 := float64(v760 - v761)
+		v763 := float64(v754 - v762)
+		v764 := float64(v757 - v761)
+		v765 := float64(v763 + v764)
+		v766 := float64(v765 + v756)
+		v767 := float64(v766 + v759)
+		v768 := float64(v750 + v760)
+		v769 := float64(v768 - v750)
+		v770 := float64(v768 - v769)
+		v771 := float64(v750 - v770)
+		v772 := float64(v760 - v769)
 		v773 := float64(v771 + v772)
-		v774 := float64(v689 * v688)
-		v775 := float64(v773 - v774)
-		v776 := math.Abs(v775)
-		v777 := math.Abs(v774)
-		v779 := float64(v777 * v778)
-		v780 := v776 <= v779
-		v781 := math.Abs(v689)
-		v782 := math.Abs(v692)
+		v774 := float64(v773 + v753)
+		v775 := float64(v774 + v767)
+		v776 := v768
+		if v163 {
+			v776 = v739
+		}
+		v777 := v775
+		if v163 {
+			v777 = v746
+		}
+		v778 := v776
+		if v11 {
+			v778 = v710
+		}
+		v779 := v777
+		if v11 {
+			v779 = v717
+		}
+		v780 := v778
+		if v7 {
+			v780 = v702
+		}
+		v781 := v779
+		if v7 {
+			v781 = v4
+		}
+		v782 := v780
+		if v3 {
+			v782 = v701
+		}
 		v783 := v781
-		if v782 > v781 {
-			v783 = v782
+		if v3 {
+			v783 = v4
 		}
-		v785 := float64(v776 * v784)
-		v788 := math.FMA(v783, v786, v787)
-		v789 := v785 <= v788
-		v790 := v780 || v789
-		v791 := v773 == v4
-		v792 := v790 && !v791
-		v793 := v774
-		if v792 {
-			v793 = v773
+		v784 := float64(v782 + v783)
+		v785 := float64(v700 * v699)
+		v786 := float64(v784 - v785)
+		v787 := math.Abs(v786)
+		v788 := math.Abs(v785)
+		v790 := float64(v788 * v789)
+		v791 := v787 <= v790
+		v792 := math.Abs(v700)
+		v793 := math.Abs(v703)
+		v794 := v792
+		if v793 > v792 {
+			v794 = v793
 		}
-		v794 := math.IsNaN(v0)
-		v795 := v793
-		if v794 {
-			v795 = v0
+		v796 := float64(v787 * v795)
+		v799 := math.FMA(v794, v797, v798)
+		v800 := v796 <= v799
+		v801 := v791 || v800
+		v802 := v784 == v4
+		v803 := v801 && !v802
+		v804 := v785
+		if v803 {
+			v804 = v784
 		}
-		dx[i] = v795
+		v805 := math.IsNaN(v0)
+		v806 := v804
+		if v805 {
+			v806 = v0
+		}
+		dx[i] = v806
 	}
 }
