@@ -20,8 +20,6 @@ import "fmt"
 //	r = n/d
 //	xe = x*exp(0.5*x)
 //	xe_err = fma(x, exp(0.5*x), -xe)
-//	xb = exp(0.5*x)*(1 + x)
-//	xb_err = fma(exp(0.5*x), 1 + x, -xb)
 //	r_err = (fma(-r, d, n) + n_err - r*d_err)/d
 //	t1 = x - x0_hi
 //	t1_err = (x - (t1 - (t1 - x))) + (-x0_hi - (t1 - x))
@@ -73,7 +71,7 @@ func Mish(dst, x []float64) {
 // every i, where
 //
 //	f(x)  = where(x < -800, -0.0, where(x > 20, x, where(x < -745, (x*exp(0.5*x))*exp(0.5*x), where(x < -708, fma(xe, exp(0.5*x), xe_err*exp(0.5*x) + 2*xe*exp_err(0.5*x)), fma(x, r, x*r_err)))))
-//	f'(x) = where(x < -800, -0.0, where(x > 25, 1, where(x < -745, (exp(0.5*x)*(1 + x))*exp(0.5*x), where(x < -708, fma(xb, exp(0.5*x), xb_err*exp(0.5*x) + 2*xb*exp_err(0.5*x)), where(x < -0.3, q0 + (fma(-q0, dd, num) + num_err - q0*dd_err)/dd, r + (r_err + 4*x*ex*(1 + ex)/(d*d)))))))
+//	f'(x) = where(x < -800, -0.0, where(x > 25, 1, where(x < -708, (exp(0.5*x)*(1 + x))*exp(0.5*x), where(x < -0.3, q0 + (fma(-q0, dd, num) + num_err - q0*dd_err)/dd, r + (r_err + 4*x*ex*(1 + ex)/(d*d))))))
 //
 // with
 //
@@ -87,8 +85,6 @@ func Mish(dst, x []float64) {
 //	r = n/d
 //	xe = x*exp(0.5*x)
 //	xe_err = fma(x, exp(0.5*x), -xe)
-//	xb = exp(0.5*x)*(1 + x)
-//	xb_err = fma(exp(0.5*x), 1 + x, -xb)
 //	r_err = (fma(-r, d, n) + n_err - r*d_err)/d
 //	t1 = x - x0_hi
 //	t1_err = (x - (t1 - (t1 - x))) + (-x0_hi - (t1 - x))

@@ -269,7 +269,7 @@ func mishGeneric(dst, x []float64) {
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f64 memory, f64
-// compute, 424 operations): the scalar twin of the vector program the assembly
+// compute, 384 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -281,7 +281,7 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v5 := math.Float64frombits(0x8000000000000000)   // -0
 	v6 := math.Float64frombits(0x4039000000000000)   // 25
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v10 := math.Float64frombits(0xc087480000000000)  // -745
+	v10 := math.Float64frombits(0xc086200000000000)  // -708
 	v12 := math.Float64frombits(0x3fe0000000000000)  // 0.5
 	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v16 := math.Float64frombits(0x4086300000000000)  // 710
@@ -302,24 +302,22 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v67 := math.Float64frombits(0x408f400000000000)  // 1000
 	v69 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v71 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v88 := math.Float64frombits(0xc086200000000000)  // -708
-	v93 := math.Float64frombits(0x4000000000000000)  // 2
-	v99 := math.Float64frombits(0x4086280000000000)  // 709
-	v109 := math.Float64frombits(0xbfd3333333333333) // -0.3
-	v162 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
-	v164 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
-	v166 := math.Float64frombits(0xc044000000000000) // -40
-	v198 := math.Float64frombits(0xbff0000000000000) // -1
-	v216 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v218 := math.Float64frombits(0x4008000000000000) // 3
-	v223 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v227 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v230 := math.Float64frombits(0x4010000000000000) // 4
-	v253 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v415 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v419 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v421 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v422 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v88 := math.Float64frombits(0xbfd3333333333333)  // -0.3
+	v141 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
+	v143 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
+	v145 := math.Float64frombits(0xc044000000000000) // -40
+	v177 := math.Float64frombits(0xbff0000000000000) // -1
+	v195 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v197 := math.Float64frombits(0x4008000000000000) // 3
+	v202 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v203 := math.Float64frombits(0x4000000000000000) // 2
+	v207 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v210 := math.Float64frombits(0x4010000000000000) // 4
+	v233 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v374 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v378 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v380 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v381 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -395,408 +393,355 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v85 := float64(v83 * v84)
 		v86 := float64(v85 * v83)
 		v89 := v0 < v88
-		v90 := -v85
-		v91 := math.FMA(v83, v84, v90)
-		v92 := float64(v91 * v83)
-		v94 := float64(v93 * v85)
-		v95 := float64(v60 + v63)
-		v96 := float64(v60 - v95)
-		v97 := float64(v96 + v63)
-		v98 := v69 <= v20
-		v100 := v99 < v13
-		v101 := v98 && !v100
-		v102 := math.Ldexp(v97, int(v20))
-		v103 := v4
-		if v101 {
-			v103 = v102
-		}
-		v104 := v103
-		if v82 {
-			v104 = v13
-		}
-		v105 := float64(v94 * v104)
-		v106 := float64(v92 + v105)
-		v107 := math.FMA(v85, v83, v106)
-		v110 := v0 < v109
-		v111 := v14
+		v90 := v14
 		if v0 > v14 {
-			v111 = v0
+			v90 = v0
 		}
-		v112 := v16
-		if v111 < v16 {
-			v112 = v111
+		v91 := v16
+		if v90 < v16 {
+			v91 = v90
 		}
-		v113 := float64(v112 * v18)
-		v114 := math.RoundToEven(v113)
-		v115 := -v114
-		v116 := math.FMA(v115, v22, v112)
-		v117 := math.FMA(v115, v24, v116)
-		v118 := float64(v116 - v117)
-		v119 := math.FMA(v115, v24, v118)
-		v120 := float64(v117 * v117)
-		v121 := -v120
-		v122 := math.FMA(v117, v117, v121)
-		v123 := float64(v12 * v120)
-		v124 := float64(v12 * v122)
-		v125 := float64(v117 + v123)
-		v126 := float64(v117 - v125)
-		v127 := float64(v126 + v123)
-		v128 := float64(v127 + v124)
-		v129 := math.FMA(v119, v117, v119)
-		v130 := float64(v128 + v129)
-		v131 := float64(v120 * v117)
-		v132 := math.FMA(v40, v117, v41)
-		v133 := math.FMA(v132, v117, v43)
-		v134 := math.FMA(v133, v117, v45)
-		v135 := math.FMA(v134, v117, v47)
-		v136 := math.FMA(v135, v117, v49)
-		v137 := math.FMA(v136, v117, v51)
-		v138 := math.FMA(v137, v117, v53)
-		v139 := math.FMA(v138, v117, v55)
-		v140 := math.FMA(v139, v117, v57)
-		v141 := math.FMA(v131, v140, v130)
-		v142 := float64(v8 + v125)
-		v143 := float64(v8 - v142)
-		v144 := float64(v143 + v125)
-		v145 := float64(v144 + v141)
-		v147 := float64(v65 - v114)
-		v148 := v67
-		if v147 < v67 {
-			v148 = v147
+		v92 := float64(v91 * v18)
+		v93 := math.RoundToEven(v92)
+		v94 := -v93
+		v95 := math.FMA(v94, v22, v91)
+		v96 := math.FMA(v94, v24, v95)
+		v97 := float64(v95 - v96)
+		v98 := math.FMA(v94, v24, v97)
+		v99 := float64(v96 * v96)
+		v100 := -v99
+		v101 := math.FMA(v96, v96, v100)
+		v102 := float64(v12 * v99)
+		v103 := float64(v12 * v101)
+		v104 := float64(v96 + v102)
+		v105 := float64(v96 - v104)
+		v106 := float64(v105 + v102)
+		v107 := float64(v106 + v103)
+		v108 := math.FMA(v98, v96, v98)
+		v109 := float64(v107 + v108)
+		v110 := float64(v99 * v96)
+		v111 := math.FMA(v40, v96, v41)
+		v112 := math.FMA(v111, v96, v43)
+		v113 := math.FMA(v112, v96, v45)
+		v114 := math.FMA(v113, v96, v47)
+		v115 := math.FMA(v114, v96, v49)
+		v116 := math.FMA(v115, v96, v51)
+		v117 := math.FMA(v116, v96, v53)
+		v118 := math.FMA(v117, v96, v55)
+		v119 := math.FMA(v118, v96, v57)
+		v120 := math.FMA(v110, v119, v109)
+		v121 := float64(v8 + v104)
+		v122 := float64(v8 - v121)
+		v123 := float64(v122 + v104)
+		v124 := float64(v123 + v120)
+		v126 := float64(v65 - v93)
+		v127 := v67
+		if v126 < v67 {
+			v127 = v126
 		}
-		v149 := v114 < v69
-		v150 := math.Ldexp(v71, int(v148))
-		v151 := v4
-		if v149 {
-			v151 = v150
+		v128 := v93 < v69
+		v129 := math.Ldexp(v71, int(v127))
+		v130 := v4
+		if v128 {
+			v130 = v129
 		}
-		v152 := float64(v142 + v151)
-		v153 := float64(v152 - v151)
-		v154 := float64(v142 - v153)
-		v155 := float64(v154 + v145)
-		v156 := float64(v155 + v151)
-		v157 := float64(v156 - v151)
-		v158 := float64(v153 + v157)
-		v159 := math.Ldexp(v158, int(v114))
-		v160 := math.IsNaN(v0)
-		v161 := v159
-		if v160 {
-			v161 = v0
+		v131 := float64(v121 + v130)
+		v132 := float64(v131 - v130)
+		v133 := float64(v121 - v132)
+		v134 := float64(v133 + v124)
+		v135 := float64(v134 + v130)
+		v136 := float64(v135 - v130)
+		v137 := float64(v132 + v136)
+		v138 := math.Ldexp(v137, int(v93))
+		v139 := math.IsNaN(v0)
+		v140 := v138
+		if v139 {
+			v140 = v0
 		}
-		v163 := float64(v0 - v162)
-		v165 := float64(v163 - v164)
-		v167 := v166
-		if v165 > v166 {
-			v167 = v165
+		v142 := float64(v0 - v141)
+		v144 := float64(v142 - v143)
+		v146 := v145
+		if v144 > v145 {
+			v146 = v144
 		}
-		v168 := v16
-		if v167 < v16 {
-			v168 = v167
+		v147 := v16
+		if v146 < v16 {
+			v147 = v146
 		}
-		v169 := float64(v168 * v18)
-		v170 := math.RoundToEven(v169)
-		v171 := -v170
-		v172 := math.FMA(v171, v22, v168)
-		v173 := math.FMA(v171, v24, v172)
-		v174 := float64(v172 - v173)
-		v175 := math.FMA(v171, v24, v174)
-		v176 := float64(v173 * v173)
-		v177 := -v176
-		v178 := math.FMA(v173, v173, v177)
-		v179 := float64(v12 * v176)
-		v180 := float64(v12 * v178)
-		v181 := float64(v173 + v179)
-		v182 := float64(v173 - v181)
-		v183 := float64(v182 + v179)
-		v184 := float64(v183 + v180)
-		v185 := math.FMA(v175, v173, v175)
-		v186 := float64(v184 + v185)
-		v187 := float64(v176 * v173)
-		v188 := math.FMA(v40, v173, v41)
-		v189 := math.FMA(v188, v173, v43)
-		v190 := math.FMA(v189, v173, v45)
-		v191 := math.FMA(v190, v173, v47)
-		v192 := math.FMA(v191, v173, v49)
-		v193 := math.FMA(v192, v173, v51)
-		v194 := math.FMA(v193, v173, v53)
-		v195 := math.FMA(v194, v173, v55)
-		v196 := math.FMA(v195, v173, v57)
-		v197 := math.FMA(v187, v196, v186)
-		v199 := ldexpMid(v198, v171)
-		v200 := float64(v8 + v199)
-		v201 := float64(v200 - v8)
-		v202 := float64(v200 - v201)
-		v203 := float64(v8 - v202)
-		v204 := float64(v199 - v201)
-		v205 := float64(v203 + v204)
-		v206 := float64(v197 + v205)
-		v207 := float64(v200 + v181)
-		v208 := float64(v200 - v207)
-		v209 := float64(v208 + v181)
-		v210 := float64(v209 + v206)
-		v211 := float64(v207 + v210)
-		v212 := ldexpMid(v211, v170)
-		v213 := math.Copysign(v212, v165)
-		v214 := math.IsNaN(v165)
-		v215 := v213
-		if v214 {
-			v215 = v165
+		v148 := float64(v147 * v18)
+		v149 := math.RoundToEven(v148)
+		v150 := -v149
+		v151 := math.FMA(v150, v22, v147)
+		v152 := math.FMA(v150, v24, v151)
+		v153 := float64(v151 - v152)
+		v154 := math.FMA(v150, v24, v153)
+		v155 := float64(v152 * v152)
+		v156 := -v155
+		v157 := math.FMA(v152, v152, v156)
+		v158 := float64(v12 * v155)
+		v159 := float64(v12 * v157)
+		v160 := float64(v152 + v158)
+		v161 := float64(v152 - v160)
+		v162 := float64(v161 + v158)
+		v163 := float64(v162 + v159)
+		v164 := math.FMA(v154, v152, v154)
+		v165 := float64(v163 + v164)
+		v166 := float64(v155 * v152)
+		v167 := math.FMA(v40, v152, v41)
+		v168 := math.FMA(v167, v152, v43)
+		v169 := math.FMA(v168, v152, v45)
+		v170 := math.FMA(v169, v152, v47)
+		v171 := math.FMA(v170, v152, v49)
+		v172 := math.FMA(v171, v152, v51)
+		v173 := math.FMA(v172, v152, v53)
+		v174 := math.FMA(v173, v152, v55)
+		v175 := math.FMA(v174, v152, v57)
+		v176 := math.FMA(v166, v175, v165)
+		v178 := ldexpMid(v177, v150)
+		v179 := float64(v8 + v178)
+		v180 := float64(v179 - v8)
+		v181 := float64(v179 - v180)
+		v182 := float64(v8 - v181)
+		v183 := float64(v178 - v180)
+		v184 := float64(v182 + v183)
+		v185 := float64(v176 + v184)
+		v186 := float64(v179 + v160)
+		v187 := float64(v179 - v186)
+		v188 := float64(v187 + v160)
+		v189 := float64(v188 + v185)
+		v190 := float64(v186 + v189)
+		v191 := ldexpMid(v190, v149)
+		v192 := math.Copysign(v191, v144)
+		v193 := math.IsNaN(v144)
+		v194 := v192
+		if v193 {
+			v194 = v144
 		}
-		v217 := float64(v215 * v215)
-		v219 := float64(v218 * v215)
-		v220 := float64(v217 + v219)
-		v221 := float64(v220 + v218)
-		v222 := float64(v216 * v221)
-		v224 := float64(v215 + v93)
-		v225 := float64(v223 * v224)
-		v226 := float64(v222 + v225)
-		v228 := float64(v226 + v227)
-		v229 := float64(v215 * v228)
-		v231 := float64(v230 * v165)
-		v232 := float64(v8 + v161)
-		v233 := float64(v231 * v232)
-		v234 := float64(v229 + v233)
-		v235 := float64(v161 * v234)
-		v236 := float64(v161 + v93)
-		v237 := float64(v161 * v236)
-		v238 := float64(v237 + v93)
-		v239 := float64(v238 * v238)
-		v240 := float64(v235 / v239)
-		v241 := -v240
-		v242 := math.FMA(v241, v239, v235)
-		v243 := -v235
-		v244 := math.FMA(v161, v234, v243)
-		v245 := float64(v234 - v233)
-		v246 := float64(v229 - v245)
-		v247 := -v229
-		v248 := math.FMA(v215, v228, v247)
-		v249 := float64(v8 + v215)
-		v250 := float64(v163 - v0)
-		v251 := float64(v163 - v250)
-		v252 := float64(v0 - v251)
-		v254 := float64(v253 - v250)
-		v255 := float64(v252 + v254)
-		v256 := float64(v163 - v165)
-		v257 := float64(v256 - v164)
-		v258 := float64(v255 + v257)
-		v259 := float64(v249 * v258)
-		v260 := float64(v93 * v215)
-		v261 := float64(v260 + v218)
-		v262 := float64(v216 * v261)
-		v263 := float64(v262 + v223)
-		v264 := float64(v215 * v263)
-		v265 := float64(v228 + v264)
-		v266 := float64(v259 * v265)
-		v267 := float64(v248 + v266)
-		v268 := float64(v246 + v267)
-		v269 := -v233
-		v270 := math.FMA(v231, v232, v269)
-		v271 := float64(v258 * v232)
-		v272 := float64(v232 - v8)
-		v273 := float64(v161 - v272)
-		v274 := float64(v165 * v273)
-		v275 := float64(v271 + v274)
-		v276 := float64(v230 * v275)
-		v277 := float64(v270 + v276)
-		v278 := float64(v268 + v277)
-		v279 := float64(v161 * v278)
-		v280 := float64(v244 + v279)
-		v281 := float64(v242 + v280)
-		v282 := -v239
-		v283 := math.FMA(v238, v238, v282)
-		v284 := float64(v93 * v238)
-		v285 := float64(v238 - v237)
-		v286 := float64(v238 - v285)
-		v287 := float64(v237 - v286)
-		v288 := float64(v93 - v285)
-		v289 := float64(v287 + v288)
-		v290 := -v237
-		v291 := math.FMA(v161, v236, v290)
-		v292 := float64(v236 - v161)
-		v293 := float64(v236 - v292)
-		v294 := float64(v161 - v293)
-		v295 := float64(v93 - v292)
-		v296 := float64(v294 + v295)
-		v297 := float64(v161 * v296)
-		v298 := float64(v291 + v297)
-		v299 := float64(v289 + v298)
-		v300 := float64(v284 * v299)
-		v301 := float64(v283 + v300)
-		v302 := float64(v240 * v301)
-		v303 := float64(v281 - v302)
-		v304 := float64(v303 / v239)
-		v305 := float64(v240 + v304)
-		v306 := float64(v237 / v238)
+		v196 := float64(v194 * v194)
+		v198 := float64(v197 * v194)
+		v199 := float64(v196 + v198)
+		v200 := float64(v199 + v197)
+		v201 := float64(v195 * v200)
+		v204 := float64(v194 + v203)
+		v205 := float64(v202 * v204)
+		v206 := float64(v201 + v205)
+		v208 := float64(v206 + v207)
+		v209 := float64(v194 * v208)
+		v211 := float64(v210 * v144)
+		v212 := float64(v8 + v140)
+		v213 := float64(v211 * v212)
+		v214 := float64(v209 + v213)
+		v215 := float64(v140 * v214)
+		v216 := float64(v140 + v203)
+		v217 := float64(v140 * v216)
+		v218 := float64(v217 + v203)
+		v219 := float64(v218 * v218)
+		v220 := float64(v215 / v219)
+		v221 := -v220
+		v222 := math.FMA(v221, v219, v215)
+		v223 := -v215
+		v224 := math.FMA(v140, v214, v223)
+		v225 := float64(v214 - v213)
+		v226 := float64(v209 - v225)
+		v227 := -v209
+		v228 := math.FMA(v194, v208, v227)
+		v229 := float64(v8 + v194)
+		v230 := float64(v142 - v0)
+		v231 := float64(v142 - v230)
+		v232 := float64(v0 - v231)
+		v234 := float64(v233 - v230)
+		v235 := float64(v232 + v234)
+		v236 := float64(v142 - v144)
+		v237 := float64(v236 - v143)
+		v238 := float64(v235 + v237)
+		v239 := float64(v229 * v238)
+		v240 := float64(v203 * v194)
+		v241 := float64(v240 + v197)
+		v242 := float64(v195 * v241)
+		v243 := float64(v242 + v202)
+		v244 := float64(v194 * v243)
+		v245 := float64(v208 + v244)
+		v246 := float64(v239 * v245)
+		v247 := float64(v228 + v246)
+		v248 := float64(v226 + v247)
+		v249 := -v213
+		v250 := math.FMA(v211, v212, v249)
+		v251 := float64(v238 * v212)
+		v252 := float64(v212 - v8)
+		v253 := float64(v140 - v252)
+		v254 := float64(v144 * v253)
+		v255 := float64(v251 + v254)
+		v256 := float64(v210 * v255)
+		v257 := float64(v250 + v256)
+		v258 := float64(v248 + v257)
+		v259 := float64(v140 * v258)
+		v260 := float64(v224 + v259)
+		v261 := float64(v222 + v260)
+		v262 := -v219
+		v263 := math.FMA(v218, v218, v262)
+		v264 := float64(v203 * v218)
+		v265 := float64(v218 - v217)
+		v266 := float64(v218 - v265)
+		v267 := float64(v217 - v266)
+		v268 := float64(v203 - v265)
+		v269 := float64(v267 + v268)
+		v270 := -v217
+		v271 := math.FMA(v140, v216, v270)
+		v272 := float64(v216 - v140)
+		v273 := float64(v216 - v272)
+		v274 := float64(v140 - v273)
+		v275 := float64(v203 - v272)
+		v276 := float64(v274 + v275)
+		v277 := float64(v140 * v276)
+		v278 := float64(v271 + v277)
+		v279 := float64(v269 + v278)
+		v280 := float64(v264 * v279)
+		v281 := float64(v263 + v280)
+		v282 := float64(v220 * v281)
+		v283 := float64(v261 - v282)
+		v284 := float64(v283 / v219)
+		v285 := float64(v220 + v284)
+		v286 := float64(v217 / v218)
+		v287 := -v286
+		v288 := math.FMA(v287, v218, v217)
+		v289 := float64(v288 + v278)
+		v290 := float64(v286 * v279)
+		v291 := float64(v289 - v290)
+		v292 := float64(v291 / v218)
+		v293 := float64(v210 * v0)
+		v294 := float64(v293 * v140)
+		v295 := float64(v294 * v212)
+		v296 := float64(v295 / v219)
+		v297 := float64(v292 + v296)
+		v298 := float64(v286 + v297)
+		v299 := v298
+		if v89 {
+			v299 = v285
+		}
+		v300 := v299
+		if v11 {
+			v300 = v86
+		}
+		v301 := v300
+		if v7 {
+			v301 = v8
+		}
+		v302 := v301
+		if v3 {
+			v302 = v5
+		}
+		v303 := dy[i]
+		v304 := float64(v303 * v5)
+		v305 := float64(v303 * v8)
+		v306 := float64(v303 * v83)
 		v307 := -v306
-		v308 := math.FMA(v307, v238, v237)
-		v309 := float64(v308 + v298)
-		v310 := float64(v306 * v299)
-		v311 := float64(v309 - v310)
-		v312 := float64(v311 / v238)
-		v313 := float64(v230 * v0)
-		v314 := float64(v313 * v161)
-		v315 := float64(v314 * v232)
-		v316 := float64(v315 / v239)
-		v317 := float64(v312 + v316)
-		v318 := float64(v306 + v317)
-		v319 := v318
-		if v110 {
-			v319 = v305
-		}
-		v320 := v319
+		v308 := math.FMA(v303, v83, v307)
+		v309 := float64(v306 * v84)
+		v310 := -v309
+		v311 := math.FMA(v306, v84, v310)
+		v312 := math.FMA(v308, v84, v311)
+		v313 := float64(v309 * v83)
+		v314 := -v313
+		v315 := math.FMA(v309, v83, v314)
+		v316 := math.FMA(v312, v83, v315)
+		v317 := float64(v303 * v220)
+		v318 := -v317
+		v319 := math.FMA(v303, v220, v318)
+		v320 := float64(v303 * v283)
+		v321 := -v320
+		v322 := math.FMA(v303, v283, v321)
+		v323 := float64(v320 / v219)
+		v324 := -v323
+		v325 := math.FMA(v324, v219, v320)
+		v326 := float64(v325 + v322)
+		v327 := float64(v326 / v219)
+		v328 := float64(v317 + v323)
+		v329 := float64(v328 - v317)
+		v330 := float64(v328 - v329)
+		v331 := float64(v317 - v330)
+		v332 := float64(v323 - v329)
+		v333 := float64(v331 + v332)
+		v334 := float64(v333 + v319)
+		v335 := float64(v334 + v327)
+		v336 := float64(v303 * v286)
+		v337 := -v336
+		v338 := math.FMA(v303, v286, v337)
+		v339 := float64(v303 * v292)
+		v340 := -v339
+		v341 := math.FMA(v303, v292, v340)
+		v342 := float64(v303 * v296)
+		v343 := -v342
+		v344 := math.FMA(v303, v296, v343)
+		v345 := float64(v339 + v342)
+		v346 := float64(v345 - v339)
+		v347 := float64(v345 - v346)
+		v348 := float64(v339 - v347)
+		v349 := float64(v342 - v346)
+		v350 := float64(v348 + v349)
+		v351 := float64(v350 + v341)
+		v352 := float64(v351 + v344)
+		v353 := float64(v336 + v345)
+		v354 := float64(v353 - v336)
+		v355 := float64(v353 - v354)
+		v356 := float64(v336 - v355)
+		v357 := float64(v345 - v354)
+		v358 := float64(v356 + v357)
+		v359 := float64(v358 + v338)
+		v360 := float64(v359 + v352)
+		v361 := v353
 		if v89 {
-			v320 = v107
+			v361 = v328
 		}
-		v321 := v320
-		if v11 {
-			v321 = v86
-		}
-		v322 := v321
-		if v7 {
-			v322 = v8
-		}
-		v323 := v322
-		if v3 {
-			v323 = v5
-		}
-		v324 := dy[i]
-		v325 := float64(v324 * v5)
-		v326 := float64(v324 * v8)
-		v327 := float64(v324 * v85)
-		v328 := -v327
-		v329 := math.FMA(v324, v85, v328)
-		v330 := float64(v327 * v83)
-		v331 := -v330
-		v332 := math.FMA(v327, v83, v331)
-		v333 := math.FMA(v329, v83, v332)
-		v334 := float64(v324 * v92)
-		v335 := -v334
-		v336 := math.FMA(v324, v92, v335)
-		v337 := float64(v324 * v105)
-		v338 := -v337
-		v339 := math.FMA(v324, v105, v338)
-		v340 := float64(v334 + v337)
-		v341 := float64(v340 - v334)
-		v342 := float64(v340 - v341)
-		v343 := float64(v334 - v342)
-		v344 := float64(v337 - v341)
-		v345 := float64(v343 + v344)
-		v346 := float64(v345 + v336)
-		v347 := float64(v346 + v339)
-		v348 := float64(v330 + v340)
-		v349 := float64(v348 - v330)
-		v350 := float64(v348 - v349)
-		v351 := float64(v330 - v350)
-		v352 := float64(v340 - v349)
-		v353 := float64(v351 + v352)
-		v354 := float64(v353 + v333)
-		v355 := float64(v354 + v347)
-		v356 := float64(v324 * v240)
-		v357 := -v356
-		v358 := math.FMA(v324, v240, v357)
-		v359 := float64(v324 * v303)
-		v360 := -v359
-		v361 := math.FMA(v324, v303, v360)
-		v362 := float64(v359 / v239)
-		v363 := -v362
-		v364 := math.FMA(v363, v239, v359)
-		v365 := float64(v364 + v361)
-		v366 := float64(v365 / v239)
-		v367 := float64(v356 + v362)
-		v368 := float64(v367 - v356)
-		v369 := float64(v367 - v368)
-		v370 := float64(v356 - v369)
-		v371 := float64(v362 - v368)
-		v372 := float64(v370 + v371)
-		v373 := float64(v372 + v358)
-		v374 := float64(v373 + v366)
-		v375 := float64(v324 * v306)
-		v376 := -v375
-		v377 := math.FMA(v324, v306, v376)
-		v378 := float64(v324 * v312)
-		v379 := -v378
-		v380 := math.FMA(v324, v312, v379)
-		v381 := float64(v324 * v316)
-		v382 := -v381
-		v383 := math.FMA(v324, v316, v382)
-		v384 := float64(v378 + v381)
-		v385 := float64(v384 - v378)
-		v386 := float64(v384 - v385)
-		v387 := float64(v378 - v386)
-		v388 := float64(v381 - v385)
-		v389 := float64(v387 + v388)
-		v390 := float64(v389 + v380)
-		v391 := float64(v390 + v383)
-		v392 := float64(v375 + v384)
-		v393 := float64(v392 - v375)
-		v394 := float64(v392 - v393)
-		v395 := float64(v375 - v394)
-		v396 := float64(v384 - v393)
-		v397 := float64(v395 + v396)
-		v398 := float64(v397 + v377)
-		v399 := float64(v398 + v391)
-		v400 := v392
-		if v110 {
-			v400 = v367
-		}
-		v401 := v399
-		if v110 {
-			v401 = v374
-		}
-		v402 := v400
+		v362 := v360
 		if v89 {
-			v402 = v348
+			v362 = v335
 		}
-		v403 := v401
-		if v89 {
-			v403 = v355
-		}
-		v404 := v402
+		v363 := v361
 		if v11 {
-			v404 = v330
+			v363 = v313
 		}
-		v405 := v403
+		v364 := v362
 		if v11 {
-			v405 = v333
+			v364 = v316
 		}
-		v406 := v404
+		v365 := v363
 		if v7 {
-			v406 = v326
+			v365 = v305
 		}
-		v407 := v405
+		v366 := v364
 		if v7 {
-			v407 = v4
+			v366 = v4
 		}
-		v408 := v406
+		v367 := v365
 		if v3 {
-			v408 = v325
+			v367 = v304
 		}
-		v409 := v407
+		v368 := v366
 		if v3 {
-			v409 = v4
+			v368 = v4
 		}
-		v410 := float64(v408 + v409)
-		v411 := float64(v324 * v323)
-		v412 := float64(v410 - v411)
-		v413 := math.Abs(v412)
-		v414 := math.Abs(v411)
-		v416 := float64(v414 * v415)
-		v417 := v413 <= v416
-		v418 := math.Abs(v324)
-		v420 := float64(v413 * v419)
-		v423 := math.FMA(v418, v421, v422)
-		v424 := v420 <= v423
-		v425 := v417 || v424
-		v426 := v410 == v4
-		v427 := v425 && !v426
-		v428 := v411
-		if v427 {
-			v428 = v410
+		v369 := float64(v367 + v368)
+		v370 := float64(v303 * v302)
+		v371 := float64(v369 - v370)
+		v372 := math.Abs(v371)
+		v373 := math.Abs(v370)
+		v375 := float64(v373 * v374)
+		v376 := v372 <= v375
+		v377 := math.Abs(v303)
+		v379 := float64(v372 * v378)
+		v382 := math.FMA(v377, v380, v381)
+		v383 := v379 <= v382
+		v384 := v376 || v383
+		v385 := v369 == v4
+		v386 := v384 && !v385
+		v387 := v370
+		if v386 {
+			v387 = v369
 		}
-		v429 := v428
-		if v160 {
-			v429 = v0
+		v388 := v387
+		if v139 {
+			v388 = v0
 		}
-		dx[i] = v429
+		dx[i] = v388
 	}
 }

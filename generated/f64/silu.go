@@ -24,8 +24,6 @@ import "fmt"
 //	b_err = fma(x, sb, -bh) + x*sb_err
 //	nb = 1 + bh
 //	nb_err = (1 - (nb - bh)) + b_err
-//	eb = eh*(1 + x)
-//	eb_err = fma(eh, 1 + x, -eb)
 //	ae = a_err + exp_err(x)
 //	sn_err = (fma(-sn, a, ex) + exp_err(x) - sn*ae)/a
 //	sd = 1 - sn
@@ -71,7 +69,7 @@ func SiLU(dst, x []float64) {
 // every i, where
 //
 //	f(x)  = where(x < -800, -0.0, where(x < -745, (x*eh)*eh, x*sigmoid(x)))
-//	f'(x) = where(x < -800, -0.0, where(x > 45, 1, where(x < -745, (eh*(1 + x))*eh, where(x < -708, fma(eb, eh, eb_err*eh + 2*eb*exp_err(0.5*x)), where(x < -2, fma(nb, sigmoid(x), nb_err*sigmoid(x)), where(x < -0.5, fma(ch, nh, ch*nl + cl*nh), fma(x, c, sigmoid(x))))))))
+//	f'(x) = where(x < -800, -0.0, where(x > 45, 1, where(x < -708, (eh*(1 + x))*eh, where(x < -2, fma(nb, sigmoid(x), nb_err*sigmoid(x)), where(x < -0.5, fma(ch, nh, ch*nl + cl*nh), fma(x, c, sigmoid(x)))))))
 //
 // with
 //
@@ -88,8 +86,6 @@ func SiLU(dst, x []float64) {
 //	b_err = fma(x, sb, -bh) + x*sb_err
 //	nb = 1 + bh
 //	nb_err = (1 - (nb - bh)) + b_err
-//	eb = eh*(1 + x)
-//	eb_err = fma(eh, 1 + x, -eb)
 //	ae = a_err + exp_err(x)
 //	sn_err = (fma(-sn, a, ex) + exp_err(x) - sn*ae)/a
 //	sd = 1 - sn

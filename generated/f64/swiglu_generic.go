@@ -327,7 +327,7 @@ func swigluGeneric(dst, a, b []float64) {
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 872 operations): the scalar twin of the vector program the
+// f64 compute, 810 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -340,7 +340,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v5 := math.Float64frombits(0x8000000000000000)   // -0
 	v6 := math.Float64frombits(0x4046800000000000)   // 45
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v10 := math.Float64frombits(0xc087480000000000)  // -745
+	v10 := math.Float64frombits(0xc086200000000000)  // -708
 	v12 := math.Float64frombits(0x3fe0000000000000)  // 0.5
 	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v16 := math.Float64frombits(0x4086300000000000)  // 710
@@ -361,24 +361,22 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v67 := math.Float64frombits(0x408f400000000000)  // 1000
 	v69 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v71 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v88 := math.Float64frombits(0xc086200000000000)  // -708
-	v93 := math.Float64frombits(0x4000000000000000)  // 2
-	v99 := math.Float64frombits(0x4086280000000000)  // 709
-	v108 := math.Float64frombits(0xc000000000000000) // -2
-	v151 := math.Float64frombits(0xc091300000000000) // -1100
-	v329 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v407 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v409 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v411 := math.Float64frombits(0xbff0000000000000) // -1
-	v412 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v413 := math.Float64frombits(0xc044000000000000) // -40
-	v475 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v479 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v691 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v697 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v699 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v700 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v869 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v88 := math.Float64frombits(0xc000000000000000)  // -2
+	v131 := math.Float64frombits(0xc091300000000000) // -1100
+	v309 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v387 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v389 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v391 := math.Float64frombits(0xbff0000000000000) // -1
+	v392 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v393 := math.Float64frombits(0xc044000000000000) // -40
+	v455 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v459 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v477 := math.Float64frombits(0x4086280000000000) // 709
+	v649 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v655 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v657 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v658 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v807 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -454,1031 +452,950 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v85 := float64(v83 * v84)
 		v86 := float64(v85 * v83)
 		v89 := v0 < v88
-		v90 := -v85
-		v91 := math.FMA(v83, v84, v90)
-		v92 := float64(v91 * v83)
-		v94 := float64(v93 * v85)
-		v95 := float64(v60 + v63)
-		v96 := float64(v60 - v95)
-		v97 := float64(v96 + v63)
-		v98 := v69 <= v20
-		v100 := v99 < v13
-		v101 := v98 && !v100
-		v102 := math.Ldexp(v97, int(v20))
-		v103 := v4
-		if v101 {
-			v103 = v102
+		v90 := -v0
+		v91 := math.Abs(v90)
+		v92 := -v91
+		v93 := v14
+		if v92 > v14 {
+			v93 = v92
 		}
-		v104 := v103
-		if v82 {
-			v104 = v13
+		v94 := v90 < v4
+		v95 := float64(v93 * v18)
+		v96 := math.RoundToEven(v95)
+		v97 := -v96
+		v98 := math.FMA(v97, v22, v93)
+		v99 := math.FMA(v97, v24, v98)
+		v100 := float64(v98 - v99)
+		v101 := math.FMA(v97, v24, v100)
+		v102 := float64(v99 * v99)
+		v103 := -v102
+		v104 := math.FMA(v99, v99, v103)
+		v105 := float64(v12 * v102)
+		v106 := float64(v12 * v104)
+		v107 := float64(v99 + v105)
+		v108 := float64(v99 - v107)
+		v109 := float64(v108 + v105)
+		v110 := float64(v109 + v106)
+		v111 := math.FMA(v101, v99, v101)
+		v112 := float64(v110 + v111)
+		v113 := float64(v102 * v99)
+		v114 := math.FMA(v40, v99, v41)
+		v115 := math.FMA(v114, v99, v43)
+		v116 := math.FMA(v115, v99, v45)
+		v117 := math.FMA(v116, v99, v47)
+		v118 := math.FMA(v117, v99, v49)
+		v119 := math.FMA(v118, v99, v51)
+		v120 := math.FMA(v119, v99, v53)
+		v121 := math.FMA(v120, v99, v55)
+		v122 := math.FMA(v121, v99, v57)
+		v123 := math.FMA(v113, v122, v112)
+		v124 := float64(v8 + v107)
+		v125 := float64(v8 - v124)
+		v126 := float64(v125 + v107)
+		v127 := float64(v126 + v123)
+		v128 := float64(v124 + v127)
+		v129 := float64(v124 - v128)
+		v130 := float64(v129 + v127)
+		v132 := v131
+		if v96 > v131 {
+			v132 = v96
 		}
-		v105 := float64(v94 * v104)
-		v106 := float64(v92 + v105)
-		v107 := math.FMA(v85, v83, v106)
-		v109 := v0 < v108
-		v110 := -v0
-		v111 := math.Abs(v110)
-		v112 := -v111
-		v113 := v14
-		if v112 > v14 {
-			v113 = v112
+		v133 := ldexpMid(v8, v132)
+		v134 := float64(v128 * v133)
+		v135 := float64(v130 * v133)
+		v136 := float64(v8 + v134)
+		v137 := float64(v8 - v136)
+		v138 := float64(v137 + v134)
+		v139 := float64(v138 + v135)
+		v140 := v8
+		if v94 {
+			v140 = v128
 		}
-		v114 := v110 < v4
-		v115 := float64(v113 * v18)
-		v116 := math.RoundToEven(v115)
-		v117 := -v116
-		v118 := math.FMA(v117, v22, v113)
-		v119 := math.FMA(v117, v24, v118)
-		v120 := float64(v118 - v119)
-		v121 := math.FMA(v117, v24, v120)
-		v122 := float64(v119 * v119)
-		v123 := -v122
-		v124 := math.FMA(v119, v119, v123)
-		v125 := float64(v12 * v122)
-		v126 := float64(v12 * v124)
-		v127 := float64(v119 + v125)
-		v128 := float64(v119 - v127)
-		v129 := float64(v128 + v125)
-		v130 := float64(v129 + v126)
-		v131 := math.FMA(v121, v119, v121)
-		v132 := float64(v130 + v131)
-		v133 := float64(v122 * v119)
-		v134 := math.FMA(v40, v119, v41)
-		v135 := math.FMA(v134, v119, v43)
-		v136 := math.FMA(v135, v119, v45)
-		v137 := math.FMA(v136, v119, v47)
-		v138 := math.FMA(v137, v119, v49)
-		v139 := math.FMA(v138, v119, v51)
-		v140 := math.FMA(v139, v119, v53)
-		v141 := math.FMA(v140, v119, v55)
-		v142 := math.FMA(v141, v119, v57)
-		v143 := math.FMA(v133, v142, v132)
-		v144 := float64(v8 + v127)
-		v145 := float64(v8 - v144)
-		v146 := float64(v145 + v127)
-		v147 := float64(v146 + v143)
-		v148 := float64(v144 + v147)
-		v149 := float64(v144 - v148)
-		v150 := float64(v149 + v147)
-		v152 := v151
-		if v116 > v151 {
-			v152 = v116
+		v141 := v4
+		if v94 {
+			v141 = v130
 		}
-		v153 := ldexpMid(v8, v152)
-		v154 := float64(v148 * v153)
-		v155 := float64(v150 * v153)
-		v156 := float64(v8 + v154)
-		v157 := float64(v8 - v156)
-		v158 := float64(v157 + v154)
-		v159 := float64(v158 + v155)
-		v160 := v8
-		if v114 {
-			v160 = v148
+		v142 := float64(v8 / v136)
+		v143 := float64(v140 * v142)
+		v144 := -v143
+		v145 := math.FMA(v144, v136, v140)
+		v146 := math.FMA(v144, v139, v145)
+		v147 := float64(v146 + v141)
+		v149 := float64(v147 * v142)
+		v150 := v4
+		if v94 {
+			v150 = v96
 		}
-		v161 := v4
-		if v114 {
-			v161 = v150
+		v151 := float64(v65 - v150)
+		v152 := v67
+		if v151 < v67 {
+			v152 = v151
 		}
-		v162 := float64(v8 / v156)
-		v163 := float64(v160 * v162)
-		v164 := -v163
-		v165 := math.FMA(v164, v156, v160)
-		v166 := math.FMA(v164, v159, v165)
-		v167 := float64(v166 + v161)
-		v169 := float64(v167 * v162)
-		v170 := v4
-		if v114 {
-			v170 = v116
+		v153 := v150 < v69
+		v154 := math.Ldexp(v71, int(v152))
+		v155 := v4
+		if v153 {
+			v155 = v154
 		}
-		v171 := float64(v65 - v170)
-		v172 := v67
-		if v171 < v67 {
-			v172 = v171
+		v156 := float64(v143 + v155)
+		v157 := float64(v156 - v155)
+		v158 := float64(v143 - v157)
+		v159 := float64(v158 + v149)
+		v160 := float64(v159 + v155)
+		v161 := float64(v160 - v155)
+		v162 := float64(v157 + v161)
+		v163 := math.Ldexp(v162, int(v150))
+		v164 := math.IsNaN(v90)
+		v165 := v163
+		if v164 {
+			v165 = v90
 		}
-		v173 := v170 < v69
-		v174 := math.Ldexp(v71, int(v172))
-		v175 := v4
-		if v173 {
-			v175 = v174
+		v166 := float64(v0 * v165)
+		v167 := float64(v8 + v166)
+		v168 := math.Abs(v0)
+		v169 := -v168
+		v170 := v14
+		if v169 > v14 {
+			v170 = v169
 		}
-		v176 := float64(v163 + v175)
-		v177 := float64(v176 - v175)
-		v178 := float64(v163 - v177)
-		v179 := float64(v178 + v169)
-		v180 := float64(v179 + v175)
-		v181 := float64(v180 - v175)
-		v182 := float64(v177 + v181)
-		v183 := math.Ldexp(v182, int(v170))
-		v184 := math.IsNaN(v110)
-		v185 := v183
-		if v184 {
-			v185 = v110
+		v171 := v0 < v4
+		v172 := float64(v170 * v18)
+		v173 := math.RoundToEven(v172)
+		v174 := -v173
+		v175 := math.FMA(v174, v22, v170)
+		v176 := math.FMA(v174, v24, v175)
+		v177 := float64(v175 - v176)
+		v178 := math.FMA(v174, v24, v177)
+		v179 := float64(v176 * v176)
+		v180 := -v179
+		v181 := math.FMA(v176, v176, v180)
+		v182 := float64(v12 * v179)
+		v183 := float64(v12 * v181)
+		v184 := float64(v176 + v182)
+		v185 := float64(v176 - v184)
+		v186 := float64(v185 + v182)
+		v187 := float64(v186 + v183)
+		v188 := math.FMA(v178, v176, v178)
+		v189 := float64(v187 + v188)
+		v190 := float64(v179 * v176)
+		v191 := math.FMA(v40, v176, v41)
+		v192 := math.FMA(v191, v176, v43)
+		v193 := math.FMA(v192, v176, v45)
+		v194 := math.FMA(v193, v176, v47)
+		v195 := math.FMA(v194, v176, v49)
+		v196 := math.FMA(v195, v176, v51)
+		v197 := math.FMA(v196, v176, v53)
+		v198 := math.FMA(v197, v176, v55)
+		v199 := math.FMA(v198, v176, v57)
+		v200 := math.FMA(v190, v199, v189)
+		v201 := float64(v8 + v184)
+		v202 := float64(v8 - v201)
+		v203 := float64(v202 + v184)
+		v204 := float64(v203 + v200)
+		v205 := float64(v201 + v204)
+		v206 := float64(v201 - v205)
+		v207 := float64(v206 + v204)
+		v208 := v131
+		if v173 > v131 {
+			v208 = v173
 		}
-		v186 := float64(v0 * v185)
-		v187 := float64(v8 + v186)
-		v188 := math.Abs(v0)
-		v189 := -v188
-		v190 := v14
-		if v189 > v14 {
-			v190 = v189
+		v209 := ldexpMid(v8, v208)
+		v210 := float64(v205 * v209)
+		v211 := float64(v207 * v209)
+		v212 := float64(v8 + v210)
+		v213 := float64(v8 - v212)
+		v214 := float64(v213 + v210)
+		v215 := float64(v214 + v211)
+		v216 := v8
+		if v171 {
+			v216 = v205
 		}
-		v191 := v0 < v4
-		v192 := float64(v190 * v18)
-		v193 := math.RoundToEven(v192)
-		v194 := -v193
-		v195 := math.FMA(v194, v22, v190)
-		v196 := math.FMA(v194, v24, v195)
-		v197 := float64(v195 - v196)
-		v198 := math.FMA(v194, v24, v197)
-		v199 := float64(v196 * v196)
-		v200 := -v199
-		v201 := math.FMA(v196, v196, v200)
-		v202 := float64(v12 * v199)
-		v203 := float64(v12 * v201)
-		v204 := float64(v196 + v202)
-		v205 := float64(v196 - v204)
-		v206 := float64(v205 + v202)
-		v207 := float64(v206 + v203)
-		v208 := math.FMA(v198, v196, v198)
-		v209 := float64(v207 + v208)
-		v210 := float64(v199 * v196)
-		v211 := math.FMA(v40, v196, v41)
-		v212 := math.FMA(v211, v196, v43)
-		v213 := math.FMA(v212, v196, v45)
-		v214 := math.FMA(v213, v196, v47)
-		v215 := math.FMA(v214, v196, v49)
-		v216 := math.FMA(v215, v196, v51)
-		v217 := math.FMA(v216, v196, v53)
-		v218 := math.FMA(v217, v196, v55)
-		v219 := math.FMA(v218, v196, v57)
-		v220 := math.FMA(v210, v219, v209)
-		v221 := float64(v8 + v204)
-		v222 := float64(v8 - v221)
-		v223 := float64(v222 + v204)
-		v224 := float64(v223 + v220)
-		v225 := float64(v221 + v224)
-		v226 := float64(v221 - v225)
-		v227 := float64(v226 + v224)
-		v228 := v151
-		if v193 > v151 {
-			v228 = v193
+		v217 := v4
+		if v171 {
+			v217 = v207
 		}
-		v229 := ldexpMid(v8, v228)
-		v230 := float64(v225 * v229)
-		v231 := float64(v227 * v229)
-		v232 := float64(v8 + v230)
-		v233 := float64(v8 - v232)
-		v234 := float64(v233 + v230)
-		v235 := float64(v234 + v231)
-		v236 := v8
-		if v191 {
-			v236 = v225
+		v218 := float64(v8 / v212)
+		v219 := float64(v216 * v218)
+		v220 := -v219
+		v221 := math.FMA(v220, v212, v216)
+		v222 := math.FMA(v220, v215, v221)
+		v223 := float64(v222 + v217)
+		v224 := v14 <= v169
+		v225 := float64(v223 * v218)
+		v226 := v4
+		if v171 {
+			v226 = v173
 		}
-		v237 := v4
-		if v191 {
-			v237 = v227
+		v227 := float64(v65 - v226)
+		v228 := v67
+		if v227 < v67 {
+			v228 = v227
 		}
-		v238 := float64(v8 / v232)
-		v239 := float64(v236 * v238)
-		v240 := -v239
-		v241 := math.FMA(v240, v232, v236)
-		v242 := math.FMA(v240, v235, v241)
-		v243 := float64(v242 + v237)
-		v244 := v14 <= v189
-		v245 := float64(v243 * v238)
-		v246 := v4
-		if v191 {
-			v246 = v193
+		v229 := v226 < v69
+		v230 := math.Ldexp(v71, int(v228))
+		v231 := v4
+		if v229 {
+			v231 = v230
 		}
-		v247 := float64(v65 - v246)
-		v248 := v67
-		if v247 < v67 {
+		v232 := float64(v219 + v231)
+		v233 := float64(v232 - v231)
+		v234 := float64(v219 - v233)
+		v235 := float64(v234 + v225)
+		v236 := float64(v235 + v231)
+		v237 := float64(v236 - v231)
+		v238 := float64(v233 + v237)
+		v239 := math.Ldexp(v238, int(v226))
+		v240 := math.IsNaN(v0)
+		v241 := v239
+		if v240 {
+			v241 = v0
+		}
+		v242 := float64(v167 - v166)
+		v243 := float64(v8 - v242)
+		v244 := -v166
+		v245 := math.FMA(v0, v165, v244)
+		v246 := -v165
+		v247 := v14
+		if v0 > v14 {
+			v247 = v0
+		}
+		v248 := v16
+		if v247 < v16 {
 			v248 = v247
 		}
-		v249 := v246 < v69
-		v250 := math.Ldexp(v71, int(v248))
-		v251 := v4
-		if v249 {
-			v251 = v250
+		v249 := float64(v248 * v18)
+		v250 := math.RoundToEven(v249)
+		v251 := -v250
+		v252 := math.FMA(v251, v22, v248)
+		v253 := math.FMA(v251, v24, v252)
+		v254 := float64(v252 - v253)
+		v255 := math.FMA(v251, v24, v254)
+		v256 := float64(v253 * v253)
+		v257 := -v256
+		v258 := math.FMA(v253, v253, v257)
+		v259 := float64(v12 * v256)
+		v260 := float64(v12 * v258)
+		v261 := float64(v253 + v259)
+		v262 := float64(v253 - v261)
+		v263 := float64(v262 + v259)
+		v264 := float64(v263 + v260)
+		v265 := math.FMA(v255, v253, v255)
+		v266 := float64(v264 + v265)
+		v267 := float64(v256 * v253)
+		v268 := math.FMA(v40, v253, v41)
+		v269 := math.FMA(v268, v253, v43)
+		v270 := math.FMA(v269, v253, v45)
+		v271 := math.FMA(v270, v253, v47)
+		v272 := math.FMA(v271, v253, v49)
+		v273 := math.FMA(v272, v253, v51)
+		v274 := math.FMA(v273, v253, v53)
+		v275 := math.FMA(v274, v253, v55)
+		v276 := math.FMA(v275, v253, v57)
+		v277 := math.FMA(v267, v276, v266)
+		v278 := float64(v8 + v261)
+		v279 := float64(v8 - v278)
+		v280 := float64(v279 + v261)
+		v281 := float64(v280 + v277)
+		v283 := float64(v65 - v250)
+		v284 := v67
+		if v283 < v67 {
+			v284 = v283
 		}
-		v252 := float64(v239 + v251)
-		v253 := float64(v252 - v251)
-		v254 := float64(v239 - v253)
-		v255 := float64(v254 + v245)
-		v256 := float64(v255 + v251)
-		v257 := float64(v256 - v251)
-		v258 := float64(v253 + v257)
-		v259 := math.Ldexp(v258, int(v246))
-		v260 := math.IsNaN(v0)
-		v261 := v259
-		if v260 {
-			v261 = v0
+		v285 := v250 < v69
+		v286 := math.Ldexp(v71, int(v284))
+		v287 := v4
+		if v285 {
+			v287 = v286
 		}
-		v262 := float64(v187 - v186)
-		v263 := float64(v8 - v262)
-		v264 := -v186
-		v265 := math.FMA(v0, v185, v264)
-		v266 := -v185
-		v267 := v14
-		if v0 > v14 {
-			v267 = v0
+		v288 := float64(v278 + v287)
+		v289 := float64(v288 - v287)
+		v290 := float64(v278 - v289)
+		v291 := float64(v290 + v281)
+		v292 := float64(v291 + v287)
+		v293 := float64(v292 - v287)
+		v294 := float64(v289 + v293)
+		v295 := math.Ldexp(v294, int(v250))
+		v296 := v295
+		if v240 {
+			v296 = v0
 		}
-		v268 := v16
-		if v267 < v16 {
-			v268 = v267
+		v297 := float64(v8 + v296)
+		v298 := math.FMA(v246, v297, v8)
+		v299 := float64(v297 - v8)
+		v300 := float64(v296 - v299)
+		v301 := float64(v165 * v300)
+		v302 := float64(v298 - v301)
+		v303 := float64(v302 / v297)
+		v304 := float64(v0 * v303)
+		v305 := float64(v245 + v304)
+		v306 := float64(v243 + v305)
+		v307 := float64(v306 * v241)
+		v308 := math.FMA(v167, v241, v307)
+		v310 := v0 < v309
+		v311 := math.Abs(v169)
+		v312 := -v311
+		v313 := v14
+		if v312 > v14 {
+			v313 = v312
 		}
-		v269 := float64(v268 * v18)
-		v270 := math.RoundToEven(v269)
-		v271 := -v270
-		v272 := math.FMA(v271, v22, v268)
-		v273 := math.FMA(v271, v24, v272)
-		v274 := float64(v272 - v273)
-		v275 := math.FMA(v271, v24, v274)
-		v276 := float64(v273 * v273)
-		v277 := -v276
-		v278 := math.FMA(v273, v273, v277)
-		v279 := float64(v12 * v276)
-		v280 := float64(v12 * v278)
-		v281 := float64(v273 + v279)
-		v282 := float64(v273 - v281)
-		v283 := float64(v282 + v279)
-		v284 := float64(v283 + v280)
-		v285 := math.FMA(v275, v273, v275)
-		v286 := float64(v284 + v285)
-		v287 := float64(v276 * v273)
-		v288 := math.FMA(v40, v273, v41)
-		v289 := math.FMA(v288, v273, v43)
-		v290 := math.FMA(v289, v273, v45)
-		v291 := math.FMA(v290, v273, v47)
-		v292 := math.FMA(v291, v273, v49)
-		v293 := math.FMA(v292, v273, v51)
-		v294 := math.FMA(v293, v273, v53)
-		v295 := math.FMA(v294, v273, v55)
-		v296 := math.FMA(v295, v273, v57)
-		v297 := math.FMA(v287, v296, v286)
-		v298 := float64(v8 + v281)
-		v299 := float64(v8 - v298)
-		v300 := float64(v299 + v281)
-		v301 := float64(v300 + v297)
-		v303 := float64(v65 - v270)
-		v304 := v67
-		if v303 < v67 {
-			v304 = v303
+		v314 := v169 < v4
+		v315 := float64(v313 * v18)
+		v316 := math.RoundToEven(v315)
+		v317 := -v316
+		v318 := math.FMA(v317, v22, v313)
+		v319 := math.FMA(v317, v24, v318)
+		v320 := float64(v318 - v319)
+		v321 := math.FMA(v317, v24, v320)
+		v322 := float64(v319 * v319)
+		v323 := -v322
+		v324 := math.FMA(v319, v319, v323)
+		v325 := float64(v12 * v322)
+		v326 := float64(v12 * v324)
+		v327 := float64(v319 + v325)
+		v328 := float64(v319 - v327)
+		v329 := float64(v328 + v325)
+		v330 := float64(v329 + v326)
+		v331 := math.FMA(v321, v319, v321)
+		v332 := float64(v330 + v331)
+		v333 := float64(v322 * v319)
+		v334 := math.FMA(v40, v319, v41)
+		v335 := math.FMA(v334, v319, v43)
+		v336 := math.FMA(v335, v319, v45)
+		v337 := math.FMA(v336, v319, v47)
+		v338 := math.FMA(v337, v319, v49)
+		v339 := math.FMA(v338, v319, v51)
+		v340 := math.FMA(v339, v319, v53)
+		v341 := math.FMA(v340, v319, v55)
+		v342 := math.FMA(v341, v319, v57)
+		v343 := math.FMA(v333, v342, v332)
+		v344 := float64(v8 + v327)
+		v345 := float64(v8 - v344)
+		v346 := float64(v345 + v327)
+		v347 := float64(v346 + v343)
+		v348 := float64(v344 + v347)
+		v349 := float64(v344 - v348)
+		v350 := float64(v349 + v347)
+		v351 := v131
+		if v316 > v131 {
+			v351 = v316
 		}
-		v305 := v270 < v69
-		v306 := math.Ldexp(v71, int(v304))
-		v307 := v4
-		if v305 {
-			v307 = v306
+		v352 := ldexpMid(v8, v351)
+		v353 := float64(v348 * v352)
+		v354 := float64(v350 * v352)
+		v355 := float64(v8 + v353)
+		v356 := float64(v8 - v355)
+		v357 := float64(v356 + v353)
+		v358 := float64(v357 + v354)
+		v359 := v8
+		if v314 {
+			v359 = v348
 		}
-		v308 := float64(v298 + v307)
-		v309 := float64(v308 - v307)
-		v310 := float64(v298 - v309)
-		v311 := float64(v310 + v301)
-		v312 := float64(v311 + v307)
-		v313 := float64(v312 - v307)
-		v314 := float64(v309 + v313)
-		v315 := math.Ldexp(v314, int(v270))
-		v316 := v315
-		if v260 {
-			v316 = v0
+		v360 := v4
+		if v314 {
+			v360 = v350
 		}
-		v317 := float64(v8 + v316)
-		v318 := math.FMA(v266, v317, v8)
-		v319 := float64(v317 - v8)
-		v320 := float64(v316 - v319)
-		v321 := float64(v185 * v320)
-		v322 := float64(v318 - v321)
-		v323 := float64(v322 / v317)
-		v324 := float64(v0 * v323)
-		v325 := float64(v265 + v324)
-		v326 := float64(v263 + v325)
-		v327 := float64(v326 * v261)
-		v328 := math.FMA(v187, v261, v327)
-		v330 := v0 < v329
-		v331 := math.Abs(v189)
-		v332 := -v331
-		v333 := v14
-		if v332 > v14 {
-			v333 = v332
+		v361 := float64(v8 / v355)
+		v362 := float64(v359 * v361)
+		v363 := -v362
+		v364 := math.FMA(v363, v355, v359)
+		v365 := math.FMA(v363, v358, v364)
+		v366 := float64(v365 + v360)
+		v368 := float64(v366 * v361)
+		v369 := v4
+		if v314 {
+			v369 = v316
 		}
-		v334 := v189 < v4
-		v335 := float64(v333 * v18)
-		v336 := math.RoundToEven(v335)
-		v337 := -v336
-		v338 := math.FMA(v337, v22, v333)
-		v339 := math.FMA(v337, v24, v338)
-		v340 := float64(v338 - v339)
-		v341 := math.FMA(v337, v24, v340)
-		v342 := float64(v339 * v339)
-		v343 := -v342
-		v344 := math.FMA(v339, v339, v343)
-		v345 := float64(v12 * v342)
-		v346 := float64(v12 * v344)
-		v347 := float64(v339 + v345)
-		v348 := float64(v339 - v347)
-		v349 := float64(v348 + v345)
-		v350 := float64(v349 + v346)
-		v351 := math.FMA(v341, v339, v341)
-		v352 := float64(v350 + v351)
-		v353 := float64(v342 * v339)
-		v354 := math.FMA(v40, v339, v41)
-		v355 := math.FMA(v354, v339, v43)
-		v356 := math.FMA(v355, v339, v45)
-		v357 := math.FMA(v356, v339, v47)
-		v358 := math.FMA(v357, v339, v49)
-		v359 := math.FMA(v358, v339, v51)
-		v360 := math.FMA(v359, v339, v53)
-		v361 := math.FMA(v360, v339, v55)
-		v362 := math.FMA(v361, v339, v57)
-		v363 := math.FMA(v353, v362, v352)
-		v364 := float64(v8 + v347)
-		v365 := float64(v8 - v364)
-		v366 := float64(v365 + v347)
-		v367 := float64(v366 + v363)
-		v368 := float64(v364 + v367)
-		v369 := float64(v364 - v368)
-		v370 := float64(v369 + v367)
-		v371 := v151
-		if v336 > v151 {
-			v371 = v336
+		v370 := float64(v65 - v369)
+		v371 := v67
+		if v370 < v67 {
+			v371 = v370
 		}
-		v372 := ldexpMid(v8, v371)
-		v373 := float64(v368 * v372)
-		v374 := float64(v370 * v372)
-		v375 := float64(v8 + v373)
-		v376 := float64(v8 - v375)
-		v377 := float64(v376 + v373)
-		v378 := float64(v377 + v374)
-		v379 := v8
-		if v334 {
-			v379 = v368
+		v372 := v369 < v69
+		v373 := math.Ldexp(v71, int(v371))
+		v374 := v4
+		if v372 {
+			v374 = v373
 		}
-		v380 := v4
-		if v334 {
-			v380 = v370
+		v375 := float64(v362 + v374)
+		v376 := float64(v375 - v374)
+		v377 := float64(v362 - v376)
+		v378 := float64(v377 + v368)
+		v379 := float64(v378 + v374)
+		v380 := float64(v379 - v374)
+		v381 := float64(v376 + v380)
+		v382 := math.Ldexp(v381, int(v369))
+		v383 := math.IsNaN(v169)
+		v384 := v382
+		if v383 {
+			v384 = v169
 		}
-		v381 := float64(v8 / v375)
-		v382 := float64(v379 * v381)
-		v383 := -v382
-		v384 := math.FMA(v383, v375, v379)
-		v385 := math.FMA(v383, v378, v384)
-		v386 := float64(v385 + v380)
-		v388 := float64(v386 * v381)
-		v389 := v4
-		if v334 {
-			v389 = v336
+		v385 := float64(v8 - v384)
+		v386 := float64(v384 * v385)
+		v388 := float64(v0 - v387)
+		v390 := float64(v388 - v389)
+		v394 := v393
+		if v390 > v393 {
+			v394 = v390
 		}
-		v390 := float64(v65 - v389)
-		v391 := v67
-		if v390 < v67 {
-			v391 = v390
+		v395 := v16
+		if v394 < v16 {
+			v395 = v394
 		}
-		v392 := v389 < v69
-		v393 := math.Ldexp(v71, int(v391))
-		v394 := v4
-		if v392 {
-			v394 = v393
+		v396 := float64(v395 * v18)
+		v397 := math.RoundToEven(v396)
+		v398 := -v397
+		v399 := math.FMA(v398, v22, v395)
+		v400 := math.FMA(v398, v24, v399)
+		v401 := float64(v399 - v400)
+		v402 := math.FMA(v398, v24, v401)
+		v403 := float64(v400 * v400)
+		v404 := -v403
+		v405 := math.FMA(v400, v400, v404)
+		v406 := float64(v12 * v403)
+		v407 := float64(v12 * v405)
+		v408 := float64(v400 + v406)
+		v409 := float64(v400 - v408)
+		v410 := float64(v409 + v406)
+		v411 := float64(v410 + v407)
+		v412 := math.FMA(v402, v400, v402)
+		v413 := float64(v411 + v412)
+		v414 := float64(v403 * v400)
+		v415 := math.FMA(v40, v400, v41)
+		v416 := math.FMA(v415, v400, v43)
+		v417 := math.FMA(v416, v400, v45)
+		v418 := math.FMA(v417, v400, v47)
+		v419 := math.FMA(v418, v400, v49)
+		v420 := math.FMA(v419, v400, v51)
+		v421 := math.FMA(v420, v400, v53)
+		v422 := math.FMA(v421, v400, v55)
+		v423 := math.FMA(v422, v400, v57)
+		v424 := math.FMA(v414, v423, v413)
+		v425 := ldexpMid(v391, v398)
+		v426 := float64(v8 + v425)
+		v427 := float64(v426 - v8)
+		v428 := float64(v426 - v427)
+		v429 := float64(v8 - v428)
+		v430 := float64(v425 - v427)
+		v431 := float64(v429 + v430)
+		v432 := float64(v424 + v431)
+		v433 := float64(v426 + v408)
+		v434 := float64(v426 - v433)
+		v435 := float64(v434 + v408)
+		v436 := float64(v435 + v432)
+		v437 := float64(v433 + v436)
+		v438 := ldexpMid(v437, v397)
+		v439 := math.Copysign(v438, v390)
+		v440 := math.IsNaN(v390)
+		v441 := v439
+		if v440 {
+			v441 = v390
 		}
-		v395 := float64(v382 + v394)
-		v396 := float64(v395 - v394)
-		v397 := float64(v382 - v396)
-		v398 := float64(v397 + v388)
-		v399 := float64(v398 + v394)
-		v400 := float64(v399 - v394)
-		v401 := float64(v396 + v400)
-		v402 := math.Ldexp(v401, int(v389))
-		v403 := math.IsNaN(v189)
-		v404 := v402
-		if v403 {
-			v404 = v189
+		v442 := float64(v392 * v441)
+		v443 := float64(v390 + v442)
+		v444 := float64(v390 - v443)
+		v445 := float64(v444 + v442)
+		v446 := -v442
+		v447 := math.FMA(v392, v441, v446)
+		v448 := float64(v389 * v441)
+		v449 := float64(v447 - v448)
+		v450 := float64(v388 - v390)
+		v451 := float64(v450 - v389)
+		v452 := float64(v388 - v0)
+		v453 := float64(v388 - v452)
+		v454 := float64(v0 - v453)
+		v456 := float64(v455 - v452)
+		v457 := float64(v454 + v456)
+		v458 := float64(v451 + v457)
+		v460 := float64(v8 + v441)
+		v461 := float64(v459 * v460)
+		v462 := float64(v8 + v461)
+		v463 := float64(v458 * v462)
+		v464 := float64(v449 + v463)
+		v465 := float64(v445 + v464)
+		v466 := float64(v386 * v465)
+		v467 := -v386
+		v468 := math.FMA(v384, v385, v467)
+		v469 := float64(v8 - v385)
+		v470 := float64(v469 - v384)
+		v471 := -v384
+		v472 := math.FMA(v471, v297, v296)
+		v473 := float64(v278 + v281)
+		v474 := float64(v278 - v473)
+		v475 := float64(v474 + v281)
+		v476 := v69 <= v250
+		v478 := v477 < v0
+		v479 := v476 && !v478
+		v480 := math.Ldexp(v475, int(v250))
+		v481 := v4
+		if v479 {
+			v481 = v480
 		}
-		v405 := float64(v8 - v404)
-		v406 := float64(v404 * v405)
-		v408 := float64(v0 - v407)
-		v410 := float64(v408 - v409)
-		v414 := v413
-		if v410 > v413 {
-			v414 = v410
+		v482 := v481
+		if v240 {
+			v482 = v0
 		}
-		v415 := v16
-		if v414 < v16 {
-			v415 = v414
+		v483 := float64(v472 + v482)
+		v484 := float64(v300 + v482)
+		v485 := float64(v384 * v484)
+		v486 := float64(v483 - v485)
+		v487 := float64(v486 / v297)
+		v488 := float64(v470 - v487)
+		v489 := float64(v384 * v488)
+		v490 := float64(v487 * v385)
+		v491 := float64(v489 + v490)
+		v492 := float64(v468 + v491)
+		v493 := float64(v492 * v443)
+		v494 := float64(v466 + v493)
+		v495 := math.FMA(v386, v443, v494)
+		v496 := math.FMA(v471, v384, v384)
+		v497 := math.FMA(v0, v496, v241)
+		v498 := v497
+		if v310 {
+			v498 = v495
 		}
-		v416 := float64(v415 * v18)
-		v417 := math.RoundToEven(v416)
-		v418 := -v417
-		v419 := math.FMA(v418, v22, v415)
-		v420 := math.FMA(v418, v24, v419)
-		v421 := float64(v419 - v420)
-		v422 := math.FMA(v418, v24, v421)
-		v423 := float64(v420 * v420)
-		v424 := -v423
-		v425 := math.FMA(v420, v420, v424)
-		v426 := float64(v12 * v423)
-		v427 := float64(v12 * v425)
-		v428 := float64(v420 + v426)
-		v429 := float64(v420 - v428)
-		v430 := float64(v429 + v426)
-		v431 := float64(v430 + v427)
-		v432 := math.FMA(v422, v420, v422)
-		v433 := float64(v431 + v432)
-		v434 := float64(v423 * v420)
-		v435 := math.FMA(v40, v420, v41)
-		v436 := math.FMA(v435, v420, v43)
-		v437 := math.FMA(v436, v420, v45)
-		v438 := math.FMA(v437, v420, v47)
-		v439 := math.FMA(v438, v420, v49)
-		v440 := math.FMA(v439, v420, v51)
-		v441 := math.FMA(v440, v420, v53)
-		v442 := math.FMA(v441, v420, v55)
-		v443 := math.FMA(v442, v420, v57)
-		v444 := math.FMA(v434, v443, v433)
-		v445 := ldexpMid(v411, v418)
-		v446 := float64(v8 + v445)
-		v447 := float64(v446 - v8)
-		v448 := float64(v446 - v447)
-		v449 := float64(v8 - v448)
-		v450 := float64(v445 - v447)
-		v451 := float64(v449 + v450)
-		v452 := float64(v444 + v451)
-		v453 := float64(v446 + v428)
-		v454 := float64(v446 - v453)
-		v455 := float64(v454 + v428)
-		v456 := float64(v455 + v452)
-		v457 := float64(v453 + v456)
-		v458 := ldexpMid(v457, v417)
-		v459 := math.Copysign(v458, v410)
-		v460 := math.IsNaN(v410)
-		v461 := v459
-		if v460 {
-			v461 = v410
+		v499 := v498
+		if v89 {
+			v499 = v308
 		}
-		v462 := float64(v412 * v461)
-		v463 := float64(v410 + v462)
-		v464 := float64(v410 - v463)
-		v465 := float64(v464 + v462)
-		v466 := -v462
-		v467 := math.FMA(v412, v461, v466)
-		v468 := float64(v409 * v461)
-		v469 := float64(v467 - v468)
-		v470 := float64(v408 - v410)
-		v471 := float64(v470 - v409)
-		v472 := float64(v408 - v0)
-		v473 := float64(v408 - v472)
-		v474 := float64(v0 - v473)
-		v476 := float64(v475 - v472)
-		v477 := float64(v474 + v476)
-		v478 := float64(v471 + v477)
-		v480 := float64(v8 + v461)
-		v481 := float64(v479 * v480)
-		v482 := float64(v8 + v481)
-		v483 := float64(v478 * v482)
-		v484 := float64(v469 + v483)
-		v485 := float64(v465 + v484)
-		v486 := float64(v406 * v485)
-		v487 := -v406
-		v488 := math.FMA(v404, v405, v487)
-		v489 := float64(v8 - v405)
-		v490 := float64(v489 - v404)
-		v491 := -v404
-		v492 := math.FMA(v491, v317, v316)
-		v493 := float64(v298 + v301)
-		v494 := float64(v298 - v493)
-		v495 := float64(v494 + v301)
-		v496 := v69 <= v270
-		v497 := v99 < v0
-		v498 := v496 && !v497
-		v499 := math.Ldexp(v495, int(v270))
-		v500 := v4
-		if v498 {
-			v500 = v499
+		v500 := v499
+		if v11 {
+			v500 = v86
 		}
 		v501 := v500
-		if v260 {
-			v501 = v0
-		}
-		v502 := float64(v492 + v501)
-		v503 := float64(v320 + v501)
-		v504 := float64(v404 * v503)
-		v505 := float64(v502 - v504)
-		v506 := float64(v505 / v317)
-		v507 := float64(v490 - v506)
-		v508 := float64(v404 * v507)
-		v509 := float64(v506 * v405)
-		v510 := float64(v508 + v509)
-		v511 := float64(v488 + v510)
-		v512 := float64(v511 * v463)
-		v513 := float64(v486 + v512)
-		v514 := math.FMA(v406, v463, v513)
-		v515 := math.FMA(v491, v404, v404)
-		v516 := math.FMA(v0, v515, v261)
-		v517 := v516
-		if v330 {
-			v517 = v514
-		}
-		v518 := v517
-		if v109 {
-			v518 = v328
-		}
-		v519 := v518
-		if v89 {
-			v519 = v107
-		}
-		v520 := v519
-		if v11 {
-			v520 = v86
-		}
-		v521 := v520
 		if v7 {
-			v521 = v8
+			v501 = v8
 		}
-		v522 := v521
+		v502 := v501
 		if v3 {
-			v522 = v5
+			v502 = v5
 		}
-		v523 := b[i]
-		v524 := dy[i]
-		v525 := float64(v523 * v524)
-		v526 := -v525
-		v527 := math.FMA(v523, v524, v526)
-		v528 := float64(v525 * v5)
+		v503 := b[i]
+		v504 := dy[i]
+		v505 := float64(v503 * v504)
+		v506 := -v505
+		v507 := math.FMA(v503, v504, v506)
+		v508 := float64(v505 * v5)
+		v509 := -v508
+		v510 := math.FMA(v505, v5, v509)
+		v511 := math.FMA(v507, v5, v510)
+		v512 := float64(v505 * v8)
+		v513 := -v512
+		v514 := math.FMA(v505, v8, v513)
+		v515 := math.FMA(v507, v8, v514)
+		v516 := float64(v505 * v83)
+		v517 := -v516
+		v518 := math.FMA(v505, v83, v517)
+		v519 := math.FMA(v507, v83, v518)
+		v520 := float64(v516 * v84)
+		v521 := -v520
+		v522 := math.FMA(v516, v84, v521)
+		v523 := math.FMA(v519, v84, v522)
+		v524 := float64(v520 * v83)
+		v525 := -v524
+		v526 := math.FMA(v520, v83, v525)
+		v527 := math.FMA(v523, v83, v526)
+		v528 := float64(v505 * v167)
 		v529 := -v528
-		v530 := math.FMA(v525, v5, v529)
-		v531 := math.FMA(v527, v5, v530)
-		v532 := float64(v525 * v8)
+		v530 := math.FMA(v505, v167, v529)
+		v531 := math.FMA(v507, v167, v530)
+		v532 := float64(v528 * v241)
 		v533 := -v532
-		v534 := math.FMA(v525, v8, v533)
-		v535 := math.FMA(v527, v8, v534)
-		v536 := float64(v525 * v85)
+		v534 := math.FMA(v528, v241, v533)
+		v535 := math.FMA(v531, v241, v534)
+		v536 := float64(v505 * v306)
 		v537 := -v536
-		v538 := math.FMA(v525, v85, v537)
-		v539 := math.FMA(v527, v85, v538)
-		v540 := float64(v536 * v83)
+		v538 := math.FMA(v505, v306, v537)
+		v539 := math.FMA(v507, v306, v538)
+		v540 := float64(v536 * v241)
 		v541 := -v540
-		v542 := math.FMA(v536, v83, v541)
-		v543 := math.FMA(v539, v83, v542)
-		v544 := float64(v525 * v92)
-		v545 := -v544
-		v546 := math.FMA(v525, v92, v545)
-		v547 := math.FMA(v527, v92, v546)
-		v548 := float64(v525 * v105)
-		v549 := -v548
-		v550 := math.FMA(v525, v105, v549)
-		v551 := math.FMA(v527, v105, v550)
-		v552 := float64(v544 + v548)
-		v553 := float64(v552 - v544)
-		v554 := float64(v552 - v553)
-		v555 := float64(v544 - v554)
-		v556 := float64(v548 - v553)
-		v557 := float64(v555 + v556)
-		v558 := float64(v557 + v547)
-		v559 := float64(v558 + v551)
-		v560 := float64(v540 + v552)
-		v561 := float64(v560 - v540)
-		v562 := float64(v560 - v561)
-		v563 := float64(v540 - v562)
-		v564 := float64(v552 - v561)
-		v565 := float64(v563 + v564)
-		v566 := float64(v565 + v543)
-		v567 := float64(v566 + v559)
-		v568 := float64(v525 * v187)
-		v569 := -v568
-		v570 := math.FMA(v525, v187, v569)
-		v571 := math.FMA(v527, v187, v570)
-		v572 := float64(v568 * v261)
-		v573 := -v572
-		v574 := math.FMA(v568, v261, v573)
-		v575 := math.FMA(v571, v261, v574)
-		v576 := float64(v525 * v326)
-		v577 := -v576
-		v578 := math.FMA(v525, v326, v577)
-		v579 := math.FMA(v527, v326, v578)
-		v580 := float64(v576 * v261)
-		v581 := -v580
-		v582 := math.FMA(v576, v261, v581)
-		v583 := math.FMA(v579, v261, v582)
-		v584 := float64(v572 + v580)
-		v585 := float64(v584 - v572)
-		v586 := float64(v584 - v585)
-		v587 := float64(v572 - v586)
-		v588 := float64(v580 - v585)
-		v589 := float64(v587 + v588)
-		v590 := float64(v589 + v575)
-		v591 := float64(v590 + v583)
-		v592 := float64(v525 * v406)
+		v542 := math.FMA(v536, v241, v541)
+		v543 := math.FMA(v539, v241, v542)
+		v544 := float64(v532 + v540)
+		v545 := float64(v544 - v532)
+		v546 := float64(v544 - v545)
+		v547 := float64(v532 - v546)
+		v548 := float64(v540 - v545)
+		v549 := float64(v547 + v548)
+		v550 := float64(v549 + v535)
+		v551 := float64(v550 + v543)
+		v552 := float64(v505 * v386)
+		v553 := -v552
+		v554 := math.FMA(v505, v386, v553)
+		v555 := math.FMA(v507, v386, v554)
+		v556 := float64(v552 * v443)
+		v557 := -v556
+		v558 := math.FMA(v552, v443, v557)
+		v559 := math.FMA(v555, v443, v558)
+		v560 := float64(v505 * v466)
+		v561 := -v560
+		v562 := math.FMA(v505, v466, v561)
+		v563 := math.FMA(v507, v466, v562)
+		v564 := float64(v505 * v493)
+		v565 := -v564
+		v566 := math.FMA(v505, v493, v565)
+		v567 := math.FMA(v507, v493, v566)
+		v568 := float64(v560 + v564)
+		v569 := float64(v568 - v560)
+		v570 := float64(v568 - v569)
+		v571 := float64(v560 - v570)
+		v572 := float64(v564 - v569)
+		v573 := float64(v571 + v572)
+		v574 := float64(v573 + v563)
+		v575 := float64(v574 + v567)
+		v576 := float64(v556 + v568)
+		v577 := float64(v576 - v556)
+		v578 := float64(v576 - v577)
+		v579 := float64(v556 - v578)
+		v580 := float64(v568 - v577)
+		v581 := float64(v579 + v580)
+		v582 := float64(v581 + v559)
+		v583 := float64(v582 + v575)
+		v584 := float64(v505 * v0)
+		v585 := -v584
+		v586 := math.FMA(v505, v0, v585)
+		v587 := math.FMA(v507, v0, v586)
+		v588 := float64(v584 * v471)
+		v589 := -v588
+		v590 := math.FMA(v584, v471, v589)
+		v591 := math.FMA(v587, v471, v590)
+		v592 := float64(v588 * v384)
 		v593 := -v592
-		v594 := math.FMA(v525, v406, v593)
-		v595 := math.FMA(v527, v406, v594)
-		v596 := float64(v592 * v463)
+		v594 := math.FMA(v588, v384, v593)
+		v595 := math.FMA(v591, v384, v594)
+		v596 := float64(v584 * v384)
 		v597 := -v596
-		v598 := math.FMA(v592, v463, v597)
-		v599 := math.FMA(v595, v463, v598)
-		v600 := float64(v525 * v486)
-		v601 := -v600
-		v602 := math.FMA(v525, v486, v601)
-		v603 := math.FMA(v527, v486, v602)
-		v604 := float64(v525 * v512)
-		v605 := -v604
-		v606 := math.FMA(v525, v512, v605)
-		v607 := math.FMA(v527, v512, v606)
-		v608 := float64(v600 + v604)
-		v609 := float64(v608 - v600)
-		v610 := float64(v608 - v609)
-		v611 := float64(v600 - v610)
-		v612 := float64(v604 - v609)
-		v613 := float64(v611 + v612)
-		v614 := float64(v613 + v603)
-		v615 := float64(v614 + v607)
-		v616 := float64(v596 + v608)
-		v617 := float64(v616 - v596)
-		v618 := float64(v616 - v617)
-		v619 := float64(v596 - v618)
-		v620 := float64(v608 - v617)
-		v621 := float64(v619 + v620)
-		v622 := float64(v621 + v599)
-		v623 := float64(v622 + v615)
-		v624 := float64(v525 * v0)
-		v625 := -v624
-		v626 := math.FMA(v525, v0, v625)
-		v627 := math.FMA(v527, v0, v626)
-		v628 := float64(v624 * v491)
-		v629 := -v628
-		v630 := math.FMA(v624, v491, v629)
-		v631 := math.FMA(v627, v491, v630)
-		v632 := float64(v628 * v404)
-		v633 := -v632
-		v634 := math.FMA(v628, v404, v633)
-		v635 := math.FMA(v631, v404, v634)
-		v636 := float64(v624 * v404)
-		v637 := -v636
-		v638 := math.FMA(v624, v404, v637)
-		v639 := math.FMA(v627, v404, v638)
-		v640 := float64(v632 + v636)
-		v641 := float64(v640 - v632)
-		v642 := float64(v640 - v641)
-		v643 := float64(v632 - v642)
-		v644 := float64(v636 - v641)
-		v645 := float64(v643 + v644)
-		v646 := float64(v645 + v635)
-		v647 := float64(v646 + v639)
-		v648 := v4
-		if v244 {
-			v648 = v239
+		v598 := math.FMA(v584, v384, v597)
+		v599 := math.FMA(v587, v384, v598)
+		v600 := float64(v592 + v596)
+		v601 := float64(v600 - v592)
+		v602 := float64(v600 - v601)
+		v603 := float64(v592 - v602)
+		v604 := float64(v596 - v601)
+		v605 := float64(v603 + v604)
+		v606 := float64(v605 + v595)
+		v607 := float64(v606 + v599)
+		v608 := v4
+		if v224 {
+			v608 = v219
 		}
-		v649 := float64(v525 * v648)
-		v650 := -v649
-		v651 := math.FMA(v525, v648, v650)
-		v652 := math.FMA(v527, v648, v651)
-		v653 := v4
-		if v244 {
-			v653 = v245
+		v609 := float64(v505 * v608)
+		v610 := -v609
+		v611 := math.FMA(v505, v608, v610)
+		v612 := math.FMA(v507, v608, v611)
+		v613 := v4
+		if v224 {
+			v613 = v225
 		}
-		v654 := float64(v525 * v653)
-		v655 := float64(v652 + v654)
-		v656 := float64(v649 + v655)
-		v657 := math.Ldexp(v656, int(v246))
-		v658 := float64(v525 * v259)
-		v659 := -v658
-		v660 := math.FMA(v525, v259, v659)
-		v661 := math.FMA(v527, v259, v660)
-		v662 := v658
-		if v249 {
-			v662 = v657
+		v614 := float64(v505 * v613)
+		v615 := float64(v612 + v614)
+		v616 := float64(v609 + v615)
+		v617 := math.Ldexp(v616, int(v226))
+		v618 := float64(v505 * v239)
+		v619 := -v618
+		v620 := math.FMA(v505, v239, v619)
+		v621 := math.FMA(v507, v239, v620)
+		v622 := v618
+		if v229 {
+			v622 = v617
 		}
-		v663 := v661
-		if v249 {
-			v663 = v4
+		v623 := v621
+		if v229 {
+			v623 = v4
 		}
-		v664 := v662
-		if v260 {
-			v664 = v624
+		v624 := v622
+		if v240 {
+			v624 = v584
 		}
-		v665 := v663
-		if v260 {
-			v665 = v627
+		v625 := v623
+		if v240 {
+			v625 = v587
 		}
-		v666 := float64(v640 + v664)
-		v667 := float64(v666 - v640)
-		v668 := float64(v666 - v667)
-		v669 := float64(v640 - v668)
-		v670 := float64(v664 - v667)
-		v671 := float64(v669 + v670)
-		v672 := float64(v671 + v647)
-		v673 := float64(v672 + v665)
-		v674 := v666
-		if v330 {
-			v674 = v616
+		v626 := float64(v600 + v624)
+		v627 := float64(v626 - v600)
+		v628 := float64(v626 - v627)
+		v629 := float64(v600 - v628)
+		v630 := float64(v624 - v627)
+		v631 := float64(v629 + v630)
+		v632 := float64(v631 + v607)
+		v633 := float64(v632 + v625)
+		v634 := v626
+		if v310 {
+			v634 = v576
 		}
-		v675 := v673
-		if v330 {
-			v675 = v623
+		v635 := v633
+		if v310 {
+			v635 = v583
 		}
-		v676 := v674
-		if v109 {
-			v676 = v584
-		}
-		v677 := v675
-		if v109 {
-			v677 = v591
-		}
-		v678 := v676
+		v636 := v634
 		if v89 {
-			v678 = v560
+			v636 = v544
 		}
-		v679 := v677
+		v637 := v635
 		if v89 {
-			v679 = v567
+			v637 = v551
 		}
-		v680 := v678
+		v638 := v636
 		if v11 {
-			v680 = v540
+			v638 = v524
 		}
-		v681 := v679
+		v639 := v637
 		if v11 {
-			v681 = v543
+			v639 = v527
 		}
-		v682 := v680
+		v640 := v638
 		if v7 {
-			v682 = v532
+			v640 = v512
 		}
-		v683 := v681
+		v641 := v639
 		if v7 {
-			v683 = v535
+			v641 = v515
 		}
-		v684 := v682
+		v642 := v640
 		if v3 {
-			v684 = v528
+			v642 = v508
 		}
-		v685 := v683
+		v643 := v641
 		if v3 {
-			v685 = v531
+			v643 = v511
 		}
-		v686 := float64(v684 + v685)
-		v687 := float64(v525 * v522)
-		v688 := float64(v686 - v687)
-		v689 := math.Abs(v688)
-		v690 := math.Abs(v687)
-		v692 := float64(v690 * v691)
-		v693 := v689 <= v692
-		v694 := math.Abs(v525)
-		v695 := math.Abs(v624)
-		v696 := v694
-		if v695 > v694 {
-			v696 = v695
+		v644 := float64(v642 + v643)
+		v645 := float64(v505 * v502)
+		v646 := float64(v644 - v645)
+		v647 := math.Abs(v646)
+		v648 := math.Abs(v645)
+		v650 := float64(v648 * v649)
+		v651 := v647 <= v650
+		v652 := math.Abs(v505)
+		v653 := math.Abs(v584)
+		v654 := v652
+		if v653 > v652 {
+			v654 = v653
 		}
-		v698 := float64(v689 * v697)
-		v701 := math.FMA(v696, v699, v700)
-		v702 := v698 <= v701
-		v703 := v693 || v702
-		v704 := v686 == v4
-		v705 := v703 && !v704
-		v706 := v687
-		if v705 {
-			v706 = v686
+		v656 := float64(v647 * v655)
+		v659 := math.FMA(v654, v657, v658)
+		v660 := v656 <= v659
+		v661 := v651 || v660
+		v662 := v644 == v4
+		v663 := v661 && !v662
+		v664 := v645
+		if v663 {
+			v664 = v644
 		}
-		v707 := math.Abs(v524)
-		v708 := math.Abs(v523)
-		v709 := v707 < v708
-		v710 := v524
-		if v709 {
-			v710 = v523
+		v665 := math.Abs(v504)
+		v666 := math.Abs(v503)
+		v667 := v665 < v666
+		v668 := v504
+		if v667 {
+			v668 = v503
 		}
-		v711 := v523
-		if v709 {
-			v711 = v524
+		v669 := v503
+		if v667 {
+			v669 = v504
 		}
-		v712 := float64(v710 * v5)
-		v713 := float64(v710 * v8)
-		v714 := float64(v710 * v85)
-		v715 := -v714
-		v716 := math.FMA(v710, v85, v715)
-		v717 := float64(v714 * v83)
-		v718 := -v717
-		v719 := math.FMA(v714, v83, v718)
-		v720 := math.FMA(v716, v83, v719)
-		v721 := float64(v710 * v92)
-		v722 := -v721
-		v723 := math.FMA(v710, v92, v722)
-		v724 := float64(v710 * v105)
-		v725 := -v724
-		v726 := math.FMA(v710, v105, v725)
-		v727 := float64(v721 + v724)
-		v728 := float64(v727 - v721)
-		v729 := float64(v727 - v728)
-		v730 := float64(v721 - v729)
-		v731 := float64(v724 - v728)
-		v732 := float64(v730 + v731)
-		v733 := float64(v732 + v723)
-		v734 := float64(v733 + v726)
-		v735 := float64(v717 + v727)
-		v736 := float64(v735 - v717)
-		v737 := float64(v735 - v736)
-		v738 := float64(v717 - v737)
-		v739 := float64(v727 - v736)
-		v740 := float64(v738 + v739)
-		v741 := float64(v740 + v720)
-		v742 := float64(v741 + v734)
-		v743 := float64(v710 * v187)
-		v744 := -v743
-		v745 := math.FMA(v710, v187, v744)
-		v746 := float64(v743 * v261)
-		v747 := -v746
-		v748 := math.FMA(v743, v261, v747)
-		v749 := math.FMA(v745, v261, v748)
-		v750 := float64(v710 * v326)
-		v751 := -v750
-		v752 := math.FMA(v710, v326, v751)
-		v753 := float64(v750 * v261)
-		v754 := -v753
-		v755 := math.FMA(v750, v261, v754)
-		v756 := math.FMA(v752, v261, v755)
-		v757 := float64(v746 + v753)
-		v758 := float64(v757 - v746)
-		v759 := float64(v757 - v758)
-		v760 := float64(v746 - v759)
-		v761 := float64(v753 - v758)
-		v762 := float64(v760 + v761)
-		v763 := float64(v762 + v749)
-		v764 := float64(v763 + v756)
-		v765 := float64(v710 * v406)
-		v766 := -v765
-		v767 := math.FMA(v710, v406, v766)
-		v768 := float64(v765 * v463)
-		v769 := -v768
-		v770 := math.FMA(v765, v463, v769)
-		v771 := math.FMA(v767, v463, v770)
-		v772 := float64(v710 * v486)
-		v773 := -v772
-		v774 := math.FMA(v710, v486, v773)
-		v775 := float64(v710 * v512)
-		v776 := -v775
-		v777 := math.FMA(v710, v512, v776)
-		v778 := float64(v772 + v775)
-		v779 := float64(v778 - v772)
-		v780 := float64(v778 - v779)
-		v781 := float64(v772 - v780)
-		v782 := float64(v775 - v779)
-		v783 := float64(v781 + v782)
-		v784 := float64(v783 + v774)
-		v785 := float64(v784 + v777)
-		v786 := float64(v768 + v778)
-		v787 := float64(v786 - v768)
-		v788 := float64(v786 - v787)
-		v789 := float64(v768 - v788)
-		v790 := float64(v778 - v787)
-		v791 := float64(v789 + v790)
-		v792 := float64(v791 + v771)
-		v793 := float64(v792 + v785)
-		v794 := float64(v710 * v0)
-		v795 := -v794
-		v796 := math.FMA(v710, v0, v795)
-		v797 := float64(v794 * v491)
-		v798 := -v797
-		v799 := math.FMA(v794, v491, v798)
-		v800 := math.FMA(v796, v491, v799)
-		v801 := float64(v797 * v404)
-		v802 := -v801
-		v803 := math.FMA(v797, v404, v802)
-		v804 := math.FMA(v800, v404, v803)
-		v805 := float64(v794 * v404)
-		v806 := -v805
-		v807 := math.FMA(v794, v404, v806)
-		v808 := math.FMA(v796, v404, v807)
-		v809 := float64(v801 + v805)
-		v810 := float64(v809 - v801)
-		v811 := float64(v809 - v810)
-		v812 := float64(v801 - v811)
-		v813 := float64(v805 - v810)
-		v814 := float64(v812 + v813)
-		v815 := float64(v814 + v804)
-		v816 := float64(v815 + v808)
-		v817 := float64(v710 * v648)
-		v818 := -v817
-		v819 := math.FMA(v710, v648, v818)
-		v820 := float64(v710 * v653)
-		v821 := float64(v819 + v820)
-		v822 := float64(v817 + v821)
-		v823 := math.Ldexp(v822, int(v246))
-		v824 := float64(v710 * v259)
-		v825 := -v824
-		v826 := math.FMA(v710, v259, v825)
-		v827 := v824
-		if v249 {
-			v827 = v823
+		v670 := float64(v668 * v5)
+		v671 := float64(v668 * v8)
+		v672 := float64(v668 * v83)
+		v673 := -v672
+		v674 := math.FMA(v668, v83, v673)
+		v675 := float64(v672 * v84)
+		v676 := -v675
+		v677 := math.FMA(v672, v84, v676)
+		v678 := math.FMA(v674, v84, v677)
+		v679 := float64(v675 * v83)
+		v680 := -v679
+		v681 := math.FMA(v675, v83, v680)
+		v682 := math.FMA(v678, v83, v681)
+		v683 := float64(v668 * v167)
+		v684 := -v683
+		v685 := math.FMA(v668, v167, v684)
+		v686 := float64(v683 * v241)
+		v687 := -v686
+		v688 := math.FMA(v683, v241, v687)
+		v689 := math.FMA(v685, v241, v688)
+		v690 := float64(v668 * v306)
+		v691 := -v690
+		v692 := math.FMA(v668, v306, v691)
+		v693 := float64(v690 * v241)
+		v694 := -v693
+		v695 := math.FMA(v690, v241, v694)
+		v696 := math.FMA(v692, v241, v695)
+		v697 := float64(v686 + v693)
+		v698 := float64(v697 - v686)
+		v699 := float64(v697 - v698)
+		v700 := float64(v686 - v699)
+		v701 := float64(v693 - v698)
+		v702 := float64(v700 + v701)
+		v703 := float64(v702 + v689)
+		v704 := float64(v703 + v696)
+		v705 := float64(v668 * v386)
+		v706 := -v705
+		v707 := math.FMA(v668, v386, v706)
+		v708 := float64(v705 * v443)
+		v709 := -v708
+		v710 := math.FMA(v705, v443, v709)
+		v711 := math.FMA(v707, v443, v710)
+		v712 := float64(v668 * v466)
+		v713 := -v712
+		v714 := math.FMA(v668, v466, v713)
+		v715 := float64(v668 * v493)
+		v716 := -v715
+		v717 := math.FMA(v668, v493, v716)
+		v718 := float64(v712 + v715)
+		v719 := float64(v718 - v712)
+		v720 := float64(v718 - v719)
+		v721 := float64(v712 - v720)
+		v722 := float64(v715 - v719)
+		v723 := float64(v721 + v722)
+		v724 := float64(v723 + v714)
+		v725 := float64(v724 + v717)
+		v726 := float64(v708 + v718)
+		v727 := float64(v726 - v708)
+		v728 := float64(v726 - v727)
+		v729 := float64(v708 - v728)
+		v730 := float64(v718 - v727)
+		v731 := float64(v729 + v730)
+		v732 := float64(v731 + v711)
+		v733 := float64(v732 + v725)
+		v734 := float64(v668 * v0)
+		v735 := -v734
+		v736 := math.FMA(v668, v0, v735)
+		v737 := float64(v734 * v471)
+		v738 := -v737
+		v739 := math.FMA(v734, v471, v738)
+		v740 := math.FMA(v736, v471, v739)
+		v741 := float64(v737 * v384)
+		v742 := -v741
+		v743 := math.FMA(v737, v384, v742)
+		v744 := math.FMA(v740, v384, v743)
+		v745 := float64(v734 * v384)
+		v746 := -v745
+		v747 := math.FMA(v734, v384, v746)
+		v748 := math.FMA(v736, v384, v747)
+		v749 := float64(v741 + v745)
+		v750 := float64(v749 - v741)
+		v751 := float64(v749 - v750)
+		v752 := float64(v741 - v751)
+		v753 := float64(v745 - v750)
+		v754 := float64(v752 + v753)
+		v755 := float64(v754 + v744)
+		v756 := float64(v755 + v748)
+		v757 := float64(v668 * v608)
+		v758 := -v757
+		v759 := math.FMA(v668, v608, v758)
+		v760 := float64(v668 * v613)
+		v761 := float64(v759 + v760)
+		v762 := float64(v757 + v761)
+		v763 := math.Ldexp(v762, int(v226))
+		v764 := float64(v668 * v239)
+		v765 := -v764
+		v766 := math.FMA(v668, v239, v765)
+		v767 := v764
+		if v229 {
+			v767 = v763
 		}
-		v828 := v826
-		if v249 {
-			v828 = v4
+		v768 := v766
+		if v229 {
+			v768 = v4
 		}
-		v829 := v827
-		if v260 {
-			v829 = v794
+		v769 := v767
+		if v240 {
+			v769 = v734
 		}
-		v830 := v828
-		if v260 {
-			v830 = v796
+		v770 := v768
+		if v240 {
+			v770 = v736
 		}
-		v831 := float64(v809 + v829)
-		v832 := float64(v831 - v809)
-		v833 := float64(v831 - v832)
-		v834 := float64(v809 - v833)
-		v835 := float64(v829 - v832)
-		v836 := float64(v834 + v835)
-		v837 := float64(v836 + v816)
-		v838 := float64(v837 + v830)
-		v839 := v831
-		if v330 {
-			v839 = v786
+		v771 := float64(v749 + v769)
+		v772 := float64(v771 - v749)
+		v773 := float64(v771 - v772)
+		v774 := float64(v749 - v773)
+		v775 := float64(v769 - v772)
+		v776 := float64(v774 + v775)
+		v777 := float64(v776 + v756)
+		v778 := float64(v777 + v770)
+		v779 := v771
+		if v310 {
+			v779 = v726
 		}
-		v840 := v838
-		if v330 {
-			v840 = v793
+		v780 := v778
+		if v310 {
+			v780 = v733
 		}
-		v841 := v839
-		if v109 {
-			v841 = v757
-		}
-		v842 := v840
-		if v109 {
-			v842 = v764
-		}
-		v843 := v841
+		v781 := v779
 		if v89 {
-			v843 = v735
+			v781 = v697
 		}
-		v844 := v842
+		v782 := v780
 		if v89 {
-			v844 = v742
+			v782 = v704
 		}
-		v845 := v843
+		v783 := v781
 		if v11 {
-			v845 = v717
+			v783 = v679
 		}
-		v846 := v844
+		v784 := v782
 		if v11 {
-			v846 = v720
+			v784 = v682
 		}
-		v847 := v845
+		v785 := v783
 		if v7 {
-			v847 = v713
+			v785 = v671
 		}
-		v848 := v846
+		v786 := v784
 		if v7 {
-			v848 = v4
+			v786 = v4
 		}
-		v849 := v847
+		v787 := v785
 		if v3 {
-			v849 = v712
+			v787 = v670
 		}
-		v850 := v848
+		v788 := v786
 		if v3 {
-			v850 = v4
+			v788 = v4
 		}
-		v851 := float64(v849 + v850)
-		v852 := float64(v710 * v522)
-		v853 := float64(v851 - v852)
-		v854 := math.Abs(v853)
-		v855 := math.Abs(v852)
-		v856 := float64(v855 * v691)
-		v857 := v854 <= v856
-		v858 := math.Abs(v710)
-		v859 := math.Abs(v794)
-		v860 := v858
-		if v859 > v858 {
-			v860 = v859
+		v789 := float64(v787 + v788)
+		v790 := float64(v668 * v502)
+		v791 := float64(v789 - v790)
+		v792 := math.Abs(v791)
+		v793 := math.Abs(v790)
+		v794 := float64(v793 * v649)
+		v795 := v792 <= v794
+		v796 := math.Abs(v668)
+		v797 := math.Abs(v734)
+		v798 := v796
+		if v797 > v796 {
+			v798 = v797
 		}
-		v861 := float64(v854 * v697)
-		v862 := math.FMA(v860, v699, v700)
-		v863 := v861 <= v862
-		v864 := v857 || v863
-		v865 := v851 == v4
-		v866 := v864 && !v865
-		v867 := v852
-		if v866 {
-			v867 = v851
+		v799 := float64(v792 * v655)
+		v800 := math.FMA(v798, v657, v658)
+		v801 := v799 <= v800
+		v802 := v795 || v801
+		v803 := v789 == v4
+		v804 := v802 && !v803
+		v805 := v790
+		if v804 {
+			v805 = v789
 		}
-		v868 := float64(v711 * v867)
-		v870 := v694 == v869
-		v871 := v708 == v869
-		v872 := v707 == v869
-		v873 := v871 || v872
-		v874 := v870 && !v873
-		v875 := v706
-		if v874 {
-			v875 = v868
+		v806 := float64(v669 * v805)
+		v808 := v652 == v807
+		v809 := v666 == v807
+		v810 := v665 == v807
+		v811 := v809 || v810
+		v812 := v808 && !v811
+		v813 := v664
+		if v812 {
+			v813 = v806
 		}
-		v876 := math.IsNaN(v523)
-		v877 := v875
-		if v876 {
-			v877 = v523
+		v814 := math.IsNaN(v503)
+		v815 := v813
+		if v814 {
+			v815 = v503
 		}
-		v878 := v877
-		if v260 {
-			v878 = v0
+		v816 := v815
+		if v240 {
+			v816 = v0
 		}
-		da[i] = v878
+		da[i] = v816
 	}
 }
 
