@@ -127,7 +127,7 @@ func tanhGeneric(dst, x []float64) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f64 memory, f64
-// compute, 235 operations): the scalar twin of the vector program the assembly
+// compute, 258 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -135,305 +135,346 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v2 := math.Float64frombits(0x4075e00000000000)   // 350
-	v4 := math.Float64frombits(0x4010000000000000)   // 4
-	v5 := math.Float64frombits(0x407bb9d3beb8c86b)   // 443.614195558365
-	v6 := math.Float64frombits(0x4000000000000000)   // 2
-	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v11 := math.Float64frombits(0x4086300000000000)  // 710
-	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v17 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v19 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v56 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v62 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v64 := math.Float64frombits(0x408f400000000000)  // 1000
-	v66 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v68 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v70 := math.Float64frombits(0x0000000000000000)  // 0
-	v99 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v101 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v104 := math.Float64frombits(0xc000000000000000) // -2
-	v146 := math.Float64frombits(0xc091300000000000) // -1100
-	v231 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v241 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v243 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v244 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v4 := math.Float64frombits(0x407bb9d3beb8c86b)   // 443.614195558365
+	v5 := math.Float64frombits(0x4000000000000000)   // 2
+	v6 := math.Float64frombits(0x4089000000000000)   // 800
+	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v12 := math.Float64frombits(0x4086300000000000)  // 710
+	v14 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v18 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v20 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v24 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v65 := math.Float64frombits(0x408f400000000000)  // 1000
+	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v71 := math.Float64frombits(0x0000000000000000)  // 0
+	v83 := math.Float64frombits(0x4010000000000000)  // 4
+	v101 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
+	v102 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v106 := math.Float64frombits(0xc000000000000000) // -2
+	v155 := math.Float64frombits(0xc091300000000000) // -1100
+	v256 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v264 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v266 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v267 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
 		v3 := v2 < v1
-		v7 := float64(v6 * v1)
-		v8 := float64(v5 - v7)
-		v10 := v9
-		if v8 > v9 {
-			v10 = v8
+		v7 := v1
+		if v6 < v1 {
+			v7 = v6
 		}
-		v12 := v11
-		if v10 < v11 {
-			v12 = v10
+		v8 := float64(v5 * v7)
+		v9 := float64(v4 - v8)
+		v11 := v10
+		if v9 > v10 {
+			v11 = v9
 		}
-		v14 := float64(v12 * v13)
-		v15 := math.RoundToEven(v14)
-		v16 := -v15
-		v18 := math.FMA(v16, v17, v12)
-		v20 := math.FMA(v16, v19, v18)
-		v21 := float64(v18 - v20)
-		v22 := math.FMA(v16, v19, v21)
-		v24 := float64(v20 * v20)
-		v25 := -v24
-		v26 := math.FMA(v20, v20, v25)
-		v27 := float64(v23 * v24)
-		v28 := float64(v23 * v26)
-		v29 := float64(v20 + v27)
-		v30 := float64(v20 - v29)
-		v31 := float64(v30 + v27)
+		v13 := v12
+		if v11 < v12 {
+			v13 = v11
+		}
+		v15 := float64(v13 * v14)
+		v16 := math.RoundToEven(v15)
+		v17 := -v16
+		v19 := math.FMA(v17, v18, v13)
+		v21 := math.FMA(v17, v20, v19)
+		v22 := float64(v19 - v21)
+		v23 := math.FMA(v17, v20, v22)
+		v25 := float64(v21 * v21)
+		v26 := -v25
+		v27 := math.FMA(v21, v21, v26)
+		v28 := float64(v24 * v25)
+		v29 := float64(v24 * v27)
+		v30 := float64(v21 + v28)
+		v31 := float64(v21 - v30)
 		v32 := float64(v31 + v28)
-		v33 := math.FMA(v22, v20, v22)
-		v34 := float64(v32 + v33)
-		v35 := float64(v24 * v20)
-		v38 := math.FMA(v36, v20, v37)
-		v40 := math.FMA(v38, v20, v39)
-		v42 := math.FMA(v40, v20, v41)
-		v44 := math.FMA(v42, v20, v43)
-		v46 := math.FMA(v44, v20, v45)
-		v48 := math.FMA(v46, v20, v47)
-		v50 := math.FMA(v48, v20, v49)
-		v52 := math.FMA(v50, v20, v51)
-		v54 := math.FMA(v52, v20, v53)
-		v55 := math.FMA(v35, v54, v34)
-		v57 := float64(v56 + v29)
-		v58 := float64(v56 - v57)
-		v59 := float64(v58 + v29)
-		v60 := float64(v59 + v55)
-		v63 := float64(v62 - v15)
-		v65 := v64
-		if v63 < v64 {
-			v65 = v63
+		v33 := float64(v32 + v29)
+		v34 := math.FMA(v23, v21, v23)
+		v35 := float64(v33 + v34)
+		v36 := float64(v25 * v21)
+		v39 := math.FMA(v37, v21, v38)
+		v41 := math.FMA(v39, v21, v40)
+		v43 := math.FMA(v41, v21, v42)
+		v45 := math.FMA(v43, v21, v44)
+		v47 := math.FMA(v45, v21, v46)
+		v49 := math.FMA(v47, v21, v48)
+		v51 := math.FMA(v49, v21, v50)
+		v53 := math.FMA(v51, v21, v52)
+		v55 := math.FMA(v53, v21, v54)
+		v56 := math.FMA(v36, v55, v35)
+		v58 := float64(v57 + v30)
+		v59 := float64(v57 - v58)
+		v60 := float64(v59 + v30)
+		v61 := float64(v60 + v56)
+		v62 := v10 <= v9
+		v64 := float64(v63 - v16)
+		v66 := v65
+		if v64 < v65 {
+			v66 = v64
 		}
-		v67 := v15 < v66
-		v69 := math.Ldexp(v68, int(v65))
-		v71 := v70
-		if v67 {
-			v71 = v69
+		v68 := v16 < v67
+		v70 := math.Ldexp(v69, int(v66))
+		v72 := v71
+		if v68 {
+			v72 = v70
 		}
-		v72 := float64(v57 + v71)
-		v73 := float64(v72 - v71)
-		v74 := float64(v57 - v73)
-		v75 := float64(v74 + v60)
-		v76 := float64(v75 + v71)
-		v77 := float64(v76 - v71)
-		v78 := float64(v73 + v77)
-		v79 := math.Ldexp(v78, int(v15))
-		v80 := math.IsNaN(v8)
-		v81 := v79
-		if v80 {
-			v81 = v8
+		v73 := float64(v58 + v72)
+		v74 := float64(v73 - v72)
+		v75 := float64(v58 - v74)
+		v76 := float64(v75 + v61)
+		v77 := float64(v76 + v72)
+		v78 := float64(v77 - v72)
+		v79 := float64(v74 + v78)
+		v80 := math.Ldexp(v79, int(v16))
+		v81 := math.IsNaN(v9)
+		v82 := v80
+		if v81 {
+			v82 = v9
 		}
-		v82 := float64(v4 * v81)
-		v100 := float64(v82 * v99)
-		v102 := float64(v100 * v101)
-		v103 := math.FMA(v82, v99, v102)
-		v105 := float64(v104 * v1)
-		v106 := math.Abs(v105)
-		v107 := -v106
-		v108 := v9
-		if v107 > v9 {
-			v108 = v107
+		v103 := float64(v9 - v4)
+		v104 := float64(v9 - v103)
+		v105 := float64(v4 - v104)
+		v107 := float64(v106 * v7)
+		v108 := float64(v107 - v103)
+		v109 := float64(v105 + v108)
+		v110 := float64(v102 + v109)
+		v111 := float64(v101 * v110)
+		v112 := float64(v82 * v111)
+		v113 := math.FMA(v82, v101, v112)
+		v114 := float64(v106 * v1)
+		v115 := math.Abs(v114)
+		v116 := -v115
+		v117 := v10
+		if v116 > v10 {
+			v117 = v116
 		}
-		v109 := v105 < v70
-		v110 := float64(v108 * v13)
-		v111 := math.RoundToEven(v110)
-		v112 := -v111
-		v113 := math.FMA(v112, v17, v108)
-		v114 := math.FMA(v112, v19, v113)
-		v115 := float64(v113 - v114)
-		v116 := math.FMA(v112, v19, v115)
-		v117 := float64(v114 * v114)
-		v118 := -v117
-		v119 := math.FMA(v114, v114, v118)
-		v120 := float64(v23 * v117)
-		v121 := float64(v23 * v119)
-		v122 := float64(v114 + v120)
-		v123 := float64(v114 - v122)
-		v124 := float64(v123 + v120)
-		v125 := float64(v124 + v121)
-		v126 := math.FMA(v116, v114, v116)
-		v127 := float64(v125 + v126)
-		v128 := float64(v117 * v114)
-		v129 := math.FMA(v36, v114, v37)
-		v130 := math.FMA(v129, v114, v39)
-		v131 := math.FMA(v130, v114, v41)
-		v132 := math.FMA(v131, v114, v43)
-		v133 := math.FMA(v132, v114, v45)
-		v134 := math.FMA(v133, v114, v47)
-		v135 := math.FMA(v134, v114, v49)
-		v136 := math.FMA(v135, v114, v51)
-		v137 := math.FMA(v136, v114, v53)
-		v138 := math.FMA(v128, v137, v127)
-		v139 := float64(v56 + v122)
-		v140 := float64(v56 - v139)
-		v141 := float64(v140 + v122)
-		v142 := float64(v141 + v138)
-		v143 := float64(v139 + v142)
-		v144 := float64(v139 - v143)
-		v145 := float64(v144 + v142)
-		v147 := v146
-		if v111 > v146 {
-			v147 = v111
+		v118 := v114 < v71
+		v119 := float64(v117 * v14)
+		v120 := math.RoundToEven(v119)
+		v121 := -v120
+		v122 := math.FMA(v121, v18, v117)
+		v123 := math.FMA(v121, v20, v122)
+		v124 := float64(v122 - v123)
+		v125 := math.FMA(v121, v20, v124)
+		v126 := float64(v123 * v123)
+		v127 := -v126
+		v128 := math.FMA(v123, v123, v127)
+		v129 := float64(v24 * v126)
+		v130 := float64(v24 * v128)
+		v131 := float64(v123 + v129)
+		v132 := float64(v123 - v131)
+		v133 := float64(v132 + v129)
+		v134 := float64(v133 + v130)
+		v135 := math.FMA(v125, v123, v125)
+		v136 := float64(v134 + v135)
+		v137 := float64(v126 * v123)
+		v138 := math.FMA(v37, v123, v38)
+		v139 := math.FMA(v138, v123, v40)
+		v140 := math.FMA(v139, v123, v42)
+		v141 := math.FMA(v140, v123, v44)
+		v142 := math.FMA(v141, v123, v46)
+		v143 := math.FMA(v142, v123, v48)
+		v144 := math.FMA(v143, v123, v50)
+		v145 := math.FMA(v144, v123, v52)
+		v146 := math.FMA(v145, v123, v54)
+		v147 := math.FMA(v137, v146, v136)
+		v148 := float64(v57 + v131)
+		v149 := float64(v57 - v148)
+		v150 := float64(v149 + v131)
+		v151 := float64(v150 + v147)
+		v152 := float64(v148 + v151)
+		v153 := float64(v148 - v152)
+		v154 := float64(v153 + v151)
+		v156 := v155
+		if v120 > v155 {
+			v156 = v120
 		}
-		v148 := ldexpMid(v56, v147)
-		v149 := float64(v143 * v148)
-		v150 := float64(v145 * v148)
-		v151 := float64(v56 + v149)
-		v152 := float64(v56 - v151)
-		v153 := float64(v152 + v149)
-		v154 := float64(v153 + v150)
-		v155 := v56
-		if v109 {
-			v155 = v143
+		v157 := ldexpMid(v57, v156)
+		v158 := float64(v152 * v157)
+		v159 := float64(v154 * v157)
+		v160 := float64(v57 + v158)
+		v161 := float64(v57 - v160)
+		v162 := float64(v161 + v158)
+		v163 := float64(v162 + v159)
+		v164 := v57
+		if v118 {
+			v164 = v152
 		}
-		v156 := v70
-		if v109 {
-			v156 = v145
+		v165 := v71
+		if v118 {
+			v165 = v154
 		}
-		v157 := float64(v56 / v151)
-		v158 := float64(v155 * v157)
-		v159 := -v158
-		v160 := math.FMA(v159, v151, v155)
-		v161 := math.FMA(v159, v154, v160)
-		v162 := float64(v161 + v156)
-		v164 := float64(v162 * v157)
-		v165 := v70
-		if v109 {
-			v165 = v111
+		v166 := float64(v57 / v160)
+		v167 := float64(v164 * v166)
+		v168 := -v167
+		v169 := math.FMA(v168, v160, v164)
+		v170 := math.FMA(v168, v163, v169)
+		v171 := float64(v170 + v165)
+		v173 := float64(v171 * v166)
+		v174 := v71
+		if v118 {
+			v174 = v120
 		}
-		v166 := float64(v62 - v165)
-		v167 := v64
-		if v166 < v64 {
-			v167 = v166
+		v175 := float64(v63 - v174)
+		v176 := v65
+		if v175 < v65 {
+			v176 = v175
 		}
-		v168 := v165 < v66
-		v169 := math.Ldexp(v68, int(v167))
-		v170 := v70
-		if v168 {
-			v170 = v169
+		v177 := v174 < v67
+		v178 := math.Ldexp(v69, int(v176))
+		v179 := v71
+		if v177 {
+			v179 = v178
 		}
-		v171 := float64(v158 + v170)
-		v172 := float64(v171 - v170)
-		v173 := float64(v158 - v172)
-		v174 := float64(v173 + v164)
-		v175 := float64(v174 + v170)
-		v176 := float64(v175 - v170)
-		v177 := float64(v172 + v176)
-		v178 := math.Ldexp(v177, int(v165))
-		v179 := math.IsNaN(v105)
-		v180 := v178
-		if v179 {
-			v180 = v105
+		v180 := float64(v167 + v179)
+		v181 := float64(v180 - v179)
+		v182 := float64(v167 - v181)
+		v183 := float64(v182 + v173)
+		v184 := float64(v183 + v179)
+		v185 := float64(v184 - v179)
+		v186 := float64(v181 + v185)
+		v187 := math.Ldexp(v186, int(v174))
+		v188 := math.IsNaN(v114)
+		v189 := v187
+		if v188 {
+			v189 = v114
 		}
-		v181 := -v180
-		v182 := math.FMA(v181, v180, v180)
-		v183 := float64(v4 * v182)
-		v184 := v183
+		v190 := -v189
+		v191 := math.FMA(v190, v189, v189)
+		v192 := float64(v83 * v191)
+		v193 := v192
 		if v3 {
-			v184 = v103
+			v193 = v113
 		}
-		v185 := dy[i]
-		v186 := float64(v185 * v99)
-		v187 := float64(v186 * v82)
-		v188 := -v187
-		v189 := math.FMA(v186, v82, v188)
-		v190 := float64(v185 * v101)
-		v191 := -v190
-		v192 := math.FMA(v185, v101, v191)
-		v193 := float64(v190 * v100)
-		v194 := -v193
-		v195 := math.FMA(v190, v100, v194)
-		v196 := math.FMA(v192, v100, v195)
-		v197 := float64(v187 + v193)
-		v198 := float64(v197 - v187)
-		v199 := float64(v197 - v198)
-		v200 := float64(v187 - v199)
-		v201 := float64(v193 - v198)
-		v202 := float64(v200 + v201)
-		v203 := float64(v202 + v189)
-		v204 := float64(v203 + v196)
-		v205 := float64(v185 * v4)
-		v206 := float64(v205 * v181)
-		v207 := -v206
-		v208 := math.FMA(v205, v181, v207)
-		v209 := float64(v206 * v180)
-		v210 := -v209
-		v211 := math.FMA(v206, v180, v210)
-		v212 := math.FMA(v208, v180, v211)
-		v213 := float64(v205 * v180)
-		v214 := -v213
-		v215 := math.FMA(v205, v180, v214)
-		v216 := float64(v209 + v213)
-		v217 := float64(v216 - v209)
-		v218 := float64(v216 - v217)
-		v219 := float64(v209 - v218)
-		v220 := float64(v213 - v217)
-		v221 := float64(v219 + v220)
-		v222 := float64(v221 + v212)
-		v223 := float64(v222 + v215)
-		v224 := v216
+		v194 := dy[i]
+		v195 := float64(v194 * v101)
+		v196 := float64(v195 * v9)
+		v197 := -v196
+		v198 := math.FMA(v195, v9, v197)
+		v199 := v71
+		if v62 {
+			v199 = v58
+		}
+		v200 := float64(v195 * v199)
+		v201 := -v200
+		v202 := math.FMA(v195, v199, v201)
+		v203 := v71
+		if v62 {
+			v203 = v61
+		}
+		v204 := float64(v195 * v203)
+		v205 := float64(v202 + v204)
+		v206 := float64(v200 + v205)
+		v207 := math.Ldexp(v206, int(v16))
+		v208 := float64(v195 * v80)
+		v209 := -v208
+		v210 := math.FMA(v195, v80, v209)
+		v211 := v208
+		if v68 {
+			v211 = v207
+		}
+		v212 := v210
+		if v68 {
+			v212 = v71
+		}
+		v213 := v211
+		if v81 {
+			v213 = v196
+		}
+		v214 := v212
+		if v81 {
+			v214 = v198
+		}
+		v215 := float64(v194 * v82)
+		v216 := -v215
+		v217 := math.FMA(v194, v82, v216)
+		v218 := float64(v215 * v111)
+		v219 := -v218
+		v220 := math.FMA(v215, v111, v219)
+		v221 := math.FMA(v217, v111, v220)
+		v222 := float64(v213 + v218)
+		v223 := float64(v222 - v213)
+		v224 := float64(v222 - v223)
+		v225 := float64(v213 - v224)
+		v226 := float64(v218 - v223)
+		v227 := float64(v225 + v226)
+		v228 := float64(v227 + v214)
+		v229 := float64(v228 + v221)
+		v230 := float64(v194 * v83)
+		v231 := float64(v230 * v190)
+		v232 := -v231
+		v233 := math.FMA(v230, v190, v232)
+		v234 := float64(v231 * v189)
+		v235 := -v234
+		v236 := math.FMA(v231, v189, v235)
+		v237 := math.FMA(v233, v189, v236)
+		v238 := float64(v230 * v189)
+		v239 := -v238
+		v240 := math.FMA(v230, v189, v239)
+		v241 := float64(v234 + v238)
+		v242 := float64(v241 - v234)
+		v243 := float64(v241 - v242)
+		v244 := float64(v234 - v243)
+		v245 := float64(v238 - v242)
+		v246 := float64(v244 + v245)
+		v247 := float64(v246 + v237)
+		v248 := float64(v247 + v240)
+		v249 := v241
 		if v3 {
-			v224 = v197
+			v249 = v222
 		}
-		v225 := v223
+		v250 := v248
 		if v3 {
-			v225 = v204
+			v250 = v229
 		}
-		v226 := float64(v224 + v225)
-		v227 := float64(v185 * v184)
-		v228 := float64(v226 - v227)
-		v229 := math.Abs(v228)
-		v230 := math.Abs(v227)
-		v232 := float64(v230 * v231)
-		v233 := v229 <= v232
-		v234 := math.Abs(v185)
-		v235 := math.Abs(v186)
-		v236 := v234
-		if v235 > v234 {
-			v236 = v235
+		v251 := float64(v249 + v250)
+		v252 := float64(v194 * v193)
+		v253 := float64(v251 - v252)
+		v254 := math.Abs(v253)
+		v255 := math.Abs(v252)
+		v257 := float64(v255 * v256)
+		v258 := v254 <= v257
+		v259 := math.Abs(v194)
+		v260 := math.Abs(v195)
+		v261 := v259
+		if v260 > v259 {
+			v261 = v260
 		}
-		v237 := math.Abs(v190)
-		v238 := v236
-		if v237 > v236 {
-			v238 = v237
+		v262 := math.Abs(v230)
+		v263 := v261
+		if v262 > v261 {
+			v263 = v262
 		}
-		v239 := math.Abs(v205)
-		v240 := v238
-		if v239 > v238 {
-			v240 = v239
+		v265 := float64(v254 * v264)
+		v268 := math.FMA(v263, v266, v267)
+		v269 := v265 <= v268
+		v270 := v258 || v269
+		v271 := v251 == v71
+		v272 := v270 && !v271
+		v273 := v252
+		if v272 {
+			v273 = v251
 		}
-		v242 := float64(v229 * v241)
-		v245 := math.FMA(v240, v243, v244)
-		v246 := v242 <= v245
-		v247 := v233 || v246
-		v248 := v226 == v70
-		v249 := v247 && !v248
-		v250 := v227
-		if v249 {
-			v250 = v226
+		v274 := math.IsNaN(v0)
+		v275 := v273
+		if v274 {
+			v275 = v0
 		}
-		v251 := math.IsNaN(v0)
-		v252 := v250
-		if v251 {
-			v252 = v0
-		}
-		dx[i] = v252
+		dx[i] = v275
 	}
 }
 
