@@ -31,9 +31,8 @@ const (
 	// -745.1332191019412 (half the smallest subnormal), in both precisions'
 	// compute type.
 	expMaxArg = 710.0
-	expMinArg = -746.0
-	// A float64 target reduces arguments down to -1460 all the same: the
-	// value still rounds to +0 there, but a scaled product (scale.go) that
+	// A float64 target reduces arguments down to -1460: the value rounds
+	// to +0 below -745.13, but a scaled product (scale.go) that
 	// multiplies the unrounded 2^k·(y0 + w) by up to MaxFloat64 = 2^1024
 	// has results down to 2^-1075 to recover, which need e^x ≥ 2^-2099,
 	// x ≥ -1455. The reduction stays exact (x − k·expLn2Hi is a multiple of

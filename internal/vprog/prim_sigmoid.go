@@ -41,7 +41,8 @@ func sigmoidDivParts(b *Builder, nh, nl, dh, dl Value) (y0, rem, q Value) {
 
 func sigmoidLower(b *Builder, x Value, target Type) Value {
 	// −|x| clamped below where exp is 0 (for a float64 target: where it
-	// stays 0 however it is scaled); NaN → the clamp.
+	// stays 0 however it is scaled; for a float32 target: where it is
+	// flushed to 0, exp32MinArg); NaN → the clamp.
 	minArg := exp32MinArg
 	if target == F64 {
 		minArg = expMinArgF64
