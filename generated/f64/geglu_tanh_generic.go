@@ -13,7 +13,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
-// compute, 349 operations): the scalar twin of the vector program the assembly
+// compute, 355 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -53,11 +53,11 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v110 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v128 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v134 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v181 := math.Float64frombits(0xc091300000000000) // -1100
-	v348 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v356 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v358 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v359 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v187 := math.Float64frombits(0xc091300000000000) // -1100
+	v354 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v362 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v364 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v365 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -160,327 +160,333 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v135 := float64(v134 * v13)
 		v136 := float64(v133 + v135)
 		v137 := float64(v110 + v136)
-		v138 := float64(v137 * v109)
-		v139 := float64(v92 * v138)
-		v140 := math.FMA(v92, v109, v139)
-		v141 := math.Abs(v14)
-		v142 := -v141
-		v143 := v20
-		if v142 > v20 {
-			v143 = v142
+		v138 := float64(v19 - v14)
+		v139 := float64(v19 - v138)
+		v140 := float64(v14 - v139)
+		v141 := float64(v18 - v138)
+		v142 := float64(v140 + v141)
+		v143 := float64(v137 + v142)
+		v144 := float64(v143 * v109)
+		v145 := float64(v92 * v144)
+		v146 := math.FMA(v92, v109, v145)
+		v147 := math.Abs(v14)
+		v148 := -v147
+		v149 := v20
+		if v148 > v20 {
+			v149 = v148
 		}
-		v144 := v14 < v4
-		v145 := float64(v143 * v24)
-		v146 := math.RoundToEven(v145)
-		v147 := -v146
-		v148 := math.FMA(v147, v28, v143)
-		v149 := math.FMA(v147, v30, v148)
-		v150 := float64(v148 - v149)
-		v151 := math.FMA(v147, v30, v150)
-		v152 := float64(v149 * v149)
+		v150 := v14 < v4
+		v151 := float64(v149 * v24)
+		v152 := math.RoundToEven(v151)
 		v153 := -v152
-		v154 := math.FMA(v149, v149, v153)
-		v155 := float64(v34 * v152)
-		v156 := float64(v34 * v154)
-		v157 := float64(v149 + v155)
-		v158 := float64(v149 - v157)
-		v159 := float64(v158 + v155)
-		v160 := float64(v159 + v156)
-		v161 := math.FMA(v151, v149, v151)
-		v162 := float64(v160 + v161)
-		v163 := float64(v152 * v149)
-		v164 := math.FMA(v47, v149, v48)
-		v165 := math.FMA(v164, v149, v50)
-		v166 := math.FMA(v165, v149, v52)
-		v167 := math.FMA(v166, v149, v54)
-		v168 := math.FMA(v167, v149, v56)
-		v169 := math.FMA(v168, v149, v58)
-		v170 := math.FMA(v169, v149, v60)
-		v171 := math.FMA(v170, v149, v62)
-		v172 := math.FMA(v171, v149, v64)
-		v173 := math.FMA(v163, v172, v162)
-		v174 := float64(v67 + v157)
-		v175 := float64(v67 - v174)
-		v176 := float64(v175 + v157)
-		v177 := float64(v176 + v173)
-		v178 := float64(v174 + v177)
-		v179 := float64(v174 - v178)
-		v180 := float64(v179 + v177)
-		v182 := v181
-		if v146 > v181 {
-			v182 = v146
+		v154 := math.FMA(v153, v28, v149)
+		v155 := math.FMA(v153, v30, v154)
+		v156 := float64(v154 - v155)
+		v157 := math.FMA(v153, v30, v156)
+		v158 := float64(v155 * v155)
+		v159 := -v158
+		v160 := math.FMA(v155, v155, v159)
+		v161 := float64(v34 * v158)
+		v162 := float64(v34 * v160)
+		v163 := float64(v155 + v161)
+		v164 := float64(v155 - v163)
+		v165 := float64(v164 + v161)
+		v166 := float64(v165 + v162)
+		v167 := math.FMA(v157, v155, v157)
+		v168 := float64(v166 + v167)
+		v169 := float64(v158 * v155)
+		v170 := math.FMA(v47, v155, v48)
+		v171 := math.FMA(v170, v155, v50)
+		v172 := math.FMA(v171, v155, v52)
+		v173 := math.FMA(v172, v155, v54)
+		v174 := math.FMA(v173, v155, v56)
+		v175 := math.FMA(v174, v155, v58)
+		v176 := math.FMA(v175, v155, v60)
+		v177 := math.FMA(v176, v155, v62)
+		v178 := math.FMA(v177, v155, v64)
+		v179 := math.FMA(v169, v178, v168)
+		v180 := float64(v67 + v163)
+		v181 := float64(v67 - v180)
+		v182 := float64(v181 + v163)
+		v183 := float64(v182 + v179)
+		v184 := float64(v180 + v183)
+		v185 := float64(v180 - v184)
+		v186 := float64(v185 + v183)
+		v188 := v187
+		if v152 > v187 {
+			v188 = v152
 		}
-		v183 := ldexpMid(v67, v182)
-		v184 := float64(v178 * v183)
-		v185 := float64(v180 * v183)
-		v186 := float64(v67 + v184)
-		v187 := float64(v67 - v186)
-		v188 := float64(v187 + v184)
-		v189 := float64(v188 + v185)
-		v190 := v67
-		if v144 {
-			v190 = v178
+		v189 := ldexpMid(v67, v188)
+		v190 := float64(v184 * v189)
+		v191 := float64(v186 * v189)
+		v192 := float64(v67 + v190)
+		v193 := float64(v67 - v192)
+		v194 := float64(v193 + v190)
+		v195 := float64(v194 + v191)
+		v196 := v67
+		if v150 {
+			v196 = v184
 		}
-		v191 := v4
-		if v144 {
-			v191 = v180
+		v197 := v4
+		if v150 {
+			v197 = v186
 		}
-		v192 := float64(v67 / v186)
-		v193 := float64(v190 * v192)
-		v194 := -v193
-		v195 := math.FMA(v194, v186, v190)
-		v196 := math.FMA(v194, v189, v195)
-		v197 := float64(v196 + v191)
-		v199 := float64(v197 * v192)
-		v200 := v4
-		if v144 {
-			v200 = v146
+		v198 := float64(v67 / v192)
+		v199 := float64(v196 * v198)
+		v200 := -v199
+		v201 := math.FMA(v200, v192, v196)
+		v202 := math.FMA(v200, v195, v201)
+		v203 := float64(v202 + v197)
+		v205 := float64(v203 * v198)
+		v206 := v4
+		if v150 {
+			v206 = v152
 		}
-		v201 := float64(v73 - v200)
-		v202 := v75
-		if v201 < v75 {
-			v202 = v201
+		v207 := float64(v73 - v206)
+		v208 := v75
+		if v207 < v75 {
+			v208 = v207
 		}
-		v203 := v200 < v77
-		v204 := math.Ldexp(v79, int(v202))
-		v205 := v4
-		if v203 {
-			v205 = v204
+		v209 := v206 < v77
+		v210 := math.Ldexp(v79, int(v208))
+		v211 := v4
+		if v209 {
+			v211 = v210
 		}
-		v206 := float64(v193 + v205)
-		v207 := float64(v206 - v205)
-		v208 := float64(v193 - v207)
-		v209 := float64(v208 + v199)
-		v210 := float64(v209 + v205)
-		v211 := float64(v210 - v205)
-		v212 := float64(v207 + v211)
-		v213 := math.Ldexp(v212, int(v200))
-		v214 := math.IsNaN(v14)
-		v215 := v213
-		if v214 {
-			v215 = v14
+		v212 := float64(v199 + v211)
+		v213 := float64(v212 - v211)
+		v214 := float64(v199 - v213)
+		v215 := float64(v214 + v205)
+		v216 := float64(v215 + v211)
+		v217 := float64(v216 - v211)
+		v218 := float64(v213 + v217)
+		v219 := math.Ldexp(v218, int(v206))
+		v220 := math.IsNaN(v14)
+		v221 := v219
+		if v220 {
+			v221 = v14
 		}
-		v216 := math.Abs(v111)
-		v217 := -v216
-		v218 := v20
-		if v217 > v20 {
-			v218 = v217
+		v222 := math.Abs(v111)
+		v223 := -v222
+		v224 := v20
+		if v223 > v20 {
+			v224 = v223
 		}
-		v219 := v111 < v4
-		v220 := float64(v218 * v24)
-		v221 := math.RoundToEven(v220)
-		v222 := -v221
-		v223 := math.FMA(v222, v28, v218)
-		v224 := math.FMA(v222, v30, v223)
-		v225 := float64(v223 - v224)
-		v226 := math.FMA(v222, v30, v225)
-		v227 := float64(v224 * v224)
+		v225 := v111 < v4
+		v226 := float64(v224 * v24)
+		v227 := math.RoundToEven(v226)
 		v228 := -v227
-		v229 := math.FMA(v224, v224, v228)
-		v230 := float64(v34 * v227)
-		v231 := float64(v34 * v229)
-		v232 := float64(v224 + v230)
-		v233 := float64(v224 - v232)
-		v234 := float64(v233 + v230)
-		v235 := float64(v234 + v231)
-		v236 := math.FMA(v226, v224, v226)
-		v237 := float64(v235 + v236)
-		v238 := float64(v227 * v224)
-		v239 := math.FMA(v47, v224, v48)
-		v240 := math.FMA(v239, v224, v50)
-		v241 := math.FMA(v240, v224, v52)
-		v242 := math.FMA(v241, v224, v54)
-		v243 := math.FMA(v242, v224, v56)
-		v244 := math.FMA(v243, v224, v58)
-		v245 := math.FMA(v244, v224, v60)
-		v246 := math.FMA(v245, v224, v62)
-		v247 := math.FMA(v246, v224, v64)
-		v248 := math.FMA(v238, v247, v237)
-		v249 := float64(v67 + v232)
-		v250 := float64(v67 - v249)
-		v251 := float64(v250 + v232)
-		v252 := float64(v251 + v248)
-		v253 := float64(v249 + v252)
-		v254 := float64(v249 - v253)
-		v255 := float64(v254 + v252)
-		v256 := v181
-		if v221 > v181 {
-			v256 = v221
+		v229 := math.FMA(v228, v28, v224)
+		v230 := math.FMA(v228, v30, v229)
+		v231 := float64(v229 - v230)
+		v232 := math.FMA(v228, v30, v231)
+		v233 := float64(v230 * v230)
+		v234 := -v233
+		v235 := math.FMA(v230, v230, v234)
+		v236 := float64(v34 * v233)
+		v237 := float64(v34 * v235)
+		v238 := float64(v230 + v236)
+		v239 := float64(v230 - v238)
+		v240 := float64(v239 + v236)
+		v241 := float64(v240 + v237)
+		v242 := math.FMA(v232, v230, v232)
+		v243 := float64(v241 + v242)
+		v244 := float64(v233 * v230)
+		v245 := math.FMA(v47, v230, v48)
+		v246 := math.FMA(v245, v230, v50)
+		v247 := math.FMA(v246, v230, v52)
+		v248 := math.FMA(v247, v230, v54)
+		v249 := math.FMA(v248, v230, v56)
+		v250 := math.FMA(v249, v230, v58)
+		v251 := math.FMA(v250, v230, v60)
+		v252 := math.FMA(v251, v230, v62)
+		v253 := math.FMA(v252, v230, v64)
+		v254 := math.FMA(v244, v253, v243)
+		v255 := float64(v67 + v238)
+		v256 := float64(v67 - v255)
+		v257 := float64(v256 + v238)
+		v258 := float64(v257 + v254)
+		v259 := float64(v255 + v258)
+		v260 := float64(v255 - v259)
+		v261 := float64(v260 + v258)
+		v262 := v187
+		if v227 > v187 {
+			v262 = v227
 		}
-		v257 := ldexpMid(v67, v256)
-		v258 := float64(v253 * v257)
-		v259 := float64(v255 * v257)
-		v260 := float64(v67 + v258)
-		v261 := float64(v67 - v260)
-		v262 := float64(v261 + v258)
-		v263 := float64(v262 + v259)
-		v264 := v67
-		if v219 {
-			v264 = v253
+		v263 := ldexpMid(v67, v262)
+		v264 := float64(v259 * v263)
+		v265 := float64(v261 * v263)
+		v266 := float64(v67 + v264)
+		v267 := float64(v67 - v266)
+		v268 := float64(v267 + v264)
+		v269 := float64(v268 + v265)
+		v270 := v67
+		if v225 {
+			v270 = v259
 		}
-		v265 := v4
-		if v219 {
-			v265 = v255
+		v271 := v4
+		if v225 {
+			v271 = v261
 		}
-		v266 := float64(v67 / v260)
-		v267 := float64(v264 * v266)
-		v268 := -v267
-		v269 := math.FMA(v268, v260, v264)
-		v270 := math.FMA(v268, v263, v269)
-		v271 := float64(v270 + v265)
-		v273 := float64(v271 * v266)
-		v274 := v4
-		if v219 {
-			v274 = v221
+		v272 := float64(v67 / v266)
+		v273 := float64(v270 * v272)
+		v274 := -v273
+		v275 := math.FMA(v274, v266, v270)
+		v276 := math.FMA(v274, v269, v275)
+		v277 := float64(v276 + v271)
+		v279 := float64(v277 * v272)
+		v280 := v4
+		if v225 {
+			v280 = v227
 		}
-		v275 := float64(v73 - v274)
-		v276 := v75
-		if v275 < v75 {
-			v276 = v275
+		v281 := float64(v73 - v280)
+		v282 := v75
+		if v281 < v75 {
+			v282 = v281
 		}
-		v277 := v274 < v77
-		v278 := math.Ldexp(v79, int(v276))
-		v279 := v4
-		if v277 {
-			v279 = v278
+		v283 := v280 < v77
+		v284 := math.Ldexp(v79, int(v282))
+		v285 := v4
+		if v283 {
+			v285 = v284
 		}
-		v280 := float64(v267 + v279)
-		v281 := float64(v280 - v279)
-		v282 := float64(v267 - v281)
-		v283 := float64(v282 + v273)
-		v284 := float64(v283 + v279)
-		v285 := float64(v284 - v279)
-		v286 := float64(v281 + v285)
-		v287 := math.Ldexp(v286, int(v274))
-		v288 := math.IsNaN(v111)
-		v289 := v287
-		if v288 {
-			v289 = v111
+		v286 := float64(v273 + v285)
+		v287 := float64(v286 - v285)
+		v288 := float64(v273 - v287)
+		v289 := float64(v288 + v279)
+		v290 := float64(v289 + v285)
+		v291 := float64(v290 - v285)
+		v292 := float64(v287 + v291)
+		v293 := math.Ldexp(v292, int(v280))
+		v294 := math.IsNaN(v111)
+		v295 := v293
+		if v294 {
+			v295 = v111
 		}
-		v290 := float64(v136 * v289)
-		v291 := float64(v215 * v290)
-		v292 := float64(v215 + v291)
-		v293 := float64(v0 * v292)
-		v294 := v293
+		v296 := float64(v136 * v295)
+		v297 := float64(v221 * v296)
+		v298 := float64(v221 + v297)
+		v299 := float64(v0 * v298)
+		v300 := v299
 		if v17 {
-			v294 = v140
+			v300 = v146
 		}
-		v295 := v294
+		v301 := v300
 		if v7 {
-			v295 = v0
+			v301 = v0
 		}
-		v296 := v295
+		v302 := v301
 		if v3 {
-			v296 = v5
+			v302 = v5
 		}
-		v297 := b[i]
-		v298 := float64(v297 * v5)
-		v299 := float64(v297 * v0)
-		v300 := -v299
-		v301 := math.FMA(v297, v0, v300)
-		v302 := float64(v297 * v109)
-		v303 := float64(v302 * v92)
-		v304 := -v303
-		v305 := math.FMA(v302, v92, v304)
-		v306 := float64(v297 * v92)
-		v307 := -v306
-		v308 := math.FMA(v297, v92, v307)
-		v309 := float64(v306 * v138)
+		v303 := b[i]
+		v304 := float64(v303 * v5)
+		v305 := float64(v303 * v0)
+		v306 := -v305
+		v307 := math.FMA(v303, v0, v306)
+		v308 := float64(v303 * v109)
+		v309 := float64(v308 * v92)
 		v310 := -v309
-		v311 := math.FMA(v306, v138, v310)
-		v312 := math.FMA(v308, v138, v311)
-		v313 := float64(v303 + v309)
-		v314 := float64(v313 - v303)
-		v315 := float64(v313 - v314)
-		v316 := float64(v303 - v315)
-		v317 := float64(v309 - v314)
-		v318 := float64(v316 + v317)
-		v319 := float64(v318 + v305)
-		v320 := float64(v319 + v312)
-		v321 := float64(v299 * v215)
-		v322 := -v321
-		v323 := math.FMA(v299, v215, v322)
-		v324 := math.FMA(v301, v215, v323)
-		v325 := float64(v299 * v291)
-		v326 := -v325
-		v327 := math.FMA(v299, v291, v326)
-		v328 := math.FMA(v301, v291, v327)
-		v329 := float64(v321 + v325)
-		v330 := float64(v329 - v321)
-		v331 := float64(v329 - v330)
-		v332 := float64(v321 - v331)
-		v333 := float64(v325 - v330)
-		v334 := float64(v332 + v333)
-		v335 := float64(v334 + v324)
-		v336 := float64(v335 + v328)
-		v337 := v329
+		v311 := math.FMA(v308, v92, v310)
+		v312 := float64(v303 * v92)
+		v313 := -v312
+		v314 := math.FMA(v303, v92, v313)
+		v315 := float64(v312 * v144)
+		v316 := -v315
+		v317 := math.FMA(v312, v144, v316)
+		v318 := math.FMA(v314, v144, v317)
+		v319 := float64(v309 + v315)
+		v320 := float64(v319 - v309)
+		v321 := float64(v319 - v320)
+		v322 := float64(v309 - v321)
+		v323 := float64(v315 - v320)
+		v324 := float64(v322 + v323)
+		v325 := float64(v324 + v311)
+		v326 := float64(v325 + v318)
+		v327 := float64(v305 * v221)
+		v328 := -v327
+		v329 := math.FMA(v305, v221, v328)
+		v330 := math.FMA(v307, v221, v329)
+		v331 := float64(v305 * v297)
+		v332 := -v331
+		v333 := math.FMA(v305, v297, v332)
+		v334 := math.FMA(v307, v297, v333)
+		v335 := float64(v327 + v331)
+		v336 := float64(v335 - v327)
+		v337 := float64(v335 - v336)
+		v338 := float64(v327 - v337)
+		v339 := float64(v331 - v336)
+		v340 := float64(v338 + v339)
+		v341 := float64(v340 + v330)
+		v342 := float64(v341 + v334)
+		v343 := v335
 		if v17 {
-			v337 = v313
+			v343 = v319
 		}
-		v338 := v336
+		v344 := v342
 		if v17 {
-			v338 = v320
+			v344 = v326
 		}
-		v339 := v337
+		v345 := v343
 		if v7 {
-			v339 = v299
+			v345 = v305
 		}
-		v340 := v338
+		v346 := v344
 		if v7 {
-			v340 = v301
+			v346 = v307
 		}
-		v341 := v339
+		v347 := v345
 		if v3 {
-			v341 = v298
+			v347 = v304
 		}
-		v342 := v340
+		v348 := v346
 		if v3 {
-			v342 = v4
+			v348 = v4
 		}
-		v343 := float64(v341 + v342)
-		v344 := float64(v297 * v296)
-		v345 := float64(v343 - v344)
-		v346 := math.Abs(v345)
-		v347 := math.Abs(v344)
-		v349 := float64(v347 * v348)
-		v350 := v346 <= v349
-		v351 := math.Abs(v297)
-		v352 := math.Abs(v302)
-		v353 := v351
-		if v352 > v351 {
-			v353 = v352
+		v349 := float64(v347 + v348)
+		v350 := float64(v303 * v302)
+		v351 := float64(v349 - v350)
+		v352 := math.Abs(v351)
+		v353 := math.Abs(v350)
+		v355 := float64(v353 * v354)
+		v356 := v352 <= v355
+		v357 := math.Abs(v303)
+		v358 := math.Abs(v308)
+		v359 := v357
+		if v358 > v357 {
+			v359 = v358
 		}
-		v354 := math.Abs(v299)
-		v355 := v353
-		if v354 > v353 {
-			v355 = v354
+		v360 := math.Abs(v305)
+		v361 := v359
+		if v360 > v359 {
+			v361 = v360
 		}
-		v357 := float64(v346 * v356)
-		v360 := math.FMA(v355, v358, v359)
-		v361 := v357 <= v360
-		v362 := v350 || v361
-		v363 := v343 == v4
-		v364 := v362 && !v363
-		v365 := v344
-		if v364 {
-			v365 = v343
+		v363 := float64(v352 * v362)
+		v366 := math.FMA(v361, v364, v365)
+		v367 := v363 <= v366
+		v368 := v356 || v367
+		v369 := v349 == v4
+		v370 := v368 && !v369
+		v371 := v350
+		if v370 {
+			v371 = v349
 		}
-		v366 := math.IsNaN(v297)
-		v367 := v365
-		if v366 {
-			v367 = v297
+		v372 := math.IsNaN(v303)
+		v373 := v371
+		if v372 {
+			v373 = v303
 		}
-		v368 := math.IsNaN(v0)
-		v369 := v367
-		if v368 {
-			v369 = v0
+		v374 := math.IsNaN(v0)
+		v375 := v373
+		if v374 {
+			v375 = v0
 		}
-		dst[i] = v369
+		dst[i] = v375
 	}
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 791 operations): the scalar twin of the vector program
+// memory, f64 compute, 797 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -522,21 +528,21 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v135 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v144 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v151 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v178 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v180 := math.Float64frombits(0xbff0000000000000) // -1
-	v183 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v226 := math.Float64frombits(0xc091300000000000) // -1100
-	v429 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v431 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v434 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v437 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v442 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v446 := math.Float64frombits(0xc044000000000000) // -40
-	v673 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v679 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v681 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v682 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v802 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v184 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v186 := math.Float64frombits(0xbff0000000000000) // -1
+	v189 := math.Float64frombits(0xbfe199999999999a) // -0.55
+	v232 := math.Float64frombits(0xc091300000000000) // -1100
+	v435 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v437 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v440 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v443 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v448 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v452 := math.Float64frombits(0xc044000000000000) // -40
+	v679 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v685 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v687 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v688 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v808 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -681,827 +687,833 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v156 := float64(v144 * v14)
 		v157 := float64(v155 + v156)
 		v158 := float64(v151 + v157)
-		v159 := float64(v97 * v158)
-		v160 := float64(v150 + v159)
-		v161 := float64(v97 + v160)
-		v179 := float64(v161 * v178)
-		v181 := v0 < v180
-		v184 := v183 < v0
-		v185 := v181 || v184
-		v186 := math.Abs(v15)
-		v187 := -v186
-		v188 := v21
-		if v187 > v21 {
-			v188 = v187
+		v159 := float64(v20 - v15)
+		v160 := float64(v20 - v159)
+		v161 := float64(v15 - v160)
+		v162 := float64(v19 - v159)
+		v163 := float64(v161 + v162)
+		v164 := float64(v158 + v163)
+		v165 := float64(v97 * v164)
+		v166 := float64(v150 + v165)
+		v167 := float64(v97 + v166)
+		v185 := float64(v167 * v184)
+		v187 := v0 < v186
+		v190 := v189 < v0
+		v191 := v187 || v190
+		v192 := math.Abs(v15)
+		v193 := -v192
+		v194 := v21
+		if v193 > v21 {
+			v194 = v193
 		}
-		v189 := v15 < v4
-		v190 := float64(v188 * v25)
-		v191 := math.RoundToEven(v190)
-		v192 := -v191
-		v193 := math.FMA(v192, v29, v188)
-		v194 := math.FMA(v192, v31, v193)
-		v195 := float64(v193 - v194)
-		v196 := math.FMA(v192, v31, v195)
-		v197 := float64(v194 * v194)
+		v195 := v15 < v4
+		v196 := float64(v194 * v25)
+		v197 := math.RoundToEven(v196)
 		v198 := -v197
-		v199 := math.FMA(v194, v194, v198)
-		v200 := float64(v35 * v197)
-		v201 := float64(v35 * v199)
-		v202 := float64(v194 + v200)
-		v203 := float64(v194 - v202)
-		v204 := float64(v203 + v200)
-		v205 := float64(v204 + v201)
-		v206 := math.FMA(v196, v194, v196)
-		v207 := float64(v205 + v206)
-		v208 := float64(v197 * v194)
-		v209 := math.FMA(v48, v194, v49)
-		v210 := math.FMA(v209, v194, v51)
-		v211 := math.FMA(v210, v194, v53)
-		v212 := math.FMA(v211, v194, v55)
-		v213 := math.FMA(v212, v194, v57)
-		v214 := math.FMA(v213, v194, v59)
-		v215 := math.FMA(v214, v194, v61)
-		v216 := math.FMA(v215, v194, v63)
-		v217 := math.FMA(v216, v194, v65)
-		v218 := math.FMA(v208, v217, v207)
-		v219 := float64(v8 + v202)
-		v220 := float64(v8 - v219)
-		v221 := float64(v220 + v202)
-		v222 := float64(v221 + v218)
-		v223 := float64(v219 + v222)
-		v224 := float64(v219 - v223)
-		v225 := float64(v224 + v222)
-		v227 := v226
-		if v191 > v226 {
-			v227 = v191
+		v199 := math.FMA(v198, v29, v194)
+		v200 := math.FMA(v198, v31, v199)
+		v201 := float64(v199 - v200)
+		v202 := math.FMA(v198, v31, v201)
+		v203 := float64(v200 * v200)
+		v204 := -v203
+		v205 := math.FMA(v200, v200, v204)
+		v206 := float64(v35 * v203)
+		v207 := float64(v35 * v205)
+		v208 := float64(v200 + v206)
+		v209 := float64(v200 - v208)
+		v210 := float64(v209 + v206)
+		v211 := float64(v210 + v207)
+		v212 := math.FMA(v202, v200, v202)
+		v213 := float64(v211 + v212)
+		v214 := float64(v203 * v200)
+		v215 := math.FMA(v48, v200, v49)
+		v216 := math.FMA(v215, v200, v51)
+		v217 := math.FMA(v216, v200, v53)
+		v218 := math.FMA(v217, v200, v55)
+		v219 := math.FMA(v218, v200, v57)
+		v220 := math.FMA(v219, v200, v59)
+		v221 := math.FMA(v220, v200, v61)
+		v222 := math.FMA(v221, v200, v63)
+		v223 := math.FMA(v222, v200, v65)
+		v224 := math.FMA(v214, v223, v213)
+		v225 := float64(v8 + v208)
+		v226 := float64(v8 - v225)
+		v227 := float64(v226 + v208)
+		v228 := float64(v227 + v224)
+		v229 := float64(v225 + v228)
+		v230 := float64(v225 - v229)
+		v231 := float64(v230 + v228)
+		v233 := v232
+		if v197 > v232 {
+			v233 = v197
 		}
-		v228 := ldexpMid(v8, v227)
-		v229 := float64(v223 * v228)
-		v230 := float64(v225 * v228)
-		v231 := float64(v8 + v229)
-		v232 := float64(v8 - v231)
-		v233 := float64(v232 + v229)
-		v234 := float64(v233 + v230)
-		v235 := v8
-		if v189 {
-			v235 = v223
+		v234 := ldexpMid(v8, v233)
+		v235 := float64(v229 * v234)
+		v236 := float64(v231 * v234)
+		v237 := float64(v8 + v235)
+		v238 := float64(v8 - v237)
+		v239 := float64(v238 + v235)
+		v240 := float64(v239 + v236)
+		v241 := v8
+		if v195 {
+			v241 = v229
 		}
-		v236 := v4
-		if v189 {
-			v236 = v225
+		v242 := v4
+		if v195 {
+			v242 = v231
 		}
-		v237 := float64(v8 / v231)
-		v238 := float64(v235 * v237)
-		v239 := -v238
-		v240 := math.FMA(v239, v231, v235)
-		v241 := math.FMA(v239, v234, v240)
-		v242 := float64(v241 + v236)
-		v243 := v21 <= v187
-		v244 := float64(v242 * v237)
-		v245 := v4
-		if v189 {
-			v245 = v191
+		v243 := float64(v8 / v237)
+		v244 := float64(v241 * v243)
+		v245 := -v244
+		v246 := math.FMA(v245, v237, v241)
+		v247 := math.FMA(v245, v240, v246)
+		v248 := float64(v247 + v242)
+		v249 := v21 <= v193
+		v250 := float64(v248 * v243)
+		v251 := v4
+		if v195 {
+			v251 = v197
 		}
-		v246 := float64(v73 - v245)
-		v247 := v75
-		if v246 < v75 {
-			v247 = v246
+		v252 := float64(v73 - v251)
+		v253 := v75
+		if v252 < v75 {
+			v253 = v252
 		}
-		v248 := v245 < v77
-		v249 := math.Ldexp(v79, int(v247))
-		v250 := v4
-		if v248 {
-			v250 = v249
+		v254 := v251 < v77
+		v255 := math.Ldexp(v79, int(v253))
+		v256 := v4
+		if v254 {
+			v256 = v255
 		}
-		v251 := float64(v238 + v250)
-		v252 := float64(v251 - v250)
-		v253 := float64(v238 - v252)
-		v254 := float64(v253 + v244)
-		v255 := float64(v254 + v250)
-		v256 := float64(v255 - v250)
-		v257 := float64(v252 + v256)
-		v258 := math.Ldexp(v257, int(v245))
-		v259 := math.IsNaN(v15)
-		v260 := v258
-		if v259 {
-			v260 = v15
+		v257 := float64(v244 + v256)
+		v258 := float64(v257 - v256)
+		v259 := float64(v244 - v258)
+		v260 := float64(v259 + v250)
+		v261 := float64(v260 + v256)
+		v262 := float64(v261 - v256)
+		v263 := float64(v258 + v262)
+		v264 := math.Ldexp(v263, int(v251))
+		v265 := math.IsNaN(v15)
+		v266 := v264
+		if v265 {
+			v266 = v15
 		}
-		v261 := math.Abs(v152)
-		v262 := -v261
-		v263 := v21
-		if v262 > v21 {
-			v263 = v262
+		v267 := math.Abs(v152)
+		v268 := -v267
+		v269 := v21
+		if v268 > v21 {
+			v269 = v268
 		}
-		v264 := v152 < v4
-		v265 := float64(v263 * v25)
-		v266 := math.RoundToEven(v265)
-		v267 := -v266
-		v268 := math.FMA(v267, v29, v263)
-		v269 := math.FMA(v267, v31, v268)
-		v270 := float64(v268 - v269)
-		v271 := math.FMA(v267, v31, v270)
-		v272 := float64(v269 * v269)
+		v270 := v152 < v4
+		v271 := float64(v269 * v25)
+		v272 := math.RoundToEven(v271)
 		v273 := -v272
-		v274 := math.FMA(v269, v269, v273)
-		v275 := float64(v35 * v272)
-		v276 := float64(v35 * v274)
-		v277 := float64(v269 + v275)
-		v278 := float64(v269 - v277)
-		v279 := float64(v278 + v275)
-		v280 := float64(v279 + v276)
-		v281 := math.FMA(v271, v269, v271)
-		v282 := float64(v280 + v281)
-		v283 := float64(v272 * v269)
-		v284 := math.FMA(v48, v269, v49)
-		v285 := math.FMA(v284, v269, v51)
-		v286 := math.FMA(v285, v269, v53)
-		v287 := math.FMA(v286, v269, v55)
-		v288 := math.FMA(v287, v269, v57)
-		v289 := math.FMA(v288, v269, v59)
-		v290 := math.FMA(v289, v269, v61)
-		v291 := math.FMA(v290, v269, v63)
-		v292 := math.FMA(v291, v269, v65)
-		v293 := math.FMA(v283, v292, v282)
-		v294 := float64(v8 + v277)
-		v295 := float64(v8 - v294)
-		v296 := float64(v295 + v277)
-		v297 := float64(v296 + v293)
-		v298 := float64(v294 + v297)
-		v299 := float64(v294 - v298)
-		v300 := float64(v299 + v297)
-		v301 := v226
-		if v266 > v226 {
-			v301 = v266
+		v274 := math.FMA(v273, v29, v269)
+		v275 := math.FMA(v273, v31, v274)
+		v276 := float64(v274 - v275)
+		v277 := math.FMA(v273, v31, v276)
+		v278 := float64(v275 * v275)
+		v279 := -v278
+		v280 := math.FMA(v275, v275, v279)
+		v281 := float64(v35 * v278)
+		v282 := float64(v35 * v280)
+		v283 := float64(v275 + v281)
+		v284 := float64(v275 - v283)
+		v285 := float64(v284 + v281)
+		v286 := float64(v285 + v282)
+		v287 := math.FMA(v277, v275, v277)
+		v288 := float64(v286 + v287)
+		v289 := float64(v278 * v275)
+		v290 := math.FMA(v48, v275, v49)
+		v291 := math.FMA(v290, v275, v51)
+		v292 := math.FMA(v291, v275, v53)
+		v293 := math.FMA(v292, v275, v55)
+		v294 := math.FMA(v293, v275, v57)
+		v295 := math.FMA(v294, v275, v59)
+		v296 := math.FMA(v295, v275, v61)
+		v297 := math.FMA(v296, v275, v63)
+		v298 := math.FMA(v297, v275, v65)
+		v299 := math.FMA(v289, v298, v288)
+		v300 := float64(v8 + v283)
+		v301 := float64(v8 - v300)
+		v302 := float64(v301 + v283)
+		v303 := float64(v302 + v299)
+		v304 := float64(v300 + v303)
+		v305 := float64(v300 - v304)
+		v306 := float64(v305 + v303)
+		v307 := v232
+		if v272 > v232 {
+			v307 = v272
 		}
-		v302 := ldexpMid(v8, v301)
-		v303 := float64(v298 * v302)
-		v304 := float64(v300 * v302)
-		v305 := float64(v8 + v303)
-		v306 := float64(v8 - v305)
-		v307 := float64(v306 + v303)
-		v308 := float64(v307 + v304)
-		v309 := v8
-		if v264 {
-			v309 = v298
+		v308 := ldexpMid(v8, v307)
+		v309 := float64(v304 * v308)
+		v310 := float64(v306 * v308)
+		v311 := float64(v8 + v309)
+		v312 := float64(v8 - v311)
+		v313 := float64(v312 + v309)
+		v314 := float64(v313 + v310)
+		v315 := v8
+		if v270 {
+			v315 = v304
 		}
-		v310 := v4
-		if v264 {
-			v310 = v300
+		v316 := v4
+		if v270 {
+			v316 = v306
 		}
-		v311 := float64(v8 / v305)
-		v312 := float64(v309 * v311)
-		v313 := -v312
-		v314 := math.FMA(v313, v305, v309)
-		v315 := math.FMA(v313, v308, v314)
-		v316 := float64(v315 + v310)
-		v318 := float64(v316 * v311)
-		v319 := v4
-		if v264 {
-			v319 = v266
+		v317 := float64(v8 / v311)
+		v318 := float64(v315 * v317)
+		v319 := -v318
+		v320 := math.FMA(v319, v311, v315)
+		v321 := math.FMA(v319, v314, v320)
+		v322 := float64(v321 + v316)
+		v324 := float64(v322 * v317)
+		v325 := v4
+		if v270 {
+			v325 = v272
 		}
-		v320 := float64(v73 - v319)
-		v321 := v75
-		if v320 < v75 {
-			v321 = v320
+		v326 := float64(v73 - v325)
+		v327 := v75
+		if v326 < v75 {
+			v327 = v326
 		}
-		v322 := v319 < v77
-		v323 := math.Ldexp(v79, int(v321))
-		v324 := v4
-		if v322 {
-			v324 = v323
+		v328 := v325 < v77
+		v329 := math.Ldexp(v79, int(v327))
+		v330 := v4
+		if v328 {
+			v330 = v329
 		}
-		v325 := float64(v312 + v324)
-		v326 := float64(v325 - v324)
-		v327 := float64(v312 - v326)
-		v328 := float64(v327 + v318)
-		v329 := float64(v328 + v324)
-		v330 := float64(v329 - v324)
-		v331 := float64(v326 + v330)
-		v332 := math.Ldexp(v331, int(v319))
-		v333 := math.IsNaN(v152)
-		v334 := v332
-		if v333 {
-			v334 = v152
+		v331 := float64(v318 + v330)
+		v332 := float64(v331 - v330)
+		v333 := float64(v318 - v332)
+		v334 := float64(v333 + v324)
+		v335 := float64(v334 + v330)
+		v336 := float64(v335 - v330)
+		v337 := float64(v332 + v336)
+		v338 := math.Ldexp(v337, int(v325))
+		v339 := math.IsNaN(v152)
+		v340 := v338
+		if v339 {
+			v340 = v152
 		}
-		v335 := float64(v334 * v95)
-		v336 := float64(v8 + v335)
-		v337 := float64(v336 - v335)
-		v338 := float64(v336 - v337)
-		v339 := float64(v335 - v338)
-		v340 := float64(v8 - v337)
-		v341 := float64(v339 + v340)
-		v342 := -v335
-		v343 := math.FMA(v334, v95, v342)
-		v344 := float64(v334 * v146)
-		v345 := float64(v343 + v344)
-		v346 := -v334
-		v347 := v21
+		v341 := float64(v340 * v95)
+		v342 := float64(v8 + v341)
+		v343 := float64(v342 - v341)
+		v344 := float64(v342 - v343)
+		v345 := float64(v341 - v344)
+		v346 := float64(v8 - v343)
+		v347 := float64(v345 + v346)
+		v348 := -v341
+		v349 := math.FMA(v340, v95, v348)
+		v350 := float64(v340 * v146)
+		v351 := float64(v349 + v350)
+		v352 := -v340
+		v353 := v21
 		if v15 > v21 {
-			v347 = v15
+			v353 = v15
 		}
-		v348 := v23
-		if v347 < v23 {
-			v348 = v347
+		v354 := v23
+		if v353 < v23 {
+			v354 = v353
 		}
-		v349 := float64(v348 * v25)
-		v350 := math.RoundToEven(v349)
-		v351 := -v350
-		v352 := math.FMA(v351, v29, v348)
-		v353 := math.FMA(v351, v31, v352)
-		v354 := float64(v352 - v353)
-		v355 := math.FMA(v351, v31, v354)
-		v356 := float64(v353 * v353)
+		v355 := float64(v354 * v25)
+		v356 := math.RoundToEven(v355)
 		v357 := -v356
-		v358 := math.FMA(v353, v353, v357)
-		v359 := float64(v35 * v356)
-		v360 := float64(v35 * v358)
-		v361 := float64(v353 + v359)
-		v362 := float64(v353 - v361)
-		v363 := float64(v362 + v359)
-		v364 := float64(v363 + v360)
-		v365 := math.FMA(v355, v353, v355)
-		v366 := float64(v364 + v365)
-		v367 := float64(v356 * v353)
-		v368 := math.FMA(v48, v353, v49)
-		v369 := math.FMA(v368, v353, v51)
-		v370 := math.FMA(v369, v353, v53)
-		v371 := math.FMA(v370, v353, v55)
-		v372 := math.FMA(v371, v353, v57)
-		v373 := math.FMA(v372, v353, v59)
-		v374 := math.FMA(v373, v353, v61)
-		v375 := math.FMA(v374, v353, v63)
-		v376 := math.FMA(v375, v353, v65)
-		v377 := math.FMA(v367, v376, v366)
-		v378 := float64(v8 + v361)
-		v379 := float64(v8 - v378)
-		v380 := float64(v379 + v361)
-		v381 := float64(v380 + v377)
-		v383 := float64(v73 - v350)
-		v384 := v75
-		if v383 < v75 {
-			v384 = v383
+		v358 := math.FMA(v357, v29, v354)
+		v359 := math.FMA(v357, v31, v358)
+		v360 := float64(v358 - v359)
+		v361 := math.FMA(v357, v31, v360)
+		v362 := float64(v359 * v359)
+		v363 := -v362
+		v364 := math.FMA(v359, v359, v363)
+		v365 := float64(v35 * v362)
+		v366 := float64(v35 * v364)
+		v367 := float64(v359 + v365)
+		v368 := float64(v359 - v367)
+		v369 := float64(v368 + v365)
+		v370 := float64(v369 + v366)
+		v371 := math.FMA(v361, v359, v361)
+		v372 := float64(v370 + v371)
+		v373 := float64(v362 * v359)
+		v374 := math.FMA(v48, v359, v49)
+		v375 := math.FMA(v374, v359, v51)
+		v376 := math.FMA(v375, v359, v53)
+		v377 := math.FMA(v376, v359, v55)
+		v378 := math.FMA(v377, v359, v57)
+		v379 := math.FMA(v378, v359, v59)
+		v380 := math.FMA(v379, v359, v61)
+		v381 := math.FMA(v380, v359, v63)
+		v382 := math.FMA(v381, v359, v65)
+		v383 := math.FMA(v373, v382, v372)
+		v384 := float64(v8 + v367)
+		v385 := float64(v8 - v384)
+		v386 := float64(v385 + v367)
+		v387 := float64(v386 + v383)
+		v389 := float64(v73 - v356)
+		v390 := v75
+		if v389 < v75 {
+			v390 = v389
 		}
-		v385 := v350 < v77
-		v386 := math.Ldexp(v79, int(v384))
-		v387 := v4
-		if v385 {
-			v387 = v386
+		v391 := v356 < v77
+		v392 := math.Ldexp(v79, int(v390))
+		v393 := v4
+		if v391 {
+			v393 = v392
 		}
-		v388 := float64(v378 + v387)
-		v389 := float64(v388 - v387)
-		v390 := float64(v378 - v389)
-		v391 := float64(v390 + v381)
-		v392 := float64(v391 + v387)
-		v393 := float64(v392 - v387)
-		v394 := float64(v389 + v393)
-		v395 := math.Ldexp(v394, int(v350))
-		v396 := v395
-		if v259 {
-			v396 = v15
+		v394 := float64(v384 + v393)
+		v395 := float64(v394 - v393)
+		v396 := float64(v384 - v395)
+		v397 := float64(v396 + v387)
+		v398 := float64(v397 + v393)
+		v399 := float64(v398 - v393)
+		v400 := float64(v395 + v399)
+		v401 := math.Ldexp(v400, int(v356))
+		v402 := v401
+		if v265 {
+			v402 = v15
 		}
-		v397 := float64(v8 + v396)
-		v398 := math.FMA(v346, v397, v8)
-		v399 := float64(v397 - v8)
-		v400 := float64(v397 - v399)
-		v401 := float64(v8 - v400)
-		v402 := float64(v396 - v399)
-		v403 := float64(v401 + v402)
-		v404 := float64(v378 + v381)
-		v405 := float64(v378 - v404)
-		v406 := float64(v405 + v381)
-		v407 := v77 <= v350
-		v408 := v104 < v15
-		v409 := v407 && !v408
-		v410 := math.Ldexp(v406, int(v350))
-		v411 := v4
-		if v409 {
-			v411 = v410
+		v403 := float64(v8 + v402)
+		v404 := math.FMA(v352, v403, v8)
+		v405 := float64(v403 - v8)
+		v406 := float64(v403 - v405)
+		v407 := float64(v8 - v406)
+		v408 := float64(v402 - v405)
+		v409 := float64(v407 + v408)
+		v410 := float64(v384 + v387)
+		v411 := float64(v384 - v410)
+		v412 := float64(v411 + v387)
+		v413 := v77 <= v356
+		v414 := v104 < v15
+		v415 := v413 && !v414
+		v416 := math.Ldexp(v412, int(v356))
+		v417 := v4
+		if v415 {
+			v417 = v416
 		}
-		v412 := v411
-		if v259 {
-			v412 = v15
+		v418 := v417
+		if v265 {
+			v418 = v15
 		}
-		v413 := float64(v403 + v412)
-		v414 := float64(v334 * v413)
-		v415 := float64(v398 - v414)
-		v416 := float64(v415 / v397)
-		v417 := float64(v157 * v260)
-		v418 := float64(v334 * v417)
-		v419 := float64(v416 - v418)
-		v420 := float64(v95 * v419)
-		v421 := float64(v345 + v420)
-		v422 := float64(v341 + v421)
-		v423 := float64(v157 * v334)
-		v424 := float64(v336 * v423)
-		v425 := float64(v422 + v424)
-		v426 := float64(v260 * v425)
-		v427 := math.FMA(v260, v336, v426)
-		v428 := float64(v260 * v334)
-		v430 := float64(v0 - v429)
-		v432 := float64(v430 - v431)
-		v433 := float64(v9 * v432)
-		v435 := float64(v0 * v429)
-		v436 := float64(v11 + v435)
-		v438 := float64(v436 + v437)
-		v439 := float64(v434 * v438)
-		v440 := float64(v433 * v439)
-		v441 := float64(v433 + v440)
-		v443 := float64(v10 * v438)
-		v444 := float64(v433 * v443)
-		v445 := float64(v433 + v444)
-		v447 := v446
-		if v445 > v446 {
-			v447 = v445
+		v419 := float64(v409 + v418)
+		v420 := float64(v340 * v419)
+		v421 := float64(v404 - v420)
+		v422 := float64(v421 / v403)
+		v423 := float64(v157 * v266)
+		v424 := float64(v340 * v423)
+		v425 := float64(v422 - v424)
+		v426 := float64(v95 * v425)
+		v427 := float64(v351 + v426)
+		v428 := float64(v347 + v427)
+		v429 := float64(v157 * v340)
+		v430 := float64(v342 * v429)
+		v431 := float64(v428 + v430)
+		v432 := float64(v266 * v431)
+		v433 := math.FMA(v266, v342, v432)
+		v434 := float64(v266 * v340)
+		v436 := float64(v0 - v435)
+		v438 := float64(v436 - v437)
+		v439 := float64(v9 * v438)
+		v441 := float64(v0 * v435)
+		v442 := float64(v11 + v441)
+		v444 := float64(v442 + v443)
+		v445 := float64(v440 * v444)
+		v446 := float64(v439 * v445)
+		v447 := float64(v439 + v446)
+		v449 := float64(v10 * v444)
+		v450 := float64(v439 * v449)
+		v451 := float64(v439 + v450)
+		v453 := v452
+		if v451 > v452 {
+			v453 = v451
 		}
-		v448 := v23
-		if v447 < v23 {
-			v448 = v447
+		v454 := v23
+		if v453 < v23 {
+			v454 = v453
 		}
-		v449 := float64(v448 * v25)
-		v450 := math.RoundToEven(v449)
-		v451 := -v450
-		v452 := math.FMA(v451, v29, v448)
-		v453 := math.FMA(v451, v31, v452)
-		v454 := float64(v452 - v453)
-		v455 := math.FMA(v451, v31, v454)
-		v456 := float64(v453 * v453)
+		v455 := float64(v454 * v25)
+		v456 := math.RoundToEven(v455)
 		v457 := -v456
-		v458 := math.FMA(v453, v453, v457)
-		v459 := float64(v35 * v456)
-		v460 := float64(v35 * v458)
-		v461 := float64(v453 + v459)
-		v462 := float64(v453 - v461)
-		v463 := float64(v462 + v459)
-		v464 := float64(v463 + v460)
-		v465 := math.FMA(v455, v453, v455)
-		v466 := float64(v464 + v465)
-		v467 := float64(v456 * v453)
-		v468 := math.FMA(v48, v453, v49)
-		v469 := math.FMA(v468, v453, v51)
-		v470 := math.FMA(v469, v453, v53)
-		v471 := math.FMA(v470, v453, v55)
-		v472 := math.FMA(v471, v453, v57)
-		v473 := math.FMA(v472, v453, v59)
-		v474 := math.FMA(v473, v453, v61)
-		v475 := math.FMA(v474, v453, v63)
-		v476 := math.FMA(v475, v453, v65)
-		v477 := math.FMA(v467, v476, v466)
-		v478 := ldexpMid(v180, v451)
-		v479 := float64(v8 + v478)
-		v480 := float64(v479 - v8)
-		v481 := float64(v479 - v480)
-		v482 := float64(v8 - v481)
-		v483 := float64(v478 - v480)
-		v484 := float64(v482 + v483)
-		v485 := float64(v477 + v484)
-		v486 := float64(v479 + v461)
-		v487 := float64(v479 - v486)
-		v488 := float64(v487 + v461)
-		v489 := float64(v488 + v485)
-		v490 := float64(v486 + v489)
-		v491 := ldexpMid(v490, v450)
-		v492 := math.Copysign(v491, v445)
-		v493 := math.IsNaN(v445)
-		v494 := v492
-		if v493 {
-			v494 = v445
+		v458 := math.FMA(v457, v29, v454)
+		v459 := math.FMA(v457, v31, v458)
+		v460 := float64(v458 - v459)
+		v461 := math.FMA(v457, v31, v460)
+		v462 := float64(v459 * v459)
+		v463 := -v462
+		v464 := math.FMA(v459, v459, v463)
+		v465 := float64(v35 * v462)
+		v466 := float64(v35 * v464)
+		v467 := float64(v459 + v465)
+		v468 := float64(v459 - v467)
+		v469 := float64(v468 + v465)
+		v470 := float64(v469 + v466)
+		v471 := math.FMA(v461, v459, v461)
+		v472 := float64(v470 + v471)
+		v473 := float64(v462 * v459)
+		v474 := math.FMA(v48, v459, v49)
+		v475 := math.FMA(v474, v459, v51)
+		v476 := math.FMA(v475, v459, v53)
+		v477 := math.FMA(v476, v459, v55)
+		v478 := math.FMA(v477, v459, v57)
+		v479 := math.FMA(v478, v459, v59)
+		v480 := math.FMA(v479, v459, v61)
+		v481 := math.FMA(v480, v459, v63)
+		v482 := math.FMA(v481, v459, v65)
+		v483 := math.FMA(v473, v482, v472)
+		v484 := ldexpMid(v186, v457)
+		v485 := float64(v8 + v484)
+		v486 := float64(v485 - v8)
+		v487 := float64(v485 - v486)
+		v488 := float64(v8 - v487)
+		v489 := float64(v484 - v486)
+		v490 := float64(v488 + v489)
+		v491 := float64(v483 + v490)
+		v492 := float64(v485 + v467)
+		v493 := float64(v485 - v492)
+		v494 := float64(v493 + v467)
+		v495 := float64(v494 + v491)
+		v496 := float64(v492 + v495)
+		v497 := ldexpMid(v496, v456)
+		v498 := math.Copysign(v497, v451)
+		v499 := math.IsNaN(v451)
+		v500 := v498
+		if v499 {
+			v500 = v451
 		}
-		v495 := float64(v442 * v494)
-		v496 := float64(v441 + v495)
-		v497 := float64(v441 - v496)
-		v498 := float64(v497 + v495)
-		v499 := float64(v433 - v441)
-		v500 := float64(v499 + v440)
-		v501 := -v440
-		v502 := math.FMA(v433, v439, v501)
-		v503 := -v433
-		v504 := math.FMA(v9, v432, v503)
-		v505 := float64(v430 - v432)
-		v506 := float64(v505 - v431)
-		v507 := float64(v9 * v506)
-		v508 := float64(v504 + v507)
-		v509 := float64(v144 * v432)
-		v510 := float64(v508 + v509)
-		v511 := float64(v8 + v439)
-		v512 := float64(v510 * v511)
-		v513 := float64(v502 + v512)
-		v514 := float64(v500 + v513)
-		v515 := -v495
-		v516 := math.FMA(v442, v494, v515)
-		v517 := float64(v8 + v494)
-		v518 := float64(v442 * v517)
-		v519 := float64(v433 - v445)
-		v520 := float64(v519 + v444)
-		v521 := -v444
-		v522 := math.FMA(v433, v443, v521)
-		v523 := float64(v8 + v443)
-		v524 := float64(v510 * v523)
-		v525 := float64(v522 + v524)
-		v526 := float64(v520 + v525)
-		v527 := float64(v518 * v526)
-		v528 := float64(v516 + v527)
-		v529 := float64(v514 + v528)
-		v530 := float64(v498 + v529)
-		v531 := float64(v428 * v530)
-		v532 := -v428
-		v533 := math.FMA(v260, v334, v532)
-		v534 := -v260
-		v535 := math.FMA(v534, v397, v396)
-		v536 := float64(v535 + v412)
-		v537 := float64(v260 * v413)
-		v538 := float64(v536 - v537)
-		v539 := float64(v538 / v397)
-		v540 := float64(v260 * v423)
-		v541 := float64(v539 + v540)
-		v542 := float64(v334 * v541)
-		v543 := float64(v533 + v542)
-		v544 := float64(v260 * v419)
-		v545 := float64(v543 + v544)
-		v546 := float64(v545 * v496)
-		v547 := float64(v531 + v546)
-		v548 := math.FMA(v428, v496, v547)
-		v549 := v548
-		if v185 {
-			v549 = v427
+		v501 := float64(v448 * v500)
+		v502 := float64(v447 + v501)
+		v503 := float64(v447 - v502)
+		v504 := float64(v503 + v501)
+		v505 := float64(v439 - v447)
+		v506 := float64(v505 + v446)
+		v507 := -v446
+		v508 := math.FMA(v439, v445, v507)
+		v509 := -v439
+		v510 := math.FMA(v9, v438, v509)
+		v511 := float64(v436 - v438)
+		v512 := float64(v511 - v437)
+		v513 := float64(v9 * v512)
+		v514 := float64(v510 + v513)
+		v515 := float64(v144 * v438)
+		v516 := float64(v514 + v515)
+		v517 := float64(v8 + v445)
+		v518 := float64(v516 * v517)
+		v519 := float64(v508 + v518)
+		v520 := float64(v506 + v519)
+		v521 := -v501
+		v522 := math.FMA(v448, v500, v521)
+		v523 := float64(v8 + v500)
+		v524 := float64(v448 * v523)
+		v525 := float64(v439 - v451)
+		v526 := float64(v525 + v450)
+		v527 := -v450
+		v528 := math.FMA(v439, v449, v527)
+		v529 := float64(v8 + v449)
+		v530 := float64(v516 * v529)
+		v531 := float64(v528 + v530)
+		v532 := float64(v526 + v531)
+		v533 := float64(v524 * v532)
+		v534 := float64(v522 + v533)
+		v535 := float64(v520 + v534)
+		v536 := float64(v504 + v535)
+		v537 := float64(v434 * v536)
+		v538 := -v434
+		v539 := math.FMA(v266, v340, v538)
+		v540 := -v266
+		v541 := math.FMA(v540, v403, v402)
+		v542 := float64(v541 + v418)
+		v543 := float64(v266 * v419)
+		v544 := float64(v542 - v543)
+		v545 := float64(v544 / v403)
+		v546 := float64(v266 * v429)
+		v547 := float64(v545 + v546)
+		v548 := float64(v340 * v547)
+		v549 := float64(v539 + v548)
+		v550 := float64(v266 * v425)
+		v551 := float64(v549 + v550)
+		v552 := float64(v551 * v502)
+		v553 := float64(v537 + v552)
+		v554 := math.FMA(v434, v502, v553)
+		v555 := v554
+		if v191 {
+			v555 = v433
 		}
-		v550 := v549
+		v556 := v555
 		if v18 {
-			v550 = v179
+			v556 = v185
 		}
-		v551 := v550
+		v557 := v556
 		if v7 {
-			v551 = v8
+			v557 = v8
 		}
-		v552 := v551
+		v558 := v557
 		if v3 {
-			v552 = v5
+			v558 = v5
 		}
-		v553 := b[i]
-		v554 := dy[i]
-		v555 := float64(v553 * v554)
-		v556 := -v555
-		v557 := math.FMA(v553, v554, v556)
-		v558 := float64(v555 * v5)
-		v559 := -v558
-		v560 := math.FMA(v555, v5, v559)
-		v561 := math.FMA(v557, v5, v560)
-		v562 := float64(v555 * v8)
-		v563 := -v562
-		v564 := math.FMA(v555, v8, v563)
-		v565 := math.FMA(v557, v8, v564)
-		v566 := float64(v555 * v178)
-		v567 := -v566
-		v568 := math.FMA(v555, v178, v567)
-		v569 := math.FMA(v557, v178, v568)
-		v570 := float64(v566 * v97)
-		v571 := -v570
-		v572 := math.FMA(v566, v97, v571)
-		v573 := math.FMA(v569, v97, v572)
-		v574 := float64(v566 * v160)
-		v575 := -v574
-		v576 := math.FMA(v566, v160, v575)
-		v577 := math.FMA(v569, v160, v576)
-		v578 := float64(v570 + v574)
-		v579 := float64(v578 - v570)
-		v580 := float64(v578 - v579)
-		v581 := float64(v570 - v580)
-		v582 := float64(v574 - v579)
-		v583 := float64(v581 + v582)
-		v584 := float64(v583 + v573)
-		v585 := float64(v584 + v577)
-		v586 := float64(v555 * v15)
-		v587 := -v586
-		v588 := math.FMA(v555, v15, v587)
-		v589 := math.FMA(v557, v15, v588)
-		v590 := v4
-		if v243 {
-			v590 = v238
+		v559 := b[i]
+		v560 := dy[i]
+		v561 := float64(v559 * v560)
+		v562 := -v561
+		v563 := math.FMA(v559, v560, v562)
+		v564 := float64(v561 * v5)
+		v565 := -v564
+		v566 := math.FMA(v561, v5, v565)
+		v567 := math.FMA(v563, v5, v566)
+		v568 := float64(v561 * v8)
+		v569 := -v568
+		v570 := math.FMA(v561, v8, v569)
+		v571 := math.FMA(v563, v8, v570)
+		v572 := float64(v561 * v184)
+		v573 := -v572
+		v574 := math.FMA(v561, v184, v573)
+		v575 := math.FMA(v563, v184, v574)
+		v576 := float64(v572 * v97)
+		v577 := -v576
+		v578 := math.FMA(v572, v97, v577)
+		v579 := math.FMA(v575, v97, v578)
+		v580 := float64(v572 * v166)
+		v581 := -v580
+		v582 := math.FMA(v572, v166, v581)
+		v583 := math.FMA(v575, v166, v582)
+		v584 := float64(v576 + v580)
+		v585 := float64(v584 - v576)
+		v586 := float64(v584 - v585)
+		v587 := float64(v576 - v586)
+		v588 := float64(v580 - v585)
+		v589 := float64(v587 + v588)
+		v590 := float64(v589 + v579)
+		v591 := float64(v590 + v583)
+		v592 := float64(v561 * v15)
+		v593 := -v592
+		v594 := math.FMA(v561, v15, v593)
+		v595 := math.FMA(v563, v15, v594)
+		v596 := v4
+		if v249 {
+			v596 = v244
 		}
-		v591 := float64(v555 * v590)
-		v592 := -v591
-		v593 := math.FMA(v555, v590, v592)
-		v594 := math.FMA(v557, v590, v593)
-		v595 := v4
-		if v243 {
-			v595 = v244
+		v597 := float64(v561 * v596)
+		v598 := -v597
+		v599 := math.FMA(v561, v596, v598)
+		v600 := math.FMA(v563, v596, v599)
+		v601 := v4
+		if v249 {
+			v601 = v250
 		}
-		v596 := float64(v555 * v595)
-		v597 := float64(v594 + v596)
-		v598 := float64(v591 + v597)
-		v599 := math.Ldexp(v598, int(v245))
-		v600 := float64(v555 * v258)
-		v601 := -v600
-		v602 := math.FMA(v555, v258, v601)
-		v603 := math.FMA(v557, v258, v602)
-		v604 := v600
-		if v248 {
-			v604 = v599
+		v602 := float64(v561 * v601)
+		v603 := float64(v600 + v602)
+		v604 := float64(v597 + v603)
+		v605 := math.Ldexp(v604, int(v251))
+		v606 := float64(v561 * v264)
+		v607 := -v606
+		v608 := math.FMA(v561, v264, v607)
+		v609 := math.FMA(v563, v264, v608)
+		v610 := v606
+		if v254 {
+			v610 = v605
 		}
-		v605 := v603
-		if v248 {
-			v605 = v4
+		v611 := v609
+		if v254 {
+			v611 = v4
 		}
-		v606 := v604
-		if v259 {
-			v606 = v586
+		v612 := v610
+		if v265 {
+			v612 = v592
 		}
-		v607 := v605
-		if v259 {
-			v607 = v589
+		v613 := v611
+		if v265 {
+			v613 = v595
 		}
-		v608 := float64(v606 * v336)
-		v609 := -v608
-		v610 := math.FMA(v606, v336, v609)
-		v611 := math.FMA(v607, v336, v610)
-		v612 := float64(v555 * v260)
-		v613 := -v612
-		v614 := math.FMA(v555, v260, v613)
-		v615 := math.FMA(v557, v260, v614)
-		v616 := float64(v612 * v425)
-		v617 := -v616
-		v618 := math.FMA(v612, v425, v617)
-		v619 := math.FMA(v615, v425, v618)
-		v620 := float64(v608 + v616)
-		v621 := float64(v620 - v608)
-		v622 := float64(v620 - v621)
-		v623 := float64(v608 - v622)
-		v624 := float64(v616 - v621)
-		v625 := float64(v623 + v624)
-		v626 := float64(v625 + v611)
-		v627 := float64(v626 + v619)
-		v628 := float64(v555 * v428)
-		v629 := -v628
-		v630 := math.FMA(v555, v428, v629)
-		v631 := math.FMA(v557, v428, v630)
-		v632 := float64(v628 * v496)
-		v633 := -v632
-		v634 := math.FMA(v628, v496, v633)
-		v635 := math.FMA(v631, v496, v634)
-		v636 := float64(v555 * v531)
-		v637 := -v636
-		v638 := math.FMA(v555, v531, v637)
-		v639 := math.FMA(v557, v531, v638)
-		v640 := float64(v555 * v546)
-		v641 := -v640
-		v642 := math.FMA(v555, v546, v641)
-		v643 := math.FMA(v557, v546, v642)
-		v644 := float64(v636 + v640)
-		v645 := float64(v644 - v636)
-		v646 := float64(v644 - v645)
-		v647 := float64(v636 - v646)
-		v648 := float64(v640 - v645)
-		v649 := float64(v647 + v648)
-		v650 := float64(v649 + v639)
-		v651 := float64(v650 + v643)
-		v652 := float64(v632 + v644)
-		v653 := float64(v652 - v632)
-		v654 := float64(v652 - v653)
-		v655 := float64(v632 - v654)
-		v656 := float64(v644 - v653)
-		v657 := float64(v655 + v656)
-		v658 := float64(v657 + v635)
-		v659 := float64(v658 + v651)
-		v660 := v652
-		if v185 {
-			v660 = v620
-		}
-		v661 := v659
-		if v185 {
-			v661 = v627
-		}
-		v662 := v660
-		if v18 {
-			v662 = v578
-		}
-		v663 := v661
-		if v18 {
-			v663 = v585
-		}
-		v664 := v662
-		if v7 {
-			v664 = v562
-		}
-		v665 := v663
-		if v7 {
-			v665 = v565
-		}
-		v666 := v664
-		if v3 {
-			v666 = v558
+		v614 := float64(v612 * v342)
+		v615 := -v614
+		v616 := math.FMA(v612, v342, v615)
+		v617 := math.FMA(v613, v342, v616)
+		v618 := float64(v561 * v266)
+		v619 := -v618
+		v620 := math.FMA(v561, v266, v619)
+		v621 := math.FMA(v563, v266, v620)
+		v622 := float64(v618 * v431)
+		v623 := -v622
+		v624 := math.FMA(v618, v431, v623)
+		v625 := math.FMA(v621, v431, v624)
+		v626 := float64(v614 + v622)
+		v627 := float64(v626 - v614)
+		v628 := float64(v626 - v627)
+		v629 := float64(v614 - v628)
+		v630 := float64(v622 - v627)
+		v631 := float64(v629 + v630)
+		v632 := float64(v631 + v617)
+		v633 := float64(v632 + v625)
+		v634 := float64(v561 * v434)
+		v635 := -v634
+		v636 := math.FMA(v561, v434, v635)
+		v637 := math.FMA(v563, v434, v636)
+		v638 := float64(v634 * v502)
+		v639 := -v638
+		v640 := math.FMA(v634, v502, v639)
+		v641 := math.FMA(v637, v502, v640)
+		v642 := float64(v561 * v537)
+		v643 := -v642
+		v644 := math.FMA(v561, v537, v643)
+		v645 := math.FMA(v563, v537, v644)
+		v646 := float64(v561 * v552)
+		v647 := -v646
+		v648 := math.FMA(v561, v552, v647)
+		v649 := math.FMA(v563, v552, v648)
+		v650 := float64(v642 + v646)
+		v651 := float64(v650 - v642)
+		v652 := float64(v650 - v651)
+		v653 := float64(v642 - v652)
+		v654 := float64(v646 - v651)
+		v655 := float64(v653 + v654)
+		v656 := float64(v655 + v645)
+		v657 := float64(v656 + v649)
+		v658 := float64(v638 + v650)
+		v659 := float64(v658 - v638)
+		v660 := float64(v658 - v659)
+		v661 := float64(v638 - v660)
+		v662 := float64(v650 - v659)
+		v663 := float64(v661 + v662)
+		v664 := float64(v663 + v641)
+		v665 := float64(v664 + v657)
+		v666 := v658
+		if v191 {
+			v666 = v626
 		}
 		v667 := v665
-		if v3 {
-			v667 = v561
+		if v191 {
+			v667 = v633
 		}
-		v668 := float64(v666 + v667)
-		v669 := float64(v555 * v552)
-		v670 := float64(v668 - v669)
-		v671 := math.Abs(v670)
-		v672 := math.Abs(v669)
-		v674 := float64(v672 * v673)
-		v675 := v671 <= v674
-		v676 := math.Abs(v555)
-		v677 := math.Abs(v566)
-		v678 := v676
-		if v677 > v676 {
-			v678 = v677
-		}
-		v680 := float64(v671 * v679)
-		v683 := math.FMA(v678, v681, v682)
-		v684 := v680 <= v683
-		v685 := v675 || v684
-		v686 := v668 == v4
-		v687 := v685 && !v686
-		v688 := v669
-		if v687 {
-			v688 = v668
-		}
-		v689 := math.Abs(v554)
-		v690 := math.Abs(v553)
-		v691 := v689 < v690
-		v692 := v554
-		if v691 {
-			v692 = v553
-		}
-		v693 := v553
-		if v691 {
-			v693 = v554
-		}
-		v694 := float64(v692 * v5)
-		v695 := float64(v692 * v8)
-		v696 := float64(v692 * v178)
-		v697 := float64(v696 * v97)
-		v698 := -v697
-		v699 := math.FMA(v696, v97, v698)
-		v700 := float64(v696 * v160)
-		v701 := -v700
-		v702 := math.FMA(v696, v160, v701)
-		v703 := float64(v697 + v700)
-		v704 := float64(v703 - v697)
-		v705 := float64(v703 - v704)
-		v706 := float64(v697 - v705)
-		v707 := float64(v700 - v704)
-		v708 := float64(v706 + v707)
-		v709 := float64(v708 + v699)
-		v710 := float64(v709 + v702)
-		v711 := float64(v692 * v15)
-		v712 := -v711
-		v713 := math.FMA(v692, v15, v712)
-		v714 := float64(v692 * v590)
-		v715 := -v714
-		v716 := math.FMA(v692, v590, v715)
-		v717 := float64(v692 * v595)
-		v718 := float64(v716 + v717)
-		v719 := float64(v714 + v718)
-		v720 := math.Ldexp(v719, int(v245))
-		v721 := float64(v692 * v258)
-		v722 := -v721
-		v723 := math.FMA(v692, v258, v722)
-		v724 := v721
-		if v248 {
-			v724 = v720
-		}
-		v725 := v723
-		if v248 {
-			v725 = v4
-		}
-		v726 := v724
-		if v259 {
-			v726 = v711
-		}
-		v727 := v725
-		if v259 {
-			v727 = v713
-		}
-		v728 := float64(v726 * v336)
-		v729 := -v728
-		v730 := math.FMA(v726, v336, v729)
-		v731 := math.FMA(v727, v336, v730)
-		v732 := float64(v692 * v260)
-		v733 := -v732
-		v734 := math.FMA(v692, v260, v733)
-		v735 := float64(v732 * v425)
-		v736 := -v735
-		v737 := math.FMA(v732, v425, v736)
-		v738 := math.FMA(v734, v425, v737)
-		v739 := float64(v728 + v735)
-		v740 := float64(v739 - v728)
-		v741 := float64(v739 - v740)
-		v742 := float64(v728 - v741)
-		v743 := float64(v735 - v740)
-		v744 := float64(v742 + v743)
-		v745 := float64(v744 + v731)
-		v746 := float64(v745 + v738)
-		v747 := float64(v692 * v428)
-		v748 := -v747
-		v749 := math.FMA(v692, v428, v748)
-		v750 := float64(v747 * v496)
-		v751 := -v750
-		v752 := math.FMA(v747, v496, v751)
-		v753 := math.FMA(v749, v496, v752)
-		v754 := float64(v692 * v531)
-		v755 := -v754
-		v756 := math.FMA(v692, v531, v755)
-		v757 := float64(v692 * v546)
-		v758 := -v757
-		v759 := math.FMA(v692, v546, v758)
-		v760 := float64(v754 + v757)
-		v761 := float64(v760 - v754)
-		v762 := float64(v760 - v761)
-		v763 := float64(v754 - v762)
-		v764 := float64(v757 - v761)
-		v765 := float64(v763 + v764)
-		v766 := float64(v765 + v756)
-		v767 := float64(v766 + v759)
-		v768 := float64(v750 + v760)
-		v769 := float64(v768 - v750)
-		v770 := float64(v768 - v769)
-		v771 := float64(v750 - v770)
-		v772 := float64(v760 - v769)
-		v773 := float64(v771 + v772)
-		v774 := float64(v773 + v753)
-		v775 := float64(v774 + v767)
-		v776 := v768
-		if v185 {
-			v776 = v739
-		}
-		v777 := v775
-		if v185 {
-			v777 = v746
-		}
-		v778 := v776
+		v668 := v666
 		if v18 {
-			v778 = v703
+			v668 = v584
 		}
-		v779 := v777
+		v669 := v667
 		if v18 {
-			v779 = v710
+			v669 = v591
 		}
-		v780 := v778
+		v670 := v668
 		if v7 {
-			v780 = v695
+			v670 = v568
 		}
-		v781 := v779
+		v671 := v669
 		if v7 {
-			v781 = v4
+			v671 = v571
 		}
-		v782 := v780
+		v672 := v670
 		if v3 {
-			v782 = v694
+			v672 = v564
+		}
+		v673 := v671
+		if v3 {
+			v673 = v567
+		}
+		v674 := float64(v672 + v673)
+		v675 := float64(v561 * v558)
+		v676 := float64(v674 - v675)
+		v677 := math.Abs(v676)
+		v678 := math.Abs(v675)
+		v680 := float64(v678 * v679)
+		v681 := v677 <= v680
+		v682 := math.Abs(v561)
+		v683 := math.Abs(v572)
+		v684 := v682
+		if v683 > v682 {
+			v684 = v683
+		}
+		v686 := float64(v677 * v685)
+		v689 := math.FMA(v684, v687, v688)
+		v690 := v686 <= v689
+		v691 := v681 || v690
+		v692 := v674 == v4
+		v693 := v691 && !v692
+		v694 := v675
+		if v693 {
+			v694 = v674
+		}
+		v695 := math.Abs(v560)
+		v696 := math.Abs(v559)
+		v697 := v695 < v696
+		v698 := v560
+		if v697 {
+			v698 = v559
+		}
+		v699 := v559
+		if v697 {
+			v699 = v560
+		}
+		v700 := float64(v698 * v5)
+		v701 := float64(v698 * v8)
+		v702 := float64(v698 * v184)
+		v703 := float64(v702 * v97)
+		v704 := -v703
+		v705 := math.FMA(v702, v97, v704)
+		v706 := float64(v702 * v166)
+		v707 := -v706
+		v708 := math.FMA(v702, v166, v707)
+		v709 := float64(v703 + v706)
+		v710 := float64(v709 - v703)
+		v711 := float64(v709 - v710)
+		v712 := float64(v703 - v711)
+		v713 := float64(v706 - v710)
+		v714 := float64(v712 + v713)
+		v715 := float64(v714 + v705)
+		v716 := float64(v715 + v708)
+		v717 := float64(v698 * v15)
+		v718 := -v717
+		v719 := math.FMA(v698, v15, v718)
+		v720 := float64(v698 * v596)
+		v721 := -v720
+		v722 := math.FMA(v698, v596, v721)
+		v723 := float64(v698 * v601)
+		v724 := float64(v722 + v723)
+		v725 := float64(v720 + v724)
+		v726 := math.Ldexp(v725, int(v251))
+		v727 := float64(v698 * v264)
+		v728 := -v727
+		v729 := math.FMA(v698, v264, v728)
+		v730 := v727
+		if v254 {
+			v730 = v726
+		}
+		v731 := v729
+		if v254 {
+			v731 = v4
+		}
+		v732 := v730
+		if v265 {
+			v732 = v717
+		}
+		v733 := v731
+		if v265 {
+			v733 = v719
+		}
+		v734 := float64(v732 * v342)
+		v735 := -v734
+		v736 := math.FMA(v732, v342, v735)
+		v737 := math.FMA(v733, v342, v736)
+		v738 := float64(v698 * v266)
+		v739 := -v738
+		v740 := math.FMA(v698, v266, v739)
+		v741 := float64(v738 * v431)
+		v742 := -v741
+		v743 := math.FMA(v738, v431, v742)
+		v744 := math.FMA(v740, v431, v743)
+		v745 := float64(v734 + v741)
+		v746 := float64(v745 - v734)
+		v747 := float64(v745 - v746)
+		v748 := float64(v734 - v747)
+		v749 := float64(v741 - v746)
+		v750 := float64(v748 + v749)
+		v751 := float64(v750 + v737)
+		v752 := float64(v751 + v744)
+		v753 := float64(v698 * v434)
+		v754 := -v753
+		v755 := math.FMA(v698, v434, v754)
+		v756 := float64(v753 * v502)
+		v757 := -v756
+		v758 := math.FMA(v753, v502, v757)
+		v759 := math.FMA(v755, v502, v758)
+		v760 := float64(v698 * v537)
+		v761 := -v760
+		v762 := math.FMA(v698, v537, v761)
+		v763 := float64(v698 * v552)
+		v764 := -v763
+		v765 := math.FMA(v698, v552, v764)
+		v766 := float64(v760 + v763)
+		v767 := float64(v766 - v760)
+		v768 := float64(v766 - v767)
+		v769 := float64(v760 - v768)
+		v770 := float64(v763 - v767)
+		v771 := float64(v769 + v770)
+		v772 := float64(v771 + v762)
+		v773 := float64(v772 + v765)
+		v774 := float64(v756 + v766)
+		v775 := float64(v774 - v756)
+		v776 := float64(v774 - v775)
+		v777 := float64(v756 - v776)
+		v778 := float64(v766 - v775)
+		v779 := float64(v777 + v778)
+		v780 := float64(v779 + v759)
+		v781 := float64(v780 + v773)
+		v782 := v774
+		if v191 {
+			v782 = v745
 		}
 		v783 := v781
+		if v191 {
+			v783 = v752
+		}
+		v784 := v782
+		if v18 {
+			v784 = v709
+		}
+		v785 := v783
+		if v18 {
+			v785 = v716
+		}
+		v786 := v784
+		if v7 {
+			v786 = v701
+		}
+		v787 := v785
+		if v7 {
+			v787 = v4
+		}
+		v788 := v786
 		if v3 {
-			v783 = v4
+			v788 = v700
 		}
-		v784 := float64(v782 + v783)
-		v785 := float64(v692 * v552)
-		v786 := float64(v784 - v785)
-		v787 := math.Abs(v786)
-		v788 := math.Abs(v785)
-		v789 := float64(v788 * v673)
-		v790 := v787 <= v789
-		v791 := math.Abs(v692)
-		v792 := math.Abs(v696)
-		v793 := v791
-		if v792 > v791 {
-			v793 = v792
+		v789 := v787
+		if v3 {
+			v789 = v4
 		}
-		v794 := float64(v787 * v679)
-		v795 := math.FMA(v793, v681, v682)
-		v796 := v794 <= v795
-		v797 := v790 || v796
-		v798 := v784 == v4
-		v799 := v797 && !v798
-		v800 := v785
-		if v799 {
-			v800 = v784
+		v790 := float64(v788 + v789)
+		v791 := float64(v698 * v558)
+		v792 := float64(v790 - v791)
+		v793 := math.Abs(v792)
+		v794 := math.Abs(v791)
+		v795 := float64(v794 * v679)
+		v796 := v793 <= v795
+		v797 := math.Abs(v698)
+		v798 := math.Abs(v702)
+		v799 := v797
+		if v798 > v797 {
+			v799 = v798
 		}
-		v801 := float64(v693 * v800)
-		v803 := v676 == v802
-		v804 := v690 == v802
-		v805 := v689 == v802
-		v806 := v804 || v805
-		v807 := v803 && !v806
-		v808 := v688
-		if v807 {
-			v808 = v801
+		v800 := float64(v793 * v685)
+		v801 := math.FMA(v799, v687, v688)
+		v802 := v800 <= v801
+		v803 := v796 || v802
+		v804 := v790 == v4
+		v805 := v803 && !v804
+		v806 := v791
+		if v805 {
+			v806 = v790
 		}
-		v809 := math.IsNaN(v553)
-		v810 := v808
-		if v809 {
-			v810 = v553
+		v807 := float64(v699 * v806)
+		v809 := v682 == v808
+		v810 := v696 == v808
+		v811 := v695 == v808
+		v812 := v810 || v811
+		v813 := v809 && !v812
+		v814 := v694
+		if v813 {
+			v814 = v807
 		}
-		v811 := math.IsNaN(v0)
-		v812 := v810
-		if v811 {
-			v812 = v0
+		v815 := math.IsNaN(v559)
+		v816 := v814
+		if v815 {
+			v816 = v559
 		}
-		da[i] = v812
+		v817 := math.IsNaN(v0)
+		v818 := v816
+		if v817 {
+			v818 = v0
+		}
+		da[i] = v818
 	}
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
-// memory, f64 compute, 347 operations): the scalar twin of the vector program
+// memory, f64 compute, 353 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -1542,11 +1554,11 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v110 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v128 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v134 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v181 := math.Float64frombits(0xc091300000000000) // -1100
-	v348 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v356 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v358 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v359 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v187 := math.Float64frombits(0xc091300000000000) // -1100
+	v354 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v362 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v364 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v365 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1649,316 +1661,322 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v135 := float64(v134 * v13)
 		v136 := float64(v133 + v135)
 		v137 := float64(v110 + v136)
-		v138 := float64(v137 * v109)
-		v139 := float64(v92 * v138)
-		v140 := math.FMA(v92, v109, v139)
-		v141 := math.Abs(v14)
-		v142 := -v141
-		v143 := v20
-		if v142 > v20 {
-			v143 = v142
+		v138 := float64(v19 - v14)
+		v139 := float64(v19 - v138)
+		v140 := float64(v14 - v139)
+		v141 := float64(v18 - v138)
+		v142 := float64(v140 + v141)
+		v143 := float64(v137 + v142)
+		v144 := float64(v143 * v109)
+		v145 := float64(v92 * v144)
+		v146 := math.FMA(v92, v109, v145)
+		v147 := math.Abs(v14)
+		v148 := -v147
+		v149 := v20
+		if v148 > v20 {
+			v149 = v148
 		}
-		v144 := v14 < v4
-		v145 := float64(v143 * v24)
-		v146 := math.RoundToEven(v145)
-		v147 := -v146
-		v148 := math.FMA(v147, v28, v143)
-		v149 := math.FMA(v147, v30, v148)
-		v150 := float64(v148 - v149)
-		v151 := math.FMA(v147, v30, v150)
-		v152 := float64(v149 * v149)
+		v150 := v14 < v4
+		v151 := float64(v149 * v24)
+		v152 := math.RoundToEven(v151)
 		v153 := -v152
-		v154 := math.FMA(v149, v149, v153)
-		v155 := float64(v34 * v152)
-		v156 := float64(v34 * v154)
-		v157 := float64(v149 + v155)
-		v158 := float64(v149 - v157)
-		v159 := float64(v158 + v155)
-		v160 := float64(v159 + v156)
-		v161 := math.FMA(v151, v149, v151)
-		v162 := float64(v160 + v161)
-		v163 := float64(v152 * v149)
-		v164 := math.FMA(v47, v149, v48)
-		v165 := math.FMA(v164, v149, v50)
-		v166 := math.FMA(v165, v149, v52)
-		v167 := math.FMA(v166, v149, v54)
-		v168 := math.FMA(v167, v149, v56)
-		v169 := math.FMA(v168, v149, v58)
-		v170 := math.FMA(v169, v149, v60)
-		v171 := math.FMA(v170, v149, v62)
-		v172 := math.FMA(v171, v149, v64)
-		v173 := math.FMA(v163, v172, v162)
-		v174 := float64(v67 + v157)
-		v175 := float64(v67 - v174)
-		v176 := float64(v175 + v157)
-		v177 := float64(v176 + v173)
-		v178 := float64(v174 + v177)
-		v179 := float64(v174 - v178)
-		v180 := float64(v179 + v177)
-		v182 := v181
-		if v146 > v181 {
-			v182 = v146
+		v154 := math.FMA(v153, v28, v149)
+		v155 := math.FMA(v153, v30, v154)
+		v156 := float64(v154 - v155)
+		v157 := math.FMA(v153, v30, v156)
+		v158 := float64(v155 * v155)
+		v159 := -v158
+		v160 := math.FMA(v155, v155, v159)
+		v161 := float64(v34 * v158)
+		v162 := float64(v34 * v160)
+		v163 := float64(v155 + v161)
+		v164 := float64(v155 - v163)
+		v165 := float64(v164 + v161)
+		v166 := float64(v165 + v162)
+		v167 := math.FMA(v157, v155, v157)
+		v168 := float64(v166 + v167)
+		v169 := float64(v158 * v155)
+		v170 := math.FMA(v47, v155, v48)
+		v171 := math.FMA(v170, v155, v50)
+		v172 := math.FMA(v171, v155, v52)
+		v173 := math.FMA(v172, v155, v54)
+		v174 := math.FMA(v173, v155, v56)
+		v175 := math.FMA(v174, v155, v58)
+		v176 := math.FMA(v175, v155, v60)
+		v177 := math.FMA(v176, v155, v62)
+		v178 := math.FMA(v177, v155, v64)
+		v179 := math.FMA(v169, v178, v168)
+		v180 := float64(v67 + v163)
+		v181 := float64(v67 - v180)
+		v182 := float64(v181 + v163)
+		v183 := float64(v182 + v179)
+		v184 := float64(v180 + v183)
+		v185 := float64(v180 - v184)
+		v186 := float64(v185 + v183)
+		v188 := v187
+		if v152 > v187 {
+			v188 = v152
 		}
-		v183 := ldexpMid(v67, v182)
-		v184 := float64(v178 * v183)
-		v185 := float64(v180 * v183)
-		v186 := float64(v67 + v184)
-		v187 := float64(v67 - v186)
-		v188 := float64(v187 + v184)
-		v189 := float64(v188 + v185)
-		v190 := v67
-		if v144 {
-			v190 = v178
+		v189 := ldexpMid(v67, v188)
+		v190 := float64(v184 * v189)
+		v191 := float64(v186 * v189)
+		v192 := float64(v67 + v190)
+		v193 := float64(v67 - v192)
+		v194 := float64(v193 + v190)
+		v195 := float64(v194 + v191)
+		v196 := v67
+		if v150 {
+			v196 = v184
 		}
-		v191 := v4
-		if v144 {
-			v191 = v180
+		v197 := v4
+		if v150 {
+			v197 = v186
 		}
-		v192 := float64(v67 / v186)
-		v193 := float64(v190 * v192)
-		v194 := -v193
-		v195 := math.FMA(v194, v186, v190)
-		v196 := math.FMA(v194, v189, v195)
-		v197 := float64(v196 + v191)
-		v199 := float64(v197 * v192)
-		v200 := v4
-		if v144 {
-			v200 = v146
+		v198 := float64(v67 / v192)
+		v199 := float64(v196 * v198)
+		v200 := -v199
+		v201 := math.FMA(v200, v192, v196)
+		v202 := math.FMA(v200, v195, v201)
+		v203 := float64(v202 + v197)
+		v205 := float64(v203 * v198)
+		v206 := v4
+		if v150 {
+			v206 = v152
 		}
-		v201 := float64(v73 - v200)
-		v202 := v75
-		if v201 < v75 {
-			v202 = v201
+		v207 := float64(v73 - v206)
+		v208 := v75
+		if v207 < v75 {
+			v208 = v207
 		}
-		v203 := v200 < v77
-		v204 := math.Ldexp(v79, int(v202))
-		v205 := v4
-		if v203 {
-			v205 = v204
+		v209 := v206 < v77
+		v210 := math.Ldexp(v79, int(v208))
+		v211 := v4
+		if v209 {
+			v211 = v210
 		}
-		v206 := float64(v193 + v205)
-		v207 := float64(v206 - v205)
-		v208 := float64(v193 - v207)
-		v209 := float64(v208 + v199)
-		v210 := float64(v209 + v205)
-		v211 := float64(v210 - v205)
-		v212 := float64(v207 + v211)
-		v213 := math.Ldexp(v212, int(v200))
-		v214 := math.IsNaN(v14)
-		v215 := v213
-		if v214 {
-			v215 = v14
+		v212 := float64(v199 + v211)
+		v213 := float64(v212 - v211)
+		v214 := float64(v199 - v213)
+		v215 := float64(v214 + v205)
+		v216 := float64(v215 + v211)
+		v217 := float64(v216 - v211)
+		v218 := float64(v213 + v217)
+		v219 := math.Ldexp(v218, int(v206))
+		v220 := math.IsNaN(v14)
+		v221 := v219
+		if v220 {
+			v221 = v14
 		}
-		v216 := math.Abs(v111)
-		v217 := -v216
-		v218 := v20
-		if v217 > v20 {
-			v218 = v217
+		v222 := math.Abs(v111)
+		v223 := -v222
+		v224 := v20
+		if v223 > v20 {
+			v224 = v223
 		}
-		v219 := v111 < v4
-		v220 := float64(v218 * v24)
-		v221 := math.RoundToEven(v220)
-		v222 := -v221
-		v223 := math.FMA(v222, v28, v218)
-		v224 := math.FMA(v222, v30, v223)
-		v225 := float64(v223 - v224)
-		v226 := math.FMA(v222, v30, v225)
-		v227 := float64(v224 * v224)
+		v225 := v111 < v4
+		v226 := float64(v224 * v24)
+		v227 := math.RoundToEven(v226)
 		v228 := -v227
-		v229 := math.FMA(v224, v224, v228)
-		v230 := float64(v34 * v227)
-		v231 := float64(v34 * v229)
-		v232 := float64(v224 + v230)
-		v233 := float64(v224 - v232)
-		v234 := float64(v233 + v230)
-		v235 := float64(v234 + v231)
-		v236 := math.FMA(v226, v224, v226)
-		v237 := float64(v235 + v236)
-		v238 := float64(v227 * v224)
-		v239 := math.FMA(v47, v224, v48)
-		v240 := math.FMA(v239, v224, v50)
-		v241 := math.FMA(v240, v224, v52)
-		v242 := math.FMA(v241, v224, v54)
-		v243 := math.FMA(v242, v224, v56)
-		v244 := math.FMA(v243, v224, v58)
-		v245 := math.FMA(v244, v224, v60)
-		v246 := math.FMA(v245, v224, v62)
-		v247 := math.FMA(v246, v224, v64)
-		v248 := math.FMA(v238, v247, v237)
-		v249 := float64(v67 + v232)
-		v250 := float64(v67 - v249)
-		v251 := float64(v250 + v232)
-		v252 := float64(v251 + v248)
-		v253 := float64(v249 + v252)
-		v254 := float64(v249 - v253)
-		v255 := float64(v254 + v252)
-		v256 := v181
-		if v221 > v181 {
-			v256 = v221
+		v229 := math.FMA(v228, v28, v224)
+		v230 := math.FMA(v228, v30, v229)
+		v231 := float64(v229 - v230)
+		v232 := math.FMA(v228, v30, v231)
+		v233 := float64(v230 * v230)
+		v234 := -v233
+		v235 := math.FMA(v230, v230, v234)
+		v236 := float64(v34 * v233)
+		v237 := float64(v34 * v235)
+		v238 := float64(v230 + v236)
+		v239 := float64(v230 - v238)
+		v240 := float64(v239 + v236)
+		v241 := float64(v240 + v237)
+		v242 := math.FMA(v232, v230, v232)
+		v243 := float64(v241 + v242)
+		v244 := float64(v233 * v230)
+		v245 := math.FMA(v47, v230, v48)
+		v246 := math.FMA(v245, v230, v50)
+		v247 := math.FMA(v246, v230, v52)
+		v248 := math.FMA(v247, v230, v54)
+		v249 := math.FMA(v248, v230, v56)
+		v250 := math.FMA(v249, v230, v58)
+		v251 := math.FMA(v250, v230, v60)
+		v252 := math.FMA(v251, v230, v62)
+		v253 := math.FMA(v252, v230, v64)
+		v254 := math.FMA(v244, v253, v243)
+		v255 := float64(v67 + v238)
+		v256 := float64(v67 - v255)
+		v257 := float64(v256 + v238)
+		v258 := float64(v257 + v254)
+		v259 := float64(v255 + v258)
+		v260 := float64(v255 - v259)
+		v261 := float64(v260 + v258)
+		v262 := v187
+		if v227 > v187 {
+			v262 = v227
 		}
-		v257 := ldexpMid(v67, v256)
-		v258 := float64(v253 * v257)
-		v259 := float64(v255 * v257)
-		v260 := float64(v67 + v258)
-		v261 := float64(v67 - v260)
-		v262 := float64(v261 + v258)
-		v263 := float64(v262 + v259)
-		v264 := v67
-		if v219 {
-			v264 = v253
+		v263 := ldexpMid(v67, v262)
+		v264 := float64(v259 * v263)
+		v265 := float64(v261 * v263)
+		v266 := float64(v67 + v264)
+		v267 := float64(v67 - v266)
+		v268 := float64(v267 + v264)
+		v269 := float64(v268 + v265)
+		v270 := v67
+		if v225 {
+			v270 = v259
 		}
-		v265 := v4
-		if v219 {
-			v265 = v255
+		v271 := v4
+		if v225 {
+			v271 = v261
 		}
-		v266 := float64(v67 / v260)
-		v267 := float64(v264 * v266)
-		v268 := -v267
-		v269 := math.FMA(v268, v260, v264)
-		v270 := math.FMA(v268, v263, v269)
-		v271 := float64(v270 + v265)
-		v273 := float64(v271 * v266)
-		v274 := v4
-		if v219 {
-			v274 = v221
+		v272 := float64(v67 / v266)
+		v273 := float64(v270 * v272)
+		v274 := -v273
+		v275 := math.FMA(v274, v266, v270)
+		v276 := math.FMA(v274, v269, v275)
+		v277 := float64(v276 + v271)
+		v279 := float64(v277 * v272)
+		v280 := v4
+		if v225 {
+			v280 = v227
 		}
-		v275 := float64(v73 - v274)
-		v276 := v75
-		if v275 < v75 {
-			v276 = v275
+		v281 := float64(v73 - v280)
+		v282 := v75
+		if v281 < v75 {
+			v282 = v281
 		}
-		v277 := v274 < v77
-		v278 := math.Ldexp(v79, int(v276))
-		v279 := v4
-		if v277 {
-			v279 = v278
+		v283 := v280 < v77
+		v284 := math.Ldexp(v79, int(v282))
+		v285 := v4
+		if v283 {
+			v285 = v284
 		}
-		v280 := float64(v267 + v279)
-		v281 := float64(v280 - v279)
-		v282 := float64(v267 - v281)
-		v283 := float64(v282 + v273)
-		v284 := float64(v283 + v279)
-		v285 := float64(v284 - v279)
-		v286 := float64(v281 + v285)
-		v287 := math.Ldexp(v286, int(v274))
-		v288 := math.IsNaN(v111)
-		v289 := v287
-		if v288 {
-			v289 = v111
+		v286 := float64(v273 + v285)
+		v287 := float64(v286 - v285)
+		v288 := float64(v273 - v287)
+		v289 := float64(v288 + v279)
+		v290 := float64(v289 + v285)
+		v291 := float64(v290 - v285)
+		v292 := float64(v287 + v291)
+		v293 := math.Ldexp(v292, int(v280))
+		v294 := math.IsNaN(v111)
+		v295 := v293
+		if v294 {
+			v295 = v111
 		}
-		v290 := float64(v136 * v289)
-		v291 := float64(v215 * v290)
-		v292 := float64(v215 + v291)
-		v293 := float64(v0 * v292)
-		v294 := v293
+		v296 := float64(v136 * v295)
+		v297 := float64(v221 * v296)
+		v298 := float64(v221 + v297)
+		v299 := float64(v0 * v298)
+		v300 := v299
 		if v17 {
-			v294 = v140
+			v300 = v146
 		}
-		v295 := v294
+		v301 := v300
 		if v7 {
-			v295 = v0
+			v301 = v0
 		}
-		v296 := v295
+		v302 := v301
 		if v3 {
-			v296 = v5
+			v302 = v5
 		}
-		v297 := dy[i]
-		v298 := float64(v297 * v5)
-		v299 := float64(v297 * v0)
-		v300 := -v299
-		v301 := math.FMA(v297, v0, v300)
-		v302 := float64(v297 * v109)
-		v303 := float64(v302 * v92)
-		v304 := -v303
-		v305 := math.FMA(v302, v92, v304)
-		v306 := float64(v297 * v92)
-		v307 := -v306
-		v308 := math.FMA(v297, v92, v307)
-		v309 := float64(v306 * v138)
+		v303 := dy[i]
+		v304 := float64(v303 * v5)
+		v305 := float64(v303 * v0)
+		v306 := -v305
+		v307 := math.FMA(v303, v0, v306)
+		v308 := float64(v303 * v109)
+		v309 := float64(v308 * v92)
 		v310 := -v309
-		v311 := math.FMA(v306, v138, v310)
-		v312 := math.FMA(v308, v138, v311)
-		v313 := float64(v303 + v309)
-		v314 := float64(v313 - v303)
-		v315 := float64(v313 - v314)
-		v316 := float64(v303 - v315)
-		v317 := float64(v309 - v314)
-		v318 := float64(v316 + v317)
-		v319 := float64(v318 + v305)
-		v320 := float64(v319 + v312)
-		v321 := float64(v299 * v215)
-		v322 := -v321
-		v323 := math.FMA(v299, v215, v322)
-		v324 := math.FMA(v301, v215, v323)
-		v325 := float64(v299 * v291)
-		v326 := -v325
-		v327 := math.FMA(v299, v291, v326)
-		v328 := math.FMA(v301, v291, v327)
-		v329 := float64(v321 + v325)
-		v330 := float64(v329 - v321)
-		v331 := float64(v329 - v330)
-		v332 := float64(v321 - v331)
-		v333 := float64(v325 - v330)
-		v334 := float64(v332 + v333)
-		v335 := float64(v334 + v324)
-		v336 := float64(v335 + v328)
-		v337 := v329
+		v311 := math.FMA(v308, v92, v310)
+		v312 := float64(v303 * v92)
+		v313 := -v312
+		v314 := math.FMA(v303, v92, v313)
+		v315 := float64(v312 * v144)
+		v316 := -v315
+		v317 := math.FMA(v312, v144, v316)
+		v318 := math.FMA(v314, v144, v317)
+		v319 := float64(v309 + v315)
+		v320 := float64(v319 - v309)
+		v321 := float64(v319 - v320)
+		v322 := float64(v309 - v321)
+		v323 := float64(v315 - v320)
+		v324 := float64(v322 + v323)
+		v325 := float64(v324 + v311)
+		v326 := float64(v325 + v318)
+		v327 := float64(v305 * v221)
+		v328 := -v327
+		v329 := math.FMA(v305, v221, v328)
+		v330 := math.FMA(v307, v221, v329)
+		v331 := float64(v305 * v297)
+		v332 := -v331
+		v333 := math.FMA(v305, v297, v332)
+		v334 := math.FMA(v307, v297, v333)
+		v335 := float64(v327 + v331)
+		v336 := float64(v335 - v327)
+		v337 := float64(v335 - v336)
+		v338 := float64(v327 - v337)
+		v339 := float64(v331 - v336)
+		v340 := float64(v338 + v339)
+		v341 := float64(v340 + v330)
+		v342 := float64(v341 + v334)
+		v343 := v335
 		if v17 {
-			v337 = v313
+			v343 = v319
 		}
-		v338 := v336
+		v344 := v342
 		if v17 {
-			v338 = v320
+			v344 = v326
 		}
-		v339 := v337
+		v345 := v343
 		if v7 {
-			v339 = v299
+			v345 = v305
 		}
-		v340 := v338
+		v346 := v344
 		if v7 {
-			v340 = v301
+			v346 = v307
 		}
-		v341 := v339
+		v347 := v345
 		if v3 {
-			v341 = v298
+			v347 = v304
 		}
-		v342 := v340
+		v348 := v346
 		if v3 {
-			v342 = v4
+			v348 = v4
 		}
-		v343 := float64(v341 + v342)
-		v344 := float64(v297 * v296)
-		v345 := float64(v343 - v344)
-		v346 := math.Abs(v345)
-		v347 := math.Abs(v344)
-		v349 := float64(v347 * v348)
-		v350 := v346 <= v349
-		v351 := math.Abs(v297)
-		v352 := math.Abs(v302)
-		v353 := v351
-		if v352 > v351 {
-			v353 = v352
+		v349 := float64(v347 + v348)
+		v350 := float64(v303 * v302)
+		v351 := float64(v349 - v350)
+		v352 := math.Abs(v351)
+		v353 := math.Abs(v350)
+		v355 := float64(v353 * v354)
+		v356 := v352 <= v355
+		v357 := math.Abs(v303)
+		v358 := math.Abs(v308)
+		v359 := v357
+		if v358 > v357 {
+			v359 = v358
 		}
-		v354 := math.Abs(v299)
-		v355 := v353
-		if v354 > v353 {
-			v355 = v354
+		v360 := math.Abs(v305)
+		v361 := v359
+		if v360 > v359 {
+			v361 = v360
 		}
-		v357 := float64(v346 * v356)
-		v360 := math.FMA(v355, v358, v359)
-		v361 := v357 <= v360
-		v362 := v350 || v361
-		v363 := v343 == v4
-		v364 := v362 && !v363
-		v365 := v344
-		if v364 {
-			v365 = v343
+		v363 := float64(v352 * v362)
+		v366 := math.FMA(v361, v364, v365)
+		v367 := v363 <= v366
+		v368 := v356 || v367
+		v369 := v349 == v4
+		v370 := v368 && !v369
+		v371 := v350
+		if v370 {
+			v371 = v349
 		}
-		v366 := math.IsNaN(v0)
-		v367 := v365
-		if v366 {
-			v367 = v0
+		v372 := math.IsNaN(v0)
+		v373 := v371
+		if v372 {
+			v373 = v0
 		}
-		db[i] = v367
+		db[i] = v373
 	}
 }

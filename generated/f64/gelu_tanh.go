@@ -7,7 +7,7 @@ import "fmt"
 // GELUTanh sets dst[i] = f(x[i]) for every i: GELU with the tanh
 // approximation, f(x) = 0.5*x*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3))).
 //
-//	f(x) = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*((l_lo + vl)*p640)), x*(sv + sv*(vl*svn)))))
+//	f(x) = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*(vc*p640)), x*(sv + sv*(vl*svn)))))
 //
 // with
 //
@@ -23,7 +23,10 @@ import "fmt"
 //	sv = sigmoid(vh)
 //	svn = sigmoid(-vh)
 //	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
-//	ev = exp(vh + l_hi)
+//	va = vh + l_hi
+//	va_err = (vh - (va - (va - vh))) + (l_hi - (va - vh))
+//	vc = (l_lo + vl) + va_err
+//	ev = exp(va)
 //	tx = x - x0_hi
 //	t = tx - x0_lo
 //	q = x*x + x*(x0_hi + x0_lo) + x0sq
@@ -63,7 +66,7 @@ import "fmt"
 //	n1 = 1 + xv
 //	n1_err = ((xv - n1) + 1) + xv_err
 //	evn = ev*n1
-//	evn_err = fma(ev, n1, -evn) + (exp_err(vh + l_hi)*n1 + ev*n1_err)
+//	evn_err = fma(ev, n1, -evn) + (exp_err(va)*n1 + ev*n1_err)
 //	sv_err = (fma(-sv, a, ev0) + exp_err(vh) - sv*ae)/a + sv*(vl*svn)
 //	cc = sv*svn
 //	svn32 = 1 - sv
@@ -98,8 +101,8 @@ func GELUTanh(dst, x []float64) {
 // GELUTanhBackward is the gradient of GELUTanh: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*((l_lo + vl)*p640)), x*(sv + sv*(vl*svn)))))
-//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(vh < -700, (evn + (evn_err + evn*(l_lo + vl)))*p640, where(x < -1 || x > -0.55, fma(sv, nb, sv*(nb_err + nb*(vl*svn))), fma(cc, nh, cc*nh_err + cc_err*nh)))))
+//	f(x)  = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*(vc*p640)), x*(sv + sv*(vl*svn)))))
+//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(vh < -700, (evn + (evn_err + evn*vc))*p640, where(x < -1 || x > -0.55, fma(sv, nb, sv*(nb_err + nb*(vl*svn))), fma(cc, nh, cc*nh_err + cc_err*nh)))))
 //
 // with
 //
@@ -115,7 +118,10 @@ func GELUTanh(dst, x []float64) {
 //	sv = sigmoid(vh)
 //	svn = sigmoid(-vh)
 //	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
-//	ev = exp(vh + l_hi)
+//	va = vh + l_hi
+//	va_err = (vh - (va - (va - vh))) + (l_hi - (va - vh))
+//	vc = (l_lo + vl) + va_err
+//	ev = exp(va)
 //	tx = x - x0_hi
 //	t = tx - x0_lo
 //	q = x*x + x*(x0_hi + x0_lo) + x0sq
@@ -155,7 +161,7 @@ func GELUTanh(dst, x []float64) {
 //	n1 = 1 + xv
 //	n1_err = ((xv - n1) + 1) + xv_err
 //	evn = ev*n1
-//	evn_err = fma(ev, n1, -evn) + (exp_err(vh + l_hi)*n1 + ev*n1_err)
+//	evn_err = fma(ev, n1, -evn) + (exp_err(va)*n1 + ev*n1_err)
 //	sv_err = (fma(-sv, a, ev0) + exp_err(vh) - sv*ae)/a + sv*(vl*svn)
 //	cc = sv*svn
 //	svn32 = 1 - sv

@@ -21,7 +21,7 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f64 memory, f64 compute,
-// 318 operations): the scalar twin of the vector program the assembly kernels
+// 324 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -60,11 +60,11 @@ func geluTanhGeneric(dst, x []float64) {
 	v110 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v128 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v134 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v181 := math.Float64frombits(0xc091300000000000) // -1100
-	v322 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v327 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v329 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v330 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v187 := math.Float64frombits(0xc091300000000000) // -1100
+	v328 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v333 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v335 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v336 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -167,290 +167,296 @@ func geluTanhGeneric(dst, x []float64) {
 		v135 := float64(v134 * v13)
 		v136 := float64(v133 + v135)
 		v137 := float64(v110 + v136)
-		v138 := float64(v137 * v109)
-		v139 := float64(v92 * v138)
-		v140 := math.FMA(v92, v109, v139)
-		v141 := math.Abs(v14)
-		v142 := -v141
-		v143 := v20
-		if v142 > v20 {
-			v143 = v142
+		v138 := float64(v19 - v14)
+		v139 := float64(v19 - v138)
+		v140 := float64(v14 - v139)
+		v141 := float64(v18 - v138)
+		v142 := float64(v140 + v141)
+		v143 := float64(v137 + v142)
+		v144 := float64(v143 * v109)
+		v145 := float64(v92 * v144)
+		v146 := math.FMA(v92, v109, v145)
+		v147 := math.Abs(v14)
+		v148 := -v147
+		v149 := v20
+		if v148 > v20 {
+			v149 = v148
 		}
-		v144 := v14 < v4
-		v145 := float64(v143 * v24)
-		v146 := math.RoundToEven(v145)
-		v147 := -v146
-		v148 := math.FMA(v147, v28, v143)
-		v149 := math.FMA(v147, v30, v148)
-		v150 := float64(v148 - v149)
-		v151 := math.FMA(v147, v30, v150)
-		v152 := float64(v149 * v149)
+		v150 := v14 < v4
+		v151 := float64(v149 * v24)
+		v152 := math.RoundToEven(v151)
 		v153 := -v152
-		v154 := math.FMA(v149, v149, v153)
-		v155 := float64(v34 * v152)
-		v156 := float64(v34 * v154)
-		v157 := float64(v149 + v155)
-		v158 := float64(v149 - v157)
-		v159 := float64(v158 + v155)
-		v160 := float64(v159 + v156)
-		v161 := math.FMA(v151, v149, v151)
-		v162 := float64(v160 + v161)
-		v163 := float64(v152 * v149)
-		v164 := math.FMA(v47, v149, v48)
-		v165 := math.FMA(v164, v149, v50)
-		v166 := math.FMA(v165, v149, v52)
-		v167 := math.FMA(v166, v149, v54)
-		v168 := math.FMA(v167, v149, v56)
-		v169 := math.FMA(v168, v149, v58)
-		v170 := math.FMA(v169, v149, v60)
-		v171 := math.FMA(v170, v149, v62)
-		v172 := math.FMA(v171, v149, v64)
-		v173 := math.FMA(v163, v172, v162)
-		v174 := float64(v67 + v157)
-		v175 := float64(v67 - v174)
-		v176 := float64(v175 + v157)
-		v177 := float64(v176 + v173)
-		v178 := float64(v174 + v177)
-		v179 := float64(v174 - v178)
-		v180 := float64(v179 + v177)
-		v182 := v181
-		if v146 > v181 {
-			v182 = v146
+		v154 := math.FMA(v153, v28, v149)
+		v155 := math.FMA(v153, v30, v154)
+		v156 := float64(v154 - v155)
+		v157 := math.FMA(v153, v30, v156)
+		v158 := float64(v155 * v155)
+		v159 := -v158
+		v160 := math.FMA(v155, v155, v159)
+		v161 := float64(v34 * v158)
+		v162 := float64(v34 * v160)
+		v163 := float64(v155 + v161)
+		v164 := float64(v155 - v163)
+		v165 := float64(v164 + v161)
+		v166 := float64(v165 + v162)
+		v167 := math.FMA(v157, v155, v157)
+		v168 := float64(v166 + v167)
+		v169 := float64(v158 * v155)
+		v170 := math.FMA(v47, v155, v48)
+		v171 := math.FMA(v170, v155, v50)
+		v172 := math.FMA(v171, v155, v52)
+		v173 := math.FMA(v172, v155, v54)
+		v174 := math.FMA(v173, v155, v56)
+		v175 := math.FMA(v174, v155, v58)
+		v176 := math.FMA(v175, v155, v60)
+		v177 := math.FMA(v176, v155, v62)
+		v178 := math.FMA(v177, v155, v64)
+		v179 := math.FMA(v169, v178, v168)
+		v180 := float64(v67 + v163)
+		v181 := float64(v67 - v180)
+		v182 := float64(v181 + v163)
+		v183 := float64(v182 + v179)
+		v184 := float64(v180 + v183)
+		v185 := float64(v180 - v184)
+		v186 := float64(v185 + v183)
+		v188 := v187
+		if v152 > v187 {
+			v188 = v152
 		}
-		v183 := ldexpMid(v67, v182)
-		v184 := float64(v178 * v183)
-		v185 := float64(v180 * v183)
-		v186 := float64(v67 + v184)
-		v187 := float64(v67 - v186)
-		v188 := float64(v187 + v184)
-		v189 := float64(v188 + v185)
-		v190 := v67
-		if v144 {
-			v190 = v178
+		v189 := ldexpMid(v67, v188)
+		v190 := float64(v184 * v189)
+		v191 := float64(v186 * v189)
+		v192 := float64(v67 + v190)
+		v193 := float64(v67 - v192)
+		v194 := float64(v193 + v190)
+		v195 := float64(v194 + v191)
+		v196 := v67
+		if v150 {
+			v196 = v184
 		}
-		v191 := v4
-		if v144 {
-			v191 = v180
+		v197 := v4
+		if v150 {
+			v197 = v186
 		}
-		v192 := float64(v67 / v186)
-		v193 := float64(v190 * v192)
-		v194 := -v193
-		v195 := math.FMA(v194, v186, v190)
-		v196 := math.FMA(v194, v189, v195)
-		v197 := float64(v196 + v191)
-		v199 := float64(v197 * v192)
-		v200 := v4
-		if v144 {
-			v200 = v146
+		v198 := float64(v67 / v192)
+		v199 := float64(v196 * v198)
+		v200 := -v199
+		v201 := math.FMA(v200, v192, v196)
+		v202 := math.FMA(v200, v195, v201)
+		v203 := float64(v202 + v197)
+		v205 := float64(v203 * v198)
+		v206 := v4
+		if v150 {
+			v206 = v152
 		}
-		v201 := float64(v73 - v200)
-		v202 := v75
-		if v201 < v75 {
-			v202 = v201
+		v207 := float64(v73 - v206)
+		v208 := v75
+		if v207 < v75 {
+			v208 = v207
 		}
-		v203 := v200 < v77
-		v204 := math.Ldexp(v79, int(v202))
-		v205 := v4
-		if v203 {
-			v205 = v204
+		v209 := v206 < v77
+		v210 := math.Ldexp(v79, int(v208))
+		v211 := v4
+		if v209 {
+			v211 = v210
 		}
-		v206 := float64(v193 + v205)
-		v207 := float64(v206 - v205)
-		v208 := float64(v193 - v207)
-		v209 := float64(v208 + v199)
-		v210 := float64(v209 + v205)
-		v211 := float64(v210 - v205)
-		v212 := float64(v207 + v211)
-		v213 := math.Ldexp(v212, int(v200))
-		v214 := math.IsNaN(v14)
-		v215 := v213
-		if v214 {
-			v215 = v14
+		v212 := float64(v199 + v211)
+		v213 := float64(v212 - v211)
+		v214 := float64(v199 - v213)
+		v215 := float64(v214 + v205)
+		v216 := float64(v215 + v211)
+		v217 := float64(v216 - v211)
+		v218 := float64(v213 + v217)
+		v219 := math.Ldexp(v218, int(v206))
+		v220 := math.IsNaN(v14)
+		v221 := v219
+		if v220 {
+			v221 = v14
 		}
-		v216 := math.Abs(v111)
-		v217 := -v216
-		v218 := v20
-		if v217 > v20 {
-			v218 = v217
+		v222 := math.Abs(v111)
+		v223 := -v222
+		v224 := v20
+		if v223 > v20 {
+			v224 = v223
 		}
-		v219 := v111 < v4
-		v220 := float64(v218 * v24)
-		v221 := math.RoundToEven(v220)
-		v222 := -v221
-		v223 := math.FMA(v222, v28, v218)
-		v224 := math.FMA(v222, v30, v223)
-		v225 := float64(v223 - v224)
-		v226 := math.FMA(v222, v30, v225)
-		v227 := float64(v224 * v224)
+		v225 := v111 < v4
+		v226 := float64(v224 * v24)
+		v227 := math.RoundToEven(v226)
 		v228 := -v227
-		v229 := math.FMA(v224, v224, v228)
-		v230 := float64(v34 * v227)
-		v231 := float64(v34 * v229)
-		v232 := float64(v224 + v230)
-		v233 := float64(v224 - v232)
-		v234 := float64(v233 + v230)
-		v235 := float64(v234 + v231)
-		v236 := math.FMA(v226, v224, v226)
-		v237 := float64(v235 + v236)
-		v238 := float64(v227 * v224)
-		v239 := math.FMA(v47, v224, v48)
-		v240 := math.FMA(v239, v224, v50)
-		v241 := math.FMA(v240, v224, v52)
-		v242 := math.FMA(v241, v224, v54)
-		v243 := math.FMA(v242, v224, v56)
-		v244 := math.FMA(v243, v224, v58)
-		v245 := math.FMA(v244, v224, v60)
-		v246 := math.FMA(v245, v224, v62)
-		v247 := math.FMA(v246, v224, v64)
-		v248 := math.FMA(v238, v247, v237)
-		v249 := float64(v67 + v232)
-		v250 := float64(v67 - v249)
-		v251 := float64(v250 + v232)
-		v252 := float64(v251 + v248)
-		v253 := float64(v249 + v252)
-		v254 := float64(v249 - v253)
-		v255 := float64(v254 + v252)
-		v256 := v181
-		if v221 > v181 {
-			v256 = v221
+		v229 := math.FMA(v228, v28, v224)
+		v230 := math.FMA(v228, v30, v229)
+		v231 := float64(v229 - v230)
+		v232 := math.FMA(v228, v30, v231)
+		v233 := float64(v230 * v230)
+		v234 := -v233
+		v235 := math.FMA(v230, v230, v234)
+		v236 := float64(v34 * v233)
+		v237 := float64(v34 * v235)
+		v238 := float64(v230 + v236)
+		v239 := float64(v230 - v238)
+		v240 := float64(v239 + v236)
+		v241 := float64(v240 + v237)
+		v242 := math.FMA(v232, v230, v232)
+		v243 := float64(v241 + v242)
+		v244 := float64(v233 * v230)
+		v245 := math.FMA(v47, v230, v48)
+		v246 := math.FMA(v245, v230, v50)
+		v247 := math.FMA(v246, v230, v52)
+		v248 := math.FMA(v247, v230, v54)
+		v249 := math.FMA(v248, v230, v56)
+		v250 := math.FMA(v249, v230, v58)
+		v251 := math.FMA(v250, v230, v60)
+		v252 := math.FMA(v251, v230, v62)
+		v253 := math.FMA(v252, v230, v64)
+		v254 := math.FMA(v244, v253, v243)
+		v255 := float64(v67 + v238)
+		v256 := float64(v67 - v255)
+		v257 := float64(v256 + v238)
+		v258 := float64(v257 + v254)
+		v259 := float64(v255 + v258)
+		v260 := float64(v255 - v259)
+		v261 := float64(v260 + v258)
+		v262 := v187
+		if v227 > v187 {
+			v262 = v227
 		}
-		v257 := ldexpMid(v67, v256)
-		v258 := float64(v253 * v257)
-		v259 := float64(v255 * v257)
-		v260 := float64(v67 + v258)
-		v261 := float64(v67 - v260)
-		v262 := float64(v261 + v258)
-		v263 := float64(v262 + v259)
-		v264 := v67
-		if v219 {
-			v264 = v253
+		v263 := ldexpMid(v67, v262)
+		v264 := float64(v259 * v263)
+		v265 := float64(v261 * v263)
+		v266 := float64(v67 + v264)
+		v267 := float64(v67 - v266)
+		v268 := float64(v267 + v264)
+		v269 := float64(v268 + v265)
+		v270 := v67
+		if v225 {
+			v270 = v259
 		}
-		v265 := v4
-		if v219 {
-			v265 = v255
+		v271 := v4
+		if v225 {
+			v271 = v261
 		}
-		v266 := float64(v67 / v260)
-		v267 := float64(v264 * v266)
-		v268 := -v267
-		v269 := math.FMA(v268, v260, v264)
-		v270 := math.FMA(v268, v263, v269)
-		v271 := float64(v270 + v265)
-		v273 := float64(v271 * v266)
-		v274 := v4
-		if v219 {
-			v274 = v221
+		v272 := float64(v67 / v266)
+		v273 := float64(v270 * v272)
+		v274 := -v273
+		v275 := math.FMA(v274, v266, v270)
+		v276 := math.FMA(v274, v269, v275)
+		v277 := float64(v276 + v271)
+		v279 := float64(v277 * v272)
+		v280 := v4
+		if v225 {
+			v280 = v227
 		}
-		v275 := float64(v73 - v274)
-		v276 := v75
-		if v275 < v75 {
-			v276 = v275
+		v281 := float64(v73 - v280)
+		v282 := v75
+		if v281 < v75 {
+			v282 = v281
 		}
-		v277 := v274 < v77
-		v278 := math.Ldexp(v79, int(v276))
-		v279 := v4
-		if v277 {
-			v279 = v278
+		v283 := v280 < v77
+		v284 := math.Ldexp(v79, int(v282))
+		v285 := v4
+		if v283 {
+			v285 = v284
 		}
-		v280 := float64(v267 + v279)
-		v281 := float64(v280 - v279)
-		v282 := float64(v267 - v281)
-		v283 := float64(v282 + v273)
-		v284 := float64(v283 + v279)
-		v285 := float64(v284 - v279)
-		v286 := float64(v281 + v285)
-		v287 := math.Ldexp(v286, int(v274))
-		v288 := math.IsNaN(v111)
-		v289 := v287
-		if v288 {
-			v289 = v111
+		v286 := float64(v273 + v285)
+		v287 := float64(v286 - v285)
+		v288 := float64(v273 - v287)
+		v289 := float64(v288 + v279)
+		v290 := float64(v289 + v285)
+		v291 := float64(v290 - v285)
+		v292 := float64(v287 + v291)
+		v293 := math.Ldexp(v292, int(v280))
+		v294 := math.IsNaN(v111)
+		v295 := v293
+		if v294 {
+			v295 = v111
 		}
-		v290 := float64(v136 * v289)
-		v291 := float64(v215 * v290)
-		v292 := float64(v215 + v291)
-		v293 := float64(v0 * v292)
-		v294 := v293
+		v296 := float64(v136 * v295)
+		v297 := float64(v221 * v296)
+		v298 := float64(v221 + v297)
+		v299 := float64(v0 * v298)
+		v300 := v299
 		if v17 {
-			v294 = v140
+			v300 = v146
 		}
-		v295 := v294
+		v301 := v300
 		if v7 {
-			v295 = v0
+			v301 = v0
 		}
-		v296 := v295
+		v302 := v301
 		if v3 {
-			v296 = v5
+			v302 = v5
 		}
-		v297 := float64(v0 * v215)
-		v298 := -v297
-		v299 := math.FMA(v0, v215, v298)
-		v300 := float64(v0 * v291)
-		v301 := -v300
-		v302 := math.FMA(v0, v291, v301)
-		v303 := float64(v297 + v300)
-		v304 := float64(v303 - v297)
-		v305 := float64(v303 - v304)
-		v306 := float64(v297 - v305)
-		v307 := float64(v300 - v304)
-		v308 := float64(v306 + v307)
-		v309 := float64(v308 + v299)
-		v310 := float64(v309 + v302)
-		v311 := v303
+		v303 := float64(v0 * v221)
+		v304 := -v303
+		v305 := math.FMA(v0, v221, v304)
+		v306 := float64(v0 * v297)
+		v307 := -v306
+		v308 := math.FMA(v0, v297, v307)
+		v309 := float64(v303 + v306)
+		v310 := float64(v309 - v303)
+		v311 := float64(v309 - v310)
+		v312 := float64(v303 - v311)
+		v313 := float64(v306 - v310)
+		v314 := float64(v312 + v313)
+		v315 := float64(v314 + v305)
+		v316 := float64(v315 + v308)
+		v317 := v309
 		if v17 {
-			v311 = v140
+			v317 = v146
 		}
-		v312 := v310
+		v318 := v316
 		if v17 {
-			v312 = v4
+			v318 = v4
 		}
-		v313 := v311
+		v319 := v317
 		if v7 {
-			v313 = v0
+			v319 = v0
 		}
-		v314 := v312
+		v320 := v318
 		if v7 {
-			v314 = v4
+			v320 = v4
 		}
-		v315 := v313
+		v321 := v319
 		if v3 {
-			v315 = v5
+			v321 = v5
 		}
-		v316 := v314
+		v322 := v320
 		if v3 {
-			v316 = v4
+			v322 = v4
 		}
-		v317 := float64(v315 + v316)
-		v318 := float64(v67 * v296)
-		v319 := float64(v317 - v318)
-		v320 := math.Abs(v319)
-		v321 := math.Abs(v318)
-		v323 := float64(v321 * v322)
-		v324 := v320 <= v323
-		v325 := math.Abs(v0)
-		v326 := v67
-		if v325 > v67 {
-			v326 = v325
+		v323 := float64(v321 + v322)
+		v324 := float64(v67 * v302)
+		v325 := float64(v323 - v324)
+		v326 := math.Abs(v325)
+		v327 := math.Abs(v324)
+		v329 := float64(v327 * v328)
+		v330 := v326 <= v329
+		v331 := math.Abs(v0)
+		v332 := v67
+		if v331 > v67 {
+			v332 = v331
 		}
-		v328 := float64(v320 * v327)
-		v331 := math.FMA(v326, v329, v330)
-		v332 := v328 <= v331
-		v333 := v324 || v332
-		v334 := v317 == v4
-		v335 := v333 && !v334
-		v336 := v318
-		if v335 {
-			v336 = v317
+		v334 := float64(v326 * v333)
+		v337 := math.FMA(v332, v335, v336)
+		v338 := v334 <= v337
+		v339 := v330 || v338
+		v340 := v323 == v4
+		v341 := v339 && !v340
+		v342 := v324
+		if v341 {
+			v342 = v323
 		}
-		v337 := math.IsNaN(v0)
-		v338 := v336
-		if v337 {
-			v338 = v0
+		v343 := math.IsNaN(v0)
+		v344 := v342
+		if v343 {
+			v344 = v0
 		}
-		dst[i] = v338
+		dst[i] = v344
 	}
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
-// memory, f64 compute, 647 operations): the scalar twin of the vector program
+// memory, f64 compute, 653 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -491,20 +497,20 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v135 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v144 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
 	v151 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v178 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v180 := math.Float64frombits(0xbff0000000000000) // -1
-	v183 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v226 := math.Float64frombits(0xc091300000000000) // -1100
-	v429 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v431 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v434 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v437 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v442 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v446 := math.Float64frombits(0xc044000000000000) // -40
-	v651 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v657 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v659 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v660 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v184 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v186 := math.Float64frombits(0xbff0000000000000) // -1
+	v189 := math.Float64frombits(0xbfe199999999999a) // -0.55
+	v232 := math.Float64frombits(0xc091300000000000) // -1100
+	v435 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v437 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v440 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v443 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v448 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v452 := math.Float64frombits(0xc044000000000000) // -40
+	v657 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v663 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v665 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v666 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -649,624 +655,630 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		v156 := float64(v144 * v14)
 		v157 := float64(v155 + v156)
 		v158 := float64(v151 + v157)
-		v159 := float64(v97 * v158)
-		v160 := float64(v150 + v159)
-		v161 := float64(v97 + v160)
-		v179 := float64(v161 * v178)
-		v181 := v0 < v180
-		v184 := v183 < v0
-		v185 := v181 || v184
-		v186 := math.Abs(v15)
-		v187 := -v186
-		v188 := v21
-		if v187 > v21 {
-			v188 = v187
+		v159 := float64(v20 - v15)
+		v160 := float64(v20 - v159)
+		v161 := float64(v15 - v160)
+		v162 := float64(v19 - v159)
+		v163 := float64(v161 + v162)
+		v164 := float64(v158 + v163)
+		v165 := float64(v97 * v164)
+		v166 := float64(v150 + v165)
+		v167 := float64(v97 + v166)
+		v185 := float64(v167 * v184)
+		v187 := v0 < v186
+		v190 := v189 < v0
+		v191 := v187 || v190
+		v192 := math.Abs(v15)
+		v193 := -v192
+		v194 := v21
+		if v193 > v21 {
+			v194 = v193
 		}
-		v189 := v15 < v4
-		v190 := float64(v188 * v25)
-		v191 := math.RoundToEven(v190)
-		v192 := -v191
-		v193 := math.FMA(v192, v29, v188)
-		v194 := math.FMA(v192, v31, v193)
-		v195 := float64(v193 - v194)
-		v196 := math.FMA(v192, v31, v195)
-		v197 := float64(v194 * v194)
+		v195 := v15 < v4
+		v196 := float64(v194 * v25)
+		v197 := math.RoundToEven(v196)
 		v198 := -v197
-		v199 := math.FMA(v194, v194, v198)
-		v200 := float64(v35 * v197)
-		v201 := float64(v35 * v199)
-		v202 := float64(v194 + v200)
-		v203 := float64(v194 - v202)
-		v204 := float64(v203 + v200)
-		v205 := float64(v204 + v201)
-		v206 := math.FMA(v196, v194, v196)
-		v207 := float64(v205 + v206)
-		v208 := float64(v197 * v194)
-		v209 := math.FMA(v48, v194, v49)
-		v210 := math.FMA(v209, v194, v51)
-		v211 := math.FMA(v210, v194, v53)
-		v212 := math.FMA(v211, v194, v55)
-		v213 := math.FMA(v212, v194, v57)
-		v214 := math.FMA(v213, v194, v59)
-		v215 := math.FMA(v214, v194, v61)
-		v216 := math.FMA(v215, v194, v63)
-		v217 := math.FMA(v216, v194, v65)
-		v218 := math.FMA(v208, v217, v207)
-		v219 := float64(v8 + v202)
-		v220 := float64(v8 - v219)
-		v221 := float64(v220 + v202)
-		v222 := float64(v221 + v218)
-		v223 := float64(v219 + v222)
-		v224 := float64(v219 - v223)
-		v225 := float64(v224 + v222)
-		v227 := v226
-		if v191 > v226 {
-			v227 = v191
+		v199 := math.FMA(v198, v29, v194)
+		v200 := math.FMA(v198, v31, v199)
+		v201 := float64(v199 - v200)
+		v202 := math.FMA(v198, v31, v201)
+		v203 := float64(v200 * v200)
+		v204 := -v203
+		v205 := math.FMA(v200, v200, v204)
+		v206 := float64(v35 * v203)
+		v207 := float64(v35 * v205)
+		v208 := float64(v200 + v206)
+		v209 := float64(v200 - v208)
+		v210 := float64(v209 + v206)
+		v211 := float64(v210 + v207)
+		v212 := math.FMA(v202, v200, v202)
+		v213 := float64(v211 + v212)
+		v214 := float64(v203 * v200)
+		v215 := math.FMA(v48, v200, v49)
+		v216 := math.FMA(v215, v200, v51)
+		v217 := math.FMA(v216, v200, v53)
+		v218 := math.FMA(v217, v200, v55)
+		v219 := math.FMA(v218, v200, v57)
+		v220 := math.FMA(v219, v200, v59)
+		v221 := math.FMA(v220, v200, v61)
+		v222 := math.FMA(v221, v200, v63)
+		v223 := math.FMA(v222, v200, v65)
+		v224 := math.FMA(v214, v223, v213)
+		v225 := float64(v8 + v208)
+		v226 := float64(v8 - v225)
+		v227 := float64(v226 + v208)
+		v228 := float64(v227 + v224)
+		v229 := float64(v225 + v228)
+		v230 := float64(v225 - v229)
+		v231 := float64(v230 + v228)
+		v233 := v232
+		if v197 > v232 {
+			v233 = v197
 		}
-		v228 := ldexpMid(v8, v227)
-		v229 := float64(v223 * v228)
-		v230 := float64(v225 * v228)
-		v231 := float64(v8 + v229)
-		v232 := float64(v8 - v231)
-		v233 := float64(v232 + v229)
-		v234 := float64(v233 + v230)
-		v235 := v8
-		if v189 {
-			v235 = v223
+		v234 := ldexpMid(v8, v233)
+		v235 := float64(v229 * v234)
+		v236 := float64(v231 * v234)
+		v237 := float64(v8 + v235)
+		v238 := float64(v8 - v237)
+		v239 := float64(v238 + v235)
+		v240 := float64(v239 + v236)
+		v241 := v8
+		if v195 {
+			v241 = v229
 		}
-		v236 := v4
-		if v189 {
-			v236 = v225
+		v242 := v4
+		if v195 {
+			v242 = v231
 		}
-		v237 := float64(v8 / v231)
-		v238 := float64(v235 * v237)
-		v239 := -v238
-		v240 := math.FMA(v239, v231, v235)
-		v241 := math.FMA(v239, v234, v240)
-		v242 := float64(v241 + v236)
-		v243 := v21 <= v187
-		v244 := float64(v242 * v237)
-		v245 := v4
-		if v189 {
-			v245 = v191
+		v243 := float64(v8 / v237)
+		v244 := float64(v241 * v243)
+		v245 := -v244
+		v246 := math.FMA(v245, v237, v241)
+		v247 := math.FMA(v245, v240, v246)
+		v248 := float64(v247 + v242)
+		v249 := v21 <= v193
+		v250 := float64(v248 * v243)
+		v251 := v4
+		if v195 {
+			v251 = v197
 		}
-		v246 := float64(v73 - v245)
-		v247 := v75
-		if v246 < v75 {
-			v247 = v246
+		v252 := float64(v73 - v251)
+		v253 := v75
+		if v252 < v75 {
+			v253 = v252
 		}
-		v248 := v245 < v77
-		v249 := math.Ldexp(v79, int(v247))
-		v250 := v4
-		if v248 {
-			v250 = v249
+		v254 := v251 < v77
+		v255 := math.Ldexp(v79, int(v253))
+		v256 := v4
+		if v254 {
+			v256 = v255
 		}
-		v251 := float64(v238 + v250)
-		v252 := float64(v251 - v250)
-		v253 := float64(v238 - v252)
-		v254 := float64(v253 + v244)
-		v255 := float64(v254 + v250)
-		v256 := float64(v255 - v250)
-		v257 := float64(v252 + v256)
-		v258 := math.Ldexp(v257, int(v245))
-		v259 := math.IsNaN(v15)
-		v260 := v258
-		if v259 {
-			v260 = v15
+		v257 := float64(v244 + v256)
+		v258 := float64(v257 - v256)
+		v259 := float64(v244 - v258)
+		v260 := float64(v259 + v250)
+		v261 := float64(v260 + v256)
+		v262 := float64(v261 - v256)
+		v263 := float64(v258 + v262)
+		v264 := math.Ldexp(v263, int(v251))
+		v265 := math.IsNaN(v15)
+		v266 := v264
+		if v265 {
+			v266 = v15
 		}
-		v261 := math.Abs(v152)
-		v262 := -v261
-		v263 := v21
-		if v262 > v21 {
-			v263 = v262
+		v267 := math.Abs(v152)
+		v268 := -v267
+		v269 := v21
+		if v268 > v21 {
+			v269 = v268
 		}
-		v264 := v152 < v4
-		v265 := float64(v263 * v25)
-		v266 := math.RoundToEven(v265)
-		v267 := -v266
-		v268 := math.FMA(v267, v29, v263)
-		v269 := math.FMA(v267, v31, v268)
-		v270 := float64(v268 - v269)
-		v271 := math.FMA(v267, v31, v270)
-		v272 := float64(v269 * v269)
+		v270 := v152 < v4
+		v271 := float64(v269 * v25)
+		v272 := math.RoundToEven(v271)
 		v273 := -v272
-		v274 := math.FMA(v269, v269, v273)
-		v275 := float64(v35 * v272)
-		v276 := float64(v35 * v274)
-		v277 := float64(v269 + v275)
-		v278 := float64(v269 - v277)
-		v279 := float64(v278 + v275)
-		v280 := float64(v279 + v276)
-		v281 := math.FMA(v271, v269, v271)
-		v282 := float64(v280 + v281)
-		v283 := float64(v272 * v269)
-		v284 := math.FMA(v48, v269, v49)
-		v285 := math.FMA(v284, v269, v51)
-		v286 := math.FMA(v285, v269, v53)
-		v287 := math.FMA(v286, v269, v55)
-		v288 := math.FMA(v287, v269, v57)
-		v289 := math.FMA(v288, v269, v59)
-		v290 := math.FMA(v289, v269, v61)
-		v291 := math.FMA(v290, v269, v63)
-		v292 := math.FMA(v291, v269, v65)
-		v293 := math.FMA(v283, v292, v282)
-		v294 := float64(v8 + v277)
-		v295 := float64(v8 - v294)
-		v296 := float64(v295 + v277)
-		v297 := float64(v296 + v293)
-		v298 := float64(v294 + v297)
-		v299 := float64(v294 - v298)
-		v300 := float64(v299 + v297)
-		v301 := v226
-		if v266 > v226 {
-			v301 = v266
+		v274 := math.FMA(v273, v29, v269)
+		v275 := math.FMA(v273, v31, v274)
+		v276 := float64(v274 - v275)
+		v277 := math.FMA(v273, v31, v276)
+		v278 := float64(v275 * v275)
+		v279 := -v278
+		v280 := math.FMA(v275, v275, v279)
+		v281 := float64(v35 * v278)
+		v282 := float64(v35 * v280)
+		v283 := float64(v275 + v281)
+		v284 := float64(v275 - v283)
+		v285 := float64(v284 + v281)
+		v286 := float64(v285 + v282)
+		v287 := math.FMA(v277, v275, v277)
+		v288 := float64(v286 + v287)
+		v289 := float64(v278 * v275)
+		v290 := math.FMA(v48, v275, v49)
+		v291 := math.FMA(v290, v275, v51)
+		v292 := math.FMA(v291, v275, v53)
+		v293 := math.FMA(v292, v275, v55)
+		v294 := math.FMA(v293, v275, v57)
+		v295 := math.FMA(v294, v275, v59)
+		v296 := math.FMA(v295, v275, v61)
+		v297 := math.FMA(v296, v275, v63)
+		v298 := math.FMA(v297, v275, v65)
+		v299 := math.FMA(v289, v298, v288)
+		v300 := float64(v8 + v283)
+		v301 := float64(v8 - v300)
+		v302 := float64(v301 + v283)
+		v303 := float64(v302 + v299)
+		v304 := float64(v300 + v303)
+		v305 := float64(v300 - v304)
+		v306 := float64(v305 + v303)
+		v307 := v232
+		if v272 > v232 {
+			v307 = v272
 		}
-		v302 := ldexpMid(v8, v301)
-		v303 := float64(v298 * v302)
-		v304 := float64(v300 * v302)
-		v305 := float64(v8 + v303)
-		v306 := float64(v8 - v305)
-		v307 := float64(v306 + v303)
-		v308 := float64(v307 + v304)
-		v309 := v8
-		if v264 {
-			v309 = v298
+		v308 := ldexpMid(v8, v307)
+		v309 := float64(v304 * v308)
+		v310 := float64(v306 * v308)
+		v311 := float64(v8 + v309)
+		v312 := float64(v8 - v311)
+		v313 := float64(v312 + v309)
+		v314 := float64(v313 + v310)
+		v315 := v8
+		if v270 {
+			v315 = v304
 		}
-		v310 := v4
-		if v264 {
-			v310 = v300
+		v316 := v4
+		if v270 {
+			v316 = v306
 		}
-		v311 := float64(v8 / v305)
-		v312 := float64(v309 * v311)
-		v313 := -v312
-		v314 := math.FMA(v313, v305, v309)
-		v315 := math.FMA(v313, v308, v314)
-		v316 := float64(v315 + v310)
-		v318 := float64(v316 * v311)
-		v319 := v4
-		if v264 {
-			v319 = v266
+		v317 := float64(v8 / v311)
+		v318 := float64(v315 * v317)
+		v319 := -v318
+		v320 := math.FMA(v319, v311, v315)
+		v321 := math.FMA(v319, v314, v320)
+		v322 := float64(v321 + v316)
+		v324 := float64(v322 * v317)
+		v325 := v4
+		if v270 {
+			v325 = v272
 		}
-		v320 := float64(v73 - v319)
-		v321 := v75
-		if v320 < v75 {
-			v321 = v320
+		v326 := float64(v73 - v325)
+		v327 := v75
+		if v326 < v75 {
+			v327 = v326
 		}
-		v322 := v319 < v77
-		v323 := math.Ldexp(v79, int(v321))
-		v324 := v4
-		if v322 {
-			v324 = v323
+		v328 := v325 < v77
+		v329 := math.Ldexp(v79, int(v327))
+		v330 := v4
+		if v328 {
+			v330 = v329
 		}
-		v325 := float64(v312 + v324)
-		v326 := float64(v325 - v324)
-		v327 := float64(v312 - v326)
-		v328 := float64(v327 + v318)
-		v329 := float64(v328 + v324)
-		v330 := float64(v329 - v324)
-		v331 := float64(v326 + v330)
-		v332 := math.Ldexp(v331, int(v319))
-		v333 := math.IsNaN(v152)
-		v334 := v332
-		if v333 {
-			v334 = v152
+		v331 := float64(v318 + v330)
+		v332 := float64(v331 - v330)
+		v333 := float64(v318 - v332)
+		v334 := float64(v333 + v324)
+		v335 := float64(v334 + v330)
+		v336 := float64(v335 - v330)
+		v337 := float64(v332 + v336)
+		v338 := math.Ldexp(v337, int(v325))
+		v339 := math.IsNaN(v152)
+		v340 := v338
+		if v339 {
+			v340 = v152
 		}
-		v335 := float64(v334 * v95)
-		v336 := float64(v8 + v335)
-		v337 := float64(v336 - v335)
-		v338 := float64(v336 - v337)
-		v339 := float64(v335 - v338)
-		v340 := float64(v8 - v337)
-		v341 := float64(v339 + v340)
-		v342 := -v335
-		v343 := math.FMA(v334, v95, v342)
-		v344 := float64(v334 * v146)
-		v345 := float64(v343 + v344)
-		v346 := -v334
-		v347 := v21
+		v341 := float64(v340 * v95)
+		v342 := float64(v8 + v341)
+		v343 := float64(v342 - v341)
+		v344 := float64(v342 - v343)
+		v345 := float64(v341 - v344)
+		v346 := float64(v8 - v343)
+		v347 := float64(v345 + v346)
+		v348 := -v341
+		v349 := math.FMA(v340, v95, v348)
+		v350 := float64(v340 * v146)
+		v351 := float64(v349 + v350)
+		v352 := -v340
+		v353 := v21
 		if v15 > v21 {
-			v347 = v15
+			v353 = v15
 		}
-		v348 := v23
-		if v347 < v23 {
-			v348 = v347
+		v354 := v23
+		if v353 < v23 {
+			v354 = v353
 		}
-		v349 := float64(v348 * v25)
-		v350 := math.RoundToEven(v349)
-		v351 := -v350
-		v352 := math.FMA(v351, v29, v348)
-		v353 := math.FMA(v351, v31, v352)
-		v354 := float64(v352 - v353)
-		v355 := math.FMA(v351, v31, v354)
-		v356 := float64(v353 * v353)
+		v355 := float64(v354 * v25)
+		v356 := math.RoundToEven(v355)
 		v357 := -v356
-		v358 := math.FMA(v353, v353, v357)
-		v359 := float64(v35 * v356)
-		v360 := float64(v35 * v358)
-		v361 := float64(v353 + v359)
-		v362 := float64(v353 - v361)
-		v363 := float64(v362 + v359)
-		v364 := float64(v363 + v360)
-		v365 := math.FMA(v355, v353, v355)
-		v366 := float64(v364 + v365)
-		v367 := float64(v356 * v353)
-		v368 := math.FMA(v48, v353, v49)
-		v369 := math.FMA(v368, v353, v51)
-		v370 := math.FMA(v369, v353, v53)
-		v371 := math.FMA(v370, v353, v55)
-		v372 := math.FMA(v371, v353, v57)
-		v373 := math.FMA(v372, v353, v59)
-		v374 := math.FMA(v373, v353, v61)
-		v375 := math.FMA(v374, v353, v63)
-		v376 := math.FMA(v375, v353, v65)
-		v377 := math.FMA(v367, v376, v366)
-		v378 := float64(v8 + v361)
-		v379 := float64(v8 - v378)
-		v380 := float64(v379 + v361)
-		v381 := float64(v380 + v377)
-		v383 := float64(v73 - v350)
-		v384 := v75
-		if v383 < v75 {
-			v384 = v383
+		v358 := math.FMA(v357, v29, v354)
+		v359 := math.FMA(v357, v31, v358)
+		v360 := float64(v358 - v359)
+		v361 := math.FMA(v357, v31, v360)
+		v362 := float64(v359 * v359)
+		v363 := -v362
+		v364 := math.FMA(v359, v359, v363)
+		v365 := float64(v35 * v362)
+		v366 := float64(v35 * v364)
+		v367 := float64(v359 + v365)
+		v368 := float64(v359 - v367)
+		v369 := float64(v368 + v365)
+		v370 := float64(v369 + v366)
+		v371 := math.FMA(v361, v359, v361)
+		v372 := float64(v370 + v371)
+		v373 := float64(v362 * v359)
+		v374 := math.FMA(v48, v359, v49)
+		v375 := math.FMA(v374, v359, v51)
+		v376 := math.FMA(v375, v359, v53)
+		v377 := math.FMA(v376, v359, v55)
+		v378 := math.FMA(v377, v359, v57)
+		v379 := math.FMA(v378, v359, v59)
+		v380 := math.FMA(v379, v359, v61)
+		v381 := math.FMA(v380, v359, v63)
+		v382 := math.FMA(v381, v359, v65)
+		v383 := math.FMA(v373, v382, v372)
+		v384 := float64(v8 + v367)
+		v385 := float64(v8 - v384)
+		v386 := float64(v385 + v367)
+		v387 := float64(v386 + v383)
+		v389 := float64(v73 - v356)
+		v390 := v75
+		if v389 < v75 {
+			v390 = v389
 		}
-		v385 := v350 < v77
-		v386 := math.Ldexp(v79, int(v384))
-		v387 := v4
-		if v385 {
-			v387 = v386
+		v391 := v356 < v77
+		v392 := math.Ldexp(v79, int(v390))
+		v393 := v4
+		if v391 {
+			v393 = v392
 		}
-		v388 := float64(v378 + v387)
-		v389 := float64(v388 - v387)
-		v390 := float64(v378 - v389)
-		v391 := float64(v390 + v381)
-		v392 := float64(v391 + v387)
-		v393 := float64(v392 - v387)
-		v394 := float64(v389 + v393)
-		v395 := math.Ldexp(v394, int(v350))
-		v396 := v395
-		if v259 {
-			v396 = v15
+		v394 := float64(v384 + v393)
+		v395 := float64(v394 - v393)
+		v396 := float64(v384 - v395)
+		v397 := float64(v396 + v387)
+		v398 := float64(v397 + v393)
+		v399 := float64(v398 - v393)
+		v400 := float64(v395 + v399)
+		v401 := math.Ldexp(v400, int(v356))
+		v402 := v401
+		if v265 {
+			v402 = v15
 		}
-		v397 := float64(v8 + v396)
-		v398 := math.FMA(v346, v397, v8)
-		v399 := float64(v397 - v8)
-		v400 := float64(v397 - v399)
-		v401 := float64(v8 - v400)
-		v402 := float64(v396 - v399)
-		v403 := float64(v401 + v402)
-		v404 := float64(v378 + v381)
-		v405 := float64(v378 - v404)
-		v406 := float64(v405 + v381)
-		v407 := v77 <= v350
-		v408 := v104 < v15
-		v409 := v407 && !v408
-		v410 := math.Ldexp(v406, int(v350))
-		v411 := v4
-		if v409 {
-			v411 = v410
+		v403 := float64(v8 + v402)
+		v404 := math.FMA(v352, v403, v8)
+		v405 := float64(v403 - v8)
+		v406 := float64(v403 - v405)
+		v407 := float64(v8 - v406)
+		v408 := float64(v402 - v405)
+		v409 := float64(v407 + v408)
+		v410 := float64(v384 + v387)
+		v411 := float64(v384 - v410)
+		v412 := float64(v411 + v387)
+		v413 := v77 <= v356
+		v414 := v104 < v15
+		v415 := v413 && !v414
+		v416 := math.Ldexp(v412, int(v356))
+		v417 := v4
+		if v415 {
+			v417 = v416
 		}
-		v412 := v411
-		if v259 {
-			v412 = v15
+		v418 := v417
+		if v265 {
+			v418 = v15
 		}
-		v413 := float64(v403 + v412)
-		v414 := float64(v334 * v413)
-		v415 := float64(v398 - v414)
-		v416 := float64(v415 / v397)
-		v417 := float64(v157 * v260)
-		v418 := float64(v334 * v417)
-		v419 := float64(v416 - v418)
-		v420 := float64(v95 * v419)
-		v421 := float64(v345 + v420)
-		v422 := float64(v341 + v421)
-		v423 := float64(v157 * v334)
-		v424 := float64(v336 * v423)
-		v425 := float64(v422 + v424)
-		v426 := float64(v260 * v425)
-		v427 := math.FMA(v260, v336, v426)
-		v428 := float64(v260 * v334)
-		v430 := float64(v0 - v429)
-		v432 := float64(v430 - v431)
-		v433 := float64(v9 * v432)
-		v435 := float64(v0 * v429)
-		v436 := float64(v11 + v435)
-		v438 := float64(v436 + v437)
-		v439 := float64(v434 * v438)
-		v440 := float64(v433 * v439)
-		v441 := float64(v433 + v440)
-		v443 := float64(v10 * v438)
-		v444 := float64(v433 * v443)
-		v445 := float64(v433 + v444)
-		v447 := v446
-		if v445 > v446 {
-			v447 = v445
+		v419 := float64(v409 + v418)
+		v420 := float64(v340 * v419)
+		v421 := float64(v404 - v420)
+		v422 := float64(v421 / v403)
+		v423 := float64(v157 * v266)
+		v424 := float64(v340 * v423)
+		v425 := float64(v422 - v424)
+		v426 := float64(v95 * v425)
+		v427 := float64(v351 + v426)
+		v428 := float64(v347 + v427)
+		v429 := float64(v157 * v340)
+		v430 := float64(v342 * v429)
+		v431 := float64(v428 + v430)
+		v432 := float64(v266 * v431)
+		v433 := math.FMA(v266, v342, v432)
+		v434 := float64(v266 * v340)
+		v436 := float64(v0 - v435)
+		v438 := float64(v436 - v437)
+		v439 := float64(v9 * v438)
+		v441 := float64(v0 * v435)
+		v442 := float64(v11 + v441)
+		v444 := float64(v442 + v443)
+		v445 := float64(v440 * v444)
+		v446 := float64(v439 * v445)
+		v447 := float64(v439 + v446)
+		v449 := float64(v10 * v444)
+		v450 := float64(v439 * v449)
+		v451 := float64(v439 + v450)
+		v453 := v452
+		if v451 > v452 {
+			v453 = v451
 		}
-		v448 := v23
-		if v447 < v23 {
-			v448 = v447
+		v454 := v23
+		if v453 < v23 {
+			v454 = v453
 		}
-		v449 := float64(v448 * v25)
-		v450 := math.RoundToEven(v449)
-		v451 := -v450
-		v452 := math.FMA(v451, v29, v448)
-		v453 := math.FMA(v451, v31, v452)
-		v454 := float64(v452 - v453)
-		v455 := math.FMA(v451, v31, v454)
-		v456 := float64(v453 * v453)
+		v455 := float64(v454 * v25)
+		v456 := math.RoundToEven(v455)
 		v457 := -v456
-		v458 := math.FMA(v453, v453, v457)
-		v459 := float64(v35 * v456)
-		v460 := float64(v35 * v458)
-		v461 := float64(v453 + v459)
-		v462 := float64(v453 - v461)
-		v463 := float64(v462 + v459)
-		v464 := float64(v463 + v460)
-		v465 := math.FMA(v455, v453, v455)
-		v466 := float64(v464 + v465)
-		v467 := float64(v456 * v453)
-		v468 := math.FMA(v48, v453, v49)
-		v469 := math.FMA(v468, v453, v51)
-		v470 := math.FMA(v469, v453, v53)
-		v471 := math.FMA(v470, v453, v55)
-		v472 := math.FMA(v471, v453, v57)
-		v473 := math.FMA(v472, v453, v59)
-		v474 := math.FMA(v473, v453, v61)
-		v475 := math.FMA(v474, v453, v63)
-		v476 := math.FMA(v475, v453, v65)
-		v477 := math.FMA(v467, v476, v466)
-		v478 := ldexpMid(v180, v451)
-		v479 := float64(v8 + v478)
-		v480 := float64(v479 - v8)
-		v481 := float64(v479 - v480)
-		v482 := float64(v8 - v481)
-		v483 := float64(v478 - v480)
-		v484 := float64(v482 + v483)
-		v485 := float64(v477 + v484)
-		v486 := float64(v479 + v461)
-		v487 := float64(v479 - v486)
-		v488 := float64(v487 + v461)
-		v489 := float64(v488 + v485)
-		v490 := float64(v486 + v489)
-		v491 := ldexpMid(v490, v450)
-		v492 := math.Copysign(v491, v445)
-		v493 := math.IsNaN(v445)
-		v494 := v492
-		if v493 {
-			v494 = v445
+		v458 := math.FMA(v457, v29, v454)
+		v459 := math.FMA(v457, v31, v458)
+		v460 := float64(v458 - v459)
+		v461 := math.FMA(v457, v31, v460)
+		v462 := float64(v459 * v459)
+		v463 := -v462
+		v464 := math.FMA(v459, v459, v463)
+		v465 := float64(v35 * v462)
+		v466 := float64(v35 * v464)
+		v467 := float64(v459 + v465)
+		v468 := float64(v459 - v467)
+		v469 := float64(v468 + v465)
+		v470 := float64(v469 + v466)
+		v471 := math.FMA(v461, v459, v461)
+		v472 := float64(v470 + v471)
+		v473 := float64(v462 * v459)
+		v474 := math.FMA(v48, v459, v49)
+		v475 := math.FMA(v474, v459, v51)
+		v476 := math.FMA(v475, v459, v53)
+		v477 := math.FMA(v476, v459, v55)
+		v478 := math.FMA(v477, v459, v57)
+		v479 := math.FMA(v478, v459, v59)
+		v480 := math.FMA(v479, v459, v61)
+		v481 := math.FMA(v480, v459, v63)
+		v482 := math.FMA(v481, v459, v65)
+		v483 := math.FMA(v473, v482, v472)
+		v484 := ldexpMid(v186, v457)
+		v485 := float64(v8 + v484)
+		v486 := float64(v485 - v8)
+		v487 := float64(v485 - v486)
+		v488 := float64(v8 - v487)
+		v489 := float64(v484 - v486)
+		v490 := float64(v488 + v489)
+		v491 := float64(v483 + v490)
+		v492 := float64(v485 + v467)
+		v493 := float64(v485 - v492)
+		v494 := float64(v493 + v467)
+		v495 := float64(v494 + v491)
+		v496 := float64(v492 + v495)
+		v497 := ldexpMid(v496, v456)
+		v498 := math.Copysign(v497, v451)
+		v499 := math.IsNaN(v451)
+		v500 := v498
+		if v499 {
+			v500 = v451
 		}
-		v495 := float64(v442 * v494)
-		v496 := float64(v441 + v495)
-		v497 := float64(v441 - v496)
-		v498 := float64(v497 + v495)
-		v499 := float64(v433 - v441)
-		v500 := float64(v499 + v440)
-		v501 := -v440
-		v502 := math.FMA(v433, v439, v501)
-		v503 := -v433
-		v504 := math.FMA(v9, v432, v503)
-		v505 := float64(v430 - v432)
-		v506 := float64(v505 - v431)
-		v507 := float64(v9 * v506)
-		v508 := float64(v504 + v507)
-		v509 := float64(v144 * v432)
-		v510 := float64(v508 + v509)
-		v511 := float64(v8 + v439)
-		v512 := float64(v510 * v511)
-		v513 := float64(v502 + v512)
-		v514 := float64(v500 + v513)
-		v515 := -v495
-		v516 := math.FMA(v442, v494, v515)
-		v517 := float64(v8 + v494)
-		v518 := float64(v442 * v517)
-		v519 := float64(v433 - v445)
-		v520 := float64(v519 + v444)
-		v521 := -v444
-		v522 := math.FMA(v433, v443, v521)
-		v523 := float64(v8 + v443)
-		v524 := float64(v510 * v523)
-		v525 := float64(v522 + v524)
-		v526 := float64(v520 + v525)
-		v527 := float64(v518 * v526)
-		v528 := float64(v516 + v527)
-		v529 := float64(v514 + v528)
-		v530 := float64(v498 + v529)
-		v531 := float64(v428 * v530)
-		v532 := -v428
-		v533 := math.FMA(v260, v334, v532)
-		v534 := -v260
-		v535 := math.FMA(v534, v397, v396)
-		v536 := float64(v535 + v412)
-		v537 := float64(v260 * v413)
-		v538 := float64(v536 - v537)
-		v539 := float64(v538 / v397)
-		v540 := float64(v260 * v423)
-		v541 := float64(v539 + v540)
-		v542 := float64(v334 * v541)
-		v543 := float64(v533 + v542)
-		v544 := float64(v260 * v419)
-		v545 := float64(v543 + v544)
-		v546 := float64(v545 * v496)
-		v547 := float64(v531 + v546)
-		v548 := math.FMA(v428, v496, v547)
-		v549 := v548
-		if v185 {
-			v549 = v427
+		v501 := float64(v448 * v500)
+		v502 := float64(v447 + v501)
+		v503 := float64(v447 - v502)
+		v504 := float64(v503 + v501)
+		v505 := float64(v439 - v447)
+		v506 := float64(v505 + v446)
+		v507 := -v446
+		v508 := math.FMA(v439, v445, v507)
+		v509 := -v439
+		v510 := math.FMA(v9, v438, v509)
+		v511 := float64(v436 - v438)
+		v512 := float64(v511 - v437)
+		v513 := float64(v9 * v512)
+		v514 := float64(v510 + v513)
+		v515 := float64(v144 * v438)
+		v516 := float64(v514 + v515)
+		v517 := float64(v8 + v445)
+		v518 := float64(v516 * v517)
+		v519 := float64(v508 + v518)
+		v520 := float64(v506 + v519)
+		v521 := -v501
+		v522 := math.FMA(v448, v500, v521)
+		v523 := float64(v8 + v500)
+		v524 := float64(v448 * v523)
+		v525 := float64(v439 - v451)
+		v526 := float64(v525 + v450)
+		v527 := -v450
+		v528 := math.FMA(v439, v449, v527)
+		v529 := float64(v8 + v449)
+		v530 := float64(v516 * v529)
+		v531 := float64(v528 + v530)
+		v532 := float64(v526 + v531)
+		v533 := float64(v524 * v532)
+		v534 := float64(v522 + v533)
+		v535 := float64(v520 + v534)
+		v536 := float64(v504 + v535)
+		v537 := float64(v434 * v536)
+		v538 := -v434
+		v539 := math.FMA(v266, v340, v538)
+		v540 := -v266
+		v541 := math.FMA(v540, v403, v402)
+		v542 := float64(v541 + v418)
+		v543 := float64(v266 * v419)
+		v544 := float64(v542 - v543)
+		v545 := float64(v544 / v403)
+		v546 := float64(v266 * v429)
+		v547 := float64(v545 + v546)
+		v548 := float64(v340 * v547)
+		v549 := float64(v539 + v548)
+		v550 := float64(v266 * v425)
+		v551 := float64(v549 + v550)
+		v552 := float64(v551 * v502)
+		v553 := float64(v537 + v552)
+		v554 := math.FMA(v434, v502, v553)
+		v555 := v554
+		if v191 {
+			v555 = v433
 		}
-		v550 := v549
+		v556 := v555
 		if v18 {
-			v550 = v179
+			v556 = v185
 		}
-		v551 := v550
+		v557 := v556
 		if v7 {
-			v551 = v8
+			v557 = v8
 		}
-		v552 := v551
+		v558 := v557
 		if v3 {
-			v552 = v5
+			v558 = v5
 		}
-		v553 := dy[i]
-		v554 := float64(v553 * v5)
-		v555 := float64(v553 * v8)
-		v556 := float64(v553 * v178)
-		v557 := float64(v556 * v97)
-		v558 := -v557
-		v559 := math.FMA(v556, v97, v558)
-		v560 := float64(v556 * v160)
-		v561 := -v560
-		v562 := math.FMA(v556, v160, v561)
-		v563 := float64(v557 + v560)
-		v564 := float64(v563 - v557)
-		v565 := float64(v563 - v564)
-		v566 := float64(v557 - v565)
-		v567 := float64(v560 - v564)
-		v568 := float64(v566 + v567)
-		v569 := float64(v568 + v559)
-		v570 := float64(v569 + v562)
-		v571 := float64(v553 * v15)
-		v572 := -v571
-		v573 := math.FMA(v553, v15, v572)
-		v574 := v4
-		if v243 {
-			v574 = v238
+		v559 := dy[i]
+		v560 := float64(v559 * v5)
+		v561 := float64(v559 * v8)
+		v562 := float64(v559 * v184)
+		v563 := float64(v562 * v97)
+		v564 := -v563
+		v565 := math.FMA(v562, v97, v564)
+		v566 := float64(v562 * v166)
+		v567 := -v566
+		v568 := math.FMA(v562, v166, v567)
+		v569 := float64(v563 + v566)
+		v570 := float64(v569 - v563)
+		v571 := float64(v569 - v570)
+		v572 := float64(v563 - v571)
+		v573 := float64(v566 - v570)
+		v574 := float64(v572 + v573)
+		v575 := float64(v574 + v565)
+		v576 := float64(v575 + v568)
+		v577 := float64(v559 * v15)
+		v578 := -v577
+		v579 := math.FMA(v559, v15, v578)
+		v580 := v4
+		if v249 {
+			v580 = v244
 		}
-		v575 := float64(v553 * v574)
-		v576 := -v575
-		v577 := math.FMA(v553, v574, v576)
-		v578 := v4
-		if v243 {
-			v578 = v244
+		v581 := float64(v559 * v580)
+		v582 := -v581
+		v583 := math.FMA(v559, v580, v582)
+		v584 := v4
+		if v249 {
+			v584 = v250
 		}
-		v579 := float64(v553 * v578)
-		v580 := float64(v577 + v579)
-		v581 := float64(v575 + v580)
-		v582 := math.Ldexp(v581, int(v245))
-		v583 := float64(v553 * v258)
-		v584 := -v583
-		v585 := math.FMA(v553, v258, v584)
-		v586 := v583
-		if v248 {
-			v586 = v582
+		v585 := float64(v559 * v584)
+		v586 := float64(v583 + v585)
+		v587 := float64(v581 + v586)
+		v588 := math.Ldexp(v587, int(v251))
+		v589 := float64(v559 * v264)
+		v590 := -v589
+		v591 := math.FMA(v559, v264, v590)
+		v592 := v589
+		if v254 {
+			v592 = v588
 		}
-		v587 := v585
-		if v248 {
-			v587 = v4
+		v593 := v591
+		if v254 {
+			v593 = v4
 		}
-		v588 := v586
-		if v259 {
-			v588 = v571
+		v594 := v592
+		if v265 {
+			v594 = v577
 		}
-		v589 := v587
-		if v259 {
-			v589 = v573
+		v595 := v593
+		if v265 {
+			v595 = v579
 		}
-		v590 := float64(v588 * v336)
-		v591 := -v590
-		v592 := math.FMA(v588, v336, v591)
-		v593 := math.FMA(v589, v336, v592)
-		v594 := float64(v553 * v260)
-		v595 := -v594
-		v596 := math.FMA(v553, v260, v595)
-		v597 := float64(v594 * v425)
-		v598 := -v597
-		v599 := math.FMA(v594, v425, v598)
-		v600 := math.FMA(v596, v425, v599)
-		v601 := float64(v590 + v597)
-		v602 := float64(v601 - v590)
-		v603 := float64(v601 - v602)
-		v604 := float64(v590 - v603)
-		v605 := float64(v597 - v602)
-		v606 := float64(v604 + v605)
-		v607 := float64(v606 + v593)
-		v608 := float64(v607 + v600)
-		v609 := float64(v553 * v428)
-		v610 := -v609
-		v611 := math.FMA(v553, v428, v610)
-		v612 := float64(v609 * v496)
-		v613 := -v612
-		v614 := math.FMA(v609, v496, v613)
-		v615 := math.FMA(v611, v496, v614)
-		v616 := float64(v553 * v531)
-		v617 := -v616
-		v618 := math.FMA(v553, v531, v617)
-		v619 := float64(v553 * v546)
-		v620 := -v619
-		v621 := math.FMA(v553, v546, v620)
-		v622 := float64(v616 + v619)
-		v623 := float64(v622 - v616)
-		v624 := float64(v622 - v623)
-		v625 := float64(v616 - v624)
-		v626 := float64(v619 - v623)
-		v627 := float64(v625 + v626)
-		v628 := float64(v627 + v618)
-		v629 := float64(v628 + v621)
-		v630 := float64(v612 + v622)
-		v631 := float64(v630 - v612)
-		v632 := float64(v630 - v631)
-		v633 := float64(v612 - v632)
-		v634 := float64(v622 - v631)
-		v635 := float64(v633 + v634)
-		v636 := float64(v635 + v615)
-		v637 := float64(v636 + v629)
-		v638 := v630
-		if v185 {
-			v638 = v601
-		}
-		v639 := v637
-		if v185 {
-			v639 = v608
-		}
-		v640 := v638
-		if v18 {
-			v640 = v563
-		}
-		v641 := v639
-		if v18 {
-			v641 = v570
-		}
-		v642 := v640
-		if v7 {
-			v642 = v555
-		}
-		v643 := v641
-		if v7 {
-			v643 = v4
-		}
-		v644 := v642
-		if v3 {
-			v644 = v554
+		v596 := float64(v594 * v342)
+		v597 := -v596
+		v598 := math.FMA(v594, v342, v597)
+		v599 := math.FMA(v595, v342, v598)
+		v600 := float64(v559 * v266)
+		v601 := -v600
+		v602 := math.FMA(v559, v266, v601)
+		v603 := float64(v600 * v431)
+		v604 := -v603
+		v605 := math.FMA(v600, v431, v604)
+		v606 := math.FMA(v602, v431, v605)
+		v607 := float64(v596 + v603)
+		v608 := float64(v607 - v596)
+		v609 := float64(v607 - v608)
+		v610 := float64(v596 - v609)
+		v611 := float64(v603 - v608)
+		v612 := float64(v610 + v611)
+		v613 := float64(v612 + v599)
+		v614 := float64(v613 + v606)
+		v615 := float64(v559 * v434)
+		v616 := -v615
+		v617 := math.FMA(v559, v434, v616)
+		v618 := float64(v615 * v502)
+		v619 := -v618
+		v620 := math.FMA(v615, v502, v619)
+		v621 := math.FMA(v617, v502, v620)
+		v622 := float64(v559 * v537)
+		v623 := -v622
+		v624 := math.FMA(v559, v537, v623)
+		v625 := float64(v559 * v552)
+		v626 := -v625
+		v627 := math.FMA(v559, v552, v626)
+		v628 := float64(v622 + v625)
+		v629 := float64(v628 - v622)
+		v630 := float64(v628 - v629)
+		v631 := float64(v622 - v630)
+		v632 := float64(v625 - v629)
+		v633 := float64(v631 + v632)
+		v634 := float64(v633 + v624)
+		v635 := float64(v634 + v627)
+		v636 := float64(v618 + v628)
+		v637 := float64(v636 - v618)
+		v638 := float64(v636 - v637)
+		v639 := float64(v618 - v638)
+		v640 := float64(v628 - v637)
+		v641 := float64(v639 + v640)
+		v642 := float64(v641 + v621)
+		v643 := float64(v642 + v635)
+		v644 := v636
+		if v191 {
+			v644 = v607
 		}
 		v645 := v643
+		if v191 {
+			v645 = v614
+		}
+		v646 := v644
+		if v18 {
+			v646 = v569
+		}
+		v647 := v645
+		if v18 {
+			v647 = v576
+		}
+		v648 := v646
+		if v7 {
+			v648 = v561
+		}
+		v649 := v647
+		if v7 {
+			v649 = v4
+		}
+		v650 := v648
 		if v3 {
-			v645 = v4
+			v650 = v560
 		}
-		v646 := float64(v644 + v645)
-		v647 := float64(v553 * v552)
-		v648 := float64(v646 - v647)
-		v649 := math.Abs(v648)
-		v650 := math.Abs(v647)
-		v652 := float64(v650 * v651)
-		v653 := v649 <= v652
-		v654 := math.Abs(v553)
-		v655 := math.Abs(v556)
-		v656 := v654
-		if v655 > v654 {
-			v656 = v655
+		v651 := v649
+		if v3 {
+			v651 = v4
 		}
-		v658 := float64(v649 * v657)
-		v661 := math.FMA(v656, v659, v660)
-		v662 := v658 <= v661
-		v663 := v653 || v662
-		v664 := v646 == v4
-		v665 := v663 && !v664
-		v666 := v647
-		if v665 {
-			v666 = v646
+		v652 := float64(v650 + v651)
+		v653 := float64(v559 * v558)
+		v654 := float64(v652 - v653)
+		v655 := math.Abs(v654)
+		v656 := math.Abs(v653)
+		v658 := float64(v656 * v657)
+		v659 := v655 <= v658
+		v660 := math.Abs(v559)
+		v661 := math.Abs(v562)
+		v662 := v660
+		if v661 > v660 {
+			v662 = v661
 		}
-		v667 := math.IsNaN(v0)
-		v668 := v666
-		if v667 {
-			v668 = v0
+		v664 := float64(v655 * v663)
+		v667 := math.FMA(v662, v665, v666)
+		v668 := v664 <= v667
+		v669 := v659 || v668
+		v670 := v652 == v4
+		v671 := v669 && !v670
+		v672 := v653
+		if v671 {
+			v672 = v652
 		}
-		dx[i] = v668
+		v673 := math.IsNaN(v0)
+		v674 := v672
+		if v673 {
+			v674 = v0
+		}
+		dx[i] = v674
 	}
 }
