@@ -40,6 +40,8 @@ import "fmt"
 //	dd = d*d
 //	dd_err = fma(d, d, -dd) + 2*d*d_err
 //	q0 = num/dd
+//	es = exp(x + l_hi)
+//	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
@@ -76,7 +78,7 @@ func Mish(dst, x []float32) {
 // every i, where
 //
 //	f(x)  = where(x < -800, -0.0, where(x > 20, x, where(x < -745, (x*exp(0.5*x))*exp(0.5*x), where(x < -708, fma(xe, exp(0.5*x), xe_err*exp(0.5*x) + 2*xe*exp_err(0.5*x)), fma(x, r, x*r_err)))))
-//	f'(x) = where(x < -800, -0.0, where(x > 25, 1, where(x < -708, (exp(0.5*x)*(1 + x))*exp(0.5*x), where(x < -0.3, q0 + (fma(-q0, dd, num) + num_err - q0*dd_err)/dd, r + (r_err + 4*x*ex*(1 + ex)/(d*d))))))
+//	f'(x) = where(x < -800, -0.0, where(x > 25, 1, where(x < -708, fma(1 + x, es, (1 + x)*(exp_err(x + l_hi) + es*l_lo))*p640, where(x < -0.15, q0 + (fma(-q0, dd, num) + num_err - q0*dd_err)/dd, r + (r_err + 4*x*ex*(1 + ex)/(d*d))))))
 //
 // with
 //
@@ -110,6 +112,8 @@ func Mish(dst, x []float32) {
 //	dd = d*d
 //	dd_err = fma(d, d, -dd) + 2*d*d_err
 //	q0 = num/dd
+//	es = exp(x + l_hi)
+//	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:

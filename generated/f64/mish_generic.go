@@ -269,7 +269,7 @@ func mishGeneric(dst, x []float64) {
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f64 memory, f64
-// compute, 384 operations): the scalar twin of the vector program the assembly
+// compute, 410 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -282,466 +282,501 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v6 := math.Float64frombits(0x4039000000000000)   // 25
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v10 := math.Float64frombits(0xc086200000000000)  // -708
-	v12 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v16 := math.Float64frombits(0x4086300000000000)  // 710
-	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v40 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v41 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v43 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v45 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v47 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v49 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v51 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v67 := math.Float64frombits(0x408f400000000000)  // 1000
-	v69 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v71 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v88 := math.Float64frombits(0xbfd3333333333333)  // -0.3
-	v141 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
-	v143 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
-	v145 := math.Float64frombits(0xc044000000000000) // -40
-	v177 := math.Float64frombits(0xbff0000000000000) // -1
-	v195 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v197 := math.Float64frombits(0x4008000000000000) // 3
-	v202 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v203 := math.Float64frombits(0x4000000000000000) // 2
-	v207 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v210 := math.Float64frombits(0x4010000000000000) // 4
-	v233 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v374 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v378 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v380 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v381 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v13 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
+	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v17 := math.Float64frombits(0x4086300000000000)  // 710
+	v19 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v23 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v25 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v29 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v42 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v43 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v45 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v47 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v49 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v51 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v53 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v55 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v57 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v69 := math.Float64frombits(0x408f400000000000)  // 1000
+	v71 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v73 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v90 := math.Float64frombits(0x4086280000000000)  // 709
+	v96 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
+	v117 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v120 := math.Float64frombits(0xbfc3333333333333) // -0.15
+	v173 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
+	v175 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
+	v177 := math.Float64frombits(0xc044000000000000) // -40
+	v209 := math.Float64frombits(0xbff0000000000000) // -1
+	v227 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v229 := math.Float64frombits(0x4008000000000000) // 3
+	v234 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v235 := math.Float64frombits(0x4000000000000000) // 2
+	v239 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v242 := math.Float64frombits(0x4010000000000000) // 4
+	v265 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v414 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v420 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v422 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v423 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
 		v7 := v6 < v0
 		v11 := v0 < v10
-		v13 := float64(v12 * v0)
-		v15 := v14
-		if v13 > v14 {
-			v15 = v13
+		v12 := float64(v8 + v0)
+		v14 := float64(v0 + v13)
+		v16 := v15
+		if v14 > v15 {
+			v16 = v14
 		}
-		v17 := v16
-		if v15 < v16 {
-			v17 = v15
+		v18 := v17
+		if v16 < v17 {
+			v18 = v16
 		}
-		v19 := float64(v17 * v18)
-		v20 := math.RoundToEven(v19)
-		v21 := -v20
-		v23 := math.FMA(v21, v22, v17)
-		v25 := math.FMA(v21, v24, v23)
-		v26 := float64(v23 - v25)
-		v27 := math.FMA(v21, v24, v26)
-		v28 := float64(v25 * v25)
-		v29 := -v28
-		v30 := math.FMA(v25, v25, v29)
-		v31 := float64(v12 * v28)
-		v32 := float64(v12 * v30)
-		v33 := float64(v25 + v31)
-		v34 := float64(v25 - v33)
-		v35 := float64(v34 + v31)
-		v36 := float64(v35 + v32)
-		v37 := math.FMA(v27, v25, v27)
-		v38 := float64(v36 + v37)
-		v39 := float64(v28 * v25)
-		v42 := math.FMA(v40, v25, v41)
-		v44 := math.FMA(v42, v25, v43)
-		v46 := math.FMA(v44, v25, v45)
-		v48 := math.FMA(v46, v25, v47)
-		v50 := math.FMA(v48, v25, v49)
-		v52 := math.FMA(v50, v25, v51)
-		v54 := math.FMA(v52, v25, v53)
-		v56 := math.FMA(v54, v25, v55)
-		v58 := math.FMA(v56, v25, v57)
-		v59 := math.FMA(v39, v58, v38)
-		v60 := float64(v8 + v33)
-		v61 := float64(v8 - v60)
-		v62 := float64(v61 + v33)
-		v63 := float64(v62 + v59)
-		v66 := float64(v65 - v20)
-		v68 := v67
-		if v66 < v67 {
-			v68 = v66
+		v20 := float64(v18 * v19)
+		v21 := math.RoundToEven(v20)
+		v22 := -v21
+		v24 := math.FMA(v22, v23, v18)
+		v26 := math.FMA(v22, v25, v24)
+		v27 := float64(v24 - v26)
+		v28 := math.FMA(v22, v25, v27)
+		v30 := float64(v26 * v26)
+		v31 := -v30
+		v32 := math.FMA(v26, v26, v31)
+		v33 := float64(v29 * v30)
+		v34 := float64(v29 * v32)
+		v35 := float64(v26 + v33)
+		v36 := float64(v26 - v35)
+		v37 := float64(v36 + v33)
+		v38 := float64(v37 + v34)
+		v39 := math.FMA(v28, v26, v28)
+		v40 := float64(v38 + v39)
+		v41 := float64(v30 * v26)
+		v44 := math.FMA(v42, v26, v43)
+		v46 := math.FMA(v44, v26, v45)
+		v48 := math.FMA(v46, v26, v47)
+		v50 := math.FMA(v48, v26, v49)
+		v52 := math.FMA(v50, v26, v51)
+		v54 := math.FMA(v52, v26, v53)
+		v56 := math.FMA(v54, v26, v55)
+		v58 := math.FMA(v56, v26, v57)
+		v60 := math.FMA(v58, v26, v59)
+		v61 := math.FMA(v41, v60, v40)
+		v62 := float64(v8 + v35)
+		v63 := float64(v8 - v62)
+		v64 := float64(v63 + v35)
+		v65 := float64(v64 + v61)
+		v68 := float64(v67 - v21)
+		v70 := v69
+		if v68 < v69 {
+			v70 = v68
 		}
-		v70 := v20 < v69
-		v72 := math.Ldexp(v71, int(v68))
-		v73 := v4
-		if v70 {
-			v73 = v72
+		v72 := v21 < v71
+		v74 := math.Ldexp(v73, int(v70))
+		v75 := v4
+		if v72 {
+			v75 = v74
 		}
-		v74 := float64(v60 + v73)
-		v75 := float64(v74 - v73)
-		v76 := float64(v60 - v75)
-		v77 := float64(v76 + v63)
-		v78 := float64(v77 + v73)
-		v79 := float64(v78 - v73)
-		v80 := float64(v75 + v79)
-		v81 := math.Ldexp(v80, int(v20))
-		v82 := math.IsNaN(v13)
-		v83 := v81
-		if v82 {
-			v83 = v13
+		v76 := float64(v62 + v75)
+		v77 := float64(v76 - v75)
+		v78 := float64(v62 - v77)
+		v79 := float64(v78 + v65)
+		v80 := float64(v79 + v75)
+		v81 := float64(v80 - v75)
+		v82 := float64(v77 + v81)
+		v83 := math.Ldexp(v82, int(v21))
+		v84 := math.IsNaN(v14)
+		v85 := v83
+		if v84 {
+			v85 = v14
 		}
-		v84 := float64(v8 + v0)
-		v85 := float64(v83 * v84)
-		v86 := float64(v85 * v83)
-		v89 := v0 < v88
-		v90 := v14
-		if v0 > v14 {
-			v90 = v0
+		v86 := float64(v62 + v65)
+		v87 := float64(v62 - v86)
+		v88 := float64(v87 + v65)
+		v89 := v71 <= v21
+		v91 := v90 < v14
+		v92 := v89 && !v91
+		v93 := math.Ldexp(v88, int(v21))
+		v94 := v4
+		if v92 {
+			v94 = v93
 		}
-		v91 := v16
-		if v90 < v16 {
-			v91 = v90
+		v95 := v94
+		if v84 {
+			v95 = v14
 		}
-		v92 := float64(v91 * v18)
-		v93 := math.RoundToEven(v92)
-		v94 := -v93
-		v95 := math.FMA(v94, v22, v91)
-		v96 := math.FMA(v94, v24, v95)
-		v97 := float64(v95 - v96)
-		v98 := math.FMA(v94, v24, v97)
-		v99 := float64(v96 * v96)
-		v100 := -v99
-		v101 := math.FMA(v96, v96, v100)
-		v102 := float64(v12 * v99)
-		v103 := float64(v12 * v101)
-		v104 := float64(v96 + v102)
-		v105 := float64(v96 - v104)
-		v106 := float64(v105 + v102)
-		v107 := float64(v106 + v103)
-		v108 := math.FMA(v98, v96, v98)
-		v109 := float64(v107 + v108)
-		v110 := float64(v99 * v96)
-		v111 := math.FMA(v40, v96, v41)
-		v112 := math.FMA(v111, v96, v43)
-		v113 := math.FMA(v112, v96, v45)
-		v114 := math.FMA(v113, v96, v47)
-		v115 := math.FMA(v114, v96, v49)
-		v116 := math.FMA(v115, v96, v51)
-		v117 := math.FMA(v116, v96, v53)
-		v118 := math.FMA(v117, v96, v55)
-		v119 := math.FMA(v118, v96, v57)
-		v120 := math.FMA(v110, v119, v109)
-		v121 := float64(v8 + v104)
-		v122 := float64(v8 - v121)
-		v123 := float64(v122 + v104)
-		v124 := float64(v123 + v120)
-		v126 := float64(v65 - v93)
-		v127 := v67
-		if v126 < v67 {
-			v127 = v126
+		v97 := float64(v85 * v96)
+		v98 := float64(v95 + v97)
+		v99 := float64(v12 * v98)
+		v100 := math.FMA(v12, v85, v99)
+		v118 := float64(v100 * v117)
+		v121 := v0 < v120
+		v122 := v15
+		if v0 > v15 {
+			v122 = v0
 		}
-		v128 := v93 < v69
-		v129 := math.Ldexp(v71, int(v127))
-		v130 := v4
-		if v128 {
-			v130 = v129
+		v123 := v17
+		if v122 < v17 {
+			v123 = v122
 		}
-		v131 := float64(v121 + v130)
-		v132 := float64(v131 - v130)
-		v133 := float64(v121 - v132)
-		v134 := float64(v133 + v124)
-		v135 := float64(v134 + v130)
-		v136 := float64(v135 - v130)
-		v137 := float64(v132 + v136)
-		v138 := math.Ldexp(v137, int(v93))
-		v139 := math.IsNaN(v0)
-		v140 := v138
-		if v139 {
-			v140 = v0
+		v124 := float64(v123 * v19)
+		v125 := math.RoundToEven(v124)
+		v126 := -v125
+		v127 := math.FMA(v126, v23, v123)
+		v128 := math.FMA(v126, v25, v127)
+		v129 := float64(v127 - v128)
+		v130 := math.FMA(v126, v25, v129)
+		v131 := float64(v128 * v128)
+		v132 := -v131
+		v133 := math.FMA(v128, v128, v132)
+		v134 := float64(v29 * v131)
+		v135 := float64(v29 * v133)
+		v136 := float64(v128 + v134)
+		v137 := float64(v128 - v136)
+		v138 := float64(v137 + v134)
+		v139 := float64(v138 + v135)
+		v140 := math.FMA(v130, v128, v130)
+		v141 := float64(v139 + v140)
+		v142 := float64(v131 * v128)
+		v143 := math.FMA(v42, v128, v43)
+		v144 := math.FMA(v143, v128, v45)
+		v145 := math.FMA(v144, v128, v47)
+		v146 := math.FMA(v145, v128, v49)
+		v147 := math.FMA(v146, v128, v51)
+		v148 := math.FMA(v147, v128, v53)
+		v149 := math.FMA(v148, v128, v55)
+		v150 := math.FMA(v149, v128, v57)
+		v151 := math.FMA(v150, v128, v59)
+		v152 := math.FMA(v142, v151, v141)
+		v153 := float64(v8 + v136)
+		v154 := float64(v8 - v153)
+		v155 := float64(v154 + v136)
+		v156 := float64(v155 + v152)
+		v158 := float64(v67 - v125)
+		v159 := v69
+		if v158 < v69 {
+			v159 = v158
 		}
-		v142 := float64(v0 - v141)
-		v144 := float64(v142 - v143)
-		v146 := v145
-		if v144 > v145 {
-			v146 = v144
+		v160 := v125 < v71
+		v161 := math.Ldexp(v73, int(v159))
+		v162 := v4
+		if v160 {
+			v162 = v161
 		}
-		v147 := v16
-		if v146 < v16 {
-			v147 = v146
+		v163 := float64(v153 + v162)
+		v164 := float64(v163 - v162)
+		v165 := float64(v153 - v164)
+		v166 := float64(v165 + v156)
+		v167 := float64(v166 + v162)
+		v168 := float64(v167 - v162)
+		v169 := float64(v164 + v168)
+		v170 := math.Ldexp(v169, int(v125))
+		v171 := math.IsNaN(v0)
+		v172 := v170
+		if v171 {
+			v172 = v0
 		}
-		v148 := float64(v147 * v18)
-		v149 := math.RoundToEven(v148)
-		v150 := -v149
-		v151 := math.FMA(v150, v22, v147)
-		v152 := math.FMA(v150, v24, v151)
-		v153 := float64(v151 - v152)
-		v154 := math.FMA(v150, v24, v153)
-		v155 := float64(v152 * v152)
-		v156 := -v155
-		v157 := math.FMA(v152, v152, v156)
-		v158 := float64(v12 * v155)
-		v159 := float64(v12 * v157)
-		v160 := float64(v152 + v158)
-		v161 := float64(v152 - v160)
-		v162 := float64(v161 + v158)
-		v163 := float64(v162 + v159)
-		v164 := math.FMA(v154, v152, v154)
-		v165 := float64(v163 + v164)
-		v166 := float64(v155 * v152)
-		v167 := math.FMA(v40, v152, v41)
-		v168 := math.FMA(v167, v152, v43)
-		v169 := math.FMA(v168, v152, v45)
-		v170 := math.FMA(v169, v152, v47)
-		v171 := math.FMA(v170, v152, v49)
-		v172 := math.FMA(v171, v152, v51)
-		v173 := math.FMA(v172, v152, v53)
-		v174 := math.FMA(v173, v152, v55)
-		v175 := math.FMA(v174, v152, v57)
-		v176 := math.FMA(v166, v175, v165)
-		v178 := ldexpMid(v177, v150)
-		v179 := float64(v8 + v178)
-		v180 := float64(v179 - v8)
-		v181 := float64(v179 - v180)
-		v182 := float64(v8 - v181)
-		v183 := float64(v178 - v180)
-		v184 := float64(v182 + v183)
-		v185 := float64(v176 + v184)
-		v186 := float64(v179 + v160)
-		v187 := float64(v179 - v186)
-		v188 := float64(v187 + v160)
-		v189 := float64(v188 + v185)
-		v190 := float64(v186 + v189)
-		v191 := ldexpMid(v190, v149)
-		v192 := math.Copysign(v191, v144)
-		v193 := math.IsNaN(v144)
-		v194 := v192
-		if v193 {
-			v194 = v144
+		v174 := float64(v0 - v173)
+		v176 := float64(v174 - v175)
+		v178 := v177
+		if v176 > v177 {
+			v178 = v176
 		}
-		v196 := float64(v194 * v194)
-		v198 := float64(v197 * v194)
-		v199 := float64(v196 + v198)
-		v200 := float64(v199 + v197)
-		v201 := float64(v195 * v200)
-		v204 := float64(v194 + v203)
-		v205 := float64(v202 * v204)
-		v206 := float64(v201 + v205)
-		v208 := float64(v206 + v207)
-		v209 := float64(v194 * v208)
-		v211 := float64(v210 * v144)
-		v212 := float64(v8 + v140)
-		v213 := float64(v211 * v212)
-		v214 := float64(v209 + v213)
-		v215 := float64(v140 * v214)
-		v216 := float64(v140 + v203)
-		v217 := float64(v140 * v216)
-		v218 := float64(v217 + v203)
-		v219 := float64(v218 * v218)
-		v220 := float64(v215 / v219)
-		v221 := -v220
-		v222 := math.FMA(v221, v219, v215)
-		v223 := -v215
-		v224 := math.FMA(v140, v214, v223)
-		v225 := float64(v214 - v213)
-		v226 := float64(v209 - v225)
-		v227 := -v209
-		v228 := math.FMA(v194, v208, v227)
-		v229 := float64(v8 + v194)
-		v230 := float64(v142 - v0)
-		v231 := float64(v142 - v230)
-		v232 := float64(v0 - v231)
-		v234 := float64(v233 - v230)
-		v235 := float64(v232 + v234)
-		v236 := float64(v142 - v144)
-		v237 := float64(v236 - v143)
-		v238 := float64(v235 + v237)
-		v239 := float64(v229 * v238)
-		v240 := float64(v203 * v194)
-		v241 := float64(v240 + v197)
-		v242 := float64(v195 * v241)
-		v243 := float64(v242 + v202)
-		v244 := float64(v194 * v243)
-		v245 := float64(v208 + v244)
-		v246 := float64(v239 * v245)
-		v247 := float64(v228 + v246)
-		v248 := float64(v226 + v247)
-		v249 := -v213
-		v250 := math.FMA(v211, v212, v249)
-		v251 := float64(v238 * v212)
-		v252 := float64(v212 - v8)
-		v253 := float64(v140 - v252)
-		v254 := float64(v144 * v253)
-		v255 := float64(v251 + v254)
-		v256 := float64(v210 * v255)
-		v257 := float64(v250 + v256)
-		v258 := float64(v248 + v257)
-		v259 := float64(v140 * v258)
-		v260 := float64(v224 + v259)
-		v261 := float64(v222 + v260)
-		v262 := -v219
-		v263 := math.FMA(v218, v218, v262)
-		v264 := float64(v203 * v218)
-		v265 := float64(v218 - v217)
-		v266 := float64(v218 - v265)
-		v267 := float64(v217 - v266)
-		v268 := float64(v203 - v265)
-		v269 := float64(v267 + v268)
-		v270 := -v217
-		v271 := math.FMA(v140, v216, v270)
-		v272 := float64(v216 - v140)
-		v273 := float64(v216 - v272)
-		v274 := float64(v140 - v273)
-		v275 := float64(v203 - v272)
-		v276 := float64(v274 + v275)
-		v277 := float64(v140 * v276)
-		v278 := float64(v271 + v277)
-		v279 := float64(v269 + v278)
-		v280 := float64(v264 * v279)
-		v281 := float64(v263 + v280)
-		v282 := float64(v220 * v281)
-		v283 := float64(v261 - v282)
-		v284 := float64(v283 / v219)
-		v285 := float64(v220 + v284)
-		v286 := float64(v217 / v218)
-		v287 := -v286
-		v288 := math.FMA(v287, v218, v217)
-		v289 := float64(v288 + v278)
-		v290 := float64(v286 * v279)
-		v291 := float64(v289 - v290)
-		v292 := float64(v291 / v218)
-		v293 := float64(v210 * v0)
-		v294 := float64(v293 * v140)
-		v295 := float64(v294 * v212)
-		v296 := float64(v295 / v219)
-		v297 := float64(v292 + v296)
-		v298 := float64(v286 + v297)
-		v299 := v298
-		if v89 {
-			v299 = v285
+		v179 := v17
+		if v178 < v17 {
+			v179 = v178
 		}
-		v300 := v299
+		v180 := float64(v179 * v19)
+		v181 := math.RoundToEven(v180)
+		v182 := -v181
+		v183 := math.FMA(v182, v23, v179)
+		v184 := math.FMA(v182, v25, v183)
+		v185 := float64(v183 - v184)
+		v186 := math.FMA(v182, v25, v185)
+		v187 := float64(v184 * v184)
+		v188 := -v187
+		v189 := math.FMA(v184, v184, v188)
+		v190 := float64(v29 * v187)
+		v191 := float64(v29 * v189)
+		v192 := float64(v184 + v190)
+		v193 := float64(v184 - v192)
+		v194 := float64(v193 + v190)
+		v195 := float64(v194 + v191)
+		v196 := math.FMA(v186, v184, v186)
+		v197 := float64(v195 + v196)
+		v198 := float64(v187 * v184)
+		v199 := math.FMA(v42, v184, v43)
+		v200 := math.FMA(v199, v184, v45)
+		v201 := math.FMA(v200, v184, v47)
+		v202 := math.FMA(v201, v184, v49)
+		v203 := math.FMA(v202, v184, v51)
+		v204 := math.FMA(v203, v184, v53)
+		v205 := math.FMA(v204, v184, v55)
+		v206 := math.FMA(v205, v184, v57)
+		v207 := math.FMA(v206, v184, v59)
+		v208 := math.FMA(v198, v207, v197)
+		v210 := ldexpMid(v209, v182)
+		v211 := float64(v8 + v210)
+		v212 := float64(v211 - v8)
+		v213 := float64(v211 - v212)
+		v214 := float64(v8 - v213)
+		v215 := float64(v210 - v212)
+		v216 := float64(v214 + v215)
+		v217 := float64(v208 + v216)
+		v218 := float64(v211 + v192)
+		v219 := float64(v211 - v218)
+		v220 := float64(v219 + v192)
+		v221 := float64(v220 + v217)
+		v222 := float64(v218 + v221)
+		v223 := ldexpMid(v222, v181)
+		v224 := math.Copysign(v223, v176)
+		v225 := math.IsNaN(v176)
+		v226 := v224
+		if v225 {
+			v226 = v176
+		}
+		v228 := float64(v226 * v226)
+		v230 := float64(v229 * v226)
+		v231 := float64(v228 + v230)
+		v232 := float64(v231 + v229)
+		v233 := float64(v227 * v232)
+		v236 := float64(v226 + v235)
+		v237 := float64(v234 * v236)
+		v238 := float64(v233 + v237)
+		v240 := float64(v238 + v239)
+		v241 := float64(v226 * v240)
+		v243 := float64(v242 * v176)
+		v244 := float64(v8 + v172)
+		v245 := float64(v243 * v244)
+		v246 := float64(v241 + v245)
+		v247 := float64(v172 * v246)
+		v248 := float64(v172 + v235)
+		v249 := float64(v172 * v248)
+		v250 := float64(v249 + v235)
+		v251 := float64(v250 * v250)
+		v252 := float64(v247 / v251)
+		v253 := -v252
+		v254 := math.FMA(v253, v251, v247)
+		v255 := -v247
+		v256 := math.FMA(v172, v246, v255)
+		v257 := float64(v246 - v245)
+		v258 := float64(v241 - v257)
+		v259 := -v241
+		v260 := math.FMA(v226, v240, v259)
+		v261 := float64(v8 + v226)
+		v262 := float64(v174 - v0)
+		v263 := float64(v174 - v262)
+		v264 := float64(v0 - v263)
+		v266 := float64(v265 - v262)
+		v267 := float64(v264 + v266)
+		v268 := float64(v174 - v176)
+		v269 := float64(v268 - v175)
+		v270 := float64(v267 + v269)
+		v271 := float64(v261 * v270)
+		v272 := float64(v235 * v226)
+		v273 := float64(v272 + v229)
+		v274 := float64(v227 * v273)
+		v275 := float64(v274 + v234)
+		v276 := float64(v226 * v275)
+		v277 := float64(v240 + v276)
+		v278 := float64(v271 * v277)
+		v279 := float64(v260 + v278)
+		v280 := float64(v258 + v279)
+		v281 := -v245
+		v282 := math.FMA(v243, v244, v281)
+		v283 := float64(v270 * v244)
+		v284 := float64(v244 - v8)
+		v285 := float64(v172 - v284)
+		v286 := float64(v176 * v285)
+		v287 := float64(v283 + v286)
+		v288 := float64(v242 * v287)
+		v289 := float64(v282 + v288)
+		v290 := float64(v280 + v289)
+		v291 := float64(v172 * v290)
+		v292 := float64(v256 + v291)
+		v293 := float64(v254 + v292)
+		v294 := -v251
+		v295 := math.FMA(v250, v250, v294)
+		v296 := float64(v235 * v250)
+		v297 := float64(v250 - v249)
+		v298 := float64(v250 - v297)
+		v299 := float64(v249 - v298)
+		v300 := float64(v235 - v297)
+		v301 := float64(v299 + v300)
+		v302 := -v249
+		v303 := math.FMA(v172, v248, v302)
+		v304 := float64(v248 - v172)
+		v305 := float64(v248 - v304)
+		v306 := float64(v172 - v305)
+		v307 := float64(v235 - v304)
+		v308 := float64(v306 + v307)
+		v309 := float64(v172 * v308)
+		v310 := float64(v303 + v309)
+		v311 := float64(v301 + v310)
+		v312 := float64(v296 * v311)
+		v313 := float64(v295 + v312)
+		v314 := float64(v252 * v313)
+		v315 := float64(v293 - v314)
+		v316 := float64(v315 / v251)
+		v317 := float64(v252 + v316)
+		v318 := float64(v249 / v250)
+		v319 := -v318
+		v320 := math.FMA(v319, v250, v249)
+		v321 := float64(v320 + v310)
+		v322 := float64(v318 * v311)
+		v323 := float64(v321 - v322)
+		v324 := float64(v323 / v250)
+		v325 := float64(v242 * v0)
+		v326 := float64(v325 * v172)
+		v327 := float64(v326 * v244)
+		v328 := float64(v327 / v251)
+		v329 := float64(v324 + v328)
+		v330 := float64(v318 + v329)
+		v331 := v330
+		if v121 {
+			v331 = v317
+		}
+		v332 := v331
 		if v11 {
-			v300 = v86
+			v332 = v118
 		}
-		v301 := v300
+		v333 := v332
 		if v7 {
-			v301 = v8
+			v333 = v8
 		}
-		v302 := v301
+		v334 := v333
 		if v3 {
-			v302 = v5
+			v334 = v5
 		}
-		v303 := dy[i]
-		v304 := float64(v303 * v5)
-		v305 := float64(v303 * v8)
-		v306 := float64(v303 * v83)
-		v307 := -v306
-		v308 := math.FMA(v303, v83, v307)
-		v309 := float64(v306 * v84)
-		v310 := -v309
-		v311 := math.FMA(v306, v84, v310)
-		v312 := math.FMA(v308, v84, v311)
-		v313 := float64(v309 * v83)
-		v314 := -v313
-		v315 := math.FMA(v309, v83, v314)
-		v316 := math.FMA(v312, v83, v315)
-		v317 := float64(v303 * v220)
-		v318 := -v317
-		v319 := math.FMA(v303, v220, v318)
-		v320 := float64(v303 * v283)
-		v321 := -v320
-		v322 := math.FMA(v303, v283, v321)
-		v323 := float64(v320 / v219)
-		v324 := -v323
-		v325 := math.FMA(v324, v219, v320)
-		v326 := float64(v325 + v322)
-		v327 := float64(v326 / v219)
-		v328 := float64(v317 + v323)
-		v329 := float64(v328 - v317)
-		v330 := float64(v328 - v329)
-		v331 := float64(v317 - v330)
-		v332 := float64(v323 - v329)
-		v333 := float64(v331 + v332)
-		v334 := float64(v333 + v319)
-		v335 := float64(v334 + v327)
-		v336 := float64(v303 * v286)
-		v337 := -v336
-		v338 := math.FMA(v303, v286, v337)
-		v339 := float64(v303 * v292)
+		v335 := dy[i]
+		v336 := float64(v335 * v5)
+		v337 := float64(v335 * v8)
+		v338 := float64(v335 * v117)
+		v339 := float64(v338 * v12)
 		v340 := -v339
-		v341 := math.FMA(v303, v292, v340)
-		v342 := float64(v303 * v296)
+		v341 := math.FMA(v338, v12, v340)
+		v342 := float64(v339 * v85)
 		v343 := -v342
-		v344 := math.FMA(v303, v296, v343)
-		v345 := float64(v339 + v342)
-		v346 := float64(v345 - v339)
-		v347 := float64(v345 - v346)
-		v348 := float64(v339 - v347)
-		v349 := float64(v342 - v346)
-		v350 := float64(v348 + v349)
-		v351 := float64(v350 + v341)
-		v352 := float64(v351 + v344)
-		v353 := float64(v336 + v345)
-		v354 := float64(v353 - v336)
-		v355 := float64(v353 - v354)
-		v356 := float64(v336 - v355)
-		v357 := float64(v345 - v354)
-		v358 := float64(v356 + v357)
-		v359 := float64(v358 + v338)
-		v360 := float64(v359 + v352)
-		v361 := v353
-		if v89 {
-			v361 = v328
+		v344 := math.FMA(v339, v85, v343)
+		v345 := math.FMA(v341, v85, v344)
+		v346 := float64(v338 * v99)
+		v347 := -v346
+		v348 := math.FMA(v338, v99, v347)
+		v349 := float64(v342 + v346)
+		v350 := float64(v349 - v342)
+		v351 := float64(v349 - v350)
+		v352 := float64(v342 - v351)
+		v353 := float64(v346 - v350)
+		v354 := float64(v352 + v353)
+		v355 := float64(v354 + v345)
+		v356 := float64(v355 + v348)
+		v357 := float64(v335 * v252)
+		v358 := -v357
+		v359 := math.FMA(v335, v252, v358)
+		v360 := float64(v335 * v315)
+		v361 := -v360
+		v362 := math.FMA(v335, v315, v361)
+		v363 := float64(v360 / v251)
+		v364 := -v363
+		v365 := math.FMA(v364, v251, v360)
+		v366 := float64(v365 + v362)
+		v367 := float64(v366 / v251)
+		v368 := float64(v357 + v363)
+		v369 := float64(v368 - v357)
+		v370 := float64(v368 - v369)
+		v371 := float64(v357 - v370)
+		v372 := float64(v363 - v369)
+		v373 := float64(v371 + v372)
+		v374 := float64(v373 + v359)
+		v375 := float64(v374 + v367)
+		v376 := float64(v335 * v318)
+		v377 := -v376
+		v378 := math.FMA(v335, v318, v377)
+		v379 := float64(v335 * v324)
+		v380 := -v379
+		v381 := math.FMA(v335, v324, v380)
+		v382 := float64(v335 * v328)
+		v383 := -v382
+		v384 := math.FMA(v335, v328, v383)
+		v385 := float64(v379 + v382)
+		v386 := float64(v385 - v379)
+		v387 := float64(v385 - v386)
+		v388 := float64(v379 - v387)
+		v389 := float64(v382 - v386)
+		v390 := float64(v388 + v389)
+		v391 := float64(v390 + v381)
+		v392 := float64(v391 + v384)
+		v393 := float64(v376 + v385)
+		v394 := float64(v393 - v376)
+		v395 := float64(v393 - v394)
+		v396 := float64(v376 - v395)
+		v397 := float64(v385 - v394)
+		v398 := float64(v396 + v397)
+		v399 := float64(v398 + v378)
+		v400 := float64(v399 + v392)
+		v401 := v393
+		if v121 {
+			v401 = v368
 		}
-		v362 := v360
-		if v89 {
-			v362 = v335
+		v402 := v400
+		if v121 {
+			v402 = v375
 		}
-		v363 := v361
+		v403 := v401
 		if v11 {
-			v363 = v313
+			v403 = v349
 		}
-		v364 := v362
+		v404 := v402
 		if v11 {
-			v364 = v316
+			v404 = v356
 		}
-		v365 := v363
+		v405 := v403
 		if v7 {
-			v365 = v305
+			v405 = v337
 		}
-		v366 := v364
+		v406 := v404
 		if v7 {
-			v366 = v4
+			v406 = v4
 		}
-		v367 := v365
+		v407 := v405
 		if v3 {
-			v367 = v304
+			v407 = v336
 		}
-		v368 := v366
+		v408 := v406
 		if v3 {
-			v368 = v4
+			v408 = v4
 		}
-		v369 := float64(v367 + v368)
-		v370 := float64(v303 * v302)
-		v371 := float64(v369 - v370)
-		v372 := math.Abs(v371)
-		v373 := math.Abs(v370)
-		v375 := float64(v373 * v374)
-		v376 := v372 <= v375
-		v377 := math.Abs(v303)
-		v379 := float64(v372 * v378)
-		v382 := math.FMA(v377, v380, v381)
-		v383 := v379 <= v382
-		v384 := v376 || v383
-		v385 := v369 == v4
-		v386 := v384 && !v385
-		v387 := v370
-		if v386 {
-			v387 = v369
+		v409 := float64(v407 + v408)
+		v410 := float64(v335 * v334)
+		v411 := float64(v409 - v410)
+		v412 := math.Abs(v411)
+		v413 := math.Abs(v410)
+		v415 := float64(v413 * v414)
+		v416 := v412 <= v415
+		v417 := math.Abs(v335)
+		v418 := math.Abs(v338)
+		v419 := v417
+		if v418 > v417 {
+			v419 = v418
 		}
-		v388 := v387
-		if v139 {
-			v388 = v0
+		v421 := float64(v412 * v420)
+		v424 := math.FMA(v419, v422, v423)
+		v425 := v421 <= v424
+		v426 := v416 || v425
+		v427 := v409 == v4
+		v428 := v426 && !v427
+		v429 := v410
+		if v428 {
+			v429 = v409
 		}
-		dx[i] = v388
+		v430 := v429
+		if v171 {
+			v430 = v0
+		}
+		dx[i] = v430
 	}
 }

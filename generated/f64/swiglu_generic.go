@@ -327,7 +327,7 @@ func swigluGeneric(dst, a, b []float64) {
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 810 operations): the scalar twin of the vector program the
+// f64 compute, 849 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -341,1061 +341,1112 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v6 := math.Float64frombits(0x4046800000000000)   // 45
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v10 := math.Float64frombits(0xc086200000000000)  // -708
-	v12 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v16 := math.Float64frombits(0x4086300000000000)  // 710
-	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v40 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v41 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v43 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v45 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v47 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v49 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v51 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v67 := math.Float64frombits(0x408f400000000000)  // 1000
-	v69 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v71 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v88 := math.Float64frombits(0xc000000000000000)  // -2
-	v131 := math.Float64frombits(0xc091300000000000) // -1100
-	v309 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v387 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v389 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v391 := math.Float64frombits(0xbff0000000000000) // -1
-	v392 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v393 := math.Float64frombits(0xc044000000000000) // -40
-	v455 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v459 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v477 := math.Float64frombits(0x4086280000000000) // 709
-	v649 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v655 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v657 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v658 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v807 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v13 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
+	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v17 := math.Float64frombits(0x4086300000000000)  // 710
+	v19 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v23 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v25 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v29 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v42 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v43 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v45 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v47 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v49 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v51 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v53 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v55 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v57 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v69 := math.Float64frombits(0x408f400000000000)  // 1000
+	v71 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v73 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v90 := math.Float64frombits(0x4086280000000000)  // 709
+	v96 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
+	v117 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v120 := math.Float64frombits(0xc000000000000000) // -2
+	v163 := math.Float64frombits(0xc091300000000000) // -1100
+	v341 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v419 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v421 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v423 := math.Float64frombits(0xbff0000000000000) // -1
+	v424 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v425 := math.Float64frombits(0xc044000000000000) // -40
+	v487 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v491 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v692 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v700 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v702 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v703 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v862 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
 		v7 := v6 < v0
 		v11 := v0 < v10
-		v13 := float64(v12 * v0)
-		v15 := v14
-		if v13 > v14 {
-			v15 = v13
+		v12 := float64(v8 + v0)
+		v14 := float64(v0 + v13)
+		v16 := v15
+		if v14 > v15 {
+			v16 = v14
 		}
-		v17 := v16
-		if v15 < v16 {
-			v17 = v15
+		v18 := v17
+		if v16 < v17 {
+			v18 = v16
 		}
-		v19 := float64(v17 * v18)
-		v20 := math.RoundToEven(v19)
-		v21 := -v20
-		v23 := math.FMA(v21, v22, v17)
-		v25 := math.FMA(v21, v24, v23)
-		v26 := float64(v23 - v25)
-		v27 := math.FMA(v21, v24, v26)
-		v28 := float64(v25 * v25)
-		v29 := -v28
-		v30 := math.FMA(v25, v25, v29)
-		v31 := float64(v12 * v28)
-		v32 := float64(v12 * v30)
-		v33 := float64(v25 + v31)
-		v34 := float64(v25 - v33)
-		v35 := float64(v34 + v31)
-		v36 := float64(v35 + v32)
-		v37 := math.FMA(v27, v25, v27)
-		v38 := float64(v36 + v37)
-		v39 := float64(v28 * v25)
-		v42 := math.FMA(v40, v25, v41)
-		v44 := math.FMA(v42, v25, v43)
-		v46 := math.FMA(v44, v25, v45)
-		v48 := math.FMA(v46, v25, v47)
-		v50 := math.FMA(v48, v25, v49)
-		v52 := math.FMA(v50, v25, v51)
-		v54 := math.FMA(v52, v25, v53)
-		v56 := math.FMA(v54, v25, v55)
-		v58 := math.FMA(v56, v25, v57)
-		v59 := math.FMA(v39, v58, v38)
-		v60 := float64(v8 + v33)
-		v61 := float64(v8 - v60)
-		v62 := float64(v61 + v33)
-		v63 := float64(v62 + v59)
-		v66 := float64(v65 - v20)
-		v68 := v67
-		if v66 < v67 {
-			v68 = v66
+		v20 := float64(v18 * v19)
+		v21 := math.RoundToEven(v20)
+		v22 := -v21
+		v24 := math.FMA(v22, v23, v18)
+		v26 := math.FMA(v22, v25, v24)
+		v27 := float64(v24 - v26)
+		v28 := math.FMA(v22, v25, v27)
+		v30 := float64(v26 * v26)
+		v31 := -v30
+		v32 := math.FMA(v26, v26, v31)
+		v33 := float64(v29 * v30)
+		v34 := float64(v29 * v32)
+		v35 := float64(v26 + v33)
+		v36 := float64(v26 - v35)
+		v37 := float64(v36 + v33)
+		v38 := float64(v37 + v34)
+		v39 := math.FMA(v28, v26, v28)
+		v40 := float64(v38 + v39)
+		v41 := float64(v30 * v26)
+		v44 := math.FMA(v42, v26, v43)
+		v46 := math.FMA(v44, v26, v45)
+		v48 := math.FMA(v46, v26, v47)
+		v50 := math.FMA(v48, v26, v49)
+		v52 := math.FMA(v50, v26, v51)
+		v54 := math.FMA(v52, v26, v53)
+		v56 := math.FMA(v54, v26, v55)
+		v58 := math.FMA(v56, v26, v57)
+		v60 := math.FMA(v58, v26, v59)
+		v61 := math.FMA(v41, v60, v40)
+		v62 := float64(v8 + v35)
+		v63 := float64(v8 - v62)
+		v64 := float64(v63 + v35)
+		v65 := float64(v64 + v61)
+		v68 := float64(v67 - v21)
+		v70 := v69
+		if v68 < v69 {
+			v70 = v68
 		}
-		v70 := v20 < v69
-		v72 := math.Ldexp(v71, int(v68))
-		v73 := v4
-		if v70 {
-			v73 = v72
+		v72 := v21 < v71
+		v74 := math.Ldexp(v73, int(v70))
+		v75 := v4
+		if v72 {
+			v75 = v74
 		}
-		v74 := float64(v60 + v73)
-		v75 := float64(v74 - v73)
-		v76 := float64(v60 - v75)
-		v77 := float64(v76 + v63)
-		v78 := float64(v77 + v73)
-		v79 := float64(v78 - v73)
-		v80 := float64(v75 + v79)
-		v81 := math.Ldexp(v80, int(v20))
-		v82 := math.IsNaN(v13)
-		v83 := v81
-		if v82 {
-			v83 = v13
+		v76 := float64(v62 + v75)
+		v77 := float64(v76 - v75)
+		v78 := float64(v62 - v77)
+		v79 := float64(v78 + v65)
+		v80 := float64(v79 + v75)
+		v81 := float64(v80 - v75)
+		v82 := float64(v77 + v81)
+		v83 := math.Ldexp(v82, int(v21))
+		v84 := math.IsNaN(v14)
+		v85 := v83
+		if v84 {
+			v85 = v14
 		}
-		v84 := float64(v8 + v0)
-		v85 := float64(v83 * v84)
-		v86 := float64(v85 * v83)
-		v89 := v0 < v88
-		v90 := -v0
-		v91 := math.Abs(v90)
-		v92 := -v91
-		v93 := v14
-		if v92 > v14 {
-			v93 = v92
+		v86 := float64(v62 + v65)
+		v87 := float64(v62 - v86)
+		v88 := float64(v87 + v65)
+		v89 := v71 <= v21
+		v91 := v90 < v14
+		v92 := v89 && !v91
+		v93 := math.Ldexp(v88, int(v21))
+		v94 := v4
+		if v92 {
+			v94 = v93
 		}
-		v94 := v90 < v4
-		v95 := float64(v93 * v18)
-		v96 := math.RoundToEven(v95)
-		v97 := -v96
-		v98 := math.FMA(v97, v22, v93)
-		v99 := math.FMA(v97, v24, v98)
-		v100 := float64(v98 - v99)
-		v101 := math.FMA(v97, v24, v100)
-		v102 := float64(v99 * v99)
-		v103 := -v102
-		v104 := math.FMA(v99, v99, v103)
-		v105 := float64(v12 * v102)
-		v106 := float64(v12 * v104)
-		v107 := float64(v99 + v105)
-		v108 := float64(v99 - v107)
-		v109 := float64(v108 + v105)
-		v110 := float64(v109 + v106)
-		v111 := math.FMA(v101, v99, v101)
-		v112 := float64(v110 + v111)
-		v113 := float64(v102 * v99)
-		v114 := math.FMA(v40, v99, v41)
-		v115 := math.FMA(v114, v99, v43)
-		v116 := math.FMA(v115, v99, v45)
-		v117 := math.FMA(v116, v99, v47)
-		v118 := math.FMA(v117, v99, v49)
-		v119 := math.FMA(v118, v99, v51)
-		v120 := math.FMA(v119, v99, v53)
-		v121 := math.FMA(v120, v99, v55)
-		v122 := math.FMA(v121, v99, v57)
-		v123 := math.FMA(v113, v122, v112)
-		v124 := float64(v8 + v107)
-		v125 := float64(v8 - v124)
-		v126 := float64(v125 + v107)
-		v127 := float64(v126 + v123)
-		v128 := float64(v124 + v127)
-		v129 := float64(v124 - v128)
-		v130 := float64(v129 + v127)
-		v132 := v131
-		if v96 > v131 {
-			v132 = v96
+		v95 := v94
+		if v84 {
+			v95 = v14
 		}
-		v133 := ldexpMid(v8, v132)
-		v134 := float64(v128 * v133)
-		v135 := float64(v130 * v133)
-		v136 := float64(v8 + v134)
-		v137 := float64(v8 - v136)
-		v138 := float64(v137 + v134)
-		v139 := float64(v138 + v135)
-		v140 := v8
-		if v94 {
-			v140 = v128
+		v97 := float64(v85 * v96)
+		v98 := float64(v95 + v97)
+		v99 := float64(v12 * v98)
+		v100 := math.FMA(v12, v85, v99)
+		v118 := float64(v100 * v117)
+		v121 := v0 < v120
+		v122 := -v0
+		v123 := math.Abs(v122)
+		v124 := -v123
+		v125 := v15
+		if v124 > v15 {
+			v125 = v124
 		}
-		v141 := v4
-		if v94 {
-			v141 = v130
+		v126 := v122 < v4
+		v127 := float64(v125 * v19)
+		v128 := math.RoundToEven(v127)
+		v129 := -v128
+		v130 := math.FMA(v129, v23, v125)
+		v131 := math.FMA(v129, v25, v130)
+		v132 := float64(v130 - v131)
+		v133 := math.FMA(v129, v25, v132)
+		v134 := float64(v131 * v131)
+		v135 := -v134
+		v136 := math.FMA(v131, v131, v135)
+		v137 := float64(v29 * v134)
+		v138 := float64(v29 * v136)
+		v139 := float64(v131 + v137)
+		v140 := float64(v131 - v139)
+		v141 := float64(v140 + v137)
+		v142 := float64(v141 + v138)
+		v143 := math.FMA(v133, v131, v133)
+		v144 := float64(v142 + v143)
+		v145 := float64(v134 * v131)
+		v146 := math.FMA(v42, v131, v43)
+		v147 := math.FMA(v146, v131, v45)
+		v148 := math.FMA(v147, v131, v47)
+		v149 := math.FMA(v148, v131, v49)
+		v150 := math.FMA(v149, v131, v51)
+		v151 := math.FMA(v150, v131, v53)
+		v152 := math.FMA(v151, v131, v55)
+		v153 := math.FMA(v152, v131, v57)
+		v154 := math.FMA(v153, v131, v59)
+		v155 := math.FMA(v145, v154, v144)
+		v156 := float64(v8 + v139)
+		v157 := float64(v8 - v156)
+		v158 := float64(v157 + v139)
+		v159 := float64(v158 + v155)
+		v160 := float64(v156 + v159)
+		v161 := float64(v156 - v160)
+		v162 := float64(v161 + v159)
+		v164 := v163
+		if v128 > v163 {
+			v164 = v128
 		}
-		v142 := float64(v8 / v136)
-		v143 := float64(v140 * v142)
-		v144 := -v143
-		v145 := math.FMA(v144, v136, v140)
-		v146 := math.FMA(v144, v139, v145)
-		v147 := float64(v146 + v141)
-		v149 := float64(v147 * v142)
-		v150 := v4
-		if v94 {
-			v150 = v96
+		v165 := ldexpMid(v8, v164)
+		v166 := float64(v160 * v165)
+		v167 := float64(v162 * v165)
+		v168 := float64(v8 + v166)
+		v169 := float64(v8 - v168)
+		v170 := float64(v169 + v166)
+		v171 := float64(v170 + v167)
+		v172 := v8
+		if v126 {
+			v172 = v160
 		}
-		v151 := float64(v65 - v150)
-		v152 := v67
-		if v151 < v67 {
-			v152 = v151
+		v173 := v4
+		if v126 {
+			v173 = v162
 		}
-		v153 := v150 < v69
-		v154 := math.Ldexp(v71, int(v152))
-		v155 := v4
-		if v153 {
-			v155 = v154
+		v174 := float64(v8 / v168)
+		v175 := float64(v172 * v174)
+		v176 := -v175
+		v177 := math.FMA(v176, v168, v172)
+		v178 := math.FMA(v176, v171, v177)
+		v179 := float64(v178 + v173)
+		v181 := float64(v179 * v174)
+		v182 := v4
+		if v126 {
+			v182 = v128
 		}
-		v156 := float64(v143 + v155)
-		v157 := float64(v156 - v155)
-		v158 := float64(v143 - v157)
-		v159 := float64(v158 + v149)
-		v160 := float64(v159 + v155)
-		v161 := float64(v160 - v155)
-		v162 := float64(v157 + v161)
-		v163 := math.Ldexp(v162, int(v150))
-		v164 := math.IsNaN(v90)
-		v165 := v163
-		if v164 {
-			v165 = v90
+		v183 := float64(v67 - v182)
+		v184 := v69
+		if v183 < v69 {
+			v184 = v183
 		}
-		v166 := float64(v0 * v165)
-		v167 := float64(v8 + v166)
-		v168 := math.Abs(v0)
-		v169 := -v168
-		v170 := v14
-		if v169 > v14 {
-			v170 = v169
+		v185 := v182 < v71
+		v186 := math.Ldexp(v73, int(v184))
+		v187 := v4
+		if v185 {
+			v187 = v186
 		}
-		v171 := v0 < v4
-		v172 := float64(v170 * v18)
-		v173 := math.RoundToEven(v172)
-		v174 := -v173
-		v175 := math.FMA(v174, v22, v170)
-		v176 := math.FMA(v174, v24, v175)
-		v177 := float64(v175 - v176)
-		v178 := math.FMA(v174, v24, v177)
-		v179 := float64(v176 * v176)
-		v180 := -v179
-		v181 := math.FMA(v176, v176, v180)
-		v182 := float64(v12 * v179)
-		v183 := float64(v12 * v181)
-		v184 := float64(v176 + v182)
-		v185 := float64(v176 - v184)
-		v186 := float64(v185 + v182)
-		v187 := float64(v186 + v183)
-		v188 := math.FMA(v178, v176, v178)
-		v189 := float64(v187 + v188)
-		v190 := float64(v179 * v176)
-		v191 := math.FMA(v40, v176, v41)
-		v192 := math.FMA(v191, v176, v43)
-		v193 := math.FMA(v192, v176, v45)
-		v194 := math.FMA(v193, v176, v47)
-		v195 := math.FMA(v194, v176, v49)
-		v196 := math.FMA(v195, v176, v51)
-		v197 := math.FMA(v196, v176, v53)
-		v198 := math.FMA(v197, v176, v55)
-		v199 := math.FMA(v198, v176, v57)
-		v200 := math.FMA(v190, v199, v189)
-		v201 := float64(v8 + v184)
-		v202 := float64(v8 - v201)
-		v203 := float64(v202 + v184)
-		v204 := float64(v203 + v200)
-		v205 := float64(v201 + v204)
-		v206 := float64(v201 - v205)
-		v207 := float64(v206 + v204)
-		v208 := v131
-		if v173 > v131 {
-			v208 = v173
+		v188 := float64(v175 + v187)
+		v189 := float64(v188 - v187)
+		v190 := float64(v175 - v189)
+		v191 := float64(v190 + v181)
+		v192 := float64(v191 + v187)
+		v193 := float64(v192 - v187)
+		v194 := float64(v189 + v193)
+		v195 := math.Ldexp(v194, int(v182))
+		v196 := math.IsNaN(v122)
+		v197 := v195
+		if v196 {
+			v197 = v122
 		}
-		v209 := ldexpMid(v8, v208)
-		v210 := float64(v205 * v209)
-		v211 := float64(v207 * v209)
-		v212 := float64(v8 + v210)
-		v213 := float64(v8 - v212)
-		v214 := float64(v213 + v210)
-		v215 := float64(v214 + v211)
-		v216 := v8
-		if v171 {
-			v216 = v205
+		v198 := float64(v0 * v197)
+		v199 := float64(v8 + v198)
+		v200 := math.Abs(v0)
+		v201 := -v200
+		v202 := v15
+		if v201 > v15 {
+			v202 = v201
 		}
-		v217 := v4
-		if v171 {
-			v217 = v207
+		v203 := v0 < v4
+		v204 := float64(v202 * v19)
+		v205 := math.RoundToEven(v204)
+		v206 := -v205
+		v207 := math.FMA(v206, v23, v202)
+		v208 := math.FMA(v206, v25, v207)
+		v209 := float64(v207 - v208)
+		v210 := math.FMA(v206, v25, v209)
+		v211 := float64(v208 * v208)
+		v212 := -v211
+		v213 := math.FMA(v208, v208, v212)
+		v214 := float64(v29 * v211)
+		v215 := float64(v29 * v213)
+		v216 := float64(v208 + v214)
+		v217 := float64(v208 - v216)
+		v218 := float64(v217 + v214)
+		v219 := float64(v218 + v215)
+		v220 := math.FMA(v210, v208, v210)
+		v221 := float64(v219 + v220)
+		v222 := float64(v211 * v208)
+		v223 := math.FMA(v42, v208, v43)
+		v224 := math.FMA(v223, v208, v45)
+		v225 := math.FMA(v224, v208, v47)
+		v226 := math.FMA(v225, v208, v49)
+		v227 := math.FMA(v226, v208, v51)
+		v228 := math.FMA(v227, v208, v53)
+		v229 := math.FMA(v228, v208, v55)
+		v230 := math.FMA(v229, v208, v57)
+		v231 := math.FMA(v230, v208, v59)
+		v232 := math.FMA(v222, v231, v221)
+		v233 := float64(v8 + v216)
+		v234 := float64(v8 - v233)
+		v235 := float64(v234 + v216)
+		v236 := float64(v235 + v232)
+		v237 := float64(v233 + v236)
+		v238 := float64(v233 - v237)
+		v239 := float64(v238 + v236)
+		v240 := v163
+		if v205 > v163 {
+			v240 = v205
 		}
-		v218 := float64(v8 / v212)
-		v219 := float64(v216 * v218)
-		v220 := -v219
-		v221 := math.FMA(v220, v212, v216)
-		v222 := math.FMA(v220, v215, v221)
-		v223 := float64(v222 + v217)
-		v224 := v14 <= v169
-		v225 := float64(v223 * v218)
-		v226 := v4
-		if v171 {
-			v226 = v173
+		v241 := ldexpMid(v8, v240)
+		v242 := float64(v237 * v241)
+		v243 := float64(v239 * v241)
+		v244 := float64(v8 + v242)
+		v245 := float64(v8 - v244)
+		v246 := float64(v245 + v242)
+		v247 := float64(v246 + v243)
+		v248 := v8
+		if v203 {
+			v248 = v237
 		}
-		v227 := float64(v65 - v226)
-		v228 := v67
-		if v227 < v67 {
-			v228 = v227
+		v249 := v4
+		if v203 {
+			v249 = v239
 		}
-		v229 := v226 < v69
-		v230 := math.Ldexp(v71, int(v228))
-		v231 := v4
-		if v229 {
-			v231 = v230
+		v250 := float64(v8 / v244)
+		v251 := float64(v248 * v250)
+		v252 := -v251
+		v253 := math.FMA(v252, v244, v248)
+		v254 := math.FMA(v252, v247, v253)
+		v255 := float64(v254 + v249)
+		v256 := v15 <= v201
+		v257 := float64(v255 * v250)
+		v258 := v4
+		if v203 {
+			v258 = v205
 		}
-		v232 := float64(v219 + v231)
-		v233 := float64(v232 - v231)
-		v234 := float64(v219 - v233)
-		v235 := float64(v234 + v225)
-		v236 := float64(v235 + v231)
-		v237 := float64(v236 - v231)
-		v238 := float64(v233 + v237)
-		v239 := math.Ldexp(v238, int(v226))
-		v240 := math.IsNaN(v0)
-		v241 := v239
-		if v240 {
-			v241 = v0
+		v259 := float64(v67 - v258)
+		v260 := v69
+		if v259 < v69 {
+			v260 = v259
 		}
-		v242 := float64(v167 - v166)
-		v243 := float64(v8 - v242)
-		v244 := -v166
-		v245 := math.FMA(v0, v165, v244)
-		v246 := -v165
-		v247 := v14
-		if v0 > v14 {
-			v247 = v0
+		v261 := v258 < v71
+		v262 := math.Ldexp(v73, int(v260))
+		v263 := v4
+		if v261 {
+			v263 = v262
 		}
-		v248 := v16
-		if v247 < v16 {
-			v248 = v247
+		v264 := float64(v251 + v263)
+		v265 := float64(v264 - v263)
+		v266 := float64(v251 - v265)
+		v267 := float64(v266 + v257)
+		v268 := float64(v267 + v263)
+		v269 := float64(v268 - v263)
+		v270 := float64(v265 + v269)
+		v271 := math.Ldexp(v270, int(v258))
+		v272 := math.IsNaN(v0)
+		v273 := v271
+		if v272 {
+			v273 = v0
 		}
-		v249 := float64(v248 * v18)
-		v250 := math.RoundToEven(v249)
-		v251 := -v250
-		v252 := math.FMA(v251, v22, v248)
-		v253 := math.FMA(v251, v24, v252)
-		v254 := float64(v252 - v253)
-		v255 := math.FMA(v251, v24, v254)
-		v256 := float64(v253 * v253)
-		v257 := -v256
-		v258 := math.FMA(v253, v253, v257)
-		v259 := float64(v12 * v256)
-		v260 := float64(v12 * v258)
-		v261 := float64(v253 + v259)
-		v262 := float64(v253 - v261)
-		v263 := float64(v262 + v259)
-		v264 := float64(v263 + v260)
-		v265 := math.FMA(v255, v253, v255)
-		v266 := float64(v264 + v265)
-		v267 := float64(v256 * v253)
-		v268 := math.FMA(v40, v253, v41)
-		v269 := math.FMA(v268, v253, v43)
-		v270 := math.FMA(v269, v253, v45)
-		v271 := math.FMA(v270, v253, v47)
-		v272 := math.FMA(v271, v253, v49)
-		v273 := math.FMA(v272, v253, v51)
-		v274 := math.FMA(v273, v253, v53)
-		v275 := math.FMA(v274, v253, v55)
-		v276 := math.FMA(v275, v253, v57)
-		v277 := math.FMA(v267, v276, v266)
-		v278 := float64(v8 + v261)
-		v279 := float64(v8 - v278)
-		v280 := float64(v279 + v261)
-		v281 := float64(v280 + v277)
-		v283 := float64(v65 - v250)
-		v284 := v67
-		if v283 < v67 {
-			v284 = v283
+		v274 := float64(v199 - v198)
+		v275 := float64(v8 - v274)
+		v276 := -v198
+		v277 := math.FMA(v0, v197, v276)
+		v278 := -v197
+		v279 := v15
+		if v0 > v15 {
+			v279 = v0
 		}
-		v285 := v250 < v69
-		v286 := math.Ldexp(v71, int(v284))
-		v287 := v4
-		if v285 {
-			v287 = v286
+		v280 := v17
+		if v279 < v17 {
+			v280 = v279
 		}
-		v288 := float64(v278 + v287)
-		v289 := float64(v288 - v287)
-		v290 := float64(v278 - v289)
-		v291 := float64(v290 + v281)
-		v292 := float64(v291 + v287)
-		v293 := float64(v292 - v287)
-		v294 := float64(v289 + v293)
-		v295 := math.Ldexp(v294, int(v250))
-		v296 := v295
-		if v240 {
-			v296 = v0
+		v281 := float64(v280 * v19)
+		v282 := math.RoundToEven(v281)
+		v283 := -v282
+		v284 := math.FMA(v283, v23, v280)
+		v285 := math.FMA(v283, v25, v284)
+		v286 := float64(v284 - v285)
+		v287 := math.FMA(v283, v25, v286)
+		v288 := float64(v285 * v285)
+		v289 := -v288
+		v290 := math.FMA(v285, v285, v289)
+		v291 := float64(v29 * v288)
+		v292 := float64(v29 * v290)
+		v293 := float64(v285 + v291)
+		v294 := float64(v285 - v293)
+		v295 := float64(v294 + v291)
+		v296 := float64(v295 + v292)
+		v297 := math.FMA(v287, v285, v287)
+		v298 := float64(v296 + v297)
+		v299 := float64(v288 * v285)
+		v300 := math.FMA(v42, v285, v43)
+		v301 := math.FMA(v300, v285, v45)
+		v302 := math.FMA(v301, v285, v47)
+		v303 := math.FMA(v302, v285, v49)
+		v304 := math.FMA(v303, v285, v51)
+		v305 := math.FMA(v304, v285, v53)
+		v306 := math.FMA(v305, v285, v55)
+		v307 := math.FMA(v306, v285, v57)
+		v308 := math.FMA(v307, v285, v59)
+		v309 := math.FMA(v299, v308, v298)
+		v310 := float64(v8 + v293)
+		v311 := float64(v8 - v310)
+		v312 := float64(v311 + v293)
+		v313 := float64(v312 + v309)
+		v315 := float64(v67 - v282)
+		v316 := v69
+		if v315 < v69 {
+			v316 = v315
 		}
-		v297 := float64(v8 + v296)
-		v298 := math.FMA(v246, v297, v8)
-		v299 := float64(v297 - v8)
-		v300 := float64(v296 - v299)
-		v301 := float64(v165 * v300)
-		v302 := float64(v298 - v301)
-		v303 := float64(v302 / v297)
-		v304 := float64(v0 * v303)
-		v305 := float64(v245 + v304)
-		v306 := float64(v243 + v305)
-		v307 := float64(v306 * v241)
-		v308 := math.FMA(v167, v241, v307)
-		v310 := v0 < v309
-		v311 := math.Abs(v169)
-		v312 := -v311
-		v313 := v14
-		if v312 > v14 {
-			v313 = v312
+		v317 := v282 < v71
+		v318 := math.Ldexp(v73, int(v316))
+		v319 := v4
+		if v317 {
+			v319 = v318
 		}
-		v314 := v169 < v4
-		v315 := float64(v313 * v18)
-		v316 := math.RoundToEven(v315)
-		v317 := -v316
-		v318 := math.FMA(v317, v22, v313)
-		v319 := math.FMA(v317, v24, v318)
-		v320 := float64(v318 - v319)
-		v321 := math.FMA(v317, v24, v320)
-		v322 := float64(v319 * v319)
-		v323 := -v322
-		v324 := math.FMA(v319, v319, v323)
-		v325 := float64(v12 * v322)
-		v326 := float64(v12 * v324)
-		v327 := float64(v319 + v325)
-		v328 := float64(v319 - v327)
-		v329 := float64(v328 + v325)
-		v330 := float64(v329 + v326)
-		v331 := math.FMA(v321, v319, v321)
-		v332 := float64(v330 + v331)
-		v333 := float64(v322 * v319)
-		v334 := math.FMA(v40, v319, v41)
-		v335 := math.FMA(v334, v319, v43)
-		v336 := math.FMA(v335, v319, v45)
-		v337 := math.FMA(v336, v319, v47)
-		v338 := math.FMA(v337, v319, v49)
-		v339 := math.FMA(v338, v319, v51)
-		v340 := math.FMA(v339, v319, v53)
-		v341 := math.FMA(v340, v319, v55)
-		v342 := math.FMA(v341, v319, v57)
-		v343 := math.FMA(v333, v342, v332)
-		v344 := float64(v8 + v327)
-		v345 := float64(v8 - v344)
-		v346 := float64(v345 + v327)
-		v347 := float64(v346 + v343)
-		v348 := float64(v344 + v347)
-		v349 := float64(v344 - v348)
-		v350 := float64(v349 + v347)
-		v351 := v131
-		if v316 > v131 {
-			v351 = v316
+		v320 := float64(v310 + v319)
+		v321 := float64(v320 - v319)
+		v322 := float64(v310 - v321)
+		v323 := float64(v322 + v313)
+		v324 := float64(v323 + v319)
+		v325 := float64(v324 - v319)
+		v326 := float64(v321 + v325)
+		v327 := math.Ldexp(v326, int(v282))
+		v328 := v327
+		if v272 {
+			v328 = v0
 		}
-		v352 := ldexpMid(v8, v351)
-		v353 := float64(v348 * v352)
-		v354 := float64(v350 * v352)
-		v355 := float64(v8 + v353)
-		v356 := float64(v8 - v355)
-		v357 := float64(v356 + v353)
-		v358 := float64(v357 + v354)
-		v359 := v8
-		if v314 {
-			v359 = v348
+		v329 := float64(v8 + v328)
+		v330 := math.FMA(v278, v329, v8)
+		v331 := float64(v329 - v8)
+		v332 := float64(v328 - v331)
+		v333 := float64(v197 * v332)
+		v334 := float64(v330 - v333)
+		v335 := float64(v334 / v329)
+		v336 := float64(v0 * v335)
+		v337 := float64(v277 + v336)
+		v338 := float64(v275 + v337)
+		v339 := float64(v338 * v273)
+		v340 := math.FMA(v199, v273, v339)
+		v342 := v0 < v341
+		v343 := math.Abs(v201)
+		v344 := -v343
+		v345 := v15
+		if v344 > v15 {
+			v345 = v344
 		}
-		v360 := v4
-		if v314 {
-			v360 = v350
+		v346 := v201 < v4
+		v347 := float64(v345 * v19)
+		v348 := math.RoundToEven(v347)
+		v349 := -v348
+		v350 := math.FMA(v349, v23, v345)
+		v351 := math.FMA(v349, v25, v350)
+		v352 := float64(v350 - v351)
+		v353 := math.FMA(v349, v25, v352)
+		v354 := float64(v351 * v351)
+		v355 := -v354
+		v356 := math.FMA(v351, v351, v355)
+		v357 := float64(v29 * v354)
+		v358 := float64(v29 * v356)
+		v359 := float64(v351 + v357)
+		v360 := float64(v351 - v359)
+		v361 := float64(v360 + v357)
+		v362 := float64(v361 + v358)
+		v363 := math.FMA(v353, v351, v353)
+		v364 := float64(v362 + v363)
+		v365 := float64(v354 * v351)
+		v366 := math.FMA(v42, v351, v43)
+		v367 := math.FMA(v366, v351, v45)
+		v368 := math.FMA(v367, v351, v47)
+		v369 := math.FMA(v368, v351, v49)
+		v370 := math.FMA(v369, v351, v51)
+		v371 := math.FMA(v370, v351, v53)
+		v372 := math.FMA(v371, v351, v55)
+		v373 := math.FMA(v372, v351, v57)
+		v374 := math.FMA(v373, v351, v59)
+		v375 := math.FMA(v365, v374, v364)
+		v376 := float64(v8 + v359)
+		v377 := float64(v8 - v376)
+		v378 := float64(v377 + v359)
+		v379 := float64(v378 + v375)
+		v380 := float64(v376 + v379)
+		v381 := float64(v376 - v380)
+		v382 := float64(v381 + v379)
+		v383 := v163
+		if v348 > v163 {
+			v383 = v348
 		}
-		v361 := float64(v8 / v355)
-		v362 := float64(v359 * v361)
-		v363 := -v362
-		v364 := math.FMA(v363, v355, v359)
-		v365 := math.FMA(v363, v358, v364)
-		v366 := float64(v365 + v360)
-		v368 := float64(v366 * v361)
-		v369 := v4
-		if v314 {
-			v369 = v316
+		v384 := ldexpMid(v8, v383)
+		v385 := float64(v380 * v384)
+		v386 := float64(v382 * v384)
+		v387 := float64(v8 + v385)
+		v388 := float64(v8 - v387)
+		v389 := float64(v388 + v385)
+		v390 := float64(v389 + v386)
+		v391 := v8
+		if v346 {
+			v391 = v380
 		}
-		v370 := float64(v65 - v369)
-		v371 := v67
-		if v370 < v67 {
-			v371 = v370
+		v392 := v4
+		if v346 {
+			v392 = v382
 		}
-		v372 := v369 < v69
-		v373 := math.Ldexp(v71, int(v371))
-		v374 := v4
-		if v372 {
-			v374 = v373
+		v393 := float64(v8 / v387)
+		v394 := float64(v391 * v393)
+		v395 := -v394
+		v396 := math.FMA(v395, v387, v391)
+		v397 := math.FMA(v395, v390, v396)
+		v398 := float64(v397 + v392)
+		v400 := float64(v398 * v393)
+		v401 := v4
+		if v346 {
+			v401 = v348
 		}
-		v375 := float64(v362 + v374)
-		v376 := float64(v375 - v374)
-		v377 := float64(v362 - v376)
-		v378 := float64(v377 + v368)
-		v379 := float64(v378 + v374)
-		v380 := float64(v379 - v374)
-		v381 := float64(v376 + v380)
-		v382 := math.Ldexp(v381, int(v369))
-		v383 := math.IsNaN(v169)
-		v384 := v382
-		if v383 {
-			v384 = v169
+		v402 := float64(v67 - v401)
+		v403 := v69
+		if v402 < v69 {
+			v403 = v402
 		}
-		v385 := float64(v8 - v384)
-		v386 := float64(v384 * v385)
-		v388 := float64(v0 - v387)
-		v390 := float64(v388 - v389)
-		v394 := v393
-		if v390 > v393 {
-			v394 = v390
+		v404 := v401 < v71
+		v405 := math.Ldexp(v73, int(v403))
+		v406 := v4
+		if v404 {
+			v406 = v405
 		}
-		v395 := v16
-		if v394 < v16 {
-			v395 = v394
+		v407 := float64(v394 + v406)
+		v408 := float64(v407 - v406)
+		v409 := float64(v394 - v408)
+		v410 := float64(v409 + v400)
+		v411 := float64(v410 + v406)
+		v412 := float64(v411 - v406)
+		v413 := float64(v408 + v412)
+		v414 := math.Ldexp(v413, int(v401))
+		v415 := math.IsNaN(v201)
+		v416 := v414
+		if v415 {
+			v416 = v201
 		}
-		v396 := float64(v395 * v18)
-		v397 := math.RoundToEven(v396)
-		v398 := -v397
-		v399 := math.FMA(v398, v22, v395)
-		v400 := math.FMA(v398, v24, v399)
-		v401 := float64(v399 - v400)
-		v402 := math.FMA(v398, v24, v401)
-		v403 := float64(v400 * v400)
-		v404 := -v403
-		v405 := math.FMA(v400, v400, v404)
-		v406 := float64(v12 * v403)
-		v407 := float64(v12 * v405)
-		v408 := float64(v400 + v406)
-		v409 := float64(v400 - v408)
-		v410 := float64(v409 + v406)
-		v411 := float64(v410 + v407)
-		v412 := math.FMA(v402, v400, v402)
-		v413 := float64(v411 + v412)
-		v414 := float64(v403 * v400)
-		v415 := math.FMA(v40, v400, v41)
-		v416 := math.FMA(v415, v400, v43)
-		v417 := math.FMA(v416, v400, v45)
-		v418 := math.FMA(v417, v400, v47)
-		v419 := math.FMA(v418, v400, v49)
-		v420 := math.FMA(v419, v400, v51)
-		v421 := math.FMA(v420, v400, v53)
-		v422 := math.FMA(v421, v400, v55)
-		v423 := math.FMA(v422, v400, v57)
-		v424 := math.FMA(v414, v423, v413)
-		v425 := ldexpMid(v391, v398)
-		v426 := float64(v8 + v425)
-		v427 := float64(v426 - v8)
-		v428 := float64(v426 - v427)
-		v429 := float64(v8 - v428)
-		v430 := float64(v425 - v427)
-		v431 := float64(v429 + v430)
-		v432 := float64(v424 + v431)
-		v433 := float64(v426 + v408)
-		v434 := float64(v426 - v433)
-		v435 := float64(v434 + v408)
-		v436 := float64(v435 + v432)
-		v437 := float64(v433 + v436)
-		v438 := ldexpMid(v437, v397)
-		v439 := math.Copysign(v438, v390)
-		v440 := math.IsNaN(v390)
-		v441 := v439
-		if v440 {
-			v441 = v390
+		v417 := float64(v8 - v416)
+		v418 := float64(v416 * v417)
+		v420 := float64(v0 - v419)
+		v422 := float64(v420 - v421)
+		v426 := v425
+		if v422 > v425 {
+			v426 = v422
 		}
-		v442 := float64(v392 * v441)
-		v443 := float64(v390 + v442)
-		v444 := float64(v390 - v443)
-		v445 := float64(v444 + v442)
-		v446 := -v442
-		v447 := math.FMA(v392, v441, v446)
-		v448 := float64(v389 * v441)
-		v449 := float64(v447 - v448)
-		v450 := float64(v388 - v390)
-		v451 := float64(v450 - v389)
-		v452 := float64(v388 - v0)
-		v453 := float64(v388 - v452)
-		v454 := float64(v0 - v453)
-		v456 := float64(v455 - v452)
-		v457 := float64(v454 + v456)
-		v458 := float64(v451 + v457)
-		v460 := float64(v8 + v441)
-		v461 := float64(v459 * v460)
-		v462 := float64(v8 + v461)
-		v463 := float64(v458 * v462)
-		v464 := float64(v449 + v463)
-		v465 := float64(v445 + v464)
-		v466 := float64(v386 * v465)
-		v467 := -v386
-		v468 := math.FMA(v384, v385, v467)
-		v469 := float64(v8 - v385)
-		v470 := float64(v469 - v384)
-		v471 := -v384
-		v472 := math.FMA(v471, v297, v296)
-		v473 := float64(v278 + v281)
-		v474 := float64(v278 - v473)
-		v475 := float64(v474 + v281)
-		v476 := v69 <= v250
-		v478 := v477 < v0
-		v479 := v476 && !v478
-		v480 := math.Ldexp(v475, int(v250))
-		v481 := v4
-		if v479 {
-			v481 = v480
+		v427 := v17
+		if v426 < v17 {
+			v427 = v426
 		}
-		v482 := v481
-		if v240 {
-			v482 = v0
+		v428 := float64(v427 * v19)
+		v429 := math.RoundToEven(v428)
+		v430 := -v429
+		v431 := math.FMA(v430, v23, v427)
+		v432 := math.FMA(v430, v25, v431)
+		v433 := float64(v431 - v432)
+		v434 := math.FMA(v430, v25, v433)
+		v435 := float64(v432 * v432)
+		v436 := -v435
+		v437 := math.FMA(v432, v432, v436)
+		v438 := float64(v29 * v435)
+		v439 := float64(v29 * v437)
+		v440 := float64(v432 + v438)
+		v441 := float64(v432 - v440)
+		v442 := float64(v441 + v438)
+		v443 := float64(v442 + v439)
+		v444 := math.FMA(v434, v432, v434)
+		v445 := float64(v443 + v444)
+		v446 := float64(v435 * v432)
+		v447 := math.FMA(v42, v432, v43)
+		v448 := math.FMA(v447, v432, v45)
+		v449 := math.FMA(v448, v432, v47)
+		v450 := math.FMA(v449, v432, v49)
+		v451 := math.FMA(v450, v432, v51)
+		v452 := math.FMA(v451, v432, v53)
+		v453 := math.FMA(v452, v432, v55)
+		v454 := math.FMA(v453, v432, v57)
+		v455 := math.FMA(v454, v432, v59)
+		v456 := math.FMA(v446, v455, v445)
+		v457 := ldexpMid(v423, v430)
+		v458 := float64(v8 + v457)
+		v459 := float64(v458 - v8)
+		v460 := float64(v458 - v459)
+		v461 := float64(v8 - v460)
+		v462 := float64(v457 - v459)
+		v463 := float64(v461 + v462)
+		v464 := float64(v456 + v463)
+		v465 := float64(v458 + v440)
+		v466 := float64(v458 - v465)
+		v467 := float64(v466 + v440)
+		v468 := float64(v467 + v464)
+		v469 := float64(v465 + v468)
+		v470 := ldexpMid(v469, v429)
+		v471 := math.Copysign(v470, v422)
+		v472 := math.IsNaN(v422)
+		v473 := v471
+		if v472 {
+			v473 = v422
 		}
-		v483 := float64(v472 + v482)
-		v484 := float64(v300 + v482)
-		v485 := float64(v384 * v484)
-		v486 := float64(v483 - v485)
-		v487 := float64(v486 / v297)
-		v488 := float64(v470 - v487)
-		v489 := float64(v384 * v488)
-		v490 := float64(v487 * v385)
-		v491 := float64(v489 + v490)
-		v492 := float64(v468 + v491)
-		v493 := float64(v492 * v443)
-		v494 := float64(v466 + v493)
-		v495 := math.FMA(v386, v443, v494)
-		v496 := math.FMA(v471, v384, v384)
-		v497 := math.FMA(v0, v496, v241)
-		v498 := v497
-		if v310 {
-			v498 = v495
+		v474 := float64(v424 * v473)
+		v475 := float64(v422 + v474)
+		v476 := float64(v422 - v475)
+		v477 := float64(v476 + v474)
+		v478 := -v474
+		v479 := math.FMA(v424, v473, v478)
+		v480 := float64(v421 * v473)
+		v481 := float64(v479 - v480)
+		v482 := float64(v420 - v422)
+		v483 := float64(v482 - v421)
+		v484 := float64(v420 - v0)
+		v485 := float64(v420 - v484)
+		v486 := float64(v0 - v485)
+		v488 := float64(v487 - v484)
+		v489 := float64(v486 + v488)
+		v490 := float64(v483 + v489)
+		v492 := float64(v8 + v473)
+		v493 := float64(v491 * v492)
+		v494 := float64(v8 + v493)
+		v495 := float64(v490 * v494)
+		v496 := float64(v481 + v495)
+		v497 := float64(v477 + v496)
+		v498 := float64(v418 * v497)
+		v499 := -v418
+		v500 := math.FMA(v416, v417, v499)
+		v501 := float64(v8 - v417)
+		v502 := float64(v501 - v416)
+		v503 := -v416
+		v504 := math.FMA(v503, v329, v328)
+		v505 := float64(v310 + v313)
+		v506 := float64(v310 - v505)
+		v507 := float64(v506 + v313)
+		v508 := v71 <= v282
+		v509 := v90 < v0
+		v510 := v508 && !v509
+		v511 := math.Ldexp(v507, int(v282))
+		v512 := v4
+		if v510 {
+			v512 = v511
 		}
-		v499 := v498
-		if v89 {
-			v499 = v308
+		v513 := v512
+		if v272 {
+			v513 = v0
 		}
-		v500 := v499
+		v514 := float64(v504 + v513)
+		v515 := float64(v332 + v513)
+		v516 := float64(v416 * v515)
+		v517 := float64(v514 - v516)
+		v518 := float64(v517 / v329)
+		v519 := float64(v502 - v518)
+		v520 := float64(v416 * v519)
+		v521 := float64(v518 * v417)
+		v522 := float64(v520 + v521)
+		v523 := float64(v500 + v522)
+		v524 := float64(v523 * v475)
+		v525 := float64(v498 + v524)
+		v526 := math.FMA(v418, v475, v525)
+		v527 := math.FMA(v503, v416, v416)
+		v528 := math.FMA(v0, v527, v273)
+		v529 := v528
+		if v342 {
+			v529 = v526
+		}
+		v530 := v529
+		if v121 {
+			v530 = v340
+		}
+		v531 := v530
 		if v11 {
-			v500 = v86
+			v531 = v118
 		}
-		v501 := v500
+		v532 := v531
 		if v7 {
-			v501 = v8
+			v532 = v8
 		}
-		v502 := v501
+		v533 := v532
 		if v3 {
-			v502 = v5
+			v533 = v5
 		}
-		v503 := b[i]
-		v504 := dy[i]
-		v505 := float64(v503 * v504)
-		v506 := -v505
-		v507 := math.FMA(v503, v504, v506)
-		v508 := float64(v505 * v5)
-		v509 := -v508
-		v510 := math.FMA(v505, v5, v509)
-		v511 := math.FMA(v507, v5, v510)
-		v512 := float64(v505 * v8)
-		v513 := -v512
-		v514 := math.FMA(v505, v8, v513)
-		v515 := math.FMA(v507, v8, v514)
-		v516 := float64(v505 * v83)
-		v517 := -v516
-		v518 := math.FMA(v505, v83, v517)
-		v519 := math.FMA(v507, v83, v518)
-		v520 := float64(v516 * v84)
-		v521 := -v520
-		v522 := math.FMA(v516, v84, v521)
-		v523 := math.FMA(v519, v84, v522)
-		v524 := float64(v520 * v83)
-		v525 := -v524
-		v526 := math.FMA(v520, v83, v525)
-		v527 := math.FMA(v523, v83, v526)
-		v528 := float64(v505 * v167)
-		v529 := -v528
-		v530 := math.FMA(v505, v167, v529)
-		v531 := math.FMA(v507, v167, v530)
-		v532 := float64(v528 * v241)
-		v533 := -v532
-		v534 := math.FMA(v528, v241, v533)
-		v535 := math.FMA(v531, v241, v534)
-		v536 := float64(v505 * v306)
+		v534 := b[i]
+		v535 := dy[i]
+		v536 := float64(v534 * v535)
 		v537 := -v536
-		v538 := math.FMA(v505, v306, v537)
-		v539 := math.FMA(v507, v306, v538)
-		v540 := float64(v536 * v241)
-		v541 := -v540
-		v542 := math.FMA(v536, v241, v541)
-		v543 := math.FMA(v539, v241, v542)
-		v544 := float64(v532 + v540)
-		v545 := float64(v544 - v532)
-		v546 := float64(v544 - v545)
-		v547 := float64(v532 - v546)
-		v548 := float64(v540 - v545)
-		v549 := float64(v547 + v548)
-		v550 := float64(v549 + v535)
-		v551 := float64(v550 + v543)
-		v552 := float64(v505 * v386)
-		v553 := -v552
-		v554 := math.FMA(v505, v386, v553)
-		v555 := math.FMA(v507, v386, v554)
-		v556 := float64(v552 * v443)
-		v557 := -v556
-		v558 := math.FMA(v552, v443, v557)
-		v559 := math.FMA(v555, v443, v558)
-		v560 := float64(v505 * v466)
-		v561 := -v560
-		v562 := math.FMA(v505, v466, v561)
-		v563 := math.FMA(v507, v466, v562)
-		v564 := float64(v505 * v493)
-		v565 := -v564
-		v566 := math.FMA(v505, v493, v565)
-		v567 := math.FMA(v507, v493, v566)
-		v568 := float64(v560 + v564)
-		v569 := float64(v568 - v560)
-		v570 := float64(v568 - v569)
-		v571 := float64(v560 - v570)
-		v572 := float64(v564 - v569)
-		v573 := float64(v571 + v572)
-		v574 := float64(v573 + v563)
-		v575 := float64(v574 + v567)
-		v576 := float64(v556 + v568)
-		v577 := float64(v576 - v556)
-		v578 := float64(v576 - v577)
-		v579 := float64(v556 - v578)
-		v580 := float64(v568 - v577)
-		v581 := float64(v579 + v580)
-		v582 := float64(v581 + v559)
-		v583 := float64(v582 + v575)
-		v584 := float64(v505 * v0)
-		v585 := -v584
-		v586 := math.FMA(v505, v0, v585)
-		v587 := math.FMA(v507, v0, v586)
-		v588 := float64(v584 * v471)
-		v589 := -v588
-		v590 := math.FMA(v584, v471, v589)
-		v591 := math.FMA(v587, v471, v590)
-		v592 := float64(v588 * v384)
-		v593 := -v592
-		v594 := math.FMA(v588, v384, v593)
-		v595 := math.FMA(v591, v384, v594)
-		v596 := float64(v584 * v384)
-		v597 := -v596
-		v598 := math.FMA(v584, v384, v597)
-		v599 := math.FMA(v587, v384, v598)
-		v600 := float64(v592 + v596)
-		v601 := float64(v600 - v592)
-		v602 := float64(v600 - v601)
-		v603 := float64(v592 - v602)
-		v604 := float64(v596 - v601)
-		v605 := float64(v603 + v604)
-		v606 := float64(v605 + v595)
-		v607 := float64(v606 + v599)
-		v608 := v4
-		if v224 {
-			v608 = v219
+		v538 := math.FMA(v534, v535, v537)
+		v539 := float64(v536 * v5)
+		v540 := -v539
+		v541 := math.FMA(v536, v5, v540)
+		v542 := math.FMA(v538, v5, v541)
+		v543 := float64(v536 * v8)
+		v544 := -v543
+		v545 := math.FMA(v536, v8, v544)
+		v546 := math.FMA(v538, v8, v545)
+		v547 := float64(v536 * v117)
+		v548 := -v547
+		v549 := math.FMA(v536, v117, v548)
+		v550 := math.FMA(v538, v117, v549)
+		v551 := float64(v547 * v12)
+		v552 := -v551
+		v553 := math.FMA(v547, v12, v552)
+		v554 := math.FMA(v550, v12, v553)
+		v555 := float64(v551 * v85)
+		v556 := -v555
+		v557 := math.FMA(v551, v85, v556)
+		v558 := math.FMA(v554, v85, v557)
+		v559 := float64(v547 * v99)
+		v560 := -v559
+		v561 := math.FMA(v547, v99, v560)
+		v562 := math.FMA(v550, v99, v561)
+		v563 := float64(v555 + v559)
+		v564 := float64(v563 - v555)
+		v565 := float64(v563 - v564)
+		v566 := float64(v555 - v565)
+		v567 := float64(v559 - v564)
+		v568 := float64(v566 + v567)
+		v569 := float64(v568 + v558)
+		v570 := float64(v569 + v562)
+		v571 := float64(v536 * v199)
+		v572 := -v571
+		v573 := math.FMA(v536, v199, v572)
+		v574 := math.FMA(v538, v199, v573)
+		v575 := float64(v571 * v273)
+		v576 := -v575
+		v577 := math.FMA(v571, v273, v576)
+		v578 := math.FMA(v574, v273, v577)
+		v579 := float64(v536 * v338)
+		v580 := -v579
+		v581 := math.FMA(v536, v338, v580)
+		v582 := math.FMA(v538, v338, v581)
+		v583 := float64(v579 * v273)
+		v584 := -v583
+		v585 := math.FMA(v579, v273, v584)
+		v586 := math.FMA(v582, v273, v585)
+		v587 := float64(v575 + v583)
+		v588 := float64(v587 - v575)
+		v589 := float64(v587 - v588)
+		v590 := float64(v575 - v589)
+		v591 := float64(v583 - v588)
+		v592 := float64(v590 + v591)
+		v593 := float64(v592 + v578)
+		v594 := float64(v593 + v586)
+		v595 := float64(v536 * v418)
+		v596 := -v595
+		v597 := math.FMA(v536, v418, v596)
+		v598 := math.FMA(v538, v418, v597)
+		v599 := float64(v595 * v475)
+		v600 := -v599
+		v601 := math.FMA(v595, v475, v600)
+		v602 := math.FMA(v598, v475, v601)
+		v603 := float64(v536 * v498)
+		v604 := -v603
+		v605 := math.FMA(v536, v498, v604)
+		v606 := math.FMA(v538, v498, v605)
+		v607 := float64(v536 * v524)
+		v608 := -v607
+		v609 := math.FMA(v536, v524, v608)
+		v610 := math.FMA(v538, v524, v609)
+		v611 := float64(v603 + v607)
+		v612 := float64(v611 - v603)
+		v613 := float64(v611 - v612)
+		v614 := float64(v603 - v613)
+		v615 := float64(v607 - v612)
+		v616 := float64(v614 + v615)
+		v617 := float64(v616 + v606)
+		v618 := float64(v617 + v610)
+		v619 := float64(v599 + v611)
+		v620 := float64(v619 - v599)
+		v621 := float64(v619 - v620)
+		v622 := float64(v599 - v621)
+		v623 := float64(v611 - v620)
+		v624 := float64(v622 + v623)
+		v625 := float64(v624 + v602)
+		v626 := float64(v625 + v618)
+		v627 := float64(v536 * v0)
+		v628 := -v627
+		v629 := math.FMA(v536, v0, v628)
+		v630 := math.FMA(v538, v0, v629)
+		v631 := float64(v627 * v503)
+		v632 := -v631
+		v633 := math.FMA(v627, v503, v632)
+		v634 := math.FMA(v630, v503, v633)
+		v635 := float64(v631 * v416)
+		v636 := -v635
+		v637 := math.FMA(v631, v416, v636)
+		v638 := math.FMA(v634, v416, v637)
+		v639 := float64(v627 * v416)
+		v640 := -v639
+		v641 := math.FMA(v627, v416, v640)
+		v642 := math.FMA(v630, v416, v641)
+		v643 := float64(v635 + v639)
+		v644 := float64(v643 - v635)
+		v645 := float64(v643 - v644)
+		v646 := float64(v635 - v645)
+		v647 := float64(v639 - v644)
+		v648 := float64(v646 + v647)
+		v649 := float64(v648 + v638)
+		v650 := float64(v649 + v642)
+		v651 := v4
+		if v256 {
+			v651 = v251
 		}
-		v609 := float64(v505 * v608)
-		v610 := -v609
-		v611 := math.FMA(v505, v608, v610)
-		v612 := math.FMA(v507, v608, v611)
-		v613 := v4
-		if v224 {
-			v613 = v225
+		v652 := float64(v536 * v651)
+		v653 := -v652
+		v654 := math.FMA(v536, v651, v653)
+		v655 := math.FMA(v538, v651, v654)
+		v656 := v4
+		if v256 {
+			v656 = v257
 		}
-		v614 := float64(v505 * v613)
-		v615 := float64(v612 + v614)
-		v616 := float64(v609 + v615)
-		v617 := math.Ldexp(v616, int(v226))
-		v618 := float64(v505 * v239)
-		v619 := -v618
-		v620 := math.FMA(v505, v239, v619)
-		v621 := math.FMA(v507, v239, v620)
-		v622 := v618
-		if v229 {
-			v622 = v617
+		v657 := float64(v536 * v656)
+		v658 := float64(v655 + v657)
+		v659 := float64(v652 + v658)
+		v660 := math.Ldexp(v659, int(v258))
+		v661 := float64(v536 * v271)
+		v662 := -v661
+		v663 := math.FMA(v536, v271, v662)
+		v664 := math.FMA(v538, v271, v663)
+		v665 := v661
+		if v261 {
+			v665 = v660
 		}
-		v623 := v621
-		if v229 {
-			v623 = v4
+		v666 := v664
+		if v261 {
+			v666 = v4
 		}
-		v624 := v622
-		if v240 {
-			v624 = v584
+		v667 := v665
+		if v272 {
+			v667 = v627
 		}
-		v625 := v623
-		if v240 {
-			v625 = v587
+		v668 := v666
+		if v272 {
+			v668 = v630
 		}
-		v626 := float64(v600 + v624)
-		v627 := float64(v626 - v600)
-		v628 := float64(v626 - v627)
-		v629 := float64(v600 - v628)
-		v630 := float64(v624 - v627)
-		v631 := float64(v629 + v630)
-		v632 := float64(v631 + v607)
-		v633 := float64(v632 + v625)
-		v634 := v626
-		if v310 {
-			v634 = v576
+		v669 := float64(v643 + v667)
+		v670 := float64(v669 - v643)
+		v671 := float64(v669 - v670)
+		v672 := float64(v643 - v671)
+		v673 := float64(v667 - v670)
+		v674 := float64(v672 + v673)
+		v675 := float64(v674 + v650)
+		v676 := float64(v675 + v668)
+		v677 := v669
+		if v342 {
+			v677 = v619
 		}
-		v635 := v633
-		if v310 {
-			v635 = v583
+		v678 := v676
+		if v342 {
+			v678 = v626
 		}
-		v636 := v634
-		if v89 {
-			v636 = v544
+		v679 := v677
+		if v121 {
+			v679 = v587
 		}
-		v637 := v635
-		if v89 {
-			v637 = v551
+		v680 := v678
+		if v121 {
+			v680 = v594
 		}
-		v638 := v636
+		v681 := v679
 		if v11 {
-			v638 = v524
+			v681 = v563
 		}
-		v639 := v637
+		v682 := v680
 		if v11 {
-			v639 = v527
+			v682 = v570
 		}
-		v640 := v638
+		v683 := v681
 		if v7 {
-			v640 = v512
+			v683 = v543
 		}
-		v641 := v639
+		v684 := v682
 		if v7 {
-			v641 = v515
+			v684 = v546
 		}
-		v642 := v640
+		v685 := v683
 		if v3 {
-			v642 = v508
+			v685 = v539
 		}
-		v643 := v641
+		v686 := v684
 		if v3 {
-			v643 = v511
+			v686 = v542
 		}
-		v644 := float64(v642 + v643)
-		v645 := float64(v505 * v502)
-		v646 := float64(v644 - v645)
-		v647 := math.Abs(v646)
-		v648 := math.Abs(v645)
-		v650 := float64(v648 * v649)
-		v651 := v647 <= v650
-		v652 := math.Abs(v505)
-		v653 := math.Abs(v584)
-		v654 := v652
-		if v653 > v652 {
-			v654 = v653
+		v687 := float64(v685 + v686)
+		v688 := float64(v536 * v533)
+		v689 := float64(v687 - v688)
+		v690 := math.Abs(v689)
+		v691 := math.Abs(v688)
+		v693 := float64(v691 * v692)
+		v694 := v690 <= v693
+		v695 := math.Abs(v536)
+		v696 := math.Abs(v547)
+		v697 := v695
+		if v696 > v695 {
+			v697 = v696
 		}
-		v656 := float64(v647 * v655)
-		v659 := math.FMA(v654, v657, v658)
-		v660 := v656 <= v659
-		v661 := v651 || v660
-		v662 := v644 == v4
-		v663 := v661 && !v662
-		v664 := v645
-		if v663 {
-			v664 = v644
+		v698 := math.Abs(v627)
+		v699 := v697
+		if v698 > v697 {
+			v699 = v698
 		}
-		v665 := math.Abs(v504)
-		v666 := math.Abs(v503)
-		v667 := v665 < v666
-		v668 := v504
-		if v667 {
-			v668 = v503
+		v701 := float64(v690 * v700)
+		v704 := math.FMA(v699, v702, v703)
+		v705 := v701 <= v704
+		v706 := v694 || v705
+		v707 := v687 == v4
+		v708 := v706 && !v707
+		v709 := v688
+		if v708 {
+			v709 = v687
 		}
-		v669 := v503
-		if v667 {
-			v669 = v504
+		v710 := math.Abs(v535)
+		v711 := math.Abs(v534)
+		v712 := v710 < v711
+		v713 := v535
+		if v712 {
+			v713 = v534
 		}
-		v670 := float64(v668 * v5)
-		v671 := float64(v668 * v8)
-		v672 := float64(v668 * v83)
-		v673 := -v672
-		v674 := math.FMA(v668, v83, v673)
-		v675 := float64(v672 * v84)
-		v676 := -v675
-		v677 := math.FMA(v672, v84, v676)
-		v678 := math.FMA(v674, v84, v677)
-		v679 := float64(v675 * v83)
-		v680 := -v679
-		v681 := math.FMA(v675, v83, v680)
-		v682 := math.FMA(v678, v83, v681)
-		v683 := float64(v668 * v167)
-		v684 := -v683
-		v685 := math.FMA(v668, v167, v684)
-		v686 := float64(v683 * v241)
-		v687 := -v686
-		v688 := math.FMA(v683, v241, v687)
-		v689 := math.FMA(v685, v241, v688)
-		v690 := float64(v668 * v306)
-		v691 := -v690
-		v692 := math.FMA(v668, v306, v691)
-		v693 := float64(v690 * v241)
-		v694 := -v693
-		v695 := math.FMA(v690, v241, v694)
-		v696 := math.FMA(v692, v241, v695)
-		v697 := float64(v686 + v693)
-		v698 := float64(v697 - v686)
-		v699 := float64(v697 - v698)
-		v700 := float64(v686 - v699)
-		v701 := float64(v693 - v698)
-		v702 := float64(v700 + v701)
-		v703 := float64(v702 + v689)
-		v704 := float64(v703 + v696)
-		v705 := float64(v668 * v386)
-		v706 := -v705
-		v707 := math.FMA(v668, v386, v706)
-		v708 := float64(v705 * v443)
-		v709 := -v708
-		v710 := math.FMA(v705, v443, v709)
-		v711 := math.FMA(v707, v443, v710)
-		v712 := float64(v668 * v466)
-		v713 := -v712
-		v714 := math.FMA(v668, v466, v713)
-		v715 := float64(v668 * v493)
-		v716 := -v715
-		v717 := math.FMA(v668, v493, v716)
-		v718 := float64(v712 + v715)
-		v719 := float64(v718 - v712)
-		v720 := float64(v718 - v719)
-		v721 := float64(v712 - v720)
-		v722 := float64(v715 - v719)
-		v723 := float64(v721 + v722)
-		v724 := float64(v723 + v714)
-		v725 := float64(v724 + v717)
-		v726 := float64(v708 + v718)
-		v727 := float64(v726 - v708)
-		v728 := float64(v726 - v727)
-		v729 := float64(v708 - v728)
-		v730 := float64(v718 - v727)
-		v731 := float64(v729 + v730)
-		v732 := float64(v731 + v711)
-		v733 := float64(v732 + v725)
-		v734 := float64(v668 * v0)
-		v735 := -v734
-		v736 := math.FMA(v668, v0, v735)
-		v737 := float64(v734 * v471)
-		v738 := -v737
-		v739 := math.FMA(v734, v471, v738)
-		v740 := math.FMA(v736, v471, v739)
-		v741 := float64(v737 * v384)
-		v742 := -v741
-		v743 := math.FMA(v737, v384, v742)
-		v744 := math.FMA(v740, v384, v743)
-		v745 := float64(v734 * v384)
-		v746 := -v745
-		v747 := math.FMA(v734, v384, v746)
-		v748 := math.FMA(v736, v384, v747)
-		v749 := float64(v741 + v745)
-		v750 := float64(v749 - v741)
-		v751 := float64(v749 - v750)
-		v752 := float64(v741 - v751)
-		v753 := float64(v745 - v750)
-		v754 := float64(v752 + v753)
-		v755 := float64(v754 + v744)
-		v756 := float64(v755 + v748)
-		v757 := float64(v668 * v608)
-		v758 := -v757
-		v759 := math.FMA(v668, v608, v758)
-		v760 := float64(v668 * v613)
-		v761 := float64(v759 + v760)
-		v762 := float64(v757 + v761)
-		v763 := math.Ldexp(v762, int(v226))
-		v764 := float64(v668 * v239)
-		v765 := -v764
-		v766 := math.FMA(v668, v239, v765)
-		v767 := v764
-		if v229 {
-			v767 = v763
+		v714 := v534
+		if v712 {
+			v714 = v535
 		}
-		v768 := v766
-		if v229 {
-			v768 = v4
-		}
-		v769 := v767
-		if v240 {
-			v769 = v734
-		}
-		v770 := v768
-		if v240 {
-			v770 = v736
-		}
-		v771 := float64(v749 + v769)
-		v772 := float64(v771 - v749)
+		v715 := float64(v713 * v5)
+		v716 := float64(v713 * v8)
+		v717 := float64(v713 * v117)
+		v718 := float64(v717 * v12)
+		v719 := -v718
+		v720 := math.FMA(v717, v12, v719)
+		v721 := float64(v718 * v85)
+		v722 := -v721
+		v723 := math.FMA(v718, v85, v722)
+		v724 := math.FMA(v720, v85, v723)
+		v725 := float64(v717 * v99)
+		v726 := -v725
+		v727 := math.FMA(v717, v99, v726)
+		v728 := float64(v721 + v725)
+		v729 := float64(v728 - v721)
+		v730 := float64(v728 - v729)
+		v731 := float64(v721 - v730)
+		v732 := float64(v725 - v729)
+		v733 := float64(v731 + v732)
+		v734 := float64(v733 + v724)
+		v735 := float64(v734 + v727)
+		v736 := float64(v713 * v199)
+		v737 := -v736
+		v738 := math.FMA(v713, v199, v737)
+		v739 := float64(v736 * v273)
+		v740 := -v739
+		v741 := math.FMA(v736, v273, v740)
+		v742 := math.FMA(v738, v273, v741)
+		v743 := float64(v713 * v338)
+		v744 := -v743
+		v745 := math.FMA(v713, v338, v744)
+		v746 := float64(v743 * v273)
+		v747 := -v746
+		v748 := math.FMA(v743, v273, v747)
+		v749 := math.FMA(v745, v273, v748)
+		v750 := float64(v739 + v746)
+		v751 := float64(v750 - v739)
+		v752 := float64(v750 - v751)
+		v753 := float64(v739 - v752)
+		v754 := float64(v746 - v751)
+		v755 := float64(v753 + v754)
+		v756 := float64(v755 + v742)
+		v757 := float64(v756 + v749)
+		v758 := float64(v713 * v418)
+		v759 := -v758
+		v760 := math.FMA(v713, v418, v759)
+		v761 := float64(v758 * v475)
+		v762 := -v761
+		v763 := math.FMA(v758, v475, v762)
+		v764 := math.FMA(v760, v475, v763)
+		v765 := float64(v713 * v498)
+		v766 := -v765
+		v767 := math.FMA(v713, v498, v766)
+		v768 := float64(v713 * v524)
+		v769 := -v768
+		v770 := math.FMA(v713, v524, v769)
+		v771 := float64(v765 + v768)
+		v772 := float64(v771 - v765)
 		v773 := float64(v771 - v772)
-		v774 := float64(v749 - v773)
-		v775 := float64(v769 - v772)
+		v774 := float64(v765 - v773)
+		v775 := float64(v768 - v772)
 		v776 := float64(v774 + v775)
-		v777 := float64(v776 + v756)
+		v777 := float64(v776 + v767)
 		v778 := float64(v777 + v770)
-		v779 := v771
-		if v310 {
-			v779 = v726
+		v779 := float64(v761 + v771)
+		v780 := float64(v779 - v761)
+		v781 := float64(v779 - v780)
+		v782 := float64(v761 - v781)
+		v783 := float64(v771 - v780)
+		v784 := float64(v782 + v783)
+		v785 := float64(v784 + v764)
+		v786 := float64(v785 + v778)
+		v787 := float64(v713 * v0)
+		v788 := -v787
+		v789 := math.FMA(v713, v0, v788)
+		v790 := float64(v787 * v503)
+		v791 := -v790
+		v792 := math.FMA(v787, v503, v791)
+		v793 := math.FMA(v789, v503, v792)
+		v794 := float64(v790 * v416)
+		v795 := -v794
+		v796 := math.FMA(v790, v416, v795)
+		v797 := math.FMA(v793, v416, v796)
+		v798 := float64(v787 * v416)
+		v799 := -v798
+		v800 := math.FMA(v787, v416, v799)
+		v801 := math.FMA(v789, v416, v800)
+		v802 := float64(v794 + v798)
+		v803 := float64(v802 - v794)
+		v804 := float64(v802 - v803)
+		v805 := float64(v794 - v804)
+		v806 := float64(v798 - v803)
+		v807 := float64(v805 + v806)
+		v808 := float64(v807 + v797)
+		v809 := float64(v808 + v801)
+		v810 := float64(v713 * v651)
+		v811 := -v810
+		v812 := math.FMA(v713, v651, v811)
+		v813 := float64(v713 * v656)
+		v814 := float64(v812 + v813)
+		v815 := float64(v810 + v814)
+		v816 := math.Ldexp(v815, int(v258))
+		v817 := float64(v713 * v271)
+		v818 := -v817
+		v819 := math.FMA(v713, v271, v818)
+		v820 := v817
+		if v261 {
+			v820 = v816
 		}
-		v780 := v778
-		if v310 {
-			v780 = v733
+		v821 := v819
+		if v261 {
+			v821 = v4
 		}
-		v781 := v779
-		if v89 {
-			v781 = v697
+		v822 := v820
+		if v272 {
+			v822 = v787
 		}
-		v782 := v780
-		if v89 {
-			v782 = v704
+		v823 := v821
+		if v272 {
+			v823 = v789
 		}
-		v783 := v781
+		v824 := float64(v802 + v822)
+		v825 := float64(v824 - v802)
+		v826 := float64(v824 - v825)
+		v827 := float64(v802 - v826)
+		v828 := float64(v822 - v825)
+		v829 := float64(v827 + v828)
+		v830 := float64(v829 + v809)
+		v831 := float64(v830 + v823)
+		v832 := v824
+		if v342 {
+			v832 = v779
+		}
+		v833 := v831
+		if v342 {
+			v833 = v786
+		}
+		v834 := v832
+		if v121 {
+			v834 = v750
+		}
+		v835 := v833
+		if v121 {
+			v835 = v757
+		}
+		v836 := v834
 		if v11 {
-			v783 = v679
+			v836 = v728
 		}
-		v784 := v782
+		v837 := v835
 		if v11 {
-			v784 = v682
+			v837 = v735
 		}
-		v785 := v783
+		v838 := v836
 		if v7 {
-			v785 = v671
+			v838 = v716
 		}
-		v786 := v784
+		v839 := v837
 		if v7 {
-			v786 = v4
+			v839 = v4
 		}
-		v787 := v785
+		v840 := v838
 		if v3 {
-			v787 = v670
+			v840 = v715
 		}
-		v788 := v786
+		v841 := v839
 		if v3 {
-			v788 = v4
+			v841 = v4
 		}
-		v789 := float64(v787 + v788)
-		v790 := float64(v668 * v502)
-		v791 := float64(v789 - v790)
-		v792 := math.Abs(v791)
-		v793 := math.Abs(v790)
-		v794 := float64(v793 * v649)
-		v795 := v792 <= v794
-		v796 := math.Abs(v668)
-		v797 := math.Abs(v734)
-		v798 := v796
-		if v797 > v796 {
-			v798 = v797
+		v842 := float64(v840 + v841)
+		v843 := float64(v713 * v533)
+		v844 := float64(v842 - v843)
+		v845 := math.Abs(v844)
+		v846 := math.Abs(v843)
+		v847 := float64(v846 * v692)
+		v848 := v845 <= v847
+		v849 := math.Abs(v713)
+		v850 := math.Abs(v717)
+		v851 := v849
+		if v850 > v849 {
+			v851 = v850
 		}
-		v799 := float64(v792 * v655)
-		v800 := math.FMA(v798, v657, v658)
-		v801 := v799 <= v800
-		v802 := v795 || v801
-		v803 := v789 == v4
-		v804 := v802 && !v803
-		v805 := v790
-		if v804 {
-			v805 = v789
+		v852 := math.Abs(v787)
+		v853 := v851
+		if v852 > v851 {
+			v853 = v852
 		}
-		v806 := float64(v669 * v805)
-		v808 := v652 == v807
-		v809 := v666 == v807
-		v810 := v665 == v807
-		v811 := v809 || v810
-		v812 := v808 && !v811
-		v813 := v664
-		if v812 {
-			v813 = v806
+		v854 := float64(v845 * v700)
+		v855 := math.FMA(v853, v702, v703)
+		v856 := v854 <= v855
+		v857 := v848 || v856
+		v858 := v842 == v4
+		v859 := v857 && !v858
+		v860 := v843
+		if v859 {
+			v860 = v842
 		}
-		v814 := math.IsNaN(v503)
-		v815 := v813
-		if v814 {
-			v815 = v503
+		v861 := float64(v714 * v860)
+		v863 := v695 == v862
+		v864 := v711 == v862
+		v865 := v710 == v862
+		v866 := v864 || v865
+		v867 := v863 && !v866
+		v868 := v709
+		if v867 {
+			v868 = v861
 		}
-		v816 := v815
-		if v240 {
-			v816 = v0
+		v869 := math.IsNaN(v534)
+		v870 := v868
+		if v869 {
+			v870 = v534
 		}
-		da[i] = v816
+		v871 := v870
+		if v272 {
+			v871 = v0
+		}
+		da[i] = v871
 	}
 }
 
