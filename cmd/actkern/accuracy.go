@@ -26,6 +26,7 @@ func accuracy(args []string) error {
 	funcs := fs.String("func", "", "comma-separated activation names (default: all)")
 	specPath := fs.String("spec", "spec/activations.yaml", "the spec the packages were generated from")
 	out := fs.String("out", "", "write the Markdown table here (default: standard output)")
+	intervalN := fs.Int("interval-n", 2000, "float64 inputs per interval of the interval table (0 to leave it out)")
 	rowCols := fs.String("rows-cols", "1,10,100,1000,10000,100000,1000000", "row lengths of the row-wise table (\"\" to leave it out)")
 	fs.Parse(args)
 
@@ -38,30 +39,7 @@ func accuracy(args []string) error {
 		return err
 	}
 
-	type job struct {
-		act    *spec.Activation
-		prec   string
-		dir    string
-		params map[string]float64
-	}
-	var jobs []job
-	for _, a := range acts {
-		sets := append([]map[string]float64{nil}, a.TestParams...)
-		for _, prec := range []string{"f32", "f64"} {
-			for _, dir := range []string{kerneltest.Forward, kerneltest.Backward, kerneltest.BackwardFromOutput} {
-				if dir == kerneltest.BackwardFromOutput && a.DerivativeOutput == nil {
-					continue
-				}
-				for _, p := range sets {
-					if dir == kerneltest.BackwardFromOutput && !hasFromOutput(a.Name, p) {
-						continue // output_requires fails for this set
-					}
-					jobs = append(jobs, job{a, prec, dir, p})
-				}
-			}
-		}
-	}
-
+	jobs := accuracyJobs(acts)
 	start := time.Now()
 	reports := make([]kerneltest.Report, len(jobs))
 	errs := make([]error, len(jobs))
@@ -122,6 +100,11 @@ func accuracy(args []string) error {
 	for _, i := range worst[:min(10, len(worst))] {
 		j, r := jobs[i], reports[i]
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.3f | %s |\n", j.act.Name, j.prec, j.dir, r.Params, r.MaxULP, r.Worst)
+	}
+	if *intervalN > 0 {
+		if err := intervalTable(&b, jobs, *intervalN); err != nil {
+			return err
+		}
 	}
 	if *rowCols != "" {
 		if err := rowsCurve(&b, s, *rowCols); err != nil {
@@ -232,6 +215,39 @@ func measure64(a kerneltest.Activation, dir string, params map[string]float64, n
 		},
 	}
 	return kerneltest.MeasureParams(a, k, dir, params, n)
+}
+
+// accuracyJob is one row of the accuracy tables: a kernel direction at a
+// parameter set (nil: the defaults).
+type accuracyJob struct {
+	act    *spec.Activation
+	prec   string
+	dir    string
+	params map[string]float64
+}
+
+// accuracyJobs lists every kernel of the activations: both precisions,
+// every direction, the defaults and each parameter set the spec lists for
+// testing.
+func accuracyJobs(acts []*spec.Activation) []accuracyJob {
+	var jobs []accuracyJob
+	for _, a := range acts {
+		sets := append([]map[string]float64{nil}, a.TestParams...)
+		for _, prec := range []string{"f32", "f64"} {
+			for _, dir := range []string{kerneltest.Forward, kerneltest.Backward, kerneltest.BackwardFromOutput} {
+				if dir == kerneltest.BackwardFromOutput && a.DerivativeOutput == nil {
+					continue
+				}
+				for _, p := range sets {
+					if dir == kerneltest.BackwardFromOutput && !hasFromOutput(a.Name, p) {
+						continue // output_requires fails for this set
+					}
+					jobs = append(jobs, accuracyJob{a, prec, dir, p})
+				}
+			}
+		}
+	}
+	return jobs
 }
 
 // bind32 binds an activation to parameter values given in spec order.
