@@ -43,27 +43,16 @@ func accuracy(args []string) error {
 	start := time.Now()
 	reports := make([]kerneltest.Report, len(jobs))
 	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := range next {
-				j := jobs[i]
-				desc := kerneltest.FromSpec(j.act)
-				if j.prec == "f32" {
-					reports[i], errs[i] = measure32(desc, j.dir, j.params, *n)
-				} else {
-					reports[i], errs[i] = measure64(desc, j.dir, j.params, *n)
-				}
-				fmt.Fprintf(os.Stderr, "%s %s %s %s: %.3g ULP\n", j.act.Name, j.prec, j.dir, reports[i].Params, reports[i].MaxULP)
-			}
-		})
-	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel(len(jobs), func(i int) {
+		j := jobs[i]
+		desc := kerneltest.FromSpec(j.act)
+		if j.prec == "f32" {
+			reports[i], errs[i] = measure32(desc, j.dir, j.params, *n)
+		} else {
+			reports[i], errs[i] = measure64(desc, j.dir, j.params, *n)
+		}
+		fmt.Fprintf(os.Stderr, "%s %s %s %s: %.3g ULP\n", j.act.Name, j.prec, j.dir, reports[i].Params, reports[i].MaxULP)
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -149,28 +138,18 @@ func rowsCurve(b *bytes.Buffer, s *spec.Spec, list string) error {
 		}
 	}
 	start := time.Now()
-	var wg sync.WaitGroup
-	next := make(chan *point)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for p := range next {
-				r := kerneltest.RowsFromSpec(p.a, p.prec)
-				if p.prec == "f32" {
-					fn, _ := f32.NewRowwise(p.a.Name)
-					p.ulp, p.err = kerneltest.MeasureRows(r, fn.Forward, p.cols, elems, 1)
-				} else {
-					fn, _ := f64.NewRowwise(p.a.Name)
-					p.ulp, p.err = kerneltest.MeasureRows(r, fn.Forward, p.cols, elems, 1)
-				}
-				fmt.Fprintf(os.Stderr, "%s %s cols=%d: %.3g ULP\n", p.a.Name, p.prec, p.cols, p.ulp)
-			}
-		})
-	}
-	for _, p := range pts {
-		next <- p
-	}
-	close(next)
-	wg.Wait()
+	parallel(len(pts), func(i int) {
+		p := pts[i]
+		r := kerneltest.RowsFromSpec(p.a, p.prec)
+		if p.prec == "f32" {
+			fn, _ := f32.NewRowwise(p.a.Name)
+			p.ulp, p.err = kerneltest.MeasureRows(r, fn.Forward, p.cols, elems, 1)
+		} else {
+			fn, _ := f64.NewRowwise(p.a.Name)
+			p.ulp, p.err = kerneltest.MeasureRows(r, fn.Forward, p.cols, elems, 1)
+		}
+		fmt.Fprintf(os.Stderr, "%s %s cols=%d: %.3g ULP\n", p.a.Name, p.prec, p.cols, p.ulp)
+	})
 	fmt.Fprintf(b, "\n## Row-wise functions: error against row length\n\n")
 	fmt.Fprintf(b, "Largest forward error over rows of standard-normal values times 3 (%d elements per point, at least one row), in ULP of the larger of the exact value and the magnitude of the formula's terms (they differ only where logsumexp's m + log(s) cancels near 0). The bars are 3 ULP up to 10^4 columns and 8 ULP up to 10^6. Measured in %s.\n\n", elems, time.Since(start).Round(time.Second))
 	fmt.Fprintf(b, "| function | type |")
@@ -215,6 +194,24 @@ func measure64(a kerneltest.Activation, dir string, params map[string]float64, n
 		},
 	}
 	return kerneltest.MeasureParams(a, k, dir, params, n)
+}
+
+// parallel calls f(0) … f(n-1), each once, on every core.
+func parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // accuracyJob is one row of the accuracy tables: a kernel direction at a
