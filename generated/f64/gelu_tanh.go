@@ -89,6 +89,19 @@ func GELUTanh(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: GELUTanh: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	// Few inputs need geluTanh's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	geluTanhRareImpl(&acc, x)
+	if noneRare(&acc) {
+		if geluTanhUsualStreamImpl != nil && streams(dst, x) {
+			h := streamHead(dst)
+			geluTanhUsualImpl(dst[:h], x[:h])
+			geluTanhUsualStreamImpl(dst[h:], x[h:])
+			return
+		}
+		geluTanhUsualImpl(dst, x)
+		return
+	}
 	if geluTanhStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		geluTanhImpl(dst[:h], x[:h])
@@ -186,6 +199,19 @@ func GELUTanhBackward(dx, dy, x []float64) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: GELUTanhBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	// Few inputs need geluTanhBackward's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	geluTanhBackwardRareImpl(&acc, x, dy)
+	if noneRare(&acc) {
+		if geluTanhBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+			h := streamHead(dx)
+			geluTanhBackwardUsualImpl(dx[:h], x[:h], dy[:h])
+			geluTanhBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
+			return
+		}
+		geluTanhBackwardUsualImpl(dx, x, dy)
+		return
 	}
 	if geluTanhBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)

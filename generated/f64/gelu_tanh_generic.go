@@ -8,16 +8,22 @@ import "math"
 // amd64 the dispatch replaces them at init with the widest assembly the CPU
 // runs (see ISA).
 var (
-	geluTanhImpl         = geluTanhGeneric
-	geluTanhBackwardImpl = geluTanhBackwardGeneric
+	geluTanhImpl              = geluTanhGeneric
+	geluTanhUsualImpl         = geluTanhUsualGeneric
+	geluTanhRareImpl          = geluTanhRareGeneric
+	geluTanhBackwardImpl      = geluTanhBackwardGeneric
+	geluTanhBackwardUsualImpl = geluTanhBackwardUsualGeneric
+	geluTanhBackwardRareImpl  = geluTanhBackwardRareGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
 // streamMinLen); nil unless the dispatch has assembly with non-temporal
 // stores.
 var (
-	geluTanhStreamImpl         func(dst, x []float64)
-	geluTanhBackwardStreamImpl func(dx, x, dy []float64)
+	geluTanhStreamImpl              func(dst, x []float64)
+	geluTanhUsualStreamImpl         func(dst, x []float64)
+	geluTanhBackwardStreamImpl      func(dx, x, dy []float64)
+	geluTanhBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f64 memory, f64 compute,
@@ -452,6 +458,391 @@ func geluTanhGeneric(dst, x []float64) {
 			v344 = v0
 		}
 		dst[i] = v344
+	}
+}
+
+// geluTanhUsualGeneric is the pure-Go kernel of geluTanhUsual (f64 memory, f64
+// compute, 259 operations): the scalar twin of the vector program the assembly
+// kernels run, with exactly the semantics of vprog.Program.Eval, so every
+// backend gives the same bits. The caller guarantees equal lengths; dst may be
+// the same slice as an input.
+func geluTanhUsualGeneric(dst, x []float64) {
+	x = x[:len(dst)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc03e000000000000)   // -30
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
+	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
+	v15 := math.Float64frombits(0xc085e00000000000)  // -700
+	v17 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v20 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v22 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v23 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v24 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v25 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v26 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v27 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v28 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v29 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v30 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v31 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v32 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v33 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v34 := math.Float64frombits(0x408f400000000000)  // 1000
+	v35 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v36 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v54 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
+	v60 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
+	v103 := math.Float64frombits(0xc091300000000000) // -1100
+	v242 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v247 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v249 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v250 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dst {
+		v1 := x[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v10 := float64(v1 * v1)
+		v11 := float64(v10 * v1)
+		v12 := float64(v9 * v11)
+		v13 := float64(v1 + v12)
+		v14 := float64(v8 * v13)
+		v16 := v14 < v15
+		v37 := -v14
+		v38 := math.FMA(v8, v13, v37)
+		v39 := float64(v13 - v1)
+		v40 := float64(v13 - v39)
+		v41 := float64(v1 - v40)
+		v42 := float64(v12 - v39)
+		v43 := float64(v41 + v42)
+		v44 := -v12
+		v45 := math.FMA(v9, v11, v44)
+		v46 := -v11
+		v47 := math.FMA(v10, v1, v46)
+		v48 := -v10
+		v49 := math.FMA(v1, v1, v48)
+		v50 := float64(v49 * v1)
+		v51 := float64(v47 + v50)
+		v52 := float64(v9 * v51)
+		v53 := float64(v45 + v52)
+		v55 := float64(v54 * v11)
+		v56 := float64(v53 + v55)
+		v57 := float64(v43 + v56)
+		v58 := float64(v8 * v57)
+		v59 := float64(v38 + v58)
+		v61 := float64(v60 * v13)
+		v62 := float64(v59 + v61)
+		v63 := math.Abs(v14)
+		v64 := -v63
+		v65 := v17
+		if v64 > v17 {
+			v65 = v64
+		}
+		v66 := v14 < v4
+		v67 := float64(v65 * v18)
+		v68 := math.RoundToEven(v67)
+		v69 := -v68
+		v70 := math.FMA(v69, v19, v65)
+		v71 := math.FMA(v69, v20, v70)
+		v72 := float64(v70 - v71)
+		v73 := math.FMA(v69, v20, v72)
+		v74 := float64(v71 * v71)
+		v75 := -v74
+		v76 := math.FMA(v71, v71, v75)
+		v77 := float64(v21 * v74)
+		v78 := float64(v21 * v76)
+		v79 := float64(v71 + v77)
+		v80 := float64(v71 - v79)
+		v81 := float64(v80 + v77)
+		v82 := float64(v81 + v78)
+		v83 := math.FMA(v73, v71, v73)
+		v84 := float64(v82 + v83)
+		v85 := float64(v74 * v71)
+		v86 := math.FMA(v22, v71, v23)
+		v87 := math.FMA(v86, v71, v24)
+		v88 := math.FMA(v87, v71, v25)
+		v89 := math.FMA(v88, v71, v26)
+		v90 := math.FMA(v89, v71, v27)
+		v91 := math.FMA(v90, v71, v28)
+		v92 := math.FMA(v91, v71, v29)
+		v93 := math.FMA(v92, v71, v30)
+		v94 := math.FMA(v93, v71, v31)
+		v95 := math.FMA(v85, v94, v84)
+		v96 := float64(v32 + v79)
+		v97 := float64(v32 - v96)
+		v98 := float64(v97 + v79)
+		v99 := float64(v98 + v95)
+		v100 := float64(v96 + v99)
+		v101 := float64(v96 - v100)
+		v102 := float64(v101 + v99)
+		v104 := v103
+		if v68 > v103 {
+			v104 = v68
+		}
+		v105 := ldexpMid(v32, v104)
+		v106 := float64(v100 * v105)
+		v107 := float64(v102 * v105)
+		v108 := float64(v32 + v106)
+		v109 := float64(v32 - v108)
+		v110 := float64(v109 + v106)
+		v111 := float64(v110 + v107)
+		v112 := v32
+		if v66 {
+			v112 = v100
+		}
+		v113 := v4
+		if v66 {
+			v113 = v102
+		}
+		v114 := float64(v32 / v108)
+		v115 := float64(v112 * v114)
+		v116 := -v115
+		v117 := math.FMA(v116, v108, v112)
+		v118 := math.FMA(v116, v111, v117)
+		v119 := float64(v118 + v113)
+		v120 := float64(v119 * v114)
+		v121 := v4
+		if v66 {
+			v121 = v68
+		}
+		v122 := float64(v33 - v121)
+		v123 := v34
+		if v122 < v34 {
+			v123 = v122
+		}
+		v124 := v121 < v35
+		v125 := math.Ldexp(v36, int(v123))
+		v126 := v4
+		if v124 {
+			v126 = v125
+		}
+		v127 := float64(v115 + v126)
+		v128 := float64(v127 - v126)
+		v129 := float64(v115 - v128)
+		v130 := float64(v129 + v120)
+		v131 := float64(v130 + v126)
+		v132 := float64(v131 - v126)
+		v133 := float64(v128 + v132)
+		v134 := math.Ldexp(v133, int(v121))
+		v135 := math.IsNaN(v14)
+		v136 := v134
+		if v135 {
+			v136 = v14
+		}
+		v137 := math.Abs(v37)
+		v138 := -v137
+		v139 := v17
+		if v138 > v17 {
+			v139 = v138
+		}
+		v140 := v37 < v4
+		v141 := float64(v139 * v18)
+		v142 := math.RoundToEven(v141)
+		v143 := -v142
+		v144 := math.FMA(v143, v19, v139)
+		v145 := math.FMA(v143, v20, v144)
+		v146 := float64(v144 - v145)
+		v147 := math.FMA(v143, v20, v146)
+		v148 := float64(v145 * v145)
+		v149 := -v148
+		v150 := math.FMA(v145, v145, v149)
+		v151 := float64(v21 * v148)
+		v152 := float64(v21 * v150)
+		v153 := float64(v145 + v151)
+		v154 := float64(v145 - v153)
+		v155 := float64(v154 + v151)
+		v156 := float64(v155 + v152)
+		v157 := math.FMA(v147, v145, v147)
+		v158 := float64(v156 + v157)
+		v159 := float64(v148 * v145)
+		v160 := math.FMA(v22, v145, v23)
+		v161 := math.FMA(v160, v145, v24)
+		v162 := math.FMA(v161, v145, v25)
+		v163 := math.FMA(v162, v145, v26)
+		v164 := math.FMA(v163, v145, v27)
+		v165 := math.FMA(v164, v145, v28)
+		v166 := math.FMA(v165, v145, v29)
+		v167 := math.FMA(v166, v145, v30)
+		v168 := math.FMA(v167, v145, v31)
+		v169 := math.FMA(v159, v168, v158)
+		v170 := float64(v32 + v153)
+		v171 := float64(v32 - v170)
+		v172 := float64(v171 + v153)
+		v173 := float64(v172 + v169)
+		v174 := float64(v170 + v173)
+		v175 := float64(v170 - v174)
+		v176 := float64(v175 + v173)
+		v177 := v103
+		if v142 > v103 {
+			v177 = v142
+		}
+		v178 := ldexpMid(v32, v177)
+		v179 := float64(v174 * v178)
+		v180 := float64(v176 * v178)
+		v181 := float64(v32 + v179)
+		v182 := float64(v32 - v181)
+		v183 := float64(v182 + v179)
+		v184 := float64(v183 + v180)
+		v185 := v32
+		if v140 {
+			v185 = v174
+		}
+		v186 := v4
+		if v140 {
+			v186 = v176
+		}
+		v187 := float64(v32 / v181)
+		v188 := float64(v185 * v187)
+		v189 := -v188
+		v190 := math.FMA(v189, v181, v185)
+		v191 := math.FMA(v189, v184, v190)
+		v192 := float64(v191 + v186)
+		v193 := float64(v192 * v187)
+		v194 := v4
+		if v140 {
+			v194 = v142
+		}
+		v195 := float64(v33 - v194)
+		v196 := v34
+		if v195 < v34 {
+			v196 = v195
+		}
+		v197 := v194 < v35
+		v198 := math.Ldexp(v36, int(v196))
+		v199 := v4
+		if v197 {
+			v199 = v198
+		}
+		v200 := float64(v188 + v199)
+		v201 := float64(v200 - v199)
+		v202 := float64(v188 - v201)
+		v203 := float64(v202 + v193)
+		v204 := float64(v203 + v199)
+		v205 := float64(v204 - v199)
+		v206 := float64(v201 + v205)
+		v207 := math.Ldexp(v206, int(v194))
+		v208 := math.IsNaN(v37)
+		v209 := v207
+		if v208 {
+			v209 = v37
+		}
+		v210 := float64(v62 * v209)
+		v211 := float64(v136 * v210)
+		v212 := float64(v136 + v211)
+		v213 := float64(v1 * v212)
+		v214 := v213
+		if v16 {
+			v214 = v0
+		}
+		v215 := v214
+		if v7 {
+			v215 = v1
+		}
+		v216 := v215
+		if v3 {
+			v216 = v5
+		}
+		v217 := float64(v1 * v136)
+		v218 := -v217
+		v219 := math.FMA(v1, v136, v218)
+		v220 := float64(v1 * v211)
+		v221 := -v220
+		v222 := math.FMA(v1, v211, v221)
+		v223 := float64(v217 + v220)
+		v224 := float64(v223 - v217)
+		v225 := float64(v223 - v224)
+		v226 := float64(v217 - v225)
+		v227 := float64(v220 - v224)
+		v228 := float64(v226 + v227)
+		v229 := float64(v228 + v219)
+		v230 := float64(v229 + v222)
+		v231 := v223
+		if v16 {
+			v231 = v0
+		}
+		v232 := v230
+		if v16 {
+			v232 = v0
+		}
+		v233 := v231
+		if v7 {
+			v233 = v1
+		}
+		v234 := v232
+		if v7 {
+			v234 = v4
+		}
+		v235 := v233
+		if v3 {
+			v235 = v5
+		}
+		v236 := v234
+		if v3 {
+			v236 = v4
+		}
+		v237 := float64(v235 + v236)
+		v238 := float64(v32 * v216)
+		v239 := float64(v237 - v238)
+		v240 := math.Abs(v239)
+		v241 := math.Abs(v238)
+		v243 := float64(v241 * v242)
+		v244 := v240 <= v243
+		v245 := math.Abs(v1)
+		v246 := v32
+		if v245 > v32 {
+			v246 = v245
+		}
+		v248 := float64(v240 * v247)
+		v251 := math.FMA(v246, v249, v250)
+		v252 := v248 <= v251
+		v253 := v244 || v252
+		v254 := v237 == v4
+		v255 := v253 && !v254
+		v256 := v238
+		if v255 {
+			v256 = v237
+		}
+		v257 := math.IsNaN(v1)
+		v258 := v256
+		if v257 {
+			v258 = v1
+		}
+		dst[i] = v258
+	}
+}
+
+// geluTanhRareGeneric is the pure-Go kernel of geluTanhRare (f64 memory, f64
+// compute, 13 operations): the scalar twin of the vector program the assembly
+// kernels run. It folds each element's value into acc by max, element i into
+// lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same bits.
+// The caller guarantees equal lengths.
+func geluTanhRareGeneric(acc *[16]float64, x []float64) {
+	v1 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
+	v2 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
+	v8 := math.Float64frombits(0xc085e00000000000)  // -700
+	v10 := math.Float64frombits(0x3ff0000000000000) // 1
+	v11 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v3 := float64(v0 * v0)
+		v4 := float64(v3 * v0)
+		v5 := float64(v2 * v4)
+		v6 := float64(v0 + v5)
+		v7 := float64(v1 * v6)
+		v9 := v7 < v8
+		v12 := v11
+		if v9 {
+			v12 = v10
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v12 > foldS || v12 != v12) {
+			acc[foldK] = v12
+		}
 	}
 }
 
@@ -1280,5 +1671,746 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 			v674 = v0
 		}
 		dx[i] = v674
+	}
+}
+
+// geluTanhBackwardUsualGeneric is the pure-Go kernel of geluTanhBackwardUsual
+// (f64 memory, f64 compute, 556 operations): the scalar twin of the vector
+// program the assembly kernels run, with exactly the semantics of
+// vprog.Program.Eval, so every backend gives the same bits. The caller
+// guarantees equal lengths; dx may be the same slice as an input.
+func geluTanhBackwardUsualGeneric(dx, x, dy []float64) {
+	x = x[:len(dx)]
+	dy = dy[:len(dx)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc03e000000000000)   // -30
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v9 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
+	v10 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
+	v16 := math.Float64frombits(0xc085e00000000000)  // -700
+	v18 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v19 := math.Float64frombits(0x4086300000000000)  // 710
+	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v21 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v22 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v24 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v25 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v26 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v27 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v28 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v29 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v30 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v31 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v32 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v33 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v34 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v35 := math.Float64frombits(0x408f400000000000)  // 1000
+	v36 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v37 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v38 := math.Float64frombits(0x4000000000000000)  // 2
+	v42 := math.Float64frombits(0x4086280000000000)  // 709
+	v65 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
+	v74 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
+	v83 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v84 := math.Float64frombits(0xbff0000000000000)  // -1
+	v86 := math.Float64frombits(0xbfe199999999999a)  // -0.55
+	v129 := math.Float64frombits(0xc091300000000000) // -1100
+	v330 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v332 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v335 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v338 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v343 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v347 := math.Float64frombits(0xc044000000000000) // -40
+	v538 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v544 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v546 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v547 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dx {
+		v1 := x[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v11 := float64(v1 * v1)
+		v12 := float64(v11 * v1)
+		v13 := float64(v10 * v12)
+		v14 := float64(v1 + v13)
+		v15 := float64(v9 * v14)
+		v17 := v15 < v16
+		v39 := float64(v38 * v13)
+		v40 := float64(v14 + v39)
+		v41 := float64(v9 * v40)
+		v43 := -v41
+		v44 := math.FMA(v9, v40, v43)
+		v45 := float64(v40 - v14)
+		v46 := float64(v40 - v45)
+		v47 := float64(v14 - v46)
+		v48 := float64(v39 - v45)
+		v49 := float64(v47 + v48)
+		v50 := float64(v14 - v1)
+		v51 := float64(v14 - v50)
+		v52 := float64(v1 - v51)
+		v53 := float64(v13 - v50)
+		v54 := float64(v52 + v53)
+		v55 := -v13
+		v56 := math.FMA(v10, v12, v55)
+		v57 := -v12
+		v58 := math.FMA(v11, v1, v57)
+		v59 := -v11
+		v60 := math.FMA(v1, v1, v59)
+		v61 := float64(v60 * v1)
+		v62 := float64(v58 + v61)
+		v63 := float64(v10 * v62)
+		v64 := float64(v56 + v63)
+		v66 := float64(v65 * v12)
+		v67 := float64(v64 + v66)
+		v68 := float64(v54 + v67)
+		v69 := float64(v49 + v68)
+		v70 := float64(v38 * v67)
+		v71 := float64(v69 + v70)
+		v72 := float64(v9 * v71)
+		v73 := float64(v44 + v72)
+		v75 := float64(v74 * v40)
+		v76 := float64(v73 + v75)
+		v77 := -v15
+		v78 := math.FMA(v9, v14, v77)
+		v79 := float64(v9 * v68)
+		v80 := float64(v78 + v79)
+		v81 := float64(v74 * v14)
+		v82 := float64(v80 + v81)
+		v85 := v1 < v84
+		v87 := v86 < v1
+		v88 := v85 || v87
+		v89 := math.Abs(v15)
+		v90 := -v89
+		v91 := v18
+		if v90 > v18 {
+			v91 = v90
+		}
+		v92 := v15 < v4
+		v93 := float64(v91 * v20)
+		v94 := math.RoundToEven(v93)
+		v95 := -v94
+		v96 := math.FMA(v95, v21, v91)
+		v97 := math.FMA(v95, v22, v96)
+		v98 := float64(v96 - v97)
+		v99 := math.FMA(v95, v22, v98)
+		v100 := float64(v97 * v97)
+		v101 := -v100
+		v102 := math.FMA(v97, v97, v101)
+		v103 := float64(v23 * v100)
+		v104 := float64(v23 * v102)
+		v105 := float64(v97 + v103)
+		v106 := float64(v97 - v105)
+		v107 := float64(v106 + v103)
+		v108 := float64(v107 + v104)
+		v109 := math.FMA(v99, v97, v99)
+		v110 := float64(v108 + v109)
+		v111 := float64(v100 * v97)
+		v112 := math.FMA(v24, v97, v25)
+		v113 := math.FMA(v112, v97, v26)
+		v114 := math.FMA(v113, v97, v27)
+		v115 := math.FMA(v114, v97, v28)
+		v116 := math.FMA(v115, v97, v29)
+		v117 := math.FMA(v116, v97, v30)
+		v118 := math.FMA(v117, v97, v31)
+		v119 := math.FMA(v118, v97, v32)
+		v120 := math.FMA(v119, v97, v33)
+		v121 := math.FMA(v111, v120, v110)
+		v122 := float64(v8 + v105)
+		v123 := float64(v8 - v122)
+		v124 := float64(v123 + v105)
+		v125 := float64(v124 + v121)
+		v126 := float64(v122 + v125)
+		v127 := float64(v122 - v126)
+		v128 := float64(v127 + v125)
+		v130 := v129
+		if v94 > v129 {
+			v130 = v94
+		}
+		v131 := ldexpMid(v8, v130)
+		v132 := float64(v126 * v131)
+		v133 := float64(v128 * v131)
+		v134 := float64(v8 + v132)
+		v135 := float64(v8 - v134)
+		v136 := float64(v135 + v132)
+		v137 := float64(v136 + v133)
+		v138 := v8
+		if v92 {
+			v138 = v126
+		}
+		v139 := v4
+		if v92 {
+			v139 = v128
+		}
+		v140 := float64(v8 / v134)
+		v141 := float64(v138 * v140)
+		v142 := -v141
+		v143 := math.FMA(v142, v134, v138)
+		v144 := math.FMA(v142, v137, v143)
+		v145 := float64(v144 + v139)
+		v146 := v18 <= v90
+		v147 := float64(v145 * v140)
+		v148 := v4
+		if v92 {
+			v148 = v94
+		}
+		v149 := float64(v34 - v148)
+		v150 := v35
+		if v149 < v35 {
+			v150 = v149
+		}
+		v151 := v148 < v36
+		v152 := math.Ldexp(v37, int(v150))
+		v153 := v4
+		if v151 {
+			v153 = v152
+		}
+		v154 := float64(v141 + v153)
+		v155 := float64(v154 - v153)
+		v156 := float64(v141 - v155)
+		v157 := float64(v156 + v147)
+		v158 := float64(v157 + v153)
+		v159 := float64(v158 - v153)
+		v160 := float64(v155 + v159)
+		v161 := math.Ldexp(v160, int(v148))
+		v162 := math.IsNaN(v15)
+		v163 := v161
+		if v162 {
+			v163 = v15
+		}
+		v164 := math.Abs(v77)
+		v165 := -v164
+		v166 := v18
+		if v165 > v18 {
+			v166 = v165
+		}
+		v167 := v77 < v4
+		v168 := float64(v166 * v20)
+		v169 := math.RoundToEven(v168)
+		v170 := -v169
+		v171 := math.FMA(v170, v21, v166)
+		v172 := math.FMA(v170, v22, v171)
+		v173 := float64(v171 - v172)
+		v174 := math.FMA(v170, v22, v173)
+		v175 := float64(v172 * v172)
+		v176 := -v175
+		v177 := math.FMA(v172, v172, v176)
+		v178 := float64(v23 * v175)
+		v179 := float64(v23 * v177)
+		v180 := float64(v172 + v178)
+		v181 := float64(v172 - v180)
+		v182 := float64(v181 + v178)
+		v183 := float64(v182 + v179)
+		v184 := math.FMA(v174, v172, v174)
+		v185 := float64(v183 + v184)
+		v186 := float64(v175 * v172)
+		v187 := math.FMA(v24, v172, v25)
+		v188 := math.FMA(v187, v172, v26)
+		v189 := math.FMA(v188, v172, v27)
+		v190 := math.FMA(v189, v172, v28)
+		v191 := math.FMA(v190, v172, v29)
+		v192 := math.FMA(v191, v172, v30)
+		v193 := math.FMA(v192, v172, v31)
+		v194 := math.FMA(v193, v172, v32)
+		v195 := math.FMA(v194, v172, v33)
+		v196 := math.FMA(v186, v195, v185)
+		v197 := float64(v8 + v180)
+		v198 := float64(v8 - v197)
+		v199 := float64(v198 + v180)
+		v200 := float64(v199 + v196)
+		v201 := float64(v197 + v200)
+		v202 := float64(v197 - v201)
+		v203 := float64(v202 + v200)
+		v204 := v129
+		if v169 > v129 {
+			v204 = v169
+		}
+		v205 := ldexpMid(v8, v204)
+		v206 := float64(v201 * v205)
+		v207 := float64(v203 * v205)
+		v208 := float64(v8 + v206)
+		v209 := float64(v8 - v208)
+		v210 := float64(v209 + v206)
+		v211 := float64(v210 + v207)
+		v212 := v8
+		if v167 {
+			v212 = v201
+		}
+		v213 := v4
+		if v167 {
+			v213 = v203
+		}
+		v214 := float64(v8 / v208)
+		v215 := float64(v212 * v214)
+		v216 := -v215
+		v217 := math.FMA(v216, v208, v212)
+		v218 := math.FMA(v216, v211, v217)
+		v219 := float64(v218 + v213)
+		v220 := float64(v219 * v214)
+		v221 := v4
+		if v167 {
+			v221 = v169
+		}
+		v222 := float64(v34 - v221)
+		v223 := v35
+		if v222 < v35 {
+			v223 = v222
+		}
+		v224 := v221 < v36
+		v225 := math.Ldexp(v37, int(v223))
+		v226 := v4
+		if v224 {
+			v226 = v225
+		}
+		v227 := float64(v215 + v226)
+		v228 := float64(v227 - v226)
+		v229 := float64(v215 - v228)
+		v230 := float64(v229 + v220)
+		v231 := float64(v230 + v226)
+		v232 := float64(v231 - v226)
+		v233 := float64(v228 + v232)
+		v234 := math.Ldexp(v233, int(v221))
+		v235 := math.IsNaN(v77)
+		v236 := v234
+		if v235 {
+			v236 = v77
+		}
+		v237 := float64(v236 * v41)
+		v238 := float64(v8 + v237)
+		v239 := float64(v238 - v237)
+		v240 := float64(v238 - v239)
+		v241 := float64(v237 - v240)
+		v242 := float64(v8 - v239)
+		v243 := float64(v241 + v242)
+		v244 := -v237
+		v245 := math.FMA(v236, v41, v244)
+		v246 := float64(v236 * v76)
+		v247 := float64(v245 + v246)
+		v248 := -v236
+		v249 := v18
+		if v15 > v18 {
+			v249 = v15
+		}
+		v250 := v19
+		if v249 < v19 {
+			v250 = v249
+		}
+		v251 := float64(v250 * v20)
+		v252 := math.RoundToEven(v251)
+		v253 := -v252
+		v254 := math.FMA(v253, v21, v250)
+		v255 := math.FMA(v253, v22, v254)
+		v256 := float64(v254 - v255)
+		v257 := math.FMA(v253, v22, v256)
+		v258 := float64(v255 * v255)
+		v259 := -v258
+		v260 := math.FMA(v255, v255, v259)
+		v261 := float64(v23 * v258)
+		v262 := float64(v23 * v260)
+		v263 := float64(v255 + v261)
+		v264 := float64(v255 - v263)
+		v265 := float64(v264 + v261)
+		v266 := float64(v265 + v262)
+		v267 := math.FMA(v257, v255, v257)
+		v268 := float64(v266 + v267)
+		v269 := float64(v258 * v255)
+		v270 := math.FMA(v24, v255, v25)
+		v271 := math.FMA(v270, v255, v26)
+		v272 := math.FMA(v271, v255, v27)
+		v273 := math.FMA(v272, v255, v28)
+		v274 := math.FMA(v273, v255, v29)
+		v275 := math.FMA(v274, v255, v30)
+		v276 := math.FMA(v275, v255, v31)
+		v277 := math.FMA(v276, v255, v32)
+		v278 := math.FMA(v277, v255, v33)
+		v279 := math.FMA(v269, v278, v268)
+		v280 := float64(v8 + v263)
+		v281 := float64(v8 - v280)
+		v282 := float64(v281 + v263)
+		v283 := float64(v282 + v279)
+		v284 := float64(v34 - v252)
+		v285 := v35
+		if v284 < v35 {
+			v285 = v284
+		}
+		v286 := v252 < v36
+		v287 := math.Ldexp(v37, int(v285))
+		v288 := v4
+		if v286 {
+			v288 = v287
+		}
+		v289 := float64(v280 + v288)
+		v290 := float64(v289 - v288)
+		v291 := float64(v280 - v290)
+		v292 := float64(v291 + v283)
+		v293 := float64(v292 + v288)
+		v294 := float64(v293 - v288)
+		v295 := float64(v290 + v294)
+		v296 := math.Ldexp(v295, int(v252))
+		v297 := v296
+		if v162 {
+			v297 = v15
+		}
+		v298 := float64(v8 + v297)
+		v299 := math.FMA(v248, v298, v8)
+		v300 := float64(v298 - v8)
+		v301 := float64(v298 - v300)
+		v302 := float64(v8 - v301)
+		v303 := float64(v297 - v300)
+		v304 := float64(v302 + v303)
+		v305 := float64(v280 + v283)
+		v306 := float64(v280 - v305)
+		v307 := float64(v306 + v283)
+		v308 := v36 <= v252
+		v309 := v42 < v15
+		v310 := v308 && !v309
+		v311 := math.Ldexp(v307, int(v252))
+		v312 := v4
+		if v310 {
+			v312 = v311
+		}
+		v313 := v312
+		if v162 {
+			v313 = v15
+		}
+		v314 := float64(v304 + v313)
+		v315 := float64(v236 * v314)
+		v316 := float64(v299 - v315)
+		v317 := float64(v316 / v298)
+		v318 := float64(v82 * v163)
+		v319 := float64(v236 * v318)
+		v320 := float64(v317 - v319)
+		v321 := float64(v41 * v320)
+		v322 := float64(v247 + v321)
+		v323 := float64(v243 + v322)
+		v324 := float64(v82 * v236)
+		v325 := float64(v238 * v324)
+		v326 := float64(v323 + v325)
+		v327 := float64(v163 * v326)
+		v328 := math.FMA(v163, v238, v327)
+		v329 := float64(v163 * v236)
+		v331 := float64(v1 - v330)
+		v333 := float64(v331 - v332)
+		v334 := float64(v9 * v333)
+		v336 := float64(v1 * v330)
+		v337 := float64(v11 + v336)
+		v339 := float64(v337 + v338)
+		v340 := float64(v335 * v339)
+		v341 := float64(v334 * v340)
+		v342 := float64(v334 + v341)
+		v344 := float64(v10 * v339)
+		v345 := float64(v334 * v344)
+		v346 := float64(v334 + v345)
+		v348 := v347
+		if v346 > v347 {
+			v348 = v346
+		}
+		v349 := v19
+		if v348 < v19 {
+			v349 = v348
+		}
+		v350 := float64(v349 * v20)
+		v351 := math.RoundToEven(v350)
+		v352 := -v351
+		v353 := math.FMA(v352, v21, v349)
+		v354 := math.FMA(v352, v22, v353)
+		v355 := float64(v353 - v354)
+		v356 := math.FMA(v352, v22, v355)
+		v357 := float64(v354 * v354)
+		v358 := -v357
+		v359 := math.FMA(v354, v354, v358)
+		v360 := float64(v23 * v357)
+		v361 := float64(v23 * v359)
+		v362 := float64(v354 + v360)
+		v363 := float64(v354 - v362)
+		v364 := float64(v363 + v360)
+		v365 := float64(v364 + v361)
+		v366 := math.FMA(v356, v354, v356)
+		v367 := float64(v365 + v366)
+		v368 := float64(v357 * v354)
+		v369 := math.FMA(v24, v354, v25)
+		v370 := math.FMA(v369, v354, v26)
+		v371 := math.FMA(v370, v354, v27)
+		v372 := math.FMA(v371, v354, v28)
+		v373 := math.FMA(v372, v354, v29)
+		v374 := math.FMA(v373, v354, v30)
+		v375 := math.FMA(v374, v354, v31)
+		v376 := math.FMA(v375, v354, v32)
+		v377 := math.FMA(v376, v354, v33)
+		v378 := math.FMA(v368, v377, v367)
+		v379 := ldexpMid(v84, v352)
+		v380 := float64(v8 + v379)
+		v381 := float64(v380 - v8)
+		v382 := float64(v380 - v381)
+		v383 := float64(v8 - v382)
+		v384 := float64(v379 - v381)
+		v385 := float64(v383 + v384)
+		v386 := float64(v378 + v385)
+		v387 := float64(v380 + v362)
+		v388 := float64(v380 - v387)
+		v389 := float64(v388 + v362)
+		v390 := float64(v389 + v386)
+		v391 := float64(v387 + v390)
+		v392 := ldexpMid(v391, v351)
+		v393 := math.Copysign(v392, v346)
+		v394 := math.IsNaN(v346)
+		v395 := v393
+		if v394 {
+			v395 = v346
+		}
+		v396 := float64(v343 * v395)
+		v397 := float64(v342 + v396)
+		v398 := float64(v342 - v397)
+		v399 := float64(v398 + v396)
+		v400 := float64(v334 - v342)
+		v401 := float64(v400 + v341)
+		v402 := -v341
+		v403 := math.FMA(v334, v340, v402)
+		v404 := -v334
+		v405 := math.FMA(v9, v333, v404)
+		v406 := float64(v331 - v333)
+		v407 := float64(v406 - v332)
+		v408 := float64(v9 * v407)
+		v409 := float64(v405 + v408)
+		v410 := float64(v74 * v333)
+		v411 := float64(v409 + v410)
+		v412 := float64(v8 + v340)
+		v413 := float64(v411 * v412)
+		v414 := float64(v403 + v413)
+		v415 := float64(v401 + v414)
+		v416 := -v396
+		v417 := math.FMA(v343, v395, v416)
+		v418 := float64(v8 + v395)
+		v419 := float64(v343 * v418)
+		v420 := float64(v334 - v346)
+		v421 := float64(v420 + v345)
+		v422 := -v345
+		v423 := math.FMA(v334, v344, v422)
+		v424 := float64(v8 + v344)
+		v425 := float64(v411 * v424)
+		v426 := float64(v423 + v425)
+		v427 := float64(v421 + v426)
+		v428 := float64(v419 * v427)
+		v429 := float64(v417 + v428)
+		v430 := float64(v415 + v429)
+		v431 := float64(v399 + v430)
+		v432 := float64(v329 * v431)
+		v433 := -v329
+		v434 := math.FMA(v163, v236, v433)
+		v435 := -v163
+		v436 := math.FMA(v435, v298, v297)
+		v437 := float64(v436 + v313)
+		v438 := float64(v163 * v314)
+		v439 := float64(v437 - v438)
+		v440 := float64(v439 / v298)
+		v441 := float64(v163 * v324)
+		v442 := float64(v440 + v441)
+		v443 := float64(v236 * v442)
+		v444 := float64(v434 + v443)
+		v445 := float64(v163 * v320)
+		v446 := float64(v444 + v445)
+		v447 := float64(v446 * v397)
+		v448 := float64(v432 + v447)
+		v449 := math.FMA(v329, v397, v448)
+		v450 := v449
+		if v88 {
+			v450 = v328
+		}
+		v451 := v450
+		if v17 {
+			v451 = v0
+		}
+		v452 := v451
+		if v7 {
+			v452 = v8
+		}
+		v453 := v452
+		if v3 {
+			v453 = v5
+		}
+		v454 := dy[i]
+		v455 := float64(v454 * v5)
+		v456 := float64(v454 * v8)
+		v457 := float64(v454 * v83)
+		v458 := float64(v454 * v15)
+		v459 := -v458
+		v460 := math.FMA(v454, v15, v459)
+		v461 := v4
+		if v146 {
+			v461 = v141
+		}
+		v462 := float64(v454 * v461)
+		v463 := -v462
+		v464 := math.FMA(v454, v461, v463)
+		v465 := v4
+		if v146 {
+			v465 = v147
+		}
+		v466 := float64(v454 * v465)
+		v467 := float64(v464 + v466)
+		v468 := float64(v462 + v467)
+		v469 := math.Ldexp(v468, int(v148))
+		v470 := float64(v454 * v161)
+		v471 := -v470
+		v472 := math.FMA(v454, v161, v471)
+		v473 := v470
+		if v151 {
+			v473 = v469
+		}
+		v474 := v472
+		if v151 {
+			v474 = v4
+		}
+		v475 := v473
+		if v162 {
+			v475 = v458
+		}
+		v476 := v474
+		if v162 {
+			v476 = v460
+		}
+		v477 := float64(v475 * v238)
+		v478 := -v477
+		v479 := math.FMA(v475, v238, v478)
+		v480 := math.FMA(v476, v238, v479)
+		v481 := float64(v454 * v163)
+		v482 := -v481
+		v483 := math.FMA(v454, v163, v482)
+		v484 := float64(v481 * v326)
+		v485 := -v484
+		v486 := math.FMA(v481, v326, v485)
+		v487 := math.FMA(v483, v326, v486)
+		v488 := float64(v477 + v484)
+		v489 := float64(v488 - v477)
+		v490 := float64(v488 - v489)
+		v491 := float64(v477 - v490)
+		v492 := float64(v484 - v489)
+		v493 := float64(v491 + v492)
+		v494 := float64(v493 + v480)
+		v495 := float64(v494 + v487)
+		v496 := float64(v454 * v329)
+		v497 := -v496
+		v498 := math.FMA(v454, v329, v497)
+		v499 := float64(v496 * v397)
+		v500 := -v499
+		v501 := math.FMA(v496, v397, v500)
+		v502 := math.FMA(v498, v397, v501)
+		v503 := float64(v454 * v432)
+		v504 := -v503
+		v505 := math.FMA(v454, v432, v504)
+		v506 := float64(v454 * v447)
+		v507 := -v506
+		v508 := math.FMA(v454, v447, v507)
+		v509 := float64(v503 + v506)
+		v510 := float64(v509 - v503)
+		v511 := float64(v509 - v510)
+		v512 := float64(v503 - v511)
+		v513 := float64(v506 - v510)
+		v514 := float64(v512 + v513)
+		v515 := float64(v514 + v505)
+		v516 := float64(v515 + v508)
+		v517 := float64(v499 + v509)
+		v518 := float64(v517 - v499)
+		v519 := float64(v517 - v518)
+		v520 := float64(v499 - v519)
+		v521 := float64(v509 - v518)
+		v522 := float64(v520 + v521)
+		v523 := float64(v522 + v502)
+		v524 := float64(v523 + v516)
+		v525 := v517
+		if v88 {
+			v525 = v488
+		}
+		v526 := v524
+		if v88 {
+			v526 = v495
+		}
+		v527 := v525
+		if v17 {
+			v527 = v0
+		}
+		v528 := v526
+		if v17 {
+			v528 = v0
+		}
+		v529 := v527
+		if v7 {
+			v529 = v456
+		}
+		v530 := v528
+		if v7 {
+			v530 = v4
+		}
+		v531 := v529
+		if v3 {
+			v531 = v455
+		}
+		v532 := v530
+		if v3 {
+			v532 = v4
+		}
+		v533 := float64(v531 + v532)
+		v534 := float64(v454 * v453)
+		v535 := float64(v533 - v534)
+		v536 := math.Abs(v535)
+		v537 := math.Abs(v534)
+		v539 := float64(v537 * v538)
+		v540 := v536 <= v539
+		v541 := math.Abs(v454)
+		v542 := math.Abs(v457)
+		v543 := v541
+		if v542 > v541 {
+			v543 = v542
+		}
+		v545 := float64(v536 * v544)
+		v548 := math.FMA(v543, v546, v547)
+		v549 := v545 <= v548
+		v550 := v540 || v549
+		v551 := v533 == v4
+		v552 := v550 && !v551
+		v553 := v534
+		if v552 {
+			v553 = v533
+		}
+		v554 := math.IsNaN(v1)
+		v555 := v553
+		if v554 {
+			v555 = v1
+		}
+		dx[i] = v555
+	}
+}
+
+// geluTanhBackwardRareGeneric is the pure-Go kernel of geluTanhBackwardRare
+// (f64 memory, f64 compute, 13 operations): the scalar twin of the vector
+// program the assembly kernels run. It folds each element's value into acc by
+// max, element i into lane i % 8, exactly as vprog.Acc.Add, so every backend
+// gives the same bits. The caller guarantees equal lengths.
+func geluTanhBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
+	dy = dy[:len(x)]
+	v1 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
+	v2 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
+	v8 := math.Float64frombits(0xc085e00000000000)  // -700
+	v10 := math.Float64frombits(0x3ff0000000000000) // 1
+	v11 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v3 := float64(v0 * v0)
+		v4 := float64(v3 * v0)
+		v5 := float64(v2 * v4)
+		v6 := float64(v0 + v5)
+		v7 := float64(v1 * v6)
+		v9 := v7 < v8
+		v12 := v11
+		if v9 {
+			v12 = v10
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v12 > foldS || v12 != v12) {
+			acc[foldK] = v12
+		}
 	}
 }

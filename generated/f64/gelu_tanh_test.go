@@ -126,3 +126,23 @@ func BenchmarkGELUTanhBackward(b *testing.B) {
 		},
 	)
 }
+
+// TestGELUTanhRarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
+func TestGELUTanhRarePath(t *testing.T) {
+	kerneltest.RarePath(t, 1,
+		func(dst []float64, in [][]float64) {
+			GELUTanh(dst, in[0])
+		},
+		func(dst []float64, in [][]float64) {
+			geluTanhGeneric(dst, in[0])
+		},
+	)
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			GELUTanhBackward(dst, in[1], in[0])
+		},
+		func(dst []float64, in [][]float64) {
+			geluTanhBackwardGeneric(dst, in[0], in[1])
+		},
+	)
+}

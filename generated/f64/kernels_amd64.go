@@ -292,6 +292,42 @@ func geluTanhAVX2(dst, in0 []float64)
 //go:noescape
 func geluTanhAVX2Stream(dst, in0 []float64)
 
+// geluTanhUsualAVX512 computes geluTanhUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func geluTanhUsualAVX512(dst, in0 []float64)
+
+// geluTanhUsualAVX512Stream computes geluTanhUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func geluTanhUsualAVX512Stream(dst, in0 []float64)
+
+// geluTanhUsualAVX2 computes geluTanhUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func geluTanhUsualAVX2(dst, in0 []float64)
+
+// geluTanhUsualAVX2Stream computes geluTanhUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func geluTanhUsualAVX2Stream(dst, in0 []float64)
+
+// geluTanhRareAVX512 folds geluTanhRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func geluTanhRareAVX512(acc *[16]float64, in0 []float64)
+
+// geluTanhRareAVX2 folds geluTanhRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func geluTanhRareAVX2(acc *[16]float64, in0 []float64)
+
 // geluTanhBackwardAVX512 computes geluTanhBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
@@ -315,6 +351,42 @@ func geluTanhBackwardAVX2(dst, in0, in1 []float64)
 //
 //go:noescape
 func geluTanhBackwardAVX2Stream(dst, in0, in1 []float64)
+
+// geluTanhBackwardUsualAVX512 computes geluTanhBackwardUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func geluTanhBackwardUsualAVX512(dst, in0, in1 []float64)
+
+// geluTanhBackwardUsualAVX512Stream computes geluTanhBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func geluTanhBackwardUsualAVX512Stream(dst, in0, in1 []float64)
+
+// geluTanhBackwardUsualAVX2 computes geluTanhBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func geluTanhBackwardUsualAVX2(dst, in0, in1 []float64)
+
+// geluTanhBackwardUsualAVX2Stream computes geluTanhBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func geluTanhBackwardUsualAVX2Stream(dst, in0, in1 []float64)
+
+// geluTanhBackwardRareAVX512 folds geluTanhBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func geluTanhBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
+
+// geluTanhBackwardRareAVX2 folds geluTanhBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func geluTanhBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
 
 // gluAVX512 computes glu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -1060,6 +1132,42 @@ func mishAVX2(dst, in0 []float64)
 //go:noescape
 func mishAVX2Stream(dst, in0 []float64)
 
+// mishUsualAVX512 computes mishUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func mishUsualAVX512(dst, in0 []float64)
+
+// mishUsualAVX512Stream computes mishUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func mishUsualAVX512Stream(dst, in0 []float64)
+
+// mishUsualAVX2 computes mishUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func mishUsualAVX2(dst, in0 []float64)
+
+// mishUsualAVX2Stream computes mishUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func mishUsualAVX2Stream(dst, in0 []float64)
+
+// mishRareAVX512 folds mishRare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func mishRareAVX512(acc *[16]float64, in0 []float64)
+
+// mishRareAVX2 folds mishRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func mishRareAVX2(acc *[16]float64, in0 []float64)
+
 // mishBackwardAVX512 computes mishBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
@@ -1083,6 +1191,42 @@ func mishBackwardAVX2(dst, in0, in1 []float64)
 //
 //go:noescape
 func mishBackwardAVX2Stream(dst, in0, in1 []float64)
+
+// mishBackwardUsualAVX512 computes mishBackwardUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func mishBackwardUsualAVX512(dst, in0, in1 []float64)
+
+// mishBackwardUsualAVX512Stream computes mishBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func mishBackwardUsualAVX512Stream(dst, in0, in1 []float64)
+
+// mishBackwardUsualAVX2 computes mishBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func mishBackwardUsualAVX2(dst, in0, in1 []float64)
+
+// mishBackwardUsualAVX2Stream computes mishBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func mishBackwardUsualAVX2Stream(dst, in0, in1 []float64)
+
+// mishBackwardRareAVX512 folds mishBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func mishBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
+
+// mishBackwardRareAVX2 folds mishBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func mishBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
 
 // preluAVX512 computes prelu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -1492,6 +1636,42 @@ func siluAVX2(dst, in0 []float64)
 //go:noescape
 func siluAVX2Stream(dst, in0 []float64)
 
+// siluUsualAVX512 computes siluUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func siluUsualAVX512(dst, in0 []float64)
+
+// siluUsualAVX512Stream computes siluUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func siluUsualAVX512Stream(dst, in0 []float64)
+
+// siluUsualAVX2 computes siluUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func siluUsualAVX2(dst, in0 []float64)
+
+// siluUsualAVX2Stream computes siluUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func siluUsualAVX2Stream(dst, in0 []float64)
+
+// siluRareAVX512 folds siluRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func siluRareAVX512(acc *[16]float64, in0 []float64)
+
+// siluRareAVX2 folds siluRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func siluRareAVX2(acc *[16]float64, in0 []float64)
+
 // siluBackwardAVX512 computes siluBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
@@ -1515,6 +1695,42 @@ func siluBackwardAVX2(dst, in0, in1 []float64)
 //
 //go:noescape
 func siluBackwardAVX2Stream(dst, in0, in1 []float64)
+
+// siluBackwardUsualAVX512 computes siluBackwardUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func siluBackwardUsualAVX512(dst, in0, in1 []float64)
+
+// siluBackwardUsualAVX512Stream computes siluBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func siluBackwardUsualAVX512Stream(dst, in0, in1 []float64)
+
+// siluBackwardUsualAVX2 computes siluBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func siluBackwardUsualAVX2(dst, in0, in1 []float64)
+
+// siluBackwardUsualAVX2Stream computes siluBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func siluBackwardUsualAVX2Stream(dst, in0, in1 []float64)
+
+// siluBackwardRareAVX512 folds siluBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func siluBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
+
+// siluBackwardRareAVX2 folds siluBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func siluBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
 
 // sinAVX512 computes sin with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
@@ -1924,6 +2140,42 @@ func softsignBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func softsignBackwardAVX2Stream(dst, in0, in1 []float64)
 
+// softsignBackwardUsualAVX512 computes softsignBackwardUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func softsignBackwardUsualAVX512(dst, in0, in1 []float64)
+
+// softsignBackwardUsualAVX512Stream computes softsignBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func softsignBackwardUsualAVX512Stream(dst, in0, in1 []float64)
+
+// softsignBackwardUsualAVX2 computes softsignBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, FMA3.
+//
+//go:noescape
+func softsignBackwardUsualAVX2(dst, in0, in1 []float64)
+
+// softsignBackwardUsualAVX2Stream computes softsignBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, FMA3, MMX+.
+//
+//go:noescape
+func softsignBackwardUsualAVX2Stream(dst, in0, in1 []float64)
+
+// softsignBackwardRareAVX512 folds softsignBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func softsignBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
+
+// softsignBackwardRareAVX2 folds softsignBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func softsignBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
+
 // softsignBackwardFromOutputAVX512 computes softsignBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
@@ -2031,6 +2283,42 @@ func tanhBackwardAVX2(dst, in0, in1 []float64)
 //
 //go:noescape
 func tanhBackwardAVX2Stream(dst, in0, in1 []float64)
+
+// tanhBackwardUsualAVX512 computes tanhBackwardUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func tanhBackwardUsualAVX512(dst, in0, in1 []float64)
+
+// tanhBackwardUsualAVX512Stream computes tanhBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func tanhBackwardUsualAVX512Stream(dst, in0, in1 []float64)
+
+// tanhBackwardUsualAVX2 computes tanhBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func tanhBackwardUsualAVX2(dst, in0, in1 []float64)
+
+// tanhBackwardUsualAVX2Stream computes tanhBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func tanhBackwardUsualAVX2Stream(dst, in0, in1 []float64)
+
+// tanhBackwardRareAVX512 folds tanhBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func tanhBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
+
+// tanhBackwardRareAVX2 folds tanhBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func tanhBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
 
 // tanhBackwardFromOutputAVX512 computes tanhBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.

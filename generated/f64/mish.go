@@ -60,6 +60,19 @@ func Mish(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: Mish: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	// Few inputs need mish's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	mishRareImpl(&acc, x)
+	if noneRare(&acc) {
+		if mishUsualStreamImpl != nil && streams(dst, x) {
+			h := streamHead(dst)
+			mishUsualImpl(dst[:h], x[:h])
+			mishUsualStreamImpl(dst[h:], x[h:])
+			return
+		}
+		mishUsualImpl(dst, x)
+		return
+	}
 	if mishStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		mishImpl(dst[:h], x[:h])
@@ -129,6 +142,19 @@ func MishBackward(dx, dy, x []float64) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: MishBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	// Few inputs need mishBackward's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	mishBackwardRareImpl(&acc, x, dy)
+	if noneRare(&acc) {
+		if mishBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+			h := streamHead(dx)
+			mishBackwardUsualImpl(dx[:h], x[:h], dy[:h])
+			mishBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
+			return
+		}
+		mishBackwardUsualImpl(dx, x, dy)
+		return
 	}
 	if mishBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)

@@ -8,16 +8,22 @@ import "math"
 // amd64 the dispatch replaces them at init with the widest assembly the CPU
 // runs (see ISA).
 var (
-	mishImpl         = mishGeneric
-	mishBackwardImpl = mishBackwardGeneric
+	mishImpl              = mishGeneric
+	mishUsualImpl         = mishUsualGeneric
+	mishRareImpl          = mishRareGeneric
+	mishBackwardImpl      = mishBackwardGeneric
+	mishBackwardUsualImpl = mishBackwardUsualGeneric
+	mishBackwardRareImpl  = mishBackwardRareGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
 // streamMinLen); nil unless the dispatch has assembly with non-temporal
 // stores.
 var (
-	mishStreamImpl         func(dst, x []float64)
-	mishBackwardStreamImpl func(dx, x, dy []float64)
+	mishStreamImpl              func(dst, x []float64)
+	mishUsualStreamImpl         func(dst, x []float64)
+	mishBackwardStreamImpl      func(dx, x, dy []float64)
+	mishBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
 // mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 185
@@ -265,6 +271,190 @@ func mishGeneric(dst, x []float64) {
 			v194 = v0
 		}
 		dst[i] = v194
+	}
+}
+
+// mishUsualGeneric is the pure-Go kernel of mishUsual (f64 memory, f64
+// compute, 116 operations): the scalar twin of the vector program the assembly
+// kernels run, with exactly the semantics of vprog.Program.Eval, so every
+// backend gives the same bits. The caller guarantees equal lengths; dst may be
+// the same slice as an input.
+func mishUsualGeneric(dst, x []float64) {
+	x = x[:len(dst)]
+	v0 := math.Float64frombits(0x0000000000000000)  // 0
+	v2 := math.Float64frombits(0xc089000000000000)  // -800
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
+	v6 := math.Float64frombits(0x4034000000000000)  // 20
+	v8 := math.Float64frombits(0xc087480000000000)  // -745
+	v10 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v11 := math.Float64frombits(0xc096d00000000000) // -1460
+	v12 := math.Float64frombits(0x4086300000000000) // 710
+	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v15 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v16 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v17 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v18 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v19 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v20 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v21 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v22 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v23 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v24 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v25 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v26 := math.Float64frombits(0x3ff0000000000000) // 1
+	v27 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v28 := math.Float64frombits(0x408f400000000000) // 1000
+	v29 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v30 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v31 := math.Float64frombits(0xc086200000000000) // -708
+	v33 := math.Float64frombits(0x4000000000000000) // 2
+	for i := range dst {
+		v1 := x[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v9 := v1 < v8
+		v32 := v1 < v31
+		v34 := v11
+		if v1 > v11 {
+			v34 = v1
+		}
+		v35 := v12
+		if v34 < v12 {
+			v35 = v34
+		}
+		v36 := float64(v35 * v13)
+		v37 := math.RoundToEven(v36)
+		v38 := -v37
+		v39 := math.FMA(v38, v14, v35)
+		v40 := math.FMA(v38, v15, v39)
+		v41 := float64(v39 - v40)
+		v42 := math.FMA(v38, v15, v41)
+		v43 := float64(v40 * v40)
+		v44 := -v43
+		v45 := math.FMA(v40, v40, v44)
+		v46 := float64(v10 * v43)
+		v47 := float64(v10 * v45)
+		v48 := float64(v40 + v46)
+		v49 := float64(v40 - v48)
+		v50 := float64(v49 + v46)
+		v51 := float64(v50 + v47)
+		v52 := math.FMA(v42, v40, v42)
+		v53 := float64(v51 + v52)
+		v54 := float64(v43 * v40)
+		v55 := math.FMA(v16, v40, v17)
+		v56 := math.FMA(v55, v40, v18)
+		v57 := math.FMA(v56, v40, v19)
+		v58 := math.FMA(v57, v40, v20)
+		v59 := math.FMA(v58, v40, v21)
+		v60 := math.FMA(v59, v40, v22)
+		v61 := math.FMA(v60, v40, v23)
+		v62 := math.FMA(v61, v40, v24)
+		v63 := math.FMA(v62, v40, v25)
+		v64 := math.FMA(v54, v63, v53)
+		v65 := float64(v26 + v48)
+		v66 := float64(v26 - v65)
+		v67 := float64(v66 + v48)
+		v68 := float64(v67 + v64)
+		v69 := float64(v27 - v37)
+		v70 := v28
+		if v69 < v28 {
+			v70 = v69
+		}
+		v71 := v37 < v29
+		v72 := math.Ldexp(v30, int(v70))
+		v73 := v4
+		if v71 {
+			v73 = v72
+		}
+		v74 := float64(v65 + v73)
+		v75 := float64(v74 - v73)
+		v76 := float64(v65 - v75)
+		v77 := float64(v76 + v68)
+		v78 := float64(v77 + v73)
+		v79 := float64(v78 - v73)
+		v80 := float64(v75 + v79)
+		v81 := math.Ldexp(v80, int(v37))
+		v82 := math.IsNaN(v1)
+		v83 := v81
+		if v82 {
+			v83 = v1
+		}
+		v84 := float64(v83 + v33)
+		v85 := float64(v83 * v84)
+		v86 := float64(v85 + v33)
+		v87 := float64(v85 / v86)
+		v88 := -v87
+		v89 := math.FMA(v88, v86, v85)
+		v90 := -v85
+		v91 := math.FMA(v83, v84, v90)
+		v92 := float64(v84 - v83)
+		v93 := float64(v84 - v92)
+		v94 := float64(v83 - v93)
+		v95 := float64(v33 - v92)
+		v96 := float64(v94 + v95)
+		v97 := float64(v83 * v96)
+		v98 := float64(v91 + v97)
+		v99 := float64(v89 + v98)
+		v100 := float64(v86 - v85)
+		v101 := float64(v86 - v100)
+		v102 := float64(v85 - v101)
+		v103 := float64(v33 - v100)
+		v104 := float64(v102 + v103)
+		v105 := float64(v104 + v98)
+		v106 := float64(v87 * v105)
+		v107 := float64(v99 - v106)
+		v108 := float64(v107 / v86)
+		v109 := float64(v1 * v108)
+		v110 := math.FMA(v1, v87, v109)
+		v111 := v110
+		if v32 {
+			v111 = v0
+		}
+		v112 := v111
+		if v9 {
+			v112 = v0
+		}
+		v113 := v112
+		if v7 {
+			v113 = v1
+		}
+		v114 := v113
+		if v3 {
+			v114 = v5
+		}
+		v115 := v114
+		if v82 {
+			v115 = v1
+		}
+		dst[i] = v115
+	}
+}
+
+// mishRareGeneric is the pure-Go kernel of mishRare (f64 memory, f64 compute,
+// 9 operations): the scalar twin of the vector program the assembly kernels
+// run. It folds each element's value into acc by max, element i into lane i %
+// 8, exactly as vprog.Acc.Add, so every backend gives the same bits. The
+// caller guarantees equal lengths.
+func mishRareGeneric(acc *[16]float64, x []float64) {
+	v1 := math.Float64frombits(0xc087480000000000) // -745
+	v3 := math.Float64frombits(0xc086200000000000) // -708
+	v6 := math.Float64frombits(0x3ff0000000000000) // 1
+	v7 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v2 := v0 < v1
+		v4 := v0 < v3
+		v5 := v4 || v2
+		v8 := v7
+		if v5 {
+			v8 = v6
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v8 > foldS || v8 != v8) {
+			acc[foldK] = v8
+		}
 	}
 }
 
@@ -778,5 +968,435 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 			v430 = v0
 		}
 		dx[i] = v430
+	}
+}
+
+// mishBackwardUsualGeneric is the pure-Go kernel of mishBackwardUsual (f64
+// memory, f64 compute, 324 operations): the scalar twin of the vector program
+// the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
+// so every backend gives the same bits. The caller guarantees equal lengths;
+// dx may be the same slice as an input.
+func mishBackwardUsualGeneric(dx, x, dy []float64) {
+	x = x[:len(dx)]
+	dy = dy[:len(dx)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc089000000000000)   // -800
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4039000000000000)   // 25
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v9 := math.Float64frombits(0xc086200000000000)   // -708
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v12 := math.Float64frombits(0x4086300000000000)  // 710
+	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v16 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v17 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v18 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v19 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v20 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v21 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v22 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v23 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v24 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v25 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v26 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v27 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v28 := math.Float64frombits(0x408f400000000000)  // 1000
+	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v31 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v32 := math.Float64frombits(0xbfc3333333333333)  // -0.15
+	v84 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
+	v86 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
+	v88 := math.Float64frombits(0xc044000000000000)  // -40
+	v120 := math.Float64frombits(0xbff0000000000000) // -1
+	v138 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v140 := math.Float64frombits(0x4008000000000000) // 3
+	v145 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v146 := math.Float64frombits(0x4000000000000000) // 2
+	v150 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v153 := math.Float64frombits(0x4010000000000000) // 4
+	v176 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v307 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v313 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v315 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v316 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dx {
+		v1 := x[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v10 := v1 < v9
+		v33 := v1 < v32
+		v34 := v11
+		if v1 > v11 {
+			v34 = v1
+		}
+		v35 := v12
+		if v34 < v12 {
+			v35 = v34
+		}
+		v36 := float64(v35 * v13)
+		v37 := math.RoundToEven(v36)
+		v38 := -v37
+		v39 := math.FMA(v38, v14, v35)
+		v40 := math.FMA(v38, v15, v39)
+		v41 := float64(v39 - v40)
+		v42 := math.FMA(v38, v15, v41)
+		v43 := float64(v40 * v40)
+		v44 := -v43
+		v45 := math.FMA(v40, v40, v44)
+		v46 := float64(v16 * v43)
+		v47 := float64(v16 * v45)
+		v48 := float64(v40 + v46)
+		v49 := float64(v40 - v48)
+		v50 := float64(v49 + v46)
+		v51 := float64(v50 + v47)
+		v52 := math.FMA(v42, v40, v42)
+		v53 := float64(v51 + v52)
+		v54 := float64(v43 * v40)
+		v55 := math.FMA(v17, v40, v18)
+		v56 := math.FMA(v55, v40, v19)
+		v57 := math.FMA(v56, v40, v20)
+		v58 := math.FMA(v57, v40, v21)
+		v59 := math.FMA(v58, v40, v22)
+		v60 := math.FMA(v59, v40, v23)
+		v61 := math.FMA(v60, v40, v24)
+		v62 := math.FMA(v61, v40, v25)
+		v63 := math.FMA(v62, v40, v26)
+		v64 := math.FMA(v54, v63, v53)
+		v65 := float64(v8 + v48)
+		v66 := float64(v8 - v65)
+		v67 := float64(v66 + v48)
+		v68 := float64(v67 + v64)
+		v69 := float64(v27 - v37)
+		v70 := v28
+		if v69 < v28 {
+			v70 = v69
+		}
+		v71 := v37 < v29
+		v72 := math.Ldexp(v30, int(v70))
+		v73 := v4
+		if v71 {
+			v73 = v72
+		}
+		v74 := float64(v65 + v73)
+		v75 := float64(v74 - v73)
+		v76 := float64(v65 - v75)
+		v77 := float64(v76 + v68)
+		v78 := float64(v77 + v73)
+		v79 := float64(v78 - v73)
+		v80 := float64(v75 + v79)
+		v81 := math.Ldexp(v80, int(v37))
+		v82 := math.IsNaN(v1)
+		v83 := v81
+		if v82 {
+			v83 = v1
+		}
+		v85 := float64(v1 - v84)
+		v87 := float64(v85 - v86)
+		v89 := v88
+		if v87 > v88 {
+			v89 = v87
+		}
+		v90 := v12
+		if v89 < v12 {
+			v90 = v89
+		}
+		v91 := float64(v90 * v13)
+		v92 := math.RoundToEven(v91)
+		v93 := -v92
+		v94 := math.FMA(v93, v14, v90)
+		v95 := math.FMA(v93, v15, v94)
+		v96 := float64(v94 - v95)
+		v97 := math.FMA(v93, v15, v96)
+		v98 := float64(v95 * v95)
+		v99 := -v98
+		v100 := math.FMA(v95, v95, v99)
+		v101 := float64(v16 * v98)
+		v102 := float64(v16 * v100)
+		v103 := float64(v95 + v101)
+		v104 := float64(v95 - v103)
+		v105 := float64(v104 + v101)
+		v106 := float64(v105 + v102)
+		v107 := math.FMA(v97, v95, v97)
+		v108 := float64(v106 + v107)
+		v109 := float64(v98 * v95)
+		v110 := math.FMA(v17, v95, v18)
+		v111 := math.FMA(v110, v95, v19)
+		v112 := math.FMA(v111, v95, v20)
+		v113 := math.FMA(v112, v95, v21)
+		v114 := math.FMA(v113, v95, v22)
+		v115 := math.FMA(v114, v95, v23)
+		v116 := math.FMA(v115, v95, v24)
+		v117 := math.FMA(v116, v95, v25)
+		v118 := math.FMA(v117, v95, v26)
+		v119 := math.FMA(v109, v118, v108)
+		v121 := ldexpMid(v120, v93)
+		v122 := float64(v8 + v121)
+		v123 := float64(v122 - v8)
+		v124 := float64(v122 - v123)
+		v125 := float64(v8 - v124)
+		v126 := float64(v121 - v123)
+		v127 := float64(v125 + v126)
+		v128 := float64(v119 + v127)
+		v129 := float64(v122 + v103)
+		v130 := float64(v122 - v129)
+		v131 := float64(v130 + v103)
+		v132 := float64(v131 + v128)
+		v133 := float64(v129 + v132)
+		v134 := ldexpMid(v133, v92)
+		v135 := math.Copysign(v134, v87)
+		v136 := math.IsNaN(v87)
+		v137 := v135
+		if v136 {
+			v137 = v87
+		}
+		v139 := float64(v137 * v137)
+		v141 := float64(v140 * v137)
+		v142 := float64(v139 + v141)
+		v143 := float64(v142 + v140)
+		v144 := float64(v138 * v143)
+		v147 := float64(v137 + v146)
+		v148 := float64(v145 * v147)
+		v149 := float64(v144 + v148)
+		v151 := float64(v149 + v150)
+		v152 := float64(v137 * v151)
+		v154 := float64(v153 * v87)
+		v155 := float64(v8 + v83)
+		v156 := float64(v154 * v155)
+		v157 := float64(v152 + v156)
+		v158 := float64(v83 * v157)
+		v159 := float64(v83 + v146)
+		v160 := float64(v83 * v159)
+		v161 := float64(v160 + v146)
+		v162 := float64(v161 * v161)
+		v163 := float64(v158 / v162)
+		v164 := -v163
+		v165 := math.FMA(v164, v162, v158)
+		v166 := -v158
+		v167 := math.FMA(v83, v157, v166)
+		v168 := float64(v157 - v156)
+		v169 := float64(v152 - v168)
+		v170 := -v152
+		v171 := math.FMA(v137, v151, v170)
+		v172 := float64(v8 + v137)
+		v173 := float64(v85 - v1)
+		v174 := float64(v85 - v173)
+		v175 := float64(v1 - v174)
+		v177 := float64(v176 - v173)
+		v178 := float64(v175 + v177)
+		v179 := float64(v85 - v87)
+		v180 := float64(v179 - v86)
+		v181 := float64(v178 + v180)
+		v182 := float64(v172 * v181)
+		v183 := float64(v146 * v137)
+		v184 := float64(v183 + v140)
+		v185 := float64(v138 * v184)
+		v186 := float64(v185 + v145)
+		v187 := float64(v137 * v186)
+		v188 := float64(v151 + v187)
+		v189 := float64(v182 * v188)
+		v190 := float64(v171 + v189)
+		v191 := float64(v169 + v190)
+		v192 := -v156
+		v193 := math.FMA(v154, v155, v192)
+		v194 := float64(v181 * v155)
+		v195 := float64(v155 - v8)
+		v196 := float64(v83 - v195)
+		v197 := float64(v87 * v196)
+		v198 := float64(v194 + v197)
+		v199 := float64(v153 * v198)
+		v200 := float64(v193 + v199)
+		v201 := float64(v191 + v200)
+		v202 := float64(v83 * v201)
+		v203 := float64(v167 + v202)
+		v204 := float64(v165 + v203)
+		v205 := -v162
+		v206 := math.FMA(v161, v161, v205)
+		v207 := float64(v146 * v161)
+		v208 := float64(v161 - v160)
+		v209 := float64(v161 - v208)
+		v210 := float64(v160 - v209)
+		v211 := float64(v146 - v208)
+		v212 := float64(v210 + v211)
+		v213 := -v160
+		v214 := math.FMA(v83, v159, v213)
+		v215 := float64(v159 - v83)
+		v216 := float64(v159 - v215)
+		v217 := float64(v83 - v216)
+		v218 := float64(v146 - v215)
+		v219 := float64(v217 + v218)
+		v220 := float64(v83 * v219)
+		v221 := float64(v214 + v220)
+		v222 := float64(v212 + v221)
+		v223 := float64(v207 * v222)
+		v224 := float64(v206 + v223)
+		v225 := float64(v163 * v224)
+		v226 := float64(v204 - v225)
+		v227 := float64(v226 / v162)
+		v228 := float64(v163 + v227)
+		v229 := float64(v160 / v161)
+		v230 := -v229
+		v231 := math.FMA(v230, v161, v160)
+		v232 := float64(v231 + v221)
+		v233 := float64(v229 * v222)
+		v234 := float64(v232 - v233)
+		v235 := float64(v234 / v161)
+		v236 := float64(v153 * v1)
+		v237 := float64(v236 * v83)
+		v238 := float64(v237 * v155)
+		v239 := float64(v238 / v162)
+		v240 := float64(v235 + v239)
+		v241 := float64(v229 + v240)
+		v242 := v241
+		if v33 {
+			v242 = v228
+		}
+		v243 := v242
+		if v10 {
+			v243 = v0
+		}
+		v244 := v243
+		if v7 {
+			v244 = v8
+		}
+		v245 := v244
+		if v3 {
+			v245 = v5
+		}
+		v246 := dy[i]
+		v247 := float64(v246 * v5)
+		v248 := float64(v246 * v8)
+		v249 := float64(v246 * v31)
+		v250 := float64(v246 * v163)
+		v251 := -v250
+		v252 := math.FMA(v246, v163, v251)
+		v253 := float64(v246 * v226)
+		v254 := -v253
+		v255 := math.FMA(v246, v226, v254)
+		v256 := float64(v253 / v162)
+		v257 := -v256
+		v258 := math.FMA(v257, v162, v253)
+		v259 := float64(v258 + v255)
+		v260 := float64(v259 / v162)
+		v261 := float64(v250 + v256)
+		v262 := float64(v261 - v250)
+		v263 := float64(v261 - v262)
+		v264 := float64(v250 - v263)
+		v265 := float64(v256 - v262)
+		v266 := float64(v264 + v265)
+		v267 := float64(v266 + v252)
+		v268 := float64(v267 + v260)
+		v269 := float64(v246 * v229)
+		v270 := -v269
+		v271 := math.FMA(v246, v229, v270)
+		v272 := float64(v246 * v235)
+		v273 := -v272
+		v274 := math.FMA(v246, v235, v273)
+		v275 := float64(v246 * v239)
+		v276 := -v275
+		v277 := math.FMA(v246, v239, v276)
+		v278 := float64(v272 + v275)
+		v279 := float64(v278 - v272)
+		v280 := float64(v278 - v279)
+		v281 := float64(v272 - v280)
+		v282 := float64(v275 - v279)
+		v283 := float64(v281 + v282)
+		v284 := float64(v283 + v274)
+		v285 := float64(v284 + v277)
+		v286 := float64(v269 + v278)
+		v287 := float64(v286 - v269)
+		v288 := float64(v286 - v287)
+		v289 := float64(v269 - v288)
+		v290 := float64(v278 - v287)
+		v291 := float64(v289 + v290)
+		v292 := float64(v291 + v271)
+		v293 := float64(v292 + v285)
+		v294 := v286
+		if v33 {
+			v294 = v261
+		}
+		v295 := v293
+		if v33 {
+			v295 = v268
+		}
+		v296 := v294
+		if v10 {
+			v296 = v0
+		}
+		v297 := v295
+		if v10 {
+			v297 = v0
+		}
+		v298 := v296
+		if v7 {
+			v298 = v248
+		}
+		v299 := v297
+		if v7 {
+			v299 = v4
+		}
+		v300 := v298
+		if v3 {
+			v300 = v247
+		}
+		v301 := v299
+		if v3 {
+			v301 = v4
+		}
+		v302 := float64(v300 + v301)
+		v303 := float64(v246 * v245)
+		v304 := float64(v302 - v303)
+		v305 := math.Abs(v304)
+		v306 := math.Abs(v303)
+		v308 := float64(v306 * v307)
+		v309 := v305 <= v308
+		v310 := math.Abs(v246)
+		v311 := math.Abs(v249)
+		v312 := v310
+		if v311 > v310 {
+			v312 = v311
+		}
+		v314 := float64(v305 * v313)
+		v317 := math.FMA(v312, v315, v316)
+		v318 := v314 <= v317
+		v319 := v309 || v318
+		v320 := v302 == v4
+		v321 := v319 && !v320
+		v322 := v303
+		if v321 {
+			v322 = v302
+		}
+		v323 := v322
+		if v82 {
+			v323 = v1
+		}
+		dx[i] = v323
+	}
+}
+
+// mishBackwardRareGeneric is the pure-Go kernel of mishBackwardRare (f64
+// memory, f64 compute, 6 operations): the scalar twin of the vector program
+// the assembly kernels run. It folds each element's value into acc by max,
+// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
+// the same bits. The caller guarantees equal lengths.
+func mishBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
+	dy = dy[:len(x)]
+	v1 := math.Float64frombits(0xc086200000000000) // -708
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v2 := v0 < v1
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
+			acc[foldK] = v5
+		}
 	}
 }

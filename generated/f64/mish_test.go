@@ -128,3 +128,23 @@ func BenchmarkMishBackward(b *testing.B) {
 		},
 	)
 }
+
+// TestMishRarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
+func TestMishRarePath(t *testing.T) {
+	kerneltest.RarePath(t, 1,
+		func(dst []float64, in [][]float64) {
+			Mish(dst, in[0])
+		},
+		func(dst []float64, in [][]float64) {
+			mishGeneric(dst, in[0])
+		},
+	)
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			MishBackward(dst, in[1], in[0])
+		},
+		func(dst []float64, in [][]float64) {
+			mishBackwardGeneric(dst, in[0], in[1])
+		},
+	)
+}

@@ -58,6 +58,19 @@ func SiLU(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: SiLU: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	// Few inputs need silu's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	siluRareImpl(&acc, x)
+	if noneRare(&acc) {
+		if siluUsualStreamImpl != nil && streams(dst, x) {
+			h := streamHead(dst)
+			siluUsualImpl(dst[:h], x[:h])
+			siluUsualStreamImpl(dst[h:], x[h:])
+			return
+		}
+		siluUsualImpl(dst, x)
+		return
+	}
 	if siluStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		siluImpl(dst[:h], x[:h])
@@ -124,6 +137,19 @@ func SiLUBackward(dx, dy, x []float64) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: SiLUBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	// Few inputs need siluBackward's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	siluBackwardRareImpl(&acc, x, dy)
+	if noneRare(&acc) {
+		if siluBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+			h := streamHead(dx)
+			siluBackwardUsualImpl(dx[:h], x[:h], dy[:h])
+			siluBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
+			return
+		}
+		siluBackwardUsualImpl(dx, x, dy)
+		return
 	}
 	if siluBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)

@@ -8,16 +8,22 @@ import "math"
 // amd64 the dispatch replaces them at init with the widest assembly the CPU
 // runs (see ISA).
 var (
-	siluImpl         = siluGeneric
-	siluBackwardImpl = siluBackwardGeneric
+	siluImpl              = siluGeneric
+	siluUsualImpl         = siluUsualGeneric
+	siluRareImpl          = siluRareGeneric
+	siluBackwardImpl      = siluBackwardGeneric
+	siluBackwardUsualImpl = siluBackwardUsualGeneric
+	siluBackwardRareImpl  = siluBackwardRareGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
 // streamMinLen); nil unless the dispatch has assembly with non-temporal
 // stores.
 var (
-	siluStreamImpl         func(dst, x []float64)
-	siluBackwardStreamImpl func(dx, x, dy []float64)
+	siluStreamImpl              func(dst, x []float64)
+	siluUsualStreamImpl         func(dst, x []float64)
+	siluBackwardStreamImpl      func(dx, x, dy []float64)
+	siluBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
 // siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 203
@@ -313,6 +319,252 @@ func siluGeneric(dst, x []float64) {
 			v205 = v0
 		}
 		dst[i] = v205
+	}
+}
+
+// siluUsualGeneric is the pure-Go kernel of siluUsual (f64 memory, f64
+// compute, 145 operations): the scalar twin of the vector program the assembly
+// kernels run, with exactly the semantics of vprog.Program.Eval, so every
+// backend gives the same bits. The caller guarantees equal lengths; dst may be
+// the same slice as an input.
+func siluUsualGeneric(dst, x []float64) {
+	x = x[:len(dst)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc089000000000000)   // -800
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0xc087480000000000)   // -745
+	v8 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v10 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v11 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v12 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v13 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v14 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v15 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v16 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v17 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v18 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v19 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v20 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v21 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v22 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v23 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v24 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v25 := math.Float64frombits(0x408f400000000000)  // 1000
+	v26 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v27 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v68 := math.Float64frombits(0xc091300000000000)  // -1100
+	v129 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v134 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v136 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v137 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dst {
+		v1 := x[i]
+		v3 := v1 < v2
+		v7 := v1 < v6
+		v28 := math.Abs(v1)
+		v29 := -v28
+		v30 := v9
+		if v29 > v9 {
+			v30 = v29
+		}
+		v31 := v1 < v4
+		v32 := float64(v30 * v10)
+		v33 := math.RoundToEven(v32)
+		v34 := -v33
+		v35 := math.FMA(v34, v11, v30)
+		v36 := math.FMA(v34, v12, v35)
+		v37 := float64(v35 - v36)
+		v38 := math.FMA(v34, v12, v37)
+		v39 := float64(v36 * v36)
+		v40 := -v39
+		v41 := math.FMA(v36, v36, v40)
+		v42 := float64(v8 * v39)
+		v43 := float64(v8 * v41)
+		v44 := float64(v36 + v42)
+		v45 := float64(v36 - v44)
+		v46 := float64(v45 + v42)
+		v47 := float64(v46 + v43)
+		v48 := math.FMA(v38, v36, v38)
+		v49 := float64(v47 + v48)
+		v50 := float64(v39 * v36)
+		v51 := math.FMA(v13, v36, v14)
+		v52 := math.FMA(v51, v36, v15)
+		v53 := math.FMA(v52, v36, v16)
+		v54 := math.FMA(v53, v36, v17)
+		v55 := math.FMA(v54, v36, v18)
+		v56 := math.FMA(v55, v36, v19)
+		v57 := math.FMA(v56, v36, v20)
+		v58 := math.FMA(v57, v36, v21)
+		v59 := math.FMA(v58, v36, v22)
+		v60 := math.FMA(v50, v59, v49)
+		v61 := float64(v23 + v44)
+		v62 := float64(v23 - v61)
+		v63 := float64(v62 + v44)
+		v64 := float64(v63 + v60)
+		v65 := float64(v61 + v64)
+		v66 := float64(v61 - v65)
+		v67 := float64(v66 + v64)
+		v69 := v68
+		if v33 > v68 {
+			v69 = v33
+		}
+		v70 := ldexpMid(v23, v69)
+		v71 := float64(v65 * v70)
+		v72 := float64(v67 * v70)
+		v73 := float64(v23 + v71)
+		v74 := float64(v23 - v73)
+		v75 := float64(v74 + v71)
+		v76 := float64(v75 + v72)
+		v77 := v23
+		if v31 {
+			v77 = v65
+		}
+		v78 := v4
+		if v31 {
+			v78 = v67
+		}
+		v79 := float64(v23 / v73)
+		v80 := float64(v77 * v79)
+		v81 := -v80
+		v82 := math.FMA(v81, v73, v77)
+		v83 := math.FMA(v81, v76, v82)
+		v84 := float64(v83 + v78)
+		v85 := v9 <= v29
+		v86 := float64(v84 * v79)
+		v87 := v4
+		if v31 {
+			v87 = v33
+		}
+		v88 := float64(v24 - v87)
+		v89 := v25
+		if v88 < v25 {
+			v89 = v88
+		}
+		v90 := v87 < v26
+		v91 := math.Ldexp(v27, int(v89))
+		v92 := v4
+		if v90 {
+			v92 = v91
+		}
+		v93 := float64(v80 + v92)
+		v94 := float64(v93 - v92)
+		v95 := float64(v80 - v94)
+		v96 := float64(v95 + v86)
+		v97 := float64(v96 + v92)
+		v98 := float64(v97 - v92)
+		v99 := float64(v94 + v98)
+		v100 := math.Ldexp(v99, int(v87))
+		v101 := math.IsNaN(v1)
+		v102 := v100
+		if v101 {
+			v102 = v1
+		}
+		v103 := float64(v1 * v102)
+		v104 := v103
+		if v7 {
+			v104 = v0
+		}
+		v105 := v104
+		if v3 {
+			v105 = v5
+		}
+		v106 := float64(v1 * v1)
+		v107 := -v106
+		v108 := math.FMA(v1, v1, v107)
+		v109 := v4
+		if v85 {
+			v109 = v80
+		}
+		v110 := float64(v1 * v109)
+		v111 := -v110
+		v112 := math.FMA(v1, v109, v111)
+		v113 := v4
+		if v85 {
+			v113 = v86
+		}
+		v114 := float64(v1 * v113)
+		v115 := float64(v112 + v114)
+		v116 := float64(v110 + v115)
+		v117 := math.Ldexp(v116, int(v87))
+		v118 := v117
+		if v101 {
+			v118 = v106
+		}
+		v119 := v4
+		if v101 {
+			v119 = v108
+		}
+		v120 := v118
+		if v7 {
+			v120 = v0
+		}
+		v121 := v119
+		if v7 {
+			v121 = v0
+		}
+		v122 := v120
+		if v3 {
+			v122 = v5
+		}
+		v123 := v121
+		if v3 {
+			v123 = v4
+		}
+		v124 := float64(v122 + v123)
+		v125 := float64(v23 * v105)
+		v126 := float64(v124 - v125)
+		v127 := math.Abs(v126)
+		v128 := math.Abs(v125)
+		v130 := float64(v128 * v129)
+		v131 := v127 <= v130
+		v132 := v23
+		if v28 > v23 {
+			v132 = v28
+		}
+		v133 := v132
+		if v28 > v132 {
+			v133 = v28
+		}
+		v135 := float64(v127 * v134)
+		v138 := math.FMA(v133, v136, v137)
+		v139 := v135 <= v138
+		v140 := v131 || v139
+		v141 := v124 == v4
+		v142 := v140 && !v141
+		v143 := v125
+		if v142 {
+			v143 = v124
+		}
+		v144 := v143
+		if v101 {
+			v144 = v1
+		}
+		dst[i] = v144
+	}
+}
+
+// siluRareGeneric is the pure-Go kernel of siluRare (f64 memory, f64 compute,
+// 6 operations): the scalar twin of the vector program the assembly kernels
+// run. It folds each element's value into acc by max, element i into lane i %
+// 8, exactly as vprog.Acc.Add, so every backend gives the same bits. The
+// caller guarantees equal lengths.
+func siluRareGeneric(acc *[16]float64, x []float64) {
+	v1 := math.Float64frombits(0xc087480000000000) // -745
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v2 := v0 < v1
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
+			acc[foldK] = v5
+		}
 	}
 }
 
@@ -1189,5 +1441,799 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 			v687 = v0
 		}
 		dx[i] = v687
+	}
+}
+
+// siluBackwardUsualGeneric is the pure-Go kernel of siluBackwardUsual (f64
+// memory, f64 compute, 580 operations): the scalar twin of the vector program
+// the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
+// so every backend gives the same bits. The caller guarantees equal lengths;
+// dx may be the same slice as an input.
+func siluBackwardUsualGeneric(dx, x, dy []float64) {
+	x = x[:len(dx)]
+	dy = dy[:len(dx)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc089000000000000)   // -800
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4046800000000000)   // 45
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v9 := math.Float64frombits(0xc086200000000000)   // -708
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v12 := math.Float64frombits(0x4086300000000000)  // 710
+	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v16 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v17 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v18 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v19 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v20 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v21 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v22 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v23 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v24 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v25 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v26 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v27 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v28 := math.Float64frombits(0x408f400000000000)  // 1000
+	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v31 := math.Float64frombits(0x4086280000000000)  // 709
+	v32 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v33 := math.Float64frombits(0xc000000000000000)  // -2
+	v76 := math.Float64frombits(0xc091300000000000)  // -1100
+	v252 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v329 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v331 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v333 := math.Float64frombits(0xbff0000000000000) // -1
+	v334 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v335 := math.Float64frombits(0xc044000000000000) // -40
+	v397 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v401 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v561 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v569 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v571 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v572 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dx {
+		v1 := x[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v10 := v1 < v9
+		v34 := v1 < v33
+		v35 := -v1
+		v36 := math.Abs(v35)
+		v37 := -v36
+		v38 := v11
+		if v37 > v11 {
+			v38 = v37
+		}
+		v39 := v35 < v4
+		v40 := float64(v38 * v13)
+		v41 := math.RoundToEven(v40)
+		v42 := -v41
+		v43 := math.FMA(v42, v14, v38)
+		v44 := math.FMA(v42, v15, v43)
+		v45 := float64(v43 - v44)
+		v46 := math.FMA(v42, v15, v45)
+		v47 := float64(v44 * v44)
+		v48 := -v47
+		v49 := math.FMA(v44, v44, v48)
+		v50 := float64(v16 * v47)
+		v51 := float64(v16 * v49)
+		v52 := float64(v44 + v50)
+		v53 := float64(v44 - v52)
+		v54 := float64(v53 + v50)
+		v55 := float64(v54 + v51)
+		v56 := math.FMA(v46, v44, v46)
+		v57 := float64(v55 + v56)
+		v58 := float64(v47 * v44)
+		v59 := math.FMA(v17, v44, v18)
+		v60 := math.FMA(v59, v44, v19)
+		v61 := math.FMA(v60, v44, v20)
+		v62 := math.FMA(v61, v44, v21)
+		v63 := math.FMA(v62, v44, v22)
+		v64 := math.FMA(v63, v44, v23)
+		v65 := math.FMA(v64, v44, v24)
+		v66 := math.FMA(v65, v44, v25)
+		v67 := math.FMA(v66, v44, v26)
+		v68 := math.FMA(v58, v67, v57)
+		v69 := float64(v8 + v52)
+		v70 := float64(v8 - v69)
+		v71 := float64(v70 + v52)
+		v72 := float64(v71 + v68)
+		v73 := float64(v69 + v72)
+		v74 := float64(v69 - v73)
+		v75 := float64(v74 + v72)
+		v77 := v76
+		if v41 > v76 {
+			v77 = v41
+		}
+		v78 := ldexpMid(v8, v77)
+		v79 := float64(v73 * v78)
+		v80 := float64(v75 * v78)
+		v81 := float64(v8 + v79)
+		v82 := float64(v8 - v81)
+		v83 := float64(v82 + v79)
+		v84 := float64(v83 + v80)
+		v85 := v8
+		if v39 {
+			v85 = v73
+		}
+		v86 := v4
+		if v39 {
+			v86 = v75
+		}
+		v87 := float64(v8 / v81)
+		v88 := float64(v85 * v87)
+		v89 := -v88
+		v90 := math.FMA(v89, v81, v85)
+		v91 := math.FMA(v89, v84, v90)
+		v92 := float64(v91 + v86)
+		v93 := float64(v92 * v87)
+		v94 := v4
+		if v39 {
+			v94 = v41
+		}
+		v95 := float64(v27 - v94)
+		v96 := v28
+		if v95 < v28 {
+			v96 = v95
+		}
+		v97 := v94 < v29
+		v98 := math.Ldexp(v30, int(v96))
+		v99 := v4
+		if v97 {
+			v99 = v98
+		}
+		v100 := float64(v88 + v99)
+		v101 := float64(v100 - v99)
+		v102 := float64(v88 - v101)
+		v103 := float64(v102 + v93)
+		v104 := float64(v103 + v99)
+		v105 := float64(v104 - v99)
+		v106 := float64(v101 + v105)
+		v107 := math.Ldexp(v106, int(v94))
+		v108 := math.IsNaN(v35)
+		v109 := v107
+		if v108 {
+			v109 = v35
+		}
+		v110 := float64(v1 * v109)
+		v111 := float64(v8 + v110)
+		v112 := math.Abs(v1)
+		v113 := -v112
+		v114 := v11
+		if v113 > v11 {
+			v114 = v113
+		}
+		v115 := v1 < v4
+		v116 := float64(v114 * v13)
+		v117 := math.RoundToEven(v116)
+		v118 := -v117
+		v119 := math.FMA(v118, v14, v114)
+		v120 := math.FMA(v118, v15, v119)
+		v121 := float64(v119 - v120)
+		v122 := math.FMA(v118, v15, v121)
+		v123 := float64(v120 * v120)
+		v124 := -v123
+		v125 := math.FMA(v120, v120, v124)
+		v126 := float64(v16 * v123)
+		v127 := float64(v16 * v125)
+		v128 := float64(v120 + v126)
+		v129 := float64(v120 - v128)
+		v130 := float64(v129 + v126)
+		v131 := float64(v130 + v127)
+		v132 := math.FMA(v122, v120, v122)
+		v133 := float64(v131 + v132)
+		v134 := float64(v123 * v120)
+		v135 := math.FMA(v17, v120, v18)
+		v136 := math.FMA(v135, v120, v19)
+		v137 := math.FMA(v136, v120, v20)
+		v138 := math.FMA(v137, v120, v21)
+		v139 := math.FMA(v138, v120, v22)
+		v140 := math.FMA(v139, v120, v23)
+		v141 := math.FMA(v140, v120, v24)
+		v142 := math.FMA(v141, v120, v25)
+		v143 := math.FMA(v142, v120, v26)
+		v144 := math.FMA(v134, v143, v133)
+		v145 := float64(v8 + v128)
+		v146 := float64(v8 - v145)
+		v147 := float64(v146 + v128)
+		v148 := float64(v147 + v144)
+		v149 := float64(v145 + v148)
+		v150 := float64(v145 - v149)
+		v151 := float64(v150 + v148)
+		v152 := v76
+		if v117 > v76 {
+			v152 = v117
+		}
+		v153 := ldexpMid(v8, v152)
+		v154 := float64(v149 * v153)
+		v155 := float64(v151 * v153)
+		v156 := float64(v8 + v154)
+		v157 := float64(v8 - v156)
+		v158 := float64(v157 + v154)
+		v159 := float64(v158 + v155)
+		v160 := v8
+		if v115 {
+			v160 = v149
+		}
+		v161 := v4
+		if v115 {
+			v161 = v151
+		}
+		v162 := float64(v8 / v156)
+		v163 := float64(v160 * v162)
+		v164 := -v163
+		v165 := math.FMA(v164, v156, v160)
+		v166 := math.FMA(v164, v159, v165)
+		v167 := float64(v166 + v161)
+		v168 := v11 <= v113
+		v169 := float64(v167 * v162)
+		v170 := v4
+		if v115 {
+			v170 = v117
+		}
+		v171 := float64(v27 - v170)
+		v172 := v28
+		if v171 < v28 {
+			v172 = v171
+		}
+		v173 := v170 < v29
+		v174 := math.Ldexp(v30, int(v172))
+		v175 := v4
+		if v173 {
+			v175 = v174
+		}
+		v176 := float64(v163 + v175)
+		v177 := float64(v176 - v175)
+		v178 := float64(v163 - v177)
+		v179 := float64(v178 + v169)
+		v180 := float64(v179 + v175)
+		v181 := float64(v180 - v175)
+		v182 := float64(v177 + v181)
+		v183 := math.Ldexp(v182, int(v170))
+		v184 := math.IsNaN(v1)
+		v185 := v183
+		if v184 {
+			v185 = v1
+		}
+		v186 := float64(v111 - v110)
+		v187 := float64(v8 - v186)
+		v188 := -v110
+		v189 := math.FMA(v1, v109, v188)
+		v190 := -v109
+		v191 := v11
+		if v1 > v11 {
+			v191 = v1
+		}
+		v192 := v12
+		if v191 < v12 {
+			v192 = v191
+		}
+		v193 := float64(v192 * v13)
+		v194 := math.RoundToEven(v193)
+		v195 := -v194
+		v196 := math.FMA(v195, v14, v192)
+		v197 := math.FMA(v195, v15, v196)
+		v198 := float64(v196 - v197)
+		v199 := math.FMA(v195, v15, v198)
+		v200 := float64(v197 * v197)
+		v201 := -v200
+		v202 := math.FMA(v197, v197, v201)
+		v203 := float64(v16 * v200)
+		v204 := float64(v16 * v202)
+		v205 := float64(v197 + v203)
+		v206 := float64(v197 - v205)
+		v207 := float64(v206 + v203)
+		v208 := float64(v207 + v204)
+		v209 := math.FMA(v199, v197, v199)
+		v210 := float64(v208 + v209)
+		v211 := float64(v200 * v197)
+		v212 := math.FMA(v17, v197, v18)
+		v213 := math.FMA(v212, v197, v19)
+		v214 := math.FMA(v213, v197, v20)
+		v215 := math.FMA(v214, v197, v21)
+		v216 := math.FMA(v215, v197, v22)
+		v217 := math.FMA(v216, v197, v23)
+		v218 := math.FMA(v217, v197, v24)
+		v219 := math.FMA(v218, v197, v25)
+		v220 := math.FMA(v219, v197, v26)
+		v221 := math.FMA(v211, v220, v210)
+		v222 := float64(v8 + v205)
+		v223 := float64(v8 - v222)
+		v224 := float64(v223 + v205)
+		v225 := float64(v224 + v221)
+		v226 := float64(v27 - v194)
+		v227 := v28
+		if v226 < v28 {
+			v227 = v226
+		}
+		v228 := v194 < v29
+		v229 := math.Ldexp(v30, int(v227))
+		v230 := v4
+		if v228 {
+			v230 = v229
+		}
+		v231 := float64(v222 + v230)
+		v232 := float64(v231 - v230)
+		v233 := float64(v222 - v232)
+		v234 := float64(v233 + v225)
+		v235 := float64(v234 + v230)
+		v236 := float64(v235 - v230)
+		v237 := float64(v232 + v236)
+		v238 := math.Ldexp(v237, int(v194))
+		v239 := v238
+		if v184 {
+			v239 = v1
+		}
+		v240 := float64(v8 + v239)
+		v241 := math.FMA(v190, v240, v8)
+		v242 := float64(v240 - v8)
+		v243 := float64(v239 - v242)
+		v244 := float64(v109 * v243)
+		v245 := float64(v241 - v244)
+		v246 := float64(v245 / v240)
+		v247 := float64(v1 * v246)
+		v248 := float64(v189 + v247)
+		v249 := float64(v187 + v248)
+		v250 := float64(v249 * v185)
+		v251 := math.FMA(v111, v185, v250)
+		v253 := v1 < v252
+		v254 := math.Abs(v113)
+		v255 := -v254
+		v256 := v11
+		if v255 > v11 {
+			v256 = v255
+		}
+		v257 := v113 < v4
+		v258 := float64(v256 * v13)
+		v259 := math.RoundToEven(v258)
+		v260 := -v259
+		v261 := math.FMA(v260, v14, v256)
+		v262 := math.FMA(v260, v15, v261)
+		v263 := float64(v261 - v262)
+		v264 := math.FMA(v260, v15, v263)
+		v265 := float64(v262 * v262)
+		v266 := -v265
+		v267 := math.FMA(v262, v262, v266)
+		v268 := float64(v16 * v265)
+		v269 := float64(v16 * v267)
+		v270 := float64(v262 + v268)
+		v271 := float64(v262 - v270)
+		v272 := float64(v271 + v268)
+		v273 := float64(v272 + v269)
+		v274 := math.FMA(v264, v262, v264)
+		v275 := float64(v273 + v274)
+		v276 := float64(v265 * v262)
+		v277 := math.FMA(v17, v262, v18)
+		v278 := math.FMA(v277, v262, v19)
+		v279 := math.FMA(v278, v262, v20)
+		v280 := math.FMA(v279, v262, v21)
+		v281 := math.FMA(v280, v262, v22)
+		v282 := math.FMA(v281, v262, v23)
+		v283 := math.FMA(v282, v262, v24)
+		v284 := math.FMA(v283, v262, v25)
+		v285 := math.FMA(v284, v262, v26)
+		v286 := math.FMA(v276, v285, v275)
+		v287 := float64(v8 + v270)
+		v288 := float64(v8 - v287)
+		v289 := float64(v288 + v270)
+		v290 := float64(v289 + v286)
+		v291 := float64(v287 + v290)
+		v292 := float64(v287 - v291)
+		v293 := float64(v292 + v290)
+		v294 := v76
+		if v259 > v76 {
+			v294 = v259
+		}
+		v295 := ldexpMid(v8, v294)
+		v296 := float64(v291 * v295)
+		v297 := float64(v293 * v295)
+		v298 := float64(v8 + v296)
+		v299 := float64(v8 - v298)
+		v300 := float64(v299 + v296)
+		v301 := float64(v300 + v297)
+		v302 := v8
+		if v257 {
+			v302 = v291
+		}
+		v303 := v4
+		if v257 {
+			v303 = v293
+		}
+		v304 := float64(v8 / v298)
+		v305 := float64(v302 * v304)
+		v306 := -v305
+		v307 := math.FMA(v306, v298, v302)
+		v308 := math.FMA(v306, v301, v307)
+		v309 := float64(v308 + v303)
+		v310 := float64(v309 * v304)
+		v311 := v4
+		if v257 {
+			v311 = v259
+		}
+		v312 := float64(v27 - v311)
+		v313 := v28
+		if v312 < v28 {
+			v313 = v312
+		}
+		v314 := v311 < v29
+		v315 := math.Ldexp(v30, int(v313))
+		v316 := v4
+		if v314 {
+			v316 = v315
+		}
+		v317 := float64(v305 + v316)
+		v318 := float64(v317 - v316)
+		v319 := float64(v305 - v318)
+		v320 := float64(v319 + v310)
+		v321 := float64(v320 + v316)
+		v322 := float64(v321 - v316)
+		v323 := float64(v318 + v322)
+		v324 := math.Ldexp(v323, int(v311))
+		v325 := math.IsNaN(v113)
+		v326 := v324
+		if v325 {
+			v326 = v113
+		}
+		v327 := float64(v8 - v326)
+		v328 := float64(v326 * v327)
+		v330 := float64(v1 - v329)
+		v332 := float64(v330 - v331)
+		v336 := v335
+		if v332 > v335 {
+			v336 = v332
+		}
+		v337 := v12
+		if v336 < v12 {
+			v337 = v336
+		}
+		v338 := float64(v337 * v13)
+		v339 := math.RoundToEven(v338)
+		v340 := -v339
+		v341 := math.FMA(v340, v14, v337)
+		v342 := math.FMA(v340, v15, v341)
+		v343 := float64(v341 - v342)
+		v344 := math.FMA(v340, v15, v343)
+		v345 := float64(v342 * v342)
+		v346 := -v345
+		v347 := math.FMA(v342, v342, v346)
+		v348 := float64(v16 * v345)
+		v349 := float64(v16 * v347)
+		v350 := float64(v342 + v348)
+		v351 := float64(v342 - v350)
+		v352 := float64(v351 + v348)
+		v353 := float64(v352 + v349)
+		v354 := math.FMA(v344, v342, v344)
+		v355 := float64(v353 + v354)
+		v356 := float64(v345 * v342)
+		v357 := math.FMA(v17, v342, v18)
+		v358 := math.FMA(v357, v342, v19)
+		v359 := math.FMA(v358, v342, v20)
+		v360 := math.FMA(v359, v342, v21)
+		v361 := math.FMA(v360, v342, v22)
+		v362 := math.FMA(v361, v342, v23)
+		v363 := math.FMA(v362, v342, v24)
+		v364 := math.FMA(v363, v342, v25)
+		v365 := math.FMA(v364, v342, v26)
+		v366 := math.FMA(v356, v365, v355)
+		v367 := ldexpMid(v333, v340)
+		v368 := float64(v8 + v367)
+		v369 := float64(v368 - v8)
+		v370 := float64(v368 - v369)
+		v371 := float64(v8 - v370)
+		v372 := float64(v367 - v369)
+		v373 := float64(v371 + v372)
+		v374 := float64(v366 + v373)
+		v375 := float64(v368 + v350)
+		v376 := float64(v368 - v375)
+		v377 := float64(v376 + v350)
+		v378 := float64(v377 + v374)
+		v379 := float64(v375 + v378)
+		v380 := ldexpMid(v379, v339)
+		v381 := math.Copysign(v380, v332)
+		v382 := math.IsNaN(v332)
+		v383 := v381
+		if v382 {
+			v383 = v332
+		}
+		v384 := float64(v334 * v383)
+		v385 := float64(v332 + v384)
+		v386 := float64(v332 - v385)
+		v387 := float64(v386 + v384)
+		v388 := -v384
+		v389 := math.FMA(v334, v383, v388)
+		v390 := float64(v331 * v383)
+		v391 := float64(v389 - v390)
+		v392 := float64(v330 - v332)
+		v393 := float64(v392 - v331)
+		v394 := float64(v330 - v1)
+		v395 := float64(v330 - v394)
+		v396 := float64(v1 - v395)
+		v398 := float64(v397 - v394)
+		v399 := float64(v396 + v398)
+		v400 := float64(v393 + v399)
+		v402 := float64(v8 + v383)
+		v403 := float64(v401 * v402)
+		v404 := float64(v8 + v403)
+		v405 := float64(v400 * v404)
+		v406 := float64(v391 + v405)
+		v407 := float64(v387 + v406)
+		v408 := float64(v328 * v407)
+		v409 := -v328
+		v410 := math.FMA(v326, v327, v409)
+		v411 := float64(v8 - v327)
+		v412 := float64(v411 - v326)
+		v413 := -v326
+		v414 := math.FMA(v413, v240, v239)
+		v415 := float64(v222 + v225)
+		v416 := float64(v222 - v415)
+		v417 := float64(v416 + v225)
+		v418 := v29 <= v194
+		v419 := v31 < v1
+		v420 := v418 && !v419
+		v421 := math.Ldexp(v417, int(v194))
+		v422 := v4
+		if v420 {
+			v422 = v421
+		}
+		v423 := v422
+		if v184 {
+			v423 = v1
+		}
+		v424 := float64(v414 + v423)
+		v425 := float64(v243 + v423)
+		v426 := float64(v326 * v425)
+		v427 := float64(v424 - v426)
+		v428 := float64(v427 / v240)
+		v429 := float64(v412 - v428)
+		v430 := float64(v326 * v429)
+		v431 := float64(v428 * v327)
+		v432 := float64(v430 + v431)
+		v433 := float64(v410 + v432)
+		v434 := float64(v433 * v385)
+		v435 := float64(v408 + v434)
+		v436 := math.FMA(v328, v385, v435)
+		v437 := math.FMA(v413, v326, v326)
+		v438 := math.FMA(v1, v437, v185)
+		v439 := v438
+		if v253 {
+			v439 = v436
+		}
+		v440 := v439
+		if v34 {
+			v440 = v251
+		}
+		v441 := v440
+		if v10 {
+			v441 = v0
+		}
+		v442 := v441
+		if v7 {
+			v442 = v8
+		}
+		v443 := v442
+		if v3 {
+			v443 = v5
+		}
+		v444 := dy[i]
+		v445 := float64(v444 * v5)
+		v446 := float64(v444 * v8)
+		v447 := float64(v444 * v32)
+		v448 := float64(v444 * v111)
+		v449 := -v448
+		v450 := math.FMA(v444, v111, v449)
+		v451 := float64(v448 * v185)
+		v452 := -v451
+		v453 := math.FMA(v448, v185, v452)
+		v454 := math.FMA(v450, v185, v453)
+		v455 := float64(v444 * v249)
+		v456 := -v455
+		v457 := math.FMA(v444, v249, v456)
+		v458 := float64(v455 * v185)
+		v459 := -v458
+		v460 := math.FMA(v455, v185, v459)
+		v461 := math.FMA(v457, v185, v460)
+		v462 := float64(v451 + v458)
+		v463 := float64(v462 - v451)
+		v464 := float64(v462 - v463)
+		v465 := float64(v451 - v464)
+		v466 := float64(v458 - v463)
+		v467 := float64(v465 + v466)
+		v468 := float64(v467 + v454)
+		v469 := float64(v468 + v461)
+		v470 := float64(v444 * v328)
+		v471 := -v470
+		v472 := math.FMA(v444, v328, v471)
+		v473 := float64(v470 * v385)
+		v474 := -v473
+		v475 := math.FMA(v470, v385, v474)
+		v476 := math.FMA(v472, v385, v475)
+		v477 := float64(v444 * v408)
+		v478 := -v477
+		v479 := math.FMA(v444, v408, v478)
+		v480 := float64(v444 * v434)
+		v481 := -v480
+		v482 := math.FMA(v444, v434, v481)
+		v483 := float64(v477 + v480)
+		v484 := float64(v483 - v477)
+		v485 := float64(v483 - v484)
+		v486 := float64(v477 - v485)
+		v487 := float64(v480 - v484)
+		v488 := float64(v486 + v487)
+		v489 := float64(v488 + v479)
+		v490 := float64(v489 + v482)
+		v491 := float64(v473 + v483)
+		v492 := float64(v491 - v473)
+		v493 := float64(v491 - v492)
+		v494 := float64(v473 - v493)
+		v495 := float64(v483 - v492)
+		v496 := float64(v494 + v495)
+		v497 := float64(v496 + v476)
+		v498 := float64(v497 + v490)
+		v499 := float64(v444 * v1)
+		v500 := -v499
+		v501 := math.FMA(v444, v1, v500)
+		v502 := float64(v499 * v413)
+		v503 := -v502
+		v504 := math.FMA(v499, v413, v503)
+		v505 := math.FMA(v501, v413, v504)
+		v506 := float64(v502 * v326)
+		v507 := -v506
+		v508 := math.FMA(v502, v326, v507)
+		v509 := math.FMA(v505, v326, v508)
+		v510 := float64(v499 * v326)
+		v511 := -v510
+		v512 := math.FMA(v499, v326, v511)
+		v513 := math.FMA(v501, v326, v512)
+		v514 := float64(v506 + v510)
+		v515 := float64(v514 - v506)
+		v516 := float64(v514 - v515)
+		v517 := float64(v506 - v516)
+		v518 := float64(v510 - v515)
+		v519 := float64(v517 + v518)
+		v520 := float64(v519 + v509)
+		v521 := float64(v520 + v513)
+		v522 := v4
+		if v168 {
+			v522 = v163
+		}
+		v523 := float64(v444 * v522)
+		v524 := -v523
+		v525 := math.FMA(v444, v522, v524)
+		v526 := v4
+		if v168 {
+			v526 = v169
+		}
+		v527 := float64(v444 * v526)
+		v528 := float64(v525 + v527)
+		v529 := float64(v523 + v528)
+		v530 := math.Ldexp(v529, int(v170))
+		v531 := float64(v444 * v183)
+		v532 := -v531
+		v533 := math.FMA(v444, v183, v532)
+		v534 := v531
+		if v173 {
+			v534 = v530
+		}
+		v535 := v533
+		if v173 {
+			v535 = v4
+		}
+		v536 := v534
+		if v184 {
+			v536 = v499
+		}
+		v537 := v535
+		if v184 {
+			v537 = v501
+		}
+		v538 := float64(v514 + v536)
+		v539 := float64(v538 - v514)
+		v540 := float64(v538 - v539)
+		v541 := float64(v514 - v540)
+		v542 := float64(v536 - v539)
+		v543 := float64(v541 + v542)
+		v544 := float64(v543 + v521)
+		v545 := float64(v544 + v537)
+		v546 := v538
+		if v253 {
+			v546 = v491
+		}
+		v547 := v545
+		if v253 {
+			v547 = v498
+		}
+		v548 := v546
+		if v34 {
+			v548 = v462
+		}
+		v549 := v547
+		if v34 {
+			v549 = v469
+		}
+		v550 := v548
+		if v10 {
+			v550 = v0
+		}
+		v551 := v549
+		if v10 {
+			v551 = v0
+		}
+		v552 := v550
+		if v7 {
+			v552 = v446
+		}
+		v553 := v551
+		if v7 {
+			v553 = v4
+		}
+		v554 := v552
+		if v3 {
+			v554 = v445
+		}
+		v555 := v553
+		if v3 {
+			v555 = v4
+		}
+		v556 := float64(v554 + v555)
+		v557 := float64(v444 * v443)
+		v558 := float64(v556 - v557)
+		v559 := math.Abs(v558)
+		v560 := math.Abs(v557)
+		v562 := float64(v560 * v561)
+		v563 := v559 <= v562
+		v564 := math.Abs(v444)
+		v565 := math.Abs(v447)
+		v566 := v564
+		if v565 > v564 {
+			v566 = v565
+		}
+		v567 := math.Abs(v499)
+		v568 := v566
+		if v567 > v566 {
+			v568 = v567
+		}
+		v570 := float64(v559 * v569)
+		v573 := math.FMA(v568, v571, v572)
+		v574 := v570 <= v573
+		v575 := v563 || v574
+		v576 := v556 == v4
+		v577 := v575 && !v576
+		v578 := v557
+		if v577 {
+			v578 = v556
+		}
+		v579 := v578
+		if v184 {
+			v579 = v1
+		}
+		dx[i] = v579
+	}
+}
+
+// siluBackwardRareGeneric is the pure-Go kernel of siluBackwardRare (f64
+// memory, f64 compute, 6 operations): the scalar twin of the vector program
+// the assembly kernels run. It folds each element's value into acc by max,
+// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
+// the same bits. The caller guarantees equal lengths.
+func siluBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
+	dy = dy[:len(x)]
+	v1 := math.Float64frombits(0xc086200000000000) // -708
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v2 := v0 < v1
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
+			acc[foldK] = v5
+		}
 	}
 }

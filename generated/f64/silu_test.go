@@ -121,3 +121,23 @@ func BenchmarkSiLUBackward(b *testing.B) {
 		},
 	)
 }
+
+// TestSiLURarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
+func TestSiLURarePath(t *testing.T) {
+	kerneltest.RarePath(t, 1,
+		func(dst []float64, in [][]float64) {
+			SiLU(dst, in[0])
+		},
+		func(dst []float64, in [][]float64) {
+			siluGeneric(dst, in[0])
+		},
+	)
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			SiLUBackward(dst, in[1], in[0])
+		},
+		func(dst []float64, in [][]float64) {
+			siluBackwardGeneric(dst, in[0], in[1])
+		},
+	)
+}

@@ -230,6 +230,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "geluTanhUsual", Inputs: 1, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { geluTanhUsualGeneric(d, in[0]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluTanhUsualAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				geluTanhUsualAVX512(d[:h], in[0][:h])
+				geluTanhUsualAVX512Stream(d[h:], in[0][h:])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { geluTanhUsualAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				geluTanhUsualAVX2(d[:h], in[0][:h])
+				geluTanhUsualAVX2Stream(d[h:], in[0][h:])
+			}},
+		},
+	},
+	{
 		Name: "geluTanhBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { geluTanhBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -244,6 +262,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 				h := streamHead(d)
 				geluTanhBackwardAVX2(d[:h], in[0][:h], in[1][:h])
 				geluTanhBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
+		},
+	},
+	{
+		Name: "geluTanhBackwardUsual", Inputs: 2, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { geluTanhBackwardUsualGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluTanhBackwardUsualAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				geluTanhBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
+				geluTanhBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { geluTanhBackwardUsualAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				geluTanhBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
+				geluTanhBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
 			}},
 		},
 	},
@@ -767,6 +803,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "mishUsual", Inputs: 1, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { mishUsualGeneric(d, in[0]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { mishUsualAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				mishUsualAVX512(d[:h], in[0][:h])
+				mishUsualAVX512Stream(d[h:], in[0][h:])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { mishUsualAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				mishUsualAVX2(d[:h], in[0][:h])
+				mishUsualAVX2Stream(d[h:], in[0][h:])
+			}},
+		},
+	},
+	{
 		Name: "mishBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { mishBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -781,6 +835,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 				h := streamHead(d)
 				mishBackwardAVX2(d[:h], in[0][:h], in[1][:h])
 				mishBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
+		},
+	},
+	{
+		Name: "mishBackwardUsual", Inputs: 2, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { mishBackwardUsualGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { mishBackwardUsualAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				mishBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
+				mishBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { mishBackwardUsualAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				mishBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
+				mishBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
 			}},
 		},
 	},
@@ -1077,6 +1149,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "siluUsual", Inputs: 1, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { siluUsualGeneric(d, in[0]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { siluUsualAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				siluUsualAVX512(d[:h], in[0][:h])
+				siluUsualAVX512Stream(d[h:], in[0][h:])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { siluUsualAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				siluUsualAVX2(d[:h], in[0][:h])
+				siluUsualAVX2Stream(d[h:], in[0][h:])
+			}},
+		},
+	},
+	{
 		Name: "siluBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { siluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1091,6 +1181,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 				h := streamHead(d)
 				siluBackwardAVX2(d[:h], in[0][:h], in[1][:h])
 				siluBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
+		},
+	},
+	{
+		Name: "siluBackwardUsual", Inputs: 2, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { siluBackwardUsualGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { siluBackwardUsualAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				siluBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
+				siluBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { siluBackwardUsualAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				siluBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
+				siluBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
 			}},
 		},
 	},
@@ -1344,6 +1452,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "softsignBackwardUsual", Inputs: 2, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { softsignBackwardUsualGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { softsignBackwardUsualAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				softsignBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
+				softsignBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { softsignBackwardUsualAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				softsignBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
+				softsignBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
+		},
+	},
+	{
 		Name: "softsignBackwardFromOutput", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { softsignBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1418,6 +1544,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 				h := streamHead(d)
 				tanhBackwardAVX2(d[:h], in[0][:h], in[1][:h])
 				tanhBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
+		},
+	},
+	{
+		Name: "tanhBackwardUsual", Inputs: 2, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { tanhBackwardUsualGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { tanhBackwardUsualAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				tanhBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
+				tanhBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { tanhBackwardUsualAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				tanhBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
+				tanhBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
 			}},
 		},
 	},
@@ -1542,6 +1686,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 
 var reduceCases64 = []reduceCase[float64]{
 	{
+		Name: "geluTanhRare", Inputs: 1, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareGeneric(acc, in[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareAVX512(acc, in[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareAVX2(acc, in[0]) }},
+		},
+	},
+	{
+		Name: "geluTanhBackwardRare", Inputs: 2, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareAVX512(acc, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareAVX2(acc, in[0], in[1]) }},
+		},
+	},
+	{
 		Name: "logSoftmaxReduceM", Inputs: 1, MaxLen: 97,
 		Max:     true,
 		Generic: func(acc *[16]float64, in [][]float64, p []float64) { logSoftmaxReduceMGeneric(acc, in[0]) },
@@ -1620,6 +1782,24 @@ var reduceCases64 = []reduceCase[float64]{
 		},
 	},
 	{
+		Name: "mishRare", Inputs: 1, MaxLen: 73,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { mishRareAVX512(acc, in[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { mishRareAVX2(acc, in[0]) }},
+		},
+	},
+	{
+		Name: "mishBackwardRare", Inputs: 2, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareGeneric(acc, in[0], in[1]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareAVX512(acc, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareAVX2(acc, in[0], in[1]) }},
+		},
+	},
+	{
 		Name: "preluBackwardWeight", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
 		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
@@ -1630,6 +1810,24 @@ var reduceCases64 = []reduceCase[float64]{
 				preluBackwardWeightAVX512(acc, in[0], in[1], p[0])
 			}},
 			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { preluBackwardWeightAVX2(acc, in[0], in[1], p[0]) }},
+		},
+	},
+	{
+		Name: "siluRare", Inputs: 1, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { siluRareGeneric(acc, in[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { siluRareAVX512(acc, in[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { siluRareAVX2(acc, in[0]) }},
+		},
+	},
+	{
+		Name: "siluBackwardRare", Inputs: 2, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareGeneric(acc, in[0], in[1]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareAVX512(acc, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareAVX2(acc, in[0], in[1]) }},
 		},
 	},
 	{
@@ -1702,6 +1900,24 @@ var reduceCases64 = []reduceCase[float64]{
 		Impls: []reduceImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softminBackwardReduceRAVX512(acc, in[0], in[1]) }},
 			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softminBackwardReduceRAVX2(acc, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "softsignBackwardRare", Inputs: 2, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareGeneric(acc, in[0], in[1]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareAVX512(acc, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareAVX2(acc, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "tanhBackwardRare", Inputs: 2, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareGeneric(acc, in[0], in[1]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareAVX512(acc, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareAVX2(acc, in[0], in[1]) }},
 		},
 	},
 }

@@ -76,6 +76,19 @@ func SoftsignBackward(dx, dy, x []float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: SoftsignBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	// Few inputs need softsignBackward's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	softsignBackwardRareImpl(&acc, x, dy)
+	if noneRare(&acc) {
+		if softsignBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+			h := streamHead(dx)
+			softsignBackwardUsualImpl(dx[:h], x[:h], dy[:h])
+			softsignBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
+			return
+		}
+		softsignBackwardUsualImpl(dx, x, dy)
+		return
+	}
 	if softsignBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)
 		softsignBackwardImpl(dx[:h], x[:h], dy[:h])

@@ -10,6 +10,8 @@ import "math"
 var (
 	softsignImpl                   = softsignGeneric
 	softsignBackwardImpl           = softsignBackwardGeneric
+	softsignBackwardUsualImpl      = softsignBackwardUsualGeneric
+	softsignBackwardRareImpl       = softsignBackwardRareGeneric
 	softsignBackwardFromOutputImpl = softsignBackwardFromOutputGeneric
 )
 
@@ -19,6 +21,7 @@ var (
 var (
 	softsignStreamImpl                   func(dst, x []float64)
 	softsignBackwardStreamImpl           func(dx, x, dy []float64)
+	softsignBackwardUsualStreamImpl      func(dx, x, dy []float64)
 	softsignBackwardFromOutputStreamImpl func(dx, y, dy []float64)
 )
 
@@ -162,6 +165,128 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 			v76 = v0
 		}
 		dx[i] = v76
+	}
+}
+
+// softsignBackwardUsualGeneric is the pure-Go kernel of softsignBackwardUsual
+// (f64 memory, f64 compute, 66 operations): the scalar twin of the vector
+// program the assembly kernels run, with exactly the semantics of
+// vprog.Program.Eval, so every backend gives the same bits. The caller
+// guarantees equal lengths; dx may be the same slice as an input.
+func softsignBackwardUsualGeneric(dx, x, dy []float64) {
+	x = x[:len(dx)]
+	dy = dy[:len(dx)]
+	v0 := math.Float64frombits(0x0000000000000000)  // 0
+	v3 := math.Float64frombits(0x5f138d352e5096af)  // 1e+150
+	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v12 := math.Float64frombits(0x4000000000000000) // 2
+	v49 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v53 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v55 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v56 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v60 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range dx {
+		v1 := x[i]
+		v2 := math.Abs(v1)
+		v4 := v3 < v2
+		v6 := float64(v5 + v2)
+		v7 := float64(v6 * v6)
+		v8 := float64(v5 / v7)
+		v9 := -v8
+		v10 := -v7
+		v11 := math.FMA(v6, v6, v10)
+		v13 := float64(v12 * v6)
+		v14 := v2 < v5
+		v15 := float64(v5 - v6)
+		v16 := float64(v15 + v2)
+		v17 := float64(v2 - v6)
+		v18 := float64(v17 + v5)
+		v19 := v18
+		if v14 {
+			v19 = v16
+		}
+		v20 := float64(v13 * v19)
+		v21 := float64(v11 + v20)
+		v22 := float64(v21 / v7)
+		v23 := math.FMA(v9, v22, v8)
+		v24 := v23
+		if v4 {
+			v24 = v0
+		}
+		v25 := dy[i]
+		v26 := float64(v25 * v8)
+		v27 := -v26
+		v28 := math.FMA(v25, v8, v27)
+		v29 := -v28
+		v30 := float64(v27 * v22)
+		v31 := -v30
+		v32 := math.FMA(v27, v22, v31)
+		v33 := math.FMA(v29, v22, v32)
+		v34 := float64(v30 + v26)
+		v35 := float64(v34 - v30)
+		v36 := float64(v34 - v35)
+		v37 := float64(v30 - v36)
+		v38 := float64(v26 - v35)
+		v39 := float64(v37 + v38)
+		v40 := float64(v39 + v33)
+		v41 := float64(v40 + v28)
+		v42 := v34
+		if v4 {
+			v42 = v0
+		}
+		v43 := v41
+		if v4 {
+			v43 = v0
+		}
+		v44 := float64(v42 + v43)
+		v45 := float64(v25 * v24)
+		v46 := float64(v44 - v45)
+		v47 := math.Abs(v46)
+		v48 := math.Abs(v45)
+		v50 := float64(v48 * v49)
+		v51 := v47 <= v50
+		v52 := math.Abs(v25)
+		v54 := float64(v47 * v53)
+		v57 := math.FMA(v52, v55, v56)
+		v58 := v54 <= v57
+		v59 := v51 || v58
+		v61 := v44 == v60
+		v62 := v59 && !v61
+		v63 := v45
+		if v62 {
+			v63 = v44
+		}
+		v64 := math.IsNaN(v1)
+		v65 := v63
+		if v64 {
+			v65 = v1
+		}
+		dx[i] = v65
+	}
+}
+
+// softsignBackwardRareGeneric is the pure-Go kernel of softsignBackwardRare
+// (f64 memory, f64 compute, 7 operations): the scalar twin of the vector
+// program the assembly kernels run. It folds each element's value into acc by
+// max, element i into lane i % 8, exactly as vprog.Acc.Add, so every backend
+// gives the same bits. The caller guarantees equal lengths.
+func softsignBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
+	dy = dy[:len(x)]
+	v2 := math.Float64frombits(0x5f138d352e5096af) // 1e+150
+	v4 := math.Float64frombits(0x3ff0000000000000) // 1
+	v5 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v1 := math.Abs(v0)
+		v3 := v2 < v1
+		v6 := v5
+		if v3 {
+			v6 = v4
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v6 > foldS || v6 != v6) {
+			acc[foldK] = v6
+		}
 	}
 }
 

@@ -76,6 +76,19 @@ func TanhBackward(dx, dy, x []float64) {
 	if partialOverlap(dx, x) {
 		panic("actkern: TanhBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
 	}
+	// Few inputs need tanhBackward's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	tanhBackwardRareImpl(&acc, x, dy)
+	if noneRare(&acc) {
+		if tanhBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+			h := streamHead(dx)
+			tanhBackwardUsualImpl(dx[:h], x[:h], dy[:h])
+			tanhBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
+			return
+		}
+		tanhBackwardUsualImpl(dx, x, dy)
+		return
+	}
 	if tanhBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)
 		tanhBackwardImpl(dx[:h], x[:h], dy[:h])

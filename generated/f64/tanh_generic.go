@@ -10,6 +10,8 @@ import "math"
 var (
 	tanhImpl                   = tanhGeneric
 	tanhBackwardImpl           = tanhBackwardGeneric
+	tanhBackwardUsualImpl      = tanhBackwardUsualGeneric
+	tanhBackwardRareImpl       = tanhBackwardRareGeneric
 	tanhBackwardFromOutputImpl = tanhBackwardFromOutputGeneric
 )
 
@@ -19,6 +21,7 @@ var (
 var (
 	tanhStreamImpl                   func(dst, x []float64)
 	tanhBackwardStreamImpl           func(dx, x, dy []float64)
+	tanhBackwardUsualStreamImpl      func(dx, x, dy []float64)
 	tanhBackwardFromOutputStreamImpl func(dx, y, dy []float64)
 )
 
@@ -475,6 +478,245 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 			v275 = v0
 		}
 		dx[i] = v275
+	}
+}
+
+// tanhBackwardUsualGeneric is the pure-Go kernel of tanhBackwardUsual (f64
+// memory, f64 compute, 156 operations): the scalar twin of the vector program
+// the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
+// so every backend gives the same bits. The caller guarantees equal lengths;
+// dx may be the same slice as an input.
+func tanhBackwardUsualGeneric(dx, x, dy []float64) {
+	x = x[:len(dx)]
+	dy = dy[:len(dx)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v3 := math.Float64frombits(0x4075e00000000000)   // 350
+	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v6 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
+	v7 := math.Float64frombits(0x3fe62e42fefa39ef)   // 0.6931471805599453
+	v8 := math.Float64frombits(0x3c7abc9e3b39803f)   // 2.3190468138462996e-17
+	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v10 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v11 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v12 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v13 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v14 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v15 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v16 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v17 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v18 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v19 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v20 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v21 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v22 := math.Float64frombits(0x408f400000000000)  // 1000
+	v23 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v24 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v25 := math.Float64frombits(0x0000000000000000)  // 0
+	v26 := math.Float64frombits(0x4010000000000000)  // 4
+	v27 := math.Float64frombits(0x1810000000000000)  // 8.767237396033612e-193
+	v28 := math.Float64frombits(0xc000000000000000)  // -2
+	v70 := math.Float64frombits(0xc091300000000000)  // -1100
+	v136 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v144 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v146 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v147 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dx {
+		v1 := x[i]
+		v2 := math.Abs(v1)
+		v4 := v3 < v2
+		v29 := float64(v28 * v2)
+		v30 := math.Abs(v29)
+		v31 := -v30
+		v32 := v5
+		if v31 > v5 {
+			v32 = v31
+		}
+		v33 := v29 < v25
+		v34 := float64(v32 * v6)
+		v35 := math.RoundToEven(v34)
+		v36 := -v35
+		v37 := math.FMA(v36, v7, v32)
+		v38 := math.FMA(v36, v8, v37)
+		v39 := float64(v37 - v38)
+		v40 := math.FMA(v36, v8, v39)
+		v41 := float64(v38 * v38)
+		v42 := -v41
+		v43 := math.FMA(v38, v38, v42)
+		v44 := float64(v9 * v41)
+		v45 := float64(v9 * v43)
+		v46 := float64(v38 + v44)
+		v47 := float64(v38 - v46)
+		v48 := float64(v47 + v44)
+		v49 := float64(v48 + v45)
+		v50 := math.FMA(v40, v38, v40)
+		v51 := float64(v49 + v50)
+		v52 := float64(v41 * v38)
+		v53 := math.FMA(v10, v38, v11)
+		v54 := math.FMA(v53, v38, v12)
+		v55 := math.FMA(v54, v38, v13)
+		v56 := math.FMA(v55, v38, v14)
+		v57 := math.FMA(v56, v38, v15)
+		v58 := math.FMA(v57, v38, v16)
+		v59 := math.FMA(v58, v38, v17)
+		v60 := math.FMA(v59, v38, v18)
+		v61 := math.FMA(v60, v38, v19)
+		v62 := math.FMA(v52, v61, v51)
+		v63 := float64(v20 + v46)
+		v64 := float64(v20 - v63)
+		v65 := float64(v64 + v46)
+		v66 := float64(v65 + v62)
+		v67 := float64(v63 + v66)
+		v68 := float64(v63 - v67)
+		v69 := float64(v68 + v66)
+		v71 := v70
+		if v35 > v70 {
+			v71 = v35
+		}
+		v72 := ldexpMid(v20, v71)
+		v73 := float64(v67 * v72)
+		v74 := float64(v69 * v72)
+		v75 := float64(v20 + v73)
+		v76 := float64(v20 - v75)
+		v77 := float64(v76 + v73)
+		v78 := float64(v77 + v74)
+		v79 := v20
+		if v33 {
+			v79 = v67
+		}
+		v80 := v25
+		if v33 {
+			v80 = v69
+		}
+		v81 := float64(v20 / v75)
+		v82 := float64(v79 * v81)
+		v83 := -v82
+		v84 := math.FMA(v83, v75, v79)
+		v85 := math.FMA(v83, v78, v84)
+		v86 := float64(v85 + v80)
+		v87 := float64(v86 * v81)
+		v88 := v25
+		if v33 {
+			v88 = v35
+		}
+		v89 := float64(v21 - v88)
+		v90 := v22
+		if v89 < v22 {
+			v90 = v89
+		}
+		v91 := v88 < v23
+		v92 := math.Ldexp(v24, int(v90))
+		v93 := v25
+		if v91 {
+			v93 = v92
+		}
+		v94 := float64(v82 + v93)
+		v95 := float64(v94 - v93)
+		v96 := float64(v82 - v95)
+		v97 := float64(v96 + v87)
+		v98 := float64(v97 + v93)
+		v99 := float64(v98 - v93)
+		v100 := float64(v95 + v99)
+		v101 := math.Ldexp(v100, int(v88))
+		v102 := math.IsNaN(v29)
+		v103 := v101
+		if v102 {
+			v103 = v29
+		}
+		v104 := -v103
+		v105 := math.FMA(v104, v103, v103)
+		v106 := float64(v26 * v105)
+		v107 := v106
+		if v4 {
+			v107 = v0
+		}
+		v108 := dy[i]
+		v109 := float64(v108 * v27)
+		v110 := float64(v108 * v26)
+		v111 := float64(v110 * v104)
+		v112 := -v111
+		v113 := math.FMA(v110, v104, v112)
+		v114 := float64(v111 * v103)
+		v115 := -v114
+		v116 := math.FMA(v111, v103, v115)
+		v117 := math.FMA(v113, v103, v116)
+		v118 := float64(v110 * v103)
+		v119 := -v118
+		v120 := math.FMA(v110, v103, v119)
+		v121 := float64(v114 + v118)
+		v122 := float64(v121 - v114)
+		v123 := float64(v121 - v122)
+		v124 := float64(v114 - v123)
+		v125 := float64(v118 - v122)
+		v126 := float64(v124 + v125)
+		v127 := float64(v126 + v117)
+		v128 := float64(v127 + v120)
+		v129 := v121
+		if v4 {
+			v129 = v0
+		}
+		v130 := v128
+		if v4 {
+			v130 = v0
+		}
+		v131 := float64(v129 + v130)
+		v132 := float64(v108 * v107)
+		v133 := float64(v131 - v132)
+		v134 := math.Abs(v133)
+		v135 := math.Abs(v132)
+		v137 := float64(v135 * v136)
+		v138 := v134 <= v137
+		v139 := math.Abs(v108)
+		v140 := math.Abs(v109)
+		v141 := v139
+		if v140 > v139 {
+			v141 = v140
+		}
+		v142 := math.Abs(v110)
+		v143 := v141
+		if v142 > v141 {
+			v143 = v142
+		}
+		v145 := float64(v134 * v144)
+		v148 := math.FMA(v143, v146, v147)
+		v149 := v145 <= v148
+		v150 := v138 || v149
+		v151 := v131 == v25
+		v152 := v150 && !v151
+		v153 := v132
+		if v152 {
+			v153 = v131
+		}
+		v154 := math.IsNaN(v1)
+		v155 := v153
+		if v154 {
+			v155 = v1
+		}
+		dx[i] = v155
+	}
+}
+
+// tanhBackwardRareGeneric is the pure-Go kernel of tanhBackwardRare (f64
+// memory, f64 compute, 7 operations): the scalar twin of the vector program
+// the assembly kernels run. It folds each element's value into acc by max,
+// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
+// the same bits. The caller guarantees equal lengths.
+func tanhBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
+	dy = dy[:len(x)]
+	v2 := math.Float64frombits(0x4075e00000000000) // 350
+	v4 := math.Float64frombits(0x3ff0000000000000) // 1
+	v5 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v1 := math.Abs(v0)
+		v3 := v2 < v1
+		v6 := v5
+		if v3 {
+			v6 = v4
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v6 > foldS || v6 != v6) {
+			acc[foldK] = v6
+		}
 	}
 }
 

@@ -92,3 +92,15 @@ func BenchmarkTanhBackward(b *testing.B) {
 		},
 	)
 }
+
+// TestTanhRarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
+func TestTanhRarePath(t *testing.T) {
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			TanhBackward(dst, in[1], in[0])
+		},
+		func(dst []float64, in [][]float64) {
+			tanhBackwardGeneric(dst, in[0], in[1])
+		},
+	)
+}

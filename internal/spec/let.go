@@ -337,6 +337,9 @@ func (a *Activation) formulas() []*Formula {
 	if a.OutputRequires != nil {
 		out = append(out, a.OutputRequires)
 	}
+	for i := range a.Rare {
+		out = append(out, &a.Rare[i])
+	}
 	for i := range a.Kinks {
 		out = append(out, &a.Kinks[i].At, &a.Kinks[i].Gradient)
 	}

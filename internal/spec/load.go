@@ -278,7 +278,7 @@ var snakeRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 var activationFields = []string{
 	"name", "go_name", "kind", "doc", "torch", "params", "constants", "thresholds",
 	"let", "let_output", "forward", "derivative", "derivative_output", "output_requires", "float32",
-	"kinks", "special", "deviations", "test_params", "accuracy_gaps",
+	"kinks", "special", "deviations", "test_params", "accuracy_gaps", "rare",
 }
 
 func (l *loader) spec(doc *yaml.Node) *Spec {
@@ -1002,6 +1002,14 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 			at.testParams = append(at.testParams, l.pos(tn))
 		}
 	}
+	if f, ok := m["rare"]; ok {
+		items, _ := l.list(f)
+		for _, rn := range items {
+			if fo := l.formula(field{key: f.key, val: rn}, withVar("x"), true); fo != nil {
+				a.Rare = append(a.Rare, *fo)
+			}
+		}
+	}
 	if f, ok := m["accuracy_gaps"]; ok {
 		items, _ := l.list(f)
 		for _, gn := range items {
@@ -1011,6 +1019,9 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 		}
 	}
 	l.finishLets(a, before)
+	if len(l.errs) == before {
+		l.checkRare(a)
+	}
 	return a
 }
 

@@ -99,6 +99,14 @@ type Activation struct {
 	ChannelParam     string
 	DerivativeWeight *Formula
 
+	// Rare (YAML rare:) are conditions of where() calls in the entry's
+	// formulas whose first branch few inputs take and which costs more
+	// than the other: a far tail (|x| > 1e150) computed another way. The
+	// kernels evaluate such a branch only in calls where some element
+	// takes it (IsRare, vprog.SelectRare); the results are the same bits
+	// either way.
+	Rare []Formula
+
 	// Gaps are kernels known to miss the 2-ULP bar, with the measured
 	// figure the tests then hold them to. Each one is a defect on record,
 	// listed in docs/ACCURACY.md, not a second bar.

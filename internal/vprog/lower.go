@@ -252,6 +252,9 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 		if err != nil {
 			return 0, err
 		}
+		if l.a != nil && l.a.IsRare(e.Args[0]) {
+			return b.SelectRare(m, x, y), nil // the spec's rare: (see rare.go)
+		}
 		return b.Select(m, x, y), nil
 	}
 	if fn.Name == "sin" || fn.Name == "cos" {

@@ -109,7 +109,7 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 	if depth > 0 {
 		switch in.Op {
 		case OpSelect: // no rounding: both branches at the same depth
-			return sc.selectPair(a[0],
+			return sc.selectPair(a[0], in.Imm,
 				func() (Value, Value) { return sc.pair(a[1], depth, sh, sl) },
 				func() (Value, Value) { return sc.pair(a[2], depth, sh, sl) })
 		case OpNeg:
@@ -178,17 +178,26 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 	return sc.times(sh, sl, v)
 }
 
-// selectPair is the pair of a select whose branches' pairs first and
-// second give: a lane takes one branch, so the roundings counted are
-// those of the branch that has more.
-func (sc *scaler) selectPair(m Value, first, second func() (Value, Value)) (Value, Value) {
+// selectPair is the pair of a select (imm: its Imm, SelectRare or 0)
+// whose branches' pairs first and second give: a lane takes one branch, so
+// the roundings counted are those of the branch that has more. A rare
+// select's pair is rare too, so that the scaled rare branch is skipped
+// with it.
+func (sc *scaler) selectPair(m Value, imm float64, first, second func() (Value, Value)) (Value, Value) {
 	before := sc.captured
 	h1, l1 := first()
 	one := sc.captured - before
 	sc.captured = before
 	h2, l2 := second()
 	sc.captured = max(sc.captured, before+one)
-	return sc.b.Select(m, h1, h2), sc.selectLow(m, l1, l2)
+	return sc.sel(m, imm, h1, h2), sc.selectLow(m, imm, l1, l2)
+}
+
+func (sc *scaler) sel(m Value, imm float64, x, y Value) Value {
+	if imm == SelectRare {
+		return sc.b.SelectRare(m, x, y)
+	}
+	return sc.b.Select(m, x, y)
 }
 
 // unroundedTimes is s·2^k·(hi + lo) rounded once, for an operand of a
@@ -225,7 +234,7 @@ func (sc *scaler) shared(v, sh, sl Value) (Value, Value) {
 	a := in.Args
 	switch in.Op {
 	case OpSelect:
-		return sc.selectPair(a[0],
+		return sc.selectPair(a[0], in.Imm,
 			func() (Value, Value) { return sc.shared(a[1], sh, sl) },
 			func() (Value, Value) { return sc.shared(a[2], sh, sl) })
 	case OpLdexp:
@@ -242,7 +251,7 @@ func (sc *scaler) shared(v, sh, sl Value) (Value, Value) {
 		// k < -1021 is where the primitive rounded to a grid coarser
 		// than 53 bits (expLdexpDD).
 		sub := b.LT(a[1], b.Const(-1021))
-		return b.Select(sub, tiny, h), sc.selectLow(sub, NoLow, l)
+		return b.Select(sub, tiny, h), sc.selectLow(sub, 0, NoLow, l)
 	}
 	return sc.times(sh, sl, v)
 }
@@ -309,7 +318,7 @@ func (sc *scaler) neg(x Value) Value {
 	return sc.b.Neg(x)
 }
 
-func (sc *scaler) selectLow(m, x, y Value) Value {
+func (sc *scaler) selectLow(m Value, imm float64, x, y Value) Value {
 	if x == NoLow && y == NoLow {
 		return NoLow
 	}
@@ -319,7 +328,7 @@ func (sc *scaler) selectLow(m, x, y Value) Value {
 	if y == NoLow {
 		y = sc.b.Const(0)
 	}
-	return sc.b.Select(m, x, y)
+	return sc.sel(m, imm, x, y)
 }
 
 func isOne(b *Builder, v Value) bool {
