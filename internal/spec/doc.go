@@ -46,6 +46,11 @@
 //	                               #   the same function without the corrections
 //	                               #   only a float64 result needs; checked
 //	                               #   against the main formula to 1 float32 ULP
+//	    rare: ["abs(x) > 1e150"]   # optional; conditions of where() calls in
+//	                               #   these formulas (lets allowed) whose first
+//	                               #   branch, a costly far tail, the kernels
+//	                               #   run only in calls that reach it (same
+//	                               #   bits; see rare.go)
 //	    kinks:                     # optional; where f' jumps
 //	      - {at: "0", gradient: "0", why: "PyTorch takes relu'(0) = 0"}
 //	                               #   at, gradient: formulas over the parameters
