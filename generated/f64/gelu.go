@@ -61,6 +61,19 @@ func GELU(dst, x []float64) {
 	if partialOverlap(dst, x) {
 		panic("actkern: GELU: dst and x overlap partially (only dst == x, in place, is allowed)")
 	}
+	// Few inputs need gelu's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	geluRareImpl(&acc, x)
+	if noneRare(&acc) {
+		if geluUsualStreamImpl != nil && streams(dst, x) {
+			h := streamHead(dst)
+			geluUsualImpl(dst[:h], x[:h])
+			geluUsualStreamImpl(dst[h:], x[h:])
+			return
+		}
+		geluUsualImpl(dst, x)
+		return
+	}
 	if geluStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		geluImpl(dst[:h], x[:h])
@@ -130,6 +143,19 @@ func GELUBackward(dx, dy, x []float64) {
 	}
 	if partialOverlap(dx, x) {
 		panic("actkern: GELUBackward: dx and x overlap partially (only dx == x, in place, is allowed)")
+	}
+	// Few inputs need geluBackward's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	geluBackwardRareImpl(&acc, x, dy)
+	if noneRare(&acc) {
+		if geluBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+			h := streamHead(dx)
+			geluBackwardUsualImpl(dx[:h], x[:h], dy[:h])
+			geluBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:])
+			return
+		}
+		geluBackwardUsualImpl(dx, x, dy)
+		return
 	}
 	if geluBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)

@@ -8,16 +8,22 @@ import "math"
 // amd64 the dispatch replaces them at init with the widest assembly the CPU
 // runs (see ISA).
 var (
-	geluImpl         = geluGeneric
-	geluBackwardImpl = geluBackwardGeneric
+	geluImpl              = geluGeneric
+	geluUsualImpl         = geluUsualGeneric
+	geluRareImpl          = geluRareGeneric
+	geluBackwardImpl      = geluBackwardGeneric
+	geluBackwardUsualImpl = geluBackwardUsualGeneric
+	geluBackwardRareImpl  = geluBackwardRareGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
 // streamMinLen); nil unless the dispatch has assembly with non-temporal
 // stores.
 var (
-	geluStreamImpl         func(dst, x []float64)
-	geluBackwardStreamImpl func(dx, x, dy []float64)
+	geluStreamImpl              func(dst, x []float64)
+	geluUsualStreamImpl         func(dst, x []float64)
+	geluBackwardStreamImpl      func(dx, x, dy []float64)
+	geluBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
 // geluGeneric is the pure-Go kernel of gelu (f64 memory, f64 compute, 422
@@ -502,6 +508,398 @@ func geluGeneric(dst, x []float64) {
 			v442 = v0
 		}
 		dst[i] = v442
+	}
+}
+
+// geluUsualGeneric is the pure-Go kernel of geluUsual (f64 memory, f64
+// compute, 321 operations): the scalar twin of the vector program the assembly
+// kernels run, with exactly the semantics of vprog.Program.Eval, so every
+// backend gives the same bits. The caller guarantees equal lengths; dst may be
+// the same slice as an input.
+func geluUsualGeneric(dst, x []float64) {
+	x = x[:len(dst)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc044000000000000)   // -40
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0xc042800000000000)   // -37
+	v10 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v12 := math.Float64frombits(0x4086300000000000)  // 710
+	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v16 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v17 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v18 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v19 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v20 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v21 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v22 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v23 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v24 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v25 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v26 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v27 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v28 := math.Float64frombits(0x408f400000000000)  // 1000
+	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v32 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
+	v37 := math.Float64frombits(0xbe839fb524e9c1f7)  // -1.462091340945175e-07
+	v38 := math.Float64frombits(0x3ebb776442df3041)  // 1.637123442577e-06
+	v40 := math.Float64frombits(0xbeef4bb9f7301ded)  // -1.4923003368152099e-05
+	v42 := math.Float64frombits(0x3f1f9a2a6635fe79)  // 0.00012055286202005714
+	v44 := math.Float64frombits(0xbf4c02db23d41138)  // -0.0008548326510724796
+	v46 := math.Float64frombits(0x3f7565bcd0aa6349)  // 0.0052239776220169365
+	v48 := math.Float64frombits(0xbf9b82ce3127f739)  // -0.02686617064499972
+	v50 := math.Float64frombits(0x3fbce2f21a042b29)  // 0.1128379167095487
+	v52 := math.Float64frombits(0xbfd812746b0379e6)  // -0.3761263890318375
+	v54 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
+	v56 := math.Float64frombits(0x403c000000000000)  // 28
+	v80 := math.Float64frombits(0x3e21f677fa3c3901)  // 2.0911414421956654e-09
+	v81 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
+	v83 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
+	v85 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
+	v87 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
+	v89 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
+	v91 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
+	v93 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
+	v95 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
+	v104 := math.Float64frombits(0x4010000000000000) // 4
+	v111 := math.Float64frombits(0xc010000000000000) // -4
+	v125 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v126 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v128 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v130 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v132 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v134 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v136 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v138 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v140 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v142 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v144 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v146 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v148 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v150 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v152 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v154 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v156 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v158 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v160 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v162 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v169 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v176 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v184 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v191 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v199 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v206 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v214 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v221 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v243 := math.Float64frombits(0x4000000000000000) // 2
+	v256 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v309 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	for i := range dst {
+		v1 := x[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v9 := v1 < v8
+		v31 := float64(v10 * v1)
+		v33 := float64(v1 * v32)
+		v34 := -v33
+		v35 := math.Abs(v34)
+		v36 := float64(v34 * v34)
+		v39 := math.FMA(v37, v36, v38)
+		v41 := math.FMA(v39, v36, v40)
+		v43 := math.FMA(v41, v36, v42)
+		v45 := math.FMA(v43, v36, v44)
+		v47 := math.FMA(v45, v36, v46)
+		v49 := math.FMA(v47, v36, v48)
+		v51 := math.FMA(v49, v36, v50)
+		v53 := math.FMA(v51, v36, v52)
+		v55 := math.FMA(v53, v36, v54)
+		v57 := v35
+		if v56 < v35 {
+			v57 = v56
+		}
+		v58 := float64(v57 * v57)
+		v59 := -v58
+		v60 := math.FMA(v57, v57, v59)
+		v61 := float64(v58 * v13)
+		v62 := math.RoundToEven(v61)
+		v63 := -v62
+		v64 := math.FMA(v63, v14, v58)
+		v65 := math.FMA(v63, v15, v60)
+		v66 := -v64
+		v67 := float64(v26 + v66)
+		v68 := float64(v67 - v26)
+		v69 := float64(v66 - v68)
+		v70 := float64(v66 * v66)
+		v71 := -v70
+		v72 := math.FMA(v66, v66, v71)
+		v73 := float64(v10 * v70)
+		v74 := float64(v67 + v73)
+		v75 := float64(v74 - v67)
+		v76 := float64(v73 - v75)
+		v77 := float64(v69 + v76)
+		v78 := math.FMA(v10, v72, v77)
+		v79 := float64(v70 * v66)
+		v82 := math.FMA(v80, v66, v81)
+		v84 := math.FMA(v82, v66, v83)
+		v86 := math.FMA(v84, v66, v85)
+		v88 := math.FMA(v86, v66, v87)
+		v90 := math.FMA(v88, v66, v89)
+		v92 := math.FMA(v90, v66, v91)
+		v94 := math.FMA(v92, v66, v93)
+		v96 := math.FMA(v94, v66, v95)
+		v97 := math.FMA(v96, v66, v25)
+		v98 := math.FMA(v79, v97, v78)
+		v99 := float64(v74 + v98)
+		v100 := float64(v99 - v74)
+		v101 := float64(v98 - v100)
+		v102 := -v99
+		v103 := math.FMA(v102, v65, v101)
+		v105 := float64(v57 + v104)
+		v106 := float64(v105 - v57)
+		v107 := float64(v105 - v106)
+		v108 := float64(v57 - v107)
+		v109 := float64(v104 - v106)
+		v110 := float64(v108 + v109)
+		v112 := float64(v57 + v111)
+		v113 := float64(v112 - v57)
+		v114 := float64(v112 - v113)
+		v115 := float64(v57 - v114)
+		v116 := float64(v111 - v113)
+		v117 := float64(v115 + v116)
+		v118 := float64(v26 / v105)
+		v119 := float64(v112 * v118)
+		v120 := -v119
+		v121 := math.FMA(v120, v105, v112)
+		v122 := math.FMA(v120, v110, v117)
+		v123 := float64(v121 + v122)
+		v124 := float64(v123 * v118)
+		v127 := math.FMA(v125, v119, v126)
+		v129 := math.FMA(v127, v119, v128)
+		v131 := math.FMA(v129, v119, v130)
+		v133 := math.FMA(v131, v119, v132)
+		v135 := math.FMA(v133, v119, v134)
+		v137 := math.FMA(v135, v119, v136)
+		v139 := math.FMA(v137, v119, v138)
+		v141 := math.FMA(v139, v119, v140)
+		v143 := math.FMA(v141, v119, v142)
+		v145 := math.FMA(v143, v119, v144)
+		v147 := math.FMA(v145, v119, v146)
+		v149 := math.FMA(v147, v119, v148)
+		v151 := math.FMA(v149, v119, v150)
+		v153 := math.FMA(v151, v119, v152)
+		v155 := math.FMA(v153, v119, v154)
+		v157 := math.FMA(v155, v119, v156)
+		v159 := math.FMA(v157, v119, v158)
+		v161 := math.FMA(v159, v119, v160)
+		v163 := math.FMA(v161, v119, v162)
+		v164 := float64(v119 * v163)
+		v165 := -v164
+		v166 := math.FMA(v119, v163, v165)
+		v167 := math.FMA(v119, v4, v166)
+		v168 := math.FMA(v124, v163, v167)
+		v170 := float64(v169 + v164)
+		v171 := float64(v170 - v169)
+		v172 := float64(v170 - v171)
+		v173 := float64(v169 - v172)
+		v174 := float64(v164 - v171)
+		v175 := float64(v173 + v174)
+		v177 := float64(v168 + v176)
+		v178 := float64(v175 + v177)
+		v179 := float64(v119 * v170)
+		v180 := -v179
+		v181 := math.FMA(v119, v170, v180)
+		v182 := math.FMA(v119, v178, v181)
+		v183 := math.FMA(v124, v170, v182)
+		v185 := float64(v184 + v179)
+		v186 := float64(v185 - v184)
+		v187 := float64(v185 - v186)
+		v188 := float64(v184 - v187)
+		v189 := float64(v179 - v186)
+		v190 := float64(v188 + v189)
+		v192 := float64(v183 + v191)
+		v193 := float64(v190 + v192)
+		v194 := float64(v119 * v185)
+		v195 := -v194
+		v196 := math.FMA(v119, v185, v195)
+		v197 := math.FMA(v119, v193, v196)
+		v198 := math.FMA(v124, v185, v197)
+		v200 := float64(v199 + v194)
+		v201 := float64(v200 - v199)
+		v202 := float64(v200 - v201)
+		v203 := float64(v199 - v202)
+		v204 := float64(v194 - v201)
+		v205 := float64(v203 + v204)
+		v207 := float64(v198 + v206)
+		v208 := float64(v205 + v207)
+		v209 := float64(v119 * v200)
+		v210 := -v209
+		v211 := math.FMA(v119, v200, v210)
+		v212 := math.FMA(v119, v208, v211)
+		v213 := math.FMA(v124, v200, v212)
+		v215 := float64(v214 + v209)
+		v216 := float64(v215 - v214)
+		v217 := float64(v215 - v216)
+		v218 := float64(v214 - v217)
+		v219 := float64(v209 - v216)
+		v220 := float64(v218 + v219)
+		v222 := float64(v213 + v221)
+		v223 := float64(v220 + v222)
+		v224 := float64(v99 * v215)
+		v225 := -v224
+		v226 := math.FMA(v99, v215, v225)
+		v227 := math.FMA(v99, v223, v226)
+		v228 := math.FMA(v103, v215, v227)
+		v229 := float64(v224 * v118)
+		v230 := -v229
+		v231 := math.FMA(v230, v105, v224)
+		v232 := math.FMA(v230, v110, v228)
+		v233 := float64(v231 + v232)
+		v234 := float64(v233 * v118)
+		v235 := v35 < v10
+		v236 := -v34
+		v237 := float64(v26 + v236)
+		v238 := float64(v237 - v26)
+		v239 := float64(v236 - v238)
+		v240 := float64(v34 * v55)
+		v241 := float64(v239 - v240)
+		v242 := float64(v237 + v241)
+		v244 := float64(v229 + v234)
+		v245 := math.Ldexp(v244, int(v63))
+		v246 := math.Ldexp(v229, int(v63))
+		v247 := math.Ldexp(v234, int(v63))
+		v248 := float64(v243 - v246)
+		v249 := float64(v243 - v248)
+		v250 := float64(v249 - v246)
+		v251 := float64(v250 - v247)
+		v252 := float64(v248 + v251)
+		v253 := v34 < v4
+		v254 := v245
+		if v253 {
+			v254 = v252
+		}
+		v255 := v254
+		if v235 {
+			v255 = v242
+		}
+		v257 := float64(v34 * v33)
+		v258 := v11
+		if v257 > v11 {
+			v258 = v257
+		}
+		v259 := v12
+		if v258 < v12 {
+			v259 = v258
+		}
+		v260 := float64(v259 * v13)
+		v261 := math.RoundToEven(v260)
+		v262 := -v261
+		v263 := math.FMA(v262, v14, v259)
+		v264 := math.FMA(v262, v15, v263)
+		v265 := float64(v263 - v264)
+		v266 := math.FMA(v262, v15, v265)
+		v267 := float64(v264 * v264)
+		v268 := -v267
+		v269 := math.FMA(v264, v264, v268)
+		v270 := float64(v10 * v267)
+		v271 := float64(v10 * v269)
+		v272 := float64(v264 + v270)
+		v273 := float64(v264 - v272)
+		v274 := float64(v273 + v270)
+		v275 := float64(v274 + v271)
+		v276 := math.FMA(v266, v264, v266)
+		v277 := float64(v275 + v276)
+		v278 := float64(v267 * v264)
+		v279 := math.FMA(v16, v264, v17)
+		v280 := math.FMA(v279, v264, v18)
+		v281 := math.FMA(v280, v264, v19)
+		v282 := math.FMA(v281, v264, v20)
+		v283 := math.FMA(v282, v264, v21)
+		v284 := math.FMA(v283, v264, v22)
+		v285 := math.FMA(v284, v264, v23)
+		v286 := math.FMA(v285, v264, v24)
+		v287 := math.FMA(v286, v264, v25)
+		v288 := math.FMA(v278, v287, v277)
+		v289 := float64(v26 + v272)
+		v290 := float64(v26 - v289)
+		v291 := float64(v290 + v272)
+		v292 := float64(v291 + v288)
+		v293 := float64(v27 - v261)
+		v294 := v28
+		if v293 < v28 {
+			v294 = v293
+		}
+		v295 := v261 < v29
+		v296 := math.Ldexp(v30, int(v294))
+		v297 := v4
+		if v295 {
+			v297 = v296
+		}
+		v298 := float64(v289 + v297)
+		v299 := float64(v298 - v297)
+		v300 := float64(v289 - v299)
+		v301 := float64(v300 + v292)
+		v302 := float64(v301 + v297)
+		v303 := float64(v302 - v297)
+		v304 := float64(v299 + v303)
+		v305 := math.Ldexp(v304, int(v261))
+		v306 := math.IsNaN(v257)
+		v307 := v305
+		if v306 {
+			v307 = v257
+		}
+		v308 := float64(v256 * v307)
+		v310 := float64(v1 * v309)
+		v311 := math.FMA(v1, v32, v34)
+		v312 := float64(v310 + v311)
+		v313 := float64(v308 * v312)
+		v314 := float64(v31 * v313)
+		v315 := math.FMA(v31, v255, v314)
+		v316 := v315
+		if v9 {
+			v316 = v0
+		}
+		v317 := v316
+		if v7 {
+			v317 = v1
+		}
+		v318 := v317
+		if v3 {
+			v318 = v5
+		}
+		v319 := math.IsNaN(v1)
+		v320 := v318
+		if v319 {
+			v320 = v1
+		}
+		dst[i] = v320
+	}
+}
+
+// geluRareGeneric is the pure-Go kernel of geluRare (f64 memory, f64 compute,
+// 6 operations): the scalar twin of the vector program the assembly kernels
+// run. It folds each element's value into acc by max, element i into lane i %
+// 8, exactly as vprog.Acc.Add, so every backend gives the same bits. The
+// caller guarantees equal lengths.
+func geluRareGeneric(acc *[16]float64, x []float64) {
+	v1 := math.Float64frombits(0xc042800000000000) // -37
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v2 := v0 < v1
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
+			acc[foldK] = v5
+		}
 	}
 }
 
@@ -1399,5 +1797,796 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 			v806 = v0
 		}
 		dx[i] = v806
+	}
+}
+
+// geluBackwardUsualGeneric is the pure-Go kernel of geluBackwardUsual (f64
+// memory, f64 compute, 655 operations): the scalar twin of the vector program
+// the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
+// so every backend gives the same bits. The caller guarantees equal lengths;
+// dx may be the same slice as an input.
+func geluBackwardUsualGeneric(dx, x, dy []float64) {
+	x = x[:len(dx)]
+	dy = dy[:len(dx)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc044000000000000)   // -40
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v9 := math.Float64frombits(0xc042800000000000)   // -37
+	v11 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v13 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v14 := math.Float64frombits(0x4086300000000000)  // 710
+	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v16 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v17 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v18 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v19 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v20 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v21 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v22 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v23 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v24 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v25 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v26 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v27 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v28 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v29 := math.Float64frombits(0x408f400000000000)  // 1000
+	v30 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v31 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v32 := math.Float64frombits(0x3fd9884533d43651)  // 0.3989422804014327
+	v33 := math.Float64frombits(0xbc7cbc0d30ebfd15)  // -2.49232720227773e-17
+	v36 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v37 := math.Float64frombits(0xbff999999999999a)  // -1.6
+	v39 := math.Float64frombits(0xbfd0000000000000)  // -0.25
+	v42 := math.Float64frombits(0xbfe80ead197f00b4)  // -0.7517915246935645
+	v44 := math.Float64frombits(0x3fdb9d98fa5a3215)  // 0.4314939923140469
+	v45 := math.Float64frombits(0x3fd8d9a941de3ac5)  // 0.388284982990552
+	v46 := math.Float64frombits(0xbf92a2ef9bb865ae)  // -0.018199676398671087
+	v50 := math.Float64frombits(0x3fe80ead197f00b4)  // 0.7517915246935645
+	v53 := math.Float64frombits(0x3c713e74c58cada8)  // 1.4956759177009883e-17
+	v56 := math.Float64frombits(0xbfbd2fa4c17c7e84)  // -0.1140082332972217
+	v57 := math.Float64frombits(0xbf8e4088244f901d)  // -0.014771522148244337
+	v58 := math.Float64frombits(0x3f93e346def42057)  // 0.019421679838189067
+	v59 := math.Float64frombits(0x3f7297b9d6ffaac2)  // 0.004539228379125406
+	v60 := math.Float64frombits(0xbf6258a6d85633b4)  // -0.002239538068073499
+	v61 := math.Float64frombits(0xbf48680f74e6b145)  // -0.0007448268386745302
+	v62 := math.Float64frombits(0x3f286c863b660e56)  // 0.00018633974623237748
+	v63 := math.Float64frombits(0x3f169610924c4be8)  // 8.615947860972329e-05
+	v64 := math.Float64frombits(0xbee784acad4fe4c1)  // -1.12143801889057e-05
+	v65 := math.Float64frombits(0xbee03fec696f1401)  // -7.748461298260139e-06
+	v66 := math.Float64frombits(0x3e9d0c38bb6eb84e)  // 4.328450659518699e-07
+	v67 := math.Float64frombits(0x3ea322a33432fdaf)  // 5.702764628508977e-07
+	v68 := math.Float64frombits(0xbe1b90690c3a8698)  // -1.6044419550880493e-09
+	v69 := math.Float64frombits(0xbe63098dcf6aa2f2)  // -3.5459771942808343e-08
+	v70 := math.Float64frombits(0xbe17ff9cf80c0948)  // -1.3968959046672135e-09
+	v71 := math.Float64frombits(0x3e2058cdbf42e525)  // 1.9030283964029738e-09
+	v72 := math.Float64frombits(0x3de3eccf6c96973d)  // 1.4497374680431473e-10
+	v73 := math.Float64frombits(0xbdd88c22dbd733d9)  // -8.930294607981004e-11
+	v74 := math.Float64frombits(0xbda5a2aec341816d)  // -9.83867683655913e-12
+	v75 := math.Float64frombits(0x3d8f91bd87b689a1)  // 3.589013687162629e-12
+	v76 := math.Float64frombits(0x3d607dcf71ad5bf5)  // 4.687151032108015e-13
+	v77 := math.Float64frombits(0xbd3993a89901913a)  // -9.086701647631679e-14
+	v137 := math.Float64frombits(0x3c7aea2fe5943148) // 2.3344861935098912e-17
+	v144 := math.Float64frombits(0x3c7f7c19986ac3a4) // 2.7308680971500346e-17
+	v151 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v203 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
+	v208 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
+	v209 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
+	v211 := math.Float64frombits(0xbeef4bb9f7301ded) // -1.4923003368152099e-05
+	v213 := math.Float64frombits(0x3f1f9a2a6635fe79) // 0.00012055286202005714
+	v215 := math.Float64frombits(0xbf4c02db23d41138) // -0.0008548326510724796
+	v217 := math.Float64frombits(0x3f7565bcd0aa6349) // 0.0052239776220169365
+	v219 := math.Float64frombits(0xbf9b82ce3127f739) // -0.02686617064499972
+	v221 := math.Float64frombits(0x3fbce2f21a042b29) // 0.1128379167095487
+	v223 := math.Float64frombits(0xbfd812746b0379e6) // -0.3761263890318375
+	v225 := math.Float64frombits(0x3fc06eba8214db69) // 0.1283791670955126
+	v227 := math.Float64frombits(0x403c000000000000) // 28
+	v251 := math.Float64frombits(0x3e21f677fa3c3901) // 2.0911414421956654e-09
+	v252 := math.Float64frombits(0x3e5af39c20098071) // 2.5100634461878497e-08
+	v254 := math.Float64frombits(0x3e927e4e1b1031a7) // 2.755728259480407e-07
+	v256 := math.Float64frombits(0x3ec71de0d383914a) // 2.7557267935231926e-06
+	v258 := math.Float64frombits(0x3efa01a01a48c71b) // 2.48015873173863e-05
+	v260 := math.Float64frombits(0x3f2a01a01a7e29cd) // 0.00019841269863392214
+	v262 := math.Float64frombits(0x3f56c16c16c167cb) // 0.0013888888888886504
+	v264 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
+	v266 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v275 := math.Float64frombits(0x4010000000000000) // 4
+	v282 := math.Float64frombits(0xc010000000000000) // -4
+	v296 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v297 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v299 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v301 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v303 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v305 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v307 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v309 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v311 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v313 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v315 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v317 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v319 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v321 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v323 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v325 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v327 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v329 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v331 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v333 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v340 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v347 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v355 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v362 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v370 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v377 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v385 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v392 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v414 := math.Float64frombits(0x4000000000000000) // 2
+	v427 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v480 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v524 := math.Float64frombits(0xbff0000000000000) // -1
+	v547 := math.Float64frombits(0x4086280000000000) // 709
+	v637 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v643 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v645 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v646 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dx {
+		v1 := x[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v10 := v1 < v9
+		v12 := float64(v1 * v1)
+		v34 := -v12
+		v35 := math.FMA(v1, v1, v34)
+		v38 := v37 < v1
+		v40 := v1 < v39
+		v41 := v38 && v40
+		v43 := float64(v1 - v42)
+		v47 := float64(v43 - v1)
+		v48 := float64(v43 - v47)
+		v49 := float64(v1 - v48)
+		v51 := float64(v50 - v47)
+		v52 := float64(v49 + v51)
+		v54 := float64(v52 - v53)
+		v55 := float64(v43 + v54)
+		v78 := float64(v55 * v77)
+		v79 := float64(v76 + v78)
+		v80 := float64(v55 * v79)
+		v81 := float64(v75 + v80)
+		v82 := float64(v55 * v81)
+		v83 := float64(v74 + v82)
+		v84 := float64(v55 * v83)
+		v85 := float64(v73 + v84)
+		v86 := float64(v55 * v85)
+		v87 := float64(v72 + v86)
+		v88 := float64(v55 * v87)
+		v89 := float64(v71 + v88)
+		v90 := float64(v55 * v89)
+		v91 := float64(v70 + v90)
+		v92 := float64(v55 * v91)
+		v93 := float64(v69 + v92)
+		v94 := float64(v55 * v93)
+		v95 := float64(v68 + v94)
+		v96 := float64(v55 * v95)
+		v97 := float64(v67 + v96)
+		v98 := float64(v55 * v97)
+		v99 := float64(v66 + v98)
+		v100 := float64(v55 * v99)
+		v101 := float64(v65 + v100)
+		v102 := float64(v55 * v101)
+		v103 := float64(v64 + v102)
+		v104 := float64(v55 * v103)
+		v105 := float64(v63 + v104)
+		v106 := float64(v55 * v105)
+		v107 := float64(v62 + v106)
+		v108 := float64(v55 * v107)
+		v109 := float64(v61 + v108)
+		v110 := float64(v55 * v109)
+		v111 := float64(v60 + v110)
+		v112 := float64(v55 * v111)
+		v113 := float64(v59 + v112)
+		v114 := float64(v55 * v113)
+		v115 := float64(v58 + v114)
+		v116 := float64(v55 * v115)
+		v117 := float64(v57 + v116)
+		v118 := float64(v55 * v117)
+		v119 := float64(v56 + v118)
+		v120 := float64(v55 * v119)
+		v121 := float64(v46 + v120)
+		v122 := float64(v43 * v121)
+		v123 := float64(v45 + v122)
+		v124 := float64(v43 * v123)
+		v125 := float64(v44 + v124)
+		v126 := float64(v44 - v125)
+		v127 := float64(v126 + v124)
+		v128 := -v124
+		v129 := math.FMA(v43, v123, v128)
+		v130 := float64(v45 - v123)
+		v131 := float64(v130 + v122)
+		v132 := -v122
+		v133 := math.FMA(v43, v121, v132)
+		v134 := float64(v54 * v121)
+		v135 := float64(v133 + v134)
+		v136 := float64(v131 + v135)
+		v138 := float64(v136 + v137)
+		v139 := float64(v43 * v138)
+		v140 := float64(v129 + v139)
+		v141 := float64(v54 * v123)
+		v142 := float64(v140 + v141)
+		v143 := float64(v127 + v142)
+		v145 := float64(v143 + v144)
+		v146 := float64(v43 * v145)
+		v147 := float64(v54 * v125)
+		v148 := float64(v146 + v147)
+		v149 := math.FMA(v43, v125, v148)
+		v150 := float64(v1 * v32)
+		v152 := float64(v151 * v12)
+		v153 := v13
+		if v152 > v13 {
+			v153 = v152
+		}
+		v154 := v14
+		if v153 < v14 {
+			v154 = v153
+		}
+		v155 := float64(v154 * v15)
+		v156 := math.RoundToEven(v155)
+		v157 := -v156
+		v158 := math.FMA(v157, v16, v154)
+		v159 := math.FMA(v157, v17, v158)
+		v160 := float64(v158 - v159)
+		v161 := math.FMA(v157, v17, v160)
+		v162 := float64(v159 * v159)
+		v163 := -v162
+		v164 := math.FMA(v159, v159, v163)
+		v165 := float64(v11 * v162)
+		v166 := float64(v11 * v164)
+		v167 := float64(v159 + v165)
+		v168 := float64(v159 - v167)
+		v169 := float64(v168 + v165)
+		v170 := float64(v169 + v166)
+		v171 := math.FMA(v161, v159, v161)
+		v172 := float64(v170 + v171)
+		v173 := float64(v162 * v159)
+		v174 := math.FMA(v18, v159, v19)
+		v175 := math.FMA(v174, v159, v20)
+		v176 := math.FMA(v175, v159, v21)
+		v177 := math.FMA(v176, v159, v22)
+		v178 := math.FMA(v177, v159, v23)
+		v179 := math.FMA(v178, v159, v24)
+		v180 := math.FMA(v179, v159, v25)
+		v181 := math.FMA(v180, v159, v26)
+		v182 := math.FMA(v181, v159, v27)
+		v183 := math.FMA(v173, v182, v172)
+		v184 := float64(v8 + v167)
+		v185 := float64(v8 - v184)
+		v186 := float64(v185 + v167)
+		v187 := float64(v186 + v183)
+		v188 := float64(v28 - v156)
+		v189 := v29
+		if v188 < v29 {
+			v189 = v188
+		}
+		v190 := v156 < v30
+		v191 := math.Ldexp(v31, int(v189))
+		v192 := v4
+		if v190 {
+			v192 = v191
+		}
+		v193 := float64(v184 + v192)
+		v194 := float64(v193 - v192)
+		v195 := float64(v184 - v194)
+		v196 := float64(v195 + v187)
+		v197 := float64(v196 + v192)
+		v198 := float64(v197 - v192)
+		v199 := float64(v194 + v198)
+		v200 := math.Ldexp(v199, int(v156))
+		v201 := math.IsNaN(v152)
+		v202 := v200
+		if v201 {
+			v202 = v152
+		}
+		v204 := float64(v1 * v203)
+		v205 := -v204
+		v206 := math.Abs(v205)
+		v207 := float64(v205 * v205)
+		v210 := math.FMA(v208, v207, v209)
+		v212 := math.FMA(v210, v207, v211)
+		v214 := math.FMA(v212, v207, v213)
+		v216 := math.FMA(v214, v207, v215)
+		v218 := math.FMA(v216, v207, v217)
+		v220 := math.FMA(v218, v207, v219)
+		v222 := math.FMA(v220, v207, v221)
+		v224 := math.FMA(v222, v207, v223)
+		v226 := math.FMA(v224, v207, v225)
+		v228 := v206
+		if v227 < v206 {
+			v228 = v227
+		}
+		v229 := float64(v228 * v228)
+		v230 := -v229
+		v231 := math.FMA(v228, v228, v230)
+		v232 := float64(v229 * v15)
+		v233 := math.RoundToEven(v232)
+		v234 := -v233
+		v235 := math.FMA(v234, v16, v229)
+		v236 := math.FMA(v234, v17, v231)
+		v237 := -v235
+		v238 := float64(v8 + v237)
+		v239 := float64(v238 - v8)
+		v240 := float64(v237 - v239)
+		v241 := float64(v237 * v237)
+		v242 := -v241
+		v243 := math.FMA(v237, v237, v242)
+		v244 := float64(v11 * v241)
+		v245 := float64(v238 + v244)
+		v246 := float64(v245 - v238)
+		v247 := float64(v244 - v246)
+		v248 := float64(v240 + v247)
+		v249 := math.FMA(v11, v243, v248)
+		v250 := float64(v241 * v237)
+		v253 := math.FMA(v251, v237, v252)
+		v255 := math.FMA(v253, v237, v254)
+		v257 := math.FMA(v255, v237, v256)
+		v259 := math.FMA(v257, v237, v258)
+		v261 := math.FMA(v259, v237, v260)
+		v263 := math.FMA(v261, v237, v262)
+		v265 := math.FMA(v263, v237, v264)
+		v267 := math.FMA(v265, v237, v266)
+		v268 := math.FMA(v267, v237, v27)
+		v269 := math.FMA(v250, v268, v249)
+		v270 := float64(v245 + v269)
+		v271 := float64(v270 - v245)
+		v272 := float64(v269 - v271)
+		v273 := -v270
+		v274 := math.FMA(v273, v236, v272)
+		v276 := float64(v228 + v275)
+		v277 := float64(v276 - v228)
+		v278 := float64(v276 - v277)
+		v279 := float64(v228 - v278)
+		v280 := float64(v275 - v277)
+		v281 := float64(v279 + v280)
+		v283 := float64(v228 + v282)
+		v284 := float64(v283 - v228)
+		v285 := float64(v283 - v284)
+		v286 := float64(v228 - v285)
+		v287 := float64(v282 - v284)
+		v288 := float64(v286 + v287)
+		v289 := float64(v8 / v276)
+		v290 := float64(v283 * v289)
+		v291 := -v290
+		v292 := math.FMA(v291, v276, v283)
+		v293 := math.FMA(v291, v281, v288)
+		v294 := float64(v292 + v293)
+		v295 := float64(v294 * v289)
+		v298 := math.FMA(v296, v290, v297)
+		v300 := math.FMA(v298, v290, v299)
+		v302 := math.FMA(v300, v290, v301)
+		v304 := math.FMA(v302, v290, v303)
+		v306 := math.FMA(v304, v290, v305)
+		v308 := math.FMA(v306, v290, v307)
+		v310 := math.FMA(v308, v290, v309)
+		v312 := math.FMA(v310, v290, v311)
+		v314 := math.FMA(v312, v290, v313)
+		v316 := math.FMA(v314, v290, v315)
+		v318 := math.FMA(v316, v290, v317)
+		v320 := math.FMA(v318, v290, v319)
+		v322 := math.FMA(v320, v290, v321)
+		v324 := math.FMA(v322, v290, v323)
+		v326 := math.FMA(v324, v290, v325)
+		v328 := math.FMA(v326, v290, v327)
+		v330 := math.FMA(v328, v290, v329)
+		v332 := math.FMA(v330, v290, v331)
+		v334 := math.FMA(v332, v290, v333)
+		v335 := float64(v290 * v334)
+		v336 := -v335
+		v337 := math.FMA(v290, v334, v336)
+		v338 := math.FMA(v290, v4, v337)
+		v339 := math.FMA(v295, v334, v338)
+		v341 := float64(v340 + v335)
+		v342 := float64(v341 - v340)
+		v343 := float64(v341 - v342)
+		v344 := float64(v340 - v343)
+		v345 := float64(v335 - v342)
+		v346 := float64(v344 + v345)
+		v348 := float64(v339 + v347)
+		v349 := float64(v346 + v348)
+		v350 := float64(v290 * v341)
+		v351 := -v350
+		v352 := math.FMA(v290, v341, v351)
+		v353 := math.FMA(v290, v349, v352)
+		v354 := math.FMA(v295, v341, v353)
+		v356 := float64(v355 + v350)
+		v357 := float64(v356 - v355)
+		v358 := float64(v356 - v357)
+		v359 := float64(v355 - v358)
+		v360 := float64(v350 - v357)
+		v361 := float64(v359 + v360)
+		v363 := float64(v354 + v362)
+		v364 := float64(v361 + v363)
+		v365 := float64(v290 * v356)
+		v366 := -v365
+		v367 := math.FMA(v290, v356, v366)
+		v368 := math.FMA(v290, v364, v367)
+		v369 := math.FMA(v295, v356, v368)
+		v371 := float64(v370 + v365)
+		v372 := float64(v371 - v370)
+		v373 := float64(v371 - v372)
+		v374 := float64(v370 - v373)
+		v375 := float64(v365 - v372)
+		v376 := float64(v374 + v375)
+		v378 := float64(v369 + v377)
+		v379 := float64(v376 + v378)
+		v380 := float64(v290 * v371)
+		v381 := -v380
+		v382 := math.FMA(v290, v371, v381)
+		v383 := math.FMA(v290, v379, v382)
+		v384 := math.FMA(v295, v371, v383)
+		v386 := float64(v385 + v380)
+		v387 := float64(v386 - v385)
+		v388 := float64(v386 - v387)
+		v389 := float64(v385 - v388)
+		v390 := float64(v380 - v387)
+		v391 := float64(v389 + v390)
+		v393 := float64(v384 + v392)
+		v394 := float64(v391 + v393)
+		v395 := float64(v270 * v386)
+		v396 := -v395
+		v397 := math.FMA(v270, v386, v396)
+		v398 := math.FMA(v270, v394, v397)
+		v399 := math.FMA(v274, v386, v398)
+		v400 := float64(v395 * v289)
+		v401 := -v400
+		v402 := math.FMA(v401, v276, v395)
+		v403 := math.FMA(v401, v281, v399)
+		v404 := float64(v402 + v403)
+		v405 := float64(v404 * v289)
+		v406 := v206 < v11
+		v407 := -v205
+		v408 := float64(v8 + v407)
+		v409 := float64(v408 - v8)
+		v410 := float64(v407 - v409)
+		v411 := float64(v205 * v226)
+		v412 := float64(v410 - v411)
+		v413 := float64(v408 + v412)
+		v415 := float64(v400 + v405)
+		v416 := math.Ldexp(v415, int(v234))
+		v417 := math.Ldexp(v400, int(v234))
+		v418 := math.Ldexp(v405, int(v234))
+		v419 := float64(v414 - v417)
+		v420 := float64(v414 - v419)
+		v421 := float64(v420 - v417)
+		v422 := float64(v421 - v418)
+		v423 := float64(v419 + v422)
+		v424 := v205 < v4
+		v425 := v416
+		if v424 {
+			v425 = v423
+		}
+		v426 := v425
+		if v406 {
+			v426 = v413
+		}
+		v428 := float64(v205 * v204)
+		v429 := v13
+		if v428 > v13 {
+			v429 = v428
+		}
+		v430 := v14
+		if v429 < v14 {
+			v430 = v429
+		}
+		v431 := float64(v430 * v15)
+		v432 := math.RoundToEven(v431)
+		v433 := -v432
+		v434 := math.FMA(v433, v16, v430)
+		v435 := math.FMA(v433, v17, v434)
+		v436 := float64(v434 - v435)
+		v437 := math.FMA(v433, v17, v436)
+		v438 := float64(v435 * v435)
+		v439 := -v438
+		v440 := math.FMA(v435, v435, v439)
+		v441 := float64(v11 * v438)
+		v442 := float64(v11 * v440)
+		v443 := float64(v435 + v441)
+		v444 := float64(v435 - v443)
+		v445 := float64(v444 + v441)
+		v446 := float64(v445 + v442)
+		v447 := math.FMA(v437, v435, v437)
+		v448 := float64(v446 + v447)
+		v449 := float64(v438 * v435)
+		v450 := math.FMA(v18, v435, v19)
+		v451 := math.FMA(v450, v435, v20)
+		v452 := math.FMA(v451, v435, v21)
+		v453 := math.FMA(v452, v435, v22)
+		v454 := math.FMA(v453, v435, v23)
+		v455 := math.FMA(v454, v435, v24)
+		v456 := math.FMA(v455, v435, v25)
+		v457 := math.FMA(v456, v435, v26)
+		v458 := math.FMA(v457, v435, v27)
+		v459 := math.FMA(v449, v458, v448)
+		v460 := float64(v8 + v443)
+		v461 := float64(v8 - v460)
+		v462 := float64(v461 + v443)
+		v463 := float64(v462 + v459)
+		v464 := float64(v28 - v432)
+		v465 := v29
+		if v464 < v29 {
+			v465 = v464
+		}
+		v466 := v432 < v30
+		v467 := math.Ldexp(v31, int(v465))
+		v468 := v4
+		if v466 {
+			v468 = v467
+		}
+		v469 := float64(v460 + v468)
+		v470 := float64(v469 - v468)
+		v471 := float64(v460 - v470)
+		v472 := float64(v471 + v463)
+		v473 := float64(v472 + v468)
+		v474 := float64(v473 - v468)
+		v475 := float64(v470 + v474)
+		v476 := math.Ldexp(v475, int(v432))
+		v477 := math.IsNaN(v428)
+		v478 := v476
+		if v477 {
+			v478 = v428
+		}
+		v479 := float64(v427 * v478)
+		v481 := float64(v1 * v480)
+		v482 := math.FMA(v1, v203, v205)
+		v483 := float64(v481 + v482)
+		v484 := float64(v479 * v483)
+		v485 := float64(v426 + v484)
+		v486 := float64(v11 * v485)
+		v487 := -v150
+		v488 := math.FMA(v1, v32, v487)
+		v489 := float64(v1 * v33)
+		v490 := float64(v488 + v489)
+		v491 := float64(v490 * v202)
+		v492 := float64(v151 * v35)
+		v493 := v2
+		if v492 > v2 {
+			v493 = v492
+		}
+		v494 := v14
+		if v493 < v14 {
+			v494 = v493
+		}
+		v495 := float64(v494 * v15)
+		v496 := math.RoundToEven(v495)
+		v497 := -v496
+		v498 := math.FMA(v497, v16, v494)
+		v499 := math.FMA(v497, v17, v498)
+		v500 := float64(v498 - v499)
+		v501 := math.FMA(v497, v17, v500)
+		v502 := float64(v499 * v499)
+		v503 := -v502
+		v504 := math.FMA(v499, v499, v503)
+		v505 := float64(v11 * v502)
+		v506 := float64(v11 * v504)
+		v507 := float64(v499 + v505)
+		v508 := float64(v499 - v507)
+		v509 := float64(v508 + v505)
+		v510 := float64(v509 + v506)
+		v511 := math.FMA(v501, v499, v501)
+		v512 := float64(v510 + v511)
+		v513 := float64(v502 * v499)
+		v514 := math.FMA(v18, v499, v19)
+		v515 := math.FMA(v514, v499, v20)
+		v516 := math.FMA(v515, v499, v21)
+		v517 := math.FMA(v516, v499, v22)
+		v518 := math.FMA(v517, v499, v23)
+		v519 := math.FMA(v518, v499, v24)
+		v520 := math.FMA(v519, v499, v25)
+		v521 := math.FMA(v520, v499, v26)
+		v522 := math.FMA(v521, v499, v27)
+		v523 := math.FMA(v513, v522, v512)
+		v525 := ldexpMid(v524, v497)
+		v526 := float64(v8 + v525)
+		v527 := float64(v526 - v8)
+		v528 := float64(v526 - v527)
+		v529 := float64(v8 - v528)
+		v530 := float64(v525 - v527)
+		v531 := float64(v529 + v530)
+		v532 := float64(v523 + v531)
+		v533 := float64(v526 + v507)
+		v534 := float64(v526 - v533)
+		v535 := float64(v534 + v507)
+		v536 := float64(v535 + v532)
+		v537 := float64(v533 + v536)
+		v538 := ldexpMid(v537, v496)
+		v539 := math.Copysign(v538, v492)
+		v540 := math.IsNaN(v492)
+		v541 := v539
+		if v540 {
+			v541 = v492
+		}
+		v542 := float64(v202 * v541)
+		v543 := float64(v184 + v187)
+		v544 := float64(v184 - v543)
+		v545 := float64(v544 + v187)
+		v546 := v30 <= v156
+		v548 := v547 < v152
+		v549 := v546 && !v548
+		v550 := math.Ldexp(v545, int(v156))
+		v551 := v4
+		if v549 {
+			v551 = v550
+		}
+		v552 := v551
+		if v201 {
+			v552 = v152
+		}
+		v553 := float64(v542 + v552)
+		v554 := float64(v150 * v553)
+		v555 := float64(v491 + v554)
+		v556 := float64(v486 + v555)
+		v557 := math.FMA(v150, v202, v556)
+		v558 := v557
+		if v41 {
+			v558 = v149
+		}
+		v559 := v558
+		if v10 {
+			v559 = v0
+		}
+		v560 := v559
+		if v7 {
+			v560 = v8
+		}
+		v561 := v560
+		if v3 {
+			v561 = v5
+		}
+		v562 := dy[i]
+		v563 := float64(v562 * v5)
+		v564 := float64(v562 * v8)
+		v565 := float64(v562 * v36)
+		v566 := float64(v562 * v43)
+		v567 := -v566
+		v568 := math.FMA(v562, v43, v567)
+		v569 := float64(v566 * v125)
+		v570 := -v569
+		v571 := math.FMA(v566, v125, v570)
+		v572 := math.FMA(v568, v125, v571)
+		v573 := float64(v562 * v146)
+		v574 := -v573
+		v575 := math.FMA(v562, v146, v574)
+		v576 := float64(v562 * v147)
+		v577 := -v576
+		v578 := math.FMA(v562, v147, v577)
+		v579 := float64(v573 + v576)
+		v580 := float64(v579 - v573)
+		v581 := float64(v579 - v580)
+		v582 := float64(v573 - v581)
+		v583 := float64(v576 - v580)
+		v584 := float64(v582 + v583)
+		v585 := float64(v584 + v575)
+		v586 := float64(v585 + v578)
+		v587 := float64(v569 + v579)
+		v588 := float64(v587 - v569)
+		v589 := float64(v587 - v588)
+		v590 := float64(v569 - v589)
+		v591 := float64(v579 - v588)
+		v592 := float64(v590 + v591)
+		v593 := float64(v592 + v572)
+		v594 := float64(v593 + v586)
+		v595 := float64(v562 * v150)
+		v596 := -v595
+		v597 := math.FMA(v562, v150, v596)
+		v598 := float64(v595 * v202)
+		v599 := -v598
+		v600 := math.FMA(v595, v202, v599)
+		v601 := math.FMA(v597, v202, v600)
+		v602 := float64(v562 * v486)
+		v603 := -v602
+		v604 := math.FMA(v562, v486, v603)
+		v605 := float64(v562 * v555)
+		v606 := -v605
+		v607 := math.FMA(v562, v555, v606)
+		v608 := float64(v602 + v605)
+		v609 := float64(v608 - v602)
+		v610 := float64(v608 - v609)
+		v611 := float64(v602 - v610)
+		v612 := float64(v605 - v609)
+		v613 := float64(v611 + v612)
+		v614 := float64(v613 + v604)
+		v615 := float64(v614 + v607)
+		v616 := float64(v598 + v608)
+		v617 := float64(v616 - v598)
+		v618 := float64(v616 - v617)
+		v619 := float64(v598 - v618)
+		v620 := float64(v608 - v617)
+		v621 := float64(v619 + v620)
+		v622 := float64(v621 + v601)
+		v623 := float64(v622 + v615)
+		v624 := v616
+		if v41 {
+			v624 = v587
+		}
+		v625 := v623
+		if v41 {
+			v625 = v594
+		}
+		v626 := v624
+		if v10 {
+			v626 = v0
+		}
+		v627 := v625
+		if v10 {
+			v627 = v0
+		}
+		v628 := v626
+		if v7 {
+			v628 = v564
+		}
+		v629 := v627
+		if v7 {
+			v629 = v4
+		}
+		v630 := v628
+		if v3 {
+			v630 = v563
+		}
+		v631 := v629
+		if v3 {
+			v631 = v4
+		}
+		v632 := float64(v630 + v631)
+		v633 := float64(v562 * v561)
+		v634 := float64(v632 - v633)
+		v635 := math.Abs(v634)
+		v636 := math.Abs(v633)
+		v638 := float64(v636 * v637)
+		v639 := v635 <= v638
+		v640 := math.Abs(v562)
+		v641 := math.Abs(v565)
+		v642 := v640
+		if v641 > v640 {
+			v642 = v641
+		}
+		v644 := float64(v635 * v643)
+		v647 := math.FMA(v642, v645, v646)
+		v648 := v644 <= v647
+		v649 := v639 || v648
+		v650 := v632 == v4
+		v651 := v649 && !v650
+		v652 := v633
+		if v651 {
+			v652 = v632
+		}
+		v653 := math.IsNaN(v1)
+		v654 := v652
+		if v653 {
+			v654 = v1
+		}
+		dx[i] = v654
+	}
+}
+
+// geluBackwardRareGeneric is the pure-Go kernel of geluBackwardRare (f64
+// memory, f64 compute, 6 operations): the scalar twin of the vector program
+// the assembly kernels run. It folds each element's value into acc by max,
+// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
+// the same bits. The caller guarantees equal lengths.
+func geluBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
+	dy = dy[:len(x)]
+	v1 := math.Float64frombits(0xc042800000000000) // -37
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v2 := v0 < v1
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
+			acc[foldK] = v5
+		}
 	}
 }

@@ -128,3 +128,23 @@ func BenchmarkGELUBackward(b *testing.B) {
 		},
 	)
 }
+
+// TestGELURarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
+func TestGELURarePath(t *testing.T) {
+	kerneltest.RarePath(t, 1,
+		func(dst []float64, in [][]float64) {
+			GELU(dst, in[0])
+		},
+		func(dst []float64, in [][]float64) {
+			geluGeneric(dst, in[0])
+		},
+	)
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			GELUBackward(dst, in[1], in[0])
+		},
+		func(dst []float64, in [][]float64) {
+			geluBackwardGeneric(dst, in[0], in[1])
+		},
+	)
+}

@@ -244,6 +244,42 @@ func geluAVX2(dst, in0 []float64)
 //go:noescape
 func geluAVX2Stream(dst, in0 []float64)
 
+// geluUsualAVX512 computes geluUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func geluUsualAVX512(dst, in0 []float64)
+
+// geluUsualAVX512Stream computes geluUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func geluUsualAVX512Stream(dst, in0 []float64)
+
+// geluUsualAVX2 computes geluUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func geluUsualAVX2(dst, in0 []float64)
+
+// geluUsualAVX2Stream computes geluUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func geluUsualAVX2Stream(dst, in0 []float64)
+
+// geluRareAVX512 folds geluRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func geluRareAVX512(acc *[16]float64, in0 []float64)
+
+// geluRareAVX2 folds geluRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func geluRareAVX2(acc *[16]float64, in0 []float64)
+
 // geluBackwardAVX512 computes geluBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
@@ -267,6 +303,42 @@ func geluBackwardAVX2(dst, in0, in1 []float64)
 //
 //go:noescape
 func geluBackwardAVX2Stream(dst, in0, in1 []float64)
+
+// geluBackwardUsualAVX512 computes geluBackwardUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func geluBackwardUsualAVX512(dst, in0, in1 []float64)
+
+// geluBackwardUsualAVX512Stream computes geluBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
+//
+//go:noescape
+func geluBackwardUsualAVX512Stream(dst, in0, in1 []float64)
+
+// geluBackwardUsualAVX2 computes geluBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func geluBackwardUsualAVX2(dst, in0, in1 []float64)
+
+// geluBackwardUsualAVX2Stream computes geluBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+.
+//
+//go:noescape
+func geluBackwardUsualAVX2Stream(dst, in0, in1 []float64)
+
+// geluBackwardRareAVX512 folds geluBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func geluBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
+
+// geluBackwardRareAVX2 folds geluBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func geluBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
 
 // geluTanhAVX512 computes geluTanh with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.

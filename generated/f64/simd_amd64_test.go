@@ -194,6 +194,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "geluUsual", Inputs: 1, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { geluUsualGeneric(d, in[0]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluUsualAVX512(d, in[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				geluUsualAVX512(d[:h], in[0][:h])
+				geluUsualAVX512Stream(d[h:], in[0][h:])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { geluUsualAVX2(d, in[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				geluUsualAVX2(d[:h], in[0][:h])
+				geluUsualAVX2Stream(d[h:], in[0][h:])
+			}},
+		},
+	},
+	{
 		Name: "geluBackward", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { geluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -208,6 +226,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 				h := streamHead(d)
 				geluBackwardAVX2(d[:h], in[0][:h], in[1][:h])
 				geluBackwardAVX2Stream(d[h:], in[0][h:], in[1][h:])
+			}},
+		},
+	},
+	{
+		Name: "geluBackwardUsual", Inputs: 2, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { geluBackwardUsualGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluBackwardUsualAVX512(d, in[0], in[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				geluBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
+				geluBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { geluBackwardUsualAVX2(d, in[0], in[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				geluBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
+				geluBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
 			}},
 		},
 	},
@@ -1685,6 +1721,24 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 }
 
 var reduceCases64 = []reduceCase[float64]{
+	{
+		Name: "geluRare", Inputs: 1, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { geluRareGeneric(acc, in[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluRareAVX512(acc, in[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluRareAVX2(acc, in[0]) }},
+		},
+	},
+	{
+		Name: "geluBackwardRare", Inputs: 2, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareGeneric(acc, in[0], in[1]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareAVX512(acc, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareAVX2(acc, in[0], in[1]) }},
+		},
+	},
 	{
 		Name: "geluTanhRare", Inputs: 1, MaxLen: 97,
 		Max:     true,
