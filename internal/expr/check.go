@@ -237,23 +237,13 @@ func (c *checker) cond(e ast.Expr) {
 // means a chain such as 0 < x < 1, which Go (and so the language) reads as
 // (0 < x) < 1; say how to write it instead.
 func (c *checker) operand(e ast.Expr) {
-	if b, ok := unparen(e).(*ast.BinaryExpr); ok && isComparison(b.Op) {
+	if b, ok := ast.Unparen(e).(*ast.BinaryExpr); ok && isComparison(b.Op) {
 		c.errorf(b.OpPos, "comparisons cannot be chained: write a < x && x < b")
 		c.operand(b.X)
 		c.operand(b.Y)
 		return
 	}
 	c.num(e)
-}
-
-func unparen(e ast.Expr) ast.Expr {
-	for {
-		p, ok := e.(*ast.ParenExpr)
-		if !ok {
-			return e
-		}
-		e = p.X
-	}
 }
 
 // notCond reports a numeric expression where a condition is needed, and

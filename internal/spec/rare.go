@@ -19,7 +19,7 @@ import "go/ast"
 // formulas (lets expanded), is one of the entry's rare conditions.
 func (a *Activation) IsRare(cond ast.Expr) bool {
 	for i := range a.Rare {
-		if sameExpr(unparen(cond), unparen(a.Rare[i].Expr)) {
+		if sameExpr(ast.Unparen(cond), ast.Unparen(a.Rare[i].Expr)) {
 			return true
 		}
 	}
@@ -48,7 +48,7 @@ func (l *loader) checkRare(a *Activation) {
 		for _, f := range fs {
 			ast.Inspect(f.Expr, func(n ast.Node) bool {
 				c, ok := n.(*ast.CallExpr)
-				if ok && len(c.Args) == 3 && sameExpr(c.Fun, ast.NewIdent("where")) && sameExpr(unparen(c.Args[0]), unparen(r.Expr)) {
+				if ok && len(c.Args) == 3 && sameExpr(c.Fun, ast.NewIdent("where")) && sameExpr(ast.Unparen(c.Args[0]), ast.Unparen(r.Expr)) {
 					found = true
 				}
 				return !found
@@ -70,14 +70,4 @@ func (a *Activation) isRareFormula(f *Formula) bool {
 		}
 	}
 	return false
-}
-
-func unparen(e ast.Expr) ast.Expr {
-	for {
-		p, ok := e.(*ast.ParenExpr)
-		if !ok {
-			return e
-		}
-		e = p.X
-	}
 }
