@@ -29,7 +29,7 @@ func TestIntervalsFloat64(t *testing.T) {
 		}
 		t.Run(j.act.Name+"/"+j.dir, func(t *testing.T) {
 			t.Parallel()
-			r, err := measureIntervals64(j.act, j.dir, j.params, n)
+			r, err := measureIntervals64(j.act, j.dir, j.params, n, 1)
 			require.NoError(t, err)
 			assert.Zero(t, r.over, "%s %s (%s): %d of %d outputs over 1 ULP, the worst %v ULP at x = %v, dy = %v",
 				j.act.Name, j.dir, r.label, r.over, r.n, r.maxULP, r.worstX, r.worstDY)
