@@ -486,7 +486,7 @@ func gegluTanhGeneric(dst, a, b []float64) {
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 797 operations): the scalar twin of the vector program
+// memory, f64 compute, 902 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -501,48 +501,50 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v9 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v10 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v17 := math.Float64frombits(0xc085e00000000000)  // -700
-	v19 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v21 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v23 := math.Float64frombits(0x4086300000000000)  // 710
-	v25 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v29 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v31 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v35 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v48 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v49 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v51 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v53 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v55 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v57 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v59 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v61 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v63 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v65 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v75 := math.Float64frombits(0x408f400000000000)  // 1000
-	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v92 := math.Float64frombits(0x4000000000000000)  // 2
-	v104 := math.Float64frombits(0x4086280000000000) // 709
-	v135 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v144 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v151 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v184 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v186 := math.Float64frombits(0xbff0000000000000) // -1
-	v189 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v232 := math.Float64frombits(0xc091300000000000) // -1100
-	v435 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v437 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v440 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v443 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v448 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v452 := math.Float64frombits(0xc044000000000000) // -40
-	v679 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v685 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v687 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v688 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v808 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v17 := math.Float64frombits(0xc091300000000000)  // -1100
+	v19 := math.Float64frombits(0x4000000000000000)  // 2
+	v20 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
+	v21 := math.Float64frombits(0x408bb9d3beb8c86b)  // 887.22839111673
+	v23 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v25 := math.Float64frombits(0x4086300000000000)  // 710
+	v27 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v31 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v33 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v37 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v50 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v51 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v53 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v55 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v57 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v59 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v61 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v63 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v65 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v67 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v75 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v77 := math.Float64frombits(0x408f400000000000)  // 1000
+	v79 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v81 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v105 := math.Float64frombits(0x4086280000000000) // 709
+	v136 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v145 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v152 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v153 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
+	v186 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v190 := math.Float64frombits(0xc085e00000000000) // -700
+	v271 := math.Float64frombits(0xbff0000000000000) // -1
+	v274 := math.Float64frombits(0xbfe199999999999a) // -0.55
+	v519 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v521 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v524 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v527 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v532 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v536 := math.Float64frombits(0xc044000000000000) // -40
+	v774 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v783 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v785 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v786 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v915 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -553,380 +555,371 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v14 := float64(v0 + v13)
 		v15 := float64(v9 * v14)
 		v18 := v15 < v17
-		v20 := float64(v15 + v19)
-		v22 := v21
-		if v20 > v21 {
-			v22 = v20
-		}
+		v22 := float64(v15 + v21)
 		v24 := v23
-		if v22 < v23 {
+		if v22 > v23 {
 			v24 = v22
 		}
-		v26 := float64(v24 * v25)
-		v27 := math.RoundToEven(v26)
-		v28 := -v27
-		v30 := math.FMA(v28, v29, v24)
-		v32 := math.FMA(v28, v31, v30)
-		v33 := float64(v30 - v32)
-		v34 := math.FMA(v28, v31, v33)
-		v36 := float64(v32 * v32)
-		v37 := -v36
-		v38 := math.FMA(v32, v32, v37)
-		v39 := float64(v35 * v36)
-		v40 := float64(v35 * v38)
-		v41 := float64(v32 + v39)
-		v42 := float64(v32 - v41)
-		v43 := float64(v42 + v39)
-		v44 := float64(v43 + v40)
-		v45 := math.FMA(v34, v32, v34)
-		v46 := float64(v44 + v45)
-		v47 := float64(v36 * v32)
-		v50 := math.FMA(v48, v32, v49)
-		v52 := math.FMA(v50, v32, v51)
-		v54 := math.FMA(v52, v32, v53)
-		v56 := math.FMA(v54, v32, v55)
-		v58 := math.FMA(v56, v32, v57)
-		v60 := math.FMA(v58, v32, v59)
-		v62 := math.FMA(v60, v32, v61)
-		v64 := math.FMA(v62, v32, v63)
-		v66 := math.FMA(v64, v32, v65)
-		v67 := math.FMA(v47, v66, v46)
-		v68 := float64(v8 + v41)
-		v69 := float64(v8 - v68)
-		v70 := float64(v69 + v41)
-		v71 := float64(v70 + v67)
-		v74 := float64(v73 - v27)
-		v76 := v75
-		if v74 < v75 {
-			v76 = v74
+		v26 := v25
+		if v24 < v25 {
+			v26 = v24
 		}
-		v78 := v27 < v77
-		v80 := math.Ldexp(v79, int(v76))
-		v81 := v4
-		if v78 {
-			v81 = v80
+		v28 := float64(v26 * v27)
+		v29 := math.RoundToEven(v28)
+		v30 := -v29
+		v32 := math.FMA(v30, v31, v26)
+		v34 := math.FMA(v30, v33, v32)
+		v35 := float64(v32 - v34)
+		v36 := math.FMA(v30, v33, v35)
+		v38 := float64(v34 * v34)
+		v39 := -v38
+		v40 := math.FMA(v34, v34, v39)
+		v41 := float64(v37 * v38)
+		v42 := float64(v37 * v40)
+		v43 := float64(v34 + v41)
+		v44 := float64(v34 - v43)
+		v45 := float64(v44 + v41)
+		v46 := float64(v45 + v42)
+		v47 := math.FMA(v36, v34, v36)
+		v48 := float64(v46 + v47)
+		v49 := float64(v38 * v34)
+		v52 := math.FMA(v50, v34, v51)
+		v54 := math.FMA(v52, v34, v53)
+		v56 := math.FMA(v54, v34, v55)
+		v58 := math.FMA(v56, v34, v57)
+		v60 := math.FMA(v58, v34, v59)
+		v62 := math.FMA(v60, v34, v61)
+		v64 := math.FMA(v62, v34, v63)
+		v66 := math.FMA(v64, v34, v65)
+		v68 := math.FMA(v66, v34, v67)
+		v69 := math.FMA(v49, v68, v48)
+		v70 := float64(v8 + v43)
+		v71 := float64(v8 - v70)
+		v72 := float64(v71 + v43)
+		v73 := float64(v72 + v69)
+		v76 := float64(v75 - v29)
+		v78 := v77
+		if v76 < v77 {
+			v78 = v76
 		}
-		v82 := float64(v68 + v81)
-		v83 := float64(v82 - v81)
-		v84 := float64(v68 - v83)
-		v85 := float64(v84 + v71)
-		v86 := float64(v85 + v81)
-		v87 := float64(v86 - v81)
-		v88 := float64(v83 + v87)
-		v89 := math.Ldexp(v88, int(v27))
-		v90 := math.IsNaN(v20)
-		v91 := v89
-		if v90 {
-			v91 = v20
+		v80 := v29 < v79
+		v82 := math.Ldexp(v81, int(v78))
+		v83 := v4
+		if v80 {
+			v83 = v82
 		}
-		v93 := float64(v92 * v13)
-		v94 := float64(v14 + v93)
-		v95 := float64(v9 * v94)
-		v96 := float64(v8 + v95)
-		v97 := float64(v91 * v96)
-		v98 := -v97
-		v99 := math.FMA(v91, v96, v98)
-		v100 := float64(v68 + v71)
-		v101 := float64(v68 - v100)
-		v102 := float64(v101 + v71)
-		v103 := v77 <= v27
-		v105 := v104 < v20
-		v106 := v103 && !v105
-		v107 := math.Ldexp(v102, int(v27))
-		v108 := v4
-		if v106 {
-			v108 = v107
+		v84 := float64(v70 + v83)
+		v85 := float64(v84 - v83)
+		v86 := float64(v70 - v85)
+		v87 := float64(v86 + v73)
+		v88 := float64(v87 + v83)
+		v89 := float64(v88 - v83)
+		v90 := float64(v85 + v89)
+		v91 := math.Ldexp(v90, int(v29))
+		v92 := math.IsNaN(v22)
+		v93 := v91
+		if v92 {
+			v93 = v22
 		}
-		v109 := v108
-		if v90 {
-			v109 = v20
+		v94 := float64(v19 * v13)
+		v95 := float64(v14 + v94)
+		v96 := float64(v9 * v95)
+		v97 := float64(v8 + v96)
+		v98 := float64(v93 * v97)
+		v99 := -v98
+		v100 := math.FMA(v93, v97, v99)
+		v101 := float64(v70 + v73)
+		v102 := float64(v70 - v101)
+		v103 := float64(v102 + v73)
+		v104 := v79 <= v29
+		v106 := v105 < v22
+		v107 := v104 && !v106
+		v108 := math.Ldexp(v103, int(v29))
+		v109 := v4
+		if v107 {
+			v109 = v108
 		}
-		v110 := float64(v109 * v96)
-		v111 := float64(v95 - v96)
-		v112 := float64(v111 + v8)
-		v113 := -v95
-		v114 := math.FMA(v9, v94, v113)
-		v115 := float64(v94 - v14)
-		v116 := float64(v94 - v115)
-		v117 := float64(v14 - v116)
-		v118 := float64(v93 - v115)
-		v119 := float64(v117 + v118)
-		v120 := float64(v14 - v0)
-		v121 := float64(v14 - v120)
-		v122 := float64(v0 - v121)
-		v123 := float64(v13 - v120)
-		v124 := float64(v122 + v123)
-		v125 := -v13
-		v126 := math.FMA(v10, v12, v125)
-		v127 := -v12
-		v128 := math.FMA(v11, v0, v127)
-		v129 := -v11
-		v130 := math.FMA(v0, v0, v129)
-		v131 := float64(v130 * v0)
-		v132 := float64(v128 + v131)
-		v133 := float64(v10 * v132)
-		v134 := float64(v126 + v133)
-		v136 := float64(v135 * v12)
-		v137 := float64(v134 + v136)
-		v138 := float64(v124 + v137)
-		v139 := float64(v119 + v138)
-		v140 := float64(v92 * v137)
-		v141 := float64(v139 + v140)
-		v142 := float64(v9 * v141)
-		v143 := float64(v114 + v142)
-		v145 := float64(v144 * v94)
-		v146 := float64(v143 + v145)
-		v147 := float64(v112 + v146)
-		v148 := float64(v91 * v147)
-		v149 := float64(v110 + v148)
-		v150 := float64(v99 + v149)
-		v152 := -v15
-		v153 := math.FMA(v9, v14, v152)
-		v154 := float64(v9 * v138)
-		v155 := float64(v153 + v154)
-		v156 := float64(v144 * v14)
+		v110 := v109
+		if v92 {
+			v110 = v22
+		}
+		v111 := float64(v110 * v97)
+		v112 := float64(v96 - v97)
+		v113 := float64(v112 + v8)
+		v114 := -v96
+		v115 := math.FMA(v9, v95, v114)
+		v116 := float64(v95 - v14)
+		v117 := float64(v95 - v116)
+		v118 := float64(v14 - v117)
+		v119 := float64(v94 - v116)
+		v120 := float64(v118 + v119)
+		v121 := float64(v14 - v0)
+		v122 := float64(v14 - v121)
+		v123 := float64(v0 - v122)
+		v124 := float64(v13 - v121)
+		v125 := float64(v123 + v124)
+		v126 := -v13
+		v127 := math.FMA(v10, v12, v126)
+		v128 := -v12
+		v129 := math.FMA(v11, v0, v128)
+		v130 := -v11
+		v131 := math.FMA(v0, v0, v130)
+		v132 := float64(v131 * v0)
+		v133 := float64(v129 + v132)
+		v134 := float64(v10 * v133)
+		v135 := float64(v127 + v134)
+		v137 := float64(v136 * v12)
+		v138 := float64(v135 + v137)
+		v139 := float64(v125 + v138)
+		v140 := float64(v120 + v139)
+		v141 := float64(v19 * v138)
+		v142 := float64(v140 + v141)
+		v143 := float64(v9 * v142)
+		v144 := float64(v115 + v143)
+		v146 := float64(v145 * v95)
+		v147 := float64(v144 + v146)
+		v148 := float64(v113 + v147)
+		v149 := float64(v93 * v148)
+		v150 := float64(v111 + v149)
+		v151 := float64(v100 + v150)
+		v154 := -v15
+		v155 := math.FMA(v9, v14, v154)
+		v156 := float64(v9 * v139)
 		v157 := float64(v155 + v156)
-		v158 := float64(v151 + v157)
-		v159 := float64(v20 - v15)
-		v160 := float64(v20 - v159)
-		v161 := float64(v15 - v160)
-		v162 := float64(v19 - v159)
-		v163 := float64(v161 + v162)
-		v164 := float64(v158 + v163)
-		v165 := float64(v97 * v164)
-		v166 := float64(v150 + v165)
-		v167 := float64(v97 + v166)
-		v185 := float64(v167 * v184)
-		v187 := v0 < v186
-		v190 := v189 < v0
-		v191 := v187 || v190
-		v192 := math.Abs(v15)
-		v193 := -v192
-		v194 := v21
-		if v193 > v21 {
+		v158 := float64(v145 * v14)
+		v159 := float64(v157 + v158)
+		v160 := float64(v153 + v159)
+		v161 := float64(v22 - v15)
+		v162 := float64(v22 - v161)
+		v163 := float64(v15 - v162)
+		v164 := float64(v21 - v161)
+		v165 := float64(v163 + v164)
+		v166 := float64(v160 + v165)
+		v167 := float64(v98 * v166)
+		v168 := float64(v151 + v167)
+		v169 := float64(v98 + v168)
+		v187 := float64(v169 * v186)
+		v188 := float64(v187 * v186)
+		v191 := v15 < v190
+		v192 := float64(v15 + v20)
+		v193 := v23
+		if v192 > v23 {
+			v193 = v192
+		}
+		v194 := v25
+		if v193 < v25 {
 			v194 = v193
 		}
-		v195 := v15 < v4
-		v196 := float64(v194 * v25)
-		v197 := math.RoundToEven(v196)
-		v198 := -v197
-		v199 := math.FMA(v198, v29, v194)
-		v200 := math.FMA(v198, v31, v199)
-		v201 := float64(v199 - v200)
-		v202 := math.FMA(v198, v31, v201)
-		v203 := float64(v200 * v200)
-		v204 := -v203
-		v205 := math.FMA(v200, v200, v204)
-		v206 := float64(v35 * v203)
-		v207 := float64(v35 * v205)
-		v208 := float64(v200 + v206)
-		v209 := float64(v200 - v208)
+		v195 := float64(v194 * v27)
+		v196 := math.RoundToEven(v195)
+		v197 := -v196
+		v198 := math.FMA(v197, v31, v194)
+		v199 := math.FMA(v197, v33, v198)
+		v200 := float64(v198 - v199)
+		v201 := math.FMA(v197, v33, v200)
+		v202 := float64(v199 * v199)
+		v203 := -v202
+		v204 := math.FMA(v199, v199, v203)
+		v205 := float64(v37 * v202)
+		v206 := float64(v37 * v204)
+		v207 := float64(v199 + v205)
+		v208 := float64(v199 - v207)
+		v209 := float64(v208 + v205)
 		v210 := float64(v209 + v206)
-		v211 := float64(v210 + v207)
-		v212 := math.FMA(v202, v200, v202)
-		v213 := float64(v211 + v212)
-		v214 := float64(v203 * v200)
-		v215 := math.FMA(v48, v200, v49)
-		v216 := math.FMA(v215, v200, v51)
-		v217 := math.FMA(v216, v200, v53)
-		v218 := math.FMA(v217, v200, v55)
-		v219 := math.FMA(v218, v200, v57)
-		v220 := math.FMA(v219, v200, v59)
-		v221 := math.FMA(v220, v200, v61)
-		v222 := math.FMA(v221, v200, v63)
-		v223 := math.FMA(v222, v200, v65)
-		v224 := math.FMA(v214, v223, v213)
-		v225 := float64(v8 + v208)
-		v226 := float64(v8 - v225)
-		v227 := float64(v226 + v208)
-		v228 := float64(v227 + v224)
-		v229 := float64(v225 + v228)
-		v230 := float64(v225 - v229)
-		v231 := float64(v230 + v228)
-		v233 := v232
-		if v197 > v232 {
-			v233 = v197
+		v211 := math.FMA(v201, v199, v201)
+		v212 := float64(v210 + v211)
+		v213 := float64(v202 * v199)
+		v214 := math.FMA(v50, v199, v51)
+		v215 := math.FMA(v214, v199, v53)
+		v216 := math.FMA(v215, v199, v55)
+		v217 := math.FMA(v216, v199, v57)
+		v218 := math.FMA(v217, v199, v59)
+		v219 := math.FMA(v218, v199, v61)
+		v220 := math.FMA(v219, v199, v63)
+		v221 := math.FMA(v220, v199, v65)
+		v222 := math.FMA(v221, v199, v67)
+		v223 := math.FMA(v213, v222, v212)
+		v224 := float64(v8 + v207)
+		v225 := float64(v8 - v224)
+		v226 := float64(v225 + v207)
+		v227 := float64(v226 + v223)
+		v229 := float64(v75 - v196)
+		v230 := v77
+		if v229 < v77 {
+			v230 = v229
 		}
-		v234 := ldexpMid(v8, v233)
-		v235 := float64(v229 * v234)
-		v236 := float64(v231 * v234)
-		v237 := float64(v8 + v235)
-		v238 := float64(v8 - v237)
-		v239 := float64(v238 + v235)
-		v240 := float64(v239 + v236)
-		v241 := v8
-		if v195 {
-			v241 = v229
+		v231 := v196 < v79
+		v232 := math.Ldexp(v81, int(v230))
+		v233 := v4
+		if v231 {
+			v233 = v232
 		}
-		v242 := v4
-		if v195 {
-			v242 = v231
+		v234 := float64(v224 + v233)
+		v235 := float64(v234 - v233)
+		v236 := float64(v224 - v235)
+		v237 := float64(v236 + v227)
+		v238 := float64(v237 + v233)
+		v239 := float64(v238 - v233)
+		v240 := float64(v235 + v239)
+		v241 := math.Ldexp(v240, int(v196))
+		v242 := math.IsNaN(v192)
+		v243 := v241
+		if v242 {
+			v243 = v192
 		}
-		v243 := float64(v8 / v237)
-		v244 := float64(v241 * v243)
+		v244 := float64(v243 * v97)
 		v245 := -v244
-		v246 := math.FMA(v245, v237, v241)
-		v247 := math.FMA(v245, v240, v246)
-		v248 := float64(v247 + v242)
-		v249 := v21 <= v193
-		v250 := float64(v248 * v243)
-		v251 := v4
-		if v195 {
-			v251 = v197
+		v246 := math.FMA(v243, v97, v245)
+		v247 := float64(v224 + v227)
+		v248 := float64(v224 - v247)
+		v249 := float64(v248 + v227)
+		v250 := v79 <= v196
+		v251 := v105 < v192
+		v252 := v250 && !v251
+		v253 := math.Ldexp(v249, int(v196))
+		v254 := v4
+		if v252 {
+			v254 = v253
 		}
-		v252 := float64(v73 - v251)
-		v253 := v75
-		if v252 < v75 {
-			v253 = v252
+		v255 := v254
+		if v242 {
+			v255 = v192
 		}
-		v254 := v251 < v77
-		v255 := math.Ldexp(v79, int(v253))
-		v256 := v4
-		if v254 {
-			v256 = v255
+		v256 := float64(v255 * v97)
+		v257 := float64(v243 * v148)
+		v258 := float64(v256 + v257)
+		v259 := float64(v246 + v258)
+		v260 := float64(v152 + v159)
+		v261 := float64(v192 - v15)
+		v262 := float64(v192 - v261)
+		v263 := float64(v15 - v262)
+		v264 := float64(v20 - v261)
+		v265 := float64(v263 + v264)
+		v266 := float64(v260 + v265)
+		v267 := float64(v244 * v266)
+		v268 := float64(v259 + v267)
+		v269 := float64(v244 + v268)
+		v270 := float64(v269 * v186)
+		v272 := v0 < v271
+		v275 := v274 < v0
+		v276 := v272 || v275
+		v277 := math.Abs(v15)
+		v278 := -v277
+		v279 := v23
+		if v278 > v23 {
+			v279 = v278
 		}
-		v257 := float64(v244 + v256)
-		v258 := float64(v257 - v256)
-		v259 := float64(v244 - v258)
-		v260 := float64(v259 + v250)
-		v261 := float64(v260 + v256)
-		v262 := float64(v261 - v256)
-		v263 := float64(v258 + v262)
-		v264 := math.Ldexp(v263, int(v251))
-		v265 := math.IsNaN(v15)
-		v266 := v264
-		if v265 {
-			v266 = v15
-		}
-		v267 := math.Abs(v152)
-		v268 := -v267
-		v269 := v21
-		if v268 > v21 {
-			v269 = v268
-		}
-		v270 := v152 < v4
-		v271 := float64(v269 * v25)
-		v272 := math.RoundToEven(v271)
-		v273 := -v272
-		v274 := math.FMA(v273, v29, v269)
-		v275 := math.FMA(v273, v31, v274)
-		v276 := float64(v274 - v275)
-		v277 := math.FMA(v273, v31, v276)
-		v278 := float64(v275 * v275)
-		v279 := -v278
-		v280 := math.FMA(v275, v275, v279)
-		v281 := float64(v35 * v278)
-		v282 := float64(v35 * v280)
-		v283 := float64(v275 + v281)
-		v284 := float64(v275 - v283)
-		v285 := float64(v284 + v281)
-		v286 := float64(v285 + v282)
-		v287 := math.FMA(v277, v275, v277)
-		v288 := float64(v286 + v287)
-		v289 := float64(v278 * v275)
-		v290 := math.FMA(v48, v275, v49)
-		v291 := math.FMA(v290, v275, v51)
-		v292 := math.FMA(v291, v275, v53)
-		v293 := math.FMA(v292, v275, v55)
-		v294 := math.FMA(v293, v275, v57)
-		v295 := math.FMA(v294, v275, v59)
-		v296 := math.FMA(v295, v275, v61)
-		v297 := math.FMA(v296, v275, v63)
-		v298 := math.FMA(v297, v275, v65)
-		v299 := math.FMA(v289, v298, v288)
-		v300 := float64(v8 + v283)
-		v301 := float64(v8 - v300)
-		v302 := float64(v301 + v283)
-		v303 := float64(v302 + v299)
-		v304 := float64(v300 + v303)
-		v305 := float64(v300 - v304)
-		v306 := float64(v305 + v303)
-		v307 := v232
-		if v272 > v232 {
-			v307 = v272
-		}
-		v308 := ldexpMid(v8, v307)
-		v309 := float64(v304 * v308)
-		v310 := float64(v306 * v308)
-		v311 := float64(v8 + v309)
-		v312 := float64(v8 - v311)
+		v280 := v15 < v4
+		v281 := float64(v279 * v27)
+		v282 := math.RoundToEven(v281)
+		v283 := -v282
+		v284 := math.FMA(v283, v31, v279)
+		v285 := math.FMA(v283, v33, v284)
+		v286 := float64(v284 - v285)
+		v287 := math.FMA(v283, v33, v286)
+		v288 := float64(v285 * v285)
+		v289 := -v288
+		v290 := math.FMA(v285, v285, v289)
+		v291 := float64(v37 * v288)
+		v292 := float64(v37 * v290)
+		v293 := float64(v285 + v291)
+		v294 := float64(v285 - v293)
+		v295 := float64(v294 + v291)
+		v296 := float64(v295 + v292)
+		v297 := math.FMA(v287, v285, v287)
+		v298 := float64(v296 + v297)
+		v299 := float64(v288 * v285)
+		v300 := math.FMA(v50, v285, v51)
+		v301 := math.FMA(v300, v285, v53)
+		v302 := math.FMA(v301, v285, v55)
+		v303 := math.FMA(v302, v285, v57)
+		v304 := math.FMA(v303, v285, v59)
+		v305 := math.FMA(v304, v285, v61)
+		v306 := math.FMA(v305, v285, v63)
+		v307 := math.FMA(v306, v285, v65)
+		v308 := math.FMA(v307, v285, v67)
+		v309 := math.FMA(v299, v308, v298)
+		v310 := float64(v8 + v293)
+		v311 := float64(v8 - v310)
+		v312 := float64(v311 + v293)
 		v313 := float64(v312 + v309)
-		v314 := float64(v313 + v310)
-		v315 := v8
-		if v270 {
-			v315 = v304
+		v314 := float64(v310 + v313)
+		v315 := float64(v310 - v314)
+		v316 := float64(v315 + v313)
+		v317 := v17
+		if v282 > v17 {
+			v317 = v282
 		}
-		v316 := v4
-		if v270 {
-			v316 = v306
+		v318 := ldexpMid(v8, v317)
+		v319 := float64(v314 * v318)
+		v320 := float64(v316 * v318)
+		v321 := float64(v8 + v319)
+		v322 := float64(v8 - v321)
+		v323 := float64(v322 + v319)
+		v324 := float64(v323 + v320)
+		v325 := v8
+		if v280 {
+			v325 = v314
 		}
-		v317 := float64(v8 / v311)
-		v318 := float64(v315 * v317)
-		v319 := -v318
-		v320 := math.FMA(v319, v311, v315)
-		v321 := math.FMA(v319, v314, v320)
-		v322 := float64(v321 + v316)
-		v324 := float64(v322 * v317)
-		v325 := v4
-		if v270 {
-			v325 = v272
+		v326 := v4
+		if v280 {
+			v326 = v316
 		}
-		v326 := float64(v73 - v325)
-		v327 := v75
-		if v326 < v75 {
-			v327 = v326
+		v327 := float64(v8 / v321)
+		v328 := float64(v325 * v327)
+		v329 := -v328
+		v330 := math.FMA(v329, v321, v325)
+		v331 := math.FMA(v329, v324, v330)
+		v332 := float64(v331 + v326)
+		v333 := v23 <= v278
+		v334 := float64(v332 * v327)
+		v335 := v4
+		if v280 {
+			v335 = v282
 		}
-		v328 := v325 < v77
-		v329 := math.Ldexp(v79, int(v327))
-		v330 := v4
-		if v328 {
-			v330 = v329
+		v336 := float64(v75 - v335)
+		v337 := v77
+		if v336 < v77 {
+			v337 = v336
 		}
-		v331 := float64(v318 + v330)
-		v332 := float64(v331 - v330)
-		v333 := float64(v318 - v332)
-		v334 := float64(v333 + v324)
-		v335 := float64(v334 + v330)
-		v336 := float64(v335 - v330)
-		v337 := float64(v332 + v336)
-		v338 := math.Ldexp(v337, int(v325))
-		v339 := math.IsNaN(v152)
-		v340 := v338
-		if v339 {
-			v340 = v152
+		v338 := v335 < v79
+		v339 := math.Ldexp(v81, int(v337))
+		v340 := v4
+		if v338 {
+			v340 = v339
 		}
-		v341 := float64(v340 * v95)
-		v342 := float64(v8 + v341)
-		v343 := float64(v342 - v341)
-		v344 := float64(v342 - v343)
-		v345 := float64(v341 - v344)
-		v346 := float64(v8 - v343)
-		v347 := float64(v345 + v346)
-		v348 := -v341
-		v349 := math.FMA(v340, v95, v348)
-		v350 := float64(v340 * v146)
-		v351 := float64(v349 + v350)
-		v352 := -v340
-		v353 := v21
-		if v15 > v21 {
-			v353 = v15
+		v341 := float64(v328 + v340)
+		v342 := float64(v341 - v340)
+		v343 := float64(v328 - v342)
+		v344 := float64(v343 + v334)
+		v345 := float64(v344 + v340)
+		v346 := float64(v345 - v340)
+		v347 := float64(v342 + v346)
+		v348 := math.Ldexp(v347, int(v335))
+		v349 := math.IsNaN(v15)
+		v350 := v348
+		if v349 {
+			v350 = v15
 		}
-		v354 := v23
-		if v353 < v23 {
-			v354 = v353
+		v351 := math.Abs(v154)
+		v352 := -v351
+		v353 := v23
+		if v352 > v23 {
+			v353 = v352
 		}
-		v355 := float64(v354 * v25)
+		v354 := v154 < v4
+		v355 := float64(v353 * v27)
 		v356 := math.RoundToEven(v355)
 		v357 := -v356
-		v358 := math.FMA(v357, v29, v354)
-		v359 := math.FMA(v357, v31, v358)
+		v358 := math.FMA(v357, v31, v353)
+		v359 := math.FMA(v357, v33, v358)
 		v360 := float64(v358 - v359)
-		v361 := math.FMA(v357, v31, v360)
+		v361 := math.FMA(v357, v33, v360)
 		v362 := float64(v359 * v359)
 		v363 := -v362
 		v364 := math.FMA(v359, v359, v363)
-		v365 := float64(v35 * v362)
-		v366 := float64(v35 * v364)
+		v365 := float64(v37 * v362)
+		v366 := float64(v37 * v364)
 		v367 := float64(v359 + v365)
 		v368 := float64(v359 - v367)
 		v369 := float64(v368 + v365)
@@ -934,581 +927,741 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v371 := math.FMA(v361, v359, v361)
 		v372 := float64(v370 + v371)
 		v373 := float64(v362 * v359)
-		v374 := math.FMA(v48, v359, v49)
-		v375 := math.FMA(v374, v359, v51)
-		v376 := math.FMA(v375, v359, v53)
-		v377 := math.FMA(v376, v359, v55)
-		v378 := math.FMA(v377, v359, v57)
-		v379 := math.FMA(v378, v359, v59)
-		v380 := math.FMA(v379, v359, v61)
-		v381 := math.FMA(v380, v359, v63)
-		v382 := math.FMA(v381, v359, v65)
+		v374 := math.FMA(v50, v359, v51)
+		v375 := math.FMA(v374, v359, v53)
+		v376 := math.FMA(v375, v359, v55)
+		v377 := math.FMA(v376, v359, v57)
+		v378 := math.FMA(v377, v359, v59)
+		v379 := math.FMA(v378, v359, v61)
+		v380 := math.FMA(v379, v359, v63)
+		v381 := math.FMA(v380, v359, v65)
+		v382 := math.FMA(v381, v359, v67)
 		v383 := math.FMA(v373, v382, v372)
 		v384 := float64(v8 + v367)
 		v385 := float64(v8 - v384)
 		v386 := float64(v385 + v367)
 		v387 := float64(v386 + v383)
-		v389 := float64(v73 - v356)
-		v390 := v75
-		if v389 < v75 {
-			v390 = v389
+		v388 := float64(v384 + v387)
+		v389 := float64(v384 - v388)
+		v390 := float64(v389 + v387)
+		v391 := v17
+		if v356 > v17 {
+			v391 = v356
 		}
-		v391 := v356 < v77
-		v392 := math.Ldexp(v79, int(v390))
-		v393 := v4
-		if v391 {
-			v393 = v392
+		v392 := ldexpMid(v8, v391)
+		v393 := float64(v388 * v392)
+		v394 := float64(v390 * v392)
+		v395 := float64(v8 + v393)
+		v396 := float64(v8 - v395)
+		v397 := float64(v396 + v393)
+		v398 := float64(v397 + v394)
+		v399 := v8
+		if v354 {
+			v399 = v388
 		}
-		v394 := float64(v384 + v393)
-		v395 := float64(v394 - v393)
-		v396 := float64(v384 - v395)
-		v397 := float64(v396 + v387)
-		v398 := float64(v397 + v393)
-		v399 := float64(v398 - v393)
-		v400 := float64(v395 + v399)
-		v401 := math.Ldexp(v400, int(v356))
-		v402 := v401
-		if v265 {
-			v402 = v15
+		v400 := v4
+		if v354 {
+			v400 = v390
 		}
-		v403 := float64(v8 + v402)
-		v404 := math.FMA(v352, v403, v8)
-		v405 := float64(v403 - v8)
-		v406 := float64(v403 - v405)
-		v407 := float64(v8 - v406)
-		v408 := float64(v402 - v405)
-		v409 := float64(v407 + v408)
-		v410 := float64(v384 + v387)
-		v411 := float64(v384 - v410)
-		v412 := float64(v411 + v387)
-		v413 := v77 <= v356
-		v414 := v104 < v15
-		v415 := v413 && !v414
-		v416 := math.Ldexp(v412, int(v356))
-		v417 := v4
-		if v415 {
-			v417 = v416
+		v401 := float64(v8 / v395)
+		v402 := float64(v399 * v401)
+		v403 := -v402
+		v404 := math.FMA(v403, v395, v399)
+		v405 := math.FMA(v403, v398, v404)
+		v406 := float64(v405 + v400)
+		v408 := float64(v406 * v401)
+		v409 := v4
+		if v354 {
+			v409 = v356
 		}
-		v418 := v417
-		if v265 {
-			v418 = v15
+		v410 := float64(v75 - v409)
+		v411 := v77
+		if v410 < v77 {
+			v411 = v410
 		}
-		v419 := float64(v409 + v418)
-		v420 := float64(v340 * v419)
-		v421 := float64(v404 - v420)
-		v422 := float64(v421 / v403)
-		v423 := float64(v157 * v266)
-		v424 := float64(v340 * v423)
-		v425 := float64(v422 - v424)
-		v426 := float64(v95 * v425)
-		v427 := float64(v351 + v426)
-		v428 := float64(v347 + v427)
-		v429 := float64(v157 * v340)
-		v430 := float64(v342 * v429)
-		v431 := float64(v428 + v430)
-		v432 := float64(v266 * v431)
-		v433 := math.FMA(v266, v342, v432)
-		v434 := float64(v266 * v340)
-		v436 := float64(v0 - v435)
-		v438 := float64(v436 - v437)
-		v439 := float64(v9 * v438)
-		v441 := float64(v0 * v435)
-		v442 := float64(v11 + v441)
-		v444 := float64(v442 + v443)
-		v445 := float64(v440 * v444)
-		v446 := float64(v439 * v445)
-		v447 := float64(v439 + v446)
-		v449 := float64(v10 * v444)
-		v450 := float64(v439 * v449)
-		v451 := float64(v439 + v450)
-		v453 := v452
-		if v451 > v452 {
-			v453 = v451
+		v412 := v409 < v79
+		v413 := math.Ldexp(v81, int(v411))
+		v414 := v4
+		if v412 {
+			v414 = v413
 		}
-		v454 := v23
-		if v453 < v23 {
-			v454 = v453
+		v415 := float64(v402 + v414)
+		v416 := float64(v415 - v414)
+		v417 := float64(v402 - v416)
+		v418 := float64(v417 + v408)
+		v419 := float64(v418 + v414)
+		v420 := float64(v419 - v414)
+		v421 := float64(v416 + v420)
+		v422 := math.Ldexp(v421, int(v409))
+		v423 := math.IsNaN(v154)
+		v424 := v422
+		if v423 {
+			v424 = v154
 		}
-		v455 := float64(v454 * v25)
-		v456 := math.RoundToEven(v455)
-		v457 := -v456
-		v458 := math.FMA(v457, v29, v454)
-		v459 := math.FMA(v457, v31, v458)
-		v460 := float64(v458 - v459)
-		v461 := math.FMA(v457, v31, v460)
-		v462 := float64(v459 * v459)
-		v463 := -v462
-		v464 := math.FMA(v459, v459, v463)
-		v465 := float64(v35 * v462)
-		v466 := float64(v35 * v464)
-		v467 := float64(v459 + v465)
-		v468 := float64(v459 - v467)
-		v469 := float64(v468 + v465)
-		v470 := float64(v469 + v466)
-		v471 := math.FMA(v461, v459, v461)
-		v472 := float64(v470 + v471)
-		v473 := float64(v462 * v459)
-		v474 := math.FMA(v48, v459, v49)
-		v475 := math.FMA(v474, v459, v51)
-		v476 := math.FMA(v475, v459, v53)
-		v477 := math.FMA(v476, v459, v55)
-		v478 := math.FMA(v477, v459, v57)
-		v479 := math.FMA(v478, v459, v59)
-		v480 := math.FMA(v479, v459, v61)
-		v481 := math.FMA(v480, v459, v63)
-		v482 := math.FMA(v481, v459, v65)
-		v483 := math.FMA(v473, v482, v472)
-		v484 := ldexpMid(v186, v457)
-		v485 := float64(v8 + v484)
-		v486 := float64(v485 - v8)
-		v487 := float64(v485 - v486)
-		v488 := float64(v8 - v487)
-		v489 := float64(v484 - v486)
-		v490 := float64(v488 + v489)
-		v491 := float64(v483 + v490)
-		v492 := float64(v485 + v467)
-		v493 := float64(v485 - v492)
-		v494 := float64(v493 + v467)
-		v495 := float64(v494 + v491)
-		v496 := float64(v492 + v495)
-		v497 := ldexpMid(v496, v456)
-		v498 := math.Copysign(v497, v451)
-		v499 := math.IsNaN(v451)
-		v500 := v498
+		v425 := float64(v424 * v96)
+		v426 := float64(v8 + v425)
+		v427 := float64(v426 - v425)
+		v428 := float64(v426 - v427)
+		v429 := float64(v425 - v428)
+		v430 := float64(v8 - v427)
+		v431 := float64(v429 + v430)
+		v432 := -v425
+		v433 := math.FMA(v424, v96, v432)
+		v434 := float64(v424 * v147)
+		v435 := float64(v433 + v434)
+		v436 := -v424
+		v437 := v23
+		if v15 > v23 {
+			v437 = v15
+		}
+		v438 := v25
+		if v437 < v25 {
+			v438 = v437
+		}
+		v439 := float64(v438 * v27)
+		v440 := math.RoundToEven(v439)
+		v441 := -v440
+		v442 := math.FMA(v441, v31, v438)
+		v443 := math.FMA(v441, v33, v442)
+		v444 := float64(v442 - v443)
+		v445 := math.FMA(v441, v33, v444)
+		v446 := float64(v443 * v443)
+		v447 := -v446
+		v448 := math.FMA(v443, v443, v447)
+		v449 := float64(v37 * v446)
+		v450 := float64(v37 * v448)
+		v451 := float64(v443 + v449)
+		v452 := float64(v443 - v451)
+		v453 := float64(v452 + v449)
+		v454 := float64(v453 + v450)
+		v455 := math.FMA(v445, v443, v445)
+		v456 := float64(v454 + v455)
+		v457 := float64(v446 * v443)
+		v458 := math.FMA(v50, v443, v51)
+		v459 := math.FMA(v458, v443, v53)
+		v460 := math.FMA(v459, v443, v55)
+		v461 := math.FMA(v460, v443, v57)
+		v462 := math.FMA(v461, v443, v59)
+		v463 := math.FMA(v462, v443, v61)
+		v464 := math.FMA(v463, v443, v63)
+		v465 := math.FMA(v464, v443, v65)
+		v466 := math.FMA(v465, v443, v67)
+		v467 := math.FMA(v457, v466, v456)
+		v468 := float64(v8 + v451)
+		v469 := float64(v8 - v468)
+		v470 := float64(v469 + v451)
+		v471 := float64(v470 + v467)
+		v473 := float64(v75 - v440)
+		v474 := v77
+		if v473 < v77 {
+			v474 = v473
+		}
+		v475 := v440 < v79
+		v476 := math.Ldexp(v81, int(v474))
+		v477 := v4
+		if v475 {
+			v477 = v476
+		}
+		v478 := float64(v468 + v477)
+		v479 := float64(v478 - v477)
+		v480 := float64(v468 - v479)
+		v481 := float64(v480 + v471)
+		v482 := float64(v481 + v477)
+		v483 := float64(v482 - v477)
+		v484 := float64(v479 + v483)
+		v485 := math.Ldexp(v484, int(v440))
+		v486 := v485
+		if v349 {
+			v486 = v15
+		}
+		v487 := float64(v8 + v486)
+		v488 := math.FMA(v436, v487, v8)
+		v489 := float64(v487 - v8)
+		v490 := float64(v487 - v489)
+		v491 := float64(v8 - v490)
+		v492 := float64(v486 - v489)
+		v493 := float64(v491 + v492)
+		v494 := float64(v468 + v471)
+		v495 := float64(v468 - v494)
+		v496 := float64(v495 + v471)
+		v497 := v79 <= v440
+		v498 := v105 < v15
+		v499 := v497 && !v498
+		v500 := math.Ldexp(v496, int(v440))
+		v501 := v4
 		if v499 {
-			v500 = v451
+			v501 = v500
 		}
-		v501 := float64(v448 * v500)
-		v502 := float64(v447 + v501)
-		v503 := float64(v447 - v502)
-		v504 := float64(v503 + v501)
-		v505 := float64(v439 - v447)
-		v506 := float64(v505 + v446)
-		v507 := -v446
-		v508 := math.FMA(v439, v445, v507)
-		v509 := -v439
-		v510 := math.FMA(v9, v438, v509)
-		v511 := float64(v436 - v438)
-		v512 := float64(v511 - v437)
-		v513 := float64(v9 * v512)
-		v514 := float64(v510 + v513)
-		v515 := float64(v144 * v438)
-		v516 := float64(v514 + v515)
-		v517 := float64(v8 + v445)
-		v518 := float64(v516 * v517)
-		v519 := float64(v508 + v518)
-		v520 := float64(v506 + v519)
-		v521 := -v501
-		v522 := math.FMA(v448, v500, v521)
-		v523 := float64(v8 + v500)
-		v524 := float64(v448 * v523)
-		v525 := float64(v439 - v451)
-		v526 := float64(v525 + v450)
-		v527 := -v450
-		v528 := math.FMA(v439, v449, v527)
-		v529 := float64(v8 + v449)
-		v530 := float64(v516 * v529)
-		v531 := float64(v528 + v530)
-		v532 := float64(v526 + v531)
-		v533 := float64(v524 * v532)
-		v534 := float64(v522 + v533)
-		v535 := float64(v520 + v534)
-		v536 := float64(v504 + v535)
-		v537 := float64(v434 * v536)
-		v538 := -v434
-		v539 := math.FMA(v266, v340, v538)
-		v540 := -v266
-		v541 := math.FMA(v540, v403, v402)
-		v542 := float64(v541 + v418)
-		v543 := float64(v266 * v419)
+		v502 := v501
+		if v349 {
+			v502 = v15
+		}
+		v503 := float64(v493 + v502)
+		v504 := float64(v424 * v503)
+		v505 := float64(v488 - v504)
+		v506 := float64(v505 / v487)
+		v507 := float64(v159 * v350)
+		v508 := float64(v424 * v507)
+		v509 := float64(v506 - v508)
+		v510 := float64(v96 * v509)
+		v511 := float64(v435 + v510)
+		v512 := float64(v431 + v511)
+		v513 := float64(v159 * v424)
+		v514 := float64(v426 * v513)
+		v515 := float64(v512 + v514)
+		v516 := float64(v350 * v515)
+		v517 := math.FMA(v350, v426, v516)
+		v518 := float64(v350 * v424)
+		v520 := float64(v0 - v519)
+		v522 := float64(v520 - v521)
+		v523 := float64(v9 * v522)
+		v525 := float64(v0 * v519)
+		v526 := float64(v11 + v525)
+		v528 := float64(v526 + v527)
+		v529 := float64(v524 * v528)
+		v530 := float64(v523 * v529)
+		v531 := float64(v523 + v530)
+		v533 := float64(v10 * v528)
+		v534 := float64(v523 * v533)
+		v535 := float64(v523 + v534)
+		v537 := v536
+		if v535 > v536 {
+			v537 = v535
+		}
+		v538 := v25
+		if v537 < v25 {
+			v538 = v537
+		}
+		v539 := float64(v538 * v27)
+		v540 := math.RoundToEven(v539)
+		v541 := -v540
+		v542 := math.FMA(v541, v31, v538)
+		v543 := math.FMA(v541, v33, v542)
 		v544 := float64(v542 - v543)
-		v545 := float64(v544 / v403)
-		v546 := float64(v266 * v429)
-		v547 := float64(v545 + v546)
-		v548 := float64(v340 * v547)
-		v549 := float64(v539 + v548)
-		v550 := float64(v266 * v425)
-		v551 := float64(v549 + v550)
-		v552 := float64(v551 * v502)
-		v553 := float64(v537 + v552)
-		v554 := math.FMA(v434, v502, v553)
-		v555 := v554
-		if v191 {
-			v555 = v433
+		v545 := math.FMA(v541, v33, v544)
+		v546 := float64(v543 * v543)
+		v547 := -v546
+		v548 := math.FMA(v543, v543, v547)
+		v549 := float64(v37 * v546)
+		v550 := float64(v37 * v548)
+		v551 := float64(v543 + v549)
+		v552 := float64(v543 - v551)
+		v553 := float64(v552 + v549)
+		v554 := float64(v553 + v550)
+		v555 := math.FMA(v545, v543, v545)
+		v556 := float64(v554 + v555)
+		v557 := float64(v546 * v543)
+		v558 := math.FMA(v50, v543, v51)
+		v559 := math.FMA(v558, v543, v53)
+		v560 := math.FMA(v559, v543, v55)
+		v561 := math.FMA(v560, v543, v57)
+		v562 := math.FMA(v561, v543, v59)
+		v563 := math.FMA(v562, v543, v61)
+		v564 := math.FMA(v563, v543, v63)
+		v565 := math.FMA(v564, v543, v65)
+		v566 := math.FMA(v565, v543, v67)
+		v567 := math.FMA(v557, v566, v556)
+		v568 := ldexpMid(v271, v541)
+		v569 := float64(v8 + v568)
+		v570 := float64(v569 - v8)
+		v571 := float64(v569 - v570)
+		v572 := float64(v8 - v571)
+		v573 := float64(v568 - v570)
+		v574 := float64(v572 + v573)
+		v575 := float64(v567 + v574)
+		v576 := float64(v569 + v551)
+		v577 := float64(v569 - v576)
+		v578 := float64(v577 + v551)
+		v579 := float64(v578 + v575)
+		v580 := float64(v576 + v579)
+		v581 := ldexpMid(v580, v540)
+		v582 := math.Copysign(v581, v535)
+		v583 := math.IsNaN(v535)
+		v584 := v582
+		if v583 {
+			v584 = v535
 		}
-		v556 := v555
-		if v18 {
-			v556 = v185
-		}
-		v557 := v556
-		if v7 {
-			v557 = v8
-		}
-		v558 := v557
-		if v3 {
-			v558 = v5
-		}
-		v559 := b[i]
-		v560 := dy[i]
-		v561 := float64(v559 * v560)
-		v562 := -v561
-		v563 := math.FMA(v559, v560, v562)
-		v564 := float64(v561 * v5)
-		v565 := -v564
-		v566 := math.FMA(v561, v5, v565)
-		v567 := math.FMA(v563, v5, v566)
-		v568 := float64(v561 * v8)
-		v569 := -v568
-		v570 := math.FMA(v561, v8, v569)
-		v571 := math.FMA(v563, v8, v570)
-		v572 := float64(v561 * v184)
-		v573 := -v572
-		v574 := math.FMA(v561, v184, v573)
-		v575 := math.FMA(v563, v184, v574)
-		v576 := float64(v572 * v97)
-		v577 := -v576
-		v578 := math.FMA(v572, v97, v577)
-		v579 := math.FMA(v575, v97, v578)
-		v580 := float64(v572 * v166)
-		v581 := -v580
-		v582 := math.FMA(v572, v166, v581)
-		v583 := math.FMA(v575, v166, v582)
-		v584 := float64(v576 + v580)
-		v585 := float64(v584 - v576)
-		v586 := float64(v584 - v585)
-		v587 := float64(v576 - v586)
-		v588 := float64(v580 - v585)
-		v589 := float64(v587 + v588)
-		v590 := float64(v589 + v579)
-		v591 := float64(v590 + v583)
-		v592 := float64(v561 * v15)
-		v593 := -v592
-		v594 := math.FMA(v561, v15, v593)
-		v595 := math.FMA(v563, v15, v594)
-		v596 := v4
-		if v249 {
-			v596 = v244
-		}
-		v597 := float64(v561 * v596)
-		v598 := -v597
-		v599 := math.FMA(v561, v596, v598)
-		v600 := math.FMA(v563, v596, v599)
-		v601 := v4
-		if v249 {
-			v601 = v250
-		}
-		v602 := float64(v561 * v601)
-		v603 := float64(v600 + v602)
-		v604 := float64(v597 + v603)
-		v605 := math.Ldexp(v604, int(v251))
-		v606 := float64(v561 * v264)
-		v607 := -v606
-		v608 := math.FMA(v561, v264, v607)
-		v609 := math.FMA(v563, v264, v608)
-		v610 := v606
-		if v254 {
-			v610 = v605
-		}
-		v611 := v609
-		if v254 {
-			v611 = v4
-		}
-		v612 := v610
-		if v265 {
-			v612 = v592
-		}
-		v613 := v611
-		if v265 {
-			v613 = v595
-		}
-		v614 := float64(v612 * v342)
-		v615 := -v614
-		v616 := math.FMA(v612, v342, v615)
-		v617 := math.FMA(v613, v342, v616)
-		v618 := float64(v561 * v266)
-		v619 := -v618
-		v620 := math.FMA(v561, v266, v619)
-		v621 := math.FMA(v563, v266, v620)
-		v622 := float64(v618 * v431)
-		v623 := -v622
-		v624 := math.FMA(v618, v431, v623)
-		v625 := math.FMA(v621, v431, v624)
-		v626 := float64(v614 + v622)
-		v627 := float64(v626 - v614)
+		v585 := float64(v532 * v584)
+		v586 := float64(v531 + v585)
+		v587 := float64(v531 - v586)
+		v588 := float64(v587 + v585)
+		v589 := float64(v523 - v531)
+		v590 := float64(v589 + v530)
+		v591 := -v530
+		v592 := math.FMA(v523, v529, v591)
+		v593 := -v523
+		v594 := math.FMA(v9, v522, v593)
+		v595 := float64(v520 - v522)
+		v596 := float64(v595 - v521)
+		v597 := float64(v9 * v596)
+		v598 := float64(v594 + v597)
+		v599 := float64(v145 * v522)
+		v600 := float64(v598 + v599)
+		v601 := float64(v8 + v529)
+		v602 := float64(v600 * v601)
+		v603 := float64(v592 + v602)
+		v604 := float64(v590 + v603)
+		v605 := -v585
+		v606 := math.FMA(v532, v584, v605)
+		v607 := float64(v8 + v584)
+		v608 := float64(v532 * v607)
+		v609 := float64(v523 - v535)
+		v610 := float64(v609 + v534)
+		v611 := -v534
+		v612 := math.FMA(v523, v533, v611)
+		v613 := float64(v8 + v533)
+		v614 := float64(v600 * v613)
+		v615 := float64(v612 + v614)
+		v616 := float64(v610 + v615)
+		v617 := float64(v608 * v616)
+		v618 := float64(v606 + v617)
+		v619 := float64(v604 + v618)
+		v620 := float64(v588 + v619)
+		v621 := float64(v518 * v620)
+		v622 := -v518
+		v623 := math.FMA(v350, v424, v622)
+		v624 := -v350
+		v625 := math.FMA(v624, v487, v486)
+		v626 := float64(v625 + v502)
+		v627 := float64(v350 * v503)
 		v628 := float64(v626 - v627)
-		v629 := float64(v614 - v628)
-		v630 := float64(v622 - v627)
+		v629 := float64(v628 / v487)
+		v630 := float64(v350 * v513)
 		v631 := float64(v629 + v630)
-		v632 := float64(v631 + v617)
-		v633 := float64(v632 + v625)
-		v634 := float64(v561 * v434)
-		v635 := -v634
-		v636 := math.FMA(v561, v434, v635)
-		v637 := math.FMA(v563, v434, v636)
-		v638 := float64(v634 * v502)
-		v639 := -v638
-		v640 := math.FMA(v634, v502, v639)
-		v641 := math.FMA(v637, v502, v640)
-		v642 := float64(v561 * v537)
-		v643 := -v642
-		v644 := math.FMA(v561, v537, v643)
-		v645 := math.FMA(v563, v537, v644)
-		v646 := float64(v561 * v552)
+		v632 := float64(v424 * v631)
+		v633 := float64(v623 + v632)
+		v634 := float64(v350 * v509)
+		v635 := float64(v633 + v634)
+		v636 := float64(v635 * v586)
+		v637 := float64(v621 + v636)
+		v638 := math.FMA(v518, v586, v637)
+		v639 := v638
+		if v276 {
+			v639 = v517
+		}
+		v640 := v639
+		if v191 {
+			v640 = v270
+		}
+		v641 := v640
+		if v18 {
+			v641 = v188
+		}
+		v642 := v641
+		if v7 {
+			v642 = v8
+		}
+		v643 := v642
+		if v3 {
+			v643 = v5
+		}
+		v644 := b[i]
+		v645 := dy[i]
+		v646 := float64(v644 * v645)
 		v647 := -v646
-		v648 := math.FMA(v561, v552, v647)
-		v649 := math.FMA(v563, v552, v648)
-		v650 := float64(v642 + v646)
-		v651 := float64(v650 - v642)
-		v652 := float64(v650 - v651)
-		v653 := float64(v642 - v652)
-		v654 := float64(v646 - v651)
-		v655 := float64(v653 + v654)
-		v656 := float64(v655 + v645)
-		v657 := float64(v656 + v649)
-		v658 := float64(v638 + v650)
-		v659 := float64(v658 - v638)
-		v660 := float64(v658 - v659)
-		v661 := float64(v638 - v660)
-		v662 := float64(v650 - v659)
-		v663 := float64(v661 + v662)
-		v664 := float64(v663 + v641)
-		v665 := float64(v664 + v657)
-		v666 := v658
-		if v191 {
-			v666 = v626
+		v648 := math.FMA(v644, v645, v647)
+		v649 := float64(v646 * v5)
+		v650 := -v649
+		v651 := math.FMA(v646, v5, v650)
+		v652 := math.FMA(v648, v5, v651)
+		v653 := float64(v646 * v8)
+		v654 := -v653
+		v655 := math.FMA(v646, v8, v654)
+		v656 := math.FMA(v648, v8, v655)
+		v657 := float64(v646 * v186)
+		v658 := -v657
+		v659 := math.FMA(v646, v186, v658)
+		v660 := math.FMA(v648, v186, v659)
+		v661 := float64(v657 * v186)
+		v662 := -v661
+		v663 := math.FMA(v657, v186, v662)
+		v664 := math.FMA(v660, v186, v663)
+		v665 := float64(v661 * v169)
+		v666 := -v665
+		v667 := math.FMA(v661, v169, v666)
+		v668 := math.FMA(v664, v169, v667)
+		v669 := float64(v657 * v244)
+		v670 := -v669
+		v671 := math.FMA(v657, v244, v670)
+		v672 := math.FMA(v660, v244, v671)
+		v673 := float64(v657 * v268)
+		v674 := -v673
+		v675 := math.FMA(v657, v268, v674)
+		v676 := math.FMA(v660, v268, v675)
+		v677 := float64(v669 + v673)
+		v678 := float64(v677 - v669)
+		v679 := float64(v677 - v678)
+		v680 := float64(v669 - v679)
+		v681 := float64(v673 - v678)
+		v682 := float64(v680 + v681)
+		v683 := float64(v682 + v672)
+		v684 := float64(v683 + v676)
+		v685 := float64(v646 * v15)
+		v686 := -v685
+		v687 := math.FMA(v646, v15, v686)
+		v688 := math.FMA(v648, v15, v687)
+		v689 := v4
+		if v333 {
+			v689 = v328
 		}
-		v667 := v665
-		if v191 {
-			v667 = v633
+		v690 := float64(v646 * v689)
+		v691 := -v690
+		v692 := math.FMA(v646, v689, v691)
+		v693 := math.FMA(v648, v689, v692)
+		v694 := v4
+		if v333 {
+			v694 = v334
 		}
-		v668 := v666
-		if v18 {
-			v668 = v584
+		v695 := float64(v646 * v694)
+		v696 := float64(v693 + v695)
+		v697 := float64(v690 + v696)
+		v698 := math.Ldexp(v697, int(v335))
+		v699 := float64(v646 * v348)
+		v700 := -v699
+		v701 := math.FMA(v646, v348, v700)
+		v702 := math.FMA(v648, v348, v701)
+		v703 := v699
+		if v338 {
+			v703 = v698
 		}
-		v669 := v667
-		if v18 {
-			v669 = v591
+		v704 := v702
+		if v338 {
+			v704 = v4
 		}
-		v670 := v668
-		if v7 {
-			v670 = v568
+		v705 := v703
+		if v349 {
+			v705 = v685
 		}
-		v671 := v669
-		if v7 {
-			v671 = v571
+		v706 := v704
+		if v349 {
+			v706 = v688
 		}
-		v672 := v670
-		if v3 {
-			v672 = v564
-		}
-		v673 := v671
-		if v3 {
-			v673 = v567
-		}
-		v674 := float64(v672 + v673)
-		v675 := float64(v561 * v558)
-		v676 := float64(v674 - v675)
-		v677 := math.Abs(v676)
-		v678 := math.Abs(v675)
-		v680 := float64(v678 * v679)
-		v681 := v677 <= v680
-		v682 := math.Abs(v561)
-		v683 := math.Abs(v572)
-		v684 := v682
-		if v683 > v682 {
-			v684 = v683
-		}
-		v686 := float64(v677 * v685)
-		v689 := math.FMA(v684, v687, v688)
-		v690 := v686 <= v689
-		v691 := v681 || v690
-		v692 := v674 == v4
-		v693 := v691 && !v692
-		v694 := v675
-		if v693 {
-			v694 = v674
-		}
-		v695 := math.Abs(v560)
-		v696 := math.Abs(v559)
-		v697 := v695 < v696
-		v698 := v560
-		if v697 {
-			v698 = v559
-		}
-		v699 := v559
-		if v697 {
-			v699 = v560
-		}
-		v700 := float64(v698 * v5)
-		v701 := float64(v698 * v8)
-		v702 := float64(v698 * v184)
-		v703 := float64(v702 * v97)
-		v704 := -v703
-		v705 := math.FMA(v702, v97, v704)
-		v706 := float64(v702 * v166)
-		v707 := -v706
-		v708 := math.FMA(v702, v166, v707)
-		v709 := float64(v703 + v706)
-		v710 := float64(v709 - v703)
-		v711 := float64(v709 - v710)
-		v712 := float64(v703 - v711)
-		v713 := float64(v706 - v710)
-		v714 := float64(v712 + v713)
-		v715 := float64(v714 + v705)
-		v716 := float64(v715 + v708)
-		v717 := float64(v698 * v15)
-		v718 := -v717
-		v719 := math.FMA(v698, v15, v718)
-		v720 := float64(v698 * v596)
-		v721 := -v720
-		v722 := math.FMA(v698, v596, v721)
-		v723 := float64(v698 * v601)
+		v707 := float64(v705 * v426)
+		v708 := -v707
+		v709 := math.FMA(v705, v426, v708)
+		v710 := math.FMA(v706, v426, v709)
+		v711 := float64(v646 * v350)
+		v712 := -v711
+		v713 := math.FMA(v646, v350, v712)
+		v714 := math.FMA(v648, v350, v713)
+		v715 := float64(v711 * v515)
+		v716 := -v715
+		v717 := math.FMA(v711, v515, v716)
+		v718 := math.FMA(v714, v515, v717)
+		v719 := float64(v707 + v715)
+		v720 := float64(v719 - v707)
+		v721 := float64(v719 - v720)
+		v722 := float64(v707 - v721)
+		v723 := float64(v715 - v720)
 		v724 := float64(v722 + v723)
-		v725 := float64(v720 + v724)
-		v726 := math.Ldexp(v725, int(v251))
-		v727 := float64(v698 * v264)
+		v725 := float64(v724 + v710)
+		v726 := float64(v725 + v718)
+		v727 := float64(v646 * v518)
 		v728 := -v727
-		v729 := math.FMA(v698, v264, v728)
-		v730 := v727
-		if v254 {
-			v730 = v726
+		v729 := math.FMA(v646, v518, v728)
+		v730 := math.FMA(v648, v518, v729)
+		v731 := float64(v727 * v586)
+		v732 := -v731
+		v733 := math.FMA(v727, v586, v732)
+		v734 := math.FMA(v730, v586, v733)
+		v735 := float64(v646 * v621)
+		v736 := -v735
+		v737 := math.FMA(v646, v621, v736)
+		v738 := math.FMA(v648, v621, v737)
+		v739 := float64(v646 * v636)
+		v740 := -v739
+		v741 := math.FMA(v646, v636, v740)
+		v742 := math.FMA(v648, v636, v741)
+		v743 := float64(v735 + v739)
+		v744 := float64(v743 - v735)
+		v745 := float64(v743 - v744)
+		v746 := float64(v735 - v745)
+		v747 := float64(v739 - v744)
+		v748 := float64(v746 + v747)
+		v749 := float64(v748 + v738)
+		v750 := float64(v749 + v742)
+		v751 := float64(v731 + v743)
+		v752 := float64(v751 - v731)
+		v753 := float64(v751 - v752)
+		v754 := float64(v731 - v753)
+		v755 := float64(v743 - v752)
+		v756 := float64(v754 + v755)
+		v757 := float64(v756 + v734)
+		v758 := float64(v757 + v750)
+		v759 := v751
+		if v276 {
+			v759 = v719
 		}
-		v731 := v729
-		if v254 {
-			v731 = v4
+		v760 := v758
+		if v276 {
+			v760 = v726
 		}
-		v732 := v730
-		if v265 {
-			v732 = v717
-		}
-		v733 := v731
-		if v265 {
-			v733 = v719
-		}
-		v734 := float64(v732 * v342)
-		v735 := -v734
-		v736 := math.FMA(v732, v342, v735)
-		v737 := math.FMA(v733, v342, v736)
-		v738 := float64(v698 * v266)
-		v739 := -v738
-		v740 := math.FMA(v698, v266, v739)
-		v741 := float64(v738 * v431)
-		v742 := -v741
-		v743 := math.FMA(v738, v431, v742)
-		v744 := math.FMA(v740, v431, v743)
-		v745 := float64(v734 + v741)
-		v746 := float64(v745 - v734)
-		v747 := float64(v745 - v746)
-		v748 := float64(v734 - v747)
-		v749 := float64(v741 - v746)
-		v750 := float64(v748 + v749)
-		v751 := float64(v750 + v737)
-		v752 := float64(v751 + v744)
-		v753 := float64(v698 * v434)
-		v754 := -v753
-		v755 := math.FMA(v698, v434, v754)
-		v756 := float64(v753 * v502)
-		v757 := -v756
-		v758 := math.FMA(v753, v502, v757)
-		v759 := math.FMA(v755, v502, v758)
-		v760 := float64(v698 * v537)
-		v761 := -v760
-		v762 := math.FMA(v698, v537, v761)
-		v763 := float64(v698 * v552)
-		v764 := -v763
-		v765 := math.FMA(v698, v552, v764)
-		v766 := float64(v760 + v763)
-		v767 := float64(v766 - v760)
-		v768 := float64(v766 - v767)
-		v769 := float64(v760 - v768)
-		v770 := float64(v763 - v767)
-		v771 := float64(v769 + v770)
-		v772 := float64(v771 + v762)
-		v773 := float64(v772 + v765)
-		v774 := float64(v756 + v766)
-		v775 := float64(v774 - v756)
-		v776 := float64(v774 - v775)
-		v777 := float64(v756 - v776)
-		v778 := float64(v766 - v775)
-		v779 := float64(v777 + v778)
-		v780 := float64(v779 + v759)
-		v781 := float64(v780 + v773)
-		v782 := v774
+		v761 := v759
 		if v191 {
-			v782 = v745
+			v761 = v677
 		}
-		v783 := v781
+		v762 := v760
 		if v191 {
-			v783 = v752
+			v762 = v684
 		}
-		v784 := v782
+		v763 := v761
 		if v18 {
-			v784 = v709
+			v763 = v665
 		}
-		v785 := v783
+		v764 := v762
 		if v18 {
-			v785 = v716
+			v764 = v668
 		}
-		v786 := v784
+		v765 := v763
 		if v7 {
-			v786 = v701
+			v765 = v653
 		}
-		v787 := v785
+		v766 := v764
 		if v7 {
-			v787 = v4
+			v766 = v656
 		}
-		v788 := v786
+		v767 := v765
 		if v3 {
-			v788 = v700
+			v767 = v649
 		}
-		v789 := v787
+		v768 := v766
 		if v3 {
-			v789 = v4
+			v768 = v652
 		}
-		v790 := float64(v788 + v789)
-		v791 := float64(v698 * v558)
-		v792 := float64(v790 - v791)
-		v793 := math.Abs(v792)
-		v794 := math.Abs(v791)
-		v795 := float64(v794 * v679)
-		v796 := v793 <= v795
-		v797 := math.Abs(v698)
-		v798 := math.Abs(v702)
-		v799 := v797
-		if v798 > v797 {
-			v799 = v798
+		v769 := float64(v767 + v768)
+		v770 := float64(v646 * v643)
+		v771 := float64(v769 - v770)
+		v772 := math.Abs(v771)
+		v773 := math.Abs(v770)
+		v775 := float64(v773 * v774)
+		v776 := v772 <= v775
+		v777 := math.Abs(v646)
+		v778 := math.Abs(v657)
+		v779 := v777
+		if v778 > v777 {
+			v779 = v778
 		}
-		v800 := float64(v793 * v685)
-		v801 := math.FMA(v799, v687, v688)
-		v802 := v800 <= v801
-		v803 := v796 || v802
-		v804 := v790 == v4
-		v805 := v803 && !v804
-		v806 := v791
-		if v805 {
-			v806 = v790
+		v780 := math.Abs(v661)
+		v781 := v779
+		if v780 > v779 {
+			v781 = v780
 		}
-		v807 := float64(v699 * v806)
-		v809 := v682 == v808
-		v810 := v696 == v808
-		v811 := v695 == v808
-		v812 := v810 || v811
-		v813 := v809 && !v812
-		v814 := v694
-		if v813 {
-			v814 = v807
+		v782 := v781
+		if v778 > v781 {
+			v782 = v778
 		}
-		v815 := math.IsNaN(v559)
-		v816 := v814
-		if v815 {
-			v816 = v559
+		v784 := float64(v772 * v783)
+		v787 := math.FMA(v782, v785, v786)
+		v788 := v784 <= v787
+		v789 := v776 || v788
+		v790 := v769 == v4
+		v791 := v789 && !v790
+		v792 := v770
+		if v791 {
+			v792 = v769
 		}
-		v817 := math.IsNaN(v0)
-		v818 := v816
-		if v817 {
-			v818 = v0
+		v793 := math.Abs(v645)
+		v794 := math.Abs(v644)
+		v795 := v793 < v794
+		v796 := v645
+		if v795 {
+			v796 = v644
 		}
-		da[i] = v818
+		v797 := v644
+		if v795 {
+			v797 = v645
+		}
+		v798 := float64(v796 * v5)
+		v799 := float64(v796 * v8)
+		v800 := float64(v796 * v186)
+		v801 := float64(v800 * v186)
+		v802 := float64(v801 * v169)
+		v803 := -v802
+		v804 := math.FMA(v801, v169, v803)
+		v805 := float64(v800 * v244)
+		v806 := -v805
+		v807 := math.FMA(v800, v244, v806)
+		v808 := float64(v800 * v268)
+		v809 := -v808
+		v810 := math.FMA(v800, v268, v809)
+		v811 := float64(v805 + v808)
+		v812 := float64(v811 - v805)
+		v813 := float64(v811 - v812)
+		v814 := float64(v805 - v813)
+		v815 := float64(v808 - v812)
+		v816 := float64(v814 + v815)
+		v817 := float64(v816 + v807)
+		v818 := float64(v817 + v810)
+		v819 := float64(v796 * v15)
+		v820 := -v819
+		v821 := math.FMA(v796, v15, v820)
+		v822 := float64(v796 * v689)
+		v823 := -v822
+		v824 := math.FMA(v796, v689, v823)
+		v825 := float64(v796 * v694)
+		v826 := float64(v824 + v825)
+		v827 := float64(v822 + v826)
+		v828 := math.Ldexp(v827, int(v335))
+		v829 := float64(v796 * v348)
+		v830 := -v829
+		v831 := math.FMA(v796, v348, v830)
+		v832 := v829
+		if v338 {
+			v832 = v828
+		}
+		v833 := v831
+		if v338 {
+			v833 = v4
+		}
+		v834 := v832
+		if v349 {
+			v834 = v819
+		}
+		v835 := v833
+		if v349 {
+			v835 = v821
+		}
+		v836 := float64(v834 * v426)
+		v837 := -v836
+		v838 := math.FMA(v834, v426, v837)
+		v839 := math.FMA(v835, v426, v838)
+		v840 := float64(v796 * v350)
+		v841 := -v840
+		v842 := math.FMA(v796, v350, v841)
+		v843 := float64(v840 * v515)
+		v844 := -v843
+		v845 := math.FMA(v840, v515, v844)
+		v846 := math.FMA(v842, v515, v845)
+		v847 := float64(v836 + v843)
+		v848 := float64(v847 - v836)
+		v849 := float64(v847 - v848)
+		v850 := float64(v836 - v849)
+		v851 := float64(v843 - v848)
+		v852 := float64(v850 + v851)
+		v853 := float64(v852 + v839)
+		v854 := float64(v853 + v846)
+		v855 := float64(v796 * v518)
+		v856 := -v855
+		v857 := math.FMA(v796, v518, v856)
+		v858 := float64(v855 * v586)
+		v859 := -v858
+		v860 := math.FMA(v855, v586, v859)
+		v861 := math.FMA(v857, v586, v860)
+		v862 := float64(v796 * v621)
+		v863 := -v862
+		v864 := math.FMA(v796, v621, v863)
+		v865 := float64(v796 * v636)
+		v866 := -v865
+		v867 := math.FMA(v796, v636, v866)
+		v868 := float64(v862 + v865)
+		v869 := float64(v868 - v862)
+		v870 := float64(v868 - v869)
+		v871 := float64(v862 - v870)
+		v872 := float64(v865 - v869)
+		v873 := float64(v871 + v872)
+		v874 := float64(v873 + v864)
+		v875 := float64(v874 + v867)
+		v876 := float64(v858 + v868)
+		v877 := float64(v876 - v858)
+		v878 := float64(v876 - v877)
+		v879 := float64(v858 - v878)
+		v880 := float64(v868 - v877)
+		v881 := float64(v879 + v880)
+		v882 := float64(v881 + v861)
+		v883 := float64(v882 + v875)
+		v884 := v876
+		if v276 {
+			v884 = v847
+		}
+		v885 := v883
+		if v276 {
+			v885 = v854
+		}
+		v886 := v884
+		if v191 {
+			v886 = v811
+		}
+		v887 := v885
+		if v191 {
+			v887 = v818
+		}
+		v888 := v886
+		if v18 {
+			v888 = v802
+		}
+		v889 := v887
+		if v18 {
+			v889 = v804
+		}
+		v890 := v888
+		if v7 {
+			v890 = v799
+		}
+		v891 := v889
+		if v7 {
+			v891 = v4
+		}
+		v892 := v890
+		if v3 {
+			v892 = v798
+		}
+		v893 := v891
+		if v3 {
+			v893 = v4
+		}
+		v894 := float64(v892 + v893)
+		v895 := float64(v796 * v643)
+		v896 := float64(v894 - v895)
+		v897 := math.Abs(v896)
+		v898 := math.Abs(v895)
+		v899 := float64(v898 * v774)
+		v900 := v897 <= v899
+		v901 := math.Abs(v796)
+		v902 := math.Abs(v800)
+		v903 := v901
+		if v902 > v901 {
+			v903 = v902
+		}
+		v904 := math.Abs(v801)
+		v905 := v903
+		if v904 > v903 {
+			v905 = v904
+		}
+		v906 := v905
+		if v902 > v905 {
+			v906 = v902
+		}
+		v907 := float64(v897 * v783)
+		v908 := math.FMA(v906, v785, v786)
+		v909 := v907 <= v908
+		v910 := v900 || v909
+		v911 := v894 == v4
+		v912 := v910 && !v911
+		v913 := v895
+		if v912 {
+			v913 = v894
+		}
+		v914 := float64(v797 * v913)
+		v916 := v777 == v915
+		v917 := v794 == v915
+		v918 := v793 == v915
+		v919 := v917 || v918
+		v920 := v916 && !v919
+		v921 := v792
+		if v920 {
+			v921 = v914
+		}
+		v922 := math.IsNaN(v644)
+		v923 := v921
+		if v922 {
+			v923 = v644
+		}
+		v924 := math.IsNaN(v0)
+		v925 := v923
+		if v924 {
+			v925 = v0
+		}
+		da[i] = v925
 	}
 }
 

@@ -67,6 +67,11 @@ import "fmt"
 //	n1_err = ((xv - n1) + 1) + xv_err
 //	evn = ev*n1
 //	evn_err = fma(ev, n1, -evn) + (exp_err(va)*n1 + ev*n1_err)
+//	va2 = vh + 2*l_hi
+//	va2_err = (vh - (va2 - (va2 - vh))) + (2*l_hi - (va2 - vh))
+//	ev2 = exp(va2)
+//	evn2 = ev2*n1
+//	evn2_err = fma(ev2, n1, -evn2) + (exp_err(va2)*n1 + ev2*n1_err)
 //	sv_err = (fma(-sv, a, ev0) + exp_err(vh) - sv*ae)/a + sv*(vl*svn)
 //	cc = sv*svn
 //	svn32 = 1 - sv
@@ -115,7 +120,7 @@ func GELUTanh(dst, x []float64) {
 // f'(x[i]) for every i, where
 //
 //	f(x)  = where(x < -30, -0.0, where(x > 10, x, where(vh < -700, fma(x*ev, p640, (x*ev)*(vc*p640)), x*(sv + sv*(vl*svn)))))
-//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(vh < -700, (evn + (evn_err + evn*vc))*p640, where(x < -1 || x > -0.55, fma(sv, nb, sv*(nb_err + nb*(vl*svn))), fma(cc, nh, cc*nh_err + cc_err*nh)))))
+//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(vh < -1100, ((evn2 + (evn2_err + evn2*((2*l_lo + vl) + va2_err)))*p640)*p640, where(vh < -700, (evn + (evn_err + evn*vc))*p640, where(x < -1 || x > -0.55, fma(sv, nb, sv*(nb_err + nb*(vl*svn))), fma(cc, nh, cc*nh_err + cc_err*nh))))))
 //
 // with
 //
@@ -175,6 +180,11 @@ func GELUTanh(dst, x []float64) {
 //	n1_err = ((xv - n1) + 1) + xv_err
 //	evn = ev*n1
 //	evn_err = fma(ev, n1, -evn) + (exp_err(va)*n1 + ev*n1_err)
+//	va2 = vh + 2*l_hi
+//	va2_err = (vh - (va2 - (va2 - vh))) + (2*l_hi - (va2 - vh))
+//	ev2 = exp(va2)
+//	evn2 = ev2*n1
+//	evn2_err = fma(ev2, n1, -evn2) + (exp_err(va2)*n1 + ev2*n1_err)
 //	sv_err = (fma(-sv, a, ev0) + exp_err(vh) - sv*ae)/a + sv*(vl*svn)
 //	cc = sv*svn
 //	svn32 = 1 - sv

@@ -847,7 +847,7 @@ func geluTanhRareGeneric(acc *[16]float64, x []float64) {
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
-// memory, f64 compute, 653 operations): the scalar twin of the vector program
+// memory, f64 compute, 745 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -861,47 +861,49 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v9 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v10 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v17 := math.Float64frombits(0xc085e00000000000)  // -700
-	v19 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v21 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v23 := math.Float64frombits(0x4086300000000000)  // 710
-	v25 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v29 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v31 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v35 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v48 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v49 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v51 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v53 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v55 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v57 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v59 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v61 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v63 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v65 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v75 := math.Float64frombits(0x408f400000000000)  // 1000
-	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v92 := math.Float64frombits(0x4000000000000000)  // 2
-	v104 := math.Float64frombits(0x4086280000000000) // 709
-	v135 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v144 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v151 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v184 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v186 := math.Float64frombits(0xbff0000000000000) // -1
-	v189 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v232 := math.Float64frombits(0xc091300000000000) // -1100
-	v435 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v437 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v440 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v443 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v448 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v452 := math.Float64frombits(0xc044000000000000) // -40
-	v657 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v663 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v665 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v666 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v17 := math.Float64frombits(0xc091300000000000)  // -1100
+	v19 := math.Float64frombits(0x4000000000000000)  // 2
+	v20 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
+	v21 := math.Float64frombits(0x408bb9d3beb8c86b)  // 887.22839111673
+	v23 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v25 := math.Float64frombits(0x4086300000000000)  // 710
+	v27 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v31 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v33 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v37 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v50 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v51 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v53 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v55 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v57 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v59 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v61 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v63 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v65 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v67 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v75 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v77 := math.Float64frombits(0x408f400000000000)  // 1000
+	v79 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v81 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v105 := math.Float64frombits(0x4086280000000000) // 709
+	v136 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v145 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v152 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v153 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
+	v186 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v190 := math.Float64frombits(0xc085e00000000000) // -700
+	v271 := math.Float64frombits(0xbff0000000000000) // -1
+	v274 := math.Float64frombits(0xbfe199999999999a) // -0.55
+	v519 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v521 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v524 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v527 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v532 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v536 := math.Float64frombits(0xc044000000000000) // -40
+	v748 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v757 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v759 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v760 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -912,380 +914,371 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		v14 := float64(v0 + v13)
 		v15 := float64(v9 * v14)
 		v18 := v15 < v17
-		v20 := float64(v15 + v19)
-		v22 := v21
-		if v20 > v21 {
-			v22 = v20
-		}
+		v22 := float64(v15 + v21)
 		v24 := v23
-		if v22 < v23 {
+		if v22 > v23 {
 			v24 = v22
 		}
-		v26 := float64(v24 * v25)
-		v27 := math.RoundToEven(v26)
-		v28 := -v27
-		v30 := math.FMA(v28, v29, v24)
-		v32 := math.FMA(v28, v31, v30)
-		v33 := float64(v30 - v32)
-		v34 := math.FMA(v28, v31, v33)
-		v36 := float64(v32 * v32)
-		v37 := -v36
-		v38 := math.FMA(v32, v32, v37)
-		v39 := float64(v35 * v36)
-		v40 := float64(v35 * v38)
-		v41 := float64(v32 + v39)
-		v42 := float64(v32 - v41)
-		v43 := float64(v42 + v39)
-		v44 := float64(v43 + v40)
-		v45 := math.FMA(v34, v32, v34)
-		v46 := float64(v44 + v45)
-		v47 := float64(v36 * v32)
-		v50 := math.FMA(v48, v32, v49)
-		v52 := math.FMA(v50, v32, v51)
-		v54 := math.FMA(v52, v32, v53)
-		v56 := math.FMA(v54, v32, v55)
-		v58 := math.FMA(v56, v32, v57)
-		v60 := math.FMA(v58, v32, v59)
-		v62 := math.FMA(v60, v32, v61)
-		v64 := math.FMA(v62, v32, v63)
-		v66 := math.FMA(v64, v32, v65)
-		v67 := math.FMA(v47, v66, v46)
-		v68 := float64(v8 + v41)
-		v69 := float64(v8 - v68)
-		v70 := float64(v69 + v41)
-		v71 := float64(v70 + v67)
-		v74 := float64(v73 - v27)
-		v76 := v75
-		if v74 < v75 {
-			v76 = v74
+		v26 := v25
+		if v24 < v25 {
+			v26 = v24
 		}
-		v78 := v27 < v77
-		v80 := math.Ldexp(v79, int(v76))
-		v81 := v4
-		if v78 {
-			v81 = v80
+		v28 := float64(v26 * v27)
+		v29 := math.RoundToEven(v28)
+		v30 := -v29
+		v32 := math.FMA(v30, v31, v26)
+		v34 := math.FMA(v30, v33, v32)
+		v35 := float64(v32 - v34)
+		v36 := math.FMA(v30, v33, v35)
+		v38 := float64(v34 * v34)
+		v39 := -v38
+		v40 := math.FMA(v34, v34, v39)
+		v41 := float64(v37 * v38)
+		v42 := float64(v37 * v40)
+		v43 := float64(v34 + v41)
+		v44 := float64(v34 - v43)
+		v45 := float64(v44 + v41)
+		v46 := float64(v45 + v42)
+		v47 := math.FMA(v36, v34, v36)
+		v48 := float64(v46 + v47)
+		v49 := float64(v38 * v34)
+		v52 := math.FMA(v50, v34, v51)
+		v54 := math.FMA(v52, v34, v53)
+		v56 := math.FMA(v54, v34, v55)
+		v58 := math.FMA(v56, v34, v57)
+		v60 := math.FMA(v58, v34, v59)
+		v62 := math.FMA(v60, v34, v61)
+		v64 := math.FMA(v62, v34, v63)
+		v66 := math.FMA(v64, v34, v65)
+		v68 := math.FMA(v66, v34, v67)
+		v69 := math.FMA(v49, v68, v48)
+		v70 := float64(v8 + v43)
+		v71 := float64(v8 - v70)
+		v72 := float64(v71 + v43)
+		v73 := float64(v72 + v69)
+		v76 := float64(v75 - v29)
+		v78 := v77
+		if v76 < v77 {
+			v78 = v76
 		}
-		v82 := float64(v68 + v81)
-		v83 := float64(v82 - v81)
-		v84 := float64(v68 - v83)
-		v85 := float64(v84 + v71)
-		v86 := float64(v85 + v81)
-		v87 := float64(v86 - v81)
-		v88 := float64(v83 + v87)
-		v89 := math.Ldexp(v88, int(v27))
-		v90 := math.IsNaN(v20)
-		v91 := v89
-		if v90 {
-			v91 = v20
+		v80 := v29 < v79
+		v82 := math.Ldexp(v81, int(v78))
+		v83 := v4
+		if v80 {
+			v83 = v82
 		}
-		v93 := float64(v92 * v13)
-		v94 := float64(v14 + v93)
-		v95 := float64(v9 * v94)
-		v96 := float64(v8 + v95)
-		v97 := float64(v91 * v96)
-		v98 := -v97
-		v99 := math.FMA(v91, v96, v98)
-		v100 := float64(v68 + v71)
-		v101 := float64(v68 - v100)
-		v102 := float64(v101 + v71)
-		v103 := v77 <= v27
-		v105 := v104 < v20
-		v106 := v103 && !v105
-		v107 := math.Ldexp(v102, int(v27))
-		v108 := v4
-		if v106 {
-			v108 = v107
+		v84 := float64(v70 + v83)
+		v85 := float64(v84 - v83)
+		v86 := float64(v70 - v85)
+		v87 := float64(v86 + v73)
+		v88 := float64(v87 + v83)
+		v89 := float64(v88 - v83)
+		v90 := float64(v85 + v89)
+		v91 := math.Ldexp(v90, int(v29))
+		v92 := math.IsNaN(v22)
+		v93 := v91
+		if v92 {
+			v93 = v22
 		}
-		v109 := v108
-		if v90 {
-			v109 = v20
+		v94 := float64(v19 * v13)
+		v95 := float64(v14 + v94)
+		v96 := float64(v9 * v95)
+		v97 := float64(v8 + v96)
+		v98 := float64(v93 * v97)
+		v99 := -v98
+		v100 := math.FMA(v93, v97, v99)
+		v101 := float64(v70 + v73)
+		v102 := float64(v70 - v101)
+		v103 := float64(v102 + v73)
+		v104 := v79 <= v29
+		v106 := v105 < v22
+		v107 := v104 && !v106
+		v108 := math.Ldexp(v103, int(v29))
+		v109 := v4
+		if v107 {
+			v109 = v108
 		}
-		v110 := float64(v109 * v96)
-		v111 := float64(v95 - v96)
-		v112 := float64(v111 + v8)
-		v113 := -v95
-		v114 := math.FMA(v9, v94, v113)
-		v115 := float64(v94 - v14)
-		v116 := float64(v94 - v115)
-		v117 := float64(v14 - v116)
-		v118 := float64(v93 - v115)
-		v119 := float64(v117 + v118)
-		v120 := float64(v14 - v0)
-		v121 := float64(v14 - v120)
-		v122 := float64(v0 - v121)
-		v123 := float64(v13 - v120)
-		v124 := float64(v122 + v123)
-		v125 := -v13
-		v126 := math.FMA(v10, v12, v125)
-		v127 := -v12
-		v128 := math.FMA(v11, v0, v127)
-		v129 := -v11
-		v130 := math.FMA(v0, v0, v129)
-		v131 := float64(v130 * v0)
-		v132 := float64(v128 + v131)
-		v133 := float64(v10 * v132)
-		v134 := float64(v126 + v133)
-		v136 := float64(v135 * v12)
-		v137 := float64(v134 + v136)
-		v138 := float64(v124 + v137)
-		v139 := float64(v119 + v138)
-		v140 := float64(v92 * v137)
-		v141 := float64(v139 + v140)
-		v142 := float64(v9 * v141)
-		v143 := float64(v114 + v142)
-		v145 := float64(v144 * v94)
-		v146 := float64(v143 + v145)
-		v147 := float64(v112 + v146)
-		v148 := float64(v91 * v147)
-		v149 := float64(v110 + v148)
-		v150 := float64(v99 + v149)
-		v152 := -v15
-		v153 := math.FMA(v9, v14, v152)
-		v154 := float64(v9 * v138)
-		v155 := float64(v153 + v154)
-		v156 := float64(v144 * v14)
+		v110 := v109
+		if v92 {
+			v110 = v22
+		}
+		v111 := float64(v110 * v97)
+		v112 := float64(v96 - v97)
+		v113 := float64(v112 + v8)
+		v114 := -v96
+		v115 := math.FMA(v9, v95, v114)
+		v116 := float64(v95 - v14)
+		v117 := float64(v95 - v116)
+		v118 := float64(v14 - v117)
+		v119 := float64(v94 - v116)
+		v120 := float64(v118 + v119)
+		v121 := float64(v14 - v0)
+		v122 := float64(v14 - v121)
+		v123 := float64(v0 - v122)
+		v124 := float64(v13 - v121)
+		v125 := float64(v123 + v124)
+		v126 := -v13
+		v127 := math.FMA(v10, v12, v126)
+		v128 := -v12
+		v129 := math.FMA(v11, v0, v128)
+		v130 := -v11
+		v131 := math.FMA(v0, v0, v130)
+		v132 := float64(v131 * v0)
+		v133 := float64(v129 + v132)
+		v134 := float64(v10 * v133)
+		v135 := float64(v127 + v134)
+		v137 := float64(v136 * v12)
+		v138 := float64(v135 + v137)
+		v139 := float64(v125 + v138)
+		v140 := float64(v120 + v139)
+		v141 := float64(v19 * v138)
+		v142 := float64(v140 + v141)
+		v143 := float64(v9 * v142)
+		v144 := float64(v115 + v143)
+		v146 := float64(v145 * v95)
+		v147 := float64(v144 + v146)
+		v148 := float64(v113 + v147)
+		v149 := float64(v93 * v148)
+		v150 := float64(v111 + v149)
+		v151 := float64(v100 + v150)
+		v154 := -v15
+		v155 := math.FMA(v9, v14, v154)
+		v156 := float64(v9 * v139)
 		v157 := float64(v155 + v156)
-		v158 := float64(v151 + v157)
-		v159 := float64(v20 - v15)
-		v160 := float64(v20 - v159)
-		v161 := float64(v15 - v160)
-		v162 := float64(v19 - v159)
-		v163 := float64(v161 + v162)
-		v164 := float64(v158 + v163)
-		v165 := float64(v97 * v164)
-		v166 := float64(v150 + v165)
-		v167 := float64(v97 + v166)
-		v185 := float64(v167 * v184)
-		v187 := v0 < v186
-		v190 := v189 < v0
-		v191 := v187 || v190
-		v192 := math.Abs(v15)
-		v193 := -v192
-		v194 := v21
-		if v193 > v21 {
+		v158 := float64(v145 * v14)
+		v159 := float64(v157 + v158)
+		v160 := float64(v153 + v159)
+		v161 := float64(v22 - v15)
+		v162 := float64(v22 - v161)
+		v163 := float64(v15 - v162)
+		v164 := float64(v21 - v161)
+		v165 := float64(v163 + v164)
+		v166 := float64(v160 + v165)
+		v167 := float64(v98 * v166)
+		v168 := float64(v151 + v167)
+		v169 := float64(v98 + v168)
+		v187 := float64(v169 * v186)
+		v188 := float64(v187 * v186)
+		v191 := v15 < v190
+		v192 := float64(v15 + v20)
+		v193 := v23
+		if v192 > v23 {
+			v193 = v192
+		}
+		v194 := v25
+		if v193 < v25 {
 			v194 = v193
 		}
-		v195 := v15 < v4
-		v196 := float64(v194 * v25)
-		v197 := math.RoundToEven(v196)
-		v198 := -v197
-		v199 := math.FMA(v198, v29, v194)
-		v200 := math.FMA(v198, v31, v199)
-		v201 := float64(v199 - v200)
-		v202 := math.FMA(v198, v31, v201)
-		v203 := float64(v200 * v200)
-		v204 := -v203
-		v205 := math.FMA(v200, v200, v204)
-		v206 := float64(v35 * v203)
-		v207 := float64(v35 * v205)
-		v208 := float64(v200 + v206)
-		v209 := float64(v200 - v208)
+		v195 := float64(v194 * v27)
+		v196 := math.RoundToEven(v195)
+		v197 := -v196
+		v198 := math.FMA(v197, v31, v194)
+		v199 := math.FMA(v197, v33, v198)
+		v200 := float64(v198 - v199)
+		v201 := math.FMA(v197, v33, v200)
+		v202 := float64(v199 * v199)
+		v203 := -v202
+		v204 := math.FMA(v199, v199, v203)
+		v205 := float64(v37 * v202)
+		v206 := float64(v37 * v204)
+		v207 := float64(v199 + v205)
+		v208 := float64(v199 - v207)
+		v209 := float64(v208 + v205)
 		v210 := float64(v209 + v206)
-		v211 := float64(v210 + v207)
-		v212 := math.FMA(v202, v200, v202)
-		v213 := float64(v211 + v212)
-		v214 := float64(v203 * v200)
-		v215 := math.FMA(v48, v200, v49)
-		v216 := math.FMA(v215, v200, v51)
-		v217 := math.FMA(v216, v200, v53)
-		v218 := math.FMA(v217, v200, v55)
-		v219 := math.FMA(v218, v200, v57)
-		v220 := math.FMA(v219, v200, v59)
-		v221 := math.FMA(v220, v200, v61)
-		v222 := math.FMA(v221, v200, v63)
-		v223 := math.FMA(v222, v200, v65)
-		v224 := math.FMA(v214, v223, v213)
-		v225 := float64(v8 + v208)
-		v226 := float64(v8 - v225)
-		v227 := float64(v226 + v208)
-		v228 := float64(v227 + v224)
-		v229 := float64(v225 + v228)
-		v230 := float64(v225 - v229)
-		v231 := float64(v230 + v228)
-		v233 := v232
-		if v197 > v232 {
-			v233 = v197
+		v211 := math.FMA(v201, v199, v201)
+		v212 := float64(v210 + v211)
+		v213 := float64(v202 * v199)
+		v214 := math.FMA(v50, v199, v51)
+		v215 := math.FMA(v214, v199, v53)
+		v216 := math.FMA(v215, v199, v55)
+		v217 := math.FMA(v216, v199, v57)
+		v218 := math.FMA(v217, v199, v59)
+		v219 := math.FMA(v218, v199, v61)
+		v220 := math.FMA(v219, v199, v63)
+		v221 := math.FMA(v220, v199, v65)
+		v222 := math.FMA(v221, v199, v67)
+		v223 := math.FMA(v213, v222, v212)
+		v224 := float64(v8 + v207)
+		v225 := float64(v8 - v224)
+		v226 := float64(v225 + v207)
+		v227 := float64(v226 + v223)
+		v229 := float64(v75 - v196)
+		v230 := v77
+		if v229 < v77 {
+			v230 = v229
 		}
-		v234 := ldexpMid(v8, v233)
-		v235 := float64(v229 * v234)
-		v236 := float64(v231 * v234)
-		v237 := float64(v8 + v235)
-		v238 := float64(v8 - v237)
-		v239 := float64(v238 + v235)
-		v240 := float64(v239 + v236)
-		v241 := v8
-		if v195 {
-			v241 = v229
+		v231 := v196 < v79
+		v232 := math.Ldexp(v81, int(v230))
+		v233 := v4
+		if v231 {
+			v233 = v232
 		}
-		v242 := v4
-		if v195 {
-			v242 = v231
+		v234 := float64(v224 + v233)
+		v235 := float64(v234 - v233)
+		v236 := float64(v224 - v235)
+		v237 := float64(v236 + v227)
+		v238 := float64(v237 + v233)
+		v239 := float64(v238 - v233)
+		v240 := float64(v235 + v239)
+		v241 := math.Ldexp(v240, int(v196))
+		v242 := math.IsNaN(v192)
+		v243 := v241
+		if v242 {
+			v243 = v192
 		}
-		v243 := float64(v8 / v237)
-		v244 := float64(v241 * v243)
+		v244 := float64(v243 * v97)
 		v245 := -v244
-		v246 := math.FMA(v245, v237, v241)
-		v247 := math.FMA(v245, v240, v246)
-		v248 := float64(v247 + v242)
-		v249 := v21 <= v193
-		v250 := float64(v248 * v243)
-		v251 := v4
-		if v195 {
-			v251 = v197
+		v246 := math.FMA(v243, v97, v245)
+		v247 := float64(v224 + v227)
+		v248 := float64(v224 - v247)
+		v249 := float64(v248 + v227)
+		v250 := v79 <= v196
+		v251 := v105 < v192
+		v252 := v250 && !v251
+		v253 := math.Ldexp(v249, int(v196))
+		v254 := v4
+		if v252 {
+			v254 = v253
 		}
-		v252 := float64(v73 - v251)
-		v253 := v75
-		if v252 < v75 {
-			v253 = v252
+		v255 := v254
+		if v242 {
+			v255 = v192
 		}
-		v254 := v251 < v77
-		v255 := math.Ldexp(v79, int(v253))
-		v256 := v4
-		if v254 {
-			v256 = v255
+		v256 := float64(v255 * v97)
+		v257 := float64(v243 * v148)
+		v258 := float64(v256 + v257)
+		v259 := float64(v246 + v258)
+		v260 := float64(v152 + v159)
+		v261 := float64(v192 - v15)
+		v262 := float64(v192 - v261)
+		v263 := float64(v15 - v262)
+		v264 := float64(v20 - v261)
+		v265 := float64(v263 + v264)
+		v266 := float64(v260 + v265)
+		v267 := float64(v244 * v266)
+		v268 := float64(v259 + v267)
+		v269 := float64(v244 + v268)
+		v270 := float64(v269 * v186)
+		v272 := v0 < v271
+		v275 := v274 < v0
+		v276 := v272 || v275
+		v277 := math.Abs(v15)
+		v278 := -v277
+		v279 := v23
+		if v278 > v23 {
+			v279 = v278
 		}
-		v257 := float64(v244 + v256)
-		v258 := float64(v257 - v256)
-		v259 := float64(v244 - v258)
-		v260 := float64(v259 + v250)
-		v261 := float64(v260 + v256)
-		v262 := float64(v261 - v256)
-		v263 := float64(v258 + v262)
-		v264 := math.Ldexp(v263, int(v251))
-		v265 := math.IsNaN(v15)
-		v266 := v264
-		if v265 {
-			v266 = v15
-		}
-		v267 := math.Abs(v152)
-		v268 := -v267
-		v269 := v21
-		if v268 > v21 {
-			v269 = v268
-		}
-		v270 := v152 < v4
-		v271 := float64(v269 * v25)
-		v272 := math.RoundToEven(v271)
-		v273 := -v272
-		v274 := math.FMA(v273, v29, v269)
-		v275 := math.FMA(v273, v31, v274)
-		v276 := float64(v274 - v275)
-		v277 := math.FMA(v273, v31, v276)
-		v278 := float64(v275 * v275)
-		v279 := -v278
-		v280 := math.FMA(v275, v275, v279)
-		v281 := float64(v35 * v278)
-		v282 := float64(v35 * v280)
-		v283 := float64(v275 + v281)
-		v284 := float64(v275 - v283)
-		v285 := float64(v284 + v281)
-		v286 := float64(v285 + v282)
-		v287 := math.FMA(v277, v275, v277)
-		v288 := float64(v286 + v287)
-		v289 := float64(v278 * v275)
-		v290 := math.FMA(v48, v275, v49)
-		v291 := math.FMA(v290, v275, v51)
-		v292 := math.FMA(v291, v275, v53)
-		v293 := math.FMA(v292, v275, v55)
-		v294 := math.FMA(v293, v275, v57)
-		v295 := math.FMA(v294, v275, v59)
-		v296 := math.FMA(v295, v275, v61)
-		v297 := math.FMA(v296, v275, v63)
-		v298 := math.FMA(v297, v275, v65)
-		v299 := math.FMA(v289, v298, v288)
-		v300 := float64(v8 + v283)
-		v301 := float64(v8 - v300)
-		v302 := float64(v301 + v283)
-		v303 := float64(v302 + v299)
-		v304 := float64(v300 + v303)
-		v305 := float64(v300 - v304)
-		v306 := float64(v305 + v303)
-		v307 := v232
-		if v272 > v232 {
-			v307 = v272
-		}
-		v308 := ldexpMid(v8, v307)
-		v309 := float64(v304 * v308)
-		v310 := float64(v306 * v308)
-		v311 := float64(v8 + v309)
-		v312 := float64(v8 - v311)
+		v280 := v15 < v4
+		v281 := float64(v279 * v27)
+		v282 := math.RoundToEven(v281)
+		v283 := -v282
+		v284 := math.FMA(v283, v31, v279)
+		v285 := math.FMA(v283, v33, v284)
+		v286 := float64(v284 - v285)
+		v287 := math.FMA(v283, v33, v286)
+		v288 := float64(v285 * v285)
+		v289 := -v288
+		v290 := math.FMA(v285, v285, v289)
+		v291 := float64(v37 * v288)
+		v292 := float64(v37 * v290)
+		v293 := float64(v285 + v291)
+		v294 := float64(v285 - v293)
+		v295 := float64(v294 + v291)
+		v296 := float64(v295 + v292)
+		v297 := math.FMA(v287, v285, v287)
+		v298 := float64(v296 + v297)
+		v299 := float64(v288 * v285)
+		v300 := math.FMA(v50, v285, v51)
+		v301 := math.FMA(v300, v285, v53)
+		v302 := math.FMA(v301, v285, v55)
+		v303 := math.FMA(v302, v285, v57)
+		v304 := math.FMA(v303, v285, v59)
+		v305 := math.FMA(v304, v285, v61)
+		v306 := math.FMA(v305, v285, v63)
+		v307 := math.FMA(v306, v285, v65)
+		v308 := math.FMA(v307, v285, v67)
+		v309 := math.FMA(v299, v308, v298)
+		v310 := float64(v8 + v293)
+		v311 := float64(v8 - v310)
+		v312 := float64(v311 + v293)
 		v313 := float64(v312 + v309)
-		v314 := float64(v313 + v310)
-		v315 := v8
-		if v270 {
-			v315 = v304
+		v314 := float64(v310 + v313)
+		v315 := float64(v310 - v314)
+		v316 := float64(v315 + v313)
+		v317 := v17
+		if v282 > v17 {
+			v317 = v282
 		}
-		v316 := v4
-		if v270 {
-			v316 = v306
+		v318 := ldexpMid(v8, v317)
+		v319 := float64(v314 * v318)
+		v320 := float64(v316 * v318)
+		v321 := float64(v8 + v319)
+		v322 := float64(v8 - v321)
+		v323 := float64(v322 + v319)
+		v324 := float64(v323 + v320)
+		v325 := v8
+		if v280 {
+			v325 = v314
 		}
-		v317 := float64(v8 / v311)
-		v318 := float64(v315 * v317)
-		v319 := -v318
-		v320 := math.FMA(v319, v311, v315)
-		v321 := math.FMA(v319, v314, v320)
-		v322 := float64(v321 + v316)
-		v324 := float64(v322 * v317)
-		v325 := v4
-		if v270 {
-			v325 = v272
+		v326 := v4
+		if v280 {
+			v326 = v316
 		}
-		v326 := float64(v73 - v325)
-		v327 := v75
-		if v326 < v75 {
-			v327 = v326
+		v327 := float64(v8 / v321)
+		v328 := float64(v325 * v327)
+		v329 := -v328
+		v330 := math.FMA(v329, v321, v325)
+		v331 := math.FMA(v329, v324, v330)
+		v332 := float64(v331 + v326)
+		v333 := v23 <= v278
+		v334 := float64(v332 * v327)
+		v335 := v4
+		if v280 {
+			v335 = v282
 		}
-		v328 := v325 < v77
-		v329 := math.Ldexp(v79, int(v327))
-		v330 := v4
-		if v328 {
-			v330 = v329
+		v336 := float64(v75 - v335)
+		v337 := v77
+		if v336 < v77 {
+			v337 = v336
 		}
-		v331 := float64(v318 + v330)
-		v332 := float64(v331 - v330)
-		v333 := float64(v318 - v332)
-		v334 := float64(v333 + v324)
-		v335 := float64(v334 + v330)
-		v336 := float64(v335 - v330)
-		v337 := float64(v332 + v336)
-		v338 := math.Ldexp(v337, int(v325))
-		v339 := math.IsNaN(v152)
-		v340 := v338
-		if v339 {
-			v340 = v152
+		v338 := v335 < v79
+		v339 := math.Ldexp(v81, int(v337))
+		v340 := v4
+		if v338 {
+			v340 = v339
 		}
-		v341 := float64(v340 * v95)
-		v342 := float64(v8 + v341)
-		v343 := float64(v342 - v341)
-		v344 := float64(v342 - v343)
-		v345 := float64(v341 - v344)
-		v346 := float64(v8 - v343)
-		v347 := float64(v345 + v346)
-		v348 := -v341
-		v349 := math.FMA(v340, v95, v348)
-		v350 := float64(v340 * v146)
-		v351 := float64(v349 + v350)
-		v352 := -v340
-		v353 := v21
-		if v15 > v21 {
-			v353 = v15
+		v341 := float64(v328 + v340)
+		v342 := float64(v341 - v340)
+		v343 := float64(v328 - v342)
+		v344 := float64(v343 + v334)
+		v345 := float64(v344 + v340)
+		v346 := float64(v345 - v340)
+		v347 := float64(v342 + v346)
+		v348 := math.Ldexp(v347, int(v335))
+		v349 := math.IsNaN(v15)
+		v350 := v348
+		if v349 {
+			v350 = v15
 		}
-		v354 := v23
-		if v353 < v23 {
-			v354 = v353
+		v351 := math.Abs(v154)
+		v352 := -v351
+		v353 := v23
+		if v352 > v23 {
+			v353 = v352
 		}
-		v355 := float64(v354 * v25)
+		v354 := v154 < v4
+		v355 := float64(v353 * v27)
 		v356 := math.RoundToEven(v355)
 		v357 := -v356
-		v358 := math.FMA(v357, v29, v354)
-		v359 := math.FMA(v357, v31, v358)
+		v358 := math.FMA(v357, v31, v353)
+		v359 := math.FMA(v357, v33, v358)
 		v360 := float64(v358 - v359)
-		v361 := math.FMA(v357, v31, v360)
+		v361 := math.FMA(v357, v33, v360)
 		v362 := float64(v359 * v359)
 		v363 := -v362
 		v364 := math.FMA(v359, v359, v363)
-		v365 := float64(v35 * v362)
-		v366 := float64(v35 * v364)
+		v365 := float64(v37 * v362)
+		v366 := float64(v37 * v364)
 		v367 := float64(v359 + v365)
 		v368 := float64(v359 - v367)
 		v369 := float64(v368 + v365)
@@ -1293,389 +1286,524 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		v371 := math.FMA(v361, v359, v361)
 		v372 := float64(v370 + v371)
 		v373 := float64(v362 * v359)
-		v374 := math.FMA(v48, v359, v49)
-		v375 := math.FMA(v374, v359, v51)
-		v376 := math.FMA(v375, v359, v53)
-		v377 := math.FMA(v376, v359, v55)
-		v378 := math.FMA(v377, v359, v57)
-		v379 := math.FMA(v378, v359, v59)
-		v380 := math.FMA(v379, v359, v61)
-		v381 := math.FMA(v380, v359, v63)
-		v382 := math.FMA(v381, v359, v65)
+		v374 := math.FMA(v50, v359, v51)
+		v375 := math.FMA(v374, v359, v53)
+		v376 := math.FMA(v375, v359, v55)
+		v377 := math.FMA(v376, v359, v57)
+		v378 := math.FMA(v377, v359, v59)
+		v379 := math.FMA(v378, v359, v61)
+		v380 := math.FMA(v379, v359, v63)
+		v381 := math.FMA(v380, v359, v65)
+		v382 := math.FMA(v381, v359, v67)
 		v383 := math.FMA(v373, v382, v372)
 		v384 := float64(v8 + v367)
 		v385 := float64(v8 - v384)
 		v386 := float64(v385 + v367)
 		v387 := float64(v386 + v383)
-		v389 := float64(v73 - v356)
-		v390 := v75
-		if v389 < v75 {
-			v390 = v389
+		v388 := float64(v384 + v387)
+		v389 := float64(v384 - v388)
+		v390 := float64(v389 + v387)
+		v391 := v17
+		if v356 > v17 {
+			v391 = v356
 		}
-		v391 := v356 < v77
-		v392 := math.Ldexp(v79, int(v390))
-		v393 := v4
-		if v391 {
-			v393 = v392
+		v392 := ldexpMid(v8, v391)
+		v393 := float64(v388 * v392)
+		v394 := float64(v390 * v392)
+		v395 := float64(v8 + v393)
+		v396 := float64(v8 - v395)
+		v397 := float64(v396 + v393)
+		v398 := float64(v397 + v394)
+		v399 := v8
+		if v354 {
+			v399 = v388
 		}
-		v394 := float64(v384 + v393)
-		v395 := float64(v394 - v393)
-		v396 := float64(v384 - v395)
-		v397 := float64(v396 + v387)
-		v398 := float64(v397 + v393)
-		v399 := float64(v398 - v393)
-		v400 := float64(v395 + v399)
-		v401 := math.Ldexp(v400, int(v356))
-		v402 := v401
-		if v265 {
-			v402 = v15
+		v400 := v4
+		if v354 {
+			v400 = v390
 		}
-		v403 := float64(v8 + v402)
-		v404 := math.FMA(v352, v403, v8)
-		v405 := float64(v403 - v8)
-		v406 := float64(v403 - v405)
-		v407 := float64(v8 - v406)
-		v408 := float64(v402 - v405)
-		v409 := float64(v407 + v408)
-		v410 := float64(v384 + v387)
-		v411 := float64(v384 - v410)
-		v412 := float64(v411 + v387)
-		v413 := v77 <= v356
-		v414 := v104 < v15
-		v415 := v413 && !v414
-		v416 := math.Ldexp(v412, int(v356))
-		v417 := v4
-		if v415 {
-			v417 = v416
+		v401 := float64(v8 / v395)
+		v402 := float64(v399 * v401)
+		v403 := -v402
+		v404 := math.FMA(v403, v395, v399)
+		v405 := math.FMA(v403, v398, v404)
+		v406 := float64(v405 + v400)
+		v408 := float64(v406 * v401)
+		v409 := v4
+		if v354 {
+			v409 = v356
 		}
-		v418 := v417
-		if v265 {
-			v418 = v15
+		v410 := float64(v75 - v409)
+		v411 := v77
+		if v410 < v77 {
+			v411 = v410
 		}
-		v419 := float64(v409 + v418)
-		v420 := float64(v340 * v419)
-		v421 := float64(v404 - v420)
-		v422 := float64(v421 / v403)
-		v423 := float64(v157 * v266)
-		v424 := float64(v340 * v423)
-		v425 := float64(v422 - v424)
-		v426 := float64(v95 * v425)
-		v427 := float64(v351 + v426)
-		v428 := float64(v347 + v427)
-		v429 := float64(v157 * v340)
-		v430 := float64(v342 * v429)
-		v431 := float64(v428 + v430)
-		v432 := float64(v266 * v431)
-		v433 := math.FMA(v266, v342, v432)
-		v434 := float64(v266 * v340)
-		v436 := float64(v0 - v435)
-		v438 := float64(v436 - v437)
-		v439 := float64(v9 * v438)
-		v441 := float64(v0 * v435)
-		v442 := float64(v11 + v441)
-		v444 := float64(v442 + v443)
-		v445 := float64(v440 * v444)
-		v446 := float64(v439 * v445)
-		v447 := float64(v439 + v446)
-		v449 := float64(v10 * v444)
-		v450 := float64(v439 * v449)
-		v451 := float64(v439 + v450)
-		v453 := v452
-		if v451 > v452 {
-			v453 = v451
+		v412 := v409 < v79
+		v413 := math.Ldexp(v81, int(v411))
+		v414 := v4
+		if v412 {
+			v414 = v413
 		}
-		v454 := v23
-		if v453 < v23 {
-			v454 = v453
+		v415 := float64(v402 + v414)
+		v416 := float64(v415 - v414)
+		v417 := float64(v402 - v416)
+		v418 := float64(v417 + v408)
+		v419 := float64(v418 + v414)
+		v420 := float64(v419 - v414)
+		v421 := float64(v416 + v420)
+		v422 := math.Ldexp(v421, int(v409))
+		v423 := math.IsNaN(v154)
+		v424 := v422
+		if v423 {
+			v424 = v154
 		}
-		v455 := float64(v454 * v25)
-		v456 := math.RoundToEven(v455)
-		v457 := -v456
-		v458 := math.FMA(v457, v29, v454)
-		v459 := math.FMA(v457, v31, v458)
-		v460 := float64(v458 - v459)
-		v461 := math.FMA(v457, v31, v460)
-		v462 := float64(v459 * v459)
-		v463 := -v462
-		v464 := math.FMA(v459, v459, v463)
-		v465 := float64(v35 * v462)
-		v466 := float64(v35 * v464)
-		v467 := float64(v459 + v465)
-		v468 := float64(v459 - v467)
-		v469 := float64(v468 + v465)
-		v470 := float64(v469 + v466)
-		v471 := math.FMA(v461, v459, v461)
-		v472 := float64(v470 + v471)
-		v473 := float64(v462 * v459)
-		v474 := math.FMA(v48, v459, v49)
-		v475 := math.FMA(v474, v459, v51)
-		v476 := math.FMA(v475, v459, v53)
-		v477 := math.FMA(v476, v459, v55)
-		v478 := math.FMA(v477, v459, v57)
-		v479 := math.FMA(v478, v459, v59)
-		v480 := math.FMA(v479, v459, v61)
-		v481 := math.FMA(v480, v459, v63)
-		v482 := math.FMA(v481, v459, v65)
-		v483 := math.FMA(v473, v482, v472)
-		v484 := ldexpMid(v186, v457)
-		v485 := float64(v8 + v484)
-		v486 := float64(v485 - v8)
-		v487 := float64(v485 - v486)
-		v488 := float64(v8 - v487)
-		v489 := float64(v484 - v486)
-		v490 := float64(v488 + v489)
-		v491 := float64(v483 + v490)
-		v492 := float64(v485 + v467)
-		v493 := float64(v485 - v492)
-		v494 := float64(v493 + v467)
-		v495 := float64(v494 + v491)
-		v496 := float64(v492 + v495)
-		v497 := ldexpMid(v496, v456)
-		v498 := math.Copysign(v497, v451)
-		v499 := math.IsNaN(v451)
-		v500 := v498
+		v425 := float64(v424 * v96)
+		v426 := float64(v8 + v425)
+		v427 := float64(v426 - v425)
+		v428 := float64(v426 - v427)
+		v429 := float64(v425 - v428)
+		v430 := float64(v8 - v427)
+		v431 := float64(v429 + v430)
+		v432 := -v425
+		v433 := math.FMA(v424, v96, v432)
+		v434 := float64(v424 * v147)
+		v435 := float64(v433 + v434)
+		v436 := -v424
+		v437 := v23
+		if v15 > v23 {
+			v437 = v15
+		}
+		v438 := v25
+		if v437 < v25 {
+			v438 = v437
+		}
+		v439 := float64(v438 * v27)
+		v440 := math.RoundToEven(v439)
+		v441 := -v440
+		v442 := math.FMA(v441, v31, v438)
+		v443 := math.FMA(v441, v33, v442)
+		v444 := float64(v442 - v443)
+		v445 := math.FMA(v441, v33, v444)
+		v446 := float64(v443 * v443)
+		v447 := -v446
+		v448 := math.FMA(v443, v443, v447)
+		v449 := float64(v37 * v446)
+		v450 := float64(v37 * v448)
+		v451 := float64(v443 + v449)
+		v452 := float64(v443 - v451)
+		v453 := float64(v452 + v449)
+		v454 := float64(v453 + v450)
+		v455 := math.FMA(v445, v443, v445)
+		v456 := float64(v454 + v455)
+		v457 := float64(v446 * v443)
+		v458 := math.FMA(v50, v443, v51)
+		v459 := math.FMA(v458, v443, v53)
+		v460 := math.FMA(v459, v443, v55)
+		v461 := math.FMA(v460, v443, v57)
+		v462 := math.FMA(v461, v443, v59)
+		v463 := math.FMA(v462, v443, v61)
+		v464 := math.FMA(v463, v443, v63)
+		v465 := math.FMA(v464, v443, v65)
+		v466 := math.FMA(v465, v443, v67)
+		v467 := math.FMA(v457, v466, v456)
+		v468 := float64(v8 + v451)
+		v469 := float64(v8 - v468)
+		v470 := float64(v469 + v451)
+		v471 := float64(v470 + v467)
+		v473 := float64(v75 - v440)
+		v474 := v77
+		if v473 < v77 {
+			v474 = v473
+		}
+		v475 := v440 < v79
+		v476 := math.Ldexp(v81, int(v474))
+		v477 := v4
+		if v475 {
+			v477 = v476
+		}
+		v478 := float64(v468 + v477)
+		v479 := float64(v478 - v477)
+		v480 := float64(v468 - v479)
+		v481 := float64(v480 + v471)
+		v482 := float64(v481 + v477)
+		v483 := float64(v482 - v477)
+		v484 := float64(v479 + v483)
+		v485 := math.Ldexp(v484, int(v440))
+		v486 := v485
+		if v349 {
+			v486 = v15
+		}
+		v487 := float64(v8 + v486)
+		v488 := math.FMA(v436, v487, v8)
+		v489 := float64(v487 - v8)
+		v490 := float64(v487 - v489)
+		v491 := float64(v8 - v490)
+		v492 := float64(v486 - v489)
+		v493 := float64(v491 + v492)
+		v494 := float64(v468 + v471)
+		v495 := float64(v468 - v494)
+		v496 := float64(v495 + v471)
+		v497 := v79 <= v440
+		v498 := v105 < v15
+		v499 := v497 && !v498
+		v500 := math.Ldexp(v496, int(v440))
+		v501 := v4
 		if v499 {
-			v500 = v451
+			v501 = v500
 		}
-		v501 := float64(v448 * v500)
-		v502 := float64(v447 + v501)
-		v503 := float64(v447 - v502)
-		v504 := float64(v503 + v501)
-		v505 := float64(v439 - v447)
-		v506 := float64(v505 + v446)
-		v507 := -v446
-		v508 := math.FMA(v439, v445, v507)
-		v509 := -v439
-		v510 := math.FMA(v9, v438, v509)
-		v511 := float64(v436 - v438)
-		v512 := float64(v511 - v437)
-		v513 := float64(v9 * v512)
-		v514 := float64(v510 + v513)
-		v515 := float64(v144 * v438)
-		v516 := float64(v514 + v515)
-		v517 := float64(v8 + v445)
-		v518 := float64(v516 * v517)
-		v519 := float64(v508 + v518)
-		v520 := float64(v506 + v519)
-		v521 := -v501
-		v522 := math.FMA(v448, v500, v521)
-		v523 := float64(v8 + v500)
-		v524 := float64(v448 * v523)
-		v525 := float64(v439 - v451)
-		v526 := float64(v525 + v450)
-		v527 := -v450
-		v528 := math.FMA(v439, v449, v527)
-		v529 := float64(v8 + v449)
-		v530 := float64(v516 * v529)
-		v531 := float64(v528 + v530)
-		v532 := float64(v526 + v531)
-		v533 := float64(v524 * v532)
-		v534 := float64(v522 + v533)
-		v535 := float64(v520 + v534)
-		v536 := float64(v504 + v535)
-		v537 := float64(v434 * v536)
-		v538 := -v434
-		v539 := math.FMA(v266, v340, v538)
-		v540 := -v266
-		v541 := math.FMA(v540, v403, v402)
-		v542 := float64(v541 + v418)
-		v543 := float64(v266 * v419)
+		v502 := v501
+		if v349 {
+			v502 = v15
+		}
+		v503 := float64(v493 + v502)
+		v504 := float64(v424 * v503)
+		v505 := float64(v488 - v504)
+		v506 := float64(v505 / v487)
+		v507 := float64(v159 * v350)
+		v508 := float64(v424 * v507)
+		v509 := float64(v506 - v508)
+		v510 := float64(v96 * v509)
+		v511 := float64(v435 + v510)
+		v512 := float64(v431 + v511)
+		v513 := float64(v159 * v424)
+		v514 := float64(v426 * v513)
+		v515 := float64(v512 + v514)
+		v516 := float64(v350 * v515)
+		v517 := math.FMA(v350, v426, v516)
+		v518 := float64(v350 * v424)
+		v520 := float64(v0 - v519)
+		v522 := float64(v520 - v521)
+		v523 := float64(v9 * v522)
+		v525 := float64(v0 * v519)
+		v526 := float64(v11 + v525)
+		v528 := float64(v526 + v527)
+		v529 := float64(v524 * v528)
+		v530 := float64(v523 * v529)
+		v531 := float64(v523 + v530)
+		v533 := float64(v10 * v528)
+		v534 := float64(v523 * v533)
+		v535 := float64(v523 + v534)
+		v537 := v536
+		if v535 > v536 {
+			v537 = v535
+		}
+		v538 := v25
+		if v537 < v25 {
+			v538 = v537
+		}
+		v539 := float64(v538 * v27)
+		v540 := math.RoundToEven(v539)
+		v541 := -v540
+		v542 := math.FMA(v541, v31, v538)
+		v543 := math.FMA(v541, v33, v542)
 		v544 := float64(v542 - v543)
-		v545 := float64(v544 / v403)
-		v546 := float64(v266 * v429)
-		v547 := float64(v545 + v546)
-		v548 := float64(v340 * v547)
-		v549 := float64(v539 + v548)
-		v550 := float64(v266 * v425)
-		v551 := float64(v549 + v550)
-		v552 := float64(v551 * v502)
-		v553 := float64(v537 + v552)
-		v554 := math.FMA(v434, v502, v553)
-		v555 := v554
-		if v191 {
-			v555 = v433
-		}
-		v556 := v555
-		if v18 {
-			v556 = v185
-		}
-		v557 := v556
-		if v7 {
-			v557 = v8
-		}
-		v558 := v557
-		if v3 {
-			v558 = v5
-		}
-		v559 := dy[i]
-		v560 := float64(v559 * v5)
-		v561 := float64(v559 * v8)
-		v562 := float64(v559 * v184)
-		v563 := float64(v562 * v97)
-		v564 := -v563
-		v565 := math.FMA(v562, v97, v564)
-		v566 := float64(v562 * v166)
-		v567 := -v566
-		v568 := math.FMA(v562, v166, v567)
-		v569 := float64(v563 + v566)
-		v570 := float64(v569 - v563)
+		v545 := math.FMA(v541, v33, v544)
+		v546 := float64(v543 * v543)
+		v547 := -v546
+		v548 := math.FMA(v543, v543, v547)
+		v549 := float64(v37 * v546)
+		v550 := float64(v37 * v548)
+		v551 := float64(v543 + v549)
+		v552 := float64(v543 - v551)
+		v553 := float64(v552 + v549)
+		v554 := float64(v553 + v550)
+		v555 := math.FMA(v545, v543, v545)
+		v556 := float64(v554 + v555)
+		v557 := float64(v546 * v543)
+		v558 := math.FMA(v50, v543, v51)
+		v559 := math.FMA(v558, v543, v53)
+		v560 := math.FMA(v559, v543, v55)
+		v561 := math.FMA(v560, v543, v57)
+		v562 := math.FMA(v561, v543, v59)
+		v563 := math.FMA(v562, v543, v61)
+		v564 := math.FMA(v563, v543, v63)
+		v565 := math.FMA(v564, v543, v65)
+		v566 := math.FMA(v565, v543, v67)
+		v567 := math.FMA(v557, v566, v556)
+		v568 := ldexpMid(v271, v541)
+		v569 := float64(v8 + v568)
+		v570 := float64(v569 - v8)
 		v571 := float64(v569 - v570)
-		v572 := float64(v563 - v571)
-		v573 := float64(v566 - v570)
+		v572 := float64(v8 - v571)
+		v573 := float64(v568 - v570)
 		v574 := float64(v572 + v573)
-		v575 := float64(v574 + v565)
-		v576 := float64(v575 + v568)
-		v577 := float64(v559 * v15)
-		v578 := -v577
-		v579 := math.FMA(v559, v15, v578)
-		v580 := v4
-		if v249 {
-			v580 = v244
+		v575 := float64(v567 + v574)
+		v576 := float64(v569 + v551)
+		v577 := float64(v569 - v576)
+		v578 := float64(v577 + v551)
+		v579 := float64(v578 + v575)
+		v580 := float64(v576 + v579)
+		v581 := ldexpMid(v580, v540)
+		v582 := math.Copysign(v581, v535)
+		v583 := math.IsNaN(v535)
+		v584 := v582
+		if v583 {
+			v584 = v535
 		}
-		v581 := float64(v559 * v580)
-		v582 := -v581
-		v583 := math.FMA(v559, v580, v582)
-		v584 := v4
-		if v249 {
-			v584 = v250
+		v585 := float64(v532 * v584)
+		v586 := float64(v531 + v585)
+		v587 := float64(v531 - v586)
+		v588 := float64(v587 + v585)
+		v589 := float64(v523 - v531)
+		v590 := float64(v589 + v530)
+		v591 := -v530
+		v592 := math.FMA(v523, v529, v591)
+		v593 := -v523
+		v594 := math.FMA(v9, v522, v593)
+		v595 := float64(v520 - v522)
+		v596 := float64(v595 - v521)
+		v597 := float64(v9 * v596)
+		v598 := float64(v594 + v597)
+		v599 := float64(v145 * v522)
+		v600 := float64(v598 + v599)
+		v601 := float64(v8 + v529)
+		v602 := float64(v600 * v601)
+		v603 := float64(v592 + v602)
+		v604 := float64(v590 + v603)
+		v605 := -v585
+		v606 := math.FMA(v532, v584, v605)
+		v607 := float64(v8 + v584)
+		v608 := float64(v532 * v607)
+		v609 := float64(v523 - v535)
+		v610 := float64(v609 + v534)
+		v611 := -v534
+		v612 := math.FMA(v523, v533, v611)
+		v613 := float64(v8 + v533)
+		v614 := float64(v600 * v613)
+		v615 := float64(v612 + v614)
+		v616 := float64(v610 + v615)
+		v617 := float64(v608 * v616)
+		v618 := float64(v606 + v617)
+		v619 := float64(v604 + v618)
+		v620 := float64(v588 + v619)
+		v621 := float64(v518 * v620)
+		v622 := -v518
+		v623 := math.FMA(v350, v424, v622)
+		v624 := -v350
+		v625 := math.FMA(v624, v487, v486)
+		v626 := float64(v625 + v502)
+		v627 := float64(v350 * v503)
+		v628 := float64(v626 - v627)
+		v629 := float64(v628 / v487)
+		v630 := float64(v350 * v513)
+		v631 := float64(v629 + v630)
+		v632 := float64(v424 * v631)
+		v633 := float64(v623 + v632)
+		v634 := float64(v350 * v509)
+		v635 := float64(v633 + v634)
+		v636 := float64(v635 * v586)
+		v637 := float64(v621 + v636)
+		v638 := math.FMA(v518, v586, v637)
+		v639 := v638
+		if v276 {
+			v639 = v517
 		}
-		v585 := float64(v559 * v584)
-		v586 := float64(v583 + v585)
-		v587 := float64(v581 + v586)
-		v588 := math.Ldexp(v587, int(v251))
-		v589 := float64(v559 * v264)
-		v590 := -v589
-		v591 := math.FMA(v559, v264, v590)
-		v592 := v589
-		if v254 {
-			v592 = v588
-		}
-		v593 := v591
-		if v254 {
-			v593 = v4
-		}
-		v594 := v592
-		if v265 {
-			v594 = v577
-		}
-		v595 := v593
-		if v265 {
-			v595 = v579
-		}
-		v596 := float64(v594 * v342)
-		v597 := -v596
-		v598 := math.FMA(v594, v342, v597)
-		v599 := math.FMA(v595, v342, v598)
-		v600 := float64(v559 * v266)
-		v601 := -v600
-		v602 := math.FMA(v559, v266, v601)
-		v603 := float64(v600 * v431)
-		v604 := -v603
-		v605 := math.FMA(v600, v431, v604)
-		v606 := math.FMA(v602, v431, v605)
-		v607 := float64(v596 + v603)
-		v608 := float64(v607 - v596)
-		v609 := float64(v607 - v608)
-		v610 := float64(v596 - v609)
-		v611 := float64(v603 - v608)
-		v612 := float64(v610 + v611)
-		v613 := float64(v612 + v599)
-		v614 := float64(v613 + v606)
-		v615 := float64(v559 * v434)
-		v616 := -v615
-		v617 := math.FMA(v559, v434, v616)
-		v618 := float64(v615 * v502)
-		v619 := -v618
-		v620 := math.FMA(v615, v502, v619)
-		v621 := math.FMA(v617, v502, v620)
-		v622 := float64(v559 * v537)
-		v623 := -v622
-		v624 := math.FMA(v559, v537, v623)
-		v625 := float64(v559 * v552)
-		v626 := -v625
-		v627 := math.FMA(v559, v552, v626)
-		v628 := float64(v622 + v625)
-		v629 := float64(v628 - v622)
-		v630 := float64(v628 - v629)
-		v631 := float64(v622 - v630)
-		v632 := float64(v625 - v629)
-		v633 := float64(v631 + v632)
-		v634 := float64(v633 + v624)
-		v635 := float64(v634 + v627)
-		v636 := float64(v618 + v628)
-		v637 := float64(v636 - v618)
-		v638 := float64(v636 - v637)
-		v639 := float64(v618 - v638)
-		v640 := float64(v628 - v637)
-		v641 := float64(v639 + v640)
-		v642 := float64(v641 + v621)
-		v643 := float64(v642 + v635)
-		v644 := v636
+		v640 := v639
 		if v191 {
-			v644 = v607
+			v640 = v270
 		}
-		v645 := v643
+		v641 := v640
+		if v18 {
+			v641 = v188
+		}
+		v642 := v641
+		if v7 {
+			v642 = v8
+		}
+		v643 := v642
+		if v3 {
+			v643 = v5
+		}
+		v644 := dy[i]
+		v645 := float64(v644 * v5)
+		v646 := float64(v644 * v8)
+		v647 := float64(v644 * v186)
+		v648 := float64(v647 * v186)
+		v649 := float64(v648 * v169)
+		v650 := -v649
+		v651 := math.FMA(v648, v169, v650)
+		v652 := float64(v647 * v244)
+		v653 := -v652
+		v654 := math.FMA(v647, v244, v653)
+		v655 := float64(v647 * v268)
+		v656 := -v655
+		v657 := math.FMA(v647, v268, v656)
+		v658 := float64(v652 + v655)
+		v659 := float64(v658 - v652)
+		v660 := float64(v658 - v659)
+		v661 := float64(v652 - v660)
+		v662 := float64(v655 - v659)
+		v663 := float64(v661 + v662)
+		v664 := float64(v663 + v654)
+		v665 := float64(v664 + v657)
+		v666 := float64(v644 * v15)
+		v667 := -v666
+		v668 := math.FMA(v644, v15, v667)
+		v669 := v4
+		if v333 {
+			v669 = v328
+		}
+		v670 := float64(v644 * v669)
+		v671 := -v670
+		v672 := math.FMA(v644, v669, v671)
+		v673 := v4
+		if v333 {
+			v673 = v334
+		}
+		v674 := float64(v644 * v673)
+		v675 := float64(v672 + v674)
+		v676 := float64(v670 + v675)
+		v677 := math.Ldexp(v676, int(v335))
+		v678 := float64(v644 * v348)
+		v679 := -v678
+		v680 := math.FMA(v644, v348, v679)
+		v681 := v678
+		if v338 {
+			v681 = v677
+		}
+		v682 := v680
+		if v338 {
+			v682 = v4
+		}
+		v683 := v681
+		if v349 {
+			v683 = v666
+		}
+		v684 := v682
+		if v349 {
+			v684 = v668
+		}
+		v685 := float64(v683 * v426)
+		v686 := -v685
+		v687 := math.FMA(v683, v426, v686)
+		v688 := math.FMA(v684, v426, v687)
+		v689 := float64(v644 * v350)
+		v690 := -v689
+		v691 := math.FMA(v644, v350, v690)
+		v692 := float64(v689 * v515)
+		v693 := -v692
+		v694 := math.FMA(v689, v515, v693)
+		v695 := math.FMA(v691, v515, v694)
+		v696 := float64(v685 + v692)
+		v697 := float64(v696 - v685)
+		v698 := float64(v696 - v697)
+		v699 := float64(v685 - v698)
+		v700 := float64(v692 - v697)
+		v701 := float64(v699 + v700)
+		v702 := float64(v701 + v688)
+		v703 := float64(v702 + v695)
+		v704 := float64(v644 * v518)
+		v705 := -v704
+		v706 := math.FMA(v644, v518, v705)
+		v707 := float64(v704 * v586)
+		v708 := -v707
+		v709 := math.FMA(v704, v586, v708)
+		v710 := math.FMA(v706, v586, v709)
+		v711 := float64(v644 * v621)
+		v712 := -v711
+		v713 := math.FMA(v644, v621, v712)
+		v714 := float64(v644 * v636)
+		v715 := -v714
+		v716 := math.FMA(v644, v636, v715)
+		v717 := float64(v711 + v714)
+		v718 := float64(v717 - v711)
+		v719 := float64(v717 - v718)
+		v720 := float64(v711 - v719)
+		v721 := float64(v714 - v718)
+		v722 := float64(v720 + v721)
+		v723 := float64(v722 + v713)
+		v724 := float64(v723 + v716)
+		v725 := float64(v707 + v717)
+		v726 := float64(v725 - v707)
+		v727 := float64(v725 - v726)
+		v728 := float64(v707 - v727)
+		v729 := float64(v717 - v726)
+		v730 := float64(v728 + v729)
+		v731 := float64(v730 + v710)
+		v732 := float64(v731 + v724)
+		v733 := v725
+		if v276 {
+			v733 = v696
+		}
+		v734 := v732
+		if v276 {
+			v734 = v703
+		}
+		v735 := v733
 		if v191 {
-			v645 = v614
+			v735 = v658
 		}
-		v646 := v644
+		v736 := v734
+		if v191 {
+			v736 = v665
+		}
+		v737 := v735
 		if v18 {
-			v646 = v569
+			v737 = v649
 		}
-		v647 := v645
+		v738 := v736
 		if v18 {
-			v647 = v576
+			v738 = v651
 		}
-		v648 := v646
+		v739 := v737
 		if v7 {
-			v648 = v561
+			v739 = v646
 		}
-		v649 := v647
+		v740 := v738
 		if v7 {
-			v649 = v4
+			v740 = v4
 		}
-		v650 := v648
+		v741 := v739
 		if v3 {
-			v650 = v560
+			v741 = v645
 		}
-		v651 := v649
+		v742 := v740
 		if v3 {
-			v651 = v4
+			v742 = v4
 		}
-		v652 := float64(v650 + v651)
-		v653 := float64(v559 * v558)
-		v654 := float64(v652 - v653)
-		v655 := math.Abs(v654)
-		v656 := math.Abs(v653)
-		v658 := float64(v656 * v657)
-		v659 := v655 <= v658
-		v660 := math.Abs(v559)
-		v661 := math.Abs(v562)
-		v662 := v660
-		if v661 > v660 {
-			v662 = v661
+		v743 := float64(v741 + v742)
+		v744 := float64(v644 * v643)
+		v745 := float64(v743 - v744)
+		v746 := math.Abs(v745)
+		v747 := math.Abs(v744)
+		v749 := float64(v747 * v748)
+		v750 := v746 <= v749
+		v751 := math.Abs(v644)
+		v752 := math.Abs(v647)
+		v753 := v751
+		if v752 > v751 {
+			v753 = v752
 		}
-		v664 := float64(v655 * v663)
-		v667 := math.FMA(v662, v665, v666)
-		v668 := v664 <= v667
-		v669 := v659 || v668
-		v670 := v652 == v4
-		v671 := v669 && !v670
-		v672 := v653
-		if v671 {
-			v672 = v652
+		v754 := math.Abs(v648)
+		v755 := v753
+		if v754 > v753 {
+			v755 = v754
 		}
-		v673 := math.IsNaN(v0)
-		v674 := v672
-		if v673 {
-			v674 = v0
+		v756 := v755
+		if v752 > v755 {
+			v756 = v752
 		}
-		dx[i] = v674
+		v758 := float64(v746 * v757)
+		v761 := math.FMA(v756, v759, v760)
+		v762 := v758 <= v761
+		v763 := v750 || v762
+		v764 := v743 == v4
+		v765 := v763 && !v764
+		v766 := v744
+		if v765 {
+			v766 = v743
+		}
+		v767 := math.IsNaN(v0)
+		v768 := v766
+		if v767 {
+			v768 = v0
+		}
+		dx[i] = v768
 	}
 }
 
 // geluTanhBackwardUsualGeneric is the pure-Go kernel of geluTanhBackwardUsual
-// (f64 memory, f64 compute, 556 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 564 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; dx may be the same slice as an input.
@@ -1690,45 +1818,45 @@ func geluTanhBackwardUsualGeneric(dx, x, dy []float64) {
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v9 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v10 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v16 := math.Float64frombits(0xc085e00000000000)  // -700
-	v18 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v19 := math.Float64frombits(0x4086300000000000)  // 710
-	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v21 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v22 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v24 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v25 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v26 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v27 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v28 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v29 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v30 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v31 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v32 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v33 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v34 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v35 := math.Float64frombits(0x408f400000000000)  // 1000
-	v36 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v37 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v38 := math.Float64frombits(0x4000000000000000)  // 2
+	v16 := math.Float64frombits(0xc091300000000000)  // -1100
+	v18 := math.Float64frombits(0x4000000000000000)  // 2
+	v19 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v20 := math.Float64frombits(0x4086300000000000)  // 710
+	v21 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v23 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v24 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v25 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v26 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v27 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v28 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v29 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v30 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v31 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v32 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v33 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v34 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v35 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v36 := math.Float64frombits(0x408f400000000000)  // 1000
+	v37 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v38 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v42 := math.Float64frombits(0x4086280000000000)  // 709
 	v65 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
 	v74 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
 	v83 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v84 := math.Float64frombits(0xbff0000000000000)  // -1
-	v86 := math.Float64frombits(0xbfe199999999999a)  // -0.55
-	v129 := math.Float64frombits(0xc091300000000000) // -1100
-	v330 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v332 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v335 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v338 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v343 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v347 := math.Float64frombits(0xc044000000000000) // -40
-	v538 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v544 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v546 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v547 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v84 := math.Float64frombits(0xc085e00000000000)  // -700
+	v86 := math.Float64frombits(0xbff0000000000000)  // -1
+	v88 := math.Float64frombits(0xbfe199999999999a)  // -0.55
+	v331 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v333 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v336 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v339 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v344 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v348 := math.Float64frombits(0xc044000000000000) // -40
+	v543 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v552 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v554 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v555 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v1 := x[i]
 		v3 := v1 < v2
@@ -1739,7 +1867,7 @@ func geluTanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v14 := float64(v1 + v13)
 		v15 := float64(v9 * v14)
 		v17 := v15 < v16
-		v39 := float64(v38 * v13)
+		v39 := float64(v18 * v13)
 		v40 := float64(v14 + v39)
 		v41 := float64(v9 * v40)
 		v43 := -v41
@@ -1768,7 +1896,7 @@ func geluTanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v67 := float64(v64 + v66)
 		v68 := float64(v54 + v67)
 		v69 := float64(v49 + v68)
-		v70 := float64(v38 * v67)
+		v70 := float64(v18 * v67)
 		v71 := float64(v69 + v70)
 		v72 := float64(v9 * v71)
 		v73 := float64(v44 + v72)
@@ -1780,612 +1908,635 @@ func geluTanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v80 := float64(v78 + v79)
 		v81 := float64(v74 * v14)
 		v82 := float64(v80 + v81)
-		v85 := v1 < v84
-		v87 := v86 < v1
-		v88 := v85 || v87
-		v89 := math.Abs(v15)
-		v90 := -v89
-		v91 := v18
-		if v90 > v18 {
-			v91 = v90
+		v85 := v15 < v84
+		v87 := v1 < v86
+		v89 := v88 < v1
+		v90 := v87 || v89
+		v91 := math.Abs(v15)
+		v92 := -v91
+		v93 := v19
+		if v92 > v19 {
+			v93 = v92
 		}
-		v92 := v15 < v4
-		v93 := float64(v91 * v20)
-		v94 := math.RoundToEven(v93)
-		v95 := -v94
-		v96 := math.FMA(v95, v21, v91)
-		v97 := math.FMA(v95, v22, v96)
-		v98 := float64(v96 - v97)
-		v99 := math.FMA(v95, v22, v98)
-		v100 := float64(v97 * v97)
-		v101 := -v100
-		v102 := math.FMA(v97, v97, v101)
-		v103 := float64(v23 * v100)
-		v104 := float64(v23 * v102)
-		v105 := float64(v97 + v103)
-		v106 := float64(v97 - v105)
-		v107 := float64(v106 + v103)
-		v108 := float64(v107 + v104)
-		v109 := math.FMA(v99, v97, v99)
-		v110 := float64(v108 + v109)
-		v111 := float64(v100 * v97)
-		v112 := math.FMA(v24, v97, v25)
-		v113 := math.FMA(v112, v97, v26)
-		v114 := math.FMA(v113, v97, v27)
-		v115 := math.FMA(v114, v97, v28)
-		v116 := math.FMA(v115, v97, v29)
-		v117 := math.FMA(v116, v97, v30)
-		v118 := math.FMA(v117, v97, v31)
-		v119 := math.FMA(v118, v97, v32)
-		v120 := math.FMA(v119, v97, v33)
-		v121 := math.FMA(v111, v120, v110)
-		v122 := float64(v8 + v105)
-		v123 := float64(v8 - v122)
-		v124 := float64(v123 + v105)
-		v125 := float64(v124 + v121)
-		v126 := float64(v122 + v125)
-		v127 := float64(v122 - v126)
-		v128 := float64(v127 + v125)
-		v130 := v129
-		if v94 > v129 {
-			v130 = v94
+		v94 := v15 < v4
+		v95 := float64(v93 * v21)
+		v96 := math.RoundToEven(v95)
+		v97 := -v96
+		v98 := math.FMA(v97, v22, v93)
+		v99 := math.FMA(v97, v23, v98)
+		v100 := float64(v98 - v99)
+		v101 := math.FMA(v97, v23, v100)
+		v102 := float64(v99 * v99)
+		v103 := -v102
+		v104 := math.FMA(v99, v99, v103)
+		v105 := float64(v24 * v102)
+		v106 := float64(v24 * v104)
+		v107 := float64(v99 + v105)
+		v108 := float64(v99 - v107)
+		v109 := float64(v108 + v105)
+		v110 := float64(v109 + v106)
+		v111 := math.FMA(v101, v99, v101)
+		v112 := float64(v110 + v111)
+		v113 := float64(v102 * v99)
+		v114 := math.FMA(v25, v99, v26)
+		v115 := math.FMA(v114, v99, v27)
+		v116 := math.FMA(v115, v99, v28)
+		v117 := math.FMA(v116, v99, v29)
+		v118 := math.FMA(v117, v99, v30)
+		v119 := math.FMA(v118, v99, v31)
+		v120 := math.FMA(v119, v99, v32)
+		v121 := math.FMA(v120, v99, v33)
+		v122 := math.FMA(v121, v99, v34)
+		v123 := math.FMA(v113, v122, v112)
+		v124 := float64(v8 + v107)
+		v125 := float64(v8 - v124)
+		v126 := float64(v125 + v107)
+		v127 := float64(v126 + v123)
+		v128 := float64(v124 + v127)
+		v129 := float64(v124 - v128)
+		v130 := float64(v129 + v127)
+		v131 := v16
+		if v96 > v16 {
+			v131 = v96
 		}
-		v131 := ldexpMid(v8, v130)
-		v132 := float64(v126 * v131)
-		v133 := float64(v128 * v131)
-		v134 := float64(v8 + v132)
-		v135 := float64(v8 - v134)
-		v136 := float64(v135 + v132)
+		v132 := ldexpMid(v8, v131)
+		v133 := float64(v128 * v132)
+		v134 := float64(v130 * v132)
+		v135 := float64(v8 + v133)
+		v136 := float64(v8 - v135)
 		v137 := float64(v136 + v133)
-		v138 := v8
-		if v92 {
-			v138 = v126
-		}
-		v139 := v4
-		if v92 {
+		v138 := float64(v137 + v134)
+		v139 := v8
+		if v94 {
 			v139 = v128
 		}
-		v140 := float64(v8 / v134)
-		v141 := float64(v138 * v140)
-		v142 := -v141
-		v143 := math.FMA(v142, v134, v138)
-		v144 := math.FMA(v142, v137, v143)
-		v145 := float64(v144 + v139)
-		v146 := v18 <= v90
-		v147 := float64(v145 * v140)
-		v148 := v4
-		if v92 {
-			v148 = v94
+		v140 := v4
+		if v94 {
+			v140 = v130
 		}
-		v149 := float64(v34 - v148)
-		v150 := v35
-		if v149 < v35 {
-			v150 = v149
+		v141 := float64(v8 / v135)
+		v142 := float64(v139 * v141)
+		v143 := -v142
+		v144 := math.FMA(v143, v135, v139)
+		v145 := math.FMA(v143, v138, v144)
+		v146 := float64(v145 + v140)
+		v147 := v19 <= v92
+		v148 := float64(v146 * v141)
+		v149 := v4
+		if v94 {
+			v149 = v96
 		}
-		v151 := v148 < v36
-		v152 := math.Ldexp(v37, int(v150))
-		v153 := v4
-		if v151 {
-			v153 = v152
+		v150 := float64(v35 - v149)
+		v151 := v36
+		if v150 < v36 {
+			v151 = v150
 		}
-		v154 := float64(v141 + v153)
-		v155 := float64(v154 - v153)
-		v156 := float64(v141 - v155)
-		v157 := float64(v156 + v147)
-		v158 := float64(v157 + v153)
-		v159 := float64(v158 - v153)
-		v160 := float64(v155 + v159)
-		v161 := math.Ldexp(v160, int(v148))
-		v162 := math.IsNaN(v15)
-		v163 := v161
-		if v162 {
-			v163 = v15
+		v152 := v149 < v37
+		v153 := math.Ldexp(v38, int(v151))
+		v154 := v4
+		if v152 {
+			v154 = v153
 		}
-		v164 := math.Abs(v77)
-		v165 := -v164
-		v166 := v18
-		if v165 > v18 {
-			v166 = v165
+		v155 := float64(v142 + v154)
+		v156 := float64(v155 - v154)
+		v157 := float64(v142 - v156)
+		v158 := float64(v157 + v148)
+		v159 := float64(v158 + v154)
+		v160 := float64(v159 - v154)
+		v161 := float64(v156 + v160)
+		v162 := math.Ldexp(v161, int(v149))
+		v163 := math.IsNaN(v15)
+		v164 := v162
+		if v163 {
+			v164 = v15
 		}
-		v167 := v77 < v4
-		v168 := float64(v166 * v20)
-		v169 := math.RoundToEven(v168)
-		v170 := -v169
-		v171 := math.FMA(v170, v21, v166)
-		v172 := math.FMA(v170, v22, v171)
-		v173 := float64(v171 - v172)
-		v174 := math.FMA(v170, v22, v173)
-		v175 := float64(v172 * v172)
-		v176 := -v175
-		v177 := math.FMA(v172, v172, v176)
-		v178 := float64(v23 * v175)
-		v179 := float64(v23 * v177)
-		v180 := float64(v172 + v178)
-		v181 := float64(v172 - v180)
-		v182 := float64(v181 + v178)
+		v165 := math.Abs(v77)
+		v166 := -v165
+		v167 := v19
+		if v166 > v19 {
+			v167 = v166
+		}
+		v168 := v77 < v4
+		v169 := float64(v167 * v21)
+		v170 := math.RoundToEven(v169)
+		v171 := -v170
+		v172 := math.FMA(v171, v22, v167)
+		v173 := math.FMA(v171, v23, v172)
+		v174 := float64(v172 - v173)
+		v175 := math.FMA(v171, v23, v174)
+		v176 := float64(v173 * v173)
+		v177 := -v176
+		v178 := math.FMA(v173, v173, v177)
+		v179 := float64(v24 * v176)
+		v180 := float64(v24 * v178)
+		v181 := float64(v173 + v179)
+		v182 := float64(v173 - v181)
 		v183 := float64(v182 + v179)
-		v184 := math.FMA(v174, v172, v174)
-		v185 := float64(v183 + v184)
-		v186 := float64(v175 * v172)
-		v187 := math.FMA(v24, v172, v25)
-		v188 := math.FMA(v187, v172, v26)
-		v189 := math.FMA(v188, v172, v27)
-		v190 := math.FMA(v189, v172, v28)
-		v191 := math.FMA(v190, v172, v29)
-		v192 := math.FMA(v191, v172, v30)
-		v193 := math.FMA(v192, v172, v31)
-		v194 := math.FMA(v193, v172, v32)
-		v195 := math.FMA(v194, v172, v33)
-		v196 := math.FMA(v186, v195, v185)
-		v197 := float64(v8 + v180)
-		v198 := float64(v8 - v197)
-		v199 := float64(v198 + v180)
-		v200 := float64(v199 + v196)
-		v201 := float64(v197 + v200)
-		v202 := float64(v197 - v201)
-		v203 := float64(v202 + v200)
-		v204 := v129
-		if v169 > v129 {
-			v204 = v169
+		v184 := float64(v183 + v180)
+		v185 := math.FMA(v175, v173, v175)
+		v186 := float64(v184 + v185)
+		v187 := float64(v176 * v173)
+		v188 := math.FMA(v25, v173, v26)
+		v189 := math.FMA(v188, v173, v27)
+		v190 := math.FMA(v189, v173, v28)
+		v191 := math.FMA(v190, v173, v29)
+		v192 := math.FMA(v191, v173, v30)
+		v193 := math.FMA(v192, v173, v31)
+		v194 := math.FMA(v193, v173, v32)
+		v195 := math.FMA(v194, v173, v33)
+		v196 := math.FMA(v195, v173, v34)
+		v197 := math.FMA(v187, v196, v186)
+		v198 := float64(v8 + v181)
+		v199 := float64(v8 - v198)
+		v200 := float64(v199 + v181)
+		v201 := float64(v200 + v197)
+		v202 := float64(v198 + v201)
+		v203 := float64(v198 - v202)
+		v204 := float64(v203 + v201)
+		v205 := v16
+		if v170 > v16 {
+			v205 = v170
 		}
-		v205 := ldexpMid(v8, v204)
-		v206 := float64(v201 * v205)
-		v207 := float64(v203 * v205)
-		v208 := float64(v8 + v206)
-		v209 := float64(v8 - v208)
-		v210 := float64(v209 + v206)
+		v206 := ldexpMid(v8, v205)
+		v207 := float64(v202 * v206)
+		v208 := float64(v204 * v206)
+		v209 := float64(v8 + v207)
+		v210 := float64(v8 - v209)
 		v211 := float64(v210 + v207)
-		v212 := v8
-		if v167 {
-			v212 = v201
+		v212 := float64(v211 + v208)
+		v213 := v8
+		if v168 {
+			v213 = v202
 		}
-		v213 := v4
-		if v167 {
-			v213 = v203
+		v214 := v4
+		if v168 {
+			v214 = v204
 		}
-		v214 := float64(v8 / v208)
-		v215 := float64(v212 * v214)
-		v216 := -v215
-		v217 := math.FMA(v216, v208, v212)
-		v218 := math.FMA(v216, v211, v217)
-		v219 := float64(v218 + v213)
-		v220 := float64(v219 * v214)
-		v221 := v4
-		if v167 {
-			v221 = v169
+		v215 := float64(v8 / v209)
+		v216 := float64(v213 * v215)
+		v217 := -v216
+		v218 := math.FMA(v217, v209, v213)
+		v219 := math.FMA(v217, v212, v218)
+		v220 := float64(v219 + v214)
+		v221 := float64(v220 * v215)
+		v222 := v4
+		if v168 {
+			v222 = v170
 		}
-		v222 := float64(v34 - v221)
-		v223 := v35
-		if v222 < v35 {
-			v223 = v222
+		v223 := float64(v35 - v222)
+		v224 := v36
+		if v223 < v36 {
+			v224 = v223
 		}
-		v224 := v221 < v36
-		v225 := math.Ldexp(v37, int(v223))
-		v226 := v4
-		if v224 {
-			v226 = v225
+		v225 := v222 < v37
+		v226 := math.Ldexp(v38, int(v224))
+		v227 := v4
+		if v225 {
+			v227 = v226
 		}
-		v227 := float64(v215 + v226)
-		v228 := float64(v227 - v226)
-		v229 := float64(v215 - v228)
-		v230 := float64(v229 + v220)
-		v231 := float64(v230 + v226)
-		v232 := float64(v231 - v226)
-		v233 := float64(v228 + v232)
-		v234 := math.Ldexp(v233, int(v221))
-		v235 := math.IsNaN(v77)
-		v236 := v234
-		if v235 {
-			v236 = v77
+		v228 := float64(v216 + v227)
+		v229 := float64(v228 - v227)
+		v230 := float64(v216 - v229)
+		v231 := float64(v230 + v221)
+		v232 := float64(v231 + v227)
+		v233 := float64(v232 - v227)
+		v234 := float64(v229 + v233)
+		v235 := math.Ldexp(v234, int(v222))
+		v236 := math.IsNaN(v77)
+		v237 := v235
+		if v236 {
+			v237 = v77
 		}
-		v237 := float64(v236 * v41)
-		v238 := float64(v8 + v237)
-		v239 := float64(v238 - v237)
-		v240 := float64(v238 - v239)
-		v241 := float64(v237 - v240)
-		v242 := float64(v8 - v239)
-		v243 := float64(v241 + v242)
-		v244 := -v237
-		v245 := math.FMA(v236, v41, v244)
-		v246 := float64(v236 * v76)
-		v247 := float64(v245 + v246)
-		v248 := -v236
-		v249 := v18
-		if v15 > v18 {
-			v249 = v15
-		}
+		v238 := float64(v237 * v41)
+		v239 := float64(v8 + v238)
+		v240 := float64(v239 - v238)
+		v241 := float64(v239 - v240)
+		v242 := float64(v238 - v241)
+		v243 := float64(v8 - v240)
+		v244 := float64(v242 + v243)
+		v245 := -v238
+		v246 := math.FMA(v237, v41, v245)
+		v247 := float64(v237 * v76)
+		v248 := float64(v246 + v247)
+		v249 := -v237
 		v250 := v19
-		if v249 < v19 {
-			v250 = v249
+		if v15 > v19 {
+			v250 = v15
 		}
-		v251 := float64(v250 * v20)
-		v252 := math.RoundToEven(v251)
-		v253 := -v252
-		v254 := math.FMA(v253, v21, v250)
-		v255 := math.FMA(v253, v22, v254)
-		v256 := float64(v254 - v255)
-		v257 := math.FMA(v253, v22, v256)
-		v258 := float64(v255 * v255)
-		v259 := -v258
-		v260 := math.FMA(v255, v255, v259)
-		v261 := float64(v23 * v258)
-		v262 := float64(v23 * v260)
-		v263 := float64(v255 + v261)
-		v264 := float64(v255 - v263)
-		v265 := float64(v264 + v261)
+		v251 := v20
+		if v250 < v20 {
+			v251 = v250
+		}
+		v252 := float64(v251 * v21)
+		v253 := math.RoundToEven(v252)
+		v254 := -v253
+		v255 := math.FMA(v254, v22, v251)
+		v256 := math.FMA(v254, v23, v255)
+		v257 := float64(v255 - v256)
+		v258 := math.FMA(v254, v23, v257)
+		v259 := float64(v256 * v256)
+		v260 := -v259
+		v261 := math.FMA(v256, v256, v260)
+		v262 := float64(v24 * v259)
+		v263 := float64(v24 * v261)
+		v264 := float64(v256 + v262)
+		v265 := float64(v256 - v264)
 		v266 := float64(v265 + v262)
-		v267 := math.FMA(v257, v255, v257)
-		v268 := float64(v266 + v267)
-		v269 := float64(v258 * v255)
-		v270 := math.FMA(v24, v255, v25)
-		v271 := math.FMA(v270, v255, v26)
-		v272 := math.FMA(v271, v255, v27)
-		v273 := math.FMA(v272, v255, v28)
-		v274 := math.FMA(v273, v255, v29)
-		v275 := math.FMA(v274, v255, v30)
-		v276 := math.FMA(v275, v255, v31)
-		v277 := math.FMA(v276, v255, v32)
-		v278 := math.FMA(v277, v255, v33)
-		v279 := math.FMA(v269, v278, v268)
-		v280 := float64(v8 + v263)
-		v281 := float64(v8 - v280)
-		v282 := float64(v281 + v263)
-		v283 := float64(v282 + v279)
-		v284 := float64(v34 - v252)
-		v285 := v35
-		if v284 < v35 {
-			v285 = v284
+		v267 := float64(v266 + v263)
+		v268 := math.FMA(v258, v256, v258)
+		v269 := float64(v267 + v268)
+		v270 := float64(v259 * v256)
+		v271 := math.FMA(v25, v256, v26)
+		v272 := math.FMA(v271, v256, v27)
+		v273 := math.FMA(v272, v256, v28)
+		v274 := math.FMA(v273, v256, v29)
+		v275 := math.FMA(v274, v256, v30)
+		v276 := math.FMA(v275, v256, v31)
+		v277 := math.FMA(v276, v256, v32)
+		v278 := math.FMA(v277, v256, v33)
+		v279 := math.FMA(v278, v256, v34)
+		v280 := math.FMA(v270, v279, v269)
+		v281 := float64(v8 + v264)
+		v282 := float64(v8 - v281)
+		v283 := float64(v282 + v264)
+		v284 := float64(v283 + v280)
+		v285 := float64(v35 - v253)
+		v286 := v36
+		if v285 < v36 {
+			v286 = v285
 		}
-		v286 := v252 < v36
-		v287 := math.Ldexp(v37, int(v285))
-		v288 := v4
-		if v286 {
-			v288 = v287
+		v287 := v253 < v37
+		v288 := math.Ldexp(v38, int(v286))
+		v289 := v4
+		if v287 {
+			v289 = v288
 		}
-		v289 := float64(v280 + v288)
-		v290 := float64(v289 - v288)
-		v291 := float64(v280 - v290)
-		v292 := float64(v291 + v283)
-		v293 := float64(v292 + v288)
-		v294 := float64(v293 - v288)
-		v295 := float64(v290 + v294)
-		v296 := math.Ldexp(v295, int(v252))
-		v297 := v296
-		if v162 {
-			v297 = v15
+		v290 := float64(v281 + v289)
+		v291 := float64(v290 - v289)
+		v292 := float64(v281 - v291)
+		v293 := float64(v292 + v284)
+		v294 := float64(v293 + v289)
+		v295 := float64(v294 - v289)
+		v296 := float64(v291 + v295)
+		v297 := math.Ldexp(v296, int(v253))
+		v298 := v297
+		if v163 {
+			v298 = v15
 		}
-		v298 := float64(v8 + v297)
-		v299 := math.FMA(v248, v298, v8)
-		v300 := float64(v298 - v8)
-		v301 := float64(v298 - v300)
-		v302 := float64(v8 - v301)
-		v303 := float64(v297 - v300)
-		v304 := float64(v302 + v303)
-		v305 := float64(v280 + v283)
-		v306 := float64(v280 - v305)
-		v307 := float64(v306 + v283)
-		v308 := v36 <= v252
-		v309 := v42 < v15
-		v310 := v308 && !v309
-		v311 := math.Ldexp(v307, int(v252))
-		v312 := v4
-		if v310 {
-			v312 = v311
+		v299 := float64(v8 + v298)
+		v300 := math.FMA(v249, v299, v8)
+		v301 := float64(v299 - v8)
+		v302 := float64(v299 - v301)
+		v303 := float64(v8 - v302)
+		v304 := float64(v298 - v301)
+		v305 := float64(v303 + v304)
+		v306 := float64(v281 + v284)
+		v307 := float64(v281 - v306)
+		v308 := float64(v307 + v284)
+		v309 := v37 <= v253
+		v310 := v42 < v15
+		v311 := v309 && !v310
+		v312 := math.Ldexp(v308, int(v253))
+		v313 := v4
+		if v311 {
+			v313 = v312
 		}
-		v313 := v312
-		if v162 {
-			v313 = v15
+		v314 := v313
+		if v163 {
+			v314 = v15
 		}
-		v314 := float64(v304 + v313)
-		v315 := float64(v236 * v314)
-		v316 := float64(v299 - v315)
-		v317 := float64(v316 / v298)
-		v318 := float64(v82 * v163)
-		v319 := float64(v236 * v318)
-		v320 := float64(v317 - v319)
-		v321 := float64(v41 * v320)
-		v322 := float64(v247 + v321)
-		v323 := float64(v243 + v322)
-		v324 := float64(v82 * v236)
-		v325 := float64(v238 * v324)
-		v326 := float64(v323 + v325)
-		v327 := float64(v163 * v326)
-		v328 := math.FMA(v163, v238, v327)
-		v329 := float64(v163 * v236)
-		v331 := float64(v1 - v330)
-		v333 := float64(v331 - v332)
-		v334 := float64(v9 * v333)
-		v336 := float64(v1 * v330)
-		v337 := float64(v11 + v336)
-		v339 := float64(v337 + v338)
-		v340 := float64(v335 * v339)
-		v341 := float64(v334 * v340)
-		v342 := float64(v334 + v341)
-		v344 := float64(v10 * v339)
-		v345 := float64(v334 * v344)
-		v346 := float64(v334 + v345)
-		v348 := v347
-		if v346 > v347 {
-			v348 = v346
+		v315 := float64(v305 + v314)
+		v316 := float64(v237 * v315)
+		v317 := float64(v300 - v316)
+		v318 := float64(v317 / v299)
+		v319 := float64(v82 * v164)
+		v320 := float64(v237 * v319)
+		v321 := float64(v318 - v320)
+		v322 := float64(v41 * v321)
+		v323 := float64(v248 + v322)
+		v324 := float64(v244 + v323)
+		v325 := float64(v82 * v237)
+		v326 := float64(v239 * v325)
+		v327 := float64(v324 + v326)
+		v328 := float64(v164 * v327)
+		v329 := math.FMA(v164, v239, v328)
+		v330 := float64(v164 * v237)
+		v332 := float64(v1 - v331)
+		v334 := float64(v332 - v333)
+		v335 := float64(v9 * v334)
+		v337 := float64(v1 * v331)
+		v338 := float64(v11 + v337)
+		v340 := float64(v338 + v339)
+		v341 := float64(v336 * v340)
+		v342 := float64(v335 * v341)
+		v343 := float64(v335 + v342)
+		v345 := float64(v10 * v340)
+		v346 := float64(v335 * v345)
+		v347 := float64(v335 + v346)
+		v349 := v348
+		if v347 > v348 {
+			v349 = v347
 		}
-		v349 := v19
-		if v348 < v19 {
-			v349 = v348
+		v350 := v20
+		if v349 < v20 {
+			v350 = v349
 		}
-		v350 := float64(v349 * v20)
-		v351 := math.RoundToEven(v350)
-		v352 := -v351
-		v353 := math.FMA(v352, v21, v349)
-		v354 := math.FMA(v352, v22, v353)
-		v355 := float64(v353 - v354)
-		v356 := math.FMA(v352, v22, v355)
-		v357 := float64(v354 * v354)
-		v358 := -v357
-		v359 := math.FMA(v354, v354, v358)
-		v360 := float64(v23 * v357)
-		v361 := float64(v23 * v359)
-		v362 := float64(v354 + v360)
-		v363 := float64(v354 - v362)
-		v364 := float64(v363 + v360)
+		v351 := float64(v350 * v21)
+		v352 := math.RoundToEven(v351)
+		v353 := -v352
+		v354 := math.FMA(v353, v22, v350)
+		v355 := math.FMA(v353, v23, v354)
+		v356 := float64(v354 - v355)
+		v357 := math.FMA(v353, v23, v356)
+		v358 := float64(v355 * v355)
+		v359 := -v358
+		v360 := math.FMA(v355, v355, v359)
+		v361 := float64(v24 * v358)
+		v362 := float64(v24 * v360)
+		v363 := float64(v355 + v361)
+		v364 := float64(v355 - v363)
 		v365 := float64(v364 + v361)
-		v366 := math.FMA(v356, v354, v356)
-		v367 := float64(v365 + v366)
-		v368 := float64(v357 * v354)
-		v369 := math.FMA(v24, v354, v25)
-		v370 := math.FMA(v369, v354, v26)
-		v371 := math.FMA(v370, v354, v27)
-		v372 := math.FMA(v371, v354, v28)
-		v373 := math.FMA(v372, v354, v29)
-		v374 := math.FMA(v373, v354, v30)
-		v375 := math.FMA(v374, v354, v31)
-		v376 := math.FMA(v375, v354, v32)
-		v377 := math.FMA(v376, v354, v33)
-		v378 := math.FMA(v368, v377, v367)
-		v379 := ldexpMid(v84, v352)
-		v380 := float64(v8 + v379)
-		v381 := float64(v380 - v8)
-		v382 := float64(v380 - v381)
-		v383 := float64(v8 - v382)
-		v384 := float64(v379 - v381)
-		v385 := float64(v383 + v384)
-		v386 := float64(v378 + v385)
-		v387 := float64(v380 + v362)
-		v388 := float64(v380 - v387)
-		v389 := float64(v388 + v362)
-		v390 := float64(v389 + v386)
-		v391 := float64(v387 + v390)
-		v392 := ldexpMid(v391, v351)
-		v393 := math.Copysign(v392, v346)
-		v394 := math.IsNaN(v346)
-		v395 := v393
-		if v394 {
-			v395 = v346
+		v366 := float64(v365 + v362)
+		v367 := math.FMA(v357, v355, v357)
+		v368 := float64(v366 + v367)
+		v369 := float64(v358 * v355)
+		v370 := math.FMA(v25, v355, v26)
+		v371 := math.FMA(v370, v355, v27)
+		v372 := math.FMA(v371, v355, v28)
+		v373 := math.FMA(v372, v355, v29)
+		v374 := math.FMA(v373, v355, v30)
+		v375 := math.FMA(v374, v355, v31)
+		v376 := math.FMA(v375, v355, v32)
+		v377 := math.FMA(v376, v355, v33)
+		v378 := math.FMA(v377, v355, v34)
+		v379 := math.FMA(v369, v378, v368)
+		v380 := ldexpMid(v86, v353)
+		v381 := float64(v8 + v380)
+		v382 := float64(v381 - v8)
+		v383 := float64(v381 - v382)
+		v384 := float64(v8 - v383)
+		v385 := float64(v380 - v382)
+		v386 := float64(v384 + v385)
+		v387 := float64(v379 + v386)
+		v388 := float64(v381 + v363)
+		v389 := float64(v381 - v388)
+		v390 := float64(v389 + v363)
+		v391 := float64(v390 + v387)
+		v392 := float64(v388 + v391)
+		v393 := ldexpMid(v392, v352)
+		v394 := math.Copysign(v393, v347)
+		v395 := math.IsNaN(v347)
+		v396 := v394
+		if v395 {
+			v396 = v347
 		}
-		v396 := float64(v343 * v395)
-		v397 := float64(v342 + v396)
-		v398 := float64(v342 - v397)
-		v399 := float64(v398 + v396)
-		v400 := float64(v334 - v342)
-		v401 := float64(v400 + v341)
-		v402 := -v341
-		v403 := math.FMA(v334, v340, v402)
-		v404 := -v334
-		v405 := math.FMA(v9, v333, v404)
-		v406 := float64(v331 - v333)
-		v407 := float64(v406 - v332)
-		v408 := float64(v9 * v407)
-		v409 := float64(v405 + v408)
-		v410 := float64(v74 * v333)
-		v411 := float64(v409 + v410)
-		v412 := float64(v8 + v340)
-		v413 := float64(v411 * v412)
-		v414 := float64(v403 + v413)
-		v415 := float64(v401 + v414)
-		v416 := -v396
-		v417 := math.FMA(v343, v395, v416)
-		v418 := float64(v8 + v395)
-		v419 := float64(v343 * v418)
-		v420 := float64(v334 - v346)
-		v421 := float64(v420 + v345)
-		v422 := -v345
-		v423 := math.FMA(v334, v344, v422)
-		v424 := float64(v8 + v344)
-		v425 := float64(v411 * v424)
-		v426 := float64(v423 + v425)
-		v427 := float64(v421 + v426)
-		v428 := float64(v419 * v427)
-		v429 := float64(v417 + v428)
-		v430 := float64(v415 + v429)
-		v431 := float64(v399 + v430)
-		v432 := float64(v329 * v431)
-		v433 := -v329
-		v434 := math.FMA(v163, v236, v433)
-		v435 := -v163
-		v436 := math.FMA(v435, v298, v297)
-		v437 := float64(v436 + v313)
-		v438 := float64(v163 * v314)
-		v439 := float64(v437 - v438)
-		v440 := float64(v439 / v298)
-		v441 := float64(v163 * v324)
-		v442 := float64(v440 + v441)
-		v443 := float64(v236 * v442)
-		v444 := float64(v434 + v443)
-		v445 := float64(v163 * v320)
-		v446 := float64(v444 + v445)
-		v447 := float64(v446 * v397)
-		v448 := float64(v432 + v447)
-		v449 := math.FMA(v329, v397, v448)
-		v450 := v449
-		if v88 {
-			v450 = v328
-		}
+		v397 := float64(v344 * v396)
+		v398 := float64(v343 + v397)
+		v399 := float64(v343 - v398)
+		v400 := float64(v399 + v397)
+		v401 := float64(v335 - v343)
+		v402 := float64(v401 + v342)
+		v403 := -v342
+		v404 := math.FMA(v335, v341, v403)
+		v405 := -v335
+		v406 := math.FMA(v9, v334, v405)
+		v407 := float64(v332 - v334)
+		v408 := float64(v407 - v333)
+		v409 := float64(v9 * v408)
+		v410 := float64(v406 + v409)
+		v411 := float64(v74 * v334)
+		v412 := float64(v410 + v411)
+		v413 := float64(v8 + v341)
+		v414 := float64(v412 * v413)
+		v415 := float64(v404 + v414)
+		v416 := float64(v402 + v415)
+		v417 := -v397
+		v418 := math.FMA(v344, v396, v417)
+		v419 := float64(v8 + v396)
+		v420 := float64(v344 * v419)
+		v421 := float64(v335 - v347)
+		v422 := float64(v421 + v346)
+		v423 := -v346
+		v424 := math.FMA(v335, v345, v423)
+		v425 := float64(v8 + v345)
+		v426 := float64(v412 * v425)
+		v427 := float64(v424 + v426)
+		v428 := float64(v422 + v427)
+		v429 := float64(v420 * v428)
+		v430 := float64(v418 + v429)
+		v431 := float64(v416 + v430)
+		v432 := float64(v400 + v431)
+		v433 := float64(v330 * v432)
+		v434 := -v330
+		v435 := math.FMA(v164, v237, v434)
+		v436 := -v164
+		v437 := math.FMA(v436, v299, v298)
+		v438 := float64(v437 + v314)
+		v439 := float64(v164 * v315)
+		v440 := float64(v438 - v439)
+		v441 := float64(v440 / v299)
+		v442 := float64(v164 * v325)
+		v443 := float64(v441 + v442)
+		v444 := float64(v237 * v443)
+		v445 := float64(v435 + v444)
+		v446 := float64(v164 * v321)
+		v447 := float64(v445 + v446)
+		v448 := float64(v447 * v398)
+		v449 := float64(v433 + v448)
+		v450 := math.FMA(v330, v398, v449)
 		v451 := v450
-		if v17 {
-			v451 = v0
+		if v90 {
+			v451 = v329
 		}
 		v452 := v451
-		if v7 {
-			v452 = v8
+		if v85 {
+			v452 = v0
 		}
 		v453 := v452
+		if v17 {
+			v453 = v0
+		}
+		v454 := v453
+		if v7 {
+			v454 = v8
+		}
+		v455 := v454
 		if v3 {
-			v453 = v5
+			v455 = v5
 		}
-		v454 := dy[i]
-		v455 := float64(v454 * v5)
-		v456 := float64(v454 * v8)
-		v457 := float64(v454 * v83)
-		v458 := float64(v454 * v15)
-		v459 := -v458
-		v460 := math.FMA(v454, v15, v459)
-		v461 := v4
-		if v146 {
-			v461 = v141
+		v456 := dy[i]
+		v457 := float64(v456 * v5)
+		v458 := float64(v456 * v8)
+		v459 := float64(v456 * v83)
+		v460 := float64(v459 * v83)
+		v461 := float64(v456 * v15)
+		v462 := -v461
+		v463 := math.FMA(v456, v15, v462)
+		v464 := v4
+		if v147 {
+			v464 = v142
 		}
-		v462 := float64(v454 * v461)
-		v463 := -v462
-		v464 := math.FMA(v454, v461, v463)
-		v465 := v4
-		if v146 {
-			v465 = v147
+		v465 := float64(v456 * v464)
+		v466 := -v465
+		v467 := math.FMA(v456, v464, v466)
+		v468 := v4
+		if v147 {
+			v468 = v148
 		}
-		v466 := float64(v454 * v465)
-		v467 := float64(v464 + v466)
-		v468 := float64(v462 + v467)
-		v469 := math.Ldexp(v468, int(v148))
-		v470 := float64(v454 * v161)
-		v471 := -v470
-		v472 := math.FMA(v454, v161, v471)
-		v473 := v470
-		if v151 {
-			v473 = v469
+		v469 := float64(v456 * v468)
+		v470 := float64(v467 + v469)
+		v471 := float64(v465 + v470)
+		v472 := math.Ldexp(v471, int(v149))
+		v473 := float64(v456 * v162)
+		v474 := -v473
+		v475 := math.FMA(v456, v162, v474)
+		v476 := v473
+		if v152 {
+			v476 = v472
 		}
-		v474 := v472
-		if v151 {
-			v474 = v4
+		v477 := v475
+		if v152 {
+			v477 = v4
 		}
-		v475 := v473
-		if v162 {
-			v475 = v458
+		v478 := v476
+		if v163 {
+			v478 = v461
 		}
-		v476 := v474
-		if v162 {
-			v476 = v460
+		v479 := v477
+		if v163 {
+			v479 = v463
 		}
-		v477 := float64(v475 * v238)
-		v478 := -v477
-		v479 := math.FMA(v475, v238, v478)
-		v480 := math.FMA(v476, v238, v479)
-		v481 := float64(v454 * v163)
-		v482 := -v481
-		v483 := math.FMA(v454, v163, v482)
-		v484 := float64(v481 * v326)
+		v480 := float64(v478 * v239)
+		v481 := -v480
+		v482 := math.FMA(v478, v239, v481)
+		v483 := math.FMA(v479, v239, v482)
+		v484 := float64(v456 * v164)
 		v485 := -v484
-		v486 := math.FMA(v481, v326, v485)
-		v487 := math.FMA(v483, v326, v486)
-		v488 := float64(v477 + v484)
-		v489 := float64(v488 - v477)
-		v490 := float64(v488 - v489)
-		v491 := float64(v477 - v490)
-		v492 := float64(v484 - v489)
-		v493 := float64(v491 + v492)
-		v494 := float64(v493 + v480)
-		v495 := float64(v494 + v487)
-		v496 := float64(v454 * v329)
-		v497 := -v496
-		v498 := math.FMA(v454, v329, v497)
-		v499 := float64(v496 * v397)
+		v486 := math.FMA(v456, v164, v485)
+		v487 := float64(v484 * v327)
+		v488 := -v487
+		v489 := math.FMA(v484, v327, v488)
+		v490 := math.FMA(v486, v327, v489)
+		v491 := float64(v480 + v487)
+		v492 := float64(v491 - v480)
+		v493 := float64(v491 - v492)
+		v494 := float64(v480 - v493)
+		v495 := float64(v487 - v492)
+		v496 := float64(v494 + v495)
+		v497 := float64(v496 + v483)
+		v498 := float64(v497 + v490)
+		v499 := float64(v456 * v330)
 		v500 := -v499
-		v501 := math.FMA(v496, v397, v500)
-		v502 := math.FMA(v498, v397, v501)
-		v503 := float64(v454 * v432)
-		v504 := -v503
-		v505 := math.FMA(v454, v432, v504)
-		v506 := float64(v454 * v447)
+		v501 := math.FMA(v456, v330, v500)
+		v502 := float64(v499 * v398)
+		v503 := -v502
+		v504 := math.FMA(v499, v398, v503)
+		v505 := math.FMA(v501, v398, v504)
+		v506 := float64(v456 * v433)
 		v507 := -v506
-		v508 := math.FMA(v454, v447, v507)
-		v509 := float64(v503 + v506)
-		v510 := float64(v509 - v503)
-		v511 := float64(v509 - v510)
-		v512 := float64(v503 - v511)
-		v513 := float64(v506 - v510)
-		v514 := float64(v512 + v513)
-		v515 := float64(v514 + v505)
-		v516 := float64(v515 + v508)
-		v517 := float64(v499 + v509)
-		v518 := float64(v517 - v499)
-		v519 := float64(v517 - v518)
-		v520 := float64(v499 - v519)
-		v521 := float64(v509 - v518)
-		v522 := float64(v520 + v521)
-		v523 := float64(v522 + v502)
-		v524 := float64(v523 + v516)
-		v525 := v517
-		if v88 {
-			v525 = v488
-		}
-		v526 := v524
-		if v88 {
-			v526 = v495
-		}
-		v527 := v525
-		if v17 {
-			v527 = v0
-		}
-		v528 := v526
-		if v17 {
-			v528 = v0
+		v508 := math.FMA(v456, v433, v507)
+		v509 := float64(v456 * v448)
+		v510 := -v509
+		v511 := math.FMA(v456, v448, v510)
+		v512 := float64(v506 + v509)
+		v513 := float64(v512 - v506)
+		v514 := float64(v512 - v513)
+		v515 := float64(v506 - v514)
+		v516 := float64(v509 - v513)
+		v517 := float64(v515 + v516)
+		v518 := float64(v517 + v508)
+		v519 := float64(v518 + v511)
+		v520 := float64(v502 + v512)
+		v521 := float64(v520 - v502)
+		v522 := float64(v520 - v521)
+		v523 := float64(v502 - v522)
+		v524 := float64(v512 - v521)
+		v525 := float64(v523 + v524)
+		v526 := float64(v525 + v505)
+		v527 := float64(v526 + v519)
+		v528 := v520
+		if v90 {
+			v528 = v491
 		}
 		v529 := v527
-		if v7 {
-			v529 = v456
+		if v90 {
+			v529 = v498
 		}
 		v530 := v528
-		if v7 {
-			v530 = v4
+		if v85 {
+			v530 = v0
 		}
 		v531 := v529
-		if v3 {
-			v531 = v455
+		if v85 {
+			v531 = v0
 		}
 		v532 := v530
+		if v17 {
+			v532 = v0
+		}
+		v533 := v531
+		if v17 {
+			v533 = v0
+		}
+		v534 := v532
+		if v7 {
+			v534 = v458
+		}
+		v535 := v533
+		if v7 {
+			v535 = v4
+		}
+		v536 := v534
 		if v3 {
-			v532 = v4
+			v536 = v457
 		}
-		v533 := float64(v531 + v532)
-		v534 := float64(v454 * v453)
-		v535 := float64(v533 - v534)
-		v536 := math.Abs(v535)
-		v537 := math.Abs(v534)
-		v539 := float64(v537 * v538)
-		v540 := v536 <= v539
-		v541 := math.Abs(v454)
-		v542 := math.Abs(v457)
-		v543 := v541
-		if v542 > v541 {
-			v543 = v542
+		v537 := v535
+		if v3 {
+			v537 = v4
 		}
-		v545 := float64(v536 * v544)
-		v548 := math.FMA(v543, v546, v547)
-		v549 := v545 <= v548
-		v550 := v540 || v549
-		v551 := v533 == v4
-		v552 := v550 && !v551
-		v553 := v534
-		if v552 {
-			v553 = v533
+		v538 := float64(v536 + v537)
+		v539 := float64(v456 * v455)
+		v540 := float64(v538 - v539)
+		v541 := math.Abs(v540)
+		v542 := math.Abs(v539)
+		v544 := float64(v542 * v543)
+		v545 := v541 <= v544
+		v546 := math.Abs(v456)
+		v547 := math.Abs(v459)
+		v548 := v546
+		if v547 > v546 {
+			v548 = v547
 		}
-		v554 := math.IsNaN(v1)
-		v555 := v553
-		if v554 {
-			v555 = v1
+		v549 := math.Abs(v460)
+		v550 := v548
+		if v549 > v548 {
+			v550 = v549
 		}
-		dx[i] = v555
+		v551 := v550
+		if v547 > v550 {
+			v551 = v547
+		}
+		v553 := float64(v541 * v552)
+		v556 := math.FMA(v551, v554, v555)
+		v557 := v553 <= v556
+		v558 := v545 || v557
+		v559 := v538 == v4
+		v560 := v558 && !v559
+		v561 := v539
+		if v560 {
+			v561 = v538
+		}
+		v562 := math.IsNaN(v1)
+		v563 := v561
+		if v562 {
+			v563 = v1
+		}
+		dx[i] = v563
 	}
 }
 
 // geluTanhBackwardRareGeneric is the pure-Go kernel of geluTanhBackwardRare
-// (f64 memory, f64 compute, 13 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 16 operations): the scalar twin of the vector
 // program the assembly kernels run. It folds each element's value into acc by
 // max, element i into lane i % 8, exactly as vprog.Acc.Add, so every backend
 // gives the same bits. The caller guarantees equal lengths.
@@ -2393,9 +2544,10 @@ func geluTanhBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
 	dy = dy[:len(x)]
 	v1 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
 	v2 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v8 := math.Float64frombits(0xc085e00000000000)  // -700
-	v10 := math.Float64frombits(0x3ff0000000000000) // 1
-	v11 := math.Float64frombits(0x0000000000000000) // 0
+	v8 := math.Float64frombits(0xc091300000000000)  // -1100
+	v10 := math.Float64frombits(0xc085e00000000000) // -700
+	v13 := math.Float64frombits(0x3ff0000000000000) // 1
+	v14 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range x {
 		v0 := x[i]
 		v3 := float64(v0 * v0)
@@ -2404,13 +2556,15 @@ func geluTanhBackwardRareGeneric(acc *[16]float64, x, dy []float64) {
 		v6 := float64(v0 + v5)
 		v7 := float64(v1 * v6)
 		v9 := v7 < v8
-		v12 := v11
-		if v9 {
-			v12 = v10
+		v11 := v7 < v10
+		v12 := v11 || v9
+		v15 := v14
+		if v12 {
+			v15 = v13
 		}
 		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v12 > foldS || v12 != v12) {
-			acc[foldK] = v12
+		if foldS := acc[foldK]; foldS == foldS && (v15 > foldS || v15 != v15) {
+			acc[foldK] = v15
 		}
 	}
 }

@@ -448,7 +448,7 @@ func geluTanhBackwardUsualAVX2(dst, in0, in1 []float64)
 //go:noescape
 func geluTanhBackwardUsualAVX2Stream(dst, in0, in1 []float64)
 
-// geluTanhBackwardRareAVX512 folds geluTanhBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// geluTanhBackwardRareAVX512 folds geluTanhBackwardRare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape

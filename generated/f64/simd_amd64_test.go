@@ -1749,7 +1749,7 @@ var reduceCases64 = []reduceCase[float64]{
 		},
 	},
 	{
-		Name: "geluTanhBackwardRare", Inputs: 2, MaxLen: 97,
+		Name: "geluTanhBackwardRare", Inputs: 2, MaxLen: 73,
 		Max:     true,
 		Generic: func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) },
 		Impls: []reduceImpl[float64]{
