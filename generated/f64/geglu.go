@@ -17,7 +17,7 @@ func GeGLU(dst, x []float64, cols int) {
 	}
 	for r := 0; r < len(dst)/cols; r++ {
 		a, b := x[2*r*cols:(2*r+1)*cols:(2*r+1)*cols], x[(2*r+1)*cols:(2*r+2)*cols:(2*r+2)*cols]
-		gegluImpl(dst[r*cols:(r+1)*cols:(r+1)*cols], a, b)
+		gegluRun(dst[r*cols:(r+1)*cols:(r+1)*cols], a, b)
 	}
 }
 
@@ -37,8 +37,8 @@ func GeGLUBackward(dx, dy, x []float64, cols int) {
 	for r := 0; r < len(dy)/cols; r++ {
 		lo, mid, hi := 2*r*cols, (2*r+1)*cols, (2*r+2)*cols
 		a, b, g := x[lo:mid:mid], x[mid:hi:hi], dy[r*cols:(r+1)*cols:(r+1)*cols]
-		gegluBackwardAImpl(dx[lo:mid:mid], a, b, g)
-		gegluBackwardBImpl(dx[mid:hi:hi], a, b, g)
+		gegluBackwardARun(dx[lo:mid:mid], a, b, g)
+		gegluBackwardBRun(dx[mid:hi:hi], a, b, g)
 	}
 }
 
@@ -51,7 +51,7 @@ func GeGLUPair(dst, a, b []float64) {
 	if partialOverlap(dst, a) || partialOverlap(dst, b) {
 		panic("actkern: GeGLUPair: dst partially overlaps a or b")
 	}
-	gegluImpl(dst, a, b)
+	gegluRun(dst, a, b)
 }
 
 // GeGLUPairBackward is the gradient of GeGLUPair: da[i] = dy[i]·∂f/∂a,
@@ -65,6 +65,6 @@ func GeGLUPairBackward(da, db, dy, a, b []float64) {
 	if overlaps(da, a) || overlaps(da, b) || overlaps(db, a) || overlaps(db, b) || overlaps(da, db) {
 		panic("actkern: GeGLUPairBackward: da or db overlaps an input")
 	}
-	gegluBackwardAImpl(da, a, b, dy)
-	gegluBackwardBImpl(db, a, b, dy)
+	gegluBackwardARun(da, a, b, dy)
+	gegluBackwardBRun(db, a, b, dy)
 }

@@ -7,9 +7,15 @@ import "math"
 // The kernels GeGLU's functions call, replaced at init by assembly where the
 // CPU has it (see ISA).
 var (
-	gegluImpl          = gegluGeneric
-	gegluBackwardAImpl = gegluBackwardAGeneric
-	gegluBackwardBImpl = gegluBackwardBGeneric
+	gegluImpl               = gegluGeneric
+	gegluUsualImpl          = gegluUsualGeneric
+	gegluRareImpl           = gegluRareGeneric
+	gegluBackwardAImpl      = gegluBackwardAGeneric
+	gegluBackwardAUsualImpl = gegluBackwardAUsualGeneric
+	gegluBackwardARareImpl  = gegluBackwardARareGeneric
+	gegluBackwardBImpl      = gegluBackwardBGeneric
+	gegluBackwardBUsualImpl = gegluBackwardBUsualGeneric
+	gegluBackwardBRareImpl  = gegluBackwardBRareGeneric
 )
 
 // gegluGeneric is the pure-Go kernel of geglu (f64 memory, f64 compute, 492
@@ -593,6 +599,493 @@ func gegluGeneric(dst, a, b []float64) {
 		}
 		dst[i] = v512
 	}
+}
+
+// gegluUsualGeneric is the pure-Go kernel of gegluUsual (f64 memory, f64
+// compute, 376 operations): the scalar twin of the vector program the assembly
+// kernels run, with exactly the semantics of vprog.Program.Eval, so every
+// backend gives the same bits. The caller guarantees equal lengths; dst may be
+// the same slice as an input.
+func gegluUsualGeneric(dst, a, b []float64) {
+	a = a[:len(dst)]
+	b = b[:len(dst)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc044000000000000)   // -40
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0xc042800000000000)   // -37
+	v10 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v12 := math.Float64frombits(0x4086300000000000)  // 710
+	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v16 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v17 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v18 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v19 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v20 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v21 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v22 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v23 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v24 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v25 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v26 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v27 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v28 := math.Float64frombits(0x408f400000000000)  // 1000
+	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v31 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v33 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
+	v38 := math.Float64frombits(0xbe839fb524e9c1f7)  // -1.462091340945175e-07
+	v39 := math.Float64frombits(0x3ebb776442df3041)  // 1.637123442577e-06
+	v41 := math.Float64frombits(0xbeef4bb9f7301ded)  // -1.4923003368152099e-05
+	v43 := math.Float64frombits(0x3f1f9a2a6635fe79)  // 0.00012055286202005714
+	v45 := math.Float64frombits(0xbf4c02db23d41138)  // -0.0008548326510724796
+	v47 := math.Float64frombits(0x3f7565bcd0aa6349)  // 0.0052239776220169365
+	v49 := math.Float64frombits(0xbf9b82ce3127f739)  // -0.02686617064499972
+	v51 := math.Float64frombits(0x3fbce2f21a042b29)  // 0.1128379167095487
+	v53 := math.Float64frombits(0xbfd812746b0379e6)  // -0.3761263890318375
+	v55 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
+	v57 := math.Float64frombits(0x403c000000000000)  // 28
+	v81 := math.Float64frombits(0x3e21f677fa3c3901)  // 2.0911414421956654e-09
+	v82 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
+	v84 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
+	v86 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
+	v88 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
+	v90 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
+	v92 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
+	v94 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
+	v96 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
+	v105 := math.Float64frombits(0x4010000000000000) // 4
+	v112 := math.Float64frombits(0xc010000000000000) // -4
+	v126 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v127 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v129 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v131 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v133 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v135 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v137 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v139 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v141 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v143 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v145 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v147 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v149 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v151 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v153 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v155 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v157 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v159 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v161 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v163 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v170 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v177 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v185 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v192 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v200 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v207 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v215 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v222 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v244 := math.Float64frombits(0x4000000000000000) // 2
+	v257 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v310 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v356 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v362 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v364 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v365 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dst {
+		v1 := a[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v9 := v1 < v8
+		v32 := float64(v10 * v1)
+		v34 := float64(v1 * v33)
+		v35 := -v34
+		v36 := math.Abs(v35)
+		v37 := float64(v35 * v35)
+		v40 := math.FMA(v38, v37, v39)
+		v42 := math.FMA(v40, v37, v41)
+		v44 := math.FMA(v42, v37, v43)
+		v46 := math.FMA(v44, v37, v45)
+		v48 := math.FMA(v46, v37, v47)
+		v50 := math.FMA(v48, v37, v49)
+		v52 := math.FMA(v50, v37, v51)
+		v54 := math.FMA(v52, v37, v53)
+		v56 := math.FMA(v54, v37, v55)
+		v58 := v36
+		if v57 < v36 {
+			v58 = v57
+		}
+		v59 := float64(v58 * v58)
+		v60 := -v59
+		v61 := math.FMA(v58, v58, v60)
+		v62 := float64(v59 * v13)
+		v63 := math.RoundToEven(v62)
+		v64 := -v63
+		v65 := math.FMA(v64, v14, v59)
+		v66 := math.FMA(v64, v15, v61)
+		v67 := -v65
+		v68 := float64(v26 + v67)
+		v69 := float64(v68 - v26)
+		v70 := float64(v67 - v69)
+		v71 := float64(v67 * v67)
+		v72 := -v71
+		v73 := math.FMA(v67, v67, v72)
+		v74 := float64(v10 * v71)
+		v75 := float64(v68 + v74)
+		v76 := float64(v75 - v68)
+		v77 := float64(v74 - v76)
+		v78 := float64(v70 + v77)
+		v79 := math.FMA(v10, v73, v78)
+		v80 := float64(v71 * v67)
+		v83 := math.FMA(v81, v67, v82)
+		v85 := math.FMA(v83, v67, v84)
+		v87 := math.FMA(v85, v67, v86)
+		v89 := math.FMA(v87, v67, v88)
+		v91 := math.FMA(v89, v67, v90)
+		v93 := math.FMA(v91, v67, v92)
+		v95 := math.FMA(v93, v67, v94)
+		v97 := math.FMA(v95, v67, v96)
+		v98 := math.FMA(v97, v67, v25)
+		v99 := math.FMA(v80, v98, v79)
+		v100 := float64(v75 + v99)
+		v101 := float64(v100 - v75)
+		v102 := float64(v99 - v101)
+		v103 := -v100
+		v104 := math.FMA(v103, v66, v102)
+		v106 := float64(v58 + v105)
+		v107 := float64(v106 - v58)
+		v108 := float64(v106 - v107)
+		v109 := float64(v58 - v108)
+		v110 := float64(v105 - v107)
+		v111 := float64(v109 + v110)
+		v113 := float64(v58 + v112)
+		v114 := float64(v113 - v58)
+		v115 := float64(v113 - v114)
+		v116 := float64(v58 - v115)
+		v117 := float64(v112 - v114)
+		v118 := float64(v116 + v117)
+		v119 := float64(v26 / v106)
+		v120 := float64(v113 * v119)
+		v121 := -v120
+		v122 := math.FMA(v121, v106, v113)
+		v123 := math.FMA(v121, v111, v118)
+		v124 := float64(v122 + v123)
+		v125 := float64(v124 * v119)
+		v128 := math.FMA(v126, v120, v127)
+		v130 := math.FMA(v128, v120, v129)
+		v132 := math.FMA(v130, v120, v131)
+		v134 := math.FMA(v132, v120, v133)
+		v136 := math.FMA(v134, v120, v135)
+		v138 := math.FMA(v136, v120, v137)
+		v140 := math.FMA(v138, v120, v139)
+		v142 := math.FMA(v140, v120, v141)
+		v144 := math.FMA(v142, v120, v143)
+		v146 := math.FMA(v144, v120, v145)
+		v148 := math.FMA(v146, v120, v147)
+		v150 := math.FMA(v148, v120, v149)
+		v152 := math.FMA(v150, v120, v151)
+		v154 := math.FMA(v152, v120, v153)
+		v156 := math.FMA(v154, v120, v155)
+		v158 := math.FMA(v156, v120, v157)
+		v160 := math.FMA(v158, v120, v159)
+		v162 := math.FMA(v160, v120, v161)
+		v164 := math.FMA(v162, v120, v163)
+		v165 := float64(v120 * v164)
+		v166 := -v165
+		v167 := math.FMA(v120, v164, v166)
+		v168 := math.FMA(v120, v4, v167)
+		v169 := math.FMA(v125, v164, v168)
+		v171 := float64(v170 + v165)
+		v172 := float64(v171 - v170)
+		v173 := float64(v171 - v172)
+		v174 := float64(v170 - v173)
+		v175 := float64(v165 - v172)
+		v176 := float64(v174 + v175)
+		v178 := float64(v169 + v177)
+		v179 := float64(v176 + v178)
+		v180 := float64(v120 * v171)
+		v181 := -v180
+		v182 := math.FMA(v120, v171, v181)
+		v183 := math.FMA(v120, v179, v182)
+		v184 := math.FMA(v125, v171, v183)
+		v186 := float64(v185 + v180)
+		v187 := float64(v186 - v185)
+		v188 := float64(v186 - v187)
+		v189 := float64(v185 - v188)
+		v190 := float64(v180 - v187)
+		v191 := float64(v189 + v190)
+		v193 := float64(v184 + v192)
+		v194 := float64(v191 + v193)
+		v195 := float64(v120 * v186)
+		v196 := -v195
+		v197 := math.FMA(v120, v186, v196)
+		v198 := math.FMA(v120, v194, v197)
+		v199 := math.FMA(v125, v186, v198)
+		v201 := float64(v200 + v195)
+		v202 := float64(v201 - v200)
+		v203 := float64(v201 - v202)
+		v204 := float64(v200 - v203)
+		v205 := float64(v195 - v202)
+		v206 := float64(v204 + v205)
+		v208 := float64(v199 + v207)
+		v209 := float64(v206 + v208)
+		v210 := float64(v120 * v201)
+		v211 := -v210
+		v212 := math.FMA(v120, v201, v211)
+		v213 := math.FMA(v120, v209, v212)
+		v214 := math.FMA(v125, v201, v213)
+		v216 := float64(v215 + v210)
+		v217 := float64(v216 - v215)
+		v218 := float64(v216 - v217)
+		v219 := float64(v215 - v218)
+		v220 := float64(v210 - v217)
+		v221 := float64(v219 + v220)
+		v223 := float64(v214 + v222)
+		v224 := float64(v221 + v223)
+		v225 := float64(v100 * v216)
+		v226 := -v225
+		v227 := math.FMA(v100, v216, v226)
+		v228 := math.FMA(v100, v224, v227)
+		v229 := math.FMA(v104, v216, v228)
+		v230 := float64(v225 * v119)
+		v231 := -v230
+		v232 := math.FMA(v231, v106, v225)
+		v233 := math.FMA(v231, v111, v229)
+		v234 := float64(v232 + v233)
+		v235 := float64(v234 * v119)
+		v236 := v36 < v10
+		v237 := -v35
+		v238 := float64(v26 + v237)
+		v239 := float64(v238 - v26)
+		v240 := float64(v237 - v239)
+		v241 := float64(v35 * v56)
+		v242 := float64(v240 - v241)
+		v243 := float64(v238 + v242)
+		v245 := float64(v230 + v235)
+		v246 := math.Ldexp(v245, int(v64))
+		v247 := math.Ldexp(v230, int(v64))
+		v248 := math.Ldexp(v235, int(v64))
+		v249 := float64(v244 - v247)
+		v250 := float64(v244 - v249)
+		v251 := float64(v250 - v247)
+		v252 := float64(v251 - v248)
+		v253 := float64(v249 + v252)
+		v254 := v35 < v4
+		v255 := v246
+		if v254 {
+			v255 = v253
+		}
+		v256 := v255
+		if v236 {
+			v256 = v243
+		}
+		v258 := float64(v35 * v34)
+		v259 := v11
+		if v258 > v11 {
+			v259 = v258
+		}
+		v260 := v12
+		if v259 < v12 {
+			v260 = v259
+		}
+		v261 := float64(v260 * v13)
+		v262 := math.RoundToEven(v261)
+		v263 := -v262
+		v264 := math.FMA(v263, v14, v260)
+		v265 := math.FMA(v263, v15, v264)
+		v266 := float64(v264 - v265)
+		v267 := math.FMA(v263, v15, v266)
+		v268 := float64(v265 * v265)
+		v269 := -v268
+		v270 := math.FMA(v265, v265, v269)
+		v271 := float64(v10 * v268)
+		v272 := float64(v10 * v270)
+		v273 := float64(v265 + v271)
+		v274 := float64(v265 - v273)
+		v275 := float64(v274 + v271)
+		v276 := float64(v275 + v272)
+		v277 := math.FMA(v267, v265, v267)
+		v278 := float64(v276 + v277)
+		v279 := float64(v268 * v265)
+		v280 := math.FMA(v16, v265, v17)
+		v281 := math.FMA(v280, v265, v18)
+		v282 := math.FMA(v281, v265, v19)
+		v283 := math.FMA(v282, v265, v20)
+		v284 := math.FMA(v283, v265, v21)
+		v285 := math.FMA(v284, v265, v22)
+		v286 := math.FMA(v285, v265, v23)
+		v287 := math.FMA(v286, v265, v24)
+		v288 := math.FMA(v287, v265, v25)
+		v289 := math.FMA(v279, v288, v278)
+		v290 := float64(v26 + v273)
+		v291 := float64(v26 - v290)
+		v292 := float64(v291 + v273)
+		v293 := float64(v292 + v289)
+		v294 := float64(v27 - v262)
+		v295 := v28
+		if v294 < v28 {
+			v295 = v294
+		}
+		v296 := v262 < v29
+		v297 := math.Ldexp(v30, int(v295))
+		v298 := v4
+		if v296 {
+			v298 = v297
+		}
+		v299 := float64(v290 + v298)
+		v300 := float64(v299 - v298)
+		v301 := float64(v290 - v300)
+		v302 := float64(v301 + v293)
+		v303 := float64(v302 + v298)
+		v304 := float64(v303 - v298)
+		v305 := float64(v300 + v304)
+		v306 := math.Ldexp(v305, int(v262))
+		v307 := math.IsNaN(v258)
+		v308 := v306
+		if v307 {
+			v308 = v258
+		}
+		v309 := float64(v257 * v308)
+		v311 := float64(v1 * v310)
+		v312 := math.FMA(v1, v33, v35)
+		v313 := float64(v311 + v312)
+		v314 := float64(v309 * v313)
+		v315 := float64(v32 * v314)
+		v316 := math.FMA(v32, v256, v315)
+		v317 := v316
+		if v9 {
+			v317 = v0
+		}
+		v318 := v317
+		if v7 {
+			v318 = v1
+		}
+		v319 := v318
+		if v3 {
+			v319 = v5
+		}
+		v320 := b[i]
+		v321 := float64(v320 * v5)
+		v322 := float64(v320 * v1)
+		v323 := -v322
+		v324 := math.FMA(v320, v1, v323)
+		v325 := float64(v320 * v31)
+		v326 := float64(v320 * v32)
+		v327 := -v326
+		v328 := math.FMA(v320, v32, v327)
+		v329 := float64(v326 * v256)
+		v330 := -v329
+		v331 := math.FMA(v326, v256, v330)
+		v332 := math.FMA(v328, v256, v331)
+		v333 := float64(v326 * v314)
+		v334 := -v333
+		v335 := math.FMA(v326, v314, v334)
+		v336 := math.FMA(v328, v314, v335)
+		v337 := float64(v329 + v333)
+		v338 := float64(v337 - v329)
+		v339 := float64(v337 - v338)
+		v340 := float64(v329 - v339)
+		v341 := float64(v333 - v338)
+		v342 := float64(v340 + v341)
+		v343 := float64(v342 + v332)
+		v344 := float64(v343 + v336)
+		v345 := v337
+		if v9 {
+			v345 = v0
+		}
+		v346 := v344
+		if v9 {
+			v346 = v0
+		}
+		v347 := v345
+		if v7 {
+			v347 = v322
+		}
+		v348 := v346
+		if v7 {
+			v348 = v324
+		}
+		v349 := v347
+		if v3 {
+			v349 = v321
+		}
+		v350 := v348
+		if v3 {
+			v350 = v4
+		}
+		v351 := float64(v349 + v350)
+		v352 := float64(v320 * v319)
+		v353 := float64(v351 - v352)
+		v354 := math.Abs(v353)
+		v355 := math.Abs(v352)
+		v357 := float64(v355 * v356)
+		v358 := v354 <= v357
+		v359 := math.Abs(v320)
+		v360 := math.Abs(v325)
+		v361 := v359
+		if v360 > v359 {
+			v361 = v360
+		}
+		v363 := float64(v354 * v362)
+		v366 := math.FMA(v361, v364, v365)
+		v367 := v363 <= v366
+		v368 := v358 || v367
+		v369 := v351 == v4
+		v370 := v368 && !v369
+		v371 := v352
+		if v370 {
+			v371 = v351
+		}
+		v372 := math.IsNaN(v320)
+		v373 := v371
+		if v372 {
+			v373 = v320
+		}
+		v374 := math.IsNaN(v1)
+		v375 := v373
+		if v374 {
+			v375 = v1
+		}
+		dst[i] = v375
+	}
+}
+
+// gegluRareGeneric is the pure-Go kernel of gegluRare (f64 memory, f64
+// compute, 6 operations): the scalar twin of the vector program the assembly
+// kernels run. It folds each element's value into acc by max, element i into
+// lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same bits.
+// The caller guarantees equal lengths.
+func gegluRareGeneric(acc *[16]float64, a, b []float64) {
+	b = b[:len(a)]
+	v1 := math.Float64frombits(0xc042800000000000) // -37
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range a {
+		v0 := a[i]
+		v2 := v0 < v1
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
+			acc[foldK] = v5
+		}
+	}
+}
+
+func gegluRun(dst, a, b []float64) {
+	// Few inputs need geglu's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	gegluRareImpl(&acc, a, b)
+	if noneRare(&acc) {
+		gegluUsualImpl(dst, a, b)
+		return
+	}
+	gegluImpl(dst, a, b)
 }
 
 // gegluBackwardAGeneric is the pure-Go kernel of gegluBackwardA (f64 memory,
@@ -1671,6 +2164,969 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 	}
 }
 
+// gegluBackwardAUsualGeneric is the pure-Go kernel of gegluBackwardAUsual (f64
+// memory, f64 compute, 772 operations): the scalar twin of the vector program
+// the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
+// so every backend gives the same bits. The caller guarantees equal lengths;
+// da may be the same slice as an input.
+func gegluBackwardAUsualGeneric(da, a, b, dy []float64) {
+	a = a[:len(da)]
+	b = b[:len(da)]
+	dy = dy[:len(da)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc044000000000000)   // -40
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v9 := math.Float64frombits(0xc042800000000000)   // -37
+	v11 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v13 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v14 := math.Float64frombits(0x4086300000000000)  // 710
+	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v16 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v17 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v18 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v19 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v20 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v21 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v22 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v23 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v24 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v25 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v26 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v27 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v28 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v29 := math.Float64frombits(0x408f400000000000)  // 1000
+	v30 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v31 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v32 := math.Float64frombits(0x3fd9884533d43651)  // 0.3989422804014327
+	v33 := math.Float64frombits(0xbc7cbc0d30ebfd15)  // -2.49232720227773e-17
+	v36 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v37 := math.Float64frombits(0xbff999999999999a)  // -1.6
+	v39 := math.Float64frombits(0xbfd0000000000000)  // -0.25
+	v42 := math.Float64frombits(0xbfe80ead197f00b4)  // -0.7517915246935645
+	v44 := math.Float64frombits(0x3fdb9d98fa5a3215)  // 0.4314939923140469
+	v45 := math.Float64frombits(0x3fd8d9a941de3ac5)  // 0.388284982990552
+	v46 := math.Float64frombits(0xbf92a2ef9bb865ae)  // -0.018199676398671087
+	v50 := math.Float64frombits(0x3fe80ead197f00b4)  // 0.7517915246935645
+	v53 := math.Float64frombits(0x3c713e74c58cada8)  // 1.4956759177009883e-17
+	v56 := math.Float64frombits(0xbfbd2fa4c17c7e84)  // -0.1140082332972217
+	v57 := math.Float64frombits(0xbf8e4088244f901d)  // -0.014771522148244337
+	v58 := math.Float64frombits(0x3f93e346def42057)  // 0.019421679838189067
+	v59 := math.Float64frombits(0x3f7297b9d6ffaac2)  // 0.004539228379125406
+	v60 := math.Float64frombits(0xbf6258a6d85633b4)  // -0.002239538068073499
+	v61 := math.Float64frombits(0xbf48680f74e6b145)  // -0.0007448268386745302
+	v62 := math.Float64frombits(0x3f286c863b660e56)  // 0.00018633974623237748
+	v63 := math.Float64frombits(0x3f169610924c4be8)  // 8.615947860972329e-05
+	v64 := math.Float64frombits(0xbee784acad4fe4c1)  // -1.12143801889057e-05
+	v65 := math.Float64frombits(0xbee03fec696f1401)  // -7.748461298260139e-06
+	v66 := math.Float64frombits(0x3e9d0c38bb6eb84e)  // 4.328450659518699e-07
+	v67 := math.Float64frombits(0x3ea322a33432fdaf)  // 5.702764628508977e-07
+	v68 := math.Float64frombits(0xbe1b90690c3a8698)  // -1.6044419550880493e-09
+	v69 := math.Float64frombits(0xbe63098dcf6aa2f2)  // -3.5459771942808343e-08
+	v70 := math.Float64frombits(0xbe17ff9cf80c0948)  // -1.3968959046672135e-09
+	v71 := math.Float64frombits(0x3e2058cdbf42e525)  // 1.9030283964029738e-09
+	v72 := math.Float64frombits(0x3de3eccf6c96973d)  // 1.4497374680431473e-10
+	v73 := math.Float64frombits(0xbdd88c22dbd733d9)  // -8.930294607981004e-11
+	v74 := math.Float64frombits(0xbda5a2aec341816d)  // -9.83867683655913e-12
+	v75 := math.Float64frombits(0x3d8f91bd87b689a1)  // 3.589013687162629e-12
+	v76 := math.Float64frombits(0x3d607dcf71ad5bf5)  // 4.687151032108015e-13
+	v77 := math.Float64frombits(0xbd3993a89901913a)  // -9.086701647631679e-14
+	v137 := math.Float64frombits(0x3c7aea2fe5943148) // 2.3344861935098912e-17
+	v144 := math.Float64frombits(0x3c7f7c19986ac3a4) // 2.7308680971500346e-17
+	v151 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v203 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
+	v208 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
+	v209 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
+	v211 := math.Float64frombits(0xbeef4bb9f7301ded) // -1.4923003368152099e-05
+	v213 := math.Float64frombits(0x3f1f9a2a6635fe79) // 0.00012055286202005714
+	v215 := math.Float64frombits(0xbf4c02db23d41138) // -0.0008548326510724796
+	v217 := math.Float64frombits(0x3f7565bcd0aa6349) // 0.0052239776220169365
+	v219 := math.Float64frombits(0xbf9b82ce3127f739) // -0.02686617064499972
+	v221 := math.Float64frombits(0x3fbce2f21a042b29) // 0.1128379167095487
+	v223 := math.Float64frombits(0xbfd812746b0379e6) // -0.3761263890318375
+	v225 := math.Float64frombits(0x3fc06eba8214db69) // 0.1283791670955126
+	v227 := math.Float64frombits(0x403c000000000000) // 28
+	v251 := math.Float64frombits(0x3e21f677fa3c3901) // 2.0911414421956654e-09
+	v252 := math.Float64frombits(0x3e5af39c20098071) // 2.5100634461878497e-08
+	v254 := math.Float64frombits(0x3e927e4e1b1031a7) // 2.755728259480407e-07
+	v256 := math.Float64frombits(0x3ec71de0d383914a) // 2.7557267935231926e-06
+	v258 := math.Float64frombits(0x3efa01a01a48c71b) // 2.48015873173863e-05
+	v260 := math.Float64frombits(0x3f2a01a01a7e29cd) // 0.00019841269863392214
+	v262 := math.Float64frombits(0x3f56c16c16c167cb) // 0.0013888888888886504
+	v264 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
+	v266 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v275 := math.Float64frombits(0x4010000000000000) // 4
+	v282 := math.Float64frombits(0xc010000000000000) // -4
+	v296 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v297 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v299 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v301 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v303 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v305 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v307 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v309 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v311 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v313 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v315 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v317 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v319 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v321 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v323 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v325 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v327 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v329 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v331 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v333 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v340 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v347 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v355 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v362 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v370 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v377 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v385 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v392 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v414 := math.Float64frombits(0x4000000000000000) // 2
+	v427 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v480 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v524 := math.Float64frombits(0xbff0000000000000) // -1
+	v547 := math.Float64frombits(0x4086280000000000) // 709
+	v653 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v659 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v661 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v662 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v761 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	for i := range da {
+		v1 := a[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v10 := v1 < v9
+		v12 := float64(v1 * v1)
+		v34 := -v12
+		v35 := math.FMA(v1, v1, v34)
+		v38 := v37 < v1
+		v40 := v1 < v39
+		v41 := v38 && v40
+		v43 := float64(v1 - v42)
+		v47 := float64(v43 - v1)
+		v48 := float64(v43 - v47)
+		v49 := float64(v1 - v48)
+		v51 := float64(v50 - v47)
+		v52 := float64(v49 + v51)
+		v54 := float64(v52 - v53)
+		v55 := float64(v43 + v54)
+		v78 := float64(v55 * v77)
+		v79 := float64(v76 + v78)
+		v80 := float64(v55 * v79)
+		v81 := float64(v75 + v80)
+		v82 := float64(v55 * v81)
+		v83 := float64(v74 + v82)
+		v84 := float64(v55 * v83)
+		v85 := float64(v73 + v84)
+		v86 := float64(v55 * v85)
+		v87 := float64(v72 + v86)
+		v88 := float64(v55 * v87)
+		v89 := float64(v71 + v88)
+		v90 := float64(v55 * v89)
+		v91 := float64(v70 + v90)
+		v92 := float64(v55 * v91)
+		v93 := float64(v69 + v92)
+		v94 := float64(v55 * v93)
+		v95 := float64(v68 + v94)
+		v96 := float64(v55 * v95)
+		v97 := float64(v67 + v96)
+		v98 := float64(v55 * v97)
+		v99 := float64(v66 + v98)
+		v100 := float64(v55 * v99)
+		v101 := float64(v65 + v100)
+		v102 := float64(v55 * v101)
+		v103 := float64(v64 + v102)
+		v104 := float64(v55 * v103)
+		v105 := float64(v63 + v104)
+		v106 := float64(v55 * v105)
+		v107 := float64(v62 + v106)
+		v108 := float64(v55 * v107)
+		v109 := float64(v61 + v108)
+		v110 := float64(v55 * v109)
+		v111 := float64(v60 + v110)
+		v112 := float64(v55 * v111)
+		v113 := float64(v59 + v112)
+		v114 := float64(v55 * v113)
+		v115 := float64(v58 + v114)
+		v116 := float64(v55 * v115)
+		v117 := float64(v57 + v116)
+		v118 := float64(v55 * v117)
+		v119 := float64(v56 + v118)
+		v120 := float64(v55 * v119)
+		v121 := float64(v46 + v120)
+		v122 := float64(v43 * v121)
+		v123 := float64(v45 + v122)
+		v124 := float64(v43 * v123)
+		v125 := float64(v44 + v124)
+		v126 := float64(v44 - v125)
+		v127 := float64(v126 + v124)
+		v128 := -v124
+		v129 := math.FMA(v43, v123, v128)
+		v130 := float64(v45 - v123)
+		v131 := float64(v130 + v122)
+		v132 := -v122
+		v133 := math.FMA(v43, v121, v132)
+		v134 := float64(v54 * v121)
+		v135 := float64(v133 + v134)
+		v136 := float64(v131 + v135)
+		v138 := float64(v136 + v137)
+		v139 := float64(v43 * v138)
+		v140 := float64(v129 + v139)
+		v141 := float64(v54 * v123)
+		v142 := float64(v140 + v141)
+		v143 := float64(v127 + v142)
+		v145 := float64(v143 + v144)
+		v146 := float64(v43 * v145)
+		v147 := float64(v54 * v125)
+		v148 := float64(v146 + v147)
+		v149 := math.FMA(v43, v125, v148)
+		v150 := float64(v1 * v32)
+		v152 := float64(v151 * v12)
+		v153 := v13
+		if v152 > v13 {
+			v153 = v152
+		}
+		v154 := v14
+		if v153 < v14 {
+			v154 = v153
+		}
+		v155 := float64(v154 * v15)
+		v156 := math.RoundToEven(v155)
+		v157 := -v156
+		v158 := math.FMA(v157, v16, v154)
+		v159 := math.FMA(v157, v17, v158)
+		v160 := float64(v158 - v159)
+		v161 := math.FMA(v157, v17, v160)
+		v162 := float64(v159 * v159)
+		v163 := -v162
+		v164 := math.FMA(v159, v159, v163)
+		v165 := float64(v11 * v162)
+		v166 := float64(v11 * v164)
+		v167 := float64(v159 + v165)
+		v168 := float64(v159 - v167)
+		v169 := float64(v168 + v165)
+		v170 := float64(v169 + v166)
+		v171 := math.FMA(v161, v159, v161)
+		v172 := float64(v170 + v171)
+		v173 := float64(v162 * v159)
+		v174 := math.FMA(v18, v159, v19)
+		v175 := math.FMA(v174, v159, v20)
+		v176 := math.FMA(v175, v159, v21)
+		v177 := math.FMA(v176, v159, v22)
+		v178 := math.FMA(v177, v159, v23)
+		v179 := math.FMA(v178, v159, v24)
+		v180 := math.FMA(v179, v159, v25)
+		v181 := math.FMA(v180, v159, v26)
+		v182 := math.FMA(v181, v159, v27)
+		v183 := math.FMA(v173, v182, v172)
+		v184 := float64(v8 + v167)
+		v185 := float64(v8 - v184)
+		v186 := float64(v185 + v167)
+		v187 := float64(v186 + v183)
+		v188 := float64(v28 - v156)
+		v189 := v29
+		if v188 < v29 {
+			v189 = v188
+		}
+		v190 := v156 < v30
+		v191 := math.Ldexp(v31, int(v189))
+		v192 := v4
+		if v190 {
+			v192 = v191
+		}
+		v193 := float64(v184 + v192)
+		v194 := float64(v193 - v192)
+		v195 := float64(v184 - v194)
+		v196 := float64(v195 + v187)
+		v197 := float64(v196 + v192)
+		v198 := float64(v197 - v192)
+		v199 := float64(v194 + v198)
+		v200 := math.Ldexp(v199, int(v156))
+		v201 := math.IsNaN(v152)
+		v202 := v200
+		if v201 {
+			v202 = v152
+		}
+		v204 := float64(v1 * v203)
+		v205 := -v204
+		v206 := math.Abs(v205)
+		v207 := float64(v205 * v205)
+		v210 := math.FMA(v208, v207, v209)
+		v212 := math.FMA(v210, v207, v211)
+		v214 := math.FMA(v212, v207, v213)
+		v216 := math.FMA(v214, v207, v215)
+		v218 := math.FMA(v216, v207, v217)
+		v220 := math.FMA(v218, v207, v219)
+		v222 := math.FMA(v220, v207, v221)
+		v224 := math.FMA(v222, v207, v223)
+		v226 := math.FMA(v224, v207, v225)
+		v228 := v206
+		if v227 < v206 {
+			v228 = v227
+		}
+		v229 := float64(v228 * v228)
+		v230 := -v229
+		v231 := math.FMA(v228, v228, v230)
+		v232 := float64(v229 * v15)
+		v233 := math.RoundToEven(v232)
+		v234 := -v233
+		v235 := math.FMA(v234, v16, v229)
+		v236 := math.FMA(v234, v17, v231)
+		v237 := -v235
+		v238 := float64(v8 + v237)
+		v239 := float64(v238 - v8)
+		v240 := float64(v237 - v239)
+		v241 := float64(v237 * v237)
+		v242 := -v241
+		v243 := math.FMA(v237, v237, v242)
+		v244 := float64(v11 * v241)
+		v245 := float64(v238 + v244)
+		v246 := float64(v245 - v238)
+		v247 := float64(v244 - v246)
+		v248 := float64(v240 + v247)
+		v249 := math.FMA(v11, v243, v248)
+		v250 := float64(v241 * v237)
+		v253 := math.FMA(v251, v237, v252)
+		v255 := math.FMA(v253, v237, v254)
+		v257 := math.FMA(v255, v237, v256)
+		v259 := math.FMA(v257, v237, v258)
+		v261 := math.FMA(v259, v237, v260)
+		v263 := math.FMA(v261, v237, v262)
+		v265 := math.FMA(v263, v237, v264)
+		v267 := math.FMA(v265, v237, v266)
+		v268 := math.FMA(v267, v237, v27)
+		v269 := math.FMA(v250, v268, v249)
+		v270 := float64(v245 + v269)
+		v271 := float64(v270 - v245)
+		v272 := float64(v269 - v271)
+		v273 := -v270
+		v274 := math.FMA(v273, v236, v272)
+		v276 := float64(v228 + v275)
+		v277 := float64(v276 - v228)
+		v278 := float64(v276 - v277)
+		v279 := float64(v228 - v278)
+		v280 := float64(v275 - v277)
+		v281 := float64(v279 + v280)
+		v283 := float64(v228 + v282)
+		v284 := float64(v283 - v228)
+		v285 := float64(v283 - v284)
+		v286 := float64(v228 - v285)
+		v287 := float64(v282 - v284)
+		v288 := float64(v286 + v287)
+		v289 := float64(v8 / v276)
+		v290 := float64(v283 * v289)
+		v291 := -v290
+		v292 := math.FMA(v291, v276, v283)
+		v293 := math.FMA(v291, v281, v288)
+		v294 := float64(v292 + v293)
+		v295 := float64(v294 * v289)
+		v298 := math.FMA(v296, v290, v297)
+		v300 := math.FMA(v298, v290, v299)
+		v302 := math.FMA(v300, v290, v301)
+		v304 := math.FMA(v302, v290, v303)
+		v306 := math.FMA(v304, v290, v305)
+		v308 := math.FMA(v306, v290, v307)
+		v310 := math.FMA(v308, v290, v309)
+		v312 := math.FMA(v310, v290, v311)
+		v314 := math.FMA(v312, v290, v313)
+		v316 := math.FMA(v314, v290, v315)
+		v318 := math.FMA(v316, v290, v317)
+		v320 := math.FMA(v318, v290, v319)
+		v322 := math.FMA(v320, v290, v321)
+		v324 := math.FMA(v322, v290, v323)
+		v326 := math.FMA(v324, v290, v325)
+		v328 := math.FMA(v326, v290, v327)
+		v330 := math.FMA(v328, v290, v329)
+		v332 := math.FMA(v330, v290, v331)
+		v334 := math.FMA(v332, v290, v333)
+		v335 := float64(v290 * v334)
+		v336 := -v335
+		v337 := math.FMA(v290, v334, v336)
+		v338 := math.FMA(v290, v4, v337)
+		v339 := math.FMA(v295, v334, v338)
+		v341 := float64(v340 + v335)
+		v342 := float64(v341 - v340)
+		v343 := float64(v341 - v342)
+		v344 := float64(v340 - v343)
+		v345 := float64(v335 - v342)
+		v346 := float64(v344 + v345)
+		v348 := float64(v339 + v347)
+		v349 := float64(v346 + v348)
+		v350 := float64(v290 * v341)
+		v351 := -v350
+		v352 := math.FMA(v290, v341, v351)
+		v353 := math.FMA(v290, v349, v352)
+		v354 := math.FMA(v295, v341, v353)
+		v356 := float64(v355 + v350)
+		v357 := float64(v356 - v355)
+		v358 := float64(v356 - v357)
+		v359 := float64(v355 - v358)
+		v360 := float64(v350 - v357)
+		v361 := float64(v359 + v360)
+		v363 := float64(v354 + v362)
+		v364 := float64(v361 + v363)
+		v365 := float64(v290 * v356)
+		v366 := -v365
+		v367 := math.FMA(v290, v356, v366)
+		v368 := math.FMA(v290, v364, v367)
+		v369 := math.FMA(v295, v356, v368)
+		v371 := float64(v370 + v365)
+		v372 := float64(v371 - v370)
+		v373 := float64(v371 - v372)
+		v374 := float64(v370 - v373)
+		v375 := float64(v365 - v372)
+		v376 := float64(v374 + v375)
+		v378 := float64(v369 + v377)
+		v379 := float64(v376 + v378)
+		v380 := float64(v290 * v371)
+		v381 := -v380
+		v382 := math.FMA(v290, v371, v381)
+		v383 := math.FMA(v290, v379, v382)
+		v384 := math.FMA(v295, v371, v383)
+		v386 := float64(v385 + v380)
+		v387 := float64(v386 - v385)
+		v388 := float64(v386 - v387)
+		v389 := float64(v385 - v388)
+		v390 := float64(v380 - v387)
+		v391 := float64(v389 + v390)
+		v393 := float64(v384 + v392)
+		v394 := float64(v391 + v393)
+		v395 := float64(v270 * v386)
+		v396 := -v395
+		v397 := math.FMA(v270, v386, v396)
+		v398 := math.FMA(v270, v394, v397)
+		v399 := math.FMA(v274, v386, v398)
+		v400 := float64(v395 * v289)
+		v401 := -v400
+		v402 := math.FMA(v401, v276, v395)
+		v403 := math.FMA(v401, v281, v399)
+		v404 := float64(v402 + v403)
+		v405 := float64(v404 * v289)
+		v406 := v206 < v11
+		v407 := -v205
+		v408 := float64(v8 + v407)
+		v409 := float64(v408 - v8)
+		v410 := float64(v407 - v409)
+		v411 := float64(v205 * v226)
+		v412 := float64(v410 - v411)
+		v413 := float64(v408 + v412)
+		v415 := float64(v400 + v405)
+		v416 := math.Ldexp(v415, int(v234))
+		v417 := math.Ldexp(v400, int(v234))
+		v418 := math.Ldexp(v405, int(v234))
+		v419 := float64(v414 - v417)
+		v420 := float64(v414 - v419)
+		v421 := float64(v420 - v417)
+		v422 := float64(v421 - v418)
+		v423 := float64(v419 + v422)
+		v424 := v205 < v4
+		v425 := v416
+		if v424 {
+			v425 = v423
+		}
+		v426 := v425
+		if v406 {
+			v426 = v413
+		}
+		v428 := float64(v205 * v204)
+		v429 := v13
+		if v428 > v13 {
+			v429 = v428
+		}
+		v430 := v14
+		if v429 < v14 {
+			v430 = v429
+		}
+		v431 := float64(v430 * v15)
+		v432 := math.RoundToEven(v431)
+		v433 := -v432
+		v434 := math.FMA(v433, v16, v430)
+		v435 := math.FMA(v433, v17, v434)
+		v436 := float64(v434 - v435)
+		v437 := math.FMA(v433, v17, v436)
+		v438 := float64(v435 * v435)
+		v439 := -v438
+		v440 := math.FMA(v435, v435, v439)
+		v441 := float64(v11 * v438)
+		v442 := float64(v11 * v440)
+		v443 := float64(v435 + v441)
+		v444 := float64(v435 - v443)
+		v445 := float64(v444 + v441)
+		v446 := float64(v445 + v442)
+		v447 := math.FMA(v437, v435, v437)
+		v448 := float64(v446 + v447)
+		v449 := float64(v438 * v435)
+		v450 := math.FMA(v18, v435, v19)
+		v451 := math.FMA(v450, v435, v20)
+		v452 := math.FMA(v451, v435, v21)
+		v453 := math.FMA(v452, v435, v22)
+		v454 := math.FMA(v453, v435, v23)
+		v455 := math.FMA(v454, v435, v24)
+		v456 := math.FMA(v455, v435, v25)
+		v457 := math.FMA(v456, v435, v26)
+		v458 := math.FMA(v457, v435, v27)
+		v459 := math.FMA(v449, v458, v448)
+		v460 := float64(v8 + v443)
+		v461 := float64(v8 - v460)
+		v462 := float64(v461 + v443)
+		v463 := float64(v462 + v459)
+		v464 := float64(v28 - v432)
+		v465 := v29
+		if v464 < v29 {
+			v465 = v464
+		}
+		v466 := v432 < v30
+		v467 := math.Ldexp(v31, int(v465))
+		v468 := v4
+		if v466 {
+			v468 = v467
+		}
+		v469 := float64(v460 + v468)
+		v470 := float64(v469 - v468)
+		v471 := float64(v460 - v470)
+		v472 := float64(v471 + v463)
+		v473 := float64(v472 + v468)
+		v474 := float64(v473 - v468)
+		v475 := float64(v470 + v474)
+		v476 := math.Ldexp(v475, int(v432))
+		v477 := math.IsNaN(v428)
+		v478 := v476
+		if v477 {
+			v478 = v428
+		}
+		v479 := float64(v427 * v478)
+		v481 := float64(v1 * v480)
+		v482 := math.FMA(v1, v203, v205)
+		v483 := float64(v481 + v482)
+		v484 := float64(v479 * v483)
+		v485 := float64(v426 + v484)
+		v486 := float64(v11 * v485)
+		v487 := -v150
+		v488 := math.FMA(v1, v32, v487)
+		v489 := float64(v1 * v33)
+		v490 := float64(v488 + v489)
+		v491 := float64(v490 * v202)
+		v492 := float64(v151 * v35)
+		v493 := v2
+		if v492 > v2 {
+			v493 = v492
+		}
+		v494 := v14
+		if v493 < v14 {
+			v494 = v493
+		}
+		v495 := float64(v494 * v15)
+		v496 := math.RoundToEven(v495)
+		v497 := -v496
+		v498 := math.FMA(v497, v16, v494)
+		v499 := math.FMA(v497, v17, v498)
+		v500 := float64(v498 - v499)
+		v501 := math.FMA(v497, v17, v500)
+		v502 := float64(v499 * v499)
+		v503 := -v502
+		v504 := math.FMA(v499, v499, v503)
+		v505 := float64(v11 * v502)
+		v506 := float64(v11 * v504)
+		v507 := float64(v499 + v505)
+		v508 := float64(v499 - v507)
+		v509 := float64(v508 + v505)
+		v510 := float64(v509 + v506)
+		v511 := math.FMA(v501, v499, v501)
+		v512 := float64(v510 + v511)
+		v513 := float64(v502 * v499)
+		v514 := math.FMA(v18, v499, v19)
+		v515 := math.FMA(v514, v499, v20)
+		v516 := math.FMA(v515, v499, v21)
+		v517 := math.FMA(v516, v499, v22)
+		v518 := math.FMA(v517, v499, v23)
+		v519 := math.FMA(v518, v499, v24)
+		v520 := math.FMA(v519, v499, v25)
+		v521 := math.FMA(v520, v499, v26)
+		v522 := math.FMA(v521, v499, v27)
+		v523 := math.FMA(v513, v522, v512)
+		v525 := ldexpMid(v524, v497)
+		v526 := float64(v8 + v525)
+		v527 := float64(v526 - v8)
+		v528 := float64(v526 - v527)
+		v529 := float64(v8 - v528)
+		v530 := float64(v525 - v527)
+		v531 := float64(v529 + v530)
+		v532 := float64(v523 + v531)
+		v533 := float64(v526 + v507)
+		v534 := float64(v526 - v533)
+		v535 := float64(v534 + v507)
+		v536 := float64(v535 + v532)
+		v537 := float64(v533 + v536)
+		v538 := ldexpMid(v537, v496)
+		v539 := math.Copysign(v538, v492)
+		v540 := math.IsNaN(v492)
+		v541 := v539
+		if v540 {
+			v541 = v492
+		}
+		v542 := float64(v202 * v541)
+		v543 := float64(v184 + v187)
+		v544 := float64(v184 - v543)
+		v545 := float64(v544 + v187)
+		v546 := v30 <= v156
+		v548 := v547 < v152
+		v549 := v546 && !v548
+		v550 := math.Ldexp(v545, int(v156))
+		v551 := v4
+		if v549 {
+			v551 = v550
+		}
+		v552 := v551
+		if v201 {
+			v552 = v152
+		}
+		v553 := float64(v542 + v552)
+		v554 := float64(v150 * v553)
+		v555 := float64(v491 + v554)
+		v556 := float64(v486 + v555)
+		v557 := math.FMA(v150, v202, v556)
+		v558 := v557
+		if v41 {
+			v558 = v149
+		}
+		v559 := v558
+		if v10 {
+			v559 = v0
+		}
+		v560 := v559
+		if v7 {
+			v560 = v8
+		}
+		v561 := v560
+		if v3 {
+			v561 = v5
+		}
+		v562 := b[i]
+		v563 := dy[i]
+		v564 := float64(v562 * v563)
+		v565 := -v564
+		v566 := math.FMA(v562, v563, v565)
+		v567 := float64(v564 * v5)
+		v568 := -v567
+		v569 := math.FMA(v564, v5, v568)
+		v570 := math.FMA(v566, v5, v569)
+		v571 := float64(v564 * v8)
+		v572 := -v571
+		v573 := math.FMA(v564, v8, v572)
+		v574 := math.FMA(v566, v8, v573)
+		v575 := float64(v564 * v36)
+		v576 := float64(v564 * v43)
+		v577 := -v576
+		v578 := math.FMA(v564, v43, v577)
+		v579 := math.FMA(v566, v43, v578)
+		v580 := float64(v576 * v125)
+		v581 := -v580
+		v582 := math.FMA(v576, v125, v581)
+		v583 := math.FMA(v579, v125, v582)
+		v584 := float64(v564 * v146)
+		v585 := -v584
+		v586 := math.FMA(v564, v146, v585)
+		v587 := math.FMA(v566, v146, v586)
+		v588 := float64(v564 * v147)
+		v589 := -v588
+		v590 := math.FMA(v564, v147, v589)
+		v591 := math.FMA(v566, v147, v590)
+		v592 := float64(v584 + v588)
+		v593 := float64(v592 - v584)
+		v594 := float64(v592 - v593)
+		v595 := float64(v584 - v594)
+		v596 := float64(v588 - v593)
+		v597 := float64(v595 + v596)
+		v598 := float64(v597 + v587)
+		v599 := float64(v598 + v591)
+		v600 := float64(v580 + v592)
+		v601 := float64(v600 - v580)
+		v602 := float64(v600 - v601)
+		v603 := float64(v580 - v602)
+		v604 := float64(v592 - v601)
+		v605 := float64(v603 + v604)
+		v606 := float64(v605 + v583)
+		v607 := float64(v606 + v599)
+		v608 := float64(v564 * v150)
+		v609 := -v608
+		v610 := math.FMA(v564, v150, v609)
+		v611 := math.FMA(v566, v150, v610)
+		v612 := float64(v608 * v202)
+		v613 := -v612
+		v614 := math.FMA(v608, v202, v613)
+		v615 := math.FMA(v611, v202, v614)
+		v616 := float64(v564 * v486)
+		v617 := -v616
+		v618 := math.FMA(v564, v486, v617)
+		v619 := math.FMA(v566, v486, v618)
+		v620 := float64(v564 * v555)
+		v621 := -v620
+		v622 := math.FMA(v564, v555, v621)
+		v623 := math.FMA(v566, v555, v622)
+		v624 := float64(v616 + v620)
+		v625 := float64(v624 - v616)
+		v626 := float64(v624 - v625)
+		v627 := float64(v616 - v626)
+		v628 := float64(v620 - v625)
+		v629 := float64(v627 + v628)
+		v630 := float64(v629 + v619)
+		v631 := float64(v630 + v623)
+		v632 := float64(v612 + v624)
+		v633 := float64(v632 - v612)
+		v634 := float64(v632 - v633)
+		v635 := float64(v612 - v634)
+		v636 := float64(v624 - v633)
+		v637 := float64(v635 + v636)
+		v638 := float64(v637 + v615)
+		v639 := float64(v638 + v631)
+		v640 := v632
+		if v41 {
+			v640 = v600
+		}
+		v641 := v639
+		if v41 {
+			v641 = v607
+		}
+		v642 := v640
+		if v10 {
+			v642 = v0
+		}
+		v643 := v641
+		if v10 {
+			v643 = v0
+		}
+		v644 := v642
+		if v7 {
+			v644 = v571
+		}
+		v645 := v643
+		if v7 {
+			v645 = v574
+		}
+		v646 := v644
+		if v3 {
+			v646 = v567
+		}
+		v647 := v645
+		if v3 {
+			v647 = v570
+		}
+		v648 := float64(v646 + v647)
+		v649 := float64(v564 * v561)
+		v650 := float64(v648 - v649)
+		v651 := math.Abs(v650)
+		v652 := math.Abs(v649)
+		v654 := float64(v652 * v653)
+		v655 := v651 <= v654
+		v656 := math.Abs(v564)
+		v657 := math.Abs(v575)
+		v658 := v656
+		if v657 > v656 {
+			v658 = v657
+		}
+		v660 := float64(v651 * v659)
+		v663 := math.FMA(v658, v661, v662)
+		v664 := v660 <= v663
+		v665 := v655 || v664
+		v666 := v648 == v4
+		v667 := v665 && !v666
+		v668 := v649
+		if v667 {
+			v668 = v648
+		}
+		v669 := math.Abs(v563)
+		v670 := math.Abs(v562)
+		v671 := v669 < v670
+		v672 := v563
+		if v671 {
+			v672 = v562
+		}
+		v673 := v562
+		if v671 {
+			v673 = v563
+		}
+		v674 := float64(v672 * v5)
+		v675 := float64(v672 * v8)
+		v676 := float64(v672 * v36)
+		v677 := float64(v672 * v43)
+		v678 := -v677
+		v679 := math.FMA(v672, v43, v678)
+		v680 := float64(v677 * v125)
+		v681 := -v680
+		v682 := math.FMA(v677, v125, v681)
+		v683 := math.FMA(v679, v125, v682)
+		v684 := float64(v672 * v146)
+		v685 := -v684
+		v686 := math.FMA(v672, v146, v685)
+		v687 := float64(v672 * v147)
+		v688 := -v687
+		v689 := math.FMA(v672, v147, v688)
+		v690 := float64(v684 + v687)
+		v691 := float64(v690 - v684)
+		v692 := float64(v690 - v691)
+		v693 := float64(v684 - v692)
+		v694 := float64(v687 - v691)
+		v695 := float64(v693 + v694)
+		v696 := float64(v695 + v686)
+		v697 := float64(v696 + v689)
+		v698 := float64(v680 + v690)
+		v699 := float64(v698 - v680)
+		v700 := float64(v698 - v699)
+		v701 := float64(v680 - v700)
+		v702 := float64(v690 - v699)
+		v703 := float64(v701 + v702)
+		v704 := float64(v703 + v683)
+		v705 := float64(v704 + v697)
+		v706 := float64(v672 * v150)
+		v707 := -v706
+		v708 := math.FMA(v672, v150, v707)
+		v709 := float64(v706 * v202)
+		v710 := -v709
+		v711 := math.FMA(v706, v202, v710)
+		v712 := math.FMA(v708, v202, v711)
+		v713 := float64(v672 * v486)
+		v714 := -v713
+		v715 := math.FMA(v672, v486, v714)
+		v716 := float64(v672 * v555)
+		v717 := -v716
+		v718 := math.FMA(v672, v555, v717)
+		v719 := float64(v713 + v716)
+		v720 := float64(v719 - v713)
+		v721 := float64(v719 - v720)
+		v722 := float64(v713 - v721)
+		v723 := float64(v716 - v720)
+		v724 := float64(v722 + v723)
+		v725 := float64(v724 + v715)
+		v726 := float64(v725 + v718)
+		v727 := float64(v709 + v719)
+		v728 := float64(v727 - v709)
+		v729 := float64(v727 - v728)
+		v730 := float64(v709 - v729)
+		v731 := float64(v719 - v728)
+		v732 := float64(v730 + v731)
+		v733 := float64(v732 + v712)
+		v734 := float64(v733 + v726)
+		v735 := v727
+		if v41 {
+			v735 = v698
+		}
+		v736 := v734
+		if v41 {
+			v736 = v705
+		}
+		v737 := v735
+		if v10 {
+			v737 = v0
+		}
+		v738 := v736
+		if v10 {
+			v738 = v0
+		}
+		v739 := v737
+		if v7 {
+			v739 = v675
+		}
+		v740 := v738
+		if v7 {
+			v740 = v4
+		}
+		v741 := v739
+		if v3 {
+			v741 = v674
+		}
+		v742 := v740
+		if v3 {
+			v742 = v4
+		}
+		v743 := float64(v741 + v742)
+		v744 := float64(v672 * v561)
+		v745 := float64(v743 - v744)
+		v746 := math.Abs(v745)
+		v747 := math.Abs(v744)
+		v748 := float64(v747 * v653)
+		v749 := v746 <= v748
+		v750 := math.Abs(v672)
+		v751 := math.Abs(v676)
+		v752 := v750
+		if v751 > v750 {
+			v752 = v751
+		}
+		v753 := float64(v746 * v659)
+		v754 := math.FMA(v752, v661, v662)
+		v755 := v753 <= v754
+		v756 := v749 || v755
+		v757 := v743 == v4
+		v758 := v756 && !v757
+		v759 := v744
+		if v758 {
+			v759 = v743
+		}
+		v760 := float64(v673 * v759)
+		v762 := v656 == v761
+		v763 := v670 == v761
+		v764 := v669 == v761
+		v765 := v763 || v764
+		v766 := v762 && !v765
+		v767 := v668
+		if v766 {
+			v767 = v760
+		}
+		v768 := math.IsNaN(v562)
+		v769 := v767
+		if v768 {
+			v769 = v562
+		}
+		v770 := math.IsNaN(v1)
+		v771 := v769
+		if v770 {
+			v771 = v1
+		}
+		da[i] = v771
+	}
+}
+
+// gegluBackwardARareGeneric is the pure-Go kernel of gegluBackwardARare (f64
+// memory, f64 compute, 6 operations): the scalar twin of the vector program
+// the assembly kernels run. It folds each element's value into acc by max,
+// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
+// the same bits. The caller guarantees equal lengths.
+func gegluBackwardARareGeneric(acc *[16]float64, a, b, dy []float64) {
+	b = b[:len(a)]
+	dy = dy[:len(a)]
+	v1 := math.Float64frombits(0xc042800000000000) // -37
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range a {
+		v0 := a[i]
+		v2 := v0 < v1
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
+			acc[foldK] = v5
+		}
+	}
+}
+
+func gegluBackwardARun(da, a, b, dy []float64) {
+	// Few inputs need gegluBackwardA's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	gegluBackwardARareImpl(&acc, a, b, dy)
+	if noneRare(&acc) {
+		gegluBackwardAUsualImpl(da, a, b, dy)
+		return
+	}
+	gegluBackwardAImpl(da, a, b, dy)
+}
+
 // gegluBackwardBGeneric is the pure-Go kernel of gegluBackwardB (f64 memory,
 // f64 compute, 490 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
@@ -2248,4 +3704,488 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 		}
 		db[i] = v510
 	}
+}
+
+// gegluBackwardBUsualGeneric is the pure-Go kernel of gegluBackwardBUsual (f64
+// memory, f64 compute, 374 operations): the scalar twin of the vector program
+// the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
+// so every backend gives the same bits. The caller guarantees equal lengths;
+// db may be the same slice as an input.
+func gegluBackwardBUsualGeneric(db, a, b, dy []float64) {
+	a = a[:len(db)]
+	b = b[:len(db)]
+	dy = dy[:len(db)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc044000000000000)   // -40
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0xc042800000000000)   // -37
+	v10 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v12 := math.Float64frombits(0x4086300000000000)  // 710
+	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v16 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v17 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v18 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v19 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v20 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v21 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v22 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v23 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v24 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v25 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v26 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v27 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v28 := math.Float64frombits(0x408f400000000000)  // 1000
+	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v31 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v33 := math.Float64frombits(0x3fe6a09e667f3bcd)  // 0.7071067811865476
+	v38 := math.Float64frombits(0xbe839fb524e9c1f7)  // -1.462091340945175e-07
+	v39 := math.Float64frombits(0x3ebb776442df3041)  // 1.637123442577e-06
+	v41 := math.Float64frombits(0xbeef4bb9f7301ded)  // -1.4923003368152099e-05
+	v43 := math.Float64frombits(0x3f1f9a2a6635fe79)  // 0.00012055286202005714
+	v45 := math.Float64frombits(0xbf4c02db23d41138)  // -0.0008548326510724796
+	v47 := math.Float64frombits(0x3f7565bcd0aa6349)  // 0.0052239776220169365
+	v49 := math.Float64frombits(0xbf9b82ce3127f739)  // -0.02686617064499972
+	v51 := math.Float64frombits(0x3fbce2f21a042b29)  // 0.1128379167095487
+	v53 := math.Float64frombits(0xbfd812746b0379e6)  // -0.3761263890318375
+	v55 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
+	v57 := math.Float64frombits(0x403c000000000000)  // 28
+	v81 := math.Float64frombits(0x3e21f677fa3c3901)  // 2.0911414421956654e-09
+	v82 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
+	v84 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
+	v86 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
+	v88 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
+	v90 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
+	v92 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
+	v94 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
+	v96 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
+	v105 := math.Float64frombits(0x4010000000000000) // 4
+	v112 := math.Float64frombits(0xc010000000000000) // -4
+	v126 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v127 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v129 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v131 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v133 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v135 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v137 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v139 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v141 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v143 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v145 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v147 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v149 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v151 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v153 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v155 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v157 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v159 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v161 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v163 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v170 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v177 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v185 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v192 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v200 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v207 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v215 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v222 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v244 := math.Float64frombits(0x4000000000000000) // 2
+	v257 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v310 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v356 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v362 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v364 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v365 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range db {
+		v1 := a[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v9 := v1 < v8
+		v32 := float64(v10 * v1)
+		v34 := float64(v1 * v33)
+		v35 := -v34
+		v36 := math.Abs(v35)
+		v37 := float64(v35 * v35)
+		v40 := math.FMA(v38, v37, v39)
+		v42 := math.FMA(v40, v37, v41)
+		v44 := math.FMA(v42, v37, v43)
+		v46 := math.FMA(v44, v37, v45)
+		v48 := math.FMA(v46, v37, v47)
+		v50 := math.FMA(v48, v37, v49)
+		v52 := math.FMA(v50, v37, v51)
+		v54 := math.FMA(v52, v37, v53)
+		v56 := math.FMA(v54, v37, v55)
+		v58 := v36
+		if v57 < v36 {
+			v58 = v57
+		}
+		v59 := float64(v58 * v58)
+		v60 := -v59
+		v61 := math.FMA(v58, v58, v60)
+		v62 := float64(v59 * v13)
+		v63 := math.RoundToEven(v62)
+		v64 := -v63
+		v65 := math.FMA(v64, v14, v59)
+		v66 := math.FMA(v64, v15, v61)
+		v67 := -v65
+		v68 := float64(v26 + v67)
+		v69 := float64(v68 - v26)
+		v70 := float64(v67 - v69)
+		v71 := float64(v67 * v67)
+		v72 := -v71
+		v73 := math.FMA(v67, v67, v72)
+		v74 := float64(v10 * v71)
+		v75 := float64(v68 + v74)
+		v76 := float64(v75 - v68)
+		v77 := float64(v74 - v76)
+		v78 := float64(v70 + v77)
+		v79 := math.FMA(v10, v73, v78)
+		v80 := float64(v71 * v67)
+		v83 := math.FMA(v81, v67, v82)
+		v85 := math.FMA(v83, v67, v84)
+		v87 := math.FMA(v85, v67, v86)
+		v89 := math.FMA(v87, v67, v88)
+		v91 := math.FMA(v89, v67, v90)
+		v93 := math.FMA(v91, v67, v92)
+		v95 := math.FMA(v93, v67, v94)
+		v97 := math.FMA(v95, v67, v96)
+		v98 := math.FMA(v97, v67, v25)
+		v99 := math.FMA(v80, v98, v79)
+		v100 := float64(v75 + v99)
+		v101 := float64(v100 - v75)
+		v102 := float64(v99 - v101)
+		v103 := -v100
+		v104 := math.FMA(v103, v66, v102)
+		v106 := float64(v58 + v105)
+		v107 := float64(v106 - v58)
+		v108 := float64(v106 - v107)
+		v109 := float64(v58 - v108)
+		v110 := float64(v105 - v107)
+		v111 := float64(v109 + v110)
+		v113 := float64(v58 + v112)
+		v114 := float64(v113 - v58)
+		v115 := float64(v113 - v114)
+		v116 := float64(v58 - v115)
+		v117 := float64(v112 - v114)
+		v118 := float64(v116 + v117)
+		v119 := float64(v26 / v106)
+		v120 := float64(v113 * v119)
+		v121 := -v120
+		v122 := math.FMA(v121, v106, v113)
+		v123 := math.FMA(v121, v111, v118)
+		v124 := float64(v122 + v123)
+		v125 := float64(v124 * v119)
+		v128 := math.FMA(v126, v120, v127)
+		v130 := math.FMA(v128, v120, v129)
+		v132 := math.FMA(v130, v120, v131)
+		v134 := math.FMA(v132, v120, v133)
+		v136 := math.FMA(v134, v120, v135)
+		v138 := math.FMA(v136, v120, v137)
+		v140 := math.FMA(v138, v120, v139)
+		v142 := math.FMA(v140, v120, v141)
+		v144 := math.FMA(v142, v120, v143)
+		v146 := math.FMA(v144, v120, v145)
+		v148 := math.FMA(v146, v120, v147)
+		v150 := math.FMA(v148, v120, v149)
+		v152 := math.FMA(v150, v120, v151)
+		v154 := math.FMA(v152, v120, v153)
+		v156 := math.FMA(v154, v120, v155)
+		v158 := math.FMA(v156, v120, v157)
+		v160 := math.FMA(v158, v120, v159)
+		v162 := math.FMA(v160, v120, v161)
+		v164 := math.FMA(v162, v120, v163)
+		v165 := float64(v120 * v164)
+		v166 := -v165
+		v167 := math.FMA(v120, v164, v166)
+		v168 := math.FMA(v120, v4, v167)
+		v169 := math.FMA(v125, v164, v168)
+		v171 := float64(v170 + v165)
+		v172 := float64(v171 - v170)
+		v173 := float64(v171 - v172)
+		v174 := float64(v170 - v173)
+		v175 := float64(v165 - v172)
+		v176 := float64(v174 + v175)
+		v178 := float64(v169 + v177)
+		v179 := float64(v176 + v178)
+		v180 := float64(v120 * v171)
+		v181 := -v180
+		v182 := math.FMA(v120, v171, v181)
+		v183 := math.FMA(v120, v179, v182)
+		v184 := math.FMA(v125, v171, v183)
+		v186 := float64(v185 + v180)
+		v187 := float64(v186 - v185)
+		v188 := float64(v186 - v187)
+		v189 := float64(v185 - v188)
+		v190 := float64(v180 - v187)
+		v191 := float64(v189 + v190)
+		v193 := float64(v184 + v192)
+		v194 := float64(v191 + v193)
+		v195 := float64(v120 * v186)
+		v196 := -v195
+		v197 := math.FMA(v120, v186, v196)
+		v198 := math.FMA(v120, v194, v197)
+		v199 := math.FMA(v125, v186, v198)
+		v201 := float64(v200 + v195)
+		v202 := float64(v201 - v200)
+		v203 := float64(v201 - v202)
+		v204 := float64(v200 - v203)
+		v205 := float64(v195 - v202)
+		v206 := float64(v204 + v205)
+		v208 := float64(v199 + v207)
+		v209 := float64(v206 + v208)
+		v210 := float64(v120 * v201)
+		v211 := -v210
+		v212 := math.FMA(v120, v201, v211)
+		v213 := math.FMA(v120, v209, v212)
+		v214 := math.FMA(v125, v201, v213)
+		v216 := float64(v215 + v210)
+		v217 := float64(v216 - v215)
+		v218 := float64(v216 - v217)
+		v219 := float64(v215 - v218)
+		v220 := float64(v210 - v217)
+		v221 := float64(v219 + v220)
+		v223 := float64(v214 + v222)
+		v224 := float64(v221 + v223)
+		v225 := float64(v100 * v216)
+		v226 := -v225
+		v227 := math.FMA(v100, v216, v226)
+		v228 := math.FMA(v100, v224, v227)
+		v229 := math.FMA(v104, v216, v228)
+		v230 := float64(v225 * v119)
+		v231 := -v230
+		v232 := math.FMA(v231, v106, v225)
+		v233 := math.FMA(v231, v111, v229)
+		v234 := float64(v232 + v233)
+		v235 := float64(v234 * v119)
+		v236 := v36 < v10
+		v237 := -v35
+		v238 := float64(v26 + v237)
+		v239 := float64(v238 - v26)
+		v240 := float64(v237 - v239)
+		v241 := float64(v35 * v56)
+		v242 := float64(v240 - v241)
+		v243 := float64(v238 + v242)
+		v245 := float64(v230 + v235)
+		v246 := math.Ldexp(v245, int(v64))
+		v247 := math.Ldexp(v230, int(v64))
+		v248 := math.Ldexp(v235, int(v64))
+		v249 := float64(v244 - v247)
+		v250 := float64(v244 - v249)
+		v251 := float64(v250 - v247)
+		v252 := float64(v251 - v248)
+		v253 := float64(v249 + v252)
+		v254 := v35 < v4
+		v255 := v246
+		if v254 {
+			v255 = v253
+		}
+		v256 := v255
+		if v236 {
+			v256 = v243
+		}
+		v258 := float64(v35 * v34)
+		v259 := v11
+		if v258 > v11 {
+			v259 = v258
+		}
+		v260 := v12
+		if v259 < v12 {
+			v260 = v259
+		}
+		v261 := float64(v260 * v13)
+		v262 := math.RoundToEven(v261)
+		v263 := -v262
+		v264 := math.FMA(v263, v14, v260)
+		v265 := math.FMA(v263, v15, v264)
+		v266 := float64(v264 - v265)
+		v267 := math.FMA(v263, v15, v266)
+		v268 := float64(v265 * v265)
+		v269 := -v268
+		v270 := math.FMA(v265, v265, v269)
+		v271 := float64(v10 * v268)
+		v272 := float64(v10 * v270)
+		v273 := float64(v265 + v271)
+		v274 := float64(v265 - v273)
+		v275 := float64(v274 + v271)
+		v276 := float64(v275 + v272)
+		v277 := math.FMA(v267, v265, v267)
+		v278 := float64(v276 + v277)
+		v279 := float64(v268 * v265)
+		v280 := math.FMA(v16, v265, v17)
+		v281 := math.FMA(v280, v265, v18)
+		v282 := math.FMA(v281, v265, v19)
+		v283 := math.FMA(v282, v265, v20)
+		v284 := math.FMA(v283, v265, v21)
+		v285 := math.FMA(v284, v265, v22)
+		v286 := math.FMA(v285, v265, v23)
+		v287 := math.FMA(v286, v265, v24)
+		v288 := math.FMA(v287, v265, v25)
+		v289 := math.FMA(v279, v288, v278)
+		v290 := float64(v26 + v273)
+		v291 := float64(v26 - v290)
+		v292 := float64(v291 + v273)
+		v293 := float64(v292 + v289)
+		v294 := float64(v27 - v262)
+		v295 := v28
+		if v294 < v28 {
+			v295 = v294
+		}
+		v296 := v262 < v29
+		v297 := math.Ldexp(v30, int(v295))
+		v298 := v4
+		if v296 {
+			v298 = v297
+		}
+		v299 := float64(v290 + v298)
+		v300 := float64(v299 - v298)
+		v301 := float64(v290 - v300)
+		v302 := float64(v301 + v293)
+		v303 := float64(v302 + v298)
+		v304 := float64(v303 - v298)
+		v305 := float64(v300 + v304)
+		v306 := math.Ldexp(v305, int(v262))
+		v307 := math.IsNaN(v258)
+		v308 := v306
+		if v307 {
+			v308 = v258
+		}
+		v309 := float64(v257 * v308)
+		v311 := float64(v1 * v310)
+		v312 := math.FMA(v1, v33, v35)
+		v313 := float64(v311 + v312)
+		v314 := float64(v309 * v313)
+		v315 := float64(v32 * v314)
+		v316 := math.FMA(v32, v256, v315)
+		v317 := v316
+		if v9 {
+			v317 = v0
+		}
+		v318 := v317
+		if v7 {
+			v318 = v1
+		}
+		v319 := v318
+		if v3 {
+			v319 = v5
+		}
+		v320 := dy[i]
+		v321 := float64(v320 * v5)
+		v322 := float64(v320 * v1)
+		v323 := -v322
+		v324 := math.FMA(v320, v1, v323)
+		v325 := float64(v320 * v31)
+		v326 := float64(v320 * v32)
+		v327 := -v326
+		v328 := math.FMA(v320, v32, v327)
+		v329 := float64(v326 * v256)
+		v330 := -v329
+		v331 := math.FMA(v326, v256, v330)
+		v332 := math.FMA(v328, v256, v331)
+		v333 := float64(v326 * v314)
+		v334 := -v333
+		v335 := math.FMA(v326, v314, v334)
+		v336 := math.FMA(v328, v314, v335)
+		v337 := float64(v329 + v333)
+		v338 := float64(v337 - v329)
+		v339 := float64(v337 - v338)
+		v340 := float64(v329 - v339)
+		v341 := float64(v333 - v338)
+		v342 := float64(v340 + v341)
+		v343 := float64(v342 + v332)
+		v344 := float64(v343 + v336)
+		v345 := v337
+		if v9 {
+			v345 = v0
+		}
+		v346 := v344
+		if v9 {
+			v346 = v0
+		}
+		v347 := v345
+		if v7 {
+			v347 = v322
+		}
+		v348 := v346
+		if v7 {
+			v348 = v324
+		}
+		v349 := v347
+		if v3 {
+			v349 = v321
+		}
+		v350 := v348
+		if v3 {
+			v350 = v4
+		}
+		v351 := float64(v349 + v350)
+		v352 := float64(v320 * v319)
+		v353 := float64(v351 - v352)
+		v354 := math.Abs(v353)
+		v355 := math.Abs(v352)
+		v357 := float64(v355 * v356)
+		v358 := v354 <= v357
+		v359 := math.Abs(v320)
+		v360 := math.Abs(v325)
+		v361 := v359
+		if v360 > v359 {
+			v361 = v360
+		}
+		v363 := float64(v354 * v362)
+		v366 := math.FMA(v361, v364, v365)
+		v367 := v363 <= v366
+		v368 := v358 || v367
+		v369 := v351 == v4
+		v370 := v368 && !v369
+		v371 := v352
+		if v370 {
+			v371 = v351
+		}
+		v372 := math.IsNaN(v1)
+		v373 := v371
+		if v372 {
+			v373 = v1
+		}
+		db[i] = v373
+	}
+}
+
+// gegluBackwardBRareGeneric is the pure-Go kernel of gegluBackwardBRare (f64
+// memory, f64 compute, 6 operations): the scalar twin of the vector program
+// the assembly kernels run. It folds each element's value into acc by max,
+// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
+// the same bits. The caller guarantees equal lengths.
+func gegluBackwardBRareGeneric(acc *[16]float64, a, b, dy []float64) {
+	b = b[:len(a)]
+	dy = dy[:len(a)]
+	v1 := math.Float64frombits(0xc042800000000000) // -37
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range a {
+		v0 := a[i]
+		v2 := v0 < v1
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
+			acc[foldK] = v5
+		}
+	}
+}
+
+func gegluBackwardBRun(db, a, b, dy []float64) {
+	// Few inputs need gegluBackwardB's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	gegluBackwardBRareImpl(&acc, a, b, dy)
+	if noneRare(&acc) {
+		gegluBackwardBUsualImpl(db, a, b, dy)
+		return
+	}
+	gegluBackwardBImpl(db, a, b, dy)
 }

@@ -18,7 +18,7 @@ func GeGLUTanh(dst, x []float64, cols int) {
 	}
 	for r := 0; r < len(dst)/cols; r++ {
 		a, b := x[2*r*cols:(2*r+1)*cols:(2*r+1)*cols], x[(2*r+1)*cols:(2*r+2)*cols:(2*r+2)*cols]
-		gegluTanhImpl(dst[r*cols:(r+1)*cols:(r+1)*cols], a, b)
+		gegluTanhRun(dst[r*cols:(r+1)*cols:(r+1)*cols], a, b)
 	}
 }
 
@@ -38,8 +38,8 @@ func GeGLUTanhBackward(dx, dy, x []float64, cols int) {
 	for r := 0; r < len(dy)/cols; r++ {
 		lo, mid, hi := 2*r*cols, (2*r+1)*cols, (2*r+2)*cols
 		a, b, g := x[lo:mid:mid], x[mid:hi:hi], dy[r*cols:(r+1)*cols:(r+1)*cols]
-		gegluTanhBackwardAImpl(dx[lo:mid:mid], a, b, g)
-		gegluTanhBackwardBImpl(dx[mid:hi:hi], a, b, g)
+		gegluTanhBackwardARun(dx[lo:mid:mid], a, b, g)
+		gegluTanhBackwardBRun(dx[mid:hi:hi], a, b, g)
 	}
 }
 
@@ -52,7 +52,7 @@ func GeGLUTanhPair(dst, a, b []float64) {
 	if partialOverlap(dst, a) || partialOverlap(dst, b) {
 		panic("actkern: GeGLUTanhPair: dst partially overlaps a or b")
 	}
-	gegluTanhImpl(dst, a, b)
+	gegluTanhRun(dst, a, b)
 }
 
 // GeGLUTanhPairBackward is the gradient of GeGLUTanhPair: da[i] =
@@ -66,6 +66,6 @@ func GeGLUTanhPairBackward(da, db, dy, a, b []float64) {
 	if overlaps(da, a) || overlaps(da, b) || overlaps(db, a) || overlaps(db, b) || overlaps(da, db) {
 		panic("actkern: GeGLUTanhPairBackward: da or db overlaps an input")
 	}
-	gegluTanhBackwardAImpl(da, a, b, dy)
-	gegluTanhBackwardBImpl(db, a, b, dy)
+	gegluTanhBackwardARun(da, a, b, dy)
+	gegluTanhBackwardBRun(db, a, b, dy)
 }

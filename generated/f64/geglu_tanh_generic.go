@@ -7,9 +7,15 @@ import "math"
 // The kernels GeGLUTanh's functions call, replaced at init by assembly where
 // the CPU has it (see ISA).
 var (
-	gegluTanhImpl          = gegluTanhGeneric
-	gegluTanhBackwardAImpl = gegluTanhBackwardAGeneric
-	gegluTanhBackwardBImpl = gegluTanhBackwardBGeneric
+	gegluTanhImpl               = gegluTanhGeneric
+	gegluTanhUsualImpl          = gegluTanhUsualGeneric
+	gegluTanhRareImpl           = gegluTanhRareGeneric
+	gegluTanhBackwardAImpl      = gegluTanhBackwardAGeneric
+	gegluTanhBackwardAUsualImpl = gegluTanhBackwardAUsualGeneric
+	gegluTanhBackwardARareImpl  = gegluTanhBackwardARareGeneric
+	gegluTanhBackwardBImpl      = gegluTanhBackwardBGeneric
+	gegluTanhBackwardBUsualImpl = gegluTanhBackwardBUsualGeneric
+	gegluTanhBackwardBRareImpl  = gegluTanhBackwardBRareGeneric
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
@@ -483,6 +489,424 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		}
 		dst[i] = v375
 	}
+}
+
+// gegluTanhUsualGeneric is the pure-Go kernel of gegluTanhUsual (f64 memory,
+// f64 compute, 273 operations): the scalar twin of the vector program the
+// assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
+// every backend gives the same bits. The caller guarantees equal lengths; dst
+// may be the same slice as an input.
+func gegluTanhUsualGeneric(dst, a, b []float64) {
+	a = a[:len(dst)]
+	b = b[:len(dst)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc03e000000000000)   // -30
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
+	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
+	v15 := math.Float64frombits(0xc085e00000000000)  // -700
+	v17 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v20 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v22 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v23 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v24 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v25 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v26 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v27 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v28 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v29 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v30 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v31 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v32 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v33 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v34 := math.Float64frombits(0x408f400000000000)  // 1000
+	v35 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v36 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v37 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v55 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
+	v61 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
+	v104 := math.Float64frombits(0xc091300000000000) // -1100
+	v251 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v259 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v261 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v262 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dst {
+		v1 := a[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v10 := float64(v1 * v1)
+		v11 := float64(v10 * v1)
+		v12 := float64(v9 * v11)
+		v13 := float64(v1 + v12)
+		v14 := float64(v8 * v13)
+		v16 := v14 < v15
+		v38 := -v14
+		v39 := math.FMA(v8, v13, v38)
+		v40 := float64(v13 - v1)
+		v41 := float64(v13 - v40)
+		v42 := float64(v1 - v41)
+		v43 := float64(v12 - v40)
+		v44 := float64(v42 + v43)
+		v45 := -v12
+		v46 := math.FMA(v9, v11, v45)
+		v47 := -v11
+		v48 := math.FMA(v10, v1, v47)
+		v49 := -v10
+		v50 := math.FMA(v1, v1, v49)
+		v51 := float64(v50 * v1)
+		v52 := float64(v48 + v51)
+		v53 := float64(v9 * v52)
+		v54 := float64(v46 + v53)
+		v56 := float64(v55 * v11)
+		v57 := float64(v54 + v56)
+		v58 := float64(v44 + v57)
+		v59 := float64(v8 * v58)
+		v60 := float64(v39 + v59)
+		v62 := float64(v61 * v13)
+		v63 := float64(v60 + v62)
+		v64 := math.Abs(v14)
+		v65 := -v64
+		v66 := v17
+		if v65 > v17 {
+			v66 = v65
+		}
+		v67 := v14 < v4
+		v68 := float64(v66 * v18)
+		v69 := math.RoundToEven(v68)
+		v70 := -v69
+		v71 := math.FMA(v70, v19, v66)
+		v72 := math.FMA(v70, v20, v71)
+		v73 := float64(v71 - v72)
+		v74 := math.FMA(v70, v20, v73)
+		v75 := float64(v72 * v72)
+		v76 := -v75
+		v77 := math.FMA(v72, v72, v76)
+		v78 := float64(v21 * v75)
+		v79 := float64(v21 * v77)
+		v80 := float64(v72 + v78)
+		v81 := float64(v72 - v80)
+		v82 := float64(v81 + v78)
+		v83 := float64(v82 + v79)
+		v84 := math.FMA(v74, v72, v74)
+		v85 := float64(v83 + v84)
+		v86 := float64(v75 * v72)
+		v87 := math.FMA(v22, v72, v23)
+		v88 := math.FMA(v87, v72, v24)
+		v89 := math.FMA(v88, v72, v25)
+		v90 := math.FMA(v89, v72, v26)
+		v91 := math.FMA(v90, v72, v27)
+		v92 := math.FMA(v91, v72, v28)
+		v93 := math.FMA(v92, v72, v29)
+		v94 := math.FMA(v93, v72, v30)
+		v95 := math.FMA(v94, v72, v31)
+		v96 := math.FMA(v86, v95, v85)
+		v97 := float64(v32 + v80)
+		v98 := float64(v32 - v97)
+		v99 := float64(v98 + v80)
+		v100 := float64(v99 + v96)
+		v101 := float64(v97 + v100)
+		v102 := float64(v97 - v101)
+		v103 := float64(v102 + v100)
+		v105 := v104
+		if v69 > v104 {
+			v105 = v69
+		}
+		v106 := ldexpMid(v32, v105)
+		v107 := float64(v101 * v106)
+		v108 := float64(v103 * v106)
+		v109 := float64(v32 + v107)
+		v110 := float64(v32 - v109)
+		v111 := float64(v110 + v107)
+		v112 := float64(v111 + v108)
+		v113 := v32
+		if v67 {
+			v113 = v101
+		}
+		v114 := v4
+		if v67 {
+			v114 = v103
+		}
+		v115 := float64(v32 / v109)
+		v116 := float64(v113 * v115)
+		v117 := -v116
+		v118 := math.FMA(v117, v109, v113)
+		v119 := math.FMA(v117, v112, v118)
+		v120 := float64(v119 + v114)
+		v121 := float64(v120 * v115)
+		v122 := v4
+		if v67 {
+			v122 = v69
+		}
+		v123 := float64(v33 - v122)
+		v124 := v34
+		if v123 < v34 {
+			v124 = v123
+		}
+		v125 := v122 < v35
+		v126 := math.Ldexp(v36, int(v124))
+		v127 := v4
+		if v125 {
+			v127 = v126
+		}
+		v128 := float64(v116 + v127)
+		v129 := float64(v128 - v127)
+		v130 := float64(v116 - v129)
+		v131 := float64(v130 + v121)
+		v132 := float64(v131 + v127)
+		v133 := float64(v132 - v127)
+		v134 := float64(v129 + v133)
+		v135 := math.Ldexp(v134, int(v122))
+		v136 := math.IsNaN(v14)
+		v137 := v135
+		if v136 {
+			v137 = v14
+		}
+		v138 := math.Abs(v38)
+		v139 := -v138
+		v140 := v17
+		if v139 > v17 {
+			v140 = v139
+		}
+		v141 := v38 < v4
+		v142 := float64(v140 * v18)
+		v143 := math.RoundToEven(v142)
+		v144 := -v143
+		v145 := math.FMA(v144, v19, v140)
+		v146 := math.FMA(v144, v20, v145)
+		v147 := float64(v145 - v146)
+		v148 := math.FMA(v144, v20, v147)
+		v149 := float64(v146 * v146)
+		v150 := -v149
+		v151 := math.FMA(v146, v146, v150)
+		v152 := float64(v21 * v149)
+		v153 := float64(v21 * v151)
+		v154 := float64(v146 + v152)
+		v155 := float64(v146 - v154)
+		v156 := float64(v155 + v152)
+		v157 := float64(v156 + v153)
+		v158 := math.FMA(v148, v146, v148)
+		v159 := float64(v157 + v158)
+		v160 := float64(v149 * v146)
+		v161 := math.FMA(v22, v146, v23)
+		v162 := math.FMA(v161, v146, v24)
+		v163 := math.FMA(v162, v146, v25)
+		v164 := math.FMA(v163, v146, v26)
+		v165 := math.FMA(v164, v146, v27)
+		v166 := math.FMA(v165, v146, v28)
+		v167 := math.FMA(v166, v146, v29)
+		v168 := math.FMA(v167, v146, v30)
+		v169 := math.FMA(v168, v146, v31)
+		v170 := math.FMA(v160, v169, v159)
+		v171 := float64(v32 + v154)
+		v172 := float64(v32 - v171)
+		v173 := float64(v172 + v154)
+		v174 := float64(v173 + v170)
+		v175 := float64(v171 + v174)
+		v176 := float64(v171 - v175)
+		v177 := float64(v176 + v174)
+		v178 := v104
+		if v143 > v104 {
+			v178 = v143
+		}
+		v179 := ldexpMid(v32, v178)
+		v180 := float64(v175 * v179)
+		v181 := float64(v177 * v179)
+		v182 := float64(v32 + v180)
+		v183 := float64(v32 - v182)
+		v184 := float64(v183 + v180)
+		v185 := float64(v184 + v181)
+		v186 := v32
+		if v141 {
+			v186 = v175
+		}
+		v187 := v4
+		if v141 {
+			v187 = v177
+		}
+		v188 := float64(v32 / v182)
+		v189 := float64(v186 * v188)
+		v190 := -v189
+		v191 := math.FMA(v190, v182, v186)
+		v192 := math.FMA(v190, v185, v191)
+		v193 := float64(v192 + v187)
+		v194 := float64(v193 * v188)
+		v195 := v4
+		if v141 {
+			v195 = v143
+		}
+		v196 := float64(v33 - v195)
+		v197 := v34
+		if v196 < v34 {
+			v197 = v196
+		}
+		v198 := v195 < v35
+		v199 := math.Ldexp(v36, int(v197))
+		v200 := v4
+		if v198 {
+			v200 = v199
+		}
+		v201 := float64(v189 + v200)
+		v202 := float64(v201 - v200)
+		v203 := float64(v189 - v202)
+		v204 := float64(v203 + v194)
+		v205 := float64(v204 + v200)
+		v206 := float64(v205 - v200)
+		v207 := float64(v202 + v206)
+		v208 := math.Ldexp(v207, int(v195))
+		v209 := math.IsNaN(v38)
+		v210 := v208
+		if v209 {
+			v210 = v38
+		}
+		v211 := float64(v63 * v210)
+		v212 := float64(v137 * v211)
+		v213 := float64(v137 + v212)
+		v214 := float64(v1 * v213)
+		v215 := v214
+		if v16 {
+			v215 = v0
+		}
+		v216 := v215
+		if v7 {
+			v216 = v1
+		}
+		v217 := v216
+		if v3 {
+			v217 = v5
+		}
+		v218 := b[i]
+		v219 := float64(v218 * v5)
+		v220 := float64(v218 * v1)
+		v221 := -v220
+		v222 := math.FMA(v218, v1, v221)
+		v223 := float64(v218 * v37)
+		v224 := float64(v220 * v137)
+		v225 := -v224
+		v226 := math.FMA(v220, v137, v225)
+		v227 := math.FMA(v222, v137, v226)
+		v228 := float64(v220 * v212)
+		v229 := -v228
+		v230 := math.FMA(v220, v212, v229)
+		v231 := math.FMA(v222, v212, v230)
+		v232 := float64(v224 + v228)
+		v233 := float64(v232 - v224)
+		v234 := float64(v232 - v233)
+		v235 := float64(v224 - v234)
+		v236 := float64(v228 - v233)
+		v237 := float64(v235 + v236)
+		v238 := float64(v237 + v227)
+		v239 := float64(v238 + v231)
+		v240 := v232
+		if v16 {
+			v240 = v0
+		}
+		v241 := v239
+		if v16 {
+			v241 = v0
+		}
+		v242 := v240
+		if v7 {
+			v242 = v220
+		}
+		v243 := v241
+		if v7 {
+			v243 = v222
+		}
+		v244 := v242
+		if v3 {
+			v244 = v219
+		}
+		v245 := v243
+		if v3 {
+			v245 = v4
+		}
+		v246 := float64(v244 + v245)
+		v247 := float64(v218 * v217)
+		v248 := float64(v246 - v247)
+		v249 := math.Abs(v248)
+		v250 := math.Abs(v247)
+		v252 := float64(v250 * v251)
+		v253 := v249 <= v252
+		v254 := math.Abs(v218)
+		v255 := math.Abs(v223)
+		v256 := v254
+		if v255 > v254 {
+			v256 = v255
+		}
+		v257 := math.Abs(v220)
+		v258 := v256
+		if v257 > v256 {
+			v258 = v257
+		}
+		v260 := float64(v249 * v259)
+		v263 := math.FMA(v258, v261, v262)
+		v264 := v260 <= v263
+		v265 := v253 || v264
+		v266 := v246 == v4
+		v267 := v265 && !v266
+		v268 := v247
+		if v267 {
+			v268 = v246
+		}
+		v269 := math.IsNaN(v218)
+		v270 := v268
+		if v269 {
+			v270 = v218
+		}
+		v271 := math.IsNaN(v1)
+		v272 := v270
+		if v271 {
+			v272 = v1
+		}
+		dst[i] = v272
+	}
+}
+
+// gegluTanhRareGeneric is the pure-Go kernel of gegluTanhRare (f64 memory, f64
+// compute, 13 operations): the scalar twin of the vector program the assembly
+// kernels run. It folds each element's value into acc by max, element i into
+// lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same bits.
+// The caller guarantees equal lengths.
+func gegluTanhRareGeneric(acc *[16]float64, a, b []float64) {
+	b = b[:len(a)]
+	v1 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
+	v2 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
+	v8 := math.Float64frombits(0xc085e00000000000)  // -700
+	v10 := math.Float64frombits(0x3ff0000000000000) // 1
+	v11 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range a {
+		v0 := a[i]
+		v3 := float64(v0 * v0)
+		v4 := float64(v3 * v0)
+		v5 := float64(v2 * v4)
+		v6 := float64(v0 + v5)
+		v7 := float64(v1 * v6)
+		v9 := v7 < v8
+		v12 := v11
+		if v9 {
+			v12 = v10
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v12 > foldS || v12 != v12) {
+			acc[foldK] = v12
+		}
+	}
+}
+
+func gegluTanhRun(dst, a, b []float64) {
+	// Few inputs need gegluTanh's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	gegluTanhRareImpl(&acc, a, b)
+	if noneRare(&acc) {
+		gegluTanhUsualImpl(dst, a, b)
+		return
+	}
+	gegluTanhImpl(dst, a, b)
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
@@ -1665,6 +2089,983 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	}
 }
 
+// gegluTanhBackwardAUsualGeneric is the pure-Go kernel of
+// gegluTanhBackwardAUsual (f64 memory, f64 compute, 695 operations): the
+// scalar twin of the vector program the assembly kernels run, with exactly the
+// semantics of vprog.Program.Eval, so every backend gives the same bits. The
+// caller guarantees equal lengths; da may be the same slice as an input.
+func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
+	a = a[:len(da)]
+	b = b[:len(da)]
+	dy = dy[:len(da)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc03e000000000000)   // -30
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v9 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
+	v10 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
+	v16 := math.Float64frombits(0xc091300000000000)  // -1100
+	v18 := math.Float64frombits(0x4000000000000000)  // 2
+	v19 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v20 := math.Float64frombits(0x4086300000000000)  // 710
+	v21 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v23 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v24 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v25 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v26 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v27 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v28 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v29 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v30 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v31 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v32 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v33 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v34 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v35 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v36 := math.Float64frombits(0x408f400000000000)  // 1000
+	v37 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v38 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v42 := math.Float64frombits(0x4086280000000000)  // 709
+	v65 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
+	v74 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
+	v83 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v84 := math.Float64frombits(0xc085e00000000000)  // -700
+	v86 := math.Float64frombits(0xbff0000000000000)  // -1
+	v88 := math.Float64frombits(0xbfe199999999999a)  // -0.55
+	v331 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v333 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v336 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v339 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v344 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v348 := math.Float64frombits(0xc044000000000000) // -40
+	v560 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v569 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v571 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v572 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v684 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	for i := range da {
+		v1 := a[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v11 := float64(v1 * v1)
+		v12 := float64(v11 * v1)
+		v13 := float64(v10 * v12)
+		v14 := float64(v1 + v13)
+		v15 := float64(v9 * v14)
+		v17 := v15 < v16
+		v39 := float64(v18 * v13)
+		v40 := float64(v14 + v39)
+		v41 := float64(v9 * v40)
+		v43 := -v41
+		v44 := math.FMA(v9, v40, v43)
+		v45 := float64(v40 - v14)
+		v46 := float64(v40 - v45)
+		v47 := float64(v14 - v46)
+		v48 := float64(v39 - v45)
+		v49 := float64(v47 + v48)
+		v50 := float64(v14 - v1)
+		v51 := float64(v14 - v50)
+		v52 := float64(v1 - v51)
+		v53 := float64(v13 - v50)
+		v54 := float64(v52 + v53)
+		v55 := -v13
+		v56 := math.FMA(v10, v12, v55)
+		v57 := -v12
+		v58 := math.FMA(v11, v1, v57)
+		v59 := -v11
+		v60 := math.FMA(v1, v1, v59)
+		v61 := float64(v60 * v1)
+		v62 := float64(v58 + v61)
+		v63 := float64(v10 * v62)
+		v64 := float64(v56 + v63)
+		v66 := float64(v65 * v12)
+		v67 := float64(v64 + v66)
+		v68 := float64(v54 + v67)
+		v69 := float64(v49 + v68)
+		v70 := float64(v18 * v67)
+		v71 := float64(v69 + v70)
+		v72 := float64(v9 * v71)
+		v73 := float64(v44 + v72)
+		v75 := float64(v74 * v40)
+		v76 := float64(v73 + v75)
+		v77 := -v15
+		v78 := math.FMA(v9, v14, v77)
+		v79 := float64(v9 * v68)
+		v80 := float64(v78 + v79)
+		v81 := float64(v74 * v14)
+		v82 := float64(v80 + v81)
+		v85 := v15 < v84
+		v87 := v1 < v86
+		v89 := v88 < v1
+		v90 := v87 || v89
+		v91 := math.Abs(v15)
+		v92 := -v91
+		v93 := v19
+		if v92 > v19 {
+			v93 = v92
+		}
+		v94 := v15 < v4
+		v95 := float64(v93 * v21)
+		v96 := math.RoundToEven(v95)
+		v97 := -v96
+		v98 := math.FMA(v97, v22, v93)
+		v99 := math.FMA(v97, v23, v98)
+		v100 := float64(v98 - v99)
+		v101 := math.FMA(v97, v23, v100)
+		v102 := float64(v99 * v99)
+		v103 := -v102
+		v104 := math.FMA(v99, v99, v103)
+		v105 := float64(v24 * v102)
+		v106 := float64(v24 * v104)
+		v107 := float64(v99 + v105)
+		v108 := float64(v99 - v107)
+		v109 := float64(v108 + v105)
+		v110 := float64(v109 + v106)
+		v111 := math.FMA(v101, v99, v101)
+		v112 := float64(v110 + v111)
+		v113 := float64(v102 * v99)
+		v114 := math.FMA(v25, v99, v26)
+		v115 := math.FMA(v114, v99, v27)
+		v116 := math.FMA(v115, v99, v28)
+		v117 := math.FMA(v116, v99, v29)
+		v118 := math.FMA(v117, v99, v30)
+		v119 := math.FMA(v118, v99, v31)
+		v120 := math.FMA(v119, v99, v32)
+		v121 := math.FMA(v120, v99, v33)
+		v122 := math.FMA(v121, v99, v34)
+		v123 := math.FMA(v113, v122, v112)
+		v124 := float64(v8 + v107)
+		v125 := float64(v8 - v124)
+		v126 := float64(v125 + v107)
+		v127 := float64(v126 + v123)
+		v128 := float64(v124 + v127)
+		v129 := float64(v124 - v128)
+		v130 := float64(v129 + v127)
+		v131 := v16
+		if v96 > v16 {
+			v131 = v96
+		}
+		v132 := ldexpMid(v8, v131)
+		v133 := float64(v128 * v132)
+		v134 := float64(v130 * v132)
+		v135 := float64(v8 + v133)
+		v136 := float64(v8 - v135)
+		v137 := float64(v136 + v133)
+		v138 := float64(v137 + v134)
+		v139 := v8
+		if v94 {
+			v139 = v128
+		}
+		v140 := v4
+		if v94 {
+			v140 = v130
+		}
+		v141 := float64(v8 / v135)
+		v142 := float64(v139 * v141)
+		v143 := -v142
+		v144 := math.FMA(v143, v135, v139)
+		v145 := math.FMA(v143, v138, v144)
+		v146 := float64(v145 + v140)
+		v147 := v19 <= v92
+		v148 := float64(v146 * v141)
+		v149 := v4
+		if v94 {
+			v149 = v96
+		}
+		v150 := float64(v35 - v149)
+		v151 := v36
+		if v150 < v36 {
+			v151 = v150
+		}
+		v152 := v149 < v37
+		v153 := math.Ldexp(v38, int(v151))
+		v154 := v4
+		if v152 {
+			v154 = v153
+		}
+		v155 := float64(v142 + v154)
+		v156 := float64(v155 - v154)
+		v157 := float64(v142 - v156)
+		v158 := float64(v157 + v148)
+		v159 := float64(v158 + v154)
+		v160 := float64(v159 - v154)
+		v161 := float64(v156 + v160)
+		v162 := math.Ldexp(v161, int(v149))
+		v163 := math.IsNaN(v15)
+		v164 := v162
+		if v163 {
+			v164 = v15
+		}
+		v165 := math.Abs(v77)
+		v166 := -v165
+		v167 := v19
+		if v166 > v19 {
+			v167 = v166
+		}
+		v168 := v77 < v4
+		v169 := float64(v167 * v21)
+		v170 := math.RoundToEven(v169)
+		v171 := -v170
+		v172 := math.FMA(v171, v22, v167)
+		v173 := math.FMA(v171, v23, v172)
+		v174 := float64(v172 - v173)
+		v175 := math.FMA(v171, v23, v174)
+		v176 := float64(v173 * v173)
+		v177 := -v176
+		v178 := math.FMA(v173, v173, v177)
+		v179 := float64(v24 * v176)
+		v180 := float64(v24 * v178)
+		v181 := float64(v173 + v179)
+		v182 := float64(v173 - v181)
+		v183 := float64(v182 + v179)
+		v184 := float64(v183 + v180)
+		v185 := math.FMA(v175, v173, v175)
+		v186 := float64(v184 + v185)
+		v187 := float64(v176 * v173)
+		v188 := math.FMA(v25, v173, v26)
+		v189 := math.FMA(v188, v173, v27)
+		v190 := math.FMA(v189, v173, v28)
+		v191 := math.FMA(v190, v173, v29)
+		v192 := math.FMA(v191, v173, v30)
+		v193 := math.FMA(v192, v173, v31)
+		v194 := math.FMA(v193, v173, v32)
+		v195 := math.FMA(v194, v173, v33)
+		v196 := math.FMA(v195, v173, v34)
+		v197 := math.FMA(v187, v196, v186)
+		v198 := float64(v8 + v181)
+		v199 := float64(v8 - v198)
+		v200 := float64(v199 + v181)
+		v201 := float64(v200 + v197)
+		v202 := float64(v198 + v201)
+		v203 := float64(v198 - v202)
+		v204 := float64(v203 + v201)
+		v205 := v16
+		if v170 > v16 {
+			v205 = v170
+		}
+		v206 := ldexpMid(v8, v205)
+		v207 := float64(v202 * v206)
+		v208 := float64(v204 * v206)
+		v209 := float64(v8 + v207)
+		v210 := float64(v8 - v209)
+		v211 := float64(v210 + v207)
+		v212 := float64(v211 + v208)
+		v213 := v8
+		if v168 {
+			v213 = v202
+		}
+		v214 := v4
+		if v168 {
+			v214 = v204
+		}
+		v215 := float64(v8 / v209)
+		v216 := float64(v213 * v215)
+		v217 := -v216
+		v218 := math.FMA(v217, v209, v213)
+		v219 := math.FMA(v217, v212, v218)
+		v220 := float64(v219 + v214)
+		v221 := float64(v220 * v215)
+		v222 := v4
+		if v168 {
+			v222 = v170
+		}
+		v223 := float64(v35 - v222)
+		v224 := v36
+		if v223 < v36 {
+			v224 = v223
+		}
+		v225 := v222 < v37
+		v226 := math.Ldexp(v38, int(v224))
+		v227 := v4
+		if v225 {
+			v227 = v226
+		}
+		v228 := float64(v216 + v227)
+		v229 := float64(v228 - v227)
+		v230 := float64(v216 - v229)
+		v231 := float64(v230 + v221)
+		v232 := float64(v231 + v227)
+		v233 := float64(v232 - v227)
+		v234 := float64(v229 + v233)
+		v235 := math.Ldexp(v234, int(v222))
+		v236 := math.IsNaN(v77)
+		v237 := v235
+		if v236 {
+			v237 = v77
+		}
+		v238 := float64(v237 * v41)
+		v239 := float64(v8 + v238)
+		v240 := float64(v239 - v238)
+		v241 := float64(v239 - v240)
+		v242 := float64(v238 - v241)
+		v243 := float64(v8 - v240)
+		v244 := float64(v242 + v243)
+		v245 := -v238
+		v246 := math.FMA(v237, v41, v245)
+		v247 := float64(v237 * v76)
+		v248 := float64(v246 + v247)
+		v249 := -v237
+		v250 := v19
+		if v15 > v19 {
+			v250 = v15
+		}
+		v251 := v20
+		if v250 < v20 {
+			v251 = v250
+		}
+		v252 := float64(v251 * v21)
+		v253 := math.RoundToEven(v252)
+		v254 := -v253
+		v255 := math.FMA(v254, v22, v251)
+		v256 := math.FMA(v254, v23, v255)
+		v257 := float64(v255 - v256)
+		v258 := math.FMA(v254, v23, v257)
+		v259 := float64(v256 * v256)
+		v260 := -v259
+		v261 := math.FMA(v256, v256, v260)
+		v262 := float64(v24 * v259)
+		v263 := float64(v24 * v261)
+		v264 := float64(v256 + v262)
+		v265 := float64(v256 - v264)
+		v266 := float64(v265 + v262)
+		v267 := float64(v266 + v263)
+		v268 := math.FMA(v258, v256, v258)
+		v269 := float64(v267 + v268)
+		v270 := float64(v259 * v256)
+		v271 := math.FMA(v25, v256, v26)
+		v272 := math.FMA(v271, v256, v27)
+		v273 := math.FMA(v272, v256, v28)
+		v274 := math.FMA(v273, v256, v29)
+		v275 := math.FMA(v274, v256, v30)
+		v276 := math.FMA(v275, v256, v31)
+		v277 := math.FMA(v276, v256, v32)
+		v278 := math.FMA(v277, v256, v33)
+		v279 := math.FMA(v278, v256, v34)
+		v280 := math.FMA(v270, v279, v269)
+		v281 := float64(v8 + v264)
+		v282 := float64(v8 - v281)
+		v283 := float64(v282 + v264)
+		v284 := float64(v283 + v280)
+		v285 := float64(v35 - v253)
+		v286 := v36
+		if v285 < v36 {
+			v286 = v285
+		}
+		v287 := v253 < v37
+		v288 := math.Ldexp(v38, int(v286))
+		v289 := v4
+		if v287 {
+			v289 = v288
+		}
+		v290 := float64(v281 + v289)
+		v291 := float64(v290 - v289)
+		v292 := float64(v281 - v291)
+		v293 := float64(v292 + v284)
+		v294 := float64(v293 + v289)
+		v295 := float64(v294 - v289)
+		v296 := float64(v291 + v295)
+		v297 := math.Ldexp(v296, int(v253))
+		v298 := v297
+		if v163 {
+			v298 = v15
+		}
+		v299 := float64(v8 + v298)
+		v300 := math.FMA(v249, v299, v8)
+		v301 := float64(v299 - v8)
+		v302 := float64(v299 - v301)
+		v303 := float64(v8 - v302)
+		v304 := float64(v298 - v301)
+		v305 := float64(v303 + v304)
+		v306 := float64(v281 + v284)
+		v307 := float64(v281 - v306)
+		v308 := float64(v307 + v284)
+		v309 := v37 <= v253
+		v310 := v42 < v15
+		v311 := v309 && !v310
+		v312 := math.Ldexp(v308, int(v253))
+		v313 := v4
+		if v311 {
+			v313 = v312
+		}
+		v314 := v313
+		if v163 {
+			v314 = v15
+		}
+		v315 := float64(v305 + v314)
+		v316 := float64(v237 * v315)
+		v317 := float64(v300 - v316)
+		v318 := float64(v317 / v299)
+		v319 := float64(v82 * v164)
+		v320 := float64(v237 * v319)
+		v321 := float64(v318 - v320)
+		v322 := float64(v41 * v321)
+		v323 := float64(v248 + v322)
+		v324 := float64(v244 + v323)
+		v325 := float64(v82 * v237)
+		v326 := float64(v239 * v325)
+		v327 := float64(v324 + v326)
+		v328 := float64(v164 * v327)
+		v329 := math.FMA(v164, v239, v328)
+		v330 := float64(v164 * v237)
+		v332 := float64(v1 - v331)
+		v334 := float64(v332 - v333)
+		v335 := float64(v9 * v334)
+		v337 := float64(v1 * v331)
+		v338 := float64(v11 + v337)
+		v340 := float64(v338 + v339)
+		v341 := float64(v336 * v340)
+		v342 := float64(v335 * v341)
+		v343 := float64(v335 + v342)
+		v345 := float64(v10 * v340)
+		v346 := float64(v335 * v345)
+		v347 := float64(v335 + v346)
+		v349 := v348
+		if v347 > v348 {
+			v349 = v347
+		}
+		v350 := v20
+		if v349 < v20 {
+			v350 = v349
+		}
+		v351 := float64(v350 * v21)
+		v352 := math.RoundToEven(v351)
+		v353 := -v352
+		v354 := math.FMA(v353, v22, v350)
+		v355 := math.FMA(v353, v23, v354)
+		v356 := float64(v354 - v355)
+		v357 := math.FMA(v353, v23, v356)
+		v358 := float64(v355 * v355)
+		v359 := -v358
+		v360 := math.FMA(v355, v355, v359)
+		v361 := float64(v24 * v358)
+		v362 := float64(v24 * v360)
+		v363 := float64(v355 + v361)
+		v364 := float64(v355 - v363)
+		v365 := float64(v364 + v361)
+		v366 := float64(v365 + v362)
+		v367 := math.FMA(v357, v355, v357)
+		v368 := float64(v366 + v367)
+		v369 := float64(v358 * v355)
+		v370 := math.FMA(v25, v355, v26)
+		v371 := math.FMA(v370, v355, v27)
+		v372 := math.FMA(v371, v355, v28)
+		v373 := math.FMA(v372, v355, v29)
+		v374 := math.FMA(v373, v355, v30)
+		v375 := math.FMA(v374, v355, v31)
+		v376 := math.FMA(v375, v355, v32)
+		v377 := math.FMA(v376, v355, v33)
+		v378 := math.FMA(v377, v355, v34)
+		v379 := math.FMA(v369, v378, v368)
+		v380 := ldexpMid(v86, v353)
+		v381 := float64(v8 + v380)
+		v382 := float64(v381 - v8)
+		v383 := float64(v381 - v382)
+		v384 := float64(v8 - v383)
+		v385 := float64(v380 - v382)
+		v386 := float64(v384 + v385)
+		v387 := float64(v379 + v386)
+		v388 := float64(v381 + v363)
+		v389 := float64(v381 - v388)
+		v390 := float64(v389 + v363)
+		v391 := float64(v390 + v387)
+		v392 := float64(v388 + v391)
+		v393 := ldexpMid(v392, v352)
+		v394 := math.Copysign(v393, v347)
+		v395 := math.IsNaN(v347)
+		v396 := v394
+		if v395 {
+			v396 = v347
+		}
+		v397 := float64(v344 * v396)
+		v398 := float64(v343 + v397)
+		v399 := float64(v343 - v398)
+		v400 := float64(v399 + v397)
+		v401 := float64(v335 - v343)
+		v402 := float64(v401 + v342)
+		v403 := -v342
+		v404 := math.FMA(v335, v341, v403)
+		v405 := -v335
+		v406 := math.FMA(v9, v334, v405)
+		v407 := float64(v332 - v334)
+		v408 := float64(v407 - v333)
+		v409 := float64(v9 * v408)
+		v410 := float64(v406 + v409)
+		v411 := float64(v74 * v334)
+		v412 := float64(v410 + v411)
+		v413 := float64(v8 + v341)
+		v414 := float64(v412 * v413)
+		v415 := float64(v404 + v414)
+		v416 := float64(v402 + v415)
+		v417 := -v397
+		v418 := math.FMA(v344, v396, v417)
+		v419 := float64(v8 + v396)
+		v420 := float64(v344 * v419)
+		v421 := float64(v335 - v347)
+		v422 := float64(v421 + v346)
+		v423 := -v346
+		v424 := math.FMA(v335, v345, v423)
+		v425 := float64(v8 + v345)
+		v426 := float64(v412 * v425)
+		v427 := float64(v424 + v426)
+		v428 := float64(v422 + v427)
+		v429 := float64(v420 * v428)
+		v430 := float64(v418 + v429)
+		v431 := float64(v416 + v430)
+		v432 := float64(v400 + v431)
+		v433 := float64(v330 * v432)
+		v434 := -v330
+		v435 := math.FMA(v164, v237, v434)
+		v436 := -v164
+		v437 := math.FMA(v436, v299, v298)
+		v438 := float64(v437 + v314)
+		v439 := float64(v164 * v315)
+		v440 := float64(v438 - v439)
+		v441 := float64(v440 / v299)
+		v442 := float64(v164 * v325)
+		v443 := float64(v441 + v442)
+		v444 := float64(v237 * v443)
+		v445 := float64(v435 + v444)
+		v446 := float64(v164 * v321)
+		v447 := float64(v445 + v446)
+		v448 := float64(v447 * v398)
+		v449 := float64(v433 + v448)
+		v450 := math.FMA(v330, v398, v449)
+		v451 := v450
+		if v90 {
+			v451 = v329
+		}
+		v452 := v451
+		if v85 {
+			v452 = v0
+		}
+		v453 := v452
+		if v17 {
+			v453 = v0
+		}
+		v454 := v453
+		if v7 {
+			v454 = v8
+		}
+		v455 := v454
+		if v3 {
+			v455 = v5
+		}
+		v456 := b[i]
+		v457 := dy[i]
+		v458 := float64(v456 * v457)
+		v459 := -v458
+		v460 := math.FMA(v456, v457, v459)
+		v461 := float64(v458 * v5)
+		v462 := -v461
+		v463 := math.FMA(v458, v5, v462)
+		v464 := math.FMA(v460, v5, v463)
+		v465 := float64(v458 * v8)
+		v466 := -v465
+		v467 := math.FMA(v458, v8, v466)
+		v468 := math.FMA(v460, v8, v467)
+		v469 := float64(v458 * v83)
+		v470 := float64(v469 * v83)
+		v471 := float64(v458 * v15)
+		v472 := -v471
+		v473 := math.FMA(v458, v15, v472)
+		v474 := math.FMA(v460, v15, v473)
+		v475 := v4
+		if v147 {
+			v475 = v142
+		}
+		v476 := float64(v458 * v475)
+		v477 := -v476
+		v478 := math.FMA(v458, v475, v477)
+		v479 := math.FMA(v460, v475, v478)
+		v480 := v4
+		if v147 {
+			v480 = v148
+		}
+		v481 := float64(v458 * v480)
+		v482 := float64(v479 + v481)
+		v483 := float64(v476 + v482)
+		v484 := math.Ldexp(v483, int(v149))
+		v485 := float64(v458 * v162)
+		v486 := -v485
+		v487 := math.FMA(v458, v162, v486)
+		v488 := math.FMA(v460, v162, v487)
+		v489 := v485
+		if v152 {
+			v489 = v484
+		}
+		v490 := v488
+		if v152 {
+			v490 = v4
+		}
+		v491 := v489
+		if v163 {
+			v491 = v471
+		}
+		v492 := v490
+		if v163 {
+			v492 = v474
+		}
+		v493 := float64(v491 * v239)
+		v494 := -v493
+		v495 := math.FMA(v491, v239, v494)
+		v496 := math.FMA(v492, v239, v495)
+		v497 := float64(v458 * v164)
+		v498 := -v497
+		v499 := math.FMA(v458, v164, v498)
+		v500 := math.FMA(v460, v164, v499)
+		v501 := float64(v497 * v327)
+		v502 := -v501
+		v503 := math.FMA(v497, v327, v502)
+		v504 := math.FMA(v500, v327, v503)
+		v505 := float64(v493 + v501)
+		v506 := float64(v505 - v493)
+		v507 := float64(v505 - v506)
+		v508 := float64(v493 - v507)
+		v509 := float64(v501 - v506)
+		v510 := float64(v508 + v509)
+		v511 := float64(v510 + v496)
+		v512 := float64(v511 + v504)
+		v513 := float64(v458 * v330)
+		v514 := -v513
+		v515 := math.FMA(v458, v330, v514)
+		v516 := math.FMA(v460, v330, v515)
+		v517 := float64(v513 * v398)
+		v518 := -v517
+		v519 := math.FMA(v513, v398, v518)
+		v520 := math.FMA(v516, v398, v519)
+		v521 := float64(v458 * v433)
+		v522 := -v521
+		v523 := math.FMA(v458, v433, v522)
+		v524 := math.FMA(v460, v433, v523)
+		v525 := float64(v458 * v448)
+		v526 := -v525
+		v527 := math.FMA(v458, v448, v526)
+		v528 := math.FMA(v460, v448, v527)
+		v529 := float64(v521 + v525)
+		v530 := float64(v529 - v521)
+		v531 := float64(v529 - v530)
+		v532 := float64(v521 - v531)
+		v533 := float64(v525 - v530)
+		v534 := float64(v532 + v533)
+		v535 := float64(v534 + v524)
+		v536 := float64(v535 + v528)
+		v537 := float64(v517 + v529)
+		v538 := float64(v537 - v517)
+		v539 := float64(v537 - v538)
+		v540 := float64(v517 - v539)
+		v541 := float64(v529 - v538)
+		v542 := float64(v540 + v541)
+		v543 := float64(v542 + v520)
+		v544 := float64(v543 + v536)
+		v545 := v537
+		if v90 {
+			v545 = v505
+		}
+		v546 := v544
+		if v90 {
+			v546 = v512
+		}
+		v547 := v545
+		if v85 {
+			v547 = v0
+		}
+		v548 := v546
+		if v85 {
+			v548 = v0
+		}
+		v549 := v547
+		if v17 {
+			v549 = v0
+		}
+		v550 := v548
+		if v17 {
+			v550 = v0
+		}
+		v551 := v549
+		if v7 {
+			v551 = v465
+		}
+		v552 := v550
+		if v7 {
+			v552 = v468
+		}
+		v553 := v551
+		if v3 {
+			v553 = v461
+		}
+		v554 := v552
+		if v3 {
+			v554 = v464
+		}
+		v555 := float64(v553 + v554)
+		v556 := float64(v458 * v455)
+		v557 := float64(v555 - v556)
+		v558 := math.Abs(v557)
+		v559 := math.Abs(v556)
+		v561 := float64(v559 * v560)
+		v562 := v558 <= v561
+		v563 := math.Abs(v458)
+		v564 := math.Abs(v469)
+		v565 := v563
+		if v564 > v563 {
+			v565 = v564
+		}
+		v566 := math.Abs(v470)
+		v567 := v565
+		if v566 > v565 {
+			v567 = v566
+		}
+		v568 := v567
+		if v564 > v567 {
+			v568 = v564
+		}
+		v570 := float64(v558 * v569)
+		v573 := math.FMA(v568, v571, v572)
+		v574 := v570 <= v573
+		v575 := v562 || v574
+		v576 := v555 == v4
+		v577 := v575 && !v576
+		v578 := v556
+		if v577 {
+			v578 = v555
+		}
+		v579 := math.Abs(v457)
+		v580 := math.Abs(v456)
+		v581 := v579 < v580
+		v582 := v457
+		if v581 {
+			v582 = v456
+		}
+		v583 := v456
+		if v581 {
+			v583 = v457
+		}
+		v584 := float64(v582 * v5)
+		v585 := float64(v582 * v8)
+		v586 := float64(v582 * v83)
+		v587 := float64(v586 * v83)
+		v588 := float64(v582 * v15)
+		v589 := -v588
+		v590 := math.FMA(v582, v15, v589)
+		v591 := float64(v582 * v475)
+		v592 := -v591
+		v593 := math.FMA(v582, v475, v592)
+		v594 := float64(v582 * v480)
+		v595 := float64(v593 + v594)
+		v596 := float64(v591 + v595)
+		v597 := math.Ldexp(v596, int(v149))
+		v598 := float64(v582 * v162)
+		v599 := -v598
+		v600 := math.FMA(v582, v162, v599)
+		v601 := v598
+		if v152 {
+			v601 = v597
+		}
+		v602 := v600
+		if v152 {
+			v602 = v4
+		}
+		v603 := v601
+		if v163 {
+			v603 = v588
+		}
+		v604 := v602
+		if v163 {
+			v604 = v590
+		}
+		v605 := float64(v603 * v239)
+		v606 := -v605
+		v607 := math.FMA(v603, v239, v606)
+		v608 := math.FMA(v604, v239, v607)
+		v609 := float64(v582 * v164)
+		v610 := -v609
+		v611 := math.FMA(v582, v164, v610)
+		v612 := float64(v609 * v327)
+		v613 := -v612
+		v614 := math.FMA(v609, v327, v613)
+		v615 := math.FMA(v611, v327, v614)
+		v616 := float64(v605 + v612)
+		v617 := float64(v616 - v605)
+		v618 := float64(v616 - v617)
+		v619 := float64(v605 - v618)
+		v620 := float64(v612 - v617)
+		v621 := float64(v619 + v620)
+		v622 := float64(v621 + v608)
+		v623 := float64(v622 + v615)
+		v624 := float64(v582 * v330)
+		v625 := -v624
+		v626 := math.FMA(v582, v330, v625)
+		v627 := float64(v624 * v398)
+		v628 := -v627
+		v629 := math.FMA(v624, v398, v628)
+		v630 := math.FMA(v626, v398, v629)
+		v631 := float64(v582 * v433)
+		v632 := -v631
+		v633 := math.FMA(v582, v433, v632)
+		v634 := float64(v582 * v448)
+		v635 := -v634
+		v636 := math.FMA(v582, v448, v635)
+		v637 := float64(v631 + v634)
+		v638 := float64(v637 - v631)
+		v639 := float64(v637 - v638)
+		v640 := float64(v631 - v639)
+		v641 := float64(v634 - v638)
+		v642 := float64(v640 + v641)
+		v643 := float64(v642 + v633)
+		v644 := float64(v643 + v636)
+		v645 := float64(v627 + v637)
+		v646 := float64(v645 - v627)
+		v647 := float64(v645 - v646)
+		v648 := float64(v627 - v647)
+		v649 := float64(v637 - v646)
+		v650 := float64(v648 + v649)
+		v651 := float64(v650 + v630)
+		v652 := float64(v651 + v644)
+		v653 := v645
+		if v90 {
+			v653 = v616
+		}
+		v654 := v652
+		if v90 {
+			v654 = v623
+		}
+		v655 := v653
+		if v85 {
+			v655 = v0
+		}
+		v656 := v654
+		if v85 {
+			v656 = v0
+		}
+		v657 := v655
+		if v17 {
+			v657 = v0
+		}
+		v658 := v656
+		if v17 {
+			v658 = v0
+		}
+		v659 := v657
+		if v7 {
+			v659 = v585
+		}
+		v660 := v658
+		if v7 {
+			v660 = v4
+		}
+		v661 := v659
+		if v3 {
+			v661 = v584
+		}
+		v662 := v660
+		if v3 {
+			v662 = v4
+		}
+		v663 := float64(v661 + v662)
+		v664 := float64(v582 * v455)
+		v665 := float64(v663 - v664)
+		v666 := math.Abs(v665)
+		v667 := math.Abs(v664)
+		v668 := float64(v667 * v560)
+		v669 := v666 <= v668
+		v670 := math.Abs(v582)
+		v671 := math.Abs(v586)
+		v672 := v670
+		if v671 > v670 {
+			v672 = v671
+		}
+		v673 := math.Abs(v587)
+		v674 := v672
+		if v673 > v672 {
+			v674 = v673
+		}
+		v675 := v674
+		if v671 > v674 {
+			v675 = v671
+		}
+		v676 := float64(v666 * v569)
+		v677 := math.FMA(v675, v571, v572)
+		v678 := v676 <= v677
+		v679 := v669 || v678
+		v680 := v663 == v4
+		v681 := v679 && !v680
+		v682 := v664
+		if v681 {
+			v682 = v663
+		}
+		v683 := float64(v583 * v682)
+		v685 := v563 == v684
+		v686 := v580 == v684
+		v687 := v579 == v684
+		v688 := v686 || v687
+		v689 := v685 && !v688
+		v690 := v578
+		if v689 {
+			v690 = v683
+		}
+		v691 := math.IsNaN(v456)
+		v692 := v690
+		if v691 {
+			v692 = v456
+		}
+		v693 := math.IsNaN(v1)
+		v694 := v692
+		if v693 {
+			v694 = v1
+		}
+		da[i] = v694
+	}
+}
+
+// gegluTanhBackwardARareGeneric is the pure-Go kernel of
+// gegluTanhBackwardARare (f64 memory, f64 compute, 16 operations): the scalar
+// twin of the vector program the assembly kernels run. It folds each element's
+// value into acc by max, element i into lane i % 8, exactly as vprog.Acc.Add,
+// so every backend gives the same bits. The caller guarantees equal lengths.
+func gegluTanhBackwardARareGeneric(acc *[16]float64, a, b, dy []float64) {
+	b = b[:len(a)]
+	dy = dy[:len(a)]
+	v1 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
+	v2 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
+	v8 := math.Float64frombits(0xc091300000000000)  // -1100
+	v10 := math.Float64frombits(0xc085e00000000000) // -700
+	v13 := math.Float64frombits(0x3ff0000000000000) // 1
+	v14 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range a {
+		v0 := a[i]
+		v3 := float64(v0 * v0)
+		v4 := float64(v3 * v0)
+		v5 := float64(v2 * v4)
+		v6 := float64(v0 + v5)
+		v7 := float64(v1 * v6)
+		v9 := v7 < v8
+		v11 := v7 < v10
+		v12 := v11 || v9
+		v15 := v14
+		if v12 {
+			v15 = v13
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v15 > foldS || v15 != v15) {
+			acc[foldK] = v15
+		}
+	}
+}
+
+func gegluTanhBackwardARun(da, a, b, dy []float64) {
+	// Few inputs need gegluTanhBackwardA's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	gegluTanhBackwardARareImpl(&acc, a, b, dy)
+	if noneRare(&acc) {
+		gegluTanhBackwardAUsualImpl(da, a, b, dy)
+		return
+	}
+	gegluTanhBackwardAImpl(da, a, b, dy)
+}
+
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
 // memory, f64 compute, 353 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
@@ -2132,4 +3533,419 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		}
 		db[i] = v373
 	}
+}
+
+// gegluTanhBackwardBUsualGeneric is the pure-Go kernel of
+// gegluTanhBackwardBUsual (f64 memory, f64 compute, 271 operations): the
+// scalar twin of the vector program the assembly kernels run, with exactly the
+// semantics of vprog.Program.Eval, so every backend gives the same bits. The
+// caller guarantees equal lengths; db may be the same slice as an input.
+func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
+	a = a[:len(db)]
+	b = b[:len(db)]
+	dy = dy[:len(db)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc03e000000000000)   // -30
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4024000000000000)   // 10
+	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
+	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
+	v15 := math.Float64frombits(0xc085e00000000000)  // -700
+	v17 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v20 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v22 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v23 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v24 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v25 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v26 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v27 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v28 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v29 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v30 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v31 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v32 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v33 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v34 := math.Float64frombits(0x408f400000000000)  // 1000
+	v35 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v36 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v37 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v55 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
+	v61 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
+	v104 := math.Float64frombits(0xc091300000000000) // -1100
+	v251 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v259 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v261 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v262 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range db {
+		v1 := a[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v10 := float64(v1 * v1)
+		v11 := float64(v10 * v1)
+		v12 := float64(v9 * v11)
+		v13 := float64(v1 + v12)
+		v14 := float64(v8 * v13)
+		v16 := v14 < v15
+		v38 := -v14
+		v39 := math.FMA(v8, v13, v38)
+		v40 := float64(v13 - v1)
+		v41 := float64(v13 - v40)
+		v42 := float64(v1 - v41)
+		v43 := float64(v12 - v40)
+		v44 := float64(v42 + v43)
+		v45 := -v12
+		v46 := math.FMA(v9, v11, v45)
+		v47 := -v11
+		v48 := math.FMA(v10, v1, v47)
+		v49 := -v10
+		v50 := math.FMA(v1, v1, v49)
+		v51 := float64(v50 * v1)
+		v52 := float64(v48 + v51)
+		v53 := float64(v9 * v52)
+		v54 := float64(v46 + v53)
+		v56 := float64(v55 * v11)
+		v57 := float64(v54 + v56)
+		v58 := float64(v44 + v57)
+		v59 := float64(v8 * v58)
+		v60 := float64(v39 + v59)
+		v62 := float64(v61 * v13)
+		v63 := float64(v60 + v62)
+		v64 := math.Abs(v14)
+		v65 := -v64
+		v66 := v17
+		if v65 > v17 {
+			v66 = v65
+		}
+		v67 := v14 < v4
+		v68 := float64(v66 * v18)
+		v69 := math.RoundToEven(v68)
+		v70 := -v69
+		v71 := math.FMA(v70, v19, v66)
+		v72 := math.FMA(v70, v20, v71)
+		v73 := float64(v71 - v72)
+		v74 := math.FMA(v70, v20, v73)
+		v75 := float64(v72 * v72)
+		v76 := -v75
+		v77 := math.FMA(v72, v72, v76)
+		v78 := float64(v21 * v75)
+		v79 := float64(v21 * v77)
+		v80 := float64(v72 + v78)
+		v81 := float64(v72 - v80)
+		v82 := float64(v81 + v78)
+		v83 := float64(v82 + v79)
+		v84 := math.FMA(v74, v72, v74)
+		v85 := float64(v83 + v84)
+		v86 := float64(v75 * v72)
+		v87 := math.FMA(v22, v72, v23)
+		v88 := math.FMA(v87, v72, v24)
+		v89 := math.FMA(v88, v72, v25)
+		v90 := math.FMA(v89, v72, v26)
+		v91 := math.FMA(v90, v72, v27)
+		v92 := math.FMA(v91, v72, v28)
+		v93 := math.FMA(v92, v72, v29)
+		v94 := math.FMA(v93, v72, v30)
+		v95 := math.FMA(v94, v72, v31)
+		v96 := math.FMA(v86, v95, v85)
+		v97 := float64(v32 + v80)
+		v98 := float64(v32 - v97)
+		v99 := float64(v98 + v80)
+		v100 := float64(v99 + v96)
+		v101 := float64(v97 + v100)
+		v102 := float64(v97 - v101)
+		v103 := float64(v102 + v100)
+		v105 := v104
+		if v69 > v104 {
+			v105 = v69
+		}
+		v106 := ldexpMid(v32, v105)
+		v107 := float64(v101 * v106)
+		v108 := float64(v103 * v106)
+		v109 := float64(v32 + v107)
+		v110 := float64(v32 - v109)
+		v111 := float64(v110 + v107)
+		v112 := float64(v111 + v108)
+		v113 := v32
+		if v67 {
+			v113 = v101
+		}
+		v114 := v4
+		if v67 {
+			v114 = v103
+		}
+		v115 := float64(v32 / v109)
+		v116 := float64(v113 * v115)
+		v117 := -v116
+		v118 := math.FMA(v117, v109, v113)
+		v119 := math.FMA(v117, v112, v118)
+		v120 := float64(v119 + v114)
+		v121 := float64(v120 * v115)
+		v122 := v4
+		if v67 {
+			v122 = v69
+		}
+		v123 := float64(v33 - v122)
+		v124 := v34
+		if v123 < v34 {
+			v124 = v123
+		}
+		v125 := v122 < v35
+		v126 := math.Ldexp(v36, int(v124))
+		v127 := v4
+		if v125 {
+			v127 = v126
+		}
+		v128 := float64(v116 + v127)
+		v129 := float64(v128 - v127)
+		v130 := float64(v116 - v129)
+		v131 := float64(v130 + v121)
+		v132 := float64(v131 + v127)
+		v133 := float64(v132 - v127)
+		v134 := float64(v129 + v133)
+		v135 := math.Ldexp(v134, int(v122))
+		v136 := math.IsNaN(v14)
+		v137 := v135
+		if v136 {
+			v137 = v14
+		}
+		v138 := math.Abs(v38)
+		v139 := -v138
+		v140 := v17
+		if v139 > v17 {
+			v140 = v139
+		}
+		v141 := v38 < v4
+		v142 := float64(v140 * v18)
+		v143 := math.RoundToEven(v142)
+		v144 := -v143
+		v145 := math.FMA(v144, v19, v140)
+		v146 := math.FMA(v144, v20, v145)
+		v147 := float64(v145 - v146)
+		v148 := math.FMA(v144, v20, v147)
+		v149 := float64(v146 * v146)
+		v150 := -v149
+		v151 := math.FMA(v146, v146, v150)
+		v152 := float64(v21 * v149)
+		v153 := float64(v21 * v151)
+		v154 := float64(v146 + v152)
+		v155 := float64(v146 - v154)
+		v156 := float64(v155 + v152)
+		v157 := float64(v156 + v153)
+		v158 := math.FMA(v148, v146, v148)
+		v159 := float64(v157 + v158)
+		v160 := float64(v149 * v146)
+		v161 := math.FMA(v22, v146, v23)
+		v162 := math.FMA(v161, v146, v24)
+		v163 := math.FMA(v162, v146, v25)
+		v164 := math.FMA(v163, v146, v26)
+		v165 := math.FMA(v164, v146, v27)
+		v166 := math.FMA(v165, v146, v28)
+		v167 := math.FMA(v166, v146, v29)
+		v168 := math.FMA(v167, v146, v30)
+		v169 := math.FMA(v168, v146, v31)
+		v170 := math.FMA(v160, v169, v159)
+		v171 := float64(v32 + v154)
+		v172 := float64(v32 - v171)
+		v173 := float64(v172 + v154)
+		v174 := float64(v173 + v170)
+		v175 := float64(v171 + v174)
+		v176 := float64(v171 - v175)
+		v177 := float64(v176 + v174)
+		v178 := v104
+		if v143 > v104 {
+			v178 = v143
+		}
+		v179 := ldexpMid(v32, v178)
+		v180 := float64(v175 * v179)
+		v181 := float64(v177 * v179)
+		v182 := float64(v32 + v180)
+		v183 := float64(v32 - v182)
+		v184 := float64(v183 + v180)
+		v185 := float64(v184 + v181)
+		v186 := v32
+		if v141 {
+			v186 = v175
+		}
+		v187 := v4
+		if v141 {
+			v187 = v177
+		}
+		v188 := float64(v32 / v182)
+		v189 := float64(v186 * v188)
+		v190 := -v189
+		v191 := math.FMA(v190, v182, v186)
+		v192 := math.FMA(v190, v185, v191)
+		v193 := float64(v192 + v187)
+		v194 := float64(v193 * v188)
+		v195 := v4
+		if v141 {
+			v195 = v143
+		}
+		v196 := float64(v33 - v195)
+		v197 := v34
+		if v196 < v34 {
+			v197 = v196
+		}
+		v198 := v195 < v35
+		v199 := math.Ldexp(v36, int(v197))
+		v200 := v4
+		if v198 {
+			v200 = v199
+		}
+		v201 := float64(v189 + v200)
+		v202 := float64(v201 - v200)
+		v203 := float64(v189 - v202)
+		v204 := float64(v203 + v194)
+		v205 := float64(v204 + v200)
+		v206 := float64(v205 - v200)
+		v207 := float64(v202 + v206)
+		v208 := math.Ldexp(v207, int(v195))
+		v209 := math.IsNaN(v38)
+		v210 := v208
+		if v209 {
+			v210 = v38
+		}
+		v211 := float64(v63 * v210)
+		v212 := float64(v137 * v211)
+		v213 := float64(v137 + v212)
+		v214 := float64(v1 * v213)
+		v215 := v214
+		if v16 {
+			v215 = v0
+		}
+		v216 := v215
+		if v7 {
+			v216 = v1
+		}
+		v217 := v216
+		if v3 {
+			v217 = v5
+		}
+		v218 := dy[i]
+		v219 := float64(v218 * v5)
+		v220 := float64(v218 * v1)
+		v221 := -v220
+		v222 := math.FMA(v218, v1, v221)
+		v223 := float64(v218 * v37)
+		v224 := float64(v220 * v137)
+		v225 := -v224
+		v226 := math.FMA(v220, v137, v225)
+		v227 := math.FMA(v222, v137, v226)
+		v228 := float64(v220 * v212)
+		v229 := -v228
+		v230 := math.FMA(v220, v212, v229)
+		v231 := math.FMA(v222, v212, v230)
+		v232 := float64(v224 + v228)
+		v233 := float64(v232 - v224)
+		v234 := float64(v232 - v233)
+		v235 := float64(v224 - v234)
+		v236 := float64(v228 - v233)
+		v237 := float64(v235 + v236)
+		v238 := float64(v237 + v227)
+		v239 := float64(v238 + v231)
+		v240 := v232
+		if v16 {
+			v240 = v0
+		}
+		v241 := v239
+		if v16 {
+			v241 = v0
+		}
+		v242 := v240
+		if v7 {
+			v242 = v220
+		}
+		v243 := v241
+		if v7 {
+			v243 = v222
+		}
+		v244 := v242
+		if v3 {
+			v244 = v219
+		}
+		v245 := v243
+		if v3 {
+			v245 = v4
+		}
+		v246 := float64(v244 + v245)
+		v247 := float64(v218 * v217)
+		v248 := float64(v246 - v247)
+		v249 := math.Abs(v248)
+		v250 := math.Abs(v247)
+		v252 := float64(v250 * v251)
+		v253 := v249 <= v252
+		v254 := math.Abs(v218)
+		v255 := math.Abs(v223)
+		v256 := v254
+		if v255 > v254 {
+			v256 = v255
+		}
+		v257 := math.Abs(v220)
+		v258 := v256
+		if v257 > v256 {
+			v258 = v257
+		}
+		v260 := float64(v249 * v259)
+		v263 := math.FMA(v258, v261, v262)
+		v264 := v260 <= v263
+		v265 := v253 || v264
+		v266 := v246 == v4
+		v267 := v265 && !v266
+		v268 := v247
+		if v267 {
+			v268 = v246
+		}
+		v269 := math.IsNaN(v1)
+		v270 := v268
+		if v269 {
+			v270 = v1
+		}
+		db[i] = v270
+	}
+}
+
+// gegluTanhBackwardBRareGeneric is the pure-Go kernel of
+// gegluTanhBackwardBRare (f64 memory, f64 compute, 13 operations): the scalar
+// twin of the vector program the assembly kernels run. It folds each element's
+// value into acc by max, element i into lane i % 8, exactly as vprog.Acc.Add,
+// so every backend gives the same bits. The caller guarantees equal lengths.
+func gegluTanhBackwardBRareGeneric(acc *[16]float64, a, b, dy []float64) {
+	b = b[:len(a)]
+	dy = dy[:len(a)]
+	v1 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
+	v2 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
+	v8 := math.Float64frombits(0xc085e00000000000)  // -700
+	v10 := math.Float64frombits(0x3ff0000000000000) // 1
+	v11 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range a {
+		v0 := a[i]
+		v3 := float64(v0 * v0)
+		v4 := float64(v3 * v0)
+		v5 := float64(v2 * v4)
+		v6 := float64(v0 + v5)
+		v7 := float64(v1 * v6)
+		v9 := v7 < v8
+		v12 := v11
+		if v9 {
+			v12 = v10
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v12 > foldS || v12 != v12) {
+			acc[foldK] = v12
+		}
+	}
+}
+
+func gegluTanhBackwardBRun(db, a, b, dy []float64) {
+	// Few inputs need gegluTanhBackwardB's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	gegluTanhBackwardBRareImpl(&acc, a, b, dy)
+	if noneRare(&acc) {
+		gegluTanhBackwardBUsualImpl(db, a, b, dy)
+		return
+	}
+	gegluTanhBackwardBImpl(db, a, b, dy)
 }

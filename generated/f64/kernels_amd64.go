@@ -160,6 +160,30 @@ func gegluAVX512(dst, in0, in1 []float64)
 //go:noescape
 func gegluAVX2(dst, in0, in1 []float64)
 
+// gegluUsualAVX512 computes gegluUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func gegluUsualAVX512(dst, in0, in1 []float64)
+
+// gegluUsualAVX2 computes gegluUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gegluUsualAVX2(dst, in0, in1 []float64)
+
+// gegluRareAVX512 folds gegluRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func gegluRareAVX512(acc *[16]float64, in0, in1 []float64)
+
+// gegluRareAVX2 folds gegluRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func gegluRareAVX2(acc *[16]float64, in0, in1 []float64)
+
 // gegluBackwardAAVX512 computes gegluBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
@@ -171,6 +195,30 @@ func gegluBackwardAAVX512(dst, in0, in1, in2 []float64)
 //
 //go:noescape
 func gegluBackwardAAVX2(dst, in0, in1, in2 []float64)
+
+// gegluBackwardAUsualAVX512 computes gegluBackwardAUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func gegluBackwardAUsualAVX512(dst, in0, in1, in2 []float64)
+
+// gegluBackwardAUsualAVX2 computes gegluBackwardAUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gegluBackwardAUsualAVX2(dst, in0, in1, in2 []float64)
+
+// gegluBackwardARareAVX512 folds gegluBackwardARare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func gegluBackwardARareAVX512(acc *[16]float64, in0, in1, in2 []float64)
+
+// gegluBackwardARareAVX2 folds gegluBackwardARare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func gegluBackwardARareAVX2(acc *[16]float64, in0, in1, in2 []float64)
 
 // gegluBackwardBAVX512 computes gegluBackwardB with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -184,6 +232,30 @@ func gegluBackwardBAVX512(dst, in0, in1, in2 []float64)
 //go:noescape
 func gegluBackwardBAVX2(dst, in0, in1, in2 []float64)
 
+// gegluBackwardBUsualAVX512 computes gegluBackwardBUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func gegluBackwardBUsualAVX512(dst, in0, in1, in2 []float64)
+
+// gegluBackwardBUsualAVX2 computes gegluBackwardBUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gegluBackwardBUsualAVX2(dst, in0, in1, in2 []float64)
+
+// gegluBackwardBRareAVX512 folds gegluBackwardBRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func gegluBackwardBRareAVX512(acc *[16]float64, in0, in1, in2 []float64)
+
+// gegluBackwardBRareAVX2 folds gegluBackwardBRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func gegluBackwardBRareAVX2(acc *[16]float64, in0, in1, in2 []float64)
+
 // gegluTanhAVX512 computes gegluTanh with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
@@ -195,6 +267,30 @@ func gegluTanhAVX512(dst, in0, in1 []float64)
 //
 //go:noescape
 func gegluTanhAVX2(dst, in0, in1 []float64)
+
+// gegluTanhUsualAVX512 computes gegluTanhUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func gegluTanhUsualAVX512(dst, in0, in1 []float64)
+
+// gegluTanhUsualAVX2 computes gegluTanhUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gegluTanhUsualAVX2(dst, in0, in1 []float64)
+
+// gegluTanhRareAVX512 folds gegluTanhRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func gegluTanhRareAVX512(acc *[16]float64, in0, in1 []float64)
+
+// gegluTanhRareAVX2 folds gegluTanhRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func gegluTanhRareAVX2(acc *[16]float64, in0, in1 []float64)
 
 // gegluTanhBackwardAAVX512 computes gegluTanhBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -208,6 +304,30 @@ func gegluTanhBackwardAAVX512(dst, in0, in1, in2 []float64)
 //go:noescape
 func gegluTanhBackwardAAVX2(dst, in0, in1, in2 []float64)
 
+// gegluTanhBackwardAUsualAVX512 computes gegluTanhBackwardAUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func gegluTanhBackwardAUsualAVX512(dst, in0, in1, in2 []float64)
+
+// gegluTanhBackwardAUsualAVX2 computes gegluTanhBackwardAUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gegluTanhBackwardAUsualAVX2(dst, in0, in1, in2 []float64)
+
+// gegluTanhBackwardARareAVX512 folds gegluTanhBackwardARare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func gegluTanhBackwardARareAVX512(acc *[16]float64, in0, in1, in2 []float64)
+
+// gegluTanhBackwardARareAVX2 folds gegluTanhBackwardARare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func gegluTanhBackwardARareAVX2(acc *[16]float64, in0, in1, in2 []float64)
+
 // gegluTanhBackwardBAVX512 computes gegluTanhBackwardB with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
@@ -219,6 +339,30 @@ func gegluTanhBackwardBAVX512(dst, in0, in1, in2 []float64)
 //
 //go:noescape
 func gegluTanhBackwardBAVX2(dst, in0, in1, in2 []float64)
+
+// gegluTanhBackwardBUsualAVX512 computes gegluTanhBackwardBUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func gegluTanhBackwardBUsualAVX512(dst, in0, in1, in2 []float64)
+
+// gegluTanhBackwardBUsualAVX2 computes gegluTanhBackwardBUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func gegluTanhBackwardBUsualAVX2(dst, in0, in1, in2 []float64)
+
+// gegluTanhBackwardBRareAVX512 folds gegluTanhBackwardBRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func gegluTanhBackwardBRareAVX512(acc *[16]float64, in0, in1, in2 []float64)
+
+// gegluTanhBackwardBRareAVX2 folds gegluTanhBackwardBRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func gegluTanhBackwardBRareAVX2(acc *[16]float64, in0, in1, in2 []float64)
 
 // geluAVX512 computes gelu with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
@@ -2284,6 +2428,30 @@ func swigluAVX512(dst, in0, in1 []float64)
 //go:noescape
 func swigluAVX2(dst, in0, in1 []float64)
 
+// swigluUsualAVX512 computes swigluUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func swigluUsualAVX512(dst, in0, in1 []float64)
+
+// swigluUsualAVX2 computes swigluUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func swigluUsualAVX2(dst, in0, in1 []float64)
+
+// swigluRareAVX512 folds swigluRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func swigluRareAVX512(acc *[16]float64, in0, in1 []float64)
+
+// swigluRareAVX2 folds swigluRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func swigluRareAVX2(acc *[16]float64, in0, in1 []float64)
+
 // swigluBackwardAAVX512 computes swigluBackwardA with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
@@ -2296,6 +2464,30 @@ func swigluBackwardAAVX512(dst, in0, in1, in2 []float64)
 //go:noescape
 func swigluBackwardAAVX2(dst, in0, in1, in2 []float64)
 
+// swigluBackwardAUsualAVX512 computes swigluBackwardAUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func swigluBackwardAUsualAVX512(dst, in0, in1, in2 []float64)
+
+// swigluBackwardAUsualAVX2 computes swigluBackwardAUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func swigluBackwardAUsualAVX2(dst, in0, in1, in2 []float64)
+
+// swigluBackwardARareAVX512 folds swigluBackwardARare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func swigluBackwardARareAVX512(acc *[16]float64, in0, in1, in2 []float64)
+
+// swigluBackwardARareAVX2 folds swigluBackwardARare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func swigluBackwardARareAVX2(acc *[16]float64, in0, in1, in2 []float64)
+
 // swigluBackwardBAVX512 computes swigluBackwardB with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
@@ -2307,6 +2499,30 @@ func swigluBackwardBAVX512(dst, in0, in1, in2 []float64)
 //
 //go:noescape
 func swigluBackwardBAVX2(dst, in0, in1, in2 []float64)
+
+// swigluBackwardBUsualAVX512 computes swigluBackwardBUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2.
+//
+//go:noescape
+func swigluBackwardBUsualAVX512(dst, in0, in1, in2 []float64)
+
+// swigluBackwardBUsualAVX2 computes swigluBackwardBUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3.
+//
+//go:noescape
+func swigluBackwardBUsualAVX2(dst, in0, in1, in2 []float64)
+
+// swigluBackwardBRareAVX512 folds swigluBackwardBRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2.
+//
+//go:noescape
+func swigluBackwardBRareAVX512(acc *[16]float64, in0, in1, in2 []float64)
+
+// swigluBackwardBRareAVX2 folds swigluBackwardBRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX.
+//
+//go:noescape
+func swigluBackwardBRareAVX2(acc *[16]float64, in0, in1, in2 []float64)
 
 // tanhAVX512 computes tanh with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.

@@ -136,11 +136,27 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "gegluUsual", Inputs: 2, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { gegluUsualGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluUsualAVX512(d, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluUsualAVX2(d, in[0], in[1]) }},
+		},
+	},
+	{
 		Name: "gegluBackwardA", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { gegluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardAAVX512(d, in[0], in[1], in[2]) }},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardAAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "gegluBackwardAUsual", Inputs: 3, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { gegluBackwardAUsualGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardAUsualAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardAUsualAVX2(d, in[0], in[1], in[2]) }},
 		},
 	},
 	{
@@ -152,11 +168,27 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "gegluBackwardBUsual", Inputs: 3, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { gegluBackwardBUsualGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardBUsualAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardBUsualAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
 		Name: "gegluTanh", Inputs: 2, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhAVX512(d, in[0], in[1]) }},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhAVX2(d, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "gegluTanhUsual", Inputs: 2, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhUsualGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhUsualAVX512(d, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhUsualAVX2(d, in[0], in[1]) }},
 		},
 	},
 	{
@@ -168,11 +200,27 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "gegluTanhBackwardAUsual", Inputs: 3, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAUsualGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAUsualAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAUsualAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
 		Name: "gegluTanhBackwardB", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBAVX512(d, in[0], in[1], in[2]) }},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "gegluTanhBackwardBUsual", Inputs: 3, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBUsualGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBUsualAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBUsualAVX2(d, in[0], in[1], in[2]) }},
 		},
 	},
 	{
@@ -1532,6 +1580,14 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "swigluUsual", Inputs: 2, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { swigluUsualGeneric(d, in[0], in[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluUsualAVX512(d, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { swigluUsualAVX2(d, in[0], in[1]) }},
+		},
+	},
+	{
 		Name: "swigluBackwardA", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { swigluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1540,11 +1596,27 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "swigluBackwardAUsual", Inputs: 3, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { swigluBackwardAUsualGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardAUsualAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardAUsualAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
 		Name: "swigluBackwardB", Inputs: 3, MaxLen: 49,
 		Generic: func(d []float64, in [][]float64, p []float64) { swigluBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardBAVX512(d, in[0], in[1], in[2]) }},
 			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardBAVX2(d, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "swigluBackwardBUsual", Inputs: 3, MaxLen: 49,
+		Generic: func(d []float64, in [][]float64, p []float64) { swigluBackwardBUsualGeneric(d, in[0], in[1], in[2]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardBUsualAVX512(d, in[0], in[1], in[2]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardBUsualAVX2(d, in[0], in[1], in[2]) }},
 		},
 	},
 	{
@@ -1721,6 +1793,80 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 }
 
 var reduceCases64 = []reduceCase[float64]{
+	{
+		Name: "gegluRare", Inputs: 2, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { gegluRareGeneric(acc, in[0], in[1]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { gegluRareAVX512(acc, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { gegluRareAVX2(acc, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "gegluBackwardARare", Inputs: 3, MaxLen: 97,
+		Max: true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
+			gegluBackwardARareGeneric(acc, in[0], in[1], in[2])
+		},
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluBackwardARareAVX512(acc, in[0], in[1], in[2])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { gegluBackwardARareAVX2(acc, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "gegluBackwardBRare", Inputs: 3, MaxLen: 97,
+		Max: true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
+			gegluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+		},
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluBackwardBRareAVX512(acc, in[0], in[1], in[2])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { gegluBackwardBRareAVX2(acc, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "gegluTanhRare", Inputs: 2, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { gegluTanhRareGeneric(acc, in[0], in[1]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { gegluTanhRareAVX512(acc, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { gegluTanhRareAVX2(acc, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "gegluTanhBackwardARare", Inputs: 3, MaxLen: 73,
+		Max: true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
+			gegluTanhBackwardARareGeneric(acc, in[0], in[1], in[2])
+		},
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluTanhBackwardARareAVX512(acc, in[0], in[1], in[2])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluTanhBackwardARareAVX2(acc, in[0], in[1], in[2])
+			}},
+		},
+	},
+	{
+		Name: "gegluTanhBackwardBRare", Inputs: 3, MaxLen: 97,
+		Max: true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
+			gegluTanhBackwardBRareGeneric(acc, in[0], in[1], in[2])
+		},
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluTanhBackwardBRareAVX512(acc, in[0], in[1], in[2])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluTanhBackwardBRareAVX2(acc, in[0], in[1], in[2])
+			}},
+		},
+	},
 	{
 		Name: "geluRare", Inputs: 1, MaxLen: 97,
 		Max:     true,
@@ -1963,6 +2109,41 @@ var reduceCases64 = []reduceCase[float64]{
 		Impls: []reduceImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareAVX512(acc, in[0], in[1]) }},
 			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareAVX2(acc, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "swigluRare", Inputs: 2, MaxLen: 97,
+		Max:     true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) { swigluRareGeneric(acc, in[0], in[1]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { swigluRareAVX512(acc, in[0], in[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { swigluRareAVX2(acc, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "swigluBackwardARare", Inputs: 3, MaxLen: 97,
+		Max: true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
+			swigluBackwardARareGeneric(acc, in[0], in[1], in[2])
+		},
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				swigluBackwardARareAVX512(acc, in[0], in[1], in[2])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { swigluBackwardARareAVX2(acc, in[0], in[1], in[2]) }},
+		},
+	},
+	{
+		Name: "swigluBackwardBRare", Inputs: 3, MaxLen: 97,
+		Max: true,
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
+			swigluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+		},
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				swigluBackwardBRareAVX512(acc, in[0], in[1], in[2])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { swigluBackwardBRareAVX2(acc, in[0], in[1], in[2]) }},
 		},
 	},
 	{

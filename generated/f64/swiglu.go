@@ -17,7 +17,7 @@ func SwiGLU(dst, x []float64, cols int) {
 	}
 	for r := 0; r < len(dst)/cols; r++ {
 		a, b := x[2*r*cols:(2*r+1)*cols:(2*r+1)*cols], x[(2*r+1)*cols:(2*r+2)*cols:(2*r+2)*cols]
-		swigluImpl(dst[r*cols:(r+1)*cols:(r+1)*cols], a, b)
+		swigluRun(dst[r*cols:(r+1)*cols:(r+1)*cols], a, b)
 	}
 }
 
@@ -37,8 +37,8 @@ func SwiGLUBackward(dx, dy, x []float64, cols int) {
 	for r := 0; r < len(dy)/cols; r++ {
 		lo, mid, hi := 2*r*cols, (2*r+1)*cols, (2*r+2)*cols
 		a, b, g := x[lo:mid:mid], x[mid:hi:hi], dy[r*cols:(r+1)*cols:(r+1)*cols]
-		swigluBackwardAImpl(dx[lo:mid:mid], a, b, g)
-		swigluBackwardBImpl(dx[mid:hi:hi], a, b, g)
+		swigluBackwardARun(dx[lo:mid:mid], a, b, g)
+		swigluBackwardBRun(dx[mid:hi:hi], a, b, g)
 	}
 }
 
@@ -51,7 +51,7 @@ func SwiGLUPair(dst, a, b []float64) {
 	if partialOverlap(dst, a) || partialOverlap(dst, b) {
 		panic("actkern: SwiGLUPair: dst partially overlaps a or b")
 	}
-	swigluImpl(dst, a, b)
+	swigluRun(dst, a, b)
 }
 
 // SwiGLUPairBackward is the gradient of SwiGLUPair: da[i] = dy[i]·∂f/∂a,
@@ -65,6 +65,6 @@ func SwiGLUPairBackward(da, db, dy, a, b []float64) {
 	if overlaps(da, a) || overlaps(da, b) || overlaps(db, a) || overlaps(db, b) || overlaps(da, db) {
 		panic("actkern: SwiGLUPairBackward: da or db overlaps an input")
 	}
-	swigluBackwardAImpl(da, a, b, dy)
-	swigluBackwardBImpl(db, a, b, dy)
+	swigluBackwardARun(da, a, b, dy)
+	swigluBackwardBRun(db, a, b, dy)
 }

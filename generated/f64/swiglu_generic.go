@@ -7,9 +7,15 @@ import "math"
 // The kernels SwiGLU's functions call, replaced at init by assembly where the
 // CPU has it (see ISA).
 var (
-	swigluImpl          = swigluGeneric
-	swigluBackwardAImpl = swigluBackwardAGeneric
-	swigluBackwardBImpl = swigluBackwardBGeneric
+	swigluImpl               = swigluGeneric
+	swigluUsualImpl          = swigluUsualGeneric
+	swigluRareImpl           = swigluRareGeneric
+	swigluBackwardAImpl      = swigluBackwardAGeneric
+	swigluBackwardAUsualImpl = swigluBackwardAUsualGeneric
+	swigluBackwardARareImpl  = swigluBackwardARareGeneric
+	swigluBackwardBImpl      = swigluBackwardBGeneric
+	swigluBackwardBUsualImpl = swigluBackwardBUsualGeneric
+	swigluBackwardBRareImpl  = swigluBackwardBRareGeneric
 )
 
 // swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 217
@@ -324,6 +330,279 @@ func swigluGeneric(dst, a, b []float64) {
 		}
 		dst[i] = v219
 	}
+}
+
+// swigluUsualGeneric is the pure-Go kernel of swigluUsual (f64 memory, f64
+// compute, 156 operations): the scalar twin of the vector program the assembly
+// kernels run, with exactly the semantics of vprog.Program.Eval, so every
+// backend gives the same bits. The caller guarantees equal lengths; dst may be
+// the same slice as an input.
+func swigluUsualGeneric(dst, a, b []float64) {
+	a = a[:len(dst)]
+	b = b[:len(dst)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc089000000000000)   // -800
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0xc087480000000000)   // -745
+	v8 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v10 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v11 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v12 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v13 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v14 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v15 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v16 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v17 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v18 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v19 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v20 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v21 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v22 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v23 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v24 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v25 := math.Float64frombits(0x408f400000000000)  // 1000
+	v26 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v27 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v68 := math.Float64frombits(0xc091300000000000)  // -1100
+	v136 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v143 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v145 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v146 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dst {
+		v1 := a[i]
+		v3 := v1 < v2
+		v7 := v1 < v6
+		v28 := math.Abs(v1)
+		v29 := -v28
+		v30 := v9
+		if v29 > v9 {
+			v30 = v29
+		}
+		v31 := v1 < v4
+		v32 := float64(v30 * v10)
+		v33 := math.RoundToEven(v32)
+		v34 := -v33
+		v35 := math.FMA(v34, v11, v30)
+		v36 := math.FMA(v34, v12, v35)
+		v37 := float64(v35 - v36)
+		v38 := math.FMA(v34, v12, v37)
+		v39 := float64(v36 * v36)
+		v40 := -v39
+		v41 := math.FMA(v36, v36, v40)
+		v42 := float64(v8 * v39)
+		v43 := float64(v8 * v41)
+		v44 := float64(v36 + v42)
+		v45 := float64(v36 - v44)
+		v46 := float64(v45 + v42)
+		v47 := float64(v46 + v43)
+		v48 := math.FMA(v38, v36, v38)
+		v49 := float64(v47 + v48)
+		v50 := float64(v39 * v36)
+		v51 := math.FMA(v13, v36, v14)
+		v52 := math.FMA(v51, v36, v15)
+		v53 := math.FMA(v52, v36, v16)
+		v54 := math.FMA(v53, v36, v17)
+		v55 := math.FMA(v54, v36, v18)
+		v56 := math.FMA(v55, v36, v19)
+		v57 := math.FMA(v56, v36, v20)
+		v58 := math.FMA(v57, v36, v21)
+		v59 := math.FMA(v58, v36, v22)
+		v60 := math.FMA(v50, v59, v49)
+		v61 := float64(v23 + v44)
+		v62 := float64(v23 - v61)
+		v63 := float64(v62 + v44)
+		v64 := float64(v63 + v60)
+		v65 := float64(v61 + v64)
+		v66 := float64(v61 - v65)
+		v67 := float64(v66 + v64)
+		v69 := v68
+		if v33 > v68 {
+			v69 = v33
+		}
+		v70 := ldexpMid(v23, v69)
+		v71 := float64(v65 * v70)
+		v72 := float64(v67 * v70)
+		v73 := float64(v23 + v71)
+		v74 := float64(v23 - v73)
+		v75 := float64(v74 + v71)
+		v76 := float64(v75 + v72)
+		v77 := v23
+		if v31 {
+			v77 = v65
+		}
+		v78 := v4
+		if v31 {
+			v78 = v67
+		}
+		v79 := float64(v23 / v73)
+		v80 := float64(v77 * v79)
+		v81 := -v80
+		v82 := math.FMA(v81, v73, v77)
+		v83 := math.FMA(v81, v76, v82)
+		v84 := float64(v83 + v78)
+		v85 := v9 <= v29
+		v86 := float64(v84 * v79)
+		v87 := v4
+		if v31 {
+			v87 = v33
+		}
+		v88 := float64(v24 - v87)
+		v89 := v25
+		if v88 < v25 {
+			v89 = v88
+		}
+		v90 := v87 < v26
+		v91 := math.Ldexp(v27, int(v89))
+		v92 := v4
+		if v90 {
+			v92 = v91
+		}
+		v93 := float64(v80 + v92)
+		v94 := float64(v93 - v92)
+		v95 := float64(v80 - v94)
+		v96 := float64(v95 + v86)
+		v97 := float64(v96 + v92)
+		v98 := float64(v97 - v92)
+		v99 := float64(v94 + v98)
+		v100 := math.Ldexp(v99, int(v87))
+		v101 := math.IsNaN(v1)
+		v102 := v100
+		if v101 {
+			v102 = v1
+		}
+		v103 := float64(v1 * v102)
+		v104 := v103
+		if v7 {
+			v104 = v0
+		}
+		v105 := v104
+		if v3 {
+			v105 = v5
+		}
+		v106 := b[i]
+		v107 := float64(v106 * v5)
+		v108 := float64(v106 * v1)
+		v109 := -v108
+		v110 := math.FMA(v106, v1, v109)
+		v111 := float64(v108 * v1)
+		v112 := -v111
+		v113 := math.FMA(v108, v1, v112)
+		v114 := math.FMA(v110, v1, v113)
+		v115 := v4
+		if v85 {
+			v115 = v80
+		}
+		v116 := float64(v108 * v115)
+		v117 := -v116
+		v118 := math.FMA(v108, v115, v117)
+		v119 := math.FMA(v110, v115, v118)
+		v120 := v4
+		if v85 {
+			v120 = v86
+		}
+		v121 := float64(v108 * v120)
+		v122 := float64(v119 + v121)
+		v123 := float64(v116 + v122)
+		v124 := math.Ldexp(v123, int(v87))
+		v125 := v124
+		if v101 {
+			v125 = v111
+		}
+		v126 := v4
+		if v101 {
+			v126 = v114
+		}
+		v127 := v125
+		if v7 {
+			v127 = v0
+		}
+		v128 := v126
+		if v7 {
+			v128 = v0
+		}
+		v129 := v127
+		if v3 {
+			v129 = v107
+		}
+		v130 := v128
+		if v3 {
+			v130 = v4
+		}
+		v131 := float64(v129 + v130)
+		v132 := float64(v106 * v105)
+		v133 := float64(v131 - v132)
+		v134 := math.Abs(v133)
+		v135 := math.Abs(v132)
+		v137 := float64(v135 * v136)
+		v138 := v134 <= v137
+		v139 := math.Abs(v106)
+		v140 := math.Abs(v108)
+		v141 := v139
+		if v140 > v139 {
+			v141 = v140
+		}
+		v142 := v141
+		if v140 > v141 {
+			v142 = v140
+		}
+		v144 := float64(v134 * v143)
+		v147 := math.FMA(v142, v145, v146)
+		v148 := v144 <= v147
+		v149 := v138 || v148
+		v150 := v131 == v4
+		v151 := v149 && !v150
+		v152 := v132
+		if v151 {
+			v152 = v131
+		}
+		v153 := math.IsNaN(v106)
+		v154 := v152
+		if v153 {
+			v154 = v106
+		}
+		v155 := v154
+		if v101 {
+			v155 = v1
+		}
+		dst[i] = v155
+	}
+}
+
+// swigluRareGeneric is the pure-Go kernel of swigluRare (f64 memory, f64
+// compute, 6 operations): the scalar twin of the vector program the assembly
+// kernels run. It folds each element's value into acc by max, element i into
+// lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same bits.
+// The caller guarantees equal lengths.
+func swigluRareGeneric(acc *[16]float64, a, b []float64) {
+	b = b[:len(a)]
+	v1 := math.Float64frombits(0xc087480000000000) // -745
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range a {
+		v0 := a[i]
+		v2 := v0 < v1
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
+			acc[foldK] = v5
+		}
+	}
+}
+
+func swigluRun(dst, a, b []float64) {
+	// Few inputs need swiglu's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	swigluRareImpl(&acc, a, b)
+	if noneRare(&acc) {
+		swigluUsualImpl(dst, a, b)
+		return
+	}
+	swigluImpl(dst, a, b)
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
@@ -1450,6 +1729,1037 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	}
 }
 
+// swigluBackwardAUsualGeneric is the pure-Go kernel of swigluBackwardAUsual
+// (f64 memory, f64 compute, 741 operations): the scalar twin of the vector
+// program the assembly kernels run, with exactly the semantics of
+// vprog.Program.Eval, so every backend gives the same bits. The caller
+// guarantees equal lengths; da may be the same slice as an input.
+func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
+	a = a[:len(da)]
+	b = b[:len(da)]
+	dy = dy[:len(da)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc089000000000000)   // -800
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4046800000000000)   // 45
+	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v9 := math.Float64frombits(0xc086200000000000)   // -708
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v12 := math.Float64frombits(0x4086300000000000)  // 710
+	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v16 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v17 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v18 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v19 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v20 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v21 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v22 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v23 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v24 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v25 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v26 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v27 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v28 := math.Float64frombits(0x408f400000000000)  // 1000
+	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v31 := math.Float64frombits(0x4086280000000000)  // 709
+	v32 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v33 := math.Float64frombits(0xc000000000000000)  // -2
+	v76 := math.Float64frombits(0xc091300000000000)  // -1100
+	v252 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v329 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v331 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v333 := math.Float64frombits(0xbff0000000000000) // -1
+	v334 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v335 := math.Float64frombits(0xc044000000000000) // -40
+	v397 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v401 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v579 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v587 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v589 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v590 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v731 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	for i := range da {
+		v1 := a[i]
+		v3 := v1 < v2
+		v7 := v6 < v1
+		v10 := v1 < v9
+		v34 := v1 < v33
+		v35 := -v1
+		v36 := math.Abs(v35)
+		v37 := -v36
+		v38 := v11
+		if v37 > v11 {
+			v38 = v37
+		}
+		v39 := v35 < v4
+		v40 := float64(v38 * v13)
+		v41 := math.RoundToEven(v40)
+		v42 := -v41
+		v43 := math.FMA(v42, v14, v38)
+		v44 := math.FMA(v42, v15, v43)
+		v45 := float64(v43 - v44)
+		v46 := math.FMA(v42, v15, v45)
+		v47 := float64(v44 * v44)
+		v48 := -v47
+		v49 := math.FMA(v44, v44, v48)
+		v50 := float64(v16 * v47)
+		v51 := float64(v16 * v49)
+		v52 := float64(v44 + v50)
+		v53 := float64(v44 - v52)
+		v54 := float64(v53 + v50)
+		v55 := float64(v54 + v51)
+		v56 := math.FMA(v46, v44, v46)
+		v57 := float64(v55 + v56)
+		v58 := float64(v47 * v44)
+		v59 := math.FMA(v17, v44, v18)
+		v60 := math.FMA(v59, v44, v19)
+		v61 := math.FMA(v60, v44, v20)
+		v62 := math.FMA(v61, v44, v21)
+		v63 := math.FMA(v62, v44, v22)
+		v64 := math.FMA(v63, v44, v23)
+		v65 := math.FMA(v64, v44, v24)
+		v66 := math.FMA(v65, v44, v25)
+		v67 := math.FMA(v66, v44, v26)
+		v68 := math.FMA(v58, v67, v57)
+		v69 := float64(v8 + v52)
+		v70 := float64(v8 - v69)
+		v71 := float64(v70 + v52)
+		v72 := float64(v71 + v68)
+		v73 := float64(v69 + v72)
+		v74 := float64(v69 - v73)
+		v75 := float64(v74 + v72)
+		v77 := v76
+		if v41 > v76 {
+			v77 = v41
+		}
+		v78 := ldexpMid(v8, v77)
+		v79 := float64(v73 * v78)
+		v80 := float64(v75 * v78)
+		v81 := float64(v8 + v79)
+		v82 := float64(v8 - v81)
+		v83 := float64(v82 + v79)
+		v84 := float64(v83 + v80)
+		v85 := v8
+		if v39 {
+			v85 = v73
+		}
+		v86 := v4
+		if v39 {
+			v86 = v75
+		}
+		v87 := float64(v8 / v81)
+		v88 := float64(v85 * v87)
+		v89 := -v88
+		v90 := math.FMA(v89, v81, v85)
+		v91 := math.FMA(v89, v84, v90)
+		v92 := float64(v91 + v86)
+		v93 := float64(v92 * v87)
+		v94 := v4
+		if v39 {
+			v94 = v41
+		}
+		v95 := float64(v27 - v94)
+		v96 := v28
+		if v95 < v28 {
+			v96 = v95
+		}
+		v97 := v94 < v29
+		v98 := math.Ldexp(v30, int(v96))
+		v99 := v4
+		if v97 {
+			v99 = v98
+		}
+		v100 := float64(v88 + v99)
+		v101 := float64(v100 - v99)
+		v102 := float64(v88 - v101)
+		v103 := float64(v102 + v93)
+		v104 := float64(v103 + v99)
+		v105 := float64(v104 - v99)
+		v106 := float64(v101 + v105)
+		v107 := math.Ldexp(v106, int(v94))
+		v108 := math.IsNaN(v35)
+		v109 := v107
+		if v108 {
+			v109 = v35
+		}
+		v110 := float64(v1 * v109)
+		v111 := float64(v8 + v110)
+		v112 := math.Abs(v1)
+		v113 := -v112
+		v114 := v11
+		if v113 > v11 {
+			v114 = v113
+		}
+		v115 := v1 < v4
+		v116 := float64(v114 * v13)
+		v117 := math.RoundToEven(v116)
+		v118 := -v117
+		v119 := math.FMA(v118, v14, v114)
+		v120 := math.FMA(v118, v15, v119)
+		v121 := float64(v119 - v120)
+		v122 := math.FMA(v118, v15, v121)
+		v123 := float64(v120 * v120)
+		v124 := -v123
+		v125 := math.FMA(v120, v120, v124)
+		v126 := float64(v16 * v123)
+		v127 := float64(v16 * v125)
+		v128 := float64(v120 + v126)
+		v129 := float64(v120 - v128)
+		v130 := float64(v129 + v126)
+		v131 := float64(v130 + v127)
+		v132 := math.FMA(v122, v120, v122)
+		v133 := float64(v131 + v132)
+		v134 := float64(v123 * v120)
+		v135 := math.FMA(v17, v120, v18)
+		v136 := math.FMA(v135, v120, v19)
+		v137 := math.FMA(v136, v120, v20)
+		v138 := math.FMA(v137, v120, v21)
+		v139 := math.FMA(v138, v120, v22)
+		v140 := math.FMA(v139, v120, v23)
+		v141 := math.FMA(v140, v120, v24)
+		v142 := math.FMA(v141, v120, v25)
+		v143 := math.FMA(v142, v120, v26)
+		v144 := math.FMA(v134, v143, v133)
+		v145 := float64(v8 + v128)
+		v146 := float64(v8 - v145)
+		v147 := float64(v146 + v128)
+		v148 := float64(v147 + v144)
+		v149 := float64(v145 + v148)
+		v150 := float64(v145 - v149)
+		v151 := float64(v150 + v148)
+		v152 := v76
+		if v117 > v76 {
+			v152 = v117
+		}
+		v153 := ldexpMid(v8, v152)
+		v154 := float64(v149 * v153)
+		v155 := float64(v151 * v153)
+		v156 := float64(v8 + v154)
+		v157 := float64(v8 - v156)
+		v158 := float64(v157 + v154)
+		v159 := float64(v158 + v155)
+		v160 := v8
+		if v115 {
+			v160 = v149
+		}
+		v161 := v4
+		if v115 {
+			v161 = v151
+		}
+		v162 := float64(v8 / v156)
+		v163 := float64(v160 * v162)
+		v164 := -v163
+		v165 := math.FMA(v164, v156, v160)
+		v166 := math.FMA(v164, v159, v165)
+		v167 := float64(v166 + v161)
+		v168 := v11 <= v113
+		v169 := float64(v167 * v162)
+		v170 := v4
+		if v115 {
+			v170 = v117
+		}
+		v171 := float64(v27 - v170)
+		v172 := v28
+		if v171 < v28 {
+			v172 = v171
+		}
+		v173 := v170 < v29
+		v174 := math.Ldexp(v30, int(v172))
+		v175 := v4
+		if v173 {
+			v175 = v174
+		}
+		v176 := float64(v163 + v175)
+		v177 := float64(v176 - v175)
+		v178 := float64(v163 - v177)
+		v179 := float64(v178 + v169)
+		v180 := float64(v179 + v175)
+		v181 := float64(v180 - v175)
+		v182 := float64(v177 + v181)
+		v183 := math.Ldexp(v182, int(v170))
+		v184 := math.IsNaN(v1)
+		v185 := v183
+		if v184 {
+			v185 = v1
+		}
+		v186 := float64(v111 - v110)
+		v187 := float64(v8 - v186)
+		v188 := -v110
+		v189 := math.FMA(v1, v109, v188)
+		v190 := -v109
+		v191 := v11
+		if v1 > v11 {
+			v191 = v1
+		}
+		v192 := v12
+		if v191 < v12 {
+			v192 = v191
+		}
+		v193 := float64(v192 * v13)
+		v194 := math.RoundToEven(v193)
+		v195 := -v194
+		v196 := math.FMA(v195, v14, v192)
+		v197 := math.FMA(v195, v15, v196)
+		v198 := float64(v196 - v197)
+		v199 := math.FMA(v195, v15, v198)
+		v200 := float64(v197 * v197)
+		v201 := -v200
+		v202 := math.FMA(v197, v197, v201)
+		v203 := float64(v16 * v200)
+		v204 := float64(v16 * v202)
+		v205 := float64(v197 + v203)
+		v206 := float64(v197 - v205)
+		v207 := float64(v206 + v203)
+		v208 := float64(v207 + v204)
+		v209 := math.FMA(v199, v197, v199)
+		v210 := float64(v208 + v209)
+		v211 := float64(v200 * v197)
+		v212 := math.FMA(v17, v197, v18)
+		v213 := math.FMA(v212, v197, v19)
+		v214 := math.FMA(v213, v197, v20)
+		v215 := math.FMA(v214, v197, v21)
+		v216 := math.FMA(v215, v197, v22)
+		v217 := math.FMA(v216, v197, v23)
+		v218 := math.FMA(v217, v197, v24)
+		v219 := math.FMA(v218, v197, v25)
+		v220 := math.FMA(v219, v197, v26)
+		v221 := math.FMA(v211, v220, v210)
+		v222 := float64(v8 + v205)
+		v223 := float64(v8 - v222)
+		v224 := float64(v223 + v205)
+		v225 := float64(v224 + v221)
+		v226 := float64(v27 - v194)
+		v227 := v28
+		if v226 < v28 {
+			v227 = v226
+		}
+		v228 := v194 < v29
+		v229 := math.Ldexp(v30, int(v227))
+		v230 := v4
+		if v228 {
+			v230 = v229
+		}
+		v231 := float64(v222 + v230)
+		v232 := float64(v231 - v230)
+		v233 := float64(v222 - v232)
+		v234 := float64(v233 + v225)
+		v235 := float64(v234 + v230)
+		v236 := float64(v235 - v230)
+		v237 := float64(v232 + v236)
+		v238 := math.Ldexp(v237, int(v194))
+		v239 := v238
+		if v184 {
+			v239 = v1
+		}
+		v240 := float64(v8 + v239)
+		v241 := math.FMA(v190, v240, v8)
+		v242 := float64(v240 - v8)
+		v243 := float64(v239 - v242)
+		v244 := float64(v109 * v243)
+		v245 := float64(v241 - v244)
+		v246 := float64(v245 / v240)
+		v247 := float64(v1 * v246)
+		v248 := float64(v189 + v247)
+		v249 := float64(v187 + v248)
+		v250 := float64(v249 * v185)
+		v251 := math.FMA(v111, v185, v250)
+		v253 := v1 < v252
+		v254 := math.Abs(v113)
+		v255 := -v254
+		v256 := v11
+		if v255 > v11 {
+			v256 = v255
+		}
+		v257 := v113 < v4
+		v258 := float64(v256 * v13)
+		v259 := math.RoundToEven(v258)
+		v260 := -v259
+		v261 := math.FMA(v260, v14, v256)
+		v262 := math.FMA(v260, v15, v261)
+		v263 := float64(v261 - v262)
+		v264 := math.FMA(v260, v15, v263)
+		v265 := float64(v262 * v262)
+		v266 := -v265
+		v267 := math.FMA(v262, v262, v266)
+		v268 := float64(v16 * v265)
+		v269 := float64(v16 * v267)
+		v270 := float64(v262 + v268)
+		v271 := float64(v262 - v270)
+		v272 := float64(v271 + v268)
+		v273 := float64(v272 + v269)
+		v274 := math.FMA(v264, v262, v264)
+		v275 := float64(v273 + v274)
+		v276 := float64(v265 * v262)
+		v277 := math.FMA(v17, v262, v18)
+		v278 := math.FMA(v277, v262, v19)
+		v279 := math.FMA(v278, v262, v20)
+		v280 := math.FMA(v279, v262, v21)
+		v281 := math.FMA(v280, v262, v22)
+		v282 := math.FMA(v281, v262, v23)
+		v283 := math.FMA(v282, v262, v24)
+		v284 := math.FMA(v283, v262, v25)
+		v285 := math.FMA(v284, v262, v26)
+		v286 := math.FMA(v276, v285, v275)
+		v287 := float64(v8 + v270)
+		v288 := float64(v8 - v287)
+		v289 := float64(v288 + v270)
+		v290 := float64(v289 + v286)
+		v291 := float64(v287 + v290)
+		v292 := float64(v287 - v291)
+		v293 := float64(v292 + v290)
+		v294 := v76
+		if v259 > v76 {
+			v294 = v259
+		}
+		v295 := ldexpMid(v8, v294)
+		v296 := float64(v291 * v295)
+		v297 := float64(v293 * v295)
+		v298 := float64(v8 + v296)
+		v299 := float64(v8 - v298)
+		v300 := float64(v299 + v296)
+		v301 := float64(v300 + v297)
+		v302 := v8
+		if v257 {
+			v302 = v291
+		}
+		v303 := v4
+		if v257 {
+			v303 = v293
+		}
+		v304 := float64(v8 / v298)
+		v305 := float64(v302 * v304)
+		v306 := -v305
+		v307 := math.FMA(v306, v298, v302)
+		v308 := math.FMA(v306, v301, v307)
+		v309 := float64(v308 + v303)
+		v310 := float64(v309 * v304)
+		v311 := v4
+		if v257 {
+			v311 = v259
+		}
+		v312 := float64(v27 - v311)
+		v313 := v28
+		if v312 < v28 {
+			v313 = v312
+		}
+		v314 := v311 < v29
+		v315 := math.Ldexp(v30, int(v313))
+		v316 := v4
+		if v314 {
+			v316 = v315
+		}
+		v317 := float64(v305 + v316)
+		v318 := float64(v317 - v316)
+		v319 := float64(v305 - v318)
+		v320 := float64(v319 + v310)
+		v321 := float64(v320 + v316)
+		v322 := float64(v321 - v316)
+		v323 := float64(v318 + v322)
+		v324 := math.Ldexp(v323, int(v311))
+		v325 := math.IsNaN(v113)
+		v326 := v324
+		if v325 {
+			v326 = v113
+		}
+		v327 := float64(v8 - v326)
+		v328 := float64(v326 * v327)
+		v330 := float64(v1 - v329)
+		v332 := float64(v330 - v331)
+		v336 := v335
+		if v332 > v335 {
+			v336 = v332
+		}
+		v337 := v12
+		if v336 < v12 {
+			v337 = v336
+		}
+		v338 := float64(v337 * v13)
+		v339 := math.RoundToEven(v338)
+		v340 := -v339
+		v341 := math.FMA(v340, v14, v337)
+		v342 := math.FMA(v340, v15, v341)
+		v343 := float64(v341 - v342)
+		v344 := math.FMA(v340, v15, v343)
+		v345 := float64(v342 * v342)
+		v346 := -v345
+		v347 := math.FMA(v342, v342, v346)
+		v348 := float64(v16 * v345)
+		v349 := float64(v16 * v347)
+		v350 := float64(v342 + v348)
+		v351 := float64(v342 - v350)
+		v352 := float64(v351 + v348)
+		v353 := float64(v352 + v349)
+		v354 := math.FMA(v344, v342, v344)
+		v355 := float64(v353 + v354)
+		v356 := float64(v345 * v342)
+		v357 := math.FMA(v17, v342, v18)
+		v358 := math.FMA(v357, v342, v19)
+		v359 := math.FMA(v358, v342, v20)
+		v360 := math.FMA(v359, v342, v21)
+		v361 := math.FMA(v360, v342, v22)
+		v362 := math.FMA(v361, v342, v23)
+		v363 := math.FMA(v362, v342, v24)
+		v364 := math.FMA(v363, v342, v25)
+		v365 := math.FMA(v364, v342, v26)
+		v366 := math.FMA(v356, v365, v355)
+		v367 := ldexpMid(v333, v340)
+		v368 := float64(v8 + v367)
+		v369 := float64(v368 - v8)
+		v370 := float64(v368 - v369)
+		v371 := float64(v8 - v370)
+		v372 := float64(v367 - v369)
+		v373 := float64(v371 + v372)
+		v374 := float64(v366 + v373)
+		v375 := float64(v368 + v350)
+		v376 := float64(v368 - v375)
+		v377 := float64(v376 + v350)
+		v378 := float64(v377 + v374)
+		v379 := float64(v375 + v378)
+		v380 := ldexpMid(v379, v339)
+		v381 := math.Copysign(v380, v332)
+		v382 := math.IsNaN(v332)
+		v383 := v381
+		if v382 {
+			v383 = v332
+		}
+		v384 := float64(v334 * v383)
+		v385 := float64(v332 + v384)
+		v386 := float64(v332 - v385)
+		v387 := float64(v386 + v384)
+		v388 := -v384
+		v389 := math.FMA(v334, v383, v388)
+		v390 := float64(v331 * v383)
+		v391 := float64(v389 - v390)
+		v392 := float64(v330 - v332)
+		v393 := float64(v392 - v331)
+		v394 := float64(v330 - v1)
+		v395 := float64(v330 - v394)
+		v396 := float64(v1 - v395)
+		v398 := float64(v397 - v394)
+		v399 := float64(v396 + v398)
+		v400 := float64(v393 + v399)
+		v402 := float64(v8 + v383)
+		v403 := float64(v401 * v402)
+		v404 := float64(v8 + v403)
+		v405 := float64(v400 * v404)
+		v406 := float64(v391 + v405)
+		v407 := float64(v387 + v406)
+		v408 := float64(v328 * v407)
+		v409 := -v328
+		v410 := math.FMA(v326, v327, v409)
+		v411 := float64(v8 - v327)
+		v412 := float64(v411 - v326)
+		v413 := -v326
+		v414 := math.FMA(v413, v240, v239)
+		v415 := float64(v222 + v225)
+		v416 := float64(v222 - v415)
+		v417 := float64(v416 + v225)
+		v418 := v29 <= v194
+		v419 := v31 < v1
+		v420 := v418 && !v419
+		v421 := math.Ldexp(v417, int(v194))
+		v422 := v4
+		if v420 {
+			v422 = v421
+		}
+		v423 := v422
+		if v184 {
+			v423 = v1
+		}
+		v424 := float64(v414 + v423)
+		v425 := float64(v243 + v423)
+		v426 := float64(v326 * v425)
+		v427 := float64(v424 - v426)
+		v428 := float64(v427 / v240)
+		v429 := float64(v412 - v428)
+		v430 := float64(v326 * v429)
+		v431 := float64(v428 * v327)
+		v432 := float64(v430 + v431)
+		v433 := float64(v410 + v432)
+		v434 := float64(v433 * v385)
+		v435 := float64(v408 + v434)
+		v436 := math.FMA(v328, v385, v435)
+		v437 := math.FMA(v413, v326, v326)
+		v438 := math.FMA(v1, v437, v185)
+		v439 := v438
+		if v253 {
+			v439 = v436
+		}
+		v440 := v439
+		if v34 {
+			v440 = v251
+		}
+		v441 := v440
+		if v10 {
+			v441 = v0
+		}
+		v442 := v441
+		if v7 {
+			v442 = v8
+		}
+		v443 := v442
+		if v3 {
+			v443 = v5
+		}
+		v444 := b[i]
+		v445 := dy[i]
+		v446 := float64(v444 * v445)
+		v447 := -v446
+		v448 := math.FMA(v444, v445, v447)
+		v449 := float64(v446 * v5)
+		v450 := -v449
+		v451 := math.FMA(v446, v5, v450)
+		v452 := math.FMA(v448, v5, v451)
+		v453 := float64(v446 * v8)
+		v454 := -v453
+		v455 := math.FMA(v446, v8, v454)
+		v456 := math.FMA(v448, v8, v455)
+		v457 := float64(v446 * v32)
+		v458 := float64(v446 * v111)
+		v459 := -v458
+		v460 := math.FMA(v446, v111, v459)
+		v461 := math.FMA(v448, v111, v460)
+		v462 := float64(v458 * v185)
+		v463 := -v462
+		v464 := math.FMA(v458, v185, v463)
+		v465 := math.FMA(v461, v185, v464)
+		v466 := float64(v446 * v249)
+		v467 := -v466
+		v468 := math.FMA(v446, v249, v467)
+		v469 := math.FMA(v448, v249, v468)
+		v470 := float64(v466 * v185)
+		v471 := -v470
+		v472 := math.FMA(v466, v185, v471)
+		v473 := math.FMA(v469, v185, v472)
+		v474 := float64(v462 + v470)
+		v475 := float64(v474 - v462)
+		v476 := float64(v474 - v475)
+		v477 := float64(v462 - v476)
+		v478 := float64(v470 - v475)
+		v479 := float64(v477 + v478)
+		v480 := float64(v479 + v465)
+		v481 := float64(v480 + v473)
+		v482 := float64(v446 * v328)
+		v483 := -v482
+		v484 := math.FMA(v446, v328, v483)
+		v485 := math.FMA(v448, v328, v484)
+		v486 := float64(v482 * v385)
+		v487 := -v486
+		v488 := math.FMA(v482, v385, v487)
+		v489 := math.FMA(v485, v385, v488)
+		v490 := float64(v446 * v408)
+		v491 := -v490
+		v492 := math.FMA(v446, v408, v491)
+		v493 := math.FMA(v448, v408, v492)
+		v494 := float64(v446 * v434)
+		v495 := -v494
+		v496 := math.FMA(v446, v434, v495)
+		v497 := math.FMA(v448, v434, v496)
+		v498 := float64(v490 + v494)
+		v499 := float64(v498 - v490)
+		v500 := float64(v498 - v499)
+		v501 := float64(v490 - v500)
+		v502 := float64(v494 - v499)
+		v503 := float64(v501 + v502)
+		v504 := float64(v503 + v493)
+		v505 := float64(v504 + v497)
+		v506 := float64(v486 + v498)
+		v507 := float64(v506 - v486)
+		v508 := float64(v506 - v507)
+		v509 := float64(v486 - v508)
+		v510 := float64(v498 - v507)
+		v511 := float64(v509 + v510)
+		v512 := float64(v511 + v489)
+		v513 := float64(v512 + v505)
+		v514 := float64(v446 * v1)
+		v515 := -v514
+		v516 := math.FMA(v446, v1, v515)
+		v517 := math.FMA(v448, v1, v516)
+		v518 := float64(v514 * v413)
+		v519 := -v518
+		v520 := math.FMA(v514, v413, v519)
+		v521 := math.FMA(v517, v413, v520)
+		v522 := float64(v518 * v326)
+		v523 := -v522
+		v524 := math.FMA(v518, v326, v523)
+		v525 := math.FMA(v521, v326, v524)
+		v526 := float64(v514 * v326)
+		v527 := -v526
+		v528 := math.FMA(v514, v326, v527)
+		v529 := math.FMA(v517, v326, v528)
+		v530 := float64(v522 + v526)
+		v531 := float64(v530 - v522)
+		v532 := float64(v530 - v531)
+		v533 := float64(v522 - v532)
+		v534 := float64(v526 - v531)
+		v535 := float64(v533 + v534)
+		v536 := float64(v535 + v525)
+		v537 := float64(v536 + v529)
+		v538 := v4
+		if v168 {
+			v538 = v163
+		}
+		v539 := float64(v446 * v538)
+		v540 := -v539
+		v541 := math.FMA(v446, v538, v540)
+		v542 := math.FMA(v448, v538, v541)
+		v543 := v4
+		if v168 {
+			v543 = v169
+		}
+		v544 := float64(v446 * v543)
+		v545 := float64(v542 + v544)
+		v546 := float64(v539 + v545)
+		v547 := math.Ldexp(v546, int(v170))
+		v548 := float64(v446 * v183)
+		v549 := -v548
+		v550 := math.FMA(v446, v183, v549)
+		v551 := math.FMA(v448, v183, v550)
+		v552 := v548
+		if v173 {
+			v552 = v547
+		}
+		v553 := v551
+		if v173 {
+			v553 = v4
+		}
+		v554 := v552
+		if v184 {
+			v554 = v514
+		}
+		v555 := v553
+		if v184 {
+			v555 = v517
+		}
+		v556 := float64(v530 + v554)
+		v557 := float64(v556 - v530)
+		v558 := float64(v556 - v557)
+		v559 := float64(v530 - v558)
+		v560 := float64(v554 - v557)
+		v561 := float64(v559 + v560)
+		v562 := float64(v561 + v537)
+		v563 := float64(v562 + v555)
+		v564 := v556
+		if v253 {
+			v564 = v506
+		}
+		v565 := v563
+		if v253 {
+			v565 = v513
+		}
+		v566 := v564
+		if v34 {
+			v566 = v474
+		}
+		v567 := v565
+		if v34 {
+			v567 = v481
+		}
+		v568 := v566
+		if v10 {
+			v568 = v0
+		}
+		v569 := v567
+		if v10 {
+			v569 = v0
+		}
+		v570 := v568
+		if v7 {
+			v570 = v453
+		}
+		v571 := v569
+		if v7 {
+			v571 = v456
+		}
+		v572 := v570
+		if v3 {
+			v572 = v449
+		}
+		v573 := v571
+		if v3 {
+			v573 = v452
+		}
+		v574 := float64(v572 + v573)
+		v575 := float64(v446 * v443)
+		v576 := float64(v574 - v575)
+		v577 := math.Abs(v576)
+		v578 := math.Abs(v575)
+		v580 := float64(v578 * v579)
+		v581 := v577 <= v580
+		v582 := math.Abs(v446)
+		v583 := math.Abs(v457)
+		v584 := v582
+		if v583 > v582 {
+			v584 = v583
+		}
+		v585 := math.Abs(v514)
+		v586 := v584
+		if v585 > v584 {
+			v586 = v585
+		}
+		v588 := float64(v577 * v587)
+		v591 := math.FMA(v586, v589, v590)
+		v592 := v588 <= v591
+		v593 := v581 || v592
+		v594 := v574 == v4
+		v595 := v593 && !v594
+		v596 := v575
+		if v595 {
+			v596 = v574
+		}
+		v597 := math.Abs(v445)
+		v598 := math.Abs(v444)
+		v599 := v597 < v598
+		v600 := v445
+		if v599 {
+			v600 = v444
+		}
+		v601 := v444
+		if v599 {
+			v601 = v445
+		}
+		v602 := float64(v600 * v5)
+		v603 := float64(v600 * v8)
+		v604 := float64(v600 * v32)
+		v605 := float64(v600 * v111)
+		v606 := -v605
+		v607 := math.FMA(v600, v111, v606)
+		v608 := float64(v605 * v185)
+		v609 := -v608
+		v610 := math.FMA(v605, v185, v609)
+		v611 := math.FMA(v607, v185, v610)
+		v612 := float64(v600 * v249)
+		v613 := -v612
+		v614 := math.FMA(v600, v249, v613)
+		v615 := float64(v612 * v185)
+		v616 := -v615
+		v617 := math.FMA(v612, v185, v616)
+		v618 := math.FMA(v614, v185, v617)
+		v619 := float64(v608 + v615)
+		v620 := float64(v619 - v608)
+		v621 := float64(v619 - v620)
+		v622 := float64(v608 - v621)
+		v623 := float64(v615 - v620)
+		v624 := float64(v622 + v623)
+		v625 := float64(v624 + v611)
+		v626 := float64(v625 + v618)
+		v627 := float64(v600 * v328)
+		v628 := -v627
+		v629 := math.FMA(v600, v328, v628)
+		v630 := float64(v627 * v385)
+		v631 := -v630
+		v632 := math.FMA(v627, v385, v631)
+		v633 := math.FMA(v629, v385, v632)
+		v634 := float64(v600 * v408)
+		v635 := -v634
+		v636 := math.FMA(v600, v408, v635)
+		v637 := float64(v600 * v434)
+		v638 := -v637
+		v639 := math.FMA(v600, v434, v638)
+		v640 := float64(v634 + v637)
+		v641 := float64(v640 - v634)
+		v642 := float64(v640 - v641)
+		v643 := float64(v634 - v642)
+		v644 := float64(v637 - v641)
+		v645 := float64(v643 + v644)
+		v646 := float64(v645 + v636)
+		v647 := float64(v646 + v639)
+		v648 := float64(v630 + v640)
+		v649 := float64(v648 - v630)
+		v650 := float64(v648 - v649)
+		v651 := float64(v630 - v650)
+		v652 := float64(v640 - v649)
+		v653 := float64(v651 + v652)
+		v654 := float64(v653 + v633)
+		v655 := float64(v654 + v647)
+		v656 := float64(v600 * v1)
+		v657 := -v656
+		v658 := math.FMA(v600, v1, v657)
+		v659 := float64(v656 * v413)
+		v660 := -v659
+		v661 := math.FMA(v656, v413, v660)
+		v662 := math.FMA(v658, v413, v661)
+		v663 := float64(v659 * v326)
+		v664 := -v663
+		v665 := math.FMA(v659, v326, v664)
+		v666 := math.FMA(v662, v326, v665)
+		v667 := float64(v656 * v326)
+		v668 := -v667
+		v669 := math.FMA(v656, v326, v668)
+		v670 := math.FMA(v658, v326, v669)
+		v671 := float64(v663 + v667)
+		v672 := float64(v671 - v663)
+		v673 := float64(v671 - v672)
+		v674 := float64(v663 - v673)
+		v675 := float64(v667 - v672)
+		v676 := float64(v674 + v675)
+		v677 := float64(v676 + v666)
+		v678 := float64(v677 + v670)
+		v679 := float64(v600 * v538)
+		v680 := -v679
+		v681 := math.FMA(v600, v538, v680)
+		v682 := float64(v600 * v543)
+		v683 := float64(v681 + v682)
+		v684 := float64(v679 + v683)
+		v685 := math.Ldexp(v684, int(v170))
+		v686 := float64(v600 * v183)
+		v687 := -v686
+		v688 := math.FMA(v600, v183, v687)
+		v689 := v686
+		if v173 {
+			v689 = v685
+		}
+		v690 := v688
+		if v173 {
+			v690 = v4
+		}
+		v691 := v689
+		if v184 {
+			v691 = v656
+		}
+		v692 := v690
+		if v184 {
+			v692 = v658
+		}
+		v693 := float64(v671 + v691)
+		v694 := float64(v693 - v671)
+		v695 := float64(v693 - v694)
+		v696 := float64(v671 - v695)
+		v697 := float64(v691 - v694)
+		v698 := float64(v696 + v697)
+		v699 := float64(v698 + v678)
+		v700 := float64(v699 + v692)
+		v701 := v693
+		if v253 {
+			v701 = v648
+		}
+		v702 := v700
+		if v253 {
+			v702 = v655
+		}
+		v703 := v701
+		if v34 {
+			v703 = v619
+		}
+		v704 := v702
+		if v34 {
+			v704 = v626
+		}
+		v705 := v703
+		if v10 {
+			v705 = v0
+		}
+		v706 := v704
+		if v10 {
+			v706 = v0
+		}
+		v707 := v705
+		if v7 {
+			v707 = v603
+		}
+		v708 := v706
+		if v7 {
+			v708 = v4
+		}
+		v709 := v707
+		if v3 {
+			v709 = v602
+		}
+		v710 := v708
+		if v3 {
+			v710 = v4
+		}
+		v711 := float64(v709 + v710)
+		v712 := float64(v600 * v443)
+		v713 := float64(v711 - v712)
+		v714 := math.Abs(v713)
+		v715 := math.Abs(v712)
+		v716 := float64(v715 * v579)
+		v717 := v714 <= v716
+		v718 := math.Abs(v600)
+		v719 := math.Abs(v604)
+		v720 := v718
+		if v719 > v718 {
+			v720 = v719
+		}
+		v721 := math.Abs(v656)
+		v722 := v720
+		if v721 > v720 {
+			v722 = v721
+		}
+		v723 := float64(v714 * v587)
+		v724 := math.FMA(v722, v589, v590)
+		v725 := v723 <= v724
+		v726 := v717 || v725
+		v727 := v711 == v4
+		v728 := v726 && !v727
+		v729 := v712
+		if v728 {
+			v729 = v711
+		}
+		v730 := float64(v601 * v729)
+		v732 := v582 == v731
+		v733 := v598 == v731
+		v734 := v597 == v731
+		v735 := v733 || v734
+		v736 := v732 && !v735
+		v737 := v596
+		if v736 {
+			v737 = v730
+		}
+		v738 := math.IsNaN(v444)
+		v739 := v737
+		if v738 {
+			v739 = v444
+		}
+		v740 := v739
+		if v184 {
+			v740 = v1
+		}
+		da[i] = v740
+	}
+}
+
+// swigluBackwardARareGeneric is the pure-Go kernel of swigluBackwardARare (f64
+// memory, f64 compute, 6 operations): the scalar twin of the vector program
+// the assembly kernels run. It folds each element's value into acc by max,
+// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
+// the same bits. The caller guarantees equal lengths.
+func swigluBackwardARareGeneric(acc *[16]float64, a, b, dy []float64) {
+	b = b[:len(a)]
+	dy = dy[:len(a)]
+	v1 := math.Float64frombits(0xc086200000000000) // -708
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range a {
+		v0 := a[i]
+		v2 := v0 < v1
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
+			acc[foldK] = v5
+		}
+	}
+}
+
+func swigluBackwardARun(da, a, b, dy []float64) {
+	// Few inputs need swigluBackwardA's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	swigluBackwardARareImpl(&acc, a, b, dy)
+	if noneRare(&acc) {
+		swigluBackwardAUsualImpl(da, a, b, dy)
+		return
+	}
+	swigluBackwardAImpl(da, a, b, dy)
+}
+
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f64 memory,
 // f64 compute, 215 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
@@ -1758,4 +3068,274 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		}
 		db[i] = v217
 	}
+}
+
+// swigluBackwardBUsualGeneric is the pure-Go kernel of swigluBackwardBUsual
+// (f64 memory, f64 compute, 154 operations): the scalar twin of the vector
+// program the assembly kernels run, with exactly the semantics of
+// vprog.Program.Eval, so every backend gives the same bits. The caller
+// guarantees equal lengths; db may be the same slice as an input.
+func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
+	a = a[:len(db)]
+	b = b[:len(db)]
+	dy = dy[:len(db)]
+	v0 := math.Float64frombits(0x0000000000000000)   // 0
+	v2 := math.Float64frombits(0xc089000000000000)   // -800
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0xc087480000000000)   // -745
+	v8 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v10 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v11 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v12 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v13 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v14 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v15 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v16 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v17 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v18 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v19 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v20 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v21 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v22 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v23 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v24 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v25 := math.Float64frombits(0x408f400000000000)  // 1000
+	v26 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v27 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v68 := math.Float64frombits(0xc091300000000000)  // -1100
+	v136 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v143 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v145 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v146 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range db {
+		v1 := a[i]
+		v3 := v1 < v2
+		v7 := v1 < v6
+		v28 := math.Abs(v1)
+		v29 := -v28
+		v30 := v9
+		if v29 > v9 {
+			v30 = v29
+		}
+		v31 := v1 < v4
+		v32 := float64(v30 * v10)
+		v33 := math.RoundToEven(v32)
+		v34 := -v33
+		v35 := math.FMA(v34, v11, v30)
+		v36 := math.FMA(v34, v12, v35)
+		v37 := float64(v35 - v36)
+		v38 := math.FMA(v34, v12, v37)
+		v39 := float64(v36 * v36)
+		v40 := -v39
+		v41 := math.FMA(v36, v36, v40)
+		v42 := float64(v8 * v39)
+		v43 := float64(v8 * v41)
+		v44 := float64(v36 + v42)
+		v45 := float64(v36 - v44)
+		v46 := float64(v45 + v42)
+		v47 := float64(v46 + v43)
+		v48 := math.FMA(v38, v36, v38)
+		v49 := float64(v47 + v48)
+		v50 := float64(v39 * v36)
+		v51 := math.FMA(v13, v36, v14)
+		v52 := math.FMA(v51, v36, v15)
+		v53 := math.FMA(v52, v36, v16)
+		v54 := math.FMA(v53, v36, v17)
+		v55 := math.FMA(v54, v36, v18)
+		v56 := math.FMA(v55, v36, v19)
+		v57 := math.FMA(v56, v36, v20)
+		v58 := math.FMA(v57, v36, v21)
+		v59 := math.FMA(v58, v36, v22)
+		v60 := math.FMA(v50, v59, v49)
+		v61 := float64(v23 + v44)
+		v62 := float64(v23 - v61)
+		v63 := float64(v62 + v44)
+		v64 := float64(v63 + v60)
+		v65 := float64(v61 + v64)
+		v66 := float64(v61 - v65)
+		v67 := float64(v66 + v64)
+		v69 := v68
+		if v33 > v68 {
+			v69 = v33
+		}
+		v70 := ldexpMid(v23, v69)
+		v71 := float64(v65 * v70)
+		v72 := float64(v67 * v70)
+		v73 := float64(v23 + v71)
+		v74 := float64(v23 - v73)
+		v75 := float64(v74 + v71)
+		v76 := float64(v75 + v72)
+		v77 := v23
+		if v31 {
+			v77 = v65
+		}
+		v78 := v4
+		if v31 {
+			v78 = v67
+		}
+		v79 := float64(v23 / v73)
+		v80 := float64(v77 * v79)
+		v81 := -v80
+		v82 := math.FMA(v81, v73, v77)
+		v83 := math.FMA(v81, v76, v82)
+		v84 := float64(v83 + v78)
+		v85 := v9 <= v29
+		v86 := float64(v84 * v79)
+		v87 := v4
+		if v31 {
+			v87 = v33
+		}
+		v88 := float64(v24 - v87)
+		v89 := v25
+		if v88 < v25 {
+			v89 = v88
+		}
+		v90 := v87 < v26
+		v91 := math.Ldexp(v27, int(v89))
+		v92 := v4
+		if v90 {
+			v92 = v91
+		}
+		v93 := float64(v80 + v92)
+		v94 := float64(v93 - v92)
+		v95 := float64(v80 - v94)
+		v96 := float64(v95 + v86)
+		v97 := float64(v96 + v92)
+		v98 := float64(v97 - v92)
+		v99 := float64(v94 + v98)
+		v100 := math.Ldexp(v99, int(v87))
+		v101 := math.IsNaN(v1)
+		v102 := v100
+		if v101 {
+			v102 = v1
+		}
+		v103 := float64(v1 * v102)
+		v104 := v103
+		if v7 {
+			v104 = v0
+		}
+		v105 := v104
+		if v3 {
+			v105 = v5
+		}
+		v106 := dy[i]
+		v107 := float64(v106 * v5)
+		v108 := float64(v106 * v1)
+		v109 := -v108
+		v110 := math.FMA(v106, v1, v109)
+		v111 := float64(v108 * v1)
+		v112 := -v111
+		v113 := math.FMA(v108, v1, v112)
+		v114 := math.FMA(v110, v1, v113)
+		v115 := v4
+		if v85 {
+			v115 = v80
+		}
+		v116 := float64(v108 * v115)
+		v117 := -v116
+		v118 := math.FMA(v108, v115, v117)
+		v119 := math.FMA(v110, v115, v118)
+		v120 := v4
+		if v85 {
+			v120 = v86
+		}
+		v121 := float64(v108 * v120)
+		v122 := float64(v119 + v121)
+		v123 := float64(v116 + v122)
+		v124 := math.Ldexp(v123, int(v87))
+		v125 := v124
+		if v101 {
+			v125 = v111
+		}
+		v126 := v4
+		if v101 {
+			v126 = v114
+		}
+		v127 := v125
+		if v7 {
+			v127 = v0
+		}
+		v128 := v126
+		if v7 {
+			v128 = v0
+		}
+		v129 := v127
+		if v3 {
+			v129 = v107
+		}
+		v130 := v128
+		if v3 {
+			v130 = v4
+		}
+		v131 := float64(v129 + v130)
+		v132 := float64(v106 * v105)
+		v133 := float64(v131 - v132)
+		v134 := math.Abs(v133)
+		v135 := math.Abs(v132)
+		v137 := float64(v135 * v136)
+		v138 := v134 <= v137
+		v139 := math.Abs(v106)
+		v140 := math.Abs(v108)
+		v141 := v139
+		if v140 > v139 {
+			v141 = v140
+		}
+		v142 := v141
+		if v140 > v141 {
+			v142 = v140
+		}
+		v144 := float64(v134 * v143)
+		v147 := math.FMA(v142, v145, v146)
+		v148 := v144 <= v147
+		v149 := v138 || v148
+		v150 := v131 == v4
+		v151 := v149 && !v150
+		v152 := v132
+		if v151 {
+			v152 = v131
+		}
+		v153 := v152
+		if v101 {
+			v153 = v1
+		}
+		db[i] = v153
+	}
+}
+
+// swigluBackwardBRareGeneric is the pure-Go kernel of swigluBackwardBRare (f64
+// memory, f64 compute, 6 operations): the scalar twin of the vector program
+// the assembly kernels run. It folds each element's value into acc by max,
+// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
+// the same bits. The caller guarantees equal lengths.
+func swigluBackwardBRareGeneric(acc *[16]float64, a, b, dy []float64) {
+	b = b[:len(a)]
+	dy = dy[:len(a)]
+	v1 := math.Float64frombits(0xc087480000000000) // -745
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range a {
+		v0 := a[i]
+		v2 := v0 < v1
+		v5 := v4
+		if v2 {
+			v5 = v3
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v5 > foldS || v5 != v5) {
+			acc[foldK] = v5
+		}
+	}
+}
+
+func swigluBackwardBRun(db, a, b, dy []float64) {
+	// Few inputs need swigluBackwardB's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	swigluBackwardBRareImpl(&acc, a, b, dy)
+	if noneRare(&acc) {
+		swigluBackwardBUsualImpl(db, a, b, dy)
+		return
+	}
+	swigluBackwardBImpl(db, a, b, dy)
 }

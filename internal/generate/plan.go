@@ -89,6 +89,10 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 			for _, st := range sp.stages() {
 				g.programs = append(g.programs, st.p)
 				asmKernels = append(asmKernels, stageKernel(st.p))
+				if usual, guard := st.p.SplitRare(); usual != nil {
+					asmKernels = append(asmKernels, stageKernel(usual), stageKernel(guard))
+					hasRare = true
+				}
 			}
 			continue
 		}

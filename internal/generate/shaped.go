@@ -288,6 +288,10 @@ func emitShapedGeneric(f *jen.File, sp *shapedPlan, helpers helperSet) error {
 	var vars []jen.Code
 	for _, s := range sp.stages() {
 		vars = append(vars, jen.Id(implName(s.p)).Op("=").Id(kernelName(s.p)))
+		if usual, guard := s.p.SplitRare(); usual != nil {
+			vars = append(vars, jen.Id(implName(usual)).Op("=").Id(kernelName(usual)),
+				jen.Id(implName(guard)).Op("=").Id(kernelName(guard)))
+		}
 	}
 	f.Add(docComment(fmt.Sprintf("The kernels %s's functions call, replaced at init by assembly where the CPU has it (see ISA).", sp.a.GoName)))
 	f.Var().Defs(vars...)
@@ -297,11 +301,59 @@ func emitShapedGeneric(f *jen.File, sp *shapedPlan, helpers helperSet) error {
 		if err != nil {
 			return err
 		}
+		if usual, guard := s.p.SplitRare(); usual != nil {
+			more, err := emitKernelNamed(usual, s.out, s.ins, helpers)
+			if err != nil {
+				return err
+			}
+			guardCode, err := emitKernelNamed(guard, "", s.ins, helpers)
+			if err != nil {
+				return err
+			}
+			code = append(append(append(code, more...), guardCode...), stageRun(s))
+		}
 		for _, c := range code {
 			f.Add(c)
 		}
 	}
 	return nil
+}
+
+// stageRun is, for a stage with a rare path (vprog.SplitRare), the function
+// the drivers call instead of its kernel: the guard over the stage's
+// inputs, then the usual kernel where no element needs the rare branch.
+// Shaped stages take no parameters beyond their slices.
+func stageRun(s *stage) jen.Code {
+	usual, guard := s.p.SplitRare()
+	var params, args, guardArgs []jen.Code
+	for _, n := range append([]string{s.out}, s.ins...) {
+		params = append(params, jen.Id(n))
+		args = append(args, jen.Id(n))
+	}
+	guardArgs = append([]jen.Code{jen.Op("&").Id("acc")}, args[1:]...)
+	t := "float64"
+	if s.p.Mem == vprog.F32 {
+		t = "float32"
+	}
+	return jen.Func().Id(stageCall(s)).Params(jen.List(params...).Index().Id(t)).Block(
+		jen.Comment("Few inputs need "+s.p.Name+"'s rare branch: skip it where none does (same bits)."),
+		jen.Id("acc").Op(":=").Id("rareAcc").Call(),
+		jen.Id(implName(guard)).Call(guardArgs...),
+		jen.If(jen.Id("noneRare").Call(jen.Op("&").Id("acc"))).Block(
+			jen.Id(implName(usual)).Call(args...),
+			jen.Return(),
+		),
+		jen.Id(implName(s.p)).Call(args...),
+	).Line()
+}
+
+// stageCall is the function a driver calls for stage s: its kernel, or its
+// run function where it has a rare path.
+func stageCall(s *stage) string {
+	if usual, _ := s.p.SplitRare(); usual != nil {
+		return s.p.Name + "Run"
+	}
+	return implName(s.p)
 }
 
 // reduceCall is the driver code of one reduction: reset, fold the row,
@@ -476,7 +528,7 @@ func gatedAPI(sp *shapedPlan, t string) string {
 	p("if partialOverlap(dst, x) || (len(dst) > 0 && &dst[0] == &x[0]) { panic(%q) }\n", "actkern: "+fn+": dst overlaps x")
 	p("for r := 0; r < len(dst)/cols; r++ {\n")
 	p("a, b := x[2*r*cols:(2*r+1)*cols:(2*r+1)*cols], x[(2*r+1)*cols:(2*r+2)*cols:(2*r+2)*cols]\n")
-	p("%s(dst[r*cols:(r+1)*cols:(r+1)*cols], a, b)\n}\n}\n\n", implName(sp.fwd.p))
+	p("%s(dst[r*cols:(r+1)*cols:(r+1)*cols], a, b)\n}\n}\n\n", stageCall(sp.fwd))
 
 	p("%s\n", docText(
 		fmt.Sprintf("%sBackward is the gradient of %s: with a | b the halves of each row of x and dy the output gradient, it writes dy·∂f/∂a and dy·∂f/∂b into the same halves of dx.", fn, fn),
@@ -490,8 +542,8 @@ func gatedAPI(sp *shapedPlan, t string) string {
 	p("for r := 0; r < len(dy)/cols; r++ {\n")
 	p("lo, mid, hi := 2*r*cols, (2*r+1)*cols, (2*r+2)*cols\n")
 	p("a, b, g := x[lo:mid:mid], x[mid:hi:hi], dy[r*cols:(r+1)*cols:(r+1)*cols]\n")
-	p("%s(dx[lo:mid:mid], a, b, g)\n", implName(sp.da.p))
-	p("%s(dx[mid:hi:hi], a, b, g)\n}\n}\n\n", implName(sp.db.p))
+	p("%s(dx[lo:mid:mid], a, b, g)\n", stageCall(sp.da))
+	p("%s(dx[mid:hi:hi], a, b, g)\n}\n}\n\n", stageCall(sp.db))
 
 	p("%s\n", docText(
 		fmt.Sprintf("%sPair is %s for callers who keep the halves apart: dst[i] = %s with a[i], b[i]. dst may be a or b.", fn, fn, form),
@@ -499,7 +551,7 @@ func gatedAPI(sp *shapedPlan, t string) string {
 	p("func %sPair(dst, a, b []%s) {\n", fn, t)
 	p("if len(a) != len(dst) || len(b) != len(dst) { panic(fmt.Sprintf(\"actkern: %sPair: len(dst) = %%d, len(a) = %%d, len(b) = %%d: must be equal\", len(dst), len(a), len(b))) }\n", fn)
 	p("if partialOverlap(dst, a) || partialOverlap(dst, b) { panic(%q) }\n", "actkern: "+fn+"Pair: dst partially overlaps a or b")
-	p("%s(dst, a, b)\n}\n\n", implName(sp.fwd.p))
+	p("%s(dst, a, b)\n}\n\n", stageCall(sp.fwd))
 
 	p("%s\n", docText(
 		fmt.Sprintf("%sPairBackward is the gradient of %sPair: da[i] = dy[i]·∂f/∂a, db[i] = dy[i]·∂f/∂b. da and db must not overlap a or b (da is written before db is computed); they may be dy.", fn, fn),
@@ -508,8 +560,8 @@ func gatedAPI(sp *shapedPlan, t string) string {
 	p("n := len(dy)\n")
 	p("if len(da) != n || len(db) != n || len(a) != n || len(b) != n { panic(fmt.Sprintf(\"actkern: %sPairBackward: len(da) = %%d, len(db) = %%d, len(dy) = %%d, len(a) = %%d, len(b) = %%d: must be equal\", len(da), len(db), n, len(a), len(b))) }\n", fn)
 	p("if overlaps(da, a) || overlaps(da, b) || overlaps(db, a) || overlaps(db, b) || overlaps(da, db) { panic(%q) }\n", "actkern: "+fn+"PairBackward: da or db overlaps an input")
-	p("%s(da, a, b, dy)\n", implName(sp.da.p))
-	p("%s(db, a, b, dy)\n}\n", implName(sp.db.p))
+	p("%s(da, a, b, dy)\n", stageCall(sp.da))
+	p("%s(db, a, b, dy)\n}\n", stageCall(sp.db))
 	return b.String()
 }
 

@@ -151,8 +151,15 @@ func LowerGated(a *spec.Activation, part GatedPart, mem Type) (*Program, error) 
 			names.ScaleBy, names.NaNFrom = []string{"dy"}, []string{u}
 		}
 	}
-	// The gate's formulas are over x: bind x to the gated half.
+	// The gate's formulas are over x: bind x to the gated half, in its
+	// rare conditions too, so that they still name their branches.
 	bound := *formula
 	bound.Expr = expr.Rename(formula.Expr, "x", u)
-	return LowerFormula(g, KernelName(a.Name, Forward)+suffix, &bound, names, mem, NoReduce)
+	gate := *g
+	gate.Rare = nil
+	for _, r := range g.Rare {
+		r.Expr = expr.Rename(r.Expr, "x", u)
+		gate.Rare = append(gate.Rare, r)
+	}
+	return LowerFormula(&gate, KernelName(a.Name, Forward)+suffix, &bound, names, mem, NoReduce)
 }
