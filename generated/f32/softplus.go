@@ -17,7 +17,7 @@ func softplusCheck(beta, threshold float32) error {
 // Softplus sets dst[i] = f(x[i]) for every i: Smooth approximation of ReLU,
 // f(x) = log(1 + exp(beta*x))/beta; linear where beta*x > threshold.
 //
-//	f(x) = where(p > threshold, x, q + (fma(-q, beta, s) + s_err)/beta)
+//	f(x) = where(p > threshold, x, where(p < -700 && p >= -1100, (qs + (fma(-qs, beta, es) + (exp_err(pa) + es*((l_lo + err) + pa_err)))/beta)*p640, q + (fma(-q, beta, s) + s_err)/beta))
 //
 // with
 //
@@ -31,6 +31,11 @@ func softplusCheck(beta, threshold float32) error {
 //	s = s1 + sp*err
 //	s_err = where(s1 < 1e300, ((m - (s1 - (s1 - m))) + (l - (s1 - m))) + ((s1 - s) + sp*err) + exp_err(-abs(p))/(1 + en), 0)
 //	q = s/beta
+//	pa = p + l_hi
+//	pa_err = (p - (pa - (pa - p))) + (l_hi - (pa - p))
+//	es = exp(pa)
+//	qs = es/beta
+//	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
@@ -73,7 +78,7 @@ func Softplus(dst, x []float32, beta, threshold float32) {
 // SoftplusBackward is the gradient of Softplus: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(p > threshold, x, q + (fma(-q, beta, s) + s_err)/beta)
+//	f(x)  = where(p > threshold, x, where(p < -700 && p >= -1100, (qs + (fma(-qs, beta, es) + (exp_err(pa) + es*((l_lo + err) + pa_err)))/beta)*p640, q + (fma(-q, beta, s) + s_err)/beta))
 //	f'(x) = where(p > threshold, 1, sp + sp*sigmoid(-p)*err)
 //
 // with
@@ -88,6 +93,11 @@ func Softplus(dst, x []float32, beta, threshold float32) {
 //	s = s1 + sp*err
 //	s_err = where(s1 < 1e300, ((m - (s1 - (s1 - m))) + (l - (s1 - m))) + ((s1 - s) + sp*err) + exp_err(-abs(p))/(1 + en), 0)
 //	q = s/beta
+//	pa = p + l_hi
+//	pa_err = (p - (pa - (pa - p))) + (l_hi - (pa - p))
+//	es = exp(pa)
+//	qs = es/beta
+//	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
 //
 // At x = threshold/beta, where f' jumps, the gradient is sigmoid(threshold):
 // PyTorch: the linear branch needs beta*x > threshold (strict), so at equality

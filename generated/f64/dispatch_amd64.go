@@ -229,6 +229,9 @@ func useISA(name string) bool {
 		softminBackwardImpl = softminBackwardAVX512
 		softplusImpl = softplusAVX512
 		softplusStreamImpl = softplusAVX512Stream
+		softplusUsualImpl = softplusUsualAVX512
+		softplusUsualStreamImpl = softplusUsualAVX512Stream
+		softplusRareImpl = softplusRareAVX512
 		softplusBackwardImpl = softplusBackwardAVX512
 		softplusBackwardStreamImpl = softplusBackwardAVX512Stream
 		softshrinkImpl = softshrinkAVX512
@@ -462,6 +465,9 @@ func useISA(name string) bool {
 		softminBackwardImpl = softminBackwardAVX2
 		softplusImpl = softplusAVX2
 		softplusStreamImpl = softplusAVX2Stream
+		softplusUsualImpl = softplusUsualAVX2
+		softplusUsualStreamImpl = softplusUsualAVX2Stream
+		softplusRareImpl = softplusRareAVX2
 		softplusBackwardImpl = softplusBackwardAVX2
 		softplusBackwardStreamImpl = softplusBackwardAVX2Stream
 		softshrinkImpl = softshrinkAVX2
@@ -692,6 +698,9 @@ func useISA(name string) bool {
 		softminBackwardImpl = softminBackwardGeneric
 		softplusImpl = softplusGeneric
 		softplusStreamImpl = nil
+		softplusUsualImpl = softplusUsualGeneric
+		softplusUsualStreamImpl = nil
+		softplusRareImpl = softplusRareGeneric
 		softplusBackwardImpl = softplusBackwardGeneric
 		softplusBackwardStreamImpl = nil
 		softshrinkImpl = softshrinkGeneric

@@ -2212,6 +2212,42 @@ func softplusAVX2(dst, in0 []float64, beta, threshold float64)
 //go:noescape
 func softplusAVX2Stream(dst, in0 []float64, beta, threshold float64)
 
+// softplusUsualAVX512 computes softplusUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+//
+//go:noescape
+func softplusUsualAVX512(dst, in0 []float64, beta, threshold float64)
+
+// softplusUsualAVX512Stream computes softplusUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func softplusUsualAVX512Stream(dst, in0 []float64, beta, threshold float64)
+
+// softplusUsualAVX2 computes softplusUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
+//
+//go:noescape
+func softplusUsualAVX2(dst, in0 []float64, beta, threshold float64)
+
+// softplusUsualAVX2Stream computes softplusUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func softplusUsualAVX2Stream(dst, in0 []float64, beta, threshold float64)
+
+// softplusRareAVX512 folds softplusRare into acc (max; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, SSE2.
+//
+//go:noescape
+func softplusRareAVX512(acc *[16]float64, in0 []float64, beta, threshold float64)
+
+// softplusRareAVX2 folds softplusRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE2.
+//
+//go:noescape
+func softplusRareAVX2(acc *[16]float64, in0 []float64, beta, threshold float64)
+
 // softplusBackwardAVX512 computes softplusBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //

@@ -1418,6 +1418,25 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "softplusUsual", Inputs: 1, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p+00, 0x1.4p+04}, {0x1p+01, 0x1.4p+03}, {0x1.6666666666666p-01, 0x1.4p+04}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { softplusUsualGeneric(d, in[0], p[0], p[1]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { softplusUsualAVX512(d, in[0], p[0], p[1]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				softplusUsualAVX512(d[:h], in[0][:h], p[0], p[1])
+				softplusUsualAVX512Stream(d[h:], in[0][h:], p[0], p[1])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { softplusUsualAVX2(d, in[0], p[0], p[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				softplusUsualAVX2(d[:h], in[0][:h], p[0], p[1])
+				softplusUsualAVX2Stream(d[h:], in[0][h:], p[0], p[1])
+			}},
+		},
+	},
+	{
 		Name: "softplusBackward", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00, 0x1.4p+04}, {0x1p+01, 0x1.4p+03}, {0x1.6666666666666p-01, 0x1.4p+04}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { softplusBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
@@ -2100,6 +2119,16 @@ var reduceCases64 = []reduceCase[float64]{
 		Impls: []reduceImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softminBackwardReduceRAVX512(acc, in[0], in[1]) }},
 			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softminBackwardReduceRAVX2(acc, in[0], in[1]) }},
+		},
+	},
+	{
+		Name: "softplusRare", Inputs: 1, MaxLen: 73,
+		Max:       true,
+		ParamSets: [][]float64{{0x1p+00, 0x1.4p+04}, {0x1p+01, 0x1.4p+03}, {0x1.6666666666666p-01, 0x1.4p+04}},
+		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { softplusRareGeneric(acc, in[0], p[0], p[1]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softplusRareAVX512(acc, in[0], p[0], p[1]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softplusRareAVX2(acc, in[0], p[0], p[1]) }},
 		},
 	},
 	{

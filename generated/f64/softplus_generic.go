@@ -9,6 +9,8 @@ import "math"
 // runs (see ISA).
 var (
 	softplusImpl         = softplusGeneric
+	softplusUsualImpl    = softplusUsualGeneric
+	softplusRareImpl     = softplusRareGeneric
 	softplusBackwardImpl = softplusBackwardGeneric
 )
 
@@ -17,11 +19,12 @@ var (
 // stores.
 var (
 	softplusStreamImpl         func(dst, x []float64, beta, threshold float64)
+	softplusUsualStreamImpl    func(dst, x []float64, beta, threshold float64)
 	softplusBackwardStreamImpl func(dx, x, dy []float64, beta, threshold float64)
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
-// 274 operations): the scalar twin of the vector program the assembly kernels
+// 358 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -29,370 +32,891 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 	x = x[:len(dst)]
 	v1 := beta
 	v3 := threshold
-	v5 := math.Float64frombits(0x0000000000000000)   // 0
-	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v11 := math.Float64frombits(0x4086300000000000)  // 710
-	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v17 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v19 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v56 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v62 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v64 := math.Float64frombits(0x408f400000000000)  // 1000
-	v66 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v68 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v81 := math.Float64frombits(0xbff0000000000000)  // -1
-	v83 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v91 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v95 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
-	v107 := math.Float64frombits(0x4000000000000000) // 2
-	v111 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v112 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v114 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v116 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v118 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v120 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v122 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v124 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v142 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v144 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v154 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v156 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v160 := math.Float64frombits(0x7ff8000000000001) // NaN
-	v202 := math.Float64frombits(0xc091300000000000) // -1100
-	v236 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v259 := math.Float64frombits(0x4086280000000000) // 709
+	v6 := math.Float64frombits(0xc085e00000000000)   // -700
+	v9 := math.Float64frombits(0xc091300000000000)   // -1100
+	v12 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
+	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v16 := math.Float64frombits(0x4086300000000000)  // 710
+	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v28 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v41 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v42 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v44 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v46 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v48 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v50 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v52 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v54 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v56 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v58 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v61 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v69 := math.Float64frombits(0x408f400000000000)  // 1000
+	v71 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v73 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v75 := math.Float64frombits(0x0000000000000000)  // 0
+	v94 := math.Float64frombits(0x4086280000000000)  // 709
+	v100 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v102 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v135 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v190 := math.Float64frombits(0xbff0000000000000) // -1
+	v192 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
+	v200 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v204 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v216 := math.Float64frombits(0x4000000000000000) // 2
+	v220 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v221 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v223 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v225 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v227 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v229 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v231 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v233 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v251 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v253 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v263 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v265 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v269 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
 		v4 := v3 < v2
-		v6 := v2
-		if v5 > v2 {
-			v6 = v5
+		v7 := v2 < v6
+		v10 := v9 <= v2
+		v11 := v7 && v10
+		v13 := float64(v2 + v12)
+		v15 := v14
+		if v13 > v14 {
+			v15 = v13
 		}
-		v7 := math.Abs(v2)
-		v8 := -v7
-		v10 := v9
-		if v8 > v9 {
-			v10 = v8
+		v17 := v16
+		if v15 < v16 {
+			v17 = v15
 		}
-		v12 := v11
-		if v10 < v11 {
-			v12 = v10
+		v19 := float64(v17 * v18)
+		v20 := math.RoundToEven(v19)
+		v21 := -v20
+		v23 := math.FMA(v21, v22, v17)
+		v25 := math.FMA(v21, v24, v23)
+		v26 := float64(v23 - v25)
+		v27 := math.FMA(v21, v24, v26)
+		v29 := float64(v25 * v25)
+		v30 := -v29
+		v31 := math.FMA(v25, v25, v30)
+		v32 := float64(v28 * v29)
+		v33 := float64(v28 * v31)
+		v34 := float64(v25 + v32)
+		v35 := float64(v25 - v34)
+		v36 := float64(v35 + v32)
+		v37 := float64(v36 + v33)
+		v38 := math.FMA(v27, v25, v27)
+		v39 := float64(v37 + v38)
+		v40 := float64(v29 * v25)
+		v43 := math.FMA(v41, v25, v42)
+		v45 := math.FMA(v43, v25, v44)
+		v47 := math.FMA(v45, v25, v46)
+		v49 := math.FMA(v47, v25, v48)
+		v51 := math.FMA(v49, v25, v50)
+		v53 := math.FMA(v51, v25, v52)
+		v55 := math.FMA(v53, v25, v54)
+		v57 := math.FMA(v55, v25, v56)
+		v59 := math.FMA(v57, v25, v58)
+		v60 := math.FMA(v40, v59, v39)
+		v62 := float64(v61 + v34)
+		v63 := float64(v61 - v62)
+		v64 := float64(v63 + v34)
+		v65 := float64(v64 + v60)
+		v68 := float64(v67 - v20)
+		v70 := v69
+		if v68 < v69 {
+			v70 = v68
 		}
-		v14 := float64(v12 * v13)
-		v15 := math.RoundToEven(v14)
-		v16 := -v15
-		v18 := math.FMA(v16, v17, v12)
-		v20 := math.FMA(v16, v19, v18)
-		v21 := float64(v18 - v20)
-		v22 := math.FMA(v16, v19, v21)
-		v24 := float64(v20 * v20)
-		v25 := -v24
-		v26 := math.FMA(v20, v20, v25)
-		v27 := float64(v23 * v24)
-		v28 := float64(v23 * v26)
-		v29 := float64(v20 + v27)
-		v30 := float64(v20 - v29)
-		v31 := float64(v30 + v27)
-		v32 := float64(v31 + v28)
-		v33 := math.FMA(v22, v20, v22)
-		v34 := float64(v32 + v33)
-		v35 := float64(v24 * v20)
-		v38 := math.FMA(v36, v20, v37)
-		v40 := math.FMA(v38, v20, v39)
-		v42 := math.FMA(v40, v20, v41)
-		v44 := math.FMA(v42, v20, v43)
-		v46 := math.FMA(v44, v20, v45)
-		v48 := math.FMA(v46, v20, v47)
-		v50 := math.FMA(v48, v20, v49)
-		v52 := math.FMA(v50, v20, v51)
-		v54 := math.FMA(v52, v20, v53)
-		v55 := math.FMA(v35, v54, v34)
-		v57 := float64(v56 + v29)
-		v58 := float64(v56 - v57)
-		v59 := float64(v58 + v29)
-		v60 := float64(v59 + v55)
-		v63 := float64(v62 - v15)
-		v65 := v64
-		if v63 < v64 {
-			v65 = v63
+		v72 := v20 < v71
+		v74 := math.Ldexp(v73, int(v70))
+		v76 := v75
+		if v72 {
+			v76 = v74
 		}
-		v67 := v15 < v66
-		v69 := math.Ldexp(v68, int(v65))
-		v70 := v5
-		if v67 {
-			v70 = v69
+		v77 := float64(v62 + v76)
+		v78 := float64(v77 - v76)
+		v79 := float64(v62 - v78)
+		v80 := float64(v79 + v65)
+		v81 := float64(v80 + v76)
+		v82 := float64(v81 - v76)
+		v83 := float64(v78 + v82)
+		v84 := math.Ldexp(v83, int(v20))
+		v85 := math.IsNaN(v13)
+		v86 := v84
+		if v85 {
+			v86 = v13
 		}
-		v71 := float64(v57 + v70)
-		v72 := float64(v71 - v70)
-		v73 := float64(v57 - v72)
-		v74 := float64(v73 + v60)
-		v75 := float64(v74 + v70)
-		v76 := float64(v75 - v70)
-		v77 := float64(v72 + v76)
-		v78 := math.Ldexp(v77, int(v15))
-		v79 := math.IsNaN(v8)
-		v80 := v78
-		if v79 {
-			v80 = v8
-		}
-		v82 := v81
-		if v80 > v81 {
-			v82 = v80
-		}
-		v84 := v83
-		if v82 < v83 {
-			v84 = v82
-		}
-		v85 := float64(v56 + v84)
-		v86 := float64(v85 - v56)
-		v87 := float64(v85 - v86)
-		v88 := float64(v56 - v87)
-		v89 := float64(v84 - v86)
-		v90 := float64(v88 + v89)
-		v92 := v91
-		if v85 > v91 {
-			v92 = v85
-		}
-		v93 := getMant64(v92)
-		v94 := getExp64(v92)
-		v96 := v95 <= v93
-		v97 := float64(v93 * v23)
-		v98 := v93
+		v87 := float64(v86 / v1)
+		v88 := -v87
+		v89 := math.FMA(v88, v1, v86)
+		v90 := float64(v62 + v65)
+		v91 := float64(v62 - v90)
+		v92 := float64(v91 + v65)
+		v93 := v71 <= v20
+		v95 := v94 < v13
+		v96 := v93 && !v95
+		v97 := math.Ldexp(v92, int(v20))
+		v98 := v75
 		if v96 {
 			v98 = v97
 		}
-		v99 := float64(v94 + v56)
-		v100 := v94
-		if v96 {
-			v100 = v99
+		v99 := v98
+		if v85 {
+			v99 = v13
 		}
-		v101 := float64(v98 - v56)
-		v102 := v100 == v5
-		v103 := v101
-		if v102 {
-			v103 = v84
+		v101 := math.Abs(v2)
+		v103 := v101 < v102
+		v104 := -v2
+		v105 := math.FMA(v1, v0, v104)
+		v106 := v75
+		if v103 {
+			v106 = v105
 		}
-		v104 := -v100
-		v105 := math.Ldexp(v90, int(v104))
-		v106 := v105
-		if v102 {
-			v106 = v5
+		v107 := float64(v100 + v106)
+		v108 := float64(v13 - v2)
+		v109 := float64(v13 - v108)
+		v110 := float64(v2 - v109)
+		v111 := float64(v12 - v108)
+		v112 := float64(v110 + v111)
+		v113 := float64(v107 + v112)
+		v114 := float64(v86 * v113)
+		v115 := float64(v99 + v114)
+		v116 := float64(v89 + v115)
+		v117 := float64(v116 / v1)
+		v118 := float64(v87 + v117)
+		v136 := float64(v118 * v135)
+		v137 := v2
+		if v75 > v2 {
+			v137 = v75
 		}
-		v108 := float64(v107 + v103)
-		v109 := float64(v103 / v108)
-		v110 := float64(v109 * v109)
-		v113 := math.FMA(v111, v110, v112)
-		v115 := math.FMA(v113, v110, v114)
-		v117 := math.FMA(v115, v110, v116)
-		v119 := math.FMA(v117, v110, v118)
-		v121 := math.FMA(v119, v110, v120)
-		v123 := math.FMA(v121, v110, v122)
-		v125 := math.FMA(v123, v110, v124)
-		v126 := float64(v110 * v125)
-		v127 := float64(v103 * v103)
-		v128 := float64(v23 * v127)
-		v129 := -v127
-		v130 := math.FMA(v103, v103, v129)
-		v131 := float64(v23 * v130)
-		v132 := float64(v103 - v128)
-		v133 := float64(v103 - v132)
-		v134 := float64(v133 - v128)
-		v135 := float64(v128 + v126)
-		v136 := float64(v134 - v131)
-		v137 := math.FMA(v109, v135, v136)
-		v138 := float64(v103 - v56)
-		v139 := float64(v103 * v138)
-		v140 := math.FMA(v106, v139, v106)
-		v141 := float64(v137 + v140)
-		v143 := float64(v100 * v142)
-		v145 := float64(v100 * v144)
-		v146 := float64(v143 + v132)
-		v147 := float64(v143 - v146)
-		v148 := float64(v147 + v132)
-		v149 := float64(v145 + v141)
-		v150 := float64(v148 + v149)
-		v151 := float64(v146 + v150)
-		v152 := math.Copysign(v151, v80)
-		v153 := v80 == v81
-		v155 := v152
-		if v153 {
-			v155 = v154
+		v138 := -v101
+		v139 := v14
+		if v138 > v14 {
+			v139 = v138
 		}
-		v157 := v80 == v156
-		v158 := v155
-		if v157 {
-			v158 = v80
+		v140 := v16
+		if v139 < v16 {
+			v140 = v139
 		}
-		v159 := v80 < v81
-		v161 := v158
-		if v159 {
-			v161 = v160
+		v141 := float64(v140 * v18)
+		v142 := math.RoundToEven(v141)
+		v143 := -v142
+		v144 := math.FMA(v143, v22, v140)
+		v145 := math.FMA(v143, v24, v144)
+		v146 := float64(v144 - v145)
+		v147 := math.FMA(v143, v24, v146)
+		v148 := float64(v145 * v145)
+		v149 := -v148
+		v150 := math.FMA(v145, v145, v149)
+		v151 := float64(v28 * v148)
+		v152 := float64(v28 * v150)
+		v153 := float64(v145 + v151)
+		v154 := float64(v145 - v153)
+		v155 := float64(v154 + v151)
+		v156 := float64(v155 + v152)
+		v157 := math.FMA(v147, v145, v147)
+		v158 := float64(v156 + v157)
+		v159 := float64(v148 * v145)
+		v160 := math.FMA(v41, v145, v42)
+		v161 := math.FMA(v160, v145, v44)
+		v162 := math.FMA(v161, v145, v46)
+		v163 := math.FMA(v162, v145, v48)
+		v164 := math.FMA(v163, v145, v50)
+		v165 := math.FMA(v164, v145, v52)
+		v166 := math.FMA(v165, v145, v54)
+		v167 := math.FMA(v166, v145, v56)
+		v168 := math.FMA(v167, v145, v58)
+		v169 := math.FMA(v159, v168, v158)
+		v170 := float64(v61 + v153)
+		v171 := float64(v61 - v170)
+		v172 := float64(v171 + v153)
+		v173 := float64(v172 + v169)
+		v175 := float64(v67 - v142)
+		v176 := v69
+		if v175 < v69 {
+			v176 = v175
 		}
-		v162 := math.IsNaN(v80)
-		v163 := v161
-		if v162 {
-			v163 = v80
+		v177 := v142 < v71
+		v178 := math.Ldexp(v73, int(v176))
+		v179 := v75
+		if v177 {
+			v179 = v178
 		}
-		v164 := float64(v6 + v163)
-		v165 := v2 < v5
-		v166 := float64(v10 * v13)
-		v167 := math.RoundToEven(v166)
-		v168 := -v167
-		v169 := math.FMA(v168, v17, v10)
-		v170 := math.FMA(v168, v19, v169)
-		v171 := float64(v169 - v170)
-		v172 := math.FMA(v168, v19, v171)
-		v173 := float64(v170 * v170)
-		v174 := -v173
-		v175 := math.FMA(v170, v170, v174)
-		v176 := float64(v23 * v173)
-		v177 := float64(v23 * v175)
-		v178 := float64(v170 + v176)
-		v179 := float64(v170 - v178)
-		v180 := float64(v179 + v176)
-		v181 := float64(v180 + v177)
-		v182 := math.FMA(v172, v170, v172)
-		v183 := float64(v181 + v182)
-		v184 := float64(v173 * v170)
-		v185 := math.FMA(v36, v170, v37)
-		v186 := math.FMA(v185, v170, v39)
-		v187 := math.FMA(v186, v170, v41)
-		v188 := math.FMA(v187, v170, v43)
-		v189 := math.FMA(v188, v170, v45)
-		v190 := math.FMA(v189, v170, v47)
-		v191 := math.FMA(v190, v170, v49)
-		v192 := math.FMA(v191, v170, v51)
-		v193 := math.FMA(v192, v170, v53)
-		v194 := math.FMA(v184, v193, v183)
-		v195 := float64(v56 + v178)
-		v196 := float64(v56 - v195)
-		v197 := float64(v196 + v178)
-		v198 := float64(v197 + v194)
-		v199 := float64(v195 + v198)
-		v200 := float64(v195 - v199)
-		v201 := float64(v200 + v198)
-		v203 := v202
-		if v167 > v202 {
-			v203 = v167
+		v180 := float64(v170 + v179)
+		v181 := float64(v180 - v179)
+		v182 := float64(v170 - v181)
+		v183 := float64(v182 + v173)
+		v184 := float64(v183 + v179)
+		v185 := float64(v184 - v179)
+		v186 := float64(v181 + v185)
+		v187 := math.Ldexp(v186, int(v142))
+		v188 := math.IsNaN(v138)
+		v189 := v187
+		if v188 {
+			v189 = v138
 		}
-		v204 := ldexpMid(v56, v203)
-		v205 := float64(v199 * v204)
-		v206 := float64(v201 * v204)
-		v207 := float64(v56 + v205)
-		v208 := float64(v56 - v207)
-		v209 := float64(v208 + v205)
-		v210 := float64(v209 + v206)
-		v211 := v56
-		if v165 {
-			v211 = v199
+		v191 := v190
+		if v189 > v190 {
+			v191 = v189
 		}
-		v212 := v5
-		if v165 {
-			v212 = v201
+		v193 := v192
+		if v191 < v192 {
+			v193 = v191
 		}
-		v213 := float64(v56 / v207)
-		v214 := float64(v211 * v213)
-		v215 := -v214
-		v216 := math.FMA(v215, v207, v211)
-		v217 := math.FMA(v215, v210, v216)
-		v218 := float64(v217 + v212)
-		v219 := float64(v218 * v213)
-		v220 := v5
-		if v165 {
-			v220 = v167
+		v194 := float64(v61 + v193)
+		v195 := float64(v194 - v61)
+		v196 := float64(v194 - v195)
+		v197 := float64(v61 - v196)
+		v198 := float64(v193 - v195)
+		v199 := float64(v197 + v198)
+		v201 := v200
+		if v194 > v200 {
+			v201 = v194
 		}
-		v221 := float64(v62 - v220)
-		v222 := v64
-		if v221 < v64 {
-			v222 = v221
+		v202 := getMant64(v201)
+		v203 := getExp64(v201)
+		v205 := v204 <= v202
+		v206 := float64(v202 * v28)
+		v207 := v202
+		if v205 {
+			v207 = v206
 		}
-		v223 := v220 < v66
-		v224 := math.Ldexp(v68, int(v222))
-		v225 := v5
-		if v223 {
-			v225 = v224
+		v208 := float64(v203 + v61)
+		v209 := v203
+		if v205 {
+			v209 = v208
 		}
-		v226 := float64(v214 + v225)
-		v227 := float64(v226 - v225)
-		v228 := float64(v214 - v227)
-		v229 := float64(v228 + v219)
-		v230 := float64(v229 + v225)
-		v231 := float64(v230 - v225)
-		v232 := float64(v227 + v231)
-		v233 := math.Ldexp(v232, int(v220))
-		v234 := math.IsNaN(v2)
-		v235 := v233
-		if v234 {
-			v235 = v2
+		v210 := float64(v207 - v61)
+		v211 := v209 == v75
+		v212 := v210
+		if v211 {
+			v212 = v193
 		}
-		v237 := v7 < v236
-		v238 := -v2
-		v239 := math.FMA(v1, v0, v238)
-		v240 := v5
-		if v237 {
-			v240 = v239
+		v213 := -v209
+		v214 := math.Ldexp(v199, int(v213))
+		v215 := v214
+		if v211 {
+			v215 = v75
 		}
-		v241 := float64(v235 * v240)
-		v242 := float64(v164 + v241)
-		v243 := float64(v242 / v1)
-		v244 := -v243
-		v245 := math.FMA(v244, v1, v242)
-		v246 := v164 < v236
-		v247 := float64(v164 - v6)
-		v248 := float64(v164 - v247)
-		v249 := float64(v6 - v248)
-		v250 := float64(v163 - v247)
-		v251 := float64(v249 + v250)
-		v252 := float64(v164 - v242)
-		v253 := float64(v252 + v241)
-		v254 := float64(v251 + v253)
-		v255 := float64(v57 + v60)
-		v256 := float64(v57 - v255)
-		v257 := float64(v256 + v60)
-		v258 := v66 <= v15
-		v260 := v259 < v8
-		v261 := v258 && !v260
-		v262 := math.Ldexp(v257, int(v15))
-		v263 := v5
-		if v261 {
-			v263 = v262
+		v217 := float64(v216 + v212)
+		v218 := float64(v212 / v217)
+		v219 := float64(v218 * v218)
+		v222 := math.FMA(v220, v219, v221)
+		v224 := math.FMA(v222, v219, v223)
+		v226 := math.FMA(v224, v219, v225)
+		v228 := math.FMA(v226, v219, v227)
+		v230 := math.FMA(v228, v219, v229)
+		v232 := math.FMA(v230, v219, v231)
+		v234 := math.FMA(v232, v219, v233)
+		v235 := float64(v219 * v234)
+		v236 := float64(v212 * v212)
+		v237 := float64(v28 * v236)
+		v238 := -v236
+		v239 := math.FMA(v212, v212, v238)
+		v240 := float64(v28 * v239)
+		v241 := float64(v212 - v237)
+		v242 := float64(v212 - v241)
+		v243 := float64(v242 - v237)
+		v244 := float64(v237 + v235)
+		v245 := float64(v243 - v240)
+		v246 := math.FMA(v218, v244, v245)
+		v247 := float64(v212 - v61)
+		v248 := float64(v212 * v247)
+		v249 := math.FMA(v215, v248, v215)
+		v250 := float64(v246 + v249)
+		v252 := float64(v209 * v251)
+		v254 := float64(v209 * v253)
+		v255 := float64(v252 + v241)
+		v256 := float64(v252 - v255)
+		v257 := float64(v256 + v241)
+		v258 := float64(v254 + v250)
+		v259 := float64(v257 + v258)
+		v260 := float64(v255 + v259)
+		v261 := math.Copysign(v260, v189)
+		v262 := v189 == v190
+		v264 := v261
+		if v262 {
+			v264 = v263
 		}
-		v264 := v263
-		if v79 {
-			v264 = v8
+		v266 := v189 == v265
+		v267 := v264
+		if v266 {
+			v267 = v189
 		}
-		v265 := float64(v56 + v80)
-		v266 := float64(v264 / v265)
-		v267 := float64(v254 + v266)
-		v268 := v5
-		if v246 {
-			v268 = v267
+		v268 := v189 < v190
+		v270 := v267
+		if v268 {
+			v270 = v269
 		}
-		v269 := float64(v245 + v268)
-		v270 := float64(v269 / v1)
-		v271 := float64(v243 + v270)
-		v272 := v271
+		v271 := math.IsNaN(v189)
+		v272 := v270
+		if v271 {
+			v272 = v189
+		}
+		v273 := float64(v137 + v272)
+		v274 := v2 < v75
+		v275 := float64(v139 * v18)
+		v276 := math.RoundToEven(v275)
+		v277 := -v276
+		v278 := math.FMA(v277, v22, v139)
+		v279 := math.FMA(v277, v24, v278)
+		v280 := float64(v278 - v279)
+		v281 := math.FMA(v277, v24, v280)
+		v282 := float64(v279 * v279)
+		v283 := -v282
+		v284 := math.FMA(v279, v279, v283)
+		v285 := float64(v28 * v282)
+		v286 := float64(v28 * v284)
+		v287 := float64(v279 + v285)
+		v288 := float64(v279 - v287)
+		v289 := float64(v288 + v285)
+		v290 := float64(v289 + v286)
+		v291 := math.FMA(v281, v279, v281)
+		v292 := float64(v290 + v291)
+		v293 := float64(v282 * v279)
+		v294 := math.FMA(v41, v279, v42)
+		v295 := math.FMA(v294, v279, v44)
+		v296 := math.FMA(v295, v279, v46)
+		v297 := math.FMA(v296, v279, v48)
+		v298 := math.FMA(v297, v279, v50)
+		v299 := math.FMA(v298, v279, v52)
+		v300 := math.FMA(v299, v279, v54)
+		v301 := math.FMA(v300, v279, v56)
+		v302 := math.FMA(v301, v279, v58)
+		v303 := math.FMA(v293, v302, v292)
+		v304 := float64(v61 + v287)
+		v305 := float64(v61 - v304)
+		v306 := float64(v305 + v287)
+		v307 := float64(v306 + v303)
+		v308 := float64(v304 + v307)
+		v309 := float64(v304 - v308)
+		v310 := float64(v309 + v307)
+		v311 := v9
+		if v276 > v9 {
+			v311 = v276
+		}
+		v312 := ldexpMid(v61, v311)
+		v313 := float64(v308 * v312)
+		v314 := float64(v310 * v312)
+		v315 := float64(v61 + v313)
+		v316 := float64(v61 - v315)
+		v317 := float64(v316 + v313)
+		v318 := float64(v317 + v314)
+		v319 := v61
+		if v274 {
+			v319 = v308
+		}
+		v320 := v75
+		if v274 {
+			v320 = v310
+		}
+		v321 := float64(v61 / v315)
+		v322 := float64(v319 * v321)
+		v323 := -v322
+		v324 := math.FMA(v323, v315, v319)
+		v325 := math.FMA(v323, v318, v324)
+		v326 := float64(v325 + v320)
+		v327 := float64(v326 * v321)
+		v328 := v75
+		if v274 {
+			v328 = v276
+		}
+		v329 := float64(v67 - v328)
+		v330 := v69
+		if v329 < v69 {
+			v330 = v329
+		}
+		v331 := v328 < v71
+		v332 := math.Ldexp(v73, int(v330))
+		v333 := v75
+		if v331 {
+			v333 = v332
+		}
+		v334 := float64(v322 + v333)
+		v335 := float64(v334 - v333)
+		v336 := float64(v322 - v335)
+		v337 := float64(v336 + v327)
+		v338 := float64(v337 + v333)
+		v339 := float64(v338 - v333)
+		v340 := float64(v335 + v339)
+		v341 := math.Ldexp(v340, int(v328))
+		v342 := math.IsNaN(v2)
+		v343 := v341
+		if v342 {
+			v343 = v2
+		}
+		v344 := float64(v343 * v106)
+		v345 := float64(v273 + v344)
+		v346 := float64(v345 / v1)
+		v347 := -v346
+		v348 := math.FMA(v347, v1, v345)
+		v349 := v273 < v102
+		v350 := float64(v273 - v137)
+		v351 := float64(v273 - v350)
+		v352 := float64(v137 - v351)
+		v353 := float64(v272 - v350)
+		v354 := float64(v352 + v353)
+		v355 := float64(v273 - v345)
+		v356 := float64(v355 + v344)
+		v357 := float64(v354 + v356)
+		v358 := float64(v170 + v173)
+		v359 := float64(v170 - v358)
+		v360 := float64(v359 + v173)
+		v361 := v71 <= v142
+		v362 := v94 < v138
+		v363 := v361 && !v362
+		v364 := math.Ldexp(v360, int(v142))
+		v365 := v75
+		if v363 {
+			v365 = v364
+		}
+		v366 := v365
+		if v188 {
+			v366 = v138
+		}
+		v367 := float64(v61 + v189)
+		v368 := float64(v366 / v367)
+		v369 := float64(v357 + v368)
+		v370 := v75
+		if v349 {
+			v370 = v369
+		}
+		v371 := float64(v348 + v370)
+		v372 := float64(v371 / v1)
+		v373 := float64(v346 + v372)
+		v374 := v373
+		if v11 {
+			v374 = v136
+		}
+		v375 := v374
 		if v4 {
-			v272 = v0
+			v375 = v0
 		}
-		v273 := math.IsNaN(v0)
-		v274 := v272
-		if v273 {
-			v274 = v0
+		v388 := math.IsNaN(v0)
+		v389 := v375
+		if v388 {
+			v389 = v0
 		}
-		dst[i] = v274
+		dst[i] = v389
+	}
+}
+
+// softplusUsualGeneric is the pure-Go kernel of softplusUsual (f64 memory, f64
+// compute, 280 operations): the scalar twin of the vector program the assembly
+// kernels run, with exactly the semantics of vprog.Program.Eval, so every
+// backend gives the same bits. The caller guarantees equal lengths; dst may be
+// the same slice as an input.
+func softplusUsualGeneric(dst, x []float64, beta, threshold float64) {
+	x = x[:len(dst)]
+	v0 := math.Float64frombits(0x0000000000000000) // 0
+	v2 := beta
+	v4 := threshold
+	v6 := math.Float64frombits(0xc085e00000000000)   // -700
+	v8 := math.Float64frombits(0xc091300000000000)   // -1100
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v12 := math.Float64frombits(0x4086300000000000)  // 710
+	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v16 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v17 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v18 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v19 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v20 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v21 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v22 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v23 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v24 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v25 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v26 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v27 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v28 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v29 := math.Float64frombits(0x408f400000000000)  // 1000
+	v30 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v31 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v32 := math.Float64frombits(0x0000000000000000)  // 0
+	v33 := math.Float64frombits(0x4086280000000000)  // 709
+	v35 := math.Float64frombits(0x7e37e43c8800759c)  // 1e+300
+	v92 := math.Float64frombits(0xbff0000000000000)  // -1
+	v94 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v102 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v106 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v118 := math.Float64frombits(0x4000000000000000) // 2
+	v122 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v123 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v125 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v127 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v129 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v131 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v133 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v135 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v153 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v155 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v165 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v167 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v171 := math.Float64frombits(0x7ff8000000000001) // NaN
+	for i := range dst {
+		v1 := x[i]
+		v3 := float64(v2 * v1)
+		v5 := v4 < v3
+		v7 := v3 < v6
+		v9 := v8 <= v3
+		v10 := v7 && v9
+		v34 := math.Abs(v3)
+		v36 := v34 < v35
+		v37 := -v3
+		v38 := math.FMA(v2, v1, v37)
+		v39 := v32
+		if v36 {
+			v39 = v38
+		}
+		v40 := v3
+		if v32 > v3 {
+			v40 = v32
+		}
+		v41 := -v34
+		v42 := v11
+		if v41 > v11 {
+			v42 = v41
+		}
+		v43 := v12
+		if v42 < v12 {
+			v43 = v42
+		}
+		v44 := float64(v43 * v13)
+		v45 := math.RoundToEven(v44)
+		v46 := -v45
+		v47 := math.FMA(v46, v14, v43)
+		v48 := math.FMA(v46, v15, v47)
+		v49 := float64(v47 - v48)
+		v50 := math.FMA(v46, v15, v49)
+		v51 := float64(v48 * v48)
+		v52 := -v51
+		v53 := math.FMA(v48, v48, v52)
+		v54 := float64(v16 * v51)
+		v55 := float64(v16 * v53)
+		v56 := float64(v48 + v54)
+		v57 := float64(v48 - v56)
+		v58 := float64(v57 + v54)
+		v59 := float64(v58 + v55)
+		v60 := math.FMA(v50, v48, v50)
+		v61 := float64(v59 + v60)
+		v62 := float64(v51 * v48)
+		v63 := math.FMA(v17, v48, v18)
+		v64 := math.FMA(v63, v48, v19)
+		v65 := math.FMA(v64, v48, v20)
+		v66 := math.FMA(v65, v48, v21)
+		v67 := math.FMA(v66, v48, v22)
+		v68 := math.FMA(v67, v48, v23)
+		v69 := math.FMA(v68, v48, v24)
+		v70 := math.FMA(v69, v48, v25)
+		v71 := math.FMA(v70, v48, v26)
+		v72 := math.FMA(v62, v71, v61)
+		v73 := float64(v27 + v56)
+		v74 := float64(v27 - v73)
+		v75 := float64(v74 + v56)
+		v76 := float64(v75 + v72)
+		v77 := float64(v28 - v45)
+		v78 := v29
+		if v77 < v29 {
+			v78 = v77
+		}
+		v79 := v45 < v30
+		v80 := math.Ldexp(v31, int(v78))
+		v81 := v32
+		if v79 {
+			v81 = v80
+		}
+		v82 := float64(v73 + v81)
+		v83 := float64(v82 - v81)
+		v84 := float64(v73 - v83)
+		v85 := float64(v84 + v76)
+		v86 := float64(v85 + v81)
+		v87 := float64(v86 - v81)
+		v88 := float64(v83 + v87)
+		v89 := math.Ldexp(v88, int(v45))
+		v90 := math.IsNaN(v41)
+		v91 := v89
+		if v90 {
+			v91 = v41
+		}
+		v93 := v92
+		if v91 > v92 {
+			v93 = v91
+		}
+		v95 := v94
+		if v93 < v94 {
+			v95 = v93
+		}
+		v96 := float64(v27 + v95)
+		v97 := float64(v96 - v27)
+		v98 := float64(v96 - v97)
+		v99 := float64(v27 - v98)
+		v100 := float64(v95 - v97)
+		v101 := float64(v99 + v100)
+		v103 := v102
+		if v96 > v102 {
+			v103 = v96
+		}
+		v104 := getMant64(v103)
+		v105 := getExp64(v103)
+		v107 := v106 <= v104
+		v108 := float64(v104 * v16)
+		v109 := v104
+		if v107 {
+			v109 = v108
+		}
+		v110 := float64(v105 + v27)
+		v111 := v105
+		if v107 {
+			v111 = v110
+		}
+		v112 := float64(v109 - v27)
+		v113 := v111 == v32
+		v114 := v112
+		if v113 {
+			v114 = v95
+		}
+		v115 := -v111
+		v116 := math.Ldexp(v101, int(v115))
+		v117 := v116
+		if v113 {
+			v117 = v32
+		}
+		v119 := float64(v118 + v114)
+		v120 := float64(v114 / v119)
+		v121 := float64(v120 * v120)
+		v124 := math.FMA(v122, v121, v123)
+		v126 := math.FMA(v124, v121, v125)
+		v128 := math.FMA(v126, v121, v127)
+		v130 := math.FMA(v128, v121, v129)
+		v132 := math.FMA(v130, v121, v131)
+		v134 := math.FMA(v132, v121, v133)
+		v136 := math.FMA(v134, v121, v135)
+		v137 := float64(v121 * v136)
+		v138 := float64(v114 * v114)
+		v139 := float64(v16 * v138)
+		v140 := -v138
+		v141 := math.FMA(v114, v114, v140)
+		v142 := float64(v16 * v141)
+		v143 := float64(v114 - v139)
+		v144 := float64(v114 - v143)
+		v145 := float64(v144 - v139)
+		v146 := float64(v139 + v137)
+		v147 := float64(v145 - v142)
+		v148 := math.FMA(v120, v146, v147)
+		v149 := float64(v114 - v27)
+		v150 := float64(v114 * v149)
+		v151 := math.FMA(v117, v150, v117)
+		v152 := float64(v148 + v151)
+		v154 := float64(v111 * v153)
+		v156 := float64(v111 * v155)
+		v157 := float64(v154 + v143)
+		v158 := float64(v154 - v157)
+		v159 := float64(v158 + v143)
+		v160 := float64(v156 + v152)
+		v161 := float64(v159 + v160)
+		v162 := float64(v157 + v161)
+		v163 := math.Copysign(v162, v91)
+		v164 := v91 == v92
+		v166 := v163
+		if v164 {
+			v166 = v165
+		}
+		v168 := v91 == v167
+		v169 := v166
+		if v168 {
+			v169 = v91
+		}
+		v170 := v91 < v92
+		v172 := v169
+		if v170 {
+			v172 = v171
+		}
+		v173 := math.IsNaN(v91)
+		v174 := v172
+		if v173 {
+			v174 = v91
+		}
+		v175 := float64(v40 + v174)
+		v176 := v3 < v32
+		v177 := float64(v42 * v13)
+		v178 := math.RoundToEven(v177)
+		v179 := -v178
+		v180 := math.FMA(v179, v14, v42)
+		v181 := math.FMA(v179, v15, v180)
+		v182 := float64(v180 - v181)
+		v183 := math.FMA(v179, v15, v182)
+		v184 := float64(v181 * v181)
+		v185 := -v184
+		v186 := math.FMA(v181, v181, v185)
+		v187 := float64(v16 * v184)
+		v188 := float64(v16 * v186)
+		v189 := float64(v181 + v187)
+		v190 := float64(v181 - v189)
+		v191 := float64(v190 + v187)
+		v192 := float64(v191 + v188)
+		v193 := math.FMA(v183, v181, v183)
+		v194 := float64(v192 + v193)
+		v195 := float64(v184 * v181)
+		v196 := math.FMA(v17, v181, v18)
+		v197 := math.FMA(v196, v181, v19)
+		v198 := math.FMA(v197, v181, v20)
+		v199 := math.FMA(v198, v181, v21)
+		v200 := math.FMA(v199, v181, v22)
+		v201 := math.FMA(v200, v181, v23)
+		v202 := math.FMA(v201, v181, v24)
+		v203 := math.FMA(v202, v181, v25)
+		v204 := math.FMA(v203, v181, v26)
+		v205 := math.FMA(v195, v204, v194)
+		v206 := float64(v27 + v189)
+		v207 := float64(v27 - v206)
+		v208 := float64(v207 + v189)
+		v209 := float64(v208 + v205)
+		v210 := float64(v206 + v209)
+		v211 := float64(v206 - v210)
+		v212 := float64(v211 + v209)
+		v213 := v8
+		if v178 > v8 {
+			v213 = v178
+		}
+		v214 := ldexpMid(v27, v213)
+		v215 := float64(v210 * v214)
+		v216 := float64(v212 * v214)
+		v217 := float64(v27 + v215)
+		v218 := float64(v27 - v217)
+		v219 := float64(v218 + v215)
+		v220 := float64(v219 + v216)
+		v221 := v27
+		if v176 {
+			v221 = v210
+		}
+		v222 := v32
+		if v176 {
+			v222 = v212
+		}
+		v223 := float64(v27 / v217)
+		v224 := float64(v221 * v223)
+		v225 := -v224
+		v226 := math.FMA(v225, v217, v221)
+		v227 := math.FMA(v225, v220, v226)
+		v228 := float64(v227 + v222)
+		v229 := float64(v228 * v223)
+		v230 := v32
+		if v176 {
+			v230 = v178
+		}
+		v231 := float64(v28 - v230)
+		v232 := v29
+		if v231 < v29 {
+			v232 = v231
+		}
+		v233 := v230 < v30
+		v234 := math.Ldexp(v31, int(v232))
+		v235 := v32
+		if v233 {
+			v235 = v234
+		}
+		v236 := float64(v224 + v235)
+		v237 := float64(v236 - v235)
+		v238 := float64(v224 - v237)
+		v239 := float64(v238 + v229)
+		v240 := float64(v239 + v235)
+		v241 := float64(v240 - v235)
+		v242 := float64(v237 + v241)
+		v243 := math.Ldexp(v242, int(v230))
+		v244 := math.IsNaN(v3)
+		v245 := v243
+		if v244 {
+			v245 = v3
+		}
+		v246 := float64(v245 * v39)
+		v247 := float64(v175 + v246)
+		v248 := float64(v247 / v2)
+		v249 := -v248
+		v250 := math.FMA(v249, v2, v247)
+		v251 := v175 < v35
+		v252 := float64(v175 - v40)
+		v253 := float64(v175 - v252)
+		v254 := float64(v40 - v253)
+		v255 := float64(v174 - v252)
+		v256 := float64(v254 + v255)
+		v257 := float64(v175 - v247)
+		v258 := float64(v257 + v246)
+		v259 := float64(v256 + v258)
+		v260 := float64(v73 + v76)
+		v261 := float64(v73 - v260)
+		v262 := float64(v261 + v76)
+		v263 := v30 <= v45
+		v264 := v33 < v41
+		v265 := v263 && !v264
+		v266 := math.Ldexp(v262, int(v45))
+		v267 := v32
+		if v265 {
+			v267 = v266
+		}
+		v268 := v267
+		if v90 {
+			v268 = v41
+		}
+		v269 := float64(v27 + v91)
+		v270 := float64(v268 / v269)
+		v271 := float64(v259 + v270)
+		v272 := v32
+		if v251 {
+			v272 = v271
+		}
+		v273 := float64(v250 + v272)
+		v274 := float64(v273 / v2)
+		v275 := float64(v248 + v274)
+		v276 := v275
+		if v10 {
+			v276 = v0
+		}
+		v277 := v276
+		if v5 {
+			v277 = v1
+		}
+		v278 := math.IsNaN(v1)
+		v279 := v277
+		if v278 {
+			v279 = v1
+		}
+		dst[i] = v279
+	}
+}
+
+// softplusRareGeneric is the pure-Go kernel of softplusRare (f64 memory, f64
+// compute, 11 operations): the scalar twin of the vector program the assembly
+// kernels run. It folds each element's value into acc by max, element i into
+// lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same bits.
+// The caller guarantees equal lengths.
+func softplusRareGeneric(acc *[16]float64, x []float64, beta, threshold float64) {
+	v1 := beta
+	v3 := math.Float64frombits(0xc085e00000000000) // -700
+	v5 := math.Float64frombits(0xc091300000000000) // -1100
+	v8 := math.Float64frombits(0x3ff0000000000000) // 1
+	v9 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v2 := float64(v1 * v0)
+		v4 := v2 < v3
+		v6 := v5 <= v2
+		v7 := v4 && v6
+		v10 := v9
+		if v7 {
+			v10 = v8
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v10 > foldS || v10 != v10) {
+			acc[foldK] = v10
+		}
 	}
 }
 

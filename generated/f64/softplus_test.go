@@ -16,7 +16,11 @@ var softplusActivation = kerneltest.Activation{
 		{Name: "beta", Default: 1.0},
 		{Name: "threshold", Default: 20.0},
 	},
-	Forward:    "where((beta*x) > threshold, x, ((((max((beta*x), 0))+(log1p((exp(-abs((beta * x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta)+(fma(-((((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta), beta, (((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))+(where(((max((beta*x), 0))+(log1p((exp(-abs((beta*x))))))) < 1e300, (((max((beta*x), 0))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(max((beta*x), 0)))))+((log1p((exp(-abs((beta*x))))))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(max((beta*x), 0)))))+((((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))+exp_err(-abs((beta*x)))/(1+(exp(-abs((beta*x))))), 0)))/beta)",
+	Consts: map[string]string{
+		"l_hi": "443.61419555836499739598366431891918182373046875",
+		"l_lo": "6.310448934143138217445896172405633626372e-16",
+	},
+	Forward:    "where((beta*x) > threshold, x, where((beta*x) < -700 && (beta*x) >= -1100, (((exp(((beta*x)+l_hi)))/beta)+(fma(-((exp(((beta*x)+l_hi)))/beta), beta, (exp(((beta*x)+l_hi))))+(exp_err(((beta*x)+l_hi))+(exp(((beta*x)+l_hi)))*((l_lo+(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))+(((beta*x)-(((beta*x)+l_hi)-(((beta*x)+l_hi)-(beta*x))))+(l_hi-(((beta*x)+l_hi)-(beta*x)))))))/beta)*((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)), ((((max((beta*x), 0))+(log1p((exp(-abs((beta * x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta)+(fma(-((((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta), beta, (((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))+(where(((max((beta*x), 0))+(log1p((exp(-abs((beta*x))))))) < 1e300, (((max((beta*x), 0))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(max((beta*x), 0)))))+((log1p((exp(-abs((beta*x))))))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(max((beta*x), 0)))))+((((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))+exp_err(-abs((beta*x)))/(1+(exp(-abs((beta*x))))), 0)))/beta))",
 	Derivative: "where((beta*x) > threshold, 1, (sigmoid((beta * x)))+(sigmoid((beta*x)))*sigmoid(-(beta*x))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))",
 	Kinks: []kerneltest.Kink{
 		{At: "threshold / beta", Gradient: "sigmoid(threshold)"},
@@ -60,37 +64,47 @@ func plainSoftplus(x, beta, threshold float64) float64 {
 		if (beta * x) > threshold {
 			return x
 		}
-		return ((((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) + (1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
-			if math.Abs((beta * x)) < 1e+300 {
-				return math.FMA(beta, x, -(beta * x))
-			}
-			return 0.0
-		}())) / beta) + (math.FMA(-((((math.Max((beta*x), 0.0))+(math.Log1p((math.Exp(-(math.Abs((beta * x))))))))+(1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
-			if math.Abs((beta * x)) < 1e+300 {
-				return math.FMA(beta, x, -(beta * x))
-			}
-			return 0.0
-		}()))/beta), beta, (((math.Max((beta*x), 0.0))+(math.Log1p((math.Exp(-(math.Abs((beta * x))))))))+(1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
-			if math.Abs((beta * x)) < 1e+300 {
-				return math.FMA(beta, x, -(beta * x))
-			}
-			return 0.0
-		}())))+(func() float64 {
-			if ((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) < 1e+300 {
-				return (((math.Max((beta * x), 0.0)) - (((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) - (((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) - (math.Max((beta * x), 0.0))))) + ((math.Log1p((math.Exp(-(math.Abs((beta * x))))))) - (((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) - (math.Max((beta * x), 0.0))))) + ((((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) - (((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) + (1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
+		return func() float64 {
+			if (beta*x) < -(700.0) && (beta*x) >= -(1100.0) {
+				return (((math.Exp(((beta * x) + 443.614195558365))) / beta) + (math.FMA(-((math.Exp(((beta*x)+443.614195558365)))/beta), beta, (math.Exp(((beta*x)+443.614195558365))))+(0.0+(math.Exp(((beta*x)+443.614195558365)))*((6.310448934143139e-16+(func() float64 {
 					if math.Abs((beta * x)) < 1e+300 {
 						return math.FMA(beta, x, -(beta * x))
 					}
 					return 0.0
-				}()))) + (1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
-					if math.Abs((beta * x)) < 1e+300 {
-						return math.FMA(beta, x, -(beta * x))
-					}
-					return 0.0
-				}())) + 0.0/(1.0+(math.Exp(-(math.Abs((beta * x))))))
+				}()))+(((beta*x)-(((beta*x)+443.614195558365)-(((beta*x)+443.614195558365)-(beta*x))))+(443.614195558365-(((beta*x)+443.614195558365)-(beta*x)))))))/beta) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12))
 			}
-			return 0.0
-		}()))/beta
+			return ((((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) + (1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
+				if math.Abs((beta * x)) < 1e+300 {
+					return math.FMA(beta, x, -(beta * x))
+				}
+				return 0.0
+			}())) / beta) + (math.FMA(-((((math.Max((beta*x), 0.0))+(math.Log1p((math.Exp(-(math.Abs((beta * x))))))))+(1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
+				if math.Abs((beta * x)) < 1e+300 {
+					return math.FMA(beta, x, -(beta * x))
+				}
+				return 0.0
+			}()))/beta), beta, (((math.Max((beta*x), 0.0))+(math.Log1p((math.Exp(-(math.Abs((beta * x))))))))+(1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
+				if math.Abs((beta * x)) < 1e+300 {
+					return math.FMA(beta, x, -(beta * x))
+				}
+				return 0.0
+			}())))+(func() float64 {
+				if ((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) < 1e+300 {
+					return (((math.Max((beta * x), 0.0)) - (((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) - (((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) - (math.Max((beta * x), 0.0))))) + ((math.Log1p((math.Exp(-(math.Abs((beta * x))))))) - (((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) - (math.Max((beta * x), 0.0))))) + ((((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) - (((math.Max((beta * x), 0.0)) + (math.Log1p((math.Exp(-(math.Abs((beta * x)))))))) + (1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
+						if math.Abs((beta * x)) < 1e+300 {
+							return math.FMA(beta, x, -(beta * x))
+						}
+						return 0.0
+					}()))) + (1.0/(1.0+math.Exp(-(beta*x))))*(func() float64 {
+						if math.Abs((beta * x)) < 1e+300 {
+							return math.FMA(beta, x, -(beta * x))
+						}
+						return 0.0
+					}())) + 0.0/(1.0+(math.Exp(-(math.Abs((beta * x))))))
+				}
+				return 0.0
+			}()))/beta
+		}()
 	}()
 }
 
@@ -137,6 +151,34 @@ func BenchmarkSoftplusBackward(b *testing.B) {
 			for i, v := range x {
 				dx[i] = float64(float64(dy[i]) * plainSoftplusDerivative(float64(v), float64(beta), float64(threshold)))
 			}
+		},
+	)
+}
+
+// TestSoftplusRarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
+func TestSoftplusRarePath(t *testing.T) {
+	kerneltest.RarePath(t, 1,
+		func(dst []float64, in [][]float64) {
+			Softplus(dst, in[0], float64(1.0), float64(20.0))
+		},
+		func(dst []float64, in [][]float64) {
+			softplusGeneric(dst, in[0], float64(1.0), float64(20.0))
+		},
+	)
+	kerneltest.RarePath(t, 1,
+		func(dst []float64, in [][]float64) {
+			Softplus(dst, in[0], float64(2.0), float64(10.0))
+		},
+		func(dst []float64, in [][]float64) {
+			softplusGeneric(dst, in[0], float64(2.0), float64(10.0))
+		},
+	)
+	kerneltest.RarePath(t, 1,
+		func(dst []float64, in [][]float64) {
+			Softplus(dst, in[0], float64(0.7), float64(20.0))
+		},
+		func(dst []float64, in [][]float64) {
+			softplusGeneric(dst, in[0], float64(0.7), float64(20.0))
 		},
 	)
 }
