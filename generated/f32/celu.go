@@ -22,9 +22,14 @@ func celuCheck(alpha float32) error {
 // with
 //
 //	q = x/alpha
-//	rem = where(q > -800 && q < 700, fma(-q, alpha, x), 0)
+//	rem = where(q > -1e300 && q < 700, fma(-q, alpha, x), 0)
 //	eq = exp(q)
-//	es = exp(q + l_hi)
+//	qa = q + l_hi
+//	qa_err = (q - (qa - (qa - q))) + (l_hi - (qa - q))
+//	es = exp(qa)
+//	qa2 = q + 2*l_hi
+//	qa2_err = (q - (qa2 - (qa2 - q))) + (2*l_hi - (qa2 - q))
+//	es2 = exp(qa2)
 //	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
 //
 // The float32 kernels compute the same function from a formula without the
@@ -72,14 +77,19 @@ func CELU(dst, x []float32, alpha float32) {
 // every i, where
 //
 //	f(x)  = where(x >= 0, x, fma(alpha, expm1(q), eq*rem))
-//	f'(x) = where(x > 0, 1, where(q < -700, fma(es, l_lo + rem/alpha, es)*p640, fma(eq, rem/alpha, eq)))
+//	f'(x) = where(x > 0, 1, where(q < -1500, 0, where(q < -1100, (fma(es2, ((2*l_lo + qa2_err) + rem/alpha) + exp_err(qa2)/es2, es2)*p640)*p640, where(q < -700, fma(es, (l_lo + qa_err) + rem/alpha, es)*p640, fma(eq, rem/alpha, eq)))))
 //
 // with
 //
 //	q = x/alpha
-//	rem = where(q > -800 && q < 700, fma(-q, alpha, x), 0)
+//	rem = where(q > -1e300 && q < 700, fma(-q, alpha, x), 0)
 //	eq = exp(q)
-//	es = exp(q + l_hi)
+//	qa = q + l_hi
+//	qa_err = (q - (qa - (qa - q))) + (l_hi - (qa - q))
+//	es = exp(qa)
+//	qa2 = q + 2*l_hi
+//	qa2_err = (q - (qa2 - (qa2 - q))) + (2*l_hi - (qa2 - q))
+//	es2 = exp(qa2)
 //	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
 //
 // At x = 0, where f' jumps, the gradient is 1: PyTorch (elu with input_scale

@@ -22,9 +22,14 @@ func celuCheck(alpha float64) error {
 // with
 //
 //	q = x/alpha
-//	rem = where(q > -800 && q < 700, fma(-q, alpha, x), 0)
+//	rem = where(q > -1e300 && q < 700, fma(-q, alpha, x), 0)
 //	eq = exp(q)
-//	es = exp(q + l_hi)
+//	qa = q + l_hi
+//	qa_err = (q - (qa - (qa - q))) + (l_hi - (qa - q))
+//	es = exp(qa)
+//	qa2 = q + 2*l_hi
+//	qa2_err = (q - (qa2 - (qa2 - q))) + (2*l_hi - (qa2 - q))
+//	es2 = exp(qa2)
 //	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
 //
 // Parameters:
@@ -67,14 +72,19 @@ func CELU(dst, x []float64, alpha float64) {
 // every i, where
 //
 //	f(x)  = where(x >= 0, x, fma(alpha, expm1(q), eq*rem))
-//	f'(x) = where(x > 0, 1, where(q < -700, fma(es, l_lo + rem/alpha, es)*p640, fma(eq, rem/alpha, eq)))
+//	f'(x) = where(x > 0, 1, where(q < -1500, 0, where(q < -1100, (fma(es2, ((2*l_lo + qa2_err) + rem/alpha) + exp_err(qa2)/es2, es2)*p640)*p640, where(q < -700, fma(es, (l_lo + qa_err) + rem/alpha, es)*p640, fma(eq, rem/alpha, eq)))))
 //
 // with
 //
 //	q = x/alpha
-//	rem = where(q > -800 && q < 700, fma(-q, alpha, x), 0)
+//	rem = where(q > -1e300 && q < 700, fma(-q, alpha, x), 0)
 //	eq = exp(q)
-//	es = exp(q + l_hi)
+//	qa = q + l_hi
+//	qa_err = (q - (qa - (qa - q))) + (l_hi - (qa - q))
+//	es = exp(qa)
+//	qa2 = q + 2*l_hi
+//	qa2_err = (q - (qa2 - (qa2 - q))) + (2*l_hi - (qa2 - q))
+//	es2 = exp(qa2)
 //	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
 //
 // At x = 0, where f' jumps, the gradient is 1: PyTorch (elu with input_scale
@@ -109,6 +119,19 @@ func CELUBackward(dx, dy, x []float64, alpha float64) {
 	}
 	if err := celuCheck(alpha); err != nil {
 		panic("actkern: CELUBackward: " + err.Error())
+	}
+	// Few inputs need celuBackward's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	celuBackwardRareImpl(&acc, x, dy, alpha)
+	if noneRare(&acc) {
+		if celuBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+			h := streamHead(dx)
+			celuBackwardUsualImpl(dx[:h], x[:h], dy[:h], alpha)
+			celuBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:], alpha)
+			return
+		}
+		celuBackwardUsualImpl(dx, x, dy, alpha)
+		return
 	}
 	if celuBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)

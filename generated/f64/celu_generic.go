@@ -10,6 +10,8 @@ import "math"
 var (
 	celuImpl                   = celuGeneric
 	celuBackwardImpl           = celuBackwardGeneric
+	celuBackwardUsualImpl      = celuBackwardUsualGeneric
+	celuBackwardRareImpl       = celuBackwardRareGeneric
 	celuBackwardFromOutputImpl = celuBackwardFromOutputGeneric
 )
 
@@ -19,6 +21,7 @@ var (
 var (
 	celuStreamImpl                   func(dst, x []float64, alpha float64)
 	celuBackwardStreamImpl           func(dx, x, dy []float64, alpha float64)
+	celuBackwardUsualStreamImpl      func(dx, x, dy []float64, alpha float64)
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
 )
 
@@ -54,7 +57,7 @@ func celuGeneric(dst, x []float64, alpha float64) {
 	v110 := math.Float64frombits(0x408f400000000000) // 1000
 	v112 := math.Float64frombits(0xc08fe80000000000) // -1021
 	v114 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v127 := math.Float64frombits(0xc089000000000000) // -800
+	v127 := math.Float64frombits(0xfe37e43c8800759c) // -1e+300
 	v129 := math.Float64frombits(0x4085e00000000000) // 700
 	for i := range dst {
 		v0 := x[i]
@@ -206,7 +209,7 @@ func celuGeneric(dst, x []float64, alpha float64) {
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
-// compute, 224 operations): the scalar twin of the vector program the assembly
+// compute, 323 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -216,307 +219,751 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
-	v6 := math.Float64frombits(0x4085e00000000000)   // 700
-	v7 := math.Float64frombits(0xc085e00000000000)   // -700
-	v9 := math.Float64frombits(0x407bb9d3beb8c86b)   // 443.614195558365
-	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v13 := math.Float64frombits(0x4086300000000000)  // 710
-	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v65 := math.Float64frombits(0x408f400000000000)  // 1000
-	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v82 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
-	v84 := math.Float64frombits(0xc089000000000000)  // -800
-	v110 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v224 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v230 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v232 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v233 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v7 := math.Float64frombits(0xc097700000000000)   // -1500
+	v10 := math.Float64frombits(0xc091300000000000)  // -1100
+	v13 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
+	v14 := math.Float64frombits(0x408bb9d3beb8c86b)  // 887.22839111673
+	v16 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v18 := math.Float64frombits(0x4086300000000000)  // 710
+	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v24 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v26 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v30 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v43 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v44 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v46 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v48 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v50 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v52 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v54 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v56 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v58 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v60 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v70 := math.Float64frombits(0x408f400000000000)  // 1000
+	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v87 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
+	v88 := math.Float64frombits(0x3cd6bc5ca07e04f0)  // 1.2620897868286277e-15
+	v96 := math.Float64frombits(0xfe37e43c8800759c)  // -1e+300
+	v98 := math.Float64frombits(0x4085e00000000000)  // 700
+	v110 := math.Float64frombits(0x4086280000000000) // 709
+	v135 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v138 := math.Float64frombits(0xc085e00000000000) // -700
+	v324 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v333 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v335 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v336 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
 		v5 := float64(v0 / v4)
 		v8 := v5 < v7
-		v10 := float64(v5 + v9)
-		v12 := v11
-		if v10 > v11 {
-			v12 = v10
+		v11 := v5 < v10
+		v15 := float64(v5 + v14)
+		v17 := v16
+		if v15 > v16 {
+			v17 = v15
 		}
-		v14 := v13
-		if v12 < v13 {
-			v14 = v12
+		v19 := v18
+		if v17 < v18 {
+			v19 = v17
 		}
-		v16 := float64(v14 * v15)
-		v17 := math.RoundToEven(v16)
-		v18 := -v17
-		v20 := math.FMA(v18, v19, v14)
-		v22 := math.FMA(v18, v21, v20)
-		v23 := float64(v20 - v22)
-		v24 := math.FMA(v18, v21, v23)
-		v26 := float64(v22 * v22)
-		v27 := -v26
-		v28 := math.FMA(v22, v22, v27)
-		v29 := float64(v25 * v26)
-		v30 := float64(v25 * v28)
-		v31 := float64(v22 + v29)
-		v32 := float64(v22 - v31)
-		v33 := float64(v32 + v29)
-		v34 := float64(v33 + v30)
-		v35 := math.FMA(v24, v22, v24)
-		v36 := float64(v34 + v35)
-		v37 := float64(v26 * v22)
-		v40 := math.FMA(v38, v22, v39)
-		v42 := math.FMA(v40, v22, v41)
-		v44 := math.FMA(v42, v22, v43)
-		v46 := math.FMA(v44, v22, v45)
-		v48 := math.FMA(v46, v22, v47)
-		v50 := math.FMA(v48, v22, v49)
-		v52 := math.FMA(v50, v22, v51)
-		v54 := math.FMA(v52, v22, v53)
-		v56 := math.FMA(v54, v22, v55)
-		v57 := math.FMA(v37, v56, v36)
-		v58 := float64(v3 + v31)
-		v59 := float64(v3 - v58)
-		v60 := float64(v59 + v31)
-		v61 := float64(v60 + v57)
-		v64 := float64(v63 - v17)
-		v66 := v65
-		if v64 < v65 {
-			v66 = v64
+		v21 := float64(v19 * v20)
+		v22 := math.RoundToEven(v21)
+		v23 := -v22
+		v25 := math.FMA(v23, v24, v19)
+		v27 := math.FMA(v23, v26, v25)
+		v28 := float64(v25 - v27)
+		v29 := math.FMA(v23, v26, v28)
+		v31 := float64(v27 * v27)
+		v32 := -v31
+		v33 := math.FMA(v27, v27, v32)
+		v34 := float64(v30 * v31)
+		v35 := float64(v30 * v33)
+		v36 := float64(v27 + v34)
+		v37 := float64(v27 - v36)
+		v38 := float64(v37 + v34)
+		v39 := float64(v38 + v35)
+		v40 := math.FMA(v29, v27, v29)
+		v41 := float64(v39 + v40)
+		v42 := float64(v31 * v27)
+		v45 := math.FMA(v43, v27, v44)
+		v47 := math.FMA(v45, v27, v46)
+		v49 := math.FMA(v47, v27, v48)
+		v51 := math.FMA(v49, v27, v50)
+		v53 := math.FMA(v51, v27, v52)
+		v55 := math.FMA(v53, v27, v54)
+		v57 := math.FMA(v55, v27, v56)
+		v59 := math.FMA(v57, v27, v58)
+		v61 := math.FMA(v59, v27, v60)
+		v62 := math.FMA(v42, v61, v41)
+		v63 := float64(v3 + v36)
+		v64 := float64(v3 - v63)
+		v65 := float64(v64 + v36)
+		v66 := float64(v65 + v62)
+		v69 := float64(v68 - v22)
+		v71 := v70
+		if v69 < v70 {
+			v71 = v69
 		}
-		v68 := v17 < v67
-		v70 := math.Ldexp(v69, int(v66))
-		v71 := v1
-		if v68 {
-			v71 = v70
+		v73 := v22 < v72
+		v75 := math.Ldexp(v74, int(v71))
+		v76 := v1
+		if v73 {
+			v76 = v75
 		}
-		v72 := float64(v58 + v71)
-		v73 := float64(v72 - v71)
-		v74 := float64(v58 - v73)
-		v75 := float64(v74 + v61)
-		v76 := float64(v75 + v71)
-		v77 := float64(v76 - v71)
-		v78 := float64(v73 + v77)
-		v79 := math.Ldexp(v78, int(v17))
-		v80 := math.IsNaN(v10)
-		v81 := v79
-		if v80 {
-			v81 = v10
+		v77 := float64(v63 + v76)
+		v78 := float64(v77 - v76)
+		v79 := float64(v63 - v78)
+		v80 := float64(v79 + v66)
+		v81 := float64(v80 + v76)
+		v82 := float64(v81 - v76)
+		v83 := float64(v78 + v82)
+		v84 := math.Ldexp(v83, int(v22))
+		v85 := math.IsNaN(v15)
+		v86 := v84
+		if v85 {
+			v86 = v15
 		}
-		v85 := v84 < v5
-		v86 := v5 < v6
-		v87 := v85 && v86
-		v88 := -v5
-		v89 := math.FMA(v88, v4, v0)
-		v90 := v1
-		if v87 {
-			v90 = v89
+		v89 := float64(v15 - v5)
+		v90 := float64(v15 - v89)
+		v91 := float64(v5 - v90)
+		v92 := float64(v14 - v89)
+		v93 := float64(v91 + v92)
+		v94 := float64(v88 + v93)
+		v97 := v96 < v5
+		v99 := v5 < v98
+		v100 := v97 && v99
+		v101 := -v5
+		v102 := math.FMA(v101, v4, v0)
+		v103 := v1
+		if v100 {
+			v103 = v102
 		}
-		v91 := float64(v90 / v4)
-		v92 := float64(v82 + v91)
-		v93 := math.FMA(v81, v92, v81)
-		v111 := float64(v93 * v110)
-		v112 := v11
-		if v5 > v11 {
-			v112 = v5
+		v104 := float64(v103 / v4)
+		v105 := float64(v94 + v104)
+		v106 := float64(v63 + v66)
+		v107 := float64(v63 - v106)
+		v108 := float64(v107 + v66)
+		v109 := v72 <= v22
+		v111 := v110 < v15
+		v112 := v109 && !v111
+		v113 := math.Ldexp(v108, int(v22))
+		v114 := v1
+		if v112 {
+			v114 = v113
 		}
-		v113 := v13
-		if v112 < v13 {
-			v113 = v112
+		v115 := v114
+		if v85 {
+			v115 = v15
 		}
-		v114 := float64(v113 * v15)
-		v115 := math.RoundToEven(v114)
+		v116 := float64(v115 / v86)
+		v117 := float64(v105 + v116)
+		v118 := math.FMA(v86, v117, v86)
+		v136 := float64(v118 * v135)
+		v137 := float64(v136 * v135)
+		v139 := v5 < v138
+		v140 := float64(v5 + v13)
+		v141 := v16
+		if v140 > v16 {
+			v141 = v140
+		}
+		v142 := v18
+		if v141 < v18 {
+			v142 = v141
+		}
+		v143 := float64(v142 * v20)
+		v144 := math.RoundToEven(v143)
+		v145 := -v144
+		v146 := math.FMA(v145, v24, v142)
+		v147 := math.FMA(v145, v26, v146)
+		v148 := float64(v146 - v147)
+		v149 := math.FMA(v145, v26, v148)
+		v150 := float64(v147 * v147)
+		v151 := -v150
+		v152 := math.FMA(v147, v147, v151)
+		v153 := float64(v30 * v150)
+		v154 := float64(v30 * v152)
+		v155 := float64(v147 + v153)
+		v156 := float64(v147 - v155)
+		v157 := float64(v156 + v153)
+		v158 := float64(v157 + v154)
+		v159 := math.FMA(v149, v147, v149)
+		v160 := float64(v158 + v159)
+		v161 := float64(v150 * v147)
+		v162 := math.FMA(v43, v147, v44)
+		v163 := math.FMA(v162, v147, v46)
+		v164 := math.FMA(v163, v147, v48)
+		v165 := math.FMA(v164, v147, v50)
+		v166 := math.FMA(v165, v147, v52)
+		v167 := math.FMA(v166, v147, v54)
+		v168 := math.FMA(v167, v147, v56)
+		v169 := math.FMA(v168, v147, v58)
+		v170 := math.FMA(v169, v147, v60)
+		v171 := math.FMA(v161, v170, v160)
+		v172 := float64(v3 + v155)
+		v173 := float64(v3 - v172)
+		v174 := float64(v173 + v155)
+		v175 := float64(v174 + v171)
+		v177 := float64(v68 - v144)
+		v178 := v70
+		if v177 < v70 {
+			v178 = v177
+		}
+		v179 := v144 < v72
+		v180 := math.Ldexp(v74, int(v178))
+		v181 := v1
+		if v179 {
+			v181 = v180
+		}
+		v182 := float64(v172 + v181)
+		v183 := float64(v182 - v181)
+		v184 := float64(v172 - v183)
+		v185 := float64(v184 + v175)
+		v186 := float64(v185 + v181)
+		v187 := float64(v186 - v181)
+		v188 := float64(v183 + v187)
+		v189 := math.Ldexp(v188, int(v144))
+		v190 := math.IsNaN(v140)
+		v191 := v189
+		if v190 {
+			v191 = v140
+		}
+		v192 := float64(v140 - v5)
+		v193 := float64(v140 - v192)
+		v194 := float64(v5 - v193)
+		v195 := float64(v13 - v192)
+		v196 := float64(v194 + v195)
+		v197 := float64(v87 + v196)
+		v198 := float64(v197 + v104)
+		v199 := math.FMA(v191, v198, v191)
+		v200 := float64(v199 * v135)
+		v201 := v16
+		if v5 > v16 {
+			v201 = v5
+		}
+		v202 := v18
+		if v201 < v18 {
+			v202 = v201
+		}
+		v203 := float64(v202 * v20)
+		v204 := math.RoundToEven(v203)
+		v205 := -v204
+		v206 := math.FMA(v205, v24, v202)
+		v207 := math.FMA(v205, v26, v206)
+		v208 := float64(v206 - v207)
+		v209 := math.FMA(v205, v26, v208)
+		v210 := float64(v207 * v207)
+		v211 := -v210
+		v212 := math.FMA(v207, v207, v211)
+		v213 := float64(v30 * v210)
+		v214 := float64(v30 * v212)
+		v215 := float64(v207 + v213)
+		v216 := float64(v207 - v215)
+		v217 := float64(v216 + v213)
+		v218 := float64(v217 + v214)
+		v219 := math.FMA(v209, v207, v209)
+		v220 := float64(v218 + v219)
+		v221 := float64(v210 * v207)
+		v222 := math.FMA(v43, v207, v44)
+		v223 := math.FMA(v222, v207, v46)
+		v224 := math.FMA(v223, v207, v48)
+		v225 := math.FMA(v224, v207, v50)
+		v226 := math.FMA(v225, v207, v52)
+		v227 := math.FMA(v226, v207, v54)
+		v228 := math.FMA(v227, v207, v56)
+		v229 := math.FMA(v228, v207, v58)
+		v230 := math.FMA(v229, v207, v60)
+		v231 := math.FMA(v221, v230, v220)
+		v232 := float64(v3 + v215)
+		v233 := float64(v3 - v232)
+		v234 := float64(v233 + v215)
+		v235 := float64(v234 + v231)
+		v236 := v16 <= v5
+		v237 := float64(v68 - v204)
+		v238 := v70
+		if v237 < v70 {
+			v238 = v237
+		}
+		v239 := v204 < v72
+		v240 := math.Ldexp(v74, int(v238))
+		v241 := v1
+		if v239 {
+			v241 = v240
+		}
+		v242 := float64(v232 + v241)
+		v243 := float64(v242 - v241)
+		v244 := float64(v232 - v243)
+		v245 := float64(v244 + v235)
+		v246 := float64(v245 + v241)
+		v247 := float64(v246 - v241)
+		v248 := float64(v243 + v247)
+		v249 := math.Ldexp(v248, int(v204))
+		v250 := math.IsNaN(v5)
+		v251 := v249
+		if v250 {
+			v251 = v5
+		}
+		v252 := math.FMA(v251, v104, v251)
+		v253 := v252
+		if v139 {
+			v253 = v200
+		}
+		v254 := v253
+		if v11 {
+			v254 = v137
+		}
+		v255 := v254
+		if v8 {
+			v255 = v1
+		}
+		v256 := v255
+		if v2 {
+			v256 = v3
+		}
+		v257 := dy[i]
+		v258 := float64(v257 * v3)
+		v259 := float64(v257 * v1)
+		v260 := float64(v257 * v135)
+		v261 := float64(v260 * v135)
+		v262 := float64(v261 * v118)
+		v263 := -v262
+		v264 := math.FMA(v261, v118, v263)
+		v265 := float64(v260 * v191)
+		v266 := -v265
+		v267 := math.FMA(v260, v191, v266)
+		v268 := float64(v265 * v198)
+		v269 := -v268
+		v270 := math.FMA(v265, v198, v269)
+		v271 := math.FMA(v267, v198, v270)
+		v272 := float64(v268 + v265)
+		v273 := float64(v272 - v268)
+		v274 := float64(v272 - v273)
+		v275 := float64(v268 - v274)
+		v276 := float64(v265 - v273)
+		v277 := float64(v275 + v276)
+		v278 := float64(v277 + v271)
+		v279 := float64(v278 + v267)
+		v280 := float64(v257 * v5)
+		v281 := -v280
+		v282 := math.FMA(v257, v5, v281)
+		v283 := v1
+		if v236 {
+			v283 = v232
+		}
+		v284 := float64(v257 * v283)
+		v285 := -v284
+		v286 := math.FMA(v257, v283, v285)
+		v287 := v1
+		if v236 {
+			v287 = v235
+		}
+		v288 := float64(v257 * v287)
+		v289 := float64(v286 + v288)
+		v290 := float64(v284 + v289)
+		v291 := math.Ldexp(v290, int(v204))
+		v292 := float64(v257 * v249)
+		v293 := -v292
+		v294 := math.FMA(v257, v249, v293)
+		v295 := v292
+		if v239 {
+			v295 = v291
+		}
+		v296 := v294
+		if v239 {
+			v296 = v1
+		}
+		v297 := v295
+		if v250 {
+			v297 = v280
+		}
+		v298 := v296
+		if v250 {
+			v298 = v282
+		}
+		v299 := float64(v297 * v104)
+		v300 := -v299
+		v301 := math.FMA(v297, v104, v300)
+		v302 := math.FMA(v298, v104, v301)
+		v303 := float64(v299 + v297)
+		v304 := float64(v303 - v299)
+		v305 := float64(v303 - v304)
+		v306 := float64(v299 - v305)
+		v307 := float64(v297 - v304)
+		v308 := float64(v306 + v307)
+		v309 := float64(v308 + v302)
+		v310 := float64(v309 + v298)
+		v311 := v303
+		if v139 {
+			v311 = v272
+		}
+		v312 := v310
+		if v139 {
+			v312 = v279
+		}
+		v313 := v311
+		if v11 {
+			v313 = v262
+		}
+		v314 := v312
+		if v11 {
+			v314 = v264
+		}
+		v315 := v313
+		if v8 {
+			v315 = v259
+		}
+		v316 := v314
+		if v8 {
+			v316 = v1
+		}
+		v317 := v315
+		if v2 {
+			v317 = v258
+		}
+		v318 := v316
+		if v2 {
+			v318 = v1
+		}
+		v319 := float64(v317 + v318)
+		v320 := float64(v257 * v256)
+		v321 := float64(v319 - v320)
+		v322 := math.Abs(v321)
+		v323 := math.Abs(v320)
+		v325 := float64(v323 * v324)
+		v326 := v322 <= v325
+		v327 := math.Abs(v257)
+		v328 := math.Abs(v260)
+		v329 := v327
+		if v328 > v327 {
+			v329 = v328
+		}
+		v330 := math.Abs(v261)
+		v331 := v329
+		if v330 > v329 {
+			v331 = v330
+		}
+		v332 := v331
+		if v328 > v331 {
+			v332 = v328
+		}
+		v334 := float64(v322 * v333)
+		v337 := math.FMA(v332, v335, v336)
+		v338 := v334 <= v337
+		v339 := v326 || v338
+		v340 := v319 == v1
+		v341 := v339 && !v340
+		v342 := v320
+		if v341 {
+			v342 = v319
+		}
+		v343 := math.IsNaN(v0)
+		v344 := v342
+		if v343 {
+			v344 = v0
+		}
+		dx[i] = v344
+	}
+}
+
+// celuBackwardUsualGeneric is the pure-Go kernel of celuBackwardUsual (f64
+// memory, f64 compute, 168 operations): the scalar twin of the vector program
+// the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
+// so every backend gives the same bits. The caller guarantees equal lengths;
+// dx may be the same slice as an input.
+func celuBackwardUsualGeneric(dx, x, dy []float64, alpha float64) {
+	x = x[:len(dx)]
+	dy = dy[:len(dx)]
+	v0 := math.Float64frombits(0x0000000000000000) // 0
+	v2 := math.Float64frombits(0x0000000000000000) // 0
+	v4 := math.Float64frombits(0x3ff0000000000000) // 1
+	v5 := alpha
+	v7 := math.Float64frombits(0xc097700000000000)   // -1500
+	v9 := math.Float64frombits(0xc091300000000000)   // -1100
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v12 := math.Float64frombits(0x4086300000000000)  // 710
+	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v16 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v17 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v18 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v19 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v20 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v21 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v22 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v23 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v24 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v25 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v26 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v27 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v28 := math.Float64frombits(0x408f400000000000)  // 1000
+	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v31 := math.Float64frombits(0xfe37e43c8800759c)  // -1e+300
+	v33 := math.Float64frombits(0x4085e00000000000)  // 700
+	v40 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v41 := math.Float64frombits(0xc085e00000000000)  // -700
+	v147 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v156 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v158 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v159 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dx {
+		v1 := x[i]
+		v3 := v2 < v1
+		v6 := float64(v1 / v5)
+		v8 := v6 < v7
+		v10 := v6 < v9
+		v32 := v31 < v6
+		v34 := v6 < v33
+		v35 := v32 && v34
+		v36 := -v6
+		v37 := math.FMA(v36, v5, v1)
+		v38 := v2
+		if v35 {
+			v38 = v37
+		}
+		v39 := float64(v38 / v5)
+		v42 := v6 < v41
+		v43 := v11
+		if v6 > v11 {
+			v43 = v6
+		}
+		v44 := v12
+		if v43 < v12 {
+			v44 = v43
+		}
+		v45 := float64(v44 * v13)
+		v46 := math.RoundToEven(v45)
+		v47 := -v46
+		v48 := math.FMA(v47, v14, v44)
+		v49 := math.FMA(v47, v15, v48)
+		v50 := float64(v48 - v49)
+		v51 := math.FMA(v47, v15, v50)
+		v52 := float64(v49 * v49)
+		v53 := -v52
+		v54 := math.FMA(v49, v49, v53)
+		v55 := float64(v16 * v52)
+		v56 := float64(v16 * v54)
+		v57 := float64(v49 + v55)
+		v58 := float64(v49 - v57)
+		v59 := float64(v58 + v55)
+		v60 := float64(v59 + v56)
+		v61 := math.FMA(v51, v49, v51)
+		v62 := float64(v60 + v61)
+		v63 := float64(v52 * v49)
+		v64 := math.FMA(v17, v49, v18)
+		v65 := math.FMA(v64, v49, v19)
+		v66 := math.FMA(v65, v49, v20)
+		v67 := math.FMA(v66, v49, v21)
+		v68 := math.FMA(v67, v49, v22)
+		v69 := math.FMA(v68, v49, v23)
+		v70 := math.FMA(v69, v49, v24)
+		v71 := math.FMA(v70, v49, v25)
+		v72 := math.FMA(v71, v49, v26)
+		v73 := math.FMA(v63, v72, v62)
+		v74 := float64(v4 + v57)
+		v75 := float64(v4 - v74)
+		v76 := float64(v75 + v57)
+		v77 := float64(v76 + v73)
+		v78 := v11 <= v6
+		v79 := float64(v27 - v46)
+		v80 := v28
+		if v79 < v28 {
+			v80 = v79
+		}
+		v81 := v46 < v29
+		v82 := math.Ldexp(v30, int(v80))
+		v83 := v2
+		if v81 {
+			v83 = v82
+		}
+		v84 := float64(v74 + v83)
+		v85 := float64(v84 - v83)
+		v86 := float64(v74 - v85)
+		v87 := float64(v86 + v77)
+		v88 := float64(v87 + v83)
+		v89 := float64(v88 - v83)
+		v90 := float64(v85 + v89)
+		v91 := math.Ldexp(v90, int(v46))
+		v92 := math.IsNaN(v6)
+		v93 := v91
+		if v92 {
+			v93 = v6
+		}
+		v94 := math.FMA(v93, v39, v93)
+		v95 := v94
+		if v42 {
+			v95 = v0
+		}
+		v96 := v95
+		if v10 {
+			v96 = v0
+		}
+		v97 := v96
+		if v8 {
+			v97 = v0
+		}
+		v98 := v97
+		if v3 {
+			v98 = v4
+		}
+		v99 := dy[i]
+		v100 := float64(v99 * v4)
+		v101 := float64(v99 * v40)
+		v102 := float64(v101 * v40)
+		v103 := float64(v99 * v6)
+		v104 := -v103
+		v105 := math.FMA(v99, v6, v104)
+		v106 := v2
+		if v78 {
+			v106 = v74
+		}
+		v107 := float64(v99 * v106)
+		v108 := -v107
+		v109 := math.FMA(v99, v106, v108)
+		v110 := v2
+		if v78 {
+			v110 = v77
+		}
+		v111 := float64(v99 * v110)
+		v112 := float64(v109 + v111)
+		v113 := float64(v107 + v112)
+		v114 := math.Ldexp(v113, int(v46))
+		v115 := float64(v99 * v91)
 		v116 := -v115
-		v117 := math.FMA(v116, v19, v113)
-		v118 := math.FMA(v116, v21, v117)
-		v119 := float64(v117 - v118)
-		v120 := math.FMA(v116, v21, v119)
-		v121 := float64(v118 * v118)
-		v122 := -v121
-		v123 := math.FMA(v118, v118, v122)
-		v124 := float64(v25 * v121)
-		v125 := float64(v25 * v123)
-		v126 := float64(v118 + v124)
-		v127 := float64(v118 - v126)
-		v128 := float64(v127 + v124)
-		v129 := float64(v128 + v125)
-		v130 := math.FMA(v120, v118, v120)
-		v131 := float64(v129 + v130)
-		v132 := float64(v121 * v118)
-		v133 := math.FMA(v38, v118, v39)
-		v134 := math.FMA(v133, v118, v41)
-		v135 := math.FMA(v134, v118, v43)
-		v136 := math.FMA(v135, v118, v45)
-		v137 := math.FMA(v136, v118, v47)
-		v138 := math.FMA(v137, v118, v49)
-		v139 := math.FMA(v138, v118, v51)
-		v140 := math.FMA(v139, v118, v53)
-		v141 := math.FMA(v140, v118, v55)
-		v142 := math.FMA(v132, v141, v131)
-		v143 := float64(v3 + v126)
-		v144 := float64(v3 - v143)
-		v145 := float64(v144 + v126)
-		v146 := float64(v145 + v142)
-		v147 := v11 <= v5
-		v148 := float64(v63 - v115)
-		v149 := v65
-		if v148 < v65 {
-			v149 = v148
+		v117 := math.FMA(v99, v91, v116)
+		v118 := v115
+		if v81 {
+			v118 = v114
 		}
-		v150 := v115 < v67
-		v151 := math.Ldexp(v69, int(v149))
-		v152 := v1
-		if v150 {
+		v119 := v117
+		if v81 {
+			v119 = v2
+		}
+		v120 := v118
+		if v92 {
+			v120 = v103
+		}
+		v121 := v119
+		if v92 {
+			v121 = v105
+		}
+		v122 := float64(v120 * v39)
+		v123 := -v122
+		v124 := math.FMA(v120, v39, v123)
+		v125 := math.FMA(v121, v39, v124)
+		v126 := float64(v122 + v120)
+		v127 := float64(v126 - v122)
+		v128 := float64(v126 - v127)
+		v129 := float64(v122 - v128)
+		v130 := float64(v120 - v127)
+		v131 := float64(v129 + v130)
+		v132 := float64(v131 + v125)
+		v133 := float64(v132 + v121)
+		v134 := v126
+		if v42 {
+			v134 = v0
+		}
+		v135 := v133
+		if v42 {
+			v135 = v0
+		}
+		v136 := v134
+		if v10 {
+			v136 = v0
+		}
+		v137 := v135
+		if v10 {
+			v137 = v0
+		}
+		v138 := v136
+		if v8 {
+			v138 = v0
+		}
+		v139 := v137
+		if v8 {
+			v139 = v0
+		}
+		v140 := v138
+		if v3 {
+			v140 = v100
+		}
+		v141 := v139
+		if v3 {
+			v141 = v2
+		}
+		v142 := float64(v140 + v141)
+		v143 := float64(v99 * v98)
+		v144 := float64(v142 - v143)
+		v145 := math.Abs(v144)
+		v146 := math.Abs(v143)
+		v148 := float64(v146 * v147)
+		v149 := v145 <= v148
+		v150 := math.Abs(v99)
+		v151 := math.Abs(v101)
+		v152 := v150
+		if v151 > v150 {
 			v152 = v151
 		}
-		v153 := float64(v143 + v152)
-		v154 := float64(v153 - v152)
-		v155 := float64(v143 - v154)
-		v156 := float64(v155 + v146)
-		v157 := float64(v156 + v152)
-		v158 := float64(v157 - v152)
-		v159 := float64(v154 + v158)
-		v160 := math.Ldexp(v159, int(v115))
-		v161 := math.IsNaN(v5)
-		v162 := v160
-		if v161 {
-			v162 = v5
+		v153 := math.Abs(v102)
+		v154 := v152
+		if v153 > v152 {
+			v154 = v153
 		}
-		v163 := math.FMA(v162, v91, v162)
-		v164 := v163
-		if v8 {
-			v164 = v111
+		v155 := v154
+		if v151 > v154 {
+			v155 = v151
 		}
-		v165 := v164
-		if v2 {
-			v165 = v3
+		v157 := float64(v145 * v156)
+		v160 := math.FMA(v155, v158, v159)
+		v161 := v157 <= v160
+		v162 := v149 || v161
+		v163 := v142 == v2
+		v164 := v162 && !v163
+		v165 := v143
+		if v164 {
+			v165 = v142
 		}
-		v166 := dy[i]
-		v167 := float64(v166 * v3)
-		v168 := float64(v166 * v110)
-		v169 := float64(v168 * v81)
-		v170 := -v169
-		v171 := math.FMA(v168, v81, v170)
-		v172 := float64(v169 * v92)
-		v173 := -v172
-		v174 := math.FMA(v169, v92, v173)
-		v175 := math.FMA(v171, v92, v174)
-		v176 := float64(v172 + v169)
-		v177 := float64(v176 - v172)
-		v178 := float64(v176 - v177)
-		v179 := float64(v172 - v178)
-		v180 := float64(v169 - v177)
-		v181 := float64(v179 + v180)
-		v182 := float64(v181 + v175)
-		v183 := float64(v182 + v171)
-		v184 := float64(v166 * v5)
-		v185 := -v184
-		v186 := math.FMA(v166, v5, v185)
-		v187 := v1
-		if v147 {
-			v187 = v143
+		v166 := math.IsNaN(v1)
+		v167 := v165
+		if v166 {
+			v167 = v1
 		}
-		v188 := float64(v166 * v187)
-		v189 := -v188
-		v190 := math.FMA(v166, v187, v189)
-		v191 := v1
-		if v147 {
-			v191 = v146
+		dx[i] = v167
+	}
+}
+
+// celuBackwardRareGeneric is the pure-Go kernel of celuBackwardRare (f64
+// memory, f64 compute, 14 operations): the scalar twin of the vector program
+// the assembly kernels run. It folds each element's value into acc by max,
+// element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
+// the same bits. The caller guarantees equal lengths.
+func celuBackwardRareGeneric(acc *[16]float64, x, dy []float64, alpha float64) {
+	dy = dy[:len(x)]
+	v1 := alpha
+	v3 := math.Float64frombits(0xc097700000000000)  // -1500
+	v5 := math.Float64frombits(0xc091300000000000)  // -1100
+	v7 := math.Float64frombits(0xc085e00000000000)  // -700
+	v11 := math.Float64frombits(0x3ff0000000000000) // 1
+	v12 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v2 := float64(v0 / v1)
+		v4 := v2 < v3
+		v6 := v2 < v5
+		v8 := v2 < v7
+		v9 := v8 || v6
+		v10 := v9 || v4
+		v13 := v12
+		if v10 {
+			v13 = v11
 		}
-		v192 := float64(v166 * v191)
-		v193 := float64(v190 + v192)
-		v194 := float64(v188 + v193)
-		v195 := math.Ldexp(v194, int(v115))
-		v196 := float64(v166 * v160)
-		v197 := -v196
-		v198 := math.FMA(v166, v160, v197)
-		v199 := v196
-		if v150 {
-			v199 = v195
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v13 > foldS || v13 != v13) {
+			acc[foldK] = v13
 		}
-		v200 := v198
-		if v150 {
-			v200 = v1
-		}
-		v201 := v199
-		if v161 {
-			v201 = v184
-		}
-		v202 := v200
-		if v161 {
-			v202 = v186
-		}
-		v203 := float64(v201 * v91)
-		v204 := -v203
-		v205 := math.FMA(v201, v91, v204)
-		v206 := math.FMA(v202, v91, v205)
-		v207 := float64(v203 + v201)
-		v208 := float64(v207 - v203)
-		v209 := float64(v207 - v208)
-		v210 := float64(v203 - v209)
-		v211 := float64(v201 - v208)
-		v212 := float64(v210 + v211)
-		v213 := float64(v212 + v206)
-		v214 := float64(v213 + v202)
-		v215 := v207
-		if v8 {
-			v215 = v176
-		}
-		v216 := v214
-		if v8 {
-			v216 = v183
-		}
-		v217 := v215
-		if v2 {
-			v217 = v167
-		}
-		v218 := v216
-		if v2 {
-			v218 = v1
-		}
-		v219 := float64(v217 + v218)
-		v220 := float64(v166 * v165)
-		v221 := float64(v219 - v220)
-		v222 := math.Abs(v221)
-		v223 := math.Abs(v220)
-		v225 := float64(v223 * v224)
-		v226 := v222 <= v225
-		v227 := math.Abs(v166)
-		v228 := math.Abs(v168)
-		v229 := v227
-		if v228 > v227 {
-			v229 = v228
-		}
-		v231 := float64(v222 * v230)
-		v234 := math.FMA(v229, v232, v233)
-		v235 := v231 <= v234
-		v236 := v226 || v235
-		v237 := v219 == v1
-		v238 := v236 && !v237
-		v239 := v220
-		if v238 {
-			v239 = v219
-		}
-		v240 := math.IsNaN(v0)
-		v241 := v239
-		if v240 {
-			v241 = v0
-		}
-		dx[i] = v241
 	}
 }
 

@@ -19,8 +19,8 @@ var celuActivation = kerneltest.Activation{
 		"l_hi": "443.61419555836499739598366431891918182373046875",
 		"l_lo": "6.310448934143138217445896172405633626372e-16",
 	},
-	Forward:          "where(x >= 0, x, fma(alpha, expm1((x/alpha)), (exp((x/alpha)))*(where((x/alpha) > -800 && (x/alpha) < 700, fma(-(x/alpha), alpha, x), 0))))",
-	Derivative:       "where(x > 0, 1, where((x/alpha) < -700, fma((exp((x/alpha)+l_hi)), l_lo+(where((x/alpha) > -800 && (x/alpha) < 700, fma(-(x/alpha), alpha, x), 0))/alpha, (exp((x/alpha)+l_hi)))*((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)), fma((exp((x/alpha))), (where((x/alpha) > -800 && (x/alpha) < 700, fma(-(x/alpha), alpha, x), 0))/alpha, (exp((x/alpha))))))",
+	Forward:          "where(x >= 0, x, fma(alpha, expm1((x/alpha)), (exp((x/alpha)))*(where((x/alpha) > -1e300 && (x/alpha) < 700, fma(-(x/alpha), alpha, x), 0))))",
+	Derivative:       "where(x > 0, 1, where((x/alpha) < -1500, 0, where((x/alpha) < -1100, (fma((exp(((x/alpha)+2*l_hi))), ((2*l_lo+(((x/alpha)-(((x/alpha)+2*l_hi)-(((x/alpha)+2*l_hi)-(x/alpha))))+(2*l_hi-(((x/alpha)+2*l_hi)-(x/alpha)))))+(where((x/alpha) > -1e300 && (x/alpha) < 700, fma(-(x/alpha), alpha, x), 0))/alpha)+exp_err(((x/alpha)+2*l_hi))/(exp(((x/alpha)+2*l_hi))), (exp(((x/alpha)+2*l_hi))))*((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)))*((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)), where((x/alpha) < -700, fma((exp(((x/alpha)+l_hi))), (l_lo+(((x/alpha)-(((x/alpha)+l_hi)-(((x/alpha)+l_hi)-(x/alpha))))+(l_hi-(((x/alpha)+l_hi)-(x/alpha)))))+(where((x/alpha) > -1e300 && (x/alpha) < 700, fma(-(x/alpha), alpha, x), 0))/alpha, (exp(((x/alpha)+l_hi))))*((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)), fma((exp((x/alpha))), (where((x/alpha) > -1e300 && (x/alpha) < 700, fma(-(x/alpha), alpha, x), 0))/alpha, (exp((x/alpha))))))))",
 	DerivativeOutput: "where(y > 0, 1, (y+alpha)/alpha)",
 	Kinks: []kerneltest.Kink{
 		{At: "0", Gradient: "1"},
@@ -62,7 +62,7 @@ func plainCELU(x, alpha float64) float64 {
 			return x
 		}
 		return math.FMA(alpha, math.Expm1((x / alpha)), (math.Exp((x / alpha)))*(func() float64 {
-			if (x/alpha) > -(800.0) && (x/alpha) < 700.0 {
+			if (x/alpha) > -(1e+300) && (x/alpha) < 700.0 {
 				return math.FMA(-(x / alpha), alpha, x)
 			}
 			return 0.0
@@ -77,20 +77,35 @@ func plainCELUDerivative(x, alpha float64) float64 {
 			return 1.0
 		}
 		return func() float64 {
-			if (x / alpha) < -(700.0) {
-				return math.FMA((math.Exp((x/alpha)+443.614195558365)), 6.310448934143139e-16+(func() float64 {
-					if (x/alpha) > -(800.0) && (x/alpha) < 700.0 {
-						return math.FMA(-(x / alpha), alpha, x)
-					}
-					return 0.0
-				}())/alpha, (math.Exp((x/alpha)+443.614195558365))) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12))
-			}
-			return math.FMA((math.Exp((x / alpha))), (func() float64 {
-				if (x/alpha) > -(800.0) && (x/alpha) < 700.0 {
-					return math.FMA(-(x / alpha), alpha, x)
-				}
+			if (x / alpha) < -(1500.0) {
 				return 0.0
-			}())/alpha, (math.Exp((x / alpha))))
+			}
+			return func() float64 {
+				if (x / alpha) < -(1100.0) {
+					return (math.FMA((math.Exp(((x / alpha) + 2.0*443.614195558365))), ((2.0*6.310448934143139e-16+(((x/alpha)-(((x/alpha)+2.0*443.614195558365)-(((x/alpha)+2.0*443.614195558365)-(x/alpha))))+(2.0*443.614195558365-(((x/alpha)+2.0*443.614195558365)-(x/alpha)))))+(func() float64 {
+						if (x/alpha) > -(1e+300) && (x/alpha) < 700.0 {
+							return math.FMA(-(x / alpha), alpha, x)
+						}
+						return 0.0
+					}())/alpha)+0.0/(math.Exp(((x/alpha)+2.0*443.614195558365))), (math.Exp(((x / alpha) + 2.0*443.614195558365)))) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12))) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12))
+				}
+				return func() float64 {
+					if (x / alpha) < -(700.0) {
+						return math.FMA((math.Exp(((x / alpha) + 443.614195558365))), (6.310448934143139e-16+(((x/alpha)-(((x/alpha)+443.614195558365)-(((x/alpha)+443.614195558365)-(x/alpha))))+(443.614195558365-(((x/alpha)+443.614195558365)-(x/alpha)))))+(func() float64 {
+							if (x/alpha) > -(1e+300) && (x/alpha) < 700.0 {
+								return math.FMA(-(x / alpha), alpha, x)
+							}
+							return 0.0
+						}())/alpha, (math.Exp(((x / alpha) + 443.614195558365)))) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12))
+					}
+					return math.FMA((math.Exp((x / alpha))), (func() float64 {
+						if (x/alpha) > -(1e+300) && (x/alpha) < 700.0 {
+							return math.FMA(-(x / alpha), alpha, x)
+						}
+						return 0.0
+					}())/alpha, (math.Exp((x / alpha))))
+				}()
+			}()
 		}()
 	}()
 }
@@ -123,6 +138,42 @@ func BenchmarkCELUBackward(b *testing.B) {
 			for i, v := range x {
 				dx[i] = float64(float64(dy[i]) * plainCELUDerivative(float64(v), float64(alpha)))
 			}
+		},
+	)
+}
+
+// TestCELURarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
+func TestCELURarePath(t *testing.T) {
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			CELUBackward(dst, in[1], in[0], float64(1.0))
+		},
+		func(dst []float64, in [][]float64) {
+			celuBackwardGeneric(dst, in[0], in[1], float64(1.0))
+		},
+	)
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			CELUBackward(dst, in[1], in[0], float64(2.0))
+		},
+		func(dst []float64, in [][]float64) {
+			celuBackwardGeneric(dst, in[0], in[1], float64(2.0))
+		},
+	)
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			CELUBackward(dst, in[1], in[0], float64(0.5))
+		},
+		func(dst []float64, in [][]float64) {
+			celuBackwardGeneric(dst, in[0], in[1], float64(0.5))
+		},
+	)
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			CELUBackward(dst, in[1], in[0], float64(0.3))
+		},
+		func(dst []float64, in [][]float64) {
+			celuBackwardGeneric(dst, in[0], in[1], float64(0.3))
 		},
 	)
 }

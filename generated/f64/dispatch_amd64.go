@@ -49,6 +49,9 @@ func useISA(name string) bool {
 		celuStreamImpl = celuAVX512Stream
 		celuBackwardImpl = celuBackwardAVX512
 		celuBackwardStreamImpl = celuBackwardAVX512Stream
+		celuBackwardUsualImpl = celuBackwardUsualAVX512
+		celuBackwardUsualStreamImpl = celuBackwardUsualAVX512Stream
+		celuBackwardRareImpl = celuBackwardRareAVX512
 		celuBackwardFromOutputImpl = celuBackwardFromOutputAVX512
 		celuBackwardFromOutputStreamImpl = celuBackwardFromOutputAVX512Stream
 		eluImpl = eluAVX512
@@ -285,6 +288,9 @@ func useISA(name string) bool {
 		celuStreamImpl = celuAVX2Stream
 		celuBackwardImpl = celuBackwardAVX2
 		celuBackwardStreamImpl = celuBackwardAVX2Stream
+		celuBackwardUsualImpl = celuBackwardUsualAVX2
+		celuBackwardUsualStreamImpl = celuBackwardUsualAVX2Stream
+		celuBackwardRareImpl = celuBackwardRareAVX2
 		celuBackwardFromOutputImpl = celuBackwardFromOutputAVX2
 		celuBackwardFromOutputStreamImpl = celuBackwardFromOutputAVX2Stream
 		eluImpl = eluAVX2
@@ -518,6 +524,9 @@ func useISA(name string) bool {
 		celuStreamImpl = nil
 		celuBackwardImpl = celuBackwardGeneric
 		celuBackwardStreamImpl = nil
+		celuBackwardUsualImpl = celuBackwardUsualGeneric
+		celuBackwardUsualStreamImpl = nil
+		celuBackwardRareImpl = celuBackwardRareGeneric
 		celuBackwardFromOutputImpl = celuBackwardFromOutputGeneric
 		celuBackwardFromOutputStreamImpl = nil
 		eluImpl = eluGeneric

@@ -52,6 +52,42 @@ func celuBackwardAVX2(dst, in0, in1 []float64, alpha float64)
 //go:noescape
 func celuBackwardAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
+// celuBackwardUsualAVX512 computes celuBackwardUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+//
+//go:noescape
+func celuBackwardUsualAVX512(dst, in0, in1 []float64, alpha float64)
+
+// celuBackwardUsualAVX512Stream computes celuBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func celuBackwardUsualAVX512Stream(dst, in0, in1 []float64, alpha float64)
+
+// celuBackwardUsualAVX2 computes celuBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
+//
+//go:noescape
+func celuBackwardUsualAVX2(dst, in0, in1 []float64, alpha float64)
+
+// celuBackwardUsualAVX2Stream computes celuBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func celuBackwardUsualAVX2Stream(dst, in0, in1 []float64, alpha float64)
+
+// celuBackwardRareAVX512 folds celuBackwardRare into acc (max; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, SSE2.
+//
+//go:noescape
+func celuBackwardRareAVX512(acc *[16]float64, in0, in1 []float64, alpha float64)
+
+// celuBackwardRareAVX2 folds celuBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE2.
+//
+//go:noescape
+func celuBackwardRareAVX2(acc *[16]float64, in0, in1 []float64, alpha float64)
+
 // celuBackwardFromOutputAVX512 computes celuBackwardFromOutput with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //

@@ -52,6 +52,25 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "celuBackwardUsual", Inputs: 2, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
+		Generic:   func(d []float64, in [][]float64, p []float64) { celuBackwardUsualGeneric(d, in[0], in[1], p[0]) },
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { celuBackwardUsualAVX512(d, in[0], in[1], p[0]) }},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				celuBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0])
+				celuBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { celuBackwardUsualAVX2(d, in[0], in[1], p[0]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				celuBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0])
+				celuBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
+			}},
+		},
+	},
+	{
 		Name: "celuBackwardFromOutput", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { celuBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
@@ -1812,6 +1831,16 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 }
 
 var reduceCases64 = []reduceCase[float64]{
+	{
+		Name: "celuBackwardRare", Inputs: 2, MaxLen: 49,
+		Max:       true,
+		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
+		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareAVX512(acc, in[0], in[1], p[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareAVX2(acc, in[0], in[1], p[0]) }},
+		},
+	},
 	{
 		Name: "gegluRare", Inputs: 2, MaxLen: 97,
 		Max:     true,
