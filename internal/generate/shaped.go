@@ -322,7 +322,8 @@ func emitShapedGeneric(f *jen.File, sp *shapedPlan, helpers helperSet) error {
 // stageRun is, for a stage with a rare path (vprog.SplitRare), the function
 // the drivers call instead of its kernel: the guard over the stage's
 // inputs, then the usual kernel where no element needs the rare branch.
-// Shaped stages take no parameters beyond their slices.
+// Only gated stages have rare paths (their gate's), and they take no
+// parameters beyond their slices.
 func stageRun(s *stage) jen.Code {
 	usual, guard := s.p.SplitRare()
 	var params, args, guardArgs []jen.Code
@@ -331,11 +332,7 @@ func stageRun(s *stage) jen.Code {
 		args = append(args, jen.Id(n))
 	}
 	guardArgs = append([]jen.Code{jen.Op("&").Id("acc")}, args[1:]...)
-	t := "float64"
-	if s.p.Mem == vprog.F32 {
-		t = "float32"
-	}
-	return jen.Func().Id(stageCall(s)).Params(jen.List(params...).Index().Id(t)).Block(
+	return jen.Func().Id(stageCall(s)).Params(jen.List(params...).Index().Id(goType(s.p.Mem))).Block(
 		jen.Comment("Few inputs need "+s.p.Name+"'s rare branch: skip it where none does (same bits)."),
 		jen.Id("acc").Op(":=").Id("rareAcc").Call(),
 		jen.Id(implName(guard)).Call(guardArgs...),

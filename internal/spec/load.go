@@ -1002,7 +1002,9 @@ func (l *loader) activation(n *yaml.Node) *Activation {
 			at.testParams = append(at.testParams, l.pos(tn))
 		}
 	}
-	if f, ok := m["rare"]; ok {
+	if f, ok := m["rare"]; ok && a.Kind != "elementwise" {
+		l.errorf(f.key, "rare: only elementwise entries name rare branches (a gated entry's kernels take its gate's), not a %s entry", a.Kind)
+	} else if ok {
 		items, _ := l.list(f)
 		for _, rn := range items {
 			if fo := l.formula(field{key: f.key, val: rn}, withVar("x"), true); fo != nil {
