@@ -24,9 +24,26 @@ type progress struct {
 	quit  chan struct{}
 	wg    sync.WaitGroup
 	once  sync.Once
+	// recent holds (time, inputs done) samples over the last rateWindow,
+	// for the rate and ETA: a job's cost per input varies a hundredfold
+	// (float64 against float32, gelu against relu), so the rate since the
+	// start says little about the jobs ahead. Only the printing goroutine
+	// touches it.
+	recent []progressSample
 }
 
-const barRedraw = 250 * time.Millisecond
+type progressSample struct {
+	t    time.Time
+	done uint64
+}
+
+const (
+	barRedraw = 250 * time.Millisecond
+	// rateWindow is how far back the rate looks; sampleEvery spaces the
+	// samples it keeps.
+	rateWindow  = 5 * time.Minute
+	sampleEvery = 10 * time.Second
+)
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -71,9 +88,32 @@ func (p *progress) stop() {
 	})
 }
 
+// recentRate is the rate over the last rateWindow (since the start until
+// one has passed), after recording the sample (now, done).
+func (p *progress) recentRate(now time.Time, done uint64) float64 {
+	if n := len(p.recent); n == 0 || now.Sub(p.recent[n-1].t) >= sampleEvery {
+		p.recent = append(p.recent, progressSample{now, done})
+	}
+	for len(p.recent) > 2 && now.Sub(p.recent[1].t) >= rateWindow {
+		p.recent = p.recent[1:]
+	}
+	from := progressSample{p.start, 0}
+	if now.Sub(p.start) > rateWindow {
+		from = p.recent[0]
+	}
+	if dt := now.Sub(from.t).Seconds(); dt > 0 {
+		return float64(done-from.done) / dt
+	}
+	return 0
+}
+
 func (p *progress) print(final bool) {
-	done, elapsed := p.done.Load(), time.Since(p.start)
+	now := time.Now()
+	done, elapsed := p.done.Load(), now.Sub(p.start)
 	rate := float64(done) / elapsed.Seconds()
+	if !final {
+		rate = p.recentRate(now, done)
+	}
 	eta := "?"
 	if rate > 0 {
 		eta = (time.Duration(float64(p.total-done)/rate) * time.Second).Round(time.Second).String()
