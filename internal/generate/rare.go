@@ -24,18 +24,23 @@ func rareCall(p *vprog.Program, slices []string, params []jen.Code) []jen.Code {
 	if usual == nil {
 		return nil
 	}
-	args := []jen.Code{jen.Op("&").Id("acc")}
+	var inputs []jen.Code
 	for _, s := range slices[1:] {
-		args = append(args, jen.Id(s))
+		inputs = append(inputs, jen.Id(s))
 	}
-	args = append(args, params...)
+	return skipRare(p, guard, append(inputs, params...), streamCall(usual, slices, params))
+}
+
+// skipRare is the guard-then-usual sequence every call of a program p with
+// a rare path starts with: run guard over args (p's inputs and
+// parameters), and where no element needs the rare branch, run callUsual
+// (statements calling p's usual program) and return.
+func skipRare(p, guard *vprog.Program, args, callUsual []jen.Code) []jen.Code {
 	return []jen.Code{
 		jen.Comment("Few inputs need " + p.Name + "'s rare branch: skip it where none does (same bits)."),
 		jen.Id("acc").Op(":=").Id("rareAcc").Call(),
-		jen.Id(implName(guard)).Call(args...),
-		jen.If(jen.Id("noneRare").Call(jen.Op("&").Id("acc"))).Block(
-			append(streamCall(usual, slices, params), jen.Return())...,
-		),
+		jen.Id(implName(guard)).Call(append([]jen.Code{jen.Op("&").Id("acc")}, args...)...),
+		jen.If(jen.Id("noneRare").Call(jen.Op("&").Id("acc"))).Block(append(callUsual, jen.Return())...),
 	}
 }
 

@@ -326,21 +326,14 @@ func emitShapedGeneric(f *jen.File, sp *shapedPlan, helpers helperSet) error {
 // parameters beyond their slices.
 func stageRun(s *stage) jen.Code {
 	usual, guard := s.p.SplitRare()
-	var params, args, guardArgs []jen.Code
+	var params, args []jen.Code
 	for _, n := range append([]string{s.out}, s.ins...) {
 		params = append(params, jen.Id(n))
 		args = append(args, jen.Id(n))
 	}
-	guardArgs = append([]jen.Code{jen.Op("&").Id("acc")}, args[1:]...)
+	body := skipRare(s.p, guard, args[1:], []jen.Code{jen.Id(implName(usual)).Call(args...)})
 	return jen.Func().Id(stageCall(s)).Params(jen.List(params...).Index().Id(goType(s.p.Mem))).Block(
-		jen.Comment("Few inputs need "+s.p.Name+"'s rare branch: skip it where none does (same bits)."),
-		jen.Id("acc").Op(":=").Id("rareAcc").Call(),
-		jen.Id(implName(guard)).Call(guardArgs...),
-		jen.If(jen.Id("noneRare").Call(jen.Op("&").Id("acc"))).Block(
-			jen.Id(implName(usual)).Call(args...),
-			jen.Return(),
-		),
-		jen.Id(implName(s.p)).Call(args...),
+		append(body, jen.Id(implName(s.p)).Call(args...))...,
 	).Line()
 }
 
