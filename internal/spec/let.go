@@ -275,14 +275,7 @@ func (l *loader) finishLets(a *Activation, before int) {
 			a.LetsOutput = append(a.LetsOutput, lt)
 		}
 	}
-	fs := a.formulas()
-	for i := range a.Lets {
-		fs = append(fs, &a.Lets[i].Formula)
-	}
-	for i := range a.LetsOutput {
-		fs = append(fs, &a.LetsOutput[i].Formula)
-	}
-	for _, f := range fs {
+	for _, f := range a.formulasAndLets() {
 		if len(t.defs) > 0 {
 			f.Expr = t.expand(f.Expr)
 		}
@@ -294,6 +287,18 @@ func (l *loader) finishLets(a *Activation, before int) {
 			l.errs.add(f.Pos, "internal error: the expanded formula %q does not parse back to the formula (%v)", f.Expanded, err)
 		}
 	}
+}
+
+// formulasAndLets lists every formula of a and then its lets' formulas.
+func (a *Activation) formulasAndLets() []*Formula {
+	fs := a.formulas()
+	for i := range a.Lets {
+		fs = append(fs, &a.Lets[i].Formula)
+	}
+	for i := range a.LetsOutput {
+		fs = append(fs, &a.LetsOutput[i].Formula)
+	}
+	return fs
 }
 
 // formulas lists every formula of a (not the lets'), for passes over all

@@ -31,16 +31,10 @@ func (a *Activation) IsRare(cond ast.Expr) bool {
 // would believe some branch is skipped.
 func (l *loader) checkRare(a *Activation) {
 	var fs []*Formula
-	for _, f := range a.formulas() {
+	for _, f := range a.formulasAndLets() {
 		if !a.isRareFormula(f) {
 			fs = append(fs, f)
 		}
-	}
-	for i := range a.Lets {
-		fs = append(fs, &a.Lets[i].Formula)
-	}
-	for i := range a.LetsOutput {
-		fs = append(fs, &a.LetsOutput[i].Formula)
 	}
 	for i := range a.Rare {
 		r := &a.Rare[i]
