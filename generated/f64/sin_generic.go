@@ -26,7 +26,7 @@ var (
 	sinBackwardUsualStreamImpl func(dx, x, dy []float64, w0 float64)
 )
 
-// sinGeneric is the pure-Go kernel of sin (f64 memory, f64 compute, 552
+// sinGeneric is the pure-Go kernel of sin (f64 memory, f64 compute, 550
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -93,14 +93,13 @@ func sinGeneric(dst, x []float64, w0 float64) {
 	v503 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
 	v505 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
 	v507 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v516 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v517 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v519 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v521 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v523 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v525 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v538 := math.Float64frombits(0xc000000000000000) // -2
-	v544 := math.Float64frombits(0xbff0000000000000) // -1
+	v515 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v516 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v518 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v520 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v522 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v524 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v536 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -834,64 +833,60 @@ func sinGeneric(dst, x []float64, w0 float64) {
 		v506 := math.FMA(v504, v489, v505)
 		v508 := math.FMA(v506, v489, v507)
 		v509 := math.FMA(v495, v508, v494)
-		v510 := float64(v481 + v509)
-		v511 := float64(v4 * v489)
+		v510 := float64(v4 * v489)
+		v511 := float64(v102 - v510)
 		v512 := float64(v102 - v511)
-		v513 := float64(v102 - v512)
-		v514 := float64(v513 - v511)
-		v515 := float64(v489 * v489)
-		v518 := math.FMA(v516, v489, v517)
-		v520 := math.FMA(v518, v489, v519)
-		v522 := math.FMA(v520, v489, v521)
-		v524 := math.FMA(v522, v489, v523)
-		v526 := math.FMA(v524, v489, v525)
-		v527 := float64(v481 * v486)
-		v528 := math.FMA(v4, v491, v527)
-		v529 := -v528
-		v530 := math.FMA(v515, v526, v529)
-		v531 := float64(v514 + v530)
-		v532 := float64(v512 + v531)
-		v533 := float64(v488 * v124)
-		v534 := math.Floor(v533)
-		v535 := math.FMA(v123, v534, v488)
-		v536 := float64(v535 * v4)
-		v537 := math.Floor(v536)
-		v539 := math.FMA(v538, v537, v535)
-		v540 := v4 < v539
-		v541 := v510
-		if v540 {
-			v541 = v532
+		v513 := float64(v512 - v510)
+		v514 := float64(v489 * v489)
+		v517 := math.FMA(v515, v489, v516)
+		v519 := math.FMA(v517, v489, v518)
+		v521 := math.FMA(v519, v489, v520)
+		v523 := math.FMA(v521, v489, v522)
+		v525 := math.FMA(v523, v489, v524)
+		v526 := float64(v481 * v486)
+		v527 := math.FMA(v4, v491, v526)
+		v528 := -v527
+		v529 := math.FMA(v514, v525, v528)
+		v530 := float64(v513 + v529)
+		v531 := float64(v488 * v124)
+		v532 := math.Floor(v531)
+		v533 := math.FMA(v123, v532, v488)
+		v534 := float64(v533 * v4)
+		v535 := math.Floor(v534)
+		v537 := math.FMA(v536, v535, v533)
+		v538 := v4 < v537
+		v539 := v481
+		if v538 {
+			v539 = v511
 		}
-		v542 := math.FMA(v538, v537, v102)
-		v543 := float64(v541 * v542)
-		v545 := v543
-		if v102 < v543 {
-			v545 = v102
+		v540 := math.FMA(v536, v535, v102)
+		v541 := float64(v539 * v540)
+		v542 := v509
+		if v538 {
+			v542 = v530
 		}
-		v546 := v545
-		if v544 > v545 {
-			v546 = v544
+		v543 := float64(v542 * v540)
+		v544 := float64(v541 + v543)
+		v545 := v2 == v109
+		v546 := v544
+		if v545 {
+			v546 = v2
 		}
-		v547 := v2 == v109
-		v548 := v546
-		if v547 {
-			v548 = v2
-		}
-		v549 := v548
+		v547 := v546
 		if v7 {
-			v549 = v8
+			v547 = v8
 		}
-		v550 := math.IsNaN(v0)
-		v551 := v549
-		if v550 {
-			v551 = v0
+		v548 := math.IsNaN(v0)
+		v549 := v547
+		if v548 {
+			v549 = v0
 		}
-		dst[i] = v551
+		dst[i] = v549
 	}
 }
 
 // sinUsualGeneric is the pure-Go kernel of sinUsual (f64 memory, f64 compute,
-// 209 operations): the scalar twin of the vector program the assembly kernels
+// 207 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -920,14 +915,13 @@ func sinUsualGeneric(dst, x []float64, w0 float64) {
 	v160 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
 	v162 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
 	v164 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v173 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v174 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v176 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v178 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v180 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v182 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v195 := math.Float64frombits(0xc000000000000000) // -2
-	v201 := math.Float64frombits(0xbff0000000000000) // -1
+	v172 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v173 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v175 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v177 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v179 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v181 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v193 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v1 := x[i]
 		v3 := float64(v2 * v1)
@@ -1097,59 +1091,55 @@ func sinUsualGeneric(dst, x []float64, w0 float64) {
 		v163 := math.FMA(v161, v146, v162)
 		v165 := math.FMA(v163, v146, v164)
 		v166 := math.FMA(v152, v165, v151)
-		v167 := float64(v138 + v166)
-		v168 := float64(v5 * v146)
+		v167 := float64(v5 * v146)
+		v168 := float64(v17 - v167)
 		v169 := float64(v17 - v168)
-		v170 := float64(v17 - v169)
-		v171 := float64(v170 - v168)
-		v172 := float64(v146 * v146)
-		v175 := math.FMA(v173, v146, v174)
-		v177 := math.FMA(v175, v146, v176)
-		v179 := math.FMA(v177, v146, v178)
-		v181 := math.FMA(v179, v146, v180)
-		v183 := math.FMA(v181, v146, v182)
-		v184 := float64(v138 * v143)
-		v185 := math.FMA(v5, v148, v184)
-		v186 := -v185
-		v187 := math.FMA(v172, v183, v186)
-		v188 := float64(v171 + v187)
-		v189 := float64(v169 + v188)
-		v190 := float64(v145 * v20)
-		v191 := math.Floor(v190)
-		v192 := math.FMA(v19, v191, v145)
-		v193 := float64(v192 * v5)
-		v194 := math.Floor(v193)
-		v196 := math.FMA(v195, v194, v192)
-		v197 := v5 < v196
-		v198 := v167
-		if v197 {
-			v198 = v189
+		v170 := float64(v169 - v167)
+		v171 := float64(v146 * v146)
+		v174 := math.FMA(v172, v146, v173)
+		v176 := math.FMA(v174, v146, v175)
+		v178 := math.FMA(v176, v146, v177)
+		v180 := math.FMA(v178, v146, v179)
+		v182 := math.FMA(v180, v146, v181)
+		v183 := float64(v138 * v143)
+		v184 := math.FMA(v5, v148, v183)
+		v185 := -v184
+		v186 := math.FMA(v171, v182, v185)
+		v187 := float64(v170 + v186)
+		v188 := float64(v145 * v20)
+		v189 := math.Floor(v188)
+		v190 := math.FMA(v19, v189, v145)
+		v191 := float64(v190 * v5)
+		v192 := math.Floor(v191)
+		v194 := math.FMA(v193, v192, v190)
+		v195 := v5 < v194
+		v196 := v138
+		if v195 {
+			v196 = v168
 		}
-		v199 := math.FMA(v195, v194, v17)
-		v200 := float64(v198 * v199)
-		v202 := v200
-		if v17 < v200 {
-			v202 = v17
+		v197 := math.FMA(v193, v192, v17)
+		v198 := float64(v196 * v197)
+		v199 := v166
+		if v195 {
+			v199 = v187
 		}
-		v203 := v202
-		if v201 > v202 {
-			v203 = v201
+		v200 := float64(v199 * v197)
+		v201 := float64(v198 + v200)
+		v202 := v3 == v18
+		v203 := v201
+		if v202 {
+			v203 = v3
 		}
-		v204 := v3 == v18
-		v205 := v203
-		if v204 {
-			v205 = v3
-		}
-		v206 := v205
+		v204 := v203
 		if v8 {
-			v206 = v9
+			v204 = v9
 		}
-		v207 := math.IsNaN(v1)
-		v208 := v206
-		if v207 {
-			v208 = v1
+		v205 := math.IsNaN(v1)
+		v206 := v204
+		if v205 {
+			v206 = v1
 		}
-		dst[i] = v208
+		dst[i] = v206
 	}
 }
 
@@ -1190,7 +1180,7 @@ func sinRareGeneric(acc *[16]float64, x []float64, w0 float64) {
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f64 memory, f64
-// compute, 586 operations): the scalar twin of the vector program the assembly
+// compute, 596 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -1257,18 +1247,17 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 	v503 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
 	v505 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
 	v507 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v516 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v517 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v519 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v521 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v523 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v525 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v539 := math.Float64frombits(0xc000000000000000) // -2
-	v545 := math.Float64frombits(0xbff0000000000000) // -1
-	v568 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v574 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v576 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v577 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v515 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v516 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v518 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v520 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v522 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v524 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v537 := math.Float64frombits(0xc000000000000000) // -2
+	v578 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v584 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v586 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v587 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -2002,103 +1991,111 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 		v506 := math.FMA(v504, v489, v505)
 		v508 := math.FMA(v506, v489, v507)
 		v509 := math.FMA(v495, v508, v494)
-		v510 := float64(v481 + v509)
-		v511 := float64(v4 * v489)
+		v510 := float64(v4 * v489)
+		v511 := float64(v102 - v510)
 		v512 := float64(v102 - v511)
-		v513 := float64(v102 - v512)
-		v514 := float64(v513 - v511)
-		v515 := float64(v489 * v489)
-		v518 := math.FMA(v516, v489, v517)
-		v520 := math.FMA(v518, v489, v519)
-		v522 := math.FMA(v520, v489, v521)
-		v524 := math.FMA(v522, v489, v523)
-		v526 := math.FMA(v524, v489, v525)
-		v527 := float64(v481 * v486)
-		v528 := math.FMA(v4, v491, v527)
-		v529 := -v528
-		v530 := math.FMA(v515, v526, v529)
-		v531 := float64(v514 + v530)
-		v532 := float64(v512 + v531)
-		v533 := float64(v488 + v102)
-		v534 := float64(v533 * v124)
-		v535 := math.Floor(v534)
-		v536 := math.FMA(v123, v535, v533)
-		v537 := float64(v536 * v4)
-		v538 := math.Floor(v537)
-		v540 := math.FMA(v539, v538, v536)
-		v541 := v4 < v540
-		v542 := v510
-		if v541 {
-			v542 = v532
+		v513 := float64(v512 - v510)
+		v514 := float64(v489 * v489)
+		v517 := math.FMA(v515, v489, v516)
+		v519 := math.FMA(v517, v489, v518)
+		v521 := math.FMA(v519, v489, v520)
+		v523 := math.FMA(v521, v489, v522)
+		v525 := math.FMA(v523, v489, v524)
+		v526 := float64(v481 * v486)
+		v527 := math.FMA(v4, v491, v526)
+		v528 := -v527
+		v529 := math.FMA(v514, v525, v528)
+		v530 := float64(v513 + v529)
+		v531 := float64(v488 + v102)
+		v532 := float64(v531 * v124)
+		v533 := math.Floor(v532)
+		v534 := math.FMA(v123, v533, v531)
+		v535 := float64(v534 * v4)
+		v536 := math.Floor(v535)
+		v538 := math.FMA(v537, v536, v534)
+		v539 := v4 < v538
+		v540 := v481
+		if v539 {
+			v540 = v511
 		}
-		v543 := math.FMA(v539, v538, v102)
-		v544 := float64(v542 * v543)
-		v546 := v544
-		if v102 < v544 {
-			v546 = v102
+		v541 := math.FMA(v537, v536, v102)
+		v542 := float64(v540 * v541)
+		v543 := v509
+		if v539 {
+			v543 = v530
 		}
+		v544 := float64(v543 * v541)
+		v545 := float64(v542 + v544)
+		v546 := float64(v1 * v545)
 		v547 := v546
-		if v545 > v546 {
-			v547 = v545
-		}
-		v548 := float64(v1 * v547)
-		v549 := v548
 		if v7 {
-			v549 = v8
+			v547 = v8
 		}
-		v550 := dy[i]
-		v551 := float64(v550 * v8)
-		v552 := -v551
-		v553 := math.FMA(v550, v8, v552)
-		v554 := float64(v550 * v1)
-		v555 := -v554
-		v556 := math.FMA(v550, v1, v555)
-		v557 := float64(v554 * v547)
-		v558 := -v557
-		v559 := math.FMA(v554, v547, v558)
-		v560 := math.FMA(v556, v547, v559)
-		v561 := v557
-		if v7 {
-			v561 = v551
-		}
-		v562 := v560
-		if v7 {
-			v562 = v553
-		}
-		v563 := float64(v561 + v562)
-		v564 := float64(v550 * v549)
+		v548 := dy[i]
+		v549 := float64(v548 * v8)
+		v550 := -v549
+		v551 := math.FMA(v548, v8, v550)
+		v552 := float64(v548 * v1)
+		v553 := -v552
+		v554 := math.FMA(v548, v1, v553)
+		v555 := float64(v552 * v542)
+		v556 := -v555
+		v557 := math.FMA(v552, v542, v556)
+		v558 := math.FMA(v554, v542, v557)
+		v559 := float64(v552 * v544)
+		v560 := -v559
+		v561 := math.FMA(v552, v544, v560)
+		v562 := math.FMA(v554, v544, v561)
+		v563 := float64(v555 + v559)
+		v564 := float64(v563 - v555)
 		v565 := float64(v563 - v564)
-		v566 := math.Abs(v565)
-		v567 := math.Abs(v564)
-		v569 := float64(v567 * v568)
-		v570 := v566 <= v569
-		v571 := math.Abs(v550)
-		v572 := math.Abs(v554)
-		v573 := v571
-		if v572 > v571 {
-			v573 = v572
+		v566 := float64(v555 - v565)
+		v567 := float64(v559 - v564)
+		v568 := float64(v566 + v567)
+		v569 := float64(v568 + v558)
+		v570 := float64(v569 + v562)
+		v571 := v563
+		if v7 {
+			v571 = v549
 		}
-		v575 := float64(v566 * v574)
-		v578 := math.FMA(v573, v576, v577)
-		v579 := v575 <= v578
-		v580 := v570 || v579
-		v581 := v563 == v109
-		v582 := v580 && !v581
-		v583 := v564
-		if v582 {
-			v583 = v563
+		v572 := v570
+		if v7 {
+			v572 = v551
 		}
-		v584 := math.IsNaN(v0)
-		v585 := v583
-		if v584 {
-			v585 = v0
+		v573 := float64(v571 + v572)
+		v574 := float64(v548 * v547)
+		v575 := float64(v573 - v574)
+		v576 := math.Abs(v575)
+		v577 := math.Abs(v574)
+		v579 := float64(v577 * v578)
+		v580 := v576 <= v579
+		v581 := math.Abs(v548)
+		v582 := math.Abs(v552)
+		v583 := v581
+		if v582 > v581 {
+			v583 = v582
 		}
-		dx[i] = v585
+		v585 := float64(v576 * v584)
+		v588 := math.FMA(v583, v586, v587)
+		v589 := v585 <= v588
+		v590 := v580 || v589
+		v591 := v573 == v109
+		v592 := v590 && !v591
+		v593 := v574
+		if v592 {
+			v593 = v573
+		}
+		v594 := math.IsNaN(v0)
+		v595 := v593
+		if v594 {
+			v595 = v0
+		}
+		dx[i] = v595
 	}
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f64
-// memory, f64 compute, 243 operations): the scalar twin of the vector program
+// memory, f64 compute, 253 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -2128,18 +2125,17 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 	v160 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
 	v162 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
 	v164 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v173 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v174 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v176 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v178 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v180 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v182 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v196 := math.Float64frombits(0xc000000000000000) // -2
-	v202 := math.Float64frombits(0xbff0000000000000) // -1
-	v225 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v231 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v233 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v234 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v172 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v173 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v175 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v177 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v179 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v181 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v194 := math.Float64frombits(0xc000000000000000) // -2
+	v235 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v241 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v243 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v244 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v1 := x[i]
 		v3 := float64(v2 * v1)
@@ -2309,98 +2305,106 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 		v163 := math.FMA(v161, v146, v162)
 		v165 := math.FMA(v163, v146, v164)
 		v166 := math.FMA(v152, v165, v151)
-		v167 := float64(v138 + v166)
-		v168 := float64(v5 * v146)
+		v167 := float64(v5 * v146)
+		v168 := float64(v17 - v167)
 		v169 := float64(v17 - v168)
-		v170 := float64(v17 - v169)
-		v171 := float64(v170 - v168)
-		v172 := float64(v146 * v146)
-		v175 := math.FMA(v173, v146, v174)
-		v177 := math.FMA(v175, v146, v176)
-		v179 := math.FMA(v177, v146, v178)
-		v181 := math.FMA(v179, v146, v180)
-		v183 := math.FMA(v181, v146, v182)
-		v184 := float64(v138 * v143)
-		v185 := math.FMA(v5, v148, v184)
-		v186 := -v185
-		v187 := math.FMA(v172, v183, v186)
-		v188 := float64(v171 + v187)
-		v189 := float64(v169 + v188)
-		v190 := float64(v145 + v17)
-		v191 := float64(v190 * v20)
-		v192 := math.Floor(v191)
-		v193 := math.FMA(v19, v192, v190)
-		v194 := float64(v193 * v5)
-		v195 := math.Floor(v194)
-		v197 := math.FMA(v196, v195, v193)
-		v198 := v5 < v197
-		v199 := v167
-		if v198 {
-			v199 = v189
+		v170 := float64(v169 - v167)
+		v171 := float64(v146 * v146)
+		v174 := math.FMA(v172, v146, v173)
+		v176 := math.FMA(v174, v146, v175)
+		v178 := math.FMA(v176, v146, v177)
+		v180 := math.FMA(v178, v146, v179)
+		v182 := math.FMA(v180, v146, v181)
+		v183 := float64(v138 * v143)
+		v184 := math.FMA(v5, v148, v183)
+		v185 := -v184
+		v186 := math.FMA(v171, v182, v185)
+		v187 := float64(v170 + v186)
+		v188 := float64(v145 + v17)
+		v189 := float64(v188 * v20)
+		v190 := math.Floor(v189)
+		v191 := math.FMA(v19, v190, v188)
+		v192 := float64(v191 * v5)
+		v193 := math.Floor(v192)
+		v195 := math.FMA(v194, v193, v191)
+		v196 := v5 < v195
+		v197 := v138
+		if v196 {
+			v197 = v168
 		}
-		v200 := math.FMA(v196, v195, v17)
-		v201 := float64(v199 * v200)
-		v203 := v201
-		if v17 < v201 {
-			v203 = v17
+		v198 := math.FMA(v194, v193, v17)
+		v199 := float64(v197 * v198)
+		v200 := v166
+		if v196 {
+			v200 = v187
 		}
+		v201 := float64(v200 * v198)
+		v202 := float64(v199 + v201)
+		v203 := float64(v2 * v202)
 		v204 := v203
-		if v202 > v203 {
-			v204 = v202
-		}
-		v205 := float64(v2 * v204)
-		v206 := v205
 		if v8 {
-			v206 = v9
+			v204 = v9
 		}
-		v207 := dy[i]
-		v208 := float64(v207 * v9)
-		v209 := -v208
-		v210 := math.FMA(v207, v9, v209)
-		v211 := float64(v207 * v2)
-		v212 := -v211
-		v213 := math.FMA(v207, v2, v212)
-		v214 := float64(v211 * v204)
-		v215 := -v214
-		v216 := math.FMA(v211, v204, v215)
-		v217 := math.FMA(v213, v204, v216)
-		v218 := v214
-		if v8 {
-			v218 = v208
-		}
-		v219 := v217
-		if v8 {
-			v219 = v210
-		}
-		v220 := float64(v218 + v219)
-		v221 := float64(v207 * v206)
+		v205 := dy[i]
+		v206 := float64(v205 * v9)
+		v207 := -v206
+		v208 := math.FMA(v205, v9, v207)
+		v209 := float64(v205 * v2)
+		v210 := -v209
+		v211 := math.FMA(v205, v2, v210)
+		v212 := float64(v209 * v199)
+		v213 := -v212
+		v214 := math.FMA(v209, v199, v213)
+		v215 := math.FMA(v211, v199, v214)
+		v216 := float64(v209 * v201)
+		v217 := -v216
+		v218 := math.FMA(v209, v201, v217)
+		v219 := math.FMA(v211, v201, v218)
+		v220 := float64(v212 + v216)
+		v221 := float64(v220 - v212)
 		v222 := float64(v220 - v221)
-		v223 := math.Abs(v222)
-		v224 := math.Abs(v221)
-		v226 := float64(v224 * v225)
-		v227 := v223 <= v226
-		v228 := math.Abs(v207)
-		v229 := math.Abs(v211)
-		v230 := v228
-		if v229 > v228 {
-			v230 = v229
+		v223 := float64(v212 - v222)
+		v224 := float64(v216 - v221)
+		v225 := float64(v223 + v224)
+		v226 := float64(v225 + v215)
+		v227 := float64(v226 + v219)
+		v228 := v220
+		if v8 {
+			v228 = v206
 		}
-		v232 := float64(v223 * v231)
-		v235 := math.FMA(v230, v233, v234)
-		v236 := v232 <= v235
-		v237 := v227 || v236
-		v238 := v220 == v18
-		v239 := v237 && !v238
-		v240 := v221
-		if v239 {
-			v240 = v220
+		v229 := v227
+		if v8 {
+			v229 = v208
 		}
-		v241 := math.IsNaN(v1)
-		v242 := v240
-		if v241 {
-			v242 = v1
+		v230 := float64(v228 + v229)
+		v231 := float64(v205 * v204)
+		v232 := float64(v230 - v231)
+		v233 := math.Abs(v232)
+		v234 := math.Abs(v231)
+		v236 := float64(v234 * v235)
+		v237 := v233 <= v236
+		v238 := math.Abs(v205)
+		v239 := math.Abs(v209)
+		v240 := v238
+		if v239 > v238 {
+			v240 = v239
 		}
-		dx[i] = v242
+		v242 := float64(v233 * v241)
+		v245 := math.FMA(v240, v243, v244)
+		v246 := v242 <= v245
+		v247 := v237 || v246
+		v248 := v230 == v18
+		v249 := v247 && !v248
+		v250 := v231
+		if v249 {
+			v250 = v230
+		}
+		v251 := math.IsNaN(v1)
+		v252 := v250
+		if v251 {
+			v252 = v1
+		}
+		dx[i] = v252
 	}
 }
 

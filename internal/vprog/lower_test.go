@@ -156,6 +156,44 @@ func TestLowerTrigOfProduct(t *testing.T) {
 	}
 }
 
+// TestLowerTrigScaledProduct checks the backward kernel of sin(w0·x),
+// dy·w0·cos(w0·x), at both of actkern check's parameter sets: cos's last
+// addition must reach the scaled product (trigFinish), or cos's rounding
+// and the product's add up to 2 ULP, as the exhaustive sweep found at the
+// two inputs listed first.
+func TestLowerTrigScaledProduct(t *testing.T) {
+	w0 := spec.Param{Name: "w0", Default: 1}
+	a := activation(t, "sin", "sin(w0*x)", "w0*cos(w0*x)", w0)
+	p, err := Lower(a, Backward, F64)
+	require.NoError(t, err)
+	ref, err := reference.CompileString("dy*(w0*cos(w0*x))", []string{"x", "dy", "w0"}, nil)
+	require.NoError(t, err)
+	cos := expProgram(t, "cos", F64, F64)
+	type input struct{ x, dy, w float64 }
+	ins := []input{{1.70717475447968e+97, 3.5, 1}, {5.350076569048982e+141, 1, 30}}
+	r := testutil.NewRand(101)
+	for range expNum(4000) {
+		x := testutil.RandomBits[float64](r)
+		if math.IsNaN(x) || math.IsInf(30*x, 0) {
+			continue
+		}
+		for _, dy := range []float64{1, -1, 0.75, 3.5, 1e-3} {
+			ins = append(ins, input{x, dy, 1}, input{x, dy, 30})
+		}
+	}
+	twiceBad := 0
+	for _, in := range ins {
+		want := ref.Float64(in.x, in.dy, in.w)
+		got := p.Eval([]float64{in.x, in.dy}, []float64{in.w})
+		require.LessOrEqual(t, testutil.ULP(got, want), 1.0, "x=%v dy=%v w0=%v: got %v want %v", in.x, in.dy, in.w, got, want)
+		if in.w == 1 && testutil.ULP(in.dy*expRun(cos, in.x), want) > 1 {
+			twiceBad++
+		}
+	}
+	t.Logf("%d inputs within 1 ULP; with cos rounded before the product, %d of the w0 = 1 ones are not", len(ins), twiceBad)
+	require.Positive(t, twiceBad, "the inputs must include cases that rounding twice gets wrong")
+}
+
 // TestLowerSinOverflowBoundary checks the spec's definition of sin(w0*x)
 // where w0*x overflows: NaN exactly where the float64 product rounds to
 // ±Inf, i.e. from 2^1024 - 2^970 on, both in the kernel (rounded product

@@ -206,15 +206,23 @@ func trigReduceFull64(b *Builder, x Value) (n, rh, rl Value) {
 // trigFinish evaluates sin (offset 0) or cos (offset 1) of n·π/2 + rh + rl;
 // x0 is the argument's leading part, for the sign of a zero. The target
 // only sets the polynomials' degree.
+//
+// Float64 keeps each polynomial as an unevaluated head + tail and picks
+// and signs those (exactly) before the one addition that rounds: a scaled
+// product (dy·w0·cos(w0·x), scale.go) then sees that addition and rounds
+// once, after the product. Adding first and multiplying after would round
+// twice: up to 2 ULP where cos is 0.55 ULP off near the bottom of its
+// binade and the product lands near the top of its own.
 func trigFinish(b *Builder, x0, n, rh, rl Value, target Type, offset float64) Value {
-	var sinr, cosr Value
+	var sinHead, sinTail, cosHead, cosTail Value
 	if target == F32 {
+		// The polynomials' errors (2^-45) dwarf a tail: heads only.
 		r := b.Add(rh, rl)
 		z := b.Mul(r, r)
-		sinr = b.FMA(b.Mul(r, z), b.Horner(z, trigSin32[:]...), r)
-		cosr = b.FMA(b.Mul(z, z), b.Horner(z, trigCos32[:]...), b.FMA(b.Const(-0.5), z, b.Const(1)))
+		sinHead = b.FMA(b.Mul(r, z), b.Horner(z, trigSin32[:]...), r)
+		cosHead = b.FMA(b.Mul(z, z), b.Horner(z, trigCos32[:]...), b.FMA(b.Const(-0.5), z, b.Const(1)))
 	} else {
-		sinr, cosr = trigPoly64(b, rh, rl)
+		sinHead, sinTail, cosHead, cosTail = trigPoly64(b, rh, rl)
 	}
 	// q = (n + offset) mod 4 ∈ {0, 1, 2, 3}; h = floor(q/2) says the sign,
 	// q - 2h whether the other function is needed.
@@ -224,13 +232,14 @@ func trigFinish(b *Builder, x0, n, rh, rl Value, target Type, offset float64) Va
 	q := b.FMA(b.Const(-4), b.Round(b.Mul(n, b.Const(0.25)), RoundFloor), n)
 	h := b.Round(b.Mul(q, b.Const(0.5)), RoundFloor)
 	odd := b.LT(b.Const(0.5), b.FMA(b.Const(-2), h, q))
-	v := b.Select(odd, cosr, sinr)
-	res := b.Mul(v, b.FMA(b.Const(-2), h, b.Const(1))) // × (1 - 2h) = ±1
+	res := b.Mul(b.Select(odd, cosHead, sinHead), b.FMA(b.Const(-2), h, b.Const(1))) // × (1 - 2h) = ±1
 	if target != F32 {
-		// |sin|, |cos| ≤ 1: the clamp keeps the rounding of the polynomial
-		// from ever stepping past it. MINPD/MAXPD order: res second, so NaN
-		// (x = ±Inf or NaN) passes through.
-		res = b.Max(b.Const(-1), b.Min(b.Const(1), res))
+		// No clamp to [-1, 1] is needed: |sin r| ≤ 0.72 on |r| ≤ π/4 +
+		// 2^-7.5, and cos r's head is 1 - z/2 rounded (≤ 1) with a tail
+		// below 0 wherever the head is 1 (-z/2 dominates), so the rounded
+		// sum never passes 1 (TestPrimSinCosBounded).
+		tail := b.Mul(b.Select(odd, cosTail, sinTail), b.FMA(b.Const(-2), h, b.Const(1)))
+		res = b.Add(res, tail)
 	}
 	if offset == 0 {
 		// sin(-0) = -0: the reductions compute -0 - 0·c = +0.
@@ -255,26 +264,26 @@ func trigReduce64(b *Builder, x Value) (n, rh, rl Value) {
 	return n, rh, rl
 }
 
-// trigPoly64 is sin and cos of rh + rl, |rl| ≤ ulp(rh)/2, each within
-// ~0.55 ULP: the first-order terms of rl are added (sin: rl·cos rh ≈
-// rl(1 - z/2); cos: -rl·sin rh ≈ -rl·rh) and the leading 1 - z/2 of cos
-// keeps its rounding error (z = rh² is split exactly).
-func trigPoly64(b *Builder, rh, rl Value) (sinr, cosr Value) {
+// trigPoly64 is sin and cos of rh + rl, |rl| ≤ ulp(rh)/2, each as an
+// unevaluated head + tail whose rounded sum is within ~0.55 ULP: the
+// first-order terms of rl are added (sin: rl·cos rh ≈ rl(1 - z/2); cos:
+// -rl·sin rh ≈ -rl·rh) and the leading 1 - z/2 of cos keeps its rounding
+// error (z = rh² is split exactly).
+func trigPoly64(b *Builder, rh, rl Value) (sinHead, sinTail, cosHead, cosTail Value) {
 	one := b.Const(1)
 	half := b.Const(0.5)
 	z := b.Mul(rh, rh)
 	zl := b.FMA(rh, rh, b.Neg(z))
 	// sin: rh + (rh·z·S(z) + rl·(1 - z/2)).
 	w := b.FMA(b.Mul(b.Const(-0.5), z), rl, rl)
-	sinr = b.Add(rh, b.FMA(b.Mul(rh, z), b.Horner(z, trigSin64[:]...), w))
+	sinTail = b.FMA(b.Mul(rh, z), b.Horner(z, trigSin64[:]...), w)
 	// cos: w0 = 1 - z/2 rounded, its error (1 - w0) - z/2 exact (w0 ≥ 0.69,
 	// Sterbenz), then the small terms.
 	hz := b.Mul(half, z)
 	w0 := b.Sub(one, hz)
 	corr := b.Sub(b.Sub(one, w0), hz)
 	small := b.FMA(b.Mul(z, z), b.Horner(z, trigCos64[:]...), b.Neg(b.FMA(half, zl, b.Mul(rh, rl))))
-	cosr = b.Add(w0, b.Add(corr, small))
-	return sinr, cosr
+	return rh, sinTail, w0, b.Add(corr, small)
 }
 
 // Full-range reduction (|x| > trigBoundCW, every finite

@@ -319,6 +319,29 @@ func TestPrimSinCosRandomBits(t *testing.T) {
 	}
 }
 
+// TestPrimSinCosBounded checks that the float64 results never pass ±1,
+// which trigFinish relies on instead of a clamp: over the accuracy sweep's
+// inputs, random bit patterns, and the neighbourhoods of the multiples of
+// π/2 and of 0, where one of sin and cos is within rounding of ±1. The
+// ULP sweeps cannot see it: 1 + 2^-52 is 1 ULP from 1.
+func TestPrimSinCosBounded(t *testing.T) {
+	xs := trigInputs(97, F64, expNum(28000))
+	xs = append(xs, expRandBits(testutil.NewRand(98), F64, expNum(100000))...)
+	xs = append(xs, expInputs(99, F64, expNum(20000), 1e-300, 1e-3, -1e-3, 1e-3)...)
+	for k := 1.0; k < 1e6; k = math.Ceil(k * 1.01) {
+		xs = append(xs, testutil.Neighbours(k*math.Pi/2, 8)...)
+	}
+	for _, name := range []string{"sin", "cos"} {
+		p := expProgram(t, name, F64, F64)
+		dd := trigDDProgram(name, F64)
+		for _, x := range xs {
+			for _, got := range []float64{expRun(p, x), dd.Eval([]float64{x, 0}, nil)} {
+				require.False(t, math.Abs(got) > 1, "%s(%v) = %v", name, x, got)
+			}
+		}
+	}
+}
+
 // trigDDProgram is sin (offset 0) or cos (offset 1) of input 0 + input 1
 // through trigLowerDD.
 func trigDDProgram(name string, target Type) *Program {
