@@ -45,14 +45,21 @@ type item struct {
 	// max-fold of itself and vector with's, which come later in the slice.
 	combine bool
 	with    int
+	// isHome (the prologue): write invariant v to its stack home.
+	isHome bool
+	home   operand.Mem
 }
 
 // frame is what the body's code may use: registers not reserved by the
 // function (hoisted leaves, the tail mask) and the leaves' locations.
 type frame struct {
-	is       isa
-	p        *vprog.Program
-	live     []bool // instruction reachable from the result
+	is   isa
+	p    *vprog.Program
+	live []bool // instruction reachable from the result
+	// fixed marks the values the loop does not compute (loopFixed):
+	// constants, parameters and the invariants the prologue computed;
+	// leaf holds the locations of those it reads.
+	fixed    []bool
 	leaf     map[vprog.Value]loc
 	vecFree  []int          // allocatable vector register indices
 	maskFree []reg.Physical // allocatable mask registers (AVX-512)
@@ -98,33 +105,11 @@ func hasResultErr(p *vprog.Program) bool {
 // order, so each lane's terms go in element order. It returns how many
 // values had to be spilled.
 func (f *frame) body(c *build.Context, u int, tail bool, pair0 int) int {
-	a := &allocator{frame: f, c: c, u: u, tail: tail, pair0: pair0,
-		uses: map[vkey][]int{}, state: map[vkey]*valState{},
-		owner: map[reg.Physical]*vkey{}, free: map[reg.Physical]bool{}, pinned: map[reg.Physical]bool{}}
-	for _, i := range f.vecFree {
-		a.free[f.is.vec(i)] = true
-	}
-	for _, k := range f.maskFree {
-		a.free[k] = true
-	}
-	for i, in := range f.p.Instrs {
-		if !f.live[i] || isLeaf(in.Op) {
-			continue
-		}
-		for k := 0; k < u; k++ {
-			pos := len(a.seq)
-			a.seq = append(a.seq, item{v: vprog.Value(i), u: k})
-			for _, arg := range in.Args[:in.Op.Arity()] {
-				if !isLeaf(f.p.Instrs[arg].Op) {
-					key := vkey{arg, k}
-					a.uses[key] = append(a.uses[key], pos)
-				}
-			}
-		}
-	}
+	a := newAllocator(f, c, u, tail, pair0)
+	a.computeItems(u)
 	reduce := f.p.Reduce != vprog.NoReduce
 	groups := len(f.accS)
-	if f.p.Reduce == vprog.ReduceMax && !isLeaf(f.p.Instrs[f.p.Result].Op) && u > groups {
+	if f.p.Reduce == vprog.ReduceMax && !f.fixed[f.p.Result] && u > groups {
 		// A max folds by a tree: the vectors of one group combine
 		// pairwise, neighbours first, and only the survivor is folded
 		// into the accumulator, so that the accumulator's dependency
@@ -158,16 +143,58 @@ func (f *frame) body(c *build.Context, u int, tail bool, pair0 int) int {
 				outs = append(outs, f.p.ResultErr)
 			}
 			for _, v := range outs {
-				if !isLeaf(f.p.Instrs[v].Op) {
+				if !f.fixed[v] {
 					key := vkey{v, k}
 					a.uses[key] = append(a.uses[key], pos)
 				}
 			}
 		}
 	}
+	a.run()
+	return a.spills
+}
+
+// newAllocator starts the register allocation of straight-line code in f.
+func newAllocator(f *frame, c *build.Context, u int, tail bool, pair0 int) *allocator {
+	a := &allocator{frame: f, c: c, u: u, tail: tail, pair0: pair0,
+		uses: map[vkey][]int{}, state: map[vkey]*valState{},
+		owner: map[reg.Physical]*vkey{}, free: map[reg.Physical]bool{}, pinned: map[reg.Physical]bool{}}
+	for _, i := range f.vecFree {
+		a.free[f.is.vec(i)] = true
+	}
+	for _, k := range f.maskFree {
+		a.free[k] = true
+	}
+	return a
+}
+
+// computeItems appends to the sequence every live value f does not hold
+// fixed, for vectors 0 to u-1, and records the uses of their arguments.
+func (a *allocator) computeItems(u int) {
+	for i, in := range a.p.Instrs {
+		if !a.live[i] || a.fixed[i] {
+			continue
+		}
+		for k := 0; k < u; k++ {
+			pos := len(a.seq)
+			a.seq = append(a.seq, item{v: vprog.Value(i), u: k})
+			for _, arg := range in.Args[:in.Op.Arity()] {
+				if !a.fixed[arg] {
+					key := vkey{arg, k}
+					a.uses[key] = append(a.uses[key], pos)
+				}
+			}
+		}
+	}
+}
+
+// run emits the sequence's items in order.
+func (a *allocator) run() {
 	for a.pos = 0; a.pos < len(a.seq); a.pos++ {
 		it := a.seq[a.pos]
 		switch {
+		case it.isHome:
+			a.writeHome(it)
 		case it.store:
 			a.store(it)
 		case it.fold:
@@ -178,7 +205,64 @@ func (f *frame) body(c *build.Context, u int, tail bool, pair0 int) int {
 			a.compute(it)
 		}
 	}
-	return a.spills
+}
+
+// prologue computes, once per call, the invariants the loop reads (homes'
+// keys, see loopFixed) and writes each to its home, from which the loop
+// reads it or the kernel loads it into a register for the whole call. Its
+// leaves are read from where leafLoc says; every register is free.
+func prologue(c *build.Context, is isa, p *vprog.Program, homes map[vprog.Value]operand.Mem, leafLoc func(vprog.Value) loc, local func(int) operand.Mem) {
+	if len(homes) == 0 {
+		return
+	}
+	var vs []vprog.Value
+	need := make([]bool, len(p.Instrs))
+	for v := range homes {
+		vs = append(vs, v)
+		need[v] = true
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
+	fixed := make([]bool, len(p.Instrs))
+	f := &frame{is: is, p: p, live: need, fixed: fixed, leaf: map[vprog.Value]loc{}, slots: map[int][]operand.Mem{}, allocSlot: local}
+	for i := len(p.Instrs) - 1; i >= 0; i-- {
+		in := p.Instrs[i]
+		switch {
+		case !need[i]:
+		case isLeaf(in.Op):
+			fixed[i] = true
+			f.leaf[vprog.Value(i)] = leafLoc(vprog.Value(i))
+		default:
+			for _, a := range in.Args[:in.Op.Arity()] {
+				need[a] = true
+			}
+		}
+	}
+	for i := 0; i < is.vecRegs(); i++ {
+		f.vecFree = append(f.vecFree, i)
+	}
+	f.maskFree = is.maskRegs()
+	a := newAllocator(f, c, 1, false, 0)
+	a.computeItems(1)
+	for _, v := range vs {
+		key := vkey{v, 0}
+		a.uses[key] = append(a.uses[key], len(a.seq))
+		a.seq = append(a.seq, item{v: v, isHome: true, home: homes[v]})
+	}
+	a.run()
+}
+
+// writeHome stores a prologue's invariant to its home.
+func (a *allocator) writeHome(it item) {
+	var temps []reg.Physical
+	r := a.operand(it.v, 0, true, &temps).r
+	a.is.spill(a.c, r, it.home)
+	for _, t := range temps {
+		a.release(t)
+	}
+	a.retire([]vprog.Value{it.v}, 0)
+	for r := range a.pinned {
+		delete(a.pinned, r)
+	}
 }
 
 // nextUse is the first use of k after position p (a large number if none).

@@ -80,16 +80,58 @@ func signature(p *vprog.Program) string {
 	return "func(" + s + ")"
 }
 
-// leafOrder lists the live leaves, most used first (ties by value number),
-// the order in which they earn a register.
-func leafOrder(p *vprog.Program, live []bool) []vprog.Value {
-	uses := p.Uses()
-	var ls []vprog.Value
+// loopFixed marks the values a kernel's loop does not compute: constants,
+// parameters, and the invariants (vprog.Program.Invariant) that the
+// prologue computes once per call (frame.prologue). On AVX-512 an
+// invariant mask is still computed in the loop: no mask register can be
+// spared for the whole call, and reloading a spilled mask costs what
+// recomputing it does, one instruction.
+func loopFixed(is isa, p *vprog.Program) []bool {
+	fixed := p.Invariant()
 	for i, in := range p.Instrs {
-		if live[i] && isLeaf(in.Op) {
-			ls = append(ls, vprog.Value(i))
+		if !fixed[i] || isLeaf(in.Op) {
+			continue
+		}
+		if is.maskRegs() != nil && in.Op.GivesMask() {
+			fixed[i] = false
+			continue
+		}
+		for _, a := range in.Args[:in.Op.Arity()] {
+			fixed[i] = fixed[i] && fixed[a]
 		}
 	}
+	return fixed
+}
+
+// loopReads lists the fixed values the loop reads: those a live computed
+// value uses, and the outputs if fixed.
+func loopReads(p *vprog.Program, live, fixed []bool) []vprog.Value {
+	read := make([]bool, len(p.Instrs))
+	for i, in := range p.Instrs {
+		if live[i] && !fixed[i] {
+			for _, a := range in.Args[:in.Op.Arity()] {
+				read[a] = read[a] || fixed[a]
+			}
+		}
+	}
+	read[p.Result] = read[p.Result] || fixed[p.Result]
+	if hasResultErr(p) {
+		read[p.ResultErr] = read[p.ResultErr] || fixed[p.ResultErr]
+	}
+	var vs []vprog.Value
+	for i := range read {
+		if read[i] {
+			vs = append(vs, vprog.Value(i))
+		}
+	}
+	return vs
+}
+
+// leafOrder lists the loop's leaves (the fixed values it reads), most used
+// first (ties by value number), the order in which they earn a register.
+func leafOrder(p *vprog.Program, live, fixed []bool) []vprog.Value {
+	uses := p.Uses()
+	ls := loopReads(p, live, fixed)
 	sort.SliceStable(ls, func(i, j int) bool { return uses[ls[i]] > uses[ls[j]] })
 	return ls
 }
@@ -116,8 +158,9 @@ func accRegs(is isa, p *vprog.Program) int {
 // locations come from locate. A reduction's accumulator takes the highest
 // registers.
 func newFrame(is isa, p *vprog.Program, live []bool, pl plan, locate func(v vprog.Value) loc) (*frame, []vprog.Value) {
-	f := &frame{is: is, p: p, live: live, leaf: map[vprog.Value]loc{}, slots: map[int][]operand.Mem{}}
-	leaves := leafOrder(p, live)
+	fixed := loopFixed(is, p)
+	f := &frame{is: is, p: p, live: live, fixed: fixed, leaf: map[vprog.Value]loc{}, slots: map[int][]operand.Mem{}}
+	leaves := leafOrder(p, live, fixed)
 	h := pl.hoist
 	if h > len(leaves) {
 		h = len(leaves)
@@ -156,7 +199,7 @@ func newFrame(is isa, p *vprog.Program, live []bool, pl plan, locate func(v vpro
 // A reduction's unroll is a multiple of its step (accGroups vectors), and
 // its accumulator registers are not available to the body.
 func choosePlan(is isa, p *vprog.Program, live []bool) plan {
-	leaves := len(leafOrder(p, live))
+	leaves := len(leafOrder(p, live, loopFixed(is, p)))
 	step := 1
 	if p.Reduce != vprog.NoReduce {
 		step = accGroups(is)
@@ -250,7 +293,7 @@ func kernelName(p *vprog.Program, level string, stream bool) string {
 }
 
 // emitKernel writes one kernel: prologue (parameters to their stack homes,
-// hoisted leaves to registers), the unrolled loop, a one-step loop, and a
+// the invariants computed once, hoisted leaves to registers), the unrolled loop, a one-step loop, and a
 // masked tail that runs the very same body on the last len%lanes elements.
 //
 // A reduction kernel keeps its accumulator in registers from entry to exit
@@ -282,7 +325,7 @@ func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool,
 
 	live := p.Live()
 	homes := map[int]operand.Mem{}
-	locate := func(v vprog.Value) loc {
+	leafLoc := func(v vprog.Value) loc {
 		in := p.Instrs[v]
 		if in.Op == vprog.OpParam {
 			return is.paramLoc(homes[int(in.Imm)])
@@ -294,12 +337,28 @@ func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool,
 		frameBytes += n
 		return c.AllocLocal(n)
 	}
+	locate := leafLoc
 	// Parameters go to stack homes first: hoisting may then load them.
 	for i, pn := range p.Params {
 		homes[i] = local(is.paramHomeBytes())
 		x := reg.X0
 		c.Load(c.Param(pn), x)
 		is.paramHome(c, x, homes[i])
+	}
+	// Then the invariants the loop reads (loopFixed), computed once.
+	fixed := loopFixed(is, p)
+	inv := map[vprog.Value]operand.Mem{}
+	for _, v := range loopReads(p, live, fixed) {
+		if !isLeaf(p.Instrs[v].Op) {
+			inv[v] = local(is.slotBytes(false))
+		}
+	}
+	prologue(c, is, p, inv, locate, local)
+	locate = func(v vprog.Value) loc {
+		if m, ok := inv[v]; ok {
+			return loc{m: m, mem: true}
+		}
+		return leafLoc(v)
 	}
 	f, hoisted := newFrame(is, p, live, pl, locate)
 	f.allocSlot = local

@@ -388,13 +388,13 @@ func hardshrinkBackwardAVX512(dst, in0, in1 []float32, lambd float32)
 //go:noescape
 func hardshrinkBackwardAVX512Stream(dst, in0, in1 []float32, lambd float32)
 
-// hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE.
 //
 //go:noescape
 func hardshrinkBackwardAVX2(dst, in0, in1 []float32, lambd float32)
 
-// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE.
 //
 //go:noescape
@@ -1840,13 +1840,13 @@ func softshrinkBackwardAVX512(dst, in0, in1 []float32, lambd float32)
 //go:noescape
 func softshrinkBackwardAVX512Stream(dst, in0, in1 []float32, lambd float32)
 
-// softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
+// softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE.
 //
 //go:noescape
 func softshrinkBackwardAVX2(dst, in0, in1 []float32, lambd float32)
 
-// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE.
 //
 //go:noescape

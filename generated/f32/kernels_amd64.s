@@ -17517,82 +17517,81 @@ done:
 
 // func hardshrinkAVX512(dst []float32, in0 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
-TEXT ·hardshrinkAVX512(SB), NOSPLIT, $8-52
+TEXT ·hardshrinkAVX512(SB), NOSPLIT, $72-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
+	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VMOVUPD      Z1, 8(SP)
+	VBROADCASTSS (SP), Z0
+	VMOVUPD      8(SP), Z1
+	VBROADCASTSS actkernconst<>+3236(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000030
-	JB          single
-	VMOVUPS     (CX), Z2
-	VMOVUPS     64(CX), Z3
-	VMOVUPS     128(CX), Z4
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z5
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z6
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z7
-	VCMPPS      $0x12, Z2, Z5, K2
-	VCMPPS      $0x12, Z3, Z6, K3
-	VCMPPS      $0x12, Z4, Z7, K4
-	VCMPPS      $0x12, Z0, Z2, K5
-	VCMPPS      $0x12, Z0, Z3, K6
-	VCMPPS      $0x12, Z0, Z4, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
-	VBLENDMPS   Z1, Z2, K2, Z5
-	VBLENDMPS   Z1, Z3, K3, Z6
-	VBLENDMPS   Z1, Z4, K4, Z7
-	VCMPPS      $0x03, Z2, Z2, K2
-	VCMPPS      $0x03, Z3, Z3, K3
-	VCMPPS      $0x03, Z4, Z4, K4
-	VBLENDMPS   Z2, Z5, K2, Z2
-	VBLENDMPS   Z3, Z6, K3, Z3
-	VBLENDMPS   Z4, Z7, K4, Z4
-	VMOVUPS     Z2, (AX)
-	VMOVUPS     Z3, 64(AX)
-	VMOVUPS     Z4, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	SUBQ        $0x00000030, DX
-	JMP         loop
+	CMPQ      DX, $0x00000030
+	JB        single
+	VMOVUPS   (CX), Z3
+	VMOVUPS   64(CX), Z4
+	VMOVUPS   128(CX), Z5
+	VCMPPS    $0x12, Z3, Z1, K2
+	VCMPPS    $0x12, Z4, Z1, K3
+	VCMPPS    $0x12, Z5, Z1, K4
+	VCMPPS    $0x12, Z0, Z3, K5
+	VCMPPS    $0x12, Z0, Z4, K6
+	VCMPPS    $0x12, Z0, Z5, K7
+	KANDW     K5, K2, K2
+	KANDW     K6, K3, K3
+	KANDW     K7, K4, K4
+	VBLENDMPS Z2, Z3, K2, Z6
+	VBLENDMPS Z2, Z4, K3, Z7
+	VBLENDMPS Z2, Z5, K4, Z8
+	VCMPPS    $0x03, Z3, Z3, K2
+	VCMPPS    $0x03, Z4, Z4, K3
+	VCMPPS    $0x03, Z5, Z5, K4
+	VBLENDMPS Z3, Z6, K2, Z3
+	VBLENDMPS Z4, Z7, K3, Z4
+	VBLENDMPS Z5, Z8, K4, Z5
+	VMOVUPS   Z3, (AX)
+	VMOVUPS   Z4, 64(AX)
+	VMOVUPS   Z5, 128(AX)
+	ADDQ      $0x000000c0, AX
+	ADDQ      $0x000000c0, CX
+	SUBQ      $0x00000030, DX
+	JMP       loop
 
 single:
-	CMPQ        DX, $0x00000010
-	JB          tail
-	VMOVUPS     (CX), Z2
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z3
-	VCMPPS      $0x12, Z2, Z3, K2
-	VCMPPS      $0x12, Z0, Z2, K3
-	KANDW       K3, K2, K2
-	VBLENDMPS   Z1, Z2, K2, Z3
-	VCMPPS      $0x03, Z2, Z2, K2
-	VBLENDMPS   Z2, Z3, K2, Z2
-	VMOVUPS     Z2, (AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         single
+	CMPQ      DX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z3
+	VCMPPS    $0x12, Z3, Z1, K2
+	VCMPPS    $0x12, Z0, Z3, K3
+	KANDW     K3, K2, K2
+	VBLENDMPS Z2, Z3, K2, Z4
+	VCMPPS    $0x03, Z3, Z3, K2
+	VBLENDMPS Z3, Z4, K2, Z3
+	VMOVUPS   Z3, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       single
 
 tail:
-	TESTQ       DX, DX
-	JZ          done
-	MOVL        $-1, BX
-	BZHIL       DX, BX, BX
-	KMOVW       BX, K1
-	VMOVUPS.Z   (CX), K1, Z2
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z3
-	VCMPPS      $0x12, Z2, Z3, K2
-	VCMPPS      $0x12, Z0, Z2, K3
-	KANDW       K3, K2, K2
-	VBLENDMPS   Z1, Z2, K2, Z3
-	VCMPPS      $0x03, Z2, Z2, K2
-	VBLENDMPS   Z2, Z3, K2, Z2
-	VMOVUPS     Z2, K1, (AX)
+	TESTQ     DX, DX
+	JZ        done
+	MOVL      $-1, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Z3
+	VCMPPS    $0x12, Z3, Z1, K2
+	VCMPPS    $0x12, Z0, Z3, K3
+	KANDW     K3, K2, K2
+	VBLENDMPS Z2, Z3, K2, Z4
+	VCMPPS    $0x03, Z3, Z3, K2
+	VBLENDMPS Z3, Z4, K2, Z3
+	VMOVUPS   Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -17600,82 +17599,81 @@ done:
 
 // func hardshrinkAVX512Stream(dst []float32, in0 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
-TEXT ·hardshrinkAVX512Stream(SB), NOSPLIT, $8-52
+TEXT ·hardshrinkAVX512Stream(SB), NOSPLIT, $72-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
+	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VMOVUPD      Z1, 8(SP)
+	VBROADCASTSS (SP), Z0
+	VMOVUPD      8(SP), Z1
+	VBROADCASTSS actkernconst<>+3236(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000030
-	JB          single
-	VMOVUPS     (CX), Z2
-	VMOVUPS     64(CX), Z3
-	VMOVUPS     128(CX), Z4
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z5
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z6
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z7
-	VCMPPS      $0x12, Z2, Z5, K2
-	VCMPPS      $0x12, Z3, Z6, K3
-	VCMPPS      $0x12, Z4, Z7, K4
-	VCMPPS      $0x12, Z0, Z2, K5
-	VCMPPS      $0x12, Z0, Z3, K6
-	VCMPPS      $0x12, Z0, Z4, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
-	VBLENDMPS   Z1, Z2, K2, Z5
-	VBLENDMPS   Z1, Z3, K3, Z6
-	VBLENDMPS   Z1, Z4, K4, Z7
-	VCMPPS      $0x03, Z2, Z2, K2
-	VCMPPS      $0x03, Z3, Z3, K3
-	VCMPPS      $0x03, Z4, Z4, K4
-	VBLENDMPS   Z2, Z5, K2, Z2
-	VBLENDMPS   Z3, Z6, K3, Z3
-	VBLENDMPS   Z4, Z7, K4, Z4
-	VMOVNTPS    Z2, (AX)
-	VMOVNTPS    Z3, 64(AX)
-	VMOVNTPS    Z4, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	SUBQ        $0x00000030, DX
-	JMP         loop
+	CMPQ      DX, $0x00000030
+	JB        single
+	VMOVUPS   (CX), Z3
+	VMOVUPS   64(CX), Z4
+	VMOVUPS   128(CX), Z5
+	VCMPPS    $0x12, Z3, Z1, K2
+	VCMPPS    $0x12, Z4, Z1, K3
+	VCMPPS    $0x12, Z5, Z1, K4
+	VCMPPS    $0x12, Z0, Z3, K5
+	VCMPPS    $0x12, Z0, Z4, K6
+	VCMPPS    $0x12, Z0, Z5, K7
+	KANDW     K5, K2, K2
+	KANDW     K6, K3, K3
+	KANDW     K7, K4, K4
+	VBLENDMPS Z2, Z3, K2, Z6
+	VBLENDMPS Z2, Z4, K3, Z7
+	VBLENDMPS Z2, Z5, K4, Z8
+	VCMPPS    $0x03, Z3, Z3, K2
+	VCMPPS    $0x03, Z4, Z4, K3
+	VCMPPS    $0x03, Z5, Z5, K4
+	VBLENDMPS Z3, Z6, K2, Z3
+	VBLENDMPS Z4, Z7, K3, Z4
+	VBLENDMPS Z5, Z8, K4, Z5
+	VMOVNTPS  Z3, (AX)
+	VMOVNTPS  Z4, 64(AX)
+	VMOVNTPS  Z5, 128(AX)
+	ADDQ      $0x000000c0, AX
+	ADDQ      $0x000000c0, CX
+	SUBQ      $0x00000030, DX
+	JMP       loop
 
 single:
-	CMPQ        DX, $0x00000010
-	JB          tail
-	VMOVUPS     (CX), Z2
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z3
-	VCMPPS      $0x12, Z2, Z3, K2
-	VCMPPS      $0x12, Z0, Z2, K3
-	KANDW       K3, K2, K2
-	VBLENDMPS   Z1, Z2, K2, Z3
-	VCMPPS      $0x03, Z2, Z2, K2
-	VBLENDMPS   Z2, Z3, K2, Z2
-	VMOVNTPS    Z2, (AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         single
+	CMPQ      DX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z3
+	VCMPPS    $0x12, Z3, Z1, K2
+	VCMPPS    $0x12, Z0, Z3, K3
+	KANDW     K3, K2, K2
+	VBLENDMPS Z2, Z3, K2, Z4
+	VCMPPS    $0x03, Z3, Z3, K2
+	VBLENDMPS Z3, Z4, K2, Z3
+	VMOVNTPS  Z3, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       single
 
 tail:
-	TESTQ       DX, DX
-	JZ          done
-	MOVL        $-1, BX
-	BZHIL       DX, BX, BX
-	KMOVW       BX, K1
-	VMOVUPS.Z   (CX), K1, Z2
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z3
-	VCMPPS      $0x12, Z2, Z3, K2
-	VCMPPS      $0x12, Z0, Z2, K3
-	KANDW       K3, K2, K2
-	VBLENDMPS   Z1, Z2, K2, Z3
-	VCMPPS      $0x03, Z2, Z2, K2
-	VBLENDMPS   Z2, Z3, K2, Z2
-	VMOVUPS     Z2, K1, (AX)
+	TESTQ     DX, DX
+	JZ        done
+	MOVL      $-1, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Z3
+	VCMPPS    $0x12, Z3, Z1, K2
+	VCMPPS    $0x12, Z0, Z3, K3
+	KANDW     K3, K2, K2
+	VBLENDMPS Z2, Z3, K2, Z4
+	VCMPPS    $0x03, Z3, Z3, K2
+	VBLENDMPS Z3, Z4, K2, Z3
+	VMOVUPS   Z3, K1, (AX)
 
 done:
 	SFENCE
@@ -17684,12 +17682,16 @@ done:
 
 // func hardshrinkAVX2(dst []float32, in0 []float32, lambd float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·hardshrinkAVX2(SB), NOSPLIT, $32-52
+TEXT ·hardshrinkAVX2(SB), NOSPLIT, $64-52
 	MOVSS        lambd+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+3296(SB), Y1
+	VXORPS       actkernconst<>+3264(SB), Y0, Y1
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      (SP), Y0
+	VMOVUPD      32(SP), Y1
+	VMOVUPD      actkernconst<>+3296(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -17697,42 +17699,38 @@ TEXT ·hardshrinkAVX2(SB), NOSPLIT, $32-52
 loop:
 	CMPQ      DX, $0x00000020
 	JB        single
-	VMOVUPS   (CX), Y2
-	VMOVUPS   32(CX), Y3
-	VMOVUPS   64(CX), Y4
-	VMOVUPS   96(CX), Y5
-	VXORPS    actkernconst<>+3264(SB), Y0, Y6
-	VXORPS    actkernconst<>+3264(SB), Y0, Y7
-	VXORPS    actkernconst<>+3264(SB), Y0, Y8
-	VXORPS    actkernconst<>+3264(SB), Y0, Y9
-	VCMPPS    $0x12, Y2, Y6, Y6
-	VCMPPS    $0x12, Y3, Y7, Y7
-	VCMPPS    $0x12, Y4, Y8, Y8
-	VCMPPS    $0x12, Y5, Y9, Y9
-	VCMPPS    $0x12, Y0, Y2, Y10
+	VMOVUPS   (CX), Y3
+	VMOVUPS   32(CX), Y4
+	VMOVUPS   64(CX), Y5
+	VMOVUPS   96(CX), Y6
+	VCMPPS    $0x12, Y3, Y1, Y7
+	VCMPPS    $0x12, Y4, Y1, Y8
+	VCMPPS    $0x12, Y5, Y1, Y9
+	VCMPPS    $0x12, Y6, Y1, Y10
 	VCMPPS    $0x12, Y0, Y3, Y11
 	VCMPPS    $0x12, Y0, Y4, Y12
 	VCMPPS    $0x12, Y0, Y5, Y13
-	VANDPD    Y10, Y6, Y6
+	VCMPPS    $0x12, Y0, Y6, Y14
 	VANDPD    Y11, Y7, Y7
 	VANDPD    Y12, Y8, Y8
 	VANDPD    Y13, Y9, Y9
-	VBLENDVPS Y6, Y1, Y2, Y6
-	VBLENDVPS Y7, Y1, Y3, Y7
-	VBLENDVPS Y8, Y1, Y4, Y8
-	VBLENDVPS Y9, Y1, Y5, Y9
-	VCMPPS    $0x03, Y2, Y2, Y10
+	VANDPD    Y14, Y10, Y10
+	VBLENDVPS Y7, Y2, Y3, Y7
+	VBLENDVPS Y8, Y2, Y4, Y8
+	VBLENDVPS Y9, Y2, Y5, Y9
+	VBLENDVPS Y10, Y2, Y6, Y10
 	VCMPPS    $0x03, Y3, Y3, Y11
 	VCMPPS    $0x03, Y4, Y4, Y12
 	VCMPPS    $0x03, Y5, Y5, Y13
-	VBLENDVPS Y10, Y2, Y6, Y10
+	VCMPPS    $0x03, Y6, Y6, Y14
 	VBLENDVPS Y11, Y3, Y7, Y11
 	VBLENDVPS Y12, Y4, Y8, Y12
 	VBLENDVPS Y13, Y5, Y9, Y13
-	VMOVUPS   Y10, (AX)
-	VMOVUPS   Y11, 32(AX)
-	VMOVUPS   Y12, 64(AX)
-	VMOVUPS   Y13, 96(AX)
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVUPS   Y11, (AX)
+	VMOVUPS   Y12, 32(AX)
+	VMOVUPS   Y13, 64(AX)
+	VMOVUPS   Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	SUBQ      $0x00000020, DX
@@ -17741,15 +17739,14 @@ loop:
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y2
-	VXORPS    actkernconst<>+3264(SB), Y0, Y3
-	VCMPPS    $0x12, Y2, Y3, Y3
-	VCMPPS    $0x12, Y0, Y2, Y4
-	VANDPD    Y4, Y3, Y3
-	VBLENDVPS Y3, Y1, Y2, Y3
-	VCMPPS    $0x03, Y2, Y2, Y4
+	VMOVUPS   (CX), Y3
+	VCMPPS    $0x12, Y3, Y1, Y4
+	VCMPPS    $0x12, Y0, Y3, Y5
+	VANDPD    Y5, Y4, Y4
 	VBLENDVPS Y4, Y2, Y3, Y4
-	VMOVUPS   Y4, (AX)
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -17761,15 +17758,14 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y2
-	VXORPS     actkernconst<>+3264(SB), Y0, Y3
-	VCMPPS     $0x12, Y2, Y3, Y3
-	VCMPPS     $0x12, Y0, Y2, Y4
-	VANDPD     Y4, Y3, Y3
-	VBLENDVPS  Y3, Y1, Y2, Y3
-	VCMPPS     $0x03, Y2, Y2, Y4
+	VMASKMOVPS (CX), Y15, Y3
+	VCMPPS     $0x12, Y3, Y1, Y4
+	VCMPPS     $0x12, Y0, Y3, Y5
+	VANDPD     Y5, Y4, Y4
 	VBLENDVPS  Y4, Y2, Y3, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -17777,12 +17773,16 @@ done:
 
 // func hardshrinkAVX2Stream(dst []float32, in0 []float32, lambd float32)
 // Requires: AVX, AVX2, MMX+, SSE
-TEXT ·hardshrinkAVX2Stream(SB), NOSPLIT, $32-52
+TEXT ·hardshrinkAVX2Stream(SB), NOSPLIT, $64-52
 	MOVSS        lambd+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+3296(SB), Y1
+	VXORPS       actkernconst<>+3264(SB), Y0, Y1
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      (SP), Y0
+	VMOVUPD      32(SP), Y1
+	VMOVUPD      actkernconst<>+3296(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -17790,42 +17790,38 @@ TEXT ·hardshrinkAVX2Stream(SB), NOSPLIT, $32-52
 loop:
 	CMPQ      DX, $0x00000020
 	JB        single
-	VMOVUPS   (CX), Y2
-	VMOVUPS   32(CX), Y3
-	VMOVUPS   64(CX), Y4
-	VMOVUPS   96(CX), Y5
-	VXORPS    actkernconst<>+3264(SB), Y0, Y6
-	VXORPS    actkernconst<>+3264(SB), Y0, Y7
-	VXORPS    actkernconst<>+3264(SB), Y0, Y8
-	VXORPS    actkernconst<>+3264(SB), Y0, Y9
-	VCMPPS    $0x12, Y2, Y6, Y6
-	VCMPPS    $0x12, Y3, Y7, Y7
-	VCMPPS    $0x12, Y4, Y8, Y8
-	VCMPPS    $0x12, Y5, Y9, Y9
-	VCMPPS    $0x12, Y0, Y2, Y10
+	VMOVUPS   (CX), Y3
+	VMOVUPS   32(CX), Y4
+	VMOVUPS   64(CX), Y5
+	VMOVUPS   96(CX), Y6
+	VCMPPS    $0x12, Y3, Y1, Y7
+	VCMPPS    $0x12, Y4, Y1, Y8
+	VCMPPS    $0x12, Y5, Y1, Y9
+	VCMPPS    $0x12, Y6, Y1, Y10
 	VCMPPS    $0x12, Y0, Y3, Y11
 	VCMPPS    $0x12, Y0, Y4, Y12
 	VCMPPS    $0x12, Y0, Y5, Y13
-	VANDPD    Y10, Y6, Y6
+	VCMPPS    $0x12, Y0, Y6, Y14
 	VANDPD    Y11, Y7, Y7
 	VANDPD    Y12, Y8, Y8
 	VANDPD    Y13, Y9, Y9
-	VBLENDVPS Y6, Y1, Y2, Y6
-	VBLENDVPS Y7, Y1, Y3, Y7
-	VBLENDVPS Y8, Y1, Y4, Y8
-	VBLENDVPS Y9, Y1, Y5, Y9
-	VCMPPS    $0x03, Y2, Y2, Y10
+	VANDPD    Y14, Y10, Y10
+	VBLENDVPS Y7, Y2, Y3, Y7
+	VBLENDVPS Y8, Y2, Y4, Y8
+	VBLENDVPS Y9, Y2, Y5, Y9
+	VBLENDVPS Y10, Y2, Y6, Y10
 	VCMPPS    $0x03, Y3, Y3, Y11
 	VCMPPS    $0x03, Y4, Y4, Y12
 	VCMPPS    $0x03, Y5, Y5, Y13
-	VBLENDVPS Y10, Y2, Y6, Y10
+	VCMPPS    $0x03, Y6, Y6, Y14
 	VBLENDVPS Y11, Y3, Y7, Y11
 	VBLENDVPS Y12, Y4, Y8, Y12
 	VBLENDVPS Y13, Y5, Y9, Y13
-	VMOVNTPS  Y10, (AX)
-	VMOVNTPS  Y11, 32(AX)
-	VMOVNTPS  Y12, 64(AX)
-	VMOVNTPS  Y13, 96(AX)
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVNTPS  Y11, (AX)
+	VMOVNTPS  Y12, 32(AX)
+	VMOVNTPS  Y13, 64(AX)
+	VMOVNTPS  Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	SUBQ      $0x00000020, DX
@@ -17834,15 +17830,14 @@ loop:
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y2
-	VXORPS    actkernconst<>+3264(SB), Y0, Y3
-	VCMPPS    $0x12, Y2, Y3, Y3
-	VCMPPS    $0x12, Y0, Y2, Y4
-	VANDPD    Y4, Y3, Y3
-	VBLENDVPS Y3, Y1, Y2, Y3
-	VCMPPS    $0x03, Y2, Y2, Y4
+	VMOVUPS   (CX), Y3
+	VCMPPS    $0x12, Y3, Y1, Y4
+	VCMPPS    $0x12, Y0, Y3, Y5
+	VANDPD    Y5, Y4, Y4
 	VBLENDVPS Y4, Y2, Y3, Y4
-	VMOVNTPS  Y4, (AX)
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -17854,15 +17849,14 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y2
-	VXORPS     actkernconst<>+3264(SB), Y0, Y3
-	VCMPPS     $0x12, Y2, Y3, Y3
-	VCMPPS     $0x12, Y0, Y2, Y4
-	VANDPD     Y4, Y3, Y3
-	VBLENDVPS  Y3, Y1, Y2, Y3
-	VCMPPS     $0x03, Y2, Y2, Y4
+	VMASKMOVPS (CX), Y15, Y3
+	VCMPPS     $0x12, Y3, Y1, Y4
+	VCMPPS     $0x12, Y0, Y3, Y5
+	VANDPD     Y5, Y4, Y4
 	VBLENDVPS  Y4, Y2, Y3, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -17871,96 +17865,95 @@ done:
 
 // func hardshrinkBackwardAVX512(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
-TEXT ·hardshrinkBackwardAVX512(SB), NOSPLIT, $8-76
+TEXT ·hardshrinkBackwardAVX512(SB), NOSPLIT, $72-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VMOVUPD      Z1, 8(SP)
+	VBROADCASTSS (SP), Z0
+	VMOVUPD      8(SP), Z1
+	VBROADCASTSS actkernconst<>+3236(SB), Z2
+	VBROADCASTSS actkernconst<>+3328(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000030
-	JB          single
-	VMOVUPS     (CX), Z3
-	VMOVUPS     64(CX), Z4
-	VMOVUPS     128(CX), Z5
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z6
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z7
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z8
-	VCMPPS      $0x12, Z3, Z6, K2
-	VCMPPS      $0x12, Z4, Z7, K3
-	VCMPPS      $0x12, Z5, Z8, K4
-	VCMPPS      $0x12, Z0, Z3, K5
-	VCMPPS      $0x12, Z0, Z4, K6
-	VCMPPS      $0x12, Z0, Z5, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
-	VBLENDMPS   Z1, Z2, K2, Z6
-	VBLENDMPS   Z1, Z2, K3, Z7
-	VBLENDMPS   Z1, Z2, K4, Z8
-	VMOVUPS     (DX), Z9
-	VMOVUPS     64(DX), Z10
-	VMOVUPS     128(DX), Z11
-	VMULPS      Z6, Z9, Z9
-	VMULPS      Z7, Z10, Z10
-	VMULPS      Z8, Z11, Z11
-	VCMPPS      $0x03, Z3, Z3, K2
-	VCMPPS      $0x03, Z4, Z4, K3
-	VCMPPS      $0x03, Z5, Z5, K4
-	VBLENDMPS   Z3, Z9, K2, Z3
-	VBLENDMPS   Z4, Z10, K3, Z4
-	VBLENDMPS   Z5, Z11, K4, Z5
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z4, 64(AX)
-	VMOVUPS     Z5, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	ADDQ        $0x000000c0, DX
-	SUBQ        $0x00000030, BX
-	JMP         loop
+	CMPQ      BX, $0x00000030
+	JB        single
+	VMOVUPS   (CX), Z4
+	VMOVUPS   64(CX), Z5
+	VMOVUPS   128(CX), Z6
+	VCMPPS    $0x12, Z4, Z1, K2
+	VCMPPS    $0x12, Z5, Z1, K3
+	VCMPPS    $0x12, Z6, Z1, K4
+	VCMPPS    $0x12, Z0, Z4, K5
+	VCMPPS    $0x12, Z0, Z5, K6
+	VCMPPS    $0x12, Z0, Z6, K7
+	KANDW     K5, K2, K2
+	KANDW     K6, K3, K3
+	KANDW     K7, K4, K4
+	VBLENDMPS Z2, Z3, K2, Z7
+	VBLENDMPS Z2, Z3, K3, Z8
+	VBLENDMPS Z2, Z3, K4, Z9
+	VMOVUPS   (DX), Z10
+	VMOVUPS   64(DX), Z11
+	VMOVUPS   128(DX), Z12
+	VMULPS    Z7, Z10, Z10
+	VMULPS    Z8, Z11, Z11
+	VMULPS    Z9, Z12, Z12
+	VCMPPS    $0x03, Z4, Z4, K2
+	VCMPPS    $0x03, Z5, Z5, K3
+	VCMPPS    $0x03, Z6, Z6, K4
+	VBLENDMPS Z4, Z10, K2, Z4
+	VBLENDMPS Z5, Z11, K3, Z5
+	VBLENDMPS Z6, Z12, K4, Z6
+	VMOVUPS   Z4, (AX)
+	VMOVUPS   Z5, 64(AX)
+	VMOVUPS   Z6, 128(AX)
+	ADDQ      $0x000000c0, AX
+	ADDQ      $0x000000c0, CX
+	ADDQ      $0x000000c0, DX
+	SUBQ      $0x00000030, BX
+	JMP       loop
 
 single:
-	CMPQ        BX, $0x00000010
-	JB          tail
-	VMOVUPS     (CX), Z3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VCMPPS      $0x12, Z3, Z4, K2
-	VCMPPS      $0x12, Z0, Z3, K3
-	KANDW       K3, K2, K2
-	VBLENDMPS   Z1, Z2, K2, Z4
-	VMOVUPS     (DX), Z5
-	VMULPS      Z4, Z5, Z5
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
-	VMOVUPS     Z3, (AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	ADDQ        $0x00000040, DX
-	SUBQ        $0x00000010, BX
-	JMP         single
+	CMPQ      BX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z4
+	VCMPPS    $0x12, Z4, Z1, K2
+	VCMPPS    $0x12, Z0, Z4, K3
+	KANDW     K3, K2, K2
+	VBLENDMPS Z2, Z3, K2, Z5
+	VMOVUPS   (DX), Z6
+	VMULPS    Z5, Z6, Z6
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z6, K2, Z4
+	VMOVUPS   Z4, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000010, BX
+	JMP       single
 
 tail:
-	TESTQ       BX, BX
-	JZ          done
-	MOVL        $-1, SI
-	BZHIL       BX, SI, SI
-	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Z3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VCMPPS      $0x12, Z3, Z4, K2
-	VCMPPS      $0x12, Z0, Z3, K3
-	KANDW       K3, K2, K2
-	VBLENDMPS   Z1, Z2, K2, Z4
-	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z4, Z5, Z5
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
-	VMOVUPS     Z3, K1, (AX)
+	TESTQ     BX, BX
+	JZ        done
+	MOVL      $-1, SI
+	BZHIL     BX, SI, SI
+	KMOVW     SI, K1
+	VMOVUPS.Z (CX), K1, Z4
+	VCMPPS    $0x12, Z4, Z1, K2
+	VCMPPS    $0x12, Z0, Z4, K3
+	KANDW     K3, K2, K2
+	VBLENDMPS Z2, Z3, K2, Z5
+	VMOVUPS.Z (DX), K1, Z6
+	VMULPS    Z5, Z6, Z6
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z6, K2, Z4
+	VMOVUPS   Z4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -17968,96 +17961,95 @@ done:
 
 // func hardshrinkBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
-TEXT ·hardshrinkBackwardAVX512Stream(SB), NOSPLIT, $8-76
+TEXT ·hardshrinkBackwardAVX512Stream(SB), NOSPLIT, $72-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VMOVUPD      Z1, 8(SP)
+	VBROADCASTSS (SP), Z0
+	VMOVUPD      8(SP), Z1
+	VBROADCASTSS actkernconst<>+3236(SB), Z2
+	VBROADCASTSS actkernconst<>+3328(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000030
-	JB          single
-	VMOVUPS     (CX), Z3
-	VMOVUPS     64(CX), Z4
-	VMOVUPS     128(CX), Z5
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z6
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z7
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z8
-	VCMPPS      $0x12, Z3, Z6, K2
-	VCMPPS      $0x12, Z4, Z7, K3
-	VCMPPS      $0x12, Z5, Z8, K4
-	VCMPPS      $0x12, Z0, Z3, K5
-	VCMPPS      $0x12, Z0, Z4, K6
-	VCMPPS      $0x12, Z0, Z5, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
-	VBLENDMPS   Z1, Z2, K2, Z6
-	VBLENDMPS   Z1, Z2, K3, Z7
-	VBLENDMPS   Z1, Z2, K4, Z8
-	VMOVUPS     (DX), Z9
-	VMOVUPS     64(DX), Z10
-	VMOVUPS     128(DX), Z11
-	VMULPS      Z6, Z9, Z9
-	VMULPS      Z7, Z10, Z10
-	VMULPS      Z8, Z11, Z11
-	VCMPPS      $0x03, Z3, Z3, K2
-	VCMPPS      $0x03, Z4, Z4, K3
-	VCMPPS      $0x03, Z5, Z5, K4
-	VBLENDMPS   Z3, Z9, K2, Z3
-	VBLENDMPS   Z4, Z10, K3, Z4
-	VBLENDMPS   Z5, Z11, K4, Z5
-	VMOVNTPS    Z3, (AX)
-	VMOVNTPS    Z4, 64(AX)
-	VMOVNTPS    Z5, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	ADDQ        $0x000000c0, DX
-	SUBQ        $0x00000030, BX
-	JMP         loop
+	CMPQ      BX, $0x00000030
+	JB        single
+	VMOVUPS   (CX), Z4
+	VMOVUPS   64(CX), Z5
+	VMOVUPS   128(CX), Z6
+	VCMPPS    $0x12, Z4, Z1, K2
+	VCMPPS    $0x12, Z5, Z1, K3
+	VCMPPS    $0x12, Z6, Z1, K4
+	VCMPPS    $0x12, Z0, Z4, K5
+	VCMPPS    $0x12, Z0, Z5, K6
+	VCMPPS    $0x12, Z0, Z6, K7
+	KANDW     K5, K2, K2
+	KANDW     K6, K3, K3
+	KANDW     K7, K4, K4
+	VBLENDMPS Z2, Z3, K2, Z7
+	VBLENDMPS Z2, Z3, K3, Z8
+	VBLENDMPS Z2, Z3, K4, Z9
+	VMOVUPS   (DX), Z10
+	VMOVUPS   64(DX), Z11
+	VMOVUPS   128(DX), Z12
+	VMULPS    Z7, Z10, Z10
+	VMULPS    Z8, Z11, Z11
+	VMULPS    Z9, Z12, Z12
+	VCMPPS    $0x03, Z4, Z4, K2
+	VCMPPS    $0x03, Z5, Z5, K3
+	VCMPPS    $0x03, Z6, Z6, K4
+	VBLENDMPS Z4, Z10, K2, Z4
+	VBLENDMPS Z5, Z11, K3, Z5
+	VBLENDMPS Z6, Z12, K4, Z6
+	VMOVNTPS  Z4, (AX)
+	VMOVNTPS  Z5, 64(AX)
+	VMOVNTPS  Z6, 128(AX)
+	ADDQ      $0x000000c0, AX
+	ADDQ      $0x000000c0, CX
+	ADDQ      $0x000000c0, DX
+	SUBQ      $0x00000030, BX
+	JMP       loop
 
 single:
-	CMPQ        BX, $0x00000010
-	JB          tail
-	VMOVUPS     (CX), Z3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VCMPPS      $0x12, Z3, Z4, K2
-	VCMPPS      $0x12, Z0, Z3, K3
-	KANDW       K3, K2, K2
-	VBLENDMPS   Z1, Z2, K2, Z4
-	VMOVUPS     (DX), Z5
-	VMULPS      Z4, Z5, Z5
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
-	VMOVNTPS    Z3, (AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	ADDQ        $0x00000040, DX
-	SUBQ        $0x00000010, BX
-	JMP         single
+	CMPQ      BX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z4
+	VCMPPS    $0x12, Z4, Z1, K2
+	VCMPPS    $0x12, Z0, Z4, K3
+	KANDW     K3, K2, K2
+	VBLENDMPS Z2, Z3, K2, Z5
+	VMOVUPS   (DX), Z6
+	VMULPS    Z5, Z6, Z6
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z6, K2, Z4
+	VMOVNTPS  Z4, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000010, BX
+	JMP       single
 
 tail:
-	TESTQ       BX, BX
-	JZ          done
-	MOVL        $-1, SI
-	BZHIL       BX, SI, SI
-	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Z3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VCMPPS      $0x12, Z3, Z4, K2
-	VCMPPS      $0x12, Z0, Z3, K3
-	KANDW       K3, K2, K2
-	VBLENDMPS   Z1, Z2, K2, Z4
-	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z4, Z5, Z5
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
-	VMOVUPS     Z3, K1, (AX)
+	TESTQ     BX, BX
+	JZ        done
+	MOVL      $-1, SI
+	BZHIL     BX, SI, SI
+	KMOVW     SI, K1
+	VMOVUPS.Z (CX), K1, Z4
+	VCMPPS    $0x12, Z4, Z1, K2
+	VCMPPS    $0x12, Z0, Z4, K3
+	KANDW     K3, K2, K2
+	VBLENDMPS Z2, Z3, K2, Z5
+	VMOVUPS.Z (DX), K1, Z6
+	VMULPS    Z5, Z6, Z6
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z6, K2, Z4
+	VMOVUPS   Z4, K1, (AX)
 
 done:
 	SFENCE
@@ -18066,85 +18058,74 @@ done:
 
 // func hardshrinkBackwardAVX2(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·hardshrinkBackwardAVX2(SB), NOSPLIT, $32-76
+TEXT ·hardshrinkBackwardAVX2(SB), NOSPLIT, $64-76
 	MOVSS        lambd+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+3296(SB), Y1
-	VMOVUPD      actkernconst<>+3360(SB), Y2
+	VXORPS       actkernconst<>+3264(SB), Y0, Y1
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      (SP), Y0
+	VMOVUPD      32(SP), Y1
+	VMOVUPD      actkernconst<>+3296(SB), Y2
+	VMOVUPD      actkernconst<>+3360(SB), Y3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000020
+	CMPQ      BX, $0x00000018
 	JB        single
-	VMOVUPS   (CX), Y3
-	VMOVUPS   32(CX), Y4
-	VMOVUPS   64(CX), Y5
-	VMOVUPS   96(CX), Y6
-	VXORPS    actkernconst<>+3264(SB), Y0, Y7
-	VXORPS    actkernconst<>+3264(SB), Y0, Y8
-	VXORPS    actkernconst<>+3264(SB), Y0, Y9
-	VXORPS    actkernconst<>+3264(SB), Y0, Y10
-	VCMPPS    $0x12, Y3, Y7, Y7
-	VCMPPS    $0x12, Y4, Y8, Y8
-	VCMPPS    $0x12, Y5, Y9, Y9
-	VCMPPS    $0x12, Y6, Y10, Y10
-	VCMPPS    $0x12, Y0, Y3, Y11
-	VCMPPS    $0x12, Y0, Y4, Y12
-	VCMPPS    $0x12, Y0, Y5, Y13
-	VCMPPS    $0x12, Y0, Y6, Y14
-	VANDPD    Y11, Y7, Y7
-	VANDPD    Y12, Y8, Y8
-	VANDPD    Y13, Y9, Y9
-	VANDPD    Y14, Y10, Y10
-	VBLENDVPS Y7, Y1, Y2, Y7
-	VBLENDVPS Y8, Y1, Y2, Y8
-	VBLENDVPS Y9, Y1, Y2, Y9
-	VBLENDVPS Y10, Y1, Y2, Y10
-	VMOVUPS   (DX), Y11
-	VMOVUPS   32(DX), Y12
-	VMOVUPS   64(DX), Y13
-	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
+	VMOVUPS   (CX), Y4
+	VMOVUPS   32(CX), Y5
+	VMOVUPS   64(CX), Y6
+	VCMPPS    $0x12, Y4, Y1, Y7
+	VCMPPS    $0x12, Y5, Y1, Y8
+	VCMPPS    $0x12, Y6, Y1, Y9
+	VCMPPS    $0x12, Y0, Y4, Y10
+	VCMPPS    $0x12, Y0, Y5, Y11
+	VCMPPS    $0x12, Y0, Y6, Y12
+	VANDPD    Y10, Y7, Y7
+	VANDPD    Y11, Y8, Y8
+	VANDPD    Y12, Y9, Y9
+	VBLENDVPS Y7, Y2, Y3, Y7
+	VBLENDVPS Y8, Y2, Y3, Y8
+	VBLENDVPS Y9, Y2, Y3, Y9
+	VMOVUPS   (DX), Y10
+	VMOVUPS   32(DX), Y11
+	VMOVUPS   64(DX), Y12
+	VMULPS    Y7, Y10, Y10
+	VMULPS    Y8, Y11, Y11
+	VMULPS    Y9, Y12, Y12
+	VCMPPS    $0x03, Y4, Y4, Y7
+	VCMPPS    $0x03, Y5, Y5, Y8
+	VCMPPS    $0x03, Y6, Y6, Y9
+	VBLENDVPS Y7, Y4, Y10, Y7
+	VBLENDVPS Y8, Y5, Y11, Y8
+	VBLENDVPS Y9, Y6, Y12, Y9
 	VMOVUPS   Y7, (AX)
 	VMOVUPS   Y8, 32(AX)
 	VMOVUPS   Y9, 64(AX)
-	VMOVUPS   Y10, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	ADDQ      $0x00000080, DX
-	SUBQ      $0x00000020, BX
+	ADDQ      $0x00000060, AX
+	ADDQ      $0x00000060, CX
+	ADDQ      $0x00000060, DX
+	SUBQ      $0x00000018, BX
 	JMP       loop
 
 single:
 	CMPQ      BX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y3
-	VXORPS    actkernconst<>+3264(SB), Y0, Y4
-	VCMPPS    $0x12, Y3, Y4, Y4
-	VCMPPS    $0x12, Y0, Y3, Y5
-	VANDPD    Y5, Y4, Y4
-	VBLENDVPS Y4, Y1, Y2, Y4
-	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVUPS   Y4, (AX)
+	VMOVUPS   (CX), Y4
+	VCMPPS    $0x12, Y4, Y1, Y5
+	VCMPPS    $0x12, Y0, Y4, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPS Y5, Y2, Y3, Y5
+	VMOVUPS   (DX), Y6
+	VMULPS    Y5, Y6, Y6
+	VCMPPS    $0x03, Y4, Y4, Y5
+	VBLENDVPS Y5, Y4, Y6, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -18157,17 +18138,16 @@ tail:
 	LEAQ       actkernconst<>+704(SB), SI
 	NEGQ       BX
 	VMOVDQU    32(SI)(BX*4), Y15
-	VMASKMOVPS (CX), Y15, Y3
-	VXORPS     actkernconst<>+3264(SB), Y0, Y4
-	VCMPPS     $0x12, Y3, Y4, Y4
-	VCMPPS     $0x12, Y0, Y3, Y5
-	VANDPD     Y5, Y4, Y4
-	VBLENDVPS  Y4, Y1, Y2, Y4
-	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y4
+	VCMPPS     $0x12, Y4, Y1, Y5
+	VCMPPS     $0x12, Y0, Y4, Y6
+	VANDPD     Y6, Y5, Y5
+	VBLENDVPS  Y5, Y2, Y3, Y5
+	VMASKMOVPS (DX), Y15, Y6
+	VMULPS     Y5, Y6, Y6
+	VCMPPS     $0x03, Y4, Y4, Y5
+	VBLENDVPS  Y5, Y4, Y6, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -18175,85 +18155,74 @@ done:
 
 // func hardshrinkBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX2, MMX+, SSE
-TEXT ·hardshrinkBackwardAVX2Stream(SB), NOSPLIT, $32-76
+TEXT ·hardshrinkBackwardAVX2Stream(SB), NOSPLIT, $64-76
 	MOVSS        lambd+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+3296(SB), Y1
-	VMOVUPD      actkernconst<>+3360(SB), Y2
+	VXORPS       actkernconst<>+3264(SB), Y0, Y1
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      (SP), Y0
+	VMOVUPD      32(SP), Y1
+	VMOVUPD      actkernconst<>+3296(SB), Y2
+	VMOVUPD      actkernconst<>+3360(SB), Y3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000020
+	CMPQ      BX, $0x00000018
 	JB        single
-	VMOVUPS   (CX), Y3
-	VMOVUPS   32(CX), Y4
-	VMOVUPS   64(CX), Y5
-	VMOVUPS   96(CX), Y6
-	VXORPS    actkernconst<>+3264(SB), Y0, Y7
-	VXORPS    actkernconst<>+3264(SB), Y0, Y8
-	VXORPS    actkernconst<>+3264(SB), Y0, Y9
-	VXORPS    actkernconst<>+3264(SB), Y0, Y10
-	VCMPPS    $0x12, Y3, Y7, Y7
-	VCMPPS    $0x12, Y4, Y8, Y8
-	VCMPPS    $0x12, Y5, Y9, Y9
-	VCMPPS    $0x12, Y6, Y10, Y10
-	VCMPPS    $0x12, Y0, Y3, Y11
-	VCMPPS    $0x12, Y0, Y4, Y12
-	VCMPPS    $0x12, Y0, Y5, Y13
-	VCMPPS    $0x12, Y0, Y6, Y14
-	VANDPD    Y11, Y7, Y7
-	VANDPD    Y12, Y8, Y8
-	VANDPD    Y13, Y9, Y9
-	VANDPD    Y14, Y10, Y10
-	VBLENDVPS Y7, Y1, Y2, Y7
-	VBLENDVPS Y8, Y1, Y2, Y8
-	VBLENDVPS Y9, Y1, Y2, Y9
-	VBLENDVPS Y10, Y1, Y2, Y10
-	VMOVUPS   (DX), Y11
-	VMOVUPS   32(DX), Y12
-	VMOVUPS   64(DX), Y13
-	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
+	VMOVUPS   (CX), Y4
+	VMOVUPS   32(CX), Y5
+	VMOVUPS   64(CX), Y6
+	VCMPPS    $0x12, Y4, Y1, Y7
+	VCMPPS    $0x12, Y5, Y1, Y8
+	VCMPPS    $0x12, Y6, Y1, Y9
+	VCMPPS    $0x12, Y0, Y4, Y10
+	VCMPPS    $0x12, Y0, Y5, Y11
+	VCMPPS    $0x12, Y0, Y6, Y12
+	VANDPD    Y10, Y7, Y7
+	VANDPD    Y11, Y8, Y8
+	VANDPD    Y12, Y9, Y9
+	VBLENDVPS Y7, Y2, Y3, Y7
+	VBLENDVPS Y8, Y2, Y3, Y8
+	VBLENDVPS Y9, Y2, Y3, Y9
+	VMOVUPS   (DX), Y10
+	VMOVUPS   32(DX), Y11
+	VMOVUPS   64(DX), Y12
+	VMULPS    Y7, Y10, Y10
+	VMULPS    Y8, Y11, Y11
+	VMULPS    Y9, Y12, Y12
+	VCMPPS    $0x03, Y4, Y4, Y7
+	VCMPPS    $0x03, Y5, Y5, Y8
+	VCMPPS    $0x03, Y6, Y6, Y9
+	VBLENDVPS Y7, Y4, Y10, Y7
+	VBLENDVPS Y8, Y5, Y11, Y8
+	VBLENDVPS Y9, Y6, Y12, Y9
 	VMOVNTPS  Y7, (AX)
 	VMOVNTPS  Y8, 32(AX)
 	VMOVNTPS  Y9, 64(AX)
-	VMOVNTPS  Y10, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	ADDQ      $0x00000080, DX
-	SUBQ      $0x00000020, BX
+	ADDQ      $0x00000060, AX
+	ADDQ      $0x00000060, CX
+	ADDQ      $0x00000060, DX
+	SUBQ      $0x00000018, BX
 	JMP       loop
 
 single:
 	CMPQ      BX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y3
-	VXORPS    actkernconst<>+3264(SB), Y0, Y4
-	VCMPPS    $0x12, Y3, Y4, Y4
-	VCMPPS    $0x12, Y0, Y3, Y5
-	VANDPD    Y5, Y4, Y4
-	VBLENDVPS Y4, Y1, Y2, Y4
-	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVNTPS  Y4, (AX)
+	VMOVUPS   (CX), Y4
+	VCMPPS    $0x12, Y4, Y1, Y5
+	VCMPPS    $0x12, Y0, Y4, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPS Y5, Y2, Y3, Y5
+	VMOVUPS   (DX), Y6
+	VMULPS    Y5, Y6, Y6
+	VCMPPS    $0x03, Y4, Y4, Y5
+	VBLENDVPS Y5, Y4, Y6, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -18266,17 +18235,16 @@ tail:
 	LEAQ       actkernconst<>+704(SB), SI
 	NEGQ       BX
 	VMOVDQU    32(SI)(BX*4), Y15
-	VMASKMOVPS (CX), Y15, Y3
-	VXORPS     actkernconst<>+3264(SB), Y0, Y4
-	VCMPPS     $0x12, Y3, Y4, Y4
-	VCMPPS     $0x12, Y0, Y3, Y5
-	VANDPD     Y5, Y4, Y4
-	VBLENDVPS  Y4, Y1, Y2, Y4
-	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y4
+	VCMPPS     $0x12, Y4, Y1, Y5
+	VCMPPS     $0x12, Y0, Y4, Y6
+	VANDPD     Y6, Y5, Y5
+	VBLENDVPS  Y5, Y2, Y3, Y5
+	VMASKMOVPS (DX), Y15, Y6
+	VMULPS     Y5, Y6, Y6
+	VCMPPS     $0x03, Y4, Y4, Y5
+	VBLENDVPS  Y5, Y4, Y6, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -22539,86 +22507,86 @@ done:
 
 // func leakyReluAVX512(dst []float32, in0 []float32, negative_slope float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
-TEXT ·leakyReluAVX512(SB), NOSPLIT, $8-52
+TEXT ·leakyReluAVX512(SB), NOSPLIT, $72-52
 	MOVSS        negative_slope+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
+	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VMOVUPD      Z1, 8(SP)
+	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+3236(SB), Z1
 	VBROADCASTSS actkernconst<>+3552(SB), Z2
+	VMOVUPD      8(SP), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000020
-	JB          single
-	VMOVUPS     (CX), Z3
-	VMOVUPS     64(CX), Z4
-	VCMPPS      $0x11, Z3, Z1, K2
-	VCMPPS      $0x11, Z4, Z1, K3
-	VCMPPS      $0x00, Z2, Z3, K4
-	VCMPPS      $0x00, Z2, Z4, K5
-	VCMPPS      $0x00, Z1, Z0, K6
-	VCMPPS      $0x00, Z1, Z0, K7
-	KANDW       K6, K4, K4
-	KANDW       K7, K5, K5
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z5
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z6
-	VMULPS      Z0, Z3, Z7
-	VMULPS      Z0, Z4, Z8
-	VBLENDMPS   Z5, Z7, K4, Z5
-	VBLENDMPS   Z6, Z8, K5, Z6
-	VBLENDMPS   Z3, Z5, K2, Z5
-	VBLENDMPS   Z4, Z6, K3, Z6
-	VCMPPS      $0x03, Z3, Z3, K2
-	VCMPPS      $0x03, Z4, Z4, K3
-	VBLENDMPS   Z3, Z5, K2, Z3
-	VBLENDMPS   Z4, Z6, K3, Z4
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z4, 64(AX)
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	SUBQ        $0x00000020, DX
-	JMP         loop
+	CMPQ      DX, $0x00000020
+	JB        single
+	VMOVUPS   (CX), Z4
+	VMOVUPS   64(CX), Z5
+	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x11, Z5, Z1, K3
+	VCMPPS    $0x00, Z2, Z4, K4
+	VCMPPS    $0x00, Z2, Z5, K5
+	VCMPPS    $0x00, Z1, Z0, K6
+	VCMPPS    $0x00, Z1, Z0, K7
+	KANDW     K6, K4, K4
+	KANDW     K7, K5, K5
+	VMULPS    Z0, Z4, Z6
+	VMULPS    Z0, Z5, Z7
+	VBLENDMPS Z3, Z6, K4, Z6
+	VBLENDMPS Z3, Z7, K5, Z7
+	VBLENDMPS Z4, Z6, K2, Z6
+	VBLENDMPS Z5, Z7, K3, Z7
+	VCMPPS    $0x03, Z4, Z4, K2
+	VCMPPS    $0x03, Z5, Z5, K3
+	VBLENDMPS Z4, Z6, K2, Z4
+	VBLENDMPS Z5, Z7, K3, Z5
+	VMOVUPS   Z4, (AX)
+	VMOVUPS   Z5, 64(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, CX
+	SUBQ      $0x00000020, DX
+	JMP       loop
 
 single:
-	CMPQ        DX, $0x00000010
-	JB          tail
-	VMOVUPS     (CX), Z3
-	VCMPPS      $0x11, Z3, Z1, K2
-	VCMPPS      $0x00, Z2, Z3, K3
-	VCMPPS      $0x00, Z1, Z0, K4
-	KANDW       K4, K3, K3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VMULPS      Z0, Z3, Z5
-	VBLENDMPS   Z4, Z5, K3, Z4
-	VBLENDMPS   Z3, Z4, K2, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
-	VMOVUPS     Z3, (AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         single
+	CMPQ      DX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z4
+	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x00, Z2, Z4, K3
+	VCMPPS    $0x00, Z1, Z0, K4
+	KANDW     K4, K3, K3
+	VMULPS    Z0, Z4, Z5
+	VBLENDMPS Z3, Z5, K3, Z5
+	VBLENDMPS Z4, Z5, K2, Z5
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z5, K2, Z4
+	VMOVUPS   Z4, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       single
 
 tail:
-	TESTQ       DX, DX
-	JZ          done
-	MOVL        $-1, BX
-	BZHIL       DX, BX, BX
-	KMOVW       BX, K1
-	VMOVUPS.Z   (CX), K1, Z3
-	VCMPPS      $0x11, Z3, Z1, K2
-	VCMPPS      $0x00, Z2, Z3, K3
-	VCMPPS      $0x00, Z1, Z0, K4
-	KANDW       K4, K3, K3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VMULPS      Z0, Z3, Z5
-	VBLENDMPS   Z4, Z5, K3, Z4
-	VBLENDMPS   Z3, Z4, K2, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
-	VMOVUPS     Z3, K1, (AX)
+	TESTQ     DX, DX
+	JZ        done
+	MOVL      $-1, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Z4
+	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x00, Z2, Z4, K3
+	VCMPPS    $0x00, Z1, Z0, K4
+	KANDW     K4, K3, K3
+	VMULPS    Z0, Z4, Z5
+	VBLENDMPS Z3, Z5, K3, Z5
+	VBLENDMPS Z4, Z5, K2, Z5
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z5, K2, Z4
+	VMOVUPS   Z4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -22626,86 +22594,86 @@ done:
 
 // func leakyReluAVX512Stream(dst []float32, in0 []float32, negative_slope float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
-TEXT ·leakyReluAVX512Stream(SB), NOSPLIT, $8-52
+TEXT ·leakyReluAVX512Stream(SB), NOSPLIT, $72-52
 	MOVSS        negative_slope+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
+	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VMOVUPD      Z1, 8(SP)
+	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+3236(SB), Z1
 	VBROADCASTSS actkernconst<>+3552(SB), Z2
+	VMOVUPD      8(SP), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000020
-	JB          single
-	VMOVUPS     (CX), Z3
-	VMOVUPS     64(CX), Z4
-	VCMPPS      $0x11, Z3, Z1, K2
-	VCMPPS      $0x11, Z4, Z1, K3
-	VCMPPS      $0x00, Z2, Z3, K4
-	VCMPPS      $0x00, Z2, Z4, K5
-	VCMPPS      $0x00, Z1, Z0, K6
-	VCMPPS      $0x00, Z1, Z0, K7
-	KANDW       K6, K4, K4
-	KANDW       K7, K5, K5
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z5
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z6
-	VMULPS      Z0, Z3, Z7
-	VMULPS      Z0, Z4, Z8
-	VBLENDMPS   Z5, Z7, K4, Z5
-	VBLENDMPS   Z6, Z8, K5, Z6
-	VBLENDMPS   Z3, Z5, K2, Z5
-	VBLENDMPS   Z4, Z6, K3, Z6
-	VCMPPS      $0x03, Z3, Z3, K2
-	VCMPPS      $0x03, Z4, Z4, K3
-	VBLENDMPS   Z3, Z5, K2, Z3
-	VBLENDMPS   Z4, Z6, K3, Z4
-	VMOVNTPS    Z3, (AX)
-	VMOVNTPS    Z4, 64(AX)
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	SUBQ        $0x00000020, DX
-	JMP         loop
+	CMPQ      DX, $0x00000020
+	JB        single
+	VMOVUPS   (CX), Z4
+	VMOVUPS   64(CX), Z5
+	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x11, Z5, Z1, K3
+	VCMPPS    $0x00, Z2, Z4, K4
+	VCMPPS    $0x00, Z2, Z5, K5
+	VCMPPS    $0x00, Z1, Z0, K6
+	VCMPPS    $0x00, Z1, Z0, K7
+	KANDW     K6, K4, K4
+	KANDW     K7, K5, K5
+	VMULPS    Z0, Z4, Z6
+	VMULPS    Z0, Z5, Z7
+	VBLENDMPS Z3, Z6, K4, Z6
+	VBLENDMPS Z3, Z7, K5, Z7
+	VBLENDMPS Z4, Z6, K2, Z6
+	VBLENDMPS Z5, Z7, K3, Z7
+	VCMPPS    $0x03, Z4, Z4, K2
+	VCMPPS    $0x03, Z5, Z5, K3
+	VBLENDMPS Z4, Z6, K2, Z4
+	VBLENDMPS Z5, Z7, K3, Z5
+	VMOVNTPS  Z4, (AX)
+	VMOVNTPS  Z5, 64(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, CX
+	SUBQ      $0x00000020, DX
+	JMP       loop
 
 single:
-	CMPQ        DX, $0x00000010
-	JB          tail
-	VMOVUPS     (CX), Z3
-	VCMPPS      $0x11, Z3, Z1, K2
-	VCMPPS      $0x00, Z2, Z3, K3
-	VCMPPS      $0x00, Z1, Z0, K4
-	KANDW       K4, K3, K3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VMULPS      Z0, Z3, Z5
-	VBLENDMPS   Z4, Z5, K3, Z4
-	VBLENDMPS   Z3, Z4, K2, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
-	VMOVNTPS    Z3, (AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         single
+	CMPQ      DX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z4
+	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x00, Z2, Z4, K3
+	VCMPPS    $0x00, Z1, Z0, K4
+	KANDW     K4, K3, K3
+	VMULPS    Z0, Z4, Z5
+	VBLENDMPS Z3, Z5, K3, Z5
+	VBLENDMPS Z4, Z5, K2, Z5
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z5, K2, Z4
+	VMOVNTPS  Z4, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       single
 
 tail:
-	TESTQ       DX, DX
-	JZ          done
-	MOVL        $-1, BX
-	BZHIL       DX, BX, BX
-	KMOVW       BX, K1
-	VMOVUPS.Z   (CX), K1, Z3
-	VCMPPS      $0x11, Z3, Z1, K2
-	VCMPPS      $0x00, Z2, Z3, K3
-	VCMPPS      $0x00, Z1, Z0, K4
-	KANDW       K4, K3, K3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VMULPS      Z0, Z3, Z5
-	VBLENDMPS   Z4, Z5, K3, Z4
-	VBLENDMPS   Z3, Z4, K2, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
-	VMOVUPS     Z3, K1, (AX)
+	TESTQ     DX, DX
+	JZ        done
+	MOVL      $-1, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Z4
+	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x00, Z2, Z4, K3
+	VCMPPS    $0x00, Z1, Z0, K4
+	KANDW     K4, K3, K3
+	VMULPS    Z0, Z4, Z5
+	VBLENDMPS Z3, Z5, K3, Z5
+	VBLENDMPS Z4, Z5, K2, Z5
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z5, K2, Z4
+	VMOVUPS   Z4, K1, (AX)
 
 done:
 	SFENCE
@@ -22714,13 +22682,21 @@ done:
 
 // func leakyReluAVX2(dst []float32, in0 []float32, negative_slope float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·leakyReluAVX2(SB), NOSPLIT, $32-52
+TEXT ·leakyReluAVX2(SB), NOSPLIT, $96-52
 	MOVSS        negative_slope+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
+	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
+	VMOVUPD      (SP), Y0
+	VXORPS       actkernconst<>+3264(SB), Y0, Y2
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      Y2, 64(SP)
+	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+3296(SB), Y1
 	VMOVUPD      actkernconst<>+3584(SB), Y2
+	VMOVUPD      32(SP), Y3
+	VMOVUPD      64(SP), Y4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -22728,30 +22704,26 @@ TEXT ·leakyReluAVX2(SB), NOSPLIT, $32-52
 loop:
 	CMPQ      DX, $0x00000010
 	JB        single
-	VMOVUPS   (CX), Y3
-	VMOVUPS   32(CX), Y4
-	VCMPPS    $0x11, Y3, Y1, Y5
-	VCMPPS    $0x11, Y4, Y1, Y6
-	VCMPPS    $0x00, Y2, Y3, Y7
-	VCMPPS    $0x00, Y2, Y4, Y8
-	VCMPPS    $0x00, Y1, Y0, Y9
-	VCMPPS    $0x00, Y1, Y0, Y10
-	VANDPD    Y9, Y7, Y7
-	VANDPD    Y10, Y8, Y8
-	VXORPS    actkernconst<>+3264(SB), Y0, Y9
-	VXORPS    actkernconst<>+3264(SB), Y0, Y10
-	VMULPS    Y0, Y3, Y11
-	VMULPS    Y0, Y4, Y12
-	VBLENDVPS Y7, Y9, Y11, Y7
-	VBLENDVPS Y8, Y10, Y12, Y8
-	VBLENDVPS Y5, Y3, Y7, Y5
-	VBLENDVPS Y6, Y4, Y8, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VBLENDVPS Y7, Y3, Y5, Y7
-	VBLENDVPS Y8, Y4, Y6, Y8
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
+	VMOVUPS   (CX), Y5
+	VMOVUPS   32(CX), Y6
+	VCMPPS    $0x11, Y5, Y1, Y7
+	VCMPPS    $0x11, Y6, Y1, Y8
+	VCMPPS    $0x00, Y2, Y5, Y9
+	VCMPPS    $0x00, Y2, Y6, Y10
+	VANDPD    Y3, Y9, Y9
+	VANDPD    Y3, Y10, Y10
+	VMULPS    Y0, Y5, Y11
+	VMULPS    Y0, Y6, Y12
+	VBLENDVPS Y9, Y4, Y11, Y9
+	VBLENDVPS Y10, Y4, Y12, Y10
+	VBLENDVPS Y7, Y5, Y9, Y7
+	VBLENDVPS Y8, Y6, Y10, Y8
+	VCMPPS    $0x03, Y5, Y5, Y9
+	VCMPPS    $0x03, Y6, Y6, Y10
+	VBLENDVPS Y9, Y5, Y7, Y9
+	VBLENDVPS Y10, Y6, Y8, Y10
+	VMOVUPS   Y9, (AX)
+	VMOVUPS   Y10, 32(AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -22760,18 +22732,16 @@ loop:
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y3
-	VCMPPS    $0x11, Y3, Y1, Y4
-	VCMPPS    $0x00, Y2, Y3, Y5
-	VCMPPS    $0x00, Y1, Y0, Y6
-	VANDPD    Y6, Y5, Y5
-	VXORPS    actkernconst<>+3264(SB), Y0, Y6
-	VMULPS    Y0, Y3, Y7
-	VBLENDVPS Y5, Y6, Y7, Y5
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VCMPPS    $0x03, Y3, Y3, Y5
-	VBLENDVPS Y5, Y3, Y4, Y5
-	VMOVUPS   Y5, (AX)
+	VMOVUPS   (CX), Y5
+	VCMPPS    $0x11, Y5, Y1, Y6
+	VCMPPS    $0x00, Y2, Y5, Y7
+	VANDPD    Y3, Y7, Y7
+	VMULPS    Y0, Y5, Y8
+	VBLENDVPS Y7, Y4, Y8, Y7
+	VBLENDVPS Y6, Y5, Y7, Y6
+	VCMPPS    $0x03, Y5, Y5, Y7
+	VBLENDVPS Y7, Y5, Y6, Y7
+	VMOVUPS   Y7, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -22783,18 +22753,16 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y3
-	VCMPPS     $0x11, Y3, Y1, Y4
-	VCMPPS     $0x00, Y2, Y3, Y5
-	VCMPPS     $0x00, Y1, Y0, Y6
-	VANDPD     Y6, Y5, Y5
-	VXORPS     actkernconst<>+3264(SB), Y0, Y6
-	VMULPS     Y0, Y3, Y7
-	VBLENDVPS  Y5, Y6, Y7, Y5
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VCMPPS     $0x03, Y3, Y3, Y5
-	VBLENDVPS  Y5, Y3, Y4, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y5
+	VCMPPS     $0x11, Y5, Y1, Y6
+	VCMPPS     $0x00, Y2, Y5, Y7
+	VANDPD     Y3, Y7, Y7
+	VMULPS     Y0, Y5, Y8
+	VBLENDVPS  Y7, Y4, Y8, Y7
+	VBLENDVPS  Y6, Y5, Y7, Y6
+	VCMPPS     $0x03, Y5, Y5, Y7
+	VBLENDVPS  Y7, Y5, Y6, Y7
+	VMASKMOVPS Y7, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -22802,13 +22770,21 @@ done:
 
 // func leakyReluAVX2Stream(dst []float32, in0 []float32, negative_slope float32)
 // Requires: AVX, AVX2, MMX+, SSE
-TEXT ·leakyReluAVX2Stream(SB), NOSPLIT, $32-52
+TEXT ·leakyReluAVX2Stream(SB), NOSPLIT, $96-52
 	MOVSS        negative_slope+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
+	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
+	VMOVUPD      (SP), Y0
+	VXORPS       actkernconst<>+3264(SB), Y0, Y2
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      Y2, 64(SP)
+	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+3296(SB), Y1
 	VMOVUPD      actkernconst<>+3584(SB), Y2
+	VMOVUPD      32(SP), Y3
+	VMOVUPD      64(SP), Y4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -22816,30 +22792,26 @@ TEXT ·leakyReluAVX2Stream(SB), NOSPLIT, $32-52
 loop:
 	CMPQ      DX, $0x00000010
 	JB        single
-	VMOVUPS   (CX), Y3
-	VMOVUPS   32(CX), Y4
-	VCMPPS    $0x11, Y3, Y1, Y5
-	VCMPPS    $0x11, Y4, Y1, Y6
-	VCMPPS    $0x00, Y2, Y3, Y7
-	VCMPPS    $0x00, Y2, Y4, Y8
-	VCMPPS    $0x00, Y1, Y0, Y9
-	VCMPPS    $0x00, Y1, Y0, Y10
-	VANDPD    Y9, Y7, Y7
-	VANDPD    Y10, Y8, Y8
-	VXORPS    actkernconst<>+3264(SB), Y0, Y9
-	VXORPS    actkernconst<>+3264(SB), Y0, Y10
-	VMULPS    Y0, Y3, Y11
-	VMULPS    Y0, Y4, Y12
-	VBLENDVPS Y7, Y9, Y11, Y7
-	VBLENDVPS Y8, Y10, Y12, Y8
-	VBLENDVPS Y5, Y3, Y7, Y5
-	VBLENDVPS Y6, Y4, Y8, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VBLENDVPS Y7, Y3, Y5, Y7
-	VBLENDVPS Y8, Y4, Y6, Y8
-	VMOVNTPS  Y7, (AX)
-	VMOVNTPS  Y8, 32(AX)
+	VMOVUPS   (CX), Y5
+	VMOVUPS   32(CX), Y6
+	VCMPPS    $0x11, Y5, Y1, Y7
+	VCMPPS    $0x11, Y6, Y1, Y8
+	VCMPPS    $0x00, Y2, Y5, Y9
+	VCMPPS    $0x00, Y2, Y6, Y10
+	VANDPD    Y3, Y9, Y9
+	VANDPD    Y3, Y10, Y10
+	VMULPS    Y0, Y5, Y11
+	VMULPS    Y0, Y6, Y12
+	VBLENDVPS Y9, Y4, Y11, Y9
+	VBLENDVPS Y10, Y4, Y12, Y10
+	VBLENDVPS Y7, Y5, Y9, Y7
+	VBLENDVPS Y8, Y6, Y10, Y8
+	VCMPPS    $0x03, Y5, Y5, Y9
+	VCMPPS    $0x03, Y6, Y6, Y10
+	VBLENDVPS Y9, Y5, Y7, Y9
+	VBLENDVPS Y10, Y6, Y8, Y10
+	VMOVNTPS  Y9, (AX)
+	VMOVNTPS  Y10, 32(AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -22848,18 +22820,16 @@ loop:
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y3
-	VCMPPS    $0x11, Y3, Y1, Y4
-	VCMPPS    $0x00, Y2, Y3, Y5
-	VCMPPS    $0x00, Y1, Y0, Y6
-	VANDPD    Y6, Y5, Y5
-	VXORPS    actkernconst<>+3264(SB), Y0, Y6
-	VMULPS    Y0, Y3, Y7
-	VBLENDVPS Y5, Y6, Y7, Y5
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VCMPPS    $0x03, Y3, Y3, Y5
-	VBLENDVPS Y5, Y3, Y4, Y5
-	VMOVNTPS  Y5, (AX)
+	VMOVUPS   (CX), Y5
+	VCMPPS    $0x11, Y5, Y1, Y6
+	VCMPPS    $0x00, Y2, Y5, Y7
+	VANDPD    Y3, Y7, Y7
+	VMULPS    Y0, Y5, Y8
+	VBLENDVPS Y7, Y4, Y8, Y7
+	VBLENDVPS Y6, Y5, Y7, Y6
+	VCMPPS    $0x03, Y5, Y5, Y7
+	VBLENDVPS Y7, Y5, Y6, Y7
+	VMOVNTPS  Y7, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -22871,18 +22841,16 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y3
-	VCMPPS     $0x11, Y3, Y1, Y4
-	VCMPPS     $0x00, Y2, Y3, Y5
-	VCMPPS     $0x00, Y1, Y0, Y6
-	VANDPD     Y6, Y5, Y5
-	VXORPS     actkernconst<>+3264(SB), Y0, Y6
-	VMULPS     Y0, Y3, Y7
-	VBLENDVPS  Y5, Y6, Y7, Y5
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VCMPPS     $0x03, Y3, Y3, Y5
-	VBLENDVPS  Y5, Y3, Y4, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y5
+	VCMPPS     $0x11, Y5, Y1, Y6
+	VCMPPS     $0x00, Y2, Y5, Y7
+	VANDPD     Y3, Y7, Y7
+	VMULPS     Y0, Y5, Y8
+	VBLENDVPS  Y7, Y4, Y8, Y7
+	VBLENDVPS  Y6, Y5, Y7, Y6
+	VCMPPS     $0x03, Y5, Y5, Y7
+	VBLENDVPS  Y7, Y5, Y6, Y7
+	VMASKMOVPS Y7, Y15, (AX)
 
 done:
 	SFENCE
@@ -23832,15 +23800,19 @@ done:
 
 // func linearAVX2(dst []float32, in0 []float32, c float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·linearAVX2(SB), NOSPLIT, $32-52
+TEXT ·linearAVX2(SB), NOSPLIT, $64-52
 	MOVSS        c+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
+	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+3296(SB), Y1
-	VMOVUPD      actkernconst<>+3680(SB), Y2
-	VMOVUPD      actkernconst<>+3360(SB), Y3
-	VMOVUPD      actkernconst<>+3712(SB), Y4
+	VMOVUPD      32(SP), Y2
+	VMOVUPD      actkernconst<>+3680(SB), Y3
+	VMOVUPD      actkernconst<>+3360(SB), Y4
+	VMOVUPD      actkernconst<>+3712(SB), Y5
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -23848,32 +23820,30 @@ TEXT ·linearAVX2(SB), NOSPLIT, $32-52
 loop:
 	CMPQ      DX, $0x00000010
 	JB        single
-	VMOVUPS   (CX), Y5
-	VMOVUPS   32(CX), Y6
-	VCMPPS    $0x00, Y1, Y0, Y7
-	VCMPPS    $0x00, Y1, Y0, Y8
-	VANDPS    actkernconst<>+3648(SB), Y5, Y9
-	VANDPS    actkernconst<>+3648(SB), Y6, Y10
-	VCMPPS    $0x00, Y2, Y9, Y9
-	VCMPPS    $0x00, Y2, Y10, Y10
-	VANDPD    Y9, Y7, Y7
-	VANDPD    Y10, Y8, Y8
-	VCMPPS    $0x11, Y1, Y5, Y9
+	VMOVUPS   (CX), Y6
+	VMOVUPS   32(CX), Y7
+	VANDPS    actkernconst<>+3648(SB), Y6, Y8
+	VANDPS    actkernconst<>+3648(SB), Y7, Y9
+	VCMPPS    $0x00, Y3, Y8, Y8
+	VCMPPS    $0x00, Y3, Y9, Y9
+	VANDPD    Y8, Y2, Y8
+	VANDPD    Y9, Y2, Y9
 	VCMPPS    $0x11, Y1, Y6, Y10
-	VBLENDVPS Y9, Y4, Y3, Y9
-	VBLENDVPS Y10, Y4, Y3, Y10
-	VMULPS    Y9, Y0, Y9
+	VCMPPS    $0x11, Y1, Y7, Y11
+	VBLENDVPS Y10, Y5, Y4, Y10
+	VBLENDVPS Y11, Y5, Y4, Y11
 	VMULPS    Y10, Y0, Y10
-	VMULPS    Y5, Y0, Y11
+	VMULPS    Y11, Y0, Y11
 	VMULPS    Y6, Y0, Y12
-	VBLENDVPS Y7, Y9, Y11, Y7
+	VMULPS    Y7, Y0, Y13
 	VBLENDVPS Y8, Y10, Y12, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
+	VBLENDVPS Y9, Y11, Y13, Y9
 	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y9, Y5, Y7, Y9
+	VCMPPS    $0x03, Y7, Y7, Y11
 	VBLENDVPS Y10, Y6, Y8, Y10
-	VMOVUPS   Y9, (AX)
-	VMOVUPS   Y10, 32(AX)
+	VBLENDVPS Y11, Y7, Y9, Y11
+	VMOVUPS   Y10, (AX)
+	VMOVUPS   Y11, 32(AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -23882,19 +23852,18 @@ loop:
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y5
-	VCMPPS    $0x00, Y1, Y0, Y6
-	VANDPS    actkernconst<>+3648(SB), Y5, Y7
-	VCMPPS    $0x00, Y2, Y7, Y7
-	VANDPD    Y7, Y6, Y6
-	VCMPPS    $0x11, Y1, Y5, Y7
-	VBLENDVPS Y7, Y4, Y3, Y7
-	VMULPS    Y7, Y0, Y7
-	VMULPS    Y5, Y0, Y8
-	VBLENDVPS Y6, Y7, Y8, Y6
-	VCMPPS    $0x03, Y5, Y5, Y7
-	VBLENDVPS Y7, Y5, Y6, Y7
-	VMOVUPS   Y7, (AX)
+	VMOVUPS   (CX), Y6
+	VANDPS    actkernconst<>+3648(SB), Y6, Y7
+	VCMPPS    $0x00, Y3, Y7, Y7
+	VANDPD    Y7, Y2, Y7
+	VCMPPS    $0x11, Y1, Y6, Y8
+	VBLENDVPS Y8, Y5, Y4, Y8
+	VMULPS    Y8, Y0, Y8
+	VMULPS    Y6, Y0, Y9
+	VBLENDVPS Y7, Y8, Y9, Y7
+	VCMPPS    $0x03, Y6, Y6, Y8
+	VBLENDVPS Y8, Y6, Y7, Y8
+	VMOVUPS   Y8, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -23906,19 +23875,18 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y5
-	VCMPPS     $0x00, Y1, Y0, Y6
-	VANDPS     actkernconst<>+3648(SB), Y5, Y7
-	VCMPPS     $0x00, Y2, Y7, Y7
-	VANDPD     Y7, Y6, Y6
-	VCMPPS     $0x11, Y1, Y5, Y7
-	VBLENDVPS  Y7, Y4, Y3, Y7
-	VMULPS     Y7, Y0, Y7
-	VMULPS     Y5, Y0, Y8
-	VBLENDVPS  Y6, Y7, Y8, Y6
-	VCMPPS     $0x03, Y5, Y5, Y7
-	VBLENDVPS  Y7, Y5, Y6, Y7
-	VMASKMOVPS Y7, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y6
+	VANDPS     actkernconst<>+3648(SB), Y6, Y7
+	VCMPPS     $0x00, Y3, Y7, Y7
+	VANDPD     Y7, Y2, Y7
+	VCMPPS     $0x11, Y1, Y6, Y8
+	VBLENDVPS  Y8, Y5, Y4, Y8
+	VMULPS     Y8, Y0, Y8
+	VMULPS     Y6, Y0, Y9
+	VBLENDVPS  Y7, Y8, Y9, Y7
+	VCMPPS     $0x03, Y6, Y6, Y8
+	VBLENDVPS  Y8, Y6, Y7, Y8
+	VMASKMOVPS Y8, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -23926,15 +23894,19 @@ done:
 
 // func linearAVX2Stream(dst []float32, in0 []float32, c float32)
 // Requires: AVX, AVX2, MMX+, SSE
-TEXT ·linearAVX2Stream(SB), NOSPLIT, $32-52
+TEXT ·linearAVX2Stream(SB), NOSPLIT, $64-52
 	MOVSS        c+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
+	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+3296(SB), Y1
-	VMOVUPD      actkernconst<>+3680(SB), Y2
-	VMOVUPD      actkernconst<>+3360(SB), Y3
-	VMOVUPD      actkernconst<>+3712(SB), Y4
+	VMOVUPD      32(SP), Y2
+	VMOVUPD      actkernconst<>+3680(SB), Y3
+	VMOVUPD      actkernconst<>+3360(SB), Y4
+	VMOVUPD      actkernconst<>+3712(SB), Y5
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -23942,32 +23914,30 @@ TEXT ·linearAVX2Stream(SB), NOSPLIT, $32-52
 loop:
 	CMPQ      DX, $0x00000010
 	JB        single
-	VMOVUPS   (CX), Y5
-	VMOVUPS   32(CX), Y6
-	VCMPPS    $0x00, Y1, Y0, Y7
-	VCMPPS    $0x00, Y1, Y0, Y8
-	VANDPS    actkernconst<>+3648(SB), Y5, Y9
-	VANDPS    actkernconst<>+3648(SB), Y6, Y10
-	VCMPPS    $0x00, Y2, Y9, Y9
-	VCMPPS    $0x00, Y2, Y10, Y10
-	VANDPD    Y9, Y7, Y7
-	VANDPD    Y10, Y8, Y8
-	VCMPPS    $0x11, Y1, Y5, Y9
+	VMOVUPS   (CX), Y6
+	VMOVUPS   32(CX), Y7
+	VANDPS    actkernconst<>+3648(SB), Y6, Y8
+	VANDPS    actkernconst<>+3648(SB), Y7, Y9
+	VCMPPS    $0x00, Y3, Y8, Y8
+	VCMPPS    $0x00, Y3, Y9, Y9
+	VANDPD    Y8, Y2, Y8
+	VANDPD    Y9, Y2, Y9
 	VCMPPS    $0x11, Y1, Y6, Y10
-	VBLENDVPS Y9, Y4, Y3, Y9
-	VBLENDVPS Y10, Y4, Y3, Y10
-	VMULPS    Y9, Y0, Y9
+	VCMPPS    $0x11, Y1, Y7, Y11
+	VBLENDVPS Y10, Y5, Y4, Y10
+	VBLENDVPS Y11, Y5, Y4, Y11
 	VMULPS    Y10, Y0, Y10
-	VMULPS    Y5, Y0, Y11
+	VMULPS    Y11, Y0, Y11
 	VMULPS    Y6, Y0, Y12
-	VBLENDVPS Y7, Y9, Y11, Y7
+	VMULPS    Y7, Y0, Y13
 	VBLENDVPS Y8, Y10, Y12, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
+	VBLENDVPS Y9, Y11, Y13, Y9
 	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y9, Y5, Y7, Y9
+	VCMPPS    $0x03, Y7, Y7, Y11
 	VBLENDVPS Y10, Y6, Y8, Y10
-	VMOVNTPS  Y9, (AX)
-	VMOVNTPS  Y10, 32(AX)
+	VBLENDVPS Y11, Y7, Y9, Y11
+	VMOVNTPS  Y10, (AX)
+	VMOVNTPS  Y11, 32(AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -23976,19 +23946,18 @@ loop:
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y5
-	VCMPPS    $0x00, Y1, Y0, Y6
-	VANDPS    actkernconst<>+3648(SB), Y5, Y7
-	VCMPPS    $0x00, Y2, Y7, Y7
-	VANDPD    Y7, Y6, Y6
-	VCMPPS    $0x11, Y1, Y5, Y7
-	VBLENDVPS Y7, Y4, Y3, Y7
-	VMULPS    Y7, Y0, Y7
-	VMULPS    Y5, Y0, Y8
-	VBLENDVPS Y6, Y7, Y8, Y6
-	VCMPPS    $0x03, Y5, Y5, Y7
-	VBLENDVPS Y7, Y5, Y6, Y7
-	VMOVNTPS  Y7, (AX)
+	VMOVUPS   (CX), Y6
+	VANDPS    actkernconst<>+3648(SB), Y6, Y7
+	VCMPPS    $0x00, Y3, Y7, Y7
+	VANDPD    Y7, Y2, Y7
+	VCMPPS    $0x11, Y1, Y6, Y8
+	VBLENDVPS Y8, Y5, Y4, Y8
+	VMULPS    Y8, Y0, Y8
+	VMULPS    Y6, Y0, Y9
+	VBLENDVPS Y7, Y8, Y9, Y7
+	VCMPPS    $0x03, Y6, Y6, Y8
+	VBLENDVPS Y8, Y6, Y7, Y8
+	VMOVNTPS  Y8, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -24000,19 +23969,18 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y5
-	VCMPPS     $0x00, Y1, Y0, Y6
-	VANDPS     actkernconst<>+3648(SB), Y5, Y7
-	VCMPPS     $0x00, Y2, Y7, Y7
-	VANDPD     Y7, Y6, Y6
-	VCMPPS     $0x11, Y1, Y5, Y7
-	VBLENDVPS  Y7, Y4, Y3, Y7
-	VMULPS     Y7, Y0, Y7
-	VMULPS     Y5, Y0, Y8
-	VBLENDVPS  Y6, Y7, Y8, Y6
-	VCMPPS     $0x03, Y5, Y5, Y7
-	VBLENDVPS  Y7, Y5, Y6, Y7
-	VMASKMOVPS Y7, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y6
+	VANDPS     actkernconst<>+3648(SB), Y6, Y7
+	VCMPPS     $0x00, Y3, Y7, Y7
+	VANDPD     Y7, Y2, Y7
+	VCMPPS     $0x11, Y1, Y6, Y8
+	VBLENDVPS  Y8, Y5, Y4, Y8
+	VMULPS     Y8, Y0, Y8
+	VMULPS     Y6, Y0, Y9
+	VBLENDVPS  Y7, Y8, Y9, Y7
+	VCMPPS     $0x03, Y6, Y6, Y8
+	VBLENDVPS  Y8, Y6, Y7, Y8
+	VMASKMOVPS Y8, Y15, (AX)
 
 done:
 	SFENCE
@@ -25942,7 +25910,7 @@ done:
 
 // func logSoftmaxAVX512(dst []float32, in0 []float32, m float32, s1 float32, s1_lo float32, n0 float32)
 // Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $32-64
+TEXT ·logSoftmaxAVX512(SB), $416-64
 	MOVSS        m+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -25955,13 +25923,34 @@ TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $32-64
 	MOVSS        n0+60(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, 24(SP)
-	VBROADCASTSD actkernconst<>+112(SB), Z0
-	VBROADCASTSD actkernconst<>+3880(SB), Z1
-	VBROADCASTSD (SP), Z2
-	VBROADCASTSD actkernconst<>+120(SB), Z3
-	VBROADCASTSD actkernconst<>+3888(SB), Z4
-	VBROADCASTSD 24(SP), Z5
-	VBROADCASTSD 8(SP), Z6
+	VBROADCASTSD 24(SP), Z0
+	VSUBPD.BCST  actkernconst<>+112(SB), Z0, Z1
+	VADDPD.BCST  8(SP), Z1, Z1
+	VADDPD.BCST  16(SP), Z1, Z1
+	VMAXPD.BCST  actkernconst<>+120(SB), Z1, Z0
+	VMINPD.BCST  actkernconst<>+3816(SB), Z0, Z0
+	VADDPD.BCST  actkernconst<>+112(SB), Z0, Z2
+	VMAXPD.BCST  actkernconst<>+3808(SB), Z2, Z2
+	VGETMANTPD   $0x04, Z2, Z3
+	VGETEXPPD    Z2, Z2
+	VMULPD.BCST  actkernconst<>+1096(SB), Z3, Z4
+	VADDPD.BCST  actkernconst<>+112(SB), Z2, Z5
+	VMOVUPD      Z1, 32(SP)
+	VMOVUPD      Z0, 96(SP)
+	VMOVUPD      Z3, 160(SP)
+	VMOVUPD      Z2, 224(SP)
+	VMOVUPD      Z4, 288(SP)
+	VMOVUPD      Z5, 352(SP)
+	VMOVUPD      32(SP), Z0
+	VBROADCASTSD actkernconst<>+112(SB), Z1
+	VBROADCASTSD actkernconst<>+3872(SB), Z2
+	VBROADCASTSD (SP), Z3
+	VBROADCASTSD actkernconst<>+120(SB), Z4
+	VMOVUPD      96(SP), Z5
+	VMOVUPD      160(SP), Z6
+	VMOVUPD      224(SP), Z7
+	VBROADCASTSD actkernconst<>+3880(SB), Z8
+	VBROADCASTSD actkernconst<>+3888(SB), Z9
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -25969,180 +25958,144 @@ TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $32-64
 loop:
 	CMPQ             DX, $0x00000018
 	JB               single
-	VCVTPS2PD        (CX), Z7
-	VCVTPS2PD        32(CX), Z8
-	VCVTPS2PD        64(CX), Z9
-	VCMPPD           $0x00, Z1, Z7, K2
-	VCMPPD           $0x00, Z1, Z8, K3
-	VCMPPD           $0x00, Z1, Z9, K4
-	VCMPPD           $0x11, Z2, Z1, K5
-	VCMPPD           $0x11, Z2, Z1, K6
-	VCMPPD           $0x11, Z2, Z1, K7
+	VCVTPS2PD        (CX), Z10
+	VCVTPS2PD        32(CX), Z11
+	VCVTPS2PD        64(CX), Z12
+	VCMPPD           $0x00, Z2, Z10, K2
+	VCMPPD           $0x00, Z2, Z11, K3
+	VCMPPD           $0x00, Z2, Z12, K4
+	VCMPPD           $0x11, Z3, Z2, K5
+	VCMPPD           $0x11, Z3, Z2, K6
+	VCMPPD           $0x11, Z3, Z2, K7
 	KANDW            K5, K2, K2
 	KANDW            K6, K3, K3
 	KANDW            K7, K4, K4
-	VSUBPD           Z2, Z7, Z10
-	VSUBPD           Z2, Z8, Z11
-	VSUBPD           Z2, Z9, Z12
-	VSUBPD           Z0, Z5, Z13
-	VSUBPD           Z0, Z5, Z14
-	VSUBPD           Z0, Z5, Z15
-	VADDPD           Z6, Z13, Z13
-	VADDPD           Z6, Z14, Z14
-	VADDPD           Z6, Z15, Z15
-	VADDPD.BCST      16(SP), Z13, Z13
-	VADDPD.BCST      16(SP), Z14, Z14
-	VADDPD.BCST      16(SP), Z15, Z15
-	VMAXPD           Z3, Z13, Z16
-	VMAXPD           Z3, Z14, Z17
-	VMAXPD           Z3, Z15, Z18
-	VMINPD.BCST      actkernconst<>+3808(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+3808(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+3808(SB), Z18, Z18
-	VADDPD           Z16, Z0, Z19
-	VADDPD           Z17, Z0, Z20
-	VADDPD           Z18, Z0, Z21
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z20, Z20
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z21, Z21
-	VGETMANTPD       $0x04, Z19, Z22
-	VGETMANTPD       $0x04, Z20, Z23
-	VGETMANTPD       $0x04, Z21, Z24
-	VGETEXPPD        Z19, Z19
-	VGETEXPPD        Z20, Z20
-	VGETEXPPD        Z21, Z21
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
-	VCMPPD           $0x12, Z22, Z25, K5
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
-	VCMPPD           $0x12, Z23, Z25, K6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
-	VCMPPD           $0x12, Z24, Z25, K7
-	VMULPD.BCST      actkernconst<>+1096(SB), Z22, Z25
-	VMULPD.BCST      actkernconst<>+1096(SB), Z23, Z26
-	VMULPD.BCST      actkernconst<>+1096(SB), Z24, Z27
-	VBLENDMPD        Z25, Z22, K5, Z25
-	VBLENDMPD        Z26, Z23, K6, Z26
-	VBLENDMPD        Z27, Z24, K7, Z27
-	VADDPD           Z0, Z19, Z22
-	VADDPD           Z0, Z20, Z23
-	VADDPD           Z0, Z21, Z24
-	VBLENDMPD        Z22, Z19, K5, Z22
-	VBLENDMPD        Z23, Z20, K6, Z23
-	VBLENDMPD        Z24, Z21, K7, Z24
-	VSUBPD           Z0, Z25, Z25
-	VSUBPD           Z0, Z26, Z26
-	VSUBPD           Z0, Z27, Z27
-	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z22, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z23, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z24, K7
-	VBLENDMPD        Z16, Z25, K5, Z16
-	VBLENDMPD        Z17, Z26, K6, Z17
-	VBLENDMPD        Z18, Z27, K7, Z18
-	VADDPD.BCST      actkernconst<>+1352(SB), Z16, Z19
-	VADDPD.BCST      actkernconst<>+1352(SB), Z17, Z20
-	VADDPD.BCST      actkernconst<>+1352(SB), Z18, Z21
-	VDIVPD           Z19, Z16, Z19
-	VDIVPD           Z20, Z17, Z20
-	VDIVPD           Z21, Z18, Z21
-	VMULPD           Z19, Z19, Z25
-	VMULPD           Z20, Z20, Z26
-	VMULPD           Z21, Z21, Z27
-	VBROADCASTSD     actkernconst<>+3832(SB), Z28
+	VSUBPD           Z3, Z10, Z13
+	VSUBPD           Z3, Z11, Z14
+	VSUBPD           Z3, Z12, Z15
+	VCMPPD           $0x12, Z6, Z9, K5
+	VCMPPD           $0x12, Z6, Z9, K6
+	VCMPPD           $0x12, Z6, Z9, K7
+	VBLENDMPD        288(SP), Z6, K5, Z16
+	VBLENDMPD        288(SP), Z6, K6, Z17
+	VBLENDMPD        288(SP), Z6, K7, Z18
+	VBLENDMPD        352(SP), Z7, K5, Z19
+	VBLENDMPD        352(SP), Z7, K6, Z20
+	VBLENDMPD        352(SP), Z7, K7, Z21
+	VSUBPD           Z1, Z16, Z16
+	VSUBPD           Z1, Z17, Z17
+	VSUBPD           Z1, Z18, Z18
+	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z19, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z20, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z21, K7
+	VBLENDMPD        Z5, Z16, K5, Z16
+	VBLENDMPD        Z5, Z17, K6, Z17
+	VBLENDMPD        Z5, Z18, K7, Z18
+	VADDPD.BCST      actkernconst<>+1352(SB), Z16, Z22
+	VADDPD.BCST      actkernconst<>+1352(SB), Z17, Z23
+	VADDPD.BCST      actkernconst<>+1352(SB), Z18, Z24
+	VDIVPD           Z22, Z16, Z22
+	VDIVPD           Z23, Z17, Z23
+	VDIVPD           Z24, Z18, Z24
+	VMULPD           Z22, Z22, Z25
+	VMULPD           Z23, Z23, Z26
+	VMULPD           Z24, Z24, Z27
+	VBROADCASTSD     actkernconst<>+3824(SB), Z28
 	VMOVAPD          Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z29
-	VBROADCASTSD     actkernconst<>+3832(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+3824(SB), Z28
 	VMOVAPD          Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z30
-	VBROADCASTSD     actkernconst<>+3832(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z30
+	VBROADCASTSD     actkernconst<>+3824(SB), Z28
 	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z25, Z29
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z26, Z30
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z25, Z29
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z26, Z30
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z27, Z31
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
 	VSUBPD           Z16, Z25, Z25
 	VSUBPD           Z17, Z26, Z26
 	VSUBPD           Z18, Z27, Z27
-	VFMADD213PD      Z16, Z25, Z19
-	VFMADD213PD      Z17, Z26, Z20
-	VFMADD213PD      Z18, Z27, Z21
+	VFMADD213PD      Z16, Z25, Z22
+	VFMADD213PD      Z17, Z26, Z23
+	VFMADD213PD      Z18, Z27, Z24
 	VBROADCASTSD     actkernconst<>+40(SB), Z16
-	VFMADD213PD      Z19, Z16, Z22
+	VFMADD213PD      Z22, Z16, Z19
 	VBROADCASTSD     actkernconst<>+40(SB), Z16
-	VFMADD213PD      Z20, Z16, Z23
+	VFMADD213PD      Z23, Z16, Z20
 	VBROADCASTSD     actkernconst<>+40(SB), Z16
-	VFMADD213PD      Z21, Z16, Z24
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z22
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z14, Z23
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z24
-	VCMPPD           $0x00, Z3, Z13, K5
-	VCMPPD           $0x00, Z3, Z14, K6
-	VCMPPD           $0x00, Z3, Z15, K7
-	VBLENDMPD        Z1, Z22, K5, Z22
-	VBLENDMPD        Z1, Z23, K6, Z23
-	VBLENDMPD        Z1, Z24, K7, Z24
-	VCMPPD           $0x00, Z4, Z13, K5
-	VCMPPD           $0x00, Z4, Z14, K6
-	VCMPPD           $0x00, Z4, Z15, K7
-	VBLENDMPD        Z13, Z22, K5, Z22
-	VBLENDMPD        Z14, Z23, K6, Z23
-	VBLENDMPD        Z15, Z24, K7, Z24
-	VCMPPD           $0x11, Z3, Z13, K5
-	VCMPPD           $0x11, Z3, Z14, K6
-	VCMPPD           $0x11, Z3, Z15, K7
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z24, K7, Z24
-	VCMPPD           $0x03, Z13, Z13, K5
-	VCMPPD           $0x03, Z14, Z14, K6
-	VCMPPD           $0x03, Z15, Z15, K7
-	VBLENDMPD        Z13, Z22, K5, Z13
-	VBLENDMPD        Z14, Z23, K6, Z14
-	VBLENDMPD        Z15, Z24, K7, Z15
+	VFMADD213PD      Z24, Z16, Z21
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z19
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z20
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z21
+	VCMPPD           $0x00, Z4, Z0, K5
+	VCMPPD           $0x00, Z4, Z0, K6
+	VCMPPD           $0x00, Z4, Z0, K7
+	VBLENDMPD        Z2, Z19, K5, Z19
+	VBLENDMPD        Z2, Z20, K6, Z20
+	VBLENDMPD        Z2, Z21, K7, Z21
+	VCMPPD           $0x00, Z8, Z0, K5
+	VCMPPD           $0x00, Z8, Z0, K6
+	VCMPPD           $0x00, Z8, Z0, K7
+	VBLENDMPD        Z0, Z19, K5, Z19
+	VBLENDMPD        Z0, Z20, K6, Z20
+	VBLENDMPD        Z0, Z21, K7, Z21
+	VCMPPD           $0x11, Z4, Z0, K5
+	VCMPPD           $0x11, Z4, Z0, K6
+	VCMPPD           $0x11, Z4, Z0, K7
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z19, K5, Z19
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z20, K6, Z20
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z21, K7, Z21
+	VCMPPD           $0x03, Z0, Z0, K5
+	VCMPPD           $0x03, Z0, Z0, K6
+	VCMPPD           $0x03, Z0, Z0, K7
+	VBLENDMPD        Z0, Z19, K5, Z19
+	VBLENDMPD        Z0, Z20, K6, Z20
+	VBLENDMPD        Z0, Z21, K7, Z21
+	VSUBPD           Z19, Z13, Z19
+	VSUBPD           Z20, Z14, Z20
+	VSUBPD           Z21, Z15, Z21
+	VSUBPD           Z10, Z13, Z16
+	VSUBPD           Z11, Z14, Z17
+	VSUBPD           Z12, Z15, Z18
+	VSUBPD           Z16, Z13, Z13
+	VSUBPD           Z17, Z14, Z14
+	VSUBPD           Z18, Z15, Z15
 	VSUBPD           Z13, Z10, Z13
 	VSUBPD           Z14, Z11, Z14
 	VSUBPD           Z15, Z12, Z15
-	VSUBPD           Z7, Z10, Z16
-	VSUBPD           Z8, Z11, Z17
-	VSUBPD           Z9, Z12, Z18
-	VSUBPD           Z16, Z10, Z10
-	VSUBPD           Z17, Z11, Z11
-	VSUBPD           Z18, Z12, Z12
-	VSUBPD           Z10, Z7, Z10
-	VSUBPD           Z11, Z8, Z11
-	VSUBPD           Z12, Z9, Z12
-	VADDPD           Z16, Z2, Z16
-	VADDPD           Z17, Z2, Z17
-	VADDPD           Z18, Z2, Z18
-	VSUBPD           Z16, Z10, Z10
-	VSUBPD           Z17, Z11, Z11
-	VSUBPD           Z18, Z12, Z12
-	VADDPD           Z10, Z13, Z13
-	VADDPD           Z11, Z14, Z14
-	VADDPD           Z12, Z15, Z15
-	VBLENDMPD        Z7, Z13, K2, Z13
-	VBLENDMPD        Z8, Z14, K3, Z14
-	VBLENDMPD        Z9, Z15, K4, Z15
-	VCMPPD           $0x03, Z7, Z7, K2
-	VCMPPD           $0x03, Z8, Z8, K3
-	VCMPPD           $0x03, Z9, Z9, K4
-	VBLENDMPD        Z7, Z13, K2, Z7
-	VBLENDMPD        Z8, Z14, K3, Z8
-	VBLENDMPD        Z9, Z15, K4, Z9
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, (AX)
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, 32(AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 64(AX)
+	VADDPD           Z16, Z3, Z16
+	VADDPD           Z17, Z3, Z17
+	VADDPD           Z18, Z3, Z18
+	VSUBPD           Z16, Z13, Z13
+	VSUBPD           Z17, Z14, Z14
+	VSUBPD           Z18, Z15, Z15
+	VADDPD           Z13, Z19, Z19
+	VADDPD           Z14, Z20, Z20
+	VADDPD           Z15, Z21, Z21
+	VBLENDMPD        Z10, Z19, K2, Z19
+	VBLENDMPD        Z11, Z20, K3, Z20
+	VBLENDMPD        Z12, Z21, K4, Z21
+	VCMPPD           $0x03, Z10, Z10, K2
+	VCMPPD           $0x03, Z11, Z11, K3
+	VCMPPD           $0x03, Z12, Z12, K4
+	VBLENDMPD        Z10, Z19, K2, Z10
+	VBLENDMPD        Z11, Z20, K3, Z11
+	VBLENDMPD        Z12, Z21, K4, Z12
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, (AX)
+	VCVTPD2PS        Z11, Y11
+	VMOVUPS          Y11, 32(AX)
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, 64(AX)
 	ADDQ             $0x00000060, AX
 	ADDQ             $0x00000060, CX
 	SUBQ             $0x00000018, DX
@@ -26151,64 +26104,52 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z7
-	VCMPPD           $0x00, Z1, Z7, K2
-	VCMPPD           $0x11, Z2, Z1, K3
+	VCVTPS2PD        (CX), Z10
+	VCMPPD           $0x00, Z2, Z10, K2
+	VCMPPD           $0x11, Z3, Z2, K3
 	KANDW            K3, K2, K2
-	VSUBPD           Z2, Z7, Z8
-	VSUBPD           Z0, Z5, Z9
-	VADDPD           Z6, Z9, Z9
-	VADDPD.BCST      16(SP), Z9, Z9
-	VMAXPD           Z3, Z9, Z10
-	VMINPD.BCST      actkernconst<>+3808(SB), Z10, Z10
-	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z11, Z11
-	VGETMANTPD       $0x04, Z11, Z12
-	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3824(SB), Z13
-	VCMPPD           $0x12, Z12, Z13, K3
-	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
-	VBLENDMPD        Z13, Z12, K3, Z13
-	VADDPD           Z0, Z11, Z12
-	VBLENDMPD        Z12, Z11, K3, Z12
-	VSUBPD           Z0, Z13, Z13
-	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z12, K3
-	VBLENDMPD        Z10, Z13, K3, Z10
-	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
-	VDIVPD           Z11, Z10, Z11
-	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3832(SB), Z14
-	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z13, Z15
-	VMULPD           Z15, Z13, Z13
-	VSUBPD           Z10, Z13, Z13
-	VFMADD213PD      Z10, Z13, Z11
-	VBROADCASTSD     actkernconst<>+40(SB), Z10
-	VFMADD213PD      Z11, Z10, Z12
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z9, Z12
-	VCMPPD           $0x00, Z3, Z9, K3
-	VBLENDMPD        Z1, Z12, K3, Z12
-	VCMPPD           $0x00, Z4, Z9, K3
-	VBLENDMPD        Z9, Z12, K3, Z12
-	VCMPPD           $0x11, Z3, Z9, K3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z12, K3, Z9
-	VSUBPD           Z9, Z8, Z9
-	VSUBPD           Z7, Z8, Z10
-	VSUBPD           Z10, Z8, Z8
-	VSUBPD           Z8, Z7, Z8
-	VADDPD           Z10, Z2, Z10
-	VSUBPD           Z10, Z8, Z8
-	VADDPD           Z8, Z9, Z9
-	VBLENDMPD        Z7, Z9, K2, Z9
-	VCMPPD           $0x03, Z7, Z7, K2
-	VBLENDMPD        Z7, Z9, K2, Z7
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, (AX)
+	VSUBPD           Z3, Z10, Z11
+	VCMPPD           $0x12, Z6, Z9, K3
+	VBLENDMPD        288(SP), Z6, K3, Z12
+	VBLENDMPD        352(SP), Z7, K3, Z13
+	VSUBPD           Z1, Z12, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z13, K3
+	VBLENDMPD        Z5, Z12, K3, Z12
+	VADDPD.BCST      actkernconst<>+1352(SB), Z12, Z14
+	VDIVPD           Z14, Z12, Z14
+	VMULPD           Z14, Z14, Z15
+	VBROADCASTSD     actkernconst<>+3824(SB), Z16
+	VMOVAPD          Z15, Z17
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z16, Z17
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z15, Z17
+	VFMADD213PD.BCST actkernconst<>+3848(SB), Z15, Z17
+	VFMADD213PD.BCST actkernconst<>+3856(SB), Z15, Z17
+	VMULPD           Z17, Z15, Z15
+	VSUBPD           Z12, Z15, Z15
+	VFMADD213PD      Z12, Z15, Z14
+	VBROADCASTSD     actkernconst<>+40(SB), Z12
+	VFMADD213PD      Z14, Z12, Z13
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z13
+	VCMPPD           $0x00, Z4, Z0, K3
+	VBLENDMPD        Z2, Z13, K3, Z13
+	VCMPPD           $0x00, Z8, Z0, K3
+	VBLENDMPD        Z0, Z13, K3, Z13
+	VCMPPD           $0x11, Z4, Z0, K3
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z13, K3, Z13
+	VCMPPD           $0x03, Z0, Z0, K3
+	VBLENDMPD        Z0, Z13, K3, Z13
+	VSUBPD           Z13, Z11, Z13
+	VSUBPD           Z10, Z11, Z12
+	VSUBPD           Z12, Z11, Z11
+	VSUBPD           Z11, Z10, Z11
+	VADDPD           Z12, Z3, Z12
+	VSUBPD           Z12, Z11, Z11
+	VADDPD           Z11, Z13, Z13
+	VBLENDMPD        Z10, Z13, K2, Z13
+	VCMPPD           $0x03, Z10, Z10, K2
+	VBLENDMPD        Z10, Z13, K2, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -26220,65 +26161,53 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y7
-	VCVTPS2PD        Y7, Z7
-	VCMPPD           $0x00, Z1, Z7, K2
-	VCMPPD           $0x11, Z2, Z1, K3
+	VMOVUPS.Z        (CX), K1, Y10
+	VCVTPS2PD        Y10, Z10
+	VCMPPD           $0x00, Z2, Z10, K2
+	VCMPPD           $0x11, Z3, Z2, K3
 	KANDW            K3, K2, K2
-	VSUBPD           Z2, Z7, Z8
-	VSUBPD           Z0, Z5, Z9
-	VADDPD           Z6, Z9, Z9
-	VADDPD.BCST      16(SP), Z9, Z9
-	VMAXPD           Z3, Z9, Z10
-	VMINPD.BCST      actkernconst<>+3808(SB), Z10, Z10
-	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z11, Z11
-	VGETMANTPD       $0x04, Z11, Z12
-	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3824(SB), Z13
-	VCMPPD           $0x12, Z12, Z13, K3
-	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
-	VBLENDMPD        Z13, Z12, K3, Z13
-	VADDPD           Z0, Z11, Z12
-	VBLENDMPD        Z12, Z11, K3, Z12
-	VSUBPD           Z0, Z13, Z13
-	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z12, K3
-	VBLENDMPD        Z10, Z13, K3, Z10
-	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
-	VDIVPD           Z11, Z10, Z11
-	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3832(SB), Z14
-	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z13, Z15
-	VMULPD           Z15, Z13, Z13
-	VSUBPD           Z10, Z13, Z13
-	VFMADD213PD      Z10, Z13, Z11
-	VBROADCASTSD     actkernconst<>+40(SB), Z10
-	VFMADD213PD      Z11, Z10, Z12
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z9, Z12
-	VCMPPD           $0x00, Z3, Z9, K3
-	VBLENDMPD        Z1, Z12, K3, Z12
-	VCMPPD           $0x00, Z4, Z9, K3
-	VBLENDMPD        Z9, Z12, K3, Z12
-	VCMPPD           $0x11, Z3, Z9, K3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z12, K3, Z9
-	VSUBPD           Z9, Z8, Z9
-	VSUBPD           Z7, Z8, Z10
-	VSUBPD           Z10, Z8, Z8
-	VSUBPD           Z8, Z7, Z8
-	VADDPD           Z10, Z2, Z10
-	VSUBPD           Z10, Z8, Z8
-	VADDPD           Z8, Z9, Z9
-	VBLENDMPD        Z7, Z9, K2, Z9
-	VCMPPD           $0x03, Z7, Z7, K2
-	VBLENDMPD        Z7, Z9, K2, Z7
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, K1, (AX)
+	VSUBPD           Z3, Z10, Z11
+	VCMPPD           $0x12, Z6, Z9, K3
+	VBLENDMPD        288(SP), Z6, K3, Z12
+	VBLENDMPD        352(SP), Z7, K3, Z13
+	VSUBPD           Z1, Z12, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z13, K3
+	VBLENDMPD        Z5, Z12, K3, Z12
+	VADDPD.BCST      actkernconst<>+1352(SB), Z12, Z14
+	VDIVPD           Z14, Z12, Z14
+	VMULPD           Z14, Z14, Z15
+	VBROADCASTSD     actkernconst<>+3824(SB), Z16
+	VMOVAPD          Z15, Z17
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z16, Z17
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z15, Z17
+	VFMADD213PD.BCST actkernconst<>+3848(SB), Z15, Z17
+	VFMADD213PD.BCST actkernconst<>+3856(SB), Z15, Z17
+	VMULPD           Z17, Z15, Z15
+	VSUBPD           Z12, Z15, Z15
+	VFMADD213PD      Z12, Z15, Z14
+	VBROADCASTSD     actkernconst<>+40(SB), Z12
+	VFMADD213PD      Z14, Z12, Z13
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z13
+	VCMPPD           $0x00, Z4, Z0, K3
+	VBLENDMPD        Z2, Z13, K3, Z13
+	VCMPPD           $0x00, Z8, Z0, K3
+	VBLENDMPD        Z0, Z13, K3, Z13
+	VCMPPD           $0x11, Z4, Z0, K3
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z13, K3, Z13
+	VCMPPD           $0x03, Z0, Z0, K3
+	VBLENDMPD        Z0, Z13, K3, Z13
+	VSUBPD           Z13, Z11, Z13
+	VSUBPD           Z10, Z11, Z12
+	VSUBPD           Z12, Z11, Z11
+	VSUBPD           Z11, Z10, Z11
+	VADDPD           Z12, Z3, Z12
+	VSUBPD           Z12, Z11, Z11
+	VADDPD           Z11, Z13, Z13
+	VBLENDMPD        Z10, Z13, K2, Z13
+	VCMPPD           $0x03, Z10, Z10, K2
+	VBLENDMPD        Z10, Z13, K2, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -26286,7 +26215,7 @@ done:
 
 // func logSoftmaxAVX2(dst []float32, in0 []float32, m float32, s1 float32, s1_lo float32, n0 float32)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·logSoftmaxAVX2(SB), NOSPLIT, $256-64
+TEXT ·logSoftmaxAVX2(SB), NOSPLIT, $192-64
 	MOVSS        m+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -26303,305 +26232,153 @@ TEXT ·logSoftmaxAVX2(SB), NOSPLIT, $256-64
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 96(SP)
+	VMOVUPD      actkernconst<>+4192(SB), Y0
+	VCMPPD       $0x11, (SP), Y0, Y1
+	VMOVUPD      96(SP), Y0
+	VSUBPD       actkernconst<>+640(SB), Y0, Y2
+	VADDPD       32(SP), Y2, Y2
+	VADDPD       64(SP), Y2, Y2
+	VMAXPD       actkernconst<>+672(SB), Y2, Y0
+	VMINPD       actkernconst<>+4160(SB), Y0, Y0
+	VADDPD       actkernconst<>+640(SB), Y0, Y3
+	VMAXPD       actkernconst<>+4128(SB), Y3, Y3
+	VANDPD       actkernconst<>+4256(SB), Y3, Y4
+	VORPD        actkernconst<>+640(SB), Y4, Y4
+	VPSRLQ       $0x34, Y3, Y3
+	VANDPD       actkernconst<>+4288(SB), Y3, Y3
+	VORPD        actkernconst<>+4320(SB), Y3, Y3
+	VSUBPD       actkernconst<>+160(SB), Y3, Y3
+	VMOVUPD      actkernconst<>+4096(SB), Y5
+	VCMPPD       $0x12, Y4, Y5, Y6
+	VMULPD       actkernconst<>+1376(SB), Y4, Y5
+	VBLENDVPD    Y6, Y5, Y4, Y5
+	VADDPD       actkernconst<>+640(SB), Y3, Y4
+	VBLENDVPD    Y6, Y4, Y3, Y6
+	VSUBPD       actkernconst<>+640(SB), Y5, Y5
+	VCMPPD       $0x00, actkernconst<>+224(SB), Y6, Y3
+	VBLENDVPD    Y3, Y0, Y5, Y3
+	VADDPD       actkernconst<>+2400(SB), Y3, Y0
+	VDIVPD       Y0, Y3, Y0
+	VMULPD       Y0, Y0, Y4
+	VMOVUPD      actkernconst<>+4064(SB), Y5
+	VMOVAPD      Y4, Y7
+	VFMADD213PD  actkernconst<>+4032(SB), Y5, Y7
+	VFMADD213PD  actkernconst<>+4000(SB), Y4, Y7
+	VFMADD213PD  actkernconst<>+3968(SB), Y4, Y7
+	VFMADD213PD  actkernconst<>+3936(SB), Y4, Y7
+	VMULPD       Y7, Y4, Y4
+	VSUBPD       Y3, Y4, Y4
+	VFMADD213PD  Y3, Y4, Y0
+	VMOVUPD      actkernconst<>+352(SB), Y3
+	VFMADD213PD  Y0, Y3, Y6
+	VANDPD       actkernconst<>+128(SB), Y2, Y0
+	VANDPD       actkernconst<>+192(SB), Y6, Y6
+	VORPD        Y0, Y6, Y6
+	VCMPPD       $0x00, actkernconst<>+672(SB), Y2, Y0
+	VBLENDVPD    Y0, actkernconst<>+4192(SB), Y6, Y0
+	VCMPPD       $0x00, actkernconst<>+4224(SB), Y2, Y3
+	VBLENDVPD    Y3, Y2, Y0, Y3
+	VCMPPD       $0x11, actkernconst<>+672(SB), Y2, Y0
+	VBLENDVPD    Y0, actkernconst<>+3904(SB), Y3, Y0
+	VCMPPD       $0x03, Y2, Y2, Y3
+	VBLENDVPD    Y3, Y2, Y0, Y3
+	VMOVUPD      Y1, 128(SP)
+	VMOVUPD      Y3, 160(SP)
+	VMOVUPD      actkernconst<>+4192(SB), Y0
+	VMOVUPD      (SP), Y1
+	VMOVUPD      128(SP), Y2
+	VMOVUPD      160(SP), Y3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000008
-	JB          single
-	VCVTPS2PD   (CX), Y0
-	VCVTPS2PD   16(CX), Y1
-	VCMPPD      $0x00, actkernconst<>+4000(SB), Y0, Y2
-	VCMPPD      $0x00, actkernconst<>+4000(SB), Y1, Y3
-	VMOVUPD     actkernconst<>+4000(SB), Y4
-	VCMPPD      $0x11, (SP), Y4, Y5
-	VMOVUPD     actkernconst<>+4000(SB), Y4
-	VCMPPD      $0x11, (SP), Y4, Y6
-	VANDPD      Y5, Y2, Y2
-	VANDPD      Y6, Y3, Y3
-	VSUBPD      (SP), Y0, Y4
-	VSUBPD      (SP), Y1, Y5
-	VMOVUPD     96(SP), Y6
-	VSUBPD      actkernconst<>+640(SB), Y6, Y7
-	VMOVUPD     96(SP), Y6
-	VSUBPD      actkernconst<>+640(SB), Y6, Y8
-	VADDPD      32(SP), Y7, Y7
-	VADDPD      32(SP), Y8, Y8
-	VADDPD      64(SP), Y7, Y7
-	VADDPD      64(SP), Y8, Y8
-	VMAXPD      actkernconst<>+672(SB), Y7, Y6
-	VMAXPD      actkernconst<>+672(SB), Y8, Y9
-	VMINPD      actkernconst<>+4064(SB), Y6, Y6
-	VMINPD      actkernconst<>+4064(SB), Y9, Y9
-	VADDPD      actkernconst<>+640(SB), Y6, Y10
-	VADDPD      actkernconst<>+640(SB), Y9, Y11
-	VMAXPD      actkernconst<>+4096(SB), Y10, Y10
-	VMAXPD      actkernconst<>+4096(SB), Y11, Y11
-	VANDPD      actkernconst<>+3904(SB), Y10, Y12
-	VORPD       actkernconst<>+640(SB), Y12, Y12
-	VANDPD      actkernconst<>+3904(SB), Y11, Y13
-	VORPD       actkernconst<>+640(SB), Y13, Y13
-	VPSRLQ      $0x34, Y10, Y10
-	VANDPD      actkernconst<>+3936(SB), Y10, Y10
-	VORPD       actkernconst<>+3968(SB), Y10, Y10
-	VSUBPD      actkernconst<>+160(SB), Y10, Y10
-	VPSRLQ      $0x34, Y11, Y11
-	VANDPD      actkernconst<>+3936(SB), Y11, Y11
-	VORPD       actkernconst<>+3968(SB), Y11, Y11
-	VSUBPD      actkernconst<>+160(SB), Y11, Y11
-	VMOVUPD     actkernconst<>+4128(SB), Y14
-	VMOVUPD     Y3, 128(SP)
-	VCMPPD      $0x12, Y12, Y14, Y3
-	VMOVUPD     actkernconst<>+4128(SB), Y14
-	VMOVUPD     Y2, 160(SP)
-	VCMPPD      $0x12, Y13, Y14, Y2
-	VMULPD      actkernconst<>+1376(SB), Y12, Y14
-	VMOVUPD     Y1, 192(SP)
-	VMULPD      actkernconst<>+1376(SB), Y13, Y1
-	VBLENDVPD   Y3, Y14, Y12, Y14
-	VBLENDVPD   Y2, Y1, Y13, Y1
-	VADDPD      actkernconst<>+640(SB), Y10, Y12
-	VADDPD      actkernconst<>+640(SB), Y11, Y13
-	VBLENDVPD   Y3, Y12, Y10, Y3
-	VBLENDVPD   Y2, Y13, Y11, Y2
-	VSUBPD      actkernconst<>+640(SB), Y14, Y14
-	VSUBPD      actkernconst<>+640(SB), Y1, Y1
-	VCMPPD      $0x00, actkernconst<>+224(SB), Y3, Y10
-	VCMPPD      $0x00, actkernconst<>+224(SB), Y2, Y11
-	VBLENDVPD   Y10, Y6, Y14, Y10
-	VBLENDVPD   Y11, Y9, Y1, Y11
-	VADDPD      actkernconst<>+2400(SB), Y10, Y1
-	VADDPD      actkernconst<>+2400(SB), Y11, Y6
-	VDIVPD      Y1, Y10, Y1
-	VDIVPD      Y6, Y11, Y6
-	VMULPD      Y1, Y1, Y9
-	VMULPD      Y6, Y6, Y12
-	VMOVUPD     actkernconst<>+4160(SB), Y13
-	VMOVAPD     Y9, Y14
-	VFMADD213PD actkernconst<>+4192(SB), Y13, Y14
-	VMOVUPD     actkernconst<>+4160(SB), Y13
-	VMOVUPD     Y0, 224(SP)
-	VMOVAPD     Y12, Y0
-	VFMADD213PD actkernconst<>+4192(SB), Y13, Y0
-	VFMADD213PD actkernconst<>+4224(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+4224(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+4256(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+4256(SB), Y12, Y0
-	VFMADD213PD actkernconst<>+4288(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+4288(SB), Y12, Y0
-	VMULPD      Y14, Y9, Y9
-	VMULPD      Y0, Y12, Y12
-	VSUBPD      Y10, Y9, Y9
-	VSUBPD      Y11, Y12, Y12
-	VFMADD213PD Y10, Y9, Y1
-	VFMADD213PD Y11, Y12, Y6
-	VMOVUPD     actkernconst<>+352(SB), Y0
-	VFMADD213PD Y1, Y0, Y3
-	VMOVUPD     actkernconst<>+352(SB), Y0
-	VFMADD213PD Y6, Y0, Y2
-	VANDPD      actkernconst<>+128(SB), Y7, Y0
-	VANDPD      actkernconst<>+192(SB), Y3, Y3
-	VORPD       Y0, Y3, Y3
-	VANDPD      actkernconst<>+128(SB), Y8, Y0
-	VANDPD      actkernconst<>+192(SB), Y2, Y2
-	VORPD       Y0, Y2, Y2
-	VCMPPD      $0x00, actkernconst<>+672(SB), Y7, Y0
-	VCMPPD      $0x00, actkernconst<>+672(SB), Y8, Y1
-	VBLENDVPD   Y0, actkernconst<>+4000(SB), Y3, Y0
-	VBLENDVPD   Y1, actkernconst<>+4000(SB), Y2, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y7, Y2
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y8, Y3
-	VBLENDVPD   Y2, Y7, Y0, Y2
-	VBLENDVPD   Y3, Y8, Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+672(SB), Y7, Y0
-	VCMPPD      $0x11, actkernconst<>+672(SB), Y8, Y1
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y2, Y0
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y3, Y1
-	VCMPPD      $0x03, Y7, Y7, Y2
-	VCMPPD      $0x03, Y8, Y8, Y3
-	VBLENDVPD   Y2, Y7, Y0, Y2
-	VBLENDVPD   Y3, Y8, Y1, Y3
-	VSUBPD      Y2, Y4, Y2
-	VSUBPD      Y3, Y5, Y3
-	VSUBPD      224(SP), Y4, Y0
-	VSUBPD      192(SP), Y5, Y1
-	VSUBPD      Y0, Y4, Y4
-	VSUBPD      Y1, Y5, Y5
-	VMOVUPD     224(SP), Y6
-	VSUBPD      Y4, Y6, Y4
-	VMOVUPD     192(SP), Y7
-	VSUBPD      Y5, Y7, Y5
-	VADDPD      (SP), Y0, Y0
-	VADDPD      (SP), Y1, Y1
-	VSUBPD      Y0, Y4, Y4
-	VSUBPD      Y1, Y5, Y5
-	VADDPD      Y4, Y2, Y2
-	VADDPD      Y5, Y3, Y3
-	VMOVUPD     160(SP), Y0
-	VBLENDVPD   Y0, Y6, Y2, Y0
-	VMOVUPD     128(SP), Y1
-	VBLENDVPD   Y1, Y7, Y3, Y1
-	VCMPPD      $0x03, Y6, Y6, Y2
-	VCMPPD      $0x03, Y7, Y7, Y3
-	VBLENDVPD   Y2, Y6, Y0, Y2
-	VBLENDVPD   Y3, Y7, Y1, Y3
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, 16(AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000008, DX
-	JMP         loop
+	CMPQ       DX, $0x00000008
+	JB         single
+	VCVTPS2PD  (CX), Y4
+	VCVTPS2PD  16(CX), Y5
+	VCMPPD     $0x00, Y0, Y4, Y6
+	VCMPPD     $0x00, Y0, Y5, Y7
+	VANDPD     Y2, Y6, Y6
+	VANDPD     Y2, Y7, Y7
+	VSUBPD     Y1, Y4, Y8
+	VSUBPD     Y1, Y5, Y9
+	VSUBPD     Y3, Y8, Y10
+	VSUBPD     Y3, Y9, Y11
+	VSUBPD     Y4, Y8, Y12
+	VSUBPD     Y5, Y9, Y13
+	VSUBPD     Y12, Y8, Y8
+	VSUBPD     Y13, Y9, Y9
+	VSUBPD     Y8, Y4, Y8
+	VSUBPD     Y9, Y5, Y9
+	VADDPD     Y12, Y1, Y12
+	VADDPD     Y13, Y1, Y13
+	VSUBPD     Y12, Y8, Y8
+	VSUBPD     Y13, Y9, Y9
+	VADDPD     Y8, Y10, Y10
+	VADDPD     Y9, Y11, Y11
+	VBLENDVPD  Y6, Y4, Y10, Y6
+	VBLENDVPD  Y7, Y5, Y11, Y7
+	VCMPPD     $0x03, Y4, Y4, Y8
+	VCMPPD     $0x03, Y5, Y5, Y9
+	VBLENDVPD  Y8, Y4, Y6, Y8
+	VBLENDVPD  Y9, Y5, Y7, Y9
+	VCVTPD2PSY Y8, X8
+	VMOVUPS    X8, (AX)
+	VCVTPD2PSY Y9, X9
+	VMOVUPS    X9, 16(AX)
+	ADDQ       $0x00000020, AX
+	ADDQ       $0x00000020, CX
+	SUBQ       $0x00000008, DX
+	JMP        loop
 
 single:
-	CMPQ        DX, $0x00000004
-	JB          tail
-	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x00, actkernconst<>+4000(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+4000(SB), Y2
-	VCMPPD      $0x11, (SP), Y2, Y3
-	VANDPD      Y3, Y1, Y1
-	VSUBPD      (SP), Y0, Y2
-	VMOVUPD     96(SP), Y3
-	VSUBPD      actkernconst<>+640(SB), Y3, Y4
-	VADDPD      32(SP), Y4, Y4
-	VADDPD      64(SP), Y4, Y4
-	VMAXPD      actkernconst<>+672(SB), Y4, Y3
-	VMINPD      actkernconst<>+4064(SB), Y3, Y3
-	VADDPD      actkernconst<>+640(SB), Y3, Y5
-	VMAXPD      actkernconst<>+4096(SB), Y5, Y5
-	VANDPD      actkernconst<>+3904(SB), Y5, Y6
-	VORPD       actkernconst<>+640(SB), Y6, Y6
-	VPSRLQ      $0x34, Y5, Y5
-	VANDPD      actkernconst<>+3936(SB), Y5, Y5
-	VORPD       actkernconst<>+3968(SB), Y5, Y5
-	VSUBPD      actkernconst<>+160(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+4128(SB), Y7
-	VCMPPD      $0x12, Y6, Y7, Y8
-	VMULPD      actkernconst<>+1376(SB), Y6, Y7
-	VBLENDVPD   Y8, Y7, Y6, Y7
-	VADDPD      actkernconst<>+640(SB), Y5, Y6
-	VBLENDVPD   Y8, Y6, Y5, Y8
-	VSUBPD      actkernconst<>+640(SB), Y7, Y7
-	VCMPPD      $0x00, actkernconst<>+224(SB), Y8, Y5
-	VBLENDVPD   Y5, Y3, Y7, Y5
-	VADDPD      actkernconst<>+2400(SB), Y5, Y3
-	VDIVPD      Y3, Y5, Y3
-	VMULPD      Y3, Y3, Y6
-	VMOVUPD     actkernconst<>+4160(SB), Y7
-	VMOVAPD     Y6, Y9
-	VFMADD213PD actkernconst<>+4192(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+4224(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+4256(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+4288(SB), Y6, Y9
-	VMULPD      Y9, Y6, Y6
-	VSUBPD      Y5, Y6, Y6
-	VFMADD213PD Y5, Y6, Y3
-	VMOVUPD     actkernconst<>+352(SB), Y5
-	VFMADD213PD Y3, Y5, Y8
-	VANDPD      actkernconst<>+128(SB), Y4, Y3
-	VANDPD      actkernconst<>+192(SB), Y8, Y8
-	VORPD       Y3, Y8, Y8
-	VCMPPD      $0x00, actkernconst<>+672(SB), Y4, Y3
-	VBLENDVPD   Y3, actkernconst<>+4000(SB), Y8, Y3
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y4, Y5
-	VBLENDVPD   Y5, Y4, Y3, Y5
-	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y3
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y5, Y3
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y5, Y4, Y3, Y5
-	VSUBPD      Y5, Y2, Y5
-	VSUBPD      Y0, Y2, Y3
-	VSUBPD      Y3, Y2, Y2
-	VSUBPD      Y2, Y0, Y2
-	VADDPD      (SP), Y3, Y3
-	VSUBPD      Y3, Y2, Y2
-	VADDPD      Y2, Y5, Y5
-	VBLENDVPD   Y1, Y0, Y5, Y1
-	VCMPPD      $0x03, Y0, Y0, Y2
-	VBLENDVPD   Y2, Y0, Y1, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
-	ADDQ        $0x00000010, AX
-	ADDQ        $0x00000010, CX
-	SUBQ        $0x00000004, DX
-	JMP         single
+	CMPQ       DX, $0x00000004
+	JB         tail
+	VCVTPS2PD  (CX), Y4
+	VCMPPD     $0x00, Y0, Y4, Y5
+	VANDPD     Y2, Y5, Y5
+	VSUBPD     Y1, Y4, Y6
+	VSUBPD     Y3, Y6, Y7
+	VSUBPD     Y4, Y6, Y8
+	VSUBPD     Y8, Y6, Y6
+	VSUBPD     Y6, Y4, Y6
+	VADDPD     Y8, Y1, Y8
+	VSUBPD     Y8, Y6, Y6
+	VADDPD     Y6, Y7, Y7
+	VBLENDVPD  Y5, Y4, Y7, Y5
+	VCMPPD     $0x03, Y4, Y4, Y6
+	VBLENDVPD  Y6, Y4, Y5, Y6
+	VCVTPD2PSY Y6, X6
+	VMOVUPS    X6, (AX)
+	ADDQ       $0x00000010, AX
+	ADDQ       $0x00000010, CX
+	SUBQ       $0x00000004, DX
+	JMP        single
 
 tail:
-	TESTQ       DX, DX
-	JZ          done
-	LEAQ        actkernconst<>+704(SB), BX
-	NEGQ        DX
-	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x00, actkernconst<>+4000(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+4000(SB), Y2
-	VCMPPD      $0x11, (SP), Y2, Y3
-	VANDPD      Y3, Y1, Y1
-	VSUBPD      (SP), Y0, Y2
-	VMOVUPD     96(SP), Y3
-	VSUBPD      actkernconst<>+640(SB), Y3, Y4
-	VADDPD      32(SP), Y4, Y4
-	VADDPD      64(SP), Y4, Y4
-	VMAXPD      actkernconst<>+672(SB), Y4, Y3
-	VMINPD      actkernconst<>+4064(SB), Y3, Y3
-	VADDPD      actkernconst<>+640(SB), Y3, Y5
-	VMAXPD      actkernconst<>+4096(SB), Y5, Y5
-	VANDPD      actkernconst<>+3904(SB), Y5, Y6
-	VORPD       actkernconst<>+640(SB), Y6, Y6
-	VPSRLQ      $0x34, Y5, Y5
-	VANDPD      actkernconst<>+3936(SB), Y5, Y5
-	VORPD       actkernconst<>+3968(SB), Y5, Y5
-	VSUBPD      actkernconst<>+160(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+4128(SB), Y7
-	VCMPPD      $0x12, Y6, Y7, Y8
-	VMULPD      actkernconst<>+1376(SB), Y6, Y7
-	VBLENDVPD   Y8, Y7, Y6, Y7
-	VADDPD      actkernconst<>+640(SB), Y5, Y6
-	VBLENDVPD   Y8, Y6, Y5, Y8
-	VSUBPD      actkernconst<>+640(SB), Y7, Y7
-	VCMPPD      $0x00, actkernconst<>+224(SB), Y8, Y5
-	VBLENDVPD   Y5, Y3, Y7, Y5
-	VADDPD      actkernconst<>+2400(SB), Y5, Y3
-	VDIVPD      Y3, Y5, Y3
-	VMULPD      Y3, Y3, Y6
-	VMOVUPD     actkernconst<>+4160(SB), Y7
-	VMOVAPD     Y6, Y9
-	VFMADD213PD actkernconst<>+4192(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+4224(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+4256(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+4288(SB), Y6, Y9
-	VMULPD      Y9, Y6, Y6
-	VSUBPD      Y5, Y6, Y6
-	VFMADD213PD Y5, Y6, Y3
-	VMOVUPD     actkernconst<>+352(SB), Y5
-	VFMADD213PD Y3, Y5, Y8
-	VANDPD      actkernconst<>+128(SB), Y4, Y3
-	VANDPD      actkernconst<>+192(SB), Y8, Y8
-	VORPD       Y3, Y8, Y8
-	VCMPPD      $0x00, actkernconst<>+672(SB), Y4, Y3
-	VBLENDVPD   Y3, actkernconst<>+4000(SB), Y8, Y3
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y4, Y5
-	VBLENDVPD   Y5, Y4, Y3, Y5
-	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y3
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y5, Y3
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y5, Y4, Y3, Y5
-	VSUBPD      Y5, Y2, Y5
-	VSUBPD      Y0, Y2, Y3
-	VSUBPD      Y3, Y2, Y2
-	VSUBPD      Y2, Y0, Y2
-	VADDPD      (SP), Y3, Y3
-	VSUBPD      Y3, Y2, Y2
-	VADDPD      Y2, Y5, Y5
-	VBLENDVPD   Y1, Y0, Y5, Y1
-	VCMPPD      $0x03, Y0, Y0, Y2
-	VBLENDVPD   Y2, Y0, Y1, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	TESTQ      DX, DX
+	JZ         done
+	LEAQ       actkernconst<>+704(SB), BX
+	NEGQ       DX
+	VMOVDQU    32(BX)(DX*4), X15
+	VMASKMOVPS (CX), X15, X4
+	VCVTPS2PD  X4, Y4
+	VCMPPD     $0x00, Y0, Y4, Y5
+	VANDPD     Y2, Y5, Y5
+	VSUBPD     Y1, Y4, Y6
+	VSUBPD     Y3, Y6, Y7
+	VSUBPD     Y4, Y6, Y8
+	VSUBPD     Y8, Y6, Y6
+	VSUBPD     Y6, Y4, Y6
+	VADDPD     Y8, Y1, Y8
+	VSUBPD     Y8, Y6, Y6
+	VADDPD     Y6, Y7, Y7
+	VBLENDVPD  Y5, Y4, Y7, Y5
+	VCMPPD     $0x03, Y4, Y4, Y6
+	VBLENDVPD  Y6, Y4, Y5, Y6
+	VCVTPD2PSY Y6, X6
+	VMASKMOVPS X6, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -26846,13 +26623,16 @@ done:
 
 // func logSoftmaxBackwardAVX512(dst []float32, in0 []float32, in1 []float32, r float32, r_lo float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·logSoftmaxBackwardAVX512(SB), NOSPLIT, $16-80
+TEXT ·logSoftmaxBackwardAVX512(SB), NOSPLIT, $80-80
 	MOVSS        r+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	MOVSS        r_lo+76(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, 8(SP)
+	VBROADCASTSD (SP), Z0
+	VADDPD.BCST  8(SP), Z0, Z1
+	VMOVUPD      Z1, 16(SP)
 	VBROADCASTSD actkernconst<>+768(SB), Z0
 	VBROADCASTSD actkernconst<>+776(SB), Z1
 	VBROADCASTSD actkernconst<>+32(SB), Z2
@@ -26866,8 +26646,7 @@ TEXT ·logSoftmaxBackwardAVX512(SB), NOSPLIT, $16-80
 	VBROADCASTSD actkernconst<>+104(SB), Z10
 	VBROADCASTSD actkernconst<>+808(SB), Z11
 	VBROADCASTSD actkernconst<>+8(SB), Z12
-	VBROADCASTSD (SP), Z13
-	VBROADCASTSD 8(SP), Z14
+	VMOVUPD      16(SP), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -26876,93 +26655,90 @@ TEXT ·logSoftmaxBackwardAVX512(SB), NOSPLIT, $16-80
 loop:
 	CMPQ        BX, $0x00000018
 	JB          single
-	VCVTPS2PD   (DX), Z15
-	VCVTPS2PD   32(DX), Z16
-	VCVTPS2PD   64(DX), Z17
-	VCVTPS2PD   (CX), Z18
-	VCVTPS2PD   32(CX), Z19
-	VCVTPS2PD   64(CX), Z20
+	VCVTPS2PD   (DX), Z14
+	VCVTPS2PD   32(DX), Z15
+	VCVTPS2PD   64(DX), Z16
+	VCVTPS2PD   (CX), Z17
+	VCVTPS2PD   32(CX), Z18
+	VCVTPS2PD   64(CX), Z19
+	VMAXPD      Z0, Z17, Z20
 	VMAXPD      Z0, Z18, Z21
 	VMAXPD      Z0, Z19, Z22
-	VMAXPD      Z0, Z20, Z23
+	VMINPD      Z1, Z20, Z20
 	VMINPD      Z1, Z21, Z21
 	VMINPD      Z1, Z22, Z22
-	VMINPD      Z1, Z23, Z23
+	VMULPD      Z2, Z20, Z23
 	VMULPD      Z2, Z21, Z24
 	VMULPD      Z2, Z22, Z25
-	VMULPD      Z2, Z23, Z26
+	VRNDSCALEPD $0x08, Z23, Z23
 	VRNDSCALEPD $0x08, Z24, Z24
 	VRNDSCALEPD $0x08, Z25, Z25
-	VRNDSCALEPD $0x08, Z26, Z26
+	VXORPD.BCST actkernconst<>+0(SB), Z23, Z26
 	VXORPD.BCST actkernconst<>+0(SB), Z24, Z27
 	VXORPD.BCST actkernconst<>+0(SB), Z25, Z28
-	VXORPD.BCST actkernconst<>+0(SB), Z26, Z29
+	VFMADD213PD Z20, Z3, Z26
 	VFMADD213PD Z21, Z3, Z27
 	VFMADD213PD Z22, Z3, Z28
-	VFMADD213PD Z23, Z3, Z29
+	VMOVAPD     Z4, Z20
+	VFMADD213PD Z5, Z26, Z20
 	VMOVAPD     Z4, Z21
 	VFMADD213PD Z5, Z27, Z21
 	VMOVAPD     Z4, Z22
 	VFMADD213PD Z5, Z28, Z22
-	VMOVAPD     Z4, Z23
-	VFMADD213PD Z5, Z29, Z23
+	VFMADD213PD Z6, Z26, Z20
 	VFMADD213PD Z6, Z27, Z21
 	VFMADD213PD Z6, Z28, Z22
-	VFMADD213PD Z6, Z29, Z23
+	VFMADD213PD Z7, Z26, Z20
 	VFMADD213PD Z7, Z27, Z21
 	VFMADD213PD Z7, Z28, Z22
-	VFMADD213PD Z7, Z29, Z23
+	VFMADD213PD Z8, Z26, Z20
 	VFMADD213PD Z8, Z27, Z21
 	VFMADD213PD Z8, Z28, Z22
-	VFMADD213PD Z8, Z29, Z23
+	VFMADD213PD Z9, Z26, Z20
 	VFMADD213PD Z9, Z27, Z21
 	VFMADD213PD Z9, Z28, Z22
-	VFMADD213PD Z9, Z29, Z23
+	VFMADD213PD Z10, Z26, Z20
 	VFMADD213PD Z10, Z27, Z21
 	VFMADD213PD Z10, Z28, Z22
-	VFMADD213PD Z10, Z29, Z23
+	VFMADD213PD Z11, Z26, Z20
 	VFMADD213PD Z11, Z27, Z21
 	VFMADD213PD Z11, Z28, Z22
-	VFMADD213PD Z11, Z29, Z23
+	VSCALEFPD   Z23, Z20, Z20
 	VSCALEFPD   Z24, Z21, Z21
 	VSCALEFPD   Z25, Z22, Z22
-	VSCALEFPD   Z26, Z23, Z23
-	VCMPPD      $0x11, Z0, Z18, K2
-	VCMPPD      $0x11, Z0, Z19, K3
-	VCMPPD      $0x11, Z0, Z20, K4
-	VBLENDMPD   Z12, Z21, K2, Z21
-	VBLENDMPD   Z12, Z22, K3, Z22
-	VBLENDMPD   Z12, Z23, K4, Z23
-	VCMPPD      $0x03, Z18, Z18, K2
-	VCMPPD      $0x03, Z19, Z19, K3
-	VCMPPD      $0x03, Z20, Z20, K4
-	VBLENDMPD   Z18, Z21, K2, Z21
-	VBLENDMPD   Z19, Z22, K3, Z22
-	VBLENDMPD   Z20, Z23, K4, Z23
-	VADDPD      Z14, Z13, Z24
-	VADDPD      Z14, Z13, Z25
-	VADDPD      Z14, Z13, Z26
-	VMULPD      Z24, Z21, Z21
-	VMULPD      Z25, Z22, Z22
-	VMULPD      Z26, Z23, Z23
+	VCMPPD      $0x11, Z0, Z17, K2
+	VCMPPD      $0x11, Z0, Z18, K3
+	VCMPPD      $0x11, Z0, Z19, K4
+	VBLENDMPD   Z12, Z20, K2, Z20
+	VBLENDMPD   Z12, Z21, K3, Z21
+	VBLENDMPD   Z12, Z22, K4, Z22
+	VCMPPD      $0x03, Z17, Z17, K2
+	VCMPPD      $0x03, Z18, Z18, K3
+	VCMPPD      $0x03, Z19, Z19, K4
+	VBLENDMPD   Z17, Z20, K2, Z20
+	VBLENDMPD   Z18, Z21, K3, Z21
+	VBLENDMPD   Z19, Z22, K4, Z22
+	VMULPD      Z13, Z20, Z20
+	VMULPD      Z13, Z21, Z21
+	VMULPD      Z13, Z22, Z22
+	VSUBPD      Z20, Z14, Z20
 	VSUBPD      Z21, Z15, Z21
 	VSUBPD      Z22, Z16, Z22
-	VSUBPD      Z23, Z17, Z23
-	VCMPPD      $0x03, Z15, Z15, K5
-	VCMPPD      $0x03, Z16, Z16, K6
-	VCMPPD      $0x03, Z17, Z17, K7
-	VBLENDMPD   Z15, Z21, K5, Z15
-	VBLENDMPD   Z16, Z22, K6, Z16
-	VBLENDMPD   Z17, Z23, K7, Z17
-	VBLENDMPD   Z18, Z15, K2, Z18
-	VBLENDMPD   Z19, Z16, K3, Z19
-	VBLENDMPD   Z20, Z17, K4, Z20
+	VCMPPD      $0x03, Z14, Z14, K5
+	VCMPPD      $0x03, Z15, Z15, K6
+	VCMPPD      $0x03, Z16, Z16, K7
+	VBLENDMPD   Z14, Z20, K5, Z14
+	VBLENDMPD   Z15, Z21, K6, Z15
+	VBLENDMPD   Z16, Z22, K7, Z16
+	VBLENDMPD   Z17, Z14, K2, Z17
+	VBLENDMPD   Z18, Z15, K3, Z18
+	VBLENDMPD   Z19, Z16, K4, Z19
+	VCVTPD2PS   Z17, Y17
+	VMOVUPS     Y17, (AX)
 	VCVTPD2PS   Z18, Y18
-	VMOVUPS     Y18, (AX)
+	VMOVUPS     Y18, 32(AX)
 	VCVTPD2PS   Z19, Y19
-	VMOVUPS     Y19, 32(AX)
-	VCVTPD2PS   Z20, Y20
-	VMOVUPS     Y20, 64(AX)
+	VMOVUPS     Y19, 64(AX)
 	ADDQ        $0x00000060, AX
 	ADDQ        $0x00000060, CX
 	ADDQ        $0x00000060, DX
@@ -26972,35 +26748,34 @@ loop:
 single:
 	CMPQ        BX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (DX), Z15
-	VCVTPS2PD   (CX), Z16
-	VMAXPD      Z0, Z16, Z17
-	VMINPD      Z1, Z17, Z17
-	VMULPD      Z2, Z17, Z18
-	VRNDSCALEPD $0x08, Z18, Z18
-	VXORPD.BCST actkernconst<>+0(SB), Z18, Z19
-	VFMADD213PD Z17, Z3, Z19
-	VMOVAPD     Z4, Z17
-	VFMADD213PD Z5, Z19, Z17
-	VFMADD213PD Z6, Z19, Z17
-	VFMADD213PD Z7, Z19, Z17
-	VFMADD213PD Z8, Z19, Z17
-	VFMADD213PD Z9, Z19, Z17
-	VFMADD213PD Z10, Z19, Z17
-	VFMADD213PD Z11, Z19, Z17
-	VSCALEFPD   Z18, Z17, Z17
-	VCMPPD      $0x11, Z0, Z16, K2
-	VBLENDMPD   Z12, Z17, K2, Z17
-	VCMPPD      $0x03, Z16, Z16, K2
-	VBLENDMPD   Z16, Z17, K2, Z17
-	VADDPD      Z14, Z13, Z18
-	VMULPD      Z18, Z17, Z17
-	VSUBPD      Z17, Z15, Z17
-	VCMPPD      $0x03, Z15, Z15, K3
-	VBLENDMPD   Z15, Z17, K3, Z15
-	VBLENDMPD   Z16, Z15, K2, Z16
-	VCVTPD2PS   Z16, Y16
-	VMOVUPS     Y16, (AX)
+	VCVTPS2PD   (DX), Z14
+	VCVTPS2PD   (CX), Z15
+	VMAXPD      Z0, Z15, Z16
+	VMINPD      Z1, Z16, Z16
+	VMULPD      Z2, Z16, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VXORPD.BCST actkernconst<>+0(SB), Z17, Z18
+	VFMADD213PD Z16, Z3, Z18
+	VMOVAPD     Z4, Z16
+	VFMADD213PD Z5, Z18, Z16
+	VFMADD213PD Z6, Z18, Z16
+	VFMADD213PD Z7, Z18, Z16
+	VFMADD213PD Z8, Z18, Z16
+	VFMADD213PD Z9, Z18, Z16
+	VFMADD213PD Z10, Z18, Z16
+	VFMADD213PD Z11, Z18, Z16
+	VSCALEFPD   Z17, Z16, Z16
+	VCMPPD      $0x11, Z0, Z15, K2
+	VBLENDMPD   Z12, Z16, K2, Z16
+	VCMPPD      $0x03, Z15, Z15, K2
+	VBLENDMPD   Z15, Z16, K2, Z16
+	VMULPD      Z13, Z16, Z16
+	VSUBPD      Z16, Z14, Z16
+	VCMPPD      $0x03, Z14, Z14, K3
+	VBLENDMPD   Z14, Z16, K3, Z14
+	VBLENDMPD   Z15, Z14, K2, Z15
+	VCVTPD2PS   Z15, Y15
+	VMOVUPS     Y15, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -27013,37 +26788,36 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (DX), K1, Y15
+	VMOVUPS.Z   (DX), K1, Y14
+	VCVTPS2PD   Y14, Z14
+	VMOVUPS.Z   (CX), K1, Y15
 	VCVTPS2PD   Y15, Z15
-	VMOVUPS.Z   (CX), K1, Y16
-	VCVTPS2PD   Y16, Z16
-	VMAXPD      Z0, Z16, Z17
-	VMINPD      Z1, Z17, Z17
-	VMULPD      Z2, Z17, Z18
-	VRNDSCALEPD $0x08, Z18, Z18
-	VXORPD.BCST actkernconst<>+0(SB), Z18, Z19
-	VFMADD213PD Z17, Z3, Z19
-	VMOVAPD     Z4, Z17
-	VFMADD213PD Z5, Z19, Z17
-	VFMADD213PD Z6, Z19, Z17
-	VFMADD213PD Z7, Z19, Z17
-	VFMADD213PD Z8, Z19, Z17
-	VFMADD213PD Z9, Z19, Z17
-	VFMADD213PD Z10, Z19, Z17
-	VFMADD213PD Z11, Z19, Z17
-	VSCALEFPD   Z18, Z17, Z17
-	VCMPPD      $0x11, Z0, Z16, K2
-	VBLENDMPD   Z12, Z17, K2, Z17
-	VCMPPD      $0x03, Z16, Z16, K2
-	VBLENDMPD   Z16, Z17, K2, Z17
-	VADDPD      Z14, Z13, Z18
-	VMULPD      Z18, Z17, Z17
-	VSUBPD      Z17, Z15, Z17
-	VCMPPD      $0x03, Z15, Z15, K3
-	VBLENDMPD   Z15, Z17, K3, Z15
-	VBLENDMPD   Z16, Z15, K2, Z16
-	VCVTPD2PS   Z16, Y16
-	VMOVUPS     Y16, K1, (AX)
+	VMAXPD      Z0, Z15, Z16
+	VMINPD      Z1, Z16, Z16
+	VMULPD      Z2, Z16, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VXORPD.BCST actkernconst<>+0(SB), Z17, Z18
+	VFMADD213PD Z16, Z3, Z18
+	VMOVAPD     Z4, Z16
+	VFMADD213PD Z5, Z18, Z16
+	VFMADD213PD Z6, Z18, Z16
+	VFMADD213PD Z7, Z18, Z16
+	VFMADD213PD Z8, Z18, Z16
+	VFMADD213PD Z9, Z18, Z16
+	VFMADD213PD Z10, Z18, Z16
+	VFMADD213PD Z11, Z18, Z16
+	VSCALEFPD   Z17, Z16, Z16
+	VCMPPD      $0x11, Z0, Z15, K2
+	VBLENDMPD   Z12, Z16, K2, Z16
+	VCMPPD      $0x03, Z15, Z15, K2
+	VBLENDMPD   Z15, Z16, K2, Z16
+	VMULPD      Z13, Z16, Z16
+	VSUBPD      Z16, Z14, Z16
+	VCMPPD      $0x03, Z14, Z14, K3
+	VBLENDMPD   Z14, Z16, K3, Z14
+	VBLENDMPD   Z15, Z14, K2, Z15
+	VCVTPD2PS   Z15, Y15
+	VMOVUPS     Y15, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -27051,7 +26825,7 @@ done:
 
 // func logSoftmaxBackwardAVX2(dst []float32, in0 []float32, in1 []float32, r float32, r_lo float32)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·logSoftmaxBackwardAVX2(SB), NOSPLIT, $64-80
+TEXT ·logSoftmaxBackwardAVX2(SB), NOSPLIT, $96-80
 	MOVSS        r+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -27060,6 +26834,9 @@ TEXT ·logSoftmaxBackwardAVX2(SB), NOSPLIT, $64-80
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 32(SP)
+	VMOVUPD      (SP), Y0
+	VADDPD       32(SP), Y0, Y1
+	VMOVUPD      Y1, 64(SP)
 	VMOVUPD      actkernconst<>+1056(SB), Y0
 	VMOVUPD      actkernconst<>+896(SB), Y1
 	VMOVUPD      actkernconst<>+320(SB), Y2
@@ -27132,12 +26909,8 @@ loop:
 	VCMPPD      $0x03, Y7, Y7, Y9
 	VBLENDVPD   Y8, Y6, Y10, Y10
 	VBLENDVPD   Y9, Y7, Y11, Y11
-	VMOVUPD     (SP), Y12
-	VADDPD      32(SP), Y12, Y13
-	VMOVUPD     (SP), Y12
-	VADDPD      32(SP), Y12, Y14
-	VMULPD      Y13, Y10, Y10
-	VMULPD      Y14, Y11, Y11
+	VMULPD      64(SP), Y10, Y10
+	VMULPD      64(SP), Y11, Y11
 	VSUBPD      Y10, Y4, Y10
 	VSUBPD      Y11, Y5, Y11
 	VCMPPD      $0x03, Y4, Y4, Y12
@@ -27189,9 +26962,7 @@ single:
 	VBLENDVPD   Y7, actkernconst<>+224(SB), Y6, Y7
 	VCMPPD      $0x03, Y5, Y5, Y6
 	VBLENDVPD   Y6, Y5, Y7, Y7
-	VMOVUPD     (SP), Y8
-	VADDPD      32(SP), Y8, Y9
-	VMULPD      Y9, Y7, Y7
+	VMULPD      64(SP), Y7, Y7
 	VSUBPD      Y7, Y4, Y7
 	VCMPPD      $0x03, Y4, Y4, Y8
 	VBLENDVPD   Y8, Y4, Y7, Y8
@@ -27242,9 +27013,7 @@ tail:
 	VBLENDVPD   Y7, actkernconst<>+224(SB), Y6, Y7
 	VCMPPD      $0x03, Y5, Y5, Y6
 	VBLENDVPD   Y6, Y5, Y7, Y7
-	VMOVUPD     (SP), Y8
-	VADDPD      32(SP), Y8, Y9
-	VMULPD      Y9, Y7, Y7
+	VMULPD      64(SP), Y7, Y7
 	VSUBPD      Y7, Y4, Y7
 	VCMPPD      $0x03, Y4, Y4, Y8
 	VBLENDVPD   Y8, Y4, Y7, Y8
@@ -27369,18 +27138,18 @@ loop:
 	VMAXPD           Z2, Z8, Z12
 	VMAXPD           Z2, Z9, Z13
 	VMAXPD           Z2, Z10, Z14
-	VMINPD.BCST      actkernconst<>+3808(SB), Z11, Z11
-	VMINPD.BCST      actkernconst<>+3808(SB), Z12, Z12
-	VMINPD.BCST      actkernconst<>+3808(SB), Z13, Z13
-	VMINPD.BCST      actkernconst<>+3808(SB), Z14, Z14
+	VMINPD.BCST      actkernconst<>+3816(SB), Z11, Z11
+	VMINPD.BCST      actkernconst<>+3816(SB), Z12, Z12
+	VMINPD.BCST      actkernconst<>+3816(SB), Z13, Z13
+	VMINPD.BCST      actkernconst<>+3816(SB), Z14, Z14
 	VADDPD           Z11, Z0, Z15
 	VADDPD           Z12, Z0, Z16
 	VADDPD           Z13, Z0, Z17
 	VADDPD           Z14, Z0, Z18
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z17, Z17
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z18, Z18
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z16, Z16
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z17, Z17
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z18, Z18
 	VGETMANTPD       $0x04, Z15, Z19
 	VGETMANTPD       $0x04, Z16, Z20
 	VGETMANTPD       $0x04, Z17, Z21
@@ -27389,13 +27158,13 @@ loop:
 	VGETEXPPD        Z16, Z16
 	VGETEXPPD        Z17, Z17
 	VGETEXPPD        Z18, Z18
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3888(SB), Z23
 	VCMPPD           $0x12, Z19, Z23, K2
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3888(SB), Z23
 	VCMPPD           $0x12, Z20, Z23, K3
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3888(SB), Z23
 	VCMPPD           $0x12, Z21, Z23, K4
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3888(SB), Z23
 	VCMPPD           $0x12, Z22, Z23, K5
 	VMULPD.BCST      actkernconst<>+1096(SB), Z19, Z23
 	VMULPD.BCST      actkernconst<>+1096(SB), Z20, Z24
@@ -27437,18 +27206,22 @@ loop:
 	VMULPD           Z16, Z16, Z24
 	VMULPD           Z17, Z17, Z25
 	VMULPD           Z18, Z18, Z26
-	VBROADCASTSD     actkernconst<>+3832(SB), Z27
+	VBROADCASTSD     actkernconst<>+3824(SB), Z27
 	VMOVAPD          Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z28
-	VBROADCASTSD     actkernconst<>+3832(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z28
+	VBROADCASTSD     actkernconst<>+3824(SB), Z27
 	VMOVAPD          Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z29
-	VBROADCASTSD     actkernconst<>+3832(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z29
+	VBROADCASTSD     actkernconst<>+3824(SB), Z27
 	VMOVAPD          Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z30
-	VBROADCASTSD     actkernconst<>+3832(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z30
+	VBROADCASTSD     actkernconst<>+3824(SB), Z27
 	VMOVAPD          Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z26, Z31
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z23, Z28
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z24, Z29
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z25, Z30
@@ -27457,10 +27230,6 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z24, Z29
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z25, Z30
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z26, Z31
 	VMULPD           Z28, Z23, Z23
 	VMULPD           Z29, Z24, Z24
 	VMULPD           Z30, Z25, Z25
@@ -27489,14 +27258,14 @@ loop:
 	VCMPPD           $0x00, Z2, Z8, K3
 	VCMPPD           $0x00, Z2, Z9, K4
 	VCMPPD           $0x00, Z2, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z22, K5, Z22
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z7, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z9, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z10, K5
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z7, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z8, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z9, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z10, K5
 	VBLENDMPD        Z7, Z19, K2, Z19
 	VBLENDMPD        Z8, Z20, K3, Z20
 	VBLENDMPD        Z9, Z21, K4, Z21
@@ -27505,10 +27274,10 @@ loop:
 	VCMPPD           $0x11, Z2, Z8, K3
 	VCMPPD           $0x11, Z2, Z9, K4
 	VCMPPD           $0x11, Z2, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z22, K5, Z22
 	VCMPPD           $0x03, Z7, Z7, K2
 	VCMPPD           $0x03, Z8, Z8, K3
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -27578,12 +27347,12 @@ single:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z2, Z4, Z5
-	VMINPD.BCST      actkernconst<>+3808(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+3816(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z8
+	VBROADCASTSD     actkernconst<>+3888(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -27595,12 +27364,12 @@ single:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+3832(SB), Z9
+	VBROADCASTSD     actkernconst<>+3824(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
@@ -27608,11 +27377,11 @@ single:
 	VFMADD213PD      Z6, Z5, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VMINPD           Z3, Z1, Z5
@@ -27659,12 +27428,12 @@ tail:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z2, Z4, Z5
-	VMINPD.BCST      actkernconst<>+3808(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+3816(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z8
+	VBROADCASTSD     actkernconst<>+3888(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -27676,12 +27445,12 @@ tail:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+3832(SB), Z9
+	VBROADCASTSD     actkernconst<>+3824(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
@@ -27689,11 +27458,11 @@ tail:
 	VFMADD213PD      Z6, Z5, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VMINPD           Z3, Z1, Z5
@@ -27821,18 +27590,18 @@ loop:
 	VMAXPD           Z2, Z8, Z12
 	VMAXPD           Z2, Z9, Z13
 	VMAXPD           Z2, Z10, Z14
-	VMINPD.BCST      actkernconst<>+3808(SB), Z11, Z11
-	VMINPD.BCST      actkernconst<>+3808(SB), Z12, Z12
-	VMINPD.BCST      actkernconst<>+3808(SB), Z13, Z13
-	VMINPD.BCST      actkernconst<>+3808(SB), Z14, Z14
+	VMINPD.BCST      actkernconst<>+3816(SB), Z11, Z11
+	VMINPD.BCST      actkernconst<>+3816(SB), Z12, Z12
+	VMINPD.BCST      actkernconst<>+3816(SB), Z13, Z13
+	VMINPD.BCST      actkernconst<>+3816(SB), Z14, Z14
 	VADDPD           Z11, Z0, Z15
 	VADDPD           Z12, Z0, Z16
 	VADDPD           Z13, Z0, Z17
 	VADDPD           Z14, Z0, Z18
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z17, Z17
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z18, Z18
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z16, Z16
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z17, Z17
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z18, Z18
 	VGETMANTPD       $0x04, Z15, Z19
 	VGETMANTPD       $0x04, Z16, Z20
 	VGETMANTPD       $0x04, Z17, Z21
@@ -27841,13 +27610,13 @@ loop:
 	VGETEXPPD        Z16, Z16
 	VGETEXPPD        Z17, Z17
 	VGETEXPPD        Z18, Z18
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3888(SB), Z23
 	VCMPPD           $0x12, Z19, Z23, K2
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3888(SB), Z23
 	VCMPPD           $0x12, Z20, Z23, K3
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3888(SB), Z23
 	VCMPPD           $0x12, Z21, Z23, K4
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3888(SB), Z23
 	VCMPPD           $0x12, Z22, Z23, K5
 	VMULPD.BCST      actkernconst<>+1096(SB), Z19, Z23
 	VMULPD.BCST      actkernconst<>+1096(SB), Z20, Z24
@@ -27889,18 +27658,22 @@ loop:
 	VMULPD           Z16, Z16, Z24
 	VMULPD           Z17, Z17, Z25
 	VMULPD           Z18, Z18, Z26
-	VBROADCASTSD     actkernconst<>+3832(SB), Z27
+	VBROADCASTSD     actkernconst<>+3824(SB), Z27
 	VMOVAPD          Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z28
-	VBROADCASTSD     actkernconst<>+3832(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z28
+	VBROADCASTSD     actkernconst<>+3824(SB), Z27
 	VMOVAPD          Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z29
-	VBROADCASTSD     actkernconst<>+3832(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z29
+	VBROADCASTSD     actkernconst<>+3824(SB), Z27
 	VMOVAPD          Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z30
-	VBROADCASTSD     actkernconst<>+3832(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z30
+	VBROADCASTSD     actkernconst<>+3824(SB), Z27
 	VMOVAPD          Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z26, Z31
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z23, Z28
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z24, Z29
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z25, Z30
@@ -27909,10 +27682,6 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z24, Z29
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z25, Z30
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z26, Z31
 	VMULPD           Z28, Z23, Z23
 	VMULPD           Z29, Z24, Z24
 	VMULPD           Z30, Z25, Z25
@@ -27941,14 +27710,14 @@ loop:
 	VCMPPD           $0x00, Z2, Z8, K3
 	VCMPPD           $0x00, Z2, Z9, K4
 	VCMPPD           $0x00, Z2, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z22, K5, Z22
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z7, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z9, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z10, K5
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z7, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z8, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z9, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z10, K5
 	VBLENDMPD        Z7, Z19, K2, Z19
 	VBLENDMPD        Z8, Z20, K3, Z20
 	VBLENDMPD        Z9, Z21, K4, Z21
@@ -27957,10 +27726,10 @@ loop:
 	VCMPPD           $0x11, Z2, Z8, K3
 	VCMPPD           $0x11, Z2, Z9, K4
 	VCMPPD           $0x11, Z2, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z22, K5, Z22
 	VCMPPD           $0x03, Z7, Z7, K2
 	VCMPPD           $0x03, Z8, Z8, K3
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -28030,12 +27799,12 @@ single:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z2, Z4, Z5
-	VMINPD.BCST      actkernconst<>+3808(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+3816(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z8
+	VBROADCASTSD     actkernconst<>+3888(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -28047,12 +27816,12 @@ single:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+3832(SB), Z9
+	VBROADCASTSD     actkernconst<>+3824(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
@@ -28060,11 +27829,11 @@ single:
 	VFMADD213PD      Z6, Z5, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VMINPD           Z3, Z1, Z5
@@ -28111,12 +27880,12 @@ tail:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z2, Z4, Z5
-	VMINPD.BCST      actkernconst<>+3808(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+3816(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z8
+	VBROADCASTSD     actkernconst<>+3888(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -28128,12 +27897,12 @@ tail:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+3832(SB), Z9
+	VBROADCASTSD     actkernconst<>+3824(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
@@ -28141,11 +27910,11 @@ tail:
 	VFMADD213PD      Z6, Z5, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VMINPD           Z3, Z1, Z5
@@ -28237,27 +28006,27 @@ loop:
 	VBLENDVPD   Y5, Y3, Y7, Y5
 	VMAXPD      actkernconst<>+672(SB), Y4, Y2
 	VMAXPD      actkernconst<>+672(SB), Y5, Y3
-	VMINPD      actkernconst<>+4064(SB), Y2, Y2
-	VMINPD      actkernconst<>+4064(SB), Y3, Y3
+	VMINPD      actkernconst<>+4160(SB), Y2, Y2
+	VMINPD      actkernconst<>+4160(SB), Y3, Y3
 	VADDPD      actkernconst<>+640(SB), Y2, Y6
 	VADDPD      actkernconst<>+640(SB), Y3, Y7
-	VMAXPD      actkernconst<>+4096(SB), Y6, Y6
-	VMAXPD      actkernconst<>+4096(SB), Y7, Y7
-	VANDPD      actkernconst<>+3904(SB), Y6, Y8
+	VMAXPD      actkernconst<>+4128(SB), Y6, Y6
+	VMAXPD      actkernconst<>+4128(SB), Y7, Y7
+	VANDPD      actkernconst<>+4256(SB), Y6, Y8
 	VORPD       actkernconst<>+640(SB), Y8, Y8
-	VANDPD      actkernconst<>+3904(SB), Y7, Y9
+	VANDPD      actkernconst<>+4256(SB), Y7, Y9
 	VORPD       actkernconst<>+640(SB), Y9, Y9
 	VPSRLQ      $0x34, Y6, Y6
-	VANDPD      actkernconst<>+3936(SB), Y6, Y6
-	VORPD       actkernconst<>+3968(SB), Y6, Y6
+	VANDPD      actkernconst<>+4288(SB), Y6, Y6
+	VORPD       actkernconst<>+4320(SB), Y6, Y6
 	VSUBPD      actkernconst<>+160(SB), Y6, Y6
 	VPSRLQ      $0x34, Y7, Y7
-	VANDPD      actkernconst<>+3936(SB), Y7, Y7
-	VORPD       actkernconst<>+3968(SB), Y7, Y7
+	VANDPD      actkernconst<>+4288(SB), Y7, Y7
+	VORPD       actkernconst<>+4320(SB), Y7, Y7
 	VSUBPD      actkernconst<>+160(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+4128(SB), Y10
+	VMOVUPD     actkernconst<>+4096(SB), Y10
 	VCMPPD      $0x12, Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+4128(SB), Y10
+	VMOVUPD     actkernconst<>+4096(SB), Y10
 	VCMPPD      $0x12, Y9, Y10, Y12
 	VMULPD      actkernconst<>+1376(SB), Y8, Y10
 	VMULPD      actkernconst<>+1376(SB), Y9, Y13
@@ -28279,18 +28048,18 @@ loop:
 	VDIVPD      Y3, Y7, Y3
 	VMULPD      Y2, Y2, Y8
 	VMULPD      Y3, Y3, Y9
-	VMOVUPD     actkernconst<>+4160(SB), Y10
+	VMOVUPD     actkernconst<>+4064(SB), Y10
 	VMOVAPD     Y8, Y13
-	VFMADD213PD actkernconst<>+4192(SB), Y10, Y13
-	VMOVUPD     actkernconst<>+4160(SB), Y10
+	VFMADD213PD actkernconst<>+4032(SB), Y10, Y13
+	VMOVUPD     actkernconst<>+4064(SB), Y10
 	VMOVAPD     Y9, Y14
-	VFMADD213PD actkernconst<>+4192(SB), Y10, Y14
-	VFMADD213PD actkernconst<>+4224(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+4224(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+4256(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+4256(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+4288(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+4288(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+4032(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+4000(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+4000(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+3968(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+3968(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+3936(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+3936(SB), Y9, Y14
 	VMULPD      Y13, Y8, Y8
 	VMULPD      Y14, Y9, Y9
 	VSUBPD      Y6, Y8, Y8
@@ -28309,16 +28078,16 @@ loop:
 	VORPD       Y2, Y12, Y12
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y4, Y2
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y5, Y3
-	VBLENDVPD   Y2, actkernconst<>+4000(SB), Y11, Y2
-	VBLENDVPD   Y3, actkernconst<>+4000(SB), Y12, Y3
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y4, Y6
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y5, Y7
+	VBLENDVPD   Y2, actkernconst<>+4192(SB), Y11, Y2
+	VBLENDVPD   Y3, actkernconst<>+4192(SB), Y12, Y3
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y4, Y6
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y5, Y7
 	VBLENDVPD   Y6, Y4, Y2, Y6
 	VBLENDVPD   Y7, Y5, Y3, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y2
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y3
-	VBLENDVPD   Y2, actkernconst<>+4320(SB), Y6, Y2
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y7, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y6, Y2
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VCMPPD      $0x03, Y4, Y4, Y6
 	VCMPPD      $0x03, Y5, Y5, Y7
 	VBLENDVPD   Y6, Y4, Y2, Y6
@@ -28380,16 +28149,16 @@ single:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4064(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+640(SB), Y1, Y3
-	VMAXPD      actkernconst<>+4096(SB), Y3, Y3
-	VANDPD      actkernconst<>+3904(SB), Y3, Y4
+	VMAXPD      actkernconst<>+4128(SB), Y3, Y3
+	VANDPD      actkernconst<>+4256(SB), Y3, Y4
 	VORPD       actkernconst<>+640(SB), Y4, Y4
 	VPSRLQ      $0x34, Y3, Y3
-	VANDPD      actkernconst<>+3936(SB), Y3, Y3
-	VORPD       actkernconst<>+3968(SB), Y3, Y3
+	VANDPD      actkernconst<>+4288(SB), Y3, Y3
+	VORPD       actkernconst<>+4320(SB), Y3, Y3
 	VSUBPD      actkernconst<>+160(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+4128(SB), Y5
+	VMOVUPD     actkernconst<>+4096(SB), Y5
 	VCMPPD      $0x12, Y4, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y4, Y5
 	VBLENDVPD   Y6, Y5, Y4, Y5
@@ -28401,12 +28170,12 @@ single:
 	VADDPD      actkernconst<>+2400(SB), Y3, Y1
 	VDIVPD      Y1, Y3, Y1
 	VMULPD      Y1, Y1, Y4
-	VMOVUPD     actkernconst<>+4160(SB), Y5
+	VMOVUPD     actkernconst<>+4064(SB), Y5
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+4192(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+4224(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4256(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+4032(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4000(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+3968(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+3936(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y3, Y4, Y4
 	VFMADD213PD Y3, Y4, Y1
@@ -28416,11 +28185,11 @@ single:
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4000(SB), Y6, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y2, Y3
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y6, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VMOVUPD     actkernconst<>+224(SB), Y1
@@ -28476,16 +28245,16 @@ tail:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4064(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+640(SB), Y1, Y3
-	VMAXPD      actkernconst<>+4096(SB), Y3, Y3
-	VANDPD      actkernconst<>+3904(SB), Y3, Y4
+	VMAXPD      actkernconst<>+4128(SB), Y3, Y3
+	VANDPD      actkernconst<>+4256(SB), Y3, Y4
 	VORPD       actkernconst<>+640(SB), Y4, Y4
 	VPSRLQ      $0x34, Y3, Y3
-	VANDPD      actkernconst<>+3936(SB), Y3, Y3
-	VORPD       actkernconst<>+3968(SB), Y3, Y3
+	VANDPD      actkernconst<>+4288(SB), Y3, Y3
+	VORPD       actkernconst<>+4320(SB), Y3, Y3
 	VSUBPD      actkernconst<>+160(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+4128(SB), Y5
+	VMOVUPD     actkernconst<>+4096(SB), Y5
 	VCMPPD      $0x12, Y4, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y4, Y5
 	VBLENDVPD   Y6, Y5, Y4, Y5
@@ -28497,12 +28266,12 @@ tail:
 	VADDPD      actkernconst<>+2400(SB), Y3, Y1
 	VDIVPD      Y1, Y3, Y1
 	VMULPD      Y1, Y1, Y4
-	VMOVUPD     actkernconst<>+4160(SB), Y5
+	VMOVUPD     actkernconst<>+4064(SB), Y5
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+4192(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+4224(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4256(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+4032(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4000(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+3968(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+3936(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y3, Y4, Y4
 	VFMADD213PD Y3, Y4, Y1
@@ -28512,11 +28281,11 @@ tail:
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4000(SB), Y6, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y2, Y3
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y6, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VMOVUPD     actkernconst<>+224(SB), Y1
@@ -28608,27 +28377,27 @@ loop:
 	VBLENDVPD   Y5, Y3, Y7, Y5
 	VMAXPD      actkernconst<>+672(SB), Y4, Y2
 	VMAXPD      actkernconst<>+672(SB), Y5, Y3
-	VMINPD      actkernconst<>+4064(SB), Y2, Y2
-	VMINPD      actkernconst<>+4064(SB), Y3, Y3
+	VMINPD      actkernconst<>+4160(SB), Y2, Y2
+	VMINPD      actkernconst<>+4160(SB), Y3, Y3
 	VADDPD      actkernconst<>+640(SB), Y2, Y6
 	VADDPD      actkernconst<>+640(SB), Y3, Y7
-	VMAXPD      actkernconst<>+4096(SB), Y6, Y6
-	VMAXPD      actkernconst<>+4096(SB), Y7, Y7
-	VANDPD      actkernconst<>+3904(SB), Y6, Y8
+	VMAXPD      actkernconst<>+4128(SB), Y6, Y6
+	VMAXPD      actkernconst<>+4128(SB), Y7, Y7
+	VANDPD      actkernconst<>+4256(SB), Y6, Y8
 	VORPD       actkernconst<>+640(SB), Y8, Y8
-	VANDPD      actkernconst<>+3904(SB), Y7, Y9
+	VANDPD      actkernconst<>+4256(SB), Y7, Y9
 	VORPD       actkernconst<>+640(SB), Y9, Y9
 	VPSRLQ      $0x34, Y6, Y6
-	VANDPD      actkernconst<>+3936(SB), Y6, Y6
-	VORPD       actkernconst<>+3968(SB), Y6, Y6
+	VANDPD      actkernconst<>+4288(SB), Y6, Y6
+	VORPD       actkernconst<>+4320(SB), Y6, Y6
 	VSUBPD      actkernconst<>+160(SB), Y6, Y6
 	VPSRLQ      $0x34, Y7, Y7
-	VANDPD      actkernconst<>+3936(SB), Y7, Y7
-	VORPD       actkernconst<>+3968(SB), Y7, Y7
+	VANDPD      actkernconst<>+4288(SB), Y7, Y7
+	VORPD       actkernconst<>+4320(SB), Y7, Y7
 	VSUBPD      actkernconst<>+160(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+4128(SB), Y10
+	VMOVUPD     actkernconst<>+4096(SB), Y10
 	VCMPPD      $0x12, Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+4128(SB), Y10
+	VMOVUPD     actkernconst<>+4096(SB), Y10
 	VCMPPD      $0x12, Y9, Y10, Y12
 	VMULPD      actkernconst<>+1376(SB), Y8, Y10
 	VMULPD      actkernconst<>+1376(SB), Y9, Y13
@@ -28650,18 +28419,18 @@ loop:
 	VDIVPD      Y3, Y7, Y3
 	VMULPD      Y2, Y2, Y8
 	VMULPD      Y3, Y3, Y9
-	VMOVUPD     actkernconst<>+4160(SB), Y10
+	VMOVUPD     actkernconst<>+4064(SB), Y10
 	VMOVAPD     Y8, Y13
-	VFMADD213PD actkernconst<>+4192(SB), Y10, Y13
-	VMOVUPD     actkernconst<>+4160(SB), Y10
+	VFMADD213PD actkernconst<>+4032(SB), Y10, Y13
+	VMOVUPD     actkernconst<>+4064(SB), Y10
 	VMOVAPD     Y9, Y14
-	VFMADD213PD actkernconst<>+4192(SB), Y10, Y14
-	VFMADD213PD actkernconst<>+4224(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+4224(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+4256(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+4256(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+4288(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+4288(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+4032(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+4000(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+4000(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+3968(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+3968(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+3936(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+3936(SB), Y9, Y14
 	VMULPD      Y13, Y8, Y8
 	VMULPD      Y14, Y9, Y9
 	VSUBPD      Y6, Y8, Y8
@@ -28680,16 +28449,16 @@ loop:
 	VORPD       Y2, Y12, Y12
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y4, Y2
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y5, Y3
-	VBLENDVPD   Y2, actkernconst<>+4000(SB), Y11, Y2
-	VBLENDVPD   Y3, actkernconst<>+4000(SB), Y12, Y3
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y4, Y6
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y5, Y7
+	VBLENDVPD   Y2, actkernconst<>+4192(SB), Y11, Y2
+	VBLENDVPD   Y3, actkernconst<>+4192(SB), Y12, Y3
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y4, Y6
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y5, Y7
 	VBLENDVPD   Y6, Y4, Y2, Y6
 	VBLENDVPD   Y7, Y5, Y3, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y2
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y3
-	VBLENDVPD   Y2, actkernconst<>+4320(SB), Y6, Y2
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y7, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y6, Y2
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VCMPPD      $0x03, Y4, Y4, Y6
 	VCMPPD      $0x03, Y5, Y5, Y7
 	VBLENDVPD   Y6, Y4, Y2, Y6
@@ -28751,16 +28520,16 @@ single:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4064(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+640(SB), Y1, Y3
-	VMAXPD      actkernconst<>+4096(SB), Y3, Y3
-	VANDPD      actkernconst<>+3904(SB), Y3, Y4
+	VMAXPD      actkernconst<>+4128(SB), Y3, Y3
+	VANDPD      actkernconst<>+4256(SB), Y3, Y4
 	VORPD       actkernconst<>+640(SB), Y4, Y4
 	VPSRLQ      $0x34, Y3, Y3
-	VANDPD      actkernconst<>+3936(SB), Y3, Y3
-	VORPD       actkernconst<>+3968(SB), Y3, Y3
+	VANDPD      actkernconst<>+4288(SB), Y3, Y3
+	VORPD       actkernconst<>+4320(SB), Y3, Y3
 	VSUBPD      actkernconst<>+160(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+4128(SB), Y5
+	VMOVUPD     actkernconst<>+4096(SB), Y5
 	VCMPPD      $0x12, Y4, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y4, Y5
 	VBLENDVPD   Y6, Y5, Y4, Y5
@@ -28772,12 +28541,12 @@ single:
 	VADDPD      actkernconst<>+2400(SB), Y3, Y1
 	VDIVPD      Y1, Y3, Y1
 	VMULPD      Y1, Y1, Y4
-	VMOVUPD     actkernconst<>+4160(SB), Y5
+	VMOVUPD     actkernconst<>+4064(SB), Y5
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+4192(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+4224(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4256(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+4032(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4000(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+3968(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+3936(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y3, Y4, Y4
 	VFMADD213PD Y3, Y4, Y1
@@ -28787,11 +28556,11 @@ single:
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4000(SB), Y6, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y2, Y3
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y6, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VMOVUPD     actkernconst<>+224(SB), Y1
@@ -28847,16 +28616,16 @@ tail:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4064(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+640(SB), Y1, Y3
-	VMAXPD      actkernconst<>+4096(SB), Y3, Y3
-	VANDPD      actkernconst<>+3904(SB), Y3, Y4
+	VMAXPD      actkernconst<>+4128(SB), Y3, Y3
+	VANDPD      actkernconst<>+4256(SB), Y3, Y4
 	VORPD       actkernconst<>+640(SB), Y4, Y4
 	VPSRLQ      $0x34, Y3, Y3
-	VANDPD      actkernconst<>+3936(SB), Y3, Y3
-	VORPD       actkernconst<>+3968(SB), Y3, Y3
+	VANDPD      actkernconst<>+4288(SB), Y3, Y3
+	VORPD       actkernconst<>+4320(SB), Y3, Y3
 	VSUBPD      actkernconst<>+160(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+4128(SB), Y5
+	VMOVUPD     actkernconst<>+4096(SB), Y5
 	VCMPPD      $0x12, Y4, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y4, Y5
 	VBLENDVPD   Y6, Y5, Y4, Y5
@@ -28868,12 +28637,12 @@ tail:
 	VADDPD      actkernconst<>+2400(SB), Y3, Y1
 	VDIVPD      Y1, Y3, Y1
 	VMULPD      Y1, Y1, Y4
-	VMOVUPD     actkernconst<>+4160(SB), Y5
+	VMOVUPD     actkernconst<>+4064(SB), Y5
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+4192(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+4224(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4256(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+4288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+4032(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4000(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+3968(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+3936(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y3, Y4, Y4
 	VFMADD213PD Y3, Y4, Y1
@@ -28883,11 +28652,11 @@ tail:
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4000(SB), Y6, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y2, Y3
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y6, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VMOVUPD     actkernconst<>+224(SB), Y1
@@ -31854,21 +31623,21 @@ done:
 TEXT ·logsumexpAVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSD actkernconst<>+112(SB), Z0
 	VBROADCASTSD actkernconst<>+120(SB), Z1
-	VBROADCASTSD actkernconst<>+3888(SB), Z2
-	VBROADCASTSD actkernconst<>+3808(SB), Z3
-	VBROADCASTSD actkernconst<>+3816(SB), Z4
-	VBROADCASTSD actkernconst<>+3824(SB), Z5
+	VBROADCASTSD actkernconst<>+3880(SB), Z2
+	VBROADCASTSD actkernconst<>+3816(SB), Z3
+	VBROADCASTSD actkernconst<>+3808(SB), Z4
+	VBROADCASTSD actkernconst<>+3888(SB), Z5
 	VBROADCASTSD actkernconst<>+1096(SB), Z6
 	VBROADCASTSD actkernconst<>+8(SB), Z7
 	VBROADCASTSD actkernconst<>+1352(SB), Z8
-	VBROADCASTSD actkernconst<>+3832(SB), Z9
-	VBROADCASTSD actkernconst<>+3840(SB), Z10
-	VBROADCASTSD actkernconst<>+3848(SB), Z11
-	VBROADCASTSD actkernconst<>+3856(SB), Z12
-	VBROADCASTSD actkernconst<>+3864(SB), Z13
+	VBROADCASTSD actkernconst<>+3824(SB), Z9
+	VBROADCASTSD actkernconst<>+3832(SB), Z10
+	VBROADCASTSD actkernconst<>+3840(SB), Z11
+	VBROADCASTSD actkernconst<>+3848(SB), Z12
+	VBROADCASTSD actkernconst<>+3856(SB), Z13
 	VBROADCASTSD actkernconst<>+40(SB), Z14
-	VBROADCASTSD actkernconst<>+3880(SB), Z15
-	VBROADCASTSD actkernconst<>+3872(SB), Z16
+	VBROADCASTSD actkernconst<>+3872(SB), Z15
+	VBROADCASTSD actkernconst<>+3864(SB), Z16
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -32130,8 +31899,8 @@ loop:
 	VCVTPS2PD   16(CX), Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y1, Y3
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y2, Y2
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y3, Y3
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y2
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y3, Y3
 	VCVTPS2PD   (SI), Y4
 	VCVTPS2PD   16(SI), Y5
 	VSUBPD      actkernconst<>+640(SB), Y4, Y4
@@ -32146,27 +31915,27 @@ loop:
 	VADDPD      Y7, Y5, Y5
 	VMAXPD      actkernconst<>+672(SB), Y4, Y6
 	VMAXPD      actkernconst<>+672(SB), Y5, Y7
-	VMINPD      actkernconst<>+4064(SB), Y6, Y6
-	VMINPD      actkernconst<>+4064(SB), Y7, Y7
+	VMINPD      actkernconst<>+4160(SB), Y6, Y6
+	VMINPD      actkernconst<>+4160(SB), Y7, Y7
 	VADDPD      actkernconst<>+640(SB), Y6, Y8
 	VADDPD      actkernconst<>+640(SB), Y7, Y9
-	VMAXPD      actkernconst<>+4096(SB), Y8, Y8
-	VMAXPD      actkernconst<>+4096(SB), Y9, Y9
-	VANDPD      actkernconst<>+3904(SB), Y8, Y10
+	VMAXPD      actkernconst<>+4128(SB), Y8, Y8
+	VMAXPD      actkernconst<>+4128(SB), Y9, Y9
+	VANDPD      actkernconst<>+4256(SB), Y8, Y10
 	VORPD       actkernconst<>+640(SB), Y10, Y10
-	VANDPD      actkernconst<>+3904(SB), Y9, Y11
+	VANDPD      actkernconst<>+4256(SB), Y9, Y11
 	VORPD       actkernconst<>+640(SB), Y11, Y11
 	VPSRLQ      $0x34, Y8, Y8
-	VANDPD      actkernconst<>+3936(SB), Y8, Y8
-	VORPD       actkernconst<>+3968(SB), Y8, Y8
+	VANDPD      actkernconst<>+4288(SB), Y8, Y8
+	VORPD       actkernconst<>+4320(SB), Y8, Y8
 	VSUBPD      actkernconst<>+160(SB), Y8, Y8
 	VPSRLQ      $0x34, Y9, Y9
-	VANDPD      actkernconst<>+3936(SB), Y9, Y9
-	VORPD       actkernconst<>+3968(SB), Y9, Y9
+	VANDPD      actkernconst<>+4288(SB), Y9, Y9
+	VORPD       actkernconst<>+4320(SB), Y9, Y9
 	VSUBPD      actkernconst<>+160(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+4128(SB), Y12
+	VMOVUPD     actkernconst<>+4096(SB), Y12
 	VCMPPD      $0x12, Y10, Y12, Y13
-	VMOVUPD     actkernconst<>+4128(SB), Y12
+	VMOVUPD     actkernconst<>+4096(SB), Y12
 	VCMPPD      $0x12, Y11, Y12, Y14
 	VMULPD      actkernconst<>+1376(SB), Y10, Y12
 	VMOVUPD     Y3, (SP)
@@ -32189,19 +31958,19 @@ loop:
 	VDIVPD      Y6, Y9, Y6
 	VMULPD      Y3, Y3, Y7
 	VMULPD      Y6, Y6, Y10
-	VMOVUPD     actkernconst<>+4160(SB), Y11
+	VMOVUPD     actkernconst<>+4064(SB), Y11
 	VMOVAPD     Y7, Y12
-	VFMADD213PD actkernconst<>+4192(SB), Y11, Y12
-	VMOVUPD     actkernconst<>+4160(SB), Y11
+	VFMADD213PD actkernconst<>+4032(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+4064(SB), Y11
 	VMOVUPD     Y2, 32(SP)
 	VMOVAPD     Y10, Y2
-	VFMADD213PD actkernconst<>+4192(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+4224(SB), Y7, Y12
-	VFMADD213PD actkernconst<>+4224(SB), Y10, Y2
-	VFMADD213PD actkernconst<>+4256(SB), Y7, Y12
-	VFMADD213PD actkernconst<>+4256(SB), Y10, Y2
-	VFMADD213PD actkernconst<>+4288(SB), Y7, Y12
-	VFMADD213PD actkernconst<>+4288(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+4032(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+4000(SB), Y7, Y12
+	VFMADD213PD actkernconst<>+4000(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+3968(SB), Y7, Y12
+	VFMADD213PD actkernconst<>+3968(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+3936(SB), Y7, Y12
+	VFMADD213PD actkernconst<>+3936(SB), Y10, Y2
 	VMULPD      Y12, Y7, Y7
 	VMULPD      Y2, Y10, Y10
 	VSUBPD      Y8, Y7, Y7
@@ -32220,16 +31989,16 @@ loop:
 	VORPD       Y2, Y14, Y14
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y4, Y2
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y5, Y3
-	VBLENDVPD   Y2, actkernconst<>+4000(SB), Y13, Y2
-	VBLENDVPD   Y3, actkernconst<>+4000(SB), Y14, Y3
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y4, Y6
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y5, Y7
+	VBLENDVPD   Y2, actkernconst<>+4192(SB), Y13, Y2
+	VBLENDVPD   Y3, actkernconst<>+4192(SB), Y14, Y3
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y4, Y6
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y5, Y7
 	VBLENDVPD   Y6, Y4, Y2, Y6
 	VBLENDVPD   Y7, Y5, Y3, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y2
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y3
-	VBLENDVPD   Y2, actkernconst<>+4320(SB), Y6, Y2
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y7, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y6, Y2
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VCMPPD      $0x03, Y4, Y4, Y6
 	VCMPPD      $0x03, Y5, Y5, Y7
 	VBLENDVPD   Y6, Y4, Y2, Y6
@@ -32261,7 +32030,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y1, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y1, Y1
 	VCVTPS2PD   (SI), Y2
 	VSUBPD      actkernconst<>+640(SB), Y2, Y2
 	VCVTPS2PD   (DX), Y3
@@ -32269,16 +32038,16 @@ single:
 	VCVTPS2PD   (BX), Y3
 	VADDPD      Y3, Y2, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y3
-	VMINPD      actkernconst<>+4064(SB), Y3, Y3
+	VMINPD      actkernconst<>+4160(SB), Y3, Y3
 	VADDPD      actkernconst<>+640(SB), Y3, Y4
-	VMAXPD      actkernconst<>+4096(SB), Y4, Y4
-	VANDPD      actkernconst<>+3904(SB), Y4, Y5
+	VMAXPD      actkernconst<>+4128(SB), Y4, Y4
+	VANDPD      actkernconst<>+4256(SB), Y4, Y5
 	VORPD       actkernconst<>+640(SB), Y5, Y5
 	VPSRLQ      $0x34, Y4, Y4
-	VANDPD      actkernconst<>+3936(SB), Y4, Y4
-	VORPD       actkernconst<>+3968(SB), Y4, Y4
+	VANDPD      actkernconst<>+4288(SB), Y4, Y4
+	VORPD       actkernconst<>+4320(SB), Y4, Y4
 	VSUBPD      actkernconst<>+160(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+4128(SB), Y6
+	VMOVUPD     actkernconst<>+4096(SB), Y6
 	VCMPPD      $0x12, Y5, Y6, Y7
 	VMULPD      actkernconst<>+1376(SB), Y5, Y6
 	VBLENDVPD   Y7, Y6, Y5, Y6
@@ -32290,12 +32059,12 @@ single:
 	VADDPD      actkernconst<>+2400(SB), Y4, Y3
 	VDIVPD      Y3, Y4, Y3
 	VMULPD      Y3, Y3, Y5
-	VMOVUPD     actkernconst<>+4160(SB), Y6
+	VMOVUPD     actkernconst<>+4064(SB), Y6
 	VMOVAPD     Y5, Y8
-	VFMADD213PD actkernconst<>+4192(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+4224(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+4256(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+4288(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+4032(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+4000(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+3968(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+3936(SB), Y5, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y4, Y5, Y5
 	VFMADD213PD Y4, Y5, Y3
@@ -32305,11 +32074,11 @@ single:
 	VANDPD      actkernconst<>+192(SB), Y7, Y7
 	VORPD       Y3, Y7, Y7
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y3
-	VBLENDVPD   Y3, actkernconst<>+4000(SB), Y7, Y3
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y2, Y4
+	VBLENDVPD   Y3, actkernconst<>+4192(SB), Y7, Y3
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y4
 	VBLENDVPD   Y4, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y3
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y4, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y4, Y3
 	VCMPPD      $0x03, Y2, Y2, Y4
 	VBLENDVPD   Y4, Y2, Y3, Y4
 	VADDPD      Y4, Y0, Y4
@@ -32335,7 +32104,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y1, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y1, Y1
 	VMASKMOVPS  (SI), X15, X2
 	VCVTPS2PD   X2, Y2
 	VSUBPD      actkernconst<>+640(SB), Y2, Y2
@@ -32346,16 +32115,16 @@ tail:
 	VCVTPS2PD   X3, Y3
 	VADDPD      Y3, Y2, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y3
-	VMINPD      actkernconst<>+4064(SB), Y3, Y3
+	VMINPD      actkernconst<>+4160(SB), Y3, Y3
 	VADDPD      actkernconst<>+640(SB), Y3, Y4
-	VMAXPD      actkernconst<>+4096(SB), Y4, Y4
-	VANDPD      actkernconst<>+3904(SB), Y4, Y5
+	VMAXPD      actkernconst<>+4128(SB), Y4, Y4
+	VANDPD      actkernconst<>+4256(SB), Y4, Y5
 	VORPD       actkernconst<>+640(SB), Y5, Y5
 	VPSRLQ      $0x34, Y4, Y4
-	VANDPD      actkernconst<>+3936(SB), Y4, Y4
-	VORPD       actkernconst<>+3968(SB), Y4, Y4
+	VANDPD      actkernconst<>+4288(SB), Y4, Y4
+	VORPD       actkernconst<>+4320(SB), Y4, Y4
 	VSUBPD      actkernconst<>+160(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+4128(SB), Y6
+	VMOVUPD     actkernconst<>+4096(SB), Y6
 	VCMPPD      $0x12, Y5, Y6, Y7
 	VMULPD      actkernconst<>+1376(SB), Y5, Y6
 	VBLENDVPD   Y7, Y6, Y5, Y6
@@ -32367,12 +32136,12 @@ tail:
 	VADDPD      actkernconst<>+2400(SB), Y4, Y3
 	VDIVPD      Y3, Y4, Y3
 	VMULPD      Y3, Y3, Y5
-	VMOVUPD     actkernconst<>+4160(SB), Y6
+	VMOVUPD     actkernconst<>+4064(SB), Y6
 	VMOVAPD     Y5, Y8
-	VFMADD213PD actkernconst<>+4192(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+4224(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+4256(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+4288(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+4032(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+4000(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+3968(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+3936(SB), Y5, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y4, Y5, Y5
 	VFMADD213PD Y4, Y5, Y3
@@ -32382,11 +32151,11 @@ tail:
 	VANDPD      actkernconst<>+192(SB), Y7, Y7
 	VORPD       Y3, Y7, Y7
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y3
-	VBLENDVPD   Y3, actkernconst<>+4000(SB), Y7, Y3
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y2, Y4
+	VBLENDVPD   Y3, actkernconst<>+4192(SB), Y7, Y3
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y4
 	VBLENDVPD   Y4, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y3
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y4, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y4, Y3
 	VCMPPD      $0x03, Y2, Y2, Y4
 	VBLENDVPD   Y4, Y2, Y3, Y4
 	VADDPD      Y4, Y0, Y4
@@ -34799,86 +34568,86 @@ done:
 
 // func preluAVX512(dst []float32, in0 []float32, negative_slope float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
-TEXT ·preluAVX512(SB), NOSPLIT, $8-52
+TEXT ·preluAVX512(SB), NOSPLIT, $72-52
 	MOVSS        negative_slope+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
+	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VMOVUPD      Z1, 8(SP)
+	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+3236(SB), Z1
 	VBROADCASTSS actkernconst<>+3552(SB), Z2
+	VMOVUPD      8(SP), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000020
-	JB          single
-	VMOVUPS     (CX), Z3
-	VMOVUPS     64(CX), Z4
-	VCMPPS      $0x11, Z3, Z1, K2
-	VCMPPS      $0x11, Z4, Z1, K3
-	VCMPPS      $0x00, Z2, Z3, K4
-	VCMPPS      $0x00, Z2, Z4, K5
-	VCMPPS      $0x00, Z1, Z0, K6
-	VCMPPS      $0x00, Z1, Z0, K7
-	KANDW       K6, K4, K4
-	KANDW       K7, K5, K5
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z5
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z6
-	VMULPS      Z0, Z3, Z7
-	VMULPS      Z0, Z4, Z8
-	VBLENDMPS   Z5, Z7, K4, Z5
-	VBLENDMPS   Z6, Z8, K5, Z6
-	VBLENDMPS   Z3, Z5, K2, Z5
-	VBLENDMPS   Z4, Z6, K3, Z6
-	VCMPPS      $0x03, Z3, Z3, K2
-	VCMPPS      $0x03, Z4, Z4, K3
-	VBLENDMPS   Z3, Z5, K2, Z3
-	VBLENDMPS   Z4, Z6, K3, Z4
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z4, 64(AX)
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	SUBQ        $0x00000020, DX
-	JMP         loop
+	CMPQ      DX, $0x00000020
+	JB        single
+	VMOVUPS   (CX), Z4
+	VMOVUPS   64(CX), Z5
+	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x11, Z5, Z1, K3
+	VCMPPS    $0x00, Z2, Z4, K4
+	VCMPPS    $0x00, Z2, Z5, K5
+	VCMPPS    $0x00, Z1, Z0, K6
+	VCMPPS    $0x00, Z1, Z0, K7
+	KANDW     K6, K4, K4
+	KANDW     K7, K5, K5
+	VMULPS    Z0, Z4, Z6
+	VMULPS    Z0, Z5, Z7
+	VBLENDMPS Z3, Z6, K4, Z6
+	VBLENDMPS Z3, Z7, K5, Z7
+	VBLENDMPS Z4, Z6, K2, Z6
+	VBLENDMPS Z5, Z7, K3, Z7
+	VCMPPS    $0x03, Z4, Z4, K2
+	VCMPPS    $0x03, Z5, Z5, K3
+	VBLENDMPS Z4, Z6, K2, Z4
+	VBLENDMPS Z5, Z7, K3, Z5
+	VMOVUPS   Z4, (AX)
+	VMOVUPS   Z5, 64(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, CX
+	SUBQ      $0x00000020, DX
+	JMP       loop
 
 single:
-	CMPQ        DX, $0x00000010
-	JB          tail
-	VMOVUPS     (CX), Z3
-	VCMPPS      $0x11, Z3, Z1, K2
-	VCMPPS      $0x00, Z2, Z3, K3
-	VCMPPS      $0x00, Z1, Z0, K4
-	KANDW       K4, K3, K3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VMULPS      Z0, Z3, Z5
-	VBLENDMPS   Z4, Z5, K3, Z4
-	VBLENDMPS   Z3, Z4, K2, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
-	VMOVUPS     Z3, (AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         single
+	CMPQ      DX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z4
+	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x00, Z2, Z4, K3
+	VCMPPS    $0x00, Z1, Z0, K4
+	KANDW     K4, K3, K3
+	VMULPS    Z0, Z4, Z5
+	VBLENDMPS Z3, Z5, K3, Z5
+	VBLENDMPS Z4, Z5, K2, Z5
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z5, K2, Z4
+	VMOVUPS   Z4, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       single
 
 tail:
-	TESTQ       DX, DX
-	JZ          done
-	MOVL        $-1, BX
-	BZHIL       DX, BX, BX
-	KMOVW       BX, K1
-	VMOVUPS.Z   (CX), K1, Z3
-	VCMPPS      $0x11, Z3, Z1, K2
-	VCMPPS      $0x00, Z2, Z3, K3
-	VCMPPS      $0x00, Z1, Z0, K4
-	KANDW       K4, K3, K3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VMULPS      Z0, Z3, Z5
-	VBLENDMPS   Z4, Z5, K3, Z4
-	VBLENDMPS   Z3, Z4, K2, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
-	VMOVUPS     Z3, K1, (AX)
+	TESTQ     DX, DX
+	JZ        done
+	MOVL      $-1, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Z4
+	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x00, Z2, Z4, K3
+	VCMPPS    $0x00, Z1, Z0, K4
+	KANDW     K4, K3, K3
+	VMULPS    Z0, Z4, Z5
+	VBLENDMPS Z3, Z5, K3, Z5
+	VBLENDMPS Z4, Z5, K2, Z5
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z5, K2, Z4
+	VMOVUPS   Z4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -34886,13 +34655,21 @@ done:
 
 // func preluAVX2(dst []float32, in0 []float32, negative_slope float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·preluAVX2(SB), NOSPLIT, $32-52
+TEXT ·preluAVX2(SB), NOSPLIT, $96-52
 	MOVSS        negative_slope+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
+	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
+	VMOVUPD      (SP), Y0
+	VXORPS       actkernconst<>+3264(SB), Y0, Y2
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      Y2, 64(SP)
+	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+3296(SB), Y1
 	VMOVUPD      actkernconst<>+3584(SB), Y2
+	VMOVUPD      32(SP), Y3
+	VMOVUPD      64(SP), Y4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -34900,30 +34677,26 @@ TEXT ·preluAVX2(SB), NOSPLIT, $32-52
 loop:
 	CMPQ      DX, $0x00000010
 	JB        single
-	VMOVUPS   (CX), Y3
-	VMOVUPS   32(CX), Y4
-	VCMPPS    $0x11, Y3, Y1, Y5
-	VCMPPS    $0x11, Y4, Y1, Y6
-	VCMPPS    $0x00, Y2, Y3, Y7
-	VCMPPS    $0x00, Y2, Y4, Y8
-	VCMPPS    $0x00, Y1, Y0, Y9
-	VCMPPS    $0x00, Y1, Y0, Y10
-	VANDPD    Y9, Y7, Y7
-	VANDPD    Y10, Y8, Y8
-	VXORPS    actkernconst<>+3264(SB), Y0, Y9
-	VXORPS    actkernconst<>+3264(SB), Y0, Y10
-	VMULPS    Y0, Y3, Y11
-	VMULPS    Y0, Y4, Y12
-	VBLENDVPS Y7, Y9, Y11, Y7
-	VBLENDVPS Y8, Y10, Y12, Y8
-	VBLENDVPS Y5, Y3, Y7, Y5
-	VBLENDVPS Y6, Y4, Y8, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VBLENDVPS Y7, Y3, Y5, Y7
-	VBLENDVPS Y8, Y4, Y6, Y8
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
+	VMOVUPS   (CX), Y5
+	VMOVUPS   32(CX), Y6
+	VCMPPS    $0x11, Y5, Y1, Y7
+	VCMPPS    $0x11, Y6, Y1, Y8
+	VCMPPS    $0x00, Y2, Y5, Y9
+	VCMPPS    $0x00, Y2, Y6, Y10
+	VANDPD    Y3, Y9, Y9
+	VANDPD    Y3, Y10, Y10
+	VMULPS    Y0, Y5, Y11
+	VMULPS    Y0, Y6, Y12
+	VBLENDVPS Y9, Y4, Y11, Y9
+	VBLENDVPS Y10, Y4, Y12, Y10
+	VBLENDVPS Y7, Y5, Y9, Y7
+	VBLENDVPS Y8, Y6, Y10, Y8
+	VCMPPS    $0x03, Y5, Y5, Y9
+	VCMPPS    $0x03, Y6, Y6, Y10
+	VBLENDVPS Y9, Y5, Y7, Y9
+	VBLENDVPS Y10, Y6, Y8, Y10
+	VMOVUPS   Y9, (AX)
+	VMOVUPS   Y10, 32(AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -34932,18 +34705,16 @@ loop:
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y3
-	VCMPPS    $0x11, Y3, Y1, Y4
-	VCMPPS    $0x00, Y2, Y3, Y5
-	VCMPPS    $0x00, Y1, Y0, Y6
-	VANDPD    Y6, Y5, Y5
-	VXORPS    actkernconst<>+3264(SB), Y0, Y6
-	VMULPS    Y0, Y3, Y7
-	VBLENDVPS Y5, Y6, Y7, Y5
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VCMPPS    $0x03, Y3, Y3, Y5
-	VBLENDVPS Y5, Y3, Y4, Y5
-	VMOVUPS   Y5, (AX)
+	VMOVUPS   (CX), Y5
+	VCMPPS    $0x11, Y5, Y1, Y6
+	VCMPPS    $0x00, Y2, Y5, Y7
+	VANDPD    Y3, Y7, Y7
+	VMULPS    Y0, Y5, Y8
+	VBLENDVPS Y7, Y4, Y8, Y7
+	VBLENDVPS Y6, Y5, Y7, Y6
+	VCMPPS    $0x03, Y5, Y5, Y7
+	VBLENDVPS Y7, Y5, Y6, Y7
+	VMOVUPS   Y7, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -34955,18 +34726,16 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y3
-	VCMPPS     $0x11, Y3, Y1, Y4
-	VCMPPS     $0x00, Y2, Y3, Y5
-	VCMPPS     $0x00, Y1, Y0, Y6
-	VANDPD     Y6, Y5, Y5
-	VXORPS     actkernconst<>+3264(SB), Y0, Y6
-	VMULPS     Y0, Y3, Y7
-	VBLENDVPS  Y5, Y6, Y7, Y5
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VCMPPS     $0x03, Y3, Y3, Y5
-	VBLENDVPS  Y5, Y3, Y4, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y5
+	VCMPPS     $0x11, Y5, Y1, Y6
+	VCMPPS     $0x00, Y2, Y5, Y7
+	VANDPD     Y3, Y7, Y7
+	VMULPS     Y0, Y5, Y8
+	VBLENDVPS  Y7, Y4, Y8, Y7
+	VBLENDVPS  Y6, Y5, Y7, Y6
+	VCMPPS     $0x03, Y5, Y5, Y7
+	VBLENDVPS  Y7, Y5, Y6, Y7
+	VMASKMOVPS Y7, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -45169,8 +44938,8 @@ loop:
 	VCMPPD           $0x11, Z4, Z6, K4
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z5, Z6, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z4, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z5, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z4, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z5, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
 	VBROADCASTSD     actkernconst<>+5312(SB), Z4
@@ -45639,8 +45408,8 @@ loop:
 	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z4, K5
 	VBLENDMPD        Z0, Z2, K4, Z0
 	VBLENDMPD        Z4, Z3, K5, Z4
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z0, K2, Z0
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z4, K3, Z4
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z0, K2, Z0
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z4, K3, Z4
 	VMOVUPD          72(SP), Z1
 	VCMPPD           $0x03, Z1, Z1, K2
 	VMOVUPD          8(SP), Z2
@@ -45667,7 +45436,7 @@ single:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -45899,7 +45668,7 @@ single:
 	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -45924,7 +45693,7 @@ tail:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -46156,7 +45925,7 @@ tail:
 	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -46195,8 +45964,8 @@ loop:
 	VCMPPD           $0x11, Z4, Z6, K4
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z5, Z6, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z4, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z5, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z4, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z5, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
 	VBROADCASTSD     actkernconst<>+5312(SB), Z4
@@ -46665,8 +46434,8 @@ loop:
 	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z4, K5
 	VBLENDMPD        Z0, Z2, K4, Z0
 	VBLENDMPD        Z4, Z3, K5, Z4
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z0, K2, Z0
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z4, K3, Z4
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z0, K2, Z0
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z4, K3, Z4
 	VMOVUPD          72(SP), Z1
 	VCMPPD           $0x03, Z1, Z1, K2
 	VMOVUPD          8(SP), Z2
@@ -46693,7 +46462,7 @@ single:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -46925,7 +46694,7 @@ single:
 	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -46950,7 +46719,7 @@ tail:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -47182,7 +46951,7 @@ tail:
 	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+8(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -47223,8 +46992,8 @@ loop:
 	VCMPPD      $0x11, Y4, Y8, Y9
 	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
 	VMOVUPD     actkernconst<>+6336(SB), Y4
@@ -47232,12 +47001,12 @@ loop:
 	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y10, Y3, Y4, Y8
 	VPSRLQ      $0x34, Y5, Y4
-	VANDPD      actkernconst<>+3936(SB), Y4, Y4
-	VORPD       actkernconst<>+3968(SB), Y4, Y4
+	VANDPD      actkernconst<>+4288(SB), Y4, Y4
+	VORPD       actkernconst<>+4320(SB), Y4, Y4
 	VSUBPD      actkernconst<>+160(SB), Y4, Y4
 	VPSRLQ      $0x34, Y8, Y11
-	VANDPD      actkernconst<>+3936(SB), Y11, Y11
-	VORPD       actkernconst<>+3968(SB), Y11, Y11
+	VANDPD      actkernconst<>+4288(SB), Y11, Y11
+	VORPD       actkernconst<>+4320(SB), Y11, Y11
 	VSUBPD      actkernconst<>+160(SB), Y11, Y11
 	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VMOVAPD     Y4, Y13
@@ -48027,9 +47796,9 @@ loop:
 	VBLENDVPD   Y1, Y0, Y9, Y1
 	VBLENDVPD   Y3, Y2, Y8, Y3
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
@@ -48056,13 +47825,13 @@ single:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+3936(SB), Y2, Y2
-	VORPD       actkernconst<>+3968(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
 	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
@@ -48422,7 +48191,7 @@ single:
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -48448,13 +48217,13 @@ tail:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+3936(SB), Y2, Y2
-	VORPD       actkernconst<>+3968(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
 	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
@@ -48814,7 +48583,7 @@ tail:
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -48855,8 +48624,8 @@ loop:
 	VCMPPD      $0x11, Y4, Y8, Y9
 	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
 	VMOVUPD     actkernconst<>+6336(SB), Y4
@@ -48864,12 +48633,12 @@ loop:
 	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y10, Y3, Y4, Y8
 	VPSRLQ      $0x34, Y5, Y4
-	VANDPD      actkernconst<>+3936(SB), Y4, Y4
-	VORPD       actkernconst<>+3968(SB), Y4, Y4
+	VANDPD      actkernconst<>+4288(SB), Y4, Y4
+	VORPD       actkernconst<>+4320(SB), Y4, Y4
 	VSUBPD      actkernconst<>+160(SB), Y4, Y4
 	VPSRLQ      $0x34, Y8, Y11
-	VANDPD      actkernconst<>+3936(SB), Y11, Y11
-	VORPD       actkernconst<>+3968(SB), Y11, Y11
+	VANDPD      actkernconst<>+4288(SB), Y11, Y11
+	VORPD       actkernconst<>+4320(SB), Y11, Y11
 	VSUBPD      actkernconst<>+160(SB), Y11, Y11
 	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VMOVAPD     Y4, Y13
@@ -49659,9 +49428,9 @@ loop:
 	VBLENDVPD   Y1, Y0, Y9, Y1
 	VBLENDVPD   Y3, Y2, Y8, Y3
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
@@ -49688,13 +49457,13 @@ single:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+3936(SB), Y2, Y2
-	VORPD       actkernconst<>+3968(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
 	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
@@ -50054,7 +49823,7 @@ single:
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -50080,13 +49849,13 @@ tail:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+3936(SB), Y2, Y2
-	VORPD       actkernconst<>+3968(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
 	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
@@ -50446,7 +50215,7 @@ tail:
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -50471,9 +50240,9 @@ TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-52
 	VBROADCASTSD actkernconst<>+5288(SB), Z4
 	VBROADCASTSD (SP), Z5
 	VBROADCASTSD actkernconst<>+5296(SB), Z6
-	VBROADCASTSD actkernconst<>+3872(SB), Z7
+	VBROADCASTSD actkernconst<>+3864(SB), Z7
 	VBROADCASTSD actkernconst<>+5304(SB), Z8
-	VBROADCASTSD actkernconst<>+3888(SB), Z9
+	VBROADCASTSD actkernconst<>+3880(SB), Z9
 	VBROADCASTSD actkernconst<>+8(SB), Z10
 	VBROADCASTSD actkernconst<>+5160(SB), Z11
 	MOVQ         dst_base+0(FP), AX
@@ -50805,9 +50574,9 @@ TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-52
 	VBROADCASTSD actkernconst<>+5288(SB), Z4
 	VBROADCASTSD (SP), Z5
 	VBROADCASTSD actkernconst<>+5296(SB), Z6
-	VBROADCASTSD actkernconst<>+3872(SB), Z7
+	VBROADCASTSD actkernconst<>+3864(SB), Z7
 	VBROADCASTSD actkernconst<>+5304(SB), Z8
-	VBROADCASTSD actkernconst<>+3888(SB), Z9
+	VBROADCASTSD actkernconst<>+3880(SB), Z9
 	VBROADCASTSD actkernconst<>+8(SB), Z10
 	VBROADCASTSD actkernconst<>+5160(SB), Z11
 	MOVQ         dst_base+0(FP), AX
@@ -51157,8 +50926,8 @@ loop:
 	VCMPPD      $0x11, Y4, Y8, Y9
 	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
 	VMULPD      actkernconst<>+7072(SB), Y2, Y4
@@ -51302,9 +51071,9 @@ loop:
 	VBLENDVPD   Y1, Y0, Y9, Y1
 	VBLENDVPD   Y3, Y2, Y8, Y3
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
@@ -51331,7 +51100,7 @@ single:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
@@ -51396,7 +51165,7 @@ single:
 	VMULPD      Y2, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y1, Y2
 	VBLENDVPD   Y2, Y1, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y2, Y3
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VBLENDVPD   Y1, Y0, Y3, Y1
 	VCVTPD2PSY  Y1, X1
@@ -51421,7 +51190,7 @@ tail:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
@@ -51486,7 +51255,7 @@ tail:
 	VMULPD      Y2, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y1, Y2
 	VBLENDVPD   Y2, Y1, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y2, Y3
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VBLENDVPD   Y1, Y0, Y3, Y1
 	VCVTPD2PSY  Y1, X1
@@ -51526,8 +51295,8 @@ loop:
 	VCMPPD      $0x11, Y4, Y8, Y9
 	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
 	VMULPD      actkernconst<>+7072(SB), Y2, Y4
@@ -51671,9 +51440,9 @@ loop:
 	VBLENDVPD   Y1, Y0, Y9, Y1
 	VBLENDVPD   Y3, Y2, Y8, Y3
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
@@ -51700,7 +51469,7 @@ single:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
@@ -51765,7 +51534,7 @@ single:
 	VMULPD      Y2, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y1, Y2
 	VBLENDVPD   Y2, Y1, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y2, Y3
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VBLENDVPD   Y1, Y0, Y3, Y1
 	VCVTPD2PSY  Y1, X1
@@ -51790,7 +51559,7 @@ tail:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
@@ -51855,7 +51624,7 @@ tail:
 	VMULPD      Y2, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+224(SB), Y1, Y2
 	VBLENDVPD   Y2, Y1, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y2, Y3
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VBLENDVPD   Y1, Y0, Y3, Y1
 	VCVTPD2PSY  Y1, X1
@@ -51874,7 +51643,7 @@ TEXT ·sinRareAVX512(SB), NOSPLIT, $8-36
 	MOVSD        X0, (SP)
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD actkernconst<>+5304(SB), Z1
-	VBROADCASTSD actkernconst<>+3888(SB), Z2
+	VBROADCASTSD actkernconst<>+3880(SB), Z2
 	VBROADCASTSD actkernconst<>+112(SB), Z3
 	VBROADCASTSD actkernconst<>+8(SB), Z4
 	MOVQ         acc+0(FP), AX
@@ -51968,7 +51737,7 @@ TEXT ·sinRareAVX2(SB), NOSPLIT, $32-36
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+6304(SB), Y1
-	VMOVUPD      actkernconst<>+4032(SB), Y2
+	VMOVUPD      actkernconst<>+4224(SB), Y2
 	VMOVUPD      actkernconst<>+640(SB), Y3
 	VMOVUPD      actkernconst<>+224(SB), Y4
 	MOVQ         acc+0(FP), AX
@@ -52151,8 +51920,8 @@ loop:
 	VCMPPD           $0x11, Z4, Z6, K4
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z5, Z6, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z4, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z5, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z4, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z5, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
 	VBROADCASTSD     actkernconst<>+5312(SB), Z4
@@ -52621,8 +52390,8 @@ loop:
 	VMULPD           Z7, Z3, Z3
 	VMULPD.BCST      (SP), Z2, Z2
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z3, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z3, K3, Z3
 	VCVTPS2PD        (DX), Z0
 	VCVTPS2PD        32(DX), Z1
 	VMULPD           Z2, Z0, Z0
@@ -52654,7 +52423,7 @@ single:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -52886,7 +52655,7 @@ single:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z1, Z4
 	VMULPD           Z4, Z3, Z3
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z3, K2, Z3
 	VCVTPS2PD        (DX), Z1
 	VMULPD           Z3, Z1, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
@@ -52914,7 +52683,7 @@ tail:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -53146,7 +52915,7 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z1, Z4
 	VMULPD           Z4, Z3, Z3
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z3, K2, Z3
 	VMOVUPS.Z        (DX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VMULPD           Z3, Z1, Z1
@@ -53189,8 +52958,8 @@ loop:
 	VCMPPD           $0x11, Z4, Z6, K4
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z5, Z6, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z4, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z5, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z4, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z5, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
 	VBROADCASTSD     actkernconst<>+5312(SB), Z4
@@ -53659,8 +53428,8 @@ loop:
 	VMULPD           Z7, Z3, Z3
 	VMULPD.BCST      (SP), Z2, Z2
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z3, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z3, K3, Z3
 	VCVTPS2PD        (DX), Z0
 	VCVTPS2PD        32(DX), Z1
 	VMULPD           Z2, Z0, Z0
@@ -53692,7 +53461,7 @@ single:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -53924,7 +53693,7 @@ single:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z1, Z4
 	VMULPD           Z4, Z3, Z3
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z3, K2, Z3
 	VCVTPS2PD        (DX), Z1
 	VMULPD           Z3, Z1, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
@@ -53952,7 +53721,7 @@ tail:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -54184,7 +53953,7 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z1, Z4
 	VMULPD           Z4, Z3, Z3
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z3, K2, Z3
 	VMOVUPS.Z        (DX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VMULPD           Z3, Z1, Z1
@@ -54229,8 +53998,8 @@ loop:
 	VCMPPD      $0x11, Y4, Y8, Y9
 	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
 	VMOVUPD     actkernconst<>+6336(SB), Y4
@@ -54238,12 +54007,12 @@ loop:
 	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y10, Y3, Y4, Y8
 	VPSRLQ      $0x34, Y5, Y4
-	VANDPD      actkernconst<>+3936(SB), Y4, Y4
-	VORPD       actkernconst<>+3968(SB), Y4, Y4
+	VANDPD      actkernconst<>+4288(SB), Y4, Y4
+	VORPD       actkernconst<>+4320(SB), Y4, Y4
 	VSUBPD      actkernconst<>+160(SB), Y4, Y4
 	VPSRLQ      $0x34, Y8, Y11
-	VANDPD      actkernconst<>+3936(SB), Y11, Y11
-	VORPD       actkernconst<>+3968(SB), Y11, Y11
+	VANDPD      actkernconst<>+4288(SB), Y11, Y11
+	VORPD       actkernconst<>+4320(SB), Y11, Y11
 	VSUBPD      actkernconst<>+160(SB), Y11, Y11
 	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VMOVAPD     Y4, Y13
@@ -55031,9 +54800,9 @@ loop:
 	VMULPD      (SP), Y9, Y9
 	VMULPD      (SP), Y8, Y8
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y9, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y9, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y8, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y8, Y1
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y3
 	VMULPD      Y0, Y2, Y2
@@ -55065,13 +54834,13 @@ single:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+3936(SB), Y2, Y2
-	VORPD       actkernconst<>+3968(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
 	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
@@ -55431,7 +55200,7 @@ single:
 	VMULPD      Y3, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y5, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y5, Y0
 	VCVTPS2PD   (DX), Y1
 	VMULPD      Y0, Y1, Y1
 	VMOVUPD     32(SP), Y0
@@ -55460,13 +55229,13 @@ tail:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+3936(SB), Y2, Y2
-	VORPD       actkernconst<>+3968(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
 	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
@@ -55826,7 +55595,7 @@ tail:
 	VMULPD      Y3, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y5, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y5, Y0
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VMULPD      Y0, Y1, Y1
@@ -55871,8 +55640,8 @@ loop:
 	VCMPPD      $0x11, Y4, Y8, Y9
 	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
 	VMOVUPD     actkernconst<>+6336(SB), Y4
@@ -55880,12 +55649,12 @@ loop:
 	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y10, Y3, Y4, Y8
 	VPSRLQ      $0x34, Y5, Y4
-	VANDPD      actkernconst<>+3936(SB), Y4, Y4
-	VORPD       actkernconst<>+3968(SB), Y4, Y4
+	VANDPD      actkernconst<>+4288(SB), Y4, Y4
+	VORPD       actkernconst<>+4320(SB), Y4, Y4
 	VSUBPD      actkernconst<>+160(SB), Y4, Y4
 	VPSRLQ      $0x34, Y8, Y11
-	VANDPD      actkernconst<>+3936(SB), Y11, Y11
-	VORPD       actkernconst<>+3968(SB), Y11, Y11
+	VANDPD      actkernconst<>+4288(SB), Y11, Y11
+	VORPD       actkernconst<>+4320(SB), Y11, Y11
 	VSUBPD      actkernconst<>+160(SB), Y11, Y11
 	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VMOVAPD     Y4, Y13
@@ -56673,9 +56442,9 @@ loop:
 	VMULPD      (SP), Y9, Y9
 	VMULPD      (SP), Y8, Y8
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y9, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y9, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y8, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y8, Y1
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y3
 	VMULPD      Y0, Y2, Y2
@@ -56707,13 +56476,13 @@ single:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+3936(SB), Y2, Y2
-	VORPD       actkernconst<>+3968(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
 	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
@@ -57073,7 +56842,7 @@ single:
 	VMULPD      Y3, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y5, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y5, Y0
 	VCVTPS2PD   (DX), Y1
 	VMULPD      Y0, Y1, Y1
 	VMOVUPD     32(SP), Y0
@@ -57102,13 +56871,13 @@ tail:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+3936(SB), Y2, Y2
-	VORPD       actkernconst<>+3968(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
 	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
@@ -57468,7 +57237,7 @@ tail:
 	VMULPD      Y3, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y5, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y5, Y0
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VMULPD      Y0, Y1, Y1
@@ -57496,9 +57265,9 @@ TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-76
 	VBROADCASTSD actkernconst<>+5176(SB), Z4
 	VBROADCASTSD actkernconst<>+5288(SB), Z5
 	VBROADCASTSD actkernconst<>+5296(SB), Z6
-	VBROADCASTSD actkernconst<>+3872(SB), Z7
+	VBROADCASTSD actkernconst<>+3864(SB), Z7
 	VBROADCASTSD actkernconst<>+5304(SB), Z8
-	VBROADCASTSD actkernconst<>+3888(SB), Z9
+	VBROADCASTSD actkernconst<>+3880(SB), Z9
 	VBROADCASTSD actkernconst<>+5160(SB), Z10
 	VBROADCASTSD actkernconst<>+5168(SB), Z11
 	VBROADCASTSD actkernconst<>+5152(SB), Z12
@@ -57840,9 +57609,9 @@ TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-76
 	VBROADCASTSD actkernconst<>+5176(SB), Z4
 	VBROADCASTSD actkernconst<>+5288(SB), Z5
 	VBROADCASTSD actkernconst<>+5296(SB), Z6
-	VBROADCASTSD actkernconst<>+3872(SB), Z7
+	VBROADCASTSD actkernconst<>+3864(SB), Z7
 	VBROADCASTSD actkernconst<>+5304(SB), Z8
-	VBROADCASTSD actkernconst<>+3888(SB), Z9
+	VBROADCASTSD actkernconst<>+3880(SB), Z9
 	VBROADCASTSD actkernconst<>+5160(SB), Z10
 	VBROADCASTSD actkernconst<>+5168(SB), Z11
 	VBROADCASTSD actkernconst<>+5152(SB), Z12
@@ -58203,8 +57972,8 @@ loop:
 	VCMPPD      $0x11, Y4, Y8, Y9
 	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
 	VMULPD      actkernconst<>+7072(SB), Y2, Y4
@@ -58344,9 +58113,9 @@ loop:
 	VMULPD      (SP), Y9, Y9
 	VMULPD      (SP), Y8, Y8
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y9, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y9, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y8, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y8, Y1
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y3
 	VMULPD      Y0, Y2, Y2
@@ -58378,7 +58147,7 @@ single:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
@@ -58443,7 +58212,7 @@ single:
 	VFMADD213PD actkernconst<>+640(SB), Y1, Y2
 	VMULPD      Y2, Y7, Y7
 	VMULPD      (SP), Y7, Y7
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VCVTPS2PD   (DX), Y1
 	VMULPD      Y3, Y1, Y1
 	VCMPPD      $0x03, Y0, Y0, Y2
@@ -58471,7 +58240,7 @@ tail:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
@@ -58536,7 +58305,7 @@ tail:
 	VFMADD213PD actkernconst<>+640(SB), Y1, Y2
 	VMULPD      Y2, Y7, Y7
 	VMULPD      (SP), Y7, Y7
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VMULPD      Y3, Y1, Y1
@@ -58580,8 +58349,8 @@ loop:
 	VCMPPD      $0x11, Y4, Y8, Y9
 	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
 	VMULPD      actkernconst<>+7072(SB), Y2, Y4
@@ -58721,9 +58490,9 @@ loop:
 	VMULPD      (SP), Y9, Y9
 	VMULPD      (SP), Y8, Y8
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y9, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y9, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y8, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y8, Y1
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y3
 	VMULPD      Y0, Y2, Y2
@@ -58755,7 +58524,7 @@ single:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
@@ -58820,7 +58589,7 @@ single:
 	VFMADD213PD actkernconst<>+640(SB), Y1, Y2
 	VMULPD      Y2, Y7, Y7
 	VMULPD      (SP), Y7, Y7
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VCVTPS2PD   (DX), Y1
 	VMULPD      Y3, Y1, Y1
 	VCMPPD      $0x03, Y0, Y0, Y2
@@ -58848,7 +58617,7 @@ tail:
 	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4032(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
 	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
@@ -58913,7 +58682,7 @@ tail:
 	VFMADD213PD actkernconst<>+640(SB), Y1, Y2
 	VMULPD      Y2, Y7, Y7
 	VMULPD      (SP), Y7, Y7
-	VBLENDVPD   Y3, actkernconst<>+4320(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VMULPD      Y3, Y1, Y1
@@ -58935,7 +58704,7 @@ TEXT ·sinBackwardRareAVX512(SB), NOSPLIT, $8-60
 	MOVSD        X0, (SP)
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD actkernconst<>+5304(SB), Z1
-	VBROADCASTSD actkernconst<>+3888(SB), Z2
+	VBROADCASTSD actkernconst<>+3880(SB), Z2
 	VBROADCASTSD actkernconst<>+112(SB), Z3
 	VBROADCASTSD actkernconst<>+8(SB), Z4
 	MOVQ         acc+0(FP), AX
@@ -59032,7 +58801,7 @@ TEXT ·sinBackwardRareAVX2(SB), NOSPLIT, $32-60
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+6304(SB), Y1
-	VMOVUPD      actkernconst<>+4032(SB), Y2
+	VMOVUPD      actkernconst<>+4224(SB), Y2
 	VMOVUPD      actkernconst<>+640(SB), Y3
 	VMOVUPD      actkernconst<>+224(SB), Y4
 	MOVQ         acc+0(FP), AX
@@ -63419,26 +63188,26 @@ loop:
 	VMAXPD           Z2, Z10, Z16
 	VMAXPD           Z2, Z11, Z17
 	VMAXPD           Z2, Z12, Z18
-	VMINPD.BCST      actkernconst<>+3808(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+3808(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+3808(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+3816(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+3816(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+3816(SB), Z18, Z18
 	VADDPD           Z16, Z0, Z19
 	VADDPD           Z17, Z0, Z20
 	VADDPD           Z18, Z0, Z21
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z20, Z20
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z21, Z21
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z19, Z19
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z20, Z20
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z21, Z21
 	VGETMANTPD       $0x04, Z19, Z22
 	VGETMANTPD       $0x04, Z20, Z23
 	VGETMANTPD       $0x04, Z21, Z24
 	VGETEXPPD        Z19, Z19
 	VGETEXPPD        Z20, Z20
 	VGETEXPPD        Z21, Z21
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
+	VBROADCASTSD     actkernconst<>+3888(SB), Z25
 	VCMPPD           $0x12, Z22, Z25, K5
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
+	VBROADCASTSD     actkernconst<>+3888(SB), Z25
 	VCMPPD           $0x12, Z23, Z25, K6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
+	VBROADCASTSD     actkernconst<>+3888(SB), Z25
 	VCMPPD           $0x12, Z24, Z25, K7
 	VMULPD.BCST      actkernconst<>+1096(SB), Z22, Z25
 	VMULPD.BCST      actkernconst<>+1096(SB), Z23, Z26
@@ -63470,24 +63239,24 @@ loop:
 	VMULPD           Z19, Z19, Z25
 	VMULPD           Z20, Z20, Z26
 	VMULPD           Z21, Z21, Z27
-	VBROADCASTSD     actkernconst<>+3832(SB), Z28
+	VBROADCASTSD     actkernconst<>+3824(SB), Z28
 	VMOVAPD          Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z29
-	VBROADCASTSD     actkernconst<>+3832(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+3824(SB), Z28
 	VMOVAPD          Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z30
-	VBROADCASTSD     actkernconst<>+3832(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z30
+	VBROADCASTSD     actkernconst<>+3824(SB), Z28
 	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z25, Z29
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z26, Z30
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z25, Z29
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z26, Z30
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z27, Z31
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
@@ -63506,21 +63275,21 @@ loop:
 	VCMPPD           $0x00, Z2, Z10, K5
 	VCMPPD           $0x00, Z2, Z11, K6
 	VCMPPD           $0x00, Z2, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z24, K7, Z24
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z10, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z11, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z12, K7
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z24, K7, Z24
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z10, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z11, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z12, K7
 	VBLENDMPD        Z10, Z22, K5, Z22
 	VBLENDMPD        Z11, Z23, K6, Z23
 	VBLENDMPD        Z12, Z24, K7, Z24
 	VCMPPD           $0x11, Z2, Z10, K5
 	VCMPPD           $0x11, Z2, Z11, K6
 	VCMPPD           $0x11, Z2, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z24, K7, Z24
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z24, K7, Z24
 	VCMPPD           $0x03, Z10, Z10, K5
 	VCMPPD           $0x03, Z11, Z11, K6
 	VCMPPD           $0x03, Z12, Z12, K7
@@ -63583,12 +63352,12 @@ single:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+3808(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+3816(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3824(SB), Z13
+	VBROADCASTSD     actkernconst<>+3888(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -63600,23 +63369,23 @@ single:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3832(SB), Z14
+	VBROADCASTSD     actkernconst<>+3824(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z13, Z15
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z13, Z15
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z5, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -63665,12 +63434,12 @@ tail:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+3808(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+3816(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3824(SB), Z13
+	VBROADCASTSD     actkernconst<>+3888(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -63682,23 +63451,23 @@ tail:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3832(SB), Z14
+	VBROADCASTSD     actkernconst<>+3824(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z13, Z15
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z13, Z15
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z5, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -63817,26 +63586,26 @@ loop:
 	VMAXPD           Z2, Z10, Z16
 	VMAXPD           Z2, Z11, Z17
 	VMAXPD           Z2, Z12, Z18
-	VMINPD.BCST      actkernconst<>+3808(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+3808(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+3808(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+3816(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+3816(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+3816(SB), Z18, Z18
 	VADDPD           Z16, Z0, Z19
 	VADDPD           Z17, Z0, Z20
 	VADDPD           Z18, Z0, Z21
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z20, Z20
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z21, Z21
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z19, Z19
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z20, Z20
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z21, Z21
 	VGETMANTPD       $0x04, Z19, Z22
 	VGETMANTPD       $0x04, Z20, Z23
 	VGETMANTPD       $0x04, Z21, Z24
 	VGETEXPPD        Z19, Z19
 	VGETEXPPD        Z20, Z20
 	VGETEXPPD        Z21, Z21
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
+	VBROADCASTSD     actkernconst<>+3888(SB), Z25
 	VCMPPD           $0x12, Z22, Z25, K5
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
+	VBROADCASTSD     actkernconst<>+3888(SB), Z25
 	VCMPPD           $0x12, Z23, Z25, K6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
+	VBROADCASTSD     actkernconst<>+3888(SB), Z25
 	VCMPPD           $0x12, Z24, Z25, K7
 	VMULPD.BCST      actkernconst<>+1096(SB), Z22, Z25
 	VMULPD.BCST      actkernconst<>+1096(SB), Z23, Z26
@@ -63868,24 +63637,24 @@ loop:
 	VMULPD           Z19, Z19, Z25
 	VMULPD           Z20, Z20, Z26
 	VMULPD           Z21, Z21, Z27
-	VBROADCASTSD     actkernconst<>+3832(SB), Z28
+	VBROADCASTSD     actkernconst<>+3824(SB), Z28
 	VMOVAPD          Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z29
-	VBROADCASTSD     actkernconst<>+3832(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+3824(SB), Z28
 	VMOVAPD          Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z30
-	VBROADCASTSD     actkernconst<>+3832(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z30
+	VBROADCASTSD     actkernconst<>+3824(SB), Z28
 	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z25, Z29
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z26, Z30
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z25, Z29
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z26, Z30
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z27, Z31
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
@@ -63904,21 +63673,21 @@ loop:
 	VCMPPD           $0x00, Z2, Z10, K5
 	VCMPPD           $0x00, Z2, Z11, K6
 	VCMPPD           $0x00, Z2, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z24, K7, Z24
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z10, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z11, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z12, K7
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z24, K7, Z24
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z10, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z11, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z12, K7
 	VBLENDMPD        Z10, Z22, K5, Z22
 	VBLENDMPD        Z11, Z23, K6, Z23
 	VBLENDMPD        Z12, Z24, K7, Z24
 	VCMPPD           $0x11, Z2, Z10, K5
 	VCMPPD           $0x11, Z2, Z11, K6
 	VCMPPD           $0x11, Z2, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z24, K7, Z24
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z24, K7, Z24
 	VCMPPD           $0x03, Z10, Z10, K5
 	VCMPPD           $0x03, Z11, Z11, K6
 	VCMPPD           $0x03, Z12, Z12, K7
@@ -63981,12 +63750,12 @@ single:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+3808(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+3816(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3824(SB), Z13
+	VBROADCASTSD     actkernconst<>+3888(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -63998,23 +63767,23 @@ single:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3832(SB), Z14
+	VBROADCASTSD     actkernconst<>+3824(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z13, Z15
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z13, Z15
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z5, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -64063,12 +63832,12 @@ tail:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+3808(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+3816(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3816(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+3808(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3824(SB), Z13
+	VBROADCASTSD     actkernconst<>+3888(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -64080,23 +63849,23 @@ tail:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3832(SB), Z14
+	VBROADCASTSD     actkernconst<>+3824(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z13, Z15
 	VFMADD213PD.BCST actkernconst<>+3848(SB), Z13, Z15
 	VFMADD213PD.BCST actkernconst<>+3856(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3864(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z5, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -64206,28 +63975,28 @@ loop:
 	VBLENDVPD   Y9, Y3, Y11, Y9
 	VMAXPD      actkernconst<>+672(SB), Y4, Y2
 	VMAXPD      actkernconst<>+672(SB), Y9, Y3
-	VMINPD      actkernconst<>+4064(SB), Y2, Y2
-	VMINPD      actkernconst<>+4064(SB), Y3, Y3
+	VMINPD      actkernconst<>+4160(SB), Y2, Y2
+	VMINPD      actkernconst<>+4160(SB), Y3, Y3
 	VADDPD      actkernconst<>+640(SB), Y2, Y10
 	VADDPD      actkernconst<>+640(SB), Y3, Y11
-	VMAXPD      actkernconst<>+4096(SB), Y10, Y10
-	VMAXPD      actkernconst<>+4096(SB), Y11, Y11
-	VANDPD      actkernconst<>+3904(SB), Y10, Y12
+	VMAXPD      actkernconst<>+4128(SB), Y10, Y10
+	VMAXPD      actkernconst<>+4128(SB), Y11, Y11
+	VANDPD      actkernconst<>+4256(SB), Y10, Y12
 	VORPD       actkernconst<>+640(SB), Y12, Y12
-	VANDPD      actkernconst<>+3904(SB), Y11, Y13
+	VANDPD      actkernconst<>+4256(SB), Y11, Y13
 	VORPD       actkernconst<>+640(SB), Y13, Y13
 	VPSRLQ      $0x34, Y10, Y10
-	VANDPD      actkernconst<>+3936(SB), Y10, Y10
-	VORPD       actkernconst<>+3968(SB), Y10, Y10
+	VANDPD      actkernconst<>+4288(SB), Y10, Y10
+	VORPD       actkernconst<>+4320(SB), Y10, Y10
 	VSUBPD      actkernconst<>+160(SB), Y10, Y10
 	VPSRLQ      $0x34, Y11, Y11
-	VANDPD      actkernconst<>+3936(SB), Y11, Y11
-	VORPD       actkernconst<>+3968(SB), Y11, Y11
+	VANDPD      actkernconst<>+4288(SB), Y11, Y11
+	VORPD       actkernconst<>+4320(SB), Y11, Y11
 	VSUBPD      actkernconst<>+160(SB), Y11, Y11
-	VMOVUPD     actkernconst<>+4128(SB), Y14
+	VMOVUPD     actkernconst<>+4096(SB), Y14
 	VMOVUPD     Y1, 64(SP)
 	VCMPPD      $0x12, Y12, Y14, Y1
-	VMOVUPD     actkernconst<>+4128(SB), Y14
+	VMOVUPD     actkernconst<>+4096(SB), Y14
 	VMOVUPD     Y6, 96(SP)
 	VCMPPD      $0x12, Y13, Y14, Y6
 	VMULPD      actkernconst<>+1376(SB), Y12, Y14
@@ -64251,19 +64020,19 @@ loop:
 	VDIVPD      Y2, Y11, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y2, Y2, Y12
-	VMOVUPD     actkernconst<>+4160(SB), Y13
+	VMOVUPD     actkernconst<>+4064(SB), Y13
 	VMOVAPD     Y3, Y14
-	VFMADD213PD actkernconst<>+4192(SB), Y13, Y14
-	VMOVUPD     actkernconst<>+4160(SB), Y13
+	VFMADD213PD actkernconst<>+4032(SB), Y13, Y14
+	VMOVUPD     actkernconst<>+4064(SB), Y13
 	VMOVUPD     Y5, 160(SP)
 	VMOVAPD     Y12, Y5
-	VFMADD213PD actkernconst<>+4192(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+4224(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+4224(SB), Y12, Y5
-	VFMADD213PD actkernconst<>+4256(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+4256(SB), Y12, Y5
-	VFMADD213PD actkernconst<>+4288(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+4288(SB), Y12, Y5
+	VFMADD213PD actkernconst<>+4032(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+4000(SB), Y3, Y14
+	VFMADD213PD actkernconst<>+4000(SB), Y12, Y5
+	VFMADD213PD actkernconst<>+3968(SB), Y3, Y14
+	VFMADD213PD actkernconst<>+3968(SB), Y12, Y5
+	VFMADD213PD actkernconst<>+3936(SB), Y3, Y14
+	VFMADD213PD actkernconst<>+3936(SB), Y12, Y5
 	VMULPD      Y14, Y3, Y3
 	VMULPD      Y5, Y12, Y12
 	VSUBPD      Y10, Y3, Y3
@@ -64282,16 +64051,16 @@ loop:
 	VORPD       Y0, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y4, Y0
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y9, Y2
-	VBLENDVPD   Y0, actkernconst<>+4000(SB), Y1, Y0
-	VBLENDVPD   Y2, actkernconst<>+4000(SB), Y6, Y2
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y4, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y9, Y3
+	VBLENDVPD   Y0, actkernconst<>+4192(SB), Y1, Y0
+	VBLENDVPD   Y2, actkernconst<>+4192(SB), Y6, Y2
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y4, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y9, Y3
 	VBLENDVPD   Y1, Y4, Y0, Y1
 	VBLENDVPD   Y3, Y9, Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y0
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y9, Y2
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y1, Y0
-	VBLENDVPD   Y2, actkernconst<>+4320(SB), Y3, Y2
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y3, Y2
 	VCMPPD      $0x03, Y4, Y4, Y1
 	VCMPPD      $0x03, Y9, Y9, Y3
 	VBLENDVPD   Y1, Y4, Y0, Y1
@@ -64360,16 +64129,16 @@ single:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y5, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4064(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+640(SB), Y1, Y5
-	VMAXPD      actkernconst<>+4096(SB), Y5, Y5
-	VANDPD      actkernconst<>+3904(SB), Y5, Y6
+	VMAXPD      actkernconst<>+4128(SB), Y5, Y5
+	VANDPD      actkernconst<>+4256(SB), Y5, Y6
 	VORPD       actkernconst<>+640(SB), Y6, Y6
 	VPSRLQ      $0x34, Y5, Y5
-	VANDPD      actkernconst<>+3936(SB), Y5, Y5
-	VORPD       actkernconst<>+3968(SB), Y5, Y5
+	VANDPD      actkernconst<>+4288(SB), Y5, Y5
+	VORPD       actkernconst<>+4320(SB), Y5, Y5
 	VSUBPD      actkernconst<>+160(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+4128(SB), Y7
+	VMOVUPD     actkernconst<>+4096(SB), Y7
 	VCMPPD      $0x12, Y6, Y7, Y8
 	VMULPD      actkernconst<>+1376(SB), Y6, Y7
 	VBLENDVPD   Y8, Y7, Y6, Y7
@@ -64381,12 +64150,12 @@ single:
 	VADDPD      actkernconst<>+2400(SB), Y5, Y1
 	VDIVPD      Y1, Y5, Y1
 	VMULPD      Y1, Y1, Y6
-	VMOVUPD     actkernconst<>+4160(SB), Y7
+	VMOVUPD     actkernconst<>+4064(SB), Y7
 	VMOVAPD     Y6, Y9
-	VFMADD213PD actkernconst<>+4192(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+4224(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+4256(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+4288(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+4032(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+4000(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+3968(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+3936(SB), Y6, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y5, Y6, Y6
 	VFMADD213PD Y5, Y6, Y1
@@ -64396,11 +64165,11 @@ single:
 	VANDPD      actkernconst<>+192(SB), Y8, Y8
 	VORPD       Y1, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4000(SB), Y8, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y2, Y5
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y8, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y5, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y5, Y1
 	VCMPPD      $0x03, Y2, Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VADDPD      Y5, Y4, Y4
@@ -64460,16 +64229,16 @@ tail:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y5, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4064(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+640(SB), Y1, Y5
-	VMAXPD      actkernconst<>+4096(SB), Y5, Y5
-	VANDPD      actkernconst<>+3904(SB), Y5, Y6
+	VMAXPD      actkernconst<>+4128(SB), Y5, Y5
+	VANDPD      actkernconst<>+4256(SB), Y5, Y6
 	VORPD       actkernconst<>+640(SB), Y6, Y6
 	VPSRLQ      $0x34, Y5, Y5
-	VANDPD      actkernconst<>+3936(SB), Y5, Y5
-	VORPD       actkernconst<>+3968(SB), Y5, Y5
+	VANDPD      actkernconst<>+4288(SB), Y5, Y5
+	VORPD       actkernconst<>+4320(SB), Y5, Y5
 	VSUBPD      actkernconst<>+160(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+4128(SB), Y7
+	VMOVUPD     actkernconst<>+4096(SB), Y7
 	VCMPPD      $0x12, Y6, Y7, Y8
 	VMULPD      actkernconst<>+1376(SB), Y6, Y7
 	VBLENDVPD   Y8, Y7, Y6, Y7
@@ -64481,12 +64250,12 @@ tail:
 	VADDPD      actkernconst<>+2400(SB), Y5, Y1
 	VDIVPD      Y1, Y5, Y1
 	VMULPD      Y1, Y1, Y6
-	VMOVUPD     actkernconst<>+4160(SB), Y7
+	VMOVUPD     actkernconst<>+4064(SB), Y7
 	VMOVAPD     Y6, Y9
-	VFMADD213PD actkernconst<>+4192(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+4224(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+4256(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+4288(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+4032(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+4000(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+3968(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+3936(SB), Y6, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y5, Y6, Y6
 	VFMADD213PD Y5, Y6, Y1
@@ -64496,11 +64265,11 @@ tail:
 	VANDPD      actkernconst<>+192(SB), Y8, Y8
 	VORPD       Y1, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4000(SB), Y8, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y2, Y5
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y8, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y5, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y5, Y1
 	VCMPPD      $0x03, Y2, Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VADDPD      Y5, Y4, Y4
@@ -64609,28 +64378,28 @@ loop:
 	VBLENDVPD   Y9, Y3, Y11, Y9
 	VMAXPD      actkernconst<>+672(SB), Y4, Y2
 	VMAXPD      actkernconst<>+672(SB), Y9, Y3
-	VMINPD      actkernconst<>+4064(SB), Y2, Y2
-	VMINPD      actkernconst<>+4064(SB), Y3, Y3
+	VMINPD      actkernconst<>+4160(SB), Y2, Y2
+	VMINPD      actkernconst<>+4160(SB), Y3, Y3
 	VADDPD      actkernconst<>+640(SB), Y2, Y10
 	VADDPD      actkernconst<>+640(SB), Y3, Y11
-	VMAXPD      actkernconst<>+4096(SB), Y10, Y10
-	VMAXPD      actkernconst<>+4096(SB), Y11, Y11
-	VANDPD      actkernconst<>+3904(SB), Y10, Y12
+	VMAXPD      actkernconst<>+4128(SB), Y10, Y10
+	VMAXPD      actkernconst<>+4128(SB), Y11, Y11
+	VANDPD      actkernconst<>+4256(SB), Y10, Y12
 	VORPD       actkernconst<>+640(SB), Y12, Y12
-	VANDPD      actkernconst<>+3904(SB), Y11, Y13
+	VANDPD      actkernconst<>+4256(SB), Y11, Y13
 	VORPD       actkernconst<>+640(SB), Y13, Y13
 	VPSRLQ      $0x34, Y10, Y10
-	VANDPD      actkernconst<>+3936(SB), Y10, Y10
-	VORPD       actkernconst<>+3968(SB), Y10, Y10
+	VANDPD      actkernconst<>+4288(SB), Y10, Y10
+	VORPD       actkernconst<>+4320(SB), Y10, Y10
 	VSUBPD      actkernconst<>+160(SB), Y10, Y10
 	VPSRLQ      $0x34, Y11, Y11
-	VANDPD      actkernconst<>+3936(SB), Y11, Y11
-	VORPD       actkernconst<>+3968(SB), Y11, Y11
+	VANDPD      actkernconst<>+4288(SB), Y11, Y11
+	VORPD       actkernconst<>+4320(SB), Y11, Y11
 	VSUBPD      actkernconst<>+160(SB), Y11, Y11
-	VMOVUPD     actkernconst<>+4128(SB), Y14
+	VMOVUPD     actkernconst<>+4096(SB), Y14
 	VMOVUPD     Y1, 64(SP)
 	VCMPPD      $0x12, Y12, Y14, Y1
-	VMOVUPD     actkernconst<>+4128(SB), Y14
+	VMOVUPD     actkernconst<>+4096(SB), Y14
 	VMOVUPD     Y6, 96(SP)
 	VCMPPD      $0x12, Y13, Y14, Y6
 	VMULPD      actkernconst<>+1376(SB), Y12, Y14
@@ -64654,19 +64423,19 @@ loop:
 	VDIVPD      Y2, Y11, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y2, Y2, Y12
-	VMOVUPD     actkernconst<>+4160(SB), Y13
+	VMOVUPD     actkernconst<>+4064(SB), Y13
 	VMOVAPD     Y3, Y14
-	VFMADD213PD actkernconst<>+4192(SB), Y13, Y14
-	VMOVUPD     actkernconst<>+4160(SB), Y13
+	VFMADD213PD actkernconst<>+4032(SB), Y13, Y14
+	VMOVUPD     actkernconst<>+4064(SB), Y13
 	VMOVUPD     Y5, 160(SP)
 	VMOVAPD     Y12, Y5
-	VFMADD213PD actkernconst<>+4192(SB), Y13, Y5
-	VFMADD213PD actkernconst<>+4224(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+4224(SB), Y12, Y5
-	VFMADD213PD actkernconst<>+4256(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+4256(SB), Y12, Y5
-	VFMADD213PD actkernconst<>+4288(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+4288(SB), Y12, Y5
+	VFMADD213PD actkernconst<>+4032(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+4000(SB), Y3, Y14
+	VFMADD213PD actkernconst<>+4000(SB), Y12, Y5
+	VFMADD213PD actkernconst<>+3968(SB), Y3, Y14
+	VFMADD213PD actkernconst<>+3968(SB), Y12, Y5
+	VFMADD213PD actkernconst<>+3936(SB), Y3, Y14
+	VFMADD213PD actkernconst<>+3936(SB), Y12, Y5
 	VMULPD      Y14, Y3, Y3
 	VMULPD      Y5, Y12, Y12
 	VSUBPD      Y10, Y3, Y3
@@ -64685,16 +64454,16 @@ loop:
 	VORPD       Y0, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y4, Y0
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y9, Y2
-	VBLENDVPD   Y0, actkernconst<>+4000(SB), Y1, Y0
-	VBLENDVPD   Y2, actkernconst<>+4000(SB), Y6, Y2
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y4, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y9, Y3
+	VBLENDVPD   Y0, actkernconst<>+4192(SB), Y1, Y0
+	VBLENDVPD   Y2, actkernconst<>+4192(SB), Y6, Y2
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y4, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y9, Y3
 	VBLENDVPD   Y1, Y4, Y0, Y1
 	VBLENDVPD   Y3, Y9, Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y0
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y9, Y2
-	VBLENDVPD   Y0, actkernconst<>+4320(SB), Y1, Y0
-	VBLENDVPD   Y2, actkernconst<>+4320(SB), Y3, Y2
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y3, Y2
 	VCMPPD      $0x03, Y4, Y4, Y1
 	VCMPPD      $0x03, Y9, Y9, Y3
 	VBLENDVPD   Y1, Y4, Y0, Y1
@@ -64763,16 +64532,16 @@ single:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y5, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4064(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+640(SB), Y1, Y5
-	VMAXPD      actkernconst<>+4096(SB), Y5, Y5
-	VANDPD      actkernconst<>+3904(SB), Y5, Y6
+	VMAXPD      actkernconst<>+4128(SB), Y5, Y5
+	VANDPD      actkernconst<>+4256(SB), Y5, Y6
 	VORPD       actkernconst<>+640(SB), Y6, Y6
 	VPSRLQ      $0x34, Y5, Y5
-	VANDPD      actkernconst<>+3936(SB), Y5, Y5
-	VORPD       actkernconst<>+3968(SB), Y5, Y5
+	VANDPD      actkernconst<>+4288(SB), Y5, Y5
+	VORPD       actkernconst<>+4320(SB), Y5, Y5
 	VSUBPD      actkernconst<>+160(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+4128(SB), Y7
+	VMOVUPD     actkernconst<>+4096(SB), Y7
 	VCMPPD      $0x12, Y6, Y7, Y8
 	VMULPD      actkernconst<>+1376(SB), Y6, Y7
 	VBLENDVPD   Y8, Y7, Y6, Y7
@@ -64784,12 +64553,12 @@ single:
 	VADDPD      actkernconst<>+2400(SB), Y5, Y1
 	VDIVPD      Y1, Y5, Y1
 	VMULPD      Y1, Y1, Y6
-	VMOVUPD     actkernconst<>+4160(SB), Y7
+	VMOVUPD     actkernconst<>+4064(SB), Y7
 	VMOVAPD     Y6, Y9
-	VFMADD213PD actkernconst<>+4192(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+4224(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+4256(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+4288(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+4032(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+4000(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+3968(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+3936(SB), Y6, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y5, Y6, Y6
 	VFMADD213PD Y5, Y6, Y1
@@ -64799,11 +64568,11 @@ single:
 	VANDPD      actkernconst<>+192(SB), Y8, Y8
 	VORPD       Y1, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4000(SB), Y8, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y2, Y5
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y8, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y5, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y5, Y1
 	VCMPPD      $0x03, Y2, Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VADDPD      Y5, Y4, Y4
@@ -64863,16 +64632,16 @@ tail:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y5, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4064(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+640(SB), Y1, Y5
-	VMAXPD      actkernconst<>+4096(SB), Y5, Y5
-	VANDPD      actkernconst<>+3904(SB), Y5, Y6
+	VMAXPD      actkernconst<>+4128(SB), Y5, Y5
+	VANDPD      actkernconst<>+4256(SB), Y5, Y6
 	VORPD       actkernconst<>+640(SB), Y6, Y6
 	VPSRLQ      $0x34, Y5, Y5
-	VANDPD      actkernconst<>+3936(SB), Y5, Y5
-	VORPD       actkernconst<>+3968(SB), Y5, Y5
+	VANDPD      actkernconst<>+4288(SB), Y5, Y5
+	VORPD       actkernconst<>+4320(SB), Y5, Y5
 	VSUBPD      actkernconst<>+160(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+4128(SB), Y7
+	VMOVUPD     actkernconst<>+4096(SB), Y7
 	VCMPPD      $0x12, Y6, Y7, Y8
 	VMULPD      actkernconst<>+1376(SB), Y6, Y7
 	VBLENDVPD   Y8, Y7, Y6, Y7
@@ -64884,12 +64653,12 @@ tail:
 	VADDPD      actkernconst<>+2400(SB), Y5, Y1
 	VDIVPD      Y1, Y5, Y1
 	VMULPD      Y1, Y1, Y6
-	VMOVUPD     actkernconst<>+4160(SB), Y7
+	VMOVUPD     actkernconst<>+4064(SB), Y7
 	VMOVAPD     Y6, Y9
-	VFMADD213PD actkernconst<>+4192(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+4224(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+4256(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+4288(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+4032(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+4000(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+3968(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+3936(SB), Y6, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y5, Y6, Y6
 	VFMADD213PD Y5, Y6, Y1
@@ -64899,11 +64668,11 @@ tail:
 	VANDPD      actkernconst<>+192(SB), Y8, Y8
 	VORPD       Y1, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4000(SB), Y8, Y1
-	VCMPPD      $0x00, actkernconst<>+4032(SB), Y2, Y5
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y8, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4320(SB), Y5, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y5, Y1
 	VCMPPD      $0x03, Y2, Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VADDPD      Y5, Y4, Y4
@@ -65785,92 +65554,91 @@ done:
 
 // func softshrinkAVX512(dst []float32, in0 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
-TEXT ·softshrinkAVX512(SB), NOSPLIT, $8-52
+TEXT ·softshrinkAVX512(SB), NOSPLIT, $72-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
+	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VMOVUPD      Z1, 8(SP)
+	VBROADCASTSS (SP), Z0
+	VMOVUPD      8(SP), Z1
+	VBROADCASTSS actkernconst<>+3236(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000030
-	JB          single
-	VMOVUPS     (CX), Z2
-	VMOVUPS     64(CX), Z3
-	VMOVUPS     128(CX), Z4
-	VCMPPS      $0x11, Z2, Z0, K2
-	VCMPPS      $0x11, Z3, Z0, K3
-	VCMPPS      $0x11, Z4, Z0, K4
-	VSUBPS      Z0, Z2, Z5
-	VSUBPS      Z0, Z3, Z6
-	VSUBPS      Z0, Z4, Z7
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z8
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z9
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z10
-	VCMPPS      $0x11, Z8, Z2, K5
-	VCMPPS      $0x11, Z9, Z3, K6
-	VCMPPS      $0x11, Z10, Z4, K7
-	VADDPS      Z0, Z2, Z8
-	VADDPS      Z0, Z3, Z9
-	VADDPS      Z0, Z4, Z10
-	VBLENDMPS   Z8, Z1, K5, Z8
-	VBLENDMPS   Z9, Z1, K6, Z9
-	VBLENDMPS   Z10, Z1, K7, Z10
-	VBLENDMPS   Z5, Z8, K2, Z5
-	VBLENDMPS   Z6, Z9, K3, Z6
-	VBLENDMPS   Z7, Z10, K4, Z7
-	VCMPPS      $0x03, Z2, Z2, K2
-	VCMPPS      $0x03, Z3, Z3, K3
-	VCMPPS      $0x03, Z4, Z4, K4
-	VBLENDMPS   Z2, Z5, K2, Z2
-	VBLENDMPS   Z3, Z6, K3, Z3
-	VBLENDMPS   Z4, Z7, K4, Z4
-	VMOVUPS     Z2, (AX)
-	VMOVUPS     Z3, 64(AX)
-	VMOVUPS     Z4, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	SUBQ        $0x00000030, DX
-	JMP         loop
+	CMPQ      DX, $0x00000030
+	JB        single
+	VMOVUPS   (CX), Z3
+	VMOVUPS   64(CX), Z4
+	VMOVUPS   128(CX), Z5
+	VCMPPS    $0x11, Z3, Z0, K2
+	VCMPPS    $0x11, Z4, Z0, K3
+	VCMPPS    $0x11, Z5, Z0, K4
+	VSUBPS    Z0, Z3, Z6
+	VSUBPS    Z0, Z4, Z7
+	VSUBPS    Z0, Z5, Z8
+	VCMPPS    $0x11, Z1, Z3, K5
+	VCMPPS    $0x11, Z1, Z4, K6
+	VCMPPS    $0x11, Z1, Z5, K7
+	VADDPS    Z0, Z3, Z9
+	VADDPS    Z0, Z4, Z10
+	VADDPS    Z0, Z5, Z11
+	VBLENDMPS Z9, Z2, K5, Z9
+	VBLENDMPS Z10, Z2, K6, Z10
+	VBLENDMPS Z11, Z2, K7, Z11
+	VBLENDMPS Z6, Z9, K2, Z6
+	VBLENDMPS Z7, Z10, K3, Z7
+	VBLENDMPS Z8, Z11, K4, Z8
+	VCMPPS    $0x03, Z3, Z3, K2
+	VCMPPS    $0x03, Z4, Z4, K3
+	VCMPPS    $0x03, Z5, Z5, K4
+	VBLENDMPS Z3, Z6, K2, Z3
+	VBLENDMPS Z4, Z7, K3, Z4
+	VBLENDMPS Z5, Z8, K4, Z5
+	VMOVUPS   Z3, (AX)
+	VMOVUPS   Z4, 64(AX)
+	VMOVUPS   Z5, 128(AX)
+	ADDQ      $0x000000c0, AX
+	ADDQ      $0x000000c0, CX
+	SUBQ      $0x00000030, DX
+	JMP       loop
 
 single:
-	CMPQ        DX, $0x00000010
-	JB          tail
-	VMOVUPS     (CX), Z2
-	VCMPPS      $0x11, Z2, Z0, K2
-	VSUBPS      Z0, Z2, Z3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VCMPPS      $0x11, Z4, Z2, K3
-	VADDPS      Z0, Z2, Z4
-	VBLENDMPS   Z4, Z1, K3, Z4
-	VBLENDMPS   Z3, Z4, K2, Z3
-	VCMPPS      $0x03, Z2, Z2, K2
-	VBLENDMPS   Z2, Z3, K2, Z2
-	VMOVUPS     Z2, (AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         single
+	CMPQ      DX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z3
+	VCMPPS    $0x11, Z3, Z0, K2
+	VSUBPS    Z0, Z3, Z4
+	VCMPPS    $0x11, Z1, Z3, K3
+	VADDPS    Z0, Z3, Z5
+	VBLENDMPS Z5, Z2, K3, Z5
+	VBLENDMPS Z4, Z5, K2, Z4
+	VCMPPS    $0x03, Z3, Z3, K2
+	VBLENDMPS Z3, Z4, K2, Z3
+	VMOVUPS   Z3, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       single
 
 tail:
-	TESTQ       DX, DX
-	JZ          done
-	MOVL        $-1, BX
-	BZHIL       DX, BX, BX
-	KMOVW       BX, K1
-	VMOVUPS.Z   (CX), K1, Z2
-	VCMPPS      $0x11, Z2, Z0, K2
-	VSUBPS      Z0, Z2, Z3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VCMPPS      $0x11, Z4, Z2, K3
-	VADDPS      Z0, Z2, Z4
-	VBLENDMPS   Z4, Z1, K3, Z4
-	VBLENDMPS   Z3, Z4, K2, Z3
-	VCMPPS      $0x03, Z2, Z2, K2
-	VBLENDMPS   Z2, Z3, K2, Z2
-	VMOVUPS     Z2, K1, (AX)
+	TESTQ     DX, DX
+	JZ        done
+	MOVL      $-1, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Z3
+	VCMPPS    $0x11, Z3, Z0, K2
+	VSUBPS    Z0, Z3, Z4
+	VCMPPS    $0x11, Z1, Z3, K3
+	VADDPS    Z0, Z3, Z5
+	VBLENDMPS Z5, Z2, K3, Z5
+	VBLENDMPS Z4, Z5, K2, Z4
+	VCMPPS    $0x03, Z3, Z3, K2
+	VBLENDMPS Z3, Z4, K2, Z3
+	VMOVUPS   Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -65878,92 +65646,91 @@ done:
 
 // func softshrinkAVX512Stream(dst []float32, in0 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
-TEXT ·softshrinkAVX512Stream(SB), NOSPLIT, $8-52
+TEXT ·softshrinkAVX512Stream(SB), NOSPLIT, $72-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
+	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VMOVUPD      Z1, 8(SP)
+	VBROADCASTSS (SP), Z0
+	VMOVUPD      8(SP), Z1
+	VBROADCASTSS actkernconst<>+3236(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ        DX, $0x00000030
-	JB          single
-	VMOVUPS     (CX), Z2
-	VMOVUPS     64(CX), Z3
-	VMOVUPS     128(CX), Z4
-	VCMPPS      $0x11, Z2, Z0, K2
-	VCMPPS      $0x11, Z3, Z0, K3
-	VCMPPS      $0x11, Z4, Z0, K4
-	VSUBPS      Z0, Z2, Z5
-	VSUBPS      Z0, Z3, Z6
-	VSUBPS      Z0, Z4, Z7
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z8
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z9
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z10
-	VCMPPS      $0x11, Z8, Z2, K5
-	VCMPPS      $0x11, Z9, Z3, K6
-	VCMPPS      $0x11, Z10, Z4, K7
-	VADDPS      Z0, Z2, Z8
-	VADDPS      Z0, Z3, Z9
-	VADDPS      Z0, Z4, Z10
-	VBLENDMPS   Z8, Z1, K5, Z8
-	VBLENDMPS   Z9, Z1, K6, Z9
-	VBLENDMPS   Z10, Z1, K7, Z10
-	VBLENDMPS   Z5, Z8, K2, Z5
-	VBLENDMPS   Z6, Z9, K3, Z6
-	VBLENDMPS   Z7, Z10, K4, Z7
-	VCMPPS      $0x03, Z2, Z2, K2
-	VCMPPS      $0x03, Z3, Z3, K3
-	VCMPPS      $0x03, Z4, Z4, K4
-	VBLENDMPS   Z2, Z5, K2, Z2
-	VBLENDMPS   Z3, Z6, K3, Z3
-	VBLENDMPS   Z4, Z7, K4, Z4
-	VMOVNTPS    Z2, (AX)
-	VMOVNTPS    Z3, 64(AX)
-	VMOVNTPS    Z4, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	SUBQ        $0x00000030, DX
-	JMP         loop
+	CMPQ      DX, $0x00000030
+	JB        single
+	VMOVUPS   (CX), Z3
+	VMOVUPS   64(CX), Z4
+	VMOVUPS   128(CX), Z5
+	VCMPPS    $0x11, Z3, Z0, K2
+	VCMPPS    $0x11, Z4, Z0, K3
+	VCMPPS    $0x11, Z5, Z0, K4
+	VSUBPS    Z0, Z3, Z6
+	VSUBPS    Z0, Z4, Z7
+	VSUBPS    Z0, Z5, Z8
+	VCMPPS    $0x11, Z1, Z3, K5
+	VCMPPS    $0x11, Z1, Z4, K6
+	VCMPPS    $0x11, Z1, Z5, K7
+	VADDPS    Z0, Z3, Z9
+	VADDPS    Z0, Z4, Z10
+	VADDPS    Z0, Z5, Z11
+	VBLENDMPS Z9, Z2, K5, Z9
+	VBLENDMPS Z10, Z2, K6, Z10
+	VBLENDMPS Z11, Z2, K7, Z11
+	VBLENDMPS Z6, Z9, K2, Z6
+	VBLENDMPS Z7, Z10, K3, Z7
+	VBLENDMPS Z8, Z11, K4, Z8
+	VCMPPS    $0x03, Z3, Z3, K2
+	VCMPPS    $0x03, Z4, Z4, K3
+	VCMPPS    $0x03, Z5, Z5, K4
+	VBLENDMPS Z3, Z6, K2, Z3
+	VBLENDMPS Z4, Z7, K3, Z4
+	VBLENDMPS Z5, Z8, K4, Z5
+	VMOVNTPS  Z3, (AX)
+	VMOVNTPS  Z4, 64(AX)
+	VMOVNTPS  Z5, 128(AX)
+	ADDQ      $0x000000c0, AX
+	ADDQ      $0x000000c0, CX
+	SUBQ      $0x00000030, DX
+	JMP       loop
 
 single:
-	CMPQ        DX, $0x00000010
-	JB          tail
-	VMOVUPS     (CX), Z2
-	VCMPPS      $0x11, Z2, Z0, K2
-	VSUBPS      Z0, Z2, Z3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VCMPPS      $0x11, Z4, Z2, K3
-	VADDPS      Z0, Z2, Z4
-	VBLENDMPS   Z4, Z1, K3, Z4
-	VBLENDMPS   Z3, Z4, K2, Z3
-	VCMPPS      $0x03, Z2, Z2, K2
-	VBLENDMPS   Z2, Z3, K2, Z2
-	VMOVNTPS    Z2, (AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	SUBQ        $0x00000010, DX
-	JMP         single
+	CMPQ      DX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z3
+	VCMPPS    $0x11, Z3, Z0, K2
+	VSUBPS    Z0, Z3, Z4
+	VCMPPS    $0x11, Z1, Z3, K3
+	VADDPS    Z0, Z3, Z5
+	VBLENDMPS Z5, Z2, K3, Z5
+	VBLENDMPS Z4, Z5, K2, Z4
+	VCMPPS    $0x03, Z3, Z3, K2
+	VBLENDMPS Z3, Z4, K2, Z3
+	VMOVNTPS  Z3, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       single
 
 tail:
-	TESTQ       DX, DX
-	JZ          done
-	MOVL        $-1, BX
-	BZHIL       DX, BX, BX
-	KMOVW       BX, K1
-	VMOVUPS.Z   (CX), K1, Z2
-	VCMPPS      $0x11, Z2, Z0, K2
-	VSUBPS      Z0, Z2, Z3
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VCMPPS      $0x11, Z4, Z2, K3
-	VADDPS      Z0, Z2, Z4
-	VBLENDMPS   Z4, Z1, K3, Z4
-	VBLENDMPS   Z3, Z4, K2, Z3
-	VCMPPS      $0x03, Z2, Z2, K2
-	VBLENDMPS   Z2, Z3, K2, Z2
-	VMOVUPS     Z2, K1, (AX)
+	TESTQ     DX, DX
+	JZ        done
+	MOVL      $-1, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Z3
+	VCMPPS    $0x11, Z3, Z0, K2
+	VSUBPS    Z0, Z3, Z4
+	VCMPPS    $0x11, Z1, Z3, K3
+	VADDPS    Z0, Z3, Z5
+	VBLENDMPS Z5, Z2, K3, Z5
+	VBLENDMPS Z4, Z5, K2, Z4
+	VCMPPS    $0x03, Z3, Z3, K2
+	VBLENDMPS Z3, Z4, K2, Z3
+	VMOVUPS   Z3, K1, (AX)
 
 done:
 	SFENCE
@@ -65972,12 +65739,16 @@ done:
 
 // func softshrinkAVX2(dst []float32, in0 []float32, lambd float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·softshrinkAVX2(SB), NOSPLIT, $32-52
+TEXT ·softshrinkAVX2(SB), NOSPLIT, $64-52
 	MOVSS        lambd+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+3296(SB), Y1
+	VXORPS       actkernconst<>+3264(SB), Y0, Y1
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      (SP), Y0
+	VMOVUPD      32(SP), Y1
+	VMOVUPD      actkernconst<>+3296(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -65985,28 +65756,26 @@ TEXT ·softshrinkAVX2(SB), NOSPLIT, $32-52
 loop:
 	CMPQ      DX, $0x00000010
 	JB        single
-	VMOVUPS   (CX), Y2
-	VMOVUPS   32(CX), Y3
-	VCMPPS    $0x11, Y2, Y0, Y4
+	VMOVUPS   (CX), Y3
+	VMOVUPS   32(CX), Y4
 	VCMPPS    $0x11, Y3, Y0, Y5
-	VSUBPS    Y0, Y2, Y6
+	VCMPPS    $0x11, Y4, Y0, Y6
 	VSUBPS    Y0, Y3, Y7
-	VXORPS    actkernconst<>+3264(SB), Y0, Y8
-	VXORPS    actkernconst<>+3264(SB), Y0, Y9
-	VCMPPS    $0x11, Y8, Y2, Y8
-	VCMPPS    $0x11, Y9, Y3, Y9
-	VADDPS    Y0, Y2, Y10
+	VSUBPS    Y0, Y4, Y8
+	VCMPPS    $0x11, Y1, Y3, Y9
+	VCMPPS    $0x11, Y1, Y4, Y10
 	VADDPS    Y0, Y3, Y11
-	VBLENDVPS Y8, Y10, Y1, Y8
-	VBLENDVPS Y9, Y11, Y1, Y9
-	VBLENDVPS Y4, Y6, Y8, Y4
+	VADDPS    Y0, Y4, Y12
+	VBLENDVPS Y9, Y11, Y2, Y9
+	VBLENDVPS Y10, Y12, Y2, Y10
 	VBLENDVPS Y5, Y7, Y9, Y5
-	VCMPPS    $0x03, Y2, Y2, Y6
+	VBLENDVPS Y6, Y8, Y10, Y6
 	VCMPPS    $0x03, Y3, Y3, Y7
-	VBLENDVPS Y6, Y2, Y4, Y6
+	VCMPPS    $0x03, Y4, Y4, Y8
 	VBLENDVPS Y7, Y3, Y5, Y7
-	VMOVUPS   Y6, (AX)
-	VMOVUPS   Y7, 32(AX)
+	VBLENDVPS Y8, Y4, Y6, Y8
+	VMOVUPS   Y7, (AX)
+	VMOVUPS   Y8, 32(AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -66015,17 +65784,16 @@ loop:
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y2
-	VCMPPS    $0x11, Y2, Y0, Y3
-	VSUBPS    Y0, Y2, Y4
-	VXORPS    actkernconst<>+3264(SB), Y0, Y5
-	VCMPPS    $0x11, Y5, Y2, Y5
-	VADDPS    Y0, Y2, Y6
-	VBLENDVPS Y5, Y6, Y1, Y5
-	VBLENDVPS Y3, Y4, Y5, Y3
-	VCMPPS    $0x03, Y2, Y2, Y4
-	VBLENDVPS Y4, Y2, Y3, Y4
-	VMOVUPS   Y4, (AX)
+	VMOVUPS   (CX), Y3
+	VCMPPS    $0x11, Y3, Y0, Y4
+	VSUBPS    Y0, Y3, Y5
+	VCMPPS    $0x11, Y1, Y3, Y6
+	VADDPS    Y0, Y3, Y7
+	VBLENDVPS Y6, Y7, Y2, Y6
+	VBLENDVPS Y4, Y5, Y6, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -66037,17 +65805,16 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y2
-	VCMPPS     $0x11, Y2, Y0, Y3
-	VSUBPS     Y0, Y2, Y4
-	VXORPS     actkernconst<>+3264(SB), Y0, Y5
-	VCMPPS     $0x11, Y5, Y2, Y5
-	VADDPS     Y0, Y2, Y6
-	VBLENDVPS  Y5, Y6, Y1, Y5
-	VBLENDVPS  Y3, Y4, Y5, Y3
-	VCMPPS     $0x03, Y2, Y2, Y4
-	VBLENDVPS  Y4, Y2, Y3, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y3
+	VCMPPS     $0x11, Y3, Y0, Y4
+	VSUBPS     Y0, Y3, Y5
+	VCMPPS     $0x11, Y1, Y3, Y6
+	VADDPS     Y0, Y3, Y7
+	VBLENDVPS  Y6, Y7, Y2, Y6
+	VBLENDVPS  Y4, Y5, Y6, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -66055,12 +65822,16 @@ done:
 
 // func softshrinkAVX2Stream(dst []float32, in0 []float32, lambd float32)
 // Requires: AVX, AVX2, MMX+, SSE
-TEXT ·softshrinkAVX2Stream(SB), NOSPLIT, $32-52
+TEXT ·softshrinkAVX2Stream(SB), NOSPLIT, $64-52
 	MOVSS        lambd+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+3296(SB), Y1
+	VXORPS       actkernconst<>+3264(SB), Y0, Y1
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      (SP), Y0
+	VMOVUPD      32(SP), Y1
+	VMOVUPD      actkernconst<>+3296(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -66068,28 +65839,26 @@ TEXT ·softshrinkAVX2Stream(SB), NOSPLIT, $32-52
 loop:
 	CMPQ      DX, $0x00000010
 	JB        single
-	VMOVUPS   (CX), Y2
-	VMOVUPS   32(CX), Y3
-	VCMPPS    $0x11, Y2, Y0, Y4
+	VMOVUPS   (CX), Y3
+	VMOVUPS   32(CX), Y4
 	VCMPPS    $0x11, Y3, Y0, Y5
-	VSUBPS    Y0, Y2, Y6
+	VCMPPS    $0x11, Y4, Y0, Y6
 	VSUBPS    Y0, Y3, Y7
-	VXORPS    actkernconst<>+3264(SB), Y0, Y8
-	VXORPS    actkernconst<>+3264(SB), Y0, Y9
-	VCMPPS    $0x11, Y8, Y2, Y8
-	VCMPPS    $0x11, Y9, Y3, Y9
-	VADDPS    Y0, Y2, Y10
+	VSUBPS    Y0, Y4, Y8
+	VCMPPS    $0x11, Y1, Y3, Y9
+	VCMPPS    $0x11, Y1, Y4, Y10
 	VADDPS    Y0, Y3, Y11
-	VBLENDVPS Y8, Y10, Y1, Y8
-	VBLENDVPS Y9, Y11, Y1, Y9
-	VBLENDVPS Y4, Y6, Y8, Y4
+	VADDPS    Y0, Y4, Y12
+	VBLENDVPS Y9, Y11, Y2, Y9
+	VBLENDVPS Y10, Y12, Y2, Y10
 	VBLENDVPS Y5, Y7, Y9, Y5
-	VCMPPS    $0x03, Y2, Y2, Y6
+	VBLENDVPS Y6, Y8, Y10, Y6
 	VCMPPS    $0x03, Y3, Y3, Y7
-	VBLENDVPS Y6, Y2, Y4, Y6
+	VCMPPS    $0x03, Y4, Y4, Y8
 	VBLENDVPS Y7, Y3, Y5, Y7
-	VMOVNTPS  Y6, (AX)
-	VMOVNTPS  Y7, 32(AX)
+	VBLENDVPS Y8, Y4, Y6, Y8
+	VMOVNTPS  Y7, (AX)
+	VMOVNTPS  Y8, 32(AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -66098,17 +65867,16 @@ loop:
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y2
-	VCMPPS    $0x11, Y2, Y0, Y3
-	VSUBPS    Y0, Y2, Y4
-	VXORPS    actkernconst<>+3264(SB), Y0, Y5
-	VCMPPS    $0x11, Y5, Y2, Y5
-	VADDPS    Y0, Y2, Y6
-	VBLENDVPS Y5, Y6, Y1, Y5
-	VBLENDVPS Y3, Y4, Y5, Y3
-	VCMPPS    $0x03, Y2, Y2, Y4
-	VBLENDVPS Y4, Y2, Y3, Y4
-	VMOVNTPS  Y4, (AX)
+	VMOVUPS   (CX), Y3
+	VCMPPS    $0x11, Y3, Y0, Y4
+	VSUBPS    Y0, Y3, Y5
+	VCMPPS    $0x11, Y1, Y3, Y6
+	VADDPS    Y0, Y3, Y7
+	VBLENDVPS Y6, Y7, Y2, Y6
+	VBLENDVPS Y4, Y5, Y6, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -66120,17 +65888,16 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y2
-	VCMPPS     $0x11, Y2, Y0, Y3
-	VSUBPS     Y0, Y2, Y4
-	VXORPS     actkernconst<>+3264(SB), Y0, Y5
-	VCMPPS     $0x11, Y5, Y2, Y5
-	VADDPS     Y0, Y2, Y6
-	VBLENDVPS  Y5, Y6, Y1, Y5
-	VBLENDVPS  Y3, Y4, Y5, Y3
-	VCMPPS     $0x03, Y2, Y2, Y4
-	VBLENDVPS  Y4, Y2, Y3, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y3
+	VCMPPS     $0x11, Y3, Y0, Y4
+	VSUBPS     Y0, Y3, Y5
+	VCMPPS     $0x11, Y1, Y3, Y6
+	VADDPS     Y0, Y3, Y7
+	VBLENDVPS  Y6, Y7, Y2, Y6
+	VBLENDVPS  Y4, Y5, Y6, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -66139,96 +65906,95 @@ done:
 
 // func softshrinkBackwardAVX512(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
-TEXT ·softshrinkBackwardAVX512(SB), NOSPLIT, $8-76
+TEXT ·softshrinkBackwardAVX512(SB), NOSPLIT, $72-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3328(SB), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
+	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VMOVUPD      Z1, 8(SP)
+	VBROADCASTSS (SP), Z0
+	VMOVUPD      8(SP), Z1
+	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3236(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000030
-	JB          single
-	VMOVUPS     (CX), Z3
-	VMOVUPS     64(CX), Z4
-	VMOVUPS     128(CX), Z5
-	VCMPPS      $0x11, Z3, Z0, K2
-	VCMPPS      $0x11, Z4, Z0, K3
-	VCMPPS      $0x11, Z5, Z0, K4
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z6
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z7
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z8
-	VCMPPS      $0x11, Z6, Z3, K5
-	VCMPPS      $0x11, Z7, Z4, K6
-	VCMPPS      $0x11, Z8, Z5, K7
-	KORW        K5, K2, K2
-	KORW        K6, K3, K3
-	KORW        K7, K4, K4
-	VBLENDMPS   Z1, Z2, K2, Z6
-	VBLENDMPS   Z1, Z2, K3, Z7
-	VBLENDMPS   Z1, Z2, K4, Z8
-	VMOVUPS     (DX), Z9
-	VMOVUPS     64(DX), Z10
-	VMOVUPS     128(DX), Z11
-	VMULPS      Z6, Z9, Z9
-	VMULPS      Z7, Z10, Z10
-	VMULPS      Z8, Z11, Z11
-	VCMPPS      $0x03, Z3, Z3, K2
-	VCMPPS      $0x03, Z4, Z4, K3
-	VCMPPS      $0x03, Z5, Z5, K4
-	VBLENDMPS   Z3, Z9, K2, Z3
-	VBLENDMPS   Z4, Z10, K3, Z4
-	VBLENDMPS   Z5, Z11, K4, Z5
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z4, 64(AX)
-	VMOVUPS     Z5, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	ADDQ        $0x000000c0, DX
-	SUBQ        $0x00000030, BX
-	JMP         loop
+	CMPQ      BX, $0x00000030
+	JB        single
+	VMOVUPS   (CX), Z4
+	VMOVUPS   64(CX), Z5
+	VMOVUPS   128(CX), Z6
+	VCMPPS    $0x11, Z4, Z0, K2
+	VCMPPS    $0x11, Z5, Z0, K3
+	VCMPPS    $0x11, Z6, Z0, K4
+	VCMPPS    $0x11, Z1, Z4, K5
+	VCMPPS    $0x11, Z1, Z5, K6
+	VCMPPS    $0x11, Z1, Z6, K7
+	KORW      K5, K2, K2
+	KORW      K6, K3, K3
+	KORW      K7, K4, K4
+	VBLENDMPS Z2, Z3, K2, Z7
+	VBLENDMPS Z2, Z3, K3, Z8
+	VBLENDMPS Z2, Z3, K4, Z9
+	VMOVUPS   (DX), Z10
+	VMOVUPS   64(DX), Z11
+	VMOVUPS   128(DX), Z12
+	VMULPS    Z7, Z10, Z10
+	VMULPS    Z8, Z11, Z11
+	VMULPS    Z9, Z12, Z12
+	VCMPPS    $0x03, Z4, Z4, K2
+	VCMPPS    $0x03, Z5, Z5, K3
+	VCMPPS    $0x03, Z6, Z6, K4
+	VBLENDMPS Z4, Z10, K2, Z4
+	VBLENDMPS Z5, Z11, K3, Z5
+	VBLENDMPS Z6, Z12, K4, Z6
+	VMOVUPS   Z4, (AX)
+	VMOVUPS   Z5, 64(AX)
+	VMOVUPS   Z6, 128(AX)
+	ADDQ      $0x000000c0, AX
+	ADDQ      $0x000000c0, CX
+	ADDQ      $0x000000c0, DX
+	SUBQ      $0x00000030, BX
+	JMP       loop
 
 single:
-	CMPQ        BX, $0x00000010
-	JB          tail
-	VMOVUPS     (CX), Z3
-	VCMPPS      $0x11, Z3, Z0, K2
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VCMPPS      $0x11, Z4, Z3, K3
-	KORW        K3, K2, K2
-	VBLENDMPS   Z1, Z2, K2, Z4
-	VMOVUPS     (DX), Z5
-	VMULPS      Z4, Z5, Z5
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
-	VMOVUPS     Z3, (AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	ADDQ        $0x00000040, DX
-	SUBQ        $0x00000010, BX
-	JMP         single
+	CMPQ      BX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z4
+	VCMPPS    $0x11, Z4, Z0, K2
+	VCMPPS    $0x11, Z1, Z4, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z2, Z3, K2, Z5
+	VMOVUPS   (DX), Z6
+	VMULPS    Z5, Z6, Z6
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z6, K2, Z4
+	VMOVUPS   Z4, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000010, BX
+	JMP       single
 
 tail:
-	TESTQ       BX, BX
-	JZ          done
-	MOVL        $-1, SI
-	BZHIL       BX, SI, SI
-	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Z3
-	VCMPPS      $0x11, Z3, Z0, K2
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VCMPPS      $0x11, Z4, Z3, K3
-	KORW        K3, K2, K2
-	VBLENDMPS   Z1, Z2, K2, Z4
-	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z4, Z5, Z5
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
-	VMOVUPS     Z3, K1, (AX)
+	TESTQ     BX, BX
+	JZ        done
+	MOVL      $-1, SI
+	BZHIL     BX, SI, SI
+	KMOVW     SI, K1
+	VMOVUPS.Z (CX), K1, Z4
+	VCMPPS    $0x11, Z4, Z0, K2
+	VCMPPS    $0x11, Z1, Z4, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z2, Z3, K2, Z5
+	VMOVUPS.Z (DX), K1, Z6
+	VMULPS    Z5, Z6, Z6
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z6, K2, Z4
+	VMOVUPS   Z4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -66236,96 +66002,95 @@ done:
 
 // func softshrinkBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
-TEXT ·softshrinkBackwardAVX512Stream(SB), NOSPLIT, $8-76
+TEXT ·softshrinkBackwardAVX512Stream(SB), NOSPLIT, $72-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3328(SB), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
+	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VMOVUPD      Z1, 8(SP)
+	VBROADCASTSS (SP), Z0
+	VMOVUPD      8(SP), Z1
+	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3236(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000030
-	JB          single
-	VMOVUPS     (CX), Z3
-	VMOVUPS     64(CX), Z4
-	VMOVUPS     128(CX), Z5
-	VCMPPS      $0x11, Z3, Z0, K2
-	VCMPPS      $0x11, Z4, Z0, K3
-	VCMPPS      $0x11, Z5, Z0, K4
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z6
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z7
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z8
-	VCMPPS      $0x11, Z6, Z3, K5
-	VCMPPS      $0x11, Z7, Z4, K6
-	VCMPPS      $0x11, Z8, Z5, K7
-	KORW        K5, K2, K2
-	KORW        K6, K3, K3
-	KORW        K7, K4, K4
-	VBLENDMPS   Z1, Z2, K2, Z6
-	VBLENDMPS   Z1, Z2, K3, Z7
-	VBLENDMPS   Z1, Z2, K4, Z8
-	VMOVUPS     (DX), Z9
-	VMOVUPS     64(DX), Z10
-	VMOVUPS     128(DX), Z11
-	VMULPS      Z6, Z9, Z9
-	VMULPS      Z7, Z10, Z10
-	VMULPS      Z8, Z11, Z11
-	VCMPPS      $0x03, Z3, Z3, K2
-	VCMPPS      $0x03, Z4, Z4, K3
-	VCMPPS      $0x03, Z5, Z5, K4
-	VBLENDMPS   Z3, Z9, K2, Z3
-	VBLENDMPS   Z4, Z10, K3, Z4
-	VBLENDMPS   Z5, Z11, K4, Z5
-	VMOVNTPS    Z3, (AX)
-	VMOVNTPS    Z4, 64(AX)
-	VMOVNTPS    Z5, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	ADDQ        $0x000000c0, DX
-	SUBQ        $0x00000030, BX
-	JMP         loop
+	CMPQ      BX, $0x00000030
+	JB        single
+	VMOVUPS   (CX), Z4
+	VMOVUPS   64(CX), Z5
+	VMOVUPS   128(CX), Z6
+	VCMPPS    $0x11, Z4, Z0, K2
+	VCMPPS    $0x11, Z5, Z0, K3
+	VCMPPS    $0x11, Z6, Z0, K4
+	VCMPPS    $0x11, Z1, Z4, K5
+	VCMPPS    $0x11, Z1, Z5, K6
+	VCMPPS    $0x11, Z1, Z6, K7
+	KORW      K5, K2, K2
+	KORW      K6, K3, K3
+	KORW      K7, K4, K4
+	VBLENDMPS Z2, Z3, K2, Z7
+	VBLENDMPS Z2, Z3, K3, Z8
+	VBLENDMPS Z2, Z3, K4, Z9
+	VMOVUPS   (DX), Z10
+	VMOVUPS   64(DX), Z11
+	VMOVUPS   128(DX), Z12
+	VMULPS    Z7, Z10, Z10
+	VMULPS    Z8, Z11, Z11
+	VMULPS    Z9, Z12, Z12
+	VCMPPS    $0x03, Z4, Z4, K2
+	VCMPPS    $0x03, Z5, Z5, K3
+	VCMPPS    $0x03, Z6, Z6, K4
+	VBLENDMPS Z4, Z10, K2, Z4
+	VBLENDMPS Z5, Z11, K3, Z5
+	VBLENDMPS Z6, Z12, K4, Z6
+	VMOVNTPS  Z4, (AX)
+	VMOVNTPS  Z5, 64(AX)
+	VMOVNTPS  Z6, 128(AX)
+	ADDQ      $0x000000c0, AX
+	ADDQ      $0x000000c0, CX
+	ADDQ      $0x000000c0, DX
+	SUBQ      $0x00000030, BX
+	JMP       loop
 
 single:
-	CMPQ        BX, $0x00000010
-	JB          tail
-	VMOVUPS     (CX), Z3
-	VCMPPS      $0x11, Z3, Z0, K2
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VCMPPS      $0x11, Z4, Z3, K3
-	KORW        K3, K2, K2
-	VBLENDMPS   Z1, Z2, K2, Z4
-	VMOVUPS     (DX), Z5
-	VMULPS      Z4, Z5, Z5
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
-	VMOVNTPS    Z3, (AX)
-	ADDQ        $0x00000040, AX
-	ADDQ        $0x00000040, CX
-	ADDQ        $0x00000040, DX
-	SUBQ        $0x00000010, BX
-	JMP         single
+	CMPQ      BX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z4
+	VCMPPS    $0x11, Z4, Z0, K2
+	VCMPPS    $0x11, Z1, Z4, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z2, Z3, K2, Z5
+	VMOVUPS   (DX), Z6
+	VMULPS    Z5, Z6, Z6
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z6, K2, Z4
+	VMOVNTPS  Z4, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000010, BX
+	JMP       single
 
 tail:
-	TESTQ       BX, BX
-	JZ          done
-	MOVL        $-1, SI
-	BZHIL       BX, SI, SI
-	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Z3
-	VCMPPS      $0x11, Z3, Z0, K2
-	VXORPS.BCST actkernconst<>+3232(SB), Z0, Z4
-	VCMPPS      $0x11, Z4, Z3, K3
-	KORW        K3, K2, K2
-	VBLENDMPS   Z1, Z2, K2, Z4
-	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z4, Z5, Z5
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
-	VMOVUPS     Z3, K1, (AX)
+	TESTQ     BX, BX
+	JZ        done
+	MOVL      $-1, SI
+	BZHIL     BX, SI, SI
+	KMOVW     SI, K1
+	VMOVUPS.Z (CX), K1, Z4
+	VCMPPS    $0x11, Z4, Z0, K2
+	VCMPPS    $0x11, Z1, Z4, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z2, Z3, K2, Z5
+	VMOVUPS.Z (DX), K1, Z6
+	VMULPS    Z5, Z6, Z6
+	VCMPPS    $0x03, Z4, Z4, K2
+	VBLENDMPS Z4, Z6, K2, Z4
+	VMOVUPS   Z4, K1, (AX)
 
 done:
 	SFENCE
@@ -66334,85 +66099,74 @@ done:
 
 // func softshrinkBackwardAVX2(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·softshrinkBackwardAVX2(SB), NOSPLIT, $32-76
+TEXT ·softshrinkBackwardAVX2(SB), NOSPLIT, $64-76
 	MOVSS        lambd+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+3360(SB), Y1
-	VMOVUPD      actkernconst<>+3296(SB), Y2
+	VXORPS       actkernconst<>+3264(SB), Y0, Y1
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      (SP), Y0
+	VMOVUPD      32(SP), Y1
+	VMOVUPD      actkernconst<>+3360(SB), Y2
+	VMOVUPD      actkernconst<>+3296(SB), Y3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000020
+	CMPQ      BX, $0x00000018
 	JB        single
-	VMOVUPS   (CX), Y3
-	VMOVUPS   32(CX), Y4
-	VMOVUPS   64(CX), Y5
-	VMOVUPS   96(CX), Y6
-	VCMPPS    $0x11, Y3, Y0, Y7
-	VCMPPS    $0x11, Y4, Y0, Y8
-	VCMPPS    $0x11, Y5, Y0, Y9
-	VCMPPS    $0x11, Y6, Y0, Y10
-	VXORPS    actkernconst<>+3264(SB), Y0, Y11
-	VXORPS    actkernconst<>+3264(SB), Y0, Y12
-	VXORPS    actkernconst<>+3264(SB), Y0, Y13
-	VXORPS    actkernconst<>+3264(SB), Y0, Y14
-	VCMPPS    $0x11, Y11, Y3, Y11
-	VCMPPS    $0x11, Y12, Y4, Y12
-	VCMPPS    $0x11, Y13, Y5, Y13
-	VCMPPS    $0x11, Y14, Y6, Y14
-	VORPD     Y11, Y7, Y7
-	VORPD     Y12, Y8, Y8
-	VORPD     Y13, Y9, Y9
-	VORPD     Y14, Y10, Y10
-	VBLENDVPS Y7, Y1, Y2, Y7
-	VBLENDVPS Y8, Y1, Y2, Y8
-	VBLENDVPS Y9, Y1, Y2, Y9
-	VBLENDVPS Y10, Y1, Y2, Y10
-	VMOVUPS   (DX), Y11
-	VMOVUPS   32(DX), Y12
-	VMOVUPS   64(DX), Y13
-	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
+	VMOVUPS   (CX), Y4
+	VMOVUPS   32(CX), Y5
+	VMOVUPS   64(CX), Y6
+	VCMPPS    $0x11, Y4, Y0, Y7
+	VCMPPS    $0x11, Y5, Y0, Y8
+	VCMPPS    $0x11, Y6, Y0, Y9
+	VCMPPS    $0x11, Y1, Y4, Y10
+	VCMPPS    $0x11, Y1, Y5, Y11
+	VCMPPS    $0x11, Y1, Y6, Y12
+	VORPD     Y10, Y7, Y7
+	VORPD     Y11, Y8, Y8
+	VORPD     Y12, Y9, Y9
+	VBLENDVPS Y7, Y2, Y3, Y7
+	VBLENDVPS Y8, Y2, Y3, Y8
+	VBLENDVPS Y9, Y2, Y3, Y9
+	VMOVUPS   (DX), Y10
+	VMOVUPS   32(DX), Y11
+	VMOVUPS   64(DX), Y12
+	VMULPS    Y7, Y10, Y10
+	VMULPS    Y8, Y11, Y11
+	VMULPS    Y9, Y12, Y12
+	VCMPPS    $0x03, Y4, Y4, Y7
+	VCMPPS    $0x03, Y5, Y5, Y8
+	VCMPPS    $0x03, Y6, Y6, Y9
+	VBLENDVPS Y7, Y4, Y10, Y7
+	VBLENDVPS Y8, Y5, Y11, Y8
+	VBLENDVPS Y9, Y6, Y12, Y9
 	VMOVUPS   Y7, (AX)
 	VMOVUPS   Y8, 32(AX)
 	VMOVUPS   Y9, 64(AX)
-	VMOVUPS   Y10, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	ADDQ      $0x00000080, DX
-	SUBQ      $0x00000020, BX
+	ADDQ      $0x00000060, AX
+	ADDQ      $0x00000060, CX
+	ADDQ      $0x00000060, DX
+	SUBQ      $0x00000018, BX
 	JMP       loop
 
 single:
 	CMPQ      BX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y3
-	VCMPPS    $0x11, Y3, Y0, Y4
-	VXORPS    actkernconst<>+3264(SB), Y0, Y5
-	VCMPPS    $0x11, Y5, Y3, Y5
-	VORPD     Y5, Y4, Y4
-	VBLENDVPS Y4, Y1, Y2, Y4
-	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVUPS   Y4, (AX)
+	VMOVUPS   (CX), Y4
+	VCMPPS    $0x11, Y4, Y0, Y5
+	VCMPPS    $0x11, Y1, Y4, Y6
+	VORPD     Y6, Y5, Y5
+	VBLENDVPS Y5, Y2, Y3, Y5
+	VMOVUPS   (DX), Y6
+	VMULPS    Y5, Y6, Y6
+	VCMPPS    $0x03, Y4, Y4, Y5
+	VBLENDVPS Y5, Y4, Y6, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -66425,17 +66179,16 @@ tail:
 	LEAQ       actkernconst<>+704(SB), SI
 	NEGQ       BX
 	VMOVDQU    32(SI)(BX*4), Y15
-	VMASKMOVPS (CX), Y15, Y3
-	VCMPPS     $0x11, Y3, Y0, Y4
-	VXORPS     actkernconst<>+3264(SB), Y0, Y5
-	VCMPPS     $0x11, Y5, Y3, Y5
-	VORPD      Y5, Y4, Y4
-	VBLENDVPS  Y4, Y1, Y2, Y4
-	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y4
+	VCMPPS     $0x11, Y4, Y0, Y5
+	VCMPPS     $0x11, Y1, Y4, Y6
+	VORPD      Y6, Y5, Y5
+	VBLENDVPS  Y5, Y2, Y3, Y5
+	VMASKMOVPS (DX), Y15, Y6
+	VMULPS     Y5, Y6, Y6
+	VCMPPS     $0x03, Y4, Y4, Y5
+	VBLENDVPS  Y5, Y4, Y6, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -66443,85 +66196,74 @@ done:
 
 // func softshrinkBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX2, MMX+, SSE
-TEXT ·softshrinkBackwardAVX2Stream(SB), NOSPLIT, $32-76
+TEXT ·softshrinkBackwardAVX2Stream(SB), NOSPLIT, $64-76
 	MOVSS        lambd+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+3360(SB), Y1
-	VMOVUPD      actkernconst<>+3296(SB), Y2
+	VXORPS       actkernconst<>+3264(SB), Y0, Y1
+	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      (SP), Y0
+	VMOVUPD      32(SP), Y1
+	VMOVUPD      actkernconst<>+3360(SB), Y2
+	VMOVUPD      actkernconst<>+3296(SB), Y3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000020
+	CMPQ      BX, $0x00000018
 	JB        single
-	VMOVUPS   (CX), Y3
-	VMOVUPS   32(CX), Y4
-	VMOVUPS   64(CX), Y5
-	VMOVUPS   96(CX), Y6
-	VCMPPS    $0x11, Y3, Y0, Y7
-	VCMPPS    $0x11, Y4, Y0, Y8
-	VCMPPS    $0x11, Y5, Y0, Y9
-	VCMPPS    $0x11, Y6, Y0, Y10
-	VXORPS    actkernconst<>+3264(SB), Y0, Y11
-	VXORPS    actkernconst<>+3264(SB), Y0, Y12
-	VXORPS    actkernconst<>+3264(SB), Y0, Y13
-	VXORPS    actkernconst<>+3264(SB), Y0, Y14
-	VCMPPS    $0x11, Y11, Y3, Y11
-	VCMPPS    $0x11, Y12, Y4, Y12
-	VCMPPS    $0x11, Y13, Y5, Y13
-	VCMPPS    $0x11, Y14, Y6, Y14
-	VORPD     Y11, Y7, Y7
-	VORPD     Y12, Y8, Y8
-	VORPD     Y13, Y9, Y9
-	VORPD     Y14, Y10, Y10
-	VBLENDVPS Y7, Y1, Y2, Y7
-	VBLENDVPS Y8, Y1, Y2, Y8
-	VBLENDVPS Y9, Y1, Y2, Y9
-	VBLENDVPS Y10, Y1, Y2, Y10
-	VMOVUPS   (DX), Y11
-	VMOVUPS   32(DX), Y12
-	VMOVUPS   64(DX), Y13
-	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
+	VMOVUPS   (CX), Y4
+	VMOVUPS   32(CX), Y5
+	VMOVUPS   64(CX), Y6
+	VCMPPS    $0x11, Y4, Y0, Y7
+	VCMPPS    $0x11, Y5, Y0, Y8
+	VCMPPS    $0x11, Y6, Y0, Y9
+	VCMPPS    $0x11, Y1, Y4, Y10
+	VCMPPS    $0x11, Y1, Y5, Y11
+	VCMPPS    $0x11, Y1, Y6, Y12
+	VORPD     Y10, Y7, Y7
+	VORPD     Y11, Y8, Y8
+	VORPD     Y12, Y9, Y9
+	VBLENDVPS Y7, Y2, Y3, Y7
+	VBLENDVPS Y8, Y2, Y3, Y8
+	VBLENDVPS Y9, Y2, Y3, Y9
+	VMOVUPS   (DX), Y10
+	VMOVUPS   32(DX), Y11
+	VMOVUPS   64(DX), Y12
+	VMULPS    Y7, Y10, Y10
+	VMULPS    Y8, Y11, Y11
+	VMULPS    Y9, Y12, Y12
+	VCMPPS    $0x03, Y4, Y4, Y7
+	VCMPPS    $0x03, Y5, Y5, Y8
+	VCMPPS    $0x03, Y6, Y6, Y9
+	VBLENDVPS Y7, Y4, Y10, Y7
+	VBLENDVPS Y8, Y5, Y11, Y8
+	VBLENDVPS Y9, Y6, Y12, Y9
 	VMOVNTPS  Y7, (AX)
 	VMOVNTPS  Y8, 32(AX)
 	VMOVNTPS  Y9, 64(AX)
-	VMOVNTPS  Y10, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	ADDQ      $0x00000080, DX
-	SUBQ      $0x00000020, BX
+	ADDQ      $0x00000060, AX
+	ADDQ      $0x00000060, CX
+	ADDQ      $0x00000060, DX
+	SUBQ      $0x00000018, BX
 	JMP       loop
 
 single:
 	CMPQ      BX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y3
-	VCMPPS    $0x11, Y3, Y0, Y4
-	VXORPS    actkernconst<>+3264(SB), Y0, Y5
-	VCMPPS    $0x11, Y5, Y3, Y5
-	VORPD     Y5, Y4, Y4
-	VBLENDVPS Y4, Y1, Y2, Y4
-	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVNTPS  Y4, (AX)
+	VMOVUPS   (CX), Y4
+	VCMPPS    $0x11, Y4, Y0, Y5
+	VCMPPS    $0x11, Y1, Y4, Y6
+	VORPD     Y6, Y5, Y5
+	VBLENDVPS Y5, Y2, Y3, Y5
+	VMOVUPS   (DX), Y6
+	VMULPS    Y5, Y6, Y6
+	VCMPPS    $0x03, Y4, Y4, Y5
+	VBLENDVPS Y5, Y4, Y6, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -66534,17 +66276,16 @@ tail:
 	LEAQ       actkernconst<>+704(SB), SI
 	NEGQ       BX
 	VMOVDQU    32(SI)(BX*4), Y15
-	VMASKMOVPS (CX), Y15, Y3
-	VCMPPS     $0x11, Y3, Y0, Y4
-	VXORPS     actkernconst<>+3264(SB), Y0, Y5
-	VCMPPS     $0x11, Y5, Y3, Y5
-	VORPD      Y5, Y4, Y4
-	VBLENDVPS  Y4, Y1, Y2, Y4
-	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y4
+	VCMPPS     $0x11, Y4, Y0, Y5
+	VCMPPS     $0x11, Y1, Y4, Y6
+	VORPD      Y6, Y5, Y5
+	VBLENDVPS  Y5, Y2, Y3, Y5
+	VMASKMOVPS (DX), Y15, Y6
+	VMULPS     Y5, Y6, Y6
+	VCMPPS     $0x03, Y4, Y4, Y5
+	VBLENDVPS  Y5, Y4, Y6, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -76437,74 +76178,74 @@ DATA actkernconst<>+3776(SB)/8, $0xc087500000000000
 DATA actkernconst<>+3784(SB)/8, $0xc087500000000000
 DATA actkernconst<>+3792(SB)/8, $0xc087500000000000
 DATA actkernconst<>+3800(SB)/8, $0xc087500000000000
-DATA actkernconst<>+3808(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+3816(SB)/8, $0x0010000000000000
-DATA actkernconst<>+3824(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+3832(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+3840(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+3848(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+3856(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+3864(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+3872(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+3880(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+3888(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+3808(SB)/8, $0x0010000000000000
+DATA actkernconst<>+3816(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+3824(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+3832(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+3840(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+3848(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+3856(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+3864(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+3872(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+3880(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+3888(SB)/8, $0x3ff6a09e667f3bcd
 DATA actkernconst<>+3896(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3904(SB)/8, $0x000fffffffffffff
-DATA actkernconst<>+3912(SB)/8, $0x000fffffffffffff
-DATA actkernconst<>+3920(SB)/8, $0x000fffffffffffff
-DATA actkernconst<>+3928(SB)/8, $0x000fffffffffffff
-DATA actkernconst<>+3936(SB)/8, $0x00000000000007ff
-DATA actkernconst<>+3944(SB)/8, $0x00000000000007ff
-DATA actkernconst<>+3952(SB)/8, $0x00000000000007ff
-DATA actkernconst<>+3960(SB)/8, $0x00000000000007ff
-DATA actkernconst<>+3968(SB)/8, $0x4330000000000000
-DATA actkernconst<>+3976(SB)/8, $0x4330000000000000
-DATA actkernconst<>+3984(SB)/8, $0x4330000000000000
-DATA actkernconst<>+3992(SB)/8, $0x4330000000000000
-DATA actkernconst<>+4000(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+4008(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+4016(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+4024(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+4032(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+4040(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+4048(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+4056(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+4064(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4072(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4080(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4088(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4096(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4104(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4112(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4120(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4128(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4136(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4144(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4152(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4160(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4168(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4176(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4184(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4192(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4200(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4208(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4216(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4224(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+4232(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+4240(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+4248(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+4256(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+4264(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+4272(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+4280(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+4288(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+4296(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+4304(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+4312(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+4320(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+4328(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+4336(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+4344(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+3904(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+3912(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+3920(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+3928(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+3936(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+3944(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+3952(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+3960(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+3968(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+3976(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+3984(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+3992(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+4000(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4008(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4016(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4024(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4032(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4040(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4048(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4056(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4064(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4072(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4080(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4088(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4096(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4104(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4112(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4120(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4128(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4136(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4144(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4152(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4160(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4168(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4176(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4184(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4192(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4200(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4208(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4216(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4224(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+4232(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+4240(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+4248(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+4256(SB)/8, $0x000fffffffffffff
+DATA actkernconst<>+4264(SB)/8, $0x000fffffffffffff
+DATA actkernconst<>+4272(SB)/8, $0x000fffffffffffff
+DATA actkernconst<>+4280(SB)/8, $0x000fffffffffffff
+DATA actkernconst<>+4288(SB)/8, $0x00000000000007ff
+DATA actkernconst<>+4296(SB)/8, $0x00000000000007ff
+DATA actkernconst<>+4304(SB)/8, $0x00000000000007ff
+DATA actkernconst<>+4312(SB)/8, $0x00000000000007ff
+DATA actkernconst<>+4320(SB)/8, $0x4330000000000000
+DATA actkernconst<>+4328(SB)/8, $0x4330000000000000
+DATA actkernconst<>+4336(SB)/8, $0x4330000000000000
+DATA actkernconst<>+4344(SB)/8, $0x4330000000000000
 DATA actkernconst<>+4352(SB)/8, $0xc089000000000000
 DATA actkernconst<>+4360(SB)/8, $0x4034000000000000
 DATA actkernconst<>+4368(SB)/8, $0x0000000000000000

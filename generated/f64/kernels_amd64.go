@@ -712,13 +712,13 @@ func hardshrinkBackwardAVX512(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func hardshrinkBackwardAVX512Stream(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardshrinkBackwardAVX2(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -2344,13 +2344,13 @@ func softshrinkBackwardAVX512(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func softshrinkBackwardAVX512Stream(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
+// softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func softshrinkBackwardAVX2(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
+// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape

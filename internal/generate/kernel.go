@@ -127,23 +127,9 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 	if reduce {
 		lenOf = inNames[0]
 	}
-	n := len(p.Instrs)
 
 	live := p.Live()
-	invariant := make([]bool, n)
-	for i, in := range p.Instrs {
-		switch in.Op {
-		case vprog.OpInput:
-			invariant[i] = false
-		case vprog.OpConst, vprog.OpParam:
-			invariant[i] = true
-		default:
-			invariant[i] = true
-			for _, a := range in.Args[:in.Op.Arity()] {
-				invariant[i] = invariant[i] && invariant[a]
-			}
-		}
-	}
+	invariant := p.Invariant()
 
 	var pre, body []jen.Code
 	for i, in := range p.Instrs {

@@ -207,6 +207,20 @@ func (p *Program) Live() []bool {
 	return live
 }
 
+// Invariant marks the values that are the same for every element: the
+// constants and parameters, and what is computed from them alone. A kernel
+// computes these once per call, before its loop over the elements.
+func (p *Program) Invariant() []bool {
+	inv := make([]bool, len(p.Instrs))
+	for i, in := range p.Instrs {
+		inv[i] = in.Op != OpInput
+		for _, a := range in.Args[:in.Op.Arity()] {
+			inv[i] = inv[i] && inv[a]
+		}
+	}
+	return inv
+}
+
 // Uses counts, for each value, how many instructions (and the result) use it.
 func (p *Program) Uses() []int {
 	n := make([]int, len(p.Instrs))
