@@ -35,7 +35,7 @@ func celuCheck(alpha float32) error {
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f(x) = where(x >= 0, x, alpha*expm1(q))
+//	f(x) = where(x >= 0, x, alpha*expm1(x*(1/alpha)))
 //
 // Parameters:
 //
@@ -98,7 +98,7 @@ func CELU(dst, x []float32, alpha float32) {
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f'(x) = where(x > 0, 1, exp(q))
+//	f'(x) = where(x > 0, 1, exp(x*(1/alpha)))
 //
 // Parameters:
 //

@@ -22,7 +22,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 44
+// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 45
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -31,70 +31,71 @@ func celuGeneric(dst, x []float32, alpha float32) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := float64(alpha)
-	v5 := math.Float64frombits(0xc044000000000000)  // -40
-	v7 := math.Float64frombits(0x4086200000000000)  // 708
-	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v13 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v15 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v18 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v22 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v26 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v31 := math.Float64frombits(0x3ff0000000000000) // 1
-	v32 := math.Float64frombits(0xbff0000000000000) // -1
+	v4 := math.Float64frombits(0x3ff0000000000000) // 1
+	v5 := float64(v4 / v3)
+	v7 := math.Float64frombits(0xc044000000000000)  // -40
+	v9 := math.Float64frombits(0x4086200000000000)  // 708
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v17 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v20 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v22 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v24 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v26 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v28 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v33 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v1 <= v0
-		v4 := float64(v0 / v3)
-		v6 := v5
-		if v4 > v5 {
-			v6 = v4
-		}
+		v6 := float64(v0 * v5)
 		v8 := v7
-		if v6 < v7 {
+		if v6 > v7 {
 			v8 = v6
 		}
-		v10 := float64(v8 * v9)
-		v11 := math.RoundToEven(v10)
-		v12 := -v11
-		v14 := math.FMA(v12, v13, v8)
-		v17 := math.FMA(v15, v14, v16)
-		v19 := math.FMA(v17, v14, v18)
-		v21 := math.FMA(v19, v14, v20)
-		v23 := math.FMA(v21, v14, v22)
-		v25 := math.FMA(v23, v14, v24)
-		v27 := math.FMA(v25, v14, v26)
-		v29 := math.FMA(v27, v14, v28)
-		v30 := float64(v14 * v29)
-		v33 := ldexpNormal(v32, v12)
-		v34 := float64(v31 + v33)
-		v35 := float64(v34 + v30)
-		v36 := ldexpNormal(v35, v11)
-		v37 := math.Copysign(v36, v4)
-		v38 := math.IsNaN(v4)
-		v39 := v37
-		if v38 {
-			v39 = v4
+		v10 := v9
+		if v8 < v9 {
+			v10 = v8
 		}
-		v40 := float64(v3 * v39)
-		v41 := v40
+		v12 := float64(v10 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v10)
+		v19 := math.FMA(v17, v16, v18)
+		v21 := math.FMA(v19, v16, v20)
+		v23 := math.FMA(v21, v16, v22)
+		v25 := math.FMA(v23, v16, v24)
+		v27 := math.FMA(v25, v16, v26)
+		v29 := math.FMA(v27, v16, v28)
+		v31 := math.FMA(v29, v16, v30)
+		v32 := float64(v16 * v31)
+		v34 := ldexpNormal(v33, v14)
+		v35 := float64(v4 + v34)
+		v36 := float64(v35 + v32)
+		v37 := ldexpNormal(v36, v13)
+		v38 := math.Copysign(v37, v6)
+		v39 := math.IsNaN(v6)
+		v40 := v38
+		if v39 {
+			v40 = v6
+		}
+		v41 := float64(v3 * v40)
+		v42 := v41
 		if v2 {
-			v41 = v0
+			v42 = v0
 		}
-		v42 := math.IsNaN(v0)
-		v43 := v41
-		if v42 {
-			v43 = v0
+		v43 := math.IsNaN(v0)
+		v44 := v42
+		if v43 {
+			v44 = v0
 		}
-		dst[i] = float32(v43)
+		dst[i] = float32(v44)
 	}
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f32 memory, f64
-// compute, 41 operations): the scalar twin of the vector program the assembly
+// compute, 42 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -104,64 +105,65 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := float64(alpha)
-	v6 := math.Float64frombits(0xc085f80000000000)  // -703
-	v8 := math.Float64frombits(0x4086300000000000)  // 710
-	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v5 := float64(v3 / v4)
+	v7 := math.Float64frombits(0xc085f80000000000)  // -703
+	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v22 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := v1 < v0
-		v5 := float64(v0 / v4)
-		v7 := v6
-		if v5 > v6 {
-			v7 = v5
+		v6 := float64(v0 * v5)
+		v8 := v7
+		if v6 > v7 {
+			v8 = v6
 		}
-		v9 := v8
-		if v7 < v8 {
-			v9 = v7
+		v10 := v9
+		if v8 < v9 {
+			v10 = v8
 		}
-		v11 := float64(v9 * v10)
-		v12 := math.RoundToEven(v11)
-		v13 := -v12
-		v15 := math.FMA(v13, v14, v9)
-		v18 := math.FMA(v16, v15, v17)
-		v20 := math.FMA(v18, v15, v19)
-		v22 := math.FMA(v20, v15, v21)
-		v24 := math.FMA(v22, v15, v23)
-		v26 := math.FMA(v24, v15, v25)
-		v28 := math.FMA(v26, v15, v27)
-		v30 := math.FMA(v28, v15, v29)
-		v31 := ldexpMid(v30, v12)
-		v32 := v5 < v6
-		v33 := v31
-		if v32 {
-			v33 = v1
+		v12 := float64(v10 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v10)
+		v19 := math.FMA(v17, v16, v18)
+		v21 := math.FMA(v19, v16, v20)
+		v23 := math.FMA(v21, v16, v22)
+		v25 := math.FMA(v23, v16, v24)
+		v27 := math.FMA(v25, v16, v26)
+		v29 := math.FMA(v27, v16, v28)
+		v31 := math.FMA(v29, v16, v30)
+		v32 := ldexpMid(v31, v13)
+		v33 := v6 < v7
+		v34 := v32
+		if v33 {
+			v34 = v1
 		}
-		v34 := math.IsNaN(v5)
-		v35 := v33
-		if v34 {
-			v35 = v5
+		v35 := math.IsNaN(v6)
+		v36 := v34
+		if v35 {
+			v36 = v6
 		}
-		v36 := v35
+		v37 := v36
 		if v2 {
-			v36 = v3
+			v37 = v3
 		}
-		v37 := float64(dy[i])
-		v38 := float64(v37 * v36)
-		v39 := math.IsNaN(v0)
-		v40 := v38
-		if v39 {
-			v40 = v0
+		v38 := float64(dy[i])
+		v39 := float64(v38 * v37)
+		v40 := math.IsNaN(v0)
+		v41 := v39
+		if v40 {
+			v41 = v0
 		}
-		dx[i] = float32(v40)
+		dx[i] = float32(v41)
 	}
 }
 

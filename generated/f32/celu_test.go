@@ -61,7 +61,7 @@ func plainCELU(x, alpha float64) float64 {
 		if x >= 0.0 {
 			return x
 		}
-		return alpha * math.Expm1((x / alpha))
+		return alpha * math.Expm1(x*(1.0/alpha))
 	}()
 }
 
@@ -71,7 +71,7 @@ func plainCELUDerivative(x, alpha float64) float64 {
 		if x > 0.0 {
 			return 1.0
 		}
-		return math.Exp((x / alpha))
+		return math.Exp(x * (1.0 / alpha))
 	}()
 }
 
