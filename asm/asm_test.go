@@ -131,6 +131,29 @@ func opPrograms() []Kernel {
 			r = b.Select(nan, b.Add(r, b.Const(0.5)), r)
 			return b.Select(b.LT(p, x), r, b.Sub(r, x))
 		})
+		// Loop invariants, which the prologue computes once: values of the
+		// parameters alone (a vector and, on AVX2, a mask) that the loop
+		// reads; forty of them, more than the registers, each used once;
+		// and a result that is itself invariant.
+		two := []string{"p", "q"}
+		twoSets := [][]float64{{1.5, 0}, {-0.25, 2}}
+		add("invariant", c, 1, two, twoSets, func(b *vprog.Builder) vprog.Value {
+			x, p, q := b.Input(0), b.Param(0), b.Param(1)
+			s := b.Sqrt(b.Abs(b.Add(p, q)))
+			zero := b.EQ(q, b.Const(0))
+			return b.Select(b.And(zero, b.LT(x, s)), b.Mul(x, b.Neg(p)), b.Add(x, s))
+		})
+		add("invariantMany", c, 1, one, oneSets, func(b *vprog.Builder) vprog.Value {
+			r, inv := b.Input(0), b.Param(0)
+			for i := range 40 {
+				inv = b.Add(b.Mul(inv, b.Const(0.5)), b.Const(float64(i)))
+				r = b.Add(r, inv)
+			}
+			return r
+		})
+		add("invariantResult", c, 1, one, oneSets, func(b *vprog.Builder) vprog.Value {
+			return b.Mul(b.Param(0), b.Const(3))
+		})
 		// The identity, a constant result and a parameter result: results
 		// that are leaves or inputs.
 		add("identity", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value { return b.Input(0) })
