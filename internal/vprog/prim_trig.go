@@ -232,14 +232,15 @@ func trigFinish(b *Builder, x0, n, rh, rl Value, target Type, offset float64) Va
 	q := b.FMA(b.Const(-4), b.Round(b.Mul(n, b.Const(0.25)), RoundFloor), n)
 	h := b.Round(b.Mul(q, b.Const(0.5)), RoundFloor)
 	odd := b.LT(b.Const(0.5), b.FMA(b.Const(-2), h, q))
-	res := b.Mul(b.Select(odd, cosHead, sinHead), b.FMA(b.Const(-2), h, b.Const(1))) // × (1 - 2h) = ±1
+	head := b.Select(odd, cosHead, sinHead)
+	sign := b.FMA(b.Const(-2), h, b.Const(1)) // 1 - 2h = ±1
+	res := b.Mul(head, sign)
 	if target != F32 {
 		// No clamp to [-1, 1] is needed: |sin r| ≤ 0.72 on |r| ≤ π/4 +
 		// 2^-7.5, and cos r's head is 1 - z/2 rounded (≤ 1) with a tail
 		// below 0 wherever the head is 1 (-z/2 dominates), so the rounded
 		// sum never passes 1 (TestPrimSinCosBounded).
-		tail := b.Mul(b.Select(odd, cosTail, sinTail), b.FMA(b.Const(-2), h, b.Const(1)))
-		res = b.Add(res, tail)
+		res = b.Add(res, b.Mul(b.Select(odd, cosTail, sinTail), sign))
 	}
 	if offset == 0 {
 		// sin(-0) = -0: the reductions compute -0 - 0·c = +0.
