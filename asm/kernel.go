@@ -293,8 +293,9 @@ func kernelName(p *vprog.Program, level string, stream bool) string {
 }
 
 // emitKernel writes one kernel: prologue (parameters to their stack homes,
-// the invariants computed once, hoisted leaves to registers), the unrolled loop, a one-step loop, and a
-// masked tail that runs the very same body on the last len%lanes elements.
+// the invariants computed once, hoisted leaves to registers), the unrolled
+// loop, a one-step loop, and a masked tail that runs the very same body on
+// the last len%lanes elements.
 //
 // A reduction kernel keeps its accumulator in registers from entry to exit
 // (read from and written back to *acc). Its step is accGroups vectors, one

@@ -5,8 +5,8 @@ package vprog
 // |x| = 2.76e13) costs every element. A primitive, or the lowering of a
 // where() the spec names in rare: (spec.Activation.IsRare), marks such a
 // branch with SelectRare; SplitRare then gives the kernels two programs:
-// the usual one, without the rare branches, and a guard that tells, for a whole call,
-// whether any element needs them. Where the guard finds none, the usual
+// the usual one, without the rare branches, and a guard that tells, for a
+// whole call, whether any element needs them. Where the guard finds none, the usual
 // program gives the very bits the full one would (each SelectRare would
 // have chosen its usual value), so the choice never shows in the results.
 
