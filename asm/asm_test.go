@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/actkern/actkern/internal/spec"
@@ -143,6 +144,10 @@ func opPrograms() []Kernel {
 			zero := b.EQ(q, b.Const(0))
 			return b.Select(b.And(zero, b.LT(x, s)), b.Mul(x, b.Neg(p)), b.Add(x, s))
 		})
+		// On AVX-512 a mask of the parameters that only an invariant
+		// select reads is computed by the prologue, one the loop reads
+		// is computed in the loop (loopFixed).
+		add("invariantSelect", c, 1, two, twoSets, invariantSelect)
 		add("invariantMany", c, 1, one, oneSets, func(b *vprog.Builder) vprog.Value {
 			r, inv := b.Input(0), b.Param(0)
 			for i := range 40 {
@@ -162,6 +167,35 @@ func opPrograms() []Kernel {
 		ks = append(ks, bigProgram(c, 300, 40))
 	}
 	return ks
+}
+
+// invariantSelect picks between two values of the parameters p and q by
+// a mask of q alone (q == 0), and reads a second mask of them (p < q) in
+// the loop.
+func invariantSelect(b *vprog.Builder) vprog.Value {
+	x, p, q := b.Input(0), b.Param(0), b.Param(1)
+	z := b.Select(b.EQ(q, b.Const(0)), b.Neg(p), b.Mul(p, b.Const(3)))
+	return b.Select(b.And(b.LT(p, q), b.LT(x, z)), z, b.Add(x, z))
+}
+
+// TestLoopFixedMasks checks which invariant masks the AVX-512 loop
+// computes: those it reads, and no others.
+func TestLoopFixedMasks(t *testing.T) {
+	b := vprog.NewBuilder("invariantSelect", vprog.F64, vprog.F64, 1, []string{"p", "q"})
+	p := b.Finish(invariantSelect(b))
+	var masks []vprog.Value // in program order: q == 0, p < q, x < z
+	for i, in := range p.Instrs {
+		if in.Op.GivesMask() && in.Op != vprog.OpAnd {
+			masks = append(masks, vprog.Value(i))
+		}
+	}
+	require.Len(t, masks, 3)
+	fixed := loopFixed(newAVX512(p, newPool("t")), p)
+	assert.True(t, fixed[masks[0]], "q == 0: read only by the invariant select")
+	assert.False(t, fixed[masks[1]], "p < q: read by the loop's And")
+	assert.False(t, fixed[masks[2]], "x < z: depends on x")
+	fixed = loopFixed(newAVX2(p, newPool("t")), p)
+	assert.True(t, fixed[masks[0]] && fixed[masks[1]], "AVX2 keeps invariant masks in vector registers")
 }
 
 // bigProgram is a random DAG of n operations over many constants: more

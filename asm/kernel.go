@@ -83,21 +83,28 @@ func signature(p *vprog.Program) string {
 // loopFixed marks the values a kernel's loop does not compute: constants,
 // parameters, and the invariants (vprog.Program.Invariant) that the
 // prologue computes once per call (frame.prologue). On AVX-512 an
-// invariant mask is still computed in the loop: no mask register can be
-// spared for the whole call, and reloading a spilled mask costs what
-// recomputing it does, one instruction.
+// invariant mask that the loop reads is still computed in the loop: no mask
+// register can be spared for the whole call, and reloading a spilled mask
+// costs what recomputing it does, one instruction. A mask that only other
+// invariants read (the condition of a select between two parameters) stays
+// in the prologue with them.
 func loopFixed(is isa, p *vprog.Program) []bool {
 	fixed := p.Invariant()
-	for i, in := range p.Instrs {
-		if !fixed[i] || isLeaf(in.Op) {
+	if is.maskRegs() == nil {
+		return fixed
+	}
+	live := p.Live()
+	// Users come after their operands: one backward pass finds every mask
+	// a loop instruction reads, masks read by such masks included.
+	for i := len(p.Instrs) - 1; i >= 0; i-- {
+		if fixed[i] || !live[i] {
 			continue
 		}
-		if is.maskRegs() != nil && in.Op.GivesMask() {
-			fixed[i] = false
-			continue
-		}
+		in := p.Instrs[i]
 		for _, a := range in.Args[:in.Op.Arity()] {
-			fixed[i] = fixed[i] && fixed[a]
+			if p.Instrs[a].Op.GivesMask() {
+				fixed[a] = false
+			}
 		}
 	}
 	return fixed

@@ -25936,304 +25936,177 @@ done:
 
 // func logSoftmaxAVX512(dst []float32, in0 []float32, m float32, s1 float32, s1_lo float32, n0 float32)
 // Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·logSoftmaxAVX512(SB), $416-64
-	MOVSS        m+48(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, (SP)
-	MOVSS        s1+52(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 8(SP)
-	MOVSS        s1_lo+56(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 16(SP)
-	MOVSS        n0+60(FP), X0
-	CVTSS2SD     X0, X0
-	MOVSD        X0, 24(SP)
-	VBROADCASTSD 24(SP), Z0
-	VSUBPD.BCST  actkernconst<>+8(SB), Z0, Z1
-	VADDPD.BCST  8(SP), Z1, Z1
-	VADDPD.BCST  16(SP), Z1, Z1
-	VMAXPD.BCST  actkernconst<>+120(SB), Z1, Z0
-	VMINPD.BCST  actkernconst<>+3816(SB), Z0, Z0
-	VADDPD.BCST  actkernconst<>+8(SB), Z0, Z2
-	VMAXPD.BCST  actkernconst<>+3808(SB), Z2, Z2
-	VGETMANTPD   $0x04, Z2, Z3
-	VGETEXPPD    Z2, Z2
-	VMULPD.BCST  actkernconst<>+1096(SB), Z3, Z4
-	VADDPD.BCST  actkernconst<>+8(SB), Z2, Z5
-	VMOVUPD      Z1, 32(SP)
-	VMOVUPD      Z0, 96(SP)
-	VMOVUPD      Z3, 160(SP)
-	VMOVUPD      Z2, 224(SP)
-	VMOVUPD      Z4, 288(SP)
-	VMOVUPD      Z5, 352(SP)
-	VMOVUPD      32(SP), Z0
-	VBROADCASTSD actkernconst<>+8(SB), Z1
-	VBROADCASTSD actkernconst<>+3872(SB), Z2
-	VBROADCASTSD (SP), Z3
-	VBROADCASTSD actkernconst<>+120(SB), Z4
-	VMOVUPD      96(SP), Z5
-	VMOVUPD      160(SP), Z6
-	VMOVUPD      224(SP), Z7
-	VBROADCASTSD actkernconst<>+3880(SB), Z8
-	VBROADCASTSD actkernconst<>+3888(SB), Z9
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         in0_base+24(FP), CX
-	MOVQ         dst_len+8(FP), DX
+TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $96-64
+	MOVSS            m+48(FP), X0
+	CVTSS2SD         X0, X0
+	MOVSD            X0, (SP)
+	MOVSS            s1+52(FP), X0
+	CVTSS2SD         X0, X0
+	MOVSD            X0, 8(SP)
+	MOVSS            s1_lo+56(FP), X0
+	CVTSS2SD         X0, X0
+	MOVSD            X0, 16(SP)
+	MOVSS            n0+60(FP), X0
+	CVTSS2SD         X0, X0
+	MOVSD            X0, 24(SP)
+	VBROADCASTSD     24(SP), Z0
+	VSUBPD.BCST      actkernconst<>+8(SB), Z0, Z1
+	VADDPD.BCST      8(SP), Z1, Z1
+	VADDPD.BCST      16(SP), Z1, Z1
+	VMAXPD.BCST      actkernconst<>+120(SB), Z1, Z0
+	VMINPD.BCST      actkernconst<>+3872(SB), Z0, Z0
+	VADDPD.BCST      actkernconst<>+8(SB), Z0, Z2
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z2, Z2
+	VGETMANTPD       $0x04, Z2, Z3
+	VGETEXPPD        Z2, Z2
+	VBROADCASTSD     actkernconst<>+3856(SB), Z4
+	VCMPPD           $0x12, Z3, Z4, K2
+	VMULPD.BCST      actkernconst<>+1096(SB), Z3, Z4
+	VBLENDMPD        Z4, Z3, K2, Z4
+	VADDPD.BCST      actkernconst<>+8(SB), Z2, Z3
+	VBLENDMPD        Z3, Z2, K2, Z3
+	VSUBPD.BCST      actkernconst<>+8(SB), Z4, Z4
+	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z3, K2
+	VBLENDMPD        Z0, Z4, K2, Z0
+	VADDPD.BCST      actkernconst<>+1352(SB), Z0, Z2
+	VDIVPD           Z2, Z0, Z2
+	VMULPD           Z2, Z2, Z4
+	VBROADCASTSD     actkernconst<>+3848(SB), Z5
+	VMOVAPD          Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z5, Z6
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z4, Z6
+	VMULPD           Z6, Z4, Z4
+	VSUBPD           Z0, Z4, Z4
+	VFMADD213PD      Z0, Z4, Z2
+	VBROADCASTSD     actkernconst<>+48(SB), Z0
+	VFMADD213PD      Z2, Z0, Z3
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z3
+	VCMPPD.BCST      $0x00, actkernconst<>+120(SB), Z1, K2
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z3, K2, Z3
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z1, K2
+	VBLENDMPD        Z1, Z3, K2, Z3
+	VCMPPD.BCST      $0x11, actkernconst<>+120(SB), Z1, K2
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
+	VCMPPD           $0x03, Z1, Z1, K2
+	VBLENDMPD        Z1, Z3, K2, Z1
+	VMOVUPD          Z1, 32(SP)
+	VBROADCASTSD     actkernconst<>+3880(SB), Z0
+	VBROADCASTSD     (SP), Z1
+	VMOVUPD          32(SP), Z2
+	MOVQ             dst_base+0(FP), AX
+	MOVQ             in0_base+24(FP), CX
+	MOVQ             dst_len+8(FP), DX
 
 loop:
-	CMPQ             DX, $0x00000018
-	JB               single
-	VCVTPS2PD        (CX), Z10
-	VCVTPS2PD        32(CX), Z11
-	VCVTPS2PD        64(CX), Z12
-	VCMPPD           $0x00, Z2, Z10, K2
-	VCMPPD           $0x00, Z2, Z11, K3
-	VCMPPD           $0x00, Z2, Z12, K4
-	VCMPPD           $0x11, Z3, Z2, K5
-	VCMPPD           $0x11, Z3, Z2, K6
-	VCMPPD           $0x11, Z3, Z2, K7
-	KANDW            K5, K2, K2
-	KANDW            K6, K3, K3
-	KANDW            K7, K4, K4
-	VSUBPD           Z3, Z10, Z13
-	VSUBPD           Z3, Z11, Z14
-	VSUBPD           Z3, Z12, Z15
-	VCMPPD           $0x12, Z6, Z9, K5
-	VCMPPD           $0x12, Z6, Z9, K6
-	VCMPPD           $0x12, Z6, Z9, K7
-	VBLENDMPD        288(SP), Z6, K5, Z16
-	VBLENDMPD        288(SP), Z6, K6, Z17
-	VBLENDMPD        288(SP), Z6, K7, Z18
-	VBLENDMPD        352(SP), Z7, K5, Z19
-	VBLENDMPD        352(SP), Z7, K6, Z20
-	VBLENDMPD        352(SP), Z7, K7, Z21
-	VSUBPD           Z1, Z16, Z16
-	VSUBPD           Z1, Z17, Z17
-	VSUBPD           Z1, Z18, Z18
-	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z19, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z20, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z21, K7
-	VBLENDMPD        Z5, Z16, K5, Z16
-	VBLENDMPD        Z5, Z17, K6, Z17
-	VBLENDMPD        Z5, Z18, K7, Z18
-	VADDPD.BCST      actkernconst<>+1352(SB), Z16, Z22
-	VADDPD.BCST      actkernconst<>+1352(SB), Z17, Z23
-	VADDPD.BCST      actkernconst<>+1352(SB), Z18, Z24
-	VDIVPD           Z22, Z16, Z22
-	VDIVPD           Z23, Z17, Z23
-	VDIVPD           Z24, Z18, Z24
-	VMULPD           Z22, Z22, Z25
-	VMULPD           Z23, Z23, Z26
-	VMULPD           Z24, Z24, Z27
-	VBROADCASTSD     actkernconst<>+3824(SB), Z28
-	VMOVAPD          Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z29
-	VBROADCASTSD     actkernconst<>+3824(SB), Z28
-	VMOVAPD          Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z30
-	VBROADCASTSD     actkernconst<>+3824(SB), Z28
-	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z31
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z27, Z31
-	VMULPD           Z29, Z25, Z25
-	VMULPD           Z30, Z26, Z26
-	VMULPD           Z31, Z27, Z27
-	VSUBPD           Z16, Z25, Z25
-	VSUBPD           Z17, Z26, Z26
-	VSUBPD           Z18, Z27, Z27
-	VFMADD213PD      Z16, Z25, Z22
-	VFMADD213PD      Z17, Z26, Z23
-	VFMADD213PD      Z18, Z27, Z24
-	VBROADCASTSD     actkernconst<>+48(SB), Z16
-	VFMADD213PD      Z22, Z16, Z19
-	VBROADCASTSD     actkernconst<>+48(SB), Z16
-	VFMADD213PD      Z23, Z16, Z20
-	VBROADCASTSD     actkernconst<>+48(SB), Z16
-	VFMADD213PD      Z24, Z16, Z21
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z19
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z20
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z21
-	VCMPPD           $0x00, Z4, Z0, K5
-	VCMPPD           $0x00, Z4, Z0, K6
-	VCMPPD           $0x00, Z4, Z0, K7
-	VBLENDMPD        Z2, Z19, K5, Z19
-	VBLENDMPD        Z2, Z20, K6, Z20
-	VBLENDMPD        Z2, Z21, K7, Z21
-	VCMPPD           $0x00, Z8, Z0, K5
-	VCMPPD           $0x00, Z8, Z0, K6
-	VCMPPD           $0x00, Z8, Z0, K7
-	VBLENDMPD        Z0, Z19, K5, Z19
-	VBLENDMPD        Z0, Z20, K6, Z20
-	VBLENDMPD        Z0, Z21, K7, Z21
-	VCMPPD           $0x11, Z4, Z0, K5
-	VCMPPD           $0x11, Z4, Z0, K6
-	VCMPPD           $0x11, Z4, Z0, K7
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z19, K5, Z19
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z20, K6, Z20
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z21, K7, Z21
-	VCMPPD           $0x03, Z0, Z0, K5
-	VCMPPD           $0x03, Z0, Z0, K6
-	VCMPPD           $0x03, Z0, Z0, K7
-	VBLENDMPD        Z0, Z19, K5, Z19
-	VBLENDMPD        Z0, Z20, K6, Z20
-	VBLENDMPD        Z0, Z21, K7, Z21
-	VSUBPD           Z19, Z13, Z19
-	VSUBPD           Z20, Z14, Z20
-	VSUBPD           Z21, Z15, Z21
-	VSUBPD           Z10, Z13, Z16
-	VSUBPD           Z11, Z14, Z17
-	VSUBPD           Z12, Z15, Z18
-	VSUBPD           Z16, Z13, Z13
-	VSUBPD           Z17, Z14, Z14
-	VSUBPD           Z18, Z15, Z15
-	VSUBPD           Z13, Z10, Z13
-	VSUBPD           Z14, Z11, Z14
-	VSUBPD           Z15, Z12, Z15
-	VADDPD           Z16, Z3, Z16
-	VADDPD           Z17, Z3, Z17
-	VADDPD           Z18, Z3, Z18
-	VSUBPD           Z16, Z13, Z13
-	VSUBPD           Z17, Z14, Z14
-	VSUBPD           Z18, Z15, Z15
-	VADDPD           Z13, Z19, Z19
-	VADDPD           Z14, Z20, Z20
-	VADDPD           Z15, Z21, Z21
-	VBLENDMPD        Z10, Z19, K2, Z19
-	VBLENDMPD        Z11, Z20, K3, Z20
-	VBLENDMPD        Z12, Z21, K4, Z21
-	VCMPPD           $0x03, Z10, Z10, K2
-	VCMPPD           $0x03, Z11, Z11, K3
-	VCMPPD           $0x03, Z12, Z12, K4
-	VBLENDMPD        Z10, Z19, K2, Z10
-	VBLENDMPD        Z11, Z20, K3, Z11
-	VBLENDMPD        Z12, Z21, K4, Z12
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, (AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 32(AX)
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, 64(AX)
-	ADDQ             $0x00000060, AX
-	ADDQ             $0x00000060, CX
-	SUBQ             $0x00000018, DX
-	JMP              loop
+	CMPQ      DX, $0x00000018
+	JB        single
+	VCVTPS2PD (CX), Z3
+	VCVTPS2PD 32(CX), Z4
+	VCVTPS2PD 64(CX), Z5
+	VCMPPD    $0x00, Z0, Z3, K2
+	VCMPPD    $0x00, Z0, Z4, K3
+	VCMPPD    $0x00, Z0, Z5, K4
+	VCMPPD    $0x11, Z1, Z0, K5
+	VCMPPD    $0x11, Z1, Z0, K6
+	VCMPPD    $0x11, Z1, Z0, K7
+	KANDW     K5, K2, K2
+	KANDW     K6, K3, K3
+	KANDW     K7, K4, K4
+	VSUBPD    Z1, Z3, Z6
+	VSUBPD    Z1, Z4, Z7
+	VSUBPD    Z1, Z5, Z8
+	VSUBPD    Z2, Z6, Z9
+	VSUBPD    Z2, Z7, Z10
+	VSUBPD    Z2, Z8, Z11
+	VSUBPD    Z3, Z6, Z12
+	VSUBPD    Z4, Z7, Z13
+	VSUBPD    Z5, Z8, Z14
+	VSUBPD    Z12, Z6, Z6
+	VSUBPD    Z13, Z7, Z7
+	VSUBPD    Z14, Z8, Z8
+	VSUBPD    Z6, Z3, Z6
+	VSUBPD    Z7, Z4, Z7
+	VSUBPD    Z8, Z5, Z8
+	VADDPD    Z12, Z1, Z12
+	VADDPD    Z13, Z1, Z13
+	VADDPD    Z14, Z1, Z14
+	VSUBPD    Z12, Z6, Z6
+	VSUBPD    Z13, Z7, Z7
+	VSUBPD    Z14, Z8, Z8
+	VADDPD    Z6, Z9, Z9
+	VADDPD    Z7, Z10, Z10
+	VADDPD    Z8, Z11, Z11
+	VBLENDMPD Z3, Z9, K2, Z9
+	VBLENDMPD Z4, Z10, K3, Z10
+	VBLENDMPD Z5, Z11, K4, Z11
+	VCMPPD    $0x03, Z3, Z3, K2
+	VCMPPD    $0x03, Z4, Z4, K3
+	VCMPPD    $0x03, Z5, Z5, K4
+	VBLENDMPD Z3, Z9, K2, Z3
+	VBLENDMPD Z4, Z10, K3, Z4
+	VBLENDMPD Z5, Z11, K4, Z5
+	VCVTPD2PS Z3, Y3
+	VMOVUPS   Y3, (AX)
+	VCVTPD2PS Z4, Y4
+	VMOVUPS   Y4, 32(AX)
+	VCVTPD2PS Z5, Y5
+	VMOVUPS   Y5, 64(AX)
+	ADDQ      $0x00000060, AX
+	ADDQ      $0x00000060, CX
+	SUBQ      $0x00000018, DX
+	JMP       loop
 
 single:
-	CMPQ             DX, $0x00000008
-	JB               tail
-	VCVTPS2PD        (CX), Z10
-	VCMPPD           $0x00, Z2, Z10, K2
-	VCMPPD           $0x11, Z3, Z2, K3
-	KANDW            K3, K2, K2
-	VSUBPD           Z3, Z10, Z11
-	VCMPPD           $0x12, Z6, Z9, K3
-	VBLENDMPD        288(SP), Z6, K3, Z12
-	VBLENDMPD        352(SP), Z7, K3, Z13
-	VSUBPD           Z1, Z12, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z13, K3
-	VBLENDMPD        Z5, Z12, K3, Z12
-	VADDPD.BCST      actkernconst<>+1352(SB), Z12, Z14
-	VDIVPD           Z14, Z12, Z14
-	VMULPD           Z14, Z14, Z15
-	VBROADCASTSD     actkernconst<>+3824(SB), Z16
-	VMOVAPD          Z15, Z17
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z16, Z17
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z15, Z17
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z15, Z17
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z15, Z17
-	VMULPD           Z17, Z15, Z15
-	VSUBPD           Z12, Z15, Z15
-	VFMADD213PD      Z12, Z15, Z14
-	VBROADCASTSD     actkernconst<>+48(SB), Z12
-	VFMADD213PD      Z14, Z12, Z13
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z13
-	VCMPPD           $0x00, Z4, Z0, K3
-	VBLENDMPD        Z2, Z13, K3, Z13
-	VCMPPD           $0x00, Z8, Z0, K3
-	VBLENDMPD        Z0, Z13, K3, Z13
-	VCMPPD           $0x11, Z4, Z0, K3
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z13, K3, Z13
-	VCMPPD           $0x03, Z0, Z0, K3
-	VBLENDMPD        Z0, Z13, K3, Z13
-	VSUBPD           Z13, Z11, Z13
-	VSUBPD           Z10, Z11, Z12
-	VSUBPD           Z12, Z11, Z11
-	VSUBPD           Z11, Z10, Z11
-	VADDPD           Z12, Z3, Z12
-	VSUBPD           Z12, Z11, Z11
-	VADDPD           Z11, Z13, Z13
-	VBLENDMPD        Z10, Z13, K2, Z13
-	VCMPPD           $0x03, Z10, Z10, K2
-	VBLENDMPD        Z10, Z13, K2, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, (AX)
-	ADDQ             $0x00000020, AX
-	ADDQ             $0x00000020, CX
-	SUBQ             $0x00000008, DX
-	JMP              single
+	CMPQ      DX, $0x00000008
+	JB        tail
+	VCVTPS2PD (CX), Z3
+	VCMPPD    $0x00, Z0, Z3, K2
+	VCMPPD    $0x11, Z1, Z0, K3
+	KANDW     K3, K2, K2
+	VSUBPD    Z1, Z3, Z4
+	VSUBPD    Z2, Z4, Z5
+	VSUBPD    Z3, Z4, Z6
+	VSUBPD    Z6, Z4, Z4
+	VSUBPD    Z4, Z3, Z4
+	VADDPD    Z6, Z1, Z6
+	VSUBPD    Z6, Z4, Z4
+	VADDPD    Z4, Z5, Z5
+	VBLENDMPD Z3, Z5, K2, Z5
+	VCMPPD    $0x03, Z3, Z3, K2
+	VBLENDMPD Z3, Z5, K2, Z3
+	VCVTPD2PS Z3, Y3
+	VMOVUPS   Y3, (AX)
+	ADDQ      $0x00000020, AX
+	ADDQ      $0x00000020, CX
+	SUBQ      $0x00000008, DX
+	JMP       single
 
 tail:
-	TESTQ            DX, DX
-	JZ               done
-	MOVL             $-1, BX
-	BZHIL            DX, BX, BX
-	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y10
-	VCVTPS2PD        Y10, Z10
-	VCMPPD           $0x00, Z2, Z10, K2
-	VCMPPD           $0x11, Z3, Z2, K3
-	KANDW            K3, K2, K2
-	VSUBPD           Z3, Z10, Z11
-	VCMPPD           $0x12, Z6, Z9, K3
-	VBLENDMPD        288(SP), Z6, K3, Z12
-	VBLENDMPD        352(SP), Z7, K3, Z13
-	VSUBPD           Z1, Z12, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z13, K3
-	VBLENDMPD        Z5, Z12, K3, Z12
-	VADDPD.BCST      actkernconst<>+1352(SB), Z12, Z14
-	VDIVPD           Z14, Z12, Z14
-	VMULPD           Z14, Z14, Z15
-	VBROADCASTSD     actkernconst<>+3824(SB), Z16
-	VMOVAPD          Z15, Z17
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z16, Z17
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z15, Z17
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z15, Z17
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z15, Z17
-	VMULPD           Z17, Z15, Z15
-	VSUBPD           Z12, Z15, Z15
-	VFMADD213PD      Z12, Z15, Z14
-	VBROADCASTSD     actkernconst<>+48(SB), Z12
-	VFMADD213PD      Z14, Z12, Z13
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z0, Z13
-	VCMPPD           $0x00, Z4, Z0, K3
-	VBLENDMPD        Z2, Z13, K3, Z13
-	VCMPPD           $0x00, Z8, Z0, K3
-	VBLENDMPD        Z0, Z13, K3, Z13
-	VCMPPD           $0x11, Z4, Z0, K3
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z13, K3, Z13
-	VCMPPD           $0x03, Z0, Z0, K3
-	VBLENDMPD        Z0, Z13, K3, Z13
-	VSUBPD           Z13, Z11, Z13
-	VSUBPD           Z10, Z11, Z12
-	VSUBPD           Z12, Z11, Z11
-	VSUBPD           Z11, Z10, Z11
-	VADDPD           Z12, Z3, Z12
-	VSUBPD           Z12, Z11, Z11
-	VADDPD           Z11, Z13, Z13
-	VBLENDMPD        Z10, Z13, K2, Z13
-	VCMPPD           $0x03, Z10, Z10, K2
-	VBLENDMPD        Z10, Z13, K2, Z10
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, K1, (AX)
+	TESTQ     DX, DX
+	JZ        done
+	MOVL      $-1, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Y3
+	VCVTPS2PD Y3, Z3
+	VCMPPD    $0x00, Z0, Z3, K2
+	VCMPPD    $0x11, Z1, Z0, K3
+	KANDW     K3, K2, K2
+	VSUBPD    Z1, Z3, Z4
+	VSUBPD    Z2, Z4, Z5
+	VSUBPD    Z3, Z4, Z6
+	VSUBPD    Z6, Z4, Z4
+	VSUBPD    Z4, Z3, Z4
+	VADDPD    Z6, Z1, Z6
+	VSUBPD    Z6, Z4, Z4
+	VADDPD    Z4, Z5, Z5
+	VBLENDMPD Z3, Z5, K2, Z5
+	VCMPPD    $0x03, Z3, Z3, K2
+	VBLENDMPD Z3, Z5, K2, Z3
+	VCVTPD2PS Z3, Y3
+	VMOVUPS   Y3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -27164,18 +27037,18 @@ loop:
 	VMAXPD           Z2, Z8, Z12
 	VMAXPD           Z2, Z9, Z13
 	VMAXPD           Z2, Z10, Z14
-	VMINPD.BCST      actkernconst<>+3816(SB), Z11, Z11
-	VMINPD.BCST      actkernconst<>+3816(SB), Z12, Z12
-	VMINPD.BCST      actkernconst<>+3816(SB), Z13, Z13
-	VMINPD.BCST      actkernconst<>+3816(SB), Z14, Z14
+	VMINPD.BCST      actkernconst<>+3872(SB), Z11, Z11
+	VMINPD.BCST      actkernconst<>+3872(SB), Z12, Z12
+	VMINPD.BCST      actkernconst<>+3872(SB), Z13, Z13
+	VMINPD.BCST      actkernconst<>+3872(SB), Z14, Z14
 	VADDPD           Z11, Z0, Z15
 	VADDPD           Z12, Z0, Z16
 	VADDPD           Z13, Z0, Z17
 	VADDPD           Z14, Z0, Z18
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z17, Z17
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z18, Z18
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z16, Z16
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z17, Z17
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z18, Z18
 	VGETMANTPD       $0x04, Z15, Z19
 	VGETMANTPD       $0x04, Z16, Z20
 	VGETMANTPD       $0x04, Z17, Z21
@@ -27184,13 +27057,13 @@ loop:
 	VGETEXPPD        Z16, Z16
 	VGETEXPPD        Z17, Z17
 	VGETEXPPD        Z18, Z18
-	VBROADCASTSD     actkernconst<>+3888(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z19, Z23, K2
-	VBROADCASTSD     actkernconst<>+3888(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z20, Z23, K3
-	VBROADCASTSD     actkernconst<>+3888(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z21, Z23, K4
-	VBROADCASTSD     actkernconst<>+3888(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z22, Z23, K5
 	VMULPD.BCST      actkernconst<>+1096(SB), Z19, Z23
 	VMULPD.BCST      actkernconst<>+1096(SB), Z20, Z24
@@ -27232,30 +27105,30 @@ loop:
 	VMULPD           Z16, Z16, Z24
 	VMULPD           Z17, Z17, Z25
 	VMULPD           Z18, Z18, Z26
-	VBROADCASTSD     actkernconst<>+3824(SB), Z27
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z28
-	VBROADCASTSD     actkernconst<>+3824(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z28
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z29
-	VBROADCASTSD     actkernconst<>+3824(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z29
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z30
-	VBROADCASTSD     actkernconst<>+3824(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z30
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z26, Z31
 	VMULPD           Z28, Z23, Z23
 	VMULPD           Z29, Z24, Z24
 	VMULPD           Z30, Z25, Z25
@@ -27284,14 +27157,14 @@ loop:
 	VCMPPD           $0x00, Z2, Z8, K3
 	VCMPPD           $0x00, Z2, Z9, K4
 	VCMPPD           $0x00, Z2, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z7, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z8, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z9, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z10, K5
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z22, K5, Z22
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z7, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z9, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z10, K5
 	VBLENDMPD        Z7, Z19, K2, Z19
 	VBLENDMPD        Z8, Z20, K3, Z20
 	VBLENDMPD        Z9, Z21, K4, Z21
@@ -27300,10 +27173,10 @@ loop:
 	VCMPPD           $0x11, Z2, Z8, K3
 	VCMPPD           $0x11, Z2, Z9, K4
 	VCMPPD           $0x11, Z2, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z22, K5, Z22
 	VCMPPD           $0x03, Z7, Z7, K2
 	VCMPPD           $0x03, Z8, Z8, K3
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -27373,12 +27246,12 @@ single:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z2, Z4, Z5
-	VMINPD.BCST      actkernconst<>+3816(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+3872(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+3888(SB), Z8
+	VBROADCASTSD     actkernconst<>+3856(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -27390,12 +27263,12 @@ single:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+3824(SB), Z9
+	VBROADCASTSD     actkernconst<>+3848(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
@@ -27403,11 +27276,11 @@ single:
 	VFMADD213PD      Z6, Z5, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VMINPD           Z3, Z1, Z5
@@ -27454,12 +27327,12 @@ tail:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z2, Z4, Z5
-	VMINPD.BCST      actkernconst<>+3816(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+3872(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+3888(SB), Z8
+	VBROADCASTSD     actkernconst<>+3856(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -27471,12 +27344,12 @@ tail:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+3824(SB), Z9
+	VBROADCASTSD     actkernconst<>+3848(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
@@ -27484,11 +27357,11 @@ tail:
 	VFMADD213PD      Z6, Z5, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VMINPD           Z3, Z1, Z5
@@ -27616,18 +27489,18 @@ loop:
 	VMAXPD           Z2, Z8, Z12
 	VMAXPD           Z2, Z9, Z13
 	VMAXPD           Z2, Z10, Z14
-	VMINPD.BCST      actkernconst<>+3816(SB), Z11, Z11
-	VMINPD.BCST      actkernconst<>+3816(SB), Z12, Z12
-	VMINPD.BCST      actkernconst<>+3816(SB), Z13, Z13
-	VMINPD.BCST      actkernconst<>+3816(SB), Z14, Z14
+	VMINPD.BCST      actkernconst<>+3872(SB), Z11, Z11
+	VMINPD.BCST      actkernconst<>+3872(SB), Z12, Z12
+	VMINPD.BCST      actkernconst<>+3872(SB), Z13, Z13
+	VMINPD.BCST      actkernconst<>+3872(SB), Z14, Z14
 	VADDPD           Z11, Z0, Z15
 	VADDPD           Z12, Z0, Z16
 	VADDPD           Z13, Z0, Z17
 	VADDPD           Z14, Z0, Z18
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z17, Z17
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z18, Z18
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z16, Z16
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z17, Z17
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z18, Z18
 	VGETMANTPD       $0x04, Z15, Z19
 	VGETMANTPD       $0x04, Z16, Z20
 	VGETMANTPD       $0x04, Z17, Z21
@@ -27636,13 +27509,13 @@ loop:
 	VGETEXPPD        Z16, Z16
 	VGETEXPPD        Z17, Z17
 	VGETEXPPD        Z18, Z18
-	VBROADCASTSD     actkernconst<>+3888(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z19, Z23, K2
-	VBROADCASTSD     actkernconst<>+3888(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z20, Z23, K3
-	VBROADCASTSD     actkernconst<>+3888(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z21, Z23, K4
-	VBROADCASTSD     actkernconst<>+3888(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z22, Z23, K5
 	VMULPD.BCST      actkernconst<>+1096(SB), Z19, Z23
 	VMULPD.BCST      actkernconst<>+1096(SB), Z20, Z24
@@ -27684,30 +27557,30 @@ loop:
 	VMULPD           Z16, Z16, Z24
 	VMULPD           Z17, Z17, Z25
 	VMULPD           Z18, Z18, Z26
-	VBROADCASTSD     actkernconst<>+3824(SB), Z27
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z28
-	VBROADCASTSD     actkernconst<>+3824(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z28
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z29
-	VBROADCASTSD     actkernconst<>+3824(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z29
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z30
-	VBROADCASTSD     actkernconst<>+3824(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z30
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z26, Z31
 	VMULPD           Z28, Z23, Z23
 	VMULPD           Z29, Z24, Z24
 	VMULPD           Z30, Z25, Z25
@@ -27736,14 +27609,14 @@ loop:
 	VCMPPD           $0x00, Z2, Z8, K3
 	VCMPPD           $0x00, Z2, Z9, K4
 	VCMPPD           $0x00, Z2, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z7, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z8, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z9, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z10, K5
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z22, K5, Z22
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z7, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z9, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z10, K5
 	VBLENDMPD        Z7, Z19, K2, Z19
 	VBLENDMPD        Z8, Z20, K3, Z20
 	VBLENDMPD        Z9, Z21, K4, Z21
@@ -27752,10 +27625,10 @@ loop:
 	VCMPPD           $0x11, Z2, Z8, K3
 	VCMPPD           $0x11, Z2, Z9, K4
 	VCMPPD           $0x11, Z2, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z22, K5, Z22
 	VCMPPD           $0x03, Z7, Z7, K2
 	VCMPPD           $0x03, Z8, Z8, K3
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -27825,12 +27698,12 @@ single:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z2, Z4, Z5
-	VMINPD.BCST      actkernconst<>+3816(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+3872(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+3888(SB), Z8
+	VBROADCASTSD     actkernconst<>+3856(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -27842,12 +27715,12 @@ single:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+3824(SB), Z9
+	VBROADCASTSD     actkernconst<>+3848(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
@@ -27855,11 +27728,11 @@ single:
 	VFMADD213PD      Z6, Z5, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VMINPD           Z3, Z1, Z5
@@ -27906,12 +27779,12 @@ tail:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z2, Z4, Z5
-	VMINPD.BCST      actkernconst<>+3816(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+3872(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+3888(SB), Z8
+	VBROADCASTSD     actkernconst<>+3856(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -27923,12 +27796,12 @@ tail:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+3824(SB), Z9
+	VBROADCASTSD     actkernconst<>+3848(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
@@ -27936,11 +27809,11 @@ tail:
 	VFMADD213PD      Z6, Z5, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VMINPD           Z3, Z1, Z5
@@ -31649,21 +31522,21 @@ done:
 TEXT ·logsumexpAVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+120(SB), Z1
-	VBROADCASTSD actkernconst<>+3880(SB), Z2
-	VBROADCASTSD actkernconst<>+3816(SB), Z3
-	VBROADCASTSD actkernconst<>+3808(SB), Z4
-	VBROADCASTSD actkernconst<>+3888(SB), Z5
+	VBROADCASTSD actkernconst<>+3888(SB), Z2
+	VBROADCASTSD actkernconst<>+3872(SB), Z3
+	VBROADCASTSD actkernconst<>+3864(SB), Z4
+	VBROADCASTSD actkernconst<>+3856(SB), Z5
 	VBROADCASTSD actkernconst<>+1096(SB), Z6
 	VBROADCASTSD actkernconst<>+16(SB), Z7
 	VBROADCASTSD actkernconst<>+1352(SB), Z8
-	VBROADCASTSD actkernconst<>+3824(SB), Z9
-	VBROADCASTSD actkernconst<>+3832(SB), Z10
-	VBROADCASTSD actkernconst<>+3840(SB), Z11
-	VBROADCASTSD actkernconst<>+3848(SB), Z12
-	VBROADCASTSD actkernconst<>+3856(SB), Z13
+	VBROADCASTSD actkernconst<>+3848(SB), Z9
+	VBROADCASTSD actkernconst<>+3840(SB), Z10
+	VBROADCASTSD actkernconst<>+3832(SB), Z11
+	VBROADCASTSD actkernconst<>+3824(SB), Z12
+	VBROADCASTSD actkernconst<>+3816(SB), Z13
 	VBROADCASTSD actkernconst<>+48(SB), Z14
-	VBROADCASTSD actkernconst<>+3872(SB), Z15
-	VBROADCASTSD actkernconst<>+3864(SB), Z16
+	VBROADCASTSD actkernconst<>+3880(SB), Z15
+	VBROADCASTSD actkernconst<>+3808(SB), Z16
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -44964,8 +44837,8 @@ loop:
 	VCMPPD           $0x11, Z4, Z6, K4
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z5, Z6, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z4, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z5, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z4, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z5, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
 	VBROADCASTSD     actkernconst<>+5312(SB), Z4
@@ -45434,8 +45307,8 @@ loop:
 	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z4, K5
 	VBLENDMPD        Z0, Z2, K4, Z0
 	VBLENDMPD        Z4, Z3, K5, Z4
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z0, K2, Z0
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z4, K3, Z4
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z0, K2, Z0
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z4, K3, Z4
 	VMOVUPD          72(SP), Z1
 	VCMPPD           $0x03, Z1, Z1, K2
 	VMOVUPD          8(SP), Z2
@@ -45462,7 +45335,7 @@ single:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -45694,7 +45567,7 @@ single:
 	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -45719,7 +45592,7 @@ tail:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -45951,7 +45824,7 @@ tail:
 	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -45990,8 +45863,8 @@ loop:
 	VCMPPD           $0x11, Z4, Z6, K4
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z5, Z6, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z4, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z5, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z4, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z5, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
 	VBROADCASTSD     actkernconst<>+5312(SB), Z4
@@ -46460,8 +46333,8 @@ loop:
 	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z4, K5
 	VBLENDMPD        Z0, Z2, K4, Z0
 	VBLENDMPD        Z4, Z3, K5, Z4
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z0, K2, Z0
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z4, K3, Z4
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z0, K2, Z0
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z4, K3, Z4
 	VMOVUPD          72(SP), Z1
 	VCMPPD           $0x03, Z1, Z1, K2
 	VMOVUPD          8(SP), Z2
@@ -46488,7 +46361,7 @@ single:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -46720,7 +46593,7 @@ single:
 	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -46745,7 +46618,7 @@ tail:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -46977,7 +46850,7 @@ tail:
 	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -50266,9 +50139,9 @@ TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-52
 	VBROADCASTSD actkernconst<>+5288(SB), Z4
 	VBROADCASTSD (SP), Z5
 	VBROADCASTSD actkernconst<>+5296(SB), Z6
-	VBROADCASTSD actkernconst<>+3864(SB), Z7
+	VBROADCASTSD actkernconst<>+3808(SB), Z7
 	VBROADCASTSD actkernconst<>+5304(SB), Z8
-	VBROADCASTSD actkernconst<>+3880(SB), Z9
+	VBROADCASTSD actkernconst<>+3888(SB), Z9
 	VBROADCASTSD actkernconst<>+16(SB), Z10
 	VBROADCASTSD actkernconst<>+5160(SB), Z11
 	MOVQ         dst_base+0(FP), AX
@@ -50600,9 +50473,9 @@ TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-52
 	VBROADCASTSD actkernconst<>+5288(SB), Z4
 	VBROADCASTSD (SP), Z5
 	VBROADCASTSD actkernconst<>+5296(SB), Z6
-	VBROADCASTSD actkernconst<>+3864(SB), Z7
+	VBROADCASTSD actkernconst<>+3808(SB), Z7
 	VBROADCASTSD actkernconst<>+5304(SB), Z8
-	VBROADCASTSD actkernconst<>+3880(SB), Z9
+	VBROADCASTSD actkernconst<>+3888(SB), Z9
 	VBROADCASTSD actkernconst<>+16(SB), Z10
 	VBROADCASTSD actkernconst<>+5160(SB), Z11
 	MOVQ         dst_base+0(FP), AX
@@ -51669,7 +51542,7 @@ TEXT ·sinRareAVX512(SB), NOSPLIT, $8-36
 	MOVSD        X0, (SP)
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD actkernconst<>+5304(SB), Z1
-	VBROADCASTSD actkernconst<>+3880(SB), Z2
+	VBROADCASTSD actkernconst<>+3888(SB), Z2
 	VBROADCASTSD actkernconst<>+8(SB), Z3
 	VBROADCASTSD actkernconst<>+16(SB), Z4
 	MOVQ         acc+0(FP), AX
@@ -51946,8 +51819,8 @@ loop:
 	VCMPPD           $0x11, Z4, Z6, K4
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z5, Z6, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z4, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z5, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z4, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z5, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
 	VBROADCASTSD     actkernconst<>+5312(SB), Z4
@@ -52416,8 +52289,8 @@ loop:
 	VMULPD           Z7, Z3, Z3
 	VMULPD.BCST      (SP), Z2, Z2
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z3, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K3, Z3
 	VCVTPS2PD        (DX), Z0
 	VCVTPS2PD        32(DX), Z1
 	VMULPD           Z2, Z0, Z0
@@ -52449,7 +52322,7 @@ single:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -52681,7 +52554,7 @@ single:
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z1, Z4
 	VMULPD           Z4, Z3, Z3
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
 	VCVTPS2PD        (DX), Z1
 	VMULPD           Z3, Z1, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
@@ -52709,7 +52582,7 @@ tail:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -52941,7 +52814,7 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z1, Z4
 	VMULPD           Z4, Z3, Z3
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
 	VMOVUPS.Z        (DX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VMULPD           Z3, Z1, Z1
@@ -52984,8 +52857,8 @@ loop:
 	VCMPPD           $0x11, Z4, Z6, K4
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z5, Z6, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z4, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z5, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z4, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z5, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
 	VBROADCASTSD     actkernconst<>+5312(SB), Z4
@@ -53454,8 +53327,8 @@ loop:
 	VMULPD           Z7, Z3, Z3
 	VMULPD.BCST      (SP), Z2, Z2
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z3, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K3, Z3
 	VCVTPS2PD        (DX), Z0
 	VCVTPS2PD        32(DX), Z1
 	VMULPD           Z2, Z0, Z0
@@ -53487,7 +53360,7 @@ single:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -53719,7 +53592,7 @@ single:
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z1, Z4
 	VMULPD           Z4, Z3, Z3
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
 	VCVTPS2PD        (DX), Z1
 	VMULPD           Z3, Z1, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
@@ -53747,7 +53620,7 @@ tail:
 	VCMPPD           $0x12, Z3, Z4, K2
 	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3880(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
 	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
@@ -53979,7 +53852,7 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z1, Z4
 	VMULPD           Z4, Z3, Z3
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
 	VMOVUPS.Z        (DX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VMULPD           Z3, Z1, Z1
@@ -57291,9 +57164,9 @@ TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-76
 	VBROADCASTSD actkernconst<>+5176(SB), Z4
 	VBROADCASTSD actkernconst<>+5288(SB), Z5
 	VBROADCASTSD actkernconst<>+5296(SB), Z6
-	VBROADCASTSD actkernconst<>+3864(SB), Z7
+	VBROADCASTSD actkernconst<>+3808(SB), Z7
 	VBROADCASTSD actkernconst<>+5304(SB), Z8
-	VBROADCASTSD actkernconst<>+3880(SB), Z9
+	VBROADCASTSD actkernconst<>+3888(SB), Z9
 	VBROADCASTSD actkernconst<>+5160(SB), Z10
 	VBROADCASTSD actkernconst<>+5168(SB), Z11
 	VBROADCASTSD actkernconst<>+5152(SB), Z12
@@ -57635,9 +57508,9 @@ TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-76
 	VBROADCASTSD actkernconst<>+5176(SB), Z4
 	VBROADCASTSD actkernconst<>+5288(SB), Z5
 	VBROADCASTSD actkernconst<>+5296(SB), Z6
-	VBROADCASTSD actkernconst<>+3864(SB), Z7
+	VBROADCASTSD actkernconst<>+3808(SB), Z7
 	VBROADCASTSD actkernconst<>+5304(SB), Z8
-	VBROADCASTSD actkernconst<>+3880(SB), Z9
+	VBROADCASTSD actkernconst<>+3888(SB), Z9
 	VBROADCASTSD actkernconst<>+5160(SB), Z10
 	VBROADCASTSD actkernconst<>+5168(SB), Z11
 	VBROADCASTSD actkernconst<>+5152(SB), Z12
@@ -58730,7 +58603,7 @@ TEXT ·sinBackwardRareAVX512(SB), NOSPLIT, $8-60
 	MOVSD        X0, (SP)
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD actkernconst<>+5304(SB), Z1
-	VBROADCASTSD actkernconst<>+3880(SB), Z2
+	VBROADCASTSD actkernconst<>+3888(SB), Z2
 	VBROADCASTSD actkernconst<>+8(SB), Z3
 	VBROADCASTSD actkernconst<>+16(SB), Z4
 	MOVQ         acc+0(FP), AX
@@ -63214,26 +63087,26 @@ loop:
 	VMAXPD           Z2, Z10, Z16
 	VMAXPD           Z2, Z11, Z17
 	VMAXPD           Z2, Z12, Z18
-	VMINPD.BCST      actkernconst<>+3816(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+3816(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+3816(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+3872(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+3872(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+3872(SB), Z18, Z18
 	VADDPD           Z16, Z0, Z19
 	VADDPD           Z17, Z0, Z20
 	VADDPD           Z18, Z0, Z21
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z20, Z20
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z21, Z21
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z19, Z19
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z20, Z20
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z21, Z21
 	VGETMANTPD       $0x04, Z19, Z22
 	VGETMANTPD       $0x04, Z20, Z23
 	VGETMANTPD       $0x04, Z21, Z24
 	VGETEXPPD        Z19, Z19
 	VGETEXPPD        Z20, Z20
 	VGETEXPPD        Z21, Z21
-	VBROADCASTSD     actkernconst<>+3888(SB), Z25
+	VBROADCASTSD     actkernconst<>+3856(SB), Z25
 	VCMPPD           $0x12, Z22, Z25, K5
-	VBROADCASTSD     actkernconst<>+3888(SB), Z25
+	VBROADCASTSD     actkernconst<>+3856(SB), Z25
 	VCMPPD           $0x12, Z23, Z25, K6
-	VBROADCASTSD     actkernconst<>+3888(SB), Z25
+	VBROADCASTSD     actkernconst<>+3856(SB), Z25
 	VCMPPD           $0x12, Z24, Z25, K7
 	VMULPD.BCST      actkernconst<>+1096(SB), Z22, Z25
 	VMULPD.BCST      actkernconst<>+1096(SB), Z23, Z26
@@ -63265,24 +63138,24 @@ loop:
 	VMULPD           Z19, Z19, Z25
 	VMULPD           Z20, Z20, Z26
 	VMULPD           Z21, Z21, Z27
-	VBROADCASTSD     actkernconst<>+3824(SB), Z28
+	VBROADCASTSD     actkernconst<>+3848(SB), Z28
 	VMOVAPD          Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z29
-	VBROADCASTSD     actkernconst<>+3824(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+3848(SB), Z28
 	VMOVAPD          Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z30
-	VBROADCASTSD     actkernconst<>+3824(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z30
+	VBROADCASTSD     actkernconst<>+3848(SB), Z28
 	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z31
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z27, Z31
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
@@ -63301,21 +63174,21 @@ loop:
 	VCMPPD           $0x00, Z2, Z10, K5
 	VCMPPD           $0x00, Z2, Z11, K6
 	VCMPPD           $0x00, Z2, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z24, K7, Z24
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z10, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z11, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z12, K7
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z24, K7, Z24
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z10, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z11, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z12, K7
 	VBLENDMPD        Z10, Z22, K5, Z22
 	VBLENDMPD        Z11, Z23, K6, Z23
 	VBLENDMPD        Z12, Z24, K7, Z24
 	VCMPPD           $0x11, Z2, Z10, K5
 	VCMPPD           $0x11, Z2, Z11, K6
 	VCMPPD           $0x11, Z2, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z24, K7, Z24
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z24, K7, Z24
 	VCMPPD           $0x03, Z10, Z10, K5
 	VCMPPD           $0x03, Z11, Z11, K6
 	VCMPPD           $0x03, Z12, Z12, K7
@@ -63378,12 +63251,12 @@ single:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+3816(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+3872(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3888(SB), Z13
+	VBROADCASTSD     actkernconst<>+3856(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -63395,23 +63268,23 @@ single:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3824(SB), Z14
+	VBROADCASTSD     actkernconst<>+3848(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z5, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -63460,12 +63333,12 @@ tail:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+3816(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+3872(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3888(SB), Z13
+	VBROADCASTSD     actkernconst<>+3856(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -63477,23 +63350,23 @@ tail:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3824(SB), Z14
+	VBROADCASTSD     actkernconst<>+3848(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z5, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -63612,26 +63485,26 @@ loop:
 	VMAXPD           Z2, Z10, Z16
 	VMAXPD           Z2, Z11, Z17
 	VMAXPD           Z2, Z12, Z18
-	VMINPD.BCST      actkernconst<>+3816(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+3816(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+3816(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+3872(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+3872(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+3872(SB), Z18, Z18
 	VADDPD           Z16, Z0, Z19
 	VADDPD           Z17, Z0, Z20
 	VADDPD           Z18, Z0, Z21
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z20, Z20
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z21, Z21
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z19, Z19
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z20, Z20
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z21, Z21
 	VGETMANTPD       $0x04, Z19, Z22
 	VGETMANTPD       $0x04, Z20, Z23
 	VGETMANTPD       $0x04, Z21, Z24
 	VGETEXPPD        Z19, Z19
 	VGETEXPPD        Z20, Z20
 	VGETEXPPD        Z21, Z21
-	VBROADCASTSD     actkernconst<>+3888(SB), Z25
+	VBROADCASTSD     actkernconst<>+3856(SB), Z25
 	VCMPPD           $0x12, Z22, Z25, K5
-	VBROADCASTSD     actkernconst<>+3888(SB), Z25
+	VBROADCASTSD     actkernconst<>+3856(SB), Z25
 	VCMPPD           $0x12, Z23, Z25, K6
-	VBROADCASTSD     actkernconst<>+3888(SB), Z25
+	VBROADCASTSD     actkernconst<>+3856(SB), Z25
 	VCMPPD           $0x12, Z24, Z25, K7
 	VMULPD.BCST      actkernconst<>+1096(SB), Z22, Z25
 	VMULPD.BCST      actkernconst<>+1096(SB), Z23, Z26
@@ -63663,24 +63536,24 @@ loop:
 	VMULPD           Z19, Z19, Z25
 	VMULPD           Z20, Z20, Z26
 	VMULPD           Z21, Z21, Z27
-	VBROADCASTSD     actkernconst<>+3824(SB), Z28
+	VBROADCASTSD     actkernconst<>+3848(SB), Z28
 	VMOVAPD          Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z29
-	VBROADCASTSD     actkernconst<>+3824(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+3848(SB), Z28
 	VMOVAPD          Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z30
-	VBROADCASTSD     actkernconst<>+3824(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z30
+	VBROADCASTSD     actkernconst<>+3848(SB), Z28
 	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z28, Z31
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z27, Z31
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
@@ -63699,21 +63572,21 @@ loop:
 	VCMPPD           $0x00, Z2, Z10, K5
 	VCMPPD           $0x00, Z2, Z11, K6
 	VCMPPD           $0x00, Z2, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z24, K7, Z24
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z10, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z11, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z12, K7
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z24, K7, Z24
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z10, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z11, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z12, K7
 	VBLENDMPD        Z10, Z22, K5, Z22
 	VBLENDMPD        Z11, Z23, K6, Z23
 	VBLENDMPD        Z12, Z24, K7, Z24
 	VCMPPD           $0x11, Z2, Z10, K5
 	VCMPPD           $0x11, Z2, Z11, K6
 	VCMPPD           $0x11, Z2, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z24, K7, Z24
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z24, K7, Z24
 	VCMPPD           $0x03, Z10, Z10, K5
 	VCMPPD           $0x03, Z11, Z11, K6
 	VCMPPD           $0x03, Z12, Z12, K7
@@ -63776,12 +63649,12 @@ single:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+3816(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+3872(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3888(SB), Z13
+	VBROADCASTSD     actkernconst<>+3856(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -63793,23 +63666,23 @@ single:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3824(SB), Z14
+	VBROADCASTSD     actkernconst<>+3848(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z5, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -63858,12 +63731,12 @@ tail:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+3816(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+3872(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3808(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3888(SB), Z13
+	VBROADCASTSD     actkernconst<>+3856(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -63875,23 +63748,23 @@ tail:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3824(SB), Z14
+	VBROADCASTSD     actkernconst<>+3848(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3832(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+3840(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3848(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3856(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z5, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3872(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+3880(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3864(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -76204,17 +76077,17 @@ DATA actkernconst<>+3776(SB)/8, $0xc087500000000000
 DATA actkernconst<>+3784(SB)/8, $0xc087500000000000
 DATA actkernconst<>+3792(SB)/8, $0xc087500000000000
 DATA actkernconst<>+3800(SB)/8, $0xc087500000000000
-DATA actkernconst<>+3808(SB)/8, $0x0010000000000000
-DATA actkernconst<>+3816(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+3824(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+3832(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+3840(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+3848(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+3856(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+3864(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+3872(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+3880(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+3888(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+3808(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+3816(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+3824(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+3832(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+3840(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+3848(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+3856(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+3864(SB)/8, $0x0010000000000000
+DATA actkernconst<>+3872(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+3880(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+3888(SB)/8, $0x7ff0000000000000
 DATA actkernconst<>+3896(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3904(SB)/8, $0x7ff8000000000001
 DATA actkernconst<>+3912(SB)/8, $0x7ff8000000000001

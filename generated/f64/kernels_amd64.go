@@ -1192,7 +1192,7 @@ func logSoftmaxReduceN0AVX512(acc *[16]float64, in0 []float64, m, s1, s1_lo floa
 //go:noescape
 func logSoftmaxReduceN0AVX2(acc *[16]float64, in0 []float64, m, s1, s1_lo float64)
 
-// logSoftmaxAVX512 computes logSoftmax with AVX512 (2 vectors per iteration, masked tail).
+// logSoftmaxAVX512 computes logSoftmax with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape

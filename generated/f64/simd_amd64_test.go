@@ -799,7 +799,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "logSoftmax", Inputs: 1, MaxLen: 49,
+		Name: "logSoftmax", Inputs: 1, MaxLen: 73,
 		ParamSets: [][]float64{{0x1p-01, 0x1p-01, 0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01, 0x1.ap+01, 0x1.1p+02}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { logSoftmaxGeneric(d, in[0], p[0], p[1], p[2], p[3]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
