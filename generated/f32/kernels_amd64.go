@@ -688,13 +688,13 @@ func identityBackwardFromOutputAVX2(dst, in0, in1 []float32)
 //go:noescape
 func identityBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
-// leakyReluAVX512 computes leakyRelu with AVX512 (2 vectors per iteration, masked tail).
+// leakyReluAVX512 computes leakyRelu with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
 //
 //go:noescape
 func leakyReluAVX512(dst, in0 []float32, negative_slope float32)
 
-// leakyReluAVX512Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// leakyReluAVX512Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
 //
 //go:noescape
@@ -1084,7 +1084,7 @@ func mishBackwardAVX2(dst, in0, in1 []float32)
 //go:noescape
 func mishBackwardAVX2Stream(dst, in0, in1 []float32)
 
-// preluAVX512 computes prelu with AVX512 (2 vectors per iteration, masked tail).
+// preluAVX512 computes prelu with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
 //
 //go:noescape

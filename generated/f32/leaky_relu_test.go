@@ -15,7 +15,7 @@ var leakyReluActivation = kerneltest.Activation{
 	Params: []kerneltest.Param{
 		{Name: "negative_slope", Default: 0.01},
 	},
-	Forward:          "where(x > 0, x, where(x == -inf && negative_slope == 0, -negative_slope, x*negative_slope))",
+	Forward:          "where(x > 0, x, where(x == -inf, where(negative_slope == 0, -negative_slope, -inf*negative_slope), x*negative_slope))",
 	Derivative:       "where(x > 0, 1, negative_slope)",
 	DerivativeOutput: "where(y > 0, 1, negative_slope)",
 	OutputRequires:   "negative_slope >= 0",
@@ -59,8 +59,13 @@ func plainLeakyReLU(x, negativeSlope float64) float64 {
 			return x
 		}
 		return func() float64 {
-			if x == -(math.Inf(1)) && negativeSlope == 0.0 {
-				return -(negativeSlope)
+			if x == -(math.Inf(1)) {
+				return func() float64 {
+					if negativeSlope == 0.0 {
+						return -(negativeSlope)
+					}
+					return -(math.Inf(1)) * negativeSlope
+				}()
 			}
 			return x * negativeSlope
 		}()

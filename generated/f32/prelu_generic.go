@@ -14,7 +14,7 @@ var (
 	preluBackwardWeightImpl = preluBackwardWeightGeneric
 )
 
-// preluGeneric is the pure-Go kernel of prelu (f32 memory, f32 compute, 14
+// preluGeneric is the pure-Go kernel of prelu (f32 memory, f32 compute, 15
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -25,27 +25,31 @@ func preluGeneric(dst, x []float32, negativeSlope float32) {
 	v4 := math.Float32frombits(0xff800000) // -Inf
 	v6 := negativeSlope
 	v7 := v6 == v1
-	v9 := -v6
+	v8 := -v6
+	v9 := float32(v4 * v6)
+	v10 := v9
+	if v7 {
+		v10 = v8
+	}
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 < v0
 		v5 := v0 == v4
-		v8 := v5 && v7
-		v10 := float32(v0 * v6)
-		v11 := v10
-		if v8 {
-			v11 = v9
-		}
+		v11 := float32(v0 * v6)
 		v12 := v11
+		if v5 {
+			v12 = v10
+		}
+		v13 := v12
 		if v2 {
-			v12 = v0
+			v13 = v0
 		}
-		v13 := math.IsNaN(float64(v0))
-		v14 := v12
-		if v13 {
-			v14 = v0
+		v14 := math.IsNaN(float64(v0))
+		v15 := v13
+		if v14 {
+			v15 = v0
 		}
-		dst[i] = v14
+		dst[i] = v15
 	}
 }
 
@@ -79,7 +83,7 @@ func preluBackwardGeneric(dx, x, dy []float32, negativeSlope float32) {
 }
 
 // preluVecGeneric is the pure-Go kernel of preluVec (f32 memory, f32 compute,
-// 14 operations): the scalar twin of the vector program the assembly kernels
+// 15 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -94,23 +98,27 @@ func preluVecGeneric(dst, x, negative_slope []float32) {
 		v5 := v0 == v4
 		v6 := negative_slope[i]
 		v7 := v6 == v1
-		v8 := v5 && v7
-		v9 := -v6
-		v10 := float32(v0 * v6)
-		v11 := v10
-		if v8 {
-			v11 = v9
+		v8 := -v6
+		v9 := float32(v4 * v6)
+		v10 := v9
+		if v7 {
+			v10 = v8
 		}
+		v11 := float32(v0 * v6)
 		v12 := v11
+		if v5 {
+			v12 = v10
+		}
+		v13 := v12
 		if v2 {
-			v12 = v0
+			v13 = v0
 		}
-		v13 := math.IsNaN(float64(v0))
-		v14 := v12
-		if v13 {
-			v14 = v0
+		v14 := math.IsNaN(float64(v0))
+		v15 := v13
+		if v14 {
+			v15 = v0
 		}
-		dst[i] = v14
+		dst[i] = v15
 	}
 }
 

@@ -542,7 +542,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "leakyRelu", Inputs: 1, MaxLen: 97,
+		Name: "leakyRelu", Inputs: 1, MaxLen: 145,
 		ParamSets: [][]float32{{float32(0x1.47ae14p-07)}, {float32(0x1.99999ap-03)}, {float32(-0x1p-01)}, {float32(0)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { leakyReluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -785,7 +785,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "prelu", Inputs: 1, MaxLen: 97,
+		Name: "prelu", Inputs: 1, MaxLen: 145,
 		ParamSets: [][]float32{{float32(0x1p-01)}, {float32(0x1.4p+00)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { preluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{

@@ -1012,13 +1012,13 @@ func identityBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func identityBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// leakyReluAVX512 computes leakyRelu with AVX512 (2 vectors per iteration, masked tail).
+// leakyReluAVX512 computes leakyRelu with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func leakyReluAVX512(dst, in0 []float64, negative_slope float64)
 
-// leakyReluAVX512Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// leakyReluAVX512Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
@@ -1480,7 +1480,7 @@ func mishBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
 //go:noescape
 func mishBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
 
-// preluAVX512 computes prelu with AVX512 (2 vectors per iteration, masked tail).
+// preluAVX512 computes prelu with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape

@@ -23,7 +23,7 @@ var (
 )
 
 // leakyReluGeneric is the pure-Go kernel of leakyRelu (f64 memory, f64
-// compute, 14 operations): the scalar twin of the vector program the assembly
+// compute, 15 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -33,27 +33,31 @@ func leakyReluGeneric(dst, x []float64, negativeSlope float64) {
 	v4 := math.Float64frombits(0xfff0000000000000) // -Inf
 	v6 := negativeSlope
 	v7 := v6 == v1
-	v9 := -v6
+	v8 := -v6
+	v9 := float64(v4 * v6)
+	v10 := v9
+	if v7 {
+		v10 = v8
+	}
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 < v0
 		v5 := v0 == v4
-		v8 := v5 && v7
-		v10 := float64(v0 * v6)
-		v11 := v10
-		if v8 {
-			v11 = v9
-		}
+		v11 := float64(v0 * v6)
 		v12 := v11
+		if v5 {
+			v12 = v10
+		}
+		v13 := v12
 		if v2 {
-			v12 = v0
+			v13 = v0
 		}
-		v18 := math.IsNaN(v0)
-		v19 := v12
-		if v18 {
-			v19 = v0
+		v22 := math.IsNaN(v0)
+		v23 := v13
+		if v22 {
+			v23 = v0
 		}
-		dst[i] = v19
+		dst[i] = v23
 	}
 }
 

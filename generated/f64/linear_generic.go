@@ -22,41 +22,49 @@ var (
 	linearBackwardFromOutputStreamImpl func(dx, y, dy []float64, c float64)
 )
 
-// linearGeneric is the pure-Go kernel of linear (f64 memory, f64 compute, 17
+// linearGeneric is the pure-Go kernel of linear (f64 memory, f64 compute, 19
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func linearGeneric(dst, x []float64, c float64) {
 	x = x[:len(dst)]
-	v1 := c
-	v2 := math.Float64frombits(0x0000000000000000) // 0
-	v3 := v1 == v2
-	v5 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v10 := math.Float64frombits(0xbff0000000000000) // -1
+	v2 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v4 := math.Float64frombits(0x0000000000000000) // 0
+	v6 := c
+	v7 := v6 == v4
+	v8 := -v6
+	v9 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v10 := float64(v9 * v6)
+	v11 := v10
+	if v7 {
+		v11 = v8
+	}
+	v12 := float64(v2 * v6)
+	v13 := v12
+	if v7 {
+		v13 = v6
+	}
 	for i := range dst {
 		v0 := x[i]
-		v4 := math.Abs(v0)
-		v6 := v4 == v5
-		v7 := v3 && v6
-		v8 := v0 < v2
-		v11 := v9
-		if v8 {
-			v11 = v10
-		}
-		v12 := float64(v1 * v11)
-		v13 := float64(v1 * v0)
+		v1 := math.Abs(v0)
+		v3 := v1 == v2
+		v5 := v0 < v4
 		v14 := v13
-		if v7 {
-			v14 = v12
+		if v5 {
+			v14 = v11
 		}
-		v22 := math.IsNaN(v0)
-		v23 := v14
-		if v22 {
-			v23 = v0
+		v15 := float64(v6 * v0)
+		v16 := v15
+		if v3 {
+			v16 = v14
 		}
-		dst[i] = v23
+		v28 := math.IsNaN(v0)
+		v29 := v16
+		if v28 {
+			v29 = v0
+		}
+		dst[i] = v29
 	}
 }
 

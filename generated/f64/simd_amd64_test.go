@@ -681,7 +681,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "leakyRelu", Inputs: 1, MaxLen: 49,
+		Name: "leakyRelu", Inputs: 1, MaxLen: 73,
 		ParamSets: [][]float64{{0x1.47ae147ae147bp-07}, {0x1.999999999999ap-03}, {-0x1p-01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { leakyReluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -960,7 +960,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "prelu", Inputs: 1, MaxLen: 49,
+		Name: "prelu", Inputs: 1, MaxLen: 73,
 		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { preluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
