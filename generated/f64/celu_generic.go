@@ -25,7 +25,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 138
+// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 141
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -55,10 +55,11 @@ func celuGeneric(dst, x []float64, alpha float64) {
 	v71 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v108 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v110 := math.Float64frombits(0x408f400000000000) // 1000
-	v112 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v114 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v127 := math.Float64frombits(0xfe37e43c8800759c) // -1e+300
-	v129 := math.Float64frombits(0x4085e00000000000) // 700
+	v113 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v115 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v125 := math.Float64frombits(0xc091300000000000) // -1100
+	v130 := math.Float64frombits(0xfe37e43c8800759c) // -1e+300
+	v132 := math.Float64frombits(0x4085e00000000000) // 700
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 <= v0
@@ -166,50 +167,58 @@ func celuGeneric(dst, x []float64, alpha float64) {
 		if v109 < v110 {
 			v111 = v109
 		}
-		v113 := v75 < v112
-		v115 := math.Ldexp(v114, int(v111))
-		v116 := v1
-		if v113 {
-			v116 = v115
+		v112 := v1
+		if v111 > v1 {
+			v112 = v111
 		}
-		v117 := float64(v103 + v116)
-		v118 := float64(v117 - v116)
-		v119 := float64(v103 - v118)
-		v120 := float64(v119 + v106)
-		v121 := float64(v120 + v116)
-		v122 := float64(v121 - v116)
-		v123 := float64(v118 + v122)
-		v124 := math.Ldexp(v123, int(v75))
-		v125 := v124
+		v114 := v75 < v113
+		v116 := ldexpNormal(v115, v112)
+		v117 := v1
+		if v114 {
+			v117 = v116
+		}
+		v118 := float64(v103 + v117)
+		v119 := float64(v118 - v117)
+		v120 := float64(v103 - v119)
+		v121 := float64(v120 + v106)
+		v122 := float64(v121 + v117)
+		v123 := float64(v122 - v117)
+		v124 := float64(v119 + v123)
+		v126 := v125
+		if v75 > v125 {
+			v126 = v75
+		}
+		v127 := ldexpMid(v124, v126)
+		v128 := v127
 		if v69 {
-			v125 = v4
+			v128 = v4
 		}
-		v128 := v127 < v4
-		v130 := v4 < v129
-		v131 := v128 && v130
-		v132 := -v4
-		v133 := math.FMA(v132, v3, v0)
-		v134 := v1
-		if v131 {
-			v134 = v133
+		v131 := v130 < v4
+		v133 := v4 < v132
+		v134 := v131 && v133
+		v135 := -v4
+		v136 := math.FMA(v135, v3, v0)
+		v137 := v1
+		if v134 {
+			v137 = v136
 		}
-		v135 := float64(v125 * v134)
-		v136 := math.FMA(v3, v70, v135)
-		v137 := v136
+		v138 := float64(v128 * v137)
+		v139 := math.FMA(v3, v70, v138)
+		v140 := v139
 		if v2 {
-			v137 = v0
+			v140 = v0
 		}
-		v138 := math.IsNaN(v0)
-		v139 := v137
-		if v138 {
-			v139 = v0
+		v141 := math.IsNaN(v0)
+		v142 := v140
+		if v141 {
+			v142 = v0
 		}
-		dst[i] = v139
+		dst[i] = v142
 	}
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
-// compute, 323 operations): the scalar twin of the vector program the assembly
+// compute, 332 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -241,19 +250,20 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v60 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v70 := math.Float64frombits(0x408f400000000000)  // 1000
-	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v87 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
-	v88 := math.Float64frombits(0x3cd6bc5ca07e04f0)  // 1.2620897868286277e-15
-	v96 := math.Float64frombits(0xfe37e43c8800759c)  // -1e+300
-	v98 := math.Float64frombits(0x4085e00000000000)  // 700
-	v110 := math.Float64frombits(0x4086280000000000) // 709
-	v135 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v138 := math.Float64frombits(0xc085e00000000000) // -700
-	v324 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v333 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v335 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v336 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v73 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v75 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v89 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
+	v90 := math.Float64frombits(0x3cd6bc5ca07e04f0)  // 1.2620897868286277e-15
+	v98 := math.Float64frombits(0xfe37e43c8800759c)  // -1e+300
+	v100 := math.Float64frombits(0x4085e00000000000) // 700
+	v112 := math.Float64frombits(0x4086280000000000) // 709
+	v116 := math.Float64frombits(0x408ff80000000000) // 1023
+	v140 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v143 := math.Float64frombits(0xc085e00000000000) // -700
+	v333 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v342 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v344 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v345 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -307,368 +317,400 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		if v69 < v70 {
 			v71 = v69
 		}
-		v73 := v22 < v72
-		v75 := math.Ldexp(v74, int(v71))
-		v76 := v1
-		if v73 {
-			v76 = v75
+		v72 := v1
+		if v71 > v1 {
+			v72 = v71
 		}
-		v77 := float64(v63 + v76)
-		v78 := float64(v77 - v76)
-		v79 := float64(v63 - v78)
-		v80 := float64(v79 + v66)
-		v81 := float64(v80 + v76)
-		v82 := float64(v81 - v76)
-		v83 := float64(v78 + v82)
-		v84 := math.Ldexp(v83, int(v22))
-		v85 := math.IsNaN(v15)
-		v86 := v84
-		if v85 {
-			v86 = v15
+		v74 := v22 < v73
+		v76 := ldexpNormal(v75, v72)
+		v77 := v1
+		if v74 {
+			v77 = v76
 		}
-		v89 := float64(v15 - v5)
-		v90 := float64(v15 - v89)
-		v91 := float64(v5 - v90)
-		v92 := float64(v14 - v89)
-		v93 := float64(v91 + v92)
-		v94 := float64(v88 + v93)
-		v97 := v96 < v5
-		v99 := v5 < v98
-		v100 := v97 && v99
-		v101 := -v5
-		v102 := math.FMA(v101, v4, v0)
-		v103 := v1
-		if v100 {
-			v103 = v102
+		v78 := float64(v63 + v77)
+		v79 := float64(v78 - v77)
+		v80 := float64(v63 - v79)
+		v81 := float64(v80 + v66)
+		v82 := float64(v81 + v77)
+		v83 := float64(v82 - v77)
+		v84 := float64(v79 + v83)
+		v85 := v10
+		if v22 > v10 {
+			v85 = v22
 		}
-		v104 := float64(v103 / v4)
-		v105 := float64(v94 + v104)
-		v106 := float64(v63 + v66)
-		v107 := float64(v63 - v106)
-		v108 := float64(v107 + v66)
-		v109 := v72 <= v22
-		v111 := v110 < v15
-		v112 := v109 && !v111
-		v113 := math.Ldexp(v108, int(v22))
-		v114 := v1
-		if v112 {
-			v114 = v113
+		v86 := ldexpMid(v84, v85)
+		v87 := math.IsNaN(v15)
+		v88 := v86
+		if v87 {
+			v88 = v15
 		}
-		v115 := v114
-		if v85 {
-			v115 = v15
+		v91 := float64(v15 - v5)
+		v92 := float64(v15 - v91)
+		v93 := float64(v5 - v92)
+		v94 := float64(v14 - v91)
+		v95 := float64(v93 + v94)
+		v96 := float64(v90 + v95)
+		v99 := v98 < v5
+		v101 := v5 < v100
+		v102 := v99 && v101
+		v103 := -v5
+		v104 := math.FMA(v103, v4, v0)
+		v105 := v1
+		if v102 {
+			v105 = v104
 		}
-		v116 := float64(v115 / v86)
-		v117 := float64(v105 + v116)
-		v118 := math.FMA(v86, v117, v86)
-		v136 := float64(v118 * v135)
-		v137 := float64(v136 * v135)
-		v139 := v5 < v138
-		v140 := float64(v5 + v13)
-		v141 := v16
-		if v140 > v16 {
-			v141 = v140
+		v106 := float64(v105 / v4)
+		v107 := float64(v96 + v106)
+		v108 := float64(v63 + v66)
+		v109 := float64(v63 - v108)
+		v110 := float64(v109 + v66)
+		v111 := v73 <= v22
+		v113 := v112 < v15
+		v114 := v111 && !v113
+		v115 := v73
+		if v22 > v73 {
+			v115 = v22
 		}
-		v142 := v18
-		if v141 < v18 {
-			v142 = v141
+		v117 := v116
+		if v115 < v116 {
+			v117 = v115
 		}
-		v143 := float64(v142 * v20)
-		v144 := math.RoundToEven(v143)
-		v145 := -v144
-		v146 := math.FMA(v145, v24, v142)
-		v147 := math.FMA(v145, v26, v146)
-		v148 := float64(v146 - v147)
-		v149 := math.FMA(v145, v26, v148)
-		v150 := float64(v147 * v147)
-		v151 := -v150
-		v152 := math.FMA(v147, v147, v151)
-		v153 := float64(v30 * v150)
-		v154 := float64(v30 * v152)
-		v155 := float64(v147 + v153)
-		v156 := float64(v147 - v155)
-		v157 := float64(v156 + v153)
-		v158 := float64(v157 + v154)
-		v159 := math.FMA(v149, v147, v149)
-		v160 := float64(v158 + v159)
-		v161 := float64(v150 * v147)
-		v162 := math.FMA(v43, v147, v44)
-		v163 := math.FMA(v162, v147, v46)
-		v164 := math.FMA(v163, v147, v48)
-		v165 := math.FMA(v164, v147, v50)
-		v166 := math.FMA(v165, v147, v52)
-		v167 := math.FMA(v166, v147, v54)
-		v168 := math.FMA(v167, v147, v56)
-		v169 := math.FMA(v168, v147, v58)
-		v170 := math.FMA(v169, v147, v60)
-		v171 := math.FMA(v161, v170, v160)
-		v172 := float64(v3 + v155)
-		v173 := float64(v3 - v172)
-		v174 := float64(v173 + v155)
-		v175 := float64(v174 + v171)
-		v177 := float64(v68 - v144)
-		v178 := v70
-		if v177 < v70 {
-			v178 = v177
+		v118 := ldexpNormal(v110, v117)
+		v119 := v1
+		if v114 {
+			v119 = v118
 		}
-		v179 := v144 < v72
-		v180 := math.Ldexp(v74, int(v178))
-		v181 := v1
-		if v179 {
-			v181 = v180
+		v120 := v119
+		if v87 {
+			v120 = v15
 		}
-		v182 := float64(v172 + v181)
-		v183 := float64(v182 - v181)
-		v184 := float64(v172 - v183)
-		v185 := float64(v184 + v175)
-		v186 := float64(v185 + v181)
-		v187 := float64(v186 - v181)
-		v188 := float64(v183 + v187)
-		v189 := math.Ldexp(v188, int(v144))
-		v190 := math.IsNaN(v140)
-		v191 := v189
-		if v190 {
-			v191 = v140
+		v121 := float64(v120 / v88)
+		v122 := float64(v107 + v121)
+		v123 := math.FMA(v88, v122, v88)
+		v141 := float64(v123 * v140)
+		v142 := float64(v141 * v140)
+		v144 := v5 < v143
+		v145 := float64(v5 + v13)
+		v146 := v16
+		if v145 > v16 {
+			v146 = v145
 		}
-		v192 := float64(v140 - v5)
-		v193 := float64(v140 - v192)
-		v194 := float64(v5 - v193)
-		v195 := float64(v13 - v192)
-		v196 := float64(v194 + v195)
-		v197 := float64(v87 + v196)
-		v198 := float64(v197 + v104)
-		v199 := math.FMA(v191, v198, v191)
-		v200 := float64(v199 * v135)
-		v201 := v16
+		v147 := v18
+		if v146 < v18 {
+			v147 = v146
+		}
+		v148 := float64(v147 * v20)
+		v149 := math.RoundToEven(v148)
+		v150 := -v149
+		v151 := math.FMA(v150, v24, v147)
+		v152 := math.FMA(v150, v26, v151)
+		v153 := float64(v151 - v152)
+		v154 := math.FMA(v150, v26, v153)
+		v155 := float64(v152 * v152)
+		v156 := -v155
+		v157 := math.FMA(v152, v152, v156)
+		v158 := float64(v30 * v155)
+		v159 := float64(v30 * v157)
+		v160 := float64(v152 + v158)
+		v161 := float64(v152 - v160)
+		v162 := float64(v161 + v158)
+		v163 := float64(v162 + v159)
+		v164 := math.FMA(v154, v152, v154)
+		v165 := float64(v163 + v164)
+		v166 := float64(v155 * v152)
+		v167 := math.FMA(v43, v152, v44)
+		v168 := math.FMA(v167, v152, v46)
+		v169 := math.FMA(v168, v152, v48)
+		v170 := math.FMA(v169, v152, v50)
+		v171 := math.FMA(v170, v152, v52)
+		v172 := math.FMA(v171, v152, v54)
+		v173 := math.FMA(v172, v152, v56)
+		v174 := math.FMA(v173, v152, v58)
+		v175 := math.FMA(v174, v152, v60)
+		v176 := math.FMA(v166, v175, v165)
+		v177 := float64(v3 + v160)
+		v178 := float64(v3 - v177)
+		v179 := float64(v178 + v160)
+		v180 := float64(v179 + v176)
+		v182 := float64(v68 - v149)
+		v183 := v70
+		if v182 < v70 {
+			v183 = v182
+		}
+		v184 := v1
+		if v183 > v1 {
+			v184 = v183
+		}
+		v185 := v149 < v73
+		v186 := ldexpNormal(v75, v184)
+		v187 := v1
+		if v185 {
+			v187 = v186
+		}
+		v188 := float64(v177 + v187)
+		v189 := float64(v188 - v187)
+		v190 := float64(v177 - v189)
+		v191 := float64(v190 + v180)
+		v192 := float64(v191 + v187)
+		v193 := float64(v192 - v187)
+		v194 := float64(v189 + v193)
+		v195 := v10
+		if v149 > v10 {
+			v195 = v149
+		}
+		v196 := ldexpMid(v194, v195)
+		v197 := math.IsNaN(v145)
+		v198 := v196
+		if v197 {
+			v198 = v145
+		}
+		v199 := float64(v145 - v5)
+		v200 := float64(v145 - v199)
+		v201 := float64(v5 - v200)
+		v202 := float64(v13 - v199)
+		v203 := float64(v201 + v202)
+		v204 := float64(v89 + v203)
+		v205 := float64(v204 + v106)
+		v206 := math.FMA(v198, v205, v198)
+		v207 := float64(v206 * v140)
+		v208 := v16
 		if v5 > v16 {
-			v201 = v5
+			v208 = v5
 		}
-		v202 := v18
-		if v201 < v18 {
-			v202 = v201
+		v209 := v18
+		if v208 < v18 {
+			v209 = v208
 		}
-		v203 := float64(v202 * v20)
-		v204 := math.RoundToEven(v203)
-		v205 := -v204
-		v206 := math.FMA(v205, v24, v202)
-		v207 := math.FMA(v205, v26, v206)
-		v208 := float64(v206 - v207)
-		v209 := math.FMA(v205, v26, v208)
-		v210 := float64(v207 * v207)
-		v211 := -v210
-		v212 := math.FMA(v207, v207, v211)
-		v213 := float64(v30 * v210)
-		v214 := float64(v30 * v212)
-		v215 := float64(v207 + v213)
-		v216 := float64(v207 - v215)
-		v217 := float64(v216 + v213)
-		v218 := float64(v217 + v214)
-		v219 := math.FMA(v209, v207, v209)
-		v220 := float64(v218 + v219)
-		v221 := float64(v210 * v207)
-		v222 := math.FMA(v43, v207, v44)
-		v223 := math.FMA(v222, v207, v46)
-		v224 := math.FMA(v223, v207, v48)
-		v225 := math.FMA(v224, v207, v50)
-		v226 := math.FMA(v225, v207, v52)
-		v227 := math.FMA(v226, v207, v54)
-		v228 := math.FMA(v227, v207, v56)
-		v229 := math.FMA(v228, v207, v58)
-		v230 := math.FMA(v229, v207, v60)
-		v231 := math.FMA(v221, v230, v220)
-		v232 := float64(v3 + v215)
-		v233 := float64(v3 - v232)
-		v234 := float64(v233 + v215)
-		v235 := float64(v234 + v231)
-		v236 := v16 <= v5
-		v237 := float64(v68 - v204)
-		v238 := v70
-		if v237 < v70 {
-			v238 = v237
+		v210 := float64(v209 * v20)
+		v211 := math.RoundToEven(v210)
+		v212 := -v211
+		v213 := math.FMA(v212, v24, v209)
+		v214 := math.FMA(v212, v26, v213)
+		v215 := float64(v213 - v214)
+		v216 := math.FMA(v212, v26, v215)
+		v217 := float64(v214 * v214)
+		v218 := -v217
+		v219 := math.FMA(v214, v214, v218)
+		v220 := float64(v30 * v217)
+		v221 := float64(v30 * v219)
+		v222 := float64(v214 + v220)
+		v223 := float64(v214 - v222)
+		v224 := float64(v223 + v220)
+		v225 := float64(v224 + v221)
+		v226 := math.FMA(v216, v214, v216)
+		v227 := float64(v225 + v226)
+		v228 := float64(v217 * v214)
+		v229 := math.FMA(v43, v214, v44)
+		v230 := math.FMA(v229, v214, v46)
+		v231 := math.FMA(v230, v214, v48)
+		v232 := math.FMA(v231, v214, v50)
+		v233 := math.FMA(v232, v214, v52)
+		v234 := math.FMA(v233, v214, v54)
+		v235 := math.FMA(v234, v214, v56)
+		v236 := math.FMA(v235, v214, v58)
+		v237 := math.FMA(v236, v214, v60)
+		v238 := math.FMA(v228, v237, v227)
+		v239 := float64(v3 + v222)
+		v240 := float64(v3 - v239)
+		v241 := float64(v240 + v222)
+		v242 := float64(v241 + v238)
+		v243 := v16 <= v5
+		v244 := float64(v68 - v211)
+		v245 := v70
+		if v244 < v70 {
+			v245 = v244
 		}
-		v239 := v204 < v72
-		v240 := math.Ldexp(v74, int(v238))
-		v241 := v1
-		if v239 {
-			v241 = v240
+		v246 := v1
+		if v245 > v1 {
+			v246 = v245
 		}
-		v242 := float64(v232 + v241)
-		v243 := float64(v242 - v241)
-		v244 := float64(v232 - v243)
-		v245 := float64(v244 + v235)
-		v246 := float64(v245 + v241)
-		v247 := float64(v246 - v241)
-		v248 := float64(v243 + v247)
-		v249 := math.Ldexp(v248, int(v204))
-		v250 := math.IsNaN(v5)
-		v251 := v249
-		if v250 {
-			v251 = v5
+		v247 := v211 < v73
+		v248 := ldexpNormal(v75, v246)
+		v249 := v1
+		if v247 {
+			v249 = v248
 		}
-		v252 := math.FMA(v251, v104, v251)
-		v253 := v252
-		if v139 {
-			v253 = v200
+		v250 := float64(v239 + v249)
+		v251 := float64(v250 - v249)
+		v252 := float64(v239 - v251)
+		v253 := float64(v252 + v242)
+		v254 := float64(v253 + v249)
+		v255 := float64(v254 - v249)
+		v256 := float64(v251 + v255)
+		v257 := v10
+		if v211 > v10 {
+			v257 = v211
 		}
-		v254 := v253
+		v258 := ldexpMid(v256, v257)
+		v259 := math.IsNaN(v5)
+		v260 := v258
+		if v259 {
+			v260 = v5
+		}
+		v261 := math.FMA(v260, v106, v260)
+		v262 := v261
+		if v144 {
+			v262 = v207
+		}
+		v263 := v262
 		if v11 {
-			v254 = v137
+			v263 = v142
 		}
-		v255 := v254
+		v264 := v263
 		if v8 {
-			v255 = v1
+			v264 = v1
 		}
-		v256 := v255
+		v265 := v264
 		if v2 {
-			v256 = v3
+			v265 = v3
 		}
-		v257 := dy[i]
-		v258 := float64(v257 * v3)
-		v259 := float64(v257 * v1)
-		v260 := float64(v257 * v135)
-		v261 := float64(v260 * v135)
-		v262 := float64(v261 * v118)
-		v263 := -v262
-		v264 := math.FMA(v261, v118, v263)
-		v265 := float64(v260 * v191)
-		v266 := -v265
-		v267 := math.FMA(v260, v191, v266)
-		v268 := float64(v265 * v198)
-		v269 := -v268
-		v270 := math.FMA(v265, v198, v269)
-		v271 := math.FMA(v267, v198, v270)
-		v272 := float64(v268 + v265)
-		v273 := float64(v272 - v268)
-		v274 := float64(v272 - v273)
-		v275 := float64(v268 - v274)
-		v276 := float64(v265 - v273)
-		v277 := float64(v275 + v276)
-		v278 := float64(v277 + v271)
-		v279 := float64(v278 + v267)
-		v280 := float64(v257 * v5)
-		v281 := -v280
-		v282 := math.FMA(v257, v5, v281)
-		v283 := v1
-		if v236 {
-			v283 = v232
+		v266 := dy[i]
+		v267 := float64(v266 * v3)
+		v268 := float64(v266 * v1)
+		v269 := float64(v266 * v140)
+		v270 := float64(v269 * v140)
+		v271 := float64(v270 * v123)
+		v272 := -v271
+		v273 := math.FMA(v270, v123, v272)
+		v274 := float64(v269 * v198)
+		v275 := -v274
+		v276 := math.FMA(v269, v198, v275)
+		v277 := float64(v274 * v205)
+		v278 := -v277
+		v279 := math.FMA(v274, v205, v278)
+		v280 := math.FMA(v276, v205, v279)
+		v281 := float64(v277 + v274)
+		v282 := float64(v281 - v277)
+		v283 := float64(v281 - v282)
+		v284 := float64(v277 - v283)
+		v285 := float64(v274 - v282)
+		v286 := float64(v284 + v285)
+		v287 := float64(v286 + v280)
+		v288 := float64(v287 + v276)
+		v289 := float64(v266 * v5)
+		v290 := -v289
+		v291 := math.FMA(v266, v5, v290)
+		v292 := v1
+		if v243 {
+			v292 = v239
 		}
-		v284 := float64(v257 * v283)
-		v285 := -v284
-		v286 := math.FMA(v257, v283, v285)
-		v287 := v1
-		if v236 {
-			v287 = v235
+		v293 := float64(v266 * v292)
+		v294 := -v293
+		v295 := math.FMA(v266, v292, v294)
+		v296 := v1
+		if v243 {
+			v296 = v242
 		}
-		v288 := float64(v257 * v287)
-		v289 := float64(v286 + v288)
-		v290 := float64(v284 + v289)
-		v291 := math.Ldexp(v290, int(v204))
-		v292 := float64(v257 * v249)
-		v293 := -v292
-		v294 := math.FMA(v257, v249, v293)
-		v295 := v292
-		if v239 {
-			v295 = v291
+		v297 := float64(v266 * v296)
+		v298 := float64(v295 + v297)
+		v299 := float64(v293 + v298)
+		v300 := math.Ldexp(v299, int(v211))
+		v301 := float64(v266 * v258)
+		v302 := -v301
+		v303 := math.FMA(v266, v258, v302)
+		v304 := v301
+		if v247 {
+			v304 = v300
 		}
-		v296 := v294
-		if v239 {
-			v296 = v1
+		v305 := v303
+		if v247 {
+			v305 = v1
 		}
-		v297 := v295
-		if v250 {
-			v297 = v280
+		v306 := v304
+		if v259 {
+			v306 = v289
 		}
-		v298 := v296
-		if v250 {
-			v298 = v282
+		v307 := v305
+		if v259 {
+			v307 = v291
 		}
-		v299 := float64(v297 * v104)
-		v300 := -v299
-		v301 := math.FMA(v297, v104, v300)
-		v302 := math.FMA(v298, v104, v301)
-		v303 := float64(v299 + v297)
-		v304 := float64(v303 - v299)
-		v305 := float64(v303 - v304)
-		v306 := float64(v299 - v305)
-		v307 := float64(v297 - v304)
-		v308 := float64(v306 + v307)
-		v309 := float64(v308 + v302)
-		v310 := float64(v309 + v298)
-		v311 := v303
-		if v139 {
-			v311 = v272
+		v308 := float64(v306 * v106)
+		v309 := -v308
+		v310 := math.FMA(v306, v106, v309)
+		v311 := math.FMA(v307, v106, v310)
+		v312 := float64(v308 + v306)
+		v313 := float64(v312 - v308)
+		v314 := float64(v312 - v313)
+		v315 := float64(v308 - v314)
+		v316 := float64(v306 - v313)
+		v317 := float64(v315 + v316)
+		v318 := float64(v317 + v311)
+		v319 := float64(v318 + v307)
+		v320 := v312
+		if v144 {
+			v320 = v281
 		}
-		v312 := v310
-		if v139 {
-			v312 = v279
+		v321 := v319
+		if v144 {
+			v321 = v288
 		}
-		v313 := v311
+		v322 := v320
 		if v11 {
-			v313 = v262
+			v322 = v271
 		}
-		v314 := v312
+		v323 := v321
 		if v11 {
-			v314 = v264
+			v323 = v273
 		}
-		v315 := v313
+		v324 := v322
 		if v8 {
-			v315 = v259
+			v324 = v268
 		}
-		v316 := v314
+		v325 := v323
 		if v8 {
-			v316 = v1
+			v325 = v1
 		}
-		v317 := v315
+		v326 := v324
 		if v2 {
-			v317 = v258
+			v326 = v267
 		}
-		v318 := v316
+		v327 := v325
 		if v2 {
-			v318 = v1
+			v327 = v1
 		}
-		v319 := float64(v317 + v318)
-		v320 := float64(v257 * v256)
-		v321 := float64(v319 - v320)
-		v322 := math.Abs(v321)
-		v323 := math.Abs(v320)
-		v325 := float64(v323 * v324)
-		v326 := v322 <= v325
-		v327 := math.Abs(v257)
-		v328 := math.Abs(v260)
-		v329 := v327
-		if v328 > v327 {
-			v329 = v328
+		v328 := float64(v326 + v327)
+		v329 := float64(v266 * v265)
+		v330 := float64(v328 - v329)
+		v331 := math.Abs(v330)
+		v332 := math.Abs(v329)
+		v334 := float64(v332 * v333)
+		v335 := v331 <= v334
+		v336 := math.Abs(v266)
+		v337 := math.Abs(v269)
+		v338 := v336
+		if v337 > v336 {
+			v338 = v337
 		}
-		v330 := math.Abs(v261)
-		v331 := v329
-		if v330 > v329 {
-			v331 = v330
+		v339 := math.Abs(v270)
+		v340 := v338
+		if v339 > v338 {
+			v340 = v339
 		}
-		v332 := v331
-		if v328 > v331 {
-			v332 = v328
+		v341 := v340
+		if v337 > v340 {
+			v341 = v337
 		}
-		v334 := float64(v322 * v333)
-		v337 := math.FMA(v332, v335, v336)
-		v338 := v334 <= v337
-		v339 := v326 || v338
-		v340 := v319 == v1
-		v341 := v339 && !v340
-		v342 := v320
-		if v341 {
-			v342 = v319
+		v343 := float64(v331 * v342)
+		v346 := math.FMA(v341, v344, v345)
+		v347 := v343 <= v346
+		v348 := v335 || v347
+		v349 := v328 == v1
+		v350 := v348 && !v349
+		v351 := v329
+		if v350 {
+			v351 = v328
 		}
-		v343 := math.IsNaN(v0)
-		v344 := v342
-		if v343 {
-			v344 = v0
+		v352 := math.IsNaN(v0)
+		v353 := v351
+		if v352 {
+			v353 = v0
 		}
-		dx[i] = v344
+		dx[i] = v353
 	}
 }
 
 // celuBackwardUsualGeneric is the pure-Go kernel of celuBackwardUsual (f64
-// memory, f64 compute, 168 operations): the scalar twin of the vector program
+// memory, f64 compute, 170 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -705,10 +747,10 @@ func celuBackwardUsualGeneric(dx, x, dy []float64, alpha float64) {
 	v33 := math.Float64frombits(0x4085e00000000000)  // 700
 	v40 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
 	v41 := math.Float64frombits(0xc085e00000000000)  // -700
-	v147 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v156 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v158 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v159 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v149 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v158 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v160 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v161 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v1 := x[i]
 		v3 := v2 < v1
@@ -773,165 +815,173 @@ func celuBackwardUsualGeneric(dx, x, dy []float64, alpha float64) {
 		if v79 < v28 {
 			v80 = v79
 		}
-		v81 := v46 < v29
-		v82 := math.Ldexp(v30, int(v80))
-		v83 := v2
-		if v81 {
-			v83 = v82
+		v81 := v2
+		if v80 > v2 {
+			v81 = v80
 		}
-		v84 := float64(v74 + v83)
-		v85 := float64(v84 - v83)
-		v86 := float64(v74 - v85)
-		v87 := float64(v86 + v77)
-		v88 := float64(v87 + v83)
-		v89 := float64(v88 - v83)
-		v90 := float64(v85 + v89)
-		v91 := math.Ldexp(v90, int(v46))
-		v92 := math.IsNaN(v6)
-		v93 := v91
-		if v92 {
-			v93 = v6
+		v82 := v46 < v29
+		v83 := ldexpNormal(v30, v81)
+		v84 := v2
+		if v82 {
+			v84 = v83
 		}
-		v94 := math.FMA(v93, v39, v93)
-		v95 := v94
-		if v42 {
-			v95 = v0
+		v85 := float64(v74 + v84)
+		v86 := float64(v85 - v84)
+		v87 := float64(v74 - v86)
+		v88 := float64(v87 + v77)
+		v89 := float64(v88 + v84)
+		v90 := float64(v89 - v84)
+		v91 := float64(v86 + v90)
+		v92 := v9
+		if v46 > v9 {
+			v92 = v46
 		}
-		v96 := v95
-		if v10 {
-			v96 = v0
+		v93 := ldexpMid(v91, v92)
+		v94 := math.IsNaN(v6)
+		v95 := v93
+		if v94 {
+			v95 = v6
 		}
+		v96 := math.FMA(v95, v39, v95)
 		v97 := v96
-		if v8 {
+		if v42 {
 			v97 = v0
 		}
 		v98 := v97
+		if v10 {
+			v98 = v0
+		}
+		v99 := v98
+		if v8 {
+			v99 = v0
+		}
+		v100 := v99
 		if v3 {
-			v98 = v4
+			v100 = v4
 		}
-		v99 := dy[i]
-		v100 := float64(v99 * v4)
-		v101 := float64(v99 * v40)
-		v102 := float64(v101 * v40)
-		v103 := float64(v99 * v6)
-		v104 := -v103
-		v105 := math.FMA(v99, v6, v104)
-		v106 := v2
+		v101 := dy[i]
+		v102 := float64(v101 * v4)
+		v103 := float64(v101 * v40)
+		v104 := float64(v103 * v40)
+		v105 := float64(v101 * v6)
+		v106 := -v105
+		v107 := math.FMA(v101, v6, v106)
+		v108 := v2
 		if v78 {
-			v106 = v74
+			v108 = v74
 		}
-		v107 := float64(v99 * v106)
-		v108 := -v107
-		v109 := math.FMA(v99, v106, v108)
-		v110 := v2
+		v109 := float64(v101 * v108)
+		v110 := -v109
+		v111 := math.FMA(v101, v108, v110)
+		v112 := v2
 		if v78 {
-			v110 = v77
+			v112 = v77
 		}
-		v111 := float64(v99 * v110)
-		v112 := float64(v109 + v111)
-		v113 := float64(v107 + v112)
-		v114 := math.Ldexp(v113, int(v46))
-		v115 := float64(v99 * v91)
-		v116 := -v115
-		v117 := math.FMA(v99, v91, v116)
-		v118 := v115
-		if v81 {
-			v118 = v114
-		}
-		v119 := v117
-		if v81 {
-			v119 = v2
-		}
-		v120 := v118
-		if v92 {
-			v120 = v103
+		v113 := float64(v101 * v112)
+		v114 := float64(v111 + v113)
+		v115 := float64(v109 + v114)
+		v116 := math.Ldexp(v115, int(v46))
+		v117 := float64(v101 * v93)
+		v118 := -v117
+		v119 := math.FMA(v101, v93, v118)
+		v120 := v117
+		if v82 {
+			v120 = v116
 		}
 		v121 := v119
-		if v92 {
-			v121 = v105
+		if v82 {
+			v121 = v2
 		}
-		v122 := float64(v120 * v39)
-		v123 := -v122
-		v124 := math.FMA(v120, v39, v123)
-		v125 := math.FMA(v121, v39, v124)
-		v126 := float64(v122 + v120)
-		v127 := float64(v126 - v122)
-		v128 := float64(v126 - v127)
-		v129 := float64(v122 - v128)
-		v130 := float64(v120 - v127)
-		v131 := float64(v129 + v130)
-		v132 := float64(v131 + v125)
-		v133 := float64(v132 + v121)
-		v134 := v126
+		v122 := v120
+		if v94 {
+			v122 = v105
+		}
+		v123 := v121
+		if v94 {
+			v123 = v107
+		}
+		v124 := float64(v122 * v39)
+		v125 := -v124
+		v126 := math.FMA(v122, v39, v125)
+		v127 := math.FMA(v123, v39, v126)
+		v128 := float64(v124 + v122)
+		v129 := float64(v128 - v124)
+		v130 := float64(v128 - v129)
+		v131 := float64(v124 - v130)
+		v132 := float64(v122 - v129)
+		v133 := float64(v131 + v132)
+		v134 := float64(v133 + v127)
+		v135 := float64(v134 + v123)
+		v136 := v128
 		if v42 {
-			v134 = v0
-		}
-		v135 := v133
-		if v42 {
-			v135 = v0
-		}
-		v136 := v134
-		if v10 {
 			v136 = v0
 		}
 		v137 := v135
-		if v10 {
+		if v42 {
 			v137 = v0
 		}
 		v138 := v136
-		if v8 {
+		if v10 {
 			v138 = v0
 		}
 		v139 := v137
-		if v8 {
+		if v10 {
 			v139 = v0
 		}
 		v140 := v138
-		if v3 {
-			v140 = v100
+		if v8 {
+			v140 = v0
 		}
 		v141 := v139
+		if v8 {
+			v141 = v0
+		}
+		v142 := v140
 		if v3 {
-			v141 = v2
+			v142 = v102
 		}
-		v142 := float64(v140 + v141)
-		v143 := float64(v99 * v98)
-		v144 := float64(v142 - v143)
-		v145 := math.Abs(v144)
-		v146 := math.Abs(v143)
-		v148 := float64(v146 * v147)
-		v149 := v145 <= v148
-		v150 := math.Abs(v99)
-		v151 := math.Abs(v101)
-		v152 := v150
-		if v151 > v150 {
-			v152 = v151
+		v143 := v141
+		if v3 {
+			v143 = v2
 		}
-		v153 := math.Abs(v102)
+		v144 := float64(v142 + v143)
+		v145 := float64(v101 * v100)
+		v146 := float64(v144 - v145)
+		v147 := math.Abs(v146)
+		v148 := math.Abs(v145)
+		v150 := float64(v148 * v149)
+		v151 := v147 <= v150
+		v152 := math.Abs(v101)
+		v153 := math.Abs(v103)
 		v154 := v152
 		if v153 > v152 {
 			v154 = v153
 		}
-		v155 := v154
-		if v151 > v154 {
-			v155 = v151
+		v155 := math.Abs(v104)
+		v156 := v154
+		if v155 > v154 {
+			v156 = v155
 		}
-		v157 := float64(v145 * v156)
-		v160 := math.FMA(v155, v158, v159)
-		v161 := v157 <= v160
-		v162 := v149 || v161
-		v163 := v142 == v2
-		v164 := v162 && !v163
-		v165 := v143
-		if v164 {
-			v165 = v142
+		v157 := v156
+		if v153 > v156 {
+			v157 = v153
 		}
-		v166 := math.IsNaN(v1)
-		v167 := v165
+		v159 := float64(v147 * v158)
+		v162 := math.FMA(v157, v160, v161)
+		v163 := v159 <= v162
+		v164 := v151 || v163
+		v165 := v144 == v2
+		v166 := v164 && !v165
+		v167 := v145
 		if v166 {
-			v167 = v1
+			v167 = v144
 		}
-		dx[i] = v167
+		v168 := math.IsNaN(v1)
+		v169 := v167
+		if v168 {
+			v169 = v1
+		}
+		dx[i] = v169
 	}
 }
 

@@ -123,7 +123,7 @@ func eluGeneric(dst, x []float64, alpha float64) {
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f64 memory, f64
-// compute, 123 operations): the scalar twin of the vector program the assembly
+// compute, 126 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -151,12 +151,13 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v57 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v59 := math.Float64frombits(0x408f400000000000)  // 1000
-	v61 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v63 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v106 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v112 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v114 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v115 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v74 := math.Float64frombits(0xc091300000000000)  // -1100
+	v109 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v115 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v117 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v118 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -207,99 +208,107 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		if v58 < v59 {
 			v60 = v58
 		}
-		v62 := v11 < v61
-		v64 := math.Ldexp(v63, int(v60))
-		v65 := v1
-		if v62 {
-			v65 = v64
+		v61 := v1
+		if v60 > v1 {
+			v61 = v60
 		}
-		v66 := float64(v52 + v65)
-		v67 := float64(v66 - v65)
-		v68 := float64(v52 - v67)
-		v69 := float64(v68 + v55)
-		v70 := float64(v69 + v65)
-		v71 := float64(v70 - v65)
-		v72 := float64(v67 + v71)
-		v73 := math.Ldexp(v72, int(v11))
-		v74 := math.IsNaN(v0)
-		v75 := v73
-		if v74 {
-			v75 = v0
+		v63 := v11 < v62
+		v65 := ldexpNormal(v64, v61)
+		v66 := v1
+		if v63 {
+			v66 = v65
 		}
-		v76 := float64(v4 * v75)
-		v77 := v76
+		v67 := float64(v52 + v66)
+		v68 := float64(v67 - v66)
+		v69 := float64(v52 - v68)
+		v70 := float64(v69 + v55)
+		v71 := float64(v70 + v66)
+		v72 := float64(v71 - v66)
+		v73 := float64(v68 + v72)
+		v75 := v74
+		if v11 > v74 {
+			v75 = v11
+		}
+		v76 := ldexpMid(v73, v75)
+		v77 := math.IsNaN(v0)
+		v78 := v76
+		if v77 {
+			v78 = v0
+		}
+		v79 := float64(v4 * v78)
+		v80 := v79
 		if v2 {
-			v77 = v3
+			v80 = v3
 		}
-		v78 := dy[i]
-		v79 := float64(v78 * v3)
-		v80 := float64(v78 * v4)
-		v81 := -v80
-		v82 := math.FMA(v78, v4, v81)
-		v83 := float64(v80 * v0)
+		v81 := dy[i]
+		v82 := float64(v81 * v3)
+		v83 := float64(v81 * v4)
 		v84 := -v83
-		v85 := math.FMA(v80, v0, v84)
-		v86 := math.FMA(v82, v0, v85)
-		v87 := v1
+		v85 := math.FMA(v81, v4, v84)
+		v86 := float64(v83 * v0)
+		v87 := -v86
+		v88 := math.FMA(v83, v0, v87)
+		v89 := math.FMA(v85, v0, v88)
+		v90 := v1
 		if v56 {
-			v87 = v52
+			v90 = v52
 		}
-		v88 := float64(v80 * v87)
-		v89 := -v88
-		v90 := math.FMA(v80, v87, v89)
-		v91 := math.FMA(v82, v87, v90)
-		v92 := v1
+		v91 := float64(v83 * v90)
+		v92 := -v91
+		v93 := math.FMA(v83, v90, v92)
+		v94 := math.FMA(v85, v90, v93)
+		v95 := v1
 		if v56 {
-			v92 = v55
+			v95 = v55
 		}
-		v93 := float64(v80 * v92)
-		v94 := float64(v91 + v93)
-		v95 := float64(v88 + v94)
-		v96 := math.Ldexp(v95, int(v11))
-		v97 := v96
-		if v74 {
-			v97 = v83
+		v96 := float64(v83 * v95)
+		v97 := float64(v94 + v96)
+		v98 := float64(v91 + v97)
+		v99 := math.Ldexp(v98, int(v11))
+		v100 := v99
+		if v77 {
+			v100 = v86
 		}
-		v98 := v1
-		if v74 {
-			v98 = v86
+		v101 := v1
+		if v77 {
+			v101 = v89
 		}
-		v99 := v97
+		v102 := v100
 		if v2 {
-			v99 = v79
+			v102 = v82
 		}
-		v100 := v98
+		v103 := v101
 		if v2 {
-			v100 = v1
+			v103 = v1
 		}
-		v101 := float64(v99 + v100)
-		v102 := float64(v78 * v77)
-		v103 := float64(v101 - v102)
-		v104 := math.Abs(v103)
-		v105 := math.Abs(v102)
-		v107 := float64(v105 * v106)
-		v108 := v104 <= v107
-		v109 := math.Abs(v78)
-		v110 := math.Abs(v80)
-		v111 := v109
-		if v110 > v109 {
-			v111 = v110
+		v104 := float64(v102 + v103)
+		v105 := float64(v81 * v80)
+		v106 := float64(v104 - v105)
+		v107 := math.Abs(v106)
+		v108 := math.Abs(v105)
+		v110 := float64(v108 * v109)
+		v111 := v107 <= v110
+		v112 := math.Abs(v81)
+		v113 := math.Abs(v83)
+		v114 := v112
+		if v113 > v112 {
+			v114 = v113
 		}
-		v113 := float64(v104 * v112)
-		v116 := math.FMA(v111, v114, v115)
-		v117 := v113 <= v116
-		v118 := v108 || v117
-		v119 := v101 == v1
-		v120 := v118 && !v119
-		v121 := v102
-		if v120 {
-			v121 = v101
+		v116 := float64(v107 * v115)
+		v119 := math.FMA(v114, v117, v118)
+		v120 := v116 <= v119
+		v121 := v111 || v120
+		v122 := v104 == v1
+		v123 := v121 && !v122
+		v124 := v105
+		if v123 {
+			v124 = v104
 		}
-		v122 := v121
-		if v74 {
-			v122 = v0
+		v125 := v124
+		if v77 {
+			v125 = v0
 		}
-		dx[i] = v122
+		dx[i] = v125
 	}
 }
 

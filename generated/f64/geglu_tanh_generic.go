@@ -19,7 +19,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
-// compute, 355 operations): the scalar twin of the vector program the assembly
+// compute, 361 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -53,17 +53,17 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v67 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v75 := math.Float64frombits(0x408f400000000000)  // 1000
-	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v109 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v110 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v128 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v134 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v187 := math.Float64frombits(0xc091300000000000) // -1100
-	v354 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v362 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v364 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v365 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v78 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v90 := math.Float64frombits(0xc091300000000000)  // -1100
+	v112 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v113 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v131 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v137 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v360 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v368 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v370 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v371 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -121,378 +121,402 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		if v74 < v75 {
 			v76 = v74
 		}
-		v78 := v26 < v77
-		v80 := math.Ldexp(v79, int(v76))
-		v81 := v4
-		if v78 {
-			v81 = v80
+		v77 := v4
+		if v76 > v4 {
+			v77 = v76
 		}
-		v82 := float64(v68 + v81)
-		v83 := float64(v82 - v81)
-		v84 := float64(v68 - v83)
-		v85 := float64(v84 + v71)
-		v86 := float64(v85 + v81)
-		v87 := float64(v86 - v81)
-		v88 := float64(v83 + v87)
-		v89 := math.Ldexp(v88, int(v26))
-		v90 := math.IsNaN(v19)
-		v91 := v89
-		if v90 {
-			v91 = v19
+		v79 := v26 < v78
+		v81 := ldexpNormal(v80, v77)
+		v82 := v4
+		if v79 {
+			v82 = v81
 		}
-		v92 := float64(v0 * v91)
-		v111 := -v14
-		v112 := math.FMA(v8, v13, v111)
-		v113 := float64(v13 - v0)
-		v114 := float64(v13 - v113)
-		v115 := float64(v0 - v114)
-		v116 := float64(v12 - v113)
-		v117 := float64(v115 + v116)
-		v118 := -v12
-		v119 := math.FMA(v9, v11, v118)
-		v120 := -v11
-		v121 := math.FMA(v10, v0, v120)
-		v122 := -v10
-		v123 := math.FMA(v0, v0, v122)
-		v124 := float64(v123 * v0)
-		v125 := float64(v121 + v124)
-		v126 := float64(v9 * v125)
-		v127 := float64(v119 + v126)
-		v129 := float64(v128 * v11)
-		v130 := float64(v127 + v129)
-		v131 := float64(v117 + v130)
-		v132 := float64(v8 * v131)
-		v133 := float64(v112 + v132)
-		v135 := float64(v134 * v13)
-		v136 := float64(v133 + v135)
-		v137 := float64(v110 + v136)
-		v138 := float64(v19 - v14)
-		v139 := float64(v19 - v138)
-		v140 := float64(v14 - v139)
-		v141 := float64(v18 - v138)
-		v142 := float64(v140 + v141)
-		v143 := float64(v137 + v142)
-		v144 := float64(v143 * v109)
-		v145 := float64(v92 * v144)
-		v146 := math.FMA(v92, v109, v145)
-		v147 := math.Abs(v14)
-		v148 := -v147
-		v149 := v20
-		if v148 > v20 {
-			v149 = v148
+		v83 := float64(v68 + v82)
+		v84 := float64(v83 - v82)
+		v85 := float64(v68 - v84)
+		v86 := float64(v85 + v71)
+		v87 := float64(v86 + v82)
+		v88 := float64(v87 - v82)
+		v89 := float64(v84 + v88)
+		v91 := v90
+		if v26 > v90 {
+			v91 = v26
 		}
-		v150 := v14 < v4
-		v151 := float64(v149 * v24)
-		v152 := math.RoundToEven(v151)
-		v153 := -v152
-		v154 := math.FMA(v153, v28, v149)
-		v155 := math.FMA(v153, v30, v154)
-		v156 := float64(v154 - v155)
-		v157 := math.FMA(v153, v30, v156)
-		v158 := float64(v155 * v155)
-		v159 := -v158
-		v160 := math.FMA(v155, v155, v159)
-		v161 := float64(v34 * v158)
-		v162 := float64(v34 * v160)
-		v163 := float64(v155 + v161)
-		v164 := float64(v155 - v163)
-		v165 := float64(v164 + v161)
-		v166 := float64(v165 + v162)
-		v167 := math.FMA(v157, v155, v157)
-		v168 := float64(v166 + v167)
-		v169 := float64(v158 * v155)
-		v170 := math.FMA(v47, v155, v48)
-		v171 := math.FMA(v170, v155, v50)
-		v172 := math.FMA(v171, v155, v52)
-		v173 := math.FMA(v172, v155, v54)
-		v174 := math.FMA(v173, v155, v56)
-		v175 := math.FMA(v174, v155, v58)
-		v176 := math.FMA(v175, v155, v60)
-		v177 := math.FMA(v176, v155, v62)
-		v178 := math.FMA(v177, v155, v64)
-		v179 := math.FMA(v169, v178, v168)
-		v180 := float64(v67 + v163)
-		v181 := float64(v67 - v180)
-		v182 := float64(v181 + v163)
-		v183 := float64(v182 + v179)
-		v184 := float64(v180 + v183)
-		v185 := float64(v180 - v184)
-		v186 := float64(v185 + v183)
-		v188 := v187
-		if v152 > v187 {
-			v188 = v152
+		v92 := ldexpMid(v89, v91)
+		v93 := math.IsNaN(v19)
+		v94 := v92
+		if v93 {
+			v94 = v19
 		}
-		v189 := ldexpMid(v67, v188)
-		v190 := float64(v184 * v189)
-		v191 := float64(v186 * v189)
-		v192 := float64(v67 + v190)
-		v193 := float64(v67 - v192)
-		v194 := float64(v193 + v190)
-		v195 := float64(v194 + v191)
-		v196 := v67
-		if v150 {
-			v196 = v184
+		v95 := float64(v0 * v94)
+		v114 := -v14
+		v115 := math.FMA(v8, v13, v114)
+		v116 := float64(v13 - v0)
+		v117 := float64(v13 - v116)
+		v118 := float64(v0 - v117)
+		v119 := float64(v12 - v116)
+		v120 := float64(v118 + v119)
+		v121 := -v12
+		v122 := math.FMA(v9, v11, v121)
+		v123 := -v11
+		v124 := math.FMA(v10, v0, v123)
+		v125 := -v10
+		v126 := math.FMA(v0, v0, v125)
+		v127 := float64(v126 * v0)
+		v128 := float64(v124 + v127)
+		v129 := float64(v9 * v128)
+		v130 := float64(v122 + v129)
+		v132 := float64(v131 * v11)
+		v133 := float64(v130 + v132)
+		v134 := float64(v120 + v133)
+		v135 := float64(v8 * v134)
+		v136 := float64(v115 + v135)
+		v138 := float64(v137 * v13)
+		v139 := float64(v136 + v138)
+		v140 := float64(v113 + v139)
+		v141 := float64(v19 - v14)
+		v142 := float64(v19 - v141)
+		v143 := float64(v14 - v142)
+		v144 := float64(v18 - v141)
+		v145 := float64(v143 + v144)
+		v146 := float64(v140 + v145)
+		v147 := float64(v146 * v112)
+		v148 := float64(v95 * v147)
+		v149 := math.FMA(v95, v112, v148)
+		v150 := math.Abs(v14)
+		v151 := -v150
+		v152 := v20
+		if v151 > v20 {
+			v152 = v151
 		}
-		v197 := v4
-		if v150 {
-			v197 = v186
+		v153 := v14 < v4
+		v154 := float64(v152 * v24)
+		v155 := math.RoundToEven(v154)
+		v156 := -v155
+		v157 := math.FMA(v156, v28, v152)
+		v158 := math.FMA(v156, v30, v157)
+		v159 := float64(v157 - v158)
+		v160 := math.FMA(v156, v30, v159)
+		v161 := float64(v158 * v158)
+		v162 := -v161
+		v163 := math.FMA(v158, v158, v162)
+		v164 := float64(v34 * v161)
+		v165 := float64(v34 * v163)
+		v166 := float64(v158 + v164)
+		v167 := float64(v158 - v166)
+		v168 := float64(v167 + v164)
+		v169 := float64(v168 + v165)
+		v170 := math.FMA(v160, v158, v160)
+		v171 := float64(v169 + v170)
+		v172 := float64(v161 * v158)
+		v173 := math.FMA(v47, v158, v48)
+		v174 := math.FMA(v173, v158, v50)
+		v175 := math.FMA(v174, v158, v52)
+		v176 := math.FMA(v175, v158, v54)
+		v177 := math.FMA(v176, v158, v56)
+		v178 := math.FMA(v177, v158, v58)
+		v179 := math.FMA(v178, v158, v60)
+		v180 := math.FMA(v179, v158, v62)
+		v181 := math.FMA(v180, v158, v64)
+		v182 := math.FMA(v172, v181, v171)
+		v183 := float64(v67 + v166)
+		v184 := float64(v67 - v183)
+		v185 := float64(v184 + v166)
+		v186 := float64(v185 + v182)
+		v187 := float64(v183 + v186)
+		v188 := float64(v183 - v187)
+		v189 := float64(v188 + v186)
+		v190 := v90
+		if v155 > v90 {
+			v190 = v155
 		}
-		v198 := float64(v67 / v192)
-		v199 := float64(v196 * v198)
-		v200 := -v199
-		v201 := math.FMA(v200, v192, v196)
-		v202 := math.FMA(v200, v195, v201)
-		v203 := float64(v202 + v197)
-		v205 := float64(v203 * v198)
-		v206 := v4
-		if v150 {
-			v206 = v152
+		v191 := ldexpMid(v67, v190)
+		v192 := float64(v187 * v191)
+		v193 := float64(v189 * v191)
+		v194 := float64(v67 + v192)
+		v195 := float64(v67 - v194)
+		v196 := float64(v195 + v192)
+		v197 := float64(v196 + v193)
+		v198 := v67
+		if v153 {
+			v198 = v187
 		}
-		v207 := float64(v73 - v206)
-		v208 := v75
-		if v207 < v75 {
-			v208 = v207
+		v199 := v4
+		if v153 {
+			v199 = v189
 		}
-		v209 := v206 < v77
-		v210 := math.Ldexp(v79, int(v208))
+		v200 := float64(v67 / v194)
+		v201 := float64(v198 * v200)
+		v202 := -v201
+		v203 := math.FMA(v202, v194, v198)
+		v204 := math.FMA(v202, v197, v203)
+		v205 := float64(v204 + v199)
+		v207 := float64(v205 * v200)
+		v208 := v4
+		if v153 {
+			v208 = v155
+		}
+		v209 := float64(v73 - v208)
+		v210 := v75
+		if v209 < v75 {
+			v210 = v209
+		}
 		v211 := v4
-		if v209 {
+		if v210 > v4 {
 			v211 = v210
 		}
-		v212 := float64(v199 + v211)
-		v213 := float64(v212 - v211)
-		v214 := float64(v199 - v213)
-		v215 := float64(v214 + v205)
-		v216 := float64(v215 + v211)
-		v217 := float64(v216 - v211)
-		v218 := float64(v213 + v217)
-		v219 := math.Ldexp(v218, int(v206))
-		v220 := math.IsNaN(v14)
-		v221 := v219
-		if v220 {
-			v221 = v14
+		v212 := v208 < v78
+		v213 := ldexpNormal(v80, v211)
+		v214 := v4
+		if v212 {
+			v214 = v213
 		}
-		v222 := math.Abs(v111)
-		v223 := -v222
-		v224 := v20
-		if v223 > v20 {
-			v224 = v223
+		v215 := float64(v201 + v214)
+		v216 := float64(v215 - v214)
+		v217 := float64(v201 - v216)
+		v218 := float64(v217 + v207)
+		v219 := float64(v218 + v214)
+		v220 := float64(v219 - v214)
+		v221 := float64(v216 + v220)
+		v222 := v90
+		if v208 > v90 {
+			v222 = v208
 		}
-		v225 := v111 < v4
-		v226 := float64(v224 * v24)
-		v227 := math.RoundToEven(v226)
-		v228 := -v227
-		v229 := math.FMA(v228, v28, v224)
-		v230 := math.FMA(v228, v30, v229)
-		v231 := float64(v229 - v230)
-		v232 := math.FMA(v228, v30, v231)
-		v233 := float64(v230 * v230)
-		v234 := -v233
-		v235 := math.FMA(v230, v230, v234)
-		v236 := float64(v34 * v233)
-		v237 := float64(v34 * v235)
-		v238 := float64(v230 + v236)
-		v239 := float64(v230 - v238)
-		v240 := float64(v239 + v236)
-		v241 := float64(v240 + v237)
-		v242 := math.FMA(v232, v230, v232)
-		v243 := float64(v241 + v242)
-		v244 := float64(v233 * v230)
-		v245 := math.FMA(v47, v230, v48)
-		v246 := math.FMA(v245, v230, v50)
-		v247 := math.FMA(v246, v230, v52)
-		v248 := math.FMA(v247, v230, v54)
-		v249 := math.FMA(v248, v230, v56)
-		v250 := math.FMA(v249, v230, v58)
-		v251 := math.FMA(v250, v230, v60)
-		v252 := math.FMA(v251, v230, v62)
-		v253 := math.FMA(v252, v230, v64)
-		v254 := math.FMA(v244, v253, v243)
-		v255 := float64(v67 + v238)
-		v256 := float64(v67 - v255)
-		v257 := float64(v256 + v238)
-		v258 := float64(v257 + v254)
-		v259 := float64(v255 + v258)
-		v260 := float64(v255 - v259)
-		v261 := float64(v260 + v258)
-		v262 := v187
-		if v227 > v187 {
-			v262 = v227
+		v223 := ldexpMid(v221, v222)
+		v224 := math.IsNaN(v14)
+		v225 := v223
+		if v224 {
+			v225 = v14
 		}
-		v263 := ldexpMid(v67, v262)
-		v264 := float64(v259 * v263)
-		v265 := float64(v261 * v263)
-		v266 := float64(v67 + v264)
-		v267 := float64(v67 - v266)
-		v268 := float64(v267 + v264)
-		v269 := float64(v268 + v265)
-		v270 := v67
-		if v225 {
-			v270 = v259
+		v226 := math.Abs(v114)
+		v227 := -v226
+		v228 := v20
+		if v227 > v20 {
+			v228 = v227
 		}
-		v271 := v4
-		if v225 {
-			v271 = v261
+		v229 := v114 < v4
+		v230 := float64(v228 * v24)
+		v231 := math.RoundToEven(v230)
+		v232 := -v231
+		v233 := math.FMA(v232, v28, v228)
+		v234 := math.FMA(v232, v30, v233)
+		v235 := float64(v233 - v234)
+		v236 := math.FMA(v232, v30, v235)
+		v237 := float64(v234 * v234)
+		v238 := -v237
+		v239 := math.FMA(v234, v234, v238)
+		v240 := float64(v34 * v237)
+		v241 := float64(v34 * v239)
+		v242 := float64(v234 + v240)
+		v243 := float64(v234 - v242)
+		v244 := float64(v243 + v240)
+		v245 := float64(v244 + v241)
+		v246 := math.FMA(v236, v234, v236)
+		v247 := float64(v245 + v246)
+		v248 := float64(v237 * v234)
+		v249 := math.FMA(v47, v234, v48)
+		v250 := math.FMA(v249, v234, v50)
+		v251 := math.FMA(v250, v234, v52)
+		v252 := math.FMA(v251, v234, v54)
+		v253 := math.FMA(v252, v234, v56)
+		v254 := math.FMA(v253, v234, v58)
+		v255 := math.FMA(v254, v234, v60)
+		v256 := math.FMA(v255, v234, v62)
+		v257 := math.FMA(v256, v234, v64)
+		v258 := math.FMA(v248, v257, v247)
+		v259 := float64(v67 + v242)
+		v260 := float64(v67 - v259)
+		v261 := float64(v260 + v242)
+		v262 := float64(v261 + v258)
+		v263 := float64(v259 + v262)
+		v264 := float64(v259 - v263)
+		v265 := float64(v264 + v262)
+		v266 := v90
+		if v231 > v90 {
+			v266 = v231
 		}
-		v272 := float64(v67 / v266)
-		v273 := float64(v270 * v272)
-		v274 := -v273
-		v275 := math.FMA(v274, v266, v270)
-		v276 := math.FMA(v274, v269, v275)
-		v277 := float64(v276 + v271)
-		v279 := float64(v277 * v272)
-		v280 := v4
-		if v225 {
-			v280 = v227
+		v267 := ldexpMid(v67, v266)
+		v268 := float64(v263 * v267)
+		v269 := float64(v265 * v267)
+		v270 := float64(v67 + v268)
+		v271 := float64(v67 - v270)
+		v272 := float64(v271 + v268)
+		v273 := float64(v272 + v269)
+		v274 := v67
+		if v229 {
+			v274 = v263
 		}
-		v281 := float64(v73 - v280)
-		v282 := v75
-		if v281 < v75 {
-			v282 = v281
+		v275 := v4
+		if v229 {
+			v275 = v265
 		}
-		v283 := v280 < v77
-		v284 := math.Ldexp(v79, int(v282))
-		v285 := v4
-		if v283 {
-			v285 = v284
+		v276 := float64(v67 / v270)
+		v277 := float64(v274 * v276)
+		v278 := -v277
+		v279 := math.FMA(v278, v270, v274)
+		v280 := math.FMA(v278, v273, v279)
+		v281 := float64(v280 + v275)
+		v283 := float64(v281 * v276)
+		v284 := v4
+		if v229 {
+			v284 = v231
 		}
-		v286 := float64(v273 + v285)
-		v287 := float64(v286 - v285)
-		v288 := float64(v273 - v287)
-		v289 := float64(v288 + v279)
-		v290 := float64(v289 + v285)
-		v291 := float64(v290 - v285)
-		v292 := float64(v287 + v291)
-		v293 := math.Ldexp(v292, int(v280))
-		v294 := math.IsNaN(v111)
-		v295 := v293
-		if v294 {
-			v295 = v111
+		v285 := float64(v73 - v284)
+		v286 := v75
+		if v285 < v75 {
+			v286 = v285
 		}
-		v296 := float64(v136 * v295)
-		v297 := float64(v221 * v296)
-		v298 := float64(v221 + v297)
-		v299 := float64(v0 * v298)
-		v300 := v299
+		v287 := v4
+		if v286 > v4 {
+			v287 = v286
+		}
+		v288 := v284 < v78
+		v289 := ldexpNormal(v80, v287)
+		v290 := v4
+		if v288 {
+			v290 = v289
+		}
+		v291 := float64(v277 + v290)
+		v292 := float64(v291 - v290)
+		v293 := float64(v277 - v292)
+		v294 := float64(v293 + v283)
+		v295 := float64(v294 + v290)
+		v296 := float64(v295 - v290)
+		v297 := float64(v292 + v296)
+		v298 := v90
+		if v284 > v90 {
+			v298 = v284
+		}
+		v299 := ldexpMid(v297, v298)
+		v300 := math.IsNaN(v114)
+		v301 := v299
+		if v300 {
+			v301 = v114
+		}
+		v302 := float64(v139 * v301)
+		v303 := float64(v225 * v302)
+		v304 := float64(v225 + v303)
+		v305 := float64(v0 * v304)
+		v306 := v305
 		if v17 {
-			v300 = v146
+			v306 = v149
 		}
-		v301 := v300
+		v307 := v306
 		if v7 {
-			v301 = v0
+			v307 = v0
 		}
-		v302 := v301
+		v308 := v307
 		if v3 {
-			v302 = v5
+			v308 = v5
 		}
-		v303 := b[i]
-		v304 := float64(v303 * v5)
-		v305 := float64(v303 * v0)
-		v306 := -v305
-		v307 := math.FMA(v303, v0, v306)
-		v308 := float64(v303 * v109)
-		v309 := float64(v308 * v92)
-		v310 := -v309
-		v311 := math.FMA(v308, v92, v310)
-		v312 := float64(v303 * v92)
-		v313 := -v312
-		v314 := math.FMA(v303, v92, v313)
-		v315 := float64(v312 * v144)
+		v309 := b[i]
+		v310 := float64(v309 * v5)
+		v311 := float64(v309 * v0)
+		v312 := -v311
+		v313 := math.FMA(v309, v0, v312)
+		v314 := float64(v309 * v112)
+		v315 := float64(v314 * v95)
 		v316 := -v315
-		v317 := math.FMA(v312, v144, v316)
-		v318 := math.FMA(v314, v144, v317)
-		v319 := float64(v309 + v315)
-		v320 := float64(v319 - v309)
-		v321 := float64(v319 - v320)
-		v322 := float64(v309 - v321)
-		v323 := float64(v315 - v320)
-		v324 := float64(v322 + v323)
-		v325 := float64(v324 + v311)
-		v326 := float64(v325 + v318)
-		v327 := float64(v305 * v221)
-		v328 := -v327
-		v329 := math.FMA(v305, v221, v328)
-		v330 := math.FMA(v307, v221, v329)
-		v331 := float64(v305 * v297)
-		v332 := -v331
-		v333 := math.FMA(v305, v297, v332)
-		v334 := math.FMA(v307, v297, v333)
-		v335 := float64(v327 + v331)
-		v336 := float64(v335 - v327)
-		v337 := float64(v335 - v336)
-		v338 := float64(v327 - v337)
-		v339 := float64(v331 - v336)
-		v340 := float64(v338 + v339)
-		v341 := float64(v340 + v330)
-		v342 := float64(v341 + v334)
-		v343 := v335
+		v317 := math.FMA(v314, v95, v316)
+		v318 := float64(v309 * v95)
+		v319 := -v318
+		v320 := math.FMA(v309, v95, v319)
+		v321 := float64(v318 * v147)
+		v322 := -v321
+		v323 := math.FMA(v318, v147, v322)
+		v324 := math.FMA(v320, v147, v323)
+		v325 := float64(v315 + v321)
+		v326 := float64(v325 - v315)
+		v327 := float64(v325 - v326)
+		v328 := float64(v315 - v327)
+		v329 := float64(v321 - v326)
+		v330 := float64(v328 + v329)
+		v331 := float64(v330 + v317)
+		v332 := float64(v331 + v324)
+		v333 := float64(v311 * v225)
+		v334 := -v333
+		v335 := math.FMA(v311, v225, v334)
+		v336 := math.FMA(v313, v225, v335)
+		v337 := float64(v311 * v303)
+		v338 := -v337
+		v339 := math.FMA(v311, v303, v338)
+		v340 := math.FMA(v313, v303, v339)
+		v341 := float64(v333 + v337)
+		v342 := float64(v341 - v333)
+		v343 := float64(v341 - v342)
+		v344 := float64(v333 - v343)
+		v345 := float64(v337 - v342)
+		v346 := float64(v344 + v345)
+		v347 := float64(v346 + v336)
+		v348 := float64(v347 + v340)
+		v349 := v341
 		if v17 {
-			v343 = v319
+			v349 = v325
 		}
-		v344 := v342
+		v350 := v348
 		if v17 {
-			v344 = v326
+			v350 = v332
 		}
-		v345 := v343
+		v351 := v349
 		if v7 {
-			v345 = v305
+			v351 = v311
 		}
-		v346 := v344
+		v352 := v350
 		if v7 {
-			v346 = v307
+			v352 = v313
 		}
-		v347 := v345
+		v353 := v351
 		if v3 {
-			v347 = v304
+			v353 = v310
 		}
-		v348 := v346
+		v354 := v352
 		if v3 {
-			v348 = v4
+			v354 = v4
 		}
-		v349 := float64(v347 + v348)
-		v350 := float64(v303 * v302)
-		v351 := float64(v349 - v350)
-		v352 := math.Abs(v351)
-		v353 := math.Abs(v350)
-		v355 := float64(v353 * v354)
-		v356 := v352 <= v355
-		v357 := math.Abs(v303)
-		v358 := math.Abs(v308)
-		v359 := v357
-		if v358 > v357 {
-			v359 = v358
+		v355 := float64(v353 + v354)
+		v356 := float64(v309 * v308)
+		v357 := float64(v355 - v356)
+		v358 := math.Abs(v357)
+		v359 := math.Abs(v356)
+		v361 := float64(v359 * v360)
+		v362 := v358 <= v361
+		v363 := math.Abs(v309)
+		v364 := math.Abs(v314)
+		v365 := v363
+		if v364 > v363 {
+			v365 = v364
 		}
-		v360 := math.Abs(v305)
-		v361 := v359
-		if v360 > v359 {
-			v361 = v360
+		v366 := math.Abs(v311)
+		v367 := v365
+		if v366 > v365 {
+			v367 = v366
 		}
-		v363 := float64(v352 * v362)
-		v366 := math.FMA(v361, v364, v365)
-		v367 := v363 <= v366
-		v368 := v356 || v367
-		v369 := v349 == v4
-		v370 := v368 && !v369
-		v371 := v350
-		if v370 {
-			v371 = v349
+		v369 := float64(v358 * v368)
+		v372 := math.FMA(v367, v370, v371)
+		v373 := v369 <= v372
+		v374 := v362 || v373
+		v375 := v355 == v4
+		v376 := v374 && !v375
+		v377 := v356
+		if v376 {
+			v377 = v355
 		}
-		v372 := math.IsNaN(v303)
-		v373 := v371
-		if v372 {
-			v373 = v303
+		v378 := math.IsNaN(v309)
+		v379 := v377
+		if v378 {
+			v379 = v309
 		}
-		v374 := math.IsNaN(v0)
-		v375 := v373
-		if v374 {
-			v375 = v0
+		v380 := math.IsNaN(v0)
+		v381 := v379
+		if v380 {
+			v381 = v0
 		}
-		dst[i] = v375
+		dst[i] = v381
 	}
 }
 
 // gegluTanhUsualGeneric is the pure-Go kernel of gegluTanhUsual (f64 memory,
-// f64 compute, 273 operations): the scalar twin of the vector program the
+// f64 compute, 277 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dst
 // may be the same slice as an input.
@@ -527,14 +551,14 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 	v34 := math.Float64frombits(0x408f400000000000)  // 1000
 	v35 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v36 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v37 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v55 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
-	v61 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
-	v104 := math.Float64frombits(0xc091300000000000) // -1100
-	v251 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v259 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v261 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v262 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v37 := math.Float64frombits(0xc091300000000000)  // -1100
+	v38 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v56 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
+	v62 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
+	v255 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v263 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v265 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v266 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v1 := a[i]
 		v3 := v1 < v2
@@ -545,91 +569,91 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 		v13 := float64(v1 + v12)
 		v14 := float64(v8 * v13)
 		v16 := v14 < v15
-		v38 := -v14
-		v39 := math.FMA(v8, v13, v38)
-		v40 := float64(v13 - v1)
-		v41 := float64(v13 - v40)
-		v42 := float64(v1 - v41)
-		v43 := float64(v12 - v40)
-		v44 := float64(v42 + v43)
-		v45 := -v12
-		v46 := math.FMA(v9, v11, v45)
-		v47 := -v11
-		v48 := math.FMA(v10, v1, v47)
-		v49 := -v10
-		v50 := math.FMA(v1, v1, v49)
-		v51 := float64(v50 * v1)
-		v52 := float64(v48 + v51)
-		v53 := float64(v9 * v52)
-		v54 := float64(v46 + v53)
-		v56 := float64(v55 * v11)
-		v57 := float64(v54 + v56)
-		v58 := float64(v44 + v57)
-		v59 := float64(v8 * v58)
-		v60 := float64(v39 + v59)
-		v62 := float64(v61 * v13)
-		v63 := float64(v60 + v62)
-		v64 := math.Abs(v14)
-		v65 := -v64
-		v66 := v17
-		if v65 > v17 {
-			v66 = v65
+		v39 := -v14
+		v40 := math.FMA(v8, v13, v39)
+		v41 := float64(v13 - v1)
+		v42 := float64(v13 - v41)
+		v43 := float64(v1 - v42)
+		v44 := float64(v12 - v41)
+		v45 := float64(v43 + v44)
+		v46 := -v12
+		v47 := math.FMA(v9, v11, v46)
+		v48 := -v11
+		v49 := math.FMA(v10, v1, v48)
+		v50 := -v10
+		v51 := math.FMA(v1, v1, v50)
+		v52 := float64(v51 * v1)
+		v53 := float64(v49 + v52)
+		v54 := float64(v9 * v53)
+		v55 := float64(v47 + v54)
+		v57 := float64(v56 * v11)
+		v58 := float64(v55 + v57)
+		v59 := float64(v45 + v58)
+		v60 := float64(v8 * v59)
+		v61 := float64(v40 + v60)
+		v63 := float64(v62 * v13)
+		v64 := float64(v61 + v63)
+		v65 := math.Abs(v14)
+		v66 := -v65
+		v67 := v17
+		if v66 > v17 {
+			v67 = v66
 		}
-		v67 := v14 < v4
-		v68 := float64(v66 * v18)
-		v69 := math.RoundToEven(v68)
-		v70 := -v69
-		v71 := math.FMA(v70, v19, v66)
-		v72 := math.FMA(v70, v20, v71)
-		v73 := float64(v71 - v72)
-		v74 := math.FMA(v70, v20, v73)
-		v75 := float64(v72 * v72)
-		v76 := -v75
-		v77 := math.FMA(v72, v72, v76)
-		v78 := float64(v21 * v75)
-		v79 := float64(v21 * v77)
-		v80 := float64(v72 + v78)
-		v81 := float64(v72 - v80)
-		v82 := float64(v81 + v78)
+		v68 := v14 < v4
+		v69 := float64(v67 * v18)
+		v70 := math.RoundToEven(v69)
+		v71 := -v70
+		v72 := math.FMA(v71, v19, v67)
+		v73 := math.FMA(v71, v20, v72)
+		v74 := float64(v72 - v73)
+		v75 := math.FMA(v71, v20, v74)
+		v76 := float64(v73 * v73)
+		v77 := -v76
+		v78 := math.FMA(v73, v73, v77)
+		v79 := float64(v21 * v76)
+		v80 := float64(v21 * v78)
+		v81 := float64(v73 + v79)
+		v82 := float64(v73 - v81)
 		v83 := float64(v82 + v79)
-		v84 := math.FMA(v74, v72, v74)
-		v85 := float64(v83 + v84)
-		v86 := float64(v75 * v72)
-		v87 := math.FMA(v22, v72, v23)
-		v88 := math.FMA(v87, v72, v24)
-		v89 := math.FMA(v88, v72, v25)
-		v90 := math.FMA(v89, v72, v26)
-		v91 := math.FMA(v90, v72, v27)
-		v92 := math.FMA(v91, v72, v28)
-		v93 := math.FMA(v92, v72, v29)
-		v94 := math.FMA(v93, v72, v30)
-		v95 := math.FMA(v94, v72, v31)
-		v96 := math.FMA(v86, v95, v85)
-		v97 := float64(v32 + v80)
-		v98 := float64(v32 - v97)
-		v99 := float64(v98 + v80)
-		v100 := float64(v99 + v96)
-		v101 := float64(v97 + v100)
-		v102 := float64(v97 - v101)
-		v103 := float64(v102 + v100)
-		v105 := v104
-		if v69 > v104 {
-			v105 = v69
+		v84 := float64(v83 + v80)
+		v85 := math.FMA(v75, v73, v75)
+		v86 := float64(v84 + v85)
+		v87 := float64(v76 * v73)
+		v88 := math.FMA(v22, v73, v23)
+		v89 := math.FMA(v88, v73, v24)
+		v90 := math.FMA(v89, v73, v25)
+		v91 := math.FMA(v90, v73, v26)
+		v92 := math.FMA(v91, v73, v27)
+		v93 := math.FMA(v92, v73, v28)
+		v94 := math.FMA(v93, v73, v29)
+		v95 := math.FMA(v94, v73, v30)
+		v96 := math.FMA(v95, v73, v31)
+		v97 := math.FMA(v87, v96, v86)
+		v98 := float64(v32 + v81)
+		v99 := float64(v32 - v98)
+		v100 := float64(v99 + v81)
+		v101 := float64(v100 + v97)
+		v102 := float64(v98 + v101)
+		v103 := float64(v98 - v102)
+		v104 := float64(v103 + v101)
+		v105 := v37
+		if v70 > v37 {
+			v105 = v70
 		}
 		v106 := ldexpMid(v32, v105)
-		v107 := float64(v101 * v106)
-		v108 := float64(v103 * v106)
+		v107 := float64(v102 * v106)
+		v108 := float64(v104 * v106)
 		v109 := float64(v32 + v107)
 		v110 := float64(v32 - v109)
 		v111 := float64(v110 + v107)
 		v112 := float64(v111 + v108)
 		v113 := v32
-		if v67 {
-			v113 = v101
+		if v68 {
+			v113 = v102
 		}
 		v114 := v4
-		if v67 {
-			v114 = v103
+		if v68 {
+			v114 = v104
 		}
 		v115 := float64(v32 / v109)
 		v116 := float64(v113 * v115)
@@ -639,231 +663,247 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 		v120 := float64(v119 + v114)
 		v121 := float64(v120 * v115)
 		v122 := v4
-		if v67 {
-			v122 = v69
+		if v68 {
+			v122 = v70
 		}
 		v123 := float64(v33 - v122)
 		v124 := v34
 		if v123 < v34 {
 			v124 = v123
 		}
-		v125 := v122 < v35
-		v126 := math.Ldexp(v36, int(v124))
-		v127 := v4
-		if v125 {
-			v127 = v126
+		v125 := v4
+		if v124 > v4 {
+			v125 = v124
 		}
-		v128 := float64(v116 + v127)
-		v129 := float64(v128 - v127)
-		v130 := float64(v116 - v129)
-		v131 := float64(v130 + v121)
-		v132 := float64(v131 + v127)
-		v133 := float64(v132 - v127)
-		v134 := float64(v129 + v133)
-		v135 := math.Ldexp(v134, int(v122))
-		v136 := math.IsNaN(v14)
-		v137 := v135
-		if v136 {
-			v137 = v14
+		v126 := v122 < v35
+		v127 := ldexpNormal(v36, v125)
+		v128 := v4
+		if v126 {
+			v128 = v127
 		}
-		v138 := math.Abs(v38)
-		v139 := -v138
-		v140 := v17
-		if v139 > v17 {
-			v140 = v139
+		v129 := float64(v116 + v128)
+		v130 := float64(v129 - v128)
+		v131 := float64(v116 - v130)
+		v132 := float64(v131 + v121)
+		v133 := float64(v132 + v128)
+		v134 := float64(v133 - v128)
+		v135 := float64(v130 + v134)
+		v136 := v37
+		if v122 > v37 {
+			v136 = v122
 		}
-		v141 := v38 < v4
-		v142 := float64(v140 * v18)
-		v143 := math.RoundToEven(v142)
-		v144 := -v143
-		v145 := math.FMA(v144, v19, v140)
-		v146 := math.FMA(v144, v20, v145)
-		v147 := float64(v145 - v146)
-		v148 := math.FMA(v144, v20, v147)
-		v149 := float64(v146 * v146)
-		v150 := -v149
-		v151 := math.FMA(v146, v146, v150)
-		v152 := float64(v21 * v149)
-		v153 := float64(v21 * v151)
-		v154 := float64(v146 + v152)
-		v155 := float64(v146 - v154)
-		v156 := float64(v155 + v152)
-		v157 := float64(v156 + v153)
-		v158 := math.FMA(v148, v146, v148)
-		v159 := float64(v157 + v158)
-		v160 := float64(v149 * v146)
-		v161 := math.FMA(v22, v146, v23)
-		v162 := math.FMA(v161, v146, v24)
-		v163 := math.FMA(v162, v146, v25)
-		v164 := math.FMA(v163, v146, v26)
-		v165 := math.FMA(v164, v146, v27)
-		v166 := math.FMA(v165, v146, v28)
-		v167 := math.FMA(v166, v146, v29)
-		v168 := math.FMA(v167, v146, v30)
-		v169 := math.FMA(v168, v146, v31)
-		v170 := math.FMA(v160, v169, v159)
-		v171 := float64(v32 + v154)
-		v172 := float64(v32 - v171)
-		v173 := float64(v172 + v154)
-		v174 := float64(v173 + v170)
-		v175 := float64(v171 + v174)
-		v176 := float64(v171 - v175)
-		v177 := float64(v176 + v174)
-		v178 := v104
-		if v143 > v104 {
-			v178 = v143
+		v137 := ldexpMid(v135, v136)
+		v138 := math.IsNaN(v14)
+		v139 := v137
+		if v138 {
+			v139 = v14
 		}
-		v179 := ldexpMid(v32, v178)
-		v180 := float64(v175 * v179)
-		v181 := float64(v177 * v179)
-		v182 := float64(v32 + v180)
-		v183 := float64(v32 - v182)
-		v184 := float64(v183 + v180)
-		v185 := float64(v184 + v181)
-		v186 := v32
-		if v141 {
-			v186 = v175
+		v140 := math.Abs(v39)
+		v141 := -v140
+		v142 := v17
+		if v141 > v17 {
+			v142 = v141
 		}
-		v187 := v4
-		if v141 {
-			v187 = v177
+		v143 := v39 < v4
+		v144 := float64(v142 * v18)
+		v145 := math.RoundToEven(v144)
+		v146 := -v145
+		v147 := math.FMA(v146, v19, v142)
+		v148 := math.FMA(v146, v20, v147)
+		v149 := float64(v147 - v148)
+		v150 := math.FMA(v146, v20, v149)
+		v151 := float64(v148 * v148)
+		v152 := -v151
+		v153 := math.FMA(v148, v148, v152)
+		v154 := float64(v21 * v151)
+		v155 := float64(v21 * v153)
+		v156 := float64(v148 + v154)
+		v157 := float64(v148 - v156)
+		v158 := float64(v157 + v154)
+		v159 := float64(v158 + v155)
+		v160 := math.FMA(v150, v148, v150)
+		v161 := float64(v159 + v160)
+		v162 := float64(v151 * v148)
+		v163 := math.FMA(v22, v148, v23)
+		v164 := math.FMA(v163, v148, v24)
+		v165 := math.FMA(v164, v148, v25)
+		v166 := math.FMA(v165, v148, v26)
+		v167 := math.FMA(v166, v148, v27)
+		v168 := math.FMA(v167, v148, v28)
+		v169 := math.FMA(v168, v148, v29)
+		v170 := math.FMA(v169, v148, v30)
+		v171 := math.FMA(v170, v148, v31)
+		v172 := math.FMA(v162, v171, v161)
+		v173 := float64(v32 + v156)
+		v174 := float64(v32 - v173)
+		v175 := float64(v174 + v156)
+		v176 := float64(v175 + v172)
+		v177 := float64(v173 + v176)
+		v178 := float64(v173 - v177)
+		v179 := float64(v178 + v176)
+		v180 := v37
+		if v145 > v37 {
+			v180 = v145
 		}
-		v188 := float64(v32 / v182)
-		v189 := float64(v186 * v188)
-		v190 := -v189
-		v191 := math.FMA(v190, v182, v186)
-		v192 := math.FMA(v190, v185, v191)
-		v193 := float64(v192 + v187)
-		v194 := float64(v193 * v188)
-		v195 := v4
-		if v141 {
-			v195 = v143
+		v181 := ldexpMid(v32, v180)
+		v182 := float64(v177 * v181)
+		v183 := float64(v179 * v181)
+		v184 := float64(v32 + v182)
+		v185 := float64(v32 - v184)
+		v186 := float64(v185 + v182)
+		v187 := float64(v186 + v183)
+		v188 := v32
+		if v143 {
+			v188 = v177
 		}
-		v196 := float64(v33 - v195)
-		v197 := v34
-		if v196 < v34 {
-			v197 = v196
+		v189 := v4
+		if v143 {
+			v189 = v179
 		}
-		v198 := v195 < v35
-		v199 := math.Ldexp(v36, int(v197))
+		v190 := float64(v32 / v184)
+		v191 := float64(v188 * v190)
+		v192 := -v191
+		v193 := math.FMA(v192, v184, v188)
+		v194 := math.FMA(v192, v187, v193)
+		v195 := float64(v194 + v189)
+		v196 := float64(v195 * v190)
+		v197 := v4
+		if v143 {
+			v197 = v145
+		}
+		v198 := float64(v33 - v197)
+		v199 := v34
+		if v198 < v34 {
+			v199 = v198
+		}
 		v200 := v4
-		if v198 {
+		if v199 > v4 {
 			v200 = v199
 		}
-		v201 := float64(v189 + v200)
-		v202 := float64(v201 - v200)
-		v203 := float64(v189 - v202)
-		v204 := float64(v203 + v194)
-		v205 := float64(v204 + v200)
-		v206 := float64(v205 - v200)
-		v207 := float64(v202 + v206)
-		v208 := math.Ldexp(v207, int(v195))
-		v209 := math.IsNaN(v38)
-		v210 := v208
-		if v209 {
-			v210 = v38
+		v201 := v197 < v35
+		v202 := ldexpNormal(v36, v200)
+		v203 := v4
+		if v201 {
+			v203 = v202
 		}
-		v211 := float64(v63 * v210)
-		v212 := float64(v137 * v211)
-		v213 := float64(v137 + v212)
-		v214 := float64(v1 * v213)
-		v215 := v214
+		v204 := float64(v191 + v203)
+		v205 := float64(v204 - v203)
+		v206 := float64(v191 - v205)
+		v207 := float64(v206 + v196)
+		v208 := float64(v207 + v203)
+		v209 := float64(v208 - v203)
+		v210 := float64(v205 + v209)
+		v211 := v37
+		if v197 > v37 {
+			v211 = v197
+		}
+		v212 := ldexpMid(v210, v211)
+		v213 := math.IsNaN(v39)
+		v214 := v212
+		if v213 {
+			v214 = v39
+		}
+		v215 := float64(v64 * v214)
+		v216 := float64(v139 * v215)
+		v217 := float64(v139 + v216)
+		v218 := float64(v1 * v217)
+		v219 := v218
 		if v16 {
-			v215 = v0
+			v219 = v0
 		}
-		v216 := v215
+		v220 := v219
 		if v7 {
-			v216 = v1
+			v220 = v1
 		}
-		v217 := v216
+		v221 := v220
 		if v3 {
-			v217 = v5
+			v221 = v5
 		}
-		v218 := b[i]
-		v219 := float64(v218 * v5)
-		v220 := float64(v218 * v1)
-		v221 := -v220
-		v222 := math.FMA(v218, v1, v221)
-		v223 := float64(v218 * v37)
-		v224 := float64(v220 * v137)
+		v222 := b[i]
+		v223 := float64(v222 * v5)
+		v224 := float64(v222 * v1)
 		v225 := -v224
-		v226 := math.FMA(v220, v137, v225)
-		v227 := math.FMA(v222, v137, v226)
-		v228 := float64(v220 * v212)
+		v226 := math.FMA(v222, v1, v225)
+		v227 := float64(v222 * v38)
+		v228 := float64(v224 * v139)
 		v229 := -v228
-		v230 := math.FMA(v220, v212, v229)
-		v231 := math.FMA(v222, v212, v230)
-		v232 := float64(v224 + v228)
-		v233 := float64(v232 - v224)
-		v234 := float64(v232 - v233)
-		v235 := float64(v224 - v234)
-		v236 := float64(v228 - v233)
-		v237 := float64(v235 + v236)
-		v238 := float64(v237 + v227)
-		v239 := float64(v238 + v231)
-		v240 := v232
+		v230 := math.FMA(v224, v139, v229)
+		v231 := math.FMA(v226, v139, v230)
+		v232 := float64(v224 * v216)
+		v233 := -v232
+		v234 := math.FMA(v224, v216, v233)
+		v235 := math.FMA(v226, v216, v234)
+		v236 := float64(v228 + v232)
+		v237 := float64(v236 - v228)
+		v238 := float64(v236 - v237)
+		v239 := float64(v228 - v238)
+		v240 := float64(v232 - v237)
+		v241 := float64(v239 + v240)
+		v242 := float64(v241 + v231)
+		v243 := float64(v242 + v235)
+		v244 := v236
 		if v16 {
-			v240 = v0
-		}
-		v241 := v239
-		if v16 {
-			v241 = v0
-		}
-		v242 := v240
-		if v7 {
-			v242 = v220
-		}
-		v243 := v241
-		if v7 {
-			v243 = v222
-		}
-		v244 := v242
-		if v3 {
-			v244 = v219
+			v244 = v0
 		}
 		v245 := v243
+		if v16 {
+			v245 = v0
+		}
+		v246 := v244
+		if v7 {
+			v246 = v224
+		}
+		v247 := v245
+		if v7 {
+			v247 = v226
+		}
+		v248 := v246
 		if v3 {
-			v245 = v4
+			v248 = v223
 		}
-		v246 := float64(v244 + v245)
-		v247 := float64(v218 * v217)
-		v248 := float64(v246 - v247)
-		v249 := math.Abs(v248)
-		v250 := math.Abs(v247)
-		v252 := float64(v250 * v251)
-		v253 := v249 <= v252
-		v254 := math.Abs(v218)
-		v255 := math.Abs(v223)
-		v256 := v254
-		if v255 > v254 {
-			v256 = v255
+		v249 := v247
+		if v3 {
+			v249 = v4
 		}
-		v257 := math.Abs(v220)
-		v258 := v256
-		if v257 > v256 {
-			v258 = v257
+		v250 := float64(v248 + v249)
+		v251 := float64(v222 * v221)
+		v252 := float64(v250 - v251)
+		v253 := math.Abs(v252)
+		v254 := math.Abs(v251)
+		v256 := float64(v254 * v255)
+		v257 := v253 <= v256
+		v258 := math.Abs(v222)
+		v259 := math.Abs(v227)
+		v260 := v258
+		if v259 > v258 {
+			v260 = v259
 		}
-		v260 := float64(v249 * v259)
-		v263 := math.FMA(v258, v261, v262)
-		v264 := v260 <= v263
-		v265 := v253 || v264
-		v266 := v246 == v4
-		v267 := v265 && !v266
-		v268 := v247
-		if v267 {
-			v268 = v246
+		v261 := math.Abs(v224)
+		v262 := v260
+		if v261 > v260 {
+			v262 = v261
 		}
-		v269 := math.IsNaN(v218)
-		v270 := v268
-		if v269 {
-			v270 = v218
-		}
-		v271 := math.IsNaN(v1)
-		v272 := v270
+		v264 := float64(v253 * v263)
+		v267 := math.FMA(v262, v265, v266)
+		v268 := v264 <= v267
+		v269 := v257 || v268
+		v270 := v250 == v4
+		v271 := v269 && !v270
+		v272 := v251
 		if v271 {
-			v272 = v1
+			v272 = v250
 		}
-		dst[i] = v272
+		v273 := math.IsNaN(v222)
+		v274 := v272
+		if v273 {
+			v274 = v222
+		}
+		v275 := math.IsNaN(v1)
+		v276 := v274
+		if v275 {
+			v276 = v1
+		}
+		dst[i] = v276
 	}
 }
 
@@ -910,7 +950,7 @@ func gegluTanhRun(dst, a, b []float64) {
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 902 operations): the scalar twin of the vector program
+// memory, f64 compute, 919 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -947,28 +987,29 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v67 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v75 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v77 := math.Float64frombits(0x408f400000000000)  // 1000
-	v79 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v81 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v105 := math.Float64frombits(0x4086280000000000) // 709
-	v136 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v145 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v152 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v153 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
-	v186 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v190 := math.Float64frombits(0xc085e00000000000) // -700
-	v271 := math.Float64frombits(0xbff0000000000000) // -1
-	v274 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v519 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v521 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v524 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v527 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v532 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v536 := math.Float64frombits(0xc044000000000000) // -40
-	v774 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v783 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v785 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v786 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v915 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v80 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v82 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v107 := math.Float64frombits(0x4086280000000000) // 709
+	v111 := math.Float64frombits(0x408ff80000000000) // 1023
+	v141 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v150 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v157 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v158 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
+	v191 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v195 := math.Float64frombits(0xc085e00000000000) // -700
+	v280 := math.Float64frombits(0xbff0000000000000) // -1
+	v283 := math.Float64frombits(0xbfe199999999999a) // -0.55
+	v536 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v538 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v541 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v544 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v549 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v553 := math.Float64frombits(0xc044000000000000) // -40
+	v791 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v800 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v802 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v803 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v932 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1026,1071 +1067,1135 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		if v76 < v77 {
 			v78 = v76
 		}
-		v80 := v29 < v79
-		v82 := math.Ldexp(v81, int(v78))
-		v83 := v4
-		if v80 {
-			v83 = v82
+		v79 := v4
+		if v78 > v4 {
+			v79 = v78
 		}
-		v84 := float64(v70 + v83)
-		v85 := float64(v84 - v83)
-		v86 := float64(v70 - v85)
-		v87 := float64(v86 + v73)
-		v88 := float64(v87 + v83)
-		v89 := float64(v88 - v83)
-		v90 := float64(v85 + v89)
-		v91 := math.Ldexp(v90, int(v29))
-		v92 := math.IsNaN(v22)
-		v93 := v91
-		if v92 {
-			v93 = v22
+		v81 := v29 < v80
+		v83 := ldexpNormal(v82, v79)
+		v84 := v4
+		if v81 {
+			v84 = v83
 		}
-		v94 := float64(v19 * v13)
-		v95 := float64(v14 + v94)
-		v96 := float64(v9 * v95)
-		v97 := float64(v8 + v96)
-		v98 := float64(v93 * v97)
-		v99 := -v98
-		v100 := math.FMA(v93, v97, v99)
-		v101 := float64(v70 + v73)
-		v102 := float64(v70 - v101)
-		v103 := float64(v102 + v73)
-		v104 := v79 <= v29
-		v106 := v105 < v22
-		v107 := v104 && !v106
-		v108 := math.Ldexp(v103, int(v29))
-		v109 := v4
-		if v107 {
-			v109 = v108
+		v85 := float64(v70 + v84)
+		v86 := float64(v85 - v84)
+		v87 := float64(v70 - v86)
+		v88 := float64(v87 + v73)
+		v89 := float64(v88 + v84)
+		v90 := float64(v89 - v84)
+		v91 := float64(v86 + v90)
+		v92 := v17
+		if v29 > v17 {
+			v92 = v29
 		}
-		v110 := v109
-		if v92 {
-			v110 = v22
+		v93 := ldexpMid(v91, v92)
+		v94 := math.IsNaN(v22)
+		v95 := v93
+		if v94 {
+			v95 = v22
 		}
-		v111 := float64(v110 * v97)
-		v112 := float64(v96 - v97)
-		v113 := float64(v112 + v8)
-		v114 := -v96
-		v115 := math.FMA(v9, v95, v114)
-		v116 := float64(v95 - v14)
-		v117 := float64(v95 - v116)
-		v118 := float64(v14 - v117)
-		v119 := float64(v94 - v116)
-		v120 := float64(v118 + v119)
-		v121 := float64(v14 - v0)
-		v122 := float64(v14 - v121)
-		v123 := float64(v0 - v122)
-		v124 := float64(v13 - v121)
+		v96 := float64(v19 * v13)
+		v97 := float64(v14 + v96)
+		v98 := float64(v9 * v97)
+		v99 := float64(v8 + v98)
+		v100 := float64(v95 * v99)
+		v101 := -v100
+		v102 := math.FMA(v95, v99, v101)
+		v103 := float64(v70 + v73)
+		v104 := float64(v70 - v103)
+		v105 := float64(v104 + v73)
+		v106 := v80 <= v29
+		v108 := v107 < v22
+		v109 := v106 && !v108
+		v110 := v80
+		if v29 > v80 {
+			v110 = v29
+		}
+		v112 := v111
+		if v110 < v111 {
+			v112 = v110
+		}
+		v113 := ldexpNormal(v105, v112)
+		v114 := v4
+		if v109 {
+			v114 = v113
+		}
+		v115 := v114
+		if v94 {
+			v115 = v22
+		}
+		v116 := float64(v115 * v99)
+		v117 := float64(v98 - v99)
+		v118 := float64(v117 + v8)
+		v119 := -v98
+		v120 := math.FMA(v9, v97, v119)
+		v121 := float64(v97 - v14)
+		v122 := float64(v97 - v121)
+		v123 := float64(v14 - v122)
+		v124 := float64(v96 - v121)
 		v125 := float64(v123 + v124)
-		v126 := -v13
-		v127 := math.FMA(v10, v12, v126)
-		v128 := -v12
-		v129 := math.FMA(v11, v0, v128)
-		v130 := -v11
-		v131 := math.FMA(v0, v0, v130)
-		v132 := float64(v131 * v0)
-		v133 := float64(v129 + v132)
-		v134 := float64(v10 * v133)
-		v135 := float64(v127 + v134)
-		v137 := float64(v136 * v12)
-		v138 := float64(v135 + v137)
-		v139 := float64(v125 + v138)
-		v140 := float64(v120 + v139)
-		v141 := float64(v19 * v138)
-		v142 := float64(v140 + v141)
-		v143 := float64(v9 * v142)
-		v144 := float64(v115 + v143)
-		v146 := float64(v145 * v95)
-		v147 := float64(v144 + v146)
-		v148 := float64(v113 + v147)
-		v149 := float64(v93 * v148)
-		v150 := float64(v111 + v149)
-		v151 := float64(v100 + v150)
-		v154 := -v15
-		v155 := math.FMA(v9, v14, v154)
-		v156 := float64(v9 * v139)
-		v157 := float64(v155 + v156)
-		v158 := float64(v145 * v14)
-		v159 := float64(v157 + v158)
-		v160 := float64(v153 + v159)
-		v161 := float64(v22 - v15)
-		v162 := float64(v22 - v161)
-		v163 := float64(v15 - v162)
-		v164 := float64(v21 - v161)
-		v165 := float64(v163 + v164)
-		v166 := float64(v160 + v165)
-		v167 := float64(v98 * v166)
-		v168 := float64(v151 + v167)
-		v169 := float64(v98 + v168)
-		v187 := float64(v169 * v186)
-		v188 := float64(v187 * v186)
-		v191 := v15 < v190
-		v192 := float64(v15 + v20)
-		v193 := v23
-		if v192 > v23 {
-			v193 = v192
+		v126 := float64(v14 - v0)
+		v127 := float64(v14 - v126)
+		v128 := float64(v0 - v127)
+		v129 := float64(v13 - v126)
+		v130 := float64(v128 + v129)
+		v131 := -v13
+		v132 := math.FMA(v10, v12, v131)
+		v133 := -v12
+		v134 := math.FMA(v11, v0, v133)
+		v135 := -v11
+		v136 := math.FMA(v0, v0, v135)
+		v137 := float64(v136 * v0)
+		v138 := float64(v134 + v137)
+		v139 := float64(v10 * v138)
+		v140 := float64(v132 + v139)
+		v142 := float64(v141 * v12)
+		v143 := float64(v140 + v142)
+		v144 := float64(v130 + v143)
+		v145 := float64(v125 + v144)
+		v146 := float64(v19 * v143)
+		v147 := float64(v145 + v146)
+		v148 := float64(v9 * v147)
+		v149 := float64(v120 + v148)
+		v151 := float64(v150 * v97)
+		v152 := float64(v149 + v151)
+		v153 := float64(v118 + v152)
+		v154 := float64(v95 * v153)
+		v155 := float64(v116 + v154)
+		v156 := float64(v102 + v155)
+		v159 := -v15
+		v160 := math.FMA(v9, v14, v159)
+		v161 := float64(v9 * v144)
+		v162 := float64(v160 + v161)
+		v163 := float64(v150 * v14)
+		v164 := float64(v162 + v163)
+		v165 := float64(v158 + v164)
+		v166 := float64(v22 - v15)
+		v167 := float64(v22 - v166)
+		v168 := float64(v15 - v167)
+		v169 := float64(v21 - v166)
+		v170 := float64(v168 + v169)
+		v171 := float64(v165 + v170)
+		v172 := float64(v100 * v171)
+		v173 := float64(v156 + v172)
+		v174 := float64(v100 + v173)
+		v192 := float64(v174 * v191)
+		v193 := float64(v192 * v191)
+		v196 := v15 < v195
+		v197 := float64(v15 + v20)
+		v198 := v23
+		if v197 > v23 {
+			v198 = v197
 		}
-		v194 := v25
-		if v193 < v25 {
-			v194 = v193
+		v199 := v25
+		if v198 < v25 {
+			v199 = v198
 		}
-		v195 := float64(v194 * v27)
-		v196 := math.RoundToEven(v195)
-		v197 := -v196
-		v198 := math.FMA(v197, v31, v194)
-		v199 := math.FMA(v197, v33, v198)
-		v200 := float64(v198 - v199)
-		v201 := math.FMA(v197, v33, v200)
-		v202 := float64(v199 * v199)
-		v203 := -v202
-		v204 := math.FMA(v199, v199, v203)
-		v205 := float64(v37 * v202)
-		v206 := float64(v37 * v204)
-		v207 := float64(v199 + v205)
-		v208 := float64(v199 - v207)
-		v209 := float64(v208 + v205)
-		v210 := float64(v209 + v206)
-		v211 := math.FMA(v201, v199, v201)
-		v212 := float64(v210 + v211)
-		v213 := float64(v202 * v199)
-		v214 := math.FMA(v50, v199, v51)
-		v215 := math.FMA(v214, v199, v53)
-		v216 := math.FMA(v215, v199, v55)
-		v217 := math.FMA(v216, v199, v57)
-		v218 := math.FMA(v217, v199, v59)
-		v219 := math.FMA(v218, v199, v61)
-		v220 := math.FMA(v219, v199, v63)
-		v221 := math.FMA(v220, v199, v65)
-		v222 := math.FMA(v221, v199, v67)
-		v223 := math.FMA(v213, v222, v212)
-		v224 := float64(v8 + v207)
-		v225 := float64(v8 - v224)
-		v226 := float64(v225 + v207)
-		v227 := float64(v226 + v223)
-		v229 := float64(v75 - v196)
-		v230 := v77
-		if v229 < v77 {
-			v230 = v229
+		v200 := float64(v199 * v27)
+		v201 := math.RoundToEven(v200)
+		v202 := -v201
+		v203 := math.FMA(v202, v31, v199)
+		v204 := math.FMA(v202, v33, v203)
+		v205 := float64(v203 - v204)
+		v206 := math.FMA(v202, v33, v205)
+		v207 := float64(v204 * v204)
+		v208 := -v207
+		v209 := math.FMA(v204, v204, v208)
+		v210 := float64(v37 * v207)
+		v211 := float64(v37 * v209)
+		v212 := float64(v204 + v210)
+		v213 := float64(v204 - v212)
+		v214 := float64(v213 + v210)
+		v215 := float64(v214 + v211)
+		v216 := math.FMA(v206, v204, v206)
+		v217 := float64(v215 + v216)
+		v218 := float64(v207 * v204)
+		v219 := math.FMA(v50, v204, v51)
+		v220 := math.FMA(v219, v204, v53)
+		v221 := math.FMA(v220, v204, v55)
+		v222 := math.FMA(v221, v204, v57)
+		v223 := math.FMA(v222, v204, v59)
+		v224 := math.FMA(v223, v204, v61)
+		v225 := math.FMA(v224, v204, v63)
+		v226 := math.FMA(v225, v204, v65)
+		v227 := math.FMA(v226, v204, v67)
+		v228 := math.FMA(v218, v227, v217)
+		v229 := float64(v8 + v212)
+		v230 := float64(v8 - v229)
+		v231 := float64(v230 + v212)
+		v232 := float64(v231 + v228)
+		v234 := float64(v75 - v201)
+		v235 := v77
+		if v234 < v77 {
+			v235 = v234
 		}
-		v231 := v196 < v79
-		v232 := math.Ldexp(v81, int(v230))
-		v233 := v4
-		if v231 {
-			v233 = v232
+		v236 := v4
+		if v235 > v4 {
+			v236 = v235
 		}
-		v234 := float64(v224 + v233)
-		v235 := float64(v234 - v233)
-		v236 := float64(v224 - v235)
-		v237 := float64(v236 + v227)
-		v238 := float64(v237 + v233)
-		v239 := float64(v238 - v233)
-		v240 := float64(v235 + v239)
-		v241 := math.Ldexp(v240, int(v196))
-		v242 := math.IsNaN(v192)
-		v243 := v241
-		if v242 {
-			v243 = v192
+		v237 := v201 < v80
+		v238 := ldexpNormal(v82, v236)
+		v239 := v4
+		if v237 {
+			v239 = v238
 		}
-		v244 := float64(v243 * v97)
-		v245 := -v244
-		v246 := math.FMA(v243, v97, v245)
-		v247 := float64(v224 + v227)
-		v248 := float64(v224 - v247)
-		v249 := float64(v248 + v227)
-		v250 := v79 <= v196
-		v251 := v105 < v192
-		v252 := v250 && !v251
-		v253 := math.Ldexp(v249, int(v196))
-		v254 := v4
-		if v252 {
-			v254 = v253
+		v240 := float64(v229 + v239)
+		v241 := float64(v240 - v239)
+		v242 := float64(v229 - v241)
+		v243 := float64(v242 + v232)
+		v244 := float64(v243 + v239)
+		v245 := float64(v244 - v239)
+		v246 := float64(v241 + v245)
+		v247 := v17
+		if v201 > v17 {
+			v247 = v201
 		}
-		v255 := v254
-		if v242 {
-			v255 = v192
+		v248 := ldexpMid(v246, v247)
+		v249 := math.IsNaN(v197)
+		v250 := v248
+		if v249 {
+			v250 = v197
 		}
-		v256 := float64(v255 * v97)
-		v257 := float64(v243 * v148)
-		v258 := float64(v256 + v257)
-		v259 := float64(v246 + v258)
-		v260 := float64(v152 + v159)
-		v261 := float64(v192 - v15)
-		v262 := float64(v192 - v261)
-		v263 := float64(v15 - v262)
-		v264 := float64(v20 - v261)
-		v265 := float64(v263 + v264)
-		v266 := float64(v260 + v265)
-		v267 := float64(v244 * v266)
-		v268 := float64(v259 + v267)
-		v269 := float64(v244 + v268)
-		v270 := float64(v269 * v186)
-		v272 := v0 < v271
-		v275 := v274 < v0
-		v276 := v272 || v275
-		v277 := math.Abs(v15)
-		v278 := -v277
-		v279 := v23
-		if v278 > v23 {
-			v279 = v278
+		v251 := float64(v250 * v99)
+		v252 := -v251
+		v253 := math.FMA(v250, v99, v252)
+		v254 := float64(v229 + v232)
+		v255 := float64(v229 - v254)
+		v256 := float64(v255 + v232)
+		v257 := v80 <= v201
+		v258 := v107 < v197
+		v259 := v257 && !v258
+		v260 := v80
+		if v201 > v80 {
+			v260 = v201
 		}
-		v280 := v15 < v4
-		v281 := float64(v279 * v27)
-		v282 := math.RoundToEven(v281)
-		v283 := -v282
-		v284 := math.FMA(v283, v31, v279)
-		v285 := math.FMA(v283, v33, v284)
-		v286 := float64(v284 - v285)
-		v287 := math.FMA(v283, v33, v286)
-		v288 := float64(v285 * v285)
-		v289 := -v288
-		v290 := math.FMA(v285, v285, v289)
-		v291 := float64(v37 * v288)
-		v292 := float64(v37 * v290)
-		v293 := float64(v285 + v291)
-		v294 := float64(v285 - v293)
-		v295 := float64(v294 + v291)
-		v296 := float64(v295 + v292)
-		v297 := math.FMA(v287, v285, v287)
-		v298 := float64(v296 + v297)
-		v299 := float64(v288 * v285)
-		v300 := math.FMA(v50, v285, v51)
-		v301 := math.FMA(v300, v285, v53)
-		v302 := math.FMA(v301, v285, v55)
-		v303 := math.FMA(v302, v285, v57)
-		v304 := math.FMA(v303, v285, v59)
-		v305 := math.FMA(v304, v285, v61)
-		v306 := math.FMA(v305, v285, v63)
-		v307 := math.FMA(v306, v285, v65)
-		v308 := math.FMA(v307, v285, v67)
-		v309 := math.FMA(v299, v308, v298)
-		v310 := float64(v8 + v293)
-		v311 := float64(v8 - v310)
-		v312 := float64(v311 + v293)
-		v313 := float64(v312 + v309)
-		v314 := float64(v310 + v313)
-		v315 := float64(v310 - v314)
-		v316 := float64(v315 + v313)
-		v317 := v17
-		if v282 > v17 {
-			v317 = v282
+		v261 := v111
+		if v260 < v111 {
+			v261 = v260
 		}
-		v318 := ldexpMid(v8, v317)
-		v319 := float64(v314 * v318)
-		v320 := float64(v316 * v318)
-		v321 := float64(v8 + v319)
-		v322 := float64(v8 - v321)
-		v323 := float64(v322 + v319)
-		v324 := float64(v323 + v320)
-		v325 := v8
-		if v280 {
-			v325 = v314
+		v262 := ldexpNormal(v256, v261)
+		v263 := v4
+		if v259 {
+			v263 = v262
 		}
-		v326 := v4
-		if v280 {
-			v326 = v316
+		v264 := v263
+		if v249 {
+			v264 = v197
 		}
-		v327 := float64(v8 / v321)
-		v328 := float64(v325 * v327)
-		v329 := -v328
-		v330 := math.FMA(v329, v321, v325)
-		v331 := math.FMA(v329, v324, v330)
-		v332 := float64(v331 + v326)
-		v333 := v23 <= v278
-		v334 := float64(v332 * v327)
+		v265 := float64(v264 * v99)
+		v266 := float64(v250 * v153)
+		v267 := float64(v265 + v266)
+		v268 := float64(v253 + v267)
+		v269 := float64(v157 + v164)
+		v270 := float64(v197 - v15)
+		v271 := float64(v197 - v270)
+		v272 := float64(v15 - v271)
+		v273 := float64(v20 - v270)
+		v274 := float64(v272 + v273)
+		v275 := float64(v269 + v274)
+		v276 := float64(v251 * v275)
+		v277 := float64(v268 + v276)
+		v278 := float64(v251 + v277)
+		v279 := float64(v278 * v191)
+		v281 := v0 < v280
+		v284 := v283 < v0
+		v285 := v281 || v284
+		v286 := math.Abs(v15)
+		v287 := -v286
+		v288 := v23
+		if v287 > v23 {
+			v288 = v287
+		}
+		v289 := v15 < v4
+		v290 := float64(v288 * v27)
+		v291 := math.RoundToEven(v290)
+		v292 := -v291
+		v293 := math.FMA(v292, v31, v288)
+		v294 := math.FMA(v292, v33, v293)
+		v295 := float64(v293 - v294)
+		v296 := math.FMA(v292, v33, v295)
+		v297 := float64(v294 * v294)
+		v298 := -v297
+		v299 := math.FMA(v294, v294, v298)
+		v300 := float64(v37 * v297)
+		v301 := float64(v37 * v299)
+		v302 := float64(v294 + v300)
+		v303 := float64(v294 - v302)
+		v304 := float64(v303 + v300)
+		v305 := float64(v304 + v301)
+		v306 := math.FMA(v296, v294, v296)
+		v307 := float64(v305 + v306)
+		v308 := float64(v297 * v294)
+		v309 := math.FMA(v50, v294, v51)
+		v310 := math.FMA(v309, v294, v53)
+		v311 := math.FMA(v310, v294, v55)
+		v312 := math.FMA(v311, v294, v57)
+		v313 := math.FMA(v312, v294, v59)
+		v314 := math.FMA(v313, v294, v61)
+		v315 := math.FMA(v314, v294, v63)
+		v316 := math.FMA(v315, v294, v65)
+		v317 := math.FMA(v316, v294, v67)
+		v318 := math.FMA(v308, v317, v307)
+		v319 := float64(v8 + v302)
+		v320 := float64(v8 - v319)
+		v321 := float64(v320 + v302)
+		v322 := float64(v321 + v318)
+		v323 := float64(v319 + v322)
+		v324 := float64(v319 - v323)
+		v325 := float64(v324 + v322)
+		v326 := v17
+		if v291 > v17 {
+			v326 = v291
+		}
+		v327 := ldexpMid(v8, v326)
+		v328 := float64(v323 * v327)
+		v329 := float64(v325 * v327)
+		v330 := float64(v8 + v328)
+		v331 := float64(v8 - v330)
+		v332 := float64(v331 + v328)
+		v333 := float64(v332 + v329)
+		v334 := v8
+		if v289 {
+			v334 = v323
+		}
 		v335 := v4
-		if v280 {
-			v335 = v282
+		if v289 {
+			v335 = v325
 		}
-		v336 := float64(v75 - v335)
-		v337 := v77
-		if v336 < v77 {
-			v337 = v336
+		v336 := float64(v8 / v330)
+		v337 := float64(v334 * v336)
+		v338 := -v337
+		v339 := math.FMA(v338, v330, v334)
+		v340 := math.FMA(v338, v333, v339)
+		v341 := float64(v340 + v335)
+		v342 := v23 <= v287
+		v343 := float64(v341 * v336)
+		v344 := v4
+		if v289 {
+			v344 = v291
 		}
-		v338 := v335 < v79
-		v339 := math.Ldexp(v81, int(v337))
-		v340 := v4
-		if v338 {
-			v340 = v339
+		v345 := float64(v75 - v344)
+		v346 := v77
+		if v345 < v77 {
+			v346 = v345
 		}
-		v341 := float64(v328 + v340)
-		v342 := float64(v341 - v340)
-		v343 := float64(v328 - v342)
-		v344 := float64(v343 + v334)
-		v345 := float64(v344 + v340)
-		v346 := float64(v345 - v340)
-		v347 := float64(v342 + v346)
-		v348 := math.Ldexp(v347, int(v335))
-		v349 := math.IsNaN(v15)
-		v350 := v348
-		if v349 {
-			v350 = v15
+		v347 := v4
+		if v346 > v4 {
+			v347 = v346
 		}
-		v351 := math.Abs(v154)
-		v352 := -v351
-		v353 := v23
-		if v352 > v23 {
-			v353 = v352
+		v348 := v344 < v80
+		v349 := ldexpNormal(v82, v347)
+		v350 := v4
+		if v348 {
+			v350 = v349
 		}
-		v354 := v154 < v4
-		v355 := float64(v353 * v27)
-		v356 := math.RoundToEven(v355)
-		v357 := -v356
-		v358 := math.FMA(v357, v31, v353)
-		v359 := math.FMA(v357, v33, v358)
-		v360 := float64(v358 - v359)
-		v361 := math.FMA(v357, v33, v360)
-		v362 := float64(v359 * v359)
+		v351 := float64(v337 + v350)
+		v352 := float64(v351 - v350)
+		v353 := float64(v337 - v352)
+		v354 := float64(v353 + v343)
+		v355 := float64(v354 + v350)
+		v356 := float64(v355 - v350)
+		v357 := float64(v352 + v356)
+		v358 := v17
+		if v344 > v17 {
+			v358 = v344
+		}
+		v359 := ldexpMid(v357, v358)
+		v360 := math.IsNaN(v15)
+		v361 := v359
+		if v360 {
+			v361 = v15
+		}
+		v362 := math.Abs(v159)
 		v363 := -v362
-		v364 := math.FMA(v359, v359, v363)
-		v365 := float64(v37 * v362)
-		v366 := float64(v37 * v364)
-		v367 := float64(v359 + v365)
-		v368 := float64(v359 - v367)
-		v369 := float64(v368 + v365)
-		v370 := float64(v369 + v366)
-		v371 := math.FMA(v361, v359, v361)
-		v372 := float64(v370 + v371)
-		v373 := float64(v362 * v359)
-		v374 := math.FMA(v50, v359, v51)
-		v375 := math.FMA(v374, v359, v53)
-		v376 := math.FMA(v375, v359, v55)
-		v377 := math.FMA(v376, v359, v57)
-		v378 := math.FMA(v377, v359, v59)
-		v379 := math.FMA(v378, v359, v61)
-		v380 := math.FMA(v379, v359, v63)
-		v381 := math.FMA(v380, v359, v65)
-		v382 := math.FMA(v381, v359, v67)
-		v383 := math.FMA(v373, v382, v372)
-		v384 := float64(v8 + v367)
-		v385 := float64(v8 - v384)
-		v386 := float64(v385 + v367)
-		v387 := float64(v386 + v383)
-		v388 := float64(v384 + v387)
-		v389 := float64(v384 - v388)
-		v390 := float64(v389 + v387)
-		v391 := v17
-		if v356 > v17 {
-			v391 = v356
+		v364 := v23
+		if v363 > v23 {
+			v364 = v363
 		}
-		v392 := ldexpMid(v8, v391)
-		v393 := float64(v388 * v392)
-		v394 := float64(v390 * v392)
-		v395 := float64(v8 + v393)
+		v365 := v159 < v4
+		v366 := float64(v364 * v27)
+		v367 := math.RoundToEven(v366)
+		v368 := -v367
+		v369 := math.FMA(v368, v31, v364)
+		v370 := math.FMA(v368, v33, v369)
+		v371 := float64(v369 - v370)
+		v372 := math.FMA(v368, v33, v371)
+		v373 := float64(v370 * v370)
+		v374 := -v373
+		v375 := math.FMA(v370, v370, v374)
+		v376 := float64(v37 * v373)
+		v377 := float64(v37 * v375)
+		v378 := float64(v370 + v376)
+		v379 := float64(v370 - v378)
+		v380 := float64(v379 + v376)
+		v381 := float64(v380 + v377)
+		v382 := math.FMA(v372, v370, v372)
+		v383 := float64(v381 + v382)
+		v384 := float64(v373 * v370)
+		v385 := math.FMA(v50, v370, v51)
+		v386 := math.FMA(v385, v370, v53)
+		v387 := math.FMA(v386, v370, v55)
+		v388 := math.FMA(v387, v370, v57)
+		v389 := math.FMA(v388, v370, v59)
+		v390 := math.FMA(v389, v370, v61)
+		v391 := math.FMA(v390, v370, v63)
+		v392 := math.FMA(v391, v370, v65)
+		v393 := math.FMA(v392, v370, v67)
+		v394 := math.FMA(v384, v393, v383)
+		v395 := float64(v8 + v378)
 		v396 := float64(v8 - v395)
-		v397 := float64(v396 + v393)
+		v397 := float64(v396 + v378)
 		v398 := float64(v397 + v394)
-		v399 := v8
-		if v354 {
-			v399 = v388
+		v399 := float64(v395 + v398)
+		v400 := float64(v395 - v399)
+		v401 := float64(v400 + v398)
+		v402 := v17
+		if v367 > v17 {
+			v402 = v367
 		}
-		v400 := v4
-		if v354 {
-			v400 = v390
+		v403 := ldexpMid(v8, v402)
+		v404 := float64(v399 * v403)
+		v405 := float64(v401 * v403)
+		v406 := float64(v8 + v404)
+		v407 := float64(v8 - v406)
+		v408 := float64(v407 + v404)
+		v409 := float64(v408 + v405)
+		v410 := v8
+		if v365 {
+			v410 = v399
 		}
-		v401 := float64(v8 / v395)
-		v402 := float64(v399 * v401)
-		v403 := -v402
-		v404 := math.FMA(v403, v395, v399)
-		v405 := math.FMA(v403, v398, v404)
-		v406 := float64(v405 + v400)
-		v408 := float64(v406 * v401)
-		v409 := v4
-		if v354 {
-			v409 = v356
+		v411 := v4
+		if v365 {
+			v411 = v401
 		}
-		v410 := float64(v75 - v409)
-		v411 := v77
-		if v410 < v77 {
-			v411 = v410
+		v412 := float64(v8 / v406)
+		v413 := float64(v410 * v412)
+		v414 := -v413
+		v415 := math.FMA(v414, v406, v410)
+		v416 := math.FMA(v414, v409, v415)
+		v417 := float64(v416 + v411)
+		v419 := float64(v417 * v412)
+		v420 := v4
+		if v365 {
+			v420 = v367
 		}
-		v412 := v409 < v79
-		v413 := math.Ldexp(v81, int(v411))
-		v414 := v4
-		if v412 {
-			v414 = v413
+		v421 := float64(v75 - v420)
+		v422 := v77
+		if v421 < v77 {
+			v422 = v421
 		}
-		v415 := float64(v402 + v414)
-		v416 := float64(v415 - v414)
-		v417 := float64(v402 - v416)
-		v418 := float64(v417 + v408)
-		v419 := float64(v418 + v414)
-		v420 := float64(v419 - v414)
-		v421 := float64(v416 + v420)
-		v422 := math.Ldexp(v421, int(v409))
-		v423 := math.IsNaN(v154)
-		v424 := v422
-		if v423 {
-			v424 = v154
+		v423 := v4
+		if v422 > v4 {
+			v423 = v422
 		}
-		v425 := float64(v424 * v96)
-		v426 := float64(v8 + v425)
-		v427 := float64(v426 - v425)
-		v428 := float64(v426 - v427)
-		v429 := float64(v425 - v428)
-		v430 := float64(v8 - v427)
-		v431 := float64(v429 + v430)
-		v432 := -v425
-		v433 := math.FMA(v424, v96, v432)
-		v434 := float64(v424 * v147)
-		v435 := float64(v433 + v434)
-		v436 := -v424
-		v437 := v23
+		v424 := v420 < v80
+		v425 := ldexpNormal(v82, v423)
+		v426 := v4
+		if v424 {
+			v426 = v425
+		}
+		v427 := float64(v413 + v426)
+		v428 := float64(v427 - v426)
+		v429 := float64(v413 - v428)
+		v430 := float64(v429 + v419)
+		v431 := float64(v430 + v426)
+		v432 := float64(v431 - v426)
+		v433 := float64(v428 + v432)
+		v434 := v17
+		if v420 > v17 {
+			v434 = v420
+		}
+		v435 := ldexpMid(v433, v434)
+		v436 := math.IsNaN(v159)
+		v437 := v435
+		if v436 {
+			v437 = v159
+		}
+		v438 := float64(v437 * v98)
+		v439 := float64(v8 + v438)
+		v440 := float64(v439 - v438)
+		v441 := float64(v439 - v440)
+		v442 := float64(v438 - v441)
+		v443 := float64(v8 - v440)
+		v444 := float64(v442 + v443)
+		v445 := -v438
+		v446 := math.FMA(v437, v98, v445)
+		v447 := float64(v437 * v152)
+		v448 := float64(v446 + v447)
+		v449 := -v437
+		v450 := v23
 		if v15 > v23 {
-			v437 = v15
+			v450 = v15
 		}
-		v438 := v25
-		if v437 < v25 {
-			v438 = v437
+		v451 := v25
+		if v450 < v25 {
+			v451 = v450
 		}
-		v439 := float64(v438 * v27)
-		v440 := math.RoundToEven(v439)
-		v441 := -v440
-		v442 := math.FMA(v441, v31, v438)
-		v443 := math.FMA(v441, v33, v442)
-		v444 := float64(v442 - v443)
-		v445 := math.FMA(v441, v33, v444)
-		v446 := float64(v443 * v443)
-		v447 := -v446
-		v448 := math.FMA(v443, v443, v447)
-		v449 := float64(v37 * v446)
-		v450 := float64(v37 * v448)
-		v451 := float64(v443 + v449)
-		v452 := float64(v443 - v451)
-		v453 := float64(v452 + v449)
-		v454 := float64(v453 + v450)
-		v455 := math.FMA(v445, v443, v445)
-		v456 := float64(v454 + v455)
-		v457 := float64(v446 * v443)
-		v458 := math.FMA(v50, v443, v51)
-		v459 := math.FMA(v458, v443, v53)
-		v460 := math.FMA(v459, v443, v55)
-		v461 := math.FMA(v460, v443, v57)
-		v462 := math.FMA(v461, v443, v59)
-		v463 := math.FMA(v462, v443, v61)
-		v464 := math.FMA(v463, v443, v63)
-		v465 := math.FMA(v464, v443, v65)
-		v466 := math.FMA(v465, v443, v67)
-		v467 := math.FMA(v457, v466, v456)
-		v468 := float64(v8 + v451)
-		v469 := float64(v8 - v468)
-		v470 := float64(v469 + v451)
-		v471 := float64(v470 + v467)
-		v473 := float64(v75 - v440)
-		v474 := v77
-		if v473 < v77 {
-			v474 = v473
+		v452 := float64(v451 * v27)
+		v453 := math.RoundToEven(v452)
+		v454 := -v453
+		v455 := math.FMA(v454, v31, v451)
+		v456 := math.FMA(v454, v33, v455)
+		v457 := float64(v455 - v456)
+		v458 := math.FMA(v454, v33, v457)
+		v459 := float64(v456 * v456)
+		v460 := -v459
+		v461 := math.FMA(v456, v456, v460)
+		v462 := float64(v37 * v459)
+		v463 := float64(v37 * v461)
+		v464 := float64(v456 + v462)
+		v465 := float64(v456 - v464)
+		v466 := float64(v465 + v462)
+		v467 := float64(v466 + v463)
+		v468 := math.FMA(v458, v456, v458)
+		v469 := float64(v467 + v468)
+		v470 := float64(v459 * v456)
+		v471 := math.FMA(v50, v456, v51)
+		v472 := math.FMA(v471, v456, v53)
+		v473 := math.FMA(v472, v456, v55)
+		v474 := math.FMA(v473, v456, v57)
+		v475 := math.FMA(v474, v456, v59)
+		v476 := math.FMA(v475, v456, v61)
+		v477 := math.FMA(v476, v456, v63)
+		v478 := math.FMA(v477, v456, v65)
+		v479 := math.FMA(v478, v456, v67)
+		v480 := math.FMA(v470, v479, v469)
+		v481 := float64(v8 + v464)
+		v482 := float64(v8 - v481)
+		v483 := float64(v482 + v464)
+		v484 := float64(v483 + v480)
+		v486 := float64(v75 - v453)
+		v487 := v77
+		if v486 < v77 {
+			v487 = v486
 		}
-		v475 := v440 < v79
-		v476 := math.Ldexp(v81, int(v474))
-		v477 := v4
-		if v475 {
-			v477 = v476
+		v488 := v4
+		if v487 > v4 {
+			v488 = v487
 		}
-		v478 := float64(v468 + v477)
-		v479 := float64(v478 - v477)
-		v480 := float64(v468 - v479)
-		v481 := float64(v480 + v471)
-		v482 := float64(v481 + v477)
-		v483 := float64(v482 - v477)
-		v484 := float64(v479 + v483)
-		v485 := math.Ldexp(v484, int(v440))
-		v486 := v485
-		if v349 {
-			v486 = v15
+		v489 := v453 < v80
+		v490 := ldexpNormal(v82, v488)
+		v491 := v4
+		if v489 {
+			v491 = v490
 		}
-		v487 := float64(v8 + v486)
-		v488 := math.FMA(v436, v487, v8)
-		v489 := float64(v487 - v8)
-		v490 := float64(v487 - v489)
-		v491 := float64(v8 - v490)
-		v492 := float64(v486 - v489)
-		v493 := float64(v491 + v492)
-		v494 := float64(v468 + v471)
-		v495 := float64(v468 - v494)
-		v496 := float64(v495 + v471)
-		v497 := v79 <= v440
-		v498 := v105 < v15
-		v499 := v497 && !v498
-		v500 := math.Ldexp(v496, int(v440))
-		v501 := v4
-		if v499 {
-			v501 = v500
+		v492 := float64(v481 + v491)
+		v493 := float64(v492 - v491)
+		v494 := float64(v481 - v493)
+		v495 := float64(v494 + v484)
+		v496 := float64(v495 + v491)
+		v497 := float64(v496 - v491)
+		v498 := float64(v493 + v497)
+		v499 := v17
+		if v453 > v17 {
+			v499 = v453
 		}
-		v502 := v501
-		if v349 {
-			v502 = v15
+		v500 := ldexpMid(v498, v499)
+		v501 := v500
+		if v360 {
+			v501 = v15
 		}
-		v503 := float64(v493 + v502)
-		v504 := float64(v424 * v503)
-		v505 := float64(v488 - v504)
-		v506 := float64(v505 / v487)
-		v507 := float64(v159 * v350)
-		v508 := float64(v424 * v507)
-		v509 := float64(v506 - v508)
-		v510 := float64(v96 * v509)
-		v511 := float64(v435 + v510)
-		v512 := float64(v431 + v511)
-		v513 := float64(v159 * v424)
-		v514 := float64(v426 * v513)
-		v515 := float64(v512 + v514)
-		v516 := float64(v350 * v515)
-		v517 := math.FMA(v350, v426, v516)
-		v518 := float64(v350 * v424)
-		v520 := float64(v0 - v519)
-		v522 := float64(v520 - v521)
-		v523 := float64(v9 * v522)
-		v525 := float64(v0 * v519)
-		v526 := float64(v11 + v525)
-		v528 := float64(v526 + v527)
-		v529 := float64(v524 * v528)
-		v530 := float64(v523 * v529)
-		v531 := float64(v523 + v530)
-		v533 := float64(v10 * v528)
-		v534 := float64(v523 * v533)
-		v535 := float64(v523 + v534)
-		v537 := v536
-		if v535 > v536 {
-			v537 = v535
+		v502 := float64(v8 + v501)
+		v503 := math.FMA(v449, v502, v8)
+		v504 := float64(v502 - v8)
+		v505 := float64(v502 - v504)
+		v506 := float64(v8 - v505)
+		v507 := float64(v501 - v504)
+		v508 := float64(v506 + v507)
+		v509 := float64(v481 + v484)
+		v510 := float64(v481 - v509)
+		v511 := float64(v510 + v484)
+		v512 := v80 <= v453
+		v513 := v107 < v15
+		v514 := v512 && !v513
+		v515 := v80
+		if v453 > v80 {
+			v515 = v453
 		}
-		v538 := v25
-		if v537 < v25 {
-			v538 = v537
+		v516 := v111
+		if v515 < v111 {
+			v516 = v515
 		}
-		v539 := float64(v538 * v27)
-		v540 := math.RoundToEven(v539)
-		v541 := -v540
-		v542 := math.FMA(v541, v31, v538)
-		v543 := math.FMA(v541, v33, v542)
-		v544 := float64(v542 - v543)
-		v545 := math.FMA(v541, v33, v544)
-		v546 := float64(v543 * v543)
-		v547 := -v546
-		v548 := math.FMA(v543, v543, v547)
-		v549 := float64(v37 * v546)
-		v550 := float64(v37 * v548)
-		v551 := float64(v543 + v549)
-		v552 := float64(v543 - v551)
-		v553 := float64(v552 + v549)
-		v554 := float64(v553 + v550)
-		v555 := math.FMA(v545, v543, v545)
-		v556 := float64(v554 + v555)
-		v557 := float64(v546 * v543)
-		v558 := math.FMA(v50, v543, v51)
-		v559 := math.FMA(v558, v543, v53)
-		v560 := math.FMA(v559, v543, v55)
-		v561 := math.FMA(v560, v543, v57)
-		v562 := math.FMA(v561, v543, v59)
-		v563 := math.FMA(v562, v543, v61)
-		v564 := math.FMA(v563, v543, v63)
-		v565 := math.FMA(v564, v543, v65)
-		v566 := math.FMA(v565, v543, v67)
-		v567 := math.FMA(v557, v566, v556)
-		v568 := ldexpMid(v271, v541)
-		v569 := float64(v8 + v568)
-		v570 := float64(v569 - v8)
-		v571 := float64(v569 - v570)
-		v572 := float64(v8 - v571)
-		v573 := float64(v568 - v570)
-		v574 := float64(v572 + v573)
-		v575 := float64(v567 + v574)
-		v576 := float64(v569 + v551)
-		v577 := float64(v569 - v576)
-		v578 := float64(v577 + v551)
-		v579 := float64(v578 + v575)
-		v580 := float64(v576 + v579)
-		v581 := ldexpMid(v580, v540)
-		v582 := math.Copysign(v581, v535)
-		v583 := math.IsNaN(v535)
-		v584 := v582
-		if v583 {
-			v584 = v535
+		v517 := ldexpNormal(v511, v516)
+		v518 := v4
+		if v514 {
+			v518 = v517
 		}
-		v585 := float64(v532 * v584)
-		v586 := float64(v531 + v585)
-		v587 := float64(v531 - v586)
-		v588 := float64(v587 + v585)
-		v589 := float64(v523 - v531)
-		v590 := float64(v589 + v530)
-		v591 := -v530
-		v592 := math.FMA(v523, v529, v591)
-		v593 := -v523
-		v594 := math.FMA(v9, v522, v593)
-		v595 := float64(v520 - v522)
-		v596 := float64(v595 - v521)
-		v597 := float64(v9 * v596)
-		v598 := float64(v594 + v597)
-		v599 := float64(v145 * v522)
-		v600 := float64(v598 + v599)
-		v601 := float64(v8 + v529)
-		v602 := float64(v600 * v601)
-		v603 := float64(v592 + v602)
-		v604 := float64(v590 + v603)
-		v605 := -v585
-		v606 := math.FMA(v532, v584, v605)
-		v607 := float64(v8 + v584)
-		v608 := float64(v532 * v607)
-		v609 := float64(v523 - v535)
-		v610 := float64(v609 + v534)
-		v611 := -v534
-		v612 := math.FMA(v523, v533, v611)
-		v613 := float64(v8 + v533)
-		v614 := float64(v600 * v613)
-		v615 := float64(v612 + v614)
-		v616 := float64(v610 + v615)
-		v617 := float64(v608 * v616)
-		v618 := float64(v606 + v617)
-		v619 := float64(v604 + v618)
-		v620 := float64(v588 + v619)
-		v621 := float64(v518 * v620)
-		v622 := -v518
-		v623 := math.FMA(v350, v424, v622)
-		v624 := -v350
-		v625 := math.FMA(v624, v487, v486)
-		v626 := float64(v625 + v502)
-		v627 := float64(v350 * v503)
-		v628 := float64(v626 - v627)
-		v629 := float64(v628 / v487)
-		v630 := float64(v350 * v513)
-		v631 := float64(v629 + v630)
-		v632 := float64(v424 * v631)
-		v633 := float64(v623 + v632)
-		v634 := float64(v350 * v509)
-		v635 := float64(v633 + v634)
-		v636 := float64(v635 * v586)
-		v637 := float64(v621 + v636)
-		v638 := math.FMA(v518, v586, v637)
-		v639 := v638
-		if v276 {
-			v639 = v517
+		v519 := v518
+		if v360 {
+			v519 = v15
 		}
-		v640 := v639
-		if v191 {
-			v640 = v270
+		v520 := float64(v508 + v519)
+		v521 := float64(v437 * v520)
+		v522 := float64(v503 - v521)
+		v523 := float64(v522 / v502)
+		v524 := float64(v164 * v361)
+		v525 := float64(v437 * v524)
+		v526 := float64(v523 - v525)
+		v527 := float64(v98 * v526)
+		v528 := float64(v448 + v527)
+		v529 := float64(v444 + v528)
+		v530 := float64(v164 * v437)
+		v531 := float64(v439 * v530)
+		v532 := float64(v529 + v531)
+		v533 := float64(v361 * v532)
+		v534 := math.FMA(v361, v439, v533)
+		v535 := float64(v361 * v437)
+		v537 := float64(v0 - v536)
+		v539 := float64(v537 - v538)
+		v540 := float64(v9 * v539)
+		v542 := float64(v0 * v536)
+		v543 := float64(v11 + v542)
+		v545 := float64(v543 + v544)
+		v546 := float64(v541 * v545)
+		v547 := float64(v540 * v546)
+		v548 := float64(v540 + v547)
+		v550 := float64(v10 * v545)
+		v551 := float64(v540 * v550)
+		v552 := float64(v540 + v551)
+		v554 := v553
+		if v552 > v553 {
+			v554 = v552
 		}
-		v641 := v640
+		v555 := v25
+		if v554 < v25 {
+			v555 = v554
+		}
+		v556 := float64(v555 * v27)
+		v557 := math.RoundToEven(v556)
+		v558 := -v557
+		v559 := math.FMA(v558, v31, v555)
+		v560 := math.FMA(v558, v33, v559)
+		v561 := float64(v559 - v560)
+		v562 := math.FMA(v558, v33, v561)
+		v563 := float64(v560 * v560)
+		v564 := -v563
+		v565 := math.FMA(v560, v560, v564)
+		v566 := float64(v37 * v563)
+		v567 := float64(v37 * v565)
+		v568 := float64(v560 + v566)
+		v569 := float64(v560 - v568)
+		v570 := float64(v569 + v566)
+		v571 := float64(v570 + v567)
+		v572 := math.FMA(v562, v560, v562)
+		v573 := float64(v571 + v572)
+		v574 := float64(v563 * v560)
+		v575 := math.FMA(v50, v560, v51)
+		v576 := math.FMA(v575, v560, v53)
+		v577 := math.FMA(v576, v560, v55)
+		v578 := math.FMA(v577, v560, v57)
+		v579 := math.FMA(v578, v560, v59)
+		v580 := math.FMA(v579, v560, v61)
+		v581 := math.FMA(v580, v560, v63)
+		v582 := math.FMA(v581, v560, v65)
+		v583 := math.FMA(v582, v560, v67)
+		v584 := math.FMA(v574, v583, v573)
+		v585 := ldexpMid(v280, v558)
+		v586 := float64(v8 + v585)
+		v587 := float64(v586 - v8)
+		v588 := float64(v586 - v587)
+		v589 := float64(v8 - v588)
+		v590 := float64(v585 - v587)
+		v591 := float64(v589 + v590)
+		v592 := float64(v584 + v591)
+		v593 := float64(v586 + v568)
+		v594 := float64(v586 - v593)
+		v595 := float64(v594 + v568)
+		v596 := float64(v595 + v592)
+		v597 := float64(v593 + v596)
+		v598 := ldexpMid(v597, v557)
+		v599 := math.Copysign(v598, v552)
+		v600 := math.IsNaN(v552)
+		v601 := v599
+		if v600 {
+			v601 = v552
+		}
+		v602 := float64(v549 * v601)
+		v603 := float64(v548 + v602)
+		v604 := float64(v548 - v603)
+		v605 := float64(v604 + v602)
+		v606 := float64(v540 - v548)
+		v607 := float64(v606 + v547)
+		v608 := -v547
+		v609 := math.FMA(v540, v546, v608)
+		v610 := -v540
+		v611 := math.FMA(v9, v539, v610)
+		v612 := float64(v537 - v539)
+		v613 := float64(v612 - v538)
+		v614 := float64(v9 * v613)
+		v615 := float64(v611 + v614)
+		v616 := float64(v150 * v539)
+		v617 := float64(v615 + v616)
+		v618 := float64(v8 + v546)
+		v619 := float64(v617 * v618)
+		v620 := float64(v609 + v619)
+		v621 := float64(v607 + v620)
+		v622 := -v602
+		v623 := math.FMA(v549, v601, v622)
+		v624 := float64(v8 + v601)
+		v625 := float64(v549 * v624)
+		v626 := float64(v540 - v552)
+		v627 := float64(v626 + v551)
+		v628 := -v551
+		v629 := math.FMA(v540, v550, v628)
+		v630 := float64(v8 + v550)
+		v631 := float64(v617 * v630)
+		v632 := float64(v629 + v631)
+		v633 := float64(v627 + v632)
+		v634 := float64(v625 * v633)
+		v635 := float64(v623 + v634)
+		v636 := float64(v621 + v635)
+		v637 := float64(v605 + v636)
+		v638 := float64(v535 * v637)
+		v639 := -v535
+		v640 := math.FMA(v361, v437, v639)
+		v641 := -v361
+		v642 := math.FMA(v641, v502, v501)
+		v643 := float64(v642 + v519)
+		v644 := float64(v361 * v520)
+		v645 := float64(v643 - v644)
+		v646 := float64(v645 / v502)
+		v647 := float64(v361 * v530)
+		v648 := float64(v646 + v647)
+		v649 := float64(v437 * v648)
+		v650 := float64(v640 + v649)
+		v651 := float64(v361 * v526)
+		v652 := float64(v650 + v651)
+		v653 := float64(v652 * v603)
+		v654 := float64(v638 + v653)
+		v655 := math.FMA(v535, v603, v654)
+		v656 := v655
+		if v285 {
+			v656 = v534
+		}
+		v657 := v656
+		if v196 {
+			v657 = v279
+		}
+		v658 := v657
 		if v18 {
-			v641 = v188
+			v658 = v193
 		}
-		v642 := v641
+		v659 := v658
 		if v7 {
-			v642 = v8
+			v659 = v8
 		}
-		v643 := v642
+		v660 := v659
 		if v3 {
-			v643 = v5
+			v660 = v5
 		}
-		v644 := b[i]
-		v645 := dy[i]
-		v646 := float64(v644 * v645)
-		v647 := -v646
-		v648 := math.FMA(v644, v645, v647)
-		v649 := float64(v646 * v5)
-		v650 := -v649
-		v651 := math.FMA(v646, v5, v650)
-		v652 := math.FMA(v648, v5, v651)
-		v653 := float64(v646 * v8)
-		v654 := -v653
-		v655 := math.FMA(v646, v8, v654)
-		v656 := math.FMA(v648, v8, v655)
-		v657 := float64(v646 * v186)
-		v658 := -v657
-		v659 := math.FMA(v646, v186, v658)
-		v660 := math.FMA(v648, v186, v659)
-		v661 := float64(v657 * v186)
-		v662 := -v661
-		v663 := math.FMA(v657, v186, v662)
-		v664 := math.FMA(v660, v186, v663)
-		v665 := float64(v661 * v169)
-		v666 := -v665
-		v667 := math.FMA(v661, v169, v666)
-		v668 := math.FMA(v664, v169, v667)
-		v669 := float64(v657 * v244)
-		v670 := -v669
-		v671 := math.FMA(v657, v244, v670)
-		v672 := math.FMA(v660, v244, v671)
-		v673 := float64(v657 * v268)
-		v674 := -v673
-		v675 := math.FMA(v657, v268, v674)
-		v676 := math.FMA(v660, v268, v675)
-		v677 := float64(v669 + v673)
-		v678 := float64(v677 - v669)
-		v679 := float64(v677 - v678)
-		v680 := float64(v669 - v679)
-		v681 := float64(v673 - v678)
-		v682 := float64(v680 + v681)
-		v683 := float64(v682 + v672)
-		v684 := float64(v683 + v676)
-		v685 := float64(v646 * v15)
-		v686 := -v685
-		v687 := math.FMA(v646, v15, v686)
-		v688 := math.FMA(v648, v15, v687)
-		v689 := v4
-		if v333 {
-			v689 = v328
-		}
-		v690 := float64(v646 * v689)
+		v661 := b[i]
+		v662 := dy[i]
+		v663 := float64(v661 * v662)
+		v664 := -v663
+		v665 := math.FMA(v661, v662, v664)
+		v666 := float64(v663 * v5)
+		v667 := -v666
+		v668 := math.FMA(v663, v5, v667)
+		v669 := math.FMA(v665, v5, v668)
+		v670 := float64(v663 * v8)
+		v671 := -v670
+		v672 := math.FMA(v663, v8, v671)
+		v673 := math.FMA(v665, v8, v672)
+		v674 := float64(v663 * v191)
+		v675 := -v674
+		v676 := math.FMA(v663, v191, v675)
+		v677 := math.FMA(v665, v191, v676)
+		v678 := float64(v674 * v191)
+		v679 := -v678
+		v680 := math.FMA(v674, v191, v679)
+		v681 := math.FMA(v677, v191, v680)
+		v682 := float64(v678 * v174)
+		v683 := -v682
+		v684 := math.FMA(v678, v174, v683)
+		v685 := math.FMA(v681, v174, v684)
+		v686 := float64(v674 * v251)
+		v687 := -v686
+		v688 := math.FMA(v674, v251, v687)
+		v689 := math.FMA(v677, v251, v688)
+		v690 := float64(v674 * v277)
 		v691 := -v690
-		v692 := math.FMA(v646, v689, v691)
-		v693 := math.FMA(v648, v689, v692)
-		v694 := v4
-		if v333 {
-			v694 = v334
+		v692 := math.FMA(v674, v277, v691)
+		v693 := math.FMA(v677, v277, v692)
+		v694 := float64(v686 + v690)
+		v695 := float64(v694 - v686)
+		v696 := float64(v694 - v695)
+		v697 := float64(v686 - v696)
+		v698 := float64(v690 - v695)
+		v699 := float64(v697 + v698)
+		v700 := float64(v699 + v689)
+		v701 := float64(v700 + v693)
+		v702 := float64(v663 * v15)
+		v703 := -v702
+		v704 := math.FMA(v663, v15, v703)
+		v705 := math.FMA(v665, v15, v704)
+		v706 := v4
+		if v342 {
+			v706 = v337
 		}
-		v695 := float64(v646 * v694)
-		v696 := float64(v693 + v695)
-		v697 := float64(v690 + v696)
-		v698 := math.Ldexp(v697, int(v335))
-		v699 := float64(v646 * v348)
-		v700 := -v699
-		v701 := math.FMA(v646, v348, v700)
-		v702 := math.FMA(v648, v348, v701)
-		v703 := v699
-		if v338 {
-			v703 = v698
-		}
-		v704 := v702
-		if v338 {
-			v704 = v4
-		}
-		v705 := v703
-		if v349 {
-			v705 = v685
-		}
-		v706 := v704
-		if v349 {
-			v706 = v688
-		}
-		v707 := float64(v705 * v426)
+		v707 := float64(v663 * v706)
 		v708 := -v707
-		v709 := math.FMA(v705, v426, v708)
-		v710 := math.FMA(v706, v426, v709)
-		v711 := float64(v646 * v350)
-		v712 := -v711
-		v713 := math.FMA(v646, v350, v712)
-		v714 := math.FMA(v648, v350, v713)
-		v715 := float64(v711 * v515)
-		v716 := -v715
-		v717 := math.FMA(v711, v515, v716)
-		v718 := math.FMA(v714, v515, v717)
-		v719 := float64(v707 + v715)
-		v720 := float64(v719 - v707)
-		v721 := float64(v719 - v720)
-		v722 := float64(v707 - v721)
-		v723 := float64(v715 - v720)
-		v724 := float64(v722 + v723)
-		v725 := float64(v724 + v710)
-		v726 := float64(v725 + v718)
-		v727 := float64(v646 * v518)
-		v728 := -v727
-		v729 := math.FMA(v646, v518, v728)
-		v730 := math.FMA(v648, v518, v729)
-		v731 := float64(v727 * v586)
-		v732 := -v731
-		v733 := math.FMA(v727, v586, v732)
-		v734 := math.FMA(v730, v586, v733)
-		v735 := float64(v646 * v621)
-		v736 := -v735
-		v737 := math.FMA(v646, v621, v736)
-		v738 := math.FMA(v648, v621, v737)
-		v739 := float64(v646 * v636)
-		v740 := -v739
-		v741 := math.FMA(v646, v636, v740)
-		v742 := math.FMA(v648, v636, v741)
-		v743 := float64(v735 + v739)
-		v744 := float64(v743 - v735)
-		v745 := float64(v743 - v744)
-		v746 := float64(v735 - v745)
-		v747 := float64(v739 - v744)
-		v748 := float64(v746 + v747)
-		v749 := float64(v748 + v738)
-		v750 := float64(v749 + v742)
-		v751 := float64(v731 + v743)
-		v752 := float64(v751 - v731)
-		v753 := float64(v751 - v752)
-		v754 := float64(v731 - v753)
-		v755 := float64(v743 - v752)
-		v756 := float64(v754 + v755)
-		v757 := float64(v756 + v734)
-		v758 := float64(v757 + v750)
-		v759 := v751
-		if v276 {
-			v759 = v719
+		v709 := math.FMA(v663, v706, v708)
+		v710 := math.FMA(v665, v706, v709)
+		v711 := v4
+		if v342 {
+			v711 = v343
 		}
-		v760 := v758
-		if v276 {
-			v760 = v726
+		v712 := float64(v663 * v711)
+		v713 := float64(v710 + v712)
+		v714 := float64(v707 + v713)
+		v715 := math.Ldexp(v714, int(v344))
+		v716 := float64(v663 * v359)
+		v717 := -v716
+		v718 := math.FMA(v663, v359, v717)
+		v719 := math.FMA(v665, v359, v718)
+		v720 := v716
+		if v348 {
+			v720 = v715
 		}
-		v761 := v759
-		if v191 {
-			v761 = v677
+		v721 := v719
+		if v348 {
+			v721 = v4
 		}
-		v762 := v760
-		if v191 {
-			v762 = v684
+		v722 := v720
+		if v360 {
+			v722 = v702
 		}
-		v763 := v761
-		if v18 {
-			v763 = v665
+		v723 := v721
+		if v360 {
+			v723 = v705
 		}
-		v764 := v762
-		if v18 {
-			v764 = v668
+		v724 := float64(v722 * v439)
+		v725 := -v724
+		v726 := math.FMA(v722, v439, v725)
+		v727 := math.FMA(v723, v439, v726)
+		v728 := float64(v663 * v361)
+		v729 := -v728
+		v730 := math.FMA(v663, v361, v729)
+		v731 := math.FMA(v665, v361, v730)
+		v732 := float64(v728 * v532)
+		v733 := -v732
+		v734 := math.FMA(v728, v532, v733)
+		v735 := math.FMA(v731, v532, v734)
+		v736 := float64(v724 + v732)
+		v737 := float64(v736 - v724)
+		v738 := float64(v736 - v737)
+		v739 := float64(v724 - v738)
+		v740 := float64(v732 - v737)
+		v741 := float64(v739 + v740)
+		v742 := float64(v741 + v727)
+		v743 := float64(v742 + v735)
+		v744 := float64(v663 * v535)
+		v745 := -v744
+		v746 := math.FMA(v663, v535, v745)
+		v747 := math.FMA(v665, v535, v746)
+		v748 := float64(v744 * v603)
+		v749 := -v748
+		v750 := math.FMA(v744, v603, v749)
+		v751 := math.FMA(v747, v603, v750)
+		v752 := float64(v663 * v638)
+		v753 := -v752
+		v754 := math.FMA(v663, v638, v753)
+		v755 := math.FMA(v665, v638, v754)
+		v756 := float64(v663 * v653)
+		v757 := -v756
+		v758 := math.FMA(v663, v653, v757)
+		v759 := math.FMA(v665, v653, v758)
+		v760 := float64(v752 + v756)
+		v761 := float64(v760 - v752)
+		v762 := float64(v760 - v761)
+		v763 := float64(v752 - v762)
+		v764 := float64(v756 - v761)
+		v765 := float64(v763 + v764)
+		v766 := float64(v765 + v755)
+		v767 := float64(v766 + v759)
+		v768 := float64(v748 + v760)
+		v769 := float64(v768 - v748)
+		v770 := float64(v768 - v769)
+		v771 := float64(v748 - v770)
+		v772 := float64(v760 - v769)
+		v773 := float64(v771 + v772)
+		v774 := float64(v773 + v751)
+		v775 := float64(v774 + v767)
+		v776 := v768
+		if v285 {
+			v776 = v736
 		}
-		v765 := v763
-		if v7 {
-			v765 = v653
+		v777 := v775
+		if v285 {
+			v777 = v743
 		}
-		v766 := v764
-		if v7 {
-			v766 = v656
+		v778 := v776
+		if v196 {
+			v778 = v694
 		}
-		v767 := v765
-		if v3 {
-			v767 = v649
-		}
-		v768 := v766
-		if v3 {
-			v768 = v652
-		}
-		v769 := float64(v767 + v768)
-		v770 := float64(v646 * v643)
-		v771 := float64(v769 - v770)
-		v772 := math.Abs(v771)
-		v773 := math.Abs(v770)
-		v775 := float64(v773 * v774)
-		v776 := v772 <= v775
-		v777 := math.Abs(v646)
-		v778 := math.Abs(v657)
 		v779 := v777
-		if v778 > v777 {
-			v779 = v778
+		if v196 {
+			v779 = v701
 		}
-		v780 := math.Abs(v661)
+		v780 := v778
+		if v18 {
+			v780 = v682
+		}
 		v781 := v779
-		if v780 > v779 {
-			v781 = v780
+		if v18 {
+			v781 = v685
 		}
-		v782 := v781
-		if v778 > v781 {
-			v782 = v778
+		v782 := v780
+		if v7 {
+			v782 = v670
 		}
-		v784 := float64(v772 * v783)
-		v787 := math.FMA(v782, v785, v786)
-		v788 := v784 <= v787
-		v789 := v776 || v788
-		v790 := v769 == v4
-		v791 := v789 && !v790
-		v792 := v770
-		if v791 {
-			v792 = v769
+		v783 := v781
+		if v7 {
+			v783 = v673
 		}
-		v793 := math.Abs(v645)
-		v794 := math.Abs(v644)
-		v795 := v793 < v794
-		v796 := v645
-		if v795 {
-			v796 = v644
+		v784 := v782
+		if v3 {
+			v784 = v666
 		}
-		v797 := v644
-		if v795 {
-			v797 = v645
+		v785 := v783
+		if v3 {
+			v785 = v669
 		}
-		v798 := float64(v796 * v5)
-		v799 := float64(v796 * v8)
-		v800 := float64(v796 * v186)
-		v801 := float64(v800 * v186)
-		v802 := float64(v801 * v169)
-		v803 := -v802
-		v804 := math.FMA(v801, v169, v803)
-		v805 := float64(v800 * v244)
-		v806 := -v805
-		v807 := math.FMA(v800, v244, v806)
-		v808 := float64(v800 * v268)
-		v809 := -v808
-		v810 := math.FMA(v800, v268, v809)
-		v811 := float64(v805 + v808)
-		v812 := float64(v811 - v805)
-		v813 := float64(v811 - v812)
-		v814 := float64(v805 - v813)
-		v815 := float64(v808 - v812)
-		v816 := float64(v814 + v815)
-		v817 := float64(v816 + v807)
-		v818 := float64(v817 + v810)
-		v819 := float64(v796 * v15)
+		v786 := float64(v784 + v785)
+		v787 := float64(v663 * v660)
+		v788 := float64(v786 - v787)
+		v789 := math.Abs(v788)
+		v790 := math.Abs(v787)
+		v792 := float64(v790 * v791)
+		v793 := v789 <= v792
+		v794 := math.Abs(v663)
+		v795 := math.Abs(v674)
+		v796 := v794
+		if v795 > v794 {
+			v796 = v795
+		}
+		v797 := math.Abs(v678)
+		v798 := v796
+		if v797 > v796 {
+			v798 = v797
+		}
+		v799 := v798
+		if v795 > v798 {
+			v799 = v795
+		}
+		v801 := float64(v789 * v800)
+		v804 := math.FMA(v799, v802, v803)
+		v805 := v801 <= v804
+		v806 := v793 || v805
+		v807 := v786 == v4
+		v808 := v806 && !v807
+		v809 := v787
+		if v808 {
+			v809 = v786
+		}
+		v810 := math.Abs(v662)
+		v811 := math.Abs(v661)
+		v812 := v810 < v811
+		v813 := v662
+		if v812 {
+			v813 = v661
+		}
+		v814 := v661
+		if v812 {
+			v814 = v662
+		}
+		v815 := float64(v813 * v5)
+		v816 := float64(v813 * v8)
+		v817 := float64(v813 * v191)
+		v818 := float64(v817 * v191)
+		v819 := float64(v818 * v174)
 		v820 := -v819
-		v821 := math.FMA(v796, v15, v820)
-		v822 := float64(v796 * v689)
+		v821 := math.FMA(v818, v174, v820)
+		v822 := float64(v817 * v251)
 		v823 := -v822
-		v824 := math.FMA(v796, v689, v823)
-		v825 := float64(v796 * v694)
-		v826 := float64(v824 + v825)
-		v827 := float64(v822 + v826)
-		v828 := math.Ldexp(v827, int(v335))
-		v829 := float64(v796 * v348)
-		v830 := -v829
-		v831 := math.FMA(v796, v348, v830)
-		v832 := v829
-		if v338 {
-			v832 = v828
-		}
-		v833 := v831
-		if v338 {
-			v833 = v4
-		}
-		v834 := v832
-		if v349 {
-			v834 = v819
-		}
-		v835 := v833
-		if v349 {
-			v835 = v821
-		}
-		v836 := float64(v834 * v426)
+		v824 := math.FMA(v817, v251, v823)
+		v825 := float64(v817 * v277)
+		v826 := -v825
+		v827 := math.FMA(v817, v277, v826)
+		v828 := float64(v822 + v825)
+		v829 := float64(v828 - v822)
+		v830 := float64(v828 - v829)
+		v831 := float64(v822 - v830)
+		v832 := float64(v825 - v829)
+		v833 := float64(v831 + v832)
+		v834 := float64(v833 + v824)
+		v835 := float64(v834 + v827)
+		v836 := float64(v813 * v15)
 		v837 := -v836
-		v838 := math.FMA(v834, v426, v837)
-		v839 := math.FMA(v835, v426, v838)
-		v840 := float64(v796 * v350)
-		v841 := -v840
-		v842 := math.FMA(v796, v350, v841)
-		v843 := float64(v840 * v515)
-		v844 := -v843
-		v845 := math.FMA(v840, v515, v844)
-		v846 := math.FMA(v842, v515, v845)
-		v847 := float64(v836 + v843)
-		v848 := float64(v847 - v836)
-		v849 := float64(v847 - v848)
-		v850 := float64(v836 - v849)
-		v851 := float64(v843 - v848)
-		v852 := float64(v850 + v851)
-		v853 := float64(v852 + v839)
-		v854 := float64(v853 + v846)
-		v855 := float64(v796 * v518)
-		v856 := -v855
-		v857 := math.FMA(v796, v518, v856)
-		v858 := float64(v855 * v586)
-		v859 := -v858
-		v860 := math.FMA(v855, v586, v859)
-		v861 := math.FMA(v857, v586, v860)
-		v862 := float64(v796 * v621)
-		v863 := -v862
-		v864 := math.FMA(v796, v621, v863)
-		v865 := float64(v796 * v636)
-		v866 := -v865
-		v867 := math.FMA(v796, v636, v866)
-		v868 := float64(v862 + v865)
-		v869 := float64(v868 - v862)
-		v870 := float64(v868 - v869)
-		v871 := float64(v862 - v870)
-		v872 := float64(v865 - v869)
-		v873 := float64(v871 + v872)
-		v874 := float64(v873 + v864)
-		v875 := float64(v874 + v867)
-		v876 := float64(v858 + v868)
-		v877 := float64(v876 - v858)
-		v878 := float64(v876 - v877)
-		v879 := float64(v858 - v878)
-		v880 := float64(v868 - v877)
-		v881 := float64(v879 + v880)
-		v882 := float64(v881 + v861)
-		v883 := float64(v882 + v875)
-		v884 := v876
-		if v276 {
-			v884 = v847
+		v838 := math.FMA(v813, v15, v837)
+		v839 := float64(v813 * v706)
+		v840 := -v839
+		v841 := math.FMA(v813, v706, v840)
+		v842 := float64(v813 * v711)
+		v843 := float64(v841 + v842)
+		v844 := float64(v839 + v843)
+		v845 := math.Ldexp(v844, int(v344))
+		v846 := float64(v813 * v359)
+		v847 := -v846
+		v848 := math.FMA(v813, v359, v847)
+		v849 := v846
+		if v348 {
+			v849 = v845
 		}
-		v885 := v883
-		if v276 {
-			v885 = v854
+		v850 := v848
+		if v348 {
+			v850 = v4
 		}
-		v886 := v884
-		if v191 {
-			v886 = v811
+		v851 := v849
+		if v360 {
+			v851 = v836
 		}
-		v887 := v885
-		if v191 {
-			v887 = v818
+		v852 := v850
+		if v360 {
+			v852 = v838
 		}
-		v888 := v886
-		if v18 {
-			v888 = v802
+		v853 := float64(v851 * v439)
+		v854 := -v853
+		v855 := math.FMA(v851, v439, v854)
+		v856 := math.FMA(v852, v439, v855)
+		v857 := float64(v813 * v361)
+		v858 := -v857
+		v859 := math.FMA(v813, v361, v858)
+		v860 := float64(v857 * v532)
+		v861 := -v860
+		v862 := math.FMA(v857, v532, v861)
+		v863 := math.FMA(v859, v532, v862)
+		v864 := float64(v853 + v860)
+		v865 := float64(v864 - v853)
+		v866 := float64(v864 - v865)
+		v867 := float64(v853 - v866)
+		v868 := float64(v860 - v865)
+		v869 := float64(v867 + v868)
+		v870 := float64(v869 + v856)
+		v871 := float64(v870 + v863)
+		v872 := float64(v813 * v535)
+		v873 := -v872
+		v874 := math.FMA(v813, v535, v873)
+		v875 := float64(v872 * v603)
+		v876 := -v875
+		v877 := math.FMA(v872, v603, v876)
+		v878 := math.FMA(v874, v603, v877)
+		v879 := float64(v813 * v638)
+		v880 := -v879
+		v881 := math.FMA(v813, v638, v880)
+		v882 := float64(v813 * v653)
+		v883 := -v882
+		v884 := math.FMA(v813, v653, v883)
+		v885 := float64(v879 + v882)
+		v886 := float64(v885 - v879)
+		v887 := float64(v885 - v886)
+		v888 := float64(v879 - v887)
+		v889 := float64(v882 - v886)
+		v890 := float64(v888 + v889)
+		v891 := float64(v890 + v881)
+		v892 := float64(v891 + v884)
+		v893 := float64(v875 + v885)
+		v894 := float64(v893 - v875)
+		v895 := float64(v893 - v894)
+		v896 := float64(v875 - v895)
+		v897 := float64(v885 - v894)
+		v898 := float64(v896 + v897)
+		v899 := float64(v898 + v878)
+		v900 := float64(v899 + v892)
+		v901 := v893
+		if v285 {
+			v901 = v864
 		}
-		v889 := v887
-		if v18 {
-			v889 = v804
+		v902 := v900
+		if v285 {
+			v902 = v871
 		}
-		v890 := v888
-		if v7 {
-			v890 = v799
-		}
-		v891 := v889
-		if v7 {
-			v891 = v4
-		}
-		v892 := v890
-		if v3 {
-			v892 = v798
-		}
-		v893 := v891
-		if v3 {
-			v893 = v4
-		}
-		v894 := float64(v892 + v893)
-		v895 := float64(v796 * v643)
-		v896 := float64(v894 - v895)
-		v897 := math.Abs(v896)
-		v898 := math.Abs(v895)
-		v899 := float64(v898 * v774)
-		v900 := v897 <= v899
-		v901 := math.Abs(v796)
-		v902 := math.Abs(v800)
 		v903 := v901
-		if v902 > v901 {
-			v903 = v902
+		if v196 {
+			v903 = v828
 		}
-		v904 := math.Abs(v801)
+		v904 := v902
+		if v196 {
+			v904 = v835
+		}
 		v905 := v903
-		if v904 > v903 {
-			v905 = v904
+		if v18 {
+			v905 = v819
 		}
-		v906 := v905
-		if v902 > v905 {
-			v906 = v902
+		v906 := v904
+		if v18 {
+			v906 = v821
 		}
-		v907 := float64(v897 * v783)
-		v908 := math.FMA(v906, v785, v786)
-		v909 := v907 <= v908
-		v910 := v900 || v909
-		v911 := v894 == v4
-		v912 := v910 && !v911
-		v913 := v895
-		if v912 {
-			v913 = v894
+		v907 := v905
+		if v7 {
+			v907 = v816
 		}
-		v914 := float64(v797 * v913)
-		v916 := v777 == v915
-		v917 := v794 == v915
-		v918 := v793 == v915
-		v919 := v917 || v918
-		v920 := v916 && !v919
-		v921 := v792
-		if v920 {
-			v921 = v914
+		v908 := v906
+		if v7 {
+			v908 = v4
 		}
-		v922 := math.IsNaN(v644)
-		v923 := v921
-		if v922 {
-			v923 = v644
+		v909 := v907
+		if v3 {
+			v909 = v815
 		}
-		v924 := math.IsNaN(v0)
-		v925 := v923
-		if v924 {
-			v925 = v0
+		v910 := v908
+		if v3 {
+			v910 = v4
 		}
-		da[i] = v925
+		v911 := float64(v909 + v910)
+		v912 := float64(v813 * v660)
+		v913 := float64(v911 - v912)
+		v914 := math.Abs(v913)
+		v915 := math.Abs(v912)
+		v916 := float64(v915 * v791)
+		v917 := v914 <= v916
+		v918 := math.Abs(v813)
+		v919 := math.Abs(v817)
+		v920 := v918
+		if v919 > v918 {
+			v920 = v919
+		}
+		v921 := math.Abs(v818)
+		v922 := v920
+		if v921 > v920 {
+			v922 = v921
+		}
+		v923 := v922
+		if v919 > v922 {
+			v923 = v919
+		}
+		v924 := float64(v914 * v800)
+		v925 := math.FMA(v923, v802, v803)
+		v926 := v924 <= v925
+		v927 := v917 || v926
+		v928 := v911 == v4
+		v929 := v927 && !v928
+		v930 := v912
+		if v929 {
+			v930 = v911
+		}
+		v931 := float64(v814 * v930)
+		v933 := v794 == v932
+		v934 := v811 == v932
+		v935 := v810 == v932
+		v936 := v934 || v935
+		v937 := v933 && !v936
+		v938 := v809
+		if v937 {
+			v938 = v931
+		}
+		v939 := math.IsNaN(v661)
+		v940 := v938
+		if v939 {
+			v940 = v661
+		}
+		v941 := math.IsNaN(v0)
+		v942 := v940
+		if v941 {
+			v942 = v0
+		}
+		da[i] = v942
 	}
 }
 
 // gegluTanhBackwardAUsualGeneric is the pure-Go kernel of
-// gegluTanhBackwardAUsual (f64 memory, f64 compute, 695 operations): the
+// gegluTanhBackwardAUsual (f64 memory, f64 compute, 704 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; da may be the same slice as an input.
@@ -2129,23 +2234,24 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v37 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v38 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v42 := math.Float64frombits(0x4086280000000000)  // 709
-	v65 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
-	v74 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
-	v83 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v84 := math.Float64frombits(0xc085e00000000000)  // -700
-	v86 := math.Float64frombits(0xbff0000000000000)  // -1
-	v88 := math.Float64frombits(0xbfe199999999999a)  // -0.55
-	v331 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v333 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v336 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v339 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v344 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v348 := math.Float64frombits(0xc044000000000000) // -40
-	v560 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v569 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v571 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v572 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v684 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v43 := math.Float64frombits(0x408ff80000000000)  // 1023
+	v66 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
+	v75 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
+	v84 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v85 := math.Float64frombits(0xc085e00000000000)  // -700
+	v87 := math.Float64frombits(0xbff0000000000000)  // -1
+	v89 := math.Float64frombits(0xbfe199999999999a)  // -0.55
+	v340 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v342 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v345 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v348 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v353 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v357 := math.Float64frombits(0xc044000000000000) // -40
+	v569 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v578 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v580 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v581 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v693 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v1 := a[i]
 		v3 := v1 < v2
@@ -2159,864 +2265,896 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v39 := float64(v18 * v13)
 		v40 := float64(v14 + v39)
 		v41 := float64(v9 * v40)
-		v43 := -v41
-		v44 := math.FMA(v9, v40, v43)
-		v45 := float64(v40 - v14)
-		v46 := float64(v40 - v45)
-		v47 := float64(v14 - v46)
-		v48 := float64(v39 - v45)
-		v49 := float64(v47 + v48)
-		v50 := float64(v14 - v1)
-		v51 := float64(v14 - v50)
-		v52 := float64(v1 - v51)
-		v53 := float64(v13 - v50)
-		v54 := float64(v52 + v53)
-		v55 := -v13
-		v56 := math.FMA(v10, v12, v55)
-		v57 := -v12
-		v58 := math.FMA(v11, v1, v57)
-		v59 := -v11
-		v60 := math.FMA(v1, v1, v59)
-		v61 := float64(v60 * v1)
-		v62 := float64(v58 + v61)
-		v63 := float64(v10 * v62)
-		v64 := float64(v56 + v63)
-		v66 := float64(v65 * v12)
-		v67 := float64(v64 + v66)
-		v68 := float64(v54 + v67)
-		v69 := float64(v49 + v68)
-		v70 := float64(v18 * v67)
-		v71 := float64(v69 + v70)
-		v72 := float64(v9 * v71)
-		v73 := float64(v44 + v72)
-		v75 := float64(v74 * v40)
-		v76 := float64(v73 + v75)
-		v77 := -v15
-		v78 := math.FMA(v9, v14, v77)
-		v79 := float64(v9 * v68)
-		v80 := float64(v78 + v79)
-		v81 := float64(v74 * v14)
-		v82 := float64(v80 + v81)
-		v85 := v15 < v84
-		v87 := v1 < v86
-		v89 := v88 < v1
-		v90 := v87 || v89
-		v91 := math.Abs(v15)
-		v92 := -v91
-		v93 := v19
-		if v92 > v19 {
-			v93 = v92
+		v44 := -v41
+		v45 := math.FMA(v9, v40, v44)
+		v46 := float64(v40 - v14)
+		v47 := float64(v40 - v46)
+		v48 := float64(v14 - v47)
+		v49 := float64(v39 - v46)
+		v50 := float64(v48 + v49)
+		v51 := float64(v14 - v1)
+		v52 := float64(v14 - v51)
+		v53 := float64(v1 - v52)
+		v54 := float64(v13 - v51)
+		v55 := float64(v53 + v54)
+		v56 := -v13
+		v57 := math.FMA(v10, v12, v56)
+		v58 := -v12
+		v59 := math.FMA(v11, v1, v58)
+		v60 := -v11
+		v61 := math.FMA(v1, v1, v60)
+		v62 := float64(v61 * v1)
+		v63 := float64(v59 + v62)
+		v64 := float64(v10 * v63)
+		v65 := float64(v57 + v64)
+		v67 := float64(v66 * v12)
+		v68 := float64(v65 + v67)
+		v69 := float64(v55 + v68)
+		v70 := float64(v50 + v69)
+		v71 := float64(v18 * v68)
+		v72 := float64(v70 + v71)
+		v73 := float64(v9 * v72)
+		v74 := float64(v45 + v73)
+		v76 := float64(v75 * v40)
+		v77 := float64(v74 + v76)
+		v78 := -v15
+		v79 := math.FMA(v9, v14, v78)
+		v80 := float64(v9 * v69)
+		v81 := float64(v79 + v80)
+		v82 := float64(v75 * v14)
+		v83 := float64(v81 + v82)
+		v86 := v15 < v85
+		v88 := v1 < v87
+		v90 := v89 < v1
+		v91 := v88 || v90
+		v92 := math.Abs(v15)
+		v93 := -v92
+		v94 := v19
+		if v93 > v19 {
+			v94 = v93
 		}
-		v94 := v15 < v4
-		v95 := float64(v93 * v21)
-		v96 := math.RoundToEven(v95)
-		v97 := -v96
-		v98 := math.FMA(v97, v22, v93)
-		v99 := math.FMA(v97, v23, v98)
-		v100 := float64(v98 - v99)
-		v101 := math.FMA(v97, v23, v100)
-		v102 := float64(v99 * v99)
-		v103 := -v102
-		v104 := math.FMA(v99, v99, v103)
-		v105 := float64(v24 * v102)
-		v106 := float64(v24 * v104)
-		v107 := float64(v99 + v105)
-		v108 := float64(v99 - v107)
-		v109 := float64(v108 + v105)
+		v95 := v15 < v4
+		v96 := float64(v94 * v21)
+		v97 := math.RoundToEven(v96)
+		v98 := -v97
+		v99 := math.FMA(v98, v22, v94)
+		v100 := math.FMA(v98, v23, v99)
+		v101 := float64(v99 - v100)
+		v102 := math.FMA(v98, v23, v101)
+		v103 := float64(v100 * v100)
+		v104 := -v103
+		v105 := math.FMA(v100, v100, v104)
+		v106 := float64(v24 * v103)
+		v107 := float64(v24 * v105)
+		v108 := float64(v100 + v106)
+		v109 := float64(v100 - v108)
 		v110 := float64(v109 + v106)
-		v111 := math.FMA(v101, v99, v101)
-		v112 := float64(v110 + v111)
-		v113 := float64(v102 * v99)
-		v114 := math.FMA(v25, v99, v26)
-		v115 := math.FMA(v114, v99, v27)
-		v116 := math.FMA(v115, v99, v28)
-		v117 := math.FMA(v116, v99, v29)
-		v118 := math.FMA(v117, v99, v30)
-		v119 := math.FMA(v118, v99, v31)
-		v120 := math.FMA(v119, v99, v32)
-		v121 := math.FMA(v120, v99, v33)
-		v122 := math.FMA(v121, v99, v34)
-		v123 := math.FMA(v113, v122, v112)
-		v124 := float64(v8 + v107)
-		v125 := float64(v8 - v124)
-		v126 := float64(v125 + v107)
-		v127 := float64(v126 + v123)
-		v128 := float64(v124 + v127)
-		v129 := float64(v124 - v128)
-		v130 := float64(v129 + v127)
-		v131 := v16
-		if v96 > v16 {
-			v131 = v96
+		v111 := float64(v110 + v107)
+		v112 := math.FMA(v102, v100, v102)
+		v113 := float64(v111 + v112)
+		v114 := float64(v103 * v100)
+		v115 := math.FMA(v25, v100, v26)
+		v116 := math.FMA(v115, v100, v27)
+		v117 := math.FMA(v116, v100, v28)
+		v118 := math.FMA(v117, v100, v29)
+		v119 := math.FMA(v118, v100, v30)
+		v120 := math.FMA(v119, v100, v31)
+		v121 := math.FMA(v120, v100, v32)
+		v122 := math.FMA(v121, v100, v33)
+		v123 := math.FMA(v122, v100, v34)
+		v124 := math.FMA(v114, v123, v113)
+		v125 := float64(v8 + v108)
+		v126 := float64(v8 - v125)
+		v127 := float64(v126 + v108)
+		v128 := float64(v127 + v124)
+		v129 := float64(v125 + v128)
+		v130 := float64(v125 - v129)
+		v131 := float64(v130 + v128)
+		v132 := v16
+		if v97 > v16 {
+			v132 = v97
 		}
-		v132 := ldexpMid(v8, v131)
-		v133 := float64(v128 * v132)
-		v134 := float64(v130 * v132)
-		v135 := float64(v8 + v133)
-		v136 := float64(v8 - v135)
-		v137 := float64(v136 + v133)
+		v133 := ldexpMid(v8, v132)
+		v134 := float64(v129 * v133)
+		v135 := float64(v131 * v133)
+		v136 := float64(v8 + v134)
+		v137 := float64(v8 - v136)
 		v138 := float64(v137 + v134)
-		v139 := v8
-		if v94 {
-			v139 = v128
+		v139 := float64(v138 + v135)
+		v140 := v8
+		if v95 {
+			v140 = v129
 		}
-		v140 := v4
-		if v94 {
-			v140 = v130
+		v141 := v4
+		if v95 {
+			v141 = v131
 		}
-		v141 := float64(v8 / v135)
-		v142 := float64(v139 * v141)
-		v143 := -v142
-		v144 := math.FMA(v143, v135, v139)
-		v145 := math.FMA(v143, v138, v144)
-		v146 := float64(v145 + v140)
-		v147 := v19 <= v92
-		v148 := float64(v146 * v141)
-		v149 := v4
-		if v94 {
-			v149 = v96
+		v142 := float64(v8 / v136)
+		v143 := float64(v140 * v142)
+		v144 := -v143
+		v145 := math.FMA(v144, v136, v140)
+		v146 := math.FMA(v144, v139, v145)
+		v147 := float64(v146 + v141)
+		v148 := v19 <= v93
+		v149 := float64(v147 * v142)
+		v150 := v4
+		if v95 {
+			v150 = v97
 		}
-		v150 := float64(v35 - v149)
-		v151 := v36
-		if v150 < v36 {
-			v151 = v150
+		v151 := float64(v35 - v150)
+		v152 := v36
+		if v151 < v36 {
+			v152 = v151
 		}
-		v152 := v149 < v37
-		v153 := math.Ldexp(v38, int(v151))
-		v154 := v4
-		if v152 {
-			v154 = v153
+		v153 := v4
+		if v152 > v4 {
+			v153 = v152
 		}
-		v155 := float64(v142 + v154)
-		v156 := float64(v155 - v154)
-		v157 := float64(v142 - v156)
-		v158 := float64(v157 + v148)
-		v159 := float64(v158 + v154)
-		v160 := float64(v159 - v154)
-		v161 := float64(v156 + v160)
-		v162 := math.Ldexp(v161, int(v149))
-		v163 := math.IsNaN(v15)
-		v164 := v162
-		if v163 {
-			v164 = v15
+		v154 := v150 < v37
+		v155 := ldexpNormal(v38, v153)
+		v156 := v4
+		if v154 {
+			v156 = v155
 		}
-		v165 := math.Abs(v77)
-		v166 := -v165
-		v167 := v19
-		if v166 > v19 {
-			v167 = v166
+		v157 := float64(v143 + v156)
+		v158 := float64(v157 - v156)
+		v159 := float64(v143 - v158)
+		v160 := float64(v159 + v149)
+		v161 := float64(v160 + v156)
+		v162 := float64(v161 - v156)
+		v163 := float64(v158 + v162)
+		v164 := v16
+		if v150 > v16 {
+			v164 = v150
 		}
-		v168 := v77 < v4
-		v169 := float64(v167 * v21)
-		v170 := math.RoundToEven(v169)
-		v171 := -v170
-		v172 := math.FMA(v171, v22, v167)
-		v173 := math.FMA(v171, v23, v172)
-		v174 := float64(v172 - v173)
-		v175 := math.FMA(v171, v23, v174)
-		v176 := float64(v173 * v173)
-		v177 := -v176
-		v178 := math.FMA(v173, v173, v177)
-		v179 := float64(v24 * v176)
-		v180 := float64(v24 * v178)
-		v181 := float64(v173 + v179)
-		v182 := float64(v173 - v181)
-		v183 := float64(v182 + v179)
-		v184 := float64(v183 + v180)
-		v185 := math.FMA(v175, v173, v175)
-		v186 := float64(v184 + v185)
-		v187 := float64(v176 * v173)
-		v188 := math.FMA(v25, v173, v26)
-		v189 := math.FMA(v188, v173, v27)
-		v190 := math.FMA(v189, v173, v28)
-		v191 := math.FMA(v190, v173, v29)
-		v192 := math.FMA(v191, v173, v30)
-		v193 := math.FMA(v192, v173, v31)
-		v194 := math.FMA(v193, v173, v32)
-		v195 := math.FMA(v194, v173, v33)
-		v196 := math.FMA(v195, v173, v34)
-		v197 := math.FMA(v187, v196, v186)
-		v198 := float64(v8 + v181)
-		v199 := float64(v8 - v198)
-		v200 := float64(v199 + v181)
-		v201 := float64(v200 + v197)
-		v202 := float64(v198 + v201)
-		v203 := float64(v198 - v202)
-		v204 := float64(v203 + v201)
-		v205 := v16
-		if v170 > v16 {
-			v205 = v170
+		v165 := ldexpMid(v163, v164)
+		v166 := math.IsNaN(v15)
+		v167 := v165
+		if v166 {
+			v167 = v15
 		}
-		v206 := ldexpMid(v8, v205)
-		v207 := float64(v202 * v206)
-		v208 := float64(v204 * v206)
-		v209 := float64(v8 + v207)
-		v210 := float64(v8 - v209)
-		v211 := float64(v210 + v207)
-		v212 := float64(v211 + v208)
-		v213 := v8
-		if v168 {
-			v213 = v202
+		v168 := math.Abs(v78)
+		v169 := -v168
+		v170 := v19
+		if v169 > v19 {
+			v170 = v169
 		}
-		v214 := v4
-		if v168 {
-			v214 = v204
+		v171 := v78 < v4
+		v172 := float64(v170 * v21)
+		v173 := math.RoundToEven(v172)
+		v174 := -v173
+		v175 := math.FMA(v174, v22, v170)
+		v176 := math.FMA(v174, v23, v175)
+		v177 := float64(v175 - v176)
+		v178 := math.FMA(v174, v23, v177)
+		v179 := float64(v176 * v176)
+		v180 := -v179
+		v181 := math.FMA(v176, v176, v180)
+		v182 := float64(v24 * v179)
+		v183 := float64(v24 * v181)
+		v184 := float64(v176 + v182)
+		v185 := float64(v176 - v184)
+		v186 := float64(v185 + v182)
+		v187 := float64(v186 + v183)
+		v188 := math.FMA(v178, v176, v178)
+		v189 := float64(v187 + v188)
+		v190 := float64(v179 * v176)
+		v191 := math.FMA(v25, v176, v26)
+		v192 := math.FMA(v191, v176, v27)
+		v193 := math.FMA(v192, v176, v28)
+		v194 := math.FMA(v193, v176, v29)
+		v195 := math.FMA(v194, v176, v30)
+		v196 := math.FMA(v195, v176, v31)
+		v197 := math.FMA(v196, v176, v32)
+		v198 := math.FMA(v197, v176, v33)
+		v199 := math.FMA(v198, v176, v34)
+		v200 := math.FMA(v190, v199, v189)
+		v201 := float64(v8 + v184)
+		v202 := float64(v8 - v201)
+		v203 := float64(v202 + v184)
+		v204 := float64(v203 + v200)
+		v205 := float64(v201 + v204)
+		v206 := float64(v201 - v205)
+		v207 := float64(v206 + v204)
+		v208 := v16
+		if v173 > v16 {
+			v208 = v173
 		}
-		v215 := float64(v8 / v209)
-		v216 := float64(v213 * v215)
-		v217 := -v216
-		v218 := math.FMA(v217, v209, v213)
-		v219 := math.FMA(v217, v212, v218)
-		v220 := float64(v219 + v214)
-		v221 := float64(v220 * v215)
-		v222 := v4
-		if v168 {
-			v222 = v170
+		v209 := ldexpMid(v8, v208)
+		v210 := float64(v205 * v209)
+		v211 := float64(v207 * v209)
+		v212 := float64(v8 + v210)
+		v213 := float64(v8 - v212)
+		v214 := float64(v213 + v210)
+		v215 := float64(v214 + v211)
+		v216 := v8
+		if v171 {
+			v216 = v205
 		}
-		v223 := float64(v35 - v222)
-		v224 := v36
-		if v223 < v36 {
-			v224 = v223
+		v217 := v4
+		if v171 {
+			v217 = v207
 		}
-		v225 := v222 < v37
-		v226 := math.Ldexp(v38, int(v224))
-		v227 := v4
-		if v225 {
+		v218 := float64(v8 / v212)
+		v219 := float64(v216 * v218)
+		v220 := -v219
+		v221 := math.FMA(v220, v212, v216)
+		v222 := math.FMA(v220, v215, v221)
+		v223 := float64(v222 + v217)
+		v224 := float64(v223 * v218)
+		v225 := v4
+		if v171 {
+			v225 = v173
+		}
+		v226 := float64(v35 - v225)
+		v227 := v36
+		if v226 < v36 {
 			v227 = v226
 		}
-		v228 := float64(v216 + v227)
-		v229 := float64(v228 - v227)
-		v230 := float64(v216 - v229)
-		v231 := float64(v230 + v221)
-		v232 := float64(v231 + v227)
-		v233 := float64(v232 - v227)
-		v234 := float64(v229 + v233)
-		v235 := math.Ldexp(v234, int(v222))
-		v236 := math.IsNaN(v77)
-		v237 := v235
-		if v236 {
-			v237 = v77
+		v228 := v4
+		if v227 > v4 {
+			v228 = v227
 		}
-		v238 := float64(v237 * v41)
-		v239 := float64(v8 + v238)
-		v240 := float64(v239 - v238)
-		v241 := float64(v239 - v240)
-		v242 := float64(v238 - v241)
-		v243 := float64(v8 - v240)
-		v244 := float64(v242 + v243)
-		v245 := -v238
-		v246 := math.FMA(v237, v41, v245)
-		v247 := float64(v237 * v76)
-		v248 := float64(v246 + v247)
-		v249 := -v237
-		v250 := v19
+		v229 := v225 < v37
+		v230 := ldexpNormal(v38, v228)
+		v231 := v4
+		if v229 {
+			v231 = v230
+		}
+		v232 := float64(v219 + v231)
+		v233 := float64(v232 - v231)
+		v234 := float64(v219 - v233)
+		v235 := float64(v234 + v224)
+		v236 := float64(v235 + v231)
+		v237 := float64(v236 - v231)
+		v238 := float64(v233 + v237)
+		v239 := v16
+		if v225 > v16 {
+			v239 = v225
+		}
+		v240 := ldexpMid(v238, v239)
+		v241 := math.IsNaN(v78)
+		v242 := v240
+		if v241 {
+			v242 = v78
+		}
+		v243 := float64(v242 * v41)
+		v244 := float64(v8 + v243)
+		v245 := float64(v244 - v243)
+		v246 := float64(v244 - v245)
+		v247 := float64(v243 - v246)
+		v248 := float64(v8 - v245)
+		v249 := float64(v247 + v248)
+		v250 := -v243
+		v251 := math.FMA(v242, v41, v250)
+		v252 := float64(v242 * v77)
+		v253 := float64(v251 + v252)
+		v254 := -v242
+		v255 := v19
 		if v15 > v19 {
-			v250 = v15
+			v255 = v15
 		}
-		v251 := v20
-		if v250 < v20 {
-			v251 = v250
+		v256 := v20
+		if v255 < v20 {
+			v256 = v255
 		}
-		v252 := float64(v251 * v21)
-		v253 := math.RoundToEven(v252)
-		v254 := -v253
-		v255 := math.FMA(v254, v22, v251)
-		v256 := math.FMA(v254, v23, v255)
-		v257 := float64(v255 - v256)
-		v258 := math.FMA(v254, v23, v257)
-		v259 := float64(v256 * v256)
-		v260 := -v259
-		v261 := math.FMA(v256, v256, v260)
-		v262 := float64(v24 * v259)
-		v263 := float64(v24 * v261)
-		v264 := float64(v256 + v262)
-		v265 := float64(v256 - v264)
-		v266 := float64(v265 + v262)
-		v267 := float64(v266 + v263)
-		v268 := math.FMA(v258, v256, v258)
-		v269 := float64(v267 + v268)
-		v270 := float64(v259 * v256)
-		v271 := math.FMA(v25, v256, v26)
-		v272 := math.FMA(v271, v256, v27)
-		v273 := math.FMA(v272, v256, v28)
-		v274 := math.FMA(v273, v256, v29)
-		v275 := math.FMA(v274, v256, v30)
-		v276 := math.FMA(v275, v256, v31)
-		v277 := math.FMA(v276, v256, v32)
-		v278 := math.FMA(v277, v256, v33)
-		v279 := math.FMA(v278, v256, v34)
-		v280 := math.FMA(v270, v279, v269)
-		v281 := float64(v8 + v264)
-		v282 := float64(v8 - v281)
-		v283 := float64(v282 + v264)
-		v284 := float64(v283 + v280)
-		v285 := float64(v35 - v253)
-		v286 := v36
-		if v285 < v36 {
-			v286 = v285
+		v257 := float64(v256 * v21)
+		v258 := math.RoundToEven(v257)
+		v259 := -v258
+		v260 := math.FMA(v259, v22, v256)
+		v261 := math.FMA(v259, v23, v260)
+		v262 := float64(v260 - v261)
+		v263 := math.FMA(v259, v23, v262)
+		v264 := float64(v261 * v261)
+		v265 := -v264
+		v266 := math.FMA(v261, v261, v265)
+		v267 := float64(v24 * v264)
+		v268 := float64(v24 * v266)
+		v269 := float64(v261 + v267)
+		v270 := float64(v261 - v269)
+		v271 := float64(v270 + v267)
+		v272 := float64(v271 + v268)
+		v273 := math.FMA(v263, v261, v263)
+		v274 := float64(v272 + v273)
+		v275 := float64(v264 * v261)
+		v276 := math.FMA(v25, v261, v26)
+		v277 := math.FMA(v276, v261, v27)
+		v278 := math.FMA(v277, v261, v28)
+		v279 := math.FMA(v278, v261, v29)
+		v280 := math.FMA(v279, v261, v30)
+		v281 := math.FMA(v280, v261, v31)
+		v282 := math.FMA(v281, v261, v32)
+		v283 := math.FMA(v282, v261, v33)
+		v284 := math.FMA(v283, v261, v34)
+		v285 := math.FMA(v275, v284, v274)
+		v286 := float64(v8 + v269)
+		v287 := float64(v8 - v286)
+		v288 := float64(v287 + v269)
+		v289 := float64(v288 + v285)
+		v290 := float64(v35 - v258)
+		v291 := v36
+		if v290 < v36 {
+			v291 = v290
 		}
-		v287 := v253 < v37
-		v288 := math.Ldexp(v38, int(v286))
-		v289 := v4
-		if v287 {
-			v289 = v288
+		v292 := v4
+		if v291 > v4 {
+			v292 = v291
 		}
-		v290 := float64(v281 + v289)
-		v291 := float64(v290 - v289)
-		v292 := float64(v281 - v291)
-		v293 := float64(v292 + v284)
-		v294 := float64(v293 + v289)
-		v295 := float64(v294 - v289)
-		v296 := float64(v291 + v295)
-		v297 := math.Ldexp(v296, int(v253))
-		v298 := v297
-		if v163 {
-			v298 = v15
+		v293 := v258 < v37
+		v294 := ldexpNormal(v38, v292)
+		v295 := v4
+		if v293 {
+			v295 = v294
 		}
-		v299 := float64(v8 + v298)
-		v300 := math.FMA(v249, v299, v8)
-		v301 := float64(v299 - v8)
-		v302 := float64(v299 - v301)
-		v303 := float64(v8 - v302)
-		v304 := float64(v298 - v301)
-		v305 := float64(v303 + v304)
-		v306 := float64(v281 + v284)
-		v307 := float64(v281 - v306)
-		v308 := float64(v307 + v284)
-		v309 := v37 <= v253
-		v310 := v42 < v15
-		v311 := v309 && !v310
-		v312 := math.Ldexp(v308, int(v253))
-		v313 := v4
-		if v311 {
-			v313 = v312
+		v296 := float64(v286 + v295)
+		v297 := float64(v296 - v295)
+		v298 := float64(v286 - v297)
+		v299 := float64(v298 + v289)
+		v300 := float64(v299 + v295)
+		v301 := float64(v300 - v295)
+		v302 := float64(v297 + v301)
+		v303 := v16
+		if v258 > v16 {
+			v303 = v258
 		}
-		v314 := v313
-		if v163 {
-			v314 = v15
+		v304 := ldexpMid(v302, v303)
+		v305 := v304
+		if v166 {
+			v305 = v15
 		}
-		v315 := float64(v305 + v314)
-		v316 := float64(v237 * v315)
-		v317 := float64(v300 - v316)
-		v318 := float64(v317 / v299)
-		v319 := float64(v82 * v164)
-		v320 := float64(v237 * v319)
-		v321 := float64(v318 - v320)
-		v322 := float64(v41 * v321)
-		v323 := float64(v248 + v322)
-		v324 := float64(v244 + v323)
-		v325 := float64(v82 * v237)
-		v326 := float64(v239 * v325)
-		v327 := float64(v324 + v326)
-		v328 := float64(v164 * v327)
-		v329 := math.FMA(v164, v239, v328)
-		v330 := float64(v164 * v237)
-		v332 := float64(v1 - v331)
-		v334 := float64(v332 - v333)
-		v335 := float64(v9 * v334)
-		v337 := float64(v1 * v331)
-		v338 := float64(v11 + v337)
-		v340 := float64(v338 + v339)
-		v341 := float64(v336 * v340)
-		v342 := float64(v335 * v341)
-		v343 := float64(v335 + v342)
-		v345 := float64(v10 * v340)
-		v346 := float64(v335 * v345)
-		v347 := float64(v335 + v346)
-		v349 := v348
-		if v347 > v348 {
-			v349 = v347
+		v306 := float64(v8 + v305)
+		v307 := math.FMA(v254, v306, v8)
+		v308 := float64(v306 - v8)
+		v309 := float64(v306 - v308)
+		v310 := float64(v8 - v309)
+		v311 := float64(v305 - v308)
+		v312 := float64(v310 + v311)
+		v313 := float64(v286 + v289)
+		v314 := float64(v286 - v313)
+		v315 := float64(v314 + v289)
+		v316 := v37 <= v258
+		v317 := v42 < v15
+		v318 := v316 && !v317
+		v319 := v37
+		if v258 > v37 {
+			v319 = v258
 		}
-		v350 := v20
-		if v349 < v20 {
-			v350 = v349
+		v320 := v43
+		if v319 < v43 {
+			v320 = v319
 		}
-		v351 := float64(v350 * v21)
-		v352 := math.RoundToEven(v351)
-		v353 := -v352
-		v354 := math.FMA(v353, v22, v350)
-		v355 := math.FMA(v353, v23, v354)
-		v356 := float64(v354 - v355)
-		v357 := math.FMA(v353, v23, v356)
-		v358 := float64(v355 * v355)
-		v359 := -v358
-		v360 := math.FMA(v355, v355, v359)
-		v361 := float64(v24 * v358)
-		v362 := float64(v24 * v360)
-		v363 := float64(v355 + v361)
-		v364 := float64(v355 - v363)
-		v365 := float64(v364 + v361)
-		v366 := float64(v365 + v362)
-		v367 := math.FMA(v357, v355, v357)
-		v368 := float64(v366 + v367)
-		v369 := float64(v358 * v355)
-		v370 := math.FMA(v25, v355, v26)
-		v371 := math.FMA(v370, v355, v27)
-		v372 := math.FMA(v371, v355, v28)
-		v373 := math.FMA(v372, v355, v29)
-		v374 := math.FMA(v373, v355, v30)
-		v375 := math.FMA(v374, v355, v31)
-		v376 := math.FMA(v375, v355, v32)
-		v377 := math.FMA(v376, v355, v33)
-		v378 := math.FMA(v377, v355, v34)
-		v379 := math.FMA(v369, v378, v368)
-		v380 := ldexpMid(v86, v353)
-		v381 := float64(v8 + v380)
-		v382 := float64(v381 - v8)
-		v383 := float64(v381 - v382)
-		v384 := float64(v8 - v383)
-		v385 := float64(v380 - v382)
-		v386 := float64(v384 + v385)
-		v387 := float64(v379 + v386)
-		v388 := float64(v381 + v363)
-		v389 := float64(v381 - v388)
-		v390 := float64(v389 + v363)
-		v391 := float64(v390 + v387)
-		v392 := float64(v388 + v391)
-		v393 := ldexpMid(v392, v352)
-		v394 := math.Copysign(v393, v347)
-		v395 := math.IsNaN(v347)
-		v396 := v394
-		if v395 {
-			v396 = v347
+		v321 := ldexpNormal(v315, v320)
+		v322 := v4
+		if v318 {
+			v322 = v321
 		}
-		v397 := float64(v344 * v396)
-		v398 := float64(v343 + v397)
-		v399 := float64(v343 - v398)
-		v400 := float64(v399 + v397)
-		v401 := float64(v335 - v343)
-		v402 := float64(v401 + v342)
-		v403 := -v342
-		v404 := math.FMA(v335, v341, v403)
-		v405 := -v335
-		v406 := math.FMA(v9, v334, v405)
-		v407 := float64(v332 - v334)
-		v408 := float64(v407 - v333)
-		v409 := float64(v9 * v408)
-		v410 := float64(v406 + v409)
-		v411 := float64(v74 * v334)
-		v412 := float64(v410 + v411)
-		v413 := float64(v8 + v341)
-		v414 := float64(v412 * v413)
-		v415 := float64(v404 + v414)
-		v416 := float64(v402 + v415)
-		v417 := -v397
-		v418 := math.FMA(v344, v396, v417)
-		v419 := float64(v8 + v396)
-		v420 := float64(v344 * v419)
-		v421 := float64(v335 - v347)
-		v422 := float64(v421 + v346)
-		v423 := -v346
-		v424 := math.FMA(v335, v345, v423)
-		v425 := float64(v8 + v345)
-		v426 := float64(v412 * v425)
-		v427 := float64(v424 + v426)
-		v428 := float64(v422 + v427)
-		v429 := float64(v420 * v428)
-		v430 := float64(v418 + v429)
-		v431 := float64(v416 + v430)
-		v432 := float64(v400 + v431)
-		v433 := float64(v330 * v432)
-		v434 := -v330
-		v435 := math.FMA(v164, v237, v434)
-		v436 := -v164
-		v437 := math.FMA(v436, v299, v298)
-		v438 := float64(v437 + v314)
-		v439 := float64(v164 * v315)
-		v440 := float64(v438 - v439)
-		v441 := float64(v440 / v299)
-		v442 := float64(v164 * v325)
-		v443 := float64(v441 + v442)
-		v444 := float64(v237 * v443)
-		v445 := float64(v435 + v444)
-		v446 := float64(v164 * v321)
-		v447 := float64(v445 + v446)
-		v448 := float64(v447 * v398)
-		v449 := float64(v433 + v448)
-		v450 := math.FMA(v330, v398, v449)
-		v451 := v450
-		if v90 {
-			v451 = v329
+		v323 := v322
+		if v166 {
+			v323 = v15
 		}
-		v452 := v451
-		if v85 {
-			v452 = v0
+		v324 := float64(v312 + v323)
+		v325 := float64(v242 * v324)
+		v326 := float64(v307 - v325)
+		v327 := float64(v326 / v306)
+		v328 := float64(v83 * v167)
+		v329 := float64(v242 * v328)
+		v330 := float64(v327 - v329)
+		v331 := float64(v41 * v330)
+		v332 := float64(v253 + v331)
+		v333 := float64(v249 + v332)
+		v334 := float64(v83 * v242)
+		v335 := float64(v244 * v334)
+		v336 := float64(v333 + v335)
+		v337 := float64(v167 * v336)
+		v338 := math.FMA(v167, v244, v337)
+		v339 := float64(v167 * v242)
+		v341 := float64(v1 - v340)
+		v343 := float64(v341 - v342)
+		v344 := float64(v9 * v343)
+		v346 := float64(v1 * v340)
+		v347 := float64(v11 + v346)
+		v349 := float64(v347 + v348)
+		v350 := float64(v345 * v349)
+		v351 := float64(v344 * v350)
+		v352 := float64(v344 + v351)
+		v354 := float64(v10 * v349)
+		v355 := float64(v344 * v354)
+		v356 := float64(v344 + v355)
+		v358 := v357
+		if v356 > v357 {
+			v358 = v356
 		}
-		v453 := v452
+		v359 := v20
+		if v358 < v20 {
+			v359 = v358
+		}
+		v360 := float64(v359 * v21)
+		v361 := math.RoundToEven(v360)
+		v362 := -v361
+		v363 := math.FMA(v362, v22, v359)
+		v364 := math.FMA(v362, v23, v363)
+		v365 := float64(v363 - v364)
+		v366 := math.FMA(v362, v23, v365)
+		v367 := float64(v364 * v364)
+		v368 := -v367
+		v369 := math.FMA(v364, v364, v368)
+		v370 := float64(v24 * v367)
+		v371 := float64(v24 * v369)
+		v372 := float64(v364 + v370)
+		v373 := float64(v364 - v372)
+		v374 := float64(v373 + v370)
+		v375 := float64(v374 + v371)
+		v376 := math.FMA(v366, v364, v366)
+		v377 := float64(v375 + v376)
+		v378 := float64(v367 * v364)
+		v379 := math.FMA(v25, v364, v26)
+		v380 := math.FMA(v379, v364, v27)
+		v381 := math.FMA(v380, v364, v28)
+		v382 := math.FMA(v381, v364, v29)
+		v383 := math.FMA(v382, v364, v30)
+		v384 := math.FMA(v383, v364, v31)
+		v385 := math.FMA(v384, v364, v32)
+		v386 := math.FMA(v385, v364, v33)
+		v387 := math.FMA(v386, v364, v34)
+		v388 := math.FMA(v378, v387, v377)
+		v389 := ldexpMid(v87, v362)
+		v390 := float64(v8 + v389)
+		v391 := float64(v390 - v8)
+		v392 := float64(v390 - v391)
+		v393 := float64(v8 - v392)
+		v394 := float64(v389 - v391)
+		v395 := float64(v393 + v394)
+		v396 := float64(v388 + v395)
+		v397 := float64(v390 + v372)
+		v398 := float64(v390 - v397)
+		v399 := float64(v398 + v372)
+		v400 := float64(v399 + v396)
+		v401 := float64(v397 + v400)
+		v402 := ldexpMid(v401, v361)
+		v403 := math.Copysign(v402, v356)
+		v404 := math.IsNaN(v356)
+		v405 := v403
+		if v404 {
+			v405 = v356
+		}
+		v406 := float64(v353 * v405)
+		v407 := float64(v352 + v406)
+		v408 := float64(v352 - v407)
+		v409 := float64(v408 + v406)
+		v410 := float64(v344 - v352)
+		v411 := float64(v410 + v351)
+		v412 := -v351
+		v413 := math.FMA(v344, v350, v412)
+		v414 := -v344
+		v415 := math.FMA(v9, v343, v414)
+		v416 := float64(v341 - v343)
+		v417 := float64(v416 - v342)
+		v418 := float64(v9 * v417)
+		v419 := float64(v415 + v418)
+		v420 := float64(v75 * v343)
+		v421 := float64(v419 + v420)
+		v422 := float64(v8 + v350)
+		v423 := float64(v421 * v422)
+		v424 := float64(v413 + v423)
+		v425 := float64(v411 + v424)
+		v426 := -v406
+		v427 := math.FMA(v353, v405, v426)
+		v428 := float64(v8 + v405)
+		v429 := float64(v353 * v428)
+		v430 := float64(v344 - v356)
+		v431 := float64(v430 + v355)
+		v432 := -v355
+		v433 := math.FMA(v344, v354, v432)
+		v434 := float64(v8 + v354)
+		v435 := float64(v421 * v434)
+		v436 := float64(v433 + v435)
+		v437 := float64(v431 + v436)
+		v438 := float64(v429 * v437)
+		v439 := float64(v427 + v438)
+		v440 := float64(v425 + v439)
+		v441 := float64(v409 + v440)
+		v442 := float64(v339 * v441)
+		v443 := -v339
+		v444 := math.FMA(v167, v242, v443)
+		v445 := -v167
+		v446 := math.FMA(v445, v306, v305)
+		v447 := float64(v446 + v323)
+		v448 := float64(v167 * v324)
+		v449 := float64(v447 - v448)
+		v450 := float64(v449 / v306)
+		v451 := float64(v167 * v334)
+		v452 := float64(v450 + v451)
+		v453 := float64(v242 * v452)
+		v454 := float64(v444 + v453)
+		v455 := float64(v167 * v330)
+		v456 := float64(v454 + v455)
+		v457 := float64(v456 * v407)
+		v458 := float64(v442 + v457)
+		v459 := math.FMA(v339, v407, v458)
+		v460 := v459
+		if v91 {
+			v460 = v338
+		}
+		v461 := v460
+		if v86 {
+			v461 = v0
+		}
+		v462 := v461
 		if v17 {
-			v453 = v0
+			v462 = v0
 		}
-		v454 := v453
+		v463 := v462
 		if v7 {
-			v454 = v8
+			v463 = v8
 		}
-		v455 := v454
+		v464 := v463
 		if v3 {
-			v455 = v5
+			v464 = v5
 		}
-		v456 := b[i]
-		v457 := dy[i]
-		v458 := float64(v456 * v457)
-		v459 := -v458
-		v460 := math.FMA(v456, v457, v459)
-		v461 := float64(v458 * v5)
-		v462 := -v461
-		v463 := math.FMA(v458, v5, v462)
-		v464 := math.FMA(v460, v5, v463)
-		v465 := float64(v458 * v8)
-		v466 := -v465
-		v467 := math.FMA(v458, v8, v466)
-		v468 := math.FMA(v460, v8, v467)
-		v469 := float64(v458 * v83)
-		v470 := float64(v469 * v83)
-		v471 := float64(v458 * v15)
-		v472 := -v471
-		v473 := math.FMA(v458, v15, v472)
-		v474 := math.FMA(v460, v15, v473)
-		v475 := v4
-		if v147 {
-			v475 = v142
+		v465 := b[i]
+		v466 := dy[i]
+		v467 := float64(v465 * v466)
+		v468 := -v467
+		v469 := math.FMA(v465, v466, v468)
+		v470 := float64(v467 * v5)
+		v471 := -v470
+		v472 := math.FMA(v467, v5, v471)
+		v473 := math.FMA(v469, v5, v472)
+		v474 := float64(v467 * v8)
+		v475 := -v474
+		v476 := math.FMA(v467, v8, v475)
+		v477 := math.FMA(v469, v8, v476)
+		v478 := float64(v467 * v84)
+		v479 := float64(v478 * v84)
+		v480 := float64(v467 * v15)
+		v481 := -v480
+		v482 := math.FMA(v467, v15, v481)
+		v483 := math.FMA(v469, v15, v482)
+		v484 := v4
+		if v148 {
+			v484 = v143
 		}
-		v476 := float64(v458 * v475)
-		v477 := -v476
-		v478 := math.FMA(v458, v475, v477)
-		v479 := math.FMA(v460, v475, v478)
-		v480 := v4
-		if v147 {
-			v480 = v148
-		}
-		v481 := float64(v458 * v480)
-		v482 := float64(v479 + v481)
-		v483 := float64(v476 + v482)
-		v484 := math.Ldexp(v483, int(v149))
-		v485 := float64(v458 * v162)
+		v485 := float64(v467 * v484)
 		v486 := -v485
-		v487 := math.FMA(v458, v162, v486)
-		v488 := math.FMA(v460, v162, v487)
-		v489 := v485
-		if v152 {
-			v489 = v484
+		v487 := math.FMA(v467, v484, v486)
+		v488 := math.FMA(v469, v484, v487)
+		v489 := v4
+		if v148 {
+			v489 = v149
 		}
-		v490 := v488
-		if v152 {
-			v490 = v4
+		v490 := float64(v467 * v489)
+		v491 := float64(v488 + v490)
+		v492 := float64(v485 + v491)
+		v493 := math.Ldexp(v492, int(v150))
+		v494 := float64(v467 * v165)
+		v495 := -v494
+		v496 := math.FMA(v467, v165, v495)
+		v497 := math.FMA(v469, v165, v496)
+		v498 := v494
+		if v154 {
+			v498 = v493
 		}
-		v491 := v489
-		if v163 {
-			v491 = v471
+		v499 := v497
+		if v154 {
+			v499 = v4
 		}
-		v492 := v490
-		if v163 {
-			v492 = v474
+		v500 := v498
+		if v166 {
+			v500 = v480
 		}
-		v493 := float64(v491 * v239)
-		v494 := -v493
-		v495 := math.FMA(v491, v239, v494)
-		v496 := math.FMA(v492, v239, v495)
-		v497 := float64(v458 * v164)
-		v498 := -v497
-		v499 := math.FMA(v458, v164, v498)
-		v500 := math.FMA(v460, v164, v499)
-		v501 := float64(v497 * v327)
-		v502 := -v501
-		v503 := math.FMA(v497, v327, v502)
-		v504 := math.FMA(v500, v327, v503)
-		v505 := float64(v493 + v501)
-		v506 := float64(v505 - v493)
-		v507 := float64(v505 - v506)
-		v508 := float64(v493 - v507)
-		v509 := float64(v501 - v506)
-		v510 := float64(v508 + v509)
-		v511 := float64(v510 + v496)
-		v512 := float64(v511 + v504)
-		v513 := float64(v458 * v330)
-		v514 := -v513
-		v515 := math.FMA(v458, v330, v514)
-		v516 := math.FMA(v460, v330, v515)
-		v517 := float64(v513 * v398)
-		v518 := -v517
-		v519 := math.FMA(v513, v398, v518)
-		v520 := math.FMA(v516, v398, v519)
-		v521 := float64(v458 * v433)
-		v522 := -v521
-		v523 := math.FMA(v458, v433, v522)
-		v524 := math.FMA(v460, v433, v523)
-		v525 := float64(v458 * v448)
-		v526 := -v525
-		v527 := math.FMA(v458, v448, v526)
-		v528 := math.FMA(v460, v448, v527)
-		v529 := float64(v521 + v525)
-		v530 := float64(v529 - v521)
-		v531 := float64(v529 - v530)
-		v532 := float64(v521 - v531)
-		v533 := float64(v525 - v530)
-		v534 := float64(v532 + v533)
-		v535 := float64(v534 + v524)
-		v536 := float64(v535 + v528)
-		v537 := float64(v517 + v529)
-		v538 := float64(v537 - v517)
-		v539 := float64(v537 - v538)
-		v540 := float64(v517 - v539)
-		v541 := float64(v529 - v538)
-		v542 := float64(v540 + v541)
-		v543 := float64(v542 + v520)
-		v544 := float64(v543 + v536)
-		v545 := v537
-		if v90 {
-			v545 = v505
+		v501 := v499
+		if v166 {
+			v501 = v483
 		}
-		v546 := v544
-		if v90 {
-			v546 = v512
+		v502 := float64(v500 * v244)
+		v503 := -v502
+		v504 := math.FMA(v500, v244, v503)
+		v505 := math.FMA(v501, v244, v504)
+		v506 := float64(v467 * v167)
+		v507 := -v506
+		v508 := math.FMA(v467, v167, v507)
+		v509 := math.FMA(v469, v167, v508)
+		v510 := float64(v506 * v336)
+		v511 := -v510
+		v512 := math.FMA(v506, v336, v511)
+		v513 := math.FMA(v509, v336, v512)
+		v514 := float64(v502 + v510)
+		v515 := float64(v514 - v502)
+		v516 := float64(v514 - v515)
+		v517 := float64(v502 - v516)
+		v518 := float64(v510 - v515)
+		v519 := float64(v517 + v518)
+		v520 := float64(v519 + v505)
+		v521 := float64(v520 + v513)
+		v522 := float64(v467 * v339)
+		v523 := -v522
+		v524 := math.FMA(v467, v339, v523)
+		v525 := math.FMA(v469, v339, v524)
+		v526 := float64(v522 * v407)
+		v527 := -v526
+		v528 := math.FMA(v522, v407, v527)
+		v529 := math.FMA(v525, v407, v528)
+		v530 := float64(v467 * v442)
+		v531 := -v530
+		v532 := math.FMA(v467, v442, v531)
+		v533 := math.FMA(v469, v442, v532)
+		v534 := float64(v467 * v457)
+		v535 := -v534
+		v536 := math.FMA(v467, v457, v535)
+		v537 := math.FMA(v469, v457, v536)
+		v538 := float64(v530 + v534)
+		v539 := float64(v538 - v530)
+		v540 := float64(v538 - v539)
+		v541 := float64(v530 - v540)
+		v542 := float64(v534 - v539)
+		v543 := float64(v541 + v542)
+		v544 := float64(v543 + v533)
+		v545 := float64(v544 + v537)
+		v546 := float64(v526 + v538)
+		v547 := float64(v546 - v526)
+		v548 := float64(v546 - v547)
+		v549 := float64(v526 - v548)
+		v550 := float64(v538 - v547)
+		v551 := float64(v549 + v550)
+		v552 := float64(v551 + v529)
+		v553 := float64(v552 + v545)
+		v554 := v546
+		if v91 {
+			v554 = v514
 		}
-		v547 := v545
-		if v85 {
-			v547 = v0
+		v555 := v553
+		if v91 {
+			v555 = v521
 		}
-		v548 := v546
-		if v85 {
-			v548 = v0
+		v556 := v554
+		if v86 {
+			v556 = v0
 		}
-		v549 := v547
+		v557 := v555
+		if v86 {
+			v557 = v0
+		}
+		v558 := v556
 		if v17 {
-			v549 = v0
+			v558 = v0
 		}
-		v550 := v548
+		v559 := v557
 		if v17 {
-			v550 = v0
+			v559 = v0
 		}
-		v551 := v549
+		v560 := v558
 		if v7 {
-			v551 = v465
+			v560 = v474
 		}
-		v552 := v550
+		v561 := v559
 		if v7 {
-			v552 = v468
+			v561 = v477
 		}
-		v553 := v551
+		v562 := v560
 		if v3 {
-			v553 = v461
+			v562 = v470
 		}
-		v554 := v552
+		v563 := v561
 		if v3 {
-			v554 = v464
+			v563 = v473
 		}
-		v555 := float64(v553 + v554)
-		v556 := float64(v458 * v455)
-		v557 := float64(v555 - v556)
-		v558 := math.Abs(v557)
-		v559 := math.Abs(v556)
-		v561 := float64(v559 * v560)
-		v562 := v558 <= v561
-		v563 := math.Abs(v458)
-		v564 := math.Abs(v469)
-		v565 := v563
-		if v564 > v563 {
-			v565 = v564
+		v564 := float64(v562 + v563)
+		v565 := float64(v467 * v464)
+		v566 := float64(v564 - v565)
+		v567 := math.Abs(v566)
+		v568 := math.Abs(v565)
+		v570 := float64(v568 * v569)
+		v571 := v567 <= v570
+		v572 := math.Abs(v467)
+		v573 := math.Abs(v478)
+		v574 := v572
+		if v573 > v572 {
+			v574 = v573
 		}
-		v566 := math.Abs(v470)
-		v567 := v565
-		if v566 > v565 {
-			v567 = v566
+		v575 := math.Abs(v479)
+		v576 := v574
+		if v575 > v574 {
+			v576 = v575
 		}
-		v568 := v567
-		if v564 > v567 {
-			v568 = v564
+		v577 := v576
+		if v573 > v576 {
+			v577 = v573
 		}
-		v570 := float64(v558 * v569)
-		v573 := math.FMA(v568, v571, v572)
-		v574 := v570 <= v573
-		v575 := v562 || v574
-		v576 := v555 == v4
-		v577 := v575 && !v576
-		v578 := v556
-		if v577 {
-			v578 = v555
+		v579 := float64(v567 * v578)
+		v582 := math.FMA(v577, v580, v581)
+		v583 := v579 <= v582
+		v584 := v571 || v583
+		v585 := v564 == v4
+		v586 := v584 && !v585
+		v587 := v565
+		if v586 {
+			v587 = v564
 		}
-		v579 := math.Abs(v457)
-		v580 := math.Abs(v456)
-		v581 := v579 < v580
-		v582 := v457
-		if v581 {
-			v582 = v456
+		v588 := math.Abs(v466)
+		v589 := math.Abs(v465)
+		v590 := v588 < v589
+		v591 := v466
+		if v590 {
+			v591 = v465
 		}
-		v583 := v456
-		if v581 {
-			v583 = v457
+		v592 := v465
+		if v590 {
+			v592 = v466
 		}
-		v584 := float64(v582 * v5)
-		v585 := float64(v582 * v8)
-		v586 := float64(v582 * v83)
-		v587 := float64(v586 * v83)
-		v588 := float64(v582 * v15)
-		v589 := -v588
-		v590 := math.FMA(v582, v15, v589)
-		v591 := float64(v582 * v475)
-		v592 := -v591
-		v593 := math.FMA(v582, v475, v592)
-		v594 := float64(v582 * v480)
-		v595 := float64(v593 + v594)
-		v596 := float64(v591 + v595)
-		v597 := math.Ldexp(v596, int(v149))
-		v598 := float64(v582 * v162)
-		v599 := -v598
-		v600 := math.FMA(v582, v162, v599)
-		v601 := v598
-		if v152 {
-			v601 = v597
+		v593 := float64(v591 * v5)
+		v594 := float64(v591 * v8)
+		v595 := float64(v591 * v84)
+		v596 := float64(v595 * v84)
+		v597 := float64(v591 * v15)
+		v598 := -v597
+		v599 := math.FMA(v591, v15, v598)
+		v600 := float64(v591 * v484)
+		v601 := -v600
+		v602 := math.FMA(v591, v484, v601)
+		v603 := float64(v591 * v489)
+		v604 := float64(v602 + v603)
+		v605 := float64(v600 + v604)
+		v606 := math.Ldexp(v605, int(v150))
+		v607 := float64(v591 * v165)
+		v608 := -v607
+		v609 := math.FMA(v591, v165, v608)
+		v610 := v607
+		if v154 {
+			v610 = v606
 		}
-		v602 := v600
-		if v152 {
-			v602 = v4
+		v611 := v609
+		if v154 {
+			v611 = v4
 		}
-		v603 := v601
-		if v163 {
-			v603 = v588
+		v612 := v610
+		if v166 {
+			v612 = v597
 		}
-		v604 := v602
-		if v163 {
-			v604 = v590
+		v613 := v611
+		if v166 {
+			v613 = v599
 		}
-		v605 := float64(v603 * v239)
-		v606 := -v605
-		v607 := math.FMA(v603, v239, v606)
-		v608 := math.FMA(v604, v239, v607)
-		v609 := float64(v582 * v164)
-		v610 := -v609
-		v611 := math.FMA(v582, v164, v610)
-		v612 := float64(v609 * v327)
-		v613 := -v612
-		v614 := math.FMA(v609, v327, v613)
-		v615 := math.FMA(v611, v327, v614)
-		v616 := float64(v605 + v612)
-		v617 := float64(v616 - v605)
-		v618 := float64(v616 - v617)
-		v619 := float64(v605 - v618)
-		v620 := float64(v612 - v617)
-		v621 := float64(v619 + v620)
-		v622 := float64(v621 + v608)
-		v623 := float64(v622 + v615)
-		v624 := float64(v582 * v330)
-		v625 := -v624
-		v626 := math.FMA(v582, v330, v625)
-		v627 := float64(v624 * v398)
-		v628 := -v627
-		v629 := math.FMA(v624, v398, v628)
-		v630 := math.FMA(v626, v398, v629)
-		v631 := float64(v582 * v433)
-		v632 := -v631
-		v633 := math.FMA(v582, v433, v632)
-		v634 := float64(v582 * v448)
-		v635 := -v634
-		v636 := math.FMA(v582, v448, v635)
-		v637 := float64(v631 + v634)
-		v638 := float64(v637 - v631)
-		v639 := float64(v637 - v638)
-		v640 := float64(v631 - v639)
-		v641 := float64(v634 - v638)
-		v642 := float64(v640 + v641)
-		v643 := float64(v642 + v633)
-		v644 := float64(v643 + v636)
-		v645 := float64(v627 + v637)
-		v646 := float64(v645 - v627)
-		v647 := float64(v645 - v646)
-		v648 := float64(v627 - v647)
-		v649 := float64(v637 - v646)
-		v650 := float64(v648 + v649)
-		v651 := float64(v650 + v630)
-		v652 := float64(v651 + v644)
-		v653 := v645
-		if v90 {
-			v653 = v616
+		v614 := float64(v612 * v244)
+		v615 := -v614
+		v616 := math.FMA(v612, v244, v615)
+		v617 := math.FMA(v613, v244, v616)
+		v618 := float64(v591 * v167)
+		v619 := -v618
+		v620 := math.FMA(v591, v167, v619)
+		v621 := float64(v618 * v336)
+		v622 := -v621
+		v623 := math.FMA(v618, v336, v622)
+		v624 := math.FMA(v620, v336, v623)
+		v625 := float64(v614 + v621)
+		v626 := float64(v625 - v614)
+		v627 := float64(v625 - v626)
+		v628 := float64(v614 - v627)
+		v629 := float64(v621 - v626)
+		v630 := float64(v628 + v629)
+		v631 := float64(v630 + v617)
+		v632 := float64(v631 + v624)
+		v633 := float64(v591 * v339)
+		v634 := -v633
+		v635 := math.FMA(v591, v339, v634)
+		v636 := float64(v633 * v407)
+		v637 := -v636
+		v638 := math.FMA(v633, v407, v637)
+		v639 := math.FMA(v635, v407, v638)
+		v640 := float64(v591 * v442)
+		v641 := -v640
+		v642 := math.FMA(v591, v442, v641)
+		v643 := float64(v591 * v457)
+		v644 := -v643
+		v645 := math.FMA(v591, v457, v644)
+		v646 := float64(v640 + v643)
+		v647 := float64(v646 - v640)
+		v648 := float64(v646 - v647)
+		v649 := float64(v640 - v648)
+		v650 := float64(v643 - v647)
+		v651 := float64(v649 + v650)
+		v652 := float64(v651 + v642)
+		v653 := float64(v652 + v645)
+		v654 := float64(v636 + v646)
+		v655 := float64(v654 - v636)
+		v656 := float64(v654 - v655)
+		v657 := float64(v636 - v656)
+		v658 := float64(v646 - v655)
+		v659 := float64(v657 + v658)
+		v660 := float64(v659 + v639)
+		v661 := float64(v660 + v653)
+		v662 := v654
+		if v91 {
+			v662 = v625
 		}
-		v654 := v652
-		if v90 {
-			v654 = v623
+		v663 := v661
+		if v91 {
+			v663 = v632
 		}
-		v655 := v653
-		if v85 {
-			v655 = v0
+		v664 := v662
+		if v86 {
+			v664 = v0
 		}
-		v656 := v654
-		if v85 {
-			v656 = v0
+		v665 := v663
+		if v86 {
+			v665 = v0
 		}
-		v657 := v655
+		v666 := v664
 		if v17 {
-			v657 = v0
+			v666 = v0
 		}
-		v658 := v656
+		v667 := v665
 		if v17 {
-			v658 = v0
+			v667 = v0
 		}
-		v659 := v657
+		v668 := v666
 		if v7 {
-			v659 = v585
+			v668 = v594
 		}
-		v660 := v658
+		v669 := v667
 		if v7 {
-			v660 = v4
+			v669 = v4
 		}
-		v661 := v659
+		v670 := v668
 		if v3 {
-			v661 = v584
+			v670 = v593
 		}
-		v662 := v660
+		v671 := v669
 		if v3 {
-			v662 = v4
+			v671 = v4
 		}
-		v663 := float64(v661 + v662)
-		v664 := float64(v582 * v455)
-		v665 := float64(v663 - v664)
-		v666 := math.Abs(v665)
-		v667 := math.Abs(v664)
-		v668 := float64(v667 * v560)
-		v669 := v666 <= v668
-		v670 := math.Abs(v582)
-		v671 := math.Abs(v586)
-		v672 := v670
-		if v671 > v670 {
-			v672 = v671
+		v672 := float64(v670 + v671)
+		v673 := float64(v591 * v464)
+		v674 := float64(v672 - v673)
+		v675 := math.Abs(v674)
+		v676 := math.Abs(v673)
+		v677 := float64(v676 * v569)
+		v678 := v675 <= v677
+		v679 := math.Abs(v591)
+		v680 := math.Abs(v595)
+		v681 := v679
+		if v680 > v679 {
+			v681 = v680
 		}
-		v673 := math.Abs(v587)
-		v674 := v672
-		if v673 > v672 {
-			v674 = v673
+		v682 := math.Abs(v596)
+		v683 := v681
+		if v682 > v681 {
+			v683 = v682
 		}
-		v675 := v674
-		if v671 > v674 {
-			v675 = v671
+		v684 := v683
+		if v680 > v683 {
+			v684 = v680
 		}
-		v676 := float64(v666 * v569)
-		v677 := math.FMA(v675, v571, v572)
-		v678 := v676 <= v677
-		v679 := v669 || v678
-		v680 := v663 == v4
-		v681 := v679 && !v680
-		v682 := v664
-		if v681 {
-			v682 = v663
+		v685 := float64(v675 * v578)
+		v686 := math.FMA(v684, v580, v581)
+		v687 := v685 <= v686
+		v688 := v678 || v687
+		v689 := v672 == v4
+		v690 := v688 && !v689
+		v691 := v673
+		if v690 {
+			v691 = v672
 		}
-		v683 := float64(v583 * v682)
-		v685 := v563 == v684
-		v686 := v580 == v684
-		v687 := v579 == v684
-		v688 := v686 || v687
-		v689 := v685 && !v688
-		v690 := v578
-		if v689 {
-			v690 = v683
+		v692 := float64(v592 * v691)
+		v694 := v572 == v693
+		v695 := v589 == v693
+		v696 := v588 == v693
+		v697 := v695 || v696
+		v698 := v694 && !v697
+		v699 := v587
+		if v698 {
+			v699 = v692
 		}
-		v691 := math.IsNaN(v456)
-		v692 := v690
-		if v691 {
-			v692 = v456
+		v700 := math.IsNaN(v465)
+		v701 := v699
+		if v700 {
+			v701 = v465
 		}
-		v693 := math.IsNaN(v1)
-		v694 := v692
-		if v693 {
-			v694 = v1
+		v702 := math.IsNaN(v1)
+		v703 := v701
+		if v702 {
+			v703 = v1
 		}
-		da[i] = v694
+		da[i] = v703
 	}
 }
 
@@ -3067,7 +3205,7 @@ func gegluTanhBackwardARun(da, a, b, dy []float64) {
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
-// memory, f64 compute, 353 operations): the scalar twin of the vector program
+// memory, f64 compute, 359 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -3102,17 +3240,17 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v67 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v75 := math.Float64frombits(0x408f400000000000)  // 1000
-	v77 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v79 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v109 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v110 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v128 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v134 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v187 := math.Float64frombits(0xc091300000000000) // -1100
-	v354 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v362 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v364 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v365 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v78 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v90 := math.Float64frombits(0xc091300000000000)  // -1100
+	v112 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v113 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v131 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v137 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v360 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v368 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v370 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v371 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -3170,373 +3308,397 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		if v74 < v75 {
 			v76 = v74
 		}
-		v78 := v26 < v77
-		v80 := math.Ldexp(v79, int(v76))
-		v81 := v4
-		if v78 {
-			v81 = v80
+		v77 := v4
+		if v76 > v4 {
+			v77 = v76
 		}
-		v82 := float64(v68 + v81)
-		v83 := float64(v82 - v81)
-		v84 := float64(v68 - v83)
-		v85 := float64(v84 + v71)
-		v86 := float64(v85 + v81)
-		v87 := float64(v86 - v81)
-		v88 := float64(v83 + v87)
-		v89 := math.Ldexp(v88, int(v26))
-		v90 := math.IsNaN(v19)
-		v91 := v89
-		if v90 {
-			v91 = v19
+		v79 := v26 < v78
+		v81 := ldexpNormal(v80, v77)
+		v82 := v4
+		if v79 {
+			v82 = v81
 		}
-		v92 := float64(v0 * v91)
-		v111 := -v14
-		v112 := math.FMA(v8, v13, v111)
-		v113 := float64(v13 - v0)
-		v114 := float64(v13 - v113)
-		v115 := float64(v0 - v114)
-		v116 := float64(v12 - v113)
-		v117 := float64(v115 + v116)
-		v118 := -v12
-		v119 := math.FMA(v9, v11, v118)
-		v120 := -v11
-		v121 := math.FMA(v10, v0, v120)
-		v122 := -v10
-		v123 := math.FMA(v0, v0, v122)
-		v124 := float64(v123 * v0)
-		v125 := float64(v121 + v124)
-		v126 := float64(v9 * v125)
-		v127 := float64(v119 + v126)
-		v129 := float64(v128 * v11)
-		v130 := float64(v127 + v129)
-		v131 := float64(v117 + v130)
-		v132 := float64(v8 * v131)
-		v133 := float64(v112 + v132)
-		v135 := float64(v134 * v13)
-		v136 := float64(v133 + v135)
-		v137 := float64(v110 + v136)
-		v138 := float64(v19 - v14)
-		v139 := float64(v19 - v138)
-		v140 := float64(v14 - v139)
-		v141 := float64(v18 - v138)
-		v142 := float64(v140 + v141)
-		v143 := float64(v137 + v142)
-		v144 := float64(v143 * v109)
-		v145 := float64(v92 * v144)
-		v146 := math.FMA(v92, v109, v145)
-		v147 := math.Abs(v14)
-		v148 := -v147
-		v149 := v20
-		if v148 > v20 {
-			v149 = v148
+		v83 := float64(v68 + v82)
+		v84 := float64(v83 - v82)
+		v85 := float64(v68 - v84)
+		v86 := float64(v85 + v71)
+		v87 := float64(v86 + v82)
+		v88 := float64(v87 - v82)
+		v89 := float64(v84 + v88)
+		v91 := v90
+		if v26 > v90 {
+			v91 = v26
 		}
-		v150 := v14 < v4
-		v151 := float64(v149 * v24)
-		v152 := math.RoundToEven(v151)
-		v153 := -v152
-		v154 := math.FMA(v153, v28, v149)
-		v155 := math.FMA(v153, v30, v154)
-		v156 := float64(v154 - v155)
-		v157 := math.FMA(v153, v30, v156)
-		v158 := float64(v155 * v155)
-		v159 := -v158
-		v160 := math.FMA(v155, v155, v159)
-		v161 := float64(v34 * v158)
-		v162 := float64(v34 * v160)
-		v163 := float64(v155 + v161)
-		v164 := float64(v155 - v163)
-		v165 := float64(v164 + v161)
-		v166 := float64(v165 + v162)
-		v167 := math.FMA(v157, v155, v157)
-		v168 := float64(v166 + v167)
-		v169 := float64(v158 * v155)
-		v170 := math.FMA(v47, v155, v48)
-		v171 := math.FMA(v170, v155, v50)
-		v172 := math.FMA(v171, v155, v52)
-		v173 := math.FMA(v172, v155, v54)
-		v174 := math.FMA(v173, v155, v56)
-		v175 := math.FMA(v174, v155, v58)
-		v176 := math.FMA(v175, v155, v60)
-		v177 := math.FMA(v176, v155, v62)
-		v178 := math.FMA(v177, v155, v64)
-		v179 := math.FMA(v169, v178, v168)
-		v180 := float64(v67 + v163)
-		v181 := float64(v67 - v180)
-		v182 := float64(v181 + v163)
-		v183 := float64(v182 + v179)
-		v184 := float64(v180 + v183)
-		v185 := float64(v180 - v184)
-		v186 := float64(v185 + v183)
-		v188 := v187
-		if v152 > v187 {
-			v188 = v152
+		v92 := ldexpMid(v89, v91)
+		v93 := math.IsNaN(v19)
+		v94 := v92
+		if v93 {
+			v94 = v19
 		}
-		v189 := ldexpMid(v67, v188)
-		v190 := float64(v184 * v189)
-		v191 := float64(v186 * v189)
-		v192 := float64(v67 + v190)
-		v193 := float64(v67 - v192)
-		v194 := float64(v193 + v190)
-		v195 := float64(v194 + v191)
-		v196 := v67
-		if v150 {
-			v196 = v184
+		v95 := float64(v0 * v94)
+		v114 := -v14
+		v115 := math.FMA(v8, v13, v114)
+		v116 := float64(v13 - v0)
+		v117 := float64(v13 - v116)
+		v118 := float64(v0 - v117)
+		v119 := float64(v12 - v116)
+		v120 := float64(v118 + v119)
+		v121 := -v12
+		v122 := math.FMA(v9, v11, v121)
+		v123 := -v11
+		v124 := math.FMA(v10, v0, v123)
+		v125 := -v10
+		v126 := math.FMA(v0, v0, v125)
+		v127 := float64(v126 * v0)
+		v128 := float64(v124 + v127)
+		v129 := float64(v9 * v128)
+		v130 := float64(v122 + v129)
+		v132 := float64(v131 * v11)
+		v133 := float64(v130 + v132)
+		v134 := float64(v120 + v133)
+		v135 := float64(v8 * v134)
+		v136 := float64(v115 + v135)
+		v138 := float64(v137 * v13)
+		v139 := float64(v136 + v138)
+		v140 := float64(v113 + v139)
+		v141 := float64(v19 - v14)
+		v142 := float64(v19 - v141)
+		v143 := float64(v14 - v142)
+		v144 := float64(v18 - v141)
+		v145 := float64(v143 + v144)
+		v146 := float64(v140 + v145)
+		v147 := float64(v146 * v112)
+		v148 := float64(v95 * v147)
+		v149 := math.FMA(v95, v112, v148)
+		v150 := math.Abs(v14)
+		v151 := -v150
+		v152 := v20
+		if v151 > v20 {
+			v152 = v151
 		}
-		v197 := v4
-		if v150 {
-			v197 = v186
+		v153 := v14 < v4
+		v154 := float64(v152 * v24)
+		v155 := math.RoundToEven(v154)
+		v156 := -v155
+		v157 := math.FMA(v156, v28, v152)
+		v158 := math.FMA(v156, v30, v157)
+		v159 := float64(v157 - v158)
+		v160 := math.FMA(v156, v30, v159)
+		v161 := float64(v158 * v158)
+		v162 := -v161
+		v163 := math.FMA(v158, v158, v162)
+		v164 := float64(v34 * v161)
+		v165 := float64(v34 * v163)
+		v166 := float64(v158 + v164)
+		v167 := float64(v158 - v166)
+		v168 := float64(v167 + v164)
+		v169 := float64(v168 + v165)
+		v170 := math.FMA(v160, v158, v160)
+		v171 := float64(v169 + v170)
+		v172 := float64(v161 * v158)
+		v173 := math.FMA(v47, v158, v48)
+		v174 := math.FMA(v173, v158, v50)
+		v175 := math.FMA(v174, v158, v52)
+		v176 := math.FMA(v175, v158, v54)
+		v177 := math.FMA(v176, v158, v56)
+		v178 := math.FMA(v177, v158, v58)
+		v179 := math.FMA(v178, v158, v60)
+		v180 := math.FMA(v179, v158, v62)
+		v181 := math.FMA(v180, v158, v64)
+		v182 := math.FMA(v172, v181, v171)
+		v183 := float64(v67 + v166)
+		v184 := float64(v67 - v183)
+		v185 := float64(v184 + v166)
+		v186 := float64(v185 + v182)
+		v187 := float64(v183 + v186)
+		v188 := float64(v183 - v187)
+		v189 := float64(v188 + v186)
+		v190 := v90
+		if v155 > v90 {
+			v190 = v155
 		}
-		v198 := float64(v67 / v192)
-		v199 := float64(v196 * v198)
-		v200 := -v199
-		v201 := math.FMA(v200, v192, v196)
-		v202 := math.FMA(v200, v195, v201)
-		v203 := float64(v202 + v197)
-		v205 := float64(v203 * v198)
-		v206 := v4
-		if v150 {
-			v206 = v152
+		v191 := ldexpMid(v67, v190)
+		v192 := float64(v187 * v191)
+		v193 := float64(v189 * v191)
+		v194 := float64(v67 + v192)
+		v195 := float64(v67 - v194)
+		v196 := float64(v195 + v192)
+		v197 := float64(v196 + v193)
+		v198 := v67
+		if v153 {
+			v198 = v187
 		}
-		v207 := float64(v73 - v206)
-		v208 := v75
-		if v207 < v75 {
-			v208 = v207
+		v199 := v4
+		if v153 {
+			v199 = v189
 		}
-		v209 := v206 < v77
-		v210 := math.Ldexp(v79, int(v208))
+		v200 := float64(v67 / v194)
+		v201 := float64(v198 * v200)
+		v202 := -v201
+		v203 := math.FMA(v202, v194, v198)
+		v204 := math.FMA(v202, v197, v203)
+		v205 := float64(v204 + v199)
+		v207 := float64(v205 * v200)
+		v208 := v4
+		if v153 {
+			v208 = v155
+		}
+		v209 := float64(v73 - v208)
+		v210 := v75
+		if v209 < v75 {
+			v210 = v209
+		}
 		v211 := v4
-		if v209 {
+		if v210 > v4 {
 			v211 = v210
 		}
-		v212 := float64(v199 + v211)
-		v213 := float64(v212 - v211)
-		v214 := float64(v199 - v213)
-		v215 := float64(v214 + v205)
-		v216 := float64(v215 + v211)
-		v217 := float64(v216 - v211)
-		v218 := float64(v213 + v217)
-		v219 := math.Ldexp(v218, int(v206))
-		v220 := math.IsNaN(v14)
-		v221 := v219
-		if v220 {
-			v221 = v14
+		v212 := v208 < v78
+		v213 := ldexpNormal(v80, v211)
+		v214 := v4
+		if v212 {
+			v214 = v213
 		}
-		v222 := math.Abs(v111)
-		v223 := -v222
-		v224 := v20
-		if v223 > v20 {
-			v224 = v223
+		v215 := float64(v201 + v214)
+		v216 := float64(v215 - v214)
+		v217 := float64(v201 - v216)
+		v218 := float64(v217 + v207)
+		v219 := float64(v218 + v214)
+		v220 := float64(v219 - v214)
+		v221 := float64(v216 + v220)
+		v222 := v90
+		if v208 > v90 {
+			v222 = v208
 		}
-		v225 := v111 < v4
-		v226 := float64(v224 * v24)
-		v227 := math.RoundToEven(v226)
-		v228 := -v227
-		v229 := math.FMA(v228, v28, v224)
-		v230 := math.FMA(v228, v30, v229)
-		v231 := float64(v229 - v230)
-		v232 := math.FMA(v228, v30, v231)
-		v233 := float64(v230 * v230)
-		v234 := -v233
-		v235 := math.FMA(v230, v230, v234)
-		v236 := float64(v34 * v233)
-		v237 := float64(v34 * v235)
-		v238 := float64(v230 + v236)
-		v239 := float64(v230 - v238)
-		v240 := float64(v239 + v236)
-		v241 := float64(v240 + v237)
-		v242 := math.FMA(v232, v230, v232)
-		v243 := float64(v241 + v242)
-		v244 := float64(v233 * v230)
-		v245 := math.FMA(v47, v230, v48)
-		v246 := math.FMA(v245, v230, v50)
-		v247 := math.FMA(v246, v230, v52)
-		v248 := math.FMA(v247, v230, v54)
-		v249 := math.FMA(v248, v230, v56)
-		v250 := math.FMA(v249, v230, v58)
-		v251 := math.FMA(v250, v230, v60)
-		v252 := math.FMA(v251, v230, v62)
-		v253 := math.FMA(v252, v230, v64)
-		v254 := math.FMA(v244, v253, v243)
-		v255 := float64(v67 + v238)
-		v256 := float64(v67 - v255)
-		v257 := float64(v256 + v238)
-		v258 := float64(v257 + v254)
-		v259 := float64(v255 + v258)
-		v260 := float64(v255 - v259)
-		v261 := float64(v260 + v258)
-		v262 := v187
-		if v227 > v187 {
-			v262 = v227
+		v223 := ldexpMid(v221, v222)
+		v224 := math.IsNaN(v14)
+		v225 := v223
+		if v224 {
+			v225 = v14
 		}
-		v263 := ldexpMid(v67, v262)
-		v264 := float64(v259 * v263)
-		v265 := float64(v261 * v263)
-		v266 := float64(v67 + v264)
-		v267 := float64(v67 - v266)
-		v268 := float64(v267 + v264)
-		v269 := float64(v268 + v265)
-		v270 := v67
-		if v225 {
-			v270 = v259
+		v226 := math.Abs(v114)
+		v227 := -v226
+		v228 := v20
+		if v227 > v20 {
+			v228 = v227
 		}
-		v271 := v4
-		if v225 {
-			v271 = v261
+		v229 := v114 < v4
+		v230 := float64(v228 * v24)
+		v231 := math.RoundToEven(v230)
+		v232 := -v231
+		v233 := math.FMA(v232, v28, v228)
+		v234 := math.FMA(v232, v30, v233)
+		v235 := float64(v233 - v234)
+		v236 := math.FMA(v232, v30, v235)
+		v237 := float64(v234 * v234)
+		v238 := -v237
+		v239 := math.FMA(v234, v234, v238)
+		v240 := float64(v34 * v237)
+		v241 := float64(v34 * v239)
+		v242 := float64(v234 + v240)
+		v243 := float64(v234 - v242)
+		v244 := float64(v243 + v240)
+		v245 := float64(v244 + v241)
+		v246 := math.FMA(v236, v234, v236)
+		v247 := float64(v245 + v246)
+		v248 := float64(v237 * v234)
+		v249 := math.FMA(v47, v234, v48)
+		v250 := math.FMA(v249, v234, v50)
+		v251 := math.FMA(v250, v234, v52)
+		v252 := math.FMA(v251, v234, v54)
+		v253 := math.FMA(v252, v234, v56)
+		v254 := math.FMA(v253, v234, v58)
+		v255 := math.FMA(v254, v234, v60)
+		v256 := math.FMA(v255, v234, v62)
+		v257 := math.FMA(v256, v234, v64)
+		v258 := math.FMA(v248, v257, v247)
+		v259 := float64(v67 + v242)
+		v260 := float64(v67 - v259)
+		v261 := float64(v260 + v242)
+		v262 := float64(v261 + v258)
+		v263 := float64(v259 + v262)
+		v264 := float64(v259 - v263)
+		v265 := float64(v264 + v262)
+		v266 := v90
+		if v231 > v90 {
+			v266 = v231
 		}
-		v272 := float64(v67 / v266)
-		v273 := float64(v270 * v272)
-		v274 := -v273
-		v275 := math.FMA(v274, v266, v270)
-		v276 := math.FMA(v274, v269, v275)
-		v277 := float64(v276 + v271)
-		v279 := float64(v277 * v272)
-		v280 := v4
-		if v225 {
-			v280 = v227
+		v267 := ldexpMid(v67, v266)
+		v268 := float64(v263 * v267)
+		v269 := float64(v265 * v267)
+		v270 := float64(v67 + v268)
+		v271 := float64(v67 - v270)
+		v272 := float64(v271 + v268)
+		v273 := float64(v272 + v269)
+		v274 := v67
+		if v229 {
+			v274 = v263
 		}
-		v281 := float64(v73 - v280)
-		v282 := v75
-		if v281 < v75 {
-			v282 = v281
+		v275 := v4
+		if v229 {
+			v275 = v265
 		}
-		v283 := v280 < v77
-		v284 := math.Ldexp(v79, int(v282))
-		v285 := v4
-		if v283 {
-			v285 = v284
+		v276 := float64(v67 / v270)
+		v277 := float64(v274 * v276)
+		v278 := -v277
+		v279 := math.FMA(v278, v270, v274)
+		v280 := math.FMA(v278, v273, v279)
+		v281 := float64(v280 + v275)
+		v283 := float64(v281 * v276)
+		v284 := v4
+		if v229 {
+			v284 = v231
 		}
-		v286 := float64(v273 + v285)
-		v287 := float64(v286 - v285)
-		v288 := float64(v273 - v287)
-		v289 := float64(v288 + v279)
-		v290 := float64(v289 + v285)
-		v291 := float64(v290 - v285)
-		v292 := float64(v287 + v291)
-		v293 := math.Ldexp(v292, int(v280))
-		v294 := math.IsNaN(v111)
-		v295 := v293
-		if v294 {
-			v295 = v111
+		v285 := float64(v73 - v284)
+		v286 := v75
+		if v285 < v75 {
+			v286 = v285
 		}
-		v296 := float64(v136 * v295)
-		v297 := float64(v221 * v296)
-		v298 := float64(v221 + v297)
-		v299 := float64(v0 * v298)
-		v300 := v299
+		v287 := v4
+		if v286 > v4 {
+			v287 = v286
+		}
+		v288 := v284 < v78
+		v289 := ldexpNormal(v80, v287)
+		v290 := v4
+		if v288 {
+			v290 = v289
+		}
+		v291 := float64(v277 + v290)
+		v292 := float64(v291 - v290)
+		v293 := float64(v277 - v292)
+		v294 := float64(v293 + v283)
+		v295 := float64(v294 + v290)
+		v296 := float64(v295 - v290)
+		v297 := float64(v292 + v296)
+		v298 := v90
+		if v284 > v90 {
+			v298 = v284
+		}
+		v299 := ldexpMid(v297, v298)
+		v300 := math.IsNaN(v114)
+		v301 := v299
+		if v300 {
+			v301 = v114
+		}
+		v302 := float64(v139 * v301)
+		v303 := float64(v225 * v302)
+		v304 := float64(v225 + v303)
+		v305 := float64(v0 * v304)
+		v306 := v305
 		if v17 {
-			v300 = v146
+			v306 = v149
 		}
-		v301 := v300
+		v307 := v306
 		if v7 {
-			v301 = v0
+			v307 = v0
 		}
-		v302 := v301
+		v308 := v307
 		if v3 {
-			v302 = v5
+			v308 = v5
 		}
-		v303 := dy[i]
-		v304 := float64(v303 * v5)
-		v305 := float64(v303 * v0)
-		v306 := -v305
-		v307 := math.FMA(v303, v0, v306)
-		v308 := float64(v303 * v109)
-		v309 := float64(v308 * v92)
-		v310 := -v309
-		v311 := math.FMA(v308, v92, v310)
-		v312 := float64(v303 * v92)
-		v313 := -v312
-		v314 := math.FMA(v303, v92, v313)
-		v315 := float64(v312 * v144)
+		v309 := dy[i]
+		v310 := float64(v309 * v5)
+		v311 := float64(v309 * v0)
+		v312 := -v311
+		v313 := math.FMA(v309, v0, v312)
+		v314 := float64(v309 * v112)
+		v315 := float64(v314 * v95)
 		v316 := -v315
-		v317 := math.FMA(v312, v144, v316)
-		v318 := math.FMA(v314, v144, v317)
-		v319 := float64(v309 + v315)
-		v320 := float64(v319 - v309)
-		v321 := float64(v319 - v320)
-		v322 := float64(v309 - v321)
-		v323 := float64(v315 - v320)
-		v324 := float64(v322 + v323)
-		v325 := float64(v324 + v311)
-		v326 := float64(v325 + v318)
-		v327 := float64(v305 * v221)
-		v328 := -v327
-		v329 := math.FMA(v305, v221, v328)
-		v330 := math.FMA(v307, v221, v329)
-		v331 := float64(v305 * v297)
-		v332 := -v331
-		v333 := math.FMA(v305, v297, v332)
-		v334 := math.FMA(v307, v297, v333)
-		v335 := float64(v327 + v331)
-		v336 := float64(v335 - v327)
-		v337 := float64(v335 - v336)
-		v338 := float64(v327 - v337)
-		v339 := float64(v331 - v336)
-		v340 := float64(v338 + v339)
-		v341 := float64(v340 + v330)
-		v342 := float64(v341 + v334)
-		v343 := v335
+		v317 := math.FMA(v314, v95, v316)
+		v318 := float64(v309 * v95)
+		v319 := -v318
+		v320 := math.FMA(v309, v95, v319)
+		v321 := float64(v318 * v147)
+		v322 := -v321
+		v323 := math.FMA(v318, v147, v322)
+		v324 := math.FMA(v320, v147, v323)
+		v325 := float64(v315 + v321)
+		v326 := float64(v325 - v315)
+		v327 := float64(v325 - v326)
+		v328 := float64(v315 - v327)
+		v329 := float64(v321 - v326)
+		v330 := float64(v328 + v329)
+		v331 := float64(v330 + v317)
+		v332 := float64(v331 + v324)
+		v333 := float64(v311 * v225)
+		v334 := -v333
+		v335 := math.FMA(v311, v225, v334)
+		v336 := math.FMA(v313, v225, v335)
+		v337 := float64(v311 * v303)
+		v338 := -v337
+		v339 := math.FMA(v311, v303, v338)
+		v340 := math.FMA(v313, v303, v339)
+		v341 := float64(v333 + v337)
+		v342 := float64(v341 - v333)
+		v343 := float64(v341 - v342)
+		v344 := float64(v333 - v343)
+		v345 := float64(v337 - v342)
+		v346 := float64(v344 + v345)
+		v347 := float64(v346 + v336)
+		v348 := float64(v347 + v340)
+		v349 := v341
 		if v17 {
-			v343 = v319
+			v349 = v325
 		}
-		v344 := v342
+		v350 := v348
 		if v17 {
-			v344 = v326
+			v350 = v332
 		}
-		v345 := v343
+		v351 := v349
 		if v7 {
-			v345 = v305
+			v351 = v311
 		}
-		v346 := v344
+		v352 := v350
 		if v7 {
-			v346 = v307
+			v352 = v313
 		}
-		v347 := v345
+		v353 := v351
 		if v3 {
-			v347 = v304
+			v353 = v310
 		}
-		v348 := v346
+		v354 := v352
 		if v3 {
-			v348 = v4
+			v354 = v4
 		}
-		v349 := float64(v347 + v348)
-		v350 := float64(v303 * v302)
-		v351 := float64(v349 - v350)
-		v352 := math.Abs(v351)
-		v353 := math.Abs(v350)
-		v355 := float64(v353 * v354)
-		v356 := v352 <= v355
-		v357 := math.Abs(v303)
-		v358 := math.Abs(v308)
-		v359 := v357
-		if v358 > v357 {
-			v359 = v358
+		v355 := float64(v353 + v354)
+		v356 := float64(v309 * v308)
+		v357 := float64(v355 - v356)
+		v358 := math.Abs(v357)
+		v359 := math.Abs(v356)
+		v361 := float64(v359 * v360)
+		v362 := v358 <= v361
+		v363 := math.Abs(v309)
+		v364 := math.Abs(v314)
+		v365 := v363
+		if v364 > v363 {
+			v365 = v364
 		}
-		v360 := math.Abs(v305)
-		v361 := v359
-		if v360 > v359 {
-			v361 = v360
+		v366 := math.Abs(v311)
+		v367 := v365
+		if v366 > v365 {
+			v367 = v366
 		}
-		v363 := float64(v352 * v362)
-		v366 := math.FMA(v361, v364, v365)
-		v367 := v363 <= v366
-		v368 := v356 || v367
-		v369 := v349 == v4
-		v370 := v368 && !v369
-		v371 := v350
-		if v370 {
-			v371 = v349
+		v369 := float64(v358 * v368)
+		v372 := math.FMA(v367, v370, v371)
+		v373 := v369 <= v372
+		v374 := v362 || v373
+		v375 := v355 == v4
+		v376 := v374 && !v375
+		v377 := v356
+		if v376 {
+			v377 = v355
 		}
-		v372 := math.IsNaN(v0)
-		v373 := v371
-		if v372 {
-			v373 = v0
+		v378 := math.IsNaN(v0)
+		v379 := v377
+		if v378 {
+			v379 = v0
 		}
-		db[i] = v373
+		db[i] = v379
 	}
 }
 
 // gegluTanhBackwardBUsualGeneric is the pure-Go kernel of
-// gegluTanhBackwardBUsual (f64 memory, f64 compute, 271 operations): the
+// gegluTanhBackwardBUsual (f64 memory, f64 compute, 275 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; db may be the same slice as an input.
@@ -3572,14 +3734,14 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 	v34 := math.Float64frombits(0x408f400000000000)  // 1000
 	v35 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v36 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v37 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v55 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
-	v61 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
-	v104 := math.Float64frombits(0xc091300000000000) // -1100
-	v251 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v259 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v261 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v262 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v37 := math.Float64frombits(0xc091300000000000)  // -1100
+	v38 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v56 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
+	v62 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
+	v255 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v263 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v265 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v266 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v1 := a[i]
 		v3 := v1 < v2
@@ -3590,91 +3752,91 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v13 := float64(v1 + v12)
 		v14 := float64(v8 * v13)
 		v16 := v14 < v15
-		v38 := -v14
-		v39 := math.FMA(v8, v13, v38)
-		v40 := float64(v13 - v1)
-		v41 := float64(v13 - v40)
-		v42 := float64(v1 - v41)
-		v43 := float64(v12 - v40)
-		v44 := float64(v42 + v43)
-		v45 := -v12
-		v46 := math.FMA(v9, v11, v45)
-		v47 := -v11
-		v48 := math.FMA(v10, v1, v47)
-		v49 := -v10
-		v50 := math.FMA(v1, v1, v49)
-		v51 := float64(v50 * v1)
-		v52 := float64(v48 + v51)
-		v53 := float64(v9 * v52)
-		v54 := float64(v46 + v53)
-		v56 := float64(v55 * v11)
-		v57 := float64(v54 + v56)
-		v58 := float64(v44 + v57)
-		v59 := float64(v8 * v58)
-		v60 := float64(v39 + v59)
-		v62 := float64(v61 * v13)
-		v63 := float64(v60 + v62)
-		v64 := math.Abs(v14)
-		v65 := -v64
-		v66 := v17
-		if v65 > v17 {
-			v66 = v65
+		v39 := -v14
+		v40 := math.FMA(v8, v13, v39)
+		v41 := float64(v13 - v1)
+		v42 := float64(v13 - v41)
+		v43 := float64(v1 - v42)
+		v44 := float64(v12 - v41)
+		v45 := float64(v43 + v44)
+		v46 := -v12
+		v47 := math.FMA(v9, v11, v46)
+		v48 := -v11
+		v49 := math.FMA(v10, v1, v48)
+		v50 := -v10
+		v51 := math.FMA(v1, v1, v50)
+		v52 := float64(v51 * v1)
+		v53 := float64(v49 + v52)
+		v54 := float64(v9 * v53)
+		v55 := float64(v47 + v54)
+		v57 := float64(v56 * v11)
+		v58 := float64(v55 + v57)
+		v59 := float64(v45 + v58)
+		v60 := float64(v8 * v59)
+		v61 := float64(v40 + v60)
+		v63 := float64(v62 * v13)
+		v64 := float64(v61 + v63)
+		v65 := math.Abs(v14)
+		v66 := -v65
+		v67 := v17
+		if v66 > v17 {
+			v67 = v66
 		}
-		v67 := v14 < v4
-		v68 := float64(v66 * v18)
-		v69 := math.RoundToEven(v68)
-		v70 := -v69
-		v71 := math.FMA(v70, v19, v66)
-		v72 := math.FMA(v70, v20, v71)
-		v73 := float64(v71 - v72)
-		v74 := math.FMA(v70, v20, v73)
-		v75 := float64(v72 * v72)
-		v76 := -v75
-		v77 := math.FMA(v72, v72, v76)
-		v78 := float64(v21 * v75)
-		v79 := float64(v21 * v77)
-		v80 := float64(v72 + v78)
-		v81 := float64(v72 - v80)
-		v82 := float64(v81 + v78)
+		v68 := v14 < v4
+		v69 := float64(v67 * v18)
+		v70 := math.RoundToEven(v69)
+		v71 := -v70
+		v72 := math.FMA(v71, v19, v67)
+		v73 := math.FMA(v71, v20, v72)
+		v74 := float64(v72 - v73)
+		v75 := math.FMA(v71, v20, v74)
+		v76 := float64(v73 * v73)
+		v77 := -v76
+		v78 := math.FMA(v73, v73, v77)
+		v79 := float64(v21 * v76)
+		v80 := float64(v21 * v78)
+		v81 := float64(v73 + v79)
+		v82 := float64(v73 - v81)
 		v83 := float64(v82 + v79)
-		v84 := math.FMA(v74, v72, v74)
-		v85 := float64(v83 + v84)
-		v86 := float64(v75 * v72)
-		v87 := math.FMA(v22, v72, v23)
-		v88 := math.FMA(v87, v72, v24)
-		v89 := math.FMA(v88, v72, v25)
-		v90 := math.FMA(v89, v72, v26)
-		v91 := math.FMA(v90, v72, v27)
-		v92 := math.FMA(v91, v72, v28)
-		v93 := math.FMA(v92, v72, v29)
-		v94 := math.FMA(v93, v72, v30)
-		v95 := math.FMA(v94, v72, v31)
-		v96 := math.FMA(v86, v95, v85)
-		v97 := float64(v32 + v80)
-		v98 := float64(v32 - v97)
-		v99 := float64(v98 + v80)
-		v100 := float64(v99 + v96)
-		v101 := float64(v97 + v100)
-		v102 := float64(v97 - v101)
-		v103 := float64(v102 + v100)
-		v105 := v104
-		if v69 > v104 {
-			v105 = v69
+		v84 := float64(v83 + v80)
+		v85 := math.FMA(v75, v73, v75)
+		v86 := float64(v84 + v85)
+		v87 := float64(v76 * v73)
+		v88 := math.FMA(v22, v73, v23)
+		v89 := math.FMA(v88, v73, v24)
+		v90 := math.FMA(v89, v73, v25)
+		v91 := math.FMA(v90, v73, v26)
+		v92 := math.FMA(v91, v73, v27)
+		v93 := math.FMA(v92, v73, v28)
+		v94 := math.FMA(v93, v73, v29)
+		v95 := math.FMA(v94, v73, v30)
+		v96 := math.FMA(v95, v73, v31)
+		v97 := math.FMA(v87, v96, v86)
+		v98 := float64(v32 + v81)
+		v99 := float64(v32 - v98)
+		v100 := float64(v99 + v81)
+		v101 := float64(v100 + v97)
+		v102 := float64(v98 + v101)
+		v103 := float64(v98 - v102)
+		v104 := float64(v103 + v101)
+		v105 := v37
+		if v70 > v37 {
+			v105 = v70
 		}
 		v106 := ldexpMid(v32, v105)
-		v107 := float64(v101 * v106)
-		v108 := float64(v103 * v106)
+		v107 := float64(v102 * v106)
+		v108 := float64(v104 * v106)
 		v109 := float64(v32 + v107)
 		v110 := float64(v32 - v109)
 		v111 := float64(v110 + v107)
 		v112 := float64(v111 + v108)
 		v113 := v32
-		if v67 {
-			v113 = v101
+		if v68 {
+			v113 = v102
 		}
 		v114 := v4
-		if v67 {
-			v114 = v103
+		if v68 {
+			v114 = v104
 		}
 		v115 := float64(v32 / v109)
 		v116 := float64(v113 * v115)
@@ -3684,226 +3846,242 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v120 := float64(v119 + v114)
 		v121 := float64(v120 * v115)
 		v122 := v4
-		if v67 {
-			v122 = v69
+		if v68 {
+			v122 = v70
 		}
 		v123 := float64(v33 - v122)
 		v124 := v34
 		if v123 < v34 {
 			v124 = v123
 		}
-		v125 := v122 < v35
-		v126 := math.Ldexp(v36, int(v124))
-		v127 := v4
-		if v125 {
-			v127 = v126
+		v125 := v4
+		if v124 > v4 {
+			v125 = v124
 		}
-		v128 := float64(v116 + v127)
-		v129 := float64(v128 - v127)
-		v130 := float64(v116 - v129)
-		v131 := float64(v130 + v121)
-		v132 := float64(v131 + v127)
-		v133 := float64(v132 - v127)
-		v134 := float64(v129 + v133)
-		v135 := math.Ldexp(v134, int(v122))
-		v136 := math.IsNaN(v14)
-		v137 := v135
-		if v136 {
-			v137 = v14
+		v126 := v122 < v35
+		v127 := ldexpNormal(v36, v125)
+		v128 := v4
+		if v126 {
+			v128 = v127
 		}
-		v138 := math.Abs(v38)
-		v139 := -v138
-		v140 := v17
-		if v139 > v17 {
-			v140 = v139
+		v129 := float64(v116 + v128)
+		v130 := float64(v129 - v128)
+		v131 := float64(v116 - v130)
+		v132 := float64(v131 + v121)
+		v133 := float64(v132 + v128)
+		v134 := float64(v133 - v128)
+		v135 := float64(v130 + v134)
+		v136 := v37
+		if v122 > v37 {
+			v136 = v122
 		}
-		v141 := v38 < v4
-		v142 := float64(v140 * v18)
-		v143 := math.RoundToEven(v142)
-		v144 := -v143
-		v145 := math.FMA(v144, v19, v140)
-		v146 := math.FMA(v144, v20, v145)
-		v147 := float64(v145 - v146)
-		v148 := math.FMA(v144, v20, v147)
-		v149 := float64(v146 * v146)
-		v150 := -v149
-		v151 := math.FMA(v146, v146, v150)
-		v152 := float64(v21 * v149)
-		v153 := float64(v21 * v151)
-		v154 := float64(v146 + v152)
-		v155 := float64(v146 - v154)
-		v156 := float64(v155 + v152)
-		v157 := float64(v156 + v153)
-		v158 := math.FMA(v148, v146, v148)
-		v159 := float64(v157 + v158)
-		v160 := float64(v149 * v146)
-		v161 := math.FMA(v22, v146, v23)
-		v162 := math.FMA(v161, v146, v24)
-		v163 := math.FMA(v162, v146, v25)
-		v164 := math.FMA(v163, v146, v26)
-		v165 := math.FMA(v164, v146, v27)
-		v166 := math.FMA(v165, v146, v28)
-		v167 := math.FMA(v166, v146, v29)
-		v168 := math.FMA(v167, v146, v30)
-		v169 := math.FMA(v168, v146, v31)
-		v170 := math.FMA(v160, v169, v159)
-		v171 := float64(v32 + v154)
-		v172 := float64(v32 - v171)
-		v173 := float64(v172 + v154)
-		v174 := float64(v173 + v170)
-		v175 := float64(v171 + v174)
-		v176 := float64(v171 - v175)
-		v177 := float64(v176 + v174)
-		v178 := v104
-		if v143 > v104 {
-			v178 = v143
+		v137 := ldexpMid(v135, v136)
+		v138 := math.IsNaN(v14)
+		v139 := v137
+		if v138 {
+			v139 = v14
 		}
-		v179 := ldexpMid(v32, v178)
-		v180 := float64(v175 * v179)
-		v181 := float64(v177 * v179)
-		v182 := float64(v32 + v180)
-		v183 := float64(v32 - v182)
-		v184 := float64(v183 + v180)
-		v185 := float64(v184 + v181)
-		v186 := v32
-		if v141 {
-			v186 = v175
+		v140 := math.Abs(v39)
+		v141 := -v140
+		v142 := v17
+		if v141 > v17 {
+			v142 = v141
 		}
-		v187 := v4
-		if v141 {
-			v187 = v177
+		v143 := v39 < v4
+		v144 := float64(v142 * v18)
+		v145 := math.RoundToEven(v144)
+		v146 := -v145
+		v147 := math.FMA(v146, v19, v142)
+		v148 := math.FMA(v146, v20, v147)
+		v149 := float64(v147 - v148)
+		v150 := math.FMA(v146, v20, v149)
+		v151 := float64(v148 * v148)
+		v152 := -v151
+		v153 := math.FMA(v148, v148, v152)
+		v154 := float64(v21 * v151)
+		v155 := float64(v21 * v153)
+		v156 := float64(v148 + v154)
+		v157 := float64(v148 - v156)
+		v158 := float64(v157 + v154)
+		v159 := float64(v158 + v155)
+		v160 := math.FMA(v150, v148, v150)
+		v161 := float64(v159 + v160)
+		v162 := float64(v151 * v148)
+		v163 := math.FMA(v22, v148, v23)
+		v164 := math.FMA(v163, v148, v24)
+		v165 := math.FMA(v164, v148, v25)
+		v166 := math.FMA(v165, v148, v26)
+		v167 := math.FMA(v166, v148, v27)
+		v168 := math.FMA(v167, v148, v28)
+		v169 := math.FMA(v168, v148, v29)
+		v170 := math.FMA(v169, v148, v30)
+		v171 := math.FMA(v170, v148, v31)
+		v172 := math.FMA(v162, v171, v161)
+		v173 := float64(v32 + v156)
+		v174 := float64(v32 - v173)
+		v175 := float64(v174 + v156)
+		v176 := float64(v175 + v172)
+		v177 := float64(v173 + v176)
+		v178 := float64(v173 - v177)
+		v179 := float64(v178 + v176)
+		v180 := v37
+		if v145 > v37 {
+			v180 = v145
 		}
-		v188 := float64(v32 / v182)
-		v189 := float64(v186 * v188)
-		v190 := -v189
-		v191 := math.FMA(v190, v182, v186)
-		v192 := math.FMA(v190, v185, v191)
-		v193 := float64(v192 + v187)
-		v194 := float64(v193 * v188)
-		v195 := v4
-		if v141 {
-			v195 = v143
+		v181 := ldexpMid(v32, v180)
+		v182 := float64(v177 * v181)
+		v183 := float64(v179 * v181)
+		v184 := float64(v32 + v182)
+		v185 := float64(v32 - v184)
+		v186 := float64(v185 + v182)
+		v187 := float64(v186 + v183)
+		v188 := v32
+		if v143 {
+			v188 = v177
 		}
-		v196 := float64(v33 - v195)
-		v197 := v34
-		if v196 < v34 {
-			v197 = v196
+		v189 := v4
+		if v143 {
+			v189 = v179
 		}
-		v198 := v195 < v35
-		v199 := math.Ldexp(v36, int(v197))
+		v190 := float64(v32 / v184)
+		v191 := float64(v188 * v190)
+		v192 := -v191
+		v193 := math.FMA(v192, v184, v188)
+		v194 := math.FMA(v192, v187, v193)
+		v195 := float64(v194 + v189)
+		v196 := float64(v195 * v190)
+		v197 := v4
+		if v143 {
+			v197 = v145
+		}
+		v198 := float64(v33 - v197)
+		v199 := v34
+		if v198 < v34 {
+			v199 = v198
+		}
 		v200 := v4
-		if v198 {
+		if v199 > v4 {
 			v200 = v199
 		}
-		v201 := float64(v189 + v200)
-		v202 := float64(v201 - v200)
-		v203 := float64(v189 - v202)
-		v204 := float64(v203 + v194)
-		v205 := float64(v204 + v200)
-		v206 := float64(v205 - v200)
-		v207 := float64(v202 + v206)
-		v208 := math.Ldexp(v207, int(v195))
-		v209 := math.IsNaN(v38)
-		v210 := v208
-		if v209 {
-			v210 = v38
+		v201 := v197 < v35
+		v202 := ldexpNormal(v36, v200)
+		v203 := v4
+		if v201 {
+			v203 = v202
 		}
-		v211 := float64(v63 * v210)
-		v212 := float64(v137 * v211)
-		v213 := float64(v137 + v212)
-		v214 := float64(v1 * v213)
-		v215 := v214
+		v204 := float64(v191 + v203)
+		v205 := float64(v204 - v203)
+		v206 := float64(v191 - v205)
+		v207 := float64(v206 + v196)
+		v208 := float64(v207 + v203)
+		v209 := float64(v208 - v203)
+		v210 := float64(v205 + v209)
+		v211 := v37
+		if v197 > v37 {
+			v211 = v197
+		}
+		v212 := ldexpMid(v210, v211)
+		v213 := math.IsNaN(v39)
+		v214 := v212
+		if v213 {
+			v214 = v39
+		}
+		v215 := float64(v64 * v214)
+		v216 := float64(v139 * v215)
+		v217 := float64(v139 + v216)
+		v218 := float64(v1 * v217)
+		v219 := v218
 		if v16 {
-			v215 = v0
+			v219 = v0
 		}
-		v216 := v215
+		v220 := v219
 		if v7 {
-			v216 = v1
+			v220 = v1
 		}
-		v217 := v216
+		v221 := v220
 		if v3 {
-			v217 = v5
+			v221 = v5
 		}
-		v218 := dy[i]
-		v219 := float64(v218 * v5)
-		v220 := float64(v218 * v1)
-		v221 := -v220
-		v222 := math.FMA(v218, v1, v221)
-		v223 := float64(v218 * v37)
-		v224 := float64(v220 * v137)
+		v222 := dy[i]
+		v223 := float64(v222 * v5)
+		v224 := float64(v222 * v1)
 		v225 := -v224
-		v226 := math.FMA(v220, v137, v225)
-		v227 := math.FMA(v222, v137, v226)
-		v228 := float64(v220 * v212)
+		v226 := math.FMA(v222, v1, v225)
+		v227 := float64(v222 * v38)
+		v228 := float64(v224 * v139)
 		v229 := -v228
-		v230 := math.FMA(v220, v212, v229)
-		v231 := math.FMA(v222, v212, v230)
-		v232 := float64(v224 + v228)
-		v233 := float64(v232 - v224)
-		v234 := float64(v232 - v233)
-		v235 := float64(v224 - v234)
-		v236 := float64(v228 - v233)
-		v237 := float64(v235 + v236)
-		v238 := float64(v237 + v227)
-		v239 := float64(v238 + v231)
-		v240 := v232
+		v230 := math.FMA(v224, v139, v229)
+		v231 := math.FMA(v226, v139, v230)
+		v232 := float64(v224 * v216)
+		v233 := -v232
+		v234 := math.FMA(v224, v216, v233)
+		v235 := math.FMA(v226, v216, v234)
+		v236 := float64(v228 + v232)
+		v237 := float64(v236 - v228)
+		v238 := float64(v236 - v237)
+		v239 := float64(v228 - v238)
+		v240 := float64(v232 - v237)
+		v241 := float64(v239 + v240)
+		v242 := float64(v241 + v231)
+		v243 := float64(v242 + v235)
+		v244 := v236
 		if v16 {
-			v240 = v0
-		}
-		v241 := v239
-		if v16 {
-			v241 = v0
-		}
-		v242 := v240
-		if v7 {
-			v242 = v220
-		}
-		v243 := v241
-		if v7 {
-			v243 = v222
-		}
-		v244 := v242
-		if v3 {
-			v244 = v219
+			v244 = v0
 		}
 		v245 := v243
+		if v16 {
+			v245 = v0
+		}
+		v246 := v244
+		if v7 {
+			v246 = v224
+		}
+		v247 := v245
+		if v7 {
+			v247 = v226
+		}
+		v248 := v246
 		if v3 {
-			v245 = v4
+			v248 = v223
 		}
-		v246 := float64(v244 + v245)
-		v247 := float64(v218 * v217)
-		v248 := float64(v246 - v247)
-		v249 := math.Abs(v248)
-		v250 := math.Abs(v247)
-		v252 := float64(v250 * v251)
-		v253 := v249 <= v252
-		v254 := math.Abs(v218)
-		v255 := math.Abs(v223)
-		v256 := v254
-		if v255 > v254 {
-			v256 = v255
+		v249 := v247
+		if v3 {
+			v249 = v4
 		}
-		v257 := math.Abs(v220)
-		v258 := v256
-		if v257 > v256 {
-			v258 = v257
+		v250 := float64(v248 + v249)
+		v251 := float64(v222 * v221)
+		v252 := float64(v250 - v251)
+		v253 := math.Abs(v252)
+		v254 := math.Abs(v251)
+		v256 := float64(v254 * v255)
+		v257 := v253 <= v256
+		v258 := math.Abs(v222)
+		v259 := math.Abs(v227)
+		v260 := v258
+		if v259 > v258 {
+			v260 = v259
 		}
-		v260 := float64(v249 * v259)
-		v263 := math.FMA(v258, v261, v262)
-		v264 := v260 <= v263
-		v265 := v253 || v264
-		v266 := v246 == v4
-		v267 := v265 && !v266
-		v268 := v247
-		if v267 {
-			v268 = v246
+		v261 := math.Abs(v224)
+		v262 := v260
+		if v261 > v260 {
+			v262 = v261
 		}
-		v269 := math.IsNaN(v1)
-		v270 := v268
-		if v269 {
-			v270 = v1
+		v264 := float64(v253 * v263)
+		v267 := math.FMA(v262, v265, v266)
+		v268 := v264 <= v267
+		v269 := v257 || v268
+		v270 := v250 == v4
+		v271 := v269 && !v270
+		v272 := v251
+		if v271 {
+			v272 = v250
 		}
-		db[i] = v270
+		v273 := math.IsNaN(v1)
+		v274 := v272
+		if v273 {
+			v274 = v1
+		}
+		db[i] = v274
 	}
 }
 

@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 134
+// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 136
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -40,12 +40,12 @@ func gluGeneric(dst, a, b []float64) {
 	v58 := math.Float64frombits(0xc091300000000000)  // -1100
 	v78 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v80 := math.Float64frombits(0x408f400000000000)  // 1000
-	v82 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v84 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v117 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v121 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v123 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v124 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v83 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v85 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v119 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v123 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v125 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v126 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -127,85 +127,93 @@ func gluGeneric(dst, a, b []float64) {
 		if v79 < v80 {
 			v81 = v79
 		}
-		v83 := v77 < v82
-		v85 := math.Ldexp(v84, int(v81))
-		v86 := v5
-		if v83 {
-			v86 = v85
+		v82 := v5
+		if v81 > v5 {
+			v82 = v81
 		}
-		v87 := float64(v70 + v86)
-		v88 := float64(v87 - v86)
-		v89 := float64(v70 - v88)
-		v90 := float64(v89 + v76)
-		v91 := float64(v90 + v86)
-		v92 := float64(v91 - v86)
-		v93 := float64(v88 + v92)
-		v94 := math.Ldexp(v93, int(v77))
-		v95 := math.IsNaN(v0)
-		v96 := v94
-		if v95 {
-			v96 = v0
+		v84 := v77 < v83
+		v86 := ldexpNormal(v85, v82)
+		v87 := v5
+		if v84 {
+			v87 = v86
 		}
-		v97 := a[i]
-		v98 := float64(v97 * v0)
-		v99 := -v98
-		v100 := math.FMA(v97, v0, v99)
-		v101 := v5
+		v88 := float64(v70 + v87)
+		v89 := float64(v88 - v87)
+		v90 := float64(v70 - v89)
+		v91 := float64(v90 + v76)
+		v92 := float64(v91 + v87)
+		v93 := float64(v92 - v87)
+		v94 := float64(v89 + v93)
+		v95 := v58
+		if v77 > v58 {
+			v95 = v77
+		}
+		v96 := ldexpMid(v94, v95)
+		v97 := math.IsNaN(v0)
+		v98 := v96
+		if v97 {
+			v98 = v0
+		}
+		v99 := a[i]
+		v100 := float64(v99 * v0)
+		v101 := -v100
+		v102 := math.FMA(v99, v0, v101)
+		v103 := v5
 		if v75 {
-			v101 = v70
+			v103 = v70
 		}
-		v102 := float64(v97 * v101)
-		v103 := -v102
-		v104 := math.FMA(v97, v101, v103)
-		v105 := v5
+		v104 := float64(v99 * v103)
+		v105 := -v104
+		v106 := math.FMA(v99, v103, v105)
+		v107 := v5
 		if v75 {
-			v105 = v76
+			v107 = v76
 		}
-		v106 := float64(v97 * v105)
-		v107 := float64(v104 + v106)
-		v108 := float64(v102 + v107)
-		v109 := math.Ldexp(v108, int(v77))
-		v110 := v109
-		if v95 {
-			v110 = v98
+		v108 := float64(v99 * v107)
+		v109 := float64(v106 + v108)
+		v110 := float64(v104 + v109)
+		v111 := math.Ldexp(v110, int(v77))
+		v112 := v111
+		if v97 {
+			v112 = v100
 		}
-		v111 := v5
-		if v95 {
-			v111 = v100
+		v113 := v5
+		if v97 {
+			v113 = v102
 		}
-		v112 := float64(v110 + v111)
-		v113 := float64(v97 * v96)
-		v114 := float64(v112 - v113)
-		v115 := math.Abs(v114)
-		v116 := math.Abs(v113)
-		v118 := float64(v116 * v117)
-		v119 := v115 <= v118
-		v120 := math.Abs(v97)
-		v122 := float64(v115 * v121)
-		v125 := math.FMA(v120, v123, v124)
-		v126 := v122 <= v125
-		v127 := v119 || v126
-		v128 := v112 == v5
-		v129 := v127 && !v128
-		v130 := v113
-		if v129 {
-			v130 = v112
+		v114 := float64(v112 + v113)
+		v115 := float64(v99 * v98)
+		v116 := float64(v114 - v115)
+		v117 := math.Abs(v116)
+		v118 := math.Abs(v115)
+		v120 := float64(v118 * v119)
+		v121 := v117 <= v120
+		v122 := math.Abs(v99)
+		v124 := float64(v117 * v123)
+		v127 := math.FMA(v122, v125, v126)
+		v128 := v124 <= v127
+		v129 := v121 || v128
+		v130 := v114 == v5
+		v131 := v129 && !v130
+		v132 := v115
+		if v131 {
+			v132 = v114
 		}
-		v131 := v130
-		if v95 {
-			v131 = v0
+		v133 := v132
+		if v97 {
+			v133 = v0
 		}
-		v132 := math.IsNaN(v97)
-		v133 := v131
-		if v132 {
-			v133 = v97
+		v134 := math.IsNaN(v99)
+		v135 := v133
+		if v134 {
+			v135 = v99
 		}
-		dst[i] = v133
+		dst[i] = v135
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f64 memory, f64
-// compute, 132 operations): the scalar twin of the vector program the assembly
+// compute, 134 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -233,12 +241,12 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 	v58 := math.Float64frombits(0xc091300000000000)  // -1100
 	v78 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v80 := math.Float64frombits(0x408f400000000000)  // 1000
-	v82 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v84 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v117 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v121 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v123 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v124 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v83 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v85 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v119 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v123 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v125 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v126 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -320,80 +328,88 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		if v79 < v80 {
 			v81 = v79
 		}
-		v83 := v77 < v82
-		v85 := math.Ldexp(v84, int(v81))
-		v86 := v5
-		if v83 {
-			v86 = v85
+		v82 := v5
+		if v81 > v5 {
+			v82 = v81
 		}
-		v87 := float64(v70 + v86)
-		v88 := float64(v87 - v86)
-		v89 := float64(v70 - v88)
-		v90 := float64(v89 + v76)
-		v91 := float64(v90 + v86)
-		v92 := float64(v91 - v86)
-		v93 := float64(v88 + v92)
-		v94 := math.Ldexp(v93, int(v77))
-		v95 := math.IsNaN(v0)
-		v96 := v94
-		if v95 {
-			v96 = v0
+		v84 := v77 < v83
+		v86 := ldexpNormal(v85, v82)
+		v87 := v5
+		if v84 {
+			v87 = v86
 		}
-		v97 := dy[i]
-		v98 := float64(v97 * v0)
-		v99 := -v98
-		v100 := math.FMA(v97, v0, v99)
-		v101 := v5
+		v88 := float64(v70 + v87)
+		v89 := float64(v88 - v87)
+		v90 := float64(v70 - v89)
+		v91 := float64(v90 + v76)
+		v92 := float64(v91 + v87)
+		v93 := float64(v92 - v87)
+		v94 := float64(v89 + v93)
+		v95 := v58
+		if v77 > v58 {
+			v95 = v77
+		}
+		v96 := ldexpMid(v94, v95)
+		v97 := math.IsNaN(v0)
+		v98 := v96
+		if v97 {
+			v98 = v0
+		}
+		v99 := dy[i]
+		v100 := float64(v99 * v0)
+		v101 := -v100
+		v102 := math.FMA(v99, v0, v101)
+		v103 := v5
 		if v75 {
-			v101 = v70
+			v103 = v70
 		}
-		v102 := float64(v97 * v101)
-		v103 := -v102
-		v104 := math.FMA(v97, v101, v103)
-		v105 := v5
+		v104 := float64(v99 * v103)
+		v105 := -v104
+		v106 := math.FMA(v99, v103, v105)
+		v107 := v5
 		if v75 {
-			v105 = v76
+			v107 = v76
 		}
-		v106 := float64(v97 * v105)
-		v107 := float64(v104 + v106)
-		v108 := float64(v102 + v107)
-		v109 := math.Ldexp(v108, int(v77))
-		v110 := v109
-		if v95 {
-			v110 = v98
+		v108 := float64(v99 * v107)
+		v109 := float64(v106 + v108)
+		v110 := float64(v104 + v109)
+		v111 := math.Ldexp(v110, int(v77))
+		v112 := v111
+		if v97 {
+			v112 = v100
 		}
-		v111 := v5
-		if v95 {
-			v111 = v100
+		v113 := v5
+		if v97 {
+			v113 = v102
 		}
-		v112 := float64(v110 + v111)
-		v113 := float64(v97 * v96)
-		v114 := float64(v112 - v113)
-		v115 := math.Abs(v114)
-		v116 := math.Abs(v113)
-		v118 := float64(v116 * v117)
-		v119 := v115 <= v118
-		v120 := math.Abs(v97)
-		v122 := float64(v115 * v121)
-		v125 := math.FMA(v120, v123, v124)
-		v126 := v122 <= v125
-		v127 := v119 || v126
-		v128 := v112 == v5
-		v129 := v127 && !v128
-		v130 := v113
-		if v129 {
-			v130 = v112
+		v114 := float64(v112 + v113)
+		v115 := float64(v99 * v98)
+		v116 := float64(v114 - v115)
+		v117 := math.Abs(v116)
+		v118 := math.Abs(v115)
+		v120 := float64(v118 * v119)
+		v121 := v117 <= v120
+		v122 := math.Abs(v99)
+		v124 := float64(v117 * v123)
+		v127 := math.FMA(v122, v125, v126)
+		v128 := v124 <= v127
+		v129 := v121 || v128
+		v130 := v114 == v5
+		v131 := v129 && !v130
+		v132 := v115
+		if v131 {
+			v132 = v114
 		}
-		v131 := v130
-		if v95 {
-			v131 = v0
+		v133 := v132
+		if v97 {
+			v133 = v0
 		}
-		da[i] = v131
+		da[i] = v133
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f64 memory, f64
-// compute, 224 operations): the scalar twin of the vector program the assembly
+// compute, 226 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -421,13 +437,13 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 	v60 := math.Float64frombits(0xc091300000000000)  // -1100
 	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v82 := math.Float64frombits(0x408f400000000000)  // 1000
-	v84 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v86 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v147 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v151 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v153 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v154 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v213 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v85 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v87 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v149 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v153 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v155 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v156 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v215 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range db {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -511,196 +527,204 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 		if v81 < v82 {
 			v83 = v81
 		}
-		v85 := v79 < v84
-		v87 := math.Ldexp(v86, int(v83))
-		v88 := v7
-		if v85 {
-			v88 = v87
+		v84 := v7
+		if v83 > v7 {
+			v84 = v83
 		}
-		v89 := float64(v72 + v88)
-		v90 := float64(v89 - v88)
-		v91 := float64(v72 - v90)
-		v92 := float64(v91 + v78)
-		v93 := float64(v92 + v88)
-		v94 := float64(v93 - v88)
-		v95 := float64(v90 + v94)
-		v96 := math.Ldexp(v95, int(v79))
-		v97 := math.IsNaN(v2)
-		v98 := v96
-		if v97 {
-			v98 = v2
+		v86 := v79 < v85
+		v88 := ldexpNormal(v87, v84)
+		v89 := v7
+		if v86 {
+			v89 = v88
 		}
-		v99 := -v98
-		v100 := math.FMA(v99, v98, v98)
-		v101 := a[i]
-		v102 := dy[i]
-		v103 := float64(v101 * v102)
-		v104 := -v103
-		v105 := math.FMA(v101, v102, v104)
-		v106 := float64(v103 * v2)
-		v107 := -v106
-		v108 := math.FMA(v103, v2, v107)
-		v109 := math.FMA(v105, v2, v108)
-		v110 := v7
+		v90 := float64(v72 + v89)
+		v91 := float64(v90 - v89)
+		v92 := float64(v72 - v91)
+		v93 := float64(v92 + v78)
+		v94 := float64(v93 + v89)
+		v95 := float64(v94 - v89)
+		v96 := float64(v91 + v95)
+		v97 := v60
+		if v79 > v60 {
+			v97 = v79
+		}
+		v98 := ldexpMid(v96, v97)
+		v99 := math.IsNaN(v2)
+		v100 := v98
+		if v99 {
+			v100 = v2
+		}
+		v101 := -v100
+		v102 := math.FMA(v101, v100, v100)
+		v103 := a[i]
+		v104 := dy[i]
+		v105 := float64(v103 * v104)
+		v106 := -v105
+		v107 := math.FMA(v103, v104, v106)
+		v108 := float64(v105 * v2)
+		v109 := -v108
+		v110 := math.FMA(v105, v2, v109)
+		v111 := math.FMA(v107, v2, v110)
+		v112 := v7
 		if v77 {
-			v110 = v72
+			v112 = v72
 		}
-		v111 := float64(v103 * v110)
-		v112 := -v111
-		v113 := math.FMA(v103, v110, v112)
-		v114 := math.FMA(v105, v110, v113)
-		v115 := v7
+		v113 := float64(v105 * v112)
+		v114 := -v113
+		v115 := math.FMA(v105, v112, v114)
+		v116 := math.FMA(v107, v112, v115)
+		v117 := v7
 		if v77 {
-			v115 = v78
+			v117 = v78
 		}
-		v116 := float64(v103 * v115)
-		v117 := float64(v114 + v116)
-		v118 := float64(v111 + v117)
-		v119 := math.Ldexp(v118, int(v79))
-		v120 := float64(v103 * v96)
-		v121 := -v120
-		v122 := math.FMA(v103, v96, v121)
-		v123 := math.FMA(v105, v96, v122)
-		v124 := v120
-		if v85 {
-			v124 = v119
-		}
-		v125 := v123
-		if v85 {
-			v125 = v7
-		}
-		v126 := v124
-		if v97 {
-			v126 = v106
+		v118 := float64(v105 * v117)
+		v119 := float64(v116 + v118)
+		v120 := float64(v113 + v119)
+		v121 := math.Ldexp(v120, int(v79))
+		v122 := float64(v105 * v98)
+		v123 := -v122
+		v124 := math.FMA(v105, v98, v123)
+		v125 := math.FMA(v107, v98, v124)
+		v126 := v122
+		if v86 {
+			v126 = v121
 		}
 		v127 := v125
-		if v97 {
-			v127 = v109
+		if v86 {
+			v127 = v7
 		}
-		v128 := -v126
-		v129 := -v127
-		v130 := float64(v128 * v98)
-		v131 := -v130
-		v132 := math.FMA(v128, v98, v131)
-		v133 := math.FMA(v129, v98, v132)
-		v134 := float64(v130 + v126)
-		v135 := float64(v134 - v130)
-		v136 := float64(v134 - v135)
-		v137 := float64(v130 - v136)
-		v138 := float64(v126 - v135)
-		v139 := float64(v137 + v138)
-		v140 := float64(v139 + v133)
-		v141 := float64(v140 + v127)
-		v142 := float64(v134 + v141)
-		v143 := float64(v103 * v100)
-		v144 := float64(v142 - v143)
-		v145 := math.Abs(v144)
-		v146 := math.Abs(v143)
-		v148 := float64(v146 * v147)
-		v149 := v145 <= v148
-		v150 := math.Abs(v103)
-		v152 := float64(v145 * v151)
-		v155 := math.FMA(v150, v153, v154)
-		v156 := v152 <= v155
-		v157 := v149 || v156
-		v158 := v142 == v7
-		v159 := v157 && !v158
-		v160 := v143
-		if v159 {
-			v160 = v142
+		v128 := v126
+		if v99 {
+			v128 = v108
 		}
-		v161 := math.Abs(v102)
-		v162 := math.Abs(v101)
-		v163 := v161 < v162
-		v164 := v102
-		if v163 {
-			v164 = v101
+		v129 := v127
+		if v99 {
+			v129 = v111
 		}
-		v165 := v101
-		if v163 {
-			v165 = v102
+		v130 := -v128
+		v131 := -v129
+		v132 := float64(v130 * v100)
+		v133 := -v132
+		v134 := math.FMA(v130, v100, v133)
+		v135 := math.FMA(v131, v100, v134)
+		v136 := float64(v132 + v128)
+		v137 := float64(v136 - v132)
+		v138 := float64(v136 - v137)
+		v139 := float64(v132 - v138)
+		v140 := float64(v128 - v137)
+		v141 := float64(v139 + v140)
+		v142 := float64(v141 + v135)
+		v143 := float64(v142 + v129)
+		v144 := float64(v136 + v143)
+		v145 := float64(v105 * v102)
+		v146 := float64(v144 - v145)
+		v147 := math.Abs(v146)
+		v148 := math.Abs(v145)
+		v150 := float64(v148 * v149)
+		v151 := v147 <= v150
+		v152 := math.Abs(v105)
+		v154 := float64(v147 * v153)
+		v157 := math.FMA(v152, v155, v156)
+		v158 := v154 <= v157
+		v159 := v151 || v158
+		v160 := v144 == v7
+		v161 := v159 && !v160
+		v162 := v145
+		if v161 {
+			v162 = v144
 		}
-		v166 := float64(v164 * v2)
-		v167 := -v166
-		v168 := math.FMA(v164, v2, v167)
-		v169 := float64(v164 * v110)
-		v170 := -v169
-		v171 := math.FMA(v164, v110, v170)
-		v172 := float64(v164 * v115)
-		v173 := float64(v171 + v172)
-		v174 := float64(v169 + v173)
-		v175 := math.Ldexp(v174, int(v79))
-		v176 := float64(v164 * v96)
-		v177 := -v176
-		v178 := math.FMA(v164, v96, v177)
-		v179 := v176
-		if v85 {
-			v179 = v175
+		v163 := math.Abs(v104)
+		v164 := math.Abs(v103)
+		v165 := v163 < v164
+		v166 := v104
+		if v165 {
+			v166 = v103
 		}
-		v180 := v178
-		if v85 {
-			v180 = v7
+		v167 := v103
+		if v165 {
+			v167 = v104
 		}
-		v181 := v179
-		if v97 {
-			v181 = v166
+		v168 := float64(v166 * v2)
+		v169 := -v168
+		v170 := math.FMA(v166, v2, v169)
+		v171 := float64(v166 * v112)
+		v172 := -v171
+		v173 := math.FMA(v166, v112, v172)
+		v174 := float64(v166 * v117)
+		v175 := float64(v173 + v174)
+		v176 := float64(v171 + v175)
+		v177 := math.Ldexp(v176, int(v79))
+		v178 := float64(v166 * v98)
+		v179 := -v178
+		v180 := math.FMA(v166, v98, v179)
+		v181 := v178
+		if v86 {
+			v181 = v177
 		}
 		v182 := v180
-		if v97 {
-			v182 = v168
+		if v86 {
+			v182 = v7
 		}
-		v183 := -v181
-		v184 := -v182
-		v185 := float64(v183 * v98)
-		v186 := -v185
-		v187 := math.FMA(v183, v98, v186)
-		v188 := math.FMA(v184, v98, v187)
-		v189 := float64(v185 + v181)
-		v190 := float64(v189 - v185)
-		v191 := float64(v189 - v190)
-		v192 := float64(v185 - v191)
-		v193 := float64(v181 - v190)
-		v194 := float64(v192 + v193)
-		v195 := float64(v194 + v188)
-		v196 := float64(v195 + v182)
-		v197 := float64(v189 + v196)
-		v198 := float64(v164 * v100)
-		v199 := float64(v197 - v198)
-		v200 := math.Abs(v199)
-		v201 := math.Abs(v198)
-		v202 := float64(v201 * v147)
-		v203 := v200 <= v202
-		v204 := math.Abs(v164)
-		v205 := float64(v200 * v151)
-		v206 := math.FMA(v204, v153, v154)
-		v207 := v205 <= v206
-		v208 := v203 || v207
-		v209 := v197 == v7
-		v210 := v208 && !v209
-		v211 := v198
-		if v210 {
-			v211 = v197
+		v183 := v181
+		if v99 {
+			v183 = v168
 		}
-		v212 := float64(v165 * v211)
-		v214 := v150 == v213
-		v215 := v162 == v213
-		v216 := v161 == v213
-		v217 := v215 || v216
-		v218 := v214 && !v217
-		v219 := v160
-		if v218 {
-			v219 = v212
+		v184 := v182
+		if v99 {
+			v184 = v170
 		}
-		v220 := math.IsNaN(v0)
-		v221 := v219
+		v185 := -v183
+		v186 := -v184
+		v187 := float64(v185 * v100)
+		v188 := -v187
+		v189 := math.FMA(v185, v100, v188)
+		v190 := math.FMA(v186, v100, v189)
+		v191 := float64(v187 + v183)
+		v192 := float64(v191 - v187)
+		v193 := float64(v191 - v192)
+		v194 := float64(v187 - v193)
+		v195 := float64(v183 - v192)
+		v196 := float64(v194 + v195)
+		v197 := float64(v196 + v190)
+		v198 := float64(v197 + v184)
+		v199 := float64(v191 + v198)
+		v200 := float64(v166 * v102)
+		v201 := float64(v199 - v200)
+		v202 := math.Abs(v201)
+		v203 := math.Abs(v200)
+		v204 := float64(v203 * v149)
+		v205 := v202 <= v204
+		v206 := math.Abs(v166)
+		v207 := float64(v202 * v153)
+		v208 := math.FMA(v206, v155, v156)
+		v209 := v207 <= v208
+		v210 := v205 || v209
+		v211 := v199 == v7
+		v212 := v210 && !v211
+		v213 := v200
+		if v212 {
+			v213 = v199
+		}
+		v214 := float64(v167 * v213)
+		v216 := v152 == v215
+		v217 := v164 == v215
+		v218 := v163 == v215
+		v219 := v217 || v218
+		v220 := v216 && !v219
+		v221 := v162
 		if v220 {
-			v221 = v0
+			v221 = v214
 		}
-		v222 := math.IsNaN(v101)
+		v222 := math.IsNaN(v0)
 		v223 := v221
 		if v222 {
-			v223 = v101
+			v223 = v0
 		}
-		db[i] = v223
+		v224 := math.IsNaN(v103)
+		v225 := v223
+		if v224 {
+			v225 = v103
+		}
+		db[i] = v225
 	}
 }

@@ -31,7 +31,7 @@ func logSoftmaxReduceMGeneric(acc *[16]float64, x []float64) {
 }
 
 // logSoftmaxReduceS1Generic is the pure-Go kernel of logSoftmaxReduceS1 (f64
-// memory, f64 compute, 88 operations): the scalar twin of the vector program
+// memory, f64 compute, 91 operations): the scalar twin of the vector program
 // the assembly kernels run. It folds each element's value into acc by sum,
 // element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
 // the same bits. The caller guarantees equal lengths.
@@ -58,8 +58,9 @@ func logSoftmaxReduceS1Generic(acc *[16]float64, x []float64, m float64) {
 	v55 := math.Float64frombits(0x3ff0000000000000) // 1
 	v61 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v63 := math.Float64frombits(0x408f400000000000) // 1000
-	v65 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v67 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v66 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v68 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v78 := math.Float64frombits(0xc091300000000000) // -1100
 	for i := range x {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
@@ -111,49 +112,57 @@ func logSoftmaxReduceS1Generic(acc *[16]float64, x []float64, m float64) {
 		if v62 < v63 {
 			v64 = v62
 		}
-		v66 := v14 < v65
-		v68 := math.Ldexp(v67, int(v64))
-		v69 := v3
-		if v66 {
-			v69 = v68
+		v65 := v3
+		if v64 > v3 {
+			v65 = v64
 		}
-		v70 := float64(v56 + v69)
-		v71 := float64(v70 - v69)
-		v72 := float64(v56 - v71)
-		v73 := float64(v72 + v59)
-		v74 := float64(v73 + v69)
-		v75 := float64(v74 - v69)
-		v76 := float64(v71 + v75)
-		v77 := math.Ldexp(v76, int(v14))
-		v78 := math.IsNaN(v2)
-		v79 := v77
-		if v78 {
-			v79 = v2
+		v67 := v14 < v66
+		v69 := ldexpNormal(v68, v65)
+		v70 := v3
+		if v67 {
+			v70 = v69
 		}
-		v80 := float64(v2 - v0)
-		v81 := float64(v2 - v80)
-		v82 := float64(v0 - v81)
-		v83 := float64(v1 + v80)
-		v84 := float64(v82 - v83)
-		v85 := math.FMA(v79, v84, v79)
-		v86 := v85
+		v71 := float64(v56 + v70)
+		v72 := float64(v71 - v70)
+		v73 := float64(v56 - v72)
+		v74 := float64(v73 + v59)
+		v75 := float64(v74 + v70)
+		v76 := float64(v75 - v70)
+		v77 := float64(v72 + v76)
+		v79 := v78
+		if v14 > v78 {
+			v79 = v14
+		}
+		v80 := ldexpMid(v77, v79)
+		v81 := math.IsNaN(v2)
+		v82 := v80
+		if v81 {
+			v82 = v2
+		}
+		v83 := float64(v2 - v0)
+		v84 := float64(v2 - v83)
+		v85 := float64(v0 - v84)
+		v86 := float64(v1 + v83)
+		v87 := float64(v85 - v86)
+		v88 := math.FMA(v82, v87, v82)
+		v89 := v88
 		if v7 {
-			v86 = v3
+			v89 = v3
 		}
-		v87 := v86
+		v90 := v89
 		if v4 {
-			v87 = v3
+			v90 = v3
 		}
-		v88 := math.IsNaN(v0)
-		v89 := v87
-		if v88 {
-			v89 = v0
+		v91 := math.IsNaN(v0)
+		v92 := v90
+		if v91 {
+			v92 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v89
+		foldT := foldS + v92
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v89 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v92 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
@@ -371,7 +380,7 @@ func logSoftmaxBackwardReduceRGeneric(acc *[16]float64, y, dy []float64) {
 }
 
 // logSoftmaxBackwardGeneric is the pure-Go kernel of logSoftmaxBackward (f64
-// memory, f64 compute, 82 operations): the scalar twin of the vector program
+// memory, f64 compute, 85 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -397,12 +406,13 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float64, r, rLo float64) {
 	v49 := math.Float64frombits(0x3ff0000000000000) // 1
 	v55 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v57 := math.Float64frombits(0x408f400000000000) // 1000
-	v59 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v61 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v63 := math.Float64frombits(0x0000000000000000) // 0
-	v75 := r
-	v76 := rLo
-	v77 := float64(v75 + v76)
+	v59 := math.Float64frombits(0x0000000000000000) // 0
+	v61 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v63 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v73 := math.Float64frombits(0xc091300000000000) // -1100
+	v78 := r
+	v79 := rLo
+	v80 := float64(v78 + v79)
 	for i := range dx {
 		v0 := dy[i]
 		v1 := y[i]
@@ -452,36 +462,44 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float64, r, rLo float64) {
 		if v56 < v57 {
 			v58 = v56
 		}
-		v60 := v8 < v59
-		v62 := math.Ldexp(v61, int(v58))
-		v64 := v63
-		if v60 {
-			v64 = v62
+		v60 := v59
+		if v58 > v59 {
+			v60 = v58
 		}
-		v65 := float64(v50 + v64)
-		v66 := float64(v65 - v64)
-		v67 := float64(v50 - v66)
-		v68 := float64(v67 + v53)
-		v69 := float64(v68 + v64)
-		v70 := float64(v69 - v64)
-		v71 := float64(v66 + v70)
-		v72 := math.Ldexp(v71, int(v8))
-		v73 := math.IsNaN(v1)
-		v74 := v72
-		if v73 {
-			v74 = v1
+		v62 := v8 < v61
+		v64 := ldexpNormal(v63, v60)
+		v65 := v59
+		if v62 {
+			v65 = v64
 		}
-		v78 := float64(v74 * v77)
-		v79 := float64(v0 - v78)
-		v80 := math.IsNaN(v0)
-		v81 := v79
-		if v80 {
-			v81 = v0
+		v66 := float64(v50 + v65)
+		v67 := float64(v66 - v65)
+		v68 := float64(v50 - v67)
+		v69 := float64(v68 + v53)
+		v70 := float64(v69 + v65)
+		v71 := float64(v70 - v65)
+		v72 := float64(v67 + v71)
+		v74 := v73
+		if v8 > v73 {
+			v74 = v8
 		}
-		v82 := v81
-		if v73 {
-			v82 = v1
+		v75 := ldexpMid(v72, v74)
+		v76 := math.IsNaN(v1)
+		v77 := v75
+		if v76 {
+			v77 = v1
 		}
-		dx[i] = v82
+		v81 := float64(v77 * v80)
+		v82 := float64(v0 - v81)
+		v83 := math.IsNaN(v0)
+		v84 := v82
+		if v83 {
+			v84 = v0
+		}
+		v85 := v84
+		if v76 {
+			v85 = v1
+		}
+		dx[i] = v85
 	}
 }

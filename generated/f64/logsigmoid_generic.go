@@ -23,7 +23,7 @@ var (
 )
 
 // logsigmoidGeneric is the pure-Go kernel of logsigmoid (f64 memory, f64
-// compute, 277 operations): the scalar twin of the vector program the assembly
+// compute, 282 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -49,26 +49,27 @@ func logsigmoidGeneric(dst, x []float64) {
 	v51 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v57 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v59 := math.Float64frombits(0x408f400000000000)  // 1000
-	v61 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v63 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v76 := math.Float64frombits(0xbff0000000000000)  // -1
-	v78 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v86 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v90 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
-	v102 := math.Float64frombits(0x4000000000000000) // 2
-	v106 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v107 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v109 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v111 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v113 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v115 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v117 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v119 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v137 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v139 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v149 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v151 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v155 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v74 := math.Float64frombits(0xc091300000000000)  // -1100
+	v79 := math.Float64frombits(0xbff0000000000000)  // -1
+	v81 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v89 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
+	v93 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
+	v105 := math.Float64frombits(0x4000000000000000) // 2
+	v109 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v110 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v112 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v114 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v116 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v118 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v120 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v122 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v140 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v142 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v152 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v154 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v158 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -119,302 +120,318 @@ func logsigmoidGeneric(dst, x []float64) {
 		if v58 < v59 {
 			v60 = v58
 		}
-		v62 := v10 < v61
-		v64 := math.Ldexp(v63, int(v60))
-		v65 := v1
-		if v62 {
-			v65 = v64
+		v61 := v1
+		if v60 > v1 {
+			v61 = v60
 		}
-		v66 := float64(v52 + v65)
-		v67 := float64(v66 - v65)
-		v68 := float64(v52 - v67)
-		v69 := float64(v68 + v55)
-		v70 := float64(v69 + v65)
-		v71 := float64(v70 - v65)
-		v72 := float64(v67 + v71)
-		v73 := math.Ldexp(v72, int(v10))
-		v74 := math.IsNaN(v3)
-		v75 := v73
-		if v74 {
-			v75 = v3
+		v63 := v10 < v62
+		v65 := ldexpNormal(v64, v61)
+		v66 := v1
+		if v63 {
+			v66 = v65
 		}
-		v77 := v76
-		if v75 > v76 {
-			v77 = v75
+		v67 := float64(v52 + v66)
+		v68 := float64(v67 - v66)
+		v69 := float64(v52 - v68)
+		v70 := float64(v69 + v55)
+		v71 := float64(v70 + v66)
+		v72 := float64(v71 - v66)
+		v73 := float64(v68 + v72)
+		v75 := v74
+		if v10 > v74 {
+			v75 = v10
 		}
-		v79 := v78
-		if v77 < v78 {
-			v79 = v77
+		v76 := ldexpMid(v73, v75)
+		v77 := math.IsNaN(v3)
+		v78 := v76
+		if v77 {
+			v78 = v3
 		}
-		v80 := float64(v51 + v79)
-		v81 := float64(v80 - v51)
-		v82 := float64(v80 - v81)
-		v83 := float64(v51 - v82)
-		v84 := float64(v79 - v81)
-		v85 := float64(v83 + v84)
-		v87 := v86
-		if v80 > v86 {
-			v87 = v80
+		v80 := v79
+		if v78 > v79 {
+			v80 = v78
 		}
-		v88 := getMant64(v87)
-		v89 := getExp64(v87)
-		v91 := v90 <= v88
-		v92 := float64(v88 * v18)
-		v93 := v88
-		if v91 {
-			v93 = v92
+		v82 := v81
+		if v80 < v81 {
+			v82 = v80
 		}
-		v94 := float64(v89 + v51)
-		v95 := v89
-		if v91 {
-			v95 = v94
+		v83 := float64(v51 + v82)
+		v84 := float64(v83 - v51)
+		v85 := float64(v83 - v84)
+		v86 := float64(v51 - v85)
+		v87 := float64(v82 - v84)
+		v88 := float64(v86 + v87)
+		v90 := v89
+		if v83 > v89 {
+			v90 = v83
 		}
-		v96 := float64(v93 - v51)
-		v97 := v95 == v1
-		v98 := v96
-		if v97 {
-			v98 = v79
+		v91 := getMant64(v90)
+		v92 := getExp64(v90)
+		v94 := v93 <= v91
+		v95 := float64(v91 * v18)
+		v96 := v91
+		if v94 {
+			v96 = v95
 		}
-		v99 := -v95
-		v100 := math.Ldexp(v85, int(v99))
-		v101 := v100
-		if v97 {
-			v101 = v1
+		v97 := float64(v92 + v51)
+		v98 := v92
+		if v94 {
+			v98 = v97
 		}
-		v103 := float64(v102 + v98)
-		v104 := float64(v98 / v103)
-		v105 := float64(v104 * v104)
-		v108 := math.FMA(v106, v105, v107)
-		v110 := math.FMA(v108, v105, v109)
-		v112 := math.FMA(v110, v105, v111)
-		v114 := math.FMA(v112, v105, v113)
-		v116 := math.FMA(v114, v105, v115)
-		v118 := math.FMA(v116, v105, v117)
-		v120 := math.FMA(v118, v105, v119)
-		v121 := float64(v105 * v120)
-		v122 := float64(v98 * v98)
-		v123 := float64(v18 * v122)
-		v124 := -v122
-		v125 := math.FMA(v98, v98, v124)
+		v99 := float64(v96 - v51)
+		v100 := v98 == v1
+		v101 := v99
+		if v100 {
+			v101 = v82
+		}
+		v102 := -v98
+		v103 := math.Ldexp(v88, int(v102))
+		v104 := v103
+		if v100 {
+			v104 = v1
+		}
+		v106 := float64(v105 + v101)
+		v107 := float64(v101 / v106)
+		v108 := float64(v107 * v107)
+		v111 := math.FMA(v109, v108, v110)
+		v113 := math.FMA(v111, v108, v112)
+		v115 := math.FMA(v113, v108, v114)
+		v117 := math.FMA(v115, v108, v116)
+		v119 := math.FMA(v117, v108, v118)
+		v121 := math.FMA(v119, v108, v120)
+		v123 := math.FMA(v121, v108, v122)
+		v124 := float64(v108 * v123)
+		v125 := float64(v101 * v101)
 		v126 := float64(v18 * v125)
-		v127 := float64(v98 - v123)
-		v128 := float64(v98 - v127)
-		v129 := float64(v128 - v123)
-		v130 := float64(v123 + v121)
-		v131 := float64(v129 - v126)
-		v132 := math.FMA(v104, v130, v131)
-		v133 := float64(v98 - v51)
-		v134 := float64(v98 * v133)
-		v135 := math.FMA(v101, v134, v101)
-		v136 := float64(v132 + v135)
-		v138 := float64(v95 * v137)
-		v140 := float64(v95 * v139)
-		v141 := float64(v138 + v127)
-		v142 := float64(v138 - v141)
-		v143 := float64(v142 + v127)
-		v144 := float64(v140 + v136)
-		v145 := float64(v143 + v144)
-		v146 := float64(v141 + v145)
-		v147 := math.Copysign(v146, v75)
-		v148 := v75 == v76
-		v150 := v147
-		if v148 {
-			v150 = v149
-		}
-		v152 := v75 == v151
+		v127 := -v125
+		v128 := math.FMA(v101, v101, v127)
+		v129 := float64(v18 * v128)
+		v130 := float64(v101 - v126)
+		v131 := float64(v101 - v130)
+		v132 := float64(v131 - v126)
+		v133 := float64(v126 + v124)
+		v134 := float64(v132 - v129)
+		v135 := math.FMA(v107, v133, v134)
+		v136 := float64(v101 - v51)
+		v137 := float64(v101 * v136)
+		v138 := math.FMA(v104, v137, v104)
+		v139 := float64(v135 + v138)
+		v141 := float64(v98 * v140)
+		v143 := float64(v98 * v142)
+		v144 := float64(v141 + v130)
+		v145 := float64(v141 - v144)
+		v146 := float64(v145 + v130)
+		v147 := float64(v143 + v139)
+		v148 := float64(v146 + v147)
+		v149 := float64(v144 + v148)
+		v150 := math.Copysign(v149, v78)
+		v151 := v78 == v79
 		v153 := v150
-		if v152 {
-			v153 = v75
+		if v151 {
+			v153 = v152
 		}
-		v154 := v75 < v76
+		v155 := v78 == v154
 		v156 := v153
-		if v154 {
-			v156 = v155
+		if v155 {
+			v156 = v78
 		}
-		v157 := math.IsNaN(v75)
-		v158 := v156
+		v157 := v78 < v79
+		v159 := v156
 		if v157 {
-			v158 = v75
+			v159 = v158
 		}
-		v159 := -v158
-		v160 := v4
+		v160 := math.IsNaN(v78)
+		v161 := v159
+		if v160 {
+			v161 = v78
+		}
+		v162 := -v161
+		v163 := v4
 		if v0 > v4 {
-			v160 = v0
+			v163 = v0
 		}
-		v161 := v6
-		if v160 < v6 {
-			v161 = v160
+		v164 := v6
+		if v163 < v6 {
+			v164 = v163
 		}
-		v162 := float64(v161 * v8)
-		v163 := math.RoundToEven(v162)
-		v164 := -v163
-		v165 := math.FMA(v164, v12, v161)
-		v166 := math.FMA(v164, v14, v165)
-		v167 := float64(v165 - v166)
-		v168 := math.FMA(v164, v14, v167)
-		v169 := float64(v166 * v166)
-		v170 := -v169
-		v171 := math.FMA(v166, v166, v170)
-		v172 := float64(v18 * v169)
-		v173 := float64(v18 * v171)
-		v174 := float64(v166 + v172)
-		v175 := float64(v166 - v174)
-		v176 := float64(v175 + v172)
-		v177 := float64(v176 + v173)
-		v178 := math.FMA(v168, v166, v168)
-		v179 := float64(v177 + v178)
-		v180 := float64(v169 * v166)
-		v181 := math.FMA(v31, v166, v32)
-		v182 := math.FMA(v181, v166, v34)
-		v183 := math.FMA(v182, v166, v36)
-		v184 := math.FMA(v183, v166, v38)
-		v185 := math.FMA(v184, v166, v40)
-		v186 := math.FMA(v185, v166, v42)
-		v187 := math.FMA(v186, v166, v44)
-		v188 := math.FMA(v187, v166, v46)
-		v189 := math.FMA(v188, v166, v48)
-		v190 := math.FMA(v180, v189, v179)
-		v191 := float64(v51 + v174)
-		v192 := float64(v51 - v191)
-		v193 := float64(v192 + v174)
-		v194 := float64(v193 + v190)
-		v196 := float64(v57 - v163)
-		v197 := v59
-		if v196 < v59 {
-			v197 = v196
-		}
-		v198 := v163 < v61
-		v199 := math.Ldexp(v63, int(v197))
-		v200 := v1
-		if v198 {
+		v165 := float64(v164 * v8)
+		v166 := math.RoundToEven(v165)
+		v167 := -v166
+		v168 := math.FMA(v167, v12, v164)
+		v169 := math.FMA(v167, v14, v168)
+		v170 := float64(v168 - v169)
+		v171 := math.FMA(v167, v14, v170)
+		v172 := float64(v169 * v169)
+		v173 := -v172
+		v174 := math.FMA(v169, v169, v173)
+		v175 := float64(v18 * v172)
+		v176 := float64(v18 * v174)
+		v177 := float64(v169 + v175)
+		v178 := float64(v169 - v177)
+		v179 := float64(v178 + v175)
+		v180 := float64(v179 + v176)
+		v181 := math.FMA(v171, v169, v171)
+		v182 := float64(v180 + v181)
+		v183 := float64(v172 * v169)
+		v184 := math.FMA(v31, v169, v32)
+		v185 := math.FMA(v184, v169, v34)
+		v186 := math.FMA(v185, v169, v36)
+		v187 := math.FMA(v186, v169, v38)
+		v188 := math.FMA(v187, v169, v40)
+		v189 := math.FMA(v188, v169, v42)
+		v190 := math.FMA(v189, v169, v44)
+		v191 := math.FMA(v190, v169, v46)
+		v192 := math.FMA(v191, v169, v48)
+		v193 := math.FMA(v183, v192, v182)
+		v194 := float64(v51 + v177)
+		v195 := float64(v51 - v194)
+		v196 := float64(v195 + v177)
+		v197 := float64(v196 + v193)
+		v199 := float64(v57 - v166)
+		v200 := v59
+		if v199 < v59 {
 			v200 = v199
 		}
-		v201 := float64(v191 + v200)
-		v202 := float64(v201 - v200)
-		v203 := float64(v191 - v202)
-		v204 := float64(v203 + v194)
-		v205 := float64(v204 + v200)
-		v206 := float64(v205 - v200)
-		v207 := float64(v202 + v206)
-		v208 := math.Ldexp(v207, int(v163))
-		v209 := math.IsNaN(v0)
-		v210 := v208
-		if v209 {
-			v210 = v0
+		v201 := v1
+		if v200 > v1 {
+			v201 = v200
 		}
-		v211 := v76
-		if v210 > v76 {
-			v211 = v210
+		v202 := v166 < v62
+		v203 := ldexpNormal(v64, v201)
+		v204 := v1
+		if v202 {
+			v204 = v203
 		}
-		v212 := v78
-		if v211 < v78 {
-			v212 = v211
+		v205 := float64(v194 + v204)
+		v206 := float64(v205 - v204)
+		v207 := float64(v194 - v206)
+		v208 := float64(v207 + v197)
+		v209 := float64(v208 + v204)
+		v210 := float64(v209 - v204)
+		v211 := float64(v206 + v210)
+		v212 := v74
+		if v166 > v74 {
+			v212 = v166
 		}
-		v213 := float64(v51 + v212)
-		v214 := float64(v213 - v51)
-		v215 := float64(v213 - v214)
-		v216 := float64(v51 - v215)
-		v217 := float64(v212 - v214)
-		v218 := float64(v216 + v217)
-		v219 := v86
-		if v213 > v86 {
-			v219 = v213
+		v213 := ldexpMid(v211, v212)
+		v214 := math.IsNaN(v0)
+		v215 := v213
+		if v214 {
+			v215 = v0
 		}
-		v220 := getMant64(v219)
-		v221 := getExp64(v219)
-		v222 := v90 <= v220
-		v223 := float64(v220 * v18)
-		v224 := v220
-		if v222 {
-			v224 = v223
+		v216 := v79
+		if v215 > v79 {
+			v216 = v215
 		}
-		v225 := float64(v221 + v51)
-		v226 := v221
-		if v222 {
-			v226 = v225
+		v217 := v81
+		if v216 < v81 {
+			v217 = v216
 		}
-		v227 := float64(v224 - v51)
-		v228 := v226 == v1
-		v229 := v227
-		if v228 {
-			v229 = v212
+		v218 := float64(v51 + v217)
+		v219 := float64(v218 - v51)
+		v220 := float64(v218 - v219)
+		v221 := float64(v51 - v220)
+		v222 := float64(v217 - v219)
+		v223 := float64(v221 + v222)
+		v224 := v89
+		if v218 > v89 {
+			v224 = v218
 		}
-		v230 := -v226
-		v231 := math.Ldexp(v218, int(v230))
-		v232 := v231
-		if v228 {
-			v232 = v1
+		v225 := getMant64(v224)
+		v226 := getExp64(v224)
+		v227 := v93 <= v225
+		v228 := float64(v225 * v18)
+		v229 := v225
+		if v227 {
+			v229 = v228
 		}
-		v233 := float64(v102 + v229)
-		v234 := float64(v229 / v233)
-		v235 := float64(v234 * v234)
-		v236 := math.FMA(v106, v235, v107)
-		v237 := math.FMA(v236, v235, v109)
-		v238 := math.FMA(v237, v235, v111)
-		v239 := math.FMA(v238, v235, v113)
-		v240 := math.FMA(v239, v235, v115)
-		v241 := math.FMA(v240, v235, v117)
-		v242 := math.FMA(v241, v235, v119)
-		v243 := float64(v235 * v242)
-		v244 := float64(v229 * v229)
-		v245 := float64(v18 * v244)
-		v246 := -v244
-		v247 := math.FMA(v229, v229, v246)
-		v248 := float64(v18 * v247)
-		v249 := float64(v229 - v245)
-		v250 := float64(v229 - v249)
-		v251 := float64(v250 - v245)
-		v252 := float64(v245 + v243)
-		v253 := float64(v251 - v248)
-		v254 := math.FMA(v234, v252, v253)
-		v255 := float64(v229 - v51)
-		v256 := float64(v229 * v255)
-		v257 := math.FMA(v232, v256, v232)
-		v258 := float64(v254 + v257)
-		v259 := float64(v226 * v137)
-		v260 := float64(v226 * v139)
-		v261 := float64(v259 + v249)
-		v262 := float64(v259 - v261)
-		v263 := float64(v262 + v249)
-		v264 := float64(v260 + v258)
-		v265 := float64(v263 + v264)
-		v266 := float64(v261 + v265)
-		v267 := math.Copysign(v266, v210)
-		v268 := v210 == v76
-		v269 := v267
-		if v268 {
-			v269 = v149
+		v230 := float64(v226 + v51)
+		v231 := v226
+		if v227 {
+			v231 = v230
 		}
-		v270 := v210 == v151
-		v271 := v269
-		if v270 {
-			v271 = v210
+		v232 := float64(v229 - v51)
+		v233 := v231 == v1
+		v234 := v232
+		if v233 {
+			v234 = v217
 		}
-		v272 := v210 < v76
-		v273 := v271
-		if v272 {
-			v273 = v155
+		v235 := -v231
+		v236 := math.Ldexp(v223, int(v235))
+		v237 := v236
+		if v233 {
+			v237 = v1
 		}
-		v274 := math.IsNaN(v210)
-		v275 := v273
-		if v274 {
-			v275 = v210
+		v238 := float64(v105 + v234)
+		v239 := float64(v234 / v238)
+		v240 := float64(v239 * v239)
+		v241 := math.FMA(v109, v240, v110)
+		v242 := math.FMA(v241, v240, v112)
+		v243 := math.FMA(v242, v240, v114)
+		v244 := math.FMA(v243, v240, v116)
+		v245 := math.FMA(v244, v240, v118)
+		v246 := math.FMA(v245, v240, v120)
+		v247 := math.FMA(v246, v240, v122)
+		v248 := float64(v240 * v247)
+		v249 := float64(v234 * v234)
+		v250 := float64(v18 * v249)
+		v251 := -v249
+		v252 := math.FMA(v234, v234, v251)
+		v253 := float64(v18 * v252)
+		v254 := float64(v234 - v250)
+		v255 := float64(v234 - v254)
+		v256 := float64(v255 - v250)
+		v257 := float64(v250 + v248)
+		v258 := float64(v256 - v253)
+		v259 := math.FMA(v239, v257, v258)
+		v260 := float64(v234 - v51)
+		v261 := float64(v234 * v260)
+		v262 := math.FMA(v237, v261, v237)
+		v263 := float64(v259 + v262)
+		v264 := float64(v231 * v140)
+		v265 := float64(v231 * v142)
+		v266 := float64(v264 + v254)
+		v267 := float64(v264 - v266)
+		v268 := float64(v267 + v254)
+		v269 := float64(v265 + v263)
+		v270 := float64(v268 + v269)
+		v271 := float64(v266 + v270)
+		v272 := math.Copysign(v271, v215)
+		v273 := v215 == v79
+		v274 := v272
+		if v273 {
+			v274 = v152
 		}
-		v276 := float64(v0 - v275)
-		v277 := v276
+		v275 := v215 == v154
+		v276 := v274
+		if v275 {
+			v276 = v215
+		}
+		v277 := v215 < v79
+		v278 := v276
+		if v277 {
+			v278 = v158
+		}
+		v279 := math.IsNaN(v215)
+		v280 := v278
+		if v279 {
+			v280 = v215
+		}
+		v281 := float64(v0 - v280)
+		v282 := v281
 		if v2 {
-			v277 = v159
+			v282 = v162
 		}
-		v278 := v277
-		if v209 {
-			v278 = v0
+		v283 := v282
+		if v214 {
+			v283 = v0
 		}
-		dst[i] = v278
+		dst[i] = v283
 	}
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f64
-// memory, f64 compute, 134 operations): the scalar twin of the vector program
+// memory, f64 compute, 136 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -441,12 +458,12 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 	v59 := math.Float64frombits(0xc091300000000000)  // -1100
 	v79 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v81 := math.Float64frombits(0x408f400000000000)  // 1000
-	v83 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v85 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v118 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v122 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v124 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v125 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v84 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v86 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v120 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v124 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v126 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v127 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := -v0
@@ -529,76 +546,84 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 		if v80 < v81 {
 			v82 = v80
 		}
-		v84 := v78 < v83
-		v86 := math.Ldexp(v85, int(v82))
-		v87 := v6
-		if v84 {
-			v87 = v86
+		v83 := v6
+		if v82 > v6 {
+			v83 = v82
 		}
-		v88 := float64(v71 + v87)
-		v89 := float64(v88 - v87)
-		v90 := float64(v71 - v89)
-		v91 := float64(v90 + v77)
-		v92 := float64(v91 + v87)
-		v93 := float64(v92 - v87)
-		v94 := float64(v89 + v93)
-		v95 := math.Ldexp(v94, int(v78))
-		v96 := math.IsNaN(v1)
-		v97 := v95
-		if v96 {
-			v97 = v1
+		v85 := v78 < v84
+		v87 := ldexpNormal(v86, v83)
+		v88 := v6
+		if v85 {
+			v88 = v87
 		}
-		v98 := dy[i]
-		v99 := float64(v98 * v1)
-		v100 := -v99
-		v101 := math.FMA(v98, v1, v100)
-		v102 := v6
+		v89 := float64(v71 + v88)
+		v90 := float64(v89 - v88)
+		v91 := float64(v71 - v90)
+		v92 := float64(v91 + v77)
+		v93 := float64(v92 + v88)
+		v94 := float64(v93 - v88)
+		v95 := float64(v90 + v94)
+		v96 := v59
+		if v78 > v59 {
+			v96 = v78
+		}
+		v97 := ldexpMid(v95, v96)
+		v98 := math.IsNaN(v1)
+		v99 := v97
+		if v98 {
+			v99 = v1
+		}
+		v100 := dy[i]
+		v101 := float64(v100 * v1)
+		v102 := -v101
+		v103 := math.FMA(v100, v1, v102)
+		v104 := v6
 		if v76 {
-			v102 = v71
+			v104 = v71
 		}
-		v103 := float64(v98 * v102)
-		v104 := -v103
-		v105 := math.FMA(v98, v102, v104)
-		v106 := v6
+		v105 := float64(v100 * v104)
+		v106 := -v105
+		v107 := math.FMA(v100, v104, v106)
+		v108 := v6
 		if v76 {
-			v106 = v77
+			v108 = v77
 		}
-		v107 := float64(v98 * v106)
-		v108 := float64(v105 + v107)
-		v109 := float64(v103 + v108)
-		v110 := math.Ldexp(v109, int(v78))
-		v111 := v110
-		if v96 {
-			v111 = v99
+		v109 := float64(v100 * v108)
+		v110 := float64(v107 + v109)
+		v111 := float64(v105 + v110)
+		v112 := math.Ldexp(v111, int(v78))
+		v113 := v112
+		if v98 {
+			v113 = v101
 		}
-		v112 := v6
-		if v96 {
-			v112 = v101
+		v114 := v6
+		if v98 {
+			v114 = v103
 		}
-		v113 := float64(v111 + v112)
-		v114 := float64(v98 * v97)
-		v115 := float64(v113 - v114)
-		v116 := math.Abs(v115)
-		v117 := math.Abs(v114)
-		v119 := float64(v117 * v118)
-		v120 := v116 <= v119
-		v121 := math.Abs(v98)
-		v123 := float64(v116 * v122)
-		v126 := math.FMA(v121, v124, v125)
-		v127 := v123 <= v126
-		v128 := v120 || v127
-		v129 := v113 == v6
-		v130 := v128 && !v129
-		v131 := v114
-		if v130 {
-			v131 = v113
-		}
-		v132 := math.IsNaN(v0)
-		v133 := v131
+		v115 := float64(v113 + v114)
+		v116 := float64(v100 * v99)
+		v117 := float64(v115 - v116)
+		v118 := math.Abs(v117)
+		v119 := math.Abs(v116)
+		v121 := float64(v119 * v120)
+		v122 := v118 <= v121
+		v123 := math.Abs(v100)
+		v125 := float64(v118 * v124)
+		v128 := math.FMA(v123, v126, v127)
+		v129 := v125 <= v128
+		v130 := v122 || v129
+		v131 := v115 == v6
+		v132 := v130 && !v131
+		v133 := v116
 		if v132 {
-			v133 = v0
+			v133 = v115
 		}
-		dx[i] = v133
+		v134 := math.IsNaN(v0)
+		v135 := v133
+		if v134 {
+			v135 = v0
+		}
+		dx[i] = v135
 	}
 }
 

@@ -26,42 +26,44 @@ var (
 	mishBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 185
+// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 193
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func mishGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v2 := math.Float64frombits(0xc089000000000000)  // -800
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v6 := math.Float64frombits(0x4034000000000000)  // 20
-	v9 := math.Float64frombits(0xc087480000000000)  // -745
-	v11 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v13 := math.Float64frombits(0xc096d00000000000) // -1460
-	v15 := math.Float64frombits(0x4086300000000000) // 710
-	v17 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v21 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v23 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v39 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v40 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v42 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v44 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v46 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v48 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v50 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v52 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v54 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v56 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v59 := math.Float64frombits(0x3ff0000000000000) // 1
-	v65 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v67 := math.Float64frombits(0x408f400000000000) // 1000
-	v69 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v71 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v87 := math.Float64frombits(0xc086200000000000) // -708
-	v92 := math.Float64frombits(0x4000000000000000) // 2
-	v98 := math.Float64frombits(0x4086280000000000) // 709
+	v2 := math.Float64frombits(0xc089000000000000)   // -800
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0x8000000000000000)   // -0
+	v6 := math.Float64frombits(0x4034000000000000)   // 20
+	v9 := math.Float64frombits(0xc087480000000000)   // -745
+	v11 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v13 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v15 := math.Float64frombits(0x4086300000000000)  // 710
+	v17 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v21 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v23 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v39 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v40 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v42 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v44 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v46 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v48 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v50 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v52 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v54 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v56 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v59 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v67 := math.Float64frombits(0x408f400000000000)  // 1000
+	v70 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v72 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v82 := math.Float64frombits(0xc091300000000000)  // -1100
+	v90 := math.Float64frombits(0xc086200000000000)  // -708
+	v95 := math.Float64frombits(0x4000000000000000)  // 2
+	v101 := math.Float64frombits(0x4086280000000000) // 709
+	v105 := math.Float64frombits(0x408ff80000000000) // 1023
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -114,168 +116,192 @@ func mishGeneric(dst, x []float64) {
 		if v66 < v67 {
 			v68 = v66
 		}
-		v70 := v19 < v69
-		v72 := math.Ldexp(v71, int(v68))
-		v73 := v4
-		if v70 {
-			v73 = v72
+		v69 := v4
+		if v68 > v4 {
+			v69 = v68
 		}
-		v74 := float64(v60 + v73)
-		v75 := float64(v74 - v73)
-		v76 := float64(v60 - v75)
-		v77 := float64(v76 + v63)
-		v78 := float64(v77 + v73)
-		v79 := float64(v78 - v73)
-		v80 := float64(v75 + v79)
-		v81 := math.Ldexp(v80, int(v19))
-		v82 := math.IsNaN(v12)
-		v83 := v81
-		if v82 {
-			v83 = v12
+		v71 := v19 < v70
+		v73 := ldexpNormal(v72, v69)
+		v74 := v4
+		if v71 {
+			v74 = v73
 		}
-		v84 := float64(v0 * v83)
-		v85 := float64(v84 * v83)
-		v88 := v0 < v87
-		v89 := -v84
-		v90 := math.FMA(v0, v83, v89)
-		v91 := float64(v90 * v83)
-		v93 := float64(v92 * v84)
-		v94 := float64(v60 + v63)
-		v95 := float64(v60 - v94)
-		v96 := float64(v95 + v63)
-		v97 := v69 <= v19
-		v99 := v98 < v12
-		v100 := v97 && !v99
-		v101 := math.Ldexp(v96, int(v19))
-		v102 := v4
-		if v100 {
-			v102 = v101
+		v75 := float64(v60 + v74)
+		v76 := float64(v75 - v74)
+		v77 := float64(v60 - v76)
+		v78 := float64(v77 + v63)
+		v79 := float64(v78 + v74)
+		v80 := float64(v79 - v74)
+		v81 := float64(v76 + v80)
+		v83 := v82
+		if v19 > v82 {
+			v83 = v19
 		}
-		v103 := v102
-		if v82 {
-			v103 = v12
+		v84 := ldexpMid(v81, v83)
+		v85 := math.IsNaN(v12)
+		v86 := v84
+		if v85 {
+			v86 = v12
 		}
-		v104 := float64(v93 * v103)
-		v105 := float64(v91 + v104)
-		v106 := math.FMA(v84, v83, v105)
-		v107 := v13
-		if v0 > v13 {
-			v107 = v0
+		v87 := float64(v0 * v86)
+		v88 := float64(v87 * v86)
+		v91 := v0 < v90
+		v92 := -v87
+		v93 := math.FMA(v0, v86, v92)
+		v94 := float64(v93 * v86)
+		v96 := float64(v95 * v87)
+		v97 := float64(v60 + v63)
+		v98 := float64(v60 - v97)
+		v99 := float64(v98 + v63)
+		v100 := v70 <= v19
+		v102 := v101 < v12
+		v103 := v100 && !v102
+		v104 := v70
+		if v19 > v70 {
+			v104 = v19
 		}
-		v108 := v15
-		if v107 < v15 {
+		v106 := v105
+		if v104 < v105 {
+			v106 = v104
+		}
+		v107 := ldexpNormal(v99, v106)
+		v108 := v4
+		if v103 {
 			v108 = v107
 		}
-		v109 := float64(v108 * v17)
-		v110 := math.RoundToEven(v109)
-		v111 := -v110
-		v112 := math.FMA(v111, v21, v108)
-		v113 := math.FMA(v111, v23, v112)
-		v114 := float64(v112 - v113)
-		v115 := math.FMA(v111, v23, v114)
-		v116 := float64(v113 * v113)
+		v109 := v108
+		if v85 {
+			v109 = v12
+		}
+		v110 := float64(v96 * v109)
+		v111 := float64(v94 + v110)
+		v112 := math.FMA(v87, v86, v111)
+		v113 := v13
+		if v0 > v13 {
+			v113 = v0
+		}
+		v114 := v15
+		if v113 < v15 {
+			v114 = v113
+		}
+		v115 := float64(v114 * v17)
+		v116 := math.RoundToEven(v115)
 		v117 := -v116
-		v118 := math.FMA(v113, v113, v117)
-		v119 := float64(v11 * v116)
-		v120 := float64(v11 * v118)
-		v121 := float64(v113 + v119)
-		v122 := float64(v113 - v121)
-		v123 := float64(v122 + v119)
-		v124 := float64(v123 + v120)
-		v125 := math.FMA(v115, v113, v115)
-		v126 := float64(v124 + v125)
-		v127 := float64(v116 * v113)
-		v128 := math.FMA(v39, v113, v40)
-		v129 := math.FMA(v128, v113, v42)
-		v130 := math.FMA(v129, v113, v44)
-		v131 := math.FMA(v130, v113, v46)
-		v132 := math.FMA(v131, v113, v48)
-		v133 := math.FMA(v132, v113, v50)
-		v134 := math.FMA(v133, v113, v52)
-		v135 := math.FMA(v134, v113, v54)
-		v136 := math.FMA(v135, v113, v56)
-		v137 := math.FMA(v127, v136, v126)
-		v138 := float64(v59 + v121)
-		v139 := float64(v59 - v138)
-		v140 := float64(v139 + v121)
-		v141 := float64(v140 + v137)
-		v143 := float64(v65 - v110)
-		v144 := v67
-		if v143 < v67 {
-			v144 = v143
+		v118 := math.FMA(v117, v21, v114)
+		v119 := math.FMA(v117, v23, v118)
+		v120 := float64(v118 - v119)
+		v121 := math.FMA(v117, v23, v120)
+		v122 := float64(v119 * v119)
+		v123 := -v122
+		v124 := math.FMA(v119, v119, v123)
+		v125 := float64(v11 * v122)
+		v126 := float64(v11 * v124)
+		v127 := float64(v119 + v125)
+		v128 := float64(v119 - v127)
+		v129 := float64(v128 + v125)
+		v130 := float64(v129 + v126)
+		v131 := math.FMA(v121, v119, v121)
+		v132 := float64(v130 + v131)
+		v133 := float64(v122 * v119)
+		v134 := math.FMA(v39, v119, v40)
+		v135 := math.FMA(v134, v119, v42)
+		v136 := math.FMA(v135, v119, v44)
+		v137 := math.FMA(v136, v119, v46)
+		v138 := math.FMA(v137, v119, v48)
+		v139 := math.FMA(v138, v119, v50)
+		v140 := math.FMA(v139, v119, v52)
+		v141 := math.FMA(v140, v119, v54)
+		v142 := math.FMA(v141, v119, v56)
+		v143 := math.FMA(v133, v142, v132)
+		v144 := float64(v59 + v127)
+		v145 := float64(v59 - v144)
+		v146 := float64(v145 + v127)
+		v147 := float64(v146 + v143)
+		v149 := float64(v65 - v116)
+		v150 := v67
+		if v149 < v67 {
+			v150 = v149
 		}
-		v145 := v110 < v69
-		v146 := math.Ldexp(v71, int(v144))
-		v147 := v4
-		if v145 {
-			v147 = v146
+		v151 := v4
+		if v150 > v4 {
+			v151 = v150
 		}
-		v148 := float64(v138 + v147)
-		v149 := float64(v148 - v147)
-		v150 := float64(v138 - v149)
-		v151 := float64(v150 + v141)
-		v152 := float64(v151 + v147)
-		v153 := float64(v152 - v147)
-		v154 := float64(v149 + v153)
-		v155 := math.Ldexp(v154, int(v110))
-		v156 := math.IsNaN(v0)
-		v157 := v155
-		if v156 {
-			v157 = v0
+		v152 := v116 < v70
+		v153 := ldexpNormal(v72, v151)
+		v154 := v4
+		if v152 {
+			v154 = v153
 		}
-		v158 := float64(v157 + v92)
-		v159 := float64(v157 * v158)
-		v160 := float64(v159 + v92)
-		v161 := float64(v159 / v160)
-		v162 := -v161
-		v163 := math.FMA(v162, v160, v159)
-		v164 := -v159
-		v165 := math.FMA(v157, v158, v164)
-		v166 := float64(v158 - v157)
-		v167 := float64(v158 - v166)
-		v168 := float64(v157 - v167)
-		v169 := float64(v92 - v166)
-		v170 := float64(v168 + v169)
-		v171 := float64(v157 * v170)
-		v172 := float64(v165 + v171)
-		v173 := float64(v163 + v172)
-		v174 := float64(v160 - v159)
-		v175 := float64(v160 - v174)
-		v176 := float64(v159 - v175)
-		v177 := float64(v92 - v174)
+		v155 := float64(v144 + v154)
+		v156 := float64(v155 - v154)
+		v157 := float64(v144 - v156)
+		v158 := float64(v157 + v147)
+		v159 := float64(v158 + v154)
+		v160 := float64(v159 - v154)
+		v161 := float64(v156 + v160)
+		v162 := v82
+		if v116 > v82 {
+			v162 = v116
+		}
+		v163 := ldexpMid(v161, v162)
+		v164 := math.IsNaN(v0)
+		v165 := v163
+		if v164 {
+			v165 = v0
+		}
+		v166 := float64(v165 + v95)
+		v167 := float64(v165 * v166)
+		v168 := float64(v167 + v95)
+		v169 := float64(v167 / v168)
+		v170 := -v169
+		v171 := math.FMA(v170, v168, v167)
+		v172 := -v167
+		v173 := math.FMA(v165, v166, v172)
+		v174 := float64(v166 - v165)
+		v175 := float64(v166 - v174)
+		v176 := float64(v165 - v175)
+		v177 := float64(v95 - v174)
 		v178 := float64(v176 + v177)
-		v179 := float64(v178 + v172)
-		v180 := float64(v161 * v179)
-		v181 := float64(v173 - v180)
-		v182 := float64(v181 / v160)
-		v183 := float64(v0 * v182)
-		v184 := math.FMA(v0, v161, v183)
-		v185 := v184
-		if v88 {
-			v185 = v106
+		v179 := float64(v165 * v178)
+		v180 := float64(v173 + v179)
+		v181 := float64(v171 + v180)
+		v182 := float64(v168 - v167)
+		v183 := float64(v168 - v182)
+		v184 := float64(v167 - v183)
+		v185 := float64(v95 - v182)
+		v186 := float64(v184 + v185)
+		v187 := float64(v186 + v180)
+		v188 := float64(v169 * v187)
+		v189 := float64(v181 - v188)
+		v190 := float64(v189 / v168)
+		v191 := float64(v0 * v190)
+		v192 := math.FMA(v0, v169, v191)
+		v193 := v192
+		if v91 {
+			v193 = v112
 		}
-		v186 := v185
+		v194 := v193
 		if v10 {
-			v186 = v85
+			v194 = v88
 		}
-		v187 := v186
+		v195 := v194
 		if v7 {
-			v187 = v0
+			v195 = v0
 		}
-		v188 := v187
+		v196 := v195
 		if v3 {
-			v188 = v5
+			v196 = v5
 		}
-		v194 := v188
-		if v156 {
-			v194 = v0
+		v202 := v196
+		if v164 {
+			v202 = v0
 		}
-		dst[i] = v194
+		dst[i] = v202
 	}
 }
 
 // mishUsualGeneric is the pure-Go kernel of mishUsual (f64 memory, f64
-// compute, 116 operations): the scalar twin of the vector program the assembly
+// compute, 119 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -308,127 +334,136 @@ func mishUsualGeneric(dst, x []float64) {
 	v28 := math.Float64frombits(0x408f400000000000) // 1000
 	v29 := math.Float64frombits(0xc08fe80000000000) // -1021
 	v30 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v31 := math.Float64frombits(0xc086200000000000) // -708
-	v33 := math.Float64frombits(0x4000000000000000) // 2
+	v31 := math.Float64frombits(0xc091300000000000) // -1100
+	v32 := math.Float64frombits(0xc086200000000000) // -708
+	v34 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v1 := x[i]
 		v3 := v1 < v2
 		v7 := v6 < v1
 		v9 := v1 < v8
-		v32 := v1 < v31
-		v34 := v11
+		v33 := v1 < v32
+		v35 := v11
 		if v1 > v11 {
-			v34 = v1
+			v35 = v1
 		}
-		v35 := v12
-		if v34 < v12 {
-			v35 = v34
+		v36 := v12
+		if v35 < v12 {
+			v36 = v35
 		}
-		v36 := float64(v35 * v13)
-		v37 := math.RoundToEven(v36)
-		v38 := -v37
-		v39 := math.FMA(v38, v14, v35)
-		v40 := math.FMA(v38, v15, v39)
-		v41 := float64(v39 - v40)
-		v42 := math.FMA(v38, v15, v41)
-		v43 := float64(v40 * v40)
-		v44 := -v43
-		v45 := math.FMA(v40, v40, v44)
-		v46 := float64(v10 * v43)
-		v47 := float64(v10 * v45)
-		v48 := float64(v40 + v46)
-		v49 := float64(v40 - v48)
-		v50 := float64(v49 + v46)
+		v37 := float64(v36 * v13)
+		v38 := math.RoundToEven(v37)
+		v39 := -v38
+		v40 := math.FMA(v39, v14, v36)
+		v41 := math.FMA(v39, v15, v40)
+		v42 := float64(v40 - v41)
+		v43 := math.FMA(v39, v15, v42)
+		v44 := float64(v41 * v41)
+		v45 := -v44
+		v46 := math.FMA(v41, v41, v45)
+		v47 := float64(v10 * v44)
+		v48 := float64(v10 * v46)
+		v49 := float64(v41 + v47)
+		v50 := float64(v41 - v49)
 		v51 := float64(v50 + v47)
-		v52 := math.FMA(v42, v40, v42)
-		v53 := float64(v51 + v52)
-		v54 := float64(v43 * v40)
-		v55 := math.FMA(v16, v40, v17)
-		v56 := math.FMA(v55, v40, v18)
-		v57 := math.FMA(v56, v40, v19)
-		v58 := math.FMA(v57, v40, v20)
-		v59 := math.FMA(v58, v40, v21)
-		v60 := math.FMA(v59, v40, v22)
-		v61 := math.FMA(v60, v40, v23)
-		v62 := math.FMA(v61, v40, v24)
-		v63 := math.FMA(v62, v40, v25)
-		v64 := math.FMA(v54, v63, v53)
-		v65 := float64(v26 + v48)
-		v66 := float64(v26 - v65)
-		v67 := float64(v66 + v48)
-		v68 := float64(v67 + v64)
-		v69 := float64(v27 - v37)
-		v70 := v28
-		if v69 < v28 {
-			v70 = v69
+		v52 := float64(v51 + v48)
+		v53 := math.FMA(v43, v41, v43)
+		v54 := float64(v52 + v53)
+		v55 := float64(v44 * v41)
+		v56 := math.FMA(v16, v41, v17)
+		v57 := math.FMA(v56, v41, v18)
+		v58 := math.FMA(v57, v41, v19)
+		v59 := math.FMA(v58, v41, v20)
+		v60 := math.FMA(v59, v41, v21)
+		v61 := math.FMA(v60, v41, v22)
+		v62 := math.FMA(v61, v41, v23)
+		v63 := math.FMA(v62, v41, v24)
+		v64 := math.FMA(v63, v41, v25)
+		v65 := math.FMA(v55, v64, v54)
+		v66 := float64(v26 + v49)
+		v67 := float64(v26 - v66)
+		v68 := float64(v67 + v49)
+		v69 := float64(v68 + v65)
+		v70 := float64(v27 - v38)
+		v71 := v28
+		if v70 < v28 {
+			v71 = v70
 		}
-		v71 := v37 < v29
-		v72 := math.Ldexp(v30, int(v70))
-		v73 := v4
-		if v71 {
-			v73 = v72
+		v72 := v4
+		if v71 > v4 {
+			v72 = v71
 		}
-		v74 := float64(v65 + v73)
-		v75 := float64(v74 - v73)
-		v76 := float64(v65 - v75)
-		v77 := float64(v76 + v68)
-		v78 := float64(v77 + v73)
-		v79 := float64(v78 - v73)
-		v80 := float64(v75 + v79)
-		v81 := math.Ldexp(v80, int(v37))
-		v82 := math.IsNaN(v1)
-		v83 := v81
-		if v82 {
-			v83 = v1
+		v73 := v38 < v29
+		v74 := ldexpNormal(v30, v72)
+		v75 := v4
+		if v73 {
+			v75 = v74
 		}
-		v84 := float64(v83 + v33)
-		v85 := float64(v83 * v84)
-		v86 := float64(v85 + v33)
-		v87 := float64(v85 / v86)
-		v88 := -v87
-		v89 := math.FMA(v88, v86, v85)
-		v90 := -v85
-		v91 := math.FMA(v83, v84, v90)
-		v92 := float64(v84 - v83)
-		v93 := float64(v84 - v92)
-		v94 := float64(v83 - v93)
-		v95 := float64(v33 - v92)
-		v96 := float64(v94 + v95)
-		v97 := float64(v83 * v96)
-		v98 := float64(v91 + v97)
-		v99 := float64(v89 + v98)
-		v100 := float64(v86 - v85)
-		v101 := float64(v86 - v100)
-		v102 := float64(v85 - v101)
-		v103 := float64(v33 - v100)
-		v104 := float64(v102 + v103)
-		v105 := float64(v104 + v98)
-		v106 := float64(v87 * v105)
-		v107 := float64(v99 - v106)
-		v108 := float64(v107 / v86)
-		v109 := float64(v1 * v108)
-		v110 := math.FMA(v1, v87, v109)
-		v111 := v110
-		if v32 {
-			v111 = v0
+		v76 := float64(v66 + v75)
+		v77 := float64(v76 - v75)
+		v78 := float64(v66 - v77)
+		v79 := float64(v78 + v69)
+		v80 := float64(v79 + v75)
+		v81 := float64(v80 - v75)
+		v82 := float64(v77 + v81)
+		v83 := v31
+		if v38 > v31 {
+			v83 = v38
 		}
-		v112 := v111
-		if v9 {
-			v112 = v0
+		v84 := ldexpMid(v82, v83)
+		v85 := math.IsNaN(v1)
+		v86 := v84
+		if v85 {
+			v86 = v1
 		}
-		v113 := v112
-		if v7 {
-			v113 = v1
-		}
+		v87 := float64(v86 + v34)
+		v88 := float64(v86 * v87)
+		v89 := float64(v88 + v34)
+		v90 := float64(v88 / v89)
+		v91 := -v90
+		v92 := math.FMA(v91, v89, v88)
+		v93 := -v88
+		v94 := math.FMA(v86, v87, v93)
+		v95 := float64(v87 - v86)
+		v96 := float64(v87 - v95)
+		v97 := float64(v86 - v96)
+		v98 := float64(v34 - v95)
+		v99 := float64(v97 + v98)
+		v100 := float64(v86 * v99)
+		v101 := float64(v94 + v100)
+		v102 := float64(v92 + v101)
+		v103 := float64(v89 - v88)
+		v104 := float64(v89 - v103)
+		v105 := float64(v88 - v104)
+		v106 := float64(v34 - v103)
+		v107 := float64(v105 + v106)
+		v108 := float64(v107 + v101)
+		v109 := float64(v90 * v108)
+		v110 := float64(v102 - v109)
+		v111 := float64(v110 / v89)
+		v112 := float64(v1 * v111)
+		v113 := math.FMA(v1, v90, v112)
 		v114 := v113
-		if v3 {
-			v114 = v5
+		if v33 {
+			v114 = v0
 		}
 		v115 := v114
-		if v82 {
-			v115 = v1
+		if v9 {
+			v115 = v0
 		}
-		dst[i] = v115
+		v116 := v115
+		if v7 {
+			v116 = v1
+		}
+		v117 := v116
+		if v3 {
+			v117 = v5
+		}
+		v118 := v117
+		if v85 {
+			v118 = v1
+		}
+		dst[i] = v118
 	}
 }
 
@@ -459,7 +494,7 @@ func mishRareGeneric(acc *[16]float64, x []float64) {
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f64 memory, f64
-// compute, 410 operations): the scalar twin of the vector program the assembly
+// compute, 418 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -491,27 +526,29 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v69 := math.Float64frombits(0x408f400000000000)  // 1000
-	v71 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v73 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v90 := math.Float64frombits(0x4086280000000000)  // 709
-	v96 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
-	v117 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v120 := math.Float64frombits(0xbfc3333333333333) // -0.15
-	v173 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
-	v175 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
-	v177 := math.Float64frombits(0xc044000000000000) // -40
-	v209 := math.Float64frombits(0xbff0000000000000) // -1
-	v227 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v229 := math.Float64frombits(0x4008000000000000) // 3
-	v234 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v235 := math.Float64frombits(0x4000000000000000) // 2
-	v239 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v242 := math.Float64frombits(0x4010000000000000) // 4
-	v265 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v414 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v420 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v422 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v423 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v84 := math.Float64frombits(0xc091300000000000)  // -1100
+	v93 := math.Float64frombits(0x4086280000000000)  // 709
+	v97 := math.Float64frombits(0x408ff80000000000)  // 1023
+	v102 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v123 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v126 := math.Float64frombits(0xbfc3333333333333) // -0.15
+	v181 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
+	v183 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
+	v185 := math.Float64frombits(0xc044000000000000) // -40
+	v217 := math.Float64frombits(0xbff0000000000000) // -1
+	v235 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v237 := math.Float64frombits(0x4008000000000000) // 3
+	v242 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v243 := math.Float64frombits(0x4000000000000000) // 2
+	v247 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v250 := math.Float64frombits(0x4010000000000000) // 4
+	v273 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v422 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v428 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v430 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v431 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -565,414 +602,438 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		if v68 < v69 {
 			v70 = v68
 		}
-		v72 := v21 < v71
-		v74 := math.Ldexp(v73, int(v70))
-		v75 := v4
-		if v72 {
-			v75 = v74
+		v71 := v4
+		if v70 > v4 {
+			v71 = v70
 		}
-		v76 := float64(v62 + v75)
-		v77 := float64(v76 - v75)
-		v78 := float64(v62 - v77)
-		v79 := float64(v78 + v65)
-		v80 := float64(v79 + v75)
-		v81 := float64(v80 - v75)
-		v82 := float64(v77 + v81)
-		v83 := math.Ldexp(v82, int(v21))
-		v84 := math.IsNaN(v14)
-		v85 := v83
-		if v84 {
-			v85 = v14
+		v73 := v21 < v72
+		v75 := ldexpNormal(v74, v71)
+		v76 := v4
+		if v73 {
+			v76 = v75
 		}
-		v86 := float64(v62 + v65)
-		v87 := float64(v62 - v86)
-		v88 := float64(v87 + v65)
-		v89 := v71 <= v21
-		v91 := v90 < v14
-		v92 := v89 && !v91
-		v93 := math.Ldexp(v88, int(v21))
-		v94 := v4
-		if v92 {
-			v94 = v93
+		v77 := float64(v62 + v76)
+		v78 := float64(v77 - v76)
+		v79 := float64(v62 - v78)
+		v80 := float64(v79 + v65)
+		v81 := float64(v80 + v76)
+		v82 := float64(v81 - v76)
+		v83 := float64(v78 + v82)
+		v85 := v84
+		if v21 > v84 {
+			v85 = v21
 		}
-		v95 := v94
-		if v84 {
-			v95 = v14
+		v86 := ldexpMid(v83, v85)
+		v87 := math.IsNaN(v14)
+		v88 := v86
+		if v87 {
+			v88 = v14
 		}
-		v97 := float64(v85 * v96)
-		v98 := float64(v95 + v97)
-		v99 := float64(v12 * v98)
-		v100 := math.FMA(v12, v85, v99)
-		v118 := float64(v100 * v117)
-		v121 := v0 < v120
-		v122 := v15
+		v89 := float64(v62 + v65)
+		v90 := float64(v62 - v89)
+		v91 := float64(v90 + v65)
+		v92 := v72 <= v21
+		v94 := v93 < v14
+		v95 := v92 && !v94
+		v96 := v72
+		if v21 > v72 {
+			v96 = v21
+		}
+		v98 := v97
+		if v96 < v97 {
+			v98 = v96
+		}
+		v99 := ldexpNormal(v91, v98)
+		v100 := v4
+		if v95 {
+			v100 = v99
+		}
+		v101 := v100
+		if v87 {
+			v101 = v14
+		}
+		v103 := float64(v88 * v102)
+		v104 := float64(v101 + v103)
+		v105 := float64(v12 * v104)
+		v106 := math.FMA(v12, v88, v105)
+		v124 := float64(v106 * v123)
+		v127 := v0 < v126
+		v128 := v15
 		if v0 > v15 {
-			v122 = v0
+			v128 = v0
 		}
-		v123 := v17
-		if v122 < v17 {
-			v123 = v122
+		v129 := v17
+		if v128 < v17 {
+			v129 = v128
 		}
-		v124 := float64(v123 * v19)
-		v125 := math.RoundToEven(v124)
-		v126 := -v125
-		v127 := math.FMA(v126, v23, v123)
-		v128 := math.FMA(v126, v25, v127)
-		v129 := float64(v127 - v128)
-		v130 := math.FMA(v126, v25, v129)
-		v131 := float64(v128 * v128)
+		v130 := float64(v129 * v19)
+		v131 := math.RoundToEven(v130)
 		v132 := -v131
-		v133 := math.FMA(v128, v128, v132)
-		v134 := float64(v29 * v131)
-		v135 := float64(v29 * v133)
-		v136 := float64(v128 + v134)
-		v137 := float64(v128 - v136)
-		v138 := float64(v137 + v134)
-		v139 := float64(v138 + v135)
-		v140 := math.FMA(v130, v128, v130)
-		v141 := float64(v139 + v140)
-		v142 := float64(v131 * v128)
-		v143 := math.FMA(v42, v128, v43)
-		v144 := math.FMA(v143, v128, v45)
-		v145 := math.FMA(v144, v128, v47)
-		v146 := math.FMA(v145, v128, v49)
-		v147 := math.FMA(v146, v128, v51)
-		v148 := math.FMA(v147, v128, v53)
-		v149 := math.FMA(v148, v128, v55)
-		v150 := math.FMA(v149, v128, v57)
-		v151 := math.FMA(v150, v128, v59)
-		v152 := math.FMA(v142, v151, v141)
-		v153 := float64(v8 + v136)
-		v154 := float64(v8 - v153)
-		v155 := float64(v154 + v136)
-		v156 := float64(v155 + v152)
-		v158 := float64(v67 - v125)
-		v159 := v69
-		if v158 < v69 {
-			v159 = v158
+		v133 := math.FMA(v132, v23, v129)
+		v134 := math.FMA(v132, v25, v133)
+		v135 := float64(v133 - v134)
+		v136 := math.FMA(v132, v25, v135)
+		v137 := float64(v134 * v134)
+		v138 := -v137
+		v139 := math.FMA(v134, v134, v138)
+		v140 := float64(v29 * v137)
+		v141 := float64(v29 * v139)
+		v142 := float64(v134 + v140)
+		v143 := float64(v134 - v142)
+		v144 := float64(v143 + v140)
+		v145 := float64(v144 + v141)
+		v146 := math.FMA(v136, v134, v136)
+		v147 := float64(v145 + v146)
+		v148 := float64(v137 * v134)
+		v149 := math.FMA(v42, v134, v43)
+		v150 := math.FMA(v149, v134, v45)
+		v151 := math.FMA(v150, v134, v47)
+		v152 := math.FMA(v151, v134, v49)
+		v153 := math.FMA(v152, v134, v51)
+		v154 := math.FMA(v153, v134, v53)
+		v155 := math.FMA(v154, v134, v55)
+		v156 := math.FMA(v155, v134, v57)
+		v157 := math.FMA(v156, v134, v59)
+		v158 := math.FMA(v148, v157, v147)
+		v159 := float64(v8 + v142)
+		v160 := float64(v8 - v159)
+		v161 := float64(v160 + v142)
+		v162 := float64(v161 + v158)
+		v164 := float64(v67 - v131)
+		v165 := v69
+		if v164 < v69 {
+			v165 = v164
 		}
-		v160 := v125 < v71
-		v161 := math.Ldexp(v73, int(v159))
-		v162 := v4
-		if v160 {
-			v162 = v161
+		v166 := v4
+		if v165 > v4 {
+			v166 = v165
 		}
-		v163 := float64(v153 + v162)
-		v164 := float64(v163 - v162)
-		v165 := float64(v153 - v164)
-		v166 := float64(v165 + v156)
-		v167 := float64(v166 + v162)
-		v168 := float64(v167 - v162)
-		v169 := float64(v164 + v168)
-		v170 := math.Ldexp(v169, int(v125))
-		v171 := math.IsNaN(v0)
-		v172 := v170
-		if v171 {
-			v172 = v0
+		v167 := v131 < v72
+		v168 := ldexpNormal(v74, v166)
+		v169 := v4
+		if v167 {
+			v169 = v168
 		}
-		v174 := float64(v0 - v173)
-		v176 := float64(v174 - v175)
-		v178 := v177
-		if v176 > v177 {
-			v178 = v176
+		v170 := float64(v159 + v169)
+		v171 := float64(v170 - v169)
+		v172 := float64(v159 - v171)
+		v173 := float64(v172 + v162)
+		v174 := float64(v173 + v169)
+		v175 := float64(v174 - v169)
+		v176 := float64(v171 + v175)
+		v177 := v84
+		if v131 > v84 {
+			v177 = v131
 		}
-		v179 := v17
-		if v178 < v17 {
-			v179 = v178
+		v178 := ldexpMid(v176, v177)
+		v179 := math.IsNaN(v0)
+		v180 := v178
+		if v179 {
+			v180 = v0
 		}
-		v180 := float64(v179 * v19)
-		v181 := math.RoundToEven(v180)
-		v182 := -v181
-		v183 := math.FMA(v182, v23, v179)
-		v184 := math.FMA(v182, v25, v183)
-		v185 := float64(v183 - v184)
-		v186 := math.FMA(v182, v25, v185)
-		v187 := float64(v184 * v184)
-		v188 := -v187
-		v189 := math.FMA(v184, v184, v188)
-		v190 := float64(v29 * v187)
-		v191 := float64(v29 * v189)
-		v192 := float64(v184 + v190)
-		v193 := float64(v184 - v192)
-		v194 := float64(v193 + v190)
-		v195 := float64(v194 + v191)
-		v196 := math.FMA(v186, v184, v186)
-		v197 := float64(v195 + v196)
-		v198 := float64(v187 * v184)
-		v199 := math.FMA(v42, v184, v43)
-		v200 := math.FMA(v199, v184, v45)
-		v201 := math.FMA(v200, v184, v47)
-		v202 := math.FMA(v201, v184, v49)
-		v203 := math.FMA(v202, v184, v51)
-		v204 := math.FMA(v203, v184, v53)
-		v205 := math.FMA(v204, v184, v55)
-		v206 := math.FMA(v205, v184, v57)
-		v207 := math.FMA(v206, v184, v59)
-		v208 := math.FMA(v198, v207, v197)
-		v210 := ldexpMid(v209, v182)
-		v211 := float64(v8 + v210)
-		v212 := float64(v211 - v8)
-		v213 := float64(v211 - v212)
-		v214 := float64(v8 - v213)
-		v215 := float64(v210 - v212)
-		v216 := float64(v214 + v215)
-		v217 := float64(v208 + v216)
-		v218 := float64(v211 + v192)
-		v219 := float64(v211 - v218)
-		v220 := float64(v219 + v192)
-		v221 := float64(v220 + v217)
-		v222 := float64(v218 + v221)
-		v223 := ldexpMid(v222, v181)
-		v224 := math.Copysign(v223, v176)
-		v225 := math.IsNaN(v176)
-		v226 := v224
-		if v225 {
-			v226 = v176
+		v182 := float64(v0 - v181)
+		v184 := float64(v182 - v183)
+		v186 := v185
+		if v184 > v185 {
+			v186 = v184
 		}
-		v228 := float64(v226 * v226)
-		v230 := float64(v229 * v226)
-		v231 := float64(v228 + v230)
-		v232 := float64(v231 + v229)
-		v233 := float64(v227 * v232)
-		v236 := float64(v226 + v235)
-		v237 := float64(v234 * v236)
-		v238 := float64(v233 + v237)
-		v240 := float64(v238 + v239)
-		v241 := float64(v226 * v240)
-		v243 := float64(v242 * v176)
-		v244 := float64(v8 + v172)
-		v245 := float64(v243 * v244)
+		v187 := v17
+		if v186 < v17 {
+			v187 = v186
+		}
+		v188 := float64(v187 * v19)
+		v189 := math.RoundToEven(v188)
+		v190 := -v189
+		v191 := math.FMA(v190, v23, v187)
+		v192 := math.FMA(v190, v25, v191)
+		v193 := float64(v191 - v192)
+		v194 := math.FMA(v190, v25, v193)
+		v195 := float64(v192 * v192)
+		v196 := -v195
+		v197 := math.FMA(v192, v192, v196)
+		v198 := float64(v29 * v195)
+		v199 := float64(v29 * v197)
+		v200 := float64(v192 + v198)
+		v201 := float64(v192 - v200)
+		v202 := float64(v201 + v198)
+		v203 := float64(v202 + v199)
+		v204 := math.FMA(v194, v192, v194)
+		v205 := float64(v203 + v204)
+		v206 := float64(v195 * v192)
+		v207 := math.FMA(v42, v192, v43)
+		v208 := math.FMA(v207, v192, v45)
+		v209 := math.FMA(v208, v192, v47)
+		v210 := math.FMA(v209, v192, v49)
+		v211 := math.FMA(v210, v192, v51)
+		v212 := math.FMA(v211, v192, v53)
+		v213 := math.FMA(v212, v192, v55)
+		v214 := math.FMA(v213, v192, v57)
+		v215 := math.FMA(v214, v192, v59)
+		v216 := math.FMA(v206, v215, v205)
+		v218 := ldexpMid(v217, v190)
+		v219 := float64(v8 + v218)
+		v220 := float64(v219 - v8)
+		v221 := float64(v219 - v220)
+		v222 := float64(v8 - v221)
+		v223 := float64(v218 - v220)
+		v224 := float64(v222 + v223)
+		v225 := float64(v216 + v224)
+		v226 := float64(v219 + v200)
+		v227 := float64(v219 - v226)
+		v228 := float64(v227 + v200)
+		v229 := float64(v228 + v225)
+		v230 := float64(v226 + v229)
+		v231 := ldexpMid(v230, v189)
+		v232 := math.Copysign(v231, v184)
+		v233 := math.IsNaN(v184)
+		v234 := v232
+		if v233 {
+			v234 = v184
+		}
+		v236 := float64(v234 * v234)
+		v238 := float64(v237 * v234)
+		v239 := float64(v236 + v238)
+		v240 := float64(v239 + v237)
+		v241 := float64(v235 * v240)
+		v244 := float64(v234 + v243)
+		v245 := float64(v242 * v244)
 		v246 := float64(v241 + v245)
-		v247 := float64(v172 * v246)
-		v248 := float64(v172 + v235)
-		v249 := float64(v172 * v248)
-		v250 := float64(v249 + v235)
-		v251 := float64(v250 * v250)
-		v252 := float64(v247 / v251)
-		v253 := -v252
-		v254 := math.FMA(v253, v251, v247)
-		v255 := -v247
-		v256 := math.FMA(v172, v246, v255)
-		v257 := float64(v246 - v245)
-		v258 := float64(v241 - v257)
-		v259 := -v241
-		v260 := math.FMA(v226, v240, v259)
-		v261 := float64(v8 + v226)
-		v262 := float64(v174 - v0)
-		v263 := float64(v174 - v262)
-		v264 := float64(v0 - v263)
-		v266 := float64(v265 - v262)
-		v267 := float64(v264 + v266)
-		v268 := float64(v174 - v176)
-		v269 := float64(v268 - v175)
-		v270 := float64(v267 + v269)
-		v271 := float64(v261 * v270)
-		v272 := float64(v235 * v226)
-		v273 := float64(v272 + v229)
-		v274 := float64(v227 * v273)
-		v275 := float64(v274 + v234)
-		v276 := float64(v226 * v275)
-		v277 := float64(v240 + v276)
-		v278 := float64(v271 * v277)
-		v279 := float64(v260 + v278)
-		v280 := float64(v258 + v279)
-		v281 := -v245
-		v282 := math.FMA(v243, v244, v281)
-		v283 := float64(v270 * v244)
-		v284 := float64(v244 - v8)
-		v285 := float64(v172 - v284)
-		v286 := float64(v176 * v285)
-		v287 := float64(v283 + v286)
-		v288 := float64(v242 * v287)
-		v289 := float64(v282 + v288)
-		v290 := float64(v280 + v289)
-		v291 := float64(v172 * v290)
-		v292 := float64(v256 + v291)
-		v293 := float64(v254 + v292)
-		v294 := -v251
-		v295 := math.FMA(v250, v250, v294)
-		v296 := float64(v235 * v250)
-		v297 := float64(v250 - v249)
-		v298 := float64(v250 - v297)
-		v299 := float64(v249 - v298)
-		v300 := float64(v235 - v297)
-		v301 := float64(v299 + v300)
-		v302 := -v249
-		v303 := math.FMA(v172, v248, v302)
-		v304 := float64(v248 - v172)
-		v305 := float64(v248 - v304)
-		v306 := float64(v172 - v305)
-		v307 := float64(v235 - v304)
-		v308 := float64(v306 + v307)
-		v309 := float64(v172 * v308)
-		v310 := float64(v303 + v309)
-		v311 := float64(v301 + v310)
-		v312 := float64(v296 * v311)
-		v313 := float64(v295 + v312)
-		v314 := float64(v252 * v313)
-		v315 := float64(v293 - v314)
-		v316 := float64(v315 / v251)
-		v317 := float64(v252 + v316)
-		v318 := float64(v249 / v250)
-		v319 := -v318
-		v320 := math.FMA(v319, v250, v249)
-		v321 := float64(v320 + v310)
-		v322 := float64(v318 * v311)
-		v323 := float64(v321 - v322)
-		v324 := float64(v323 / v250)
-		v325 := float64(v242 * v0)
-		v326 := float64(v325 * v172)
-		v327 := float64(v326 * v244)
-		v328 := float64(v327 / v251)
-		v329 := float64(v324 + v328)
-		v330 := float64(v318 + v329)
-		v331 := v330
-		if v121 {
-			v331 = v317
+		v248 := float64(v246 + v247)
+		v249 := float64(v234 * v248)
+		v251 := float64(v250 * v184)
+		v252 := float64(v8 + v180)
+		v253 := float64(v251 * v252)
+		v254 := float64(v249 + v253)
+		v255 := float64(v180 * v254)
+		v256 := float64(v180 + v243)
+		v257 := float64(v180 * v256)
+		v258 := float64(v257 + v243)
+		v259 := float64(v258 * v258)
+		v260 := float64(v255 / v259)
+		v261 := -v260
+		v262 := math.FMA(v261, v259, v255)
+		v263 := -v255
+		v264 := math.FMA(v180, v254, v263)
+		v265 := float64(v254 - v253)
+		v266 := float64(v249 - v265)
+		v267 := -v249
+		v268 := math.FMA(v234, v248, v267)
+		v269 := float64(v8 + v234)
+		v270 := float64(v182 - v0)
+		v271 := float64(v182 - v270)
+		v272 := float64(v0 - v271)
+		v274 := float64(v273 - v270)
+		v275 := float64(v272 + v274)
+		v276 := float64(v182 - v184)
+		v277 := float64(v276 - v183)
+		v278 := float64(v275 + v277)
+		v279 := float64(v269 * v278)
+		v280 := float64(v243 * v234)
+		v281 := float64(v280 + v237)
+		v282 := float64(v235 * v281)
+		v283 := float64(v282 + v242)
+		v284 := float64(v234 * v283)
+		v285 := float64(v248 + v284)
+		v286 := float64(v279 * v285)
+		v287 := float64(v268 + v286)
+		v288 := float64(v266 + v287)
+		v289 := -v253
+		v290 := math.FMA(v251, v252, v289)
+		v291 := float64(v278 * v252)
+		v292 := float64(v252 - v8)
+		v293 := float64(v180 - v292)
+		v294 := float64(v184 * v293)
+		v295 := float64(v291 + v294)
+		v296 := float64(v250 * v295)
+		v297 := float64(v290 + v296)
+		v298 := float64(v288 + v297)
+		v299 := float64(v180 * v298)
+		v300 := float64(v264 + v299)
+		v301 := float64(v262 + v300)
+		v302 := -v259
+		v303 := math.FMA(v258, v258, v302)
+		v304 := float64(v243 * v258)
+		v305 := float64(v258 - v257)
+		v306 := float64(v258 - v305)
+		v307 := float64(v257 - v306)
+		v308 := float64(v243 - v305)
+		v309 := float64(v307 + v308)
+		v310 := -v257
+		v311 := math.FMA(v180, v256, v310)
+		v312 := float64(v256 - v180)
+		v313 := float64(v256 - v312)
+		v314 := float64(v180 - v313)
+		v315 := float64(v243 - v312)
+		v316 := float64(v314 + v315)
+		v317 := float64(v180 * v316)
+		v318 := float64(v311 + v317)
+		v319 := float64(v309 + v318)
+		v320 := float64(v304 * v319)
+		v321 := float64(v303 + v320)
+		v322 := float64(v260 * v321)
+		v323 := float64(v301 - v322)
+		v324 := float64(v323 / v259)
+		v325 := float64(v260 + v324)
+		v326 := float64(v257 / v258)
+		v327 := -v326
+		v328 := math.FMA(v327, v258, v257)
+		v329 := float64(v328 + v318)
+		v330 := float64(v326 * v319)
+		v331 := float64(v329 - v330)
+		v332 := float64(v331 / v258)
+		v333 := float64(v250 * v0)
+		v334 := float64(v333 * v180)
+		v335 := float64(v334 * v252)
+		v336 := float64(v335 / v259)
+		v337 := float64(v332 + v336)
+		v338 := float64(v326 + v337)
+		v339 := v338
+		if v127 {
+			v339 = v325
 		}
-		v332 := v331
+		v340 := v339
 		if v11 {
-			v332 = v118
+			v340 = v124
 		}
-		v333 := v332
+		v341 := v340
 		if v7 {
-			v333 = v8
+			v341 = v8
 		}
-		v334 := v333
+		v342 := v341
 		if v3 {
-			v334 = v5
+			v342 = v5
 		}
-		v335 := dy[i]
-		v336 := float64(v335 * v5)
-		v337 := float64(v335 * v8)
-		v338 := float64(v335 * v117)
-		v339 := float64(v338 * v12)
-		v340 := -v339
-		v341 := math.FMA(v338, v12, v340)
-		v342 := float64(v339 * v85)
-		v343 := -v342
-		v344 := math.FMA(v339, v85, v343)
-		v345 := math.FMA(v341, v85, v344)
-		v346 := float64(v338 * v99)
-		v347 := -v346
-		v348 := math.FMA(v338, v99, v347)
-		v349 := float64(v342 + v346)
-		v350 := float64(v349 - v342)
-		v351 := float64(v349 - v350)
-		v352 := float64(v342 - v351)
-		v353 := float64(v346 - v350)
-		v354 := float64(v352 + v353)
-		v355 := float64(v354 + v345)
-		v356 := float64(v355 + v348)
-		v357 := float64(v335 * v252)
-		v358 := -v357
-		v359 := math.FMA(v335, v252, v358)
-		v360 := float64(v335 * v315)
-		v361 := -v360
-		v362 := math.FMA(v335, v315, v361)
-		v363 := float64(v360 / v251)
-		v364 := -v363
-		v365 := math.FMA(v364, v251, v360)
-		v366 := float64(v365 + v362)
-		v367 := float64(v366 / v251)
-		v368 := float64(v357 + v363)
-		v369 := float64(v368 - v357)
-		v370 := float64(v368 - v369)
-		v371 := float64(v357 - v370)
-		v372 := float64(v363 - v369)
-		v373 := float64(v371 + v372)
-		v374 := float64(v373 + v359)
-		v375 := float64(v374 + v367)
-		v376 := float64(v335 * v318)
-		v377 := -v376
-		v378 := math.FMA(v335, v318, v377)
-		v379 := float64(v335 * v324)
-		v380 := -v379
-		v381 := math.FMA(v335, v324, v380)
-		v382 := float64(v335 * v328)
-		v383 := -v382
-		v384 := math.FMA(v335, v328, v383)
-		v385 := float64(v379 + v382)
-		v386 := float64(v385 - v379)
-		v387 := float64(v385 - v386)
-		v388 := float64(v379 - v387)
-		v389 := float64(v382 - v386)
-		v390 := float64(v388 + v389)
-		v391 := float64(v390 + v381)
-		v392 := float64(v391 + v384)
-		v393 := float64(v376 + v385)
-		v394 := float64(v393 - v376)
+		v343 := dy[i]
+		v344 := float64(v343 * v5)
+		v345 := float64(v343 * v8)
+		v346 := float64(v343 * v123)
+		v347 := float64(v346 * v12)
+		v348 := -v347
+		v349 := math.FMA(v346, v12, v348)
+		v350 := float64(v347 * v88)
+		v351 := -v350
+		v352 := math.FMA(v347, v88, v351)
+		v353 := math.FMA(v349, v88, v352)
+		v354 := float64(v346 * v105)
+		v355 := -v354
+		v356 := math.FMA(v346, v105, v355)
+		v357 := float64(v350 + v354)
+		v358 := float64(v357 - v350)
+		v359 := float64(v357 - v358)
+		v360 := float64(v350 - v359)
+		v361 := float64(v354 - v358)
+		v362 := float64(v360 + v361)
+		v363 := float64(v362 + v353)
+		v364 := float64(v363 + v356)
+		v365 := float64(v343 * v260)
+		v366 := -v365
+		v367 := math.FMA(v343, v260, v366)
+		v368 := float64(v343 * v323)
+		v369 := -v368
+		v370 := math.FMA(v343, v323, v369)
+		v371 := float64(v368 / v259)
+		v372 := -v371
+		v373 := math.FMA(v372, v259, v368)
+		v374 := float64(v373 + v370)
+		v375 := float64(v374 / v259)
+		v376 := float64(v365 + v371)
+		v377 := float64(v376 - v365)
+		v378 := float64(v376 - v377)
+		v379 := float64(v365 - v378)
+		v380 := float64(v371 - v377)
+		v381 := float64(v379 + v380)
+		v382 := float64(v381 + v367)
+		v383 := float64(v382 + v375)
+		v384 := float64(v343 * v326)
+		v385 := -v384
+		v386 := math.FMA(v343, v326, v385)
+		v387 := float64(v343 * v332)
+		v388 := -v387
+		v389 := math.FMA(v343, v332, v388)
+		v390 := float64(v343 * v336)
+		v391 := -v390
+		v392 := math.FMA(v343, v336, v391)
+		v393 := float64(v387 + v390)
+		v394 := float64(v393 - v387)
 		v395 := float64(v393 - v394)
-		v396 := float64(v376 - v395)
-		v397 := float64(v385 - v394)
+		v396 := float64(v387 - v395)
+		v397 := float64(v390 - v394)
 		v398 := float64(v396 + v397)
-		v399 := float64(v398 + v378)
+		v399 := float64(v398 + v389)
 		v400 := float64(v399 + v392)
-		v401 := v393
-		if v121 {
-			v401 = v368
+		v401 := float64(v384 + v393)
+		v402 := float64(v401 - v384)
+		v403 := float64(v401 - v402)
+		v404 := float64(v384 - v403)
+		v405 := float64(v393 - v402)
+		v406 := float64(v404 + v405)
+		v407 := float64(v406 + v386)
+		v408 := float64(v407 + v400)
+		v409 := v401
+		if v127 {
+			v409 = v376
 		}
-		v402 := v400
-		if v121 {
-			v402 = v375
+		v410 := v408
+		if v127 {
+			v410 = v383
 		}
-		v403 := v401
+		v411 := v409
 		if v11 {
-			v403 = v349
+			v411 = v357
 		}
-		v404 := v402
+		v412 := v410
 		if v11 {
-			v404 = v356
+			v412 = v364
 		}
-		v405 := v403
+		v413 := v411
 		if v7 {
-			v405 = v337
+			v413 = v345
 		}
-		v406 := v404
+		v414 := v412
 		if v7 {
-			v406 = v4
+			v414 = v4
 		}
-		v407 := v405
+		v415 := v413
 		if v3 {
-			v407 = v336
+			v415 = v344
 		}
-		v408 := v406
+		v416 := v414
 		if v3 {
-			v408 = v4
+			v416 = v4
 		}
-		v409 := float64(v407 + v408)
-		v410 := float64(v335 * v334)
-		v411 := float64(v409 - v410)
-		v412 := math.Abs(v411)
-		v413 := math.Abs(v410)
-		v415 := float64(v413 * v414)
-		v416 := v412 <= v415
-		v417 := math.Abs(v335)
-		v418 := math.Abs(v338)
-		v419 := v417
-		if v418 > v417 {
-			v419 = v418
+		v417 := float64(v415 + v416)
+		v418 := float64(v343 * v342)
+		v419 := float64(v417 - v418)
+		v420 := math.Abs(v419)
+		v421 := math.Abs(v418)
+		v423 := float64(v421 * v422)
+		v424 := v420 <= v423
+		v425 := math.Abs(v343)
+		v426 := math.Abs(v346)
+		v427 := v425
+		if v426 > v425 {
+			v427 = v426
 		}
-		v421 := float64(v412 * v420)
-		v424 := math.FMA(v419, v422, v423)
-		v425 := v421 <= v424
-		v426 := v416 || v425
-		v427 := v409 == v4
-		v428 := v426 && !v427
-		v429 := v410
-		if v428 {
-			v429 = v409
+		v429 := float64(v420 * v428)
+		v432 := math.FMA(v427, v430, v431)
+		v433 := v429 <= v432
+		v434 := v424 || v433
+		v435 := v417 == v4
+		v436 := v434 && !v435
+		v437 := v418
+		if v436 {
+			v437 = v417
 		}
-		v430 := v429
-		if v171 {
-			v430 = v0
+		v438 := v437
+		if v179 {
+			v438 = v0
 		}
-		dx[i] = v430
+		dx[i] = v438
 	}
 }
 
 // mishBackwardUsualGeneric is the pure-Go kernel of mishBackwardUsual (f64
-// memory, f64 compute, 324 operations): the scalar twin of the vector program
+// memory, f64 compute, 327 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -1006,374 +1067,383 @@ func mishBackwardUsualGeneric(dx, x, dy []float64) {
 	v28 := math.Float64frombits(0x408f400000000000)  // 1000
 	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v31 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v32 := math.Float64frombits(0xbfc3333333333333)  // -0.15
-	v84 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
-	v86 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
-	v88 := math.Float64frombits(0xc044000000000000)  // -40
-	v120 := math.Float64frombits(0xbff0000000000000) // -1
-	v138 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v140 := math.Float64frombits(0x4008000000000000) // 3
-	v145 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v146 := math.Float64frombits(0x4000000000000000) // 2
-	v150 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v153 := math.Float64frombits(0x4010000000000000) // 4
-	v176 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v307 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v313 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v315 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v316 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v31 := math.Float64frombits(0xc091300000000000)  // -1100
+	v32 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v33 := math.Float64frombits(0xbfc3333333333333)  // -0.15
+	v87 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
+	v89 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
+	v91 := math.Float64frombits(0xc044000000000000)  // -40
+	v123 := math.Float64frombits(0xbff0000000000000) // -1
+	v141 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v143 := math.Float64frombits(0x4008000000000000) // 3
+	v148 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v149 := math.Float64frombits(0x4000000000000000) // 2
+	v153 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v156 := math.Float64frombits(0x4010000000000000) // 4
+	v179 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v310 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v316 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v318 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v319 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v1 := x[i]
 		v3 := v1 < v2
 		v7 := v6 < v1
 		v10 := v1 < v9
-		v33 := v1 < v32
-		v34 := v11
+		v34 := v1 < v33
+		v35 := v11
 		if v1 > v11 {
-			v34 = v1
+			v35 = v1
 		}
-		v35 := v12
-		if v34 < v12 {
-			v35 = v34
+		v36 := v12
+		if v35 < v12 {
+			v36 = v35
 		}
-		v36 := float64(v35 * v13)
-		v37 := math.RoundToEven(v36)
-		v38 := -v37
-		v39 := math.FMA(v38, v14, v35)
-		v40 := math.FMA(v38, v15, v39)
-		v41 := float64(v39 - v40)
-		v42 := math.FMA(v38, v15, v41)
-		v43 := float64(v40 * v40)
-		v44 := -v43
-		v45 := math.FMA(v40, v40, v44)
-		v46 := float64(v16 * v43)
-		v47 := float64(v16 * v45)
-		v48 := float64(v40 + v46)
-		v49 := float64(v40 - v48)
-		v50 := float64(v49 + v46)
+		v37 := float64(v36 * v13)
+		v38 := math.RoundToEven(v37)
+		v39 := -v38
+		v40 := math.FMA(v39, v14, v36)
+		v41 := math.FMA(v39, v15, v40)
+		v42 := float64(v40 - v41)
+		v43 := math.FMA(v39, v15, v42)
+		v44 := float64(v41 * v41)
+		v45 := -v44
+		v46 := math.FMA(v41, v41, v45)
+		v47 := float64(v16 * v44)
+		v48 := float64(v16 * v46)
+		v49 := float64(v41 + v47)
+		v50 := float64(v41 - v49)
 		v51 := float64(v50 + v47)
-		v52 := math.FMA(v42, v40, v42)
-		v53 := float64(v51 + v52)
-		v54 := float64(v43 * v40)
-		v55 := math.FMA(v17, v40, v18)
-		v56 := math.FMA(v55, v40, v19)
-		v57 := math.FMA(v56, v40, v20)
-		v58 := math.FMA(v57, v40, v21)
-		v59 := math.FMA(v58, v40, v22)
-		v60 := math.FMA(v59, v40, v23)
-		v61 := math.FMA(v60, v40, v24)
-		v62 := math.FMA(v61, v40, v25)
-		v63 := math.FMA(v62, v40, v26)
-		v64 := math.FMA(v54, v63, v53)
-		v65 := float64(v8 + v48)
-		v66 := float64(v8 - v65)
-		v67 := float64(v66 + v48)
-		v68 := float64(v67 + v64)
-		v69 := float64(v27 - v37)
-		v70 := v28
-		if v69 < v28 {
-			v70 = v69
+		v52 := float64(v51 + v48)
+		v53 := math.FMA(v43, v41, v43)
+		v54 := float64(v52 + v53)
+		v55 := float64(v44 * v41)
+		v56 := math.FMA(v17, v41, v18)
+		v57 := math.FMA(v56, v41, v19)
+		v58 := math.FMA(v57, v41, v20)
+		v59 := math.FMA(v58, v41, v21)
+		v60 := math.FMA(v59, v41, v22)
+		v61 := math.FMA(v60, v41, v23)
+		v62 := math.FMA(v61, v41, v24)
+		v63 := math.FMA(v62, v41, v25)
+		v64 := math.FMA(v63, v41, v26)
+		v65 := math.FMA(v55, v64, v54)
+		v66 := float64(v8 + v49)
+		v67 := float64(v8 - v66)
+		v68 := float64(v67 + v49)
+		v69 := float64(v68 + v65)
+		v70 := float64(v27 - v38)
+		v71 := v28
+		if v70 < v28 {
+			v71 = v70
 		}
-		v71 := v37 < v29
-		v72 := math.Ldexp(v30, int(v70))
-		v73 := v4
-		if v71 {
-			v73 = v72
+		v72 := v4
+		if v71 > v4 {
+			v72 = v71
 		}
-		v74 := float64(v65 + v73)
-		v75 := float64(v74 - v73)
-		v76 := float64(v65 - v75)
-		v77 := float64(v76 + v68)
-		v78 := float64(v77 + v73)
-		v79 := float64(v78 - v73)
-		v80 := float64(v75 + v79)
-		v81 := math.Ldexp(v80, int(v37))
-		v82 := math.IsNaN(v1)
-		v83 := v81
-		if v82 {
-			v83 = v1
+		v73 := v38 < v29
+		v74 := ldexpNormal(v30, v72)
+		v75 := v4
+		if v73 {
+			v75 = v74
 		}
-		v85 := float64(v1 - v84)
-		v87 := float64(v85 - v86)
-		v89 := v88
-		if v87 > v88 {
-			v89 = v87
+		v76 := float64(v66 + v75)
+		v77 := float64(v76 - v75)
+		v78 := float64(v66 - v77)
+		v79 := float64(v78 + v69)
+		v80 := float64(v79 + v75)
+		v81 := float64(v80 - v75)
+		v82 := float64(v77 + v81)
+		v83 := v31
+		if v38 > v31 {
+			v83 = v38
 		}
-		v90 := v12
-		if v89 < v12 {
-			v90 = v89
+		v84 := ldexpMid(v82, v83)
+		v85 := math.IsNaN(v1)
+		v86 := v84
+		if v85 {
+			v86 = v1
 		}
-		v91 := float64(v90 * v13)
-		v92 := math.RoundToEven(v91)
-		v93 := -v92
-		v94 := math.FMA(v93, v14, v90)
-		v95 := math.FMA(v93, v15, v94)
-		v96 := float64(v94 - v95)
-		v97 := math.FMA(v93, v15, v96)
-		v98 := float64(v95 * v95)
-		v99 := -v98
-		v100 := math.FMA(v95, v95, v99)
-		v101 := float64(v16 * v98)
-		v102 := float64(v16 * v100)
-		v103 := float64(v95 + v101)
-		v104 := float64(v95 - v103)
-		v105 := float64(v104 + v101)
-		v106 := float64(v105 + v102)
-		v107 := math.FMA(v97, v95, v97)
-		v108 := float64(v106 + v107)
-		v109 := float64(v98 * v95)
-		v110 := math.FMA(v17, v95, v18)
-		v111 := math.FMA(v110, v95, v19)
-		v112 := math.FMA(v111, v95, v20)
-		v113 := math.FMA(v112, v95, v21)
-		v114 := math.FMA(v113, v95, v22)
-		v115 := math.FMA(v114, v95, v23)
-		v116 := math.FMA(v115, v95, v24)
-		v117 := math.FMA(v116, v95, v25)
-		v118 := math.FMA(v117, v95, v26)
-		v119 := math.FMA(v109, v118, v108)
-		v121 := ldexpMid(v120, v93)
-		v122 := float64(v8 + v121)
-		v123 := float64(v122 - v8)
-		v124 := float64(v122 - v123)
-		v125 := float64(v8 - v124)
-		v126 := float64(v121 - v123)
-		v127 := float64(v125 + v126)
-		v128 := float64(v119 + v127)
-		v129 := float64(v122 + v103)
-		v130 := float64(v122 - v129)
-		v131 := float64(v130 + v103)
-		v132 := float64(v131 + v128)
-		v133 := float64(v129 + v132)
-		v134 := ldexpMid(v133, v92)
-		v135 := math.Copysign(v134, v87)
-		v136 := math.IsNaN(v87)
-		v137 := v135
-		if v136 {
-			v137 = v87
+		v88 := float64(v1 - v87)
+		v90 := float64(v88 - v89)
+		v92 := v91
+		if v90 > v91 {
+			v92 = v90
 		}
-		v139 := float64(v137 * v137)
-		v141 := float64(v140 * v137)
-		v142 := float64(v139 + v141)
-		v143 := float64(v142 + v140)
-		v144 := float64(v138 * v143)
-		v147 := float64(v137 + v146)
-		v148 := float64(v145 * v147)
-		v149 := float64(v144 + v148)
-		v151 := float64(v149 + v150)
-		v152 := float64(v137 * v151)
-		v154 := float64(v153 * v87)
-		v155 := float64(v8 + v83)
-		v156 := float64(v154 * v155)
-		v157 := float64(v152 + v156)
-		v158 := float64(v83 * v157)
-		v159 := float64(v83 + v146)
-		v160 := float64(v83 * v159)
-		v161 := float64(v160 + v146)
-		v162 := float64(v161 * v161)
-		v163 := float64(v158 / v162)
-		v164 := -v163
-		v165 := math.FMA(v164, v162, v158)
-		v166 := -v158
-		v167 := math.FMA(v83, v157, v166)
-		v168 := float64(v157 - v156)
-		v169 := float64(v152 - v168)
-		v170 := -v152
-		v171 := math.FMA(v137, v151, v170)
-		v172 := float64(v8 + v137)
-		v173 := float64(v85 - v1)
-		v174 := float64(v85 - v173)
-		v175 := float64(v1 - v174)
-		v177 := float64(v176 - v173)
-		v178 := float64(v175 + v177)
-		v179 := float64(v85 - v87)
-		v180 := float64(v179 - v86)
+		v93 := v12
+		if v92 < v12 {
+			v93 = v92
+		}
+		v94 := float64(v93 * v13)
+		v95 := math.RoundToEven(v94)
+		v96 := -v95
+		v97 := math.FMA(v96, v14, v93)
+		v98 := math.FMA(v96, v15, v97)
+		v99 := float64(v97 - v98)
+		v100 := math.FMA(v96, v15, v99)
+		v101 := float64(v98 * v98)
+		v102 := -v101
+		v103 := math.FMA(v98, v98, v102)
+		v104 := float64(v16 * v101)
+		v105 := float64(v16 * v103)
+		v106 := float64(v98 + v104)
+		v107 := float64(v98 - v106)
+		v108 := float64(v107 + v104)
+		v109 := float64(v108 + v105)
+		v110 := math.FMA(v100, v98, v100)
+		v111 := float64(v109 + v110)
+		v112 := float64(v101 * v98)
+		v113 := math.FMA(v17, v98, v18)
+		v114 := math.FMA(v113, v98, v19)
+		v115 := math.FMA(v114, v98, v20)
+		v116 := math.FMA(v115, v98, v21)
+		v117 := math.FMA(v116, v98, v22)
+		v118 := math.FMA(v117, v98, v23)
+		v119 := math.FMA(v118, v98, v24)
+		v120 := math.FMA(v119, v98, v25)
+		v121 := math.FMA(v120, v98, v26)
+		v122 := math.FMA(v112, v121, v111)
+		v124 := ldexpMid(v123, v96)
+		v125 := float64(v8 + v124)
+		v126 := float64(v125 - v8)
+		v127 := float64(v125 - v126)
+		v128 := float64(v8 - v127)
+		v129 := float64(v124 - v126)
+		v130 := float64(v128 + v129)
+		v131 := float64(v122 + v130)
+		v132 := float64(v125 + v106)
+		v133 := float64(v125 - v132)
+		v134 := float64(v133 + v106)
+		v135 := float64(v134 + v131)
+		v136 := float64(v132 + v135)
+		v137 := ldexpMid(v136, v95)
+		v138 := math.Copysign(v137, v90)
+		v139 := math.IsNaN(v90)
+		v140 := v138
+		if v139 {
+			v140 = v90
+		}
+		v142 := float64(v140 * v140)
+		v144 := float64(v143 * v140)
+		v145 := float64(v142 + v144)
+		v146 := float64(v145 + v143)
+		v147 := float64(v141 * v146)
+		v150 := float64(v140 + v149)
+		v151 := float64(v148 * v150)
+		v152 := float64(v147 + v151)
+		v154 := float64(v152 + v153)
+		v155 := float64(v140 * v154)
+		v157 := float64(v156 * v90)
+		v158 := float64(v8 + v86)
+		v159 := float64(v157 * v158)
+		v160 := float64(v155 + v159)
+		v161 := float64(v86 * v160)
+		v162 := float64(v86 + v149)
+		v163 := float64(v86 * v162)
+		v164 := float64(v163 + v149)
+		v165 := float64(v164 * v164)
+		v166 := float64(v161 / v165)
+		v167 := -v166
+		v168 := math.FMA(v167, v165, v161)
+		v169 := -v161
+		v170 := math.FMA(v86, v160, v169)
+		v171 := float64(v160 - v159)
+		v172 := float64(v155 - v171)
+		v173 := -v155
+		v174 := math.FMA(v140, v154, v173)
+		v175 := float64(v8 + v140)
+		v176 := float64(v88 - v1)
+		v177 := float64(v88 - v176)
+		v178 := float64(v1 - v177)
+		v180 := float64(v179 - v176)
 		v181 := float64(v178 + v180)
-		v182 := float64(v172 * v181)
-		v183 := float64(v146 * v137)
-		v184 := float64(v183 + v140)
-		v185 := float64(v138 * v184)
-		v186 := float64(v185 + v145)
-		v187 := float64(v137 * v186)
-		v188 := float64(v151 + v187)
-		v189 := float64(v182 * v188)
-		v190 := float64(v171 + v189)
-		v191 := float64(v169 + v190)
-		v192 := -v156
-		v193 := math.FMA(v154, v155, v192)
-		v194 := float64(v181 * v155)
-		v195 := float64(v155 - v8)
-		v196 := float64(v83 - v195)
-		v197 := float64(v87 * v196)
-		v198 := float64(v194 + v197)
-		v199 := float64(v153 * v198)
-		v200 := float64(v193 + v199)
-		v201 := float64(v191 + v200)
-		v202 := float64(v83 * v201)
-		v203 := float64(v167 + v202)
-		v204 := float64(v165 + v203)
-		v205 := -v162
-		v206 := math.FMA(v161, v161, v205)
-		v207 := float64(v146 * v161)
-		v208 := float64(v161 - v160)
-		v209 := float64(v161 - v208)
-		v210 := float64(v160 - v209)
-		v211 := float64(v146 - v208)
-		v212 := float64(v210 + v211)
-		v213 := -v160
-		v214 := math.FMA(v83, v159, v213)
-		v215 := float64(v159 - v83)
-		v216 := float64(v159 - v215)
-		v217 := float64(v83 - v216)
-		v218 := float64(v146 - v215)
-		v219 := float64(v217 + v218)
-		v220 := float64(v83 * v219)
-		v221 := float64(v214 + v220)
-		v222 := float64(v212 + v221)
-		v223 := float64(v207 * v222)
-		v224 := float64(v206 + v223)
-		v225 := float64(v163 * v224)
-		v226 := float64(v204 - v225)
-		v227 := float64(v226 / v162)
-		v228 := float64(v163 + v227)
-		v229 := float64(v160 / v161)
-		v230 := -v229
-		v231 := math.FMA(v230, v161, v160)
-		v232 := float64(v231 + v221)
-		v233 := float64(v229 * v222)
-		v234 := float64(v232 - v233)
-		v235 := float64(v234 / v161)
-		v236 := float64(v153 * v1)
-		v237 := float64(v236 * v83)
-		v238 := float64(v237 * v155)
-		v239 := float64(v238 / v162)
-		v240 := float64(v235 + v239)
-		v241 := float64(v229 + v240)
-		v242 := v241
-		if v33 {
-			v242 = v228
-		}
-		v243 := v242
-		if v10 {
-			v243 = v0
-		}
-		v244 := v243
-		if v7 {
-			v244 = v8
-		}
+		v182 := float64(v88 - v90)
+		v183 := float64(v182 - v89)
+		v184 := float64(v181 + v183)
+		v185 := float64(v175 * v184)
+		v186 := float64(v149 * v140)
+		v187 := float64(v186 + v143)
+		v188 := float64(v141 * v187)
+		v189 := float64(v188 + v148)
+		v190 := float64(v140 * v189)
+		v191 := float64(v154 + v190)
+		v192 := float64(v185 * v191)
+		v193 := float64(v174 + v192)
+		v194 := float64(v172 + v193)
+		v195 := -v159
+		v196 := math.FMA(v157, v158, v195)
+		v197 := float64(v184 * v158)
+		v198 := float64(v158 - v8)
+		v199 := float64(v86 - v198)
+		v200 := float64(v90 * v199)
+		v201 := float64(v197 + v200)
+		v202 := float64(v156 * v201)
+		v203 := float64(v196 + v202)
+		v204 := float64(v194 + v203)
+		v205 := float64(v86 * v204)
+		v206 := float64(v170 + v205)
+		v207 := float64(v168 + v206)
+		v208 := -v165
+		v209 := math.FMA(v164, v164, v208)
+		v210 := float64(v149 * v164)
+		v211 := float64(v164 - v163)
+		v212 := float64(v164 - v211)
+		v213 := float64(v163 - v212)
+		v214 := float64(v149 - v211)
+		v215 := float64(v213 + v214)
+		v216 := -v163
+		v217 := math.FMA(v86, v162, v216)
+		v218 := float64(v162 - v86)
+		v219 := float64(v162 - v218)
+		v220 := float64(v86 - v219)
+		v221 := float64(v149 - v218)
+		v222 := float64(v220 + v221)
+		v223 := float64(v86 * v222)
+		v224 := float64(v217 + v223)
+		v225 := float64(v215 + v224)
+		v226 := float64(v210 * v225)
+		v227 := float64(v209 + v226)
+		v228 := float64(v166 * v227)
+		v229 := float64(v207 - v228)
+		v230 := float64(v229 / v165)
+		v231 := float64(v166 + v230)
+		v232 := float64(v163 / v164)
+		v233 := -v232
+		v234 := math.FMA(v233, v164, v163)
+		v235 := float64(v234 + v224)
+		v236 := float64(v232 * v225)
+		v237 := float64(v235 - v236)
+		v238 := float64(v237 / v164)
+		v239 := float64(v156 * v1)
+		v240 := float64(v239 * v86)
+		v241 := float64(v240 * v158)
+		v242 := float64(v241 / v165)
+		v243 := float64(v238 + v242)
+		v244 := float64(v232 + v243)
 		v245 := v244
+		if v34 {
+			v245 = v231
+		}
+		v246 := v245
+		if v10 {
+			v246 = v0
+		}
+		v247 := v246
+		if v7 {
+			v247 = v8
+		}
+		v248 := v247
 		if v3 {
-			v245 = v5
+			v248 = v5
 		}
-		v246 := dy[i]
-		v247 := float64(v246 * v5)
-		v248 := float64(v246 * v8)
-		v249 := float64(v246 * v31)
-		v250 := float64(v246 * v163)
-		v251 := -v250
-		v252 := math.FMA(v246, v163, v251)
-		v253 := float64(v246 * v226)
+		v249 := dy[i]
+		v250 := float64(v249 * v5)
+		v251 := float64(v249 * v8)
+		v252 := float64(v249 * v32)
+		v253 := float64(v249 * v166)
 		v254 := -v253
-		v255 := math.FMA(v246, v226, v254)
-		v256 := float64(v253 / v162)
+		v255 := math.FMA(v249, v166, v254)
+		v256 := float64(v249 * v229)
 		v257 := -v256
-		v258 := math.FMA(v257, v162, v253)
-		v259 := float64(v258 + v255)
-		v260 := float64(v259 / v162)
-		v261 := float64(v250 + v256)
-		v262 := float64(v261 - v250)
-		v263 := float64(v261 - v262)
-		v264 := float64(v250 - v263)
-		v265 := float64(v256 - v262)
-		v266 := float64(v264 + v265)
-		v267 := float64(v266 + v252)
-		v268 := float64(v267 + v260)
-		v269 := float64(v246 * v229)
-		v270 := -v269
-		v271 := math.FMA(v246, v229, v270)
-		v272 := float64(v246 * v235)
+		v258 := math.FMA(v249, v229, v257)
+		v259 := float64(v256 / v165)
+		v260 := -v259
+		v261 := math.FMA(v260, v165, v256)
+		v262 := float64(v261 + v258)
+		v263 := float64(v262 / v165)
+		v264 := float64(v253 + v259)
+		v265 := float64(v264 - v253)
+		v266 := float64(v264 - v265)
+		v267 := float64(v253 - v266)
+		v268 := float64(v259 - v265)
+		v269 := float64(v267 + v268)
+		v270 := float64(v269 + v255)
+		v271 := float64(v270 + v263)
+		v272 := float64(v249 * v232)
 		v273 := -v272
-		v274 := math.FMA(v246, v235, v273)
-		v275 := float64(v246 * v239)
+		v274 := math.FMA(v249, v232, v273)
+		v275 := float64(v249 * v238)
 		v276 := -v275
-		v277 := math.FMA(v246, v239, v276)
-		v278 := float64(v272 + v275)
-		v279 := float64(v278 - v272)
-		v280 := float64(v278 - v279)
-		v281 := float64(v272 - v280)
-		v282 := float64(v275 - v279)
-		v283 := float64(v281 + v282)
-		v284 := float64(v283 + v274)
-		v285 := float64(v284 + v277)
-		v286 := float64(v269 + v278)
-		v287 := float64(v286 - v269)
-		v288 := float64(v286 - v287)
-		v289 := float64(v269 - v288)
-		v290 := float64(v278 - v287)
-		v291 := float64(v289 + v290)
-		v292 := float64(v291 + v271)
-		v293 := float64(v292 + v285)
-		v294 := v286
-		if v33 {
-			v294 = v261
-		}
-		v295 := v293
-		if v33 {
-			v295 = v268
-		}
-		v296 := v294
-		if v10 {
-			v296 = v0
-		}
-		v297 := v295
-		if v10 {
-			v297 = v0
+		v277 := math.FMA(v249, v238, v276)
+		v278 := float64(v249 * v242)
+		v279 := -v278
+		v280 := math.FMA(v249, v242, v279)
+		v281 := float64(v275 + v278)
+		v282 := float64(v281 - v275)
+		v283 := float64(v281 - v282)
+		v284 := float64(v275 - v283)
+		v285 := float64(v278 - v282)
+		v286 := float64(v284 + v285)
+		v287 := float64(v286 + v277)
+		v288 := float64(v287 + v280)
+		v289 := float64(v272 + v281)
+		v290 := float64(v289 - v272)
+		v291 := float64(v289 - v290)
+		v292 := float64(v272 - v291)
+		v293 := float64(v281 - v290)
+		v294 := float64(v292 + v293)
+		v295 := float64(v294 + v274)
+		v296 := float64(v295 + v288)
+		v297 := v289
+		if v34 {
+			v297 = v264
 		}
 		v298 := v296
-		if v7 {
-			v298 = v248
+		if v34 {
+			v298 = v271
 		}
 		v299 := v297
-		if v7 {
-			v299 = v4
+		if v10 {
+			v299 = v0
 		}
 		v300 := v298
-		if v3 {
-			v300 = v247
+		if v10 {
+			v300 = v0
 		}
 		v301 := v299
+		if v7 {
+			v301 = v251
+		}
+		v302 := v300
+		if v7 {
+			v302 = v4
+		}
+		v303 := v301
 		if v3 {
-			v301 = v4
+			v303 = v250
 		}
-		v302 := float64(v300 + v301)
-		v303 := float64(v246 * v245)
-		v304 := float64(v302 - v303)
-		v305 := math.Abs(v304)
-		v306 := math.Abs(v303)
-		v308 := float64(v306 * v307)
-		v309 := v305 <= v308
-		v310 := math.Abs(v246)
-		v311 := math.Abs(v249)
-		v312 := v310
-		if v311 > v310 {
-			v312 = v311
+		v304 := v302
+		if v3 {
+			v304 = v4
 		}
-		v314 := float64(v305 * v313)
-		v317 := math.FMA(v312, v315, v316)
-		v318 := v314 <= v317
-		v319 := v309 || v318
-		v320 := v302 == v4
-		v321 := v319 && !v320
-		v322 := v303
-		if v321 {
-			v322 = v302
+		v305 := float64(v303 + v304)
+		v306 := float64(v249 * v248)
+		v307 := float64(v305 - v306)
+		v308 := math.Abs(v307)
+		v309 := math.Abs(v306)
+		v311 := float64(v309 * v310)
+		v312 := v308 <= v311
+		v313 := math.Abs(v249)
+		v314 := math.Abs(v252)
+		v315 := v313
+		if v314 > v313 {
+			v315 = v314
 		}
-		v323 := v322
-		if v82 {
-			v323 = v1
+		v317 := float64(v308 * v316)
+		v320 := math.FMA(v315, v318, v319)
+		v321 := v317 <= v320
+		v322 := v312 || v321
+		v323 := v305 == v4
+		v324 := v322 && !v323
+		v325 := v306
+		if v324 {
+			v325 = v305
 		}
-		dx[i] = v323
+		v326 := v325
+		if v85 {
+			v326 = v1
+		}
+		dx[i] = v326
 	}
 }
 

@@ -125,7 +125,7 @@ func seluGeneric(dst, x []float64) {
 }
 
 // seluBackwardGeneric is the pure-Go kernel of seluBackward (f64 memory, f64
-// compute, 126 operations): the scalar twin of the vector program the assembly
+// compute, 129 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -154,12 +154,13 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 	v52 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v58 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v60 := math.Float64frombits(0x408f400000000000)  // 1000
-	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v109 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v115 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v117 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v118 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v63 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v65 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v75 := math.Float64frombits(0xc091300000000000)  // -1100
+	v112 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v118 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v120 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v121 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -210,101 +211,109 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 		if v59 < v60 {
 			v61 = v59
 		}
-		v63 := v11 < v62
-		v65 := math.Ldexp(v64, int(v61))
-		v66 := v1
-		if v63 {
-			v66 = v65
+		v62 := v1
+		if v61 > v1 {
+			v62 = v61
 		}
-		v67 := float64(v53 + v66)
-		v68 := float64(v67 - v66)
-		v69 := float64(v53 - v68)
-		v70 := float64(v69 + v56)
-		v71 := float64(v70 + v66)
-		v72 := float64(v71 - v66)
-		v73 := float64(v68 + v72)
-		v74 := math.Ldexp(v73, int(v11))
-		v75 := math.IsNaN(v0)
-		v76 := v74
-		if v75 {
-			v76 = v0
+		v64 := v11 < v63
+		v66 := ldexpNormal(v65, v62)
+		v67 := v1
+		if v64 {
+			v67 = v66
 		}
-		v77 := float64(v4 * v76)
-		v78 := v77
+		v68 := float64(v53 + v67)
+		v69 := float64(v68 - v67)
+		v70 := float64(v53 - v69)
+		v71 := float64(v70 + v56)
+		v72 := float64(v71 + v67)
+		v73 := float64(v72 - v67)
+		v74 := float64(v69 + v73)
+		v76 := v75
+		if v11 > v75 {
+			v76 = v11
+		}
+		v77 := ldexpMid(v74, v76)
+		v78 := math.IsNaN(v0)
+		v79 := v77
+		if v78 {
+			v79 = v0
+		}
+		v80 := float64(v4 * v79)
+		v81 := v80
 		if v2 {
-			v78 = v3
+			v81 = v3
 		}
-		v79 := dy[i]
-		v80 := float64(v79 * v3)
-		v81 := -v80
-		v82 := math.FMA(v79, v3, v81)
-		v83 := float64(v79 * v4)
+		v82 := dy[i]
+		v83 := float64(v82 * v3)
 		v84 := -v83
-		v85 := math.FMA(v79, v4, v84)
-		v86 := float64(v83 * v0)
+		v85 := math.FMA(v82, v3, v84)
+		v86 := float64(v82 * v4)
 		v87 := -v86
-		v88 := math.FMA(v83, v0, v87)
-		v89 := math.FMA(v85, v0, v88)
-		v90 := v1
+		v88 := math.FMA(v82, v4, v87)
+		v89 := float64(v86 * v0)
+		v90 := -v89
+		v91 := math.FMA(v86, v0, v90)
+		v92 := math.FMA(v88, v0, v91)
+		v93 := v1
 		if v57 {
-			v90 = v53
+			v93 = v53
 		}
-		v91 := float64(v83 * v90)
-		v92 := -v91
-		v93 := math.FMA(v83, v90, v92)
-		v94 := math.FMA(v85, v90, v93)
-		v95 := v1
+		v94 := float64(v86 * v93)
+		v95 := -v94
+		v96 := math.FMA(v86, v93, v95)
+		v97 := math.FMA(v88, v93, v96)
+		v98 := v1
 		if v57 {
-			v95 = v56
+			v98 = v56
 		}
-		v96 := float64(v83 * v95)
-		v97 := float64(v94 + v96)
-		v98 := float64(v91 + v97)
-		v99 := math.Ldexp(v98, int(v11))
-		v100 := v99
-		if v75 {
-			v100 = v86
+		v99 := float64(v86 * v98)
+		v100 := float64(v97 + v99)
+		v101 := float64(v94 + v100)
+		v102 := math.Ldexp(v101, int(v11))
+		v103 := v102
+		if v78 {
+			v103 = v89
 		}
-		v101 := v1
-		if v75 {
-			v101 = v89
+		v104 := v1
+		if v78 {
+			v104 = v92
 		}
-		v102 := v100
+		v105 := v103
 		if v2 {
-			v102 = v80
+			v105 = v83
 		}
-		v103 := v101
+		v106 := v104
 		if v2 {
-			v103 = v82
+			v106 = v85
 		}
-		v104 := float64(v102 + v103)
-		v105 := float64(v79 * v78)
-		v106 := float64(v104 - v105)
-		v107 := math.Abs(v106)
-		v108 := math.Abs(v105)
-		v110 := float64(v108 * v109)
-		v111 := v107 <= v110
-		v112 := math.Abs(v79)
-		v113 := math.Abs(v83)
-		v114 := v112
-		if v113 > v112 {
-			v114 = v113
+		v107 := float64(v105 + v106)
+		v108 := float64(v82 * v81)
+		v109 := float64(v107 - v108)
+		v110 := math.Abs(v109)
+		v111 := math.Abs(v108)
+		v113 := float64(v111 * v112)
+		v114 := v110 <= v113
+		v115 := math.Abs(v82)
+		v116 := math.Abs(v86)
+		v117 := v115
+		if v116 > v115 {
+			v117 = v116
 		}
-		v116 := float64(v107 * v115)
-		v119 := math.FMA(v114, v117, v118)
-		v120 := v116 <= v119
-		v121 := v111 || v120
-		v122 := v104 == v1
-		v123 := v121 && !v122
-		v124 := v105
-		if v123 {
-			v124 = v104
+		v119 := float64(v110 * v118)
+		v122 := math.FMA(v117, v120, v121)
+		v123 := v119 <= v122
+		v124 := v114 || v123
+		v125 := v107 == v1
+		v126 := v124 && !v125
+		v127 := v108
+		if v126 {
+			v127 = v107
 		}
-		v125 := v124
-		if v75 {
-			v125 = v0
+		v128 := v127
+		if v78 {
+			v128 = v0
 		}
-		dx[i] = v125
+		dx[i] = v128
 	}
 }
 

@@ -22,7 +22,7 @@ var (
 	sigmoidBackwardFromOutputStreamImpl func(dx, y, dy []float64)
 )
 
-// sigmoidGeneric is the pure-Go kernel of sigmoid (f64 memory, f64 compute, 96
+// sigmoidGeneric is the pure-Go kernel of sigmoid (f64 memory, f64 compute, 98
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -49,8 +49,8 @@ func sigmoidGeneric(dst, x []float64) {
 	v58 := math.Float64frombits(0xc091300000000000) // -1100
 	v78 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v80 := math.Float64frombits(0x408f400000000000) // 1000
-	v82 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v84 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v83 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v85 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	for i := range dst {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -131,31 +131,39 @@ func sigmoidGeneric(dst, x []float64) {
 		if v79 < v80 {
 			v81 = v79
 		}
-		v83 := v77 < v82
-		v85 := math.Ldexp(v84, int(v81))
-		v86 := v5
-		if v83 {
-			v86 = v85
+		v82 := v5
+		if v81 > v5 {
+			v82 = v81
 		}
-		v87 := float64(v70 + v86)
-		v88 := float64(v87 - v86)
-		v89 := float64(v70 - v88)
-		v90 := float64(v89 + v76)
-		v91 := float64(v90 + v86)
-		v92 := float64(v91 - v86)
-		v93 := float64(v88 + v92)
-		v94 := math.Ldexp(v93, int(v77))
-		v95 := math.IsNaN(v0)
-		v96 := v94
-		if v95 {
-			v96 = v0
+		v84 := v77 < v83
+		v86 := ldexpNormal(v85, v82)
+		v87 := v5
+		if v84 {
+			v87 = v86
 		}
-		dst[i] = v96
+		v88 := float64(v70 + v87)
+		v89 := float64(v88 - v87)
+		v90 := float64(v70 - v89)
+		v91 := float64(v90 + v76)
+		v92 := float64(v91 + v87)
+		v93 := float64(v92 - v87)
+		v94 := float64(v89 + v93)
+		v95 := v58
+		if v77 > v58 {
+			v95 = v77
+		}
+		v96 := ldexpMid(v94, v95)
+		v97 := math.IsNaN(v0)
+		v98 := v96
+		if v97 {
+			v98 = v0
+		}
+		dst[i] = v98
 	}
 }
 
 // sigmoidBackwardGeneric is the pure-Go kernel of sigmoidBackward (f64 memory,
-// f64 compute, 156 operations): the scalar twin of the vector program the
+// f64 compute, 158 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dx
 // may be the same slice as an input.
@@ -182,12 +190,12 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 	v60 := math.Float64frombits(0xc091300000000000)  // -1100
 	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v82 := math.Float64frombits(0x408f400000000000)  // 1000
-	v84 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v86 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v140 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v144 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v146 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v147 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v85 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v87 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v142 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v146 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v148 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v149 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -271,103 +279,111 @@ func sigmoidBackwardGeneric(dx, x, dy []float64) {
 		if v81 < v82 {
 			v83 = v81
 		}
-		v85 := v79 < v84
-		v87 := math.Ldexp(v86, int(v83))
-		v88 := v7
-		if v85 {
-			v88 = v87
+		v84 := v7
+		if v83 > v7 {
+			v84 = v83
 		}
-		v89 := float64(v72 + v88)
-		v90 := float64(v89 - v88)
-		v91 := float64(v72 - v90)
-		v92 := float64(v91 + v78)
-		v93 := float64(v92 + v88)
-		v94 := float64(v93 - v88)
-		v95 := float64(v90 + v94)
-		v96 := math.Ldexp(v95, int(v79))
-		v97 := math.IsNaN(v2)
-		v98 := v96
-		if v97 {
-			v98 = v2
+		v86 := v79 < v85
+		v88 := ldexpNormal(v87, v84)
+		v89 := v7
+		if v86 {
+			v89 = v88
 		}
-		v99 := -v98
-		v100 := math.FMA(v99, v98, v98)
-		v101 := dy[i]
-		v102 := float64(v101 * v2)
-		v103 := -v102
-		v104 := math.FMA(v101, v2, v103)
-		v105 := v7
+		v90 := float64(v72 + v89)
+		v91 := float64(v90 - v89)
+		v92 := float64(v72 - v91)
+		v93 := float64(v92 + v78)
+		v94 := float64(v93 + v89)
+		v95 := float64(v94 - v89)
+		v96 := float64(v91 + v95)
+		v97 := v60
+		if v79 > v60 {
+			v97 = v79
+		}
+		v98 := ldexpMid(v96, v97)
+		v99 := math.IsNaN(v2)
+		v100 := v98
+		if v99 {
+			v100 = v2
+		}
+		v101 := -v100
+		v102 := math.FMA(v101, v100, v100)
+		v103 := dy[i]
+		v104 := float64(v103 * v2)
+		v105 := -v104
+		v106 := math.FMA(v103, v2, v105)
+		v107 := v7
 		if v77 {
-			v105 = v72
+			v107 = v72
 		}
-		v106 := float64(v101 * v105)
-		v107 := -v106
-		v108 := math.FMA(v101, v105, v107)
-		v109 := v7
+		v108 := float64(v103 * v107)
+		v109 := -v108
+		v110 := math.FMA(v103, v107, v109)
+		v111 := v7
 		if v77 {
-			v109 = v78
+			v111 = v78
 		}
-		v110 := float64(v101 * v109)
-		v111 := float64(v108 + v110)
-		v112 := float64(v106 + v111)
-		v113 := math.Ldexp(v112, int(v79))
-		v114 := float64(v101 * v96)
-		v115 := -v114
-		v116 := math.FMA(v101, v96, v115)
-		v117 := v114
-		if v85 {
-			v117 = v113
-		}
-		v118 := v116
-		if v85 {
-			v118 = v7
-		}
-		v119 := v117
-		if v97 {
-			v119 = v102
+		v112 := float64(v103 * v111)
+		v113 := float64(v110 + v112)
+		v114 := float64(v108 + v113)
+		v115 := math.Ldexp(v114, int(v79))
+		v116 := float64(v103 * v98)
+		v117 := -v116
+		v118 := math.FMA(v103, v98, v117)
+		v119 := v116
+		if v86 {
+			v119 = v115
 		}
 		v120 := v118
-		if v97 {
-			v120 = v104
+		if v86 {
+			v120 = v7
 		}
-		v121 := -v119
-		v122 := -v120
-		v123 := float64(v121 * v98)
-		v124 := -v123
-		v125 := math.FMA(v121, v98, v124)
-		v126 := math.FMA(v122, v98, v125)
-		v127 := float64(v123 + v119)
-		v128 := float64(v127 - v123)
-		v129 := float64(v127 - v128)
-		v130 := float64(v123 - v129)
-		v131 := float64(v119 - v128)
-		v132 := float64(v130 + v131)
-		v133 := float64(v132 + v126)
-		v134 := float64(v133 + v120)
-		v135 := float64(v127 + v134)
-		v136 := float64(v101 * v100)
-		v137 := float64(v135 - v136)
-		v138 := math.Abs(v137)
-		v139 := math.Abs(v136)
-		v141 := float64(v139 * v140)
-		v142 := v138 <= v141
-		v143 := math.Abs(v101)
-		v145 := float64(v138 * v144)
-		v148 := math.FMA(v143, v146, v147)
-		v149 := v145 <= v148
-		v150 := v142 || v149
-		v151 := v135 == v7
-		v152 := v150 && !v151
-		v153 := v136
-		if v152 {
-			v153 = v135
+		v121 := v119
+		if v99 {
+			v121 = v104
 		}
-		v154 := math.IsNaN(v0)
-		v155 := v153
+		v122 := v120
+		if v99 {
+			v122 = v106
+		}
+		v123 := -v121
+		v124 := -v122
+		v125 := float64(v123 * v100)
+		v126 := -v125
+		v127 := math.FMA(v123, v100, v126)
+		v128 := math.FMA(v124, v100, v127)
+		v129 := float64(v125 + v121)
+		v130 := float64(v129 - v125)
+		v131 := float64(v129 - v130)
+		v132 := float64(v125 - v131)
+		v133 := float64(v121 - v130)
+		v134 := float64(v132 + v133)
+		v135 := float64(v134 + v128)
+		v136 := float64(v135 + v122)
+		v137 := float64(v129 + v136)
+		v138 := float64(v103 * v102)
+		v139 := float64(v137 - v138)
+		v140 := math.Abs(v139)
+		v141 := math.Abs(v138)
+		v143 := float64(v141 * v142)
+		v144 := v140 <= v143
+		v145 := math.Abs(v103)
+		v147 := float64(v140 * v146)
+		v150 := math.FMA(v145, v148, v149)
+		v151 := v147 <= v150
+		v152 := v144 || v151
+		v153 := v137 == v7
+		v154 := v152 && !v153
+		v155 := v138
 		if v154 {
-			v155 = v0
+			v155 = v137
 		}
-		dx[i] = v155
+		v156 := math.IsNaN(v0)
+		v157 := v155
+		if v156 {
+			v157 = v0
+		}
+		dx[i] = v157
 	}
 }
 

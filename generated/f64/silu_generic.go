@@ -26,7 +26,7 @@ var (
 	siluBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 203
+// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 207
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -56,13 +56,13 @@ func siluGeneric(dst, x []float64) {
 	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v65 := math.Float64frombits(0x408f400000000000)  // 1000
-	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v124 := math.Float64frombits(0xc091300000000000) // -1100
-	v190 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v195 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v197 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v198 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v68 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v70 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v80 := math.Float64frombits(0xc091300000000000)  // -1100
+	v194 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v199 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v201 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v202 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -114,216 +114,232 @@ func siluGeneric(dst, x []float64) {
 		if v64 < v65 {
 			v66 = v64
 		}
-		v68 := v17 < v67
-		v70 := math.Ldexp(v69, int(v66))
-		v71 := v4
-		if v68 {
-			v71 = v70
+		v67 := v4
+		if v66 > v4 {
+			v67 = v66
 		}
-		v72 := float64(v58 + v71)
-		v73 := float64(v72 - v71)
-		v74 := float64(v58 - v73)
-		v75 := float64(v74 + v61)
-		v76 := float64(v75 + v71)
-		v77 := float64(v76 - v71)
-		v78 := float64(v73 + v77)
-		v79 := math.Ldexp(v78, int(v17))
-		v80 := math.IsNaN(v10)
-		v81 := v79
-		if v80 {
-			v81 = v10
+		v69 := v17 < v68
+		v71 := ldexpNormal(v70, v67)
+		v72 := v4
+		if v69 {
+			v72 = v71
 		}
-		v82 := float64(v0 * v81)
-		v83 := float64(v82 * v81)
-		v84 := math.Abs(v0)
-		v85 := -v84
-		v86 := v11
-		if v85 > v11 {
-			v86 = v85
+		v73 := float64(v58 + v72)
+		v74 := float64(v73 - v72)
+		v75 := float64(v58 - v74)
+		v76 := float64(v75 + v61)
+		v77 := float64(v76 + v72)
+		v78 := float64(v77 - v72)
+		v79 := float64(v74 + v78)
+		v81 := v80
+		if v17 > v80 {
+			v81 = v17
 		}
-		v87 := v0 < v4
-		v88 := float64(v86 * v15)
-		v89 := math.RoundToEven(v88)
-		v90 := -v89
-		v91 := math.FMA(v90, v19, v86)
-		v92 := math.FMA(v90, v21, v91)
-		v93 := float64(v91 - v92)
-		v94 := math.FMA(v90, v21, v93)
-		v95 := float64(v92 * v92)
-		v96 := -v95
-		v97 := math.FMA(v92, v92, v96)
-		v98 := float64(v9 * v95)
-		v99 := float64(v9 * v97)
-		v100 := float64(v92 + v98)
-		v101 := float64(v92 - v100)
-		v102 := float64(v101 + v98)
-		v103 := float64(v102 + v99)
-		v104 := math.FMA(v94, v92, v94)
-		v105 := float64(v103 + v104)
-		v106 := float64(v95 * v92)
-		v107 := math.FMA(v37, v92, v38)
-		v108 := math.FMA(v107, v92, v40)
-		v109 := math.FMA(v108, v92, v42)
-		v110 := math.FMA(v109, v92, v44)
-		v111 := math.FMA(v110, v92, v46)
-		v112 := math.FMA(v111, v92, v48)
-		v113 := math.FMA(v112, v92, v50)
-		v114 := math.FMA(v113, v92, v52)
-		v115 := math.FMA(v114, v92, v54)
-		v116 := math.FMA(v106, v115, v105)
-		v117 := float64(v57 + v100)
-		v118 := float64(v57 - v117)
-		v119 := float64(v118 + v100)
-		v120 := float64(v119 + v116)
-		v121 := float64(v117 + v120)
-		v122 := float64(v117 - v121)
-		v123 := float64(v122 + v120)
-		v125 := v124
-		if v89 > v124 {
-			v125 = v89
+		v82 := ldexpMid(v79, v81)
+		v83 := math.IsNaN(v10)
+		v84 := v82
+		if v83 {
+			v84 = v10
 		}
-		v126 := ldexpMid(v57, v125)
-		v127 := float64(v121 * v126)
-		v128 := float64(v123 * v126)
-		v129 := float64(v57 + v127)
-		v130 := float64(v57 - v129)
-		v131 := float64(v130 + v127)
-		v132 := float64(v131 + v128)
-		v133 := v57
-		if v87 {
-			v133 = v121
+		v85 := float64(v0 * v84)
+		v86 := float64(v85 * v84)
+		v87 := math.Abs(v0)
+		v88 := -v87
+		v89 := v11
+		if v88 > v11 {
+			v89 = v88
 		}
-		v134 := v4
-		if v87 {
-			v134 = v123
+		v90 := v0 < v4
+		v91 := float64(v89 * v15)
+		v92 := math.RoundToEven(v91)
+		v93 := -v92
+		v94 := math.FMA(v93, v19, v89)
+		v95 := math.FMA(v93, v21, v94)
+		v96 := float64(v94 - v95)
+		v97 := math.FMA(v93, v21, v96)
+		v98 := float64(v95 * v95)
+		v99 := -v98
+		v100 := math.FMA(v95, v95, v99)
+		v101 := float64(v9 * v98)
+		v102 := float64(v9 * v100)
+		v103 := float64(v95 + v101)
+		v104 := float64(v95 - v103)
+		v105 := float64(v104 + v101)
+		v106 := float64(v105 + v102)
+		v107 := math.FMA(v97, v95, v97)
+		v108 := float64(v106 + v107)
+		v109 := float64(v98 * v95)
+		v110 := math.FMA(v37, v95, v38)
+		v111 := math.FMA(v110, v95, v40)
+		v112 := math.FMA(v111, v95, v42)
+		v113 := math.FMA(v112, v95, v44)
+		v114 := math.FMA(v113, v95, v46)
+		v115 := math.FMA(v114, v95, v48)
+		v116 := math.FMA(v115, v95, v50)
+		v117 := math.FMA(v116, v95, v52)
+		v118 := math.FMA(v117, v95, v54)
+		v119 := math.FMA(v109, v118, v108)
+		v120 := float64(v57 + v103)
+		v121 := float64(v57 - v120)
+		v122 := float64(v121 + v103)
+		v123 := float64(v122 + v119)
+		v124 := float64(v120 + v123)
+		v125 := float64(v120 - v124)
+		v126 := float64(v125 + v123)
+		v127 := v80
+		if v92 > v80 {
+			v127 = v92
 		}
-		v135 := float64(v57 / v129)
-		v136 := float64(v133 * v135)
-		v137 := -v136
-		v138 := math.FMA(v137, v129, v133)
-		v139 := math.FMA(v137, v132, v138)
-		v140 := float64(v139 + v134)
-		v141 := v11 <= v85
-		v142 := float64(v140 * v135)
-		v143 := v4
-		if v87 {
-			v143 = v89
+		v128 := ldexpMid(v57, v127)
+		v129 := float64(v124 * v128)
+		v130 := float64(v126 * v128)
+		v131 := float64(v57 + v129)
+		v132 := float64(v57 - v131)
+		v133 := float64(v132 + v129)
+		v134 := float64(v133 + v130)
+		v135 := v57
+		if v90 {
+			v135 = v124
 		}
-		v144 := float64(v63 - v143)
-		v145 := v65
-		if v144 < v65 {
-			v145 = v144
+		v136 := v4
+		if v90 {
+			v136 = v126
 		}
-		v146 := v143 < v67
-		v147 := math.Ldexp(v69, int(v145))
+		v137 := float64(v57 / v131)
+		v138 := float64(v135 * v137)
+		v139 := -v138
+		v140 := math.FMA(v139, v131, v135)
+		v141 := math.FMA(v139, v134, v140)
+		v142 := float64(v141 + v136)
+		v143 := v11 <= v88
+		v144 := float64(v142 * v137)
+		v145 := v4
+		if v90 {
+			v145 = v92
+		}
+		v146 := float64(v63 - v145)
+		v147 := v65
+		if v146 < v65 {
+			v147 = v146
+		}
 		v148 := v4
-		if v146 {
+		if v147 > v4 {
 			v148 = v147
 		}
-		v149 := float64(v136 + v148)
-		v150 := float64(v149 - v148)
-		v151 := float64(v136 - v150)
-		v152 := float64(v151 + v142)
-		v153 := float64(v152 + v148)
-		v154 := float64(v153 - v148)
-		v155 := float64(v150 + v154)
-		v156 := math.Ldexp(v155, int(v143))
-		v157 := math.IsNaN(v0)
-		v158 := v156
-		if v157 {
-			v158 = v0
+		v149 := v145 < v68
+		v150 := ldexpNormal(v70, v148)
+		v151 := v4
+		if v149 {
+			v151 = v150
 		}
-		v159 := float64(v0 * v158)
-		v160 := v159
+		v152 := float64(v138 + v151)
+		v153 := float64(v152 - v151)
+		v154 := float64(v138 - v153)
+		v155 := float64(v154 + v144)
+		v156 := float64(v155 + v151)
+		v157 := float64(v156 - v151)
+		v158 := float64(v153 + v157)
+		v159 := v80
+		if v145 > v80 {
+			v159 = v145
+		}
+		v160 := ldexpMid(v158, v159)
+		v161 := math.IsNaN(v0)
+		v162 := v160
+		if v161 {
+			v162 = v0
+		}
+		v163 := float64(v0 * v162)
+		v164 := v163
 		if v8 {
-			v160 = v83
+			v164 = v86
 		}
-		v161 := v160
+		v165 := v164
 		if v3 {
-			v161 = v5
+			v165 = v5
 		}
-		v162 := -v82
-		v163 := math.FMA(v0, v81, v162)
-		v164 := -v83
-		v165 := math.FMA(v82, v81, v164)
-		v166 := math.FMA(v163, v81, v165)
-		v167 := float64(v0 * v0)
-		v168 := -v167
-		v169 := math.FMA(v0, v0, v168)
-		v170 := v4
-		if v141 {
-			v170 = v136
-		}
-		v171 := float64(v0 * v170)
+		v166 := -v85
+		v167 := math.FMA(v0, v84, v166)
+		v168 := -v86
+		v169 := math.FMA(v85, v84, v168)
+		v170 := math.FMA(v167, v84, v169)
+		v171 := float64(v0 * v0)
 		v172 := -v171
-		v173 := math.FMA(v0, v170, v172)
+		v173 := math.FMA(v0, v0, v172)
 		v174 := v4
-		if v141 {
-			v174 = v142
+		if v143 {
+			v174 = v138
 		}
 		v175 := float64(v0 * v174)
-		v176 := float64(v173 + v175)
-		v177 := float64(v171 + v176)
-		v178 := math.Ldexp(v177, int(v143))
-		v179 := v178
-		if v157 {
-			v179 = v167
+		v176 := -v175
+		v177 := math.FMA(v0, v174, v176)
+		v178 := v4
+		if v143 {
+			v178 = v144
 		}
-		v180 := v4
-		if v157 {
-			v180 = v169
+		v179 := float64(v0 * v178)
+		v180 := float64(v177 + v179)
+		v181 := float64(v175 + v180)
+		v182 := math.Ldexp(v181, int(v145))
+		v183 := v182
+		if v161 {
+			v183 = v171
 		}
-		v181 := v179
+		v184 := v4
+		if v161 {
+			v184 = v173
+		}
+		v185 := v183
 		if v8 {
-			v181 = v83
+			v185 = v86
 		}
-		v182 := v180
+		v186 := v184
 		if v8 {
-			v182 = v166
+			v186 = v170
 		}
-		v183 := v181
+		v187 := v185
 		if v3 {
-			v183 = v5
+			v187 = v5
 		}
-		v184 := v182
+		v188 := v186
 		if v3 {
-			v184 = v4
+			v188 = v4
 		}
-		v185 := float64(v183 + v184)
-		v186 := float64(v57 * v161)
-		v187 := float64(v185 - v186)
-		v188 := math.Abs(v187)
-		v189 := math.Abs(v186)
-		v191 := float64(v189 * v190)
-		v192 := v188 <= v191
-		v193 := v57
-		if v84 > v57 {
-			v193 = v84
+		v189 := float64(v187 + v188)
+		v190 := float64(v57 * v165)
+		v191 := float64(v189 - v190)
+		v192 := math.Abs(v191)
+		v193 := math.Abs(v190)
+		v195 := float64(v193 * v194)
+		v196 := v192 <= v195
+		v197 := v57
+		if v87 > v57 {
+			v197 = v87
 		}
-		v194 := v193
-		if v84 > v193 {
-			v194 = v84
+		v198 := v197
+		if v87 > v197 {
+			v198 = v87
 		}
-		v196 := float64(v188 * v195)
-		v199 := math.FMA(v194, v197, v198)
-		v200 := v196 <= v199
-		v201 := v192 || v200
-		v202 := v185 == v4
-		v203 := v201 && !v202
-		v204 := v186
-		if v203 {
-			v204 = v185
+		v200 := float64(v192 * v199)
+		v203 := math.FMA(v198, v201, v202)
+		v204 := v200 <= v203
+		v205 := v196 || v204
+		v206 := v189 == v4
+		v207 := v205 && !v206
+		v208 := v190
+		if v207 {
+			v208 = v189
 		}
-		v205 := v204
-		if v157 {
-			v205 = v0
+		v209 := v208
+		if v161 {
+			v209 = v0
 		}
-		dst[i] = v205
+		dst[i] = v209
 	}
 }
 
 // siluUsualGeneric is the pure-Go kernel of siluUsual (f64 memory, f64
-// compute, 145 operations): the scalar twin of the vector program the assembly
+// compute, 147 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -354,76 +370,76 @@ func siluUsualGeneric(dst, x []float64) {
 	v25 := math.Float64frombits(0x408f400000000000)  // 1000
 	v26 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v27 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v68 := math.Float64frombits(0xc091300000000000)  // -1100
-	v129 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v134 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v136 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v137 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v28 := math.Float64frombits(0xc091300000000000)  // -1100
+	v131 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v136 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v138 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v139 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v1 := x[i]
 		v3 := v1 < v2
 		v7 := v1 < v6
-		v28 := math.Abs(v1)
-		v29 := -v28
-		v30 := v9
-		if v29 > v9 {
-			v30 = v29
+		v29 := math.Abs(v1)
+		v30 := -v29
+		v31 := v9
+		if v30 > v9 {
+			v31 = v30
 		}
-		v31 := v1 < v4
-		v32 := float64(v30 * v10)
-		v33 := math.RoundToEven(v32)
-		v34 := -v33
-		v35 := math.FMA(v34, v11, v30)
-		v36 := math.FMA(v34, v12, v35)
-		v37 := float64(v35 - v36)
-		v38 := math.FMA(v34, v12, v37)
-		v39 := float64(v36 * v36)
-		v40 := -v39
-		v41 := math.FMA(v36, v36, v40)
-		v42 := float64(v8 * v39)
-		v43 := float64(v8 * v41)
-		v44 := float64(v36 + v42)
-		v45 := float64(v36 - v44)
-		v46 := float64(v45 + v42)
+		v32 := v1 < v4
+		v33 := float64(v31 * v10)
+		v34 := math.RoundToEven(v33)
+		v35 := -v34
+		v36 := math.FMA(v35, v11, v31)
+		v37 := math.FMA(v35, v12, v36)
+		v38 := float64(v36 - v37)
+		v39 := math.FMA(v35, v12, v38)
+		v40 := float64(v37 * v37)
+		v41 := -v40
+		v42 := math.FMA(v37, v37, v41)
+		v43 := float64(v8 * v40)
+		v44 := float64(v8 * v42)
+		v45 := float64(v37 + v43)
+		v46 := float64(v37 - v45)
 		v47 := float64(v46 + v43)
-		v48 := math.FMA(v38, v36, v38)
-		v49 := float64(v47 + v48)
-		v50 := float64(v39 * v36)
-		v51 := math.FMA(v13, v36, v14)
-		v52 := math.FMA(v51, v36, v15)
-		v53 := math.FMA(v52, v36, v16)
-		v54 := math.FMA(v53, v36, v17)
-		v55 := math.FMA(v54, v36, v18)
-		v56 := math.FMA(v55, v36, v19)
-		v57 := math.FMA(v56, v36, v20)
-		v58 := math.FMA(v57, v36, v21)
-		v59 := math.FMA(v58, v36, v22)
-		v60 := math.FMA(v50, v59, v49)
-		v61 := float64(v23 + v44)
-		v62 := float64(v23 - v61)
-		v63 := float64(v62 + v44)
-		v64 := float64(v63 + v60)
-		v65 := float64(v61 + v64)
-		v66 := float64(v61 - v65)
-		v67 := float64(v66 + v64)
-		v69 := v68
-		if v33 > v68 {
-			v69 = v33
+		v48 := float64(v47 + v44)
+		v49 := math.FMA(v39, v37, v39)
+		v50 := float64(v48 + v49)
+		v51 := float64(v40 * v37)
+		v52 := math.FMA(v13, v37, v14)
+		v53 := math.FMA(v52, v37, v15)
+		v54 := math.FMA(v53, v37, v16)
+		v55 := math.FMA(v54, v37, v17)
+		v56 := math.FMA(v55, v37, v18)
+		v57 := math.FMA(v56, v37, v19)
+		v58 := math.FMA(v57, v37, v20)
+		v59 := math.FMA(v58, v37, v21)
+		v60 := math.FMA(v59, v37, v22)
+		v61 := math.FMA(v51, v60, v50)
+		v62 := float64(v23 + v45)
+		v63 := float64(v23 - v62)
+		v64 := float64(v63 + v45)
+		v65 := float64(v64 + v61)
+		v66 := float64(v62 + v65)
+		v67 := float64(v62 - v66)
+		v68 := float64(v67 + v65)
+		v69 := v28
+		if v34 > v28 {
+			v69 = v34
 		}
 		v70 := ldexpMid(v23, v69)
-		v71 := float64(v65 * v70)
-		v72 := float64(v67 * v70)
+		v71 := float64(v66 * v70)
+		v72 := float64(v68 * v70)
 		v73 := float64(v23 + v71)
 		v74 := float64(v23 - v73)
 		v75 := float64(v74 + v71)
 		v76 := float64(v75 + v72)
 		v77 := v23
-		if v31 {
-			v77 = v65
+		if v32 {
+			v77 = v66
 		}
 		v78 := v4
-		if v31 {
-			v78 = v67
+		if v32 {
+			v78 = v68
 		}
 		v79 := float64(v23 / v73)
 		v80 := float64(v77 * v79)
@@ -431,117 +447,125 @@ func siluUsualGeneric(dst, x []float64) {
 		v82 := math.FMA(v81, v73, v77)
 		v83 := math.FMA(v81, v76, v82)
 		v84 := float64(v83 + v78)
-		v85 := v9 <= v29
+		v85 := v9 <= v30
 		v86 := float64(v84 * v79)
 		v87 := v4
-		if v31 {
-			v87 = v33
+		if v32 {
+			v87 = v34
 		}
 		v88 := float64(v24 - v87)
 		v89 := v25
 		if v88 < v25 {
 			v89 = v88
 		}
-		v90 := v87 < v26
-		v91 := math.Ldexp(v27, int(v89))
-		v92 := v4
-		if v90 {
-			v92 = v91
+		v90 := v4
+		if v89 > v4 {
+			v90 = v89
 		}
-		v93 := float64(v80 + v92)
-		v94 := float64(v93 - v92)
-		v95 := float64(v80 - v94)
-		v96 := float64(v95 + v86)
-		v97 := float64(v96 + v92)
-		v98 := float64(v97 - v92)
-		v99 := float64(v94 + v98)
-		v100 := math.Ldexp(v99, int(v87))
-		v101 := math.IsNaN(v1)
-		v102 := v100
-		if v101 {
-			v102 = v1
+		v91 := v87 < v26
+		v92 := ldexpNormal(v27, v90)
+		v93 := v4
+		if v91 {
+			v93 = v92
 		}
-		v103 := float64(v1 * v102)
-		v104 := v103
+		v94 := float64(v80 + v93)
+		v95 := float64(v94 - v93)
+		v96 := float64(v80 - v95)
+		v97 := float64(v96 + v86)
+		v98 := float64(v97 + v93)
+		v99 := float64(v98 - v93)
+		v100 := float64(v95 + v99)
+		v101 := v28
+		if v87 > v28 {
+			v101 = v87
+		}
+		v102 := ldexpMid(v100, v101)
+		v103 := math.IsNaN(v1)
+		v104 := v102
+		if v103 {
+			v104 = v1
+		}
+		v105 := float64(v1 * v104)
+		v106 := v105
 		if v7 {
-			v104 = v0
+			v106 = v0
 		}
-		v105 := v104
+		v107 := v106
 		if v3 {
-			v105 = v5
+			v107 = v5
 		}
-		v106 := float64(v1 * v1)
-		v107 := -v106
-		v108 := math.FMA(v1, v1, v107)
-		v109 := v4
+		v108 := float64(v1 * v1)
+		v109 := -v108
+		v110 := math.FMA(v1, v1, v109)
+		v111 := v4
 		if v85 {
-			v109 = v80
+			v111 = v80
 		}
-		v110 := float64(v1 * v109)
-		v111 := -v110
-		v112 := math.FMA(v1, v109, v111)
-		v113 := v4
+		v112 := float64(v1 * v111)
+		v113 := -v112
+		v114 := math.FMA(v1, v111, v113)
+		v115 := v4
 		if v85 {
-			v113 = v86
+			v115 = v86
 		}
-		v114 := float64(v1 * v113)
-		v115 := float64(v112 + v114)
-		v116 := float64(v110 + v115)
-		v117 := math.Ldexp(v116, int(v87))
-		v118 := v117
-		if v101 {
-			v118 = v106
+		v116 := float64(v1 * v115)
+		v117 := float64(v114 + v116)
+		v118 := float64(v112 + v117)
+		v119 := math.Ldexp(v118, int(v87))
+		v120 := v119
+		if v103 {
+			v120 = v108
 		}
-		v119 := v4
-		if v101 {
-			v119 = v108
-		}
-		v120 := v118
-		if v7 {
-			v120 = v0
-		}
-		v121 := v119
-		if v7 {
-			v121 = v0
+		v121 := v4
+		if v103 {
+			v121 = v110
 		}
 		v122 := v120
-		if v3 {
-			v122 = v5
+		if v7 {
+			v122 = v0
 		}
 		v123 := v121
+		if v7 {
+			v123 = v0
+		}
+		v124 := v122
 		if v3 {
-			v123 = v4
+			v124 = v5
 		}
-		v124 := float64(v122 + v123)
-		v125 := float64(v23 * v105)
-		v126 := float64(v124 - v125)
-		v127 := math.Abs(v126)
-		v128 := math.Abs(v125)
-		v130 := float64(v128 * v129)
-		v131 := v127 <= v130
-		v132 := v23
-		if v28 > v23 {
-			v132 = v28
+		v125 := v123
+		if v3 {
+			v125 = v4
 		}
-		v133 := v132
-		if v28 > v132 {
-			v133 = v28
+		v126 := float64(v124 + v125)
+		v127 := float64(v23 * v107)
+		v128 := float64(v126 - v127)
+		v129 := math.Abs(v128)
+		v130 := math.Abs(v127)
+		v132 := float64(v130 * v131)
+		v133 := v129 <= v132
+		v134 := v23
+		if v29 > v23 {
+			v134 = v29
 		}
-		v135 := float64(v127 * v134)
-		v138 := math.FMA(v133, v136, v137)
-		v139 := v135 <= v138
-		v140 := v131 || v139
-		v141 := v124 == v4
-		v142 := v140 && !v141
-		v143 := v125
-		if v142 {
-			v143 = v124
+		v135 := v134
+		if v29 > v134 {
+			v135 = v29
 		}
-		v144 := v143
-		if v101 {
-			v144 = v1
+		v137 := float64(v129 * v136)
+		v140 := math.FMA(v135, v138, v139)
+		v141 := v137 <= v140
+		v142 := v133 || v141
+		v143 := v126 == v4
+		v144 := v142 && !v143
+		v145 := v127
+		if v144 {
+			v145 = v126
 		}
-		dst[i] = v144
+		v146 := v145
+		if v103 {
+			v146 = v1
+		}
+		dst[i] = v146
 	}
 }
 
@@ -569,7 +593,7 @@ func siluRareGeneric(acc *[16]float64, x []float64) {
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 665 operations): the scalar twin of the vector program the assembly
+// compute, 680 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -601,25 +625,26 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v69 := math.Float64frombits(0x408f400000000000)  // 1000
-	v71 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v73 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v90 := math.Float64frombits(0x4086280000000000)  // 709
-	v96 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
-	v117 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v120 := math.Float64frombits(0xc000000000000000) // -2
-	v163 := math.Float64frombits(0xc091300000000000) // -1100
-	v341 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v419 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v421 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v423 := math.Float64frombits(0xbff0000000000000) // -1
-	v424 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v425 := math.Float64frombits(0xc044000000000000) // -40
-	v487 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v491 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v669 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v677 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v679 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v680 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v84 := math.Float64frombits(0xc091300000000000)  // -1100
+	v93 := math.Float64frombits(0x4086280000000000)  // 709
+	v97 := math.Float64frombits(0x408ff80000000000)  // 1023
+	v102 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v123 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v126 := math.Float64frombits(0xc000000000000000) // -2
+	v352 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v432 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v434 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v436 := math.Float64frombits(0xbff0000000000000) // -1
+	v437 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v438 := math.Float64frombits(0xc044000000000000) // -40
+	v500 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v504 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v684 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v692 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v694 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v695 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -673,779 +698,835 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 		if v68 < v69 {
 			v70 = v68
 		}
-		v72 := v21 < v71
-		v74 := math.Ldexp(v73, int(v70))
-		v75 := v4
-		if v72 {
-			v75 = v74
+		v71 := v4
+		if v70 > v4 {
+			v71 = v70
 		}
-		v76 := float64(v62 + v75)
-		v77 := float64(v76 - v75)
-		v78 := float64(v62 - v77)
-		v79 := float64(v78 + v65)
-		v80 := float64(v79 + v75)
-		v81 := float64(v80 - v75)
-		v82 := float64(v77 + v81)
-		v83 := math.Ldexp(v82, int(v21))
-		v84 := math.IsNaN(v14)
-		v85 := v83
-		if v84 {
-			v85 = v14
+		v73 := v21 < v72
+		v75 := ldexpNormal(v74, v71)
+		v76 := v4
+		if v73 {
+			v76 = v75
 		}
-		v86 := float64(v62 + v65)
-		v87 := float64(v62 - v86)
-		v88 := float64(v87 + v65)
-		v89 := v71 <= v21
-		v91 := v90 < v14
-		v92 := v89 && !v91
-		v93 := math.Ldexp(v88, int(v21))
-		v94 := v4
-		if v92 {
-			v94 = v93
+		v77 := float64(v62 + v76)
+		v78 := float64(v77 - v76)
+		v79 := float64(v62 - v78)
+		v80 := float64(v79 + v65)
+		v81 := float64(v80 + v76)
+		v82 := float64(v81 - v76)
+		v83 := float64(v78 + v82)
+		v85 := v84
+		if v21 > v84 {
+			v85 = v21
 		}
-		v95 := v94
-		if v84 {
-			v95 = v14
+		v86 := ldexpMid(v83, v85)
+		v87 := math.IsNaN(v14)
+		v88 := v86
+		if v87 {
+			v88 = v14
 		}
-		v97 := float64(v85 * v96)
-		v98 := float64(v95 + v97)
-		v99 := float64(v12 * v98)
-		v100 := math.FMA(v12, v85, v99)
-		v118 := float64(v100 * v117)
-		v121 := v0 < v120
-		v122 := -v0
-		v123 := math.Abs(v122)
-		v124 := -v123
-		v125 := v15
-		if v124 > v15 {
-			v125 = v124
+		v89 := float64(v62 + v65)
+		v90 := float64(v62 - v89)
+		v91 := float64(v90 + v65)
+		v92 := v72 <= v21
+		v94 := v93 < v14
+		v95 := v92 && !v94
+		v96 := v72
+		if v21 > v72 {
+			v96 = v21
 		}
-		v126 := v122 < v4
-		v127 := float64(v125 * v19)
-		v128 := math.RoundToEven(v127)
-		v129 := -v128
-		v130 := math.FMA(v129, v23, v125)
-		v131 := math.FMA(v129, v25, v130)
-		v132 := float64(v130 - v131)
-		v133 := math.FMA(v129, v25, v132)
-		v134 := float64(v131 * v131)
+		v98 := v97
+		if v96 < v97 {
+			v98 = v96
+		}
+		v99 := ldexpNormal(v91, v98)
+		v100 := v4
+		if v95 {
+			v100 = v99
+		}
+		v101 := v100
+		if v87 {
+			v101 = v14
+		}
+		v103 := float64(v88 * v102)
+		v104 := float64(v101 + v103)
+		v105 := float64(v12 * v104)
+		v106 := math.FMA(v12, v88, v105)
+		v124 := float64(v106 * v123)
+		v127 := v0 < v126
+		v128 := -v0
+		v129 := math.Abs(v128)
+		v130 := -v129
+		v131 := v15
+		if v130 > v15 {
+			v131 = v130
+		}
+		v132 := v128 < v4
+		v133 := float64(v131 * v19)
+		v134 := math.RoundToEven(v133)
 		v135 := -v134
-		v136 := math.FMA(v131, v131, v135)
-		v137 := float64(v29 * v134)
-		v138 := float64(v29 * v136)
-		v139 := float64(v131 + v137)
-		v140 := float64(v131 - v139)
-		v141 := float64(v140 + v137)
-		v142 := float64(v141 + v138)
-		v143 := math.FMA(v133, v131, v133)
-		v144 := float64(v142 + v143)
-		v145 := float64(v134 * v131)
-		v146 := math.FMA(v42, v131, v43)
-		v147 := math.FMA(v146, v131, v45)
-		v148 := math.FMA(v147, v131, v47)
-		v149 := math.FMA(v148, v131, v49)
-		v150 := math.FMA(v149, v131, v51)
-		v151 := math.FMA(v150, v131, v53)
-		v152 := math.FMA(v151, v131, v55)
-		v153 := math.FMA(v152, v131, v57)
-		v154 := math.FMA(v153, v131, v59)
-		v155 := math.FMA(v145, v154, v144)
-		v156 := float64(v8 + v139)
-		v157 := float64(v8 - v156)
-		v158 := float64(v157 + v139)
-		v159 := float64(v158 + v155)
-		v160 := float64(v156 + v159)
-		v161 := float64(v156 - v160)
-		v162 := float64(v161 + v159)
-		v164 := v163
-		if v128 > v163 {
-			v164 = v128
+		v136 := math.FMA(v135, v23, v131)
+		v137 := math.FMA(v135, v25, v136)
+		v138 := float64(v136 - v137)
+		v139 := math.FMA(v135, v25, v138)
+		v140 := float64(v137 * v137)
+		v141 := -v140
+		v142 := math.FMA(v137, v137, v141)
+		v143 := float64(v29 * v140)
+		v144 := float64(v29 * v142)
+		v145 := float64(v137 + v143)
+		v146 := float64(v137 - v145)
+		v147 := float64(v146 + v143)
+		v148 := float64(v147 + v144)
+		v149 := math.FMA(v139, v137, v139)
+		v150 := float64(v148 + v149)
+		v151 := float64(v140 * v137)
+		v152 := math.FMA(v42, v137, v43)
+		v153 := math.FMA(v152, v137, v45)
+		v154 := math.FMA(v153, v137, v47)
+		v155 := math.FMA(v154, v137, v49)
+		v156 := math.FMA(v155, v137, v51)
+		v157 := math.FMA(v156, v137, v53)
+		v158 := math.FMA(v157, v137, v55)
+		v159 := math.FMA(v158, v137, v57)
+		v160 := math.FMA(v159, v137, v59)
+		v161 := math.FMA(v151, v160, v150)
+		v162 := float64(v8 + v145)
+		v163 := float64(v8 - v162)
+		v164 := float64(v163 + v145)
+		v165 := float64(v164 + v161)
+		v166 := float64(v162 + v165)
+		v167 := float64(v162 - v166)
+		v168 := float64(v167 + v165)
+		v169 := v84
+		if v134 > v84 {
+			v169 = v134
 		}
-		v165 := ldexpMid(v8, v164)
-		v166 := float64(v160 * v165)
-		v167 := float64(v162 * v165)
-		v168 := float64(v8 + v166)
-		v169 := float64(v8 - v168)
-		v170 := float64(v169 + v166)
-		v171 := float64(v170 + v167)
-		v172 := v8
-		if v126 {
-			v172 = v160
+		v170 := ldexpMid(v8, v169)
+		v171 := float64(v166 * v170)
+		v172 := float64(v168 * v170)
+		v173 := float64(v8 + v171)
+		v174 := float64(v8 - v173)
+		v175 := float64(v174 + v171)
+		v176 := float64(v175 + v172)
+		v177 := v8
+		if v132 {
+			v177 = v166
 		}
-		v173 := v4
-		if v126 {
-			v173 = v162
+		v178 := v4
+		if v132 {
+			v178 = v168
 		}
-		v174 := float64(v8 / v168)
-		v175 := float64(v172 * v174)
-		v176 := -v175
-		v177 := math.FMA(v176, v168, v172)
-		v178 := math.FMA(v176, v171, v177)
-		v179 := float64(v178 + v173)
-		v181 := float64(v179 * v174)
-		v182 := v4
-		if v126 {
-			v182 = v128
-		}
-		v183 := float64(v67 - v182)
-		v184 := v69
-		if v183 < v69 {
-			v184 = v183
-		}
-		v185 := v182 < v71
-		v186 := math.Ldexp(v73, int(v184))
+		v179 := float64(v8 / v173)
+		v180 := float64(v177 * v179)
+		v181 := -v180
+		v182 := math.FMA(v181, v173, v177)
+		v183 := math.FMA(v181, v176, v182)
+		v184 := float64(v183 + v178)
+		v186 := float64(v184 * v179)
 		v187 := v4
-		if v185 {
-			v187 = v186
+		if v132 {
+			v187 = v134
 		}
-		v188 := float64(v175 + v187)
-		v189 := float64(v188 - v187)
-		v190 := float64(v175 - v189)
-		v191 := float64(v190 + v181)
-		v192 := float64(v191 + v187)
-		v193 := float64(v192 - v187)
-		v194 := float64(v189 + v193)
-		v195 := math.Ldexp(v194, int(v182))
-		v196 := math.IsNaN(v122)
-		v197 := v195
-		if v196 {
-			v197 = v122
+		v188 := float64(v67 - v187)
+		v189 := v69
+		if v188 < v69 {
+			v189 = v188
 		}
-		v198 := float64(v0 * v197)
-		v199 := float64(v8 + v198)
-		v200 := math.Abs(v0)
-		v201 := -v200
-		v202 := v15
-		if v201 > v15 {
-			v202 = v201
+		v190 := v4
+		if v189 > v4 {
+			v190 = v189
 		}
-		v203 := v0 < v4
-		v204 := float64(v202 * v19)
-		v205 := math.RoundToEven(v204)
-		v206 := -v205
-		v207 := math.FMA(v206, v23, v202)
-		v208 := math.FMA(v206, v25, v207)
-		v209 := float64(v207 - v208)
-		v210 := math.FMA(v206, v25, v209)
-		v211 := float64(v208 * v208)
-		v212 := -v211
-		v213 := math.FMA(v208, v208, v212)
-		v214 := float64(v29 * v211)
-		v215 := float64(v29 * v213)
-		v216 := float64(v208 + v214)
-		v217 := float64(v208 - v216)
-		v218 := float64(v217 + v214)
-		v219 := float64(v218 + v215)
-		v220 := math.FMA(v210, v208, v210)
-		v221 := float64(v219 + v220)
-		v222 := float64(v211 * v208)
-		v223 := math.FMA(v42, v208, v43)
-		v224 := math.FMA(v223, v208, v45)
-		v225 := math.FMA(v224, v208, v47)
-		v226 := math.FMA(v225, v208, v49)
-		v227 := math.FMA(v226, v208, v51)
-		v228 := math.FMA(v227, v208, v53)
-		v229 := math.FMA(v228, v208, v55)
-		v230 := math.FMA(v229, v208, v57)
-		v231 := math.FMA(v230, v208, v59)
-		v232 := math.FMA(v222, v231, v221)
-		v233 := float64(v8 + v216)
-		v234 := float64(v8 - v233)
-		v235 := float64(v234 + v216)
-		v236 := float64(v235 + v232)
-		v237 := float64(v233 + v236)
-		v238 := float64(v233 - v237)
-		v239 := float64(v238 + v236)
-		v240 := v163
-		if v205 > v163 {
-			v240 = v205
+		v191 := v187 < v72
+		v192 := ldexpNormal(v74, v190)
+		v193 := v4
+		if v191 {
+			v193 = v192
 		}
-		v241 := ldexpMid(v8, v240)
-		v242 := float64(v237 * v241)
-		v243 := float64(v239 * v241)
-		v244 := float64(v8 + v242)
-		v245 := float64(v8 - v244)
-		v246 := float64(v245 + v242)
-		v247 := float64(v246 + v243)
-		v248 := v8
+		v194 := float64(v180 + v193)
+		v195 := float64(v194 - v193)
+		v196 := float64(v180 - v195)
+		v197 := float64(v196 + v186)
+		v198 := float64(v197 + v193)
+		v199 := float64(v198 - v193)
+		v200 := float64(v195 + v199)
+		v201 := v84
+		if v187 > v84 {
+			v201 = v187
+		}
+		v202 := ldexpMid(v200, v201)
+		v203 := math.IsNaN(v128)
+		v204 := v202
 		if v203 {
-			v248 = v237
+			v204 = v128
 		}
-		v249 := v4
-		if v203 {
-			v249 = v239
+		v205 := float64(v0 * v204)
+		v206 := float64(v8 + v205)
+		v207 := math.Abs(v0)
+		v208 := -v207
+		v209 := v15
+		if v208 > v15 {
+			v209 = v208
 		}
-		v250 := float64(v8 / v244)
-		v251 := float64(v248 * v250)
-		v252 := -v251
-		v253 := math.FMA(v252, v244, v248)
-		v254 := math.FMA(v252, v247, v253)
-		v255 := float64(v254 + v249)
-		v256 := v15 <= v201
-		v257 := float64(v255 * v250)
-		v258 := v4
-		if v203 {
-			v258 = v205
+		v210 := v0 < v4
+		v211 := float64(v209 * v19)
+		v212 := math.RoundToEven(v211)
+		v213 := -v212
+		v214 := math.FMA(v213, v23, v209)
+		v215 := math.FMA(v213, v25, v214)
+		v216 := float64(v214 - v215)
+		v217 := math.FMA(v213, v25, v216)
+		v218 := float64(v215 * v215)
+		v219 := -v218
+		v220 := math.FMA(v215, v215, v219)
+		v221 := float64(v29 * v218)
+		v222 := float64(v29 * v220)
+		v223 := float64(v215 + v221)
+		v224 := float64(v215 - v223)
+		v225 := float64(v224 + v221)
+		v226 := float64(v225 + v222)
+		v227 := math.FMA(v217, v215, v217)
+		v228 := float64(v226 + v227)
+		v229 := float64(v218 * v215)
+		v230 := math.FMA(v42, v215, v43)
+		v231 := math.FMA(v230, v215, v45)
+		v232 := math.FMA(v231, v215, v47)
+		v233 := math.FMA(v232, v215, v49)
+		v234 := math.FMA(v233, v215, v51)
+		v235 := math.FMA(v234, v215, v53)
+		v236 := math.FMA(v235, v215, v55)
+		v237 := math.FMA(v236, v215, v57)
+		v238 := math.FMA(v237, v215, v59)
+		v239 := math.FMA(v229, v238, v228)
+		v240 := float64(v8 + v223)
+		v241 := float64(v8 - v240)
+		v242 := float64(v241 + v223)
+		v243 := float64(v242 + v239)
+		v244 := float64(v240 + v243)
+		v245 := float64(v240 - v244)
+		v246 := float64(v245 + v243)
+		v247 := v84
+		if v212 > v84 {
+			v247 = v212
 		}
-		v259 := float64(v67 - v258)
-		v260 := v69
-		if v259 < v69 {
-			v260 = v259
+		v248 := ldexpMid(v8, v247)
+		v249 := float64(v244 * v248)
+		v250 := float64(v246 * v248)
+		v251 := float64(v8 + v249)
+		v252 := float64(v8 - v251)
+		v253 := float64(v252 + v249)
+		v254 := float64(v253 + v250)
+		v255 := v8
+		if v210 {
+			v255 = v244
 		}
-		v261 := v258 < v71
-		v262 := math.Ldexp(v73, int(v260))
-		v263 := v4
-		if v261 {
-			v263 = v262
+		v256 := v4
+		if v210 {
+			v256 = v246
 		}
-		v264 := float64(v251 + v263)
-		v265 := float64(v264 - v263)
-		v266 := float64(v251 - v265)
-		v267 := float64(v266 + v257)
-		v268 := float64(v267 + v263)
-		v269 := float64(v268 - v263)
-		v270 := float64(v265 + v269)
-		v271 := math.Ldexp(v270, int(v258))
-		v272 := math.IsNaN(v0)
-		v273 := v271
-		if v272 {
-			v273 = v0
+		v257 := float64(v8 / v251)
+		v258 := float64(v255 * v257)
+		v259 := -v258
+		v260 := math.FMA(v259, v251, v255)
+		v261 := math.FMA(v259, v254, v260)
+		v262 := float64(v261 + v256)
+		v263 := v15 <= v208
+		v264 := float64(v262 * v257)
+		v265 := v4
+		if v210 {
+			v265 = v212
 		}
-		v274 := float64(v199 - v198)
-		v275 := float64(v8 - v274)
-		v276 := -v198
-		v277 := math.FMA(v0, v197, v276)
-		v278 := -v197
-		v279 := v15
+		v266 := float64(v67 - v265)
+		v267 := v69
+		if v266 < v69 {
+			v267 = v266
+		}
+		v268 := v4
+		if v267 > v4 {
+			v268 = v267
+		}
+		v269 := v265 < v72
+		v270 := ldexpNormal(v74, v268)
+		v271 := v4
+		if v269 {
+			v271 = v270
+		}
+		v272 := float64(v258 + v271)
+		v273 := float64(v272 - v271)
+		v274 := float64(v258 - v273)
+		v275 := float64(v274 + v264)
+		v276 := float64(v275 + v271)
+		v277 := float64(v276 - v271)
+		v278 := float64(v273 + v277)
+		v279 := v84
+		if v265 > v84 {
+			v279 = v265
+		}
+		v280 := ldexpMid(v278, v279)
+		v281 := math.IsNaN(v0)
+		v282 := v280
+		if v281 {
+			v282 = v0
+		}
+		v283 := float64(v206 - v205)
+		v284 := float64(v8 - v283)
+		v285 := -v205
+		v286 := math.FMA(v0, v204, v285)
+		v287 := -v204
+		v288 := v15
 		if v0 > v15 {
-			v279 = v0
+			v288 = v0
 		}
-		v280 := v17
-		if v279 < v17 {
-			v280 = v279
+		v289 := v17
+		if v288 < v17 {
+			v289 = v288
 		}
-		v281 := float64(v280 * v19)
-		v282 := math.RoundToEven(v281)
-		v283 := -v282
-		v284 := math.FMA(v283, v23, v280)
-		v285 := math.FMA(v283, v25, v284)
-		v286 := float64(v284 - v285)
-		v287 := math.FMA(v283, v25, v286)
-		v288 := float64(v285 * v285)
-		v289 := -v288
-		v290 := math.FMA(v285, v285, v289)
-		v291 := float64(v29 * v288)
-		v292 := float64(v29 * v290)
-		v293 := float64(v285 + v291)
-		v294 := float64(v285 - v293)
-		v295 := float64(v294 + v291)
-		v296 := float64(v295 + v292)
-		v297 := math.FMA(v287, v285, v287)
-		v298 := float64(v296 + v297)
-		v299 := float64(v288 * v285)
-		v300 := math.FMA(v42, v285, v43)
-		v301 := math.FMA(v300, v285, v45)
-		v302 := math.FMA(v301, v285, v47)
-		v303 := math.FMA(v302, v285, v49)
-		v304 := math.FMA(v303, v285, v51)
-		v305 := math.FMA(v304, v285, v53)
-		v306 := math.FMA(v305, v285, v55)
-		v307 := math.FMA(v306, v285, v57)
-		v308 := math.FMA(v307, v285, v59)
-		v309 := math.FMA(v299, v308, v298)
-		v310 := float64(v8 + v293)
-		v311 := float64(v8 - v310)
-		v312 := float64(v311 + v293)
-		v313 := float64(v312 + v309)
-		v315 := float64(v67 - v282)
-		v316 := v69
-		if v315 < v69 {
-			v316 = v315
+		v290 := float64(v289 * v19)
+		v291 := math.RoundToEven(v290)
+		v292 := -v291
+		v293 := math.FMA(v292, v23, v289)
+		v294 := math.FMA(v292, v25, v293)
+		v295 := float64(v293 - v294)
+		v296 := math.FMA(v292, v25, v295)
+		v297 := float64(v294 * v294)
+		v298 := -v297
+		v299 := math.FMA(v294, v294, v298)
+		v300 := float64(v29 * v297)
+		v301 := float64(v29 * v299)
+		v302 := float64(v294 + v300)
+		v303 := float64(v294 - v302)
+		v304 := float64(v303 + v300)
+		v305 := float64(v304 + v301)
+		v306 := math.FMA(v296, v294, v296)
+		v307 := float64(v305 + v306)
+		v308 := float64(v297 * v294)
+		v309 := math.FMA(v42, v294, v43)
+		v310 := math.FMA(v309, v294, v45)
+		v311 := math.FMA(v310, v294, v47)
+		v312 := math.FMA(v311, v294, v49)
+		v313 := math.FMA(v312, v294, v51)
+		v314 := math.FMA(v313, v294, v53)
+		v315 := math.FMA(v314, v294, v55)
+		v316 := math.FMA(v315, v294, v57)
+		v317 := math.FMA(v316, v294, v59)
+		v318 := math.FMA(v308, v317, v307)
+		v319 := float64(v8 + v302)
+		v320 := float64(v8 - v319)
+		v321 := float64(v320 + v302)
+		v322 := float64(v321 + v318)
+		v324 := float64(v67 - v291)
+		v325 := v69
+		if v324 < v69 {
+			v325 = v324
 		}
-		v317 := v282 < v71
-		v318 := math.Ldexp(v73, int(v316))
-		v319 := v4
-		if v317 {
-			v319 = v318
+		v326 := v4
+		if v325 > v4 {
+			v326 = v325
 		}
-		v320 := float64(v310 + v319)
-		v321 := float64(v320 - v319)
-		v322 := float64(v310 - v321)
-		v323 := float64(v322 + v313)
-		v324 := float64(v323 + v319)
-		v325 := float64(v324 - v319)
-		v326 := float64(v321 + v325)
-		v327 := math.Ldexp(v326, int(v282))
-		v328 := v327
-		if v272 {
-			v328 = v0
+		v327 := v291 < v72
+		v328 := ldexpNormal(v74, v326)
+		v329 := v4
+		if v327 {
+			v329 = v328
 		}
-		v329 := float64(v8 + v328)
-		v330 := math.FMA(v278, v329, v8)
-		v331 := float64(v329 - v8)
-		v332 := float64(v328 - v331)
-		v333 := float64(v197 * v332)
-		v334 := float64(v330 - v333)
-		v335 := float64(v334 / v329)
-		v336 := float64(v0 * v335)
-		v337 := float64(v277 + v336)
-		v338 := float64(v275 + v337)
-		v339 := float64(v338 * v273)
-		v340 := math.FMA(v199, v273, v339)
-		v342 := v0 < v341
-		v343 := math.Abs(v201)
-		v344 := -v343
-		v345 := v15
-		if v344 > v15 {
-			v345 = v344
+		v330 := float64(v319 + v329)
+		v331 := float64(v330 - v329)
+		v332 := float64(v319 - v331)
+		v333 := float64(v332 + v322)
+		v334 := float64(v333 + v329)
+		v335 := float64(v334 - v329)
+		v336 := float64(v331 + v335)
+		v337 := v84
+		if v291 > v84 {
+			v337 = v291
 		}
-		v346 := v201 < v4
-		v347 := float64(v345 * v19)
-		v348 := math.RoundToEven(v347)
-		v349 := -v348
-		v350 := math.FMA(v349, v23, v345)
-		v351 := math.FMA(v349, v25, v350)
-		v352 := float64(v350 - v351)
-		v353 := math.FMA(v349, v25, v352)
-		v354 := float64(v351 * v351)
+		v338 := ldexpMid(v336, v337)
+		v339 := v338
+		if v281 {
+			v339 = v0
+		}
+		v340 := float64(v8 + v339)
+		v341 := math.FMA(v287, v340, v8)
+		v342 := float64(v340 - v8)
+		v343 := float64(v339 - v342)
+		v344 := float64(v204 * v343)
+		v345 := float64(v341 - v344)
+		v346 := float64(v345 / v340)
+		v347 := float64(v0 * v346)
+		v348 := float64(v286 + v347)
+		v349 := float64(v284 + v348)
+		v350 := float64(v349 * v282)
+		v351 := math.FMA(v206, v282, v350)
+		v353 := v0 < v352
+		v354 := math.Abs(v208)
 		v355 := -v354
-		v356 := math.FMA(v351, v351, v355)
-		v357 := float64(v29 * v354)
-		v358 := float64(v29 * v356)
-		v359 := float64(v351 + v357)
-		v360 := float64(v351 - v359)
-		v361 := float64(v360 + v357)
-		v362 := float64(v361 + v358)
-		v363 := math.FMA(v353, v351, v353)
-		v364 := float64(v362 + v363)
-		v365 := float64(v354 * v351)
-		v366 := math.FMA(v42, v351, v43)
-		v367 := math.FMA(v366, v351, v45)
-		v368 := math.FMA(v367, v351, v47)
-		v369 := math.FMA(v368, v351, v49)
-		v370 := math.FMA(v369, v351, v51)
-		v371 := math.FMA(v370, v351, v53)
-		v372 := math.FMA(v371, v351, v55)
-		v373 := math.FMA(v372, v351, v57)
-		v374 := math.FMA(v373, v351, v59)
-		v375 := math.FMA(v365, v374, v364)
-		v376 := float64(v8 + v359)
-		v377 := float64(v8 - v376)
-		v378 := float64(v377 + v359)
-		v379 := float64(v378 + v375)
-		v380 := float64(v376 + v379)
-		v381 := float64(v376 - v380)
-		v382 := float64(v381 + v379)
-		v383 := v163
-		if v348 > v163 {
-			v383 = v348
+		v356 := v15
+		if v355 > v15 {
+			v356 = v355
 		}
-		v384 := ldexpMid(v8, v383)
-		v385 := float64(v380 * v384)
-		v386 := float64(v382 * v384)
-		v387 := float64(v8 + v385)
+		v357 := v208 < v4
+		v358 := float64(v356 * v19)
+		v359 := math.RoundToEven(v358)
+		v360 := -v359
+		v361 := math.FMA(v360, v23, v356)
+		v362 := math.FMA(v360, v25, v361)
+		v363 := float64(v361 - v362)
+		v364 := math.FMA(v360, v25, v363)
+		v365 := float64(v362 * v362)
+		v366 := -v365
+		v367 := math.FMA(v362, v362, v366)
+		v368 := float64(v29 * v365)
+		v369 := float64(v29 * v367)
+		v370 := float64(v362 + v368)
+		v371 := float64(v362 - v370)
+		v372 := float64(v371 + v368)
+		v373 := float64(v372 + v369)
+		v374 := math.FMA(v364, v362, v364)
+		v375 := float64(v373 + v374)
+		v376 := float64(v365 * v362)
+		v377 := math.FMA(v42, v362, v43)
+		v378 := math.FMA(v377, v362, v45)
+		v379 := math.FMA(v378, v362, v47)
+		v380 := math.FMA(v379, v362, v49)
+		v381 := math.FMA(v380, v362, v51)
+		v382 := math.FMA(v381, v362, v53)
+		v383 := math.FMA(v382, v362, v55)
+		v384 := math.FMA(v383, v362, v57)
+		v385 := math.FMA(v384, v362, v59)
+		v386 := math.FMA(v376, v385, v375)
+		v387 := float64(v8 + v370)
 		v388 := float64(v8 - v387)
-		v389 := float64(v388 + v385)
+		v389 := float64(v388 + v370)
 		v390 := float64(v389 + v386)
-		v391 := v8
-		if v346 {
-			v391 = v380
+		v391 := float64(v387 + v390)
+		v392 := float64(v387 - v391)
+		v393 := float64(v392 + v390)
+		v394 := v84
+		if v359 > v84 {
+			v394 = v359
 		}
-		v392 := v4
-		if v346 {
-			v392 = v382
+		v395 := ldexpMid(v8, v394)
+		v396 := float64(v391 * v395)
+		v397 := float64(v393 * v395)
+		v398 := float64(v8 + v396)
+		v399 := float64(v8 - v398)
+		v400 := float64(v399 + v396)
+		v401 := float64(v400 + v397)
+		v402 := v8
+		if v357 {
+			v402 = v391
 		}
-		v393 := float64(v8 / v387)
-		v394 := float64(v391 * v393)
-		v395 := -v394
-		v396 := math.FMA(v395, v387, v391)
-		v397 := math.FMA(v395, v390, v396)
-		v398 := float64(v397 + v392)
-		v400 := float64(v398 * v393)
-		v401 := v4
-		if v346 {
-			v401 = v348
+		v403 := v4
+		if v357 {
+			v403 = v393
 		}
-		v402 := float64(v67 - v401)
-		v403 := v69
-		if v402 < v69 {
-			v403 = v402
+		v404 := float64(v8 / v398)
+		v405 := float64(v402 * v404)
+		v406 := -v405
+		v407 := math.FMA(v406, v398, v402)
+		v408 := math.FMA(v406, v401, v407)
+		v409 := float64(v408 + v403)
+		v411 := float64(v409 * v404)
+		v412 := v4
+		if v357 {
+			v412 = v359
 		}
-		v404 := v401 < v71
-		v405 := math.Ldexp(v73, int(v403))
-		v406 := v4
-		if v404 {
-			v406 = v405
+		v413 := float64(v67 - v412)
+		v414 := v69
+		if v413 < v69 {
+			v414 = v413
 		}
-		v407 := float64(v394 + v406)
-		v408 := float64(v407 - v406)
-		v409 := float64(v394 - v408)
-		v410 := float64(v409 + v400)
-		v411 := float64(v410 + v406)
-		v412 := float64(v411 - v406)
-		v413 := float64(v408 + v412)
-		v414 := math.Ldexp(v413, int(v401))
-		v415 := math.IsNaN(v201)
-		v416 := v414
-		if v415 {
-			v416 = v201
+		v415 := v4
+		if v414 > v4 {
+			v415 = v414
 		}
-		v417 := float64(v8 - v416)
-		v418 := float64(v416 * v417)
-		v420 := float64(v0 - v419)
-		v422 := float64(v420 - v421)
-		v426 := v425
-		if v422 > v425 {
-			v426 = v422
+		v416 := v412 < v72
+		v417 := ldexpNormal(v74, v415)
+		v418 := v4
+		if v416 {
+			v418 = v417
 		}
-		v427 := v17
-		if v426 < v17 {
-			v427 = v426
+		v419 := float64(v405 + v418)
+		v420 := float64(v419 - v418)
+		v421 := float64(v405 - v420)
+		v422 := float64(v421 + v411)
+		v423 := float64(v422 + v418)
+		v424 := float64(v423 - v418)
+		v425 := float64(v420 + v424)
+		v426 := v84
+		if v412 > v84 {
+			v426 = v412
 		}
-		v428 := float64(v427 * v19)
-		v429 := math.RoundToEven(v428)
-		v430 := -v429
-		v431 := math.FMA(v430, v23, v427)
-		v432 := math.FMA(v430, v25, v431)
-		v433 := float64(v431 - v432)
-		v434 := math.FMA(v430, v25, v433)
-		v435 := float64(v432 * v432)
-		v436 := -v435
-		v437 := math.FMA(v432, v432, v436)
-		v438 := float64(v29 * v435)
-		v439 := float64(v29 * v437)
-		v440 := float64(v432 + v438)
-		v441 := float64(v432 - v440)
-		v442 := float64(v441 + v438)
-		v443 := float64(v442 + v439)
-		v444 := math.FMA(v434, v432, v434)
-		v445 := float64(v443 + v444)
-		v446 := float64(v435 * v432)
-		v447 := math.FMA(v42, v432, v43)
-		v448 := math.FMA(v447, v432, v45)
-		v449 := math.FMA(v448, v432, v47)
-		v450 := math.FMA(v449, v432, v49)
-		v451 := math.FMA(v450, v432, v51)
-		v452 := math.FMA(v451, v432, v53)
-		v453 := math.FMA(v452, v432, v55)
-		v454 := math.FMA(v453, v432, v57)
-		v455 := math.FMA(v454, v432, v59)
-		v456 := math.FMA(v446, v455, v445)
-		v457 := ldexpMid(v423, v430)
-		v458 := float64(v8 + v457)
-		v459 := float64(v458 - v8)
-		v460 := float64(v458 - v459)
-		v461 := float64(v8 - v460)
-		v462 := float64(v457 - v459)
-		v463 := float64(v461 + v462)
-		v464 := float64(v456 + v463)
-		v465 := float64(v458 + v440)
-		v466 := float64(v458 - v465)
-		v467 := float64(v466 + v440)
-		v468 := float64(v467 + v464)
-		v469 := float64(v465 + v468)
-		v470 := ldexpMid(v469, v429)
-		v471 := math.Copysign(v470, v422)
-		v472 := math.IsNaN(v422)
-		v473 := v471
-		if v472 {
-			v473 = v422
+		v427 := ldexpMid(v425, v426)
+		v428 := math.IsNaN(v208)
+		v429 := v427
+		if v428 {
+			v429 = v208
 		}
-		v474 := float64(v424 * v473)
-		v475 := float64(v422 + v474)
-		v476 := float64(v422 - v475)
-		v477 := float64(v476 + v474)
-		v478 := -v474
-		v479 := math.FMA(v424, v473, v478)
-		v480 := float64(v421 * v473)
-		v481 := float64(v479 - v480)
-		v482 := float64(v420 - v422)
-		v483 := float64(v482 - v421)
-		v484 := float64(v420 - v0)
-		v485 := float64(v420 - v484)
-		v486 := float64(v0 - v485)
-		v488 := float64(v487 - v484)
-		v489 := float64(v486 + v488)
-		v490 := float64(v483 + v489)
-		v492 := float64(v8 + v473)
-		v493 := float64(v491 * v492)
-		v494 := float64(v8 + v493)
-		v495 := float64(v490 * v494)
-		v496 := float64(v481 + v495)
-		v497 := float64(v477 + v496)
-		v498 := float64(v418 * v497)
-		v499 := -v418
-		v500 := math.FMA(v416, v417, v499)
-		v501 := float64(v8 - v417)
-		v502 := float64(v501 - v416)
-		v503 := -v416
-		v504 := math.FMA(v503, v329, v328)
-		v505 := float64(v310 + v313)
-		v506 := float64(v310 - v505)
-		v507 := float64(v506 + v313)
-		v508 := v71 <= v282
-		v509 := v90 < v0
-		v510 := v508 && !v509
-		v511 := math.Ldexp(v507, int(v282))
-		v512 := v4
-		if v510 {
-			v512 = v511
+		v430 := float64(v8 - v429)
+		v431 := float64(v429 * v430)
+		v433 := float64(v0 - v432)
+		v435 := float64(v433 - v434)
+		v439 := v438
+		if v435 > v438 {
+			v439 = v435
 		}
-		v513 := v512
-		if v272 {
-			v513 = v0
+		v440 := v17
+		if v439 < v17 {
+			v440 = v439
 		}
-		v514 := float64(v504 + v513)
-		v515 := float64(v332 + v513)
-		v516 := float64(v416 * v515)
-		v517 := float64(v514 - v516)
-		v518 := float64(v517 / v329)
-		v519 := float64(v502 - v518)
-		v520 := float64(v416 * v519)
-		v521 := float64(v518 * v417)
-		v522 := float64(v520 + v521)
-		v523 := float64(v500 + v522)
-		v524 := float64(v523 * v475)
-		v525 := float64(v498 + v524)
-		v526 := math.FMA(v418, v475, v525)
-		v527 := math.FMA(v503, v416, v416)
-		v528 := math.FMA(v0, v527, v273)
-		v529 := v528
-		if v342 {
-			v529 = v526
+		v441 := float64(v440 * v19)
+		v442 := math.RoundToEven(v441)
+		v443 := -v442
+		v444 := math.FMA(v443, v23, v440)
+		v445 := math.FMA(v443, v25, v444)
+		v446 := float64(v444 - v445)
+		v447 := math.FMA(v443, v25, v446)
+		v448 := float64(v445 * v445)
+		v449 := -v448
+		v450 := math.FMA(v445, v445, v449)
+		v451 := float64(v29 * v448)
+		v452 := float64(v29 * v450)
+		v453 := float64(v445 + v451)
+		v454 := float64(v445 - v453)
+		v455 := float64(v454 + v451)
+		v456 := float64(v455 + v452)
+		v457 := math.FMA(v447, v445, v447)
+		v458 := float64(v456 + v457)
+		v459 := float64(v448 * v445)
+		v460 := math.FMA(v42, v445, v43)
+		v461 := math.FMA(v460, v445, v45)
+		v462 := math.FMA(v461, v445, v47)
+		v463 := math.FMA(v462, v445, v49)
+		v464 := math.FMA(v463, v445, v51)
+		v465 := math.FMA(v464, v445, v53)
+		v466 := math.FMA(v465, v445, v55)
+		v467 := math.FMA(v466, v445, v57)
+		v468 := math.FMA(v467, v445, v59)
+		v469 := math.FMA(v459, v468, v458)
+		v470 := ldexpMid(v436, v443)
+		v471 := float64(v8 + v470)
+		v472 := float64(v471 - v8)
+		v473 := float64(v471 - v472)
+		v474 := float64(v8 - v473)
+		v475 := float64(v470 - v472)
+		v476 := float64(v474 + v475)
+		v477 := float64(v469 + v476)
+		v478 := float64(v471 + v453)
+		v479 := float64(v471 - v478)
+		v480 := float64(v479 + v453)
+		v481 := float64(v480 + v477)
+		v482 := float64(v478 + v481)
+		v483 := ldexpMid(v482, v442)
+		v484 := math.Copysign(v483, v435)
+		v485 := math.IsNaN(v435)
+		v486 := v484
+		if v485 {
+			v486 = v435
 		}
-		v530 := v529
-		if v121 {
-			v530 = v340
+		v487 := float64(v437 * v486)
+		v488 := float64(v435 + v487)
+		v489 := float64(v435 - v488)
+		v490 := float64(v489 + v487)
+		v491 := -v487
+		v492 := math.FMA(v437, v486, v491)
+		v493 := float64(v434 * v486)
+		v494 := float64(v492 - v493)
+		v495 := float64(v433 - v435)
+		v496 := float64(v495 - v434)
+		v497 := float64(v433 - v0)
+		v498 := float64(v433 - v497)
+		v499 := float64(v0 - v498)
+		v501 := float64(v500 - v497)
+		v502 := float64(v499 + v501)
+		v503 := float64(v496 + v502)
+		v505 := float64(v8 + v486)
+		v506 := float64(v504 * v505)
+		v507 := float64(v8 + v506)
+		v508 := float64(v503 * v507)
+		v509 := float64(v494 + v508)
+		v510 := float64(v490 + v509)
+		v511 := float64(v431 * v510)
+		v512 := -v431
+		v513 := math.FMA(v429, v430, v512)
+		v514 := float64(v8 - v430)
+		v515 := float64(v514 - v429)
+		v516 := -v429
+		v517 := math.FMA(v516, v340, v339)
+		v518 := float64(v319 + v322)
+		v519 := float64(v319 - v518)
+		v520 := float64(v519 + v322)
+		v521 := v72 <= v291
+		v522 := v93 < v0
+		v523 := v521 && !v522
+		v524 := v72
+		if v291 > v72 {
+			v524 = v291
 		}
-		v531 := v530
+		v525 := v97
+		if v524 < v97 {
+			v525 = v524
+		}
+		v526 := ldexpNormal(v520, v525)
+		v527 := v4
+		if v523 {
+			v527 = v526
+		}
+		v528 := v527
+		if v281 {
+			v528 = v0
+		}
+		v529 := float64(v517 + v528)
+		v530 := float64(v343 + v528)
+		v531 := float64(v429 * v530)
+		v532 := float64(v529 - v531)
+		v533 := float64(v532 / v340)
+		v534 := float64(v515 - v533)
+		v535 := float64(v429 * v534)
+		v536 := float64(v533 * v430)
+		v537 := float64(v535 + v536)
+		v538 := float64(v513 + v537)
+		v539 := float64(v538 * v488)
+		v540 := float64(v511 + v539)
+		v541 := math.FMA(v431, v488, v540)
+		v542 := math.FMA(v516, v429, v429)
+		v543 := math.FMA(v0, v542, v282)
+		v544 := v543
+		if v353 {
+			v544 = v541
+		}
+		v545 := v544
+		if v127 {
+			v545 = v351
+		}
+		v546 := v545
 		if v11 {
-			v531 = v118
+			v546 = v124
 		}
-		v532 := v531
+		v547 := v546
 		if v7 {
-			v532 = v8
+			v547 = v8
 		}
-		v533 := v532
+		v548 := v547
 		if v3 {
-			v533 = v5
+			v548 = v5
 		}
-		v534 := dy[i]
-		v535 := float64(v534 * v5)
-		v536 := float64(v534 * v8)
-		v537 := float64(v534 * v117)
-		v538 := float64(v537 * v12)
-		v539 := -v538
-		v540 := math.FMA(v537, v12, v539)
-		v541 := float64(v538 * v85)
-		v542 := -v541
-		v543 := math.FMA(v538, v85, v542)
-		v544 := math.FMA(v540, v85, v543)
-		v545 := float64(v537 * v99)
-		v546 := -v545
-		v547 := math.FMA(v537, v99, v546)
-		v548 := float64(v541 + v545)
-		v549 := float64(v548 - v541)
-		v550 := float64(v548 - v549)
-		v551 := float64(v541 - v550)
-		v552 := float64(v545 - v549)
-		v553 := float64(v551 + v552)
-		v554 := float64(v553 + v544)
-		v555 := float64(v554 + v547)
-		v556 := float64(v534 * v199)
+		v549 := dy[i]
+		v550 := float64(v549 * v5)
+		v551 := float64(v549 * v8)
+		v552 := float64(v549 * v123)
+		v553 := float64(v552 * v12)
+		v554 := -v553
+		v555 := math.FMA(v552, v12, v554)
+		v556 := float64(v553 * v88)
 		v557 := -v556
-		v558 := math.FMA(v534, v199, v557)
-		v559 := float64(v556 * v273)
-		v560 := -v559
-		v561 := math.FMA(v556, v273, v560)
-		v562 := math.FMA(v558, v273, v561)
-		v563 := float64(v534 * v338)
-		v564 := -v563
-		v565 := math.FMA(v534, v338, v564)
-		v566 := float64(v563 * v273)
-		v567 := -v566
-		v568 := math.FMA(v563, v273, v567)
-		v569 := math.FMA(v565, v273, v568)
-		v570 := float64(v559 + v566)
-		v571 := float64(v570 - v559)
-		v572 := float64(v570 - v571)
-		v573 := float64(v559 - v572)
-		v574 := float64(v566 - v571)
-		v575 := float64(v573 + v574)
-		v576 := float64(v575 + v562)
-		v577 := float64(v576 + v569)
-		v578 := float64(v534 * v418)
+		v558 := math.FMA(v553, v88, v557)
+		v559 := math.FMA(v555, v88, v558)
+		v560 := float64(v552 * v105)
+		v561 := -v560
+		v562 := math.FMA(v552, v105, v561)
+		v563 := float64(v556 + v560)
+		v564 := float64(v563 - v556)
+		v565 := float64(v563 - v564)
+		v566 := float64(v556 - v565)
+		v567 := float64(v560 - v564)
+		v568 := float64(v566 + v567)
+		v569 := float64(v568 + v559)
+		v570 := float64(v569 + v562)
+		v571 := float64(v549 * v206)
+		v572 := -v571
+		v573 := math.FMA(v549, v206, v572)
+		v574 := float64(v571 * v282)
+		v575 := -v574
+		v576 := math.FMA(v571, v282, v575)
+		v577 := math.FMA(v573, v282, v576)
+		v578 := float64(v549 * v349)
 		v579 := -v578
-		v580 := math.FMA(v534, v418, v579)
-		v581 := float64(v578 * v475)
+		v580 := math.FMA(v549, v349, v579)
+		v581 := float64(v578 * v282)
 		v582 := -v581
-		v583 := math.FMA(v578, v475, v582)
-		v584 := math.FMA(v580, v475, v583)
-		v585 := float64(v534 * v498)
-		v586 := -v585
-		v587 := math.FMA(v534, v498, v586)
-		v588 := float64(v534 * v524)
-		v589 := -v588
-		v590 := math.FMA(v534, v524, v589)
-		v591 := float64(v585 + v588)
-		v592 := float64(v591 - v585)
-		v593 := float64(v591 - v592)
-		v594 := float64(v585 - v593)
-		v595 := float64(v588 - v592)
-		v596 := float64(v594 + v595)
-		v597 := float64(v596 + v587)
-		v598 := float64(v597 + v590)
-		v599 := float64(v581 + v591)
-		v600 := float64(v599 - v581)
-		v601 := float64(v599 - v600)
-		v602 := float64(v581 - v601)
-		v603 := float64(v591 - v600)
-		v604 := float64(v602 + v603)
-		v605 := float64(v604 + v584)
-		v606 := float64(v605 + v598)
-		v607 := float64(v534 * v0)
-		v608 := -v607
-		v609 := math.FMA(v534, v0, v608)
-		v610 := float64(v607 * v503)
-		v611 := -v610
-		v612 := math.FMA(v607, v503, v611)
-		v613 := math.FMA(v609, v503, v612)
-		v614 := float64(v610 * v416)
-		v615 := -v614
-		v616 := math.FMA(v610, v416, v615)
-		v617 := math.FMA(v613, v416, v616)
-		v618 := float64(v607 * v416)
-		v619 := -v618
-		v620 := math.FMA(v607, v416, v619)
-		v621 := math.FMA(v609, v416, v620)
-		v622 := float64(v614 + v618)
-		v623 := float64(v622 - v614)
-		v624 := float64(v622 - v623)
-		v625 := float64(v614 - v624)
-		v626 := float64(v618 - v623)
-		v627 := float64(v625 + v626)
-		v628 := float64(v627 + v617)
-		v629 := float64(v628 + v621)
-		v630 := v4
-		if v256 {
-			v630 = v251
+		v583 := math.FMA(v578, v282, v582)
+		v584 := math.FMA(v580, v282, v583)
+		v585 := float64(v574 + v581)
+		v586 := float64(v585 - v574)
+		v587 := float64(v585 - v586)
+		v588 := float64(v574 - v587)
+		v589 := float64(v581 - v586)
+		v590 := float64(v588 + v589)
+		v591 := float64(v590 + v577)
+		v592 := float64(v591 + v584)
+		v593 := float64(v549 * v431)
+		v594 := -v593
+		v595 := math.FMA(v549, v431, v594)
+		v596 := float64(v593 * v488)
+		v597 := -v596
+		v598 := math.FMA(v593, v488, v597)
+		v599 := math.FMA(v595, v488, v598)
+		v600 := float64(v549 * v511)
+		v601 := -v600
+		v602 := math.FMA(v549, v511, v601)
+		v603 := float64(v549 * v539)
+		v604 := -v603
+		v605 := math.FMA(v549, v539, v604)
+		v606 := float64(v600 + v603)
+		v607 := float64(v606 - v600)
+		v608 := float64(v606 - v607)
+		v609 := float64(v600 - v608)
+		v610 := float64(v603 - v607)
+		v611 := float64(v609 + v610)
+		v612 := float64(v611 + v602)
+		v613 := float64(v612 + v605)
+		v614 := float64(v596 + v606)
+		v615 := float64(v614 - v596)
+		v616 := float64(v614 - v615)
+		v617 := float64(v596 - v616)
+		v618 := float64(v606 - v615)
+		v619 := float64(v617 + v618)
+		v620 := float64(v619 + v599)
+		v621 := float64(v620 + v613)
+		v622 := float64(v549 * v0)
+		v623 := -v622
+		v624 := math.FMA(v549, v0, v623)
+		v625 := float64(v622 * v516)
+		v626 := -v625
+		v627 := math.FMA(v622, v516, v626)
+		v628 := math.FMA(v624, v516, v627)
+		v629 := float64(v625 * v429)
+		v630 := -v629
+		v631 := math.FMA(v625, v429, v630)
+		v632 := math.FMA(v628, v429, v631)
+		v633 := float64(v622 * v429)
+		v634 := -v633
+		v635 := math.FMA(v622, v429, v634)
+		v636 := math.FMA(v624, v429, v635)
+		v637 := float64(v629 + v633)
+		v638 := float64(v637 - v629)
+		v639 := float64(v637 - v638)
+		v640 := float64(v629 - v639)
+		v641 := float64(v633 - v638)
+		v642 := float64(v640 + v641)
+		v643 := float64(v642 + v632)
+		v644 := float64(v643 + v636)
+		v645 := v4
+		if v263 {
+			v645 = v258
 		}
-		v631 := float64(v534 * v630)
-		v632 := -v631
-		v633 := math.FMA(v534, v630, v632)
-		v634 := v4
-		if v256 {
-			v634 = v257
+		v646 := float64(v549 * v645)
+		v647 := -v646
+		v648 := math.FMA(v549, v645, v647)
+		v649 := v4
+		if v263 {
+			v649 = v264
 		}
-		v635 := float64(v534 * v634)
-		v636 := float64(v633 + v635)
-		v637 := float64(v631 + v636)
-		v638 := math.Ldexp(v637, int(v258))
-		v639 := float64(v534 * v271)
-		v640 := -v639
-		v641 := math.FMA(v534, v271, v640)
-		v642 := v639
-		if v261 {
-			v642 = v638
-		}
-		v643 := v641
-		if v261 {
-			v643 = v4
-		}
-		v644 := v642
-		if v272 {
-			v644 = v607
-		}
-		v645 := v643
-		if v272 {
-			v645 = v609
-		}
-		v646 := float64(v622 + v644)
-		v647 := float64(v646 - v622)
-		v648 := float64(v646 - v647)
-		v649 := float64(v622 - v648)
-		v650 := float64(v644 - v647)
-		v651 := float64(v649 + v650)
-		v652 := float64(v651 + v629)
-		v653 := float64(v652 + v645)
-		v654 := v646
-		if v342 {
-			v654 = v599
-		}
-		v655 := v653
-		if v342 {
-			v655 = v606
-		}
-		v656 := v654
-		if v121 {
-			v656 = v570
-		}
-		v657 := v655
-		if v121 {
-			v657 = v577
+		v650 := float64(v549 * v649)
+		v651 := float64(v648 + v650)
+		v652 := float64(v646 + v651)
+		v653 := math.Ldexp(v652, int(v265))
+		v654 := float64(v549 * v280)
+		v655 := -v654
+		v656 := math.FMA(v549, v280, v655)
+		v657 := v654
+		if v269 {
+			v657 = v653
 		}
 		v658 := v656
-		if v11 {
-			v658 = v548
+		if v269 {
+			v658 = v4
 		}
 		v659 := v657
-		if v11 {
-			v659 = v555
+		if v281 {
+			v659 = v622
 		}
 		v660 := v658
-		if v7 {
-			v660 = v536
+		if v281 {
+			v660 = v624
 		}
-		v661 := v659
-		if v7 {
-			v661 = v4
+		v661 := float64(v637 + v659)
+		v662 := float64(v661 - v637)
+		v663 := float64(v661 - v662)
+		v664 := float64(v637 - v663)
+		v665 := float64(v659 - v662)
+		v666 := float64(v664 + v665)
+		v667 := float64(v666 + v644)
+		v668 := float64(v667 + v660)
+		v669 := v661
+		if v353 {
+			v669 = v614
 		}
-		v662 := v660
-		if v3 {
-			v662 = v535
+		v670 := v668
+		if v353 {
+			v670 = v621
 		}
-		v663 := v661
-		if v3 {
-			v663 = v4
+		v671 := v669
+		if v127 {
+			v671 = v585
 		}
-		v664 := float64(v662 + v663)
-		v665 := float64(v534 * v533)
-		v666 := float64(v664 - v665)
-		v667 := math.Abs(v666)
-		v668 := math.Abs(v665)
-		v670 := float64(v668 * v669)
-		v671 := v667 <= v670
-		v672 := math.Abs(v534)
-		v673 := math.Abs(v537)
+		v672 := v670
+		if v127 {
+			v672 = v592
+		}
+		v673 := v671
+		if v11 {
+			v673 = v563
+		}
 		v674 := v672
-		if v673 > v672 {
-			v674 = v673
+		if v11 {
+			v674 = v570
 		}
-		v675 := math.Abs(v607)
+		v675 := v673
+		if v7 {
+			v675 = v551
+		}
 		v676 := v674
-		if v675 > v674 {
-			v676 = v675
+		if v7 {
+			v676 = v4
 		}
-		v678 := float64(v667 * v677)
-		v681 := math.FMA(v676, v679, v680)
-		v682 := v678 <= v681
-		v683 := v671 || v682
-		v684 := v664 == v4
-		v685 := v683 && !v684
-		v686 := v665
-		if v685 {
-			v686 = v664
+		v677 := v675
+		if v3 {
+			v677 = v550
 		}
-		v687 := v686
-		if v272 {
-			v687 = v0
+		v678 := v676
+		if v3 {
+			v678 = v4
 		}
-		dx[i] = v687
+		v679 := float64(v677 + v678)
+		v680 := float64(v549 * v548)
+		v681 := float64(v679 - v680)
+		v682 := math.Abs(v681)
+		v683 := math.Abs(v680)
+		v685 := float64(v683 * v684)
+		v686 := v682 <= v685
+		v687 := math.Abs(v549)
+		v688 := math.Abs(v552)
+		v689 := v687
+		if v688 > v687 {
+			v689 = v688
+		}
+		v690 := math.Abs(v622)
+		v691 := v689
+		if v690 > v689 {
+			v691 = v690
+		}
+		v693 := float64(v682 * v692)
+		v696 := math.FMA(v691, v694, v695)
+		v697 := v693 <= v696
+		v698 := v686 || v697
+		v699 := v679 == v4
+		v700 := v698 && !v699
+		v701 := v680
+		if v700 {
+			v701 = v679
+		}
+		v702 := v701
+		if v281 {
+			v702 = v0
+		}
+		dx[i] = v702
 	}
 }
 
 // siluBackwardUsualGeneric is the pure-Go kernel of siluBackwardUsual (f64
-// memory, f64 compute, 580 operations): the scalar twin of the vector program
+// memory, f64 compute, 591 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -1479,738 +1560,779 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 	v28 := math.Float64frombits(0x408f400000000000)  // 1000
 	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v31 := math.Float64frombits(0x4086280000000000)  // 709
-	v32 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v33 := math.Float64frombits(0xc000000000000000)  // -2
-	v76 := math.Float64frombits(0xc091300000000000)  // -1100
-	v252 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v329 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v331 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v333 := math.Float64frombits(0xbff0000000000000) // -1
-	v334 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v335 := math.Float64frombits(0xc044000000000000) // -40
-	v397 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v401 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v561 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v569 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v571 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v572 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v31 := math.Float64frombits(0xc091300000000000)  // -1100
+	v32 := math.Float64frombits(0x4086280000000000)  // 709
+	v33 := math.Float64frombits(0x408ff80000000000)  // 1023
+	v34 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v35 := math.Float64frombits(0xc000000000000000)  // -2
+	v259 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v338 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v340 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v342 := math.Float64frombits(0xbff0000000000000) // -1
+	v343 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v344 := math.Float64frombits(0xc044000000000000) // -40
+	v406 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v410 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v572 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v580 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v582 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v583 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v1 := x[i]
 		v3 := v1 < v2
 		v7 := v6 < v1
 		v10 := v1 < v9
-		v34 := v1 < v33
-		v35 := -v1
-		v36 := math.Abs(v35)
-		v37 := -v36
-		v38 := v11
-		if v37 > v11 {
-			v38 = v37
+		v36 := v1 < v35
+		v37 := -v1
+		v38 := math.Abs(v37)
+		v39 := -v38
+		v40 := v11
+		if v39 > v11 {
+			v40 = v39
 		}
-		v39 := v35 < v4
-		v40 := float64(v38 * v13)
-		v41 := math.RoundToEven(v40)
-		v42 := -v41
-		v43 := math.FMA(v42, v14, v38)
-		v44 := math.FMA(v42, v15, v43)
-		v45 := float64(v43 - v44)
-		v46 := math.FMA(v42, v15, v45)
-		v47 := float64(v44 * v44)
-		v48 := -v47
-		v49 := math.FMA(v44, v44, v48)
-		v50 := float64(v16 * v47)
-		v51 := float64(v16 * v49)
-		v52 := float64(v44 + v50)
-		v53 := float64(v44 - v52)
-		v54 := float64(v53 + v50)
-		v55 := float64(v54 + v51)
-		v56 := math.FMA(v46, v44, v46)
-		v57 := float64(v55 + v56)
-		v58 := float64(v47 * v44)
-		v59 := math.FMA(v17, v44, v18)
-		v60 := math.FMA(v59, v44, v19)
-		v61 := math.FMA(v60, v44, v20)
-		v62 := math.FMA(v61, v44, v21)
-		v63 := math.FMA(v62, v44, v22)
-		v64 := math.FMA(v63, v44, v23)
-		v65 := math.FMA(v64, v44, v24)
-		v66 := math.FMA(v65, v44, v25)
-		v67 := math.FMA(v66, v44, v26)
-		v68 := math.FMA(v58, v67, v57)
-		v69 := float64(v8 + v52)
-		v70 := float64(v8 - v69)
-		v71 := float64(v70 + v52)
-		v72 := float64(v71 + v68)
-		v73 := float64(v69 + v72)
-		v74 := float64(v69 - v73)
-		v75 := float64(v74 + v72)
-		v77 := v76
-		if v41 > v76 {
-			v77 = v41
+		v41 := v37 < v4
+		v42 := float64(v40 * v13)
+		v43 := math.RoundToEven(v42)
+		v44 := -v43
+		v45 := math.FMA(v44, v14, v40)
+		v46 := math.FMA(v44, v15, v45)
+		v47 := float64(v45 - v46)
+		v48 := math.FMA(v44, v15, v47)
+		v49 := float64(v46 * v46)
+		v50 := -v49
+		v51 := math.FMA(v46, v46, v50)
+		v52 := float64(v16 * v49)
+		v53 := float64(v16 * v51)
+		v54 := float64(v46 + v52)
+		v55 := float64(v46 - v54)
+		v56 := float64(v55 + v52)
+		v57 := float64(v56 + v53)
+		v58 := math.FMA(v48, v46, v48)
+		v59 := float64(v57 + v58)
+		v60 := float64(v49 * v46)
+		v61 := math.FMA(v17, v46, v18)
+		v62 := math.FMA(v61, v46, v19)
+		v63 := math.FMA(v62, v46, v20)
+		v64 := math.FMA(v63, v46, v21)
+		v65 := math.FMA(v64, v46, v22)
+		v66 := math.FMA(v65, v46, v23)
+		v67 := math.FMA(v66, v46, v24)
+		v68 := math.FMA(v67, v46, v25)
+		v69 := math.FMA(v68, v46, v26)
+		v70 := math.FMA(v60, v69, v59)
+		v71 := float64(v8 + v54)
+		v72 := float64(v8 - v71)
+		v73 := float64(v72 + v54)
+		v74 := float64(v73 + v70)
+		v75 := float64(v71 + v74)
+		v76 := float64(v71 - v75)
+		v77 := float64(v76 + v74)
+		v78 := v31
+		if v43 > v31 {
+			v78 = v43
 		}
-		v78 := ldexpMid(v8, v77)
-		v79 := float64(v73 * v78)
-		v80 := float64(v75 * v78)
-		v81 := float64(v8 + v79)
-		v82 := float64(v8 - v81)
-		v83 := float64(v82 + v79)
+		v79 := ldexpMid(v8, v78)
+		v80 := float64(v75 * v79)
+		v81 := float64(v77 * v79)
+		v82 := float64(v8 + v80)
+		v83 := float64(v8 - v82)
 		v84 := float64(v83 + v80)
-		v85 := v8
-		if v39 {
-			v85 = v73
-		}
-		v86 := v4
-		if v39 {
+		v85 := float64(v84 + v81)
+		v86 := v8
+		if v41 {
 			v86 = v75
 		}
-		v87 := float64(v8 / v81)
-		v88 := float64(v85 * v87)
-		v89 := -v88
-		v90 := math.FMA(v89, v81, v85)
-		v91 := math.FMA(v89, v84, v90)
-		v92 := float64(v91 + v86)
-		v93 := float64(v92 * v87)
-		v94 := v4
-		if v39 {
-			v94 = v41
+		v87 := v4
+		if v41 {
+			v87 = v77
 		}
-		v95 := float64(v27 - v94)
-		v96 := v28
-		if v95 < v28 {
-			v96 = v95
+		v88 := float64(v8 / v82)
+		v89 := float64(v86 * v88)
+		v90 := -v89
+		v91 := math.FMA(v90, v82, v86)
+		v92 := math.FMA(v90, v85, v91)
+		v93 := float64(v92 + v87)
+		v94 := float64(v93 * v88)
+		v95 := v4
+		if v41 {
+			v95 = v43
 		}
-		v97 := v94 < v29
-		v98 := math.Ldexp(v30, int(v96))
-		v99 := v4
-		if v97 {
-			v99 = v98
+		v96 := float64(v27 - v95)
+		v97 := v28
+		if v96 < v28 {
+			v97 = v96
 		}
-		v100 := float64(v88 + v99)
-		v101 := float64(v100 - v99)
-		v102 := float64(v88 - v101)
-		v103 := float64(v102 + v93)
-		v104 := float64(v103 + v99)
-		v105 := float64(v104 - v99)
-		v106 := float64(v101 + v105)
-		v107 := math.Ldexp(v106, int(v94))
-		v108 := math.IsNaN(v35)
-		v109 := v107
-		if v108 {
-			v109 = v35
+		v98 := v4
+		if v97 > v4 {
+			v98 = v97
 		}
-		v110 := float64(v1 * v109)
-		v111 := float64(v8 + v110)
-		v112 := math.Abs(v1)
-		v113 := -v112
-		v114 := v11
-		if v113 > v11 {
-			v114 = v113
+		v99 := v95 < v29
+		v100 := ldexpNormal(v30, v98)
+		v101 := v4
+		if v99 {
+			v101 = v100
 		}
-		v115 := v1 < v4
-		v116 := float64(v114 * v13)
-		v117 := math.RoundToEven(v116)
-		v118 := -v117
-		v119 := math.FMA(v118, v14, v114)
-		v120 := math.FMA(v118, v15, v119)
-		v121 := float64(v119 - v120)
-		v122 := math.FMA(v118, v15, v121)
-		v123 := float64(v120 * v120)
-		v124 := -v123
-		v125 := math.FMA(v120, v120, v124)
-		v126 := float64(v16 * v123)
-		v127 := float64(v16 * v125)
-		v128 := float64(v120 + v126)
-		v129 := float64(v120 - v128)
-		v130 := float64(v129 + v126)
-		v131 := float64(v130 + v127)
-		v132 := math.FMA(v122, v120, v122)
-		v133 := float64(v131 + v132)
-		v134 := float64(v123 * v120)
-		v135 := math.FMA(v17, v120, v18)
-		v136 := math.FMA(v135, v120, v19)
-		v137 := math.FMA(v136, v120, v20)
-		v138 := math.FMA(v137, v120, v21)
-		v139 := math.FMA(v138, v120, v22)
-		v140 := math.FMA(v139, v120, v23)
-		v141 := math.FMA(v140, v120, v24)
-		v142 := math.FMA(v141, v120, v25)
-		v143 := math.FMA(v142, v120, v26)
-		v144 := math.FMA(v134, v143, v133)
-		v145 := float64(v8 + v128)
-		v146 := float64(v8 - v145)
-		v147 := float64(v146 + v128)
-		v148 := float64(v147 + v144)
-		v149 := float64(v145 + v148)
-		v150 := float64(v145 - v149)
-		v151 := float64(v150 + v148)
-		v152 := v76
-		if v117 > v76 {
-			v152 = v117
+		v102 := float64(v89 + v101)
+		v103 := float64(v102 - v101)
+		v104 := float64(v89 - v103)
+		v105 := float64(v104 + v94)
+		v106 := float64(v105 + v101)
+		v107 := float64(v106 - v101)
+		v108 := float64(v103 + v107)
+		v109 := v31
+		if v95 > v31 {
+			v109 = v95
 		}
-		v153 := ldexpMid(v8, v152)
-		v154 := float64(v149 * v153)
-		v155 := float64(v151 * v153)
-		v156 := float64(v8 + v154)
-		v157 := float64(v8 - v156)
-		v158 := float64(v157 + v154)
-		v159 := float64(v158 + v155)
-		v160 := v8
-		if v115 {
-			v160 = v149
+		v110 := ldexpMid(v108, v109)
+		v111 := math.IsNaN(v37)
+		v112 := v110
+		if v111 {
+			v112 = v37
 		}
-		v161 := v4
-		if v115 {
-			v161 = v151
+		v113 := float64(v1 * v112)
+		v114 := float64(v8 + v113)
+		v115 := math.Abs(v1)
+		v116 := -v115
+		v117 := v11
+		if v116 > v11 {
+			v117 = v116
 		}
-		v162 := float64(v8 / v156)
-		v163 := float64(v160 * v162)
-		v164 := -v163
-		v165 := math.FMA(v164, v156, v160)
-		v166 := math.FMA(v164, v159, v165)
-		v167 := float64(v166 + v161)
-		v168 := v11 <= v113
-		v169 := float64(v167 * v162)
-		v170 := v4
-		if v115 {
-			v170 = v117
+		v118 := v1 < v4
+		v119 := float64(v117 * v13)
+		v120 := math.RoundToEven(v119)
+		v121 := -v120
+		v122 := math.FMA(v121, v14, v117)
+		v123 := math.FMA(v121, v15, v122)
+		v124 := float64(v122 - v123)
+		v125 := math.FMA(v121, v15, v124)
+		v126 := float64(v123 * v123)
+		v127 := -v126
+		v128 := math.FMA(v123, v123, v127)
+		v129 := float64(v16 * v126)
+		v130 := float64(v16 * v128)
+		v131 := float64(v123 + v129)
+		v132 := float64(v123 - v131)
+		v133 := float64(v132 + v129)
+		v134 := float64(v133 + v130)
+		v135 := math.FMA(v125, v123, v125)
+		v136 := float64(v134 + v135)
+		v137 := float64(v126 * v123)
+		v138 := math.FMA(v17, v123, v18)
+		v139 := math.FMA(v138, v123, v19)
+		v140 := math.FMA(v139, v123, v20)
+		v141 := math.FMA(v140, v123, v21)
+		v142 := math.FMA(v141, v123, v22)
+		v143 := math.FMA(v142, v123, v23)
+		v144 := math.FMA(v143, v123, v24)
+		v145 := math.FMA(v144, v123, v25)
+		v146 := math.FMA(v145, v123, v26)
+		v147 := math.FMA(v137, v146, v136)
+		v148 := float64(v8 + v131)
+		v149 := float64(v8 - v148)
+		v150 := float64(v149 + v131)
+		v151 := float64(v150 + v147)
+		v152 := float64(v148 + v151)
+		v153 := float64(v148 - v152)
+		v154 := float64(v153 + v151)
+		v155 := v31
+		if v120 > v31 {
+			v155 = v120
 		}
-		v171 := float64(v27 - v170)
-		v172 := v28
-		if v171 < v28 {
-			v172 = v171
+		v156 := ldexpMid(v8, v155)
+		v157 := float64(v152 * v156)
+		v158 := float64(v154 * v156)
+		v159 := float64(v8 + v157)
+		v160 := float64(v8 - v159)
+		v161 := float64(v160 + v157)
+		v162 := float64(v161 + v158)
+		v163 := v8
+		if v118 {
+			v163 = v152
 		}
-		v173 := v170 < v29
-		v174 := math.Ldexp(v30, int(v172))
-		v175 := v4
-		if v173 {
+		v164 := v4
+		if v118 {
+			v164 = v154
+		}
+		v165 := float64(v8 / v159)
+		v166 := float64(v163 * v165)
+		v167 := -v166
+		v168 := math.FMA(v167, v159, v163)
+		v169 := math.FMA(v167, v162, v168)
+		v170 := float64(v169 + v164)
+		v171 := v11 <= v116
+		v172 := float64(v170 * v165)
+		v173 := v4
+		if v118 {
+			v173 = v120
+		}
+		v174 := float64(v27 - v173)
+		v175 := v28
+		if v174 < v28 {
 			v175 = v174
 		}
-		v176 := float64(v163 + v175)
-		v177 := float64(v176 - v175)
-		v178 := float64(v163 - v177)
-		v179 := float64(v178 + v169)
-		v180 := float64(v179 + v175)
-		v181 := float64(v180 - v175)
-		v182 := float64(v177 + v181)
-		v183 := math.Ldexp(v182, int(v170))
-		v184 := math.IsNaN(v1)
-		v185 := v183
-		if v184 {
-			v185 = v1
+		v176 := v4
+		if v175 > v4 {
+			v176 = v175
 		}
-		v186 := float64(v111 - v110)
-		v187 := float64(v8 - v186)
-		v188 := -v110
-		v189 := math.FMA(v1, v109, v188)
-		v190 := -v109
-		v191 := v11
+		v177 := v173 < v29
+		v178 := ldexpNormal(v30, v176)
+		v179 := v4
+		if v177 {
+			v179 = v178
+		}
+		v180 := float64(v166 + v179)
+		v181 := float64(v180 - v179)
+		v182 := float64(v166 - v181)
+		v183 := float64(v182 + v172)
+		v184 := float64(v183 + v179)
+		v185 := float64(v184 - v179)
+		v186 := float64(v181 + v185)
+		v187 := v31
+		if v173 > v31 {
+			v187 = v173
+		}
+		v188 := ldexpMid(v186, v187)
+		v189 := math.IsNaN(v1)
+		v190 := v188
+		if v189 {
+			v190 = v1
+		}
+		v191 := float64(v114 - v113)
+		v192 := float64(v8 - v191)
+		v193 := -v113
+		v194 := math.FMA(v1, v112, v193)
+		v195 := -v112
+		v196 := v11
 		if v1 > v11 {
-			v191 = v1
+			v196 = v1
 		}
-		v192 := v12
-		if v191 < v12 {
-			v192 = v191
+		v197 := v12
+		if v196 < v12 {
+			v197 = v196
 		}
-		v193 := float64(v192 * v13)
-		v194 := math.RoundToEven(v193)
-		v195 := -v194
-		v196 := math.FMA(v195, v14, v192)
-		v197 := math.FMA(v195, v15, v196)
-		v198 := float64(v196 - v197)
-		v199 := math.FMA(v195, v15, v198)
-		v200 := float64(v197 * v197)
-		v201 := -v200
-		v202 := math.FMA(v197, v197, v201)
-		v203 := float64(v16 * v200)
-		v204 := float64(v16 * v202)
-		v205 := float64(v197 + v203)
-		v206 := float64(v197 - v205)
-		v207 := float64(v206 + v203)
-		v208 := float64(v207 + v204)
-		v209 := math.FMA(v199, v197, v199)
-		v210 := float64(v208 + v209)
-		v211 := float64(v200 * v197)
-		v212 := math.FMA(v17, v197, v18)
-		v213 := math.FMA(v212, v197, v19)
-		v214 := math.FMA(v213, v197, v20)
-		v215 := math.FMA(v214, v197, v21)
-		v216 := math.FMA(v215, v197, v22)
-		v217 := math.FMA(v216, v197, v23)
-		v218 := math.FMA(v217, v197, v24)
-		v219 := math.FMA(v218, v197, v25)
-		v220 := math.FMA(v219, v197, v26)
-		v221 := math.FMA(v211, v220, v210)
-		v222 := float64(v8 + v205)
-		v223 := float64(v8 - v222)
-		v224 := float64(v223 + v205)
-		v225 := float64(v224 + v221)
-		v226 := float64(v27 - v194)
-		v227 := v28
-		if v226 < v28 {
-			v227 = v226
+		v198 := float64(v197 * v13)
+		v199 := math.RoundToEven(v198)
+		v200 := -v199
+		v201 := math.FMA(v200, v14, v197)
+		v202 := math.FMA(v200, v15, v201)
+		v203 := float64(v201 - v202)
+		v204 := math.FMA(v200, v15, v203)
+		v205 := float64(v202 * v202)
+		v206 := -v205
+		v207 := math.FMA(v202, v202, v206)
+		v208 := float64(v16 * v205)
+		v209 := float64(v16 * v207)
+		v210 := float64(v202 + v208)
+		v211 := float64(v202 - v210)
+		v212 := float64(v211 + v208)
+		v213 := float64(v212 + v209)
+		v214 := math.FMA(v204, v202, v204)
+		v215 := float64(v213 + v214)
+		v216 := float64(v205 * v202)
+		v217 := math.FMA(v17, v202, v18)
+		v218 := math.FMA(v217, v202, v19)
+		v219 := math.FMA(v218, v202, v20)
+		v220 := math.FMA(v219, v202, v21)
+		v221 := math.FMA(v220, v202, v22)
+		v222 := math.FMA(v221, v202, v23)
+		v223 := math.FMA(v222, v202, v24)
+		v224 := math.FMA(v223, v202, v25)
+		v225 := math.FMA(v224, v202, v26)
+		v226 := math.FMA(v216, v225, v215)
+		v227 := float64(v8 + v210)
+		v228 := float64(v8 - v227)
+		v229 := float64(v228 + v210)
+		v230 := float64(v229 + v226)
+		v231 := float64(v27 - v199)
+		v232 := v28
+		if v231 < v28 {
+			v232 = v231
 		}
-		v228 := v194 < v29
-		v229 := math.Ldexp(v30, int(v227))
-		v230 := v4
-		if v228 {
-			v230 = v229
+		v233 := v4
+		if v232 > v4 {
+			v233 = v232
 		}
-		v231 := float64(v222 + v230)
-		v232 := float64(v231 - v230)
-		v233 := float64(v222 - v232)
-		v234 := float64(v233 + v225)
-		v235 := float64(v234 + v230)
-		v236 := float64(v235 - v230)
-		v237 := float64(v232 + v236)
-		v238 := math.Ldexp(v237, int(v194))
-		v239 := v238
-		if v184 {
-			v239 = v1
+		v234 := v199 < v29
+		v235 := ldexpNormal(v30, v233)
+		v236 := v4
+		if v234 {
+			v236 = v235
 		}
-		v240 := float64(v8 + v239)
-		v241 := math.FMA(v190, v240, v8)
-		v242 := float64(v240 - v8)
-		v243 := float64(v239 - v242)
-		v244 := float64(v109 * v243)
-		v245 := float64(v241 - v244)
-		v246 := float64(v245 / v240)
-		v247 := float64(v1 * v246)
-		v248 := float64(v189 + v247)
-		v249 := float64(v187 + v248)
-		v250 := float64(v249 * v185)
-		v251 := math.FMA(v111, v185, v250)
-		v253 := v1 < v252
-		v254 := math.Abs(v113)
-		v255 := -v254
-		v256 := v11
-		if v255 > v11 {
-			v256 = v255
+		v237 := float64(v227 + v236)
+		v238 := float64(v237 - v236)
+		v239 := float64(v227 - v238)
+		v240 := float64(v239 + v230)
+		v241 := float64(v240 + v236)
+		v242 := float64(v241 - v236)
+		v243 := float64(v238 + v242)
+		v244 := v31
+		if v199 > v31 {
+			v244 = v199
 		}
-		v257 := v113 < v4
-		v258 := float64(v256 * v13)
-		v259 := math.RoundToEven(v258)
-		v260 := -v259
-		v261 := math.FMA(v260, v14, v256)
-		v262 := math.FMA(v260, v15, v261)
-		v263 := float64(v261 - v262)
-		v264 := math.FMA(v260, v15, v263)
-		v265 := float64(v262 * v262)
-		v266 := -v265
-		v267 := math.FMA(v262, v262, v266)
-		v268 := float64(v16 * v265)
-		v269 := float64(v16 * v267)
-		v270 := float64(v262 + v268)
-		v271 := float64(v262 - v270)
-		v272 := float64(v271 + v268)
-		v273 := float64(v272 + v269)
-		v274 := math.FMA(v264, v262, v264)
-		v275 := float64(v273 + v274)
-		v276 := float64(v265 * v262)
-		v277 := math.FMA(v17, v262, v18)
-		v278 := math.FMA(v277, v262, v19)
-		v279 := math.FMA(v278, v262, v20)
-		v280 := math.FMA(v279, v262, v21)
-		v281 := math.FMA(v280, v262, v22)
-		v282 := math.FMA(v281, v262, v23)
-		v283 := math.FMA(v282, v262, v24)
-		v284 := math.FMA(v283, v262, v25)
-		v285 := math.FMA(v284, v262, v26)
-		v286 := math.FMA(v276, v285, v275)
-		v287 := float64(v8 + v270)
-		v288 := float64(v8 - v287)
-		v289 := float64(v288 + v270)
-		v290 := float64(v289 + v286)
-		v291 := float64(v287 + v290)
-		v292 := float64(v287 - v291)
-		v293 := float64(v292 + v290)
-		v294 := v76
-		if v259 > v76 {
-			v294 = v259
+		v245 := ldexpMid(v243, v244)
+		v246 := v245
+		if v189 {
+			v246 = v1
 		}
-		v295 := ldexpMid(v8, v294)
-		v296 := float64(v291 * v295)
-		v297 := float64(v293 * v295)
-		v298 := float64(v8 + v296)
-		v299 := float64(v8 - v298)
-		v300 := float64(v299 + v296)
-		v301 := float64(v300 + v297)
-		v302 := v8
-		if v257 {
-			v302 = v291
+		v247 := float64(v8 + v246)
+		v248 := math.FMA(v195, v247, v8)
+		v249 := float64(v247 - v8)
+		v250 := float64(v246 - v249)
+		v251 := float64(v112 * v250)
+		v252 := float64(v248 - v251)
+		v253 := float64(v252 / v247)
+		v254 := float64(v1 * v253)
+		v255 := float64(v194 + v254)
+		v256 := float64(v192 + v255)
+		v257 := float64(v256 * v190)
+		v258 := math.FMA(v114, v190, v257)
+		v260 := v1 < v259
+		v261 := math.Abs(v116)
+		v262 := -v261
+		v263 := v11
+		if v262 > v11 {
+			v263 = v262
 		}
-		v303 := v4
-		if v257 {
-			v303 = v293
+		v264 := v116 < v4
+		v265 := float64(v263 * v13)
+		v266 := math.RoundToEven(v265)
+		v267 := -v266
+		v268 := math.FMA(v267, v14, v263)
+		v269 := math.FMA(v267, v15, v268)
+		v270 := float64(v268 - v269)
+		v271 := math.FMA(v267, v15, v270)
+		v272 := float64(v269 * v269)
+		v273 := -v272
+		v274 := math.FMA(v269, v269, v273)
+		v275 := float64(v16 * v272)
+		v276 := float64(v16 * v274)
+		v277 := float64(v269 + v275)
+		v278 := float64(v269 - v277)
+		v279 := float64(v278 + v275)
+		v280 := float64(v279 + v276)
+		v281 := math.FMA(v271, v269, v271)
+		v282 := float64(v280 + v281)
+		v283 := float64(v272 * v269)
+		v284 := math.FMA(v17, v269, v18)
+		v285 := math.FMA(v284, v269, v19)
+		v286 := math.FMA(v285, v269, v20)
+		v287 := math.FMA(v286, v269, v21)
+		v288 := math.FMA(v287, v269, v22)
+		v289 := math.FMA(v288, v269, v23)
+		v290 := math.FMA(v289, v269, v24)
+		v291 := math.FMA(v290, v269, v25)
+		v292 := math.FMA(v291, v269, v26)
+		v293 := math.FMA(v283, v292, v282)
+		v294 := float64(v8 + v277)
+		v295 := float64(v8 - v294)
+		v296 := float64(v295 + v277)
+		v297 := float64(v296 + v293)
+		v298 := float64(v294 + v297)
+		v299 := float64(v294 - v298)
+		v300 := float64(v299 + v297)
+		v301 := v31
+		if v266 > v31 {
+			v301 = v266
 		}
-		v304 := float64(v8 / v298)
-		v305 := float64(v302 * v304)
-		v306 := -v305
-		v307 := math.FMA(v306, v298, v302)
-		v308 := math.FMA(v306, v301, v307)
-		v309 := float64(v308 + v303)
-		v310 := float64(v309 * v304)
-		v311 := v4
-		if v257 {
-			v311 = v259
+		v302 := ldexpMid(v8, v301)
+		v303 := float64(v298 * v302)
+		v304 := float64(v300 * v302)
+		v305 := float64(v8 + v303)
+		v306 := float64(v8 - v305)
+		v307 := float64(v306 + v303)
+		v308 := float64(v307 + v304)
+		v309 := v8
+		if v264 {
+			v309 = v298
 		}
-		v312 := float64(v27 - v311)
-		v313 := v28
-		if v312 < v28 {
-			v313 = v312
+		v310 := v4
+		if v264 {
+			v310 = v300
 		}
-		v314 := v311 < v29
-		v315 := math.Ldexp(v30, int(v313))
-		v316 := v4
-		if v314 {
-			v316 = v315
+		v311 := float64(v8 / v305)
+		v312 := float64(v309 * v311)
+		v313 := -v312
+		v314 := math.FMA(v313, v305, v309)
+		v315 := math.FMA(v313, v308, v314)
+		v316 := float64(v315 + v310)
+		v317 := float64(v316 * v311)
+		v318 := v4
+		if v264 {
+			v318 = v266
 		}
-		v317 := float64(v305 + v316)
-		v318 := float64(v317 - v316)
-		v319 := float64(v305 - v318)
-		v320 := float64(v319 + v310)
-		v321 := float64(v320 + v316)
-		v322 := float64(v321 - v316)
-		v323 := float64(v318 + v322)
-		v324 := math.Ldexp(v323, int(v311))
-		v325 := math.IsNaN(v113)
-		v326 := v324
-		if v325 {
-			v326 = v113
+		v319 := float64(v27 - v318)
+		v320 := v28
+		if v319 < v28 {
+			v320 = v319
 		}
-		v327 := float64(v8 - v326)
-		v328 := float64(v326 * v327)
-		v330 := float64(v1 - v329)
-		v332 := float64(v330 - v331)
-		v336 := v335
-		if v332 > v335 {
-			v336 = v332
+		v321 := v4
+		if v320 > v4 {
+			v321 = v320
 		}
-		v337 := v12
-		if v336 < v12 {
-			v337 = v336
+		v322 := v318 < v29
+		v323 := ldexpNormal(v30, v321)
+		v324 := v4
+		if v322 {
+			v324 = v323
 		}
-		v338 := float64(v337 * v13)
-		v339 := math.RoundToEven(v338)
-		v340 := -v339
-		v341 := math.FMA(v340, v14, v337)
-		v342 := math.FMA(v340, v15, v341)
-		v343 := float64(v341 - v342)
-		v344 := math.FMA(v340, v15, v343)
-		v345 := float64(v342 * v342)
-		v346 := -v345
-		v347 := math.FMA(v342, v342, v346)
-		v348 := float64(v16 * v345)
-		v349 := float64(v16 * v347)
-		v350 := float64(v342 + v348)
-		v351 := float64(v342 - v350)
-		v352 := float64(v351 + v348)
-		v353 := float64(v352 + v349)
-		v354 := math.FMA(v344, v342, v344)
-		v355 := float64(v353 + v354)
-		v356 := float64(v345 * v342)
-		v357 := math.FMA(v17, v342, v18)
-		v358 := math.FMA(v357, v342, v19)
-		v359 := math.FMA(v358, v342, v20)
-		v360 := math.FMA(v359, v342, v21)
-		v361 := math.FMA(v360, v342, v22)
-		v362 := math.FMA(v361, v342, v23)
-		v363 := math.FMA(v362, v342, v24)
-		v364 := math.FMA(v363, v342, v25)
-		v365 := math.FMA(v364, v342, v26)
-		v366 := math.FMA(v356, v365, v355)
-		v367 := ldexpMid(v333, v340)
-		v368 := float64(v8 + v367)
-		v369 := float64(v368 - v8)
-		v370 := float64(v368 - v369)
-		v371 := float64(v8 - v370)
-		v372 := float64(v367 - v369)
-		v373 := float64(v371 + v372)
-		v374 := float64(v366 + v373)
-		v375 := float64(v368 + v350)
-		v376 := float64(v368 - v375)
-		v377 := float64(v376 + v350)
-		v378 := float64(v377 + v374)
-		v379 := float64(v375 + v378)
-		v380 := ldexpMid(v379, v339)
-		v381 := math.Copysign(v380, v332)
-		v382 := math.IsNaN(v332)
-		v383 := v381
-		if v382 {
-			v383 = v332
+		v325 := float64(v312 + v324)
+		v326 := float64(v325 - v324)
+		v327 := float64(v312 - v326)
+		v328 := float64(v327 + v317)
+		v329 := float64(v328 + v324)
+		v330 := float64(v329 - v324)
+		v331 := float64(v326 + v330)
+		v332 := v31
+		if v318 > v31 {
+			v332 = v318
 		}
-		v384 := float64(v334 * v383)
-		v385 := float64(v332 + v384)
-		v386 := float64(v332 - v385)
-		v387 := float64(v386 + v384)
-		v388 := -v384
-		v389 := math.FMA(v334, v383, v388)
-		v390 := float64(v331 * v383)
-		v391 := float64(v389 - v390)
-		v392 := float64(v330 - v332)
-		v393 := float64(v392 - v331)
-		v394 := float64(v330 - v1)
-		v395 := float64(v330 - v394)
-		v396 := float64(v1 - v395)
-		v398 := float64(v397 - v394)
-		v399 := float64(v396 + v398)
-		v400 := float64(v393 + v399)
-		v402 := float64(v8 + v383)
-		v403 := float64(v401 * v402)
-		v404 := float64(v8 + v403)
-		v405 := float64(v400 * v404)
-		v406 := float64(v391 + v405)
-		v407 := float64(v387 + v406)
-		v408 := float64(v328 * v407)
-		v409 := -v328
-		v410 := math.FMA(v326, v327, v409)
-		v411 := float64(v8 - v327)
-		v412 := float64(v411 - v326)
-		v413 := -v326
-		v414 := math.FMA(v413, v240, v239)
-		v415 := float64(v222 + v225)
-		v416 := float64(v222 - v415)
-		v417 := float64(v416 + v225)
-		v418 := v29 <= v194
-		v419 := v31 < v1
-		v420 := v418 && !v419
-		v421 := math.Ldexp(v417, int(v194))
-		v422 := v4
-		if v420 {
-			v422 = v421
+		v333 := ldexpMid(v331, v332)
+		v334 := math.IsNaN(v116)
+		v335 := v333
+		if v334 {
+			v335 = v116
 		}
-		v423 := v422
-		if v184 {
-			v423 = v1
+		v336 := float64(v8 - v335)
+		v337 := float64(v335 * v336)
+		v339 := float64(v1 - v338)
+		v341 := float64(v339 - v340)
+		v345 := v344
+		if v341 > v344 {
+			v345 = v341
 		}
-		v424 := float64(v414 + v423)
-		v425 := float64(v243 + v423)
-		v426 := float64(v326 * v425)
-		v427 := float64(v424 - v426)
-		v428 := float64(v427 / v240)
-		v429 := float64(v412 - v428)
-		v430 := float64(v326 * v429)
-		v431 := float64(v428 * v327)
-		v432 := float64(v430 + v431)
-		v433 := float64(v410 + v432)
-		v434 := float64(v433 * v385)
-		v435 := float64(v408 + v434)
-		v436 := math.FMA(v328, v385, v435)
-		v437 := math.FMA(v413, v326, v326)
-		v438 := math.FMA(v1, v437, v185)
-		v439 := v438
-		if v253 {
-			v439 = v436
+		v346 := v12
+		if v345 < v12 {
+			v346 = v345
 		}
-		v440 := v439
-		if v34 {
-			v440 = v251
+		v347 := float64(v346 * v13)
+		v348 := math.RoundToEven(v347)
+		v349 := -v348
+		v350 := math.FMA(v349, v14, v346)
+		v351 := math.FMA(v349, v15, v350)
+		v352 := float64(v350 - v351)
+		v353 := math.FMA(v349, v15, v352)
+		v354 := float64(v351 * v351)
+		v355 := -v354
+		v356 := math.FMA(v351, v351, v355)
+		v357 := float64(v16 * v354)
+		v358 := float64(v16 * v356)
+		v359 := float64(v351 + v357)
+		v360 := float64(v351 - v359)
+		v361 := float64(v360 + v357)
+		v362 := float64(v361 + v358)
+		v363 := math.FMA(v353, v351, v353)
+		v364 := float64(v362 + v363)
+		v365 := float64(v354 * v351)
+		v366 := math.FMA(v17, v351, v18)
+		v367 := math.FMA(v366, v351, v19)
+		v368 := math.FMA(v367, v351, v20)
+		v369 := math.FMA(v368, v351, v21)
+		v370 := math.FMA(v369, v351, v22)
+		v371 := math.FMA(v370, v351, v23)
+		v372 := math.FMA(v371, v351, v24)
+		v373 := math.FMA(v372, v351, v25)
+		v374 := math.FMA(v373, v351, v26)
+		v375 := math.FMA(v365, v374, v364)
+		v376 := ldexpMid(v342, v349)
+		v377 := float64(v8 + v376)
+		v378 := float64(v377 - v8)
+		v379 := float64(v377 - v378)
+		v380 := float64(v8 - v379)
+		v381 := float64(v376 - v378)
+		v382 := float64(v380 + v381)
+		v383 := float64(v375 + v382)
+		v384 := float64(v377 + v359)
+		v385 := float64(v377 - v384)
+		v386 := float64(v385 + v359)
+		v387 := float64(v386 + v383)
+		v388 := float64(v384 + v387)
+		v389 := ldexpMid(v388, v348)
+		v390 := math.Copysign(v389, v341)
+		v391 := math.IsNaN(v341)
+		v392 := v390
+		if v391 {
+			v392 = v341
 		}
-		v441 := v440
+		v393 := float64(v343 * v392)
+		v394 := float64(v341 + v393)
+		v395 := float64(v341 - v394)
+		v396 := float64(v395 + v393)
+		v397 := -v393
+		v398 := math.FMA(v343, v392, v397)
+		v399 := float64(v340 * v392)
+		v400 := float64(v398 - v399)
+		v401 := float64(v339 - v341)
+		v402 := float64(v401 - v340)
+		v403 := float64(v339 - v1)
+		v404 := float64(v339 - v403)
+		v405 := float64(v1 - v404)
+		v407 := float64(v406 - v403)
+		v408 := float64(v405 + v407)
+		v409 := float64(v402 + v408)
+		v411 := float64(v8 + v392)
+		v412 := float64(v410 * v411)
+		v413 := float64(v8 + v412)
+		v414 := float64(v409 * v413)
+		v415 := float64(v400 + v414)
+		v416 := float64(v396 + v415)
+		v417 := float64(v337 * v416)
+		v418 := -v337
+		v419 := math.FMA(v335, v336, v418)
+		v420 := float64(v8 - v336)
+		v421 := float64(v420 - v335)
+		v422 := -v335
+		v423 := math.FMA(v422, v247, v246)
+		v424 := float64(v227 + v230)
+		v425 := float64(v227 - v424)
+		v426 := float64(v425 + v230)
+		v427 := v29 <= v199
+		v428 := v32 < v1
+		v429 := v427 && !v428
+		v430 := v29
+		if v199 > v29 {
+			v430 = v199
+		}
+		v431 := v33
+		if v430 < v33 {
+			v431 = v430
+		}
+		v432 := ldexpNormal(v426, v431)
+		v433 := v4
+		if v429 {
+			v433 = v432
+		}
+		v434 := v433
+		if v189 {
+			v434 = v1
+		}
+		v435 := float64(v423 + v434)
+		v436 := float64(v250 + v434)
+		v437 := float64(v335 * v436)
+		v438 := float64(v435 - v437)
+		v439 := float64(v438 / v247)
+		v440 := float64(v421 - v439)
+		v441 := float64(v335 * v440)
+		v442 := float64(v439 * v336)
+		v443 := float64(v441 + v442)
+		v444 := float64(v419 + v443)
+		v445 := float64(v444 * v394)
+		v446 := float64(v417 + v445)
+		v447 := math.FMA(v337, v394, v446)
+		v448 := math.FMA(v422, v335, v335)
+		v449 := math.FMA(v1, v448, v190)
+		v450 := v449
+		if v260 {
+			v450 = v447
+		}
+		v451 := v450
+		if v36 {
+			v451 = v258
+		}
+		v452 := v451
 		if v10 {
-			v441 = v0
+			v452 = v0
 		}
-		v442 := v441
+		v453 := v452
 		if v7 {
-			v442 = v8
+			v453 = v8
 		}
-		v443 := v442
+		v454 := v453
 		if v3 {
-			v443 = v5
+			v454 = v5
 		}
-		v444 := dy[i]
-		v445 := float64(v444 * v5)
-		v446 := float64(v444 * v8)
-		v447 := float64(v444 * v32)
-		v448 := float64(v444 * v111)
-		v449 := -v448
-		v450 := math.FMA(v444, v111, v449)
-		v451 := float64(v448 * v185)
-		v452 := -v451
-		v453 := math.FMA(v448, v185, v452)
-		v454 := math.FMA(v450, v185, v453)
-		v455 := float64(v444 * v249)
-		v456 := -v455
-		v457 := math.FMA(v444, v249, v456)
-		v458 := float64(v455 * v185)
-		v459 := -v458
-		v460 := math.FMA(v455, v185, v459)
-		v461 := math.FMA(v457, v185, v460)
-		v462 := float64(v451 + v458)
-		v463 := float64(v462 - v451)
-		v464 := float64(v462 - v463)
-		v465 := float64(v451 - v464)
-		v466 := float64(v458 - v463)
-		v467 := float64(v465 + v466)
-		v468 := float64(v467 + v454)
-		v469 := float64(v468 + v461)
-		v470 := float64(v444 * v328)
-		v471 := -v470
-		v472 := math.FMA(v444, v328, v471)
-		v473 := float64(v470 * v385)
-		v474 := -v473
-		v475 := math.FMA(v470, v385, v474)
-		v476 := math.FMA(v472, v385, v475)
-		v477 := float64(v444 * v408)
-		v478 := -v477
-		v479 := math.FMA(v444, v408, v478)
-		v480 := float64(v444 * v434)
-		v481 := -v480
-		v482 := math.FMA(v444, v434, v481)
-		v483 := float64(v477 + v480)
-		v484 := float64(v483 - v477)
-		v485 := float64(v483 - v484)
-		v486 := float64(v477 - v485)
-		v487 := float64(v480 - v484)
-		v488 := float64(v486 + v487)
-		v489 := float64(v488 + v479)
-		v490 := float64(v489 + v482)
-		v491 := float64(v473 + v483)
-		v492 := float64(v491 - v473)
-		v493 := float64(v491 - v492)
-		v494 := float64(v473 - v493)
-		v495 := float64(v483 - v492)
-		v496 := float64(v494 + v495)
-		v497 := float64(v496 + v476)
-		v498 := float64(v497 + v490)
-		v499 := float64(v444 * v1)
-		v500 := -v499
-		v501 := math.FMA(v444, v1, v500)
-		v502 := float64(v499 * v413)
-		v503 := -v502
-		v504 := math.FMA(v499, v413, v503)
-		v505 := math.FMA(v501, v413, v504)
-		v506 := float64(v502 * v326)
-		v507 := -v506
-		v508 := math.FMA(v502, v326, v507)
-		v509 := math.FMA(v505, v326, v508)
-		v510 := float64(v499 * v326)
+		v455 := dy[i]
+		v456 := float64(v455 * v5)
+		v457 := float64(v455 * v8)
+		v458 := float64(v455 * v34)
+		v459 := float64(v455 * v114)
+		v460 := -v459
+		v461 := math.FMA(v455, v114, v460)
+		v462 := float64(v459 * v190)
+		v463 := -v462
+		v464 := math.FMA(v459, v190, v463)
+		v465 := math.FMA(v461, v190, v464)
+		v466 := float64(v455 * v256)
+		v467 := -v466
+		v468 := math.FMA(v455, v256, v467)
+		v469 := float64(v466 * v190)
+		v470 := -v469
+		v471 := math.FMA(v466, v190, v470)
+		v472 := math.FMA(v468, v190, v471)
+		v473 := float64(v462 + v469)
+		v474 := float64(v473 - v462)
+		v475 := float64(v473 - v474)
+		v476 := float64(v462 - v475)
+		v477 := float64(v469 - v474)
+		v478 := float64(v476 + v477)
+		v479 := float64(v478 + v465)
+		v480 := float64(v479 + v472)
+		v481 := float64(v455 * v337)
+		v482 := -v481
+		v483 := math.FMA(v455, v337, v482)
+		v484 := float64(v481 * v394)
+		v485 := -v484
+		v486 := math.FMA(v481, v394, v485)
+		v487 := math.FMA(v483, v394, v486)
+		v488 := float64(v455 * v417)
+		v489 := -v488
+		v490 := math.FMA(v455, v417, v489)
+		v491 := float64(v455 * v445)
+		v492 := -v491
+		v493 := math.FMA(v455, v445, v492)
+		v494 := float64(v488 + v491)
+		v495 := float64(v494 - v488)
+		v496 := float64(v494 - v495)
+		v497 := float64(v488 - v496)
+		v498 := float64(v491 - v495)
+		v499 := float64(v497 + v498)
+		v500 := float64(v499 + v490)
+		v501 := float64(v500 + v493)
+		v502 := float64(v484 + v494)
+		v503 := float64(v502 - v484)
+		v504 := float64(v502 - v503)
+		v505 := float64(v484 - v504)
+		v506 := float64(v494 - v503)
+		v507 := float64(v505 + v506)
+		v508 := float64(v507 + v487)
+		v509 := float64(v508 + v501)
+		v510 := float64(v455 * v1)
 		v511 := -v510
-		v512 := math.FMA(v499, v326, v511)
-		v513 := math.FMA(v501, v326, v512)
-		v514 := float64(v506 + v510)
-		v515 := float64(v514 - v506)
-		v516 := float64(v514 - v515)
-		v517 := float64(v506 - v516)
-		v518 := float64(v510 - v515)
-		v519 := float64(v517 + v518)
-		v520 := float64(v519 + v509)
-		v521 := float64(v520 + v513)
-		v522 := v4
-		if v168 {
-			v522 = v163
+		v512 := math.FMA(v455, v1, v511)
+		v513 := float64(v510 * v422)
+		v514 := -v513
+		v515 := math.FMA(v510, v422, v514)
+		v516 := math.FMA(v512, v422, v515)
+		v517 := float64(v513 * v335)
+		v518 := -v517
+		v519 := math.FMA(v513, v335, v518)
+		v520 := math.FMA(v516, v335, v519)
+		v521 := float64(v510 * v335)
+		v522 := -v521
+		v523 := math.FMA(v510, v335, v522)
+		v524 := math.FMA(v512, v335, v523)
+		v525 := float64(v517 + v521)
+		v526 := float64(v525 - v517)
+		v527 := float64(v525 - v526)
+		v528 := float64(v517 - v527)
+		v529 := float64(v521 - v526)
+		v530 := float64(v528 + v529)
+		v531 := float64(v530 + v520)
+		v532 := float64(v531 + v524)
+		v533 := v4
+		if v171 {
+			v533 = v166
 		}
-		v523 := float64(v444 * v522)
-		v524 := -v523
-		v525 := math.FMA(v444, v522, v524)
-		v526 := v4
-		if v168 {
-			v526 = v169
+		v534 := float64(v455 * v533)
+		v535 := -v534
+		v536 := math.FMA(v455, v533, v535)
+		v537 := v4
+		if v171 {
+			v537 = v172
 		}
-		v527 := float64(v444 * v526)
-		v528 := float64(v525 + v527)
-		v529 := float64(v523 + v528)
-		v530 := math.Ldexp(v529, int(v170))
-		v531 := float64(v444 * v183)
-		v532 := -v531
-		v533 := math.FMA(v444, v183, v532)
-		v534 := v531
-		if v173 {
-			v534 = v530
+		v538 := float64(v455 * v537)
+		v539 := float64(v536 + v538)
+		v540 := float64(v534 + v539)
+		v541 := math.Ldexp(v540, int(v173))
+		v542 := float64(v455 * v188)
+		v543 := -v542
+		v544 := math.FMA(v455, v188, v543)
+		v545 := v542
+		if v177 {
+			v545 = v541
 		}
-		v535 := v533
-		if v173 {
-			v535 = v4
-		}
-		v536 := v534
-		if v184 {
-			v536 = v499
-		}
-		v537 := v535
-		if v184 {
-			v537 = v501
-		}
-		v538 := float64(v514 + v536)
-		v539 := float64(v538 - v514)
-		v540 := float64(v538 - v539)
-		v541 := float64(v514 - v540)
-		v542 := float64(v536 - v539)
-		v543 := float64(v541 + v542)
-		v544 := float64(v543 + v521)
-		v545 := float64(v544 + v537)
-		v546 := v538
-		if v253 {
-			v546 = v491
+		v546 := v544
+		if v177 {
+			v546 = v4
 		}
 		v547 := v545
-		if v253 {
-			v547 = v498
+		if v189 {
+			v547 = v510
 		}
 		v548 := v546
-		if v34 {
-			v548 = v462
+		if v189 {
+			v548 = v512
 		}
-		v549 := v547
-		if v34 {
-			v549 = v469
+		v549 := float64(v525 + v547)
+		v550 := float64(v549 - v525)
+		v551 := float64(v549 - v550)
+		v552 := float64(v525 - v551)
+		v553 := float64(v547 - v550)
+		v554 := float64(v552 + v553)
+		v555 := float64(v554 + v532)
+		v556 := float64(v555 + v548)
+		v557 := v549
+		if v260 {
+			v557 = v502
 		}
-		v550 := v548
+		v558 := v556
+		if v260 {
+			v558 = v509
+		}
+		v559 := v557
+		if v36 {
+			v559 = v473
+		}
+		v560 := v558
+		if v36 {
+			v560 = v480
+		}
+		v561 := v559
 		if v10 {
-			v550 = v0
+			v561 = v0
 		}
-		v551 := v549
+		v562 := v560
 		if v10 {
-			v551 = v0
+			v562 = v0
 		}
-		v552 := v550
+		v563 := v561
 		if v7 {
-			v552 = v446
+			v563 = v457
 		}
-		v553 := v551
+		v564 := v562
 		if v7 {
-			v553 = v4
+			v564 = v4
 		}
-		v554 := v552
+		v565 := v563
 		if v3 {
-			v554 = v445
+			v565 = v456
 		}
-		v555 := v553
-		if v3 {
-			v555 = v4
-		}
-		v556 := float64(v554 + v555)
-		v557 := float64(v444 * v443)
-		v558 := float64(v556 - v557)
-		v559 := math.Abs(v558)
-		v560 := math.Abs(v557)
-		v562 := float64(v560 * v561)
-		v563 := v559 <= v562
-		v564 := math.Abs(v444)
-		v565 := math.Abs(v447)
 		v566 := v564
-		if v565 > v564 {
-			v566 = v565
+		if v3 {
+			v566 = v4
 		}
-		v567 := math.Abs(v499)
-		v568 := v566
-		if v567 > v566 {
-			v568 = v567
-		}
-		v570 := float64(v559 * v569)
-		v573 := math.FMA(v568, v571, v572)
+		v567 := float64(v565 + v566)
+		v568 := float64(v455 * v454)
+		v569 := float64(v567 - v568)
+		v570 := math.Abs(v569)
+		v571 := math.Abs(v568)
+		v573 := float64(v571 * v572)
 		v574 := v570 <= v573
-		v575 := v563 || v574
-		v576 := v556 == v4
-		v577 := v575 && !v576
-		v578 := v557
-		if v577 {
-			v578 = v556
+		v575 := math.Abs(v455)
+		v576 := math.Abs(v458)
+		v577 := v575
+		if v576 > v575 {
+			v577 = v576
 		}
-		v579 := v578
-		if v184 {
-			v579 = v1
+		v578 := math.Abs(v510)
+		v579 := v577
+		if v578 > v577 {
+			v579 = v578
 		}
-		dx[i] = v579
+		v581 := float64(v570 * v580)
+		v584 := math.FMA(v579, v582, v583)
+		v585 := v581 <= v584
+		v586 := v574 || v585
+		v587 := v567 == v4
+		v588 := v586 && !v587
+		v589 := v568
+		if v588 {
+			v589 = v567
+		}
+		v590 := v589
+		if v189 {
+			v590 = v1
+		}
+		dx[i] = v590
 	}
 }
 

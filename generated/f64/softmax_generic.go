@@ -30,7 +30,7 @@ func softmaxReduceMGeneric(acc *[16]float64, x []float64) {
 }
 
 // softmaxReduceSGeneric is the pure-Go kernel of softmaxReduceS (f64 memory,
-// f64 compute, 86 operations): the scalar twin of the vector program the
+// f64 compute, 89 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by sum, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
@@ -57,8 +57,9 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 	v54 := math.Float64frombits(0x3ff0000000000000) // 1
 	v60 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v62 := math.Float64frombits(0x408f400000000000) // 1000
-	v64 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v66 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v65 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v67 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v77 := math.Float64frombits(0xc091300000000000) // -1100
 	for i := range x {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
@@ -109,51 +110,59 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 		if v61 < v62 {
 			v63 = v61
 		}
-		v65 := v13 < v64
-		v67 := math.Ldexp(v66, int(v63))
-		v68 := v6
-		if v65 {
-			v68 = v67
+		v64 := v6
+		if v63 > v6 {
+			v64 = v63
 		}
-		v69 := float64(v55 + v68)
-		v70 := float64(v69 - v68)
-		v71 := float64(v55 - v70)
-		v72 := float64(v71 + v58)
-		v73 := float64(v72 + v68)
-		v74 := float64(v73 - v68)
-		v75 := float64(v70 + v74)
-		v76 := math.Ldexp(v75, int(v13))
-		v77 := math.IsNaN(v2)
-		v78 := v76
-		if v77 {
-			v78 = v2
+		v66 := v13 < v65
+		v68 := ldexpNormal(v67, v64)
+		v69 := v6
+		if v66 {
+			v69 = v68
 		}
-		v79 := float64(v2 - v0)
-		v80 := float64(v2 - v79)
-		v81 := float64(v0 - v80)
-		v82 := float64(v1 + v79)
-		v83 := float64(v81 - v82)
-		v84 := math.FMA(v78, v83, v78)
-		v85 := v84
+		v70 := float64(v55 + v69)
+		v71 := float64(v70 - v69)
+		v72 := float64(v55 - v71)
+		v73 := float64(v72 + v58)
+		v74 := float64(v73 + v69)
+		v75 := float64(v74 - v69)
+		v76 := float64(v71 + v75)
+		v78 := v77
+		if v13 > v77 {
+			v78 = v13
+		}
+		v79 := ldexpMid(v76, v78)
+		v80 := math.IsNaN(v2)
+		v81 := v79
+		if v80 {
+			v81 = v2
+		}
+		v82 := float64(v2 - v0)
+		v83 := float64(v2 - v82)
+		v84 := float64(v0 - v83)
+		v85 := float64(v1 + v82)
+		v86 := float64(v84 - v85)
+		v87 := math.FMA(v81, v86, v81)
+		v88 := v87
 		if v5 {
-			v85 = v6
+			v88 = v6
 		}
-		v86 := math.IsNaN(v0)
-		v87 := v85
-		if v86 {
-			v87 = v0
+		v89 := math.IsNaN(v0)
+		v90 := v88
+		if v89 {
+			v90 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v87
+		foldT := foldS + v90
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v87 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v90 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
 }
 
-// softmaxGeneric is the pure-Go kernel of softmax (f64 memory, f64 compute, 88
+// softmaxGeneric is the pure-Go kernel of softmax (f64 memory, f64 compute, 91
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -182,9 +191,10 @@ func softmaxGeneric(dst, x []float64, m, s, sLo float64) {
 	v54 := math.Float64frombits(0x3ff0000000000000) // 1
 	v60 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v62 := math.Float64frombits(0x408f400000000000) // 1000
-	v64 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v66 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v86 := s
+	v65 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v67 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v77 := math.Float64frombits(0xc091300000000000) // -1100
+	v89 := s
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
@@ -235,42 +245,50 @@ func softmaxGeneric(dst, x []float64, m, s, sLo float64) {
 		if v61 < v62 {
 			v63 = v61
 		}
-		v65 := v13 < v64
-		v67 := math.Ldexp(v66, int(v63))
-		v68 := v6
-		if v65 {
-			v68 = v67
+		v64 := v6
+		if v63 > v6 {
+			v64 = v63
 		}
-		v69 := float64(v55 + v68)
-		v70 := float64(v69 - v68)
-		v71 := float64(v55 - v70)
-		v72 := float64(v71 + v58)
-		v73 := float64(v72 + v68)
-		v74 := float64(v73 - v68)
-		v75 := float64(v70 + v74)
-		v76 := math.Ldexp(v75, int(v13))
-		v77 := math.IsNaN(v2)
-		v78 := v76
-		if v77 {
-			v78 = v2
+		v66 := v13 < v65
+		v68 := ldexpNormal(v67, v64)
+		v69 := v6
+		if v66 {
+			v69 = v68
 		}
-		v79 := float64(v2 - v0)
-		v80 := float64(v2 - v79)
-		v81 := float64(v0 - v80)
-		v82 := float64(v1 + v79)
-		v83 := float64(v81 - v82)
-		v84 := math.FMA(v78, v83, v78)
-		v85 := v84
+		v70 := float64(v55 + v69)
+		v71 := float64(v70 - v69)
+		v72 := float64(v55 - v71)
+		v73 := float64(v72 + v58)
+		v74 := float64(v73 + v69)
+		v75 := float64(v74 - v69)
+		v76 := float64(v71 + v75)
+		v78 := v77
+		if v13 > v77 {
+			v78 = v13
+		}
+		v79 := ldexpMid(v76, v78)
+		v80 := math.IsNaN(v2)
+		v81 := v79
+		if v80 {
+			v81 = v2
+		}
+		v82 := float64(v2 - v0)
+		v83 := float64(v2 - v82)
+		v84 := float64(v0 - v83)
+		v85 := float64(v1 + v82)
+		v86 := float64(v84 - v85)
+		v87 := math.FMA(v81, v86, v81)
+		v88 := v87
 		if v5 {
-			v85 = v6
+			v88 = v6
 		}
-		v87 := float64(v85 / v86)
-		v88 := math.IsNaN(v0)
-		v89 := v87
-		if v88 {
-			v89 = v0
+		v90 := float64(v88 / v89)
+		v91 := math.IsNaN(v0)
+		v92 := v90
+		if v91 {
+			v92 = v0
 		}
-		dst[i] = v89
+		dst[i] = v92
 	}
 }
 

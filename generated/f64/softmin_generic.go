@@ -36,7 +36,7 @@ func softminReduceMGeneric(acc *[16]float64, x []float64) {
 }
 
 // softminReduceSGeneric is the pure-Go kernel of softminReduceS (f64 memory,
-// f64 compute, 87 operations): the scalar twin of the vector program the
+// f64 compute, 90 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by sum, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
@@ -63,8 +63,9 @@ func softminReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 	v55 := math.Float64frombits(0x3ff0000000000000) // 1
 	v61 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v63 := math.Float64frombits(0x408f400000000000) // 1000
-	v65 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v67 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v66 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v68 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v78 := math.Float64frombits(0xc091300000000000) // -1100
 	for i := range x {
 		v0 := x[i]
 		v1 := -v0
@@ -116,51 +117,59 @@ func softminReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 		if v62 < v63 {
 			v64 = v62
 		}
-		v66 := v14 < v65
-		v68 := math.Ldexp(v67, int(v64))
-		v69 := v7
-		if v66 {
-			v69 = v68
+		v65 := v7
+		if v64 > v7 {
+			v65 = v64
 		}
-		v70 := float64(v56 + v69)
-		v71 := float64(v70 - v69)
-		v72 := float64(v56 - v71)
-		v73 := float64(v72 + v59)
-		v74 := float64(v73 + v69)
-		v75 := float64(v74 - v69)
-		v76 := float64(v71 + v75)
-		v77 := math.Ldexp(v76, int(v14))
-		v78 := math.IsNaN(v3)
-		v79 := v77
-		if v78 {
-			v79 = v3
+		v67 := v14 < v66
+		v69 := ldexpNormal(v68, v65)
+		v70 := v7
+		if v67 {
+			v70 = v69
 		}
-		v80 := float64(v3 + v0)
-		v81 := float64(v3 - v80)
-		v82 := float64(v1 - v81)
-		v83 := float64(v2 + v80)
-		v84 := float64(v82 - v83)
-		v85 := math.FMA(v79, v84, v79)
-		v86 := v85
+		v71 := float64(v56 + v70)
+		v72 := float64(v71 - v70)
+		v73 := float64(v56 - v72)
+		v74 := float64(v73 + v59)
+		v75 := float64(v74 + v70)
+		v76 := float64(v75 - v70)
+		v77 := float64(v72 + v76)
+		v79 := v78
+		if v14 > v78 {
+			v79 = v14
+		}
+		v80 := ldexpMid(v77, v79)
+		v81 := math.IsNaN(v3)
+		v82 := v80
+		if v81 {
+			v82 = v3
+		}
+		v83 := float64(v3 + v0)
+		v84 := float64(v3 - v83)
+		v85 := float64(v1 - v84)
+		v86 := float64(v2 + v83)
+		v87 := float64(v85 - v86)
+		v88 := math.FMA(v82, v87, v82)
+		v89 := v88
 		if v6 {
-			v86 = v7
+			v89 = v7
 		}
-		v87 := math.IsNaN(v0)
-		v88 := v86
-		if v87 {
-			v88 = v0
+		v90 := math.IsNaN(v0)
+		v91 := v89
+		if v90 {
+			v91 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v88
+		foldT := foldS + v91
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v88 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v91 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
 }
 
-// softminGeneric is the pure-Go kernel of softmin (f64 memory, f64 compute, 89
+// softminGeneric is the pure-Go kernel of softmin (f64 memory, f64 compute, 92
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -189,9 +198,10 @@ func softminGeneric(dst, x []float64, m, s, sLo float64) {
 	v55 := math.Float64frombits(0x3ff0000000000000) // 1
 	v61 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v63 := math.Float64frombits(0x408f400000000000) // 1000
-	v65 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v67 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v87 := s
+	v66 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v68 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v78 := math.Float64frombits(0xc091300000000000) // -1100
+	v90 := s
 	for i := range dst {
 		v0 := x[i]
 		v1 := -v0
@@ -243,42 +253,50 @@ func softminGeneric(dst, x []float64, m, s, sLo float64) {
 		if v62 < v63 {
 			v64 = v62
 		}
-		v66 := v14 < v65
-		v68 := math.Ldexp(v67, int(v64))
-		v69 := v7
-		if v66 {
-			v69 = v68
+		v65 := v7
+		if v64 > v7 {
+			v65 = v64
 		}
-		v70 := float64(v56 + v69)
-		v71 := float64(v70 - v69)
-		v72 := float64(v56 - v71)
-		v73 := float64(v72 + v59)
-		v74 := float64(v73 + v69)
-		v75 := float64(v74 - v69)
-		v76 := float64(v71 + v75)
-		v77 := math.Ldexp(v76, int(v14))
-		v78 := math.IsNaN(v3)
-		v79 := v77
-		if v78 {
-			v79 = v3
+		v67 := v14 < v66
+		v69 := ldexpNormal(v68, v65)
+		v70 := v7
+		if v67 {
+			v70 = v69
 		}
-		v80 := float64(v3 + v0)
-		v81 := float64(v3 - v80)
-		v82 := float64(v1 - v81)
-		v83 := float64(v2 + v80)
-		v84 := float64(v82 - v83)
-		v85 := math.FMA(v79, v84, v79)
-		v86 := v85
+		v71 := float64(v56 + v70)
+		v72 := float64(v71 - v70)
+		v73 := float64(v56 - v72)
+		v74 := float64(v73 + v59)
+		v75 := float64(v74 + v70)
+		v76 := float64(v75 - v70)
+		v77 := float64(v72 + v76)
+		v79 := v78
+		if v14 > v78 {
+			v79 = v14
+		}
+		v80 := ldexpMid(v77, v79)
+		v81 := math.IsNaN(v3)
+		v82 := v80
+		if v81 {
+			v82 = v3
+		}
+		v83 := float64(v3 + v0)
+		v84 := float64(v3 - v83)
+		v85 := float64(v1 - v84)
+		v86 := float64(v2 + v83)
+		v87 := float64(v85 - v86)
+		v88 := math.FMA(v82, v87, v82)
+		v89 := v88
 		if v6 {
-			v86 = v7
+			v89 = v7
 		}
-		v88 := float64(v86 / v87)
-		v89 := math.IsNaN(v0)
-		v90 := v88
-		if v89 {
-			v90 = v0
+		v91 := float64(v89 / v90)
+		v92 := math.IsNaN(v0)
+		v93 := v91
+		if v92 {
+			v93 = v0
 		}
-		dst[i] = v90
+		dst[i] = v93
 	}
 }
 

@@ -24,7 +24,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
-// 358 operations): the scalar twin of the vector program the assembly kernels
+// 369 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -54,31 +54,32 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 	v61 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v69 := math.Float64frombits(0x408f400000000000)  // 1000
-	v71 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v73 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v75 := math.Float64frombits(0x0000000000000000)  // 0
-	v94 := math.Float64frombits(0x4086280000000000)  // 709
-	v100 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v102 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v135 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v190 := math.Float64frombits(0xbff0000000000000) // -1
-	v192 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
-	v200 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v204 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v216 := math.Float64frombits(0x4000000000000000) // 2
-	v220 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v221 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v223 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v225 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v227 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v229 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v231 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v233 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v251 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v253 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v263 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v265 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v269 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v71 := math.Float64frombits(0x0000000000000000)  // 0
+	v73 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v75 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v96 := math.Float64frombits(0x4086280000000000)  // 709
+	v100 := math.Float64frombits(0x408ff80000000000) // 1023
+	v105 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v107 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v140 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v197 := math.Float64frombits(0xbff0000000000000) // -1
+	v199 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
+	v207 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v211 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v223 := math.Float64frombits(0x4000000000000000) // 2
+	v227 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v228 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v230 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v232 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v234 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v236 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v238 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v240 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v258 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v260 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v270 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v272 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v276 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -133,382 +134,422 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 		if v68 < v69 {
 			v70 = v68
 		}
-		v72 := v20 < v71
-		v74 := math.Ldexp(v73, int(v70))
-		v76 := v75
-		if v72 {
-			v76 = v74
+		v72 := v71
+		if v70 > v71 {
+			v72 = v70
 		}
-		v77 := float64(v62 + v76)
-		v78 := float64(v77 - v76)
-		v79 := float64(v62 - v78)
-		v80 := float64(v79 + v65)
-		v81 := float64(v80 + v76)
-		v82 := float64(v81 - v76)
-		v83 := float64(v78 + v82)
-		v84 := math.Ldexp(v83, int(v20))
-		v85 := math.IsNaN(v13)
-		v86 := v84
-		if v85 {
-			v86 = v13
+		v74 := v20 < v73
+		v76 := ldexpNormal(v75, v72)
+		v77 := v71
+		if v74 {
+			v77 = v76
 		}
-		v87 := float64(v86 / v1)
-		v88 := -v87
-		v89 := math.FMA(v88, v1, v86)
-		v90 := float64(v62 + v65)
-		v91 := float64(v62 - v90)
-		v92 := float64(v91 + v65)
-		v93 := v71 <= v20
-		v95 := v94 < v13
-		v96 := v93 && !v95
-		v97 := math.Ldexp(v92, int(v20))
-		v98 := v75
-		if v96 {
-			v98 = v97
+		v78 := float64(v62 + v77)
+		v79 := float64(v78 - v77)
+		v80 := float64(v62 - v79)
+		v81 := float64(v80 + v65)
+		v82 := float64(v81 + v77)
+		v83 := float64(v82 - v77)
+		v84 := float64(v79 + v83)
+		v85 := v9
+		if v20 > v9 {
+			v85 = v20
 		}
-		v99 := v98
-		if v85 {
-			v99 = v13
+		v86 := ldexpMid(v84, v85)
+		v87 := math.IsNaN(v13)
+		v88 := v86
+		if v87 {
+			v88 = v13
 		}
-		v101 := math.Abs(v2)
-		v103 := v101 < v102
-		v104 := -v2
-		v105 := math.FMA(v1, v0, v104)
-		v106 := v75
-		if v103 {
-			v106 = v105
+		v89 := float64(v88 / v1)
+		v90 := -v89
+		v91 := math.FMA(v90, v1, v88)
+		v92 := float64(v62 + v65)
+		v93 := float64(v62 - v92)
+		v94 := float64(v93 + v65)
+		v95 := v73 <= v20
+		v97 := v96 < v13
+		v98 := v95 && !v97
+		v99 := v73
+		if v20 > v73 {
+			v99 = v20
 		}
-		v107 := float64(v100 + v106)
-		v108 := float64(v13 - v2)
-		v109 := float64(v13 - v108)
-		v110 := float64(v2 - v109)
-		v111 := float64(v12 - v108)
-		v112 := float64(v110 + v111)
-		v113 := float64(v107 + v112)
-		v114 := float64(v86 * v113)
-		v115 := float64(v99 + v114)
-		v116 := float64(v89 + v115)
-		v117 := float64(v116 / v1)
-		v118 := float64(v87 + v117)
-		v136 := float64(v118 * v135)
-		v137 := v2
-		if v75 > v2 {
-			v137 = v75
+		v101 := v100
+		if v99 < v100 {
+			v101 = v99
 		}
-		v138 := -v101
-		v139 := v14
-		if v138 > v14 {
-			v139 = v138
+		v102 := ldexpNormal(v94, v101)
+		v103 := v71
+		if v98 {
+			v103 = v102
 		}
-		v140 := v16
-		if v139 < v16 {
-			v140 = v139
+		v104 := v103
+		if v87 {
+			v104 = v13
 		}
-		v141 := float64(v140 * v18)
-		v142 := math.RoundToEven(v141)
-		v143 := -v142
-		v144 := math.FMA(v143, v22, v140)
-		v145 := math.FMA(v143, v24, v144)
-		v146 := float64(v144 - v145)
-		v147 := math.FMA(v143, v24, v146)
-		v148 := float64(v145 * v145)
-		v149 := -v148
-		v150 := math.FMA(v145, v145, v149)
-		v151 := float64(v28 * v148)
-		v152 := float64(v28 * v150)
-		v153 := float64(v145 + v151)
-		v154 := float64(v145 - v153)
-		v155 := float64(v154 + v151)
-		v156 := float64(v155 + v152)
-		v157 := math.FMA(v147, v145, v147)
-		v158 := float64(v156 + v157)
-		v159 := float64(v148 * v145)
-		v160 := math.FMA(v41, v145, v42)
-		v161 := math.FMA(v160, v145, v44)
-		v162 := math.FMA(v161, v145, v46)
-		v163 := math.FMA(v162, v145, v48)
-		v164 := math.FMA(v163, v145, v50)
-		v165 := math.FMA(v164, v145, v52)
-		v166 := math.FMA(v165, v145, v54)
-		v167 := math.FMA(v166, v145, v56)
-		v168 := math.FMA(v167, v145, v58)
-		v169 := math.FMA(v159, v168, v158)
-		v170 := float64(v61 + v153)
-		v171 := float64(v61 - v170)
-		v172 := float64(v171 + v153)
-		v173 := float64(v172 + v169)
-		v175 := float64(v67 - v142)
-		v176 := v69
-		if v175 < v69 {
-			v176 = v175
+		v106 := math.Abs(v2)
+		v108 := v106 < v107
+		v109 := -v2
+		v110 := math.FMA(v1, v0, v109)
+		v111 := v71
+		if v108 {
+			v111 = v110
 		}
-		v177 := v142 < v71
-		v178 := math.Ldexp(v73, int(v176))
-		v179 := v75
-		if v177 {
-			v179 = v178
+		v112 := float64(v105 + v111)
+		v113 := float64(v13 - v2)
+		v114 := float64(v13 - v113)
+		v115 := float64(v2 - v114)
+		v116 := float64(v12 - v113)
+		v117 := float64(v115 + v116)
+		v118 := float64(v112 + v117)
+		v119 := float64(v88 * v118)
+		v120 := float64(v104 + v119)
+		v121 := float64(v91 + v120)
+		v122 := float64(v121 / v1)
+		v123 := float64(v89 + v122)
+		v141 := float64(v123 * v140)
+		v142 := v2
+		if v71 > v2 {
+			v142 = v71
 		}
-		v180 := float64(v170 + v179)
-		v181 := float64(v180 - v179)
-		v182 := float64(v170 - v181)
-		v183 := float64(v182 + v173)
-		v184 := float64(v183 + v179)
-		v185 := float64(v184 - v179)
-		v186 := float64(v181 + v185)
-		v187 := math.Ldexp(v186, int(v142))
-		v188 := math.IsNaN(v138)
-		v189 := v187
-		if v188 {
-			v189 = v138
+		v143 := -v106
+		v144 := v14
+		if v143 > v14 {
+			v144 = v143
 		}
-		v191 := v190
-		if v189 > v190 {
-			v191 = v189
+		v145 := v16
+		if v144 < v16 {
+			v145 = v144
 		}
-		v193 := v192
-		if v191 < v192 {
-			v193 = v191
+		v146 := float64(v145 * v18)
+		v147 := math.RoundToEven(v146)
+		v148 := -v147
+		v149 := math.FMA(v148, v22, v145)
+		v150 := math.FMA(v148, v24, v149)
+		v151 := float64(v149 - v150)
+		v152 := math.FMA(v148, v24, v151)
+		v153 := float64(v150 * v150)
+		v154 := -v153
+		v155 := math.FMA(v150, v150, v154)
+		v156 := float64(v28 * v153)
+		v157 := float64(v28 * v155)
+		v158 := float64(v150 + v156)
+		v159 := float64(v150 - v158)
+		v160 := float64(v159 + v156)
+		v161 := float64(v160 + v157)
+		v162 := math.FMA(v152, v150, v152)
+		v163 := float64(v161 + v162)
+		v164 := float64(v153 * v150)
+		v165 := math.FMA(v41, v150, v42)
+		v166 := math.FMA(v165, v150, v44)
+		v167 := math.FMA(v166, v150, v46)
+		v168 := math.FMA(v167, v150, v48)
+		v169 := math.FMA(v168, v150, v50)
+		v170 := math.FMA(v169, v150, v52)
+		v171 := math.FMA(v170, v150, v54)
+		v172 := math.FMA(v171, v150, v56)
+		v173 := math.FMA(v172, v150, v58)
+		v174 := math.FMA(v164, v173, v163)
+		v175 := float64(v61 + v158)
+		v176 := float64(v61 - v175)
+		v177 := float64(v176 + v158)
+		v178 := float64(v177 + v174)
+		v180 := float64(v67 - v147)
+		v181 := v69
+		if v180 < v69 {
+			v181 = v180
 		}
-		v194 := float64(v61 + v193)
-		v195 := float64(v194 - v61)
-		v196 := float64(v194 - v195)
-		v197 := float64(v61 - v196)
-		v198 := float64(v193 - v195)
-		v199 := float64(v197 + v198)
-		v201 := v200
-		if v194 > v200 {
-			v201 = v194
+		v182 := v71
+		if v181 > v71 {
+			v182 = v181
 		}
-		v202 := getMant64(v201)
-		v203 := getExp64(v201)
-		v205 := v204 <= v202
-		v206 := float64(v202 * v28)
-		v207 := v202
-		if v205 {
-			v207 = v206
+		v183 := v147 < v73
+		v184 := ldexpNormal(v75, v182)
+		v185 := v71
+		if v183 {
+			v185 = v184
 		}
-		v208 := float64(v203 + v61)
-		v209 := v203
-		if v205 {
-			v209 = v208
+		v186 := float64(v175 + v185)
+		v187 := float64(v186 - v185)
+		v188 := float64(v175 - v187)
+		v189 := float64(v188 + v178)
+		v190 := float64(v189 + v185)
+		v191 := float64(v190 - v185)
+		v192 := float64(v187 + v191)
+		v193 := v9
+		if v147 > v9 {
+			v193 = v147
 		}
-		v210 := float64(v207 - v61)
-		v211 := v209 == v75
-		v212 := v210
-		if v211 {
-			v212 = v193
+		v194 := ldexpMid(v192, v193)
+		v195 := math.IsNaN(v143)
+		v196 := v194
+		if v195 {
+			v196 = v143
 		}
-		v213 := -v209
-		v214 := math.Ldexp(v199, int(v213))
-		v215 := v214
-		if v211 {
-			v215 = v75
+		v198 := v197
+		if v196 > v197 {
+			v198 = v196
 		}
-		v217 := float64(v216 + v212)
-		v218 := float64(v212 / v217)
-		v219 := float64(v218 * v218)
-		v222 := math.FMA(v220, v219, v221)
-		v224 := math.FMA(v222, v219, v223)
-		v226 := math.FMA(v224, v219, v225)
-		v228 := math.FMA(v226, v219, v227)
-		v230 := math.FMA(v228, v219, v229)
-		v232 := math.FMA(v230, v219, v231)
-		v234 := math.FMA(v232, v219, v233)
-		v235 := float64(v219 * v234)
-		v236 := float64(v212 * v212)
-		v237 := float64(v28 * v236)
-		v238 := -v236
-		v239 := math.FMA(v212, v212, v238)
-		v240 := float64(v28 * v239)
-		v241 := float64(v212 - v237)
-		v242 := float64(v212 - v241)
-		v243 := float64(v242 - v237)
-		v244 := float64(v237 + v235)
-		v245 := float64(v243 - v240)
-		v246 := math.FMA(v218, v244, v245)
-		v247 := float64(v212 - v61)
-		v248 := float64(v212 * v247)
-		v249 := math.FMA(v215, v248, v215)
-		v250 := float64(v246 + v249)
-		v252 := float64(v209 * v251)
-		v254 := float64(v209 * v253)
-		v255 := float64(v252 + v241)
-		v256 := float64(v252 - v255)
-		v257 := float64(v256 + v241)
-		v258 := float64(v254 + v250)
-		v259 := float64(v257 + v258)
-		v260 := float64(v255 + v259)
-		v261 := math.Copysign(v260, v189)
-		v262 := v189 == v190
-		v264 := v261
-		if v262 {
-			v264 = v263
+		v200 := v199
+		if v198 < v199 {
+			v200 = v198
 		}
-		v266 := v189 == v265
-		v267 := v264
-		if v266 {
-			v267 = v189
+		v201 := float64(v61 + v200)
+		v202 := float64(v201 - v61)
+		v203 := float64(v201 - v202)
+		v204 := float64(v61 - v203)
+		v205 := float64(v200 - v202)
+		v206 := float64(v204 + v205)
+		v208 := v207
+		if v201 > v207 {
+			v208 = v201
 		}
-		v268 := v189 < v190
-		v270 := v267
-		if v268 {
-			v270 = v269
+		v209 := getMant64(v208)
+		v210 := getExp64(v208)
+		v212 := v211 <= v209
+		v213 := float64(v209 * v28)
+		v214 := v209
+		if v212 {
+			v214 = v213
 		}
-		v271 := math.IsNaN(v189)
-		v272 := v270
-		if v271 {
-			v272 = v189
+		v215 := float64(v210 + v61)
+		v216 := v210
+		if v212 {
+			v216 = v215
 		}
-		v273 := float64(v137 + v272)
-		v274 := v2 < v75
-		v275 := float64(v139 * v18)
-		v276 := math.RoundToEven(v275)
-		v277 := -v276
-		v278 := math.FMA(v277, v22, v139)
-		v279 := math.FMA(v277, v24, v278)
-		v280 := float64(v278 - v279)
-		v281 := math.FMA(v277, v24, v280)
-		v282 := float64(v279 * v279)
-		v283 := -v282
-		v284 := math.FMA(v279, v279, v283)
-		v285 := float64(v28 * v282)
-		v286 := float64(v28 * v284)
-		v287 := float64(v279 + v285)
-		v288 := float64(v279 - v287)
-		v289 := float64(v288 + v285)
-		v290 := float64(v289 + v286)
-		v291 := math.FMA(v281, v279, v281)
-		v292 := float64(v290 + v291)
-		v293 := float64(v282 * v279)
-		v294 := math.FMA(v41, v279, v42)
-		v295 := math.FMA(v294, v279, v44)
-		v296 := math.FMA(v295, v279, v46)
-		v297 := math.FMA(v296, v279, v48)
-		v298 := math.FMA(v297, v279, v50)
-		v299 := math.FMA(v298, v279, v52)
-		v300 := math.FMA(v299, v279, v54)
-		v301 := math.FMA(v300, v279, v56)
-		v302 := math.FMA(v301, v279, v58)
-		v303 := math.FMA(v293, v302, v292)
-		v304 := float64(v61 + v287)
-		v305 := float64(v61 - v304)
-		v306 := float64(v305 + v287)
-		v307 := float64(v306 + v303)
-		v308 := float64(v304 + v307)
-		v309 := float64(v304 - v308)
-		v310 := float64(v309 + v307)
-		v311 := v9
-		if v276 > v9 {
-			v311 = v276
+		v217 := float64(v214 - v61)
+		v218 := v216 == v71
+		v219 := v217
+		if v218 {
+			v219 = v200
 		}
-		v312 := ldexpMid(v61, v311)
-		v313 := float64(v308 * v312)
-		v314 := float64(v310 * v312)
-		v315 := float64(v61 + v313)
-		v316 := float64(v61 - v315)
-		v317 := float64(v316 + v313)
-		v318 := float64(v317 + v314)
-		v319 := v61
-		if v274 {
-			v319 = v308
+		v220 := -v216
+		v221 := math.Ldexp(v206, int(v220))
+		v222 := v221
+		if v218 {
+			v222 = v71
 		}
-		v320 := v75
-		if v274 {
-			v320 = v310
+		v224 := float64(v223 + v219)
+		v225 := float64(v219 / v224)
+		v226 := float64(v225 * v225)
+		v229 := math.FMA(v227, v226, v228)
+		v231 := math.FMA(v229, v226, v230)
+		v233 := math.FMA(v231, v226, v232)
+		v235 := math.FMA(v233, v226, v234)
+		v237 := math.FMA(v235, v226, v236)
+		v239 := math.FMA(v237, v226, v238)
+		v241 := math.FMA(v239, v226, v240)
+		v242 := float64(v226 * v241)
+		v243 := float64(v219 * v219)
+		v244 := float64(v28 * v243)
+		v245 := -v243
+		v246 := math.FMA(v219, v219, v245)
+		v247 := float64(v28 * v246)
+		v248 := float64(v219 - v244)
+		v249 := float64(v219 - v248)
+		v250 := float64(v249 - v244)
+		v251 := float64(v244 + v242)
+		v252 := float64(v250 - v247)
+		v253 := math.FMA(v225, v251, v252)
+		v254 := float64(v219 - v61)
+		v255 := float64(v219 * v254)
+		v256 := math.FMA(v222, v255, v222)
+		v257 := float64(v253 + v256)
+		v259 := float64(v216 * v258)
+		v261 := float64(v216 * v260)
+		v262 := float64(v259 + v248)
+		v263 := float64(v259 - v262)
+		v264 := float64(v263 + v248)
+		v265 := float64(v261 + v257)
+		v266 := float64(v264 + v265)
+		v267 := float64(v262 + v266)
+		v268 := math.Copysign(v267, v196)
+		v269 := v196 == v197
+		v271 := v268
+		if v269 {
+			v271 = v270
 		}
-		v321 := float64(v61 / v315)
-		v322 := float64(v319 * v321)
-		v323 := -v322
-		v324 := math.FMA(v323, v315, v319)
-		v325 := math.FMA(v323, v318, v324)
-		v326 := float64(v325 + v320)
-		v327 := float64(v326 * v321)
-		v328 := v75
-		if v274 {
-			v328 = v276
+		v273 := v196 == v272
+		v274 := v271
+		if v273 {
+			v274 = v196
 		}
-		v329 := float64(v67 - v328)
-		v330 := v69
-		if v329 < v69 {
-			v330 = v329
+		v275 := v196 < v197
+		v277 := v274
+		if v275 {
+			v277 = v276
 		}
-		v331 := v328 < v71
-		v332 := math.Ldexp(v73, int(v330))
-		v333 := v75
-		if v331 {
-			v333 = v332
+		v278 := math.IsNaN(v196)
+		v279 := v277
+		if v278 {
+			v279 = v196
 		}
-		v334 := float64(v322 + v333)
-		v335 := float64(v334 - v333)
-		v336 := float64(v322 - v335)
-		v337 := float64(v336 + v327)
-		v338 := float64(v337 + v333)
-		v339 := float64(v338 - v333)
-		v340 := float64(v335 + v339)
-		v341 := math.Ldexp(v340, int(v328))
-		v342 := math.IsNaN(v2)
-		v343 := v341
-		if v342 {
-			v343 = v2
+		v280 := float64(v142 + v279)
+		v281 := v2 < v71
+		v282 := float64(v144 * v18)
+		v283 := math.RoundToEven(v282)
+		v284 := -v283
+		v285 := math.FMA(v284, v22, v144)
+		v286 := math.FMA(v284, v24, v285)
+		v287 := float64(v285 - v286)
+		v288 := math.FMA(v284, v24, v287)
+		v289 := float64(v286 * v286)
+		v290 := -v289
+		v291 := math.FMA(v286, v286, v290)
+		v292 := float64(v28 * v289)
+		v293 := float64(v28 * v291)
+		v294 := float64(v286 + v292)
+		v295 := float64(v286 - v294)
+		v296 := float64(v295 + v292)
+		v297 := float64(v296 + v293)
+		v298 := math.FMA(v288, v286, v288)
+		v299 := float64(v297 + v298)
+		v300 := float64(v289 * v286)
+		v301 := math.FMA(v41, v286, v42)
+		v302 := math.FMA(v301, v286, v44)
+		v303 := math.FMA(v302, v286, v46)
+		v304 := math.FMA(v303, v286, v48)
+		v305 := math.FMA(v304, v286, v50)
+		v306 := math.FMA(v305, v286, v52)
+		v307 := math.FMA(v306, v286, v54)
+		v308 := math.FMA(v307, v286, v56)
+		v309 := math.FMA(v308, v286, v58)
+		v310 := math.FMA(v300, v309, v299)
+		v311 := float64(v61 + v294)
+		v312 := float64(v61 - v311)
+		v313 := float64(v312 + v294)
+		v314 := float64(v313 + v310)
+		v315 := float64(v311 + v314)
+		v316 := float64(v311 - v315)
+		v317 := float64(v316 + v314)
+		v318 := v9
+		if v283 > v9 {
+			v318 = v283
 		}
-		v344 := float64(v343 * v106)
-		v345 := float64(v273 + v344)
-		v346 := float64(v345 / v1)
-		v347 := -v346
-		v348 := math.FMA(v347, v1, v345)
-		v349 := v273 < v102
-		v350 := float64(v273 - v137)
-		v351 := float64(v273 - v350)
-		v352 := float64(v137 - v351)
-		v353 := float64(v272 - v350)
-		v354 := float64(v352 + v353)
-		v355 := float64(v273 - v345)
-		v356 := float64(v355 + v344)
-		v357 := float64(v354 + v356)
-		v358 := float64(v170 + v173)
-		v359 := float64(v170 - v358)
-		v360 := float64(v359 + v173)
-		v361 := v71 <= v142
-		v362 := v94 < v138
-		v363 := v361 && !v362
-		v364 := math.Ldexp(v360, int(v142))
-		v365 := v75
-		if v363 {
-			v365 = v364
+		v319 := ldexpMid(v61, v318)
+		v320 := float64(v315 * v319)
+		v321 := float64(v317 * v319)
+		v322 := float64(v61 + v320)
+		v323 := float64(v61 - v322)
+		v324 := float64(v323 + v320)
+		v325 := float64(v324 + v321)
+		v326 := v61
+		if v281 {
+			v326 = v315
 		}
-		v366 := v365
-		if v188 {
-			v366 = v138
+		v327 := v71
+		if v281 {
+			v327 = v317
 		}
-		v367 := float64(v61 + v189)
-		v368 := float64(v366 / v367)
-		v369 := float64(v357 + v368)
-		v370 := v75
-		if v349 {
-			v370 = v369
+		v328 := float64(v61 / v322)
+		v329 := float64(v326 * v328)
+		v330 := -v329
+		v331 := math.FMA(v330, v322, v326)
+		v332 := math.FMA(v330, v325, v331)
+		v333 := float64(v332 + v327)
+		v334 := float64(v333 * v328)
+		v335 := v71
+		if v281 {
+			v335 = v283
 		}
-		v371 := float64(v348 + v370)
-		v372 := float64(v371 / v1)
-		v373 := float64(v346 + v372)
-		v374 := v373
+		v336 := float64(v67 - v335)
+		v337 := v69
+		if v336 < v69 {
+			v337 = v336
+		}
+		v338 := v71
+		if v337 > v71 {
+			v338 = v337
+		}
+		v339 := v335 < v73
+		v340 := ldexpNormal(v75, v338)
+		v341 := v71
+		if v339 {
+			v341 = v340
+		}
+		v342 := float64(v329 + v341)
+		v343 := float64(v342 - v341)
+		v344 := float64(v329 - v343)
+		v345 := float64(v344 + v334)
+		v346 := float64(v345 + v341)
+		v347 := float64(v346 - v341)
+		v348 := float64(v343 + v347)
+		v349 := v9
+		if v335 > v9 {
+			v349 = v335
+		}
+		v350 := ldexpMid(v348, v349)
+		v351 := math.IsNaN(v2)
+		v352 := v350
+		if v351 {
+			v352 = v2
+		}
+		v353 := float64(v352 * v111)
+		v354 := float64(v280 + v353)
+		v355 := float64(v354 / v1)
+		v356 := -v355
+		v357 := math.FMA(v356, v1, v354)
+		v358 := v280 < v107
+		v359 := float64(v280 - v142)
+		v360 := float64(v280 - v359)
+		v361 := float64(v142 - v360)
+		v362 := float64(v279 - v359)
+		v363 := float64(v361 + v362)
+		v364 := float64(v280 - v354)
+		v365 := float64(v364 + v353)
+		v366 := float64(v363 + v365)
+		v367 := float64(v175 + v178)
+		v368 := float64(v175 - v367)
+		v369 := float64(v368 + v178)
+		v370 := v73 <= v147
+		v371 := v96 < v143
+		v372 := v370 && !v371
+		v373 := v73
+		if v147 > v73 {
+			v373 = v147
+		}
+		v374 := v100
+		if v373 < v100 {
+			v374 = v373
+		}
+		v375 := ldexpNormal(v369, v374)
+		v376 := v71
+		if v372 {
+			v376 = v375
+		}
+		v377 := v376
+		if v195 {
+			v377 = v143
+		}
+		v378 := float64(v61 + v196)
+		v379 := float64(v377 / v378)
+		v380 := float64(v366 + v379)
+		v381 := v71
+		if v358 {
+			v381 = v380
+		}
+		v382 := float64(v357 + v381)
+		v383 := float64(v382 / v1)
+		v384 := float64(v355 + v383)
+		v385 := v384
 		if v11 {
-			v374 = v136
+			v385 = v141
 		}
-		v375 := v374
+		v386 := v385
 		if v4 {
-			v375 = v0
+			v386 = v0
 		}
-		v388 := math.IsNaN(v0)
-		v389 := v375
-		if v388 {
-			v389 = v0
+		v399 := math.IsNaN(v0)
+		v400 := v386
+		if v399 {
+			v400 = v0
 		}
-		dst[i] = v389
+		dst[i] = v400
 	}
 }
 
 // softplusUsualGeneric is the pure-Go kernel of softplusUsual (f64 memory, f64
-// compute, 280 operations): the scalar twin of the vector program the assembly
+// compute, 287 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -538,29 +579,30 @@ func softplusUsualGeneric(dst, x []float64, beta, threshold float64) {
 	v27 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v28 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v29 := math.Float64frombits(0x408f400000000000)  // 1000
-	v30 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v31 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v32 := math.Float64frombits(0x0000000000000000)  // 0
+	v30 := math.Float64frombits(0x0000000000000000)  // 0
+	v31 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v32 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v33 := math.Float64frombits(0x4086280000000000)  // 709
-	v35 := math.Float64frombits(0x7e37e43c8800759c)  // 1e+300
-	v92 := math.Float64frombits(0xbff0000000000000)  // -1
-	v94 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v102 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v106 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v118 := math.Float64frombits(0x4000000000000000) // 2
-	v122 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v123 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v125 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v127 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v129 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v131 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v133 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v135 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v153 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v155 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v165 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v167 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v171 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v34 := math.Float64frombits(0x408ff80000000000)  // 1023
+	v36 := math.Float64frombits(0x7e37e43c8800759c)  // 1e+300
+	v95 := math.Float64frombits(0xbff0000000000000)  // -1
+	v97 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v105 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v109 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v121 := math.Float64frombits(0x4000000000000000) // 2
+	v125 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v126 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v128 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v130 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v132 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v134 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v136 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v138 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v156 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v158 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v168 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v170 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v174 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v1 := x[i]
 		v3 := float64(v2 * v1)
@@ -568,327 +610,351 @@ func softplusUsualGeneric(dst, x []float64, beta, threshold float64) {
 		v7 := v3 < v6
 		v9 := v8 <= v3
 		v10 := v7 && v9
-		v34 := math.Abs(v3)
-		v36 := v34 < v35
-		v37 := -v3
-		v38 := math.FMA(v2, v1, v37)
-		v39 := v32
-		if v36 {
-			v39 = v38
+		v35 := math.Abs(v3)
+		v37 := v35 < v36
+		v38 := -v3
+		v39 := math.FMA(v2, v1, v38)
+		v40 := v30
+		if v37 {
+			v40 = v39
 		}
-		v40 := v3
-		if v32 > v3 {
-			v40 = v32
+		v41 := v3
+		if v30 > v3 {
+			v41 = v30
 		}
-		v41 := -v34
-		v42 := v11
-		if v41 > v11 {
-			v42 = v41
-		}
-		v43 := v12
-		if v42 < v12 {
+		v42 := -v35
+		v43 := v11
+		if v42 > v11 {
 			v43 = v42
 		}
-		v44 := float64(v43 * v13)
-		v45 := math.RoundToEven(v44)
-		v46 := -v45
-		v47 := math.FMA(v46, v14, v43)
-		v48 := math.FMA(v46, v15, v47)
-		v49 := float64(v47 - v48)
-		v50 := math.FMA(v46, v15, v49)
-		v51 := float64(v48 * v48)
-		v52 := -v51
-		v53 := math.FMA(v48, v48, v52)
-		v54 := float64(v16 * v51)
-		v55 := float64(v16 * v53)
-		v56 := float64(v48 + v54)
-		v57 := float64(v48 - v56)
-		v58 := float64(v57 + v54)
+		v44 := v12
+		if v43 < v12 {
+			v44 = v43
+		}
+		v45 := float64(v44 * v13)
+		v46 := math.RoundToEven(v45)
+		v47 := -v46
+		v48 := math.FMA(v47, v14, v44)
+		v49 := math.FMA(v47, v15, v48)
+		v50 := float64(v48 - v49)
+		v51 := math.FMA(v47, v15, v50)
+		v52 := float64(v49 * v49)
+		v53 := -v52
+		v54 := math.FMA(v49, v49, v53)
+		v55 := float64(v16 * v52)
+		v56 := float64(v16 * v54)
+		v57 := float64(v49 + v55)
+		v58 := float64(v49 - v57)
 		v59 := float64(v58 + v55)
-		v60 := math.FMA(v50, v48, v50)
-		v61 := float64(v59 + v60)
-		v62 := float64(v51 * v48)
-		v63 := math.FMA(v17, v48, v18)
-		v64 := math.FMA(v63, v48, v19)
-		v65 := math.FMA(v64, v48, v20)
-		v66 := math.FMA(v65, v48, v21)
-		v67 := math.FMA(v66, v48, v22)
-		v68 := math.FMA(v67, v48, v23)
-		v69 := math.FMA(v68, v48, v24)
-		v70 := math.FMA(v69, v48, v25)
-		v71 := math.FMA(v70, v48, v26)
-		v72 := math.FMA(v62, v71, v61)
-		v73 := float64(v27 + v56)
-		v74 := float64(v27 - v73)
-		v75 := float64(v74 + v56)
-		v76 := float64(v75 + v72)
-		v77 := float64(v28 - v45)
-		v78 := v29
-		if v77 < v29 {
-			v78 = v77
+		v60 := float64(v59 + v56)
+		v61 := math.FMA(v51, v49, v51)
+		v62 := float64(v60 + v61)
+		v63 := float64(v52 * v49)
+		v64 := math.FMA(v17, v49, v18)
+		v65 := math.FMA(v64, v49, v19)
+		v66 := math.FMA(v65, v49, v20)
+		v67 := math.FMA(v66, v49, v21)
+		v68 := math.FMA(v67, v49, v22)
+		v69 := math.FMA(v68, v49, v23)
+		v70 := math.FMA(v69, v49, v24)
+		v71 := math.FMA(v70, v49, v25)
+		v72 := math.FMA(v71, v49, v26)
+		v73 := math.FMA(v63, v72, v62)
+		v74 := float64(v27 + v57)
+		v75 := float64(v27 - v74)
+		v76 := float64(v75 + v57)
+		v77 := float64(v76 + v73)
+		v78 := float64(v28 - v46)
+		v79 := v29
+		if v78 < v29 {
+			v79 = v78
 		}
-		v79 := v45 < v30
-		v80 := math.Ldexp(v31, int(v78))
-		v81 := v32
-		if v79 {
-			v81 = v80
+		v80 := v30
+		if v79 > v30 {
+			v80 = v79
 		}
-		v82 := float64(v73 + v81)
-		v83 := float64(v82 - v81)
-		v84 := float64(v73 - v83)
-		v85 := float64(v84 + v76)
-		v86 := float64(v85 + v81)
-		v87 := float64(v86 - v81)
-		v88 := float64(v83 + v87)
-		v89 := math.Ldexp(v88, int(v45))
-		v90 := math.IsNaN(v41)
-		v91 := v89
-		if v90 {
-			v91 = v41
+		v81 := v46 < v31
+		v82 := ldexpNormal(v32, v80)
+		v83 := v30
+		if v81 {
+			v83 = v82
 		}
-		v93 := v92
-		if v91 > v92 {
-			v93 = v91
+		v84 := float64(v74 + v83)
+		v85 := float64(v84 - v83)
+		v86 := float64(v74 - v85)
+		v87 := float64(v86 + v77)
+		v88 := float64(v87 + v83)
+		v89 := float64(v88 - v83)
+		v90 := float64(v85 + v89)
+		v91 := v8
+		if v46 > v8 {
+			v91 = v46
 		}
-		v95 := v94
-		if v93 < v94 {
-			v95 = v93
+		v92 := ldexpMid(v90, v91)
+		v93 := math.IsNaN(v42)
+		v94 := v92
+		if v93 {
+			v94 = v42
 		}
-		v96 := float64(v27 + v95)
-		v97 := float64(v96 - v27)
-		v98 := float64(v96 - v97)
-		v99 := float64(v27 - v98)
-		v100 := float64(v95 - v97)
-		v101 := float64(v99 + v100)
-		v103 := v102
-		if v96 > v102 {
-			v103 = v96
+		v96 := v95
+		if v94 > v95 {
+			v96 = v94
 		}
-		v104 := getMant64(v103)
-		v105 := getExp64(v103)
-		v107 := v106 <= v104
-		v108 := float64(v104 * v16)
-		v109 := v104
-		if v107 {
-			v109 = v108
+		v98 := v97
+		if v96 < v97 {
+			v98 = v96
 		}
-		v110 := float64(v105 + v27)
-		v111 := v105
-		if v107 {
-			v111 = v110
+		v99 := float64(v27 + v98)
+		v100 := float64(v99 - v27)
+		v101 := float64(v99 - v100)
+		v102 := float64(v27 - v101)
+		v103 := float64(v98 - v100)
+		v104 := float64(v102 + v103)
+		v106 := v105
+		if v99 > v105 {
+			v106 = v99
 		}
-		v112 := float64(v109 - v27)
-		v113 := v111 == v32
-		v114 := v112
-		if v113 {
-			v114 = v95
+		v107 := getMant64(v106)
+		v108 := getExp64(v106)
+		v110 := v109 <= v107
+		v111 := float64(v107 * v16)
+		v112 := v107
+		if v110 {
+			v112 = v111
 		}
-		v115 := -v111
-		v116 := math.Ldexp(v101, int(v115))
-		v117 := v116
-		if v113 {
-			v117 = v32
+		v113 := float64(v108 + v27)
+		v114 := v108
+		if v110 {
+			v114 = v113
 		}
-		v119 := float64(v118 + v114)
-		v120 := float64(v114 / v119)
-		v121 := float64(v120 * v120)
-		v124 := math.FMA(v122, v121, v123)
-		v126 := math.FMA(v124, v121, v125)
-		v128 := math.FMA(v126, v121, v127)
-		v130 := math.FMA(v128, v121, v129)
-		v132 := math.FMA(v130, v121, v131)
-		v134 := math.FMA(v132, v121, v133)
-		v136 := math.FMA(v134, v121, v135)
-		v137 := float64(v121 * v136)
-		v138 := float64(v114 * v114)
-		v139 := float64(v16 * v138)
-		v140 := -v138
-		v141 := math.FMA(v114, v114, v140)
+		v115 := float64(v112 - v27)
+		v116 := v114 == v30
+		v117 := v115
+		if v116 {
+			v117 = v98
+		}
+		v118 := -v114
+		v119 := math.Ldexp(v104, int(v118))
+		v120 := v119
+		if v116 {
+			v120 = v30
+		}
+		v122 := float64(v121 + v117)
+		v123 := float64(v117 / v122)
+		v124 := float64(v123 * v123)
+		v127 := math.FMA(v125, v124, v126)
+		v129 := math.FMA(v127, v124, v128)
+		v131 := math.FMA(v129, v124, v130)
+		v133 := math.FMA(v131, v124, v132)
+		v135 := math.FMA(v133, v124, v134)
+		v137 := math.FMA(v135, v124, v136)
+		v139 := math.FMA(v137, v124, v138)
+		v140 := float64(v124 * v139)
+		v141 := float64(v117 * v117)
 		v142 := float64(v16 * v141)
-		v143 := float64(v114 - v139)
-		v144 := float64(v114 - v143)
-		v145 := float64(v144 - v139)
-		v146 := float64(v139 + v137)
-		v147 := float64(v145 - v142)
-		v148 := math.FMA(v120, v146, v147)
-		v149 := float64(v114 - v27)
-		v150 := float64(v114 * v149)
-		v151 := math.FMA(v117, v150, v117)
-		v152 := float64(v148 + v151)
-		v154 := float64(v111 * v153)
-		v156 := float64(v111 * v155)
-		v157 := float64(v154 + v143)
-		v158 := float64(v154 - v157)
-		v159 := float64(v158 + v143)
-		v160 := float64(v156 + v152)
-		v161 := float64(v159 + v160)
-		v162 := float64(v157 + v161)
-		v163 := math.Copysign(v162, v91)
-		v164 := v91 == v92
-		v166 := v163
-		if v164 {
-			v166 = v165
-		}
-		v168 := v91 == v167
+		v143 := -v141
+		v144 := math.FMA(v117, v117, v143)
+		v145 := float64(v16 * v144)
+		v146 := float64(v117 - v142)
+		v147 := float64(v117 - v146)
+		v148 := float64(v147 - v142)
+		v149 := float64(v142 + v140)
+		v150 := float64(v148 - v145)
+		v151 := math.FMA(v123, v149, v150)
+		v152 := float64(v117 - v27)
+		v153 := float64(v117 * v152)
+		v154 := math.FMA(v120, v153, v120)
+		v155 := float64(v151 + v154)
+		v157 := float64(v114 * v156)
+		v159 := float64(v114 * v158)
+		v160 := float64(v157 + v146)
+		v161 := float64(v157 - v160)
+		v162 := float64(v161 + v146)
+		v163 := float64(v159 + v155)
+		v164 := float64(v162 + v163)
+		v165 := float64(v160 + v164)
+		v166 := math.Copysign(v165, v94)
+		v167 := v94 == v95
 		v169 := v166
-		if v168 {
-			v169 = v91
+		if v167 {
+			v169 = v168
 		}
-		v170 := v91 < v92
+		v171 := v94 == v170
 		v172 := v169
-		if v170 {
-			v172 = v171
+		if v171 {
+			v172 = v94
 		}
-		v173 := math.IsNaN(v91)
-		v174 := v172
+		v173 := v94 < v95
+		v175 := v172
 		if v173 {
-			v174 = v91
+			v175 = v174
 		}
-		v175 := float64(v40 + v174)
-		v176 := v3 < v32
-		v177 := float64(v42 * v13)
-		v178 := math.RoundToEven(v177)
-		v179 := -v178
-		v180 := math.FMA(v179, v14, v42)
-		v181 := math.FMA(v179, v15, v180)
-		v182 := float64(v180 - v181)
-		v183 := math.FMA(v179, v15, v182)
-		v184 := float64(v181 * v181)
-		v185 := -v184
-		v186 := math.FMA(v181, v181, v185)
-		v187 := float64(v16 * v184)
-		v188 := float64(v16 * v186)
-		v189 := float64(v181 + v187)
-		v190 := float64(v181 - v189)
-		v191 := float64(v190 + v187)
-		v192 := float64(v191 + v188)
-		v193 := math.FMA(v183, v181, v183)
-		v194 := float64(v192 + v193)
-		v195 := float64(v184 * v181)
-		v196 := math.FMA(v17, v181, v18)
-		v197 := math.FMA(v196, v181, v19)
-		v198 := math.FMA(v197, v181, v20)
-		v199 := math.FMA(v198, v181, v21)
-		v200 := math.FMA(v199, v181, v22)
-		v201 := math.FMA(v200, v181, v23)
-		v202 := math.FMA(v201, v181, v24)
-		v203 := math.FMA(v202, v181, v25)
-		v204 := math.FMA(v203, v181, v26)
-		v205 := math.FMA(v195, v204, v194)
-		v206 := float64(v27 + v189)
-		v207 := float64(v27 - v206)
-		v208 := float64(v207 + v189)
-		v209 := float64(v208 + v205)
-		v210 := float64(v206 + v209)
-		v211 := float64(v206 - v210)
-		v212 := float64(v211 + v209)
-		v213 := v8
-		if v178 > v8 {
-			v213 = v178
-		}
-		v214 := ldexpMid(v27, v213)
-		v215 := float64(v210 * v214)
-		v216 := float64(v212 * v214)
-		v217 := float64(v27 + v215)
-		v218 := float64(v27 - v217)
-		v219 := float64(v218 + v215)
-		v220 := float64(v219 + v216)
-		v221 := v27
+		v176 := math.IsNaN(v94)
+		v177 := v175
 		if v176 {
-			v221 = v210
+			v177 = v94
 		}
-		v222 := v32
-		if v176 {
-			v222 = v212
+		v178 := float64(v41 + v177)
+		v179 := v3 < v30
+		v180 := float64(v43 * v13)
+		v181 := math.RoundToEven(v180)
+		v182 := -v181
+		v183 := math.FMA(v182, v14, v43)
+		v184 := math.FMA(v182, v15, v183)
+		v185 := float64(v183 - v184)
+		v186 := math.FMA(v182, v15, v185)
+		v187 := float64(v184 * v184)
+		v188 := -v187
+		v189 := math.FMA(v184, v184, v188)
+		v190 := float64(v16 * v187)
+		v191 := float64(v16 * v189)
+		v192 := float64(v184 + v190)
+		v193 := float64(v184 - v192)
+		v194 := float64(v193 + v190)
+		v195 := float64(v194 + v191)
+		v196 := math.FMA(v186, v184, v186)
+		v197 := float64(v195 + v196)
+		v198 := float64(v187 * v184)
+		v199 := math.FMA(v17, v184, v18)
+		v200 := math.FMA(v199, v184, v19)
+		v201 := math.FMA(v200, v184, v20)
+		v202 := math.FMA(v201, v184, v21)
+		v203 := math.FMA(v202, v184, v22)
+		v204 := math.FMA(v203, v184, v23)
+		v205 := math.FMA(v204, v184, v24)
+		v206 := math.FMA(v205, v184, v25)
+		v207 := math.FMA(v206, v184, v26)
+		v208 := math.FMA(v198, v207, v197)
+		v209 := float64(v27 + v192)
+		v210 := float64(v27 - v209)
+		v211 := float64(v210 + v192)
+		v212 := float64(v211 + v208)
+		v213 := float64(v209 + v212)
+		v214 := float64(v209 - v213)
+		v215 := float64(v214 + v212)
+		v216 := v8
+		if v181 > v8 {
+			v216 = v181
 		}
-		v223 := float64(v27 / v217)
-		v224 := float64(v221 * v223)
-		v225 := -v224
-		v226 := math.FMA(v225, v217, v221)
-		v227 := math.FMA(v225, v220, v226)
-		v228 := float64(v227 + v222)
-		v229 := float64(v228 * v223)
-		v230 := v32
-		if v176 {
-			v230 = v178
+		v217 := ldexpMid(v27, v216)
+		v218 := float64(v213 * v217)
+		v219 := float64(v215 * v217)
+		v220 := float64(v27 + v218)
+		v221 := float64(v27 - v220)
+		v222 := float64(v221 + v218)
+		v223 := float64(v222 + v219)
+		v224 := v27
+		if v179 {
+			v224 = v213
 		}
-		v231 := float64(v28 - v230)
-		v232 := v29
-		if v231 < v29 {
-			v232 = v231
+		v225 := v30
+		if v179 {
+			v225 = v215
 		}
-		v233 := v230 < v30
-		v234 := math.Ldexp(v31, int(v232))
-		v235 := v32
-		if v233 {
+		v226 := float64(v27 / v220)
+		v227 := float64(v224 * v226)
+		v228 := -v227
+		v229 := math.FMA(v228, v220, v224)
+		v230 := math.FMA(v228, v223, v229)
+		v231 := float64(v230 + v225)
+		v232 := float64(v231 * v226)
+		v233 := v30
+		if v179 {
+			v233 = v181
+		}
+		v234 := float64(v28 - v233)
+		v235 := v29
+		if v234 < v29 {
 			v235 = v234
 		}
-		v236 := float64(v224 + v235)
-		v237 := float64(v236 - v235)
-		v238 := float64(v224 - v237)
-		v239 := float64(v238 + v229)
-		v240 := float64(v239 + v235)
-		v241 := float64(v240 - v235)
-		v242 := float64(v237 + v241)
-		v243 := math.Ldexp(v242, int(v230))
-		v244 := math.IsNaN(v3)
-		v245 := v243
-		if v244 {
-			v245 = v3
+		v236 := v30
+		if v235 > v30 {
+			v236 = v235
 		}
-		v246 := float64(v245 * v39)
-		v247 := float64(v175 + v246)
-		v248 := float64(v247 / v2)
-		v249 := -v248
-		v250 := math.FMA(v249, v2, v247)
-		v251 := v175 < v35
-		v252 := float64(v175 - v40)
-		v253 := float64(v175 - v252)
-		v254 := float64(v40 - v253)
-		v255 := float64(v174 - v252)
-		v256 := float64(v254 + v255)
-		v257 := float64(v175 - v247)
-		v258 := float64(v257 + v246)
-		v259 := float64(v256 + v258)
-		v260 := float64(v73 + v76)
-		v261 := float64(v73 - v260)
-		v262 := float64(v261 + v76)
-		v263 := v30 <= v45
-		v264 := v33 < v41
-		v265 := v263 && !v264
-		v266 := math.Ldexp(v262, int(v45))
-		v267 := v32
-		if v265 {
-			v267 = v266
+		v237 := v233 < v31
+		v238 := ldexpNormal(v32, v236)
+		v239 := v30
+		if v237 {
+			v239 = v238
 		}
-		v268 := v267
-		if v90 {
-			v268 = v41
+		v240 := float64(v227 + v239)
+		v241 := float64(v240 - v239)
+		v242 := float64(v227 - v241)
+		v243 := float64(v242 + v232)
+		v244 := float64(v243 + v239)
+		v245 := float64(v244 - v239)
+		v246 := float64(v241 + v245)
+		v247 := v8
+		if v233 > v8 {
+			v247 = v233
 		}
-		v269 := float64(v27 + v91)
-		v270 := float64(v268 / v269)
-		v271 := float64(v259 + v270)
-		v272 := v32
-		if v251 {
+		v248 := ldexpMid(v246, v247)
+		v249 := math.IsNaN(v3)
+		v250 := v248
+		if v249 {
+			v250 = v3
+		}
+		v251 := float64(v250 * v40)
+		v252 := float64(v178 + v251)
+		v253 := float64(v252 / v2)
+		v254 := -v253
+		v255 := math.FMA(v254, v2, v252)
+		v256 := v178 < v36
+		v257 := float64(v178 - v41)
+		v258 := float64(v178 - v257)
+		v259 := float64(v41 - v258)
+		v260 := float64(v177 - v257)
+		v261 := float64(v259 + v260)
+		v262 := float64(v178 - v252)
+		v263 := float64(v262 + v251)
+		v264 := float64(v261 + v263)
+		v265 := float64(v74 + v77)
+		v266 := float64(v74 - v265)
+		v267 := float64(v266 + v77)
+		v268 := v31 <= v46
+		v269 := v33 < v42
+		v270 := v268 && !v269
+		v271 := v31
+		if v46 > v31 {
+			v271 = v46
+		}
+		v272 := v34
+		if v271 < v34 {
 			v272 = v271
 		}
-		v273 := float64(v250 + v272)
-		v274 := float64(v273 / v2)
-		v275 := float64(v248 + v274)
-		v276 := v275
+		v273 := ldexpNormal(v267, v272)
+		v274 := v30
+		if v270 {
+			v274 = v273
+		}
+		v275 := v274
+		if v93 {
+			v275 = v42
+		}
+		v276 := float64(v27 + v94)
+		v277 := float64(v275 / v276)
+		v278 := float64(v264 + v277)
+		v279 := v30
+		if v256 {
+			v279 = v278
+		}
+		v280 := float64(v255 + v279)
+		v281 := float64(v280 / v2)
+		v282 := float64(v253 + v281)
+		v283 := v282
 		if v10 {
-			v276 = v0
+			v283 = v0
 		}
-		v277 := v276
+		v284 := v283
 		if v5 {
-			v277 = v1
+			v284 = v1
 		}
-		v278 := math.IsNaN(v1)
-		v279 := v277
-		if v278 {
-			v279 = v1
+		v285 := math.IsNaN(v1)
+		v286 := v284
+		if v285 {
+			v286 = v1
 		}
-		dst[i] = v279
+		dst[i] = v286
 	}
 }
 
@@ -921,7 +987,7 @@ func softplusRareGeneric(acc *[16]float64, x []float64, beta, threshold float64)
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f64
-// memory, f64 compute, 242 operations): the scalar twin of the vector program
+// memory, f64 compute, 246 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -950,13 +1016,13 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v62 := math.Float64frombits(0xc091300000000000)  // -1100
 	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v84 := math.Float64frombits(0x408f400000000000)  // 1000
-	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v177 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v227 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v231 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v233 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v234 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v181 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v231 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v235 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v237 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v238 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -1040,221 +1106,237 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		if v83 < v84 {
 			v85 = v83
 		}
-		v87 := v81 < v86
-		v89 := math.Ldexp(v88, int(v85))
-		v90 := v10
-		if v87 {
-			v90 = v89
+		v86 := v10
+		if v85 > v10 {
+			v86 = v85
 		}
-		v91 := float64(v74 + v90)
-		v92 := float64(v91 - v90)
-		v93 := float64(v74 - v92)
-		v94 := float64(v93 + v80)
-		v95 := float64(v94 + v90)
-		v96 := float64(v95 - v90)
-		v97 := float64(v92 + v96)
-		v98 := math.Ldexp(v97, int(v81))
-		v99 := math.IsNaN(v2)
-		v100 := v98
-		if v99 {
-			v100 = v2
+		v88 := v81 < v87
+		v90 := ldexpNormal(v89, v86)
+		v91 := v10
+		if v88 {
+			v91 = v90
 		}
-		v101 := -v2
-		v102 := math.Abs(v101)
-		v103 := -v102
-		v104 := v8
-		if v103 > v8 {
-			v104 = v103
+		v92 := float64(v74 + v91)
+		v93 := float64(v92 - v91)
+		v94 := float64(v74 - v93)
+		v95 := float64(v94 + v80)
+		v96 := float64(v95 + v91)
+		v97 := float64(v96 - v91)
+		v98 := float64(v93 + v97)
+		v99 := v62
+		if v81 > v62 {
+			v99 = v81
 		}
-		v105 := v101 < v10
-		v106 := float64(v104 * v12)
-		v107 := math.RoundToEven(v106)
-		v108 := -v107
-		v109 := math.FMA(v108, v16, v104)
-		v110 := math.FMA(v108, v18, v109)
-		v111 := float64(v109 - v110)
-		v112 := math.FMA(v108, v18, v111)
-		v113 := float64(v110 * v110)
-		v114 := -v113
-		v115 := math.FMA(v110, v110, v114)
-		v116 := float64(v22 * v113)
-		v117 := float64(v22 * v115)
-		v118 := float64(v110 + v116)
-		v119 := float64(v110 - v118)
-		v120 := float64(v119 + v116)
-		v121 := float64(v120 + v117)
-		v122 := math.FMA(v112, v110, v112)
-		v123 := float64(v121 + v122)
-		v124 := float64(v113 * v110)
-		v125 := math.FMA(v35, v110, v36)
-		v126 := math.FMA(v125, v110, v38)
-		v127 := math.FMA(v126, v110, v40)
-		v128 := math.FMA(v127, v110, v42)
-		v129 := math.FMA(v128, v110, v44)
-		v130 := math.FMA(v129, v110, v46)
-		v131 := math.FMA(v130, v110, v48)
-		v132 := math.FMA(v131, v110, v50)
-		v133 := math.FMA(v132, v110, v52)
-		v134 := math.FMA(v124, v133, v123)
-		v135 := float64(v5 + v118)
-		v136 := float64(v5 - v135)
-		v137 := float64(v136 + v118)
-		v138 := float64(v137 + v134)
-		v139 := float64(v135 + v138)
-		v140 := float64(v135 - v139)
-		v141 := float64(v140 + v138)
-		v142 := v62
-		if v107 > v62 {
-			v142 = v107
+		v100 := ldexpMid(v98, v99)
+		v101 := math.IsNaN(v2)
+		v102 := v100
+		if v101 {
+			v102 = v2
 		}
-		v143 := ldexpMid(v5, v142)
-		v144 := float64(v139 * v143)
-		v145 := float64(v141 * v143)
-		v146 := float64(v5 + v144)
-		v147 := float64(v5 - v146)
-		v148 := float64(v147 + v144)
-		v149 := float64(v148 + v145)
-		v150 := v5
-		if v105 {
-			v150 = v139
+		v103 := -v2
+		v104 := math.Abs(v103)
+		v105 := -v104
+		v106 := v8
+		if v105 > v8 {
+			v106 = v105
 		}
-		v151 := v10
-		if v105 {
-			v151 = v141
+		v107 := v103 < v10
+		v108 := float64(v106 * v12)
+		v109 := math.RoundToEven(v108)
+		v110 := -v109
+		v111 := math.FMA(v110, v16, v106)
+		v112 := math.FMA(v110, v18, v111)
+		v113 := float64(v111 - v112)
+		v114 := math.FMA(v110, v18, v113)
+		v115 := float64(v112 * v112)
+		v116 := -v115
+		v117 := math.FMA(v112, v112, v116)
+		v118 := float64(v22 * v115)
+		v119 := float64(v22 * v117)
+		v120 := float64(v112 + v118)
+		v121 := float64(v112 - v120)
+		v122 := float64(v121 + v118)
+		v123 := float64(v122 + v119)
+		v124 := math.FMA(v114, v112, v114)
+		v125 := float64(v123 + v124)
+		v126 := float64(v115 * v112)
+		v127 := math.FMA(v35, v112, v36)
+		v128 := math.FMA(v127, v112, v38)
+		v129 := math.FMA(v128, v112, v40)
+		v130 := math.FMA(v129, v112, v42)
+		v131 := math.FMA(v130, v112, v44)
+		v132 := math.FMA(v131, v112, v46)
+		v133 := math.FMA(v132, v112, v48)
+		v134 := math.FMA(v133, v112, v50)
+		v135 := math.FMA(v134, v112, v52)
+		v136 := math.FMA(v126, v135, v125)
+		v137 := float64(v5 + v120)
+		v138 := float64(v5 - v137)
+		v139 := float64(v138 + v120)
+		v140 := float64(v139 + v136)
+		v141 := float64(v137 + v140)
+		v142 := float64(v137 - v141)
+		v143 := float64(v142 + v140)
+		v144 := v62
+		if v109 > v62 {
+			v144 = v109
 		}
-		v152 := float64(v5 / v146)
-		v153 := float64(v150 * v152)
-		v154 := -v153
-		v155 := math.FMA(v154, v146, v150)
-		v156 := math.FMA(v154, v149, v155)
-		v157 := float64(v156 + v151)
-		v159 := float64(v157 * v152)
-		v160 := v10
-		if v105 {
-			v160 = v107
+		v145 := ldexpMid(v5, v144)
+		v146 := float64(v141 * v145)
+		v147 := float64(v143 * v145)
+		v148 := float64(v5 + v146)
+		v149 := float64(v5 - v148)
+		v150 := float64(v149 + v146)
+		v151 := float64(v150 + v147)
+		v152 := v5
+		if v107 {
+			v152 = v141
 		}
-		v161 := float64(v82 - v160)
-		v162 := v84
-		if v161 < v84 {
-			v162 = v161
+		v153 := v10
+		if v107 {
+			v153 = v143
 		}
-		v163 := v160 < v86
-		v164 := math.Ldexp(v88, int(v162))
+		v154 := float64(v5 / v148)
+		v155 := float64(v152 * v154)
+		v156 := -v155
+		v157 := math.FMA(v156, v148, v152)
+		v158 := math.FMA(v156, v151, v157)
+		v159 := float64(v158 + v153)
+		v161 := float64(v159 * v154)
+		v162 := v10
+		if v107 {
+			v162 = v109
+		}
+		v163 := float64(v82 - v162)
+		v164 := v84
+		if v163 < v84 {
+			v164 = v163
+		}
 		v165 := v10
-		if v163 {
+		if v164 > v10 {
 			v165 = v164
 		}
-		v166 := float64(v153 + v165)
-		v167 := float64(v166 - v165)
-		v168 := float64(v153 - v167)
-		v169 := float64(v168 + v159)
-		v170 := float64(v169 + v165)
-		v171 := float64(v170 - v165)
-		v172 := float64(v167 + v171)
-		v173 := math.Ldexp(v172, int(v160))
-		v174 := math.IsNaN(v101)
-		v175 := v173
-		if v174 {
-			v175 = v101
+		v166 := v162 < v87
+		v167 := ldexpNormal(v89, v165)
+		v168 := v10
+		if v166 {
+			v168 = v167
 		}
-		v176 := float64(v100 * v175)
-		v178 := v6 < v177
-		v179 := math.FMA(v1, v0, v101)
-		v180 := v10
+		v169 := float64(v155 + v168)
+		v170 := float64(v169 - v168)
+		v171 := float64(v155 - v170)
+		v172 := float64(v171 + v161)
+		v173 := float64(v172 + v168)
+		v174 := float64(v173 - v168)
+		v175 := float64(v170 + v174)
+		v176 := v62
+		if v162 > v62 {
+			v176 = v162
+		}
+		v177 := ldexpMid(v175, v176)
+		v178 := math.IsNaN(v103)
+		v179 := v177
 		if v178 {
-			v180 = v179
+			v179 = v103
 		}
-		v181 := float64(v176 * v180)
-		v182 := float64(v100 + v181)
-		v183 := v182
+		v180 := float64(v102 * v179)
+		v182 := v6 < v181
+		v183 := math.FMA(v1, v0, v103)
+		v184 := v10
+		if v182 {
+			v184 = v183
+		}
+		v185 := float64(v180 * v184)
+		v186 := float64(v102 + v185)
+		v187 := v186
 		if v4 {
-			v183 = v5
+			v187 = v5
 		}
-		v184 := dy[i]
-		v185 := float64(v184 * v5)
-		v186 := float64(v184 * v2)
-		v187 := -v186
-		v188 := math.FMA(v184, v2, v187)
-		v189 := v10
-		if v79 {
-			v189 = v74
-		}
-		v190 := float64(v184 * v189)
+		v188 := dy[i]
+		v189 := float64(v188 * v5)
+		v190 := float64(v188 * v2)
 		v191 := -v190
-		v192 := math.FMA(v184, v189, v191)
+		v192 := math.FMA(v188, v2, v191)
 		v193 := v10
 		if v79 {
-			v193 = v80
+			v193 = v74
 		}
-		v194 := float64(v184 * v193)
-		v195 := float64(v192 + v194)
-		v196 := float64(v190 + v195)
-		v197 := math.Ldexp(v196, int(v81))
-		v198 := float64(v184 * v98)
-		v199 := -v198
-		v200 := math.FMA(v184, v98, v199)
-		v201 := v198
-		if v87 {
-			v201 = v197
+		v194 := float64(v188 * v193)
+		v195 := -v194
+		v196 := math.FMA(v188, v193, v195)
+		v197 := v10
+		if v79 {
+			v197 = v80
 		}
-		v202 := v200
-		if v87 {
-			v202 = v10
+		v198 := float64(v188 * v197)
+		v199 := float64(v196 + v198)
+		v200 := float64(v194 + v199)
+		v201 := math.Ldexp(v200, int(v81))
+		v202 := float64(v188 * v100)
+		v203 := -v202
+		v204 := math.FMA(v188, v100, v203)
+		v205 := v202
+		if v88 {
+			v205 = v201
 		}
-		v203 := v201
-		if v99 {
-			v203 = v186
+		v206 := v204
+		if v88 {
+			v206 = v10
 		}
-		v204 := v202
-		if v99 {
-			v204 = v188
+		v207 := v205
+		if v101 {
+			v207 = v190
 		}
-		v205 := float64(v184 * v176)
-		v206 := -v205
-		v207 := math.FMA(v184, v176, v206)
-		v208 := float64(v205 * v180)
-		v209 := -v208
-		v210 := math.FMA(v205, v180, v209)
-		v211 := math.FMA(v207, v180, v210)
-		v212 := float64(v203 + v208)
-		v213 := float64(v212 - v203)
-		v214 := float64(v212 - v213)
-		v215 := float64(v203 - v214)
-		v216 := float64(v208 - v213)
-		v217 := float64(v215 + v216)
-		v218 := float64(v217 + v204)
-		v219 := float64(v218 + v211)
-		v220 := v212
+		v208 := v206
+		if v101 {
+			v208 = v192
+		}
+		v209 := float64(v188 * v180)
+		v210 := -v209
+		v211 := math.FMA(v188, v180, v210)
+		v212 := float64(v209 * v184)
+		v213 := -v212
+		v214 := math.FMA(v209, v184, v213)
+		v215 := math.FMA(v211, v184, v214)
+		v216 := float64(v207 + v212)
+		v217 := float64(v216 - v207)
+		v218 := float64(v216 - v217)
+		v219 := float64(v207 - v218)
+		v220 := float64(v212 - v217)
+		v221 := float64(v219 + v220)
+		v222 := float64(v221 + v208)
+		v223 := float64(v222 + v215)
+		v224 := v216
 		if v4 {
-			v220 = v185
+			v224 = v189
 		}
-		v221 := v219
+		v225 := v223
 		if v4 {
-			v221 = v10
+			v225 = v10
 		}
-		v222 := float64(v220 + v221)
-		v223 := float64(v184 * v183)
-		v224 := float64(v222 - v223)
-		v225 := math.Abs(v224)
-		v226 := math.Abs(v223)
-		v228 := float64(v226 * v227)
-		v229 := v225 <= v228
-		v230 := math.Abs(v184)
-		v232 := float64(v225 * v231)
-		v235 := math.FMA(v230, v233, v234)
-		v236 := v232 <= v235
-		v237 := v229 || v236
-		v238 := v222 == v10
-		v239 := v237 && !v238
-		v240 := v223
-		if v239 {
-			v240 = v222
+		v226 := float64(v224 + v225)
+		v227 := float64(v188 * v187)
+		v228 := float64(v226 - v227)
+		v229 := math.Abs(v228)
+		v230 := math.Abs(v227)
+		v232 := float64(v230 * v231)
+		v233 := v229 <= v232
+		v234 := math.Abs(v188)
+		v236 := float64(v229 * v235)
+		v239 := math.FMA(v234, v237, v238)
+		v240 := v236 <= v239
+		v241 := v233 || v240
+		v242 := v226 == v10
+		v243 := v241 && !v242
+		v244 := v227
+		if v243 {
+			v244 = v226
 		}
-		v241 := math.IsNaN(v0)
-		v242 := v240
-		if v241 {
-			v242 = v0
+		v245 := math.IsNaN(v0)
+		v246 := v244
+		if v245 {
+			v246 = v0
 		}
-		dx[i] = v242
+		dx[i] = v246
 	}
 }

@@ -18,7 +18,7 @@ var (
 	swigluBackwardBRareImpl  = swigluBackwardBRareGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 217
+// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 221
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -49,13 +49,13 @@ func swigluGeneric(dst, a, b []float64) {
 	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v65 := math.Float64frombits(0x408f400000000000)  // 1000
-	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v124 := math.Float64frombits(0xc091300000000000) // -1100
-	v200 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v207 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v209 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v210 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v68 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v70 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v80 := math.Float64frombits(0xc091300000000000)  // -1100
+	v204 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v211 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v213 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v214 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -107,233 +107,249 @@ func swigluGeneric(dst, a, b []float64) {
 		if v64 < v65 {
 			v66 = v64
 		}
-		v68 := v17 < v67
-		v70 := math.Ldexp(v69, int(v66))
-		v71 := v4
-		if v68 {
-			v71 = v70
+		v67 := v4
+		if v66 > v4 {
+			v67 = v66
 		}
-		v72 := float64(v58 + v71)
-		v73 := float64(v72 - v71)
-		v74 := float64(v58 - v73)
-		v75 := float64(v74 + v61)
-		v76 := float64(v75 + v71)
-		v77 := float64(v76 - v71)
-		v78 := float64(v73 + v77)
-		v79 := math.Ldexp(v78, int(v17))
-		v80 := math.IsNaN(v10)
-		v81 := v79
-		if v80 {
-			v81 = v10
+		v69 := v17 < v68
+		v71 := ldexpNormal(v70, v67)
+		v72 := v4
+		if v69 {
+			v72 = v71
 		}
-		v82 := float64(v0 * v81)
-		v83 := float64(v82 * v81)
-		v84 := math.Abs(v0)
-		v85 := -v84
-		v86 := v11
-		if v85 > v11 {
-			v86 = v85
+		v73 := float64(v58 + v72)
+		v74 := float64(v73 - v72)
+		v75 := float64(v58 - v74)
+		v76 := float64(v75 + v61)
+		v77 := float64(v76 + v72)
+		v78 := float64(v77 - v72)
+		v79 := float64(v74 + v78)
+		v81 := v80
+		if v17 > v80 {
+			v81 = v17
 		}
-		v87 := v0 < v4
-		v88 := float64(v86 * v15)
-		v89 := math.RoundToEven(v88)
-		v90 := -v89
-		v91 := math.FMA(v90, v19, v86)
-		v92 := math.FMA(v90, v21, v91)
-		v93 := float64(v91 - v92)
-		v94 := math.FMA(v90, v21, v93)
-		v95 := float64(v92 * v92)
-		v96 := -v95
-		v97 := math.FMA(v92, v92, v96)
-		v98 := float64(v9 * v95)
-		v99 := float64(v9 * v97)
-		v100 := float64(v92 + v98)
-		v101 := float64(v92 - v100)
-		v102 := float64(v101 + v98)
-		v103 := float64(v102 + v99)
-		v104 := math.FMA(v94, v92, v94)
-		v105 := float64(v103 + v104)
-		v106 := float64(v95 * v92)
-		v107 := math.FMA(v37, v92, v38)
-		v108 := math.FMA(v107, v92, v40)
-		v109 := math.FMA(v108, v92, v42)
-		v110 := math.FMA(v109, v92, v44)
-		v111 := math.FMA(v110, v92, v46)
-		v112 := math.FMA(v111, v92, v48)
-		v113 := math.FMA(v112, v92, v50)
-		v114 := math.FMA(v113, v92, v52)
-		v115 := math.FMA(v114, v92, v54)
-		v116 := math.FMA(v106, v115, v105)
-		v117 := float64(v57 + v100)
-		v118 := float64(v57 - v117)
-		v119 := float64(v118 + v100)
-		v120 := float64(v119 + v116)
-		v121 := float64(v117 + v120)
-		v122 := float64(v117 - v121)
-		v123 := float64(v122 + v120)
-		v125 := v124
-		if v89 > v124 {
-			v125 = v89
+		v82 := ldexpMid(v79, v81)
+		v83 := math.IsNaN(v10)
+		v84 := v82
+		if v83 {
+			v84 = v10
 		}
-		v126 := ldexpMid(v57, v125)
-		v127 := float64(v121 * v126)
-		v128 := float64(v123 * v126)
-		v129 := float64(v57 + v127)
-		v130 := float64(v57 - v129)
-		v131 := float64(v130 + v127)
-		v132 := float64(v131 + v128)
-		v133 := v57
-		if v87 {
-			v133 = v121
+		v85 := float64(v0 * v84)
+		v86 := float64(v85 * v84)
+		v87 := math.Abs(v0)
+		v88 := -v87
+		v89 := v11
+		if v88 > v11 {
+			v89 = v88
 		}
-		v134 := v4
-		if v87 {
-			v134 = v123
+		v90 := v0 < v4
+		v91 := float64(v89 * v15)
+		v92 := math.RoundToEven(v91)
+		v93 := -v92
+		v94 := math.FMA(v93, v19, v89)
+		v95 := math.FMA(v93, v21, v94)
+		v96 := float64(v94 - v95)
+		v97 := math.FMA(v93, v21, v96)
+		v98 := float64(v95 * v95)
+		v99 := -v98
+		v100 := math.FMA(v95, v95, v99)
+		v101 := float64(v9 * v98)
+		v102 := float64(v9 * v100)
+		v103 := float64(v95 + v101)
+		v104 := float64(v95 - v103)
+		v105 := float64(v104 + v101)
+		v106 := float64(v105 + v102)
+		v107 := math.FMA(v97, v95, v97)
+		v108 := float64(v106 + v107)
+		v109 := float64(v98 * v95)
+		v110 := math.FMA(v37, v95, v38)
+		v111 := math.FMA(v110, v95, v40)
+		v112 := math.FMA(v111, v95, v42)
+		v113 := math.FMA(v112, v95, v44)
+		v114 := math.FMA(v113, v95, v46)
+		v115 := math.FMA(v114, v95, v48)
+		v116 := math.FMA(v115, v95, v50)
+		v117 := math.FMA(v116, v95, v52)
+		v118 := math.FMA(v117, v95, v54)
+		v119 := math.FMA(v109, v118, v108)
+		v120 := float64(v57 + v103)
+		v121 := float64(v57 - v120)
+		v122 := float64(v121 + v103)
+		v123 := float64(v122 + v119)
+		v124 := float64(v120 + v123)
+		v125 := float64(v120 - v124)
+		v126 := float64(v125 + v123)
+		v127 := v80
+		if v92 > v80 {
+			v127 = v92
 		}
-		v135 := float64(v57 / v129)
-		v136 := float64(v133 * v135)
-		v137 := -v136
-		v138 := math.FMA(v137, v129, v133)
-		v139 := math.FMA(v137, v132, v138)
-		v140 := float64(v139 + v134)
-		v141 := v11 <= v85
-		v142 := float64(v140 * v135)
-		v143 := v4
-		if v87 {
-			v143 = v89
+		v128 := ldexpMid(v57, v127)
+		v129 := float64(v124 * v128)
+		v130 := float64(v126 * v128)
+		v131 := float64(v57 + v129)
+		v132 := float64(v57 - v131)
+		v133 := float64(v132 + v129)
+		v134 := float64(v133 + v130)
+		v135 := v57
+		if v90 {
+			v135 = v124
 		}
-		v144 := float64(v63 - v143)
-		v145 := v65
-		if v144 < v65 {
-			v145 = v144
+		v136 := v4
+		if v90 {
+			v136 = v126
 		}
-		v146 := v143 < v67
-		v147 := math.Ldexp(v69, int(v145))
+		v137 := float64(v57 / v131)
+		v138 := float64(v135 * v137)
+		v139 := -v138
+		v140 := math.FMA(v139, v131, v135)
+		v141 := math.FMA(v139, v134, v140)
+		v142 := float64(v141 + v136)
+		v143 := v11 <= v88
+		v144 := float64(v142 * v137)
+		v145 := v4
+		if v90 {
+			v145 = v92
+		}
+		v146 := float64(v63 - v145)
+		v147 := v65
+		if v146 < v65 {
+			v147 = v146
+		}
 		v148 := v4
-		if v146 {
+		if v147 > v4 {
 			v148 = v147
 		}
-		v149 := float64(v136 + v148)
-		v150 := float64(v149 - v148)
-		v151 := float64(v136 - v150)
-		v152 := float64(v151 + v142)
-		v153 := float64(v152 + v148)
-		v154 := float64(v153 - v148)
-		v155 := float64(v150 + v154)
-		v156 := math.Ldexp(v155, int(v143))
-		v157 := math.IsNaN(v0)
-		v158 := v156
-		if v157 {
-			v158 = v0
+		v149 := v145 < v68
+		v150 := ldexpNormal(v70, v148)
+		v151 := v4
+		if v149 {
+			v151 = v150
 		}
-		v159 := float64(v0 * v158)
-		v160 := v159
+		v152 := float64(v138 + v151)
+		v153 := float64(v152 - v151)
+		v154 := float64(v138 - v153)
+		v155 := float64(v154 + v144)
+		v156 := float64(v155 + v151)
+		v157 := float64(v156 - v151)
+		v158 := float64(v153 + v157)
+		v159 := v80
+		if v145 > v80 {
+			v159 = v145
+		}
+		v160 := ldexpMid(v158, v159)
+		v161 := math.IsNaN(v0)
+		v162 := v160
+		if v161 {
+			v162 = v0
+		}
+		v163 := float64(v0 * v162)
+		v164 := v163
 		if v8 {
-			v160 = v83
+			v164 = v86
 		}
-		v161 := v160
+		v165 := v164
 		if v3 {
-			v161 = v5
+			v165 = v5
 		}
-		v162 := b[i]
-		v163 := float64(v162 * v5)
-		v164 := float64(v162 * v0)
-		v165 := -v164
-		v166 := math.FMA(v162, v0, v165)
-		v167 := float64(v164 * v81)
-		v168 := -v167
-		v169 := math.FMA(v164, v81, v168)
-		v170 := math.FMA(v166, v81, v169)
-		v171 := float64(v167 * v81)
+		v166 := b[i]
+		v167 := float64(v166 * v5)
+		v168 := float64(v166 * v0)
+		v169 := -v168
+		v170 := math.FMA(v166, v0, v169)
+		v171 := float64(v168 * v84)
 		v172 := -v171
-		v173 := math.FMA(v167, v81, v172)
-		v174 := math.FMA(v170, v81, v173)
-		v175 := float64(v164 * v0)
+		v173 := math.FMA(v168, v84, v172)
+		v174 := math.FMA(v170, v84, v173)
+		v175 := float64(v171 * v84)
 		v176 := -v175
-		v177 := math.FMA(v164, v0, v176)
-		v178 := math.FMA(v166, v0, v177)
-		v179 := v4
-		if v141 {
-			v179 = v136
+		v177 := math.FMA(v171, v84, v176)
+		v178 := math.FMA(v174, v84, v177)
+		v179 := float64(v168 * v0)
+		v180 := -v179
+		v181 := math.FMA(v168, v0, v180)
+		v182 := math.FMA(v170, v0, v181)
+		v183 := v4
+		if v143 {
+			v183 = v138
 		}
-		v180 := float64(v164 * v179)
-		v181 := -v180
-		v182 := math.FMA(v164, v179, v181)
-		v183 := math.FMA(v166, v179, v182)
-		v184 := v4
-		if v141 {
-			v184 = v142
+		v184 := float64(v168 * v183)
+		v185 := -v184
+		v186 := math.FMA(v168, v183, v185)
+		v187 := math.FMA(v170, v183, v186)
+		v188 := v4
+		if v143 {
+			v188 = v144
 		}
-		v185 := float64(v164 * v184)
-		v186 := float64(v183 + v185)
-		v187 := float64(v180 + v186)
-		v188 := math.Ldexp(v187, int(v143))
-		v189 := v188
-		if v157 {
-			v189 = v175
+		v189 := float64(v168 * v188)
+		v190 := float64(v187 + v189)
+		v191 := float64(v184 + v190)
+		v192 := math.Ldexp(v191, int(v145))
+		v193 := v192
+		if v161 {
+			v193 = v179
 		}
-		v190 := v4
-		if v157 {
-			v190 = v178
+		v194 := v4
+		if v161 {
+			v194 = v182
 		}
-		v191 := v189
+		v195 := v193
 		if v8 {
-			v191 = v171
+			v195 = v175
 		}
-		v192 := v190
+		v196 := v194
 		if v8 {
-			v192 = v174
+			v196 = v178
 		}
-		v193 := v191
+		v197 := v195
 		if v3 {
-			v193 = v163
+			v197 = v167
 		}
-		v194 := v192
+		v198 := v196
 		if v3 {
-			v194 = v4
+			v198 = v4
 		}
-		v195 := float64(v193 + v194)
-		v196 := float64(v162 * v161)
-		v197 := float64(v195 - v196)
-		v198 := math.Abs(v197)
-		v199 := math.Abs(v196)
-		v201 := float64(v199 * v200)
-		v202 := v198 <= v201
-		v203 := math.Abs(v162)
-		v204 := math.Abs(v164)
-		v205 := v203
-		if v204 > v203 {
-			v205 = v204
+		v199 := float64(v197 + v198)
+		v200 := float64(v166 * v165)
+		v201 := float64(v199 - v200)
+		v202 := math.Abs(v201)
+		v203 := math.Abs(v200)
+		v205 := float64(v203 * v204)
+		v206 := v202 <= v205
+		v207 := math.Abs(v166)
+		v208 := math.Abs(v168)
+		v209 := v207
+		if v208 > v207 {
+			v209 = v208
 		}
-		v206 := v205
-		if v204 > v205 {
-			v206 = v204
+		v210 := v209
+		if v208 > v209 {
+			v210 = v208
 		}
-		v208 := float64(v198 * v207)
-		v211 := math.FMA(v206, v209, v210)
-		v212 := v208 <= v211
-		v213 := v202 || v212
-		v214 := v195 == v4
-		v215 := v213 && !v214
-		v216 := v196
-		if v215 {
-			v216 = v195
+		v212 := float64(v202 * v211)
+		v215 := math.FMA(v210, v213, v214)
+		v216 := v212 <= v215
+		v217 := v206 || v216
+		v218 := v199 == v4
+		v219 := v217 && !v218
+		v220 := v200
+		if v219 {
+			v220 = v199
 		}
-		v217 := math.IsNaN(v162)
-		v218 := v216
-		if v217 {
-			v218 = v162
+		v221 := math.IsNaN(v166)
+		v222 := v220
+		if v221 {
+			v222 = v166
 		}
-		v219 := v218
-		if v157 {
-			v219 = v0
+		v223 := v222
+		if v161 {
+			v223 = v0
 		}
-		dst[i] = v219
+		dst[i] = v223
 	}
 }
 
 // swigluUsualGeneric is the pure-Go kernel of swigluUsual (f64 memory, f64
-// compute, 156 operations): the scalar twin of the vector program the assembly
+// compute, 158 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -365,76 +381,76 @@ func swigluUsualGeneric(dst, a, b []float64) {
 	v25 := math.Float64frombits(0x408f400000000000)  // 1000
 	v26 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v27 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v68 := math.Float64frombits(0xc091300000000000)  // -1100
-	v136 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v143 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v145 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v146 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v28 := math.Float64frombits(0xc091300000000000)  // -1100
+	v138 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v145 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v147 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v148 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v1 := a[i]
 		v3 := v1 < v2
 		v7 := v1 < v6
-		v28 := math.Abs(v1)
-		v29 := -v28
-		v30 := v9
-		if v29 > v9 {
-			v30 = v29
+		v29 := math.Abs(v1)
+		v30 := -v29
+		v31 := v9
+		if v30 > v9 {
+			v31 = v30
 		}
-		v31 := v1 < v4
-		v32 := float64(v30 * v10)
-		v33 := math.RoundToEven(v32)
-		v34 := -v33
-		v35 := math.FMA(v34, v11, v30)
-		v36 := math.FMA(v34, v12, v35)
-		v37 := float64(v35 - v36)
-		v38 := math.FMA(v34, v12, v37)
-		v39 := float64(v36 * v36)
-		v40 := -v39
-		v41 := math.FMA(v36, v36, v40)
-		v42 := float64(v8 * v39)
-		v43 := float64(v8 * v41)
-		v44 := float64(v36 + v42)
-		v45 := float64(v36 - v44)
-		v46 := float64(v45 + v42)
+		v32 := v1 < v4
+		v33 := float64(v31 * v10)
+		v34 := math.RoundToEven(v33)
+		v35 := -v34
+		v36 := math.FMA(v35, v11, v31)
+		v37 := math.FMA(v35, v12, v36)
+		v38 := float64(v36 - v37)
+		v39 := math.FMA(v35, v12, v38)
+		v40 := float64(v37 * v37)
+		v41 := -v40
+		v42 := math.FMA(v37, v37, v41)
+		v43 := float64(v8 * v40)
+		v44 := float64(v8 * v42)
+		v45 := float64(v37 + v43)
+		v46 := float64(v37 - v45)
 		v47 := float64(v46 + v43)
-		v48 := math.FMA(v38, v36, v38)
-		v49 := float64(v47 + v48)
-		v50 := float64(v39 * v36)
-		v51 := math.FMA(v13, v36, v14)
-		v52 := math.FMA(v51, v36, v15)
-		v53 := math.FMA(v52, v36, v16)
-		v54 := math.FMA(v53, v36, v17)
-		v55 := math.FMA(v54, v36, v18)
-		v56 := math.FMA(v55, v36, v19)
-		v57 := math.FMA(v56, v36, v20)
-		v58 := math.FMA(v57, v36, v21)
-		v59 := math.FMA(v58, v36, v22)
-		v60 := math.FMA(v50, v59, v49)
-		v61 := float64(v23 + v44)
-		v62 := float64(v23 - v61)
-		v63 := float64(v62 + v44)
-		v64 := float64(v63 + v60)
-		v65 := float64(v61 + v64)
-		v66 := float64(v61 - v65)
-		v67 := float64(v66 + v64)
-		v69 := v68
-		if v33 > v68 {
-			v69 = v33
+		v48 := float64(v47 + v44)
+		v49 := math.FMA(v39, v37, v39)
+		v50 := float64(v48 + v49)
+		v51 := float64(v40 * v37)
+		v52 := math.FMA(v13, v37, v14)
+		v53 := math.FMA(v52, v37, v15)
+		v54 := math.FMA(v53, v37, v16)
+		v55 := math.FMA(v54, v37, v17)
+		v56 := math.FMA(v55, v37, v18)
+		v57 := math.FMA(v56, v37, v19)
+		v58 := math.FMA(v57, v37, v20)
+		v59 := math.FMA(v58, v37, v21)
+		v60 := math.FMA(v59, v37, v22)
+		v61 := math.FMA(v51, v60, v50)
+		v62 := float64(v23 + v45)
+		v63 := float64(v23 - v62)
+		v64 := float64(v63 + v45)
+		v65 := float64(v64 + v61)
+		v66 := float64(v62 + v65)
+		v67 := float64(v62 - v66)
+		v68 := float64(v67 + v65)
+		v69 := v28
+		if v34 > v28 {
+			v69 = v34
 		}
 		v70 := ldexpMid(v23, v69)
-		v71 := float64(v65 * v70)
-		v72 := float64(v67 * v70)
+		v71 := float64(v66 * v70)
+		v72 := float64(v68 * v70)
 		v73 := float64(v23 + v71)
 		v74 := float64(v23 - v73)
 		v75 := float64(v74 + v71)
 		v76 := float64(v75 + v72)
 		v77 := v23
-		if v31 {
-			v77 = v65
+		if v32 {
+			v77 = v66
 		}
 		v78 := v4
-		if v31 {
-			v78 = v67
+		if v32 {
+			v78 = v68
 		}
 		v79 := float64(v23 / v73)
 		v80 := float64(v77 * v79)
@@ -442,131 +458,139 @@ func swigluUsualGeneric(dst, a, b []float64) {
 		v82 := math.FMA(v81, v73, v77)
 		v83 := math.FMA(v81, v76, v82)
 		v84 := float64(v83 + v78)
-		v85 := v9 <= v29
+		v85 := v9 <= v30
 		v86 := float64(v84 * v79)
 		v87 := v4
-		if v31 {
-			v87 = v33
+		if v32 {
+			v87 = v34
 		}
 		v88 := float64(v24 - v87)
 		v89 := v25
 		if v88 < v25 {
 			v89 = v88
 		}
-		v90 := v87 < v26
-		v91 := math.Ldexp(v27, int(v89))
-		v92 := v4
-		if v90 {
-			v92 = v91
+		v90 := v4
+		if v89 > v4 {
+			v90 = v89
 		}
-		v93 := float64(v80 + v92)
-		v94 := float64(v93 - v92)
-		v95 := float64(v80 - v94)
-		v96 := float64(v95 + v86)
-		v97 := float64(v96 + v92)
-		v98 := float64(v97 - v92)
-		v99 := float64(v94 + v98)
-		v100 := math.Ldexp(v99, int(v87))
-		v101 := math.IsNaN(v1)
-		v102 := v100
-		if v101 {
-			v102 = v1
+		v91 := v87 < v26
+		v92 := ldexpNormal(v27, v90)
+		v93 := v4
+		if v91 {
+			v93 = v92
 		}
-		v103 := float64(v1 * v102)
-		v104 := v103
+		v94 := float64(v80 + v93)
+		v95 := float64(v94 - v93)
+		v96 := float64(v80 - v95)
+		v97 := float64(v96 + v86)
+		v98 := float64(v97 + v93)
+		v99 := float64(v98 - v93)
+		v100 := float64(v95 + v99)
+		v101 := v28
+		if v87 > v28 {
+			v101 = v87
+		}
+		v102 := ldexpMid(v100, v101)
+		v103 := math.IsNaN(v1)
+		v104 := v102
+		if v103 {
+			v104 = v1
+		}
+		v105 := float64(v1 * v104)
+		v106 := v105
 		if v7 {
-			v104 = v0
+			v106 = v0
 		}
-		v105 := v104
+		v107 := v106
 		if v3 {
-			v105 = v5
+			v107 = v5
 		}
-		v106 := b[i]
-		v107 := float64(v106 * v5)
-		v108 := float64(v106 * v1)
-		v109 := -v108
-		v110 := math.FMA(v106, v1, v109)
-		v111 := float64(v108 * v1)
-		v112 := -v111
-		v113 := math.FMA(v108, v1, v112)
-		v114 := math.FMA(v110, v1, v113)
-		v115 := v4
+		v108 := b[i]
+		v109 := float64(v108 * v5)
+		v110 := float64(v108 * v1)
+		v111 := -v110
+		v112 := math.FMA(v108, v1, v111)
+		v113 := float64(v110 * v1)
+		v114 := -v113
+		v115 := math.FMA(v110, v1, v114)
+		v116 := math.FMA(v112, v1, v115)
+		v117 := v4
 		if v85 {
-			v115 = v80
+			v117 = v80
 		}
-		v116 := float64(v108 * v115)
-		v117 := -v116
-		v118 := math.FMA(v108, v115, v117)
-		v119 := math.FMA(v110, v115, v118)
-		v120 := v4
+		v118 := float64(v110 * v117)
+		v119 := -v118
+		v120 := math.FMA(v110, v117, v119)
+		v121 := math.FMA(v112, v117, v120)
+		v122 := v4
 		if v85 {
-			v120 = v86
+			v122 = v86
 		}
-		v121 := float64(v108 * v120)
-		v122 := float64(v119 + v121)
-		v123 := float64(v116 + v122)
-		v124 := math.Ldexp(v123, int(v87))
-		v125 := v124
-		if v101 {
-			v125 = v111
+		v123 := float64(v110 * v122)
+		v124 := float64(v121 + v123)
+		v125 := float64(v118 + v124)
+		v126 := math.Ldexp(v125, int(v87))
+		v127 := v126
+		if v103 {
+			v127 = v113
 		}
-		v126 := v4
-		if v101 {
-			v126 = v114
-		}
-		v127 := v125
-		if v7 {
-			v127 = v0
-		}
-		v128 := v126
-		if v7 {
-			v128 = v0
+		v128 := v4
+		if v103 {
+			v128 = v116
 		}
 		v129 := v127
-		if v3 {
-			v129 = v107
+		if v7 {
+			v129 = v0
 		}
 		v130 := v128
+		if v7 {
+			v130 = v0
+		}
+		v131 := v129
 		if v3 {
-			v130 = v4
+			v131 = v109
 		}
-		v131 := float64(v129 + v130)
-		v132 := float64(v106 * v105)
-		v133 := float64(v131 - v132)
-		v134 := math.Abs(v133)
-		v135 := math.Abs(v132)
-		v137 := float64(v135 * v136)
-		v138 := v134 <= v137
-		v139 := math.Abs(v106)
-		v140 := math.Abs(v108)
-		v141 := v139
-		if v140 > v139 {
-			v141 = v140
+		v132 := v130
+		if v3 {
+			v132 = v4
 		}
-		v142 := v141
-		if v140 > v141 {
-			v142 = v140
+		v133 := float64(v131 + v132)
+		v134 := float64(v108 * v107)
+		v135 := float64(v133 - v134)
+		v136 := math.Abs(v135)
+		v137 := math.Abs(v134)
+		v139 := float64(v137 * v138)
+		v140 := v136 <= v139
+		v141 := math.Abs(v108)
+		v142 := math.Abs(v110)
+		v143 := v141
+		if v142 > v141 {
+			v143 = v142
 		}
-		v144 := float64(v134 * v143)
-		v147 := math.FMA(v142, v145, v146)
-		v148 := v144 <= v147
-		v149 := v138 || v148
-		v150 := v131 == v4
-		v151 := v149 && !v150
-		v152 := v132
-		if v151 {
-			v152 = v131
+		v144 := v143
+		if v142 > v143 {
+			v144 = v142
 		}
-		v153 := math.IsNaN(v106)
-		v154 := v152
+		v146 := float64(v136 * v145)
+		v149 := math.FMA(v144, v147, v148)
+		v150 := v146 <= v149
+		v151 := v140 || v150
+		v152 := v133 == v4
+		v153 := v151 && !v152
+		v154 := v134
 		if v153 {
-			v154 = v106
+			v154 = v133
 		}
-		v155 := v154
-		if v101 {
-			v155 = v1
+		v155 := math.IsNaN(v108)
+		v156 := v154
+		if v155 {
+			v156 = v108
 		}
-		dst[i] = v155
+		v157 := v156
+		if v103 {
+			v157 = v1
+		}
+		dst[i] = v157
 	}
 }
 
@@ -606,7 +630,7 @@ func swigluRun(dst, a, b []float64) {
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 849 operations): the scalar twin of the vector program the
+// f64 compute, 864 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -639,26 +663,27 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v69 := math.Float64frombits(0x408f400000000000)  // 1000
-	v71 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v73 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v90 := math.Float64frombits(0x4086280000000000)  // 709
-	v96 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
-	v117 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v120 := math.Float64frombits(0xc000000000000000) // -2
-	v163 := math.Float64frombits(0xc091300000000000) // -1100
-	v341 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v419 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v421 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v423 := math.Float64frombits(0xbff0000000000000) // -1
-	v424 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v425 := math.Float64frombits(0xc044000000000000) // -40
-	v487 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v491 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v692 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v700 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v702 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v703 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v862 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v84 := math.Float64frombits(0xc091300000000000)  // -1100
+	v93 := math.Float64frombits(0x4086280000000000)  // 709
+	v97 := math.Float64frombits(0x408ff80000000000)  // 1023
+	v102 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v123 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v126 := math.Float64frombits(0xc000000000000000) // -2
+	v352 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v432 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v434 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v436 := math.Float64frombits(0xbff0000000000000) // -1
+	v437 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v438 := math.Float64frombits(0xc044000000000000) // -40
+	v500 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v504 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v707 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v715 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v717 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v718 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v877 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -712,1025 +737,1081 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		if v68 < v69 {
 			v70 = v68
 		}
-		v72 := v21 < v71
-		v74 := math.Ldexp(v73, int(v70))
-		v75 := v4
-		if v72 {
-			v75 = v74
+		v71 := v4
+		if v70 > v4 {
+			v71 = v70
 		}
-		v76 := float64(v62 + v75)
-		v77 := float64(v76 - v75)
-		v78 := float64(v62 - v77)
-		v79 := float64(v78 + v65)
-		v80 := float64(v79 + v75)
-		v81 := float64(v80 - v75)
-		v82 := float64(v77 + v81)
-		v83 := math.Ldexp(v82, int(v21))
-		v84 := math.IsNaN(v14)
-		v85 := v83
-		if v84 {
-			v85 = v14
+		v73 := v21 < v72
+		v75 := ldexpNormal(v74, v71)
+		v76 := v4
+		if v73 {
+			v76 = v75
 		}
-		v86 := float64(v62 + v65)
-		v87 := float64(v62 - v86)
-		v88 := float64(v87 + v65)
-		v89 := v71 <= v21
-		v91 := v90 < v14
-		v92 := v89 && !v91
-		v93 := math.Ldexp(v88, int(v21))
-		v94 := v4
-		if v92 {
-			v94 = v93
+		v77 := float64(v62 + v76)
+		v78 := float64(v77 - v76)
+		v79 := float64(v62 - v78)
+		v80 := float64(v79 + v65)
+		v81 := float64(v80 + v76)
+		v82 := float64(v81 - v76)
+		v83 := float64(v78 + v82)
+		v85 := v84
+		if v21 > v84 {
+			v85 = v21
 		}
-		v95 := v94
-		if v84 {
-			v95 = v14
+		v86 := ldexpMid(v83, v85)
+		v87 := math.IsNaN(v14)
+		v88 := v86
+		if v87 {
+			v88 = v14
 		}
-		v97 := float64(v85 * v96)
-		v98 := float64(v95 + v97)
-		v99 := float64(v12 * v98)
-		v100 := math.FMA(v12, v85, v99)
-		v118 := float64(v100 * v117)
-		v121 := v0 < v120
-		v122 := -v0
-		v123 := math.Abs(v122)
-		v124 := -v123
-		v125 := v15
-		if v124 > v15 {
-			v125 = v124
+		v89 := float64(v62 + v65)
+		v90 := float64(v62 - v89)
+		v91 := float64(v90 + v65)
+		v92 := v72 <= v21
+		v94 := v93 < v14
+		v95 := v92 && !v94
+		v96 := v72
+		if v21 > v72 {
+			v96 = v21
 		}
-		v126 := v122 < v4
-		v127 := float64(v125 * v19)
-		v128 := math.RoundToEven(v127)
-		v129 := -v128
-		v130 := math.FMA(v129, v23, v125)
-		v131 := math.FMA(v129, v25, v130)
-		v132 := float64(v130 - v131)
-		v133 := math.FMA(v129, v25, v132)
-		v134 := float64(v131 * v131)
+		v98 := v97
+		if v96 < v97 {
+			v98 = v96
+		}
+		v99 := ldexpNormal(v91, v98)
+		v100 := v4
+		if v95 {
+			v100 = v99
+		}
+		v101 := v100
+		if v87 {
+			v101 = v14
+		}
+		v103 := float64(v88 * v102)
+		v104 := float64(v101 + v103)
+		v105 := float64(v12 * v104)
+		v106 := math.FMA(v12, v88, v105)
+		v124 := float64(v106 * v123)
+		v127 := v0 < v126
+		v128 := -v0
+		v129 := math.Abs(v128)
+		v130 := -v129
+		v131 := v15
+		if v130 > v15 {
+			v131 = v130
+		}
+		v132 := v128 < v4
+		v133 := float64(v131 * v19)
+		v134 := math.RoundToEven(v133)
 		v135 := -v134
-		v136 := math.FMA(v131, v131, v135)
-		v137 := float64(v29 * v134)
-		v138 := float64(v29 * v136)
-		v139 := float64(v131 + v137)
-		v140 := float64(v131 - v139)
-		v141 := float64(v140 + v137)
-		v142 := float64(v141 + v138)
-		v143 := math.FMA(v133, v131, v133)
-		v144 := float64(v142 + v143)
-		v145 := float64(v134 * v131)
-		v146 := math.FMA(v42, v131, v43)
-		v147 := math.FMA(v146, v131, v45)
-		v148 := math.FMA(v147, v131, v47)
-		v149 := math.FMA(v148, v131, v49)
-		v150 := math.FMA(v149, v131, v51)
-		v151 := math.FMA(v150, v131, v53)
-		v152 := math.FMA(v151, v131, v55)
-		v153 := math.FMA(v152, v131, v57)
-		v154 := math.FMA(v153, v131, v59)
-		v155 := math.FMA(v145, v154, v144)
-		v156 := float64(v8 + v139)
-		v157 := float64(v8 - v156)
-		v158 := float64(v157 + v139)
-		v159 := float64(v158 + v155)
-		v160 := float64(v156 + v159)
-		v161 := float64(v156 - v160)
-		v162 := float64(v161 + v159)
-		v164 := v163
-		if v128 > v163 {
-			v164 = v128
+		v136 := math.FMA(v135, v23, v131)
+		v137 := math.FMA(v135, v25, v136)
+		v138 := float64(v136 - v137)
+		v139 := math.FMA(v135, v25, v138)
+		v140 := float64(v137 * v137)
+		v141 := -v140
+		v142 := math.FMA(v137, v137, v141)
+		v143 := float64(v29 * v140)
+		v144 := float64(v29 * v142)
+		v145 := float64(v137 + v143)
+		v146 := float64(v137 - v145)
+		v147 := float64(v146 + v143)
+		v148 := float64(v147 + v144)
+		v149 := math.FMA(v139, v137, v139)
+		v150 := float64(v148 + v149)
+		v151 := float64(v140 * v137)
+		v152 := math.FMA(v42, v137, v43)
+		v153 := math.FMA(v152, v137, v45)
+		v154 := math.FMA(v153, v137, v47)
+		v155 := math.FMA(v154, v137, v49)
+		v156 := math.FMA(v155, v137, v51)
+		v157 := math.FMA(v156, v137, v53)
+		v158 := math.FMA(v157, v137, v55)
+		v159 := math.FMA(v158, v137, v57)
+		v160 := math.FMA(v159, v137, v59)
+		v161 := math.FMA(v151, v160, v150)
+		v162 := float64(v8 + v145)
+		v163 := float64(v8 - v162)
+		v164 := float64(v163 + v145)
+		v165 := float64(v164 + v161)
+		v166 := float64(v162 + v165)
+		v167 := float64(v162 - v166)
+		v168 := float64(v167 + v165)
+		v169 := v84
+		if v134 > v84 {
+			v169 = v134
 		}
-		v165 := ldexpMid(v8, v164)
-		v166 := float64(v160 * v165)
-		v167 := float64(v162 * v165)
-		v168 := float64(v8 + v166)
-		v169 := float64(v8 - v168)
-		v170 := float64(v169 + v166)
-		v171 := float64(v170 + v167)
-		v172 := v8
-		if v126 {
-			v172 = v160
+		v170 := ldexpMid(v8, v169)
+		v171 := float64(v166 * v170)
+		v172 := float64(v168 * v170)
+		v173 := float64(v8 + v171)
+		v174 := float64(v8 - v173)
+		v175 := float64(v174 + v171)
+		v176 := float64(v175 + v172)
+		v177 := v8
+		if v132 {
+			v177 = v166
 		}
-		v173 := v4
-		if v126 {
-			v173 = v162
+		v178 := v4
+		if v132 {
+			v178 = v168
 		}
-		v174 := float64(v8 / v168)
-		v175 := float64(v172 * v174)
-		v176 := -v175
-		v177 := math.FMA(v176, v168, v172)
-		v178 := math.FMA(v176, v171, v177)
-		v179 := float64(v178 + v173)
-		v181 := float64(v179 * v174)
-		v182 := v4
-		if v126 {
-			v182 = v128
-		}
-		v183 := float64(v67 - v182)
-		v184 := v69
-		if v183 < v69 {
-			v184 = v183
-		}
-		v185 := v182 < v71
-		v186 := math.Ldexp(v73, int(v184))
+		v179 := float64(v8 / v173)
+		v180 := float64(v177 * v179)
+		v181 := -v180
+		v182 := math.FMA(v181, v173, v177)
+		v183 := math.FMA(v181, v176, v182)
+		v184 := float64(v183 + v178)
+		v186 := float64(v184 * v179)
 		v187 := v4
-		if v185 {
-			v187 = v186
+		if v132 {
+			v187 = v134
 		}
-		v188 := float64(v175 + v187)
-		v189 := float64(v188 - v187)
-		v190 := float64(v175 - v189)
-		v191 := float64(v190 + v181)
-		v192 := float64(v191 + v187)
-		v193 := float64(v192 - v187)
-		v194 := float64(v189 + v193)
-		v195 := math.Ldexp(v194, int(v182))
-		v196 := math.IsNaN(v122)
-		v197 := v195
-		if v196 {
-			v197 = v122
+		v188 := float64(v67 - v187)
+		v189 := v69
+		if v188 < v69 {
+			v189 = v188
 		}
-		v198 := float64(v0 * v197)
-		v199 := float64(v8 + v198)
-		v200 := math.Abs(v0)
-		v201 := -v200
-		v202 := v15
-		if v201 > v15 {
-			v202 = v201
+		v190 := v4
+		if v189 > v4 {
+			v190 = v189
 		}
-		v203 := v0 < v4
-		v204 := float64(v202 * v19)
-		v205 := math.RoundToEven(v204)
-		v206 := -v205
-		v207 := math.FMA(v206, v23, v202)
-		v208 := math.FMA(v206, v25, v207)
-		v209 := float64(v207 - v208)
-		v210 := math.FMA(v206, v25, v209)
-		v211 := float64(v208 * v208)
-		v212 := -v211
-		v213 := math.FMA(v208, v208, v212)
-		v214 := float64(v29 * v211)
-		v215 := float64(v29 * v213)
-		v216 := float64(v208 + v214)
-		v217 := float64(v208 - v216)
-		v218 := float64(v217 + v214)
-		v219 := float64(v218 + v215)
-		v220 := math.FMA(v210, v208, v210)
-		v221 := float64(v219 + v220)
-		v222 := float64(v211 * v208)
-		v223 := math.FMA(v42, v208, v43)
-		v224 := math.FMA(v223, v208, v45)
-		v225 := math.FMA(v224, v208, v47)
-		v226 := math.FMA(v225, v208, v49)
-		v227 := math.FMA(v226, v208, v51)
-		v228 := math.FMA(v227, v208, v53)
-		v229 := math.FMA(v228, v208, v55)
-		v230 := math.FMA(v229, v208, v57)
-		v231 := math.FMA(v230, v208, v59)
-		v232 := math.FMA(v222, v231, v221)
-		v233 := float64(v8 + v216)
-		v234 := float64(v8 - v233)
-		v235 := float64(v234 + v216)
-		v236 := float64(v235 + v232)
-		v237 := float64(v233 + v236)
-		v238 := float64(v233 - v237)
-		v239 := float64(v238 + v236)
-		v240 := v163
-		if v205 > v163 {
-			v240 = v205
+		v191 := v187 < v72
+		v192 := ldexpNormal(v74, v190)
+		v193 := v4
+		if v191 {
+			v193 = v192
 		}
-		v241 := ldexpMid(v8, v240)
-		v242 := float64(v237 * v241)
-		v243 := float64(v239 * v241)
-		v244 := float64(v8 + v242)
-		v245 := float64(v8 - v244)
-		v246 := float64(v245 + v242)
-		v247 := float64(v246 + v243)
-		v248 := v8
+		v194 := float64(v180 + v193)
+		v195 := float64(v194 - v193)
+		v196 := float64(v180 - v195)
+		v197 := float64(v196 + v186)
+		v198 := float64(v197 + v193)
+		v199 := float64(v198 - v193)
+		v200 := float64(v195 + v199)
+		v201 := v84
+		if v187 > v84 {
+			v201 = v187
+		}
+		v202 := ldexpMid(v200, v201)
+		v203 := math.IsNaN(v128)
+		v204 := v202
 		if v203 {
-			v248 = v237
+			v204 = v128
 		}
-		v249 := v4
-		if v203 {
-			v249 = v239
+		v205 := float64(v0 * v204)
+		v206 := float64(v8 + v205)
+		v207 := math.Abs(v0)
+		v208 := -v207
+		v209 := v15
+		if v208 > v15 {
+			v209 = v208
 		}
-		v250 := float64(v8 / v244)
-		v251 := float64(v248 * v250)
-		v252 := -v251
-		v253 := math.FMA(v252, v244, v248)
-		v254 := math.FMA(v252, v247, v253)
-		v255 := float64(v254 + v249)
-		v256 := v15 <= v201
-		v257 := float64(v255 * v250)
-		v258 := v4
-		if v203 {
-			v258 = v205
+		v210 := v0 < v4
+		v211 := float64(v209 * v19)
+		v212 := math.RoundToEven(v211)
+		v213 := -v212
+		v214 := math.FMA(v213, v23, v209)
+		v215 := math.FMA(v213, v25, v214)
+		v216 := float64(v214 - v215)
+		v217 := math.FMA(v213, v25, v216)
+		v218 := float64(v215 * v215)
+		v219 := -v218
+		v220 := math.FMA(v215, v215, v219)
+		v221 := float64(v29 * v218)
+		v222 := float64(v29 * v220)
+		v223 := float64(v215 + v221)
+		v224 := float64(v215 - v223)
+		v225 := float64(v224 + v221)
+		v226 := float64(v225 + v222)
+		v227 := math.FMA(v217, v215, v217)
+		v228 := float64(v226 + v227)
+		v229 := float64(v218 * v215)
+		v230 := math.FMA(v42, v215, v43)
+		v231 := math.FMA(v230, v215, v45)
+		v232 := math.FMA(v231, v215, v47)
+		v233 := math.FMA(v232, v215, v49)
+		v234 := math.FMA(v233, v215, v51)
+		v235 := math.FMA(v234, v215, v53)
+		v236 := math.FMA(v235, v215, v55)
+		v237 := math.FMA(v236, v215, v57)
+		v238 := math.FMA(v237, v215, v59)
+		v239 := math.FMA(v229, v238, v228)
+		v240 := float64(v8 + v223)
+		v241 := float64(v8 - v240)
+		v242 := float64(v241 + v223)
+		v243 := float64(v242 + v239)
+		v244 := float64(v240 + v243)
+		v245 := float64(v240 - v244)
+		v246 := float64(v245 + v243)
+		v247 := v84
+		if v212 > v84 {
+			v247 = v212
 		}
-		v259 := float64(v67 - v258)
-		v260 := v69
-		if v259 < v69 {
-			v260 = v259
+		v248 := ldexpMid(v8, v247)
+		v249 := float64(v244 * v248)
+		v250 := float64(v246 * v248)
+		v251 := float64(v8 + v249)
+		v252 := float64(v8 - v251)
+		v253 := float64(v252 + v249)
+		v254 := float64(v253 + v250)
+		v255 := v8
+		if v210 {
+			v255 = v244
 		}
-		v261 := v258 < v71
-		v262 := math.Ldexp(v73, int(v260))
-		v263 := v4
-		if v261 {
-			v263 = v262
+		v256 := v4
+		if v210 {
+			v256 = v246
 		}
-		v264 := float64(v251 + v263)
-		v265 := float64(v264 - v263)
-		v266 := float64(v251 - v265)
-		v267 := float64(v266 + v257)
-		v268 := float64(v267 + v263)
-		v269 := float64(v268 - v263)
-		v270 := float64(v265 + v269)
-		v271 := math.Ldexp(v270, int(v258))
-		v272 := math.IsNaN(v0)
-		v273 := v271
-		if v272 {
-			v273 = v0
+		v257 := float64(v8 / v251)
+		v258 := float64(v255 * v257)
+		v259 := -v258
+		v260 := math.FMA(v259, v251, v255)
+		v261 := math.FMA(v259, v254, v260)
+		v262 := float64(v261 + v256)
+		v263 := v15 <= v208
+		v264 := float64(v262 * v257)
+		v265 := v4
+		if v210 {
+			v265 = v212
 		}
-		v274 := float64(v199 - v198)
-		v275 := float64(v8 - v274)
-		v276 := -v198
-		v277 := math.FMA(v0, v197, v276)
-		v278 := -v197
-		v279 := v15
+		v266 := float64(v67 - v265)
+		v267 := v69
+		if v266 < v69 {
+			v267 = v266
+		}
+		v268 := v4
+		if v267 > v4 {
+			v268 = v267
+		}
+		v269 := v265 < v72
+		v270 := ldexpNormal(v74, v268)
+		v271 := v4
+		if v269 {
+			v271 = v270
+		}
+		v272 := float64(v258 + v271)
+		v273 := float64(v272 - v271)
+		v274 := float64(v258 - v273)
+		v275 := float64(v274 + v264)
+		v276 := float64(v275 + v271)
+		v277 := float64(v276 - v271)
+		v278 := float64(v273 + v277)
+		v279 := v84
+		if v265 > v84 {
+			v279 = v265
+		}
+		v280 := ldexpMid(v278, v279)
+		v281 := math.IsNaN(v0)
+		v282 := v280
+		if v281 {
+			v282 = v0
+		}
+		v283 := float64(v206 - v205)
+		v284 := float64(v8 - v283)
+		v285 := -v205
+		v286 := math.FMA(v0, v204, v285)
+		v287 := -v204
+		v288 := v15
 		if v0 > v15 {
-			v279 = v0
+			v288 = v0
 		}
-		v280 := v17
-		if v279 < v17 {
-			v280 = v279
+		v289 := v17
+		if v288 < v17 {
+			v289 = v288
 		}
-		v281 := float64(v280 * v19)
-		v282 := math.RoundToEven(v281)
-		v283 := -v282
-		v284 := math.FMA(v283, v23, v280)
-		v285 := math.FMA(v283, v25, v284)
-		v286 := float64(v284 - v285)
-		v287 := math.FMA(v283, v25, v286)
-		v288 := float64(v285 * v285)
-		v289 := -v288
-		v290 := math.FMA(v285, v285, v289)
-		v291 := float64(v29 * v288)
-		v292 := float64(v29 * v290)
-		v293 := float64(v285 + v291)
-		v294 := float64(v285 - v293)
-		v295 := float64(v294 + v291)
-		v296 := float64(v295 + v292)
-		v297 := math.FMA(v287, v285, v287)
-		v298 := float64(v296 + v297)
-		v299 := float64(v288 * v285)
-		v300 := math.FMA(v42, v285, v43)
-		v301 := math.FMA(v300, v285, v45)
-		v302 := math.FMA(v301, v285, v47)
-		v303 := math.FMA(v302, v285, v49)
-		v304 := math.FMA(v303, v285, v51)
-		v305 := math.FMA(v304, v285, v53)
-		v306 := math.FMA(v305, v285, v55)
-		v307 := math.FMA(v306, v285, v57)
-		v308 := math.FMA(v307, v285, v59)
-		v309 := math.FMA(v299, v308, v298)
-		v310 := float64(v8 + v293)
-		v311 := float64(v8 - v310)
-		v312 := float64(v311 + v293)
-		v313 := float64(v312 + v309)
-		v315 := float64(v67 - v282)
-		v316 := v69
-		if v315 < v69 {
-			v316 = v315
+		v290 := float64(v289 * v19)
+		v291 := math.RoundToEven(v290)
+		v292 := -v291
+		v293 := math.FMA(v292, v23, v289)
+		v294 := math.FMA(v292, v25, v293)
+		v295 := float64(v293 - v294)
+		v296 := math.FMA(v292, v25, v295)
+		v297 := float64(v294 * v294)
+		v298 := -v297
+		v299 := math.FMA(v294, v294, v298)
+		v300 := float64(v29 * v297)
+		v301 := float64(v29 * v299)
+		v302 := float64(v294 + v300)
+		v303 := float64(v294 - v302)
+		v304 := float64(v303 + v300)
+		v305 := float64(v304 + v301)
+		v306 := math.FMA(v296, v294, v296)
+		v307 := float64(v305 + v306)
+		v308 := float64(v297 * v294)
+		v309 := math.FMA(v42, v294, v43)
+		v310 := math.FMA(v309, v294, v45)
+		v311 := math.FMA(v310, v294, v47)
+		v312 := math.FMA(v311, v294, v49)
+		v313 := math.FMA(v312, v294, v51)
+		v314 := math.FMA(v313, v294, v53)
+		v315 := math.FMA(v314, v294, v55)
+		v316 := math.FMA(v315, v294, v57)
+		v317 := math.FMA(v316, v294, v59)
+		v318 := math.FMA(v308, v317, v307)
+		v319 := float64(v8 + v302)
+		v320 := float64(v8 - v319)
+		v321 := float64(v320 + v302)
+		v322 := float64(v321 + v318)
+		v324 := float64(v67 - v291)
+		v325 := v69
+		if v324 < v69 {
+			v325 = v324
 		}
-		v317 := v282 < v71
-		v318 := math.Ldexp(v73, int(v316))
-		v319 := v4
-		if v317 {
-			v319 = v318
+		v326 := v4
+		if v325 > v4 {
+			v326 = v325
 		}
-		v320 := float64(v310 + v319)
-		v321 := float64(v320 - v319)
-		v322 := float64(v310 - v321)
-		v323 := float64(v322 + v313)
-		v324 := float64(v323 + v319)
-		v325 := float64(v324 - v319)
-		v326 := float64(v321 + v325)
-		v327 := math.Ldexp(v326, int(v282))
-		v328 := v327
-		if v272 {
-			v328 = v0
+		v327 := v291 < v72
+		v328 := ldexpNormal(v74, v326)
+		v329 := v4
+		if v327 {
+			v329 = v328
 		}
-		v329 := float64(v8 + v328)
-		v330 := math.FMA(v278, v329, v8)
-		v331 := float64(v329 - v8)
-		v332 := float64(v328 - v331)
-		v333 := float64(v197 * v332)
-		v334 := float64(v330 - v333)
-		v335 := float64(v334 / v329)
-		v336 := float64(v0 * v335)
-		v337 := float64(v277 + v336)
-		v338 := float64(v275 + v337)
-		v339 := float64(v338 * v273)
-		v340 := math.FMA(v199, v273, v339)
-		v342 := v0 < v341
-		v343 := math.Abs(v201)
-		v344 := -v343
-		v345 := v15
-		if v344 > v15 {
-			v345 = v344
+		v330 := float64(v319 + v329)
+		v331 := float64(v330 - v329)
+		v332 := float64(v319 - v331)
+		v333 := float64(v332 + v322)
+		v334 := float64(v333 + v329)
+		v335 := float64(v334 - v329)
+		v336 := float64(v331 + v335)
+		v337 := v84
+		if v291 > v84 {
+			v337 = v291
 		}
-		v346 := v201 < v4
-		v347 := float64(v345 * v19)
-		v348 := math.RoundToEven(v347)
-		v349 := -v348
-		v350 := math.FMA(v349, v23, v345)
-		v351 := math.FMA(v349, v25, v350)
-		v352 := float64(v350 - v351)
-		v353 := math.FMA(v349, v25, v352)
-		v354 := float64(v351 * v351)
+		v338 := ldexpMid(v336, v337)
+		v339 := v338
+		if v281 {
+			v339 = v0
+		}
+		v340 := float64(v8 + v339)
+		v341 := math.FMA(v287, v340, v8)
+		v342 := float64(v340 - v8)
+		v343 := float64(v339 - v342)
+		v344 := float64(v204 * v343)
+		v345 := float64(v341 - v344)
+		v346 := float64(v345 / v340)
+		v347 := float64(v0 * v346)
+		v348 := float64(v286 + v347)
+		v349 := float64(v284 + v348)
+		v350 := float64(v349 * v282)
+		v351 := math.FMA(v206, v282, v350)
+		v353 := v0 < v352
+		v354 := math.Abs(v208)
 		v355 := -v354
-		v356 := math.FMA(v351, v351, v355)
-		v357 := float64(v29 * v354)
-		v358 := float64(v29 * v356)
-		v359 := float64(v351 + v357)
-		v360 := float64(v351 - v359)
-		v361 := float64(v360 + v357)
-		v362 := float64(v361 + v358)
-		v363 := math.FMA(v353, v351, v353)
-		v364 := float64(v362 + v363)
-		v365 := float64(v354 * v351)
-		v366 := math.FMA(v42, v351, v43)
-		v367 := math.FMA(v366, v351, v45)
-		v368 := math.FMA(v367, v351, v47)
-		v369 := math.FMA(v368, v351, v49)
-		v370 := math.FMA(v369, v351, v51)
-		v371 := math.FMA(v370, v351, v53)
-		v372 := math.FMA(v371, v351, v55)
-		v373 := math.FMA(v372, v351, v57)
-		v374 := math.FMA(v373, v351, v59)
-		v375 := math.FMA(v365, v374, v364)
-		v376 := float64(v8 + v359)
-		v377 := float64(v8 - v376)
-		v378 := float64(v377 + v359)
-		v379 := float64(v378 + v375)
-		v380 := float64(v376 + v379)
-		v381 := float64(v376 - v380)
-		v382 := float64(v381 + v379)
-		v383 := v163
-		if v348 > v163 {
-			v383 = v348
+		v356 := v15
+		if v355 > v15 {
+			v356 = v355
 		}
-		v384 := ldexpMid(v8, v383)
-		v385 := float64(v380 * v384)
-		v386 := float64(v382 * v384)
-		v387 := float64(v8 + v385)
+		v357 := v208 < v4
+		v358 := float64(v356 * v19)
+		v359 := math.RoundToEven(v358)
+		v360 := -v359
+		v361 := math.FMA(v360, v23, v356)
+		v362 := math.FMA(v360, v25, v361)
+		v363 := float64(v361 - v362)
+		v364 := math.FMA(v360, v25, v363)
+		v365 := float64(v362 * v362)
+		v366 := -v365
+		v367 := math.FMA(v362, v362, v366)
+		v368 := float64(v29 * v365)
+		v369 := float64(v29 * v367)
+		v370 := float64(v362 + v368)
+		v371 := float64(v362 - v370)
+		v372 := float64(v371 + v368)
+		v373 := float64(v372 + v369)
+		v374 := math.FMA(v364, v362, v364)
+		v375 := float64(v373 + v374)
+		v376 := float64(v365 * v362)
+		v377 := math.FMA(v42, v362, v43)
+		v378 := math.FMA(v377, v362, v45)
+		v379 := math.FMA(v378, v362, v47)
+		v380 := math.FMA(v379, v362, v49)
+		v381 := math.FMA(v380, v362, v51)
+		v382 := math.FMA(v381, v362, v53)
+		v383 := math.FMA(v382, v362, v55)
+		v384 := math.FMA(v383, v362, v57)
+		v385 := math.FMA(v384, v362, v59)
+		v386 := math.FMA(v376, v385, v375)
+		v387 := float64(v8 + v370)
 		v388 := float64(v8 - v387)
-		v389 := float64(v388 + v385)
+		v389 := float64(v388 + v370)
 		v390 := float64(v389 + v386)
-		v391 := v8
-		if v346 {
-			v391 = v380
+		v391 := float64(v387 + v390)
+		v392 := float64(v387 - v391)
+		v393 := float64(v392 + v390)
+		v394 := v84
+		if v359 > v84 {
+			v394 = v359
 		}
-		v392 := v4
-		if v346 {
-			v392 = v382
+		v395 := ldexpMid(v8, v394)
+		v396 := float64(v391 * v395)
+		v397 := float64(v393 * v395)
+		v398 := float64(v8 + v396)
+		v399 := float64(v8 - v398)
+		v400 := float64(v399 + v396)
+		v401 := float64(v400 + v397)
+		v402 := v8
+		if v357 {
+			v402 = v391
 		}
-		v393 := float64(v8 / v387)
-		v394 := float64(v391 * v393)
-		v395 := -v394
-		v396 := math.FMA(v395, v387, v391)
-		v397 := math.FMA(v395, v390, v396)
-		v398 := float64(v397 + v392)
-		v400 := float64(v398 * v393)
-		v401 := v4
-		if v346 {
-			v401 = v348
+		v403 := v4
+		if v357 {
+			v403 = v393
 		}
-		v402 := float64(v67 - v401)
-		v403 := v69
-		if v402 < v69 {
-			v403 = v402
+		v404 := float64(v8 / v398)
+		v405 := float64(v402 * v404)
+		v406 := -v405
+		v407 := math.FMA(v406, v398, v402)
+		v408 := math.FMA(v406, v401, v407)
+		v409 := float64(v408 + v403)
+		v411 := float64(v409 * v404)
+		v412 := v4
+		if v357 {
+			v412 = v359
 		}
-		v404 := v401 < v71
-		v405 := math.Ldexp(v73, int(v403))
-		v406 := v4
-		if v404 {
-			v406 = v405
+		v413 := float64(v67 - v412)
+		v414 := v69
+		if v413 < v69 {
+			v414 = v413
 		}
-		v407 := float64(v394 + v406)
-		v408 := float64(v407 - v406)
-		v409 := float64(v394 - v408)
-		v410 := float64(v409 + v400)
-		v411 := float64(v410 + v406)
-		v412 := float64(v411 - v406)
-		v413 := float64(v408 + v412)
-		v414 := math.Ldexp(v413, int(v401))
-		v415 := math.IsNaN(v201)
-		v416 := v414
-		if v415 {
-			v416 = v201
+		v415 := v4
+		if v414 > v4 {
+			v415 = v414
 		}
-		v417 := float64(v8 - v416)
-		v418 := float64(v416 * v417)
-		v420 := float64(v0 - v419)
-		v422 := float64(v420 - v421)
-		v426 := v425
-		if v422 > v425 {
-			v426 = v422
+		v416 := v412 < v72
+		v417 := ldexpNormal(v74, v415)
+		v418 := v4
+		if v416 {
+			v418 = v417
 		}
-		v427 := v17
-		if v426 < v17 {
-			v427 = v426
+		v419 := float64(v405 + v418)
+		v420 := float64(v419 - v418)
+		v421 := float64(v405 - v420)
+		v422 := float64(v421 + v411)
+		v423 := float64(v422 + v418)
+		v424 := float64(v423 - v418)
+		v425 := float64(v420 + v424)
+		v426 := v84
+		if v412 > v84 {
+			v426 = v412
 		}
-		v428 := float64(v427 * v19)
-		v429 := math.RoundToEven(v428)
-		v430 := -v429
-		v431 := math.FMA(v430, v23, v427)
-		v432 := math.FMA(v430, v25, v431)
-		v433 := float64(v431 - v432)
-		v434 := math.FMA(v430, v25, v433)
-		v435 := float64(v432 * v432)
-		v436 := -v435
-		v437 := math.FMA(v432, v432, v436)
-		v438 := float64(v29 * v435)
-		v439 := float64(v29 * v437)
-		v440 := float64(v432 + v438)
-		v441 := float64(v432 - v440)
-		v442 := float64(v441 + v438)
-		v443 := float64(v442 + v439)
-		v444 := math.FMA(v434, v432, v434)
-		v445 := float64(v443 + v444)
-		v446 := float64(v435 * v432)
-		v447 := math.FMA(v42, v432, v43)
-		v448 := math.FMA(v447, v432, v45)
-		v449 := math.FMA(v448, v432, v47)
-		v450 := math.FMA(v449, v432, v49)
-		v451 := math.FMA(v450, v432, v51)
-		v452 := math.FMA(v451, v432, v53)
-		v453 := math.FMA(v452, v432, v55)
-		v454 := math.FMA(v453, v432, v57)
-		v455 := math.FMA(v454, v432, v59)
-		v456 := math.FMA(v446, v455, v445)
-		v457 := ldexpMid(v423, v430)
-		v458 := float64(v8 + v457)
-		v459 := float64(v458 - v8)
-		v460 := float64(v458 - v459)
-		v461 := float64(v8 - v460)
-		v462 := float64(v457 - v459)
-		v463 := float64(v461 + v462)
-		v464 := float64(v456 + v463)
-		v465 := float64(v458 + v440)
-		v466 := float64(v458 - v465)
-		v467 := float64(v466 + v440)
-		v468 := float64(v467 + v464)
-		v469 := float64(v465 + v468)
-		v470 := ldexpMid(v469, v429)
-		v471 := math.Copysign(v470, v422)
-		v472 := math.IsNaN(v422)
-		v473 := v471
-		if v472 {
-			v473 = v422
+		v427 := ldexpMid(v425, v426)
+		v428 := math.IsNaN(v208)
+		v429 := v427
+		if v428 {
+			v429 = v208
 		}
-		v474 := float64(v424 * v473)
-		v475 := float64(v422 + v474)
-		v476 := float64(v422 - v475)
-		v477 := float64(v476 + v474)
-		v478 := -v474
-		v479 := math.FMA(v424, v473, v478)
-		v480 := float64(v421 * v473)
-		v481 := float64(v479 - v480)
-		v482 := float64(v420 - v422)
-		v483 := float64(v482 - v421)
-		v484 := float64(v420 - v0)
-		v485 := float64(v420 - v484)
-		v486 := float64(v0 - v485)
-		v488 := float64(v487 - v484)
-		v489 := float64(v486 + v488)
-		v490 := float64(v483 + v489)
-		v492 := float64(v8 + v473)
-		v493 := float64(v491 * v492)
-		v494 := float64(v8 + v493)
-		v495 := float64(v490 * v494)
-		v496 := float64(v481 + v495)
-		v497 := float64(v477 + v496)
-		v498 := float64(v418 * v497)
-		v499 := -v418
-		v500 := math.FMA(v416, v417, v499)
-		v501 := float64(v8 - v417)
-		v502 := float64(v501 - v416)
-		v503 := -v416
-		v504 := math.FMA(v503, v329, v328)
-		v505 := float64(v310 + v313)
-		v506 := float64(v310 - v505)
-		v507 := float64(v506 + v313)
-		v508 := v71 <= v282
-		v509 := v90 < v0
-		v510 := v508 && !v509
-		v511 := math.Ldexp(v507, int(v282))
-		v512 := v4
-		if v510 {
-			v512 = v511
+		v430 := float64(v8 - v429)
+		v431 := float64(v429 * v430)
+		v433 := float64(v0 - v432)
+		v435 := float64(v433 - v434)
+		v439 := v438
+		if v435 > v438 {
+			v439 = v435
 		}
-		v513 := v512
-		if v272 {
-			v513 = v0
+		v440 := v17
+		if v439 < v17 {
+			v440 = v439
 		}
-		v514 := float64(v504 + v513)
-		v515 := float64(v332 + v513)
-		v516 := float64(v416 * v515)
-		v517 := float64(v514 - v516)
-		v518 := float64(v517 / v329)
-		v519 := float64(v502 - v518)
-		v520 := float64(v416 * v519)
-		v521 := float64(v518 * v417)
-		v522 := float64(v520 + v521)
-		v523 := float64(v500 + v522)
-		v524 := float64(v523 * v475)
-		v525 := float64(v498 + v524)
-		v526 := math.FMA(v418, v475, v525)
-		v527 := math.FMA(v503, v416, v416)
-		v528 := math.FMA(v0, v527, v273)
-		v529 := v528
-		if v342 {
-			v529 = v526
+		v441 := float64(v440 * v19)
+		v442 := math.RoundToEven(v441)
+		v443 := -v442
+		v444 := math.FMA(v443, v23, v440)
+		v445 := math.FMA(v443, v25, v444)
+		v446 := float64(v444 - v445)
+		v447 := math.FMA(v443, v25, v446)
+		v448 := float64(v445 * v445)
+		v449 := -v448
+		v450 := math.FMA(v445, v445, v449)
+		v451 := float64(v29 * v448)
+		v452 := float64(v29 * v450)
+		v453 := float64(v445 + v451)
+		v454 := float64(v445 - v453)
+		v455 := float64(v454 + v451)
+		v456 := float64(v455 + v452)
+		v457 := math.FMA(v447, v445, v447)
+		v458 := float64(v456 + v457)
+		v459 := float64(v448 * v445)
+		v460 := math.FMA(v42, v445, v43)
+		v461 := math.FMA(v460, v445, v45)
+		v462 := math.FMA(v461, v445, v47)
+		v463 := math.FMA(v462, v445, v49)
+		v464 := math.FMA(v463, v445, v51)
+		v465 := math.FMA(v464, v445, v53)
+		v466 := math.FMA(v465, v445, v55)
+		v467 := math.FMA(v466, v445, v57)
+		v468 := math.FMA(v467, v445, v59)
+		v469 := math.FMA(v459, v468, v458)
+		v470 := ldexpMid(v436, v443)
+		v471 := float64(v8 + v470)
+		v472 := float64(v471 - v8)
+		v473 := float64(v471 - v472)
+		v474 := float64(v8 - v473)
+		v475 := float64(v470 - v472)
+		v476 := float64(v474 + v475)
+		v477 := float64(v469 + v476)
+		v478 := float64(v471 + v453)
+		v479 := float64(v471 - v478)
+		v480 := float64(v479 + v453)
+		v481 := float64(v480 + v477)
+		v482 := float64(v478 + v481)
+		v483 := ldexpMid(v482, v442)
+		v484 := math.Copysign(v483, v435)
+		v485 := math.IsNaN(v435)
+		v486 := v484
+		if v485 {
+			v486 = v435
 		}
-		v530 := v529
-		if v121 {
-			v530 = v340
+		v487 := float64(v437 * v486)
+		v488 := float64(v435 + v487)
+		v489 := float64(v435 - v488)
+		v490 := float64(v489 + v487)
+		v491 := -v487
+		v492 := math.FMA(v437, v486, v491)
+		v493 := float64(v434 * v486)
+		v494 := float64(v492 - v493)
+		v495 := float64(v433 - v435)
+		v496 := float64(v495 - v434)
+		v497 := float64(v433 - v0)
+		v498 := float64(v433 - v497)
+		v499 := float64(v0 - v498)
+		v501 := float64(v500 - v497)
+		v502 := float64(v499 + v501)
+		v503 := float64(v496 + v502)
+		v505 := float64(v8 + v486)
+		v506 := float64(v504 * v505)
+		v507 := float64(v8 + v506)
+		v508 := float64(v503 * v507)
+		v509 := float64(v494 + v508)
+		v510 := float64(v490 + v509)
+		v511 := float64(v431 * v510)
+		v512 := -v431
+		v513 := math.FMA(v429, v430, v512)
+		v514 := float64(v8 - v430)
+		v515 := float64(v514 - v429)
+		v516 := -v429
+		v517 := math.FMA(v516, v340, v339)
+		v518 := float64(v319 + v322)
+		v519 := float64(v319 - v518)
+		v520 := float64(v519 + v322)
+		v521 := v72 <= v291
+		v522 := v93 < v0
+		v523 := v521 && !v522
+		v524 := v72
+		if v291 > v72 {
+			v524 = v291
 		}
-		v531 := v530
+		v525 := v97
+		if v524 < v97 {
+			v525 = v524
+		}
+		v526 := ldexpNormal(v520, v525)
+		v527 := v4
+		if v523 {
+			v527 = v526
+		}
+		v528 := v527
+		if v281 {
+			v528 = v0
+		}
+		v529 := float64(v517 + v528)
+		v530 := float64(v343 + v528)
+		v531 := float64(v429 * v530)
+		v532 := float64(v529 - v531)
+		v533 := float64(v532 / v340)
+		v534 := float64(v515 - v533)
+		v535 := float64(v429 * v534)
+		v536 := float64(v533 * v430)
+		v537 := float64(v535 + v536)
+		v538 := float64(v513 + v537)
+		v539 := float64(v538 * v488)
+		v540 := float64(v511 + v539)
+		v541 := math.FMA(v431, v488, v540)
+		v542 := math.FMA(v516, v429, v429)
+		v543 := math.FMA(v0, v542, v282)
+		v544 := v543
+		if v353 {
+			v544 = v541
+		}
+		v545 := v544
+		if v127 {
+			v545 = v351
+		}
+		v546 := v545
 		if v11 {
-			v531 = v118
+			v546 = v124
 		}
-		v532 := v531
+		v547 := v546
 		if v7 {
-			v532 = v8
+			v547 = v8
 		}
-		v533 := v532
+		v548 := v547
 		if v3 {
-			v533 = v5
+			v548 = v5
 		}
-		v534 := b[i]
-		v535 := dy[i]
-		v536 := float64(v534 * v535)
-		v537 := -v536
-		v538 := math.FMA(v534, v535, v537)
-		v539 := float64(v536 * v5)
-		v540 := -v539
-		v541 := math.FMA(v536, v5, v540)
-		v542 := math.FMA(v538, v5, v541)
-		v543 := float64(v536 * v8)
-		v544 := -v543
-		v545 := math.FMA(v536, v8, v544)
-		v546 := math.FMA(v538, v8, v545)
-		v547 := float64(v536 * v117)
-		v548 := -v547
-		v549 := math.FMA(v536, v117, v548)
-		v550 := math.FMA(v538, v117, v549)
-		v551 := float64(v547 * v12)
+		v549 := b[i]
+		v550 := dy[i]
+		v551 := float64(v549 * v550)
 		v552 := -v551
-		v553 := math.FMA(v547, v12, v552)
-		v554 := math.FMA(v550, v12, v553)
-		v555 := float64(v551 * v85)
-		v556 := -v555
-		v557 := math.FMA(v551, v85, v556)
-		v558 := math.FMA(v554, v85, v557)
-		v559 := float64(v547 * v99)
-		v560 := -v559
-		v561 := math.FMA(v547, v99, v560)
-		v562 := math.FMA(v550, v99, v561)
-		v563 := float64(v555 + v559)
-		v564 := float64(v563 - v555)
-		v565 := float64(v563 - v564)
-		v566 := float64(v555 - v565)
-		v567 := float64(v559 - v564)
-		v568 := float64(v566 + v567)
-		v569 := float64(v568 + v558)
-		v570 := float64(v569 + v562)
-		v571 := float64(v536 * v199)
-		v572 := -v571
-		v573 := math.FMA(v536, v199, v572)
-		v574 := math.FMA(v538, v199, v573)
-		v575 := float64(v571 * v273)
-		v576 := -v575
-		v577 := math.FMA(v571, v273, v576)
-		v578 := math.FMA(v574, v273, v577)
-		v579 := float64(v536 * v338)
-		v580 := -v579
-		v581 := math.FMA(v536, v338, v580)
-		v582 := math.FMA(v538, v338, v581)
-		v583 := float64(v579 * v273)
-		v584 := -v583
-		v585 := math.FMA(v579, v273, v584)
-		v586 := math.FMA(v582, v273, v585)
-		v587 := float64(v575 + v583)
-		v588 := float64(v587 - v575)
-		v589 := float64(v587 - v588)
-		v590 := float64(v575 - v589)
-		v591 := float64(v583 - v588)
-		v592 := float64(v590 + v591)
-		v593 := float64(v592 + v578)
-		v594 := float64(v593 + v586)
-		v595 := float64(v536 * v418)
-		v596 := -v595
-		v597 := math.FMA(v536, v418, v596)
-		v598 := math.FMA(v538, v418, v597)
-		v599 := float64(v595 * v475)
-		v600 := -v599
-		v601 := math.FMA(v595, v475, v600)
-		v602 := math.FMA(v598, v475, v601)
-		v603 := float64(v536 * v498)
-		v604 := -v603
-		v605 := math.FMA(v536, v498, v604)
-		v606 := math.FMA(v538, v498, v605)
-		v607 := float64(v536 * v524)
-		v608 := -v607
-		v609 := math.FMA(v536, v524, v608)
-		v610 := math.FMA(v538, v524, v609)
-		v611 := float64(v603 + v607)
-		v612 := float64(v611 - v603)
-		v613 := float64(v611 - v612)
-		v614 := float64(v603 - v613)
-		v615 := float64(v607 - v612)
-		v616 := float64(v614 + v615)
-		v617 := float64(v616 + v606)
-		v618 := float64(v617 + v610)
-		v619 := float64(v599 + v611)
-		v620 := float64(v619 - v599)
-		v621 := float64(v619 - v620)
-		v622 := float64(v599 - v621)
-		v623 := float64(v611 - v620)
-		v624 := float64(v622 + v623)
-		v625 := float64(v624 + v602)
-		v626 := float64(v625 + v618)
-		v627 := float64(v536 * v0)
-		v628 := -v627
-		v629 := math.FMA(v536, v0, v628)
-		v630 := math.FMA(v538, v0, v629)
-		v631 := float64(v627 * v503)
-		v632 := -v631
-		v633 := math.FMA(v627, v503, v632)
-		v634 := math.FMA(v630, v503, v633)
-		v635 := float64(v631 * v416)
-		v636 := -v635
-		v637 := math.FMA(v631, v416, v636)
-		v638 := math.FMA(v634, v416, v637)
-		v639 := float64(v627 * v416)
-		v640 := -v639
-		v641 := math.FMA(v627, v416, v640)
-		v642 := math.FMA(v630, v416, v641)
-		v643 := float64(v635 + v639)
-		v644 := float64(v643 - v635)
-		v645 := float64(v643 - v644)
-		v646 := float64(v635 - v645)
-		v647 := float64(v639 - v644)
-		v648 := float64(v646 + v647)
-		v649 := float64(v648 + v638)
-		v650 := float64(v649 + v642)
-		v651 := v4
-		if v256 {
-			v651 = v251
+		v553 := math.FMA(v549, v550, v552)
+		v554 := float64(v551 * v5)
+		v555 := -v554
+		v556 := math.FMA(v551, v5, v555)
+		v557 := math.FMA(v553, v5, v556)
+		v558 := float64(v551 * v8)
+		v559 := -v558
+		v560 := math.FMA(v551, v8, v559)
+		v561 := math.FMA(v553, v8, v560)
+		v562 := float64(v551 * v123)
+		v563 := -v562
+		v564 := math.FMA(v551, v123, v563)
+		v565 := math.FMA(v553, v123, v564)
+		v566 := float64(v562 * v12)
+		v567 := -v566
+		v568 := math.FMA(v562, v12, v567)
+		v569 := math.FMA(v565, v12, v568)
+		v570 := float64(v566 * v88)
+		v571 := -v570
+		v572 := math.FMA(v566, v88, v571)
+		v573 := math.FMA(v569, v88, v572)
+		v574 := float64(v562 * v105)
+		v575 := -v574
+		v576 := math.FMA(v562, v105, v575)
+		v577 := math.FMA(v565, v105, v576)
+		v578 := float64(v570 + v574)
+		v579 := float64(v578 - v570)
+		v580 := float64(v578 - v579)
+		v581 := float64(v570 - v580)
+		v582 := float64(v574 - v579)
+		v583 := float64(v581 + v582)
+		v584 := float64(v583 + v573)
+		v585 := float64(v584 + v577)
+		v586 := float64(v551 * v206)
+		v587 := -v586
+		v588 := math.FMA(v551, v206, v587)
+		v589 := math.FMA(v553, v206, v588)
+		v590 := float64(v586 * v282)
+		v591 := -v590
+		v592 := math.FMA(v586, v282, v591)
+		v593 := math.FMA(v589, v282, v592)
+		v594 := float64(v551 * v349)
+		v595 := -v594
+		v596 := math.FMA(v551, v349, v595)
+		v597 := math.FMA(v553, v349, v596)
+		v598 := float64(v594 * v282)
+		v599 := -v598
+		v600 := math.FMA(v594, v282, v599)
+		v601 := math.FMA(v597, v282, v600)
+		v602 := float64(v590 + v598)
+		v603 := float64(v602 - v590)
+		v604 := float64(v602 - v603)
+		v605 := float64(v590 - v604)
+		v606 := float64(v598 - v603)
+		v607 := float64(v605 + v606)
+		v608 := float64(v607 + v593)
+		v609 := float64(v608 + v601)
+		v610 := float64(v551 * v431)
+		v611 := -v610
+		v612 := math.FMA(v551, v431, v611)
+		v613 := math.FMA(v553, v431, v612)
+		v614 := float64(v610 * v488)
+		v615 := -v614
+		v616 := math.FMA(v610, v488, v615)
+		v617 := math.FMA(v613, v488, v616)
+		v618 := float64(v551 * v511)
+		v619 := -v618
+		v620 := math.FMA(v551, v511, v619)
+		v621 := math.FMA(v553, v511, v620)
+		v622 := float64(v551 * v539)
+		v623 := -v622
+		v624 := math.FMA(v551, v539, v623)
+		v625 := math.FMA(v553, v539, v624)
+		v626 := float64(v618 + v622)
+		v627 := float64(v626 - v618)
+		v628 := float64(v626 - v627)
+		v629 := float64(v618 - v628)
+		v630 := float64(v622 - v627)
+		v631 := float64(v629 + v630)
+		v632 := float64(v631 + v621)
+		v633 := float64(v632 + v625)
+		v634 := float64(v614 + v626)
+		v635 := float64(v634 - v614)
+		v636 := float64(v634 - v635)
+		v637 := float64(v614 - v636)
+		v638 := float64(v626 - v635)
+		v639 := float64(v637 + v638)
+		v640 := float64(v639 + v617)
+		v641 := float64(v640 + v633)
+		v642 := float64(v551 * v0)
+		v643 := -v642
+		v644 := math.FMA(v551, v0, v643)
+		v645 := math.FMA(v553, v0, v644)
+		v646 := float64(v642 * v516)
+		v647 := -v646
+		v648 := math.FMA(v642, v516, v647)
+		v649 := math.FMA(v645, v516, v648)
+		v650 := float64(v646 * v429)
+		v651 := -v650
+		v652 := math.FMA(v646, v429, v651)
+		v653 := math.FMA(v649, v429, v652)
+		v654 := float64(v642 * v429)
+		v655 := -v654
+		v656 := math.FMA(v642, v429, v655)
+		v657 := math.FMA(v645, v429, v656)
+		v658 := float64(v650 + v654)
+		v659 := float64(v658 - v650)
+		v660 := float64(v658 - v659)
+		v661 := float64(v650 - v660)
+		v662 := float64(v654 - v659)
+		v663 := float64(v661 + v662)
+		v664 := float64(v663 + v653)
+		v665 := float64(v664 + v657)
+		v666 := v4
+		if v263 {
+			v666 = v258
 		}
-		v652 := float64(v536 * v651)
-		v653 := -v652
-		v654 := math.FMA(v536, v651, v653)
-		v655 := math.FMA(v538, v651, v654)
-		v656 := v4
-		if v256 {
-			v656 = v257
+		v667 := float64(v551 * v666)
+		v668 := -v667
+		v669 := math.FMA(v551, v666, v668)
+		v670 := math.FMA(v553, v666, v669)
+		v671 := v4
+		if v263 {
+			v671 = v264
 		}
-		v657 := float64(v536 * v656)
-		v658 := float64(v655 + v657)
-		v659 := float64(v652 + v658)
-		v660 := math.Ldexp(v659, int(v258))
-		v661 := float64(v536 * v271)
-		v662 := -v661
-		v663 := math.FMA(v536, v271, v662)
-		v664 := math.FMA(v538, v271, v663)
-		v665 := v661
-		if v261 {
-			v665 = v660
-		}
-		v666 := v664
-		if v261 {
-			v666 = v4
-		}
-		v667 := v665
-		if v272 {
-			v667 = v627
-		}
-		v668 := v666
-		if v272 {
-			v668 = v630
-		}
-		v669 := float64(v643 + v667)
-		v670 := float64(v669 - v643)
-		v671 := float64(v669 - v670)
-		v672 := float64(v643 - v671)
-		v673 := float64(v667 - v670)
-		v674 := float64(v672 + v673)
-		v675 := float64(v674 + v650)
-		v676 := float64(v675 + v668)
-		v677 := v669
-		if v342 {
-			v677 = v619
-		}
-		v678 := v676
-		if v342 {
-			v678 = v626
-		}
-		v679 := v677
-		if v121 {
-			v679 = v587
-		}
-		v680 := v678
-		if v121 {
-			v680 = v594
+		v672 := float64(v551 * v671)
+		v673 := float64(v670 + v672)
+		v674 := float64(v667 + v673)
+		v675 := math.Ldexp(v674, int(v265))
+		v676 := float64(v551 * v280)
+		v677 := -v676
+		v678 := math.FMA(v551, v280, v677)
+		v679 := math.FMA(v553, v280, v678)
+		v680 := v676
+		if v269 {
+			v680 = v675
 		}
 		v681 := v679
-		if v11 {
-			v681 = v563
+		if v269 {
+			v681 = v4
 		}
 		v682 := v680
-		if v11 {
-			v682 = v570
+		if v281 {
+			v682 = v642
 		}
 		v683 := v681
-		if v7 {
-			v683 = v543
+		if v281 {
+			v683 = v645
 		}
-		v684 := v682
-		if v7 {
-			v684 = v546
+		v684 := float64(v658 + v682)
+		v685 := float64(v684 - v658)
+		v686 := float64(v684 - v685)
+		v687 := float64(v658 - v686)
+		v688 := float64(v682 - v685)
+		v689 := float64(v687 + v688)
+		v690 := float64(v689 + v665)
+		v691 := float64(v690 + v683)
+		v692 := v684
+		if v353 {
+			v692 = v634
 		}
-		v685 := v683
-		if v3 {
-			v685 = v539
+		v693 := v691
+		if v353 {
+			v693 = v641
 		}
-		v686 := v684
-		if v3 {
-			v686 = v542
+		v694 := v692
+		if v127 {
+			v694 = v602
 		}
-		v687 := float64(v685 + v686)
-		v688 := float64(v536 * v533)
-		v689 := float64(v687 - v688)
-		v690 := math.Abs(v689)
-		v691 := math.Abs(v688)
-		v693 := float64(v691 * v692)
-		v694 := v690 <= v693
-		v695 := math.Abs(v536)
-		v696 := math.Abs(v547)
+		v695 := v693
+		if v127 {
+			v695 = v609
+		}
+		v696 := v694
+		if v11 {
+			v696 = v578
+		}
 		v697 := v695
-		if v696 > v695 {
-			v697 = v696
+		if v11 {
+			v697 = v585
 		}
-		v698 := math.Abs(v627)
+		v698 := v696
+		if v7 {
+			v698 = v558
+		}
 		v699 := v697
-		if v698 > v697 {
-			v699 = v698
+		if v7 {
+			v699 = v561
 		}
-		v701 := float64(v690 * v700)
-		v704 := math.FMA(v699, v702, v703)
-		v705 := v701 <= v704
-		v706 := v694 || v705
-		v707 := v687 == v4
-		v708 := v706 && !v707
-		v709 := v688
-		if v708 {
-			v709 = v687
+		v700 := v698
+		if v3 {
+			v700 = v554
 		}
-		v710 := math.Abs(v535)
-		v711 := math.Abs(v534)
-		v712 := v710 < v711
-		v713 := v535
-		if v712 {
-			v713 = v534
+		v701 := v699
+		if v3 {
+			v701 = v557
 		}
-		v714 := v534
-		if v712 {
-			v714 = v535
+		v702 := float64(v700 + v701)
+		v703 := float64(v551 * v548)
+		v704 := float64(v702 - v703)
+		v705 := math.Abs(v704)
+		v706 := math.Abs(v703)
+		v708 := float64(v706 * v707)
+		v709 := v705 <= v708
+		v710 := math.Abs(v551)
+		v711 := math.Abs(v562)
+		v712 := v710
+		if v711 > v710 {
+			v712 = v711
 		}
-		v715 := float64(v713 * v5)
-		v716 := float64(v713 * v8)
-		v717 := float64(v713 * v117)
-		v718 := float64(v717 * v12)
-		v719 := -v718
-		v720 := math.FMA(v717, v12, v719)
-		v721 := float64(v718 * v85)
-		v722 := -v721
-		v723 := math.FMA(v718, v85, v722)
-		v724 := math.FMA(v720, v85, v723)
-		v725 := float64(v717 * v99)
-		v726 := -v725
-		v727 := math.FMA(v717, v99, v726)
-		v728 := float64(v721 + v725)
-		v729 := float64(v728 - v721)
-		v730 := float64(v728 - v729)
-		v731 := float64(v721 - v730)
-		v732 := float64(v725 - v729)
-		v733 := float64(v731 + v732)
-		v734 := float64(v733 + v724)
-		v735 := float64(v734 + v727)
-		v736 := float64(v713 * v199)
+		v713 := math.Abs(v642)
+		v714 := v712
+		if v713 > v712 {
+			v714 = v713
+		}
+		v716 := float64(v705 * v715)
+		v719 := math.FMA(v714, v717, v718)
+		v720 := v716 <= v719
+		v721 := v709 || v720
+		v722 := v702 == v4
+		v723 := v721 && !v722
+		v724 := v703
+		if v723 {
+			v724 = v702
+		}
+		v725 := math.Abs(v550)
+		v726 := math.Abs(v549)
+		v727 := v725 < v726
+		v728 := v550
+		if v727 {
+			v728 = v549
+		}
+		v729 := v549
+		if v727 {
+			v729 = v550
+		}
+		v730 := float64(v728 * v5)
+		v731 := float64(v728 * v8)
+		v732 := float64(v728 * v123)
+		v733 := float64(v732 * v12)
+		v734 := -v733
+		v735 := math.FMA(v732, v12, v734)
+		v736 := float64(v733 * v88)
 		v737 := -v736
-		v738 := math.FMA(v713, v199, v737)
-		v739 := float64(v736 * v273)
-		v740 := -v739
-		v741 := math.FMA(v736, v273, v740)
-		v742 := math.FMA(v738, v273, v741)
-		v743 := float64(v713 * v338)
-		v744 := -v743
-		v745 := math.FMA(v713, v338, v744)
-		v746 := float64(v743 * v273)
-		v747 := -v746
-		v748 := math.FMA(v743, v273, v747)
-		v749 := math.FMA(v745, v273, v748)
-		v750 := float64(v739 + v746)
-		v751 := float64(v750 - v739)
-		v752 := float64(v750 - v751)
-		v753 := float64(v739 - v752)
-		v754 := float64(v746 - v751)
-		v755 := float64(v753 + v754)
-		v756 := float64(v755 + v742)
-		v757 := float64(v756 + v749)
-		v758 := float64(v713 * v418)
+		v738 := math.FMA(v733, v88, v737)
+		v739 := math.FMA(v735, v88, v738)
+		v740 := float64(v732 * v105)
+		v741 := -v740
+		v742 := math.FMA(v732, v105, v741)
+		v743 := float64(v736 + v740)
+		v744 := float64(v743 - v736)
+		v745 := float64(v743 - v744)
+		v746 := float64(v736 - v745)
+		v747 := float64(v740 - v744)
+		v748 := float64(v746 + v747)
+		v749 := float64(v748 + v739)
+		v750 := float64(v749 + v742)
+		v751 := float64(v728 * v206)
+		v752 := -v751
+		v753 := math.FMA(v728, v206, v752)
+		v754 := float64(v751 * v282)
+		v755 := -v754
+		v756 := math.FMA(v751, v282, v755)
+		v757 := math.FMA(v753, v282, v756)
+		v758 := float64(v728 * v349)
 		v759 := -v758
-		v760 := math.FMA(v713, v418, v759)
-		v761 := float64(v758 * v475)
+		v760 := math.FMA(v728, v349, v759)
+		v761 := float64(v758 * v282)
 		v762 := -v761
-		v763 := math.FMA(v758, v475, v762)
-		v764 := math.FMA(v760, v475, v763)
-		v765 := float64(v713 * v498)
-		v766 := -v765
-		v767 := math.FMA(v713, v498, v766)
-		v768 := float64(v713 * v524)
-		v769 := -v768
-		v770 := math.FMA(v713, v524, v769)
-		v771 := float64(v765 + v768)
-		v772 := float64(v771 - v765)
-		v773 := float64(v771 - v772)
-		v774 := float64(v765 - v773)
-		v775 := float64(v768 - v772)
-		v776 := float64(v774 + v775)
-		v777 := float64(v776 + v767)
-		v778 := float64(v777 + v770)
-		v779 := float64(v761 + v771)
-		v780 := float64(v779 - v761)
-		v781 := float64(v779 - v780)
-		v782 := float64(v761 - v781)
-		v783 := float64(v771 - v780)
-		v784 := float64(v782 + v783)
-		v785 := float64(v784 + v764)
-		v786 := float64(v785 + v778)
-		v787 := float64(v713 * v0)
-		v788 := -v787
-		v789 := math.FMA(v713, v0, v788)
-		v790 := float64(v787 * v503)
-		v791 := -v790
-		v792 := math.FMA(v787, v503, v791)
-		v793 := math.FMA(v789, v503, v792)
-		v794 := float64(v790 * v416)
-		v795 := -v794
-		v796 := math.FMA(v790, v416, v795)
-		v797 := math.FMA(v793, v416, v796)
-		v798 := float64(v787 * v416)
-		v799 := -v798
-		v800 := math.FMA(v787, v416, v799)
-		v801 := math.FMA(v789, v416, v800)
-		v802 := float64(v794 + v798)
-		v803 := float64(v802 - v794)
-		v804 := float64(v802 - v803)
-		v805 := float64(v794 - v804)
-		v806 := float64(v798 - v803)
-		v807 := float64(v805 + v806)
-		v808 := float64(v807 + v797)
-		v809 := float64(v808 + v801)
-		v810 := float64(v713 * v651)
-		v811 := -v810
-		v812 := math.FMA(v713, v651, v811)
-		v813 := float64(v713 * v656)
-		v814 := float64(v812 + v813)
-		v815 := float64(v810 + v814)
-		v816 := math.Ldexp(v815, int(v258))
-		v817 := float64(v713 * v271)
-		v818 := -v817
-		v819 := math.FMA(v713, v271, v818)
-		v820 := v817
-		if v261 {
-			v820 = v816
-		}
-		v821 := v819
-		if v261 {
-			v821 = v4
-		}
-		v822 := v820
-		if v272 {
-			v822 = v787
-		}
-		v823 := v821
-		if v272 {
-			v823 = v789
-		}
-		v824 := float64(v802 + v822)
-		v825 := float64(v824 - v802)
-		v826 := float64(v824 - v825)
-		v827 := float64(v802 - v826)
-		v828 := float64(v822 - v825)
+		v763 := math.FMA(v758, v282, v762)
+		v764 := math.FMA(v760, v282, v763)
+		v765 := float64(v754 + v761)
+		v766 := float64(v765 - v754)
+		v767 := float64(v765 - v766)
+		v768 := float64(v754 - v767)
+		v769 := float64(v761 - v766)
+		v770 := float64(v768 + v769)
+		v771 := float64(v770 + v757)
+		v772 := float64(v771 + v764)
+		v773 := float64(v728 * v431)
+		v774 := -v773
+		v775 := math.FMA(v728, v431, v774)
+		v776 := float64(v773 * v488)
+		v777 := -v776
+		v778 := math.FMA(v773, v488, v777)
+		v779 := math.FMA(v775, v488, v778)
+		v780 := float64(v728 * v511)
+		v781 := -v780
+		v782 := math.FMA(v728, v511, v781)
+		v783 := float64(v728 * v539)
+		v784 := -v783
+		v785 := math.FMA(v728, v539, v784)
+		v786 := float64(v780 + v783)
+		v787 := float64(v786 - v780)
+		v788 := float64(v786 - v787)
+		v789 := float64(v780 - v788)
+		v790 := float64(v783 - v787)
+		v791 := float64(v789 + v790)
+		v792 := float64(v791 + v782)
+		v793 := float64(v792 + v785)
+		v794 := float64(v776 + v786)
+		v795 := float64(v794 - v776)
+		v796 := float64(v794 - v795)
+		v797 := float64(v776 - v796)
+		v798 := float64(v786 - v795)
+		v799 := float64(v797 + v798)
+		v800 := float64(v799 + v779)
+		v801 := float64(v800 + v793)
+		v802 := float64(v728 * v0)
+		v803 := -v802
+		v804 := math.FMA(v728, v0, v803)
+		v805 := float64(v802 * v516)
+		v806 := -v805
+		v807 := math.FMA(v802, v516, v806)
+		v808 := math.FMA(v804, v516, v807)
+		v809 := float64(v805 * v429)
+		v810 := -v809
+		v811 := math.FMA(v805, v429, v810)
+		v812 := math.FMA(v808, v429, v811)
+		v813 := float64(v802 * v429)
+		v814 := -v813
+		v815 := math.FMA(v802, v429, v814)
+		v816 := math.FMA(v804, v429, v815)
+		v817 := float64(v809 + v813)
+		v818 := float64(v817 - v809)
+		v819 := float64(v817 - v818)
+		v820 := float64(v809 - v819)
+		v821 := float64(v813 - v818)
+		v822 := float64(v820 + v821)
+		v823 := float64(v822 + v812)
+		v824 := float64(v823 + v816)
+		v825 := float64(v728 * v666)
+		v826 := -v825
+		v827 := math.FMA(v728, v666, v826)
+		v828 := float64(v728 * v671)
 		v829 := float64(v827 + v828)
-		v830 := float64(v829 + v809)
-		v831 := float64(v830 + v823)
-		v832 := v824
-		if v342 {
-			v832 = v779
-		}
-		v833 := v831
-		if v342 {
-			v833 = v786
-		}
-		v834 := v832
-		if v121 {
-			v834 = v750
-		}
-		v835 := v833
-		if v121 {
-			v835 = v757
+		v830 := float64(v825 + v829)
+		v831 := math.Ldexp(v830, int(v265))
+		v832 := float64(v728 * v280)
+		v833 := -v832
+		v834 := math.FMA(v728, v280, v833)
+		v835 := v832
+		if v269 {
+			v835 = v831
 		}
 		v836 := v834
-		if v11 {
-			v836 = v728
+		if v269 {
+			v836 = v4
 		}
 		v837 := v835
-		if v11 {
-			v837 = v735
+		if v281 {
+			v837 = v802
 		}
 		v838 := v836
-		if v7 {
-			v838 = v716
+		if v281 {
+			v838 = v804
 		}
-		v839 := v837
-		if v7 {
-			v839 = v4
+		v839 := float64(v817 + v837)
+		v840 := float64(v839 - v817)
+		v841 := float64(v839 - v840)
+		v842 := float64(v817 - v841)
+		v843 := float64(v837 - v840)
+		v844 := float64(v842 + v843)
+		v845 := float64(v844 + v824)
+		v846 := float64(v845 + v838)
+		v847 := v839
+		if v353 {
+			v847 = v794
 		}
-		v840 := v838
-		if v3 {
-			v840 = v715
+		v848 := v846
+		if v353 {
+			v848 = v801
 		}
-		v841 := v839
-		if v3 {
-			v841 = v4
+		v849 := v847
+		if v127 {
+			v849 = v765
 		}
-		v842 := float64(v840 + v841)
-		v843 := float64(v713 * v533)
-		v844 := float64(v842 - v843)
-		v845 := math.Abs(v844)
-		v846 := math.Abs(v843)
-		v847 := float64(v846 * v692)
-		v848 := v845 <= v847
-		v849 := math.Abs(v713)
-		v850 := math.Abs(v717)
+		v850 := v848
+		if v127 {
+			v850 = v772
+		}
 		v851 := v849
-		if v850 > v849 {
-			v851 = v850
+		if v11 {
+			v851 = v743
 		}
-		v852 := math.Abs(v787)
+		v852 := v850
+		if v11 {
+			v852 = v750
+		}
 		v853 := v851
-		if v852 > v851 {
-			v853 = v852
+		if v7 {
+			v853 = v731
 		}
-		v854 := float64(v845 * v700)
-		v855 := math.FMA(v853, v702, v703)
-		v856 := v854 <= v855
-		v857 := v848 || v856
-		v858 := v842 == v4
-		v859 := v857 && !v858
-		v860 := v843
-		if v859 {
-			v860 = v842
+		v854 := v852
+		if v7 {
+			v854 = v4
 		}
-		v861 := float64(v714 * v860)
-		v863 := v695 == v862
-		v864 := v711 == v862
-		v865 := v710 == v862
-		v866 := v864 || v865
-		v867 := v863 && !v866
-		v868 := v709
-		if v867 {
-			v868 = v861
+		v855 := v853
+		if v3 {
+			v855 = v730
 		}
-		v869 := math.IsNaN(v534)
-		v870 := v868
-		if v869 {
-			v870 = v534
+		v856 := v854
+		if v3 {
+			v856 = v4
 		}
-		v871 := v870
-		if v272 {
-			v871 = v0
+		v857 := float64(v855 + v856)
+		v858 := float64(v728 * v548)
+		v859 := float64(v857 - v858)
+		v860 := math.Abs(v859)
+		v861 := math.Abs(v858)
+		v862 := float64(v861 * v707)
+		v863 := v860 <= v862
+		v864 := math.Abs(v728)
+		v865 := math.Abs(v732)
+		v866 := v864
+		if v865 > v864 {
+			v866 = v865
 		}
-		da[i] = v871
+		v867 := math.Abs(v802)
+		v868 := v866
+		if v867 > v866 {
+			v868 = v867
+		}
+		v869 := float64(v860 * v715)
+		v870 := math.FMA(v868, v717, v718)
+		v871 := v869 <= v870
+		v872 := v863 || v871
+		v873 := v857 == v4
+		v874 := v872 && !v873
+		v875 := v858
+		if v874 {
+			v875 = v857
+		}
+		v876 := float64(v729 * v875)
+		v878 := v710 == v877
+		v879 := v726 == v877
+		v880 := v725 == v877
+		v881 := v879 || v880
+		v882 := v878 && !v881
+		v883 := v724
+		if v882 {
+			v883 = v876
+		}
+		v884 := math.IsNaN(v549)
+		v885 := v883
+		if v884 {
+			v885 = v549
+		}
+		v886 := v885
+		if v281 {
+			v886 = v0
+		}
+		da[i] = v886
 	}
 }
 
 // swigluBackwardAUsualGeneric is the pure-Go kernel of swigluBackwardAUsual
-// (f64 memory, f64 compute, 741 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 752 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; da may be the same slice as an input.
@@ -1765,962 +1846,1003 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v28 := math.Float64frombits(0x408f400000000000)  // 1000
 	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v31 := math.Float64frombits(0x4086280000000000)  // 709
-	v32 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v33 := math.Float64frombits(0xc000000000000000)  // -2
-	v76 := math.Float64frombits(0xc091300000000000)  // -1100
-	v252 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v329 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v331 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v333 := math.Float64frombits(0xbff0000000000000) // -1
-	v334 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v335 := math.Float64frombits(0xc044000000000000) // -40
-	v397 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v401 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v579 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v587 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v589 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v590 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v731 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v31 := math.Float64frombits(0xc091300000000000)  // -1100
+	v32 := math.Float64frombits(0x4086280000000000)  // 709
+	v33 := math.Float64frombits(0x408ff80000000000)  // 1023
+	v34 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v35 := math.Float64frombits(0xc000000000000000)  // -2
+	v259 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v338 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v340 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v342 := math.Float64frombits(0xbff0000000000000) // -1
+	v343 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v344 := math.Float64frombits(0xc044000000000000) // -40
+	v406 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v410 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v590 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v598 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v600 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v601 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v742 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v1 := a[i]
 		v3 := v1 < v2
 		v7 := v6 < v1
 		v10 := v1 < v9
-		v34 := v1 < v33
-		v35 := -v1
-		v36 := math.Abs(v35)
-		v37 := -v36
-		v38 := v11
-		if v37 > v11 {
-			v38 = v37
+		v36 := v1 < v35
+		v37 := -v1
+		v38 := math.Abs(v37)
+		v39 := -v38
+		v40 := v11
+		if v39 > v11 {
+			v40 = v39
 		}
-		v39 := v35 < v4
-		v40 := float64(v38 * v13)
-		v41 := math.RoundToEven(v40)
-		v42 := -v41
-		v43 := math.FMA(v42, v14, v38)
-		v44 := math.FMA(v42, v15, v43)
-		v45 := float64(v43 - v44)
-		v46 := math.FMA(v42, v15, v45)
-		v47 := float64(v44 * v44)
-		v48 := -v47
-		v49 := math.FMA(v44, v44, v48)
-		v50 := float64(v16 * v47)
-		v51 := float64(v16 * v49)
-		v52 := float64(v44 + v50)
-		v53 := float64(v44 - v52)
-		v54 := float64(v53 + v50)
-		v55 := float64(v54 + v51)
-		v56 := math.FMA(v46, v44, v46)
-		v57 := float64(v55 + v56)
-		v58 := float64(v47 * v44)
-		v59 := math.FMA(v17, v44, v18)
-		v60 := math.FMA(v59, v44, v19)
-		v61 := math.FMA(v60, v44, v20)
-		v62 := math.FMA(v61, v44, v21)
-		v63 := math.FMA(v62, v44, v22)
-		v64 := math.FMA(v63, v44, v23)
-		v65 := math.FMA(v64, v44, v24)
-		v66 := math.FMA(v65, v44, v25)
-		v67 := math.FMA(v66, v44, v26)
-		v68 := math.FMA(v58, v67, v57)
-		v69 := float64(v8 + v52)
-		v70 := float64(v8 - v69)
-		v71 := float64(v70 + v52)
-		v72 := float64(v71 + v68)
-		v73 := float64(v69 + v72)
-		v74 := float64(v69 - v73)
-		v75 := float64(v74 + v72)
-		v77 := v76
-		if v41 > v76 {
-			v77 = v41
+		v41 := v37 < v4
+		v42 := float64(v40 * v13)
+		v43 := math.RoundToEven(v42)
+		v44 := -v43
+		v45 := math.FMA(v44, v14, v40)
+		v46 := math.FMA(v44, v15, v45)
+		v47 := float64(v45 - v46)
+		v48 := math.FMA(v44, v15, v47)
+		v49 := float64(v46 * v46)
+		v50 := -v49
+		v51 := math.FMA(v46, v46, v50)
+		v52 := float64(v16 * v49)
+		v53 := float64(v16 * v51)
+		v54 := float64(v46 + v52)
+		v55 := float64(v46 - v54)
+		v56 := float64(v55 + v52)
+		v57 := float64(v56 + v53)
+		v58 := math.FMA(v48, v46, v48)
+		v59 := float64(v57 + v58)
+		v60 := float64(v49 * v46)
+		v61 := math.FMA(v17, v46, v18)
+		v62 := math.FMA(v61, v46, v19)
+		v63 := math.FMA(v62, v46, v20)
+		v64 := math.FMA(v63, v46, v21)
+		v65 := math.FMA(v64, v46, v22)
+		v66 := math.FMA(v65, v46, v23)
+		v67 := math.FMA(v66, v46, v24)
+		v68 := math.FMA(v67, v46, v25)
+		v69 := math.FMA(v68, v46, v26)
+		v70 := math.FMA(v60, v69, v59)
+		v71 := float64(v8 + v54)
+		v72 := float64(v8 - v71)
+		v73 := float64(v72 + v54)
+		v74 := float64(v73 + v70)
+		v75 := float64(v71 + v74)
+		v76 := float64(v71 - v75)
+		v77 := float64(v76 + v74)
+		v78 := v31
+		if v43 > v31 {
+			v78 = v43
 		}
-		v78 := ldexpMid(v8, v77)
-		v79 := float64(v73 * v78)
-		v80 := float64(v75 * v78)
-		v81 := float64(v8 + v79)
-		v82 := float64(v8 - v81)
-		v83 := float64(v82 + v79)
+		v79 := ldexpMid(v8, v78)
+		v80 := float64(v75 * v79)
+		v81 := float64(v77 * v79)
+		v82 := float64(v8 + v80)
+		v83 := float64(v8 - v82)
 		v84 := float64(v83 + v80)
-		v85 := v8
-		if v39 {
-			v85 = v73
-		}
-		v86 := v4
-		if v39 {
+		v85 := float64(v84 + v81)
+		v86 := v8
+		if v41 {
 			v86 = v75
 		}
-		v87 := float64(v8 / v81)
-		v88 := float64(v85 * v87)
-		v89 := -v88
-		v90 := math.FMA(v89, v81, v85)
-		v91 := math.FMA(v89, v84, v90)
-		v92 := float64(v91 + v86)
-		v93 := float64(v92 * v87)
-		v94 := v4
-		if v39 {
-			v94 = v41
+		v87 := v4
+		if v41 {
+			v87 = v77
 		}
-		v95 := float64(v27 - v94)
-		v96 := v28
-		if v95 < v28 {
-			v96 = v95
+		v88 := float64(v8 / v82)
+		v89 := float64(v86 * v88)
+		v90 := -v89
+		v91 := math.FMA(v90, v82, v86)
+		v92 := math.FMA(v90, v85, v91)
+		v93 := float64(v92 + v87)
+		v94 := float64(v93 * v88)
+		v95 := v4
+		if v41 {
+			v95 = v43
 		}
-		v97 := v94 < v29
-		v98 := math.Ldexp(v30, int(v96))
-		v99 := v4
-		if v97 {
-			v99 = v98
+		v96 := float64(v27 - v95)
+		v97 := v28
+		if v96 < v28 {
+			v97 = v96
 		}
-		v100 := float64(v88 + v99)
-		v101 := float64(v100 - v99)
-		v102 := float64(v88 - v101)
-		v103 := float64(v102 + v93)
-		v104 := float64(v103 + v99)
-		v105 := float64(v104 - v99)
-		v106 := float64(v101 + v105)
-		v107 := math.Ldexp(v106, int(v94))
-		v108 := math.IsNaN(v35)
-		v109 := v107
-		if v108 {
-			v109 = v35
+		v98 := v4
+		if v97 > v4 {
+			v98 = v97
 		}
-		v110 := float64(v1 * v109)
-		v111 := float64(v8 + v110)
-		v112 := math.Abs(v1)
-		v113 := -v112
-		v114 := v11
-		if v113 > v11 {
-			v114 = v113
+		v99 := v95 < v29
+		v100 := ldexpNormal(v30, v98)
+		v101 := v4
+		if v99 {
+			v101 = v100
 		}
-		v115 := v1 < v4
-		v116 := float64(v114 * v13)
-		v117 := math.RoundToEven(v116)
-		v118 := -v117
-		v119 := math.FMA(v118, v14, v114)
-		v120 := math.FMA(v118, v15, v119)
-		v121 := float64(v119 - v120)
-		v122 := math.FMA(v118, v15, v121)
-		v123 := float64(v120 * v120)
-		v124 := -v123
-		v125 := math.FMA(v120, v120, v124)
-		v126 := float64(v16 * v123)
-		v127 := float64(v16 * v125)
-		v128 := float64(v120 + v126)
-		v129 := float64(v120 - v128)
-		v130 := float64(v129 + v126)
-		v131 := float64(v130 + v127)
-		v132 := math.FMA(v122, v120, v122)
-		v133 := float64(v131 + v132)
-		v134 := float64(v123 * v120)
-		v135 := math.FMA(v17, v120, v18)
-		v136 := math.FMA(v135, v120, v19)
-		v137 := math.FMA(v136, v120, v20)
-		v138 := math.FMA(v137, v120, v21)
-		v139 := math.FMA(v138, v120, v22)
-		v140 := math.FMA(v139, v120, v23)
-		v141 := math.FMA(v140, v120, v24)
-		v142 := math.FMA(v141, v120, v25)
-		v143 := math.FMA(v142, v120, v26)
-		v144 := math.FMA(v134, v143, v133)
-		v145 := float64(v8 + v128)
-		v146 := float64(v8 - v145)
-		v147 := float64(v146 + v128)
-		v148 := float64(v147 + v144)
-		v149 := float64(v145 + v148)
-		v150 := float64(v145 - v149)
-		v151 := float64(v150 + v148)
-		v152 := v76
-		if v117 > v76 {
-			v152 = v117
+		v102 := float64(v89 + v101)
+		v103 := float64(v102 - v101)
+		v104 := float64(v89 - v103)
+		v105 := float64(v104 + v94)
+		v106 := float64(v105 + v101)
+		v107 := float64(v106 - v101)
+		v108 := float64(v103 + v107)
+		v109 := v31
+		if v95 > v31 {
+			v109 = v95
 		}
-		v153 := ldexpMid(v8, v152)
-		v154 := float64(v149 * v153)
-		v155 := float64(v151 * v153)
-		v156 := float64(v8 + v154)
-		v157 := float64(v8 - v156)
-		v158 := float64(v157 + v154)
-		v159 := float64(v158 + v155)
-		v160 := v8
-		if v115 {
-			v160 = v149
+		v110 := ldexpMid(v108, v109)
+		v111 := math.IsNaN(v37)
+		v112 := v110
+		if v111 {
+			v112 = v37
 		}
-		v161 := v4
-		if v115 {
-			v161 = v151
+		v113 := float64(v1 * v112)
+		v114 := float64(v8 + v113)
+		v115 := math.Abs(v1)
+		v116 := -v115
+		v117 := v11
+		if v116 > v11 {
+			v117 = v116
 		}
-		v162 := float64(v8 / v156)
-		v163 := float64(v160 * v162)
-		v164 := -v163
-		v165 := math.FMA(v164, v156, v160)
-		v166 := math.FMA(v164, v159, v165)
-		v167 := float64(v166 + v161)
-		v168 := v11 <= v113
-		v169 := float64(v167 * v162)
-		v170 := v4
-		if v115 {
-			v170 = v117
+		v118 := v1 < v4
+		v119 := float64(v117 * v13)
+		v120 := math.RoundToEven(v119)
+		v121 := -v120
+		v122 := math.FMA(v121, v14, v117)
+		v123 := math.FMA(v121, v15, v122)
+		v124 := float64(v122 - v123)
+		v125 := math.FMA(v121, v15, v124)
+		v126 := float64(v123 * v123)
+		v127 := -v126
+		v128 := math.FMA(v123, v123, v127)
+		v129 := float64(v16 * v126)
+		v130 := float64(v16 * v128)
+		v131 := float64(v123 + v129)
+		v132 := float64(v123 - v131)
+		v133 := float64(v132 + v129)
+		v134 := float64(v133 + v130)
+		v135 := math.FMA(v125, v123, v125)
+		v136 := float64(v134 + v135)
+		v137 := float64(v126 * v123)
+		v138 := math.FMA(v17, v123, v18)
+		v139 := math.FMA(v138, v123, v19)
+		v140 := math.FMA(v139, v123, v20)
+		v141 := math.FMA(v140, v123, v21)
+		v142 := math.FMA(v141, v123, v22)
+		v143 := math.FMA(v142, v123, v23)
+		v144 := math.FMA(v143, v123, v24)
+		v145 := math.FMA(v144, v123, v25)
+		v146 := math.FMA(v145, v123, v26)
+		v147 := math.FMA(v137, v146, v136)
+		v148 := float64(v8 + v131)
+		v149 := float64(v8 - v148)
+		v150 := float64(v149 + v131)
+		v151 := float64(v150 + v147)
+		v152 := float64(v148 + v151)
+		v153 := float64(v148 - v152)
+		v154 := float64(v153 + v151)
+		v155 := v31
+		if v120 > v31 {
+			v155 = v120
 		}
-		v171 := float64(v27 - v170)
-		v172 := v28
-		if v171 < v28 {
-			v172 = v171
+		v156 := ldexpMid(v8, v155)
+		v157 := float64(v152 * v156)
+		v158 := float64(v154 * v156)
+		v159 := float64(v8 + v157)
+		v160 := float64(v8 - v159)
+		v161 := float64(v160 + v157)
+		v162 := float64(v161 + v158)
+		v163 := v8
+		if v118 {
+			v163 = v152
 		}
-		v173 := v170 < v29
-		v174 := math.Ldexp(v30, int(v172))
-		v175 := v4
-		if v173 {
+		v164 := v4
+		if v118 {
+			v164 = v154
+		}
+		v165 := float64(v8 / v159)
+		v166 := float64(v163 * v165)
+		v167 := -v166
+		v168 := math.FMA(v167, v159, v163)
+		v169 := math.FMA(v167, v162, v168)
+		v170 := float64(v169 + v164)
+		v171 := v11 <= v116
+		v172 := float64(v170 * v165)
+		v173 := v4
+		if v118 {
+			v173 = v120
+		}
+		v174 := float64(v27 - v173)
+		v175 := v28
+		if v174 < v28 {
 			v175 = v174
 		}
-		v176 := float64(v163 + v175)
-		v177 := float64(v176 - v175)
-		v178 := float64(v163 - v177)
-		v179 := float64(v178 + v169)
-		v180 := float64(v179 + v175)
-		v181 := float64(v180 - v175)
-		v182 := float64(v177 + v181)
-		v183 := math.Ldexp(v182, int(v170))
-		v184 := math.IsNaN(v1)
-		v185 := v183
-		if v184 {
-			v185 = v1
+		v176 := v4
+		if v175 > v4 {
+			v176 = v175
 		}
-		v186 := float64(v111 - v110)
-		v187 := float64(v8 - v186)
-		v188 := -v110
-		v189 := math.FMA(v1, v109, v188)
-		v190 := -v109
-		v191 := v11
+		v177 := v173 < v29
+		v178 := ldexpNormal(v30, v176)
+		v179 := v4
+		if v177 {
+			v179 = v178
+		}
+		v180 := float64(v166 + v179)
+		v181 := float64(v180 - v179)
+		v182 := float64(v166 - v181)
+		v183 := float64(v182 + v172)
+		v184 := float64(v183 + v179)
+		v185 := float64(v184 - v179)
+		v186 := float64(v181 + v185)
+		v187 := v31
+		if v173 > v31 {
+			v187 = v173
+		}
+		v188 := ldexpMid(v186, v187)
+		v189 := math.IsNaN(v1)
+		v190 := v188
+		if v189 {
+			v190 = v1
+		}
+		v191 := float64(v114 - v113)
+		v192 := float64(v8 - v191)
+		v193 := -v113
+		v194 := math.FMA(v1, v112, v193)
+		v195 := -v112
+		v196 := v11
 		if v1 > v11 {
-			v191 = v1
+			v196 = v1
 		}
-		v192 := v12
-		if v191 < v12 {
-			v192 = v191
+		v197 := v12
+		if v196 < v12 {
+			v197 = v196
 		}
-		v193 := float64(v192 * v13)
-		v194 := math.RoundToEven(v193)
-		v195 := -v194
-		v196 := math.FMA(v195, v14, v192)
-		v197 := math.FMA(v195, v15, v196)
-		v198 := float64(v196 - v197)
-		v199 := math.FMA(v195, v15, v198)
-		v200 := float64(v197 * v197)
-		v201 := -v200
-		v202 := math.FMA(v197, v197, v201)
-		v203 := float64(v16 * v200)
-		v204 := float64(v16 * v202)
-		v205 := float64(v197 + v203)
-		v206 := float64(v197 - v205)
-		v207 := float64(v206 + v203)
-		v208 := float64(v207 + v204)
-		v209 := math.FMA(v199, v197, v199)
-		v210 := float64(v208 + v209)
-		v211 := float64(v200 * v197)
-		v212 := math.FMA(v17, v197, v18)
-		v213 := math.FMA(v212, v197, v19)
-		v214 := math.FMA(v213, v197, v20)
-		v215 := math.FMA(v214, v197, v21)
-		v216 := math.FMA(v215, v197, v22)
-		v217 := math.FMA(v216, v197, v23)
-		v218 := math.FMA(v217, v197, v24)
-		v219 := math.FMA(v218, v197, v25)
-		v220 := math.FMA(v219, v197, v26)
-		v221 := math.FMA(v211, v220, v210)
-		v222 := float64(v8 + v205)
-		v223 := float64(v8 - v222)
-		v224 := float64(v223 + v205)
-		v225 := float64(v224 + v221)
-		v226 := float64(v27 - v194)
-		v227 := v28
-		if v226 < v28 {
-			v227 = v226
+		v198 := float64(v197 * v13)
+		v199 := math.RoundToEven(v198)
+		v200 := -v199
+		v201 := math.FMA(v200, v14, v197)
+		v202 := math.FMA(v200, v15, v201)
+		v203 := float64(v201 - v202)
+		v204 := math.FMA(v200, v15, v203)
+		v205 := float64(v202 * v202)
+		v206 := -v205
+		v207 := math.FMA(v202, v202, v206)
+		v208 := float64(v16 * v205)
+		v209 := float64(v16 * v207)
+		v210 := float64(v202 + v208)
+		v211 := float64(v202 - v210)
+		v212 := float64(v211 + v208)
+		v213 := float64(v212 + v209)
+		v214 := math.FMA(v204, v202, v204)
+		v215 := float64(v213 + v214)
+		v216 := float64(v205 * v202)
+		v217 := math.FMA(v17, v202, v18)
+		v218 := math.FMA(v217, v202, v19)
+		v219 := math.FMA(v218, v202, v20)
+		v220 := math.FMA(v219, v202, v21)
+		v221 := math.FMA(v220, v202, v22)
+		v222 := math.FMA(v221, v202, v23)
+		v223 := math.FMA(v222, v202, v24)
+		v224 := math.FMA(v223, v202, v25)
+		v225 := math.FMA(v224, v202, v26)
+		v226 := math.FMA(v216, v225, v215)
+		v227 := float64(v8 + v210)
+		v228 := float64(v8 - v227)
+		v229 := float64(v228 + v210)
+		v230 := float64(v229 + v226)
+		v231 := float64(v27 - v199)
+		v232 := v28
+		if v231 < v28 {
+			v232 = v231
 		}
-		v228 := v194 < v29
-		v229 := math.Ldexp(v30, int(v227))
-		v230 := v4
-		if v228 {
-			v230 = v229
+		v233 := v4
+		if v232 > v4 {
+			v233 = v232
 		}
-		v231 := float64(v222 + v230)
-		v232 := float64(v231 - v230)
-		v233 := float64(v222 - v232)
-		v234 := float64(v233 + v225)
-		v235 := float64(v234 + v230)
-		v236 := float64(v235 - v230)
-		v237 := float64(v232 + v236)
-		v238 := math.Ldexp(v237, int(v194))
-		v239 := v238
-		if v184 {
-			v239 = v1
+		v234 := v199 < v29
+		v235 := ldexpNormal(v30, v233)
+		v236 := v4
+		if v234 {
+			v236 = v235
 		}
-		v240 := float64(v8 + v239)
-		v241 := math.FMA(v190, v240, v8)
-		v242 := float64(v240 - v8)
-		v243 := float64(v239 - v242)
-		v244 := float64(v109 * v243)
-		v245 := float64(v241 - v244)
-		v246 := float64(v245 / v240)
-		v247 := float64(v1 * v246)
-		v248 := float64(v189 + v247)
-		v249 := float64(v187 + v248)
-		v250 := float64(v249 * v185)
-		v251 := math.FMA(v111, v185, v250)
-		v253 := v1 < v252
-		v254 := math.Abs(v113)
-		v255 := -v254
-		v256 := v11
-		if v255 > v11 {
-			v256 = v255
+		v237 := float64(v227 + v236)
+		v238 := float64(v237 - v236)
+		v239 := float64(v227 - v238)
+		v240 := float64(v239 + v230)
+		v241 := float64(v240 + v236)
+		v242 := float64(v241 - v236)
+		v243 := float64(v238 + v242)
+		v244 := v31
+		if v199 > v31 {
+			v244 = v199
 		}
-		v257 := v113 < v4
-		v258 := float64(v256 * v13)
-		v259 := math.RoundToEven(v258)
-		v260 := -v259
-		v261 := math.FMA(v260, v14, v256)
-		v262 := math.FMA(v260, v15, v261)
-		v263 := float64(v261 - v262)
-		v264 := math.FMA(v260, v15, v263)
-		v265 := float64(v262 * v262)
-		v266 := -v265
-		v267 := math.FMA(v262, v262, v266)
-		v268 := float64(v16 * v265)
-		v269 := float64(v16 * v267)
-		v270 := float64(v262 + v268)
-		v271 := float64(v262 - v270)
-		v272 := float64(v271 + v268)
-		v273 := float64(v272 + v269)
-		v274 := math.FMA(v264, v262, v264)
-		v275 := float64(v273 + v274)
-		v276 := float64(v265 * v262)
-		v277 := math.FMA(v17, v262, v18)
-		v278 := math.FMA(v277, v262, v19)
-		v279 := math.FMA(v278, v262, v20)
-		v280 := math.FMA(v279, v262, v21)
-		v281 := math.FMA(v280, v262, v22)
-		v282 := math.FMA(v281, v262, v23)
-		v283 := math.FMA(v282, v262, v24)
-		v284 := math.FMA(v283, v262, v25)
-		v285 := math.FMA(v284, v262, v26)
-		v286 := math.FMA(v276, v285, v275)
-		v287 := float64(v8 + v270)
-		v288 := float64(v8 - v287)
-		v289 := float64(v288 + v270)
-		v290 := float64(v289 + v286)
-		v291 := float64(v287 + v290)
-		v292 := float64(v287 - v291)
-		v293 := float64(v292 + v290)
-		v294 := v76
-		if v259 > v76 {
-			v294 = v259
+		v245 := ldexpMid(v243, v244)
+		v246 := v245
+		if v189 {
+			v246 = v1
 		}
-		v295 := ldexpMid(v8, v294)
-		v296 := float64(v291 * v295)
-		v297 := float64(v293 * v295)
-		v298 := float64(v8 + v296)
-		v299 := float64(v8 - v298)
-		v300 := float64(v299 + v296)
-		v301 := float64(v300 + v297)
-		v302 := v8
-		if v257 {
-			v302 = v291
+		v247 := float64(v8 + v246)
+		v248 := math.FMA(v195, v247, v8)
+		v249 := float64(v247 - v8)
+		v250 := float64(v246 - v249)
+		v251 := float64(v112 * v250)
+		v252 := float64(v248 - v251)
+		v253 := float64(v252 / v247)
+		v254 := float64(v1 * v253)
+		v255 := float64(v194 + v254)
+		v256 := float64(v192 + v255)
+		v257 := float64(v256 * v190)
+		v258 := math.FMA(v114, v190, v257)
+		v260 := v1 < v259
+		v261 := math.Abs(v116)
+		v262 := -v261
+		v263 := v11
+		if v262 > v11 {
+			v263 = v262
 		}
-		v303 := v4
-		if v257 {
-			v303 = v293
+		v264 := v116 < v4
+		v265 := float64(v263 * v13)
+		v266 := math.RoundToEven(v265)
+		v267 := -v266
+		v268 := math.FMA(v267, v14, v263)
+		v269 := math.FMA(v267, v15, v268)
+		v270 := float64(v268 - v269)
+		v271 := math.FMA(v267, v15, v270)
+		v272 := float64(v269 * v269)
+		v273 := -v272
+		v274 := math.FMA(v269, v269, v273)
+		v275 := float64(v16 * v272)
+		v276 := float64(v16 * v274)
+		v277 := float64(v269 + v275)
+		v278 := float64(v269 - v277)
+		v279 := float64(v278 + v275)
+		v280 := float64(v279 + v276)
+		v281 := math.FMA(v271, v269, v271)
+		v282 := float64(v280 + v281)
+		v283 := float64(v272 * v269)
+		v284 := math.FMA(v17, v269, v18)
+		v285 := math.FMA(v284, v269, v19)
+		v286 := math.FMA(v285, v269, v20)
+		v287 := math.FMA(v286, v269, v21)
+		v288 := math.FMA(v287, v269, v22)
+		v289 := math.FMA(v288, v269, v23)
+		v290 := math.FMA(v289, v269, v24)
+		v291 := math.FMA(v290, v269, v25)
+		v292 := math.FMA(v291, v269, v26)
+		v293 := math.FMA(v283, v292, v282)
+		v294 := float64(v8 + v277)
+		v295 := float64(v8 - v294)
+		v296 := float64(v295 + v277)
+		v297 := float64(v296 + v293)
+		v298 := float64(v294 + v297)
+		v299 := float64(v294 - v298)
+		v300 := float64(v299 + v297)
+		v301 := v31
+		if v266 > v31 {
+			v301 = v266
 		}
-		v304 := float64(v8 / v298)
-		v305 := float64(v302 * v304)
-		v306 := -v305
-		v307 := math.FMA(v306, v298, v302)
-		v308 := math.FMA(v306, v301, v307)
-		v309 := float64(v308 + v303)
-		v310 := float64(v309 * v304)
-		v311 := v4
-		if v257 {
-			v311 = v259
+		v302 := ldexpMid(v8, v301)
+		v303 := float64(v298 * v302)
+		v304 := float64(v300 * v302)
+		v305 := float64(v8 + v303)
+		v306 := float64(v8 - v305)
+		v307 := float64(v306 + v303)
+		v308 := float64(v307 + v304)
+		v309 := v8
+		if v264 {
+			v309 = v298
 		}
-		v312 := float64(v27 - v311)
-		v313 := v28
-		if v312 < v28 {
-			v313 = v312
+		v310 := v4
+		if v264 {
+			v310 = v300
 		}
-		v314 := v311 < v29
-		v315 := math.Ldexp(v30, int(v313))
-		v316 := v4
-		if v314 {
-			v316 = v315
+		v311 := float64(v8 / v305)
+		v312 := float64(v309 * v311)
+		v313 := -v312
+		v314 := math.FMA(v313, v305, v309)
+		v315 := math.FMA(v313, v308, v314)
+		v316 := float64(v315 + v310)
+		v317 := float64(v316 * v311)
+		v318 := v4
+		if v264 {
+			v318 = v266
 		}
-		v317 := float64(v305 + v316)
-		v318 := float64(v317 - v316)
-		v319 := float64(v305 - v318)
-		v320 := float64(v319 + v310)
-		v321 := float64(v320 + v316)
-		v322 := float64(v321 - v316)
-		v323 := float64(v318 + v322)
-		v324 := math.Ldexp(v323, int(v311))
-		v325 := math.IsNaN(v113)
-		v326 := v324
-		if v325 {
-			v326 = v113
+		v319 := float64(v27 - v318)
+		v320 := v28
+		if v319 < v28 {
+			v320 = v319
 		}
-		v327 := float64(v8 - v326)
-		v328 := float64(v326 * v327)
-		v330 := float64(v1 - v329)
-		v332 := float64(v330 - v331)
-		v336 := v335
-		if v332 > v335 {
-			v336 = v332
+		v321 := v4
+		if v320 > v4 {
+			v321 = v320
 		}
-		v337 := v12
-		if v336 < v12 {
-			v337 = v336
+		v322 := v318 < v29
+		v323 := ldexpNormal(v30, v321)
+		v324 := v4
+		if v322 {
+			v324 = v323
 		}
-		v338 := float64(v337 * v13)
-		v339 := math.RoundToEven(v338)
-		v340 := -v339
-		v341 := math.FMA(v340, v14, v337)
-		v342 := math.FMA(v340, v15, v341)
-		v343 := float64(v341 - v342)
-		v344 := math.FMA(v340, v15, v343)
-		v345 := float64(v342 * v342)
-		v346 := -v345
-		v347 := math.FMA(v342, v342, v346)
-		v348 := float64(v16 * v345)
-		v349 := float64(v16 * v347)
-		v350 := float64(v342 + v348)
-		v351 := float64(v342 - v350)
-		v352 := float64(v351 + v348)
-		v353 := float64(v352 + v349)
-		v354 := math.FMA(v344, v342, v344)
-		v355 := float64(v353 + v354)
-		v356 := float64(v345 * v342)
-		v357 := math.FMA(v17, v342, v18)
-		v358 := math.FMA(v357, v342, v19)
-		v359 := math.FMA(v358, v342, v20)
-		v360 := math.FMA(v359, v342, v21)
-		v361 := math.FMA(v360, v342, v22)
-		v362 := math.FMA(v361, v342, v23)
-		v363 := math.FMA(v362, v342, v24)
-		v364 := math.FMA(v363, v342, v25)
-		v365 := math.FMA(v364, v342, v26)
-		v366 := math.FMA(v356, v365, v355)
-		v367 := ldexpMid(v333, v340)
-		v368 := float64(v8 + v367)
-		v369 := float64(v368 - v8)
-		v370 := float64(v368 - v369)
-		v371 := float64(v8 - v370)
-		v372 := float64(v367 - v369)
-		v373 := float64(v371 + v372)
-		v374 := float64(v366 + v373)
-		v375 := float64(v368 + v350)
-		v376 := float64(v368 - v375)
-		v377 := float64(v376 + v350)
-		v378 := float64(v377 + v374)
-		v379 := float64(v375 + v378)
-		v380 := ldexpMid(v379, v339)
-		v381 := math.Copysign(v380, v332)
-		v382 := math.IsNaN(v332)
-		v383 := v381
-		if v382 {
-			v383 = v332
+		v325 := float64(v312 + v324)
+		v326 := float64(v325 - v324)
+		v327 := float64(v312 - v326)
+		v328 := float64(v327 + v317)
+		v329 := float64(v328 + v324)
+		v330 := float64(v329 - v324)
+		v331 := float64(v326 + v330)
+		v332 := v31
+		if v318 > v31 {
+			v332 = v318
 		}
-		v384 := float64(v334 * v383)
-		v385 := float64(v332 + v384)
-		v386 := float64(v332 - v385)
-		v387 := float64(v386 + v384)
-		v388 := -v384
-		v389 := math.FMA(v334, v383, v388)
-		v390 := float64(v331 * v383)
-		v391 := float64(v389 - v390)
-		v392 := float64(v330 - v332)
-		v393 := float64(v392 - v331)
-		v394 := float64(v330 - v1)
-		v395 := float64(v330 - v394)
-		v396 := float64(v1 - v395)
-		v398 := float64(v397 - v394)
-		v399 := float64(v396 + v398)
-		v400 := float64(v393 + v399)
-		v402 := float64(v8 + v383)
-		v403 := float64(v401 * v402)
-		v404 := float64(v8 + v403)
-		v405 := float64(v400 * v404)
-		v406 := float64(v391 + v405)
-		v407 := float64(v387 + v406)
-		v408 := float64(v328 * v407)
-		v409 := -v328
-		v410 := math.FMA(v326, v327, v409)
-		v411 := float64(v8 - v327)
-		v412 := float64(v411 - v326)
-		v413 := -v326
-		v414 := math.FMA(v413, v240, v239)
-		v415 := float64(v222 + v225)
-		v416 := float64(v222 - v415)
-		v417 := float64(v416 + v225)
-		v418 := v29 <= v194
-		v419 := v31 < v1
-		v420 := v418 && !v419
-		v421 := math.Ldexp(v417, int(v194))
-		v422 := v4
-		if v420 {
-			v422 = v421
+		v333 := ldexpMid(v331, v332)
+		v334 := math.IsNaN(v116)
+		v335 := v333
+		if v334 {
+			v335 = v116
 		}
-		v423 := v422
-		if v184 {
-			v423 = v1
+		v336 := float64(v8 - v335)
+		v337 := float64(v335 * v336)
+		v339 := float64(v1 - v338)
+		v341 := float64(v339 - v340)
+		v345 := v344
+		if v341 > v344 {
+			v345 = v341
 		}
-		v424 := float64(v414 + v423)
-		v425 := float64(v243 + v423)
-		v426 := float64(v326 * v425)
-		v427 := float64(v424 - v426)
-		v428 := float64(v427 / v240)
-		v429 := float64(v412 - v428)
-		v430 := float64(v326 * v429)
-		v431 := float64(v428 * v327)
-		v432 := float64(v430 + v431)
-		v433 := float64(v410 + v432)
-		v434 := float64(v433 * v385)
-		v435 := float64(v408 + v434)
-		v436 := math.FMA(v328, v385, v435)
-		v437 := math.FMA(v413, v326, v326)
-		v438 := math.FMA(v1, v437, v185)
-		v439 := v438
-		if v253 {
-			v439 = v436
+		v346 := v12
+		if v345 < v12 {
+			v346 = v345
 		}
-		v440 := v439
-		if v34 {
-			v440 = v251
+		v347 := float64(v346 * v13)
+		v348 := math.RoundToEven(v347)
+		v349 := -v348
+		v350 := math.FMA(v349, v14, v346)
+		v351 := math.FMA(v349, v15, v350)
+		v352 := float64(v350 - v351)
+		v353 := math.FMA(v349, v15, v352)
+		v354 := float64(v351 * v351)
+		v355 := -v354
+		v356 := math.FMA(v351, v351, v355)
+		v357 := float64(v16 * v354)
+		v358 := float64(v16 * v356)
+		v359 := float64(v351 + v357)
+		v360 := float64(v351 - v359)
+		v361 := float64(v360 + v357)
+		v362 := float64(v361 + v358)
+		v363 := math.FMA(v353, v351, v353)
+		v364 := float64(v362 + v363)
+		v365 := float64(v354 * v351)
+		v366 := math.FMA(v17, v351, v18)
+		v367 := math.FMA(v366, v351, v19)
+		v368 := math.FMA(v367, v351, v20)
+		v369 := math.FMA(v368, v351, v21)
+		v370 := math.FMA(v369, v351, v22)
+		v371 := math.FMA(v370, v351, v23)
+		v372 := math.FMA(v371, v351, v24)
+		v373 := math.FMA(v372, v351, v25)
+		v374 := math.FMA(v373, v351, v26)
+		v375 := math.FMA(v365, v374, v364)
+		v376 := ldexpMid(v342, v349)
+		v377 := float64(v8 + v376)
+		v378 := float64(v377 - v8)
+		v379 := float64(v377 - v378)
+		v380 := float64(v8 - v379)
+		v381 := float64(v376 - v378)
+		v382 := float64(v380 + v381)
+		v383 := float64(v375 + v382)
+		v384 := float64(v377 + v359)
+		v385 := float64(v377 - v384)
+		v386 := float64(v385 + v359)
+		v387 := float64(v386 + v383)
+		v388 := float64(v384 + v387)
+		v389 := ldexpMid(v388, v348)
+		v390 := math.Copysign(v389, v341)
+		v391 := math.IsNaN(v341)
+		v392 := v390
+		if v391 {
+			v392 = v341
 		}
-		v441 := v440
+		v393 := float64(v343 * v392)
+		v394 := float64(v341 + v393)
+		v395 := float64(v341 - v394)
+		v396 := float64(v395 + v393)
+		v397 := -v393
+		v398 := math.FMA(v343, v392, v397)
+		v399 := float64(v340 * v392)
+		v400 := float64(v398 - v399)
+		v401 := float64(v339 - v341)
+		v402 := float64(v401 - v340)
+		v403 := float64(v339 - v1)
+		v404 := float64(v339 - v403)
+		v405 := float64(v1 - v404)
+		v407 := float64(v406 - v403)
+		v408 := float64(v405 + v407)
+		v409 := float64(v402 + v408)
+		v411 := float64(v8 + v392)
+		v412 := float64(v410 * v411)
+		v413 := float64(v8 + v412)
+		v414 := float64(v409 * v413)
+		v415 := float64(v400 + v414)
+		v416 := float64(v396 + v415)
+		v417 := float64(v337 * v416)
+		v418 := -v337
+		v419 := math.FMA(v335, v336, v418)
+		v420 := float64(v8 - v336)
+		v421 := float64(v420 - v335)
+		v422 := -v335
+		v423 := math.FMA(v422, v247, v246)
+		v424 := float64(v227 + v230)
+		v425 := float64(v227 - v424)
+		v426 := float64(v425 + v230)
+		v427 := v29 <= v199
+		v428 := v32 < v1
+		v429 := v427 && !v428
+		v430 := v29
+		if v199 > v29 {
+			v430 = v199
+		}
+		v431 := v33
+		if v430 < v33 {
+			v431 = v430
+		}
+		v432 := ldexpNormal(v426, v431)
+		v433 := v4
+		if v429 {
+			v433 = v432
+		}
+		v434 := v433
+		if v189 {
+			v434 = v1
+		}
+		v435 := float64(v423 + v434)
+		v436 := float64(v250 + v434)
+		v437 := float64(v335 * v436)
+		v438 := float64(v435 - v437)
+		v439 := float64(v438 / v247)
+		v440 := float64(v421 - v439)
+		v441 := float64(v335 * v440)
+		v442 := float64(v439 * v336)
+		v443 := float64(v441 + v442)
+		v444 := float64(v419 + v443)
+		v445 := float64(v444 * v394)
+		v446 := float64(v417 + v445)
+		v447 := math.FMA(v337, v394, v446)
+		v448 := math.FMA(v422, v335, v335)
+		v449 := math.FMA(v1, v448, v190)
+		v450 := v449
+		if v260 {
+			v450 = v447
+		}
+		v451 := v450
+		if v36 {
+			v451 = v258
+		}
+		v452 := v451
 		if v10 {
-			v441 = v0
+			v452 = v0
 		}
-		v442 := v441
+		v453 := v452
 		if v7 {
-			v442 = v8
+			v453 = v8
 		}
-		v443 := v442
+		v454 := v453
 		if v3 {
-			v443 = v5
+			v454 = v5
 		}
-		v444 := b[i]
-		v445 := dy[i]
-		v446 := float64(v444 * v445)
-		v447 := -v446
-		v448 := math.FMA(v444, v445, v447)
-		v449 := float64(v446 * v5)
-		v450 := -v449
-		v451 := math.FMA(v446, v5, v450)
-		v452 := math.FMA(v448, v5, v451)
-		v453 := float64(v446 * v8)
-		v454 := -v453
-		v455 := math.FMA(v446, v8, v454)
-		v456 := math.FMA(v448, v8, v455)
-		v457 := float64(v446 * v32)
-		v458 := float64(v446 * v111)
-		v459 := -v458
-		v460 := math.FMA(v446, v111, v459)
-		v461 := math.FMA(v448, v111, v460)
-		v462 := float64(v458 * v185)
-		v463 := -v462
-		v464 := math.FMA(v458, v185, v463)
-		v465 := math.FMA(v461, v185, v464)
-		v466 := float64(v446 * v249)
-		v467 := -v466
-		v468 := math.FMA(v446, v249, v467)
-		v469 := math.FMA(v448, v249, v468)
-		v470 := float64(v466 * v185)
-		v471 := -v470
-		v472 := math.FMA(v466, v185, v471)
-		v473 := math.FMA(v469, v185, v472)
-		v474 := float64(v462 + v470)
-		v475 := float64(v474 - v462)
-		v476 := float64(v474 - v475)
-		v477 := float64(v462 - v476)
-		v478 := float64(v470 - v475)
-		v479 := float64(v477 + v478)
-		v480 := float64(v479 + v465)
-		v481 := float64(v480 + v473)
-		v482 := float64(v446 * v328)
-		v483 := -v482
-		v484 := math.FMA(v446, v328, v483)
-		v485 := math.FMA(v448, v328, v484)
-		v486 := float64(v482 * v385)
-		v487 := -v486
-		v488 := math.FMA(v482, v385, v487)
-		v489 := math.FMA(v485, v385, v488)
-		v490 := float64(v446 * v408)
-		v491 := -v490
-		v492 := math.FMA(v446, v408, v491)
-		v493 := math.FMA(v448, v408, v492)
-		v494 := float64(v446 * v434)
-		v495 := -v494
-		v496 := math.FMA(v446, v434, v495)
-		v497 := math.FMA(v448, v434, v496)
-		v498 := float64(v490 + v494)
-		v499 := float64(v498 - v490)
-		v500 := float64(v498 - v499)
-		v501 := float64(v490 - v500)
-		v502 := float64(v494 - v499)
-		v503 := float64(v501 + v502)
-		v504 := float64(v503 + v493)
-		v505 := float64(v504 + v497)
-		v506 := float64(v486 + v498)
-		v507 := float64(v506 - v486)
-		v508 := float64(v506 - v507)
-		v509 := float64(v486 - v508)
-		v510 := float64(v498 - v507)
-		v511 := float64(v509 + v510)
-		v512 := float64(v511 + v489)
-		v513 := float64(v512 + v505)
-		v514 := float64(v446 * v1)
-		v515 := -v514
-		v516 := math.FMA(v446, v1, v515)
-		v517 := math.FMA(v448, v1, v516)
-		v518 := float64(v514 * v413)
-		v519 := -v518
-		v520 := math.FMA(v514, v413, v519)
-		v521 := math.FMA(v517, v413, v520)
-		v522 := float64(v518 * v326)
-		v523 := -v522
-		v524 := math.FMA(v518, v326, v523)
-		v525 := math.FMA(v521, v326, v524)
-		v526 := float64(v514 * v326)
-		v527 := -v526
-		v528 := math.FMA(v514, v326, v527)
-		v529 := math.FMA(v517, v326, v528)
-		v530 := float64(v522 + v526)
-		v531 := float64(v530 - v522)
-		v532 := float64(v530 - v531)
-		v533 := float64(v522 - v532)
-		v534 := float64(v526 - v531)
-		v535 := float64(v533 + v534)
-		v536 := float64(v535 + v525)
-		v537 := float64(v536 + v529)
-		v538 := v4
-		if v168 {
-			v538 = v163
+		v455 := b[i]
+		v456 := dy[i]
+		v457 := float64(v455 * v456)
+		v458 := -v457
+		v459 := math.FMA(v455, v456, v458)
+		v460 := float64(v457 * v5)
+		v461 := -v460
+		v462 := math.FMA(v457, v5, v461)
+		v463 := math.FMA(v459, v5, v462)
+		v464 := float64(v457 * v8)
+		v465 := -v464
+		v466 := math.FMA(v457, v8, v465)
+		v467 := math.FMA(v459, v8, v466)
+		v468 := float64(v457 * v34)
+		v469 := float64(v457 * v114)
+		v470 := -v469
+		v471 := math.FMA(v457, v114, v470)
+		v472 := math.FMA(v459, v114, v471)
+		v473 := float64(v469 * v190)
+		v474 := -v473
+		v475 := math.FMA(v469, v190, v474)
+		v476 := math.FMA(v472, v190, v475)
+		v477 := float64(v457 * v256)
+		v478 := -v477
+		v479 := math.FMA(v457, v256, v478)
+		v480 := math.FMA(v459, v256, v479)
+		v481 := float64(v477 * v190)
+		v482 := -v481
+		v483 := math.FMA(v477, v190, v482)
+		v484 := math.FMA(v480, v190, v483)
+		v485 := float64(v473 + v481)
+		v486 := float64(v485 - v473)
+		v487 := float64(v485 - v486)
+		v488 := float64(v473 - v487)
+		v489 := float64(v481 - v486)
+		v490 := float64(v488 + v489)
+		v491 := float64(v490 + v476)
+		v492 := float64(v491 + v484)
+		v493 := float64(v457 * v337)
+		v494 := -v493
+		v495 := math.FMA(v457, v337, v494)
+		v496 := math.FMA(v459, v337, v495)
+		v497 := float64(v493 * v394)
+		v498 := -v497
+		v499 := math.FMA(v493, v394, v498)
+		v500 := math.FMA(v496, v394, v499)
+		v501 := float64(v457 * v417)
+		v502 := -v501
+		v503 := math.FMA(v457, v417, v502)
+		v504 := math.FMA(v459, v417, v503)
+		v505 := float64(v457 * v445)
+		v506 := -v505
+		v507 := math.FMA(v457, v445, v506)
+		v508 := math.FMA(v459, v445, v507)
+		v509 := float64(v501 + v505)
+		v510 := float64(v509 - v501)
+		v511 := float64(v509 - v510)
+		v512 := float64(v501 - v511)
+		v513 := float64(v505 - v510)
+		v514 := float64(v512 + v513)
+		v515 := float64(v514 + v504)
+		v516 := float64(v515 + v508)
+		v517 := float64(v497 + v509)
+		v518 := float64(v517 - v497)
+		v519 := float64(v517 - v518)
+		v520 := float64(v497 - v519)
+		v521 := float64(v509 - v518)
+		v522 := float64(v520 + v521)
+		v523 := float64(v522 + v500)
+		v524 := float64(v523 + v516)
+		v525 := float64(v457 * v1)
+		v526 := -v525
+		v527 := math.FMA(v457, v1, v526)
+		v528 := math.FMA(v459, v1, v527)
+		v529 := float64(v525 * v422)
+		v530 := -v529
+		v531 := math.FMA(v525, v422, v530)
+		v532 := math.FMA(v528, v422, v531)
+		v533 := float64(v529 * v335)
+		v534 := -v533
+		v535 := math.FMA(v529, v335, v534)
+		v536 := math.FMA(v532, v335, v535)
+		v537 := float64(v525 * v335)
+		v538 := -v537
+		v539 := math.FMA(v525, v335, v538)
+		v540 := math.FMA(v528, v335, v539)
+		v541 := float64(v533 + v537)
+		v542 := float64(v541 - v533)
+		v543 := float64(v541 - v542)
+		v544 := float64(v533 - v543)
+		v545 := float64(v537 - v542)
+		v546 := float64(v544 + v545)
+		v547 := float64(v546 + v536)
+		v548 := float64(v547 + v540)
+		v549 := v4
+		if v171 {
+			v549 = v166
 		}
-		v539 := float64(v446 * v538)
-		v540 := -v539
-		v541 := math.FMA(v446, v538, v540)
-		v542 := math.FMA(v448, v538, v541)
-		v543 := v4
-		if v168 {
-			v543 = v169
+		v550 := float64(v457 * v549)
+		v551 := -v550
+		v552 := math.FMA(v457, v549, v551)
+		v553 := math.FMA(v459, v549, v552)
+		v554 := v4
+		if v171 {
+			v554 = v172
 		}
-		v544 := float64(v446 * v543)
-		v545 := float64(v542 + v544)
-		v546 := float64(v539 + v545)
-		v547 := math.Ldexp(v546, int(v170))
-		v548 := float64(v446 * v183)
-		v549 := -v548
-		v550 := math.FMA(v446, v183, v549)
-		v551 := math.FMA(v448, v183, v550)
-		v552 := v548
-		if v173 {
-			v552 = v547
+		v555 := float64(v457 * v554)
+		v556 := float64(v553 + v555)
+		v557 := float64(v550 + v556)
+		v558 := math.Ldexp(v557, int(v173))
+		v559 := float64(v457 * v188)
+		v560 := -v559
+		v561 := math.FMA(v457, v188, v560)
+		v562 := math.FMA(v459, v188, v561)
+		v563 := v559
+		if v177 {
+			v563 = v558
 		}
-		v553 := v551
-		if v173 {
-			v553 = v4
-		}
-		v554 := v552
-		if v184 {
-			v554 = v514
-		}
-		v555 := v553
-		if v184 {
-			v555 = v517
-		}
-		v556 := float64(v530 + v554)
-		v557 := float64(v556 - v530)
-		v558 := float64(v556 - v557)
-		v559 := float64(v530 - v558)
-		v560 := float64(v554 - v557)
-		v561 := float64(v559 + v560)
-		v562 := float64(v561 + v537)
-		v563 := float64(v562 + v555)
-		v564 := v556
-		if v253 {
-			v564 = v506
+		v564 := v562
+		if v177 {
+			v564 = v4
 		}
 		v565 := v563
-		if v253 {
-			v565 = v513
+		if v189 {
+			v565 = v525
 		}
 		v566 := v564
-		if v34 {
-			v566 = v474
+		if v189 {
+			v566 = v528
 		}
-		v567 := v565
-		if v34 {
-			v567 = v481
+		v567 := float64(v541 + v565)
+		v568 := float64(v567 - v541)
+		v569 := float64(v567 - v568)
+		v570 := float64(v541 - v569)
+		v571 := float64(v565 - v568)
+		v572 := float64(v570 + v571)
+		v573 := float64(v572 + v548)
+		v574 := float64(v573 + v566)
+		v575 := v567
+		if v260 {
+			v575 = v517
 		}
-		v568 := v566
+		v576 := v574
+		if v260 {
+			v576 = v524
+		}
+		v577 := v575
+		if v36 {
+			v577 = v485
+		}
+		v578 := v576
+		if v36 {
+			v578 = v492
+		}
+		v579 := v577
 		if v10 {
-			v568 = v0
+			v579 = v0
 		}
-		v569 := v567
+		v580 := v578
 		if v10 {
-			v569 = v0
+			v580 = v0
 		}
-		v570 := v568
+		v581 := v579
 		if v7 {
-			v570 = v453
+			v581 = v464
 		}
-		v571 := v569
+		v582 := v580
 		if v7 {
-			v571 = v456
+			v582 = v467
 		}
-		v572 := v570
+		v583 := v581
 		if v3 {
-			v572 = v449
+			v583 = v460
 		}
-		v573 := v571
-		if v3 {
-			v573 = v452
-		}
-		v574 := float64(v572 + v573)
-		v575 := float64(v446 * v443)
-		v576 := float64(v574 - v575)
-		v577 := math.Abs(v576)
-		v578 := math.Abs(v575)
-		v580 := float64(v578 * v579)
-		v581 := v577 <= v580
-		v582 := math.Abs(v446)
-		v583 := math.Abs(v457)
 		v584 := v582
-		if v583 > v582 {
-			v584 = v583
+		if v3 {
+			v584 = v463
 		}
-		v585 := math.Abs(v514)
-		v586 := v584
-		if v585 > v584 {
-			v586 = v585
-		}
-		v588 := float64(v577 * v587)
-		v591 := math.FMA(v586, v589, v590)
+		v585 := float64(v583 + v584)
+		v586 := float64(v457 * v454)
+		v587 := float64(v585 - v586)
+		v588 := math.Abs(v587)
+		v589 := math.Abs(v586)
+		v591 := float64(v589 * v590)
 		v592 := v588 <= v591
-		v593 := v581 || v592
-		v594 := v574 == v4
-		v595 := v593 && !v594
-		v596 := v575
-		if v595 {
-			v596 = v574
+		v593 := math.Abs(v457)
+		v594 := math.Abs(v468)
+		v595 := v593
+		if v594 > v593 {
+			v595 = v594
 		}
-		v597 := math.Abs(v445)
-		v598 := math.Abs(v444)
-		v599 := v597 < v598
-		v600 := v445
-		if v599 {
-			v600 = v444
+		v596 := math.Abs(v525)
+		v597 := v595
+		if v596 > v595 {
+			v597 = v596
 		}
-		v601 := v444
-		if v599 {
-			v601 = v445
+		v599 := float64(v588 * v598)
+		v602 := math.FMA(v597, v600, v601)
+		v603 := v599 <= v602
+		v604 := v592 || v603
+		v605 := v585 == v4
+		v606 := v604 && !v605
+		v607 := v586
+		if v606 {
+			v607 = v585
 		}
-		v602 := float64(v600 * v5)
-		v603 := float64(v600 * v8)
-		v604 := float64(v600 * v32)
-		v605 := float64(v600 * v111)
-		v606 := -v605
-		v607 := math.FMA(v600, v111, v606)
-		v608 := float64(v605 * v185)
-		v609 := -v608
-		v610 := math.FMA(v605, v185, v609)
-		v611 := math.FMA(v607, v185, v610)
-		v612 := float64(v600 * v249)
-		v613 := -v612
-		v614 := math.FMA(v600, v249, v613)
-		v615 := float64(v612 * v185)
-		v616 := -v615
-		v617 := math.FMA(v612, v185, v616)
-		v618 := math.FMA(v614, v185, v617)
-		v619 := float64(v608 + v615)
-		v620 := float64(v619 - v608)
-		v621 := float64(v619 - v620)
-		v622 := float64(v608 - v621)
-		v623 := float64(v615 - v620)
-		v624 := float64(v622 + v623)
-		v625 := float64(v624 + v611)
-		v626 := float64(v625 + v618)
-		v627 := float64(v600 * v328)
-		v628 := -v627
-		v629 := math.FMA(v600, v328, v628)
-		v630 := float64(v627 * v385)
-		v631 := -v630
-		v632 := math.FMA(v627, v385, v631)
-		v633 := math.FMA(v629, v385, v632)
-		v634 := float64(v600 * v408)
-		v635 := -v634
-		v636 := math.FMA(v600, v408, v635)
-		v637 := float64(v600 * v434)
-		v638 := -v637
-		v639 := math.FMA(v600, v434, v638)
-		v640 := float64(v634 + v637)
-		v641 := float64(v640 - v634)
-		v642 := float64(v640 - v641)
-		v643 := float64(v634 - v642)
-		v644 := float64(v637 - v641)
-		v645 := float64(v643 + v644)
-		v646 := float64(v645 + v636)
-		v647 := float64(v646 + v639)
-		v648 := float64(v630 + v640)
-		v649 := float64(v648 - v630)
-		v650 := float64(v648 - v649)
-		v651 := float64(v630 - v650)
-		v652 := float64(v640 - v649)
-		v653 := float64(v651 + v652)
-		v654 := float64(v653 + v633)
-		v655 := float64(v654 + v647)
-		v656 := float64(v600 * v1)
-		v657 := -v656
-		v658 := math.FMA(v600, v1, v657)
-		v659 := float64(v656 * v413)
-		v660 := -v659
-		v661 := math.FMA(v656, v413, v660)
-		v662 := math.FMA(v658, v413, v661)
-		v663 := float64(v659 * v326)
-		v664 := -v663
-		v665 := math.FMA(v659, v326, v664)
-		v666 := math.FMA(v662, v326, v665)
-		v667 := float64(v656 * v326)
+		v608 := math.Abs(v456)
+		v609 := math.Abs(v455)
+		v610 := v608 < v609
+		v611 := v456
+		if v610 {
+			v611 = v455
+		}
+		v612 := v455
+		if v610 {
+			v612 = v456
+		}
+		v613 := float64(v611 * v5)
+		v614 := float64(v611 * v8)
+		v615 := float64(v611 * v34)
+		v616 := float64(v611 * v114)
+		v617 := -v616
+		v618 := math.FMA(v611, v114, v617)
+		v619 := float64(v616 * v190)
+		v620 := -v619
+		v621 := math.FMA(v616, v190, v620)
+		v622 := math.FMA(v618, v190, v621)
+		v623 := float64(v611 * v256)
+		v624 := -v623
+		v625 := math.FMA(v611, v256, v624)
+		v626 := float64(v623 * v190)
+		v627 := -v626
+		v628 := math.FMA(v623, v190, v627)
+		v629 := math.FMA(v625, v190, v628)
+		v630 := float64(v619 + v626)
+		v631 := float64(v630 - v619)
+		v632 := float64(v630 - v631)
+		v633 := float64(v619 - v632)
+		v634 := float64(v626 - v631)
+		v635 := float64(v633 + v634)
+		v636 := float64(v635 + v622)
+		v637 := float64(v636 + v629)
+		v638 := float64(v611 * v337)
+		v639 := -v638
+		v640 := math.FMA(v611, v337, v639)
+		v641 := float64(v638 * v394)
+		v642 := -v641
+		v643 := math.FMA(v638, v394, v642)
+		v644 := math.FMA(v640, v394, v643)
+		v645 := float64(v611 * v417)
+		v646 := -v645
+		v647 := math.FMA(v611, v417, v646)
+		v648 := float64(v611 * v445)
+		v649 := -v648
+		v650 := math.FMA(v611, v445, v649)
+		v651 := float64(v645 + v648)
+		v652 := float64(v651 - v645)
+		v653 := float64(v651 - v652)
+		v654 := float64(v645 - v653)
+		v655 := float64(v648 - v652)
+		v656 := float64(v654 + v655)
+		v657 := float64(v656 + v647)
+		v658 := float64(v657 + v650)
+		v659 := float64(v641 + v651)
+		v660 := float64(v659 - v641)
+		v661 := float64(v659 - v660)
+		v662 := float64(v641 - v661)
+		v663 := float64(v651 - v660)
+		v664 := float64(v662 + v663)
+		v665 := float64(v664 + v644)
+		v666 := float64(v665 + v658)
+		v667 := float64(v611 * v1)
 		v668 := -v667
-		v669 := math.FMA(v656, v326, v668)
-		v670 := math.FMA(v658, v326, v669)
-		v671 := float64(v663 + v667)
-		v672 := float64(v671 - v663)
-		v673 := float64(v671 - v672)
-		v674 := float64(v663 - v673)
-		v675 := float64(v667 - v672)
-		v676 := float64(v674 + v675)
-		v677 := float64(v676 + v666)
-		v678 := float64(v677 + v670)
-		v679 := float64(v600 * v538)
-		v680 := -v679
-		v681 := math.FMA(v600, v538, v680)
-		v682 := float64(v600 * v543)
-		v683 := float64(v681 + v682)
-		v684 := float64(v679 + v683)
-		v685 := math.Ldexp(v684, int(v170))
-		v686 := float64(v600 * v183)
-		v687 := -v686
-		v688 := math.FMA(v600, v183, v687)
-		v689 := v686
-		if v173 {
-			v689 = v685
+		v669 := math.FMA(v611, v1, v668)
+		v670 := float64(v667 * v422)
+		v671 := -v670
+		v672 := math.FMA(v667, v422, v671)
+		v673 := math.FMA(v669, v422, v672)
+		v674 := float64(v670 * v335)
+		v675 := -v674
+		v676 := math.FMA(v670, v335, v675)
+		v677 := math.FMA(v673, v335, v676)
+		v678 := float64(v667 * v335)
+		v679 := -v678
+		v680 := math.FMA(v667, v335, v679)
+		v681 := math.FMA(v669, v335, v680)
+		v682 := float64(v674 + v678)
+		v683 := float64(v682 - v674)
+		v684 := float64(v682 - v683)
+		v685 := float64(v674 - v684)
+		v686 := float64(v678 - v683)
+		v687 := float64(v685 + v686)
+		v688 := float64(v687 + v677)
+		v689 := float64(v688 + v681)
+		v690 := float64(v611 * v549)
+		v691 := -v690
+		v692 := math.FMA(v611, v549, v691)
+		v693 := float64(v611 * v554)
+		v694 := float64(v692 + v693)
+		v695 := float64(v690 + v694)
+		v696 := math.Ldexp(v695, int(v173))
+		v697 := float64(v611 * v188)
+		v698 := -v697
+		v699 := math.FMA(v611, v188, v698)
+		v700 := v697
+		if v177 {
+			v700 = v696
 		}
-		v690 := v688
-		if v173 {
-			v690 = v4
-		}
-		v691 := v689
-		if v184 {
-			v691 = v656
-		}
-		v692 := v690
-		if v184 {
-			v692 = v658
-		}
-		v693 := float64(v671 + v691)
-		v694 := float64(v693 - v671)
-		v695 := float64(v693 - v694)
-		v696 := float64(v671 - v695)
-		v697 := float64(v691 - v694)
-		v698 := float64(v696 + v697)
-		v699 := float64(v698 + v678)
-		v700 := float64(v699 + v692)
-		v701 := v693
-		if v253 {
-			v701 = v648
+		v701 := v699
+		if v177 {
+			v701 = v4
 		}
 		v702 := v700
-		if v253 {
-			v702 = v655
+		if v189 {
+			v702 = v667
 		}
 		v703 := v701
-		if v34 {
-			v703 = v619
+		if v189 {
+			v703 = v669
 		}
-		v704 := v702
-		if v34 {
-			v704 = v626
+		v704 := float64(v682 + v702)
+		v705 := float64(v704 - v682)
+		v706 := float64(v704 - v705)
+		v707 := float64(v682 - v706)
+		v708 := float64(v702 - v705)
+		v709 := float64(v707 + v708)
+		v710 := float64(v709 + v689)
+		v711 := float64(v710 + v703)
+		v712 := v704
+		if v260 {
+			v712 = v659
 		}
-		v705 := v703
+		v713 := v711
+		if v260 {
+			v713 = v666
+		}
+		v714 := v712
+		if v36 {
+			v714 = v630
+		}
+		v715 := v713
+		if v36 {
+			v715 = v637
+		}
+		v716 := v714
 		if v10 {
-			v705 = v0
+			v716 = v0
 		}
-		v706 := v704
+		v717 := v715
 		if v10 {
-			v706 = v0
+			v717 = v0
 		}
-		v707 := v705
+		v718 := v716
 		if v7 {
-			v707 = v603
+			v718 = v614
 		}
-		v708 := v706
+		v719 := v717
 		if v7 {
-			v708 = v4
+			v719 = v4
 		}
-		v709 := v707
-		if v3 {
-			v709 = v602
-		}
-		v710 := v708
-		if v3 {
-			v710 = v4
-		}
-		v711 := float64(v709 + v710)
-		v712 := float64(v600 * v443)
-		v713 := float64(v711 - v712)
-		v714 := math.Abs(v713)
-		v715 := math.Abs(v712)
-		v716 := float64(v715 * v579)
-		v717 := v714 <= v716
-		v718 := math.Abs(v600)
-		v719 := math.Abs(v604)
 		v720 := v718
-		if v719 > v718 {
-			v720 = v719
+		if v3 {
+			v720 = v613
 		}
-		v721 := math.Abs(v656)
-		v722 := v720
-		if v721 > v720 {
-			v722 = v721
+		v721 := v719
+		if v3 {
+			v721 = v4
 		}
-		v723 := float64(v714 * v587)
-		v724 := math.FMA(v722, v589, v590)
-		v725 := v723 <= v724
-		v726 := v717 || v725
-		v727 := v711 == v4
-		v728 := v726 && !v727
-		v729 := v712
-		if v728 {
-			v729 = v711
+		v722 := float64(v720 + v721)
+		v723 := float64(v611 * v454)
+		v724 := float64(v722 - v723)
+		v725 := math.Abs(v724)
+		v726 := math.Abs(v723)
+		v727 := float64(v726 * v590)
+		v728 := v725 <= v727
+		v729 := math.Abs(v611)
+		v730 := math.Abs(v615)
+		v731 := v729
+		if v730 > v729 {
+			v731 = v730
 		}
-		v730 := float64(v601 * v729)
-		v732 := v582 == v731
-		v733 := v598 == v731
-		v734 := v597 == v731
-		v735 := v733 || v734
-		v736 := v732 && !v735
-		v737 := v596
-		if v736 {
-			v737 = v730
+		v732 := math.Abs(v667)
+		v733 := v731
+		if v732 > v731 {
+			v733 = v732
 		}
-		v738 := math.IsNaN(v444)
-		v739 := v737
-		if v738 {
-			v739 = v444
+		v734 := float64(v725 * v598)
+		v735 := math.FMA(v733, v600, v601)
+		v736 := v734 <= v735
+		v737 := v728 || v736
+		v738 := v722 == v4
+		v739 := v737 && !v738
+		v740 := v723
+		if v739 {
+			v740 = v722
 		}
-		v740 := v739
-		if v184 {
-			v740 = v1
+		v741 := float64(v612 * v740)
+		v743 := v593 == v742
+		v744 := v609 == v742
+		v745 := v608 == v742
+		v746 := v744 || v745
+		v747 := v743 && !v746
+		v748 := v607
+		if v747 {
+			v748 = v741
 		}
-		da[i] = v740
+		v749 := math.IsNaN(v455)
+		v750 := v748
+		if v749 {
+			v750 = v455
+		}
+		v751 := v750
+		if v189 {
+			v751 = v1
+		}
+		da[i] = v751
 	}
 }
 
@@ -2761,7 +2883,7 @@ func swigluBackwardARun(da, a, b, dy []float64) {
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f64 memory,
-// f64 compute, 215 operations): the scalar twin of the vector program the
+// f64 compute, 219 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -2792,13 +2914,13 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v65 := math.Float64frombits(0x408f400000000000)  // 1000
-	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v124 := math.Float64frombits(0xc091300000000000) // -1100
-	v200 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v207 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v209 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v210 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v68 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v70 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v80 := math.Float64frombits(0xc091300000000000)  // -1100
+	v204 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v211 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v213 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v214 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -2850,228 +2972,244 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		if v64 < v65 {
 			v66 = v64
 		}
-		v68 := v17 < v67
-		v70 := math.Ldexp(v69, int(v66))
-		v71 := v4
-		if v68 {
-			v71 = v70
+		v67 := v4
+		if v66 > v4 {
+			v67 = v66
 		}
-		v72 := float64(v58 + v71)
-		v73 := float64(v72 - v71)
-		v74 := float64(v58 - v73)
-		v75 := float64(v74 + v61)
-		v76 := float64(v75 + v71)
-		v77 := float64(v76 - v71)
-		v78 := float64(v73 + v77)
-		v79 := math.Ldexp(v78, int(v17))
-		v80 := math.IsNaN(v10)
-		v81 := v79
-		if v80 {
-			v81 = v10
+		v69 := v17 < v68
+		v71 := ldexpNormal(v70, v67)
+		v72 := v4
+		if v69 {
+			v72 = v71
 		}
-		v82 := float64(v0 * v81)
-		v83 := float64(v82 * v81)
-		v84 := math.Abs(v0)
-		v85 := -v84
-		v86 := v11
-		if v85 > v11 {
-			v86 = v85
+		v73 := float64(v58 + v72)
+		v74 := float64(v73 - v72)
+		v75 := float64(v58 - v74)
+		v76 := float64(v75 + v61)
+		v77 := float64(v76 + v72)
+		v78 := float64(v77 - v72)
+		v79 := float64(v74 + v78)
+		v81 := v80
+		if v17 > v80 {
+			v81 = v17
 		}
-		v87 := v0 < v4
-		v88 := float64(v86 * v15)
-		v89 := math.RoundToEven(v88)
-		v90 := -v89
-		v91 := math.FMA(v90, v19, v86)
-		v92 := math.FMA(v90, v21, v91)
-		v93 := float64(v91 - v92)
-		v94 := math.FMA(v90, v21, v93)
-		v95 := float64(v92 * v92)
-		v96 := -v95
-		v97 := math.FMA(v92, v92, v96)
-		v98 := float64(v9 * v95)
-		v99 := float64(v9 * v97)
-		v100 := float64(v92 + v98)
-		v101 := float64(v92 - v100)
-		v102 := float64(v101 + v98)
-		v103 := float64(v102 + v99)
-		v104 := math.FMA(v94, v92, v94)
-		v105 := float64(v103 + v104)
-		v106 := float64(v95 * v92)
-		v107 := math.FMA(v37, v92, v38)
-		v108 := math.FMA(v107, v92, v40)
-		v109 := math.FMA(v108, v92, v42)
-		v110 := math.FMA(v109, v92, v44)
-		v111 := math.FMA(v110, v92, v46)
-		v112 := math.FMA(v111, v92, v48)
-		v113 := math.FMA(v112, v92, v50)
-		v114 := math.FMA(v113, v92, v52)
-		v115 := math.FMA(v114, v92, v54)
-		v116 := math.FMA(v106, v115, v105)
-		v117 := float64(v57 + v100)
-		v118 := float64(v57 - v117)
-		v119 := float64(v118 + v100)
-		v120 := float64(v119 + v116)
-		v121 := float64(v117 + v120)
-		v122 := float64(v117 - v121)
-		v123 := float64(v122 + v120)
-		v125 := v124
-		if v89 > v124 {
-			v125 = v89
+		v82 := ldexpMid(v79, v81)
+		v83 := math.IsNaN(v10)
+		v84 := v82
+		if v83 {
+			v84 = v10
 		}
-		v126 := ldexpMid(v57, v125)
-		v127 := float64(v121 * v126)
-		v128 := float64(v123 * v126)
-		v129 := float64(v57 + v127)
-		v130 := float64(v57 - v129)
-		v131 := float64(v130 + v127)
-		v132 := float64(v131 + v128)
-		v133 := v57
-		if v87 {
-			v133 = v121
+		v85 := float64(v0 * v84)
+		v86 := float64(v85 * v84)
+		v87 := math.Abs(v0)
+		v88 := -v87
+		v89 := v11
+		if v88 > v11 {
+			v89 = v88
 		}
-		v134 := v4
-		if v87 {
-			v134 = v123
+		v90 := v0 < v4
+		v91 := float64(v89 * v15)
+		v92 := math.RoundToEven(v91)
+		v93 := -v92
+		v94 := math.FMA(v93, v19, v89)
+		v95 := math.FMA(v93, v21, v94)
+		v96 := float64(v94 - v95)
+		v97 := math.FMA(v93, v21, v96)
+		v98 := float64(v95 * v95)
+		v99 := -v98
+		v100 := math.FMA(v95, v95, v99)
+		v101 := float64(v9 * v98)
+		v102 := float64(v9 * v100)
+		v103 := float64(v95 + v101)
+		v104 := float64(v95 - v103)
+		v105 := float64(v104 + v101)
+		v106 := float64(v105 + v102)
+		v107 := math.FMA(v97, v95, v97)
+		v108 := float64(v106 + v107)
+		v109 := float64(v98 * v95)
+		v110 := math.FMA(v37, v95, v38)
+		v111 := math.FMA(v110, v95, v40)
+		v112 := math.FMA(v111, v95, v42)
+		v113 := math.FMA(v112, v95, v44)
+		v114 := math.FMA(v113, v95, v46)
+		v115 := math.FMA(v114, v95, v48)
+		v116 := math.FMA(v115, v95, v50)
+		v117 := math.FMA(v116, v95, v52)
+		v118 := math.FMA(v117, v95, v54)
+		v119 := math.FMA(v109, v118, v108)
+		v120 := float64(v57 + v103)
+		v121 := float64(v57 - v120)
+		v122 := float64(v121 + v103)
+		v123 := float64(v122 + v119)
+		v124 := float64(v120 + v123)
+		v125 := float64(v120 - v124)
+		v126 := float64(v125 + v123)
+		v127 := v80
+		if v92 > v80 {
+			v127 = v92
 		}
-		v135 := float64(v57 / v129)
-		v136 := float64(v133 * v135)
-		v137 := -v136
-		v138 := math.FMA(v137, v129, v133)
-		v139 := math.FMA(v137, v132, v138)
-		v140 := float64(v139 + v134)
-		v141 := v11 <= v85
-		v142 := float64(v140 * v135)
-		v143 := v4
-		if v87 {
-			v143 = v89
+		v128 := ldexpMid(v57, v127)
+		v129 := float64(v124 * v128)
+		v130 := float64(v126 * v128)
+		v131 := float64(v57 + v129)
+		v132 := float64(v57 - v131)
+		v133 := float64(v132 + v129)
+		v134 := float64(v133 + v130)
+		v135 := v57
+		if v90 {
+			v135 = v124
 		}
-		v144 := float64(v63 - v143)
-		v145 := v65
-		if v144 < v65 {
-			v145 = v144
+		v136 := v4
+		if v90 {
+			v136 = v126
 		}
-		v146 := v143 < v67
-		v147 := math.Ldexp(v69, int(v145))
+		v137 := float64(v57 / v131)
+		v138 := float64(v135 * v137)
+		v139 := -v138
+		v140 := math.FMA(v139, v131, v135)
+		v141 := math.FMA(v139, v134, v140)
+		v142 := float64(v141 + v136)
+		v143 := v11 <= v88
+		v144 := float64(v142 * v137)
+		v145 := v4
+		if v90 {
+			v145 = v92
+		}
+		v146 := float64(v63 - v145)
+		v147 := v65
+		if v146 < v65 {
+			v147 = v146
+		}
 		v148 := v4
-		if v146 {
+		if v147 > v4 {
 			v148 = v147
 		}
-		v149 := float64(v136 + v148)
-		v150 := float64(v149 - v148)
-		v151 := float64(v136 - v150)
-		v152 := float64(v151 + v142)
-		v153 := float64(v152 + v148)
-		v154 := float64(v153 - v148)
-		v155 := float64(v150 + v154)
-		v156 := math.Ldexp(v155, int(v143))
-		v157 := math.IsNaN(v0)
-		v158 := v156
-		if v157 {
-			v158 = v0
+		v149 := v145 < v68
+		v150 := ldexpNormal(v70, v148)
+		v151 := v4
+		if v149 {
+			v151 = v150
 		}
-		v159 := float64(v0 * v158)
-		v160 := v159
+		v152 := float64(v138 + v151)
+		v153 := float64(v152 - v151)
+		v154 := float64(v138 - v153)
+		v155 := float64(v154 + v144)
+		v156 := float64(v155 + v151)
+		v157 := float64(v156 - v151)
+		v158 := float64(v153 + v157)
+		v159 := v80
+		if v145 > v80 {
+			v159 = v145
+		}
+		v160 := ldexpMid(v158, v159)
+		v161 := math.IsNaN(v0)
+		v162 := v160
+		if v161 {
+			v162 = v0
+		}
+		v163 := float64(v0 * v162)
+		v164 := v163
 		if v8 {
-			v160 = v83
+			v164 = v86
 		}
-		v161 := v160
+		v165 := v164
 		if v3 {
-			v161 = v5
+			v165 = v5
 		}
-		v162 := dy[i]
-		v163 := float64(v162 * v5)
-		v164 := float64(v162 * v0)
-		v165 := -v164
-		v166 := math.FMA(v162, v0, v165)
-		v167 := float64(v164 * v81)
-		v168 := -v167
-		v169 := math.FMA(v164, v81, v168)
-		v170 := math.FMA(v166, v81, v169)
-		v171 := float64(v167 * v81)
+		v166 := dy[i]
+		v167 := float64(v166 * v5)
+		v168 := float64(v166 * v0)
+		v169 := -v168
+		v170 := math.FMA(v166, v0, v169)
+		v171 := float64(v168 * v84)
 		v172 := -v171
-		v173 := math.FMA(v167, v81, v172)
-		v174 := math.FMA(v170, v81, v173)
-		v175 := float64(v164 * v0)
+		v173 := math.FMA(v168, v84, v172)
+		v174 := math.FMA(v170, v84, v173)
+		v175 := float64(v171 * v84)
 		v176 := -v175
-		v177 := math.FMA(v164, v0, v176)
-		v178 := math.FMA(v166, v0, v177)
-		v179 := v4
-		if v141 {
-			v179 = v136
+		v177 := math.FMA(v171, v84, v176)
+		v178 := math.FMA(v174, v84, v177)
+		v179 := float64(v168 * v0)
+		v180 := -v179
+		v181 := math.FMA(v168, v0, v180)
+		v182 := math.FMA(v170, v0, v181)
+		v183 := v4
+		if v143 {
+			v183 = v138
 		}
-		v180 := float64(v164 * v179)
-		v181 := -v180
-		v182 := math.FMA(v164, v179, v181)
-		v183 := math.FMA(v166, v179, v182)
-		v184 := v4
-		if v141 {
-			v184 = v142
+		v184 := float64(v168 * v183)
+		v185 := -v184
+		v186 := math.FMA(v168, v183, v185)
+		v187 := math.FMA(v170, v183, v186)
+		v188 := v4
+		if v143 {
+			v188 = v144
 		}
-		v185 := float64(v164 * v184)
-		v186 := float64(v183 + v185)
-		v187 := float64(v180 + v186)
-		v188 := math.Ldexp(v187, int(v143))
-		v189 := v188
-		if v157 {
-			v189 = v175
+		v189 := float64(v168 * v188)
+		v190 := float64(v187 + v189)
+		v191 := float64(v184 + v190)
+		v192 := math.Ldexp(v191, int(v145))
+		v193 := v192
+		if v161 {
+			v193 = v179
 		}
-		v190 := v4
-		if v157 {
-			v190 = v178
+		v194 := v4
+		if v161 {
+			v194 = v182
 		}
-		v191 := v189
+		v195 := v193
 		if v8 {
-			v191 = v171
+			v195 = v175
 		}
-		v192 := v190
+		v196 := v194
 		if v8 {
-			v192 = v174
+			v196 = v178
 		}
-		v193 := v191
+		v197 := v195
 		if v3 {
-			v193 = v163
+			v197 = v167
 		}
-		v194 := v192
+		v198 := v196
 		if v3 {
-			v194 = v4
+			v198 = v4
 		}
-		v195 := float64(v193 + v194)
-		v196 := float64(v162 * v161)
-		v197 := float64(v195 - v196)
-		v198 := math.Abs(v197)
-		v199 := math.Abs(v196)
-		v201 := float64(v199 * v200)
-		v202 := v198 <= v201
-		v203 := math.Abs(v162)
-		v204 := math.Abs(v164)
-		v205 := v203
-		if v204 > v203 {
-			v205 = v204
+		v199 := float64(v197 + v198)
+		v200 := float64(v166 * v165)
+		v201 := float64(v199 - v200)
+		v202 := math.Abs(v201)
+		v203 := math.Abs(v200)
+		v205 := float64(v203 * v204)
+		v206 := v202 <= v205
+		v207 := math.Abs(v166)
+		v208 := math.Abs(v168)
+		v209 := v207
+		if v208 > v207 {
+			v209 = v208
 		}
-		v206 := v205
-		if v204 > v205 {
-			v206 = v204
+		v210 := v209
+		if v208 > v209 {
+			v210 = v208
 		}
-		v208 := float64(v198 * v207)
-		v211 := math.FMA(v206, v209, v210)
-		v212 := v208 <= v211
-		v213 := v202 || v212
-		v214 := v195 == v4
-		v215 := v213 && !v214
-		v216 := v196
-		if v215 {
-			v216 = v195
+		v212 := float64(v202 * v211)
+		v215 := math.FMA(v210, v213, v214)
+		v216 := v212 <= v215
+		v217 := v206 || v216
+		v218 := v199 == v4
+		v219 := v217 && !v218
+		v220 := v200
+		if v219 {
+			v220 = v199
 		}
-		v217 := v216
-		if v157 {
-			v217 = v0
+		v221 := v220
+		if v161 {
+			v221 = v0
 		}
-		db[i] = v217
+		db[i] = v221
 	}
 }
 
 // swigluBackwardBUsualGeneric is the pure-Go kernel of swigluBackwardBUsual
-// (f64 memory, f64 compute, 154 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 156 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; db may be the same slice as an input.
@@ -3104,76 +3242,76 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 	v25 := math.Float64frombits(0x408f400000000000)  // 1000
 	v26 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v27 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v68 := math.Float64frombits(0xc091300000000000)  // -1100
-	v136 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v143 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v145 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v146 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v28 := math.Float64frombits(0xc091300000000000)  // -1100
+	v138 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v145 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v147 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v148 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v1 := a[i]
 		v3 := v1 < v2
 		v7 := v1 < v6
-		v28 := math.Abs(v1)
-		v29 := -v28
-		v30 := v9
-		if v29 > v9 {
-			v30 = v29
+		v29 := math.Abs(v1)
+		v30 := -v29
+		v31 := v9
+		if v30 > v9 {
+			v31 = v30
 		}
-		v31 := v1 < v4
-		v32 := float64(v30 * v10)
-		v33 := math.RoundToEven(v32)
-		v34 := -v33
-		v35 := math.FMA(v34, v11, v30)
-		v36 := math.FMA(v34, v12, v35)
-		v37 := float64(v35 - v36)
-		v38 := math.FMA(v34, v12, v37)
-		v39 := float64(v36 * v36)
-		v40 := -v39
-		v41 := math.FMA(v36, v36, v40)
-		v42 := float64(v8 * v39)
-		v43 := float64(v8 * v41)
-		v44 := float64(v36 + v42)
-		v45 := float64(v36 - v44)
-		v46 := float64(v45 + v42)
+		v32 := v1 < v4
+		v33 := float64(v31 * v10)
+		v34 := math.RoundToEven(v33)
+		v35 := -v34
+		v36 := math.FMA(v35, v11, v31)
+		v37 := math.FMA(v35, v12, v36)
+		v38 := float64(v36 - v37)
+		v39 := math.FMA(v35, v12, v38)
+		v40 := float64(v37 * v37)
+		v41 := -v40
+		v42 := math.FMA(v37, v37, v41)
+		v43 := float64(v8 * v40)
+		v44 := float64(v8 * v42)
+		v45 := float64(v37 + v43)
+		v46 := float64(v37 - v45)
 		v47 := float64(v46 + v43)
-		v48 := math.FMA(v38, v36, v38)
-		v49 := float64(v47 + v48)
-		v50 := float64(v39 * v36)
-		v51 := math.FMA(v13, v36, v14)
-		v52 := math.FMA(v51, v36, v15)
-		v53 := math.FMA(v52, v36, v16)
-		v54 := math.FMA(v53, v36, v17)
-		v55 := math.FMA(v54, v36, v18)
-		v56 := math.FMA(v55, v36, v19)
-		v57 := math.FMA(v56, v36, v20)
-		v58 := math.FMA(v57, v36, v21)
-		v59 := math.FMA(v58, v36, v22)
-		v60 := math.FMA(v50, v59, v49)
-		v61 := float64(v23 + v44)
-		v62 := float64(v23 - v61)
-		v63 := float64(v62 + v44)
-		v64 := float64(v63 + v60)
-		v65 := float64(v61 + v64)
-		v66 := float64(v61 - v65)
-		v67 := float64(v66 + v64)
-		v69 := v68
-		if v33 > v68 {
-			v69 = v33
+		v48 := float64(v47 + v44)
+		v49 := math.FMA(v39, v37, v39)
+		v50 := float64(v48 + v49)
+		v51 := float64(v40 * v37)
+		v52 := math.FMA(v13, v37, v14)
+		v53 := math.FMA(v52, v37, v15)
+		v54 := math.FMA(v53, v37, v16)
+		v55 := math.FMA(v54, v37, v17)
+		v56 := math.FMA(v55, v37, v18)
+		v57 := math.FMA(v56, v37, v19)
+		v58 := math.FMA(v57, v37, v20)
+		v59 := math.FMA(v58, v37, v21)
+		v60 := math.FMA(v59, v37, v22)
+		v61 := math.FMA(v51, v60, v50)
+		v62 := float64(v23 + v45)
+		v63 := float64(v23 - v62)
+		v64 := float64(v63 + v45)
+		v65 := float64(v64 + v61)
+		v66 := float64(v62 + v65)
+		v67 := float64(v62 - v66)
+		v68 := float64(v67 + v65)
+		v69 := v28
+		if v34 > v28 {
+			v69 = v34
 		}
 		v70 := ldexpMid(v23, v69)
-		v71 := float64(v65 * v70)
-		v72 := float64(v67 * v70)
+		v71 := float64(v66 * v70)
+		v72 := float64(v68 * v70)
 		v73 := float64(v23 + v71)
 		v74 := float64(v23 - v73)
 		v75 := float64(v74 + v71)
 		v76 := float64(v75 + v72)
 		v77 := v23
-		if v31 {
-			v77 = v65
+		if v32 {
+			v77 = v66
 		}
 		v78 := v4
-		if v31 {
-			v78 = v67
+		if v32 {
+			v78 = v68
 		}
 		v79 := float64(v23 / v73)
 		v80 := float64(v77 * v79)
@@ -3181,126 +3319,134 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v82 := math.FMA(v81, v73, v77)
 		v83 := math.FMA(v81, v76, v82)
 		v84 := float64(v83 + v78)
-		v85 := v9 <= v29
+		v85 := v9 <= v30
 		v86 := float64(v84 * v79)
 		v87 := v4
-		if v31 {
-			v87 = v33
+		if v32 {
+			v87 = v34
 		}
 		v88 := float64(v24 - v87)
 		v89 := v25
 		if v88 < v25 {
 			v89 = v88
 		}
-		v90 := v87 < v26
-		v91 := math.Ldexp(v27, int(v89))
-		v92 := v4
-		if v90 {
-			v92 = v91
+		v90 := v4
+		if v89 > v4 {
+			v90 = v89
 		}
-		v93 := float64(v80 + v92)
-		v94 := float64(v93 - v92)
-		v95 := float64(v80 - v94)
-		v96 := float64(v95 + v86)
-		v97 := float64(v96 + v92)
-		v98 := float64(v97 - v92)
-		v99 := float64(v94 + v98)
-		v100 := math.Ldexp(v99, int(v87))
-		v101 := math.IsNaN(v1)
-		v102 := v100
-		if v101 {
-			v102 = v1
+		v91 := v87 < v26
+		v92 := ldexpNormal(v27, v90)
+		v93 := v4
+		if v91 {
+			v93 = v92
 		}
-		v103 := float64(v1 * v102)
-		v104 := v103
+		v94 := float64(v80 + v93)
+		v95 := float64(v94 - v93)
+		v96 := float64(v80 - v95)
+		v97 := float64(v96 + v86)
+		v98 := float64(v97 + v93)
+		v99 := float64(v98 - v93)
+		v100 := float64(v95 + v99)
+		v101 := v28
+		if v87 > v28 {
+			v101 = v87
+		}
+		v102 := ldexpMid(v100, v101)
+		v103 := math.IsNaN(v1)
+		v104 := v102
+		if v103 {
+			v104 = v1
+		}
+		v105 := float64(v1 * v104)
+		v106 := v105
 		if v7 {
-			v104 = v0
+			v106 = v0
 		}
-		v105 := v104
+		v107 := v106
 		if v3 {
-			v105 = v5
+			v107 = v5
 		}
-		v106 := dy[i]
-		v107 := float64(v106 * v5)
-		v108 := float64(v106 * v1)
-		v109 := -v108
-		v110 := math.FMA(v106, v1, v109)
-		v111 := float64(v108 * v1)
-		v112 := -v111
-		v113 := math.FMA(v108, v1, v112)
-		v114 := math.FMA(v110, v1, v113)
-		v115 := v4
+		v108 := dy[i]
+		v109 := float64(v108 * v5)
+		v110 := float64(v108 * v1)
+		v111 := -v110
+		v112 := math.FMA(v108, v1, v111)
+		v113 := float64(v110 * v1)
+		v114 := -v113
+		v115 := math.FMA(v110, v1, v114)
+		v116 := math.FMA(v112, v1, v115)
+		v117 := v4
 		if v85 {
-			v115 = v80
+			v117 = v80
 		}
-		v116 := float64(v108 * v115)
-		v117 := -v116
-		v118 := math.FMA(v108, v115, v117)
-		v119 := math.FMA(v110, v115, v118)
-		v120 := v4
+		v118 := float64(v110 * v117)
+		v119 := -v118
+		v120 := math.FMA(v110, v117, v119)
+		v121 := math.FMA(v112, v117, v120)
+		v122 := v4
 		if v85 {
-			v120 = v86
+			v122 = v86
 		}
-		v121 := float64(v108 * v120)
-		v122 := float64(v119 + v121)
-		v123 := float64(v116 + v122)
-		v124 := math.Ldexp(v123, int(v87))
-		v125 := v124
-		if v101 {
-			v125 = v111
+		v123 := float64(v110 * v122)
+		v124 := float64(v121 + v123)
+		v125 := float64(v118 + v124)
+		v126 := math.Ldexp(v125, int(v87))
+		v127 := v126
+		if v103 {
+			v127 = v113
 		}
-		v126 := v4
-		if v101 {
-			v126 = v114
-		}
-		v127 := v125
-		if v7 {
-			v127 = v0
-		}
-		v128 := v126
-		if v7 {
-			v128 = v0
+		v128 := v4
+		if v103 {
+			v128 = v116
 		}
 		v129 := v127
-		if v3 {
-			v129 = v107
+		if v7 {
+			v129 = v0
 		}
 		v130 := v128
+		if v7 {
+			v130 = v0
+		}
+		v131 := v129
 		if v3 {
-			v130 = v4
+			v131 = v109
 		}
-		v131 := float64(v129 + v130)
-		v132 := float64(v106 * v105)
-		v133 := float64(v131 - v132)
-		v134 := math.Abs(v133)
-		v135 := math.Abs(v132)
-		v137 := float64(v135 * v136)
-		v138 := v134 <= v137
-		v139 := math.Abs(v106)
-		v140 := math.Abs(v108)
-		v141 := v139
-		if v140 > v139 {
-			v141 = v140
+		v132 := v130
+		if v3 {
+			v132 = v4
 		}
-		v142 := v141
-		if v140 > v141 {
-			v142 = v140
+		v133 := float64(v131 + v132)
+		v134 := float64(v108 * v107)
+		v135 := float64(v133 - v134)
+		v136 := math.Abs(v135)
+		v137 := math.Abs(v134)
+		v139 := float64(v137 * v138)
+		v140 := v136 <= v139
+		v141 := math.Abs(v108)
+		v142 := math.Abs(v110)
+		v143 := v141
+		if v142 > v141 {
+			v143 = v142
 		}
-		v144 := float64(v134 * v143)
-		v147 := math.FMA(v142, v145, v146)
-		v148 := v144 <= v147
-		v149 := v138 || v148
-		v150 := v131 == v4
-		v151 := v149 && !v150
-		v152 := v132
-		if v151 {
-			v152 = v131
+		v144 := v143
+		if v142 > v143 {
+			v144 = v142
 		}
-		v153 := v152
-		if v101 {
-			v153 = v1
+		v146 := float64(v136 * v145)
+		v149 := math.FMA(v144, v147, v148)
+		v150 := v146 <= v149
+		v151 := v140 || v150
+		v152 := v133 == v4
+		v153 := v151 && !v152
+		v154 := v134
+		if v153 {
+			v154 = v133
 		}
-		db[i] = v153
+		v155 := v154
+		if v103 {
+			v155 = v1
+		}
+		db[i] = v155
 	}
 }
 

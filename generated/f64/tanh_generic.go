@@ -130,7 +130,7 @@ func tanhGeneric(dst, x []float64) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f64 memory, f64
-// compute, 258 operations): the scalar twin of the vector program the assembly
+// compute, 262 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -160,18 +160,18 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v65 := math.Float64frombits(0x408f400000000000)  // 1000
-	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v71 := math.Float64frombits(0x0000000000000000)  // 0
-	v83 := math.Float64frombits(0x4010000000000000)  // 4
-	v101 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
-	v102 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v106 := math.Float64frombits(0xc000000000000000) // -2
-	v155 := math.Float64frombits(0xc091300000000000) // -1100
-	v256 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v264 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v266 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v267 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v67 := math.Float64frombits(0x0000000000000000)  // 0
+	v69 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v71 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v81 := math.Float64frombits(0xc091300000000000)  // -1100
+	v86 := math.Float64frombits(0x4010000000000000)  // 4
+	v104 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
+	v105 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v109 := math.Float64frombits(0xc000000000000000) // -2
+	v260 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v268 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v270 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v271 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -229,260 +229,276 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		if v64 < v65 {
 			v66 = v64
 		}
-		v68 := v16 < v67
-		v70 := math.Ldexp(v69, int(v66))
-		v72 := v71
-		if v68 {
-			v72 = v70
+		v68 := v67
+		if v66 > v67 {
+			v68 = v66
 		}
-		v73 := float64(v58 + v72)
-		v74 := float64(v73 - v72)
-		v75 := float64(v58 - v74)
-		v76 := float64(v75 + v61)
-		v77 := float64(v76 + v72)
-		v78 := float64(v77 - v72)
-		v79 := float64(v74 + v78)
-		v80 := math.Ldexp(v79, int(v16))
-		v81 := math.IsNaN(v9)
-		v82 := v80
-		if v81 {
-			v82 = v9
+		v70 := v16 < v69
+		v72 := ldexpNormal(v71, v68)
+		v73 := v67
+		if v70 {
+			v73 = v72
 		}
-		v103 := float64(v9 - v4)
-		v104 := float64(v9 - v103)
-		v105 := float64(v4 - v104)
-		v107 := float64(v106 * v7)
-		v108 := float64(v107 - v103)
-		v109 := float64(v105 + v108)
-		v110 := float64(v102 + v109)
-		v111 := float64(v101 * v110)
-		v112 := float64(v82 * v111)
-		v113 := math.FMA(v82, v101, v112)
-		v114 := float64(v106 * v1)
-		v115 := math.Abs(v114)
-		v116 := -v115
-		v117 := v10
-		if v116 > v10 {
-			v117 = v116
+		v74 := float64(v58 + v73)
+		v75 := float64(v74 - v73)
+		v76 := float64(v58 - v75)
+		v77 := float64(v76 + v61)
+		v78 := float64(v77 + v73)
+		v79 := float64(v78 - v73)
+		v80 := float64(v75 + v79)
+		v82 := v81
+		if v16 > v81 {
+			v82 = v16
 		}
-		v118 := v114 < v71
-		v119 := float64(v117 * v14)
-		v120 := math.RoundToEven(v119)
-		v121 := -v120
-		v122 := math.FMA(v121, v18, v117)
-		v123 := math.FMA(v121, v20, v122)
-		v124 := float64(v122 - v123)
-		v125 := math.FMA(v121, v20, v124)
-		v126 := float64(v123 * v123)
-		v127 := -v126
-		v128 := math.FMA(v123, v123, v127)
-		v129 := float64(v24 * v126)
-		v130 := float64(v24 * v128)
-		v131 := float64(v123 + v129)
-		v132 := float64(v123 - v131)
-		v133 := float64(v132 + v129)
-		v134 := float64(v133 + v130)
-		v135 := math.FMA(v125, v123, v125)
-		v136 := float64(v134 + v135)
-		v137 := float64(v126 * v123)
-		v138 := math.FMA(v37, v123, v38)
-		v139 := math.FMA(v138, v123, v40)
-		v140 := math.FMA(v139, v123, v42)
-		v141 := math.FMA(v140, v123, v44)
-		v142 := math.FMA(v141, v123, v46)
-		v143 := math.FMA(v142, v123, v48)
-		v144 := math.FMA(v143, v123, v50)
-		v145 := math.FMA(v144, v123, v52)
-		v146 := math.FMA(v145, v123, v54)
-		v147 := math.FMA(v137, v146, v136)
-		v148 := float64(v57 + v131)
-		v149 := float64(v57 - v148)
-		v150 := float64(v149 + v131)
-		v151 := float64(v150 + v147)
-		v152 := float64(v148 + v151)
-		v153 := float64(v148 - v152)
-		v154 := float64(v153 + v151)
-		v156 := v155
-		if v120 > v155 {
-			v156 = v120
+		v83 := ldexpMid(v80, v82)
+		v84 := math.IsNaN(v9)
+		v85 := v83
+		if v84 {
+			v85 = v9
 		}
-		v157 := ldexpMid(v57, v156)
-		v158 := float64(v152 * v157)
-		v159 := float64(v154 * v157)
-		v160 := float64(v57 + v158)
-		v161 := float64(v57 - v160)
-		v162 := float64(v161 + v158)
-		v163 := float64(v162 + v159)
-		v164 := v57
-		if v118 {
-			v164 = v152
+		v106 := float64(v9 - v4)
+		v107 := float64(v9 - v106)
+		v108 := float64(v4 - v107)
+		v110 := float64(v109 * v7)
+		v111 := float64(v110 - v106)
+		v112 := float64(v108 + v111)
+		v113 := float64(v105 + v112)
+		v114 := float64(v104 * v113)
+		v115 := float64(v85 * v114)
+		v116 := math.FMA(v85, v104, v115)
+		v117 := float64(v109 * v1)
+		v118 := math.Abs(v117)
+		v119 := -v118
+		v120 := v10
+		if v119 > v10 {
+			v120 = v119
 		}
-		v165 := v71
-		if v118 {
-			v165 = v154
+		v121 := v117 < v67
+		v122 := float64(v120 * v14)
+		v123 := math.RoundToEven(v122)
+		v124 := -v123
+		v125 := math.FMA(v124, v18, v120)
+		v126 := math.FMA(v124, v20, v125)
+		v127 := float64(v125 - v126)
+		v128 := math.FMA(v124, v20, v127)
+		v129 := float64(v126 * v126)
+		v130 := -v129
+		v131 := math.FMA(v126, v126, v130)
+		v132 := float64(v24 * v129)
+		v133 := float64(v24 * v131)
+		v134 := float64(v126 + v132)
+		v135 := float64(v126 - v134)
+		v136 := float64(v135 + v132)
+		v137 := float64(v136 + v133)
+		v138 := math.FMA(v128, v126, v128)
+		v139 := float64(v137 + v138)
+		v140 := float64(v129 * v126)
+		v141 := math.FMA(v37, v126, v38)
+		v142 := math.FMA(v141, v126, v40)
+		v143 := math.FMA(v142, v126, v42)
+		v144 := math.FMA(v143, v126, v44)
+		v145 := math.FMA(v144, v126, v46)
+		v146 := math.FMA(v145, v126, v48)
+		v147 := math.FMA(v146, v126, v50)
+		v148 := math.FMA(v147, v126, v52)
+		v149 := math.FMA(v148, v126, v54)
+		v150 := math.FMA(v140, v149, v139)
+		v151 := float64(v57 + v134)
+		v152 := float64(v57 - v151)
+		v153 := float64(v152 + v134)
+		v154 := float64(v153 + v150)
+		v155 := float64(v151 + v154)
+		v156 := float64(v151 - v155)
+		v157 := float64(v156 + v154)
+		v158 := v81
+		if v123 > v81 {
+			v158 = v123
 		}
-		v166 := float64(v57 / v160)
-		v167 := float64(v164 * v166)
-		v168 := -v167
-		v169 := math.FMA(v168, v160, v164)
-		v170 := math.FMA(v168, v163, v169)
-		v171 := float64(v170 + v165)
-		v173 := float64(v171 * v166)
-		v174 := v71
-		if v118 {
-			v174 = v120
+		v159 := ldexpMid(v57, v158)
+		v160 := float64(v155 * v159)
+		v161 := float64(v157 * v159)
+		v162 := float64(v57 + v160)
+		v163 := float64(v57 - v162)
+		v164 := float64(v163 + v160)
+		v165 := float64(v164 + v161)
+		v166 := v57
+		if v121 {
+			v166 = v155
 		}
-		v175 := float64(v63 - v174)
-		v176 := v65
-		if v175 < v65 {
-			v176 = v175
+		v167 := v67
+		if v121 {
+			v167 = v157
 		}
-		v177 := v174 < v67
-		v178 := math.Ldexp(v69, int(v176))
-		v179 := v71
-		if v177 {
+		v168 := float64(v57 / v162)
+		v169 := float64(v166 * v168)
+		v170 := -v169
+		v171 := math.FMA(v170, v162, v166)
+		v172 := math.FMA(v170, v165, v171)
+		v173 := float64(v172 + v167)
+		v175 := float64(v173 * v168)
+		v176 := v67
+		if v121 {
+			v176 = v123
+		}
+		v177 := float64(v63 - v176)
+		v178 := v65
+		if v177 < v65 {
+			v178 = v177
+		}
+		v179 := v67
+		if v178 > v67 {
 			v179 = v178
 		}
-		v180 := float64(v167 + v179)
-		v181 := float64(v180 - v179)
-		v182 := float64(v167 - v181)
-		v183 := float64(v182 + v173)
-		v184 := float64(v183 + v179)
-		v185 := float64(v184 - v179)
-		v186 := float64(v181 + v185)
-		v187 := math.Ldexp(v186, int(v174))
-		v188 := math.IsNaN(v114)
-		v189 := v187
-		if v188 {
-			v189 = v114
+		v180 := v176 < v69
+		v181 := ldexpNormal(v71, v179)
+		v182 := v67
+		if v180 {
+			v182 = v181
 		}
-		v190 := -v189
-		v191 := math.FMA(v190, v189, v189)
-		v192 := float64(v83 * v191)
-		v193 := v192
+		v183 := float64(v169 + v182)
+		v184 := float64(v183 - v182)
+		v185 := float64(v169 - v184)
+		v186 := float64(v185 + v175)
+		v187 := float64(v186 + v182)
+		v188 := float64(v187 - v182)
+		v189 := float64(v184 + v188)
+		v190 := v81
+		if v176 > v81 {
+			v190 = v176
+		}
+		v191 := ldexpMid(v189, v190)
+		v192 := math.IsNaN(v117)
+		v193 := v191
+		if v192 {
+			v193 = v117
+		}
+		v194 := -v193
+		v195 := math.FMA(v194, v193, v193)
+		v196 := float64(v86 * v195)
+		v197 := v196
 		if v3 {
-			v193 = v113
+			v197 = v116
 		}
-		v194 := dy[i]
-		v195 := float64(v194 * v101)
-		v196 := float64(v195 * v9)
-		v197 := -v196
-		v198 := math.FMA(v195, v9, v197)
-		v199 := v71
-		if v62 {
-			v199 = v58
-		}
-		v200 := float64(v195 * v199)
+		v198 := dy[i]
+		v199 := float64(v198 * v104)
+		v200 := float64(v199 * v9)
 		v201 := -v200
-		v202 := math.FMA(v195, v199, v201)
-		v203 := v71
+		v202 := math.FMA(v199, v9, v201)
+		v203 := v67
 		if v62 {
-			v203 = v61
+			v203 = v58
 		}
-		v204 := float64(v195 * v203)
-		v205 := float64(v202 + v204)
-		v206 := float64(v200 + v205)
-		v207 := math.Ldexp(v206, int(v16))
-		v208 := float64(v195 * v80)
-		v209 := -v208
-		v210 := math.FMA(v195, v80, v209)
-		v211 := v208
-		if v68 {
-			v211 = v207
+		v204 := float64(v199 * v203)
+		v205 := -v204
+		v206 := math.FMA(v199, v203, v205)
+		v207 := v67
+		if v62 {
+			v207 = v61
 		}
-		v212 := v210
-		if v68 {
-			v212 = v71
+		v208 := float64(v199 * v207)
+		v209 := float64(v206 + v208)
+		v210 := float64(v204 + v209)
+		v211 := math.Ldexp(v210, int(v16))
+		v212 := float64(v199 * v83)
+		v213 := -v212
+		v214 := math.FMA(v199, v83, v213)
+		v215 := v212
+		if v70 {
+			v215 = v211
 		}
-		v213 := v211
-		if v81 {
-			v213 = v196
+		v216 := v214
+		if v70 {
+			v216 = v67
 		}
-		v214 := v212
-		if v81 {
-			v214 = v198
+		v217 := v215
+		if v84 {
+			v217 = v200
 		}
-		v215 := float64(v194 * v82)
-		v216 := -v215
-		v217 := math.FMA(v194, v82, v216)
-		v218 := float64(v215 * v111)
-		v219 := -v218
-		v220 := math.FMA(v215, v111, v219)
-		v221 := math.FMA(v217, v111, v220)
-		v222 := float64(v213 + v218)
-		v223 := float64(v222 - v213)
-		v224 := float64(v222 - v223)
-		v225 := float64(v213 - v224)
-		v226 := float64(v218 - v223)
-		v227 := float64(v225 + v226)
-		v228 := float64(v227 + v214)
-		v229 := float64(v228 + v221)
-		v230 := float64(v194 * v83)
-		v231 := float64(v230 * v190)
-		v232 := -v231
-		v233 := math.FMA(v230, v190, v232)
-		v234 := float64(v231 * v189)
-		v235 := -v234
-		v236 := math.FMA(v231, v189, v235)
-		v237 := math.FMA(v233, v189, v236)
-		v238 := float64(v230 * v189)
+		v218 := v216
+		if v84 {
+			v218 = v202
+		}
+		v219 := float64(v198 * v85)
+		v220 := -v219
+		v221 := math.FMA(v198, v85, v220)
+		v222 := float64(v219 * v114)
+		v223 := -v222
+		v224 := math.FMA(v219, v114, v223)
+		v225 := math.FMA(v221, v114, v224)
+		v226 := float64(v217 + v222)
+		v227 := float64(v226 - v217)
+		v228 := float64(v226 - v227)
+		v229 := float64(v217 - v228)
+		v230 := float64(v222 - v227)
+		v231 := float64(v229 + v230)
+		v232 := float64(v231 + v218)
+		v233 := float64(v232 + v225)
+		v234 := float64(v198 * v86)
+		v235 := float64(v234 * v194)
+		v236 := -v235
+		v237 := math.FMA(v234, v194, v236)
+		v238 := float64(v235 * v193)
 		v239 := -v238
-		v240 := math.FMA(v230, v189, v239)
-		v241 := float64(v234 + v238)
-		v242 := float64(v241 - v234)
-		v243 := float64(v241 - v242)
-		v244 := float64(v234 - v243)
-		v245 := float64(v238 - v242)
-		v246 := float64(v244 + v245)
-		v247 := float64(v246 + v237)
-		v248 := float64(v247 + v240)
-		v249 := v241
+		v240 := math.FMA(v235, v193, v239)
+		v241 := math.FMA(v237, v193, v240)
+		v242 := float64(v234 * v193)
+		v243 := -v242
+		v244 := math.FMA(v234, v193, v243)
+		v245 := float64(v238 + v242)
+		v246 := float64(v245 - v238)
+		v247 := float64(v245 - v246)
+		v248 := float64(v238 - v247)
+		v249 := float64(v242 - v246)
+		v250 := float64(v248 + v249)
+		v251 := float64(v250 + v241)
+		v252 := float64(v251 + v244)
+		v253 := v245
 		if v3 {
-			v249 = v222
+			v253 = v226
 		}
-		v250 := v248
+		v254 := v252
 		if v3 {
-			v250 = v229
+			v254 = v233
 		}
-		v251 := float64(v249 + v250)
-		v252 := float64(v194 * v193)
-		v253 := float64(v251 - v252)
-		v254 := math.Abs(v253)
-		v255 := math.Abs(v252)
-		v257 := float64(v255 * v256)
-		v258 := v254 <= v257
-		v259 := math.Abs(v194)
-		v260 := math.Abs(v195)
-		v261 := v259
-		if v260 > v259 {
-			v261 = v260
+		v255 := float64(v253 + v254)
+		v256 := float64(v198 * v197)
+		v257 := float64(v255 - v256)
+		v258 := math.Abs(v257)
+		v259 := math.Abs(v256)
+		v261 := float64(v259 * v260)
+		v262 := v258 <= v261
+		v263 := math.Abs(v198)
+		v264 := math.Abs(v199)
+		v265 := v263
+		if v264 > v263 {
+			v265 = v264
 		}
-		v262 := math.Abs(v230)
-		v263 := v261
-		if v262 > v261 {
-			v263 = v262
+		v266 := math.Abs(v234)
+		v267 := v265
+		if v266 > v265 {
+			v267 = v266
 		}
-		v265 := float64(v254 * v264)
-		v268 := math.FMA(v263, v266, v267)
-		v269 := v265 <= v268
-		v270 := v258 || v269
-		v271 := v251 == v71
-		v272 := v270 && !v271
-		v273 := v252
-		if v272 {
-			v273 = v251
+		v269 := float64(v258 * v268)
+		v272 := math.FMA(v267, v270, v271)
+		v273 := v269 <= v272
+		v274 := v262 || v273
+		v275 := v255 == v67
+		v276 := v274 && !v275
+		v277 := v256
+		if v276 {
+			v277 = v255
 		}
-		v274 := math.IsNaN(v0)
-		v275 := v273
-		if v274 {
-			v275 = v0
+		v278 := math.IsNaN(v0)
+		v279 := v277
+		if v278 {
+			v279 = v0
 		}
-		dx[i] = v275
+		dx[i] = v279
 	}
 }
 
 // tanhBackwardUsualGeneric is the pure-Go kernel of tanhBackwardUsual (f64
-// memory, f64 compute, 156 operations): the scalar twin of the vector program
+// memory, f64 compute, 158 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -509,83 +525,83 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 	v20 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v21 := math.Float64frombits(0xc08ff00000000000)  // -1022
 	v22 := math.Float64frombits(0x408f400000000000)  // 1000
-	v23 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v24 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v25 := math.Float64frombits(0x0000000000000000)  // 0
-	v26 := math.Float64frombits(0x4010000000000000)  // 4
-	v27 := math.Float64frombits(0x1810000000000000)  // 8.767237396033612e-193
-	v28 := math.Float64frombits(0xc000000000000000)  // -2
-	v70 := math.Float64frombits(0xc091300000000000)  // -1100
-	v136 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v144 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v146 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v147 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v23 := math.Float64frombits(0x0000000000000000)  // 0
+	v24 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v25 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v26 := math.Float64frombits(0xc091300000000000)  // -1100
+	v27 := math.Float64frombits(0x4010000000000000)  // 4
+	v28 := math.Float64frombits(0x1810000000000000)  // 8.767237396033612e-193
+	v29 := math.Float64frombits(0xc000000000000000)  // -2
+	v138 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v146 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v148 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v149 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v1 := x[i]
 		v2 := math.Abs(v1)
 		v4 := v3 < v2
-		v29 := float64(v28 * v2)
-		v30 := math.Abs(v29)
-		v31 := -v30
-		v32 := v5
-		if v31 > v5 {
-			v32 = v31
+		v30 := float64(v29 * v2)
+		v31 := math.Abs(v30)
+		v32 := -v31
+		v33 := v5
+		if v32 > v5 {
+			v33 = v32
 		}
-		v33 := v29 < v25
-		v34 := float64(v32 * v6)
-		v35 := math.RoundToEven(v34)
-		v36 := -v35
-		v37 := math.FMA(v36, v7, v32)
-		v38 := math.FMA(v36, v8, v37)
-		v39 := float64(v37 - v38)
-		v40 := math.FMA(v36, v8, v39)
-		v41 := float64(v38 * v38)
-		v42 := -v41
-		v43 := math.FMA(v38, v38, v42)
-		v44 := float64(v9 * v41)
-		v45 := float64(v9 * v43)
-		v46 := float64(v38 + v44)
-		v47 := float64(v38 - v46)
-		v48 := float64(v47 + v44)
+		v34 := v30 < v23
+		v35 := float64(v33 * v6)
+		v36 := math.RoundToEven(v35)
+		v37 := -v36
+		v38 := math.FMA(v37, v7, v33)
+		v39 := math.FMA(v37, v8, v38)
+		v40 := float64(v38 - v39)
+		v41 := math.FMA(v37, v8, v40)
+		v42 := float64(v39 * v39)
+		v43 := -v42
+		v44 := math.FMA(v39, v39, v43)
+		v45 := float64(v9 * v42)
+		v46 := float64(v9 * v44)
+		v47 := float64(v39 + v45)
+		v48 := float64(v39 - v47)
 		v49 := float64(v48 + v45)
-		v50 := math.FMA(v40, v38, v40)
-		v51 := float64(v49 + v50)
-		v52 := float64(v41 * v38)
-		v53 := math.FMA(v10, v38, v11)
-		v54 := math.FMA(v53, v38, v12)
-		v55 := math.FMA(v54, v38, v13)
-		v56 := math.FMA(v55, v38, v14)
-		v57 := math.FMA(v56, v38, v15)
-		v58 := math.FMA(v57, v38, v16)
-		v59 := math.FMA(v58, v38, v17)
-		v60 := math.FMA(v59, v38, v18)
-		v61 := math.FMA(v60, v38, v19)
-		v62 := math.FMA(v52, v61, v51)
-		v63 := float64(v20 + v46)
-		v64 := float64(v20 - v63)
-		v65 := float64(v64 + v46)
-		v66 := float64(v65 + v62)
-		v67 := float64(v63 + v66)
-		v68 := float64(v63 - v67)
-		v69 := float64(v68 + v66)
-		v71 := v70
-		if v35 > v70 {
-			v71 = v35
+		v50 := float64(v49 + v46)
+		v51 := math.FMA(v41, v39, v41)
+		v52 := float64(v50 + v51)
+		v53 := float64(v42 * v39)
+		v54 := math.FMA(v10, v39, v11)
+		v55 := math.FMA(v54, v39, v12)
+		v56 := math.FMA(v55, v39, v13)
+		v57 := math.FMA(v56, v39, v14)
+		v58 := math.FMA(v57, v39, v15)
+		v59 := math.FMA(v58, v39, v16)
+		v60 := math.FMA(v59, v39, v17)
+		v61 := math.FMA(v60, v39, v18)
+		v62 := math.FMA(v61, v39, v19)
+		v63 := math.FMA(v53, v62, v52)
+		v64 := float64(v20 + v47)
+		v65 := float64(v20 - v64)
+		v66 := float64(v65 + v47)
+		v67 := float64(v66 + v63)
+		v68 := float64(v64 + v67)
+		v69 := float64(v64 - v68)
+		v70 := float64(v69 + v67)
+		v71 := v26
+		if v36 > v26 {
+			v71 = v36
 		}
 		v72 := ldexpMid(v20, v71)
-		v73 := float64(v67 * v72)
-		v74 := float64(v69 * v72)
+		v73 := float64(v68 * v72)
+		v74 := float64(v70 * v72)
 		v75 := float64(v20 + v73)
 		v76 := float64(v20 - v75)
 		v77 := float64(v76 + v73)
 		v78 := float64(v77 + v74)
 		v79 := v20
-		if v33 {
-			v79 = v67
+		if v34 {
+			v79 = v68
 		}
-		v80 := v25
-		if v33 {
-			v80 = v69
+		v80 := v23
+		if v34 {
+			v80 = v70
 		}
 		v81 := float64(v20 / v75)
 		v82 := float64(v79 * v81)
@@ -594,104 +610,112 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v85 := math.FMA(v83, v78, v84)
 		v86 := float64(v85 + v80)
 		v87 := float64(v86 * v81)
-		v88 := v25
-		if v33 {
-			v88 = v35
+		v88 := v23
+		if v34 {
+			v88 = v36
 		}
 		v89 := float64(v21 - v88)
 		v90 := v22
 		if v89 < v22 {
 			v90 = v89
 		}
-		v91 := v88 < v23
-		v92 := math.Ldexp(v24, int(v90))
-		v93 := v25
-		if v91 {
-			v93 = v92
+		v91 := v23
+		if v90 > v23 {
+			v91 = v90
 		}
-		v94 := float64(v82 + v93)
-		v95 := float64(v94 - v93)
-		v96 := float64(v82 - v95)
-		v97 := float64(v96 + v87)
-		v98 := float64(v97 + v93)
-		v99 := float64(v98 - v93)
-		v100 := float64(v95 + v99)
-		v101 := math.Ldexp(v100, int(v88))
-		v102 := math.IsNaN(v29)
-		v103 := v101
-		if v102 {
-			v103 = v29
+		v92 := v88 < v24
+		v93 := ldexpNormal(v25, v91)
+		v94 := v23
+		if v92 {
+			v94 = v93
 		}
-		v104 := -v103
-		v105 := math.FMA(v104, v103, v103)
-		v106 := float64(v26 * v105)
-		v107 := v106
+		v95 := float64(v82 + v94)
+		v96 := float64(v95 - v94)
+		v97 := float64(v82 - v96)
+		v98 := float64(v97 + v87)
+		v99 := float64(v98 + v94)
+		v100 := float64(v99 - v94)
+		v101 := float64(v96 + v100)
+		v102 := v26
+		if v88 > v26 {
+			v102 = v88
+		}
+		v103 := ldexpMid(v101, v102)
+		v104 := math.IsNaN(v30)
+		v105 := v103
+		if v104 {
+			v105 = v30
+		}
+		v106 := -v105
+		v107 := math.FMA(v106, v105, v105)
+		v108 := float64(v27 * v107)
+		v109 := v108
 		if v4 {
-			v107 = v0
+			v109 = v0
 		}
-		v108 := dy[i]
-		v109 := float64(v108 * v27)
-		v110 := float64(v108 * v26)
-		v111 := float64(v110 * v104)
-		v112 := -v111
-		v113 := math.FMA(v110, v104, v112)
-		v114 := float64(v111 * v103)
-		v115 := -v114
-		v116 := math.FMA(v111, v103, v115)
-		v117 := math.FMA(v113, v103, v116)
-		v118 := float64(v110 * v103)
-		v119 := -v118
-		v120 := math.FMA(v110, v103, v119)
-		v121 := float64(v114 + v118)
-		v122 := float64(v121 - v114)
-		v123 := float64(v121 - v122)
-		v124 := float64(v114 - v123)
-		v125 := float64(v118 - v122)
-		v126 := float64(v124 + v125)
-		v127 := float64(v126 + v117)
-		v128 := float64(v127 + v120)
-		v129 := v121
+		v110 := dy[i]
+		v111 := float64(v110 * v28)
+		v112 := float64(v110 * v27)
+		v113 := float64(v112 * v106)
+		v114 := -v113
+		v115 := math.FMA(v112, v106, v114)
+		v116 := float64(v113 * v105)
+		v117 := -v116
+		v118 := math.FMA(v113, v105, v117)
+		v119 := math.FMA(v115, v105, v118)
+		v120 := float64(v112 * v105)
+		v121 := -v120
+		v122 := math.FMA(v112, v105, v121)
+		v123 := float64(v116 + v120)
+		v124 := float64(v123 - v116)
+		v125 := float64(v123 - v124)
+		v126 := float64(v116 - v125)
+		v127 := float64(v120 - v124)
+		v128 := float64(v126 + v127)
+		v129 := float64(v128 + v119)
+		v130 := float64(v129 + v122)
+		v131 := v123
 		if v4 {
-			v129 = v0
+			v131 = v0
 		}
-		v130 := v128
+		v132 := v130
 		if v4 {
-			v130 = v0
+			v132 = v0
 		}
-		v131 := float64(v129 + v130)
-		v132 := float64(v108 * v107)
-		v133 := float64(v131 - v132)
-		v134 := math.Abs(v133)
-		v135 := math.Abs(v132)
-		v137 := float64(v135 * v136)
-		v138 := v134 <= v137
-		v139 := math.Abs(v108)
-		v140 := math.Abs(v109)
-		v141 := v139
-		if v140 > v139 {
-			v141 = v140
-		}
-		v142 := math.Abs(v110)
+		v133 := float64(v131 + v132)
+		v134 := float64(v110 * v109)
+		v135 := float64(v133 - v134)
+		v136 := math.Abs(v135)
+		v137 := math.Abs(v134)
+		v139 := float64(v137 * v138)
+		v140 := v136 <= v139
+		v141 := math.Abs(v110)
+		v142 := math.Abs(v111)
 		v143 := v141
 		if v142 > v141 {
 			v143 = v142
 		}
-		v145 := float64(v134 * v144)
-		v148 := math.FMA(v143, v146, v147)
-		v149 := v145 <= v148
-		v150 := v138 || v149
-		v151 := v131 == v25
-		v152 := v150 && !v151
-		v153 := v132
-		if v152 {
-			v153 = v131
+		v144 := math.Abs(v112)
+		v145 := v143
+		if v144 > v143 {
+			v145 = v144
 		}
-		v154 := math.IsNaN(v1)
-		v155 := v153
+		v147 := float64(v136 * v146)
+		v150 := math.FMA(v145, v148, v149)
+		v151 := v147 <= v150
+		v152 := v140 || v151
+		v153 := v133 == v23
+		v154 := v152 && !v153
+		v155 := v134
 		if v154 {
-			v155 = v1
+			v155 = v133
 		}
-		dx[i] = v155
+		v156 := math.IsNaN(v1)
+		v157 := v155
+		if v156 {
+			v157 = v1
+		}
+		dx[i] = v157
 	}
 }
 

@@ -244,7 +244,7 @@ func tanhshrinkGeneric(dst, x []float64) {
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f64
-// memory, f64 compute, 291 operations): the scalar twin of the vector program
+// memory, f64 compute, 293 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -300,11 +300,11 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 	v174 := math.Float64frombits(0xc091300000000000) // -1100
 	v194 := math.Float64frombits(0xc08ff00000000000) // -1022
 	v196 := math.Float64frombits(0x408f400000000000) // 1000
-	v198 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v274 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v280 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v282 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v283 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v199 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v276 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v282 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v284 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v285 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -472,128 +472,136 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		if v195 < v196 {
 			v197 = v195
 		}
-		v199 := v193 < v198
-		v200 := math.Ldexp(v53, int(v197))
-		v201 := v122
-		if v199 {
-			v201 = v200
+		v198 := v122
+		if v197 > v122 {
+			v198 = v197
 		}
-		v202 := float64(v186 + v201)
-		v203 := float64(v202 - v201)
-		v204 := float64(v186 - v203)
-		v205 := float64(v204 + v192)
-		v206 := float64(v205 + v201)
-		v207 := float64(v206 - v201)
-		v208 := float64(v203 + v207)
-		v209 := math.Ldexp(v208, int(v193))
-		v210 := math.IsNaN(v117)
-		v211 := v209
-		if v210 {
-			v211 = v117
+		v200 := v193 < v199
+		v201 := ldexpNormal(v53, v198)
+		v202 := v122
+		if v200 {
+			v202 = v201
 		}
-		v212 := -v211
-		v213 := math.FMA(v212, v211, v211)
-		v214 := float64(v115 * v213)
-		v215 := float64(v5 - v214)
-		v216 := v215
+		v203 := float64(v186 + v202)
+		v204 := float64(v203 - v202)
+		v205 := float64(v186 - v204)
+		v206 := float64(v205 + v192)
+		v207 := float64(v206 + v202)
+		v208 := float64(v207 - v202)
+		v209 := float64(v204 + v208)
+		v210 := v174
+		if v193 > v174 {
+			v210 = v193
+		}
+		v211 := ldexpMid(v209, v210)
+		v212 := math.IsNaN(v117)
+		v213 := v211
+		if v212 {
+			v213 = v117
+		}
+		v214 := -v213
+		v215 := math.FMA(v214, v213, v213)
+		v216 := float64(v115 * v215)
+		v217 := float64(v5 - v216)
+		v218 := v217
 		if v6 {
-			v216 = v114
+			v218 = v114
 		}
-		v217 := v216
+		v219 := v218
 		if v3 {
-			v217 = v4
+			v219 = v4
 		}
-		v218 := dy[i]
-		v219 := float64(v218 * v1)
-		v220 := -v219
-		v221 := math.FMA(v218, v1, v220)
-		v222 := float64(v219 * v1)
-		v223 := -v222
-		v224 := math.FMA(v219, v1, v223)
-		v225 := math.FMA(v221, v1, v224)
-		v226 := float64(v218 * v7)
-		v227 := -v226
-		v228 := math.FMA(v218, v7, v227)
-		v229 := float64(v218 * v9)
-		v230 := -v229
-		v231 := math.FMA(v218, v9, v230)
-		v232 := float64(v218 * v112)
-		v233 := -v232
-		v234 := math.FMA(v218, v112, v233)
+		v220 := dy[i]
+		v221 := float64(v220 * v1)
+		v222 := -v221
+		v223 := math.FMA(v220, v1, v222)
+		v224 := float64(v221 * v1)
+		v225 := -v224
+		v226 := math.FMA(v221, v1, v225)
+		v227 := math.FMA(v223, v1, v226)
+		v228 := float64(v220 * v7)
+		v229 := -v228
+		v230 := math.FMA(v220, v7, v229)
+		v231 := float64(v220 * v9)
+		v232 := -v231
+		v233 := math.FMA(v220, v9, v232)
+		v234 := float64(v220 * v112)
 		v235 := -v234
-		v236 := float64(v229 + v233)
-		v237 := float64(v236 - v229)
-		v238 := float64(v236 - v237)
-		v239 := float64(v229 - v238)
-		v240 := float64(v233 - v237)
-		v241 := float64(v239 + v240)
-		v242 := float64(v241 + v231)
-		v243 := float64(v242 + v235)
-		v244 := float64(v226 + v236)
-		v245 := float64(v244 - v226)
-		v246 := float64(v244 - v245)
-		v247 := float64(v226 - v246)
-		v248 := float64(v236 - v245)
-		v249 := float64(v247 + v248)
-		v250 := float64(v249 + v228)
-		v251 := float64(v250 + v243)
-		v252 := float64(v218 * v5)
-		v253 := float64(v218 * v115)
-		v254 := float64(v253 * v213)
-		v255 := -v254
-		v256 := math.FMA(v253, v213, v255)
+		v236 := math.FMA(v220, v112, v235)
+		v237 := -v236
+		v238 := float64(v231 + v235)
+		v239 := float64(v238 - v231)
+		v240 := float64(v238 - v239)
+		v241 := float64(v231 - v240)
+		v242 := float64(v235 - v239)
+		v243 := float64(v241 + v242)
+		v244 := float64(v243 + v233)
+		v245 := float64(v244 + v237)
+		v246 := float64(v228 + v238)
+		v247 := float64(v246 - v228)
+		v248 := float64(v246 - v247)
+		v249 := float64(v228 - v248)
+		v250 := float64(v238 - v247)
+		v251 := float64(v249 + v250)
+		v252 := float64(v251 + v230)
+		v253 := float64(v252 + v245)
+		v254 := float64(v220 * v5)
+		v255 := float64(v220 * v115)
+		v256 := float64(v255 * v215)
 		v257 := -v256
-		v258 := float64(v252 + v255)
-		v259 := float64(v258 - v252)
-		v260 := float64(v258 - v259)
-		v261 := float64(v252 - v260)
-		v262 := float64(v255 - v259)
-		v263 := float64(v261 + v262)
-		v264 := float64(v263 + v257)
-		v265 := v258
+		v258 := math.FMA(v255, v215, v257)
+		v259 := -v258
+		v260 := float64(v254 + v257)
+		v261 := float64(v260 - v254)
+		v262 := float64(v260 - v261)
+		v263 := float64(v254 - v262)
+		v264 := float64(v257 - v261)
+		v265 := float64(v263 + v264)
+		v266 := float64(v265 + v259)
+		v267 := v260
 		if v6 {
-			v265 = v244
-		}
-		v266 := v264
-		if v6 {
-			v266 = v251
-		}
-		v267 := v265
-		if v3 {
-			v267 = v222
+			v267 = v246
 		}
 		v268 := v266
+		if v6 {
+			v268 = v253
+		}
+		v269 := v267
 		if v3 {
-			v268 = v225
+			v269 = v224
 		}
-		v269 := float64(v267 + v268)
-		v270 := float64(v218 * v217)
-		v271 := float64(v269 - v270)
-		v272 := math.Abs(v271)
-		v273 := math.Abs(v270)
-		v275 := float64(v273 * v274)
-		v276 := v272 <= v275
-		v277 := math.Abs(v218)
-		v278 := math.Abs(v253)
-		v279 := v277
-		if v278 > v277 {
-			v279 = v278
+		v270 := v268
+		if v3 {
+			v270 = v227
 		}
-		v281 := float64(v272 * v280)
-		v284 := math.FMA(v279, v282, v283)
-		v285 := v281 <= v284
-		v286 := v276 || v285
-		v287 := v269 == v122
-		v288 := v286 && !v287
-		v289 := v270
-		if v288 {
-			v289 = v269
+		v271 := float64(v269 + v270)
+		v272 := float64(v220 * v219)
+		v273 := float64(v271 - v272)
+		v274 := math.Abs(v273)
+		v275 := math.Abs(v272)
+		v277 := float64(v275 * v276)
+		v278 := v274 <= v277
+		v279 := math.Abs(v220)
+		v280 := math.Abs(v255)
+		v281 := v279
+		if v280 > v279 {
+			v281 = v280
 		}
-		v290 := math.IsNaN(v0)
-		v291 := v289
+		v283 := float64(v274 * v282)
+		v286 := math.FMA(v281, v284, v285)
+		v287 := v283 <= v286
+		v288 := v278 || v287
+		v289 := v271 == v122
+		v290 := v288 && !v289
+		v291 := v272
 		if v290 {
-			v291 = v0
+			v291 = v271
 		}
-		dx[i] = v291
+		v292 := math.IsNaN(v0)
+		v293 := v291
+		if v292 {
+			v293 = v0
+		}
+		dx[i] = v293
 	}
 }

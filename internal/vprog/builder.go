@@ -11,11 +11,19 @@ import (
 type Builder struct {
 	p    *Program
 	memo map[memoKey]Value
-	// unrounded records values that a primitive rounded on purpose before
-	// a final power-of-two scaling (expLdexpDD), with the exact sum they
-	// stand for and the mask of lanes where that sum is the value: a
-	// scaled product (scale.go) multiplies that sum instead.
-	unrounded map[Value][3]Value
+	// unrounded records the power-of-two scalings whose operand a
+	// primitive rounded on purpose (expLdexpDD): a scaled product
+	// (scale.go) scales the exact sum instead.
+	unrounded map[Value]unroundedScaling
+}
+
+// unroundedScaling describes a value v = 2^k·fl(hi + lo), where fl rounds
+// hi + lo on purpose to the grid of a subnormal result: exact is the mask
+// of lanes where hi + lo is the value (elsewhere the primitive clamped its
+// argument), and k the true exponent (the scaling itself may take a
+// clamped one where the result is 0 either way).
+type unroundedScaling struct {
+	hi, lo, exact, k Value
 }
 
 // NewBuilder starts a program. Compute must be at least as wide as Mem.
@@ -26,16 +34,16 @@ func NewBuilder(name string, mem, compute Type, inputs int, params []string) *Bu
 	return &Builder{
 		p:         &Program{Name: name, Mem: mem, Compute: compute, Inputs: inputs, Params: params},
 		memo:      map[memoKey]Value{},
-		unrounded: map[Value][3]Value{},
+		unrounded: map[Value]unroundedScaling{},
 	}
 }
 
-// NoteUnrounded records that v is hi + lo rounded on purpose (to the grid
-// of a subnormal result), so that a scaled product can use hi + lo where
-// the mask exact is true (elsewhere, where the primitive clamped its
-// argument, it uses 0).
-func (b *Builder) NoteUnrounded(v, hi, lo, exact Value) {
-	b.unrounded[v] = [3]Value{hi, lo, exact}
+// NoteUnrounded records that the power-of-two scaling v is 2^k·(hi + lo)
+// with hi + lo rounded on purpose (to the grid of a subnormal result), so
+// that a scaled product can scale hi + lo by 2^k where the mask exact is
+// true (elsewhere, where the primitive clamped its argument, it uses 0).
+func (b *Builder) NoteUnrounded(v, hi, lo, exact, k Value) {
+	b.unrounded[v] = unroundedScaling{hi: hi, lo: lo, exact: exact, k: k}
 }
 
 // Compute is the type lanes are computed in.

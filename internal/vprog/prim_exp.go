@@ -181,14 +181,24 @@ func expSplit(b *Builder, y0, w Value) (y, ylo Value) {
 func expLdexpDD(b *Builder, y0, w, k, unclamped Value) Value {
 	// For k < -2022 (x < -1401) c stops at 1.5·2^1000, not a power that
 	// overflows: u is then far above 2 and the result the +0 it should be.
-	ce := b.Min(b.Sub(b.Const(-1022), k), b.Const(1000))
-	c := b.Select(b.LT(k, b.Const(-1021)), b.Ldexp(b.Const(1.5), ce), b.Const(0))
+	// The lanes that take c have ce in [0, 1000]; the others, whose ce is
+	// clamped to 0, select it away. So 2^ce is a normal power of two
+	// (LdexpNormal: on AVX2 one product instead of the general Ldexp's 21
+	// instructions).
+	ce := b.Max(b.Min(b.Sub(b.Const(-1022), k), b.Const(1000)), b.Const(0))
+	c := b.Select(b.LT(k, b.Const(-1021)), b.LdexpNormal(b.Const(1.5), ce), b.Const(0))
 	hi := b.Sub(b.Add(y0, c), c) // y0 rounded to a multiple of u (exact steps)
 	d := b.Sub(y0, hi)           // exact, |d| ≤ u/2
 	corr := b.Sub(b.Add(b.Add(d, w), c), c)
 	sum := b.Add(hi, corr)
-	b.NoteUnrounded(sum, y0, w, unclamped)
-	return b.Ldexp(sum, k)
+	// sum is 0 or in [0.3, 4] (y0 + w rounded to a multiple of u, or 0
+	// where u > 4), so the scaling is LdexpMidRange's (on AVX2 9
+	// instructions instead of 21). For k < -1100 it is then 0 whatever
+	// the exponent: clamping k there keeps it within that form's range.
+	// A scaled product scales by the true 2^k (scale.go).
+	res := b.LdexpMidRange(sum, b.Max(k, b.Const(-1100)))
+	b.NoteUnrounded(res, y0, w, unclamped, k)
+	return res
 }
 
 // expDD returns k and y0 + w ≈ exp(x)/2^k for finite x in [expMinArgF64,
@@ -277,7 +287,10 @@ func expErrLower(b *Builder, x Value, target Type) Value {
 		k, y0, w := expDD64(b, x)
 		_, ylo := expSplit(b, y0, w)
 		normal := b.AndNot(b.LE(b.Const(-1021), k), b.LT(b.Const(709), x))
-		res = b.Select(normal, b.Ldexp(ylo, k), zero)
+		// Where normal, k is in [-1021, 1023] (x ≤ 709); elsewhere the
+		// clamped k only keeps 2^k a normal power of two (LdexpNormal).
+		kn := b.Min(b.Max(k, b.Const(-1021)), b.Const(1023))
+		res = b.Select(normal, b.LdexpNormal(ylo, kn), zero)
 	}
 	return b.Select(b.IsNaN(x), x, res)
 }

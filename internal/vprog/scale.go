@@ -164,11 +164,11 @@ func (sc *scaler) pair(v Value, depth int, sh, sl Value) (h, l Value) {
 			}
 			return q, b.Div(r, a[1])
 		case OpLdexp:
+			if u, ok := b.unrounded[v]; ok {
+				return sc.unroundedTimes(u, sh, sl), NoLow
+			}
 			if in.Imm != 0 {
 				break // its operand's or exponent's range is promised, a scaled one's is not
-			}
-			if parts, ok := b.unrounded[a[0]]; ok {
-				return sc.unroundedTimes(parts, a[1], sh, sl), NoLow
 			}
 			h1, l1 := sc.pair(a[0], depth-1, sh, sl)
 			sc.captured++
@@ -200,20 +200,18 @@ func (sc *scaler) sel(m Value, imm float64, x, y Value) Value {
 	return sc.b.Select(m, x, y)
 }
 
-// unroundedTimes is s·2^k·(hi + lo) rounded once, for an operand of a
-// power-of-two scaling that a primitive rounded to a subnormal result's
-// grid so that the scaling is exact (parts = hi, lo and the mask of lanes
-// where their sum is the value; see NoteUnrounded): the exact sum is
+// unroundedTimes is s·2^k·(hi + lo) rounded once, for a power-of-two
+// scaling whose operand a primitive rounded to a subnormal result's grid
+// so that the scaling is exact (see NoteUnrounded): the exact sum is
 // scaled instead. Where the primitive clamped its argument (exp(-1460)
 // standing for exp(-2000)) the sum is not the value, and 0 is used.
-func (sc *scaler) unroundedTimes(parts [3]Value, k, sh, sl Value) Value {
+func (sc *scaler) unroundedTimes(u unroundedScaling, sh, sl Value) Value {
 	b := sc.b
-	keep := parts[2]
 	zero := b.Const(0)
-	h, l := sc.times(sh, sl, b.Select(keep, parts[0], zero))
-	l = sc.add(l, b.Mul(sh, b.Select(keep, parts[1], zero)))
+	h, l := sc.times(sh, sl, b.Select(u.exact, u.hi, zero))
+	l = sc.add(l, b.Mul(sh, b.Select(u.exact, u.lo, zero)))
 	sc.captured++
-	return b.Ldexp(sc.add(h, l), k)
+	return b.Ldexp(sc.add(h, l), u.k)
 }
 
 // shared is the pair of s·v for a value v that is used elsewhere too (s in
@@ -238,19 +236,19 @@ func (sc *scaler) shared(v, sh, sl Value) (Value, Value) {
 			func() (Value, Value) { return sc.shared(a[1], sh, sl) },
 			func() (Value, Value) { return sc.shared(a[2], sh, sl) })
 	case OpLdexp:
-		parts, ok := b.unrounded[a[0]]
-		if !ok || in.Imm != 0 {
+		u, ok := b.unrounded[v]
+		if !ok {
 			break
 		}
 		before := sc.captured
-		tiny := sc.unroundedTimes(parts, a[1], sh, sl)
+		tiny := sc.unroundedTimes(u, sh, sl)
 		viaTiny := sc.captured
 		sc.captured = before
 		h, l := sc.times(sh, sl, v)
 		sc.captured = max(sc.captured, viaTiny)
 		// k < -1021 is where the primitive rounded to a grid coarser
 		// than 53 bits (expLdexpDD).
-		sub := b.LT(a[1], b.Const(-1021))
+		sub := b.LT(u.k, b.Const(-1021))
 		return b.Select(sub, tiny, h), sc.selectLow(sub, 0, NoLow, l)
 	}
 	return sc.times(sh, sl, v)
@@ -264,8 +262,8 @@ func (sc *scaler) scalesUnrounded(v Value) bool {
 	case OpSelect:
 		return sc.scalesUnrounded(in.Args[1]) || sc.scalesUnrounded(in.Args[2])
 	case OpLdexp:
-		_, ok := sc.b.unrounded[in.Args[0]]
-		return ok && in.Imm == 0
+		_, ok := sc.b.unrounded[v]
+		return ok
 	}
 	return false
 }
