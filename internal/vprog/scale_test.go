@@ -7,7 +7,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"github.com/actkern/actkern/internal/reference"
+	"github.com/actkern/actkern/internal/spec"
 	"github.com/actkern/actkern/internal/testutil"
 	"github.com/actkern/actkern/internal/vprog"
 )
@@ -69,4 +72,43 @@ func TestScaledProductSpecialValues(t *testing.T) {
 	// 3.3e-310, where the plain product is within its own bound.
 	x, dy := 1e-9, 1e-300
 	assert.LessOrEqual(t, testutil.ULP(eval(x, dy), exactToy(x, dy)), 1.0)
+}
+
+// TestScaledProductTrueExponent runs ELU's float64 backward kernel,
+// dy·exp(x) for x ≤ 0, at x in [-1455, -700] with dy up to 2^1020, so
+// that dy·e^x is a normal or subnormal number although e^x alone is
+// subnormal or 0 and the exp's own final scaling clamps its exponent at
+// -1100 (expLdexpDD): the scaled product must scale by the true 2^k and
+// round once. (Above about 2^1023.5 the scaled product's dy·2^-k·e^x
+// overflows, and the plain product, 0, is taken.)
+func TestScaledProductTrueExponent(t *testing.T) {
+	s, err := spec.Load(specFile)
+	require.NoError(t, err)
+	a := s.Lookup("elu")
+	require.NotNil(t, a)
+	p := lower(t, a, vprog.Backward, vprog.F64)
+	f, err := reference.CompileString("dy*exp(x)", []string{"x", "dy"}, nil)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(11, 12))
+	worst, clamped := 0.0, 0
+	for range 20000 {
+		x := -700 - 755*rng.Float64()
+		// dy·e^x near 2^e, e from -1080 (below the least subnormal) up.
+		e := rng.IntN(2081) - 1080
+		dy := math.Ldexp(1+rng.Float64(), min(1019, e-int(math.Floor(x*math.Log2E))))
+		if rng.IntN(2) == 0 {
+			dy = -dy
+		}
+		if x*math.Log2E < -1100 {
+			clamped++
+		}
+		got := p.Eval([]float64{x, dy}, []float64{1})
+		want := f.BigNum(reference.DefaultPrec, reference.NumFloat64(x), reference.NumFloat64(dy)).Float64()
+		if u := testutil.ULP(got, want); u > worst {
+			worst = u
+			t.Logf("x=%v dy=%v: got %v, want %v (%v ULP)", x, dy, got, want, u)
+		}
+	}
+	require.Greater(t, clamped, 10000, "most inputs have k below -1100")
+	assert.LessOrEqual(t, worst, 1.0)
 }
