@@ -7,12 +7,12 @@ import "fmt"
 // Hardsigmoid sets dst[i] = f(x[i]) for every i: Piecewise-linear sigmoid,
 // f(x) = min(max(x + 3, 0), 6)/6.
 //
-//	f(x) = where(x <= -3, 0, where(x >= 3, 1, (x + 3)/6))
+//	f(x) = min(max((x + 3)/6, 0), 1)
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f(x) = where(x <= -3, 0, where(x >= 3, 1, (x + 3)*(1.0/6)))
+//	f(x) = min(max((x + 3)*(1.0/6), 0), 1)
 //
 // PyTorch equivalent: torch.nn.Hardsigmoid.
 //
@@ -45,7 +45,7 @@ func Hardsigmoid(dst, x []float32) {
 // HardsigmoidBackward is the gradient of Hardsigmoid: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(x <= -3, 0, where(x >= 3, 1, (x + 3)/6))
+//	f(x)  = min(max((x + 3)/6, 0), 1)
 //	f'(x) = where(x > -3 && x < 3, 1.0/6, 0)
 //
 // At x = -3, where f' jumps, the gradient is 0: PyTorch hardsigmoid_backward:

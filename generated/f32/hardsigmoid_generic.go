@@ -23,37 +23,34 @@ var (
 )
 
 // hardsigmoidGeneric is the pure-Go kernel of hardsigmoid (f32 memory, f64
-// compute, 14 operations): the scalar twin of the vector program the assembly
+// compute, 11 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func hardsigmoidGeneric(dst, x []float32) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0x4008000000000000) // 3
-	v2 := math.Float64frombits(0xc008000000000000) // -3
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v6 := math.Float64frombits(0x3ff0000000000000) // 1
-	v9 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v5 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
+	v7 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dst {
 		v0 := float64(x[i])
-		v3 := v0 <= v2
-		v5 := v1 <= v0
-		v7 := float64(v0 + v1)
-		v10 := float64(v7 * v9)
-		v11 := v10
-		if v5 {
-			v11 = v6
+		v2 := float64(v0 + v1)
+		v6 := float64(v2 * v5)
+		v8 := v6
+		if v7 > v6 {
+			v8 = v7
 		}
-		v12 := v11
-		if v3 {
-			v12 = v4
+		v9 := v8
+		if v3 < v8 {
+			v9 = v3
 		}
-		v13 := math.IsNaN(v0)
-		v14 := v12
-		if v13 {
-			v14 = v0
+		v10 := math.IsNaN(v0)
+		v11 := v9
+		if v10 {
+			v11 = v0
 		}
-		dst[i] = float32(v14)
+		dst[i] = float32(v11)
 	}
 }
 

@@ -424,25 +424,25 @@ func hardshrinkBackwardFromOutputAVX2(dst, in0, in1 []float32, lambd float32)
 //go:noescape
 func hardshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, lambd float32)
 
-// hardsigmoidAVX512 computes hardsigmoid with AVX512 (3 vectors per iteration, masked tail).
+// hardsigmoidAVX512 computes hardsigmoid with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func hardsigmoidAVX512(dst, in0 []float32)
 
-// hardsigmoidAVX512Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardsigmoidAVX512Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidAVX512Stream(dst, in0 []float32)
 
-// hardsigmoidAVX2 computes hardsigmoid with AVX2 (2 vectors per iteration, masked tail).
+// hardsigmoidAVX2 computes hardsigmoid with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func hardsigmoidAVX2(dst, in0 []float32)
 
-// hardsigmoidAVX2Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// hardsigmoidAVX2Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape

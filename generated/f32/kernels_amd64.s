@@ -18665,69 +18665,69 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·hardsigmoidAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+3424(SB), Z0
-	VBROADCASTSD actkernconst<>+3432(SB), Z1
-	VBROADCASTSD actkernconst<>+16(SB), Z2
-	VBROADCASTSD actkernconst<>+8(SB), Z3
-	VBROADCASTSD actkernconst<>+3440(SB), Z4
+	VBROADCASTSD actkernconst<>+8(SB), Z1
+	VBROADCASTSD actkernconst<>+3432(SB), Z2
+	VBROADCASTSD actkernconst<>+16(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000018
+	CMPQ      DX, $0x00000020
 	JB        single
-	VCVTPS2PD (CX), Z5
-	VCVTPS2PD 32(CX), Z6
-	VCVTPS2PD 64(CX), Z7
-	VCMPPD    $0x12, Z1, Z5, K2
-	VCMPPD    $0x12, Z1, Z6, K3
-	VCMPPD    $0x12, Z1, Z7, K4
-	VCMPPD    $0x12, Z5, Z0, K5
-	VCMPPD    $0x12, Z6, Z0, K6
-	VCMPPD    $0x12, Z7, Z0, K7
-	VADDPD    Z0, Z5, Z8
-	VADDPD    Z0, Z6, Z9
-	VADDPD    Z0, Z7, Z10
-	VMULPD    Z4, Z8, Z8
-	VMULPD    Z4, Z9, Z9
-	VMULPD    Z4, Z10, Z10
-	VBLENDMPD Z3, Z8, K5, Z8
-	VBLENDMPD Z3, Z9, K6, Z9
-	VBLENDMPD Z3, Z10, K7, Z10
-	VBLENDMPD Z2, Z8, K2, Z8
-	VBLENDMPD Z2, Z9, K3, Z9
-	VBLENDMPD Z2, Z10, K4, Z10
-	VCMPPD    $0x03, Z5, Z5, K2
-	VCMPPD    $0x03, Z6, Z6, K3
-	VCMPPD    $0x03, Z7, Z7, K4
-	VBLENDMPD Z5, Z8, K2, Z5
-	VBLENDMPD Z6, Z9, K3, Z6
-	VBLENDMPD Z7, Z10, K4, Z7
+	VCVTPS2PD (CX), Z4
+	VCVTPS2PD 32(CX), Z5
+	VCVTPS2PD 64(CX), Z6
+	VCVTPS2PD 96(CX), Z7
+	VADDPD    Z0, Z4, Z8
+	VADDPD    Z0, Z5, Z9
+	VADDPD    Z0, Z6, Z10
+	VADDPD    Z0, Z7, Z11
+	VMULPD    Z2, Z8, Z8
+	VMULPD    Z2, Z9, Z9
+	VMULPD    Z2, Z10, Z10
+	VMULPD    Z2, Z11, Z11
+	VMAXPD    Z8, Z3, Z8
+	VMAXPD    Z9, Z3, Z9
+	VMAXPD    Z10, Z3, Z10
+	VMAXPD    Z11, Z3, Z11
+	VMINPD    Z8, Z1, Z8
+	VMINPD    Z9, Z1, Z9
+	VMINPD    Z10, Z1, Z10
+	VMINPD    Z11, Z1, Z11
+	VCMPPD    $0x03, Z4, Z4, K2
+	VCMPPD    $0x03, Z5, Z5, K3
+	VCMPPD    $0x03, Z6, Z6, K4
+	VCMPPD    $0x03, Z7, Z7, K5
+	VBLENDMPD Z4, Z8, K2, Z4
+	VBLENDMPD Z5, Z9, K3, Z5
+	VBLENDMPD Z6, Z10, K4, Z6
+	VBLENDMPD Z7, Z11, K5, Z7
+	VCVTPD2PS Z4, Y4
+	VMOVUPS   Y4, (AX)
 	VCVTPD2PS Z5, Y5
-	VMOVUPS   Y5, (AX)
+	VMOVUPS   Y5, 32(AX)
 	VCVTPD2PS Z6, Y6
-	VMOVUPS   Y6, 32(AX)
+	VMOVUPS   Y6, 64(AX)
 	VCVTPD2PS Z7, Y7
-	VMOVUPS   Y7, 64(AX)
-	ADDQ      $0x00000060, AX
-	ADDQ      $0x00000060, CX
-	SUBQ      $0x00000018, DX
+	VMOVUPS   Y7, 96(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, CX
+	SUBQ      $0x00000020, DX
 	JMP       loop
 
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VCVTPS2PD (CX), Z5
-	VCMPPD    $0x12, Z1, Z5, K2
-	VCMPPD    $0x12, Z5, Z0, K3
-	VADDPD    Z0, Z5, Z6
-	VMULPD    Z4, Z6, Z6
-	VBLENDMPD Z3, Z6, K3, Z6
-	VBLENDMPD Z2, Z6, K2, Z6
-	VCMPPD    $0x03, Z5, Z5, K2
-	VBLENDMPD Z5, Z6, K2, Z5
-	VCVTPD2PS Z5, Y5
-	VMOVUPS   Y5, (AX)
+	VCVTPS2PD (CX), Z4
+	VADDPD    Z0, Z4, Z5
+	VMULPD    Z2, Z5, Z5
+	VMAXPD    Z5, Z3, Z5
+	VMINPD    Z5, Z1, Z5
+	VCMPPD    $0x03, Z4, Z4, K2
+	VBLENDMPD Z4, Z5, K2, Z4
+	VCVTPD2PS Z4, Y4
+	VMOVUPS   Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -18739,18 +18739,16 @@ tail:
 	MOVL      $-1, BX
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
-	VMOVUPS.Z (CX), K1, Y5
-	VCVTPS2PD Y5, Z5
-	VCMPPD    $0x12, Z1, Z5, K2
-	VCMPPD    $0x12, Z5, Z0, K3
-	VADDPD    Z0, Z5, Z6
-	VMULPD    Z4, Z6, Z6
-	VBLENDMPD Z3, Z6, K3, Z6
-	VBLENDMPD Z2, Z6, K2, Z6
-	VCMPPD    $0x03, Z5, Z5, K2
-	VBLENDMPD Z5, Z6, K2, Z5
-	VCVTPD2PS Z5, Y5
-	VMOVUPS   Y5, K1, (AX)
+	VMOVUPS.Z (CX), K1, Y4
+	VCVTPS2PD Y4, Z4
+	VADDPD    Z0, Z4, Z5
+	VMULPD    Z2, Z5, Z5
+	VMAXPD    Z5, Z3, Z5
+	VMINPD    Z5, Z1, Z5
+	VCMPPD    $0x03, Z4, Z4, K2
+	VBLENDMPD Z4, Z5, K2, Z4
+	VCVTPD2PS Z4, Y4
+	VMOVUPS   Y4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -18760,69 +18758,69 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·hardsigmoidAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+3424(SB), Z0
-	VBROADCASTSD actkernconst<>+3432(SB), Z1
-	VBROADCASTSD actkernconst<>+16(SB), Z2
-	VBROADCASTSD actkernconst<>+8(SB), Z3
-	VBROADCASTSD actkernconst<>+3440(SB), Z4
+	VBROADCASTSD actkernconst<>+8(SB), Z1
+	VBROADCASTSD actkernconst<>+3432(SB), Z2
+	VBROADCASTSD actkernconst<>+16(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000018
+	CMPQ      DX, $0x00000020
 	JB        single
-	VCVTPS2PD (CX), Z5
-	VCVTPS2PD 32(CX), Z6
-	VCVTPS2PD 64(CX), Z7
-	VCMPPD    $0x12, Z1, Z5, K2
-	VCMPPD    $0x12, Z1, Z6, K3
-	VCMPPD    $0x12, Z1, Z7, K4
-	VCMPPD    $0x12, Z5, Z0, K5
-	VCMPPD    $0x12, Z6, Z0, K6
-	VCMPPD    $0x12, Z7, Z0, K7
-	VADDPD    Z0, Z5, Z8
-	VADDPD    Z0, Z6, Z9
-	VADDPD    Z0, Z7, Z10
-	VMULPD    Z4, Z8, Z8
-	VMULPD    Z4, Z9, Z9
-	VMULPD    Z4, Z10, Z10
-	VBLENDMPD Z3, Z8, K5, Z8
-	VBLENDMPD Z3, Z9, K6, Z9
-	VBLENDMPD Z3, Z10, K7, Z10
-	VBLENDMPD Z2, Z8, K2, Z8
-	VBLENDMPD Z2, Z9, K3, Z9
-	VBLENDMPD Z2, Z10, K4, Z10
-	VCMPPD    $0x03, Z5, Z5, K2
-	VCMPPD    $0x03, Z6, Z6, K3
-	VCMPPD    $0x03, Z7, Z7, K4
-	VBLENDMPD Z5, Z8, K2, Z5
-	VBLENDMPD Z6, Z9, K3, Z6
-	VBLENDMPD Z7, Z10, K4, Z7
+	VCVTPS2PD (CX), Z4
+	VCVTPS2PD 32(CX), Z5
+	VCVTPS2PD 64(CX), Z6
+	VCVTPS2PD 96(CX), Z7
+	VADDPD    Z0, Z4, Z8
+	VADDPD    Z0, Z5, Z9
+	VADDPD    Z0, Z6, Z10
+	VADDPD    Z0, Z7, Z11
+	VMULPD    Z2, Z8, Z8
+	VMULPD    Z2, Z9, Z9
+	VMULPD    Z2, Z10, Z10
+	VMULPD    Z2, Z11, Z11
+	VMAXPD    Z8, Z3, Z8
+	VMAXPD    Z9, Z3, Z9
+	VMAXPD    Z10, Z3, Z10
+	VMAXPD    Z11, Z3, Z11
+	VMINPD    Z8, Z1, Z8
+	VMINPD    Z9, Z1, Z9
+	VMINPD    Z10, Z1, Z10
+	VMINPD    Z11, Z1, Z11
+	VCMPPD    $0x03, Z4, Z4, K2
+	VCMPPD    $0x03, Z5, Z5, K3
+	VCMPPD    $0x03, Z6, Z6, K4
+	VCMPPD    $0x03, Z7, Z7, K5
+	VBLENDMPD Z4, Z8, K2, Z4
+	VBLENDMPD Z5, Z9, K3, Z5
+	VBLENDMPD Z6, Z10, K4, Z6
+	VBLENDMPD Z7, Z11, K5, Z7
+	VCVTPD2PS Z4, Y4
+	VMOVNTPS  Y4, (AX)
 	VCVTPD2PS Z5, Y5
-	VMOVNTPS  Y5, (AX)
+	VMOVNTPS  Y5, 32(AX)
 	VCVTPD2PS Z6, Y6
-	VMOVNTPS  Y6, 32(AX)
+	VMOVNTPS  Y6, 64(AX)
 	VCVTPD2PS Z7, Y7
-	VMOVNTPS  Y7, 64(AX)
-	ADDQ      $0x00000060, AX
-	ADDQ      $0x00000060, CX
-	SUBQ      $0x00000018, DX
+	VMOVNTPS  Y7, 96(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, CX
+	SUBQ      $0x00000020, DX
 	JMP       loop
 
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VCVTPS2PD (CX), Z5
-	VCMPPD    $0x12, Z1, Z5, K2
-	VCMPPD    $0x12, Z5, Z0, K3
-	VADDPD    Z0, Z5, Z6
-	VMULPD    Z4, Z6, Z6
-	VBLENDMPD Z3, Z6, K3, Z6
-	VBLENDMPD Z2, Z6, K2, Z6
-	VCMPPD    $0x03, Z5, Z5, K2
-	VBLENDMPD Z5, Z6, K2, Z5
-	VCVTPD2PS Z5, Y5
-	VMOVNTPS  Y5, (AX)
+	VCVTPS2PD (CX), Z4
+	VADDPD    Z0, Z4, Z5
+	VMULPD    Z2, Z5, Z5
+	VMAXPD    Z5, Z3, Z5
+	VMINPD    Z5, Z1, Z5
+	VCMPPD    $0x03, Z4, Z4, K2
+	VBLENDMPD Z4, Z5, K2, Z4
+	VCVTPD2PS Z4, Y4
+	VMOVNTPS  Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -18834,18 +18832,16 @@ tail:
 	MOVL      $-1, BX
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
-	VMOVUPS.Z (CX), K1, Y5
-	VCVTPS2PD Y5, Z5
-	VCMPPD    $0x12, Z1, Z5, K2
-	VCMPPD    $0x12, Z5, Z0, K3
-	VADDPD    Z0, Z5, Z6
-	VMULPD    Z4, Z6, Z6
-	VBLENDMPD Z3, Z6, K3, Z6
-	VBLENDMPD Z2, Z6, K2, Z6
-	VCMPPD    $0x03, Z5, Z5, K2
-	VBLENDMPD Z5, Z6, K2, Z5
-	VCVTPD2PS Z5, Y5
-	VMOVUPS   Y5, K1, (AX)
+	VMOVUPS.Z (CX), K1, Y4
+	VCVTPS2PD Y4, Z4
+	VADDPD    Z0, Z4, Z5
+	VMULPD    Z2, Z5, Z5
+	VMAXPD    Z5, Z3, Z5
+	VMINPD    Z5, Z1, Z5
+	VCMPPD    $0x03, Z4, Z4, K2
+	VBLENDMPD Z4, Z5, K2, Z4
+	VCVTPD2PS Z4, Y4
+	VMOVUPS   Y4, K1, (AX)
 
 done:
 	SFENCE
@@ -18856,58 +18852,60 @@ done:
 // Requires: AVX
 TEXT ·hardsigmoidAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+3456(SB), Y0
-	VMOVUPD actkernconst<>+3488(SB), Y1
-	VMOVUPD actkernconst<>+256(SB), Y2
-	VMOVUPD actkernconst<>+224(SB), Y3
-	VMOVUPD actkernconst<>+3520(SB), Y4
+	VMOVUPD actkernconst<>+224(SB), Y1
+	VMOVUPD actkernconst<>+3488(SB), Y2
+	VMOVUPD actkernconst<>+256(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
 
 loop:
-	CMPQ       DX, $0x00000008
+	CMPQ       DX, $0x0000000c
 	JB         single
-	VCVTPS2PD  (CX), Y5
-	VCVTPS2PD  16(CX), Y6
-	VCMPPD     $0x12, Y1, Y5, Y7
-	VCMPPD     $0x12, Y1, Y6, Y8
-	VCMPPD     $0x12, Y5, Y0, Y9
-	VCMPPD     $0x12, Y6, Y0, Y10
-	VADDPD     Y0, Y5, Y11
-	VADDPD     Y0, Y6, Y12
-	VMULPD     Y4, Y11, Y11
-	VMULPD     Y4, Y12, Y12
-	VBLENDVPD  Y9, Y3, Y11, Y9
-	VBLENDVPD  Y10, Y3, Y12, Y10
-	VBLENDVPD  Y7, Y2, Y9, Y7
-	VBLENDVPD  Y8, Y2, Y10, Y8
-	VCMPPD     $0x03, Y5, Y5, Y9
-	VCMPPD     $0x03, Y6, Y6, Y10
-	VBLENDVPD  Y9, Y5, Y7, Y9
-	VBLENDVPD  Y10, Y6, Y8, Y10
-	VCVTPD2PSY Y9, X9
-	VMOVUPS    X9, (AX)
+	VCVTPS2PD  (CX), Y4
+	VCVTPS2PD  16(CX), Y5
+	VCVTPS2PD  32(CX), Y6
+	VADDPD     Y0, Y4, Y7
+	VADDPD     Y0, Y5, Y8
+	VADDPD     Y0, Y6, Y9
+	VMULPD     Y2, Y7, Y7
+	VMULPD     Y2, Y8, Y8
+	VMULPD     Y2, Y9, Y9
+	VMAXPD     Y7, Y3, Y7
+	VMAXPD     Y8, Y3, Y8
+	VMAXPD     Y9, Y3, Y9
+	VMINPD     Y7, Y1, Y7
+	VMINPD     Y8, Y1, Y8
+	VMINPD     Y9, Y1, Y9
+	VCMPPD     $0x03, Y4, Y4, Y10
+	VCMPPD     $0x03, Y5, Y5, Y11
+	VCMPPD     $0x03, Y6, Y6, Y12
+	VBLENDVPD  Y10, Y4, Y7, Y10
+	VBLENDVPD  Y11, Y5, Y8, Y11
+	VBLENDVPD  Y12, Y6, Y9, Y12
 	VCVTPD2PSY Y10, X10
-	VMOVUPS    X10, 16(AX)
-	ADDQ       $0x00000020, AX
-	ADDQ       $0x00000020, CX
-	SUBQ       $0x00000008, DX
+	VMOVUPS    X10, (AX)
+	VCVTPD2PSY Y11, X11
+	VMOVUPS    X11, 16(AX)
+	VCVTPD2PSY Y12, X12
+	VMOVUPS    X12, 32(AX)
+	ADDQ       $0x00000030, AX
+	ADDQ       $0x00000030, CX
+	SUBQ       $0x0000000c, DX
 	JMP        loop
 
 single:
 	CMPQ       DX, $0x00000004
 	JB         tail
-	VCVTPS2PD  (CX), Y5
-	VCMPPD     $0x12, Y1, Y5, Y6
-	VCMPPD     $0x12, Y5, Y0, Y7
-	VADDPD     Y0, Y5, Y8
-	VMULPD     Y4, Y8, Y8
-	VBLENDVPD  Y7, Y3, Y8, Y7
-	VBLENDVPD  Y6, Y2, Y7, Y6
-	VCMPPD     $0x03, Y5, Y5, Y7
-	VBLENDVPD  Y7, Y5, Y6, Y7
-	VCVTPD2PSY Y7, X7
-	VMOVUPS    X7, (AX)
+	VCVTPS2PD  (CX), Y4
+	VADDPD     Y0, Y4, Y5
+	VMULPD     Y2, Y5, Y5
+	VMAXPD     Y5, Y3, Y5
+	VMINPD     Y5, Y1, Y5
+	VCMPPD     $0x03, Y4, Y4, Y6
+	VBLENDVPD  Y6, Y4, Y5, Y6
+	VCVTPD2PSY Y6, X6
+	VMOVUPS    X6, (AX)
 	ADDQ       $0x00000010, AX
 	ADDQ       $0x00000010, CX
 	SUBQ       $0x00000004, DX
@@ -18919,18 +18917,16 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), X15
-	VMASKMOVPS (CX), X15, X5
-	VCVTPS2PD  X5, Y5
-	VCMPPD     $0x12, Y1, Y5, Y6
-	VCMPPD     $0x12, Y5, Y0, Y7
-	VADDPD     Y0, Y5, Y8
-	VMULPD     Y4, Y8, Y8
-	VBLENDVPD  Y7, Y3, Y8, Y7
-	VBLENDVPD  Y6, Y2, Y7, Y6
-	VCMPPD     $0x03, Y5, Y5, Y7
-	VBLENDVPD  Y7, Y5, Y6, Y7
-	VCVTPD2PSY Y7, X7
-	VMASKMOVPS X7, X15, (AX)
+	VMASKMOVPS (CX), X15, X4
+	VCVTPS2PD  X4, Y4
+	VADDPD     Y0, Y4, Y5
+	VMULPD     Y2, Y5, Y5
+	VMAXPD     Y5, Y3, Y5
+	VMINPD     Y5, Y1, Y5
+	VCMPPD     $0x03, Y4, Y4, Y6
+	VBLENDVPD  Y6, Y4, Y5, Y6
+	VCVTPD2PSY Y6, X6
+	VMASKMOVPS X6, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -18940,58 +18936,60 @@ done:
 // Requires: AVX, MMX+
 TEXT ·hardsigmoidAVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+3456(SB), Y0
-	VMOVUPD actkernconst<>+3488(SB), Y1
-	VMOVUPD actkernconst<>+256(SB), Y2
-	VMOVUPD actkernconst<>+224(SB), Y3
-	VMOVUPD actkernconst<>+3520(SB), Y4
+	VMOVUPD actkernconst<>+224(SB), Y1
+	VMOVUPD actkernconst<>+3488(SB), Y2
+	VMOVUPD actkernconst<>+256(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
 
 loop:
-	CMPQ       DX, $0x00000008
+	CMPQ       DX, $0x0000000c
 	JB         single
-	VCVTPS2PD  (CX), Y5
-	VCVTPS2PD  16(CX), Y6
-	VCMPPD     $0x12, Y1, Y5, Y7
-	VCMPPD     $0x12, Y1, Y6, Y8
-	VCMPPD     $0x12, Y5, Y0, Y9
-	VCMPPD     $0x12, Y6, Y0, Y10
-	VADDPD     Y0, Y5, Y11
-	VADDPD     Y0, Y6, Y12
-	VMULPD     Y4, Y11, Y11
-	VMULPD     Y4, Y12, Y12
-	VBLENDVPD  Y9, Y3, Y11, Y9
-	VBLENDVPD  Y10, Y3, Y12, Y10
-	VBLENDVPD  Y7, Y2, Y9, Y7
-	VBLENDVPD  Y8, Y2, Y10, Y8
-	VCMPPD     $0x03, Y5, Y5, Y9
-	VCMPPD     $0x03, Y6, Y6, Y10
-	VBLENDVPD  Y9, Y5, Y7, Y9
-	VBLENDVPD  Y10, Y6, Y8, Y10
-	VCVTPD2PSY Y9, X9
-	VMOVNTPS   X9, (AX)
+	VCVTPS2PD  (CX), Y4
+	VCVTPS2PD  16(CX), Y5
+	VCVTPS2PD  32(CX), Y6
+	VADDPD     Y0, Y4, Y7
+	VADDPD     Y0, Y5, Y8
+	VADDPD     Y0, Y6, Y9
+	VMULPD     Y2, Y7, Y7
+	VMULPD     Y2, Y8, Y8
+	VMULPD     Y2, Y9, Y9
+	VMAXPD     Y7, Y3, Y7
+	VMAXPD     Y8, Y3, Y8
+	VMAXPD     Y9, Y3, Y9
+	VMINPD     Y7, Y1, Y7
+	VMINPD     Y8, Y1, Y8
+	VMINPD     Y9, Y1, Y9
+	VCMPPD     $0x03, Y4, Y4, Y10
+	VCMPPD     $0x03, Y5, Y5, Y11
+	VCMPPD     $0x03, Y6, Y6, Y12
+	VBLENDVPD  Y10, Y4, Y7, Y10
+	VBLENDVPD  Y11, Y5, Y8, Y11
+	VBLENDVPD  Y12, Y6, Y9, Y12
 	VCVTPD2PSY Y10, X10
-	VMOVNTPS   X10, 16(AX)
-	ADDQ       $0x00000020, AX
-	ADDQ       $0x00000020, CX
-	SUBQ       $0x00000008, DX
+	VMOVNTPS   X10, (AX)
+	VCVTPD2PSY Y11, X11
+	VMOVNTPS   X11, 16(AX)
+	VCVTPD2PSY Y12, X12
+	VMOVNTPS   X12, 32(AX)
+	ADDQ       $0x00000030, AX
+	ADDQ       $0x00000030, CX
+	SUBQ       $0x0000000c, DX
 	JMP        loop
 
 single:
 	CMPQ       DX, $0x00000004
 	JB         tail
-	VCVTPS2PD  (CX), Y5
-	VCMPPD     $0x12, Y1, Y5, Y6
-	VCMPPD     $0x12, Y5, Y0, Y7
-	VADDPD     Y0, Y5, Y8
-	VMULPD     Y4, Y8, Y8
-	VBLENDVPD  Y7, Y3, Y8, Y7
-	VBLENDVPD  Y6, Y2, Y7, Y6
-	VCMPPD     $0x03, Y5, Y5, Y7
-	VBLENDVPD  Y7, Y5, Y6, Y7
-	VCVTPD2PSY Y7, X7
-	VMOVNTPS   X7, (AX)
+	VCVTPS2PD  (CX), Y4
+	VADDPD     Y0, Y4, Y5
+	VMULPD     Y2, Y5, Y5
+	VMAXPD     Y5, Y3, Y5
+	VMINPD     Y5, Y1, Y5
+	VCMPPD     $0x03, Y4, Y4, Y6
+	VBLENDVPD  Y6, Y4, Y5, Y6
+	VCVTPD2PSY Y6, X6
+	VMOVNTPS   X6, (AX)
 	ADDQ       $0x00000010, AX
 	ADDQ       $0x00000010, CX
 	SUBQ       $0x00000004, DX
@@ -19003,18 +19001,16 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), X15
-	VMASKMOVPS (CX), X15, X5
-	VCVTPS2PD  X5, Y5
-	VCMPPD     $0x12, Y1, Y5, Y6
-	VCMPPD     $0x12, Y5, Y0, Y7
-	VADDPD     Y0, Y5, Y8
-	VMULPD     Y4, Y8, Y8
-	VBLENDVPD  Y7, Y3, Y8, Y7
-	VBLENDVPD  Y6, Y2, Y7, Y6
-	VCMPPD     $0x03, Y5, Y5, Y7
-	VBLENDVPD  Y7, Y5, Y6, Y7
-	VCVTPD2PSY Y7, X7
-	VMASKMOVPS X7, X15, (AX)
+	VMASKMOVPS (CX), X15, X4
+	VCVTPS2PD  X4, Y4
+	VADDPD     Y0, Y4, Y5
+	VMULPD     Y2, Y5, Y5
+	VMAXPD     Y5, Y3, Y5
+	VMINPD     Y5, Y1, Y5
+	VCMPPD     $0x03, Y4, Y4, Y6
+	VBLENDVPD  Y6, Y4, Y5, Y6
+	VCVTPD2PSY Y6, X6
+	VMASKMOVPS X6, X15, (AX)
 
 done:
 	SFENCE
@@ -19025,8 +19021,8 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·hardsigmoidBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+3424(SB), Z0
-	VBROADCASTSD actkernconst<>+3432(SB), Z1
-	VBROADCASTSD actkernconst<>+3440(SB), Z2
+	VBROADCASTSD actkernconst<>+3520(SB), Z1
+	VBROADCASTSD actkernconst<>+3432(SB), Z2
 	VBROADCASTSD actkernconst<>+16(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -19123,8 +19119,8 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·hardsigmoidBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+3424(SB), Z0
-	VBROADCASTSD actkernconst<>+3432(SB), Z1
-	VBROADCASTSD actkernconst<>+3440(SB), Z2
+	VBROADCASTSD actkernconst<>+3520(SB), Z1
+	VBROADCASTSD actkernconst<>+3432(SB), Z2
 	VBROADCASTSD actkernconst<>+16(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -19222,8 +19218,8 @@ done:
 // Requires: AVX
 TEXT ·hardsigmoidBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+3456(SB), Y0
-	VMOVUPD actkernconst<>+3488(SB), Y1
-	VMOVUPD actkernconst<>+3520(SB), Y2
+	VMOVUPD actkernconst<>+3552(SB), Y1
+	VMOVUPD actkernconst<>+3488(SB), Y2
 	VMOVUPD actkernconst<>+256(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -19320,8 +19316,8 @@ done:
 // Requires: AVX, MMX+
 TEXT ·hardsigmoidBackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+3456(SB), Y0
-	VMOVUPD actkernconst<>+3488(SB), Y1
-	VMOVUPD actkernconst<>+3520(SB), Y2
+	VMOVUPD actkernconst<>+3552(SB), Y1
+	VMOVUPD actkernconst<>+3488(SB), Y2
 	VMOVUPD actkernconst<>+256(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -19420,7 +19416,7 @@ done:
 TEXT ·hardsigmoidBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+16(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
-	VBROADCASTSD actkernconst<>+3440(SB), Z2
+	VBROADCASTSD actkernconst<>+3432(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -19517,7 +19513,7 @@ done:
 TEXT ·hardsigmoidBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+16(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
-	VBROADCASTSD actkernconst<>+3440(SB), Z2
+	VBROADCASTSD actkernconst<>+3432(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -19615,7 +19611,7 @@ done:
 TEXT ·hardsigmoidBackwardFromOutputAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+256(SB), Y0
 	VMOVUPD actkernconst<>+224(SB), Y1
-	VMOVUPD actkernconst<>+3520(SB), Y2
+	VMOVUPD actkernconst<>+3488(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -19723,7 +19719,7 @@ done:
 TEXT ·hardsigmoidBackwardFromOutputAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+256(SB), Y0
 	VMOVUPD actkernconst<>+224(SB), Y1
-	VMOVUPD actkernconst<>+3520(SB), Y2
+	VMOVUPD actkernconst<>+3488(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -19831,9 +19827,9 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·hardswishAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+3424(SB), Z0
-	VBROADCASTSD actkernconst<>+3432(SB), Z1
+	VBROADCASTSD actkernconst<>+3520(SB), Z1
 	VBROADCASTSD actkernconst<>+0(SB), Z2
-	VBROADCASTSD actkernconst<>+3440(SB), Z3
+	VBROADCASTSD actkernconst<>+3432(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -19930,9 +19926,9 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·hardswishAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+3424(SB), Z0
-	VBROADCASTSD actkernconst<>+3432(SB), Z1
+	VBROADCASTSD actkernconst<>+3520(SB), Z1
 	VBROADCASTSD actkernconst<>+0(SB), Z2
-	VBROADCASTSD actkernconst<>+3440(SB), Z3
+	VBROADCASTSD actkernconst<>+3432(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -20030,9 +20026,9 @@ done:
 // Requires: AVX
 TEXT ·hardswishAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+3456(SB), Y0
-	VMOVUPD actkernconst<>+3488(SB), Y1
+	VMOVUPD actkernconst<>+3552(SB), Y1
 	VMOVUPD actkernconst<>+128(SB), Y2
-	VMOVUPD actkernconst<>+3520(SB), Y3
+	VMOVUPD actkernconst<>+3488(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -20117,9 +20113,9 @@ done:
 // Requires: AVX, MMX+
 TEXT ·hardswishAVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+3456(SB), Y0
-	VMOVUPD actkernconst<>+3488(SB), Y1
+	VMOVUPD actkernconst<>+3552(SB), Y1
 	VMOVUPD actkernconst<>+128(SB), Y2
-	VMOVUPD actkernconst<>+3520(SB), Y3
+	VMOVUPD actkernconst<>+3488(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -20205,11 +20201,11 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·hardswishBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+3424(SB), Z0
-	VBROADCASTSD actkernconst<>+3432(SB), Z1
+	VBROADCASTSD actkernconst<>+3520(SB), Z1
 	VBROADCASTSD actkernconst<>+16(SB), Z2
 	VBROADCASTSD actkernconst<>+8(SB), Z3
 	VBROADCASTSD actkernconst<>+1352(SB), Z4
-	VBROADCASTSD actkernconst<>+3440(SB), Z5
+	VBROADCASTSD actkernconst<>+3432(SB), Z5
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -20320,11 +20316,11 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·hardswishBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+3424(SB), Z0
-	VBROADCASTSD actkernconst<>+3432(SB), Z1
+	VBROADCASTSD actkernconst<>+3520(SB), Z1
 	VBROADCASTSD actkernconst<>+16(SB), Z2
 	VBROADCASTSD actkernconst<>+8(SB), Z3
 	VBROADCASTSD actkernconst<>+1352(SB), Z4
-	VBROADCASTSD actkernconst<>+3440(SB), Z5
+	VBROADCASTSD actkernconst<>+3432(SB), Z5
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -20436,11 +20432,11 @@ done:
 // Requires: AVX
 TEXT ·hardswishBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+3456(SB), Y0
-	VMOVUPD actkernconst<>+3488(SB), Y1
+	VMOVUPD actkernconst<>+3552(SB), Y1
 	VMOVUPD actkernconst<>+256(SB), Y2
 	VMOVUPD actkernconst<>+224(SB), Y3
 	VMOVUPD actkernconst<>+2400(SB), Y4
-	VMOVUPD actkernconst<>+3520(SB), Y5
+	VMOVUPD actkernconst<>+3488(SB), Y5
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -20537,11 +20533,11 @@ done:
 // Requires: AVX, MMX+
 TEXT ·hardswishBackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+3456(SB), Y0
-	VMOVUPD actkernconst<>+3488(SB), Y1
+	VMOVUPD actkernconst<>+3552(SB), Y1
 	VMOVUPD actkernconst<>+256(SB), Y2
 	VMOVUPD actkernconst<>+224(SB), Y3
 	VMOVUPD actkernconst<>+2400(SB), Y4
-	VMOVUPD actkernconst<>+3520(SB), Y5
+	VMOVUPD actkernconst<>+3488(SB), Y5
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -22540,13 +22536,13 @@ TEXT ·leakyReluAVX512(SB), NOSPLIT, $72-52
 	VCMPPS.BCST  $0x00, actkernconst<>+3236(SB), Z0, K2
 	VBROADCASTSS (SP), Z0
 	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
-	VBROADCASTSS actkernconst<>+3552(SB), Z0
+	VBROADCASTSS actkernconst<>+3584(SB), Z0
 	VMULPS.BCST  (SP), Z0, Z2
 	VBLENDMPS    Z1, Z2, K2, Z1
 	VMOVUPD      Z1, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+3236(SB), Z1
-	VBROADCASTSS actkernconst<>+3552(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
 	VMOVUPD      8(SP), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -22633,13 +22629,13 @@ TEXT ·leakyReluAVX512Stream(SB), NOSPLIT, $72-52
 	VCMPPS.BCST  $0x00, actkernconst<>+3236(SB), Z0, K2
 	VBROADCASTSS (SP), Z0
 	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
-	VBROADCASTSS actkernconst<>+3552(SB), Z0
+	VBROADCASTSS actkernconst<>+3584(SB), Z0
 	VMULPS.BCST  (SP), Z0, Z2
 	VBLENDMPS    Z1, Z2, K2, Z1
 	VMOVUPD      Z1, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+3236(SB), Z1
-	VBROADCASTSS actkernconst<>+3552(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
 	VMOVUPD      8(SP), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -22728,13 +22724,13 @@ TEXT ·leakyReluAVX2(SB), NOSPLIT, $64-52
 	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
 	VMOVUPD      (SP), Y0
 	VXORPS       actkernconst<>+3264(SB), Y0, Y2
-	VMOVUPD      actkernconst<>+3584(SB), Y0
+	VMOVUPD      actkernconst<>+3616(SB), Y0
 	VMULPS       (SP), Y0, Y3
 	VBLENDVPS    Y1, Y2, Y3, Y1
 	VMOVUPD      Y1, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+3296(SB), Y1
-	VMOVUPD      actkernconst<>+3584(SB), Y2
+	VMOVUPD      actkernconst<>+3616(SB), Y2
 	VMOVUPD      32(SP), Y3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -22813,13 +22809,13 @@ TEXT ·leakyReluAVX2Stream(SB), NOSPLIT, $64-52
 	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
 	VMOVUPD      (SP), Y0
 	VXORPS       actkernconst<>+3264(SB), Y0, Y2
-	VMOVUPD      actkernconst<>+3584(SB), Y0
+	VMOVUPD      actkernconst<>+3616(SB), Y0
 	VMULPS       (SP), Y0, Y3
 	VBLENDVPS    Y1, Y2, Y3, Y1
 	VMOVUPD      Y1, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+3296(SB), Y1
-	VMOVUPD      actkernconst<>+3584(SB), Y2
+	VMOVUPD      actkernconst<>+3616(SB), Y2
 	VMOVUPD      32(SP), Y3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -23626,16 +23622,16 @@ TEXT ·linearAVX512(SB), NOSPLIT, $136-52
 	VCMPPS.BCST    $0x00, actkernconst<>+3236(SB), Z0, K2
 	VBROADCASTSS   (SP), Z0
 	VXORPS.BCST    actkernconst<>+3232(SB), Z0, Z1
-	VBROADCASTSS   actkernconst<>+3552(SB), Z0
+	VBROADCASTSS   actkernconst<>+3584(SB), Z0
 	VMULPS.BCST    (SP), Z0, Z2
 	VBLENDMPS      Z1, Z2, K2, Z1
-	VBROADCASTSS   actkernconst<>+3620(SB), Z0
+	VBROADCASTSS   actkernconst<>+3652(SB), Z0
 	VMULPS.BCST    (SP), Z0, Z2
 	VBLENDMPS.BCST (SP), Z2, K2, Z2
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        Z2, 72(SP)
 	VBROADCASTSS   (SP), Z0
-	VBROADCASTSS   actkernconst<>+3620(SB), Z1
+	VBROADCASTSS   actkernconst<>+3652(SB), Z1
 	VBROADCASTSS   actkernconst<>+3236(SB), Z2
 	VMOVUPD        8(SP), Z3
 	VMOVUPD        72(SP), Z4
@@ -23649,9 +23645,9 @@ loop:
 	VMOVUPS     (CX), Z5
 	VMOVUPS     64(CX), Z6
 	VMOVUPS     128(CX), Z7
-	VANDPS.BCST actkernconst<>+3616(SB), Z5, Z8
-	VANDPS.BCST actkernconst<>+3616(SB), Z6, Z9
-	VANDPS.BCST actkernconst<>+3616(SB), Z7, Z10
+	VANDPS.BCST actkernconst<>+3648(SB), Z5, Z8
+	VANDPS.BCST actkernconst<>+3648(SB), Z6, Z9
+	VANDPS.BCST actkernconst<>+3648(SB), Z7, Z10
 	VCMPPS      $0x00, Z1, Z8, K2
 	VCMPPS      $0x00, Z1, Z9, K3
 	VCMPPS      $0x00, Z1, Z10, K4
@@ -23685,7 +23681,7 @@ single:
 	CMPQ        DX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z5
-	VANDPS.BCST actkernconst<>+3616(SB), Z5, Z6
+	VANDPS.BCST actkernconst<>+3648(SB), Z5, Z6
 	VCMPPS      $0x00, Z1, Z6, K2
 	VCMPPS      $0x11, Z2, Z5, K3
 	VBLENDMPS   Z3, Z4, K3, Z6
@@ -23706,7 +23702,7 @@ tail:
 	BZHIL       DX, BX, BX
 	KMOVW       BX, K1
 	VMOVUPS.Z   (CX), K1, Z5
-	VANDPS.BCST actkernconst<>+3616(SB), Z5, Z6
+	VANDPS.BCST actkernconst<>+3648(SB), Z5, Z6
 	VCMPPS      $0x00, Z1, Z6, K2
 	VCMPPS      $0x11, Z2, Z5, K3
 	VBLENDMPS   Z3, Z4, K3, Z6
@@ -23729,16 +23725,16 @@ TEXT ·linearAVX512Stream(SB), NOSPLIT, $136-52
 	VCMPPS.BCST    $0x00, actkernconst<>+3236(SB), Z0, K2
 	VBROADCASTSS   (SP), Z0
 	VXORPS.BCST    actkernconst<>+3232(SB), Z0, Z1
-	VBROADCASTSS   actkernconst<>+3552(SB), Z0
+	VBROADCASTSS   actkernconst<>+3584(SB), Z0
 	VMULPS.BCST    (SP), Z0, Z2
 	VBLENDMPS      Z1, Z2, K2, Z1
-	VBROADCASTSS   actkernconst<>+3620(SB), Z0
+	VBROADCASTSS   actkernconst<>+3652(SB), Z0
 	VMULPS.BCST    (SP), Z0, Z2
 	VBLENDMPS.BCST (SP), Z2, K2, Z2
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        Z2, 72(SP)
 	VBROADCASTSS   (SP), Z0
-	VBROADCASTSS   actkernconst<>+3620(SB), Z1
+	VBROADCASTSS   actkernconst<>+3652(SB), Z1
 	VBROADCASTSS   actkernconst<>+3236(SB), Z2
 	VMOVUPD        8(SP), Z3
 	VMOVUPD        72(SP), Z4
@@ -23752,9 +23748,9 @@ loop:
 	VMOVUPS     (CX), Z5
 	VMOVUPS     64(CX), Z6
 	VMOVUPS     128(CX), Z7
-	VANDPS.BCST actkernconst<>+3616(SB), Z5, Z8
-	VANDPS.BCST actkernconst<>+3616(SB), Z6, Z9
-	VANDPS.BCST actkernconst<>+3616(SB), Z7, Z10
+	VANDPS.BCST actkernconst<>+3648(SB), Z5, Z8
+	VANDPS.BCST actkernconst<>+3648(SB), Z6, Z9
+	VANDPS.BCST actkernconst<>+3648(SB), Z7, Z10
 	VCMPPS      $0x00, Z1, Z8, K2
 	VCMPPS      $0x00, Z1, Z9, K3
 	VCMPPS      $0x00, Z1, Z10, K4
@@ -23788,7 +23784,7 @@ single:
 	CMPQ        DX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z5
-	VANDPS.BCST actkernconst<>+3616(SB), Z5, Z6
+	VANDPS.BCST actkernconst<>+3648(SB), Z5, Z6
 	VCMPPS      $0x00, Z1, Z6, K2
 	VCMPPS      $0x11, Z2, Z5, K3
 	VBLENDMPS   Z3, Z4, K3, Z6
@@ -23809,7 +23805,7 @@ tail:
 	BZHIL       DX, BX, BX
 	KMOVW       BX, K1
 	VMOVUPS.Z   (CX), K1, Z5
-	VANDPS.BCST actkernconst<>+3616(SB), Z5, Z6
+	VANDPS.BCST actkernconst<>+3648(SB), Z5, Z6
 	VCMPPS      $0x00, Z1, Z6, K2
 	VCMPPS      $0x11, Z2, Z5, K3
 	VBLENDMPS   Z3, Z4, K3, Z6
@@ -23834,16 +23830,16 @@ TEXT ·linearAVX2(SB), NOSPLIT, $96-52
 	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
 	VMOVUPD      (SP), Y0
 	VXORPS       actkernconst<>+3264(SB), Y0, Y2
-	VMOVUPD      actkernconst<>+3584(SB), Y0
+	VMOVUPD      actkernconst<>+3616(SB), Y0
 	VMULPS       (SP), Y0, Y3
 	VBLENDVPS    Y1, Y2, Y3, Y2
-	VMOVUPD      actkernconst<>+3680(SB), Y0
+	VMOVUPD      actkernconst<>+3712(SB), Y0
 	VMULPS       (SP), Y0, Y3
 	VBLENDVPS    Y1, (SP), Y3, Y1
 	VMOVUPD      Y2, 32(SP)
 	VMOVUPD      Y1, 64(SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+3680(SB), Y1
+	VMOVUPD      actkernconst<>+3712(SB), Y1
 	VMOVUPD      actkernconst<>+3296(SB), Y2
 	VMOVUPD      32(SP), Y3
 	VMOVUPD      64(SP), Y4
@@ -23856,8 +23852,8 @@ loop:
 	JB        single
 	VMOVUPS   (CX), Y5
 	VMOVUPS   32(CX), Y6
-	VANDPS    actkernconst<>+3648(SB), Y5, Y7
-	VANDPS    actkernconst<>+3648(SB), Y6, Y8
+	VANDPS    actkernconst<>+3680(SB), Y5, Y7
+	VANDPS    actkernconst<>+3680(SB), Y6, Y8
 	VCMPPS    $0x00, Y1, Y7, Y7
 	VCMPPS    $0x00, Y1, Y8, Y8
 	VCMPPS    $0x11, Y2, Y5, Y9
@@ -23883,7 +23879,7 @@ single:
 	CMPQ      DX, $0x00000008
 	JB        tail
 	VMOVUPS   (CX), Y5
-	VANDPS    actkernconst<>+3648(SB), Y5, Y6
+	VANDPS    actkernconst<>+3680(SB), Y5, Y6
 	VCMPPS    $0x00, Y1, Y6, Y6
 	VCMPPS    $0x11, Y2, Y5, Y7
 	VBLENDVPS Y7, Y3, Y4, Y7
@@ -23904,7 +23900,7 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y5
-	VANDPS     actkernconst<>+3648(SB), Y5, Y6
+	VANDPS     actkernconst<>+3680(SB), Y5, Y6
 	VCMPPS     $0x00, Y1, Y6, Y6
 	VCMPPS     $0x11, Y2, Y5, Y7
 	VBLENDVPS  Y7, Y3, Y4, Y7
@@ -23928,16 +23924,16 @@ TEXT ·linearAVX2Stream(SB), NOSPLIT, $96-52
 	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
 	VMOVUPD      (SP), Y0
 	VXORPS       actkernconst<>+3264(SB), Y0, Y2
-	VMOVUPD      actkernconst<>+3584(SB), Y0
+	VMOVUPD      actkernconst<>+3616(SB), Y0
 	VMULPS       (SP), Y0, Y3
 	VBLENDVPS    Y1, Y2, Y3, Y2
-	VMOVUPD      actkernconst<>+3680(SB), Y0
+	VMOVUPD      actkernconst<>+3712(SB), Y0
 	VMULPS       (SP), Y0, Y3
 	VBLENDVPS    Y1, (SP), Y3, Y1
 	VMOVUPD      Y2, 32(SP)
 	VMOVUPD      Y1, 64(SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+3680(SB), Y1
+	VMOVUPD      actkernconst<>+3712(SB), Y1
 	VMOVUPD      actkernconst<>+3296(SB), Y2
 	VMOVUPD      32(SP), Y3
 	VMOVUPD      64(SP), Y4
@@ -23950,8 +23946,8 @@ loop:
 	JB        single
 	VMOVUPS   (CX), Y5
 	VMOVUPS   32(CX), Y6
-	VANDPS    actkernconst<>+3648(SB), Y5, Y7
-	VANDPS    actkernconst<>+3648(SB), Y6, Y8
+	VANDPS    actkernconst<>+3680(SB), Y5, Y7
+	VANDPS    actkernconst<>+3680(SB), Y6, Y8
 	VCMPPS    $0x00, Y1, Y7, Y7
 	VCMPPS    $0x00, Y1, Y8, Y8
 	VCMPPS    $0x11, Y2, Y5, Y9
@@ -23977,7 +23973,7 @@ single:
 	CMPQ      DX, $0x00000008
 	JB        tail
 	VMOVUPS   (CX), Y5
-	VANDPS    actkernconst<>+3648(SB), Y5, Y6
+	VANDPS    actkernconst<>+3680(SB), Y5, Y6
 	VCMPPS    $0x00, Y1, Y6, Y6
 	VCMPPS    $0x11, Y2, Y5, Y7
 	VBLENDVPS Y7, Y3, Y4, Y7
@@ -23998,7 +23994,7 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y5
-	VANDPS     actkernconst<>+3648(SB), Y5, Y6
+	VANDPS     actkernconst<>+3680(SB), Y5, Y6
 	VCMPPS     $0x00, Y1, Y6, Y6
 	VCMPPS     $0x11, Y2, Y5, Y7
 	VBLENDVPS  Y7, Y3, Y4, Y7
@@ -24796,7 +24792,7 @@ TEXT ·logSoftmaxReduceS1AVX512(SB), NOSPLIT, $8-36
 	VBROADCASTSD actkernconst<>+16(SB), Z0
 	VBROADCASTSD (SP), Z1
 	VBROADCASTSD actkernconst<>+768(SB), Z2
-	VBROADCASTSD actkernconst<>+3712(SB), Z3
+	VBROADCASTSD actkernconst<>+3744(SB), Z3
 	VBROADCASTSD actkernconst<>+776(SB), Z4
 	VBROADCASTSD actkernconst<>+40(SB), Z5
 	VBROADCASTSD actkernconst<>+48(SB), Z6
@@ -25042,13 +25038,13 @@ loop:
 	VMOVUPD     Y10, 32(SP)
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y7, Y10
 	VMOVUPD     Y10, 64(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y4, Y10
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y4, Y10
 	VMOVUPD     Y9, 96(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y5, Y9
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y5, Y9
 	VMOVUPD     Y8, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y6, Y8
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y6, Y8
 	VMOVUPD     Y8, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y7, Y8
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y7, Y8
 	VMOVUPD     Y8, 192(SP)
 	VMAXPD      actkernconst<>+896(SB), Y4, Y8
 	VMOVUPD     Y9, 224(SP)
@@ -25295,8 +25291,8 @@ single:
 	VSUBPD      (SP), Y1, Y3
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y2, Y4
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y3, Y5
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y2, Y6
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y3, Y7
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y2, Y6
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y3, Y7
 	VMAXPD      actkernconst<>+896(SB), Y2, Y8
 	VMAXPD      actkernconst<>+896(SB), Y3, Y9
 	VMINPD      actkernconst<>+928(SB), Y8, Y8
@@ -25413,7 +25409,7 @@ tail:
 	VCVTPS2PD   (CX), Y0
 	VSUBPD      (SP), Y0, Y1
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y1, Y3
 	VMAXPD      actkernconst<>+896(SB), Y1, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
@@ -25473,7 +25469,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VSUBPD      (SP), Y0, Y1
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y1, Y3
 	VMAXPD      actkernconst<>+896(SB), Y1, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
@@ -25534,7 +25530,7 @@ masked0:
 	VCVTPS2PD   X0, Y0
 	VSUBPD      (SP), Y0, Y1
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y1, Y3
 	VMAXPD      actkernconst<>+896(SB), Y1, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
@@ -25954,12 +25950,12 @@ TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $96-64
 	VADDPD.BCST      8(SP), Z1, Z1
 	VADDPD.BCST      16(SP), Z1, Z1
 	VMAXPD.BCST      actkernconst<>+120(SB), Z1, Z0
-	VMINPD.BCST      actkernconst<>+3840(SB), Z0, Z0
+	VMINPD.BCST      actkernconst<>+3872(SB), Z0, Z0
 	VADDPD.BCST      actkernconst<>+8(SB), Z0, Z2
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z2, Z2
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z2, Z2
 	VGETMANTPD       $0x04, Z2, Z3
 	VGETEXPPD        Z2, Z2
-	VBROADCASTSD     actkernconst<>+3824(SB), Z4
+	VBROADCASTSD     actkernconst<>+3856(SB), Z4
 	VCMPPD           $0x12, Z3, Z4, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z3, Z4
 	VBLENDMPD        Z4, Z3, K2, Z4
@@ -25971,12 +25967,12 @@ TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $96-64
 	VADDPD.BCST      actkernconst<>+1352(SB), Z0, Z2
 	VDIVPD           Z2, Z0, Z2
 	VMULPD           Z2, Z2, Z4
-	VBROADCASTSD     actkernconst<>+3816(SB), Z5
+	VBROADCASTSD     actkernconst<>+3848(SB), Z5
 	VMOVAPD          Z4, Z6
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z5, Z6
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z4, Z6
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z4, Z6
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z5, Z6
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z4, Z6
 	VMULPD           Z6, Z4, Z4
 	VSUBPD           Z0, Z4, Z4
 	VFMADD213PD      Z0, Z4, Z2
@@ -25984,15 +25980,15 @@ TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $96-64
 	VFMADD213PD      Z2, Z0, Z3
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+120(SB), Z1, K2
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z3, K2, Z3
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z1, K2
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z3, K2, Z3
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z1, K2
 	VBLENDMPD        Z1, Z3, K2, Z3
 	VCMPPD.BCST      $0x11, actkernconst<>+120(SB), Z1, K2
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
 	VCMPPD           $0x03, Z1, Z1, K2
 	VBLENDMPD        Z1, Z3, K2, Z1
 	VMOVUPD          Z1, 32(SP)
-	VBROADCASTSD     actkernconst<>+3848(SB), Z0
+	VBROADCASTSD     actkernconst<>+3880(SB), Z0
 	VBROADCASTSD     (SP), Z1
 	VMOVUPD          32(SP), Z2
 	MOVQ             dst_base+0(FP), AX
@@ -26131,23 +26127,23 @@ TEXT ·logSoftmaxAVX2(SB), NOSPLIT, $192-64
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 96(SP)
-	VMOVUPD      actkernconst<>+4160(SB), Y0
+	VMOVUPD      actkernconst<>+4192(SB), Y0
 	VCMPPD       $0x11, (SP), Y0, Y1
 	VMOVUPD      96(SP), Y0
 	VSUBPD       actkernconst<>+224(SB), Y0, Y2
 	VADDPD       32(SP), Y2, Y2
 	VADDPD       64(SP), Y2, Y2
 	VMAXPD       actkernconst<>+672(SB), Y2, Y0
-	VMINPD       actkernconst<>+4128(SB), Y0, Y0
+	VMINPD       actkernconst<>+4160(SB), Y0, Y0
 	VADDPD       actkernconst<>+224(SB), Y0, Y3
-	VMAXPD       actkernconst<>+4096(SB), Y3, Y3
-	VANDPD       actkernconst<>+4224(SB), Y3, Y4
+	VMAXPD       actkernconst<>+4128(SB), Y3, Y3
+	VANDPD       actkernconst<>+4256(SB), Y3, Y4
 	VORPD        actkernconst<>+224(SB), Y4, Y4
 	VPSRLQ       $0x34, Y3, Y3
-	VANDPD       actkernconst<>+4256(SB), Y3, Y3
-	VORPD        actkernconst<>+4288(SB), Y3, Y3
+	VANDPD       actkernconst<>+4288(SB), Y3, Y3
+	VORPD        actkernconst<>+4320(SB), Y3, Y3
 	VSUBPD       actkernconst<>+160(SB), Y3, Y3
-	VMOVUPD      actkernconst<>+4064(SB), Y5
+	VMOVUPD      actkernconst<>+4096(SB), Y5
 	VCMPPD       $0x12, Y4, Y5, Y6
 	VMULPD       actkernconst<>+1376(SB), Y4, Y5
 	VBLENDVPD    Y6, Y5, Y4, Y5
@@ -26159,12 +26155,12 @@ TEXT ·logSoftmaxAVX2(SB), NOSPLIT, $192-64
 	VADDPD       actkernconst<>+2400(SB), Y3, Y0
 	VDIVPD       Y0, Y3, Y0
 	VMULPD       Y0, Y0, Y4
-	VMOVUPD      actkernconst<>+4032(SB), Y5
+	VMOVUPD      actkernconst<>+4064(SB), Y5
 	VMOVAPD      Y4, Y7
-	VFMADD213PD  actkernconst<>+4000(SB), Y5, Y7
+	VFMADD213PD  actkernconst<>+4032(SB), Y5, Y7
+	VFMADD213PD  actkernconst<>+4000(SB), Y4, Y7
 	VFMADD213PD  actkernconst<>+3968(SB), Y4, Y7
 	VFMADD213PD  actkernconst<>+3936(SB), Y4, Y7
-	VFMADD213PD  actkernconst<>+3904(SB), Y4, Y7
 	VMULPD       Y7, Y4, Y4
 	VSUBPD       Y3, Y4, Y4
 	VFMADD213PD  Y3, Y4, Y0
@@ -26174,16 +26170,16 @@ TEXT ·logSoftmaxAVX2(SB), NOSPLIT, $192-64
 	VANDPD       actkernconst<>+192(SB), Y6, Y6
 	VORPD        Y0, Y6, Y6
 	VCMPPD       $0x00, actkernconst<>+672(SB), Y2, Y0
-	VBLENDVPD    Y0, actkernconst<>+4160(SB), Y6, Y0
-	VCMPPD       $0x00, actkernconst<>+4192(SB), Y2, Y3
+	VBLENDVPD    Y0, actkernconst<>+4192(SB), Y6, Y0
+	VCMPPD       $0x00, actkernconst<>+4224(SB), Y2, Y3
 	VBLENDVPD    Y3, Y2, Y0, Y3
 	VCMPPD       $0x11, actkernconst<>+672(SB), Y2, Y0
-	VBLENDVPD    Y0, actkernconst<>+3872(SB), Y3, Y0
+	VBLENDVPD    Y0, actkernconst<>+3904(SB), Y3, Y0
 	VCMPPD       $0x03, Y2, Y2, Y3
 	VBLENDVPD    Y3, Y2, Y0, Y3
 	VMOVUPD      Y1, 128(SP)
 	VMOVUPD      Y3, 160(SP)
-	VMOVUPD      actkernconst<>+4160(SB), Y0
+	VMOVUPD      actkernconst<>+4192(SB), Y0
 	VMOVUPD      (SP), Y1
 	VMOVUPD      128(SP), Y2
 	VMOVUPD      160(SP), Y3
@@ -27037,18 +27033,18 @@ loop:
 	VMAXPD           Z2, Z8, Z12
 	VMAXPD           Z2, Z9, Z13
 	VMAXPD           Z2, Z10, Z14
-	VMINPD.BCST      actkernconst<>+3840(SB), Z11, Z11
-	VMINPD.BCST      actkernconst<>+3840(SB), Z12, Z12
-	VMINPD.BCST      actkernconst<>+3840(SB), Z13, Z13
-	VMINPD.BCST      actkernconst<>+3840(SB), Z14, Z14
+	VMINPD.BCST      actkernconst<>+3872(SB), Z11, Z11
+	VMINPD.BCST      actkernconst<>+3872(SB), Z12, Z12
+	VMINPD.BCST      actkernconst<>+3872(SB), Z13, Z13
+	VMINPD.BCST      actkernconst<>+3872(SB), Z14, Z14
 	VADDPD           Z11, Z0, Z15
 	VADDPD           Z12, Z0, Z16
 	VADDPD           Z13, Z0, Z17
 	VADDPD           Z14, Z0, Z18
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z17, Z17
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z18, Z18
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z16, Z16
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z17, Z17
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z18, Z18
 	VGETMANTPD       $0x04, Z15, Z19
 	VGETMANTPD       $0x04, Z16, Z20
 	VGETMANTPD       $0x04, Z17, Z21
@@ -27057,13 +27053,13 @@ loop:
 	VGETEXPPD        Z16, Z16
 	VGETEXPPD        Z17, Z17
 	VGETEXPPD        Z18, Z18
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z19, Z23, K2
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z20, Z23, K3
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z21, Z23, K4
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z22, Z23, K5
 	VMULPD.BCST      actkernconst<>+1096(SB), Z19, Z23
 	VMULPD.BCST      actkernconst<>+1096(SB), Z20, Z24
@@ -27105,30 +27101,30 @@ loop:
 	VMULPD           Z16, Z16, Z24
 	VMULPD           Z17, Z17, Z25
 	VMULPD           Z18, Z18, Z26
-	VBROADCASTSD     actkernconst<>+3816(SB), Z27
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z27, Z28
-	VBROADCASTSD     actkernconst<>+3816(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z28
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z27, Z29
-	VBROADCASTSD     actkernconst<>+3816(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z29
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z27, Z30
-	VBROADCASTSD     actkernconst<>+3816(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z30
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z26, Z31
 	VMULPD           Z28, Z23, Z23
 	VMULPD           Z29, Z24, Z24
 	VMULPD           Z30, Z25, Z25
@@ -27157,14 +27153,14 @@ loop:
 	VCMPPD           $0x00, Z2, Z8, K3
 	VCMPPD           $0x00, Z2, Z9, K4
 	VCMPPD           $0x00, Z2, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z22, K5, Z22
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z7, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z8, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z9, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z10, K5
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z22, K5, Z22
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z7, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z9, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z10, K5
 	VBLENDMPD        Z7, Z19, K2, Z19
 	VBLENDMPD        Z8, Z20, K3, Z20
 	VBLENDMPD        Z9, Z21, K4, Z21
@@ -27173,10 +27169,10 @@ loop:
 	VCMPPD           $0x11, Z2, Z8, K3
 	VCMPPD           $0x11, Z2, Z9, K4
 	VCMPPD           $0x11, Z2, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z22, K5, Z22
 	VCMPPD           $0x03, Z7, Z7, K2
 	VCMPPD           $0x03, Z8, Z8, K3
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -27246,12 +27242,12 @@ single:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z2, Z4, Z5
-	VMINPD.BCST      actkernconst<>+3840(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+3872(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z8
+	VBROADCASTSD     actkernconst<>+3856(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -27263,12 +27259,12 @@ single:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+3816(SB), Z9
+	VBROADCASTSD     actkernconst<>+3848(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
@@ -27276,11 +27272,11 @@ single:
 	VFMADD213PD      Z6, Z5, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VMINPD           Z3, Z1, Z5
@@ -27327,12 +27323,12 @@ tail:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z2, Z4, Z5
-	VMINPD.BCST      actkernconst<>+3840(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+3872(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z8
+	VBROADCASTSD     actkernconst<>+3856(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -27344,12 +27340,12 @@ tail:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+3816(SB), Z9
+	VBROADCASTSD     actkernconst<>+3848(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
@@ -27357,11 +27353,11 @@ tail:
 	VFMADD213PD      Z6, Z5, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VMINPD           Z3, Z1, Z5
@@ -27489,18 +27485,18 @@ loop:
 	VMAXPD           Z2, Z8, Z12
 	VMAXPD           Z2, Z9, Z13
 	VMAXPD           Z2, Z10, Z14
-	VMINPD.BCST      actkernconst<>+3840(SB), Z11, Z11
-	VMINPD.BCST      actkernconst<>+3840(SB), Z12, Z12
-	VMINPD.BCST      actkernconst<>+3840(SB), Z13, Z13
-	VMINPD.BCST      actkernconst<>+3840(SB), Z14, Z14
+	VMINPD.BCST      actkernconst<>+3872(SB), Z11, Z11
+	VMINPD.BCST      actkernconst<>+3872(SB), Z12, Z12
+	VMINPD.BCST      actkernconst<>+3872(SB), Z13, Z13
+	VMINPD.BCST      actkernconst<>+3872(SB), Z14, Z14
 	VADDPD           Z11, Z0, Z15
 	VADDPD           Z12, Z0, Z16
 	VADDPD           Z13, Z0, Z17
 	VADDPD           Z14, Z0, Z18
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z17, Z17
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z18, Z18
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z16, Z16
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z17, Z17
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z18, Z18
 	VGETMANTPD       $0x04, Z15, Z19
 	VGETMANTPD       $0x04, Z16, Z20
 	VGETMANTPD       $0x04, Z17, Z21
@@ -27509,13 +27505,13 @@ loop:
 	VGETEXPPD        Z16, Z16
 	VGETEXPPD        Z17, Z17
 	VGETEXPPD        Z18, Z18
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z19, Z23, K2
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z20, Z23, K3
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z21, Z23, K4
-	VBROADCASTSD     actkernconst<>+3824(SB), Z23
+	VBROADCASTSD     actkernconst<>+3856(SB), Z23
 	VCMPPD           $0x12, Z22, Z23, K5
 	VMULPD.BCST      actkernconst<>+1096(SB), Z19, Z23
 	VMULPD.BCST      actkernconst<>+1096(SB), Z20, Z24
@@ -27557,30 +27553,30 @@ loop:
 	VMULPD           Z16, Z16, Z24
 	VMULPD           Z17, Z17, Z25
 	VMULPD           Z18, Z18, Z26
-	VBROADCASTSD     actkernconst<>+3816(SB), Z27
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z27, Z28
-	VBROADCASTSD     actkernconst<>+3816(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z28
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z27, Z29
-	VBROADCASTSD     actkernconst<>+3816(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z29
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z27, Z30
-	VBROADCASTSD     actkernconst<>+3816(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z30
+	VBROADCASTSD     actkernconst<>+3848(SB), Z27
 	VMOVAPD          Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z26, Z31
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z23, Z28
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z24, Z29
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z25, Z30
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z26, Z31
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z23, Z28
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z24, Z29
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z25, Z30
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z26, Z31
 	VMULPD           Z28, Z23, Z23
 	VMULPD           Z29, Z24, Z24
 	VMULPD           Z30, Z25, Z25
@@ -27609,14 +27605,14 @@ loop:
 	VCMPPD           $0x00, Z2, Z8, K3
 	VCMPPD           $0x00, Z2, Z9, K4
 	VCMPPD           $0x00, Z2, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z22, K5, Z22
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z7, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z8, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z9, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z10, K5
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z22, K5, Z22
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z7, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z9, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z10, K5
 	VBLENDMPD        Z7, Z19, K2, Z19
 	VBLENDMPD        Z8, Z20, K3, Z20
 	VBLENDMPD        Z9, Z21, K4, Z21
@@ -27625,10 +27621,10 @@ loop:
 	VCMPPD           $0x11, Z2, Z8, K3
 	VCMPPD           $0x11, Z2, Z9, K4
 	VCMPPD           $0x11, Z2, Z10, K5
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z19, K2, Z19
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z20, K3, Z20
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z21, K4, Z21
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z19, K2, Z19
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z20, K3, Z20
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z21, K4, Z21
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z22, K5, Z22
 	VCMPPD           $0x03, Z7, Z7, K2
 	VCMPPD           $0x03, Z8, Z8, K3
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -27698,12 +27694,12 @@ single:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z2, Z4, Z5
-	VMINPD.BCST      actkernconst<>+3840(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+3872(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z8
+	VBROADCASTSD     actkernconst<>+3856(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -27715,12 +27711,12 @@ single:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+3816(SB), Z9
+	VBROADCASTSD     actkernconst<>+3848(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
@@ -27728,11 +27724,11 @@ single:
 	VFMADD213PD      Z6, Z5, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VMINPD           Z3, Z1, Z5
@@ -27779,12 +27775,12 @@ tail:
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z8, K2, Z4
 	VMAXPD           Z2, Z4, Z5
-	VMINPD.BCST      actkernconst<>+3840(SB), Z5, Z5
+	VMINPD.BCST      actkernconst<>+3872(SB), Z5, Z5
 	VADDPD           Z5, Z0, Z6
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z6, Z6
 	VGETMANTPD       $0x04, Z6, Z7
 	VGETEXPPD        Z6, Z6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z8
+	VBROADCASTSD     actkernconst<>+3856(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z8
 	VBLENDMPD        Z8, Z7, K2, Z8
@@ -27796,12 +27792,12 @@ tail:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z5, Z6
 	VDIVPD           Z6, Z5, Z6
 	VMULPD           Z6, Z6, Z8
-	VBROADCASTSD     actkernconst<>+3816(SB), Z9
+	VBROADCASTSD     actkernconst<>+3848(SB), Z9
 	VMOVAPD          Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z8, Z10
 	VMULPD           Z10, Z8, Z8
 	VSUBPD           Z5, Z8, Z8
 	VFMADD213PD      Z5, Z8, Z6
@@ -27809,11 +27805,11 @@ tail:
 	VFMADD213PD      Z6, Z5, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z7
 	VCMPPD           $0x00, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z7, K2, Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z4, K2
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z7, K2, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z7
 	VCMPPD           $0x11, Z2, Z4, K2
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z7, K2, Z7
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z7, K2, Z7
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z7, K2, Z4
 	VMINPD           Z3, Z1, Z5
@@ -27905,27 +27901,27 @@ loop:
 	VBLENDVPD   Y5, Y3, Y7, Y5
 	VMAXPD      actkernconst<>+672(SB), Y4, Y2
 	VMAXPD      actkernconst<>+672(SB), Y5, Y3
-	VMINPD      actkernconst<>+4128(SB), Y2, Y2
-	VMINPD      actkernconst<>+4128(SB), Y3, Y3
+	VMINPD      actkernconst<>+4160(SB), Y2, Y2
+	VMINPD      actkernconst<>+4160(SB), Y3, Y3
 	VADDPD      actkernconst<>+224(SB), Y2, Y6
 	VADDPD      actkernconst<>+224(SB), Y3, Y7
-	VMAXPD      actkernconst<>+4096(SB), Y6, Y6
-	VMAXPD      actkernconst<>+4096(SB), Y7, Y7
-	VANDPD      actkernconst<>+4224(SB), Y6, Y8
+	VMAXPD      actkernconst<>+4128(SB), Y6, Y6
+	VMAXPD      actkernconst<>+4128(SB), Y7, Y7
+	VANDPD      actkernconst<>+4256(SB), Y6, Y8
 	VORPD       actkernconst<>+224(SB), Y8, Y8
-	VANDPD      actkernconst<>+4224(SB), Y7, Y9
+	VANDPD      actkernconst<>+4256(SB), Y7, Y9
 	VORPD       actkernconst<>+224(SB), Y9, Y9
 	VPSRLQ      $0x34, Y6, Y6
-	VANDPD      actkernconst<>+4256(SB), Y6, Y6
-	VORPD       actkernconst<>+4288(SB), Y6, Y6
+	VANDPD      actkernconst<>+4288(SB), Y6, Y6
+	VORPD       actkernconst<>+4320(SB), Y6, Y6
 	VSUBPD      actkernconst<>+160(SB), Y6, Y6
 	VPSRLQ      $0x34, Y7, Y7
-	VANDPD      actkernconst<>+4256(SB), Y7, Y7
-	VORPD       actkernconst<>+4288(SB), Y7, Y7
+	VANDPD      actkernconst<>+4288(SB), Y7, Y7
+	VORPD       actkernconst<>+4320(SB), Y7, Y7
 	VSUBPD      actkernconst<>+160(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+4064(SB), Y10
+	VMOVUPD     actkernconst<>+4096(SB), Y10
 	VCMPPD      $0x12, Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+4064(SB), Y10
+	VMOVUPD     actkernconst<>+4096(SB), Y10
 	VCMPPD      $0x12, Y9, Y10, Y12
 	VMULPD      actkernconst<>+1376(SB), Y8, Y10
 	VMULPD      actkernconst<>+1376(SB), Y9, Y13
@@ -27947,18 +27943,18 @@ loop:
 	VDIVPD      Y3, Y7, Y3
 	VMULPD      Y2, Y2, Y8
 	VMULPD      Y3, Y3, Y9
-	VMOVUPD     actkernconst<>+4032(SB), Y10
+	VMOVUPD     actkernconst<>+4064(SB), Y10
 	VMOVAPD     Y8, Y13
-	VFMADD213PD actkernconst<>+4000(SB), Y10, Y13
-	VMOVUPD     actkernconst<>+4032(SB), Y10
+	VFMADD213PD actkernconst<>+4032(SB), Y10, Y13
+	VMOVUPD     actkernconst<>+4064(SB), Y10
 	VMOVAPD     Y9, Y14
-	VFMADD213PD actkernconst<>+4000(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+4032(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+4000(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+4000(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+3968(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+3968(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+3936(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+3936(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+3904(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+3904(SB), Y9, Y14
 	VMULPD      Y13, Y8, Y8
 	VMULPD      Y14, Y9, Y9
 	VSUBPD      Y6, Y8, Y8
@@ -27977,16 +27973,16 @@ loop:
 	VORPD       Y2, Y12, Y12
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y4, Y2
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y5, Y3
-	VBLENDVPD   Y2, actkernconst<>+4160(SB), Y11, Y2
-	VBLENDVPD   Y3, actkernconst<>+4160(SB), Y12, Y3
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y4, Y6
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y5, Y7
+	VBLENDVPD   Y2, actkernconst<>+4192(SB), Y11, Y2
+	VBLENDVPD   Y3, actkernconst<>+4192(SB), Y12, Y3
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y4, Y6
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y5, Y7
 	VBLENDVPD   Y6, Y4, Y2, Y6
 	VBLENDVPD   Y7, Y5, Y3, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y2
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y3
-	VBLENDVPD   Y2, actkernconst<>+3872(SB), Y6, Y2
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y7, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y6, Y2
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VCMPPD      $0x03, Y4, Y4, Y6
 	VCMPPD      $0x03, Y5, Y5, Y7
 	VBLENDVPD   Y6, Y4, Y2, Y6
@@ -28048,16 +28044,16 @@ single:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4128(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+224(SB), Y1, Y3
-	VMAXPD      actkernconst<>+4096(SB), Y3, Y3
-	VANDPD      actkernconst<>+4224(SB), Y3, Y4
+	VMAXPD      actkernconst<>+4128(SB), Y3, Y3
+	VANDPD      actkernconst<>+4256(SB), Y3, Y4
 	VORPD       actkernconst<>+224(SB), Y4, Y4
 	VPSRLQ      $0x34, Y3, Y3
-	VANDPD      actkernconst<>+4256(SB), Y3, Y3
-	VORPD       actkernconst<>+4288(SB), Y3, Y3
+	VANDPD      actkernconst<>+4288(SB), Y3, Y3
+	VORPD       actkernconst<>+4320(SB), Y3, Y3
 	VSUBPD      actkernconst<>+160(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+4064(SB), Y5
+	VMOVUPD     actkernconst<>+4096(SB), Y5
 	VCMPPD      $0x12, Y4, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y4, Y5
 	VBLENDVPD   Y6, Y5, Y4, Y5
@@ -28069,12 +28065,12 @@ single:
 	VADDPD      actkernconst<>+2400(SB), Y3, Y1
 	VDIVPD      Y1, Y3, Y1
 	VMULPD      Y1, Y1, Y4
-	VMOVUPD     actkernconst<>+4032(SB), Y5
+	VMOVUPD     actkernconst<>+4064(SB), Y5
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+4000(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4032(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4000(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+3968(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+3936(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+3904(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y3, Y4, Y4
 	VFMADD213PD Y3, Y4, Y1
@@ -28084,11 +28080,11 @@ single:
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4160(SB), Y6, Y1
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y2, Y3
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y6, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VMOVUPD     actkernconst<>+256(SB), Y1
@@ -28144,16 +28140,16 @@ tail:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4128(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+224(SB), Y1, Y3
-	VMAXPD      actkernconst<>+4096(SB), Y3, Y3
-	VANDPD      actkernconst<>+4224(SB), Y3, Y4
+	VMAXPD      actkernconst<>+4128(SB), Y3, Y3
+	VANDPD      actkernconst<>+4256(SB), Y3, Y4
 	VORPD       actkernconst<>+224(SB), Y4, Y4
 	VPSRLQ      $0x34, Y3, Y3
-	VANDPD      actkernconst<>+4256(SB), Y3, Y3
-	VORPD       actkernconst<>+4288(SB), Y3, Y3
+	VANDPD      actkernconst<>+4288(SB), Y3, Y3
+	VORPD       actkernconst<>+4320(SB), Y3, Y3
 	VSUBPD      actkernconst<>+160(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+4064(SB), Y5
+	VMOVUPD     actkernconst<>+4096(SB), Y5
 	VCMPPD      $0x12, Y4, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y4, Y5
 	VBLENDVPD   Y6, Y5, Y4, Y5
@@ -28165,12 +28161,12 @@ tail:
 	VADDPD      actkernconst<>+2400(SB), Y3, Y1
 	VDIVPD      Y1, Y3, Y1
 	VMULPD      Y1, Y1, Y4
-	VMOVUPD     actkernconst<>+4032(SB), Y5
+	VMOVUPD     actkernconst<>+4064(SB), Y5
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+4000(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4032(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4000(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+3968(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+3936(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+3904(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y3, Y4, Y4
 	VFMADD213PD Y3, Y4, Y1
@@ -28180,11 +28176,11 @@ tail:
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4160(SB), Y6, Y1
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y2, Y3
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y6, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VMOVUPD     actkernconst<>+256(SB), Y1
@@ -28276,27 +28272,27 @@ loop:
 	VBLENDVPD   Y5, Y3, Y7, Y5
 	VMAXPD      actkernconst<>+672(SB), Y4, Y2
 	VMAXPD      actkernconst<>+672(SB), Y5, Y3
-	VMINPD      actkernconst<>+4128(SB), Y2, Y2
-	VMINPD      actkernconst<>+4128(SB), Y3, Y3
+	VMINPD      actkernconst<>+4160(SB), Y2, Y2
+	VMINPD      actkernconst<>+4160(SB), Y3, Y3
 	VADDPD      actkernconst<>+224(SB), Y2, Y6
 	VADDPD      actkernconst<>+224(SB), Y3, Y7
-	VMAXPD      actkernconst<>+4096(SB), Y6, Y6
-	VMAXPD      actkernconst<>+4096(SB), Y7, Y7
-	VANDPD      actkernconst<>+4224(SB), Y6, Y8
+	VMAXPD      actkernconst<>+4128(SB), Y6, Y6
+	VMAXPD      actkernconst<>+4128(SB), Y7, Y7
+	VANDPD      actkernconst<>+4256(SB), Y6, Y8
 	VORPD       actkernconst<>+224(SB), Y8, Y8
-	VANDPD      actkernconst<>+4224(SB), Y7, Y9
+	VANDPD      actkernconst<>+4256(SB), Y7, Y9
 	VORPD       actkernconst<>+224(SB), Y9, Y9
 	VPSRLQ      $0x34, Y6, Y6
-	VANDPD      actkernconst<>+4256(SB), Y6, Y6
-	VORPD       actkernconst<>+4288(SB), Y6, Y6
+	VANDPD      actkernconst<>+4288(SB), Y6, Y6
+	VORPD       actkernconst<>+4320(SB), Y6, Y6
 	VSUBPD      actkernconst<>+160(SB), Y6, Y6
 	VPSRLQ      $0x34, Y7, Y7
-	VANDPD      actkernconst<>+4256(SB), Y7, Y7
-	VORPD       actkernconst<>+4288(SB), Y7, Y7
+	VANDPD      actkernconst<>+4288(SB), Y7, Y7
+	VORPD       actkernconst<>+4320(SB), Y7, Y7
 	VSUBPD      actkernconst<>+160(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+4064(SB), Y10
+	VMOVUPD     actkernconst<>+4096(SB), Y10
 	VCMPPD      $0x12, Y8, Y10, Y11
-	VMOVUPD     actkernconst<>+4064(SB), Y10
+	VMOVUPD     actkernconst<>+4096(SB), Y10
 	VCMPPD      $0x12, Y9, Y10, Y12
 	VMULPD      actkernconst<>+1376(SB), Y8, Y10
 	VMULPD      actkernconst<>+1376(SB), Y9, Y13
@@ -28318,18 +28314,18 @@ loop:
 	VDIVPD      Y3, Y7, Y3
 	VMULPD      Y2, Y2, Y8
 	VMULPD      Y3, Y3, Y9
-	VMOVUPD     actkernconst<>+4032(SB), Y10
+	VMOVUPD     actkernconst<>+4064(SB), Y10
 	VMOVAPD     Y8, Y13
-	VFMADD213PD actkernconst<>+4000(SB), Y10, Y13
-	VMOVUPD     actkernconst<>+4032(SB), Y10
+	VFMADD213PD actkernconst<>+4032(SB), Y10, Y13
+	VMOVUPD     actkernconst<>+4064(SB), Y10
 	VMOVAPD     Y9, Y14
-	VFMADD213PD actkernconst<>+4000(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+4032(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+4000(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+4000(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+3968(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+3968(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+3936(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+3936(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+3904(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+3904(SB), Y9, Y14
 	VMULPD      Y13, Y8, Y8
 	VMULPD      Y14, Y9, Y9
 	VSUBPD      Y6, Y8, Y8
@@ -28348,16 +28344,16 @@ loop:
 	VORPD       Y2, Y12, Y12
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y4, Y2
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y5, Y3
-	VBLENDVPD   Y2, actkernconst<>+4160(SB), Y11, Y2
-	VBLENDVPD   Y3, actkernconst<>+4160(SB), Y12, Y3
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y4, Y6
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y5, Y7
+	VBLENDVPD   Y2, actkernconst<>+4192(SB), Y11, Y2
+	VBLENDVPD   Y3, actkernconst<>+4192(SB), Y12, Y3
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y4, Y6
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y5, Y7
 	VBLENDVPD   Y6, Y4, Y2, Y6
 	VBLENDVPD   Y7, Y5, Y3, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y2
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y3
-	VBLENDVPD   Y2, actkernconst<>+3872(SB), Y6, Y2
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y7, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y6, Y2
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VCMPPD      $0x03, Y4, Y4, Y6
 	VCMPPD      $0x03, Y5, Y5, Y7
 	VBLENDVPD   Y6, Y4, Y2, Y6
@@ -28419,16 +28415,16 @@ single:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4128(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+224(SB), Y1, Y3
-	VMAXPD      actkernconst<>+4096(SB), Y3, Y3
-	VANDPD      actkernconst<>+4224(SB), Y3, Y4
+	VMAXPD      actkernconst<>+4128(SB), Y3, Y3
+	VANDPD      actkernconst<>+4256(SB), Y3, Y4
 	VORPD       actkernconst<>+224(SB), Y4, Y4
 	VPSRLQ      $0x34, Y3, Y3
-	VANDPD      actkernconst<>+4256(SB), Y3, Y3
-	VORPD       actkernconst<>+4288(SB), Y3, Y3
+	VANDPD      actkernconst<>+4288(SB), Y3, Y3
+	VORPD       actkernconst<>+4320(SB), Y3, Y3
 	VSUBPD      actkernconst<>+160(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+4064(SB), Y5
+	VMOVUPD     actkernconst<>+4096(SB), Y5
 	VCMPPD      $0x12, Y4, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y4, Y5
 	VBLENDVPD   Y6, Y5, Y4, Y5
@@ -28440,12 +28436,12 @@ single:
 	VADDPD      actkernconst<>+2400(SB), Y3, Y1
 	VDIVPD      Y1, Y3, Y1
 	VMULPD      Y1, Y1, Y4
-	VMOVUPD     actkernconst<>+4032(SB), Y5
+	VMOVUPD     actkernconst<>+4064(SB), Y5
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+4000(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4032(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4000(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+3968(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+3936(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+3904(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y3, Y4, Y4
 	VFMADD213PD Y3, Y4, Y1
@@ -28455,11 +28451,11 @@ single:
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4160(SB), Y6, Y1
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y2, Y3
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y6, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VMOVUPD     actkernconst<>+256(SB), Y1
@@ -28515,16 +28511,16 @@ tail:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y3, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4128(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+224(SB), Y1, Y3
-	VMAXPD      actkernconst<>+4096(SB), Y3, Y3
-	VANDPD      actkernconst<>+4224(SB), Y3, Y4
+	VMAXPD      actkernconst<>+4128(SB), Y3, Y3
+	VANDPD      actkernconst<>+4256(SB), Y3, Y4
 	VORPD       actkernconst<>+224(SB), Y4, Y4
 	VPSRLQ      $0x34, Y3, Y3
-	VANDPD      actkernconst<>+4256(SB), Y3, Y3
-	VORPD       actkernconst<>+4288(SB), Y3, Y3
+	VANDPD      actkernconst<>+4288(SB), Y3, Y3
+	VORPD       actkernconst<>+4320(SB), Y3, Y3
 	VSUBPD      actkernconst<>+160(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+4064(SB), Y5
+	VMOVUPD     actkernconst<>+4096(SB), Y5
 	VCMPPD      $0x12, Y4, Y5, Y6
 	VMULPD      actkernconst<>+1376(SB), Y4, Y5
 	VBLENDVPD   Y6, Y5, Y4, Y5
@@ -28536,12 +28532,12 @@ tail:
 	VADDPD      actkernconst<>+2400(SB), Y3, Y1
 	VDIVPD      Y1, Y3, Y1
 	VMULPD      Y1, Y1, Y4
-	VMOVUPD     actkernconst<>+4032(SB), Y5
+	VMOVUPD     actkernconst<>+4064(SB), Y5
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+4000(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4032(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+4000(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+3968(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+3936(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+3904(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y3, Y4, Y4
 	VFMADD213PD Y3, Y4, Y1
@@ -28551,11 +28547,11 @@ tail:
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4160(SB), Y6, Y1
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y2, Y3
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y6, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VBLENDVPD   Y3, Y2, Y1, Y3
 	VMOVUPD     actkernconst<>+256(SB), Y1
@@ -30379,7 +30375,7 @@ TEXT ·logsumexpReduceS1AVX512(SB), NOSPLIT, $8-36
 	VBROADCASTSD actkernconst<>+16(SB), Z0
 	VBROADCASTSD (SP), Z1
 	VBROADCASTSD actkernconst<>+768(SB), Z2
-	VBROADCASTSD actkernconst<>+3712(SB), Z3
+	VBROADCASTSD actkernconst<>+3744(SB), Z3
 	VBROADCASTSD actkernconst<>+776(SB), Z4
 	VBROADCASTSD actkernconst<>+40(SB), Z5
 	VBROADCASTSD actkernconst<>+48(SB), Z6
@@ -30625,13 +30621,13 @@ loop:
 	VMOVUPD     Y10, 32(SP)
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y7, Y10
 	VMOVUPD     Y10, 64(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y4, Y10
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y4, Y10
 	VMOVUPD     Y9, 96(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y5, Y9
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y5, Y9
 	VMOVUPD     Y8, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y6, Y8
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y6, Y8
 	VMOVUPD     Y8, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y7, Y8
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y7, Y8
 	VMOVUPD     Y8, 192(SP)
 	VMAXPD      actkernconst<>+896(SB), Y4, Y8
 	VMOVUPD     Y9, 224(SP)
@@ -30878,8 +30874,8 @@ single:
 	VSUBPD      (SP), Y1, Y3
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y2, Y4
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y3, Y5
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y2, Y6
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y3, Y7
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y2, Y6
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y3, Y7
 	VMAXPD      actkernconst<>+896(SB), Y2, Y8
 	VMAXPD      actkernconst<>+896(SB), Y3, Y9
 	VMINPD      actkernconst<>+928(SB), Y8, Y8
@@ -30996,7 +30992,7 @@ tail:
 	VCVTPS2PD   (CX), Y0
 	VSUBPD      (SP), Y0, Y1
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y1, Y3
 	VMAXPD      actkernconst<>+896(SB), Y1, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
@@ -31056,7 +31052,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VSUBPD      (SP), Y0, Y1
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y1, Y3
 	VMAXPD      actkernconst<>+896(SB), Y1, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
@@ -31117,7 +31113,7 @@ masked0:
 	VCVTPS2PD   X0, Y0
 	VSUBPD      (SP), Y0, Y1
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y1, Y3
 	VMAXPD      actkernconst<>+896(SB), Y1, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
@@ -31522,21 +31518,21 @@ done:
 TEXT ·logsumexpAVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+120(SB), Z1
-	VBROADCASTSD actkernconst<>+3856(SB), Z2
-	VBROADCASTSD actkernconst<>+3840(SB), Z3
-	VBROADCASTSD actkernconst<>+3832(SB), Z4
-	VBROADCASTSD actkernconst<>+3824(SB), Z5
+	VBROADCASTSD actkernconst<>+3888(SB), Z2
+	VBROADCASTSD actkernconst<>+3872(SB), Z3
+	VBROADCASTSD actkernconst<>+3864(SB), Z4
+	VBROADCASTSD actkernconst<>+3856(SB), Z5
 	VBROADCASTSD actkernconst<>+1096(SB), Z6
 	VBROADCASTSD actkernconst<>+16(SB), Z7
 	VBROADCASTSD actkernconst<>+1352(SB), Z8
-	VBROADCASTSD actkernconst<>+3816(SB), Z9
-	VBROADCASTSD actkernconst<>+3808(SB), Z10
-	VBROADCASTSD actkernconst<>+3800(SB), Z11
-	VBROADCASTSD actkernconst<>+3792(SB), Z12
-	VBROADCASTSD actkernconst<>+3784(SB), Z13
+	VBROADCASTSD actkernconst<>+3848(SB), Z9
+	VBROADCASTSD actkernconst<>+3840(SB), Z10
+	VBROADCASTSD actkernconst<>+3832(SB), Z11
+	VBROADCASTSD actkernconst<>+3824(SB), Z12
+	VBROADCASTSD actkernconst<>+3816(SB), Z13
 	VBROADCASTSD actkernconst<>+48(SB), Z14
-	VBROADCASTSD actkernconst<>+3848(SB), Z15
-	VBROADCASTSD actkernconst<>+3776(SB), Z16
+	VBROADCASTSD actkernconst<>+3880(SB), Z15
+	VBROADCASTSD actkernconst<>+3808(SB), Z16
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -31798,8 +31794,8 @@ loop:
 	VCVTPS2PD   16(CX), Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y1, Y3
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y2, Y2
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y3, Y3
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y2
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y3, Y3
 	VCVTPS2PD   (SI), Y4
 	VCVTPS2PD   16(SI), Y5
 	VSUBPD      actkernconst<>+224(SB), Y4, Y4
@@ -31814,27 +31810,27 @@ loop:
 	VADDPD      Y7, Y5, Y5
 	VMAXPD      actkernconst<>+672(SB), Y4, Y6
 	VMAXPD      actkernconst<>+672(SB), Y5, Y7
-	VMINPD      actkernconst<>+4128(SB), Y6, Y6
-	VMINPD      actkernconst<>+4128(SB), Y7, Y7
+	VMINPD      actkernconst<>+4160(SB), Y6, Y6
+	VMINPD      actkernconst<>+4160(SB), Y7, Y7
 	VADDPD      actkernconst<>+224(SB), Y6, Y8
 	VADDPD      actkernconst<>+224(SB), Y7, Y9
-	VMAXPD      actkernconst<>+4096(SB), Y8, Y8
-	VMAXPD      actkernconst<>+4096(SB), Y9, Y9
-	VANDPD      actkernconst<>+4224(SB), Y8, Y10
+	VMAXPD      actkernconst<>+4128(SB), Y8, Y8
+	VMAXPD      actkernconst<>+4128(SB), Y9, Y9
+	VANDPD      actkernconst<>+4256(SB), Y8, Y10
 	VORPD       actkernconst<>+224(SB), Y10, Y10
-	VANDPD      actkernconst<>+4224(SB), Y9, Y11
+	VANDPD      actkernconst<>+4256(SB), Y9, Y11
 	VORPD       actkernconst<>+224(SB), Y11, Y11
 	VPSRLQ      $0x34, Y8, Y8
-	VANDPD      actkernconst<>+4256(SB), Y8, Y8
-	VORPD       actkernconst<>+4288(SB), Y8, Y8
+	VANDPD      actkernconst<>+4288(SB), Y8, Y8
+	VORPD       actkernconst<>+4320(SB), Y8, Y8
 	VSUBPD      actkernconst<>+160(SB), Y8, Y8
 	VPSRLQ      $0x34, Y9, Y9
-	VANDPD      actkernconst<>+4256(SB), Y9, Y9
-	VORPD       actkernconst<>+4288(SB), Y9, Y9
+	VANDPD      actkernconst<>+4288(SB), Y9, Y9
+	VORPD       actkernconst<>+4320(SB), Y9, Y9
 	VSUBPD      actkernconst<>+160(SB), Y9, Y9
-	VMOVUPD     actkernconst<>+4064(SB), Y12
+	VMOVUPD     actkernconst<>+4096(SB), Y12
 	VCMPPD      $0x12, Y10, Y12, Y13
-	VMOVUPD     actkernconst<>+4064(SB), Y12
+	VMOVUPD     actkernconst<>+4096(SB), Y12
 	VCMPPD      $0x12, Y11, Y12, Y14
 	VMULPD      actkernconst<>+1376(SB), Y10, Y12
 	VMOVUPD     Y3, (SP)
@@ -31857,19 +31853,19 @@ loop:
 	VDIVPD      Y6, Y9, Y6
 	VMULPD      Y3, Y3, Y7
 	VMULPD      Y6, Y6, Y10
-	VMOVUPD     actkernconst<>+4032(SB), Y11
+	VMOVUPD     actkernconst<>+4064(SB), Y11
 	VMOVAPD     Y7, Y12
-	VFMADD213PD actkernconst<>+4000(SB), Y11, Y12
-	VMOVUPD     actkernconst<>+4032(SB), Y11
+	VFMADD213PD actkernconst<>+4032(SB), Y11, Y12
+	VMOVUPD     actkernconst<>+4064(SB), Y11
 	VMOVUPD     Y2, 32(SP)
 	VMOVAPD     Y10, Y2
-	VFMADD213PD actkernconst<>+4000(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+4032(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+4000(SB), Y7, Y12
+	VFMADD213PD actkernconst<>+4000(SB), Y10, Y2
 	VFMADD213PD actkernconst<>+3968(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+3968(SB), Y10, Y2
 	VFMADD213PD actkernconst<>+3936(SB), Y7, Y12
 	VFMADD213PD actkernconst<>+3936(SB), Y10, Y2
-	VFMADD213PD actkernconst<>+3904(SB), Y7, Y12
-	VFMADD213PD actkernconst<>+3904(SB), Y10, Y2
 	VMULPD      Y12, Y7, Y7
 	VMULPD      Y2, Y10, Y10
 	VSUBPD      Y8, Y7, Y7
@@ -31888,16 +31884,16 @@ loop:
 	VORPD       Y2, Y14, Y14
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y4, Y2
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y5, Y3
-	VBLENDVPD   Y2, actkernconst<>+4160(SB), Y13, Y2
-	VBLENDVPD   Y3, actkernconst<>+4160(SB), Y14, Y3
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y4, Y6
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y5, Y7
+	VBLENDVPD   Y2, actkernconst<>+4192(SB), Y13, Y2
+	VBLENDVPD   Y3, actkernconst<>+4192(SB), Y14, Y3
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y4, Y6
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y5, Y7
 	VBLENDVPD   Y6, Y4, Y2, Y6
 	VBLENDVPD   Y7, Y5, Y3, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y2
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y3
-	VBLENDVPD   Y2, actkernconst<>+3872(SB), Y6, Y2
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y7, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y6, Y2
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VCMPPD      $0x03, Y4, Y4, Y6
 	VCMPPD      $0x03, Y5, Y5, Y7
 	VBLENDVPD   Y6, Y4, Y2, Y6
@@ -31929,7 +31925,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y1, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y1, Y1
 	VCVTPS2PD   (SI), Y2
 	VSUBPD      actkernconst<>+224(SB), Y2, Y2
 	VCVTPS2PD   (DX), Y3
@@ -31937,16 +31933,16 @@ single:
 	VCVTPS2PD   (BX), Y3
 	VADDPD      Y3, Y2, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y3
-	VMINPD      actkernconst<>+4128(SB), Y3, Y3
+	VMINPD      actkernconst<>+4160(SB), Y3, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y4
-	VMAXPD      actkernconst<>+4096(SB), Y4, Y4
-	VANDPD      actkernconst<>+4224(SB), Y4, Y5
+	VMAXPD      actkernconst<>+4128(SB), Y4, Y4
+	VANDPD      actkernconst<>+4256(SB), Y4, Y5
 	VORPD       actkernconst<>+224(SB), Y5, Y5
 	VPSRLQ      $0x34, Y4, Y4
-	VANDPD      actkernconst<>+4256(SB), Y4, Y4
-	VORPD       actkernconst<>+4288(SB), Y4, Y4
+	VANDPD      actkernconst<>+4288(SB), Y4, Y4
+	VORPD       actkernconst<>+4320(SB), Y4, Y4
 	VSUBPD      actkernconst<>+160(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+4064(SB), Y6
+	VMOVUPD     actkernconst<>+4096(SB), Y6
 	VCMPPD      $0x12, Y5, Y6, Y7
 	VMULPD      actkernconst<>+1376(SB), Y5, Y6
 	VBLENDVPD   Y7, Y6, Y5, Y6
@@ -31958,12 +31954,12 @@ single:
 	VADDPD      actkernconst<>+2400(SB), Y4, Y3
 	VDIVPD      Y3, Y4, Y3
 	VMULPD      Y3, Y3, Y5
-	VMOVUPD     actkernconst<>+4032(SB), Y6
+	VMOVUPD     actkernconst<>+4064(SB), Y6
 	VMOVAPD     Y5, Y8
-	VFMADD213PD actkernconst<>+4000(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+4032(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+4000(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+3968(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+3936(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+3904(SB), Y5, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y4, Y5, Y5
 	VFMADD213PD Y4, Y5, Y3
@@ -31973,11 +31969,11 @@ single:
 	VANDPD      actkernconst<>+192(SB), Y7, Y7
 	VORPD       Y3, Y7, Y7
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y3
-	VBLENDVPD   Y3, actkernconst<>+4160(SB), Y7, Y3
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y2, Y4
+	VBLENDVPD   Y3, actkernconst<>+4192(SB), Y7, Y3
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y4
 	VBLENDVPD   Y4, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y3
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y4, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y4, Y3
 	VCMPPD      $0x03, Y2, Y2, Y4
 	VBLENDVPD   Y4, Y2, Y3, Y4
 	VADDPD      Y4, Y0, Y4
@@ -32003,7 +31999,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y1, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y1, Y1
 	VMASKMOVPS  (SI), X15, X2
 	VCVTPS2PD   X2, Y2
 	VSUBPD      actkernconst<>+224(SB), Y2, Y2
@@ -32014,16 +32010,16 @@ tail:
 	VCVTPS2PD   X3, Y3
 	VADDPD      Y3, Y2, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y3
-	VMINPD      actkernconst<>+4128(SB), Y3, Y3
+	VMINPD      actkernconst<>+4160(SB), Y3, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y4
-	VMAXPD      actkernconst<>+4096(SB), Y4, Y4
-	VANDPD      actkernconst<>+4224(SB), Y4, Y5
+	VMAXPD      actkernconst<>+4128(SB), Y4, Y4
+	VANDPD      actkernconst<>+4256(SB), Y4, Y5
 	VORPD       actkernconst<>+224(SB), Y5, Y5
 	VPSRLQ      $0x34, Y4, Y4
-	VANDPD      actkernconst<>+4256(SB), Y4, Y4
-	VORPD       actkernconst<>+4288(SB), Y4, Y4
+	VANDPD      actkernconst<>+4288(SB), Y4, Y4
+	VORPD       actkernconst<>+4320(SB), Y4, Y4
 	VSUBPD      actkernconst<>+160(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+4064(SB), Y6
+	VMOVUPD     actkernconst<>+4096(SB), Y6
 	VCMPPD      $0x12, Y5, Y6, Y7
 	VMULPD      actkernconst<>+1376(SB), Y5, Y6
 	VBLENDVPD   Y7, Y6, Y5, Y6
@@ -32035,12 +32031,12 @@ tail:
 	VADDPD      actkernconst<>+2400(SB), Y4, Y3
 	VDIVPD      Y3, Y4, Y3
 	VMULPD      Y3, Y3, Y5
-	VMOVUPD     actkernconst<>+4032(SB), Y6
+	VMOVUPD     actkernconst<>+4064(SB), Y6
 	VMOVAPD     Y5, Y8
-	VFMADD213PD actkernconst<>+4000(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+4032(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+4000(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+3968(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+3936(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+3904(SB), Y5, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y4, Y5, Y5
 	VFMADD213PD Y4, Y5, Y3
@@ -32050,11 +32046,11 @@ tail:
 	VANDPD      actkernconst<>+192(SB), Y7, Y7
 	VORPD       Y3, Y7, Y7
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y3
-	VBLENDVPD   Y3, actkernconst<>+4160(SB), Y7, Y3
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y2, Y4
+	VBLENDVPD   Y3, actkernconst<>+4192(SB), Y7, Y3
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y4
 	VBLENDVPD   Y4, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y3
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y4, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y4, Y3
 	VCMPPD      $0x03, Y2, Y2, Y4
 	VBLENDVPD   Y4, Y2, Y3, Y4
 	VADDPD      Y4, Y0, Y4
@@ -32081,7 +32077,7 @@ TEXT ·logsumexpBackwardAVX512(SB), NOSPLIT, $16-56
 	VBROADCASTSD actkernconst<>+16(SB), Z1
 	VBROADCASTSD actkernconst<>+768(SB), Z2
 	VBROADCASTSD 8(SP), Z3
-	VBROADCASTSD actkernconst<>+3712(SB), Z4
+	VBROADCASTSD actkernconst<>+3744(SB), Z4
 	VBROADCASTSD actkernconst<>+776(SB), Z5
 	VBROADCASTSD actkernconst<>+40(SB), Z6
 	VBROADCASTSD actkernconst<>+48(SB), Z7
@@ -32324,8 +32320,8 @@ loop:
 	VCVTPS2PD   16(CX), Y3
 	VSUBPD      Y0, Y2, Y4
 	VSUBPD      Y0, Y3, Y5
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y4, Y6
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y4, Y6
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y5, Y7
 	VMAXPD      actkernconst<>+896(SB), Y4, Y8
 	VMAXPD      actkernconst<>+896(SB), Y5, Y9
 	VMINPD      actkernconst<>+928(SB), Y8, Y8
@@ -32420,7 +32416,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y2
 	VSUBPD      Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y3, Y4
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y3, Y4
 	VMAXPD      actkernconst<>+896(SB), Y3, Y5
 	VMINPD      actkernconst<>+928(SB), Y5, Y5
 	VMULPD      actkernconst<>+352(SB), Y5, Y6
@@ -32477,7 +32473,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X2
 	VCVTPS2PD   X2, Y2
 	VSUBPD      Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y3, Y4
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y3, Y4
 	VMAXPD      actkernconst<>+896(SB), Y3, Y5
 	VMINPD      actkernconst<>+928(SB), Y5, Y5
 	VMULPD      actkernconst<>+352(SB), Y5, Y6
@@ -32530,10 +32526,10 @@ done:
 TEXT ·mishAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+768(SB), Z0
 	VBROADCASTSD actkernconst<>+1352(SB), Z1
-	VBROADCASTSD actkernconst<>+4320(SB), Z2
+	VBROADCASTSD actkernconst<>+4352(SB), Z2
 	VBROADCASTSD actkernconst<>+16(SB), Z3
 	VBROADCASTSD actkernconst<>+0(SB), Z4
-	VBROADCASTSD actkernconst<>+4328(SB), Z5
+	VBROADCASTSD actkernconst<>+4360(SB), Z5
 	VBROADCASTSD actkernconst<>+776(SB), Z6
 	VBROADCASTSD actkernconst<>+40(SB), Z7
 	VBROADCASTSD actkernconst<>+48(SB), Z8
@@ -32710,10 +32706,10 @@ done:
 TEXT ·mishAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+768(SB), Z0
 	VBROADCASTSD actkernconst<>+1352(SB), Z1
-	VBROADCASTSD actkernconst<>+4320(SB), Z2
+	VBROADCASTSD actkernconst<>+4352(SB), Z2
 	VBROADCASTSD actkernconst<>+16(SB), Z3
 	VBROADCASTSD actkernconst<>+0(SB), Z4
-	VBROADCASTSD actkernconst<>+4328(SB), Z5
+	VBROADCASTSD actkernconst<>+4360(SB), Z5
 	VBROADCASTSD actkernconst<>+776(SB), Z6
 	VBROADCASTSD actkernconst<>+40(SB), Z7
 	VBROADCASTSD actkernconst<>+48(SB), Z8
@@ -32900,11 +32896,11 @@ loop:
 	JB          single
 	VCVTPS2PD   (CX), Y2
 	VCVTPS2PD   16(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y2, Y4
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+4384(SB), Y6
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+4416(SB), Y6
 	VCMPPD      $0x11, Y2, Y6, Y7
-	VMOVUPD     actkernconst<>+4384(SB), Y6
+	VMOVUPD     actkernconst<>+4416(SB), Y6
 	VCMPPD      $0x11, Y3, Y6, Y8
 	VMAXPD      Y0, Y2, Y6
 	VMAXPD      Y0, Y3, Y9
@@ -32993,8 +32989,8 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+4384(SB), Y4
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+4416(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VMAXPD      Y0, Y2, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
@@ -33048,8 +33044,8 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X2
 	VCVTPS2PD   X2, Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+4384(SB), Y4
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+4416(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VMAXPD      Y0, Y2, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
@@ -33109,11 +33105,11 @@ loop:
 	JB          single
 	VCVTPS2PD   (CX), Y2
 	VCVTPS2PD   16(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y2, Y4
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+4384(SB), Y6
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+4416(SB), Y6
 	VCMPPD      $0x11, Y2, Y6, Y7
-	VMOVUPD     actkernconst<>+4384(SB), Y6
+	VMOVUPD     actkernconst<>+4416(SB), Y6
 	VCMPPD      $0x11, Y3, Y6, Y8
 	VMAXPD      Y0, Y2, Y6
 	VMAXPD      Y0, Y3, Y9
@@ -33202,8 +33198,8 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+4384(SB), Y4
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+4416(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VMAXPD      Y0, Y2, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
@@ -33257,8 +33253,8 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X2
 	VCVTPS2PD   X2, Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+4384(SB), Y4
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+4416(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
 	VMAXPD      Y0, Y2, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
@@ -33318,36 +33314,36 @@ loop:
 	JB               single
 	VCVTPS2PD        (CX), Z0
 	VCVTPS2PD        32(CX), Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z1, K3
-	VBROADCASTSD     actkernconst<>+4416(SB), Z2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z1, K3
+	VBROADCASTSD     actkernconst<>+4448(SB), Z2
 	VCMPPD           $0x11, Z0, Z2, K4
-	VBROADCASTSD     actkernconst<>+4416(SB), Z2
+	VBROADCASTSD     actkernconst<>+4448(SB), Z2
 	VCMPPD           $0x11, Z1, Z2, K5
-	VSUBPD.BCST      actkernconst<>+4424(SB), Z0, Z2
-	VSUBPD.BCST      actkernconst<>+4424(SB), Z1, Z3
-	VSUBPD.BCST      actkernconst<>+4432(SB), Z2, Z2
-	VSUBPD.BCST      actkernconst<>+4432(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+4456(SB), Z0, Z2
+	VSUBPD.BCST      actkernconst<>+4456(SB), Z1, Z3
+	VSUBPD.BCST      actkernconst<>+4464(SB), Z2, Z2
+	VSUBPD.BCST      actkernconst<>+4464(SB), Z3, Z3
 	VANDPD.BCST      actkernconst<>+1088(SB), Z2, Z4
 	VANDPD.BCST      actkernconst<>+1088(SB), Z3, Z5
 	VCMPPD.BCST      $0x11, actkernconst<>+2440(SB), Z4, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+2440(SB), Z5, K7
-	VMULPD.BCST      actkernconst<>+4472(SB), Z2, Z4
-	VMULPD.BCST      actkernconst<>+4472(SB), Z3, Z5
-	VADDPD.BCST      actkernconst<>+4464(SB), Z4, Z4
-	VADDPD.BCST      actkernconst<>+4464(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+4504(SB), Z2, Z4
+	VMULPD.BCST      actkernconst<>+4504(SB), Z3, Z5
+	VADDPD.BCST      actkernconst<>+4496(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+4496(SB), Z5, Z5
 	VMULPD           Z4, Z2, Z4
 	VMULPD           Z5, Z3, Z5
-	VADDPD.BCST      actkernconst<>+4456(SB), Z4, Z4
-	VADDPD.BCST      actkernconst<>+4456(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+4488(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+4488(SB), Z5, Z5
 	VMULPD           Z4, Z2, Z4
 	VMULPD           Z5, Z3, Z5
-	VADDPD.BCST      actkernconst<>+4448(SB), Z4, Z4
-	VADDPD.BCST      actkernconst<>+4448(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+4480(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+4480(SB), Z5, Z5
 	VMULPD           Z4, Z2, Z4
 	VMULPD           Z5, Z3, Z5
-	VADDPD.BCST      actkernconst<>+4440(SB), Z4, Z4
-	VADDPD.BCST      actkernconst<>+4440(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+4472(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+4472(SB), Z5, Z5
 	VMULPD           Z4, Z2, Z2
 	VMULPD           Z5, Z3, Z3
 	VMAXPD.BCST      actkernconst<>+768(SB), Z0, Z4
@@ -33444,21 +33440,21 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VBROADCASTSD     actkernconst<>+4416(SB), Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VBROADCASTSD     actkernconst<>+4448(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K3
-	VSUBPD.BCST      actkernconst<>+4424(SB), Z0, Z1
-	VSUBPD.BCST      actkernconst<>+4432(SB), Z1, Z1
+	VSUBPD.BCST      actkernconst<>+4456(SB), Z0, Z1
+	VSUBPD.BCST      actkernconst<>+4464(SB), Z1, Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+2440(SB), Z2, K4
-	VMULPD.BCST      actkernconst<>+4472(SB), Z1, Z2
-	VADDPD.BCST      actkernconst<>+4464(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+4504(SB), Z1, Z2
+	VADDPD.BCST      actkernconst<>+4496(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z2
-	VADDPD.BCST      actkernconst<>+4456(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+4488(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z2
-	VADDPD.BCST      actkernconst<>+4448(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+4480(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z2
-	VADDPD.BCST      actkernconst<>+4440(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+4472(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z1
 	VMAXPD.BCST      actkernconst<>+768(SB), Z0, Z2
 	VMINPD.BCST      actkernconst<>+776(SB), Z2, Z2
@@ -33514,21 +33510,21 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y0
 	VCVTPS2PD        Y0, Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VBROADCASTSD     actkernconst<>+4416(SB), Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VBROADCASTSD     actkernconst<>+4448(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K3
-	VSUBPD.BCST      actkernconst<>+4424(SB), Z0, Z1
-	VSUBPD.BCST      actkernconst<>+4432(SB), Z1, Z1
+	VSUBPD.BCST      actkernconst<>+4456(SB), Z0, Z1
+	VSUBPD.BCST      actkernconst<>+4464(SB), Z1, Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+2440(SB), Z2, K4
-	VMULPD.BCST      actkernconst<>+4472(SB), Z1, Z2
-	VADDPD.BCST      actkernconst<>+4464(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+4504(SB), Z1, Z2
+	VADDPD.BCST      actkernconst<>+4496(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z2
-	VADDPD.BCST      actkernconst<>+4456(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+4488(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z2
-	VADDPD.BCST      actkernconst<>+4448(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+4480(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z2
-	VADDPD.BCST      actkernconst<>+4440(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+4472(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z1
 	VMAXPD.BCST      actkernconst<>+768(SB), Z0, Z2
 	VMINPD.BCST      actkernconst<>+776(SB), Z2, Z2
@@ -33589,36 +33585,36 @@ loop:
 	JB               single
 	VCVTPS2PD        (CX), Z0
 	VCVTPS2PD        32(CX), Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z1, K3
-	VBROADCASTSD     actkernconst<>+4416(SB), Z2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z1, K3
+	VBROADCASTSD     actkernconst<>+4448(SB), Z2
 	VCMPPD           $0x11, Z0, Z2, K4
-	VBROADCASTSD     actkernconst<>+4416(SB), Z2
+	VBROADCASTSD     actkernconst<>+4448(SB), Z2
 	VCMPPD           $0x11, Z1, Z2, K5
-	VSUBPD.BCST      actkernconst<>+4424(SB), Z0, Z2
-	VSUBPD.BCST      actkernconst<>+4424(SB), Z1, Z3
-	VSUBPD.BCST      actkernconst<>+4432(SB), Z2, Z2
-	VSUBPD.BCST      actkernconst<>+4432(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+4456(SB), Z0, Z2
+	VSUBPD.BCST      actkernconst<>+4456(SB), Z1, Z3
+	VSUBPD.BCST      actkernconst<>+4464(SB), Z2, Z2
+	VSUBPD.BCST      actkernconst<>+4464(SB), Z3, Z3
 	VANDPD.BCST      actkernconst<>+1088(SB), Z2, Z4
 	VANDPD.BCST      actkernconst<>+1088(SB), Z3, Z5
 	VCMPPD.BCST      $0x11, actkernconst<>+2440(SB), Z4, K6
 	VCMPPD.BCST      $0x11, actkernconst<>+2440(SB), Z5, K7
-	VMULPD.BCST      actkernconst<>+4472(SB), Z2, Z4
-	VMULPD.BCST      actkernconst<>+4472(SB), Z3, Z5
-	VADDPD.BCST      actkernconst<>+4464(SB), Z4, Z4
-	VADDPD.BCST      actkernconst<>+4464(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+4504(SB), Z2, Z4
+	VMULPD.BCST      actkernconst<>+4504(SB), Z3, Z5
+	VADDPD.BCST      actkernconst<>+4496(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+4496(SB), Z5, Z5
 	VMULPD           Z4, Z2, Z4
 	VMULPD           Z5, Z3, Z5
-	VADDPD.BCST      actkernconst<>+4456(SB), Z4, Z4
-	VADDPD.BCST      actkernconst<>+4456(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+4488(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+4488(SB), Z5, Z5
 	VMULPD           Z4, Z2, Z4
 	VMULPD           Z5, Z3, Z5
-	VADDPD.BCST      actkernconst<>+4448(SB), Z4, Z4
-	VADDPD.BCST      actkernconst<>+4448(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+4480(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+4480(SB), Z5, Z5
 	VMULPD           Z4, Z2, Z4
 	VMULPD           Z5, Z3, Z5
-	VADDPD.BCST      actkernconst<>+4440(SB), Z4, Z4
-	VADDPD.BCST      actkernconst<>+4440(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+4472(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+4472(SB), Z5, Z5
 	VMULPD           Z4, Z2, Z2
 	VMULPD           Z5, Z3, Z3
 	VMAXPD.BCST      actkernconst<>+768(SB), Z0, Z4
@@ -33715,21 +33711,21 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VBROADCASTSD     actkernconst<>+4416(SB), Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VBROADCASTSD     actkernconst<>+4448(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K3
-	VSUBPD.BCST      actkernconst<>+4424(SB), Z0, Z1
-	VSUBPD.BCST      actkernconst<>+4432(SB), Z1, Z1
+	VSUBPD.BCST      actkernconst<>+4456(SB), Z0, Z1
+	VSUBPD.BCST      actkernconst<>+4464(SB), Z1, Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+2440(SB), Z2, K4
-	VMULPD.BCST      actkernconst<>+4472(SB), Z1, Z2
-	VADDPD.BCST      actkernconst<>+4464(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+4504(SB), Z1, Z2
+	VADDPD.BCST      actkernconst<>+4496(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z2
-	VADDPD.BCST      actkernconst<>+4456(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+4488(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z2
-	VADDPD.BCST      actkernconst<>+4448(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+4480(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z2
-	VADDPD.BCST      actkernconst<>+4440(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+4472(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z1
 	VMAXPD.BCST      actkernconst<>+768(SB), Z0, Z2
 	VMINPD.BCST      actkernconst<>+776(SB), Z2, Z2
@@ -33785,21 +33781,21 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y0
 	VCVTPS2PD        Y0, Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VBROADCASTSD     actkernconst<>+4416(SB), Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VBROADCASTSD     actkernconst<>+4448(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K3
-	VSUBPD.BCST      actkernconst<>+4424(SB), Z0, Z1
-	VSUBPD.BCST      actkernconst<>+4432(SB), Z1, Z1
+	VSUBPD.BCST      actkernconst<>+4456(SB), Z0, Z1
+	VSUBPD.BCST      actkernconst<>+4464(SB), Z1, Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+2440(SB), Z2, K4
-	VMULPD.BCST      actkernconst<>+4472(SB), Z1, Z2
-	VADDPD.BCST      actkernconst<>+4464(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+4504(SB), Z1, Z2
+	VADDPD.BCST      actkernconst<>+4496(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z2
-	VADDPD.BCST      actkernconst<>+4456(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+4488(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z2
-	VADDPD.BCST      actkernconst<>+4448(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+4480(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z2
-	VADDPD.BCST      actkernconst<>+4440(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+4472(SB), Z2, Z2
 	VMULPD           Z2, Z1, Z1
 	VMAXPD.BCST      actkernconst<>+768(SB), Z0, Z2
 	VMINPD.BCST      actkernconst<>+776(SB), Z2, Z2
@@ -33861,22 +33857,26 @@ loop:
 	JB          single
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y1, Y3
-	VMOVUPD     actkernconst<>+4480(SB), Y4
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+4512(SB), Y4
 	VCMPPD      $0x11, Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+4480(SB), Y4
+	VMOVUPD     actkernconst<>+4512(SB), Y4
 	VCMPPD      $0x11, Y1, Y4, Y6
-	VSUBPD      actkernconst<>+4512(SB), Y0, Y4
-	VSUBPD      actkernconst<>+4512(SB), Y1, Y7
-	VSUBPD      actkernconst<>+4544(SB), Y4, Y4
-	VSUBPD      actkernconst<>+4544(SB), Y7, Y7
+	VSUBPD      actkernconst<>+4544(SB), Y0, Y4
+	VSUBPD      actkernconst<>+4544(SB), Y1, Y7
+	VSUBPD      actkernconst<>+4576(SB), Y4, Y4
+	VSUBPD      actkernconst<>+4576(SB), Y7, Y7
 	VANDPD      actkernconst<>+192(SB), Y4, Y8
 	VANDPD      actkernconst<>+192(SB), Y7, Y9
 	VCMPPD      $0x11, actkernconst<>+2560(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+2560(SB), Y9, Y9
-	VMULPD      actkernconst<>+4704(SB), Y4, Y10
-	VMULPD      actkernconst<>+4704(SB), Y7, Y11
+	VMULPD      actkernconst<>+4736(SB), Y4, Y10
+	VMULPD      actkernconst<>+4736(SB), Y7, Y11
+	VADDPD      actkernconst<>+4704(SB), Y10, Y10
+	VADDPD      actkernconst<>+4704(SB), Y11, Y11
+	VMULPD      Y10, Y4, Y10
+	VMULPD      Y11, Y7, Y11
 	VADDPD      actkernconst<>+4672(SB), Y10, Y10
 	VADDPD      actkernconst<>+4672(SB), Y11, Y11
 	VMULPD      Y10, Y4, Y10
@@ -33887,10 +33887,6 @@ loop:
 	VMULPD      Y11, Y7, Y11
 	VADDPD      actkernconst<>+4608(SB), Y10, Y10
 	VADDPD      actkernconst<>+4608(SB), Y11, Y11
-	VMULPD      Y10, Y4, Y10
-	VMULPD      Y11, Y7, Y11
-	VADDPD      actkernconst<>+4576(SB), Y10, Y10
-	VADDPD      actkernconst<>+4576(SB), Y11, Y11
 	VMULPD      Y10, Y4, Y4
 	VMULPD      Y11, Y7, Y7
 	VMAXPD      actkernconst<>+896(SB), Y0, Y10
@@ -34008,21 +34004,21 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+4480(SB), Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+4512(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y3
-	VSUBPD      actkernconst<>+4512(SB), Y0, Y2
-	VSUBPD      actkernconst<>+4544(SB), Y2, Y2
+	VSUBPD      actkernconst<>+4544(SB), Y0, Y2
+	VSUBPD      actkernconst<>+4576(SB), Y2, Y2
 	VANDPD      actkernconst<>+192(SB), Y2, Y4
 	VCMPPD      $0x11, actkernconst<>+2560(SB), Y4, Y4
-	VMULPD      actkernconst<>+4704(SB), Y2, Y5
+	VMULPD      actkernconst<>+4736(SB), Y2, Y5
+	VADDPD      actkernconst<>+4704(SB), Y5, Y5
+	VMULPD      Y5, Y2, Y5
 	VADDPD      actkernconst<>+4672(SB), Y5, Y5
 	VMULPD      Y5, Y2, Y5
 	VADDPD      actkernconst<>+4640(SB), Y5, Y5
 	VMULPD      Y5, Y2, Y5
 	VADDPD      actkernconst<>+4608(SB), Y5, Y5
-	VMULPD      Y5, Y2, Y5
-	VADDPD      actkernconst<>+4576(SB), Y5, Y5
 	VMULPD      Y5, Y2, Y2
 	VMAXPD      actkernconst<>+896(SB), Y0, Y5
 	VMINPD      actkernconst<>+928(SB), Y5, Y5
@@ -34086,21 +34082,21 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+4480(SB), Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+4512(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y3
-	VSUBPD      actkernconst<>+4512(SB), Y0, Y2
-	VSUBPD      actkernconst<>+4544(SB), Y2, Y2
+	VSUBPD      actkernconst<>+4544(SB), Y0, Y2
+	VSUBPD      actkernconst<>+4576(SB), Y2, Y2
 	VANDPD      actkernconst<>+192(SB), Y2, Y4
 	VCMPPD      $0x11, actkernconst<>+2560(SB), Y4, Y4
-	VMULPD      actkernconst<>+4704(SB), Y2, Y5
+	VMULPD      actkernconst<>+4736(SB), Y2, Y5
+	VADDPD      actkernconst<>+4704(SB), Y5, Y5
+	VMULPD      Y5, Y2, Y5
 	VADDPD      actkernconst<>+4672(SB), Y5, Y5
 	VMULPD      Y5, Y2, Y5
 	VADDPD      actkernconst<>+4640(SB), Y5, Y5
 	VMULPD      Y5, Y2, Y5
 	VADDPD      actkernconst<>+4608(SB), Y5, Y5
-	VMULPD      Y5, Y2, Y5
-	VADDPD      actkernconst<>+4576(SB), Y5, Y5
 	VMULPD      Y5, Y2, Y2
 	VMAXPD      actkernconst<>+896(SB), Y0, Y5
 	VMINPD      actkernconst<>+928(SB), Y5, Y5
@@ -34169,22 +34165,26 @@ loop:
 	JB          single
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y1, Y3
-	VMOVUPD     actkernconst<>+4480(SB), Y4
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+4512(SB), Y4
 	VCMPPD      $0x11, Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+4480(SB), Y4
+	VMOVUPD     actkernconst<>+4512(SB), Y4
 	VCMPPD      $0x11, Y1, Y4, Y6
-	VSUBPD      actkernconst<>+4512(SB), Y0, Y4
-	VSUBPD      actkernconst<>+4512(SB), Y1, Y7
-	VSUBPD      actkernconst<>+4544(SB), Y4, Y4
-	VSUBPD      actkernconst<>+4544(SB), Y7, Y7
+	VSUBPD      actkernconst<>+4544(SB), Y0, Y4
+	VSUBPD      actkernconst<>+4544(SB), Y1, Y7
+	VSUBPD      actkernconst<>+4576(SB), Y4, Y4
+	VSUBPD      actkernconst<>+4576(SB), Y7, Y7
 	VANDPD      actkernconst<>+192(SB), Y4, Y8
 	VANDPD      actkernconst<>+192(SB), Y7, Y9
 	VCMPPD      $0x11, actkernconst<>+2560(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+2560(SB), Y9, Y9
-	VMULPD      actkernconst<>+4704(SB), Y4, Y10
-	VMULPD      actkernconst<>+4704(SB), Y7, Y11
+	VMULPD      actkernconst<>+4736(SB), Y4, Y10
+	VMULPD      actkernconst<>+4736(SB), Y7, Y11
+	VADDPD      actkernconst<>+4704(SB), Y10, Y10
+	VADDPD      actkernconst<>+4704(SB), Y11, Y11
+	VMULPD      Y10, Y4, Y10
+	VMULPD      Y11, Y7, Y11
 	VADDPD      actkernconst<>+4672(SB), Y10, Y10
 	VADDPD      actkernconst<>+4672(SB), Y11, Y11
 	VMULPD      Y10, Y4, Y10
@@ -34195,10 +34195,6 @@ loop:
 	VMULPD      Y11, Y7, Y11
 	VADDPD      actkernconst<>+4608(SB), Y10, Y10
 	VADDPD      actkernconst<>+4608(SB), Y11, Y11
-	VMULPD      Y10, Y4, Y10
-	VMULPD      Y11, Y7, Y11
-	VADDPD      actkernconst<>+4576(SB), Y10, Y10
-	VADDPD      actkernconst<>+4576(SB), Y11, Y11
 	VMULPD      Y10, Y4, Y4
 	VMULPD      Y11, Y7, Y7
 	VMAXPD      actkernconst<>+896(SB), Y0, Y10
@@ -34316,21 +34312,21 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+4480(SB), Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+4512(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y3
-	VSUBPD      actkernconst<>+4512(SB), Y0, Y2
-	VSUBPD      actkernconst<>+4544(SB), Y2, Y2
+	VSUBPD      actkernconst<>+4544(SB), Y0, Y2
+	VSUBPD      actkernconst<>+4576(SB), Y2, Y2
 	VANDPD      actkernconst<>+192(SB), Y2, Y4
 	VCMPPD      $0x11, actkernconst<>+2560(SB), Y4, Y4
-	VMULPD      actkernconst<>+4704(SB), Y2, Y5
+	VMULPD      actkernconst<>+4736(SB), Y2, Y5
+	VADDPD      actkernconst<>+4704(SB), Y5, Y5
+	VMULPD      Y5, Y2, Y5
 	VADDPD      actkernconst<>+4672(SB), Y5, Y5
 	VMULPD      Y5, Y2, Y5
 	VADDPD      actkernconst<>+4640(SB), Y5, Y5
 	VMULPD      Y5, Y2, Y5
 	VADDPD      actkernconst<>+4608(SB), Y5, Y5
-	VMULPD      Y5, Y2, Y5
-	VADDPD      actkernconst<>+4576(SB), Y5, Y5
 	VMULPD      Y5, Y2, Y2
 	VMAXPD      actkernconst<>+896(SB), Y0, Y5
 	VMINPD      actkernconst<>+928(SB), Y5, Y5
@@ -34394,21 +34390,21 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+4480(SB), Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+4512(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y3
-	VSUBPD      actkernconst<>+4512(SB), Y0, Y2
-	VSUBPD      actkernconst<>+4544(SB), Y2, Y2
+	VSUBPD      actkernconst<>+4544(SB), Y0, Y2
+	VSUBPD      actkernconst<>+4576(SB), Y2, Y2
 	VANDPD      actkernconst<>+192(SB), Y2, Y4
 	VCMPPD      $0x11, actkernconst<>+2560(SB), Y4, Y4
-	VMULPD      actkernconst<>+4704(SB), Y2, Y5
+	VMULPD      actkernconst<>+4736(SB), Y2, Y5
+	VADDPD      actkernconst<>+4704(SB), Y5, Y5
+	VMULPD      Y5, Y2, Y5
 	VADDPD      actkernconst<>+4672(SB), Y5, Y5
 	VMULPD      Y5, Y2, Y5
 	VADDPD      actkernconst<>+4640(SB), Y5, Y5
 	VMULPD      Y5, Y2, Y5
 	VADDPD      actkernconst<>+4608(SB), Y5, Y5
-	VMULPD      Y5, Y2, Y5
-	VADDPD      actkernconst<>+4576(SB), Y5, Y5
 	VMULPD      Y5, Y2, Y2
 	VMAXPD      actkernconst<>+896(SB), Y0, Y5
 	VMINPD      actkernconst<>+928(SB), Y5, Y5
@@ -34474,13 +34470,13 @@ TEXT ·preluAVX512(SB), NOSPLIT, $72-52
 	VCMPPS.BCST  $0x00, actkernconst<>+3236(SB), Z0, K2
 	VBROADCASTSS (SP), Z0
 	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
-	VBROADCASTSS actkernconst<>+3552(SB), Z0
+	VBROADCASTSS actkernconst<>+3584(SB), Z0
 	VMULPS.BCST  (SP), Z0, Z2
 	VBLENDMPS    Z1, Z2, K2, Z1
 	VMOVUPD      Z1, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VBROADCASTSS actkernconst<>+3236(SB), Z1
-	VBROADCASTSS actkernconst<>+3552(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
 	VMOVUPD      8(SP), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -34568,13 +34564,13 @@ TEXT ·preluAVX2(SB), NOSPLIT, $64-52
 	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
 	VMOVUPD      (SP), Y0
 	VXORPS       actkernconst<>+3264(SB), Y0, Y2
-	VMOVUPD      actkernconst<>+3584(SB), Y0
+	VMOVUPD      actkernconst<>+3616(SB), Y0
 	VMULPS       (SP), Y0, Y3
 	VBLENDVPS    Y1, Y2, Y3, Y1
 	VMOVUPD      Y1, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      actkernconst<>+3296(SB), Y1
-	VMOVUPD      actkernconst<>+3584(SB), Y2
+	VMOVUPD      actkernconst<>+3616(SB), Y2
 	VMOVUPD      32(SP), Y3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -34828,7 +34824,7 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·preluVecAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+3552(SB), Z1
+	VBROADCASTSS actkernconst<>+3584(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -34935,16 +34931,16 @@ loop:
 	VMOVUPS   32(CX), Y2
 	VCMPPS    $0x11, Y1, Y0, Y3
 	VCMPPS    $0x11, Y2, Y0, Y4
-	VCMPPS    $0x00, actkernconst<>+3584(SB), Y1, Y5
-	VCMPPS    $0x00, actkernconst<>+3584(SB), Y2, Y6
+	VCMPPS    $0x00, actkernconst<>+3616(SB), Y1, Y5
+	VCMPPS    $0x00, actkernconst<>+3616(SB), Y2, Y6
 	VMOVUPS   (DX), Y7
 	VMOVUPS   32(DX), Y8
 	VCMPPS    $0x00, Y0, Y7, Y9
 	VCMPPS    $0x00, Y0, Y8, Y10
 	VXORPS    actkernconst<>+3264(SB), Y7, Y11
 	VXORPS    actkernconst<>+3264(SB), Y8, Y12
-	VMULPS    actkernconst<>+3584(SB), Y7, Y13
-	VMULPS    actkernconst<>+3584(SB), Y8, Y14
+	VMULPS    actkernconst<>+3616(SB), Y7, Y13
+	VMULPS    actkernconst<>+3616(SB), Y8, Y14
 	VBLENDVPS Y9, Y11, Y13, Y9
 	VBLENDVPS Y10, Y12, Y14, Y10
 	VMULPS    Y7, Y1, Y7
@@ -34970,11 +34966,11 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Y1
 	VCMPPS    $0x11, Y1, Y0, Y2
-	VCMPPS    $0x00, actkernconst<>+3584(SB), Y1, Y3
+	VCMPPS    $0x00, actkernconst<>+3616(SB), Y1, Y3
 	VMOVUPS   (DX), Y4
 	VCMPPS    $0x00, Y0, Y4, Y5
 	VXORPS    actkernconst<>+3264(SB), Y4, Y6
-	VMULPS    actkernconst<>+3584(SB), Y4, Y7
+	VMULPS    actkernconst<>+3616(SB), Y4, Y7
 	VBLENDVPS Y5, Y6, Y7, Y5
 	VMULPS    Y4, Y1, Y4
 	VBLENDVPS Y3, Y5, Y4, Y3
@@ -34996,11 +34992,11 @@ tail:
 	VMOVDQU    32(SI)(BX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
 	VCMPPS     $0x11, Y1, Y0, Y2
-	VCMPPS     $0x00, actkernconst<>+3584(SB), Y1, Y3
+	VCMPPS     $0x00, actkernconst<>+3616(SB), Y1, Y3
 	VMASKMOVPS (DX), Y15, Y4
 	VCMPPS     $0x00, Y0, Y4, Y5
 	VXORPS     actkernconst<>+3264(SB), Y4, Y6
-	VMULPS     actkernconst<>+3584(SB), Y4, Y7
+	VMULPS     actkernconst<>+3616(SB), Y4, Y7
 	VBLENDVPS  Y5, Y6, Y7, Y5
 	VMULPS     Y4, Y1, Y4
 	VBLENDVPS  Y3, Y5, Y4, Y3
@@ -37208,7 +37204,7 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6AVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+4736(SB), Z1
+	VBROADCASTSS actkernconst<>+4768(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -37284,7 +37280,7 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6AVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+4736(SB), Z1
+	VBROADCASTSS actkernconst<>+4768(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -37361,7 +37357,7 @@ done:
 // Requires: AVX
 TEXT ·relu6AVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+3296(SB), Y0
-	VMOVUPD actkernconst<>+4768(SB), Y1
+	VMOVUPD actkernconst<>+4800(SB), Y1
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -37445,7 +37441,7 @@ done:
 // Requires: AVX, MMX+
 TEXT ·relu6AVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+3296(SB), Y0
-	VMOVUPD actkernconst<>+4768(SB), Y1
+	VMOVUPD actkernconst<>+4800(SB), Y1
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -37530,7 +37526,7 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6BackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+4736(SB), Z1
+	VBROADCASTSS actkernconst<>+4768(SB), Z1
 	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -37620,7 +37616,7 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6BackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+4736(SB), Z1
+	VBROADCASTSS actkernconst<>+4768(SB), Z1
 	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -37711,7 +37707,7 @@ done:
 // Requires: AVX
 TEXT ·relu6BackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+3296(SB), Y0
-	VMOVUPD actkernconst<>+4768(SB), Y1
+	VMOVUPD actkernconst<>+4800(SB), Y1
 	VMOVUPD actkernconst<>+3360(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -37811,7 +37807,7 @@ done:
 // Requires: AVX, MMX+
 TEXT ·relu6BackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+3296(SB), Y0
-	VMOVUPD actkernconst<>+4768(SB), Y1
+	VMOVUPD actkernconst<>+4800(SB), Y1
 	VMOVUPD actkernconst<>+3360(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -37912,7 +37908,7 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6BackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+4736(SB), Z1
+	VBROADCASTSS actkernconst<>+4768(SB), Z1
 	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -38002,7 +37998,7 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6BackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+4736(SB), Z1
+	VBROADCASTSS actkernconst<>+4768(SB), Z1
 	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -38093,7 +38089,7 @@ done:
 // Requires: AVX
 TEXT ·relu6BackwardFromOutputAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+3296(SB), Y0
-	VMOVUPD actkernconst<>+4768(SB), Y1
+	VMOVUPD actkernconst<>+4800(SB), Y1
 	VMOVUPD actkernconst<>+3360(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -38193,7 +38189,7 @@ done:
 // Requires: AVX, MMX+
 TEXT ·relu6BackwardFromOutputAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+3296(SB), Y0
-	VMOVUPD actkernconst<>+4768(SB), Y1
+	VMOVUPD actkernconst<>+4800(SB), Y1
 	VMOVUPD actkernconst<>+3360(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -38294,8 +38290,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·seluAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+16(SB), Z0
-	VBROADCASTSD actkernconst<>+4800(SB), Z1
-	VBROADCASTSD actkernconst<>+4808(SB), Z2
+	VBROADCASTSD actkernconst<>+4832(SB), Z1
+	VBROADCASTSD actkernconst<>+4840(SB), Z2
 	VBROADCASTSD actkernconst<>+24(SB), Z3
 	VBROADCASTSD actkernconst<>+32(SB), Z4
 	VBROADCASTSD actkernconst<>+40(SB), Z5
@@ -38470,8 +38466,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·seluAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+16(SB), Z0
-	VBROADCASTSD actkernconst<>+4800(SB), Z1
-	VBROADCASTSD actkernconst<>+4808(SB), Z2
+	VBROADCASTSD actkernconst<>+4832(SB), Z1
+	VBROADCASTSD actkernconst<>+4840(SB), Z2
 	VBROADCASTSD actkernconst<>+24(SB), Z3
 	VBROADCASTSD actkernconst<>+32(SB), Z4
 	VBROADCASTSD actkernconst<>+40(SB), Z5
@@ -38659,8 +38655,8 @@ loop:
 	VCMPPD      $0x11, Y0, Y2, Y3
 	VMOVUPD     actkernconst<>+256(SB), Y2
 	VCMPPD      $0x11, Y1, Y2, Y4
-	VMULPD      actkernconst<>+4832(SB), Y0, Y2
-	VMULPD      actkernconst<>+4832(SB), Y1, Y5
+	VMULPD      actkernconst<>+4864(SB), Y0, Y2
+	VMULPD      actkernconst<>+4864(SB), Y1, Y5
 	VMAXPD      actkernconst<>+288(SB), Y0, Y6
 	VMAXPD      actkernconst<>+288(SB), Y1, Y7
 	VMINPD      actkernconst<>+320(SB), Y6, Y6
@@ -38725,8 +38721,8 @@ loop:
 	VCMPPD      $0x03, Y1, Y1, Y7
 	VBLENDVPD   Y6, Y0, Y10, Y10
 	VBLENDVPD   Y7, Y1, Y11, Y11
-	VMULPD      actkernconst<>+4864(SB), Y10, Y10
-	VMULPD      actkernconst<>+4864(SB), Y11, Y11
+	VMULPD      actkernconst<>+4896(SB), Y10, Y10
+	VMULPD      actkernconst<>+4896(SB), Y11, Y11
 	VBLENDVPD   Y3, Y2, Y10, Y3
 	VBLENDVPD   Y4, Y5, Y11, Y4
 	VBLENDVPD   Y6, Y0, Y3, Y6
@@ -38746,7 +38742,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMOVUPD     actkernconst<>+256(SB), Y1
 	VCMPPD      $0x11, Y0, Y1, Y2
-	VMULPD      actkernconst<>+4832(SB), Y0, Y1
+	VMULPD      actkernconst<>+4864(SB), Y0, Y1
 	VMAXPD      actkernconst<>+288(SB), Y0, Y3
 	VMINPD      actkernconst<>+320(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y3, Y4
@@ -38779,7 +38775,7 @@ single:
 	VORPD       Y3, Y5, Y5
 	VCMPPD      $0x03, Y0, Y0, Y3
 	VBLENDVPD   Y3, Y0, Y5, Y5
-	VMULPD      actkernconst<>+4864(SB), Y5, Y5
+	VMULPD      actkernconst<>+4896(SB), Y5, Y5
 	VBLENDVPD   Y2, Y1, Y5, Y2
 	VBLENDVPD   Y3, Y0, Y2, Y3
 	VCVTPD2PSY  Y3, X3
@@ -38799,7 +38795,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMOVUPD     actkernconst<>+256(SB), Y1
 	VCMPPD      $0x11, Y0, Y1, Y2
-	VMULPD      actkernconst<>+4832(SB), Y0, Y1
+	VMULPD      actkernconst<>+4864(SB), Y0, Y1
 	VMAXPD      actkernconst<>+288(SB), Y0, Y3
 	VMINPD      actkernconst<>+320(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y3, Y4
@@ -38832,7 +38828,7 @@ tail:
 	VORPD       Y3, Y5, Y5
 	VCMPPD      $0x03, Y0, Y0, Y3
 	VBLENDVPD   Y3, Y0, Y5, Y5
-	VMULPD      actkernconst<>+4864(SB), Y5, Y5
+	VMULPD      actkernconst<>+4896(SB), Y5, Y5
 	VBLENDVPD   Y2, Y1, Y5, Y2
 	VBLENDVPD   Y3, Y0, Y2, Y3
 	VCVTPD2PSY  Y3, X3
@@ -38858,8 +38854,8 @@ loop:
 	VCMPPD      $0x11, Y0, Y2, Y3
 	VMOVUPD     actkernconst<>+256(SB), Y2
 	VCMPPD      $0x11, Y1, Y2, Y4
-	VMULPD      actkernconst<>+4832(SB), Y0, Y2
-	VMULPD      actkernconst<>+4832(SB), Y1, Y5
+	VMULPD      actkernconst<>+4864(SB), Y0, Y2
+	VMULPD      actkernconst<>+4864(SB), Y1, Y5
 	VMAXPD      actkernconst<>+288(SB), Y0, Y6
 	VMAXPD      actkernconst<>+288(SB), Y1, Y7
 	VMINPD      actkernconst<>+320(SB), Y6, Y6
@@ -38924,8 +38920,8 @@ loop:
 	VCMPPD      $0x03, Y1, Y1, Y7
 	VBLENDVPD   Y6, Y0, Y10, Y10
 	VBLENDVPD   Y7, Y1, Y11, Y11
-	VMULPD      actkernconst<>+4864(SB), Y10, Y10
-	VMULPD      actkernconst<>+4864(SB), Y11, Y11
+	VMULPD      actkernconst<>+4896(SB), Y10, Y10
+	VMULPD      actkernconst<>+4896(SB), Y11, Y11
 	VBLENDVPD   Y3, Y2, Y10, Y3
 	VBLENDVPD   Y4, Y5, Y11, Y4
 	VBLENDVPD   Y6, Y0, Y3, Y6
@@ -38945,7 +38941,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMOVUPD     actkernconst<>+256(SB), Y1
 	VCMPPD      $0x11, Y0, Y1, Y2
-	VMULPD      actkernconst<>+4832(SB), Y0, Y1
+	VMULPD      actkernconst<>+4864(SB), Y0, Y1
 	VMAXPD      actkernconst<>+288(SB), Y0, Y3
 	VMINPD      actkernconst<>+320(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y3, Y4
@@ -38978,7 +38974,7 @@ single:
 	VORPD       Y3, Y5, Y5
 	VCMPPD      $0x03, Y0, Y0, Y3
 	VBLENDVPD   Y3, Y0, Y5, Y5
-	VMULPD      actkernconst<>+4864(SB), Y5, Y5
+	VMULPD      actkernconst<>+4896(SB), Y5, Y5
 	VBLENDVPD   Y2, Y1, Y5, Y2
 	VBLENDVPD   Y3, Y0, Y2, Y3
 	VCVTPD2PSY  Y3, X3
@@ -38998,7 +38994,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMOVUPD     actkernconst<>+256(SB), Y1
 	VCMPPD      $0x11, Y0, Y1, Y2
-	VMULPD      actkernconst<>+4832(SB), Y0, Y1
+	VMULPD      actkernconst<>+4864(SB), Y0, Y1
 	VMAXPD      actkernconst<>+288(SB), Y0, Y3
 	VMINPD      actkernconst<>+320(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y3, Y4
@@ -39031,7 +39027,7 @@ tail:
 	VORPD       Y3, Y5, Y5
 	VCMPPD      $0x03, Y0, Y0, Y3
 	VBLENDVPD   Y3, Y0, Y5, Y5
-	VMULPD      actkernconst<>+4864(SB), Y5, Y5
+	VMULPD      actkernconst<>+4896(SB), Y5, Y5
 	VBLENDVPD   Y2, Y1, Y5, Y2
 	VBLENDVPD   Y3, Y0, Y2, Y3
 	VCVTPD2PSY  Y3, X3
@@ -39047,8 +39043,8 @@ done:
 TEXT ·seluBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+16(SB), Z0
 	VBROADCASTSD actkernconst<>+768(SB), Z1
-	VBROADCASTSD actkernconst<>+4800(SB), Z2
-	VBROADCASTSD actkernconst<>+4808(SB), Z3
+	VBROADCASTSD actkernconst<>+4832(SB), Z2
+	VBROADCASTSD actkernconst<>+4840(SB), Z3
 	VBROADCASTSD actkernconst<>+776(SB), Z4
 	VBROADCASTSD actkernconst<>+40(SB), Z5
 	VBROADCASTSD actkernconst<>+48(SB), Z6
@@ -39241,8 +39237,8 @@ done:
 TEXT ·seluBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+16(SB), Z0
 	VBROADCASTSD actkernconst<>+768(SB), Z1
-	VBROADCASTSD actkernconst<>+4800(SB), Z2
-	VBROADCASTSD actkernconst<>+4808(SB), Z3
+	VBROADCASTSD actkernconst<>+4832(SB), Z2
+	VBROADCASTSD actkernconst<>+4840(SB), Z3
 	VBROADCASTSD actkernconst<>+776(SB), Z4
 	VBROADCASTSD actkernconst<>+40(SB), Z5
 	VBROADCASTSD actkernconst<>+48(SB), Z6
@@ -39436,8 +39432,8 @@ done:
 TEXT ·seluBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+256(SB), Y0
 	VMOVUPD actkernconst<>+896(SB), Y1
-	VMOVUPD actkernconst<>+4832(SB), Y2
-	VMOVUPD actkernconst<>+4864(SB), Y3
+	VMOVUPD actkernconst<>+4864(SB), Y2
+	VMOVUPD actkernconst<>+4896(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -39631,8 +39627,8 @@ done:
 TEXT ·seluBackwardAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+256(SB), Y0
 	VMOVUPD actkernconst<>+896(SB), Y1
-	VMOVUPD actkernconst<>+4832(SB), Y2
-	VMOVUPD actkernconst<>+4864(SB), Y3
+	VMOVUPD actkernconst<>+4864(SB), Y2
+	VMOVUPD actkernconst<>+4896(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -39826,8 +39822,8 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·seluBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+16(SB), Z0
-	VBROADCASTSD actkernconst<>+4800(SB), Z1
-	VBROADCASTSD actkernconst<>+4808(SB), Z2
+	VBROADCASTSD actkernconst<>+4832(SB), Z1
+	VBROADCASTSD actkernconst<>+4840(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -39928,8 +39924,8 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·seluBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+16(SB), Z0
-	VBROADCASTSD actkernconst<>+4800(SB), Z1
-	VBROADCASTSD actkernconst<>+4808(SB), Z2
+	VBROADCASTSD actkernconst<>+4832(SB), Z1
+	VBROADCASTSD actkernconst<>+4840(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -40031,8 +40027,8 @@ done:
 // Requires: AVX
 TEXT ·seluBackwardFromOutputAVX2(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+256(SB), Y0
-	VMOVUPD actkernconst<>+4832(SB), Y1
-	VMOVUPD actkernconst<>+4864(SB), Y2
+	VMOVUPD actkernconst<>+4864(SB), Y1
+	VMOVUPD actkernconst<>+4896(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -40133,8 +40129,8 @@ done:
 // Requires: AVX, MMX+
 TEXT ·seluBackwardFromOutputAVX2Stream(SB), NOSPLIT, $0-72
 	VMOVUPD actkernconst<>+256(SB), Y0
-	VMOVUPD actkernconst<>+4832(SB), Y1
-	VMOVUPD actkernconst<>+4864(SB), Y2
+	VMOVUPD actkernconst<>+4864(SB), Y1
+	VMOVUPD actkernconst<>+4896(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    in1_base+48(FP), DX
@@ -42266,8 +42262,8 @@ loop:
 	JB               single
 	VCVTPS2PD        (CX), Z0
 	VCVTPS2PD        32(CX), Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z1, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z1, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z0, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z1, K5
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z2
@@ -42359,7 +42355,7 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z0, K3
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
@@ -42412,7 +42408,7 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y0
 	VCVTPS2PD        Y0, Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z0, K3
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
@@ -42469,8 +42465,8 @@ loop:
 	JB               single
 	VCVTPS2PD        (CX), Z0
 	VCVTPS2PD        32(CX), Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z1, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z1, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z0, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z1, K5
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z2
@@ -42562,7 +42558,7 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z0, K3
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
@@ -42615,7 +42611,7 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y0
 	VCVTPS2PD        Y0, Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z0, K3
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
@@ -42673,8 +42669,8 @@ loop:
 	JB          single
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y0, Y4
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y1, Y5
 	VANDPD      actkernconst<>+192(SB), Y0, Y6
@@ -42786,7 +42782,7 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y0, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
@@ -42847,7 +42843,7 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y0, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
@@ -42912,8 +42908,8 @@ loop:
 	JB          single
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y0, Y4
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y1, Y5
 	VANDPD      actkernconst<>+192(SB), Y0, Y6
@@ -43025,7 +43021,7 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y0, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
@@ -43086,7 +43082,7 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y0, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
@@ -43153,14 +43149,14 @@ loop:
 	JB               single
 	VCVTPS2PD        (CX), Z0
 	VCVTPS2PD        32(CX), Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z1, K3
-	VBROADCASTSD     actkernconst<>+4896(SB), Z2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z1, K3
+	VBROADCASTSD     actkernconst<>+4928(SB), Z2
 	VCMPPD           $0x11, Z0, Z2, K4
-	VBROADCASTSD     actkernconst<>+4896(SB), Z2
+	VBROADCASTSD     actkernconst<>+4928(SB), Z2
 	VCMPPD           $0x11, Z1, Z2, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+4904(SB), Z0, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+4904(SB), Z1, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+4936(SB), Z0, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+4936(SB), Z1, K7
 	VBROADCASTSD     actkernconst<>+2504(SB), Z2
 	KMOVW            K3, (SP)
 	VCMPPD           $0x11, Z0, Z2, K3
@@ -43245,10 +43241,10 @@ loop:
 	VFMADD213PD      Z2, Z4, Z6
 	VMOVAPD          Z1, Z2
 	VFMADD213PD      Z3, Z5, Z2
-	VSUBPD.BCST      actkernconst<>+4920(SB), Z0, Z3
-	VSUBPD.BCST      actkernconst<>+4920(SB), Z1, Z7
-	VSUBPD.BCST      actkernconst<>+4928(SB), Z3, Z3
-	VSUBPD.BCST      actkernconst<>+4928(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+4952(SB), Z0, Z3
+	VSUBPD.BCST      actkernconst<>+4952(SB), Z1, Z7
+	VSUBPD.BCST      actkernconst<>+4960(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+4960(SB), Z7, Z7
 	VMAXPD.BCST      actkernconst<>+24(SB), Z3, Z8
 	VMAXPD.BCST      actkernconst<>+24(SB), Z7, Z9
 	VMINPD.BCST      actkernconst<>+32(SB), Z8, Z8
@@ -43301,9 +43297,9 @@ loop:
 	VCMPPD           $0x03, Z7, Z7, K3
 	VBLENDMPD        Z3, Z12, K2, Z12
 	VBLENDMPD        Z7, Z13, K3, Z13
-	VBROADCASTSD     actkernconst<>+4912(SB), Z8
+	VBROADCASTSD     actkernconst<>+4944(SB), Z8
 	VFMADD213PD      Z3, Z8, Z12
-	VBROADCASTSD     actkernconst<>+4912(SB), Z3
+	VBROADCASTSD     actkernconst<>+4944(SB), Z3
 	VFMADD213PD      Z7, Z3, Z13
 	VMULPD           Z12, Z4, Z4
 	VMULPD           Z13, Z5, Z5
@@ -43339,10 +43335,10 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VBROADCASTSD     actkernconst<>+4896(SB), Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VBROADCASTSD     actkernconst<>+4928(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4904(SB), Z0, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4936(SB), Z0, K4
 	VBROADCASTSD     actkernconst<>+2504(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K5
 	KORW             K5, K4, K4
@@ -43383,8 +43379,8 @@ single:
 	VBLENDMPD        Z1, Z4, K5, Z1
 	VMOVAPD          Z0, Z3
 	VFMADD213PD      Z1, Z2, Z3
-	VSUBPD.BCST      actkernconst<>+4920(SB), Z0, Z1
-	VSUBPD.BCST      actkernconst<>+4928(SB), Z1, Z1
+	VSUBPD.BCST      actkernconst<>+4952(SB), Z0, Z1
+	VSUBPD.BCST      actkernconst<>+4960(SB), Z1, Z1
 	VMAXPD.BCST      actkernconst<>+24(SB), Z1, Z4
 	VMINPD.BCST      actkernconst<>+32(SB), Z4, Z4
 	VMULPD.BCST      actkernconst<>+40(SB), Z4, Z5
@@ -43411,7 +43407,7 @@ single:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z6
 	VCMPPD           $0x03, Z1, Z1, K5
 	VBLENDMPD        Z1, Z6, K5, Z6
-	VBROADCASTSD     actkernconst<>+4912(SB), Z4
+	VBROADCASTSD     actkernconst<>+4944(SB), Z4
 	VFMADD213PD      Z1, Z4, Z6
 	VMULPD           Z6, Z2, Z2
 	VBLENDMPD        Z3, Z2, K4, Z3
@@ -43437,10 +43433,10 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y0
 	VCVTPS2PD        Y0, Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VBROADCASTSD     actkernconst<>+4896(SB), Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VBROADCASTSD     actkernconst<>+4928(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4904(SB), Z0, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4936(SB), Z0, K4
 	VBROADCASTSD     actkernconst<>+2504(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K5
 	KORW             K5, K4, K4
@@ -43481,8 +43477,8 @@ tail:
 	VBLENDMPD        Z1, Z4, K5, Z1
 	VMOVAPD          Z0, Z3
 	VFMADD213PD      Z1, Z2, Z3
-	VSUBPD.BCST      actkernconst<>+4920(SB), Z0, Z1
-	VSUBPD.BCST      actkernconst<>+4928(SB), Z1, Z1
+	VSUBPD.BCST      actkernconst<>+4952(SB), Z0, Z1
+	VSUBPD.BCST      actkernconst<>+4960(SB), Z1, Z1
 	VMAXPD.BCST      actkernconst<>+24(SB), Z1, Z4
 	VMINPD.BCST      actkernconst<>+32(SB), Z4, Z4
 	VMULPD.BCST      actkernconst<>+40(SB), Z4, Z5
@@ -43509,7 +43505,7 @@ tail:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z6
 	VCMPPD           $0x03, Z1, Z1, K5
 	VBLENDMPD        Z1, Z6, K5, Z6
-	VBROADCASTSD     actkernconst<>+4912(SB), Z4
+	VBROADCASTSD     actkernconst<>+4944(SB), Z4
 	VFMADD213PD      Z1, Z4, Z6
 	VMULPD           Z6, Z2, Z2
 	VBLENDMPD        Z3, Z2, K4, Z3
@@ -43540,14 +43536,14 @@ loop:
 	JB               single
 	VCVTPS2PD        (CX), Z0
 	VCVTPS2PD        32(CX), Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z1, K3
-	VBROADCASTSD     actkernconst<>+4896(SB), Z2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z1, K3
+	VBROADCASTSD     actkernconst<>+4928(SB), Z2
 	VCMPPD           $0x11, Z0, Z2, K4
-	VBROADCASTSD     actkernconst<>+4896(SB), Z2
+	VBROADCASTSD     actkernconst<>+4928(SB), Z2
 	VCMPPD           $0x11, Z1, Z2, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+4904(SB), Z0, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+4904(SB), Z1, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+4936(SB), Z0, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+4936(SB), Z1, K7
 	VBROADCASTSD     actkernconst<>+2504(SB), Z2
 	KMOVW            K3, (SP)
 	VCMPPD           $0x11, Z0, Z2, K3
@@ -43632,10 +43628,10 @@ loop:
 	VFMADD213PD      Z2, Z4, Z6
 	VMOVAPD          Z1, Z2
 	VFMADD213PD      Z3, Z5, Z2
-	VSUBPD.BCST      actkernconst<>+4920(SB), Z0, Z3
-	VSUBPD.BCST      actkernconst<>+4920(SB), Z1, Z7
-	VSUBPD.BCST      actkernconst<>+4928(SB), Z3, Z3
-	VSUBPD.BCST      actkernconst<>+4928(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+4952(SB), Z0, Z3
+	VSUBPD.BCST      actkernconst<>+4952(SB), Z1, Z7
+	VSUBPD.BCST      actkernconst<>+4960(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+4960(SB), Z7, Z7
 	VMAXPD.BCST      actkernconst<>+24(SB), Z3, Z8
 	VMAXPD.BCST      actkernconst<>+24(SB), Z7, Z9
 	VMINPD.BCST      actkernconst<>+32(SB), Z8, Z8
@@ -43688,9 +43684,9 @@ loop:
 	VCMPPD           $0x03, Z7, Z7, K3
 	VBLENDMPD        Z3, Z12, K2, Z12
 	VBLENDMPD        Z7, Z13, K3, Z13
-	VBROADCASTSD     actkernconst<>+4912(SB), Z8
+	VBROADCASTSD     actkernconst<>+4944(SB), Z8
 	VFMADD213PD      Z3, Z8, Z12
-	VBROADCASTSD     actkernconst<>+4912(SB), Z3
+	VBROADCASTSD     actkernconst<>+4944(SB), Z3
 	VFMADD213PD      Z7, Z3, Z13
 	VMULPD           Z12, Z4, Z4
 	VMULPD           Z13, Z5, Z5
@@ -43726,10 +43722,10 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VBROADCASTSD     actkernconst<>+4896(SB), Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VBROADCASTSD     actkernconst<>+4928(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4904(SB), Z0, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4936(SB), Z0, K4
 	VBROADCASTSD     actkernconst<>+2504(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K5
 	KORW             K5, K4, K4
@@ -43770,8 +43766,8 @@ single:
 	VBLENDMPD        Z1, Z4, K5, Z1
 	VMOVAPD          Z0, Z3
 	VFMADD213PD      Z1, Z2, Z3
-	VSUBPD.BCST      actkernconst<>+4920(SB), Z0, Z1
-	VSUBPD.BCST      actkernconst<>+4928(SB), Z1, Z1
+	VSUBPD.BCST      actkernconst<>+4952(SB), Z0, Z1
+	VSUBPD.BCST      actkernconst<>+4960(SB), Z1, Z1
 	VMAXPD.BCST      actkernconst<>+24(SB), Z1, Z4
 	VMINPD.BCST      actkernconst<>+32(SB), Z4, Z4
 	VMULPD.BCST      actkernconst<>+40(SB), Z4, Z5
@@ -43798,7 +43794,7 @@ single:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z6
 	VCMPPD           $0x03, Z1, Z1, K5
 	VBLENDMPD        Z1, Z6, K5, Z6
-	VBROADCASTSD     actkernconst<>+4912(SB), Z4
+	VBROADCASTSD     actkernconst<>+4944(SB), Z4
 	VFMADD213PD      Z1, Z4, Z6
 	VMULPD           Z6, Z2, Z2
 	VBLENDMPD        Z3, Z2, K4, Z3
@@ -43824,10 +43820,10 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y0
 	VCVTPS2PD        Y0, Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VBROADCASTSD     actkernconst<>+4896(SB), Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VBROADCASTSD     actkernconst<>+4928(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4904(SB), Z0, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4936(SB), Z0, K4
 	VBROADCASTSD     actkernconst<>+2504(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K5
 	KORW             K5, K4, K4
@@ -43868,8 +43864,8 @@ tail:
 	VBLENDMPD        Z1, Z4, K5, Z1
 	VMOVAPD          Z0, Z3
 	VFMADD213PD      Z1, Z2, Z3
-	VSUBPD.BCST      actkernconst<>+4920(SB), Z0, Z1
-	VSUBPD.BCST      actkernconst<>+4928(SB), Z1, Z1
+	VSUBPD.BCST      actkernconst<>+4952(SB), Z0, Z1
+	VSUBPD.BCST      actkernconst<>+4960(SB), Z1, Z1
 	VMAXPD.BCST      actkernconst<>+24(SB), Z1, Z4
 	VMINPD.BCST      actkernconst<>+32(SB), Z4, Z4
 	VMULPD.BCST      actkernconst<>+40(SB), Z4, Z5
@@ -43896,7 +43892,7 @@ tail:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z6
 	VCMPPD           $0x03, Z1, Z1, K5
 	VBLENDMPD        Z1, Z6, K5, Z6
-	VBROADCASTSD     actkernconst<>+4912(SB), Z4
+	VBROADCASTSD     actkernconst<>+4944(SB), Z4
 	VFMADD213PD      Z1, Z4, Z6
 	VMULPD           Z6, Z2, Z2
 	VBLENDMPD        Z3, Z2, K4, Z3
@@ -43928,14 +43924,14 @@ loop:
 	JB          single
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y1, Y3
-	VMOVUPD     actkernconst<>+4960(SB), Y4
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+4992(SB), Y4
 	VCMPPD      $0x11, Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+4960(SB), Y4
+	VMOVUPD     actkernconst<>+4992(SB), Y4
 	VCMPPD      $0x11, Y1, Y4, Y6
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y0, Y4
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+5024(SB), Y0, Y4
+	VCMPPD      $0x11, actkernconst<>+5024(SB), Y1, Y7
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VCMPPD      $0x11, Y0, Y8, Y9
 	VMOVUPD     actkernconst<>+2816(SB), Y8
@@ -44038,10 +44034,10 @@ loop:
 	VFMADD213PD Y6, Y3, Y2
 	VMOVAPD     Y1, Y4
 	VFMADD213PD Y7, Y5, Y4
-	VSUBPD      actkernconst<>+5056(SB), Y0, Y6
-	VSUBPD      actkernconst<>+5056(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5088(SB), Y6, Y6
-	VSUBPD      actkernconst<>+5088(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5088(SB), Y0, Y6
+	VSUBPD      actkernconst<>+5088(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5120(SB), Y6, Y6
+	VSUBPD      actkernconst<>+5120(SB), Y7, Y7
 	VMAXPD      actkernconst<>+288(SB), Y6, Y8
 	VMAXPD      actkernconst<>+288(SB), Y7, Y9
 	VMINPD      actkernconst<>+320(SB), Y8, Y8
@@ -44108,9 +44104,9 @@ loop:
 	VCMPPD      $0x03, Y7, Y7, Y1
 	VBLENDVPD   Y0, Y6, Y12, Y0
 	VBLENDVPD   Y1, Y7, Y13, Y1
-	VMOVUPD     actkernconst<>+5024(SB), Y8
+	VMOVUPD     actkernconst<>+5056(SB), Y8
 	VFMADD213PD Y6, Y8, Y0
-	VMOVUPD     actkernconst<>+5024(SB), Y6
+	VMOVUPD     actkernconst<>+5056(SB), Y6
 	VFMADD213PD Y7, Y6, Y1
 	VMULPD      Y0, Y3, Y3
 	VMULPD      Y1, Y5, Y5
@@ -44150,10 +44146,10 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+4960(SB), Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+4992(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+5024(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VCMPPD      $0x11, Y0, Y4, Y5
 	VORPD       Y5, Y2, Y2
@@ -44202,8 +44198,8 @@ single:
 	VBLENDVPD   Y6, Y5, Y8, Y6
 	VMOVAPD     Y0, Y5
 	VFMADD213PD Y6, Y4, Y5
-	VSUBPD      actkernconst<>+5056(SB), Y0, Y6
-	VSUBPD      actkernconst<>+5088(SB), Y6, Y6
+	VSUBPD      actkernconst<>+5088(SB), Y0, Y6
+	VSUBPD      actkernconst<>+5120(SB), Y6, Y6
 	VMAXPD      actkernconst<>+288(SB), Y6, Y7
 	VMINPD      actkernconst<>+320(SB), Y7, Y7
 	VMULPD      actkernconst<>+352(SB), Y7, Y8
@@ -44236,7 +44232,7 @@ single:
 	VORPD       Y7, Y9, Y9
 	VCMPPD      $0x03, Y6, Y6, Y7
 	VBLENDVPD   Y7, Y6, Y9, Y7
-	VMOVUPD     actkernconst<>+5024(SB), Y8
+	VMOVUPD     actkernconst<>+5056(SB), Y8
 	VFMADD213PD Y6, Y8, Y7
 	VMULPD      Y7, Y4, Y4
 	VBLENDVPD   Y2, Y5, Y4, Y2
@@ -44262,10 +44258,10 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+4960(SB), Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+4992(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+5024(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VCMPPD      $0x11, Y0, Y4, Y5
 	VORPD       Y5, Y2, Y2
@@ -44314,8 +44310,8 @@ tail:
 	VBLENDVPD   Y6, Y5, Y8, Y6
 	VMOVAPD     Y0, Y5
 	VFMADD213PD Y6, Y4, Y5
-	VSUBPD      actkernconst<>+5056(SB), Y0, Y6
-	VSUBPD      actkernconst<>+5088(SB), Y6, Y6
+	VSUBPD      actkernconst<>+5088(SB), Y0, Y6
+	VSUBPD      actkernconst<>+5120(SB), Y6, Y6
 	VMAXPD      actkernconst<>+288(SB), Y6, Y7
 	VMINPD      actkernconst<>+320(SB), Y7, Y7
 	VMULPD      actkernconst<>+352(SB), Y7, Y8
@@ -44348,7 +44344,7 @@ tail:
 	VORPD       Y7, Y9, Y9
 	VCMPPD      $0x03, Y6, Y6, Y7
 	VBLENDVPD   Y7, Y6, Y9, Y7
-	VMOVUPD     actkernconst<>+5024(SB), Y8
+	VMOVUPD     actkernconst<>+5056(SB), Y8
 	VFMADD213PD Y6, Y8, Y7
 	VMULPD      Y7, Y4, Y4
 	VBLENDVPD   Y2, Y5, Y4, Y2
@@ -44379,14 +44375,14 @@ loop:
 	JB          single
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y1, Y3
-	VMOVUPD     actkernconst<>+4960(SB), Y4
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+4992(SB), Y4
 	VCMPPD      $0x11, Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+4960(SB), Y4
+	VMOVUPD     actkernconst<>+4992(SB), Y4
 	VCMPPD      $0x11, Y1, Y4, Y6
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y0, Y4
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+5024(SB), Y0, Y4
+	VCMPPD      $0x11, actkernconst<>+5024(SB), Y1, Y7
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VCMPPD      $0x11, Y0, Y8, Y9
 	VMOVUPD     actkernconst<>+2816(SB), Y8
@@ -44489,10 +44485,10 @@ loop:
 	VFMADD213PD Y6, Y3, Y2
 	VMOVAPD     Y1, Y4
 	VFMADD213PD Y7, Y5, Y4
-	VSUBPD      actkernconst<>+5056(SB), Y0, Y6
-	VSUBPD      actkernconst<>+5056(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5088(SB), Y6, Y6
-	VSUBPD      actkernconst<>+5088(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5088(SB), Y0, Y6
+	VSUBPD      actkernconst<>+5088(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5120(SB), Y6, Y6
+	VSUBPD      actkernconst<>+5120(SB), Y7, Y7
 	VMAXPD      actkernconst<>+288(SB), Y6, Y8
 	VMAXPD      actkernconst<>+288(SB), Y7, Y9
 	VMINPD      actkernconst<>+320(SB), Y8, Y8
@@ -44559,9 +44555,9 @@ loop:
 	VCMPPD      $0x03, Y7, Y7, Y1
 	VBLENDVPD   Y0, Y6, Y12, Y0
 	VBLENDVPD   Y1, Y7, Y13, Y1
-	VMOVUPD     actkernconst<>+5024(SB), Y8
+	VMOVUPD     actkernconst<>+5056(SB), Y8
 	VFMADD213PD Y6, Y8, Y0
-	VMOVUPD     actkernconst<>+5024(SB), Y6
+	VMOVUPD     actkernconst<>+5056(SB), Y6
 	VFMADD213PD Y7, Y6, Y1
 	VMULPD      Y0, Y3, Y3
 	VMULPD      Y1, Y5, Y5
@@ -44601,10 +44597,10 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+4960(SB), Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+4992(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+5024(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VCMPPD      $0x11, Y0, Y4, Y5
 	VORPD       Y5, Y2, Y2
@@ -44653,8 +44649,8 @@ single:
 	VBLENDVPD   Y6, Y5, Y8, Y6
 	VMOVAPD     Y0, Y5
 	VFMADD213PD Y6, Y4, Y5
-	VSUBPD      actkernconst<>+5056(SB), Y0, Y6
-	VSUBPD      actkernconst<>+5088(SB), Y6, Y6
+	VSUBPD      actkernconst<>+5088(SB), Y0, Y6
+	VSUBPD      actkernconst<>+5120(SB), Y6, Y6
 	VMAXPD      actkernconst<>+288(SB), Y6, Y7
 	VMINPD      actkernconst<>+320(SB), Y7, Y7
 	VMULPD      actkernconst<>+352(SB), Y7, Y8
@@ -44687,7 +44683,7 @@ single:
 	VORPD       Y7, Y9, Y9
 	VCMPPD      $0x03, Y6, Y6, Y7
 	VBLENDVPD   Y7, Y6, Y9, Y7
-	VMOVUPD     actkernconst<>+5024(SB), Y8
+	VMOVUPD     actkernconst<>+5056(SB), Y8
 	VFMADD213PD Y6, Y8, Y7
 	VMULPD      Y7, Y4, Y4
 	VBLENDVPD   Y2, Y5, Y4, Y2
@@ -44713,10 +44709,10 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+4960(SB), Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+4992(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+5024(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VCMPPD      $0x11, Y0, Y4, Y5
 	VORPD       Y5, Y2, Y2
@@ -44765,8 +44761,8 @@ tail:
 	VBLENDVPD   Y6, Y5, Y8, Y6
 	VMOVAPD     Y0, Y5
 	VFMADD213PD Y6, Y4, Y5
-	VSUBPD      actkernconst<>+5056(SB), Y0, Y6
-	VSUBPD      actkernconst<>+5088(SB), Y6, Y6
+	VSUBPD      actkernconst<>+5088(SB), Y0, Y6
+	VSUBPD      actkernconst<>+5120(SB), Y6, Y6
 	VMAXPD      actkernconst<>+288(SB), Y6, Y7
 	VMINPD      actkernconst<>+320(SB), Y7, Y7
 	VMULPD      actkernconst<>+352(SB), Y7, Y8
@@ -44799,7 +44795,7 @@ tail:
 	VORPD       Y7, Y9, Y9
 	VCMPPD      $0x03, Y6, Y6, Y7
 	VBLENDVPD   Y7, Y6, Y9, Y7
-	VMOVUPD     actkernconst<>+5024(SB), Y8
+	VMOVUPD     actkernconst<>+5056(SB), Y8
 	VFMADD213PD Y6, Y8, Y7
 	VMULPD      Y7, Y4, Y4
 	VBLENDVPD   Y2, Y5, Y4, Y2
@@ -44839,127 +44835,127 @@ loop:
 	VANDPD.BCST      actkernconst<>+1088(SB), Z3, Z5
 	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z6
 	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z7
-	VBROADCASTSD     actkernconst<>+5264(SB), Z8
+	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VCMPPD           $0x12, Z6, Z8, K2
-	VBROADCASTSD     actkernconst<>+5264(SB), Z6
+	VBROADCASTSD     actkernconst<>+5296(SB), Z6
 	VCMPPD           $0x12, Z7, Z6, K3
-	VBROADCASTSD     actkernconst<>+5272(SB), Z6
+	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z4, Z6, K4
-	VBROADCASTSD     actkernconst<>+5272(SB), Z6
+	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z5, Z6, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z4, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z5, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z4, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z5, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
-	VBROADCASTSD     actkernconst<>+5280(SB), Z4
+	VBROADCASTSD     actkernconst<>+5312(SB), Z4
 	VBLENDMPD        Z2, Z4, K4, Z5
-	VBROADCASTSD     actkernconst<>+5280(SB), Z4
+	VBROADCASTSD     actkernconst<>+5312(SB), Z4
 	VBLENDMPD        Z3, Z4, K5, Z6
 	VGETEXPPD        Z5, Z4
 	VGETEXPPD        Z6, Z7
-	VBROADCASTSD     actkernconst<>+5288(SB), Z8
+	VBROADCASTSD     actkernconst<>+5320(SB), Z8
 	VMOVAPD          Z4, Z9
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z8, Z9
-	VBROADCASTSD     actkernconst<>+5288(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z8, Z9
+	VBROADCASTSD     actkernconst<>+5320(SB), Z8
 	VMOVAPD          Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z8, Z10
 	VRNDSCALEPD      $0x09, Z9, Z9
 	VRNDSCALEPD      $0x09, Z10, Z10
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z4, Z8
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z7, Z11
-	VBROADCASTSD     actkernconst<>+5152(SB), Z12
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z7, Z11
+	VBROADCASTSD     actkernconst<>+5184(SB), Z12
 	VMOVAPD          Z9, Z13
 	VFMADD213PD      Z8, Z12, Z13
-	VBROADCASTSD     actkernconst<>+5152(SB), Z8
+	VBROADCASTSD     actkernconst<>+5184(SB), Z8
 	VMOVAPD          Z10, Z12
 	VFMADD213PD      Z11, Z8, Z12
-	VBROADCASTSD     actkernconst<>+5312(SB), Z8
+	VBROADCASTSD     actkernconst<>+5344(SB), Z8
 	VSUBPD           Z4, Z8, Z4
-	VBROADCASTSD     actkernconst<>+5312(SB), Z8
+	VBROADCASTSD     actkernconst<>+5344(SB), Z8
 	VSUBPD           Z7, Z8, Z7
 	VSCALEFPD        Z4, Z5, Z5
 	VSCALEFPD        Z7, Z6, Z6
-	VBROADCASTSD     actkernconst<>+5224(SB), Z4
+	VBROADCASTSD     actkernconst<>+5256(SB), Z4
 	VCMPPD           $0x12, Z9, Z4, K6
-	VBROADCASTSD     actkernconst<>+5224(SB), Z4
+	VBROADCASTSD     actkernconst<>+5256(SB), Z4
 	VCMPPD           $0x12, Z10, Z4, K7
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z10, Z7
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z10, Z7
 	VBLENDMPD        Z4, Z9, K6, Z4
 	VBLENDMPD        Z7, Z10, K7, Z7
-	VBROADCASTSD     actkernconst<>+5320(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z8, K6, Z9
-	VBROADCASTSD     actkernconst<>+5320(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z8, K7, Z10
-	VBROADCASTSD     actkernconst<>+5328(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z8, K6, Z11
-	VBROADCASTSD     actkernconst<>+5328(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z8, K7, Z14
-	VBROADCASTSD     actkernconst<>+5336(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K6, Z15
-	VBROADCASTSD     actkernconst<>+5336(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K7, Z16
-	VBROADCASTSD     actkernconst<>+5344(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z8, K6, Z17
-	VBROADCASTSD     actkernconst<>+5344(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z8, K7, Z18
 	VBROADCASTSD     actkernconst<>+5352(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z8, K6, Z19
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z8, K6, Z9
 	VBROADCASTSD     actkernconst<>+5352(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z8, K7, Z20
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z8, K7, Z10
 	VBROADCASTSD     actkernconst<>+5360(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z8, K6, Z21
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z8, K6, Z11
 	VBROADCASTSD     actkernconst<>+5360(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z8, K7, Z22
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z8, K7, Z14
 	VBROADCASTSD     actkernconst<>+5368(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z8, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z8, K6, Z15
 	VBROADCASTSD     actkernconst<>+5368(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z8, K7, Z24
-	VBROADCASTSD     actkernconst<>+5232(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z8, K7, Z16
+	VBROADCASTSD     actkernconst<>+5376(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z8, K6, Z17
+	VBROADCASTSD     actkernconst<>+5376(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z8, K7, Z18
+	VBROADCASTSD     actkernconst<>+5384(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z8, K6, Z19
+	VBROADCASTSD     actkernconst<>+5384(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z8, K7, Z20
+	VBROADCASTSD     actkernconst<>+5392(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z8, K6, Z21
+	VBROADCASTSD     actkernconst<>+5392(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z8, K7, Z22
+	VBROADCASTSD     actkernconst<>+5400(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z8, K6, Z23
+	VBROADCASTSD     actkernconst<>+5400(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z8, K7, Z24
+	VBROADCASTSD     actkernconst<>+5264(SB), Z8
 	VCMPPD           $0x12, Z4, Z8, K6
-	VBROADCASTSD     actkernconst<>+5232(SB), Z8
+	VBROADCASTSD     actkernconst<>+5264(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K7
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z4, Z8
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z7, Z25
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z7, Z25
 	VBLENDMPD        Z8, Z4, K6, Z8
 	VBLENDMPD        Z25, Z7, K7, Z25
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z9, K6, Z9
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z10, K7, Z10
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z11, K6, Z11
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z14, K7, Z14
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z15, K6, Z15
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z16, K7, Z16
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z17, K6, Z17
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z18, K7, Z18
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z19, K6, Z19
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z20, K7, Z20
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z21, K6, Z21
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z22, K7, Z22
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z24, K7, Z24
-	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z4, K6, Z7
-	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z4, K7, Z26
-	VBROADCASTSD     actkernconst<>+5160(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K6, Z27
-	VBROADCASTSD     actkernconst<>+5160(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K7, Z28
-	VBROADCASTSD     actkernconst<>+5168(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K6, Z29
-	VBROADCASTSD     actkernconst<>+5168(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K7, Z30
-	VBROADCASTSD     actkernconst<>+5176(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K6, Z31
-	VBROADCASTSD     actkernconst<>+5176(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z9, K6, Z9
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z10, K7, Z10
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z11, K6, Z11
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z14, K7, Z14
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z15, K6, Z15
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z16, K7, Z16
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z17, K6, Z17
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z18, K7, Z18
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z19, K6, Z19
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z20, K7, Z20
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z21, K6, Z21
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z22, K7, Z22
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z24, K7, Z24
+	VBROADCASTSD     actkernconst<>+5408(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z4, K6, Z7
+	VBROADCASTSD     actkernconst<>+5408(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z4, K7, Z26
+	VBROADCASTSD     actkernconst<>+5192(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K6, Z27
+	VBROADCASTSD     actkernconst<>+5192(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K7, Z28
+	VBROADCASTSD     actkernconst<>+5200(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K6, Z29
+	VBROADCASTSD     actkernconst<>+5200(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K7, Z30
+	VBROADCASTSD     actkernconst<>+5208(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K6, Z31
+	VBROADCASTSD     actkernconst<>+5208(SB), Z4
 	VMOVUPD          Z1, 8(SP)
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K7, Z1
-	VBROADCASTSD     actkernconst<>+5184(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K7, Z1
+	VBROADCASTSD     actkernconst<>+5216(SB), Z4
 	VMOVUPD          Z0, 72(SP)
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K6, Z0
-	VBROADCASTSD     actkernconst<>+5184(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K6, Z0
+	VBROADCASTSD     actkernconst<>+5216(SB), Z4
 	VMOVUPD          Z3, 136(SP)
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K7, Z3
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K7, Z3
 	VBROADCASTSD     actkernconst<>+1112(SB), Z4
 	VCMPPD           $0x12, Z8, Z4, K6
 	VBROADCASTSD     actkernconst<>+1112(SB), Z4
@@ -45023,29 +45019,29 @@ loop:
 	VADDPD.BCST      actkernconst<>+16(SB), Z12, Z2
 	VSCALEFPD        Z1, Z9, Z9
 	VSCALEFPD        Z2, Z10, Z10
-	VADDPD.BCST      actkernconst<>+5152(SB), Z13, Z1
-	VADDPD.BCST      actkernconst<>+5152(SB), Z12, Z2
+	VADDPD.BCST      actkernconst<>+5184(SB), Z13, Z1
+	VADDPD.BCST      actkernconst<>+5184(SB), Z12, Z2
 	VSCALEFPD        Z1, Z11, Z11
 	VSCALEFPD        Z2, Z14, Z14
-	VADDPD.BCST      actkernconst<>+5440(SB), Z13, Z1
-	VADDPD.BCST      actkernconst<>+5440(SB), Z12, Z2
+	VADDPD.BCST      actkernconst<>+5472(SB), Z13, Z1
+	VADDPD.BCST      actkernconst<>+5472(SB), Z12, Z2
 	VSCALEFPD        Z1, Z15, Z15
 	VSCALEFPD        Z2, Z16, Z16
-	VADDPD.BCST      actkernconst<>+5448(SB), Z13, Z1
-	VADDPD.BCST      actkernconst<>+5448(SB), Z12, Z2
+	VADDPD.BCST      actkernconst<>+5480(SB), Z13, Z1
+	VADDPD.BCST      actkernconst<>+5480(SB), Z12, Z2
 	VSCALEFPD        Z1, Z17, Z17
 	VSCALEFPD        Z2, Z18, Z18
-	VADDPD.BCST      actkernconst<>+5456(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+5456(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5488(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5488(SB), Z12, Z12
 	VSCALEFPD        Z13, Z0, Z0
 	VSCALEFPD        Z12, Z3, Z3
-	VMULPD.BCST      actkernconst<>+5136(SB), Z9, Z1
-	VMULPD.BCST      actkernconst<>+5136(SB), Z10, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z9, Z1
+	VMULPD.BCST      actkernconst<>+5168(SB), Z10, Z2
 	VRNDSCALEPD      $0x08, Z1, Z1
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z9, Z4, Z1
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z10, Z4, Z2
 	VADDPD.BCST      actkernconst<>+1352(SB), Z11, Z4
 	VADDPD.BCST      actkernconst<>+1352(SB), Z14, Z7
@@ -45055,18 +45051,18 @@ loop:
 	VSUBPD           Z7, Z14, Z14
 	VADDPD           Z4, Z1, Z1
 	VADDPD           Z7, Z2, Z2
-	VADDPD.BCST      actkernconst<>+5240(SB), Z15, Z4
-	VADDPD.BCST      actkernconst<>+5240(SB), Z16, Z7
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5272(SB), Z15, Z4
+	VADDPD.BCST      actkernconst<>+5272(SB), Z16, Z7
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z7, Z7
 	VSUBPD           Z4, Z15, Z15
 	VSUBPD           Z7, Z16, Z16
 	VADDPD           Z4, Z11, Z11
 	VADDPD           Z7, Z14, Z14
-	VADDPD.BCST      actkernconst<>+5248(SB), Z17, Z4
-	VADDPD.BCST      actkernconst<>+5248(SB), Z18, Z7
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5280(SB), Z17, Z4
+	VADDPD.BCST      actkernconst<>+5280(SB), Z18, Z7
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z7, Z7
 	VSUBPD           Z4, Z17, Z17
 	VSUBPD           Z7, Z18, Z18
 	VADDPD           Z4, Z15, Z15
@@ -45081,13 +45077,13 @@ loop:
 	VFMADD213PD      Z4, Z1, Z8
 	VMOVAPD          Z6, Z1
 	VFMADD213PD      Z7, Z2, Z1
-	VMULPD.BCST      actkernconst<>+5136(SB), Z0, Z2
-	VMULPD.BCST      actkernconst<>+5136(SB), Z3, Z4
+	VMULPD.BCST      actkernconst<>+5168(SB), Z0, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z3, Z4
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VBROADCASTSD     actkernconst<>+5128(SB), Z7
+	VBROADCASTSD     actkernconst<>+5160(SB), Z7
 	VFMADD213PD      Z0, Z7, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z0
+	VBROADCASTSD     actkernconst<>+5160(SB), Z0
 	VFMADD213PD      Z3, Z0, Z4
 	VADDPD           Z8, Z2, Z2
 	VADDPD           Z1, Z4, Z4
@@ -45165,21 +45161,21 @@ loop:
 	VADDPD           Z12, Z17, Z17
 	VADDPD           Z5, Z16, Z16
 	VADDPD           Z6, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5120(SB), Z3, Z0
-	VMULPD.BCST      actkernconst<>+5120(SB), Z8, Z1
+	VMULPD.BCST      actkernconst<>+5152(SB), Z3, Z0
+	VMULPD.BCST      actkernconst<>+5152(SB), Z8, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z4
-	VBROADCASTSD     actkernconst<>+5120(SB), Z5
+	VBROADCASTSD     actkernconst<>+5152(SB), Z5
 	VMOVAPD          Z3, Z6
 	VFMADD213PD      Z2, Z5, Z6
-	VBROADCASTSD     actkernconst<>+5120(SB), Z2
+	VBROADCASTSD     actkernconst<>+5152(SB), Z2
 	VMOVAPD          Z8, Z5
 	VFMADD213PD      Z4, Z2, Z5
-	VMULPD.BCST      actkernconst<>+5120(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+5120(SB), Z17, Z17
-	VBROADCASTSD     actkernconst<>+5144(SB), Z2
+	VMULPD.BCST      actkernconst<>+5152(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5152(SB), Z17, Z17
+	VBROADCASTSD     actkernconst<>+5176(SB), Z2
 	VFMADD213PD      Z16, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5144(SB), Z2
+	VBROADCASTSD     actkernconst<>+5176(SB), Z2
 	VFMADD213PD      Z17, Z2, Z8
 	VADDPD           Z3, Z6, Z6
 	VADDPD           Z8, Z5, Z5
@@ -45190,27 +45186,27 @@ loop:
 	VSUBPD           Z0, Z6, Z6
 	VSUBPD           Z1, Z5, Z5
 	VMOVUPD          200(SP), Z0
-	VMULPD.BCST      actkernconst<>+5464(SB), Z0, Z1
+	VMULPD.BCST      actkernconst<>+5496(SB), Z0, Z1
 	VMOVUPD          136(SP), Z4
-	VMULPD.BCST      actkernconst<>+5464(SB), Z4, Z8
+	VMULPD.BCST      actkernconst<>+5496(SB), Z4, Z8
 	VRNDSCALEPD      $0x08, Z1, Z1
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z10
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z11
-	VBROADCASTSD     actkernconst<>+5120(SB), Z12
+	VBROADCASTSD     actkernconst<>+5152(SB), Z12
 	VMOVAPD          Z10, Z13
 	VFMADD213PD      Z0, Z12, Z13
-	VBROADCASTSD     actkernconst<>+5120(SB), Z12
+	VBROADCASTSD     actkernconst<>+5152(SB), Z12
 	VMOVAPD          Z11, Z14
 	VFMADD213PD      Z4, Z12, Z14
-	VMULPD.BCST      actkernconst<>+5144(SB), Z1, Z12
-	VMULPD.BCST      actkernconst<>+5144(SB), Z8, Z15
+	VMULPD.BCST      actkernconst<>+5176(SB), Z1, Z12
+	VMULPD.BCST      actkernconst<>+5176(SB), Z8, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VBROADCASTSD     actkernconst<>+5144(SB), Z16
+	VBROADCASTSD     actkernconst<>+5176(SB), Z16
 	VMOVAPD          Z1, Z17
 	VFMADD213PD      Z12, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5144(SB), Z16
+	VBROADCASTSD     actkernconst<>+5176(SB), Z16
 	VMOVAPD          Z8, Z18
 	VFMADD213PD      Z15, Z16, Z18
 	VADDPD           Z12, Z13, Z16
@@ -45227,9 +45223,9 @@ loop:
 	VADDPD           Z15, Z14, Z14
 	VSUBPD           Z17, Z13, Z13
 	VSUBPD           Z18, Z14, Z14
-	VBROADCASTSD     actkernconst<>+5472(SB), Z12
+	VBROADCASTSD     actkernconst<>+5504(SB), Z12
 	VFMADD213PD      Z13, Z12, Z10
-	VBROADCASTSD     actkernconst<>+5472(SB), Z12
+	VBROADCASTSD     actkernconst<>+5504(SB), Z12
 	VFMADD213PD      Z14, Z12, Z11
 	VADDPD           Z10, Z16, Z12
 	VADDPD           Z11, Z19, Z13
@@ -45249,56 +45245,56 @@ loop:
 	VMULPD           Z3, Z3, Z5
 	VMULPD           Z1, Z2, Z6
 	VMULPD           Z5, Z3, Z8
-	VBROADCASTSD     actkernconst<>+5480(SB), Z10
+	VBROADCASTSD     actkernconst<>+5512(SB), Z10
 	VMOVAPD          Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z10, Z11
-	VBROADCASTSD     actkernconst<>+5480(SB), Z10
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z10, Z11
+	VBROADCASTSD     actkernconst<>+5512(SB), Z10
 	VMOVAPD          Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z5, Z12
-	VFMADD213PD      Z2, Z11, Z6
-	VFMADD213PD      Z3, Z12, Z8
-	VMULPD           Z1, Z1, Z2
-	VMULPD           Z5, Z5, Z3
-	VBROADCASTSD     actkernconst<>+5520(SB), Z10
-	VMOVAPD          Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z10, Z11
-	VBROADCASTSD     actkernconst<>+5520(SB), Z10
-	VMOVAPD          Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z1, Z11
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z1, Z11
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z1, Z11
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z5, Z12
+	VFMADD213PD      Z2, Z11, Z6
+	VFMADD213PD      Z3, Z12, Z8
+	VMULPD           Z1, Z1, Z2
+	VMULPD           Z5, Z5, Z3
+	VBROADCASTSD     actkernconst<>+5552(SB), Z10
+	VMOVAPD          Z1, Z11
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z10, Z11
+	VBROADCASTSD     actkernconst<>+5552(SB), Z10
+	VMOVAPD          Z5, Z12
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z1, Z11
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z5, Z12
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z1, Z11
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z5, Z12
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z1, Z11
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z5, Z12
 	VBROADCASTSD     actkernconst<>+2504(SB), Z10
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z10, Z1
 	VBROADCASTSD     actkernconst<>+2504(SB), Z10
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z10, Z5
 	VFMADD213PD      Z1, Z11, Z2
 	VFMADD213PD      Z5, Z12, Z3
-	VMULPD.BCST      actkernconst<>+5136(SB), Z7, Z1
-	VMULPD.BCST      actkernconst<>+5136(SB), Z9, Z5
+	VMULPD.BCST      actkernconst<>+5168(SB), Z7, Z1
+	VMULPD.BCST      actkernconst<>+5168(SB), Z9, Z5
 	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5128(SB), Z10
+	VBROADCASTSD     actkernconst<>+5160(SB), Z10
 	VFMADD213PD      Z7, Z10, Z1
-	VBROADCASTSD     actkernconst<>+5128(SB), Z7
+	VBROADCASTSD     actkernconst<>+5160(SB), Z7
 	VFMADD213PD      Z9, Z7, Z5
 	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z7
 	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z9
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VRNDSCALEPD      $0x09, Z9, Z9
-	VBROADCASTSD     actkernconst<>+5256(SB), Z10
+	VBROADCASTSD     actkernconst<>+5288(SB), Z10
 	VMOVAPD          Z7, Z11
 	VFMADD213PD      Z1, Z10, Z11
-	VBROADCASTSD     actkernconst<>+5256(SB), Z1
+	VBROADCASTSD     actkernconst<>+5288(SB), Z1
 	VMOVAPD          Z9, Z10
 	VFMADD213PD      Z5, Z1, Z10
 	VBROADCASTSD     actkernconst<>+1096(SB), Z1
@@ -45307,9 +45303,9 @@ loop:
 	VCMPPD           $0x11, Z10, Z1, K5
 	VBLENDMPD        Z2, Z6, K4, Z2
 	VBLENDMPD        Z3, Z8, K5, Z3
-	VBROADCASTSD     actkernconst<>+5256(SB), Z1
+	VBROADCASTSD     actkernconst<>+5288(SB), Z1
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z1, Z7
-	VBROADCASTSD     actkernconst<>+5256(SB), Z1
+	VBROADCASTSD     actkernconst<>+5288(SB), Z1
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z1, Z9
 	VMULPD           Z7, Z2, Z2
 	VMULPD           Z9, Z3, Z3
@@ -45317,8 +45313,8 @@ loop:
 	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z4, K5
 	VBLENDMPD        Z0, Z2, K4, Z0
 	VBLENDMPD        Z4, Z3, K5, Z4
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z0, K2, Z0
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z4, K3, Z4
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z0, K2, Z0
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z4, K3, Z4
 	VMOVUPD          72(SP), Z1
 	VCMPPD           $0x03, Z1, Z1, K2
 	VMOVUPD          8(SP), Z2
@@ -45341,65 +45337,65 @@ single:
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5264(SB), Z4
+	VBROADCASTSD     actkernconst<>+5296(SB), Z4
 	VCMPPD           $0x12, Z3, Z4, K2
-	VBROADCASTSD     actkernconst<>+5272(SB), Z3
+	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5280(SB), Z2
+	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
 	VGETEXPPD        Z3, Z2
-	VBROADCASTSD     actkernconst<>+5288(SB), Z4
+	VBROADCASTSD     actkernconst<>+5320(SB), Z4
 	VMOVAPD          Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z4, Z5
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z4, Z5
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5152(SB), Z6
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z2, Z4
+	VBROADCASTSD     actkernconst<>+5184(SB), Z6
 	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z4, Z6, Z7
-	VBROADCASTSD     actkernconst<>+5312(SB), Z4
+	VBROADCASTSD     actkernconst<>+5344(SB), Z4
 	VSUBPD           Z2, Z4, Z2
 	VSCALEFPD        Z2, Z3, Z3
-	VBROADCASTSD     actkernconst<>+5224(SB), Z2
+	VBROADCASTSD     actkernconst<>+5256(SB), Z2
 	VCMPPD           $0x12, Z5, Z2, K4
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z5, Z2
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z5, Z2
 	VBLENDMPD        Z2, Z5, K4, Z2
-	VBROADCASTSD     actkernconst<>+5320(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K4, Z5
-	VBROADCASTSD     actkernconst<>+5328(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K4, Z6
-	VBROADCASTSD     actkernconst<>+5336(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K4, Z8
-	VBROADCASTSD     actkernconst<>+5344(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5352(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K4, Z5
 	VBROADCASTSD     actkernconst<>+5360(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z4, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5368(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z4, K4, Z12
-	VBROADCASTSD     actkernconst<>+5232(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K4, Z8
+	VBROADCASTSD     actkernconst<>+5376(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K4, Z9
+	VBROADCASTSD     actkernconst<>+5384(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z4, K4, Z10
+	VBROADCASTSD     actkernconst<>+5392(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z4, K4, Z11
+	VBROADCASTSD     actkernconst<>+5400(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z4, K4, Z12
+	VBROADCASTSD     actkernconst<>+5264(SB), Z4
 	VCMPPD           $0x12, Z2, Z4, K4
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z2, Z4
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z2, Z4
 	VBLENDMPD        Z4, Z2, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z5, K4, Z5
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+5376(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z2, K4, Z13
-	VBROADCASTSD     actkernconst<>+5160(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z2, K4, Z14
-	VBROADCASTSD     actkernconst<>+5168(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z2, K4, Z15
-	VBROADCASTSD     actkernconst<>+5176(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z2, K4, Z16
-	VBROADCASTSD     actkernconst<>+5184(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z2, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z5, K4, Z5
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+5408(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z2, K4, Z13
+	VBROADCASTSD     actkernconst<>+5192(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z2, K4, Z14
+	VBROADCASTSD     actkernconst<>+5200(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z2, K4, Z15
+	VBROADCASTSD     actkernconst<>+5208(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z2, K4, Z16
+	VBROADCASTSD     actkernconst<>+5216(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z2, K4, Z17
 	VBROADCASTSD     actkernconst<>+1112(SB), Z2
 	VCMPPD           $0x12, Z4, Z2, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z2
@@ -45431,28 +45427,28 @@ single:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+16(SB), Z7, Z2
 	VSCALEFPD        Z2, Z5, Z5
-	VADDPD.BCST      actkernconst<>+5152(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5184(SB), Z7, Z2
 	VSCALEFPD        Z2, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5440(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5472(SB), Z7, Z2
 	VSCALEFPD        Z2, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5448(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5480(SB), Z7, Z2
 	VSCALEFPD        Z2, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5456(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5488(SB), Z7, Z7
 	VSCALEFPD        Z7, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z5, Z4, Z2
 	VADDPD.BCST      actkernconst<>+1352(SB), Z6, Z4
 	VSUBPD.BCST      actkernconst<>+1352(SB), Z4, Z4
 	VSUBPD           Z4, Z6, Z6
 	VADDPD           Z4, Z2, Z2
-	VADDPD.BCST      actkernconst<>+5240(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5272(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5248(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5280(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
@@ -45460,9 +45456,9 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VMOVAPD          Z3, Z7
 	VFMADD213PD      Z5, Z2, Z7
-	VMULPD.BCST      actkernconst<>+5136(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z4, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z5
+	VBROADCASTSD     actkernconst<>+5160(SB), Z5
 	VFMADD213PD      Z4, Z5, Z2
 	VADDPD           Z7, Z2, Z2
 	VMULPD           Z6, Z3, Z4
@@ -45502,27 +45498,27 @@ single:
 	VADDPD           Z2, Z9, Z9
 	VADDPD           Z11, Z9, Z9
 	VADDPD           Z3, Z9, Z9
-	VMULPD.BCST      actkernconst<>+5120(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+5152(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5120(SB), Z4
+	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VMOVAPD          Z6, Z7
 	VFMADD213PD      Z3, Z4, Z7
-	VMULPD.BCST      actkernconst<>+5120(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5144(SB), Z3
+	VMULPD.BCST      actkernconst<>+5152(SB), Z9, Z9
+	VBROADCASTSD     actkernconst<>+5176(SB), Z3
 	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
-	VMULPD.BCST      actkernconst<>+5464(SB), Z1, Z2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5120(SB), Z6
+	VBROADCASTSD     actkernconst<>+5152(SB), Z6
 	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
-	VMULPD.BCST      actkernconst<>+5144(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+5176(SB), Z2, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
-	VBROADCASTSD     actkernconst<>+5144(SB), Z9
+	VBROADCASTSD     actkernconst<>+5176(SB), Z9
 	VMOVAPD          Z2, Z10
 	VFMADD213PD      Z6, Z9, Z10
 	VADDPD           Z6, Z8, Z9
@@ -45532,7 +45528,7 @@ single:
 	VSUBPD           Z11, Z6, Z6
 	VADDPD           Z6, Z8, Z8
 	VSUBPD           Z10, Z8, Z8
-	VBROADCASTSD     actkernconst<>+5472(SB), Z6
+	VBROADCASTSD     actkernconst<>+5504(SB), Z6
 	VFMADD213PD      Z8, Z6, Z4
 	VADDPD           Z4, Z9, Z6
 	VSUBPD           Z9, Z6, Z9
@@ -45543,41 +45539,41 @@ single:
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z2
 	VMULPD           Z2, Z3, Z4
-	VBROADCASTSD     actkernconst<>+5480(SB), Z6
+	VBROADCASTSD     actkernconst<>+5512(SB), Z6
 	VMOVAPD          Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z6, Z7
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z2, Z7
-	VFMADD213PD      Z3, Z7, Z4
-	VMULPD           Z2, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5520(SB), Z6
-	VMOVAPD          Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z2, Z7
+	VFMADD213PD      Z3, Z7, Z4
+	VMULPD           Z2, Z2, Z3
+	VBROADCASTSD     actkernconst<>+5552(SB), Z6
+	VMOVAPD          Z2, Z7
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z2, Z7
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z2, Z7
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z2, Z7
 	VBROADCASTSD     actkernconst<>+2504(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z6, Z2
 	VFMADD213PD      Z2, Z7, Z3
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z6
+	VBROADCASTSD     actkernconst<>+5160(SB), Z6
 	VFMADD213PD      Z5, Z6, Z2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z5
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5256(SB), Z6
+	VBROADCASTSD     actkernconst<>+5288(SB), Z6
 	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z2, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1096(SB), Z2
 	VCMPPD           $0x11, Z7, Z2, K3
 	VBLENDMPD        Z3, Z4, K3, Z3
-	VBROADCASTSD     actkernconst<>+5256(SB), Z2
+	VBROADCASTSD     actkernconst<>+5288(SB), Z2
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z2, Z5
 	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -45598,65 +45594,65 @@ tail:
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5264(SB), Z4
+	VBROADCASTSD     actkernconst<>+5296(SB), Z4
 	VCMPPD           $0x12, Z3, Z4, K2
-	VBROADCASTSD     actkernconst<>+5272(SB), Z3
+	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5280(SB), Z2
+	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
 	VGETEXPPD        Z3, Z2
-	VBROADCASTSD     actkernconst<>+5288(SB), Z4
+	VBROADCASTSD     actkernconst<>+5320(SB), Z4
 	VMOVAPD          Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z4, Z5
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z4, Z5
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5152(SB), Z6
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z2, Z4
+	VBROADCASTSD     actkernconst<>+5184(SB), Z6
 	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z4, Z6, Z7
-	VBROADCASTSD     actkernconst<>+5312(SB), Z4
+	VBROADCASTSD     actkernconst<>+5344(SB), Z4
 	VSUBPD           Z2, Z4, Z2
 	VSCALEFPD        Z2, Z3, Z3
-	VBROADCASTSD     actkernconst<>+5224(SB), Z2
+	VBROADCASTSD     actkernconst<>+5256(SB), Z2
 	VCMPPD           $0x12, Z5, Z2, K4
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z5, Z2
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z5, Z2
 	VBLENDMPD        Z2, Z5, K4, Z2
-	VBROADCASTSD     actkernconst<>+5320(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K4, Z5
-	VBROADCASTSD     actkernconst<>+5328(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K4, Z6
-	VBROADCASTSD     actkernconst<>+5336(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K4, Z8
-	VBROADCASTSD     actkernconst<>+5344(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5352(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K4, Z5
 	VBROADCASTSD     actkernconst<>+5360(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z4, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5368(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z4, K4, Z12
-	VBROADCASTSD     actkernconst<>+5232(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K4, Z8
+	VBROADCASTSD     actkernconst<>+5376(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K4, Z9
+	VBROADCASTSD     actkernconst<>+5384(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z4, K4, Z10
+	VBROADCASTSD     actkernconst<>+5392(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z4, K4, Z11
+	VBROADCASTSD     actkernconst<>+5400(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z4, K4, Z12
+	VBROADCASTSD     actkernconst<>+5264(SB), Z4
 	VCMPPD           $0x12, Z2, Z4, K4
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z2, Z4
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z2, Z4
 	VBLENDMPD        Z4, Z2, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z5, K4, Z5
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+5376(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z2, K4, Z13
-	VBROADCASTSD     actkernconst<>+5160(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z2, K4, Z14
-	VBROADCASTSD     actkernconst<>+5168(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z2, K4, Z15
-	VBROADCASTSD     actkernconst<>+5176(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z2, K4, Z16
-	VBROADCASTSD     actkernconst<>+5184(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z2, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z5, K4, Z5
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+5408(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z2, K4, Z13
+	VBROADCASTSD     actkernconst<>+5192(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z2, K4, Z14
+	VBROADCASTSD     actkernconst<>+5200(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z2, K4, Z15
+	VBROADCASTSD     actkernconst<>+5208(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z2, K4, Z16
+	VBROADCASTSD     actkernconst<>+5216(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z2, K4, Z17
 	VBROADCASTSD     actkernconst<>+1112(SB), Z2
 	VCMPPD           $0x12, Z4, Z2, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z2
@@ -45688,28 +45684,28 @@ tail:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+16(SB), Z7, Z2
 	VSCALEFPD        Z2, Z5, Z5
-	VADDPD.BCST      actkernconst<>+5152(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5184(SB), Z7, Z2
 	VSCALEFPD        Z2, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5440(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5472(SB), Z7, Z2
 	VSCALEFPD        Z2, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5448(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5480(SB), Z7, Z2
 	VSCALEFPD        Z2, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5456(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5488(SB), Z7, Z7
 	VSCALEFPD        Z7, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z5, Z4, Z2
 	VADDPD.BCST      actkernconst<>+1352(SB), Z6, Z4
 	VSUBPD.BCST      actkernconst<>+1352(SB), Z4, Z4
 	VSUBPD           Z4, Z6, Z6
 	VADDPD           Z4, Z2, Z2
-	VADDPD.BCST      actkernconst<>+5240(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5272(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5248(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5280(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
@@ -45717,9 +45713,9 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VMOVAPD          Z3, Z7
 	VFMADD213PD      Z5, Z2, Z7
-	VMULPD.BCST      actkernconst<>+5136(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z4, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z5
+	VBROADCASTSD     actkernconst<>+5160(SB), Z5
 	VFMADD213PD      Z4, Z5, Z2
 	VADDPD           Z7, Z2, Z2
 	VMULPD           Z6, Z3, Z4
@@ -45759,27 +45755,27 @@ tail:
 	VADDPD           Z2, Z9, Z9
 	VADDPD           Z11, Z9, Z9
 	VADDPD           Z3, Z9, Z9
-	VMULPD.BCST      actkernconst<>+5120(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+5152(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5120(SB), Z4
+	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VMOVAPD          Z6, Z7
 	VFMADD213PD      Z3, Z4, Z7
-	VMULPD.BCST      actkernconst<>+5120(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5144(SB), Z3
+	VMULPD.BCST      actkernconst<>+5152(SB), Z9, Z9
+	VBROADCASTSD     actkernconst<>+5176(SB), Z3
 	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
-	VMULPD.BCST      actkernconst<>+5464(SB), Z1, Z2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5120(SB), Z6
+	VBROADCASTSD     actkernconst<>+5152(SB), Z6
 	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
-	VMULPD.BCST      actkernconst<>+5144(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+5176(SB), Z2, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
-	VBROADCASTSD     actkernconst<>+5144(SB), Z9
+	VBROADCASTSD     actkernconst<>+5176(SB), Z9
 	VMOVAPD          Z2, Z10
 	VFMADD213PD      Z6, Z9, Z10
 	VADDPD           Z6, Z8, Z9
@@ -45789,7 +45785,7 @@ tail:
 	VSUBPD           Z11, Z6, Z6
 	VADDPD           Z6, Z8, Z8
 	VSUBPD           Z10, Z8, Z8
-	VBROADCASTSD     actkernconst<>+5472(SB), Z6
+	VBROADCASTSD     actkernconst<>+5504(SB), Z6
 	VFMADD213PD      Z8, Z6, Z4
 	VADDPD           Z4, Z9, Z6
 	VSUBPD           Z9, Z6, Z9
@@ -45800,41 +45796,41 @@ tail:
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z2
 	VMULPD           Z2, Z3, Z4
-	VBROADCASTSD     actkernconst<>+5480(SB), Z6
+	VBROADCASTSD     actkernconst<>+5512(SB), Z6
 	VMOVAPD          Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z6, Z7
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z2, Z7
-	VFMADD213PD      Z3, Z7, Z4
-	VMULPD           Z2, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5520(SB), Z6
-	VMOVAPD          Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z2, Z7
+	VFMADD213PD      Z3, Z7, Z4
+	VMULPD           Z2, Z2, Z3
+	VBROADCASTSD     actkernconst<>+5552(SB), Z6
+	VMOVAPD          Z2, Z7
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z2, Z7
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z2, Z7
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z2, Z7
 	VBROADCASTSD     actkernconst<>+2504(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z6, Z2
 	VFMADD213PD      Z2, Z7, Z3
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z6
+	VBROADCASTSD     actkernconst<>+5160(SB), Z6
 	VFMADD213PD      Z5, Z6, Z2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z5
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5256(SB), Z6
+	VBROADCASTSD     actkernconst<>+5288(SB), Z6
 	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z2, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1096(SB), Z2
 	VCMPPD           $0x11, Z7, Z2, K3
 	VBLENDMPD        Z3, Z4, K3, Z3
-	VBROADCASTSD     actkernconst<>+5256(SB), Z2
+	VBROADCASTSD     actkernconst<>+5288(SB), Z2
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z2, Z5
 	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -45865,127 +45861,127 @@ loop:
 	VANDPD.BCST      actkernconst<>+1088(SB), Z3, Z5
 	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z6
 	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z7
-	VBROADCASTSD     actkernconst<>+5264(SB), Z8
+	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VCMPPD           $0x12, Z6, Z8, K2
-	VBROADCASTSD     actkernconst<>+5264(SB), Z6
+	VBROADCASTSD     actkernconst<>+5296(SB), Z6
 	VCMPPD           $0x12, Z7, Z6, K3
-	VBROADCASTSD     actkernconst<>+5272(SB), Z6
+	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z4, Z6, K4
-	VBROADCASTSD     actkernconst<>+5272(SB), Z6
+	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z5, Z6, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z4, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z5, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z4, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z5, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
-	VBROADCASTSD     actkernconst<>+5280(SB), Z4
+	VBROADCASTSD     actkernconst<>+5312(SB), Z4
 	VBLENDMPD        Z2, Z4, K4, Z5
-	VBROADCASTSD     actkernconst<>+5280(SB), Z4
+	VBROADCASTSD     actkernconst<>+5312(SB), Z4
 	VBLENDMPD        Z3, Z4, K5, Z6
 	VGETEXPPD        Z5, Z4
 	VGETEXPPD        Z6, Z7
-	VBROADCASTSD     actkernconst<>+5288(SB), Z8
+	VBROADCASTSD     actkernconst<>+5320(SB), Z8
 	VMOVAPD          Z4, Z9
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z8, Z9
-	VBROADCASTSD     actkernconst<>+5288(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z8, Z9
+	VBROADCASTSD     actkernconst<>+5320(SB), Z8
 	VMOVAPD          Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z8, Z10
 	VRNDSCALEPD      $0x09, Z9, Z9
 	VRNDSCALEPD      $0x09, Z10, Z10
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z4, Z8
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z7, Z11
-	VBROADCASTSD     actkernconst<>+5152(SB), Z12
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z7, Z11
+	VBROADCASTSD     actkernconst<>+5184(SB), Z12
 	VMOVAPD          Z9, Z13
 	VFMADD213PD      Z8, Z12, Z13
-	VBROADCASTSD     actkernconst<>+5152(SB), Z8
+	VBROADCASTSD     actkernconst<>+5184(SB), Z8
 	VMOVAPD          Z10, Z12
 	VFMADD213PD      Z11, Z8, Z12
-	VBROADCASTSD     actkernconst<>+5312(SB), Z8
+	VBROADCASTSD     actkernconst<>+5344(SB), Z8
 	VSUBPD           Z4, Z8, Z4
-	VBROADCASTSD     actkernconst<>+5312(SB), Z8
+	VBROADCASTSD     actkernconst<>+5344(SB), Z8
 	VSUBPD           Z7, Z8, Z7
 	VSCALEFPD        Z4, Z5, Z5
 	VSCALEFPD        Z7, Z6, Z6
-	VBROADCASTSD     actkernconst<>+5224(SB), Z4
+	VBROADCASTSD     actkernconst<>+5256(SB), Z4
 	VCMPPD           $0x12, Z9, Z4, K6
-	VBROADCASTSD     actkernconst<>+5224(SB), Z4
+	VBROADCASTSD     actkernconst<>+5256(SB), Z4
 	VCMPPD           $0x12, Z10, Z4, K7
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z10, Z7
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z10, Z7
 	VBLENDMPD        Z4, Z9, K6, Z4
 	VBLENDMPD        Z7, Z10, K7, Z7
-	VBROADCASTSD     actkernconst<>+5320(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z8, K6, Z9
-	VBROADCASTSD     actkernconst<>+5320(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z8, K7, Z10
-	VBROADCASTSD     actkernconst<>+5328(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z8, K6, Z11
-	VBROADCASTSD     actkernconst<>+5328(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z8, K7, Z14
-	VBROADCASTSD     actkernconst<>+5336(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K6, Z15
-	VBROADCASTSD     actkernconst<>+5336(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K7, Z16
-	VBROADCASTSD     actkernconst<>+5344(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z8, K6, Z17
-	VBROADCASTSD     actkernconst<>+5344(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z8, K7, Z18
 	VBROADCASTSD     actkernconst<>+5352(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z8, K6, Z19
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z8, K6, Z9
 	VBROADCASTSD     actkernconst<>+5352(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z8, K7, Z20
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z8, K7, Z10
 	VBROADCASTSD     actkernconst<>+5360(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z8, K6, Z21
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z8, K6, Z11
 	VBROADCASTSD     actkernconst<>+5360(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z8, K7, Z22
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z8, K7, Z14
 	VBROADCASTSD     actkernconst<>+5368(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z8, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z8, K6, Z15
 	VBROADCASTSD     actkernconst<>+5368(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z8, K7, Z24
-	VBROADCASTSD     actkernconst<>+5232(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z8, K7, Z16
+	VBROADCASTSD     actkernconst<>+5376(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z8, K6, Z17
+	VBROADCASTSD     actkernconst<>+5376(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z8, K7, Z18
+	VBROADCASTSD     actkernconst<>+5384(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z8, K6, Z19
+	VBROADCASTSD     actkernconst<>+5384(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z8, K7, Z20
+	VBROADCASTSD     actkernconst<>+5392(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z8, K6, Z21
+	VBROADCASTSD     actkernconst<>+5392(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z8, K7, Z22
+	VBROADCASTSD     actkernconst<>+5400(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z8, K6, Z23
+	VBROADCASTSD     actkernconst<>+5400(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z8, K7, Z24
+	VBROADCASTSD     actkernconst<>+5264(SB), Z8
 	VCMPPD           $0x12, Z4, Z8, K6
-	VBROADCASTSD     actkernconst<>+5232(SB), Z8
+	VBROADCASTSD     actkernconst<>+5264(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K7
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z4, Z8
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z7, Z25
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z7, Z25
 	VBLENDMPD        Z8, Z4, K6, Z8
 	VBLENDMPD        Z25, Z7, K7, Z25
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z9, K6, Z9
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z10, K7, Z10
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z11, K6, Z11
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z14, K7, Z14
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z15, K6, Z15
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z16, K7, Z16
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z17, K6, Z17
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z18, K7, Z18
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z19, K6, Z19
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z20, K7, Z20
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z21, K6, Z21
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z22, K7, Z22
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z24, K7, Z24
-	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z4, K6, Z7
-	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z4, K7, Z26
-	VBROADCASTSD     actkernconst<>+5160(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K6, Z27
-	VBROADCASTSD     actkernconst<>+5160(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K7, Z28
-	VBROADCASTSD     actkernconst<>+5168(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K6, Z29
-	VBROADCASTSD     actkernconst<>+5168(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K7, Z30
-	VBROADCASTSD     actkernconst<>+5176(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K6, Z31
-	VBROADCASTSD     actkernconst<>+5176(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z9, K6, Z9
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z10, K7, Z10
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z11, K6, Z11
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z14, K7, Z14
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z15, K6, Z15
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z16, K7, Z16
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z17, K6, Z17
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z18, K7, Z18
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z19, K6, Z19
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z20, K7, Z20
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z21, K6, Z21
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z22, K7, Z22
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z24, K7, Z24
+	VBROADCASTSD     actkernconst<>+5408(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z4, K6, Z7
+	VBROADCASTSD     actkernconst<>+5408(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z4, K7, Z26
+	VBROADCASTSD     actkernconst<>+5192(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K6, Z27
+	VBROADCASTSD     actkernconst<>+5192(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K7, Z28
+	VBROADCASTSD     actkernconst<>+5200(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K6, Z29
+	VBROADCASTSD     actkernconst<>+5200(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K7, Z30
+	VBROADCASTSD     actkernconst<>+5208(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K6, Z31
+	VBROADCASTSD     actkernconst<>+5208(SB), Z4
 	VMOVUPD          Z1, 8(SP)
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K7, Z1
-	VBROADCASTSD     actkernconst<>+5184(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K7, Z1
+	VBROADCASTSD     actkernconst<>+5216(SB), Z4
 	VMOVUPD          Z0, 72(SP)
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K6, Z0
-	VBROADCASTSD     actkernconst<>+5184(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K6, Z0
+	VBROADCASTSD     actkernconst<>+5216(SB), Z4
 	VMOVUPD          Z3, 136(SP)
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K7, Z3
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K7, Z3
 	VBROADCASTSD     actkernconst<>+1112(SB), Z4
 	VCMPPD           $0x12, Z8, Z4, K6
 	VBROADCASTSD     actkernconst<>+1112(SB), Z4
@@ -46049,29 +46045,29 @@ loop:
 	VADDPD.BCST      actkernconst<>+16(SB), Z12, Z2
 	VSCALEFPD        Z1, Z9, Z9
 	VSCALEFPD        Z2, Z10, Z10
-	VADDPD.BCST      actkernconst<>+5152(SB), Z13, Z1
-	VADDPD.BCST      actkernconst<>+5152(SB), Z12, Z2
+	VADDPD.BCST      actkernconst<>+5184(SB), Z13, Z1
+	VADDPD.BCST      actkernconst<>+5184(SB), Z12, Z2
 	VSCALEFPD        Z1, Z11, Z11
 	VSCALEFPD        Z2, Z14, Z14
-	VADDPD.BCST      actkernconst<>+5440(SB), Z13, Z1
-	VADDPD.BCST      actkernconst<>+5440(SB), Z12, Z2
+	VADDPD.BCST      actkernconst<>+5472(SB), Z13, Z1
+	VADDPD.BCST      actkernconst<>+5472(SB), Z12, Z2
 	VSCALEFPD        Z1, Z15, Z15
 	VSCALEFPD        Z2, Z16, Z16
-	VADDPD.BCST      actkernconst<>+5448(SB), Z13, Z1
-	VADDPD.BCST      actkernconst<>+5448(SB), Z12, Z2
+	VADDPD.BCST      actkernconst<>+5480(SB), Z13, Z1
+	VADDPD.BCST      actkernconst<>+5480(SB), Z12, Z2
 	VSCALEFPD        Z1, Z17, Z17
 	VSCALEFPD        Z2, Z18, Z18
-	VADDPD.BCST      actkernconst<>+5456(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+5456(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5488(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5488(SB), Z12, Z12
 	VSCALEFPD        Z13, Z0, Z0
 	VSCALEFPD        Z12, Z3, Z3
-	VMULPD.BCST      actkernconst<>+5136(SB), Z9, Z1
-	VMULPD.BCST      actkernconst<>+5136(SB), Z10, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z9, Z1
+	VMULPD.BCST      actkernconst<>+5168(SB), Z10, Z2
 	VRNDSCALEPD      $0x08, Z1, Z1
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z9, Z4, Z1
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z10, Z4, Z2
 	VADDPD.BCST      actkernconst<>+1352(SB), Z11, Z4
 	VADDPD.BCST      actkernconst<>+1352(SB), Z14, Z7
@@ -46081,18 +46077,18 @@ loop:
 	VSUBPD           Z7, Z14, Z14
 	VADDPD           Z4, Z1, Z1
 	VADDPD           Z7, Z2, Z2
-	VADDPD.BCST      actkernconst<>+5240(SB), Z15, Z4
-	VADDPD.BCST      actkernconst<>+5240(SB), Z16, Z7
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5272(SB), Z15, Z4
+	VADDPD.BCST      actkernconst<>+5272(SB), Z16, Z7
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z7, Z7
 	VSUBPD           Z4, Z15, Z15
 	VSUBPD           Z7, Z16, Z16
 	VADDPD           Z4, Z11, Z11
 	VADDPD           Z7, Z14, Z14
-	VADDPD.BCST      actkernconst<>+5248(SB), Z17, Z4
-	VADDPD.BCST      actkernconst<>+5248(SB), Z18, Z7
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5280(SB), Z17, Z4
+	VADDPD.BCST      actkernconst<>+5280(SB), Z18, Z7
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z7, Z7
 	VSUBPD           Z4, Z17, Z17
 	VSUBPD           Z7, Z18, Z18
 	VADDPD           Z4, Z15, Z15
@@ -46107,13 +46103,13 @@ loop:
 	VFMADD213PD      Z4, Z1, Z8
 	VMOVAPD          Z6, Z1
 	VFMADD213PD      Z7, Z2, Z1
-	VMULPD.BCST      actkernconst<>+5136(SB), Z0, Z2
-	VMULPD.BCST      actkernconst<>+5136(SB), Z3, Z4
+	VMULPD.BCST      actkernconst<>+5168(SB), Z0, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z3, Z4
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VBROADCASTSD     actkernconst<>+5128(SB), Z7
+	VBROADCASTSD     actkernconst<>+5160(SB), Z7
 	VFMADD213PD      Z0, Z7, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z0
+	VBROADCASTSD     actkernconst<>+5160(SB), Z0
 	VFMADD213PD      Z3, Z0, Z4
 	VADDPD           Z8, Z2, Z2
 	VADDPD           Z1, Z4, Z4
@@ -46191,21 +46187,21 @@ loop:
 	VADDPD           Z12, Z17, Z17
 	VADDPD           Z5, Z16, Z16
 	VADDPD           Z6, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5120(SB), Z3, Z0
-	VMULPD.BCST      actkernconst<>+5120(SB), Z8, Z1
+	VMULPD.BCST      actkernconst<>+5152(SB), Z3, Z0
+	VMULPD.BCST      actkernconst<>+5152(SB), Z8, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z4
-	VBROADCASTSD     actkernconst<>+5120(SB), Z5
+	VBROADCASTSD     actkernconst<>+5152(SB), Z5
 	VMOVAPD          Z3, Z6
 	VFMADD213PD      Z2, Z5, Z6
-	VBROADCASTSD     actkernconst<>+5120(SB), Z2
+	VBROADCASTSD     actkernconst<>+5152(SB), Z2
 	VMOVAPD          Z8, Z5
 	VFMADD213PD      Z4, Z2, Z5
-	VMULPD.BCST      actkernconst<>+5120(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+5120(SB), Z17, Z17
-	VBROADCASTSD     actkernconst<>+5144(SB), Z2
+	VMULPD.BCST      actkernconst<>+5152(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5152(SB), Z17, Z17
+	VBROADCASTSD     actkernconst<>+5176(SB), Z2
 	VFMADD213PD      Z16, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5144(SB), Z2
+	VBROADCASTSD     actkernconst<>+5176(SB), Z2
 	VFMADD213PD      Z17, Z2, Z8
 	VADDPD           Z3, Z6, Z6
 	VADDPD           Z8, Z5, Z5
@@ -46216,27 +46212,27 @@ loop:
 	VSUBPD           Z0, Z6, Z6
 	VSUBPD           Z1, Z5, Z5
 	VMOVUPD          200(SP), Z0
-	VMULPD.BCST      actkernconst<>+5464(SB), Z0, Z1
+	VMULPD.BCST      actkernconst<>+5496(SB), Z0, Z1
 	VMOVUPD          136(SP), Z4
-	VMULPD.BCST      actkernconst<>+5464(SB), Z4, Z8
+	VMULPD.BCST      actkernconst<>+5496(SB), Z4, Z8
 	VRNDSCALEPD      $0x08, Z1, Z1
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z10
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z11
-	VBROADCASTSD     actkernconst<>+5120(SB), Z12
+	VBROADCASTSD     actkernconst<>+5152(SB), Z12
 	VMOVAPD          Z10, Z13
 	VFMADD213PD      Z0, Z12, Z13
-	VBROADCASTSD     actkernconst<>+5120(SB), Z12
+	VBROADCASTSD     actkernconst<>+5152(SB), Z12
 	VMOVAPD          Z11, Z14
 	VFMADD213PD      Z4, Z12, Z14
-	VMULPD.BCST      actkernconst<>+5144(SB), Z1, Z12
-	VMULPD.BCST      actkernconst<>+5144(SB), Z8, Z15
+	VMULPD.BCST      actkernconst<>+5176(SB), Z1, Z12
+	VMULPD.BCST      actkernconst<>+5176(SB), Z8, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VBROADCASTSD     actkernconst<>+5144(SB), Z16
+	VBROADCASTSD     actkernconst<>+5176(SB), Z16
 	VMOVAPD          Z1, Z17
 	VFMADD213PD      Z12, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5144(SB), Z16
+	VBROADCASTSD     actkernconst<>+5176(SB), Z16
 	VMOVAPD          Z8, Z18
 	VFMADD213PD      Z15, Z16, Z18
 	VADDPD           Z12, Z13, Z16
@@ -46253,9 +46249,9 @@ loop:
 	VADDPD           Z15, Z14, Z14
 	VSUBPD           Z17, Z13, Z13
 	VSUBPD           Z18, Z14, Z14
-	VBROADCASTSD     actkernconst<>+5472(SB), Z12
+	VBROADCASTSD     actkernconst<>+5504(SB), Z12
 	VFMADD213PD      Z13, Z12, Z10
-	VBROADCASTSD     actkernconst<>+5472(SB), Z12
+	VBROADCASTSD     actkernconst<>+5504(SB), Z12
 	VFMADD213PD      Z14, Z12, Z11
 	VADDPD           Z10, Z16, Z12
 	VADDPD           Z11, Z19, Z13
@@ -46275,56 +46271,56 @@ loop:
 	VMULPD           Z3, Z3, Z5
 	VMULPD           Z1, Z2, Z6
 	VMULPD           Z5, Z3, Z8
-	VBROADCASTSD     actkernconst<>+5480(SB), Z10
+	VBROADCASTSD     actkernconst<>+5512(SB), Z10
 	VMOVAPD          Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z10, Z11
-	VBROADCASTSD     actkernconst<>+5480(SB), Z10
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z10, Z11
+	VBROADCASTSD     actkernconst<>+5512(SB), Z10
 	VMOVAPD          Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z5, Z12
-	VFMADD213PD      Z2, Z11, Z6
-	VFMADD213PD      Z3, Z12, Z8
-	VMULPD           Z1, Z1, Z2
-	VMULPD           Z5, Z5, Z3
-	VBROADCASTSD     actkernconst<>+5520(SB), Z10
-	VMOVAPD          Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z10, Z11
-	VBROADCASTSD     actkernconst<>+5520(SB), Z10
-	VMOVAPD          Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z1, Z11
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z1, Z11
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z5, Z12
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z1, Z11
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z1, Z11
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z5, Z12
+	VFMADD213PD      Z2, Z11, Z6
+	VFMADD213PD      Z3, Z12, Z8
+	VMULPD           Z1, Z1, Z2
+	VMULPD           Z5, Z5, Z3
+	VBROADCASTSD     actkernconst<>+5552(SB), Z10
+	VMOVAPD          Z1, Z11
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z10, Z11
+	VBROADCASTSD     actkernconst<>+5552(SB), Z10
+	VMOVAPD          Z5, Z12
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z1, Z11
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z5, Z12
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z1, Z11
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z5, Z12
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z1, Z11
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z5, Z12
 	VBROADCASTSD     actkernconst<>+2504(SB), Z10
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z10, Z1
 	VBROADCASTSD     actkernconst<>+2504(SB), Z10
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z10, Z5
 	VFMADD213PD      Z1, Z11, Z2
 	VFMADD213PD      Z5, Z12, Z3
-	VMULPD.BCST      actkernconst<>+5136(SB), Z7, Z1
-	VMULPD.BCST      actkernconst<>+5136(SB), Z9, Z5
+	VMULPD.BCST      actkernconst<>+5168(SB), Z7, Z1
+	VMULPD.BCST      actkernconst<>+5168(SB), Z9, Z5
 	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5128(SB), Z10
+	VBROADCASTSD     actkernconst<>+5160(SB), Z10
 	VFMADD213PD      Z7, Z10, Z1
-	VBROADCASTSD     actkernconst<>+5128(SB), Z7
+	VBROADCASTSD     actkernconst<>+5160(SB), Z7
 	VFMADD213PD      Z9, Z7, Z5
 	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z7
 	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z9
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VRNDSCALEPD      $0x09, Z9, Z9
-	VBROADCASTSD     actkernconst<>+5256(SB), Z10
+	VBROADCASTSD     actkernconst<>+5288(SB), Z10
 	VMOVAPD          Z7, Z11
 	VFMADD213PD      Z1, Z10, Z11
-	VBROADCASTSD     actkernconst<>+5256(SB), Z1
+	VBROADCASTSD     actkernconst<>+5288(SB), Z1
 	VMOVAPD          Z9, Z10
 	VFMADD213PD      Z5, Z1, Z10
 	VBROADCASTSD     actkernconst<>+1096(SB), Z1
@@ -46333,9 +46329,9 @@ loop:
 	VCMPPD           $0x11, Z10, Z1, K5
 	VBLENDMPD        Z2, Z6, K4, Z2
 	VBLENDMPD        Z3, Z8, K5, Z3
-	VBROADCASTSD     actkernconst<>+5256(SB), Z1
+	VBROADCASTSD     actkernconst<>+5288(SB), Z1
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z1, Z7
-	VBROADCASTSD     actkernconst<>+5256(SB), Z1
+	VBROADCASTSD     actkernconst<>+5288(SB), Z1
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z1, Z9
 	VMULPD           Z7, Z2, Z2
 	VMULPD           Z9, Z3, Z3
@@ -46343,8 +46339,8 @@ loop:
 	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z4, K5
 	VBLENDMPD        Z0, Z2, K4, Z0
 	VBLENDMPD        Z4, Z3, K5, Z4
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z0, K2, Z0
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z4, K3, Z4
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z0, K2, Z0
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z4, K3, Z4
 	VMOVUPD          72(SP), Z1
 	VCMPPD           $0x03, Z1, Z1, K2
 	VMOVUPD          8(SP), Z2
@@ -46367,65 +46363,65 @@ single:
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5264(SB), Z4
+	VBROADCASTSD     actkernconst<>+5296(SB), Z4
 	VCMPPD           $0x12, Z3, Z4, K2
-	VBROADCASTSD     actkernconst<>+5272(SB), Z3
+	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5280(SB), Z2
+	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
 	VGETEXPPD        Z3, Z2
-	VBROADCASTSD     actkernconst<>+5288(SB), Z4
+	VBROADCASTSD     actkernconst<>+5320(SB), Z4
 	VMOVAPD          Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z4, Z5
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z4, Z5
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5152(SB), Z6
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z2, Z4
+	VBROADCASTSD     actkernconst<>+5184(SB), Z6
 	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z4, Z6, Z7
-	VBROADCASTSD     actkernconst<>+5312(SB), Z4
+	VBROADCASTSD     actkernconst<>+5344(SB), Z4
 	VSUBPD           Z2, Z4, Z2
 	VSCALEFPD        Z2, Z3, Z3
-	VBROADCASTSD     actkernconst<>+5224(SB), Z2
+	VBROADCASTSD     actkernconst<>+5256(SB), Z2
 	VCMPPD           $0x12, Z5, Z2, K4
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z5, Z2
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z5, Z2
 	VBLENDMPD        Z2, Z5, K4, Z2
-	VBROADCASTSD     actkernconst<>+5320(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K4, Z5
-	VBROADCASTSD     actkernconst<>+5328(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K4, Z6
-	VBROADCASTSD     actkernconst<>+5336(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K4, Z8
-	VBROADCASTSD     actkernconst<>+5344(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5352(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K4, Z5
 	VBROADCASTSD     actkernconst<>+5360(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z4, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5368(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z4, K4, Z12
-	VBROADCASTSD     actkernconst<>+5232(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K4, Z8
+	VBROADCASTSD     actkernconst<>+5376(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K4, Z9
+	VBROADCASTSD     actkernconst<>+5384(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z4, K4, Z10
+	VBROADCASTSD     actkernconst<>+5392(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z4, K4, Z11
+	VBROADCASTSD     actkernconst<>+5400(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z4, K4, Z12
+	VBROADCASTSD     actkernconst<>+5264(SB), Z4
 	VCMPPD           $0x12, Z2, Z4, K4
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z2, Z4
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z2, Z4
 	VBLENDMPD        Z4, Z2, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z5, K4, Z5
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+5376(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z2, K4, Z13
-	VBROADCASTSD     actkernconst<>+5160(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z2, K4, Z14
-	VBROADCASTSD     actkernconst<>+5168(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z2, K4, Z15
-	VBROADCASTSD     actkernconst<>+5176(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z2, K4, Z16
-	VBROADCASTSD     actkernconst<>+5184(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z2, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z5, K4, Z5
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+5408(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z2, K4, Z13
+	VBROADCASTSD     actkernconst<>+5192(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z2, K4, Z14
+	VBROADCASTSD     actkernconst<>+5200(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z2, K4, Z15
+	VBROADCASTSD     actkernconst<>+5208(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z2, K4, Z16
+	VBROADCASTSD     actkernconst<>+5216(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z2, K4, Z17
 	VBROADCASTSD     actkernconst<>+1112(SB), Z2
 	VCMPPD           $0x12, Z4, Z2, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z2
@@ -46457,28 +46453,28 @@ single:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+16(SB), Z7, Z2
 	VSCALEFPD        Z2, Z5, Z5
-	VADDPD.BCST      actkernconst<>+5152(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5184(SB), Z7, Z2
 	VSCALEFPD        Z2, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5440(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5472(SB), Z7, Z2
 	VSCALEFPD        Z2, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5448(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5480(SB), Z7, Z2
 	VSCALEFPD        Z2, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5456(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5488(SB), Z7, Z7
 	VSCALEFPD        Z7, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z5, Z4, Z2
 	VADDPD.BCST      actkernconst<>+1352(SB), Z6, Z4
 	VSUBPD.BCST      actkernconst<>+1352(SB), Z4, Z4
 	VSUBPD           Z4, Z6, Z6
 	VADDPD           Z4, Z2, Z2
-	VADDPD.BCST      actkernconst<>+5240(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5272(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5248(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5280(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
@@ -46486,9 +46482,9 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VMOVAPD          Z3, Z7
 	VFMADD213PD      Z5, Z2, Z7
-	VMULPD.BCST      actkernconst<>+5136(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z4, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z5
+	VBROADCASTSD     actkernconst<>+5160(SB), Z5
 	VFMADD213PD      Z4, Z5, Z2
 	VADDPD           Z7, Z2, Z2
 	VMULPD           Z6, Z3, Z4
@@ -46528,27 +46524,27 @@ single:
 	VADDPD           Z2, Z9, Z9
 	VADDPD           Z11, Z9, Z9
 	VADDPD           Z3, Z9, Z9
-	VMULPD.BCST      actkernconst<>+5120(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+5152(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5120(SB), Z4
+	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VMOVAPD          Z6, Z7
 	VFMADD213PD      Z3, Z4, Z7
-	VMULPD.BCST      actkernconst<>+5120(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5144(SB), Z3
+	VMULPD.BCST      actkernconst<>+5152(SB), Z9, Z9
+	VBROADCASTSD     actkernconst<>+5176(SB), Z3
 	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
-	VMULPD.BCST      actkernconst<>+5464(SB), Z1, Z2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5120(SB), Z6
+	VBROADCASTSD     actkernconst<>+5152(SB), Z6
 	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
-	VMULPD.BCST      actkernconst<>+5144(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+5176(SB), Z2, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
-	VBROADCASTSD     actkernconst<>+5144(SB), Z9
+	VBROADCASTSD     actkernconst<>+5176(SB), Z9
 	VMOVAPD          Z2, Z10
 	VFMADD213PD      Z6, Z9, Z10
 	VADDPD           Z6, Z8, Z9
@@ -46558,7 +46554,7 @@ single:
 	VSUBPD           Z11, Z6, Z6
 	VADDPD           Z6, Z8, Z8
 	VSUBPD           Z10, Z8, Z8
-	VBROADCASTSD     actkernconst<>+5472(SB), Z6
+	VBROADCASTSD     actkernconst<>+5504(SB), Z6
 	VFMADD213PD      Z8, Z6, Z4
 	VADDPD           Z4, Z9, Z6
 	VSUBPD           Z9, Z6, Z9
@@ -46569,41 +46565,41 @@ single:
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z2
 	VMULPD           Z2, Z3, Z4
-	VBROADCASTSD     actkernconst<>+5480(SB), Z6
+	VBROADCASTSD     actkernconst<>+5512(SB), Z6
 	VMOVAPD          Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z6, Z7
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z2, Z7
-	VFMADD213PD      Z3, Z7, Z4
-	VMULPD           Z2, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5520(SB), Z6
-	VMOVAPD          Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z2, Z7
+	VFMADD213PD      Z3, Z7, Z4
+	VMULPD           Z2, Z2, Z3
+	VBROADCASTSD     actkernconst<>+5552(SB), Z6
+	VMOVAPD          Z2, Z7
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z2, Z7
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z2, Z7
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z2, Z7
 	VBROADCASTSD     actkernconst<>+2504(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z6, Z2
 	VFMADD213PD      Z2, Z7, Z3
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z6
+	VBROADCASTSD     actkernconst<>+5160(SB), Z6
 	VFMADD213PD      Z5, Z6, Z2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z5
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5256(SB), Z6
+	VBROADCASTSD     actkernconst<>+5288(SB), Z6
 	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z2, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1096(SB), Z2
 	VCMPPD           $0x11, Z7, Z2, K3
 	VBLENDMPD        Z3, Z4, K3, Z3
-	VBROADCASTSD     actkernconst<>+5256(SB), Z2
+	VBROADCASTSD     actkernconst<>+5288(SB), Z2
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z2, Z5
 	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -46624,65 +46620,65 @@ tail:
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5264(SB), Z4
+	VBROADCASTSD     actkernconst<>+5296(SB), Z4
 	VCMPPD           $0x12, Z3, Z4, K2
-	VBROADCASTSD     actkernconst<>+5272(SB), Z3
+	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5280(SB), Z2
+	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
 	VGETEXPPD        Z3, Z2
-	VBROADCASTSD     actkernconst<>+5288(SB), Z4
+	VBROADCASTSD     actkernconst<>+5320(SB), Z4
 	VMOVAPD          Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z4, Z5
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z4, Z5
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5152(SB), Z6
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z2, Z4
+	VBROADCASTSD     actkernconst<>+5184(SB), Z6
 	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z4, Z6, Z7
-	VBROADCASTSD     actkernconst<>+5312(SB), Z4
+	VBROADCASTSD     actkernconst<>+5344(SB), Z4
 	VSUBPD           Z2, Z4, Z2
 	VSCALEFPD        Z2, Z3, Z3
-	VBROADCASTSD     actkernconst<>+5224(SB), Z2
+	VBROADCASTSD     actkernconst<>+5256(SB), Z2
 	VCMPPD           $0x12, Z5, Z2, K4
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z5, Z2
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z5, Z2
 	VBLENDMPD        Z2, Z5, K4, Z2
-	VBROADCASTSD     actkernconst<>+5320(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K4, Z5
-	VBROADCASTSD     actkernconst<>+5328(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K4, Z6
-	VBROADCASTSD     actkernconst<>+5336(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K4, Z8
-	VBROADCASTSD     actkernconst<>+5344(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5352(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K4, Z5
 	VBROADCASTSD     actkernconst<>+5360(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z4, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5368(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z4, K4, Z12
-	VBROADCASTSD     actkernconst<>+5232(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K4, Z8
+	VBROADCASTSD     actkernconst<>+5376(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K4, Z9
+	VBROADCASTSD     actkernconst<>+5384(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z4, K4, Z10
+	VBROADCASTSD     actkernconst<>+5392(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z4, K4, Z11
+	VBROADCASTSD     actkernconst<>+5400(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z4, K4, Z12
+	VBROADCASTSD     actkernconst<>+5264(SB), Z4
 	VCMPPD           $0x12, Z2, Z4, K4
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z2, Z4
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z2, Z4
 	VBLENDMPD        Z4, Z2, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z5, K4, Z5
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+5376(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z2, K4, Z13
-	VBROADCASTSD     actkernconst<>+5160(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z2, K4, Z14
-	VBROADCASTSD     actkernconst<>+5168(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z2, K4, Z15
-	VBROADCASTSD     actkernconst<>+5176(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z2, K4, Z16
-	VBROADCASTSD     actkernconst<>+5184(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z2, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z5, K4, Z5
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+5408(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z2, K4, Z13
+	VBROADCASTSD     actkernconst<>+5192(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z2, K4, Z14
+	VBROADCASTSD     actkernconst<>+5200(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z2, K4, Z15
+	VBROADCASTSD     actkernconst<>+5208(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z2, K4, Z16
+	VBROADCASTSD     actkernconst<>+5216(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z2, K4, Z17
 	VBROADCASTSD     actkernconst<>+1112(SB), Z2
 	VCMPPD           $0x12, Z4, Z2, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z2
@@ -46714,28 +46710,28 @@ tail:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+16(SB), Z7, Z2
 	VSCALEFPD        Z2, Z5, Z5
-	VADDPD.BCST      actkernconst<>+5152(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5184(SB), Z7, Z2
 	VSCALEFPD        Z2, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5440(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5472(SB), Z7, Z2
 	VSCALEFPD        Z2, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5448(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5480(SB), Z7, Z2
 	VSCALEFPD        Z2, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5456(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5488(SB), Z7, Z7
 	VSCALEFPD        Z7, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z5, Z4, Z2
 	VADDPD.BCST      actkernconst<>+1352(SB), Z6, Z4
 	VSUBPD.BCST      actkernconst<>+1352(SB), Z4, Z4
 	VSUBPD           Z4, Z6, Z6
 	VADDPD           Z4, Z2, Z2
-	VADDPD.BCST      actkernconst<>+5240(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5272(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5248(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5280(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
@@ -46743,9 +46739,9 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VMOVAPD          Z3, Z7
 	VFMADD213PD      Z5, Z2, Z7
-	VMULPD.BCST      actkernconst<>+5136(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z4, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z5
+	VBROADCASTSD     actkernconst<>+5160(SB), Z5
 	VFMADD213PD      Z4, Z5, Z2
 	VADDPD           Z7, Z2, Z2
 	VMULPD           Z6, Z3, Z4
@@ -46785,27 +46781,27 @@ tail:
 	VADDPD           Z2, Z9, Z9
 	VADDPD           Z11, Z9, Z9
 	VADDPD           Z3, Z9, Z9
-	VMULPD.BCST      actkernconst<>+5120(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+5152(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5120(SB), Z4
+	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VMOVAPD          Z6, Z7
 	VFMADD213PD      Z3, Z4, Z7
-	VMULPD.BCST      actkernconst<>+5120(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5144(SB), Z3
+	VMULPD.BCST      actkernconst<>+5152(SB), Z9, Z9
+	VBROADCASTSD     actkernconst<>+5176(SB), Z3
 	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
-	VMULPD.BCST      actkernconst<>+5464(SB), Z1, Z2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5120(SB), Z6
+	VBROADCASTSD     actkernconst<>+5152(SB), Z6
 	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
-	VMULPD.BCST      actkernconst<>+5144(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+5176(SB), Z2, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
-	VBROADCASTSD     actkernconst<>+5144(SB), Z9
+	VBROADCASTSD     actkernconst<>+5176(SB), Z9
 	VMOVAPD          Z2, Z10
 	VFMADD213PD      Z6, Z9, Z10
 	VADDPD           Z6, Z8, Z9
@@ -46815,7 +46811,7 @@ tail:
 	VSUBPD           Z11, Z6, Z6
 	VADDPD           Z6, Z8, Z8
 	VSUBPD           Z10, Z8, Z8
-	VBROADCASTSD     actkernconst<>+5472(SB), Z6
+	VBROADCASTSD     actkernconst<>+5504(SB), Z6
 	VFMADD213PD      Z8, Z6, Z4
 	VADDPD           Z4, Z9, Z6
 	VSUBPD           Z9, Z6, Z9
@@ -46826,41 +46822,41 @@ tail:
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z2
 	VMULPD           Z2, Z3, Z4
-	VBROADCASTSD     actkernconst<>+5480(SB), Z6
+	VBROADCASTSD     actkernconst<>+5512(SB), Z6
 	VMOVAPD          Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z6, Z7
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z2, Z7
-	VFMADD213PD      Z3, Z7, Z4
-	VMULPD           Z2, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5520(SB), Z6
-	VMOVAPD          Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z2, Z7
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z2, Z7
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z2, Z7
+	VFMADD213PD      Z3, Z7, Z4
+	VMULPD           Z2, Z2, Z3
+	VBROADCASTSD     actkernconst<>+5552(SB), Z6
+	VMOVAPD          Z2, Z7
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z2, Z7
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z2, Z7
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z2, Z7
 	VBROADCASTSD     actkernconst<>+2504(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z6, Z2
 	VFMADD213PD      Z2, Z7, Z3
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z6
+	VBROADCASTSD     actkernconst<>+5160(SB), Z6
 	VFMADD213PD      Z5, Z6, Z2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z5
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VBROADCASTSD     actkernconst<>+5256(SB), Z6
+	VBROADCASTSD     actkernconst<>+5288(SB), Z6
 	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z2, Z6, Z7
 	VBROADCASTSD     actkernconst<>+1096(SB), Z2
 	VCMPPD           $0x11, Z7, Z2, K3
 	VBLENDMPD        Z3, Z4, K3, Z3
-	VBROADCASTSD     actkernconst<>+5256(SB), Z2
+	VBROADCASTSD     actkernconst<>+5288(SB), Z2
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z2, Z5
 	VMULPD           Z5, Z3, Z3
 	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z1, K3
 	VBLENDMPD        Z1, Z3, K3, Z1
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z1, K2, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
 	VBLENDMPD        Z0, Z1, K2, Z0
 	VCVTPD2PS        Z0, Y0
@@ -46893,204 +46889,204 @@ loop:
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
 	VMULPD      actkernconst<>+1376(SB), Y4, Y6
 	VMULPD      actkernconst<>+1376(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y6, Y8, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y7, Y8, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y4, Y8, Y9
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
-	VMOVUPD     actkernconst<>+6304(SB), Y4
+	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y9, Y2, Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y4
+	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y10, Y3, Y4, Y8
 	VPSRLQ      $0x34, Y5, Y4
-	VANDPD      actkernconst<>+4256(SB), Y4, Y4
-	VORPD       actkernconst<>+4288(SB), Y4, Y4
+	VANDPD      actkernconst<>+4288(SB), Y4, Y4
+	VORPD       actkernconst<>+4320(SB), Y4, Y4
 	VSUBPD      actkernconst<>+160(SB), Y4, Y4
 	VPSRLQ      $0x34, Y8, Y11
-	VANDPD      actkernconst<>+4256(SB), Y11, Y11
-	VORPD       actkernconst<>+4288(SB), Y11, Y11
+	VANDPD      actkernconst<>+4288(SB), Y11, Y11
+	VORPD       actkernconst<>+4320(SB), Y11, Y11
 	VSUBPD      actkernconst<>+160(SB), Y11, Y11
-	VMOVUPD     actkernconst<>+6336(SB), Y12
+	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VMOVAPD     Y4, Y13
-	VFMADD213PD actkernconst<>+6368(SB), Y12, Y13
-	VMOVUPD     actkernconst<>+6336(SB), Y12
+	VFMADD213PD actkernconst<>+6400(SB), Y12, Y13
+	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VMOVAPD     Y11, Y14
-	VFMADD213PD actkernconst<>+6368(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+6400(SB), Y12, Y14
 	VROUNDPD    $0x09, Y13, Y13
 	VROUNDPD    $0x09, Y14, Y14
-	VSUBPD      actkernconst<>+6400(SB), Y4, Y12
+	VSUBPD      actkernconst<>+6432(SB), Y4, Y12
 	VMOVUPD     Y1, 32(SP)
-	VSUBPD      actkernconst<>+6400(SB), Y11, Y1
+	VSUBPD      actkernconst<>+6432(SB), Y11, Y1
 	VMOVUPD     Y0, 64(SP)
-	VMOVUPD     actkernconst<>+5792(SB), Y0
+	VMOVUPD     actkernconst<>+5824(SB), Y0
 	VMOVUPD     Y7, 96(SP)
 	VMOVAPD     Y13, Y7
 	VFMADD213PD Y12, Y0, Y7
-	VMOVUPD     actkernconst<>+5792(SB), Y0
+	VMOVUPD     actkernconst<>+5824(SB), Y0
 	VMOVAPD     Y14, Y12
 	VFMADD213PD Y1, Y0, Y12
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6464(SB), Y0
 	VSUBPD      Y4, Y0, Y4
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6464(SB), Y0
 	VSUBPD      Y11, Y0, Y11
 	VMOVUPD     Y6, 128(SP)
 	VMOVUPD     Y10, 160(SP)
 	VMOVUPD     Y9, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y4, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y4, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y4, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y4, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y5, Y0
 	VSUBPD      Y1, Y4, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
 	VSUBPD      Y1, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y1
-	VMINPD      actkernconst<>+5632(SB), Y1, Y1
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y1
+	VMINPD      actkernconst<>+5664(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y11, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y11, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y11, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y11, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y1
 	VSUBPD      Y4, Y11, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y1, Y1
 	VSUBPD      Y4, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y1, Y1
-	VMOVUPD     actkernconst<>+6080(SB), Y4
+	VMOVUPD     actkernconst<>+6112(SB), Y4
 	VCMPPD      $0x12, Y13, Y4, Y5
-	VMOVUPD     actkernconst<>+6080(SB), Y4
+	VMOVUPD     actkernconst<>+6112(SB), Y4
 	VCMPPD      $0x12, Y14, Y4, Y6
-	VSUBPD      actkernconst<>+6080(SB), Y13, Y4
-	VSUBPD      actkernconst<>+6080(SB), Y14, Y8
+	VSUBPD      actkernconst<>+6112(SB), Y13, Y4
+	VSUBPD      actkernconst<>+6112(SB), Y14, Y8
 	VBLENDVPD   Y5, Y4, Y13, Y4
 	VBLENDVPD   Y6, Y8, Y14, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+6496(SB), Y9
-	VBLENDVPD   Y5, actkernconst<>+5984(SB), Y9, Y13
+	VBLENDVPD   Y5, actkernconst<>+5984(SB), Y9, Y10
 	VMOVUPD     actkernconst<>+6496(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+5984(SB), Y9, Y14
+	VBLENDVPD   Y6, actkernconst<>+5984(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6016(SB), Y9, Y13
+	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6016(SB), Y9, Y14
+	VMOVUPD     actkernconst<>+6560(SB), Y9
 	VMOVUPD     Y3, 224(SP)
-	VBLENDVPD   Y5, actkernconst<>+6016(SB), Y9, Y3
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y9, Y3
+	VMOVUPD     actkernconst<>+6560(SB), Y9
 	VMOVUPD     Y2, 256(SP)
-	VBLENDVPD   Y6, actkernconst<>+6016(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6592(SB), Y9
 	VMOVUPD     Y1, 288(SP)
-	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y9, Y1
+	VMOVUPD     actkernconst<>+6592(SB), Y9
 	VMOVUPD     Y0, 320(SP)
-	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y9, Y0
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y9, Y0
+	VMOVUPD     actkernconst<>+6624(SB), Y9
 	VMOVUPD     Y12, 352(SP)
-	VBLENDVPD   Y5, actkernconst<>+6848(SB), Y9, Y12
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6880(SB), Y9, Y12
+	VMOVUPD     actkernconst<>+6624(SB), Y9
 	VMOVUPD     Y7, 384(SP)
-	VBLENDVPD   Y6, actkernconst<>+6848(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+6624(SB), Y9
-	VMOVUPD     Y7, 416(SP)
-	VBLENDVPD   Y5, actkernconst<>+6880(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+6624(SB), Y9
-	VMOVUPD     Y7, 448(SP)
 	VBLENDVPD   Y6, actkernconst<>+6880(SB), Y9, Y7
 	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y5, actkernconst<>+6912(SB), Y9, Y5
+	VMOVUPD     Y7, 416(SP)
+	VBLENDVPD   Y5, actkernconst<>+6912(SB), Y9, Y7
 	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6912(SB), Y9, Y6
-	VMOVUPD     actkernconst<>+6112(SB), Y9
+	VMOVUPD     Y7, 448(SP)
+	VBLENDVPD   Y6, actkernconst<>+6912(SB), Y9, Y7
+	VMOVUPD     actkernconst<>+6688(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6944(SB), Y9, Y5
+	VMOVUPD     actkernconst<>+6688(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6944(SB), Y9, Y6
+	VMOVUPD     actkernconst<>+6144(SB), Y9
 	VMOVUPD     Y6, 480(SP)
 	VCMPPD      $0x12, Y4, Y9, Y6
-	VMOVUPD     actkernconst<>+6112(SB), Y9
+	VMOVUPD     actkernconst<>+6144(SB), Y9
 	VMOVUPD     Y5, 512(SP)
 	VCMPPD      $0x12, Y8, Y9, Y5
-	VSUBPD      actkernconst<>+6112(SB), Y4, Y9
+	VSUBPD      actkernconst<>+6144(SB), Y4, Y9
 	VMOVUPD     Y7, 544(SP)
-	VSUBPD      actkernconst<>+6112(SB), Y8, Y7
+	VSUBPD      actkernconst<>+6144(SB), Y8, Y7
 	VBLENDVPD   Y6, Y9, Y4, Y9
 	VBLENDVPD   Y5, Y7, Y8, Y7
-	VBLENDVPD   Y6, actkernconst<>+5824(SB), Y10, Y10
-	VBLENDVPD   Y5, actkernconst<>+5824(SB), Y11, Y11
-	VBLENDVPD   Y6, actkernconst<>+5856(SB), Y13, Y13
-	VBLENDVPD   Y5, actkernconst<>+5856(SB), Y14, Y14
-	VBLENDVPD   Y6, actkernconst<>+5888(SB), Y3, Y3
-	VBLENDVPD   Y5, actkernconst<>+5888(SB), Y2, Y2
-	VBLENDVPD   Y6, actkernconst<>+5920(SB), Y1, Y1
-	VBLENDVPD   Y5, actkernconst<>+5920(SB), Y0, Y0
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y12, Y12
+	VBLENDVPD   Y6, actkernconst<>+5856(SB), Y10, Y10
+	VBLENDVPD   Y5, actkernconst<>+5856(SB), Y11, Y11
+	VBLENDVPD   Y6, actkernconst<>+5888(SB), Y13, Y13
+	VBLENDVPD   Y5, actkernconst<>+5888(SB), Y14, Y14
+	VBLENDVPD   Y6, actkernconst<>+5920(SB), Y3, Y3
+	VBLENDVPD   Y5, actkernconst<>+5920(SB), Y2, Y2
+	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y1, Y1
+	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y0, Y0
+	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y12, Y12
 	VMOVUPD     416(SP), Y4
-	VBLENDVPD   Y5, actkernconst<>+6720(SB), Y4, Y4
+	VBLENDVPD   Y5, actkernconst<>+6752(SB), Y4, Y4
 	VMOVUPD     448(SP), Y8
-	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y8, Y8
+	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y8, Y8
 	VMOVUPD     Y0, 448(SP)
 	VMOVUPD     544(SP), Y0
-	VBLENDVPD   Y5, actkernconst<>+6752(SB), Y0, Y0
+	VBLENDVPD   Y5, actkernconst<>+6784(SB), Y0, Y0
 	VMOVUPD     Y1, 544(SP)
 	VMOVUPD     512(SP), Y1
-	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y1, Y1
+	VBLENDVPD   Y6, actkernconst<>+6816(SB), Y1, Y1
 	VMOVUPD     Y2, 512(SP)
 	VMOVUPD     480(SP), Y2
-	VBLENDVPD   Y5, actkernconst<>+6784(SB), Y2, Y2
+	VBLENDVPD   Y5, actkernconst<>+6816(SB), Y2, Y2
 	VMOVUPD     Y2, 480(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y1, 416(SP)
-	VBLENDVPD   Y6, actkernconst<>+6816(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y6, actkernconst<>+6848(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y1, 576(SP)
-	VBLENDVPD   Y5, actkernconst<>+6816(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y1, 608(SP)
-	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y1, 640(SP)
-	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y2, Y1
+	VBLENDVPD   Y5, actkernconst<>+6848(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 672(SP)
+	VMOVUPD     Y1, 608(SP)
 	VBLENDVPD   Y6, actkernconst<>+5984(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 704(SP)
+	VMOVUPD     Y1, 640(SP)
 	VBLENDVPD   Y5, actkernconst<>+5984(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y1, 736(SP)
+	VMOVUPD     Y1, 672(SP)
 	VBLENDVPD   Y6, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y1, 768(SP)
+	VMOVUPD     Y1, 704(SP)
 	VBLENDVPD   Y5, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y2, Y6
+	VMOVUPD     Y1, 736(SP)
+	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y2, Y5
+	VMOVUPD     Y1, 768(SP)
+	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+1440(SB), Y2
 	VMOVUPD     Y5, 800(SP)
 	VCMPPD      $0x12, Y9, Y2, Y5
@@ -47177,236 +47173,236 @@ loop:
 	VMOVUPD     Y0, 608(SP)
 	VMOVUPD     Y14, 576(SP)
 	VMOVUPD     Y9, 800(SP)
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y4, Y0
-	VANDPD      actkernconst<>+5600(SB), Y0, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y4, Y0
-	VBLENDVPD   Y0, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y4, Y0
+	VANDPD      actkernconst<>+5632(SB), Y0, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y4, Y0
+	VBLENDVPD   Y0, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y10, Y12
 	VSUBPD      Y8, Y4, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y0
-	VANDPD      actkernconst<>+5600(SB), Y0, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y0
-	VBLENDVPD   Y0, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y0
+	VANDPD      actkernconst<>+5632(SB), Y0, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y0
+	VBLENDVPD   Y0, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y12, Y12
 	VSUBPD      Y8, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y8
-	VMINPD      actkernconst<>+5632(SB), Y8, Y8
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y8
+	VMINPD      actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y12, Y12
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y11, Y0
 	VSUBPD      Y4, Y6, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y0
 	VSUBPD      Y4, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y0
-	VADDPD      actkernconst<>+5792(SB), Y2, Y4
-	VADDPD      actkernconst<>+5792(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y4, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y4, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VADDPD      actkernconst<>+5824(SB), Y2, Y4
+	VADDPD      actkernconst<>+5824(SB), Y5, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y4, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y4, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y13, Y8
 	VSUBPD      Y9, Y4, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y8, Y8
 	VSUBPD      Y9, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y9
-	VMINPD      actkernconst<>+5632(SB), Y9, Y9
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y9
+	VMINPD      actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y1, Y4
 	VSUBPD      Y9, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y13, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y13, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y4
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+5568(SB), Y13, Y9
-	VMINPD      actkernconst<>+5632(SB), Y9, Y9
+	VMAXPD      actkernconst<>+5600(SB), Y13, Y9
+	VMINPD      actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y4
-	VADDPD      actkernconst<>+6944(SB), Y2, Y1
-	VADDPD      actkernconst<>+6944(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y10
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y10, Y10
+	VADDPD      actkernconst<>+6976(SB), Y2, Y1
+	VADDPD      actkernconst<>+6976(SB), Y5, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y10
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y9
 	VSUBPD      Y10, Y1, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y10
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y10
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y10
-	VMINPD      actkernconst<>+5632(SB), Y10, Y10
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y10
+	VMINPD      actkernconst<>+5664(SB), Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y3
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y3
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y3, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y1
 	VSUBPD      Y3, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y13, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y3
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y13, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y3
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y3, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y1, Y1
 	VSUBPD      Y3, Y13, Y13
-	VMAXPD      actkernconst<>+5568(SB), Y13, Y3
-	VMINPD      actkernconst<>+5632(SB), Y3, Y3
+	VMAXPD      actkernconst<>+5600(SB), Y13, Y3
+	VMINPD      actkernconst<>+5664(SB), Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y3, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y1, Y1
-	VADDPD      actkernconst<>+6976(SB), Y2, Y3
-	VADDPD      actkernconst<>+6976(SB), Y5, Y6
+	VADDPD      actkernconst<>+7008(SB), Y2, Y3
+	VADDPD      actkernconst<>+7008(SB), Y5, Y6
 	VMOVUPD     800(SP), Y7
 	VMOVUPD     Y1, 480(SP)
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y3, Y13
-	VANDPD      actkernconst<>+5600(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y3, Y13
-	VBLENDVPD   Y13, actkernconst<>+5632(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y3, Y13
+	VANDPD      actkernconst<>+5632(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y3, Y13
+	VBLENDVPD   Y13, actkernconst<>+5664(SB), Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y7, Y10
 	VSUBPD      Y11, Y3, Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y13
-	VANDPD      actkernconst<>+5600(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y13
-	VBLENDVPD   Y13, actkernconst<>+5632(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y13
+	VANDPD      actkernconst<>+5632(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y13
+	VBLENDVPD   Y13, actkernconst<>+5664(SB), Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y10, Y10
 	VSUBPD      Y11, Y1, Y1
-	VMAXPD      actkernconst<>+5568(SB), Y1, Y11
-	VMINPD      actkernconst<>+5632(SB), Y11, Y11
+	VMAXPD      actkernconst<>+5600(SB), Y1, Y11
+	VMINPD      actkernconst<>+5664(SB), Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y10, Y10
 	VMOVUPD     576(SP), Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y1, Y3
 	VSUBPD      Y7, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VSUBPD      Y7, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
-	VADDPD      actkernconst<>+7008(SB), Y2, Y2
-	VADDPD      actkernconst<>+7008(SB), Y5, Y5
+	VADDPD      actkernconst<>+7040(SB), Y2, Y2
+	VADDPD      actkernconst<>+7040(SB), Y5, Y5
 	VMOVUPD     608(SP), Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y1, Y6
 	VSUBPD      Y7, Y2, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VSUBPD      Y7, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VMOVUPD     736(SP), Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y5, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y5, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y5, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y5, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y1, Y2
 	VSUBPD      Y7, Y5, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y2, Y2
 	VSUBPD      Y7, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y12, Y1
-	VMULPD      actkernconst<>+5728(SB), Y0, Y5
+	VMULPD      actkernconst<>+5760(SB), Y12, Y1
+	VMULPD      actkernconst<>+5760(SB), Y0, Y5
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y5, Y5
-	VMOVUPD     actkernconst<>+5696(SB), Y7
+	VMOVUPD     actkernconst<>+5728(SB), Y7
 	VFMADD213PD Y12, Y7, Y1
-	VMOVUPD     actkernconst<>+5696(SB), Y7
+	VMOVUPD     actkernconst<>+5728(SB), Y7
 	VFMADD213PD Y0, Y7, Y5
 	VADDPD      actkernconst<>+2400(SB), Y8, Y0
 	VADDPD      actkernconst<>+2400(SB), Y4, Y7
@@ -47416,19 +47412,19 @@ loop:
 	VSUBPD      Y7, Y4, Y4
 	VADDPD      Y0, Y1, Y1
 	VADDPD      Y7, Y5, Y5
-	VADDPD      actkernconst<>+6144(SB), Y9, Y0
+	VADDPD      actkernconst<>+6176(SB), Y9, Y0
 	VMOVUPD     480(SP), Y7
-	VADDPD      actkernconst<>+6144(SB), Y7, Y11
-	VSUBPD      actkernconst<>+6144(SB), Y0, Y0
-	VSUBPD      actkernconst<>+6144(SB), Y11, Y11
+	VADDPD      actkernconst<>+6176(SB), Y7, Y11
+	VSUBPD      actkernconst<>+6176(SB), Y0, Y0
+	VSUBPD      actkernconst<>+6176(SB), Y11, Y11
 	VSUBPD      Y0, Y9, Y9
 	VSUBPD      Y11, Y7, Y7
 	VADDPD      Y0, Y8, Y8
 	VADDPD      Y11, Y4, Y4
-	VADDPD      actkernconst<>+6176(SB), Y10, Y0
-	VADDPD      actkernconst<>+6176(SB), Y3, Y11
-	VSUBPD      actkernconst<>+6176(SB), Y0, Y0
-	VSUBPD      actkernconst<>+6176(SB), Y11, Y11
+	VADDPD      actkernconst<>+6208(SB), Y10, Y0
+	VADDPD      actkernconst<>+6208(SB), Y3, Y11
+	VSUBPD      actkernconst<>+6208(SB), Y0, Y0
+	VSUBPD      actkernconst<>+6208(SB), Y11, Y11
 	VSUBPD      Y0, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VADDPD      Y0, Y9, Y9
@@ -47445,13 +47441,13 @@ loop:
 	VFMADD213PD Y12, Y1, Y14
 	VMOVAPD     Y6, Y1
 	VFMADD213PD Y13, Y5, Y1
-	VMULPD      actkernconst<>+5728(SB), Y2, Y5
-	VMULPD      actkernconst<>+5728(SB), Y11, Y12
+	VMULPD      actkernconst<>+5760(SB), Y2, Y5
+	VMULPD      actkernconst<>+5760(SB), Y11, Y12
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y12, Y12
-	VMOVUPD     actkernconst<>+5696(SB), Y13
+	VMOVUPD     actkernconst<>+5728(SB), Y13
 	VFMADD213PD Y2, Y13, Y5
-	VMOVUPD     actkernconst<>+5696(SB), Y2
+	VMOVUPD     actkernconst<>+5728(SB), Y2
 	VFMADD213PD Y11, Y2, Y12
 	VADDPD      Y14, Y5, Y5
 	VADDPD      Y1, Y12, Y12
@@ -47540,21 +47536,21 @@ loop:
 	VADDPD      384(SP), Y10, Y10
 	VADDPD      320(SP), Y9, Y9
 	VADDPD      288(SP), Y10, Y10
-	VMULPD      actkernconst<>+5664(SB), Y2, Y3
-	VMULPD      actkernconst<>+5664(SB), Y4, Y5
+	VMULPD      actkernconst<>+5696(SB), Y2, Y3
+	VMULPD      actkernconst<>+5696(SB), Y4, Y5
 	VXORPD      actkernconst<>+128(SB), Y3, Y6
 	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VMOVUPD     actkernconst<>+5696(SB), Y8
 	VMOVAPD     Y2, Y11
 	VFMADD213PD Y6, Y8, Y11
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y8
 	VFMADD213PD Y7, Y6, Y8
-	VMULPD      actkernconst<>+5664(SB), Y9, Y9
-	VMULPD      actkernconst<>+5664(SB), Y10, Y10
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMULPD      actkernconst<>+5696(SB), Y9, Y9
+	VMULPD      actkernconst<>+5696(SB), Y10, Y10
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VFMADD213PD Y9, Y6, Y2
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VFMADD213PD Y10, Y6, Y4
 	VADDPD      Y2, Y11, Y11
 	VADDPD      Y4, Y8, Y8
@@ -47565,28 +47561,28 @@ loop:
 	VSUBPD      Y3, Y11, Y11
 	VSUBPD      Y5, Y8, Y8
 	VMOVUPD     256(SP), Y3
-	VMULPD      actkernconst<>+7040(SB), Y3, Y5
+	VMULPD      actkernconst<>+7072(SB), Y3, Y5
 	VMOVUPD     224(SP), Y6
-	VMULPD      actkernconst<>+7040(SB), Y6, Y7
+	VMULPD      actkernconst<>+7072(SB), Y6, Y7
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y7, Y7
 	VXORPD      actkernconst<>+128(SB), Y5, Y9
 	VXORPD      actkernconst<>+128(SB), Y7, Y10
-	VMOVUPD     actkernconst<>+5664(SB), Y12
+	VMOVUPD     actkernconst<>+5696(SB), Y12
 	VMOVAPD     Y9, Y13
 	VFMADD213PD Y3, Y12, Y13
-	VMOVUPD     actkernconst<>+5664(SB), Y12
+	VMOVUPD     actkernconst<>+5696(SB), Y12
 	VMOVAPD     Y10, Y14
 	VFMADD213PD Y6, Y12, Y14
-	VMULPD      actkernconst<>+5760(SB), Y5, Y12
-	VMULPD      actkernconst<>+5760(SB), Y7, Y6
+	VMULPD      actkernconst<>+5792(SB), Y5, Y12
+	VMULPD      actkernconst<>+5792(SB), Y7, Y6
 	VXORPD      actkernconst<>+128(SB), Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y3
+	VMOVUPD     actkernconst<>+5792(SB), Y3
 	VMOVUPD     Y8, 288(SP)
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y12, Y3, Y8
-	VMOVUPD     actkernconst<>+5760(SB), Y3
+	VMOVUPD     actkernconst<>+5792(SB), Y3
 	VMOVUPD     Y11, 320(SP)
 	VMOVAPD     Y7, Y11
 	VFMADD213PD Y6, Y3, Y11
@@ -47609,9 +47605,9 @@ loop:
 	VADDPD      Y6, Y14, Y14
 	VSUBPD      Y8, Y13, Y13
 	VSUBPD      Y11, Y14, Y14
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y13, Y0, Y9
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y14, Y0, Y10
 	VADDPD      Y9, Y3, Y0
 	VADDPD      Y10, Y4, Y1
@@ -47634,56 +47630,56 @@ loop:
 	VMULPD      Y1, Y1, Y3
 	VMULPD      Y2, Y0, Y6
 	VMULPD      Y3, Y1, Y7
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y2, Y9
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y3, Y10
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y2, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7200(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7200(SB), Y3, Y10
 	VFMADD213PD actkernconst<>+7232(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7232(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7264(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7264(SB), Y3, Y10
 	VFMADD213PD Y0, Y9, Y6
 	VFMADD213PD Y1, Y10, Y7
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y2, Y9
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y3, Y10
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y2, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7360(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7360(SB), Y3, Y10
 	VFMADD213PD actkernconst<>+7392(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7392(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y10
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+224(SB), Y8, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+224(SB), Y8, Y3
 	VFMADD213PD Y2, Y9, Y0
 	VFMADD213PD Y3, Y10, Y1
-	VMULPD      actkernconst<>+5728(SB), Y5, Y2
-	VMULPD      actkernconst<>+5728(SB), Y4, Y3
+	VMULPD      actkernconst<>+5760(SB), Y5, Y2
+	VMULPD      actkernconst<>+5760(SB), Y4, Y3
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+5696(SB), Y8
+	VMOVUPD     actkernconst<>+5728(SB), Y8
 	VFMADD213PD Y5, Y8, Y2
-	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVUPD     actkernconst<>+5728(SB), Y5
 	VFMADD213PD Y4, Y5, Y3
 	VMULPD      actkernconst<>+1376(SB), Y2, Y4
 	VMULPD      actkernconst<>+1376(SB), Y3, Y5
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
-	VMOVUPD     actkernconst<>+6208(SB), Y8
+	VMOVUPD     actkernconst<>+6240(SB), Y8
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y2, Y8, Y9
-	VMOVUPD     actkernconst<>+6208(SB), Y2
+	VMOVUPD     actkernconst<>+6240(SB), Y2
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y3, Y2, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y2
@@ -47692,9 +47688,9 @@ loop:
 	VCMPPD      $0x11, Y8, Y2, Y8
 	VBLENDVPD   Y9, Y0, Y6, Y9
 	VBLENDVPD   Y8, Y1, Y7, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y5
 	VMULPD      Y4, Y9, Y9
 	VMULPD      Y5, Y8, Y8
@@ -47705,9 +47701,9 @@ loop:
 	VBLENDVPD   Y1, Y0, Y9, Y1
 	VBLENDVPD   Y3, Y2, Y8, Y3
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
@@ -47730,93 +47726,93 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y2
+	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4256(SB), Y2, Y2
-	VORPD       actkernconst<>+4288(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y6
+	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+6400(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+6400(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+5792(SB), Y8
+	VSUBPD      actkernconst<>+6432(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5824(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y12, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y12, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+5568(SB), Y12, Y8
-	VMINPD      actkernconst<>+5632(SB), Y8, Y8
+	VMAXPD      actkernconst<>+5600(SB), Y12, Y8
+	VMINPD      actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6080(SB), Y2
+	VMOVUPD     actkernconst<>+6112(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6080(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6112(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5952(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6496(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+6560(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+6592(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6848(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+6624(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+6656(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6112(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+6688(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6944(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6144(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6112(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6144(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+5824(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y1
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y6, 224(SP)
-	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y6
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y0
+	VMOVUPD     Y6, 224(SP)
+	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6080(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1440(SB), Y2
 	VMOVUPD     Y9, 256(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -47849,129 +47845,129 @@ single:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     256(SP), Y1
 	VADDPD      actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y7, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y7, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+5568(SB), Y7, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y7, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+5792(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VADDPD      actkernconst<>+5824(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y8, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y8, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+5568(SB), Y8, Y5
-	VMINPD      actkernconst<>+5632(SB), Y5, Y5
+	VMAXPD      actkernconst<>+5600(SB), Y8, Y5
+	VMINPD      actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VADDPD      actkernconst<>+6976(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y6
-	VMINPD      actkernconst<>+5632(SB), Y6, Y6
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y6
+	VMINPD      actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+6976(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7008(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7008(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7040(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5760(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y1
+	VMOVUPD     actkernconst<>+5728(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+2400(SB), Y4, Y1
 	VSUBPD      actkernconst<>+2400(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6144(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6144(SB), Y1, Y1
+	VADDPD      actkernconst<>+6176(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6176(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
+	VADDPD      actkernconst<>+6208(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6208(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -47980,9 +47976,9 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
 	VMOVAPD     Y1, Y7
 	VFMADD213PD Y3, Y0, Y7
-	VMULPD      actkernconst<>+5728(SB), Y2, Y0
+	VMULPD      actkernconst<>+5760(SB), Y2, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y3
+	VMOVUPD     actkernconst<>+5728(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
 	VADDPD      Y7, Y0, Y0
 	VMULPD      Y4, Y1, Y2
@@ -48022,28 +48018,28 @@ single:
 	VADDPD      Y0, Y6, Y6
 	VADDPD      Y9, Y6, Y6
 	VADDPD      Y1, Y6, Y6
-	VMULPD      actkernconst<>+5664(SB), Y4, Y0
+	VMULPD      actkernconst<>+5696(SB), Y4, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VMOVUPD     actkernconst<>+5696(SB), Y2
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y1, Y2, Y5
-	VMULPD      actkernconst<>+5664(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y1
+	VMULPD      actkernconst<>+5696(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y1
 	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y1
 	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7040(SB), Y0, Y2
+	VMULPD      actkernconst<>+7072(SB), Y0, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y6
+	VMULPD      actkernconst<>+5792(SB), Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y8
+	VMOVUPD     actkernconst<>+5792(SB), Y8
 	VMOVAPD     Y2, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
@@ -48053,7 +48049,7 @@ single:
 	VSUBPD      Y10, Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y8
@@ -48065,42 +48061,42 @@ single:
 	VADDPD      Y7, Y1, Y1
 	VMULPD      Y1, Y1, Y2
 	VMULPD      Y2, Y1, Y4
-	VMOVUPD     actkernconst<>+7104(SB), Y5
+	VMOVUPD     actkernconst<>+7136(SB), Y5
 	VMOVAPD     Y2, Y6
-	VFMADD213PD actkernconst<>+7136(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7168(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7168(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+7200(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+7232(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7264(SB), Y2, Y6
 	VFMADD213PD Y1, Y6, Y4
 	VMULPD      Y2, Y2, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y5
+	VMOVUPD     actkernconst<>+7296(SB), Y5
 	VMOVAPD     Y2, Y6
-	VFMADD213PD actkernconst<>+7296(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7328(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7328(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+7360(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+7392(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7424(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+2816(SB), Y5
 	VFMADD213PD actkernconst<>+224(SB), Y5, Y2
 	VFMADD213PD Y2, Y6, Y1
-	VMULPD      actkernconst<>+5728(SB), Y3, Y2
+	VMULPD      actkernconst<>+5760(SB), Y3, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVUPD     actkernconst<>+5728(SB), Y5
 	VFMADD213PD Y3, Y5, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+6208(SB), Y5
+	VMOVUPD     actkernconst<>+6240(SB), Y5
 	VMOVAPD     Y3, Y6
 	VFMADD213PD Y2, Y5, Y6
 	VMOVUPD     actkernconst<>+1376(SB), Y2
 	VCMPPD      $0x11, Y6, Y2, Y6
 	VBLENDVPD   Y6, Y1, Y4, Y6
-	VMOVUPD     actkernconst<>+6208(SB), Y1
+	VMOVUPD     actkernconst<>+6240(SB), Y1
 	VFMADD213PD actkernconst<>+224(SB), Y1, Y3
 	VMULPD      Y3, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -48122,93 +48118,93 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y2
+	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4256(SB), Y2, Y2
-	VORPD       actkernconst<>+4288(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y6
+	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+6400(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+6400(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+5792(SB), Y8
+	VSUBPD      actkernconst<>+6432(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5824(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y12, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y12, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+5568(SB), Y12, Y8
-	VMINPD      actkernconst<>+5632(SB), Y8, Y8
+	VMAXPD      actkernconst<>+5600(SB), Y12, Y8
+	VMINPD      actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6080(SB), Y2
+	VMOVUPD     actkernconst<>+6112(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6080(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6112(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5952(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6496(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+6560(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+6592(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6848(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+6624(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+6656(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6112(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+6688(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6944(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6144(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6112(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6144(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+5824(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y1
+	VMOVUPD     Y5, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y6, 224(SP)
-	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y6
+	VMOVUPD     Y1, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y0
+	VMOVUPD     Y6, 224(SP)
+	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6080(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1440(SB), Y2
 	VMOVUPD     Y9, 256(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -48241,129 +48237,129 @@ tail:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     256(SP), Y1
 	VADDPD      actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y7, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y7, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+5568(SB), Y7, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y7, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+5792(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VADDPD      actkernconst<>+5824(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y8, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y8, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+5568(SB), Y8, Y5
-	VMINPD      actkernconst<>+5632(SB), Y5, Y5
+	VMAXPD      actkernconst<>+5600(SB), Y8, Y5
+	VMINPD      actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VADDPD      actkernconst<>+6976(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y6
-	VMINPD      actkernconst<>+5632(SB), Y6, Y6
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y6
+	VMINPD      actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+6976(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7008(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7008(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7040(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5760(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y1
+	VMOVUPD     actkernconst<>+5728(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+2400(SB), Y4, Y1
 	VSUBPD      actkernconst<>+2400(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6144(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6144(SB), Y1, Y1
+	VADDPD      actkernconst<>+6176(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6176(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
+	VADDPD      actkernconst<>+6208(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6208(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -48372,9 +48368,9 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
 	VMOVAPD     Y1, Y7
 	VFMADD213PD Y3, Y0, Y7
-	VMULPD      actkernconst<>+5728(SB), Y2, Y0
+	VMULPD      actkernconst<>+5760(SB), Y2, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y3
+	VMOVUPD     actkernconst<>+5728(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
 	VADDPD      Y7, Y0, Y0
 	VMULPD      Y4, Y1, Y2
@@ -48414,28 +48410,28 @@ tail:
 	VADDPD      Y0, Y6, Y6
 	VADDPD      Y9, Y6, Y6
 	VADDPD      Y1, Y6, Y6
-	VMULPD      actkernconst<>+5664(SB), Y4, Y0
+	VMULPD      actkernconst<>+5696(SB), Y4, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VMOVUPD     actkernconst<>+5696(SB), Y2
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y1, Y2, Y5
-	VMULPD      actkernconst<>+5664(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y1
+	VMULPD      actkernconst<>+5696(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y1
 	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y1
 	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     96(SP), Y0
-	VMULPD      actkernconst<>+7040(SB), Y0, Y2
+	VMULPD      actkernconst<>+7072(SB), Y0, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y6
+	VMULPD      actkernconst<>+5792(SB), Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y8
+	VMOVUPD     actkernconst<>+5792(SB), Y8
 	VMOVAPD     Y2, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
@@ -48445,7 +48441,7 @@ tail:
 	VSUBPD      Y10, Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y8
@@ -48457,42 +48453,42 @@ tail:
 	VADDPD      Y7, Y1, Y1
 	VMULPD      Y1, Y1, Y2
 	VMULPD      Y2, Y1, Y4
-	VMOVUPD     actkernconst<>+7104(SB), Y5
+	VMOVUPD     actkernconst<>+7136(SB), Y5
 	VMOVAPD     Y2, Y6
-	VFMADD213PD actkernconst<>+7136(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7168(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7168(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+7200(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+7232(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7264(SB), Y2, Y6
 	VFMADD213PD Y1, Y6, Y4
 	VMULPD      Y2, Y2, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y5
+	VMOVUPD     actkernconst<>+7296(SB), Y5
 	VMOVAPD     Y2, Y6
-	VFMADD213PD actkernconst<>+7296(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7328(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7328(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+7360(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+7392(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7424(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+2816(SB), Y5
 	VFMADD213PD actkernconst<>+224(SB), Y5, Y2
 	VFMADD213PD Y2, Y6, Y1
-	VMULPD      actkernconst<>+5728(SB), Y3, Y2
+	VMULPD      actkernconst<>+5760(SB), Y3, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVUPD     actkernconst<>+5728(SB), Y5
 	VFMADD213PD Y3, Y5, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+6208(SB), Y5
+	VMOVUPD     actkernconst<>+6240(SB), Y5
 	VMOVAPD     Y3, Y6
 	VFMADD213PD Y2, Y5, Y6
 	VMOVUPD     actkernconst<>+1376(SB), Y2
 	VCMPPD      $0x11, Y6, Y2, Y6
 	VBLENDVPD   Y6, Y1, Y4, Y6
-	VMOVUPD     actkernconst<>+6208(SB), Y1
+	VMOVUPD     actkernconst<>+6240(SB), Y1
 	VFMADD213PD actkernconst<>+224(SB), Y1, Y3
 	VMULPD      Y3, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -48525,204 +48521,204 @@ loop:
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
 	VMULPD      actkernconst<>+1376(SB), Y4, Y6
 	VMULPD      actkernconst<>+1376(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y6, Y8, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y7, Y8, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y4, Y8, Y9
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
-	VMOVUPD     actkernconst<>+6304(SB), Y4
+	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y9, Y2, Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y4
+	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y10, Y3, Y4, Y8
 	VPSRLQ      $0x34, Y5, Y4
-	VANDPD      actkernconst<>+4256(SB), Y4, Y4
-	VORPD       actkernconst<>+4288(SB), Y4, Y4
+	VANDPD      actkernconst<>+4288(SB), Y4, Y4
+	VORPD       actkernconst<>+4320(SB), Y4, Y4
 	VSUBPD      actkernconst<>+160(SB), Y4, Y4
 	VPSRLQ      $0x34, Y8, Y11
-	VANDPD      actkernconst<>+4256(SB), Y11, Y11
-	VORPD       actkernconst<>+4288(SB), Y11, Y11
+	VANDPD      actkernconst<>+4288(SB), Y11, Y11
+	VORPD       actkernconst<>+4320(SB), Y11, Y11
 	VSUBPD      actkernconst<>+160(SB), Y11, Y11
-	VMOVUPD     actkernconst<>+6336(SB), Y12
+	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VMOVAPD     Y4, Y13
-	VFMADD213PD actkernconst<>+6368(SB), Y12, Y13
-	VMOVUPD     actkernconst<>+6336(SB), Y12
+	VFMADD213PD actkernconst<>+6400(SB), Y12, Y13
+	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VMOVAPD     Y11, Y14
-	VFMADD213PD actkernconst<>+6368(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+6400(SB), Y12, Y14
 	VROUNDPD    $0x09, Y13, Y13
 	VROUNDPD    $0x09, Y14, Y14
-	VSUBPD      actkernconst<>+6400(SB), Y4, Y12
+	VSUBPD      actkernconst<>+6432(SB), Y4, Y12
 	VMOVUPD     Y1, 32(SP)
-	VSUBPD      actkernconst<>+6400(SB), Y11, Y1
+	VSUBPD      actkernconst<>+6432(SB), Y11, Y1
 	VMOVUPD     Y0, 64(SP)
-	VMOVUPD     actkernconst<>+5792(SB), Y0
+	VMOVUPD     actkernconst<>+5824(SB), Y0
 	VMOVUPD     Y7, 96(SP)
 	VMOVAPD     Y13, Y7
 	VFMADD213PD Y12, Y0, Y7
-	VMOVUPD     actkernconst<>+5792(SB), Y0
+	VMOVUPD     actkernconst<>+5824(SB), Y0
 	VMOVAPD     Y14, Y12
 	VFMADD213PD Y1, Y0, Y12
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6464(SB), Y0
 	VSUBPD      Y4, Y0, Y4
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6464(SB), Y0
 	VSUBPD      Y11, Y0, Y11
 	VMOVUPD     Y6, 128(SP)
 	VMOVUPD     Y10, 160(SP)
 	VMOVUPD     Y9, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y4, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y4, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y4, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y4, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y5, Y0
 	VSUBPD      Y1, Y4, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
 	VSUBPD      Y1, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y1
-	VMINPD      actkernconst<>+5632(SB), Y1, Y1
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y1
+	VMINPD      actkernconst<>+5664(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y11, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y11, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y11, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y11, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y1
 	VSUBPD      Y4, Y11, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y1, Y1
 	VSUBPD      Y4, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y1, Y1
-	VMOVUPD     actkernconst<>+6080(SB), Y4
+	VMOVUPD     actkernconst<>+6112(SB), Y4
 	VCMPPD      $0x12, Y13, Y4, Y5
-	VMOVUPD     actkernconst<>+6080(SB), Y4
+	VMOVUPD     actkernconst<>+6112(SB), Y4
 	VCMPPD      $0x12, Y14, Y4, Y6
-	VSUBPD      actkernconst<>+6080(SB), Y13, Y4
-	VSUBPD      actkernconst<>+6080(SB), Y14, Y8
+	VSUBPD      actkernconst<>+6112(SB), Y13, Y4
+	VSUBPD      actkernconst<>+6112(SB), Y14, Y8
 	VBLENDVPD   Y5, Y4, Y13, Y4
 	VBLENDVPD   Y6, Y8, Y14, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+6496(SB), Y9
-	VBLENDVPD   Y5, actkernconst<>+5984(SB), Y9, Y13
+	VBLENDVPD   Y5, actkernconst<>+5984(SB), Y9, Y10
 	VMOVUPD     actkernconst<>+6496(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+5984(SB), Y9, Y14
+	VBLENDVPD   Y6, actkernconst<>+5984(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6016(SB), Y9, Y13
+	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6016(SB), Y9, Y14
+	VMOVUPD     actkernconst<>+6560(SB), Y9
 	VMOVUPD     Y3, 224(SP)
-	VBLENDVPD   Y5, actkernconst<>+6016(SB), Y9, Y3
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y9, Y3
+	VMOVUPD     actkernconst<>+6560(SB), Y9
 	VMOVUPD     Y2, 256(SP)
-	VBLENDVPD   Y6, actkernconst<>+6016(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6592(SB), Y9
 	VMOVUPD     Y1, 288(SP)
-	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y9, Y1
+	VMOVUPD     actkernconst<>+6592(SB), Y9
 	VMOVUPD     Y0, 320(SP)
-	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y9, Y0
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y9, Y0
+	VMOVUPD     actkernconst<>+6624(SB), Y9
 	VMOVUPD     Y12, 352(SP)
-	VBLENDVPD   Y5, actkernconst<>+6848(SB), Y9, Y12
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6880(SB), Y9, Y12
+	VMOVUPD     actkernconst<>+6624(SB), Y9
 	VMOVUPD     Y7, 384(SP)
-	VBLENDVPD   Y6, actkernconst<>+6848(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+6624(SB), Y9
-	VMOVUPD     Y7, 416(SP)
-	VBLENDVPD   Y5, actkernconst<>+6880(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+6624(SB), Y9
-	VMOVUPD     Y7, 448(SP)
 	VBLENDVPD   Y6, actkernconst<>+6880(SB), Y9, Y7
 	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y5, actkernconst<>+6912(SB), Y9, Y5
+	VMOVUPD     Y7, 416(SP)
+	VBLENDVPD   Y5, actkernconst<>+6912(SB), Y9, Y7
 	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6912(SB), Y9, Y6
-	VMOVUPD     actkernconst<>+6112(SB), Y9
+	VMOVUPD     Y7, 448(SP)
+	VBLENDVPD   Y6, actkernconst<>+6912(SB), Y9, Y7
+	VMOVUPD     actkernconst<>+6688(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6944(SB), Y9, Y5
+	VMOVUPD     actkernconst<>+6688(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6944(SB), Y9, Y6
+	VMOVUPD     actkernconst<>+6144(SB), Y9
 	VMOVUPD     Y6, 480(SP)
 	VCMPPD      $0x12, Y4, Y9, Y6
-	VMOVUPD     actkernconst<>+6112(SB), Y9
+	VMOVUPD     actkernconst<>+6144(SB), Y9
 	VMOVUPD     Y5, 512(SP)
 	VCMPPD      $0x12, Y8, Y9, Y5
-	VSUBPD      actkernconst<>+6112(SB), Y4, Y9
+	VSUBPD      actkernconst<>+6144(SB), Y4, Y9
 	VMOVUPD     Y7, 544(SP)
-	VSUBPD      actkernconst<>+6112(SB), Y8, Y7
+	VSUBPD      actkernconst<>+6144(SB), Y8, Y7
 	VBLENDVPD   Y6, Y9, Y4, Y9
 	VBLENDVPD   Y5, Y7, Y8, Y7
-	VBLENDVPD   Y6, actkernconst<>+5824(SB), Y10, Y10
-	VBLENDVPD   Y5, actkernconst<>+5824(SB), Y11, Y11
-	VBLENDVPD   Y6, actkernconst<>+5856(SB), Y13, Y13
-	VBLENDVPD   Y5, actkernconst<>+5856(SB), Y14, Y14
-	VBLENDVPD   Y6, actkernconst<>+5888(SB), Y3, Y3
-	VBLENDVPD   Y5, actkernconst<>+5888(SB), Y2, Y2
-	VBLENDVPD   Y6, actkernconst<>+5920(SB), Y1, Y1
-	VBLENDVPD   Y5, actkernconst<>+5920(SB), Y0, Y0
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y12, Y12
+	VBLENDVPD   Y6, actkernconst<>+5856(SB), Y10, Y10
+	VBLENDVPD   Y5, actkernconst<>+5856(SB), Y11, Y11
+	VBLENDVPD   Y6, actkernconst<>+5888(SB), Y13, Y13
+	VBLENDVPD   Y5, actkernconst<>+5888(SB), Y14, Y14
+	VBLENDVPD   Y6, actkernconst<>+5920(SB), Y3, Y3
+	VBLENDVPD   Y5, actkernconst<>+5920(SB), Y2, Y2
+	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y1, Y1
+	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y0, Y0
+	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y12, Y12
 	VMOVUPD     416(SP), Y4
-	VBLENDVPD   Y5, actkernconst<>+6720(SB), Y4, Y4
+	VBLENDVPD   Y5, actkernconst<>+6752(SB), Y4, Y4
 	VMOVUPD     448(SP), Y8
-	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y8, Y8
+	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y8, Y8
 	VMOVUPD     Y0, 448(SP)
 	VMOVUPD     544(SP), Y0
-	VBLENDVPD   Y5, actkernconst<>+6752(SB), Y0, Y0
+	VBLENDVPD   Y5, actkernconst<>+6784(SB), Y0, Y0
 	VMOVUPD     Y1, 544(SP)
 	VMOVUPD     512(SP), Y1
-	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y1, Y1
+	VBLENDVPD   Y6, actkernconst<>+6816(SB), Y1, Y1
 	VMOVUPD     Y2, 512(SP)
 	VMOVUPD     480(SP), Y2
-	VBLENDVPD   Y5, actkernconst<>+6784(SB), Y2, Y2
+	VBLENDVPD   Y5, actkernconst<>+6816(SB), Y2, Y2
 	VMOVUPD     Y2, 480(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y1, 416(SP)
-	VBLENDVPD   Y6, actkernconst<>+6816(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y6, actkernconst<>+6848(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y1, 576(SP)
-	VBLENDVPD   Y5, actkernconst<>+6816(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y1, 608(SP)
-	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y1, 640(SP)
-	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y2, Y1
+	VBLENDVPD   Y5, actkernconst<>+6848(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 672(SP)
+	VMOVUPD     Y1, 608(SP)
 	VBLENDVPD   Y6, actkernconst<>+5984(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 704(SP)
+	VMOVUPD     Y1, 640(SP)
 	VBLENDVPD   Y5, actkernconst<>+5984(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y1, 736(SP)
+	VMOVUPD     Y1, 672(SP)
 	VBLENDVPD   Y6, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y1, 768(SP)
+	VMOVUPD     Y1, 704(SP)
 	VBLENDVPD   Y5, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y2, Y6
+	VMOVUPD     Y1, 736(SP)
+	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y2, Y5
+	VMOVUPD     Y1, 768(SP)
+	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+1440(SB), Y2
 	VMOVUPD     Y5, 800(SP)
 	VCMPPD      $0x12, Y9, Y2, Y5
@@ -48809,236 +48805,236 @@ loop:
 	VMOVUPD     Y0, 608(SP)
 	VMOVUPD     Y14, 576(SP)
 	VMOVUPD     Y9, 800(SP)
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y4, Y0
-	VANDPD      actkernconst<>+5600(SB), Y0, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y4, Y0
-	VBLENDVPD   Y0, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y4, Y0
+	VANDPD      actkernconst<>+5632(SB), Y0, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y4, Y0
+	VBLENDVPD   Y0, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y10, Y12
 	VSUBPD      Y8, Y4, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y0
-	VANDPD      actkernconst<>+5600(SB), Y0, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y0
-	VBLENDVPD   Y0, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y0
+	VANDPD      actkernconst<>+5632(SB), Y0, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y0
+	VBLENDVPD   Y0, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y12, Y12
 	VSUBPD      Y8, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y8
-	VMINPD      actkernconst<>+5632(SB), Y8, Y8
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y8
+	VMINPD      actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y12, Y12
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y11, Y0
 	VSUBPD      Y4, Y6, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y0
 	VSUBPD      Y4, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y0
-	VADDPD      actkernconst<>+5792(SB), Y2, Y4
-	VADDPD      actkernconst<>+5792(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y4, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y4, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VADDPD      actkernconst<>+5824(SB), Y2, Y4
+	VADDPD      actkernconst<>+5824(SB), Y5, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y4, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y4, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y13, Y8
 	VSUBPD      Y9, Y4, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y8, Y8
 	VSUBPD      Y9, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y9
-	VMINPD      actkernconst<>+5632(SB), Y9, Y9
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y9
+	VMINPD      actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y1, Y4
 	VSUBPD      Y9, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y13, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y13, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y4
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+5568(SB), Y13, Y9
-	VMINPD      actkernconst<>+5632(SB), Y9, Y9
+	VMAXPD      actkernconst<>+5600(SB), Y13, Y9
+	VMINPD      actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y4
-	VADDPD      actkernconst<>+6944(SB), Y2, Y1
-	VADDPD      actkernconst<>+6944(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y10
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y10, Y10
+	VADDPD      actkernconst<>+6976(SB), Y2, Y1
+	VADDPD      actkernconst<>+6976(SB), Y5, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y10
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y9
 	VSUBPD      Y10, Y1, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y10
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y10
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y10
-	VMINPD      actkernconst<>+5632(SB), Y10, Y10
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y10
+	VMINPD      actkernconst<>+5664(SB), Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y3
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y3
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y3, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y1
 	VSUBPD      Y3, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y13, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y3
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y13, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y3
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y3, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y1, Y1
 	VSUBPD      Y3, Y13, Y13
-	VMAXPD      actkernconst<>+5568(SB), Y13, Y3
-	VMINPD      actkernconst<>+5632(SB), Y3, Y3
+	VMAXPD      actkernconst<>+5600(SB), Y13, Y3
+	VMINPD      actkernconst<>+5664(SB), Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y3, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y1, Y1
-	VADDPD      actkernconst<>+6976(SB), Y2, Y3
-	VADDPD      actkernconst<>+6976(SB), Y5, Y6
+	VADDPD      actkernconst<>+7008(SB), Y2, Y3
+	VADDPD      actkernconst<>+7008(SB), Y5, Y6
 	VMOVUPD     800(SP), Y7
 	VMOVUPD     Y1, 480(SP)
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y3, Y13
-	VANDPD      actkernconst<>+5600(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y3, Y13
-	VBLENDVPD   Y13, actkernconst<>+5632(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y3, Y13
+	VANDPD      actkernconst<>+5632(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y3, Y13
+	VBLENDVPD   Y13, actkernconst<>+5664(SB), Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y7, Y10
 	VSUBPD      Y11, Y3, Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y13
-	VANDPD      actkernconst<>+5600(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y13
-	VBLENDVPD   Y13, actkernconst<>+5632(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y13
+	VANDPD      actkernconst<>+5632(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y13
+	VBLENDVPD   Y13, actkernconst<>+5664(SB), Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y10, Y10
 	VSUBPD      Y11, Y1, Y1
-	VMAXPD      actkernconst<>+5568(SB), Y1, Y11
-	VMINPD      actkernconst<>+5632(SB), Y11, Y11
+	VMAXPD      actkernconst<>+5600(SB), Y1, Y11
+	VMINPD      actkernconst<>+5664(SB), Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y10, Y10
 	VMOVUPD     576(SP), Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y1, Y3
 	VSUBPD      Y7, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VSUBPD      Y7, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
-	VADDPD      actkernconst<>+7008(SB), Y2, Y2
-	VADDPD      actkernconst<>+7008(SB), Y5, Y5
+	VADDPD      actkernconst<>+7040(SB), Y2, Y2
+	VADDPD      actkernconst<>+7040(SB), Y5, Y5
 	VMOVUPD     608(SP), Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y1, Y6
 	VSUBPD      Y7, Y2, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VSUBPD      Y7, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VMOVUPD     736(SP), Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y5, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y5, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y5, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y5, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y1, Y2
 	VSUBPD      Y7, Y5, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y2, Y2
 	VSUBPD      Y7, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y12, Y1
-	VMULPD      actkernconst<>+5728(SB), Y0, Y5
+	VMULPD      actkernconst<>+5760(SB), Y12, Y1
+	VMULPD      actkernconst<>+5760(SB), Y0, Y5
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y5, Y5
-	VMOVUPD     actkernconst<>+5696(SB), Y7
+	VMOVUPD     actkernconst<>+5728(SB), Y7
 	VFMADD213PD Y12, Y7, Y1
-	VMOVUPD     actkernconst<>+5696(SB), Y7
+	VMOVUPD     actkernconst<>+5728(SB), Y7
 	VFMADD213PD Y0, Y7, Y5
 	VADDPD      actkernconst<>+2400(SB), Y8, Y0
 	VADDPD      actkernconst<>+2400(SB), Y4, Y7
@@ -49048,19 +49044,19 @@ loop:
 	VSUBPD      Y7, Y4, Y4
 	VADDPD      Y0, Y1, Y1
 	VADDPD      Y7, Y5, Y5
-	VADDPD      actkernconst<>+6144(SB), Y9, Y0
+	VADDPD      actkernconst<>+6176(SB), Y9, Y0
 	VMOVUPD     480(SP), Y7
-	VADDPD      actkernconst<>+6144(SB), Y7, Y11
-	VSUBPD      actkernconst<>+6144(SB), Y0, Y0
-	VSUBPD      actkernconst<>+6144(SB), Y11, Y11
+	VADDPD      actkernconst<>+6176(SB), Y7, Y11
+	VSUBPD      actkernconst<>+6176(SB), Y0, Y0
+	VSUBPD      actkernconst<>+6176(SB), Y11, Y11
 	VSUBPD      Y0, Y9, Y9
 	VSUBPD      Y11, Y7, Y7
 	VADDPD      Y0, Y8, Y8
 	VADDPD      Y11, Y4, Y4
-	VADDPD      actkernconst<>+6176(SB), Y10, Y0
-	VADDPD      actkernconst<>+6176(SB), Y3, Y11
-	VSUBPD      actkernconst<>+6176(SB), Y0, Y0
-	VSUBPD      actkernconst<>+6176(SB), Y11, Y11
+	VADDPD      actkernconst<>+6208(SB), Y10, Y0
+	VADDPD      actkernconst<>+6208(SB), Y3, Y11
+	VSUBPD      actkernconst<>+6208(SB), Y0, Y0
+	VSUBPD      actkernconst<>+6208(SB), Y11, Y11
 	VSUBPD      Y0, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VADDPD      Y0, Y9, Y9
@@ -49077,13 +49073,13 @@ loop:
 	VFMADD213PD Y12, Y1, Y14
 	VMOVAPD     Y6, Y1
 	VFMADD213PD Y13, Y5, Y1
-	VMULPD      actkernconst<>+5728(SB), Y2, Y5
-	VMULPD      actkernconst<>+5728(SB), Y11, Y12
+	VMULPD      actkernconst<>+5760(SB), Y2, Y5
+	VMULPD      actkernconst<>+5760(SB), Y11, Y12
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y12, Y12
-	VMOVUPD     actkernconst<>+5696(SB), Y13
+	VMOVUPD     actkernconst<>+5728(SB), Y13
 	VFMADD213PD Y2, Y13, Y5
-	VMOVUPD     actkernconst<>+5696(SB), Y2
+	VMOVUPD     actkernconst<>+5728(SB), Y2
 	VFMADD213PD Y11, Y2, Y12
 	VADDPD      Y14, Y5, Y5
 	VADDPD      Y1, Y12, Y12
@@ -49172,21 +49168,21 @@ loop:
 	VADDPD      384(SP), Y10, Y10
 	VADDPD      320(SP), Y9, Y9
 	VADDPD      288(SP), Y10, Y10
-	VMULPD      actkernconst<>+5664(SB), Y2, Y3
-	VMULPD      actkernconst<>+5664(SB), Y4, Y5
+	VMULPD      actkernconst<>+5696(SB), Y2, Y3
+	VMULPD      actkernconst<>+5696(SB), Y4, Y5
 	VXORPD      actkernconst<>+128(SB), Y3, Y6
 	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VMOVUPD     actkernconst<>+5696(SB), Y8
 	VMOVAPD     Y2, Y11
 	VFMADD213PD Y6, Y8, Y11
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y8
 	VFMADD213PD Y7, Y6, Y8
-	VMULPD      actkernconst<>+5664(SB), Y9, Y9
-	VMULPD      actkernconst<>+5664(SB), Y10, Y10
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMULPD      actkernconst<>+5696(SB), Y9, Y9
+	VMULPD      actkernconst<>+5696(SB), Y10, Y10
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VFMADD213PD Y9, Y6, Y2
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VFMADD213PD Y10, Y6, Y4
 	VADDPD      Y2, Y11, Y11
 	VADDPD      Y4, Y8, Y8
@@ -49197,28 +49193,28 @@ loop:
 	VSUBPD      Y3, Y11, Y11
 	VSUBPD      Y5, Y8, Y8
 	VMOVUPD     256(SP), Y3
-	VMULPD      actkernconst<>+7040(SB), Y3, Y5
+	VMULPD      actkernconst<>+7072(SB), Y3, Y5
 	VMOVUPD     224(SP), Y6
-	VMULPD      actkernconst<>+7040(SB), Y6, Y7
+	VMULPD      actkernconst<>+7072(SB), Y6, Y7
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y7, Y7
 	VXORPD      actkernconst<>+128(SB), Y5, Y9
 	VXORPD      actkernconst<>+128(SB), Y7, Y10
-	VMOVUPD     actkernconst<>+5664(SB), Y12
+	VMOVUPD     actkernconst<>+5696(SB), Y12
 	VMOVAPD     Y9, Y13
 	VFMADD213PD Y3, Y12, Y13
-	VMOVUPD     actkernconst<>+5664(SB), Y12
+	VMOVUPD     actkernconst<>+5696(SB), Y12
 	VMOVAPD     Y10, Y14
 	VFMADD213PD Y6, Y12, Y14
-	VMULPD      actkernconst<>+5760(SB), Y5, Y12
-	VMULPD      actkernconst<>+5760(SB), Y7, Y6
+	VMULPD      actkernconst<>+5792(SB), Y5, Y12
+	VMULPD      actkernconst<>+5792(SB), Y7, Y6
 	VXORPD      actkernconst<>+128(SB), Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y3
+	VMOVUPD     actkernconst<>+5792(SB), Y3
 	VMOVUPD     Y8, 288(SP)
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y12, Y3, Y8
-	VMOVUPD     actkernconst<>+5760(SB), Y3
+	VMOVUPD     actkernconst<>+5792(SB), Y3
 	VMOVUPD     Y11, 320(SP)
 	VMOVAPD     Y7, Y11
 	VFMADD213PD Y6, Y3, Y11
@@ -49241,9 +49237,9 @@ loop:
 	VADDPD      Y6, Y14, Y14
 	VSUBPD      Y8, Y13, Y13
 	VSUBPD      Y11, Y14, Y14
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y13, Y0, Y9
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y14, Y0, Y10
 	VADDPD      Y9, Y3, Y0
 	VADDPD      Y10, Y4, Y1
@@ -49266,56 +49262,56 @@ loop:
 	VMULPD      Y1, Y1, Y3
 	VMULPD      Y2, Y0, Y6
 	VMULPD      Y3, Y1, Y7
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y2, Y9
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y3, Y10
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y2, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7200(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7200(SB), Y3, Y10
 	VFMADD213PD actkernconst<>+7232(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7232(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7264(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7264(SB), Y3, Y10
 	VFMADD213PD Y0, Y9, Y6
 	VFMADD213PD Y1, Y10, Y7
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y2, Y9
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y3, Y10
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y2, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7360(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7360(SB), Y3, Y10
 	VFMADD213PD actkernconst<>+7392(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7392(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y10
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+224(SB), Y8, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+224(SB), Y8, Y3
 	VFMADD213PD Y2, Y9, Y0
 	VFMADD213PD Y3, Y10, Y1
-	VMULPD      actkernconst<>+5728(SB), Y5, Y2
-	VMULPD      actkernconst<>+5728(SB), Y4, Y3
+	VMULPD      actkernconst<>+5760(SB), Y5, Y2
+	VMULPD      actkernconst<>+5760(SB), Y4, Y3
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+5696(SB), Y8
+	VMOVUPD     actkernconst<>+5728(SB), Y8
 	VFMADD213PD Y5, Y8, Y2
-	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVUPD     actkernconst<>+5728(SB), Y5
 	VFMADD213PD Y4, Y5, Y3
 	VMULPD      actkernconst<>+1376(SB), Y2, Y4
 	VMULPD      actkernconst<>+1376(SB), Y3, Y5
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
-	VMOVUPD     actkernconst<>+6208(SB), Y8
+	VMOVUPD     actkernconst<>+6240(SB), Y8
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y2, Y8, Y9
-	VMOVUPD     actkernconst<>+6208(SB), Y2
+	VMOVUPD     actkernconst<>+6240(SB), Y2
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y3, Y2, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y2
@@ -49324,9 +49320,9 @@ loop:
 	VCMPPD      $0x11, Y8, Y2, Y8
 	VBLENDVPD   Y9, Y0, Y6, Y9
 	VBLENDVPD   Y8, Y1, Y7, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y5
 	VMULPD      Y4, Y9, Y9
 	VMULPD      Y5, Y8, Y8
@@ -49337,9 +49333,9 @@ loop:
 	VBLENDVPD   Y1, Y0, Y9, Y1
 	VBLENDVPD   Y3, Y2, Y8, Y3
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
@@ -49362,93 +49358,93 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y2
+	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4256(SB), Y2, Y2
-	VORPD       actkernconst<>+4288(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y6
+	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+6400(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+6400(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+5792(SB), Y8
+	VSUBPD      actkernconst<>+6432(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5824(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y12, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y12, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+5568(SB), Y12, Y8
-	VMINPD      actkernconst<>+5632(SB), Y8, Y8
+	VMAXPD      actkernconst<>+5600(SB), Y12, Y8
+	VMINPD      actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6080(SB), Y2
+	VMOVUPD     actkernconst<>+6112(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6080(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6112(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5952(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6496(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+6560(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+6592(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6848(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+6624(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+6656(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6112(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+6688(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6944(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6144(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6112(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6144(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+5824(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y1
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y6, 224(SP)
-	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y6
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y0
+	VMOVUPD     Y6, 224(SP)
+	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6080(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1440(SB), Y2
 	VMOVUPD     Y9, 256(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -49481,129 +49477,129 @@ single:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     256(SP), Y1
 	VADDPD      actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y7, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y7, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+5568(SB), Y7, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y7, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+5792(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VADDPD      actkernconst<>+5824(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y8, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y8, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+5568(SB), Y8, Y5
-	VMINPD      actkernconst<>+5632(SB), Y5, Y5
+	VMAXPD      actkernconst<>+5600(SB), Y8, Y5
+	VMINPD      actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VADDPD      actkernconst<>+6976(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y6
-	VMINPD      actkernconst<>+5632(SB), Y6, Y6
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y6
+	VMINPD      actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+6976(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7008(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7008(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7040(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5760(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y1
+	VMOVUPD     actkernconst<>+5728(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+2400(SB), Y4, Y1
 	VSUBPD      actkernconst<>+2400(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6144(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6144(SB), Y1, Y1
+	VADDPD      actkernconst<>+6176(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6176(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
+	VADDPD      actkernconst<>+6208(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6208(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -49612,9 +49608,9 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
 	VMOVAPD     Y1, Y7
 	VFMADD213PD Y3, Y0, Y7
-	VMULPD      actkernconst<>+5728(SB), Y2, Y0
+	VMULPD      actkernconst<>+5760(SB), Y2, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y3
+	VMOVUPD     actkernconst<>+5728(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
 	VADDPD      Y7, Y0, Y0
 	VMULPD      Y4, Y1, Y2
@@ -49654,28 +49650,28 @@ single:
 	VADDPD      Y0, Y6, Y6
 	VADDPD      Y9, Y6, Y6
 	VADDPD      Y1, Y6, Y6
-	VMULPD      actkernconst<>+5664(SB), Y4, Y0
+	VMULPD      actkernconst<>+5696(SB), Y4, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VMOVUPD     actkernconst<>+5696(SB), Y2
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y1, Y2, Y5
-	VMULPD      actkernconst<>+5664(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y1
+	VMULPD      actkernconst<>+5696(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y1
 	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y1
 	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7040(SB), Y0, Y2
+	VMULPD      actkernconst<>+7072(SB), Y0, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y6
+	VMULPD      actkernconst<>+5792(SB), Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y8
+	VMOVUPD     actkernconst<>+5792(SB), Y8
 	VMOVAPD     Y2, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
@@ -49685,7 +49681,7 @@ single:
 	VSUBPD      Y10, Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y8
@@ -49697,42 +49693,42 @@ single:
 	VADDPD      Y7, Y1, Y1
 	VMULPD      Y1, Y1, Y2
 	VMULPD      Y2, Y1, Y4
-	VMOVUPD     actkernconst<>+7104(SB), Y5
+	VMOVUPD     actkernconst<>+7136(SB), Y5
 	VMOVAPD     Y2, Y6
-	VFMADD213PD actkernconst<>+7136(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7168(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7168(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+7200(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+7232(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7264(SB), Y2, Y6
 	VFMADD213PD Y1, Y6, Y4
 	VMULPD      Y2, Y2, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y5
+	VMOVUPD     actkernconst<>+7296(SB), Y5
 	VMOVAPD     Y2, Y6
-	VFMADD213PD actkernconst<>+7296(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7328(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7328(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+7360(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+7392(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7424(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+2816(SB), Y5
 	VFMADD213PD actkernconst<>+224(SB), Y5, Y2
 	VFMADD213PD Y2, Y6, Y1
-	VMULPD      actkernconst<>+5728(SB), Y3, Y2
+	VMULPD      actkernconst<>+5760(SB), Y3, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVUPD     actkernconst<>+5728(SB), Y5
 	VFMADD213PD Y3, Y5, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+6208(SB), Y5
+	VMOVUPD     actkernconst<>+6240(SB), Y5
 	VMOVAPD     Y3, Y6
 	VFMADD213PD Y2, Y5, Y6
 	VMOVUPD     actkernconst<>+1376(SB), Y2
 	VCMPPD      $0x11, Y6, Y2, Y6
 	VBLENDVPD   Y6, Y1, Y4, Y6
-	VMOVUPD     actkernconst<>+6208(SB), Y1
+	VMOVUPD     actkernconst<>+6240(SB), Y1
 	VFMADD213PD actkernconst<>+224(SB), Y1, Y3
 	VMULPD      Y3, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -49754,93 +49750,93 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y2
+	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4256(SB), Y2, Y2
-	VORPD       actkernconst<>+4288(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y6
+	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+6400(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+6400(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+5792(SB), Y8
+	VSUBPD      actkernconst<>+6432(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5824(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y12, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y12, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+5568(SB), Y12, Y8
-	VMINPD      actkernconst<>+5632(SB), Y8, Y8
+	VMAXPD      actkernconst<>+5600(SB), Y12, Y8
+	VMINPD      actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6080(SB), Y2
+	VMOVUPD     actkernconst<>+6112(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6080(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6112(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5952(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6496(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+6560(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+6592(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6848(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+6624(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+6656(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6112(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+6688(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6944(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6144(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6112(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6144(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+5824(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y1
+	VMOVUPD     Y5, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y6, 224(SP)
-	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y6
+	VMOVUPD     Y1, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y0
+	VMOVUPD     Y6, 224(SP)
+	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6080(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1440(SB), Y2
 	VMOVUPD     Y9, 256(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -49873,129 +49869,129 @@ tail:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     256(SP), Y1
 	VADDPD      actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y7, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y7, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+5568(SB), Y7, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y7, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+5792(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VADDPD      actkernconst<>+5824(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y8, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y8, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+5568(SB), Y8, Y5
-	VMINPD      actkernconst<>+5632(SB), Y5, Y5
+	VMAXPD      actkernconst<>+5600(SB), Y8, Y5
+	VMINPD      actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VADDPD      actkernconst<>+6976(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y6
-	VMINPD      actkernconst<>+5632(SB), Y6, Y6
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y6
+	VMINPD      actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+6976(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7008(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7008(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7040(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5760(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y1
+	VMOVUPD     actkernconst<>+5728(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+2400(SB), Y4, Y1
 	VSUBPD      actkernconst<>+2400(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6144(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6144(SB), Y1, Y1
+	VADDPD      actkernconst<>+6176(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6176(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
+	VADDPD      actkernconst<>+6208(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6208(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -50004,9 +50000,9 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
 	VMOVAPD     Y1, Y7
 	VFMADD213PD Y3, Y0, Y7
-	VMULPD      actkernconst<>+5728(SB), Y2, Y0
+	VMULPD      actkernconst<>+5760(SB), Y2, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y3
+	VMOVUPD     actkernconst<>+5728(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
 	VADDPD      Y7, Y0, Y0
 	VMULPD      Y4, Y1, Y2
@@ -50046,28 +50042,28 @@ tail:
 	VADDPD      Y0, Y6, Y6
 	VADDPD      Y9, Y6, Y6
 	VADDPD      Y1, Y6, Y6
-	VMULPD      actkernconst<>+5664(SB), Y4, Y0
+	VMULPD      actkernconst<>+5696(SB), Y4, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VMOVUPD     actkernconst<>+5696(SB), Y2
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y1, Y2, Y5
-	VMULPD      actkernconst<>+5664(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y1
+	VMULPD      actkernconst<>+5696(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y1
 	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y1
 	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     96(SP), Y0
-	VMULPD      actkernconst<>+7040(SB), Y0, Y2
+	VMULPD      actkernconst<>+7072(SB), Y0, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y6
+	VMULPD      actkernconst<>+5792(SB), Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y8
+	VMOVUPD     actkernconst<>+5792(SB), Y8
 	VMOVAPD     Y2, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
@@ -50077,7 +50073,7 @@ tail:
 	VSUBPD      Y10, Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y8
@@ -50089,42 +50085,42 @@ tail:
 	VADDPD      Y7, Y1, Y1
 	VMULPD      Y1, Y1, Y2
 	VMULPD      Y2, Y1, Y4
-	VMOVUPD     actkernconst<>+7104(SB), Y5
+	VMOVUPD     actkernconst<>+7136(SB), Y5
 	VMOVAPD     Y2, Y6
-	VFMADD213PD actkernconst<>+7136(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7168(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7168(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+7200(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+7232(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7264(SB), Y2, Y6
 	VFMADD213PD Y1, Y6, Y4
 	VMULPD      Y2, Y2, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y5
+	VMOVUPD     actkernconst<>+7296(SB), Y5
 	VMOVAPD     Y2, Y6
-	VFMADD213PD actkernconst<>+7296(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7328(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7328(SB), Y5, Y6
 	VFMADD213PD actkernconst<>+7360(SB), Y2, Y6
 	VFMADD213PD actkernconst<>+7392(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+7424(SB), Y2, Y6
 	VMOVUPD     actkernconst<>+2816(SB), Y5
 	VFMADD213PD actkernconst<>+224(SB), Y5, Y2
 	VFMADD213PD Y2, Y6, Y1
-	VMULPD      actkernconst<>+5728(SB), Y3, Y2
+	VMULPD      actkernconst<>+5760(SB), Y3, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVUPD     actkernconst<>+5728(SB), Y5
 	VFMADD213PD Y3, Y5, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+6208(SB), Y5
+	VMOVUPD     actkernconst<>+6240(SB), Y5
 	VMOVAPD     Y3, Y6
 	VFMADD213PD Y2, Y5, Y6
 	VMOVUPD     actkernconst<>+1376(SB), Y2
 	VCMPPD      $0x11, Y6, Y2, Y6
 	VBLENDVPD   Y6, Y1, Y4, Y6
-	VMOVUPD     actkernconst<>+6208(SB), Y1
+	VMOVUPD     actkernconst<>+6240(SB), Y1
 	VFMADD213PD actkernconst<>+224(SB), Y1, Y3
 	VMULPD      Y3, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y0, Y1
 	VBLENDVPD   Y1, Y0, Y6, Y1
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     32(SP), Y1
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y0, Y2
@@ -50145,15 +50141,15 @@ TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-52
 	VBROADCASTSD actkernconst<>+16(SB), Z0
 	VBROADCASTSD actkernconst<>+1096(SB), Z1
 	VBROADCASTSD actkernconst<>+8(SB), Z2
-	VBROADCASTSD actkernconst<>+5144(SB), Z3
-	VBROADCASTSD actkernconst<>+5256(SB), Z4
+	VBROADCASTSD actkernconst<>+5176(SB), Z3
+	VBROADCASTSD actkernconst<>+5288(SB), Z4
 	VBROADCASTSD (SP), Z5
-	VBROADCASTSD actkernconst<>+5264(SB), Z6
-	VBROADCASTSD actkernconst<>+3776(SB), Z7
-	VBROADCASTSD actkernconst<>+5272(SB), Z8
-	VBROADCASTSD actkernconst<>+3856(SB), Z9
+	VBROADCASTSD actkernconst<>+5296(SB), Z6
+	VBROADCASTSD actkernconst<>+3808(SB), Z7
+	VBROADCASTSD actkernconst<>+5304(SB), Z8
+	VBROADCASTSD actkernconst<>+3888(SB), Z9
 	VBROADCASTSD actkernconst<>+16(SB), Z10
-	VBROADCASTSD actkernconst<>+5128(SB), Z11
+	VBROADCASTSD actkernconst<>+5160(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -50177,16 +50173,16 @@ loop:
 	VCMPPD           $0x11, Z9, Z17, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
-	VMULPD.BCST      actkernconst<>+5464(SB), Z14, Z16
-	VMULPD.BCST      actkernconst<>+5464(SB), Z15, Z17
+	VMULPD.BCST      actkernconst<>+5496(SB), Z14, Z16
+	VMULPD.BCST      actkernconst<>+5496(SB), Z15, Z17
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z19
-	VBROADCASTSD     actkernconst<>+5120(SB), Z20
+	VBROADCASTSD     actkernconst<>+5152(SB), Z20
 	VMOVAPD          Z18, Z21
 	VFMADD213PD      Z14, Z20, Z21
-	VBROADCASTSD     actkernconst<>+5120(SB), Z20
+	VBROADCASTSD     actkernconst<>+5152(SB), Z20
 	VMOVAPD          Z19, Z22
 	VFMADD213PD      Z15, Z20, Z22
 	VMULPD           Z3, Z16, Z20
@@ -50211,9 +50207,9 @@ loop:
 	VADDPD           Z23, Z22, Z22
 	VSUBPD           Z24, Z21, Z21
 	VSUBPD           Z25, Z22, Z22
-	VBROADCASTSD     actkernconst<>+5472(SB), Z20
+	VBROADCASTSD     actkernconst<>+5504(SB), Z20
 	VFMADD213PD      Z21, Z20, Z18
-	VBROADCASTSD     actkernconst<>+5472(SB), Z20
+	VBROADCASTSD     actkernconst<>+5504(SB), Z20
 	VFMADD213PD      Z22, Z20, Z19
 	VADDPD           Z18, Z26, Z20
 	VADDPD           Z19, Z27, Z21
@@ -50233,42 +50229,42 @@ loop:
 	VMULPD           Z21, Z21, Z19
 	VMULPD           Z18, Z20, Z22
 	VMULPD           Z19, Z21, Z23
-	VBROADCASTSD     actkernconst<>+5480(SB), Z24
+	VBROADCASTSD     actkernconst<>+5512(SB), Z24
 	VMOVAPD          Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5480(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+5512(SB), Z24
 	VMOVAPD          Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z19, Z26
-	VFMADD213PD      Z20, Z25, Z22
-	VFMADD213PD      Z21, Z26, Z23
-	VMULPD           Z18, Z18, Z20
-	VMULPD           Z19, Z19, Z21
-	VBROADCASTSD     actkernconst<>+5520(SB), Z24
-	VMOVAPD          Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5520(SB), Z24
-	VMOVAPD          Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z19, Z26
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z18, Z25
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z19, Z26
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z18, Z25
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z19, Z26
+	VFMADD213PD      Z20, Z25, Z22
+	VFMADD213PD      Z21, Z26, Z23
+	VMULPD           Z18, Z18, Z20
+	VMULPD           Z19, Z19, Z21
+	VBROADCASTSD     actkernconst<>+5552(SB), Z24
+	VMOVAPD          Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+5552(SB), Z24
+	VMOVAPD          Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z19, Z26
 	VBROADCASTSD     actkernconst<>+2504(SB), Z24
 	VFMADD213PD      Z2, Z24, Z18
 	VBROADCASTSD     actkernconst<>+2504(SB), Z24
 	VFMADD213PD      Z2, Z24, Z19
 	VFMADD213PD      Z18, Z25, Z20
 	VFMADD213PD      Z19, Z26, Z21
-	VMULPD.BCST      actkernconst<>+5136(SB), Z16, Z18
-	VMULPD.BCST      actkernconst<>+5136(SB), Z17, Z19
+	VMULPD.BCST      actkernconst<>+5168(SB), Z16, Z18
+	VMULPD.BCST      actkernconst<>+5168(SB), Z17, Z19
 	VRNDSCALEPD      $0x09, Z18, Z18
 	VRNDSCALEPD      $0x09, Z19, Z19
 	VFMADD213PD      Z16, Z11, Z18
@@ -50319,10 +50315,10 @@ single:
 	VCMPPD           $0x11, Z14, Z8, K3
 	VCMPPD           $0x11, Z9, Z14, K4
 	KANDW            K4, K3, K3
-	VMULPD.BCST      actkernconst<>+5464(SB), Z13, Z14
+	VMULPD.BCST      actkernconst<>+5496(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5120(SB), Z16
+	VBROADCASTSD     actkernconst<>+5152(SB), Z16
 	VMOVAPD          Z15, Z17
 	VFMADD213PD      Z13, Z16, Z17
 	VMULPD           Z3, Z14, Z16
@@ -50336,7 +50332,7 @@ single:
 	VSUBPD           Z20, Z16, Z16
 	VADDPD           Z16, Z17, Z17
 	VSUBPD           Z18, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5472(SB), Z16
+	VBROADCASTSD     actkernconst<>+5504(SB), Z16
 	VFMADD213PD      Z17, Z16, Z15
 	VADDPD           Z15, Z19, Z16
 	VSUBPD           Z19, Z16, Z19
@@ -50347,24 +50343,24 @@ single:
 	VADDPD           Z15, Z16, Z16
 	VMULPD           Z16, Z16, Z15
 	VMULPD           Z15, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5480(SB), Z18
+	VBROADCASTSD     actkernconst<>+5512(SB), Z18
 	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z15, Z19
-	VFMADD213PD      Z16, Z19, Z17
-	VMULPD           Z15, Z15, Z16
-	VBROADCASTSD     actkernconst<>+5520(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z15, Z19
+	VFMADD213PD      Z16, Z19, Z17
+	VMULPD           Z15, Z15, Z16
+	VBROADCASTSD     actkernconst<>+5552(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z15, Z19
 	VBROADCASTSD     actkernconst<>+2504(SB), Z18
 	VFMADD213PD      Z2, Z18, Z15
 	VFMADD213PD      Z15, Z19, Z16
-	VMULPD.BCST      actkernconst<>+5136(SB), Z14, Z15
+	VMULPD.BCST      actkernconst<>+5168(SB), Z14, Z15
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VFMADD213PD      Z14, Z11, Z15
 	VMULPD           Z1, Z15, Z14
@@ -50402,10 +50398,10 @@ tail:
 	VCMPPD           $0x11, Z14, Z8, K3
 	VCMPPD           $0x11, Z9, Z14, K4
 	KANDW            K4, K3, K3
-	VMULPD.BCST      actkernconst<>+5464(SB), Z13, Z14
+	VMULPD.BCST      actkernconst<>+5496(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5120(SB), Z16
+	VBROADCASTSD     actkernconst<>+5152(SB), Z16
 	VMOVAPD          Z15, Z17
 	VFMADD213PD      Z13, Z16, Z17
 	VMULPD           Z3, Z14, Z16
@@ -50419,7 +50415,7 @@ tail:
 	VSUBPD           Z20, Z16, Z16
 	VADDPD           Z16, Z17, Z17
 	VSUBPD           Z18, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5472(SB), Z16
+	VBROADCASTSD     actkernconst<>+5504(SB), Z16
 	VFMADD213PD      Z17, Z16, Z15
 	VADDPD           Z15, Z19, Z16
 	VSUBPD           Z19, Z16, Z19
@@ -50430,24 +50426,24 @@ tail:
 	VADDPD           Z15, Z16, Z16
 	VMULPD           Z16, Z16, Z15
 	VMULPD           Z15, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5480(SB), Z18
+	VBROADCASTSD     actkernconst<>+5512(SB), Z18
 	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z15, Z19
-	VFMADD213PD      Z16, Z19, Z17
-	VMULPD           Z15, Z15, Z16
-	VBROADCASTSD     actkernconst<>+5520(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z15, Z19
+	VFMADD213PD      Z16, Z19, Z17
+	VMULPD           Z15, Z15, Z16
+	VBROADCASTSD     actkernconst<>+5552(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z15, Z19
 	VBROADCASTSD     actkernconst<>+2504(SB), Z18
 	VFMADD213PD      Z2, Z18, Z15
 	VFMADD213PD      Z15, Z19, Z16
-	VMULPD.BCST      actkernconst<>+5136(SB), Z14, Z15
+	VMULPD.BCST      actkernconst<>+5168(SB), Z14, Z15
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VFMADD213PD      Z14, Z11, Z15
 	VMULPD           Z1, Z15, Z14
@@ -50479,15 +50475,15 @@ TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-52
 	VBROADCASTSD actkernconst<>+16(SB), Z0
 	VBROADCASTSD actkernconst<>+1096(SB), Z1
 	VBROADCASTSD actkernconst<>+8(SB), Z2
-	VBROADCASTSD actkernconst<>+5144(SB), Z3
-	VBROADCASTSD actkernconst<>+5256(SB), Z4
+	VBROADCASTSD actkernconst<>+5176(SB), Z3
+	VBROADCASTSD actkernconst<>+5288(SB), Z4
 	VBROADCASTSD (SP), Z5
-	VBROADCASTSD actkernconst<>+5264(SB), Z6
-	VBROADCASTSD actkernconst<>+3776(SB), Z7
-	VBROADCASTSD actkernconst<>+5272(SB), Z8
-	VBROADCASTSD actkernconst<>+3856(SB), Z9
+	VBROADCASTSD actkernconst<>+5296(SB), Z6
+	VBROADCASTSD actkernconst<>+3808(SB), Z7
+	VBROADCASTSD actkernconst<>+5304(SB), Z8
+	VBROADCASTSD actkernconst<>+3888(SB), Z9
 	VBROADCASTSD actkernconst<>+16(SB), Z10
-	VBROADCASTSD actkernconst<>+5128(SB), Z11
+	VBROADCASTSD actkernconst<>+5160(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -50511,16 +50507,16 @@ loop:
 	VCMPPD           $0x11, Z9, Z17, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
-	VMULPD.BCST      actkernconst<>+5464(SB), Z14, Z16
-	VMULPD.BCST      actkernconst<>+5464(SB), Z15, Z17
+	VMULPD.BCST      actkernconst<>+5496(SB), Z14, Z16
+	VMULPD.BCST      actkernconst<>+5496(SB), Z15, Z17
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z19
-	VBROADCASTSD     actkernconst<>+5120(SB), Z20
+	VBROADCASTSD     actkernconst<>+5152(SB), Z20
 	VMOVAPD          Z18, Z21
 	VFMADD213PD      Z14, Z20, Z21
-	VBROADCASTSD     actkernconst<>+5120(SB), Z20
+	VBROADCASTSD     actkernconst<>+5152(SB), Z20
 	VMOVAPD          Z19, Z22
 	VFMADD213PD      Z15, Z20, Z22
 	VMULPD           Z3, Z16, Z20
@@ -50545,9 +50541,9 @@ loop:
 	VADDPD           Z23, Z22, Z22
 	VSUBPD           Z24, Z21, Z21
 	VSUBPD           Z25, Z22, Z22
-	VBROADCASTSD     actkernconst<>+5472(SB), Z20
+	VBROADCASTSD     actkernconst<>+5504(SB), Z20
 	VFMADD213PD      Z21, Z20, Z18
-	VBROADCASTSD     actkernconst<>+5472(SB), Z20
+	VBROADCASTSD     actkernconst<>+5504(SB), Z20
 	VFMADD213PD      Z22, Z20, Z19
 	VADDPD           Z18, Z26, Z20
 	VADDPD           Z19, Z27, Z21
@@ -50567,42 +50563,42 @@ loop:
 	VMULPD           Z21, Z21, Z19
 	VMULPD           Z18, Z20, Z22
 	VMULPD           Z19, Z21, Z23
-	VBROADCASTSD     actkernconst<>+5480(SB), Z24
+	VBROADCASTSD     actkernconst<>+5512(SB), Z24
 	VMOVAPD          Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5480(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+5512(SB), Z24
 	VMOVAPD          Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z19, Z26
-	VFMADD213PD      Z20, Z25, Z22
-	VFMADD213PD      Z21, Z26, Z23
-	VMULPD           Z18, Z18, Z20
-	VMULPD           Z19, Z19, Z21
-	VBROADCASTSD     actkernconst<>+5520(SB), Z24
-	VMOVAPD          Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5520(SB), Z24
-	VMOVAPD          Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z19, Z26
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z18, Z25
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z19, Z26
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z18, Z25
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z19, Z26
+	VFMADD213PD      Z20, Z25, Z22
+	VFMADD213PD      Z21, Z26, Z23
+	VMULPD           Z18, Z18, Z20
+	VMULPD           Z19, Z19, Z21
+	VBROADCASTSD     actkernconst<>+5552(SB), Z24
+	VMOVAPD          Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+5552(SB), Z24
+	VMOVAPD          Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z19, Z26
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z18, Z25
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z19, Z26
 	VBROADCASTSD     actkernconst<>+2504(SB), Z24
 	VFMADD213PD      Z2, Z24, Z18
 	VBROADCASTSD     actkernconst<>+2504(SB), Z24
 	VFMADD213PD      Z2, Z24, Z19
 	VFMADD213PD      Z18, Z25, Z20
 	VFMADD213PD      Z19, Z26, Z21
-	VMULPD.BCST      actkernconst<>+5136(SB), Z16, Z18
-	VMULPD.BCST      actkernconst<>+5136(SB), Z17, Z19
+	VMULPD.BCST      actkernconst<>+5168(SB), Z16, Z18
+	VMULPD.BCST      actkernconst<>+5168(SB), Z17, Z19
 	VRNDSCALEPD      $0x09, Z18, Z18
 	VRNDSCALEPD      $0x09, Z19, Z19
 	VFMADD213PD      Z16, Z11, Z18
@@ -50653,10 +50649,10 @@ single:
 	VCMPPD           $0x11, Z14, Z8, K3
 	VCMPPD           $0x11, Z9, Z14, K4
 	KANDW            K4, K3, K3
-	VMULPD.BCST      actkernconst<>+5464(SB), Z13, Z14
+	VMULPD.BCST      actkernconst<>+5496(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5120(SB), Z16
+	VBROADCASTSD     actkernconst<>+5152(SB), Z16
 	VMOVAPD          Z15, Z17
 	VFMADD213PD      Z13, Z16, Z17
 	VMULPD           Z3, Z14, Z16
@@ -50670,7 +50666,7 @@ single:
 	VSUBPD           Z20, Z16, Z16
 	VADDPD           Z16, Z17, Z17
 	VSUBPD           Z18, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5472(SB), Z16
+	VBROADCASTSD     actkernconst<>+5504(SB), Z16
 	VFMADD213PD      Z17, Z16, Z15
 	VADDPD           Z15, Z19, Z16
 	VSUBPD           Z19, Z16, Z19
@@ -50681,24 +50677,24 @@ single:
 	VADDPD           Z15, Z16, Z16
 	VMULPD           Z16, Z16, Z15
 	VMULPD           Z15, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5480(SB), Z18
+	VBROADCASTSD     actkernconst<>+5512(SB), Z18
 	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z15, Z19
-	VFMADD213PD      Z16, Z19, Z17
-	VMULPD           Z15, Z15, Z16
-	VBROADCASTSD     actkernconst<>+5520(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z15, Z19
+	VFMADD213PD      Z16, Z19, Z17
+	VMULPD           Z15, Z15, Z16
+	VBROADCASTSD     actkernconst<>+5552(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z15, Z19
 	VBROADCASTSD     actkernconst<>+2504(SB), Z18
 	VFMADD213PD      Z2, Z18, Z15
 	VFMADD213PD      Z15, Z19, Z16
-	VMULPD.BCST      actkernconst<>+5136(SB), Z14, Z15
+	VMULPD.BCST      actkernconst<>+5168(SB), Z14, Z15
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VFMADD213PD      Z14, Z11, Z15
 	VMULPD           Z1, Z15, Z14
@@ -50736,10 +50732,10 @@ tail:
 	VCMPPD           $0x11, Z14, Z8, K3
 	VCMPPD           $0x11, Z9, Z14, K4
 	KANDW            K4, K3, K3
-	VMULPD.BCST      actkernconst<>+5464(SB), Z13, Z14
+	VMULPD.BCST      actkernconst<>+5496(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5120(SB), Z16
+	VBROADCASTSD     actkernconst<>+5152(SB), Z16
 	VMOVAPD          Z15, Z17
 	VFMADD213PD      Z13, Z16, Z17
 	VMULPD           Z3, Z14, Z16
@@ -50753,7 +50749,7 @@ tail:
 	VSUBPD           Z20, Z16, Z16
 	VADDPD           Z16, Z17, Z17
 	VSUBPD           Z18, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5472(SB), Z16
+	VBROADCASTSD     actkernconst<>+5504(SB), Z16
 	VFMADD213PD      Z17, Z16, Z15
 	VADDPD           Z15, Z19, Z16
 	VSUBPD           Z19, Z16, Z19
@@ -50764,24 +50760,24 @@ tail:
 	VADDPD           Z15, Z16, Z16
 	VMULPD           Z16, Z16, Z15
 	VMULPD           Z15, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5480(SB), Z18
+	VBROADCASTSD     actkernconst<>+5512(SB), Z18
 	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z15, Z19
-	VFMADD213PD      Z16, Z19, Z17
-	VMULPD           Z15, Z15, Z16
-	VBROADCASTSD     actkernconst<>+5520(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z15, Z19
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z15, Z19
+	VFMADD213PD      Z16, Z19, Z17
+	VMULPD           Z15, Z15, Z16
+	VBROADCASTSD     actkernconst<>+5552(SB), Z18
+	VMOVAPD          Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z18, Z19
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z15, Z19
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z15, Z19
 	VBROADCASTSD     actkernconst<>+2504(SB), Z18
 	VFMADD213PD      Z2, Z18, Z15
 	VFMADD213PD      Z15, Z19, Z16
-	VMULPD.BCST      actkernconst<>+5136(SB), Z14, Z15
+	VMULPD.BCST      actkernconst<>+5168(SB), Z14, Z15
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VFMADD213PD      Z14, Z11, Z15
 	VMULPD           Z1, Z15, Z14
@@ -50827,41 +50823,41 @@ loop:
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
 	VMULPD      actkernconst<>+1376(SB), Y4, Y6
 	VMULPD      actkernconst<>+1376(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y6, Y8, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y7, Y8, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y4, Y8, Y9
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
-	VMULPD      actkernconst<>+7040(SB), Y2, Y4
-	VMULPD      actkernconst<>+7040(SB), Y3, Y5
+	VMULPD      actkernconst<>+7072(SB), Y2, Y4
+	VMULPD      actkernconst<>+7072(SB), Y3, Y5
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y4, Y8
 	VXORPD      actkernconst<>+128(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+5664(SB), Y12
+	VMOVUPD     actkernconst<>+5696(SB), Y12
 	VMOVAPD     Y8, Y13
 	VFMADD213PD Y2, Y12, Y13
-	VMOVUPD     actkernconst<>+5664(SB), Y12
+	VMOVUPD     actkernconst<>+5696(SB), Y12
 	VMOVAPD     Y11, Y14
 	VFMADD213PD Y3, Y12, Y14
-	VMULPD      actkernconst<>+5760(SB), Y4, Y12
+	VMULPD      actkernconst<>+5792(SB), Y4, Y12
 	VMOVUPD     Y1, 32(SP)
-	VMULPD      actkernconst<>+5760(SB), Y5, Y1
+	VMULPD      actkernconst<>+5792(SB), Y5, Y1
 	VXORPD      actkernconst<>+128(SB), Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y1, Y1
 	VMOVUPD     Y0, 64(SP)
-	VMOVUPD     actkernconst<>+5760(SB), Y0
+	VMOVUPD     actkernconst<>+5792(SB), Y0
 	VMOVUPD     Y7, 96(SP)
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y12, Y0, Y7
-	VMOVUPD     actkernconst<>+5760(SB), Y0
+	VMOVUPD     actkernconst<>+5792(SB), Y0
 	VMOVUPD     Y6, 128(SP)
 	VMOVAPD     Y5, Y6
 	VFMADD213PD Y1, Y0, Y6
@@ -50884,9 +50880,9 @@ loop:
 	VADDPD      Y1, Y14, Y14
 	VSUBPD      Y7, Y13, Y13
 	VSUBPD      Y6, Y14, Y14
-	VMOVUPD     actkernconst<>+7072(SB), Y1
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VFMADD213PD Y13, Y1, Y8
-	VMOVUPD     actkernconst<>+7072(SB), Y1
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VFMADD213PD Y14, Y1, Y11
 	VADDPD      Y8, Y0, Y1
 	VADDPD      Y11, Y3, Y2
@@ -50909,56 +50905,56 @@ loop:
 	VMULPD      Y2, Y2, Y5
 	VMULPD      Y3, Y1, Y6
 	VMULPD      Y5, Y2, Y7
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7200(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7200(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+7232(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7232(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7264(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7264(SB), Y5, Y10
 	VFMADD213PD Y1, Y9, Y6
 	VFMADD213PD Y2, Y10, Y7
 	VMULPD      Y3, Y3, Y1
 	VMULPD      Y5, Y5, Y2
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7360(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7360(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+7392(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7392(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7424(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+224(SB), Y8, Y3
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+224(SB), Y8, Y5
 	VFMADD213PD Y3, Y9, Y1
 	VFMADD213PD Y5, Y10, Y2
-	VMULPD      actkernconst<>+5728(SB), Y0, Y3
-	VMULPD      actkernconst<>+5728(SB), Y4, Y5
+	VMULPD      actkernconst<>+5760(SB), Y0, Y3
+	VMULPD      actkernconst<>+5760(SB), Y4, Y5
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y5, Y5
-	VMOVUPD     actkernconst<>+5696(SB), Y8
+	VMOVUPD     actkernconst<>+5728(SB), Y8
 	VFMADD213PD Y0, Y8, Y3
-	VMOVUPD     actkernconst<>+5696(SB), Y0
+	VMOVUPD     actkernconst<>+5728(SB), Y0
 	VFMADD213PD Y4, Y0, Y5
 	VMULPD      actkernconst<>+1376(SB), Y3, Y0
 	VMULPD      actkernconst<>+1376(SB), Y5, Y4
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+6208(SB), Y8
+	VMOVUPD     actkernconst<>+6240(SB), Y8
 	VMOVAPD     Y0, Y9
 	VFMADD213PD Y3, Y8, Y9
-	VMOVUPD     actkernconst<>+6208(SB), Y3
+	VMOVUPD     actkernconst<>+6240(SB), Y3
 	VMOVAPD     Y4, Y8
 	VFMADD213PD Y5, Y3, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y3
@@ -50967,9 +50963,9 @@ loop:
 	VCMPPD      $0x11, Y8, Y3, Y8
 	VBLENDVPD   Y9, Y1, Y6, Y9
 	VBLENDVPD   Y8, Y2, Y7, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y1
+	VMOVUPD     actkernconst<>+6240(SB), Y1
 	VFMADD213PD actkernconst<>+224(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6208(SB), Y1
+	VMOVUPD     actkernconst<>+6240(SB), Y1
 	VFMADD213PD actkernconst<>+224(SB), Y1, Y4
 	VMULPD      Y0, Y9, Y9
 	VMULPD      Y4, Y8, Y8
@@ -50980,9 +50976,9 @@ loop:
 	VBLENDVPD   Y1, Y0, Y9, Y1
 	VBLENDVPD   Y3, Y2, Y8, Y3
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
@@ -51005,21 +51001,21 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7040(SB), Y1, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y6
+	VMULPD      actkernconst<>+5792(SB), Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y8
+	VMOVUPD     actkernconst<>+5792(SB), Y8
 	VMOVAPD     Y2, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
@@ -51029,7 +51025,7 @@ single:
 	VSUBPD      Y10, Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y8
@@ -51040,41 +51036,41 @@ single:
 	VADDPD      Y5, Y6, Y6
 	VMULPD      Y6, Y6, Y4
 	VMULPD      Y4, Y6, Y5
-	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VMOVAPD     Y4, Y8
-	VFMADD213PD actkernconst<>+7136(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+7168(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y7, Y8
 	VFMADD213PD actkernconst<>+7200(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7232(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7264(SB), Y4, Y8
 	VFMADD213PD Y6, Y8, Y5
 	VMULPD      Y4, Y4, Y6
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVAPD     Y4, Y8
-	VFMADD213PD actkernconst<>+7296(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+7328(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y7, Y8
 	VFMADD213PD actkernconst<>+7360(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7392(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7424(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+2816(SB), Y7
 	VFMADD213PD actkernconst<>+224(SB), Y7, Y4
 	VFMADD213PD Y4, Y8, Y6
-	VMULPD      actkernconst<>+5728(SB), Y2, Y4
+	VMULPD      actkernconst<>+5760(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y7
+	VMOVUPD     actkernconst<>+5728(SB), Y7
 	VFMADD213PD Y2, Y7, Y4
 	VMULPD      actkernconst<>+1376(SB), Y4, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VMOVUPD     actkernconst<>+6208(SB), Y7
+	VMOVUPD     actkernconst<>+6240(SB), Y7
 	VMOVAPD     Y2, Y8
 	VFMADD213PD Y4, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y8, Y4, Y8
 	VBLENDVPD   Y8, Y6, Y5, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y4
+	VMOVUPD     actkernconst<>+6240(SB), Y4
 	VFMADD213PD actkernconst<>+224(SB), Y4, Y2
 	VMULPD      Y2, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
 	VBLENDVPD   Y2, Y1, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y2, Y3
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VBLENDVPD   Y1, Y0, Y3, Y1
 	VCVTPD2PSY  Y1, X1
@@ -51095,21 +51091,21 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7040(SB), Y1, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y6
+	VMULPD      actkernconst<>+5792(SB), Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y8
+	VMOVUPD     actkernconst<>+5792(SB), Y8
 	VMOVAPD     Y2, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
@@ -51119,7 +51115,7 @@ tail:
 	VSUBPD      Y10, Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y8
@@ -51130,41 +51126,41 @@ tail:
 	VADDPD      Y5, Y6, Y6
 	VMULPD      Y6, Y6, Y4
 	VMULPD      Y4, Y6, Y5
-	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VMOVAPD     Y4, Y8
-	VFMADD213PD actkernconst<>+7136(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+7168(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y7, Y8
 	VFMADD213PD actkernconst<>+7200(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7232(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7264(SB), Y4, Y8
 	VFMADD213PD Y6, Y8, Y5
 	VMULPD      Y4, Y4, Y6
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVAPD     Y4, Y8
-	VFMADD213PD actkernconst<>+7296(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+7328(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y7, Y8
 	VFMADD213PD actkernconst<>+7360(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7392(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7424(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+2816(SB), Y7
 	VFMADD213PD actkernconst<>+224(SB), Y7, Y4
 	VFMADD213PD Y4, Y8, Y6
-	VMULPD      actkernconst<>+5728(SB), Y2, Y4
+	VMULPD      actkernconst<>+5760(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y7
+	VMOVUPD     actkernconst<>+5728(SB), Y7
 	VFMADD213PD Y2, Y7, Y4
 	VMULPD      actkernconst<>+1376(SB), Y4, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VMOVUPD     actkernconst<>+6208(SB), Y7
+	VMOVUPD     actkernconst<>+6240(SB), Y7
 	VMOVAPD     Y2, Y8
 	VFMADD213PD Y4, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y8, Y4, Y8
 	VBLENDVPD   Y8, Y6, Y5, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y4
+	VMOVUPD     actkernconst<>+6240(SB), Y4
 	VFMADD213PD actkernconst<>+224(SB), Y4, Y2
 	VMULPD      Y2, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
 	VBLENDVPD   Y2, Y1, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y2, Y3
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VBLENDVPD   Y1, Y0, Y3, Y1
 	VCVTPD2PSY  Y1, X1
@@ -51196,41 +51192,41 @@ loop:
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
 	VMULPD      actkernconst<>+1376(SB), Y4, Y6
 	VMULPD      actkernconst<>+1376(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y6, Y8, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y7, Y8, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y4, Y8, Y9
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
-	VMULPD      actkernconst<>+7040(SB), Y2, Y4
-	VMULPD      actkernconst<>+7040(SB), Y3, Y5
+	VMULPD      actkernconst<>+7072(SB), Y2, Y4
+	VMULPD      actkernconst<>+7072(SB), Y3, Y5
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y4, Y8
 	VXORPD      actkernconst<>+128(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+5664(SB), Y12
+	VMOVUPD     actkernconst<>+5696(SB), Y12
 	VMOVAPD     Y8, Y13
 	VFMADD213PD Y2, Y12, Y13
-	VMOVUPD     actkernconst<>+5664(SB), Y12
+	VMOVUPD     actkernconst<>+5696(SB), Y12
 	VMOVAPD     Y11, Y14
 	VFMADD213PD Y3, Y12, Y14
-	VMULPD      actkernconst<>+5760(SB), Y4, Y12
+	VMULPD      actkernconst<>+5792(SB), Y4, Y12
 	VMOVUPD     Y1, 32(SP)
-	VMULPD      actkernconst<>+5760(SB), Y5, Y1
+	VMULPD      actkernconst<>+5792(SB), Y5, Y1
 	VXORPD      actkernconst<>+128(SB), Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y1, Y1
 	VMOVUPD     Y0, 64(SP)
-	VMOVUPD     actkernconst<>+5760(SB), Y0
+	VMOVUPD     actkernconst<>+5792(SB), Y0
 	VMOVUPD     Y7, 96(SP)
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y12, Y0, Y7
-	VMOVUPD     actkernconst<>+5760(SB), Y0
+	VMOVUPD     actkernconst<>+5792(SB), Y0
 	VMOVUPD     Y6, 128(SP)
 	VMOVAPD     Y5, Y6
 	VFMADD213PD Y1, Y0, Y6
@@ -51253,9 +51249,9 @@ loop:
 	VADDPD      Y1, Y14, Y14
 	VSUBPD      Y7, Y13, Y13
 	VSUBPD      Y6, Y14, Y14
-	VMOVUPD     actkernconst<>+7072(SB), Y1
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VFMADD213PD Y13, Y1, Y8
-	VMOVUPD     actkernconst<>+7072(SB), Y1
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VFMADD213PD Y14, Y1, Y11
 	VADDPD      Y8, Y0, Y1
 	VADDPD      Y11, Y3, Y2
@@ -51278,56 +51274,56 @@ loop:
 	VMULPD      Y2, Y2, Y5
 	VMULPD      Y3, Y1, Y6
 	VMULPD      Y5, Y2, Y7
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7200(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7200(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+7232(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7232(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7264(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7264(SB), Y5, Y10
 	VFMADD213PD Y1, Y9, Y6
 	VFMADD213PD Y2, Y10, Y7
 	VMULPD      Y3, Y3, Y1
 	VMULPD      Y5, Y5, Y2
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7360(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7360(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+7392(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7392(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7424(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+224(SB), Y8, Y3
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+224(SB), Y8, Y5
 	VFMADD213PD Y3, Y9, Y1
 	VFMADD213PD Y5, Y10, Y2
-	VMULPD      actkernconst<>+5728(SB), Y0, Y3
-	VMULPD      actkernconst<>+5728(SB), Y4, Y5
+	VMULPD      actkernconst<>+5760(SB), Y0, Y3
+	VMULPD      actkernconst<>+5760(SB), Y4, Y5
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y5, Y5
-	VMOVUPD     actkernconst<>+5696(SB), Y8
+	VMOVUPD     actkernconst<>+5728(SB), Y8
 	VFMADD213PD Y0, Y8, Y3
-	VMOVUPD     actkernconst<>+5696(SB), Y0
+	VMOVUPD     actkernconst<>+5728(SB), Y0
 	VFMADD213PD Y4, Y0, Y5
 	VMULPD      actkernconst<>+1376(SB), Y3, Y0
 	VMULPD      actkernconst<>+1376(SB), Y5, Y4
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+6208(SB), Y8
+	VMOVUPD     actkernconst<>+6240(SB), Y8
 	VMOVAPD     Y0, Y9
 	VFMADD213PD Y3, Y8, Y9
-	VMOVUPD     actkernconst<>+6208(SB), Y3
+	VMOVUPD     actkernconst<>+6240(SB), Y3
 	VMOVAPD     Y4, Y8
 	VFMADD213PD Y5, Y3, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y3
@@ -51336,9 +51332,9 @@ loop:
 	VCMPPD      $0x11, Y8, Y3, Y8
 	VBLENDVPD   Y9, Y1, Y6, Y9
 	VBLENDVPD   Y8, Y2, Y7, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y1
+	VMOVUPD     actkernconst<>+6240(SB), Y1
 	VFMADD213PD actkernconst<>+224(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6208(SB), Y1
+	VMOVUPD     actkernconst<>+6240(SB), Y1
 	VFMADD213PD actkernconst<>+224(SB), Y1, Y4
 	VMULPD      Y0, Y9, Y9
 	VMULPD      Y4, Y8, Y8
@@ -51349,9 +51345,9 @@ loop:
 	VBLENDVPD   Y1, Y0, Y9, Y1
 	VBLENDVPD   Y3, Y2, Y8, Y3
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y1, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y3, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y3, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
@@ -51374,21 +51370,21 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7040(SB), Y1, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y6
+	VMULPD      actkernconst<>+5792(SB), Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y8
+	VMOVUPD     actkernconst<>+5792(SB), Y8
 	VMOVAPD     Y2, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
@@ -51398,7 +51394,7 @@ single:
 	VSUBPD      Y10, Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y8
@@ -51409,41 +51405,41 @@ single:
 	VADDPD      Y5, Y6, Y6
 	VMULPD      Y6, Y6, Y4
 	VMULPD      Y4, Y6, Y5
-	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VMOVAPD     Y4, Y8
-	VFMADD213PD actkernconst<>+7136(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+7168(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y7, Y8
 	VFMADD213PD actkernconst<>+7200(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7232(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7264(SB), Y4, Y8
 	VFMADD213PD Y6, Y8, Y5
 	VMULPD      Y4, Y4, Y6
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVAPD     Y4, Y8
-	VFMADD213PD actkernconst<>+7296(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+7328(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y7, Y8
 	VFMADD213PD actkernconst<>+7360(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7392(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7424(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+2816(SB), Y7
 	VFMADD213PD actkernconst<>+224(SB), Y7, Y4
 	VFMADD213PD Y4, Y8, Y6
-	VMULPD      actkernconst<>+5728(SB), Y2, Y4
+	VMULPD      actkernconst<>+5760(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y7
+	VMOVUPD     actkernconst<>+5728(SB), Y7
 	VFMADD213PD Y2, Y7, Y4
 	VMULPD      actkernconst<>+1376(SB), Y4, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VMOVUPD     actkernconst<>+6208(SB), Y7
+	VMOVUPD     actkernconst<>+6240(SB), Y7
 	VMOVAPD     Y2, Y8
 	VFMADD213PD Y4, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y8, Y4, Y8
 	VBLENDVPD   Y8, Y6, Y5, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y4
+	VMOVUPD     actkernconst<>+6240(SB), Y4
 	VFMADD213PD actkernconst<>+224(SB), Y4, Y2
 	VMULPD      Y2, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
 	VBLENDVPD   Y2, Y1, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y2, Y3
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VBLENDVPD   Y1, Y0, Y3, Y1
 	VCVTPD2PSY  Y1, X1
@@ -51464,21 +51460,21 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7040(SB), Y1, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y6
+	VMULPD      actkernconst<>+5792(SB), Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y8
+	VMOVUPD     actkernconst<>+5792(SB), Y8
 	VMOVAPD     Y2, Y9
 	VFMADD213PD Y6, Y8, Y9
 	VADDPD      Y6, Y7, Y8
@@ -51488,7 +51484,7 @@ tail:
 	VSUBPD      Y10, Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y6
 	VFMADD213PD Y7, Y6, Y4
 	VADDPD      Y4, Y8, Y6
 	VSUBPD      Y8, Y6, Y8
@@ -51499,41 +51495,41 @@ tail:
 	VADDPD      Y5, Y6, Y6
 	VMULPD      Y6, Y6, Y4
 	VMULPD      Y4, Y6, Y5
-	VMOVUPD     actkernconst<>+7104(SB), Y7
+	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VMOVAPD     Y4, Y8
-	VFMADD213PD actkernconst<>+7136(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+7168(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y7, Y8
 	VFMADD213PD actkernconst<>+7200(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7232(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7264(SB), Y4, Y8
 	VFMADD213PD Y6, Y8, Y5
 	VMULPD      Y4, Y4, Y6
-	VMOVUPD     actkernconst<>+7264(SB), Y7
+	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVAPD     Y4, Y8
-	VFMADD213PD actkernconst<>+7296(SB), Y7, Y8
-	VFMADD213PD actkernconst<>+7328(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y7, Y8
 	VFMADD213PD actkernconst<>+7360(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7392(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+7424(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+2816(SB), Y7
 	VFMADD213PD actkernconst<>+224(SB), Y7, Y4
 	VFMADD213PD Y4, Y8, Y6
-	VMULPD      actkernconst<>+5728(SB), Y2, Y4
+	VMULPD      actkernconst<>+5760(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y7
+	VMOVUPD     actkernconst<>+5728(SB), Y7
 	VFMADD213PD Y2, Y7, Y4
 	VMULPD      actkernconst<>+1376(SB), Y4, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VMOVUPD     actkernconst<>+6208(SB), Y7
+	VMOVUPD     actkernconst<>+6240(SB), Y7
 	VMOVAPD     Y2, Y8
 	VFMADD213PD Y4, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y8, Y4, Y8
 	VBLENDVPD   Y8, Y6, Y5, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y4
+	VMOVUPD     actkernconst<>+6240(SB), Y4
 	VFMADD213PD actkernconst<>+224(SB), Y4, Y2
 	VMULPD      Y2, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
 	VBLENDVPD   Y2, Y1, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y2, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y2, Y3
 	VCMPPD      $0x03, Y0, Y0, Y1
 	VBLENDVPD   Y1, Y0, Y3, Y1
 	VCVTPD2PSY  Y1, X1
@@ -51551,8 +51547,8 @@ TEXT ·sinRareAVX512(SB), NOSPLIT, $8-36
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD (SP), Z0
-	VBROADCASTSD actkernconst<>+5272(SB), Z1
-	VBROADCASTSD actkernconst<>+3856(SB), Z2
+	VBROADCASTSD actkernconst<>+5304(SB), Z1
+	VBROADCASTSD actkernconst<>+3888(SB), Z2
 	VBROADCASTSD actkernconst<>+8(SB), Z3
 	VBROADCASTSD actkernconst<>+16(SB), Z4
 	MOVQ         acc+0(FP), AX
@@ -51645,8 +51641,8 @@ TEXT ·sinRareAVX2(SB), NOSPLIT, $32-36
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+6272(SB), Y1
-	VMOVUPD      actkernconst<>+4192(SB), Y2
+	VMOVUPD      actkernconst<>+6304(SB), Y1
+	VMOVUPD      actkernconst<>+4224(SB), Y2
 	VMOVUPD      actkernconst<>+224(SB), Y3
 	VMOVUPD      actkernconst<>+256(SB), Y4
 	MOVQ         acc+0(FP), AX
@@ -51821,127 +51817,127 @@ loop:
 	VANDPD.BCST      actkernconst<>+1088(SB), Z3, Z5
 	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z6
 	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z7
-	VBROADCASTSD     actkernconst<>+5264(SB), Z8
+	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VCMPPD           $0x12, Z6, Z8, K2
-	VBROADCASTSD     actkernconst<>+5264(SB), Z6
+	VBROADCASTSD     actkernconst<>+5296(SB), Z6
 	VCMPPD           $0x12, Z7, Z6, K3
-	VBROADCASTSD     actkernconst<>+5272(SB), Z6
+	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z4, Z6, K4
-	VBROADCASTSD     actkernconst<>+5272(SB), Z6
+	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z5, Z6, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z4, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z5, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z4, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z5, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
-	VBROADCASTSD     actkernconst<>+5280(SB), Z4
+	VBROADCASTSD     actkernconst<>+5312(SB), Z4
 	VBLENDMPD        Z2, Z4, K4, Z5
-	VBROADCASTSD     actkernconst<>+5280(SB), Z4
+	VBROADCASTSD     actkernconst<>+5312(SB), Z4
 	VBLENDMPD        Z3, Z4, K5, Z6
 	VGETEXPPD        Z5, Z4
 	VGETEXPPD        Z6, Z7
-	VBROADCASTSD     actkernconst<>+5288(SB), Z8
+	VBROADCASTSD     actkernconst<>+5320(SB), Z8
 	VMOVAPD          Z4, Z9
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z8, Z9
-	VBROADCASTSD     actkernconst<>+5288(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z8, Z9
+	VBROADCASTSD     actkernconst<>+5320(SB), Z8
 	VMOVAPD          Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z8, Z10
 	VRNDSCALEPD      $0x09, Z9, Z9
 	VRNDSCALEPD      $0x09, Z10, Z10
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z4, Z8
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z7, Z11
-	VBROADCASTSD     actkernconst<>+5152(SB), Z12
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z7, Z11
+	VBROADCASTSD     actkernconst<>+5184(SB), Z12
 	VMOVAPD          Z9, Z13
 	VFMADD213PD      Z8, Z12, Z13
-	VBROADCASTSD     actkernconst<>+5152(SB), Z8
+	VBROADCASTSD     actkernconst<>+5184(SB), Z8
 	VMOVAPD          Z10, Z12
 	VFMADD213PD      Z11, Z8, Z12
-	VBROADCASTSD     actkernconst<>+5312(SB), Z8
+	VBROADCASTSD     actkernconst<>+5344(SB), Z8
 	VSUBPD           Z4, Z8, Z4
-	VBROADCASTSD     actkernconst<>+5312(SB), Z8
+	VBROADCASTSD     actkernconst<>+5344(SB), Z8
 	VSUBPD           Z7, Z8, Z7
 	VSCALEFPD        Z4, Z5, Z5
 	VSCALEFPD        Z7, Z6, Z6
-	VBROADCASTSD     actkernconst<>+5224(SB), Z4
+	VBROADCASTSD     actkernconst<>+5256(SB), Z4
 	VCMPPD           $0x12, Z9, Z4, K6
-	VBROADCASTSD     actkernconst<>+5224(SB), Z4
+	VBROADCASTSD     actkernconst<>+5256(SB), Z4
 	VCMPPD           $0x12, Z10, Z4, K7
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z10, Z7
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z10, Z7
 	VBLENDMPD        Z4, Z9, K6, Z4
 	VBLENDMPD        Z7, Z10, K7, Z7
-	VBROADCASTSD     actkernconst<>+5320(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z8, K6, Z9
-	VBROADCASTSD     actkernconst<>+5320(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z8, K7, Z10
-	VBROADCASTSD     actkernconst<>+5328(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z8, K6, Z11
-	VBROADCASTSD     actkernconst<>+5328(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z8, K7, Z14
-	VBROADCASTSD     actkernconst<>+5336(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K6, Z15
-	VBROADCASTSD     actkernconst<>+5336(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K7, Z16
-	VBROADCASTSD     actkernconst<>+5344(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z8, K6, Z17
-	VBROADCASTSD     actkernconst<>+5344(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z8, K7, Z18
 	VBROADCASTSD     actkernconst<>+5352(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z8, K6, Z19
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z8, K6, Z9
 	VBROADCASTSD     actkernconst<>+5352(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z8, K7, Z20
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z8, K7, Z10
 	VBROADCASTSD     actkernconst<>+5360(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z8, K6, Z21
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z8, K6, Z11
 	VBROADCASTSD     actkernconst<>+5360(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z8, K7, Z22
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z8, K7, Z14
 	VBROADCASTSD     actkernconst<>+5368(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z8, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z8, K6, Z15
 	VBROADCASTSD     actkernconst<>+5368(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z8, K7, Z24
-	VBROADCASTSD     actkernconst<>+5232(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z8, K7, Z16
+	VBROADCASTSD     actkernconst<>+5376(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z8, K6, Z17
+	VBROADCASTSD     actkernconst<>+5376(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z8, K7, Z18
+	VBROADCASTSD     actkernconst<>+5384(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z8, K6, Z19
+	VBROADCASTSD     actkernconst<>+5384(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z8, K7, Z20
+	VBROADCASTSD     actkernconst<>+5392(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z8, K6, Z21
+	VBROADCASTSD     actkernconst<>+5392(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z8, K7, Z22
+	VBROADCASTSD     actkernconst<>+5400(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z8, K6, Z23
+	VBROADCASTSD     actkernconst<>+5400(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z8, K7, Z24
+	VBROADCASTSD     actkernconst<>+5264(SB), Z8
 	VCMPPD           $0x12, Z4, Z8, K6
-	VBROADCASTSD     actkernconst<>+5232(SB), Z8
+	VBROADCASTSD     actkernconst<>+5264(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K7
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z4, Z8
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z7, Z25
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z7, Z25
 	VBLENDMPD        Z8, Z4, K6, Z8
 	VBLENDMPD        Z25, Z7, K7, Z25
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z9, K6, Z9
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z10, K7, Z10
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z11, K6, Z11
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z14, K7, Z14
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z15, K6, Z15
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z16, K7, Z16
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z17, K6, Z17
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z18, K7, Z18
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z19, K6, Z19
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z20, K7, Z20
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z21, K6, Z21
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z22, K7, Z22
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z24, K7, Z24
-	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z4, K6, Z7
-	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z4, K7, Z26
-	VBROADCASTSD     actkernconst<>+5160(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K6, Z27
-	VBROADCASTSD     actkernconst<>+5160(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K7, Z28
-	VBROADCASTSD     actkernconst<>+5168(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K6, Z29
-	VBROADCASTSD     actkernconst<>+5168(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K7, Z30
-	VBROADCASTSD     actkernconst<>+5176(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K6, Z31
-	VBROADCASTSD     actkernconst<>+5176(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z9, K6, Z9
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z10, K7, Z10
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z11, K6, Z11
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z14, K7, Z14
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z15, K6, Z15
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z16, K7, Z16
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z17, K6, Z17
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z18, K7, Z18
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z19, K6, Z19
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z20, K7, Z20
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z21, K6, Z21
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z22, K7, Z22
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z24, K7, Z24
+	VBROADCASTSD     actkernconst<>+5408(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z4, K6, Z7
+	VBROADCASTSD     actkernconst<>+5408(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z4, K7, Z26
+	VBROADCASTSD     actkernconst<>+5192(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K6, Z27
+	VBROADCASTSD     actkernconst<>+5192(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K7, Z28
+	VBROADCASTSD     actkernconst<>+5200(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K6, Z29
+	VBROADCASTSD     actkernconst<>+5200(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K7, Z30
+	VBROADCASTSD     actkernconst<>+5208(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K6, Z31
+	VBROADCASTSD     actkernconst<>+5208(SB), Z4
 	VMOVUPD          Z1, 8(SP)
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K7, Z1
-	VBROADCASTSD     actkernconst<>+5184(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K7, Z1
+	VBROADCASTSD     actkernconst<>+5216(SB), Z4
 	VMOVUPD          Z0, 72(SP)
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K6, Z0
-	VBROADCASTSD     actkernconst<>+5184(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K6, Z0
+	VBROADCASTSD     actkernconst<>+5216(SB), Z4
 	VMOVUPD          Z3, 136(SP)
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K7, Z3
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K7, Z3
 	VBROADCASTSD     actkernconst<>+1112(SB), Z4
 	VCMPPD           $0x12, Z8, Z4, K6
 	VBROADCASTSD     actkernconst<>+1112(SB), Z4
@@ -52005,29 +52001,29 @@ loop:
 	VADDPD.BCST      actkernconst<>+16(SB), Z12, Z2
 	VSCALEFPD        Z1, Z9, Z9
 	VSCALEFPD        Z2, Z10, Z10
-	VADDPD.BCST      actkernconst<>+5152(SB), Z13, Z1
-	VADDPD.BCST      actkernconst<>+5152(SB), Z12, Z2
+	VADDPD.BCST      actkernconst<>+5184(SB), Z13, Z1
+	VADDPD.BCST      actkernconst<>+5184(SB), Z12, Z2
 	VSCALEFPD        Z1, Z11, Z11
 	VSCALEFPD        Z2, Z14, Z14
-	VADDPD.BCST      actkernconst<>+5440(SB), Z13, Z1
-	VADDPD.BCST      actkernconst<>+5440(SB), Z12, Z2
+	VADDPD.BCST      actkernconst<>+5472(SB), Z13, Z1
+	VADDPD.BCST      actkernconst<>+5472(SB), Z12, Z2
 	VSCALEFPD        Z1, Z15, Z15
 	VSCALEFPD        Z2, Z16, Z16
-	VADDPD.BCST      actkernconst<>+5448(SB), Z13, Z1
-	VADDPD.BCST      actkernconst<>+5448(SB), Z12, Z2
+	VADDPD.BCST      actkernconst<>+5480(SB), Z13, Z1
+	VADDPD.BCST      actkernconst<>+5480(SB), Z12, Z2
 	VSCALEFPD        Z1, Z17, Z17
 	VSCALEFPD        Z2, Z18, Z18
-	VADDPD.BCST      actkernconst<>+5456(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+5456(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5488(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5488(SB), Z12, Z12
 	VSCALEFPD        Z13, Z0, Z0
 	VSCALEFPD        Z12, Z3, Z3
-	VMULPD.BCST      actkernconst<>+5136(SB), Z9, Z1
-	VMULPD.BCST      actkernconst<>+5136(SB), Z10, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z9, Z1
+	VMULPD.BCST      actkernconst<>+5168(SB), Z10, Z2
 	VRNDSCALEPD      $0x08, Z1, Z1
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z9, Z4, Z1
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z10, Z4, Z2
 	VADDPD.BCST      actkernconst<>+1352(SB), Z11, Z4
 	VADDPD.BCST      actkernconst<>+1352(SB), Z14, Z7
@@ -52037,18 +52033,18 @@ loop:
 	VSUBPD           Z7, Z14, Z14
 	VADDPD           Z4, Z1, Z1
 	VADDPD           Z7, Z2, Z2
-	VADDPD.BCST      actkernconst<>+5240(SB), Z15, Z4
-	VADDPD.BCST      actkernconst<>+5240(SB), Z16, Z7
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5272(SB), Z15, Z4
+	VADDPD.BCST      actkernconst<>+5272(SB), Z16, Z7
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z7, Z7
 	VSUBPD           Z4, Z15, Z15
 	VSUBPD           Z7, Z16, Z16
 	VADDPD           Z4, Z11, Z11
 	VADDPD           Z7, Z14, Z14
-	VADDPD.BCST      actkernconst<>+5248(SB), Z17, Z4
-	VADDPD.BCST      actkernconst<>+5248(SB), Z18, Z7
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5280(SB), Z17, Z4
+	VADDPD.BCST      actkernconst<>+5280(SB), Z18, Z7
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z7, Z7
 	VSUBPD           Z4, Z17, Z17
 	VSUBPD           Z7, Z18, Z18
 	VADDPD           Z4, Z15, Z15
@@ -52063,13 +52059,13 @@ loop:
 	VFMADD213PD      Z4, Z1, Z8
 	VMOVAPD          Z6, Z1
 	VFMADD213PD      Z7, Z2, Z1
-	VMULPD.BCST      actkernconst<>+5136(SB), Z0, Z2
-	VMULPD.BCST      actkernconst<>+5136(SB), Z3, Z4
+	VMULPD.BCST      actkernconst<>+5168(SB), Z0, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z3, Z4
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VBROADCASTSD     actkernconst<>+5128(SB), Z7
+	VBROADCASTSD     actkernconst<>+5160(SB), Z7
 	VFMADD213PD      Z0, Z7, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z0
+	VBROADCASTSD     actkernconst<>+5160(SB), Z0
 	VFMADD213PD      Z3, Z0, Z4
 	VADDPD           Z8, Z2, Z2
 	VADDPD           Z1, Z4, Z4
@@ -52147,21 +52143,21 @@ loop:
 	VADDPD           Z12, Z17, Z17
 	VADDPD           Z5, Z16, Z16
 	VADDPD           Z6, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5120(SB), Z3, Z0
-	VMULPD.BCST      actkernconst<>+5120(SB), Z8, Z1
+	VMULPD.BCST      actkernconst<>+5152(SB), Z3, Z0
+	VMULPD.BCST      actkernconst<>+5152(SB), Z8, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z4
-	VBROADCASTSD     actkernconst<>+5120(SB), Z5
+	VBROADCASTSD     actkernconst<>+5152(SB), Z5
 	VMOVAPD          Z3, Z6
 	VFMADD213PD      Z2, Z5, Z6
-	VBROADCASTSD     actkernconst<>+5120(SB), Z2
+	VBROADCASTSD     actkernconst<>+5152(SB), Z2
 	VMOVAPD          Z8, Z5
 	VFMADD213PD      Z4, Z2, Z5
-	VMULPD.BCST      actkernconst<>+5120(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+5120(SB), Z17, Z17
-	VBROADCASTSD     actkernconst<>+5144(SB), Z2
+	VMULPD.BCST      actkernconst<>+5152(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5152(SB), Z17, Z17
+	VBROADCASTSD     actkernconst<>+5176(SB), Z2
 	VFMADD213PD      Z16, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5144(SB), Z2
+	VBROADCASTSD     actkernconst<>+5176(SB), Z2
 	VFMADD213PD      Z17, Z2, Z8
 	VADDPD           Z3, Z6, Z6
 	VADDPD           Z8, Z5, Z5
@@ -52172,27 +52168,27 @@ loop:
 	VSUBPD           Z0, Z6, Z6
 	VSUBPD           Z1, Z5, Z5
 	VMOVUPD          200(SP), Z0
-	VMULPD.BCST      actkernconst<>+5464(SB), Z0, Z1
+	VMULPD.BCST      actkernconst<>+5496(SB), Z0, Z1
 	VMOVUPD          136(SP), Z4
-	VMULPD.BCST      actkernconst<>+5464(SB), Z4, Z8
+	VMULPD.BCST      actkernconst<>+5496(SB), Z4, Z8
 	VRNDSCALEPD      $0x08, Z1, Z1
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z10
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z11
-	VBROADCASTSD     actkernconst<>+5120(SB), Z12
+	VBROADCASTSD     actkernconst<>+5152(SB), Z12
 	VMOVAPD          Z10, Z13
 	VFMADD213PD      Z0, Z12, Z13
-	VBROADCASTSD     actkernconst<>+5120(SB), Z0
+	VBROADCASTSD     actkernconst<>+5152(SB), Z0
 	VMOVAPD          Z11, Z12
 	VFMADD213PD      Z4, Z0, Z12
-	VMULPD.BCST      actkernconst<>+5144(SB), Z1, Z0
-	VMULPD.BCST      actkernconst<>+5144(SB), Z8, Z4
+	VMULPD.BCST      actkernconst<>+5176(SB), Z1, Z0
+	VMULPD.BCST      actkernconst<>+5176(SB), Z8, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z0
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z4
-	VBROADCASTSD     actkernconst<>+5144(SB), Z14
+	VBROADCASTSD     actkernconst<>+5176(SB), Z14
 	VMOVAPD          Z1, Z15
 	VFMADD213PD      Z0, Z14, Z15
-	VBROADCASTSD     actkernconst<>+5144(SB), Z14
+	VBROADCASTSD     actkernconst<>+5176(SB), Z14
 	VMOVAPD          Z8, Z16
 	VFMADD213PD      Z4, Z14, Z16
 	VADDPD           Z0, Z13, Z14
@@ -52209,9 +52205,9 @@ loop:
 	VADDPD           Z4, Z12, Z12
 	VSUBPD           Z15, Z13, Z13
 	VSUBPD           Z16, Z12, Z12
-	VBROADCASTSD     actkernconst<>+5472(SB), Z0
+	VBROADCASTSD     actkernconst<>+5504(SB), Z0
 	VFMADD213PD      Z13, Z0, Z10
-	VBROADCASTSD     actkernconst<>+5472(SB), Z0
+	VBROADCASTSD     actkernconst<>+5504(SB), Z0
 	VFMADD213PD      Z12, Z0, Z11
 	VADDPD           Z10, Z14, Z0
 	VADDPD           Z11, Z17, Z4
@@ -52231,34 +52227,34 @@ loop:
 	VMULPD           Z3, Z3, Z1
 	VMULPD           Z0, Z2, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+5480(SB), Z6
+	VBROADCASTSD     actkernconst<>+5512(SB), Z6
 	VMOVAPD          Z0, Z8
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z6, Z8
-	VBROADCASTSD     actkernconst<>+5480(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z6, Z8
+	VBROADCASTSD     actkernconst<>+5512(SB), Z6
 	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z0, Z8
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z0, Z8
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z0, Z8
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z10
-	VFMADD213PD      Z2, Z8, Z4
-	VFMADD213PD      Z3, Z10, Z5
-	VMULPD           Z0, Z0, Z2
-	VMULPD           Z1, Z1, Z3
-	VBROADCASTSD     actkernconst<>+5520(SB), Z6
-	VMOVAPD          Z0, Z8
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z6, Z8
-	VBROADCASTSD     actkernconst<>+5520(SB), Z6
-	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z6, Z10
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z6, Z10
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z1, Z10
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z1, Z10
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z0, Z8
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z1, Z10
+	VFMADD213PD      Z2, Z8, Z4
+	VFMADD213PD      Z3, Z10, Z5
+	VMULPD           Z0, Z0, Z2
+	VMULPD           Z1, Z1, Z3
+	VBROADCASTSD     actkernconst<>+5552(SB), Z6
+	VMOVAPD          Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z6, Z8
+	VBROADCASTSD     actkernconst<>+5552(SB), Z6
+	VMOVAPD          Z1, Z10
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z6, Z10
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z1, Z10
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z1, Z10
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z1, Z10
 	VBROADCASTSD     actkernconst<>+2504(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z6, Z0
 	VBROADCASTSD     actkernconst<>+2504(SB), Z6
@@ -52267,22 +52263,22 @@ loop:
 	VFMADD213PD      Z1, Z10, Z3
 	VADDPD.BCST      actkernconst<>+8(SB), Z7, Z7
 	VADDPD.BCST      actkernconst<>+8(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+5136(SB), Z7, Z0
-	VMULPD.BCST      actkernconst<>+5136(SB), Z9, Z1
+	VMULPD.BCST      actkernconst<>+5168(SB), Z7, Z0
+	VMULPD.BCST      actkernconst<>+5168(SB), Z9, Z1
 	VRNDSCALEPD      $0x09, Z0, Z0
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VBROADCASTSD     actkernconst<>+5128(SB), Z6
+	VBROADCASTSD     actkernconst<>+5160(SB), Z6
 	VFMADD213PD      Z7, Z6, Z0
-	VBROADCASTSD     actkernconst<>+5128(SB), Z6
+	VBROADCASTSD     actkernconst<>+5160(SB), Z6
 	VFMADD213PD      Z9, Z6, Z1
 	VMULPD.BCST      actkernconst<>+1096(SB), Z0, Z6
 	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z7
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VRNDSCALEPD      $0x09, Z7, Z7
-	VBROADCASTSD     actkernconst<>+5256(SB), Z8
+	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVAPD          Z6, Z9
 	VFMADD213PD      Z0, Z8, Z9
-	VBROADCASTSD     actkernconst<>+5256(SB), Z0
+	VBROADCASTSD     actkernconst<>+5288(SB), Z0
 	VMOVAPD          Z7, Z8
 	VFMADD213PD      Z1, Z0, Z8
 	VBROADCASTSD     actkernconst<>+1096(SB), Z0
@@ -52291,16 +52287,16 @@ loop:
 	VCMPPD           $0x11, Z8, Z0, K5
 	VBLENDMPD        Z2, Z4, K4, Z2
 	VBLENDMPD        Z3, Z5, K5, Z3
-	VBROADCASTSD     actkernconst<>+5256(SB), Z0
+	VBROADCASTSD     actkernconst<>+5288(SB), Z0
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z0, Z6
-	VBROADCASTSD     actkernconst<>+5256(SB), Z0
+	VBROADCASTSD     actkernconst<>+5288(SB), Z0
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z0, Z7
 	VMULPD           Z6, Z2, Z2
 	VMULPD           Z7, Z3, Z3
 	VMULPD.BCST      (SP), Z2, Z2
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z3, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K3, Z3
 	VCVTPS2PD        (DX), Z0
 	VCVTPS2PD        32(DX), Z1
 	VMULPD           Z2, Z0, Z0
@@ -52328,65 +52324,65 @@ single:
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5264(SB), Z4
+	VBROADCASTSD     actkernconst<>+5296(SB), Z4
 	VCMPPD           $0x12, Z3, Z4, K2
-	VBROADCASTSD     actkernconst<>+5272(SB), Z3
+	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5280(SB), Z2
+	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
 	VGETEXPPD        Z3, Z2
-	VBROADCASTSD     actkernconst<>+5288(SB), Z4
+	VBROADCASTSD     actkernconst<>+5320(SB), Z4
 	VMOVAPD          Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z4, Z5
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z4, Z5
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5152(SB), Z6
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z2, Z4
+	VBROADCASTSD     actkernconst<>+5184(SB), Z6
 	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z4, Z6, Z7
-	VBROADCASTSD     actkernconst<>+5312(SB), Z4
+	VBROADCASTSD     actkernconst<>+5344(SB), Z4
 	VSUBPD           Z2, Z4, Z2
 	VSCALEFPD        Z2, Z3, Z3
-	VBROADCASTSD     actkernconst<>+5224(SB), Z2
+	VBROADCASTSD     actkernconst<>+5256(SB), Z2
 	VCMPPD           $0x12, Z5, Z2, K4
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z5, Z2
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z5, Z2
 	VBLENDMPD        Z2, Z5, K4, Z2
-	VBROADCASTSD     actkernconst<>+5320(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K4, Z5
-	VBROADCASTSD     actkernconst<>+5328(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K4, Z6
-	VBROADCASTSD     actkernconst<>+5336(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K4, Z8
-	VBROADCASTSD     actkernconst<>+5344(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5352(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K4, Z5
 	VBROADCASTSD     actkernconst<>+5360(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z4, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5368(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z4, K4, Z12
-	VBROADCASTSD     actkernconst<>+5232(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K4, Z8
+	VBROADCASTSD     actkernconst<>+5376(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K4, Z9
+	VBROADCASTSD     actkernconst<>+5384(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z4, K4, Z10
+	VBROADCASTSD     actkernconst<>+5392(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z4, K4, Z11
+	VBROADCASTSD     actkernconst<>+5400(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z4, K4, Z12
+	VBROADCASTSD     actkernconst<>+5264(SB), Z4
 	VCMPPD           $0x12, Z2, Z4, K4
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z2, Z4
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z2, Z4
 	VBLENDMPD        Z4, Z2, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z5, K4, Z5
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+5376(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z2, K4, Z13
-	VBROADCASTSD     actkernconst<>+5160(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z2, K4, Z14
-	VBROADCASTSD     actkernconst<>+5168(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z2, K4, Z15
-	VBROADCASTSD     actkernconst<>+5176(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z2, K4, Z16
-	VBROADCASTSD     actkernconst<>+5184(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z2, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z5, K4, Z5
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+5408(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z2, K4, Z13
+	VBROADCASTSD     actkernconst<>+5192(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z2, K4, Z14
+	VBROADCASTSD     actkernconst<>+5200(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z2, K4, Z15
+	VBROADCASTSD     actkernconst<>+5208(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z2, K4, Z16
+	VBROADCASTSD     actkernconst<>+5216(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z2, K4, Z17
 	VBROADCASTSD     actkernconst<>+1112(SB), Z2
 	VCMPPD           $0x12, Z4, Z2, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z2
@@ -52418,28 +52414,28 @@ single:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+16(SB), Z7, Z2
 	VSCALEFPD        Z2, Z5, Z5
-	VADDPD.BCST      actkernconst<>+5152(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5184(SB), Z7, Z2
 	VSCALEFPD        Z2, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5440(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5472(SB), Z7, Z2
 	VSCALEFPD        Z2, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5448(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5480(SB), Z7, Z2
 	VSCALEFPD        Z2, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5456(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5488(SB), Z7, Z7
 	VSCALEFPD        Z7, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z5, Z4, Z2
 	VADDPD.BCST      actkernconst<>+1352(SB), Z6, Z4
 	VSUBPD.BCST      actkernconst<>+1352(SB), Z4, Z4
 	VSUBPD           Z4, Z6, Z6
 	VADDPD           Z4, Z2, Z2
-	VADDPD.BCST      actkernconst<>+5240(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5272(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5248(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5280(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
@@ -52447,9 +52443,9 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VMOVAPD          Z3, Z7
 	VFMADD213PD      Z5, Z2, Z7
-	VMULPD.BCST      actkernconst<>+5136(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z4, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z5
+	VBROADCASTSD     actkernconst<>+5160(SB), Z5
 	VFMADD213PD      Z4, Z5, Z2
 	VADDPD           Z7, Z2, Z2
 	VMULPD           Z6, Z3, Z4
@@ -52489,27 +52485,27 @@ single:
 	VADDPD           Z2, Z9, Z9
 	VADDPD           Z11, Z9, Z9
 	VADDPD           Z3, Z9, Z9
-	VMULPD.BCST      actkernconst<>+5120(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+5152(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5120(SB), Z4
+	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VMOVAPD          Z6, Z7
 	VFMADD213PD      Z3, Z4, Z7
-	VMULPD.BCST      actkernconst<>+5120(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5144(SB), Z3
+	VMULPD.BCST      actkernconst<>+5152(SB), Z9, Z9
+	VBROADCASTSD     actkernconst<>+5176(SB), Z3
 	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
-	VMULPD.BCST      actkernconst<>+5464(SB), Z1, Z2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5120(SB), Z6
+	VBROADCASTSD     actkernconst<>+5152(SB), Z6
 	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
-	VMULPD.BCST      actkernconst<>+5144(SB), Z2, Z1
+	VMULPD.BCST      actkernconst<>+5176(SB), Z2, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
-	VBROADCASTSD     actkernconst<>+5144(SB), Z6
+	VBROADCASTSD     actkernconst<>+5176(SB), Z6
 	VMOVAPD          Z2, Z9
 	VFMADD213PD      Z1, Z6, Z9
 	VADDPD           Z1, Z8, Z6
@@ -52519,7 +52515,7 @@ single:
 	VSUBPD           Z10, Z1, Z1
 	VADDPD           Z1, Z8, Z8
 	VSUBPD           Z9, Z8, Z8
-	VBROADCASTSD     actkernconst<>+5472(SB), Z1
+	VBROADCASTSD     actkernconst<>+5504(SB), Z1
 	VFMADD213PD      Z8, Z1, Z4
 	VADDPD           Z4, Z6, Z1
 	VSUBPD           Z6, Z1, Z6
@@ -52530,41 +52526,41 @@ single:
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z1
 	VMULPD           Z1, Z3, Z2
-	VBROADCASTSD     actkernconst<>+5480(SB), Z4
+	VBROADCASTSD     actkernconst<>+5512(SB), Z4
 	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z4, Z6
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z6
-	VFMADD213PD      Z3, Z6, Z2
-	VMULPD           Z1, Z1, Z3
-	VBROADCASTSD     actkernconst<>+5520(SB), Z4
-	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z1, Z6
+	VFMADD213PD      Z3, Z6, Z2
+	VMULPD           Z1, Z1, Z3
+	VBROADCASTSD     actkernconst<>+5552(SB), Z4
+	VMOVAPD          Z1, Z6
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z1, Z6
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z1, Z6
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z1, Z6
 	VBROADCASTSD     actkernconst<>+2504(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z4, Z1
 	VFMADD213PD      Z1, Z6, Z3
 	VADDPD.BCST      actkernconst<>+8(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z1
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z1
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z5, Z4, Z1
 	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VBROADCASTSD     actkernconst<>+5256(SB), Z5
+	VBROADCASTSD     actkernconst<>+5288(SB), Z5
 	VMOVAPD          Z4, Z6
 	VFMADD213PD      Z1, Z5, Z6
 	VBROADCASTSD     actkernconst<>+1096(SB), Z1
 	VCMPPD           $0x11, Z6, Z1, K3
 	VBLENDMPD        Z3, Z2, K3, Z3
-	VBROADCASTSD     actkernconst<>+5256(SB), Z1
+	VBROADCASTSD     actkernconst<>+5288(SB), Z1
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z1, Z4
 	VMULPD           Z4, Z3, Z3
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
 	VCVTPS2PD        (DX), Z1
 	VMULPD           Z3, Z1, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
@@ -52588,65 +52584,65 @@ tail:
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5264(SB), Z4
+	VBROADCASTSD     actkernconst<>+5296(SB), Z4
 	VCMPPD           $0x12, Z3, Z4, K2
-	VBROADCASTSD     actkernconst<>+5272(SB), Z3
+	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5280(SB), Z2
+	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
 	VGETEXPPD        Z3, Z2
-	VBROADCASTSD     actkernconst<>+5288(SB), Z4
+	VBROADCASTSD     actkernconst<>+5320(SB), Z4
 	VMOVAPD          Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z4, Z5
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z4, Z5
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5152(SB), Z6
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z2, Z4
+	VBROADCASTSD     actkernconst<>+5184(SB), Z6
 	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z4, Z6, Z7
-	VBROADCASTSD     actkernconst<>+5312(SB), Z4
+	VBROADCASTSD     actkernconst<>+5344(SB), Z4
 	VSUBPD           Z2, Z4, Z2
 	VSCALEFPD        Z2, Z3, Z3
-	VBROADCASTSD     actkernconst<>+5224(SB), Z2
+	VBROADCASTSD     actkernconst<>+5256(SB), Z2
 	VCMPPD           $0x12, Z5, Z2, K4
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z5, Z2
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z5, Z2
 	VBLENDMPD        Z2, Z5, K4, Z2
-	VBROADCASTSD     actkernconst<>+5320(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K4, Z5
-	VBROADCASTSD     actkernconst<>+5328(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K4, Z6
-	VBROADCASTSD     actkernconst<>+5336(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K4, Z8
-	VBROADCASTSD     actkernconst<>+5344(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5352(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K4, Z5
 	VBROADCASTSD     actkernconst<>+5360(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z4, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5368(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z4, K4, Z12
-	VBROADCASTSD     actkernconst<>+5232(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K4, Z8
+	VBROADCASTSD     actkernconst<>+5376(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K4, Z9
+	VBROADCASTSD     actkernconst<>+5384(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z4, K4, Z10
+	VBROADCASTSD     actkernconst<>+5392(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z4, K4, Z11
+	VBROADCASTSD     actkernconst<>+5400(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z4, K4, Z12
+	VBROADCASTSD     actkernconst<>+5264(SB), Z4
 	VCMPPD           $0x12, Z2, Z4, K4
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z2, Z4
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z2, Z4
 	VBLENDMPD        Z4, Z2, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z5, K4, Z5
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+5376(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z2, K4, Z13
-	VBROADCASTSD     actkernconst<>+5160(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z2, K4, Z14
-	VBROADCASTSD     actkernconst<>+5168(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z2, K4, Z15
-	VBROADCASTSD     actkernconst<>+5176(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z2, K4, Z16
-	VBROADCASTSD     actkernconst<>+5184(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z2, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z5, K4, Z5
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+5408(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z2, K4, Z13
+	VBROADCASTSD     actkernconst<>+5192(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z2, K4, Z14
+	VBROADCASTSD     actkernconst<>+5200(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z2, K4, Z15
+	VBROADCASTSD     actkernconst<>+5208(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z2, K4, Z16
+	VBROADCASTSD     actkernconst<>+5216(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z2, K4, Z17
 	VBROADCASTSD     actkernconst<>+1112(SB), Z2
 	VCMPPD           $0x12, Z4, Z2, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z2
@@ -52678,28 +52674,28 @@ tail:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+16(SB), Z7, Z2
 	VSCALEFPD        Z2, Z5, Z5
-	VADDPD.BCST      actkernconst<>+5152(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5184(SB), Z7, Z2
 	VSCALEFPD        Z2, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5440(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5472(SB), Z7, Z2
 	VSCALEFPD        Z2, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5448(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5480(SB), Z7, Z2
 	VSCALEFPD        Z2, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5456(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5488(SB), Z7, Z7
 	VSCALEFPD        Z7, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z5, Z4, Z2
 	VADDPD.BCST      actkernconst<>+1352(SB), Z6, Z4
 	VSUBPD.BCST      actkernconst<>+1352(SB), Z4, Z4
 	VSUBPD           Z4, Z6, Z6
 	VADDPD           Z4, Z2, Z2
-	VADDPD.BCST      actkernconst<>+5240(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5272(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5248(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5280(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
@@ -52707,9 +52703,9 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VMOVAPD          Z3, Z7
 	VFMADD213PD      Z5, Z2, Z7
-	VMULPD.BCST      actkernconst<>+5136(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z4, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z5
+	VBROADCASTSD     actkernconst<>+5160(SB), Z5
 	VFMADD213PD      Z4, Z5, Z2
 	VADDPD           Z7, Z2, Z2
 	VMULPD           Z6, Z3, Z4
@@ -52749,27 +52745,27 @@ tail:
 	VADDPD           Z2, Z9, Z9
 	VADDPD           Z11, Z9, Z9
 	VADDPD           Z3, Z9, Z9
-	VMULPD.BCST      actkernconst<>+5120(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+5152(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5120(SB), Z4
+	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VMOVAPD          Z6, Z7
 	VFMADD213PD      Z3, Z4, Z7
-	VMULPD.BCST      actkernconst<>+5120(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5144(SB), Z3
+	VMULPD.BCST      actkernconst<>+5152(SB), Z9, Z9
+	VBROADCASTSD     actkernconst<>+5176(SB), Z3
 	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
-	VMULPD.BCST      actkernconst<>+5464(SB), Z1, Z2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5120(SB), Z6
+	VBROADCASTSD     actkernconst<>+5152(SB), Z6
 	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
-	VMULPD.BCST      actkernconst<>+5144(SB), Z2, Z1
+	VMULPD.BCST      actkernconst<>+5176(SB), Z2, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
-	VBROADCASTSD     actkernconst<>+5144(SB), Z6
+	VBROADCASTSD     actkernconst<>+5176(SB), Z6
 	VMOVAPD          Z2, Z9
 	VFMADD213PD      Z1, Z6, Z9
 	VADDPD           Z1, Z8, Z6
@@ -52779,7 +52775,7 @@ tail:
 	VSUBPD           Z10, Z1, Z1
 	VADDPD           Z1, Z8, Z8
 	VSUBPD           Z9, Z8, Z8
-	VBROADCASTSD     actkernconst<>+5472(SB), Z1
+	VBROADCASTSD     actkernconst<>+5504(SB), Z1
 	VFMADD213PD      Z8, Z1, Z4
 	VADDPD           Z4, Z6, Z1
 	VSUBPD           Z6, Z1, Z6
@@ -52790,41 +52786,41 @@ tail:
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z1
 	VMULPD           Z1, Z3, Z2
-	VBROADCASTSD     actkernconst<>+5480(SB), Z4
+	VBROADCASTSD     actkernconst<>+5512(SB), Z4
 	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z4, Z6
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z6
-	VFMADD213PD      Z3, Z6, Z2
-	VMULPD           Z1, Z1, Z3
-	VBROADCASTSD     actkernconst<>+5520(SB), Z4
-	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z1, Z6
+	VFMADD213PD      Z3, Z6, Z2
+	VMULPD           Z1, Z1, Z3
+	VBROADCASTSD     actkernconst<>+5552(SB), Z4
+	VMOVAPD          Z1, Z6
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z1, Z6
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z1, Z6
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z1, Z6
 	VBROADCASTSD     actkernconst<>+2504(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z4, Z1
 	VFMADD213PD      Z1, Z6, Z3
 	VADDPD.BCST      actkernconst<>+8(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z1
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z1
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z5, Z4, Z1
 	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VBROADCASTSD     actkernconst<>+5256(SB), Z5
+	VBROADCASTSD     actkernconst<>+5288(SB), Z5
 	VMOVAPD          Z4, Z6
 	VFMADD213PD      Z1, Z5, Z6
 	VBROADCASTSD     actkernconst<>+1096(SB), Z1
 	VCMPPD           $0x11, Z6, Z1, K3
 	VBLENDMPD        Z3, Z2, K3, Z3
-	VBROADCASTSD     actkernconst<>+5256(SB), Z1
+	VBROADCASTSD     actkernconst<>+5288(SB), Z1
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z1, Z4
 	VMULPD           Z4, Z3, Z3
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
 	VMOVUPS.Z        (DX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VMULPD           Z3, Z1, Z1
@@ -52859,127 +52855,127 @@ loop:
 	VANDPD.BCST      actkernconst<>+1088(SB), Z3, Z5
 	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z6
 	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z7
-	VBROADCASTSD     actkernconst<>+5264(SB), Z8
+	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VCMPPD           $0x12, Z6, Z8, K2
-	VBROADCASTSD     actkernconst<>+5264(SB), Z6
+	VBROADCASTSD     actkernconst<>+5296(SB), Z6
 	VCMPPD           $0x12, Z7, Z6, K3
-	VBROADCASTSD     actkernconst<>+5272(SB), Z6
+	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z4, Z6, K4
-	VBROADCASTSD     actkernconst<>+5272(SB), Z6
+	VBROADCASTSD     actkernconst<>+5304(SB), Z6
 	VCMPPD           $0x11, Z5, Z6, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z4, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z5, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z4, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z5, K7
 	KANDW            K6, K4, K4
 	KANDW            K7, K5, K5
-	VBROADCASTSD     actkernconst<>+5280(SB), Z4
+	VBROADCASTSD     actkernconst<>+5312(SB), Z4
 	VBLENDMPD        Z2, Z4, K4, Z5
-	VBROADCASTSD     actkernconst<>+5280(SB), Z4
+	VBROADCASTSD     actkernconst<>+5312(SB), Z4
 	VBLENDMPD        Z3, Z4, K5, Z6
 	VGETEXPPD        Z5, Z4
 	VGETEXPPD        Z6, Z7
-	VBROADCASTSD     actkernconst<>+5288(SB), Z8
+	VBROADCASTSD     actkernconst<>+5320(SB), Z8
 	VMOVAPD          Z4, Z9
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z8, Z9
-	VBROADCASTSD     actkernconst<>+5288(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z8, Z9
+	VBROADCASTSD     actkernconst<>+5320(SB), Z8
 	VMOVAPD          Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z8, Z10
 	VRNDSCALEPD      $0x09, Z9, Z9
 	VRNDSCALEPD      $0x09, Z10, Z10
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z4, Z8
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z7, Z11
-	VBROADCASTSD     actkernconst<>+5152(SB), Z12
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z7, Z11
+	VBROADCASTSD     actkernconst<>+5184(SB), Z12
 	VMOVAPD          Z9, Z13
 	VFMADD213PD      Z8, Z12, Z13
-	VBROADCASTSD     actkernconst<>+5152(SB), Z8
+	VBROADCASTSD     actkernconst<>+5184(SB), Z8
 	VMOVAPD          Z10, Z12
 	VFMADD213PD      Z11, Z8, Z12
-	VBROADCASTSD     actkernconst<>+5312(SB), Z8
+	VBROADCASTSD     actkernconst<>+5344(SB), Z8
 	VSUBPD           Z4, Z8, Z4
-	VBROADCASTSD     actkernconst<>+5312(SB), Z8
+	VBROADCASTSD     actkernconst<>+5344(SB), Z8
 	VSUBPD           Z7, Z8, Z7
 	VSCALEFPD        Z4, Z5, Z5
 	VSCALEFPD        Z7, Z6, Z6
-	VBROADCASTSD     actkernconst<>+5224(SB), Z4
+	VBROADCASTSD     actkernconst<>+5256(SB), Z4
 	VCMPPD           $0x12, Z9, Z4, K6
-	VBROADCASTSD     actkernconst<>+5224(SB), Z4
+	VBROADCASTSD     actkernconst<>+5256(SB), Z4
 	VCMPPD           $0x12, Z10, Z4, K7
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z10, Z7
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z10, Z7
 	VBLENDMPD        Z4, Z9, K6, Z4
 	VBLENDMPD        Z7, Z10, K7, Z7
-	VBROADCASTSD     actkernconst<>+5320(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z8, K6, Z9
-	VBROADCASTSD     actkernconst<>+5320(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z8, K7, Z10
-	VBROADCASTSD     actkernconst<>+5328(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z8, K6, Z11
-	VBROADCASTSD     actkernconst<>+5328(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z8, K7, Z14
-	VBROADCASTSD     actkernconst<>+5336(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K6, Z15
-	VBROADCASTSD     actkernconst<>+5336(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K7, Z16
-	VBROADCASTSD     actkernconst<>+5344(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z8, K6, Z17
-	VBROADCASTSD     actkernconst<>+5344(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z8, K7, Z18
 	VBROADCASTSD     actkernconst<>+5352(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z8, K6, Z19
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z8, K6, Z9
 	VBROADCASTSD     actkernconst<>+5352(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z8, K7, Z20
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z8, K7, Z10
 	VBROADCASTSD     actkernconst<>+5360(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z8, K6, Z21
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z8, K6, Z11
 	VBROADCASTSD     actkernconst<>+5360(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z8, K7, Z22
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z8, K7, Z14
 	VBROADCASTSD     actkernconst<>+5368(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z8, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z8, K6, Z15
 	VBROADCASTSD     actkernconst<>+5368(SB), Z8
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z8, K7, Z24
-	VBROADCASTSD     actkernconst<>+5232(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z8, K7, Z16
+	VBROADCASTSD     actkernconst<>+5376(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z8, K6, Z17
+	VBROADCASTSD     actkernconst<>+5376(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z8, K7, Z18
+	VBROADCASTSD     actkernconst<>+5384(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z8, K6, Z19
+	VBROADCASTSD     actkernconst<>+5384(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z8, K7, Z20
+	VBROADCASTSD     actkernconst<>+5392(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z8, K6, Z21
+	VBROADCASTSD     actkernconst<>+5392(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z8, K7, Z22
+	VBROADCASTSD     actkernconst<>+5400(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z8, K6, Z23
+	VBROADCASTSD     actkernconst<>+5400(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z8, K7, Z24
+	VBROADCASTSD     actkernconst<>+5264(SB), Z8
 	VCMPPD           $0x12, Z4, Z8, K6
-	VBROADCASTSD     actkernconst<>+5232(SB), Z8
+	VBROADCASTSD     actkernconst<>+5264(SB), Z8
 	VCMPPD           $0x12, Z7, Z8, K7
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z4, Z8
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z7, Z25
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z7, Z25
 	VBLENDMPD        Z8, Z4, K6, Z8
 	VBLENDMPD        Z25, Z7, K7, Z25
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z9, K6, Z9
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z10, K7, Z10
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z11, K6, Z11
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z14, K7, Z14
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z15, K6, Z15
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z16, K7, Z16
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z17, K6, Z17
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z18, K7, Z18
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z19, K6, Z19
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z20, K7, Z20
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z21, K6, Z21
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z22, K7, Z22
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z24, K7, Z24
-	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z4, K6, Z7
-	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z4, K7, Z26
-	VBROADCASTSD     actkernconst<>+5160(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K6, Z27
-	VBROADCASTSD     actkernconst<>+5160(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K7, Z28
-	VBROADCASTSD     actkernconst<>+5168(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K6, Z29
-	VBROADCASTSD     actkernconst<>+5168(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K7, Z30
-	VBROADCASTSD     actkernconst<>+5176(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K6, Z31
-	VBROADCASTSD     actkernconst<>+5176(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z9, K6, Z9
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z10, K7, Z10
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z11, K6, Z11
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z14, K7, Z14
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z15, K6, Z15
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z16, K7, Z16
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z17, K6, Z17
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z18, K7, Z18
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z19, K6, Z19
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z20, K7, Z20
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z21, K6, Z21
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z22, K7, Z22
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z24, K7, Z24
+	VBROADCASTSD     actkernconst<>+5408(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z4, K6, Z7
+	VBROADCASTSD     actkernconst<>+5408(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z4, K7, Z26
+	VBROADCASTSD     actkernconst<>+5192(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K6, Z27
+	VBROADCASTSD     actkernconst<>+5192(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K7, Z28
+	VBROADCASTSD     actkernconst<>+5200(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K6, Z29
+	VBROADCASTSD     actkernconst<>+5200(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K7, Z30
+	VBROADCASTSD     actkernconst<>+5208(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K6, Z31
+	VBROADCASTSD     actkernconst<>+5208(SB), Z4
 	VMOVUPD          Z1, 8(SP)
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K7, Z1
-	VBROADCASTSD     actkernconst<>+5184(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K7, Z1
+	VBROADCASTSD     actkernconst<>+5216(SB), Z4
 	VMOVUPD          Z0, 72(SP)
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K6, Z0
-	VBROADCASTSD     actkernconst<>+5184(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K6, Z0
+	VBROADCASTSD     actkernconst<>+5216(SB), Z4
 	VMOVUPD          Z3, 136(SP)
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K7, Z3
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K7, Z3
 	VBROADCASTSD     actkernconst<>+1112(SB), Z4
 	VCMPPD           $0x12, Z8, Z4, K6
 	VBROADCASTSD     actkernconst<>+1112(SB), Z4
@@ -53043,29 +53039,29 @@ loop:
 	VADDPD.BCST      actkernconst<>+16(SB), Z12, Z2
 	VSCALEFPD        Z1, Z9, Z9
 	VSCALEFPD        Z2, Z10, Z10
-	VADDPD.BCST      actkernconst<>+5152(SB), Z13, Z1
-	VADDPD.BCST      actkernconst<>+5152(SB), Z12, Z2
+	VADDPD.BCST      actkernconst<>+5184(SB), Z13, Z1
+	VADDPD.BCST      actkernconst<>+5184(SB), Z12, Z2
 	VSCALEFPD        Z1, Z11, Z11
 	VSCALEFPD        Z2, Z14, Z14
-	VADDPD.BCST      actkernconst<>+5440(SB), Z13, Z1
-	VADDPD.BCST      actkernconst<>+5440(SB), Z12, Z2
+	VADDPD.BCST      actkernconst<>+5472(SB), Z13, Z1
+	VADDPD.BCST      actkernconst<>+5472(SB), Z12, Z2
 	VSCALEFPD        Z1, Z15, Z15
 	VSCALEFPD        Z2, Z16, Z16
-	VADDPD.BCST      actkernconst<>+5448(SB), Z13, Z1
-	VADDPD.BCST      actkernconst<>+5448(SB), Z12, Z2
+	VADDPD.BCST      actkernconst<>+5480(SB), Z13, Z1
+	VADDPD.BCST      actkernconst<>+5480(SB), Z12, Z2
 	VSCALEFPD        Z1, Z17, Z17
 	VSCALEFPD        Z2, Z18, Z18
-	VADDPD.BCST      actkernconst<>+5456(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+5456(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5488(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5488(SB), Z12, Z12
 	VSCALEFPD        Z13, Z0, Z0
 	VSCALEFPD        Z12, Z3, Z3
-	VMULPD.BCST      actkernconst<>+5136(SB), Z9, Z1
-	VMULPD.BCST      actkernconst<>+5136(SB), Z10, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z9, Z1
+	VMULPD.BCST      actkernconst<>+5168(SB), Z10, Z2
 	VRNDSCALEPD      $0x08, Z1, Z1
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z9, Z4, Z1
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z10, Z4, Z2
 	VADDPD.BCST      actkernconst<>+1352(SB), Z11, Z4
 	VADDPD.BCST      actkernconst<>+1352(SB), Z14, Z7
@@ -53075,18 +53071,18 @@ loop:
 	VSUBPD           Z7, Z14, Z14
 	VADDPD           Z4, Z1, Z1
 	VADDPD           Z7, Z2, Z2
-	VADDPD.BCST      actkernconst<>+5240(SB), Z15, Z4
-	VADDPD.BCST      actkernconst<>+5240(SB), Z16, Z7
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5272(SB), Z15, Z4
+	VADDPD.BCST      actkernconst<>+5272(SB), Z16, Z7
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z7, Z7
 	VSUBPD           Z4, Z15, Z15
 	VSUBPD           Z7, Z16, Z16
 	VADDPD           Z4, Z11, Z11
 	VADDPD           Z7, Z14, Z14
-	VADDPD.BCST      actkernconst<>+5248(SB), Z17, Z4
-	VADDPD.BCST      actkernconst<>+5248(SB), Z18, Z7
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5280(SB), Z17, Z4
+	VADDPD.BCST      actkernconst<>+5280(SB), Z18, Z7
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z7, Z7
 	VSUBPD           Z4, Z17, Z17
 	VSUBPD           Z7, Z18, Z18
 	VADDPD           Z4, Z15, Z15
@@ -53101,13 +53097,13 @@ loop:
 	VFMADD213PD      Z4, Z1, Z8
 	VMOVAPD          Z6, Z1
 	VFMADD213PD      Z7, Z2, Z1
-	VMULPD.BCST      actkernconst<>+5136(SB), Z0, Z2
-	VMULPD.BCST      actkernconst<>+5136(SB), Z3, Z4
+	VMULPD.BCST      actkernconst<>+5168(SB), Z0, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z3, Z4
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VBROADCASTSD     actkernconst<>+5128(SB), Z7
+	VBROADCASTSD     actkernconst<>+5160(SB), Z7
 	VFMADD213PD      Z0, Z7, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z0
+	VBROADCASTSD     actkernconst<>+5160(SB), Z0
 	VFMADD213PD      Z3, Z0, Z4
 	VADDPD           Z8, Z2, Z2
 	VADDPD           Z1, Z4, Z4
@@ -53185,21 +53181,21 @@ loop:
 	VADDPD           Z12, Z17, Z17
 	VADDPD           Z5, Z16, Z16
 	VADDPD           Z6, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5120(SB), Z3, Z0
-	VMULPD.BCST      actkernconst<>+5120(SB), Z8, Z1
+	VMULPD.BCST      actkernconst<>+5152(SB), Z3, Z0
+	VMULPD.BCST      actkernconst<>+5152(SB), Z8, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z4
-	VBROADCASTSD     actkernconst<>+5120(SB), Z5
+	VBROADCASTSD     actkernconst<>+5152(SB), Z5
 	VMOVAPD          Z3, Z6
 	VFMADD213PD      Z2, Z5, Z6
-	VBROADCASTSD     actkernconst<>+5120(SB), Z2
+	VBROADCASTSD     actkernconst<>+5152(SB), Z2
 	VMOVAPD          Z8, Z5
 	VFMADD213PD      Z4, Z2, Z5
-	VMULPD.BCST      actkernconst<>+5120(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+5120(SB), Z17, Z17
-	VBROADCASTSD     actkernconst<>+5144(SB), Z2
+	VMULPD.BCST      actkernconst<>+5152(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5152(SB), Z17, Z17
+	VBROADCASTSD     actkernconst<>+5176(SB), Z2
 	VFMADD213PD      Z16, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5144(SB), Z2
+	VBROADCASTSD     actkernconst<>+5176(SB), Z2
 	VFMADD213PD      Z17, Z2, Z8
 	VADDPD           Z3, Z6, Z6
 	VADDPD           Z8, Z5, Z5
@@ -53210,27 +53206,27 @@ loop:
 	VSUBPD           Z0, Z6, Z6
 	VSUBPD           Z1, Z5, Z5
 	VMOVUPD          200(SP), Z0
-	VMULPD.BCST      actkernconst<>+5464(SB), Z0, Z1
+	VMULPD.BCST      actkernconst<>+5496(SB), Z0, Z1
 	VMOVUPD          136(SP), Z4
-	VMULPD.BCST      actkernconst<>+5464(SB), Z4, Z8
+	VMULPD.BCST      actkernconst<>+5496(SB), Z4, Z8
 	VRNDSCALEPD      $0x08, Z1, Z1
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z10
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z11
-	VBROADCASTSD     actkernconst<>+5120(SB), Z12
+	VBROADCASTSD     actkernconst<>+5152(SB), Z12
 	VMOVAPD          Z10, Z13
 	VFMADD213PD      Z0, Z12, Z13
-	VBROADCASTSD     actkernconst<>+5120(SB), Z0
+	VBROADCASTSD     actkernconst<>+5152(SB), Z0
 	VMOVAPD          Z11, Z12
 	VFMADD213PD      Z4, Z0, Z12
-	VMULPD.BCST      actkernconst<>+5144(SB), Z1, Z0
-	VMULPD.BCST      actkernconst<>+5144(SB), Z8, Z4
+	VMULPD.BCST      actkernconst<>+5176(SB), Z1, Z0
+	VMULPD.BCST      actkernconst<>+5176(SB), Z8, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z0, Z0
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z4
-	VBROADCASTSD     actkernconst<>+5144(SB), Z14
+	VBROADCASTSD     actkernconst<>+5176(SB), Z14
 	VMOVAPD          Z1, Z15
 	VFMADD213PD      Z0, Z14, Z15
-	VBROADCASTSD     actkernconst<>+5144(SB), Z14
+	VBROADCASTSD     actkernconst<>+5176(SB), Z14
 	VMOVAPD          Z8, Z16
 	VFMADD213PD      Z4, Z14, Z16
 	VADDPD           Z0, Z13, Z14
@@ -53247,9 +53243,9 @@ loop:
 	VADDPD           Z4, Z12, Z12
 	VSUBPD           Z15, Z13, Z13
 	VSUBPD           Z16, Z12, Z12
-	VBROADCASTSD     actkernconst<>+5472(SB), Z0
+	VBROADCASTSD     actkernconst<>+5504(SB), Z0
 	VFMADD213PD      Z13, Z0, Z10
-	VBROADCASTSD     actkernconst<>+5472(SB), Z0
+	VBROADCASTSD     actkernconst<>+5504(SB), Z0
 	VFMADD213PD      Z12, Z0, Z11
 	VADDPD           Z10, Z14, Z0
 	VADDPD           Z11, Z17, Z4
@@ -53269,34 +53265,34 @@ loop:
 	VMULPD           Z3, Z3, Z1
 	VMULPD           Z0, Z2, Z4
 	VMULPD           Z1, Z3, Z5
-	VBROADCASTSD     actkernconst<>+5480(SB), Z6
+	VBROADCASTSD     actkernconst<>+5512(SB), Z6
 	VMOVAPD          Z0, Z8
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z6, Z8
-	VBROADCASTSD     actkernconst<>+5480(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z6, Z8
+	VBROADCASTSD     actkernconst<>+5512(SB), Z6
 	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z6, Z10
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z0, Z8
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z0, Z8
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z0, Z8
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z10
-	VFMADD213PD      Z2, Z8, Z4
-	VFMADD213PD      Z3, Z10, Z5
-	VMULPD           Z0, Z0, Z2
-	VMULPD           Z1, Z1, Z3
-	VBROADCASTSD     actkernconst<>+5520(SB), Z6
-	VMOVAPD          Z0, Z8
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z6, Z8
-	VBROADCASTSD     actkernconst<>+5520(SB), Z6
-	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z6, Z10
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z6, Z10
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z1, Z10
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z1, Z10
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z0, Z8
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z0, Z8
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z1, Z10
+	VFMADD213PD      Z2, Z8, Z4
+	VFMADD213PD      Z3, Z10, Z5
+	VMULPD           Z0, Z0, Z2
+	VMULPD           Z1, Z1, Z3
+	VBROADCASTSD     actkernconst<>+5552(SB), Z6
+	VMOVAPD          Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z6, Z8
+	VBROADCASTSD     actkernconst<>+5552(SB), Z6
+	VMOVAPD          Z1, Z10
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z6, Z10
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z1, Z10
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z1, Z10
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z0, Z8
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z1, Z10
 	VBROADCASTSD     actkernconst<>+2504(SB), Z6
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z6, Z0
 	VBROADCASTSD     actkernconst<>+2504(SB), Z6
@@ -53305,22 +53301,22 @@ loop:
 	VFMADD213PD      Z1, Z10, Z3
 	VADDPD.BCST      actkernconst<>+8(SB), Z7, Z7
 	VADDPD.BCST      actkernconst<>+8(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+5136(SB), Z7, Z0
-	VMULPD.BCST      actkernconst<>+5136(SB), Z9, Z1
+	VMULPD.BCST      actkernconst<>+5168(SB), Z7, Z0
+	VMULPD.BCST      actkernconst<>+5168(SB), Z9, Z1
 	VRNDSCALEPD      $0x09, Z0, Z0
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VBROADCASTSD     actkernconst<>+5128(SB), Z6
+	VBROADCASTSD     actkernconst<>+5160(SB), Z6
 	VFMADD213PD      Z7, Z6, Z0
-	VBROADCASTSD     actkernconst<>+5128(SB), Z6
+	VBROADCASTSD     actkernconst<>+5160(SB), Z6
 	VFMADD213PD      Z9, Z6, Z1
 	VMULPD.BCST      actkernconst<>+1096(SB), Z0, Z6
 	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z7
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VRNDSCALEPD      $0x09, Z7, Z7
-	VBROADCASTSD     actkernconst<>+5256(SB), Z8
+	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVAPD          Z6, Z9
 	VFMADD213PD      Z0, Z8, Z9
-	VBROADCASTSD     actkernconst<>+5256(SB), Z0
+	VBROADCASTSD     actkernconst<>+5288(SB), Z0
 	VMOVAPD          Z7, Z8
 	VFMADD213PD      Z1, Z0, Z8
 	VBROADCASTSD     actkernconst<>+1096(SB), Z0
@@ -53329,16 +53325,16 @@ loop:
 	VCMPPD           $0x11, Z8, Z0, K5
 	VBLENDMPD        Z2, Z4, K4, Z2
 	VBLENDMPD        Z3, Z5, K5, Z3
-	VBROADCASTSD     actkernconst<>+5256(SB), Z0
+	VBROADCASTSD     actkernconst<>+5288(SB), Z0
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z0, Z6
-	VBROADCASTSD     actkernconst<>+5256(SB), Z0
+	VBROADCASTSD     actkernconst<>+5288(SB), Z0
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z0, Z7
 	VMULPD           Z6, Z2, Z2
 	VMULPD           Z7, Z3, Z3
 	VMULPD.BCST      (SP), Z2, Z2
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z2, K2, Z2
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z3, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K3, Z3
 	VCVTPS2PD        (DX), Z0
 	VCVTPS2PD        32(DX), Z1
 	VMULPD           Z2, Z0, Z0
@@ -53366,65 +53362,65 @@ single:
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5264(SB), Z4
+	VBROADCASTSD     actkernconst<>+5296(SB), Z4
 	VCMPPD           $0x12, Z3, Z4, K2
-	VBROADCASTSD     actkernconst<>+5272(SB), Z3
+	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5280(SB), Z2
+	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
 	VGETEXPPD        Z3, Z2
-	VBROADCASTSD     actkernconst<>+5288(SB), Z4
+	VBROADCASTSD     actkernconst<>+5320(SB), Z4
 	VMOVAPD          Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z4, Z5
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z4, Z5
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5152(SB), Z6
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z2, Z4
+	VBROADCASTSD     actkernconst<>+5184(SB), Z6
 	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z4, Z6, Z7
-	VBROADCASTSD     actkernconst<>+5312(SB), Z4
+	VBROADCASTSD     actkernconst<>+5344(SB), Z4
 	VSUBPD           Z2, Z4, Z2
 	VSCALEFPD        Z2, Z3, Z3
-	VBROADCASTSD     actkernconst<>+5224(SB), Z2
+	VBROADCASTSD     actkernconst<>+5256(SB), Z2
 	VCMPPD           $0x12, Z5, Z2, K4
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z5, Z2
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z5, Z2
 	VBLENDMPD        Z2, Z5, K4, Z2
-	VBROADCASTSD     actkernconst<>+5320(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K4, Z5
-	VBROADCASTSD     actkernconst<>+5328(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K4, Z6
-	VBROADCASTSD     actkernconst<>+5336(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K4, Z8
-	VBROADCASTSD     actkernconst<>+5344(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5352(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K4, Z5
 	VBROADCASTSD     actkernconst<>+5360(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z4, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5368(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z4, K4, Z12
-	VBROADCASTSD     actkernconst<>+5232(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K4, Z8
+	VBROADCASTSD     actkernconst<>+5376(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K4, Z9
+	VBROADCASTSD     actkernconst<>+5384(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z4, K4, Z10
+	VBROADCASTSD     actkernconst<>+5392(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z4, K4, Z11
+	VBROADCASTSD     actkernconst<>+5400(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z4, K4, Z12
+	VBROADCASTSD     actkernconst<>+5264(SB), Z4
 	VCMPPD           $0x12, Z2, Z4, K4
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z2, Z4
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z2, Z4
 	VBLENDMPD        Z4, Z2, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z5, K4, Z5
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+5376(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z2, K4, Z13
-	VBROADCASTSD     actkernconst<>+5160(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z2, K4, Z14
-	VBROADCASTSD     actkernconst<>+5168(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z2, K4, Z15
-	VBROADCASTSD     actkernconst<>+5176(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z2, K4, Z16
-	VBROADCASTSD     actkernconst<>+5184(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z2, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z5, K4, Z5
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+5408(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z2, K4, Z13
+	VBROADCASTSD     actkernconst<>+5192(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z2, K4, Z14
+	VBROADCASTSD     actkernconst<>+5200(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z2, K4, Z15
+	VBROADCASTSD     actkernconst<>+5208(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z2, K4, Z16
+	VBROADCASTSD     actkernconst<>+5216(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z2, K4, Z17
 	VBROADCASTSD     actkernconst<>+1112(SB), Z2
 	VCMPPD           $0x12, Z4, Z2, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z2
@@ -53456,28 +53452,28 @@ single:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+16(SB), Z7, Z2
 	VSCALEFPD        Z2, Z5, Z5
-	VADDPD.BCST      actkernconst<>+5152(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5184(SB), Z7, Z2
 	VSCALEFPD        Z2, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5440(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5472(SB), Z7, Z2
 	VSCALEFPD        Z2, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5448(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5480(SB), Z7, Z2
 	VSCALEFPD        Z2, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5456(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5488(SB), Z7, Z7
 	VSCALEFPD        Z7, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z5, Z4, Z2
 	VADDPD.BCST      actkernconst<>+1352(SB), Z6, Z4
 	VSUBPD.BCST      actkernconst<>+1352(SB), Z4, Z4
 	VSUBPD           Z4, Z6, Z6
 	VADDPD           Z4, Z2, Z2
-	VADDPD.BCST      actkernconst<>+5240(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5272(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5248(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5280(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
@@ -53485,9 +53481,9 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VMOVAPD          Z3, Z7
 	VFMADD213PD      Z5, Z2, Z7
-	VMULPD.BCST      actkernconst<>+5136(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z4, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z5
+	VBROADCASTSD     actkernconst<>+5160(SB), Z5
 	VFMADD213PD      Z4, Z5, Z2
 	VADDPD           Z7, Z2, Z2
 	VMULPD           Z6, Z3, Z4
@@ -53527,27 +53523,27 @@ single:
 	VADDPD           Z2, Z9, Z9
 	VADDPD           Z11, Z9, Z9
 	VADDPD           Z3, Z9, Z9
-	VMULPD.BCST      actkernconst<>+5120(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+5152(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5120(SB), Z4
+	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VMOVAPD          Z6, Z7
 	VFMADD213PD      Z3, Z4, Z7
-	VMULPD.BCST      actkernconst<>+5120(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5144(SB), Z3
+	VMULPD.BCST      actkernconst<>+5152(SB), Z9, Z9
+	VBROADCASTSD     actkernconst<>+5176(SB), Z3
 	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
-	VMULPD.BCST      actkernconst<>+5464(SB), Z1, Z2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5120(SB), Z6
+	VBROADCASTSD     actkernconst<>+5152(SB), Z6
 	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
-	VMULPD.BCST      actkernconst<>+5144(SB), Z2, Z1
+	VMULPD.BCST      actkernconst<>+5176(SB), Z2, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
-	VBROADCASTSD     actkernconst<>+5144(SB), Z6
+	VBROADCASTSD     actkernconst<>+5176(SB), Z6
 	VMOVAPD          Z2, Z9
 	VFMADD213PD      Z1, Z6, Z9
 	VADDPD           Z1, Z8, Z6
@@ -53557,7 +53553,7 @@ single:
 	VSUBPD           Z10, Z1, Z1
 	VADDPD           Z1, Z8, Z8
 	VSUBPD           Z9, Z8, Z8
-	VBROADCASTSD     actkernconst<>+5472(SB), Z1
+	VBROADCASTSD     actkernconst<>+5504(SB), Z1
 	VFMADD213PD      Z8, Z1, Z4
 	VADDPD           Z4, Z6, Z1
 	VSUBPD           Z6, Z1, Z6
@@ -53568,41 +53564,41 @@ single:
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z1
 	VMULPD           Z1, Z3, Z2
-	VBROADCASTSD     actkernconst<>+5480(SB), Z4
+	VBROADCASTSD     actkernconst<>+5512(SB), Z4
 	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z4, Z6
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z6
-	VFMADD213PD      Z3, Z6, Z2
-	VMULPD           Z1, Z1, Z3
-	VBROADCASTSD     actkernconst<>+5520(SB), Z4
-	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z1, Z6
+	VFMADD213PD      Z3, Z6, Z2
+	VMULPD           Z1, Z1, Z3
+	VBROADCASTSD     actkernconst<>+5552(SB), Z4
+	VMOVAPD          Z1, Z6
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z1, Z6
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z1, Z6
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z1, Z6
 	VBROADCASTSD     actkernconst<>+2504(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z4, Z1
 	VFMADD213PD      Z1, Z6, Z3
 	VADDPD.BCST      actkernconst<>+8(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z1
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z1
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z5, Z4, Z1
 	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VBROADCASTSD     actkernconst<>+5256(SB), Z5
+	VBROADCASTSD     actkernconst<>+5288(SB), Z5
 	VMOVAPD          Z4, Z6
 	VFMADD213PD      Z1, Z5, Z6
 	VBROADCASTSD     actkernconst<>+1096(SB), Z1
 	VCMPPD           $0x11, Z6, Z1, K3
 	VBLENDMPD        Z3, Z2, K3, Z3
-	VBROADCASTSD     actkernconst<>+5256(SB), Z1
+	VBROADCASTSD     actkernconst<>+5288(SB), Z1
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z1, Z4
 	VMULPD           Z4, Z3, Z3
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
 	VCVTPS2PD        (DX), Z1
 	VMULPD           Z3, Z1, Z1
 	VCMPPD           $0x03, Z0, Z0, K2
@@ -53626,65 +53622,65 @@ tail:
 	VMULPD.BCST      (SP), Z0, Z1
 	VANDPD.BCST      actkernconst<>+1088(SB), Z1, Z2
 	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5264(SB), Z4
+	VBROADCASTSD     actkernconst<>+5296(SB), Z4
 	VCMPPD           $0x12, Z3, Z4, K2
-	VBROADCASTSD     actkernconst<>+5272(SB), Z3
+	VBROADCASTSD     actkernconst<>+5304(SB), Z3
 	VCMPPD           $0x11, Z2, Z3, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3856(SB), Z2, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+3888(SB), Z2, K4
 	KANDW            K4, K3, K3
-	VBROADCASTSD     actkernconst<>+5280(SB), Z2
+	VBROADCASTSD     actkernconst<>+5312(SB), Z2
 	VBLENDMPD        Z1, Z2, K3, Z3
 	VGETEXPPD        Z3, Z2
-	VBROADCASTSD     actkernconst<>+5288(SB), Z4
+	VBROADCASTSD     actkernconst<>+5320(SB), Z4
 	VMOVAPD          Z2, Z5
-	VFMADD213PD.BCST actkernconst<>+5296(SB), Z4, Z5
+	VFMADD213PD.BCST actkernconst<>+5328(SB), Z4, Z5
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VSUBPD.BCST      actkernconst<>+5304(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5152(SB), Z6
+	VSUBPD.BCST      actkernconst<>+5336(SB), Z2, Z4
+	VBROADCASTSD     actkernconst<>+5184(SB), Z6
 	VMOVAPD          Z5, Z7
 	VFMADD213PD      Z4, Z6, Z7
-	VBROADCASTSD     actkernconst<>+5312(SB), Z4
+	VBROADCASTSD     actkernconst<>+5344(SB), Z4
 	VSUBPD           Z2, Z4, Z2
 	VSCALEFPD        Z2, Z3, Z3
-	VBROADCASTSD     actkernconst<>+5224(SB), Z2
+	VBROADCASTSD     actkernconst<>+5256(SB), Z2
 	VCMPPD           $0x12, Z5, Z2, K4
-	VSUBPD.BCST      actkernconst<>+5224(SB), Z5, Z2
+	VSUBPD.BCST      actkernconst<>+5256(SB), Z5, Z2
 	VBLENDMPD        Z2, Z5, K4, Z2
-	VBROADCASTSD     actkernconst<>+5320(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z4, K4, Z5
-	VBROADCASTSD     actkernconst<>+5328(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z4, K4, Z6
-	VBROADCASTSD     actkernconst<>+5336(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z4, K4, Z8
-	VBROADCASTSD     actkernconst<>+5344(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5352(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z4, K4, Z5
 	VBROADCASTSD     actkernconst<>+5360(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z4, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5368(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z4, K4, Z12
-	VBROADCASTSD     actkernconst<>+5232(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z4, K4, Z8
+	VBROADCASTSD     actkernconst<>+5376(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z4, K4, Z9
+	VBROADCASTSD     actkernconst<>+5384(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5448(SB), Z4, K4, Z10
+	VBROADCASTSD     actkernconst<>+5392(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5456(SB), Z4, K4, Z11
+	VBROADCASTSD     actkernconst<>+5400(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+5464(SB), Z4, K4, Z12
+	VBROADCASTSD     actkernconst<>+5264(SB), Z4
 	VCMPPD           $0x12, Z2, Z4, K4
-	VSUBPD.BCST      actkernconst<>+5232(SB), Z2, Z4
+	VSUBPD.BCST      actkernconst<>+5264(SB), Z2, Z4
 	VBLENDMPD        Z4, Z2, K4, Z4
-	VBLENDMPD.BCST   actkernconst<>+5160(SB), Z5, K4, Z5
-	VBLENDMPD.BCST   actkernconst<>+5168(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+5176(SB), Z8, K4, Z8
-	VBLENDMPD.BCST   actkernconst<>+5184(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+5384(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+5392(SB), Z11, K4, Z11
-	VBLENDMPD.BCST   actkernconst<>+5400(SB), Z12, K4, Z12
-	VBROADCASTSD     actkernconst<>+5376(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z2, K4, Z13
-	VBROADCASTSD     actkernconst<>+5160(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z2, K4, Z14
-	VBROADCASTSD     actkernconst<>+5168(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z2, K4, Z15
-	VBROADCASTSD     actkernconst<>+5176(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z2, K4, Z16
-	VBROADCASTSD     actkernconst<>+5184(SB), Z2
-	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z2, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5192(SB), Z5, K4, Z5
+	VBLENDMPD.BCST   actkernconst<>+5200(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+5208(SB), Z8, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5216(SB), Z9, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z11, K4, Z11
+	VBLENDMPD.BCST   actkernconst<>+5432(SB), Z12, K4, Z12
+	VBROADCASTSD     actkernconst<>+5408(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5440(SB), Z2, K4, Z13
+	VBROADCASTSD     actkernconst<>+5192(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5224(SB), Z2, K4, Z14
+	VBROADCASTSD     actkernconst<>+5200(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5232(SB), Z2, K4, Z15
+	VBROADCASTSD     actkernconst<>+5208(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5240(SB), Z2, K4, Z16
+	VBROADCASTSD     actkernconst<>+5216(SB), Z2
+	VBLENDMPD.BCST   actkernconst<>+5248(SB), Z2, K4, Z17
 	VBROADCASTSD     actkernconst<>+1112(SB), Z2
 	VCMPPD           $0x12, Z4, Z2, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z2
@@ -53716,28 +53712,28 @@ tail:
 	VBLENDMPD        Z17, Z16, K4, Z17
 	VADDPD.BCST      actkernconst<>+16(SB), Z7, Z2
 	VSCALEFPD        Z2, Z5, Z5
-	VADDPD.BCST      actkernconst<>+5152(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5184(SB), Z7, Z2
 	VSCALEFPD        Z2, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5440(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5472(SB), Z7, Z2
 	VSCALEFPD        Z2, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5448(SB), Z7, Z2
+	VADDPD.BCST      actkernconst<>+5480(SB), Z7, Z2
 	VSCALEFPD        Z2, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5456(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+5488(SB), Z7, Z7
 	VSCALEFPD        Z7, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z5, Z4, Z2
 	VADDPD.BCST      actkernconst<>+1352(SB), Z6, Z4
 	VSUBPD.BCST      actkernconst<>+1352(SB), Z4, Z4
 	VSUBPD           Z4, Z6, Z6
 	VADDPD           Z4, Z2, Z2
-	VADDPD.BCST      actkernconst<>+5240(SB), Z8, Z4
-	VSUBPD.BCST      actkernconst<>+5240(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5272(SB), Z8, Z4
+	VSUBPD.BCST      actkernconst<>+5272(SB), Z4, Z4
 	VSUBPD           Z4, Z8, Z8
 	VADDPD           Z4, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5248(SB), Z9, Z4
-	VSUBPD.BCST      actkernconst<>+5248(SB), Z4, Z4
+	VADDPD.BCST      actkernconst<>+5280(SB), Z9, Z4
+	VSUBPD.BCST      actkernconst<>+5280(SB), Z4, Z4
 	VSUBPD           Z4, Z9, Z9
 	VADDPD           Z4, Z8, Z8
 	VADDPD           Z17, Z9, Z9
@@ -53745,9 +53741,9 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VMOVAPD          Z3, Z7
 	VFMADD213PD      Z5, Z2, Z7
-	VMULPD.BCST      actkernconst<>+5136(SB), Z4, Z2
+	VMULPD.BCST      actkernconst<>+5168(SB), Z4, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
-	VBROADCASTSD     actkernconst<>+5128(SB), Z5
+	VBROADCASTSD     actkernconst<>+5160(SB), Z5
 	VFMADD213PD      Z4, Z5, Z2
 	VADDPD           Z7, Z2, Z2
 	VMULPD           Z6, Z3, Z4
@@ -53787,27 +53783,27 @@ tail:
 	VADDPD           Z2, Z9, Z9
 	VADDPD           Z11, Z9, Z9
 	VADDPD           Z3, Z9, Z9
-	VMULPD.BCST      actkernconst<>+5120(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+5152(SB), Z6, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5120(SB), Z4
+	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VMOVAPD          Z6, Z7
 	VFMADD213PD      Z3, Z4, Z7
-	VMULPD.BCST      actkernconst<>+5120(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5144(SB), Z3
+	VMULPD.BCST      actkernconst<>+5152(SB), Z9, Z9
+	VBROADCASTSD     actkernconst<>+5176(SB), Z3
 	VFMADD213PD      Z9, Z3, Z6
 	VADDPD           Z6, Z7, Z7
 	VADDPD           Z7, Z2, Z3
 	VSUBPD           Z2, Z3, Z2
 	VSUBPD           Z2, Z7, Z7
-	VMULPD.BCST      actkernconst<>+5464(SB), Z1, Z2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z1, Z2
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z4
-	VBROADCASTSD     actkernconst<>+5120(SB), Z6
+	VBROADCASTSD     actkernconst<>+5152(SB), Z6
 	VMOVAPD          Z4, Z8
 	VFMADD213PD      Z1, Z6, Z8
-	VMULPD.BCST      actkernconst<>+5144(SB), Z2, Z1
+	VMULPD.BCST      actkernconst<>+5176(SB), Z2, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
-	VBROADCASTSD     actkernconst<>+5144(SB), Z6
+	VBROADCASTSD     actkernconst<>+5176(SB), Z6
 	VMOVAPD          Z2, Z9
 	VFMADD213PD      Z1, Z6, Z9
 	VADDPD           Z1, Z8, Z6
@@ -53817,7 +53813,7 @@ tail:
 	VSUBPD           Z10, Z1, Z1
 	VADDPD           Z1, Z8, Z8
 	VSUBPD           Z9, Z8, Z8
-	VBROADCASTSD     actkernconst<>+5472(SB), Z1
+	VBROADCASTSD     actkernconst<>+5504(SB), Z1
 	VFMADD213PD      Z8, Z1, Z4
 	VADDPD           Z4, Z6, Z1
 	VSUBPD           Z6, Z1, Z6
@@ -53828,41 +53824,41 @@ tail:
 	VADDPD           Z7, Z3, Z3
 	VMULPD           Z3, Z3, Z1
 	VMULPD           Z1, Z3, Z2
-	VBROADCASTSD     actkernconst<>+5480(SB), Z4
+	VBROADCASTSD     actkernconst<>+5512(SB), Z4
 	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z4, Z6
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z1, Z6
-	VFMADD213PD      Z3, Z6, Z2
-	VMULPD           Z1, Z1, Z3
-	VBROADCASTSD     actkernconst<>+5520(SB), Z4
-	VMOVAPD          Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z1, Z6
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z1, Z6
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z1, Z6
+	VFMADD213PD      Z3, Z6, Z2
+	VMULPD           Z1, Z1, Z3
+	VBROADCASTSD     actkernconst<>+5552(SB), Z4
+	VMOVAPD          Z1, Z6
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z4, Z6
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z1, Z6
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z1, Z6
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z1, Z6
 	VBROADCASTSD     actkernconst<>+2504(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z4, Z1
 	VFMADD213PD      Z1, Z6, Z3
 	VADDPD.BCST      actkernconst<>+8(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z1
+	VMULPD.BCST      actkernconst<>+5168(SB), Z5, Z1
 	VRNDSCALEPD      $0x09, Z1, Z1
-	VBROADCASTSD     actkernconst<>+5128(SB), Z4
+	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD      Z5, Z4, Z1
 	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VBROADCASTSD     actkernconst<>+5256(SB), Z5
+	VBROADCASTSD     actkernconst<>+5288(SB), Z5
 	VMOVAPD          Z4, Z6
 	VFMADD213PD      Z1, Z5, Z6
 	VBROADCASTSD     actkernconst<>+1096(SB), Z1
 	VCMPPD           $0x11, Z6, Z1, K3
 	VBLENDMPD        Z3, Z2, K3, Z3
-	VBROADCASTSD     actkernconst<>+5256(SB), Z1
+	VBROADCASTSD     actkernconst<>+5288(SB), Z1
 	VFMADD213PD.BCST actkernconst<>+8(SB), Z1, Z4
 	VMULPD           Z4, Z3, Z3
 	VMULPD.BCST      (SP), Z3, Z3
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
 	VMOVUPS.Z        (DX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VMULPD           Z3, Z1, Z1
@@ -53899,204 +53895,204 @@ loop:
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
 	VMULPD      actkernconst<>+1376(SB), Y4, Y6
 	VMULPD      actkernconst<>+1376(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y6, Y8, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y7, Y8, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y4, Y8, Y9
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
-	VMOVUPD     actkernconst<>+6304(SB), Y4
+	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y9, Y2, Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y4
+	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y10, Y3, Y4, Y8
 	VPSRLQ      $0x34, Y5, Y4
-	VANDPD      actkernconst<>+4256(SB), Y4, Y4
-	VORPD       actkernconst<>+4288(SB), Y4, Y4
+	VANDPD      actkernconst<>+4288(SB), Y4, Y4
+	VORPD       actkernconst<>+4320(SB), Y4, Y4
 	VSUBPD      actkernconst<>+160(SB), Y4, Y4
 	VPSRLQ      $0x34, Y8, Y11
-	VANDPD      actkernconst<>+4256(SB), Y11, Y11
-	VORPD       actkernconst<>+4288(SB), Y11, Y11
+	VANDPD      actkernconst<>+4288(SB), Y11, Y11
+	VORPD       actkernconst<>+4320(SB), Y11, Y11
 	VSUBPD      actkernconst<>+160(SB), Y11, Y11
-	VMOVUPD     actkernconst<>+6336(SB), Y12
+	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VMOVAPD     Y4, Y13
-	VFMADD213PD actkernconst<>+6368(SB), Y12, Y13
-	VMOVUPD     actkernconst<>+6336(SB), Y12
+	VFMADD213PD actkernconst<>+6400(SB), Y12, Y13
+	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VMOVAPD     Y11, Y14
-	VFMADD213PD actkernconst<>+6368(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+6400(SB), Y12, Y14
 	VROUNDPD    $0x09, Y13, Y13
 	VROUNDPD    $0x09, Y14, Y14
-	VSUBPD      actkernconst<>+6400(SB), Y4, Y12
+	VSUBPD      actkernconst<>+6432(SB), Y4, Y12
 	VMOVUPD     Y1, 32(SP)
-	VSUBPD      actkernconst<>+6400(SB), Y11, Y1
+	VSUBPD      actkernconst<>+6432(SB), Y11, Y1
 	VMOVUPD     Y0, 64(SP)
-	VMOVUPD     actkernconst<>+5792(SB), Y0
+	VMOVUPD     actkernconst<>+5824(SB), Y0
 	VMOVUPD     Y7, 96(SP)
 	VMOVAPD     Y13, Y7
 	VFMADD213PD Y12, Y0, Y7
-	VMOVUPD     actkernconst<>+5792(SB), Y0
+	VMOVUPD     actkernconst<>+5824(SB), Y0
 	VMOVAPD     Y14, Y12
 	VFMADD213PD Y1, Y0, Y12
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6464(SB), Y0
 	VSUBPD      Y4, Y0, Y4
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6464(SB), Y0
 	VSUBPD      Y11, Y0, Y11
 	VMOVUPD     Y6, 128(SP)
 	VMOVUPD     Y10, 160(SP)
 	VMOVUPD     Y9, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y4, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y4, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y4, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y4, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y5, Y0
 	VSUBPD      Y1, Y4, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
 	VSUBPD      Y1, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y1
-	VMINPD      actkernconst<>+5632(SB), Y1, Y1
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y1
+	VMINPD      actkernconst<>+5664(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y11, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y11, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y11, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y11, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y1
 	VSUBPD      Y4, Y11, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y1, Y1
 	VSUBPD      Y4, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y1, Y1
-	VMOVUPD     actkernconst<>+6080(SB), Y4
+	VMOVUPD     actkernconst<>+6112(SB), Y4
 	VCMPPD      $0x12, Y13, Y4, Y5
-	VMOVUPD     actkernconst<>+6080(SB), Y4
+	VMOVUPD     actkernconst<>+6112(SB), Y4
 	VCMPPD      $0x12, Y14, Y4, Y6
-	VSUBPD      actkernconst<>+6080(SB), Y13, Y4
-	VSUBPD      actkernconst<>+6080(SB), Y14, Y8
+	VSUBPD      actkernconst<>+6112(SB), Y13, Y4
+	VSUBPD      actkernconst<>+6112(SB), Y14, Y8
 	VBLENDVPD   Y5, Y4, Y13, Y4
 	VBLENDVPD   Y6, Y8, Y14, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+6496(SB), Y9
-	VBLENDVPD   Y5, actkernconst<>+5984(SB), Y9, Y13
+	VBLENDVPD   Y5, actkernconst<>+5984(SB), Y9, Y10
 	VMOVUPD     actkernconst<>+6496(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+5984(SB), Y9, Y14
+	VBLENDVPD   Y6, actkernconst<>+5984(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6016(SB), Y9, Y13
+	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6016(SB), Y9, Y14
+	VMOVUPD     actkernconst<>+6560(SB), Y9
 	VMOVUPD     Y3, 224(SP)
-	VBLENDVPD   Y5, actkernconst<>+6016(SB), Y9, Y3
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y9, Y3
+	VMOVUPD     actkernconst<>+6560(SB), Y9
 	VMOVUPD     Y2, 256(SP)
-	VBLENDVPD   Y6, actkernconst<>+6016(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6592(SB), Y9
 	VMOVUPD     Y1, 288(SP)
-	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y9, Y1
+	VMOVUPD     actkernconst<>+6592(SB), Y9
 	VMOVUPD     Y0, 320(SP)
-	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y9, Y0
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y9, Y0
+	VMOVUPD     actkernconst<>+6624(SB), Y9
 	VMOVUPD     Y12, 352(SP)
-	VBLENDVPD   Y5, actkernconst<>+6848(SB), Y9, Y12
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6880(SB), Y9, Y12
+	VMOVUPD     actkernconst<>+6624(SB), Y9
 	VMOVUPD     Y7, 384(SP)
-	VBLENDVPD   Y6, actkernconst<>+6848(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+6624(SB), Y9
-	VMOVUPD     Y7, 416(SP)
-	VBLENDVPD   Y5, actkernconst<>+6880(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+6624(SB), Y9
-	VMOVUPD     Y7, 448(SP)
 	VBLENDVPD   Y6, actkernconst<>+6880(SB), Y9, Y7
 	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y5, actkernconst<>+6912(SB), Y9, Y5
+	VMOVUPD     Y7, 416(SP)
+	VBLENDVPD   Y5, actkernconst<>+6912(SB), Y9, Y7
 	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6912(SB), Y9, Y6
-	VMOVUPD     actkernconst<>+6112(SB), Y9
+	VMOVUPD     Y7, 448(SP)
+	VBLENDVPD   Y6, actkernconst<>+6912(SB), Y9, Y7
+	VMOVUPD     actkernconst<>+6688(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6944(SB), Y9, Y5
+	VMOVUPD     actkernconst<>+6688(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6944(SB), Y9, Y6
+	VMOVUPD     actkernconst<>+6144(SB), Y9
 	VMOVUPD     Y6, 480(SP)
 	VCMPPD      $0x12, Y4, Y9, Y6
-	VMOVUPD     actkernconst<>+6112(SB), Y9
+	VMOVUPD     actkernconst<>+6144(SB), Y9
 	VMOVUPD     Y5, 512(SP)
 	VCMPPD      $0x12, Y8, Y9, Y5
-	VSUBPD      actkernconst<>+6112(SB), Y4, Y9
+	VSUBPD      actkernconst<>+6144(SB), Y4, Y9
 	VMOVUPD     Y7, 544(SP)
-	VSUBPD      actkernconst<>+6112(SB), Y8, Y7
+	VSUBPD      actkernconst<>+6144(SB), Y8, Y7
 	VBLENDVPD   Y6, Y9, Y4, Y9
 	VBLENDVPD   Y5, Y7, Y8, Y7
-	VBLENDVPD   Y6, actkernconst<>+5824(SB), Y10, Y10
-	VBLENDVPD   Y5, actkernconst<>+5824(SB), Y11, Y11
-	VBLENDVPD   Y6, actkernconst<>+5856(SB), Y13, Y13
-	VBLENDVPD   Y5, actkernconst<>+5856(SB), Y14, Y14
-	VBLENDVPD   Y6, actkernconst<>+5888(SB), Y3, Y3
-	VBLENDVPD   Y5, actkernconst<>+5888(SB), Y2, Y2
-	VBLENDVPD   Y6, actkernconst<>+5920(SB), Y1, Y1
-	VBLENDVPD   Y5, actkernconst<>+5920(SB), Y0, Y0
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y12, Y12
+	VBLENDVPD   Y6, actkernconst<>+5856(SB), Y10, Y10
+	VBLENDVPD   Y5, actkernconst<>+5856(SB), Y11, Y11
+	VBLENDVPD   Y6, actkernconst<>+5888(SB), Y13, Y13
+	VBLENDVPD   Y5, actkernconst<>+5888(SB), Y14, Y14
+	VBLENDVPD   Y6, actkernconst<>+5920(SB), Y3, Y3
+	VBLENDVPD   Y5, actkernconst<>+5920(SB), Y2, Y2
+	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y1, Y1
+	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y0, Y0
+	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y12, Y12
 	VMOVUPD     416(SP), Y4
-	VBLENDVPD   Y5, actkernconst<>+6720(SB), Y4, Y4
+	VBLENDVPD   Y5, actkernconst<>+6752(SB), Y4, Y4
 	VMOVUPD     448(SP), Y8
-	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y8, Y8
+	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y8, Y8
 	VMOVUPD     Y0, 448(SP)
 	VMOVUPD     544(SP), Y0
-	VBLENDVPD   Y5, actkernconst<>+6752(SB), Y0, Y0
+	VBLENDVPD   Y5, actkernconst<>+6784(SB), Y0, Y0
 	VMOVUPD     Y1, 544(SP)
 	VMOVUPD     512(SP), Y1
-	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y1, Y1
+	VBLENDVPD   Y6, actkernconst<>+6816(SB), Y1, Y1
 	VMOVUPD     Y2, 512(SP)
 	VMOVUPD     480(SP), Y2
-	VBLENDVPD   Y5, actkernconst<>+6784(SB), Y2, Y2
+	VBLENDVPD   Y5, actkernconst<>+6816(SB), Y2, Y2
 	VMOVUPD     Y2, 480(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y1, 416(SP)
-	VBLENDVPD   Y6, actkernconst<>+6816(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y6, actkernconst<>+6848(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y1, 576(SP)
-	VBLENDVPD   Y5, actkernconst<>+6816(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y1, 608(SP)
-	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y1, 640(SP)
-	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y2, Y1
+	VBLENDVPD   Y5, actkernconst<>+6848(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 672(SP)
+	VMOVUPD     Y1, 608(SP)
 	VBLENDVPD   Y6, actkernconst<>+5984(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 704(SP)
+	VMOVUPD     Y1, 640(SP)
 	VBLENDVPD   Y5, actkernconst<>+5984(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y1, 736(SP)
+	VMOVUPD     Y1, 672(SP)
 	VBLENDVPD   Y6, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y1, 768(SP)
+	VMOVUPD     Y1, 704(SP)
 	VBLENDVPD   Y5, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y2, Y6
+	VMOVUPD     Y1, 736(SP)
+	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y2, Y5
+	VMOVUPD     Y1, 768(SP)
+	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+1440(SB), Y2
 	VMOVUPD     Y5, 800(SP)
 	VCMPPD      $0x12, Y9, Y2, Y5
@@ -54183,236 +54179,236 @@ loop:
 	VMOVUPD     Y0, 608(SP)
 	VMOVUPD     Y14, 576(SP)
 	VMOVUPD     Y9, 800(SP)
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y4, Y0
-	VANDPD      actkernconst<>+5600(SB), Y0, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y4, Y0
-	VBLENDVPD   Y0, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y4, Y0
+	VANDPD      actkernconst<>+5632(SB), Y0, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y4, Y0
+	VBLENDVPD   Y0, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y10, Y12
 	VSUBPD      Y8, Y4, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y0
-	VANDPD      actkernconst<>+5600(SB), Y0, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y0
-	VBLENDVPD   Y0, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y0
+	VANDPD      actkernconst<>+5632(SB), Y0, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y0
+	VBLENDVPD   Y0, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y12, Y12
 	VSUBPD      Y8, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y8
-	VMINPD      actkernconst<>+5632(SB), Y8, Y8
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y8
+	VMINPD      actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y12, Y12
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y11, Y0
 	VSUBPD      Y4, Y6, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y0
 	VSUBPD      Y4, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y0
-	VADDPD      actkernconst<>+5792(SB), Y2, Y4
-	VADDPD      actkernconst<>+5792(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y4, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y4, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VADDPD      actkernconst<>+5824(SB), Y2, Y4
+	VADDPD      actkernconst<>+5824(SB), Y5, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y4, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y4, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y13, Y8
 	VSUBPD      Y9, Y4, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y8, Y8
 	VSUBPD      Y9, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y9
-	VMINPD      actkernconst<>+5632(SB), Y9, Y9
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y9
+	VMINPD      actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y1, Y4
 	VSUBPD      Y9, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y13, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y13, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y4
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+5568(SB), Y13, Y9
-	VMINPD      actkernconst<>+5632(SB), Y9, Y9
+	VMAXPD      actkernconst<>+5600(SB), Y13, Y9
+	VMINPD      actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y4
-	VADDPD      actkernconst<>+6944(SB), Y2, Y1
-	VADDPD      actkernconst<>+6944(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y10
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y10, Y10
+	VADDPD      actkernconst<>+6976(SB), Y2, Y1
+	VADDPD      actkernconst<>+6976(SB), Y5, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y10
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y9
 	VSUBPD      Y10, Y1, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y10
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y10
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y10
-	VMINPD      actkernconst<>+5632(SB), Y10, Y10
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y10
+	VMINPD      actkernconst<>+5664(SB), Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y3
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y3
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y3, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y1
 	VSUBPD      Y3, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y13, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y3
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y13, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y3
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y3, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y1, Y1
 	VSUBPD      Y3, Y13, Y13
-	VMAXPD      actkernconst<>+5568(SB), Y13, Y3
-	VMINPD      actkernconst<>+5632(SB), Y3, Y3
+	VMAXPD      actkernconst<>+5600(SB), Y13, Y3
+	VMINPD      actkernconst<>+5664(SB), Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y3, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y1, Y1
-	VADDPD      actkernconst<>+6976(SB), Y2, Y3
-	VADDPD      actkernconst<>+6976(SB), Y5, Y6
+	VADDPD      actkernconst<>+7008(SB), Y2, Y3
+	VADDPD      actkernconst<>+7008(SB), Y5, Y6
 	VMOVUPD     800(SP), Y7
 	VMOVUPD     Y1, 480(SP)
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y3, Y13
-	VANDPD      actkernconst<>+5600(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y3, Y13
-	VBLENDVPD   Y13, actkernconst<>+5632(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y3, Y13
+	VANDPD      actkernconst<>+5632(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y3, Y13
+	VBLENDVPD   Y13, actkernconst<>+5664(SB), Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y7, Y10
 	VSUBPD      Y11, Y3, Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y13
-	VANDPD      actkernconst<>+5600(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y13
-	VBLENDVPD   Y13, actkernconst<>+5632(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y13
+	VANDPD      actkernconst<>+5632(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y13
+	VBLENDVPD   Y13, actkernconst<>+5664(SB), Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y10, Y10
 	VSUBPD      Y11, Y1, Y1
-	VMAXPD      actkernconst<>+5568(SB), Y1, Y11
-	VMINPD      actkernconst<>+5632(SB), Y11, Y11
+	VMAXPD      actkernconst<>+5600(SB), Y1, Y11
+	VMINPD      actkernconst<>+5664(SB), Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y10, Y10
 	VMOVUPD     576(SP), Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y1, Y3
 	VSUBPD      Y7, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VSUBPD      Y7, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
-	VADDPD      actkernconst<>+7008(SB), Y2, Y2
-	VADDPD      actkernconst<>+7008(SB), Y5, Y5
+	VADDPD      actkernconst<>+7040(SB), Y2, Y2
+	VADDPD      actkernconst<>+7040(SB), Y5, Y5
 	VMOVUPD     608(SP), Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y1, Y6
 	VSUBPD      Y7, Y2, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VSUBPD      Y7, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VMOVUPD     736(SP), Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y5, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y5, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y5, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y5, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y1, Y2
 	VSUBPD      Y7, Y5, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y2, Y2
 	VSUBPD      Y7, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y12, Y1
-	VMULPD      actkernconst<>+5728(SB), Y0, Y5
+	VMULPD      actkernconst<>+5760(SB), Y12, Y1
+	VMULPD      actkernconst<>+5760(SB), Y0, Y5
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y5, Y5
-	VMOVUPD     actkernconst<>+5696(SB), Y7
+	VMOVUPD     actkernconst<>+5728(SB), Y7
 	VFMADD213PD Y12, Y7, Y1
-	VMOVUPD     actkernconst<>+5696(SB), Y7
+	VMOVUPD     actkernconst<>+5728(SB), Y7
 	VFMADD213PD Y0, Y7, Y5
 	VADDPD      actkernconst<>+2400(SB), Y8, Y0
 	VADDPD      actkernconst<>+2400(SB), Y4, Y7
@@ -54422,19 +54418,19 @@ loop:
 	VSUBPD      Y7, Y4, Y4
 	VADDPD      Y0, Y1, Y1
 	VADDPD      Y7, Y5, Y5
-	VADDPD      actkernconst<>+6144(SB), Y9, Y0
+	VADDPD      actkernconst<>+6176(SB), Y9, Y0
 	VMOVUPD     480(SP), Y7
-	VADDPD      actkernconst<>+6144(SB), Y7, Y11
-	VSUBPD      actkernconst<>+6144(SB), Y0, Y0
-	VSUBPD      actkernconst<>+6144(SB), Y11, Y11
+	VADDPD      actkernconst<>+6176(SB), Y7, Y11
+	VSUBPD      actkernconst<>+6176(SB), Y0, Y0
+	VSUBPD      actkernconst<>+6176(SB), Y11, Y11
 	VSUBPD      Y0, Y9, Y9
 	VSUBPD      Y11, Y7, Y7
 	VADDPD      Y0, Y8, Y8
 	VADDPD      Y11, Y4, Y4
-	VADDPD      actkernconst<>+6176(SB), Y10, Y0
-	VADDPD      actkernconst<>+6176(SB), Y3, Y11
-	VSUBPD      actkernconst<>+6176(SB), Y0, Y0
-	VSUBPD      actkernconst<>+6176(SB), Y11, Y11
+	VADDPD      actkernconst<>+6208(SB), Y10, Y0
+	VADDPD      actkernconst<>+6208(SB), Y3, Y11
+	VSUBPD      actkernconst<>+6208(SB), Y0, Y0
+	VSUBPD      actkernconst<>+6208(SB), Y11, Y11
 	VSUBPD      Y0, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VADDPD      Y0, Y9, Y9
@@ -54451,13 +54447,13 @@ loop:
 	VFMADD213PD Y12, Y1, Y14
 	VMOVAPD     Y6, Y1
 	VFMADD213PD Y13, Y5, Y1
-	VMULPD      actkernconst<>+5728(SB), Y2, Y5
-	VMULPD      actkernconst<>+5728(SB), Y11, Y12
+	VMULPD      actkernconst<>+5760(SB), Y2, Y5
+	VMULPD      actkernconst<>+5760(SB), Y11, Y12
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y12, Y12
-	VMOVUPD     actkernconst<>+5696(SB), Y13
+	VMOVUPD     actkernconst<>+5728(SB), Y13
 	VFMADD213PD Y2, Y13, Y5
-	VMOVUPD     actkernconst<>+5696(SB), Y2
+	VMOVUPD     actkernconst<>+5728(SB), Y2
 	VFMADD213PD Y11, Y2, Y12
 	VADDPD      Y14, Y5, Y5
 	VADDPD      Y1, Y12, Y12
@@ -54546,21 +54542,21 @@ loop:
 	VADDPD      384(SP), Y10, Y10
 	VADDPD      320(SP), Y9, Y9
 	VADDPD      288(SP), Y10, Y10
-	VMULPD      actkernconst<>+5664(SB), Y2, Y3
-	VMULPD      actkernconst<>+5664(SB), Y4, Y5
+	VMULPD      actkernconst<>+5696(SB), Y2, Y3
+	VMULPD      actkernconst<>+5696(SB), Y4, Y5
 	VXORPD      actkernconst<>+128(SB), Y3, Y6
 	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VMOVUPD     actkernconst<>+5696(SB), Y8
 	VMOVAPD     Y2, Y11
 	VFMADD213PD Y6, Y8, Y11
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y8
 	VFMADD213PD Y7, Y6, Y8
-	VMULPD      actkernconst<>+5664(SB), Y9, Y9
-	VMULPD      actkernconst<>+5664(SB), Y10, Y10
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMULPD      actkernconst<>+5696(SB), Y9, Y9
+	VMULPD      actkernconst<>+5696(SB), Y10, Y10
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VFMADD213PD Y9, Y6, Y2
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VFMADD213PD Y10, Y6, Y4
 	VADDPD      Y2, Y11, Y11
 	VADDPD      Y4, Y8, Y8
@@ -54571,28 +54567,28 @@ loop:
 	VSUBPD      Y3, Y11, Y11
 	VSUBPD      Y5, Y8, Y8
 	VMOVUPD     256(SP), Y3
-	VMULPD      actkernconst<>+7040(SB), Y3, Y5
+	VMULPD      actkernconst<>+7072(SB), Y3, Y5
 	VMOVUPD     224(SP), Y6
-	VMULPD      actkernconst<>+7040(SB), Y6, Y7
+	VMULPD      actkernconst<>+7072(SB), Y6, Y7
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y7, Y7
 	VXORPD      actkernconst<>+128(SB), Y5, Y9
 	VXORPD      actkernconst<>+128(SB), Y7, Y10
-	VMOVUPD     actkernconst<>+5664(SB), Y12
+	VMOVUPD     actkernconst<>+5696(SB), Y12
 	VMOVAPD     Y9, Y13
 	VFMADD213PD Y3, Y12, Y13
-	VMOVUPD     actkernconst<>+5664(SB), Y3
+	VMOVUPD     actkernconst<>+5696(SB), Y3
 	VMOVAPD     Y10, Y12
 	VFMADD213PD Y6, Y3, Y12
-	VMULPD      actkernconst<>+5760(SB), Y5, Y3
-	VMULPD      actkernconst<>+5760(SB), Y7, Y6
+	VMULPD      actkernconst<>+5792(SB), Y5, Y3
+	VMULPD      actkernconst<>+5792(SB), Y7, Y6
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y14
+	VMOVUPD     actkernconst<>+5792(SB), Y14
 	VMOVUPD     Y8, 224(SP)
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y3, Y14, Y8
-	VMOVUPD     actkernconst<>+5760(SB), Y14
+	VMOVUPD     actkernconst<>+5792(SB), Y14
 	VMOVUPD     Y11, 256(SP)
 	VMOVAPD     Y7, Y11
 	VFMADD213PD Y6, Y14, Y11
@@ -54615,9 +54611,9 @@ loop:
 	VADDPD      Y6, Y12, Y12
 	VSUBPD      Y8, Y13, Y13
 	VSUBPD      Y11, Y12, Y12
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y13, Y0, Y9
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y12, Y0, Y10
 	VADDPD      Y9, Y14, Y0
 	VADDPD      Y10, Y4, Y1
@@ -54640,34 +54636,34 @@ loop:
 	VMULPD      Y1, Y1, Y3
 	VMULPD      Y2, Y0, Y6
 	VMULPD      Y3, Y1, Y7
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y2, Y9
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y3, Y10
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y2, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7200(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7200(SB), Y3, Y10
 	VFMADD213PD actkernconst<>+7232(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7232(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7264(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7264(SB), Y3, Y10
 	VFMADD213PD Y0, Y9, Y6
 	VFMADD213PD Y1, Y10, Y7
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y2, Y9
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y3, Y10
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y2, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7360(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7360(SB), Y3, Y10
 	VFMADD213PD actkernconst<>+7392(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7392(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y10
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+224(SB), Y8, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y8
@@ -54676,22 +54672,22 @@ loop:
 	VFMADD213PD Y3, Y10, Y1
 	VADDPD      actkernconst<>+224(SB), Y5, Y5
 	VADDPD      actkernconst<>+224(SB), Y4, Y4
-	VMULPD      actkernconst<>+5728(SB), Y5, Y2
-	VMULPD      actkernconst<>+5728(SB), Y4, Y3
+	VMULPD      actkernconst<>+5760(SB), Y5, Y2
+	VMULPD      actkernconst<>+5760(SB), Y4, Y3
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+5696(SB), Y8
+	VMOVUPD     actkernconst<>+5728(SB), Y8
 	VFMADD213PD Y5, Y8, Y2
-	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVUPD     actkernconst<>+5728(SB), Y5
 	VFMADD213PD Y4, Y5, Y3
 	VMULPD      actkernconst<>+1376(SB), Y2, Y4
 	VMULPD      actkernconst<>+1376(SB), Y3, Y5
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
-	VMOVUPD     actkernconst<>+6208(SB), Y8
+	VMOVUPD     actkernconst<>+6240(SB), Y8
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y2, Y8, Y9
-	VMOVUPD     actkernconst<>+6208(SB), Y2
+	VMOVUPD     actkernconst<>+6240(SB), Y2
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y3, Y2, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y2
@@ -54700,18 +54696,18 @@ loop:
 	VCMPPD      $0x11, Y8, Y2, Y8
 	VBLENDVPD   Y9, Y0, Y6, Y9
 	VBLENDVPD   Y8, Y1, Y7, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y5
 	VMULPD      Y4, Y9, Y9
 	VMULPD      Y5, Y8, Y8
 	VMULPD      (SP), Y9, Y9
 	VMULPD      (SP), Y8, Y8
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y9, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y9, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y8, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y8, Y1
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y3
 	VMULPD      Y0, Y2, Y2
@@ -54739,93 +54735,93 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y2
+	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4256(SB), Y2, Y2
-	VORPD       actkernconst<>+4288(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y6
+	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+6400(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+6400(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+5792(SB), Y8
+	VSUBPD      actkernconst<>+6432(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5824(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y12, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y12, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+5568(SB), Y12, Y8
-	VMINPD      actkernconst<>+5632(SB), Y8, Y8
+	VMAXPD      actkernconst<>+5600(SB), Y12, Y8
+	VMINPD      actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6080(SB), Y2
+	VMOVUPD     actkernconst<>+6112(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6080(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6112(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5952(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6496(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+6560(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+6592(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6848(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+6624(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+6656(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6112(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+6688(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6944(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6144(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6112(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6144(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+5824(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y1
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y6, 224(SP)
-	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y6
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y0
+	VMOVUPD     Y6, 224(SP)
+	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6080(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1440(SB), Y2
 	VMOVUPD     Y9, 160(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -54858,129 +54854,129 @@ single:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     160(SP), Y1
 	VADDPD      actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y7, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y7, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+5568(SB), Y7, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y7, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+5792(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VADDPD      actkernconst<>+5824(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y8, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y8, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+5568(SB), Y8, Y5
-	VMINPD      actkernconst<>+5632(SB), Y5, Y5
+	VMAXPD      actkernconst<>+5600(SB), Y8, Y5
+	VMINPD      actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VADDPD      actkernconst<>+6976(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y6
-	VMINPD      actkernconst<>+5632(SB), Y6, Y6
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y6
+	VMINPD      actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+6976(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7008(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7008(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7040(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5760(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y1
+	VMOVUPD     actkernconst<>+5728(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+2400(SB), Y4, Y1
 	VSUBPD      actkernconst<>+2400(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6144(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6144(SB), Y1, Y1
+	VADDPD      actkernconst<>+6176(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6176(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
+	VADDPD      actkernconst<>+6208(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6208(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -54989,9 +54985,9 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
 	VMOVAPD     Y1, Y7
 	VFMADD213PD Y3, Y0, Y7
-	VMULPD      actkernconst<>+5728(SB), Y2, Y0
+	VMULPD      actkernconst<>+5760(SB), Y2, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y3
+	VMOVUPD     actkernconst<>+5728(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
 	VADDPD      Y7, Y0, Y0
 	VMULPD      Y4, Y1, Y2
@@ -55031,28 +55027,28 @@ single:
 	VADDPD      Y0, Y6, Y6
 	VADDPD      Y9, Y6, Y6
 	VADDPD      Y1, Y6, Y6
-	VMULPD      actkernconst<>+5664(SB), Y4, Y0
+	VMULPD      actkernconst<>+5696(SB), Y4, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VMOVUPD     actkernconst<>+5696(SB), Y2
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y1, Y2, Y5
-	VMULPD      actkernconst<>+5664(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y1
+	VMULPD      actkernconst<>+5696(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y1
 	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y1
 	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7040(SB), Y0, Y2
+	VMULPD      actkernconst<>+7072(SB), Y0, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y0
+	VMULPD      actkernconst<>+5792(SB), Y2, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y0
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VMOVAPD     Y2, Y8
 	VFMADD213PD Y0, Y6, Y8
 	VADDPD      Y0, Y7, Y6
@@ -55062,7 +55058,7 @@ single:
 	VSUBPD      Y9, Y0, Y0
 	VADDPD      Y0, Y7, Y7
 	VSUBPD      Y8, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y7, Y0, Y4
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y6
@@ -55074,42 +55070,42 @@ single:
 	VADDPD      Y6, Y1, Y1
 	VMULPD      Y1, Y1, Y0
 	VMULPD      Y0, Y1, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y4
+	VMOVUPD     actkernconst<>+7136(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7136(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7168(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7168(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7200(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7232(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7264(SB), Y0, Y5
 	VFMADD213PD Y1, Y5, Y2
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y4
+	VMOVUPD     actkernconst<>+7296(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7296(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7328(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7328(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7360(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7392(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7424(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VFMADD213PD actkernconst<>+224(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y1
 	VADDPD      actkernconst<>+224(SB), Y3, Y3
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5760(SB), Y3, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y4
+	VMOVUPD     actkernconst<>+5728(SB), Y4
 	VFMADD213PD Y3, Y4, Y0
 	VMULPD      actkernconst<>+1376(SB), Y0, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+6208(SB), Y4
+	VMOVUPD     actkernconst<>+6240(SB), Y4
 	VMOVAPD     Y3, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+1376(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y1, Y2, Y5
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y3
 	VMULPD      Y3, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y5, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y5, Y0
 	VCVTPS2PD   (DX), Y1
 	VMULPD      Y0, Y1, Y1
 	VMOVUPD     32(SP), Y0
@@ -55134,93 +55130,93 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y2
+	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4256(SB), Y2, Y2
-	VORPD       actkernconst<>+4288(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y6
+	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+6400(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+6400(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+5792(SB), Y8
+	VSUBPD      actkernconst<>+6432(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5824(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y12, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y12, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+5568(SB), Y12, Y8
-	VMINPD      actkernconst<>+5632(SB), Y8, Y8
+	VMAXPD      actkernconst<>+5600(SB), Y12, Y8
+	VMINPD      actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6080(SB), Y2
+	VMOVUPD     actkernconst<>+6112(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6080(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6112(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5952(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6496(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+6560(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+6592(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6848(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+6624(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+6656(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6112(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+6688(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6944(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6144(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6112(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6144(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+5824(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y1
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y6, 224(SP)
-	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y6
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y0
+	VMOVUPD     Y6, 224(SP)
+	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6080(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1440(SB), Y2
 	VMOVUPD     Y9, 160(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -55253,129 +55249,129 @@ tail:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     160(SP), Y1
 	VADDPD      actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y7, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y7, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+5568(SB), Y7, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y7, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+5792(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VADDPD      actkernconst<>+5824(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y8, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y8, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+5568(SB), Y8, Y5
-	VMINPD      actkernconst<>+5632(SB), Y5, Y5
+	VMAXPD      actkernconst<>+5600(SB), Y8, Y5
+	VMINPD      actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VADDPD      actkernconst<>+6976(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y6
-	VMINPD      actkernconst<>+5632(SB), Y6, Y6
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y6
+	VMINPD      actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+6976(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7008(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7008(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7040(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5760(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y1
+	VMOVUPD     actkernconst<>+5728(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+2400(SB), Y4, Y1
 	VSUBPD      actkernconst<>+2400(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6144(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6144(SB), Y1, Y1
+	VADDPD      actkernconst<>+6176(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6176(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
+	VADDPD      actkernconst<>+6208(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6208(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -55384,9 +55380,9 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
 	VMOVAPD     Y1, Y7
 	VFMADD213PD Y3, Y0, Y7
-	VMULPD      actkernconst<>+5728(SB), Y2, Y0
+	VMULPD      actkernconst<>+5760(SB), Y2, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y3
+	VMOVUPD     actkernconst<>+5728(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
 	VADDPD      Y7, Y0, Y0
 	VMULPD      Y4, Y1, Y2
@@ -55426,28 +55422,28 @@ tail:
 	VADDPD      Y0, Y6, Y6
 	VADDPD      Y9, Y6, Y6
 	VADDPD      Y1, Y6, Y6
-	VMULPD      actkernconst<>+5664(SB), Y4, Y0
+	VMULPD      actkernconst<>+5696(SB), Y4, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VMOVUPD     actkernconst<>+5696(SB), Y2
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y1, Y2, Y5
-	VMULPD      actkernconst<>+5664(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y1
+	VMULPD      actkernconst<>+5696(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y1
 	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y1
 	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7040(SB), Y0, Y2
+	VMULPD      actkernconst<>+7072(SB), Y0, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y0
+	VMULPD      actkernconst<>+5792(SB), Y2, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y0
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VMOVAPD     Y2, Y8
 	VFMADD213PD Y0, Y6, Y8
 	VADDPD      Y0, Y7, Y6
@@ -55457,7 +55453,7 @@ tail:
 	VSUBPD      Y9, Y0, Y0
 	VADDPD      Y0, Y7, Y7
 	VSUBPD      Y8, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y7, Y0, Y4
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y6
@@ -55469,42 +55465,42 @@ tail:
 	VADDPD      Y6, Y1, Y1
 	VMULPD      Y1, Y1, Y0
 	VMULPD      Y0, Y1, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y4
+	VMOVUPD     actkernconst<>+7136(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7136(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7168(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7168(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7200(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7232(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7264(SB), Y0, Y5
 	VFMADD213PD Y1, Y5, Y2
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y4
+	VMOVUPD     actkernconst<>+7296(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7296(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7328(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7328(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7360(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7392(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7424(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VFMADD213PD actkernconst<>+224(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y1
 	VADDPD      actkernconst<>+224(SB), Y3, Y3
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5760(SB), Y3, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y4
+	VMOVUPD     actkernconst<>+5728(SB), Y4
 	VFMADD213PD Y3, Y4, Y0
 	VMULPD      actkernconst<>+1376(SB), Y0, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+6208(SB), Y4
+	VMOVUPD     actkernconst<>+6240(SB), Y4
 	VMOVAPD     Y3, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+1376(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y1, Y2, Y5
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y3
 	VMULPD      Y3, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y5, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y5, Y0
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VMULPD      Y0, Y1, Y1
@@ -55541,204 +55537,204 @@ loop:
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
 	VMULPD      actkernconst<>+1376(SB), Y4, Y6
 	VMULPD      actkernconst<>+1376(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y6, Y8, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y7, Y8, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y4, Y8, Y9
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
-	VMOVUPD     actkernconst<>+6304(SB), Y4
+	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y9, Y2, Y4, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y4
+	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y10, Y3, Y4, Y8
 	VPSRLQ      $0x34, Y5, Y4
-	VANDPD      actkernconst<>+4256(SB), Y4, Y4
-	VORPD       actkernconst<>+4288(SB), Y4, Y4
+	VANDPD      actkernconst<>+4288(SB), Y4, Y4
+	VORPD       actkernconst<>+4320(SB), Y4, Y4
 	VSUBPD      actkernconst<>+160(SB), Y4, Y4
 	VPSRLQ      $0x34, Y8, Y11
-	VANDPD      actkernconst<>+4256(SB), Y11, Y11
-	VORPD       actkernconst<>+4288(SB), Y11, Y11
+	VANDPD      actkernconst<>+4288(SB), Y11, Y11
+	VORPD       actkernconst<>+4320(SB), Y11, Y11
 	VSUBPD      actkernconst<>+160(SB), Y11, Y11
-	VMOVUPD     actkernconst<>+6336(SB), Y12
+	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VMOVAPD     Y4, Y13
-	VFMADD213PD actkernconst<>+6368(SB), Y12, Y13
-	VMOVUPD     actkernconst<>+6336(SB), Y12
+	VFMADD213PD actkernconst<>+6400(SB), Y12, Y13
+	VMOVUPD     actkernconst<>+6368(SB), Y12
 	VMOVAPD     Y11, Y14
-	VFMADD213PD actkernconst<>+6368(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+6400(SB), Y12, Y14
 	VROUNDPD    $0x09, Y13, Y13
 	VROUNDPD    $0x09, Y14, Y14
-	VSUBPD      actkernconst<>+6400(SB), Y4, Y12
+	VSUBPD      actkernconst<>+6432(SB), Y4, Y12
 	VMOVUPD     Y1, 32(SP)
-	VSUBPD      actkernconst<>+6400(SB), Y11, Y1
+	VSUBPD      actkernconst<>+6432(SB), Y11, Y1
 	VMOVUPD     Y0, 64(SP)
-	VMOVUPD     actkernconst<>+5792(SB), Y0
+	VMOVUPD     actkernconst<>+5824(SB), Y0
 	VMOVUPD     Y7, 96(SP)
 	VMOVAPD     Y13, Y7
 	VFMADD213PD Y12, Y0, Y7
-	VMOVUPD     actkernconst<>+5792(SB), Y0
+	VMOVUPD     actkernconst<>+5824(SB), Y0
 	VMOVAPD     Y14, Y12
 	VFMADD213PD Y1, Y0, Y12
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6464(SB), Y0
 	VSUBPD      Y4, Y0, Y4
-	VMOVUPD     actkernconst<>+6432(SB), Y0
+	VMOVUPD     actkernconst<>+6464(SB), Y0
 	VSUBPD      Y11, Y0, Y11
 	VMOVUPD     Y6, 128(SP)
 	VMOVUPD     Y10, 160(SP)
 	VMOVUPD     Y9, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y4, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y4, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y4, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y4, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y5, Y0
 	VSUBPD      Y1, Y4, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
 	VSUBPD      Y1, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y1
-	VMINPD      actkernconst<>+5632(SB), Y1, Y1
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y1
+	VMINPD      actkernconst<>+5664(SB), Y1, Y1
 	VADDPD      actkernconst<>+160(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y11, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y11, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y11, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y11, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y1
 	VSUBPD      Y4, Y11, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y1, Y1
 	VSUBPD      Y4, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y1, Y1
-	VMOVUPD     actkernconst<>+6080(SB), Y4
+	VMOVUPD     actkernconst<>+6112(SB), Y4
 	VCMPPD      $0x12, Y13, Y4, Y5
-	VMOVUPD     actkernconst<>+6080(SB), Y4
+	VMOVUPD     actkernconst<>+6112(SB), Y4
 	VCMPPD      $0x12, Y14, Y4, Y6
-	VSUBPD      actkernconst<>+6080(SB), Y13, Y4
-	VSUBPD      actkernconst<>+6080(SB), Y14, Y8
+	VSUBPD      actkernconst<>+6112(SB), Y13, Y4
+	VSUBPD      actkernconst<>+6112(SB), Y14, Y8
 	VBLENDVPD   Y5, Y4, Y13, Y4
 	VBLENDVPD   Y6, Y8, Y14, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+6496(SB), Y9
-	VBLENDVPD   Y5, actkernconst<>+5984(SB), Y9, Y13
+	VBLENDVPD   Y5, actkernconst<>+5984(SB), Y9, Y10
 	VMOVUPD     actkernconst<>+6496(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+5984(SB), Y9, Y14
+	VBLENDVPD   Y6, actkernconst<>+5984(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6016(SB), Y9, Y13
+	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6016(SB), Y9, Y14
+	VMOVUPD     actkernconst<>+6560(SB), Y9
 	VMOVUPD     Y3, 224(SP)
-	VBLENDVPD   Y5, actkernconst<>+6016(SB), Y9, Y3
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y9, Y3
+	VMOVUPD     actkernconst<>+6560(SB), Y9
 	VMOVUPD     Y2, 256(SP)
-	VBLENDVPD   Y6, actkernconst<>+6016(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6592(SB), Y9
 	VMOVUPD     Y1, 288(SP)
-	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y9, Y1
+	VMOVUPD     actkernconst<>+6592(SB), Y9
 	VMOVUPD     Y0, 320(SP)
-	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y9, Y0
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y9, Y0
+	VMOVUPD     actkernconst<>+6624(SB), Y9
 	VMOVUPD     Y12, 352(SP)
-	VBLENDVPD   Y5, actkernconst<>+6848(SB), Y9, Y12
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6880(SB), Y9, Y12
+	VMOVUPD     actkernconst<>+6624(SB), Y9
 	VMOVUPD     Y7, 384(SP)
-	VBLENDVPD   Y6, actkernconst<>+6848(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+6624(SB), Y9
-	VMOVUPD     Y7, 416(SP)
-	VBLENDVPD   Y5, actkernconst<>+6880(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+6624(SB), Y9
-	VMOVUPD     Y7, 448(SP)
 	VBLENDVPD   Y6, actkernconst<>+6880(SB), Y9, Y7
 	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y5, actkernconst<>+6912(SB), Y9, Y5
+	VMOVUPD     Y7, 416(SP)
+	VBLENDVPD   Y5, actkernconst<>+6912(SB), Y9, Y7
 	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y6, actkernconst<>+6912(SB), Y9, Y6
-	VMOVUPD     actkernconst<>+6112(SB), Y9
+	VMOVUPD     Y7, 448(SP)
+	VBLENDVPD   Y6, actkernconst<>+6912(SB), Y9, Y7
+	VMOVUPD     actkernconst<>+6688(SB), Y9
+	VBLENDVPD   Y5, actkernconst<>+6944(SB), Y9, Y5
+	VMOVUPD     actkernconst<>+6688(SB), Y9
+	VBLENDVPD   Y6, actkernconst<>+6944(SB), Y9, Y6
+	VMOVUPD     actkernconst<>+6144(SB), Y9
 	VMOVUPD     Y6, 480(SP)
 	VCMPPD      $0x12, Y4, Y9, Y6
-	VMOVUPD     actkernconst<>+6112(SB), Y9
+	VMOVUPD     actkernconst<>+6144(SB), Y9
 	VMOVUPD     Y5, 512(SP)
 	VCMPPD      $0x12, Y8, Y9, Y5
-	VSUBPD      actkernconst<>+6112(SB), Y4, Y9
+	VSUBPD      actkernconst<>+6144(SB), Y4, Y9
 	VMOVUPD     Y7, 544(SP)
-	VSUBPD      actkernconst<>+6112(SB), Y8, Y7
+	VSUBPD      actkernconst<>+6144(SB), Y8, Y7
 	VBLENDVPD   Y6, Y9, Y4, Y9
 	VBLENDVPD   Y5, Y7, Y8, Y7
-	VBLENDVPD   Y6, actkernconst<>+5824(SB), Y10, Y10
-	VBLENDVPD   Y5, actkernconst<>+5824(SB), Y11, Y11
-	VBLENDVPD   Y6, actkernconst<>+5856(SB), Y13, Y13
-	VBLENDVPD   Y5, actkernconst<>+5856(SB), Y14, Y14
-	VBLENDVPD   Y6, actkernconst<>+5888(SB), Y3, Y3
-	VBLENDVPD   Y5, actkernconst<>+5888(SB), Y2, Y2
-	VBLENDVPD   Y6, actkernconst<>+5920(SB), Y1, Y1
-	VBLENDVPD   Y5, actkernconst<>+5920(SB), Y0, Y0
-	VBLENDVPD   Y6, actkernconst<>+6720(SB), Y12, Y12
+	VBLENDVPD   Y6, actkernconst<>+5856(SB), Y10, Y10
+	VBLENDVPD   Y5, actkernconst<>+5856(SB), Y11, Y11
+	VBLENDVPD   Y6, actkernconst<>+5888(SB), Y13, Y13
+	VBLENDVPD   Y5, actkernconst<>+5888(SB), Y14, Y14
+	VBLENDVPD   Y6, actkernconst<>+5920(SB), Y3, Y3
+	VBLENDVPD   Y5, actkernconst<>+5920(SB), Y2, Y2
+	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y1, Y1
+	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y0, Y0
+	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y12, Y12
 	VMOVUPD     416(SP), Y4
-	VBLENDVPD   Y5, actkernconst<>+6720(SB), Y4, Y4
+	VBLENDVPD   Y5, actkernconst<>+6752(SB), Y4, Y4
 	VMOVUPD     448(SP), Y8
-	VBLENDVPD   Y6, actkernconst<>+6752(SB), Y8, Y8
+	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y8, Y8
 	VMOVUPD     Y0, 448(SP)
 	VMOVUPD     544(SP), Y0
-	VBLENDVPD   Y5, actkernconst<>+6752(SB), Y0, Y0
+	VBLENDVPD   Y5, actkernconst<>+6784(SB), Y0, Y0
 	VMOVUPD     Y1, 544(SP)
 	VMOVUPD     512(SP), Y1
-	VBLENDVPD   Y6, actkernconst<>+6784(SB), Y1, Y1
+	VBLENDVPD   Y6, actkernconst<>+6816(SB), Y1, Y1
 	VMOVUPD     Y2, 512(SP)
 	VMOVUPD     480(SP), Y2
-	VBLENDVPD   Y5, actkernconst<>+6784(SB), Y2, Y2
+	VBLENDVPD   Y5, actkernconst<>+6816(SB), Y2, Y2
 	VMOVUPD     Y2, 480(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y1, 416(SP)
-	VBLENDVPD   Y6, actkernconst<>+6816(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y6, actkernconst<>+6848(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y1, 576(SP)
-	VBLENDVPD   Y5, actkernconst<>+6816(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y1, 608(SP)
-	VBLENDVPD   Y6, actkernconst<>+5952(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y1, 640(SP)
-	VBLENDVPD   Y5, actkernconst<>+5952(SB), Y2, Y1
+	VBLENDVPD   Y5, actkernconst<>+6848(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 672(SP)
+	VMOVUPD     Y1, 608(SP)
 	VBLENDVPD   Y6, actkernconst<>+5984(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 704(SP)
+	VMOVUPD     Y1, 640(SP)
 	VBLENDVPD   Y5, actkernconst<>+5984(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y1, 736(SP)
+	VMOVUPD     Y1, 672(SP)
 	VBLENDVPD   Y6, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y1, 768(SP)
+	VMOVUPD     Y1, 704(SP)
 	VBLENDVPD   Y5, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y2, Y6
+	VMOVUPD     Y1, 736(SP)
+	VBLENDVPD   Y6, actkernconst<>+6048(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y2, Y5
+	VMOVUPD     Y1, 768(SP)
+	VBLENDVPD   Y5, actkernconst<>+6048(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+1440(SB), Y2
 	VMOVUPD     Y5, 800(SP)
 	VCMPPD      $0x12, Y9, Y2, Y5
@@ -55825,236 +55821,236 @@ loop:
 	VMOVUPD     Y0, 608(SP)
 	VMOVUPD     Y14, 576(SP)
 	VMOVUPD     Y9, 800(SP)
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y4, Y0
-	VANDPD      actkernconst<>+5600(SB), Y0, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y4, Y0
-	VBLENDVPD   Y0, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y4, Y0
+	VANDPD      actkernconst<>+5632(SB), Y0, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y4, Y0
+	VBLENDVPD   Y0, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y10, Y12
 	VSUBPD      Y8, Y4, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y0
-	VANDPD      actkernconst<>+5600(SB), Y0, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y0
-	VBLENDVPD   Y0, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y0
+	VANDPD      actkernconst<>+5632(SB), Y0, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y0
+	VBLENDVPD   Y0, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y12, Y12
 	VSUBPD      Y8, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y8
-	VMINPD      actkernconst<>+5632(SB), Y8, Y8
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y8
+	VMINPD      actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y12, Y12
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y11, Y0
 	VSUBPD      Y4, Y6, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y0
 	VSUBPD      Y4, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y0
-	VADDPD      actkernconst<>+5792(SB), Y2, Y4
-	VADDPD      actkernconst<>+5792(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y4, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y4, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VADDPD      actkernconst<>+5824(SB), Y2, Y4
+	VADDPD      actkernconst<>+5824(SB), Y5, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y4, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y4, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y13, Y8
 	VSUBPD      Y9, Y4, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y8, Y8
 	VSUBPD      Y9, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y9
-	VMINPD      actkernconst<>+5632(SB), Y9, Y9
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y9
+	VMINPD      actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y1, Y4
 	VSUBPD      Y9, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y13, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y13, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y4
 	VSUBPD      Y9, Y13, Y13
-	VMAXPD      actkernconst<>+5568(SB), Y13, Y9
-	VMINPD      actkernconst<>+5632(SB), Y9, Y9
+	VMAXPD      actkernconst<>+5600(SB), Y13, Y9
+	VMINPD      actkernconst<>+5664(SB), Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y9, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y4
-	VADDPD      actkernconst<>+6944(SB), Y2, Y1
-	VADDPD      actkernconst<>+6944(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y10
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y10, Y10
+	VADDPD      actkernconst<>+6976(SB), Y2, Y1
+	VADDPD      actkernconst<>+6976(SB), Y5, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y10
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y9
 	VSUBPD      Y10, Y1, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y10
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y10
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y10
-	VMINPD      actkernconst<>+5632(SB), Y10, Y10
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y10
+	VMINPD      actkernconst<>+5664(SB), Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y9, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y3
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y3
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y3, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y7, Y1
 	VSUBPD      Y3, Y6, Y13
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y13, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y3
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y13, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y13, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y3
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y13, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y3, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y1, Y1
 	VSUBPD      Y3, Y13, Y13
-	VMAXPD      actkernconst<>+5568(SB), Y13, Y3
-	VMINPD      actkernconst<>+5632(SB), Y3, Y3
+	VMAXPD      actkernconst<>+5600(SB), Y13, Y3
+	VMINPD      actkernconst<>+5664(SB), Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y3, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y1, Y1
-	VADDPD      actkernconst<>+6976(SB), Y2, Y3
-	VADDPD      actkernconst<>+6976(SB), Y5, Y6
+	VADDPD      actkernconst<>+7008(SB), Y2, Y3
+	VADDPD      actkernconst<>+7008(SB), Y5, Y6
 	VMOVUPD     800(SP), Y7
 	VMOVUPD     Y1, 480(SP)
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y3, Y13
-	VANDPD      actkernconst<>+5600(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y3, Y13
-	VBLENDVPD   Y13, actkernconst<>+5632(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y3, Y13
+	VANDPD      actkernconst<>+5632(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y3, Y13
+	VBLENDVPD   Y13, actkernconst<>+5664(SB), Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y7, Y10
 	VSUBPD      Y11, Y3, Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y13
-	VANDPD      actkernconst<>+5600(SB), Y13, Y11
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y13
-	VBLENDVPD   Y13, actkernconst<>+5632(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y13
+	VANDPD      actkernconst<>+5632(SB), Y13, Y11
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y13
+	VBLENDVPD   Y13, actkernconst<>+5664(SB), Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y10, Y10
 	VSUBPD      Y11, Y1, Y1
-	VMAXPD      actkernconst<>+5568(SB), Y1, Y11
-	VMINPD      actkernconst<>+5632(SB), Y11, Y11
+	VMAXPD      actkernconst<>+5600(SB), Y1, Y11
+	VMINPD      actkernconst<>+5664(SB), Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y11, Y14
 	VPSLLQ      $0x34, Y14, Y14
 	VMULPD      Y14, Y10, Y10
 	VMOVUPD     576(SP), Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y6, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y6, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y6, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y6, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y1, Y3
 	VSUBPD      Y7, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VSUBPD      Y7, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
-	VADDPD      actkernconst<>+7008(SB), Y2, Y2
-	VADDPD      actkernconst<>+7008(SB), Y5, Y5
+	VADDPD      actkernconst<>+7040(SB), Y2, Y2
+	VADDPD      actkernconst<>+7040(SB), Y5, Y5
 	VMOVUPD     608(SP), Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y1, Y6
 	VSUBPD      Y7, Y2, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VSUBPD      Y7, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VMOVUPD     736(SP), Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y5, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y5, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y5, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y5, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y1, Y2
 	VSUBPD      Y7, Y5, Y14
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y14, Y11
-	VANDPD      actkernconst<>+5600(SB), Y11, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y14, Y11
-	VBLENDVPD   Y11, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y14, Y11
+	VANDPD      actkernconst<>+5632(SB), Y11, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y14, Y11
+	VBLENDVPD   Y11, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y2, Y2
 	VSUBPD      Y7, Y14, Y14
-	VMAXPD      actkernconst<>+5568(SB), Y14, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y14, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y12, Y1
-	VMULPD      actkernconst<>+5728(SB), Y0, Y5
+	VMULPD      actkernconst<>+5760(SB), Y12, Y1
+	VMULPD      actkernconst<>+5760(SB), Y0, Y5
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y5, Y5
-	VMOVUPD     actkernconst<>+5696(SB), Y7
+	VMOVUPD     actkernconst<>+5728(SB), Y7
 	VFMADD213PD Y12, Y7, Y1
-	VMOVUPD     actkernconst<>+5696(SB), Y7
+	VMOVUPD     actkernconst<>+5728(SB), Y7
 	VFMADD213PD Y0, Y7, Y5
 	VADDPD      actkernconst<>+2400(SB), Y8, Y0
 	VADDPD      actkernconst<>+2400(SB), Y4, Y7
@@ -56064,19 +56060,19 @@ loop:
 	VSUBPD      Y7, Y4, Y4
 	VADDPD      Y0, Y1, Y1
 	VADDPD      Y7, Y5, Y5
-	VADDPD      actkernconst<>+6144(SB), Y9, Y0
+	VADDPD      actkernconst<>+6176(SB), Y9, Y0
 	VMOVUPD     480(SP), Y7
-	VADDPD      actkernconst<>+6144(SB), Y7, Y11
-	VSUBPD      actkernconst<>+6144(SB), Y0, Y0
-	VSUBPD      actkernconst<>+6144(SB), Y11, Y11
+	VADDPD      actkernconst<>+6176(SB), Y7, Y11
+	VSUBPD      actkernconst<>+6176(SB), Y0, Y0
+	VSUBPD      actkernconst<>+6176(SB), Y11, Y11
 	VSUBPD      Y0, Y9, Y9
 	VSUBPD      Y11, Y7, Y7
 	VADDPD      Y0, Y8, Y8
 	VADDPD      Y11, Y4, Y4
-	VADDPD      actkernconst<>+6176(SB), Y10, Y0
-	VADDPD      actkernconst<>+6176(SB), Y3, Y11
-	VSUBPD      actkernconst<>+6176(SB), Y0, Y0
-	VSUBPD      actkernconst<>+6176(SB), Y11, Y11
+	VADDPD      actkernconst<>+6208(SB), Y10, Y0
+	VADDPD      actkernconst<>+6208(SB), Y3, Y11
+	VSUBPD      actkernconst<>+6208(SB), Y0, Y0
+	VSUBPD      actkernconst<>+6208(SB), Y11, Y11
 	VSUBPD      Y0, Y10, Y10
 	VSUBPD      Y11, Y3, Y3
 	VADDPD      Y0, Y9, Y9
@@ -56093,13 +56089,13 @@ loop:
 	VFMADD213PD Y12, Y1, Y14
 	VMOVAPD     Y6, Y1
 	VFMADD213PD Y13, Y5, Y1
-	VMULPD      actkernconst<>+5728(SB), Y2, Y5
-	VMULPD      actkernconst<>+5728(SB), Y11, Y12
+	VMULPD      actkernconst<>+5760(SB), Y2, Y5
+	VMULPD      actkernconst<>+5760(SB), Y11, Y12
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y12, Y12
-	VMOVUPD     actkernconst<>+5696(SB), Y13
+	VMOVUPD     actkernconst<>+5728(SB), Y13
 	VFMADD213PD Y2, Y13, Y5
-	VMOVUPD     actkernconst<>+5696(SB), Y2
+	VMOVUPD     actkernconst<>+5728(SB), Y2
 	VFMADD213PD Y11, Y2, Y12
 	VADDPD      Y14, Y5, Y5
 	VADDPD      Y1, Y12, Y12
@@ -56188,21 +56184,21 @@ loop:
 	VADDPD      384(SP), Y10, Y10
 	VADDPD      320(SP), Y9, Y9
 	VADDPD      288(SP), Y10, Y10
-	VMULPD      actkernconst<>+5664(SB), Y2, Y3
-	VMULPD      actkernconst<>+5664(SB), Y4, Y5
+	VMULPD      actkernconst<>+5696(SB), Y2, Y3
+	VMULPD      actkernconst<>+5696(SB), Y4, Y5
 	VXORPD      actkernconst<>+128(SB), Y3, Y6
 	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+5664(SB), Y8
+	VMOVUPD     actkernconst<>+5696(SB), Y8
 	VMOVAPD     Y2, Y11
 	VFMADD213PD Y6, Y8, Y11
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y8
 	VFMADD213PD Y7, Y6, Y8
-	VMULPD      actkernconst<>+5664(SB), Y9, Y9
-	VMULPD      actkernconst<>+5664(SB), Y10, Y10
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMULPD      actkernconst<>+5696(SB), Y9, Y9
+	VMULPD      actkernconst<>+5696(SB), Y10, Y10
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VFMADD213PD Y9, Y6, Y2
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VFMADD213PD Y10, Y6, Y4
 	VADDPD      Y2, Y11, Y11
 	VADDPD      Y4, Y8, Y8
@@ -56213,28 +56209,28 @@ loop:
 	VSUBPD      Y3, Y11, Y11
 	VSUBPD      Y5, Y8, Y8
 	VMOVUPD     256(SP), Y3
-	VMULPD      actkernconst<>+7040(SB), Y3, Y5
+	VMULPD      actkernconst<>+7072(SB), Y3, Y5
 	VMOVUPD     224(SP), Y6
-	VMULPD      actkernconst<>+7040(SB), Y6, Y7
+	VMULPD      actkernconst<>+7072(SB), Y6, Y7
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y7, Y7
 	VXORPD      actkernconst<>+128(SB), Y5, Y9
 	VXORPD      actkernconst<>+128(SB), Y7, Y10
-	VMOVUPD     actkernconst<>+5664(SB), Y12
+	VMOVUPD     actkernconst<>+5696(SB), Y12
 	VMOVAPD     Y9, Y13
 	VFMADD213PD Y3, Y12, Y13
-	VMOVUPD     actkernconst<>+5664(SB), Y3
+	VMOVUPD     actkernconst<>+5696(SB), Y3
 	VMOVAPD     Y10, Y12
 	VFMADD213PD Y6, Y3, Y12
-	VMULPD      actkernconst<>+5760(SB), Y5, Y3
-	VMULPD      actkernconst<>+5760(SB), Y7, Y6
+	VMULPD      actkernconst<>+5792(SB), Y5, Y3
+	VMULPD      actkernconst<>+5792(SB), Y7, Y6
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y14
+	VMOVUPD     actkernconst<>+5792(SB), Y14
 	VMOVUPD     Y8, 224(SP)
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y3, Y14, Y8
-	VMOVUPD     actkernconst<>+5760(SB), Y14
+	VMOVUPD     actkernconst<>+5792(SB), Y14
 	VMOVUPD     Y11, 256(SP)
 	VMOVAPD     Y7, Y11
 	VFMADD213PD Y6, Y14, Y11
@@ -56257,9 +56253,9 @@ loop:
 	VADDPD      Y6, Y12, Y12
 	VSUBPD      Y8, Y13, Y13
 	VSUBPD      Y11, Y12, Y12
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y13, Y0, Y9
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y12, Y0, Y10
 	VADDPD      Y9, Y14, Y0
 	VADDPD      Y10, Y4, Y1
@@ -56282,34 +56278,34 @@ loop:
 	VMULPD      Y1, Y1, Y3
 	VMULPD      Y2, Y0, Y6
 	VMULPD      Y3, Y1, Y7
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y2, Y9
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y3, Y10
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y2, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7200(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7200(SB), Y3, Y10
 	VFMADD213PD actkernconst<>+7232(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7232(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7264(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7264(SB), Y3, Y10
 	VFMADD213PD Y0, Y9, Y6
 	VFMADD213PD Y1, Y10, Y7
 	VMULPD      Y2, Y2, Y0
 	VMULPD      Y3, Y3, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y2, Y9
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y3, Y10
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y2, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7360(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7360(SB), Y3, Y10
 	VFMADD213PD actkernconst<>+7392(SB), Y2, Y9
 	VFMADD213PD actkernconst<>+7392(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y2, Y9
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y10
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+224(SB), Y8, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y8
@@ -56318,22 +56314,22 @@ loop:
 	VFMADD213PD Y3, Y10, Y1
 	VADDPD      actkernconst<>+224(SB), Y5, Y5
 	VADDPD      actkernconst<>+224(SB), Y4, Y4
-	VMULPD      actkernconst<>+5728(SB), Y5, Y2
-	VMULPD      actkernconst<>+5728(SB), Y4, Y3
+	VMULPD      actkernconst<>+5760(SB), Y5, Y2
+	VMULPD      actkernconst<>+5760(SB), Y4, Y3
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+5696(SB), Y8
+	VMOVUPD     actkernconst<>+5728(SB), Y8
 	VFMADD213PD Y5, Y8, Y2
-	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVUPD     actkernconst<>+5728(SB), Y5
 	VFMADD213PD Y4, Y5, Y3
 	VMULPD      actkernconst<>+1376(SB), Y2, Y4
 	VMULPD      actkernconst<>+1376(SB), Y3, Y5
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
-	VMOVUPD     actkernconst<>+6208(SB), Y8
+	VMOVUPD     actkernconst<>+6240(SB), Y8
 	VMOVAPD     Y4, Y9
 	VFMADD213PD Y2, Y8, Y9
-	VMOVUPD     actkernconst<>+6208(SB), Y2
+	VMOVUPD     actkernconst<>+6240(SB), Y2
 	VMOVAPD     Y5, Y8
 	VFMADD213PD Y3, Y2, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y2
@@ -56342,18 +56338,18 @@ loop:
 	VCMPPD      $0x11, Y8, Y2, Y8
 	VBLENDVPD   Y9, Y0, Y6, Y9
 	VBLENDVPD   Y8, Y1, Y7, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y4
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y5
 	VMULPD      Y4, Y9, Y9
 	VMULPD      Y5, Y8, Y8
 	VMULPD      (SP), Y9, Y9
 	VMULPD      (SP), Y8, Y8
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y9, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y9, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y8, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y8, Y1
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y3
 	VMULPD      Y0, Y2, Y2
@@ -56381,93 +56377,93 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y2
+	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4256(SB), Y2, Y2
-	VORPD       actkernconst<>+4288(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y6
+	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+6400(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+6400(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+5792(SB), Y8
+	VSUBPD      actkernconst<>+6432(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5824(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y12, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y12, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+5568(SB), Y12, Y8
-	VMINPD      actkernconst<>+5632(SB), Y8, Y8
+	VMAXPD      actkernconst<>+5600(SB), Y12, Y8
+	VMINPD      actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6080(SB), Y2
+	VMOVUPD     actkernconst<>+6112(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6080(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6112(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5952(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6496(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+6560(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+6592(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6848(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+6624(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+6656(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6112(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+6688(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6944(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6144(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6112(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6144(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+5824(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y1
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y6, 224(SP)
-	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y6
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y0
+	VMOVUPD     Y6, 224(SP)
+	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6080(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1440(SB), Y2
 	VMOVUPD     Y9, 160(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -56500,129 +56496,129 @@ single:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     160(SP), Y1
 	VADDPD      actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y7, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y7, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+5568(SB), Y7, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y7, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+5792(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VADDPD      actkernconst<>+5824(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y8, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y8, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+5568(SB), Y8, Y5
-	VMINPD      actkernconst<>+5632(SB), Y5, Y5
+	VMAXPD      actkernconst<>+5600(SB), Y8, Y5
+	VMINPD      actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VADDPD      actkernconst<>+6976(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y6
-	VMINPD      actkernconst<>+5632(SB), Y6, Y6
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y6
+	VMINPD      actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+6976(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7008(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7008(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7040(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5760(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y1
+	VMOVUPD     actkernconst<>+5728(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+2400(SB), Y4, Y1
 	VSUBPD      actkernconst<>+2400(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6144(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6144(SB), Y1, Y1
+	VADDPD      actkernconst<>+6176(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6176(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
+	VADDPD      actkernconst<>+6208(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6208(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -56631,9 +56627,9 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
 	VMOVAPD     Y1, Y7
 	VFMADD213PD Y3, Y0, Y7
-	VMULPD      actkernconst<>+5728(SB), Y2, Y0
+	VMULPD      actkernconst<>+5760(SB), Y2, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y3
+	VMOVUPD     actkernconst<>+5728(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
 	VADDPD      Y7, Y0, Y0
 	VMULPD      Y4, Y1, Y2
@@ -56673,28 +56669,28 @@ single:
 	VADDPD      Y0, Y6, Y6
 	VADDPD      Y9, Y6, Y6
 	VADDPD      Y1, Y6, Y6
-	VMULPD      actkernconst<>+5664(SB), Y4, Y0
+	VMULPD      actkernconst<>+5696(SB), Y4, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VMOVUPD     actkernconst<>+5696(SB), Y2
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y1, Y2, Y5
-	VMULPD      actkernconst<>+5664(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y1
+	VMULPD      actkernconst<>+5696(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y1
 	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y1
 	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7040(SB), Y0, Y2
+	VMULPD      actkernconst<>+7072(SB), Y0, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y0
+	VMULPD      actkernconst<>+5792(SB), Y2, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y0
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VMOVAPD     Y2, Y8
 	VFMADD213PD Y0, Y6, Y8
 	VADDPD      Y0, Y7, Y6
@@ -56704,7 +56700,7 @@ single:
 	VSUBPD      Y9, Y0, Y0
 	VADDPD      Y0, Y7, Y7
 	VSUBPD      Y8, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y7, Y0, Y4
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y6
@@ -56716,42 +56712,42 @@ single:
 	VADDPD      Y6, Y1, Y1
 	VMULPD      Y1, Y1, Y0
 	VMULPD      Y0, Y1, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y4
+	VMOVUPD     actkernconst<>+7136(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7136(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7168(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7168(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7200(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7232(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7264(SB), Y0, Y5
 	VFMADD213PD Y1, Y5, Y2
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y4
+	VMOVUPD     actkernconst<>+7296(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7296(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7328(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7328(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7360(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7392(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7424(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VFMADD213PD actkernconst<>+224(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y1
 	VADDPD      actkernconst<>+224(SB), Y3, Y3
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5760(SB), Y3, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y4
+	VMOVUPD     actkernconst<>+5728(SB), Y4
 	VFMADD213PD Y3, Y4, Y0
 	VMULPD      actkernconst<>+1376(SB), Y0, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+6208(SB), Y4
+	VMOVUPD     actkernconst<>+6240(SB), Y4
 	VMOVAPD     Y3, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+1376(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y1, Y2, Y5
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y3
 	VMULPD      Y3, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y5, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y5, Y0
 	VCVTPS2PD   (DX), Y1
 	VMULPD      Y0, Y1, Y1
 	VMOVUPD     32(SP), Y0
@@ -56776,93 +56772,93 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y2
+	VMOVUPD     actkernconst<>+6336(SB), Y2
 	VBLENDVPD   Y5, Y1, Y2, Y4
 	VPSRLQ      $0x34, Y4, Y2
-	VANDPD      actkernconst<>+4256(SB), Y2, Y2
-	VORPD       actkernconst<>+4288(SB), Y2, Y2
+	VANDPD      actkernconst<>+4288(SB), Y2, Y2
+	VORPD       actkernconst<>+4320(SB), Y2, Y2
 	VSUBPD      actkernconst<>+160(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y6
+	VMOVUPD     actkernconst<>+6368(SB), Y6
 	VMOVAPD     Y2, Y7
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+6400(SB), Y6, Y7
 	VROUNDPD    $0x09, Y7, Y7
-	VSUBPD      actkernconst<>+6400(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+5792(SB), Y8
+	VSUBPD      actkernconst<>+6432(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5824(SB), Y8
 	VMOVAPD     Y7, Y9
 	VFMADD213PD Y6, Y8, Y9
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VMOVUPD     actkernconst<>+6464(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y4, Y6
 	VSUBPD      Y8, Y2, Y12
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y12, Y10
-	VANDPD      actkernconst<>+5600(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y12, Y10
-	VBLENDVPD   Y10, actkernconst<>+5632(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y12, Y10
+	VANDPD      actkernconst<>+5632(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y12, Y10
+	VBLENDVPD   Y10, actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
 	VSUBPD      Y8, Y12, Y12
-	VMAXPD      actkernconst<>+5568(SB), Y12, Y8
-	VMINPD      actkernconst<>+5632(SB), Y8, Y8
+	VMAXPD      actkernconst<>+5600(SB), Y12, Y8
+	VMINPD      actkernconst<>+5664(SB), Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y8, Y11
 	VPSLLQ      $0x34, Y11, Y11
 	VMULPD      Y11, Y6, Y6
-	VMOVUPD     actkernconst<>+6080(SB), Y2
+	VMOVUPD     actkernconst<>+6112(SB), Y2
 	VCMPPD      $0x12, Y7, Y2, Y4
-	VSUBPD      actkernconst<>+6080(SB), Y7, Y2
+	VSUBPD      actkernconst<>+6112(SB), Y7, Y2
 	VBLENDVPD   Y4, Y2, Y7, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5952(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6496(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y10
+	VBLENDVPD   Y4, actkernconst<>+5984(SB), Y7, Y8
 	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y11
+	VBLENDVPD   Y4, actkernconst<>+6016(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+6560(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y12
+	VBLENDVPD   Y4, actkernconst<>+6048(SB), Y7, Y11
 	VMOVUPD     actkernconst<>+6592(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6848(SB), Y7, Y13
+	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y7, Y12
 	VMOVUPD     actkernconst<>+6624(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y14
+	VBLENDVPD   Y4, actkernconst<>+6880(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+6656(SB), Y7
-	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+6112(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6912(SB), Y7, Y14
+	VMOVUPD     actkernconst<>+6688(SB), Y7
+	VBLENDVPD   Y4, actkernconst<>+6944(SB), Y7, Y4
+	VMOVUPD     actkernconst<>+6144(SB), Y7
 	VMOVUPD     Y0, 32(SP)
 	VCMPPD      $0x12, Y2, Y7, Y0
-	VSUBPD      actkernconst<>+6112(SB), Y2, Y7
+	VSUBPD      actkernconst<>+6144(SB), Y2, Y7
 	VBLENDVPD   Y0, Y7, Y2, Y7
-	VBLENDVPD   Y0, actkernconst<>+5824(SB), Y8, Y8
-	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y10, Y10
-	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y11, Y11
-	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y12, Y12
-	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y13, Y13
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y14, Y14
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y4, Y4
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+5856(SB), Y8, Y8
+	VBLENDVPD   Y0, actkernconst<>+5888(SB), Y10, Y10
+	VBLENDVPD   Y0, actkernconst<>+5920(SB), Y11, Y11
+	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y12, Y12
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y13, Y13
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y14, Y14
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y4, Y4
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VMOVUPD     Y3, 64(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+5824(SB), Y2
-	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+5952(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y2
-	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y1
+	VMOVUPD     Y5, 96(SP)
+	VBLENDVPD   Y0, actkernconst<>+5984(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5888(SB), Y2
-	VMOVUPD     Y6, 224(SP)
-	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y6
+	VMOVUPD     Y1, 128(SP)
+	VBLENDVPD   Y0, actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y0
+	VMOVUPD     Y6, 224(SP)
+	VBLENDVPD   Y0, actkernconst<>+6048(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+5952(SB), Y2
+	VBLENDVPD   Y0, actkernconst<>+6080(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1440(SB), Y2
 	VMOVUPD     Y9, 160(SP)
 	VCMPPD      $0x12, Y7, Y2, Y9
@@ -56895,129 +56891,129 @@ tail:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     160(SP), Y1
 	VADDPD      actkernconst<>+256(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y7, Y5
-	VANDPD      actkernconst<>+5600(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+5632(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y7, Y5
+	VANDPD      actkernconst<>+5632(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+5568(SB), Y7, Y4
-	VMINPD      actkernconst<>+5632(SB), Y4, Y4
+	VMAXPD      actkernconst<>+5600(SB), Y7, Y4
+	VMINPD      actkernconst<>+5664(SB), Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+5792(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VADDPD      actkernconst<>+5824(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y10, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y8, Y6
-	VANDPD      actkernconst<>+5600(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+5632(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y8, Y6
+	VANDPD      actkernconst<>+5632(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+5568(SB), Y8, Y5
-	VMINPD      actkernconst<>+5632(SB), Y5, Y5
+	VMAXPD      actkernconst<>+5600(SB), Y8, Y5
+	VMINPD      actkernconst<>+5664(SB), Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VADDPD      actkernconst<>+6976(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y11, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y9, Y7
-	VANDPD      actkernconst<>+5600(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+5632(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y9, Y7
+	VANDPD      actkernconst<>+5632(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+5568(SB), Y9, Y6
-	VMINPD      actkernconst<>+5632(SB), Y6, Y6
+	VMAXPD      actkernconst<>+5600(SB), Y9, Y6
+	VMINPD      actkernconst<>+5664(SB), Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+6976(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7008(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y2, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y12, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7008(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VADDPD      actkernconst<>+7040(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y1, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+5568(SB), Y10, Y8
-	VANDPD      actkernconst<>+5600(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+5632(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+5632(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+5600(SB), Y10, Y8
+	VANDPD      actkernconst<>+5632(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+5664(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+5568(SB), Y10, Y7
-	VMINPD      actkernconst<>+5632(SB), Y7, Y7
+	VMAXPD      actkernconst<>+5600(SB), Y10, Y7
+	VMINPD      actkernconst<>+5664(SB), Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5760(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y1
+	VMOVUPD     actkernconst<>+5728(SB), Y1
 	VFMADD213PD Y3, Y1, Y0
 	VADDPD      actkernconst<>+2400(SB), Y4, Y1
 	VSUBPD      actkernconst<>+2400(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6144(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6144(SB), Y1, Y1
+	VADDPD      actkernconst<>+6176(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6176(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y1
+	VADDPD      actkernconst<>+6208(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6208(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -57026,9 +57022,9 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
 	VMOVAPD     Y1, Y7
 	VFMADD213PD Y3, Y0, Y7
-	VMULPD      actkernconst<>+5728(SB), Y2, Y0
+	VMULPD      actkernconst<>+5760(SB), Y2, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y3
+	VMOVUPD     actkernconst<>+5728(SB), Y3
 	VFMADD213PD Y2, Y3, Y0
 	VADDPD      Y7, Y0, Y0
 	VMULPD      Y4, Y1, Y2
@@ -57068,28 +57064,28 @@ tail:
 	VADDPD      Y0, Y6, Y6
 	VADDPD      Y9, Y6, Y6
 	VADDPD      Y1, Y6, Y6
-	VMULPD      actkernconst<>+5664(SB), Y4, Y0
+	VMULPD      actkernconst<>+5696(SB), Y4, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VMOVUPD     actkernconst<>+5696(SB), Y2
 	VMOVAPD     Y4, Y5
 	VFMADD213PD Y1, Y2, Y5
-	VMULPD      actkernconst<>+5664(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5760(SB), Y1
+	VMULPD      actkernconst<>+5696(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y1
 	VFMADD213PD Y6, Y1, Y4
 	VADDPD      Y4, Y5, Y5
 	VADDPD      Y5, Y0, Y1
 	VSUBPD      Y0, Y1, Y0
 	VSUBPD      Y0, Y5, Y5
 	VMOVUPD     128(SP), Y0
-	VMULPD      actkernconst<>+7040(SB), Y0, Y2
+	VMULPD      actkernconst<>+7072(SB), Y0, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y0, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y0
+	VMULPD      actkernconst<>+5792(SB), Y2, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y0
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VMOVAPD     Y2, Y8
 	VFMADD213PD Y0, Y6, Y8
 	VADDPD      Y0, Y7, Y6
@@ -57099,7 +57095,7 @@ tail:
 	VSUBPD      Y9, Y0, Y0
 	VADDPD      Y0, Y7, Y7
 	VSUBPD      Y8, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y7, Y0, Y4
 	VADDPD      Y4, Y6, Y0
 	VSUBPD      Y6, Y0, Y6
@@ -57111,42 +57107,42 @@ tail:
 	VADDPD      Y6, Y1, Y1
 	VMULPD      Y1, Y1, Y0
 	VMULPD      Y0, Y1, Y2
-	VMOVUPD     actkernconst<>+7104(SB), Y4
+	VMOVUPD     actkernconst<>+7136(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7136(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7168(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7168(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7200(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7232(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7264(SB), Y0, Y5
 	VFMADD213PD Y1, Y5, Y2
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y4
+	VMOVUPD     actkernconst<>+7296(SB), Y4
 	VMOVAPD     Y0, Y5
-	VFMADD213PD actkernconst<>+7296(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+7328(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7328(SB), Y4, Y5
 	VFMADD213PD actkernconst<>+7360(SB), Y0, Y5
 	VFMADD213PD actkernconst<>+7392(SB), Y0, Y5
+	VFMADD213PD actkernconst<>+7424(SB), Y0, Y5
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VFMADD213PD actkernconst<>+224(SB), Y4, Y0
 	VFMADD213PD Y0, Y5, Y1
 	VADDPD      actkernconst<>+224(SB), Y3, Y3
-	VMULPD      actkernconst<>+5728(SB), Y3, Y0
+	VMULPD      actkernconst<>+5760(SB), Y3, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VMOVUPD     actkernconst<>+5696(SB), Y4
+	VMOVUPD     actkernconst<>+5728(SB), Y4
 	VFMADD213PD Y3, Y4, Y0
 	VMULPD      actkernconst<>+1376(SB), Y0, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VMOVUPD     actkernconst<>+6208(SB), Y4
+	VMOVUPD     actkernconst<>+6240(SB), Y4
 	VMOVAPD     Y3, Y5
 	VFMADD213PD Y0, Y4, Y5
 	VMOVUPD     actkernconst<>+1376(SB), Y0
 	VCMPPD      $0x11, Y5, Y0, Y5
 	VBLENDVPD   Y5, Y1, Y2, Y5
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y3
 	VMULPD      Y3, Y5, Y5
 	VMULPD      (SP), Y5, Y5
 	VMOVUPD     64(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y5, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y5, Y0
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VMULPD      Y0, Y1, Y1
@@ -57171,16 +57167,16 @@ TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-76
 	VBROADCASTSD actkernconst<>+1096(SB), Z1
 	VBROADCASTSD actkernconst<>+8(SB), Z2
 	VBROADCASTSD (SP), Z3
-	VBROADCASTSD actkernconst<>+5144(SB), Z4
-	VBROADCASTSD actkernconst<>+5256(SB), Z5
-	VBROADCASTSD actkernconst<>+5264(SB), Z6
-	VBROADCASTSD actkernconst<>+3776(SB), Z7
-	VBROADCASTSD actkernconst<>+5272(SB), Z8
-	VBROADCASTSD actkernconst<>+3856(SB), Z9
-	VBROADCASTSD actkernconst<>+5128(SB), Z10
-	VBROADCASTSD actkernconst<>+5136(SB), Z11
-	VBROADCASTSD actkernconst<>+5120(SB), Z12
-	VBROADCASTSD actkernconst<>+5464(SB), Z13
+	VBROADCASTSD actkernconst<>+5176(SB), Z4
+	VBROADCASTSD actkernconst<>+5288(SB), Z5
+	VBROADCASTSD actkernconst<>+5296(SB), Z6
+	VBROADCASTSD actkernconst<>+3808(SB), Z7
+	VBROADCASTSD actkernconst<>+5304(SB), Z8
+	VBROADCASTSD actkernconst<>+3888(SB), Z9
+	VBROADCASTSD actkernconst<>+5160(SB), Z10
+	VBROADCASTSD actkernconst<>+5168(SB), Z11
+	VBROADCASTSD actkernconst<>+5152(SB), Z12
+	VBROADCASTSD actkernconst<>+5496(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -57237,9 +57233,9 @@ loop:
 	VADDPD           Z23, Z16, Z16
 	VSUBPD           Z24, Z22, Z22
 	VSUBPD           Z25, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5472(SB), Z17
+	VBROADCASTSD     actkernconst<>+5504(SB), Z17
 	VFMADD213PD      Z22, Z17, Z20
-	VBROADCASTSD     actkernconst<>+5472(SB), Z17
+	VBROADCASTSD     actkernconst<>+5504(SB), Z17
 	VFMADD213PD      Z16, Z17, Z21
 	VADDPD           Z20, Z26, Z16
 	VADDPD           Z21, Z27, Z17
@@ -57259,34 +57255,34 @@ loop:
 	VMULPD           Z17, Z17, Z21
 	VMULPD           Z20, Z16, Z22
 	VMULPD           Z21, Z17, Z23
-	VBROADCASTSD     actkernconst<>+5480(SB), Z24
+	VBROADCASTSD     actkernconst<>+5512(SB), Z24
 	VMOVAPD          Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5480(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+5512(SB), Z24
 	VMOVAPD          Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z21, Z26
-	VFMADD213PD      Z16, Z25, Z22
-	VFMADD213PD      Z17, Z26, Z23
-	VMULPD           Z20, Z20, Z16
-	VMULPD           Z21, Z21, Z17
-	VBROADCASTSD     actkernconst<>+5520(SB), Z24
-	VMOVAPD          Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5520(SB), Z24
-	VMOVAPD          Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z21, Z26
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z20, Z25
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z21, Z26
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z20, Z25
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z21, Z26
+	VFMADD213PD      Z16, Z25, Z22
+	VFMADD213PD      Z17, Z26, Z23
+	VMULPD           Z20, Z20, Z16
+	VMULPD           Z21, Z21, Z17
+	VBROADCASTSD     actkernconst<>+5552(SB), Z24
+	VMOVAPD          Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+5552(SB), Z24
+	VMOVAPD          Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z21, Z26
 	VBROADCASTSD     actkernconst<>+2504(SB), Z24
 	VFMADD213PD      Z2, Z24, Z20
 	VBROADCASTSD     actkernconst<>+2504(SB), Z24
@@ -57366,7 +57362,7 @@ single:
 	VSUBPD           Z21, Z15, Z15
 	VADDPD           Z15, Z18, Z18
 	VSUBPD           Z19, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5472(SB), Z15
+	VBROADCASTSD     actkernconst<>+5504(SB), Z15
 	VFMADD213PD      Z18, Z15, Z17
 	VADDPD           Z17, Z20, Z15
 	VSUBPD           Z20, Z15, Z20
@@ -57377,20 +57373,20 @@ single:
 	VADDPD           Z17, Z15, Z15
 	VMULPD           Z15, Z15, Z17
 	VMULPD           Z17, Z15, Z18
-	VBROADCASTSD     actkernconst<>+5480(SB), Z19
+	VBROADCASTSD     actkernconst<>+5512(SB), Z19
 	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z17, Z20
-	VFMADD213PD      Z15, Z20, Z18
-	VMULPD           Z17, Z17, Z15
-	VBROADCASTSD     actkernconst<>+5520(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z17, Z20
+	VFMADD213PD      Z15, Z20, Z18
+	VMULPD           Z17, Z17, Z15
+	VBROADCASTSD     actkernconst<>+5552(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z17, Z20
 	VBROADCASTSD     actkernconst<>+2504(SB), Z19
 	VFMADD213PD      Z2, Z19, Z17
 	VFMADD213PD      Z17, Z20, Z15
@@ -57451,7 +57447,7 @@ tail:
 	VSUBPD           Z21, Z15, Z15
 	VADDPD           Z15, Z18, Z18
 	VSUBPD           Z19, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5472(SB), Z15
+	VBROADCASTSD     actkernconst<>+5504(SB), Z15
 	VFMADD213PD      Z18, Z15, Z17
 	VADDPD           Z17, Z20, Z15
 	VSUBPD           Z20, Z15, Z20
@@ -57462,20 +57458,20 @@ tail:
 	VADDPD           Z17, Z15, Z15
 	VMULPD           Z15, Z15, Z17
 	VMULPD           Z17, Z15, Z18
-	VBROADCASTSD     actkernconst<>+5480(SB), Z19
+	VBROADCASTSD     actkernconst<>+5512(SB), Z19
 	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z17, Z20
-	VFMADD213PD      Z15, Z20, Z18
-	VMULPD           Z17, Z17, Z15
-	VBROADCASTSD     actkernconst<>+5520(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z17, Z20
+	VFMADD213PD      Z15, Z20, Z18
+	VMULPD           Z17, Z17, Z15
+	VBROADCASTSD     actkernconst<>+5552(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z17, Z20
 	VBROADCASTSD     actkernconst<>+2504(SB), Z19
 	VFMADD213PD      Z2, Z19, Z17
 	VFMADD213PD      Z17, Z20, Z15
@@ -57515,16 +57511,16 @@ TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-76
 	VBROADCASTSD actkernconst<>+1096(SB), Z1
 	VBROADCASTSD actkernconst<>+8(SB), Z2
 	VBROADCASTSD (SP), Z3
-	VBROADCASTSD actkernconst<>+5144(SB), Z4
-	VBROADCASTSD actkernconst<>+5256(SB), Z5
-	VBROADCASTSD actkernconst<>+5264(SB), Z6
-	VBROADCASTSD actkernconst<>+3776(SB), Z7
-	VBROADCASTSD actkernconst<>+5272(SB), Z8
-	VBROADCASTSD actkernconst<>+3856(SB), Z9
-	VBROADCASTSD actkernconst<>+5128(SB), Z10
-	VBROADCASTSD actkernconst<>+5136(SB), Z11
-	VBROADCASTSD actkernconst<>+5120(SB), Z12
-	VBROADCASTSD actkernconst<>+5464(SB), Z13
+	VBROADCASTSD actkernconst<>+5176(SB), Z4
+	VBROADCASTSD actkernconst<>+5288(SB), Z5
+	VBROADCASTSD actkernconst<>+5296(SB), Z6
+	VBROADCASTSD actkernconst<>+3808(SB), Z7
+	VBROADCASTSD actkernconst<>+5304(SB), Z8
+	VBROADCASTSD actkernconst<>+3888(SB), Z9
+	VBROADCASTSD actkernconst<>+5160(SB), Z10
+	VBROADCASTSD actkernconst<>+5168(SB), Z11
+	VBROADCASTSD actkernconst<>+5152(SB), Z12
+	VBROADCASTSD actkernconst<>+5496(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -57581,9 +57577,9 @@ loop:
 	VADDPD           Z23, Z16, Z16
 	VSUBPD           Z24, Z22, Z22
 	VSUBPD           Z25, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5472(SB), Z17
+	VBROADCASTSD     actkernconst<>+5504(SB), Z17
 	VFMADD213PD      Z22, Z17, Z20
-	VBROADCASTSD     actkernconst<>+5472(SB), Z17
+	VBROADCASTSD     actkernconst<>+5504(SB), Z17
 	VFMADD213PD      Z16, Z17, Z21
 	VADDPD           Z20, Z26, Z16
 	VADDPD           Z21, Z27, Z17
@@ -57603,34 +57599,34 @@ loop:
 	VMULPD           Z17, Z17, Z21
 	VMULPD           Z20, Z16, Z22
 	VMULPD           Z21, Z17, Z23
-	VBROADCASTSD     actkernconst<>+5480(SB), Z24
+	VBROADCASTSD     actkernconst<>+5512(SB), Z24
 	VMOVAPD          Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5480(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+5512(SB), Z24
 	VMOVAPD          Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z21, Z26
-	VFMADD213PD      Z16, Z25, Z22
-	VFMADD213PD      Z17, Z26, Z23
-	VMULPD           Z20, Z20, Z16
-	VMULPD           Z21, Z21, Z17
-	VBROADCASTSD     actkernconst<>+5520(SB), Z24
-	VMOVAPD          Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5520(SB), Z24
-	VMOVAPD          Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z21, Z26
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z20, Z25
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z21, Z26
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z20, Z25
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z21, Z26
+	VFMADD213PD      Z16, Z25, Z22
+	VFMADD213PD      Z17, Z26, Z23
+	VMULPD           Z20, Z20, Z16
+	VMULPD           Z21, Z21, Z17
+	VBROADCASTSD     actkernconst<>+5552(SB), Z24
+	VMOVAPD          Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z25
+	VBROADCASTSD     actkernconst<>+5552(SB), Z24
+	VMOVAPD          Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z26
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z21, Z26
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z20, Z25
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z21, Z26
 	VBROADCASTSD     actkernconst<>+2504(SB), Z24
 	VFMADD213PD      Z2, Z24, Z20
 	VBROADCASTSD     actkernconst<>+2504(SB), Z24
@@ -57710,7 +57706,7 @@ single:
 	VSUBPD           Z21, Z15, Z15
 	VADDPD           Z15, Z18, Z18
 	VSUBPD           Z19, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5472(SB), Z15
+	VBROADCASTSD     actkernconst<>+5504(SB), Z15
 	VFMADD213PD      Z18, Z15, Z17
 	VADDPD           Z17, Z20, Z15
 	VSUBPD           Z20, Z15, Z20
@@ -57721,20 +57717,20 @@ single:
 	VADDPD           Z17, Z15, Z15
 	VMULPD           Z15, Z15, Z17
 	VMULPD           Z17, Z15, Z18
-	VBROADCASTSD     actkernconst<>+5480(SB), Z19
+	VBROADCASTSD     actkernconst<>+5512(SB), Z19
 	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z17, Z20
-	VFMADD213PD      Z15, Z20, Z18
-	VMULPD           Z17, Z17, Z15
-	VBROADCASTSD     actkernconst<>+5520(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z17, Z20
+	VFMADD213PD      Z15, Z20, Z18
+	VMULPD           Z17, Z17, Z15
+	VBROADCASTSD     actkernconst<>+5552(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z17, Z20
 	VBROADCASTSD     actkernconst<>+2504(SB), Z19
 	VFMADD213PD      Z2, Z19, Z17
 	VFMADD213PD      Z17, Z20, Z15
@@ -57795,7 +57791,7 @@ tail:
 	VSUBPD           Z21, Z15, Z15
 	VADDPD           Z15, Z18, Z18
 	VSUBPD           Z19, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5472(SB), Z15
+	VBROADCASTSD     actkernconst<>+5504(SB), Z15
 	VFMADD213PD      Z18, Z15, Z17
 	VADDPD           Z17, Z20, Z15
 	VSUBPD           Z20, Z15, Z20
@@ -57806,20 +57802,20 @@ tail:
 	VADDPD           Z17, Z15, Z15
 	VMULPD           Z15, Z15, Z17
 	VMULPD           Z17, Z15, Z18
-	VBROADCASTSD     actkernconst<>+5480(SB), Z19
+	VBROADCASTSD     actkernconst<>+5512(SB), Z19
 	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5488(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+5496(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5504(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5512(SB), Z17, Z20
-	VFMADD213PD      Z15, Z20, Z18
-	VMULPD           Z17, Z17, Z15
-	VBROADCASTSD     actkernconst<>+5520(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+5536(SB), Z17, Z20
 	VFMADD213PD.BCST actkernconst<>+5544(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5552(SB), Z17, Z20
+	VFMADD213PD      Z15, Z20, Z18
+	VMULPD           Z17, Z17, Z15
+	VBROADCASTSD     actkernconst<>+5552(SB), Z19
+	VMOVAPD          Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z19, Z20
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z17, Z20
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z17, Z20
 	VBROADCASTSD     actkernconst<>+2504(SB), Z19
 	VFMADD213PD      Z2, Z19, Z17
 	VFMADD213PD      Z17, Z20, Z15
@@ -57873,39 +57869,39 @@ loop:
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
 	VMULPD      actkernconst<>+1376(SB), Y4, Y6
 	VMULPD      actkernconst<>+1376(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y6, Y8, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y7, Y8, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y4, Y8, Y9
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
-	VMULPD      actkernconst<>+7040(SB), Y2, Y4
-	VMULPD      actkernconst<>+7040(SB), Y3, Y5
+	VMULPD      actkernconst<>+7072(SB), Y2, Y4
+	VMULPD      actkernconst<>+7072(SB), Y3, Y5
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y4, Y8
 	VXORPD      actkernconst<>+128(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+5664(SB), Y12
+	VMOVUPD     actkernconst<>+5696(SB), Y12
 	VMOVAPD     Y8, Y13
 	VFMADD213PD Y2, Y12, Y13
-	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VMOVUPD     actkernconst<>+5696(SB), Y2
 	VMOVAPD     Y11, Y12
 	VFMADD213PD Y3, Y2, Y12
-	VMULPD      actkernconst<>+5760(SB), Y4, Y2
-	VMULPD      actkernconst<>+5760(SB), Y5, Y3
+	VMULPD      actkernconst<>+5792(SB), Y4, Y2
+	VMULPD      actkernconst<>+5792(SB), Y5, Y3
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+5760(SB), Y14
+	VMOVUPD     actkernconst<>+5792(SB), Y14
 	VMOVUPD     Y1, 32(SP)
 	VMOVAPD     Y4, Y1
 	VFMADD213PD Y2, Y14, Y1
-	VMOVUPD     actkernconst<>+5760(SB), Y14
+	VMOVUPD     actkernconst<>+5792(SB), Y14
 	VMOVUPD     Y0, 64(SP)
 	VMOVAPD     Y5, Y0
 	VFMADD213PD Y3, Y14, Y0
@@ -57928,9 +57924,9 @@ loop:
 	VADDPD      Y3, Y12, Y12
 	VSUBPD      Y1, Y13, Y13
 	VSUBPD      Y0, Y12, Y12
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y13, Y0, Y8
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y12, Y0, Y11
 	VADDPD      Y8, Y14, Y0
 	VADDPD      Y11, Y7, Y1
@@ -57953,34 +57949,34 @@ loop:
 	VMULPD      Y1, Y1, Y5
 	VMULPD      Y3, Y0, Y6
 	VMULPD      Y5, Y1, Y7
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7200(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7200(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+7232(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7232(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7264(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7264(SB), Y5, Y10
 	VFMADD213PD Y0, Y9, Y6
 	VFMADD213PD Y1, Y10, Y7
 	VMULPD      Y3, Y3, Y0
 	VMULPD      Y5, Y5, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7360(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7360(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+7392(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7392(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7424(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+224(SB), Y8, Y3
 	VMOVUPD     actkernconst<>+2816(SB), Y8
@@ -57989,22 +57985,22 @@ loop:
 	VFMADD213PD Y5, Y10, Y1
 	VADDPD      actkernconst<>+224(SB), Y2, Y2
 	VADDPD      actkernconst<>+224(SB), Y4, Y4
-	VMULPD      actkernconst<>+5728(SB), Y2, Y3
-	VMULPD      actkernconst<>+5728(SB), Y4, Y5
+	VMULPD      actkernconst<>+5760(SB), Y2, Y3
+	VMULPD      actkernconst<>+5760(SB), Y4, Y5
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y5, Y5
-	VMOVUPD     actkernconst<>+5696(SB), Y8
+	VMOVUPD     actkernconst<>+5728(SB), Y8
 	VFMADD213PD Y2, Y8, Y3
-	VMOVUPD     actkernconst<>+5696(SB), Y2
+	VMOVUPD     actkernconst<>+5728(SB), Y2
 	VFMADD213PD Y4, Y2, Y5
 	VMULPD      actkernconst<>+1376(SB), Y3, Y2
 	VMULPD      actkernconst<>+1376(SB), Y5, Y4
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+6208(SB), Y8
+	VMOVUPD     actkernconst<>+6240(SB), Y8
 	VMOVAPD     Y2, Y9
 	VFMADD213PD Y3, Y8, Y9
-	VMOVUPD     actkernconst<>+6208(SB), Y3
+	VMOVUPD     actkernconst<>+6240(SB), Y3
 	VMOVAPD     Y4, Y8
 	VFMADD213PD Y5, Y3, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y3
@@ -58013,18 +58009,18 @@ loop:
 	VCMPPD      $0x11, Y8, Y3, Y8
 	VBLENDVPD   Y9, Y0, Y6, Y9
 	VBLENDVPD   Y8, Y1, Y7, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y4
 	VMULPD      Y2, Y9, Y9
 	VMULPD      Y4, Y8, Y8
 	VMULPD      (SP), Y9, Y9
 	VMULPD      (SP), Y8, Y8
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y9, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y9, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y8, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y8, Y1
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y3
 	VMULPD      Y0, Y2, Y2
@@ -58052,21 +58048,21 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7040(SB), Y1, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y1
+	VMULPD      actkernconst<>+5792(SB), Y2, Y1
 	VXORPD      actkernconst<>+128(SB), Y1, Y1
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VMOVAPD     Y2, Y8
 	VFMADD213PD Y1, Y6, Y8
 	VADDPD      Y1, Y7, Y6
@@ -58076,7 +58072,7 @@ single:
 	VSUBPD      Y9, Y1, Y1
 	VADDPD      Y1, Y7, Y7
 	VSUBPD      Y8, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y1
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VFMADD213PD Y7, Y1, Y4
 	VADDPD      Y4, Y6, Y1
 	VSUBPD      Y6, Y1, Y6
@@ -58087,41 +58083,41 @@ single:
 	VADDPD      Y5, Y1, Y1
 	VMULPD      Y1, Y1, Y4
 	VMULPD      Y4, Y1, Y5
-	VMOVUPD     actkernconst<>+7104(SB), Y6
+	VMOVUPD     actkernconst<>+7136(SB), Y6
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+7136(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7168(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7168(SB), Y6, Y7
 	VFMADD213PD actkernconst<>+7200(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+7232(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7264(SB), Y4, Y7
 	VFMADD213PD Y1, Y7, Y5
 	VMULPD      Y4, Y4, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y6
+	VMOVUPD     actkernconst<>+7296(SB), Y6
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+7296(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7328(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7328(SB), Y6, Y7
 	VFMADD213PD actkernconst<>+7360(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+7392(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7424(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+2816(SB), Y6
 	VFMADD213PD actkernconst<>+224(SB), Y6, Y4
 	VFMADD213PD Y4, Y7, Y1
 	VADDPD      actkernconst<>+224(SB), Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y2, Y4
+	VMULPD      actkernconst<>+5760(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y6
+	VMOVUPD     actkernconst<>+5728(SB), Y6
 	VFMADD213PD Y2, Y6, Y4
 	VMULPD      actkernconst<>+1376(SB), Y4, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VMOVUPD     actkernconst<>+6208(SB), Y6
+	VMOVUPD     actkernconst<>+6240(SB), Y6
 	VMOVAPD     Y2, Y7
 	VFMADD213PD Y4, Y6, Y7
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y7, Y4, Y7
 	VBLENDVPD   Y7, Y1, Y5, Y7
-	VMOVUPD     actkernconst<>+6208(SB), Y1
+	VMOVUPD     actkernconst<>+6240(SB), Y1
 	VFMADD213PD actkernconst<>+224(SB), Y1, Y2
 	VMULPD      Y2, Y7, Y7
 	VMULPD      (SP), Y7, Y7
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VCVTPS2PD   (DX), Y1
 	VMULPD      Y3, Y1, Y1
 	VCMPPD      $0x03, Y0, Y0, Y2
@@ -58145,21 +58141,21 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7040(SB), Y1, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y1
+	VMULPD      actkernconst<>+5792(SB), Y2, Y1
 	VXORPD      actkernconst<>+128(SB), Y1, Y1
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VMOVAPD     Y2, Y8
 	VFMADD213PD Y1, Y6, Y8
 	VADDPD      Y1, Y7, Y6
@@ -58169,7 +58165,7 @@ tail:
 	VSUBPD      Y9, Y1, Y1
 	VADDPD      Y1, Y7, Y7
 	VSUBPD      Y8, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y1
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VFMADD213PD Y7, Y1, Y4
 	VADDPD      Y4, Y6, Y1
 	VSUBPD      Y6, Y1, Y6
@@ -58180,41 +58176,41 @@ tail:
 	VADDPD      Y5, Y1, Y1
 	VMULPD      Y1, Y1, Y4
 	VMULPD      Y4, Y1, Y5
-	VMOVUPD     actkernconst<>+7104(SB), Y6
+	VMOVUPD     actkernconst<>+7136(SB), Y6
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+7136(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7168(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7168(SB), Y6, Y7
 	VFMADD213PD actkernconst<>+7200(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+7232(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7264(SB), Y4, Y7
 	VFMADD213PD Y1, Y7, Y5
 	VMULPD      Y4, Y4, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y6
+	VMOVUPD     actkernconst<>+7296(SB), Y6
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+7296(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7328(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7328(SB), Y6, Y7
 	VFMADD213PD actkernconst<>+7360(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+7392(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7424(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+2816(SB), Y6
 	VFMADD213PD actkernconst<>+224(SB), Y6, Y4
 	VFMADD213PD Y4, Y7, Y1
 	VADDPD      actkernconst<>+224(SB), Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y2, Y4
+	VMULPD      actkernconst<>+5760(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y6
+	VMOVUPD     actkernconst<>+5728(SB), Y6
 	VFMADD213PD Y2, Y6, Y4
 	VMULPD      actkernconst<>+1376(SB), Y4, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VMOVUPD     actkernconst<>+6208(SB), Y6
+	VMOVUPD     actkernconst<>+6240(SB), Y6
 	VMOVAPD     Y2, Y7
 	VFMADD213PD Y4, Y6, Y7
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y7, Y4, Y7
 	VBLENDVPD   Y7, Y1, Y5, Y7
-	VMOVUPD     actkernconst<>+6208(SB), Y1
+	VMOVUPD     actkernconst<>+6240(SB), Y1
 	VFMADD213PD actkernconst<>+224(SB), Y1, Y2
 	VMULPD      Y2, Y7, Y7
 	VMULPD      (SP), Y7, Y7
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VMULPD      Y3, Y1, Y1
@@ -58250,39 +58246,39 @@ loop:
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
 	VMULPD      actkernconst<>+1376(SB), Y4, Y6
 	VMULPD      actkernconst<>+1376(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y6, Y8, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y8
+	VMOVUPD     actkernconst<>+6272(SB), Y8
 	VCMPPD      $0x12, Y7, Y8, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y4, Y8, Y9
-	VMOVUPD     actkernconst<>+6272(SB), Y8
+	VMOVUPD     actkernconst<>+6304(SB), Y8
 	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
 	VANDPD      Y4, Y9, Y9
 	VANDPD      Y5, Y10, Y10
-	VMULPD      actkernconst<>+7040(SB), Y2, Y4
-	VMULPD      actkernconst<>+7040(SB), Y3, Y5
+	VMULPD      actkernconst<>+7072(SB), Y2, Y4
+	VMULPD      actkernconst<>+7072(SB), Y3, Y5
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y4, Y8
 	VXORPD      actkernconst<>+128(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+5664(SB), Y12
+	VMOVUPD     actkernconst<>+5696(SB), Y12
 	VMOVAPD     Y8, Y13
 	VFMADD213PD Y2, Y12, Y13
-	VMOVUPD     actkernconst<>+5664(SB), Y2
+	VMOVUPD     actkernconst<>+5696(SB), Y2
 	VMOVAPD     Y11, Y12
 	VFMADD213PD Y3, Y2, Y12
-	VMULPD      actkernconst<>+5760(SB), Y4, Y2
-	VMULPD      actkernconst<>+5760(SB), Y5, Y3
+	VMULPD      actkernconst<>+5792(SB), Y4, Y2
+	VMULPD      actkernconst<>+5792(SB), Y5, Y3
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+5760(SB), Y14
+	VMOVUPD     actkernconst<>+5792(SB), Y14
 	VMOVUPD     Y1, 32(SP)
 	VMOVAPD     Y4, Y1
 	VFMADD213PD Y2, Y14, Y1
-	VMOVUPD     actkernconst<>+5760(SB), Y14
+	VMOVUPD     actkernconst<>+5792(SB), Y14
 	VMOVUPD     Y0, 64(SP)
 	VMOVAPD     Y5, Y0
 	VFMADD213PD Y3, Y14, Y0
@@ -58305,9 +58301,9 @@ loop:
 	VADDPD      Y3, Y12, Y12
 	VSUBPD      Y1, Y13, Y13
 	VSUBPD      Y0, Y12, Y12
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y13, Y0, Y8
-	VMOVUPD     actkernconst<>+7072(SB), Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y0
 	VFMADD213PD Y12, Y0, Y11
 	VADDPD      Y8, Y14, Y0
 	VADDPD      Y11, Y7, Y1
@@ -58330,34 +58326,34 @@ loop:
 	VMULPD      Y1, Y1, Y5
 	VMULPD      Y3, Y0, Y6
 	VMULPD      Y5, Y1, Y7
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7104(SB), Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y8
 	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7136(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7200(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7200(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+7232(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7232(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7264(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7264(SB), Y5, Y10
 	VFMADD213PD Y0, Y9, Y6
 	VFMADD213PD Y1, Y10, Y7
 	VMULPD      Y3, Y3, Y0
 	VMULPD      Y5, Y5, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7264(SB), Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+7296(SB), Y8
 	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7296(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y8, Y10
 	VFMADD213PD actkernconst<>+7360(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7360(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+7392(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+7392(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7424(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VFMADD213PD actkernconst<>+224(SB), Y8, Y3
 	VMOVUPD     actkernconst<>+2816(SB), Y8
@@ -58366,22 +58362,22 @@ loop:
 	VFMADD213PD Y5, Y10, Y1
 	VADDPD      actkernconst<>+224(SB), Y2, Y2
 	VADDPD      actkernconst<>+224(SB), Y4, Y4
-	VMULPD      actkernconst<>+5728(SB), Y2, Y3
-	VMULPD      actkernconst<>+5728(SB), Y4, Y5
+	VMULPD      actkernconst<>+5760(SB), Y2, Y3
+	VMULPD      actkernconst<>+5760(SB), Y4, Y5
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y5, Y5
-	VMOVUPD     actkernconst<>+5696(SB), Y8
+	VMOVUPD     actkernconst<>+5728(SB), Y8
 	VFMADD213PD Y2, Y8, Y3
-	VMOVUPD     actkernconst<>+5696(SB), Y2
+	VMOVUPD     actkernconst<>+5728(SB), Y2
 	VFMADD213PD Y4, Y2, Y5
 	VMULPD      actkernconst<>+1376(SB), Y3, Y2
 	VMULPD      actkernconst<>+1376(SB), Y5, Y4
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+6208(SB), Y8
+	VMOVUPD     actkernconst<>+6240(SB), Y8
 	VMOVAPD     Y2, Y9
 	VFMADD213PD Y3, Y8, Y9
-	VMOVUPD     actkernconst<>+6208(SB), Y3
+	VMOVUPD     actkernconst<>+6240(SB), Y3
 	VMOVAPD     Y4, Y8
 	VFMADD213PD Y5, Y3, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y3
@@ -58390,18 +58386,18 @@ loop:
 	VCMPPD      $0x11, Y8, Y3, Y8
 	VBLENDVPD   Y9, Y0, Y6, Y9
 	VBLENDVPD   Y8, Y1, Y7, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y2
-	VMOVUPD     actkernconst<>+6208(SB), Y0
+	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VFMADD213PD actkernconst<>+224(SB), Y0, Y4
 	VMULPD      Y2, Y9, Y9
 	VMULPD      Y4, Y8, Y8
 	VMULPD      (SP), Y9, Y9
 	VMULPD      (SP), Y8, Y8
 	VMOVUPD     128(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y9, Y0
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y9, Y0
 	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y8, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y8, Y1
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y3
 	VMULPD      Y0, Y2, Y2
@@ -58429,21 +58425,21 @@ single:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7040(SB), Y1, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y1
+	VMULPD      actkernconst<>+5792(SB), Y2, Y1
 	VXORPD      actkernconst<>+128(SB), Y1, Y1
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VMOVAPD     Y2, Y8
 	VFMADD213PD Y1, Y6, Y8
 	VADDPD      Y1, Y7, Y6
@@ -58453,7 +58449,7 @@ single:
 	VSUBPD      Y9, Y1, Y1
 	VADDPD      Y1, Y7, Y7
 	VSUBPD      Y8, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y1
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VFMADD213PD Y7, Y1, Y4
 	VADDPD      Y4, Y6, Y1
 	VSUBPD      Y6, Y1, Y6
@@ -58464,41 +58460,41 @@ single:
 	VADDPD      Y5, Y1, Y1
 	VMULPD      Y1, Y1, Y4
 	VMULPD      Y4, Y1, Y5
-	VMOVUPD     actkernconst<>+7104(SB), Y6
+	VMOVUPD     actkernconst<>+7136(SB), Y6
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+7136(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7168(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7168(SB), Y6, Y7
 	VFMADD213PD actkernconst<>+7200(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+7232(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7264(SB), Y4, Y7
 	VFMADD213PD Y1, Y7, Y5
 	VMULPD      Y4, Y4, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y6
+	VMOVUPD     actkernconst<>+7296(SB), Y6
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+7296(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7328(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7328(SB), Y6, Y7
 	VFMADD213PD actkernconst<>+7360(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+7392(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7424(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+2816(SB), Y6
 	VFMADD213PD actkernconst<>+224(SB), Y6, Y4
 	VFMADD213PD Y4, Y7, Y1
 	VADDPD      actkernconst<>+224(SB), Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y2, Y4
+	VMULPD      actkernconst<>+5760(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y6
+	VMOVUPD     actkernconst<>+5728(SB), Y6
 	VFMADD213PD Y2, Y6, Y4
 	VMULPD      actkernconst<>+1376(SB), Y4, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VMOVUPD     actkernconst<>+6208(SB), Y6
+	VMOVUPD     actkernconst<>+6240(SB), Y6
 	VMOVAPD     Y2, Y7
 	VFMADD213PD Y4, Y6, Y7
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y7, Y4, Y7
 	VBLENDVPD   Y7, Y1, Y5, Y7
-	VMOVUPD     actkernconst<>+6208(SB), Y1
+	VMOVUPD     actkernconst<>+6240(SB), Y1
 	VFMADD213PD actkernconst<>+224(SB), Y1, Y2
 	VMULPD      Y2, Y7, Y7
 	VMULPD      (SP), Y7, Y7
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VCVTPS2PD   (DX), Y1
 	VMULPD      Y3, Y1, Y1
 	VCMPPD      $0x03, Y0, Y0, Y2
@@ -58522,21 +58518,21 @@ tail:
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
 	VMOVUPD     actkernconst<>+6272(SB), Y4
+	VCMPPD      $0x12, Y3, Y4, Y3
+	VMOVUPD     actkernconst<>+6304(SB), Y4
 	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4192(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
 	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7040(SB), Y1, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5664(SB), Y6
+	VMOVUPD     actkernconst<>+5696(SB), Y6
 	VMOVAPD     Y4, Y7
 	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5760(SB), Y2, Y1
+	VMULPD      actkernconst<>+5792(SB), Y2, Y1
 	VXORPD      actkernconst<>+128(SB), Y1, Y1
-	VMOVUPD     actkernconst<>+5760(SB), Y6
+	VMOVUPD     actkernconst<>+5792(SB), Y6
 	VMOVAPD     Y2, Y8
 	VFMADD213PD Y1, Y6, Y8
 	VADDPD      Y1, Y7, Y6
@@ -58546,7 +58542,7 @@ tail:
 	VSUBPD      Y9, Y1, Y1
 	VADDPD      Y1, Y7, Y7
 	VSUBPD      Y8, Y7, Y7
-	VMOVUPD     actkernconst<>+7072(SB), Y1
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VFMADD213PD Y7, Y1, Y4
 	VADDPD      Y4, Y6, Y1
 	VSUBPD      Y6, Y1, Y6
@@ -58557,41 +58553,41 @@ tail:
 	VADDPD      Y5, Y1, Y1
 	VMULPD      Y1, Y1, Y4
 	VMULPD      Y4, Y1, Y5
-	VMOVUPD     actkernconst<>+7104(SB), Y6
+	VMOVUPD     actkernconst<>+7136(SB), Y6
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+7136(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7168(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7168(SB), Y6, Y7
 	VFMADD213PD actkernconst<>+7200(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+7232(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7264(SB), Y4, Y7
 	VFMADD213PD Y1, Y7, Y5
 	VMULPD      Y4, Y4, Y1
-	VMOVUPD     actkernconst<>+7264(SB), Y6
+	VMOVUPD     actkernconst<>+7296(SB), Y6
 	VMOVAPD     Y4, Y7
-	VFMADD213PD actkernconst<>+7296(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7328(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7328(SB), Y6, Y7
 	VFMADD213PD actkernconst<>+7360(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+7392(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+7424(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+2816(SB), Y6
 	VFMADD213PD actkernconst<>+224(SB), Y6, Y4
 	VFMADD213PD Y4, Y7, Y1
 	VADDPD      actkernconst<>+224(SB), Y2, Y2
-	VMULPD      actkernconst<>+5728(SB), Y2, Y4
+	VMULPD      actkernconst<>+5760(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y6
+	VMOVUPD     actkernconst<>+5728(SB), Y6
 	VFMADD213PD Y2, Y6, Y4
 	VMULPD      actkernconst<>+1376(SB), Y4, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VMOVUPD     actkernconst<>+6208(SB), Y6
+	VMOVUPD     actkernconst<>+6240(SB), Y6
 	VMOVAPD     Y2, Y7
 	VFMADD213PD Y4, Y6, Y7
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y7, Y4, Y7
 	VBLENDVPD   Y7, Y1, Y5, Y7
-	VMOVUPD     actkernconst<>+6208(SB), Y1
+	VMOVUPD     actkernconst<>+6240(SB), Y1
 	VFMADD213PD actkernconst<>+224(SB), Y1, Y2
 	VMULPD      Y2, Y7, Y7
 	VMULPD      (SP), Y7, Y7
-	VBLENDVPD   Y3, actkernconst<>+3872(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VMULPD      Y3, Y1, Y1
@@ -58612,8 +58608,8 @@ TEXT ·sinBackwardRareAVX512(SB), NOSPLIT, $8-60
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD (SP), Z0
-	VBROADCASTSD actkernconst<>+5272(SB), Z1
-	VBROADCASTSD actkernconst<>+3856(SB), Z2
+	VBROADCASTSD actkernconst<>+5304(SB), Z1
+	VBROADCASTSD actkernconst<>+3888(SB), Z2
 	VBROADCASTSD actkernconst<>+8(SB), Z3
 	VBROADCASTSD actkernconst<>+16(SB), Z4
 	MOVQ         acc+0(FP), AX
@@ -58709,8 +58705,8 @@ TEXT ·sinBackwardRareAVX2(SB), NOSPLIT, $32-60
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VMOVUPD      actkernconst<>+6272(SB), Y1
-	VMOVUPD      actkernconst<>+4192(SB), Y2
+	VMOVUPD      actkernconst<>+6304(SB), Y1
+	VMOVUPD      actkernconst<>+4224(SB), Y2
 	VMOVUPD      actkernconst<>+224(SB), Y3
 	VMOVUPD      actkernconst<>+256(SB), Y4
 	MOVQ         acc+0(FP), AX
@@ -59034,7 +59030,7 @@ TEXT ·softmaxReduceSAVX512(SB), NOSPLIT, $8-36
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD actkernconst<>+16(SB), Z1
 	VBROADCASTSD actkernconst<>+768(SB), Z2
-	VBROADCASTSD actkernconst<>+3712(SB), Z3
+	VBROADCASTSD actkernconst<>+3744(SB), Z3
 	VBROADCASTSD actkernconst<>+776(SB), Z4
 	VBROADCASTSD actkernconst<>+40(SB), Z5
 	VBROADCASTSD actkernconst<>+48(SB), Z6
@@ -59306,11 +59302,11 @@ loop:
 	VSUBPD      (SP), Y1, Y5
 	VSUBPD      (SP), Y2, Y6
 	VSUBPD      (SP), Y3, Y7
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y4, Y8
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y5, Y9
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y6, Y10
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y4, Y8
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y5, Y9
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y6, Y10
 	VMOVUPD     Y10, 32(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y7, Y10
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y7, Y10
 	VMOVUPD     Y10, 64(SP)
 	VMAXPD      actkernconst<>+896(SB), Y4, Y10
 	VMOVUPD     Y9, 96(SP)
@@ -59547,8 +59543,8 @@ single:
 	VCVTPS2PD   16(CX), Y1
 	VSUBPD      (SP), Y0, Y2
 	VSUBPD      (SP), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y2, Y4
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y3, Y5
 	VMAXPD      actkernconst<>+896(SB), Y2, Y6
 	VMAXPD      actkernconst<>+896(SB), Y3, Y7
 	VMINPD      actkernconst<>+928(SB), Y6, Y6
@@ -59658,7 +59654,7 @@ tail:
 	JB          masked0
 	VCVTPS2PD   (CX), Y0
 	VSUBPD      (SP), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y1, Y2
 	VMAXPD      actkernconst<>+896(SB), Y1, Y3
 	VMINPD      actkernconst<>+928(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y3, Y4
@@ -59716,7 +59712,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VSUBPD      (SP), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y1, Y2
 	VMAXPD      actkernconst<>+896(SB), Y1, Y3
 	VMINPD      actkernconst<>+928(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y3, Y4
@@ -59775,7 +59771,7 @@ masked0:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VSUBPD      (SP), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y1, Y2
 	VMAXPD      actkernconst<>+896(SB), Y1, Y3
 	VMINPD      actkernconst<>+928(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y3, Y4
@@ -59849,7 +59845,7 @@ TEXT ·softmaxAVX512(SB), NOSPLIT, $24-60
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD actkernconst<>+16(SB), Z1
 	VBROADCASTSD actkernconst<>+768(SB), Z2
-	VBROADCASTSD actkernconst<>+3712(SB), Z3
+	VBROADCASTSD actkernconst<>+3744(SB), Z3
 	VBROADCASTSD actkernconst<>+776(SB), Z4
 	VBROADCASTSD actkernconst<>+40(SB), Z5
 	VBROADCASTSD actkernconst<>+48(SB), Z6
@@ -60097,8 +60093,8 @@ loop:
 	VCVTPS2PD   16(CX), Y3
 	VSUBPD      Y0, Y2, Y4
 	VSUBPD      Y0, Y3, Y5
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y4, Y6
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y4, Y6
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y5, Y7
 	VMAXPD      actkernconst<>+896(SB), Y4, Y8
 	VMAXPD      actkernconst<>+896(SB), Y5, Y9
 	VMINPD      actkernconst<>+928(SB), Y8, Y8
@@ -60193,7 +60189,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y2
 	VSUBPD      Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y3, Y4
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y3, Y4
 	VMAXPD      actkernconst<>+896(SB), Y3, Y5
 	VMINPD      actkernconst<>+928(SB), Y5, Y5
 	VMULPD      actkernconst<>+352(SB), Y5, Y6
@@ -60250,7 +60246,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X2
 	VCVTPS2PD   X2, Y2
 	VSUBPD      Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y3, Y4
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y3, Y4
 	VMAXPD      actkernconst<>+896(SB), Y3, Y5
 	VMINPD      actkernconst<>+928(SB), Y5, Y5
 	VMULPD      actkernconst<>+352(SB), Y5, Y6
@@ -61143,7 +61139,7 @@ TEXT ·softminReduceSAVX512(SB), NOSPLIT, $8-36
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD actkernconst<>+16(SB), Z1
 	VBROADCASTSD actkernconst<>+768(SB), Z2
-	VBROADCASTSD actkernconst<>+3712(SB), Z3
+	VBROADCASTSD actkernconst<>+3744(SB), Z3
 	VBROADCASTSD actkernconst<>+776(SB), Z4
 	VBROADCASTSD actkernconst<>+40(SB), Z5
 	VBROADCASTSD actkernconst<>+48(SB), Z6
@@ -61385,13 +61381,13 @@ loop:
 	VMOVUPD     Y6, 32(SP)
 	VSUBPD      (SP), Y7, Y6
 	VMOVUPD     Y7, 64(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y8, Y7
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y8, Y7
 	VMOVUPD     Y7, 96(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y9, Y7
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y9, Y7
 	VMOVUPD     Y7, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y10, Y7
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y10, Y7
 	VMOVUPD     Y7, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y6, Y7
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y6, Y7
 	VMOVUPD     Y7, 192(SP)
 	VMAXPD      actkernconst<>+896(SB), Y8, Y7
 	VMOVUPD     Y5, 224(SP)
@@ -61631,8 +61627,8 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y1, Y3
 	VSUBPD      (SP), Y2, Y4
 	VSUBPD      (SP), Y3, Y5
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y4, Y6
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y4, Y6
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y5, Y7
 	VMAXPD      actkernconst<>+896(SB), Y4, Y8
 	VMAXPD      actkernconst<>+896(SB), Y5, Y9
 	VMINPD      actkernconst<>+928(SB), Y8, Y8
@@ -61747,7 +61743,7 @@ tail:
 	VCVTPS2PD   (CX), Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VSUBPD      (SP), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y2, Y3
 	VMAXPD      actkernconst<>+896(SB), Y2, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
@@ -61806,7 +61802,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VSUBPD      (SP), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y2, Y3
 	VMAXPD      actkernconst<>+896(SB), Y2, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
@@ -61866,7 +61862,7 @@ masked0:
 	VCVTPS2PD   X0, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VSUBPD      (SP), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y2, Y3
 	VMAXPD      actkernconst<>+896(SB), Y2, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
@@ -61940,7 +61936,7 @@ TEXT ·softminAVX512(SB), NOSPLIT, $24-60
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD actkernconst<>+16(SB), Z1
 	VBROADCASTSD actkernconst<>+768(SB), Z2
-	VBROADCASTSD actkernconst<>+3712(SB), Z3
+	VBROADCASTSD actkernconst<>+3744(SB), Z3
 	VBROADCASTSD actkernconst<>+776(SB), Z4
 	VBROADCASTSD actkernconst<>+40(SB), Z5
 	VBROADCASTSD actkernconst<>+48(SB), Z6
@@ -62157,8 +62153,8 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y3
 	VSUBPD      (SP), Y2, Y4
 	VSUBPD      (SP), Y3, Y5
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y4, Y6
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y4, Y6
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y5, Y7
 	VMAXPD      actkernconst<>+896(SB), Y4, Y8
 	VMAXPD      actkernconst<>+896(SB), Y5, Y9
 	VMINPD      actkernconst<>+928(SB), Y8, Y8
@@ -62254,7 +62250,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VSUBPD      (SP), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y2, Y3
 	VMAXPD      actkernconst<>+896(SB), Y2, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
@@ -62312,7 +62308,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VSUBPD      (SP), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+3744(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+3776(SB), Y2, Y3
 	VMAXPD      actkernconst<>+896(SB), Y2, Y4
 	VMINPD      actkernconst<>+928(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
@@ -63097,26 +63093,26 @@ loop:
 	VMAXPD           Z2, Z10, Z16
 	VMAXPD           Z2, Z11, Z17
 	VMAXPD           Z2, Z12, Z18
-	VMINPD.BCST      actkernconst<>+3840(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+3840(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+3840(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+3872(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+3872(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+3872(SB), Z18, Z18
 	VADDPD           Z16, Z0, Z19
 	VADDPD           Z17, Z0, Z20
 	VADDPD           Z18, Z0, Z21
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z20, Z20
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z21, Z21
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z19, Z19
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z20, Z20
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z21, Z21
 	VGETMANTPD       $0x04, Z19, Z22
 	VGETMANTPD       $0x04, Z20, Z23
 	VGETMANTPD       $0x04, Z21, Z24
 	VGETEXPPD        Z19, Z19
 	VGETEXPPD        Z20, Z20
 	VGETEXPPD        Z21, Z21
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
+	VBROADCASTSD     actkernconst<>+3856(SB), Z25
 	VCMPPD           $0x12, Z22, Z25, K5
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
+	VBROADCASTSD     actkernconst<>+3856(SB), Z25
 	VCMPPD           $0x12, Z23, Z25, K6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
+	VBROADCASTSD     actkernconst<>+3856(SB), Z25
 	VCMPPD           $0x12, Z24, Z25, K7
 	VMULPD.BCST      actkernconst<>+1096(SB), Z22, Z25
 	VMULPD.BCST      actkernconst<>+1096(SB), Z23, Z26
@@ -63148,24 +63144,24 @@ loop:
 	VMULPD           Z19, Z19, Z25
 	VMULPD           Z20, Z20, Z26
 	VMULPD           Z21, Z21, Z27
-	VBROADCASTSD     actkernconst<>+3816(SB), Z28
+	VBROADCASTSD     actkernconst<>+3848(SB), Z28
 	VMOVAPD          Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z28, Z29
-	VBROADCASTSD     actkernconst<>+3816(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+3848(SB), Z28
 	VMOVAPD          Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z28, Z30
-	VBROADCASTSD     actkernconst<>+3816(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z30
+	VBROADCASTSD     actkernconst<>+3848(SB), Z28
 	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z28, Z31
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z27, Z31
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
@@ -63184,21 +63180,21 @@ loop:
 	VCMPPD           $0x00, Z2, Z10, K5
 	VCMPPD           $0x00, Z2, Z11, K6
 	VCMPPD           $0x00, Z2, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z24, K7, Z24
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z10, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z11, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z12, K7
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z24, K7, Z24
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z10, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z11, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z12, K7
 	VBLENDMPD        Z10, Z22, K5, Z22
 	VBLENDMPD        Z11, Z23, K6, Z23
 	VBLENDMPD        Z12, Z24, K7, Z24
 	VCMPPD           $0x11, Z2, Z10, K5
 	VCMPPD           $0x11, Z2, Z11, K6
 	VCMPPD           $0x11, Z2, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z24, K7, Z24
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z24, K7, Z24
 	VCMPPD           $0x03, Z10, Z10, K5
 	VCMPPD           $0x03, Z11, Z11, K6
 	VCMPPD           $0x03, Z12, Z12, K7
@@ -63261,12 +63257,12 @@ single:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+3840(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+3872(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3824(SB), Z13
+	VBROADCASTSD     actkernconst<>+3856(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -63278,23 +63274,23 @@ single:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3816(SB), Z14
+	VBROADCASTSD     actkernconst<>+3848(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z5, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -63343,12 +63339,12 @@ tail:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+3840(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+3872(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3824(SB), Z13
+	VBROADCASTSD     actkernconst<>+3856(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -63360,23 +63356,23 @@ tail:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3816(SB), Z14
+	VBROADCASTSD     actkernconst<>+3848(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z5, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -63495,26 +63491,26 @@ loop:
 	VMAXPD           Z2, Z10, Z16
 	VMAXPD           Z2, Z11, Z17
 	VMAXPD           Z2, Z12, Z18
-	VMINPD.BCST      actkernconst<>+3840(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+3840(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+3840(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+3872(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+3872(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+3872(SB), Z18, Z18
 	VADDPD           Z16, Z0, Z19
 	VADDPD           Z17, Z0, Z20
 	VADDPD           Z18, Z0, Z21
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z20, Z20
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z21, Z21
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z19, Z19
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z20, Z20
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z21, Z21
 	VGETMANTPD       $0x04, Z19, Z22
 	VGETMANTPD       $0x04, Z20, Z23
 	VGETMANTPD       $0x04, Z21, Z24
 	VGETEXPPD        Z19, Z19
 	VGETEXPPD        Z20, Z20
 	VGETEXPPD        Z21, Z21
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
+	VBROADCASTSD     actkernconst<>+3856(SB), Z25
 	VCMPPD           $0x12, Z22, Z25, K5
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
+	VBROADCASTSD     actkernconst<>+3856(SB), Z25
 	VCMPPD           $0x12, Z23, Z25, K6
-	VBROADCASTSD     actkernconst<>+3824(SB), Z25
+	VBROADCASTSD     actkernconst<>+3856(SB), Z25
 	VCMPPD           $0x12, Z24, Z25, K7
 	VMULPD.BCST      actkernconst<>+1096(SB), Z22, Z25
 	VMULPD.BCST      actkernconst<>+1096(SB), Z23, Z26
@@ -63546,24 +63542,24 @@ loop:
 	VMULPD           Z19, Z19, Z25
 	VMULPD           Z20, Z20, Z26
 	VMULPD           Z21, Z21, Z27
-	VBROADCASTSD     actkernconst<>+3816(SB), Z28
+	VBROADCASTSD     actkernconst<>+3848(SB), Z28
 	VMOVAPD          Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z28, Z29
-	VBROADCASTSD     actkernconst<>+3816(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z29
+	VBROADCASTSD     actkernconst<>+3848(SB), Z28
 	VMOVAPD          Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z28, Z30
-	VBROADCASTSD     actkernconst<>+3816(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z30
+	VBROADCASTSD     actkernconst<>+3848(SB), Z28
 	VMOVAPD          Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z28, Z31
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z27, Z31
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z25, Z29
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z26, Z30
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z28, Z31
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z27, Z31
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
@@ -63582,21 +63578,21 @@ loop:
 	VCMPPD           $0x00, Z2, Z10, K5
 	VCMPPD           $0x00, Z2, Z11, K6
 	VCMPPD           $0x00, Z2, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z24, K7, Z24
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z10, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z11, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z12, K7
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z24, K7, Z24
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z10, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z11, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z12, K7
 	VBLENDMPD        Z10, Z22, K5, Z22
 	VBLENDMPD        Z11, Z23, K6, Z23
 	VBLENDMPD        Z12, Z24, K7, Z24
 	VCMPPD           $0x11, Z2, Z10, K5
 	VCMPPD           $0x11, Z2, Z11, K6
 	VCMPPD           $0x11, Z2, Z12, K7
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z22, K5, Z22
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z23, K6, Z23
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z24, K7, Z24
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z22, K5, Z22
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z23, K6, Z23
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z24, K7, Z24
 	VCMPPD           $0x03, Z10, Z10, K5
 	VCMPPD           $0x03, Z11, Z11, K6
 	VCMPPD           $0x03, Z12, Z12, K7
@@ -63659,12 +63655,12 @@ single:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+3840(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+3872(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3824(SB), Z13
+	VBROADCASTSD     actkernconst<>+3856(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -63676,23 +63672,23 @@ single:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3816(SB), Z14
+	VBROADCASTSD     actkernconst<>+3848(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z5, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -63741,12 +63737,12 @@ tail:
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z13, K3, Z8
 	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+3840(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+3872(SB), Z10, Z10
 	VADDPD           Z10, Z0, Z11
-	VMAXPD.BCST      actkernconst<>+3832(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+3864(SB), Z11, Z11
 	VGETMANTPD       $0x04, Z11, Z12
 	VGETEXPPD        Z11, Z11
-	VBROADCASTSD     actkernconst<>+3824(SB), Z13
+	VBROADCASTSD     actkernconst<>+3856(SB), Z13
 	VCMPPD           $0x12, Z12, Z13, K3
 	VMULPD.BCST      actkernconst<>+1096(SB), Z12, Z13
 	VBLENDMPD        Z13, Z12, K3, Z13
@@ -63758,23 +63754,23 @@ tail:
 	VADDPD.BCST      actkernconst<>+1352(SB), Z10, Z11
 	VDIVPD           Z11, Z10, Z11
 	VMULPD           Z11, Z11, Z13
-	VBROADCASTSD     actkernconst<>+3816(SB), Z14
+	VBROADCASTSD     actkernconst<>+3848(SB), Z14
 	VMOVAPD          Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3808(SB), Z14, Z15
-	VFMADD213PD.BCST actkernconst<>+3800(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3792(SB), Z13, Z15
-	VFMADD213PD.BCST actkernconst<>+3784(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3840(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+3832(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3824(SB), Z13, Z15
+	VFMADD213PD.BCST actkernconst<>+3816(SB), Z13, Z15
 	VMULPD           Z15, Z13, Z13
 	VSUBPD           Z10, Z13, Z13
 	VFMADD213PD      Z10, Z13, Z11
 	VFMADD213PD      Z11, Z5, Z12
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z12
 	VCMPPD           $0x00, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3848(SB), Z12, K3, Z12
-	VCMPPD.BCST      $0x00, actkernconst<>+3856(SB), Z8, K3
+	VBLENDMPD.BCST   actkernconst<>+3880(SB), Z12, K3, Z12
+	VCMPPD.BCST      $0x00, actkernconst<>+3888(SB), Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z12
 	VCMPPD           $0x11, Z2, Z8, K3
-	VBLENDMPD.BCST   actkernconst<>+3776(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z12, K3, Z12
 	VCMPPD           $0x03, Z8, Z8, K3
 	VBLENDMPD        Z8, Z12, K3, Z8
 	VADDPD           Z8, Z9, Z9
@@ -63884,28 +63880,28 @@ loop:
 	VBLENDVPD   Y9, Y3, Y11, Y9
 	VMAXPD      actkernconst<>+672(SB), Y4, Y2
 	VMAXPD      actkernconst<>+672(SB), Y9, Y3
-	VMINPD      actkernconst<>+4128(SB), Y2, Y2
-	VMINPD      actkernconst<>+4128(SB), Y3, Y3
+	VMINPD      actkernconst<>+4160(SB), Y2, Y2
+	VMINPD      actkernconst<>+4160(SB), Y3, Y3
 	VADDPD      actkernconst<>+224(SB), Y2, Y10
 	VADDPD      actkernconst<>+224(SB), Y3, Y11
-	VMAXPD      actkernconst<>+4096(SB), Y10, Y10
-	VMAXPD      actkernconst<>+4096(SB), Y11, Y11
-	VANDPD      actkernconst<>+4224(SB), Y10, Y12
+	VMAXPD      actkernconst<>+4128(SB), Y10, Y10
+	VMAXPD      actkernconst<>+4128(SB), Y11, Y11
+	VANDPD      actkernconst<>+4256(SB), Y10, Y12
 	VORPD       actkernconst<>+224(SB), Y12, Y12
-	VANDPD      actkernconst<>+4224(SB), Y11, Y13
+	VANDPD      actkernconst<>+4256(SB), Y11, Y13
 	VORPD       actkernconst<>+224(SB), Y13, Y13
 	VPSRLQ      $0x34, Y10, Y10
-	VANDPD      actkernconst<>+4256(SB), Y10, Y10
-	VORPD       actkernconst<>+4288(SB), Y10, Y10
+	VANDPD      actkernconst<>+4288(SB), Y10, Y10
+	VORPD       actkernconst<>+4320(SB), Y10, Y10
 	VSUBPD      actkernconst<>+160(SB), Y10, Y10
 	VPSRLQ      $0x34, Y11, Y11
-	VANDPD      actkernconst<>+4256(SB), Y11, Y11
-	VORPD       actkernconst<>+4288(SB), Y11, Y11
+	VANDPD      actkernconst<>+4288(SB), Y11, Y11
+	VORPD       actkernconst<>+4320(SB), Y11, Y11
 	VSUBPD      actkernconst<>+160(SB), Y11, Y11
-	VMOVUPD     actkernconst<>+4064(SB), Y14
+	VMOVUPD     actkernconst<>+4096(SB), Y14
 	VMOVUPD     Y1, 64(SP)
 	VCMPPD      $0x12, Y12, Y14, Y1
-	VMOVUPD     actkernconst<>+4064(SB), Y14
+	VMOVUPD     actkernconst<>+4096(SB), Y14
 	VMOVUPD     Y6, 96(SP)
 	VCMPPD      $0x12, Y13, Y14, Y6
 	VMULPD      actkernconst<>+1376(SB), Y12, Y14
@@ -63929,19 +63925,19 @@ loop:
 	VDIVPD      Y2, Y11, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y2, Y2, Y12
-	VMOVUPD     actkernconst<>+4032(SB), Y13
+	VMOVUPD     actkernconst<>+4064(SB), Y13
 	VMOVAPD     Y3, Y14
-	VFMADD213PD actkernconst<>+4000(SB), Y13, Y14
-	VMOVUPD     actkernconst<>+4032(SB), Y13
+	VFMADD213PD actkernconst<>+4032(SB), Y13, Y14
+	VMOVUPD     actkernconst<>+4064(SB), Y13
 	VMOVUPD     Y5, 160(SP)
 	VMOVAPD     Y12, Y5
-	VFMADD213PD actkernconst<>+4000(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+4032(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+4000(SB), Y3, Y14
+	VFMADD213PD actkernconst<>+4000(SB), Y12, Y5
 	VFMADD213PD actkernconst<>+3968(SB), Y3, Y14
 	VFMADD213PD actkernconst<>+3968(SB), Y12, Y5
 	VFMADD213PD actkernconst<>+3936(SB), Y3, Y14
 	VFMADD213PD actkernconst<>+3936(SB), Y12, Y5
-	VFMADD213PD actkernconst<>+3904(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+3904(SB), Y12, Y5
 	VMULPD      Y14, Y3, Y3
 	VMULPD      Y5, Y12, Y12
 	VSUBPD      Y10, Y3, Y3
@@ -63960,16 +63956,16 @@ loop:
 	VORPD       Y0, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y4, Y0
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y9, Y2
-	VBLENDVPD   Y0, actkernconst<>+4160(SB), Y1, Y0
-	VBLENDVPD   Y2, actkernconst<>+4160(SB), Y6, Y2
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y4, Y1
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y9, Y3
+	VBLENDVPD   Y0, actkernconst<>+4192(SB), Y1, Y0
+	VBLENDVPD   Y2, actkernconst<>+4192(SB), Y6, Y2
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y4, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y9, Y3
 	VBLENDVPD   Y1, Y4, Y0, Y1
 	VBLENDVPD   Y3, Y9, Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y0
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y9, Y2
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y1, Y0
-	VBLENDVPD   Y2, actkernconst<>+3872(SB), Y3, Y2
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y3, Y2
 	VCMPPD      $0x03, Y4, Y4, Y1
 	VCMPPD      $0x03, Y9, Y9, Y3
 	VBLENDVPD   Y1, Y4, Y0, Y1
@@ -64038,16 +64034,16 @@ single:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y5, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4128(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+224(SB), Y1, Y5
-	VMAXPD      actkernconst<>+4096(SB), Y5, Y5
-	VANDPD      actkernconst<>+4224(SB), Y5, Y6
+	VMAXPD      actkernconst<>+4128(SB), Y5, Y5
+	VANDPD      actkernconst<>+4256(SB), Y5, Y6
 	VORPD       actkernconst<>+224(SB), Y6, Y6
 	VPSRLQ      $0x34, Y5, Y5
-	VANDPD      actkernconst<>+4256(SB), Y5, Y5
-	VORPD       actkernconst<>+4288(SB), Y5, Y5
+	VANDPD      actkernconst<>+4288(SB), Y5, Y5
+	VORPD       actkernconst<>+4320(SB), Y5, Y5
 	VSUBPD      actkernconst<>+160(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+4064(SB), Y7
+	VMOVUPD     actkernconst<>+4096(SB), Y7
 	VCMPPD      $0x12, Y6, Y7, Y8
 	VMULPD      actkernconst<>+1376(SB), Y6, Y7
 	VBLENDVPD   Y8, Y7, Y6, Y7
@@ -64059,12 +64055,12 @@ single:
 	VADDPD      actkernconst<>+2400(SB), Y5, Y1
 	VDIVPD      Y1, Y5, Y1
 	VMULPD      Y1, Y1, Y6
-	VMOVUPD     actkernconst<>+4032(SB), Y7
+	VMOVUPD     actkernconst<>+4064(SB), Y7
 	VMOVAPD     Y6, Y9
-	VFMADD213PD actkernconst<>+4000(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+4032(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+4000(SB), Y6, Y9
 	VFMADD213PD actkernconst<>+3968(SB), Y6, Y9
 	VFMADD213PD actkernconst<>+3936(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+3904(SB), Y6, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y5, Y6, Y6
 	VFMADD213PD Y5, Y6, Y1
@@ -64074,11 +64070,11 @@ single:
 	VANDPD      actkernconst<>+192(SB), Y8, Y8
 	VORPD       Y1, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4160(SB), Y8, Y1
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y2, Y5
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y8, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y5, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y5, Y1
 	VCMPPD      $0x03, Y2, Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VADDPD      Y5, Y4, Y4
@@ -64138,16 +64134,16 @@ tail:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y5, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4128(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+224(SB), Y1, Y5
-	VMAXPD      actkernconst<>+4096(SB), Y5, Y5
-	VANDPD      actkernconst<>+4224(SB), Y5, Y6
+	VMAXPD      actkernconst<>+4128(SB), Y5, Y5
+	VANDPD      actkernconst<>+4256(SB), Y5, Y6
 	VORPD       actkernconst<>+224(SB), Y6, Y6
 	VPSRLQ      $0x34, Y5, Y5
-	VANDPD      actkernconst<>+4256(SB), Y5, Y5
-	VORPD       actkernconst<>+4288(SB), Y5, Y5
+	VANDPD      actkernconst<>+4288(SB), Y5, Y5
+	VORPD       actkernconst<>+4320(SB), Y5, Y5
 	VSUBPD      actkernconst<>+160(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+4064(SB), Y7
+	VMOVUPD     actkernconst<>+4096(SB), Y7
 	VCMPPD      $0x12, Y6, Y7, Y8
 	VMULPD      actkernconst<>+1376(SB), Y6, Y7
 	VBLENDVPD   Y8, Y7, Y6, Y7
@@ -64159,12 +64155,12 @@ tail:
 	VADDPD      actkernconst<>+2400(SB), Y5, Y1
 	VDIVPD      Y1, Y5, Y1
 	VMULPD      Y1, Y1, Y6
-	VMOVUPD     actkernconst<>+4032(SB), Y7
+	VMOVUPD     actkernconst<>+4064(SB), Y7
 	VMOVAPD     Y6, Y9
-	VFMADD213PD actkernconst<>+4000(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+4032(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+4000(SB), Y6, Y9
 	VFMADD213PD actkernconst<>+3968(SB), Y6, Y9
 	VFMADD213PD actkernconst<>+3936(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+3904(SB), Y6, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y5, Y6, Y6
 	VFMADD213PD Y5, Y6, Y1
@@ -64174,11 +64170,11 @@ tail:
 	VANDPD      actkernconst<>+192(SB), Y8, Y8
 	VORPD       Y1, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4160(SB), Y8, Y1
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y2, Y5
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y8, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y5, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y5, Y1
 	VCMPPD      $0x03, Y2, Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VADDPD      Y5, Y4, Y4
@@ -64287,28 +64283,28 @@ loop:
 	VBLENDVPD   Y9, Y3, Y11, Y9
 	VMAXPD      actkernconst<>+672(SB), Y4, Y2
 	VMAXPD      actkernconst<>+672(SB), Y9, Y3
-	VMINPD      actkernconst<>+4128(SB), Y2, Y2
-	VMINPD      actkernconst<>+4128(SB), Y3, Y3
+	VMINPD      actkernconst<>+4160(SB), Y2, Y2
+	VMINPD      actkernconst<>+4160(SB), Y3, Y3
 	VADDPD      actkernconst<>+224(SB), Y2, Y10
 	VADDPD      actkernconst<>+224(SB), Y3, Y11
-	VMAXPD      actkernconst<>+4096(SB), Y10, Y10
-	VMAXPD      actkernconst<>+4096(SB), Y11, Y11
-	VANDPD      actkernconst<>+4224(SB), Y10, Y12
+	VMAXPD      actkernconst<>+4128(SB), Y10, Y10
+	VMAXPD      actkernconst<>+4128(SB), Y11, Y11
+	VANDPD      actkernconst<>+4256(SB), Y10, Y12
 	VORPD       actkernconst<>+224(SB), Y12, Y12
-	VANDPD      actkernconst<>+4224(SB), Y11, Y13
+	VANDPD      actkernconst<>+4256(SB), Y11, Y13
 	VORPD       actkernconst<>+224(SB), Y13, Y13
 	VPSRLQ      $0x34, Y10, Y10
-	VANDPD      actkernconst<>+4256(SB), Y10, Y10
-	VORPD       actkernconst<>+4288(SB), Y10, Y10
+	VANDPD      actkernconst<>+4288(SB), Y10, Y10
+	VORPD       actkernconst<>+4320(SB), Y10, Y10
 	VSUBPD      actkernconst<>+160(SB), Y10, Y10
 	VPSRLQ      $0x34, Y11, Y11
-	VANDPD      actkernconst<>+4256(SB), Y11, Y11
-	VORPD       actkernconst<>+4288(SB), Y11, Y11
+	VANDPD      actkernconst<>+4288(SB), Y11, Y11
+	VORPD       actkernconst<>+4320(SB), Y11, Y11
 	VSUBPD      actkernconst<>+160(SB), Y11, Y11
-	VMOVUPD     actkernconst<>+4064(SB), Y14
+	VMOVUPD     actkernconst<>+4096(SB), Y14
 	VMOVUPD     Y1, 64(SP)
 	VCMPPD      $0x12, Y12, Y14, Y1
-	VMOVUPD     actkernconst<>+4064(SB), Y14
+	VMOVUPD     actkernconst<>+4096(SB), Y14
 	VMOVUPD     Y6, 96(SP)
 	VCMPPD      $0x12, Y13, Y14, Y6
 	VMULPD      actkernconst<>+1376(SB), Y12, Y14
@@ -64332,19 +64328,19 @@ loop:
 	VDIVPD      Y2, Y11, Y2
 	VMULPD      Y0, Y0, Y3
 	VMULPD      Y2, Y2, Y12
-	VMOVUPD     actkernconst<>+4032(SB), Y13
+	VMOVUPD     actkernconst<>+4064(SB), Y13
 	VMOVAPD     Y3, Y14
-	VFMADD213PD actkernconst<>+4000(SB), Y13, Y14
-	VMOVUPD     actkernconst<>+4032(SB), Y13
+	VFMADD213PD actkernconst<>+4032(SB), Y13, Y14
+	VMOVUPD     actkernconst<>+4064(SB), Y13
 	VMOVUPD     Y5, 160(SP)
 	VMOVAPD     Y12, Y5
-	VFMADD213PD actkernconst<>+4000(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+4032(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+4000(SB), Y3, Y14
+	VFMADD213PD actkernconst<>+4000(SB), Y12, Y5
 	VFMADD213PD actkernconst<>+3968(SB), Y3, Y14
 	VFMADD213PD actkernconst<>+3968(SB), Y12, Y5
 	VFMADD213PD actkernconst<>+3936(SB), Y3, Y14
 	VFMADD213PD actkernconst<>+3936(SB), Y12, Y5
-	VFMADD213PD actkernconst<>+3904(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+3904(SB), Y12, Y5
 	VMULPD      Y14, Y3, Y3
 	VMULPD      Y5, Y12, Y12
 	VSUBPD      Y10, Y3, Y3
@@ -64363,16 +64359,16 @@ loop:
 	VORPD       Y0, Y6, Y6
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y4, Y0
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y9, Y2
-	VBLENDVPD   Y0, actkernconst<>+4160(SB), Y1, Y0
-	VBLENDVPD   Y2, actkernconst<>+4160(SB), Y6, Y2
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y4, Y1
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y9, Y3
+	VBLENDVPD   Y0, actkernconst<>+4192(SB), Y1, Y0
+	VBLENDVPD   Y2, actkernconst<>+4192(SB), Y6, Y2
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y4, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y9, Y3
 	VBLENDVPD   Y1, Y4, Y0, Y1
 	VBLENDVPD   Y3, Y9, Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y0
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y9, Y2
-	VBLENDVPD   Y0, actkernconst<>+3872(SB), Y1, Y0
-	VBLENDVPD   Y2, actkernconst<>+3872(SB), Y3, Y2
+	VBLENDVPD   Y0, actkernconst<>+3904(SB), Y1, Y0
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y3, Y2
 	VCMPPD      $0x03, Y4, Y4, Y1
 	VCMPPD      $0x03, Y9, Y9, Y3
 	VBLENDVPD   Y1, Y4, Y0, Y1
@@ -64441,16 +64437,16 @@ single:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y5, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4128(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+224(SB), Y1, Y5
-	VMAXPD      actkernconst<>+4096(SB), Y5, Y5
-	VANDPD      actkernconst<>+4224(SB), Y5, Y6
+	VMAXPD      actkernconst<>+4128(SB), Y5, Y5
+	VANDPD      actkernconst<>+4256(SB), Y5, Y6
 	VORPD       actkernconst<>+224(SB), Y6, Y6
 	VPSRLQ      $0x34, Y5, Y5
-	VANDPD      actkernconst<>+4256(SB), Y5, Y5
-	VORPD       actkernconst<>+4288(SB), Y5, Y5
+	VANDPD      actkernconst<>+4288(SB), Y5, Y5
+	VORPD       actkernconst<>+4320(SB), Y5, Y5
 	VSUBPD      actkernconst<>+160(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+4064(SB), Y7
+	VMOVUPD     actkernconst<>+4096(SB), Y7
 	VCMPPD      $0x12, Y6, Y7, Y8
 	VMULPD      actkernconst<>+1376(SB), Y6, Y7
 	VBLENDVPD   Y8, Y7, Y6, Y7
@@ -64462,12 +64458,12 @@ single:
 	VADDPD      actkernconst<>+2400(SB), Y5, Y1
 	VDIVPD      Y1, Y5, Y1
 	VMULPD      Y1, Y1, Y6
-	VMOVUPD     actkernconst<>+4032(SB), Y7
+	VMOVUPD     actkernconst<>+4064(SB), Y7
 	VMOVAPD     Y6, Y9
-	VFMADD213PD actkernconst<>+4000(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+4032(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+4000(SB), Y6, Y9
 	VFMADD213PD actkernconst<>+3968(SB), Y6, Y9
 	VFMADD213PD actkernconst<>+3936(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+3904(SB), Y6, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y5, Y6, Y6
 	VFMADD213PD Y5, Y6, Y1
@@ -64477,11 +64473,11 @@ single:
 	VANDPD      actkernconst<>+192(SB), Y8, Y8
 	VORPD       Y1, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4160(SB), Y8, Y1
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y2, Y5
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y8, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y5, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y5, Y1
 	VCMPPD      $0x03, Y2, Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VADDPD      Y5, Y4, Y4
@@ -64541,16 +64537,16 @@ tail:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VBLENDVPD   Y2, Y1, Y5, Y2
 	VMAXPD      actkernconst<>+672(SB), Y2, Y1
-	VMINPD      actkernconst<>+4128(SB), Y1, Y1
+	VMINPD      actkernconst<>+4160(SB), Y1, Y1
 	VADDPD      actkernconst<>+224(SB), Y1, Y5
-	VMAXPD      actkernconst<>+4096(SB), Y5, Y5
-	VANDPD      actkernconst<>+4224(SB), Y5, Y6
+	VMAXPD      actkernconst<>+4128(SB), Y5, Y5
+	VANDPD      actkernconst<>+4256(SB), Y5, Y6
 	VORPD       actkernconst<>+224(SB), Y6, Y6
 	VPSRLQ      $0x34, Y5, Y5
-	VANDPD      actkernconst<>+4256(SB), Y5, Y5
-	VORPD       actkernconst<>+4288(SB), Y5, Y5
+	VANDPD      actkernconst<>+4288(SB), Y5, Y5
+	VORPD       actkernconst<>+4320(SB), Y5, Y5
 	VSUBPD      actkernconst<>+160(SB), Y5, Y5
-	VMOVUPD     actkernconst<>+4064(SB), Y7
+	VMOVUPD     actkernconst<>+4096(SB), Y7
 	VCMPPD      $0x12, Y6, Y7, Y8
 	VMULPD      actkernconst<>+1376(SB), Y6, Y7
 	VBLENDVPD   Y8, Y7, Y6, Y7
@@ -64562,12 +64558,12 @@ tail:
 	VADDPD      actkernconst<>+2400(SB), Y5, Y1
 	VDIVPD      Y1, Y5, Y1
 	VMULPD      Y1, Y1, Y6
-	VMOVUPD     actkernconst<>+4032(SB), Y7
+	VMOVUPD     actkernconst<>+4064(SB), Y7
 	VMOVAPD     Y6, Y9
-	VFMADD213PD actkernconst<>+4000(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+4032(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+4000(SB), Y6, Y9
 	VFMADD213PD actkernconst<>+3968(SB), Y6, Y9
 	VFMADD213PD actkernconst<>+3936(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+3904(SB), Y6, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y5, Y6, Y6
 	VFMADD213PD Y5, Y6, Y1
@@ -64577,11 +64573,11 @@ tail:
 	VANDPD      actkernconst<>+192(SB), Y8, Y8
 	VORPD       Y1, Y8, Y8
 	VCMPPD      $0x00, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+4160(SB), Y8, Y1
-	VCMPPD      $0x00, actkernconst<>+4192(SB), Y2, Y5
+	VBLENDVPD   Y1, actkernconst<>+4192(SB), Y8, Y1
+	VCMPPD      $0x00, actkernconst<>+4224(SB), Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y1
-	VBLENDVPD   Y1, actkernconst<>+3872(SB), Y5, Y1
+	VBLENDVPD   Y1, actkernconst<>+3904(SB), Y5, Y1
 	VCMPPD      $0x03, Y2, Y2, Y5
 	VBLENDVPD   Y5, Y2, Y1, Y5
 	VADDPD      Y5, Y4, Y4
@@ -66589,8 +66585,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softsignAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+7424(SB), Z1
-	VBROADCASTSD actkernconst<>+7432(SB), Z2
+	VBROADCASTSD actkernconst<>+7456(SB), Z1
+	VBROADCASTSD actkernconst<>+7464(SB), Z2
 	VBROADCASTSD actkernconst<>+120(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -66688,8 +66684,8 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softsignAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+7424(SB), Z1
-	VBROADCASTSD actkernconst<>+7432(SB), Z2
+	VBROADCASTSD actkernconst<>+7456(SB), Z1
+	VBROADCASTSD actkernconst<>+7464(SB), Z2
 	VBROADCASTSD actkernconst<>+120(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -66788,8 +66784,8 @@ done:
 // Requires: AVX
 TEXT ·softsignAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+224(SB), Y0
-	VMOVUPD actkernconst<>+7456(SB), Y1
-	VMOVUPD actkernconst<>+7488(SB), Y2
+	VMOVUPD actkernconst<>+7488(SB), Y1
+	VMOVUPD actkernconst<>+7520(SB), Y2
 	VMOVUPD actkernconst<>+672(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -66875,8 +66871,8 @@ done:
 // Requires: AVX, MMX+
 TEXT ·softsignAVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+224(SB), Y0
-	VMOVUPD actkernconst<>+7456(SB), Y1
-	VMOVUPD actkernconst<>+7488(SB), Y2
+	VMOVUPD actkernconst<>+7488(SB), Y1
+	VMOVUPD actkernconst<>+7520(SB), Y2
 	VMOVUPD actkernconst<>+672(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -67864,8 +67860,8 @@ loop:
 	JB               single
 	VCVTPS2PD        (CX), Z0
 	VCVTPS2PD        32(CX), Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z1, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z1, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z0, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z1, K5
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z2
@@ -67966,7 +67962,7 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z0, K3
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
@@ -68024,7 +68020,7 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y0
 	VCVTPS2PD        Y0, Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z0, K3
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
@@ -68087,8 +68083,8 @@ loop:
 	JB          single
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y0, Y4
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y1, Y5
 	VANDPD      actkernconst<>+192(SB), Y0, Y6
@@ -68209,7 +68205,7 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y0, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
@@ -68275,7 +68271,7 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y0, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
@@ -68347,14 +68343,14 @@ loop:
 	JB               single
 	VCVTPS2PD        (CX), Z0
 	VCVTPS2PD        32(CX), Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z1, K3
-	VBROADCASTSD     actkernconst<>+4896(SB), Z2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z1, K3
+	VBROADCASTSD     actkernconst<>+4928(SB), Z2
 	VCMPPD           $0x11, Z0, Z2, K4
-	VBROADCASTSD     actkernconst<>+4896(SB), Z2
+	VBROADCASTSD     actkernconst<>+4928(SB), Z2
 	VCMPPD           $0x11, Z1, Z2, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+4904(SB), Z0, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+4904(SB), Z1, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+4936(SB), Z0, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+4936(SB), Z1, K7
 	VBROADCASTSD     actkernconst<>+2504(SB), Z2
 	KMOVW            K3, (SP)
 	VCMPPD           $0x11, Z0, Z2, K3
@@ -68439,10 +68435,10 @@ loop:
 	VFMADD213PD      Z2, Z4, Z6
 	VMOVAPD          Z1, Z2
 	VFMADD213PD      Z3, Z5, Z2
-	VSUBPD.BCST      actkernconst<>+4920(SB), Z0, Z3
-	VSUBPD.BCST      actkernconst<>+4920(SB), Z1, Z7
-	VSUBPD.BCST      actkernconst<>+4928(SB), Z3, Z3
-	VSUBPD.BCST      actkernconst<>+4928(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+4952(SB), Z0, Z3
+	VSUBPD.BCST      actkernconst<>+4952(SB), Z1, Z7
+	VSUBPD.BCST      actkernconst<>+4960(SB), Z3, Z3
+	VSUBPD.BCST      actkernconst<>+4960(SB), Z7, Z7
 	VMAXPD.BCST      actkernconst<>+24(SB), Z3, Z8
 	VMAXPD.BCST      actkernconst<>+24(SB), Z7, Z9
 	VMINPD.BCST      actkernconst<>+32(SB), Z8, Z8
@@ -68495,9 +68491,9 @@ loop:
 	VCMPPD           $0x03, Z7, Z7, K3
 	VBLENDMPD        Z3, Z12, K2, Z12
 	VBLENDMPD        Z7, Z13, K3, Z13
-	VBROADCASTSD     actkernconst<>+4912(SB), Z8
+	VBROADCASTSD     actkernconst<>+4944(SB), Z8
 	VFMADD213PD      Z3, Z8, Z12
-	VBROADCASTSD     actkernconst<>+4912(SB), Z3
+	VBROADCASTSD     actkernconst<>+4944(SB), Z3
 	VFMADD213PD      Z7, Z3, Z13
 	VMULPD           Z12, Z4, Z4
 	VMULPD           Z13, Z5, Z5
@@ -68542,10 +68538,10 @@ single:
 	CMPQ             SI, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VBROADCASTSD     actkernconst<>+4896(SB), Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VBROADCASTSD     actkernconst<>+4928(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4904(SB), Z0, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4936(SB), Z0, K4
 	VBROADCASTSD     actkernconst<>+2504(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K5
 	KORW             K5, K4, K4
@@ -68586,8 +68582,8 @@ single:
 	VBLENDMPD        Z1, Z4, K5, Z1
 	VMOVAPD          Z0, Z3
 	VFMADD213PD      Z1, Z2, Z3
-	VSUBPD.BCST      actkernconst<>+4920(SB), Z0, Z1
-	VSUBPD.BCST      actkernconst<>+4928(SB), Z1, Z1
+	VSUBPD.BCST      actkernconst<>+4952(SB), Z0, Z1
+	VSUBPD.BCST      actkernconst<>+4960(SB), Z1, Z1
 	VMAXPD.BCST      actkernconst<>+24(SB), Z1, Z4
 	VMINPD.BCST      actkernconst<>+32(SB), Z4, Z4
 	VMULPD.BCST      actkernconst<>+40(SB), Z4, Z5
@@ -68614,7 +68610,7 @@ single:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z6
 	VCMPPD           $0x03, Z1, Z1, K5
 	VBLENDMPD        Z1, Z6, K5, Z6
-	VBROADCASTSD     actkernconst<>+4912(SB), Z4
+	VBROADCASTSD     actkernconst<>+4944(SB), Z4
 	VFMADD213PD      Z1, Z4, Z6
 	VMULPD           Z6, Z2, Z2
 	VBLENDMPD        Z3, Z2, K4, Z3
@@ -68645,10 +68641,10 @@ tail:
 	KMOVW            DI, K1
 	VMOVUPS.Z        (CX), K1, Y0
 	VCVTPS2PD        Y0, Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VBROADCASTSD     actkernconst<>+4896(SB), Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VBROADCASTSD     actkernconst<>+4928(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+4904(SB), Z0, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+4936(SB), Z0, K4
 	VBROADCASTSD     actkernconst<>+2504(SB), Z1
 	VCMPPD           $0x11, Z0, Z1, K5
 	KORW             K5, K4, K4
@@ -68689,8 +68685,8 @@ tail:
 	VBLENDMPD        Z1, Z4, K5, Z1
 	VMOVAPD          Z0, Z3
 	VFMADD213PD      Z1, Z2, Z3
-	VSUBPD.BCST      actkernconst<>+4920(SB), Z0, Z1
-	VSUBPD.BCST      actkernconst<>+4928(SB), Z1, Z1
+	VSUBPD.BCST      actkernconst<>+4952(SB), Z0, Z1
+	VSUBPD.BCST      actkernconst<>+4960(SB), Z1, Z1
 	VMAXPD.BCST      actkernconst<>+24(SB), Z1, Z4
 	VMINPD.BCST      actkernconst<>+32(SB), Z4, Z4
 	VMULPD.BCST      actkernconst<>+40(SB), Z4, Z5
@@ -68717,7 +68713,7 @@ tail:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z6
 	VCMPPD           $0x03, Z1, Z1, K5
 	VBLENDMPD        Z1, Z6, K5, Z6
-	VBROADCASTSD     actkernconst<>+4912(SB), Z4
+	VBROADCASTSD     actkernconst<>+4944(SB), Z4
 	VFMADD213PD      Z1, Z4, Z6
 	VMULPD           Z6, Z2, Z2
 	VBLENDMPD        Z3, Z2, K4, Z3
@@ -68754,14 +68750,14 @@ loop:
 	JB          single
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y1, Y3
-	VMOVUPD     actkernconst<>+4960(SB), Y4
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y1, Y3
+	VMOVUPD     actkernconst<>+4992(SB), Y4
 	VCMPPD      $0x11, Y0, Y4, Y5
-	VMOVUPD     actkernconst<>+4960(SB), Y4
+	VMOVUPD     actkernconst<>+4992(SB), Y4
 	VCMPPD      $0x11, Y1, Y4, Y6
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y0, Y4
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+5024(SB), Y0, Y4
+	VCMPPD      $0x11, actkernconst<>+5024(SB), Y1, Y7
 	VMOVUPD     actkernconst<>+2816(SB), Y8
 	VCMPPD      $0x11, Y0, Y8, Y9
 	VMOVUPD     actkernconst<>+2816(SB), Y8
@@ -68864,10 +68860,10 @@ loop:
 	VFMADD213PD Y6, Y3, Y2
 	VMOVAPD     Y1, Y4
 	VFMADD213PD Y7, Y5, Y4
-	VSUBPD      actkernconst<>+5056(SB), Y0, Y6
-	VSUBPD      actkernconst<>+5056(SB), Y1, Y7
-	VSUBPD      actkernconst<>+5088(SB), Y6, Y6
-	VSUBPD      actkernconst<>+5088(SB), Y7, Y7
+	VSUBPD      actkernconst<>+5088(SB), Y0, Y6
+	VSUBPD      actkernconst<>+5088(SB), Y1, Y7
+	VSUBPD      actkernconst<>+5120(SB), Y6, Y6
+	VSUBPD      actkernconst<>+5120(SB), Y7, Y7
 	VMAXPD      actkernconst<>+288(SB), Y6, Y8
 	VMAXPD      actkernconst<>+288(SB), Y7, Y9
 	VMINPD      actkernconst<>+320(SB), Y8, Y8
@@ -68934,9 +68930,9 @@ loop:
 	VCMPPD      $0x03, Y7, Y7, Y1
 	VBLENDVPD   Y0, Y6, Y12, Y0
 	VBLENDVPD   Y1, Y7, Y13, Y1
-	VMOVUPD     actkernconst<>+5024(SB), Y8
+	VMOVUPD     actkernconst<>+5056(SB), Y8
 	VFMADD213PD Y6, Y8, Y0
-	VMOVUPD     actkernconst<>+5024(SB), Y6
+	VMOVUPD     actkernconst<>+5056(SB), Y6
 	VFMADD213PD Y7, Y6, Y1
 	VMULPD      Y0, Y3, Y3
 	VMULPD      Y1, Y5, Y5
@@ -68985,10 +68981,10 @@ single:
 	CMPQ        SI, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+4960(SB), Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+4992(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+5024(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VCMPPD      $0x11, Y0, Y4, Y5
 	VORPD       Y5, Y2, Y2
@@ -69037,8 +69033,8 @@ single:
 	VBLENDVPD   Y6, Y5, Y8, Y6
 	VMOVAPD     Y0, Y5
 	VFMADD213PD Y6, Y4, Y5
-	VSUBPD      actkernconst<>+5056(SB), Y0, Y6
-	VSUBPD      actkernconst<>+5088(SB), Y6, Y6
+	VSUBPD      actkernconst<>+5088(SB), Y0, Y6
+	VSUBPD      actkernconst<>+5120(SB), Y6, Y6
 	VMAXPD      actkernconst<>+288(SB), Y6, Y7
 	VMINPD      actkernconst<>+320(SB), Y7, Y7
 	VMULPD      actkernconst<>+352(SB), Y7, Y8
@@ -69071,7 +69067,7 @@ single:
 	VORPD       Y7, Y9, Y9
 	VCMPPD      $0x03, Y6, Y6, Y7
 	VBLENDVPD   Y7, Y6, Y9, Y7
-	VMOVUPD     actkernconst<>+5024(SB), Y8
+	VMOVUPD     actkernconst<>+5056(SB), Y8
 	VFMADD213PD Y6, Y8, Y7
 	VMULPD      Y7, Y4, Y4
 	VBLENDVPD   Y2, Y5, Y4, Y2
@@ -69102,10 +69098,10 @@ tail:
 	VMOVDQU     32(DI)(SI*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
-	VMOVUPD     actkernconst<>+4960(SB), Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
+	VMOVUPD     actkernconst<>+4992(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+4992(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+5024(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+2816(SB), Y4
 	VCMPPD      $0x11, Y0, Y4, Y5
 	VORPD       Y5, Y2, Y2
@@ -69154,8 +69150,8 @@ tail:
 	VBLENDVPD   Y6, Y5, Y8, Y6
 	VMOVAPD     Y0, Y5
 	VFMADD213PD Y6, Y4, Y5
-	VSUBPD      actkernconst<>+5056(SB), Y0, Y6
-	VSUBPD      actkernconst<>+5088(SB), Y6, Y6
+	VSUBPD      actkernconst<>+5088(SB), Y0, Y6
+	VSUBPD      actkernconst<>+5120(SB), Y6, Y6
 	VMAXPD      actkernconst<>+288(SB), Y6, Y7
 	VMINPD      actkernconst<>+320(SB), Y7, Y7
 	VMULPD      actkernconst<>+352(SB), Y7, Y8
@@ -69188,7 +69184,7 @@ tail:
 	VORPD       Y7, Y9, Y9
 	VCMPPD      $0x03, Y6, Y6, Y7
 	VBLENDVPD   Y7, Y6, Y9, Y7
-	VMOVUPD     actkernconst<>+5024(SB), Y8
+	VMOVUPD     actkernconst<>+5056(SB), Y8
 	VFMADD213PD Y6, Y8, Y7
 	VMULPD      Y7, Y4, Y4
 	VBLENDVPD   Y2, Y5, Y4, Y2
@@ -69225,8 +69221,8 @@ loop:
 	JB               single
 	VCVTPS2PD        (CX), Z0
 	VCVTPS2PD        32(CX), Z1
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z1, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z1, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z0, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z1, K5
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z2
@@ -69324,7 +69320,7 @@ single:
 	CMPQ             SI, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z0, K3
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
@@ -69381,7 +69377,7 @@ tail:
 	KMOVW            DX, K1
 	VMOVUPS.Z        (CX), K1, Y0
 	VCVTPS2PD        Y0, Z0
-	VCMPPD.BCST      $0x11, actkernconst<>+4320(SB), Z0, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+4352(SB), Z0, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+16(SB), Z0, K3
 	VANDPD.BCST      actkernconst<>+1088(SB), Z0, Z1
 	VXORPD.BCST      actkernconst<>+0(SB), Z1, Z1
@@ -69443,8 +69439,8 @@ loop:
 	JB          single
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y0, Y4
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y1, Y5
 	VANDPD      actkernconst<>+192(SB), Y0, Y6
@@ -69562,7 +69558,7 @@ single:
 	CMPQ        SI, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y0, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
@@ -69627,7 +69623,7 @@ tail:
 	VMOVDQU     32(DX)(SI*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x11, actkernconst<>+4352(SB), Y0, Y1
+	VCMPPD      $0x11, actkernconst<>+4384(SB), Y0, Y1
 	VCMPPD      $0x11, actkernconst<>+256(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y0, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
@@ -69686,7 +69682,7 @@ done:
 // func tanhAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+5256(SB), Z0
+	VBROADCASTSD actkernconst<>+5288(SB), Z0
 	VBROADCASTSD actkernconst<>+24(SB), Z1
 	VBROADCASTSD actkernconst<>+1352(SB), Z2
 	VBROADCASTSD actkernconst<>+40(SB), Z3
@@ -69886,7 +69882,7 @@ done:
 // func tanhAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+5256(SB), Z0
+	VBROADCASTSD actkernconst<>+5288(SB), Z0
 	VBROADCASTSD actkernconst<>+24(SB), Z1
 	VBROADCASTSD actkernconst<>+1352(SB), Z2
 	VBROADCASTSD actkernconst<>+40(SB), Z3
@@ -70087,7 +70083,7 @@ done:
 // func tanhAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·tanhAVX2(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+6208(SB), Y0
+	VMOVUPD actkernconst<>+6240(SB), Y0
 	VMOVUPD actkernconst<>+288(SB), Y1
 	VMOVUPD actkernconst<>+2400(SB), Y2
 	VMOVUPD actkernconst<>+352(SB), Y3
@@ -70282,7 +70278,7 @@ done:
 // func tanhAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·tanhAVX2Stream(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+6208(SB), Y0
+	VMOVUPD actkernconst<>+6240(SB), Y0
 	VMOVUPD actkernconst<>+288(SB), Y1
 	VMOVUPD actkernconst<>+2400(SB), Y2
 	VMOVUPD actkernconst<>+352(SB), Y3
@@ -70482,7 +70478,7 @@ TEXT ·tanhBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+16(SB), Z1
 	VBROADCASTSD actkernconst<>+8(SB), Z2
 	VBROADCASTSD actkernconst<>+1112(SB), Z3
-	VBROADCASTSD actkernconst<>+5256(SB), Z4
+	VBROADCASTSD actkernconst<>+5288(SB), Z4
 	VBROADCASTSD actkernconst<>+40(SB), Z5
 	VBROADCASTSD actkernconst<>+48(SB), Z6
 	VBROADCASTSD actkernconst<>+64(SB), Z7
@@ -70680,7 +70676,7 @@ TEXT ·tanhBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+16(SB), Z1
 	VBROADCASTSD actkernconst<>+8(SB), Z2
 	VBROADCASTSD actkernconst<>+1112(SB), Z3
-	VBROADCASTSD actkernconst<>+5256(SB), Z4
+	VBROADCASTSD actkernconst<>+5288(SB), Z4
 	VBROADCASTSD actkernconst<>+40(SB), Z5
 	VBROADCASTSD actkernconst<>+48(SB), Z6
 	VBROADCASTSD actkernconst<>+64(SB), Z7
@@ -70887,8 +70883,8 @@ loop:
 	VCVTPS2PD   16(CX), Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y1, Y3
-	VMULPD      actkernconst<>+6208(SB), Y2, Y2
-	VMULPD      actkernconst<>+6208(SB), Y3, Y3
+	VMULPD      actkernconst<>+6240(SB), Y2, Y2
+	VMULPD      actkernconst<>+6240(SB), Y3, Y3
 	VANDPD      actkernconst<>+192(SB), Y2, Y4
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
 	VXORPD      actkernconst<>+128(SB), Y4, Y4
@@ -70988,7 +70984,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VMULPD      actkernconst<>+6208(SB), Y1, Y1
+	VMULPD      actkernconst<>+6240(SB), Y1, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+896(SB), Y2, Y3
@@ -71048,7 +71044,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VMULPD      actkernconst<>+6208(SB), Y1, Y1
+	VMULPD      actkernconst<>+6240(SB), Y1, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+896(SB), Y2, Y3
@@ -71114,8 +71110,8 @@ loop:
 	VCVTPS2PD   16(CX), Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y1, Y3
-	VMULPD      actkernconst<>+6208(SB), Y2, Y2
-	VMULPD      actkernconst<>+6208(SB), Y3, Y3
+	VMULPD      actkernconst<>+6240(SB), Y2, Y2
+	VMULPD      actkernconst<>+6240(SB), Y3, Y3
 	VANDPD      actkernconst<>+192(SB), Y2, Y4
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
 	VXORPD      actkernconst<>+128(SB), Y4, Y4
@@ -71215,7 +71211,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VMULPD      actkernconst<>+6208(SB), Y1, Y1
+	VMULPD      actkernconst<>+6240(SB), Y1, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+896(SB), Y2, Y3
@@ -71275,7 +71271,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VMULPD      actkernconst<>+6208(SB), Y1, Y1
+	VMULPD      actkernconst<>+6240(SB), Y1, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+896(SB), Y2, Y3
@@ -71710,20 +71706,20 @@ done:
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+16(SB), Z1
-	VBROADCASTSD actkernconst<>+7520(SB), Z2
-	VBROADCASTSD actkernconst<>+7528(SB), Z3
-	VBROADCASTSD actkernconst<>+7536(SB), Z4
-	VBROADCASTSD actkernconst<>+7544(SB), Z5
-	VBROADCASTSD actkernconst<>+7552(SB), Z6
-	VBROADCASTSD actkernconst<>+7560(SB), Z7
+	VBROADCASTSD actkernconst<>+7552(SB), Z2
+	VBROADCASTSD actkernconst<>+7560(SB), Z3
+	VBROADCASTSD actkernconst<>+7568(SB), Z4
+	VBROADCASTSD actkernconst<>+7576(SB), Z5
+	VBROADCASTSD actkernconst<>+7584(SB), Z6
+	VBROADCASTSD actkernconst<>+7592(SB), Z7
 	VBROADCASTSD actkernconst<>+3424(SB), Z8
-	VBROADCASTSD actkernconst<>+7568(SB), Z9
-	VBROADCASTSD actkernconst<>+7576(SB), Z10
-	VBROADCASTSD actkernconst<>+7584(SB), Z11
-	VBROADCASTSD actkernconst<>+7592(SB), Z12
-	VBROADCASTSD actkernconst<>+7600(SB), Z13
-	VBROADCASTSD actkernconst<>+7608(SB), Z14
-	VBROADCASTSD actkernconst<>+5256(SB), Z15
+	VBROADCASTSD actkernconst<>+7600(SB), Z9
+	VBROADCASTSD actkernconst<>+7608(SB), Z10
+	VBROADCASTSD actkernconst<>+7616(SB), Z11
+	VBROADCASTSD actkernconst<>+7624(SB), Z12
+	VBROADCASTSD actkernconst<>+7632(SB), Z13
+	VBROADCASTSD actkernconst<>+7640(SB), Z14
+	VBROADCASTSD actkernconst<>+5288(SB), Z15
 	VBROADCASTSD actkernconst<>+24(SB), Z16
 	VBROADCASTSD actkernconst<>+1352(SB), Z17
 	VBROADCASTSD actkernconst<>+40(SB), Z18
@@ -72032,20 +72028,20 @@ done:
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+16(SB), Z1
-	VBROADCASTSD actkernconst<>+7520(SB), Z2
-	VBROADCASTSD actkernconst<>+7528(SB), Z3
-	VBROADCASTSD actkernconst<>+7536(SB), Z4
-	VBROADCASTSD actkernconst<>+7544(SB), Z5
-	VBROADCASTSD actkernconst<>+7552(SB), Z6
-	VBROADCASTSD actkernconst<>+7560(SB), Z7
+	VBROADCASTSD actkernconst<>+7552(SB), Z2
+	VBROADCASTSD actkernconst<>+7560(SB), Z3
+	VBROADCASTSD actkernconst<>+7568(SB), Z4
+	VBROADCASTSD actkernconst<>+7576(SB), Z5
+	VBROADCASTSD actkernconst<>+7584(SB), Z6
+	VBROADCASTSD actkernconst<>+7592(SB), Z7
 	VBROADCASTSD actkernconst<>+3424(SB), Z8
-	VBROADCASTSD actkernconst<>+7568(SB), Z9
-	VBROADCASTSD actkernconst<>+7576(SB), Z10
-	VBROADCASTSD actkernconst<>+7584(SB), Z11
-	VBROADCASTSD actkernconst<>+7592(SB), Z12
-	VBROADCASTSD actkernconst<>+7600(SB), Z13
-	VBROADCASTSD actkernconst<>+7608(SB), Z14
-	VBROADCASTSD actkernconst<>+5256(SB), Z15
+	VBROADCASTSD actkernconst<>+7600(SB), Z9
+	VBROADCASTSD actkernconst<>+7608(SB), Z10
+	VBROADCASTSD actkernconst<>+7616(SB), Z11
+	VBROADCASTSD actkernconst<>+7624(SB), Z12
+	VBROADCASTSD actkernconst<>+7632(SB), Z13
+	VBROADCASTSD actkernconst<>+7640(SB), Z14
+	VBROADCASTSD actkernconst<>+5288(SB), Z15
 	VBROADCASTSD actkernconst<>+24(SB), Z16
 	VBROADCASTSD actkernconst<>+1352(SB), Z17
 	VBROADCASTSD actkernconst<>+40(SB), Z18
@@ -72372,8 +72368,12 @@ loop:
 	VMULPD      Y1, Y1, Y9
 	VMULPD      Y0, Y8, Y10
 	VMULPD      Y1, Y9, Y11
-	VMULPD      actkernconst<>+7776(SB), Y8, Y12
-	VMULPD      actkernconst<>+7776(SB), Y9, Y13
+	VMULPD      actkernconst<>+7808(SB), Y8, Y12
+	VMULPD      actkernconst<>+7808(SB), Y9, Y13
+	VADDPD      actkernconst<>+7776(SB), Y12, Y12
+	VADDPD      actkernconst<>+7776(SB), Y13, Y13
+	VMULPD      Y12, Y8, Y12
+	VMULPD      Y13, Y9, Y13
 	VADDPD      actkernconst<>+7744(SB), Y12, Y12
 	VADDPD      actkernconst<>+7744(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
@@ -72390,16 +72390,16 @@ loop:
 	VADDPD      actkernconst<>+7648(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+7616(SB), Y12, Y12
-	VADDPD      actkernconst<>+7616(SB), Y13, Y13
-	VMULPD      Y12, Y8, Y12
-	VMULPD      Y13, Y9, Y13
 	VADDPD      actkernconst<>+224(SB), Y12, Y12
 	VADDPD      actkernconst<>+224(SB), Y13, Y13
 	VMULPD      Y12, Y10, Y10
 	VMULPD      Y13, Y11, Y11
-	VMULPD      actkernconst<>+7968(SB), Y8, Y12
-	VMULPD      actkernconst<>+7968(SB), Y9, Y13
+	VMULPD      actkernconst<>+8000(SB), Y8, Y12
+	VMULPD      actkernconst<>+8000(SB), Y9, Y13
+	VADDPD      actkernconst<>+7968(SB), Y12, Y12
+	VADDPD      actkernconst<>+7968(SB), Y13, Y13
+	VMULPD      Y12, Y8, Y12
+	VMULPD      Y13, Y9, Y13
 	VADDPD      actkernconst<>+7936(SB), Y12, Y12
 	VADDPD      actkernconst<>+7936(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
@@ -72414,18 +72414,14 @@ loop:
 	VMULPD      Y13, Y9, Y13
 	VADDPD      actkernconst<>+7840(SB), Y12, Y12
 	VADDPD      actkernconst<>+7840(SB), Y13, Y13
-	VMULPD      Y12, Y8, Y12
-	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+7808(SB), Y12, Y12
-	VADDPD      actkernconst<>+7808(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y8
 	VMULPD      Y13, Y9, Y9
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
 	VADDPD      actkernconst<>+3456(SB), Y9, Y9
 	VDIVPD      Y8, Y10, Y10
 	VDIVPD      Y9, Y11, Y11
-	VMULPD      actkernconst<>+6208(SB), Y4, Y4
-	VMULPD      actkernconst<>+6208(SB), Y5, Y5
+	VMULPD      actkernconst<>+6240(SB), Y4, Y4
+	VMULPD      actkernconst<>+6240(SB), Y5, Y5
 	VMAXPD      actkernconst<>+288(SB), Y4, Y4
 	VMAXPD      actkernconst<>+288(SB), Y5, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y8
@@ -72524,7 +72520,9 @@ single:
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+7776(SB), Y4, Y6
+	VMULPD      actkernconst<>+7808(SB), Y4, Y6
+	VADDPD      actkernconst<>+7776(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7744(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7712(SB), Y6, Y6
@@ -72533,11 +72531,11 @@ single:
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7648(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7616(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+7968(SB), Y4, Y6
+	VMULPD      actkernconst<>+8000(SB), Y4, Y6
+	VADDPD      actkernconst<>+7968(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7936(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7904(SB), Y6, Y6
@@ -72545,12 +72543,10 @@ single:
 	VADDPD      actkernconst<>+7872(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7840(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7808(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+6208(SB), Y2, Y2
+	VMULPD      actkernconst<>+6240(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
@@ -72609,7 +72605,9 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+7776(SB), Y4, Y6
+	VMULPD      actkernconst<>+7808(SB), Y4, Y6
+	VADDPD      actkernconst<>+7776(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7744(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7712(SB), Y6, Y6
@@ -72618,11 +72616,11 @@ tail:
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7648(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7616(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+7968(SB), Y4, Y6
+	VMULPD      actkernconst<>+8000(SB), Y4, Y6
+	VADDPD      actkernconst<>+7968(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7936(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7904(SB), Y6, Y6
@@ -72630,12 +72628,10 @@ tail:
 	VADDPD      actkernconst<>+7872(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7840(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7808(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+6208(SB), Y2, Y2
+	VMULPD      actkernconst<>+6240(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
@@ -72703,8 +72699,12 @@ loop:
 	VMULPD      Y1, Y1, Y9
 	VMULPD      Y0, Y8, Y10
 	VMULPD      Y1, Y9, Y11
-	VMULPD      actkernconst<>+7776(SB), Y8, Y12
-	VMULPD      actkernconst<>+7776(SB), Y9, Y13
+	VMULPD      actkernconst<>+7808(SB), Y8, Y12
+	VMULPD      actkernconst<>+7808(SB), Y9, Y13
+	VADDPD      actkernconst<>+7776(SB), Y12, Y12
+	VADDPD      actkernconst<>+7776(SB), Y13, Y13
+	VMULPD      Y12, Y8, Y12
+	VMULPD      Y13, Y9, Y13
 	VADDPD      actkernconst<>+7744(SB), Y12, Y12
 	VADDPD      actkernconst<>+7744(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
@@ -72721,16 +72721,16 @@ loop:
 	VADDPD      actkernconst<>+7648(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
 	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+7616(SB), Y12, Y12
-	VADDPD      actkernconst<>+7616(SB), Y13, Y13
-	VMULPD      Y12, Y8, Y12
-	VMULPD      Y13, Y9, Y13
 	VADDPD      actkernconst<>+224(SB), Y12, Y12
 	VADDPD      actkernconst<>+224(SB), Y13, Y13
 	VMULPD      Y12, Y10, Y10
 	VMULPD      Y13, Y11, Y11
-	VMULPD      actkernconst<>+7968(SB), Y8, Y12
-	VMULPD      actkernconst<>+7968(SB), Y9, Y13
+	VMULPD      actkernconst<>+8000(SB), Y8, Y12
+	VMULPD      actkernconst<>+8000(SB), Y9, Y13
+	VADDPD      actkernconst<>+7968(SB), Y12, Y12
+	VADDPD      actkernconst<>+7968(SB), Y13, Y13
+	VMULPD      Y12, Y8, Y12
+	VMULPD      Y13, Y9, Y13
 	VADDPD      actkernconst<>+7936(SB), Y12, Y12
 	VADDPD      actkernconst<>+7936(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y12
@@ -72745,18 +72745,14 @@ loop:
 	VMULPD      Y13, Y9, Y13
 	VADDPD      actkernconst<>+7840(SB), Y12, Y12
 	VADDPD      actkernconst<>+7840(SB), Y13, Y13
-	VMULPD      Y12, Y8, Y12
-	VMULPD      Y13, Y9, Y13
-	VADDPD      actkernconst<>+7808(SB), Y12, Y12
-	VADDPD      actkernconst<>+7808(SB), Y13, Y13
 	VMULPD      Y12, Y8, Y8
 	VMULPD      Y13, Y9, Y9
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
 	VADDPD      actkernconst<>+3456(SB), Y9, Y9
 	VDIVPD      Y8, Y10, Y10
 	VDIVPD      Y9, Y11, Y11
-	VMULPD      actkernconst<>+6208(SB), Y4, Y4
-	VMULPD      actkernconst<>+6208(SB), Y5, Y5
+	VMULPD      actkernconst<>+6240(SB), Y4, Y4
+	VMULPD      actkernconst<>+6240(SB), Y5, Y5
 	VMAXPD      actkernconst<>+288(SB), Y4, Y4
 	VMAXPD      actkernconst<>+288(SB), Y5, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y8
@@ -72855,7 +72851,9 @@ single:
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+7776(SB), Y4, Y6
+	VMULPD      actkernconst<>+7808(SB), Y4, Y6
+	VADDPD      actkernconst<>+7776(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7744(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7712(SB), Y6, Y6
@@ -72864,11 +72862,11 @@ single:
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7648(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7616(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+7968(SB), Y4, Y6
+	VMULPD      actkernconst<>+8000(SB), Y4, Y6
+	VADDPD      actkernconst<>+7968(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7936(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7904(SB), Y6, Y6
@@ -72876,12 +72874,10 @@ single:
 	VADDPD      actkernconst<>+7872(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7840(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7808(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+6208(SB), Y2, Y2
+	VMULPD      actkernconst<>+6240(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
@@ -72940,7 +72936,9 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+7776(SB), Y4, Y6
+	VMULPD      actkernconst<>+7808(SB), Y4, Y6
+	VADDPD      actkernconst<>+7776(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7744(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7712(SB), Y6, Y6
@@ -72949,11 +72947,11 @@ tail:
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7648(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7616(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+7968(SB), Y4, Y6
+	VMULPD      actkernconst<>+8000(SB), Y4, Y6
+	VADDPD      actkernconst<>+7968(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7936(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7904(SB), Y6, Y6
@@ -72961,12 +72959,10 @@ tail:
 	VADDPD      actkernconst<>+7872(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+7840(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7808(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+6208(SB), Y2, Y2
+	VMULPD      actkernconst<>+6240(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
@@ -73018,17 +73014,17 @@ done:
 TEXT ·tanhshrinkBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1352(SB), Z1
-	VBROADCASTSD actkernconst<>+8000(SB), Z2
-	VBROADCASTSD actkernconst<>+7520(SB), Z3
-	VBROADCASTSD actkernconst<>+7528(SB), Z4
-	VBROADCASTSD actkernconst<>+7536(SB), Z5
-	VBROADCASTSD actkernconst<>+7544(SB), Z6
-	VBROADCASTSD actkernconst<>+7552(SB), Z7
-	VBROADCASTSD actkernconst<>+7560(SB), Z8
+	VBROADCASTSD actkernconst<>+8032(SB), Z2
+	VBROADCASTSD actkernconst<>+7552(SB), Z3
+	VBROADCASTSD actkernconst<>+7560(SB), Z4
+	VBROADCASTSD actkernconst<>+7568(SB), Z5
+	VBROADCASTSD actkernconst<>+7576(SB), Z6
+	VBROADCASTSD actkernconst<>+7584(SB), Z7
+	VBROADCASTSD actkernconst<>+7592(SB), Z8
 	VBROADCASTSD actkernconst<>+3424(SB), Z9
-	VBROADCASTSD actkernconst<>+7568(SB), Z10
-	VBROADCASTSD actkernconst<>+7576(SB), Z11
-	VBROADCASTSD actkernconst<>+7584(SB), Z12
+	VBROADCASTSD actkernconst<>+7600(SB), Z10
+	VBROADCASTSD actkernconst<>+7608(SB), Z11
+	VBROADCASTSD actkernconst<>+7616(SB), Z12
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -73083,14 +73079,14 @@ loop:
 	VADDPD           Z26, Z0, Z26
 	VMULPD           Z25, Z22, Z22
 	VMULPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+7608(SB), Z19, Z25
-	VMULPD.BCST      actkernconst<>+7608(SB), Z20, Z26
-	VADDPD.BCST      actkernconst<>+7600(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7600(SB), Z26, Z26
+	VMULPD.BCST      actkernconst<>+7640(SB), Z19, Z25
+	VMULPD.BCST      actkernconst<>+7640(SB), Z20, Z26
+	VADDPD.BCST      actkernconst<>+7632(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7632(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+7592(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7592(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7624(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7624(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
 	VADDPD           Z25, Z12, Z25
@@ -73109,8 +73105,8 @@ loop:
 	VADDPD           Z26, Z9, Z26
 	VDIVPD           Z25, Z22, Z22
 	VDIVPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5256(SB), Z15, Z15
-	VMULPD.BCST      actkernconst<>+5256(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5288(SB), Z15, Z15
+	VMULPD.BCST      actkernconst<>+5288(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+24(SB), Z15, Z15
 	VMAXPD.BCST      actkernconst<>+24(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+40(SB), Z15, Z25
@@ -73229,10 +73225,10 @@ single:
 	VMULPD           Z19, Z16, Z19
 	VADDPD           Z19, Z0, Z19
 	VMULPD           Z19, Z17, Z17
-	VMULPD.BCST      actkernconst<>+7608(SB), Z16, Z19
-	VADDPD.BCST      actkernconst<>+7600(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+7640(SB), Z16, Z19
+	VADDPD.BCST      actkernconst<>+7632(SB), Z19, Z19
 	VMULPD           Z19, Z16, Z19
-	VADDPD.BCST      actkernconst<>+7592(SB), Z19, Z19
+	VADDPD.BCST      actkernconst<>+7624(SB), Z19, Z19
 	VMULPD           Z19, Z16, Z19
 	VADDPD           Z19, Z12, Z19
 	VMULPD           Z19, Z16, Z19
@@ -73242,7 +73238,7 @@ single:
 	VMULPD           Z19, Z16, Z19
 	VADDPD           Z19, Z9, Z19
 	VDIVPD           Z19, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5256(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+5288(SB), Z14, Z14
 	VMAXPD.BCST      actkernconst<>+24(SB), Z14, Z14
 	VMULPD.BCST      actkernconst<>+40(SB), Z14, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -73322,10 +73318,10 @@ tail:
 	VMULPD           Z19, Z16, Z19
 	VADDPD           Z19, Z0, Z19
 	VMULPD           Z19, Z17, Z17
-	VMULPD.BCST      actkernconst<>+7608(SB), Z16, Z19
-	VADDPD.BCST      actkernconst<>+7600(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+7640(SB), Z16, Z19
+	VADDPD.BCST      actkernconst<>+7632(SB), Z19, Z19
 	VMULPD           Z19, Z16, Z19
-	VADDPD.BCST      actkernconst<>+7592(SB), Z19, Z19
+	VADDPD.BCST      actkernconst<>+7624(SB), Z19, Z19
 	VMULPD           Z19, Z16, Z19
 	VADDPD           Z19, Z12, Z19
 	VMULPD           Z19, Z16, Z19
@@ -73335,7 +73331,7 @@ tail:
 	VMULPD           Z19, Z16, Z19
 	VADDPD           Z19, Z9, Z19
 	VDIVPD           Z19, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5256(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+5288(SB), Z14, Z14
 	VMAXPD.BCST      actkernconst<>+24(SB), Z14, Z14
 	VMULPD.BCST      actkernconst<>+40(SB), Z14, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -73390,17 +73386,17 @@ done:
 TEXT ·tanhshrinkBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1352(SB), Z1
-	VBROADCASTSD actkernconst<>+8000(SB), Z2
-	VBROADCASTSD actkernconst<>+7520(SB), Z3
-	VBROADCASTSD actkernconst<>+7528(SB), Z4
-	VBROADCASTSD actkernconst<>+7536(SB), Z5
-	VBROADCASTSD actkernconst<>+7544(SB), Z6
-	VBROADCASTSD actkernconst<>+7552(SB), Z7
-	VBROADCASTSD actkernconst<>+7560(SB), Z8
+	VBROADCASTSD actkernconst<>+8032(SB), Z2
+	VBROADCASTSD actkernconst<>+7552(SB), Z3
+	VBROADCASTSD actkernconst<>+7560(SB), Z4
+	VBROADCASTSD actkernconst<>+7568(SB), Z5
+	VBROADCASTSD actkernconst<>+7576(SB), Z6
+	VBROADCASTSD actkernconst<>+7584(SB), Z7
+	VBROADCASTSD actkernconst<>+7592(SB), Z8
 	VBROADCASTSD actkernconst<>+3424(SB), Z9
-	VBROADCASTSD actkernconst<>+7568(SB), Z10
-	VBROADCASTSD actkernconst<>+7576(SB), Z11
-	VBROADCASTSD actkernconst<>+7584(SB), Z12
+	VBROADCASTSD actkernconst<>+7600(SB), Z10
+	VBROADCASTSD actkernconst<>+7608(SB), Z11
+	VBROADCASTSD actkernconst<>+7616(SB), Z12
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -73455,14 +73451,14 @@ loop:
 	VADDPD           Z26, Z0, Z26
 	VMULPD           Z25, Z22, Z22
 	VMULPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+7608(SB), Z19, Z25
-	VMULPD.BCST      actkernconst<>+7608(SB), Z20, Z26
-	VADDPD.BCST      actkernconst<>+7600(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7600(SB), Z26, Z26
+	VMULPD.BCST      actkernconst<>+7640(SB), Z19, Z25
+	VMULPD.BCST      actkernconst<>+7640(SB), Z20, Z26
+	VADDPD.BCST      actkernconst<>+7632(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7632(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
-	VADDPD.BCST      actkernconst<>+7592(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7592(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7624(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7624(SB), Z26, Z26
 	VMULPD           Z25, Z19, Z25
 	VMULPD           Z26, Z20, Z26
 	VADDPD           Z25, Z12, Z25
@@ -73481,8 +73477,8 @@ loop:
 	VADDPD           Z26, Z9, Z26
 	VDIVPD           Z25, Z22, Z22
 	VDIVPD           Z26, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5256(SB), Z15, Z15
-	VMULPD.BCST      actkernconst<>+5256(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+5288(SB), Z15, Z15
+	VMULPD.BCST      actkernconst<>+5288(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+24(SB), Z15, Z15
 	VMAXPD.BCST      actkernconst<>+24(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+40(SB), Z15, Z25
@@ -73601,10 +73597,10 @@ single:
 	VMULPD           Z19, Z16, Z19
 	VADDPD           Z19, Z0, Z19
 	VMULPD           Z19, Z17, Z17
-	VMULPD.BCST      actkernconst<>+7608(SB), Z16, Z19
-	VADDPD.BCST      actkernconst<>+7600(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+7640(SB), Z16, Z19
+	VADDPD.BCST      actkernconst<>+7632(SB), Z19, Z19
 	VMULPD           Z19, Z16, Z19
-	VADDPD.BCST      actkernconst<>+7592(SB), Z19, Z19
+	VADDPD.BCST      actkernconst<>+7624(SB), Z19, Z19
 	VMULPD           Z19, Z16, Z19
 	VADDPD           Z19, Z12, Z19
 	VMULPD           Z19, Z16, Z19
@@ -73614,7 +73610,7 @@ single:
 	VMULPD           Z19, Z16, Z19
 	VADDPD           Z19, Z9, Z19
 	VDIVPD           Z19, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5256(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+5288(SB), Z14, Z14
 	VMAXPD.BCST      actkernconst<>+24(SB), Z14, Z14
 	VMULPD.BCST      actkernconst<>+40(SB), Z14, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -73694,10 +73690,10 @@ tail:
 	VMULPD           Z19, Z16, Z19
 	VADDPD           Z19, Z0, Z19
 	VMULPD           Z19, Z17, Z17
-	VMULPD.BCST      actkernconst<>+7608(SB), Z16, Z19
-	VADDPD.BCST      actkernconst<>+7600(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+7640(SB), Z16, Z19
+	VADDPD.BCST      actkernconst<>+7632(SB), Z19, Z19
 	VMULPD           Z19, Z16, Z19
-	VADDPD.BCST      actkernconst<>+7592(SB), Z19, Z19
+	VADDPD.BCST      actkernconst<>+7624(SB), Z19, Z19
 	VMULPD           Z19, Z16, Z19
 	VADDPD           Z19, Z12, Z19
 	VMULPD           Z19, Z16, Z19
@@ -73707,7 +73703,7 @@ tail:
 	VMULPD           Z19, Z16, Z19
 	VADDPD           Z19, Z9, Z19
 	VDIVPD           Z19, Z17, Z17
-	VMULPD.BCST      actkernconst<>+5256(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+5288(SB), Z14, Z14
 	VMAXPD.BCST      actkernconst<>+24(SB), Z14, Z14
 	VMULPD.BCST      actkernconst<>+40(SB), Z14, Z19
 	VRNDSCALEPD      $0x08, Z19, Z19
@@ -73773,8 +73769,8 @@ loop:
 	VCVTPS2PD   16(CX), Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+8032(SB), Y2, Y4
-	VCMPPD      $0x11, actkernconst<>+8032(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+8064(SB), Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+8064(SB), Y3, Y5
 	VMULPD      Y2, Y2, Y6
 	VMULPD      Y3, Y3, Y7
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y2, Y8
@@ -73791,9 +73787,13 @@ loop:
 	VMOVUPD     Y5, (SP)
 	VMULPD      Y1, Y11, Y5
 	VMOVUPD     Y7, 32(SP)
-	VMULPD      actkernconst<>+7776(SB), Y10, Y7
+	VMULPD      actkernconst<>+7808(SB), Y10, Y7
 	VMOVUPD     Y4, 64(SP)
-	VMULPD      actkernconst<>+7776(SB), Y11, Y4
+	VMULPD      actkernconst<>+7808(SB), Y11, Y4
+	VADDPD      actkernconst<>+7776(SB), Y7, Y7
+	VADDPD      actkernconst<>+7776(SB), Y4, Y4
+	VMULPD      Y7, Y10, Y7
+	VMULPD      Y4, Y11, Y4
 	VADDPD      actkernconst<>+7744(SB), Y7, Y7
 	VADDPD      actkernconst<>+7744(SB), Y4, Y4
 	VMULPD      Y7, Y10, Y7
@@ -73810,16 +73810,16 @@ loop:
 	VADDPD      actkernconst<>+7648(SB), Y4, Y4
 	VMULPD      Y7, Y10, Y7
 	VMULPD      Y4, Y11, Y4
-	VADDPD      actkernconst<>+7616(SB), Y7, Y7
-	VADDPD      actkernconst<>+7616(SB), Y4, Y4
-	VMULPD      Y7, Y10, Y7
-	VMULPD      Y4, Y11, Y4
 	VADDPD      actkernconst<>+224(SB), Y7, Y7
 	VADDPD      actkernconst<>+224(SB), Y4, Y4
 	VMULPD      Y7, Y13, Y13
 	VMULPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+7968(SB), Y10, Y4
-	VMULPD      actkernconst<>+7968(SB), Y11, Y7
+	VMULPD      actkernconst<>+8000(SB), Y10, Y4
+	VMULPD      actkernconst<>+8000(SB), Y11, Y7
+	VADDPD      actkernconst<>+7968(SB), Y4, Y4
+	VADDPD      actkernconst<>+7968(SB), Y7, Y7
+	VMULPD      Y4, Y10, Y4
+	VMULPD      Y7, Y11, Y7
 	VADDPD      actkernconst<>+7936(SB), Y4, Y4
 	VADDPD      actkernconst<>+7936(SB), Y7, Y7
 	VMULPD      Y4, Y10, Y4
@@ -73836,16 +73836,12 @@ loop:
 	VADDPD      actkernconst<>+7840(SB), Y7, Y7
 	VMULPD      Y4, Y10, Y4
 	VMULPD      Y7, Y11, Y7
-	VADDPD      actkernconst<>+7808(SB), Y4, Y4
-	VADDPD      actkernconst<>+7808(SB), Y7, Y7
-	VMULPD      Y4, Y10, Y4
-	VMULPD      Y7, Y11, Y7
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y7, Y7
 	VDIVPD      Y4, Y13, Y13
 	VDIVPD      Y7, Y5, Y5
-	VMULPD      actkernconst<>+6208(SB), Y2, Y2
-	VMULPD      actkernconst<>+6208(SB), Y3, Y3
+	VMULPD      actkernconst<>+6240(SB), Y2, Y2
+	VMULPD      actkernconst<>+6240(SB), Y3, Y3
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
@@ -73966,7 +73962,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8032(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8064(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
@@ -73974,7 +73970,9 @@ single:
 	VMOVAPD     Y0, Y7
 	VFMADD213PD Y6, Y0, Y7
 	VMULPD      Y0, Y5, Y6
-	VMULPD      actkernconst<>+7776(SB), Y5, Y8
+	VMULPD      actkernconst<>+7808(SB), Y5, Y8
+	VADDPD      actkernconst<>+7776(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7744(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7712(SB), Y8, Y8
@@ -73983,11 +73981,11 @@ single:
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7648(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+7616(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+224(SB), Y8, Y8
 	VMULPD      Y8, Y6, Y6
-	VMULPD      actkernconst<>+7968(SB), Y5, Y8
+	VMULPD      actkernconst<>+8000(SB), Y5, Y8
+	VADDPD      actkernconst<>+7968(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7936(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7904(SB), Y8, Y8
@@ -73996,11 +73994,9 @@ single:
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7840(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+7808(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
 	VDIVPD      Y8, Y6, Y6
-	VMULPD      actkernconst<>+6208(SB), Y1, Y1
+	VMULPD      actkernconst<>+6240(SB), Y1, Y1
 	VMAXPD      actkernconst<>+288(SB), Y1, Y1
 	VMULPD      actkernconst<>+352(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -74065,7 +74061,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8032(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8064(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
@@ -74073,7 +74069,9 @@ tail:
 	VMOVAPD     Y0, Y7
 	VFMADD213PD Y6, Y0, Y7
 	VMULPD      Y0, Y5, Y6
-	VMULPD      actkernconst<>+7776(SB), Y5, Y8
+	VMULPD      actkernconst<>+7808(SB), Y5, Y8
+	VADDPD      actkernconst<>+7776(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7744(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7712(SB), Y8, Y8
@@ -74082,11 +74080,11 @@ tail:
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7648(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+7616(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+224(SB), Y8, Y8
 	VMULPD      Y8, Y6, Y6
-	VMULPD      actkernconst<>+7968(SB), Y5, Y8
+	VMULPD      actkernconst<>+8000(SB), Y5, Y8
+	VADDPD      actkernconst<>+7968(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7936(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7904(SB), Y8, Y8
@@ -74095,11 +74093,9 @@ tail:
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7840(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+7808(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
 	VDIVPD      Y8, Y6, Y6
-	VMULPD      actkernconst<>+6208(SB), Y1, Y1
+	VMULPD      actkernconst<>+6240(SB), Y1, Y1
 	VMAXPD      actkernconst<>+288(SB), Y1, Y1
 	VMULPD      actkernconst<>+352(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -74170,8 +74166,8 @@ loop:
 	VCVTPS2PD   16(CX), Y1
 	VANDPD      actkernconst<>+192(SB), Y0, Y2
 	VANDPD      actkernconst<>+192(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+8032(SB), Y2, Y4
-	VCMPPD      $0x11, actkernconst<>+8032(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+8064(SB), Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+8064(SB), Y3, Y5
 	VMULPD      Y2, Y2, Y6
 	VMULPD      Y3, Y3, Y7
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y2, Y8
@@ -74188,9 +74184,13 @@ loop:
 	VMOVUPD     Y5, (SP)
 	VMULPD      Y1, Y11, Y5
 	VMOVUPD     Y7, 32(SP)
-	VMULPD      actkernconst<>+7776(SB), Y10, Y7
+	VMULPD      actkernconst<>+7808(SB), Y10, Y7
 	VMOVUPD     Y4, 64(SP)
-	VMULPD      actkernconst<>+7776(SB), Y11, Y4
+	VMULPD      actkernconst<>+7808(SB), Y11, Y4
+	VADDPD      actkernconst<>+7776(SB), Y7, Y7
+	VADDPD      actkernconst<>+7776(SB), Y4, Y4
+	VMULPD      Y7, Y10, Y7
+	VMULPD      Y4, Y11, Y4
 	VADDPD      actkernconst<>+7744(SB), Y7, Y7
 	VADDPD      actkernconst<>+7744(SB), Y4, Y4
 	VMULPD      Y7, Y10, Y7
@@ -74207,16 +74207,16 @@ loop:
 	VADDPD      actkernconst<>+7648(SB), Y4, Y4
 	VMULPD      Y7, Y10, Y7
 	VMULPD      Y4, Y11, Y4
-	VADDPD      actkernconst<>+7616(SB), Y7, Y7
-	VADDPD      actkernconst<>+7616(SB), Y4, Y4
-	VMULPD      Y7, Y10, Y7
-	VMULPD      Y4, Y11, Y4
 	VADDPD      actkernconst<>+224(SB), Y7, Y7
 	VADDPD      actkernconst<>+224(SB), Y4, Y4
 	VMULPD      Y7, Y13, Y13
 	VMULPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+7968(SB), Y10, Y4
-	VMULPD      actkernconst<>+7968(SB), Y11, Y7
+	VMULPD      actkernconst<>+8000(SB), Y10, Y4
+	VMULPD      actkernconst<>+8000(SB), Y11, Y7
+	VADDPD      actkernconst<>+7968(SB), Y4, Y4
+	VADDPD      actkernconst<>+7968(SB), Y7, Y7
+	VMULPD      Y4, Y10, Y4
+	VMULPD      Y7, Y11, Y7
 	VADDPD      actkernconst<>+7936(SB), Y4, Y4
 	VADDPD      actkernconst<>+7936(SB), Y7, Y7
 	VMULPD      Y4, Y10, Y4
@@ -74233,16 +74233,12 @@ loop:
 	VADDPD      actkernconst<>+7840(SB), Y7, Y7
 	VMULPD      Y4, Y10, Y4
 	VMULPD      Y7, Y11, Y7
-	VADDPD      actkernconst<>+7808(SB), Y4, Y4
-	VADDPD      actkernconst<>+7808(SB), Y7, Y7
-	VMULPD      Y4, Y10, Y4
-	VMULPD      Y7, Y11, Y7
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VADDPD      actkernconst<>+3456(SB), Y7, Y7
 	VDIVPD      Y4, Y13, Y13
 	VDIVPD      Y7, Y5, Y5
-	VMULPD      actkernconst<>+6208(SB), Y2, Y2
-	VMULPD      actkernconst<>+6208(SB), Y3, Y3
+	VMULPD      actkernconst<>+6240(SB), Y2, Y2
+	VMULPD      actkernconst<>+6240(SB), Y3, Y3
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
@@ -74363,7 +74359,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8032(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8064(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
@@ -74371,7 +74367,9 @@ single:
 	VMOVAPD     Y0, Y7
 	VFMADD213PD Y6, Y0, Y7
 	VMULPD      Y0, Y5, Y6
-	VMULPD      actkernconst<>+7776(SB), Y5, Y8
+	VMULPD      actkernconst<>+7808(SB), Y5, Y8
+	VADDPD      actkernconst<>+7776(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7744(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7712(SB), Y8, Y8
@@ -74380,11 +74378,11 @@ single:
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7648(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+7616(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+224(SB), Y8, Y8
 	VMULPD      Y8, Y6, Y6
-	VMULPD      actkernconst<>+7968(SB), Y5, Y8
+	VMULPD      actkernconst<>+8000(SB), Y5, Y8
+	VADDPD      actkernconst<>+7968(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7936(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7904(SB), Y8, Y8
@@ -74393,11 +74391,9 @@ single:
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7840(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+7808(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
 	VDIVPD      Y8, Y6, Y6
-	VMULPD      actkernconst<>+6208(SB), Y1, Y1
+	VMULPD      actkernconst<>+6240(SB), Y1, Y1
 	VMAXPD      actkernconst<>+288(SB), Y1, Y1
 	VMULPD      actkernconst<>+352(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -74462,7 +74458,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8032(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8064(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+224(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
@@ -74470,7 +74466,9 @@ tail:
 	VMOVAPD     Y0, Y7
 	VFMADD213PD Y6, Y0, Y7
 	VMULPD      Y0, Y5, Y6
-	VMULPD      actkernconst<>+7776(SB), Y5, Y8
+	VMULPD      actkernconst<>+7808(SB), Y5, Y8
+	VADDPD      actkernconst<>+7776(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7744(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7712(SB), Y8, Y8
@@ -74479,11 +74477,11 @@ tail:
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7648(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+7616(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+224(SB), Y8, Y8
 	VMULPD      Y8, Y6, Y6
-	VMULPD      actkernconst<>+7968(SB), Y5, Y8
+	VMULPD      actkernconst<>+8000(SB), Y5, Y8
+	VADDPD      actkernconst<>+7968(SB), Y8, Y8
+	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7936(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7904(SB), Y8, Y8
@@ -74492,11 +74490,9 @@ tail:
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+7840(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+7808(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
 	VDIVPD      Y8, Y6, Y6
-	VMULPD      actkernconst<>+6208(SB), Y1, Y1
+	VMULPD      actkernconst<>+6240(SB), Y1, Y1
 	VMAXPD      actkernconst<>+288(SB), Y1, Y1
 	VMULPD      actkernconst<>+352(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -76040,583 +76036,587 @@ DATA actkernconst<>+3400(SB)/8, $0xffffffffffffffff
 DATA actkernconst<>+3408(SB)/8, $0xffffffffffffffff
 DATA actkernconst<>+3416(SB)/8, $0xffffffffffffffff
 DATA actkernconst<>+3424(SB)/8, $0x4008000000000000
-DATA actkernconst<>+3432(SB)/8, $0xc008000000000000
-DATA actkernconst<>+3440(SB)/8, $0x3fc5555555555555
+DATA actkernconst<>+3432(SB)/8, $0x3fc5555555555555
+DATA actkernconst<>+3440(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3448(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3456(SB)/8, $0x4008000000000000
 DATA actkernconst<>+3464(SB)/8, $0x4008000000000000
 DATA actkernconst<>+3472(SB)/8, $0x4008000000000000
 DATA actkernconst<>+3480(SB)/8, $0x4008000000000000
-DATA actkernconst<>+3488(SB)/8, $0xc008000000000000
-DATA actkernconst<>+3496(SB)/8, $0xc008000000000000
-DATA actkernconst<>+3504(SB)/8, $0xc008000000000000
-DATA actkernconst<>+3512(SB)/8, $0xc008000000000000
-DATA actkernconst<>+3520(SB)/8, $0x3fc5555555555555
-DATA actkernconst<>+3528(SB)/8, $0x3fc5555555555555
-DATA actkernconst<>+3536(SB)/8, $0x3fc5555555555555
-DATA actkernconst<>+3544(SB)/8, $0x3fc5555555555555
-DATA actkernconst<>+3552(SB)/8, $0x00000000ff800000
-DATA actkernconst<>+3560(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3568(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3576(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3584(SB)/8, $0xff800000ff800000
-DATA actkernconst<>+3592(SB)/8, $0xff800000ff800000
-DATA actkernconst<>+3600(SB)/8, $0xff800000ff800000
-DATA actkernconst<>+3608(SB)/8, $0xff800000ff800000
-DATA actkernconst<>+3616(SB)/8, $0x7f8000007fffffff
-DATA actkernconst<>+3624(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3632(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3640(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3648(SB)/8, $0x7fffffff7fffffff
-DATA actkernconst<>+3656(SB)/8, $0x7fffffff7fffffff
-DATA actkernconst<>+3664(SB)/8, $0x7fffffff7fffffff
-DATA actkernconst<>+3672(SB)/8, $0x7fffffff7fffffff
-DATA actkernconst<>+3680(SB)/8, $0x7f8000007f800000
-DATA actkernconst<>+3688(SB)/8, $0x7f8000007f800000
-DATA actkernconst<>+3696(SB)/8, $0x7f8000007f800000
-DATA actkernconst<>+3704(SB)/8, $0x7f8000007f800000
-DATA actkernconst<>+3712(SB)/8, $0xc087500000000000
-DATA actkernconst<>+3720(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3728(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3736(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3488(SB)/8, $0x3fc5555555555555
+DATA actkernconst<>+3496(SB)/8, $0x3fc5555555555555
+DATA actkernconst<>+3504(SB)/8, $0x3fc5555555555555
+DATA actkernconst<>+3512(SB)/8, $0x3fc5555555555555
+DATA actkernconst<>+3520(SB)/8, $0xc008000000000000
+DATA actkernconst<>+3528(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3536(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3544(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3552(SB)/8, $0xc008000000000000
+DATA actkernconst<>+3560(SB)/8, $0xc008000000000000
+DATA actkernconst<>+3568(SB)/8, $0xc008000000000000
+DATA actkernconst<>+3576(SB)/8, $0xc008000000000000
+DATA actkernconst<>+3584(SB)/8, $0x00000000ff800000
+DATA actkernconst<>+3592(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3600(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3608(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3616(SB)/8, $0xff800000ff800000
+DATA actkernconst<>+3624(SB)/8, $0xff800000ff800000
+DATA actkernconst<>+3632(SB)/8, $0xff800000ff800000
+DATA actkernconst<>+3640(SB)/8, $0xff800000ff800000
+DATA actkernconst<>+3648(SB)/8, $0x7f8000007fffffff
+DATA actkernconst<>+3656(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3664(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3672(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3680(SB)/8, $0x7fffffff7fffffff
+DATA actkernconst<>+3688(SB)/8, $0x7fffffff7fffffff
+DATA actkernconst<>+3696(SB)/8, $0x7fffffff7fffffff
+DATA actkernconst<>+3704(SB)/8, $0x7fffffff7fffffff
+DATA actkernconst<>+3712(SB)/8, $0x7f8000007f800000
+DATA actkernconst<>+3720(SB)/8, $0x7f8000007f800000
+DATA actkernconst<>+3728(SB)/8, $0x7f8000007f800000
+DATA actkernconst<>+3736(SB)/8, $0x7f8000007f800000
 DATA actkernconst<>+3744(SB)/8, $0xc087500000000000
-DATA actkernconst<>+3752(SB)/8, $0xc087500000000000
-DATA actkernconst<>+3760(SB)/8, $0xc087500000000000
-DATA actkernconst<>+3768(SB)/8, $0xc087500000000000
-DATA actkernconst<>+3776(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+3784(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+3792(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+3800(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+3808(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+3816(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+3824(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+3832(SB)/8, $0x0010000000000000
-DATA actkernconst<>+3840(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+3848(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+3856(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+3864(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3872(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+3880(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+3888(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+3896(SB)/8, $0x7ff8000000000001
-DATA actkernconst<>+3904(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+3912(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+3920(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+3928(SB)/8, $0x3fe5555555565024
-DATA actkernconst<>+3936(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+3944(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+3952(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+3960(SB)/8, $0x3fd999998ca15d13
-DATA actkernconst<>+3968(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+3976(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+3984(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+3992(SB)/8, $0x3fd2493248a2c39d
-DATA actkernconst<>+4000(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4008(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4016(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4024(SB)/8, $0x3fcc67a8e771dd6d
-DATA actkernconst<>+4032(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4040(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4048(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4056(SB)/8, $0x3fc8c916f4bab4ae
-DATA actkernconst<>+4064(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4072(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4080(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4088(SB)/8, $0x3ff6a09e667f3bcd
-DATA actkernconst<>+4096(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4104(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4112(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4120(SB)/8, $0x0010000000000000
-DATA actkernconst<>+4128(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4136(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4144(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4152(SB)/8, $0x7fefffffffffffff
-DATA actkernconst<>+4160(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+4168(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+4176(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+4184(SB)/8, $0xfff0000000000000
-DATA actkernconst<>+4192(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+4200(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+4208(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+4216(SB)/8, $0x7ff0000000000000
-DATA actkernconst<>+4224(SB)/8, $0x000fffffffffffff
-DATA actkernconst<>+4232(SB)/8, $0x000fffffffffffff
-DATA actkernconst<>+4240(SB)/8, $0x000fffffffffffff
-DATA actkernconst<>+4248(SB)/8, $0x000fffffffffffff
-DATA actkernconst<>+4256(SB)/8, $0x00000000000007ff
-DATA actkernconst<>+4264(SB)/8, $0x00000000000007ff
-DATA actkernconst<>+4272(SB)/8, $0x00000000000007ff
-DATA actkernconst<>+4280(SB)/8, $0x00000000000007ff
-DATA actkernconst<>+4288(SB)/8, $0x4330000000000000
-DATA actkernconst<>+4296(SB)/8, $0x4330000000000000
-DATA actkernconst<>+4304(SB)/8, $0x4330000000000000
-DATA actkernconst<>+4312(SB)/8, $0x4330000000000000
-DATA actkernconst<>+4320(SB)/8, $0xc089000000000000
-DATA actkernconst<>+4328(SB)/8, $0x4034000000000000
-DATA actkernconst<>+4336(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4344(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3752(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3760(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3768(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3776(SB)/8, $0xc087500000000000
+DATA actkernconst<>+3784(SB)/8, $0xc087500000000000
+DATA actkernconst<>+3792(SB)/8, $0xc087500000000000
+DATA actkernconst<>+3800(SB)/8, $0xc087500000000000
+DATA actkernconst<>+3808(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+3816(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+3824(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+3832(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+3840(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+3848(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+3856(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+3864(SB)/8, $0x0010000000000000
+DATA actkernconst<>+3872(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+3880(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+3888(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+3896(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3904(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+3912(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+3920(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+3928(SB)/8, $0x7ff8000000000001
+DATA actkernconst<>+3936(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+3944(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+3952(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+3960(SB)/8, $0x3fe5555555565024
+DATA actkernconst<>+3968(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+3976(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+3984(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+3992(SB)/8, $0x3fd999998ca15d13
+DATA actkernconst<>+4000(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4008(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4016(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4024(SB)/8, $0x3fd2493248a2c39d
+DATA actkernconst<>+4032(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4040(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4048(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4056(SB)/8, $0x3fcc67a8e771dd6d
+DATA actkernconst<>+4064(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4072(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4080(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4088(SB)/8, $0x3fc8c916f4bab4ae
+DATA actkernconst<>+4096(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4104(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4112(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4120(SB)/8, $0x3ff6a09e667f3bcd
+DATA actkernconst<>+4128(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4136(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4144(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4152(SB)/8, $0x0010000000000000
+DATA actkernconst<>+4160(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4168(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4176(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4184(SB)/8, $0x7fefffffffffffff
+DATA actkernconst<>+4192(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4200(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4208(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4216(SB)/8, $0xfff0000000000000
+DATA actkernconst<>+4224(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+4232(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+4240(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+4248(SB)/8, $0x7ff0000000000000
+DATA actkernconst<>+4256(SB)/8, $0x000fffffffffffff
+DATA actkernconst<>+4264(SB)/8, $0x000fffffffffffff
+DATA actkernconst<>+4272(SB)/8, $0x000fffffffffffff
+DATA actkernconst<>+4280(SB)/8, $0x000fffffffffffff
+DATA actkernconst<>+4288(SB)/8, $0x00000000000007ff
+DATA actkernconst<>+4296(SB)/8, $0x00000000000007ff
+DATA actkernconst<>+4304(SB)/8, $0x00000000000007ff
+DATA actkernconst<>+4312(SB)/8, $0x00000000000007ff
+DATA actkernconst<>+4320(SB)/8, $0x4330000000000000
+DATA actkernconst<>+4328(SB)/8, $0x4330000000000000
+DATA actkernconst<>+4336(SB)/8, $0x4330000000000000
+DATA actkernconst<>+4344(SB)/8, $0x4330000000000000
 DATA actkernconst<>+4352(SB)/8, $0xc089000000000000
-DATA actkernconst<>+4360(SB)/8, $0xc089000000000000
-DATA actkernconst<>+4368(SB)/8, $0xc089000000000000
-DATA actkernconst<>+4376(SB)/8, $0xc089000000000000
-DATA actkernconst<>+4384(SB)/8, $0x4034000000000000
-DATA actkernconst<>+4392(SB)/8, $0x4034000000000000
-DATA actkernconst<>+4400(SB)/8, $0x4034000000000000
-DATA actkernconst<>+4408(SB)/8, $0x4034000000000000
-DATA actkernconst<>+4416(SB)/8, $0x4039000000000000
-DATA actkernconst<>+4424(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+4432(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+4440(SB)/8, $0x3fd115acb42500bb
-DATA actkernconst<>+4448(SB)/8, $0x3fca34a251d8ad7b
-DATA actkernconst<>+4456(SB)/8, $0x3fa574f121a868db
-DATA actkernconst<>+4464(SB)/8, $0xbf94c222fe64d4fb
-DATA actkernconst<>+4472(SB)/8, $0xbf903369d4ac90fa
-DATA actkernconst<>+4480(SB)/8, $0x4039000000000000
-DATA actkernconst<>+4488(SB)/8, $0x4039000000000000
-DATA actkernconst<>+4496(SB)/8, $0x4039000000000000
-DATA actkernconst<>+4504(SB)/8, $0x4039000000000000
-DATA actkernconst<>+4512(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+4520(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+4528(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+4536(SB)/8, $0xbff31432c0d12d84
-DATA actkernconst<>+4544(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+4552(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+4560(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+4568(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+4576(SB)/8, $0x3fd115acb42500bb
-DATA actkernconst<>+4584(SB)/8, $0x3fd115acb42500bb
-DATA actkernconst<>+4592(SB)/8, $0x3fd115acb42500bb
-DATA actkernconst<>+4600(SB)/8, $0x3fd115acb42500bb
-DATA actkernconst<>+4608(SB)/8, $0x3fca34a251d8ad7b
-DATA actkernconst<>+4616(SB)/8, $0x3fca34a251d8ad7b
-DATA actkernconst<>+4624(SB)/8, $0x3fca34a251d8ad7b
-DATA actkernconst<>+4632(SB)/8, $0x3fca34a251d8ad7b
-DATA actkernconst<>+4640(SB)/8, $0x3fa574f121a868db
-DATA actkernconst<>+4648(SB)/8, $0x3fa574f121a868db
-DATA actkernconst<>+4656(SB)/8, $0x3fa574f121a868db
-DATA actkernconst<>+4664(SB)/8, $0x3fa574f121a868db
-DATA actkernconst<>+4672(SB)/8, $0xbf94c222fe64d4fb
-DATA actkernconst<>+4680(SB)/8, $0xbf94c222fe64d4fb
-DATA actkernconst<>+4688(SB)/8, $0xbf94c222fe64d4fb
-DATA actkernconst<>+4696(SB)/8, $0xbf94c222fe64d4fb
-DATA actkernconst<>+4704(SB)/8, $0xbf903369d4ac90fa
-DATA actkernconst<>+4712(SB)/8, $0xbf903369d4ac90fa
-DATA actkernconst<>+4720(SB)/8, $0xbf903369d4ac90fa
-DATA actkernconst<>+4728(SB)/8, $0xbf903369d4ac90fa
-DATA actkernconst<>+4736(SB)/8, $0x0000000040c00000
-DATA actkernconst<>+4744(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4752(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4760(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4768(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+4776(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+4784(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+4792(SB)/8, $0x40c0000040c00000
-DATA actkernconst<>+4800(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+4808(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+4816(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4824(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4360(SB)/8, $0x4034000000000000
+DATA actkernconst<>+4368(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4376(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4384(SB)/8, $0xc089000000000000
+DATA actkernconst<>+4392(SB)/8, $0xc089000000000000
+DATA actkernconst<>+4400(SB)/8, $0xc089000000000000
+DATA actkernconst<>+4408(SB)/8, $0xc089000000000000
+DATA actkernconst<>+4416(SB)/8, $0x4034000000000000
+DATA actkernconst<>+4424(SB)/8, $0x4034000000000000
+DATA actkernconst<>+4432(SB)/8, $0x4034000000000000
+DATA actkernconst<>+4440(SB)/8, $0x4034000000000000
+DATA actkernconst<>+4448(SB)/8, $0x4039000000000000
+DATA actkernconst<>+4456(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+4464(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+4472(SB)/8, $0x3fd115acb42500bb
+DATA actkernconst<>+4480(SB)/8, $0x3fca34a251d8ad7b
+DATA actkernconst<>+4488(SB)/8, $0x3fa574f121a868db
+DATA actkernconst<>+4496(SB)/8, $0xbf94c222fe64d4fb
+DATA actkernconst<>+4504(SB)/8, $0xbf903369d4ac90fa
+DATA actkernconst<>+4512(SB)/8, $0x4039000000000000
+DATA actkernconst<>+4520(SB)/8, $0x4039000000000000
+DATA actkernconst<>+4528(SB)/8, $0x4039000000000000
+DATA actkernconst<>+4536(SB)/8, $0x4039000000000000
+DATA actkernconst<>+4544(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+4552(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+4560(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+4568(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+4576(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+4584(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+4592(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+4600(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+4608(SB)/8, $0x3fd115acb42500bb
+DATA actkernconst<>+4616(SB)/8, $0x3fd115acb42500bb
+DATA actkernconst<>+4624(SB)/8, $0x3fd115acb42500bb
+DATA actkernconst<>+4632(SB)/8, $0x3fd115acb42500bb
+DATA actkernconst<>+4640(SB)/8, $0x3fca34a251d8ad7b
+DATA actkernconst<>+4648(SB)/8, $0x3fca34a251d8ad7b
+DATA actkernconst<>+4656(SB)/8, $0x3fca34a251d8ad7b
+DATA actkernconst<>+4664(SB)/8, $0x3fca34a251d8ad7b
+DATA actkernconst<>+4672(SB)/8, $0x3fa574f121a868db
+DATA actkernconst<>+4680(SB)/8, $0x3fa574f121a868db
+DATA actkernconst<>+4688(SB)/8, $0x3fa574f121a868db
+DATA actkernconst<>+4696(SB)/8, $0x3fa574f121a868db
+DATA actkernconst<>+4704(SB)/8, $0xbf94c222fe64d4fb
+DATA actkernconst<>+4712(SB)/8, $0xbf94c222fe64d4fb
+DATA actkernconst<>+4720(SB)/8, $0xbf94c222fe64d4fb
+DATA actkernconst<>+4728(SB)/8, $0xbf94c222fe64d4fb
+DATA actkernconst<>+4736(SB)/8, $0xbf903369d4ac90fa
+DATA actkernconst<>+4744(SB)/8, $0xbf903369d4ac90fa
+DATA actkernconst<>+4752(SB)/8, $0xbf903369d4ac90fa
+DATA actkernconst<>+4760(SB)/8, $0xbf903369d4ac90fa
+DATA actkernconst<>+4768(SB)/8, $0x0000000040c00000
+DATA actkernconst<>+4776(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4784(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4792(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4800(SB)/8, $0x40c0000040c00000
+DATA actkernconst<>+4808(SB)/8, $0x40c0000040c00000
+DATA actkernconst<>+4816(SB)/8, $0x40c0000040c00000
+DATA actkernconst<>+4824(SB)/8, $0x40c0000040c00000
 DATA actkernconst<>+4832(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+4840(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+4848(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+4856(SB)/8, $0x3ff0cfabd6a91132
-DATA actkernconst<>+4864(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+4872(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+4880(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+4888(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+4896(SB)/8, $0x4046800000000000
-DATA actkernconst<>+4904(SB)/8, $0xc004000000000000
-DATA actkernconst<>+4912(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+4920(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+4928(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+4936(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4944(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4952(SB)/8, $0x0000000000000000
-DATA actkernconst<>+4960(SB)/8, $0x4046800000000000
-DATA actkernconst<>+4968(SB)/8, $0x4046800000000000
-DATA actkernconst<>+4976(SB)/8, $0x4046800000000000
-DATA actkernconst<>+4984(SB)/8, $0x4046800000000000
-DATA actkernconst<>+4992(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5000(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5008(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5016(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5024(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5032(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5040(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5048(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5056(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5064(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5072(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5080(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5088(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5096(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5104(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5112(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5120(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+5128(SB)/8, $0xc010000000000000
-DATA actkernconst<>+5136(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+5144(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+5152(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+5160(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+5168(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+5176(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+5184(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+5192(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+5200(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+5208(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+5216(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+5224(SB)/8, $0x4030000000000000
-DATA actkernconst<>+5232(SB)/8, $0x4020000000000000
-DATA actkernconst<>+5240(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+5248(SB)/8, $0x3960000000000000
-DATA actkernconst<>+5256(SB)/8, $0xc000000000000000
-DATA actkernconst<>+5264(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+5272(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+5280(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+5288(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+5296(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+5304(SB)/8, $0x4046000000000000
-DATA actkernconst<>+5312(SB)/8, $0x404a000000000000
-DATA actkernconst<>+5320(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+5328(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+5336(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+5344(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+5352(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+5360(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+5368(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+5376(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+5384(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+5392(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+5400(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+5408(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+5416(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+5424(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+5432(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+5440(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+5448(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+5456(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+5464(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+5472(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+5480(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+5488(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+5496(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+5504(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+5512(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+5520(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+5528(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+5536(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+5544(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+5552(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+5560(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5568(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+5576(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+5584(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+5592(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+5600(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+5608(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+5616(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+5624(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+5632(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+5640(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+5648(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+5656(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+5664(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+5672(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+5680(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+5688(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+5696(SB)/8, $0xc010000000000000
-DATA actkernconst<>+5704(SB)/8, $0xc010000000000000
-DATA actkernconst<>+5712(SB)/8, $0xc010000000000000
-DATA actkernconst<>+5720(SB)/8, $0xc010000000000000
-DATA actkernconst<>+5728(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+5736(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+5744(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+5752(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+5760(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+5768(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+5776(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+5784(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+5792(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+5800(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+5808(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+5816(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+5824(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+5832(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+5840(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+5848(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+5856(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+5864(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+5872(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+5880(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+5888(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+5896(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+5904(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+5912(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+5920(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+5928(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+5936(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+5944(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+5952(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+5960(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+5968(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+5976(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+5984(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+5992(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6000(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6008(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6016(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6024(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6032(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6040(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6048(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6056(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6064(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6072(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6080(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6088(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6096(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6104(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6112(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6120(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6128(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6136(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6144(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6152(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6160(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6168(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6176(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6184(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6192(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6200(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6208(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6216(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6224(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6232(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6240(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+6248(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+6256(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+6264(SB)/8, $0x7fe0000000000000
-DATA actkernconst<>+6272(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6280(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6288(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6296(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6304(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+6312(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+6320(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+6328(SB)/8, $0x42d0000000000000
-DATA actkernconst<>+6336(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+6344(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+6352(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+6360(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+6368(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+6376(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+6384(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+6392(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+6400(SB)/8, $0x4046000000000000
-DATA actkernconst<>+6408(SB)/8, $0x4046000000000000
-DATA actkernconst<>+6416(SB)/8, $0x4046000000000000
-DATA actkernconst<>+6424(SB)/8, $0x4046000000000000
-DATA actkernconst<>+6432(SB)/8, $0x404a000000000000
-DATA actkernconst<>+6440(SB)/8, $0x404a000000000000
-DATA actkernconst<>+6448(SB)/8, $0x404a000000000000
-DATA actkernconst<>+6456(SB)/8, $0x404a000000000000
-DATA actkernconst<>+6464(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+6472(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+6480(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+6488(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+6496(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+6504(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+6512(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+6520(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+6528(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+6536(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+6544(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+6552(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+6560(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+6568(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+6576(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+6584(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+6592(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+6600(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+6608(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+6616(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+6624(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+6632(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+6640(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+6648(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+6656(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+6664(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+6672(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+6680(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+6688(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+6696(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+6704(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+6712(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+6720(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+6728(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+6736(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+6744(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+6752(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+6760(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+6768(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+6776(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+6784(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+6792(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+6800(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+6808(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+6816(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+6824(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+6832(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+6840(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+6848(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+6856(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+6864(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+6872(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+6880(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+6888(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+6896(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+6904(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+6912(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+6920(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+6928(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+6936(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+6944(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+6952(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+6960(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+6968(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+6976(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+6984(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+6992(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7000(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7008(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7016(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7024(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7032(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7040(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+7048(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+7056(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+7064(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+7072(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+7080(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+7088(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+7096(SB)/8, $0xb91f1976b7ed8fbc
-DATA actkernconst<>+7104(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+7112(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+7120(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+7128(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+7136(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+7144(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+7152(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+7160(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+7168(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7176(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7184(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7192(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7200(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7208(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7216(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7224(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7232(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7240(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7248(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7256(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7264(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+7272(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+7280(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+7288(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+7296(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+7304(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+7312(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+7320(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+7328(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+7336(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+7344(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+7352(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+7360(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+7368(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+7376(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+7384(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+7392(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+7400(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+7408(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+7416(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+7424(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+7432(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7440(SB)/8, $0x0000000000000000
-DATA actkernconst<>+7448(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4840(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+4848(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4856(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4864(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+4872(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+4880(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+4888(SB)/8, $0x3ff0cfabd6a91132
+DATA actkernconst<>+4896(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+4904(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+4912(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+4920(SB)/8, $0x3ffc212cc640f031
+DATA actkernconst<>+4928(SB)/8, $0x4046800000000000
+DATA actkernconst<>+4936(SB)/8, $0xc004000000000000
+DATA actkernconst<>+4944(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+4952(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+4960(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+4968(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4976(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4984(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4992(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5000(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5008(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5016(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5024(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5032(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5040(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5048(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5056(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5064(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5072(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5080(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5088(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5096(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5104(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5112(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5120(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5128(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5136(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5144(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5152(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+5160(SB)/8, $0xc010000000000000
+DATA actkernconst<>+5168(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+5176(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+5184(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+5192(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+5200(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+5208(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+5216(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+5224(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+5232(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+5240(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+5248(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+5256(SB)/8, $0x4030000000000000
+DATA actkernconst<>+5264(SB)/8, $0x4020000000000000
+DATA actkernconst<>+5272(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+5280(SB)/8, $0x3960000000000000
+DATA actkernconst<>+5288(SB)/8, $0xc000000000000000
+DATA actkernconst<>+5296(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+5304(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+5312(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+5320(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+5328(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+5336(SB)/8, $0x4046000000000000
+DATA actkernconst<>+5344(SB)/8, $0x404a000000000000
+DATA actkernconst<>+5352(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+5360(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+5368(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+5376(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+5384(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+5392(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+5400(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+5408(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+5416(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+5424(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+5432(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+5440(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+5448(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+5456(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+5464(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+5472(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+5480(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+5488(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+5496(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+5504(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+5512(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+5520(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+5528(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+5536(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+5544(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+5552(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+5560(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+5568(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+5576(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+5584(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+5592(SB)/8, $0x0000000000000000
+DATA actkernconst<>+5600(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+5608(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+5616(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+5624(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+5632(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+5640(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+5648(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+5656(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+5664(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+5672(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+5680(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+5688(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+5696(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+5704(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+5712(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+5720(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+5728(SB)/8, $0xc010000000000000
+DATA actkernconst<>+5736(SB)/8, $0xc010000000000000
+DATA actkernconst<>+5744(SB)/8, $0xc010000000000000
+DATA actkernconst<>+5752(SB)/8, $0xc010000000000000
+DATA actkernconst<>+5760(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+5768(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+5776(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+5784(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+5792(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+5800(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+5808(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+5816(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+5824(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+5832(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+5840(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+5848(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+5856(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+5864(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+5872(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+5880(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+5888(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+5896(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+5904(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+5912(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+5920(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+5928(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+5936(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+5944(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+5952(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+5960(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+5968(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+5976(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+5984(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+5992(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6000(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6008(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6016(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6024(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6032(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6040(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6048(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6056(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6064(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6072(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6080(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6088(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6096(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6104(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6112(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6120(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6128(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6136(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6144(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6152(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6160(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6168(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6176(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6184(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6192(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6200(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6208(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6216(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6224(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6232(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6240(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6248(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6256(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6264(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6272(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+6280(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+6288(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+6296(SB)/8, $0x7fe0000000000000
+DATA actkernconst<>+6304(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6312(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6320(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6328(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6336(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+6344(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+6352(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+6360(SB)/8, $0x42d0000000000000
+DATA actkernconst<>+6368(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6376(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6384(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6392(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6400(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+6408(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+6416(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+6424(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+6432(SB)/8, $0x4046000000000000
+DATA actkernconst<>+6440(SB)/8, $0x4046000000000000
+DATA actkernconst<>+6448(SB)/8, $0x4046000000000000
+DATA actkernconst<>+6456(SB)/8, $0x4046000000000000
+DATA actkernconst<>+6464(SB)/8, $0x404a000000000000
+DATA actkernconst<>+6472(SB)/8, $0x404a000000000000
+DATA actkernconst<>+6480(SB)/8, $0x404a000000000000
+DATA actkernconst<>+6488(SB)/8, $0x404a000000000000
+DATA actkernconst<>+6496(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+6504(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+6512(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+6520(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+6528(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+6536(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+6544(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+6552(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+6560(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+6568(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+6576(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+6584(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+6592(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+6600(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+6608(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+6616(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+6624(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+6632(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+6640(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+6648(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+6656(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+6664(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+6672(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+6680(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+6688(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+6696(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+6704(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+6712(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+6720(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+6728(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+6736(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+6744(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+6752(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+6760(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+6768(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+6776(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+6784(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+6792(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+6800(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+6808(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+6816(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+6824(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+6832(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+6840(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+6848(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+6856(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+6864(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+6872(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+6880(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+6888(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+6896(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+6904(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+6912(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+6920(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+6928(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+6936(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+6944(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+6952(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+6960(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+6968(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+6976(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+6984(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+6992(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7000(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7008(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7016(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7024(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7032(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7040(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7048(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7056(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7064(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7072(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7080(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7088(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7096(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7104(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+7112(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+7120(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+7128(SB)/8, $0xb91f1976b7ed8fbc
+DATA actkernconst<>+7136(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7144(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7152(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7160(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7168(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7176(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7184(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7192(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7200(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+7208(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+7216(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+7224(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+7232(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+7240(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+7248(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+7256(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+7264(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+7272(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+7280(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+7288(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+7296(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7304(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7312(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7320(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7328(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7336(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7344(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7352(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7360(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+7368(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+7376(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+7384(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+7392(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+7400(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+7408(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+7416(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+7424(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+7432(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+7440(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+7448(SB)/8, $0x3fa5555555555437
 DATA actkernconst<>+7456(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+7464(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+7472(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+7480(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+7488(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7496(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7504(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7512(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7520(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7528(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7536(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7544(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7552(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7560(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7568(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+7576(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+7584(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+7592(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+7600(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+7608(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+7616(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7624(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7632(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7640(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7648(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7656(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7664(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7672(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7680(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7688(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7696(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7704(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7712(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7720(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7728(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7736(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7744(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7752(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7760(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7768(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7776(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7784(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7792(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7800(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7808(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+7816(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+7824(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+7832(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+7840(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+7848(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+7856(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+7864(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+7872(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+7880(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+7888(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+7896(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+7904(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+7912(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+7920(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+7928(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+7936(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+7944(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+7952(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+7960(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+7968(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+7976(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+7984(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+7992(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8000(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8008(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8016(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8024(SB)/8, $0x0000000000000000
+DATA actkernconst<>+7464(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+7472(SB)/8, $0x0000000000000000
+DATA actkernconst<>+7480(SB)/8, $0x0000000000000000
+DATA actkernconst<>+7488(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+7496(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+7504(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+7512(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+7520(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+7528(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+7536(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+7544(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+7552(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7560(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7568(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7576(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7584(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7592(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7600(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7608(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+7616(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+7624(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+7632(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+7640(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+7648(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7656(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7664(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7672(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7680(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7688(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7696(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7704(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7712(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7720(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7728(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7736(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7744(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7752(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7760(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7768(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7776(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7784(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7792(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7800(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7808(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7816(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7824(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7832(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7840(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7848(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7856(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7864(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7872(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+7880(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+7888(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+7896(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+7904(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+7912(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+7920(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+7928(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+7936(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+7944(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+7952(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+7960(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+7968(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+7976(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+7984(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+7992(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8000(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8008(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8016(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8024(SB)/8, $0x3e3ae64567f544e4
 DATA actkernconst<>+8032(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8040(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8048(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8056(SB)/8, $0x2b2bff2ee48e0530
-GLOBL actkernconst<>(SB), RODATA|TLSBSS, $8064
+DATA actkernconst<>+8040(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8048(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8056(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8064(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8072(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8080(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8088(SB)/8, $0x2b2bff2ee48e0530
+GLOBL actkernconst<>(SB), RODATA|TLSBSS, $8096

@@ -335,7 +335,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardsigmoid", Inputs: 1, MaxLen: 73,
+		Name: "hardsigmoid", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { hardsigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidAVX512(d, in[0]) }},

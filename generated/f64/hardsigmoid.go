@@ -7,7 +7,7 @@ import "fmt"
 // Hardsigmoid sets dst[i] = f(x[i]) for every i: Piecewise-linear sigmoid,
 // f(x) = min(max(x + 3, 0), 6)/6.
 //
-//	f(x) = where(x <= -3, 0, where(x >= 3, 1, (x + 3)/6))
+//	f(x) = min(max((x + 3)/6, 0), 1)
 //
 // PyTorch equivalent: torch.nn.Hardsigmoid.
 //
@@ -40,7 +40,7 @@ func Hardsigmoid(dst, x []float64) {
 // HardsigmoidBackward is the gradient of Hardsigmoid: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(x <= -3, 0, where(x >= 3, 1, (x + 3)/6))
+//	f(x)  = min(max((x + 3)/6, 0), 1)
 //	f'(x) = where(x > -3 && x < 3, 1.0/6, 0)
 //
 // At x = -3, where f' jumps, the gradient is 0: PyTorch hardsigmoid_backward:

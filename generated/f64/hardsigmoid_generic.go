@@ -23,37 +23,34 @@ var (
 )
 
 // hardsigmoidGeneric is the pure-Go kernel of hardsigmoid (f64 memory, f64
-// compute, 14 operations): the scalar twin of the vector program the assembly
+// compute, 11 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func hardsigmoidGeneric(dst, x []float64) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0x4008000000000000) // 3
-	v2 := math.Float64frombits(0xc008000000000000) // -3
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v6 := math.Float64frombits(0x3ff0000000000000) // 1
-	v8 := math.Float64frombits(0x4018000000000000) // 6
+	v3 := math.Float64frombits(0x4018000000000000) // 6
+	v5 := math.Float64frombits(0x0000000000000000) // 0
+	v7 := math.Float64frombits(0x3ff0000000000000) // 1
 	for i := range dst {
 		v0 := x[i]
-		v3 := v0 <= v2
-		v5 := v1 <= v0
-		v7 := float64(v0 + v1)
-		v9 := float64(v7 / v8)
-		v10 := v9
-		if v5 {
-			v10 = v6
+		v2 := float64(v0 + v1)
+		v4 := float64(v2 / v3)
+		v6 := v4
+		if v5 > v4 {
+			v6 = v5
 		}
-		v11 := v10
-		if v3 {
-			v11 = v4
+		v8 := v6
+		if v7 < v6 {
+			v8 = v7
 		}
-		v12 := math.IsNaN(v0)
-		v13 := v11
-		if v12 {
-			v13 = v0
+		v9 := math.IsNaN(v0)
+		v10 := v8
+		if v9 {
+			v10 = v0
 		}
-		dst[i] = v13
+		dst[i] = v10
 	}
 }
 

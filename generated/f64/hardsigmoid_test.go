@@ -4,6 +4,7 @@ package f64
 
 import (
 	"github.com/actkern/actkern/kerneltest"
+	"math"
 	"testing"
 )
 
@@ -11,7 +12,7 @@ import (
 var hardsigmoidActivation = kerneltest.Activation{
 	Name:             "hardsigmoid",
 	GoName:           "Hardsigmoid",
-	Forward:          "where(x <= -3, 0, where(x >= 3, 1, (x+3)/6))",
+	Forward:          "min(max((x+3)/6, 0), 1)",
 	Derivative:       "where(x > -3 && x < 3, 1.0/6, 0)",
 	DerivativeOutput: "where(y > 0 && y < 1, 1.0/6, 0)",
 	Kinks: []kerneltest.Kink{
@@ -51,17 +52,7 @@ func FuzzHardsigmoid(f *testing.F) {
 
 // plainHardsigmoid is f(x) written directly over package math: the benchmarks' baseline.
 func plainHardsigmoid(x float64) float64 {
-	return func() float64 {
-		if x <= -(3.0) {
-			return 0.0
-		}
-		return func() float64 {
-			if x >= 3.0 {
-				return 1.0
-			}
-			return (x + 3.0) / 6.0
-		}()
-	}()
+	return math.Min(math.Max((x+3.0)/6.0, 0.0), 1.0)
 }
 
 // plainHardsigmoidDerivative is f'(x) written directly over package math.

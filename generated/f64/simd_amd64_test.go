@@ -474,7 +474,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardsigmoid", Inputs: 1, MaxLen: 73,
+		Name: "hardsigmoid", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float64, in [][]float64, p []float64) { hardsigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { hardsigmoidAVX512(d, in[0]) }},
