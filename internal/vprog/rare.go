@@ -6,9 +6,10 @@ package vprog
 // where() the spec names in rare: (spec.Activation.IsRare), marks such a
 // branch with SelectRare; SplitRare then gives the kernels two programs:
 // the usual one, without the rare branches, and a guard that tells, for a
-// whole call, whether any element needs them. Where the guard finds none, the usual
-// program gives the very bits the full one would (each SelectRare would
-// have chosen its usual value), so the choice never shows in the results.
+// whole call, whether any element needs them. Where the guard finds none,
+// the usual program gives the very bits the full one would (each SelectRare
+// would have chosen its usual value), so the choice never shows in the
+// results.
 
 // SelectRare is the Imm of an OpSelect whose condition is rarely true and
 // whose "true" value is expensive (see Builder.SelectRare).
